@@ -1,0 +1,9 @@
+/* ccz: everything public in one include. */
+#ifndef CCZ_CCZ_H
+#define CCZ_CCZ_H
+
+#include "ccz/core.h"
+#include "ccz/tee.h"
+#include "ccz/policy.h"
+
+#endif

@@ -1,0 +1,231 @@
+/* ccz core: status codes, buffers, the bounds-checked cursor, hex/base64, JSON, logging, files.
+ * Everything above core reads untrusted bytes only through ccz_cursor; nothing here trusts its
+ * input beyond the lengths the caller states. */
+#ifndef CCZ_CORE_H
+#define CCZ_CORE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define CCZ_API __attribute__((visibility("default")))
+#define CCZ_NODISCARD __attribute__((warn_unused_result))
+#define CCZ_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CCZ_API
+#define CCZ_NODISCARD
+#define CCZ_PRINTF(f, a)
+#endif
+
+#define CCZ_VERSION_MAJOR 0
+#define CCZ_VERSION_MINOR 1
+#define CCZ_VERSION_PATCH 0
+#define CCZ_VERSION_STRING "0.1.0"
+
+/* ---- status ----------------------------------------------------------------------------------
+ * One list gives the enum, the stable snake_case name and the message, so no code can lack
+ * either. Codes are only ever appended: never renumber or remove one. */
+#define CCZ_STATUS_LIST(X)                                                                        \
+    X(CCZ_OK, 0, "ok", "success")                                                                 \
+    X(CCZ_ERR_INVALID_ARGUMENT, -1, "invalid_argument", "invalid argument")                       \
+    X(CCZ_ERR_NOMEM, -2, "out_of_memory", "out of memory")                                        \
+    X(CCZ_ERR_IO, -3, "io_error", "input/output error")                                           \
+    X(CCZ_ERR_TRUNCATED, -4, "truncated", "input ends before the structure it declares")          \
+    X(CCZ_ERR_MALFORMED, -5, "malformed", "malformed input")                                      \
+    X(CCZ_ERR_UNSUPPORTED, -6, "unsupported", "unsupported feature or format")                    \
+    X(CCZ_ERR_TOO_LARGE, -7, "too_large", "input exceeds the size limit")                         \
+    X(CCZ_ERR_CRYPTO, -8, "crypto_error", "cryptographic library failure")                        \
+    X(CCZ_ERR_BAD_SIGNATURE, -9, "bad_signature", "signature does not verify")                    \
+    X(CCZ_ERR_CERT_MALFORMED, -10, "certificate_malformed", "certificate cannot be parsed")       \
+    X(CCZ_ERR_CERT_CHAIN, -11, "cert_chain_invalid",                                              \
+      "certificate chain does not verify to a trusted root")                                      \
+    X(CCZ_ERR_EXPIRED, -12, "expired", "not valid any more at the given instant")                 \
+    X(CCZ_ERR_NOT_YET_VALID, -13, "not_yet_valid", "not yet valid at the given instant")          \
+    X(CCZ_ERR_REPORT_DATA_MISMATCH, -14, "report_data_mismatch",                                  \
+      "report data differs from the expected value")                                              \
+    X(CCZ_ERR_UNKNOWN_FORMAT, -15, "unknown_evidence_format", "evidence format not recognised")   \
+    X(CCZ_ERR_UNSUPPORTED_VERSION, -16, "unsupported_version", "unsupported format version")      \
+    X(CCZ_ERR_TRAILING_DATA, -17, "trailing_data", "unexpected bytes after the structure")        \
+    X(CCZ_ERR_NOT_FOUND, -18, "not_found", "not found")                                           \
+    X(CCZ_ERR_JSON, -19, "invalid_json", "invalid JSON")                                          \
+    X(CCZ_ERR_POLICY, -20, "policy_invalid", "invalid policy document")                           \
+    X(CCZ_ERR_NO_BACKEND, -21, "no_backend", "no backend for this TEE")                           \
+    X(CCZ_ERR_TEE_UNAVAILABLE, -22, "tee_unavailable", "the TEE device or platform is unavailable") \
+    X(CCZ_ERR_KEY_MALFORMED, -23, "key_malformed", "key cannot be parsed")                        \
+    X(CCZ_ERR_EXISTS, -24, "already_exists", "already exists")                                    \
+    X(CCZ_ERR_ENCODING, -25, "invalid_encoding", "invalid hex or base64 encoding")
+
+typedef enum {
+#define CCZ_X_ENUM(sym, val, name, msg) sym = val,
+    CCZ_STATUS_LIST(CCZ_X_ENUM)
+#undef CCZ_X_ENUM
+} ccz_status;
+
+/* Human-readable message for a status; never NULL (unknown codes get a generic message). */
+CCZ_API const char *ccz_strerror(ccz_status s);
+/* Stable snake_case identifier ("bad_signature"), for JSON and scripts; never NULL. */
+CCZ_API const char *ccz_status_name(ccz_status s);
+
+/* Detail of the last failure on this thread ("sim evidence: version 7 not supported"), set by
+ * the function that failed; "" when none. Output only: nothing reads it to decide anything. */
+CCZ_API const char *ccz_error_detail(void);
+CCZ_API void ccz_error_clear(void);
+/* Sets the detail and returns s, so failing paths read `return ccz_fail(CCZ_ERR_X, "...")`. */
+CCZ_API ccz_status ccz_fail(ccz_status s, const char *fmt, ...) CCZ_PRINTF(2, 3);
+
+/* Guards: a function reads as its happy path and every failure carries its code. */
+#define CCZ_GUARD(expr)                    \
+    do {                                   \
+        ccz_status ccz_guard_s_ = (expr);  \
+        if (ccz_guard_s_ != CCZ_OK)        \
+            return ccz_guard_s_;           \
+    } while (0)
+#define CCZ_GUARD_GOTO(expr, st, label) \
+    do {                                \
+        (st) = (expr);                  \
+        if ((st) != CCZ_OK)             \
+            goto label;                 \
+    } while (0)
+#define CCZ_ENSURE(cond, code, ...)               \
+    do {                                          \
+        if (!(cond))                              \
+            return ccz_fail((code), __VA_ARGS__); \
+    } while (0)
+
+/* Prefixes the current detail with context ("policy sgx_mrs[2]: <detail>") and returns s. */
+CCZ_API ccz_status ccz_fail_context(ccz_status s, const char *fmt, ...) CCZ_PRINTF(2, 3);
+/* Like ccz_fail, and appends OpenSSL's most recent error (then clears OpenSSL's queue). */
+CCZ_API ccz_status ccz_fail_ossl(ccz_status s, const char *fmt, ...) CCZ_PRINTF(2, 3);
+
+/* ---- spans and buffers -----------------------------------------------------------------------
+ * ccz_span borrows bytes; ccz_buf owns them. A buf grows up to `max` bytes (0 = no cap) and,
+ * when `secret` is set, wipes every allocation it lets go of. */
+typedef struct {
+    const uint8_t *ptr;
+    size_t len;
+} ccz_span;
+
+typedef struct {
+    uint8_t *ptr;
+    size_t len;
+    size_t cap;
+    size_t max;
+    bool secret;
+} ccz_buf;
+
+#define CCZ_BUF_INIT {NULL, 0, 0, 0, false}
+#define CCZ_SPAN(p, n) ((ccz_span){(const uint8_t *)(p), (n)})
+
+CCZ_API void ccz_buf_init(ccz_buf *b, size_t max, bool secret);
+CCZ_API CCZ_NODISCARD ccz_status ccz_buf_reserve(ccz_buf *b, size_t extra);
+CCZ_API CCZ_NODISCARD ccz_status ccz_buf_append(ccz_buf *b, const void *p, size_t n);
+CCZ_API CCZ_NODISCARD ccz_status ccz_buf_append_u8(ccz_buf *b, uint8_t v);
+CCZ_API CCZ_NODISCARD ccz_status ccz_buf_append_u16le(ccz_buf *b, uint16_t v);
+CCZ_API CCZ_NODISCARD ccz_status ccz_buf_append_u32le(ccz_buf *b, uint32_t v);
+CCZ_API CCZ_NODISCARD ccz_status ccz_buf_append_u64le(ccz_buf *b, uint64_t v);
+CCZ_API CCZ_NODISCARD ccz_status ccz_buf_append_str(ccz_buf *b, const char *s);
+/* Appends formatted text; the buffer stays NUL-terminated after ptr[len]. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_buf_printf(ccz_buf *b, const char *fmt, ...) CCZ_PRINTF(2, 3);
+/* Empties the buffer (wiping it when secret) but keeps the allocation. */
+CCZ_API void ccz_buf_reset(ccz_buf *b);
+/* Frees the storage (wiped first when secret); b can be reused after ccz_buf_init. */
+CCZ_API void ccz_buf_free(ccz_buf *b);
+CCZ_API ccz_span ccz_buf_span(const ccz_buf *b);
+
+/* Wipes memory so the compiler cannot elide it (OPENSSL_cleanse). */
+CCZ_API void ccz_wipe(void *p, size_t n);
+/* Constant-time equality of two equal-length regions: true when equal. */
+CCZ_API bool ccz_ct_equal(const void *a, const void *b, size_t n);
+
+/* ---- cursor ----------------------------------------------------------------------------------
+ * The one reader of untrusted bytes. Every read checks the remaining length first and leaves the
+ * cursor where it was on failure (CCZ_ERR_TRUNCATED). Multi-byte integers name their order. */
+typedef struct {
+    const uint8_t *base;
+    size_t len;
+    size_t pos;
+} ccz_cursor;
+
+CCZ_API void ccz_cursor_init(ccz_cursor *c, ccz_span s);
+CCZ_API size_t ccz_cursor_remaining(const ccz_cursor *c);
+CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_u8(ccz_cursor *c, uint8_t *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_u16le(ccz_cursor *c, uint16_t *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_u32le(ccz_cursor *c, uint32_t *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_u64le(ccz_cursor *c, uint64_t *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_u16be(ccz_cursor *c, uint16_t *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_u32be(ccz_cursor *c, uint32_t *out);
+/* Copies n bytes out. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_copy(ccz_cursor *c, void *out, size_t n);
+/* Borrows the next n bytes as a span into the cursor's input. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_take(ccz_cursor *c, size_t n, ccz_span *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_skip(ccz_cursor *c, size_t n);
+/* Looks at the next n bytes without moving. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_peek(const ccz_cursor *c, size_t n, ccz_span *out);
+/* CCZ_OK when every byte was consumed, else CCZ_ERR_TRAILING_DATA. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_expect_end(const ccz_cursor *c);
+/* Everything read so far, as a span (for signatures over a prefix). */
+CCZ_API ccz_span ccz_cursor_consumed(const ccz_cursor *c);
+
+/* ---- hex and base64 --------------------------------------------------------------------------
+ * Decoders reject odd lengths, non-alphabet characters and (base64) bad padding with
+ * CCZ_ERR_ENCODING. Output is appended to `out`. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_hex_encode(ccz_buf *out, ccz_span in);
+CCZ_API CCZ_NODISCARD ccz_status ccz_hex_decode(ccz_buf *out, const char *hex, size_t len);
+/* Decodes exactly n bytes of hex into out (len must be 2n). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_hex_decode_fixed(uint8_t *out, size_t n, const char *hex,
+                                                     size_t len);
+/* Writes 2n+1 chars (lower case, NUL-terminated) to out. */
+CCZ_API void ccz_hex_to_str(char *out, const uint8_t *in, size_t n);
+CCZ_API CCZ_NODISCARD ccz_status ccz_base64_encode(ccz_buf *out, ccz_span in);
+CCZ_API CCZ_NODISCARD ccz_status ccz_base64_decode(ccz_buf *out, const char *b64, size_t len);
+
+/* ---- logging ---------------------------------------------------------------------------------
+ * Messages go to the sink (stderr by default) when at or above the level. Never pass secrets. */
+typedef enum {
+    CCZ_LOG_DEBUG = 0,
+    CCZ_LOG_INFO = 1,
+    CCZ_LOG_WARN = 2,
+    CCZ_LOG_ERROR = 3,
+    CCZ_LOG_OFF = 4
+} ccz_log_level;
+
+typedef void (*ccz_log_sink)(ccz_log_level level, const char *msg, void *payload);
+
+CCZ_API void ccz_log_set_level(ccz_log_level level);
+CCZ_API ccz_log_level ccz_log_get_level(void);
+/* NULL restores the stderr sink. */
+CCZ_API void ccz_log_set_sink(ccz_log_sink sink, void *payload);
+/* Parses "debug", "info", "warn", "error", "off". */
+CCZ_API CCZ_NODISCARD ccz_status ccz_log_level_parse(const char *s, ccz_log_level *out);
+CCZ_API void ccz_log(ccz_log_level level, const char *fmt, ...) CCZ_PRINTF(2, 3);
+
+/* ---- files -----------------------------------------------------------------------------------*/
+/* Reads a whole file into out (appending), failing with CCZ_ERR_TOO_LARGE beyond max bytes. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_file_read(ccz_buf *out, const char *path, size_t max);
+/* Writes data to path atomically (temporary file, fsync, rename) with the given mode. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_file_write(const char *path, ccz_span data, unsigned mode);
+/* Creates a directory and its parents with the given mode; existing directories are fine. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_mkdir_p(const char *path, unsigned mode);
+CCZ_API bool ccz_file_exists(const char *path);
+
+/* ---- JSON (jansson) --------------------------------------------------------------------------
+ * Thin, checked access to JSON documents; the document type is jansson's json_t, kept opaque
+ * here so this header needs no jansson include. */
+typedef struct json_t ccz_json;
+
+/* Parses text (at most max bytes; no duplicate keys) into *out, which the caller releases with
+ * ccz_json_free. Errors name line and column. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_json_parse(ccz_json **out, const char *text, size_t len,
+                                               size_t max);
+CCZ_API void ccz_json_free(ccz_json *j);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,247 @@
+/* ccz tee: the TEE-neutral evidence model. An attester turns 64 bytes of report data into
+ * evidence; a verifier turns evidence, trust anchors, collateral and an instant into claims or a
+ * precise failure (step and code). Backends (sim now; sgx, tdx, snp later) sit in one table.
+ * Evidence is untrusted input; trust anchors and options are trusted caller objects. */
+#ifndef CCZ_TEE_H
+#define CCZ_TEE_H
+
+#include "ccz/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    CCZ_TEE_NONE = 0,
+    CCZ_TEE_SIM = 1,
+    CCZ_TEE_SGX = 2,
+    CCZ_TEE_TDX = 3,
+    CCZ_TEE_SNP = 4
+} ccz_tee;
+
+/* "sim", "sgx", "tdx", "snp" ("none" for CCZ_TEE_NONE). */
+CCZ_API const char *ccz_tee_name(ccz_tee t);
+CCZ_API CCZ_NODISCARD ccz_status ccz_tee_parse(const char *name, ccz_tee *out);
+
+/* ---- claims ----------------------------------------------------------------------------------
+ * What verified evidence says. Only the part for the evidence's TEE is filled; the rest stays
+ * zero. Sim evidence has the SGX shape (fields in .sgx) and sets .simulated. */
+typedef struct {
+    uint8_t mr_enclave[32];
+    uint8_t mr_signer[32];
+    uint16_t isv_prod_id;
+    uint16_t isv_svn;
+    uint16_t config_svn;
+    uint32_t misc_select;
+    uint8_t attributes[16];
+    uint8_t cpu_svn[16];
+    uint8_t config_id[64];
+    uint8_t isv_ext_prod_id[16];
+    uint8_t isv_family_id[16];
+} ccz_sgx_claims;
+
+typedef struct {
+    uint8_t tee_tcb_svn[16];
+    uint8_t mr_seam[48];
+    uint8_t mr_signer_seam[48];
+    uint8_t seam_attributes[8];
+    uint8_t td_attributes[8];
+    uint8_t xfam[8];
+    uint8_t mr_td[48];
+    uint8_t mr_config_id[48];
+    uint8_t mr_owner[48];
+    uint8_t mr_owner_config[48];
+    uint8_t rtmr[4][48];
+    bool td_report_15; /* TD report 1.5: the two fields below are present */
+    uint8_t tee_tcb_svn2[16];
+    uint8_t mr_servicetd[48];
+} ccz_tdx_claims;
+
+typedef struct {
+    uint8_t bootloader;
+    uint8_t tee;
+    uint8_t snp;
+    uint8_t microcode;
+    uint8_t fmc; /* Turin only */
+} ccz_snp_tcb;
+
+typedef enum { CCZ_SNP_KEY_VCEK = 0, CCZ_SNP_KEY_VLEK = 1, CCZ_SNP_KEY_NONE = 7 } ccz_snp_key;
+
+typedef struct {
+    uint32_t version;
+    uint32_t guest_svn;
+    uint64_t policy;
+    uint8_t family_id[16];
+    uint8_t image_id[16];
+    uint32_t vmpl;
+    uint32_t signature_algo;
+    ccz_snp_tcb current_tcb;
+    ccz_snp_tcb reported_tcb;
+    ccz_snp_tcb committed_tcb;
+    ccz_snp_tcb launch_tcb;
+    uint64_t platform_info;
+    ccz_snp_key signing_key;
+    bool mask_chip_key;
+    bool author_key_en;
+    uint8_t measurement[48];
+    uint8_t host_data[32];
+    uint8_t id_key_digest[48];
+    uint8_t author_key_digest[48];
+    uint8_t report_id[32];
+    uint8_t report_id_ma[32];
+    uint8_t chip_id[64];
+    char product[16]; /* "Milan", "Genoa", "Turin" */
+} ccz_snp_claims;
+
+typedef struct {
+    int64_t timestamp;       /* when the sim attester produced the evidence (unix seconds) */
+    uint8_t platform_id[32]; /* SHA-256 of the DER of the sim platform root that vouched */
+} ccz_sim_claims;
+
+#define CCZ_MAX_ADVISORIES 128
+#define CCZ_ADVISORY_LEN 32
+
+typedef struct {
+    ccz_tee tee;
+    bool simulated; /* true for sim evidence: never backed by TEE hardware */
+    bool debug;     /* SGX debug attribute, TD debug, SNP policy DEBUG, sim debug flag */
+    uint8_t report_data[64];
+    /* TCB status as Intel names it ("UpToDate", "OutOfDate", ...); "" where it does not apply
+     * (sim). */
+    char tcb_status[48];
+    size_t n_advisories;
+    char advisories[CCZ_MAX_ADVISORIES][CCZ_ADVISORY_LEN];
+    ccz_sgx_claims sgx; /* SGX and sim */
+    ccz_tdx_claims tdx;
+    ccz_snp_claims snp;
+    ccz_sim_claims sim;
+} ccz_claims;
+
+/* Renders claims as a JSON object (measurements as lower-case hex). Returns a new jansson
+ * object the caller releases with ccz_json_free, or NULL when out of memory. */
+CCZ_API ccz_json *ccz_claims_to_json(const ccz_claims *c);
+
+/* ---- trust anchors ---------------------------------------------------------------------------
+ * The roots a verifier accepts, passed in explicitly: verification never looks anything up in
+ * the environment. */
+typedef struct ccz_trust ccz_trust;
+
+CCZ_API CCZ_NODISCARD ccz_status ccz_trust_new(ccz_trust **out);
+CCZ_API void ccz_trust_free(ccz_trust *t);
+/* Adds a sim platform root certificate (PEM or DER). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_trust_add_sim_root(ccz_trust *t, ccz_span cert);
+CCZ_API CCZ_NODISCARD ccz_status ccz_trust_add_sim_root_file(ccz_trust *t, const char *path);
+CCZ_API size_t ccz_trust_sim_root_count(const ccz_trust *t);
+
+/* Collateral (PCS/PCCS TCB info, QE identity, CRLs; AMD VEK certificates) arrives with the
+ * DCAP and SNP verifiers. Sim evidence needs none: pass NULL. */
+typedef struct ccz_collateral ccz_collateral;
+
+/* ---- verification ----------------------------------------------------------------------------*/
+#define CCZ_VERIFY_OPTS_VERSION 1
+
+typedef struct {
+    unsigned version;                    /* CCZ_VERIFY_OPTS_VERSION */
+    int64_t at_unix;                     /* the instant of verification (unix seconds) */
+    const ccz_trust *trust;              /* trust anchors; required */
+    const ccz_collateral *collateral;    /* NULL when the evidence needs none */
+    const uint8_t *expected_report_data; /* 64 bytes to compare with, or NULL */
+} ccz_verify_opts;
+
+#define CCZ_VERIFY_OPTS_INIT {CCZ_VERIFY_OPTS_VERSION, 0, NULL, NULL, NULL}
+
+/* Steps of verification, as reported in ccz_result.step. */
+#define CCZ_STEP_DETECT "detect"
+#define CCZ_STEP_PARSE "parse"
+#define CCZ_STEP_PLATFORM_CERT "platform_certificate"
+#define CCZ_STEP_SIGNATURE "signature"
+#define CCZ_STEP_TIMESTAMP "timestamp"
+#define CCZ_STEP_REPORT_DATA "report_data"
+
+typedef struct {
+    ccz_status status;  /* CCZ_OK when the evidence verified */
+    const char *step;   /* failing step (a CCZ_STEP_* string), NULL when verified */
+    char message[512];  /* what failed, for people */
+    ccz_claims claims;  /* valid when status is CCZ_OK */
+} ccz_result;
+
+/* Detects the evidence type, verifies it at opts->at_unix against opts->trust and fills *out.
+ * Returns out->status. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_verify(ccz_result *out, ccz_span evidence,
+                                           const ccz_verify_opts *opts);
+/* The TEE whose format the evidence has, or CCZ_TEE_NONE; looks only at the framing. */
+CCZ_API ccz_tee ccz_evidence_detect(ccz_span evidence);
+
+/* ---- attesters -------------------------------------------------------------------------------*/
+#define CCZ_ATTESTER_OPTS_VERSION 1
+
+typedef struct {
+    unsigned version; /* CCZ_ATTESTER_OPTS_VERSION */
+    ccz_tee tee;
+    struct {
+        const char *dir;               /* platform directory (see ccz_sim_platform_init) */
+        const char *signer_key;        /* PEM key whose public key is the signer; NULL = the
+                                          platform's default signer.key */
+        const uint8_t *measurement;    /* 32 bytes replacing SHA-256(/proc/self/exe), or NULL */
+        uint16_t product_id;
+        uint16_t svn;
+        bool debug;
+        int64_t timestamp;             /* 0 = now */
+    } sim;
+} ccz_attester_opts;
+
+#define CCZ_ATTESTER_OPTS_INIT {CCZ_ATTESTER_OPTS_VERSION, CCZ_TEE_NONE, {0}}
+
+typedef struct ccz_attester ccz_attester;
+
+/* Creates an attester; loads the keys it needs now so attesting cannot fail on them later. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_attester_new(ccz_attester **out, const ccz_attester_opts *o);
+CCZ_API void ccz_attester_free(ccz_attester *a);
+/* Appends evidence binding report_data to *evidence. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_attest(const ccz_attester *a, const uint8_t report_data[64],
+                                           ccz_buf *evidence);
+
+/* ---- the simulated TEE -----------------------------------------------------------------------
+ * A software platform for machines without TEE hardware. Its evidence is signed by a local
+ * attestation key; verifiers accept it only when the policy says allow_sim. */
+#define CCZ_SIM_MAGIC "CCZS"
+#define CCZ_SIM_VERSION 1
+#define CCZ_SIM_HEADER_SIZE 150 /* bytes before the platform certificate */
+#define CCZ_SIM_SIG_SIZE 64     /* ECDSA P-256 r||s, big-endian */
+#define CCZ_SIM_FLAG_DEBUG 0x0001
+#define CCZ_SIM_MAX_CERT 4096
+
+/* Creates a platform in dir: root.crt/root.key (self-signed root), ak.crt/ak.key (attestation
+ * key certified by the root) and signer.key (default enclave signing key), all EC P-256. Fails
+ * with CCZ_ERR_EXISTS when a platform is there already, unless force. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_sim_platform_init(const char *dir, bool force);
+/* The default platform directory: $CCZ_SIM_DIR, else $XDG_DATA_HOME/ccz/sim, else
+ * ~/.local/share/ccz/sim. For tools; the library's verifiers never call it. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_sim_default_dir(ccz_buf *out);
+/* The measurement a program has under sim: SHA-256 of the file's bytes. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_sim_measure_file(uint8_t out[32], const char *path);
+/* The signer value of a PEM key (private or public): SHA-256 of its DER SubjectPublicKeyInfo. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_sim_signer_of_key_file(uint8_t out[32], const char *path);
+
+/* Parsed sim evidence, before any check; spans point into the input. */
+typedef struct {
+    uint16_t version;
+    uint16_t flags;
+    uint8_t measurement[32];
+    uint8_t signer[32];
+    uint16_t product_id;
+    uint16_t svn;
+    int64_t timestamp;
+    uint8_t report_data[64];
+    ccz_span platform_cert;
+    ccz_span signed_part;
+    uint8_t signature[CCZ_SIM_SIG_SIZE];
+} ccz_sim_evidence;
+
+/* Parses sim evidence framing (no cryptography). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_sim_evidence_parse(ccz_sim_evidence *out, ccz_span in);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,118 @@
+/* Hex and base64. Input text is untrusted: every character is checked against the alphabet
+ * before OpenSSL's block codec sees it, and base64 padding must be canonical. */
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "ccz/core.h"
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+void ccz_hex_to_str(char *out, const uint8_t *in, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+ccz_status ccz_hex_encode(ccz_buf *out, ccz_span in)
+{
+    if (in.len > (SIZE_MAX - 1) / 2)
+        return ccz_fail(CCZ_ERR_TOO_LARGE, "hex input too large");
+    ccz_status s = ccz_buf_reserve(out, 2 * in.len);
+    if (s)
+        return s;
+    ccz_hex_to_str((char *)out->ptr + out->len, in.ptr, in.len);
+    out->len += 2 * in.len;
+    return CCZ_OK;
+}
+
+static ccz_status hex_decode_into(uint8_t *dst, const char *hex, size_t len)
+{
+    for (size_t i = 0; i < len; i += 2) {
+        int hi = hexval((unsigned char)hex[i]), lo = hexval((unsigned char)hex[i + 1]);
+        if (hi < 0 || lo < 0)
+            return ccz_fail(CCZ_ERR_ENCODING, "hex: character %zu is not a hex digit",
+                            hi < 0 ? i : i + 1);
+        dst[i / 2] = (uint8_t)(hi << 4 | lo);
+    }
+    return CCZ_OK;
+}
+
+ccz_status ccz_hex_decode(ccz_buf *out, const char *hex, size_t len)
+{
+    if (len % 2)
+        return ccz_fail(CCZ_ERR_ENCODING, "hex: odd number of digits (%zu)", len);
+    ccz_status s = ccz_buf_reserve(out, len / 2);
+    if (s)
+        return s;
+    s = hex_decode_into(out->ptr + out->len, hex, len);
+    if (s)
+        return s;
+    out->len += len / 2;
+    out->ptr[out->len] = 0;
+    return CCZ_OK;
+}
+
+ccz_status ccz_hex_decode_fixed(uint8_t *out, size_t n, const char *hex, size_t len)
+{
+    if (len != 2 * n)
+        return ccz_fail(CCZ_ERR_ENCODING, "hex: expected %zu digits (%zu bytes), got %zu", 2 * n,
+                        n, len);
+    return hex_decode_into(out, hex, len);
+}
+
+ccz_status ccz_base64_encode(ccz_buf *out, ccz_span in)
+{
+    if (in.len > (size_t)INT32_MAX / 4 * 3 - 3)
+        return ccz_fail(CCZ_ERR_TOO_LARGE, "base64 input too large");
+    size_t n = 4 * ((in.len + 2) / 3);
+    ccz_status s = ccz_buf_reserve(out, n);
+    if (s)
+        return s;
+    EVP_EncodeBlock(out->ptr + out->len, in.ptr, (int)in.len);
+    out->len += n;
+    out->ptr[out->len] = 0;
+    return CCZ_OK;
+}
+
+static bool b64_alpha(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '+' || c == '/';
+}
+
+ccz_status ccz_base64_decode(ccz_buf *out, const char *b64, size_t len)
+{
+    if (len % 4)
+        return ccz_fail(CCZ_ERR_ENCODING, "base64: length %zu is not a multiple of 4", len);
+    if (len > (size_t)INT32_MAX)
+        return ccz_fail(CCZ_ERR_TOO_LARGE, "base64 input too large");
+    size_t pad = 0;
+    if (len && b64[len - 1] == '=')
+        pad = (len > 1 && b64[len - 2] == '=') ? 2 : 1;
+    for (size_t i = 0; i < len - pad; i++)
+        if (!b64_alpha((unsigned char)b64[i]))
+            return ccz_fail(CCZ_ERR_ENCODING, "base64: character %zu is not in the alphabet", i);
+    size_t n = len / 4 * 3;
+    ccz_status s = ccz_buf_reserve(out, n);
+    if (s)
+        return s;
+    if (len && EVP_DecodeBlock(out->ptr + out->len, (const unsigned char *)b64, (int)len) < 0)
+        return ccz_fail(CCZ_ERR_ENCODING, "base64: cannot decode");
+    out->len += n - pad;
+    out->ptr[out->len] = 0;
+    return CCZ_OK;
+}

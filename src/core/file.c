@@ -1,0 +1,117 @@
+/* File helpers: bounded reads and atomic writes (temporary file, fsync, rename), so a crash
+ * never leaves a half-written key or evidence file behind. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ccz/core.h"
+
+ccz_status ccz_file_read(ccz_buf *out, const char *path, size_t max)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ccz_fail(errno == ENOENT ? CCZ_ERR_NOT_FOUND : CCZ_ERR_IO, "cannot open %s: %s",
+                        path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        return ccz_fail(CCZ_ERR_IO, "%s is a directory", path);
+    }
+    ccz_status s = CCZ_OK;
+    size_t total = 0;
+    for (;;) {
+        uint8_t chunk[16384];
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            s = ccz_fail(CCZ_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        total += (size_t)n;
+        if (max && total > max) {
+            s = ccz_fail(CCZ_ERR_TOO_LARGE, "%s is larger than the %zu-byte limit", path, max);
+            break;
+        }
+        s = ccz_buf_append(out, chunk, (size_t)n);
+        ccz_wipe(chunk, sizeof chunk);
+        if (s)
+            break;
+    }
+    close(fd);
+    return s;
+}
+
+ccz_status ccz_file_write(const char *path, ccz_span data, unsigned mode)
+{
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 16);
+    if (!tmp)
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        ccz_status s = ccz_fail(CCZ_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+        free(tmp);
+        return s;
+    }
+    ccz_status s = CCZ_OK;
+    if (fchmod(fd, (mode_t)mode) != 0)
+        s = ccz_fail(CCZ_ERR_IO, "cannot set mode of %s: %s", tmp, strerror(errno));
+    size_t off = 0;
+    while (s == CCZ_OK && off < data.len) {
+        ssize_t w = write(fd, data.ptr + off, data.len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            s = ccz_fail(CCZ_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+        else
+            off += (size_t)w;
+    }
+    if (s == CCZ_OK && fsync(fd) != 0)
+        s = ccz_fail(CCZ_ERR_IO, "cannot sync %s: %s", path, strerror(errno));
+    if (close(fd) != 0 && s == CCZ_OK)
+        s = ccz_fail(CCZ_ERR_IO, "cannot close %s: %s", path, strerror(errno));
+    if (s == CCZ_OK && rename(tmp, path) != 0)
+        s = ccz_fail(CCZ_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    if (s)
+        unlink(tmp);
+    free(tmp);
+    return s;
+}
+
+ccz_status ccz_mkdir_p(const char *path, unsigned mode)
+{
+    size_t n = strlen(path);
+    if (n == 0)
+        return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "empty directory path");
+    char *p = strdup(path);
+    if (!p)
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    ccz_status s = CCZ_OK;
+    for (size_t i = 1; i <= n && s == CCZ_OK; i++) {
+        if (p[i] != '/' && p[i] != '\0')
+            continue;
+        char save = p[i];
+        p[i] = '\0';
+        if (mkdir(p, (mode_t)mode) != 0 && errno != EEXIST)
+            s = ccz_fail(CCZ_ERR_IO, "cannot create directory %s: %s", p, strerror(errno));
+        p[i] = save;
+    }
+    struct stat st;
+    if (s == CCZ_OK && (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)))
+        s = ccz_fail(CCZ_ERR_IO, "%s is not a directory", path);
+    free(p);
+    return s;
+}
+
+bool ccz_file_exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}

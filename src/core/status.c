@@ -1,0 +1,82 @@
+/* Status codes: names and messages from CCZ_STATUS_LIST, and the per-thread failure detail.
+ * The detail is output for people; no code path reads it to decide anything. */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+#include "ccz/core.h"
+
+static _Thread_local char detail[512];
+
+const char *ccz_strerror(ccz_status s)
+{
+    switch (s) {
+#define CCZ_X_MSG(sym, val, name, msg) \
+    case sym:                          \
+        return msg;
+        CCZ_STATUS_LIST(CCZ_X_MSG)
+#undef CCZ_X_MSG
+    }
+    return "unknown status";
+}
+
+const char *ccz_status_name(ccz_status s)
+{
+    switch (s) {
+#define CCZ_X_NAME(sym, val, name, msg) \
+    case sym:                           \
+        return name;
+        CCZ_STATUS_LIST(CCZ_X_NAME)
+#undef CCZ_X_NAME
+    }
+    return "unknown";
+}
+
+const char *ccz_error_detail(void)
+{
+    return detail;
+}
+
+void ccz_error_clear(void)
+{
+    detail[0] = '\0';
+}
+
+ccz_status ccz_fail(ccz_status s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+ccz_status ccz_fail_ossl(ccz_status s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    unsigned long e = ERR_peek_last_error();
+    if (e && n >= 0 && (size_t)n < sizeof detail - 3) {
+        char ossl[256];
+        ERR_error_string_n(e, ossl, sizeof ossl);
+        snprintf(detail + n, sizeof detail - (size_t)n, " (%s)", ossl);
+    }
+    ERR_clear_error();
+    return s;
+}
+
+ccz_status ccz_fail_context(ccz_status s, const char *fmt, ...)
+{
+    char inner[sizeof detail];
+    memcpy(inner, detail, sizeof inner);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof detail && inner[0])
+        snprintf(detail + n, sizeof detail - (size_t)n, ": %s", inner);
+    return s;
+}

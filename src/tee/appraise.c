@@ -1,0 +1,198 @@
+/* Appraisal: verified claims against a parsed policy. Runs every check and records every
+ * reason for rejection, so an operator sees all that is wrong at once. Claims are trusted here
+ * (a verifier produced them); the policy is trusted (it was parsed and validated). */
+#include <stdio.h>
+#include <string.h>
+
+#include "policy_internal.h"
+
+static void add_reason(ccz_appraisal *a, const char *code, const char *fmt, ...)
+    CCZ_PRINTF(3, 4);
+
+static void add_reason(ccz_appraisal *a, const char *code, const char *fmt, ...)
+{
+    a->accepted = false;
+    if (a->n_reasons == CCZ_MAX_REASONS)
+        return;
+    ccz_reason *r = &a->reasons[a->n_reasons++];
+    r->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->message, sizeof r->message, fmt, ap);
+    va_end(ap);
+}
+
+/* Appends "; " and a formatted mismatch to a fixed buffer. */
+static void note(char *buf, size_t cap, const char *fmt, ...) CCZ_PRINTF(3, 4);
+
+static void note(char *buf, size_t cap, const char *fmt, ...)
+{
+    size_t n = strlen(buf);
+    if (n + 3 >= cap)
+        return;
+    if (n) {
+        memcpy(buf + n, "; ", 3);
+        n += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + n, cap - n, fmt, ap);
+    va_end(ap);
+}
+
+static void note_hex(char *buf, size_t cap, const char *name, const uint8_t *have, size_t n)
+{
+    char hex[2 * 48 + 1];
+    ccz_hex_to_str(hex, have, n);
+    note(buf, cap, "%s is %.16s...", name, hex);
+}
+
+/* Fills why with the mismatches of one SGX-shaped entry; empty when the entry matches. */
+static void sgx_mismatch(char *why, size_t cap, const sgx_entry *e, const ccz_claims *c)
+{
+    const ccz_sgx_claims *g = &c->sgx;
+    why[0] = '\0';
+    if ((e->fields & PF_MR_ENCLAVE) && memcmp(e->mr_enclave, g->mr_enclave, 32) != 0)
+        note_hex(why, cap, "mr_enclave", g->mr_enclave, 32);
+    if ((e->fields & PF_MR_SIGNER) && memcmp(e->mr_signer, g->mr_signer, 32) != 0)
+        note_hex(why, cap, "mr_signer", g->mr_signer, 32);
+    if ((e->fields & PF_ISV_PROD_ID) && e->isv_prod_id != g->isv_prod_id)
+        note(why, cap, "isv_prod_id is %u, not %u", g->isv_prod_id, e->isv_prod_id);
+    if ((e->fields & PF_ISV_SVN) && e->isv_svn != g->isv_svn)
+        note(why, cap, "isv_svn is %u, not %u", g->isv_svn, e->isv_svn);
+    if ((e->fields & PF_ISV_SVN_MIN) && g->isv_svn < e->isv_svn)
+        note(why, cap, "isv_svn %u is below %u", g->isv_svn, e->isv_svn);
+    if ((e->fields & PF_CONFIG_SVN) && e->config_svn != g->config_svn)
+        note(why, cap, "config_svn is %u, not %u", g->config_svn, e->config_svn);
+    if ((e->fields & PF_DEBUGGABLE) && e->debuggable != c->debug)
+        note(why, cap, "debug is %s, not %s", c->debug ? "on" : "off",
+             e->debuggable ? "on" : "off");
+}
+
+static void tdx_mismatch(char *why, size_t cap, const tdx_entry *e, const ccz_tdx_claims *t)
+{
+    why[0] = '\0';
+    static const char *const rtmr[] = {"rtmr0", "rtmr1", "rtmr2", "rtmr3"};
+    if ((e->fields & TF_MR_TD) && memcmp(e->mr_td, t->mr_td, 48) != 0)
+        note_hex(why, cap, "mr_td", t->mr_td, 48);
+    if ((e->fields & TF_MR_CONFIG_ID) && memcmp(e->mr_config_id, t->mr_config_id, 48) != 0)
+        note_hex(why, cap, "mr_config_id", t->mr_config_id, 48);
+    if ((e->fields & TF_MR_OWNER) && memcmp(e->mr_owner, t->mr_owner, 48) != 0)
+        note_hex(why, cap, "mr_owner", t->mr_owner, 48);
+    if ((e->fields & TF_MR_OWNER_CONFIG) &&
+        memcmp(e->mr_owner_config, t->mr_owner_config, 48) != 0)
+        note_hex(why, cap, "mr_owner_config", t->mr_owner_config, 48);
+    for (int i = 0; i < 4; i++)
+        if ((e->fields & (TF_RTMR0 << i)) && memcmp(e->rtmr[i], t->rtmr[i], 48) != 0)
+            note_hex(why, cap, rtmr[i], t->rtmr[i], 48);
+    if ((e->fields & TF_MR_SEAM) && memcmp(e->mr_seam, t->mr_seam, 48) != 0)
+        note_hex(why, cap, "mr_seam", t->mr_seam, 48);
+}
+
+static void snp_mismatch(char *why, size_t cap, const snp_entry *e, const ccz_snp_claims *s)
+{
+    why[0] = '\0';
+    if ((e->fields & SF_MEASUREMENT) && memcmp(e->measurement, s->measurement, 48) != 0)
+        note_hex(why, cap, "measurement", s->measurement, 48);
+    if ((e->fields & SF_HOST_DATA) && memcmp(e->host_data, s->host_data, 32) != 0)
+        note_hex(why, cap, "host_data", s->host_data, 32);
+    if ((e->fields & SF_GUEST_SVN_MIN) && s->guest_svn < e->guest_svn_min)
+        note(why, cap, "guest_svn %u is below %u", s->guest_svn, e->guest_svn_min);
+}
+
+/* Checks the measurement list for the claims' TEE. Returns the index of the matching entry,
+ * -1 when the list does not constrain this TEE, -2 when nothing matched (reasons added). */
+static long check_measurements(ccz_appraisal *a, const ccz_policy *p, const ccz_claims *c)
+{
+    const char *list;
+    size_t n;
+    bool has;
+    switch (c->tee) {
+    case CCZ_TEE_SIM:
+    case CCZ_TEE_SGX:
+        list = p->format == CCZ_POLICY_FORMAT_DYNAMIC_CONFIG ? "sgx_mrs" : "sgx";
+        n = p->n_sgx;
+        has = p->has_sgx;
+        break;
+    case CCZ_TEE_TDX:
+        list = "tdx", n = p->n_tdx, has = p->has_tdx;
+        break;
+    case CCZ_TEE_SNP:
+        list = "snp", n = p->n_snp, has = p->has_snp;
+        break;
+    default:
+        return -1;
+    }
+    if (!has)
+        return -1;
+    if (n == 0) {
+        add_reason(a, "no_accepted_measurements", "the policy's %s list is empty: no %s peer is "
+                   "accepted", list, ccz_tee_name(c->tee));
+        return -2;
+    }
+    char why[200];
+    size_t reported = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (c->tee == CCZ_TEE_TDX)
+            tdx_mismatch(why, sizeof why, &p->tdx[i], &c->tdx);
+        else if (c->tee == CCZ_TEE_SNP)
+            snp_mismatch(why, sizeof why, &p->snp[i], &c->snp);
+        else
+            sgx_mismatch(why, sizeof why, &p->sgx[i], c);
+        if (!why[0])
+            return (long)i;
+        /* leave room for the other checks' reasons and a summary line */
+        if (reported < CCZ_MAX_REASONS - 8) {
+            add_reason(a, "measurement_not_accepted", "%s[%zu]: %s", list, i, why);
+            reported++;
+        }
+    }
+    if (reported < n)
+        add_reason(a, "measurement_not_accepted", "%zu more %s entries do not match either",
+                   n - reported, list);
+    return -2;
+}
+
+static int tcb_index(const char *status)
+{
+    for (int i = 0; i < TCB_STATUS_COUNT; i++)
+        if (strcmp(status, ccz_tcb_status_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims *c)
+{
+    CCZ_ENSURE(a && p && c, CCZ_ERR_INVALID_ARGUMENT, "missing argument");
+    memset(a, 0, sizeof *a);
+    a->accepted = true;
+
+    if (c->tee == CCZ_TEE_NONE || !(p->tees & (1u << c->tee)))
+        add_reason(a, "tee_not_accepted", "the policy does not accept %s evidence%s",
+                   ccz_tee_name(c->tee),
+                   p->format == CCZ_POLICY_FORMAT_DYNAMIC_CONFIG
+                       ? " (a CCZoo dynamic_config describes SGX enclaves only)"
+                       : "");
+    if (c->simulated && !p->allow_sim)
+        add_reason(a, "simulated_not_allowed", "the evidence comes from the simulated TEE, "
+                   "which has no hardware protection; the policy does not set allow_sim");
+
+    long match = check_measurements(a, p, c);
+    bool entry_allows_debug = match >= 0 && (c->tee == CCZ_TEE_SGX || c->tee == CCZ_TEE_SIM) &&
+                              (p->sgx[match].fields & PF_DEBUGGABLE) && p->sgx[match].debuggable;
+    if (c->debug && !p->allow_debug && !entry_allows_debug)
+        add_reason(a, "debug_not_allowed", "the %s is in debug mode (its memory can be read by "
+                   "the host); the policy does not allow debug",
+                   c->tee == CCZ_TEE_TDX ? "TD" : c->tee == CCZ_TEE_SNP ? "guest" : "enclave");
+
+    if (c->tee == CCZ_TEE_SGX || c->tee == CCZ_TEE_TDX) {
+        int k = tcb_index(c->tcb_status);
+        if (k < 0)
+            add_reason(a, "tcb_status_missing", "the verifier reported no known TCB status "
+                       "(\"%s\")", c->tcb_status);
+        else if (!(p->tcb & (1u << k)))
+            add_reason(a, "tcb_status_not_accepted", "TCB status %s is not among the accepted "
+                       "statuses", c->tcb_status);
+    }
+    return CCZ_OK;
+}

@@ -1,0 +1,112 @@
+/* Claims as JSON: the one rendering shared by the CLI and the services. Measurements and other
+ * byte strings are lower-case hex; only the part of the claims for the evidence's TEE appears. */
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ccz/tee.h"
+
+static int put_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
+{
+    char s[2 * 64 + 1];
+    ccz_hex_to_str(s, p, n);
+    return json_object_set_new(o, key, json_string(s));
+}
+
+static int put_int(json_t *o, const char *key, json_int_t v)
+{
+    return json_object_set_new(o, key, json_integer(v));
+}
+
+static int sgx_fields(json_t *o, const ccz_claims *c)
+{
+    const ccz_sgx_claims *g = &c->sgx;
+    int r = put_hex(o, "mr_enclave", g->mr_enclave, 32) | put_hex(o, "mr_signer", g->mr_signer, 32) |
+            put_int(o, "isv_prod_id", g->isv_prod_id) | put_int(o, "isv_svn", g->isv_svn);
+    if (c->tee == CCZ_TEE_SIM)
+        return r | put_int(o, "timestamp", c->sim.timestamp) |
+               put_hex(o, "platform_id", c->sim.platform_id, 32);
+    return r | put_int(o, "config_svn", g->config_svn) | put_int(o, "misc_select", g->misc_select) |
+           put_hex(o, "attributes", g->attributes, 16) | put_hex(o, "cpu_svn", g->cpu_svn, 16) |
+           put_hex(o, "config_id", g->config_id, 64) |
+           put_hex(o, "isv_ext_prod_id", g->isv_ext_prod_id, 16) |
+           put_hex(o, "isv_family_id", g->isv_family_id, 16);
+}
+
+static int tdx_fields(json_t *o, const ccz_tdx_claims *t)
+{
+    int r = put_hex(o, "tee_tcb_svn", t->tee_tcb_svn, 16) | put_hex(o, "mr_seam", t->mr_seam, 48) |
+            put_hex(o, "mr_signer_seam", t->mr_signer_seam, 48) |
+            put_hex(o, "seam_attributes", t->seam_attributes, 8) |
+            put_hex(o, "td_attributes", t->td_attributes, 8) | put_hex(o, "xfam", t->xfam, 8) |
+            put_hex(o, "mr_td", t->mr_td, 48) | put_hex(o, "mr_config_id", t->mr_config_id, 48) |
+            put_hex(o, "mr_owner", t->mr_owner, 48) |
+            put_hex(o, "mr_owner_config", t->mr_owner_config, 48);
+    static const char *const rtmr[] = {"rtmr0", "rtmr1", "rtmr2", "rtmr3"};
+    for (int i = 0; i < 4; i++)
+        r |= put_hex(o, rtmr[i], t->rtmr[i], 48);
+    if (t->td_report_15)
+        r |= put_hex(o, "tee_tcb_svn2", t->tee_tcb_svn2, 16) |
+             put_hex(o, "mr_servicetd", t->mr_servicetd, 48);
+    return r;
+}
+
+static json_t *snp_tcb(const ccz_snp_tcb *t, bool turin)
+{
+    json_t *o = json_pack("{s:i,s:i,s:i,s:i}", "bootloader", t->bootloader, "tee", t->tee, "snp",
+                          t->snp, "microcode", t->microcode);
+    if (o && turin)
+        json_object_set_new(o, "fmc", json_integer(t->fmc));
+    return o;
+}
+
+static int snp_fields(json_t *o, const ccz_snp_claims *s)
+{
+    char pol[24];
+    snprintf(pol, sizeof pol, "0x%llx", (unsigned long long)s->policy);
+    bool turin = strcmp(s->product, "Turin") == 0;
+    return put_int(o, "version", s->version) | put_int(o, "guest_svn", s->guest_svn) |
+           json_object_set_new(o, "policy", json_string(pol)) | put_int(o, "vmpl", s->vmpl) |
+           json_object_set_new(o, "signing_key",
+                               json_string(s->signing_key == CCZ_SNP_KEY_VCEK   ? "vcek"
+                                           : s->signing_key == CCZ_SNP_KEY_VLEK ? "vlek"
+                                                                                : "none")) |
+           put_hex(o, "measurement", s->measurement, 48) |
+           put_hex(o, "host_data", s->host_data, 32) |
+           put_hex(o, "family_id", s->family_id, 16) | put_hex(o, "image_id", s->image_id, 16) |
+           put_hex(o, "id_key_digest", s->id_key_digest, 48) |
+           put_hex(o, "author_key_digest", s->author_key_digest, 48) |
+           put_hex(o, "report_id", s->report_id, 32) | put_hex(o, "chip_id", s->chip_id, 64) |
+           json_object_set_new(o, "reported_tcb", snp_tcb(&s->reported_tcb, turin)) |
+           json_object_set_new(o, "product", json_string(s->product));
+}
+
+json_t *ccz_claims_to_json(const ccz_claims *c)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    int r = json_object_set_new(o, "tee", json_string(ccz_tee_name(c->tee))) |
+            json_object_set_new(o, "simulated", json_boolean(c->simulated)) |
+            json_object_set_new(o, "debug", json_boolean(c->debug)) |
+            put_hex(o, "report_data", c->report_data, 64);
+    switch (c->tee) {
+    case CCZ_TEE_SIM:
+    case CCZ_TEE_SGX:
+        r |= sgx_fields(o, c);
+        break;
+    case CCZ_TEE_TDX:
+        r |= tdx_fields(o, &c->tdx);
+        break;
+    case CCZ_TEE_SNP:
+        r |= snp_fields(o, &c->snp);
+        break;
+    case CCZ_TEE_NONE:
+        break;
+    }
+    if (r) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}

@@ -1,0 +1,633 @@
+/* Policy documents: ccz's own JSON format and CCZoo's dynamic_config.json, parsed into one
+ * ccz_policy. The text is untrusted: every key is known or rejected, every value is checked for
+ * type and range, and each error names the key that is wrong. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "policy_internal.h"
+
+const char *const ccz_tcb_status_names[TCB_STATUS_COUNT] = {
+    "UpToDate",  "SWHardeningNeeded",           "ConfigurationNeeded",
+    "ConfigurationAndSWHardeningNeeded",        "OutOfDate",
+    "OutOfDateConfigurationNeeded",             "Revoked",
+};
+
+#define ALL_TEES ((1u << CCZ_TEE_SIM) | (1u << CCZ_TEE_SGX) | (1u << CCZ_TEE_TDX) | (1u << CCZ_TEE_SNP))
+#define OUTDATED_TCB ((1u << TCB_OUT_OF_DATE) | (1u << TCB_OUT_OF_DATE_CONFIG))
+
+static ccz_status bad(const char *where, const char *fmt, const char *what)
+{
+    return ccz_fail(CCZ_ERR_POLICY, "policy: %s: %s%s", where, fmt, what ? what : "");
+}
+
+/* ---- value readers ---------------------------------------------------------------------------*/
+
+/* CCZoo switches: "on"/"off" (any case); booleans are accepted too. */
+static ccz_status read_switch(const json_t *v, const char *where, bool *out)
+{
+    if (json_is_boolean(v)) {
+        *out = json_is_true(v);
+        return CCZ_OK;
+    }
+    const char *s = json_string_value(v);
+    if (s && strcasecmp(s, "on") == 0)
+        *out = true;
+    else if (s && strcasecmp(s, "off") == 0)
+        *out = false;
+    else
+        return bad(where, "must be \"on\" or \"off\"", NULL);
+    return CCZ_OK;
+}
+
+static ccz_status read_bool(const json_t *v, const char *where, bool *out)
+{
+    if (!json_is_boolean(v))
+        return bad(where, "must be true or false", NULL);
+    *out = json_is_true(v);
+    return CCZ_OK;
+}
+
+/* An unsigned number, as a JSON integer or a string of decimal digits, at most max. */
+static ccz_status read_uint(const json_t *v, const char *where, uint64_t max, uint64_t *out)
+{
+    if (json_is_integer(v)) {
+        json_int_t i = json_integer_value(v);
+        if (i < 0 || (uint64_t)i > max)
+            return ccz_fail(CCZ_ERR_POLICY, "policy: %s: %lld is outside 0..%llu", where,
+                            (long long)i, (unsigned long long)max);
+        *out = (uint64_t)i;
+        return CCZ_OK;
+    }
+    const char *s = json_string_value(v);
+    if (!s)
+        return bad(where, "must be a number or a string of decimal digits", NULL);
+    size_t n = strlen(s);
+    if (n == 0 || n > 20 || strspn(s, "0123456789") != n)
+        return ccz_fail(CCZ_ERR_POLICY, "policy: %s: \"%.40s\" is not a decimal number", where, s);
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (x > (max - d) / 10)
+            return ccz_fail(CCZ_ERR_POLICY, "policy: %s: %s is larger than %llu", where, s,
+                            (unsigned long long)max);
+        x = x * 10 + d;
+    }
+    *out = x;
+    return CCZ_OK;
+}
+
+static ccz_status read_u16(const json_t *v, const char *where, uint16_t *out)
+{
+    uint64_t x;
+    CCZ_GUARD(read_uint(v, where, UINT16_MAX, &x));
+    *out = (uint16_t)x;
+    return CCZ_OK;
+}
+
+static ccz_status read_hex(const json_t *v, const char *where, uint8_t *out, size_t n)
+{
+    const char *s = json_string_value(v);
+    if (!s)
+        return bad(where, "must be a hex string", NULL);
+    if (strlen(s) != 2 * n)
+        return ccz_fail(CCZ_ERR_POLICY, "policy: %s: expected %zu hex digits, got %zu", where,
+                        2 * n, strlen(s));
+    if (ccz_hex_decode_fixed(out, n, s, 2 * n))
+        return ccz_fail(CCZ_ERR_POLICY, "policy: %s: \"%.100s\" is not hex", where, s);
+    return CCZ_OK;
+}
+
+static ccz_status read_tcb_list(const json_t *v, const char *where, unsigned *out)
+{
+    if (!json_is_array(v))
+        return bad(where, "must be a list of TCB status names", NULL);
+    *out = 0;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(v, i, e) {
+        const char *s = json_string_value(e);
+        int found = -1;
+        for (int k = 0; s && k < TCB_STATUS_COUNT; k++)
+            if (strcmp(s, ccz_tcb_status_names[k]) == 0)
+                found = k;
+        if (found < 0)
+            return bad(where, "unknown TCB status ",
+                       s ? s : "(not a string); known: UpToDate, SWHardeningNeeded, "
+                               "ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, "
+                               "OutOfDate, OutOfDateConfigurationNeeded");
+        if (found == TCB_REVOKED)
+            return bad(where, "a revoked TCB can never be accepted", NULL);
+        *out |= 1u << found;
+    }
+    return CCZ_OK;
+}
+
+static ccz_status read_list(const json_t *v, const char *where, size_t *n)
+{
+    if (!json_is_array(v))
+        return bad(where, "must be a list", NULL);
+    *n = json_array_size(v);
+    if (*n > CCZ_POLICY_MAX_ENTRIES)
+        return ccz_fail(CCZ_ERR_POLICY, "policy: %s: %zu entries, more than the limit of %d",
+                        where, *n, CCZ_POLICY_MAX_ENTRIES);
+    return CCZ_OK;
+}
+
+/* ---- ccz's own format ------------------------------------------------------------------------*/
+
+typedef ccz_status (*field_fn)(void *entry, const char *key, const json_t *v, const char *where);
+
+/* Reads a list of measurement entries, each an object whose keys field() understands. */
+static ccz_status read_entries(const json_t *v, const char *list, void **out, size_t *n,
+                               size_t size, field_fn field)
+{
+    CCZ_GUARD(read_list(v, list, n));
+    *out = calloc(*n ? *n : 1, size);
+    CCZ_ENSURE(*out, CCZ_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < *n; i++) {
+        const json_t *e = json_array_get(v, i);
+        char where[96];
+        snprintf(where, sizeof where, "%s[%zu]", list, i);
+        if (!json_is_object(e))
+            return bad(where, "must be an object", NULL);
+        if (json_object_size(e) == 0)
+            return bad(where, "constrains nothing (an empty entry would accept any peer; "
+                              "leave the list out instead)", NULL);
+        const char *key;
+        const json_t *val;
+        json_object_foreach((json_t *)e, key, val) {
+            char at[160];
+            snprintf(at, sizeof at, "%s.%s", where, key);
+            CCZ_GUARD(field((uint8_t *)*out + i * size, key, val, at));
+        }
+    }
+    return CCZ_OK;
+}
+
+static ccz_status sgx_field(void *entry, const char *key, const json_t *v, const char *where)
+{
+    sgx_entry *e = entry;
+    if (strcmp(key, "mr_enclave") == 0) {
+        e->fields |= PF_MR_ENCLAVE;
+        return read_hex(v, where, e->mr_enclave, 32);
+    }
+    if (strcmp(key, "mr_signer") == 0) {
+        e->fields |= PF_MR_SIGNER;
+        return read_hex(v, where, e->mr_signer, 32);
+    }
+    if (strcmp(key, "isv_prod_id") == 0) {
+        e->fields |= PF_ISV_PROD_ID;
+        return read_u16(v, where, &e->isv_prod_id);
+    }
+    if (strcmp(key, "isv_svn") == 0 || strcmp(key, "isv_svn_min") == 0) {
+        if (e->fields & (PF_ISV_SVN | PF_ISV_SVN_MIN))
+            return bad(where, "give isv_svn or isv_svn_min, not both", NULL);
+        e->fields |= key[7] ? PF_ISV_SVN_MIN : PF_ISV_SVN;
+        return read_u16(v, where, &e->isv_svn);
+    }
+    if (strcmp(key, "config_svn") == 0) {
+        e->fields |= PF_CONFIG_SVN;
+        return read_u16(v, where, &e->config_svn);
+    }
+    if (strcmp(key, "debuggable") == 0) {
+        e->fields |= PF_DEBUGGABLE;
+        return read_bool(v, where, &e->debuggable);
+    }
+    return bad(where, "unknown key (known: mr_enclave, mr_signer, isv_prod_id, isv_svn, "
+                      "isv_svn_min, config_svn, debuggable)", NULL);
+}
+
+static ccz_status tdx_field(void *entry, const char *key, const json_t *v, const char *where)
+{
+    tdx_entry *e = entry;
+    static const struct {
+        const char *key;
+        unsigned flag;
+        size_t off;
+    } f[] = {
+        {"mr_td", TF_MR_TD, offsetof(tdx_entry, mr_td)},
+        {"mr_config_id", TF_MR_CONFIG_ID, offsetof(tdx_entry, mr_config_id)},
+        {"mr_owner", TF_MR_OWNER, offsetof(tdx_entry, mr_owner)},
+        {"mr_owner_config", TF_MR_OWNER_CONFIG, offsetof(tdx_entry, mr_owner_config)},
+        {"rtmr0", TF_RTMR0 << 0, offsetof(tdx_entry, rtmr[0])},
+        {"rtmr1", TF_RTMR0 << 1, offsetof(tdx_entry, rtmr[1])},
+        {"rtmr2", TF_RTMR0 << 2, offsetof(tdx_entry, rtmr[2])},
+        {"rtmr3", TF_RTMR0 << 3, offsetof(tdx_entry, rtmr[3])},
+        {"mr_seam", TF_MR_SEAM, offsetof(tdx_entry, mr_seam)},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (strcmp(key, f[i].key) == 0) {
+            e->fields |= f[i].flag;
+            return read_hex(v, where, (uint8_t *)e + f[i].off, 48);
+        }
+    return bad(where, "unknown key (known: mr_td, mr_config_id, mr_owner, mr_owner_config, "
+                      "rtmr0, rtmr1, rtmr2, rtmr3, mr_seam)", NULL);
+}
+
+static ccz_status snp_field(void *entry, const char *key, const json_t *v, const char *where)
+{
+    snp_entry *e = entry;
+    if (strcmp(key, "measurement") == 0) {
+        e->fields |= SF_MEASUREMENT;
+        return read_hex(v, where, e->measurement, 48);
+    }
+    if (strcmp(key, "host_data") == 0) {
+        e->fields |= SF_HOST_DATA;
+        return read_hex(v, where, e->host_data, 32);
+    }
+    if (strcmp(key, "guest_svn_min") == 0) {
+        uint64_t x;
+        e->fields |= SF_GUEST_SVN_MIN;
+        CCZ_GUARD(read_uint(v, where, UINT32_MAX, &x));
+        e->guest_svn_min = (uint32_t)x;
+        return CCZ_OK;
+    }
+    return bad(where, "unknown key (known: measurement, host_data, guest_svn_min)", NULL);
+}
+
+static ccz_status read_tees(const json_t *v, unsigned *out)
+{
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return bad("tees", "must be a non-empty list of \"sgx\", \"tdx\", \"snp\", \"sim\"", NULL);
+    *out = 0;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(v, i, e) {
+        ccz_tee t;
+        const char *s = json_string_value(e);
+        if (!s || ccz_tee_parse(s, &t))
+            return bad("tees", "unknown TEE ", s ? s : "(not a string)");
+        *out |= 1u << t;
+    }
+    return CCZ_OK;
+}
+
+static ccz_status parse_ccz(ccz_policy *p, const json_t *root)
+{
+    bool outdated = false, have_tcb = false;
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)root, key, v) {
+        if (strcmp(key, "ccz_policy") == 0) {
+            uint64_t ver;
+            CCZ_GUARD(read_uint(v, key, UINT32_MAX, &ver));
+            if (ver != 1)
+                return ccz_fail(CCZ_ERR_POLICY, "policy: ccz_policy: version %llu is not "
+                                "supported (this build reads 1)", (unsigned long long)ver);
+        } else if (strcmp(key, "tees") == 0) {
+            CCZ_GUARD(read_tees(v, &p->tees));
+        } else if (strcmp(key, "allow_sim") == 0) {
+            CCZ_GUARD(read_bool(v, key, &p->allow_sim));
+        } else if (strcmp(key, "allow_debug") == 0) {
+            CCZ_GUARD(read_bool(v, key, &p->allow_debug));
+        } else if (strcmp(key, "allow_outdated_tcb") == 0) {
+            CCZ_GUARD(read_bool(v, key, &outdated));
+        } else if (strcmp(key, "accepted_tcb_statuses") == 0) {
+            CCZ_GUARD(read_tcb_list(v, key, &p->tcb));
+            have_tcb = true;
+        } else if (strcmp(key, "sgx") == 0) {
+            p->has_sgx = true;
+            CCZ_GUARD(read_entries(v, key, (void **)&p->sgx, &p->n_sgx, sizeof(sgx_entry),
+                                   sgx_field));
+        } else if (strcmp(key, "tdx") == 0) {
+            p->has_tdx = true;
+            CCZ_GUARD(read_entries(v, key, (void **)&p->tdx, &p->n_tdx, sizeof(tdx_entry),
+                                   tdx_field));
+        } else if (strcmp(key, "snp") == 0) {
+            p->has_snp = true;
+            CCZ_GUARD(read_entries(v, key, (void **)&p->snp, &p->n_snp, sizeof(snp_entry),
+                                   snp_field));
+        } else {
+            return bad(key, "unknown key (known: ccz_policy, tees, allow_sim, allow_debug, "
+                            "allow_outdated_tcb, accepted_tcb_statuses, sgx, tdx, snp)", NULL);
+        }
+    }
+    if (!have_tcb)
+        p->tcb = 1u << TCB_UP_TO_DATE;
+    if (outdated)
+        p->tcb |= OUTDATED_TCB;
+    return CCZ_OK;
+}
+
+/* ---- CCZoo's dynamic_config.json -------------------------------------------------------------
+ * { "verify_mr_enclave": "on", ..., "sgx_mrs": [ {"mr_enclave": "...", ...} ] }: a peer passes
+ * when any entry matches every enabled field. Keys starting with "ccz_" are ccz extensions. */
+
+static const char *const dc_switches[] = {"verify_mr_enclave", "verify_mr_signer",
+                                          "verify_isv_prod_id", "verify_isv_svn",
+                                          "verify_config_svn", "verify_enclave_debuggable"};
+
+static ccz_status dc_entry(sgx_entry *e, const json_t *o, unsigned enabled, bool svn_min,
+                           const char *where)
+{
+    static const struct {
+        const char *key;
+        unsigned flag;
+        const char *sw;
+    } f[] = {
+        {"mr_enclave", PF_MR_ENCLAVE, "verify_mr_enclave"},
+        {"mr_signer", PF_MR_SIGNER, "verify_mr_signer"},
+        {"isv_prod_id", PF_ISV_PROD_ID, "verify_isv_prod_id"},
+        {"isv_svn", PF_ISV_SVN, "verify_isv_svn"},
+        {"config_svn", PF_CONFIG_SVN, "verify_config_svn"},
+        {"debuggable", PF_DEBUGGABLE, "verify_enclave_debuggable"},
+    };
+    if (!json_is_object(o))
+        return bad(where, "must be an object", NULL);
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        if (!(enabled & f[i].flag))
+            continue; /* CCZoo ignores fields whose switch is off, whatever they hold */
+        char at[128];
+        snprintf(at, sizeof at, "%s.%s", where, f[i].key);
+        const json_t *v = json_object_get(o, f[i].key);
+        const char *s = json_string_value(v);
+        if (!v || (s && !s[0]))
+            return ccz_fail(CCZ_ERR_POLICY, "policy: %s is %s but %s is \"on\"", at,
+                            v ? "empty" : "missing", f[i].sw);
+        ccz_status st;
+        switch (f[i].flag) {
+        case PF_MR_ENCLAVE:
+            st = read_hex(v, at, e->mr_enclave, 32);
+            break;
+        case PF_MR_SIGNER:
+            st = read_hex(v, at, e->mr_signer, 32);
+            break;
+        case PF_ISV_PROD_ID:
+            st = read_u16(v, at, &e->isv_prod_id);
+            break;
+        case PF_ISV_SVN:
+            st = read_u16(v, at, &e->isv_svn);
+            break;
+        case PF_CONFIG_SVN:
+            st = read_u16(v, at, &e->config_svn);
+            break;
+        default:
+            st = json_is_boolean(v) ? read_bool(v, at, &e->debuggable)
+                                    : read_switch(v, at, &e->debuggable);
+            break;
+        }
+        CCZ_GUARD(st);
+        e->fields |= f[i].flag;
+    }
+    if ((e->fields & PF_ISV_SVN) && svn_min)
+        e->fields = (e->fields & ~PF_ISV_SVN) | PF_ISV_SVN_MIN;
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)o, key, v) {
+        bool known = false;
+        for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+            known |= strcmp(key, f[i].key) == 0;
+        if (!known) {
+            char at[160];
+            snprintf(at, sizeof at, "%s.%s", where, key);
+            return bad(at, "unknown key (known: mr_enclave, mr_signer, isv_prod_id, isv_svn, "
+                           "config_svn, debuggable)", NULL);
+        }
+    }
+    return CCZ_OK;
+}
+
+static ccz_status parse_dynamic_config(ccz_policy *p, const json_t *root)
+{
+    static const unsigned flags[] = {PF_MR_ENCLAVE, PF_MR_SIGNER, PF_ISV_PROD_ID,
+                                     PF_ISV_SVN,    PF_CONFIG_SVN, PF_DEBUGGABLE};
+    unsigned enabled = 0;
+    bool svn_min = false, outdated = false, have_tcb = false, b;
+    const json_t *mrs = NULL;
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)root, key, v) {
+        bool known = false;
+        for (size_t i = 0; i < sizeof dc_switches / sizeof dc_switches[0]; i++)
+            if (strcmp(key, dc_switches[i]) == 0) {
+                CCZ_GUARD(read_switch(v, key, &b));
+                enabled |= b ? flags[i] : 0;
+                known = true;
+            }
+        if (known)
+            continue;
+        if (strcmp(key, "sgx_mrs") == 0)
+            mrs = v;
+        else if (strcmp(key, "verify_in_enclave") == 0)
+            CCZ_GUARD(read_switch(v, key, &b)); /* where the verifier runs; not a peer check */
+        else if (strcmp(key, "ccz_allow_sim") == 0)
+            CCZ_GUARD(read_switch(v, key, &p->allow_sim));
+        else if (strcmp(key, "ccz_allow_debug") == 0)
+            CCZ_GUARD(read_switch(v, key, &p->allow_debug));
+        else if (strcmp(key, "ccz_allow_outdated_tcb") == 0)
+            CCZ_GUARD(read_switch(v, key, &outdated));
+        else if (strcmp(key, "ccz_isv_svn_min") == 0)
+            CCZ_GUARD(read_switch(v, key, &svn_min));
+        else if (strcmp(key, "ccz_accepted_tcb_statuses") == 0) {
+            CCZ_GUARD(read_tcb_list(v, key, &p->tcb));
+            have_tcb = true;
+        } else
+            return bad(key, "unknown key in a CCZoo dynamic_config (known: verify_mr_enclave, "
+                            "verify_mr_signer, verify_isv_prod_id, verify_isv_svn, "
+                            "verify_config_svn, verify_enclave_debuggable, sgx_mrs, and the ccz "
+                            "extensions ccz_allow_sim, ccz_allow_debug, ccz_allow_outdated_tcb, "
+                            "ccz_accepted_tcb_statuses, ccz_isv_svn_min)", NULL);
+    }
+    if (!mrs)
+        return bad("sgx_mrs", "missing (a dynamic_config lists the accepted enclaves in "
+                              "\"sgx_mrs\")", NULL);
+    CCZ_GUARD(read_list(mrs, "sgx_mrs", &p->n_sgx));
+    p->has_sgx = true;
+    p->sgx = calloc(p->n_sgx ? p->n_sgx : 1, sizeof *p->sgx);
+    CCZ_ENSURE(p->sgx, CCZ_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < p->n_sgx; i++) {
+        char where[48];
+        snprintf(where, sizeof where, "sgx_mrs[%zu]", i);
+        CCZ_GUARD(dc_entry(&p->sgx[i], json_array_get(mrs, i), enabled, svn_min, where));
+    }
+    /* CCZoo's configs describe SGX enclaves (and ccz's sim, which has their shape). */
+    p->tees = (1u << CCZ_TEE_SGX) | (1u << CCZ_TEE_SIM);
+    if (!have_tcb)
+        p->tcb = 1u << TCB_UP_TO_DATE;
+    if (outdated)
+        p->tcb |= OUTDATED_TCB;
+    return CCZ_OK;
+}
+
+/* ---- entry points ----------------------------------------------------------------------------*/
+
+static bool is_dynamic_config(const json_t *root)
+{
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)root, key, v) {
+        if (strcmp(key, "sgx_mrs") == 0 || strncmp(key, "verify_", 7) == 0)
+            return true;
+    }
+    return false;
+}
+
+ccz_status ccz_policy_parse(ccz_policy **out, const char *text, size_t len)
+{
+    *out = NULL;
+    json_t *root;
+    ccz_status s = ccz_json_parse(&root, text, len, CCZ_POLICY_MAX_BYTES);
+    if (s)
+        return ccz_fail_context(s == CCZ_ERR_JSON ? CCZ_ERR_POLICY : s, "policy");
+    ccz_policy *p = calloc(1, sizeof *p);
+    if (!p) {
+        json_decref(root);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
+    p->tees = ALL_TEES;
+    if (!json_is_object(root)) {
+        s = ccz_fail(CCZ_ERR_POLICY, "policy: the document must be a JSON object");
+    } else if (is_dynamic_config(root)) {
+        p->format = CCZ_POLICY_FORMAT_DYNAMIC_CONFIG;
+        s = parse_dynamic_config(p, root);
+    } else {
+        p->format = CCZ_POLICY_FORMAT_CCZ;
+        s = parse_ccz(p, root);
+    }
+    json_decref(root);
+    if (s) {
+        ccz_policy_free(p);
+        return s;
+    }
+    *out = p;
+    return CCZ_OK;
+}
+
+ccz_status ccz_policy_load_file(ccz_policy **out, const char *path)
+{
+    *out = NULL;
+    ccz_buf b = CCZ_BUF_INIT;
+    ccz_status s = ccz_file_read(&b, path, CCZ_POLICY_MAX_BYTES);
+    if (s == CCZ_OK)
+        s = ccz_policy_parse(out, (const char *)b.ptr, b.len);
+    ccz_buf_free(&b);
+    if (s)
+        return ccz_fail_context(s, "%s", path);
+    return CCZ_OK;
+}
+
+ccz_status ccz_policy_default(ccz_policy **out)
+{
+    static const char doc[] = "{}";
+    return ccz_policy_parse(out, doc, sizeof doc - 1);
+}
+
+void ccz_policy_free(ccz_policy *p)
+{
+    if (!p)
+        return;
+    free(p->sgx);
+    free(p->tdx);
+    free(p->snp);
+    free(p);
+}
+
+ccz_policy_format ccz_policy_get_format(const ccz_policy *p)
+{
+    return p->format;
+}
+
+/* ---- normalised rendering --------------------------------------------------------------------*/
+
+static void set_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
+{
+    char s[2 * 48 + 1];
+    ccz_hex_to_str(s, p, n);
+    json_object_set_new(o, key, json_string(s));
+}
+
+static json_t *sgx_entry_json(const sgx_entry *e)
+{
+    json_t *o = json_object();
+    if (e->fields & PF_MR_ENCLAVE)
+        set_hex(o, "mr_enclave", e->mr_enclave, 32);
+    if (e->fields & PF_MR_SIGNER)
+        set_hex(o, "mr_signer", e->mr_signer, 32);
+    if (e->fields & PF_ISV_PROD_ID)
+        json_object_set_new(o, "isv_prod_id", json_integer(e->isv_prod_id));
+    if (e->fields & PF_ISV_SVN)
+        json_object_set_new(o, "isv_svn", json_integer(e->isv_svn));
+    if (e->fields & PF_ISV_SVN_MIN)
+        json_object_set_new(o, "isv_svn_min", json_integer(e->isv_svn));
+    if (e->fields & PF_CONFIG_SVN)
+        json_object_set_new(o, "config_svn", json_integer(e->config_svn));
+    if (e->fields & PF_DEBUGGABLE)
+        json_object_set_new(o, "debuggable", json_boolean(e->debuggable));
+    return o;
+}
+
+static json_t *tdx_entry_json(const tdx_entry *e)
+{
+    json_t *o = json_object();
+    if (e->fields & TF_MR_TD)
+        set_hex(o, "mr_td", e->mr_td, 48);
+    if (e->fields & TF_MR_CONFIG_ID)
+        set_hex(o, "mr_config_id", e->mr_config_id, 48);
+    if (e->fields & TF_MR_OWNER)
+        set_hex(o, "mr_owner", e->mr_owner, 48);
+    if (e->fields & TF_MR_OWNER_CONFIG)
+        set_hex(o, "mr_owner_config", e->mr_owner_config, 48);
+    static const char *const rtmr[] = {"rtmr0", "rtmr1", "rtmr2", "rtmr3"};
+    for (int i = 0; i < 4; i++)
+        if (e->fields & (TF_RTMR0 << i))
+            set_hex(o, rtmr[i], e->rtmr[i], 48);
+    if (e->fields & TF_MR_SEAM)
+        set_hex(o, "mr_seam", e->mr_seam, 48);
+    return o;
+}
+
+static json_t *snp_entry_json(const snp_entry *e)
+{
+    json_t *o = json_object();
+    if (e->fields & SF_MEASUREMENT)
+        set_hex(o, "measurement", e->measurement, 48);
+    if (e->fields & SF_HOST_DATA)
+        set_hex(o, "host_data", e->host_data, 32);
+    if (e->fields & SF_GUEST_SVN_MIN)
+        json_object_set_new(o, "guest_svn_min", json_integer(e->guest_svn_min));
+    return o;
+}
+
+json_t *ccz_policy_to_json(const ccz_policy *p)
+{
+    json_t *o = json_object(), *tees = json_array(), *tcb = json_array();
+    if (!o || !tees || !tcb) {
+        json_decref(o);
+        json_decref(tees);
+        json_decref(tcb);
+        return NULL;
+    }
+    json_object_set_new(o, "ccz_policy", json_integer(1));
+    for (int t = CCZ_TEE_SIM; t <= CCZ_TEE_SNP; t++)
+        if (p->tees & (1u << t))
+            json_array_append_new(tees, json_string(ccz_tee_name((ccz_tee)t)));
+    json_object_set_new(o, "tees", tees);
+    json_object_set_new(o, "allow_sim", json_boolean(p->allow_sim));
+    json_object_set_new(o, "allow_debug", json_boolean(p->allow_debug));
+    for (int i = 0; i < TCB_STATUS_COUNT; i++)
+        if (p->tcb & (1u << i))
+            json_array_append_new(tcb, json_string(ccz_tcb_status_names[i]));
+    json_object_set_new(o, "accepted_tcb_statuses", tcb);
+    if (p->has_sgx) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < p->n_sgx; i++)
+            json_array_append_new(a, sgx_entry_json(&p->sgx[i]));
+        json_object_set_new(o, "sgx", a);
+    }
+    if (p->has_tdx) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < p->n_tdx; i++)
+            json_array_append_new(a, tdx_entry_json(&p->tdx[i]));
+        json_object_set_new(o, "tdx", a);
+    }
+    if (p->has_snp) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < p->n_snp; i++)
+            json_array_append_new(a, snp_entry_json(&p->snp[i]));
+        json_object_set_new(o, "snp", a);
+    }
+    return o;
+}

@@ -1,0 +1,81 @@
+/* Private to src/tee: the parsed form of a policy, shared by the parser and the appraiser. */
+#ifndef CCZ_POLICY_INTERNAL_H
+#define CCZ_POLICY_INTERNAL_H
+
+#include "ccz/policy.h"
+
+/* Fields an entry constrains (bit set = checked). */
+enum {
+    PF_MR_ENCLAVE = 1u << 0,
+    PF_MR_SIGNER = 1u << 1,
+    PF_ISV_PROD_ID = 1u << 2,
+    PF_ISV_SVN = 1u << 3,     /* exact */
+    PF_ISV_SVN_MIN = 1u << 4, /* at least */
+    PF_CONFIG_SVN = 1u << 5,
+    PF_DEBUGGABLE = 1u << 6,
+};
+
+typedef struct {
+    unsigned fields;
+    uint8_t mr_enclave[32];
+    uint8_t mr_signer[32];
+    uint16_t isv_prod_id;
+    uint16_t isv_svn;
+    uint16_t config_svn;
+    bool debuggable;
+} sgx_entry;
+
+enum {
+    TF_MR_TD = 1u << 0,
+    TF_MR_CONFIG_ID = 1u << 1,
+    TF_MR_OWNER = 1u << 2,
+    TF_MR_OWNER_CONFIG = 1u << 3,
+    TF_RTMR0 = 1u << 4, /* TF_RTMR0 << i for RTMR i */
+    TF_MR_SEAM = 1u << 8,
+};
+
+typedef struct {
+    unsigned fields;
+    uint8_t mr_td[48];
+    uint8_t mr_config_id[48];
+    uint8_t mr_owner[48];
+    uint8_t mr_owner_config[48];
+    uint8_t rtmr[4][48];
+    uint8_t mr_seam[48];
+} tdx_entry;
+
+enum {
+    SF_MEASUREMENT = 1u << 0,
+    SF_HOST_DATA = 1u << 1,
+    SF_GUEST_SVN_MIN = 1u << 2,
+};
+
+typedef struct {
+    unsigned fields;
+    uint8_t measurement[48];
+    uint8_t host_data[32];
+    uint32_t guest_svn_min;
+} snp_entry;
+
+/* TCB statuses as Intel names them; a policy accepts a set of them (bit i = status i). */
+#define TCB_STATUS_COUNT 7
+extern const char *const ccz_tcb_status_names[TCB_STATUS_COUNT];
+#define TCB_UP_TO_DATE 0
+#define TCB_OUT_OF_DATE 4
+#define TCB_OUT_OF_DATE_CONFIG 5
+#define TCB_REVOKED 6
+
+struct ccz_policy {
+    ccz_policy_format format;
+    unsigned tees;       /* accepted TEEs: bit (1 << ccz_tee) */
+    bool allow_sim;
+    bool allow_debug;
+    unsigned tcb;        /* accepted TCB statuses: bit (1 << index) */
+    bool has_sgx, has_tdx, has_snp; /* a list is present: measurements are constrained */
+    size_t n_sgx, n_tdx, n_snp;
+    sgx_entry *sgx;
+    tdx_entry *tdx;
+    snp_entry *snp;
+};
+
+#endif

@@ -1,0 +1,597 @@
+/* The simulated TEE: a local platform (root CA, attestation key, default signer), an attester
+ * that signs SGX-shaped evidence with the attestation key, and its verifier. Evidence is
+ * untrusted and read only through the cursor; platform files are the operator's own.
+ * Nothing about sim is hardware-backed, and every claim it yields says simulated. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "internal.h"
+
+/* Clock skew tolerated between an attester's clock and the verifier's instant. */
+#define SIM_MAX_SKEW 300
+#define SIM_CERT_YEARS 10
+#define PLATFORM_FILE_MAX (64 * 1024)
+
+/* ---- parsing -------------------------------------------------------------------------------*/
+
+ccz_status ccz_sim_evidence_parse(ccz_sim_evidence *e, ccz_span in)
+{
+    memset(e, 0, sizeof *e);
+    ccz_cursor c;
+    ccz_cursor_init(&c, in);
+    uint8_t magic[4];
+    uint16_t cert_len;
+    uint64_t ts;
+    if (ccz_cursor_copy(&c, magic, 4) || memcmp(magic, CCZ_SIM_MAGIC, 4) != 0)
+        return ccz_fail(CCZ_ERR_UNKNOWN_FORMAT, "not sim evidence (magic is not \"CCZS\")");
+    if (ccz_cursor_u16le(&c, &e->version))
+        return ccz_fail_context(CCZ_ERR_TRUNCATED, "sim evidence header");
+    if (e->version != CCZ_SIM_VERSION)
+        return ccz_fail(CCZ_ERR_UNSUPPORTED_VERSION,
+                        "sim evidence version %u is not supported (this build reads %u)",
+                        e->version, CCZ_SIM_VERSION);
+    ccz_status s;
+    CCZ_GUARD_GOTO(ccz_cursor_u16le(&c, &e->flags), s, truncated);
+    CCZ_GUARD_GOTO(ccz_cursor_copy(&c, e->measurement, 32), s, truncated);
+    CCZ_GUARD_GOTO(ccz_cursor_copy(&c, e->signer, 32), s, truncated);
+    CCZ_GUARD_GOTO(ccz_cursor_u16le(&c, &e->product_id), s, truncated);
+    CCZ_GUARD_GOTO(ccz_cursor_u16le(&c, &e->svn), s, truncated);
+    CCZ_GUARD_GOTO(ccz_cursor_u64le(&c, &ts), s, truncated);
+    CCZ_GUARD_GOTO(ccz_cursor_copy(&c, e->report_data, 64), s, truncated);
+    CCZ_GUARD_GOTO(ccz_cursor_u16le(&c, &cert_len), s, truncated);
+    CCZ_GUARD_GOTO(ccz_cursor_take(&c, cert_len, &e->platform_cert), s, truncated);
+    e->signed_part = ccz_cursor_consumed(&c);
+    CCZ_GUARD_GOTO(ccz_cursor_copy(&c, e->signature, CCZ_SIM_SIG_SIZE), s, truncated);
+    if (ccz_cursor_expect_end(&c))
+        return ccz_fail_context(CCZ_ERR_TRAILING_DATA, "sim evidence");
+    if (e->flags & ~CCZ_SIM_FLAG_DEBUG)
+        return ccz_fail(CCZ_ERR_MALFORMED, "sim evidence: unknown flag bits 0x%04x",
+                        e->flags & ~CCZ_SIM_FLAG_DEBUG);
+    if (cert_len == 0 || cert_len > CCZ_SIM_MAX_CERT)
+        return ccz_fail(CCZ_ERR_MALFORMED,
+                        "sim evidence: platform certificate length %u is outside 1..%u", cert_len,
+                        CCZ_SIM_MAX_CERT);
+    if (ts > INT64_MAX)
+        return ccz_fail(CCZ_ERR_MALFORMED, "sim evidence: timestamp out of range");
+    e->timestamp = (int64_t)ts;
+    return CCZ_OK;
+truncated:
+    return ccz_fail_context(s, "sim evidence");
+}
+
+static bool sim_detect(ccz_span ev)
+{
+    return ev.len >= 4 && memcmp(ev.ptr, CCZ_SIM_MAGIC, 4) == 0;
+}
+
+/* ---- verification --------------------------------------------------------------------------*/
+
+static ccz_status map_x509_error(int err)
+{
+    switch (err) {
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+        return CCZ_ERR_EXPIRED;
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return CCZ_ERR_NOT_YET_VALID;
+    default:
+        return CCZ_ERR_CERT_CHAIN;
+    }
+}
+
+/* Verifies cert to a trusted sim root at instant `at`; on success copies the root's id. */
+static ccz_status verify_platform_cert(X509 *cert, const ccz_trust *t, int64_t at,
+                                       uint8_t platform_id[32])
+{
+    CCZ_ENSURE(sk_X509_num(t->sim_roots) > 0, CCZ_ERR_CERT_CHAIN,
+               "no sim platform root is trusted (run 'ccz sim init' or pass the platform's "
+               "root.crt)");
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    CCZ_ENSURE(ctx, CCZ_ERR_NOMEM, "out of memory");
+    ccz_status s = CCZ_OK;
+    if (!X509_STORE_CTX_init(ctx, t->sim_store, cert, NULL)) {
+        s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot set up certificate verification");
+        goto out;
+    }
+    X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
+    if (X509_verify_cert(ctx) != 1) {
+        int err = X509_STORE_CTX_get_error(ctx);
+        s = ccz_fail(map_x509_error(err), "sim platform certificate: %s",
+                     X509_verify_cert_error_string(err));
+        ERR_clear_error();
+        goto out;
+    }
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+    X509 *root = sk_X509_value(chain, sk_X509_num(chain) - 1);
+    unsigned char *der = NULL;
+    int n = i2d_X509(root, &der);
+    if (n <= 0) {
+        s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot encode sim root");
+        goto out;
+    }
+    s = ccz_sha256(platform_id, CCZ_SPAN(der, (size_t)n));
+    OPENSSL_free(der);
+out:
+    X509_STORE_CTX_free(ctx);
+    return s;
+}
+
+/* Checks the r||s signature over msg with an EC P-256 key. */
+static ccz_status verify_p256(EVP_PKEY *key, ccz_span msg, const uint8_t sig[64])
+{
+    char group[32] = "";
+    size_t glen = 0;
+    CCZ_ENSURE(EVP_PKEY_get_base_id(key) == EVP_PKEY_EC &&
+                   EVP_PKEY_get_utf8_string_param(key, "group", group, sizeof group, &glen) &&
+                   strcmp(group, "prime256v1") == 0,
+               CCZ_ERR_KEY_MALFORMED, "sim attestation key is not an EC P-256 key");
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(sig, 32, NULL), *sv = BN_bin2bn(sig + 32, 32, NULL);
+    unsigned char *der = NULL;
+    int der_len = -1;
+    if (es && r && sv && ECDSA_SIG_set0(es, r, sv)) {
+        r = sv = NULL;
+        der_len = i2d_ECDSA_SIG(es, &der);
+    }
+    BN_free(r);
+    BN_free(sv);
+    ECDSA_SIG_free(es);
+    if (der_len <= 0)
+        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot encode signature");
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
+             EVP_DigestVerify(md, der, (size_t)der_len, msg.ptr, msg.len) == 1;
+    EVP_MD_CTX_free(md);
+    OPENSSL_free(der);
+    ERR_clear_error();
+    CCZ_ENSURE(ok, CCZ_ERR_BAD_SIGNATURE,
+               "sim evidence signature does not verify with the platform attestation key");
+    return CCZ_OK;
+}
+
+static ccz_status sim_verify(ccz_result *r, ccz_span ev, const ccz_verify_opts *o)
+{
+    ccz_sim_evidence e;
+    ccz_status s = ccz_sim_evidence_parse(&e, ev);
+    if (s)
+        return ccz_result_fail(r, s == CCZ_ERR_UNKNOWN_FORMAT ? CCZ_STEP_DETECT : CCZ_STEP_PARSE,
+                               s);
+
+    const unsigned char *p = e.platform_cert.ptr;
+    X509 *cert = d2i_X509(NULL, &p, (long)e.platform_cert.len);
+    if (!cert || p != e.platform_cert.ptr + e.platform_cert.len) {
+        X509_free(cert);
+        ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED, "sim platform certificate cannot be parsed");
+        return ccz_result_fail(r, CCZ_STEP_PLATFORM_CERT, CCZ_ERR_CERT_MALFORMED);
+    }
+    ccz_claims *c = &r->claims;
+    s = verify_platform_cert(cert, o->trust, o->at_unix, c->sim.platform_id);
+    if (s) {
+        X509_free(cert);
+        return ccz_result_fail(r, CCZ_STEP_PLATFORM_CERT, s);
+    }
+    s = verify_p256(X509_get0_pubkey(cert), e.signed_part, e.signature);
+    X509_free(cert);
+    if (s)
+        return ccz_result_fail(r, CCZ_STEP_SIGNATURE, s);
+
+    if (e.timestamp > o->at_unix + SIM_MAX_SKEW) {
+        ccz_fail(CCZ_ERR_NOT_YET_VALID,
+                 "sim evidence was made at %lld, after the verification instant %lld",
+                 (long long)e.timestamp, (long long)o->at_unix);
+        return ccz_result_fail(r, CCZ_STEP_TIMESTAMP, CCZ_ERR_NOT_YET_VALID);
+    }
+    if (o->expected_report_data && !ccz_ct_equal(o->expected_report_data, e.report_data, 64)) {
+        ccz_fail(CCZ_ERR_REPORT_DATA_MISMATCH, "report data in the evidence is not the expected "
+                                               "value");
+        return ccz_result_fail(r, CCZ_STEP_REPORT_DATA, CCZ_ERR_REPORT_DATA_MISMATCH);
+    }
+
+    c->tee = CCZ_TEE_SIM;
+    c->simulated = true;
+    c->debug = (e.flags & CCZ_SIM_FLAG_DEBUG) != 0;
+    memcpy(c->report_data, e.report_data, 64);
+    memcpy(c->sgx.mr_enclave, e.measurement, 32);
+    memcpy(c->sgx.mr_signer, e.signer, 32);
+    c->sgx.isv_prod_id = e.product_id;
+    c->sgx.isv_svn = e.svn;
+    c->sim.timestamp = e.timestamp;
+    return CCZ_OK;
+}
+
+/* ---- key and certificate helpers -----------------------------------------------------------*/
+
+static ccz_status gen_p256(EVP_PKEY **out)
+{
+    *out = EVP_EC_gen("P-256");
+    if (!*out)
+        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot generate an EC P-256 key");
+    return CCZ_OK;
+}
+
+static ccz_status add_ext(X509 *issuer, X509 *subject, int nid, const char *value)
+{
+    X509V3_CTX v3;
+    X509V3_set_ctx(&v3, issuer, subject, NULL, NULL, 0);
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
+    int ok = ext && X509_add_ext(subject, ext, -1);
+    X509_EXTENSION_free(ext);
+    if (!ok)
+        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot add certificate extension %s", value);
+    return CCZ_OK;
+}
+
+/* Issues a certificate for key, signed by issuer_key (self-signed when issuer is NULL). */
+static ccz_status issue_cert(X509 **out, EVP_PKEY *key, const char *cn, X509 *issuer,
+                             EVP_PKEY *issuer_key, bool ca)
+{
+    *out = NULL;
+    X509 *x = X509_new();
+    CCZ_ENSURE(x, CCZ_ERR_NOMEM, "out of memory");
+    ccz_status s = CCZ_OK;
+    unsigned char serial[16];
+    BIGNUM *bn = NULL;
+    X509_NAME *name = X509_get_subject_name(x);
+    time_t now = time(NULL);
+    if (RAND_bytes(serial, sizeof serial) != 1)
+        goto ossl;
+    serial[0] &= 0x7f;
+    bn = BN_bin2bn(serial, sizeof serial, NULL);
+    if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) || !X509_set_version(x, 2) ||
+        !X509_time_adj_ex(X509_getm_notBefore(x), 0, -60, &now) ||
+        !X509_time_adj_ex(X509_getm_notAfter(x), 365 * SIM_CERT_YEARS, 0, &now) ||
+        !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                                    (const unsigned char *)"ccz simulated TEE (not hardware)", -1,
+                                    -1, 0) ||
+        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1,
+                                    0) ||
+        !X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name) ||
+        !X509_set_pubkey(x, key))
+        goto ossl;
+    X509 *iss = issuer ? issuer : x;
+    CCZ_GUARD_GOTO(add_ext(iss, x, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE"), s, done);
+    CCZ_GUARD_GOTO(add_ext(iss, x, NID_key_usage,
+                           ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature"),
+                   s, done);
+    CCZ_GUARD_GOTO(add_ext(iss, x, NID_subject_key_identifier, "hash"), s, done);
+    if (issuer)
+        CCZ_GUARD_GOTO(add_ext(iss, x, NID_authority_key_identifier, "keyid:always"), s, done);
+    if (!X509_sign(x, issuer_key, EVP_sha256()))
+        goto ossl;
+    *out = x;
+    x = NULL;
+    goto done;
+ossl:
+    s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot issue certificate '%s'", cn);
+done:
+    BN_free(bn);
+    X509_free(x);
+    return s;
+}
+
+static ccz_status write_bio(const char *path, BIO *bio, unsigned mode)
+{
+    char *data = NULL;
+    long n = BIO_get_mem_data(bio, &data);
+    ccz_status s = ccz_file_write(path, CCZ_SPAN(data, n > 0 ? (size_t)n : 0), mode);
+    if (n > 0)
+        ccz_wipe(data, (size_t)n);
+    return s;
+}
+
+static ccz_status write_key(const char *path, EVP_PKEY *key)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    CCZ_ENSURE(bio, CCZ_ERR_NOMEM, "out of memory");
+    ccz_status s = PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)
+                       ? write_bio(path, bio, 0600)
+                       : ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot encode key");
+    BIO_free(bio);
+    return s;
+}
+
+static ccz_status write_cert(const char *path, X509 *x)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    CCZ_ENSURE(bio, CCZ_ERR_NOMEM, "out of memory");
+    ccz_status s = PEM_write_bio_X509(bio, x) ? write_bio(path, bio, 0644)
+                                              : ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot encode "
+                                                                              "certificate");
+    BIO_free(bio);
+    return s;
+}
+
+static ccz_status load_pem(ccz_buf *out, const char *dir, const char *name)
+{
+    char path[4096];
+    CCZ_ENSURE((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) < sizeof path,
+               CCZ_ERR_INVALID_ARGUMENT, "path too long");
+    ccz_status s = ccz_file_read(out, path, PLATFORM_FILE_MAX);
+    if (s == CCZ_ERR_NOT_FOUND)
+        return ccz_fail(CCZ_ERR_TEE_UNAVAILABLE,
+                        "sim platform file %s is missing (run 'ccz sim init --dir %s')", path,
+                        dir);
+    return s;
+}
+
+static ccz_status load_key(EVP_PKEY **out, const char *path_or_dir, const char *name)
+{
+    *out = NULL;
+    ccz_buf b;
+    ccz_buf_init(&b, 0, true);
+    ccz_status s = name ? load_pem(&b, path_or_dir, name)
+                        : ccz_file_read(&b, path_or_dir, PLATFORM_FILE_MAX);
+    if (s == CCZ_OK) {
+        BIO *bio = BIO_new_mem_buf(b.ptr, (int)b.len);
+        *out = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+        if (!*out && bio) {
+            ERR_clear_error();
+            (void)BIO_reset(bio);
+            *out = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+        }
+        BIO_free(bio);
+        if (!*out)
+            s = ccz_fail_ossl(CCZ_ERR_KEY_MALFORMED, "%s%s%s is not a PEM key", path_or_dir,
+                              name ? "/" : "", name ? name : "");
+    }
+    ccz_buf_free(&b);
+    return s;
+}
+
+static ccz_status spki_hash(uint8_t out[32], EVP_PKEY *key)
+{
+    unsigned char *der = NULL;
+    int n = i2d_PUBKEY(key, &der);
+    if (n <= 0)
+        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot encode public key");
+    ccz_status s = ccz_sha256(out, CCZ_SPAN(der, (size_t)n));
+    OPENSSL_free(der);
+    return s;
+}
+
+/* ---- platform ------------------------------------------------------------------------------*/
+
+ccz_status ccz_sim_platform_init(const char *dir, bool force)
+{
+    CCZ_ENSURE(dir && dir[0], CCZ_ERR_INVALID_ARGUMENT, "no platform directory given");
+    char path[4096];
+    CCZ_ENSURE(strlen(dir) < sizeof path - 32, CCZ_ERR_INVALID_ARGUMENT, "path too long");
+    snprintf(path, sizeof path, "%s/root.crt", dir);
+    CCZ_ENSURE(force || !ccz_file_exists(path), CCZ_ERR_EXISTS,
+               "a sim platform exists in %s already (use --force to replace it)", dir);
+    CCZ_GUARD(ccz_mkdir_p(dir, 0700));
+
+    EVP_PKEY *root_key = NULL, *ak = NULL, *signer = NULL;
+    X509 *root = NULL, *ak_cert = NULL;
+    ccz_status s;
+    CCZ_GUARD_GOTO(gen_p256(&root_key), s, out);
+    CCZ_GUARD_GOTO(gen_p256(&ak), s, out);
+    CCZ_GUARD_GOTO(gen_p256(&signer), s, out);
+    CCZ_GUARD_GOTO(issue_cert(&root, root_key, "ccz sim platform root", NULL, root_key, true), s,
+                   out);
+    CCZ_GUARD_GOTO(issue_cert(&ak_cert, ak, "ccz sim attestation key", root, root_key, false), s,
+                   out);
+    static const char *const names[] = {"root.key", "ak.key", "signer.key", "ak.crt",
+                                        "root.crt"};
+    for (int i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        EVP_PKEY *keys[] = {root_key, ak, signer};
+        X509 *certs[] = {ak_cert, root};
+        CCZ_GUARD_GOTO(i < 3 ? write_key(path, keys[i]) : write_cert(path, certs[i - 3]), s, out);
+    }
+out:
+    EVP_PKEY_free(root_key);
+    EVP_PKEY_free(ak);
+    EVP_PKEY_free(signer);
+    X509_free(root);
+    X509_free(ak_cert);
+    return s;
+}
+
+ccz_status ccz_sim_default_dir(ccz_buf *out)
+{
+    const char *d = getenv("CCZ_SIM_DIR");
+    if (d && d[0])
+        return ccz_buf_append_str(out, d);
+    d = getenv("XDG_DATA_HOME");
+    if (d && d[0])
+        return ccz_buf_printf(out, "%s/ccz/sim", d);
+    d = getenv("HOME");
+    CCZ_ENSURE(d && d[0], CCZ_ERR_NOT_FOUND,
+               "no sim directory: set CCZ_SIM_DIR, XDG_DATA_HOME or HOME, or pass --dir");
+    return ccz_buf_printf(out, "%s/.local/share/ccz/sim", d);
+}
+
+ccz_status ccz_sim_measure_file(uint8_t out[32], const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ccz_fail(errno == ENOENT ? CCZ_ERR_NOT_FOUND : CCZ_ERR_IO, "cannot open %s: %s",
+                        path, strerror(errno));
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    ccz_status s = CCZ_OK;
+    if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+        s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "SHA-256 failed");
+        goto out;
+    }
+    for (;;) {
+        uint8_t chunk[65536];
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            s = ccz_fail(CCZ_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        if (!EVP_DigestUpdate(md, chunk, (size_t)n)) {
+            s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "SHA-256 failed");
+            goto out;
+        }
+    }
+    if (!EVP_DigestFinal_ex(md, out, NULL))
+        s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "SHA-256 failed");
+out:
+    EVP_MD_CTX_free(md);
+    close(fd);
+    return s;
+}
+
+ccz_status ccz_sim_signer_of_key_file(uint8_t out[32], const char *path)
+{
+    EVP_PKEY *k;
+    CCZ_GUARD(load_key(&k, path, NULL));
+    ccz_status s = spki_hash(out, k);
+    EVP_PKEY_free(k);
+    return s;
+}
+
+/* ---- attester ------------------------------------------------------------------------------*/
+
+typedef struct {
+    EVP_PKEY *ak;
+    ccz_buf ak_der;
+    uint8_t measurement[32];
+    uint8_t signer[32];
+    uint16_t product_id, svn, flags;
+    int64_t timestamp;
+} sim_attester;
+
+static void sim_attester_free(void *state)
+{
+    sim_attester *a = state;
+    if (!a)
+        return;
+    EVP_PKEY_free(a->ak);
+    ccz_buf_free(&a->ak_der);
+    free(a);
+}
+
+static ccz_status load_ak_cert(ccz_buf *der, const char *dir, EVP_PKEY *ak)
+{
+    ccz_buf pem = CCZ_BUF_INIT;
+    CCZ_GUARD(load_pem(&pem, dir, "ak.crt"));
+    BIO *bio = BIO_new_mem_buf(pem.ptr, (int)pem.len);
+    X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    ccz_buf_free(&pem);
+    if (!x)
+        return ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED, "%s/ak.crt is not a PEM certificate", dir);
+    ccz_status s = CCZ_OK;
+    unsigned char *d = NULL;
+    int n = i2d_X509(x, &d);
+    if (EVP_PKEY_eq(X509_get0_pubkey(x), ak) != 1)
+        s = ccz_fail(CCZ_ERR_KEY_MALFORMED, "%s/ak.key does not match %s/ak.crt", dir, dir);
+    else if (n <= 0 || n > CCZ_SIM_MAX_CERT)
+        s = ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED, "%s/ak.crt cannot be encoded", dir);
+    else
+        s = ccz_buf_append(der, d, (size_t)n);
+    OPENSSL_free(d);
+    X509_free(x);
+    ERR_clear_error();
+    return s;
+}
+
+static ccz_status sim_attester_new(void **state, const ccz_attester_opts *o)
+{
+    CCZ_ENSURE(o->sim.dir && o->sim.dir[0], CCZ_ERR_INVALID_ARGUMENT,
+               "sim attester: no platform directory");
+    sim_attester *a = calloc(1, sizeof *a);
+    CCZ_ENSURE(a, CCZ_ERR_NOMEM, "out of memory");
+    ccz_buf_init(&a->ak_der, CCZ_SIM_MAX_CERT, false);
+    ccz_status s;
+    EVP_PKEY *signer = NULL;
+    CCZ_GUARD_GOTO(load_key(&a->ak, o->sim.dir, "ak.key"), s, fail);
+    CCZ_GUARD_GOTO(load_ak_cert(&a->ak_der, o->sim.dir, a->ak), s, fail);
+    if (o->sim.signer_key)
+        CCZ_GUARD_GOTO(load_key(&signer, o->sim.signer_key, NULL), s, fail);
+    else
+        CCZ_GUARD_GOTO(load_key(&signer, o->sim.dir, "signer.key"), s, fail);
+    CCZ_GUARD_GOTO(spki_hash(a->signer, signer), s, fail);
+    if (o->sim.measurement)
+        memcpy(a->measurement, o->sim.measurement, 32);
+    else
+        CCZ_GUARD_GOTO(ccz_sim_measure_file(a->measurement, "/proc/self/exe"), s, fail);
+    a->product_id = o->sim.product_id;
+    a->svn = o->sim.svn;
+    a->flags = o->sim.debug ? CCZ_SIM_FLAG_DEBUG : 0;
+    a->timestamp = o->sim.timestamp;
+    EVP_PKEY_free(signer);
+    *state = a;
+    return CCZ_OK;
+fail:
+    EVP_PKEY_free(signer);
+    sim_attester_free(a);
+    return s;
+}
+
+/* Signs msg with the P-256 key and writes r||s. */
+static ccz_status sign_p256(uint8_t sig[64], EVP_PKEY *key, ccz_span msg)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char der[80];
+    size_t der_len = sizeof der;
+    ECDSA_SIG *es = NULL;
+    ccz_status s = CCZ_OK;
+    if (!md || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+        EVP_DigestSign(md, der, &der_len, msg.ptr, msg.len) != 1) {
+        s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot sign sim evidence");
+        goto out;
+    }
+    const unsigned char *p = der;
+    es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+    if (!es || BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, 32) != 32 ||
+        BN_bn2binpad(ECDSA_SIG_get0_s(es), sig + 32, 32) != 32)
+        s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot encode sim signature");
+out:
+    ECDSA_SIG_free(es);
+    EVP_MD_CTX_free(md);
+    return s;
+}
+
+static ccz_status sim_attest(const void *state, const uint8_t rd[64], ccz_buf *ev)
+{
+    const sim_attester *a = state;
+    int64_t ts = a->timestamp ? a->timestamp : (int64_t)time(NULL);
+    size_t start = ev->len;
+    ccz_status s;
+    CCZ_GUARD_GOTO(ccz_buf_append(ev, CCZ_SIM_MAGIC, 4), s, fail);
+    CCZ_GUARD_GOTO(ccz_buf_append_u16le(ev, CCZ_SIM_VERSION), s, fail);
+    CCZ_GUARD_GOTO(ccz_buf_append_u16le(ev, a->flags), s, fail);
+    CCZ_GUARD_GOTO(ccz_buf_append(ev, a->measurement, 32), s, fail);
+    CCZ_GUARD_GOTO(ccz_buf_append(ev, a->signer, 32), s, fail);
+    CCZ_GUARD_GOTO(ccz_buf_append_u16le(ev, a->product_id), s, fail);
+    CCZ_GUARD_GOTO(ccz_buf_append_u16le(ev, a->svn), s, fail);
+    CCZ_GUARD_GOTO(ccz_buf_append_u64le(ev, (uint64_t)ts), s, fail);
+    CCZ_GUARD_GOTO(ccz_buf_append(ev, rd, 64), s, fail);
+    CCZ_GUARD_GOTO(ccz_buf_append_u16le(ev, (uint16_t)a->ak_der.len), s, fail);
+    CCZ_GUARD_GOTO(ccz_buf_append(ev, a->ak_der.ptr, a->ak_der.len), s, fail);
+    uint8_t sig[64];
+    CCZ_GUARD_GOTO(sign_p256(sig, a->ak, CCZ_SPAN(ev->ptr + start, ev->len - start)), s, fail);
+    CCZ_GUARD_GOTO(ccz_buf_append(ev, sig, sizeof sig), s, fail);
+    return CCZ_OK;
+fail:
+    ev->len = start;
+    return s;
+}
+
+const ccz_backend ccz_backend_sim = {
+    .tee = CCZ_TEE_SIM,
+    .detect = sim_detect,
+    .verify = sim_verify,
+    .attester_new = sim_attester_new,
+    .attest = sim_attest,
+    .attester_free = sim_attester_free,
+};

@@ -1,0 +1,130 @@
+/* The TEE-neutral front: names, the backend table, detection and dispatch of verification and
+ * attestation. Evidence is untrusted; backends parse it through the core cursor. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "internal.h"
+
+static const ccz_backend *const backends[] = {
+    &ccz_backend_sim,
+};
+
+#define N_BACKENDS (sizeof backends / sizeof backends[0])
+
+static const char *const tee_names[] = {"none", "sim", "sgx", "tdx", "snp"};
+
+const char *ccz_tee_name(ccz_tee t)
+{
+    return (unsigned)t < sizeof tee_names / sizeof tee_names[0] ? tee_names[t] : "unknown";
+}
+
+ccz_status ccz_tee_parse(const char *name, ccz_tee *out)
+{
+    for (unsigned i = 1; i < sizeof tee_names / sizeof tee_names[0]; i++)
+        if (strcmp(name, tee_names[i]) == 0) {
+            *out = (ccz_tee)i;
+            return CCZ_OK;
+        }
+    return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "unknown TEE '%s' (expected sim, sgx, tdx or snp)",
+                    name);
+}
+
+static const ccz_backend *backend_for(ccz_tee t)
+{
+    for (size_t i = 0; i < N_BACKENDS; i++)
+        if (backends[i]->tee == t)
+            return backends[i];
+    return NULL;
+}
+
+ccz_status ccz_result_fail(ccz_result *r, const char *step, ccz_status s)
+{
+    const char *d = ccz_error_detail();
+    r->status = s;
+    r->step = step;
+    snprintf(r->message, sizeof r->message, "%s", d[0] ? d : ccz_strerror(s));
+    return s;
+}
+
+ccz_status ccz_sha256(uint8_t out[32], ccz_span in)
+{
+    unsigned int n = 0;
+    if (!EVP_Digest(in.ptr, in.len, out, &n, EVP_sha256(), NULL) || n != 32)
+        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "SHA-256 failed");
+    return CCZ_OK;
+}
+
+ccz_tee ccz_evidence_detect(ccz_span evidence)
+{
+    for (size_t i = 0; i < N_BACKENDS; i++)
+        if (backends[i]->detect(evidence))
+            return backends[i]->tee;
+    return CCZ_TEE_NONE;
+}
+
+ccz_status ccz_verify(ccz_result *out, ccz_span evidence, const ccz_verify_opts *o)
+{
+    memset(out, 0, sizeof *out);
+    ccz_error_clear();
+    if (!o || o->version != CCZ_VERIFY_OPTS_VERSION || !o->trust) {
+        ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "verify options missing, of the wrong version or "
+                                           "without trust anchors");
+        return ccz_result_fail(out, CCZ_STEP_DETECT, CCZ_ERR_INVALID_ARGUMENT);
+    }
+    ccz_tee t = ccz_evidence_detect(evidence);
+    const ccz_backend *b = backend_for(t);
+    if (!b) {
+        ccz_fail(CCZ_ERR_UNKNOWN_FORMAT,
+                 "evidence (%zu bytes) is not in any format this build verifies (sim)",
+                 evidence.len);
+        return ccz_result_fail(out, CCZ_STEP_DETECT, CCZ_ERR_UNKNOWN_FORMAT);
+    }
+    ccz_status s = b->verify(out, evidence, o);
+    if (s == CCZ_OK) {
+        out->status = CCZ_OK;
+        out->step = NULL;
+        out->message[0] = '\0';
+    }
+    return s;
+}
+
+struct ccz_attester {
+    const ccz_backend *backend;
+    void *state;
+};
+
+ccz_status ccz_attester_new(ccz_attester **out, const ccz_attester_opts *o)
+{
+    *out = NULL;
+    CCZ_ENSURE(o && o->version == CCZ_ATTESTER_OPTS_VERSION, CCZ_ERR_INVALID_ARGUMENT,
+               "attester options missing or of the wrong version");
+    const ccz_backend *b = backend_for(o->tee);
+    CCZ_ENSURE(b && b->attester_new, CCZ_ERR_NO_BACKEND,
+               "this build has no attester for TEE '%s'", ccz_tee_name(o->tee));
+    ccz_attester *a = calloc(1, sizeof *a);
+    CCZ_ENSURE(a, CCZ_ERR_NOMEM, "out of memory");
+    a->backend = b;
+    ccz_status s = b->attester_new(&a->state, o);
+    if (s) {
+        free(a);
+        return s;
+    }
+    *out = a;
+    return CCZ_OK;
+}
+
+void ccz_attester_free(ccz_attester *a)
+{
+    if (!a)
+        return;
+    a->backend->attester_free(a->state);
+    free(a);
+}
+
+ccz_status ccz_attest(const ccz_attester *a, const uint8_t report_data[64], ccz_buf *evidence)
+{
+    CCZ_ENSURE(a && report_data && evidence, CCZ_ERR_INVALID_ARGUMENT, "missing argument");
+    return a->backend->attest(a->state, report_data, evidence);
+}

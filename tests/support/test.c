@@ -1,0 +1,55 @@
+/* The harness's runner and temporary-directory helper. */
+#include <ftw.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "test.h"
+
+int test_failures;
+const char *test_name = "";
+static char tmpdir[256];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void cleanup(void)
+{
+    if (tmpdir[0])
+        nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+const char *test_tmpdir(void)
+{
+    if (!tmpdir[0]) {
+        const char *base = getenv("TMPDIR");
+        snprintf(tmpdir, sizeof tmpdir, "%s/ccz-test-XXXXXX", base && base[0] ? base : "/tmp");
+        if (!mkdtemp(tmpdir)) {
+            perror("mkdtemp");
+            exit(2);
+        }
+        atexit(cleanup);
+    }
+    return tmpdir;
+}
+
+int test_main(int argc, char **argv, const test_case *cases, size_t n)
+{
+    int ran = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool wanted = argc < 2;
+        for (int a = 1; a < argc; a++)
+            wanted |= strcmp(argv[a], cases[i].name) == 0;
+        if (!wanted)
+            continue;
+        int before = test_failures;
+        test_name = cases[i].name;
+        cases[i].fn();
+        printf("%s %s\n", test_failures == before ? "ok  " : "FAIL", cases[i].name);
+        ran++;
+    }
+    printf("%d tests, %d failed checks\n", ran, test_failures);
+    return test_failures ? 1 : 0;
+}

@@ -1,0 +1,87 @@
+/* A minimal test harness: each check names the expression, the file and line, and the exact
+ * status it expected; a test binary exits non-zero when any check failed. */
+#ifndef CCZ_TEST_H
+#define CCZ_TEST_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccz/core.h"
+
+extern int test_failures;
+extern const char *test_name;
+
+#define CHECK(cond)                                                                      \
+    do {                                                                                 \
+        if (!(cond)) {                                                                   \
+            fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__, __LINE__,         \
+                    test_name, #cond);                                                   \
+            test_failures++;                                                             \
+        }                                                                                \
+    } while (0)
+
+#define CHECK_STATUS(expr, want)                                                           \
+    do {                                                                                   \
+        ccz_status got_ = (expr);                                                          \
+        if (got_ != (want)) {                                                              \
+            fprintf(stderr, "%s:%d: %s: %s gave %s, expected %s (detail: %s)\n", __FILE__, \
+                    __LINE__, test_name, #expr, ccz_status_name(got_),                     \
+                    ccz_status_name(want), ccz_error_detail());                            \
+            test_failures++;                                                               \
+        }                                                                                  \
+    } while (0)
+
+#define CHECK_OK(expr) CHECK_STATUS(expr, CCZ_OK)
+
+#define CHECK_INT(a, b)                                                                       \
+    do {                                                                                      \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                   \
+        if (a_ != b_) {                                                                       \
+            fprintf(stderr, "%s:%d: %s: %s is %lld, expected %lld\n", __FILE__, __LINE__,     \
+                    test_name, #a, a_, b_);                                                   \
+            test_failures++;                                                                  \
+        }                                                                                     \
+    } while (0)
+
+#define CHECK_STR(a, b)                                                                          \
+    do {                                                                                         \
+        const char *a_ = (a), *b_ = (b);                                                         \
+        if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                                 \
+            fprintf(stderr, "%s:%d: %s: %s is \"%s\", expected \"%s\"\n", __FILE__, __LINE__,    \
+                    test_name, #a, a_ ? a_ : "(null)", b_ ? b_ : "(null)");                      \
+            test_failures++;                                                                     \
+        }                                                                                        \
+    } while (0)
+
+#define CHECK_CONTAINS(hay, needle)                                                         \
+    do {                                                                                    \
+        const char *h_ = (hay), *n_ = (needle);                                             \
+        if (!h_ || !strstr(h_, n_)) {                                                       \
+            fprintf(stderr, "%s:%d: %s: \"%s\" does not contain \"%s\"\n", __FILE__,        \
+                    __LINE__, test_name, h_ ? h_ : "(null)", n_);                           \
+            test_failures++;                                                                \
+        }                                                                                   \
+    } while (0)
+
+typedef void (*test_fn)(void);
+typedef struct {
+    const char *name;
+    test_fn fn;
+} test_case;
+
+/* Runs the listed tests (all, or those named on the command line). */
+int test_main(int argc, char **argv, const test_case *cases, size_t n);
+
+#define TEST_MAIN(...)                                                               \
+    int main(int argc, char **argv)                                                  \
+    {                                                                                \
+        static const test_case cases[] = {__VA_ARGS__};                              \
+        return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);         \
+    }
+#define T(fn) {#fn, fn}
+
+/* A fresh private temporary directory for this test binary (removed at exit). */
+const char *test_tmpdir(void);
+
+#endif

@@ -1,0 +1,67 @@
+/* ccz policy: validate a policy document and show what it accepts, normalised to ccz's format. */
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+static const char policy_usage[] =
+    "usage: ccz policy check FILE [--json]\n"
+    "\n"
+    "Validates a ccz policy or a CCZoo dynamic_config.json and prints what it accepts, with\n"
+    "every default written out. Exit code 0 when valid, 2 when not (the message names the\n"
+    "key that is wrong).\n";
+
+int cmd_policy(int argc, char **argv)
+{
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        fputs(policy_usage, stdout);
+        return EXIT_OK;
+    }
+    if (argc < 2 || strcmp(argv[1], "check") != 0)
+        return cli_usage_error("policy", argc < 2 ? "no policy command given"
+                                                  : "unknown policy command");
+    const char *file = NULL;
+    bool json = false;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = true;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(policy_usage, stdout);
+            return EXIT_OK;
+        } else if (argv[i][0] == '-' && argv[i][1])
+            return cli_usage_error("policy", "unknown option '%s'", argv[i]);
+        else if (file)
+            return cli_usage_error("policy", "give exactly one policy file");
+        else
+            file = argv[i];
+    }
+    if (!file)
+        return cli_usage_error("policy", "no policy file given");
+    ccz_policy *p;
+    ccz_status s = ccz_policy_load_file(&p, file);
+    if (s)
+        return cli_fail(s, "policy check");
+    const char *format = ccz_policy_get_format(p) == CCZ_POLICY_FORMAT_DYNAMIC_CONFIG
+                             ? "cczoo-dynamic-config"
+                             : "ccz";
+    json_t *norm = ccz_policy_to_json(p);
+    ccz_policy_free(p);
+    if (!norm)
+        return cli_fail(CCZ_ERR_NOMEM, "policy check");
+    if (json) {
+        json_t *o = json_pack("{s:b,s:s,s:o}", "valid", 1, "format", format, "policy", norm);
+        char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        puts(text ? text : "{}");
+        free(text);
+        json_decref(o);
+    } else {
+        char *text = json_dumps(norm, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("%s: valid %s policy; what it accepts, normalised:\n%s\n", file,
+               strcmp(format, "ccz") ? "CCZoo dynamic_config" : "ccz", text ? text : "");
+        free(text);
+        json_decref(norm);
+    }
+    return EXIT_OK;
+}

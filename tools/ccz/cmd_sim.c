@@ -1,0 +1,202 @@
+/* ccz sim: create and inspect the simulated TEE platform. Everything printed here says that
+ * the platform is simulated. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "cli.h"
+
+static const char sim_usage[] =
+    "usage: ccz sim init [--dir D] [--force]\n"
+    "       ccz sim measure FILE\n"
+    "       ccz sim signer [KEY] [--dir D]\n"
+    "       ccz sim info [--dir D]\n"
+    "\n"
+    "The simulated TEE lets ccz run without TEE hardware. Its evidence is signed by a local\n"
+    "attestation key and is accepted only by policies that set allow_sim.\n"
+    "  --dir D   platform directory (default: $CCZ_SIM_DIR, else $XDG_DATA_HOME/ccz/sim,\n"
+    "            else ~/.local/share/ccz/sim)\n"
+    "  --force   replace an existing platform\n";
+
+static int parse_dir_opts(int argc, char **argv, const char **dir, bool *force)
+{
+    static const struct option opts[] = {
+        {"dir", required_argument, NULL, 'd'},
+        {"force", no_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "d:fh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            *dir = optarg;
+            break;
+        case 'f':
+            if (!force)
+                return cli_usage_error("sim", "--force applies to 'sim init' only");
+            *force = true;
+            break;
+        case 'h':
+            fputs(sim_usage, stdout);
+            return -1;
+        default:
+            return cli_usage_error("sim", "bad option");
+        }
+    }
+    return EXIT_OK;
+}
+
+static void print_hex(const uint8_t *p, size_t n)
+{
+    char s[129];
+    ccz_hex_to_str(s, p, n);
+    puts(s);
+}
+
+static int sim_init(int argc, char **argv)
+{
+    const char *given = NULL;
+    bool force = false;
+    int r = parse_dir_opts(argc, argv, &given, &force);
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    if (optind != argc)
+        return cli_usage_error("sim", "'sim init' takes no arguments");
+    ccz_buf dir = CCZ_BUF_INIT;
+    ccz_status s = cli_sim_dir(&dir, given);
+    if (s == CCZ_OK)
+        s = ccz_sim_platform_init((const char *)dir.ptr, force);
+    if (s) {
+        r = cli_fail(s, "sim init");
+    } else {
+        printf("created a SIMULATED TEE platform in %s\n", (const char *)dir.ptr);
+        printf("  root.crt    platform root (give it to verifiers: 'ccz verify --sim-root')\n");
+        printf("  ak.crt/key  attestation key that signs sim evidence\n");
+        printf("  signer.key  default enclave signing key\n");
+        printf("Sim evidence is not hardware-backed; verifiers accept it only with allow_sim.\n");
+    }
+    ccz_buf_free(&dir);
+    return r;
+}
+
+static int sim_measure(int argc, char **argv)
+{
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        fputs(sim_usage, stdout);
+        return EXIT_OK;
+    }
+    if (argc != 2)
+        return cli_usage_error("sim", "usage: ccz sim measure FILE");
+    uint8_t m[32];
+    ccz_status s = ccz_sim_measure_file(m, argv[1]);
+    if (s)
+        return cli_fail(s, "sim measure");
+    print_hex(m, 32);
+    return EXIT_OK;
+}
+
+static int sim_signer(int argc, char **argv)
+{
+    const char *given = NULL;
+    int r = parse_dir_opts(argc, argv, &given, NULL);
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    if (argc - optind > 1)
+        return cli_usage_error("sim", "usage: ccz sim signer [KEY] [--dir D]");
+    ccz_buf path = CCZ_BUF_INIT;
+    ccz_status s = CCZ_OK;
+    if (optind < argc) {
+        s = ccz_buf_append_str(&path, argv[optind]);
+    } else {
+        s = cli_sim_dir(&path, given);
+        if (s == CCZ_OK)
+            s = ccz_buf_append_str(&path, "/signer.key");
+    }
+    uint8_t v[32];
+    if (s == CCZ_OK)
+        s = ccz_sim_signer_of_key_file(v, (const char *)path.ptr);
+    if (s)
+        r = cli_fail(s, "sim signer");
+    else
+        print_hex(v, 32);
+    ccz_buf_free(&path);
+    return r;
+}
+
+static int sim_info(int argc, char **argv)
+{
+    const char *given = NULL;
+    int r = parse_dir_opts(argc, argv, &given, NULL);
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    if (optind != argc)
+        return cli_usage_error("sim", "'sim info' takes no arguments");
+    ccz_buf dir = CCZ_BUF_INIT, pem = CCZ_BUF_INIT, path = CCZ_BUF_INIT;
+    ccz_status s = cli_sim_dir(&dir, given);
+    if (s == CCZ_OK)
+        s = ccz_buf_printf(&path, "%s/root.crt", (const char *)dir.ptr);
+    if (s == CCZ_OK)
+        s = ccz_file_read(&pem, (const char *)path.ptr, 1 << 20);
+    X509 *root = NULL;
+    if (s == CCZ_OK) {
+        BIO *bio = BIO_new_mem_buf(pem.ptr, (int)pem.len);
+        root = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+        BIO_free(bio);
+        if (!root)
+            s = ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED, "%s is not a PEM certificate",
+                              (const char *)path.ptr);
+    }
+    uint8_t id[32], signer[32];
+    unsigned char *der = NULL;
+    int n = root ? i2d_X509(root, &der) : 0;
+    if (s == CCZ_OK) {
+        unsigned len = 0;
+        if (n <= 0 || !EVP_Digest(der, (size_t)n, id, &len, EVP_sha256(), NULL))
+            s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot hash the platform root");
+    }
+    ccz_buf_reset(&path);
+    if (s == CCZ_OK)
+        s = ccz_buf_printf(&path, "%s/signer.key", (const char *)dir.ptr);
+    if (s == CCZ_OK)
+        s = ccz_sim_signer_of_key_file(signer, (const char *)path.ptr);
+    if (s) {
+        r = cli_fail(s, "sim info");
+    } else {
+        char hex[65];
+        printf("SIMULATED TEE platform (not hardware-backed)\n");
+        printf("  directory       %s\n", (const char *)dir.ptr);
+        ccz_hex_to_str(hex, id, 32);
+        printf("  platform_id     %s\n", hex);
+        ccz_hex_to_str(hex, signer, 32);
+        printf("  default signer  %s\n", hex);
+    }
+    OPENSSL_free(der);
+    X509_free(root);
+    ccz_buf_free(&dir);
+    ccz_buf_free(&pem);
+    ccz_buf_free(&path);
+    return r;
+}
+
+int cmd_sim(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(sim_usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (!strcmp(argv[1], "init"))
+        return sim_init(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "measure"))
+        return sim_measure(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "signer"))
+        return sim_signer(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "info"))
+        return sim_info(argc - 1, argv + 1);
+    return cli_usage_error("sim", "unknown sim command '%s'", argv[1]);
+}

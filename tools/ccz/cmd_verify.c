@@ -1,0 +1,281 @@
+/* ccz verify: verify evidence (type detected from its framing), then appraise its claims with a
+ * policy. The evidence file is untrusted; the library's parsers read it. */
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+#define EVIDENCE_MAX (4u << 20)
+#define MAX_ROOTS 16
+
+static const char verify_usage[] =
+    "usage: ccz verify FILE [--report-data HEX] [--policy FILE] [--at UNIX] [--json]\n"
+    "                       [--sim-root CERT]... [--sim-dir D]\n"
+    "\n"
+    "Verifies evidence (binary, or hex text) and appraises it with a policy.\n"
+    "  --report-data HEX  expected report data (up to 64 bytes, zero-padded)\n"
+    "  --policy FILE      ccz policy or CCZoo dynamic_config.json (default: real TEEs only,\n"
+    "                     TCB UpToDate, no debug, no sim)\n"
+    "  --at UNIX          instant of verification in unix seconds (default: now)\n"
+    "  --json             print one JSON object\n"
+    "  --sim-root CERT    trust this sim platform root (repeatable); by default the root of\n"
+    "                     --sim-dir, or of the default sim platform if one exists\n"
+    "Exit codes: 0 verified and accepted, 1 verification failed or policy rejected,\n"
+    "2 usage error or unreadable input (missing file, not evidence, malformed).\n";
+
+typedef struct {
+    const char *file, *rd_hex, *policy, *sim_dir;
+    const char *roots[MAX_ROOTS];
+    int n_roots;
+    bool json, have_at;
+    int64_t at;
+} verify_args;
+
+static int parse_args(verify_args *a, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"report-data", required_argument, NULL, 'r'},
+        {"policy", required_argument, NULL, 'p'},
+        {"at", required_argument, NULL, 'a'},
+        {"json", no_argument, NULL, 'j'},
+        {"sim-root", required_argument, NULL, 'R'},
+        {"sim-dir", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    unsigned long long at;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            a->rd_hex = optarg;
+            break;
+        case 'p':
+            a->policy = optarg;
+            break;
+        case 'a':
+            if (cli_number(optarg, INT64_MAX / 2, &at))
+                return cli_usage_error("verify", "--at: %s", ccz_error_detail());
+            a->at = (int64_t)at;
+            a->have_at = true;
+            break;
+        case 'j':
+            a->json = true;
+            break;
+        case 'R':
+            if (a->n_roots == MAX_ROOTS)
+                return cli_usage_error("verify", "at most %d --sim-root options", MAX_ROOTS);
+            a->roots[a->n_roots++] = optarg;
+            break;
+        case 'd':
+            a->sim_dir = optarg;
+            break;
+        case 'h':
+            fputs(verify_usage, stdout);
+            return -1;
+        default:
+            return cli_usage_error("verify", "bad option");
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage_error("verify", argc == optind ? "no evidence file given"
+                                                        : "give exactly one evidence file");
+    a->file = argv[optind];
+    return EXIT_OK;
+}
+
+/* Evidence files may hold hex text (as several public samples do); decode it in place. */
+static ccz_status maybe_unhex(ccz_buf *ev)
+{
+    size_t digits = 0;
+    for (size_t i = 0; i < ev->len; i++) {
+        if (isxdigit(ev->ptr[i]))
+            digits++;
+        else if (!isspace(ev->ptr[i]))
+            return CCZ_OK; /* binary */
+    }
+    if (digits == 0)
+        return ccz_fail(CCZ_ERR_MALFORMED, "the evidence file is empty");
+    ccz_buf hex = CCZ_BUF_INIT, bin = CCZ_BUF_INIT;
+    ccz_status s = CCZ_OK;
+    for (size_t i = 0; i < ev->len && s == CCZ_OK; i++)
+        if (!isspace(ev->ptr[i]))
+            s = ccz_buf_append_u8(&hex, ev->ptr[i]);
+    if (s == CCZ_OK)
+        s = ccz_hex_decode(&bin, (const char *)hex.ptr, hex.len);
+    if (s == CCZ_OK) {
+        ccz_buf_free(ev);
+        *ev = bin;
+        bin = (ccz_buf)CCZ_BUF_INIT;
+    }
+    ccz_buf_free(&hex);
+    ccz_buf_free(&bin);
+    return s;
+}
+
+static ccz_status load_trust(ccz_trust *t, const verify_args *a)
+{
+    for (int i = 0; i < a->n_roots; i++)
+        CCZ_GUARD(ccz_trust_add_sim_root_file(t, a->roots[i]));
+    if (a->n_roots)
+        return CCZ_OK;
+    ccz_buf path = CCZ_BUF_INIT;
+    ccz_status s = cli_sim_dir(&path, a->sim_dir);
+    if (s == CCZ_OK)
+        s = ccz_buf_append_str(&path, "/root.crt");
+    /* The default platform is optional: without it, sim evidence fails at platform_certificate
+     * with a message that says how to trust a root. */
+    if (s == CCZ_OK && (a->sim_dir || ccz_file_exists((const char *)path.ptr)))
+        s = ccz_trust_add_sim_root_file(t, (const char *)path.ptr);
+    else if (!a->sim_dir)
+        s = CCZ_OK;
+    ccz_buf_free(&path);
+    return s;
+}
+
+static json_t *reasons_json(const ccz_appraisal *ap)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < ap->n_reasons; i++)
+        json_array_append_new(arr, json_pack("{s:s,s:s}", "code", ap->reasons[i].code,
+                                             "message", ap->reasons[i].message));
+    return arr;
+}
+
+static void print_json(const ccz_result *r, const ccz_appraisal *ap, bool ok)
+{
+    const ccz_claims *c = &r->claims;
+    bool verified = r->status == CCZ_OK;
+    json_t *o = json_object();
+    json_object_set_new(o, "ok", json_boolean(ok));
+    json_object_set_new(o, "verified", json_boolean(verified));
+    json_object_set_new(o, "tee", verified ? json_string(ccz_tee_name(c->tee)) : json_null());
+    json_object_set_new(o, "simulated", json_boolean(verified && c->simulated));
+    if (verified && c->simulated)
+        json_object_set_new(o, "warning",
+                            json_string("SIMULATED TEE evidence: not backed by TEE hardware"));
+    json_object_set_new(o, "tcb_status", verified && c->tcb_status[0]
+                                             ? json_string(c->tcb_status)
+                                             : json_null());
+    json_t *adv = json_array();
+    for (size_t i = 0; verified && i < c->n_advisories; i++)
+        json_array_append_new(adv, json_string(c->advisories[i]));
+    json_object_set_new(o, "advisories", adv);
+    json_object_set_new(o, "claims", verified ? ccz_claims_to_json(c) : json_null());
+    json_object_set_new(o, "policy", verified ? json_pack("{s:b,s:o}", "accepted", ap->accepted,
+                                                          "reasons", reasons_json(ap))
+                                              : json_null());
+    if (!verified)
+        json_object_set_new(o, "error", json_pack("{s:s,s:s,s:s}", "code",
+                                                  ccz_status_name(r->status), "step", r->step,
+                                                  "message", r->message));
+    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text)
+        puts(text);
+    free(text);
+    json_decref(o);
+}
+
+static void print_text(const ccz_result *r, const ccz_appraisal *ap, bool ok,
+                       const char *policy_name)
+{
+    const ccz_claims *c = &r->claims;
+    if (r->status != CCZ_OK) {
+        printf("verified    no\n");
+        printf("error       %s at step %s: %s\n", ccz_status_name(r->status), r->step,
+               r->message);
+        printf("result      FAILED\n");
+        return;
+    }
+    printf("evidence    %s%s\n", ccz_tee_name(c->tee),
+           c->simulated ? " (SIMULATED TEE: not backed by TEE hardware)" : "");
+    printf("verified    yes\n");
+    printf("tcb_status  %s\n", c->tcb_status[0] ? c->tcb_status : "n/a");
+    for (size_t i = 0; i < c->n_advisories; i++)
+        printf("advisory    %s\n", c->advisories[i]);
+    json_t *claims = ccz_claims_to_json(c);
+    const char *key;
+    json_t *v;
+    printf("claims:\n");
+    json_object_foreach(claims, key, v) {
+        char *val = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        printf("  %-16s %s\n", key, val ? val : "?");
+        free(val);
+    }
+    json_decref(claims);
+    printf("policy      %s (%s)\n", ap->accepted ? "accepted" : "rejected", policy_name);
+    for (size_t i = 0; i < ap->n_reasons; i++)
+        printf("  - %s: %s\n", ap->reasons[i].code, ap->reasons[i].message);
+    printf("result      %s%s\n", ok ? "OK" : "REJECTED",
+           c->simulated ? " (simulated)" : "");
+}
+
+int cmd_verify(int argc, char **argv)
+{
+    verify_args a = {0};
+    int r = parse_args(&a, argc, argv);
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    uint8_t rd[64];
+    if (a.rd_hex && cli_report_data(rd, a.rd_hex))
+        return cli_usage_error("verify", "--report-data: %s", ccz_error_detail());
+
+    ccz_buf ev = CCZ_BUF_INIT;
+    ccz_trust *trust = NULL;
+    ccz_policy *policy = NULL;
+    ccz_status s = ccz_file_read(&ev, a.file, EVIDENCE_MAX);
+    if (s == CCZ_OK)
+        s = maybe_unhex(&ev);
+    if (s) {
+        r = cli_fail(s, "cannot read evidence %s", a.file);
+        goto out;
+    }
+    if ((s = ccz_trust_new(&trust)) || (s = load_trust(trust, &a))) {
+        r = cli_fail(s, "trust anchors");
+        goto out;
+    }
+    s = a.policy ? ccz_policy_load_file(&policy, a.policy) : ccz_policy_default(&policy);
+    if (s) {
+        r = cli_fail(s, "policy");
+        goto out;
+    }
+
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = a.have_at ? a.at : (int64_t)time(NULL);
+    o.trust = trust;
+    o.expected_report_data = a.rd_hex ? rd : NULL;
+    static ccz_result res;
+    static ccz_appraisal ap;
+    memset(&ap, 0, sizeof ap);
+    bool ok = false;
+    if (ccz_verify(&res, ccz_buf_span(&ev), &o) == CCZ_OK) {
+        if (ccz_appraise(&ap, policy, &res.claims) == CCZ_OK)
+            ok = ap.accepted;
+    }
+    const char *pname = !a.policy ? "default policy"
+                        : ccz_policy_get_format(policy) == CCZ_POLICY_FORMAT_DYNAMIC_CONFIG
+                            ? "CCZoo dynamic_config"
+                            : "ccz policy";
+    if (a.json)
+        print_json(&res, &ap, ok);
+    else
+        print_text(&res, &ap, ok, pname);
+    if (ok)
+        r = EXIT_OK;
+    else if (res.status != CCZ_OK && res.step &&
+             (!strcmp(res.step, CCZ_STEP_DETECT) || !strcmp(res.step, CCZ_STEP_PARSE)))
+        r = EXIT_USAGE; /* not readable as evidence */
+    else
+        r = EXIT_REJECT;
+out:
+    ccz_policy_free(policy);
+    ccz_trust_free(trust);
+    ccz_buf_free(&ev);
+    return r;
+}

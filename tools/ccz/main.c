@@ -1,0 +1,124 @@
+/* ccz: the multi-tool. Dispatches to one command group per file. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: ccz <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  sim init [--dir D] [--force]     create a simulated TEE platform\n"
+    "  sim measure FILE                 print the measurement a program has under sim\n"
+    "  sim signer [KEY] [--dir D]       print the signer value of a signing key\n"
+    "  sim info [--dir D]               describe a sim platform\n"
+    "  attest --tee sim [--report-data HEX] -o FILE\n"
+    "                                   produce evidence binding report data\n"
+    "  verify FILE [--report-data HEX] [--policy FILE] [--at UNIX] [--json]\n"
+    "                                   verify evidence and appraise it against a policy\n"
+    "  policy check FILE [--json]       validate a policy (ccz or CCZoo dynamic_config.json)\n"
+    "  version                          print the version\n"
+    "\n"
+    "Run 'ccz <command> --help' for a command's options. Exit codes: 0 success (verified and\n"
+    "accepted), 1 verification failed or policy rejected, 2 usage error or unreadable input.\n"
+    "Log level: CCZ_LOG=debug|info|warn|error|off.\n";
+
+int main(int argc, char **argv)
+{
+    const char *lvl = getenv("CCZ_LOG");
+    ccz_log_level level;
+    if (lvl && lvl[0] && ccz_log_level_parse(lvl, &level) == CCZ_OK)
+        ccz_log_set_level(level);
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        fputs(usage, stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("ccz %s\n", CCZ_VERSION_STRING);
+        return EXIT_OK;
+    }
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } cmds[] = {
+        {"sim", cmd_sim},
+        {"attest", cmd_attest},
+        {"verify", cmd_verify},
+        {"policy", cmd_policy},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (!strcmp(cmd, cmds[i].name))
+            return cmds[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "ccz: unknown command '%s'\n\n%s", cmd, usage);
+    return EXIT_USAGE;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("ccz: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(see 'ccz %s --help')\n", cmd);
+    return EXIT_USAGE;
+}
+
+int cli_fail(ccz_status s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("ccz: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    const char *d = ccz_error_detail();
+    fprintf(stderr, ": %s\n", d[0] ? d : ccz_strerror(s));
+    return EXIT_USAGE;
+}
+
+ccz_status cli_sim_dir(ccz_buf *out, const char *given)
+{
+    if (given)
+        return ccz_buf_append_str(out, given);
+    return ccz_sim_default_dir(out);
+}
+
+ccz_status cli_report_data(uint8_t out[64], const char *hex)
+{
+    memset(out, 0, 64);
+    if (!hex)
+        return CCZ_OK;
+    size_t n = strlen(hex);
+    if (n > 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
+        hex += 2, n -= 2;
+    CCZ_ENSURE(n <= 128, CCZ_ERR_INVALID_ARGUMENT,
+               "report data is %zu hex digits; at most 128 (64 bytes) fit", n);
+    ccz_buf b = CCZ_BUF_INIT;
+    ccz_status s = ccz_hex_decode(&b, hex, n);
+    if (s == CCZ_OK)
+        memcpy(out, b.ptr, b.len);
+    ccz_buf_free(&b);
+    return s;
+}
+
+ccz_status cli_number(const char *s, unsigned long long max, unsigned long long *out)
+{
+    size_t n = strlen(s);
+    CCZ_ENSURE(n > 0 && n <= 20 && strspn(s, "0123456789") == n, CCZ_ERR_INVALID_ARGUMENT,
+               "'%s' is not a decimal number", s);
+    errno = 0;
+    unsigned long long v = strtoull(s, NULL, 10);
+    CCZ_ENSURE(errno == 0 && v <= max, CCZ_ERR_INVALID_ARGUMENT, "%s is larger than %llu", s,
+               max);
+    *out = v;
+    return CCZ_OK;
+}
