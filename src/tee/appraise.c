@@ -87,6 +87,8 @@ static void tdx_mismatch(char *why, size_t cap, const tdx_entry *e, const ccz_td
             note_hex(why, cap, rtmr[i], t->rtmr[i], 48);
     if ((e->fields & TF_MR_SEAM) && memcmp(e->mr_seam, t->mr_seam, 48) != 0)
         note_hex(why, cap, "mr_seam", t->mr_seam, 48);
+    if ((e->fields & TF_MR_SIGNER_SEAM) && memcmp(e->mr_signer_seam, t->mr_signer_seam, 48) != 0)
+        note_hex(why, cap, "mr_signer_seam", t->mr_signer_seam, 48);
 }
 
 static void snp_mismatch(char *why, size_t cap, const snp_entry *e, const ccz_snp_claims *s)
@@ -115,7 +117,8 @@ static long check_measurements(ccz_appraisal *a, const ccz_policy *p, const ccz_
         has = p->has_sgx;
         break;
     case CCZ_TEE_TDX:
-        list = "tdx", n = p->n_tdx, has = p->has_tdx;
+        list = p->format == CCZ_POLICY_FORMAT_DYNAMIC_CONFIG ? "tdx_mrs" : "tdx";
+        n = p->n_tdx, has = p->has_tdx;
         break;
     case CCZ_TEE_SNP:
         list = "snp", n = p->n_snp, has = p->has_snp;
@@ -131,25 +134,28 @@ static long check_measurements(ccz_appraisal *a, const ccz_policy *p, const ccz_
         return -2;
     }
     char why[200];
-    size_t reported = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (c->tee == CCZ_TEE_TDX)
-            tdx_mismatch(why, sizeof why, &p->tdx[i], &c->tdx);
-        else if (c->tee == CCZ_TEE_SNP)
-            snp_mismatch(why, sizeof why, &p->snp[i], &c->snp);
-        else
-            sgx_mismatch(why, sizeof why, &p->sgx[i], c);
-        if (!why[0])
-            return (long)i;
-        /* leave room for the other checks' reasons and a summary line */
-        if (reported < CCZ_MAX_REASONS - 8) {
-            add_reason(a, "measurement_not_accepted", "%s[%zu]: %s", list, i, why);
-            reported++;
+    /* first pass: any entry matching is enough; second pass: say why none did */
+    for (int pass = 0; pass < 2; pass++) {
+        size_t reported = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (c->tee == CCZ_TEE_TDX)
+                tdx_mismatch(why, sizeof why, &p->tdx[i], &c->tdx);
+            else if (c->tee == CCZ_TEE_SNP)
+                snp_mismatch(why, sizeof why, &p->snp[i], &c->snp);
+            else
+                sgx_mismatch(why, sizeof why, &p->sgx[i], c);
+            if (pass == 0 && !why[0])
+                return (long)i;
+            /* leave room for the other checks' reasons and a summary line */
+            if (pass == 1 && reported < CCZ_MAX_REASONS - 8) {
+                add_reason(a, "measurement_not_accepted", "%s[%zu]: %s", list, i, why);
+                reported++;
+            }
         }
+        if (pass == 1 && reported < n)
+            add_reason(a, "measurement_not_accepted", "%zu more %s entries do not match either",
+                       n - reported, list);
     }
-    if (reported < n)
-        add_reason(a, "measurement_not_accepted", "%zu more %s entries do not match either",
-                   n - reported, list);
     return -2;
 }
 
@@ -171,7 +177,7 @@ ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims 
         add_reason(a, "tee_not_accepted", "the policy does not accept %s evidence%s",
                    ccz_tee_name(c->tee),
                    p->format == CCZ_POLICY_FORMAT_DYNAMIC_CONFIG
-                       ? " (a CCZoo dynamic_config describes SGX enclaves only)"
+                       ? " (the CCZoo dynamic_config lists no measurements for it)"
                        : "");
     if (c->simulated && !p->allow_sim)
         add_reason(a, "simulated_not_allowed", "the evidence comes from the simulated TEE, "

@@ -217,6 +217,7 @@ static ccz_status tdx_field(void *entry, const char *key, const json_t *v, const
         {"rtmr2", TF_RTMR0 << 2, offsetof(tdx_entry, rtmr[2])},
         {"rtmr3", TF_RTMR0 << 3, offsetof(tdx_entry, rtmr[3])},
         {"mr_seam", TF_MR_SEAM, offsetof(tdx_entry, mr_seam)},
+        {"mr_signer_seam", TF_MR_SIGNER_SEAM, offsetof(tdx_entry, mr_signer_seam)},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (strcmp(key, f[i].key) == 0) {
@@ -224,7 +225,7 @@ static ccz_status tdx_field(void *entry, const char *key, const json_t *v, const
             return read_hex(v, where, (uint8_t *)e + f[i].off, 48);
         }
     return bad(where, "unknown key (known: mr_td, mr_config_id, mr_owner, mr_owner_config, "
-                      "rtmr0, rtmr1, rtmr2, rtmr3, mr_seam)", NULL);
+                      "rtmr0, rtmr1, rtmr2, rtmr3, mr_seam, mr_signer_seam)", NULL);
 }
 
 static ccz_status snp_field(void *entry, const char *key, const json_t *v, const char *where)
@@ -313,104 +314,171 @@ static ccz_status parse_ccz(ccz_policy *p, const json_t *root)
 }
 
 /* ---- CCZoo's dynamic_config.json -------------------------------------------------------------
- * { "verify_mr_enclave": "on", ..., "sgx_mrs": [ {"mr_enclave": "...", ...} ] }: a peer passes
- * when any entry matches every enabled field. Keys starting with "ccz_" are ccz extensions. */
+ * { "verify_mr_enclave": "on", ..., "sgx_mrs": [ {"mr_enclave": "...", ...} ] } for SGX, and
+ * { "verify_mr_td": "on", ..., "tdx_mrs": [ {"mr_td": "...", ...} ] } for TDX: a peer passes
+ * when any entry of its TEE's list matches every enabled field. Fields whose switch is off are
+ * ignored whatever they hold, as CCZoo does. Keys starting with "ccz_" are ccz extensions. */
 
-static const char *const dc_switches[] = {"verify_mr_enclave", "verify_mr_signer",
-                                          "verify_isv_prod_id", "verify_isv_svn",
-                                          "verify_config_svn", "verify_enclave_debuggable"};
+typedef enum { DC_SGX, DC_TDX } dc_list;
 
-static ccz_status dc_entry(sgx_entry *e, const json_t *o, unsigned enabled, bool svn_min,
+static const struct {
+    const char *sw;  /* the switch */
+    dc_list list;
+    const char *key; /* the entry field it enables */
+    unsigned flag;
+} dc_fields[] = {
+    {"verify_mr_enclave", DC_SGX, "mr_enclave", PF_MR_ENCLAVE},
+    {"verify_mr_signer", DC_SGX, "mr_signer", PF_MR_SIGNER},
+    {"verify_isv_prod_id", DC_SGX, "isv_prod_id", PF_ISV_PROD_ID},
+    {"verify_isv_svn", DC_SGX, "isv_svn", PF_ISV_SVN},
+    {"verify_config_svn", DC_SGX, "config_svn", PF_CONFIG_SVN},
+    {"verify_enclave_debuggable", DC_SGX, "debuggable", PF_DEBUGGABLE},
+    {"verify_mr_seam", DC_TDX, "mr_seam", TF_MR_SEAM},
+    {"verify_mrsigner_seam", DC_TDX, "mrsigner_seam", TF_MR_SIGNER_SEAM},
+    {"verify_mr_td", DC_TDX, "mr_td", TF_MR_TD},
+    {"verify_mr_config_id", DC_TDX, "mr_config_id", TF_MR_CONFIG_ID},
+    {"verify_mr_owner", DC_TDX, "mr_owner", TF_MR_OWNER},
+    {"verify_mr_owner_config", DC_TDX, "mr_owner_config", TF_MR_OWNER_CONFIG},
+    {"verify_rt_mr0", DC_TDX, "rt_mr0", TF_RTMR0 << 0},
+    {"verify_rt_mr1", DC_TDX, "rt_mr1", TF_RTMR0 << 1},
+    {"verify_rt_mr2", DC_TDX, "rt_mr2", TF_RTMR0 << 2},
+    {"verify_rt_mr3", DC_TDX, "rt_mr3", TF_RTMR0 << 3},
+};
+#define N_DC_FIELDS (sizeof dc_fields / sizeof dc_fields[0])
+
+static ccz_status dc_sgx_value(sgx_entry *e, unsigned flag, const json_t *v, const char *at)
+{
+    switch (flag) {
+    case PF_MR_ENCLAVE:
+        return read_hex(v, at, e->mr_enclave, 32);
+    case PF_MR_SIGNER:
+        return read_hex(v, at, e->mr_signer, 32);
+    case PF_ISV_PROD_ID:
+        return read_u16(v, at, &e->isv_prod_id);
+    case PF_ISV_SVN:
+        return read_u16(v, at, &e->isv_svn);
+    case PF_CONFIG_SVN:
+        return read_u16(v, at, &e->config_svn);
+    default:
+        return json_is_boolean(v) ? read_bool(v, at, &e->debuggable)
+                                  : read_switch(v, at, &e->debuggable);
+    }
+}
+
+static uint8_t *dc_tdx_field(tdx_entry *e, unsigned flag)
+{
+    switch (flag) {
+    case TF_MR_SEAM:
+        return e->mr_seam;
+    case TF_MR_SIGNER_SEAM:
+        return e->mr_signer_seam;
+    case TF_MR_TD:
+        return e->mr_td;
+    case TF_MR_CONFIG_ID:
+        return e->mr_config_id;
+    case TF_MR_OWNER:
+        return e->mr_owner;
+    case TF_MR_OWNER_CONFIG:
+        return e->mr_owner_config;
+    default:
+        for (int i = 0; i < 4; i++)
+            if (flag == ((unsigned)TF_RTMR0 << i))
+                return e->rtmr[i];
+        return NULL;
+    }
+}
+
+/* Reads one entry of list l: every enabled field must be present and valid. */
+static ccz_status dc_entry(void *entry, dc_list l, const json_t *o, const bool *enabled,
                            const char *where)
 {
-    static const struct {
-        const char *key;
-        unsigned flag;
-        const char *sw;
-    } f[] = {
-        {"mr_enclave", PF_MR_ENCLAVE, "verify_mr_enclave"},
-        {"mr_signer", PF_MR_SIGNER, "verify_mr_signer"},
-        {"isv_prod_id", PF_ISV_PROD_ID, "verify_isv_prod_id"},
-        {"isv_svn", PF_ISV_SVN, "verify_isv_svn"},
-        {"config_svn", PF_CONFIG_SVN, "verify_config_svn"},
-        {"debuggable", PF_DEBUGGABLE, "verify_enclave_debuggable"},
-    };
     if (!json_is_object(o))
         return bad(where, "must be an object", NULL);
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-        if (!(enabled & f[i].flag))
-            continue; /* CCZoo ignores fields whose switch is off, whatever they hold */
-        char at[128];
-        snprintf(at, sizeof at, "%s.%s", where, f[i].key);
-        const json_t *v = json_object_get(o, f[i].key);
-        const char *s = json_string_value(v);
-        if (!v || (s && !s[0]))
-            return ccz_fail(CCZ_ERR_POLICY, "policy: %s is %s but %s is \"on\"", at,
-                            v ? "empty" : "missing", f[i].sw);
-        ccz_status st;
-        switch (f[i].flag) {
-        case PF_MR_ENCLAVE:
-            st = read_hex(v, at, e->mr_enclave, 32);
-            break;
-        case PF_MR_SIGNER:
-            st = read_hex(v, at, e->mr_signer, 32);
-            break;
-        case PF_ISV_PROD_ID:
-            st = read_u16(v, at, &e->isv_prod_id);
-            break;
-        case PF_ISV_SVN:
-            st = read_u16(v, at, &e->isv_svn);
-            break;
-        case PF_CONFIG_SVN:
-            st = read_u16(v, at, &e->config_svn);
-            break;
-        default:
-            st = json_is_boolean(v) ? read_bool(v, at, &e->debuggable)
-                                    : read_switch(v, at, &e->debuggable);
-            break;
-        }
-        CCZ_GUARD(st);
-        e->fields |= f[i].flag;
-    }
-    if ((e->fields & PF_ISV_SVN) && svn_min)
-        e->fields = (e->fields & ~PF_ISV_SVN) | PF_ISV_SVN_MIN;
     const char *key;
     const json_t *v;
     json_object_foreach((json_t *)o, key, v) {
         bool known = false;
-        for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
-            known |= strcmp(key, f[i].key) == 0;
+        for (size_t i = 0; i < N_DC_FIELDS; i++)
+            known |= dc_fields[i].list == l && strcmp(key, dc_fields[i].key) == 0;
         if (!known) {
             char at[160];
             snprintf(at, sizeof at, "%s.%s", where, key);
-            return bad(at, "unknown key (known: mr_enclave, mr_signer, isv_prod_id, isv_svn, "
-                           "config_svn, debuggable)", NULL);
+            return bad(at, l == DC_SGX ? "unknown key (known: mr_enclave, mr_signer, "
+                                         "isv_prod_id, isv_svn, config_svn, debuggable)"
+                                       : "unknown key (known: mr_seam, mrsigner_seam, mr_td, "
+                                         "mr_config_id, mr_owner, mr_owner_config, rt_mr0, "
+                                         "rt_mr1, rt_mr2, rt_mr3)",
+                       NULL);
         }
+    }
+    for (size_t i = 0; i < N_DC_FIELDS; i++) {
+        if (dc_fields[i].list != l || !enabled[i])
+            continue;
+        char at[128];
+        snprintf(at, sizeof at, "%s.%s", where, dc_fields[i].key);
+        v = json_object_get(o, dc_fields[i].key);
+        const char *s = json_string_value(v);
+        if (!v || (s && !s[0]))
+            return ccz_fail(CCZ_ERR_POLICY, "policy: %s is %s but %s is \"on\"", at,
+                            v ? "empty" : "missing", dc_fields[i].sw);
+        if (l == DC_SGX) {
+            CCZ_GUARD(dc_sgx_value(entry, dc_fields[i].flag, v, at));
+            ((sgx_entry *)entry)->fields |= dc_fields[i].flag;
+        } else {
+            CCZ_GUARD(read_hex(v, at, dc_tdx_field(entry, dc_fields[i].flag), 48));
+            ((tdx_entry *)entry)->fields |= dc_fields[i].flag;
+        }
+    }
+    return CCZ_OK;
+}
+
+static ccz_status dc_list_read(ccz_policy *p, dc_list l, const json_t *arr, const bool *enabled,
+                               bool svn_min)
+{
+    const char *name = l == DC_SGX ? "sgx_mrs" : "tdx_mrs";
+    size_t n = 0;
+    CCZ_GUARD(read_list(arr, name, &n));
+    size_t size = l == DC_SGX ? sizeof(sgx_entry) : sizeof(tdx_entry);
+    uint8_t *entries = calloc(n ? n : 1, size);
+    CCZ_ENSURE(entries, CCZ_ERR_NOMEM, "out of memory");
+    if (l == DC_SGX) {
+        p->sgx = (sgx_entry *)entries, p->n_sgx = n, p->has_sgx = true;
+        p->tees |= (1u << CCZ_TEE_SGX) | (1u << CCZ_TEE_SIM);
+    } else {
+        p->tdx = (tdx_entry *)entries, p->n_tdx = n, p->has_tdx = true;
+        p->tees |= 1u << CCZ_TEE_TDX;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char where[48];
+        snprintf(where, sizeof where, "%s[%zu]", name, i);
+        CCZ_GUARD(dc_entry(entries + i * size, l, json_array_get(arr, i), enabled, where));
+        sgx_entry *e = (sgx_entry *)(entries + i * size);
+        if (l == DC_SGX && svn_min && (e->fields & PF_ISV_SVN))
+            e->fields = (e->fields & ~PF_ISV_SVN) | PF_ISV_SVN_MIN;
     }
     return CCZ_OK;
 }
 
 static ccz_status parse_dynamic_config(ccz_policy *p, const json_t *root)
 {
-    static const unsigned flags[] = {PF_MR_ENCLAVE, PF_MR_SIGNER, PF_ISV_PROD_ID,
-                                     PF_ISV_SVN,    PF_CONFIG_SVN, PF_DEBUGGABLE};
-    unsigned enabled = 0;
+    bool enabled[N_DC_FIELDS] = {false};
     bool svn_min = false, outdated = false, have_tcb = false, b;
-    const json_t *mrs = NULL;
+    const json_t *sgx_mrs = NULL, *tdx_mrs = NULL;
     const char *key;
     const json_t *v;
     json_object_foreach((json_t *)root, key, v) {
         bool known = false;
-        for (size_t i = 0; i < sizeof dc_switches / sizeof dc_switches[0]; i++)
-            if (strcmp(key, dc_switches[i]) == 0) {
-                CCZ_GUARD(read_switch(v, key, &b));
-                enabled |= b ? flags[i] : 0;
+        for (size_t i = 0; i < N_DC_FIELDS; i++)
+            if (strcmp(key, dc_fields[i].sw) == 0) {
+                CCZ_GUARD(read_switch(v, key, &enabled[i]));
                 known = true;
             }
         if (known)
             continue;
         if (strcmp(key, "sgx_mrs") == 0)
-            mrs = v;
+            sgx_mrs = v;
+        else if (strcmp(key, "tdx_mrs") == 0)
+            tdx_mrs = v;
         else if (strcmp(key, "verify_in_enclave") == 0)
             CCZ_GUARD(read_switch(v, key, &b)); /* where the verifier runs; not a peer check */
         else if (strcmp(key, "ccz_allow_sim") == 0)
@@ -425,26 +493,23 @@ static ccz_status parse_dynamic_config(ccz_policy *p, const json_t *root)
             CCZ_GUARD(read_tcb_list(v, key, &p->tcb));
             have_tcb = true;
         } else
-            return bad(key, "unknown key in a CCZoo dynamic_config (known: verify_mr_enclave, "
-                            "verify_mr_signer, verify_isv_prod_id, verify_isv_svn, "
-                            "verify_config_svn, verify_enclave_debuggable, sgx_mrs, and the ccz "
-                            "extensions ccz_allow_sim, ccz_allow_debug, ccz_allow_outdated_tcb, "
+            return bad(key, "unknown key in a CCZoo dynamic_config (known: sgx_mrs with "
+                            "verify_mr_enclave, verify_mr_signer, verify_isv_prod_id, "
+                            "verify_isv_svn, verify_config_svn, verify_enclave_debuggable; "
+                            "tdx_mrs with verify_mr_seam, verify_mrsigner_seam, verify_mr_td, "
+                            "verify_mr_config_id, verify_mr_owner, verify_mr_owner_config, "
+                            "verify_rt_mr0..3; and the ccz extensions ccz_allow_sim, "
+                            "ccz_allow_debug, ccz_allow_outdated_tcb, "
                             "ccz_accepted_tcb_statuses, ccz_isv_svn_min)", NULL);
     }
-    if (!mrs)
+    if (!sgx_mrs && !tdx_mrs)
         return bad("sgx_mrs", "missing (a dynamic_config lists the accepted enclaves in "
-                              "\"sgx_mrs\")", NULL);
-    CCZ_GUARD(read_list(mrs, "sgx_mrs", &p->n_sgx));
-    p->has_sgx = true;
-    p->sgx = calloc(p->n_sgx ? p->n_sgx : 1, sizeof *p->sgx);
-    CCZ_ENSURE(p->sgx, CCZ_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < p->n_sgx; i++) {
-        char where[48];
-        snprintf(where, sizeof where, "sgx_mrs[%zu]", i);
-        CCZ_GUARD(dc_entry(&p->sgx[i], json_array_get(mrs, i), enabled, svn_min, where));
-    }
-    /* CCZoo's configs describe SGX enclaves (and ccz's sim, which has their shape). */
-    p->tees = (1u << CCZ_TEE_SGX) | (1u << CCZ_TEE_SIM);
+                              "\"sgx_mrs\", or TDs in \"tdx_mrs\")", NULL);
+    p->tees = 0;
+    if (sgx_mrs)
+        CCZ_GUARD(dc_list_read(p, DC_SGX, sgx_mrs, enabled, svn_min));
+    if (tdx_mrs)
+        CCZ_GUARD(dc_list_read(p, DC_TDX, tdx_mrs, enabled, svn_min));
     if (!have_tcb)
         p->tcb = 1u << TCB_UP_TO_DATE;
     if (outdated)
@@ -459,7 +524,8 @@ static bool is_dynamic_config(const json_t *root)
     const char *key;
     const json_t *v;
     json_object_foreach((json_t *)root, key, v) {
-        if (strcmp(key, "sgx_mrs") == 0 || strncmp(key, "verify_", 7) == 0)
+        if (strcmp(key, "sgx_mrs") == 0 || strcmp(key, "tdx_mrs") == 0 ||
+            strncmp(key, "verify_", 7) == 0)
             return true;
     }
     return false;
@@ -576,6 +642,8 @@ static json_t *tdx_entry_json(const tdx_entry *e)
             set_hex(o, rtmr[i], e->rtmr[i], 48);
     if (e->fields & TF_MR_SEAM)
         set_hex(o, "mr_seam", e->mr_seam, 48);
+    if (e->fields & TF_MR_SIGNER_SEAM)
+        set_hex(o, "mr_signer_seam", e->mr_signer_seam, 48);
     return o;
 }
 

@@ -32,6 +32,7 @@ enum {
     TF_MR_OWNER_CONFIG = 1u << 3,
     TF_RTMR0 = 1u << 4, /* TF_RTMR0 << i for RTMR i */
     TF_MR_SEAM = 1u << 8,
+    TF_MR_SIGNER_SEAM = 1u << 9,
 };
 
 typedef struct {
@@ -42,6 +43,7 @@ typedef struct {
     uint8_t mr_owner_config[48];
     uint8_t rtmr[4][48];
     uint8_t mr_seam[48];
+    uint8_t mr_signer_seam[48];
 } tdx_entry;
 
 enum {

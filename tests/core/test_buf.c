@@ -1,0 +1,60 @@
+/* Buffers: growth, caps, formatting, wiping. */
+#include "test.h"
+
+static void test_append_and_cap(void)
+{
+    ccz_buf b;
+    ccz_buf_init(&b, 10, false);
+    CHECK_OK(ccz_buf_append(&b, "hello", 5));
+    CHECK_OK(ccz_buf_append_u16le(&b, 0x0201));
+    CHECK_OK(ccz_buf_append_u8(&b, 3));
+    CHECK_INT(b.len, 8);
+    CHECK(b.ptr[5] == 1 && b.ptr[6] == 2 && b.ptr[7] == 3);
+    CHECK_STATUS(ccz_buf_append(&b, "xyz", 3), CCZ_ERR_TOO_LARGE);
+    CHECK_INT(b.len, 8); /* nothing lost, nothing half-written */
+    CHECK_OK(ccz_buf_append(&b, "xy", 2));
+    CHECK_INT(b.len, 10);
+    ccz_buf_free(&b);
+    CHECK(b.ptr == NULL && b.len == 0);
+}
+
+static void test_integers_and_printf(void)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append_u32le(&b, 0x04030201));
+    CHECK_OK(ccz_buf_append_u64le(&b, 0x0c0b0a0908070605ULL));
+    for (int i = 0; i < 12; i++)
+        CHECK_INT(b.ptr[i], i + 1);
+    ccz_buf_reset(&b);
+    CHECK_OK(ccz_buf_printf(&b, "%s-%d", "abc", 42));
+    CHECK_OK(ccz_buf_append_str(&b, "!"));
+    CHECK_STR((const char *)b.ptr, "abc-42!");
+    for (int i = 0; i < 1000; i++)
+        CHECK_OK(ccz_buf_printf(&b, "%04d", i));
+    CHECK_INT(b.len, 7 + 4000);
+    CHECK(b.ptr[b.len] == 0);
+    ccz_buf_free(&b);
+}
+
+static void test_secret_reset_wipes(void)
+{
+    ccz_buf b;
+    ccz_buf_init(&b, 0, true);
+    CHECK_OK(ccz_buf_append(&b, "secret key material", 19));
+    uint8_t *p = b.ptr;
+    ccz_buf_reset(&b);
+    CHECK(b.ptr == p);
+    for (size_t i = 0; i < 19; i++)
+        CHECK(p[i] == 0);
+    ccz_buf_free(&b);
+}
+
+static void test_ct_equal(void)
+{
+    CHECK(ccz_ct_equal("abcd", "abcd", 4));
+    CHECK(!ccz_ct_equal("abcd", "abce", 4));
+    CHECK(ccz_ct_equal("", "", 0));
+}
+
+TEST_MAIN(T(test_append_and_cap), T(test_integers_and_printf), T(test_secret_reset_wipes),
+          T(test_ct_equal))

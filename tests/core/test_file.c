@@ -1,0 +1,47 @@
+/* Files: atomic writes with modes, bounded reads, directories. */
+#include <sys/stat.h>
+
+#include "test.h"
+
+static void test_write_read(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/a/b/c", test_tmpdir());
+    CHECK_OK(ccz_mkdir_p(path, 0700));
+    CHECK_OK(ccz_mkdir_p(path, 0700)); /* existing is fine */
+    strcat(path, "/key.pem");
+    CHECK_OK(ccz_file_write(path, CCZ_SPAN("0123456789", 10), 0600));
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_file_read(&b, path, 10));
+    CHECK_STR((const char *)b.ptr, "0123456789");
+    ccz_buf_reset(&b);
+    CHECK_STATUS(ccz_file_read(&b, path, 9), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "9-byte limit");
+    CHECK_OK(ccz_file_write(path, CCZ_SPAN("new", 3), 0644)); /* replaces */
+    ccz_buf_reset(&b);
+    CHECK_OK(ccz_file_read(&b, path, 0));
+    CHECK_STR((const char *)b.ptr, "new");
+    CHECK(ccz_file_exists(path));
+    ccz_buf_free(&b);
+}
+
+static void test_errors(void)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_STATUS(ccz_file_read(&b, "/nonexistent/x", 0), CCZ_ERR_NOT_FOUND);
+    CHECK_CONTAINS(ccz_error_detail(), "/nonexistent/x");
+    CHECK_STATUS(ccz_file_read(&b, test_tmpdir(), 0), CCZ_ERR_IO);
+    CHECK_CONTAINS(ccz_error_detail(), "is a directory");
+    CHECK_STATUS(ccz_file_write("/nonexistent/dir/x", CCZ_SPAN("a", 1), 0600), CCZ_ERR_IO);
+    char path[512];
+    snprintf(path, sizeof path, "%s/file", test_tmpdir());
+    CHECK_OK(ccz_file_write(path, CCZ_SPAN("a", 1), 0600));
+    strcat(path, "/sub");
+    CHECK_STATUS(ccz_mkdir_p(path, 0700), CCZ_ERR_IO);
+    CHECK_STATUS(ccz_mkdir_p("", 0700), CCZ_ERR_INVALID_ARGUMENT);
+    ccz_buf_free(&b);
+}
+
+TEST_MAIN(T(test_write_read), T(test_errors))

@@ -1,0 +1,46 @@
+/* Status codes: one list gives unique values, names and messages; details carry context. */
+#include <ctype.h>
+
+#include "test.h"
+
+static void test_list_is_consistent(void)
+{
+    static const struct {
+        ccz_status s;
+        const char *name;
+    } all[] = {
+#define X(sym, val, name, msg) {sym, name},
+        CCZ_STATUS_LIST(X)
+#undef X
+    };
+    size_t n = sizeof all / sizeof all[0];
+    for (size_t i = 0; i < n; i++) {
+        CHECK_INT(all[i].s, -(long long)i); /* appended in order, never renumbered */
+        CHECK_STR(ccz_status_name(all[i].s), all[i].name);
+        CHECK(ccz_strerror(all[i].s)[0] != '\0');
+        for (const char *p = all[i].name; *p; p++)
+            CHECK(islower((unsigned char)*p) || *p == '_');
+        for (size_t j = 0; j < i; j++)
+            CHECK(strcmp(all[i].name, all[j].name) != 0);
+    }
+    CHECK_STR(ccz_status_name((ccz_status)-9999), "unknown");
+    CHECK_STR(ccz_strerror((ccz_status)-9999), "unknown status");
+    /* stable names other tools rely on */
+    CHECK_STR(ccz_status_name(CCZ_ERR_BAD_SIGNATURE), "bad_signature");
+    CHECK_STR(ccz_status_name(CCZ_ERR_REPORT_DATA_MISMATCH), "report_data_mismatch");
+}
+
+static void test_detail(void)
+{
+    ccz_error_clear();
+    CHECK_STR(ccz_error_detail(), "");
+    CHECK_STATUS(ccz_fail(CCZ_ERR_MALFORMED, "field %s is %d", "x", 3), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "field x is 3");
+    CHECK_STATUS(ccz_fail_context(CCZ_ERR_MALFORMED, "file %s", "a.json"), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "file a.json: field x is 3");
+    ccz_error_clear();
+    CHECK_STATUS(ccz_fail_context(CCZ_ERR_IO, "ctx"), CCZ_ERR_IO);
+    CHECK_STR(ccz_error_detail(), "ctx");
+}
+
+TEST_MAIN(T(test_list_is_consistent), T(test_detail))

@@ -1,0 +1,470 @@
+/* Policy: parsing of ccz policies and CCZoo dynamic_config.json, and the appraisal matrix
+ * (each field on and off, several entries, empty lists, strings and numbers, bad documents). */
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ccz/ccz.h"
+#include "test.h"
+
+#define MRE "1e4f3efafac6038dadaa94fdd248b93c82ae9f0a16642ff4bb07afe442aac56e"
+#define MRS "5add213ac35413033647621e2fab91edcc8b82f840426803feb8a603be2ce8d4"
+#define ZERO64 "0000000000000000000000000000000000000000000000000000000000000000"
+
+static ccz_policy *parse(const char *text)
+{
+    ccz_policy *p = NULL;
+    ccz_status s = ccz_policy_parse(&p, text, strlen(text));
+    if (s) {
+        fprintf(stderr, "%s: policy did not parse: %s\n%s\n", test_name, ccz_error_detail(),
+                text);
+        test_failures++;
+    }
+    return p;
+}
+
+/* Parses a document that must fail, and checks the message names the problem. */
+static void parse_fails(const char *text, const char *message_part)
+{
+    ccz_policy *p = (ccz_policy *)1;
+    CHECK_STATUS(ccz_policy_parse(&p, text, strlen(text)), CCZ_ERR_POLICY);
+    CHECK(p == NULL);
+    CHECK_CONTAINS(ccz_error_detail(), message_part);
+}
+
+/* SGX claims: MRE/MRS, product 0, svn 0, release, UpToDate. */
+static ccz_claims sgx_claims(void)
+{
+    ccz_claims c;
+    memset(&c, 0, sizeof c);
+    c.tee = CCZ_TEE_SGX;
+    CHECK_OK(ccz_hex_decode_fixed(c.sgx.mr_enclave, 32, MRE, 64));
+    CHECK_OK(ccz_hex_decode_fixed(c.sgx.mr_signer, 32, MRS, 64));
+    strcpy(c.tcb_status, "UpToDate");
+    return c;
+}
+
+static ccz_claims sim_claims(void)
+{
+    ccz_claims c = sgx_claims();
+    c.tee = CCZ_TEE_SIM;
+    c.simulated = true;
+    c.tcb_status[0] = '\0';
+    return c;
+}
+
+/* Appraises and checks the verdict and the reason codes, in order. */
+static void expect(const ccz_policy *p, const ccz_claims *c, bool accepted, const char *codes)
+{
+    static ccz_appraisal a;
+    if (!p)
+        return;
+    CHECK_OK(ccz_appraise(&a, p, c));
+    char got[512] = "";
+    for (size_t i = 0; i < a.n_reasons; i++) {
+        strcat(got, i ? "," : "");
+        strncat(got, a.reasons[i].code, sizeof got - strlen(got) - 1);
+    }
+    if (a.accepted != accepted || strcmp(got, codes) != 0) {
+        fprintf(stderr, "%s: appraisal %s [%s], expected %s [%s]\n", test_name,
+                a.accepted ? "accepted" : "rejected", got, accepted ? "accepted" : "rejected",
+                codes);
+        for (size_t i = 0; i < a.n_reasons; i++)
+            fprintf(stderr, "  %s: %s\n", a.reasons[i].code, a.reasons[i].message);
+        test_failures++;
+    }
+    CHECK(accepted == (a.n_reasons == 0));
+}
+
+static void test_default_policy(void)
+{
+    ccz_policy *p;
+    CHECK_OK(ccz_policy_default(&p));
+    ccz_claims c = sgx_claims();
+    expect(p, &c, true, "");
+    strcpy(c.tcb_status, "SWHardeningNeeded");
+    expect(p, &c, false, "tcb_status_not_accepted");
+    strcpy(c.tcb_status, "");
+    expect(p, &c, false, "tcb_status_missing");
+    c = sgx_claims();
+    c.debug = true;
+    expect(p, &c, false, "debug_not_allowed");
+    c = sim_claims();
+    expect(p, &c, false, "simulated_not_allowed");
+    c.debug = true;
+    expect(p, &c, false, "simulated_not_allowed,debug_not_allowed");
+    memset(&c, 0, sizeof c);
+    expect(p, &c, false, "tee_not_accepted");
+    ccz_policy_free(p);
+}
+
+static void test_ccz_policy(void)
+{
+    ccz_policy *p = parse("{\"ccz_policy\": 1, \"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"" MRE
+                          "\", \"isv_svn_min\": 2}]}");
+    ccz_claims c = sim_claims();
+    expect(p, &c, false, "measurement_not_accepted");
+    c.sgx.isv_svn = 2;
+    expect(p, &c, true, "");
+    c.sgx.isv_svn = 9;
+    expect(p, &c, true, "");
+    c.sgx.mr_enclave[31] ^= 1;
+    expect(p, &c, false, "measurement_not_accepted");
+    /* real SGX evidence is appraised against the same list */
+    c = sgx_claims();
+    c.sgx.isv_svn = 3;
+    expect(p, &c, true, "");
+    ccz_policy_free(p);
+
+    p = parse("{\"tees\": [\"tdx\"], \"allow_outdated_tcb\": true}");
+    c = sgx_claims();
+    expect(p, &c, false, "tee_not_accepted");
+    ccz_claims t;
+    memset(&t, 0, sizeof t);
+    t.tee = CCZ_TEE_TDX;
+    strcpy(t.tcb_status, "OutOfDate");
+    expect(p, &t, true, "");
+    strcpy(t.tcb_status, "OutOfDateConfigurationNeeded");
+    expect(p, &t, true, "");
+    strcpy(t.tcb_status, "ConfigurationNeeded");
+    expect(p, &t, false, "tcb_status_not_accepted");
+    strcpy(t.tcb_status, "Revoked");
+    expect(p, &t, false, "tcb_status_not_accepted");
+    ccz_policy_free(p);
+
+    p = parse("{\"accepted_tcb_statuses\": [\"UpToDate\", \"SWHardeningNeeded\"], \"allow_debug\": "
+              "true}");
+    c = sgx_claims();
+    c.debug = true;
+    strcpy(c.tcb_status, "SWHardeningNeeded");
+    expect(p, &c, true, "");
+    ccz_policy_free(p);
+}
+
+static void test_tdx_and_snp_lists(void)
+{
+    char doc[1024];
+    char r0[97];
+    memset(r0, 'a', 96);
+    r0[96] = 0;
+    snprintf(doc, sizeof doc, "{\"tdx\": [{\"mr_td\": \"%s\", \"rtmr0\": \"%s\"}], \"snp\": "
+             "[{\"measurement\": \"%s\", \"guest_svn_min\": 3}]}", r0, r0, r0);
+    ccz_policy *p = parse(doc);
+    ccz_claims t;
+    memset(&t, 0, sizeof t);
+    t.tee = CCZ_TEE_TDX;
+    strcpy(t.tcb_status, "UpToDate");
+    memset(t.tdx.mr_td, 0xaa, 48);
+    memset(t.tdx.rtmr[0], 0xaa, 48);
+    expect(p, &t, true, "");
+    t.tdx.rtmr[0][5] = 0;
+    expect(p, &t, false, "measurement_not_accepted");
+    ccz_claims s;
+    memset(&s, 0, sizeof s);
+    s.tee = CCZ_TEE_SNP;
+    memset(s.snp.measurement, 0xaa, 48);
+    s.snp.guest_svn = 3;
+    expect(p, &s, true, "");
+    s.snp.guest_svn = 2;
+    expect(p, &s, false, "measurement_not_accepted");
+    ccz_policy_free(p);
+}
+
+/* One dynamic_config with each switch set as given and one entry. */
+static ccz_policy *dc(const char *me, const char *ms, const char *pid, const char *svn,
+                      const char *entry)
+{
+    static char doc[20000];
+    snprintf(doc, sizeof doc,
+             "{\"verify_mr_enclave\": \"%s\", \"verify_mr_signer\": \"%s\", "
+             "\"verify_isv_prod_id\": \"%s\", \"verify_isv_svn\": \"%s\", "
+             "\"ccz_allow_sim\": \"on\", \"sgx_mrs\": [%s]}",
+             me, ms, pid, svn, entry);
+    return parse(doc);
+}
+
+static void test_dynamic_config_matrix(void)
+{
+    static const char *const wrong[] = {
+        "{\"mr_enclave\": \"" ZERO64 "\", \"mr_signer\": \"" MRS "\", \"isv_prod_id\": \"0\", "
+        "\"isv_svn\": \"0\"}",
+        "{\"mr_enclave\": \"" MRE "\", \"mr_signer\": \"" ZERO64 "\", \"isv_prod_id\": \"0\", "
+        "\"isv_svn\": \"0\"}",
+        "{\"mr_enclave\": \"" MRE "\", \"mr_signer\": \"" MRS "\", \"isv_prod_id\": \"4\", "
+        "\"isv_svn\": \"0\"}",
+        "{\"mr_enclave\": \"" MRE "\", \"mr_signer\": \"" MRS "\", \"isv_prod_id\": \"0\", "
+        "\"isv_svn\": \"5\"}",
+    };
+    static const char *const field[] = {"mr_enclave", "mr_signer", "isv_prod_id", "isv_svn"};
+    ccz_claims c = sim_claims();
+    for (int f = 0; f < 4; f++) {
+        for (int on = 0; on < 2; on++) {
+            const char *sw[4] = {"off", "off", "off", "off"};
+            sw[f] = on ? "on" : "off";
+            ccz_policy *p = dc(sw[0], sw[1], sw[2], sw[3], wrong[f]);
+            expect(p, &c, !on, on ? "measurement_not_accepted" : "");
+            static ccz_appraisal a;
+            if (on && p && ccz_appraise(&a, p, &c) == CCZ_OK && a.n_reasons)
+                CHECK_CONTAINS(a.reasons[0].message, field[f]);
+            ccz_policy_free(p);
+        }
+    }
+    /* all on, right values: numbers and strings alike */
+    ccz_policy *p = dc("on", "on", "on", "on",
+                       "{\"mr_enclave\": \"" MRE "\", \"mr_signer\": \"" MRS
+                       "\", \"isv_prod_id\": 0, \"isv_svn\": \"0\"}");
+    expect(p, &c, true, "");
+    ccz_policy_free(p);
+    /* upper-case hex is the same value */
+    char upper[65] = MRE;
+    for (int i = 0; upper[i]; i++)
+        upper[i] = (char)(upper[i] >= 'a' ? upper[i] - 32 : upper[i]);
+    char entry[256];
+    snprintf(entry, sizeof entry, "{\"mr_enclave\": \"%s\"}", upper);
+    p = dc("on", "off", "off", "off", entry);
+    expect(p, &c, true, "");
+    ccz_policy_free(p);
+}
+
+static void test_dynamic_config_entries(void)
+{
+    ccz_claims c = sim_claims();
+    /* several entries: any one matching is enough */
+    ccz_policy *p = dc("on", "off", "off", "off",
+                       "{\"mr_enclave\": \"" ZERO64 "\"}, {\"mr_enclave\": \"" MRE "\"}");
+    expect(p, &c, true, "");
+    ccz_policy_free(p);
+    /* none matching: one reason per entry */
+    p = dc("on", "off", "on", "off",
+           "{\"mr_enclave\": \"" ZERO64 "\", \"isv_prod_id\": 0}, {\"mr_enclave\": \"" MRE
+           "\", \"isv_prod_id\": 3}");
+    expect(p, &c, false, "measurement_not_accepted,measurement_not_accepted");
+    static ccz_appraisal a;
+    CHECK_OK(ccz_appraise(&a, p, &c));
+    CHECK_CONTAINS(a.reasons[0].message, "sgx_mrs[0]: mr_enclave is 1e4f3efafac6038d");
+    CHECK_CONTAINS(a.reasons[1].message, "sgx_mrs[1]: isv_prod_id is 0, not 3");
+    ccz_policy_free(p);
+    /* an empty list accepts nobody */
+    p = dc("on", "on", "on", "on", "");
+    expect(p, &c, false, "no_accepted_measurements");
+    ccz_policy_free(p);
+    p = dc("off", "off", "off", "off", "");
+    expect(p, &c, false, "no_accepted_measurements");
+    ccz_policy_free(p);
+    /* all switches off, one entry: any enclave passes the measurement check */
+    p = dc("off", "off", "off", "off", "{}");
+    expect(p, &c, true, "");
+    ccz_policy_free(p);
+    /* many non-matching entries: reasons are capped with a summary */
+    char big[16384] = "";
+    for (int i = 0; i < 100; i++)
+        strcat(big, i ? ",{\"mr_enclave\": \"" ZERO64 "\"}" : "{\"mr_enclave\": \"" ZERO64 "\"}");
+    p = dc("on", "off", "off", "off", big);
+    CHECK_OK(ccz_appraise(&a, p, &c));
+    CHECK(!a.accepted);
+    CHECK_INT(a.n_reasons, CCZ_MAX_REASONS - 8 + 1);
+    CHECK_CONTAINS(a.reasons[a.n_reasons - 1].message, "76 more sgx_mrs entries");
+    ccz_policy_free(p);
+}
+
+static void test_dynamic_config_sim_and_debug(void)
+{
+    ccz_claims c = sim_claims();
+    /* CCZoo's own file, unchanged, rejects sim evidence */
+    ccz_policy *p = parse("{\n    \"verify_mr_enclave\" : \"on\",\n    \"verify_mr_signer\" : \"on\",\n"
+                          "    \"verify_isv_prod_id\" : \"on\",\n    \"verify_isv_svn\" : \"on\",\n"
+                          "    \"sgx_mrs\": [\n        {\n            \"mr_enclave\" : \"" MRE "\",\n"
+                          "            \"mr_signer\" : \"" MRS "\",\n"
+                          "            \"isv_prod_id\" : \"0\",\n            \"isv_svn\" : \"0\"\n"
+                          "        }\n    ]\n}\n");
+    CHECK_INT(ccz_policy_get_format(p), CCZ_POLICY_FORMAT_DYNAMIC_CONFIG);
+    expect(p, &c, false, "simulated_not_allowed");
+    ccz_claims g = sgx_claims();
+    expect(p, &g, true, "");
+    g.debug = true;
+    expect(p, &g, false, "debug_not_allowed");
+    ccz_claims t;
+    memset(&t, 0, sizeof t);
+    t.tee = CCZ_TEE_TDX;
+    strcpy(t.tcb_status, "UpToDate");
+    expect(p, &t, false, "tee_not_accepted");
+    ccz_policy_free(p);
+
+    /* verify_enclave_debuggable with debuggable true admits that debug enclave */
+    p = parse("{\"verify_mr_enclave\": \"on\", \"verify_enclave_debuggable\": \"on\", \"sgx_mrs\": "
+              "[{\"mr_enclave\": \"" MRE "\", \"debuggable\": true}]}");
+    expect(p, &g, true, "");
+    g.debug = false;
+    expect(p, &g, false, "measurement_not_accepted");
+    ccz_policy_free(p);
+
+    /* ccz_isv_svn_min turns the svn comparison into "at least" */
+    p = parse("{\"verify_isv_svn\": \"on\", \"ccz_isv_svn_min\": \"on\", \"sgx_mrs\": "
+              "[{\"isv_svn\": \"3\"}]}");
+    g = sgx_claims();
+    g.sgx.isv_svn = 4;
+    expect(p, &g, true, "");
+    g.sgx.isv_svn = 2;
+    expect(p, &g, false, "measurement_not_accepted");
+    ccz_policy_free(p);
+    p = parse("{\"verify_isv_svn\": \"on\", \"sgx_mrs\": [{\"isv_svn\": \"3\"}]}");
+    g.sgx.isv_svn = 4;
+    expect(p, &g, false, "measurement_not_accepted");
+    ccz_policy_free(p);
+}
+
+static void test_dynamic_config_tdx(void)
+{
+    char r[97], doc[2048];
+    memset(r, 'b', 96);
+    r[96] = 0;
+    /* CCZoo's TDX form: switches for every TD measurement, one list */
+    snprintf(doc, sizeof doc,
+             "{\"verify_mr_seam\": \"off\", \"verify_mrsigner_seam\": \"off\", "
+             "\"verify_mr_td\": \"on\", \"verify_mr_config_id\": \"off\", \"verify_mr_owner\": "
+             "\"off\", \"verify_mr_owner_config\": \"off\", \"verify_rt_mr0\": \"on\", "
+             "\"verify_rt_mr1\": \"off\", \"verify_rt_mr2\": \"off\", \"verify_rt_mr3\": \"off\", "
+             "\"tdx_mrs\": [{\"mr_seam\": \"\", \"mrsigner_seam\": \"\", \"mr_td\": \"%s\", "
+             "\"mr_config_id\": \"\", \"mr_owner\": \"\", \"mr_owner_config\": \"\", \"rt_mr0\": "
+             "\"%s\", \"rt_mr1\": \"\", \"rt_mr2\": \"\", \"rt_mr3\": \"\"}]}",
+             r, r);
+    ccz_policy *p = parse(doc);
+    ccz_claims t;
+    memset(&t, 0, sizeof t);
+    t.tee = CCZ_TEE_TDX;
+    strcpy(t.tcb_status, "UpToDate");
+    memset(t.tdx.mr_td, 0xbb, 48);
+    memset(t.tdx.rtmr[0], 0xbb, 48);
+    expect(p, &t, true, "");
+    t.tdx.rtmr[0][0] = 0;
+    expect(p, &t, false, "measurement_not_accepted");
+    ccz_claims g = sgx_claims();
+    expect(p, &g, false, "tee_not_accepted");
+    ccz_policy_free(p);
+}
+
+static void test_bad_documents(void)
+{
+    parse_fails("", "invalid JSON");
+    parse_fails("{\"allow_sim\": true,}", "invalid JSON at line 1");
+    parse_fails("[1, 2]", "must be a JSON object");
+    parse_fails("{\"allow_sim\": true, \"allow_sim\": false}", "duplicate");
+    parse_fails("{\"allow_simm\": true}", "allow_simm: unknown key");
+    parse_fails("{\"allow_sim\": \"yes\"}", "allow_sim: must be true or false");
+    parse_fails("{\"ccz_policy\": 2}", "version 2 is not supported");
+    parse_fails("{\"tees\": [\"sev\"]}", "unknown TEE sev");
+    parse_fails("{\"tees\": []}", "tees: must be a non-empty list");
+    parse_fails("{\"accepted_tcb_statuses\": [\"Revoked\"]}", "revoked TCB can never");
+    parse_fails("{\"accepted_tcb_statuses\": [\"Fine\"]}", "unknown TCB status Fine");
+    parse_fails("{\"sgx\": {}}", "sgx: must be a list");
+    parse_fails("{\"sgx\": [{}]}", "sgx[0]: constrains nothing");
+    parse_fails("{\"sgx\": [3]}", "sgx[0]: must be an object");
+    parse_fails("{\"sgx\": [{\"mr_enclave\": \"abc\"}]}", "sgx[0].mr_enclave: expected 64 hex "
+                                                           "digits, got 3");
+    parse_fails("{\"sgx\": [{\"mr_enclave\": \"" "zz" ZERO64 "\"}]}", "expected 64");
+    parse_fails("{\"sgx\": [{\"mr_signer\": \"x" ZERO64 "\"}]}", "expected 64");
+    parse_fails("{\"sgx\": [{\"mr_signer\": \"xx" "00000000000000000000000000000000000000000000000"
+                "000000000000000\"}]}", "is not hex");
+    parse_fails("{\"sgx\": [{\"isv_svn\": 1, \"isv_svn_min\": 1}]}", "not both");
+    parse_fails("{\"sgx\": [{\"colour\": 1}]}", "sgx[0].colour: unknown key");
+    parse_fails("{\"snp\": [{\"guest_svn_min\": -1}]}", "-1 is outside 0..4294967295");
+    parse_fails("{\"tdx\": [{\"rtmr4\": \"\"}]}", "tdx[0].rtmr4: unknown key");
+
+    /* dynamic_config: the message names the entry and the switch */
+    parse_fails("{\"verify_mr_enclave\": \"on\"}", "sgx_mrs: missing");
+    parse_fails("{\"verify_mr_enclave\": \"yes\", \"sgx_mrs\": []}",
+                "verify_mr_enclave: must be \"on\" or \"off\"");
+    parse_fails("{\"verify_mr_enclave\": \"on\", \"sgx_mrs\": [{\"mr_signer\": \"\"}]}",
+                "sgx_mrs[0].mr_enclave is missing but verify_mr_enclave is \"on\"");
+    parse_fails("{\"verify_mr_enclave\": \"on\", \"sgx_mrs\": [{\"mr_enclave\": \"\"}]}",
+                "sgx_mrs[0].mr_enclave is empty but verify_mr_enclave is \"on\"");
+    parse_fails("{\"verify_isv_prod_id\": \"on\", \"sgx_mrs\": [{\"isv_prod_id\": \"abc\"}]}",
+                "sgx_mrs[0].isv_prod_id: \"abc\" is not a decimal number");
+    parse_fails("{\"verify_isv_prod_id\": \"on\", \"sgx_mrs\": [{\"isv_prod_id\": \"-1\"}]}",
+                "is not a decimal number");
+    parse_fails("{\"verify_isv_prod_id\": \"on\", \"sgx_mrs\": [{\"isv_prod_id\": 70000}]}",
+                "70000 is outside 0..65535");
+    parse_fails("{\"verify_isv_svn\": \"on\", \"sgx_mrs\": [{\"isv_svn\": \"65536\"}]}",
+                "65536 is larger than 65535");
+    parse_fails("{\"verify_isv_svn\": \"on\", \"sgx_mrs\": [{\"isv_svn\": 1.5}]}",
+                "must be a number or a string of decimal digits");
+    parse_fails("{\"verify_isv_svn\": \"on\", \"sgx_mrs\": [{\"isv_svn\": null}]}",
+                "must be a number");
+    parse_fails("{\"verify_mr_enclave\": \"on\", \"sgx_mrs\": [{\"mr_enclave\": 5}]}",
+                "must be a hex string");
+    parse_fails("{\"verify_mr_enclave\": \"on\", \"sgx_mrs\": \"all\"}", "sgx_mrs: must be a list");
+    parse_fails("{\"verify_mr_enclave\": \"on\", \"sgx_mrs\": [[]]}", "sgx_mrs[0]: must be an "
+                                                                      "object");
+    parse_fails("{\"verify_mr_enclve\": \"on\", \"sgx_mrs\": []}", "verify_mr_enclve: unknown key");
+    parse_fails("{\"verify_mr_enclave\": \"off\", \"sgx_mrs\": [{\"mr_enclav\": \"\"}]}",
+                "sgx_mrs[0].mr_enclav: unknown key");
+    parse_fails("{\"verify_mr_td\": \"on\", \"tdx_mrs\": [{\"mr_td\": \"00\"}]}",
+                "tdx_mrs[0].mr_td: expected 96 hex digits, got 2");
+
+    /* too many entries */
+    size_t cap = 16 + 3 * (CCZ_POLICY_MAX_ENTRIES + 1);
+    char *doc = malloc(cap);
+    strcpy(doc, "{\"sgx_mrs\": [");
+    for (int i = 0; i <= CCZ_POLICY_MAX_ENTRIES; i++)
+        strcat(doc, i ? ",{}" : "{}");
+    strcat(doc, "]}");
+    parse_fails(doc, "more than the limit of 1024");
+    free(doc);
+}
+
+static void test_switch_spellings(void)
+{
+    /* CCZoo compares with "on"; ccz also takes any case and JSON booleans */
+    ccz_policy *p = parse("{\"verify_mr_enclave\": \"ON\", \"verify_mr_signer\": false, "
+                          "\"ccz_allow_sim\": true, \"sgx_mrs\": [{\"mr_enclave\": \"" MRE "\"}]}");
+    ccz_claims c = sim_claims();
+    expect(p, &c, true, "");
+    ccz_policy_free(p);
+    /* verify_in_enclave (where the verifier runs) is accepted and does not constrain peers */
+    p = parse("{\"verify_in_enclave\": \"on\", \"ccz_allow_sim\": \"on\", \"sgx_mrs\": [{}]}");
+    expect(p, &c, true, "");
+    ccz_policy_free(p);
+}
+
+static void test_normalised_json(void)
+{
+    ccz_policy *p = parse("{\"verify_mr_enclave\": \"on\", \"verify_isv_svn\": \"on\", "
+                          "\"ccz_allow_sim\": \"on\", \"ccz_isv_svn_min\": \"on\", \"sgx_mrs\": "
+                          "[{\"mr_enclave\": \"" MRE "\", \"mr_signer\": \"\", \"isv_svn\": "
+                          "\"2\"}]}");
+    json_t *j = ccz_policy_to_json(p);
+    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    CHECK_STR(s, "{\"ccz_policy\":1,\"tees\":[\"sim\",\"sgx\"],\"allow_sim\":true,"
+                 "\"allow_debug\":false,\"accepted_tcb_statuses\":[\"UpToDate\"],\"sgx\":[{"
+                 "\"mr_enclave\":\"" MRE "\",\"isv_svn_min\":2}]}");
+    /* the normalised form parses back to the same policy */
+    ccz_policy *q = parse(s);
+    json_t *k = ccz_policy_to_json(q);
+    char *s2 = json_dumps(k, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    CHECK_STR(s2, s);
+    free(s);
+    free(s2);
+    json_decref(j);
+    json_decref(k);
+    ccz_policy_free(p);
+    ccz_policy_free(q);
+}
+
+static void test_load_file(void)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/p.json", test_tmpdir());
+    CHECK_OK(ccz_file_write(path, CCZ_SPAN("{\"allow_sim\": 1}", 16), 0644));
+    ccz_policy *p;
+    CHECK_STATUS(ccz_policy_load_file(&p, path), CCZ_ERR_POLICY);
+    CHECK_CONTAINS(ccz_error_detail(), path);
+    CHECK_CONTAINS(ccz_error_detail(), "allow_sim: must be true or false");
+    CHECK_STATUS(ccz_policy_load_file(&p, "/nonexistent/policy.json"), CCZ_ERR_NOT_FOUND);
+}
+
+TEST_MAIN(T(test_default_policy), T(test_ccz_policy), T(test_tdx_and_snp_lists),
+          T(test_dynamic_config_matrix), T(test_dynamic_config_entries),
+          T(test_dynamic_config_sim_and_debug), T(test_dynamic_config_tdx),
+          T(test_bad_documents), T(test_switch_spellings), T(test_normalised_json),
+          T(test_load_file))

@@ -1,0 +1,367 @@
+/* Sim TEE: platform creation, attest/verify round trip, and tampering: every byte of the
+ * evidence flipped gives the specific failure its position implies. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ccz/ccz.h"
+#include "test.h"
+
+static char plat[512], other[512];
+static uint8_t rd[64];
+static int64_t T0; /* attestation time used throughout: an hour after the platforms were made */
+
+static void setup_platforms(void)
+{
+    if (plat[0])
+        return;
+    snprintf(plat, sizeof plat, "%s/plat", test_tmpdir());
+    snprintf(other, sizeof other, "%s/other", test_tmpdir());
+    CHECK_OK(ccz_sim_platform_init(plat, false));
+    CHECK_OK(ccz_sim_platform_init(other, false));
+    T0 = (int64_t)time(NULL) + 3600;
+    for (int i = 0; i < 64; i++)
+        rd[i] = (uint8_t)(i * 7 + 1);
+}
+
+static void make_evidence(ccz_buf *ev, uint16_t svn, bool debug)
+{
+    setup_platforms();
+    static const uint8_t meas[32] = {0xaa, 0xbb, 0xcc};
+    ccz_attester_opts o = CCZ_ATTESTER_OPTS_INIT;
+    o.tee = CCZ_TEE_SIM;
+    o.sim.dir = plat;
+    o.sim.measurement = meas;
+    o.sim.product_id = 7;
+    o.sim.svn = svn;
+    o.sim.debug = debug;
+    o.sim.timestamp = T0;
+    ccz_attester *a;
+    CHECK_OK(ccz_attester_new(&a, &o));
+    CHECK_OK(ccz_attest(a, rd, ev));
+    ccz_attester_free(a);
+}
+
+static ccz_trust *trust_of(const char *dir)
+{
+    char path[600];
+    ccz_trust *t;
+    CHECK_OK(ccz_trust_new(&t));
+    snprintf(path, sizeof path, "%s/root.crt", dir);
+    CHECK_OK(ccz_trust_add_sim_root_file(t, path));
+    return t;
+}
+
+static ccz_status verify_at(ccz_result *r, ccz_span ev, const ccz_trust *t, int64_t at,
+                            const uint8_t *want_rd)
+{
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = at;
+    o.trust = t;
+    o.expected_report_data = want_rd;
+    return ccz_verify(r, ev, &o);
+}
+
+static void test_round_trip(void)
+{
+    ccz_buf ev = CCZ_BUF_INIT;
+    make_evidence(&ev, 5, false);
+    ccz_trust *t = trust_of(plat);
+    static ccz_result r;
+    CHECK_OK(verify_at(&r, ccz_buf_span(&ev), t, T0 + 10, rd));
+    CHECK(r.step == NULL);
+    CHECK_INT(r.claims.tee, CCZ_TEE_SIM);
+    CHECK(r.claims.simulated);
+    CHECK(!r.claims.debug);
+    CHECK_INT(r.claims.sgx.isv_prod_id, 7);
+    CHECK_INT(r.claims.sgx.isv_svn, 5);
+    CHECK_INT(r.claims.sim.timestamp, T0);
+    CHECK_INT(r.claims.sgx.mr_enclave[0], 0xaa);
+    CHECK_INT(r.claims.sgx.mr_enclave[2], 0xcc);
+    CHECK(memcmp(r.claims.report_data, rd, 64) == 0);
+    CHECK_STR(r.claims.tcb_status, "");
+    CHECK_INT(ccz_evidence_detect(ccz_buf_span(&ev)), CCZ_TEE_SIM);
+
+    uint8_t signer[32];
+    char key[600];
+    snprintf(key, sizeof key, "%s/signer.key", plat);
+    CHECK_OK(ccz_sim_signer_of_key_file(signer, key));
+    CHECK(memcmp(signer, r.claims.sgx.mr_signer, 32) == 0);
+
+    /* the size is fixed by the format: header, certificate, signature */
+    ccz_sim_evidence e;
+    CHECK_OK(ccz_sim_evidence_parse(&e, ccz_buf_span(&ev)));
+    CHECK_INT(ev.len, CCZ_SIM_HEADER_SIZE + e.platform_cert.len + CCZ_SIM_SIG_SIZE);
+    ccz_trust_free(t);
+    ccz_buf_free(&ev);
+}
+
+static void test_debug_flag(void)
+{
+    ccz_buf ev = CCZ_BUF_INIT;
+    make_evidence(&ev, 0, true);
+    ccz_trust *t = trust_of(plat);
+    static ccz_result r;
+    CHECK_OK(verify_at(&r, ccz_buf_span(&ev), t, T0, NULL));
+    CHECK(r.claims.debug);
+    ccz_trust_free(t);
+    ccz_buf_free(&ev);
+}
+
+/* The code each position must give when its byte is XORed with mask (ev unmodified). */
+static ccz_status expected_for(size_t off, uint8_t mask, const ccz_buf *ev, size_t cert_len)
+{
+    size_t cert_end = CCZ_SIM_HEADER_SIZE + cert_len;
+    if (off < 4)
+        return CCZ_ERR_UNKNOWN_FORMAT;
+    if (off < 6)
+        return CCZ_ERR_UNSUPPORTED_VERSION;
+    if (off < 8) /* flags: the debug bit is signed over; other bits are unknown */
+        return (off == 6 && mask == 0x01) ? CCZ_ERR_BAD_SIGNATURE : CCZ_ERR_MALFORMED;
+    if (off == 83 && mask == 0x80)
+        return CCZ_ERR_MALFORMED; /* timestamp beyond the signed 64-bit range */
+    if (off < CCZ_SIM_HEADER_SIZE - 2)
+        return CCZ_ERR_BAD_SIGNATURE; /* measurement .. report data */
+    if (off < CCZ_SIM_HEADER_SIZE) {  /* certificate length */
+        unsigned len = ev->ptr[CCZ_SIM_HEADER_SIZE - 2] | ev->ptr[CCZ_SIM_HEADER_SIZE - 1] << 8;
+        unsigned flipped = len ^ ((unsigned)mask << (off == CCZ_SIM_HEADER_SIZE - 2 ? 0 : 8));
+        return flipped > len ? CCZ_ERR_TRUNCATED : CCZ_ERR_TRAILING_DATA;
+    }
+    if (off < cert_end)
+        return CCZ_ERR_CERT_CHAIN; /* or certificate_malformed: checked by the caller */
+    return CCZ_ERR_BAD_SIGNATURE;
+}
+
+static void test_every_byte_flip(void)
+{
+    ccz_buf ev = CCZ_BUF_INIT;
+    make_evidence(&ev, 1, false);
+    ccz_trust *t = trust_of(plat);
+    ccz_sim_evidence e;
+    CHECK_OK(ccz_sim_evidence_parse(&e, ccz_buf_span(&ev)));
+    size_t cert_len = e.platform_cert.len;
+    static ccz_result r;
+    static const uint8_t masks[] = {0x01, 0x80};
+    size_t cert_malformed = 0, chain = 0;
+    for (size_t off = 0; off < ev.len; off++) {
+        for (size_t m = 0; m < sizeof masks; m++) {
+            ccz_status want = expected_for(off, masks[m], &ev, cert_len);
+            ev.ptr[off] ^= masks[m];
+            ccz_status got = verify_at(&r, ccz_buf_span(&ev), t, T0, rd);
+            ev.ptr[off] ^= masks[m];
+            if (want == CCZ_ERR_CERT_CHAIN && got == CCZ_ERR_CERT_MALFORMED) {
+                cert_malformed++;
+                CHECK_STR(r.step, "platform_certificate");
+                continue;
+            }
+            if (got != want) {
+                fprintf(stderr, "offset %zu mask 0x%02x: got %s (%s at %s), want %s\n", off,
+                        masks[m], ccz_status_name(got), r.message, r.step ? r.step : "-",
+                        ccz_status_name(want));
+                test_failures++;
+            }
+            chain += want == CCZ_ERR_CERT_CHAIN;
+        }
+    }
+    /* both certificate outcomes occur, and nothing escaped */
+    CHECK(cert_malformed > 0);
+    CHECK(chain > 0);
+    CHECK_OK(verify_at(&r, ccz_buf_span(&ev), t, T0, rd));
+    ccz_trust_free(t);
+    ccz_buf_free(&ev);
+}
+
+static void test_steps_named(void)
+{
+    ccz_buf ev = CCZ_BUF_INIT;
+    make_evidence(&ev, 1, false);
+    ccz_trust *t = trust_of(plat);
+    static ccz_result r;
+    ev.ptr[20] ^= 1; /* measurement */
+    CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), t, T0, NULL), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STR(r.step, "signature");
+    CHECK_CONTAINS(r.message, "signature does not verify");
+    ev.ptr[20] ^= 1;
+    ev.ptr[4] = 9; /* version */
+    CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), t, T0, NULL), CCZ_ERR_UNSUPPORTED_VERSION);
+    CHECK_STR(r.step, "parse");
+    CHECK_CONTAINS(r.message, "version 9");
+    ev.ptr[4] = 1;
+    ev.ptr[0] = 'X';
+    CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), t, T0, NULL), CCZ_ERR_UNKNOWN_FORMAT);
+    CHECK_STR(r.step, "detect");
+    ccz_trust_free(t);
+    ccz_buf_free(&ev);
+}
+
+static void test_truncation_and_trailing(void)
+{
+    ccz_buf ev = CCZ_BUF_INIT;
+    make_evidence(&ev, 1, false);
+    ccz_trust *t = trust_of(plat);
+    static ccz_result r;
+    for (size_t n = 0; n < ev.len; n++) {
+        ccz_status want = n < 4 ? CCZ_ERR_UNKNOWN_FORMAT : CCZ_ERR_TRUNCATED;
+        ccz_status got = verify_at(&r, CCZ_SPAN(ev.ptr, n), t, T0, NULL);
+        if (got != want) {
+            fprintf(stderr, "length %zu: got %s, want %s\n", n, ccz_status_name(got),
+                    ccz_status_name(want));
+            test_failures++;
+        }
+    }
+    CHECK_OK(ccz_buf_append_u8(&ev, 0));
+    CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), t, T0, NULL), CCZ_ERR_TRAILING_DATA);
+    CHECK_STR(r.step, "parse");
+    ccz_trust_free(t);
+    ccz_buf_free(&ev);
+}
+
+static void test_report_data_mismatch(void)
+{
+    ccz_buf ev = CCZ_BUF_INIT;
+    make_evidence(&ev, 1, false);
+    ccz_trust *t = trust_of(plat);
+    static ccz_result r;
+    uint8_t other_rd[64];
+    memcpy(other_rd, rd, 64);
+    other_rd[63] ^= 0x40;
+    CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), t, T0, other_rd),
+                 CCZ_ERR_REPORT_DATA_MISMATCH);
+    CHECK_STR(r.step, "report_data");
+    ccz_trust_free(t);
+    ccz_buf_free(&ev);
+}
+
+static void test_untrusted_platform(void)
+{
+    ccz_buf ev = CCZ_BUF_INIT;
+    make_evidence(&ev, 1, false);
+    static ccz_result r;
+    ccz_trust *t = trust_of(other);
+    CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), t, T0, NULL), CCZ_ERR_CERT_CHAIN);
+    CHECK_STR(r.step, "platform_certificate");
+    ccz_trust_free(t);
+    CHECK_OK(ccz_trust_new(&t));
+    CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), t, T0, NULL), CCZ_ERR_CERT_CHAIN);
+    CHECK_CONTAINS(r.message, "no sim platform root is trusted");
+    ccz_trust_free(t);
+    /* both roots trusted: the right one is found */
+    t = trust_of(other);
+    char path[600];
+    snprintf(path, sizeof path, "%s/root.crt", plat);
+    CHECK_OK(ccz_trust_add_sim_root_file(t, path));
+    CHECK_INT(ccz_trust_sim_root_count(t), 2);
+    CHECK_OK(verify_at(&r, ccz_buf_span(&ev), t, T0, NULL));
+    ccz_trust_free(t);
+    ccz_buf_free(&ev);
+}
+
+static void test_instant(void)
+{
+    ccz_buf ev = CCZ_BUF_INIT;
+    make_evidence(&ev, 1, false);
+    ccz_trust *t = trust_of(plat);
+    static ccz_result r;
+    int64_t now = (int64_t)time(NULL);
+    /* the platform certificates were issued now, for ten years */
+    CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), t, now - 86400, NULL), CCZ_ERR_NOT_YET_VALID);
+    CHECK_STR(r.step, "platform_certificate");
+    CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), t, now + 11LL * 365 * 86400, NULL),
+                 CCZ_ERR_EXPIRED);
+    CHECK_STR(r.step, "platform_certificate");
+    ccz_trust_free(t);
+    ccz_buf_free(&ev);
+
+    /* evidence made after the instant of verification */
+    ccz_attester_opts o = CCZ_ATTESTER_OPTS_INIT;
+    o.tee = CCZ_TEE_SIM;
+    o.sim.dir = plat;
+    o.sim.timestamp = now + 3600;
+    ccz_attester *a;
+    CHECK_OK(ccz_attester_new(&a, &o));
+    CHECK_OK(ccz_attest(a, rd, &ev));
+    ccz_attester_free(a);
+    t = trust_of(plat);
+    CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), t, now, NULL), CCZ_ERR_NOT_YET_VALID);
+    CHECK_STR(r.step, "timestamp");
+    CHECK_OK(verify_at(&r, ccz_buf_span(&ev), t, now + 3600, NULL));
+    ccz_trust_free(t);
+    ccz_buf_free(&ev);
+}
+
+static void test_platform_init(void)
+{
+    setup_platforms();
+    CHECK_STATUS(ccz_sim_platform_init(plat, false), CCZ_ERR_EXISTS);
+    CHECK_CONTAINS(ccz_error_detail(), "--force");
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/forced", test_tmpdir());
+    CHECK_OK(ccz_sim_platform_init(dir, false));
+    uint8_t s1[32], s2[32];
+    char key[700];
+    snprintf(key, sizeof key, "%s/signer.key", dir);
+    CHECK_OK(ccz_sim_signer_of_key_file(s1, key));
+    CHECK_OK(ccz_sim_platform_init(dir, true));
+    CHECK_OK(ccz_sim_signer_of_key_file(s2, key));
+    CHECK(memcmp(s1, s2, 32) != 0); /* a new platform has new keys */
+
+    /* an attester without a platform says how to make one */
+    ccz_attester_opts o = CCZ_ATTESTER_OPTS_INIT;
+    o.tee = CCZ_TEE_SIM;
+    snprintf(dir, sizeof dir, "%s/none", test_tmpdir());
+    o.sim.dir = dir;
+    ccz_attester *a;
+    CHECK_STATUS(ccz_attester_new(&a, &o), CCZ_ERR_TEE_UNAVAILABLE);
+    CHECK_CONTAINS(ccz_error_detail(), "ccz sim init");
+    o.tee = CCZ_TEE_TDX;
+    CHECK_STATUS(ccz_attester_new(&a, &o), CCZ_ERR_NO_BACKEND);
+}
+
+static void test_measure(void)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/prog", test_tmpdir());
+    CHECK_OK(ccz_file_write(path, CCZ_SPAN("abc", 3), 0644));
+    uint8_t m[32];
+    CHECK_OK(ccz_sim_measure_file(m, path));
+    char hex[65];
+    ccz_hex_to_str(hex, m, 32);
+    CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK_STATUS(ccz_sim_measure_file(m, "/nonexistent/prog"), CCZ_ERR_NOT_FOUND);
+
+    /* the default measurement is the running executable's */
+    setup_platforms();
+    ccz_attester_opts o = CCZ_ATTESTER_OPTS_INIT;
+    o.tee = CCZ_TEE_SIM;
+    o.sim.dir = plat;
+    ccz_attester *a;
+    ccz_buf ev = CCZ_BUF_INIT;
+    CHECK_OK(ccz_attester_new(&a, &o));
+    CHECK_OK(ccz_attest(a, rd, &ev));
+    ccz_attester_free(a);
+    ccz_sim_evidence e;
+    CHECK_OK(ccz_sim_evidence_parse(&e, ccz_buf_span(&ev)));
+    CHECK_OK(ccz_sim_measure_file(m, "/proc/self/exe"));
+    CHECK(memcmp(m, e.measurement, 32) == 0);
+    ccz_buf_free(&ev);
+}
+
+static void test_bad_options(void)
+{
+    static ccz_result r;
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    CHECK_STATUS(ccz_verify(&r, CCZ_SPAN("CCZS", 4), &o), CCZ_ERR_INVALID_ARGUMENT);
+    ccz_trust *t;
+    CHECK_OK(ccz_trust_new(&t));
+    o.trust = t;
+    CHECK_STATUS(ccz_verify(&r, CCZ_SPAN("hello world", 11), &o), CCZ_ERR_UNKNOWN_FORMAT);
+    CHECK_STR(r.step, "detect");
+    CHECK_STATUS(ccz_verify(&r, CCZ_SPAN(NULL, 0), &o), CCZ_ERR_UNKNOWN_FORMAT);
+    CHECK_STATUS(ccz_trust_add_sim_root(t, CCZ_SPAN("not a cert", 10)), CCZ_ERR_CERT_MALFORMED);
+    ccz_trust_free(t);
+}
+
+TEST_MAIN(T(test_round_trip), T(test_debug_flag), T(test_every_byte_flip), T(test_steps_named),
+          T(test_truncation_and_trailing), T(test_report_data_mismatch),
+          T(test_untrusted_platform), T(test_instant), T(test_platform_init), T(test_measure),
+          T(test_bad_options))
