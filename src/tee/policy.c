@@ -659,6 +659,16 @@ static json_t *snp_entry_json(const snp_entry *e)
     return o;
 }
 
+/* A list with an entry that constrains nothing (possible in a dynamic_config whose switches
+ * are all off) accepts any peer of its TEE: the same as no list, which is how it is written. */
+static bool list_constrains(const void *entries, size_t n, size_t size)
+{
+    for (size_t i = 0; i < n; i++)
+        if (*(const unsigned *)((const uint8_t *)entries + i * size) == 0)
+            return false;
+    return true;
+}
+
 json_t *ccz_policy_to_json(const ccz_policy *p)
 {
     json_t *o = json_object(), *tees = json_array(), *tcb = json_array();
@@ -679,19 +689,19 @@ json_t *ccz_policy_to_json(const ccz_policy *p)
         if (p->tcb & (1u << i))
             json_array_append_new(tcb, json_string(ccz_tcb_status_names[i]));
     json_object_set_new(o, "accepted_tcb_statuses", tcb);
-    if (p->has_sgx) {
+    if (p->has_sgx && list_constrains(p->sgx, p->n_sgx, sizeof *p->sgx)) {
         json_t *a = json_array();
         for (size_t i = 0; i < p->n_sgx; i++)
             json_array_append_new(a, sgx_entry_json(&p->sgx[i]));
         json_object_set_new(o, "sgx", a);
     }
-    if (p->has_tdx) {
+    if (p->has_tdx && list_constrains(p->tdx, p->n_tdx, sizeof *p->tdx)) {
         json_t *a = json_array();
         for (size_t i = 0; i < p->n_tdx; i++)
             json_array_append_new(a, tdx_entry_json(&p->tdx[i]));
         json_object_set_new(o, "tdx", a);
     }
-    if (p->has_snp) {
+    if (p->has_snp && list_constrains(p->snp, p->n_snp, sizeof *p->snp)) {
         json_t *a = json_array();
         for (size_t i = 0; i < p->n_snp; i++)
             json_array_append_new(a, snp_entry_json(&p->snp[i]));

@@ -4,7 +4,7 @@
 
 #include "ccz/policy.h"
 
-/* Fields an entry constrains (bit set = checked). */
+/* Fields an entry constrains (bit set = checked). Each entry struct starts with `fields`. */
 enum {
     PF_MR_ENCLAVE = 1u << 0,
     PF_MR_SIGNER = 1u << 1,

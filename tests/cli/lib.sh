@@ -1,0 +1,38 @@
+# Helpers for the CLI tests: each check names what it expected; the script fails at the end
+# when any check failed. Needs $CCZ (the ccz binary), jq and openssl.
+set -u
+failures=0
+T=$(mktemp -d "${TMPDIR:-/tmp}/ccz-cli-XXXXXX")
+trap 'rm -rf "$T"' EXIT
+export CCZ_SIM_DIR="$T/default-sim"
+
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+
+# run EXPECTED_EXIT cmd...: runs, keeps stdout in $out and stderr in $err
+run() {
+    local want=$1; shift
+    out=$("$@" 2>"$T/stderr"); code=$?
+    err=$(cat "$T/stderr")
+    [ "$code" = "$want" ] || fail "'$*' exited $code, expected $want; stderr: $err"
+}
+
+# jqis FILTER EXPECTED: compares jq -r FILTER of $out
+jqis() {
+    local got
+    got=$(printf '%s' "$out" | jq -r "$1" 2>&1)
+    [ "$got" = "$2" ] || fail "$1 is '$got', expected '$2'"
+}
+
+contains() { case "$1" in *"$2"*) ;; *) fail "'$1' does not contain '$2'";; esac; }
+
+# flip FILE OFFSET: XOR one byte with 0x01
+flip() {
+    local b
+    b=$(od -An -tu1 -j"$2" -N1 "$1" | tr -d ' ')
+    printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+finish() {
+    if [ "$failures" -gt 0 ]; then echo "$failures checks failed"; exit 1; fi
+    echo "all checks passed"
+}
