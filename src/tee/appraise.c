@@ -40,11 +40,13 @@ static void note(char *buf, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-static void note_hex(char *buf, size_t cap, const char *name, const uint8_t *have, size_t n)
+static void note_hex(char *buf, size_t cap, const char *name, const uint8_t *have,
+                     const uint8_t *want, size_t n)
 {
-    char hex[2 * 48 + 1];
-    ccz_hex_to_str(hex, have, n);
-    note(buf, cap, "%s is %.16s...", name, hex);
+    char h[2 * 48 + 1], w[2 * 48 + 1];
+    ccz_hex_to_str(h, have, n);
+    ccz_hex_to_str(w, want, n);
+    note(buf, cap, "%s is %.12s..., not %.12s...", name, h, w);
 }
 
 /* Fills why with the mismatches of one SGX-shaped entry; empty when the entry matches. */
@@ -53,9 +55,9 @@ static void sgx_mismatch(char *why, size_t cap, const sgx_entry *e, const ccz_cl
     const ccz_sgx_claims *g = &c->sgx;
     why[0] = '\0';
     if ((e->fields & PF_MR_ENCLAVE) && memcmp(e->mr_enclave, g->mr_enclave, 32) != 0)
-        note_hex(why, cap, "mr_enclave", g->mr_enclave, 32);
+        note_hex(why, cap, "mr_enclave", g->mr_enclave, e->mr_enclave, 32);
     if ((e->fields & PF_MR_SIGNER) && memcmp(e->mr_signer, g->mr_signer, 32) != 0)
-        note_hex(why, cap, "mr_signer", g->mr_signer, 32);
+        note_hex(why, cap, "mr_signer", g->mr_signer, e->mr_signer, 32);
     if ((e->fields & PF_ISV_PROD_ID) && e->isv_prod_id != g->isv_prod_id)
         note(why, cap, "isv_prod_id is %u, not %u", g->isv_prod_id, e->isv_prod_id);
     if ((e->fields & PF_ISV_SVN) && e->isv_svn != g->isv_svn)
@@ -74,30 +76,30 @@ static void tdx_mismatch(char *why, size_t cap, const tdx_entry *e, const ccz_td
     why[0] = '\0';
     static const char *const rtmr[] = {"rtmr0", "rtmr1", "rtmr2", "rtmr3"};
     if ((e->fields & TF_MR_TD) && memcmp(e->mr_td, t->mr_td, 48) != 0)
-        note_hex(why, cap, "mr_td", t->mr_td, 48);
+        note_hex(why, cap, "mr_td", t->mr_td, e->mr_td, 48);
     if ((e->fields & TF_MR_CONFIG_ID) && memcmp(e->mr_config_id, t->mr_config_id, 48) != 0)
-        note_hex(why, cap, "mr_config_id", t->mr_config_id, 48);
+        note_hex(why, cap, "mr_config_id", t->mr_config_id, e->mr_config_id, 48);
     if ((e->fields & TF_MR_OWNER) && memcmp(e->mr_owner, t->mr_owner, 48) != 0)
-        note_hex(why, cap, "mr_owner", t->mr_owner, 48);
+        note_hex(why, cap, "mr_owner", t->mr_owner, e->mr_owner, 48);
     if ((e->fields & TF_MR_OWNER_CONFIG) &&
         memcmp(e->mr_owner_config, t->mr_owner_config, 48) != 0)
-        note_hex(why, cap, "mr_owner_config", t->mr_owner_config, 48);
+        note_hex(why, cap, "mr_owner_config", t->mr_owner_config, e->mr_owner_config, 48);
     for (int i = 0; i < 4; i++)
         if ((e->fields & (TF_RTMR0 << i)) && memcmp(e->rtmr[i], t->rtmr[i], 48) != 0)
-            note_hex(why, cap, rtmr[i], t->rtmr[i], 48);
+            note_hex(why, cap, rtmr[i], t->rtmr[i], e->rtmr[i], 48);
     if ((e->fields & TF_MR_SEAM) && memcmp(e->mr_seam, t->mr_seam, 48) != 0)
-        note_hex(why, cap, "mr_seam", t->mr_seam, 48);
+        note_hex(why, cap, "mr_seam", t->mr_seam, e->mr_seam, 48);
     if ((e->fields & TF_MR_SIGNER_SEAM) && memcmp(e->mr_signer_seam, t->mr_signer_seam, 48) != 0)
-        note_hex(why, cap, "mr_signer_seam", t->mr_signer_seam, 48);
+        note_hex(why, cap, "mr_signer_seam", t->mr_signer_seam, e->mr_signer_seam, 48);
 }
 
 static void snp_mismatch(char *why, size_t cap, const snp_entry *e, const ccz_snp_claims *s)
 {
     why[0] = '\0';
     if ((e->fields & SF_MEASUREMENT) && memcmp(e->measurement, s->measurement, 48) != 0)
-        note_hex(why, cap, "measurement", s->measurement, 48);
+        note_hex(why, cap, "measurement", s->measurement, e->measurement, 48);
     if ((e->fields & SF_HOST_DATA) && memcmp(e->host_data, s->host_data, 32) != 0)
-        note_hex(why, cap, "host_data", s->host_data, 32);
+        note_hex(why, cap, "host_data", s->host_data, e->host_data, 32);
     if ((e->fields & SF_GUEST_SVN_MIN) && s->guest_svn < e->guest_svn_min)
         note(why, cap, "guest_svn %u is below %u", s->guest_svn, e->guest_svn_min);
 }

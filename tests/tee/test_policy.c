@@ -242,7 +242,7 @@ static void test_dynamic_config_entries(void)
     expect(p, &c, false, "measurement_not_accepted,measurement_not_accepted");
     static ccz_appraisal a;
     CHECK_OK(ccz_appraise(&a, p, &c));
-    CHECK_CONTAINS(a.reasons[0].message, "sgx_mrs[0]: mr_enclave is 1e4f3efafac6038d");
+    CHECK_CONTAINS(a.reasons[0].message, "sgx_mrs[0]: mr_enclave is 1e4f3efafac6..., not 000000000000...");
     CHECK_CONTAINS(a.reasons[1].message, "sgx_mrs[1]: isv_prod_id is 0, not 3");
     ccz_policy_free(p);
     /* an empty list accepts nobody */
