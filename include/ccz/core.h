@@ -41,9 +41,9 @@ extern "C" {
     X(CCZ_ERR_UNSUPPORTED, -6, "unsupported", "unsupported feature or format")                    \
     X(CCZ_ERR_TOO_LARGE, -7, "too_large", "input exceeds the size limit")                         \
     X(CCZ_ERR_CRYPTO, -8, "crypto_error", "cryptographic library failure")                        \
-    X(CCZ_ERR_BAD_SIGNATURE, -9, "bad_signature", "signature does not verify")                    \
+    X(CCZ_ERR_BAD_SIGNATURE, -9, "signature_invalid", "signature does not verify")                    \
     X(CCZ_ERR_CERT_MALFORMED, -10, "certificate_malformed", "certificate cannot be parsed")       \
-    X(CCZ_ERR_CERT_CHAIN, -11, "cert_chain_invalid",                                              \
+    X(CCZ_ERR_CERT_CHAIN, -11, "chain_invalid",                                              \
       "certificate chain does not verify to a trusted root")                                      \
     X(CCZ_ERR_EXPIRED, -12, "expired", "not valid any more at the given instant")                 \
     X(CCZ_ERR_NOT_YET_VALID, -13, "not_yet_valid", "not yet valid at the given instant")          \
@@ -59,7 +59,19 @@ extern "C" {
     X(CCZ_ERR_TEE_UNAVAILABLE, -22, "tee_unavailable", "the TEE device or platform is unavailable") \
     X(CCZ_ERR_KEY_MALFORMED, -23, "key_malformed", "key cannot be parsed")                        \
     X(CCZ_ERR_EXISTS, -24, "already_exists", "already exists")                                    \
-    X(CCZ_ERR_ENCODING, -25, "invalid_encoding", "invalid hex or base64 encoding")
+    X(CCZ_ERR_ENCODING, -25, "invalid_encoding", "invalid hex or base64 encoding")             \
+    X(CCZ_ERR_REVOKED, -26, "revoked", "a certificate in the chain is revoked")                   \
+    X(CCZ_ERR_TCB_LEVEL_NOT_FOUND, -27, "tcb_level_not_found",                                    \
+      "no TCB level in the collateral matches the platform")                                      \
+    X(CCZ_ERR_COLLATERAL_OUT_OF_DATE, -28, "collateral_out_of_date",                              \
+      "collateral is expired or not yet valid at the given instant")                              \
+    X(CCZ_ERR_COLLATERAL_MISMATCH, -29, "collateral_mismatch",                                    \
+      "collateral is for another platform or TEE")                                                \
+    X(CCZ_ERR_QE_IDENTITY_MISMATCH, -30, "qe_identity_mismatch",                                  \
+      "the quoting enclave is not the one Intel's QE identity describes")                         \
+    X(CCZ_ERR_COLLATERAL_MISSING, -31, "collateral_missing",                                      \
+      "this evidence needs collateral and none was given")                                        \
+    X(CCZ_ERR_NETWORK, -32, "network_error", "network request failed")
 
 typedef enum {
 #define CCZ_X_ENUM(sym, val, name, msg) sym = val,
@@ -69,7 +81,7 @@ typedef enum {
 
 /* Human-readable message for a status; never NULL (unknown codes get a generic message). */
 CCZ_API const char *ccz_strerror(ccz_status s);
-/* Stable snake_case identifier ("bad_signature"), for JSON and scripts; never NULL. */
+/* Stable snake_case identifier ("signature_invalid"), for JSON and scripts; never NULL. */
 CCZ_API const char *ccz_status_name(ccz_status s);
 
 /* Detail of the last failure on this thread ("sim evidence: version 7 not supported"), set by

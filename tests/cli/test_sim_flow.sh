@@ -108,7 +108,7 @@ run 1 "$CCZ" verify "$T/ev" --sim-dir "$P" --at 4000000000 --json
 jqis .error.code expired
 run 0 "$CCZ" sim init --dir "$T/other"
 run 1 "$CCZ" verify "$T/ev" --sim-root "$T/other/root.crt" --json
-jqis .error.code cert_chain_invalid
+jqis .error.code chain_invalid
 run 0 "$CCZ" verify "$T/ev" --sim-root "$T/other/root.crt" --sim-root "$P/root.crt" \
     --policy "$T/accept.json"
 # the default platform is used when none is named
@@ -117,17 +117,17 @@ run 0 "$CCZ" attest --tee sim -o "$T/ev-default"
 echo '{"allow_sim": true}' > "$T/simonly.json"
 run 0 "$CCZ" verify "$T/ev-default" --policy "$T/simonly.json"
 run 1 "$CCZ" verify "$T/ev" --json
-jqis .error.code cert_chain_invalid
+jqis .error.code chain_invalid
 
 # tampering: one flipped byte in the signed body, in the signature
 cp "$T/ev" "$T/ev-body"; flip "$T/ev-body" 40
 run 1 "$CCZ" verify "$T/ev-body" --sim-dir "$P" --json
-jqis .error.code bad_signature
+jqis .error.code signature_invalid
 jqis .error.step signature
 size=$(stat -c %s "$T/ev")
 cp "$T/ev" "$T/ev-sig"; flip "$T/ev-sig" $((size - 1))
 run 1 "$CCZ" verify "$T/ev-sig" --sim-dir "$P" --json
-jqis .error.code bad_signature
+jqis .error.code signature_invalid
 
 # hex text evidence is read too
 od -An -tx1 -v "$T/ev" > "$T/ev.hex"
