@@ -4,6 +4,7 @@
 
 #include "ccz/core.h"
 #include "ccz/tee.h"
+#include "ccz/dcap.h"
 #include "ccz/policy.h"
 
 #endif

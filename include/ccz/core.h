@@ -71,7 +71,9 @@ extern "C" {
       "the quoting enclave is not the one Intel's QE identity describes")                         \
     X(CCZ_ERR_COLLATERAL_MISSING, -31, "collateral_missing",                                      \
       "this evidence needs collateral and none was given")                                        \
-    X(CCZ_ERR_NETWORK, -32, "network_error", "network request failed")
+    X(CCZ_ERR_NETWORK, -32, "network_error", "network request failed")                         \
+    X(CCZ_ERR_TDX_MODULE_MISMATCH, -33, "tdx_module_mismatch",                                    \
+      "the TDX module is not one the TCB info describes")
 
 typedef enum {
 #define CCZ_X_ENUM(sym, val, name, msg) sym = val,
@@ -181,6 +183,10 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_skip(ccz_cursor *c, size_t n);
 CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_peek(const ccz_cursor *c, size_t n, ccz_span *out);
 /* CCZ_OK when every byte was consumed, else CCZ_ERR_TRAILING_DATA. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_expect_end(const ccz_cursor *c);
+/* Reads one DER element: a single-byte tag and a definite, minimally encoded length of at
+ * most 4 bytes; the value is borrowed. Indefinite lengths and multi-byte tags are
+ * CCZ_ERR_MALFORMED; a value longer than the input is CCZ_ERR_TRUNCATED. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_der(ccz_cursor *c, uint8_t *tag, ccz_span *value);
 /* Everything read so far, as a span (for signatures over a prefix). */
 CCZ_API ccz_span ccz_cursor_consumed(const ccz_cursor *c);
 

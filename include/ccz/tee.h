@@ -93,6 +93,14 @@ typedef struct {
     char product[16]; /* "Milan", "Genoa", "Turin" */
 } ccz_snp_claims;
 
+/* What a DCAP (SGX/TDX quote) verification found beyond the measurements. */
+typedef struct {
+    uint8_t fmspc[6];
+    uint8_t pce_id[2];
+    char platform_status[48]; /* the matched platform TCB level (TDX: with the module folded in) */
+    char qe_status[48];       /* the quoting enclave's TCB level */
+} ccz_dcap_claims;
+
 typedef struct {
     int64_t timestamp;       /* when the sim attester produced the evidence (unix seconds) */
     uint8_t platform_id[32]; /* SHA-256 of the DER of the sim platform root that vouched */
@@ -115,6 +123,7 @@ typedef struct {
     ccz_tdx_claims tdx;
     ccz_snp_claims snp;
     ccz_sim_claims sim;
+    ccz_dcap_claims dcap; /* SGX and TDX */
 } ccz_claims;
 
 /* Renders claims as a JSON object (measurements as lower-case hex). Returns a new jansson
@@ -133,8 +142,8 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_trust_add_sim_root(ccz_trust *t, ccz_span c
 CCZ_API CCZ_NODISCARD ccz_status ccz_trust_add_sim_root_file(ccz_trust *t, const char *path);
 CCZ_API size_t ccz_trust_sim_root_count(const ccz_trust *t);
 
-/* Collateral (PCS/PCCS TCB info, QE identity, CRLs; AMD VEK certificates) arrives with the
- * DCAP and SNP verifiers. Sim evidence needs none: pass NULL. */
+/* Collateral: Intel's TCB info, QE identity and CRLs for DCAP quotes (see ccz/dcap.h); sim
+ * evidence needs none: pass NULL. */
 typedef struct ccz_collateral ccz_collateral;
 
 /* ---- verification ----------------------------------------------------------------------------*/
@@ -157,6 +166,15 @@ typedef struct {
 #define CCZ_STEP_SIGNATURE "signature"
 #define CCZ_STEP_TIMESTAMP "timestamp"
 #define CCZ_STEP_REPORT_DATA "report_data"
+#define CCZ_STEP_COLLATERAL "collateral"
+#define CCZ_STEP_TCB_INFO "tcb_info"
+#define CCZ_STEP_QE_IDENTITY "qe_identity"
+#define CCZ_STEP_PCK_CHAIN "pck_chain"
+#define CCZ_STEP_QE_REPORT_SIGNATURE "qe_report_signature"
+#define CCZ_STEP_QE_REPORT_DATA "qe_report_data"
+#define CCZ_STEP_QUOTE_SIGNATURE "quote_signature"
+#define CCZ_STEP_TCB_LEVEL "tcb_level"
+#define CCZ_STEP_TDX_MODULE "tdx_module"
 
 typedef struct {
     ccz_status status;  /* CCZ_OK when the evidence verified */

@@ -134,3 +134,35 @@ ccz_span ccz_cursor_consumed(const ccz_cursor *c)
 {
     return (ccz_span){c->base, c->pos};
 }
+
+ccz_status ccz_cursor_der(ccz_cursor *c, uint8_t *tag, ccz_span *value)
+{
+    ccz_cursor t = *c; /* work on a copy so a failure leaves c untouched */
+    uint8_t tg, first;
+    CCZ_GUARD(ccz_cursor_u8(&t, &tg));
+    if ((tg & 0x1f) == 0x1f)
+        return ccz_fail(CCZ_ERR_MALFORMED, "DER: multi-byte tag at offset %zu", c->pos);
+    CCZ_GUARD(ccz_cursor_u8(&t, &first));
+    size_t len = first;
+    if (first & 0x80) {
+        unsigned n = first & 0x7f;
+        if (n == 0 || n > 4)
+            return ccz_fail(CCZ_ERR_MALFORMED, "DER: unsupported length form 0x%02x at offset %zu",
+                            first, c->pos);
+        len = 0;
+        for (unsigned i = 0; i < n; i++) {
+            uint8_t b;
+            CCZ_GUARD(ccz_cursor_u8(&t, &b));
+            if (i == 0 && b == 0)
+                return ccz_fail(CCZ_ERR_MALFORMED, "DER: non-minimal length at offset %zu",
+                                c->pos);
+            len = (len << 8) | b;
+        }
+        if (len < 0x80)
+            return ccz_fail(CCZ_ERR_MALFORMED, "DER: non-minimal length at offset %zu", c->pos);
+    }
+    CCZ_GUARD(ccz_cursor_take(&t, len, value));
+    *tag = tg;
+    *c = t;
+    return CCZ_OK;
+}

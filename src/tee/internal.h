@@ -18,15 +18,33 @@ typedef struct {
 } ccz_backend;
 
 extern const ccz_backend ccz_backend_sim;
+extern const ccz_backend ccz_backend_sgx;
+extern const ccz_backend ccz_backend_tdx;
 
 struct ccz_trust {
     X509_STORE *sim_store;      /* sim platform roots, for X509_verify_cert */
     STACK_OF(X509) *sim_roots;  /* the same roots, counted and listed */
+    STACK_OF(X509) *intel_roots; /* roots DCAP chains must end in */
+    X509_STORE *intel_store;     /* the same roots, for X509_verify_cert */
+    uint64_t id;                 /* changes whenever the roots change (keys verifier caches) */
 };
+
+/* Reads up to max PEM certificates (tolerating missing newlines and a trailing NUL) into a new
+ * stack the caller frees, even on error. */
+ccz_status ccz_read_pem_certs(STACK_OF(X509) **out, ccz_span pem, int max);
+/* Reads one certificate, PEM or DER (exactly one DER element). */
+ccz_status ccz_read_cert(X509 **out, ccz_span in);
 
 /* Records a failure at `step` in r, taking the message from ccz_error_detail() (or the
  * status's text), and returns s. */
 ccz_status ccz_result_fail(ccz_result *r, const char *step, ccz_status s);
+
+/* ECDSA P-256 with raw encodings: r||s signatures, x||y public keys. ccz_p256_verify returns
+ * CCZ_ERR_BAD_SIGNATURE without setting a detail; the caller says what did not verify. */
+bool ccz_is_p256(EVP_PKEY *key);
+ccz_status ccz_p256_key_from_raw(EVP_PKEY **out, const uint8_t xy[64]);
+ccz_status ccz_p256_verify(EVP_PKEY *key, ccz_span msg, const uint8_t sig[64]);
+ccz_status ccz_p256_sign(uint8_t sig[64], EVP_PKEY *key, ccz_span msg);
 
 /* SHA-256 of a byte span. */
 ccz_status ccz_sha256(uint8_t out[32], ccz_span in);

@@ -127,35 +127,12 @@ out:
     return s;
 }
 
-/* Checks the r||s signature over msg with an EC P-256 key. */
+/* Checks the r||s signature over msg with the certified EC P-256 attestation key. */
 static ccz_status verify_p256(EVP_PKEY *key, ccz_span msg, const uint8_t sig[64])
 {
-    char group[32] = "";
-    size_t glen = 0;
-    CCZ_ENSURE(EVP_PKEY_get_base_id(key) == EVP_PKEY_EC &&
-                   EVP_PKEY_get_utf8_string_param(key, "group", group, sizeof group, &glen) &&
-                   strcmp(group, "prime256v1") == 0,
-               CCZ_ERR_KEY_MALFORMED, "sim attestation key is not an EC P-256 key");
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(sig, 32, NULL), *sv = BN_bin2bn(sig + 32, 32, NULL);
-    unsigned char *der = NULL;
-    int der_len = -1;
-    if (es && r && sv && ECDSA_SIG_set0(es, r, sv)) {
-        r = sv = NULL;
-        der_len = i2d_ECDSA_SIG(es, &der);
-    }
-    BN_free(r);
-    BN_free(sv);
-    ECDSA_SIG_free(es);
-    if (der_len <= 0)
-        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot encode signature");
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int ok = md && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
-             EVP_DigestVerify(md, der, (size_t)der_len, msg.ptr, msg.len) == 1;
-    EVP_MD_CTX_free(md);
-    OPENSSL_free(der);
-    ERR_clear_error();
-    CCZ_ENSURE(ok, CCZ_ERR_BAD_SIGNATURE,
+    CCZ_ENSURE(ccz_is_p256(key), CCZ_ERR_KEY_MALFORMED,
+               "sim attestation key is not an EC P-256 key");
+    CCZ_ENSURE(ccz_p256_verify(key, msg, sig) == CCZ_OK, CCZ_ERR_BAD_SIGNATURE,
                "sim evidence signature does not verify with the platform attestation key");
     return CCZ_OK;
 }
@@ -537,30 +514,6 @@ fail:
     return s;
 }
 
-/* Signs msg with the P-256 key and writes r||s. */
-static ccz_status sign_p256(uint8_t sig[64], EVP_PKEY *key, ccz_span msg)
-{
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char der[80];
-    size_t der_len = sizeof der;
-    ECDSA_SIG *es = NULL;
-    ccz_status s = CCZ_OK;
-    if (!md || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
-        EVP_DigestSign(md, der, &der_len, msg.ptr, msg.len) != 1) {
-        s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot sign sim evidence");
-        goto out;
-    }
-    const unsigned char *p = der;
-    es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
-    if (!es || BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, 32) != 32 ||
-        BN_bn2binpad(ECDSA_SIG_get0_s(es), sig + 32, 32) != 32)
-        s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot encode sim signature");
-out:
-    ECDSA_SIG_free(es);
-    EVP_MD_CTX_free(md);
-    return s;
-}
-
 static ccz_status sim_attest(const void *state, const uint8_t rd[64], ccz_buf *ev)
 {
     const sim_attester *a = state;
@@ -579,7 +532,7 @@ static ccz_status sim_attest(const void *state, const uint8_t rd[64], ccz_buf *e
     CCZ_GUARD_GOTO(ccz_buf_append_u16le(ev, (uint16_t)a->ak_der.len), s, fail);
     CCZ_GUARD_GOTO(ccz_buf_append(ev, a->ak_der.ptr, a->ak_der.len), s, fail);
     uint8_t sig[64];
-    CCZ_GUARD_GOTO(sign_p256(sig, a->ak, CCZ_SPAN(ev->ptr + start, ev->len - start)), s, fail);
+    CCZ_GUARD_GOTO(ccz_p256_sign(sig, a->ak, CCZ_SPAN(ev->ptr + start, ev->len - start)), s, fail);
     CCZ_GUARD_GOTO(ccz_buf_append(ev, sig, sizeof sig), s, fail);
     return CCZ_OK;
 fail:

@@ -9,6 +9,8 @@
 
 static const ccz_backend *const backends[] = {
     &ccz_backend_sim,
+    &ccz_backend_sgx,
+    &ccz_backend_tdx,
 };
 
 #define N_BACKENDS (sizeof backends / sizeof backends[0])
@@ -77,7 +79,8 @@ ccz_status ccz_verify(ccz_result *out, ccz_span evidence, const ccz_verify_opts 
     const ccz_backend *b = backend_for(t);
     if (!b) {
         ccz_fail(CCZ_ERR_UNKNOWN_FORMAT,
-                 "evidence (%zu bytes) is not in any format this build verifies (sim)",
+                 "evidence (%zu bytes) is not in any format this build verifies (sim, SGX and "
+                 "TDX DCAP quotes)",
                  evidence.len);
         return ccz_result_fail(out, CCZ_STEP_DETECT, CCZ_ERR_UNKNOWN_FORMAT);
     }

@@ -3,8 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdatomic.h>
+
+#include <openssl/err.h>
 #include <openssl/pem.h>
 
+static atomic_uint_fast64_t next_trust_id = 1;
+
+#include "ccz/dcap.h"
 #include "internal.h"
 
 ccz_status ccz_trust_new(ccz_trust **out)
@@ -14,7 +20,10 @@ ccz_status ccz_trust_new(ccz_trust **out)
     CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");
     t->sim_store = X509_STORE_new();
     t->sim_roots = sk_X509_new_null();
-    if (!t->sim_store || !t->sim_roots) {
+    t->intel_roots = sk_X509_new_null();
+    t->intel_store = X509_STORE_new();
+    t->id = atomic_fetch_add(&next_trust_id, 1);
+    if (!t->sim_store || !t->sim_roots || !t->intel_roots || !t->intel_store) {
         ccz_trust_free(t);
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
@@ -28,11 +37,12 @@ void ccz_trust_free(ccz_trust *t)
         return;
     X509_STORE_free(t->sim_store);
     sk_X509_pop_free(t->sim_roots, X509_free);
+    sk_X509_pop_free(t->intel_roots, X509_free);
+    X509_STORE_free(t->intel_store);
     free(t);
 }
 
-/* Reads one certificate, PEM or DER. */
-static ccz_status read_cert(X509 **out, ccz_span in)
+ccz_status ccz_read_cert(X509 **out, ccz_span in)
 {
     *out = NULL;
     CCZ_ENSURE(in.len > 0 && in.len <= INT32_MAX, CCZ_ERR_CERT_MALFORMED, "empty certificate");
@@ -58,11 +68,12 @@ static ccz_status read_cert(X509 **out, ccz_span in)
 ccz_status ccz_trust_add_sim_root(ccz_trust *t, ccz_span cert)
 {
     X509 *x;
-    CCZ_GUARD(read_cert(&x, cert));
+    CCZ_GUARD(ccz_read_cert(&x, cert));
     if (!X509_STORE_add_cert(t->sim_store, x) || !sk_X509_push(t->sim_roots, x)) {
         X509_free(x);
         return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot add sim root");
     }
+    t->id = atomic_fetch_add(&next_trust_id, 1);
     return CCZ_OK;
 }
 
@@ -81,4 +92,60 @@ ccz_status ccz_trust_add_sim_root_file(ccz_trust *t, const char *path)
 size_t ccz_trust_sim_root_count(const ccz_trust *t)
 {
     return (size_t)sk_X509_num(t->sim_roots);
+}
+
+ccz_status ccz_trust_add_intel_root(ccz_trust *t, ccz_span cert)
+{
+    X509 *x;
+    CCZ_GUARD(ccz_read_cert(&x, cert));
+    if (!X509_STORE_add_cert(t->intel_store, x) || !sk_X509_push(t->intel_roots, x)) {
+        X509_free(x);
+        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot add Intel root");
+    }
+    t->id = atomic_fetch_add(&next_trust_id, 1);
+    return CCZ_OK;
+}
+
+ccz_status ccz_trust_add_builtin(ccz_trust *t)
+{
+    return ccz_trust_add_intel_root(t, ccz_intel_root_ca());
+}
+
+ccz_status ccz_read_pem_certs(STACK_OF(X509) **out, ccz_span pem, int max)
+{
+    /* Chains in the wild come concatenated without newlines between certificates, without a
+     * final newline, or with a trailing NUL; give OpenSSL's PEM reader one line per marker. */
+    static const char end[] = "-----END CERTIFICATE-----";
+    *out = sk_X509_new_null();
+    ccz_buf text = CCZ_BUF_INIT;
+    CCZ_ENSURE(*out, CCZ_ERR_NOMEM, "out of memory");
+    ccz_status s = CCZ_OK;
+    size_t n = pem.len;
+    while (n && pem.ptr[n - 1] == 0)
+        n--;
+    for (size_t i = 0; i < n && s == CCZ_OK; i++) {
+        s = ccz_buf_append_u8(&text, pem.ptr[i]);
+        if (s == CCZ_OK && i + 1 >= sizeof end - 1 &&
+            memcmp(pem.ptr + i + 1 - (sizeof end - 1), end, sizeof end - 1) == 0)
+            s = ccz_buf_append_u8(&text, '\n');
+    }
+    if (s || text.len > INT32_MAX) {
+        ccz_buf_free(&text);
+        return s ? s : ccz_fail(CCZ_ERR_TOO_LARGE, "certificate chain too large");
+    }
+    BIO *bio = BIO_new_mem_buf(text.ptr ? text.ptr : (uint8_t *)"", (int)text.len);
+    X509 *x;
+    while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        if (sk_X509_num(*out) == max || !sk_X509_push(*out, x)) {
+            X509_free(x);
+            s = ccz_fail(CCZ_ERR_MALFORMED, "more than %d certificates in a chain", max);
+            break;
+        }
+    }
+    BIO_free(bio);
+    ccz_buf_free(&text);
+    ERR_clear_error();
+    if (s == CCZ_OK && sk_X509_num(*out) == 0)
+        s = ccz_fail(CCZ_ERR_CERT_MALFORMED, "no PEM certificate found");
+    return s;
 }

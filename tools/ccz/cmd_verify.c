@@ -15,6 +15,7 @@
 
 static const char verify_usage[] =
     "usage: ccz verify FILE [--report-data HEX] [--policy FILE] [--at UNIX] [--json]\n"
+    "                       [--collateral FILE] [--root-ca FILE]\n"
     "                       [--sim-root CERT]... [--sim-dir D]\n"
     "\n"
     "Verifies evidence (binary, or hex text) and appraises it with a policy.\n"
@@ -23,13 +24,16 @@ static const char verify_usage[] =
     "                     TCB UpToDate, no debug, no sim)\n"
     "  --at UNIX          instant of verification in unix seconds (default: now)\n"
     "  --json             print one JSON object\n"
+    "  --collateral FILE  Intel collateral for SGX/TDX quotes (dcap-qvl QuoteCollateralV3 JSON,\n"
+    "                     as 'ccz collateral fetch' writes it)\n"
+    "  --root-ca FILE     Intel root CA to trust instead of the built-in Intel SGX Root CA\n"
     "  --sim-root CERT    trust this sim platform root (repeatable); by default the root of\n"
     "                     --sim-dir, or of the default sim platform if one exists\n"
     "Exit codes: 0 verified and accepted, 1 verification failed or policy rejected,\n"
     "2 usage error or unreadable input (missing file, not evidence, malformed).\n";
 
 typedef struct {
-    const char *file, *rd_hex, *policy, *sim_dir;
+    const char *file, *rd_hex, *policy, *sim_dir, *collateral, *root_ca;
     const char *roots[MAX_ROOTS];
     int n_roots;
     bool json, have_at;
@@ -45,6 +49,8 @@ static int parse_args(verify_args *a, int argc, char **argv)
         {"json", no_argument, NULL, 'j'},
         {"sim-root", required_argument, NULL, 'R'},
         {"sim-dir", required_argument, NULL, 'd'},
+        {"collateral", required_argument, NULL, 'c'},
+        {"root-ca", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -75,6 +81,12 @@ static int parse_args(verify_args *a, int argc, char **argv)
             break;
         case 'd':
             a->sim_dir = optarg;
+            break;
+        case 'c':
+            a->collateral = optarg;
+            break;
+        case 'C':
+            a->root_ca = optarg;
             break;
         case 'h':
             fputs(verify_usage, stdout);
@@ -121,6 +133,17 @@ static ccz_status maybe_unhex(ccz_buf *ev)
 
 static ccz_status load_trust(ccz_trust *t, const verify_args *a)
 {
+    if (a->root_ca) {
+        ccz_buf b = CCZ_BUF_INIT;
+        ccz_status s = ccz_file_read(&b, a->root_ca, 1 << 20);
+        if (s == CCZ_OK)
+            s = ccz_trust_add_intel_root(t, ccz_buf_span(&b));
+        ccz_buf_free(&b);
+        if (s)
+            return ccz_fail_context(s, "--root-ca %s", a->root_ca);
+    } else {
+        CCZ_GUARD(ccz_trust_add_builtin(t));
+    }
     for (int i = 0; i < a->n_roots; i++)
         CCZ_GUARD(ccz_trust_add_sim_root_file(t, a->roots[i]));
     if (a->n_roots)
@@ -229,6 +252,7 @@ int cmd_verify(int argc, char **argv)
     ccz_buf ev = CCZ_BUF_INIT;
     ccz_trust *trust = NULL;
     ccz_policy *policy = NULL;
+    ccz_collateral *collateral = NULL;
     ccz_status s = ccz_file_read(&ev, a.file, EVIDENCE_MAX);
     if (s == CCZ_OK)
         s = maybe_unhex(&ev);
@@ -245,10 +269,15 @@ int cmd_verify(int argc, char **argv)
         r = cli_fail(s, "policy");
         goto out;
     }
+    if (a.collateral && (s = ccz_collateral_load_file(&collateral, a.collateral)) != CCZ_OK) {
+        r = cli_fail(s, "collateral");
+        goto out;
+    }
 
     ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
     o.at_unix = a.have_at ? a.at : (int64_t)time(NULL);
     o.trust = trust;
+    o.collateral = collateral;
     o.expected_report_data = a.rd_hex ? rd : NULL;
     static ccz_result res;
     static ccz_appraisal ap;
@@ -274,6 +303,7 @@ int cmd_verify(int argc, char **argv)
     else
         r = EXIT_REJECT;
 out:
+    ccz_collateral_free(collateral);
     ccz_policy_free(policy);
     ccz_trust_free(trust);
     ccz_buf_free(&ev);

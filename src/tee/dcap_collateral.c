@@ -1,0 +1,474 @@
+/* DCAP collateral: dcap-qvl's QuoteCollateralV3 JSON, with Intel's TCB info (v2, v3; SGX and
+ * TDX) and QE identity (v2; QE and TD_QE) inside it. All of it is untrusted until the verifier
+ * has checked its signatures; here it is only parsed, strictly, with errors that name the
+ * field. Certificates and CRLs are parsed by OpenSSL. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "dcap_internal.h"
+#include "internal.h"
+
+#define COLLATERAL_MAX (1u << 20)
+#define MAX_CHAIN 4
+#define MAX_LEVELS 256
+
+static ccz_status bad(const char *where, const char *what)
+{
+    return ccz_fail(CCZ_ERR_MALFORMED, "collateral: %s: %s", where, what);
+}
+
+ccz_status dcap_parse_time(const char *s, int64_t *out)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    int consumed = 0;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6)
+        return ccz_fail(CCZ_ERR_MALFORMED, "'%.40s' is not an ISO 8601 UTC time", s ? s : "");
+    const char *rest = s + consumed;
+    if (*rest == '.') /* fractional seconds are truncated */
+        for (rest++; *rest >= '0' && *rest <= '9'; rest++)
+            ;
+    if (strcmp(rest, "Z") != 0 && strcmp(rest, "+00:00") != 0)
+        return ccz_fail(CCZ_ERR_MALFORMED, "'%.40s' is not in UTC", s);
+    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+        tm.tm_min > 59 || tm.tm_sec > 60)
+        return ccz_fail(CCZ_ERR_MALFORMED, "'%.40s' is not a valid time", s);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    *out = (int64_t)timegm(&tm);
+    return CCZ_OK;
+}
+
+/* ---- JSON field readers ----------------------------------------------------------------------*/
+
+static const char *get_str(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static ccz_status need_str(const json_t *o, const char *key, const char *where, const char **out)
+{
+    *out = get_str(o, key);
+    if (!*out) {
+        char w[96];
+        snprintf(w, sizeof w, "%s.%s", where, key);
+        return bad(w, "missing or not a string");
+    }
+    return CCZ_OK;
+}
+
+static ccz_status need_hex(const json_t *o, const char *key, const char *where, uint8_t *out,
+                           size_t n)
+{
+    const char *s;
+    CCZ_GUARD(need_str(o, key, where, &s));
+    if (ccz_hex_decode_fixed(out, n, s, strlen(s))) {
+        char w[96];
+        snprintf(w, sizeof w, "%s.%s", where, key);
+        return ccz_fail(CCZ_ERR_MALFORMED, "collateral: %s: expected %zu hex digits", w, 2 * n);
+    }
+    return CCZ_OK;
+}
+
+static ccz_status need_int(const json_t *o, const char *key, const char *where, long long max,
+                           long long *out)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max) {
+        char w[96];
+        snprintf(w, sizeof w, "%s.%s", where, key);
+        return bad(w, "missing or not an integer in range");
+    }
+    *out = json_integer_value(v);
+    return CCZ_OK;
+}
+
+static ccz_status need_time(const json_t *o, const char *key, const char *where, int64_t *out)
+{
+    const char *s;
+    CCZ_GUARD(need_str(o, key, where, &s));
+    if (dcap_parse_time(s, out))
+        return ccz_fail_context(CCZ_ERR_MALFORMED, "collateral: %s.%s", where, key);
+    return CCZ_OK;
+}
+
+static ccz_status read_status(const json_t *lvl, const char *where, dcap_status_info *st)
+{
+    const char *s;
+    CCZ_GUARD(need_str(lvl, "tcbStatus", where, &s));
+    if (strlen(s) >= sizeof st->status)
+        return bad(where, "tcbStatus too long");
+    strcpy(st->status, s);
+    const char *date = get_str(lvl, "tcbDate");
+    if (date && dcap_parse_time(date, &st->tcb_date))
+        return ccz_fail_context(CCZ_ERR_MALFORMED, "collateral: %s.tcbDate", where);
+    const json_t *adv = json_object_get(lvl, "advisoryIDs");
+    if (!adv)
+        return CCZ_OK;
+    if (!json_is_array(adv) || json_array_size(adv) > DCAP_MAX_ADVISORIES)
+        return bad(where, "advisoryIDs is not a list of at most 64 IDs");
+    st->n_advisories = json_array_size(adv);
+    st->advisories = calloc(st->n_advisories ? st->n_advisories : 1, sizeof *st->advisories);
+    CCZ_ENSURE(st->advisories, CCZ_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < st->n_advisories; i++) {
+        const char *id = json_string_value(json_array_get(adv, i));
+        if (!id || !id[0] || strlen(id) >= CCZ_ADVISORY_LEN)
+            return bad(where, "advisory ID is not a short string");
+        strcpy(st->advisories[i], id);
+    }
+    return CCZ_OK;
+}
+
+static ccz_status read_isv_levels(const json_t *arr, const char *where, dcap_isv_level **out,
+                                  size_t *n)
+{
+    if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > MAX_LEVELS)
+        return bad(where, "tcbLevels is not a non-empty list");
+    *n = json_array_size(arr);
+    *out = calloc(*n, sizeof **out);
+    CCZ_ENSURE(*out, CCZ_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < *n; i++) {
+        const json_t *lvl = json_array_get(arr, i);
+        char w[96];
+        snprintf(w, sizeof w, "%s.tcbLevels[%zu]", where, i);
+        long long svn;
+        CCZ_GUARD(need_int(json_object_get(lvl, "tcb"), "isvsvn", w, 65535, &svn));
+        (*out)[i].isvsvn = (uint16_t)svn;
+        CCZ_GUARD(read_status(lvl, w, &(*out)[i].st));
+    }
+    return CCZ_OK;
+}
+
+/* ---- TCB info --------------------------------------------------------------------------------*/
+
+static ccz_status read_components(const json_t *tcb, const char *key, const char *where,
+                                  uint8_t out[16])
+{
+    const json_t *arr = json_object_get(tcb, key);
+    if (!json_is_array(arr) || json_array_size(arr) != 16)
+        return bad(where, "TCB components are not a list of 16");
+    for (size_t i = 0; i < 16; i++) {
+        long long svn;
+        CCZ_GUARD(need_int(json_array_get(arr, i), "svn", where, 255, &svn));
+        out[i] = (uint8_t)svn;
+    }
+    return CCZ_OK;
+}
+
+static ccz_status read_tcb_level(const json_t *lvl, int version, bool tdx, const char *where,
+                                 dcap_tcb_level *out)
+{
+    const json_t *tcb = json_object_get(lvl, "tcb");
+    if (!json_is_object(tcb))
+        return bad(where, "tcb is missing");
+    long long v;
+    if (version == 2) { /* "sgxtcbcomp01svn" .. "sgxtcbcomp16svn" */
+        for (int i = 0; i < 16; i++) {
+            char key[24];
+            snprintf(key, sizeof key, "sgxtcbcomp%02dsvn", i + 1);
+            CCZ_GUARD(need_int(tcb, key, where, 255, &v));
+            out->sgx[i] = (uint8_t)v;
+        }
+    } else {
+        CCZ_GUARD(read_components(tcb, "sgxtcbcomponents", where, out->sgx));
+        if (tdx) {
+            CCZ_GUARD(read_components(tcb, "tdxtcbcomponents", where, out->tdx));
+            out->has_tdx = true;
+        }
+    }
+    CCZ_GUARD(need_int(tcb, "pcesvn", where, 65535, &v));
+    out->pcesvn = (uint16_t)v;
+    return read_status(lvl, where, &out->st);
+}
+
+static ccz_status read_module_identities(const json_t *arr, dcap_tcb_info *t)
+{
+    if (!arr)
+        return CCZ_OK;
+    if (!json_is_array(arr) || json_array_size(arr) > 64)
+        return bad("tcbInfo.tdxModuleIdentities", "not a list");
+    t->n_modules = json_array_size(arr);
+    t->modules = calloc(t->n_modules ? t->n_modules : 1, sizeof *t->modules);
+    CCZ_ENSURE(t->modules, CCZ_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < t->n_modules; i++) {
+        const json_t *m = json_array_get(arr, i);
+        dcap_module_identity *d = &t->modules[i];
+        char w[64];
+        snprintf(w, sizeof w, "tcbInfo.tdxModuleIdentities[%zu]", i);
+        const char *id;
+        CCZ_GUARD(need_str(m, "id", w, &id));
+        if (strlen(id) >= sizeof d->id)
+            return bad(w, "id too long");
+        strcpy(d->id, id);
+        CCZ_GUARD(need_hex(m, "mrsigner", w, d->mrsigner, 48));
+        CCZ_GUARD(need_hex(m, "attributes", w, d->attributes, 8));
+        CCZ_GUARD(need_hex(m, "attributesMask", w, d->attributes_mask, 8));
+        CCZ_GUARD(read_isv_levels(json_object_get(m, "tcbLevels"), w, &d->levels, &d->n_levels));
+    }
+    return CCZ_OK;
+}
+
+static int cmp_level_desc(const void *pa, const void *pb)
+{
+    const dcap_tcb_level *a = pa, *b = pb;
+    int c = memcmp(b->sgx, a->sgx, 16);
+    if (c)
+        return c;
+    if (a->pcesvn != b->pcesvn)
+        return a->pcesvn < b->pcesvn ? 1 : -1;
+    return memcmp(b->tdx, a->tdx, 16);
+}
+
+static ccz_status parse_tcb_info(dcap_tcb_info *t, const json_t *o)
+{
+    const char *w = "tcbInfo", *id;
+    long long v;
+    if (!json_is_object(o))
+        return bad(w, "not a JSON object");
+    CCZ_GUARD(need_str(o, "id", w, &id));
+    CCZ_GUARD(need_int(o, "version", w, 100, &v));
+    t->version = (int)v;
+    if (strcmp(id, "SGX") && strcmp(id, "TDX"))
+        return ccz_fail(CCZ_ERR_UNSUPPORTED, "collateral: tcbInfo.id '%.16s' is not SGX or TDX",
+                        id);
+    t->tdx = strcmp(id, "TDX") == 0;
+    if (t->version != 2 && t->version != 3)
+        return ccz_fail(CCZ_ERR_UNSUPPORTED, "collateral: tcbInfo version %d is not supported "
+                        "(2 and 3 are)", t->version);
+    if (t->tdx && t->version != 3)
+        return bad(w, "TDX TCB info must be version 3");
+    CCZ_GUARD(need_time(o, "issueDate", w, &t->issue_date));
+    CCZ_GUARD(need_time(o, "nextUpdate", w, &t->next_update));
+    CCZ_GUARD(need_hex(o, "fmspc", w, t->fmspc, 6));
+    CCZ_GUARD(need_hex(o, "pceId", w, t->pce_id, 2));
+    CCZ_GUARD(need_int(o, "tcbType", w, 255, &v));
+    t->tcb_type = (int)v;
+    CCZ_GUARD(need_int(o, "tcbEvaluationDataNumber", w, 1 << 30, &v));
+    t->eval_number = (int)v;
+    const json_t *mod = json_object_get(o, "tdxModule");
+    if (mod) {
+        t->has_module = true;
+        CCZ_GUARD(need_hex(mod, "mrsigner", "tcbInfo.tdxModule", t->module_mrsigner, 48));
+        CCZ_GUARD(need_hex(mod, "attributes", "tcbInfo.tdxModule", t->module_attributes, 8));
+        CCZ_GUARD(need_hex(mod, "attributesMask", "tcbInfo.tdxModule",
+                           t->module_attributes_mask, 8));
+    }
+    CCZ_GUARD(read_module_identities(json_object_get(o, "tdxModuleIdentities"), t));
+    const json_t *levels = json_object_get(o, "tcbLevels");
+    if (!json_is_array(levels) || json_array_size(levels) == 0 ||
+        json_array_size(levels) > MAX_LEVELS)
+        return bad(w, "tcbLevels is not a non-empty list");
+    t->n_levels = json_array_size(levels);
+    t->levels = calloc(t->n_levels, sizeof *t->levels);
+    CCZ_ENSURE(t->levels, CCZ_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < t->n_levels; i++) {
+        char lw[48];
+        snprintf(lw, sizeof lw, "tcbInfo.tcbLevels[%zu]", i);
+        CCZ_GUARD(read_tcb_level(json_array_get(levels, i), t->version, t->tdx, lw,
+                                 &t->levels[i]));
+    }
+    /* Matching takes the first level the platform meets, highest first, as Intel's QVL orders
+     * them: by SGX components, then PCE SVN, then TDX components, descending. */
+    qsort(t->levels, t->n_levels, sizeof *t->levels, cmp_level_desc);
+    return CCZ_OK;
+}
+
+/* ---- QE identity -----------------------------------------------------------------------------*/
+
+static ccz_status parse_qe_identity(dcap_qe_identity *q, const json_t *o)
+{
+    const char *w = "qeIdentity", *id;
+    long long v;
+    uint8_t b4[4];
+    if (!json_is_object(o))
+        return bad(w, "not a JSON object");
+    CCZ_GUARD(need_str(o, "id", w, &id));
+    if (strcmp(id, "QE") && strcmp(id, "TD_QE"))
+        return ccz_fail(CCZ_ERR_UNSUPPORTED, "collateral: qeIdentity.id '%.16s' is not QE or "
+                        "TD_QE", id);
+    q->td_qe = strcmp(id, "TD_QE") == 0;
+    CCZ_GUARD(need_int(o, "version", w, 100, &v));
+    q->version = (int)v;
+    if (q->version != 2)
+        return ccz_fail(CCZ_ERR_UNSUPPORTED, "collateral: qeIdentity version %d is not "
+                        "supported (2 is)", q->version);
+    CCZ_GUARD(need_time(o, "issueDate", w, &q->issue_date));
+    CCZ_GUARD(need_time(o, "nextUpdate", w, &q->next_update));
+    CCZ_GUARD(need_int(o, "tcbEvaluationDataNumber", w, 1 << 30, &v));
+    q->eval_number = (int)v;
+    CCZ_GUARD(need_hex(o, "miscselect", w, b4, 4));
+    q->miscselect = (uint32_t)b4[0] << 24 | (uint32_t)b4[1] << 16 | (uint32_t)b4[2] << 8 | b4[3];
+    CCZ_GUARD(need_hex(o, "miscselectMask", w, b4, 4));
+    q->miscselect_mask =
+        (uint32_t)b4[0] << 24 | (uint32_t)b4[1] << 16 | (uint32_t)b4[2] << 8 | b4[3];
+    CCZ_GUARD(need_hex(o, "attributes", w, q->attributes, 16));
+    CCZ_GUARD(need_hex(o, "attributesMask", w, q->attributes_mask, 16));
+    CCZ_GUARD(need_hex(o, "mrsigner", w, q->mrsigner, 32));
+    CCZ_GUARD(need_int(o, "isvprodid", w, 65535, &v));
+    q->isvprodid = (uint16_t)v;
+    return read_isv_levels(json_object_get(o, "tcbLevels"), w, &q->levels, &q->n_levels);
+}
+
+/* ---- certificates, CRLs, signatures ----------------------------------------------------------*/
+
+static ccz_status read_chain(STACK_OF(X509) **out, const json_t *root, const char *key)
+{
+    const char *pem;
+    CCZ_GUARD(need_str(root, key, "collateral", &pem));
+    if (ccz_read_pem_certs(out, CCZ_SPAN(pem, strlen(pem)), MAX_CHAIN))
+        return ccz_fail_context(CCZ_ERR_MALFORMED, "collateral: %s", key);
+    return CCZ_OK;
+}
+
+static ccz_status read_crl(X509_CRL **out, const json_t *root, const char *key)
+{
+    const char *text;
+    CCZ_GUARD(need_str(root, key, "collateral", &text));
+    size_t n = strlen(text);
+    if (strncmp(text, "-----BEGIN", 10) == 0) {
+        BIO *bio = BIO_new_mem_buf(text, (int)n);
+        *out = bio ? PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL) : NULL;
+        BIO_free(bio);
+    } else {
+        ccz_buf der = CCZ_BUF_INIT;
+        if (ccz_hex_decode(&der, text, n)) {
+            ccz_buf_free(&der);
+            return bad(key, "neither PEM nor hex DER");
+        }
+        const unsigned char *p = der.ptr;
+        *out = d2i_X509_CRL(NULL, &p, (long)der.len);
+        if (*out && p != der.ptr + der.len) {
+            X509_CRL_free(*out);
+            *out = NULL;
+        }
+        ccz_buf_free(&der);
+    }
+    if (!*out)
+        return ccz_fail_ossl(CCZ_ERR_MALFORMED, "collateral: %s is not a CRL", key);
+    return CCZ_OK;
+}
+
+/* Copies a signed JSON body (kept byte for byte: the signature covers exactly these bytes),
+ * its signature, and parses it. */
+static ccz_status read_signed(ccz_collateral *c, const json_t *root, bool tcb)
+{
+    const char *key = tcb ? "tcb_info" : "qe_identity";
+    const char *sig_key = tcb ? "tcb_info_signature" : "qe_identity_signature";
+    const char *text;
+    CCZ_GUARD(need_str(root, key, "collateral", &text));
+    size_t n = strlen(text);
+    char *copy = malloc(n + 1);
+    CCZ_ENSURE(copy, CCZ_ERR_NOMEM, "out of memory");
+    memcpy(copy, text, n + 1);
+    if (tcb)
+        c->tcb_info_text = copy, c->tcb_info_len = n;
+    else
+        c->qe_identity_text = copy, c->qe_identity_len = n;
+    CCZ_GUARD(need_hex(root, sig_key, "collateral", tcb ? c->tcb_info_sig : c->qe_identity_sig,
+                       64));
+    json_t *body;
+    if (ccz_json_parse(&body, text, n, COLLATERAL_MAX))
+        return ccz_fail_context(CCZ_ERR_MALFORMED, "collateral: %s", key);
+    ccz_status s = tcb ? parse_tcb_info(&c->tcb, body) : parse_qe_identity(&c->qe, body);
+    json_decref(body);
+    return s;
+}
+
+ccz_status ccz_collateral_parse(ccz_collateral **out, const char *text, size_t len)
+{
+    *out = NULL;
+    json_t *root;
+    if (ccz_json_parse(&root, text, len, COLLATERAL_MAX))
+        return ccz_fail_context(CCZ_ERR_MALFORMED, "collateral");
+    ccz_collateral *c = calloc(1, sizeof *c);
+    if (!c) {
+        json_decref(root);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
+    pthread_mutex_init(&c->lock, NULL);
+    ccz_status s;
+    if (!json_is_object(root)) {
+        s = bad("document", "not a JSON object");
+        goto out;
+    }
+    CCZ_GUARD_GOTO(read_chain(&c->pck_crl_chain, root, "pck_crl_issuer_chain"), s, out);
+    CCZ_GUARD_GOTO(read_crl(&c->root_crl, root, "root_ca_crl"), s, out);
+    CCZ_GUARD_GOTO(read_crl(&c->pck_crl, root, "pck_crl"), s, out);
+    CCZ_GUARD_GOTO(read_chain(&c->tcb_chain, root, "tcb_info_issuer_chain"), s, out);
+    CCZ_GUARD_GOTO(read_chain(&c->qe_chain, root, "qe_identity_issuer_chain"), s, out);
+    CCZ_GUARD_GOTO(read_signed(c, root, true), s, out);
+    CCZ_GUARD_GOTO(read_signed(c, root, false), s, out);
+out:
+    json_decref(root);
+    if (s) {
+        ccz_collateral_free(c);
+        return s;
+    }
+    *out = c;
+    return CCZ_OK;
+}
+
+ccz_status ccz_collateral_load_file(ccz_collateral **out, const char *path)
+{
+    *out = NULL;
+    ccz_buf b = CCZ_BUF_INIT;
+    ccz_status s = ccz_file_read(&b, path, COLLATERAL_MAX);
+    if (s == CCZ_OK)
+        s = ccz_collateral_parse(out, (const char *)b.ptr, b.len);
+    ccz_buf_free(&b);
+    if (s)
+        return ccz_fail_context(s, "%s", path);
+    return CCZ_OK;
+}
+
+static void free_status(dcap_status_info *st)
+{
+    free(st->advisories);
+}
+
+static void free_isv_levels(dcap_isv_level *l, size_t n)
+{
+    for (size_t i = 0; l && i < n; i++)
+        free_status(&l[i].st);
+    free(l);
+}
+
+void ccz_collateral_free(ccz_collateral *c)
+{
+    if (!c)
+        return;
+    free(c->tcb_info_text);
+    free(c->qe_identity_text);
+    sk_X509_pop_free(c->tcb_chain, X509_free);
+    sk_X509_pop_free(c->qe_chain, X509_free);
+    sk_X509_pop_free(c->pck_crl_chain, X509_free);
+    X509_CRL_free(c->root_crl);
+    X509_CRL_free(c->pck_crl);
+    for (size_t i = 0; c->tcb.levels && i < c->tcb.n_levels; i++)
+        free_status(&c->tcb.levels[i].st);
+    free(c->tcb.levels);
+    for (size_t i = 0; c->tcb.modules && i < c->tcb.n_modules; i++)
+        free_isv_levels(c->tcb.modules[i].levels, c->tcb.modules[i].n_levels);
+    free(c->tcb.modules);
+    free_isv_levels(c->qe.levels, c->qe.n_levels);
+    for (int i = 0; i < DCAP_PCK_CACHE; i++)
+        EVP_PKEY_free(c->pck[i].pck_key);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+void ccz_collateral_fmspc(const ccz_collateral *c, uint8_t fmspc[6])
+{
+    memcpy(fmspc, c->tcb.fmspc, 6);
+}
+
+const char *ccz_collateral_tee(const ccz_collateral *c)
+{
+    return c->tcb.tdx ? "TDX" : "SGX";
+}

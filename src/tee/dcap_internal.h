@@ -1,0 +1,111 @@
+/* Private to src/tee: parsed DCAP collateral (TCB info, QE identity, chains, CRLs) and the
+ * cache of what has been verified, shared by the collateral parser and the verifier. */
+#ifndef CCZ_DCAP_INTERNAL_H
+#define CCZ_DCAP_INTERNAL_H
+
+#include <pthread.h>
+
+#include <openssl/x509.h>
+
+#include "ccz/dcap.h"
+
+#define DCAP_MAX_ADVISORIES 64
+
+typedef struct {
+    char status[48];
+    int64_t tcb_date;
+    size_t n_advisories;
+    char (*advisories)[CCZ_ADVISORY_LEN];
+} dcap_status_info;
+
+typedef struct {
+    uint8_t sgx[16];
+    uint16_t pcesvn;
+    bool has_tdx;
+    uint8_t tdx[16];
+    dcap_status_info st;
+} dcap_tcb_level;
+
+typedef struct {
+    uint16_t isvsvn;
+    dcap_status_info st;
+} dcap_isv_level;
+
+typedef struct {
+    char id[16]; /* "TDX_01" */
+    uint8_t mrsigner[48];
+    uint8_t attributes[8];
+    uint8_t attributes_mask[8];
+    size_t n_levels;
+    dcap_isv_level *levels;
+} dcap_module_identity;
+
+typedef struct {
+    bool tdx; /* id "TDX" (else "SGX") */
+    int version;
+    int64_t issue_date, next_update;
+    uint8_t fmspc[6];
+    uint8_t pce_id[2];
+    int tcb_type;
+    int eval_number;
+    size_t n_levels;
+    dcap_tcb_level *levels;
+    bool has_module;
+    uint8_t module_mrsigner[48];
+    uint8_t module_attributes[8];
+    uint8_t module_attributes_mask[8];
+    size_t n_modules;
+    dcap_module_identity *modules;
+} dcap_tcb_info;
+
+typedef struct {
+    bool td_qe; /* id "TD_QE" (else "QE") */
+    int version;
+    int64_t issue_date, next_update;
+    int eval_number;
+    uint32_t miscselect, miscselect_mask;
+    uint8_t attributes[16], attributes_mask[16];
+    uint8_t mrsigner[32];
+    uint16_t isvprodid;
+    size_t n_levels;
+    dcap_isv_level *levels;
+} dcap_qe_identity;
+
+/* A PCK chain already verified against this collateral, kept so the next quote from the same
+ * platform costs no certificate work. */
+typedef struct {
+    uint8_t chain_hash[32]; /* SHA-256 of the certification data */
+    uint64_t trust_id;      /* the roots it was verified against */
+    EVP_PKEY *pck_key;
+    ccz_pck_ext ext;
+    int64_t valid_from, valid_until; /* where chain, certificates and CRLs are all valid */
+} dcap_pck_cache;
+
+#define DCAP_PCK_CACHE 8
+
+struct ccz_collateral {
+    char *tcb_info_text;
+    size_t tcb_info_len;
+    uint8_t tcb_info_sig[64];
+    char *qe_identity_text;
+    size_t qe_identity_len;
+    uint8_t qe_identity_sig[64];
+    STACK_OF(X509) *tcb_chain;     /* TCB signing cert .. root */
+    STACK_OF(X509) *qe_chain;
+    STACK_OF(X509) *pck_crl_chain; /* PCK CRL issuer (Platform/Processor CA) .. root */
+    X509_CRL *root_crl;
+    X509_CRL *pck_crl;
+    dcap_tcb_info tcb;
+    dcap_qe_identity qe;
+
+    pthread_mutex_t lock;          /* guards what follows */
+    uint64_t checked_trust_id;     /* the roots the signatures were checked against (0: none) */
+    int64_t checked_from, checked_until; /* window in which the collateral's own checks hold */
+    dcap_pck_cache pck[DCAP_PCK_CACHE];
+    unsigned pck_next;
+};
+
+/* "2025-06-19T10:56:11Z" (or with fractional seconds / "+00:00") to unix seconds. */
+ccz_status dcap_parse_time(const char *s, int64_t *out);
+
+#endif

@@ -1,0 +1,633 @@
+/* The DCAP quote verifier (SGX and TDX), after Intel's Quote Verification Library: collateral
+ * signatures and chains, the PCK chain with CRLs, the QE report and its binding to the
+ * attestation key, the QE identity, the quote signature, TCB level matching (platform, TDX
+ * module, QE) and status convergence. Quotes and collateral are untrusted; trust anchors and
+ * the instant come from the caller. What has been verified against a collateral object is
+ * cached in it until its validity window ends, so repeat quotes cost two signature checks. */
+#include <ctype.h>
+#include <strings.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "dcap_internal.h"
+#include "internal.h"
+
+static const uint8_t INTEL_QE_VENDOR[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
+                                            0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
+
+/* ---- time windows ----------------------------------------------------------------------------*/
+
+static int64_t asn1_unix(const ASN1_TIME *t, int64_t dflt)
+{
+    struct tm tm;
+    if (!t || !ASN1_TIME_to_tm(t, &tm))
+        return dflt;
+    return (int64_t)timegm(&tm);
+}
+
+typedef struct {
+    int64_t from, until;
+} window;
+
+static void narrow(window *w, int64_t from, int64_t until)
+{
+    if (from > w->from)
+        w->from = from;
+    if (until < w->until)
+        w->until = until;
+}
+
+static void narrow_cert(window *w, X509 *x)
+{
+    narrow(w, asn1_unix(X509_get0_notBefore(x), INT64_MAX), asn1_unix(X509_get0_notAfter(x), 0));
+}
+
+static void narrow_crl(window *w, X509_CRL *crl)
+{
+    narrow(w, asn1_unix(X509_CRL_get0_lastUpdate(crl), INT64_MAX),
+           asn1_unix(X509_CRL_get0_nextUpdate(crl), 0));
+}
+
+/* ---- certificate chains ----------------------------------------------------------------------*/
+
+static ccz_status map_chain_error(int err, bool collateral)
+{
+    switch (err) {
+    case X509_V_ERR_CERT_REVOKED:
+        return CCZ_ERR_REVOKED;
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+        return CCZ_ERR_COLLATERAL_OUT_OF_DATE;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+        return collateral ? CCZ_ERR_COLLATERAL_OUT_OF_DATE : CCZ_ERR_EXPIRED;
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return collateral ? CCZ_ERR_COLLATERAL_OUT_OF_DATE : CCZ_ERR_NOT_YET_VALID;
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+        return CCZ_ERR_BAD_SIGNATURE;
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+        return CCZ_ERR_COLLATERAL_MISMATCH;
+    default:
+        return CCZ_ERR_CERT_CHAIN;
+    }
+}
+
+/* Verifies leaf to a trusted Intel root at `at`, every certificate checked against the CRLs,
+ * and narrows w to where the chain and the CRLs are valid. */
+static ccz_status verify_chain(X509 *leaf, STACK_OF(X509) *untrusted, X509_CRL *const *crls,
+                               int n_crls, const ccz_trust *t, int64_t at, bool collateral,
+                               const char *what, window *w)
+{
+    CCZ_ENSURE(sk_X509_num(t->intel_roots) > 0, CCZ_ERR_CERT_CHAIN,
+               "%s: no Intel root is trusted", what);
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    STACK_OF(X509_CRL) *crl_stack = sk_X509_CRL_new_null();
+    ccz_status s = CCZ_OK;
+    if (!ctx || !crl_stack || !X509_STORE_CTX_init(ctx, t->intel_store, leaf, untrusted)) {
+        s = ccz_fail_ossl(CCZ_ERR_NOMEM, "%s: cannot set up verification", what);
+        goto out;
+    }
+    for (int i = 0; i < n_crls; i++)
+        if (!sk_X509_CRL_push(crl_stack, crls[i])) {
+            s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    X509_STORE_CTX_set0_crls(ctx, crl_stack);
+    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+    X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
+    if (X509_verify_cert(ctx) != 1) {
+        int err = X509_STORE_CTX_get_error(ctx);
+        X509 *bad = X509_STORE_CTX_get_current_cert(ctx);
+        char name[160] = "?";
+        if (bad)
+            X509_NAME_get_text_by_NID(X509_get_subject_name(bad), NID_commonName, name,
+                                      sizeof name);
+        s = ccz_fail(map_chain_error(err, collateral), "%s: %s (certificate '%s')", what,
+                     X509_verify_cert_error_string(err), name);
+        ERR_clear_error();
+        goto out;
+    }
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+    for (int i = 0; i < sk_X509_num(chain); i++)
+        narrow_cert(w, sk_X509_value(chain, i));
+    for (int i = 0; i < n_crls; i++)
+        narrow_crl(w, crls[i]);
+out:
+    X509_STORE_CTX_free(ctx);
+    sk_X509_CRL_free(crl_stack);
+    return s;
+}
+
+/* ---- collateral: TCB info and QE identity ----------------------------------------------------*/
+
+static ccz_status check_signed_json(ccz_result *r, ccz_collateral *c, const ccz_trust *t,
+                                    int64_t at, bool tcb, window *w)
+{
+    const char *step = tcb ? CCZ_STEP_TCB_INFO : CCZ_STEP_QE_IDENTITY;
+    const char *what = tcb ? "TCB info" : "QE identity";
+    STACK_OF(X509) *chain = tcb ? c->tcb_chain : c->qe_chain;
+    X509 *signer = sk_X509_value(chain, 0);
+    ccz_status s = verify_chain(signer, chain, &c->root_crl, 1, t, at, true, what, w);
+    if (s)
+        return ccz_result_fail(r, step, s);
+    EVP_PKEY *key = X509_get0_pubkey(signer);
+    ccz_span body = tcb ? CCZ_SPAN(c->tcb_info_text, c->tcb_info_len)
+                        : CCZ_SPAN(c->qe_identity_text, c->qe_identity_len);
+    if (!key || !ccz_is_p256(key) ||
+        ccz_p256_verify(key, body, tcb ? c->tcb_info_sig : c->qe_identity_sig) != CCZ_OK) {
+        ccz_fail(CCZ_ERR_BAD_SIGNATURE, "%s signature does not verify with its signing "
+                 "certificate", what);
+        return ccz_result_fail(r, step, CCZ_ERR_BAD_SIGNATURE);
+    }
+    int64_t issue = tcb ? c->tcb.issue_date : c->qe.issue_date;
+    int64_t next = tcb ? c->tcb.next_update : c->qe.next_update;
+    if (at < issue || at > next) {
+        ccz_fail(CCZ_ERR_COLLATERAL_OUT_OF_DATE, "%s is valid from %lld to %lld, not at %lld",
+                 what, (long long)issue, (long long)next, (long long)at);
+        return ccz_result_fail(r, step, CCZ_ERR_COLLATERAL_OUT_OF_DATE);
+    }
+    narrow(w, issue, next);
+    return CCZ_OK;
+}
+
+/* Checks the collateral's own signatures and dates, unless a check with the same roots already
+ * covers this instant. Called with c->lock held. */
+static ccz_status check_collateral(ccz_result *r, ccz_collateral *c, const ccz_trust *t,
+                                   int64_t at)
+{
+    if (c->checked_trust_id == t->id && at >= c->checked_from && at <= c->checked_until)
+        return CCZ_OK;
+    window w = {INT64_MIN, INT64_MAX};
+    CCZ_GUARD(check_signed_json(r, c, t, at, true, &w));
+    CCZ_GUARD(check_signed_json(r, c, t, at, false, &w));
+    c->checked_trust_id = t->id;
+    c->checked_from = w.from;
+    c->checked_until = w.until;
+    return CCZ_OK;
+}
+
+/* ---- the PCK chain ---------------------------------------------------------------------------*/
+
+static ccz_status pck_ext_of(ccz_pck_ext *ext, X509 *pck)
+{
+    static ASN1_OBJECT *oid;
+    if (!oid)
+        oid = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
+    int idx = oid ? X509_get_ext_by_OBJ(pck, oid, -1) : -1;
+    CCZ_ENSURE(idx >= 0, CCZ_ERR_MALFORMED, "the PCK certificate has no SGX extension");
+    ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(X509_get_ext(pck, idx));
+    return ccz_pck_ext_parse(ext, CCZ_SPAN(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v)));
+}
+
+/* Verifies the quote's PCK chain (or finds it verified in the cache) and returns the PCK key
+ * (a new reference) and SGX extensions. Called with c->lock held. */
+static ccz_status check_pck(ccz_result *r, ccz_collateral *c, const ccz_trust *t, int64_t at,
+                            ccz_span chain_pem, EVP_PKEY **key, ccz_pck_ext *ext)
+{
+    uint8_t h[32];
+    ccz_status s = ccz_sha256(h, chain_pem);
+    if (s)
+        return ccz_result_fail(r, CCZ_STEP_PCK_CHAIN, s);
+    for (int i = 0; i < DCAP_PCK_CACHE; i++) {
+        dcap_pck_cache *e = &c->pck[i];
+        if (e->pck_key && e->trust_id == t->id && memcmp(e->chain_hash, h, 32) == 0 &&
+            at >= e->valid_from && at <= e->valid_until) {
+            EVP_PKEY_up_ref(e->pck_key);
+            *key = e->pck_key;
+            *ext = e->ext;
+            return CCZ_OK;
+        }
+    }
+    STACK_OF(X509) *chain = NULL;
+    window w = {INT64_MIN, INT64_MAX};
+    X509_CRL *crls[2] = {c->root_crl, c->pck_crl};
+    if ((s = ccz_read_pem_certs(&chain, chain_pem, 4)) != CCZ_OK) {
+        ccz_fail_context(s, "the quote's PCK certificate chain");
+        goto fail;
+    }
+    X509 *pck = sk_X509_value(chain, 0);
+    CCZ_GUARD_GOTO(verify_chain(pck, chain, crls, 2, t, at, false, "PCK chain", &w), s, fail);
+    CCZ_GUARD_GOTO(pck_ext_of(ext, pck), s, fail);
+    EVP_PKEY *k = X509_get0_pubkey(pck);
+    if (!k || !ccz_is_p256(k)) {
+        s = ccz_fail(CCZ_ERR_KEY_MALFORMED, "the PCK certificate's key is not P-256");
+        goto fail;
+    }
+    dcap_pck_cache *e = &c->pck[c->pck_next++ % DCAP_PCK_CACHE];
+    EVP_PKEY_free(e->pck_key);
+    EVP_PKEY_up_ref(k);
+    e->pck_key = k;
+    memcpy(e->chain_hash, h, 32);
+    e->ext = *ext;
+    e->trust_id = t->id;
+    e->valid_from = w.from;
+    e->valid_until = w.until;
+    EVP_PKEY_up_ref(k);
+    *key = k;
+    sk_X509_pop_free(chain, X509_free);
+    return CCZ_OK;
+fail:
+    sk_X509_pop_free(chain, X509_free);
+    return ccz_result_fail(r, CCZ_STEP_PCK_CHAIN, s);
+}
+
+/* ---- TCB levels and status convergence -------------------------------------------------------*/
+
+static bool sgx_level_ok(const dcap_tcb_level *l, const ccz_pck_ext *x)
+{
+    for (int i = 0; i < 16; i++)
+        if (x->cpusvn_components[i] < l->sgx[i])
+            return false;
+    return x->pcesvn >= l->pcesvn;
+}
+
+static bool tdx_level_ok(const dcap_tcb_level *l, const uint8_t svn[16])
+{
+    /* With a TDX module of major version > 0, bytes 0 and 1 (module SVN and version) are
+     * judged by the module identity instead (Intel QVL). */
+    for (int i = svn[1] > 0 ? 2 : 0; i < 16; i++)
+        if (svn[i] < l->tdx[i])
+            return false;
+    return true;
+}
+
+static bool is(const char *status, const char *name)
+{
+    return strcmp(status, name) == 0;
+}
+
+/* Folds an out-of-date or revoked component (QE, TDX module) into the platform status. */
+static const char *converge(const char *platform, const char *other)
+{
+    if (is(other, "Revoked"))
+        return "Revoked";
+    if (is(other, "UpToDate"))
+        return platform;
+    /* QVL treats every other component status as out of date */
+    if (is(platform, "UpToDate") || is(platform, "SWHardeningNeeded"))
+        return "OutOfDate";
+    if (is(platform, "ConfigurationNeeded") || is(platform, "ConfigurationAndSWHardeningNeeded"))
+        return "OutOfDateConfigurationNeeded";
+    return platform;
+}
+
+static bool config_needed(const char *s)
+{
+    return is(s, "ConfigurationNeeded") || is(s, "ConfigurationAndSWHardeningNeeded") ||
+           is(s, "OutOfDateConfigurationNeeded");
+}
+
+static const dcap_module_identity *find_module(const dcap_tcb_info *ti, uint8_t version)
+{
+    char id[16];
+    snprintf(id, sizeof id, "TDX_%02X", version);
+    for (size_t i = 0; i < ti->n_modules; i++)
+        if (strcasecmp(ti->modules[i].id, id) == 0)
+            return &ti->modules[i];
+    return NULL;
+}
+
+/* The highest level (by isvsvn) at or below svn. */
+static const dcap_isv_level *match_isv(const dcap_isv_level *l, size_t n, unsigned svn,
+                                       bool sorted_by_svn)
+{
+    const dcap_isv_level *best = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (l[i].isvsvn > svn)
+            continue;
+        if (!sorted_by_svn)
+            return &l[i]; /* QE identity: the first in document order */
+        if (!best || l[i].isvsvn > best->isvsvn)
+            best = &l[i];
+    }
+    return best;
+}
+
+static ccz_status add_advisories(ccz_claims *c, const dcap_status_info *st)
+{
+    for (size_t i = 0; st && i < st->n_advisories; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < c->n_advisories; j++)
+            dup |= strcmp(c->advisories[j], st->advisories[i]) == 0;
+        if (dup)
+            continue;
+        CCZ_ENSURE(c->n_advisories < CCZ_MAX_ADVISORIES, CCZ_ERR_TOO_LARGE,
+                   "more than %d advisories", CCZ_MAX_ADVISORIES);
+        strcpy(c->advisories[c->n_advisories++], st->advisories[i]);
+    }
+    return CCZ_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* TDX: the module identity (QVL 4.1.2.4.11) and its TCB status. */
+static ccz_status tdx_module(ccz_result *r, const dcap_tcb_info *ti, const ccz_dcap_quote *q,
+                             const ccz_tdx_claims *td, const dcap_status_info **module)
+{
+    const uint8_t *svn = td->tee_tcb_svn;
+    const uint8_t *mrsigner = ti->module_mrsigner, *attrs = ti->module_attributes;
+    const dcap_module_identity *m = NULL;
+    *module = NULL;
+    if (!ti->has_module) {
+        ccz_fail(CCZ_ERR_MALFORMED, "the TDX TCB info has no tdxModule");
+        return ccz_result_fail(r, CCZ_STEP_TDX_MODULE, CCZ_ERR_MALFORMED);
+    }
+    if (q->version > 3 && svn[1] > 0) {
+        m = find_module(ti, svn[1]);
+        if (!m) {
+            ccz_fail(CCZ_ERR_TDX_MODULE_MISMATCH, "the TCB info has no identity TDX_%02X for the "
+                     "TDX module of major version %u", svn[1], svn[1]);
+            return ccz_result_fail(r, CCZ_STEP_TDX_MODULE, CCZ_ERR_TDX_MODULE_MISMATCH);
+        }
+        mrsigner = m->mrsigner;
+        attrs = m->attributes;
+    }
+    static const uint8_t zero[8];
+    if (memcmp(td->mr_signer_seam, mrsigner, 48) != 0 || memcmp(td->seam_attributes, zero, 8) ||
+        memcmp(td->seam_attributes, attrs, 8) != 0) {
+        ccz_fail(CCZ_ERR_TDX_MODULE_MISMATCH, "MRSIGNERSEAM or SEAMATTRIBUTES differ from the TCB "
+                 "info's TDX module identity");
+        return ccz_result_fail(r, CCZ_STEP_TDX_MODULE, CCZ_ERR_TDX_MODULE_MISMATCH);
+    }
+    if (!m)
+        return CCZ_OK; /* major version 0: the platform TCB level covers the module */
+    const dcap_isv_level *l = match_isv(m->levels, m->n_levels, svn[0], true);
+    if (!l) {
+        ccz_fail(CCZ_ERR_TCB_LEVEL_NOT_FOUND, "no TCB level of %s matches TDX module SVN %u",
+                 m->id, svn[0]);
+        return ccz_result_fail(r, CCZ_STEP_TDX_MODULE, CCZ_ERR_TCB_LEVEL_NOT_FOUND);
+    }
+    *module = &l->st;
+    return CCZ_OK;
+}
+
+/* QVL's TD relaunch check (TD report 1.5): an out-of-date TD whose platform has been updated
+ * can be relaunched to pick the update up. Returns the relaunch status or NULL. */
+static const char *td_relaunch(const dcap_tcb_info *ti, const ccz_tdx_claims *td,
+                               const char *sgx, const char *tdx, const dcap_status_info *module,
+                               const char *qe)
+{
+    if (!td->td_report_15 || !is(qe, "UpToDate") || !module || !is(module->status, "OutOfDate"))
+        return NULL;
+    if (!(is(sgx, "UpToDate") || is(sgx, "SWHardeningNeeded") || config_needed(sgx)) ||
+        is(sgx, "OutOfDateConfigurationNeeded"))
+        return NULL;
+    if (!is(tdx, "OutOfDate") && !is(tdx, "OutOfDateConfigurationNeeded"))
+        return NULL;
+    const dcap_tcb_level *latest = &ti->levels[0];
+    const uint8_t *svn2 = td->tee_tcb_svn2;
+    unsigned need0 = latest->tdx[0];
+    if (svn2[1] > 0) {
+        const dcap_module_identity *m = find_module(ti, svn2[1]);
+        if (!m)
+            return NULL;
+        need0 = 0;
+        for (size_t i = 0; i < m->n_levels; i++)
+            if (m->levels[i].isvsvn > need0)
+                need0 = m->levels[i].isvsvn;
+    }
+    if (svn2[0] < need0 || svn2[2] < latest->tdx[2])
+        return NULL;
+    return config_needed(sgx) || config_needed(tdx) ? "TDRelaunchAdvisedConfigurationNeeded"
+                                                     : "TDRelaunchAdvised";
+}
+
+static ccz_status tcb_status(ccz_result *r, const ccz_collateral *col, const ccz_dcap_quote *q,
+                             const ccz_pck_ext *x, const dcap_status_info *qe)
+{
+    const dcap_tcb_info *ti = &col->tcb;
+    ccz_claims *c = &r->claims;
+    const dcap_tcb_level *sgx = NULL, *tdx = NULL;
+    for (size_t i = 0; i < ti->n_levels && !tdx; i++) {
+        if (!sgx_level_ok(&ti->levels[i], x))
+            continue;
+        if (!sgx)
+            sgx = &ti->levels[i];
+        if (!ti->tdx || tdx_level_ok(&ti->levels[i], c->tdx.tee_tcb_svn))
+            tdx = &ti->levels[i];
+    }
+    if (!sgx || !tdx) {
+        ccz_fail(CCZ_ERR_TCB_LEVEL_NOT_FOUND, "no TCB level of FMSPC %02X%02X%02X%02X%02X%02X "
+                 "matches the platform's %s", x->fmspc[0], x->fmspc[1], x->fmspc[2], x->fmspc[3],
+                 x->fmspc[4], x->fmspc[5], sgx ? "TEE TCB SVN" : "CPU SVN components and PCE SVN");
+        return ccz_result_fail(r, CCZ_STEP_TCB_LEVEL, CCZ_ERR_TCB_LEVEL_NOT_FOUND);
+    }
+    const char *status = tdx->st.status;
+    const dcap_status_info *module = NULL;
+    if (ti->tdx) {
+        CCZ_GUARD(tdx_module(r, ti, q, &c->tdx, &module));
+        if (module)
+            status = converge(status, module->status);
+        const char *relaunch = td_relaunch(ti, &c->tdx, sgx->st.status, tdx->st.status, module,
+                                           qe->status);
+        if (relaunch)
+            status = relaunch;
+    }
+    snprintf(c->dcap.platform_status, sizeof c->dcap.platform_status, "%s", status);
+    snprintf(c->dcap.qe_status, sizeof c->dcap.qe_status, "%s", qe->status);
+    status = converge(status, qe->status);
+    snprintf(c->tcb_status, sizeof c->tcb_status, "%s", status);
+    ccz_status s;
+    if ((s = add_advisories(c, &tdx->st)) || (s = add_advisories(c, module)) ||
+        (s = add_advisories(c, qe)))
+        return ccz_result_fail(r, CCZ_STEP_TCB_LEVEL, s);
+    qsort(c->advisories, c->n_advisories, sizeof c->advisories[0], cmp_str);
+    return CCZ_OK;
+}
+
+/* ---- QE --------------------------------------------------------------------------------------*/
+
+static ccz_status check_qe(ccz_result *r, const ccz_dcap_quote *q, EVP_PKEY *pck,
+                           const dcap_qe_identity *id, const dcap_status_info **qe_status)
+{
+    if (ccz_p256_verify(pck, q->qe_report, q->qe_report_signature) != CCZ_OK) {
+        ccz_fail(CCZ_ERR_BAD_SIGNATURE, "the QE report signature does not verify with the PCK "
+                                        "certificate's key");
+        return ccz_result_fail(r, CCZ_STEP_QE_REPORT_SIGNATURE, CCZ_ERR_BAD_SIGNATURE);
+    }
+    ccz_sgx_claims qe;
+    uint8_t qe_rd[64], h[32];
+    ccz_status s = ccz_dcap_sgx_report_decode(&qe, qe_rd, q->qe_report);
+    if (s)
+        return ccz_result_fail(r, CCZ_STEP_PARSE, s);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+             EVP_DigestUpdate(md, q->attestation_key, 64) &&
+             EVP_DigestUpdate(md, q->qe_auth_data.ptr, q->qe_auth_data.len) &&
+             EVP_DigestFinal_ex(md, h, NULL);
+    EVP_MD_CTX_free(md);
+    if (!ok)
+        return ccz_result_fail(r, CCZ_STEP_QE_REPORT_DATA,
+                               ccz_fail_ossl(CCZ_ERR_CRYPTO, "SHA-256 failed"));
+    if (memcmp(h, qe_rd, 32) != 0) {
+        ccz_fail(CCZ_ERR_BAD_SIGNATURE, "the QE report does not vouch for the attestation key "
+                 "(report data is not SHA-256 of the key and QE authentication data)");
+        return ccz_result_fail(r, CCZ_STEP_QE_REPORT_DATA, CCZ_ERR_BAD_SIGNATURE);
+    }
+    const char *why = NULL;
+    bool attrs_ok = true;
+    for (int i = 0; i < 16; i++)
+        attrs_ok &= (qe.attributes[i] & id->attributes_mask[i]) == id->attributes[i];
+    if (memcmp(qe.mr_signer, id->mrsigner, 32) != 0)
+        why = "MRSIGNER";
+    else if (qe.isv_prod_id != id->isvprodid)
+        why = "ISVPRODID";
+    else if ((qe.misc_select & id->miscselect_mask) != id->miscselect)
+        why = "MISCSELECT";
+    else if (!attrs_ok)
+        why = "ATTRIBUTES";
+    if (why) {
+        ccz_fail(CCZ_ERR_QE_IDENTITY_MISMATCH, "the quoting enclave's %s does not match Intel's "
+                 "%s identity", why, id->td_qe ? "TD_QE" : "QE");
+        return ccz_result_fail(r, CCZ_STEP_QE_IDENTITY, CCZ_ERR_QE_IDENTITY_MISMATCH);
+    }
+    const dcap_isv_level *l = match_isv(id->levels, id->n_levels, qe.isv_svn, false);
+    if (!l) {
+        ccz_fail(CCZ_ERR_TCB_LEVEL_NOT_FOUND, "no QE identity TCB level matches QE ISVSVN %u",
+                 qe.isv_svn);
+        return ccz_result_fail(r, CCZ_STEP_QE_IDENTITY, CCZ_ERR_TCB_LEVEL_NOT_FOUND);
+    }
+    *qe_status = &l->st;
+    return CCZ_OK;
+}
+
+/* ---- the verifier ----------------------------------------------------------------------------*/
+
+static ccz_status decode_claims(ccz_result *r, const ccz_dcap_quote *q)
+{
+    ccz_claims *c = &r->claims;
+    ccz_status s;
+    if (q->body_type == CCZ_DCAP_BODY_SGX) {
+        c->tee = CCZ_TEE_SGX;
+        s = ccz_dcap_sgx_report_decode(&c->sgx, c->report_data, q->body);
+        c->debug = (c->sgx.attributes[0] & 0x02) != 0;
+    } else {
+        c->tee = CCZ_TEE_TDX;
+        s = ccz_dcap_td_report_decode(&c->tdx, c->report_data, q->body);
+        c->debug = (c->tdx.td_attributes[0] & 0x01) != 0;
+    }
+    return s ? ccz_result_fail(r, CCZ_STEP_PARSE, s) : CCZ_OK;
+}
+
+static ccz_status check_collateral_fits(ccz_result *r, const ccz_collateral *col,
+                                        const ccz_dcap_quote *q)
+{
+    bool tdx = q->tee_type == CCZ_DCAP_TEE_TDX;
+    if (col->tcb.tdx != tdx || col->qe.td_qe != tdx) {
+        ccz_fail(CCZ_ERR_COLLATERAL_MISMATCH, "the collateral (TCB info %s, QE identity %s) is "
+                 "not for %s quotes", col->tcb.tdx ? "TDX" : "SGX", col->qe.td_qe ? "TD_QE" : "QE",
+                 tdx ? "TDX" : "SGX");
+        return ccz_result_fail(r, CCZ_STEP_COLLATERAL, CCZ_ERR_COLLATERAL_MISMATCH);
+    }
+    return CCZ_OK;
+}
+
+static ccz_status verify_locked(ccz_result *r, const ccz_dcap_quote *q, ccz_collateral *col,
+                                const ccz_verify_opts *o)
+{
+    ccz_claims *c = &r->claims;
+    EVP_PKEY *pck = NULL, *ak = NULL;
+    ccz_pck_ext ext;
+    const dcap_status_info *qe = NULL;
+    ccz_status s;
+    CCZ_GUARD_GOTO(check_collateral(r, col, o->trust, o->at_unix), s, out);
+    CCZ_GUARD_GOTO(check_pck(r, col, o->trust, o->at_unix, q->cert_data, &pck, &ext), s, out);
+    memcpy(c->dcap.fmspc, ext.fmspc, 6);
+    memcpy(c->dcap.pce_id, ext.pce_id, 2);
+    if (memcmp(ext.fmspc, col->tcb.fmspc, 6) != 0 || memcmp(ext.pce_id, col->tcb.pce_id, 2)) {
+        ccz_fail(CCZ_ERR_COLLATERAL_MISMATCH, "the TCB info is for FMSPC %02X%02X%02X%02X%02X%02X"
+                 ", the PCK certificate for %02X%02X%02X%02X%02X%02X (or the PCE IDs differ)",
+                 col->tcb.fmspc[0], col->tcb.fmspc[1], col->tcb.fmspc[2], col->tcb.fmspc[3],
+                 col->tcb.fmspc[4], col->tcb.fmspc[5], ext.fmspc[0], ext.fmspc[1], ext.fmspc[2],
+                 ext.fmspc[3], ext.fmspc[4], ext.fmspc[5]);
+        s = ccz_result_fail(r, CCZ_STEP_TCB_INFO, CCZ_ERR_COLLATERAL_MISMATCH);
+        goto out;
+    }
+    CCZ_GUARD_GOTO(check_qe(r, q, pck, &col->qe, &qe), s, out);
+    if ((s = ccz_p256_key_from_raw(&ak, q->attestation_key)) != CCZ_OK ||
+        (s = ccz_p256_verify(ak, q->signed_part, q->signature)) != CCZ_OK) {
+        ccz_fail(CCZ_ERR_BAD_SIGNATURE, "the quote signature does not verify with the "
+                                        "attestation key");
+        s = ccz_result_fail(r, CCZ_STEP_QUOTE_SIGNATURE, CCZ_ERR_BAD_SIGNATURE);
+        goto out;
+    }
+    CCZ_GUARD_GOTO(tcb_status(r, col, q, &ext, qe), s, out);
+out:
+    EVP_PKEY_free(pck);
+    EVP_PKEY_free(ak);
+    return s;
+}
+
+static ccz_status dcap_verify(ccz_result *r, ccz_span ev, const ccz_verify_opts *o)
+{
+    ccz_dcap_quote q;
+    ccz_status s = ccz_dcap_quote_parse(&q, ev);
+    if (s)
+        return ccz_result_fail(r, CCZ_STEP_PARSE, s);
+    if (memcmp(q.qe_vendor_id, INTEL_QE_VENDOR, 16) != 0) {
+        ccz_fail(CCZ_ERR_UNSUPPORTED, "the quote's QE vendor ID is not Intel's");
+        return ccz_result_fail(r, CCZ_STEP_PARSE, CCZ_ERR_UNSUPPORTED);
+    }
+    CCZ_GUARD(decode_claims(r, &q));
+    ccz_collateral *col = (ccz_collateral *)o->collateral;
+    if (!col) {
+        ccz_fail(CCZ_ERR_COLLATERAL_MISSING, "%s quotes are verified against Intel collateral "
+                 "(TCB info, QE identity, CRLs): pass --collateral FILE or fetch it with 'ccz "
+                 "collateral fetch'", q.tee_type == CCZ_DCAP_TEE_TDX ? "TDX" : "SGX");
+        return ccz_result_fail(r, CCZ_STEP_COLLATERAL, CCZ_ERR_COLLATERAL_MISSING);
+    }
+    CCZ_GUARD(check_collateral_fits(r, col, &q));
+    pthread_mutex_lock(&col->lock);
+    s = verify_locked(r, &q, col, o);
+    pthread_mutex_unlock(&col->lock);
+    if (s)
+        return s;
+    if (o->expected_report_data && !ccz_ct_equal(o->expected_report_data, r->claims.report_data,
+                                                 64)) {
+        ccz_fail(CCZ_ERR_REPORT_DATA_MISMATCH, "report data in the quote is not the expected "
+                                               "value");
+        return ccz_result_fail(r, CCZ_STEP_REPORT_DATA, CCZ_ERR_REPORT_DATA_MISMATCH);
+    }
+    return CCZ_OK;
+}
+
+static bool detect(ccz_span ev, uint32_t tee)
+{
+    ccz_cursor c;
+    ccz_cursor_init(&c, ev);
+    uint16_t version, key_type;
+    uint32_t tee_type;
+    return ccz_cursor_u16le(&c, &version) == CCZ_OK && ccz_cursor_u16le(&c, &key_type) == CCZ_OK &&
+           ccz_cursor_u32le(&c, &tee_type) == CCZ_OK && version >= 3 && version <= 5 &&
+           tee_type == tee && ev.len >= CCZ_DCAP_HEADER_SIZE;
+}
+
+static bool detect_sgx(ccz_span ev)
+{
+    return detect(ev, CCZ_DCAP_TEE_SGX);
+}
+
+static bool detect_tdx(ccz_span ev)
+{
+    return detect(ev, CCZ_DCAP_TEE_TDX);
+}
+
+const ccz_backend ccz_backend_sgx = {
+    .tee = CCZ_TEE_SGX,
+    .detect = detect_sgx,
+    .verify = dcap_verify,
+};
+
+const ccz_backend ccz_backend_tdx = {
+    .tee = CCZ_TEE_TDX,
+    .detect = detect_tdx,
+    .verify = dcap_verify,
+};
