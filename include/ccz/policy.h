@@ -37,7 +37,7 @@ CCZ_API ccz_json *ccz_policy_to_json(const ccz_policy *p);
 #define CCZ_MAX_REASONS 32
 
 typedef struct {
-    const char *code;  /* stable snake_case: "simulated_not_allowed", "debug_not_allowed", ... */
+    const char *code;  /* stable snake_case: "simulated_not_allowed", "debug", ... */
     char message[256]; /* for people */
 } ccz_reason;
 

@@ -189,10 +189,22 @@ ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims 
     bool entry_allows_debug = match >= 0 && (c->tee == CCZ_TEE_SGX || c->tee == CCZ_TEE_SIM) &&
                               (p->sgx[match].fields & PF_DEBUGGABLE) && p->sgx[match].debuggable;
     if (c->debug && !p->allow_debug && !entry_allows_debug)
-        add_reason(a, "debug_not_allowed", "the %s is in debug mode (its memory can be read by "
+        add_reason(a, "debug", "the %s is in debug mode (its memory can be read by "
                    "the host); the policy does not allow debug",
                    c->tee == CCZ_TEE_TDX ? "TD" : c->tee == CCZ_TEE_SNP ? "guest" : "enclave");
 
+    if (c->tee == CCZ_TEE_TDX) {
+        static const uint8_t zero[48];
+        if (c->tdx.td_report_15 && memcmp(c->tdx.mr_servicetd, zero, 48) != 0 &&
+            !p->allow_mrservicetd)
+            add_reason(a, "mrservicetd_nonzero", "a service TD is bound to this TD (MRSERVICETD is "
+                       "not zero) and can act on it; the policy does not set "
+                       "allow_mrservicetd_nonzero");
+        if (!(c->tdx.td_attributes[3] & 0x10) && !p->allow_sept_ve_clear)
+            add_reason(a, "sept_ve_disable_clear", "the TD does not set SEPT_VE_DISABLE, so the "
+                       "host can inject #VE on EPT violations; the policy does not set "
+                       "allow_sept_ve_disable_clear");
+    }
     if (c->tee == CCZ_TEE_SGX || c->tee == CCZ_TEE_TDX) {
         int k = tcb_index(c->tcb_status);
         if (k < 0)

@@ -13,6 +13,7 @@ const char *const ccz_tcb_status_names[TCB_STATUS_COUNT] = {
     "UpToDate",  "SWHardeningNeeded",           "ConfigurationNeeded",
     "ConfigurationAndSWHardeningNeeded",        "OutOfDate",
     "OutOfDateConfigurationNeeded",             "Revoked",
+    "TDRelaunchAdvised",                        "TDRelaunchAdvisedConfigurationNeeded",
 };
 
 #define ALL_TEES ((1u << CCZ_TEE_SIM) | (1u << CCZ_TEE_SGX) | (1u << CCZ_TEE_TDX) | (1u << CCZ_TEE_SNP))
@@ -284,6 +285,10 @@ static ccz_status parse_ccz(ccz_policy *p, const json_t *root)
             CCZ_GUARD(read_bool(v, key, &p->allow_sim));
         } else if (strcmp(key, "allow_debug") == 0) {
             CCZ_GUARD(read_bool(v, key, &p->allow_debug));
+        } else if (strcmp(key, "allow_mrservicetd_nonzero") == 0) {
+            CCZ_GUARD(read_bool(v, key, &p->allow_mrservicetd));
+        } else if (strcmp(key, "allow_sept_ve_disable_clear") == 0) {
+            CCZ_GUARD(read_bool(v, key, &p->allow_sept_ve_clear));
         } else if (strcmp(key, "allow_outdated_tcb") == 0) {
             CCZ_GUARD(read_bool(v, key, &outdated));
         } else if (strcmp(key, "accepted_tcb_statuses") == 0) {
@@ -303,6 +308,7 @@ static ccz_status parse_ccz(ccz_policy *p, const json_t *root)
                                    snp_field));
         } else {
             return bad(key, "unknown key (known: ccz_policy, tees, allow_sim, allow_debug, "
+                            "allow_mrservicetd_nonzero, allow_sept_ve_disable_clear, "
                             "allow_outdated_tcb, accepted_tcb_statuses, sgx, tdx, snp)", NULL);
         }
     }
@@ -485,6 +491,10 @@ static ccz_status parse_dynamic_config(ccz_policy *p, const json_t *root)
             CCZ_GUARD(read_switch(v, key, &p->allow_sim));
         else if (strcmp(key, "ccz_allow_debug") == 0)
             CCZ_GUARD(read_switch(v, key, &p->allow_debug));
+        else if (strcmp(key, "ccz_allow_mrservicetd_nonzero") == 0)
+            CCZ_GUARD(read_switch(v, key, &p->allow_mrservicetd));
+        else if (strcmp(key, "ccz_allow_sept_ve_disable_clear") == 0)
+            CCZ_GUARD(read_switch(v, key, &p->allow_sept_ve_clear));
         else if (strcmp(key, "ccz_allow_outdated_tcb") == 0)
             CCZ_GUARD(read_switch(v, key, &outdated));
         else if (strcmp(key, "ccz_isv_svn_min") == 0)
@@ -499,7 +509,8 @@ static ccz_status parse_dynamic_config(ccz_policy *p, const json_t *root)
                             "tdx_mrs with verify_mr_seam, verify_mrsigner_seam, verify_mr_td, "
                             "verify_mr_config_id, verify_mr_owner, verify_mr_owner_config, "
                             "verify_rt_mr0..3; and the ccz extensions ccz_allow_sim, "
-                            "ccz_allow_debug, ccz_allow_outdated_tcb, "
+                            "ccz_allow_debug, ccz_allow_mrservicetd_nonzero, "
+                            "ccz_allow_sept_ve_disable_clear, ccz_allow_outdated_tcb, "
                             "ccz_accepted_tcb_statuses, ccz_isv_svn_min)", NULL);
     }
     if (!sgx_mrs && !tdx_mrs)
@@ -685,6 +696,8 @@ json_t *ccz_policy_to_json(const ccz_policy *p)
     json_object_set_new(o, "tees", tees);
     json_object_set_new(o, "allow_sim", json_boolean(p->allow_sim));
     json_object_set_new(o, "allow_debug", json_boolean(p->allow_debug));
+    json_object_set_new(o, "allow_mrservicetd_nonzero", json_boolean(p->allow_mrservicetd));
+    json_object_set_new(o, "allow_sept_ve_disable_clear", json_boolean(p->allow_sept_ve_clear));
     for (int i = 0; i < TCB_STATUS_COUNT; i++)
         if (p->tcb & (1u << i))
             json_array_append_new(tcb, json_string(ccz_tcb_status_names[i]));

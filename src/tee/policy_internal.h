@@ -60,7 +60,7 @@ typedef struct {
 } snp_entry;
 
 /* TCB statuses as Intel names them; a policy accepts a set of them (bit i = status i). */
-#define TCB_STATUS_COUNT 7
+#define TCB_STATUS_COUNT 9
 extern const char *const ccz_tcb_status_names[TCB_STATUS_COUNT];
 #define TCB_UP_TO_DATE 0
 #define TCB_OUT_OF_DATE 4
@@ -72,6 +72,8 @@ struct ccz_policy {
     unsigned tees;       /* accepted TEEs: bit (1 << ccz_tee) */
     bool allow_sim;
     bool allow_debug;
+    bool allow_mrservicetd;  /* TD report 1.5 with a service TD bound */
+    bool allow_sept_ve_clear; /* TD without SEPT_VE_DISABLE */
     unsigned tcb;        /* accepted TCB statuses: bit (1 << index) */
     bool has_sgx, has_tdx, has_snp; /* a list is present: measurements are constrained */
     size_t n_sgx, n_tdx, n_snp;

@@ -89,11 +89,11 @@ static void test_default_policy(void)
     expect(p, &c, false, "tcb_status_missing");
     c = sgx_claims();
     c.debug = true;
-    expect(p, &c, false, "debug_not_allowed");
+    expect(p, &c, false, "debug");
     c = sim_claims();
     expect(p, &c, false, "simulated_not_allowed");
     c.debug = true;
-    expect(p, &c, false, "simulated_not_allowed,debug_not_allowed");
+    expect(p, &c, false, "simulated_not_allowed,debug");
     memset(&c, 0, sizeof c);
     expect(p, &c, false, "tee_not_accepted");
     ccz_policy_free(p);
@@ -123,6 +123,7 @@ static void test_ccz_policy(void)
     ccz_claims t;
     memset(&t, 0, sizeof t);
     t.tee = CCZ_TEE_TDX;
+    t.tdx.td_attributes[3] = 0x10; /* SEPT_VE_DISABLE */
     strcpy(t.tcb_status, "OutOfDate");
     expect(p, &t, true, "");
     strcpy(t.tcb_status, "OutOfDateConfigurationNeeded");
@@ -154,6 +155,7 @@ static void test_tdx_and_snp_lists(void)
     ccz_claims t;
     memset(&t, 0, sizeof t);
     t.tee = CCZ_TEE_TDX;
+    t.tdx.td_attributes[3] = 0x10; /* SEPT_VE_DISABLE */
     strcpy(t.tcb_status, "UpToDate");
     memset(t.tdx.mr_td, 0xaa, 48);
     memset(t.tdx.rtmr[0], 0xaa, 48);
@@ -283,10 +285,11 @@ static void test_dynamic_config_sim_and_debug(void)
     ccz_claims g = sgx_claims();
     expect(p, &g, true, "");
     g.debug = true;
-    expect(p, &g, false, "debug_not_allowed");
+    expect(p, &g, false, "debug");
     ccz_claims t;
     memset(&t, 0, sizeof t);
     t.tee = CCZ_TEE_TDX;
+    t.tdx.td_attributes[3] = 0x10; /* SEPT_VE_DISABLE */
     strcpy(t.tcb_status, "UpToDate");
     expect(p, &t, false, "tee_not_accepted");
     ccz_policy_free(p);
@@ -333,6 +336,7 @@ static void test_dynamic_config_tdx(void)
     ccz_claims t;
     memset(&t, 0, sizeof t);
     t.tee = CCZ_TEE_TDX;
+    t.tdx.td_attributes[3] = 0x10; /* SEPT_VE_DISABLE */
     strcpy(t.tcb_status, "UpToDate");
     memset(t.tdx.mr_td, 0xbb, 48);
     memset(t.tdx.rtmr[0], 0xbb, 48);
@@ -341,6 +345,48 @@ static void test_dynamic_config_tdx(void)
     expect(p, &t, false, "measurement_not_accepted");
     ccz_claims g = sgx_claims();
     expect(p, &g, false, "tee_not_accepted");
+    ccz_policy_free(p);
+}
+
+static void test_production_checks(void)
+{
+    ccz_policy *p;
+    CHECK_OK(ccz_policy_default(&p));
+    ccz_claims t;
+    memset(&t, 0, sizeof t);
+    t.tee = CCZ_TEE_TDX;
+    strcpy(t.tcb_status, "UpToDate");
+    expect(p, &t, false, "sept_ve_disable_clear");
+    t.tdx.td_attributes[3] = 0x10;
+    expect(p, &t, true, "");
+    t.tdx.td_report_15 = true;
+    t.tdx.mr_servicetd[47] = 1;
+    expect(p, &t, false, "mrservicetd_nonzero");
+    t.tdx.td_attributes[0] = 0x01; /* TUD.DEBUG */
+    t.debug = true;
+    t.tdx.td_attributes[3] = 0;
+    expect(p, &t, false, "debug,mrservicetd_nonzero,sept_ve_disable_clear");
+    ccz_policy_free(p);
+    p = parse("{\"allow_debug\": true, \"allow_mrservicetd_nonzero\": true, "
+              "\"allow_sept_ve_disable_clear\": true}");
+    expect(p, &t, true, "");
+    ccz_policy_free(p);
+    p = parse("{\"verify_mr_td\": \"off\", \"ccz_allow_mrservicetd_nonzero\": \"on\", "
+              "\"ccz_allow_sept_ve_disable_clear\": \"on\", \"ccz_allow_debug\": \"on\", "
+              "\"tdx_mrs\": [{}]}");
+    expect(p, &t, true, "");
+    ccz_policy_free(p);
+    /* a TD report 1.0 has no MRSERVICETD to check */
+    t.tdx.td_report_15 = false;
+    CHECK_OK(ccz_policy_default(&p));
+    t.debug = false;
+    t.tdx.td_attributes[3] = 0x10;
+    expect(p, &t, true, "");
+    strcpy(t.tcb_status, "TDRelaunchAdvised");
+    expect(p, &t, false, "tcb_status_not_accepted");
+    ccz_policy_free(p);
+    p = parse("{\"accepted_tcb_statuses\": [\"TDRelaunchAdvised\"]}");
+    expect(p, &t, true, "");
     ccz_policy_free(p);
 }
 
@@ -436,7 +482,8 @@ static void test_normalised_json(void)
     json_t *j = ccz_policy_to_json(p);
     char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
     CHECK_STR(s, "{\"ccz_policy\":1,\"tees\":[\"sim\",\"sgx\"],\"allow_sim\":true,"
-                 "\"allow_debug\":false,\"accepted_tcb_statuses\":[\"UpToDate\"],\"sgx\":[{"
+                 "\"allow_debug\":false,\"allow_mrservicetd_nonzero\":false,"
+                 "\"allow_sept_ve_disable_clear\":false,\"accepted_tcb_statuses\":[\"UpToDate\"],\"sgx\":[{"
                  "\"mr_enclave\":\"" MRE "\",\"isv_svn_min\":2}]}");
     /* the normalised form parses back to the same policy */
     ccz_policy *q = parse(s);
@@ -466,5 +513,5 @@ static void test_load_file(void)
 TEST_MAIN(T(test_default_policy), T(test_ccz_policy), T(test_tdx_and_snp_lists),
           T(test_dynamic_config_matrix), T(test_dynamic_config_entries),
           T(test_dynamic_config_sim_and_debug), T(test_dynamic_config_tdx),
-          T(test_bad_documents), T(test_switch_spellings), T(test_normalised_json),
+          T(test_production_checks), T(test_bad_documents), T(test_switch_spellings), T(test_normalised_json),
           T(test_load_file))

@@ -1,0 +1,50 @@
+/* Locating and reading the shared vectors. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "vectors.h"
+
+const char *vectors_dir(void)
+{
+    static char dir[1024];
+    if (dir[0])
+        return dir;
+    const char *env = getenv("CCZ_VECTORS"), *src = getenv("CCZ_SOURCE_DIR");
+    if (env && env[0])
+        snprintf(dir, sizeof dir, "%s", env);
+    else
+        snprintf(dir, sizeof dir, "%s/../shared/vectors", src && src[0] ? src : ".");
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        printf("skipped: no vectors at %s (set CCZ_VECTORS to the shared vectors folder)\n", dir);
+        dir[0] = '\0';
+        return NULL;
+    }
+    return dir;
+}
+
+void vectors_require(void)
+{
+    if (!vectors_dir())
+        exit(77);
+}
+
+ccz_status vectors_read(ccz_buf *out, const char *rel, bool hex)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", vectors_dir(), rel);
+    ccz_buf raw = CCZ_BUF_INIT;
+    ccz_status s = ccz_file_read(&raw, path, 16u << 20);
+    if (s == CCZ_OK && hex) {
+        size_t n = raw.len;
+        while (n && isspace(raw.ptr[n - 1]))
+            n--;
+        s = ccz_hex_decode(out, (const char *)raw.ptr, n);
+    } else if (s == CCZ_OK) {
+        s = ccz_buf_append(out, raw.ptr, raw.len);
+    }
+    ccz_buf_free(&raw);
+    return s;
+}
