@@ -606,7 +606,7 @@ static bool detect(ccz_span ev, uint32_t tee)
     uint16_t version, key_type;
     uint32_t tee_type;
     return ccz_cursor_u16le(&c, &version) == CCZ_OK && ccz_cursor_u16le(&c, &key_type) == CCZ_OK &&
-           ccz_cursor_u32le(&c, &tee_type) == CCZ_OK && version >= 3 && version <= 5 &&
+           ccz_cursor_u32le(&c, &tee_type) == CCZ_OK && version >= 1 && version <= 5 &&
            tee_type == tee && ev.len >= CCZ_DCAP_HEADER_SIZE;
 }
 

@@ -1,0 +1,338 @@
+/* Tampering with real DCAP evidence: one flipped byte in each signed region of an SGX v3 and a
+ * TDX v4 quote and of their collateral gives the specific failure, at the step that owns it. */
+#include <jansson.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ccz/ccz.h"
+#include "test.h"
+#include "vectors.h"
+
+typedef struct {
+    const char *quote, *collateral;
+    int64_t at;
+} sample;
+
+static const sample SGX = {"Phala-Network_dcap-qvl/sample/sgx_quote",
+                           "Phala-Network_dcap-qvl/sample/sgx_quote_collateral.json", 1752919277};
+static const sample TDX = {"Phala-Network_dcap-qvl/sample/tdx_quote",
+                           "Phala-Network_dcap-qvl/sample/tdx_quote_collateral.json", 1752919234};
+
+static ccz_trust *trust;
+
+static void load(const sample *s, ccz_buf *q, ccz_buf *col)
+{
+    vectors_require();
+    if (!trust) {
+        CHECK_OK(ccz_trust_new(&trust));
+        CHECK_OK(ccz_trust_add_builtin(trust));
+    }
+    CHECK_OK(vectors_read(q, s->quote, false));
+    CHECK_OK(vectors_read(col, s->collateral, false));
+}
+
+/* Verifies quote bytes against collateral text (parsed afresh, so no cache carries over). */
+static ccz_status verify(ccz_result *r, ccz_span quote, ccz_span coll, int64_t at)
+{
+    ccz_collateral *c;
+    ccz_status s = ccz_collateral_parse(&c, (const char *)coll.ptr, coll.len);
+    if (s) {
+        r->status = s;
+        r->step = "collateral_parse";
+        return s;
+    }
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = at;
+    o.trust = trust;
+    o.collateral = c;
+    s = ccz_verify(r, quote, &o);
+    ccz_collateral_free(c);
+    return s;
+}
+
+static void expect(const char *what, ccz_span q, ccz_span col, int64_t at, ccz_status want,
+                   const char *step)
+{
+    static ccz_result r;
+    ccz_status got = verify(&r, q, col, at);
+    if (got != want || (step && (!r.step || strcmp(r.step, step) != 0))) {
+        fprintf(stderr, "%s: %s: got %s at %s (%s), want %s at %s\n", test_name, what,
+                ccz_status_name(got), r.step ? r.step : "-", r.message, ccz_status_name(want),
+                step ? step : "-");
+        test_failures++;
+    }
+}
+
+static void flip_quote(const sample *smp, const char *what, size_t off, ccz_status want,
+                       const char *step)
+{
+    ccz_buf q = CCZ_BUF_INIT, c = CCZ_BUF_INIT;
+    load(smp, &q, &c);
+    CHECK(off < q.len);
+    q.ptr[off] ^= 0x01;
+    expect(what, ccz_buf_span(&q), ccz_buf_span(&c), smp->at, want, step);
+    ccz_buf_free(&q);
+    ccz_buf_free(&c);
+}
+
+static void test_quote_regions(void)
+{
+    const sample *samples[] = {&SGX, &TDX};
+    for (int i = 0; i < 2; i++) {
+        const sample *s = samples[i];
+        ccz_buf q = CCZ_BUF_INIT, c = CCZ_BUF_INIT;
+        load(s, &q, &c);
+        ccz_dcap_quote dq;
+        CHECK_OK(ccz_dcap_quote_parse(&dq, ccz_buf_span(&q)));
+        expect("untouched", ccz_buf_span(&q), ccz_buf_span(&c), s->at, CCZ_OK, NULL);
+        size_t body = (size_t)(dq.body.ptr - q.ptr);
+        size_t qe = (size_t)(dq.qe_report.ptr - q.ptr);
+        size_t auth = (size_t)(dq.qe_auth_data.ptr - q.ptr);
+        size_t sig = (size_t)(dq.signed_part.len + 4); /* after the signature-data length */
+        ccz_buf_free(&q);
+        ccz_buf_free(&c);
+        flip_quote(s, "header pce_svn", 10, CCZ_ERR_BAD_SIGNATURE, "quote_signature");
+        flip_quote(s, "header user data", 40, CCZ_ERR_BAD_SIGNATURE, "quote_signature");
+        flip_quote(s, "body", body + 100, CCZ_ERR_BAD_SIGNATURE, "quote_signature");
+        flip_quote(s, "body report data", body + dq.body.len - 1, CCZ_ERR_BAD_SIGNATURE,
+                   "quote_signature");
+        flip_quote(s, "quote signature", sig + 5, CCZ_ERR_BAD_SIGNATURE, "quote_signature");
+        flip_quote(s, "attestation key", sig + 64 + 7, CCZ_ERR_BAD_SIGNATURE, "qe_report_data");
+        flip_quote(s, "QE report", qe + 70, CCZ_ERR_BAD_SIGNATURE, "qe_report_signature");
+        flip_quote(s, "QE report signature", qe + 384 + 3, CCZ_ERR_BAD_SIGNATURE,
+                   "qe_report_signature");
+        flip_quote(s, "QE auth data", auth + 4, CCZ_ERR_BAD_SIGNATURE, "qe_report_data");
+        flip_quote(s, "version", 0, CCZ_ERR_UNSUPPORTED, "parse");
+        flip_quote(s, "QE vendor", 12, CCZ_ERR_UNSUPPORTED, "parse");
+    }
+}
+
+/* Re-encodes the quote with one byte of the PCK certificate's DER flipped (same lengths). */
+static void test_pck_certificate(void)
+{
+    ccz_buf q = CCZ_BUF_INIT, c = CCZ_BUF_INIT;
+    load(&SGX, &q, &c);
+    ccz_dcap_quote dq;
+    CHECK_OK(ccz_dcap_quote_parse(&dq, ccz_buf_span(&q)));
+    size_t off = (size_t)(dq.cert_data.ptr - q.ptr);
+    BIO *in = BIO_new_mem_buf(dq.cert_data.ptr, (int)dq.cert_data.len);
+    X509 *pck = PEM_read_bio_X509(in, NULL, NULL, NULL);
+    BIO_free(in);
+    CHECK(pck != NULL);
+    unsigned char *der = NULL;
+    int n = i2d_X509(pck, &der);
+    X509_free(pck);
+    der[20] ^= 0x01; /* in the serial number: the issuer's signature no longer covers it */
+    const unsigned char *p = der;
+    X509 *bad = d2i_X509(NULL, &p, n);
+    CHECK(bad != NULL);
+    BIO *out = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(out, bad);
+    char *pem;
+    long pem_len = BIO_get_mem_data(out, &pem);
+    CHECK(pem_len > 0 && (size_t)pem_len <= dq.cert_data.len);
+    memcpy(q.ptr + off, pem, (size_t)pem_len);
+    expect("PCK certificate", ccz_buf_span(&q), ccz_buf_span(&c), SGX.at, CCZ_ERR_CERT_CHAIN,
+           "pck_chain");
+    /* a chain that is not PEM at all */
+    memset(q.ptr + off, 'A', dq.cert_data.len);
+    expect("PCK chain garbage", ccz_buf_span(&q), ccz_buf_span(&c), SGX.at,
+           CCZ_ERR_CERT_MALFORMED, "pck_chain");
+    BIO_free(out);
+    X509_free(bad);
+    OPENSSL_free(der);
+    ccz_buf_free(&q);
+    ccz_buf_free(&c);
+}
+
+/* Rewrites one field of the collateral JSON with edit() and expects the failure. */
+static void collateral_case(const sample *s, const char *field, void (*edit)(char *, size_t),
+                            ccz_status want, const char *step)
+{
+    ccz_buf q = CCZ_BUF_INIT, c = CCZ_BUF_INIT;
+    load(s, &q, &c);
+    json_t *root = json_loadb((const char *)c.ptr, c.len, 0, NULL);
+    char *v = strdup(json_string_value(json_object_get(root, field)));
+    edit(v, strlen(v));
+    json_object_set_new(root, field, json_string(v));
+    char *text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char what[96];
+    snprintf(what, sizeof what, "collateral %s", field);
+    expect(what, ccz_buf_span(&q), CCZ_SPAN(text, strlen(text)), s->at, want, step);
+    free(text);
+    free(v);
+    json_decref(root);
+    ccz_buf_free(&q);
+    ccz_buf_free(&c);
+}
+
+/* "tcbEvaluationDataNumber":17 -> 18: still valid JSON, no longer what Intel signed. */
+static void bump_eval_number(char *v, size_t n)
+{
+    char *p = strstr(v, "\"tcbEvaluationDataNumber\":");
+    (void)n;
+    if (p)
+        p[strlen("\"tcbEvaluationDataNumber\":") + 1]++;
+}
+
+static void flip_hex_early(char *v, size_t n)
+{
+    (void)n;
+    v[5] = v[5] == '0' ? '1' : '0';
+}
+
+/* A hex DER CRL: change the seconds of thisUpdate (UTCTime, tag 17 0d), inside the signed
+ * part, to another valid digit. */
+static void flip_crl_time(char *v, size_t n)
+{
+    char *p = strstr(v, "170d");
+    (void)n;
+    if (p) {
+        char *units = p + 4 + 2 * 11 + 1; /* low hex digit of the 12th time character */
+        *units = *units == '0' ? '1' : '0';
+    }
+}
+
+static void test_collateral_regions(void)
+{
+    collateral_case(&SGX, "tcb_info", bump_eval_number, CCZ_ERR_BAD_SIGNATURE, "tcb_info");
+    collateral_case(&SGX, "qe_identity", bump_eval_number, CCZ_ERR_BAD_SIGNATURE, "qe_identity");
+    collateral_case(&SGX, "tcb_info_signature", flip_hex_early, CCZ_ERR_BAD_SIGNATURE,
+                    "tcb_info");
+    collateral_case(&SGX, "qe_identity_signature", flip_hex_early, CCZ_ERR_BAD_SIGNATURE,
+                    "qe_identity");
+    collateral_case(&TDX, "tcb_info", bump_eval_number, CCZ_ERR_BAD_SIGNATURE, "tcb_info");
+    collateral_case(&SGX, "pck_crl", flip_crl_time, CCZ_ERR_BAD_SIGNATURE, "pck_chain");
+    collateral_case(&SGX, "root_ca_crl", flip_crl_time, CCZ_ERR_BAD_SIGNATURE, "tcb_info");
+}
+
+static void test_instants_and_mismatches(void)
+{
+    ccz_buf q = CCZ_BUF_INIT, c = CCZ_BUF_INIT, t = CCZ_BUF_INIT, tc = CCZ_BUF_INIT;
+    load(&SGX, &q, &c);
+    load(&TDX, &t, &tc);
+    /* the collateral's nextUpdate is at + 1 (the instant is derived from it) */
+    expect("after nextUpdate", ccz_buf_span(&q), ccz_buf_span(&c), SGX.at + 86400 * 40,
+           CCZ_ERR_COLLATERAL_OUT_OF_DATE, "tcb_info");
+    expect("before issueDate", ccz_buf_span(&q), ccz_buf_span(&c), SGX.at - 86400 * 40,
+           CCZ_ERR_COLLATERAL_OUT_OF_DATE, "tcb_info");
+    expect("TDX collateral for an SGX quote", ccz_buf_span(&q), ccz_buf_span(&tc), SGX.at,
+           CCZ_ERR_COLLATERAL_MISMATCH, "collateral");
+    expect("SGX collateral for a TDX quote", ccz_buf_span(&t), ccz_buf_span(&c), TDX.at,
+           CCZ_ERR_COLLATERAL_MISMATCH, "collateral");
+    /* collateral of another SGX platform, whose PCK CRL is from the other PCK CA */
+    ccz_buf other = CCZ_BUF_INIT, q5 = CCZ_BUF_INIT;
+    CHECK_OK(vectors_read(&other, "derived/automata_sgx_0825_collateral.json", false));
+    expect("another platform's collateral", ccz_buf_span(&q), ccz_buf_span(&other), 1755236700,
+           CCZ_ERR_COLLATERAL_MISMATCH, "pck_chain");
+    /* a TDX platform's TCB info (FMSPC 00806F050000) valid, with CRLs that fit, at the instant
+     * a quote of FMSPC 90C06F000000 is checked */
+    ccz_buf_reset(&other);
+    CHECK_OK(vectors_read(&other, "derived/automata_tdx_0625_00806f050000_collateral.json",
+                          false));
+    CHECK_OK(vectors_read(&q5, "automata-network_automata-dcap-attestation/evm/forge-test/"
+                               "assets/quotes/alibaba_quote_5.dat", false));
+    expect("another FMSPC's TCB info", ccz_buf_span(&q5), ccz_buf_span(&other), 1749945600,
+           CCZ_ERR_COLLATERAL_MISMATCH, "tcb_info");
+    ccz_buf_free(&q5);
+    /* without collateral */
+    static ccz_result r;
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = SGX.at;
+    o.trust = trust;
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&q), &o), CCZ_ERR_COLLATERAL_MISSING);
+    CHECK_CONTAINS(r.message, "--collateral");
+    /* another root: nothing chains to it */
+    ccz_trust *sim_only;
+    CHECK_OK(ccz_trust_new(&sim_only));
+    o.trust = sim_only;
+    ccz_collateral *col;
+    CHECK_OK(ccz_collateral_parse(&col, (const char *)c.ptr, c.len));
+    o.collateral = col;
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&q), &o), CCZ_ERR_CERT_CHAIN);
+    CHECK_STR(r.step, "tcb_info");
+    /* report data */
+    o.trust = trust;
+    uint8_t rd[64] = {1};
+    o.expected_report_data = rd;
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&q), &o), CCZ_ERR_REPORT_DATA_MISMATCH);
+    CHECK_STR(r.step, "report_data");
+    o.expected_report_data = NULL;
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&q), &o));
+    memcpy(rd, r.claims.report_data, 64);
+    o.expected_report_data = rd;
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&q), &o)); /* and again, from the cache */
+    char hex[13];
+    ccz_hex_to_str(hex, r.claims.dcap.fmspc, 6);
+    CHECK_STR(hex, "00a067110000");
+    ccz_collateral_free(col);
+    ccz_trust_free(sim_only);
+    ccz_buf_free(&other);
+    ccz_buf_free(&q);
+    ccz_buf_free(&c);
+    ccz_buf_free(&t);
+    ccz_buf_free(&tc);
+}
+
+static void test_truncation(void)
+{
+    ccz_buf q = CCZ_BUF_INIT, c = CCZ_BUF_INIT;
+    load(&TDX, &q, &c);
+    ccz_collateral *col;
+    CHECK_OK(ccz_collateral_parse(&col, (const char *)c.ptr, c.len));
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = TDX.at;
+    o.trust = trust;
+    o.collateral = col;
+    static ccz_result r;
+    ccz_dcap_quote dq;
+    CHECK_OK(ccz_dcap_quote_parse(&dq, ccz_buf_span(&q)));
+    size_t end = (size_t)(dq.cert_data.ptr + dq.cert_data.len - q.ptr);
+    /* every length from the header to the end of the signature data */
+    for (size_t n = 8; n < end; n += 7) {
+        ccz_status s = ccz_verify(&r, CCZ_SPAN(q.ptr, n), &o);
+        if (n < CCZ_DCAP_HEADER_SIZE ? s != CCZ_ERR_UNKNOWN_FORMAT : s != CCZ_ERR_TRUNCATED) {
+            fprintf(stderr, "length %zu: %s (%s)\n", n, ccz_status_name(s), r.message);
+            test_failures++;
+        }
+    }
+    /* padding after the signature data is ignored (the sample has 70 bytes of it) */
+    CHECK(q.len > end);
+    CHECK_OK(ccz_verify(&r, CCZ_SPAN(q.ptr, end), &o));
+    ccz_collateral_free(col);
+    ccz_buf_free(&q);
+    ccz_buf_free(&c);
+}
+
+static void test_bad_collateral(void)
+{
+    static const struct {
+        const char *doc, *detail;
+    } cases[] = {
+        {"[]", "not a JSON object"},
+        {"{}", "pck_crl_issuer_chain: missing"},
+        {"{\"pck_crl_issuer_chain\": \"x\"}", "pck_crl_issuer_chain"},
+        {"{,", "invalid JSON"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ccz_collateral *c = (ccz_collateral *)1;
+        CHECK_STATUS(ccz_collateral_parse(&c, cases[i].doc, strlen(cases[i].doc)),
+                     CCZ_ERR_MALFORMED);
+        CHECK(c == NULL);
+        CHECK_CONTAINS(ccz_error_detail(), cases[i].detail);
+    }
+    ccz_collateral *c;
+    CHECK_STATUS(ccz_collateral_load_file(&c, "/nonexistent.json"), CCZ_ERR_NOT_FOUND);
+}
+
+static void cleanup(void)
+{
+    ccz_trust_free(trust);
+    trust = NULL;
+}
+
+TEST_MAIN(T(test_quote_regions), T(test_pck_certificate), T(test_collateral_regions),
+          T(test_instants_and_mismatches), T(test_truncation), T(test_bad_collateral),
+          T(cleanup))
