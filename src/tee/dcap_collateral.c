@@ -231,9 +231,13 @@ static ccz_status parse_tcb_info(dcap_tcb_info *t, const json_t *o)
     long long v;
     if (!json_is_object(o))
         return bad(w, "not a JSON object");
-    CCZ_GUARD(need_str(o, "id", w, &id));
     CCZ_GUARD(need_int(o, "version", w, 100, &v));
     t->version = (int)v;
+    id = get_str(o, "id");
+    if (!id && t->version == 2)
+        id = "SGX"; /* version 2 predates TDX and has no id */
+    if (!id)
+        return bad("tcbInfo.id", "missing or not a string");
     if (strcmp(id, "SGX") && strcmp(id, "TDX"))
         return ccz_fail(CCZ_ERR_UNSUPPORTED, "collateral: tcbInfo.id '%.16s' is not SGX or TDX",
                         id);

@@ -1,0 +1,51 @@
+/* A test-only DCAP "platform": its own root CA, PCK CA, PCK certificate (with SGX extensions),
+ * TCB signing certificate, CRLs, and quotes signed the way a real quoting enclave signs them.
+ * With its root trusted, ccz's verifier runs end to end on inputs the tests choose: TCB levels,
+ * TDX module identities, QE identities, revocations, validity windows. Nothing here is Intel's;
+ * it exists to exercise branches the recorded vectors do not reach. */
+#ifndef CCZ_TEST_DCAP_FORGE_H
+#define CCZ_TEST_DCAP_FORGE_H
+
+#include "ccz/ccz.h"
+
+typedef struct forge forge;
+
+/* Certificates valid 2020-01-01 .. 2040-01-01; CRLs valid crl_from .. crl_until. */
+forge *forge_new(void);
+void forge_free(forge *f);
+/* The root certificate (PEM), to trust with ccz_trust_add_intel_root. */
+ccz_span forge_root_pem(const forge *f);
+
+typedef struct {
+    int version;            /* 3, 4, 5 */
+    bool tdx;
+    bool td15;              /* v5 TD report 1.5 */
+    ccz_pck_ext ext;        /* the PCK certificate's SGX extensions */
+    uint8_t tee_tcb_svn[16];
+    uint8_t tee_tcb_svn2[16];
+    uint8_t mr_signer_seam[48];
+    uint8_t qe_mrsigner[32];
+    uint16_t qe_isvprodid;
+    uint16_t qe_isvsvn;
+    uint8_t qe_attributes0; /* first attribute byte of the QE report (0x11 normally) */
+    uint8_t report_data[64];
+    uint16_t cert_type;     /* 5 normally */
+} forge_quote_opts;
+
+/* Defaults: SGX v3, FMSPC 00906ED50000, PCE-ID 0000, all TCB components 5, PCESVN 10,
+ * QE MRSIGNER 0x8c..., ISVPRODID 1 (2 for TDX), ISVSVN 8. */
+void forge_quote_defaults(forge_quote_opts *o);
+ccz_status forge_quote(forge *f, ccz_buf *out, const forge_quote_opts *o);
+
+typedef struct {
+    const char *tcb_info;     /* the tcbInfo object, compact JSON */
+    const char *qe_identity;  /* the enclaveIdentity object */
+    int64_t crl_from, crl_until;
+    bool revoke_pck;          /* put the PCK certificate on the PCK CRL */
+    bool revoke_pck_ca;       /* put the PCK CA on the root CRL */
+} forge_collateral_opts;
+
+/* A QuoteCollateralV3 JSON document for the options (signatures made by the forge). */
+ccz_status forge_collateral(forge *f, ccz_buf *out, const forge_collateral_opts *o);
+
+#endif
