@@ -243,7 +243,7 @@ ccz_status forge_quote(forge *f, ccz_buf *out, const forge_quote_opts *o)
     pem_append(&chain, pck);
     pem_append(&chain, f->ca);
     pem_append(&chain, f->root);
-    (void)ccz_buf_append_u8(&chain, 0); /* as some quotes do */
+    must(ccz_buf_append_u8(&chain, 0)); /* as some quotes do */
     X509_free(pck);
 
     size_t start = out->len;
