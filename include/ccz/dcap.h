@@ -86,6 +86,33 @@ CCZ_API void ccz_collateral_free(ccz_collateral *c);
 CCZ_API void ccz_collateral_fmspc(const ccz_collateral *c, uint8_t fmspc[6]);
 CCZ_API const char *ccz_collateral_tee(const ccz_collateral *c);
 
+/* The earliest nextUpdate among the collateral's TCB info, QE identity and CRLs: when it must
+ * be fetched again. */
+CCZ_API int64_t ccz_collateral_expiry(const ccz_collateral *c);
+
+#define CCZ_COLLATERAL_FETCH_OPTS_VERSION 1
+
+typedef struct {
+    unsigned version;        /* CCZ_COLLATERAL_FETCH_OPTS_VERSION */
+    const char *base_url;    /* a PCCS (https://pccs:8081) or Intel PCS
+                                (https://api.trustedservices.intel.com); v4 API */
+    const char *cache_dir;   /* where fetched collateral is kept until it expires; NULL: none */
+    int64_t now;             /* the instant that decides whether the cache is still good */
+    const char *ca_file;     /* PEM roots for the server's TLS certificate; NULL: the system's */
+    bool tls_verify_insecure; /* skip TLS server verification (collateral is signed anyway) */
+    long timeout_seconds;    /* per request; 0: 60 */
+} ccz_collateral_fetch_opts;
+
+#define CCZ_COLLATERAL_FETCH_OPTS_INIT {CCZ_COLLATERAL_FETCH_OPTS_VERSION, NULL, NULL, 0, NULL, false, 0}
+
+/* Fetches the collateral a quote needs (PCK CRL for its PCK CA, root CA CRL, TCB info for its
+ * FMSPC, QE identity) and appends it to out as QuoteCollateralV3 JSON. With a cache directory,
+ * collateral cached for the same TEE, FMSPC and PCK CA is used until its expiry;
+ * *from_cache says which happened. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_collateral_fetch(ccz_buf *out, ccz_span quote,
+                                                     const ccz_collateral_fetch_opts *o,
+                                                     bool *from_cache);
+
 /* The Intel SGX Root CA, built in (DER). */
 CCZ_API ccz_span ccz_intel_root_ca(void);
 /* Adds an Intel root (PEM or DER) that DCAP chains must end in. */

@@ -1,5 +1,7 @@
 /* JSON documents through jansson: size-capped parsing that rejects duplicate keys and reports
  * where the text went wrong. */
+#include <string.h>
+
 #include <jansson.h>
 
 #include "ccz/core.h"
@@ -22,4 +24,96 @@ ccz_status ccz_json_parse(ccz_json **out, const char *text, size_t len, size_t m
 void ccz_json_free(ccz_json *j)
 {
     json_decref(j);
+}
+
+/* ---- raw member extraction ---------------------------------------------------------------------
+ * A scanner over untrusted text that finds where a value starts and ends, honouring strings and
+ * escapes and nesting; it reads only through the cursor. */
+
+#define JSON_MAX_DEPTH 256
+
+static void skip_ws(ccz_cursor *c)
+{
+    ccz_span s;
+    while (ccz_cursor_peek(c, 1, &s) == CCZ_OK &&
+           (s.ptr[0] == ' ' || s.ptr[0] == '\t' || s.ptr[0] == '\n' || s.ptr[0] == '\r'))
+        (void)!ccz_cursor_skip(c, 1);
+}
+
+/* Skips a string whose opening quote has been read. */
+static ccz_status skip_string(ccz_cursor *c)
+{
+    uint8_t ch;
+    for (;;) {
+        if (ccz_cursor_u8(c, &ch))
+            return ccz_fail(CCZ_ERR_JSON, "JSON: unterminated string");
+        if (ch == '"')
+            return CCZ_OK;
+        if (ch == '\\' && ccz_cursor_skip(c, 1))
+            return ccz_fail(CCZ_ERR_JSON, "JSON: unterminated escape");
+    }
+}
+
+static ccz_status skip_value(ccz_cursor *c)
+{
+    uint8_t ch;
+    int depth = 0;
+    skip_ws(c);
+    do {
+        if (ccz_cursor_u8(c, &ch))
+            return ccz_fail(CCZ_ERR_JSON, "JSON: value ends early");
+        if (ch == '"') {
+            CCZ_GUARD(skip_string(c));
+        } else if (ch == '{' || ch == '[') {
+            if (++depth > JSON_MAX_DEPTH)
+                return ccz_fail(CCZ_ERR_JSON, "JSON: nested deeper than %d", JSON_MAX_DEPTH);
+        } else if (ch == '}' || ch == ']') {
+            if (--depth < 0)
+                return ccz_fail(CCZ_ERR_JSON, "JSON: unbalanced '%c'", ch);
+        } else if (depth == 0) {
+            /* a number or literal: runs until a delimiter */
+            ccz_span s;
+            while (ccz_cursor_peek(c, 1, &s) == CCZ_OK && !strchr(",}] \t\r\n", s.ptr[0]))
+                (void)!ccz_cursor_skip(c, 1);
+        }
+    } while (depth > 0);
+    return CCZ_OK;
+}
+
+ccz_status ccz_json_raw_member(ccz_span *value, ccz_span doc, const char *key)
+{
+    ccz_cursor c;
+    ccz_cursor_init(&c, doc);
+    uint8_t ch;
+    size_t klen = strlen(key);
+    skip_ws(&c);
+    if (ccz_cursor_u8(&c, &ch) || ch != '{')
+        return ccz_fail(CCZ_ERR_JSON, "JSON: not an object");
+    for (;;) {
+        skip_ws(&c);
+        if (ccz_cursor_u8(&c, &ch))
+            return ccz_fail(CCZ_ERR_JSON, "JSON: object ends early");
+        if (ch == '}')
+            return ccz_fail(CCZ_ERR_NOT_FOUND, "JSON: no member \"%s\"", key);
+        if (ch != '"')
+            return ccz_fail(CCZ_ERR_JSON, "JSON: expected a member name");
+        size_t start = c.pos;
+        CCZ_GUARD(skip_string(&c));
+        bool match = c.pos - start - 1 == klen && memcmp(c.base + start, key, klen) == 0;
+        skip_ws(&c);
+        if (ccz_cursor_u8(&c, &ch) || ch != ':')
+            return ccz_fail(CCZ_ERR_JSON, "JSON: expected ':'");
+        skip_ws(&c);
+        size_t vstart = c.pos;
+        CCZ_GUARD(skip_value(&c));
+        if (match) {
+            *value = (ccz_span){c.base + vstart, c.pos - vstart};
+            return CCZ_OK;
+        }
+        skip_ws(&c);
+        if (ccz_cursor_u8(&c, &ch) || (ch != ',' && ch != '}'))
+            return ccz_fail(CCZ_ERR_JSON, "JSON: expected ',' or '}'");
+        if (ch == '}')
+            return ccz_fail(CCZ_ERR_NOT_FOUND, "JSON: no member \"%s\"", key);
+    }
 }

@@ -104,6 +104,16 @@ json_t *ccz_claims_to_json(const ccz_claims *c)
     case CCZ_TEE_NONE:
         break;
     }
+    if (c->tee == CCZ_TEE_SGX || c->tee == CCZ_TEE_TDX) {
+        json_t *adv = json_array();
+        for (size_t i = 0; adv && i < c->n_advisories; i++)
+            r |= json_array_append_new(adv, json_string(c->advisories[i]));
+        r |= put_hex(o, "fmspc", c->dcap.fmspc, 6) |
+             json_object_set_new(o, "tcb_status", json_string(c->tcb_status)) |
+             json_object_set_new(o, "advisories", adv) |
+             json_object_set_new(o, "platform_tcb_status", json_string(c->dcap.platform_status)) |
+             json_object_set_new(o, "qe_tcb_status", json_string(c->dcap.qe_status));
+    }
     if (r) {
         json_decref(o);
         return NULL;

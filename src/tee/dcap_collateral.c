@@ -476,3 +476,16 @@ const char *ccz_collateral_tee(const ccz_collateral *c)
 {
     return c->tcb.tdx ? "TDX" : "SGX";
 }
+
+int64_t ccz_collateral_expiry(const ccz_collateral *c)
+{
+    int64_t e = c->tcb.next_update < c->qe.next_update ? c->tcb.next_update : c->qe.next_update;
+    X509_CRL *crls[2] = {c->root_crl, c->pck_crl};
+    for (int i = 0; i < 2; i++) {
+        struct tm tm;
+        const ASN1_TIME *t = X509_CRL_get0_nextUpdate(crls[i]);
+        if (t && ASN1_TIME_to_tm(t, &tm) && (int64_t)timegm(&tm) < e)
+            e = (int64_t)timegm(&tm);
+    }
+    return e;
+}

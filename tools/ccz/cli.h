@@ -15,6 +15,11 @@ int cmd_sim(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+int cmd_collateral(int argc, char **argv);
+
+/* Reads evidence from a file (at most 4 MiB); hex text (as some public samples are) is
+ * decoded. */
+ccz_status cli_read_evidence(ccz_buf *out, const char *path);
 
 /* Prints "ccz: <message>" and a pointer to the command's help; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) CCZ_PRINTF(2, 3);

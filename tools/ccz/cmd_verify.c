@@ -1,6 +1,5 @@
 /* ccz verify: verify evidence (type detected from its framing), then appraise its claims with a
  * policy. The evidence file is untrusted; the library's parsers read it. */
-#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,7 +9,6 @@
 
 #include "cli.h"
 
-#define EVIDENCE_MAX (4u << 20)
 #define MAX_ROOTS 16
 
 static const char verify_usage[] =
@@ -100,35 +98,6 @@ static int parse_args(verify_args *a, int argc, char **argv)
                                                         : "give exactly one evidence file");
     a->file = argv[optind];
     return EXIT_OK;
-}
-
-/* Evidence files may hold hex text (as several public samples do); decode it in place. */
-static ccz_status maybe_unhex(ccz_buf *ev)
-{
-    size_t digits = 0;
-    for (size_t i = 0; i < ev->len; i++) {
-        if (isxdigit(ev->ptr[i]))
-            digits++;
-        else if (!isspace(ev->ptr[i]))
-            return CCZ_OK; /* binary */
-    }
-    if (digits == 0)
-        return CCZ_OK; /* empty: the verifier says no format matches */
-    ccz_buf hex = CCZ_BUF_INIT, bin = CCZ_BUF_INIT;
-    ccz_status s = CCZ_OK;
-    for (size_t i = 0; i < ev->len && s == CCZ_OK; i++)
-        if (!isspace(ev->ptr[i]))
-            s = ccz_buf_append_u8(&hex, ev->ptr[i]);
-    if (s == CCZ_OK)
-        s = ccz_hex_decode(&bin, (const char *)hex.ptr, hex.len);
-    if (s == CCZ_OK) {
-        ccz_buf_free(ev);
-        *ev = bin;
-        bin = (ccz_buf)CCZ_BUF_INIT;
-    }
-    ccz_buf_free(&hex);
-    ccz_buf_free(&bin);
-    return s;
 }
 
 static ccz_status load_trust(ccz_trust *t, const verify_args *a)
@@ -253,9 +222,7 @@ int cmd_verify(int argc, char **argv)
     ccz_trust *trust = NULL;
     ccz_policy *policy = NULL;
     ccz_collateral *collateral = NULL;
-    ccz_status s = ccz_file_read(&ev, a.file, EVIDENCE_MAX);
-    if (s == CCZ_OK)
-        s = maybe_unhex(&ev);
+    ccz_status s = cli_read_evidence(&ev, a.file);
     if (s) {
         r = cli_fail(s, "cannot read evidence %s", a.file);
         goto out;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ctype.h>
+
 #include "cli.h"
 
 static const char usage[] =
@@ -21,6 +23,8 @@ static const char usage[] =
     "  verify FILE [--report-data HEX] [--policy FILE] [--at UNIX] [--json]\n"
     "                                   verify evidence and appraise it against a policy\n"
     "  policy check FILE [--json]       validate a policy (ccz or CCZoo dynamic_config.json)\n"
+    "  collateral fetch QUOTE --pccs URL -o FILE\n"
+    "                                   fetch Intel collateral for an SGX/TDX quote\n"
     "  version                          print the version\n"
     "\n"
     "Run 'ccz <command> --help' for a command's options. Exit codes: 0 success (verified and\n"
@@ -54,6 +58,7 @@ int main(int argc, char **argv)
         {"attest", cmd_attest},
         {"verify", cmd_verify},
         {"policy", cmd_policy},
+        {"collateral", cmd_collateral},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(cmd, cmds[i].name))
@@ -121,4 +126,39 @@ ccz_status cli_number(const char *s, unsigned long long max, unsigned long long 
                max);
     *out = v;
     return CCZ_OK;
+}
+
+/* Evidence files may hold hex text (as several public samples do); decode it in place. */
+static ccz_status maybe_unhex(ccz_buf *ev)
+{
+    size_t digits = 0;
+    for (size_t i = 0; i < ev->len; i++) {
+        if (isxdigit(ev->ptr[i]))
+            digits++;
+        else if (!isspace(ev->ptr[i]))
+            return CCZ_OK; /* binary */
+    }
+    if (digits == 0)
+        return CCZ_OK; /* empty: the verifier says no format matches */
+    ccz_buf hex = CCZ_BUF_INIT, bin = CCZ_BUF_INIT;
+    ccz_status s = CCZ_OK;
+    for (size_t i = 0; i < ev->len && s == CCZ_OK; i++)
+        if (!isspace(ev->ptr[i]))
+            s = ccz_buf_append_u8(&hex, ev->ptr[i]);
+    if (s == CCZ_OK)
+        s = ccz_hex_decode(&bin, (const char *)hex.ptr, hex.len);
+    if (s == CCZ_OK) {
+        ccz_buf_free(ev);
+        *ev = bin;
+        bin = (ccz_buf)CCZ_BUF_INIT;
+    }
+    ccz_buf_free(&hex);
+    ccz_buf_free(&bin);
+    return s;
+}
+
+ccz_status cli_read_evidence(ccz_buf *out, const char *path)
+{
+    CCZ_GUARD(ccz_file_read(out, path, 4u << 20));
+    return maybe_unhex(out);
 }

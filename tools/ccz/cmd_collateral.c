@@ -1,0 +1,159 @@
+/* ccz collateral: fetch the Intel collateral a quote needs from a PCCS or Intel PCS, with an
+ * on-disk cache, and inspect collateral files. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+static const char collateral_usage[] =
+    "usage: ccz collateral fetch QUOTE --pccs URL -o FILE [--cache-dir D | --no-cache]\n"
+    "                            [--at UNIX] [--cacert FILE] [--insecure-tls]\n"
+    "       ccz collateral info FILE\n"
+    "\n"
+    "fetch: gets the PCK CRL, root CA CRL, TCB info and QE identity a quote (binary or hex)\n"
+    "needs from a PCCS or Intel PCS (v4 API) and writes them as QuoteCollateralV3 JSON.\n"
+    "  --pccs URL       e.g. https://api.trustedservices.intel.com or https://pccs:8081\n"
+    "  -o FILE          where to write the collateral ('-' for standard output)\n"
+    "  --cache-dir D    keep fetched collateral here until it expires (default:\n"
+    "                   $XDG_CACHE_HOME/ccz/collateral or ~/.cache/ccz/collateral)\n"
+    "  --no-cache       always fetch\n"
+    "  --at UNIX        the instant that decides whether cached collateral is still good\n"
+    "  --cacert FILE    PEM roots for the server's TLS certificate\n"
+    "  --insecure-tls   do not verify the server's TLS certificate (collateral is signed by\n"
+    "                   Intel and checked when a quote is verified)\n"
+    "info: prints the TEE, FMSPC and validity of a collateral file.\n";
+
+static ccz_status default_cache(ccz_buf *out)
+{
+    const char *d = getenv("XDG_CACHE_HOME");
+    if (d && d[0])
+        return ccz_buf_printf(out, "%s/ccz/collateral", d);
+    d = getenv("HOME");
+    CCZ_ENSURE(d && d[0], CCZ_ERR_NOT_FOUND, "no cache directory: set HOME or pass --cache-dir");
+    return ccz_buf_printf(out, "%s/.cache/ccz/collateral", d);
+}
+
+static int fetch(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"pccs", required_argument, NULL, 'p'},   {"out", required_argument, NULL, 'o'},
+        {"cache-dir", required_argument, NULL, 'c'}, {"no-cache", no_argument, NULL, 'n'},
+        {"at", required_argument, NULL, 'a'},     {"cacert", required_argument, NULL, 'C'},
+        {"insecure-tls", no_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    ccz_collateral_fetch_opts o = CCZ_COLLATERAL_FETCH_OPTS_INIT;
+    const char *out = NULL, *cache = NULL;
+    bool no_cache = false;
+    unsigned long long at = 0;
+    o.now = (int64_t)time(NULL);
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            o.base_url = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'c':
+            cache = optarg;
+            break;
+        case 'n':
+            no_cache = true;
+            break;
+        case 'a':
+            if (cli_number(optarg, INT64_MAX / 2, &at))
+                return cli_usage_error("collateral", "--at: %s", ccz_error_detail());
+            o.now = (int64_t)at;
+            break;
+        case 'C':
+            o.ca_file = optarg;
+            break;
+        case 'k':
+            o.tls_verify_insecure = true;
+            break;
+        case 'h':
+            fputs(collateral_usage, stdout);
+            return EXIT_OK;
+        default:
+            return cli_usage_error("collateral", "bad option");
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage_error("collateral", "give exactly one quote file");
+    if (!o.base_url)
+        return cli_usage_error("collateral", "--pccs URL is required");
+    if (!out)
+        return cli_usage_error("collateral", "-o FILE is required");
+    ccz_buf quote = CCZ_BUF_INIT, doc = CCZ_BUF_INIT, cache_dir = CCZ_BUF_INIT;
+    int r = EXIT_OK;
+    bool from_cache = false;
+    ccz_status s = cli_read_evidence(&quote, argv[optind]);
+    if (s == CCZ_OK && !no_cache) {
+        s = cache ? ccz_buf_append_str(&cache_dir, cache) : default_cache(&cache_dir);
+        o.cache_dir = (const char *)cache_dir.ptr;
+    }
+    if (s == CCZ_OK)
+        s = ccz_collateral_fetch(&doc, ccz_buf_span(&quote), &o, &from_cache);
+    ccz_collateral *col = NULL;
+    if (s == CCZ_OK)
+        s = ccz_collateral_parse(&col, (const char *)doc.ptr, doc.len);
+    if (s) {
+        r = cli_fail(s, "collateral fetch");
+    } else if (!strcmp(out, "-") ? fwrite(doc.ptr, 1, doc.len, stdout) != doc.len
+                                 : (s = ccz_file_write(out, ccz_buf_span(&doc), 0644)) != 0) {
+        r = cli_fail(s ? s : CCZ_ERR_IO, "collateral fetch: cannot write %s", out);
+    } else {
+        uint8_t fmspc[6];
+        ccz_collateral_fmspc(col, fmspc);
+        time_t exp = (time_t)ccz_collateral_expiry(col);
+        char when[32];
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&exp));
+        fprintf(stderr, "%s collateral for FMSPC %02X%02X%02X%02X%02X%02X %s, valid until %s\n",
+                ccz_collateral_tee(col), fmspc[0], fmspc[1], fmspc[2], fmspc[3], fmspc[4],
+                fmspc[5], from_cache ? "from the cache" : "fetched", when);
+    }
+    ccz_collateral_free(col);
+    ccz_buf_free(&quote);
+    ccz_buf_free(&doc);
+    ccz_buf_free(&cache_dir);
+    return r;
+}
+
+static int info(int argc, char **argv)
+{
+    if (argc != 2)
+        return cli_usage_error("collateral", "usage: ccz collateral info FILE");
+    ccz_collateral *c;
+    ccz_status s = ccz_collateral_load_file(&c, argv[1]);
+    if (s)
+        return cli_fail(s, "collateral info");
+    uint8_t fmspc[6];
+    ccz_collateral_fmspc(c, fmspc);
+    time_t exp = (time_t)ccz_collateral_expiry(c);
+    char when[32];
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&exp));
+    printf("tee         %s\nfmspc       %02X%02X%02X%02X%02X%02X\nvalid until %s (%lld)\n",
+           ccz_collateral_tee(c), fmspc[0], fmspc[1], fmspc[2], fmspc[3], fmspc[4], fmspc[5],
+           when, (long long)exp);
+    ccz_collateral_free(c);
+    return EXIT_OK;
+}
+
+int cmd_collateral(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(collateral_usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (!strcmp(argv[1], "fetch"))
+        return fetch(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "info"))
+        return info(argc - 1, argv + 1);
+    return cli_usage_error("collateral", "unknown collateral command '%s'", argv[1]);
+}
