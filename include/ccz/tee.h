@@ -206,9 +206,16 @@ typedef struct {
         bool debug;
         int64_t timestamp;             /* 0 = now */
     } sim;
+    /* sgx, tdx, snp: the root under which device paths are looked up (/dev/attestation for
+     * Gramine, /sys/kernel/config/tsm/report for configfs-tsm, /dev/tdx_guest); NULL or "" is
+     * "/". Tests point it at a directory that replays recorded evidence. */
+    const char *device_root;
+    /* configfs-tsm: the report entry to use; NULL creates a fresh one per attestation and
+     * removes it after. */
+    const char *tsm_entry;
 } ccz_attester_opts;
 
-#define CCZ_ATTESTER_OPTS_INIT {CCZ_ATTESTER_OPTS_VERSION, CCZ_TEE_NONE, {0}}
+#define CCZ_ATTESTER_OPTS_INIT {CCZ_ATTESTER_OPTS_VERSION, CCZ_TEE_NONE, {0}, NULL, NULL}
 
 typedef struct ccz_attester ccz_attester;
 

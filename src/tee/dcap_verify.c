@@ -624,10 +624,12 @@ const ccz_backend ccz_backend_sgx = {
     .tee = CCZ_TEE_SGX,
     .detect = detect_sgx,
     .verify = dcap_verify,
+    .attester = &ccz_attester_sgx,
 };
 
 const ccz_backend ccz_backend_tdx = {
     .tee = CCZ_TEE_TDX,
     .detect = detect_tdx,
     .verify = dcap_verify,
+    .attester = &ccz_attester_tdx,
 };

@@ -6,15 +6,23 @@
 
 #include "ccz/tee.h"
 
-/* One TEE backend. detect looks only at framing; verify fills a ccz_result; the attester
- * functions are NULL where this build cannot produce that evidence. */
+/* Attester operations a backend may have (NULL when this build cannot attest for it). */
+typedef struct {
+    ccz_status (*create)(void **state, const ccz_attester_opts *o);
+    ccz_status (*attest)(const void *state, const uint8_t report_data[64], ccz_buf *evidence);
+    void (*destroy)(void *state);
+} ccz_attester_ops;
+
+extern const ccz_attester_ops ccz_attester_sgx;
+extern const ccz_attester_ops ccz_attester_tdx;
+
+/* One TEE backend: detect looks only at framing; verify fills a ccz_result; attester is NULL
+ * where this build cannot produce that evidence. */
 typedef struct {
     ccz_tee tee;
     bool (*detect)(ccz_span evidence);
     ccz_status (*verify)(ccz_result *out, ccz_span evidence, const ccz_verify_opts *o);
-    ccz_status (*attester_new)(void **state, const ccz_attester_opts *o);
-    ccz_status (*attest)(const void *state, const uint8_t report_data[64], ccz_buf *evidence);
-    void (*attester_free)(void *state);
+    const ccz_attester_ops *attester;
 } ccz_backend;
 
 extern const ccz_backend ccz_backend_sim;
@@ -45,6 +53,28 @@ bool ccz_is_p256(EVP_PKEY *key);
 ccz_status ccz_p256_key_from_raw(EVP_PKEY **out, const uint8_t xy[64]);
 ccz_status ccz_p256_verify(EVP_PKEY *key, ccz_span msg, const uint8_t sig[64]);
 ccz_status ccz_p256_sign(uint8_t sig[64], EVP_PKEY *key, ccz_span msg);
+
+/* Device files under a configurable root (tests point it at recorded evidence). Missing or
+ * unreadable devices are CCZ_ERR_TEE_UNAVAILABLE. */
+ccz_status ccz_dev_path(char *out, size_t cap, const char *root, const char *rel);
+ccz_status ccz_dev_write(const char *path, ccz_span data);
+ccz_status ccz_dev_read(ccz_buf *out, const char *path, size_t max);
+
+/* configfs-tsm reports (tsm.c). */
+typedef struct {
+    const char *provider;       /* "tdx_guest", "sev_guest" */
+    const uint8_t *report_data; /* 64 bytes for inblob */
+    int privlevel;              /* SNP VMPL to request, or -1 */
+    const char *entry;          /* an existing entry to use, or NULL for a fresh one */
+} ccz_tsm_request;
+
+bool ccz_tsm_available(const char *root);
+ccz_status ccz_tsm_report(const char *root, const ccz_tsm_request *rq, ccz_buf *out,
+                          ccz_buf *aux);
+
+/* TDX quote via /dev/tdx_guest and the QGS message format (dcap_attest.c), exposed for tests. */
+ccz_status ccz_tdx_qgs_request(ccz_buf *out, const uint8_t tdreport[1024]);
+ccz_status ccz_tdx_qgs_response(ccz_span *quote, ccz_span buf);
 
 /* SHA-256 of a byte span. */
 ccz_status ccz_sha256(uint8_t out[32], ccz_span in);

@@ -540,11 +540,11 @@ fail:
     return s;
 }
 
+static const ccz_attester_ops sim_attester_ops = {sim_attester_new, sim_attest, sim_attester_free};
+
 const ccz_backend ccz_backend_sim = {
     .tee = CCZ_TEE_SIM,
     .detect = sim_detect,
     .verify = sim_verify,
-    .attester_new = sim_attester_new,
-    .attest = sim_attest,
-    .attester_free = sim_attester_free,
+    .attester = &sim_attester_ops,
 };

@@ -104,12 +104,12 @@ ccz_status ccz_attester_new(ccz_attester **out, const ccz_attester_opts *o)
     CCZ_ENSURE(o && o->version == CCZ_ATTESTER_OPTS_VERSION, CCZ_ERR_INVALID_ARGUMENT,
                "attester options missing or of the wrong version");
     const ccz_backend *b = backend_for(o->tee);
-    CCZ_ENSURE(b && b->attester_new, CCZ_ERR_NO_BACKEND,
+    CCZ_ENSURE(b && b->attester, CCZ_ERR_NO_BACKEND,
                "this build has no attester for TEE '%s'", ccz_tee_name(o->tee));
     ccz_attester *a = calloc(1, sizeof *a);
     CCZ_ENSURE(a, CCZ_ERR_NOMEM, "out of memory");
     a->backend = b;
-    ccz_status s = b->attester_new(&a->state, o);
+    ccz_status s = b->attester->create(&a->state, o);
     if (s) {
         free(a);
         return s;
@@ -122,12 +122,12 @@ void ccz_attester_free(ccz_attester *a)
 {
     if (!a)
         return;
-    a->backend->attester_free(a->state);
+    a->backend->attester->destroy(a->state);
     free(a);
 }
 
 ccz_status ccz_attest(const ccz_attester *a, const uint8_t report_data[64], ccz_buf *evidence)
 {
     CCZ_ENSURE(a && report_data && evidence, CCZ_ERR_INVALID_ARGUMENT, "missing argument");
-    return a->backend->attest(a->state, report_data, evidence);
+    return a->backend->attester->attest(a->state, report_data, evidence);
 }

@@ -7,9 +7,10 @@
 #include "cli.h"
 
 static const char attest_usage[] =
-    "usage: ccz attest --tee sim [--report-data HEX] -o FILE [sim options]\n"
+    "usage: ccz attest --tee sim|sgx|tdx [--report-data HEX] -o FILE [options]\n"
     "\n"
-    "  --tee sim            the TEE to attest from (this build: sim)\n"
+    "  --tee TEE            sim (simulated), sgx (inside Gramine: /dev/attestation), tdx (in a\n"
+    "                       TD guest: configfs-tsm, else /dev/tdx_guest)\n"
     "  --report-data HEX    up to 64 bytes bound into the evidence; shorter values are padded\n"
     "                       with zero bytes (default: 64 zero bytes)\n"
     "  -o, --out FILE       where to write the evidence ('-' for standard output)\n"
@@ -19,7 +20,11 @@ static const char attest_usage[] =
     "  --measurement HEX    32-byte measurement instead of SHA-256 of the ccz executable\n"
     "  --product-id N       product id, 0..65535 (default 0)\n"
     "  --svn N              security version number, 0..65535 (default 0)\n"
-    "  --debug              mark the evidence as coming from a debug enclave\n";
+    "  --debug              mark the evidence as coming from a debug enclave\n"
+    "sgx and tdx options:\n"
+    "  --device-root D      look for /dev and /sys under D (default /), e.g. a directory\n"
+    "                       that replays recorded evidence\n"
+    "  --tsm-entry NAME     use this existing configfs-tsm report entry\n";
 
 int cmd_attest(int argc, char **argv)
 {
@@ -33,6 +38,8 @@ int cmd_attest(int argc, char **argv)
         {"product-id", required_argument, NULL, 'p'},
         {"svn", required_argument, NULL, 's'},
         {"debug", no_argument, NULL, 'D'},
+        {"device-root", required_argument, NULL, 'R'},
+        {"tsm-entry", required_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -72,6 +79,12 @@ int cmd_attest(int argc, char **argv)
         case 'D':
             o.sim.debug = true;
             break;
+        case 'R':
+            o.device_root = optarg;
+            break;
+        case 'E':
+            o.tsm_entry = optarg;
+            break;
         case 'h':
             fputs(attest_usage, stdout);
             return EXIT_OK;
@@ -82,7 +95,7 @@ int cmd_attest(int argc, char **argv)
     if (optind != argc)
         return cli_usage_error("attest", "unexpected argument '%s'", argv[optind]);
     if (!tee)
-        return cli_usage_error("attest", "--tee is required (this build attests with: sim)");
+        return cli_usage_error("attest", "--tee is required (sim, sgx or tdx)");
     if (ccz_tee_parse(tee, &o.tee))
         return cli_usage_error("attest", "%s", ccz_error_detail());
     if (!out)

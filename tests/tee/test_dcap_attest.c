@@ -1,0 +1,181 @@
+/* The SGX (Gramine) and TDX (configfs-tsm, /dev/tdx_guest) attesters, pointed at directories
+ * that replay quotes the way the devices hand them out; and the QGS message framing. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ccz/ccz.h"
+#include "dcap_forge.h"
+#include "tee/internal.h"
+#include "test.h"
+
+static forge *F;
+
+static void put(const char *dir, const char *name, ccz_span data)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    CHECK_OK(ccz_mkdir_p(dir, 0700));
+    CHECK_OK(ccz_file_write(path, data, 0644));
+}
+
+static void quote_for(ccz_buf *q, bool tdx, const uint8_t rd[64])
+{
+    if (!F)
+        F = forge_new();
+    forge_quote_opts o;
+    forge_quote_defaults(&o);
+    o.tdx = tdx;
+    o.version = tdx ? 4 : 3;
+    memcpy(o.report_data, rd, 64);
+    CHECK_OK(forge_quote(F, q, &o));
+}
+
+static ccz_status attest(ccz_buf *ev, ccz_tee tee, const char *root, const char *entry,
+                         const uint8_t rd[64])
+{
+    ccz_attester_opts o = CCZ_ATTESTER_OPTS_INIT;
+    o.tee = tee;
+    o.device_root = root;
+    o.tsm_entry = entry;
+    ccz_attester *a;
+    ccz_status s = ccz_attester_new(&a, &o);
+    if (s == CCZ_OK)
+        s = ccz_attest(a, rd, ev);
+    ccz_attester_free(a);
+    return s;
+}
+
+static void test_gramine(void)
+{
+    uint8_t rd[64];
+    for (int i = 0; i < 64; i++)
+        rd[i] = (uint8_t)(0xa0 + i);
+    char root[512], dev[600];
+    snprintf(root, sizeof root, "%s/gramine", test_tmpdir());
+    snprintf(dev, sizeof dev, "%s/dev/attestation", root);
+    ccz_buf q = CCZ_BUF_INIT, ev = CCZ_BUF_INIT, written = CCZ_BUF_INIT;
+    quote_for(&q, false, rd);
+    put(dev, "attestation_type", CCZ_SPAN("dcap", 4));
+    put(dev, "quote", ccz_buf_span(&q));
+    CHECK_OK(attest(&ev, CCZ_TEE_SGX, root, NULL, rd));
+    CHECK(ev.len == q.len && memcmp(ev.ptr, q.ptr, q.len) == 0);
+    char path[700];
+    snprintf(path, sizeof path, "%s/user_report_data", dev);
+    CHECK_OK(ccz_file_read(&written, path, 0));
+    CHECK(written.len == 64 && memcmp(written.ptr, rd, 64) == 0);
+    /* a quote for other report data is refused */
+    rd[0] ^= 1;
+    ccz_buf_reset(&ev);
+    CHECK_STATUS(attest(&ev, CCZ_TEE_SGX, root, NULL, rd), CCZ_ERR_REPORT_DATA_MISMATCH);
+    CHECK_INT(ev.len, 0);
+    /* not DCAP */
+    put(dev, "attestation_type", CCZ_SPAN("epid\n", 5));
+    CHECK_STATUS(attest(&ev, CCZ_TEE_SGX, root, NULL, rd), CCZ_ERR_TEE_UNAVAILABLE);
+    CHECK_CONTAINS(ccz_error_detail(), "not dcap");
+    /* a TDX quote where an SGX one belongs */
+    put(dev, "attestation_type", CCZ_SPAN("dcap\n", 5));
+    ccz_buf_reset(&q);
+    quote_for(&q, true, rd);
+    put(dev, "quote", ccz_buf_span(&q));
+    CHECK_STATUS(attest(&ev, CCZ_TEE_SGX, root, NULL, rd), CCZ_ERR_MALFORMED);
+    ccz_buf_free(&q);
+    ccz_buf_free(&ev);
+    ccz_buf_free(&written);
+}
+
+static void test_configfs_tsm(void)
+{
+    uint8_t rd[64] = {1, 2, 3};
+    char root[512], entry[700], base[600];
+    snprintf(root, sizeof root, "%s/tdx", test_tmpdir());
+    snprintf(base, sizeof base, "%s/sys/kernel/config/tsm/report", root);
+    snprintf(entry, sizeof entry, "%s/replay", base);
+    ccz_buf q = CCZ_BUF_INIT, ev = CCZ_BUF_INIT, inblob = CCZ_BUF_INIT;
+    quote_for(&q, true, rd);
+    put(entry, "provider", CCZ_SPAN("tdx_guest\n", 10));
+    put(entry, "generation", CCZ_SPAN("1\n", 2));
+    put(entry, "outblob", ccz_buf_span(&q));
+    CHECK_OK(attest(&ev, CCZ_TEE_TDX, root, "replay", rd));
+    CHECK(ev.len == q.len && memcmp(ev.ptr, q.ptr, q.len) == 0);
+    char path[800];
+    snprintf(path, sizeof path, "%s/inblob", entry);
+    CHECK_OK(ccz_file_read(&inblob, path, 0));
+    CHECK(inblob.len == 64 && memcmp(inblob.ptr, rd, 64) == 0);
+    struct stat st;
+    CHECK(stat(entry, &st) == 0); /* an entry we did not create stays */
+    put(entry, "provider", CCZ_SPAN("sev_guest\n", 10));
+    CHECK_STATUS(attest(&ev, CCZ_TEE_TDX, root, "replay", rd), CCZ_ERR_TEE_UNAVAILABLE);
+    CHECK_CONTAINS(ccz_error_detail(), "provider is 'sev_guest', not 'tdx_guest'");
+    /* a fresh entry is created and removed again; a plain directory has no provider */
+    CHECK_STATUS(attest(&ev, CCZ_TEE_TDX, root, NULL, rd), CCZ_ERR_TEE_UNAVAILABLE);
+    int left = 0;
+    for (int i = 0; i < 4; i++) {
+        char p[900];
+        snprintf(p, sizeof p, "%s/ccz-%ld-%d", base, (long)getpid(), i);
+        left += stat(p, &st) == 0;
+    }
+    CHECK_INT(left, 0);
+    CHECK_STATUS(attest(&ev, CCZ_TEE_TDX, root, "no/such", rd), CCZ_ERR_INVALID_ARGUMENT);
+    ccz_buf_free(&q);
+    ccz_buf_free(&ev);
+    ccz_buf_free(&inblob);
+}
+
+static void test_tdx_guest_device(void)
+{
+    uint8_t rd[64] = {0};
+    char root[512], dev[600];
+    snprintf(root, sizeof root, "%s/legacy", test_tmpdir());
+    snprintf(dev, sizeof dev, "%s/dev", root);
+    put(dev, "tdx_guest", CCZ_SPAN("", 0)); /* a plain file: the ioctls are refused */
+    ccz_buf ev = CCZ_BUF_INIT;
+    CHECK_STATUS(attest(&ev, CCZ_TEE_TDX, root, NULL, rd), CCZ_ERR_TEE_UNAVAILABLE);
+    CHECK_CONTAINS(ccz_error_detail(), "TDX_CMD_GET_REPORT0");
+    char empty[512];
+    snprintf(empty, sizeof empty, "%s/empty", test_tmpdir());
+    CHECK_OK(ccz_mkdir_p(empty, 0700));
+    CHECK_STATUS(attest(&ev, CCZ_TEE_TDX, empty, NULL, rd), CCZ_ERR_TEE_UNAVAILABLE);
+    CHECK_CONTAINS(ccz_error_detail(), "no TDX guest interface");
+    ccz_buf_free(&ev);
+}
+
+static void test_qgs_messages(void)
+{
+    uint8_t report[1024];
+    memset(report, 0x77, sizeof report);
+    ccz_buf req = CCZ_BUF_INIT;
+    CHECK_OK(ccz_tdx_qgs_request(&req, report));
+    CHECK_INT(req.len, 4 + 16 + 8 + 1024);
+    CHECK(req.ptr[0] == 0 && req.ptr[1] == 0 && req.ptr[2] == 0x04 && req.ptr[3] == 0x18);
+    CHECK(req.ptr[4] == 1 && req.ptr[6] == 0); /* version 1.0 */
+    CHECK(req.ptr[8] == 0);                    /* GET_QUOTE_REQ */
+    CHECK(req.ptr[20] == 0x00 && req.ptr[21] == 0x04); /* report size 1024 */
+
+    /* a response: size, header (type 1), id size 2, quote size 5, id, quote */
+    uint8_t resp[4 + 16 + 8 + 2 + 5] = {0, 0, 0, 31, 1, 0, 0, 0, 1, 0, 0, 0, 31, 0, 0, 0,
+                                         0, 0, 0, 0, 2, 0, 0, 0, 5, 0, 0, 0, 0xee, 0xee,
+                                         'Q', 'U', 'O', 'T', 'E'};
+    ccz_span q;
+    CHECK_OK(ccz_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp)));
+    CHECK(q.len == 5 && memcmp(q.ptr, "QUOTE", 5) == 0);
+    CHECK_STATUS(ccz_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp - 1)), CCZ_ERR_TRUNCATED);
+    resp[24] = 6; /* quote size beyond the message */
+    CHECK_STATUS(ccz_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp)), CCZ_ERR_TRUNCATED);
+    resp[24] = 5;
+    resp[16] = 0x12; /* QGS error code */
+    CHECK_STATUS(ccz_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp)), CCZ_ERR_TEE_UNAVAILABLE);
+    resp[16] = 0;
+    resp[8] = 0; /* a request, not a response */
+    CHECK_STATUS(ccz_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp)), CCZ_ERR_MALFORMED);
+    ccz_buf_free(&req);
+}
+
+static void cleanup(void)
+{
+    forge_free(F);
+}
+
+TEST_MAIN(T(test_gramine), T(test_configfs_tsm), T(test_tdx_guest_device), T(test_qgs_messages),
+          T(cleanup))
