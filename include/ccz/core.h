@@ -73,7 +73,11 @@ extern "C" {
       "this evidence needs collateral and none was given")                                        \
     X(CCZ_ERR_NETWORK, -32, "network_error", "network request failed")                         \
     X(CCZ_ERR_TDX_MODULE_MISMATCH, -33, "tdx_module_mismatch",                                    \
-      "the TDX module is not one the TCB info describes")
+      "the TDX module is not one the TCB info describes")                                         \
+    X(CCZ_ERR_TCB_MISMATCH, -34, "tcb_mismatch",                                                  \
+      "the report's TCB is not the one the signing certificate was issued for")                  \
+    X(CCZ_ERR_CHIP_ID_MISMATCH, -35, "chip_id_mismatch",                                          \
+      "the report's chip id is not the one the signing certificate was issued for")
 
 typedef enum {
 #define CCZ_X_ENUM(sym, val, name, msg) sym = val,

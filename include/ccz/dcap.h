@@ -117,7 +117,8 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_collateral_fetch(ccz_buf *out, ccz_span quo
 CCZ_API ccz_span ccz_intel_root_ca(void);
 /* Adds an Intel root (PEM or DER) that DCAP chains must end in. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_trust_add_intel_root(ccz_trust *t, ccz_span cert);
-/* Adds the built-in roots: the Intel SGX Root CA. */
+/* Adds the built-in roots: the Intel SGX Root CA, and AMD's ARKs with their ASKs and ASVKs
+ * for Milan, Genoa and Turin. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_trust_add_builtin(ccz_trust *t);
 
 #ifdef __cplusplus

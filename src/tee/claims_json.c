@@ -66,6 +66,8 @@ static int snp_fields(json_t *o, const ccz_snp_claims *s)
     snprintf(pol, sizeof pol, "0x%llx", (unsigned long long)s->policy);
     bool turin = strcmp(s->product, "Turin") == 0;
     return put_int(o, "version", s->version) | put_int(o, "guest_svn", s->guest_svn) |
+           json_object_set_new(o, "debug_allowed", json_boolean((s->policy >> 19) & 1)) |
+           json_object_set_new(o, "migration_agent_allowed", json_boolean((s->policy >> 18) & 1)) |
            json_object_set_new(o, "policy", json_string(pol)) | put_int(o, "vmpl", s->vmpl) |
            json_object_set_new(o, "signing_key",
                                json_string(s->signing_key == CCZ_SNP_KEY_VCEK   ? "vcek"

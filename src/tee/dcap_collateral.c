@@ -396,6 +396,7 @@ ccz_status ccz_collateral_parse(ccz_collateral **out, const char *text, size_t l
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
     pthread_mutex_init(&c->lock, NULL);
+    c->kind = COLLATERAL_DCAP;
     ccz_status s;
     if (!json_is_object(root)) {
         s = bad("document", "not a JSON object");
@@ -463,6 +464,9 @@ void ccz_collateral_free(ccz_collateral *c)
     free_isv_levels(c->qe.levels, c->qe.n_levels);
     for (int i = 0; i < DCAP_PCK_CACHE; i++)
         EVP_PKEY_free(c->pck[i].pck_key);
+    X509_free(c->snp.vek);
+    sk_X509_pop_free(c->snp.chain, X509_free);
+    EVP_PKEY_free(c->snp.vek_key);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -474,11 +478,17 @@ void ccz_collateral_fmspc(const ccz_collateral *c, uint8_t fmspc[6])
 
 const char *ccz_collateral_tee(const ccz_collateral *c)
 {
+    if (c->kind == COLLATERAL_SNP)
+        return "SNP";
     return c->tcb.tdx ? "TDX" : "SGX";
 }
 
 int64_t ccz_collateral_expiry(const ccz_collateral *c)
 {
+    if (c->kind == COLLATERAL_SNP) {
+        struct tm tm;
+        return ASN1_TIME_to_tm(X509_get0_notAfter(c->snp.vek), &tm) ? (int64_t)timegm(&tm) : 0;
+    }
     int64_t e = c->tcb.next_update < c->qe.next_update ? c->tcb.next_update : c->qe.next_update;
     X509_CRL *crls[2] = {c->root_crl, c->pck_crl};
     for (int i = 0; i < 2; i++) {

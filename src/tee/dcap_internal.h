@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 
 #include "ccz/dcap.h"
+#include "ccz/snp.h"
 
 #define DCAP_MAX_ADVISORIES 64
 
@@ -83,7 +84,23 @@ typedef struct {
 
 #define DCAP_PCK_CACHE 8
 
+typedef enum { COLLATERAL_DCAP = 1, COLLATERAL_SNP = 2 } collateral_kind;
+
+/* SNP collateral: the VEK and its chain, and what has been verified of them. */
+typedef struct {
+    X509 *vek;
+    STACK_OF(X509) *chain;  /* ASK/ASVK and ARK the caller gave; may be empty */
+    uint64_t checked_trust_id;
+    int64_t checked_from, checked_until;
+    EVP_PKEY *vek_key;      /* set once the chain verified */
+    int product;            /* ccz_snp_product named by the chain */
+    bool vlek;
+    ccz_snp_vek_info info;
+} snp_collateral;
+
 struct ccz_collateral {
+    collateral_kind kind;
+    snp_collateral snp;
     char *tcb_info_text;
     size_t tcb_info_len;
     uint8_t tcb_info_sig[64];

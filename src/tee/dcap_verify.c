@@ -521,6 +521,11 @@ static ccz_status check_collateral_fits(ccz_result *r, const ccz_collateral *col
                                         const ccz_dcap_quote *q)
 {
     bool tdx = q->tee_type == CCZ_DCAP_TEE_TDX;
+    if (col->kind != COLLATERAL_DCAP) {
+        ccz_fail(CCZ_ERR_COLLATERAL_MISMATCH, "the collateral is for SEV-SNP, not for %s quotes",
+                 tdx ? "TDX" : "SGX");
+        return ccz_result_fail(r, CCZ_STEP_COLLATERAL, CCZ_ERR_COLLATERAL_MISMATCH);
+    }
     if (col->tcb.tdx != tdx || col->qe.td_qe != tdx) {
         ccz_fail(CCZ_ERR_COLLATERAL_MISMATCH, "the collateral (TCB info %s, QE identity %s) is "
                  "not for %s quotes", col->tcb.tdx ? "TDX" : "SGX", col->qe.td_qe ? "TD_QE" : "QE",
@@ -607,7 +612,8 @@ static bool detect(ccz_span ev, uint32_t tee)
     uint32_t tee_type;
     return ccz_cursor_u16le(&c, &version) == CCZ_OK && ccz_cursor_u16le(&c, &key_type) == CCZ_OK &&
            ccz_cursor_u32le(&c, &tee_type) == CCZ_OK && version >= 1 && version <= 5 &&
-           tee_type == tee && ev.len >= CCZ_DCAP_HEADER_SIZE;
+           (key_type == 2 || key_type == 3) && tee_type == tee &&
+           ev.len >= CCZ_DCAP_HEADER_SIZE;
 }
 
 static bool detect_sgx(ccz_span ev)

@@ -26,6 +26,7 @@ typedef struct {
 } ccz_backend;
 
 extern const ccz_backend ccz_backend_sim;
+extern const ccz_backend ccz_backend_snp;
 extern const ccz_backend ccz_backend_sgx;
 extern const ccz_backend ccz_backend_tdx;
 
@@ -34,6 +35,9 @@ struct ccz_trust {
     STACK_OF(X509) *sim_roots;  /* the same roots, counted and listed */
     STACK_OF(X509) *intel_roots; /* roots DCAP chains must end in */
     X509_STORE *intel_store;     /* the same roots, for X509_verify_cert */
+    X509_STORE *amd_store;       /* AMD ARKs */
+    STACK_OF(X509) *amd_roots;
+    STACK_OF(X509) *amd_intermediates; /* built-in ASKs and ASVKs */
     uint64_t id;                 /* changes whenever the roots change (keys verifier caches) */
 };
 

@@ -9,6 +9,7 @@
 
 static const ccz_backend *const backends[] = {
     &ccz_backend_sim,
+    &ccz_backend_snp,
     &ccz_backend_sgx,
     &ccz_backend_tdx,
 };
@@ -80,7 +81,7 @@ ccz_status ccz_verify(ccz_result *out, ccz_span evidence, const ccz_verify_opts 
     if (!b) {
         ccz_fail(CCZ_ERR_UNKNOWN_FORMAT,
                  "evidence (%zu bytes) is not in any format this build verifies (sim, SGX and "
-                 "TDX DCAP quotes)",
+                 "TDX DCAP quotes, SEV-SNP reports)",
                  evidence.len);
         return ccz_result_fail(out, CCZ_STEP_DETECT, CCZ_ERR_UNKNOWN_FORMAT);
     }

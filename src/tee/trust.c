@@ -7,10 +7,12 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 static atomic_uint_fast64_t next_trust_id = 1;
 
 #include "ccz/dcap.h"
+#include "ccz/snp.h"
 #include "internal.h"
 
 ccz_status ccz_trust_new(ccz_trust **out)
@@ -22,8 +24,12 @@ ccz_status ccz_trust_new(ccz_trust **out)
     t->sim_roots = sk_X509_new_null();
     t->intel_roots = sk_X509_new_null();
     t->intel_store = X509_STORE_new();
+    t->amd_store = X509_STORE_new();
+    t->amd_roots = sk_X509_new_null();
+    t->amd_intermediates = sk_X509_new_null();
     t->id = atomic_fetch_add(&next_trust_id, 1);
-    if (!t->sim_store || !t->sim_roots || !t->intel_roots || !t->intel_store) {
+    if (!t->sim_store || !t->sim_roots || !t->intel_roots || !t->intel_store || !t->amd_store ||
+        !t->amd_roots || !t->amd_intermediates) {
         ccz_trust_free(t);
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
@@ -39,6 +45,9 @@ void ccz_trust_free(ccz_trust *t)
     sk_X509_pop_free(t->sim_roots, X509_free);
     sk_X509_pop_free(t->intel_roots, X509_free);
     X509_STORE_free(t->intel_store);
+    X509_STORE_free(t->amd_store);
+    sk_X509_pop_free(t->amd_roots, X509_free);
+    sk_X509_pop_free(t->amd_intermediates, X509_free);
     free(t);
 }
 
@@ -106,9 +115,46 @@ ccz_status ccz_trust_add_intel_root(ccz_trust *t, ccz_span cert)
     return CCZ_OK;
 }
 
+ccz_status ccz_trust_add_amd_ark(ccz_trust *t, ccz_span cert)
+{
+    X509 *x;
+    CCZ_GUARD(ccz_read_cert(&x, cert));
+    if (X509_check_issued(x, x) != X509_V_OK) {
+        X509_free(x);
+        return ccz_fail(CCZ_ERR_CERT_CHAIN, "an AMD root (ARK) must be self-signed");
+    }
+    if (!X509_STORE_add_cert(t->amd_store, x) || !sk_X509_push(t->amd_roots, x)) {
+        X509_free(x);
+        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot add AMD root");
+    }
+    t->id = atomic_fetch_add(&next_trust_id, 1);
+    return CCZ_OK;
+}
+
+/* The built-in AMD certificates: self-signed ARKs become roots, ASKs and ASVKs intermediates. */
+static ccz_status add_amd_builtin(ccz_trust *t)
+{
+    STACK_OF(X509) *all = NULL;
+    ccz_status s = ccz_read_pem_certs(&all, ccz_amd_builtin_certs(), 16);
+    for (int i = 0; s == CCZ_OK && i < sk_X509_num(all); i++) {
+        X509 *x = sk_X509_value(all, i);
+        X509_up_ref(x);
+        bool root = X509_check_issued(x, x) == X509_V_OK;
+        if (root ? !X509_STORE_add_cert(t->amd_store, x) || !sk_X509_push(t->amd_roots, x)
+                 : !sk_X509_push(t->amd_intermediates, x)) {
+            X509_free(x);
+            s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot add the built-in AMD certificates");
+        }
+    }
+    sk_X509_pop_free(all, X509_free);
+    t->id = atomic_fetch_add(&next_trust_id, 1);
+    return s;
+}
+
 ccz_status ccz_trust_add_builtin(ccz_trust *t)
 {
-    return ccz_trust_add_intel_root(t, ccz_intel_root_ca());
+    CCZ_GUARD(ccz_trust_add_intel_root(t, ccz_intel_root_ca()));
+    return add_amd_builtin(t);
 }
 
 ccz_status ccz_read_pem_certs(STACK_OF(X509) **out, ccz_span pem, int max)

@@ -14,6 +14,7 @@
 static const char verify_usage[] =
     "usage: ccz verify FILE [--report-data HEX] [--policy FILE] [--at UNIX] [--json]\n"
     "                       [--collateral FILE] [--root-ca FILE]\n"
+    "                       [--vek FILE] [--cert-chain FILE]\n"
     "                       [--sim-root CERT]... [--sim-dir D]\n"
     "\n"
     "Verifies evidence (binary, or hex text) and appraises it with a policy.\n"
@@ -25,13 +26,15 @@ static const char verify_usage[] =
     "  --collateral FILE  Intel collateral for SGX/TDX quotes (dcap-qvl QuoteCollateralV3 JSON,\n"
     "                     as 'ccz collateral fetch' writes it)\n"
     "  --root-ca FILE     Intel root CA to trust instead of the built-in Intel SGX Root CA\n"
+    "  --vek FILE         the VCEK or VLEK (DER or PEM) that signed an SEV-SNP report\n"
+    "  --cert-chain FILE  its ASK/ASVK and ARK (PEM); default: AMD's built-in chains\n"
     "  --sim-root CERT    trust this sim platform root (repeatable); by default the root of\n"
     "                     --sim-dir, or of the default sim platform if one exists\n"
     "Exit codes: 0 verified and accepted, 1 verification failed or policy rejected,\n"
     "2 usage error or unreadable input (missing file, not evidence, malformed).\n";
 
 typedef struct {
-    const char *file, *rd_hex, *policy, *sim_dir, *collateral, *root_ca;
+    const char *file, *rd_hex, *policy, *sim_dir, *collateral, *root_ca, *vek, *chain;
     const char *roots[MAX_ROOTS];
     int n_roots;
     bool json, have_at;
@@ -49,6 +52,8 @@ static int parse_args(verify_args *a, int argc, char **argv)
         {"sim-dir", required_argument, NULL, 'd'},
         {"collateral", required_argument, NULL, 'c'},
         {"root-ca", required_argument, NULL, 'C'},
+        {"vek", required_argument, NULL, 'v'},
+        {"cert-chain", required_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -86,6 +91,12 @@ static int parse_args(verify_args *a, int argc, char **argv)
         case 'C':
             a->root_ca = optarg;
             break;
+        case 'v':
+            a->vek = optarg;
+            break;
+        case 'V':
+            a->chain = optarg;
+            break;
         case 'h':
             fputs(verify_usage, stdout);
             return -1;
@@ -96,6 +107,11 @@ static int parse_args(verify_args *a, int argc, char **argv)
     if (argc - optind != 1)
         return cli_usage_error("verify", argc == optind ? "no evidence file given"
                                                         : "give exactly one evidence file");
+    if (a->vek && a->collateral)
+        return cli_usage_error("verify", "--vek (SEV-SNP) and --collateral (SGX/TDX) exclude "
+                                         "each other");
+    if (a->chain && !a->vek)
+        return cli_usage_error("verify", "--cert-chain goes with --vek");
     a->file = argv[optind];
     return EXIT_OK;
 }
@@ -128,6 +144,19 @@ static ccz_status load_trust(ccz_trust *t, const verify_args *a)
     else if (!a->sim_dir)
         s = CCZ_OK;
     ccz_buf_free(&path);
+    return s;
+}
+
+static ccz_status load_vek(ccz_collateral **out, const char *vek, const char *chain)
+{
+    ccz_buf v = CCZ_BUF_INIT, c = CCZ_BUF_INIT;
+    ccz_status s = ccz_file_read(&v, vek, 1 << 20);
+    if (s == CCZ_OK && chain && (s = ccz_file_read(&c, chain, 1 << 20)) != CCZ_OK)
+        ccz_fail_context(s, "--cert-chain");
+    if (s == CCZ_OK)
+        s = ccz_collateral_snp(out, ccz_buf_span(&v), ccz_buf_span(&c));
+    ccz_buf_free(&v);
+    ccz_buf_free(&c);
     return s;
 }
 
@@ -238,6 +267,10 @@ int cmd_verify(int argc, char **argv)
     }
     if (a.collateral && (s = ccz_collateral_load_file(&collateral, a.collateral)) != CCZ_OK) {
         r = cli_fail(s, "collateral");
+        goto out;
+    }
+    if (a.vek && (s = load_vek(&collateral, a.vek, a.chain)) != CCZ_OK) {
+        r = cli_fail(s, "--vek %s", a.vek);
         goto out;
     }
 

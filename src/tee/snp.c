@@ -1,0 +1,471 @@
+/* AMD SEV-SNP: the attestation report (1184 bytes, versions 2 to 5), VEK certificates (VCEK,
+ * VLEK) with AMD's extensions, the VEK -> ASK/ASVK -> ARK chain (RSA-PSS), and the report's
+ * ECDSA P-384 signature, after the AMD SEV-SNP ABI specification and go-sev-guest. Reports and
+ * certificates are untrusted; ARKs are trust anchors. The collateral object remembers a
+ * verified chain until its validity window ends, so a report then costs one P-384 check. */
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "dcap_internal.h"
+#include "internal.h"
+
+#define SIG_ALGO_ECDSA_P384_SHA384 1
+#define POLICY_DEBUG (1ull << 19)
+
+static const char *const product_names[] = {"", "Milan", "Genoa", "Turin"};
+
+const char *ccz_snp_product_name(ccz_snp_product p)
+{
+    return (unsigned)p < 4 ? product_names[p] : "";
+}
+
+ccz_status ccz_snp_product_parse(const char *name, ccz_snp_product *out)
+{
+    for (int i = 1; i < 4; i++)
+        if (strncasecmp(name, product_names[i], 5) == 0) {
+            *out = (ccz_snp_product)i;
+            return CCZ_OK;
+        }
+    return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "unknown SEV-SNP product '%s' (Milan, Genoa or "
+                    "Turin)", name);
+}
+
+void ccz_snp_tcb_decode(ccz_snp_tcb *t, uint64_t raw, ccz_snp_product p)
+{
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(raw >> (8 * i));
+    memset(t, 0, sizeof *t);
+    if (p == CCZ_SNP_TURIN) {
+        t->fmc = b[0], t->bootloader = b[1], t->tee = b[2], t->snp = b[3];
+    } else {
+        t->bootloader = b[0], t->tee = b[1], t->snp = b[6];
+    }
+    t->microcode = b[7];
+}
+
+/* Family 19h models 00-0Fh are Milan, 10-1Fh and A0-AFh Genoa; family 1Ah is Turin. */
+static ccz_snp_product product_of_cpuid(uint8_t family, uint8_t model)
+{
+    if (family == 0x19 && model <= 0x0f)
+        return CCZ_SNP_MILAN;
+    if (family == 0x19 && ((model >= 0x10 && model <= 0x1f) || (model >= 0xa0 && model <= 0xaf)))
+        return CCZ_SNP_GENOA;
+    if (family == 0x1a && model <= 0x11)
+        return CCZ_SNP_TURIN;
+    return CCZ_SNP_UNKNOWN;
+}
+
+static void reverse_copy(uint8_t *out, const uint8_t *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = in[n - 1 - i];
+}
+
+ccz_status ccz_snp_report_parse(ccz_snp_report *r, ccz_span in, ccz_snp_product hint)
+{
+    memset(r, 0, sizeof *r);
+    ccz_snp_claims *c = &r->claims;
+    if (in.len != CCZ_SNP_REPORT_SIZE)
+        return ccz_fail(in.len < CCZ_SNP_REPORT_SIZE ? CCZ_ERR_TRUNCATED : CCZ_ERR_TRAILING_DATA,
+                        "an SNP report is %d bytes, not %zu", CCZ_SNP_REPORT_SIZE, in.len);
+    ccz_cursor k;
+    ccz_cursor_init(&k, in);
+    uint32_t signer, reserved;
+    uint8_t cpuid[3], pad[64], sig[144];
+    ccz_status s;
+    CCZ_GUARD_GOTO(ccz_cursor_u32le(&k, &c->version), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_u32le(&k, &c->guest_svn), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_u64le(&k, &c->policy), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_copy(&k, c->family_id, 16), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_copy(&k, c->image_id, 16), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_u32le(&k, &c->vmpl), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_u32le(&k, &c->signature_algo), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_u64le(&k, &r->current_tcb_raw), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_u64le(&k, &c->platform_info), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_u32le(&k, &signer), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_u32le(&k, &reserved), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_copy(&k, r->report_data, 64), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_copy(&k, c->measurement, 48), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_copy(&k, c->host_data, 32), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_copy(&k, c->id_key_digest, 48), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_copy(&k, c->author_key_digest, 48), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_copy(&k, c->report_id, 32), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_copy(&k, c->report_id_ma, 32), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_u64le(&k, &r->reported_tcb_raw), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_copy(&k, cpuid, 3), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_skip(&k, 21), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_copy(&k, c->chip_id, 64), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_u64le(&k, &r->committed_tcb_raw), s, bad);
+    CCZ_GUARD_GOTO(ccz_cursor_skip(&k, 8), s, bad); /* current and committed versions */
+    CCZ_GUARD_GOTO(ccz_cursor_u64le(&k, &r->launch_tcb_raw), s, bad);
+    while (k.pos < CCZ_SNP_SIGNED_SIZE)
+        CCZ_GUARD_GOTO(ccz_cursor_copy(&k, pad, CCZ_SNP_SIGNED_SIZE - k.pos > 64
+                                                    ? 64
+                                                    : CCZ_SNP_SIGNED_SIZE - k.pos),
+                       s, bad);
+    r->signed_part = ccz_cursor_consumed(&k);
+    CCZ_GUARD_GOTO(ccz_cursor_copy(&k, sig, sizeof sig), s, bad);
+    reverse_copy(r->signature_r, sig, 48); /* 72-byte little-endian fields, 48 significant */
+    reverse_copy(r->signature_s, sig + 72, 48);
+    for (int i = 48; i < 72; i++)
+        if (sig[i] || sig[72 + i])
+            return ccz_fail(CCZ_ERR_MALFORMED, "SNP report: signature component exceeds 384 bits");
+    if (c->version < 2 || c->version > 5)
+        return ccz_fail(CCZ_ERR_UNSUPPORTED, "SNP report version %u is not supported (2 to 5 "
+                        "are)", c->version);
+    if (c->signature_algo != SIG_ALGO_ECDSA_P384_SHA384)
+        return ccz_fail(CCZ_ERR_UNSUPPORTED, "SNP report signature algorithm %u is not ECDSA "
+                        "P-384 with SHA-384 (1)", c->signature_algo);
+    c->author_key_en = signer & 1;
+    c->mask_chip_key = (signer >> 1) & 1;
+    unsigned key = (signer >> 2) & 7;
+    if (key != CCZ_SNP_KEY_VCEK && key != CCZ_SNP_KEY_VLEK && key != CCZ_SNP_KEY_NONE)
+        return ccz_fail(CCZ_ERR_MALFORMED, "SNP report: signing key selector %u is reserved", key);
+    c->signing_key = (ccz_snp_key)key;
+    if (c->version >= 3) {
+        r->cpuid_family = cpuid[0], r->cpuid_model = cpuid[1], r->cpuid_stepping = cpuid[2];
+        r->product = product_of_cpuid(cpuid[0], cpuid[1]);
+    }
+    if (r->product == CCZ_SNP_UNKNOWN)
+        r->product = hint;
+    ccz_snp_tcb_decode(&c->current_tcb, r->current_tcb_raw, r->product);
+    ccz_snp_tcb_decode(&c->reported_tcb, r->reported_tcb_raw, r->product);
+    ccz_snp_tcb_decode(&c->committed_tcb, r->committed_tcb_raw, r->product);
+    ccz_snp_tcb_decode(&c->launch_tcb, r->launch_tcb_raw, r->product);
+    snprintf(c->product, sizeof c->product, "%s", ccz_snp_product_name(r->product));
+    return CCZ_OK;
+bad:
+    return ccz_fail_context(s, "SNP report");
+}
+
+/* ---- VEK certificates ------------------------------------------------------------------------*/
+
+/* The content of a DER INTEGER extension value: 1 or 2 bytes (a leading zero for >= 0x80). */
+static ccz_status spl_value(uint8_t *out, ASN1_OCTET_STRING *v, const char *what)
+{
+    ccz_cursor c;
+    ccz_cursor_init(&c, CCZ_SPAN(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v)));
+    uint8_t tag;
+    ccz_span n;
+    CCZ_GUARD(ccz_cursor_der(&c, &tag, &n));
+    CCZ_ENSURE(tag == 0x02 && n.len >= 1 && n.len <= 2 && !(n.ptr[0] & 0x80) &&
+                   (n.len == 1 || n.ptr[0] == 0),
+               CCZ_ERR_MALFORMED, "VEK certificate: %s is not an INTEGER 0..255", what);
+    *out = n.ptr[n.len - 1];
+    return ccz_cursor_expect_end(&c);
+}
+
+static ASN1_OCTET_STRING *ext_value(X509 *x, const char *oid_text)
+{
+    ASN1_OBJECT *oid = OBJ_txt2obj(oid_text, 1);
+    int idx = oid ? X509_get_ext_by_OBJ(x, oid, -1) : -1;
+    ASN1_OBJECT_free(oid);
+    return idx < 0 ? NULL : X509_EXTENSION_get_data(X509_get_ext(x, idx));
+}
+
+static ccz_status vek_info(ccz_snp_vek_info *info, X509 *x)
+{
+    memset(info, 0, sizeof *info);
+    char cn[64] = "";
+    X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof cn);
+    if (strcmp(cn, "SEV-VCEK") && strcmp(cn, "SEV-VLEK"))
+        return ccz_fail(CCZ_ERR_MALFORMED, "certificate '%s' is not a VCEK or VLEK", cn);
+    info->vlek = strcmp(cn, "SEV-VLEK") == 0;
+    ASN1_OCTET_STRING *v = ext_value(x, "1.3.6.1.4.1.3704.1.2");
+    if (v) { /* productName: IA5String */
+        ccz_cursor c;
+        ccz_cursor_init(&c, CCZ_SPAN(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v)));
+        uint8_t tag;
+        ccz_span name;
+        if (ccz_cursor_der(&c, &tag, &name) == CCZ_OK && tag == 0x16 &&
+            name.len < sizeof info->product_name)
+            memcpy(info->product_name, name.ptr, name.len);
+    }
+    static const struct {
+        const char *oid, *what;
+        size_t off;
+    } spl[] = {
+        {"1.3.6.1.4.1.3704.1.3.1", "blSPL", offsetof(ccz_snp_tcb, bootloader)},
+        {"1.3.6.1.4.1.3704.1.3.2", "teeSPL", offsetof(ccz_snp_tcb, tee)},
+        {"1.3.6.1.4.1.3704.1.3.3", "snpSPL", offsetof(ccz_snp_tcb, snp)},
+        {"1.3.6.1.4.1.3704.1.3.8", "ucodeSPL", offsetof(ccz_snp_tcb, microcode)},
+    };
+    for (size_t i = 0; i < sizeof spl / sizeof spl[0]; i++) {
+        v = ext_value(x, spl[i].oid);
+        CCZ_ENSURE(v, CCZ_ERR_MALFORMED, "VEK certificate lacks %s", spl[i].what);
+        CCZ_GUARD(spl_value((uint8_t *)&info->tcb + spl[i].off, v, spl[i].what));
+    }
+    if ((v = ext_value(x, "1.3.6.1.4.1.3704.1.3.9")) != NULL) {
+        CCZ_GUARD(spl_value(&info->tcb.fmc, v, "fmcSPL"));
+        info->has_fmc = true;
+    }
+    if (info->vlek)
+        return CCZ_OK;
+    /* hwID: the raw chip id (64 bytes; 8 on Turin) or the same wrapped in an OCTET STRING */
+    v = ext_value(x, "1.3.6.1.4.1.3704.1.4");
+    CCZ_ENSURE(v, CCZ_ERR_MALFORMED, "VCEK certificate lacks hwID");
+    ccz_span raw = CCZ_SPAN(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v));
+    ccz_cursor c;
+    ccz_cursor_init(&c, raw);
+    uint8_t tag;
+    ccz_span inner;
+    if (raw.len != 64 && raw.len != 8 && ccz_cursor_der(&c, &tag, &inner) == CCZ_OK &&
+        tag == 0x04 && ccz_cursor_remaining(&c) == 0)
+        raw = inner;
+    CCZ_ENSURE(raw.len == 64 || raw.len == 8, CCZ_ERR_MALFORMED,
+               "VCEK hwID is %zu bytes (64, or 8 on Turin, expected)", raw.len);
+    memcpy(info->hwid, raw.ptr, raw.len);
+    info->hwid_len = raw.len;
+    return CCZ_OK;
+}
+
+ccz_status ccz_snp_vek_info_parse(ccz_snp_vek_info *out, ccz_span cert)
+{
+    X509 *x;
+    CCZ_GUARD(ccz_read_cert(&x, cert));
+    ccz_status s = vek_info(out, x);
+    X509_free(x);
+    return s;
+}
+
+ccz_status ccz_collateral_snp(ccz_collateral **out, ccz_span vek, ccz_span chain)
+{
+    *out = NULL;
+    ccz_collateral *c = calloc(1, sizeof *c);
+    CCZ_ENSURE(c, CCZ_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&c->lock, NULL);
+    c->kind = COLLATERAL_SNP;
+    ccz_status s = ccz_read_cert(&c->snp.vek, vek);
+    if (s)
+        ccz_fail_context(s, "VEK certificate");
+    if (s == CCZ_OK)
+        s = vek_info(&c->snp.info, c->snp.vek);
+    if (s == CCZ_OK && chain.len && (s = ccz_read_pem_certs(&c->snp.chain, chain, 4)) != CCZ_OK)
+        ccz_fail_context(s, "VEK certificate chain");
+    if (s == CCZ_OK && !c->snp.chain && !(c->snp.chain = sk_X509_new_null()))
+        s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    if (s) {
+        ccz_collateral_free(c);
+        return s;
+    }
+    *out = c;
+    return CCZ_OK;
+}
+
+/* ---- verification ----------------------------------------------------------------------------*/
+
+static int64_t asn1_unix(const ASN1_TIME *t)
+{
+    struct tm tm;
+    return t && ASN1_TIME_to_tm(t, &tm) ? (int64_t)timegm(&tm) : 0;
+}
+
+/* Verifies VEK -> ASK/ASVK -> ARK at the instant, unless already verified for these roots and
+ * this instant. Called with the collateral locked. */
+static ccz_status check_chain(ccz_result *r, snp_collateral *k, const ccz_trust *t, int64_t at)
+{
+    if (k->vek_key && k->checked_trust_id == t->id && at >= k->checked_from &&
+        at <= k->checked_until)
+        return CCZ_OK;
+    CCZ_ENSURE(sk_X509_num(t->amd_roots) > 0, CCZ_ERR_CERT_CHAIN, "no AMD root is trusted");
+    STACK_OF(X509) *untrusted = sk_X509_dup(k->chain);
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    ccz_status s = CCZ_OK;
+    for (int i = 0; untrusted && i < sk_X509_num(t->amd_intermediates); i++)
+        sk_X509_push(untrusted, sk_X509_value(t->amd_intermediates, i));
+    if (!untrusted || !ctx || !X509_STORE_CTX_init(ctx, t->amd_store, k->vek, untrusted)) {
+        s = ccz_fail_ossl(CCZ_ERR_NOMEM, "cannot set up verification");
+        goto out;
+    }
+    X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
+    if (X509_verify_cert(ctx) != 1) {
+        int err = X509_STORE_CTX_get_error(ctx);
+        s = ccz_fail(err == X509_V_ERR_CERT_HAS_EXPIRED      ? CCZ_ERR_EXPIRED
+                     : err == X509_V_ERR_CERT_NOT_YET_VALID ? CCZ_ERR_NOT_YET_VALID
+                                                            : CCZ_ERR_CERT_CHAIN,
+                     "VEK chain: %s", X509_verify_cert_error_string(err));
+        ERR_clear_error();
+        goto out;
+    }
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+    int64_t from = INT64_MIN, until = INT64_MAX;
+    for (int i = 0; i < sk_X509_num(chain); i++) {
+        X509 *x = sk_X509_value(chain, i);
+        int64_t nb = asn1_unix(X509_get0_notBefore(x)), na = asn1_unix(X509_get0_notAfter(x));
+        from = nb > from ? nb : from;
+        until = na < until ? na : until;
+    }
+    char ark[64] = "";
+    X509_NAME_get_text_by_NID(X509_get_subject_name(sk_X509_value(chain, sk_X509_num(chain) - 1)),
+                              NID_commonName, ark, sizeof ark);
+    ccz_snp_product p = CCZ_SNP_UNKNOWN;
+    if (strncmp(ark, "ARK-", 4) != 0 || ccz_snp_product_parse(ark + 4, &p) != CCZ_OK) {
+        s = ccz_fail(CCZ_ERR_CERT_CHAIN, "the VEK chain ends in '%s', not an AMD ARK", ark);
+        goto out;
+    }
+    EVP_PKEY *key = X509_get0_pubkey(k->vek);
+    char group[32] = "";
+    size_t glen;
+    if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC ||
+        !EVP_PKEY_get_utf8_string_param(key, "group", group, sizeof group, &glen) ||
+        strcmp(group, "secp384r1") != 0) {
+        s = ccz_fail(CCZ_ERR_KEY_MALFORMED, "the VEK's key is not an EC P-384 key");
+        goto out;
+    }
+    EVP_PKEY_free(k->vek_key);
+    EVP_PKEY_up_ref(key);
+    k->vek_key = key;
+    k->product = p;
+    k->checked_trust_id = t->id;
+    k->checked_from = from;
+    k->checked_until = until;
+out:
+    X509_STORE_CTX_free(ctx);
+    sk_X509_free(untrusted);
+    return s ? ccz_result_fail(r, CCZ_STEP_PLATFORM_CERT, s) : CCZ_OK;
+}
+
+static bool tcb_equal(const ccz_snp_tcb *a, const ccz_snp_tcb *b, bool turin)
+{
+    return a->bootloader == b->bootloader && a->tee == b->tee && a->snp == b->snp &&
+           a->microcode == b->microcode && (!turin || a->fmc == b->fmc);
+}
+
+static ccz_status verify_signature(ccz_result *r, EVP_PKEY *key, const ccz_snp_report *rep)
+{
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    BIGNUM *br = BN_bin2bn(rep->signature_r, 48, NULL), *bs = BN_bin2bn(rep->signature_s, 48, NULL);
+    unsigned char *der = NULL;
+    int der_len = -1;
+    if (es && br && bs && ECDSA_SIG_set0(es, br, bs)) {
+        br = bs = NULL;
+        der_len = i2d_ECDSA_SIG(es, &der);
+    }
+    BN_free(br);
+    BN_free(bs);
+    ECDSA_SIG_free(es);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = der_len > 0 && md && EVP_DigestVerifyInit(md, NULL, EVP_sha384(), NULL, key) == 1 &&
+             EVP_DigestVerify(md, der, (size_t)der_len, rep->signed_part.ptr,
+                              rep->signed_part.len) == 1;
+    EVP_MD_CTX_free(md);
+    OPENSSL_free(der);
+    ERR_clear_error();
+    if (!ok) {
+        ccz_fail(CCZ_ERR_BAD_SIGNATURE, "the report signature does not verify with the %s",
+                 rep->claims.signing_key == CCZ_SNP_KEY_VLEK ? "VLEK" : "VCEK");
+        return ccz_result_fail(r, CCZ_STEP_SIGNATURE, CCZ_ERR_BAD_SIGNATURE);
+    }
+    return CCZ_OK;
+}
+
+/* Checks the VEK against the report: kind, product, TCB, chip id; then the signature. */
+static ccz_status check_report(ccz_result *r, const snp_collateral *k, ccz_snp_report *rep)
+{
+    ccz_snp_claims *c = &rep->claims;
+    const ccz_snp_vek_info *v = &k->info;
+    if (c->signing_key == CCZ_SNP_KEY_NONE) {
+        ccz_fail(CCZ_ERR_UNSUPPORTED, "the report is not signed (signing key selector 7)");
+        return ccz_result_fail(r, CCZ_STEP_PARSE, CCZ_ERR_UNSUPPORTED);
+    }
+    if ((c->signing_key == CCZ_SNP_KEY_VLEK) != v->vlek) {
+        ccz_fail(CCZ_ERR_COLLATERAL_MISMATCH, "the report is signed by a %s, the certificate "
+                 "given is a %s", c->signing_key == CCZ_SNP_KEY_VLEK ? "VLEK" : "VCEK",
+                 v->vlek ? "VLEK" : "VCEK");
+        return ccz_result_fail(r, CCZ_STEP_COLLATERAL, CCZ_ERR_COLLATERAL_MISMATCH);
+    }
+    ccz_snp_product cpu = rep->cpuid_family ? product_of_cpuid(rep->cpuid_family,
+                                                               rep->cpuid_model)
+                                            : CCZ_SNP_UNKNOWN;
+    if (cpu != CCZ_SNP_UNKNOWN && cpu != (ccz_snp_product)k->product) {
+        ccz_fail(CCZ_ERR_COLLATERAL_MISMATCH, "the report comes from a %s CPU, the VEK chain is "
+                 "%s's", ccz_snp_product_name(cpu), ccz_snp_product_name(k->product));
+        return ccz_result_fail(r, CCZ_STEP_COLLATERAL, CCZ_ERR_COLLATERAL_MISMATCH);
+    }
+    /* decode the TCB for the chain's product (a v2 report does not name its CPU) */
+    rep->product = (ccz_snp_product)k->product;
+    ccz_snp_tcb_decode(&c->current_tcb, rep->current_tcb_raw, rep->product);
+    ccz_snp_tcb_decode(&c->reported_tcb, rep->reported_tcb_raw, rep->product);
+    ccz_snp_tcb_decode(&c->committed_tcb, rep->committed_tcb_raw, rep->product);
+    ccz_snp_tcb_decode(&c->launch_tcb, rep->launch_tcb_raw, rep->product);
+    snprintf(c->product, sizeof c->product, "%s", ccz_snp_product_name(rep->product));
+    bool turin = rep->product == CCZ_SNP_TURIN;
+    if (!tcb_equal(&c->reported_tcb, &v->tcb, turin)) {
+        ccz_fail(CCZ_ERR_TCB_MISMATCH, "reported TCB (bootloader %u, tee %u, snp %u, microcode %u"
+                 "%s) is not the VEK's (%u, %u, %u, %u)", c->reported_tcb.bootloader,
+                 c->reported_tcb.tee, c->reported_tcb.snp, c->reported_tcb.microcode,
+                 turin ? ", fmc" : "", v->tcb.bootloader, v->tcb.tee, v->tcb.snp,
+                 v->tcb.microcode);
+        return ccz_result_fail(r, CCZ_STEP_PLATFORM_CERT, CCZ_ERR_TCB_MISMATCH);
+    }
+    if (!v->vlek && !c->mask_chip_key) {
+        static const uint8_t zero[64];
+        bool same = memcmp(c->chip_id, v->hwid, v->hwid_len) == 0 &&
+                    memcmp(c->chip_id + v->hwid_len, zero, 64 - v->hwid_len) == 0;
+        if (!same) {
+            ccz_fail(CCZ_ERR_CHIP_ID_MISMATCH, "the report's chip id is not the VCEK's hwID");
+            return ccz_result_fail(r, CCZ_STEP_PLATFORM_CERT, CCZ_ERR_CHIP_ID_MISMATCH);
+        }
+    }
+    return verify_signature(r, k->vek_key, rep);
+}
+
+static ccz_status snp_verify(ccz_result *r, ccz_span ev, const ccz_verify_opts *o)
+{
+    static __thread ccz_snp_report rep;
+    ccz_status s = ccz_snp_report_parse(&rep, ev, CCZ_SNP_UNKNOWN);
+    if (s)
+        return ccz_result_fail(r, CCZ_STEP_PARSE, s);
+    ccz_collateral *col = (ccz_collateral *)o->collateral;
+    if (!col || col->kind != COLLATERAL_SNP) {
+        ccz_fail(col ? CCZ_ERR_COLLATERAL_MISMATCH : CCZ_ERR_COLLATERAL_MISSING,
+                 "SNP reports are verified with the certificate of the key that signed them: "
+                 "pass --vek FILE (the VCEK or VLEK), or fetch the VCEK with 'ccz collateral "
+                 "fetch REPORT --kds URL'");
+        return ccz_result_fail(r, CCZ_STEP_COLLATERAL,
+                               col ? CCZ_ERR_COLLATERAL_MISMATCH : CCZ_ERR_COLLATERAL_MISSING);
+    }
+    pthread_mutex_lock(&col->lock);
+    s = check_chain(r, &col->snp, o->trust, o->at_unix);
+    if (s == CCZ_OK)
+        s = check_report(r, &col->snp, &rep);
+    pthread_mutex_unlock(&col->lock);
+    if (s)
+        return s;
+    if (o->expected_report_data && !ccz_ct_equal(o->expected_report_data, rep.report_data, 64)) {
+        ccz_fail(CCZ_ERR_REPORT_DATA_MISMATCH, "report data in the report is not the expected "
+                                               "value");
+        return ccz_result_fail(r, CCZ_STEP_REPORT_DATA, CCZ_ERR_REPORT_DATA_MISMATCH);
+    }
+    ccz_claims *c = &r->claims;
+    c->tee = CCZ_TEE_SNP;
+    c->snp = rep.claims;
+    c->debug = (rep.claims.policy & POLICY_DEBUG) != 0;
+    memcpy(c->report_data, rep.report_data, 64);
+    return CCZ_OK;
+}
+
+static bool snp_detect(ccz_span ev)
+{
+    if (ev.len != CCZ_SNP_REPORT_SIZE)
+        return false;
+    uint32_t version = ev.ptr[0] | ev.ptr[1] << 8 | ev.ptr[2] << 16 | (uint32_t)ev.ptr[3] << 24;
+    uint32_t algo = ev.ptr[0x34] | ev.ptr[0x35] << 8 | ev.ptr[0x36] << 16 |
+                    (uint32_t)ev.ptr[0x37] << 24;
+    return version >= 2 && version <= 5 && algo == SIG_ALGO_ECDSA_P384_SHA384;
+}
+
+const ccz_backend ccz_backend_snp = {
+    .tee = CCZ_TEE_SNP,
+    .detect = snp_detect,
+    .verify = snp_verify,
+    .attester = NULL,
+};
