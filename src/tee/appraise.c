@@ -205,6 +205,24 @@ ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims 
                        "host can inject #VE on EPT violations; the policy does not set "
                        "allow_sept_ve_disable_clear");
     }
+    if (c->tee == CCZ_TEE_SNP) {
+        const ccz_snp_claims *s = &c->snp;
+        if ((s->policy >> 18) & 1 && !p->allow_migration_agent)
+            add_reason(a, "migration_agent_allowed", "the guest policy allows a migration agent, "
+                       "which can read the guest's memory; the policy does not set "
+                       "allow_migration_agent");
+        if (p->snp_max_vmpl >= 0 && s->vmpl > (uint32_t)p->snp_max_vmpl)
+            add_reason(a, "vmpl_too_high", "the report was requested at VMPL %u, above the "
+                       "policy's bound %d", s->vmpl, p->snp_max_vmpl);
+        const ccz_snp_tcb *t = &s->reported_tcb, *m = &p->snp_min_tcb;
+        if (p->has_snp_min_tcb &&
+            (t->bootloader < m->bootloader || t->tee < m->tee || t->snp < m->snp ||
+             t->microcode < m->microcode || t->fmc < m->fmc))
+            add_reason(a, "tcb_below_minimum", "reported TCB (bootloader %u, tee %u, snp %u, "
+                       "microcode %u, fmc %u) is below the minimum (%u, %u, %u, %u, %u)",
+                       t->bootloader, t->tee, t->snp, t->microcode, t->fmc, m->bootloader, m->tee,
+                       m->snp, m->microcode, m->fmc);
+    }
     if (c->tee == CCZ_TEE_SGX || c->tee == CCZ_TEE_TDX) {
         int k = tcb_index(c->tcb_status);
         if (k < 0)

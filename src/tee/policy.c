@@ -267,6 +267,36 @@ static ccz_status read_tees(const json_t *v, unsigned *out)
     return CCZ_OK;
 }
 
+static ccz_status read_min_tcb(const json_t *v, ccz_snp_tcb *t)
+{
+    if (!json_is_object(v))
+        return bad("snp_min_tcb", "must be an object of bootloader, tee, snp, microcode, fmc",
+                   NULL);
+    const char *key;
+    const json_t *val;
+    json_object_foreach((json_t *)v, key, val) {
+        static const struct {
+            const char *name;
+            size_t off;
+        } f[] = {{"bootloader", offsetof(ccz_snp_tcb, bootloader)},
+                 {"tee", offsetof(ccz_snp_tcb, tee)},
+                 {"snp", offsetof(ccz_snp_tcb, snp)},
+                 {"microcode", offsetof(ccz_snp_tcb, microcode)},
+                 {"fmc", offsetof(ccz_snp_tcb, fmc)}};
+        size_t i = 0;
+        while (i < 5 && strcmp(key, f[i].name) != 0)
+            i++;
+        char where[64];
+        snprintf(where, sizeof where, "snp_min_tcb.%s", key);
+        if (i == 5)
+            return bad(where, "unknown key (known: bootloader, tee, snp, microcode, fmc)", NULL);
+        uint64_t x;
+        CCZ_GUARD(read_uint(val, where, 255, &x));
+        *((uint8_t *)t + f[i].off) = (uint8_t)x;
+    }
+    return CCZ_OK;
+}
+
 static ccz_status parse_ccz(ccz_policy *p, const json_t *root)
 {
     bool outdated = false, have_tcb = false;
@@ -289,6 +319,15 @@ static ccz_status parse_ccz(ccz_policy *p, const json_t *root)
             CCZ_GUARD(read_bool(v, key, &p->allow_mrservicetd));
         } else if (strcmp(key, "allow_sept_ve_disable_clear") == 0) {
             CCZ_GUARD(read_bool(v, key, &p->allow_sept_ve_clear));
+        } else if (strcmp(key, "allow_migration_agent") == 0) {
+            CCZ_GUARD(read_bool(v, key, &p->allow_migration_agent));
+        } else if (strcmp(key, "snp_max_vmpl") == 0) {
+            uint64_t vmpl;
+            CCZ_GUARD(read_uint(v, key, 3, &vmpl));
+            p->snp_max_vmpl = (int)vmpl;
+        } else if (strcmp(key, "snp_min_tcb") == 0) {
+            CCZ_GUARD(read_min_tcb(v, &p->snp_min_tcb));
+            p->has_snp_min_tcb = true;
         } else if (strcmp(key, "allow_outdated_tcb") == 0) {
             CCZ_GUARD(read_bool(v, key, &outdated));
         } else if (strcmp(key, "accepted_tcb_statuses") == 0) {
@@ -309,6 +348,7 @@ static ccz_status parse_ccz(ccz_policy *p, const json_t *root)
         } else {
             return bad(key, "unknown key (known: ccz_policy, tees, allow_sim, allow_debug, "
                             "allow_mrservicetd_nonzero, allow_sept_ve_disable_clear, "
+                            "allow_migration_agent, snp_max_vmpl, snp_min_tcb, "
                             "allow_outdated_tcb, accepted_tcb_statuses, sgx, tdx, snp)", NULL);
         }
     }
@@ -555,6 +595,7 @@ ccz_status ccz_policy_parse(ccz_policy **out, const char *text, size_t len)
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
     p->tees = ALL_TEES;
+    p->snp_max_vmpl = -1;
     if (!json_is_object(root)) {
         s = ccz_fail(CCZ_ERR_POLICY, "policy: the document must be a JSON object");
     } else if (is_dynamic_config(root)) {
@@ -698,6 +739,15 @@ json_t *ccz_policy_to_json(const ccz_policy *p)
     json_object_set_new(o, "allow_debug", json_boolean(p->allow_debug));
     json_object_set_new(o, "allow_mrservicetd_nonzero", json_boolean(p->allow_mrservicetd));
     json_object_set_new(o, "allow_sept_ve_disable_clear", json_boolean(p->allow_sept_ve_clear));
+    json_object_set_new(o, "allow_migration_agent", json_boolean(p->allow_migration_agent));
+    if (p->snp_max_vmpl >= 0)
+        json_object_set_new(o, "snp_max_vmpl", json_integer(p->snp_max_vmpl));
+    if (p->has_snp_min_tcb)
+        json_object_set_new(o, "snp_min_tcb",
+                            json_pack("{s:i,s:i,s:i,s:i,s:i}", "bootloader",
+                                      p->snp_min_tcb.bootloader, "tee", p->snp_min_tcb.tee, "snp",
+                                      p->snp_min_tcb.snp, "microcode", p->snp_min_tcb.microcode,
+                                      "fmc", p->snp_min_tcb.fmc));
     for (int i = 0; i < TCB_STATUS_COUNT; i++)
         if (p->tcb & (1u << i))
             json_array_append_new(tcb, json_string(ccz_tcb_status_names[i]));

@@ -390,6 +390,36 @@ static void test_production_checks(void)
     ccz_policy_free(p);
 }
 
+static void test_snp_checks(void)
+{
+    ccz_policy *p;
+    CHECK_OK(ccz_policy_default(&p));
+    ccz_claims c;
+    memset(&c, 0, sizeof c);
+    c.tee = CCZ_TEE_SNP;
+    c.snp.policy = 0x30000;
+    c.snp.vmpl = 2;
+    expect(p, &c, true, ""); /* SNP has no Intel TCB status; no VMPL bound by default */
+    c.snp.policy |= 1u << 18;
+    expect(p, &c, false, "migration_agent_allowed");
+    c.snp.policy |= 1u << 19;
+    c.debug = true;
+    expect(p, &c, false, "debug,migration_agent_allowed");
+    ccz_policy_free(p);
+    p = parse("{\"allow_debug\": true, \"allow_migration_agent\": true, \"snp_max_vmpl\": 1, "
+              "\"snp_min_tcb\": {\"bootloader\": 3, \"snp\": 8, \"microcode\": 115}}");
+    c.snp.reported_tcb = (ccz_snp_tcb){.bootloader = 3, .tee = 0, .snp = 8, .microcode = 115};
+    expect(p, &c, false, "vmpl_too_high");
+    c.snp.vmpl = 1;
+    expect(p, &c, true, "");
+    c.snp.reported_tcb.microcode = 114;
+    expect(p, &c, false, "tcb_below_minimum");
+    ccz_policy_free(p);
+    parse_fails("{\"snp_max_vmpl\": 4}", "4 is outside 0..3");
+    parse_fails("{\"snp_min_tcb\": {\"ucode\": 1}}", "snp_min_tcb.ucode: unknown key");
+    parse_fails("{\"snp_min_tcb\": {\"snp\": 256}}", "256 is outside 0..255");
+}
+
 static void test_bad_documents(void)
 {
     parse_fails("", "invalid JSON");
@@ -483,7 +513,8 @@ static void test_normalised_json(void)
     char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
     CHECK_STR(s, "{\"ccz_policy\":1,\"tees\":[\"sim\",\"sgx\"],\"allow_sim\":true,"
                  "\"allow_debug\":false,\"allow_mrservicetd_nonzero\":false,"
-                 "\"allow_sept_ve_disable_clear\":false,\"accepted_tcb_statuses\":[\"UpToDate\"],\"sgx\":[{"
+                 "\"allow_sept_ve_disable_clear\":false,\"allow_migration_agent\":false,"
+                 "\"accepted_tcb_statuses\":[\"UpToDate\"],\"sgx\":[{"
                  "\"mr_enclave\":\"" MRE "\",\"isv_svn_min\":2}]}");
     /* the normalised form parses back to the same policy */
     ccz_policy *q = parse(s);
@@ -513,5 +544,5 @@ static void test_load_file(void)
 TEST_MAIN(T(test_default_policy), T(test_ccz_policy), T(test_tdx_and_snp_lists),
           T(test_dynamic_config_matrix), T(test_dynamic_config_entries),
           T(test_dynamic_config_sim_and_debug), T(test_dynamic_config_tdx),
-          T(test_production_checks), T(test_bad_documents), T(test_switch_spellings), T(test_normalised_json),
+          T(test_production_checks), T(test_snp_checks), T(test_bad_documents), T(test_switch_spellings), T(test_normalised_json),
           T(test_load_file))
