@@ -279,7 +279,9 @@ static ccz_status check_chain(ccz_result *r, snp_collateral *k, const ccz_trust 
     STACK_OF(X509) *untrusted = sk_X509_dup(k->chain);
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     ccz_status s = CCZ_OK;
-    for (int i = 0; untrusted && i < sk_X509_num(t->amd_intermediates); i++)
+    /* a chain the caller gives is used alone; otherwise the built-in ASKs and ASVKs */
+    for (int i = 0; untrusted && !sk_X509_num(k->chain) && i < sk_X509_num(t->amd_intermediates);
+         i++)
         sk_X509_push(untrusted, sk_X509_value(t->amd_intermediates, i));
     if (!untrusted || !ctx || !X509_STORE_CTX_init(ctx, t->amd_store, k->vek, untrusted)) {
         s = ccz_fail_ossl(CCZ_ERR_NOMEM, "cannot set up verification");
