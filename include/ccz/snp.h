@@ -80,6 +80,11 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_snp_vcek_fetch(ccz_buf *out, ccz_span repor
                                                    const ccz_vcek_fetch_opts *o,
                                                    bool *from_cache);
 
+/* Reads the certificate table an SNP host gives the guest (configfs-tsm auxblob, extended
+ * report): appends the VCEK or VLEK to vek_pem and the ASK and ARK to chain_pem, as PEM. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_snp_cert_table(ccz_buf *vek_pem, ccz_buf *chain_pem,
+                                                   ccz_span table);
+
 #ifdef __cplusplus
 }
 #endif

@@ -225,6 +225,11 @@ CCZ_API void ccz_attester_free(ccz_attester *a);
 /* Appends evidence binding report_data to *evidence. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_attest(const ccz_attester *a, const uint8_t report_data[64],
                                            ccz_buf *evidence);
+/* Like ccz_attest, and appends to certs (PEM) the certificates the TEE handed out with the
+ * evidence, if any: for SEV-SNP the VCEK or VLEK, then the ASK and ARK the host provides. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_attest_with_certs(const ccz_attester *a,
+                                                      const uint8_t report_data[64],
+                                                      ccz_buf *evidence, ccz_buf *certs);
 
 /* ---- the simulated TEE -----------------------------------------------------------------------
  * A software platform for machines without TEE hardware. Its evidence is signed by a local

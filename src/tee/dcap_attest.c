@@ -16,15 +16,9 @@
 
 #define QUOTE_MAX (64u << 10)
 
-typedef struct {
-    char root[2048];
-    char entry[256];
-    bool has_entry;
-} dev_attester;
-
-static ccz_status dev_new(void **state, const ccz_attester_opts *o)
+ccz_status ccz_dev_attester_new(void **state, const ccz_attester_opts *o)
 {
-    dev_attester *a = calloc(1, sizeof *a);
+    ccz_dev_attester *a = calloc(1, sizeof *a);
     CCZ_ENSURE(a, CCZ_ERR_NOMEM, "out of memory");
     if (o->device_root && strcmp(o->device_root, "/") != 0)
         snprintf(a->root, sizeof a->root, "%s", o->device_root);
@@ -36,7 +30,7 @@ static ccz_status dev_new(void **state, const ccz_attester_opts *o)
     return CCZ_OK;
 }
 
-static void dev_free(void *state)
+void ccz_dev_attester_free(void *state)
 {
     free(state);
 }
@@ -63,9 +57,10 @@ static ccz_status check_quote(ccz_span quote, uint32_t tee, const uint8_t rd[64]
 
 /* ---- SGX under Gramine -----------------------------------------------------------------------*/
 
-static ccz_status sgx_attest(const void *state, const uint8_t rd[64], ccz_buf *ev)
+static ccz_status sgx_attest(const void *state, const uint8_t rd[64], ccz_buf *ev, ccz_buf *certs)
 {
-    const dev_attester *a = state;
+    (void)certs; /* the quote carries its PCK chain */
+    const ccz_dev_attester *a = state;
     char path[4096];
     ccz_buf b = CCZ_BUF_INIT;
     CCZ_GUARD(ccz_dev_path(path, sizeof path, a->root, "/dev/attestation/attestation_type"));
@@ -209,9 +204,10 @@ out:
     return s;
 }
 
-static ccz_status tdx_attest(const void *state, const uint8_t rd[64], ccz_buf *ev)
+static ccz_status tdx_attest(const void *state, const uint8_t rd[64], ccz_buf *ev, ccz_buf *certs)
 {
-    const dev_attester *a = state;
+    (void)certs;
+    const ccz_dev_attester *a = state;
     ccz_buf q = CCZ_BUF_INIT;
     ccz_status s;
     if (ccz_tsm_available(a->root)) {
@@ -235,5 +231,7 @@ static ccz_status tdx_attest(const void *state, const uint8_t rd[64], ccz_buf *e
     return s;
 }
 
-const ccz_attester_ops ccz_attester_sgx = {dev_new, sgx_attest, dev_free};
-const ccz_attester_ops ccz_attester_tdx = {dev_new, tdx_attest, dev_free};
+const ccz_attester_ops ccz_attester_sgx = {ccz_dev_attester_new, sgx_attest,
+                                           ccz_dev_attester_free};
+const ccz_attester_ops ccz_attester_tdx = {ccz_dev_attester_new, tdx_attest,
+                                           ccz_dev_attester_free};

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -15,95 +14,7 @@
 #include "internal.h"
 
 #define RESPONSE_MAX (2u << 20)
-#define HEADER_MAX (64u << 10)
-
-/* ---- HTTP ------------------------------------------------------------------------------------*/
-
-typedef struct {
-    ccz_buf body;
-    ccz_buf header;           /* the value of the wanted header, percent-decoded later */
-    const char *const *names; /* header names wanted, first found wins */
-    bool overflow;
-} response;
-
-static size_t on_body(char *p, size_t size, size_t n, void *userdata)
-{
-    response *r = userdata;
-    if (ccz_buf_append(&r->body, p, size * n) != CCZ_OK) {
-        r->overflow = true;
-        return 0;
-    }
-    return size * n;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *userdata)
-{
-    response *r = userdata;
-    size_t len = size * n;
-    for (const char *const *name = r->names; name && *name && r->header.len == 0; name++) {
-        size_t k = strlen(*name);
-        if (len > k + 1 && strncasecmp(p, *name, k) == 0 && p[k] == ':') {
-            size_t a = k + 1, b = len;
-            while (a < b && isspace((unsigned char)p[a]))
-                a++;
-            while (b > a && isspace((unsigned char)p[b - 1]))
-                b--;
-            if (ccz_buf_append(&r->header, p + a, b - a) != CCZ_OK)
-                r->overflow = true;
-        }
-    }
-    return len;
-}
-
-static ccz_status http_get(response *r, const char *url, const ccz_collateral_fetch_opts *o)
-{
-    CURL *curl = curl_easy_init();
-    CCZ_ENSURE(curl, CCZ_ERR_NOMEM, "cannot start libcurl");
-    char err[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, err);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, o->timeout_seconds ? o->timeout_seconds : 60L);
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 3L);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    if (o->ca_file)
-        curl_easy_setopt(curl, CURLOPT_CAINFO, o->ca_file);
-    if (o->tls_verify_insecure) {
-        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    CURLcode rc = curl_easy_perform(curl);
-    long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(curl);
-    if (r->overflow)
-        return ccz_fail(CCZ_ERR_TOO_LARGE, "GET %s: response larger than the limit", url);
-    if (rc != CURLE_OK)
-        return ccz_fail(CCZ_ERR_NETWORK, "GET %s: %s", url, err[0] ? err : curl_easy_strerror(rc));
-    if (status < 200 || status > 299)
-        return ccz_fail(status == 404 ? CCZ_ERR_NOT_FOUND : CCZ_ERR_NETWORK,
-                        "GET %s: HTTP status %ld", url, status);
-    return CCZ_OK;
-}
-
-static void response_init(response *r, const char *const *names)
-{
-    ccz_buf_init(&r->body, RESPONSE_MAX, false);
-    ccz_buf_init(&r->header, HEADER_MAX, false);
-    r->names = names;
-    r->overflow = false;
-}
-
-static void response_free(response *r)
-{
-    ccz_buf_free(&r->body);
-    ccz_buf_free(&r->header);
-}
+#define HTTP_OPTS(o) ((ccz_http_opts){(o)->ca_file, (o)->tls_verify_insecure, (o)->timeout_seconds})
 
 /* Percent-decodes an issuer-chain header into PEM text. */
 static ccz_status url_decode(ccz_buf *out, ccz_span in, const char *what)
@@ -213,9 +124,9 @@ static void fetched_free(fetched *f)
 static ccz_status get_with_chain(ccz_buf *body, ccz_buf *chain, const char *url,
                                  const char *const *headers, const ccz_collateral_fetch_opts *o)
 {
-    response r;
-    response_init(&r, headers);
-    ccz_status s = http_get(&r, url, o);
+    ccz_http_response r;
+    ccz_http_response_init(&r, headers);
+    ccz_status s = ccz_http_get(&r, url, &HTTP_OPTS(o));
     if (s == CCZ_OK && r.header.len == 0)
         s = ccz_fail(CCZ_ERR_MALFORMED, "GET %s: no %s header with the issuer chain", url,
                      headers[0]);
@@ -223,7 +134,7 @@ static ccz_status get_with_chain(ccz_buf *body, ccz_buf *chain, const char *url,
         s = url_decode(chain, ccz_buf_span(&r.header), headers[0]);
     if (s == CCZ_OK)
         s = ccz_buf_append(body, r.body.ptr, r.body.len);
-    response_free(&r);
+    ccz_http_response_free(&r);
     return s;
 }
 
@@ -234,15 +145,15 @@ static ccz_status get_root_crl(ccz_buf *hex, const char *base, const ccz_buf *ro
 {
     char url[1024];
     snprintf(url, sizeof url, "%s/sgx/certification/v4/rootcacrl", base);
-    response r;
-    response_init(&r, NULL);
-    ccz_status s = http_get(&r, url, o);
+    ccz_http_response r;
+    ccz_http_response_init(&r, NULL);
+    ccz_status s = ccz_http_get(&r, url, &HTTP_OPTS(o));
     if (s == CCZ_OK) {
         s = crl_body_hex(hex, ccz_buf_span(&r.body), "root CA CRL");
-        response_free(&r);
+        ccz_http_response_free(&r);
         return s;
     }
-    response_free(&r);
+    ccz_http_response_free(&r);
     if (s != CCZ_ERR_NOT_FOUND)
         return s;
     STACK_OF(X509) *chain = NULL;
@@ -266,11 +177,11 @@ static ccz_status get_root_crl(ccz_buf *hex, const char *base, const ccz_buf *ro
                      "names no CRL distribution point", base);
     if (s == CCZ_OK) {
         snprintf(url, sizeof url, "%s", cdp);
-        response_init(&r, NULL);
-        s = http_get(&r, url, o);
+        ccz_http_response_init(&r, NULL);
+        s = ccz_http_get(&r, url, &HTTP_OPTS(o));
         if (s == CCZ_OK)
             s = crl_body_hex(hex, ccz_buf_span(&r.body), "root CA CRL");
-        response_free(&r);
+        ccz_http_response_free(&r);
     }
     sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
     sk_X509_pop_free(chain, X509_free);

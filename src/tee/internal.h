@@ -9,12 +9,25 @@
 /* Attester operations a backend may have (NULL when this build cannot attest for it). */
 typedef struct {
     ccz_status (*create)(void **state, const ccz_attester_opts *o);
-    ccz_status (*attest)(const void *state, const uint8_t report_data[64], ccz_buf *evidence);
+    /* certs, when not NULL, receives certificates the TEE handed out with the evidence */
+    ccz_status (*attest)(const void *state, const uint8_t report_data[64], ccz_buf *evidence,
+                         ccz_buf *certs);
     void (*destroy)(void *state);
 } ccz_attester_ops;
 
 extern const ccz_attester_ops ccz_attester_sgx;
 extern const ccz_attester_ops ccz_attester_tdx;
+extern const ccz_attester_ops ccz_attester_snp;
+
+/* The device attesters' shared state (dcap_attest.c). */
+typedef struct {
+    char root[2048];
+    char entry[256];
+    bool has_entry;
+} ccz_dev_attester;
+
+ccz_status ccz_dev_attester_new(void **state, const ccz_attester_opts *o);
+void ccz_dev_attester_free(void *state);
 
 /* One TEE backend: detect looks only at framing; verify fills a ccz_result; attester is NULL
  * where this build cannot produce that evidence. */
@@ -79,6 +92,25 @@ ccz_status ccz_tsm_report(const char *root, const ccz_tsm_request *rq, ccz_buf *
 /* TDX quote via /dev/tdx_guest and the QGS message format (dcap_attest.c), exposed for tests. */
 ccz_status ccz_tdx_qgs_request(ccz_buf *out, const uint8_t tdreport[1024]);
 ccz_status ccz_tdx_qgs_response(ccz_span *quote, ccz_span buf);
+
+/* HTTP GET (http.c). */
+typedef struct {
+    const char *ca_file; /* PEM roots for TLS, NULL: the system's */
+    bool insecure;       /* skip TLS server verification */
+    long timeout_seconds; /* 0: 60 */
+} ccz_http_opts;
+
+typedef struct {
+    ccz_buf body;
+    ccz_buf header;           /* the value of the first wanted header found */
+    const char *const *names; /* header names wanted (NULL-terminated), or NULL */
+    bool overflow;
+} ccz_http_response;
+
+void ccz_http_response_init(ccz_http_response *r, const char *const *names);
+void ccz_http_response_free(ccz_http_response *r);
+/* CCZ_ERR_NOT_FOUND for 404, CCZ_ERR_NETWORK for other failures and statuses. */
+ccz_status ccz_http_get(ccz_http_response *r, const char *url, const ccz_http_opts *o);
 
 /* SHA-256 of a byte span. */
 ccz_status ccz_sha256(uint8_t out[32], ccz_span in);

@@ -469,5 +469,5 @@ const ccz_backend ccz_backend_snp = {
     .tee = CCZ_TEE_SNP,
     .detect = snp_detect,
     .verify = snp_verify,
-    .attester = NULL,
+    .attester = &ccz_attester_snp,
 };

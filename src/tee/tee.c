@@ -129,6 +129,12 @@ void ccz_attester_free(ccz_attester *a)
 
 ccz_status ccz_attest(const ccz_attester *a, const uint8_t report_data[64], ccz_buf *evidence)
 {
+    return ccz_attest_with_certs(a, report_data, evidence, NULL);
+}
+
+ccz_status ccz_attest_with_certs(const ccz_attester *a, const uint8_t report_data[64],
+                                 ccz_buf *evidence, ccz_buf *certs)
+{
     CCZ_ENSURE(a && report_data && evidence, CCZ_ERR_INVALID_ARGUMENT, "missing argument");
-    return a->backend->attester->attest(a->state, report_data, evidence);
+    return a->backend->attester->attest(a->state, report_data, evidence, certs);
 }
