@@ -7,10 +7,11 @@
 #include "cli.h"
 
 static const char attest_usage[] =
-    "usage: ccz attest --tee sim|sgx|tdx [--report-data HEX] -o FILE [options]\n"
+    "usage: ccz attest --tee sim|sgx|tdx|snp [--report-data HEX] -o FILE [options]\n"
     "\n"
     "  --tee TEE            sim (simulated), sgx (inside Gramine: /dev/attestation), tdx (in a\n"
-    "                       TD guest: configfs-tsm, else /dev/tdx_guest)\n"
+    "                       TD guest: configfs-tsm, else /dev/tdx_guest), snp (in an SEV-SNP\n"
+    "                       guest: configfs-tsm, else /dev/sev-guest)\n"
     "  --report-data HEX    up to 64 bytes bound into the evidence; shorter values are padded\n"
     "                       with zero bytes (default: 64 zero bytes)\n"
     "  -o, --out FILE       where to write the evidence ('-' for standard output)\n"
@@ -21,10 +22,12 @@ static const char attest_usage[] =
     "  --product-id N       product id, 0..65535 (default 0)\n"
     "  --svn N              security version number, 0..65535 (default 0)\n"
     "  --debug              mark the evidence as coming from a debug enclave\n"
-    "sgx and tdx options:\n"
+    "sgx, tdx and snp options:\n"
     "  --device-root D      look for /dev and /sys under D (default /), e.g. a directory\n"
     "                       that replays recorded evidence\n"
-    "  --tsm-entry NAME     use this existing configfs-tsm report entry\n";
+    "  --tsm-entry NAME     use this existing configfs-tsm report entry\n"
+    "  --certs-out FILE     write the certificates the TEE hands out with the evidence\n"
+    "                       (SEV-SNP: VCEK or VLEK, then ASK and ARK; PEM)\n";
 
 int cmd_attest(int argc, char **argv)
 {
@@ -40,10 +43,12 @@ int cmd_attest(int argc, char **argv)
         {"debug", no_argument, NULL, 'D'},
         {"device-root", required_argument, NULL, 'R'},
         {"tsm-entry", required_argument, NULL, 'E'},
+        {"certs-out", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *tee = NULL, *rd_hex = NULL, *out = NULL, *dir_arg = NULL, *meas_hex = NULL;
+    const char *certs_out = NULL;
     ccz_attester_opts o = CCZ_ATTESTER_OPTS_INIT;
     unsigned long long num;
     uint8_t measurement[32];
@@ -85,6 +90,9 @@ int cmd_attest(int argc, char **argv)
         case 'E':
             o.tsm_entry = optarg;
             break;
+        case 'C':
+            certs_out = optarg;
+            break;
         case 'h':
             fputs(attest_usage, stdout);
             return EXIT_OK;
@@ -95,7 +103,7 @@ int cmd_attest(int argc, char **argv)
     if (optind != argc)
         return cli_usage_error("attest", "unexpected argument '%s'", argv[optind]);
     if (!tee)
-        return cli_usage_error("attest", "--tee is required (sim, sgx or tdx)");
+        return cli_usage_error("attest", "--tee is required (sim, sgx, tdx or snp)");
     if (ccz_tee_parse(tee, &o.tee))
         return cli_usage_error("attest", "%s", ccz_error_detail());
     if (!out)
@@ -109,7 +117,7 @@ int cmd_attest(int argc, char **argv)
         o.sim.measurement = measurement;
     }
 
-    ccz_buf dir = CCZ_BUF_INIT, ev = CCZ_BUF_INIT;
+    ccz_buf dir = CCZ_BUF_INIT, ev = CCZ_BUF_INIT, certs = CCZ_BUF_INIT;
     ccz_attester *a = NULL;
     int r = EXIT_OK;
     ccz_status s = CCZ_OK;
@@ -120,7 +128,11 @@ int cmd_attest(int argc, char **argv)
     if (s == CCZ_OK)
         s = ccz_attester_new(&a, &o);
     if (s == CCZ_OK)
-        s = ccz_attest(a, rd, &ev);
+        s = ccz_attest_with_certs(a, rd, &ev, certs_out ? &certs : NULL);
+    if (s == CCZ_OK && certs_out && certs.len == 0)
+        s = ccz_fail(CCZ_ERR_NOT_FOUND, "the TEE handed out no certificates (--certs-out)");
+    if (s == CCZ_OK && certs_out)
+        s = ccz_file_write(certs_out, ccz_buf_span(&certs), 0644);
     if (s) {
         r = cli_fail(s, "attest --tee %s", tee);
     } else if (!strcmp(out, "-")) {
@@ -135,5 +147,6 @@ int cmd_attest(int argc, char **argv)
     ccz_attester_free(a);
     ccz_buf_free(&dir);
     ccz_buf_free(&ev);
+    ccz_buf_free(&certs);
     return r;
 }

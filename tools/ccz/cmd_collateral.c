@@ -11,6 +11,8 @@
 static const char collateral_usage[] =
     "usage: ccz collateral fetch QUOTE --pccs URL -o FILE [--cache-dir D | --no-cache]\n"
     "                            [--at UNIX] [--cacert FILE] [--insecure-tls]\n"
+    "       ccz collateral fetch REPORT --kds URL -o FILE [--product NAME] [--cache-dir D |\n"
+    "                            --no-cache] [--cacert FILE] [--insecure-tls]\n"
     "       ccz collateral info FILE\n"
     "\n"
     "fetch: gets the PCK CRL, root CA CRL, TCB info and QE identity a quote (binary or hex)\n"
@@ -24,6 +26,10 @@ static const char collateral_usage[] =
     "  --cacert FILE    PEM roots for the server's TLS certificate\n"
     "  --insecure-tls   do not verify the server's TLS certificate (collateral is signed by\n"
     "                   Intel and checked when a quote is verified)\n"
+    "With --kds (an SEV-SNP report): fetches the report's VCEK from AMD KDS\n"
+    "(https://kdsintf.amd.com) by chip id and reported TCB and writes it (DER) for\n"
+    "'ccz verify REPORT --vek FILE'. --product Milan|Genoa|Turin is needed for version 2\n"
+    "reports, which do not name their CPU.\n"
     "info: prints the TEE, FMSPC and validity of a collateral file.\n";
 
 static ccz_status default_cache(ccz_buf *out)
@@ -36,6 +42,36 @@ static ccz_status default_cache(ccz_buf *out)
     return ccz_buf_printf(out, "%s/.cache/ccz/collateral", d);
 }
 
+static int fetch_vcek(const char *report, const char *kds, const char *out, const char *cache,
+                      bool no_cache, ccz_snp_product product, const ccz_collateral_fetch_opts *fo)
+{
+    ccz_vcek_fetch_opts o = {CCZ_COLLATERAL_FETCH_OPTS_VERSION, kds, NULL, product,
+                             fo->ca_file, fo->tls_verify_insecure, fo->timeout_seconds};
+    ccz_buf rep = CCZ_BUF_INIT, vcek = CCZ_BUF_INIT, dir = CCZ_BUF_INIT;
+    bool from_cache = false;
+    int r = EXIT_OK;
+    ccz_status s = cli_read_evidence(&rep, report);
+    if (s == CCZ_OK && !no_cache) {
+        s = cache ? ccz_buf_append_str(&dir, cache) : default_cache(&dir);
+        o.cache_dir = (const char *)dir.ptr;
+    }
+    if (s == CCZ_OK)
+        s = ccz_snp_vcek_fetch(&vcek, ccz_buf_span(&rep), &o, &from_cache);
+    if (s == CCZ_OK && strcmp(out, "-") == 0)
+        s = fwrite(vcek.ptr, 1, vcek.len, stdout) == vcek.len ? CCZ_OK : CCZ_ERR_IO;
+    else if (s == CCZ_OK)
+        s = ccz_file_write(out, ccz_buf_span(&vcek), 0644);
+    if (s)
+        r = cli_fail(s, "collateral fetch --kds");
+    else
+        fprintf(stderr, "VCEK %s (%zu bytes)\n", from_cache ? "from the cache" : "fetched",
+                vcek.len);
+    ccz_buf_free(&rep);
+    ccz_buf_free(&vcek);
+    ccz_buf_free(&dir);
+    return r;
+}
+
 static int fetch(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -43,10 +79,12 @@ static int fetch(int argc, char **argv)
         {"cache-dir", required_argument, NULL, 'c'}, {"no-cache", no_argument, NULL, 'n'},
         {"at", required_argument, NULL, 'a'},     {"cacert", required_argument, NULL, 'C'},
         {"insecure-tls", no_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
+        {"kds", required_argument, NULL, 'K'},    {"product", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     ccz_collateral_fetch_opts o = CCZ_COLLATERAL_FETCH_OPTS_INIT;
-    const char *out = NULL, *cache = NULL;
+    const char *out = NULL, *cache = NULL, *kds = NULL;
+    ccz_snp_product product = CCZ_SNP_UNKNOWN;
     bool no_cache = false;
     unsigned long long at = 0;
     o.now = (int64_t)time(NULL);
@@ -77,6 +115,13 @@ static int fetch(int argc, char **argv)
         case 'k':
             o.tls_verify_insecure = true;
             break;
+        case 'K':
+            kds = optarg;
+            break;
+        case 'P':
+            if (ccz_snp_product_parse(optarg, &product))
+                return cli_usage_error("collateral", "--product: %s", ccz_error_detail());
+            break;
         case 'h':
             fputs(collateral_usage, stdout);
             return EXIT_OK;
@@ -86,10 +131,13 @@ static int fetch(int argc, char **argv)
     }
     if (argc - optind != 1)
         return cli_usage_error("collateral", "give exactly one quote file");
-    if (!o.base_url)
-        return cli_usage_error("collateral", "--pccs URL is required");
     if (!out)
         return cli_usage_error("collateral", "-o FILE is required");
+    if (kds)
+        return fetch_vcek(argv[optind], kds, out, cache, no_cache, product, &o);
+    if (!o.base_url)
+        return cli_usage_error("collateral", "--pccs URL is required (or --kds URL for an "
+                                             "SEV-SNP report)");
     ccz_buf quote = CCZ_BUF_INIT, doc = CCZ_BUF_INIT, cache_dir = CCZ_BUF_INIT;
     int r = EXIT_OK;
     bool from_cache = false;

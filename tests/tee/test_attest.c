@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "ccz/ccz.h"
 #include "dcap_forge.h"
 #include "tee/internal.h"
@@ -172,10 +175,99 @@ static void test_qgs_messages(void)
     ccz_buf_free(&req);
 }
 
+/* A synthetic SNP report (not signed: the attester only parses and checks report data). */
+static void snp_report(uint8_t rep[CCZ_SNP_REPORT_SIZE], const uint8_t rd[64])
+{
+    memset(rep, 0, CCZ_SNP_REPORT_SIZE);
+    rep[0] = 3;    /* version */
+    rep[0x34] = 1; /* ECDSA P-384 */
+    memcpy(rep + 0x50, rd, 64);
+}
+
+static void test_snp_configfs(void)
+{
+    uint8_t rd[64] = {9, 9, 9}, rep[CCZ_SNP_REPORT_SIZE];
+    snp_report(rep, rd);
+    char root[512], entry[700];
+    snprintf(root, sizeof root, "%s/snp", test_tmpdir());
+    snprintf(entry, sizeof entry, "%s/sys/kernel/config/tsm/report/e1", root);
+    put(entry, "provider", CCZ_SPAN("sev_guest\n", 10));
+    put(entry, "generation", CCZ_SPAN("3\n", 2));
+    put(entry, "outblob", CCZ_SPAN(rep, sizeof rep));
+    ccz_buf ev = CCZ_BUF_INIT, certs = CCZ_BUF_INIT;
+    ccz_attester_opts o = CCZ_ATTESTER_OPTS_INIT;
+    o.tee = CCZ_TEE_SNP;
+    o.device_root = root;
+    o.tsm_entry = "e1";
+    ccz_attester *a;
+    CHECK_OK(ccz_attester_new(&a, &o));
+    /* no auxblob: no certificates, which is fine */
+    CHECK_OK(ccz_attest_with_certs(a, rd, &ev, &certs));
+    CHECK_INT(ev.len, CCZ_SNP_REPORT_SIZE);
+    CHECK_INT(certs.len, 0);
+    rd[0] = 8;
+    CHECK_STATUS(ccz_attest(a, rd, &ev), CCZ_ERR_REPORT_DATA_MISMATCH);
+    put(entry, "outblob", CCZ_SPAN(rep, 100));
+    CHECK_STATUS(ccz_attest(a, rd, &ev), CCZ_ERR_TRUNCATED);
+    ccz_attester_free(a);
+    /* /dev/sev-guest as a plain file: the ioctl is refused */
+    char legacy[512], dev[600];
+    snprintf(legacy, sizeof legacy, "%s/snp-legacy", test_tmpdir());
+    snprintf(dev, sizeof dev, "%s/dev", legacy);
+    put(dev, "sev-guest", CCZ_SPAN("", 0));
+    o.device_root = legacy;
+    o.tsm_entry = NULL;
+    CHECK_OK(ccz_attester_new(&a, &o));
+    CHECK_STATUS(ccz_attest(a, rd, &ev), CCZ_ERR_TEE_UNAVAILABLE);
+    CHECK_CONTAINS(ccz_error_detail(), "SNP_GET_REPORT");
+    ccz_attester_free(a);
+    ccz_buf_free(&ev);
+    ccz_buf_free(&certs);
+}
+
+static void test_snp_cert_table(void)
+{
+    /* a table with a VCEK-tagged certificate (a forged one stands in) and an unknown GUID */
+    if (!F)
+        F = forge_new();
+    ccz_buf der = CCZ_BUF_INIT, table = CCZ_BUF_INIT, vek = CCZ_BUF_INIT, chain = CCZ_BUF_INIT;
+    BIO *b = BIO_new_mem_buf(forge_root_pem(F).ptr, (int)forge_root_pem(F).len);
+    X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    BIO_free(b);
+    unsigned char *p = NULL;
+    int n = i2d_X509(x, &p);
+    X509_free(x);
+    static const uint8_t vcek_guid[16] = {0x8d, 0x75, 0xda, 0x63, 0x64, 0xe6, 0x64, 0x45,
+                                          0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd};
+    uint8_t other[16] = {1};
+    CHECK_OK(ccz_buf_append(&table, other, 16));
+    CHECK_OK(ccz_buf_append_u32le(&table, 72));
+    CHECK_OK(ccz_buf_append_u32le(&table, 4));
+    CHECK_OK(ccz_buf_append(&table, vcek_guid, 16));
+    CHECK_OK(ccz_buf_append_u32le(&table, 76));
+    CHECK_OK(ccz_buf_append_u32le(&table, (uint32_t)n));
+    uint8_t zero[24] = {0};
+    CHECK_OK(ccz_buf_append(&table, zero, 24));
+    CHECK_OK(ccz_buf_append(&table, "junk", 4));
+    CHECK_OK(ccz_buf_append(&table, p, (size_t)n));
+    CHECK_OK(ccz_snp_cert_table(&vek, &chain, ccz_buf_span(&table)));
+    CHECK_CONTAINS((const char *)vek.ptr, "-----BEGIN CERTIFICATE-----");
+    CHECK_INT(chain.len, 0);
+    /* an entry pointing outside the table, and a table without its zero entry */
+    table.ptr[43] = 0xff; /* the VCEK entry's offset */
+    CHECK_STATUS(ccz_snp_cert_table(&vek, &chain, ccz_buf_span(&table)), CCZ_ERR_TRUNCATED);
+    CHECK_STATUS(ccz_snp_cert_table(&vek, &chain, CCZ_SPAN(table.ptr, 30)), CCZ_ERR_TRUNCATED);
+    OPENSSL_free(p);
+    ccz_buf_free(&der);
+    ccz_buf_free(&table);
+    ccz_buf_free(&vek);
+    ccz_buf_free(&chain);
+}
+
 static void cleanup(void)
 {
     forge_free(F);
 }
 
 TEST_MAIN(T(test_gramine), T(test_configfs_tsm), T(test_tdx_guest_device), T(test_qgs_messages),
-          T(cleanup))
+          T(test_snp_configfs), T(test_snp_cert_table), T(cleanup))

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# SEV-SNP end to end with recorded reports and VEKs: ccz verify --vek (claims, exit codes,
+# production checks), ccz attest --tee snp through a replayed configfs-tsm entry with the host's
+# certificate table, and ccz collateral fetch --kds against a local KDS replaying the VCEK.
+. "$(dirname "$0")/lib.sh"
+V=${CCZ_VECTORS:-$CCZ_SOURCE_DIR/../shared/vectors}
+[ -d "$V" ] || { echo "skipped: no vectors at $V"; exit 77; }
+R=$V/google_go-sev-guest/verify/testdata/attestation.bin
+K=$V/google_go-sev-guest/verify/testdata/vcek.testcer
+AT=1767225600
+
+# verified, and rejected by the default policy: the guest policy allows debugging
+run 1 "$CCZ" verify "$R" --vek "$K" --at $AT --json
+jqis .verified true
+jqis .tee snp
+jqis .claims.version 2
+jqis .claims.vmpl 0
+jqis .claims.policy 0xb0000
+jqis .claims.debug_allowed true
+jqis .claims.signing_key vcek
+jqis .claims.product Milan
+jqis .claims.reported_tcb.bootloader 2
+jqis .claims.reported_tcb.snp 5
+jqis .claims.reported_tcb.microcode 68
+jqis '.claims.chip_id | length' 128
+jqis '.claims.measurement | length' 96
+jqis '[.policy.reasons[].code] | join(",")' debug
+echo '{"allow_debug": true, "snp": [{"host_data": "0000000000000000000000000000000000000000000000000000000000000000"}]}' > "$T/p.json"
+run 0 "$CCZ" verify "$R" --vek "$K" --at $AT --policy "$T/p.json" --report-data 0102030405
+run 0 "$CCZ" verify "$R" --vek "$K" --cert-chain "$V/google_go-sev-guest/verify/trust/ask_ark_milan.pem" \
+    --at $AT --policy "$T/p.json"
+run 1 "$CCZ" verify "$R" --vek "$V/virtee_sev/tests/certs_data/vcek_milan.der" --at $AT --json
+jqis .error.code tcb_mismatch
+run 1 "$CCZ" verify "$R" --at $AT --json
+jqis .error.code collateral_missing
+run 2 "$CCZ" verify "$R" --vek "$R"
+contains "$err" "--vek"
+run 2 "$CCZ" verify "$R" --cert-chain "$K"
+contains "$err" "--cert-chain goes with --vek"
+cp "$R" "$T/flipped"; flip "$T/flipped" 200
+run 1 "$CCZ" verify "$T/flipped" --vek "$K" --at $AT --json
+jqis .error.code signature_invalid
+
+# the hex report of virtee and the VLEK report of trustee
+run 0 "$CCZ" verify "$V/virtee_sev/tests/certs_data/report_milan.hex" --vek "$V/virtee_sev/tests/certs_data/vcek_milan.der" --at $AT
+D=$V/confidential-containers_trustee/deps/verifier/test_data/snp
+run 0 "$CCZ" verify "$D/test-vlek-report.bin" --vek "$D/test-vlek.der" --at 1750000000 --json
+jqis .claims.signing_key vlek
+jqis .claims.vmpl 1
+echo '{"snp_max_vmpl": 0}' > "$T/vmpl.json"
+run 1 "$CCZ" verify "$D/test-vlek-report.bin" --vek "$D/test-vlek.der" --at 1750000000 --policy "$T/vmpl.json" --json
+jqis '[.policy.reasons[].code] | join(",")' vmpl_too_high
+
+# attest --tee snp through a replayed configfs-tsm entry whose auxblob holds the host's
+# certificate table (VCEK GUID 63da758d-e664-4564-adc5-f4b93be8accd)
+E=$T/snp/sys/kernel/config/tsm/report/replay
+mkdir -p "$E"
+echo sev_guest > "$E/provider"; echo 1 > "$E/generation"; cp "$R" "$E/outblob"
+size=$(stat -c %s "$K")
+{
+    printf '\x8d\x75\xda\x63\x64\xe6\x64\x45\xad\xc5\xf4\xb9\x3b\xe8\xac\xcd'
+    printf "$(printf '\\%03o\\%03o\\000\\000' 48 0)"                    # offset 48
+    printf "$(printf '\\%03o\\%03o\\000\\000' $((size & 255)) $((size >> 8)))"
+    head -c 24 /dev/zero                                                  # the zero entry
+    cat "$K"
+} > "$E/auxblob"
+RD=0102030405$(printf '0%.0s' $(seq 1 118))
+run 0 "$CCZ" attest --tee snp --device-root "$T/snp" --tsm-entry replay --report-data "$RD" \
+    -o "$T/report.bin" --certs-out "$T/certs.pem"
+cmp -s "$T/report.bin" "$R" || fail "attested report differs from the replayed one"
+openssl x509 -in "$T/certs.pem" -noout -subject | grep -q SEV-VCEK || fail "no VCEK in --certs-out"
+run 0 "$CCZ" verify "$T/report.bin" --vek "$T/certs.pem" --at $AT --policy "$T/p.json" --report-data "$RD"
+run 2 "$CCZ" attest --tee snp --device-root "$T/snp" --tsm-entry replay --report-data 00 -o "$T/x"
+contains "$err" "other report data"
+
+# collateral fetch --kds: the VCEK by chip id and reported TCB, then from the cache
+rm -f "$T/port"
+/usr/bin/python3 "$(dirname "$0")/kds_server.py" "$K" Milan "$T/kds.log" "$T/port" &
+kds_pid=$!
+trap 'kill $kds_pid 2>/dev/null; rm -rf "$T"' EXIT
+for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+url="http://127.0.0.1:$(cat "$T/port")"
+run 2 "$CCZ" collateral fetch "$R" --kds "$url" -o "$T/vcek.der" --no-cache
+contains "$err" "give the product"
+run 0 "$CCZ" collateral fetch "$R" --kds "$url" --product Milan -o "$T/vcek.der" --cache-dir "$T/cache"
+contains "$err" "VCEK fetched"
+hwid=$(od -An -tx1 -v -j 416 -N 64 "$R" | tr -d ' \n')
+contains "$(cat "$T/kds.log")" "/vcek/v1/Milan/$hwid?blSPL=2&teeSPL=0&snpSPL=5&ucodeSPL=68"
+cmp -s "$T/vcek.der" "$K" || fail "fetched VCEK differs"
+kill $kds_pid; wait $kds_pid 2>/dev/null
+run 0 "$CCZ" collateral fetch "$R" --kds "$url" --product Milan -o "$T/vcek2.der" --cache-dir "$T/cache"
+contains "$err" "from the cache"
+run 0 "$CCZ" verify "$R" --vek "$T/vcek2.der" --at $AT --policy "$T/p.json"
+run 2 "$CCZ" collateral fetch "$D/test-vlek-report.bin" --kds "$url" -o "$T/x" --no-cache
+contains "$err" "KDS serves VCEKs only"
+finish
