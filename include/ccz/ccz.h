@@ -7,5 +7,6 @@
 #include "ccz/dcap.h"
 #include "ccz/snp.h"
 #include "ccz/policy.h"
+#include "ccz/ratls.h"
 
 #endif

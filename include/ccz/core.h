@@ -77,7 +77,11 @@ extern "C" {
     X(CCZ_ERR_TCB_MISMATCH, -34, "tcb_mismatch",                                                  \
       "the report's TCB is not the one the signing certificate was issued for")                  \
     X(CCZ_ERR_CHIP_ID_MISMATCH, -35, "chip_id_mismatch",                                          \
-      "the report's chip id is not the one the signing certificate was issued for")
+      "the report's chip id is not the one the signing certificate was issued for")              \
+    X(CCZ_ERR_POLICY_REJECTED, -36, "policy_rejected", "the policy rejects the peer")              \
+    X(CCZ_ERR_BINDING, -37, "binding_mismatch",                                                   \
+      "the evidence is not bound to the certificate's key")                                       \
+    X(CCZ_ERR_TLS, -38, "tls_error", "TLS handshake or I/O failed")
 
 typedef enum {
 #define CCZ_X_ENUM(sym, val, name, msg) sym = val,
@@ -191,6 +195,20 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_expect_end(const ccz_cursor *c);
  * most 4 bytes; the value is borrowed. Indefinite lengths and multi-byte tags are
  * CCZ_ERR_MALFORMED; a value longer than the input is CCZ_ERR_TRUNCATED. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_der(ccz_cursor *c, uint8_t *tag, ccz_span *value);
+/* CBOR (RFC 8949), read through the cursor. A head is a major type (0..7) and its argument
+ * (length, count, tag number or value). Indefinite lengths, reserved additional-information
+ * values and lengths beyond the input are errors; the cursor moves only on success. */
+typedef struct {
+    uint8_t major;
+    uint64_t arg;
+} ccz_cbor_head;
+
+CCZ_API CCZ_NODISCARD ccz_status ccz_cbor_head_read(ccz_cursor *c, ccz_cbor_head *out);
+/* A byte string (major 2) or text string (major 3), borrowed. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_cbor_bstr(ccz_cursor *c, ccz_span *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_cbor_tstr(ccz_cursor *c, ccz_span *out);
+/* Skips one whole item, nested at most 32 deep. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_cbor_skip(ccz_cursor *c);
 /* Everything read so far, as a span (for signatures over a prefix). */
 CCZ_API ccz_span ccz_cursor_consumed(const ccz_cursor *c);
 

@@ -187,6 +187,9 @@ typedef struct {
  * Returns out->status. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_verify(ccz_result *out, ccz_span evidence,
                                            const ccz_verify_opts *opts);
+/* Decodes the claims evidence states WITHOUT verifying anything (for inspection tools): the
+ * measurements and report data as written. Never base a trust decision on them. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_evidence_peek(ccz_claims *out, ccz_span evidence);
 /* The TEE whose format the evidence has, or CCZ_TEE_NONE; looks only at the framing. */
 CCZ_API ccz_tee ccz_evidence_detect(ccz_span evidence);
 

@@ -9,7 +9,7 @@ fi
 prefix="$T/prefix"
 cmake --install "$CCZ_BUILD_DIR" --prefix "$prefix" > "$T/install.log" || fail "cmake --install failed"
 libdir=$(ls -d "$prefix"/lib*/ | head -1)
-for f in include/ccz/ccz.h include/ccz/core.h include/ccz/tee.h include/ccz/policy.h bin/ccz; do
+for f in include/ccz/ccz.h include/ccz/core.h include/ccz/tee.h include/ccz/policy.h include/ccz/dcap.h include/ccz/snp.h include/ccz/ratls.h bin/ccz; do
     [ -e "$prefix/$f" ] || fail "$f not installed"
 done
 for f in libccz.a libccz.so libccz.so.0 pkgconfig/ccz.pc cmake/ccz/cczConfig.cmake; do
@@ -41,7 +41,7 @@ cc -std=c11 -Wall -Werror -o "$T/app" "$T/app.c" $(pkg-config --cflags --libs cc
 run 0 env LD_LIBRARY_PATH="$libdir" "$T/app"
 [ "$out" = "unknown_evidence_format detect" ] || fail "pkg-config app printed '$out'"
 cc -std=c11 -o "$T/app-static" "$T/app.c" $(pkg-config --cflags ccz) "$libdir/libccz.a" \
-    $(pkg-config --libs libcrypto libssl jansson libcurl) -lpthread || fail "cannot link libccz.a"
+    $(pkg-config --libs libcrypto libssl jansson libcurl libcbor) -lpthread || fail "cannot link libccz.a"
 run 0 "$T/app-static"
 
 mkdir -p "$T/cmakeapp"

@@ -3,6 +3,8 @@
 #ifndef CCZ_CLI_H
 #define CCZ_CLI_H
 
+#include <getopt.h>
+
 #include "ccz/ccz.h"
 
 /* Exit codes: 0 verified and accepted (or done), 1 verification failed or policy rejected,
@@ -31,5 +33,46 @@ ccz_status cli_sim_dir(ccz_buf *out, const char *given);
 ccz_status cli_report_data(uint8_t out[64], const char *hex);
 /* Parses a decimal number in [0, max]. */
 ccz_status cli_number(const char *s, unsigned long long max, unsigned long long *out);
+
+/* Attester options (attester_opts.c): --tee, --sim-dir, --signer-key, --measurement,
+ * --product-id, --svn, --debug, --device-root, --tsm-entry. */
+typedef struct {
+    ccz_attester_opts o;
+    const char *tee, *dir_arg;
+    uint8_t measurement[32];
+    ccz_buf dir;
+} cli_attester;
+
+#define CLI_ATTESTER_LONGOPTS                                                                     \
+    {"tee", required_argument, NULL, 't'}, {"sim-dir", required_argument, NULL, 'd'},             \
+        {"signer-key", required_argument, NULL, 'k'},                                             \
+        {"measurement", required_argument, NULL, 'm'},                                            \
+        {"product-id", required_argument, NULL, 'p'}, {"svn", required_argument, NULL, 's'},     \
+        {"debug", no_argument, NULL, 'D'}, {"device-root", required_argument, NULL, 'R'},        \
+        {"tsm-entry", required_argument, NULL, 'E'}
+
+#define CLI_ATTESTER_HELP                                                                         \
+    "attester options:\n"                                                                         \
+    "  --tee TEE            sim (simulated), sgx (inside Gramine: /dev/attestation), tdx (in a\n"  \
+    "                       TD guest: configfs-tsm, else /dev/tdx_guest), snp (in an SEV-SNP\n"   \
+    "                       guest: configfs-tsm, else /dev/sev-guest)\n"                           \
+    "  --sim-dir D          sim platform directory (default: $CCZ_SIM_DIR or the XDG data dir)\n"  \
+    "  --signer-key KEY     sim: PEM key whose public key is the signer (default D/signer.key)\n" \
+    "  --measurement HEX    sim: 32-byte measurement instead of SHA-256 of the ccz executable\n"   \
+    "  --product-id N       sim: product id, 0..65535 (default 0)\n"                               \
+    "  --svn N              sim: security version number, 0..65535 (default 0)\n"                 \
+    "  --debug              sim: mark the evidence as coming from a debug enclave\n"              \
+    "  --device-root D      sgx/tdx/snp: look for /dev and /sys under D (default /)\n"             \
+    "  --tsm-entry NAME     tdx/snp: use this existing configfs-tsm report entry\n"
+
+void cli_attester_init(cli_attester *ca);
+/* 1: the option was an attester option; 0: not one; -1: a bad value (message printed). */
+int cli_attester_option(cli_attester *ca, int c, const char *arg, const char *cmd);
+ccz_status cli_attester_new(cli_attester *ca, ccz_attester **out);
+void cli_attester_free(cli_attester *ca);
+
+int cmd_ratls(int argc, char **argv);
+/* Reads a certificate, PEM or DER. */
+ccz_status cli_read_cert(X509 **out, const char *path);
 
 #endif

@@ -6,6 +6,8 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 
 #include "cli.h"
 
@@ -169,7 +171,16 @@ static json_t *reasons_json(const ccz_appraisal *ap)
     return arr;
 }
 
+static void print_json_ratls(const ccz_result *r, const ccz_appraisal *ap, bool ok,
+                             const char *format);
+
 static void print_json(const ccz_result *r, const ccz_appraisal *ap, bool ok)
+{
+    print_json_ratls(r, ap, ok, NULL);
+}
+
+static void print_json_ratls(const ccz_result *r, const ccz_appraisal *ap, bool ok,
+                             const char *format)
 {
     const ccz_claims *c = &r->claims;
     bool verified = r->status == CCZ_OK;
@@ -192,6 +203,8 @@ static void print_json(const ccz_result *r, const ccz_appraisal *ap, bool ok)
     json_object_set_new(o, "policy", verified ? json_pack("{s:b,s:o}", "accepted", ap->accepted,
                                                           "reasons", reasons_json(ap))
                                               : json_null());
+    if (format)
+        json_object_set_new(o, "ratls", json_pack("{s:s}", "format", format));
     if (!verified)
         json_object_set_new(o, "error", json_pack("{s:s,s:s,s:s}", "code",
                                                   ccz_status_name(r->status), "step", r->step,
@@ -237,6 +250,54 @@ static void print_text(const ccz_result *r, const ccz_appraisal *ap, bool ok,
            c->simulated ? " (simulated)" : "");
 }
 
+/* A PEM or DER certificate, or NULL. */
+static X509 *evidence_as_cert(const ccz_buf *ev)
+{
+    X509 *x = NULL;
+    if (ev->len > 27 && memmem(ev->ptr, ev->len, "-----BEGIN CERTIFICATE-----", 27)) {
+        BIO *bio = BIO_new_mem_buf(ev->ptr, (int)ev->len);
+        x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+        BIO_free(bio);
+    } else if (ev->len > 2 && ev->ptr[0] == 0x30) {
+        const unsigned char *p = ev->ptr;
+        x = d2i_X509(NULL, &p, (long)ev->len);
+        if (x && p != ev->ptr + ev->len) {
+            X509_free(x);
+            x = NULL;
+        }
+    }
+    ERR_clear_error();
+    return x;
+}
+
+static int verify_cert(X509 *cert, const ccz_verify_opts *o, const ccz_policy *policy,
+                       const verify_args *a)
+{
+    static ccz_ratls_verdict v;
+    ccz_status s = ccz_ratls_verify_cert(&v, cert, o, policy);
+    bool ok = s == CCZ_OK;
+    /* a verified certificate rejected by the policy reports the policy, not an error */
+    ccz_result res = v.result;
+    if (s == CCZ_ERR_POLICY_REJECTED)
+        res.status = CCZ_OK;
+    else if (s) {
+        res.status = s;
+        res.step = v.step;
+        snprintf(res.message, sizeof res.message, "%s", v.message);
+    }
+    if (a->json) {
+        print_json_ratls(&res, &v.appraisal, ok, ccz_ratls_format_name(v.format));
+    } else {
+        printf("certificate RA-TLS, %s\n", ccz_ratls_format_name(v.format));
+        print_text(&res, &v.appraisal, ok, a->policy ? "given policy" : "default policy");
+    }
+    if (ok)
+        return EXIT_OK;
+    return res.status != CCZ_OK && res.step && !strcmp(res.step, CCZ_RATLS_STEP_EXTENSION)
+               ? EXIT_USAGE
+               : EXIT_REJECT;
+}
+
 int cmd_verify(int argc, char **argv)
 {
     verify_args a = {0};
@@ -276,6 +337,14 @@ int cmd_verify(int argc, char **argv)
 
     ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
     o.at_unix = a.have_at ? a.at : (int64_t)time(NULL);
+    X509 *cert = evidence_as_cert(&ev);
+    if (cert) { /* an RA-TLS certificate: verify its evidence, bound to its key */
+        o.trust = trust;
+        o.collateral = collateral;
+        r = verify_cert(cert, &o, policy, &a);
+        X509_free(cert);
+        goto out;
+    }
     o.trust = trust;
     o.collateral = collateral;
     o.expected_report_data = a.rd_hex ? rd : NULL;

@@ -27,6 +27,8 @@ static const char usage[] =
     "                                   fetch Intel collateral for an SGX/TDX quote\n"
     "  collateral fetch REPORT --kds URL -o FILE\n"
     "                                   fetch the VCEK of an SEV-SNP report from AMD KDS\n"
+    "  ratls cert|inspect|server|client RA-TLS certificates, and an attested TLS echo\n"
+    "                                   server and client\n"
     "  version                          print the version\n"
     "\n"
     "Run 'ccz <command> --help' for a command's options. Exit codes: 0 success (verified and\n"
@@ -61,6 +63,7 @@ int main(int argc, char **argv)
         {"verify", cmd_verify},
         {"policy", cmd_policy},
         {"collateral", cmd_collateral},
+        {"ratls", cmd_ratls},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(cmd, cmds[i].name))

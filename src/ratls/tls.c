@@ -1,0 +1,361 @@
+/* RA-TLS contexts on OpenSSL: this side's RA-TLS certificate, a certificate-verification
+ * callback that verifies and appraises the peer's evidence instead of a CA chain, the verdict
+ * kept on the connection, and a cache of verified peer certificates so repeat handshakes skip
+ * evidence verification. Peer certificates are untrusted; the policy, trust anchors and
+ * collateral are the caller's. */
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "ccz/ratls.h"
+
+#define CACHE_TTL 600 /* seconds a verified peer certificate is trusted without re-verifying */
+
+typedef struct {
+    uint8_t hash[32];
+    int64_t until;
+    ccz_ratls_format format;
+    ccz_claims claims;
+} cache_entry;
+
+typedef struct {
+    ccz_ratls_mode mode;
+    bool server;
+    const ccz_policy *policy;
+    const ccz_trust *trust;
+    const ccz_collateral *collateral;
+    ccz_ratls_verdict_cb on_verdict;
+    void *payload;
+    pthread_mutex_t lock;
+    cache_entry *cache;
+    unsigned cache_size, cache_next;
+} ctx_state;
+
+static int ctx_index = -1, ssl_index = -1;
+static pthread_once_t index_once = PTHREAD_ONCE_INIT;
+
+static void free_state(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+    ctx_state *st = ptr;
+    if (!st)
+        return;
+    pthread_mutex_destroy(&st->lock);
+    free(st->cache);
+    free(st);
+}
+
+static void free_verdict(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                         void *argp)
+{
+    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+    free(ptr);
+}
+
+static void make_indexes(void)
+{
+    ctx_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_state);
+    ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_verdict);
+}
+
+ccz_status ccz_ratls_mode_parse(const char *s, ccz_ratls_mode *out)
+{
+    if (!strcmp(s, "two-way") || !strcmp(s, "mutual"))
+        *out = CCZ_RATLS_TWO_WAY;
+    else if (!strcmp(s, "server"))
+        *out = CCZ_RATLS_SERVER;
+    else if (!strcmp(s, "client"))
+        *out = CCZ_RATLS_CLIENT;
+    else
+        return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "verification mode '%s' is not two-way, server "
+                        "or client", s);
+    return CCZ_OK;
+}
+
+/* ---- the cache -------------------------------------------------------------------------------*/
+
+static bool cache_get(ctx_state *st, const uint8_t h[32], int64_t now, ccz_ratls_verdict *v)
+{
+    bool hit = false;
+    pthread_mutex_lock(&st->lock);
+    for (unsigned i = 0; i < st->cache_size && !hit; i++) {
+        cache_entry *e = &st->cache[i];
+        if (e->until >= now && memcmp(e->hash, h, 32) == 0) {
+            v->format = e->format;
+            v->result.claims = e->claims;
+            hit = true;
+        }
+    }
+    pthread_mutex_unlock(&st->lock);
+    return hit;
+}
+
+static void cache_put(ctx_state *st, const uint8_t h[32], int64_t until, const ccz_ratls_verdict *v)
+{
+    pthread_mutex_lock(&st->lock);
+    cache_entry *e = &st->cache[st->cache_next++ % st->cache_size];
+    memcpy(e->hash, h, 32);
+    e->until = until;
+    e->format = v->format;
+    e->claims = v->result.claims;
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* ---- the verify callback ---------------------------------------------------------------------*/
+
+static int x509_error_for(ccz_status s)
+{
+    switch (s) {
+    case CCZ_ERR_EXPIRED:
+    case CCZ_ERR_COLLATERAL_OUT_OF_DATE:
+        return X509_V_ERR_CERT_HAS_EXPIRED;
+    case CCZ_ERR_NOT_YET_VALID:
+        return X509_V_ERR_CERT_NOT_YET_VALID;
+    case CCZ_ERR_NOT_FOUND:
+    case CCZ_ERR_UNSUPPORTED:
+    case CCZ_ERR_UNKNOWN_FORMAT:
+        return X509_V_ERR_INVALID_PURPOSE; /* unsupported_certificate */
+    case CCZ_ERR_POLICY_REJECTED:
+        return X509_V_ERR_CERT_REJECTED; /* bad_certificate */
+    default:
+        return X509_V_ERR_CERT_SIGNATURE_FAILURE; /* decrypt_error / bad certificate */
+    }
+}
+
+/* Verifies (or finds verified) the peer's certificate, then appraises its claims. */
+static ccz_status judge(ctx_state *st, X509 *peer, ccz_ratls_verdict *v)
+{
+    int64_t now = (int64_t)time(NULL);
+    uint8_t h[32];
+    unsigned hl = 0;
+    ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
+    vo.at_unix = now;
+    vo.trust = st->trust;
+    vo.collateral = st->collateral;
+    if (X509_digest(peer, EVP_sha256(), h, &hl) && cache_get(st, h, now, v)) {
+        /* verified before with this context's trust and collateral: appraise again */
+        v->cached = true;
+        ccz_policy *dflt = NULL;
+        ccz_status s = st->policy ? CCZ_OK : ccz_policy_default(&dflt);
+        if (s == CCZ_OK)
+            s = ccz_appraise(&v->appraisal, st->policy ? st->policy : dflt, &v->result.claims);
+        ccz_policy_free(dflt);
+        if (s == CCZ_OK && !v->appraisal.accepted) {
+            snprintf(v->message, sizeof v->message, "%s: %s", v->appraisal.reasons[0].code,
+                     v->appraisal.reasons[0].message);
+            v->step = CCZ_RATLS_STEP_POLICY;
+            s = CCZ_ERR_POLICY_REJECTED;
+        }
+        v->status = s;
+        return s;
+    }
+    ccz_status s = ccz_ratls_verify_cert(v, peer, &vo, st->policy);
+    if (hl == 32 && (s == CCZ_OK || s == CCZ_ERR_POLICY_REJECTED)) {
+        struct tm tm;
+        int64_t until = now + CACHE_TTL;
+        if (ASN1_TIME_to_tm(X509_get0_notAfter(peer), &tm) && (int64_t)timegm(&tm) < until)
+            until = (int64_t)timegm(&tm);
+        cache_put(st, h, until, v);
+    }
+    return s;
+}
+
+static int verify_cb(X509_STORE_CTX *xs, void *arg)
+{
+    ctx_state *st = arg;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+    X509 *peer = X509_STORE_CTX_get0_cert(xs);
+    ccz_ratls_verdict *v = calloc(1, sizeof *v);
+    if (!v || !peer || !ssl) {
+        free(v);
+        X509_STORE_CTX_set_error(xs, X509_V_ERR_OUT_OF_MEM);
+        return 0;
+    }
+    ccz_status s = judge(st, peer, v);
+    SSL_set_ex_data(ssl, ssl_index, v); /* the connection owns it now */
+    if (st->on_verdict)
+        st->on_verdict(v, st->payload);
+    if (s) {
+        ccz_log(CCZ_LOG_WARN, "RA-TLS: %s rejected at %s: %s: %s", st->server ? "client" : "server",
+                v->step ? v->step : "?", ccz_status_name(s), v->message);
+        X509_STORE_CTX_set_error(xs, x509_error_for(s));
+        return 0;
+    }
+    ccz_log(CCZ_LOG_INFO, "RA-TLS: %s accepted (%s evidence%s)", st->server ? "client" : "server",
+            ccz_tee_name(v->result.claims.tee), v->result.claims.simulated ? ", SIMULATED" : "");
+    return 1;
+}
+
+const ccz_ratls_verdict *ccz_ratls_peer_verdict(const SSL *ssl)
+{
+    return ssl_index < 0 ? NULL : SSL_get_ex_data(ssl, ssl_index);
+}
+
+/* ---- the context -----------------------------------------------------------------------------*/
+
+ccz_status ccz_ratls_ctx_new(SSL_CTX **out, const ccz_ratls_opts *o)
+{
+    *out = NULL;
+    CCZ_ENSURE(o && o->version == CCZ_RATLS_OPTS_VERSION, CCZ_ERR_INVALID_ARGUMENT,
+               "RA-TLS options missing or of the wrong version");
+    pthread_once(&index_once, make_indexes);
+    CCZ_ENSURE(ctx_index >= 0 && ssl_index >= 0, CCZ_ERR_CRYPTO, "no OpenSSL ex_data index");
+    bool verifies = o->mode == CCZ_RATLS_TWO_WAY ||
+                    (o->mode == CCZ_RATLS_SERVER && !o->server) ||
+                    (o->mode == CCZ_RATLS_CLIENT && o->server);
+    bool presents = o->server || o->mode != CCZ_RATLS_SERVER;
+    CCZ_ENSURE(!verifies || o->trust, CCZ_ERR_INVALID_ARGUMENT,
+               "verifying the peer needs trust anchors");
+    SSL_CTX *ctx = SSL_CTX_new(o->server ? TLS_server_method() : TLS_client_method());
+    ctx_state *st = calloc(1, sizeof *st);
+    X509 *cert = o->cert;
+    EVP_PKEY *key = o->key;
+    bool made = false;
+    ccz_status s = CCZ_OK;
+    if (!ctx || !st) {
+        s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    pthread_mutex_init(&st->lock, NULL);
+    st->mode = o->mode;
+    st->server = o->server;
+    st->policy = o->policy;
+    st->trust = o->trust;
+    st->collateral = o->collateral;
+    st->on_verdict = o->on_verdict;
+    st->payload = o->payload;
+    st->cache_size = o->cache_size ? o->cache_size : 256;
+    st->cache = calloc(st->cache_size, sizeof *st->cache);
+    if (!st->cache || !SSL_CTX_set_ex_data(ctx, ctx_index, st)) {
+        free(st->cache);
+        pthread_mutex_destroy(&st->lock);
+        free(st);
+        st = NULL;
+        s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+    if (presents) {
+        if (!cert || !key) {
+            CCZ_ENSURE(o->attester || (cert && key), CCZ_ERR_INVALID_ARGUMENT,
+                       "this side presents an RA-TLS certificate: give one or an attester");
+            CCZ_GUARD_GOTO(ccz_ratls_cert_create(&cert, &key, o->attester, &o->cert_opts), s,
+                           fail);
+            made = true;
+        }
+        if (SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+            SSL_CTX_check_private_key(ctx) != 1) {
+            s = ccz_fail_ossl(CCZ_ERR_KEY_MALFORMED, "the certificate and key do not fit");
+            goto fail;
+        }
+    }
+    if (verifies) {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+        SSL_CTX_set_cert_verify_callback(ctx, verify_cb, st);
+    } else {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    }
+    if (made) {
+        X509_free(cert);
+        EVP_PKEY_free(key);
+    }
+    *out = ctx;
+    return CCZ_OK;
+fail:
+    if (made) {
+        X509_free(cert);
+        EVP_PKEY_free(key);
+    }
+    SSL_CTX_free(ctx); /* frees st through ex_data */
+    return s;
+}
+
+/* ---- connections -----------------------------------------------------------------------------*/
+
+static ccz_status handshake_error(SSL *ssl, int rc, const char *what)
+{
+    int err = SSL_get_error(ssl, rc);
+    unsigned long e = ERR_peek_last_error();
+    char buf[256] = "";
+    if (e)
+        ERR_error_string_n(e, buf, sizeof buf);
+    const ccz_ratls_verdict *v = ccz_ratls_peer_verdict(ssl);
+    ccz_status s;
+    if (v && v->status)
+        s = ccz_fail(v->status, "%s: the peer was rejected at %s: %s", what, v->step, v->message);
+    else if (e && ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET)
+        s = ccz_fail(CCZ_ERR_TLS, "%s: the peer refused the handshake (TLS alert: %s)", what,
+                     SSL_alert_desc_string_long((int)(ERR_GET_REASON(e) - SSL_AD_REASON_OFFSET)));
+    else
+        s = ccz_fail(CCZ_ERR_TLS, "%s: TLS error %d%s%s", what, err, buf[0] ? ": " : "", buf);
+    ERR_clear_error();
+    return s;
+}
+
+ccz_status ccz_ratls_accept(SSL **out, SSL_CTX *ctx, int fd)
+{
+    *out = NULL;
+    SSL *ssl = SSL_new(ctx);
+    CCZ_ENSURE(ssl, CCZ_ERR_NOMEM, "out of memory");
+    SSL_set_fd(ssl, fd);
+    int rc = SSL_accept(ssl);
+    if (rc != 1) {
+        ccz_status s = handshake_error(ssl, rc, "accept");
+        SSL_free(ssl);
+        return s;
+    }
+    *out = ssl;
+    return CCZ_OK;
+}
+
+ccz_status ccz_ratls_connect(SSL **out, SSL_CTX *ctx, const char *host_port)
+{
+    *out = NULL;
+    char host[256];
+    const char *colon = strrchr(host_port, ':');
+    CCZ_ENSURE(colon && colon != host_port && (size_t)(colon - host_port) < sizeof host,
+               CCZ_ERR_INVALID_ARGUMENT, "'%s' is not HOST:PORT", host_port);
+    snprintf(host, sizeof host, "%.*s", (int)(colon - host_port), host_port);
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') { /* [::1]:port */
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+    }
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+    int gai = getaddrinfo(host, colon + 1, &hints, &ai);
+    CCZ_ENSURE(gai == 0, CCZ_ERR_NETWORK, "cannot resolve %s: %s", host_port, gai_strerror(gai));
+    int fd = -1;
+    for (struct addrinfo *p = ai; p && fd < 0; p = p->ai_next) {
+        fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC, p->ai_protocol);
+        if (fd >= 0 && connect(fd, p->ai_addr, p->ai_addrlen) != 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(ai);
+    CCZ_ENSURE(fd >= 0, CCZ_ERR_NETWORK, "cannot connect to %s: %s", host_port, strerror(errno));
+    SSL *ssl = SSL_new(ctx);
+    BIO *bio = BIO_new_socket(fd, BIO_CLOSE); /* the connection owns the socket */
+    if (!ssl || !bio) {
+        SSL_free(ssl);
+        BIO_free(bio);
+        close(fd);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
+    SSL_set_bio(ssl, bio, bio);
+    int rc = SSL_connect(ssl);
+    if (rc != 1) {
+        ccz_status s = handshake_error(ssl, rc, "connect");
+        SSL_free(ssl);
+        return s;
+    }
+    *out = ssl;
+    return CCZ_OK;
+}

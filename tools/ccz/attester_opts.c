@@ -1,0 +1,71 @@
+/* The options that choose and configure an attester, shared by the commands that attest
+ * (attest, ratls cert/server/client). */
+#include <getopt.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_attester_option(cli_attester *ca, int c, const char *arg, const char *cmd)
+{
+    unsigned long long num;
+    switch (c) {
+    case 't':
+        ca->tee = arg;
+        return 1;
+    case 'd':
+        ca->dir_arg = arg;
+        return 1;
+    case 'k':
+        ca->o.sim.signer_key = arg;
+        return 1;
+    case 'm':
+        if (ccz_hex_decode_fixed(ca->measurement, 32, arg, strlen(arg))) {
+            cli_usage_error(cmd, "--measurement: %s", ccz_error_detail());
+            return -1;
+        }
+        ca->o.sim.measurement = ca->measurement;
+        return 1;
+    case 'p':
+    case 's':
+        if (cli_number(arg, UINT16_MAX, &num)) {
+            cli_usage_error(cmd, "--%s: %s", c == 'p' ? "product-id" : "svn", ccz_error_detail());
+            return -1;
+        }
+        *(c == 'p' ? &ca->o.sim.product_id : &ca->o.sim.svn) = (uint16_t)num;
+        return 1;
+    case 'D':
+        ca->o.sim.debug = true;
+        return 1;
+    case 'R':
+        ca->o.device_root = arg;
+        return 1;
+    case 'E':
+        ca->o.tsm_entry = arg;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+void cli_attester_init(cli_attester *ca)
+{
+    memset(ca, 0, sizeof *ca);
+    ca->o = (ccz_attester_opts)CCZ_ATTESTER_OPTS_INIT;
+}
+
+ccz_status cli_attester_new(cli_attester *ca, ccz_attester **out)
+{
+    *out = NULL;
+    CCZ_ENSURE(ca->tee, CCZ_ERR_INVALID_ARGUMENT, "--tee is required (sim, sgx, tdx or snp)");
+    CCZ_GUARD(ccz_tee_parse(ca->tee, &ca->o.tee));
+    if (ca->o.tee == CCZ_TEE_SIM) {
+        CCZ_GUARD(cli_sim_dir(&ca->dir, ca->dir_arg));
+        ca->o.sim.dir = (const char *)ca->dir.ptr;
+    }
+    return ccz_attester_new(out, &ca->o);
+}
+
+void cli_attester_free(cli_attester *ca)
+{
+    ccz_buf_free(&ca->dir);
+}

@@ -1,0 +1,594 @@
+/* ccz ratls: make and inspect RA-TLS certificates, and run an attested TLS echo server and
+ * client (like openssl s_server / s_client). Peer certificates and bytes are untrusted. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "cli.h"
+
+static const char ratls_usage[] =
+    "usage: ccz ratls cert --tee TEE -o CERT --key KEY [--p384] [--days N] [--not-before UNIX]\n"
+    "                      [--not-after UNIX] [--cn NAME] [--gramine-legacy] [attester options]\n"
+    "       ccz ratls inspect CERT [--json]\n"
+    "       ccz ratls server --listen ADDR [--mode two-way|server|client] [--policy FILE]\n"
+    "                      [--cert CERT --key KEY | attester options] [--once] [verify options]\n"
+    "       ccz ratls client HOST:PORT [--mode two-way|server|client] [--policy FILE]\n"
+    "                      [--cert CERT --key KEY | attester options] [verify options]\n"
+    "\n"
+    "cert makes a key and a self-signed certificate carrying evidence bound to it (TCG DICE\n"
+    "extension 2.23.133.5.4.9; --gramine-legacy adds Gramine's legacy extension for SGX).\n"
+    "inspect shows a certificate's RA-TLS format, evidence, binding and the claims as written\n"
+    "(unverified; use 'ccz verify CERT' to verify).\n"
+    "server and client speak TLS 1.3 and verify the peer's evidence as the mode says: two-way\n"
+    "(both), server (the client verifies the server), client (the server verifies the client).\n"
+    "The server echoes lines, and answers an HTTP request with the connection's verdict. The\n"
+    "client sends standard input and prints what comes back.\n"
+    "verify options: --policy FILE, --collateral FILE, --vek FILE, --cert-chain FILE,\n"
+    "                --sim-root CERT (repeatable), --root-ca FILE\n" CLI_ATTESTER_HELP;
+
+enum {
+    OPT_OUT = 'o', OPT_KEY = 256, OPT_P384, OPT_DAYS, OPT_NB, OPT_NA, OPT_CN, OPT_LEGACY, OPT_JSON,
+    OPT_LISTEN, OPT_MODE, OPT_POLICY, OPT_CERT, OPT_ONCE, OPT_COLLATERAL, OPT_VEK, OPT_CHAIN,
+    OPT_SIM_ROOT, OPT_ROOT_CA, OPT_HELP
+};
+
+typedef struct {
+    cli_attester ca;
+    ccz_ratls_cert_opts co;
+    const char *out, *key, *cert, *listen, *policy, *collateral, *vek, *chain, *root_ca;
+    const char *sim_roots[16];
+    int n_sim_roots;
+    ccz_ratls_mode mode;
+    bool json, once;
+    long days;
+} ratls_args;
+
+static int parse(ratls_args *a, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        CLI_ATTESTER_LONGOPTS,
+        {"out", required_argument, NULL, OPT_OUT},
+        {"key", required_argument, NULL, OPT_KEY},
+        {"p384", no_argument, NULL, OPT_P384},
+        {"days", required_argument, NULL, OPT_DAYS},
+        {"not-before", required_argument, NULL, OPT_NB},
+        {"not-after", required_argument, NULL, OPT_NA},
+        {"cn", required_argument, NULL, OPT_CN},
+        {"gramine-legacy", no_argument, NULL, OPT_LEGACY},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"mode", required_argument, NULL, OPT_MODE},
+        {"policy", required_argument, NULL, OPT_POLICY},
+        {"cert", required_argument, NULL, OPT_CERT},
+        {"once", no_argument, NULL, OPT_ONCE},
+        {"collateral", required_argument, NULL, OPT_COLLATERAL},
+        {"vek", required_argument, NULL, OPT_VEK},
+        {"cert-chain", required_argument, NULL, OPT_CHAIN},
+        {"sim-root", required_argument, NULL, OPT_SIM_ROOT},
+        {"root-ca", required_argument, NULL, OPT_ROOT_CA},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    cli_attester_init(&a->ca);
+    a->co = (ccz_ratls_cert_opts)CCZ_RATLS_CERT_OPTS_INIT;
+    unsigned long long n;
+    int c, h;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        if ((h = cli_attester_option(&a->ca, c, optarg, "ratls")) != 0) {
+            if (h < 0)
+                return EXIT_USAGE;
+            continue;
+        }
+        switch (c) {
+        case OPT_OUT:
+            a->out = optarg;
+            break;
+        case OPT_KEY:
+            a->key = optarg;
+            break;
+        case OPT_P384:
+            a->co.key = CCZ_RATLS_KEY_P384;
+            break;
+        case OPT_DAYS:
+        case OPT_NB:
+        case OPT_NA:
+            if (cli_number(optarg, c == OPT_DAYS ? 36500 : INT64_MAX / 2, &n))
+                return cli_usage_error("ratls", "%s: %s", c == OPT_DAYS ? "--days" : "--not-*",
+                                       ccz_error_detail());
+            if (c == OPT_DAYS)
+                a->days = (long)n;
+            else
+                *(c == OPT_NB ? &a->co.not_before : &a->co.not_after) = (int64_t)n;
+            break;
+        case OPT_CN:
+            a->co.subject_cn = optarg;
+            break;
+        case OPT_LEGACY:
+            a->co.gramine_legacy = true;
+            break;
+        case OPT_JSON:
+            a->json = true;
+            break;
+        case OPT_LISTEN:
+            a->listen = optarg;
+            break;
+        case OPT_MODE:
+            if (ccz_ratls_mode_parse(optarg, &a->mode))
+                return cli_usage_error("ratls", "--mode: %s", ccz_error_detail());
+            break;
+        case OPT_POLICY:
+            a->policy = optarg;
+            break;
+        case OPT_CERT:
+            a->cert = optarg;
+            break;
+        case OPT_ONCE:
+            a->once = true;
+            break;
+        case OPT_COLLATERAL:
+            a->collateral = optarg;
+            break;
+        case OPT_VEK:
+            a->vek = optarg;
+            break;
+        case OPT_CHAIN:
+            a->chain = optarg;
+            break;
+        case OPT_SIM_ROOT:
+            if (a->n_sim_roots == 16)
+                return cli_usage_error("ratls", "at most 16 --sim-root options");
+            a->sim_roots[a->n_sim_roots++] = optarg;
+            break;
+        case OPT_ROOT_CA:
+            a->root_ca = optarg;
+            break;
+        case OPT_HELP:
+            fputs(ratls_usage, stdout);
+            return -1;
+        default:
+            return cli_usage_error("ratls", "bad option");
+        }
+    }
+    if (a->days && !a->co.not_after)
+        a->co.not_after = (int64_t)time(NULL) + a->days * 86400;
+    return EXIT_OK;
+}
+
+static ccz_status write_pem(const char *path, X509 *x, EVP_PKEY *k)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    CCZ_ENSURE(b, CCZ_ERR_NOMEM, "out of memory");
+    int ok = x ? PEM_write_bio_X509(b, x) : PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL,
+                                                                      NULL);
+    char *p;
+    long n = BIO_get_mem_data(b, &p);
+    ccz_status s = ok && n > 0 ? ccz_file_write(path, CCZ_SPAN(p, (size_t)n), x ? 0644 : 0600)
+                               : ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot encode %s", path);
+    if (n > 0)
+        ccz_wipe(p, (size_t)n);
+    BIO_free(b);
+    return s;
+}
+
+static int cmd_cert(int argc, char **argv)
+{
+    ratls_args a = {0};
+    int r = parse(&a, argc, argv);
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    if (optind != argc)
+        return cli_usage_error("ratls", "unexpected argument '%s'", argv[optind]);
+    if (!a.out || !a.key)
+        return cli_usage_error("ratls", "-o CERT and --key KEY are required");
+    ccz_attester *at = NULL;
+    X509 *x = NULL;
+    EVP_PKEY *k = NULL;
+    ccz_status s = cli_attester_new(&a.ca, &at);
+    if (s == CCZ_OK)
+        s = ccz_ratls_cert_create(&x, &k, at, &a.co);
+    if (s == CCZ_OK && (s = write_pem(a.key, NULL, k)) == CCZ_OK)
+        s = write_pem(a.out, x, NULL);
+    if (s)
+        r = cli_fail(s, "ratls cert");
+    else
+        fprintf(stderr, "wrote an RA-TLS certificate (%s evidence%s) to %s and its key to %s\n",
+                a.ca.tee, a.ca.o.tee == CCZ_TEE_SIM ? ", SIMULATED" : "", a.out, a.key);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    ccz_attester_free(at);
+    cli_attester_free(&a.ca);
+    return r;
+}
+
+ccz_status cli_read_cert(X509 **out, const char *path)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    ccz_status s = ccz_file_read(&b, path, 1 << 20);
+    *out = NULL;
+    if (s == CCZ_OK) {
+        const unsigned char *p = b.ptr;
+        BIO *bio = BIO_new_mem_buf(b.ptr, (int)b.len);
+        *out = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+        BIO_free(bio);
+        if (!*out)
+            *out = d2i_X509(NULL, &p, (long)b.len);
+        if (!*out)
+            s = ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED, "%s is not a certificate", path);
+        ERR_clear_error();
+    }
+    ccz_buf_free(&b);
+    return s;
+}
+
+static int cmd_inspect(int argc, char **argv)
+{
+    ratls_args a = {0};
+    int r = parse(&a, argc, argv);
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    if (argc - optind != 1)
+        return cli_usage_error("ratls", "give exactly one certificate");
+    X509 *x;
+    ccz_status s = cli_read_cert(&x, argv[optind]);
+    if (s)
+        return cli_fail(s, "ratls inspect");
+    ccz_ratls_info info;
+    s = ccz_ratls_inspect(&info, x);
+    if (s) {
+        ccz_ratls_info_free(&info);
+        X509_free(x);
+        return cli_fail(s, "ratls inspect %s", argv[optind]);
+    }
+    ccz_claims c;
+    ccz_status ps = ccz_evidence_peek(&c, ccz_buf_span(&info.evidence));
+    /* the binding, as far as it can be seen without verifying: key hash and report data */
+    bool binding = info.binding_ok && ps == CCZ_OK &&
+                   memcmp(c.report_data, info.report_data, 64) == 0;
+    char subject[256] = "";
+    X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof subject);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:i,s:b,s:s}", "subject", subject, "format",
+                          ccz_ratls_format_name(info.format), "tee", ccz_tee_name(info.tee),
+                          "simulated", info.tee == CCZ_TEE_SIM, "evidence_bytes",
+                          (json_int_t)info.evidence.len, "binding_ok", binding, "note",
+                          "claims as written in the certificate, NOT verified");
+    if (info.format == CCZ_RATLS_FORMAT_DICE) {
+        json_object_set_new(o, "cbor_tag", json_integer((json_int_t)info.cbor_tag));
+        json_object_set_new(o, "pubkey_hash_alg", json_integer(info.hash_alg));
+        json_t *also = json_array();
+        if (info.has_legacy)
+            json_array_append_new(also, json_string("gramine-legacy"));
+        if (info.has_sgx_sdk)
+            json_array_append_new(also, json_string("intel-sgx-sdk"));
+        json_object_set_new(o, "also", also);
+    }
+    if (info.has_nonce) {
+        ccz_buf hex = CCZ_BUF_INIT;
+        if (ccz_hex_encode(&hex, ccz_buf_span(&info.nonce)) == CCZ_OK)
+            json_object_set_new(o, "nonce", json_string((const char *)hex.ptr));
+        ccz_buf_free(&hex);
+    }
+    json_object_set_new(o, "claims", ps == CCZ_OK ? ccz_claims_to_json(&c) : json_null());
+    if (a.json) {
+        char *t = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        puts(t ? t : "{}");
+        free(t);
+    } else {
+        printf("subject     %s\nformat      %s%s%s\nevidence    %s, %zu bytes%s\nbinding     %s\n",
+               subject, ccz_ratls_format_name(info.format),
+               info.has_legacy && info.format == CCZ_RATLS_FORMAT_DICE
+                   ? " (and the Gramine legacy extension)"
+                   : "",
+               info.has_sgx_sdk && info.format == CCZ_RATLS_FORMAT_DICE
+                   ? " (and the Intel SGX SDK extension)"
+                   : "",
+               ccz_tee_name(info.tee), info.evidence.len,
+               info.tee == CCZ_TEE_SIM ? " (SIMULATED)" : "", binding ? "ok" : "BROKEN");
+        json_t *cj = json_object_get(o, "claims");
+        const char *key;
+        json_t *v;
+        printf("claims (as written, not verified):\n");
+        json_object_foreach(cj, key, v) {
+            char *val = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+            printf("  %-16s %s\n", key, val ? val : "?");
+            free(val);
+        }
+    }
+    json_decref(o);
+    ccz_ratls_info_free(&info);
+    X509_free(x);
+    return binding ? EXIT_OK : EXIT_REJECT;
+}
+
+/* ---- server and client -----------------------------------------------------------------------*/
+
+typedef struct {
+    ccz_trust *trust;
+    ccz_policy *policy;
+    ccz_collateral *collateral;
+    ccz_attester *attester;
+    X509 *cert;
+    EVP_PKEY *key;
+} endpoint;
+
+static void endpoint_free(endpoint *e)
+{
+    ccz_trust_free(e->trust);
+    ccz_policy_free(e->policy);
+    ccz_collateral_free(e->collateral);
+    ccz_attester_free(e->attester);
+    X509_free(e->cert);
+    EVP_PKEY_free(e->key);
+}
+
+static ccz_status load_key(EVP_PKEY **out, const char *path)
+{
+    ccz_buf b;
+    ccz_buf_init(&b, 1 << 20, true);
+    ccz_status s = ccz_file_read(&b, path, 1 << 20);
+    BIO *bio = s == CCZ_OK ? BIO_new_mem_buf(b.ptr, (int)b.len) : NULL;
+    *out = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    ccz_buf_free(&b);
+    if (s == CCZ_OK && !*out)
+        s = ccz_fail_ossl(CCZ_ERR_KEY_MALFORMED, "%s is not a PEM private key", path);
+    return s;
+}
+
+static ccz_status setup(endpoint *e, ratls_args *a, bool server, SSL_CTX **ctx,
+                        ccz_ratls_verdict_cb cb)
+{
+    CCZ_GUARD(ccz_trust_new(&e->trust));
+    if (a->root_ca) {
+        ccz_buf b = CCZ_BUF_INIT;
+        ccz_status s = ccz_file_read(&b, a->root_ca, 1 << 20);
+        if (s == CCZ_OK)
+            s = ccz_trust_add_intel_root(e->trust, ccz_buf_span(&b));
+        ccz_buf_free(&b);
+        CCZ_GUARD(s);
+    } else {
+        CCZ_GUARD(ccz_trust_add_builtin(e->trust));
+    }
+    for (int i = 0; i < a->n_sim_roots; i++)
+        CCZ_GUARD(ccz_trust_add_sim_root_file(e->trust, a->sim_roots[i]));
+    if (!a->n_sim_roots) { /* the default (or --sim-dir) platform's root, when there is one */
+        ccz_buf p = CCZ_BUF_INIT;
+        if (cli_sim_dir(&p, a->ca.dir_arg) == CCZ_OK && ccz_buf_append_str(&p, "/root.crt") == 0 &&
+            ccz_file_exists((const char *)p.ptr))
+            (void)!ccz_trust_add_sim_root_file(e->trust, (const char *)p.ptr);
+        ccz_buf_free(&p);
+    }
+    CCZ_GUARD(a->policy ? ccz_policy_load_file(&e->policy, a->policy)
+                        : ccz_policy_default(&e->policy));
+    if (a->collateral)
+        CCZ_GUARD(ccz_collateral_load_file(&e->collateral, a->collateral));
+    if (a->vek) {
+        ccz_buf v = CCZ_BUF_INIT, ch = CCZ_BUF_INIT;
+        ccz_status s = ccz_file_read(&v, a->vek, 1 << 20);
+        if (s == CCZ_OK && a->chain)
+            s = ccz_file_read(&ch, a->chain, 1 << 20);
+        if (s == CCZ_OK)
+            s = ccz_collateral_snp(&e->collateral, ccz_buf_span(&v), ccz_buf_span(&ch));
+        ccz_buf_free(&v);
+        ccz_buf_free(&ch);
+        CCZ_GUARD(s);
+    }
+    ccz_ratls_opts o = CCZ_RATLS_OPTS_INIT;
+    o.server = server;
+    o.mode = a->mode;
+    o.cert_opts = a->co;
+    o.policy = e->policy;
+    o.trust = e->trust;
+    o.collateral = e->collateral;
+    o.on_verdict = cb;
+    bool presents = server || a->mode != CCZ_RATLS_SERVER;
+    if (a->cert || a->key) {
+        CCZ_ENSURE(a->cert && a->key, CCZ_ERR_INVALID_ARGUMENT, "--cert and --key go together");
+        CCZ_GUARD(cli_read_cert(&e->cert, a->cert));
+        CCZ_GUARD(load_key(&e->key, a->key));
+        o.cert = e->cert;
+        o.key = e->key;
+    } else if (presents) {
+        CCZ_GUARD(cli_attester_new(&a->ca, &e->attester));
+        o.attester = e->attester;
+    }
+    return ccz_ratls_ctx_new(ctx, &o);
+}
+
+static void print_verdict(const ccz_ratls_verdict *v, void *payload)
+{
+    const char *who = payload;
+    const ccz_claims *c = &v->result.claims;
+    if (v->status) {
+        fprintf(stderr, "ccz ratls: %s REJECTED at %s: %s: %s\n", who, v->step ? v->step : "?",
+                ccz_status_name(v->status), v->message);
+        for (size_t i = 1; i < v->appraisal.n_reasons; i++)
+            fprintf(stderr, "ccz ratls:   also %s: %s\n", v->appraisal.reasons[i].code,
+                    v->appraisal.reasons[i].message);
+        return;
+    }
+    char m[65] = "";
+    if (c->tee == CCZ_TEE_SGX || c->tee == CCZ_TEE_SIM)
+        ccz_hex_to_str(m, c->sgx.mr_enclave, 32);
+    fprintf(stderr, "ccz ratls: %s accepted: %s evidence (%s)%s%s%s\n", who, ccz_tee_name(c->tee),
+            ccz_ratls_format_name(v->format), m[0] ? ", mr_enclave " : "", m,
+            c->simulated ? " [SIMULATED TEE]" : "");
+}
+
+static void serve(SSL *ssl)
+{
+    char line[4096];
+    int n = SSL_read(ssl, line, sizeof line - 1);
+    if (n <= 0)
+        return;
+    line[n] = '\0';
+    if (!strncmp(line, "GET ", 4) || !strncmp(line, "HEAD ", 5)) {
+        const ccz_ratls_verdict *v = ccz_ratls_peer_verdict(ssl);
+        char body[512];
+        int bl = snprintf(body, sizeof body,
+                          "{\"tls\":\"%s\",\"cipher\":\"%s\",\"peer_verified\":%s}\n",
+                          SSL_get_version(ssl), SSL_get_cipher(ssl),
+                          v && !v->status ? "true" : "false");
+        char resp[1024];
+        int rl = snprintf(resp, sizeof resp,
+                          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                          "%d\r\nConnection: close\r\n\r\n%s",
+                          bl, body);
+        SSL_write(ssl, resp, rl);
+        return;
+    }
+    do {
+        if (SSL_write(ssl, line, n) <= 0)
+            return;
+    } while ((n = SSL_read(ssl, line, sizeof line)) > 0);
+}
+
+static int listen_on(const char *addr)
+{
+    char host[256] = "127.0.0.1";
+    const char *colon = strrchr(addr, ':');
+    const char *port = colon ? colon + 1 : addr;
+    if (colon && colon != addr)
+        snprintf(host, sizeof host, "%.*s", (int)(colon - addr), addr);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai;
+    if (getaddrinfo(host, port, &hints, &ai) != 0)
+        return -1;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0) {
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+static int cmd_server(int argc, char **argv)
+{
+    ratls_args a = {0};
+    int r = parse(&a, argc, argv);
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    if (!a.listen || optind != argc)
+        return cli_usage_error("ratls", "usage: ccz ratls server --listen ADDR [options]");
+    signal(SIGPIPE, SIG_IGN);
+    endpoint e = {0};
+    SSL_CTX *ctx = NULL;
+    ccz_status s = setup(&e, &a, true, &ctx, print_verdict);
+    if (s) {
+        r = cli_fail(s, "ratls server");
+        goto out;
+    }
+    int lfd = listen_on(a.listen);
+    if (lfd < 0) {
+        r = cli_fail(CCZ_ERR_NETWORK, "cannot listen on %s: %s", a.listen, strerror(errno));
+        goto out;
+    }
+    fprintf(stderr, "ccz ratls: listening on %s (mode %s)\n", a.listen,
+            a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : a.mode == CCZ_RATLS_SERVER ? "server"
+                                                                                 : "client");
+    for (;;) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0)
+            continue;
+        SSL *ssl;
+        s = ccz_ratls_accept(&ssl, ctx, fd);
+        if (s) {
+            fprintf(stderr, "ccz ratls: handshake failed: %s\n", ccz_error_detail());
+        } else {
+            serve(ssl);
+            SSL_shutdown(ssl);
+            SSL_free(ssl);
+        }
+        close(fd);
+        if (a.once) {
+            r = s ? EXIT_REJECT : EXIT_OK;
+            break;
+        }
+    }
+    close(lfd);
+out:
+    SSL_CTX_free(ctx);
+    endpoint_free(&e);
+    cli_attester_free(&a.ca);
+    return r;
+}
+
+static int cmd_client(int argc, char **argv)
+{
+    ratls_args a = {0};
+    int r = parse(&a, argc, argv);
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    if (argc - optind != 1)
+        return cli_usage_error("ratls", "usage: ccz ratls client HOST:PORT [options]");
+    signal(SIGPIPE, SIG_IGN);
+    endpoint e = {0};
+    SSL_CTX *ctx = NULL;
+    SSL *ssl = NULL;
+    ccz_status s = setup(&e, &a, false, &ctx, print_verdict);
+    if (s) {
+        r = cli_fail(s, "ratls client");
+        goto out;
+    }
+    if ((s = ccz_ratls_connect(&ssl, ctx, argv[optind])) != CCZ_OK) {
+        /* a network failure is unreadable input (2); a refused or rejected peer is 1 */
+        fprintf(stderr, "ccz: ratls client: %s\n", ccz_error_detail());
+        r = s == CCZ_ERR_NETWORK || s == CCZ_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_REJECT;
+        goto out;
+    }
+    fprintf(stderr, "ccz ratls: connected to %s (%s, %s)\n", argv[optind], SSL_get_version(ssl),
+            SSL_get_cipher(ssl));
+    char line[4096];
+    while (fgets(line, sizeof line, stdin)) {
+        int n = (int)strlen(line);
+        if (SSL_write(ssl, line, n) <= 0)
+            break;
+        int got = 0;
+        while (got < n) {
+            int k = SSL_read(ssl, line + got, n - got);
+            if (k <= 0)
+                break;
+            got += k;
+        }
+        fwrite(line, 1, (size_t)got, stdout);
+        fflush(stdout);
+    }
+    SSL_shutdown(ssl);
+out:
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    endpoint_free(&e);
+    cli_attester_free(&a.ca);
+    return r;
+}
+
+int cmd_ratls(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(ratls_usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (!strcmp(argv[1], "cert"))
+        return cmd_cert(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "inspect"))
+        return cmd_inspect(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "server"))
+        return cmd_server(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "client"))
+        return cmd_client(argc - 1, argv + 1);
+    return cli_usage_error("ratls", "unknown ratls command '%s'", argv[1]);
+}
