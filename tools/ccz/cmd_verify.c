@@ -1,5 +1,6 @@
 /* ccz verify: verify evidence (type detected from its framing), then appraise its claims with a
  * policy. The evidence file is untrusted; the library's parsers read it. */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -254,7 +255,11 @@ static void print_text(const ccz_result *r, const ccz_appraisal *ap, bool ok,
 static X509 *evidence_as_cert(const ccz_buf *ev)
 {
     X509 *x = NULL;
-    if (ev->len > 27 && memmem(ev->ptr, ev->len, "-----BEGIN CERTIFICATE-----", 27)) {
+    size_t lead = 0;
+    while (lead < ev->len && isspace(ev->ptr[lead]))
+        lead++;
+    /* the marker must open the file: quotes carry PEM certificates inside */
+    if (ev->len - lead > 27 && memcmp(ev->ptr + lead, "-----BEGIN CERTIFICATE-----", 27) == 0) {
         BIO *bio = BIO_new_mem_buf(ev->ptr, (int)ev->len);
         x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
         BIO_free(bio);
