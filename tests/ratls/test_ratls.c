@@ -1,0 +1,456 @@
+/* RA-TLS: certificates made and read back, the recorded certificates of Gramine, rats-tls and
+ * the Intel SGX SDK, binding and validity failures, and TLS 1.3 handshakes between two contexts
+ * in one process (mutual, one-way both ways) accepted and rejected with the reason on both
+ * sides, and the verified-peer cache. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+#include "ccz/ccz.h"
+#include "test.h"
+#include "vectors.h"
+
+static char plat[512], root_path[600];
+static uint8_t measurement[32] = {0x42, 0x43};
+
+static void platform(void)
+{
+    if (plat[0])
+        return;
+    snprintf(plat, sizeof plat, "%s/plat", test_tmpdir());
+    snprintf(root_path, sizeof root_path, "%s/root.crt", plat);
+    CHECK_OK(ccz_sim_platform_init(plat, false));
+}
+
+static ccz_attester *sim_attester(bool debug)
+{
+    platform();
+    ccz_attester_opts o = CCZ_ATTESTER_OPTS_INIT;
+    o.tee = CCZ_TEE_SIM;
+    o.sim.dir = plat;
+    o.sim.measurement = measurement;
+    o.sim.svn = 3;
+    o.sim.debug = debug;
+    ccz_attester *a;
+    CHECK_OK(ccz_attester_new(&a, &o));
+    return a;
+}
+
+static ccz_trust *sim_trust(void)
+{
+    platform();
+    ccz_trust *t;
+    CHECK_OK(ccz_trust_new(&t));
+    CHECK_OK(ccz_trust_add_sim_root_file(t, root_path));
+    return t;
+}
+
+static ccz_policy *policy(const char *doc)
+{
+    ccz_policy *p;
+    CHECK_OK(ccz_policy_parse(&p, doc, strlen(doc)));
+    return p;
+}
+
+#define ACCEPT_ME                                                                                  \
+    "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": "                                           \
+    "\"4243000000000000000000000000000000000000000000000000000000000000\", \"isv_svn_min\": 3}]}"
+
+static void test_cert_round_trip(void)
+{
+    ccz_attester *a = sim_attester(false);
+    ccz_trust *t = sim_trust();
+    ccz_policy *p = policy(ACCEPT_ME);
+    for (int k = 0; k < 2; k++) {
+        ccz_ratls_cert_opts co = CCZ_RATLS_CERT_OPTS_INIT;
+        co.key = k ? CCZ_RATLS_KEY_P384 : CCZ_RATLS_KEY_P256;
+        co.nonce = CCZ_SPAN("nonce-1", 7);
+        X509 *x;
+        EVP_PKEY *key;
+        CHECK_OK(ccz_ratls_cert_create(&x, &key, a, &co));
+        CHECK_INT(EVP_PKEY_get_bits(key), k ? 384 : 256);
+        ccz_ratls_info info;
+        CHECK_OK(ccz_ratls_inspect(&info, x));
+        CHECK_INT(info.format, CCZ_RATLS_FORMAT_DICE);
+        CHECK_INT(info.cbor_tag, CCZ_RATLS_TAG_CCZ_SIM);
+        CHECK_INT(info.tee, CCZ_TEE_SIM);
+        CHECK(info.binding_ok);
+        CHECK_INT(info.hash_alg, 1);
+        CHECK(info.has_nonce && info.nonce.len == 7 && !memcmp(info.nonce.ptr, "nonce-1", 7));
+        ccz_ratls_info_free(&info);
+        static ccz_ratls_verdict v;
+        ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
+        vo.at_unix = time(NULL);
+        vo.trust = t;
+        CHECK_OK(ccz_ratls_verify_cert(&v, x, &vo, p));
+        CHECK(v.result.claims.simulated);
+        CHECK_INT(v.result.claims.sgx.isv_svn, 3);
+        /* the default policy: verified, rejected for being simulated */
+        CHECK_STATUS(ccz_ratls_verify_cert(&v, x, &vo, NULL), CCZ_ERR_POLICY_REJECTED);
+        CHECK_STR(v.step, "policy");
+        CHECK_CONTAINS(v.message, "simulated_not_allowed");
+        /* outside the certificate's validity */
+        vo.at_unix = time(NULL) + 400L * 86400;
+        CHECK_STATUS(ccz_ratls_verify_cert(&v, x, &vo, p), CCZ_ERR_EXPIRED);
+        CHECK_STR(v.step, "certificate");
+        X509_free(x);
+        EVP_PKEY_free(key);
+    }
+    ccz_policy_free(p);
+    ccz_trust_free(t);
+    ccz_attester_free(a);
+}
+
+/* A certificate with another certificate's evidence extension, signed by its own key. */
+static X509 *swap_key(X509 *orig, EVP_PKEY **new_key)
+{
+    *new_key = EVP_EC_gen("P-256");
+    X509 *x = X509_dup(orig);
+    X509_set_pubkey(x, *new_key);
+    X509_sign(x, *new_key, EVP_sha256());
+    return x;
+}
+
+static void test_binding_and_tampering(void)
+{
+    ccz_attester *a = sim_attester(false);
+    ccz_trust *t = sim_trust();
+    ccz_policy *p = policy(ACCEPT_ME);
+    ccz_ratls_cert_opts co = CCZ_RATLS_CERT_OPTS_INIT;
+    X509 *x;
+    EVP_PKEY *key, *other;
+    CHECK_OK(ccz_ratls_cert_create(&x, &key, a, &co));
+    static ccz_ratls_verdict v;
+    ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
+    vo.at_unix = time(NULL);
+    vo.trust = t;
+    X509 *swapped = swap_key(x, &other);
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, swapped, &vo, p), CCZ_ERR_BINDING);
+    CHECK_STR(v.step, "binding");
+    ccz_ratls_info info;
+    CHECK_OK(ccz_ratls_inspect(&info, swapped));
+    CHECK(!info.binding_ok);
+    ccz_ratls_info_free(&info);
+    /* one flipped byte in the certificate (inside the evidence): its signature fails */
+    unsigned char *der = NULL;
+    int n = i2d_X509(x, &der);
+    der[n / 2] ^= 1;
+    const unsigned char *pp = der;
+    X509 *flipped = d2i_X509(NULL, &pp, n);
+    if (flipped) {
+        CHECK_STATUS(ccz_ratls_verify_cert(&v, flipped, &vo, p), CCZ_ERR_BAD_SIGNATURE);
+        CHECK_STR(v.step, "certificate");
+    }
+    /* a plain certificate carries no evidence */
+    X509 *plain = X509_dup(x);
+    int idx = X509_get_ext_by_OBJ(plain, OBJ_txt2obj(CCZ_RATLS_OID_DICE, 1), -1);
+    X509_EXTENSION_free(X509_delete_ext(plain, idx));
+    X509_sign(plain, key, EVP_sha256());
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, plain, &vo, p), CCZ_ERR_NOT_FOUND);
+    CHECK_STR(v.step, "extension");
+    X509_free(plain);
+    X509_free(flipped);
+    OPENSSL_free(der);
+    X509_free(swapped);
+    EVP_PKEY_free(other);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    ccz_policy_free(p);
+    ccz_trust_free(t);
+    ccz_attester_free(a);
+}
+
+static X509 *vector_cert(const char *rel)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(vectors_read(&b, rel, false));
+    BIO *bio = BIO_new_mem_buf(b.ptr, (int)b.len);
+    X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    ccz_buf_free(&b);
+    CHECK(x != NULL);
+    return x;
+}
+
+static void test_recorded_certificates(void)
+{
+    vectors_require();
+    static const struct {
+        const char *path;
+        ccz_ratls_format format;
+        uint64_t tag;
+        bool legacy, sdk;
+        const char *mr_enclave_prefix;
+    } certs[] = {
+        {"ratls/gramine-cert.pem", CCZ_RATLS_FORMAT_DICE, 60000, true, false, NULL},
+        {"ratls/intel-sgxsdk-cert.pem", CCZ_RATLS_FORMAT_DICE, 60000, false, true, NULL},
+        {"ratls/rats-tls-cert.pem", CCZ_RATLS_FORMAT_DICE, 60000, false, false, NULL},
+        {"konvera_gramine-ratls-golang/test/tls/tlscert.pem", CCZ_RATLS_FORMAT_GRAMINE_LEGACY, 0,
+         true, false, "f94ccbe6a504676b"},
+    };
+    for (size_t i = 0; i < sizeof certs / sizeof certs[0]; i++) {
+        test_name = certs[i].path;
+        X509 *x = vector_cert(certs[i].path);
+        ccz_ratls_info info;
+        CHECK_OK(ccz_ratls_inspect(&info, x));
+        CHECK_INT(info.format, certs[i].format);
+        CHECK_INT(info.tee, CCZ_TEE_SGX);
+        CHECK(info.binding_ok);
+        CHECK(info.has_legacy == certs[i].legacy && info.has_sgx_sdk == certs[i].sdk);
+        if (certs[i].tag)
+            CHECK_INT(info.cbor_tag, certs[i].tag);
+        ccz_claims c;
+        CHECK_OK(ccz_evidence_peek(&c, ccz_buf_span(&info.evidence)));
+        CHECK(memcmp(c.report_data, info.report_data, 64) == 0); /* bound to the key */
+        if (certs[i].mr_enclave_prefix) {
+            char hex[65];
+            ccz_hex_to_str(hex, c.sgx.mr_enclave, 32);
+            CHECK(strncmp(hex, certs[i].mr_enclave_prefix, 16) == 0);
+        }
+        ccz_ratls_info_free(&info);
+        X509_free(x);
+    }
+    test_name = "test_recorded_certificates";
+    /* the Gramine legacy certificate verifies as case ratls-gramine-sgx-v3 */
+    X509 *x = vector_cert("konvera_gramine-ratls-golang/test/tls/tlscert.pem");
+    ccz_buf cb = CCZ_BUF_INIT;
+    CHECK_OK(vectors_read(&cb, "derived/automata_sgx_0825_collateral.json", false));
+    ccz_collateral *col;
+    CHECK_OK(ccz_collateral_parse(&col, (const char *)cb.ptr, cb.len));
+    ccz_trust *t;
+    CHECK_OK(ccz_trust_new(&t));
+    CHECK_OK(ccz_trust_add_builtin(t));
+    ccz_policy *p = policy("{\"allow_outdated_tcb\": true}");
+    ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
+    vo.at_unix = 1755236700;
+    vo.trust = t;
+    vo.collateral = col;
+    static ccz_ratls_verdict v;
+    CHECK_OK(ccz_ratls_verify_cert(&v, x, &vo, p));
+    CHECK_STR(v.result.claims.tcb_status, "OutOfDate");
+    CHECK_INT(v.result.claims.n_advisories, 6);
+    ccz_policy_free(p);
+    ccz_trust_free(t);
+    ccz_collateral_free(col);
+    ccz_buf_free(&cb);
+    X509_free(x);
+}
+
+/* ---- handshakes ------------------------------------------------------------------------------*/
+
+typedef struct {
+    SSL_CTX *ctx;
+    int fd;
+    ccz_status status;
+    char detail[512];
+    bool peer_cached;
+    bool has_verdict;
+    ccz_status verdict;
+} side;
+
+static void *server_thread(void *arg)
+{
+    side *s = arg;
+    SSL *ssl;
+    s->status = ccz_ratls_accept(&ssl, s->ctx, s->fd);
+    snprintf(s->detail, sizeof s->detail, "%s", ccz_error_detail());
+    if (s->status == CCZ_OK) {
+        const ccz_ratls_verdict *v = ccz_ratls_peer_verdict(ssl);
+        s->has_verdict = v != NULL;
+        s->verdict = v ? v->status : CCZ_OK;
+        s->peer_cached = v && v->cached;
+        char b[8];
+        SSL_read(ssl, b, sizeof b); /* wait for the client's close */
+        SSL_free(ssl);
+    }
+    close(s->fd);
+    return NULL;
+}
+
+/* Runs one handshake; returns the client's status, fills both sides. */
+static ccz_status handshake(SSL_CTX *server, SSL_CTX *client, side *srv, side *cli)
+{
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    *srv = (side){server, sv[1], 0, "", false, false, 0};
+    *cli = (side){client, sv[0], 0, "", false, false, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, server_thread, srv);
+    SSL *ssl = SSL_new(client);
+    SSL_set_fd(ssl, sv[0]);
+    int rc = SSL_connect(ssl);
+    const ccz_ratls_verdict *v = ccz_ratls_peer_verdict(ssl);
+    cli->has_verdict = v != NULL;
+    cli->verdict = v ? v->status : CCZ_OK;
+    cli->peer_cached = v && v->cached;
+    if (rc == 1) {
+        /* TLS 1.3: a client-certificate rejection arrives after the client's handshake */
+        char b[8];
+        SSL_write(ssl, "x", 1);
+        if (SSL_read(ssl, b, sizeof b) <= 0 && SSL_get_error(ssl, -1) != SSL_ERROR_ZERO_RETURN) {
+            unsigned long e = ERR_peek_last_error();
+            if (e && ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET) {
+                cli->status = CCZ_ERR_TLS;
+                snprintf(cli->detail, sizeof cli->detail, "alert %s",
+                         SSL_alert_desc_string_long(
+                             (int)(ERR_GET_REASON(e) - SSL_AD_REASON_OFFSET)));
+            }
+        }
+        SSL_shutdown(ssl);
+    } else {
+        cli->status = v && v->status ? v->status : CCZ_ERR_TLS;
+        unsigned long e = ERR_peek_last_error();
+        if (v && v->status)
+            snprintf(cli->detail, sizeof cli->detail, "%s: %.400s", v->step, v->message);
+        else if (e && ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET)
+            snprintf(cli->detail, sizeof cli->detail, "alert %s",
+                     SSL_alert_desc_string_long((int)(ERR_GET_REASON(e) - SSL_AD_REASON_OFFSET)));
+    }
+    ERR_clear_error();
+    SSL_free(ssl);
+    close(sv[0]);
+    pthread_join(th, NULL);
+    return cli->status;
+}
+
+static SSL_CTX *context(bool server, ccz_ratls_mode mode, ccz_attester *a, const ccz_policy *p,
+                        const ccz_trust *t, X509 *cert, EVP_PKEY *key)
+{
+    ccz_ratls_opts o = CCZ_RATLS_OPTS_INIT;
+    o.server = server;
+    o.mode = mode;
+    o.attester = a;
+    o.cert = cert;
+    o.key = key;
+    o.policy = p;
+    o.trust = t;
+    SSL_CTX *ctx = NULL;
+    CHECK_OK(ccz_ratls_ctx_new(&ctx, &o));
+    return ctx;
+}
+
+static void test_mutual_handshakes(void)
+{
+    signal(SIGPIPE, SIG_IGN); /* a rejected peer's socket closes under our writes */
+    ccz_attester *good = sim_attester(false), *debug = sim_attester(true);
+    ccz_trust *t = sim_trust();
+    ccz_policy *accept = policy(ACCEPT_ME);
+    ccz_policy *wrong = policy("{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": "
+                               "\"0000000000000000000000000000000000000000000000000000000000000000"
+                               "\"}]}");
+    side s, c;
+    SSL_CTX *srv = context(true, CCZ_RATLS_TWO_WAY, good, accept, t, NULL, NULL);
+    SSL_CTX *cli = context(false, CCZ_RATLS_TWO_WAY, good, accept, t, NULL, NULL);
+    CHECK_OK(handshake(srv, cli, &s, &c));
+    CHECK_OK(s.status);
+    CHECK(s.has_verdict && c.has_verdict && s.verdict == CCZ_OK && c.verdict == CCZ_OK);
+    CHECK(!c.peer_cached);
+    /* the same server certificate again: the client's cache answers */
+    CHECK_OK(handshake(srv, cli, &s, &c));
+    CHECK(c.peer_cached && s.peer_cached);
+
+    /* the client's policy wants another measurement: the client rejects, the server sees why
+     * in the alert */
+    SSL_CTX *picky = context(false, CCZ_RATLS_TWO_WAY, good, wrong, t, NULL, NULL);
+    CHECK_STATUS(handshake(srv, picky, &s, &c), CCZ_ERR_POLICY_REJECTED);
+    CHECK_CONTAINS(c.detail, "measurement_not_accepted");
+    CHECK(s.status != CCZ_OK);
+    CHECK_CONTAINS(s.detail, "bad certificate");
+
+    /* a debug server */
+    SSL_CTX *dbg = context(true, CCZ_RATLS_TWO_WAY, debug, accept, t, NULL, NULL);
+    CHECK_STATUS(handshake(dbg, cli, &s, &c), CCZ_ERR_POLICY_REJECTED);
+    CHECK_CONTAINS(c.detail, "debug");
+
+    /* a server whose certificate key was swapped */
+    ccz_ratls_cert_opts co = CCZ_RATLS_CERT_OPTS_INIT;
+    X509 *x, *sw;
+    EVP_PKEY *k, *k2;
+    CHECK_OK(ccz_ratls_cert_create(&x, &k, good, &co));
+    sw = swap_key(x, &k2);
+    SSL_CTX *swapped = context(true, CCZ_RATLS_TWO_WAY, NULL, accept, t, sw, k2);
+    CHECK_STATUS(handshake(swapped, cli, &s, &c), CCZ_ERR_BINDING);
+    CHECK_CONTAINS(c.detail, "binding");
+    CHECK_CONTAINS(s.detail, "alert");
+
+    /* an expired server certificate */
+    co.not_before = time(NULL) - 7200;
+    co.not_after = time(NULL) - 3600;
+    X509 *old;
+    EVP_PKEY *ko;
+    CHECK_OK(ccz_ratls_cert_create(&old, &ko, good, &co));
+    SSL_CTX *expired = context(true, CCZ_RATLS_TWO_WAY, NULL, accept, t, old, ko);
+    CHECK_STATUS(handshake(expired, cli, &s, &c), CCZ_ERR_EXPIRED);
+    CHECK_CONTAINS(s.detail, "certificate expired");
+
+    /* the server rejects a debug client; the client learns it from the alert */
+    SSL_CTX *dbg_cli = context(false, CCZ_RATLS_TWO_WAY, debug, accept, t, NULL, NULL);
+    handshake(srv, dbg_cli, &s, &c);
+    CHECK_STATUS(s.status, CCZ_ERR_POLICY_REJECTED);
+    CHECK_CONTAINS(s.detail, "debug");
+    CHECK_STATUS(c.status, CCZ_ERR_TLS);
+    CHECK_CONTAINS(c.detail, "bad certificate");
+
+    SSL_CTX *all[] = {srv, cli, picky, dbg, swapped, expired, dbg_cli};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        SSL_CTX_free(all[i]);
+    X509_free(x);
+    X509_free(sw);
+    X509_free(old);
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(k2);
+    EVP_PKEY_free(ko);
+    ccz_policy_free(accept);
+    ccz_policy_free(wrong);
+    ccz_trust_free(t);
+    ccz_attester_free(good);
+    ccz_attester_free(debug);
+}
+
+static void test_one_way_modes(void)
+{
+    ccz_attester *a = sim_attester(false);
+    ccz_trust *t = sim_trust();
+    ccz_policy *p = policy(ACCEPT_ME);
+    side s, c;
+    /* server mode: only the server is attested; the client presents nothing */
+    SSL_CTX *srv = context(true, CCZ_RATLS_SERVER, a, p, t, NULL, NULL);
+    SSL_CTX *cli = context(false, CCZ_RATLS_SERVER, NULL, p, t, NULL, NULL);
+    CHECK_OK(handshake(srv, cli, &s, &c));
+    CHECK(c.has_verdict && !s.has_verdict);
+    SSL_CTX_free(srv);
+    SSL_CTX_free(cli);
+    /* client mode: the server verifies the client and is not verified */
+    srv = context(true, CCZ_RATLS_CLIENT, a, p, t, NULL, NULL);
+    cli = context(false, CCZ_RATLS_CLIENT, a, NULL, NULL, NULL, NULL);
+    CHECK_OK(handshake(srv, cli, &s, &c));
+    CHECK_OK(s.status);
+    CHECK(s.has_verdict && !c.has_verdict);
+    SSL_CTX_free(srv);
+    SSL_CTX_free(cli);
+    /* two-way server, one-way client without a certificate: refused */
+    srv = context(true, CCZ_RATLS_TWO_WAY, a, p, t, NULL, NULL);
+    cli = context(false, CCZ_RATLS_SERVER, NULL, p, t, NULL, NULL);
+    handshake(srv, cli, &s, &c);
+    CHECK(s.status != CCZ_OK);
+    SSL_CTX_free(srv);
+    SSL_CTX_free(cli);
+    ccz_ratls_mode m;
+    CHECK_OK(ccz_ratls_mode_parse("two-way", &m));
+    CHECK_INT(m, CCZ_RATLS_TWO_WAY);
+    CHECK_STATUS(ccz_ratls_mode_parse("both", &m), CCZ_ERR_INVALID_ARGUMENT);
+    ccz_policy_free(p);
+    ccz_trust_free(t);
+    ccz_attester_free(a);
+}
+
+TEST_MAIN(T(test_cert_round_trip), T(test_binding_and_tampering), T(test_recorded_certificates),
+          T(test_mutual_handshakes), T(test_one_way_modes))
