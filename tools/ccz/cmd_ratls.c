@@ -393,6 +393,7 @@ static ccz_status setup(endpoint *e, ratls_args *a, bool server, SSL_CTX **ctx,
     o.trust = e->trust;
     o.collateral = e->collateral;
     o.on_verdict = cb;
+    o.payload = server ? "client" : "server";
     bool presents = server || a->mode != CCZ_RATLS_SERVER;
     if (a->cert || a->key) {
         CCZ_ENSURE(a->cert && a->key, CCZ_ERR_INVALID_ARGUMENT, "--cert and --key go together");
@@ -554,15 +555,23 @@ static int cmd_client(int argc, char **argv)
             SSL_get_cipher(ssl));
     char line[4096];
     while (fgets(line, sizeof line, stdin)) {
-        int n = (int)strlen(line);
+        int n = (int)strlen(line), got = 0, k = 1;
         if (SSL_write(ssl, line, n) <= 0)
-            break;
-        int got = 0;
-        while (got < n) {
-            int k = SSL_read(ssl, line + got, n - got);
-            if (k <= 0)
-                break;
+            k = 0;
+        while (k > 0 && got < n && (k = SSL_read(ssl, line + got, n - got)) > 0)
             got += k;
+        if (k <= 0) {
+            /* under TLS 1.3 a server rejects our certificate after our handshake ends */
+            unsigned long err = ERR_peek_last_error();
+            if (err && ERR_GET_REASON(err) >= SSL_AD_REASON_OFFSET)
+                fprintf(stderr, "ccz: ratls client: the server refused us (TLS alert: %s)\n",
+                        SSL_alert_desc_string_long(
+                            (int)(ERR_GET_REASON(err) - SSL_AD_REASON_OFFSET)));
+            else
+                fprintf(stderr, "ccz: ratls client: the connection ended\n");
+            ERR_clear_error();
+            r = EXIT_REJECT;
+            break;
         }
         fwrite(line, 1, (size_t)got, stdout);
         fflush(stdout);

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# RA-TLS with real peers: a ccz certificate checked independently by Python's cryptography and
+# cbor2; openssl s_client and curl completing handshakes with ccz ratls server; ccz ratls client
+# and server accepting each other, and rejecting (a wrong measurement, a debug peer, an expired
+# certificate) with the reason on both sides; inspect and verify of recorded certificates.
+. "$(dirname "$0")/lib.sh"
+P=$T/plat
+"$CCZ" sim init --dir "$P" > /dev/null
+M=$("$CCZ" sim measure "$CCZ")
+cat > "$T/accept.json" <<JSON
+{"allow_sim": true, "sgx": [{"mr_enclave": "$M"}]}
+JSON
+cat > "$T/dynamic_config.json" <<JSON
+{"verify_mr_enclave": "on", "verify_mr_signer": "off", "verify_isv_prod_id": "off",
+ "verify_isv_svn": "off", "ccz_allow_sim": "on", "sgx_mrs": [{"mr_enclave": "$M"}]}
+JSON
+echo '{"allow_sim": true, "sgx": [{"mr_enclave": "0000000000000000000000000000000000000000000000000000000000000000"}]}' > "$T/wrong.json"
+
+# a certificate, checked by ccz and by an independent implementation
+run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" -o "$T/cert.pem" --key "$T/key.pem"
+run 0 "$CCZ" ratls inspect "$T/cert.pem" --json
+jqis .format dice
+jqis .tee sim
+jqis .simulated true
+jqis .binding_ok true
+jqis .cbor_tag $((0x63637a53))
+jqis .claims.mr_enclave "$M"
+run 0 /usr/bin/python3 "$(dirname "$0")/ratls_check.py" "$T/cert.pem" 0x63637a53
+contains "$out" "ok"
+openssl x509 -in "$T/cert.pem" -noout -text | grep -q "2.23.133.5.4.9" || fail "openssl does not see the extension"
+run 0 "$CCZ" verify "$T/cert.pem" --sim-dir "$P" --policy "$T/accept.json" --json
+jqis .ratls.format dice
+jqis .tee sim
+run 1 "$CCZ" verify "$T/cert.pem" --sim-dir "$P" --json
+jqis '.policy.reasons[0].code' simulated_not_allowed
+run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --p384 -o "$T/cert384.pem" --key "$T/key384.pem"
+openssl x509 -in "$T/cert384.pem" -noout -text | grep -q "secp384r1" || fail "--p384 did not make a P-384 key"
+
+port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+start() { # LOG ARGS...: a ccz ratls server in the background
+    local log=$1; shift
+    PORT=$(port)
+    "$CCZ" ratls server --listen 127.0.0.1:$PORT "$@" 2> "$log" &
+    SERVER=$!
+    for _ in $(seq 100); do grep -q listening "$log" 2>/dev/null && break; sleep 0.05; done
+}
+stop() { kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; }
+trap 'stop; rm -rf "$T"' EXIT
+
+# openssl s_client and curl against a server-mode server (they are not attested)
+start "$T/s1.log" --mode server --cert "$T/cert.pem" --key "$T/key.pem"
+out=$(echo hello | timeout 10 openssl s_client -connect 127.0.0.1:$PORT -quiet 2>"$T/sclient.err")
+[ "$out" = hello ] || fail "openssl s_client got '$out': $(cat "$T/sclient.err")"
+out=$(timeout 10 curl -s --insecure https://127.0.0.1:$PORT/)
+contains "$out" '"tls":"TLSv1.3"'
+# the certificate s_client saw is the RA-TLS one
+timeout 10 openssl s_client -connect 127.0.0.1:$PORT -showcerts < /dev/null 2>/dev/null |
+    openssl x509 -noout -text | grep -q "2.23.133.5.4.9" || fail "s_client saw no RA-TLS certificate"
+# ccz ratls client verifies the server
+out=$(echo ping | timeout 10 "$CCZ" ratls client 127.0.0.1:$PORT --mode server --sim-dir "$P" \
+      --policy "$T/accept.json" 2>"$T/c1.err")
+[ "$out" = ping ] || fail "client got '$out': $(cat "$T/c1.err")"
+contains "$(cat "$T/c1.err")" "server accepted: sim evidence"
+contains "$(cat "$T/c1.err")" "SIMULATED"
+stop
+
+# two-way: both sides attested and accepted, with CCZoo's dynamic_config on one side
+start "$T/s2.log" --mode two-way --tee sim --sim-dir "$P" --policy "$T/dynamic_config.json"
+out=$(echo mutual | timeout 10 "$CCZ" ratls client 127.0.0.1:$PORT --tee sim --sim-dir "$P" \
+      --policy "$T/accept.json" 2>"$T/c2.err")
+[ "$out" = mutual ] || fail "two-way client got '$out': $(cat "$T/c2.err")"
+contains "$(cat "$T/s2.log")" "client accepted: sim evidence"
+
+# rejected by the client: the reason at the client, an alert at the server
+echo x | timeout 10 "$CCZ" ratls client 127.0.0.1:$PORT --tee sim --sim-dir "$P" \
+    --policy "$T/wrong.json" > /dev/null 2>"$T/c3.err"; code=$?
+[ $code = 1 ] || fail "rejecting client exited $code"
+contains "$(cat "$T/c3.err")" "server REJECTED at policy: policy_rejected: measurement_not_accepted"
+sleep 0.2
+contains "$(cat "$T/s2.log")" "handshake failed"
+contains "$(cat "$T/s2.log")" "alert"
+stop
+
+# rejected by the server: a debug client; the server says why, the client gets an alert
+start "$T/s3.log" --mode two-way --tee sim --sim-dir "$P" --policy "$T/accept.json"
+echo x | timeout 10 "$CCZ" ratls client 127.0.0.1:$PORT --tee sim --sim-dir "$P" --debug \
+    --policy "$T/accept.json" > "$T/c4.out" 2>"$T/c4.err"; code=$?
+sleep 0.2
+contains "$(cat "$T/s3.log")" "client REJECTED at policy: policy_rejected: debug"
+[ -s "$T/c4.out" ] && fail "a rejected client got data back"
+contains "$(cat "$T/c4.err")" "bad certificate"
+stop
+
+# an expired server certificate
+run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" -o "$T/old.pem" --key "$T/old.key" \
+    --not-before 1000000000 --not-after 1100000000
+start "$T/s4.log" --mode server --cert "$T/old.pem" --key "$T/old.key"
+echo x | timeout 10 "$CCZ" ratls client 127.0.0.1:$PORT --mode server --sim-dir "$P" \
+    --policy "$T/accept.json" > /dev/null 2>"$T/c5.err"; code=$?
+[ $code = 1 ] || fail "client accepted an expired certificate ($code)"
+contains "$(cat "$T/c5.err")" "server REJECTED at certificate: expired"
+sleep 0.2
+contains "$(cat "$T/s4.log")" "certificate expired"
+stop
+
+# recorded certificates
+V=${CCZ_VECTORS:-$CCZ_SOURCE_DIR/../shared/vectors}
+if [ -d "$V" ]; then
+    run 0 "$CCZ" ratls inspect "$V/ratls/gramine-cert.pem" --json
+    jqis .format dice; jqis .tee sgx; jqis .binding_ok true; jqis '.also | join(",")' gramine-legacy
+    run 0 "$CCZ" ratls inspect "$V/ratls/intel-sgxsdk-cert.pem" --json
+    jqis .format dice; jqis '.also | join(",")' intel-sgx-sdk
+    run 0 "$CCZ" ratls inspect "$V/ratls/rats-tls-cert.pem" --json
+    jqis .cbor_tag 60000; jqis .binding_ok true
+    run 0 "$CCZ" ratls inspect "$V/konvera_gramine-ratls-golang/test/tls/tlscert.pem" --json
+    jqis .format gramine-legacy
+    jqis .claims.mr_enclave f94ccbe6a504676b2edbefdcb8781a512913f7d8864c6f88592a843d0f9d4a66
+    echo '{"allow_outdated_tcb": true}' > "$T/outdated.json"
+    run 0 "$CCZ" verify "$V/konvera_gramine-ratls-golang/test/tls/tlscert.pem" \
+        --collateral "$V/derived/automata_sgx_0825_collateral.json" --at 1755236700 --policy "$T/outdated.json" --json
+    jqis .tcb_status OutOfDate
+    jqis '.advisories | join(",")' "INTEL-SA-00615,INTEL-SA-00657,INTEL-SA-00767,INTEL-SA-00828,INTEL-SA-00837,INTEL-SA-00960"
+fi
+run 2 "$CCZ" ratls inspect "$P/root.crt"
+contains "$err" "carries no RA-TLS evidence extension"
+finish
