@@ -556,8 +556,11 @@ static int cmd_client(int argc, char **argv)
     char line[4096];
     while (fgets(line, sizeof line, stdin)) {
         int n = (int)strlen(line), got = 0, k = 1;
-        if (SSL_write(ssl, line, n) <= 0)
+        if (SSL_write(ssl, line, n) <= 0) {
+            ERR_clear_error(); /* the reason, if any, is in the alert waiting to be read */
+            (void)SSL_read(ssl, line, sizeof line);
             k = 0;
+        }
         while (k > 0 && got < n && (k = SSL_read(ssl, line + got, n - got)) > 0)
             got += k;
         if (k <= 0) {
