@@ -4,7 +4,7 @@
 #                (FUZZ_SECONDS per target; the whole fuzz run stays under a minute)
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-FUZZ_SECONDS ?= 10
+FUZZ_SECONDS ?= 8
 MAKEFLAGS += --no-print-directory
 
 .PHONY: all setup build demo check test asan fuzz install clean
