@@ -184,7 +184,10 @@ static int verify_cb(X509_STORE_CTX *xs, void *arg)
     if (st->on_verdict)
         st->on_verdict(v, st->payload);
     if (s) {
-        ccz_log(CCZ_LOG_WARN, "RA-TLS: %s rejected at %s: %s: %s", st->server ? "client" : "server",
+        /* with a verdict callback the application reports it; the log then only has it at
+         * info level */
+        ccz_log(st->on_verdict ? CCZ_LOG_INFO : CCZ_LOG_WARN, "RA-TLS: %s rejected at %s: %s: %s",
+                st->server ? "client" : "server",
                 v->step ? v->step : "?", ccz_status_name(s), v->message);
         X509_STORE_CTX_set_error(xs, x509_error_for(s));
         return 0;
