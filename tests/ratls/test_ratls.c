@@ -151,7 +151,9 @@ static void test_binding_and_tampering(void)
     }
     /* a plain certificate carries no evidence */
     X509 *plain = X509_dup(x);
-    int idx = X509_get_ext_by_OBJ(plain, OBJ_txt2obj(CCZ_RATLS_OID_DICE, 1), -1);
+    ASN1_OBJECT *dice = OBJ_txt2obj(CCZ_RATLS_OID_DICE, 1);
+    int idx = X509_get_ext_by_OBJ(plain, dice, -1);
+    ASN1_OBJECT_free(dice);
     X509_EXTENSION_free(X509_delete_ext(plain, idx));
     X509_sign(plain, key, EVP_sha256());
     CHECK_STATUS(ccz_ratls_verify_cert(&v, plain, &vo, p), CCZ_ERR_NOT_FOUND);
