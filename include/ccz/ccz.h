@@ -8,5 +8,6 @@
 #include "ccz/snp.h"
 #include "ccz/policy.h"
 #include "ccz/ratls.h"
+#include "ccz/rpc.h"
 
 #endif

@@ -81,7 +81,9 @@ extern "C" {
     X(CCZ_ERR_POLICY_REJECTED, -36, "policy_rejected", "the policy rejects the peer")              \
     X(CCZ_ERR_BINDING, -37, "binding_mismatch",                                                   \
       "the evidence is not bound to the certificate's key")                                       \
-    X(CCZ_ERR_TLS, -38, "tls_error", "TLS handshake or I/O failed")
+    X(CCZ_ERR_TLS, -38, "tls_error", "TLS handshake or I/O failed")                               \
+    X(CCZ_ERR_PROTOCOL, -39, "protocol_error", "the peer does not speak the expected protocol")    \
+    X(CCZ_ERR_UNAVAILABLE, -40, "unavailable", "the service is going away or overloaded")
 
 typedef enum {
 #define CCZ_X_ENUM(sym, val, name, msg) sym = val,

@@ -72,6 +72,43 @@ ccz_status cli_attester_new(cli_attester *ca, ccz_attester **out);
 void cli_attester_free(cli_attester *ca);
 
 int cmd_ratls(int argc, char **argv);
+int cmd_rpc(int argc, char **argv);
+
+/* Options of the RA-TLS and RPC commands (cmd_ratls.c). */
+typedef struct {
+    cli_attester ca;
+    ccz_ratls_cert_opts co;
+    const char *out, *key, *cert, *listen, *policy, *collateral, *vek, *chain, *root_ca;
+    const char *sim_roots[16];
+    int n_sim_roots;
+    ccz_ratls_mode mode;
+    bool json, once;
+    long days;
+    /* rpc */
+    const char *name, *authority;
+    const char *md[16];
+    int n_md;
+    long deadline_ms, count, delay_ms;
+} cli_ratls_args;
+
+/* Parses the options; -1 after --help (usage printed), else an exit code. */
+int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const char *cmd, const char *usage);
+
+/* One side of an RA-TLS connection: its trust, policy, collateral and identity. */
+typedef struct {
+    ccz_trust *trust;
+    ccz_policy *policy;
+    ccz_collateral *collateral;
+    ccz_attester *attester;
+    X509 *cert;
+    EVP_PKEY *key;
+} cli_endpoint;
+
+ccz_status cli_endpoint_setup(cli_endpoint *e, cli_ratls_args *a, bool server, SSL_CTX **ctx,
+                              ccz_ratls_verdict_cb cb);
+void cli_endpoint_free(cli_endpoint *e);
+/* Prints a peer verdict to stderr; payload names the peer ("client", "server"). */
+void cli_print_verdict(const ccz_ratls_verdict *v, void *payload);
 /* Reads a certificate, PEM or DER. */
 ccz_status cli_read_cert(X509 **out, const char *path);
 

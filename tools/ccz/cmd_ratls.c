@@ -41,21 +41,11 @@ static const char ratls_usage[] =
 enum {
     OPT_OUT = 'o', OPT_KEY = 256, OPT_P384, OPT_DAYS, OPT_NB, OPT_NA, OPT_CN, OPT_LEGACY, OPT_JSON,
     OPT_LISTEN, OPT_MODE, OPT_POLICY, OPT_CERT, OPT_ONCE, OPT_COLLATERAL, OPT_VEK, OPT_CHAIN,
-    OPT_SIM_ROOT, OPT_ROOT_CA, OPT_HELP
+    OPT_SIM_ROOT, OPT_ROOT_CA, OPT_NAME, OPT_DEADLINE, OPT_MD, OPT_COUNT, OPT_DELAY, OPT_AUTHORITY,
+    OPT_HELP
 };
 
-typedef struct {
-    cli_attester ca;
-    ccz_ratls_cert_opts co;
-    const char *out, *key, *cert, *listen, *policy, *collateral, *vek, *chain, *root_ca;
-    const char *sim_roots[16];
-    int n_sim_roots;
-    ccz_ratls_mode mode;
-    bool json, once;
-    long days;
-} ratls_args;
-
-static int parse(ratls_args *a, int argc, char **argv)
+int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const char *cmd, const char *usage)
 {
     static const struct option opts[] = {
         CLI_ATTESTER_LONGOPTS,
@@ -78,6 +68,12 @@ static int parse(ratls_args *a, int argc, char **argv)
         {"cert-chain", required_argument, NULL, OPT_CHAIN},
         {"sim-root", required_argument, NULL, OPT_SIM_ROOT},
         {"root-ca", required_argument, NULL, OPT_ROOT_CA},
+        {"name", required_argument, NULL, OPT_NAME},
+        {"deadline", required_argument, NULL, OPT_DEADLINE},
+        {"metadata", required_argument, NULL, OPT_MD},
+        {"count", required_argument, NULL, OPT_COUNT},
+        {"delay", required_argument, NULL, OPT_DELAY},
+        {"authority", required_argument, NULL, OPT_AUTHORITY},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -87,7 +83,7 @@ static int parse(ratls_args *a, int argc, char **argv)
     int c, h;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-        if ((h = cli_attester_option(&a->ca, c, optarg, "ratls")) != 0) {
+        if ((h = cli_attester_option(&a->ca, c, optarg, cmd)) != 0) {
             if (h < 0)
                 return EXIT_USAGE;
             continue;
@@ -106,7 +102,7 @@ static int parse(ratls_args *a, int argc, char **argv)
         case OPT_NB:
         case OPT_NA:
             if (cli_number(optarg, c == OPT_DAYS ? 36500 : INT64_MAX / 2, &n))
-                return cli_usage_error("ratls", "%s: %s", c == OPT_DAYS ? "--days" : "--not-*",
+                return cli_usage_error(cmd, "%s: %s", c == OPT_DAYS ? "--days" : "--not-*",
                                        ccz_error_detail());
             if (c == OPT_DAYS)
                 a->days = (long)n;
@@ -127,7 +123,7 @@ static int parse(ratls_args *a, int argc, char **argv)
             break;
         case OPT_MODE:
             if (ccz_ratls_mode_parse(optarg, &a->mode))
-                return cli_usage_error("ratls", "--mode: %s", ccz_error_detail());
+                return cli_usage_error(cmd, "--mode: %s", ccz_error_detail());
             break;
         case OPT_POLICY:
             a->policy = optarg;
@@ -149,17 +145,38 @@ static int parse(ratls_args *a, int argc, char **argv)
             break;
         case OPT_SIM_ROOT:
             if (a->n_sim_roots == 16)
-                return cli_usage_error("ratls", "at most 16 --sim-root options");
+                return cli_usage_error(cmd, "at most 16 --sim-root options");
             a->sim_roots[a->n_sim_roots++] = optarg;
             break;
         case OPT_ROOT_CA:
             a->root_ca = optarg;
             break;
+        case OPT_NAME:
+            a->name = optarg;
+            break;
+        case OPT_AUTHORITY:
+            a->authority = optarg;
+            break;
+        case OPT_MD:
+            if (a->n_md == 16 || !strchr(optarg, '='))
+                return cli_usage_error(cmd, "--metadata takes KEY=VALUE, at most 16 times");
+            a->md[a->n_md++] = optarg;
+            break;
+        case OPT_DEADLINE:
+        case OPT_COUNT:
+        case OPT_DELAY:
+            if (cli_number(optarg, 100000000, &n))
+                return cli_usage_error(cmd, "%s: %s", c == OPT_DEADLINE ? "--deadline"
+                                                     : c == OPT_COUNT ? "--count" : "--delay",
+                                       ccz_error_detail());
+            *(c == OPT_DEADLINE ? &a->deadline_ms : c == OPT_COUNT ? &a->count : &a->delay_ms) =
+                (long)n;
+            break;
         case OPT_HELP:
-            fputs(ratls_usage, stdout);
+            fputs(usage, stdout);
             return -1;
         default:
-            return cli_usage_error("ratls", "bad option");
+            return cli_usage_error(cmd, "bad option");
         }
     }
     if (a->days && !a->co.not_after)
@@ -185,8 +202,8 @@ static ccz_status write_pem(const char *path, X509 *x, EVP_PKEY *k)
 
 static int cmd_cert(int argc, char **argv)
 {
-    ratls_args a = {0};
-    int r = parse(&a, argc, argv);
+    cli_ratls_args a = {0};
+    int r = cli_ratls_parse(&a, argc, argv, "ratls", ratls_usage);
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (optind != argc)
@@ -235,8 +252,8 @@ ccz_status cli_read_cert(X509 **out, const char *path)
 
 static int cmd_inspect(int argc, char **argv)
 {
-    ratls_args a = {0};
-    int r = parse(&a, argc, argv);
+    cli_ratls_args a = {0};
+    int r = cli_ratls_parse(&a, argc, argv, "ratls", ratls_usage);
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (argc - optind != 1)
@@ -314,16 +331,8 @@ static int cmd_inspect(int argc, char **argv)
 
 /* ---- server and client -----------------------------------------------------------------------*/
 
-typedef struct {
-    ccz_trust *trust;
-    ccz_policy *policy;
-    ccz_collateral *collateral;
-    ccz_attester *attester;
-    X509 *cert;
-    EVP_PKEY *key;
-} endpoint;
 
-static void endpoint_free(endpoint *e)
+void cli_endpoint_free(cli_endpoint *e)
 {
     ccz_trust_free(e->trust);
     ccz_policy_free(e->policy);
@@ -347,7 +356,7 @@ static ccz_status load_key(EVP_PKEY **out, const char *path)
     return s;
 }
 
-static ccz_status setup(endpoint *e, ratls_args *a, bool server, SSL_CTX **ctx,
+ccz_status cli_endpoint_setup(cli_endpoint *e, cli_ratls_args *a, bool server, SSL_CTX **ctx,
                         ccz_ratls_verdict_cb cb)
 {
     CCZ_GUARD(ccz_trust_new(&e->trust));
@@ -408,7 +417,7 @@ static ccz_status setup(endpoint *e, ratls_args *a, bool server, SSL_CTX **ctx,
     return ccz_ratls_ctx_new(ctx, &o);
 }
 
-static void print_verdict(const ccz_ratls_verdict *v, void *payload)
+void cli_print_verdict(const ccz_ratls_verdict *v, void *payload)
 {
     const char *who = payload;
     const ccz_claims *c = &v->result.claims;
@@ -479,16 +488,16 @@ static int listen_on(const char *addr)
 
 static int cmd_server(int argc, char **argv)
 {
-    ratls_args a = {0};
-    int r = parse(&a, argc, argv);
+    cli_ratls_args a = {0};
+    int r = cli_ratls_parse(&a, argc, argv, "ratls", ratls_usage);
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (!a.listen || optind != argc)
         return cli_usage_error("ratls", "usage: ccz ratls server --listen ADDR [options]");
     signal(SIGPIPE, SIG_IGN);
-    endpoint e = {0};
+    cli_endpoint e = {0};
     SSL_CTX *ctx = NULL;
-    ccz_status s = setup(&e, &a, true, &ctx, print_verdict);
+    ccz_status s = cli_endpoint_setup(&e, &a, true, &ctx, cli_print_verdict);
     if (s) {
         r = cli_fail(s, "ratls server");
         goto out;
@@ -523,24 +532,24 @@ static int cmd_server(int argc, char **argv)
     close(lfd);
 out:
     SSL_CTX_free(ctx);
-    endpoint_free(&e);
+    cli_endpoint_free(&e);
     cli_attester_free(&a.ca);
     return r;
 }
 
 static int cmd_client(int argc, char **argv)
 {
-    ratls_args a = {0};
-    int r = parse(&a, argc, argv);
+    cli_ratls_args a = {0};
+    int r = cli_ratls_parse(&a, argc, argv, "ratls", ratls_usage);
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (argc - optind != 1)
         return cli_usage_error("ratls", "usage: ccz ratls client HOST:PORT [options]");
     signal(SIGPIPE, SIG_IGN);
-    endpoint e = {0};
+    cli_endpoint e = {0};
     SSL_CTX *ctx = NULL;
     SSL *ssl = NULL;
-    ccz_status s = setup(&e, &a, false, &ctx, print_verdict);
+    ccz_status s = cli_endpoint_setup(&e, &a, false, &ctx, cli_print_verdict);
     if (s) {
         r = cli_fail(s, "ratls client");
         goto out;
@@ -583,7 +592,7 @@ static int cmd_client(int argc, char **argv)
 out:
     SSL_free(ssl);
     SSL_CTX_free(ctx);
-    endpoint_free(&e);
+    cli_endpoint_free(&e);
     cli_attester_free(&a.ca);
     return r;
 }

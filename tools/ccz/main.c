@@ -29,6 +29,7 @@ static const char usage[] =
     "                                   fetch the VCEK of an SEV-SNP report from AMD KDS\n"
     "  ratls cert|inspect|server|client RA-TLS certificates, and an attested TLS echo\n"
     "                                   server and client\n"
+    "  rpc greeter serve|call           gRPC over RA-TLS (RA-gRPC): the Greeter service\n"
     "  version                          print the version\n"
     "\n"
     "Run 'ccz <command> --help' for a command's options. Exit codes: 0 success (verified and\n"
@@ -64,6 +65,7 @@ int main(int argc, char **argv)
         {"policy", cmd_policy},
         {"collateral", cmd_collateral},
         {"ratls", cmd_ratls},
+        {"rpc", cmd_rpc},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(cmd, cmds[i].name))

@@ -1,0 +1,225 @@
+/* ccz rpc: gRPC's wire protocol (HTTP/2, length-prefixed messages, status in trailers) on
+ * nghttp2 and libevent, over RA-TLS contexts, with protobuf-c messages. A server dispatches
+ * calls to handlers that may answer at once or later without holding anything up; a client
+ * channel makes synchronous or asynchronous calls. Everything from the network is untrusted. */
+#ifndef CCZ_RPC_H
+#define CCZ_RPC_H
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "ccz/core.h"
+#include "ccz/ratls.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* gRPC status codes. */
+typedef enum {
+    CCZ_RPC_OK = 0,
+    CCZ_RPC_CANCELLED = 1,
+    CCZ_RPC_UNKNOWN = 2,
+    CCZ_RPC_INVALID_ARGUMENT = 3,
+    CCZ_RPC_DEADLINE_EXCEEDED = 4,
+    CCZ_RPC_NOT_FOUND = 5,
+    CCZ_RPC_ALREADY_EXISTS = 6,
+    CCZ_RPC_PERMISSION_DENIED = 7,
+    CCZ_RPC_RESOURCE_EXHAUSTED = 8,
+    CCZ_RPC_FAILED_PRECONDITION = 9,
+    CCZ_RPC_ABORTED = 10,
+    CCZ_RPC_OUT_OF_RANGE = 11,
+    CCZ_RPC_UNIMPLEMENTED = 12,
+    CCZ_RPC_INTERNAL = 13,
+    CCZ_RPC_UNAVAILABLE = 14,
+    CCZ_RPC_DATA_LOSS = 15,
+    CCZ_RPC_UNAUTHENTICATED = 16
+} ccz_rpc_code;
+
+/* "OK", "CANCELLED", ... */
+CCZ_API const char *ccz_rpc_code_name(int code);
+
+#define CCZ_RPC_DEFAULT_MAX_MESSAGE (4u << 20)
+
+/* ---- messages on the wire --------------------------------------------------------------------*/
+
+/* Reads one length-prefixed message (flag byte, 4-byte big-endian length) from the cursor.
+ * Compressed messages (flag 1) are CCZ_ERR_UNSUPPORTED; longer than max is CCZ_ERR_TOO_LARGE;
+ * an incomplete frame is CCZ_ERR_TRUNCATED and leaves the cursor where it was. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_frame_read(ccz_cursor *c, size_t max, ccz_span *message);
+/* Appends a length-prefixed message. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_frame_write(ccz_buf *out, ccz_span message);
+/* Parses "grpc-timeout" ("100m", "5S", ...) into milliseconds (rounded up). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_timeout_parse(const char *s, int64_t *ms);
+
+/* Metadata: ASCII keys (lower case); values of "-bin" keys are bytes (base64 on the wire). */
+typedef struct {
+    char *key;
+    ccz_buf value;
+} ccz_rpc_md_entry;
+
+typedef struct {
+    size_t n;
+    ccz_rpc_md_entry *entries;
+} ccz_rpc_metadata;
+
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_md_add(ccz_rpc_metadata *md, const char *key,
+                                               ccz_span value);
+/* The first value of key, or NULL. */
+CCZ_API const ccz_buf *ccz_rpc_md_get(const ccz_rpc_metadata *md, const char *key);
+CCZ_API void ccz_rpc_md_free(ccz_rpc_metadata *md);
+
+/* ---- server ----------------------------------------------------------------------------------*/
+
+typedef struct ccz_rpc_server ccz_rpc_server;
+typedef struct ccz_rpc_call ccz_rpc_call;
+
+typedef enum {
+    CCZ_RPC_UNARY = 0,
+    CCZ_RPC_SERVER_STREAMING = 1, /* one request, a stream of responses */
+    CCZ_RPC_CLIENT_STREAMING = 2  /* a stream of requests, one response */
+} ccz_rpc_kind;
+
+/* Called once per request message (once for unary and server-streaming calls; per message for
+ * client-streaming, with request NULL at the end of the stream). The request belongs to the
+ * call and is freed after the handler returns. A handler answers with ccz_rpc_reply /
+ * ccz_rpc_send + ccz_rpc_finish, now or later from the server's event loop (ccz_rpc_call_ref
+ * keeps the call alive; ccz_rpc_server_defer runs code on the loop). */
+typedef void (*ccz_rpc_handler)(ccz_rpc_call *call, const ProtobufCMessage *request,
+                                void *payload);
+
+#define CCZ_RPC_SERVER_OPTS_VERSION 1
+
+typedef struct {
+    unsigned version;
+    SSL_CTX *tls;             /* an RA-TLS server context (ccz_ratls_ctx_new); borrowed */
+    size_t max_message;       /* largest message accepted or sent (0: 4 MiB) */
+    unsigned max_connections; /* 0: 1024 */
+} ccz_rpc_server_opts;
+
+#define CCZ_RPC_SERVER_OPTS_INIT {CCZ_RPC_SERVER_OPTS_VERSION, NULL, 0, 0}
+
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_new(ccz_rpc_server **out,
+                                                   const ccz_rpc_server_opts *o);
+CCZ_API void ccz_rpc_server_free(ccz_rpc_server *s);
+/* Registers a method ("/package.Service/Method") with its message types. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_add(ccz_rpc_server *s, const char *path,
+                                                   ccz_rpc_kind kind,
+                                                   const ProtobufCMessageDescriptor *in,
+                                                   const ProtobufCMessageDescriptor *out,
+                                                   ccz_rpc_handler handler, void *payload);
+/* Registers every method of a protobuf-c service as unary calls; handlers[i] serves method i. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_add_service(ccz_rpc_server *s,
+                                                           const ProtobufCServiceDescriptor *d,
+                                                           const ccz_rpc_handler *handlers,
+                                                           void *payload);
+/* Listens on ADDR ("127.0.0.1:50051", ":0" for any port); *port gets the port bound. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_listen(ccz_rpc_server *s, const char *addr,
+                                                      int *port);
+/* Runs the event loop until ccz_rpc_server_shutdown (which may be called from a handler or
+ * another thread) has drained the calls in flight. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_run(ccz_rpc_server *s);
+/* Graceful shutdown: stop accepting, send GOAWAY, let calls in flight finish (at most
+ * grace_ms, then cancel them). Thread-safe. */
+CCZ_API void ccz_rpc_server_shutdown(ccz_rpc_server *s, int grace_ms);
+/* Runs fn(payload) on the server's loop after delay_ms (0: next iteration). Thread-safe. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_defer(ccz_rpc_server *s, int delay_ms,
+                                                     void (*fn)(void *), void *payload);
+
+/* Calls: what the client sent and who it is. */
+CCZ_API const char *ccz_rpc_call_path(const ccz_rpc_call *c);
+CCZ_API const ccz_rpc_metadata *ccz_rpc_call_metadata(const ccz_rpc_call *c);
+/* The RA-TLS verdict on the client (NULL when the mode does not verify clients). */
+CCZ_API const ccz_ratls_verdict *ccz_rpc_call_peer(const ccz_rpc_call *c);
+/* Milliseconds left before the client's deadline; -1 when it set none. */
+CCZ_API int64_t ccz_rpc_call_remaining_ms(const ccz_rpc_call *c);
+/* False once the client cancelled, the deadline passed or the connection went away. */
+CCZ_API bool ccz_rpc_call_alive(const ccz_rpc_call *c);
+/* Keeps a call allocated after the handler returns (for answers given later); every ref needs
+ * an unref, after the answer or when abandoning the call. */
+CCZ_API void ccz_rpc_call_ref(ccz_rpc_call *c);
+CCZ_API void ccz_rpc_call_unref(ccz_rpc_call *c);
+/* Metadata to send: initial headers (before the first message) and trailers. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_call_add_header(ccz_rpc_call *c, const char *key,
+                                                        ccz_span value);
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_call_add_trailer(ccz_rpc_call *c, const char *key,
+                                                         ccz_span value);
+/* Answers a unary or client-streaming call with one message and status OK. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_reply(ccz_rpc_call *c, const ProtobufCMessage *response);
+/* Sends one message of a server-streaming call. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_send(ccz_rpc_call *c, const ProtobufCMessage *response);
+/* Ends a call with a status (and message, may be NULL). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_finish(ccz_rpc_call *c, int code, const char *message);
+
+/* ---- client ----------------------------------------------------------------------------------*/
+
+typedef struct ccz_rpc_channel ccz_rpc_channel;
+
+#define CCZ_RPC_CHANNEL_OPTS_VERSION 1
+
+typedef struct {
+    unsigned version;
+    SSL_CTX *tls;         /* an RA-TLS client context; borrowed */
+    size_t max_message;   /* 0: 4 MiB */
+    const char *authority; /* :authority (default: the target) */
+} ccz_rpc_channel_opts;
+
+#define CCZ_RPC_CHANNEL_OPTS_INIT {CCZ_RPC_CHANNEL_OPTS_VERSION, NULL, 0, NULL}
+
+/* A channel to HOST:PORT. It connects on first use and again after the connection drops. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_channel_new(ccz_rpc_channel **out, const char *target,
+                                                    const ccz_rpc_channel_opts *o);
+CCZ_API void ccz_rpc_channel_free(ccz_rpc_channel *ch);
+/* The RA-TLS verdict on the server of the current connection (NULL when not verified). */
+CCZ_API const ccz_ratls_verdict *ccz_rpc_channel_peer(const ccz_rpc_channel *ch);
+
+typedef struct {
+    int code;                 /* a gRPC status code, or -1 when the call never got one */
+    char message[512];        /* grpc-message, or what failed */
+    ccz_rpc_metadata headers; /* initial metadata */
+    ccz_rpc_metadata trailers;
+} ccz_rpc_status;
+
+CCZ_API void ccz_rpc_status_free(ccz_rpc_status *st);
+
+typedef struct {
+    int64_t deadline_ms;           /* 0: none */
+    const ccz_rpc_metadata *metadata; /* to send, may be NULL */
+} ccz_rpc_call_opts;
+
+/* A unary call, synchronous: runs the channel until it completes. *response (when status OK)
+ * is the caller's, freed with protobuf_c_message_free_unpacked(*response, NULL). Returns CCZ_OK
+ * when the call completed (whatever its gRPC status) and an error when it could not be made. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_unary(ccz_rpc_channel *ch, const char *path,
+                                              const ProtobufCMessage *request,
+                                              const ProtobufCMessageDescriptor *out,
+                                              ProtobufCMessage **response, ccz_rpc_status *st,
+                                              const ccz_rpc_call_opts *o);
+
+/* Asynchronous calls: each message received goes to on_message (response owned by the
+ * callee after the call returns: it is freed then), the end to on_done. They run inside
+ * ccz_rpc_channel_run. */
+typedef void (*ccz_rpc_on_message)(const ProtobufCMessage *response, void *payload);
+typedef void (*ccz_rpc_on_done)(const ccz_rpc_status *st, void *payload);
+
+typedef struct ccz_rpc_stream ccz_rpc_stream;
+
+/* Starts a call of any kind. For unary and server-streaming calls give the request; for
+ * client-streaming calls give NULL and send with ccz_rpc_stream_send, ending with
+ * ccz_rpc_stream_close. The stream handle is valid until on_done returns. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_start(ccz_rpc_channel *ch, const char *path,
+                                              const ProtobufCMessage *request,
+                                              const ProtobufCMessageDescriptor *out,
+                                              const ccz_rpc_call_opts *o,
+                                              ccz_rpc_on_message on_message,
+                                              ccz_rpc_on_done on_done, void *payload,
+                                              ccz_rpc_stream **stream);
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_stream_send(ccz_rpc_stream *s,
+                                                    const ProtobufCMessage *request);
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_stream_close(ccz_rpc_stream *s);
+/* Runs the channel until no call is in flight. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_channel_run(ccz_rpc_channel *ch);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,729 @@
+/* The gRPC client: a channel is one RA-TLS connection (made with ccz_ratls_connect, so the
+ * server's evidence is verified before any request leaves) driven by libevent and nghttp2.
+ * Calls multiplex on it as HTTP/2 streams. Responses are untrusted: headers are checked,
+ * frames go through the cursor and are size-capped before protobuf-c unpacks them. */
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+#include "internal.h"
+
+struct ccz_rpc_channel {
+    char *target, *authority;
+    SSL_CTX *tls;
+    size_t max_message;
+    struct event_base *base;
+    struct bufferevent *bev;
+    SSL *ssl;       /* the current connection's, or the last one's (for its verdict) */
+    nghttp2_session *h2;
+    bool broken;    /* no new streams on this connection */
+    int in_recv;
+    ccz_rpc_stream *streams;
+    size_t n_streams;
+};
+
+struct ccz_rpc_stream {
+    ccz_rpc_channel *ch;
+    int32_t id;
+    const ProtobufCMessageDescriptor *out_desc;
+    ccz_rpc_on_message on_message;
+    ccz_rpc_on_done on_done;
+    void *payload;
+    ProtobufCMessage **keep; /* synchronous unary calls keep their response */
+    ccz_buf in, out;
+    size_t out_off;
+    bool closing, deferred, got_status, done, http_ok, got_headers;
+    int http_status;
+    ccz_rpc_status st;
+    struct event *timer;
+    ccz_rpc_stream *prev, *next;
+};
+
+void ccz_rpc_status_free(ccz_rpc_status *st)
+{
+    ccz_rpc_md_free(&st->headers);
+    ccz_rpc_md_free(&st->trailers);
+}
+
+static void channel_drop(ccz_rpc_channel *ch, const char *why);
+
+/* ---- streams ---------------------------------------------------------------------------------*/
+
+static void stream_set(ccz_rpc_stream *s, int code, const char *fmt, ...) CCZ_PRINTF(3, 4);
+
+static void stream_set(ccz_rpc_stream *s, int code, const char *fmt, ...)
+{
+    if (s->got_status)
+        return;
+    s->got_status = true;
+    s->st.code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->st.message, sizeof s->st.message, fmt, ap);
+    va_end(ap);
+}
+
+/* The call is over: report it once and free it. */
+static void stream_end(ccz_rpc_stream *s)
+{
+    ccz_rpc_channel *ch = s->ch;
+    if (s->done)
+        return;
+    s->done = true;
+    if (!s->got_status)
+        stream_set(s, CCZ_RPC_INTERNAL, "the server closed the stream without a status");
+    if (s->timer)
+        event_free(s->timer);
+    if (ch->h2 && s->id > 0)
+        nghttp2_session_set_stream_user_data(ch->h2, s->id, NULL);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        ch->streams = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    ch->n_streams--;
+    if (s->on_done)
+        s->on_done(&s->st, s->payload);
+    ccz_rpc_status_free(&s->st);
+    ccz_buf_free(&s->in);
+    ccz_buf_free(&s->out);
+    free(s);
+}
+
+/* Ends a call from this side: RST_STREAM and a status. */
+static void stream_cancel(ccz_rpc_stream *s, int code, const char *message)
+{
+    stream_set(s, code, "%s", message);
+    /* RST_STREAM closes an open stream (on_stream_close ends the call) or cancels a request
+     * still queued (on_frame_not_send ends it) */
+    if (!s->ch->h2 || s->id <= 0 ||
+        nghttp2_submit_rst_stream(s->ch->h2, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL) != 0)
+        stream_end(s);
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    ccz_rpc_stream *s = arg;
+    ccz_rpc_channel *ch = s->ch;
+    stream_cancel(s, CCZ_RPC_DEADLINE_EXCEEDED, "deadline exceeded");
+    if (ch->h2 && !ch->in_recv)
+        (void)nghttp2_session_send(ch->h2);
+}
+
+/* ---- nghttp2 callbacks -----------------------------------------------------------------------*/
+
+static ssize_t send_cb(nghttp2_session *session, const uint8_t *data, size_t length, int flags,
+                       void *user_data)
+{
+    (void)session, (void)flags;
+    ccz_rpc_channel *ch = user_data;
+    if (bufferevent_write(ch->bev, data, length) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    return (ssize_t)length;
+}
+
+static ssize_t read_out(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
+                        uint32_t *flags, nghttp2_data_source *source, void *user_data)
+{
+    (void)session, (void)id, (void)user_data;
+    ccz_rpc_stream *s = source->ptr;
+    size_t pending = s->out.len - s->out_off;
+    if (pending) {
+        size_t n = pending < length ? pending : length;
+        memcpy(buf, s->out.ptr + s->out_off, n);
+        s->out_off += n;
+        if (s->out_off == s->out.len)
+            s->out.len = s->out_off = 0;
+        if (s->closing && s->out.len == 0)
+            *flags |= NGHTTP2_DATA_FLAG_EOF;
+        return (ssize_t)n;
+    }
+    if (s->closing) {
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+        return 0;
+    }
+    s->deferred = true;
+    return NGHTTP2_ERR_DEFERRED;
+}
+
+/* gRPC over HTTP/2: a non-200 response without grpc-status maps to a code. */
+static int http_to_grpc(int http)
+{
+    switch (http) {
+    case 400:
+        return CCZ_RPC_INTERNAL;
+    case 401:
+        return CCZ_RPC_UNAUTHENTICATED;
+    case 403:
+        return CCZ_RPC_PERMISSION_DENIED;
+    case 404:
+        return CCZ_RPC_UNIMPLEMENTED;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+        return CCZ_RPC_UNAVAILABLE;
+    default:
+        return CCZ_RPC_UNKNOWN;
+    }
+}
+
+static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
+                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+                     void *user_data)
+{
+    (void)flags, (void)user_data;
+    if (frame->hd.type != NGHTTP2_HEADERS)
+        return 0;
+    ccz_rpc_stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (!s)
+        return 0;
+    bool initial = frame->headers.cat == NGHTTP2_HCAT_RESPONSE;
+    if (namelen == 7 && !memcmp(name, ":status", 7)) {
+        char t[4] = "";
+        if (valuelen == 3)
+            memcpy(t, value, 3);
+        s->http_status = atoi(t);
+        s->http_ok = s->http_status == 200;
+    } else if (namelen == 12 && !memcmp(name, "content-type", 12)) {
+        if (valuelen < 16 || memcmp(value, "application/grpc", 16) != 0)
+            s->http_ok = false;
+    } else if (namelen == 11 && !memcmp(name, "grpc-status", 11)) {
+        char t[4] = "";
+        int code = -1;
+        if (valuelen >= 1 && valuelen <= 2 && strspn((const char *)value, "0123456789") >= valuelen) {
+            memcpy(t, value, valuelen);
+            code = atoi(t);
+        }
+        if (!s->got_status) {
+            s->st.code = code >= 0 && code <= 16 ? code : CCZ_RPC_UNKNOWN;
+            s->got_status = true;
+        }
+    } else if (namelen == 12 && !memcmp(name, "grpc-message", 12)) {
+        rpc_percent_decode(s->st.message, sizeof s->st.message, value, valuelen);
+    } else if (!rpc_header_reserved((const char *)name, namelen)) {
+        char key[256];
+        if (namelen < sizeof key) {
+            memcpy(key, name, namelen);
+            key[namelen] = '\0';
+            /* a malformed -bin value is dropped; the call goes on */
+            if (rpc_md_add_wire(initial ? &s->st.headers : &s->st.trailers, key, value,
+                                valuelen) != CCZ_OK)
+                ccz_error_clear();
+        }
+    }
+    return 0;
+}
+
+static void take_messages(ccz_rpc_stream *s)
+{
+    ccz_cursor cur;
+    ccz_cursor_init(&cur, ccz_buf_span(&s->in));
+    for (;;) {
+        ccz_span msg;
+        ccz_status st = ccz_rpc_frame_read(&cur, s->ch->max_message, &msg);
+        if (st == CCZ_ERR_TRUNCATED)
+            break;
+        if (st) {
+            stream_cancel(s, st == CCZ_ERR_TOO_LARGE ? CCZ_RPC_RESOURCE_EXHAUSTED
+                                                     : CCZ_RPC_INTERNAL,
+                          ccz_error_detail());
+            s->in.len = 0;
+            return;
+        }
+        ProtobufCMessage *m = protobuf_c_message_unpack(s->out_desc, NULL, msg.len, msg.ptr);
+        if (!m) {
+            stream_cancel(s, CCZ_RPC_INTERNAL, "the response cannot be parsed as the method's "
+                                               "message");
+            s->in.len = 0;
+            return;
+        }
+        if (s->keep) {
+            if (*s->keep) {
+                protobuf_c_message_free_unpacked(m, NULL);
+                stream_cancel(s, CCZ_RPC_INTERNAL, "more than one response to a unary call");
+                s->in.len = 0;
+                return;
+            }
+            *s->keep = m;
+        } else {
+            if (s->on_message)
+                s->on_message(m, s->payload);
+            protobuf_c_message_free_unpacked(m, NULL);
+        }
+    }
+    size_t used = cur.pos;
+    memmove(s->in.ptr, s->in.ptr + used, s->in.len - used);
+    s->in.len -= used;
+}
+
+static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, const uint8_t *data,
+                         size_t len, void *user_data)
+{
+    (void)flags, (void)user_data;
+    ccz_rpc_stream *s = nghttp2_session_get_stream_user_data(session, id);
+    if (!s || s->got_status)
+        return 0;
+    if (!s->http_ok) {
+        stream_set(s, http_to_grpc(s->http_status), "the server answered HTTP status %d, not a "
+                                                    "gRPC response", s->http_status);
+        stream_cancel(s, 0, "");
+        return 0;
+    }
+    if (ccz_buf_append(&s->in, data, len) != CCZ_OK) {
+        stream_cancel(s, CCZ_RPC_RESOURCE_EXHAUSTED, "response message exceeds the limit");
+        return 0;
+    }
+    take_messages(s);
+    return 0;
+}
+
+static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
+{
+    (void)user_data;
+    if (frame->hd.type != NGHTTP2_HEADERS)
+        return 0;
+    ccz_rpc_stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (!s)
+        return 0;
+    if (frame->headers.cat == NGHTTP2_HCAT_RESPONSE) {
+        s->got_headers = true;
+        if (s->got_status) { /* trailers-only: the metadata are trailers */
+            ccz_rpc_metadata t = s->st.trailers;
+            s->st.trailers = s->st.headers;
+            s->st.headers = t;
+        }
+    }
+    if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && !s->got_status) {
+        if (!s->http_ok)
+            stream_set(s, http_to_grpc(s->http_status), "the server answered HTTP status %d, not "
+                                                        "a gRPC response", s->http_status);
+        else
+            stream_set(s, CCZ_RPC_INTERNAL, "the response ended without grpc-status");
+    }
+    if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && s->in.len && s->st.code == CCZ_RPC_OK) {
+        s->st.code = CCZ_RPC_INTERNAL;
+        snprintf(s->st.message, sizeof s->st.message, "the response ended inside a message");
+    }
+    return 0;
+}
+
+static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error_code,
+                           void *user_data)
+{
+    (void)user_data;
+    ccz_rpc_stream *s = nghttp2_session_get_stream_user_data(session, id);
+    if (!s)
+        return 0;
+    if (!s->got_status) {
+        if (error_code == NGHTTP2_REFUSED_STREAM)
+            stream_set(s, CCZ_RPC_UNAVAILABLE, "the server refused the stream (going away)");
+        else if (error_code == NGHTTP2_CANCEL)
+            stream_set(s, CCZ_RPC_CANCELLED, "the server cancelled the call");
+        else if (error_code != NGHTTP2_NO_ERROR)
+            stream_set(s, CCZ_RPC_INTERNAL, "the server reset the stream: %s",
+                       nghttp2_http2_strerror(error_code));
+    }
+    stream_end(s);
+    return 0;
+}
+
+static int on_frame_recv_conn(nghttp2_session *session, const nghttp2_frame *frame,
+                              void *user_data)
+{
+    ccz_rpc_channel *ch = user_data;
+    if (frame->hd.type == NGHTTP2_GOAWAY)
+        ch->broken = true; /* the next call connects again */
+    return on_frame_recv(session, frame, user_data);
+}
+
+/* A request that never left (the stream was refused or the connection is closing). */
+static int on_frame_not_send(nghttp2_session *session, const nghttp2_frame *frame, int error,
+                             void *user_data)
+{
+    (void)user_data;
+    if (frame->hd.type != NGHTTP2_HEADERS)
+        return 0;
+    ccz_rpc_stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (s && !s->done) {
+        stream_set(s, CCZ_RPC_UNAVAILABLE, "the request could not be sent: %s",
+                   nghttp2_strerror(error));
+        stream_end(s);
+    }
+    return 0;
+}
+
+/* ---- the connection --------------------------------------------------------------------------*/
+
+static void flush(ccz_rpc_channel *ch)
+{
+    if (!ch->h2 || ch->in_recv)
+        return;
+    if (nghttp2_session_send(ch->h2) != 0)
+        channel_drop(ch, "HTTP/2 error while sending");
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    ccz_rpc_channel *ch = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    ch->in_recv = 1;
+    while (ch->h2 && evbuffer_get_length(in)) {
+        size_t n = evbuffer_get_contiguous_space(in);
+        unsigned char *data = evbuffer_pullup(in, (ssize_t)n);
+        ssize_t used = nghttp2_session_mem_recv(ch->h2, data, n);
+        if (used < 0) {
+            ch->in_recv = 0;
+            char why[128];
+            snprintf(why, sizeof why, "the server broke HTTP/2: %s",
+                     nghttp2_strerror((int)used));
+            channel_drop(ch, why);
+            return;
+        }
+        evbuffer_drain(in, (size_t)used);
+    }
+    ch->in_recv = 0;
+    flush(ch);
+}
+
+static void event_cb(struct bufferevent *bev, short events, void *arg)
+{
+    (void)bev;
+    ccz_rpc_channel *ch = arg;
+    if (!(events & (BEV_EVENT_ERROR | BEV_EVENT_EOF)))
+        return;
+    char why[300] = "the connection closed";
+    unsigned long e;
+    bool alert = false;
+    while ((e = bufferevent_get_openssl_error(ch->bev)) != 0) {
+        if (ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET) {
+            /* under TLS 1.3 a server rejects our certificate after our handshake ended */
+            snprintf(why, sizeof why, "the server refused us (TLS alert: %s)",
+                     SSL_alert_desc_string_long((int)(ERR_GET_REASON(e) - SSL_AD_REASON_OFFSET)));
+            alert = true;
+        } else if (!alert && ERR_GET_LIB(e) == ERR_LIB_SSL) {
+            ERR_error_string_n(e, why, sizeof why);
+        }
+    }
+    if (!alert && (events & BEV_EVENT_WRITING)) {
+        /* a write failed (the server closed first): its alert may still wait to be read */
+        char b[256];
+        ERR_clear_error();
+        if (SSL_read(ch->ssl, b, sizeof b) <= 0 && (e = ERR_peek_last_error()) != 0 &&
+            ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET)
+            snprintf(why, sizeof why, "the server refused us (TLS alert: %s)",
+                     SSL_alert_desc_string_long((int)(ERR_GET_REASON(e) - SSL_AD_REASON_OFFSET)));
+        ERR_clear_error();
+    }
+    channel_drop(ch, why);
+}
+
+/* The connection is gone: every call on it ends UNAVAILABLE. */
+static void channel_drop(ccz_rpc_channel *ch, const char *why)
+{
+    nghttp2_session *h2 = ch->h2;
+    ch->h2 = NULL;
+    ch->broken = true;
+    while (ch->streams) {
+        stream_set(ch->streams, CCZ_RPC_UNAVAILABLE, "%s", why);
+        stream_end(ch->streams);
+    }
+    if (h2)
+        nghttp2_session_del(h2);
+    if (ch->bev) {
+        SSL_up_ref(ch->ssl); /* keep the verdict readable until the next connection */
+        bufferevent_free(ch->bev);
+        ch->bev = NULL;
+    }
+}
+
+static ccz_status channel_connect(ccz_rpc_channel *ch)
+{
+    if (ch->h2 && !ch->broken)
+        return CCZ_OK;
+    if (ch->h2 && ch->n_streams) /* draining: calls in flight finish on the old connection */
+        return ccz_fail(CCZ_ERR_UNAVAILABLE, "the server is going away; calls in flight are draining");
+    if (ch->h2)
+        channel_drop(ch, "replaced");
+    SSL_free(ch->ssl);
+    ch->ssl = NULL;
+    ch->broken = false;
+    SSL *ssl;
+    CCZ_GUARD(ccz_ratls_connect(&ssl, ch->tls, ch->target));
+    const unsigned char *alpn = NULL;
+    unsigned alpn_len = 0;
+    SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+    if (alpn_len != 2 || memcmp(alpn, "h2", 2) != 0) {
+        SSL_free(ssl);
+        return ccz_fail(CCZ_ERR_PROTOCOL, "%s did not agree to HTTP/2 (ALPN h2): not a gRPC "
+                                          "server", ch->target);
+    }
+    /* libevent closes the socket itself: the BIO must not close it too */
+    BIO_set_close(SSL_get_rbio(ssl), BIO_NOCLOSE);
+    ch->ssl = ssl;
+    ch->bev = bufferevent_openssl_socket_new(ch->base, -1, ssl, BUFFEREVENT_SSL_OPEN,
+                                             BEV_OPT_CLOSE_ON_FREE);
+    if (!ch->bev) {
+        ch->ssl = NULL;
+        SSL_free(ssl);
+        return ccz_fail(CCZ_ERR_NOMEM, "cannot set up the connection");
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(ch->bev, 1);
+    bufferevent_setcb(ch->bev, read_cb, NULL, event_cb, ch);
+    bufferevent_enable(ch->bev, EV_READ | EV_WRITE);
+
+    nghttp2_session_callbacks *cb;
+    CCZ_ENSURE(nghttp2_session_callbacks_new(&cb) == 0, CCZ_ERR_NOMEM, "out of memory");
+    nghttp2_session_callbacks_set_send_callback(cb, send_cb);
+    nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv_conn);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+    nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_frame_not_send);
+    int rv = nghttp2_session_client_new(&ch->h2, cb, ch);
+    nghttp2_session_callbacks_del(cb);
+    if (rv != 0) {
+        channel_drop(ch, "cannot start HTTP/2");
+        return ccz_fail(CCZ_ERR_NOMEM, "cannot start HTTP/2");
+    }
+    nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1u << 20},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, 16384},
+    };
+    nghttp2_submit_settings(ch->h2, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]);
+    nghttp2_session_set_local_window_size(ch->h2, NGHTTP2_FLAG_NONE, 0, 16u << 20);
+    return CCZ_OK;
+}
+
+/* ---- the channel -----------------------------------------------------------------------------*/
+
+ccz_status ccz_rpc_channel_new(ccz_rpc_channel **out, const char *target,
+                               const ccz_rpc_channel_opts *o)
+{
+    *out = NULL;
+    CCZ_ENSURE(o && o->version == CCZ_RPC_CHANNEL_OPTS_VERSION && o->tls && target,
+               CCZ_ERR_INVALID_ARGUMENT, "channel options missing or without a TLS context");
+    CCZ_ENSURE(strrchr(target, ':'), CCZ_ERR_INVALID_ARGUMENT, "'%s' is not HOST:PORT", target);
+    static const unsigned char h2[] = {2, 'h', '2'};
+    CCZ_ENSURE(SSL_CTX_set_alpn_protos(o->tls, h2, sizeof h2) == 0, CCZ_ERR_CRYPTO,
+               "cannot offer ALPN h2");
+    ccz_rpc_channel *ch = calloc(1, sizeof *ch);
+    CCZ_ENSURE(ch, CCZ_ERR_NOMEM, "out of memory");
+    ch->target = strdup(target);
+    ch->authority = strdup(o->authority ? o->authority : target);
+    ch->base = event_base_new();
+    if (!ch->target || !ch->authority || !ch->base) {
+        ccz_rpc_channel_free(ch);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
+    ch->tls = o->tls;
+    SSL_CTX_up_ref(ch->tls);
+    ch->max_message = o->max_message ? o->max_message : CCZ_RPC_DEFAULT_MAX_MESSAGE;
+    *out = ch;
+    return CCZ_OK;
+}
+
+void ccz_rpc_channel_free(ccz_rpc_channel *ch)
+{
+    if (!ch)
+        return;
+    if (ch->h2 || ch->bev)
+        channel_drop(ch, "the channel was closed");
+    SSL_free(ch->ssl);
+    SSL_CTX_free(ch->tls);
+    if (ch->base)
+        event_base_free(ch->base);
+    free(ch->target);
+    free(ch->authority);
+    free(ch);
+}
+
+const ccz_ratls_verdict *ccz_rpc_channel_peer(const ccz_rpc_channel *ch)
+{
+    return ch->ssl ? ccz_ratls_peer_verdict(ch->ssl) : NULL;
+}
+
+ccz_status ccz_rpc_start(ccz_rpc_channel *ch, const char *path, const ProtobufCMessage *request,
+                         const ProtobufCMessageDescriptor *out, const ccz_rpc_call_opts *o,
+                         ccz_rpc_on_message on_message, ccz_rpc_on_done on_done, void *payload,
+                         ccz_rpc_stream **stream)
+{
+    if (stream)
+        *stream = NULL;
+    CCZ_ENSURE(path && path[0] == '/' && out, CCZ_ERR_INVALID_ARGUMENT,
+               "a call needs a /package.Service/Method path and a response type");
+    CCZ_GUARD(channel_connect(ch));
+    ccz_rpc_stream *s = calloc(1, sizeof *s);
+    CCZ_ENSURE(s, CCZ_ERR_NOMEM, "out of memory");
+    s->ch = ch;
+    s->out_desc = out;
+    s->on_message = on_message;
+    s->on_done = on_done;
+    s->payload = payload;
+    s->st.code = -1;
+    ccz_buf_init(&s->in, ch->max_message + 5, false);
+    ccz_buf_init(&s->out, 0, false);
+    ccz_status st = CCZ_OK;
+    if (request) {
+        st = rpc_pack(&s->out, request, ch->max_message);
+        s->closing = true;
+    }
+
+    rpc_headers h;
+    rpc_headers_init(&h);
+    char timeout[16];
+    if (st == CCZ_OK)
+        st = rpc_headers_add(&h, ":method", CCZ_SPAN("POST", 4));
+    if (st == CCZ_OK)
+        st = rpc_headers_add(&h, ":scheme", CCZ_SPAN("https", 5));
+    if (st == CCZ_OK)
+        st = rpc_headers_add(&h, ":path", CCZ_SPAN(path, strlen(path)));
+    if (st == CCZ_OK)
+        st = rpc_headers_add(&h, ":authority", CCZ_SPAN(ch->authority, strlen(ch->authority)));
+    if (st == CCZ_OK)
+        st = rpc_headers_add(&h, "content-type", CCZ_SPAN("application/grpc", 16));
+    if (st == CCZ_OK)
+        st = rpc_headers_add(&h, "te", CCZ_SPAN("trailers", 8));
+    if (st == CCZ_OK)
+        st = rpc_headers_add(&h, "user-agent", CCZ_SPAN("grpc-c-ccz/0.1", 14));
+    if (st == CCZ_OK && o && o->deadline_ms > 0) {
+        rpc_timeout_format(timeout, o->deadline_ms);
+        st = rpc_headers_add(&h, "grpc-timeout", CCZ_SPAN(timeout, strlen(timeout)));
+    }
+    for (size_t i = 0; st == CCZ_OK && o && o->metadata && i < o->metadata->n; i++) {
+        const ccz_rpc_md_entry *e = &o->metadata->entries[i];
+        if (rpc_header_reserved(e->key, strlen(e->key))) {
+            st = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "metadata key '%s' is reserved", e->key);
+            break;
+        }
+        ccz_buf v = CCZ_BUF_INIT;
+        st = rpc_md_wire_value(&v, e);
+        if (st == CCZ_OK)
+            st = rpc_headers_add(&h, e->key, ccz_buf_span(&v));
+        ccz_buf_free(&v);
+    }
+    if (st) {
+        rpc_headers_free(&h);
+        ccz_buf_free(&s->in);
+        ccz_buf_free(&s->out);
+        free(s);
+        return st;
+    }
+    nghttp2_data_provider prd = {.source.ptr = s, .read_callback = read_out};
+    s->id = nghttp2_submit_request(ch->h2, NULL, rpc_headers_nv(&h), h.n, &prd, s);
+    rpc_headers_free(&h);
+    if (s->id < 0) {
+        int rv = s->id;
+        ccz_buf_free(&s->in);
+        ccz_buf_free(&s->out);
+        free(s);
+        return ccz_fail(CCZ_ERR_UNAVAILABLE, "cannot open a stream: %s", nghttp2_strerror(rv));
+    }
+    s->next = ch->streams;
+    if (ch->streams)
+        ch->streams->prev = s;
+    ch->streams = s;
+    ch->n_streams++;
+    if (o && o->deadline_ms > 0) {
+        s->timer = evtimer_new(ch->base, on_timeout, s);
+        struct timeval tv = {o->deadline_ms / 1000, (o->deadline_ms % 1000) * 1000};
+        if (s->timer)
+            evtimer_add(s->timer, &tv);
+    }
+    if (stream)
+        *stream = s;
+    flush(ch);
+    return CCZ_OK;
+}
+
+static void resume(ccz_rpc_stream *s)
+{
+    if (s->deferred && s->ch->h2) {
+        s->deferred = false;
+        nghttp2_session_resume_data(s->ch->h2, s->id);
+    }
+    flush(s->ch);
+}
+
+ccz_status ccz_rpc_stream_send(ccz_rpc_stream *s, const ProtobufCMessage *request)
+{
+    CCZ_ENSURE(!s->closing && !s->got_status, CCZ_ERR_INVALID_ARGUMENT,
+               "the call's request stream is closed");
+    CCZ_GUARD(rpc_pack(&s->out, request, s->ch->max_message));
+    resume(s);
+    return CCZ_OK;
+}
+
+ccz_status ccz_rpc_stream_close(ccz_rpc_stream *s)
+{
+    CCZ_ENSURE(!s->closing, CCZ_ERR_INVALID_ARGUMENT, "the request stream is closed already");
+    s->closing = true;
+    resume(s);
+    return CCZ_OK;
+}
+
+ccz_status ccz_rpc_channel_run(ccz_rpc_channel *ch)
+{
+    while (ch->n_streams)
+        if (event_base_loop(ch->base, EVLOOP_ONCE) < 0)
+            return ccz_fail(CCZ_ERR_IO, "the event loop failed");
+    return CCZ_OK;
+}
+
+typedef struct {
+    bool done;
+    ccz_rpc_status *st;
+} unary_wait;
+
+static void unary_done(const ccz_rpc_status *st, void *payload)
+{
+    unary_wait *w = payload;
+    /* take the metadata: the stream frees what is left */
+    ccz_rpc_status *from = (ccz_rpc_status *)st;
+    *w->st = *from;
+    memset(&from->headers, 0, sizeof from->headers);
+    memset(&from->trailers, 0, sizeof from->trailers);
+    w->done = true;
+}
+
+ccz_status ccz_rpc_unary(ccz_rpc_channel *ch, const char *path, const ProtobufCMessage *request,
+                         const ProtobufCMessageDescriptor *out, ProtobufCMessage **response,
+                         ccz_rpc_status *st, const ccz_rpc_call_opts *o)
+{
+    *response = NULL;
+    memset(st, 0, sizeof *st);
+    st->code = -1;
+    CCZ_ENSURE(request, CCZ_ERR_INVALID_ARGUMENT, "a unary call needs a request");
+    unary_wait w = {false, st};
+    ccz_rpc_stream *s;
+    ccz_status r = channel_connect(ch);
+    if (r != CCZ_OK && r != CCZ_ERR_NOMEM && r != CCZ_ERR_INVALID_ARGUMENT) {
+        /* no connection (unreachable, refused, or the server's evidence was rejected): that
+         * is the call's status, as in gRPC */
+        st->code = CCZ_RPC_UNAVAILABLE;
+        snprintf(st->message, sizeof st->message, "%s", ccz_error_detail());
+        return CCZ_OK;
+    }
+    CCZ_GUARD(r);
+    CCZ_GUARD(ccz_rpc_start(ch, path, request, out, o, NULL, unary_done, &w, &s));
+    s->keep = response;
+    while (!w.done)
+        if (event_base_loop(ch->base, EVLOOP_ONCE) < 0)
+            return ccz_fail(CCZ_ERR_IO, "the event loop failed");
+    if (st->code != CCZ_RPC_OK && *response) {
+        protobuf_c_message_free_unpacked(*response, NULL);
+        *response = NULL;
+    } else if (st->code == CCZ_RPC_OK && !*response) {
+        st->code = CCZ_RPC_UNIMPLEMENTED;
+        snprintf(st->message, sizeof st->message, "the server sent no response message");
+    }
+    return CCZ_OK;
+}

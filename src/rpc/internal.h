@@ -1,0 +1,38 @@
+/* Private to src/rpc: helpers shared by the server and the client. */
+#ifndef CCZ_RPC_INTERNAL_H
+#define CCZ_RPC_INTERNAL_H
+
+#include <nghttp2/nghttp2.h>
+
+#include "ccz/rpc.h"
+
+/* grpc-timeout for a number of milliseconds. */
+void rpc_timeout_format(char out[16], int64_t ms);
+bool rpc_key_is_binary(const char *key);
+ccz_status rpc_md_add_wire(ccz_rpc_metadata *md, const char *key, const uint8_t *v, size_t n);
+ccz_status rpc_md_wire_value(ccz_buf *out, const ccz_rpc_md_entry *e);
+ccz_status rpc_percent_encode(ccz_buf *out, const char *msg);
+void rpc_percent_decode(char *out, size_t cap, const uint8_t *in, size_t n);
+
+/* Reserved header names that are not application metadata. */
+bool rpc_header_reserved(const char *name, size_t len);
+
+/* A list of nghttp2 headers built from owned strings. */
+typedef struct {
+    nghttp2_nv nv[64];
+    size_t n;
+    ccz_buf text; /* the names and values, NUL-separated */
+    size_t offs[64][2];
+    size_t lens[64][2];
+} rpc_headers;
+
+void rpc_headers_init(rpc_headers *h);
+ccz_status rpc_headers_add(rpc_headers *h, const char *name, ccz_span value);
+/* Fixes up the nghttp2_nv pointers once every header is added. */
+nghttp2_nv *rpc_headers_nv(rpc_headers *h);
+void rpc_headers_free(rpc_headers *h);
+
+/* Packs a protobuf-c message into a length-prefixed frame appended to out, within max. */
+ccz_status rpc_pack(ccz_buf *out, const ProtobufCMessage *m, size_t max);
+
+#endif

@@ -1,0 +1,268 @@
+/* ccz rpc: gRPC over RA-TLS (CCZoo's "RA-gRPC"). The Greeter of gRPC's examples, served and
+ * called with attestation as --mode says; it interoperates with any gRPC implementation that
+ * speaks TLS (a peer without evidence can only take the unattested side). */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "greeter.pb-c.h"
+
+static const char rpc_usage[] =
+    "usage: ccz rpc greeter serve --listen ADDR [--mode two-way|server|client] [--policy FILE]\n"
+    "                      [--cert CERT --key KEY | attester options] [--delay MS]\n"
+    "                      [verify options]\n"
+    "       ccz rpc greeter call HOST:PORT --name NAME [--mode two-way|server|client]\n"
+    "                      [--policy FILE] [--cert CERT --key KEY | attester options]\n"
+    "                      [--deadline MS] [--metadata KEY=VALUE]... [--count N]\n"
+    "                      [--authority NAME] [verify options]\n"
+    "\n"
+    "The service is ratls.Greeter (proto/greeter.proto): SayHello answers \"Hello NAME\".\n"
+    "serve listens (ADDR is HOST:PORT; port 0 picks one, printed on standard error) until\n"
+    "SIGINT or SIGTERM, then drains the calls in flight. It echoes request metadata whose key\n"
+    "starts with x- as response headers and trailers, adds the trailer ccz-peer-tee (the\n"
+    "client's verified TEE) when it verifies clients, answers an empty name INVALID_ARGUMENT,\n"
+    "and waits --delay MS before answering. call prints each reply on standard output;\n"
+    "a call that ends with a status other than OK prints the status and exits 1.\n"
+    "Modes as for 'ccz ratls': two-way (both attested), server (the client verifies the\n"
+    "server), client (the server verifies the client).\n"
+    "verify options: --policy FILE, --collateral FILE, --vek FILE, --cert-chain FILE,\n"
+    "                --sim-root CERT (repeatable), --root-ca FILE\n" CLI_ATTESTER_HELP;
+
+/* ---- serve -----------------------------------------------------------------------------------*/
+
+typedef struct {
+    ccz_rpc_server *srv;
+    long delay_ms;
+} greeter;
+
+typedef struct {
+    ccz_rpc_call *call;
+    char *name;
+} pending;
+
+static void answer(ccz_rpc_call *call, const char *name)
+{
+    const ccz_rpc_metadata *md = ccz_rpc_call_metadata(call);
+    for (size_t i = 0; i < md->n; i++)
+        if (!strncmp(md->entries[i].key, "x-", 2))
+            if (ccz_rpc_call_add_header(call, md->entries[i].key,
+                                        ccz_buf_span(&md->entries[i].value)) ||
+                ccz_rpc_call_add_trailer(call, md->entries[i].key,
+                                         ccz_buf_span(&md->entries[i].value)))
+                ccz_error_clear();
+    const ccz_ratls_verdict *v = ccz_rpc_call_peer(call);
+    if (v && !v->status) {
+        const char *tee = ccz_tee_name(v->result.claims.tee);
+        if (ccz_rpc_call_add_trailer(call, "ccz-peer-tee", CCZ_SPAN(tee, strlen(tee))))
+            ccz_error_clear();
+    }
+    if (!name[0]) {
+        (void)!ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, "name is empty");
+        return;
+    }
+    char text[1100];
+    snprintf(text, sizeof text, "Hello %s", name);
+    Ratls__HelloReply reply = RATLS__HELLO_REPLY__INIT;
+    reply.message = text;
+    if (ccz_rpc_reply(call, &reply.base) != CCZ_OK)
+        fprintf(stderr, "ccz rpc: %s\n", ccz_error_detail());
+}
+
+static void answer_later(void *arg)
+{
+    pending *p = arg;
+    if (ccz_rpc_call_alive(p->call))
+        answer(p->call, p->name);
+    ccz_rpc_call_unref(p->call);
+    free(p->name);
+    free(p);
+}
+
+static void say_hello(ccz_rpc_call *call, const ProtobufCMessage *request, void *payload)
+{
+    greeter *g = payload;
+    const Ratls__HelloRequest *req = (const Ratls__HelloRequest *)request;
+    const char *name = req->name ? req->name : "";
+    if (strlen(name) > 1024) {
+        (void)!ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, "name is longer than 1024 bytes");
+        return;
+    }
+    if (!g->delay_ms) {
+        answer(call, name);
+        return;
+    }
+    pending *p = malloc(sizeof *p);
+    if (p && (p->name = strdup(name)) != NULL) {
+        p->call = call;
+        ccz_rpc_call_ref(call);
+        if (ccz_rpc_server_defer(g->srv, (int)g->delay_ms, answer_later, p) == CCZ_OK)
+            return;
+        ccz_rpc_call_unref(call);
+        free(p->name);
+    }
+    free(p);
+    (void)!ccz_rpc_finish(call, CCZ_RPC_RESOURCE_EXHAUSTED, "out of memory");
+}
+
+static void *wait_signal(void *arg)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    int sig;
+    if (sigwait(&set, &sig) == 0) {
+        fprintf(stderr, "ccz rpc: %s: draining the calls in flight\n",
+                sig == SIGINT ? "SIGINT" : "SIGTERM");
+        ccz_rpc_server_shutdown(arg, 5000);
+    }
+    return NULL;
+}
+
+static const char *mode_name(ccz_ratls_mode m)
+{
+    return m == CCZ_RATLS_TWO_WAY ? "two-way" : m == CCZ_RATLS_SERVER ? "server" : "client";
+}
+
+static int serve(int argc, char **argv)
+{
+    cli_ratls_args a = {0};
+    int r = cli_ratls_parse(&a, argc, argv, "rpc", rpc_usage);
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    if (!a.listen || optind != argc)
+        return cli_usage_error("rpc", "usage: ccz rpc greeter serve --listen ADDR [options]");
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    cli_endpoint e = {0};
+    SSL_CTX *ctx = NULL;
+    greeter g = {NULL, a.delay_ms};
+    int port = 0;
+    ccz_status s = cli_endpoint_setup(&e, &a, true, &ctx, cli_print_verdict);
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.tls = ctx;
+    if (s == CCZ_OK)
+        s = ccz_rpc_server_new(&g.srv, &so);
+    ccz_rpc_handler handlers[] = {say_hello};
+    if (s == CCZ_OK)
+        s = ccz_rpc_server_add_service(g.srv, &ratls__greeter__descriptor, handlers, &g);
+    if (s == CCZ_OK)
+        s = ccz_rpc_server_listen(g.srv, a.listen, &port);
+    if (s) {
+        r = cli_fail(s, "rpc greeter serve");
+        goto out;
+    }
+    fprintf(stderr, "ccz rpc: serving ratls.Greeter on port %d (mode %s)\n", port,
+            mode_name(a.mode));
+    pthread_t t;
+    if (pthread_create(&t, NULL, wait_signal, g.srv) == 0)
+        pthread_detach(t);
+    s = ccz_rpc_server_run(g.srv);
+    if (s)
+        r = cli_fail(s, "rpc greeter serve");
+    else
+        fprintf(stderr, "ccz rpc: stopped\n");
+out:
+    ccz_rpc_server_free(g.srv);
+    SSL_CTX_free(ctx);
+    cli_endpoint_free(&e);
+    cli_attester_free(&a.ca);
+    return r;
+}
+
+/* ---- call ------------------------------------------------------------------------------------*/
+
+static void print_md(const char *what, const ccz_rpc_metadata *md)
+{
+    for (size_t i = 0; i < md->n; i++)
+        fprintf(stderr, "ccz rpc: %s %s: %.*s\n", what, md->entries[i].key,
+                (int)md->entries[i].value.len, (const char *)md->entries[i].value.ptr);
+}
+
+static int call(int argc, char **argv)
+{
+    cli_ratls_args a = {0};
+    int r = cli_ratls_parse(&a, argc, argv, "rpc", rpc_usage);
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    if (argc - optind != 1 || !a.name)
+        return cli_usage_error("rpc", "usage: ccz rpc greeter call HOST:PORT --name NAME "
+                                      "[options]");
+    signal(SIGPIPE, SIG_IGN);
+    cli_endpoint e = {0};
+    SSL_CTX *ctx = NULL;
+    ccz_rpc_channel *ch = NULL;
+    ccz_rpc_metadata md = {0};
+    ccz_status s = cli_endpoint_setup(&e, &a, false, &ctx, cli_print_verdict);
+    for (int i = 0; s == CCZ_OK && i < a.n_md; i++) {
+        const char *eq = strchr(a.md[i], '=');
+        char key[256];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - a.md[i]), a.md[i]);
+        s = ccz_rpc_md_add(&md, key, CCZ_SPAN(eq + 1, strlen(eq + 1)));
+    }
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    co.tls = ctx;
+    co.authority = a.authority;
+    if (s == CCZ_OK)
+        s = ccz_rpc_channel_new(&ch, argv[optind], &co);
+    if (s) {
+        r = cli_fail(s, "rpc greeter call");
+        goto out;
+    }
+    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
+    req.name = (char *)a.name;
+    ccz_rpc_call_opts opts = {a.deadline_ms, &md};
+    for (long i = 0; i < (a.count ? a.count : 1); i++) {
+        ProtobufCMessage *resp;
+        ccz_rpc_status st;
+        s = ccz_rpc_unary(ch, "/ratls.Greeter/SayHello", &req.base,
+                          &ratls__hello_reply__descriptor, &resp, &st, &opts);
+        if (s) {
+            r = cli_fail(s, "rpc greeter call");
+            break;
+        }
+        print_md("header", &st.headers);
+        print_md("trailer", &st.trailers);
+        if (st.code != CCZ_RPC_OK) {
+            fprintf(stderr, "ccz: rpc greeter call: %s (%d): %s\n", ccz_rpc_code_name(st.code),
+                    st.code, st.message);
+            ccz_rpc_status_free(&st);
+            r = EXIT_REJECT;
+            break;
+        }
+        printf("%s\n", ((Ratls__HelloReply *)resp)->message);
+        fflush(stdout);
+        protobuf_c_message_free_unpacked(resp, NULL);
+        ccz_rpc_status_free(&st);
+    }
+out:
+    ccz_rpc_md_free(&md);
+    ccz_rpc_channel_free(ch);
+    SSL_CTX_free(ctx);
+    cli_endpoint_free(&e);
+    cli_attester_free(&a.ca);
+    return r;
+}
+
+int cmd_rpc(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(rpc_usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (strcmp(argv[1], "greeter") != 0)
+        return cli_usage_error("rpc", "unknown service '%s' (try: greeter)", argv[1]);
+    if (argc >= 3 && !strcmp(argv[2], "serve"))
+        return serve(argc - 2, argv + 2);
+    if (argc >= 3 && !strcmp(argv[2], "call"))
+        return call(argc - 2, argv + 2);
+    return cli_usage_error("rpc", "usage: ccz rpc greeter serve|call ...");
+}
