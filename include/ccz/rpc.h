@@ -138,6 +138,10 @@ CCZ_API bool ccz_rpc_call_alive(const ccz_rpc_call *c);
  * an unref, after the answer or when abandoning the call. */
 CCZ_API void ccz_rpc_call_ref(ccz_rpc_call *c);
 CCZ_API void ccz_rpc_call_unref(ccz_rpc_call *c);
+/* Per-call state for the handler (for client-streaming calls, across messages); free_fn (may
+ * be NULL) runs when the call is freed. */
+CCZ_API void ccz_rpc_call_set_user(ccz_rpc_call *c, void *user, void (*free_fn)(void *));
+CCZ_API void *ccz_rpc_call_user(const ccz_rpc_call *c);
 /* Metadata to send: initial headers (before the first message) and trailers. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_call_add_header(ccz_rpc_call *c, const char *key,
                                                         ccz_span value);

@@ -569,7 +569,9 @@ ccz_status ccz_rpc_start(ccz_rpc_channel *ch, const char *path, const ProtobufCM
     s->on_done = on_done;
     s->payload = payload;
     s->st.code = -1;
-    ccz_buf_init(&s->in, ch->max_message + 5, false);
+    /* a frame's header is seen (and its length checked) before the buffer can overflow: what
+     * is left of a message plus one DATA frame (16 KiB: the frame size is never raised) */
+    ccz_buf_init(&s->in, ch->max_message + 5 + 16384, false);
     ccz_buf_init(&s->out, 0, false);
     ccz_status st = CCZ_OK;
     if (request) {

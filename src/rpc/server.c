@@ -73,6 +73,8 @@ struct ccz_rpc_call {
     int64_t deadline; /* monotonic ms, 0: none */
     struct event *timer;
     int refs;
+    void *user;
+    void (*user_free)(void *);
     ccz_rpc_call *prev, *next;
 };
 
@@ -94,6 +96,8 @@ static void use_threads(void)
 
 static void call_free(ccz_rpc_call *k)
 {
+    if (k->user_free)
+        k->user_free(k->user);
     if (k->timer)
         event_free(k->timer);
     ccz_rpc_md_free(&k->md);
@@ -135,6 +139,17 @@ static void call_detach(ccz_rpc_call *k)
     if (k->timer)
         event_del(k->timer);
     ccz_rpc_call_unref(k);
+}
+
+void ccz_rpc_call_set_user(ccz_rpc_call *k, void *user, void (*free_fn)(void *))
+{
+    k->user = user;
+    k->user_free = free_fn;
+}
+
+void *ccz_rpc_call_user(const ccz_rpc_call *k)
+{
+    return k->user;
 }
 
 const char *ccz_rpc_call_path(const ccz_rpc_call *k)
@@ -392,7 +407,9 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
     k->id = frame->hd.stream_id;
     k->alive = true;
     k->refs = 1; /* the stream's */
-    ccz_buf_init(&k->in, c->srv->max_message + 5, false);
+    /* room for a message and one more DATA frame (16 KiB): an oversize length is seen by
+     * the frame reader, which names it */
+    ccz_buf_init(&k->in, c->srv->max_message + 5 + 16384, false);
     ccz_buf_init(&k->out, 0, false);
     k->next = c->calls;
     if (c->calls)
@@ -542,8 +559,8 @@ static void conn_flush(conn *c)
     if (c->in_recv || !c->h2)
         return;
     int rv = nghttp2_session_send(c->h2);
-    if (rv != 0 || (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2) &&
-                    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0))
+    /* done (after GOAWAY, the last stream closed) or broken: close once the output is out */
+    if (rv != 0 || (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2)))
         c->closing = true;
     if (c->closing && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
         conn_close(c);
@@ -830,8 +847,10 @@ static void do_shutdown(evutil_socket_t fd, short what, void *arg)
     ccz_rpc_server *s = r->s;
     if (!s->shutting_down) {
         s->shutting_down = true;
-        if (s->listener)
-            evconnlistener_disable(s->listener);
+        if (s->listener) { /* new clients are refused at once, not left waiting */
+            evconnlistener_free(s->listener);
+            s->listener = NULL;
+        }
         for (conn *c = s->conns, *next; c; c = next) {
             next = c->next;
             if (!c->h2) {

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# RA-gRPC with a real gRPC implementation: Python's grpcio (gRPC core, Debian's python3-grpcio)
+# calls 'ccz rpc greeter serve' (server-attested and two-way, presenting a ccz RA-TLS
+# certificate of its own), and 'ccz rpc greeter call' calls a grpcio server that presents a
+# ccz RA-TLS certificate (accepted), a plain certificate (refused: no evidence) or nothing the
+# policy accepts. Status codes, messages, deadlines and metadata are checked on both sides.
+. "$(dirname "$0")/lib.sh"
+PEER="$(dirname "$0")/../rpc/grpc_peer.py"
+if ! /usr/bin/python3 -c 'import grpc' 2>/dev/null; then
+    echo "python3-grpcio is not installed (scripts/setup installs it)"; exit 77
+fi
+P=$T/plat
+"$CCZ" sim init --dir "$P" > /dev/null
+M=$("$CCZ" sim measure "$CCZ")
+echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
+echo '{"allow_sim": true, "sgx": [{"mr_enclave": "0000000000000000000000000000000000000000000000000000000000000000"}]}' > "$T/wrong.json"
+run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --cn localhost -o "$T/srv.crt" --key "$T/srv.key"
+run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --cn client -o "$T/cli.crt" --key "$T/cli.key"
+run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --cn client --debug -o "$T/dbg.crt" --key "$T/dbg.key"
+
+SERVER=
+start() { # LOG ARGS...: ccz rpc greeter serve in the background, port 0
+    local log=$1; shift
+    "$CCZ" rpc greeter serve --listen 127.0.0.1:0 --sim-dir "$P" "$@" 2> "$log" &
+    SERVER=$!
+    PORT=
+    for _ in $(seq 100); do
+        PORT=$(sed -n 's/.*serving ratls.Greeter on port \([0-9]*\).*/\1/p' "$log" 2>/dev/null)
+        [ -n "$PORT" ] && break
+        sleep 0.05
+    done
+}
+stop() { [ -n "$SERVER" ] && kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; SERVER=; }
+PYSERVER=
+pystart() { # CERT KEY: the grpcio server
+    rm -f "$T/pyport"
+    /usr/bin/python3 "$PEER" server "$1" "$2" "$T/pyport" 2> "$T/py.log" &
+    PYSERVER=$!
+    for _ in $(seq 100); do [ -s "$T/pyport" ] && break; sleep 0.05; done
+    PYPORT=$(cat "$T/pyport")
+}
+pystop() { [ -n "$PYSERVER" ] && kill $PYSERVER 2>/dev/null; wait $PYSERVER 2>/dev/null; PYSERVER=; }
+trap 'stop; pystop; rm -rf "$T"' EXIT
+py() { out=$(timeout 30 /usr/bin/python3 "$PEER" client "$@" 2>"$T/pyerr"); }
+
+# ---- grpcio client -> ccz server, the server attested (grpcio trusts its RA-TLS certificate)
+start "$T/s1.log" --mode server --cert "$T/srv.crt" --key "$T/srv.key" --delay 0
+[ -n "$PORT" ] || fail "the server did not start: $(cat "$T/s1.log")"
+py 127.0.0.1:$PORT "$T/srv.crt" hello
+jqis .code OK
+jqis .reply "Hello python"
+jqis '.initial["x-trace"]' t-42
+jqis '.trailing["x-trace"]' t-42
+jqis '.trailing["x-raw-bin"]' 00ff10
+jqis '.trailing["ccz-peer-tee"]' null   # this mode does not verify clients
+py 127.0.0.1:$PORT "$T/srv.crt" empty
+jqis .code INVALID_ARGUMENT
+jqis .details "name is empty"
+py 127.0.0.1:$PORT "$T/srv.crt" unknown
+jqis .code UNIMPLEMENTED
+jqis .details "unknown method /ratls.Greeter/SayGoodbye"
+py 127.0.0.1:$PORT "$T/srv.crt" garbage
+jqis .code INTERNAL
+jqis .details "the request cannot be parsed as the method's message"
+py 127.0.0.1:$PORT "$T/srv.crt" many
+jqis .code OK
+jqis .n 200
+jqis .ok true
+stop
+
+# ---- two-way: grpcio presents a ccz RA-TLS certificate, which the server verifies
+start "$T/s2.log" --mode two-way --cert "$T/srv.crt" --key "$T/srv.key" --policy "$T/accept.json" --delay 400
+py 127.0.0.1:$PORT "$T/srv.crt" hello "$T/cli.crt" "$T/cli.key"
+jqis .code OK
+jqis .reply "Hello python"
+jqis '.trailing["ccz-peer-tee"]' sim
+contains "$(cat "$T/s2.log")" "client accepted: sim evidence (dice)"
+# a deadline shorter than the server's delay
+py 127.0.0.1:$PORT "$T/srv.crt" deadline "$T/cli.crt" "$T/cli.key"
+jqis .code DEADLINE_EXCEEDED
+# a debug enclave's certificate is refused; no certificate at all is refused
+py 127.0.0.1:$PORT "$T/srv.crt" hello "$T/dbg.crt" "$T/dbg.key"
+jqis .code UNAVAILABLE
+py 127.0.0.1:$PORT "$T/srv.crt" hello
+jqis .code UNAVAILABLE
+contains "$(cat "$T/s2.log")" "client REJECTED at policy: policy_rejected: debug"
+contains "$(cat "$T/s2.log")" "peer did not return a certificate"
+stop
+contains "$(cat "$T/s2.log")" "SIGTERM: draining the calls in flight"
+
+# ---- ccz client -> grpcio server presenting a ccz RA-TLS certificate
+pystart "$T/srv.crt" "$T/srv.key"
+run 0 "$CCZ" rpc greeter call 127.0.0.1:$PYPORT --name ccz --mode server --sim-dir "$P" \
+    --policy "$T/accept.json" --metadata x-trace=abc --count 3
+[ "$out" = "Hi ccz from python
+Hi ccz from python
+Hi ccz from python" ] || fail "three replies expected, got '$out'"
+contains "$err" "server accepted: sim evidence (dice)"
+contains "$err" "trailer x-from: python"
+contains "$err" "trailer x-echo: abc"
+run 1 "$CCZ" rpc greeter call 127.0.0.1:$PYPORT --name fail --mode server --sim-dir "$P" --policy "$T/accept.json"
+contains "$err" "PERMISSION_DENIED (7): python says no"
+run 1 "$CCZ" rpc greeter call 127.0.0.1:$PYPORT --name slow --mode server --sim-dir "$P" \
+    --policy "$T/accept.json" --deadline 300
+contains "$err" "DEADLINE_EXCEEDED (4)"
+# the policy decides: a wrong measurement is refused before any request is sent
+run 1 "$CCZ" rpc greeter call 127.0.0.1:$PYPORT --name x --mode server --sim-dir "$P" --policy "$T/wrong.json"
+contains "$err" "UNAVAILABLE (14)"
+contains "$err" "measurement_not_accepted"
+pystop
+
+# ---- a grpcio server with a plain certificate: no evidence, refused
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/plain.key" \
+    -out "$T/plain.crt" -subj /CN=localhost -days 1 2>/dev/null
+pystart "$T/plain.crt" "$T/plain.key"
+run 1 "$CCZ" rpc greeter call 127.0.0.1:$PYPORT --name x --mode server --sim-dir "$P" --policy "$T/accept.json"
+contains "$err" "server REJECTED at extension: not_found"
+contains "$err" "UNAVAILABLE (14)"
+pystop
+
+# ---- ccz to ccz, two-way, and a debug client refused with the server's alert
+start "$T/s3.log" --mode two-way --tee sim --policy "$T/accept.json"
+run 0 "$CCZ" rpc greeter call 127.0.0.1:$PORT --name both --tee sim --sim-dir "$P" --policy "$T/accept.json"
+[ "$out" = "Hello both" ] || fail "got '$out'"
+contains "$err" "trailer ccz-peer-tee: sim"
+run 1 "$CCZ" rpc greeter call 127.0.0.1:$PORT --name x --tee sim --debug --sim-dir "$P" --policy "$T/accept.json"
+contains "$err" "UNAVAILABLE (14): the server refused us (TLS alert: bad certificate)"
+run 2 "$CCZ" rpc greeter call 127.0.0.1:$PORT --sim-dir "$P"
+contains "$err" "usage: ccz rpc greeter call HOST:PORT --name NAME"
+run 2 "$CCZ" rpc greeter serve --listen nowhere --tee sim --sim-dir "$P"
+contains "$err" "'nowhere' is not HOST:PORT or :PORT"
+stop
+finish

@@ -1,0 +1,112 @@
+"""A real gRPC peer for the RA-gRPC tests: Python's grpcio (Debian's python3-grpcio, gRPC
+core over OpenSSL) as a client of a ccz server or as a server for a ccz client. Messages of
+ratls.Greeter are encoded by hand (proto3, field 1: string), so no generated code is needed.
+
+  grpc_peer.py client HOST:PORT ROOT_CERT CASE [CLIENT_CERT CLIENT_KEY]
+  grpc_peer.py server CERT KEY PORT_FILE
+
+The client runs one CASE and prints what it saw as JSON; the server answers SayHello with
+"Hi NAME from python" (name "fail": PERMISSION_DENIED; "slow": answers after 2 s) until
+killed."""
+import json
+import sys
+import time
+
+import grpc
+
+PATH = "/ratls.Greeter/SayHello"
+
+
+def enc(s):
+    b = s.encode()
+    if len(b) > 127:
+        raise ValueError("short strings only")
+    return (b"\x0a" + bytes([len(b)]) + b) if b else b""
+
+
+def dec(b):
+    if not b:
+        return ""
+    if b[0] != 0x0A or b[1] != len(b) - 2:
+        raise ValueError("not a HelloReply: %r" % b)
+    return b[2:].decode()
+
+
+def client(target, root, case, cert=None, key=None):
+    creds = grpc.ssl_channel_credentials(
+        root_certificates=open(root, "rb").read(),
+        private_key=open(key, "rb").read() if key else None,
+        certificate_chain=open(cert, "rb").read() if cert else None)
+    opts = [("grpc.ssl_target_name_override", "localhost")]
+    out = {}
+    with grpc.secure_channel(target, creds, options=opts) as ch:
+        def call(path, req, **kw):
+            fn = ch.unary_unary(path)
+            try:
+                resp, c = fn.with_call(req, **kw)
+                out.update(code="OK", reply=dec(resp))
+            except grpc.RpcError as e:
+                c = e
+                out.update(code=e.code().name, details=e.details())
+            out["initial"] = {k: (v.hex() if isinstance(v, bytes) else v)
+                              for k, v in (c.initial_metadata() or ())}
+            out["trailing"] = {k: (v.hex() if isinstance(v, bytes) else v)
+                               for k, v in (c.trailing_metadata() or ())}
+
+        if case == "hello":
+            call(PATH, enc("python"), metadata=[("x-trace", "t-42"), ("x-raw-bin", b"\x00\xff\x10")])
+        elif case == "empty":
+            call(PATH, enc(""))
+        elif case == "unknown":
+            call("/ratls.Greeter/SayGoodbye", enc("x"))
+        elif case == "deadline":
+            call(PATH, enc("late"), timeout=0.2)
+        elif case == "garbage":
+            call(PATH, b"\xff\xff\xff")
+        elif case == "many":
+            # 200 calls, 50 at a time, on one connection
+            fn = ch.unary_unary(PATH)
+            futs = [fn.future(enc("n%d" % i)) for i in range(200)]
+            got = sorted(dec(f.result()) for f in futs)
+            out.update(code="OK", n=len(got), first=got[0], ok=got == sorted("Hello n%d" % i for i in range(200)))
+        else:
+            raise SystemExit("unknown case " + case)
+    print(json.dumps(out, sort_keys=True))
+
+
+def server(cert, key, port_file):
+    from concurrent import futures
+
+    def say_hello(req, ctx):
+        name = ""
+        if req:
+            if req[0] != 0x0A or req[1] != len(req) - 2:
+                ctx.abort(grpc.StatusCode.INVALID_ARGUMENT, "not a HelloRequest")
+            name = req[2:].decode()
+        md = dict(ctx.invocation_metadata())
+        if name == "fail":
+            ctx.abort(grpc.StatusCode.PERMISSION_DENIED, "python says no")
+        if name == "slow":
+            time.sleep(2)
+        ctx.set_trailing_metadata([("x-from", "python"), ("x-echo", md.get("x-trace", "-"))])
+        return enc("Hi %s from python" % name)
+
+    handler = grpc.method_handlers_generic_handler("ratls.Greeter", {
+        "SayHello": grpc.unary_unary_rpc_method_handler(say_hello)})
+    srv = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    srv.add_generic_rpc_handlers((handler,))
+    creds = grpc.ssl_server_credentials([(open(key, "rb").read(), open(cert, "rb").read())])
+    port = srv.add_secure_port("127.0.0.1:0", creds)
+    srv.start()
+    with open(port_file + ".tmp", "w") as f:
+        f.write(str(port))
+    import os
+    os.rename(port_file + ".tmp", port_file)
+    srv.wait_for_termination()
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "client":
+        client(*sys.argv[2:])
+    else:
+        server(*sys.argv[2:])

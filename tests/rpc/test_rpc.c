@@ -1,0 +1,715 @@
+/* RA-gRPC: the wire helpers (frames, grpc-timeout), then a server and channels in one process
+ * over loopback with two-way sim attestation: unary, server- and client-streaming calls,
+ * metadata both ways (text and -bin), status codes and percent-encoded messages, deadlines on
+ * both sides, size limits, hostile requests sent frame by frame with nghttp2, a rejected
+ * (debug) client, many calls in flight, and graceful shutdown with calls in flight. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nghttp2/nghttp2.h>
+#include <openssl/ssl.h>
+
+#include "ccz/ccz.h"
+#include "greeter.pb-c.h"
+#include "test.h"
+
+/* ---- wire ------------------------------------------------------------------------------------*/
+
+static void test_frames(void)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_rpc_frame_write(&b, CCZ_SPAN("abc", 3)));
+    CHECK_OK(ccz_rpc_frame_write(&b, CCZ_SPAN("", 0)));
+    CHECK_INT(b.len, 13);
+    CHECK(memcmp(b.ptr, "\0\0\0\0\3abc\0\0\0\0\0", 13) == 0);
+    ccz_cursor c;
+    ccz_span m;
+    ccz_cursor_init(&c, ccz_buf_span(&b));
+    CHECK_OK(ccz_rpc_frame_read(&c, 16, &m));
+    CHECK(m.len == 3 && memcmp(m.ptr, "abc", 3) == 0);
+    CHECK_OK(ccz_rpc_frame_read(&c, 16, &m));
+    CHECK_INT(m.len, 0);
+    CHECK_STATUS(ccz_rpc_frame_read(&c, 16, &m), CCZ_ERR_TRUNCATED);
+
+    /* an incomplete frame leaves the cursor where it was */
+    ccz_cursor_init(&c, CCZ_SPAN("\0\0\0\0\5ab", 7));
+    CHECK_STATUS(ccz_rpc_frame_read(&c, 16, &m), CCZ_ERR_TRUNCATED);
+    CHECK_INT(c.pos, 0);
+    ccz_cursor_init(&c, CCZ_SPAN("\0\0\0", 3));
+    CHECK_STATUS(ccz_rpc_frame_read(&c, 16, &m), CCZ_ERR_TRUNCATED);
+    /* too large for the limit, before any byte of it arrives */
+    ccz_cursor_init(&c, CCZ_SPAN("\0\0\0\1\0", 5));
+    CHECK_STATUS(ccz_rpc_frame_read(&c, 255, &m), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "256 bytes exceeds the limit of 255");
+    ccz_cursor_init(&c, CCZ_SPAN("\1\0\0\0\0", 5));
+    CHECK_STATUS(ccz_rpc_frame_read(&c, 16, &m), CCZ_ERR_UNSUPPORTED);
+    ccz_cursor_init(&c, CCZ_SPAN("\2\0\0\0\0", 5));
+    CHECK_STATUS(ccz_rpc_frame_read(&c, 16, &m), CCZ_ERR_MALFORMED);
+    ccz_buf_free(&b);
+}
+
+static void test_timeouts(void)
+{
+    int64_t ms;
+    CHECK_OK(ccz_rpc_timeout_parse("100m", &ms));
+    CHECK_INT(ms, 100);
+    CHECK_OK(ccz_rpc_timeout_parse("5S", &ms));
+    CHECK_INT(ms, 5000);
+    CHECK_OK(ccz_rpc_timeout_parse("2M", &ms));
+    CHECK_INT(ms, 120000);
+    CHECK_OK(ccz_rpc_timeout_parse("1H", &ms));
+    CHECK_INT(ms, 3600000);
+    CHECK_OK(ccz_rpc_timeout_parse("1500u", &ms));
+    CHECK_INT(ms, 2); /* rounded up */
+    CHECK_OK(ccz_rpc_timeout_parse("1n", &ms));
+    CHECK_INT(ms, 1);
+    CHECK_OK(ccz_rpc_timeout_parse("99999999S", &ms));
+    CHECK_INT(ms, 99999999000LL);
+    CHECK_STATUS(ccz_rpc_timeout_parse("100", &ms), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(ccz_rpc_timeout_parse("100x", &ms), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(ccz_rpc_timeout_parse("123456789S", &ms), CCZ_ERR_MALFORMED); /* 9 digits */
+    CHECK_STATUS(ccz_rpc_timeout_parse("-5S", &ms), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(ccz_rpc_timeout_parse("", &ms), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_rpc_code_name(CCZ_RPC_DEADLINE_EXCEEDED), "DEADLINE_EXCEEDED");
+    CHECK_STR(ccz_rpc_code_name(16), "UNAUTHENTICATED");
+    CHECK_STR(ccz_rpc_code_name(17), "UNKNOWN");
+}
+
+/* ---- a server and its clients ----------------------------------------------------------------*/
+
+static char plat[512], root_path[600];
+static uint8_t measurement[32] = {0x52, 0x50, 0x43};
+
+static ccz_attester *sim_attester(bool debug)
+{
+    if (!plat[0]) {
+        snprintf(plat, sizeof plat, "%s/plat", test_tmpdir());
+        snprintf(root_path, sizeof root_path, "%s/root.crt", plat);
+        CHECK_OK(ccz_sim_platform_init(plat, false));
+    }
+    ccz_attester_opts o = CCZ_ATTESTER_OPTS_INIT;
+    o.tee = CCZ_TEE_SIM;
+    o.sim.dir = plat;
+    o.sim.measurement = measurement;
+    o.sim.debug = debug;
+    ccz_attester *a = NULL;
+    CHECK_OK(ccz_attester_new(&a, &o));
+    return a;
+}
+
+typedef struct {
+    ccz_attester *attester;
+    ccz_trust *trust;
+    ccz_policy *policy;
+    SSL_CTX *ctx;
+} side;
+
+static void side_init(side *s, bool server, bool debug)
+{
+    s->attester = sim_attester(debug);
+    CHECK_OK(ccz_trust_new(&s->trust));
+    CHECK_OK(ccz_trust_add_sim_root_file(s->trust, root_path));
+    static const char pol[] = "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": "
+                              "\"5250430000000000000000000000000000000000000000000000000000000000\"}]}";
+    CHECK_OK(ccz_policy_parse(&s->policy, pol, strlen(pol)));
+    ccz_ratls_opts o = CCZ_RATLS_OPTS_INIT;
+    o.server = server;
+    o.mode = CCZ_RATLS_TWO_WAY;
+    o.attester = s->attester;
+    o.policy = s->policy;
+    o.trust = s->trust;
+    CHECK_OK(ccz_ratls_ctx_new(&s->ctx, &o));
+}
+
+static void side_free(side *s)
+{
+    SSL_CTX_free(s->ctx);
+    ccz_policy_free(s->policy);
+    ccz_trust_free(s->trust);
+    ccz_attester_free(s->attester);
+}
+
+typedef struct {
+    ccz_rpc_server *srv;
+    pthread_t thread;
+    int port;
+    char target[64];
+    int64_t last_remaining;
+    bool late_alive; /* was a late call still alive when it was answered? */
+    int late_answered;
+} fixture;
+
+static fixture fx;
+
+typedef struct {
+    ccz_rpc_call *call;
+    char name[64];
+} later;
+
+static void answer(ccz_rpc_call *call, const char *name)
+{
+    const ccz_rpc_metadata *md = ccz_rpc_call_metadata(call);
+    for (size_t i = 0; i < md->n; i++)
+        if (!strncmp(md->entries[i].key, "x-", 2)) {
+            CHECK_OK(ccz_rpc_call_add_header(call, md->entries[i].key,
+                                             ccz_buf_span(&md->entries[i].value)));
+            CHECK_OK(ccz_rpc_call_add_trailer(call, md->entries[i].key,
+                                              ccz_buf_span(&md->entries[i].value)));
+        }
+    if (!strcmp(name, "")) {
+        CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, "50% done\nthen \xc3\xa9"));
+        return;
+    }
+    char text[8192];
+    snprintf(text, sizeof text, "Hello %s", name);
+    Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
+    r.message = text;
+    ccz_status s = ccz_rpc_reply(call, &r.base);
+    if (!strncmp(name, "big", 3))
+        CHECK_STATUS(s, CCZ_ERR_TOO_LARGE); /* the server's own limit on what it sends */
+    else
+        CHECK_OK(s);
+    if (s)
+        CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_RESOURCE_EXHAUSTED, "reply too large"));
+}
+
+static void answer_later(void *arg)
+{
+    later *l = arg;
+    fx.late_alive = ccz_rpc_call_alive(l->call);
+    if (fx.late_alive)
+        answer(l->call, l->name);
+    else /* past its deadline: answers are refused */
+        CHECK_STATUS(ccz_rpc_finish(l->call, CCZ_RPC_OK, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    fx.late_answered++;
+    ccz_rpc_call_unref(l->call);
+    free(l);
+}
+
+static void hello(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
+{
+    (void)payload;
+    const Ratls__HelloRequest *r = (const Ratls__HelloRequest *)req;
+    fx.last_remaining = ccz_rpc_call_remaining_ms(call);
+    const ccz_ratls_verdict *v = ccz_rpc_call_peer(call);
+    CHECK(v && v->status == CCZ_OK && v->result.claims.tee == CCZ_TEE_SIM);
+    if (!strcmp(r->name, "slow-drain")) /* the server is asked to stop with this call in flight */
+        ccz_rpc_server_shutdown(fx.srv, 5000);
+    if (!strncmp(r->name, "slow", 4)) {
+        later *l = calloc(1, sizeof *l);
+        l->call = call;
+        snprintf(l->name, sizeof l->name, "%s", r->name);
+        ccz_rpc_call_ref(call);
+        CHECK_OK(ccz_rpc_server_defer(fx.srv, 300, answer_later, l));
+        return;
+    }
+    answer(call, r->name);
+}
+
+/* Server streaming: N replies "0".."N-1". */
+static void count(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
+{
+    (void)payload;
+    int n = atoi(((const Ratls__HelloRequest *)req)->name);
+    for (int i = 0; i < n; i++) {
+        char t[16];
+        snprintf(t, sizeof t, "%d", i);
+        Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
+        r.message = t;
+        CHECK_OK(ccz_rpc_send(call, &r.base));
+    }
+    CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_OK, NULL));
+}
+
+static void buf_delete(void *p)
+{
+    ccz_buf_free(p);
+    free(p);
+}
+
+/* Client streaming: the names joined with commas. */
+static void join(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
+{
+    (void)payload;
+    ccz_buf *acc = ccz_rpc_call_user(call);
+    if (!acc) {
+        acc = calloc(1, sizeof *acc);
+        ccz_buf_init(acc, 0, false);
+        ccz_rpc_call_set_user(call, acc, buf_delete);
+    }
+    if (req) {
+        const char *name = ((const Ratls__HelloRequest *)req)->name;
+        if (acc->len)
+            CHECK_OK(ccz_buf_append_u8(acc, ','));
+        CHECK_OK(ccz_buf_append(acc, name, strlen(name)));
+        return;
+    }
+    CHECK_OK(ccz_buf_append_u8(acc, 0));
+    Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
+    r.message = (char *)acc->ptr;
+    CHECK_OK(ccz_rpc_reply(call, &r.base));
+}
+
+static side server_side;
+
+static void *run_server(void *arg)
+{
+    (void)arg;
+    CHECK_OK(ccz_rpc_server_run(fx.srv));
+    return NULL;
+}
+
+static void server_start(size_t max_message)
+{
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.tls = server_side.ctx;
+    so.max_message = max_message;
+    CHECK_OK(ccz_rpc_server_new(&fx.srv, &so));
+    CHECK_OK(ccz_rpc_server_add(fx.srv, "/ratls.Greeter/SayHello", CCZ_RPC_UNARY,
+                                &ratls__hello_request__descriptor,
+                                &ratls__hello_reply__descriptor, hello, NULL));
+    CHECK_OK(ccz_rpc_server_add(fx.srv, "/test.Stream/Count", CCZ_RPC_SERVER_STREAMING,
+                                &ratls__hello_request__descriptor,
+                                &ratls__hello_reply__descriptor, count, NULL));
+    CHECK_OK(ccz_rpc_server_add(fx.srv, "/test.Stream/Join", CCZ_RPC_CLIENT_STREAMING,
+                                &ratls__hello_request__descriptor,
+                                &ratls__hello_reply__descriptor, join, NULL));
+    CHECK_STATUS(ccz_rpc_server_add(fx.srv, "/test.Stream/Join", CCZ_RPC_UNARY,
+                                    &ratls__hello_request__descriptor,
+                                    &ratls__hello_reply__descriptor, join, NULL),
+                 CCZ_ERR_EXISTS);
+    CHECK_OK(ccz_rpc_server_listen(fx.srv, "127.0.0.1:0", &fx.port));
+    snprintf(fx.target, sizeof fx.target, "127.0.0.1:%d", fx.port);
+    pthread_create(&fx.thread, NULL, run_server, NULL);
+}
+
+static void server_stop(void)
+{
+    ccz_rpc_server_shutdown(fx.srv, 1000);
+    pthread_join(fx.thread, NULL);
+    ccz_rpc_server_free(fx.srv);
+    fx.srv = NULL;
+}
+
+static ccz_rpc_channel *channel(side *c, size_t max)
+{
+    ccz_rpc_channel_opts o = CCZ_RPC_CHANNEL_OPTS_INIT;
+    o.tls = c->ctx;
+    o.max_message = max;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, fx.target, &o));
+    return ch;
+}
+
+/* A unary SayHello; returns the reply text (static) or NULL, with the status in *st. */
+static const char *say(ccz_rpc_channel *ch, const char *name, ccz_rpc_status *st,
+                       const ccz_rpc_call_opts *o)
+{
+    static char text[512];
+    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
+    req.name = (char *)name;
+    ProtobufCMessage *resp = NULL;
+    CHECK_OK(ccz_rpc_unary(ch, "/ratls.Greeter/SayHello", &req.base,
+                           &ratls__hello_reply__descriptor, &resp, st, o));
+    if (!resp)
+        return NULL;
+    snprintf(text, sizeof text, "%s", ((Ratls__HelloReply *)resp)->message);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return text;
+}
+
+static void test_unary(void)
+{
+    side cli;
+    side_init(&cli, false, false);
+    ccz_rpc_channel *ch = channel(&cli, 0);
+    ccz_rpc_status st;
+    CHECK_STR(say(ch, "world", &st, NULL), "Hello world");
+    CHECK_INT(st.code, CCZ_RPC_OK);
+    CHECK_INT(fx.last_remaining, -1); /* no deadline */
+    const ccz_ratls_verdict *v = ccz_rpc_channel_peer(ch);
+    CHECK(v && v->status == CCZ_OK && v->result.claims.simulated);
+    ccz_rpc_status_free(&st);
+
+    /* metadata both ways: text and binary (base64 on the wire) */
+    ccz_rpc_metadata md = {0};
+    CHECK_OK(ccz_rpc_md_add(&md, "X-Trace", CCZ_SPAN("t-1", 3)));
+    CHECK_OK(ccz_rpc_md_add(&md, "x-raw-bin", CCZ_SPAN("\0\xff\x10", 3)));
+    ccz_rpc_call_opts o = {5000, &md};
+    CHECK_STR(say(ch, "md", &st, &o), "Hello md");
+    CHECK(fx.last_remaining > 4000 && fx.last_remaining <= 5000);
+    const ccz_buf *h = ccz_rpc_md_get(&st.headers, "x-trace");
+    CHECK(h && h->len == 3 && !memcmp(h->ptr, "t-1", 3));
+    h = ccz_rpc_md_get(&st.trailers, "x-raw-bin");
+    CHECK(h && h->len == 3 && !memcmp(h->ptr, "\0\xff\x10", 3));
+    CHECK(ccz_rpc_md_get(&st.trailers, "grpc-status") == NULL); /* not metadata */
+    ccz_rpc_status_free(&st);
+
+    /* a reserved key is refused before anything is sent */
+    ccz_rpc_metadata bad = {0};
+    CHECK_OK(ccz_rpc_md_add(&bad, "grpc-status", CCZ_SPAN("0", 1)));
+    ccz_rpc_call_opts ob = {0, &bad};
+    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
+    req.name = "x";
+    ProtobufCMessage *resp;
+    CHECK_STATUS(ccz_rpc_unary(ch, "/ratls.Greeter/SayHello", &req.base,
+                               &ratls__hello_reply__descriptor, &resp, &st, &ob),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    ccz_rpc_md_free(&bad);
+
+    /* a status with a message that needs percent-encoding comes back exact */
+    CHECK(say(ch, "", &st, NULL) == NULL);
+    CHECK_INT(st.code, CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_STR(st.message, "50% done\nthen \xc3\xa9");
+    ccz_rpc_status_free(&st);
+
+    /* an unknown method */
+    CHECK_OK(ccz_rpc_unary(ch, "/ratls.Greeter/SayGoodbye", &req.base,
+                           &ratls__hello_reply__descriptor, &resp, &st, NULL));
+    CHECK(resp == NULL);
+    CHECK_INT(st.code, CCZ_RPC_UNIMPLEMENTED);
+    CHECK_STR(st.message, "unknown method /ratls.Greeter/SayGoodbye");
+    ccz_rpc_status_free(&st);
+
+    ccz_rpc_md_free(&md);
+    ccz_rpc_channel_free(ch);
+    side_free(&cli);
+}
+
+typedef struct {
+    char got[256];
+    int n, code;
+    bool done;
+    char message[512];
+} collect;
+
+static void on_msg(const ProtobufCMessage *m, void *p)
+{
+    collect *c = p;
+    const char *t = ((const Ratls__HelloReply *)m)->message;
+    size_t l = strlen(c->got);
+    snprintf(c->got + l, sizeof c->got - l, "%s%s", l ? "," : "", t);
+    c->n++;
+}
+
+static void on_done(const ccz_rpc_status *st, void *p)
+{
+    collect *c = p;
+    c->code = st->code;
+    snprintf(c->message, sizeof c->message, "%s", st->message);
+    c->done = true;
+}
+
+static void test_streaming(void)
+{
+    side cli;
+    side_init(&cli, false, false);
+    ccz_rpc_channel *ch = channel(&cli, 0);
+
+    collect a = {0};
+    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
+    req.name = "5";
+    CHECK_OK(ccz_rpc_start(ch, "/test.Stream/Count", &req.base, &ratls__hello_reply__descriptor,
+                           NULL, on_msg, on_done, &a, NULL));
+    collect b = {0};
+    ccz_rpc_stream *s;
+    CHECK_OK(ccz_rpc_start(ch, "/test.Stream/Join", NULL, &ratls__hello_reply__descriptor, NULL,
+                           on_msg, on_done, &b, &s));
+    const char *names[] = {"alpha", "beta", "gamma"};
+    for (int i = 0; i < 3; i++) {
+        req.name = (char *)names[i];
+        CHECK_OK(ccz_rpc_stream_send(s, &req.base));
+    }
+    CHECK_OK(ccz_rpc_stream_close(s));
+    CHECK_OK(ccz_rpc_channel_run(ch));
+    CHECK(a.done && b.done);
+    CHECK_INT(a.code, CCZ_RPC_OK);
+    CHECK_INT(a.n, 5);
+    CHECK_STR(a.got, "0,1,2,3,4");
+    CHECK_INT(b.code, CCZ_RPC_OK);
+    CHECK_INT(b.n, 1);
+    CHECK_STR(b.got, "alpha,beta,gamma");
+
+    /* many calls in flight on one connection */
+    static collect many[200];
+    memset(many, 0, sizeof many);
+    req.name = "1";
+    for (int i = 0; i < 200; i++)
+        CHECK_OK(ccz_rpc_start(ch, "/test.Stream/Count", &req.base,
+                               &ratls__hello_reply__descriptor, NULL, on_msg, on_done, &many[i],
+                               NULL));
+    CHECK_OK(ccz_rpc_channel_run(ch));
+    int ok = 0;
+    for (int i = 0; i < 200; i++)
+        ok += many[i].done && many[i].code == CCZ_RPC_OK && !strcmp(many[i].got, "0");
+    CHECK_INT(ok, 200);
+    ccz_rpc_channel_free(ch);
+    side_free(&cli);
+}
+
+static void test_deadlines(void)
+{
+    side cli;
+    side_init(&cli, false, false);
+    ccz_rpc_channel *ch = channel(&cli, 0);
+    ccz_rpc_status st;
+    /* the server answers after 300 ms; the client gives up at 80 */
+    fx.late_answered = 0;
+    ccz_rpc_call_opts o = {80, NULL};
+    CHECK(say(ch, "slow", &st, &o) == NULL);
+    CHECK_INT(st.code, CCZ_RPC_DEADLINE_EXCEEDED);
+    ccz_rpc_status_free(&st);
+    /* with time enough it answers */
+    ccz_rpc_call_opts o2 = {3000, NULL};
+    CHECK_STR(say(ch, "slow2", &st, &o2), "Hello slow2");
+    CHECK_INT(st.code, CCZ_RPC_OK);
+    CHECK(fx.late_alive);
+    ccz_rpc_status_free(&st);
+    /* the first late answer found its call past the deadline */
+    for (int i = 0; i < 100 && fx.late_answered < 2; i++)
+        usleep(10000);
+    CHECK_INT(fx.late_answered, 2);
+    ccz_rpc_channel_free(ch);
+    side_free(&cli);
+}
+
+static void test_limits(void)
+{
+    side cli;
+    side_init(&cli, false, false);
+    ccz_rpc_channel *ch = channel(&cli, 8u << 20);
+    ccz_rpc_status st;
+    /* the server takes at most 4 KiB */
+    char *name = malloc(10000);
+    memset(name, 'n', 9999);
+    name[9999] = '\0';
+    CHECK(say(ch, name, &st, NULL) == NULL);
+    CHECK_INT(st.code, CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_CONTAINS(st.message, "exceeds the limit of 4096");
+    ccz_rpc_status_free(&st);
+    /* and sends at most 4 KiB */
+    name[4090] = '\0';
+    memcpy(name, "big", 3);
+    CHECK(say(ch, name, &st, NULL) == NULL);
+    CHECK_INT(st.code, CCZ_RPC_RESOURCE_EXHAUSTED);
+    ccz_rpc_status_free(&st);
+    ccz_rpc_channel_free(ch);
+
+    /* a client that takes at most 10 bytes */
+    ch = channel(&cli, 10);
+    CHECK(say(ch, "longer", &st, NULL) == NULL);
+    CHECK_INT(st.code, CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(st.message, "gRPC message of 14 bytes exceeds the limit of 10");
+    ccz_rpc_status_free(&st);
+    /* the channel still works after a cancelled call */
+    CHECK_STR(say(ch, "a", &st, NULL), "Hello a");
+    ccz_rpc_status_free(&st);
+    free(name);
+    ccz_rpc_channel_free(ch);
+    side_free(&cli);
+}
+
+/* ---- hostile requests, frame by frame ---------------------------------------------------------*/
+
+typedef struct {
+    SSL *ssl;
+    int status;        /* grpc-status, -1 if none */
+    int http;
+    char message[256];
+    bool closed;
+} raw;
+
+static ssize_t raw_send(nghttp2_session *s, const uint8_t *d, size_t n, int f, void *u)
+{
+    (void)s, (void)f;
+    raw *r = u;
+    int w = SSL_write(r->ssl, d, (int)n);
+    return w > 0 ? w : NGHTTP2_ERR_CALLBACK_FAILURE;
+}
+
+static int raw_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t *name, size_t nl,
+                      const uint8_t *value, size_t vl, uint8_t flags, void *u)
+{
+    (void)s, (void)fr, (void)flags;
+    raw *r = u;
+    char v[256];
+    snprintf(v, sizeof v, "%.*s", (int)vl, value);
+    if (nl == 11 && !memcmp(name, "grpc-status", 11))
+        r->status = atoi(v);
+    else if (nl == 12 && !memcmp(name, "grpc-message", 12))
+        snprintf(r->message, sizeof r->message, "%s", v);
+    else if (nl == 7 && !memcmp(name, ":status", 7))
+        r->http = atoi(v);
+    return 0;
+}
+
+static int raw_close(nghttp2_session *s, int32_t id, uint32_t e, void *u)
+{
+    (void)s, (void)id, (void)e;
+    ((raw *)u)->closed = true;
+    return 0;
+}
+
+typedef struct {
+    const uint8_t *p;
+    size_t n;
+} body;
+
+static ssize_t raw_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+                        nghttp2_data_source *src, void *u)
+{
+    (void)s, (void)id, (void)u;
+    body *b = src->ptr;
+    size_t n = b->n < len ? b->n : len;
+    memcpy(buf, b->p, n);
+    b->p += n;
+    b->n -= n;
+    if (!b->n)
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (ssize_t)n;
+}
+
+/* Sends one request with the given path, content type and body bytes; returns grpc-status. */
+static int raw_call(side *cli, const char *path, const char *ctype, const void *data, size_t n,
+                    char *message)
+{
+    raw r = {.status = -1};
+    if (ccz_ratls_connect(&r.ssl, cli->ctx, fx.target) != CCZ_OK)
+        return -2;
+    nghttp2_session_callbacks *cb;
+    nghttp2_session_callbacks_new(&cb);
+    nghttp2_session_callbacks_set_send_callback(cb, raw_send);
+    nghttp2_session_callbacks_set_on_header_callback(cb, raw_header);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, raw_close);
+    nghttp2_session *h2;
+    nghttp2_session_client_new(&h2, cb, &r);
+    nghttp2_session_callbacks_del(cb);
+    nghttp2_submit_settings(h2, NGHTTP2_FLAG_NONE, NULL, 0);
+    nghttp2_nv nv[] = {
+#define NV(a, b) {(uint8_t *)a, (uint8_t *)b, strlen(a), strlen(b), NGHTTP2_NV_FLAG_NONE}
+        NV(":method", "POST"), NV(":scheme", "https"), NV(":path", path),
+        NV(":authority", "x"), NV("content-type", ctype), NV("te", "trailers"),
+#undef NV
+    };
+    body b = {data, n};
+    nghttp2_data_provider prd = {.source.ptr = &b, .read_callback = raw_body};
+    nghttp2_submit_request(h2, NULL, nv, 6, &prd, NULL);
+    uint8_t buf[16384];
+    while (!r.closed && nghttp2_session_send(h2) == 0) {
+        int k = SSL_read(r.ssl, buf, sizeof buf);
+        if (k <= 0 || nghttp2_session_mem_recv(h2, buf, (size_t)k) < 0)
+            break;
+    }
+    nghttp2_session_del(h2);
+    SSL_free(r.ssl);
+    if (message)
+        snprintf(message, 256, "%s", r.message);
+    return r.status;
+}
+
+static void test_hostile_requests(void)
+{
+    side cli;
+    side_init(&cli, false, false);
+    char msg[256];
+    /* a valid request for reference: 0a 01 'z' */
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc",
+                       "\0\0\0\0\3\x0a\x01z", 8, msg), CCZ_RPC_OK);
+    /* the message ends inside its length prefix, or inside its body */
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "\0\0\0", 3, msg),
+              CCZ_RPC_INTERNAL);
+    CHECK_STR(msg, "the request stream ended inside a message");
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc",
+                       "\0\0\0\0\x09\x0a\x01z", 8, msg), CCZ_RPC_INTERNAL);
+    /* a declared length beyond the limit is refused before the bytes arrive */
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc",
+                       "\0\x7f\xff\xff\xff", 5, msg), CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_CONTAINS(msg, "2147483647 bytes exceeds the limit");
+    /* compressed without an agreed encoding; a bad flag byte */
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc",
+                       "\1\0\0\0\3\x0a\x01z", 8, msg), CCZ_RPC_INTERNAL);
+    CHECK_CONTAINS(msg, "compressed");
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc",
+                       "\7\0\0\0\0", 5, msg), CCZ_RPC_INTERNAL);
+    CHECK_CONTAINS(msg, "flag byte 0x07");
+    /* protobuf garbage; two messages on a unary call; none */
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc",
+                       "\0\0\0\0\3\xff\xff\xff", 8, msg), CCZ_RPC_INTERNAL);
+    CHECK_STR(msg, "the request cannot be parsed as the method's message");
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc",
+                       "\0\0\0\0\0\0\0\0\0\0", 10, msg), CCZ_RPC_UNIMPLEMENTED);
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "", 0, msg),
+              CCZ_RPC_UNIMPLEMENTED);
+    CHECK_STR(msg, "no request message");
+    /* not gRPC */
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "text/plain", "\0\0\0\0\0", 5, msg),
+              CCZ_RPC_INTERNAL);
+    CHECK_CONTAINS(msg, "not a gRPC request");
+    /* the server is still well */
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc",
+                       "\0\0\0\0\3\x0a\x01z", 8, msg), CCZ_RPC_OK);
+    side_free(&cli);
+}
+
+static void test_rejected_client(void)
+{
+    side cli;
+    side_init(&cli, false, true); /* a debug enclave: the server's policy refuses it */
+    ccz_rpc_channel *ch = channel(&cli, 0);
+    ccz_rpc_status st;
+    CHECK(say(ch, "x", &st, NULL) == NULL);
+    CHECK_INT(st.code, CCZ_RPC_UNAVAILABLE);
+    CHECK_STR(st.message, "the server refused us (TLS alert: bad certificate)");
+    ccz_rpc_status_free(&st);
+    ccz_rpc_channel_free(ch);
+    side_free(&cli);
+}
+
+static void test_graceful_shutdown(void)
+{
+    side cli;
+    side_init(&cli, false, false);
+    ccz_rpc_channel *ch = channel(&cli, 0);
+    collect a = {0};
+    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
+    req.name = "slow-drain";
+    CHECK_OK(ccz_rpc_start(ch, "/ratls.Greeter/SayHello", &req.base,
+                           &ratls__hello_reply__descriptor, NULL, on_msg, on_done, &a, NULL));
+    CHECK_OK(ccz_rpc_channel_run(ch));
+    CHECK(a.done);
+    CHECK_INT(a.code, CCZ_RPC_OK); /* the call in flight finished */
+    CHECK_STR(a.message, "");
+    CHECK_STR(a.got, "Hello slow-drain");
+    pthread_join(fx.thread, NULL);
+    ccz_rpc_server_free(fx.srv);
+    fx.srv = NULL;
+    /* the server is gone: a new call cannot connect */
+    ccz_rpc_status st;
+    CHECK(say(ch, "x", &st, NULL) == NULL);
+    CHECK_INT(st.code, CCZ_RPC_UNAVAILABLE);
+    ccz_rpc_status_free(&st);
+    ccz_rpc_channel_free(ch);
+    side_free(&cli);
+}
+
+static void test_server(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    side_init(&server_side, true, false);
+    server_start(4096);
+    test_unary();
+    test_streaming();
+    test_deadlines();
+    test_limits();
+    test_hostile_requests();
+    test_rejected_client();
+    test_graceful_shutdown();
+    if (fx.srv)
+        server_stop();
+    side_free(&server_side);
+}
+
+TEST_MAIN(T(test_frames), T(test_timeouts), T(test_server))
