@@ -35,4 +35,7 @@ void rpc_headers_free(rpc_headers *h);
 /* Packs a protobuf-c message into a length-prefixed frame appended to out, within max. */
 ccz_status rpc_pack(ccz_buf *out, const ProtobufCMessage *m, size_t max);
 
+/* Fuzzing: feeds one client connection's plaintext bytes to the server (server.c). */
+ccz_status rpc_server_feed(ccz_rpc_server *s, const uint8_t *data, size_t n);
+
 #endif

@@ -164,7 +164,7 @@ const ccz_rpc_metadata *ccz_rpc_call_metadata(const ccz_rpc_call *k)
 
 const ccz_ratls_verdict *ccz_rpc_call_peer(const ccz_rpc_call *k)
 {
-    return k->c ? ccz_ratls_peer_verdict(k->c->ssl) : NULL;
+    return k->c && k->c->ssl ? ccz_ratls_peer_verdict(k->c->ssl) : NULL;
 }
 
 int64_t ccz_rpc_call_remaining_ms(const ccz_rpc_call *k)
@@ -906,4 +906,43 @@ ccz_status ccz_rpc_server_defer(ccz_rpc_server *s, int delay_ms, void (*fn)(void
         return ccz_fail(CCZ_ERR_NOMEM, "cannot schedule");
     }
     return CCZ_OK;
+}
+
+/* For the fuzz target: one connection's bytes from a client (after TLS) through HTTP/2 and the
+ * handlers, the answers discarded, then the connection closed. */
+ccz_status rpc_server_feed(ccz_rpc_server *s, const uint8_t *data, size_t n)
+{
+    struct bufferevent *pair[2];
+    CCZ_ENSURE(bufferevent_pair_new(s->base, 0, pair) == 0, CCZ_ERR_NOMEM, "out of memory");
+    conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        bufferevent_free(pair[0]);
+        bufferevent_free(pair[1]);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
+    c->srv = s;
+    c->bev = pair[0];
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->n_conns++;
+    bufferevent_setcb(c->bev, NULL, NULL, NULL, c);
+    ccz_status st = start_h2(c);
+    if (st == CCZ_OK) {
+        c->in_recv = 1;
+        ssize_t used = nghttp2_session_mem_recv(c->h2, data, n);
+        c->in_recv = 0;
+        st = used < 0 ? ccz_fail(CCZ_ERR_PROTOCOL, "HTTP/2: %s", nghttp2_strerror((int)used))
+                      : CCZ_OK;
+        conn_flush(c);
+    }
+    event_base_loop(s->base, EVLOOP_NONBLOCK);
+    for (conn *x = s->conns; x; x = x->next)
+        if (x == c) {
+            conn_close(c);
+            break;
+        }
+    bufferevent_free(pair[1]);
+    return st;
 }

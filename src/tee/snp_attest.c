@@ -51,7 +51,7 @@ static ccz_status sev_guest_report(const char *dev, const uint8_t rd[64], ccz_bu
                         dev, strerror(err), (unsigned)io.exitinfo2);
     ccz_cursor c;
     ccz_cursor_init(&c, CCZ_SPAN(resp.data, sizeof resp.data));
-    uint32_t status, size;
+    uint32_t status = 0, size = 0;
     ccz_span report;
     if (ccz_cursor_u32le(&c, &status) || ccz_cursor_u32le(&c, &size) ||
         ccz_cursor_skip(&c, REPORT_RESP_OFFSET - 8) || ccz_cursor_take(&c, size, &report))
