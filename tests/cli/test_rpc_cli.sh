@@ -13,6 +13,10 @@ P=$T/plat
 "$CCZ" sim init --dir "$P" > /dev/null
 M=$("$CCZ" sim measure "$CCZ")
 echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
+cat > "$T/dynamic_config.json" <<JSON
+{"verify_mr_enclave": "on", "verify_mr_signer": "off", "verify_isv_prod_id": "off",
+ "verify_isv_svn": "off", "ccz_allow_sim": "on", "sgx_mrs": [{"mr_enclave": "$M"}]}
+JSON
 echo '{"allow_sim": true, "sgx": [{"mr_enclave": "0000000000000000000000000000000000000000000000000000000000000000"}]}' > "$T/wrong.json"
 run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --cn localhost -o "$T/srv.crt" --key "$T/srv.key"
 run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --cn client -o "$T/cli.crt" --key "$T/cli.key"
@@ -118,8 +122,9 @@ contains "$err" "server REJECTED at extension: not_found"
 contains "$err" "UNAVAILABLE (14)"
 pystop
 
-# ---- ccz to ccz, two-way, and a debug client refused with the server's alert
-start "$T/s3.log" --mode two-way --tee sim --policy "$T/accept.json"
+# ---- ccz to ccz, two-way (CCZoo's dynamic_config.json on the server, as it is), and a debug
+# client refused with the server's alert
+start "$T/s3.log" --mode two-way --tee sim --policy "$T/dynamic_config.json"
 run 0 "$CCZ" rpc greeter call 127.0.0.1:$PORT --name both --tee sim --sim-dir "$P" --policy "$T/accept.json"
 [ "$out" = "Hello both" ] || fail "got '$out'"
 contains "$err" "trailer ccz-peer-tee: sim"

@@ -163,11 +163,13 @@ static void answer(ccz_rpc_call *call, const char *name)
         CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, "50% done\nthen \xc3\xa9"));
         return;
     }
-    char text[8192];
-    snprintf(text, sizeof text, "Hello %s", name);
+    size_t tl = strlen(name) + 7;
+    char *text = malloc(tl);
+    snprintf(text, tl, "Hello %s", name);
     Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
     r.message = text;
     ccz_status s = ccz_rpc_reply(call, &r.base);
+    free(text);
     if (!strncmp(name, "big", 3))
         CHECK_STATUS(s, CCZ_ERR_TOO_LARGE); /* the server's own limit on what it sends */
     else
@@ -262,7 +264,7 @@ static void *run_server(void *arg)
     return NULL;
 }
 
-static void server_start(size_t max_message)
+static void server_start(size_t max_message, int port)
 {
     ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
     so.tls = server_side.ctx;
@@ -281,7 +283,9 @@ static void server_start(size_t max_message)
                                     &ratls__hello_request__descriptor,
                                     &ratls__hello_reply__descriptor, join, NULL),
                  CCZ_ERR_EXISTS);
-    CHECK_OK(ccz_rpc_server_listen(fx.srv, "127.0.0.1:0", &fx.port));
+    char addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    CHECK_OK(ccz_rpc_server_listen(fx.srv, addr, &fx.port));
     snprintf(fx.target, sizeof fx.target, "127.0.0.1:%d", fx.port);
     pthread_create(&fx.thread, NULL, run_server, NULL);
 }
@@ -690,7 +694,35 @@ static void test_graceful_shutdown(void)
     ccz_rpc_status st;
     CHECK(say(ch, "x", &st, NULL) == NULL);
     CHECK_INT(st.code, CCZ_RPC_UNAVAILABLE);
+    CHECK_CONTAINS(st.message, "Connection refused");
     ccz_rpc_status_free(&st);
+    /* a server again on the same port, with larger messages allowed: the channel reconnects,
+     * and 5 MiB each way crosses HTTP/2 flow control (1 MiB stream windows) */
+    int old_port = fx.port;
+    server_start(8u << 20, old_port);
+    CHECK_INT(fx.port, old_port);
+    CHECK_STR(say(ch, "again", &st, NULL), "Hello again");
+    ccz_rpc_status_free(&st);
+    ccz_rpc_channel_free(ch);
+    ch = channel(&cli, 8u << 20);
+    size_t big = 5u << 20;
+    char *name = malloc(big + 1);
+    for (size_t i = 0; i < big; i++)
+        name[i] = (char)('a' + i % 26);
+    name[big] = '\0';
+    Ratls__HelloRequest req2 = RATLS__HELLO_REQUEST__INIT;
+    req2.name = name;
+    ProtobufCMessage *resp = NULL;
+    CHECK_OK(ccz_rpc_unary(ch, "/ratls.Greeter/SayHello", &req2.base,
+                           &ratls__hello_reply__descriptor, &resp, &st, NULL));
+    CHECK_INT(st.code, CCZ_RPC_OK);
+    const char *m = resp ? ((Ratls__HelloReply *)resp)->message : "";
+    CHECK_INT(strlen(m), big + 6);
+    CHECK(!strncmp(m, "Hello abc", 9) && m[big + 5] == name[big - 1]);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    ccz_rpc_status_free(&st);
+    free(name);
     ccz_rpc_channel_free(ch);
     side_free(&cli);
 }
@@ -699,7 +731,7 @@ static void test_server(void)
 {
     signal(SIGPIPE, SIG_IGN);
     side_init(&server_side, true, false);
-    server_start(4096);
+    server_start(4096, 0);
     test_unary();
     test_streaming();
     test_deadlines();
