@@ -6,7 +6,10 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -465,6 +468,9 @@ static ccz_status channel_connect(ccz_rpc_channel *ch)
         return ccz_fail(CCZ_ERR_PROTOCOL, "%s did not agree to HTTP/2 (ALPN h2): not a gRPC "
                                           "server", ch->target);
     }
+    /* calls are small writes that must not wait for an ACK (Nagle) */
+    int one = 1;
+    setsockopt(SSL_get_fd(ssl), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     /* libevent closes the socket itself: the BIO must not close it too */
     BIO_set_close(SSL_get_rbio(ssl), BIO_NOCLOSE);
     ch->ssl = ssl;
