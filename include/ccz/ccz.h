@@ -9,5 +9,6 @@
 #include "ccz/policy.h"
 #include "ccz/ratls.h"
 #include "ccz/rpc.h"
+#include "ccz/paillier.h"
 
 #endif

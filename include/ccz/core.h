@@ -83,7 +83,8 @@ extern "C" {
       "the evidence is not bound to the certificate's key")                                       \
     X(CCZ_ERR_TLS, -38, "tls_error", "TLS handshake or I/O failed")                               \
     X(CCZ_ERR_PROTOCOL, -39, "protocol_error", "the peer does not speak the expected protocol")    \
-    X(CCZ_ERR_UNAVAILABLE, -40, "unavailable", "the service is going away or overloaded")
+    X(CCZ_ERR_UNAVAILABLE, -40, "unavailable", "the service is going away or overloaded")       \
+    X(CCZ_ERR_OVERFLOW, -41, "overflow", "the value does not fit its encoding (overflow)")
 
 typedef enum {
 #define CCZ_X_ENUM(sym, val, name, msg) sym = val,
@@ -255,6 +256,18 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_file_write(const char *path, ccz_span data,
 /* Creates a directory and its parents with the given mode; existing directories are fine. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_mkdir_p(const char *path, unsigned mode);
 CCZ_API bool ccz_file_exists(const char *path);
+
+/* ---- parallel loops --------------------------------------------------------------------------*/
+
+/* The number of CPUs this process may run on. */
+CCZ_API unsigned ccz_cpu_count(void);
+/* Runs fn(begin, end, arg) over [0, n) split into contiguous chunks on `threads` threads (0: one
+ * per CPU; never more than n); the calling thread takes a chunk too. Returns the first failure
+ * with its detail. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_parallel(size_t n, unsigned threads,
+                                             ccz_status (*fn)(size_t begin, size_t end,
+                                                              void *arg),
+                                             void *arg);
 
 /* ---- JSON (jansson) --------------------------------------------------------------------------
  * Thin, checked access to JSON documents; the document type is jansson's json_t, kept opaque

@@ -1,0 +1,179 @@
+/* ccz paillier: Paillier's additively homomorphic encryption (the IPCL / python-paillier part of
+ * the zoo) on GMP. g = n + 1; decryption by CRT with constant-time exponentiation
+ * (mpz_powm_sec); optional Damgard-Jurik-Nielsen randomizers h_s^r with a short r and a
+ * fixed-base table; python-paillier's encoding of signed integers and reals; batches on every
+ * core, with AVX-512 IFMA multi-buffer exponentiation where the CPU has it. Keys and
+ * ciphertexts from files or peers are untrusted and checked. */
+#ifndef CCZ_PAILLIER_H
+#define CCZ_PAILLIER_H
+
+#include <gmp.h>
+
+#include "ccz/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ccz_paillier_pub ccz_paillier_pub; /* n, n^2, precomputations */
+typedef struct ccz_paillier_key ccz_paillier_key; /* p, q, CRT values, and its public key */
+
+/* ---- keys ------------------------------------------------------------------------------------*/
+
+/* Generates p and q of bits/2 bits each (OpenSSL's prime generation, top two bits set, so n has
+ * exactly `bits` bits; |p - q| > 2^(bits/2 - 100); gcd(n, (p-1)(q-1)) = 1). bits is 2048, 3072
+ * or 4096 (or, for tests, any multiple of 16 from 512). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_keygen(ccz_paillier_key **out, unsigned bits);
+/* A private key from given primes (known-answer tests, imported keys); the same checks. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_key_from_primes(ccz_paillier_key **out,
+                                                             const mpz_t p, const mpz_t q);
+CCZ_API void ccz_paillier_key_free(ccz_paillier_key *k); /* wipes p, q and the CRT values */
+/* The key's public key (owned by the key). */
+CCZ_API ccz_paillier_pub *ccz_paillier_key_pub(const ccz_paillier_key *k);
+
+/* A public key from n (odd, 512..8192 bits, not a square of a small prime...). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_pub_new(ccz_paillier_pub **out, const mpz_t n);
+CCZ_API void ccz_paillier_pub_free(ccz_paillier_pub *pk);
+CCZ_API unsigned ccz_paillier_bits(const ccz_paillier_pub *pk);
+CCZ_API void ccz_paillier_pub_n(const ccz_paillier_pub *pk, mpz_t n);
+
+/* Damgard-Jurik-Nielsen randomizers: h_s = h^n mod n^2 for h = -x^2 mod n (x random), and
+ * encryption uses h_s^r for r of ceil(bits/2) bits instead of r^n for r in Z_n*. Its security
+ * rests on the decisional composite residuosity assumption and on h_s^r with a short r being
+ * indistinguishable from a random n-th residue (DJN 2010, section 4.2). With hs NULL a fresh
+ * h_s is made; a table of h_s^(j 2^(8i)) (about 16 MiB at 2048 bits) makes each randomizer
+ * about 128 multiplications. Encryption with the table is not constant-time in r. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_pub_set_djn(ccz_paillier_pub *pk, const mpz_t hs);
+CCZ_API bool ccz_paillier_pub_djn(const ccz_paillier_pub *pk);
+
+/* Randomizers computed ahead by a background thread (a pool of up to `capacity` values of r^n
+ * or h_s^r, refilled as encryption takes them); 0 stops it. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_pub_precompute(ccz_paillier_pub *pk,
+                                                            size_t capacity);
+
+/* JSON: {"n": "<decimal>"} for a public key, plus "p" and "q" for a private key, plus "hs"
+ * when DJN is on. Loading gives the public key, and the private key when p and q are there
+ * (*key NULL otherwise; key may be NULL to ignore them). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_load_json(const char *text, size_t len,
+                                                       ccz_paillier_pub **pub,
+                                                       ccz_paillier_key **key);
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_pub_to_json(const ccz_paillier_pub *pk,
+                                                         ccz_buf *out);
+/* out should be a secret buffer (ccz_buf_init(out, 0, true)): it holds p and q. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_key_to_json(const ccz_paillier_key *k,
+                                                         ccz_buf *out);
+
+/* ---- raw operations (plaintexts in [0, n), ciphertexts in [1, n^2)) -------------------------*/
+
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encrypt(const ccz_paillier_pub *pk, mpz_t c,
+                                                     const mpz_t m);
+/* Encryption by the key's holder: the randomizer by CRT modulo p^2 and q^2. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encrypt_priv(const ccz_paillier_key *k, mpz_t c,
+                                                          const mpz_t m);
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_decrypt(const ccz_paillier_key *k, mpz_t m,
+                                                     const mpz_t c);
+/* c = a + b */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_add(const ccz_paillier_pub *pk, mpz_t c,
+                                                 const mpz_t a, const mpz_t b);
+/* c = a + m (m a plaintext in [0, n)) */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_add_plain(const ccz_paillier_pub *pk, mpz_t c,
+                                                       const mpz_t a, const mpz_t m);
+/* c = k * a for any integer k with |k| < n (a negative k inverts a first). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_mul_plain(const ccz_paillier_pub *pk, mpz_t c,
+                                                       const mpz_t a, const mpz_t k);
+/* c = a with a fresh randomizer. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_rerandomize(const ccz_paillier_pub *pk, mpz_t c,
+                                                         const mpz_t a);
+
+/* ---- encoding (python-paillier's EncodedNumber: value = mantissa * 16^exponent) -----------*/
+
+#define CCZ_PAILLIER_BASE 16
+
+typedef struct {
+    mpz_t mantissa; /* in [0, n): negatives as n - |v| */
+    int exponent;
+} ccz_paillier_encoded;
+
+/* An encrypted number: a ciphertext and the exponent of what it encrypts. */
+typedef struct {
+    mpz_t c;
+    int exponent;
+} ccz_paillier_number;
+
+CCZ_API void ccz_paillier_encoded_init(ccz_paillier_encoded *e);
+CCZ_API void ccz_paillier_encoded_clear(ccz_paillier_encoded *e);
+CCZ_API void ccz_paillier_number_init(ccz_paillier_number *x);
+CCZ_API void ccz_paillier_number_clear(ccz_paillier_number *x);
+
+/* The largest magnitude encodable: n / 3 - 1 (python-paillier's max_int). */
+CCZ_API void ccz_paillier_max_int(const ccz_paillier_pub *pk, mpz_t out);
+/* Integers, exponent 0; |v| > max_int is CCZ_ERR_OVERFLOW. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encode_mpz(const ccz_paillier_pub *pk,
+                                                        ccz_paillier_encoded *e, const mpz_t v);
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encode_int(const ccz_paillier_pub *pk,
+                                                        ccz_paillier_encoded *e, int64_t v);
+/* Reals: with precision 0, as exactly as a double allows (python-paillier's default: the
+ * exponent of the double's least significant bit, in base 16); otherwise the exponent of
+ * floor(log16(precision)). Rounding is to nearest, ties to even, as Python's round(). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encode_double(const ccz_paillier_pub *pk,
+                                                           ccz_paillier_encoded *e, double v,
+                                                           double precision);
+/* Mantissas in (max_int, n - max_int) are CCZ_ERR_OVERFLOW (the result of an overflowing
+ * computation). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_decode_mpz(const ccz_paillier_pub *pk,
+                                                        const ccz_paillier_encoded *e, mpz_t v);
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_decode_double(const ccz_paillier_pub *pk,
+                                                           const ccz_paillier_encoded *e,
+                                                           double *v);
+/* Lowers the exponent (mantissa times 16^(old - new)); a higher exponent is invalid. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encoded_lower(const ccz_paillier_pub *pk,
+                                                           ccz_paillier_encoded *e, int exponent);
+
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encrypt_encoded(const ccz_paillier_pub *pk,
+                                                             ccz_paillier_number *x,
+                                                             const ccz_paillier_encoded *e);
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_decrypt_encoded(const ccz_paillier_key *k,
+                                                             ccz_paillier_encoded *e,
+                                                             const ccz_paillier_number *x);
+/* Arithmetic on encrypted numbers; exponents are aligned to the lower one first. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_number_add(const ccz_paillier_pub *pk,
+                                                        ccz_paillier_number *out,
+                                                        const ccz_paillier_number *a,
+                                                        const ccz_paillier_number *b);
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_number_add_encoded(const ccz_paillier_pub *pk,
+                                                                ccz_paillier_number *out,
+                                                                const ccz_paillier_number *a,
+                                                                const ccz_paillier_encoded *b);
+/* out = a * b; a negative b (mantissa above n - max_int) multiplies by the inverse. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_number_mul_encoded(const ccz_paillier_pub *pk,
+                                                                ccz_paillier_number *out,
+                                                                const ccz_paillier_number *a,
+                                                                const ccz_paillier_encoded *b);
+
+/* ---- batches ---------------------------------------------------------------------------------*/
+
+/* Element-wise over arrays of count values, on `threads` threads (0: every core). Decryption
+ * of batches uses 8-lane AVX-512 IFMA exponentiation when the CPU has it (see
+ * ccz_paillier_ifma). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encrypt_batch(const ccz_paillier_pub *pk,
+                                                           mpz_t *c, const mpz_t *m,
+                                                           size_t count, unsigned threads);
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_decrypt_batch(const ccz_paillier_key *k,
+                                                           mpz_t *m, const mpz_t *c,
+                                                           size_t count, unsigned threads);
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_add_batch(const ccz_paillier_pub *pk, mpz_t *c,
+                                                       const mpz_t *a, const mpz_t *b,
+                                                       size_t count, unsigned threads);
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_mul_plain_batch(const ccz_paillier_pub *pk,
+                                                             mpz_t *c, const mpz_t *a,
+                                                             const mpz_t *k, size_t count,
+                                                             unsigned threads);
+
+/* Whether multi-buffer IFMA exponentiation is in use (the CPU has AVX-512 IFMA and
+ * CCZ_PAILLIER_IFMA is not "0"). */
+CCZ_API bool ccz_paillier_ifma(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

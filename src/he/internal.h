@@ -1,0 +1,70 @@
+/* Private to src/he: the Paillier key structures and the multi-buffer exponentiation engine. */
+#ifndef CCZ_HE_INTERNAL_H
+#define CCZ_HE_INTERNAL_H
+
+#include <pthread.h>
+
+#include "ccz/paillier.h"
+
+/* ---- 8-lane AVX-512 IFMA arithmetic in radix 2^52 (mbx.c) ------------------------------------*/
+
+#define MBX_LANES 8
+
+/* Whether the CPU has AVX-512 F and IFMA (and CCZ_PAILLIER_IFMA is not "0"). */
+bool mbx_available(void);
+
+/* out[l] = base[l]^exp[l] mod mod[l] for the lanes l < n (n <= 8; the rest idle). Moduli are
+ * odd and at most max_bits bits; exponents at most exp_bits bits. Constant-time in the
+ * exponents (fixed window, every table entry read). */
+ccz_status mbx_powm(mpz_t *out, const mpz_t *base, const mpz_t *exp, const mpz_t *mod,
+                    unsigned n, unsigned max_bits, unsigned exp_bits);
+
+/* A fixed-base table: base^(j 2^(w i)) for j < 2^w, i < rows, in the engine's Montgomery form
+ * modulo one modulus. */
+typedef struct mbx_fixed mbx_fixed;
+ccz_status mbx_fixed_new(mbx_fixed **out, const mpz_t base, const mpz_t mod, unsigned exp_bits);
+void mbx_fixed_free(mbx_fixed *t);
+/* out[l] = base^exp[l] mod mod for l < n (n <= 8). Not constant-time in the exponents. */
+ccz_status mbx_fixed_powm(const mbx_fixed *t, mpz_t *out, const mpz_t *exp, unsigned n);
+
+/* ---- Paillier ----------------------------------------------------------------------------------*/
+
+/* A fixed-base table with GMP: base^(j 2^(8 i)), for DJN randomizers without IFMA. */
+typedef struct {
+    unsigned rows;
+    mpz_t *t; /* rows * 255 entries: t[i * 255 + j - 1] = base^(j 2^(8 i)) */
+} gmp_fixed;
+
+struct ccz_paillier_pub {
+    mpz_t n, n2, max_int;
+    unsigned bits;
+    bool djn;
+    mpz_t hs;
+    unsigned rand_bits; /* DJN: bits of r */
+    gmp_fixed *fixed;
+    mbx_fixed *mfixed;
+    /* randomizers computed ahead */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    bool running, stop;
+    mpz_t *pool;
+    size_t cap, count;
+};
+
+struct ccz_paillier_key {
+    ccz_paillier_pub *pub;
+    mpz_t p, q, p2, q2, pm1, qm1, hp, hq, qinv; /* qinv = q^-1 mod p */
+    mpz_t ep, eq, q2inv;                         /* n mod p(p-1), n mod q(q-1), (q^2)^-1 mod p^2 */
+};
+
+/* One randomizer (r^n or h_s^r mod n^2) computed now. */
+ccz_status he_obfuscator(const ccz_paillier_pub *pk, mpz_t out);
+/* Up to 8 randomizers at once (IFMA lanes when available). */
+ccz_status he_obfuscators(const ccz_paillier_pub *pk, mpz_t *out, unsigned n);
+/* Wipes an mpz's limbs and clears it. */
+void he_mpz_wipe(mpz_t x);
+/* A uniformly random integer of `bits` bits (top bit not forced), from OpenSSL's RNG. */
+ccz_status he_rand_bits(mpz_t out, unsigned bits);
+
+#endif

@@ -1,0 +1,751 @@
+/* Paillier keys and raw operations on GMP. g = n + 1, so encryption is (1 + m n) * rho mod n^2
+ * with rho = r^n (or h_s^r under DJN); decryption is by CRT: m_p = L_p(c^(p-1) mod p^2) h_p
+ * mod p, with constant-time exponentiation (mpz_powm_sec), recombined with q^-1 mod p. Keys and
+ * ciphertexts that come from outside are range-checked before use. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "internal.h"
+
+/* ---- helpers ---------------------------------------------------------------------------------*/
+
+void he_mpz_wipe(mpz_t x)
+{
+    if (x->_mp_alloc > 0 && x->_mp_d)
+        OPENSSL_cleanse(x->_mp_d, (size_t)x->_mp_alloc * sizeof(mp_limb_t));
+    mpz_clear(x);
+}
+
+ccz_status he_rand_bits(mpz_t out, unsigned bits)
+{
+    size_t nbytes = (bits + 7) / 8;
+    unsigned char buf[1100];
+    CCZ_ENSURE(nbytes <= sizeof buf, CCZ_ERR_INVALID_ARGUMENT, "%u random bits is too many", bits);
+    CCZ_ENSURE(RAND_bytes(buf, (int)nbytes) == 1, CCZ_ERR_CRYPTO, "the RNG failed");
+    if (bits % 8)
+        buf[0] &= (unsigned char)(0xff >> (8 - bits % 8));
+    mpz_import(out, nbytes, 1, 1, 1, 0, buf);
+    OPENSSL_cleanse(buf, nbytes);
+    return CCZ_OK;
+}
+
+/* Uniform in [1, n) and prime to n (the bias of reducing bits + 128 random bits is < 2^-128). */
+static ccz_status rand_unit(mpz_t out, const mpz_t n)
+{
+    mpz_t g;
+    mpz_init(g);
+    ccz_status s;
+    do {
+        s = he_rand_bits(out, (unsigned)mpz_sizeinbase(n, 2) + 128);
+        if (s)
+            break;
+        mpz_mod(out, out, n);
+        mpz_gcd(g, out, n);
+    } while (mpz_sgn(out) == 0 || mpz_cmp_ui(g, 1) != 0);
+    mpz_clear(g);
+    return s;
+}
+
+static ccz_status bn_to_mpz(mpz_t out, const BIGNUM *b)
+{
+    int len = BN_num_bytes(b);
+    unsigned char *buf = OPENSSL_secure_malloc((size_t)len + 1);
+    CCZ_ENSURE(buf, CCZ_ERR_NOMEM, "out of memory");
+    BN_bn2bin(b, buf);
+    mpz_import(out, (size_t)len, 1, 1, 1, 0, buf);
+    OPENSSL_secure_clear_free(buf, (size_t)len + 1);
+    return CCZ_OK;
+}
+
+/* ---- public keys -----------------------------------------------------------------------------*/
+
+static void fixed_free(gmp_fixed *f)
+{
+    if (!f)
+        return;
+    for (size_t i = 0; i < (size_t)f->rows * 255; i++)
+        mpz_clear(f->t[i]);
+    free(f->t);
+    free(f);
+}
+
+static void pool_stop(ccz_paillier_pub *pk)
+{
+    if (!pk->running)
+        return;
+    pthread_mutex_lock(&pk->mu);
+    pk->stop = true;
+    pthread_cond_broadcast(&pk->cv);
+    pthread_mutex_unlock(&pk->mu);
+    pthread_join(pk->thread, NULL);
+    pk->running = false;
+    for (size_t i = 0; i < pk->cap; i++)
+        he_mpz_wipe(pk->pool[i]);
+    free(pk->pool);
+    pk->pool = NULL;
+    pk->cap = pk->count = 0;
+}
+
+ccz_status ccz_paillier_pub_new(ccz_paillier_pub **out, const mpz_t n)
+{
+    *out = NULL;
+    size_t bits = mpz_sizeinbase(n, 2);
+    CCZ_ENSURE(mpz_sgn(n) > 0 && mpz_odd_p(n) && bits >= 512 && bits <= 8192,
+               CCZ_ERR_INVALID_ARGUMENT,
+               "a Paillier modulus is odd and of 512 to 8192 bits (this one: %zu bits%s)", bits,
+               mpz_even_p(n) ? ", even" : "");
+    CCZ_ENSURE(mpz_perfect_square_p(n) == 0 && mpz_probab_prime_p(n, 5) == 0,
+               CCZ_ERR_INVALID_ARGUMENT, "the modulus is prime or a square: not a Paillier key");
+    ccz_paillier_pub *pk = calloc(1, sizeof *pk);
+    CCZ_ENSURE(pk, CCZ_ERR_NOMEM, "out of memory");
+    mpz_inits(pk->n, pk->n2, pk->max_int, pk->hs, NULL);
+    mpz_set(pk->n, n);
+    mpz_mul(pk->n2, n, n);
+    mpz_fdiv_q_ui(pk->max_int, n, 3);
+    mpz_sub_ui(pk->max_int, pk->max_int, 1);
+    pk->bits = (unsigned)bits;
+    pk->rand_bits = (pk->bits + 1) / 2;
+    pthread_mutex_init(&pk->mu, NULL);
+    pthread_cond_init(&pk->cv, NULL);
+    *out = pk;
+    return CCZ_OK;
+}
+
+void ccz_paillier_pub_free(ccz_paillier_pub *pk)
+{
+    if (!pk)
+        return;
+    pool_stop(pk);
+    fixed_free(pk->fixed);
+    mbx_fixed_free(pk->mfixed);
+    mpz_clears(pk->n, pk->n2, pk->max_int, pk->hs, NULL);
+    pthread_mutex_destroy(&pk->mu);
+    pthread_cond_destroy(&pk->cv);
+    free(pk);
+}
+
+unsigned ccz_paillier_bits(const ccz_paillier_pub *pk)
+{
+    return pk->bits;
+}
+
+void ccz_paillier_pub_n(const ccz_paillier_pub *pk, mpz_t n)
+{
+    mpz_set(n, pk->n);
+}
+
+bool ccz_paillier_pub_djn(const ccz_paillier_pub *pk)
+{
+    return pk->djn;
+}
+
+static ccz_status fixed_new(gmp_fixed **out, const mpz_t base, const mpz_t mod, unsigned bits)
+{
+    gmp_fixed *f = calloc(1, sizeof *f);
+    CCZ_ENSURE(f, CCZ_ERR_NOMEM, "out of memory");
+    f->rows = (bits + 7) / 8;
+    f->t = malloc((size_t)f->rows * 255 * sizeof *f->t);
+    if (!f->t) {
+        free(f);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory for the fixed-base table");
+    }
+    mpz_t row;
+    mpz_init_set(row, base); /* base^(2^(8 i)) */
+    for (unsigned i = 0; i < f->rows; i++) {
+        mpz_t *t = &f->t[(size_t)i * 255];
+        mpz_init_set(t[0], row);
+        for (unsigned j = 1; j < 255; j++) {
+            mpz_init(t[j]);
+            mpz_mul(t[j], t[j - 1], row);
+            mpz_mod(t[j], t[j], mod);
+        }
+        mpz_mul(row, t[254], row); /* base^(256 * 2^(8 i)) */
+        mpz_mod(row, row, mod);
+    }
+    mpz_clear(row);
+    *out = f;
+    return CCZ_OK;
+}
+
+ccz_status ccz_paillier_pub_set_djn(ccz_paillier_pub *pk, const mpz_t hs)
+{
+    CCZ_ENSURE(!pk->running, CCZ_ERR_INVALID_ARGUMENT,
+               "stop the randomizer pool before changing the randomizers");
+    mpz_t h;
+    mpz_init(h);
+    ccz_status s = CCZ_OK;
+    if (hs) {
+        if (mpz_sgn(hs) <= 0 || mpz_cmp(hs, pk->n2) >= 0)
+            s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "h_s is not in [1, n^2)");
+        else
+            mpz_set(h, hs);
+    } else {
+        /* h = -x^2 mod n, h_s = h^n mod n^2 */
+        s = rand_unit(h, pk->n);
+        if (s == CCZ_OK) {
+            mpz_mul(h, h, h);
+            mpz_neg(h, h);
+            mpz_mod(h, h, pk->n);
+            mpz_powm(h, h, pk->n, pk->n2);
+        }
+    }
+    if (s == CCZ_OK) {
+        fixed_free(pk->fixed);
+        mbx_fixed_free(pk->mfixed);
+        pk->fixed = NULL;
+        pk->mfixed = NULL;
+        if (mbx_available())
+            s = mbx_fixed_new(&pk->mfixed, h, pk->n2, pk->rand_bits);
+        else
+            s = fixed_new(&pk->fixed, h, pk->n2, pk->rand_bits);
+    }
+    if (s == CCZ_OK) {
+        mpz_set(pk->hs, h);
+        pk->djn = true;
+    }
+    mpz_clear(h);
+    return s;
+}
+
+/* ---- randomizers -----------------------------------------------------------------------------*/
+
+static void fixed_powm(const gmp_fixed *f, mpz_t out, const mpz_t e, const mpz_t mod)
+{
+    mpz_set_ui(out, 1);
+    size_t nbytes = (mpz_sizeinbase(e, 2) + 7) / 8;
+    for (size_t i = 0; i < nbytes && i < f->rows; i++) {
+        unsigned d = 0;
+        for (unsigned b = 0; b < 8; b++)
+            d |= (unsigned)mpz_tstbit(e, i * 8 + b) << b;
+        if (d) {
+            mpz_mul(out, out, f->t[i * 255 + d - 1]);
+            mpz_mod(out, out, mod);
+        }
+    }
+}
+
+static ccz_status compute_obfuscators(const ccz_paillier_pub *pk, mpz_t *out, unsigned n)
+{
+    mpz_t r[MBX_LANES];
+    for (unsigned i = 0; i < n; i++)
+        mpz_init(r[i]);
+    ccz_status s = CCZ_OK;
+    for (unsigned i = 0; i < n && !s; i++)
+        s = pk->djn ? he_rand_bits(r[i], pk->rand_bits) : rand_unit(r[i], pk->n);
+    if (s == CCZ_OK) {
+        if (pk->djn && pk->mfixed) {
+            s = mbx_fixed_powm(pk->mfixed, out, (const mpz_t *)r, n);
+        } else if (pk->djn) {
+            for (unsigned i = 0; i < n; i++)
+                fixed_powm(pk->fixed, out[i], r[i], pk->n2);
+        } else if (n > 1 && mbx_available()) {
+            mpz_t e[MBX_LANES], m[MBX_LANES];
+            for (unsigned i = 0; i < n; i++) { /* read-only views of n and n^2 */
+                *e[i] = *pk->n;
+                *m[i] = *pk->n2;
+            }
+            s = mbx_powm(out, (const mpz_t *)r, (const mpz_t *)e, (const mpz_t *)m, n,
+                         (unsigned)mpz_sizeinbase(pk->n2, 2), pk->bits);
+        } else {
+            for (unsigned i = 0; i < n; i++)
+                mpz_powm(out[i], r[i], pk->n, pk->n2);
+        }
+    }
+    for (unsigned i = 0; i < n; i++)
+        he_mpz_wipe(r[i]);
+    return s;
+}
+
+ccz_status he_obfuscators(const ccz_paillier_pub *pk, mpz_t *out, unsigned n)
+{
+    ccz_paillier_pub *mpk = (ccz_paillier_pub *)pk;
+    unsigned taken = 0;
+    if (pk->running) {
+        pthread_mutex_lock(&mpk->mu);
+        while (taken < n && mpk->count > 0) {
+            mpk->count--;
+            mpz_swap(out[taken++], mpk->pool[mpk->count]);
+        }
+        pthread_cond_broadcast(&mpk->cv);
+        pthread_mutex_unlock(&mpk->mu);
+    }
+    return taken < n ? compute_obfuscators(pk, out + taken, n - taken) : CCZ_OK;
+}
+
+ccz_status he_obfuscator(const ccz_paillier_pub *pk, mpz_t out)
+{
+    return he_obfuscators(pk, (mpz_t *)out, 1);
+}
+
+static void *pool_main(void *arg)
+{
+    ccz_paillier_pub *pk = arg;
+    mpz_t fresh[MBX_LANES];
+    for (unsigned i = 0; i < MBX_LANES; i++)
+        mpz_init(fresh[i]);
+    pthread_mutex_lock(&pk->mu);
+    while (!pk->stop) {
+        if (pk->count >= pk->cap) {
+            pthread_cond_wait(&pk->cv, &pk->mu);
+            continue;
+        }
+        size_t want = pk->cap - pk->count;
+        unsigned n = want < MBX_LANES ? (unsigned)want : MBX_LANES;
+        pthread_mutex_unlock(&pk->mu);
+        ccz_status s = compute_obfuscators(pk, fresh, n);
+        pthread_mutex_lock(&pk->mu);
+        if (s)
+            break;
+        for (unsigned i = 0; i < n && pk->count < pk->cap; i++)
+            mpz_swap(pk->pool[pk->count++], fresh[i]);
+    }
+    pthread_mutex_unlock(&pk->mu);
+    for (unsigned i = 0; i < MBX_LANES; i++)
+        he_mpz_wipe(fresh[i]);
+    return NULL;
+}
+
+ccz_status ccz_paillier_pub_precompute(ccz_paillier_pub *pk, size_t capacity)
+{
+    pool_stop(pk);
+    if (capacity == 0)
+        return CCZ_OK;
+    CCZ_ENSURE(capacity <= (1u << 20), CCZ_ERR_INVALID_ARGUMENT,
+               "at most 2^20 randomizers ahead");
+    pk->pool = calloc(capacity, sizeof *pk->pool);
+    CCZ_ENSURE(pk->pool, CCZ_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < capacity; i++)
+        mpz_init(pk->pool[i]);
+    pk->cap = capacity;
+    pk->count = 0;
+    pk->stop = false;
+    if (pthread_create(&pk->thread, NULL, pool_main, pk) != 0) {
+        for (size_t i = 0; i < capacity; i++)
+            mpz_clear(pk->pool[i]);
+        free(pk->pool);
+        pk->pool = NULL;
+        pk->cap = 0;
+        return ccz_fail(CCZ_ERR_NOMEM, "cannot start the randomizer thread");
+    }
+    pk->running = true;
+    return CCZ_OK;
+}
+
+/* ---- private keys ----------------------------------------------------------------------------*/
+
+ccz_paillier_pub *ccz_paillier_key_pub(const ccz_paillier_key *k)
+{
+    return k->pub;
+}
+
+void ccz_paillier_key_free(ccz_paillier_key *k)
+{
+    if (!k)
+        return;
+    ccz_paillier_pub_free(k->pub);
+    mpz_t *all[] = {&k->p,  &k->q,  &k->p2, &k->q2, &k->pm1, &k->qm1,
+                    &k->hp, &k->hq, &k->qinv, &k->ep, &k->eq, &k->q2inv};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        he_mpz_wipe(*all[i]);
+    OPENSSL_cleanse(k, sizeof *k);
+    free(k);
+}
+
+/* h_p = L_p(g^(p-1) mod p^2)^-1 mod p */
+static int h_value(mpz_t h, const mpz_t g, const mpz_t p, const mpz_t p2, const mpz_t pm1)
+{
+    mpz_powm(h, g, pm1, p2);
+    mpz_sub_ui(h, h, 1);
+    mpz_divexact(h, h, p);
+    return mpz_invert(h, h, p);
+}
+
+ccz_status ccz_paillier_key_from_primes(ccz_paillier_key **out, const mpz_t p, const mpz_t q)
+{
+    *out = NULL;
+    size_t pb = mpz_sizeinbase(p, 2), qb = mpz_sizeinbase(q, 2);
+    CCZ_ENSURE(mpz_sgn(p) > 0 && mpz_sgn(q) > 0 && pb == qb && pb >= 256,
+               CCZ_ERR_INVALID_ARGUMENT, "p and q must be primes of the same size (%zu and %zu "
+                                         "bits), at least 256 bits",
+               pb, qb);
+    CCZ_ENSURE(mpz_probab_prime_p(p, 30) && mpz_probab_prime_p(q, 30), CCZ_ERR_INVALID_ARGUMENT,
+               "p or q is not prime");
+    mpz_t d, n, phi;
+    mpz_inits(d, n, phi, NULL);
+    mpz_sub(d, p, q);
+    mpz_abs(d, d);
+    bool far = mpz_sizeinbase(d, 2) > pb - 100 && mpz_sgn(d) != 0;
+    mpz_mul(n, p, q);
+    mpz_sub_ui(d, p, 1);
+    mpz_sub_ui(phi, q, 1);
+    mpz_mul(phi, phi, d);
+    mpz_gcd(d, n, phi);
+    bool coprime = mpz_cmp_ui(d, 1) == 0;
+    ccz_status s = CCZ_OK;
+    if (!far)
+        s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "p and q are too close (|p - q| must exceed "
+                                               "2^(bits/2 - 100))");
+    else if (!coprime)
+        s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "gcd(n, (p-1)(q-1)) is not 1");
+    ccz_paillier_key *k = NULL;
+    if (s == CCZ_OK && !(k = calloc(1, sizeof *k)))
+        s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    if (s == CCZ_OK)
+        s = ccz_paillier_pub_new(&k->pub, n);
+    if (s == CCZ_OK) {
+        mpz_inits(k->p, k->q, k->p2, k->q2, k->pm1, k->qm1, k->hp, k->hq, k->qinv, k->ep, k->eq,
+                  k->q2inv, NULL);
+        /* p < q is not required; CRT works either way */
+        mpz_set(k->p, p);
+        mpz_set(k->q, q);
+        mpz_mul(k->p2, p, p);
+        mpz_mul(k->q2, q, q);
+        mpz_sub_ui(k->pm1, p, 1);
+        mpz_sub_ui(k->qm1, q, 1);
+        mpz_t g;
+        mpz_init(g);
+        mpz_add_ui(g, n, 1);
+        int ok = h_value(k->hp, g, p, k->p2, k->pm1) && h_value(k->hq, g, q, k->q2, k->qm1) &&
+                 mpz_invert(k->qinv, q, p) && mpz_invert(k->q2inv, k->q2, k->p2);
+        mpz_clear(g);
+        /* randomizer exponents for encryption by CRT: n mod phi(p^2) = n mod p(p-1) */
+        mpz_mul(d, p, k->pm1);
+        mpz_mod(k->ep, n, d);
+        mpz_mul(d, q, k->qm1);
+        mpz_mod(k->eq, n, d);
+        if (!ok)
+            s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "the key's CRT values do not exist");
+    }
+    mpz_clears(d, n, phi, NULL);
+    if (s) {
+        if (k && k->pub) {
+            ccz_paillier_key_free(k);
+        } else {
+            free(k);
+        }
+        return s;
+    }
+    *out = k;
+    return CCZ_OK;
+}
+
+ccz_status ccz_paillier_keygen(ccz_paillier_key **out, unsigned bits)
+{
+    *out = NULL;
+    CCZ_ENSURE(bits >= 512 && bits <= 8192 && bits % 16 == 0, CCZ_ERR_INVALID_ARGUMENT,
+               "key size %u: use 2048, 3072 or 4096 bits (512 to 8192, a multiple of 16)", bits);
+    BIGNUM *bp = BN_secure_new(), *bq = BN_secure_new();
+    mpz_t p, q;
+    mpz_inits(p, q, NULL);
+    ccz_status s = bp && bq ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    for (int attempt = 0; s == CCZ_OK && attempt < 16; attempt++) {
+        if (!BN_generate_prime_ex2(bp, (int)bits / 2, 0, NULL, NULL, NULL, NULL) ||
+            !BN_generate_prime_ex2(bq, (int)bits / 2, 0, NULL, NULL, NULL, NULL)) {
+            s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "prime generation failed");
+            break;
+        }
+        if ((s = bn_to_mpz(p, bp)) || (s = bn_to_mpz(q, bq)))
+            break;
+        s = ccz_paillier_key_from_primes(out, p, q);
+        if (s == CCZ_OK && ccz_paillier_bits((*out)->pub) != bits) {
+            ccz_paillier_key_free(*out); /* cannot happen with OpenSSL's top two bits set */
+            *out = NULL;
+            s = CCZ_ERR_INVALID_ARGUMENT;
+        }
+        if (s == CCZ_ERR_INVALID_ARGUMENT) { /* p, q too close: draw again */
+            ccz_error_clear();
+            s = CCZ_OK;
+            continue;
+        }
+        break;
+    }
+    if (s == CCZ_OK && !*out)
+        s = ccz_fail(CCZ_ERR_CRYPTO, "no suitable primes after 16 attempts");
+    he_mpz_wipe(p);
+    he_mpz_wipe(q);
+    BN_clear_free(bp);
+    BN_clear_free(bq);
+    return s;
+}
+
+/* ---- JSON ------------------------------------------------------------------------------------*/
+
+static ccz_status json_mpz(mpz_t out, json_t *o, const char *key, bool *present)
+{
+    json_t *v = json_object_get(o, key);
+    *present = v != NULL;
+    if (!v)
+        return CCZ_OK;
+    const char *t = json_string_value(v);
+    CCZ_ENSURE(t && t[0] && strlen(t) <= 2500 && strspn(t, "0123456789") == strlen(t),
+               CCZ_ERR_JSON, "Paillier key: \"%s\" is not a decimal string", key);
+    CCZ_ENSURE(mpz_set_str(out, t, 10) == 0, CCZ_ERR_JSON,
+               "Paillier key: \"%s\" is not a decimal string", key);
+    return CCZ_OK;
+}
+
+ccz_status ccz_paillier_load_json(const char *text, size_t len, ccz_paillier_pub **pub,
+                                  ccz_paillier_key **key)
+{
+    *pub = NULL;
+    if (key)
+        *key = NULL;
+    ccz_json *doc;
+    CCZ_GUARD(ccz_json_parse(&doc, text, len, 64 << 10));
+    json_t *o = (json_t *)doc;
+    mpz_t n, p, q, hs;
+    mpz_inits(n, p, q, hs, NULL);
+    bool hn, hp, hq, hh;
+    ccz_status s = json_is_object(o) ? CCZ_OK
+                                      : ccz_fail(CCZ_ERR_JSON, "a Paillier key is a JSON object");
+    if (s == CCZ_OK && (s = json_mpz(n, o, "n", &hn)) == CCZ_OK &&
+        (s = json_mpz(p, o, "p", &hp)) == CCZ_OK && (s = json_mpz(q, o, "q", &hq)) == CCZ_OK)
+        s = json_mpz(hs, o, "hs", &hh);
+    if (s == CCZ_OK && !hn)
+        s = ccz_fail(CCZ_ERR_JSON, "Paillier key: \"n\" is missing");
+    if (s == CCZ_OK && hp != hq)
+        s = ccz_fail(CCZ_ERR_JSON, "Paillier key: \"p\" and \"q\" go together");
+    ccz_paillier_key *k = NULL;
+    ccz_paillier_pub *pk = NULL;
+    if (s == CCZ_OK && hp && key) {
+        mpz_t pq;
+        mpz_init(pq);
+        mpz_mul(pq, p, q);
+        if (mpz_cmp(pq, n) != 0)
+            s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "Paillier key: n is not p * q");
+        mpz_clear(pq);
+        if (s == CCZ_OK)
+            s = ccz_paillier_key_from_primes(&k, p, q);
+        if (s == CCZ_OK)
+            pk = k->pub;
+    } else if (s == CCZ_OK) {
+        s = ccz_paillier_pub_new(&pk, n);
+    }
+    if (s == CCZ_OK && hh)
+        s = ccz_paillier_pub_set_djn(pk, hs);
+    if (s) {
+        if (k)
+            ccz_paillier_key_free(k);
+        else
+            ccz_paillier_pub_free(pk);
+    } else {
+        *pub = pk;
+        if (key)
+            *key = k;
+    }
+    he_mpz_wipe(p);
+    he_mpz_wipe(q);
+    mpz_clears(n, hs, NULL);
+    ccz_json_free(doc);
+    return s;
+}
+
+static ccz_status put_mpz(ccz_buf *out, const char *key, const mpz_t v, bool first)
+{
+    char *t = mpz_get_str(NULL, 10, v);
+    CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");
+    ccz_status s = ccz_buf_printf(out, "%s\n  \"%s\": \"%s\"", first ? "{" : ",", key, t);
+    OPENSSL_cleanse(t, strlen(t));
+    void (*freefunc)(void *, size_t);
+    mp_get_memory_functions(NULL, NULL, &freefunc);
+    freefunc(t, strlen(t) + 1);
+    return s;
+}
+
+ccz_status ccz_paillier_pub_to_json(const ccz_paillier_pub *pk, ccz_buf *out)
+{
+    CCZ_GUARD(put_mpz(out, "n", pk->n, true));
+    if (pk->djn)
+        CCZ_GUARD(put_mpz(out, "hs", pk->hs, false));
+    return ccz_buf_append(out, "\n}\n", 3);
+}
+
+ccz_status ccz_paillier_key_to_json(const ccz_paillier_key *k, ccz_buf *out)
+{
+    CCZ_GUARD(put_mpz(out, "n", k->pub->n, true));
+    CCZ_GUARD(put_mpz(out, "p", k->p, false));
+    CCZ_GUARD(put_mpz(out, "q", k->q, false));
+    if (k->pub->djn)
+        CCZ_GUARD(put_mpz(out, "hs", k->pub->hs, false));
+    return ccz_buf_append(out, "\n}\n", 3);
+}
+
+/* ---- operations ------------------------------------------------------------------------------*/
+
+static ccz_status check_plain(const ccz_paillier_pub *pk, const mpz_t m)
+{
+    CCZ_ENSURE(mpz_sgn(m) >= 0 && mpz_cmp(m, pk->n) < 0, CCZ_ERR_INVALID_ARGUMENT,
+               "the plaintext is not in [0, n) (encode signed values first)");
+    return CCZ_OK;
+}
+
+static ccz_status check_cipher(const ccz_paillier_pub *pk, const mpz_t c)
+{
+    CCZ_ENSURE(mpz_sgn(c) > 0 && mpz_cmp(c, pk->n2) < 0, CCZ_ERR_INVALID_ARGUMENT,
+               "the ciphertext is not in [1, n^2): not from this key");
+    return CCZ_OK;
+}
+
+/* c = (1 + m n) rho mod n^2 */
+static void finish_encrypt(const ccz_paillier_pub *pk, mpz_t c, const mpz_t m, const mpz_t rho)
+{
+    mpz_t t;
+    mpz_init(t);
+    mpz_mul(t, m, pk->n);
+    mpz_add_ui(t, t, 1);
+    mpz_mul(c, t, rho);
+    mpz_mod(c, c, pk->n2);
+    mpz_clear(t);
+}
+
+ccz_status ccz_paillier_encrypt(const ccz_paillier_pub *pk, mpz_t c, const mpz_t m)
+{
+    CCZ_GUARD(check_plain(pk, m));
+    mpz_t rho;
+    mpz_init(rho);
+    ccz_status s = he_obfuscator(pk, rho);
+    if (s == CCZ_OK)
+        finish_encrypt(pk, c, m, rho);
+    he_mpz_wipe(rho);
+    return s;
+}
+
+ccz_status ccz_paillier_encrypt_priv(const ccz_paillier_key *k, mpz_t c, const mpz_t m)
+{
+    const ccz_paillier_pub *pk = k->pub;
+    CCZ_GUARD(check_plain(pk, m));
+    if (pk->djn) /* the fixed-base table is as fast */
+        return ccz_paillier_encrypt(pk, c, m);
+    mpz_t r, a, b;
+    mpz_inits(r, a, b, NULL);
+    ccz_status s = rand_unit(r, pk->n);
+    if (s == CCZ_OK) {
+        /* r^n mod p^2 and mod q^2, joined: rho = b + q^2 ((a - b) (q^2)^-1 mod p^2) */
+        mpz_powm(a, r, k->ep, k->p2);
+        mpz_powm(b, r, k->eq, k->q2);
+        mpz_sub(a, a, b);
+        mpz_mul(a, a, k->q2inv);
+        mpz_mod(a, a, k->p2);
+        mpz_mul(a, a, k->q2);
+        mpz_add(a, a, b);
+        finish_encrypt(pk, c, m, a);
+    }
+    he_mpz_wipe(r);
+    he_mpz_wipe(a);
+    he_mpz_wipe(b);
+    return s;
+}
+
+/* m_p = L_p(c^(p-1) mod p^2) h_p mod p, from the exponentiation's result x */
+static void crt_half(mpz_t out, const mpz_t x, const mpz_t p, const mpz_t h)
+{
+    mpz_sub_ui(out, x, 1);
+    mpz_divexact(out, out, p);
+    mpz_mul(out, out, h);
+    mpz_mod(out, out, p);
+}
+
+/* m = m_q + q ((m_p - m_q) q^-1 mod p) */
+static void crt_join(const ccz_paillier_key *k, mpz_t m, mpz_t mp, const mpz_t mq)
+{
+    mpz_sub(mp, mp, mq);
+    mpz_mul(mp, mp, k->qinv);
+    mpz_mod(mp, mp, k->p);
+    mpz_mul(mp, mp, k->q);
+    mpz_add(m, mp, mq);
+}
+
+/* Decryption after the two exponentiations xp = c^(p-1) mod p^2, xq = c^(q-1) mod q^2. */
+void he_decrypt_finish(const ccz_paillier_key *k, mpz_t m, const mpz_t xp, const mpz_t xq);
+void he_decrypt_finish(const ccz_paillier_key *k, mpz_t m, const mpz_t xp, const mpz_t xq)
+{
+    mpz_t mp, mq;
+    mpz_inits(mp, mq, NULL);
+    crt_half(mp, xp, k->p, k->hp);
+    crt_half(mq, xq, k->q, k->hq);
+    crt_join(k, m, mp, mq);
+    he_mpz_wipe(mp);
+    he_mpz_wipe(mq);
+}
+
+ccz_status ccz_paillier_decrypt(const ccz_paillier_key *k, mpz_t m, const mpz_t c)
+{
+    CCZ_GUARD(check_cipher(k->pub, c));
+    mpz_t cp, cq, xp, xq;
+    mpz_inits(cp, cq, xp, xq, NULL);
+    mpz_mod(cp, c, k->p2);
+    mpz_mod(cq, c, k->q2);
+    mpz_powm_sec(xp, cp, k->pm1, k->p2);
+    mpz_powm_sec(xq, cq, k->qm1, k->q2);
+    he_decrypt_finish(k, m, xp, xq);
+    he_mpz_wipe(cp);
+    he_mpz_wipe(cq);
+    he_mpz_wipe(xp);
+    he_mpz_wipe(xq);
+    return CCZ_OK;
+}
+
+ccz_status ccz_paillier_add(const ccz_paillier_pub *pk, mpz_t c, const mpz_t a, const mpz_t b)
+{
+    CCZ_GUARD(check_cipher(pk, a));
+    CCZ_GUARD(check_cipher(pk, b));
+    mpz_mul(c, a, b);
+    mpz_mod(c, c, pk->n2);
+    return CCZ_OK;
+}
+
+ccz_status ccz_paillier_add_plain(const ccz_paillier_pub *pk, mpz_t c, const mpz_t a,
+                                  const mpz_t m)
+{
+    CCZ_GUARD(check_cipher(pk, a));
+    CCZ_GUARD(check_plain(pk, m));
+    /* (1 + m n) a: g^m without an exponentiation, and no randomizer (as python-paillier) */
+    mpz_t t;
+    mpz_init(t);
+    mpz_mul(t, m, pk->n);
+    mpz_add_ui(t, t, 1);
+    mpz_mul(c, a, t);
+    mpz_mod(c, c, pk->n2);
+    mpz_clear(t);
+    return CCZ_OK;
+}
+
+ccz_status ccz_paillier_mul_plain(const ccz_paillier_pub *pk, mpz_t c, const mpz_t a,
+                                  const mpz_t k)
+{
+    CCZ_GUARD(check_cipher(pk, a));
+    CCZ_ENSURE(mpz_cmpabs(k, pk->n) < 0, CCZ_ERR_INVALID_ARGUMENT,
+               "the scalar's magnitude is not below n");
+    if (mpz_sgn(k) >= 0) {
+        mpz_powm(c, a, k, pk->n2);
+        return CCZ_OK;
+    }
+    mpz_t inv, e;
+    mpz_inits(inv, e, NULL);
+    int ok = mpz_invert(inv, a, pk->n2);
+    mpz_neg(e, k);
+    if (ok)
+        mpz_powm(c, inv, e, pk->n2);
+    mpz_clears(inv, e, NULL);
+    CCZ_ENSURE(ok, CCZ_ERR_INVALID_ARGUMENT, "the ciphertext is not invertible modulo n^2");
+    return CCZ_OK;
+}
+
+ccz_status ccz_paillier_rerandomize(const ccz_paillier_pub *pk, mpz_t c, const mpz_t a)
+{
+    CCZ_GUARD(check_cipher(pk, a));
+    mpz_t rho;
+    mpz_init(rho);
+    ccz_status s = he_obfuscator(pk, rho);
+    if (s == CCZ_OK) {
+        mpz_mul(c, a, rho);
+        mpz_mod(c, c, pk->n2);
+    }
+    he_mpz_wipe(rho);
+    return s;
+}
