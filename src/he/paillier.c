@@ -444,8 +444,8 @@ ccz_status ccz_paillier_keygen(ccz_paillier_key **out, unsigned bits)
     mpz_inits(p, q, NULL);
     ccz_status s = bp && bq ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     for (int attempt = 0; s == CCZ_OK && attempt < 16; attempt++) {
-        if (!BN_generate_prime_ex2(bp, (int)bits / 2, 0, NULL, NULL, NULL, NULL) ||
-            !BN_generate_prime_ex2(bq, (int)bits / 2, 0, NULL, NULL, NULL, NULL)) {
+        if (!BN_generate_prime_ex(bp, (int)bits / 2, 0, NULL, NULL, NULL) ||
+            !BN_generate_prime_ex(bq, (int)bits / 2, 0, NULL, NULL, NULL)) {
             s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "prime generation failed");
             break;
         }
