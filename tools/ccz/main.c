@@ -30,6 +30,8 @@ static const char usage[] =
     "  ratls cert|inspect|server|client RA-TLS certificates, and an attested TLS echo\n"
     "                                   server and client\n"
     "  rpc greeter serve|call           gRPC over RA-TLS (RA-gRPC): the Greeter service\n"
+    "  paillier keygen|encrypt|decrypt|add|mul|bench\n"
+    "                                   Paillier homomorphic encryption (python-paillier keys)\n"
     "  version                          print the version\n"
     "\n"
     "Run 'ccz <command> --help' for a command's options. Exit codes: 0 success (verified and\n"
@@ -66,6 +68,7 @@ int main(int argc, char **argv)
         {"collateral", cmd_collateral},
         {"ratls", cmd_ratls},
         {"rpc", cmd_rpc},
+        {"paillier", cmd_paillier},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(cmd, cmds[i].name))
