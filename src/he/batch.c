@@ -124,9 +124,48 @@ ccz_status ccz_paillier_add_batch(const ccz_paillier_pub *pk, mpz_t *c, const mp
 static ccz_status mul_range(size_t begin, size_t end, void *arg)
 {
     job *j = arg;
-    for (size_t i = begin; i < end; i++)
-        CCZ_GUARD(ccz_paillier_mul_plain(j->pk, j->out[i], j->a[i], j->b[i]));
-    return CCZ_OK;
+    const ccz_paillier_pub *pk = j->pk;
+    if (!mbx_available()) {
+        for (size_t i = begin; i < end; i++)
+            CCZ_GUARD(ccz_paillier_mul_plain(pk, j->out[i], j->a[i], j->b[i]));
+        return CCZ_OK;
+    }
+    /* eight at a time: c^|k|, with c inverted first for a negative k */
+    mpz_t base[MBX_LANES], e[MBX_LANES], mod[MBX_LANES];
+    for (unsigned i = 0; i < MBX_LANES; i++) {
+        mpz_inits(base[i], e[i], NULL);
+        *mod[i] = *pk->n2; /* read-only view */
+    }
+    ccz_status s = CCZ_OK;
+    for (size_t at = begin; at < end && !s; at += MBX_LANES) {
+        unsigned n = end - at < MBX_LANES ? (unsigned)(end - at) : MBX_LANES;
+        unsigned ebits = 1;
+        for (unsigned i = 0; i < n && !s; i++) {
+            const mpz_t *c = &j->a[at + i], *k = &j->b[at + i];
+            if (mpz_sgn(*c) <= 0 || mpz_cmp(*c, pk->n2) >= 0)
+                s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "ciphertext %zu is not in [1, n^2)",
+                             at + i);
+            else if (mpz_cmpabs(*k, pk->n) >= 0)
+                s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "scalar %zu: magnitude not below n",
+                             at + i);
+            else if (mpz_sgn(*k) < 0 && !mpz_invert(base[i], *c, pk->n2))
+                s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "ciphertext %zu is not invertible",
+                             at + i);
+            if (s)
+                break;
+            if (mpz_sgn(*k) >= 0)
+                mpz_set(base[i], *c);
+            mpz_abs(e[i], *k);
+            unsigned b = (unsigned)mpz_sizeinbase(e[i], 2);
+            ebits = b > ebits ? b : ebits;
+        }
+        if (s == CCZ_OK)
+            s = mbx_powm(j->out + at, (const mpz_t *)base, (const mpz_t *)e, (const mpz_t *)mod,
+                         n, (unsigned)mpz_sizeinbase(pk->n2, 2), ebits);
+    }
+    for (unsigned i = 0; i < MBX_LANES; i++)
+        mpz_clears(base[i], e[i], NULL);
+    return s;
 }
 
 ccz_status ccz_paillier_mul_plain_batch(const ccz_paillier_pub *pk, mpz_t *c, const mpz_t *a,

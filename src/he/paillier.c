@@ -722,14 +722,19 @@ ccz_status ccz_paillier_mul_plain(const ccz_paillier_pub *pk, mpz_t c, const mpz
     CCZ_ENSURE(mpz_cmpabs(k, pk->n) < 0, CCZ_ERR_INVALID_ARGUMENT,
                "the scalar's magnitude is not below n");
     if (mpz_sgn(k) >= 0) {
-        mpz_powm(c, a, k, pk->n2);
+        if (mpz_fits_ulong_p(k)) /* small scalars (weights): no window table to build */
+            mpz_powm_ui(c, a, mpz_get_ui(k), pk->n2);
+        else
+            mpz_powm(c, a, k, pk->n2);
         return CCZ_OK;
     }
     mpz_t inv, e;
     mpz_inits(inv, e, NULL);
     int ok = mpz_invert(inv, a, pk->n2);
     mpz_neg(e, k);
-    if (ok)
+    if (ok && mpz_fits_ulong_p(e))
+        mpz_powm_ui(c, inv, mpz_get_ui(e), pk->n2);
+    else if (ok)
         mpz_powm(c, inv, e, pk->n2);
     mpz_clears(inv, e, NULL);
     CCZ_ENSURE(ok, CCZ_ERR_INVALID_ARGUMENT, "the ciphertext is not invertible modulo n^2");

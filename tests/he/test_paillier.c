@@ -309,6 +309,24 @@ static void test_batches(void)
         ok += mpz_cmp(out[i], want) == 0;
     }
     CHECK_INT(ok, N);
+    /* scalar products in a batch, both signs and sizes (eight-lane groups on IFMA) */
+    mpz_t sc[N];
+    for (int i = 0; i < N; i++) {
+        mpz_init(sc[i]);
+        mpz_urandomb(sc[i], rnd, i % 3 ? 64 : 700);
+        if (i % 2)
+            mpz_neg(sc[i], sc[i]);
+    }
+    CHECK_OK(ccz_paillier_mul_plain_batch(pk, sum, (const mpz_t *)c, (const mpz_t *)sc, N, 2));
+    CHECK_OK(ccz_paillier_decrypt_batch(k, out, (const mpz_t *)sum, N, 2));
+    ok = 0;
+    for (int i = 0; i < N; i++) {
+        mpz_mul(want, m[i], sc[i]);
+        mpz_mod(want, want, n);
+        ok += mpz_cmp(out[i], want) == 0;
+        mpz_clear(sc[i]);
+    }
+    CHECK_INT(ok, N);
     /* a bad ciphertext in a batch names its index */
     mpz_set_ui(c[30], 0);
     CHECK_STATUS(ccz_paillier_decrypt_batch(k, out, (const mpz_t *)c, N, 2),
