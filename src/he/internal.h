@@ -41,8 +41,9 @@ struct ccz_paillier_pub {
     bool djn;
     mpz_t hs;
     unsigned rand_bits; /* DJN: bits of r */
-    gmp_fixed *fixed;
-    mbx_fixed *mfixed;
+    gmp_fixed *fixed;   /* DJN table (GMP), built on first use under table_mu */
+    mbx_fixed *mfixed;  /* or the IFMA engine's */
+    pthread_mutex_t table_mu;
     /* randomizers computed ahead */
     pthread_mutex_t mu;
     pthread_cond_t cv;

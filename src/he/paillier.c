@@ -111,6 +111,7 @@ ccz_status ccz_paillier_pub_new(ccz_paillier_pub **out, const mpz_t n)
     pk->bits = (unsigned)bits;
     pk->rand_bits = (pk->bits + 1) / 2;
     pthread_mutex_init(&pk->mu, NULL);
+    pthread_mutex_init(&pk->table_mu, NULL);
     pthread_cond_init(&pk->cv, NULL);
     *out = pk;
     return CCZ_OK;
@@ -125,6 +126,7 @@ void ccz_paillier_pub_free(ccz_paillier_pub *pk)
     mbx_fixed_free(pk->mfixed);
     mpz_clears(pk->n, pk->n2, pk->max_int, pk->hs, NULL);
     pthread_mutex_destroy(&pk->mu);
+    pthread_mutex_destroy(&pk->table_mu);
     pthread_cond_destroy(&pk->cv);
     free(pk);
 }
@@ -194,15 +196,11 @@ ccz_status ccz_paillier_pub_set_djn(ccz_paillier_pub *pk, const mpz_t hs)
             mpz_powm(h, h, pk->n, pk->n2);
         }
     }
-    if (s == CCZ_OK) {
+    if (s == CCZ_OK) { /* the table is built on first use */
         fixed_free(pk->fixed);
         mbx_fixed_free(pk->mfixed);
         pk->fixed = NULL;
         pk->mfixed = NULL;
-        if (mbx_available())
-            s = mbx_fixed_new(&pk->mfixed, h, pk->n2, pk->rand_bits);
-        else
-            s = fixed_new(&pk->fixed, h, pk->n2, pk->rand_bits);
     }
     if (s == CCZ_OK) {
         mpz_set(pk->hs, h);
@@ -229,8 +227,26 @@ static void fixed_powm(const gmp_fixed *f, mpz_t out, const mpz_t e, const mpz_t
     }
 }
 
+/* The DJN fixed-base table, built once on first use (encryptors only need it). */
+static ccz_status ensure_table(const ccz_paillier_pub *cpk)
+{
+    ccz_paillier_pub *pk = (ccz_paillier_pub *)cpk;
+    pthread_mutex_lock(&pk->table_mu);
+    ccz_status s = CCZ_OK;
+    if (!pk->fixed && !pk->mfixed) {
+        if (mbx_available())
+            s = mbx_fixed_new(&pk->mfixed, pk->hs, pk->n2, pk->rand_bits);
+        else
+            s = fixed_new(&pk->fixed, pk->hs, pk->n2, pk->rand_bits);
+    }
+    pthread_mutex_unlock(&pk->table_mu);
+    return s;
+}
+
 static ccz_status compute_obfuscators(const ccz_paillier_pub *pk, mpz_t *out, unsigned n)
 {
+    if (pk->djn)
+        CCZ_GUARD(ensure_table(pk));
     mpz_t r[MBX_LANES];
     for (unsigned i = 0; i < n; i++)
         mpz_init(r[i]);
