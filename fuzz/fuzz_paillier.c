@@ -30,6 +30,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             next = strchr(line, '\n');
             if (next)
                 *next++ = '\0';
+            if (line[0] == '{') { /* an encrypted number as JSON */
+                ccz_paillier_number x;
+                ccz_paillier_number_init(&x);
+                if (ccz_paillier_number_from_json(pk, &x, line, strlen(line)) == CCZ_OK && k) {
+                    ccz_paillier_encoded e;
+                    ccz_paillier_encoded_init(&e);
+                    double d;
+                    if (ccz_paillier_decrypt_encoded(k, &e, &x) == CCZ_OK)
+                        (void)!ccz_paillier_decode_double(pk, &e, &d);
+                    ccz_paillier_encoded_clear(&e);
+                }
+                ccz_paillier_number_clear(&x);
+                continue;
+            }
             if (mpz_set_str(a, line, 10) != 0)
                 continue;
             (void)!ccz_paillier_add(pk, c, a, a);

@@ -150,6 +150,15 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_number_mul_encoded(const ccz_paill
                                                                 const ccz_paillier_number *a,
                                                                 const ccz_paillier_encoded *b);
 
+/* Encrypted numbers as JSON: {"ciphertext": "<decimal>", "exponent": <integer>} (the pair
+ * python-paillier's EncryptedNumber serialises). Reading checks the ciphertext against the key
+ * (in [1, n^2)) and the exponent (|e| <= 10000). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_number_to_json(const ccz_paillier_number *x,
+                                                            ccz_buf *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_number_from_json(const ccz_paillier_pub *pk,
+                                                              ccz_paillier_number *x,
+                                                              const char *text, size_t len);
+
 /* ---- batches ---------------------------------------------------------------------------------*/
 
 /* Element-wise over arrays of count values, on `threads` threads (0: every core). Decryption

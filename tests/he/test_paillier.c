@@ -229,6 +229,29 @@ static void test_encoding(void)
     CHECK_CONTAINS(ccz_error_detail(), "overflowed");
     CHECK_STATUS(ccz_paillier_decode_double(pk, &e, &d), CCZ_ERR_OVERFLOW);
 
+    /* encrypted numbers as JSON, and what is refused */
+    CHECK_OK(ccz_paillier_encode_double(pk, &e, -0.75, 0));
+    CHECK_OK(ccz_paillier_encrypt_encoded(pk, &x, &e));
+    ccz_buf j = CCZ_BUF_INIT;
+    CHECK_OK(ccz_paillier_number_to_json(&x, &j));
+    CHECK_OK(ccz_paillier_number_from_json(pk, &y, (const char *)j.ptr, j.len));
+    CHECK(mpz_cmp(x.c, y.c) == 0 && x.exponent == y.exponent);
+    CHECK_OK(ccz_paillier_decrypt_encoded(k, &f, &y));
+    CHECK_OK(ccz_paillier_decode_double(pk, &f, &d));
+    CHECK(d == -0.75);
+    ccz_buf_free(&j);
+    static const char *const bad_numbers[] = {
+        "{\"ciphertext\": \"0\", \"exponent\": 0}",
+        "{\"ciphertext\": \"12a\", \"exponent\": 0}",
+        "{\"ciphertext\": \"5\", \"exponent\": 1.5}",
+        "{\"ciphertext\": \"5\", \"exponent\": 99999}",
+        "{\"exponent\": 0}",
+        "[\"5\", 0]",
+    };
+    for (size_t i = 0; i < sizeof bad_numbers / sizeof bad_numbers[0]; i++)
+        CHECK(ccz_paillier_number_from_json(pk, &y, bad_numbers[i], strlen(bad_numbers[i])) !=
+              CCZ_OK);
+
     mpz_clears(v, max, NULL);
     ccz_paillier_encoded_clear(&e);
     ccz_paillier_encoded_clear(&f);
