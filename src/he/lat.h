@@ -1,0 +1,125 @@
+/* Private to src/he: arithmetic for the lattice schemes. Residues modulo primes q < 2^61 in
+ * 64-bit words; Barrett reduction of 128-bit products; Shoup multiplication by precomputed
+ * constants (w, floor(w 2^64 / q)); the negacyclic NTT with lazy (Harvey) butterflies, portable
+ * and AVX-512 (IFMA for q < 2^50, 64-bit emulation above), chosen at run time and giving the same
+ * results. */
+#ifndef CCZ_HE_LAT_H
+#define CCZ_HE_LAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ccz/core.h"
+
+typedef unsigned __int128 u128;
+
+#define LAT_MAX_PRIME_BITS 61
+#define LAT_MIN_LOG_N 1
+#define LAT_MAX_LOG_N 17
+
+/* A modulus with its Barrett constant floor(2^128 / q). */
+typedef struct {
+    uint64_t q;
+    uint64_t r0, r1; /* floor(2^128 / q) = r1 2^64 + r0 */
+    unsigned bits;
+} lat_mod;
+
+void lat_mod_init(lat_mod *m, uint64_t q);
+
+static inline uint64_t lat_hi64(uint64_t a, uint64_t b)
+{
+    return (uint64_t)(((u128)a * b) >> 64);
+}
+
+/* z mod q for z < 2^128 with z < q^2 * 4 (products of residues below 2q). */
+static inline uint64_t lat_reduce128(u128 z, const lat_mod *m)
+{
+    uint64_t z0 = (uint64_t)z, z1 = (uint64_t)(z >> 64);
+    u128 p00 = (u128)z0 * m->r0, p01 = (u128)z0 * m->r1, p10 = (u128)z1 * m->r0;
+    u128 mid = (p00 >> 64) + (uint64_t)p01 + (uint64_t)p10;
+    uint64_t qe = z1 * m->r1 + (uint64_t)(p01 >> 64) + (uint64_t)(p10 >> 64) +
+                  (uint64_t)(mid >> 64);
+    uint64_t r = z0 - qe * m->q;
+    return r >= m->q ? r - m->q : r;
+}
+
+static inline uint64_t lat_mul_mod(uint64_t a, uint64_t b, const lat_mod *m)
+{
+    return lat_reduce128((u128)a * b, m);
+}
+
+static inline uint64_t lat_add_mod(uint64_t a, uint64_t b, uint64_t q)
+{
+    uint64_t s = a + b;
+    return s >= q ? s - q : s;
+}
+
+static inline uint64_t lat_sub_mod(uint64_t a, uint64_t b, uint64_t q)
+{
+    return a >= b ? a - b : a + q - b;
+}
+
+/* floor(w 2^64 / q) for w < q */
+static inline uint64_t lat_shoup(uint64_t w, uint64_t q)
+{
+    return (uint64_t)(((u128)w << 64) / q);
+}
+
+/* a w mod q in [0, 2q), for any 64-bit a (Shoup) */
+static inline uint64_t lat_mul_shoup_lazy(uint64_t a, uint64_t w, uint64_t ws, uint64_t q)
+{
+    return a * w - lat_hi64(a, ws) * q;
+}
+
+static inline uint64_t lat_mul_shoup(uint64_t a, uint64_t w, uint64_t ws, uint64_t q)
+{
+    uint64_t r = lat_mul_shoup_lazy(a, w, ws, q);
+    return r >= q ? r - q : r;
+}
+
+uint64_t lat_pow_mod(uint64_t b, uint64_t e, const lat_mod *m);
+/* b^-1 mod q (q prime, b not 0 mod q) */
+uint64_t lat_inv_mod(uint64_t b, const lat_mod *m);
+
+/* Fills out[0..count) with distinct primes q = 1 mod 2n of exactly `bits` bits, largest first,
+ * skipping those in `avoid` (n_avoid of them). */
+ccz_status lat_primes(uint64_t *out, size_t count, unsigned bits, size_t n, const uint64_t *avoid,
+                      size_t n_avoid);
+
+/* ---- the NTT ---------------------------------------------------------------------------------*/
+
+typedef struct {
+    lat_mod mod;
+    size_t n;
+    unsigned log_n;
+    uint64_t psi; /* the minimal primitive 2n-th root of unity */
+    /* psi^bitrev(i) and psi^-bitrev(i), with Shoup companions */
+    uint64_t *root, *root_s, *iroot, *iroot_s;
+    uint64_t n_inv, n_inv_s;
+    /* for q < 2^50: floor(w 2^52 / q) companions, for the IFMA butterflies */
+    uint64_t *root_s52, *iroot_s52;
+    uint64_t n_inv_s52;
+} lat_ntt;
+
+ccz_status lat_ntt_init(lat_ntt *t, uint64_t q, unsigned log_n);
+void lat_ntt_free(lat_ntt *t);
+
+/* In place, input and output in [0, q). The forward transform maps coefficients to evaluations
+ * at the odd powers of psi (in bit-reversed order), so products are pointwise. */
+void lat_ntt_forward(const lat_ntt *t, uint64_t *a);
+void lat_ntt_inverse(const lat_ntt *t, uint64_t *a);
+/* The portable implementations, whatever the CPU (tests compare the two). */
+void lat_ntt_forward_portable(const lat_ntt *t, uint64_t *a);
+void lat_ntt_inverse_portable(const lat_ntt *t, uint64_t *a);
+
+/* Whether the AVX-512 paths are used (AVX-512F and DQ; IFMA for q < 2^50), unless
+ * CCZ_HE_AVX512=0. */
+bool lat_avx512(void);
+bool lat_ifma(void);
+
+/* AVX-512 implementations (lat_avx512.c); only called when lat_avx512() is true. */
+void lat_ntt_forward_avx512(const lat_ntt *t, uint64_t *a);
+void lat_ntt_inverse_avx512(const lat_ntt *t, uint64_t *a);
+
+#endif

@@ -1,0 +1,228 @@
+/* The negacyclic NTT with AVX-512: eight coefficients per register. Stages whose butterflies are
+ * at least eight apart work on whole registers; the last three forward stages (and the first
+ * three inverse ones) regroup two registers with permutations so that every lane still does a
+ * butterfly. Multiplication by a twiddle is Shoup's: with IFMA for q < 2^50 (52-bit products,
+ * values kept below 4q < 2^52), otherwise with 64-bit products assembled from 32-bit ones.
+ * The butterflies are the portable ones, lane for lane, so results are identical. */
+#include <stdlib.h>
+
+#include <immintrin.h>
+
+#include "lat.h"
+
+#define TARGET __attribute__((target("avx512f,avx512dq,avx512ifma")))
+#define INLINE static inline __attribute__((always_inline))
+
+bool lat_avx512(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        const char *env = getenv("CCZ_HE_AVX512");
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                 !(env && env[0] == '0');
+    }
+    return cached;
+}
+
+bool lat_ifma(void)
+{
+    static int cached = -1;
+    if (cached < 0)
+        cached = lat_avx512() && __builtin_cpu_supports("avx512ifma");
+    return cached;
+}
+
+/* hi64(a b) for 64-bit lanes */
+TARGET INLINE __m512i mulhi64(__m512i a, __m512i b)
+{
+    const __m512i lo32 = _mm512_set1_epi64(0xffffffff);
+    __m512i ah = _mm512_srli_epi64(a, 32), bh = _mm512_srli_epi64(b, 32);
+    __m512i ll = _mm512_mul_epu32(a, b), lh = _mm512_mul_epu32(a, bh);
+    __m512i hl = _mm512_mul_epu32(ah, b), hh = _mm512_mul_epu32(ah, bh);
+    __m512i t = _mm512_add_epi64(_mm512_srli_epi64(ll, 32), _mm512_and_si512(lh, lo32));
+    t = _mm512_add_epi64(t, _mm512_and_si512(hl, lo32));
+    __m512i r = _mm512_add_epi64(hh, _mm512_srli_epi64(lh, 32));
+    r = _mm512_add_epi64(r, _mm512_srli_epi64(hl, 32));
+    return _mm512_add_epi64(r, _mm512_srli_epi64(t, 32));
+}
+
+/* y w mod q in [0, 2q) (Shoup); ws is floor(w 2^52 / q) with IFMA, floor(w 2^64 / q) without */
+TARGET INLINE __m512i mul_lazy(__m512i y, __m512i w, __m512i ws, __m512i q, const int ifma)
+{
+    if (ifma) {
+        const __m512i zero = _mm512_setzero_si512(), m52 = _mm512_set1_epi64((1ll << 52) - 1);
+        __m512i qh = _mm512_madd52hi_epu64(zero, y, ws);
+        __m512i lo = _mm512_madd52lo_epu64(zero, y, w);
+        __m512i t = _mm512_madd52lo_epu64(zero, qh, q);
+        return _mm512_and_si512(_mm512_sub_epi64(lo, t), m52);
+    }
+    __m512i qh = mulhi64(y, ws);
+    return _mm512_sub_epi64(_mm512_mullo_epi64(y, w), _mm512_mullo_epi64(qh, q));
+}
+
+/* x - m if x >= m */
+TARGET INLINE __m512i reduce_once(__m512i x, __m512i m)
+{
+    return _mm512_min_epu64(x, _mm512_sub_epi64(x, m));
+}
+
+/* forward butterfly on registers: x in [0, 4q) -> x', y' in [0, 4q) */
+TARGET INLINE void fwd_bfly(__m512i *x, __m512i *y, __m512i w, __m512i ws, __m512i q,
+                            __m512i q2, const int ifma)
+{
+    __m512i u = reduce_once(*x, q2);
+    __m512i v = mul_lazy(*y, w, ws, q, ifma);
+    *x = _mm512_add_epi64(u, v);
+    *y = _mm512_add_epi64(_mm512_sub_epi64(u, v), q2);
+}
+
+/* inverse butterfly: x, y in [0, 2q) -> x' = x + y, y' = (x - y) w, both in [0, 2q) */
+TARGET INLINE void inv_bfly(__m512i *x, __m512i *y, __m512i w, __m512i ws, __m512i q,
+                            __m512i q2, const int ifma)
+{
+    __m512i u = *x, v = *y;
+    *x = reduce_once(_mm512_add_epi64(u, v), q2);
+    *y = mul_lazy(_mm512_add_epi64(_mm512_sub_epi64(u, v), q2), w, ws, q, ifma);
+}
+
+/* Twiddles for butterflies g apart (g = 4, 2, 1) inside 16 coefficients: each twiddle repeated
+ * g times, from the table entries at k, k+1, ... */
+TARGET INLINE __m512i spread(const uint64_t *tab, size_t k, unsigned g)
+{
+    __m512i v = _mm512_loadu_si512(tab + k);
+    if (g == 4)
+        return _mm512_permutexvar_epi64(_mm512_set_epi64(1, 1, 1, 1, 0, 0, 0, 0), v);
+    if (g == 2)
+        return _mm512_permutexvar_epi64(_mm512_set_epi64(3, 3, 2, 2, 1, 1, 0, 0), v);
+    return v;
+}
+
+/* Lanes of x and y in the two registers holding 16 coefficients, for butterflies g apart. */
+TARGET INLINE void split(__m512i a, __m512i b, __m512i *x, __m512i *y, unsigned g)
+{
+    __m512i ix, iy;
+    if (g == 4) {
+        ix = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
+        iy = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
+    } else if (g == 2) {
+        ix = _mm512_set_epi64(13, 12, 9, 8, 5, 4, 1, 0);
+        iy = _mm512_set_epi64(15, 14, 11, 10, 7, 6, 3, 2);
+    } else {
+        ix = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
+        iy = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1);
+    }
+    *x = _mm512_permutex2var_epi64(a, ix, b);
+    *y = _mm512_permutex2var_epi64(a, iy, b);
+}
+
+TARGET INLINE void join(__m512i x, __m512i y, __m512i *a, __m512i *b, unsigned g)
+{
+    __m512i ia, ib;
+    if (g == 4) {
+        ia = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
+        ib = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
+    } else if (g == 2) {
+        ia = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
+        ib = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+    } else {
+        ia = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0);
+        ib = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
+    }
+    *a = _mm512_permutex2var_epi64(x, ia, y);
+    *b = _mm512_permutex2var_epi64(x, ib, y);
+}
+
+TARGET INLINE void forward(const lat_ntt *t, uint64_t *a, const int ifma)
+{
+    const uint64_t *rs = ifma ? t->root_s52 : t->root_s;
+    const __m512i q = _mm512_set1_epi64((long long)t->mod.q),
+                  q2 = _mm512_set1_epi64((long long)(2 * t->mod.q));
+    size_t n = t->n, gap = n;
+    size_t m = 1;
+    for (; m < n && gap > 8; m <<= 1) {
+        gap >>= 1;
+        for (size_t i = 0; i < m; i++) {
+            __m512i w = _mm512_set1_epi64((long long)t->root[m + i]),
+                    ws = _mm512_set1_epi64((long long)rs[m + i]);
+            uint64_t *x = a + 2 * i * gap, *y = x + gap;
+            for (size_t j = 0; j < gap; j += 8) {
+                __m512i vx = _mm512_loadu_si512(x + j), vy = _mm512_loadu_si512(y + j);
+                fwd_bfly(&vx, &vy, w, ws, q, q2, ifma);
+                _mm512_storeu_si512(x + j, vx);
+                _mm512_storeu_si512(y + j, vy);
+            }
+        }
+    }
+    /* gaps 4, 2, 1: two registers (16 coefficients) at a time */
+    for (unsigned g = 4; g >= 1; g >>= 1, m <<= 1) {
+        unsigned per = 16 / (2 * g); /* butterfly groups in 16 coefficients */
+        for (size_t j = 0, i = 0; j < n; j += 16, i += per) {
+            __m512i va = _mm512_loadu_si512(a + j), vb = _mm512_loadu_si512(a + j + 8), x, y;
+            split(va, vb, &x, &y, g);
+            fwd_bfly(&x, &y, spread(t->root, m + i, g), spread(rs, m + i, g), q, q2, ifma);
+            join(x, y, &va, &vb, g);
+            _mm512_storeu_si512(a + j, va);
+            _mm512_storeu_si512(a + j + 8, vb);
+        }
+    }
+    for (size_t j = 0; j < n; j += 8) {
+        __m512i v = _mm512_loadu_si512(a + j);
+        v = reduce_once(reduce_once(v, q2), q);
+        _mm512_storeu_si512(a + j, v);
+    }
+}
+
+TARGET INLINE void inverse(const lat_ntt *t, uint64_t *a, const int ifma)
+{
+    const uint64_t *rs = ifma ? t->iroot_s52 : t->iroot_s;
+    const __m512i q = _mm512_set1_epi64((long long)t->mod.q),
+                  q2 = _mm512_set1_epi64((long long)(2 * t->mod.q));
+    size_t n = t->n, m = n >> 1;
+    for (unsigned g = 1; g <= 4; g <<= 1, m >>= 1) {
+        unsigned per = 16 / (2 * g);
+        for (size_t j = 0, i = 0; j < n; j += 16, i += per) {
+            __m512i va = _mm512_loadu_si512(a + j), vb = _mm512_loadu_si512(a + j + 8), x, y;
+            split(va, vb, &x, &y, g);
+            inv_bfly(&x, &y, spread(t->iroot, m + i, g), spread(rs, m + i, g), q, q2, ifma);
+            join(x, y, &va, &vb, g);
+            _mm512_storeu_si512(a + j, va);
+            _mm512_storeu_si512(a + j + 8, vb);
+        }
+    }
+    for (size_t gap = 8; m >= 1; m >>= 1, gap <<= 1) {
+        for (size_t i = 0; i < m; i++) {
+            __m512i w = _mm512_set1_epi64((long long)t->iroot[m + i]),
+                    ws = _mm512_set1_epi64((long long)rs[m + i]);
+            uint64_t *x = a + 2 * i * gap, *y = x + gap;
+            for (size_t j = 0; j < gap; j += 8) {
+                __m512i vx = _mm512_loadu_si512(x + j), vy = _mm512_loadu_si512(y + j);
+                inv_bfly(&vx, &vy, w, ws, q, q2, ifma);
+                _mm512_storeu_si512(x + j, vx);
+                _mm512_storeu_si512(y + j, vy);
+            }
+        }
+    }
+    const __m512i ni = _mm512_set1_epi64((long long)t->n_inv),
+                  nis = _mm512_set1_epi64((long long)(ifma ? t->n_inv_s52 : t->n_inv_s));
+    for (size_t j = 0; j < n; j += 8) {
+        __m512i v = mul_lazy(_mm512_loadu_si512(a + j), ni, nis, q, ifma);
+        _mm512_storeu_si512(a + j, reduce_once(v, q));
+    }
+}
+
+TARGET void lat_ntt_forward_avx512(const lat_ntt *t, uint64_t *a)
+{
+    if (t->root_s52 && lat_ifma())
+        forward(t, a, 1);
+    else
+        forward(t, a, 0);
+}
+
+TARGET void lat_ntt_inverse_avx512(const lat_ntt *t, uint64_t *a)
+{
+    if (t->iroot_s52 && lat_ifma())
+        inverse(t, a, 1);
+    else
+        inverse(t, a, 0);
+}
