@@ -10,5 +10,6 @@
 #include "ccz/ratls.h"
 #include "ccz/rpc.h"
 #include "ccz/paillier.h"
+#include "ccz/lattice.h"
 
 #endif

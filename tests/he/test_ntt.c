@@ -37,6 +37,8 @@ static void test_modular(void)
             ok &= lz < 2 * qs[k] && lz % qs[k] == (uint64_t)(((u128)big * b) % qs[k]);
             if (a)
                 ok &= lat_mul_mod(a, lat_inv_mod(a, &m), &m) == 1;
+            u128 z = ((u128)rnd() << 64) | rnd(); /* any 128-bit value */
+            ok &= lat_reduce128(z, &m) == (uint64_t)(z % qs[k]);
         }
         CHECK(ok);
     }

@@ -1,0 +1,173 @@
+/* ccz lattice: leveled lattice homomorphic encryption in RNS form, BFV (exact integer arithmetic
+ * modulo t, batched into 2 x N/2 slots) and CKKS (approximate arithmetic on N/2 complex slots),
+ * as in Microsoft SEAL: ring Z[x]/(x^N + 1), ciphertext modulus a product of NTT-friendly
+ * primes plus one special prime for key switching, ternary secrets, centred binomial errors
+ * (sigma 3.2). NTTs and vector arithmetic use AVX-512 (IFMA for primes below 2^50) when the CPU
+ * has it and give the same results without. */
+#ifndef CCZ_LATTICE_H
+#define CCZ_LATTICE_H
+
+#include <complex.h>
+
+#include "ccz/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { CCZ_HE_BFV = 1, CCZ_HE_CKKS = 2 } ccz_he_scheme;
+
+#define CCZ_HE_MAX_PRIMES 32
+
+/* Parameters. coeff_bits (or coeff_primes) is the modulus chain: data primes first, the last one
+ * the special prime used only for key switching (as SEAL's coeff_modulus). */
+typedef struct {
+    ccz_he_scheme scheme;
+    unsigned log_n;                          /* N = 2^log_n: 12 to 15 for 4096..32768 */
+    unsigned n_primes;                       /* length of the chain, special prime included */
+    unsigned coeff_bits[CCZ_HE_MAX_PRIMES];  /* bit sizes, primes found = 1 mod 2N, or */
+    uint64_t coeff_primes[CCZ_HE_MAX_PRIMES];/* explicit primes (used when [0] is non-zero) */
+    uint64_t plain_modulus;                  /* BFV: t (a prime = 1 mod 2N for batching) */
+    double scale;                            /* CKKS: the default scale (e.g. 2^40) */
+    bool no_security_check;                  /* allow moduli beyond the 128-bit table */
+} ccz_he_params;
+
+/* Presets within the HomomorphicEncryption.org 128-bit classical security table (SEAL's
+ * defaults): BFV with t = a 20-bit batching prime; CKKS with 60-bit outer primes and 40-bit (N
+ * 8192) or 50-bit (N 16384, 32768) inner primes. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_preset(ccz_he_params *p, ccz_he_scheme scheme,
+                                              unsigned log_n);
+/* The largest total coefficient-modulus size (bits) for 128-bit security at 2^log_n (0 if none:
+ * 4096: 109, 8192: 218, 16384: 438, 32768: 881). */
+CCZ_API unsigned ccz_he_max_bits_128(unsigned log_n);
+
+typedef struct ccz_he_context ccz_he_context;
+
+/* Validates the parameters (a clear error names what is wrong), finds the primes and builds the
+ * tables. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_context_new(ccz_he_context **out, const ccz_he_params *p);
+CCZ_API void ccz_he_context_free(ccz_he_context *ctx);
+CCZ_API const ccz_he_params *ccz_he_context_params(const ccz_he_context *ctx);
+/* The primes in use (data primes then the special prime); *count gets their number. */
+CCZ_API const uint64_t *ccz_he_context_primes(const ccz_he_context *ctx, unsigned *count);
+CCZ_API size_t ccz_he_slots(const ccz_he_context *ctx); /* BFV: N, CKKS: N/2 */
+/* Data primes: the top level of fresh ciphertexts. */
+CCZ_API unsigned ccz_he_max_level(const ccz_he_context *ctx);
+
+/* ---- keys --------------------------------------------------------------------------------*/
+
+typedef struct ccz_he_secret_key ccz_he_secret_key;
+typedef struct ccz_he_public_key ccz_he_public_key;
+typedef struct ccz_he_relin_keys ccz_he_relin_keys;
+typedef struct ccz_he_galois_keys ccz_he_galois_keys;
+
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_keygen(const ccz_he_context *ctx, ccz_he_secret_key **sk,
+                                              ccz_he_public_key **pk);
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_relin_keygen(const ccz_he_context *ctx,
+                                                    const ccz_he_secret_key *sk,
+                                                    ccz_he_relin_keys **out);
+/* Keys for rotations by the given steps (row rotations for BFV, slot rotations for CKKS;
+ * negative steps rotate right) and, with conjugate, for the row swap / complex conjugation. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_galois_keygen(const ccz_he_context *ctx,
+                                                     const ccz_he_secret_key *sk,
+                                                     const int *steps, size_t n_steps,
+                                                     bool conjugate, ccz_he_galois_keys **out);
+CCZ_API void ccz_he_secret_key_free(ccz_he_secret_key *k); /* wiped */
+CCZ_API void ccz_he_public_key_free(ccz_he_public_key *k);
+CCZ_API void ccz_he_relin_keys_free(ccz_he_relin_keys *k);
+CCZ_API void ccz_he_galois_keys_free(ccz_he_galois_keys *k);
+
+/* ---- plaintexts and ciphertexts -----------------------------------------------------------*/
+
+typedef struct ccz_he_plaintext ccz_he_plaintext;
+typedef struct ccz_he_ciphertext ccz_he_ciphertext;
+
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_plaintext_new(const ccz_he_context *ctx,
+                                                     ccz_he_plaintext **out);
+CCZ_API void ccz_he_plaintext_free(ccz_he_plaintext *p);
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_ciphertext_new(const ccz_he_context *ctx,
+                                                      ccz_he_ciphertext **out);
+CCZ_API void ccz_he_ciphertext_free(ccz_he_ciphertext *c);
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_ciphertext_copy(ccz_he_ciphertext *dst,
+                                                       const ccz_he_ciphertext *src);
+/* Data primes the ciphertext still has (drops by one per rescale / modulus switch). */
+CCZ_API unsigned ccz_he_ciphertext_level(const ccz_he_ciphertext *c);
+CCZ_API double ccz_he_ciphertext_scale(const ccz_he_ciphertext *c); /* CKKS */
+
+/* BFV batch encoding: values (each < t) into the 2 x N/2 slot matrix (row-major); fewer values
+ * leave the rest 0. Decoding gives N values. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_bfv_encode(const ccz_he_context *ctx, ccz_he_plaintext *pt,
+                                               const uint64_t *values, size_t count);
+CCZ_API CCZ_NODISCARD ccz_status ccz_bfv_decode(const ccz_he_context *ctx,
+                                               const ccz_he_plaintext *pt, uint64_t *values);
+
+/* CKKS encoding of up to N/2 complex (or real) values at a scale, at a level (0: the top). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_ckks_encode(const ccz_he_context *ctx, ccz_he_plaintext *pt,
+                                                const double complex *values, size_t count,
+                                                double scale, unsigned level);
+CCZ_API CCZ_NODISCARD ccz_status ccz_ckks_encode_real(const ccz_he_context *ctx,
+                                                     ccz_he_plaintext *pt, const double *values,
+                                                     size_t count, double scale, unsigned level);
+CCZ_API CCZ_NODISCARD ccz_status ccz_ckks_decode(const ccz_he_context *ctx,
+                                                const ccz_he_plaintext *pt,
+                                                double complex *values);
+
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_encrypt(const ccz_he_context *ctx,
+                                               const ccz_he_public_key *pk,
+                                               const ccz_he_plaintext *pt, ccz_he_ciphertext *out);
+/* Symmetric encryption with the secret key (less noise). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_encrypt_sk(const ccz_he_context *ctx,
+                                                  const ccz_he_secret_key *sk,
+                                                  const ccz_he_plaintext *pt,
+                                                  ccz_he_ciphertext *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_decrypt(const ccz_he_context *ctx,
+                                               const ccz_he_secret_key *sk,
+                                               const ccz_he_ciphertext *ct, ccz_he_plaintext *out);
+/* BFV: bits of noise budget left (0: decryption is no longer guaranteed). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_bfv_noise_budget(const ccz_he_context *ctx,
+                                                     const ccz_he_secret_key *sk,
+                                                     const ccz_he_ciphertext *ct, int *bits);
+
+/* ---- evaluation (out may alias an input) ---------------------------------------------------*/
+
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_add(const ccz_he_context *ctx, ccz_he_ciphertext *out,
+                                           const ccz_he_ciphertext *a,
+                                           const ccz_he_ciphertext *b);
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_sub(const ccz_he_context *ctx, ccz_he_ciphertext *out,
+                                           const ccz_he_ciphertext *a,
+                                           const ccz_he_ciphertext *b);
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_add_plain(const ccz_he_context *ctx,
+                                                 ccz_he_ciphertext *out,
+                                                 const ccz_he_ciphertext *a,
+                                                 const ccz_he_plaintext *p);
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_mul_plain(const ccz_he_context *ctx,
+                                                 ccz_he_ciphertext *out,
+                                                 const ccz_he_ciphertext *a,
+                                                 const ccz_he_plaintext *p);
+/* Product of two ciphertexts, relinearized back to two components. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
+                                           const ccz_he_ciphertext *a,
+                                           const ccz_he_ciphertext *b,
+                                           const ccz_he_relin_keys *rk);
+/* BFV: drop the last data prime (less noise budget is spent on later operations' size). CKKS:
+ * divide by the last data prime (the scale drops by it). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_mod_switch(const ccz_he_context *ctx,
+                                                  ccz_he_ciphertext *c);
+CCZ_API CCZ_NODISCARD ccz_status ccz_ckks_rescale(const ccz_he_context *ctx,
+                                                 ccz_he_ciphertext *c);
+CCZ_API CCZ_NODISCARD ccz_status ccz_ckks_mul_const(const ccz_he_context *ctx,
+                                                   ccz_he_ciphertext *out,
+                                                   const ccz_he_ciphertext *a, double k);
+/* Rotations by steps (keys for them needed); conjugate: BFV row swap, CKKS conjugation. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_rotate(const ccz_he_context *ctx, ccz_he_ciphertext *out,
+                                              const ccz_he_ciphertext *a, int steps,
+                                              const ccz_he_galois_keys *gk);
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_conjugate(const ccz_he_context *ctx,
+                                                 ccz_he_ciphertext *out,
+                                                 const ccz_he_ciphertext *a,
+                                                 const ccz_he_galois_keys *gk);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,375 @@
+/* CKKS: the canonical embedding (slot j is the evaluation at zeta^(3^j), zeta = e^(i pi / N),
+ * its conjugate at zeta^(-3^j)), computed with a complex FFT of size N on the odd powers of
+ * zeta; coefficients scaled and rounded to integers, then RNS and NTT form. Products are
+ * pointwise in NTT form, relinearized, and rescaled by dividing by the last prime. Also the
+ * scheme-independent entry points, which dispatch to BFV or CKKS. */
+#include <complex.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gmp.h>
+#include <openssl/crypto.h>
+
+#include "lattice_internal.h"
+
+ccz_status lat_encrypt_zero(const ccz_he_context *ctx, const ccz_he_public_key *pk,
+                            const ccz_he_secret_key *sk, unsigned level, bool ntt,
+                            uint64_t *c0, uint64_t *c1);
+ccz_status lat_decrypt_poly(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
+                            const ccz_he_ciphertext *ct, uint64_t *x);
+ccz_status lat_relinearize(const ccz_he_context *ctx, ccz_he_ciphertext *c,
+                           const ccz_he_relin_keys *rk);
+ccz_status lat_drop_last(const ccz_he_context *ctx, ccz_he_ciphertext *c);
+ccz_status lat_bfv_decrypt(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
+                           const ccz_he_ciphertext *ct, ccz_he_plaintext *out);
+ccz_status lat_bfv_add_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
+                             const ccz_he_ciphertext *a, const ccz_he_plaintext *p);
+ccz_status lat_bfv_mul_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
+                             const ccz_he_ciphertext *a, const ccz_he_plaintext *p);
+ccz_status lat_bfv_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
+                       const ccz_he_ciphertext *a, const ccz_he_ciphertext *b2,
+                       const ccz_he_relin_keys *rk);
+ccz_status lat_bfv_encrypt(const ccz_he_context *ctx, const ccz_he_public_key *pk,
+                           const ccz_he_secret_key *sk, const ccz_he_plaintext *pt,
+                           ccz_he_ciphertext *out);
+
+static uint64_t *words(size_t n)
+{
+    return aligned_alloc(64, ((n * 8 + 63) / 64) * 64);
+}
+
+static ccz_status need_ckks(const ccz_he_context *ctx)
+{
+    CCZ_ENSURE(ctx->params.scheme == CCZ_HE_CKKS, CCZ_ERR_INVALID_ARGUMENT,
+               "a CKKS operation on a BFV context");
+    return CCZ_OK;
+}
+
+/* In-place radix-2 DFT of size n: sign -1 forward (sum a_k w^(tk), w = e^(2 pi i / n))... the
+ * twiddles come from the context's table of zeta powers (zeta^2 is the n-th root). */
+static void fft(const ccz_he_context *ctx, double complex *a, size_t n, bool inverse)
+{
+    for (size_t i = 1, j = 0; i < n; i++) { /* bit reversal */
+        size_t bit = n >> 1;
+        for (; j & bit; bit >>= 1)
+            j ^= bit;
+        j ^= bit;
+        if (i < j) {
+            double complex t = a[i];
+            a[i] = a[j];
+            a[j] = t;
+        }
+    }
+    size_t two_n = 2 * ctx->n;
+    for (size_t len = 2; len <= n; len <<= 1) {
+        size_t step = two_n / len; /* zeta^step is a len-th root of unity */
+        for (size_t i = 0; i < n; i += len)
+            for (size_t j = 0; j < len / 2; j++) {
+                size_t e = (j * step) % two_n;
+                double complex w = inverse ? ctx->roots[(two_n - e) % two_n] : ctx->roots[e];
+                double complex u = a[i + j], v = a[i + j + len / 2] * w;
+                a[i + j] = u + v;
+                a[i + j + len / 2] = u - v;
+            }
+    }
+}
+
+ccz_status ccz_ckks_encode(const ccz_he_context *ctx, ccz_he_plaintext *pt,
+                           const double complex *values, size_t count, double scale,
+                           unsigned level)
+{
+    CCZ_GUARD(need_ckks(ctx));
+    size_t n = ctx->n, slots = n / 2;
+    if (level == 0)
+        level = ctx->L;
+    CCZ_ENSURE(count <= slots, CCZ_ERR_INVALID_ARGUMENT, "%zu values for %zu slots", count,
+               slots);
+    CCZ_ENSURE(level <= ctx->L, CCZ_ERR_INVALID_ARGUMENT, "level %u: the chain has %u data primes",
+               level, ctx->L);
+    CCZ_ENSURE(scale >= 1 && scale < 0x1p62, CCZ_ERR_INVALID_ARGUMENT, "scale out of range");
+    double complex *w = calloc(n, sizeof *w);
+    CCZ_ENSURE(w, CCZ_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; j < count; j++) {
+        CCZ_ENSURE(isfinite(creal(values[j])) && isfinite(cimag(values[j])),
+                   CCZ_ERR_INVALID_ARGUMENT, "value %zu is not finite", j);
+        w[ctx->ckks_index[j]] = values[j];
+        w[ctx->ckks_index[slots + j]] = conj(values[j]);
+    }
+    /* m_k = (1/N) zeta^-k sum_t w_t omega^-tk */
+    fft(ctx, w, n, true);
+    size_t two_n = 2 * n;
+    ccz_status s = CCZ_OK;
+    for (size_t k = 0; k < n && s == CCZ_OK; k++) {
+        double complex m = w[k] * ctx->roots[(two_n - k) % two_n] / (double)n;
+        double v = round(creal(m) * scale);
+        if (!(fabs(v) < 0x1p62))
+            s = ccz_fail(CCZ_ERR_OVERFLOW, "the values times the scale exceed 2^62: lower the "
+                                           "scale");
+        int64_t iv = (int64_t)v;
+        for (unsigned i = 0; i < level; i++) {
+            uint64_t q = ctx->primes[i];
+            uint64_t r = iv < 0 ? q - ((uint64_t)(-iv) % q) : (uint64_t)iv % q;
+            pt->poly.d[(size_t)i * n + k] = r == q ? 0 : r;
+        }
+    }
+    free(w);
+    if (s)
+        return s;
+    lat_rns_ntt(ctx, pt->poly.d, level, NULL);
+    pt->poly.np = level;
+    pt->poly.ntt = true;
+    pt->scale = scale;
+    return CCZ_OK;
+}
+
+ccz_status ccz_ckks_encode_real(const ccz_he_context *ctx, ccz_he_plaintext *pt,
+                                const double *values, size_t count, double scale, unsigned level)
+{
+    double complex *z = malloc((count ? count : 1) * sizeof *z);
+    CCZ_ENSURE(z, CCZ_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; j < count; j++)
+        z[j] = values[j];
+    ccz_status s = ccz_ckks_encode(ctx, pt, z, count, scale, level);
+    free(z);
+    return s;
+}
+
+ccz_status ccz_ckks_decode(const ccz_he_context *ctx, const ccz_he_plaintext *pt,
+                           double complex *values)
+{
+    CCZ_GUARD(need_ckks(ctx));
+    size_t n = ctx->n, slots = n / 2;
+    unsigned l = pt->poly.np;
+    uint64_t *x = words((size_t)l * n);
+    double complex *w = calloc(n, sizeof *w);
+    CCZ_ENSURE(x && w, CCZ_ERR_NOMEM, "out of memory");
+    memcpy(x, pt->poly.d, (size_t)l * n * 8);
+    lat_rns_intt(ctx, x, l, NULL);
+    /* centred coefficients: CRT with GMP (values are far below Q / 2) */
+    mpz_t Q, half, acc, coef[MAXP];
+    mpz_inits(Q, half, acc, NULL);
+    lat_base base;
+    ccz_status s = lat_base_init(&base, ctx->primes, l);
+    mpz_set_ui(Q, 1);
+    for (unsigned i = 0; i < l; i++) {
+        mpz_t z;
+        mpz_init(z);
+        mpz_import(z, 1, 1, 8, 0, 0, &ctx->primes[i]);
+        mpz_mul(Q, Q, z);
+        mpz_clear(z);
+    }
+    for (unsigned i = 0; i < l; i++) {
+        mpz_t z;
+        mpz_inits(coef[i], z, NULL);
+        mpz_import(z, 1, 1, 8, 0, 0, &ctx->primes[i]);
+        mpz_divexact(coef[i], Q, z);
+        mpz_mul_ui(coef[i], coef[i], base.qhat_inv[i]);
+        mpz_clear(z);
+    }
+    mpz_fdiv_q_2exp(half, Q, 1);
+    size_t two_n = 2 * n;
+    for (size_t k = 0; k < n && s == CCZ_OK; k++) {
+        double v;
+        if (l == 1) {
+            uint64_t r = x[k], q = ctx->primes[0];
+            v = r > q / 2 ? -(double)(q - r) : (double)r;
+        } else {
+            mpz_set_ui(acc, 0);
+            for (unsigned i = 0; i < l; i++)
+                mpz_addmul_ui(acc, coef[i], x[(size_t)i * n + k]);
+            mpz_mod(acc, acc, Q);
+            if (mpz_cmp(acc, half) > 0)
+                mpz_sub(acc, acc, Q);
+            v = mpz_get_d(acc);
+        }
+        w[k] = (v / pt->scale) * ctx->roots[k % two_n]; /* m_k zeta^k */
+    }
+    fft(ctx, w, n, false);
+    for (size_t j = 0; j < slots; j++)
+        values[j] = w[ctx->ckks_index[j]];
+    for (unsigned i = 0; i < l; i++)
+        mpz_clear(coef[i]);
+    mpz_clears(Q, half, acc, NULL);
+    OPENSSL_cleanse(x, (size_t)l * n * 8);
+    free(x);
+    free(w);
+    return s;
+}
+
+/* ---- the scheme-independent entry points -------------------------------------------------*/
+
+static ccz_status check_ct(const ccz_he_context *ctx, const ccz_he_ciphertext *c)
+{
+    CCZ_ENSURE(c && c->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT,
+               "a ciphertext of another context");
+    return CCZ_OK;
+}
+
+static ccz_status encrypt_any(const ccz_he_context *ctx, const ccz_he_public_key *pk,
+                              const ccz_he_secret_key *sk, const ccz_he_plaintext *pt,
+                              ccz_he_ciphertext *out)
+{
+    CCZ_GUARD(check_ct(ctx, out));
+    if (ctx->params.scheme == CCZ_HE_BFV)
+        return lat_bfv_encrypt(ctx, pk, sk, pt, out);
+    unsigned l = pt->poly.np;
+    CCZ_ENSURE(l >= 1 && l <= ctx->L && pt->poly.ntt, CCZ_ERR_INVALID_ARGUMENT,
+               "the plaintext is not encoded");
+    size_t n = ctx->n;
+    out->size = 2;
+    out->level = l;
+    out->ntt = true;
+    out->scale = pt->scale;
+    CCZ_GUARD(lat_encrypt_zero(ctx, pk, sk, l, true, out->d, out->d + (size_t)l * n));
+    for (unsigned i = 0; i < l; i++)
+        for (size_t x = 0; x < n; x++)
+            out->d[(size_t)i * n + x] = lat_add_mod(out->d[(size_t)i * n + x],
+                                                    pt->poly.d[(size_t)i * n + x], ctx->primes[i]);
+    return CCZ_OK;
+}
+
+ccz_status ccz_he_encrypt(const ccz_he_context *ctx, const ccz_he_public_key *pk,
+                          const ccz_he_plaintext *pt, ccz_he_ciphertext *out)
+{
+    CCZ_ENSURE(pk && pk->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT, "a public key of another context");
+    return encrypt_any(ctx, pk, NULL, pt, out);
+}
+
+ccz_status ccz_he_encrypt_sk(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
+                             const ccz_he_plaintext *pt, ccz_he_ciphertext *out)
+{
+    CCZ_ENSURE(sk && sk->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT, "a secret key of another context");
+    return encrypt_any(ctx, NULL, sk, pt, out);
+}
+
+ccz_status ccz_he_decrypt(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
+                          const ccz_he_ciphertext *ct, ccz_he_plaintext *out)
+{
+    CCZ_GUARD(check_ct(ctx, ct));
+    CCZ_ENSURE(sk && sk->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT, "a secret key of another context");
+    if (ctx->params.scheme == CCZ_HE_BFV)
+        return lat_bfv_decrypt(ctx, sk, ct, out);
+    CCZ_GUARD(lat_decrypt_poly(ctx, sk, ct, out->poly.d));
+    out->poly.np = ct->level;
+    out->poly.ntt = true;
+    out->scale = ct->scale;
+    return CCZ_OK;
+}
+
+ccz_status ccz_he_add_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
+                            const ccz_he_ciphertext *a, const ccz_he_plaintext *p)
+{
+    CCZ_GUARD(check_ct(ctx, a));
+    if (ctx->params.scheme == CCZ_HE_BFV)
+        return lat_bfv_add_plain(ctx, out, a, p);
+    CCZ_ENSURE(p->poly.np == a->level, CCZ_ERR_INVALID_ARGUMENT,
+               "plaintext at level %u, ciphertext at %u", p->poly.np, a->level);
+    CCZ_ENSURE(fabs(p->scale / a->scale - 1) < 1e-6, CCZ_ERR_INVALID_ARGUMENT,
+               "scales 2^%.2f and 2^%.2f differ", log2(p->scale), log2(a->scale));
+    CCZ_GUARD(ccz_he_ciphertext_copy(out, a));
+    size_t n = ctx->n;
+    for (unsigned i = 0; i < a->level; i++)
+        for (size_t x = 0; x < n; x++)
+            out->d[(size_t)i * n + x] = lat_add_mod(out->d[(size_t)i * n + x],
+                                                    p->poly.d[(size_t)i * n + x], ctx->primes[i]);
+    return CCZ_OK;
+}
+
+ccz_status ccz_he_mul_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
+                            const ccz_he_ciphertext *a, const ccz_he_plaintext *p)
+{
+    CCZ_GUARD(check_ct(ctx, a));
+    if (ctx->params.scheme == CCZ_HE_BFV)
+        return lat_bfv_mul_plain(ctx, out, a, p);
+    CCZ_ENSURE(p->poly.np == a->level, CCZ_ERR_INVALID_ARGUMENT,
+               "plaintext at level %u, ciphertext at %u", p->poly.np, a->level);
+    CCZ_GUARD(ccz_he_ciphertext_copy(out, a));
+    size_t n = ctx->n;
+    unsigned l = a->level;
+    for (unsigned j = 0; j < out->size; j++)
+        for (unsigned i = 0; i < l; i++) {
+            const lat_mod *m = &ctx->ntt[i].mod;
+            uint64_t *c = out->d + ((size_t)j * l + i) * n;
+            const uint64_t *pp = p->poly.d + (size_t)i * n;
+            for (size_t x = 0; x < n; x++)
+                c[x] = lat_mul_mod(c[x], pp[x], m);
+        }
+    out->scale = a->scale * p->scale;
+    return CCZ_OK;
+}
+
+ccz_status ccz_he_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
+                      const ccz_he_ciphertext *a, const ccz_he_ciphertext *b,
+                      const ccz_he_relin_keys *rk)
+{
+    CCZ_GUARD(check_ct(ctx, a));
+    CCZ_GUARD(check_ct(ctx, b));
+    CCZ_ENSURE(!rk || rk->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT,
+               "relinearization keys of another context");
+    if (ctx->params.scheme == CCZ_HE_BFV)
+        return lat_bfv_mul(ctx, out, a, b, rk);
+    CCZ_ENSURE(a->size == 2 && b->size == 2, CCZ_ERR_INVALID_ARGUMENT,
+               "multiply relinearized (two-component) ciphertexts");
+    CCZ_ENSURE(a->level == b->level, CCZ_ERR_INVALID_ARGUMENT,
+               "ciphertexts at levels %u and %u: rescale or drop the higher one first", a->level,
+               b->level);
+    size_t n = ctx->n;
+    unsigned l = a->level;
+    uint64_t *d = words((size_t)3 * l * n);
+    CCZ_ENSURE(d, CCZ_ERR_NOMEM, "out of memory");
+    for (unsigned i = 0; i < l; i++) {
+        const lat_mod *m = &ctx->ntt[i].mod;
+        const uint64_t *a0 = a->d + (size_t)i * n, *a1 = a->d + ((size_t)l + i) * n,
+                       *b0 = b->d + (size_t)i * n, *b1 = b->d + ((size_t)l + i) * n;
+        uint64_t *d0 = d + (size_t)i * n, *d1 = d + ((size_t)l + i) * n,
+                 *d2 = d + ((size_t)2 * l + i) * n;
+        for (size_t x = 0; x < n; x++) {
+            d0[x] = lat_mul_mod(a0[x], b0[x], m);
+            d1[x] = lat_reduce128((u128)a0[x] * b1[x] + (u128)a1[x] * b0[x], m);
+            d2[x] = lat_mul_mod(a1[x], b1[x], m);
+        }
+    }
+    double scale = a->scale * b->scale;
+    memcpy(out->d, d, (size_t)3 * l * n * 8);
+    free(d);
+    out->size = 3;
+    out->level = l;
+    out->ntt = true;
+    out->scale = scale;
+    return rk ? lat_relinearize(ctx, out, rk) : CCZ_OK;
+}
+
+ccz_status ccz_ckks_rescale(const ccz_he_context *ctx, ccz_he_ciphertext *c)
+{
+    CCZ_GUARD(need_ckks(ctx));
+    CCZ_GUARD(check_ct(ctx, c));
+    return lat_drop_last(ctx, c);
+}
+
+ccz_status ccz_ckks_mul_const(const ccz_he_context *ctx, ccz_he_ciphertext *out,
+                              const ccz_he_ciphertext *a, double k)
+{
+    CCZ_GUARD(need_ckks(ctx));
+    CCZ_GUARD(check_ct(ctx, a));
+    double scale = ctx->params.scale;
+    double v = round(k * scale);
+    CCZ_ENSURE(isfinite(v) && fabs(v) < 0x1p62, CCZ_ERR_OVERFLOW,
+               "the constant times the scale exceeds 2^62");
+    CCZ_GUARD(ccz_he_ciphertext_copy(out, a));
+    int64_t iv = (int64_t)v;
+    size_t n = ctx->n;
+    unsigned l = a->level;
+    for (unsigned i = 0; i < l; i++) {
+        const lat_mod *m = &ctx->ntt[i].mod;
+        uint64_t c = iv < 0 ? (m->q - ((uint64_t)(-iv) % m->q)) % m->q : (uint64_t)iv % m->q;
+        uint64_t cs = lat_shoup(c, m->q);
+        for (unsigned j = 0; j < out->size; j++) {
+            uint64_t *p = out->d + ((size_t)j * l + i) * n;
+            for (size_t x = 0; x < n; x++)
+                p[x] = lat_mul_shoup(p[x], c, cs, m->q);
+        }
+    }
+    out->scale = a->scale * scale;
+    return CCZ_OK;
+}

@@ -1,0 +1,308 @@
+/* Keys and key switching. Secret: ternary, kept in NTT form over every prime. Public key:
+ * (-a s + e, a) over the data primes. Key-switching keys (relinearization, Galois) use the
+ * special prime P and one component per data prime (RNS decomposition): for data prime i,
+ * (b_i, a_i) = (-a_i s + e_i + [i = j] (P mod q_j) s', a_i) over every prime j. Switching d:
+ * sum_i [d]_{q_i} (b_i, a_i), then division by P with rounding. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "lattice_internal.h"
+
+static uint64_t *words(size_t n)
+{
+    return aligned_alloc(64, ((n * 8 + 63) / 64) * 64);
+}
+
+void ccz_he_secret_key_free(ccz_he_secret_key *k)
+{
+    if (!k)
+        return;
+    if (k->s) {
+        OPENSSL_cleanse(k->s, (size_t)k->ctx->k * k->ctx->n * 8);
+        free(k->s);
+    }
+    if (k->coeffs) {
+        OPENSSL_cleanse(k->coeffs, k->ctx->n);
+        free(k->coeffs);
+    }
+    free(k);
+}
+
+void ccz_he_public_key_free(ccz_he_public_key *k)
+{
+    if (!k)
+        return;
+    free(k->b);
+    free(k->a);
+    free(k);
+}
+
+void lat_kswitch_free(lat_kswitch *k)
+{
+    free(k->b);
+    free(k->a);
+    k->a = k->b = NULL;
+}
+
+void ccz_he_relin_keys_free(ccz_he_relin_keys *k)
+{
+    if (!k)
+        return;
+    lat_kswitch_free(&k->k);
+    free(k);
+}
+
+void ccz_he_galois_keys_free(ccz_he_galois_keys *k)
+{
+    if (!k)
+        return;
+    for (size_t i = 0; i < k->n; i++)
+        lat_kswitch_free(&k->keys[i]);
+    free(k->keys);
+    free(k->elts);
+    free(k);
+}
+
+/* pointwise: acc += a * b mod q (NTT form) */
+static void mul_acc(uint64_t *acc, const uint64_t *a, const uint64_t *b, size_t n,
+                    const lat_mod *m)
+{
+    for (size_t x = 0; x < n; x++)
+        acc[x] = lat_add_mod(acc[x], lat_mul_mod(a[x], b[x], m), m->q);
+}
+
+ccz_status ccz_he_keygen(const ccz_he_context *ctx, ccz_he_secret_key **sk,
+                         ccz_he_public_key **pk)
+{
+    *sk = NULL;
+    if (pk)
+        *pk = NULL;
+    size_t n = ctx->n;
+    unsigned k = ctx->k, L = ctx->L;
+    ccz_he_secret_key *s = calloc(1, sizeof *s);
+    CCZ_ENSURE(s, CCZ_ERR_NOMEM, "out of memory");
+    s->ctx = ctx;
+    s->s = words((size_t)k * n);
+    s->coeffs = malloc(n);
+    lat_prng g;
+    ccz_status st = s->s && s->coeffs ? lat_prng_init(&g) : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    if (st) {
+        ccz_he_secret_key_free(s);
+        return st;
+    }
+    st = lat_sample_ternary(&g, n, s->coeffs);
+    if (st == CCZ_OK) {
+        lat_small_to_rns(s->coeffs, n, ctx->primes, k, s->s);
+        lat_rns_ntt(ctx, s->s, k, NULL);
+    }
+    ccz_he_public_key *p = NULL;
+    int8_t *e = NULL;
+    if (st == CCZ_OK && pk) {
+        p = calloc(1, sizeof *p);
+        e = malloc(n);
+        if (p) {
+            p->ctx = ctx;
+            p->b = words((size_t)L * n);
+            p->a = words((size_t)L * n);
+        }
+        if (!p || !p->a || !p->b || !e)
+            st = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+        if (st == CCZ_OK)
+            st = lat_sample_uniform(&g, ctx, ctx->primes, L, p->a);
+        if (st == CCZ_OK)
+            st = lat_sample_cbd(&g, n, e);
+        if (st == CCZ_OK) {
+            /* b = -a s + e */
+            lat_small_to_rns(e, n, ctx->primes, L, p->b);
+            lat_rns_ntt(ctx, p->b, L, NULL);
+            for (unsigned i = 0; i < L; i++) {
+                const lat_mod *m = &ctx->ntt[i].mod;
+                uint64_t *b = p->b + (size_t)i * n, *a = p->a + (size_t)i * n,
+                         *si = s->s + (size_t)i * n;
+                for (size_t x = 0; x < n; x++)
+                    b[x] = lat_sub_mod(b[x], lat_mul_mod(a[x], si[x], m), m->q);
+            }
+        }
+    }
+    free(e);
+    lat_prng_free(&g);
+    if (st) {
+        ccz_he_secret_key_free(s);
+        ccz_he_public_key_free(p);
+        return st;
+    }
+    *sk = s;
+    if (pk)
+        *pk = p;
+    return CCZ_OK;
+}
+
+ccz_status lat_kswitch_gen(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
+                           const uint64_t *target, lat_kswitch *out)
+{
+    size_t n = ctx->n;
+    unsigned k = ctx->k, L = ctx->L;
+    out->b = words((size_t)L * k * n);
+    out->a = words((size_t)L * k * n);
+    int8_t *e = malloc(n);
+    uint64_t *er = words((size_t)k * n);
+    lat_prng g;
+    ccz_status st = out->a && out->b && e && er ? lat_prng_init(&g)
+                                               : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    if (st) {
+        free(e);
+        free(er);
+        lat_kswitch_free(out);
+        return st;
+    }
+    for (unsigned i = 0; i < L && st == CCZ_OK; i++) {
+        uint64_t *bi = out->b + (size_t)i * k * n, *ai = out->a + (size_t)i * k * n;
+        st = lat_sample_uniform(&g, ctx, ctx->primes, k, ai);
+        if (st == CCZ_OK)
+            st = lat_sample_cbd(&g, n, e);
+        if (st)
+            break;
+        lat_small_to_rns(e, n, ctx->primes, k, er);
+        lat_rns_ntt(ctx, er, k, NULL);
+        for (unsigned j = 0; j < k; j++) {
+            const lat_mod *m = &ctx->ntt[j].mod;
+            uint64_t *b = bi + (size_t)j * n, *a = ai + (size_t)j * n, *sj = sk->s + (size_t)j * n,
+                     *ej = er + (size_t)j * n;
+            for (size_t x = 0; x < n; x++)
+                b[x] = lat_sub_mod(ej[x], lat_mul_mod(a[x], sj[x], m), m->q);
+            if (j == i) { /* + (P mod q_i) s' on the i-th prime */
+                const uint64_t *t = target + (size_t)j * n;
+                uint64_t pm = ctx->p_mod_q[i];
+                for (size_t x = 0; x < n; x++)
+                    b[x] = lat_add_mod(b[x], lat_mul_mod(pm, t[x], m), m->q);
+            }
+        }
+    }
+    OPENSSL_cleanse(e, n);
+    free(e);
+    free(er);
+    lat_prng_free(&g);
+    if (st)
+        lat_kswitch_free(out);
+    return st;
+}
+
+ccz_status lat_kswitch_apply(const ccz_he_context *ctx, const lat_kswitch *ks, const uint64_t *d,
+                             unsigned level, uint64_t *c0, uint64_t *c1)
+{
+    size_t n = ctx->n;
+    unsigned k = ctx->k, L = ctx->L;
+    /* accumulators over the level's primes and P, NTT form */
+    unsigned np = level + 1;
+    uint64_t *acc0 = calloc((size_t)np * n, 8), *acc1 = calloc((size_t)np * n, 8),
+             *tmp = words(n);
+    CCZ_ENSURE(acc0 && acc1 && tmp, CCZ_ERR_NOMEM, "out of memory");
+    for (unsigned i = 0; i < level; i++) {
+        const uint64_t *di = d + (size_t)i * n;
+        const uint64_t *bi = ks->b + (size_t)i * k * n, *ai = ks->a + (size_t)i * k * n;
+        for (unsigned jj = 0; jj < np; jj++) {
+            unsigned j = jj < level ? jj : L; /* prime index in the chain */
+            const lat_ntt *t = &ctx->ntt[j];
+            uint64_t q = t->mod.q;
+            for (size_t x = 0; x < n; x++)
+                tmp[x] = di[x] >= q ? di[x] % q : di[x];
+            lat_ntt_forward(t, tmp);
+            mul_acc(acc0 + (size_t)jj * n, tmp, bi + (size_t)j * n, n, &t->mod);
+            mul_acc(acc1 + (size_t)jj * n, tmp, ai + (size_t)j * n, n, &t->mod);
+        }
+    }
+    /* divide by P, rounding: (acc - [acc]_P) P^-1, [acc]_P centred */
+    uint64_t P = ctx->primes[L], half = P >> 1;
+    for (int c = 0; c < 2; c++) {
+        uint64_t *acc = c ? acc1 : acc0, *out = c ? c1 : c0;
+        uint64_t *ap = acc + (size_t)level * n;
+        lat_ntt_inverse(&ctx->ntt[L], ap);
+        for (size_t x = 0; x < n; x++)
+            ap[x] = ap[x] + half >= P ? ap[x] + half - P : ap[x] + half; /* + P/2 */
+        for (unsigned i = 0; i < level; i++) {
+            const lat_ntt *t = &ctx->ntt[i];
+            uint64_t q = t->mod.q, hq = half % q;
+            for (size_t x = 0; x < n; x++) /* ([acc]_P + P/2 - P/2) mod q_i */
+                tmp[x] = lat_sub_mod(ap[x] % q, hq, q);
+            lat_ntt_forward(t, tmp);
+            uint64_t *a = acc + (size_t)i * n, *o = out + (size_t)i * n;
+            for (size_t x = 0; x < n; x++) {
+                uint64_t v = lat_sub_mod(a[x], tmp[x], q);
+                v = lat_mul_shoup(v, ctx->p_inv[i], ctx->p_inv_s[i], q);
+                o[x] = lat_add_mod(o[x], v, q);
+            }
+        }
+    }
+    free(acc0);
+    free(acc1);
+    free(tmp);
+    return CCZ_OK;
+}
+
+ccz_status ccz_he_relin_keygen(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
+                               ccz_he_relin_keys **out)
+{
+    *out = NULL;
+    size_t n = ctx->n;
+    unsigned k = ctx->k;
+    ccz_he_relin_keys *r = calloc(1, sizeof *r);
+    uint64_t *s2 = words((size_t)k * n);
+    CCZ_ENSURE(r && s2, CCZ_ERR_NOMEM, "out of memory");
+    r->ctx = ctx;
+    for (unsigned j = 0; j < k; j++) {
+        const lat_mod *m = &ctx->ntt[j].mod;
+        for (size_t x = 0; x < n; x++) {
+            uint64_t v = sk->s[(size_t)j * n + x];
+            s2[(size_t)j * n + x] = lat_mul_mod(v, v, m);
+        }
+    }
+    ccz_status st = lat_kswitch_gen(ctx, sk, s2, &r->k);
+    OPENSSL_cleanse(s2, (size_t)k * n * 8);
+    free(s2);
+    if (st) {
+        free(r);
+        return st;
+    }
+    *out = r;
+    return CCZ_OK;
+}
+
+ccz_status ccz_he_galois_keygen(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
+                                const int *steps, size_t n_steps, bool conjugate,
+                                ccz_he_galois_keys **out)
+{
+    *out = NULL;
+    size_t n = ctx->n, count = n_steps + (conjugate ? 1 : 0);
+    unsigned k = ctx->k;
+    CCZ_ENSURE(count > 0, CCZ_ERR_INVALID_ARGUMENT, "no rotation steps and no conjugation");
+    ccz_he_galois_keys *gk = calloc(1, sizeof *gk);
+    CCZ_ENSURE(gk, CCZ_ERR_NOMEM, "out of memory");
+    gk->ctx = ctx;
+    gk->elts = calloc(count, sizeof *gk->elts);
+    gk->keys = calloc(count, sizeof *gk->keys);
+    uint64_t *target = words((size_t)k * n);
+    ccz_status st = gk->elts && gk->keys && target ? CCZ_OK
+                                                   : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < count && st == CCZ_OK; i++) {
+        uint64_t g = i < n_steps ? lat_galois_elt(ctx, steps[i]) : 2 * (uint64_t)n - 1;
+        gk->elts[i] = g;
+        /* s(x^g), in NTT form: a permutation of s's evaluations */
+        for (unsigned j = 0; j < k; j++)
+            lat_automorph_ntt(sk->s + (size_t)j * n, target + (size_t)j * n, ctx->log_n, g);
+        st = lat_kswitch_gen(ctx, sk, target, &gk->keys[i]);
+        if (st == CCZ_OK)
+            gk->n = i + 1;
+    }
+    if (target) {
+        OPENSSL_cleanse(target, (size_t)k * n * 8);
+        free(target);
+    }
+    if (st) {
+        ccz_he_galois_keys_free(gk);
+        return st;
+    }
+    *out = gk;
+    return CCZ_OK;
+}

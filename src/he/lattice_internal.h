@@ -1,0 +1,169 @@
+/* Private to src/he: the lattice context, RNS bases and conversions, polynomials, keys. */
+#ifndef CCZ_HE_LATTICE_INTERNAL_H
+#define CCZ_HE_LATTICE_INTERNAL_H
+
+#include <openssl/evp.h>
+
+#include "ccz/lattice.h"
+#include "lat.h"
+
+#define MAXP CCZ_HE_MAX_PRIMES
+
+/* An RNS base and what exact conversion out of it needs. */
+typedef struct {
+    unsigned k;
+    uint64_t q[MAXP];
+    lat_mod mod[MAXP];
+    uint64_t qhat_inv[MAXP], qhat_inv_s[MAXP]; /* [(Q/q_i)^-1]_{q_i} and its Shoup constant */
+    double qinv[MAXP];                          /* 1 / q_i */
+} lat_base;
+
+/* Conversion from base A to base B with exact rounding (HPS): x in (-A/2, A/2] */
+typedef struct {
+    const lat_base *a, *b;
+    uint64_t ahat[MAXP][MAXP]; /* (A / a_i) mod b_j */
+    uint64_t amod[MAXP];       /* A mod b_j */
+} lat_conv;
+
+/* BFV multiplication at one level (HPS): base Q (the level's primes), base R (auxiliary), and
+ * round(t x / Q) from Q u R into R. */
+typedef struct {
+    lat_base q, r;
+    lat_conv q_to_r, r_to_q;
+    lat_ntt *rntt; /* NTT tables of R's primes */
+    uint64_t theta_int[MAXP][MAXP]; /* [i][j]: floor(t R c_i / q_i) mod r_j */
+    uint64_t theta_frac[MAXP];      /* frac(t R c_i / q_i) 2^64 */
+    uint64_t rterm[MAXP];           /* t [(QR/r_j)^-1]_{r_j} (R / r_j) mod r_j */
+    /* decryption: round(t x / Q) mod t = sum x_i A_i + round(sum x_i f_i) */
+    uint64_t dec_int[MAXP];  /* floor(t c'_i / q_i) mod t, c'_i = [(Q/q_i)^-1]_{q_i} */
+    uint64_t dec_frac[MAXP]; /* frac(t c'_i / q_i) 2^64 */
+    uint64_t delta[MAXP];    /* floor(Q / t) mod q_i */
+} lat_bfv_level;
+
+typedef struct {
+    uint64_t inv_last[MAXP]; /* q_{l-1}^-1 mod q_i, i < l-1 (CKKS rescale, BFV mod switch) */
+    uint64_t inv_last_s[MAXP];
+} lat_level;
+
+struct ccz_he_context {
+    ccz_he_params params;
+    size_t n;
+    unsigned log_n, k, L; /* k primes in all, L = k - 1 data primes */
+    uint64_t primes[MAXP];
+    lat_ntt ntt[MAXP];
+    lat_mod pmod;         /* the special prime */
+    uint64_t p_mod_q[MAXP], p_inv[MAXP], p_inv_s[MAXP]; /* P mod q_i, P^-1 mod q_i */
+    lat_level level[MAXP + 1];                           /* by number of data primes */
+    /* BFV */
+    lat_mod tmod;
+    lat_ntt tntt;                    /* the batching NTT modulo t */
+    size_t *slot_index;              /* slot j -> NTT position */
+    lat_bfv_level *bfv[MAXP + 1];    /* by number of data primes */
+    /* CKKS */
+    double complex *roots;           /* e^(i pi k / N), k < 2N */
+    size_t *ckks_index;              /* slot j -> position of zeta^(3^j) in the bit-reversed FFT */
+};
+
+/* ---- polynomials in RNS: np primes x N words, prime-major ---------------------------------*/
+
+typedef struct {
+    unsigned np;     /* primes in use */
+    bool ntt;        /* in evaluation form */
+    uint64_t *d;     /* np * N */
+} lat_poly;
+
+struct ccz_he_plaintext {
+    const ccz_he_context *ctx;
+    /* BFV: N coefficients modulo t. CKKS: an RNS polynomial in NTT form at a level. */
+    uint64_t *coeffs;
+    lat_poly poly;
+    double scale;
+};
+
+struct ccz_he_ciphertext {
+    const ccz_he_context *ctx;
+    unsigned size;  /* 2 (or 3 before relinearization) */
+    unsigned level; /* data primes */
+    bool ntt;       /* BFV: coefficient form; CKKS: NTT form */
+    double scale;
+    uint64_t *d;    /* size * level * N, capacity for 3 * L * N */
+};
+
+struct ccz_he_secret_key {
+    const ccz_he_context *ctx;
+    uint64_t *s; /* NTT form over all k primes */
+    int8_t *coeffs; /* ternary coefficients */
+};
+
+struct ccz_he_public_key {
+    const ccz_he_context *ctx;
+    uint64_t *b, *a; /* NTT form over the L data primes */
+};
+
+/* A key-switching key: for each data prime i, (b_i, a_i) in NTT form over all k primes. */
+typedef struct {
+    uint64_t *b, *a; /* L * k * N each */
+} lat_kswitch;
+
+struct ccz_he_relin_keys {
+    const ccz_he_context *ctx;
+    lat_kswitch k;
+};
+
+struct ccz_he_galois_keys {
+    const ccz_he_context *ctx;
+    size_t n;
+    uint64_t *elts;   /* Galois elements */
+    lat_kswitch *keys;
+};
+
+/* ---- randomness ------------------------------------------------------------------------------*/
+
+typedef struct {
+    EVP_CIPHER_CTX *c;
+    uint8_t buf[8192];
+    size_t pos, len;
+} lat_prng;
+
+ccz_status lat_prng_init(lat_prng *g);
+void lat_prng_free(lat_prng *g);
+ccz_status lat_prng_bytes(lat_prng *g, void *out, size_t n);
+/* uniform residues modulo each of the primes: np x N */
+ccz_status lat_sample_uniform(lat_prng *g, const ccz_he_context *ctx, const uint64_t *primes,
+                              unsigned np, uint64_t *out);
+/* small polynomials as signed coefficients: ternary, or centred binomial (sigma ~3.24) */
+ccz_status lat_sample_ternary(lat_prng *g, size_t n, int8_t *out);
+ccz_status lat_sample_cbd(lat_prng *g, size_t n, int8_t *out);
+/* signed small coefficients to residues modulo primes[0..np) (coefficient form) */
+void lat_small_to_rns(const int8_t *c, size_t n, const uint64_t *primes, unsigned np,
+                      uint64_t *out);
+
+/* ---- context helpers ----------------------------------------------------------------------*/
+
+/* The NTT tables of a prime of the chain, or of an auxiliary prime (BFV's R). */
+const lat_ntt *lat_ctx_ntt(const ccz_he_context *ctx, unsigned i);
+void lat_rns_ntt(const ccz_he_context *ctx, uint64_t *d, unsigned np, const unsigned *idx);
+void lat_rns_intt(const ccz_he_context *ctx, uint64_t *d, unsigned np, const unsigned *idx);
+
+ccz_status lat_base_init(lat_base *b, const uint64_t *q, unsigned k);
+void lat_conv_init(lat_conv *c, const lat_base *a, const lat_base *b);
+/* out[j][..] (base b) from in[i][..] (base a), N coefficients, exact with centred rounding */
+void lat_conv_apply(const lat_conv *c, const uint64_t *in, uint64_t *out, size_t n);
+
+/* Key switching: adds to (c0, c1) (NTT form over `level` data primes) the switch of d (coefficient
+ * form over `level` primes) with key ks. */
+ccz_status lat_kswitch_gen(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
+                           const uint64_t *target_ntt, lat_kswitch *out);
+void lat_kswitch_free(lat_kswitch *k);
+ccz_status lat_kswitch_apply(const ccz_he_context *ctx, const lat_kswitch *ks, const uint64_t *d,
+                             unsigned level, uint64_t *c0, uint64_t *c1);
+
+/* Galois automorphism x -> x^g on N coefficients modulo q (coefficient form) */
+void lat_automorph_coeff(const uint64_t *in, uint64_t *out, size_t n, uint64_t g, uint64_t q);
+/* on an NTT-form polynomial (bit-reversed evaluations): a permutation */
+void lat_automorph_ntt(const uint64_t *in, uint64_t *out, unsigned log_n, uint64_t g);
+uint64_t lat_galois_elt(const ccz_he_context *ctx, int steps);
+
+ccz_status lat_ct_reserve(ccz_he_ciphertext *c, unsigned size, unsigned level);
+
+#endif
