@@ -117,6 +117,8 @@ void lat_ntt_inverse_portable(const lat_ntt *t, uint64_t *a);
  * CCZ_HE_AVX512=0. */
 bool lat_avx512(void);
 bool lat_ifma(void);
+/* Tests: force the portable paths (false) or go back to the CPU's choice (true). */
+void lat_set_avx512(bool on);
 
 /* AVX-512 implementations (lat_avx512.c); only called when lat_avx512() is true. */
 void lat_ntt_forward_avx512(const lat_ntt *t, uint64_t *a);

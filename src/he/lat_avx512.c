@@ -13,9 +13,18 @@
 #define TARGET __attribute__((target("avx512f,avx512dq,avx512ifma")))
 #define INLINE static inline __attribute__((always_inline))
 
+static int cached = -1;
+
+void lat_set_avx512(bool on)
+{
+    cached = -1;
+    (void)lat_avx512();
+    if (!on)
+        cached = 0;
+}
+
 bool lat_avx512(void)
 {
-    static int cached = -1;
     if (cached < 0) {
         const char *env = getenv("CCZ_HE_AVX512");
         __builtin_cpu_init();
@@ -27,10 +36,10 @@ bool lat_avx512(void)
 
 bool lat_ifma(void)
 {
-    static int cached = -1;
-    if (cached < 0)
-        cached = lat_avx512() && __builtin_cpu_supports("avx512ifma");
-    return cached;
+    static int ifma = -1;
+    if (ifma < 0)
+        ifma = __builtin_cpu_supports("avx512ifma");
+    return lat_avx512() && ifma;
 }
 
 /* hi64(a b) for 64-bit lanes */

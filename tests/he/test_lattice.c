@@ -1,0 +1,410 @@
+/* Lattice HE: parameter validation against the 128-bit table; BFV on random data (add, sub,
+ * plaintext operations, products over several levels until the noise budget ends, with the
+ * budget honest: decryption is right while it is above 0), rotations and the row swap, modulus
+ * switching; CKKS add/mul/rescale/rotate/conjugate chains within the expected precision (bits
+ * printed); the AVX-512 and portable paths giving the same words. */
+#include <complex.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccz/ccz.h"
+#include "he/lattice_internal.h"
+#include "test.h"
+
+static uint64_t rs = 0x243f6a8885a308d3ull;
+static uint64_t rnd(void)
+{
+    rs ^= rs << 13;
+    rs ^= rs >> 7;
+    rs ^= rs << 17;
+    return rs;
+}
+
+static void test_params(void)
+{
+    ccz_he_params p;
+    for (unsigned l = 12; l <= 15; l++)
+        for (int s = CCZ_HE_BFV; s <= CCZ_HE_CKKS; s++) {
+            CHECK_OK(ccz_he_preset(&p, (ccz_he_scheme)s, l));
+            unsigned total = 0;
+            for (unsigned i = 0; i < p.n_primes; i++)
+                total += p.coeff_bits[i];
+            CHECK(total <= ccz_he_max_bits_128(l));
+        }
+    CHECK_INT(ccz_he_max_bits_128(13), 218);
+    CHECK_STATUS(ccz_he_preset(&p, CCZ_HE_BFV, 11), CCZ_ERR_INVALID_ARGUMENT);
+    /* the HE toolkit's CKKS chain at 8192 exceeds the 128-bit table */
+    CHECK_OK(ccz_he_preset(&p, CCZ_HE_CKKS, 13));
+    unsigned toolkit[] = {60, 45, 45, 45, 45, 60};
+    p.n_primes = 6;
+    memcpy(p.coeff_bits, toolkit, sizeof toolkit);
+    p.scale = 0x1p45;
+    ccz_he_context *ctx;
+    CHECK_STATUS(ccz_he_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "300 bits; 128-bit security at N = 8192 allows at most 218");
+    p.no_security_check = true;
+    CHECK_OK(ccz_he_context_new(&ctx, &p));
+    unsigned count;
+    const uint64_t *pr = ccz_he_context_primes(ctx, &count);
+    CHECK_INT(count, 6);
+    for (unsigned i = 0; i < count; i++)
+        CHECK((pr[i] - 1) % 16384 == 0 && 64 - __builtin_clzll(pr[i]) == (int)toolkit[i]);
+    ccz_he_context_free(ctx);
+    /* BFV plain modulus that cannot batch; a prime too large */
+    CHECK_OK(ccz_he_preset(&p, CCZ_HE_BFV, 12));
+    p.plain_modulus = 65537; /* 1 mod 2^16, not 1 mod 8192? it is: 65536 = 8 * 8192 */
+    CHECK_OK(ccz_he_context_new(&ctx, &p));
+    ccz_he_context_free(ctx);
+    p.plain_modulus = 1000;
+    CHECK_STATUS(ccz_he_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "is not 1 mod 2N");
+    CHECK_OK(ccz_he_preset(&p, CCZ_HE_BFV, 12));
+    p.coeff_bits[0] = 62;
+    CHECK_STATUS(ccz_he_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "prime 0 has 62 bits");
+}
+
+typedef struct {
+    ccz_he_context *ctx;
+    ccz_he_secret_key *sk;
+    ccz_he_public_key *pk;
+    ccz_he_relin_keys *rk;
+    ccz_he_galois_keys *gk;
+} kit;
+
+static void kit_new(kit *k, ccz_he_scheme s, unsigned log_n)
+{
+    ccz_he_params p;
+    CHECK_OK(ccz_he_preset(&p, s, log_n));
+    CHECK_OK(ccz_he_context_new(&k->ctx, &p));
+    CHECK_OK(ccz_he_keygen(k->ctx, &k->sk, &k->pk));
+    CHECK_OK(ccz_he_relin_keygen(k->ctx, k->sk, &k->rk));
+    int steps[] = {1, -1, 5};
+    CHECK_OK(ccz_he_galois_keygen(k->ctx, k->sk, steps, 3, true, &k->gk));
+}
+
+static void kit_free(kit *k)
+{
+    ccz_he_galois_keys_free(k->gk);
+    ccz_he_relin_keys_free(k->rk);
+    ccz_he_public_key_free(k->pk);
+    ccz_he_secret_key_free(k->sk);
+    ccz_he_context_free(k->ctx);
+}
+
+static uint64_t mulmod(uint64_t a, uint64_t b, uint64_t t)
+{
+    return (uint64_t)((unsigned __int128)a * b % t);
+}
+
+/* decrypts and compares with want[]: the number of slots that differ */
+static size_t bfv_check(kit *k, const ccz_he_ciphertext *c, const uint64_t *want)
+{
+    size_t n = ccz_he_slots(k->ctx), bad = 0;
+    uint64_t *got = malloc(n * 8);
+    ccz_he_plaintext *p;
+    CHECK_OK(ccz_he_plaintext_new(k->ctx, &p));
+    CHECK_OK(ccz_he_decrypt(k->ctx, k->sk, c, p));
+    CHECK_OK(ccz_bfv_decode(k->ctx, p, got));
+    for (size_t i = 0; i < n; i++)
+        bad += got[i] != want[i];
+    ccz_he_plaintext_free(p);
+    free(got);
+    return bad;
+}
+
+static void test_bfv(void)
+{
+    kit k;
+    kit_new(&k, CCZ_HE_BFV, 13);
+    ccz_he_context *ctx = k.ctx;
+    size_t n = ccz_he_slots(ctx);
+    uint64_t t = ccz_he_context_params(ctx)->plain_modulus;
+    uint64_t *a = malloc(n * 8), *b = malloc(n * 8), *w = malloc(n * 8);
+    for (size_t i = 0; i < n; i++) {
+        a[i] = rnd() % t;
+        b[i] = rnd() % t;
+    }
+    a[0] = t - 1;
+    ccz_he_plaintext *pa, *pb;
+    ccz_he_ciphertext *ca, *cb, *cc;
+    CHECK_OK(ccz_he_plaintext_new(ctx, &pa));
+    CHECK_OK(ccz_he_plaintext_new(ctx, &pb));
+    CHECK_OK(ccz_he_ciphertext_new(ctx, &ca));
+    CHECK_OK(ccz_he_ciphertext_new(ctx, &cb));
+    CHECK_OK(ccz_he_ciphertext_new(ctx, &cc));
+    CHECK_OK(ccz_bfv_encode(ctx, pa, a, n));
+    CHECK_OK(ccz_bfv_encode(ctx, pb, b, n));
+    /* encode/decode round trip */
+    CHECK_OK(ccz_bfv_decode(ctx, pa, w));
+    CHECK(memcmp(w, a, n * 8) == 0);
+    CHECK_OK(ccz_he_encrypt(ctx, k.pk, pa, ca));
+    CHECK_OK(ccz_he_encrypt_sk(ctx, k.sk, pb, cb));
+    CHECK_INT(bfv_check(&k, ca, a), 0);
+    CHECK_INT(bfv_check(&k, cb, b), 0);
+    int budget;
+    CHECK_OK(ccz_bfv_noise_budget(ctx, k.sk, ca, &budget));
+    fprintf(stderr, "  BFV N=8192: fresh noise budget %d bits\n", budget);
+    CHECK(budget > 100);
+    /* add, sub, plaintext add and multiply */
+    CHECK_OK(ccz_he_add(ctx, cc, ca, cb));
+    for (size_t i = 0; i < n; i++)
+        w[i] = (a[i] + b[i]) % t;
+    CHECK_INT(bfv_check(&k, cc, w), 0);
+    CHECK_OK(ccz_he_sub(ctx, cc, ca, cb));
+    for (size_t i = 0; i < n; i++)
+        w[i] = (a[i] + t - b[i]) % t;
+    CHECK_INT(bfv_check(&k, cc, w), 0);
+    CHECK_OK(ccz_he_add_plain(ctx, cc, ca, pb));
+    for (size_t i = 0; i < n; i++)
+        w[i] = (a[i] + b[i]) % t;
+    CHECK_INT(bfv_check(&k, cc, w), 0);
+    CHECK_OK(ccz_he_mul_plain(ctx, cc, ca, pb));
+    for (size_t i = 0; i < n; i++)
+        w[i] = mulmod(a[i], b[i], t);
+    CHECK_INT(bfv_check(&k, cc, w), 0);
+    /* rotations: rows of N/2 move left by the step; the swap exchanges rows */
+    int steps[] = {1, -1, 5};
+    for (int s = 0; s < 3; s++) {
+        CHECK_OK(ccz_he_rotate(ctx, cc, ca, steps[s], k.gk));
+        size_t h = n / 2;
+        for (size_t i = 0; i < h; i++) {
+            w[i] = a[(i + h + (size_t)(steps[s] % (long)h + (long)h)) % h];
+            w[h + i] = a[h + (i + h + (size_t)(steps[s] % (long)h + (long)h)) % h];
+        }
+        CHECK_INT(bfv_check(&k, cc, w), 0);
+    }
+    CHECK_OK(ccz_he_conjugate(ctx, cc, ca, k.gk));
+    for (size_t i = 0; i < n / 2; i++) {
+        w[i] = a[n / 2 + i];
+        w[n / 2 + i] = a[i];
+    }
+    CHECK_INT(bfv_check(&k, cc, w), 0);
+    CHECK_STATUS(ccz_he_rotate(ctx, cc, ca, 2, k.gk), CCZ_ERR_NOT_FOUND);
+    CHECK_CONTAINS(ccz_error_detail(), "no Galois key for rotation by 2");
+
+    /* products until the budget ends: right whenever the budget is above 0 */
+    memcpy(w, a, n * 8);
+    CHECK_OK(ccz_he_ciphertext_copy(cc, ca));
+    int depth = 0, last = budget;
+    for (;;) {
+        CHECK_OK(ccz_he_mul(ctx, cc, cc, cb, k.rk));
+        for (size_t i = 0; i < n; i++)
+            w[i] = mulmod(w[i], b[i], t);
+        CHECK_OK(ccz_bfv_noise_budget(ctx, k.sk, cc, &budget));
+        size_t bad = bfv_check(&k, cc, w);
+        if (budget > 0) {
+            depth++;
+            CHECK_INT(bad, 0);
+            CHECK(budget < last);
+            last = budget;
+        } else {
+            break;
+        }
+        if (depth > 20)
+            break;
+    }
+    fprintf(stderr, "  BFV N=8192: %d products before the budget ran out\n", depth);
+    CHECK(depth >= 3);
+    /* modulus switching keeps the value, one prime fewer */
+    CHECK_OK(ccz_he_mul(ctx, cc, ca, cb, k.rk));
+    unsigned lv = ccz_he_ciphertext_level(cc);
+    CHECK_OK(ccz_he_mod_switch(ctx, cc));
+    CHECK_INT(ccz_he_ciphertext_level(cc), lv - 1);
+    for (size_t i = 0; i < n; i++)
+        w[i] = mulmod(a[i], b[i], t);
+    CHECK_INT(bfv_check(&k, cc, w), 0);
+    CHECK_STATUS(ccz_he_add(ctx, cc, cc, ca), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "switch the higher one down first");
+    /* and a product at the lower level */
+    CHECK_OK(ccz_he_mod_switch(ctx, ca));
+    CHECK_OK(ccz_he_mul(ctx, cc, cc, ca, k.rk));
+    for (size_t i = 0; i < n; i++)
+        w[i] = mulmod(w[i], a[i], t);
+    CHECK_INT(bfv_check(&k, cc, w), 0);
+
+    /* a value >= t is refused */
+    a[3] = t;
+    CHECK_STATUS(ccz_bfv_encode(ctx, pa, a, n), CCZ_ERR_INVALID_ARGUMENT);
+    free(a), free(b), free(w);
+    ccz_he_plaintext_free(pa);
+    ccz_he_plaintext_free(pb);
+    ccz_he_ciphertext_free(ca);
+    ccz_he_ciphertext_free(cb);
+    ccz_he_ciphertext_free(cc);
+    kit_free(&k);
+}
+
+static double err_bits(kit *k, const ccz_he_ciphertext *c, const double complex *want)
+{
+    size_t m = ccz_he_slots(k->ctx);
+    double complex *got = malloc(m * sizeof *got);
+    ccz_he_plaintext *p;
+    CHECK_OK(ccz_he_plaintext_new(k->ctx, &p));
+    CHECK_OK(ccz_he_decrypt(k->ctx, k->sk, c, p));
+    CHECK_OK(ccz_ckks_decode(k->ctx, p, got));
+    double e = 0;
+    for (size_t i = 0; i < m; i++)
+        e = fmax(e, cabs(got[i] - want[i]));
+    ccz_he_plaintext_free(p);
+    free(got);
+    return e > 0 ? -log2(e) : 99;
+}
+
+static void test_ckks(void)
+{
+    kit k;
+    kit_new(&k, CCZ_HE_CKKS, 13);
+    ccz_he_context *ctx = k.ctx;
+    size_t m = ccz_he_slots(ctx);
+    double scale = ccz_he_context_params(ctx)->scale;
+    double complex *x = malloc(m * sizeof *x), *y = malloc(m * sizeof *y),
+                   *w = malloc(m * sizeof *w);
+    for (size_t i = 0; i < m; i++) {
+        x[i] = ((double)(rnd() % 2000) / 1000 - 1) + I * ((double)(rnd() % 2000) / 1000 - 1);
+        y[i] = ((double)(rnd() % 2000) / 1000 - 1);
+    }
+    ccz_he_plaintext *px, *py;
+    ccz_he_ciphertext *cx, *cy, *cz;
+    CHECK_OK(ccz_he_plaintext_new(ctx, &px));
+    CHECK_OK(ccz_he_plaintext_new(ctx, &py));
+    CHECK_OK(ccz_he_ciphertext_new(ctx, &cx));
+    CHECK_OK(ccz_he_ciphertext_new(ctx, &cy));
+    CHECK_OK(ccz_he_ciphertext_new(ctx, &cz));
+    CHECK_OK(ccz_ckks_encode(ctx, px, x, m, scale, 0));
+    CHECK_OK(ccz_ckks_encode(ctx, py, y, m, scale, 0));
+    CHECK_OK(ccz_he_encrypt(ctx, k.pk, px, cx));
+    CHECK_OK(ccz_he_encrypt_sk(ctx, k.sk, py, cy));
+    double b_enc = err_bits(&k, cx, x);
+    CHECK(b_enc > 18);
+    CHECK_OK(ccz_he_add(ctx, cz, cx, cy));
+    for (size_t i = 0; i < m; i++)
+        w[i] = x[i] + y[i];
+    double b_add = err_bits(&k, cz, w);
+    CHECK(b_add > 18);
+    /* x * y, rescaled */
+    CHECK_OK(ccz_he_mul(ctx, cz, cx, cy, k.rk));
+    CHECK_OK(ccz_ckks_rescale(ctx, cz));
+    CHECK_INT(ccz_he_ciphertext_level(cz), 2);
+    for (size_t i = 0; i < m; i++)
+        w[i] = x[i] * y[i];
+    double b_mul = err_bits(&k, cz, w);
+    CHECK(b_mul > 15);
+    /* rotations and conjugation on the product */
+    CHECK_OK(ccz_he_rotate(ctx, cx, cx, 5, k.gk));
+    for (size_t i = 0; i < m; i++)
+        w[i] = x[(i + 5) % m];
+    double b_rot = err_bits(&k, cx, w);
+    CHECK(b_rot > 15);
+    CHECK_OK(ccz_he_rotate(ctx, cx, cx, -1, k.gk));
+    for (size_t i = 0; i < m; i++)
+        w[i] = x[(i + 4) % m];
+    CHECK(err_bits(&k, cx, w) > 15);
+    CHECK_OK(ccz_he_conjugate(ctx, cx, cx, k.gk));
+    for (size_t i = 0; i < m; i++)
+        w[i] = conj(x[(i + 4) % m]);
+    CHECK(err_bits(&k, cx, w) > 15);
+    /* constants and plaintexts */
+    CHECK_OK(ccz_ckks_mul_const(ctx, cz, cy, -0.5));
+    CHECK_OK(ccz_ckks_rescale(ctx, cz));
+    for (size_t i = 0; i < m; i++)
+        w[i] = -0.5 * y[i];
+    CHECK(err_bits(&k, cz, w) > 15);
+    CHECK_OK(ccz_he_mul_plain(ctx, cz, cy, px));
+    CHECK_OK(ccz_ckks_rescale(ctx, cz));
+    for (size_t i = 0; i < m; i++)
+        w[i] = x[i] * y[i];
+    CHECK(err_bits(&k, cz, w) > 15);
+    CHECK_OK(ccz_he_mod_switch(ctx, cz)); /* to the last level */
+    CHECK_INT(ccz_he_ciphertext_level(cz), 1);
+    CHECK_STATUS(ccz_ckks_rescale(ctx, cz), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "no prime left to drop");
+    fprintf(stderr, "  CKKS N=8192 scale 2^40: bits of precision: fresh %.1f, add %.1f, mul+rescale "
+                    "%.1f, rotate %.1f\n",
+            b_enc, b_add, b_mul, b_rot);
+    free(x), free(y), free(w);
+    ccz_he_plaintext_free(px);
+    ccz_he_plaintext_free(py);
+    ccz_he_ciphertext_free(cx);
+    ccz_he_ciphertext_free(cy);
+    ccz_he_ciphertext_free(cz);
+    kit_free(&k);
+}
+
+/* A chain at N = 16384: four products with rescales (the depth of an LR inference). */
+static void test_ckks_chain(void)
+{
+    kit k;
+    kit_new(&k, CCZ_HE_CKKS, 14);
+    ccz_he_context *ctx = k.ctx;
+    size_t m = ccz_he_slots(ctx);
+    double complex *x = malloc(m * sizeof *x), *w = malloc(m * sizeof *w);
+    for (size_t i = 0; i < m; i++)
+        x[i] = 0.5 + (double)(rnd() % 1000) / 2000;
+    ccz_he_plaintext *p;
+    ccz_he_ciphertext *c, *acc;
+    CHECK_OK(ccz_he_plaintext_new(ctx, &p));
+    CHECK_OK(ccz_he_ciphertext_new(ctx, &c));
+    CHECK_OK(ccz_he_ciphertext_new(ctx, &acc));
+    CHECK_OK(ccz_ckks_encode(ctx, p, x, m, ccz_he_context_params(ctx)->scale, 0));
+    CHECK_OK(ccz_he_encrypt(ctx, k.pk, p, c));
+    CHECK_OK(ccz_he_ciphertext_copy(acc, c));
+    for (size_t i = 0; i < m; i++)
+        w[i] = x[i];
+    for (int d = 0; d < 4; d++) {
+        CHECK_OK(ccz_he_mul(ctx, acc, acc, acc, k.rk));
+        CHECK_OK(ccz_ckks_rescale(ctx, acc));
+        for (size_t i = 0; i < m; i++)
+            w[i] *= w[i];
+        double bits = err_bits(&k, acc, w);
+        fprintf(stderr, "  CKKS N=16384: depth %d, level %u, %.1f bits of precision\n", d + 1,
+                ccz_he_ciphertext_level(acc), bits);
+        CHECK(bits > 20);
+    }
+    free(x), free(w);
+    ccz_he_plaintext_free(p);
+    ccz_he_ciphertext_free(c);
+    ccz_he_ciphertext_free(acc);
+    kit_free(&k);
+}
+
+/* The same product on both paths gives the same words. */
+static void test_paths_identical(void)
+{
+    kit k;
+    kit_new(&k, CCZ_HE_BFV, 12);
+    ccz_he_context *ctx = k.ctx;
+    size_t n = ccz_he_slots(ctx);
+    uint64_t *a = malloc(n * 8);
+    for (size_t i = 0; i < n; i++)
+        a[i] = rnd() % ccz_he_context_params(ctx)->plain_modulus;
+    ccz_he_plaintext *p;
+    ccz_he_ciphertext *c, *r1, *r2;
+    CHECK_OK(ccz_he_plaintext_new(ctx, &p));
+    CHECK_OK(ccz_he_ciphertext_new(ctx, &c));
+    CHECK_OK(ccz_he_ciphertext_new(ctx, &r1));
+    CHECK_OK(ccz_he_ciphertext_new(ctx, &r2));
+    CHECK_OK(ccz_bfv_encode(ctx, p, a, n));
+    CHECK_OK(ccz_he_encrypt(ctx, k.pk, p, c));
+    lat_set_avx512(true);
+    CHECK_OK(ccz_he_mul(ctx, r1, c, c, k.rk));
+    CHECK_OK(ccz_he_rotate(ctx, r1, r1, 1, k.gk));
+    lat_set_avx512(false);
+    CHECK_OK(ccz_he_mul(ctx, r2, c, c, k.rk));
+    CHECK_OK(ccz_he_rotate(ctx, r2, r2, 1, k.gk));
+    lat_set_avx512(true);
+    size_t words = 2 * (size_t)ccz_he_ciphertext_level(r1) * n;
+    CHECK(ccz_he_ciphertext_level(r1) == ccz_he_ciphertext_level(r2));
+    CHECK(memcmp(r1->d, r2->d, words * 8) == 0);
+    if (!lat_avx512())
+        fprintf(stderr, "  (no AVX-512 here: both runs took the portable path)\n");
+    free(a);
+    ccz_he_plaintext_free(p);
+    ccz_he_ciphertext_free(c);
+    ccz_he_ciphertext_free(r1);
+    ccz_he_ciphertext_free(r2);
+    kit_free(&k);
+}
+
+TEST_MAIN(T(test_params), T(test_bfv), T(test_ckks), T(test_ckks_chain), T(test_paths_identical))
