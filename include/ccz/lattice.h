@@ -167,6 +167,35 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_he_conjugate(const ccz_he_context *ctx,
                                                  const ccz_he_ciphertext *a,
                                                  const ccz_he_galois_keys *gk);
 
+/* ---- serialization ---------------------------------------------------------------------------
+ * Compact and versioned: "CCZH", format version, object type, the parameters' fingerprint (so a
+ * key or ciphertext cannot be loaded into another context), then residues bit-packed at each
+ * prime's width. Loading checks every field and every residue (below its prime); a bad or
+ * truncated file is an error that names what is wrong. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_params_save(const ccz_he_context *ctx, ccz_buf *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_params_load(ccz_he_params *out, ccz_span in);
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_ciphertext_save(const ccz_he_ciphertext *c,
+                                                       ccz_buf *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_ciphertext_load(const ccz_he_context *ctx,
+                                                       ccz_he_ciphertext *c, ccz_span in);
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_plaintext_save(const ccz_he_plaintext *p, ccz_buf *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_plaintext_load(const ccz_he_context *ctx,
+                                                      ccz_he_plaintext *p, ccz_span in);
+/* out should be a secret buffer */
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_secret_key_save(const ccz_he_secret_key *k, ccz_buf *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_secret_key_load(const ccz_he_context *ctx,
+                                                       ccz_he_secret_key **k, ccz_span in);
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_public_key_save(const ccz_he_public_key *k, ccz_buf *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_public_key_load(const ccz_he_context *ctx,
+                                                       ccz_he_public_key **k, ccz_span in);
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_relin_keys_save(const ccz_he_relin_keys *k, ccz_buf *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_relin_keys_load(const ccz_he_context *ctx,
+                                                       ccz_he_relin_keys **k, ccz_span in);
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_galois_keys_save(const ccz_he_galois_keys *k,
+                                                        ccz_buf *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_he_galois_keys_load(const ccz_he_context *ctx,
+                                                        ccz_he_galois_keys **k, ccz_span in);
+
 #ifdef __cplusplus
 }
 #endif

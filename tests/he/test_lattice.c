@@ -407,4 +407,133 @@ static void test_paths_identical(void)
     kit_free(&k);
 }
 
-TEST_MAIN(T(test_params), T(test_bfv), T(test_ckks), T(test_ckks_chain), T(test_paths_identical))
+static void flip(ccz_buf *b, size_t at)
+{
+    b->ptr[at] ^= 0x40;
+}
+
+static void test_serialization(void)
+{
+    kit k;
+    kit_new(&k, CCZ_HE_BFV, 12);
+    ccz_he_context *ctx = k.ctx;
+    size_t n = ccz_he_slots(ctx);
+    uint64_t *a = malloc(n * 8), *w = malloc(n * 8);
+    for (size_t i = 0; i < n; i++)
+        a[i] = rnd() % ccz_he_context_params(ctx)->plain_modulus;
+    ccz_he_plaintext *p, *p2;
+    ccz_he_ciphertext *c, *c2;
+    CHECK_OK(ccz_he_plaintext_new(ctx, &p));
+    CHECK_OK(ccz_he_plaintext_new(ctx, &p2));
+    CHECK_OK(ccz_he_ciphertext_new(ctx, &c));
+    CHECK_OK(ccz_he_ciphertext_new(ctx, &c2));
+    CHECK_OK(ccz_bfv_encode(ctx, p, a, n));
+    CHECK_OK(ccz_he_encrypt(ctx, k.pk, p, c));
+
+    /* parameters: a context rebuilt from them has the same primes */
+    ccz_buf pb = CCZ_BUF_INIT;
+    CHECK_OK(ccz_he_params_save(ctx, &pb));
+    ccz_he_params pp;
+    CHECK_OK(ccz_he_params_load(&pp, ccz_buf_span(&pb)));
+    ccz_he_context *ctx2;
+    CHECK_OK(ccz_he_context_new(&ctx2, &pp));
+    unsigned k1, k2;
+    CHECK(memcmp(ccz_he_context_primes(ctx, &k1), ccz_he_context_primes(ctx2, &k2),
+                 sizeof(uint64_t) * 3) == 0 && k1 == k2);
+    ccz_he_context_free(ctx2);
+
+    /* every key and the ciphertext, round trip; the ciphertext is compact */
+    ccz_buf sb, kb = CCZ_BUF_INIT, rb = CCZ_BUF_INIT, gb = CCZ_BUF_INIT, cb = CCZ_BUF_INIT;
+    ccz_buf_init(&sb, 0, true);
+    CHECK_OK(ccz_he_secret_key_save(k.sk, &sb));
+    CHECK_OK(ccz_he_public_key_save(k.pk, &kb));
+    CHECK_OK(ccz_he_relin_keys_save(k.rk, &rb));
+    CHECK_OK(ccz_he_galois_keys_save(k.gk, &gb));
+    CHECK_OK(ccz_he_ciphertext_save(c, &cb));
+    CHECK(cb.len < 2 * 2 * n * 8 * 7 / 10); /* 36-37-bit residues: about 57% of 64 bits */
+    ccz_he_secret_key *sk2;
+    ccz_he_public_key *pk2;
+    ccz_he_relin_keys *rk2;
+    ccz_he_galois_keys *gk2;
+    CHECK_OK(ccz_he_secret_key_load(ctx, &sk2, ccz_buf_span(&sb)));
+    CHECK_OK(ccz_he_public_key_load(ctx, &pk2, ccz_buf_span(&kb)));
+    CHECK_OK(ccz_he_relin_keys_load(ctx, &rk2, ccz_buf_span(&rb)));
+    CHECK_OK(ccz_he_galois_keys_load(ctx, &gk2, ccz_buf_span(&gb)));
+    CHECK_OK(ccz_he_ciphertext_load(ctx, c2, ccz_buf_span(&cb)));
+    /* the loaded objects work together: encrypt with pk2, square with rk2, rotate with gk2,
+     * decrypt with sk2 */
+    CHECK_OK(ccz_he_encrypt(ctx, pk2, p, c));
+    CHECK_OK(ccz_he_mul(ctx, c, c, c2, rk2));
+    CHECK_OK(ccz_he_rotate(ctx, c, c, 1, gk2));
+    CHECK_OK(ccz_he_decrypt(ctx, sk2, c, p2));
+    CHECK_OK(ccz_bfv_decode(ctx, p2, w));
+    uint64_t t = ccz_he_context_params(ctx)->plain_modulus;
+    size_t bad = 0, h = n / 2;
+    for (size_t i = 0; i < n; i++) {
+        size_t src = (i / h) * h + (i % h + 1) % h;
+        bad += w[i] != mulmod(a[src], a[src], t);
+    }
+    CHECK_INT(bad, 0);
+    ccz_buf pl = CCZ_BUF_INIT;
+    CHECK_OK(ccz_he_plaintext_save(p, &pl));
+    CHECK_OK(ccz_he_plaintext_load(ctx, p2, ccz_buf_span(&pl)));
+    CHECK(memcmp(p->coeffs, p2->coeffs, n * 8) == 0);
+    ccz_he_secret_key_free(sk2);
+    ccz_he_public_key_free(pk2);
+
+    /* bad files: truncated, a residue past its prime, another type, trailing bytes, magic */
+    CHECK_STATUS(ccz_he_ciphertext_load(ctx, c2, (ccz_span){cb.ptr, cb.len - 9}),
+                 CCZ_ERR_TRUNCATED);
+    CHECK_STATUS(ccz_he_ciphertext_load(ctx, c2, (ccz_span){cb.ptr, 10}), CCZ_ERR_TRUNCATED);
+    ccz_buf bad_c = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append(&bad_c, cb.ptr, cb.len));
+    memset(bad_c.ptr + 31, 0xff, 8); /* the first residues all ones: >= q */
+    CHECK_STATUS(ccz_he_ciphertext_load(ctx, c2, ccz_buf_span(&bad_c)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "is not below it");
+    CHECK_STATUS(ccz_he_ciphertext_load(ctx, c2, ccz_buf_span(&kb)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "holds public key, not ciphertext");
+    CHECK_OK(ccz_buf_append_u8(&cb, 0));
+    CHECK_STATUS(ccz_he_ciphertext_load(ctx, c2, ccz_buf_span(&cb)), CCZ_ERR_TRAILING_DATA);
+    flip(&cb, 0);
+    CHECK_STATUS(ccz_he_ciphertext_load(ctx, c2, ccz_buf_span(&cb)), CCZ_ERR_UNKNOWN_FORMAT);
+    flip(&cb, 0);
+    flip(&cb, 4);
+    CHECK_STATUS(ccz_he_ciphertext_load(ctx, c2, ccz_buf_span(&cb)), CCZ_ERR_UNSUPPORTED_VERSION);
+    /* another context's parameters */
+    kit other;
+    kit_new(&other, CCZ_HE_BFV, 12); /* same preset: the same primes, so it loads */
+    CHECK_OK(ccz_he_public_key_load(other.ctx, &pk2, ccz_buf_span(&kb)));
+    ccz_he_public_key_free(pk2);
+    kit_free(&other);
+    kit_new(&other, CCZ_HE_CKKS, 12);
+    CHECK_STATUS(ccz_he_public_key_load(other.ctx, &pk2, ccz_buf_span(&kb)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "made with other parameters");
+    kit_free(&other);
+    /* a secret key with a coefficient 3 */
+    ccz_buf bs;
+    ccz_buf_init(&bs, 0, true);
+    CHECK_OK(ccz_buf_append(&bs, sb.ptr, sb.len));
+    bs.ptr[20] |= 3;
+    CHECK_STATUS(ccz_he_secret_key_load(ctx, &sk2, ccz_buf_span(&bs)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "not ternary");
+
+    ccz_buf_free(&bs);
+    ccz_buf_free(&bad_c);
+    ccz_buf_free(&pl);
+    ccz_buf_free(&pb);
+    ccz_buf_free(&sb);
+    ccz_buf_free(&kb);
+    ccz_buf_free(&rb);
+    ccz_buf_free(&gb);
+    ccz_buf_free(&cb);
+    ccz_he_relin_keys_free(rk2);
+    ccz_he_galois_keys_free(gk2);
+    free(a), free(w);
+    ccz_he_plaintext_free(p);
+    ccz_he_plaintext_free(p2);
+    ccz_he_ciphertext_free(c);
+    ccz_he_ciphertext_free(c2);
+    kit_free(&k);
+}
+
+TEST_MAIN(T(test_params), T(test_serialization), T(test_bfv), T(test_ckks), T(test_ckks_chain), T(test_paths_identical))
