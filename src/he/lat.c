@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include <gmp.h>
+#include <time.h>
+
+#include "ccz/lattice.h"
 
 #include "lat.h"
 
@@ -222,4 +225,96 @@ void lat_ntt_inverse(const lat_ntt *t, uint64_t *a)
         lat_ntt_inverse_avx512(t, a);
     else
         lat_ntt_inverse_portable(t, a);
+}
+
+const char *ccz_he_simd(void)
+{
+    return lat_ifma() ? "avx512-ifma" : lat_avx512() ? "avx512" : "portable";
+}
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+ccz_status ccz_he_ntt_bench(unsigned log_n, unsigned prime_bits, double seconds, double *fwd_us,
+                            double *inv_us)
+{
+    uint64_t q;
+    lat_ntt t;
+    CCZ_GUARD(lat_primes(&q, 1, prime_bits, (size_t)1 << log_n, NULL, 0));
+    CCZ_GUARD(lat_ntt_init(&t, q, log_n));
+    uint64_t *a = aligned_alloc(64, t.n * 8);
+    if (!a) {
+        lat_ntt_free(&t);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < t.n; i++)
+        a[i] = (i * 7919) % q;
+    for (int dir = 0; dir < 2; dir++) {
+        double t0 = seconds_now(), now;
+        long k = 0;
+        do {
+            for (int r = 0; r < 16; r++)
+                dir ? lat_ntt_inverse(&t, a) : lat_ntt_forward(&t, a);
+            k += 16;
+            now = seconds_now();
+        } while (now - t0 < seconds);
+        *(dir ? inv_us : fwd_us) = 1e6 * (now - t0) / (double)k;
+    }
+    free(a);
+    lat_ntt_free(&t);
+    return CCZ_OK;
+}
+
+/* ---- vector kernels ---------------------------------------------------------------------------*/
+
+void lat_vec_add(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q)
+{
+    if (n >= 8 && lat_avx512()) {
+        lat_vec_add_avx512(out, a, b, n, q);
+        return;
+    }
+    for (size_t x = 0; x < n; x++)
+        out[x] = lat_add_mod(a[x], b[x], q);
+}
+
+void lat_vec_sub(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q)
+{
+    if (n >= 8 && lat_avx512()) {
+        lat_vec_sub_avx512(out, a, b, n, q);
+        return;
+    }
+    for (size_t x = 0; x < n; x++)
+        out[x] = lat_sub_mod(a[x], b[x], q);
+}
+
+void lat_vec_mul_w(uint64_t *out, const uint64_t *a, const uint64_t *w, const uint64_t *ws,
+                   size_t n, uint64_t q)
+{
+    if (n >= 8 && lat_avx512()) {
+        lat_vec_mul_w_avx512(out, NULL, a, w, ws, n, q);
+        return;
+    }
+    for (size_t x = 0; x < n; x++)
+        out[x] = lat_mul_shoup_w(a[x], w[x], ws[x], q);
+}
+
+void lat_vec_mul_w_add(uint64_t *acc, const uint64_t *a, const uint64_t *w, const uint64_t *ws,
+                       size_t n, uint64_t q)
+{
+    if (n >= 8 && lat_avx512()) {
+        lat_vec_mul_w_avx512(acc, acc, a, w, ws, n, q);
+        return;
+    }
+    for (size_t x = 0; x < n; x++)
+        acc[x] = lat_add_mod(acc[x], lat_mul_shoup_w(a[x], w[x], ws[x], q), q);
+}
+
+void lat_vec_shoup(uint64_t *ws, const uint64_t *w, size_t n, uint64_t q)
+{
+    for (size_t x = 0; x < n; x++)
+        ws[x] = lat_shoup_w(w[x], q);
 }

@@ -78,6 +78,28 @@ static inline uint64_t lat_mul_shoup(uint64_t a, uint64_t w, uint64_t ws, uint64
     return r >= q ? r - q : r;
 }
 
+/* Shoup constants for fixed operands (keys): floor(w 2^52 / q) for q < 2^50, else
+ * floor(w 2^64 / q). Both the portable and the AVX-512 code read them. */
+#define LAT_SHOUP52_LIMIT (1ull << 50)
+
+static inline uint64_t lat_shoup_w(uint64_t w, uint64_t q)
+{
+    return q < LAT_SHOUP52_LIMIT ? (uint64_t)(((u128)w << 52) / q) : lat_shoup(w, q);
+}
+
+static inline uint64_t lat_mul_shoup_w(uint64_t a, uint64_t w, uint64_t ws, uint64_t q)
+{
+    uint64_t qe = q < LAT_SHOUP52_LIMIT ? (uint64_t)(((u128)a * ws) >> 52) : lat_hi64(a, ws);
+    uint64_t r = a * w - qe * q;
+    return r >= q ? r - q : r;
+}
+
+/* x mod q for any 64-bit x */
+static inline uint64_t lat_reduce64(uint64_t x, const lat_mod *m)
+{
+    return x < m->q ? x : lat_reduce128((u128)x, m);
+}
+
 uint64_t lat_pow_mod(uint64_t b, uint64_t e, const lat_mod *m);
 /* b^-1 mod q (q prime, b not 0 mod q) */
 uint64_t lat_inv_mod(uint64_t b, const lat_mod *m);
@@ -120,7 +142,23 @@ bool lat_ifma(void);
 /* Tests: force the portable paths (false) or go back to the CPU's choice (true). */
 void lat_set_avx512(bool on);
 
+/* Vector kernels over n words modulo q (inputs below q; outputs below q; AVX-512 when available,
+ * the same results without): out = a + b, a - b; out = a w (Shoup, w fixed with lat_shoup_w
+ * constants ws); acc = acc + a w. */
+void lat_vec_add(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);
+void lat_vec_sub(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);
+void lat_vec_mul_w(uint64_t *out, const uint64_t *a, const uint64_t *w, const uint64_t *ws,
+                   size_t n, uint64_t q);
+void lat_vec_mul_w_add(uint64_t *acc, const uint64_t *a, const uint64_t *w, const uint64_t *ws,
+                       size_t n, uint64_t q);
+/* Shoup constants of an array (lat_shoup_w) */
+void lat_vec_shoup(uint64_t *ws, const uint64_t *w, size_t n, uint64_t q);
+
 /* AVX-512 implementations (lat_avx512.c); only called when lat_avx512() is true. */
+void lat_vec_add_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);
+void lat_vec_sub_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);
+void lat_vec_mul_w_avx512(uint64_t *out, const uint64_t *acc, const uint64_t *a,
+                          const uint64_t *w, const uint64_t *ws, size_t n, uint64_t q);
 void lat_ntt_forward_avx512(const lat_ntt *t, uint64_t *a);
 void lat_ntt_inverse_avx512(const lat_ntt *t, uint64_t *a);
 

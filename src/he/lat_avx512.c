@@ -235,3 +235,61 @@ TARGET void lat_ntt_inverse_avx512(const lat_ntt *t, uint64_t *a)
     else
         inverse(t, a, 0);
 }
+
+/* ---- vector kernels ---------------------------------------------------------------------------*/
+
+TARGET void lat_vec_add_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
+                               uint64_t q)
+{
+    const __m512i vq = _mm512_set1_epi64((long long)q);
+    size_t x = 0;
+    for (; x + 8 <= n; x += 8) {
+        __m512i s = _mm512_add_epi64(_mm512_loadu_si512(a + x), _mm512_loadu_si512(b + x));
+        _mm512_storeu_si512(out + x, reduce_once(s, vq));
+    }
+    for (; x < n; x++)
+        out[x] = lat_add_mod(a[x], b[x], q);
+}
+
+TARGET void lat_vec_sub_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
+                               uint64_t q)
+{
+    const __m512i vq = _mm512_set1_epi64((long long)q);
+    size_t x = 0;
+    for (; x + 8 <= n; x += 8) {
+        __m512i d = _mm512_add_epi64(_mm512_sub_epi64(_mm512_loadu_si512(a + x),
+                                                      _mm512_loadu_si512(b + x)),
+                                     vq);
+        _mm512_storeu_si512(out + x, reduce_once(d, vq));
+    }
+    for (; x < n; x++)
+        out[x] = lat_sub_mod(a[x], b[x], q);
+}
+
+/* out = (acc +) a w mod q with Shoup constants ws (52-bit ones below 2^50) */
+TARGET void lat_vec_mul_w_avx512(uint64_t *out, const uint64_t *acc, const uint64_t *a,
+                                 const uint64_t *w, const uint64_t *ws, size_t n, uint64_t q)
+{
+    const __m512i vq = _mm512_set1_epi64((long long)q);
+    const bool small = q < LAT_SHOUP52_LIMIT, ifma = small && lat_ifma();
+    size_t x = 0;
+    for (; x + 8 <= n; x += 8) {
+        __m512i va = _mm512_loadu_si512(a + x), vw = _mm512_loadu_si512(w + x),
+                vs = _mm512_loadu_si512(ws + x), r;
+        if (ifma) {
+            r = mul_lazy(va, vw, vs, vq, 1);
+        } else {
+            /* qe = hi64(a' ws) with a' = a << 12 for the 52-bit constants */
+            __m512i qe = mulhi64(small ? _mm512_slli_epi64(va, 12) : va, vs);
+            r = _mm512_sub_epi64(_mm512_mullo_epi64(va, vw), _mm512_mullo_epi64(qe, vq));
+        }
+        r = reduce_once(r, vq);
+        if (acc)
+            r = reduce_once(_mm512_add_epi64(r, _mm512_loadu_si512(acc + x)), vq);
+        _mm512_storeu_si512(out + x, r);
+    }
+    for (; x < n; x++) {
+        uint64_t r = lat_mul_shoup_w(a[x], w[x], ws[x], q);
+        out[x] = acc ? lat_add_mod(acc[x], r, q) : r;
+    }
+}

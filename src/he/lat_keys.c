@@ -15,6 +15,32 @@ static uint64_t *words(size_t n)
     return aligned_alloc(64, ((n * 8 + 63) / 64) * 64);
 }
 
+ccz_status lat_shoup_poly(const ccz_he_context *ctx, const uint64_t *p, unsigned np,
+                          uint64_t **out)
+{
+    size_t n = ctx->n;
+    *out = words((size_t)np * n);
+    CCZ_ENSURE(*out, CCZ_ERR_NOMEM, "out of memory");
+    for (unsigned i = 0; i < np; i++)
+        lat_vec_shoup(*out + (size_t)i * n, p + (size_t)i * n, n, ctx->primes[i]);
+    return CCZ_OK;
+}
+
+ccz_status lat_kswitch_finish(const ccz_he_context *ctx, lat_kswitch *k)
+{
+    size_t per = (size_t)ctx->k * ctx->n;
+    k->b_w = words(ctx->L * per);
+    k->a_w = words(ctx->L * per);
+    CCZ_ENSURE(k->b_w && k->a_w, CCZ_ERR_NOMEM, "out of memory");
+    for (unsigned i = 0; i < ctx->L; i++)
+        for (unsigned j = 0; j < ctx->k; j++) {
+            size_t o = i * per + (size_t)j * ctx->n;
+            lat_vec_shoup(k->b_w + o, k->b + o, ctx->n, ctx->primes[j]);
+            lat_vec_shoup(k->a_w + o, k->a + o, ctx->n, ctx->primes[j]);
+        }
+    return CCZ_OK;
+}
+
 void ccz_he_secret_key_free(ccz_he_secret_key *k)
 {
     if (!k)
@@ -22,6 +48,10 @@ void ccz_he_secret_key_free(ccz_he_secret_key *k)
     if (k->s) {
         OPENSSL_cleanse(k->s, (size_t)k->ctx->k * k->ctx->n * 8);
         free(k->s);
+    }
+    if (k->s_w) {
+        OPENSSL_cleanse(k->s_w, (size_t)k->ctx->k * k->ctx->n * 8);
+        free(k->s_w);
     }
     if (k->coeffs) {
         OPENSSL_cleanse(k->coeffs, k->ctx->n);
@@ -36,6 +66,8 @@ void ccz_he_public_key_free(ccz_he_public_key *k)
         return;
     free(k->b);
     free(k->a);
+    free(k->b_w);
+    free(k->a_w);
     free(k);
 }
 
@@ -43,7 +75,9 @@ void lat_kswitch_free(lat_kswitch *k)
 {
     free(k->b);
     free(k->a);
-    k->a = k->b = NULL;
+    free(k->b_w);
+    free(k->a_w);
+    k->a = k->b = k->a_w = k->b_w = NULL;
 }
 
 void ccz_he_relin_keys_free(ccz_he_relin_keys *k)
@@ -63,14 +97,6 @@ void ccz_he_galois_keys_free(ccz_he_galois_keys *k)
     free(k->keys);
     free(k->elts);
     free(k);
-}
-
-/* pointwise: acc += a * b mod q (NTT form) */
-static void mul_acc(uint64_t *acc, const uint64_t *a, const uint64_t *b, size_t n,
-                    const lat_mod *m)
-{
-    for (size_t x = 0; x < n; x++)
-        acc[x] = lat_add_mod(acc[x], lat_mul_mod(a[x], b[x], m), m->q);
 }
 
 ccz_status ccz_he_keygen(const ccz_he_context *ctx, ccz_he_secret_key **sk,
@@ -96,6 +122,7 @@ ccz_status ccz_he_keygen(const ccz_he_context *ctx, ccz_he_secret_key **sk,
     if (st == CCZ_OK) {
         lat_small_to_rns(s->coeffs, n, ctx->primes, k, s->s);
         lat_rns_ntt(ctx, s->s, k, NULL);
+        st = lat_shoup_poly(ctx, s->s, k, &s->s_w);
     }
     ccz_he_public_key *p = NULL;
     int8_t *e = NULL;
@@ -117,13 +144,19 @@ ccz_status ccz_he_keygen(const ccz_he_context *ctx, ccz_he_secret_key **sk,
             /* b = -a s + e */
             lat_small_to_rns(e, n, ctx->primes, L, p->b);
             lat_rns_ntt(ctx, p->b, L, NULL);
-            for (unsigned i = 0; i < L; i++) {
-                const lat_mod *m = &ctx->ntt[i].mod;
-                uint64_t *b = p->b + (size_t)i * n, *a = p->a + (size_t)i * n,
-                         *si = s->s + (size_t)i * n;
-                for (size_t x = 0; x < n; x++)
-                    b[x] = lat_sub_mod(b[x], lat_mul_mod(a[x], si[x], m), m->q);
+            uint64_t *as = words(n);
+            if (!as)
+                st = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+            for (unsigned i = 0; st == CCZ_OK && i < L; i++) {
+                size_t o = (size_t)i * n;
+                lat_vec_mul_w(as, p->a + o, s->s + o, s->s_w + o, n, ctx->primes[i]);
+                lat_vec_sub(p->b + o, p->b + o, as, n, ctx->primes[i]);
             }
+            free(as);
+            if (st == CCZ_OK)
+                st = lat_shoup_poly(ctx, p->b, L, &p->b_w);
+            if (st == CCZ_OK)
+                st = lat_shoup_poly(ctx, p->a, L, &p->a_w);
         }
     }
     free(e);
@@ -168,10 +201,10 @@ ccz_status lat_kswitch_gen(const ccz_he_context *ctx, const ccz_he_secret_key *s
         lat_rns_ntt(ctx, er, k, NULL);
         for (unsigned j = 0; j < k; j++) {
             const lat_mod *m = &ctx->ntt[j].mod;
-            uint64_t *b = bi + (size_t)j * n, *a = ai + (size_t)j * n, *sj = sk->s + (size_t)j * n,
-                     *ej = er + (size_t)j * n;
-            for (size_t x = 0; x < n; x++)
-                b[x] = lat_sub_mod(ej[x], lat_mul_mod(a[x], sj[x], m), m->q);
+            size_t o = (size_t)j * n;
+            uint64_t *b = bi + o, *a = ai + o;
+            lat_vec_mul_w(b, a, sk->s + o, sk->s_w + o, n, m->q);
+            lat_vec_sub(b, er + o, b, n, m->q);
             if (j == i) { /* + (P mod q_i) s' on the i-th prime */
                 const uint64_t *t = target + (size_t)j * n;
                 uint64_t pm = ctx->p_mod_q[i];
@@ -184,6 +217,8 @@ ccz_status lat_kswitch_gen(const ccz_he_context *ctx, const ccz_he_secret_key *s
     free(e);
     free(er);
     lat_prng_free(&g);
+    if (st == CCZ_OK)
+        st = lat_kswitch_finish(ctx, out);
     if (st)
         lat_kswitch_free(out);
     return st;
@@ -206,11 +241,18 @@ ccz_status lat_kswitch_apply(const ccz_he_context *ctx, const lat_kswitch *ks, c
             unsigned j = jj < level ? jj : L; /* prime index in the chain */
             const lat_ntt *t = &ctx->ntt[j];
             uint64_t q = t->mod.q;
-            for (size_t x = 0; x < n; x++)
-                tmp[x] = di[x] >= q ? di[x] % q : di[x];
+            if (j == i) {
+                memcpy(tmp, di, n * 8);
+            } else {
+                for (size_t x = 0; x < n; x++)
+                    tmp[x] = lat_reduce64(di[x], &t->mod);
+            }
             lat_ntt_forward(t, tmp);
-            mul_acc(acc0 + (size_t)jj * n, tmp, bi + (size_t)j * n, n, &t->mod);
-            mul_acc(acc1 + (size_t)jj * n, tmp, ai + (size_t)j * n, n, &t->mod);
+            size_t o = (size_t)j * n;
+            lat_vec_mul_w_add(acc0 + (size_t)jj * n, tmp, bi + o, ks->b_w + (size_t)i * k * n + o,
+                              n, q);
+            lat_vec_mul_w_add(acc1 + (size_t)jj * n, tmp, ai + o, ks->a_w + (size_t)i * k * n + o,
+                              n, q);
         }
     }
     /* divide by P, rounding: (acc - [acc]_P) P^-1, [acc]_P centred */
@@ -223,9 +265,9 @@ ccz_status lat_kswitch_apply(const ccz_he_context *ctx, const lat_kswitch *ks, c
             ap[x] = ap[x] + half >= P ? ap[x] + half - P : ap[x] + half; /* + P/2 */
         for (unsigned i = 0; i < level; i++) {
             const lat_ntt *t = &ctx->ntt[i];
-            uint64_t q = t->mod.q, hq = half % q;
+            uint64_t q = t->mod.q, hq = lat_reduce64(half, &t->mod);
             for (size_t x = 0; x < n; x++) /* ([acc]_P + P/2 - P/2) mod q_i */
-                tmp[x] = lat_sub_mod(ap[x] % q, hq, q);
+                tmp[x] = lat_sub_mod(lat_reduce64(ap[x], &t->mod), hq, q);
             lat_ntt_forward(t, tmp);
             uint64_t *a = acc + (size_t)i * n, *o = out + (size_t)i * n;
             for (size_t x = 0; x < n; x++) {

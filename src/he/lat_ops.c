@@ -142,24 +142,18 @@ ccz_status lat_encrypt_zero(const ccz_he_context *ctx, const ccz_he_public_key *
             lat_small_to_rns(small, n, ctx->primes, level, e);
             lat_rns_ntt(ctx, e, level, NULL);
             for (unsigned i = 0; i < level; i++) {
-                const lat_mod *m = &ctx->ntt[i].mod;
-                const uint64_t *u = e + (size_t)i * n, *b = pk->b + (size_t)i * n,
-                               *a = pk->a + (size_t)i * n;
-                uint64_t *o0 = c0 + (size_t)i * n, *o1 = c1 + (size_t)i * n;
-                for (size_t x = 0; x < n; x++) {
-                    o0[x] = lat_mul_mod(b[x], u[x], m);
-                    o1[x] = lat_mul_mod(a[x], u[x], m);
-                }
+                size_t o = (size_t)i * n;
+                lat_vec_mul_w(c0 + o, e + o, pk->b + o, pk->b_w + o, n, ctx->primes[i]);
+                lat_vec_mul_w(c1 + o, e + o, pk->a + o, pk->a_w + o, n, ctx->primes[i]);
             }
         }
     } else if (s == CCZ_OK) {
         s = lat_sample_uniform(&g, ctx, ctx->primes, level, c1);
         for (unsigned i = 0; s == CCZ_OK && i < level; i++) {
-            const lat_mod *m = &ctx->ntt[i].mod;
-            const uint64_t *a = c1 + (size_t)i * n, *sk_i = sk->s + (size_t)i * n;
-            uint64_t *o0 = c0 + (size_t)i * n;
-            for (size_t x = 0; x < n; x++)
-                o0[x] = lat_sub_mod(0, lat_mul_mod(a[x], sk_i[x], m), m->q);
+            size_t o = (size_t)i * n;
+            lat_vec_mul_w(c0 + o, c1 + o, sk->s + o, sk->s_w + o, n, ctx->primes[i]);
+            memset(e, 0, n * 8);
+            lat_vec_sub(c0 + o, e, c0 + o, n, ctx->primes[i]);
         }
     }
     /* + e0 (and + e1 with a public key), in NTT form */
@@ -170,11 +164,8 @@ ccz_status lat_encrypt_zero(const ccz_he_context *ctx, const ccz_he_public_key *
         lat_small_to_rns(small, n, ctx->primes, level, e);
         lat_rns_ntt(ctx, e, level, NULL);
         uint64_t *o = c ? c1 : c0;
-        for (unsigned i = 0; i < level; i++) {
-            uint64_t q = ctx->primes[i];
-            for (size_t x = 0; x < n; x++)
-                o[(size_t)i * n + x] = lat_add_mod(o[(size_t)i * n + x], e[(size_t)i * n + x], q);
-        }
+        for (unsigned i = 0; i < level; i++)
+            lat_vec_add(o + (size_t)i * n, o + (size_t)i * n, e + (size_t)i * n, n, ctx->primes[i]);
     }
     if (s == CCZ_OK && !ntt) {
         lat_rns_intt(ctx, c0, level, NULL);
@@ -207,11 +198,9 @@ ccz_status lat_decrypt_poly(const ccz_he_context *ctx, const ccz_he_secret_key *
         if (!ct->ntt)
             lat_rns_ntt(ctx, t, l, NULL);
         for (unsigned i = 0; i < l; i++) {
-            const lat_mod *m = &ctx->ntt[i].mod;
-            uint64_t *xi = x + (size_t)i * n;
-            const uint64_t *si = sk->s + (size_t)i * n, *ti = t + (size_t)i * n;
-            for (size_t c = 0; c < n; c++)
-                xi[c] = lat_add_mod(lat_mul_mod(xi[c], si[c], m), ti[c], m->q);
+            size_t o = (size_t)i * n;
+            lat_vec_mul_w(x + o, x + o, sk->s + o, sk->s_w + o, n, ctx->primes[i]);
+            lat_vec_add(x + o, x + o, t + o, n, ctx->primes[i]);
         }
     }
     free(t);
@@ -247,9 +236,16 @@ static ccz_status add_sub(const ccz_he_context *ctx, ccz_he_ciphertext *out,
             uint64_t *o = out->d + ((size_t)j * l + i) * n;
             const uint64_t *x = j < a->size ? a->d + ((size_t)j * l + i) * n : NULL,
                            *y = j < b->size ? b->d + ((size_t)j * l + i) * n : NULL;
-            for (size_t c = 0; c < n; c++) {
-                uint64_t u = x ? x[c] : 0, v = y ? y[c] : 0;
-                o[c] = sub ? lat_sub_mod(u, v, q) : lat_add_mod(u, v, q);
+            if (x && y) {
+                if (sub)
+                    lat_vec_sub(o, x, y, n, q);
+                else
+                    lat_vec_add(o, x, y, n, q);
+            } else {
+                for (size_t c = 0; c < n; c++) {
+                    uint64_t u = x ? x[c] : 0, v = y ? y[c] : 0;
+                    o[c] = sub ? lat_sub_mod(u, v, q) : lat_add_mod(u, v, q);
+                }
             }
         }
     out->size = size;
@@ -291,9 +287,10 @@ ccz_status lat_drop_last(const ccz_he_context *ctx, ccz_he_ciphertext *c)
         for (size_t x = 0; x < n; x++) /* centre: + q_last / 2 now, - q_last / 2 below */
             last[x] = last[x] + half >= ql ? last[x] + half - ql : last[x] + half;
         for (unsigned i = 0; i + 1 < l; i++) {
-            uint64_t q = ctx->primes[i], hq = half % q;
+            const lat_mod *m = &ctx->ntt[i].mod;
+            uint64_t q = m->q, hq = lat_reduce64(half, m);
             for (size_t x = 0; x < n; x++)
-                tmp[x] = lat_sub_mod(last[x] % q, hq, q);
+                tmp[x] = lat_sub_mod(lat_reduce64(last[x], m), hq, q);
             if (c->ntt)
                 lat_ntt_forward(&ctx->ntt[i], tmp);
             uint64_t *ci = cj + (size_t)i * n;

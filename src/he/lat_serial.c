@@ -389,6 +389,10 @@ ccz_status ccz_he_secret_key_load(const ccz_he_context *ctx, ccz_he_secret_key *
     }
     lat_small_to_rns(k->coeffs, n, ctx->primes, ctx->k, k->s);
     lat_rns_ntt(ctx, k->s, ctx->k, NULL);
+    if ((s = lat_shoup_poly(ctx, k->s, ctx->k, &k->s_w)) != CCZ_OK) {
+        ccz_he_secret_key_free(k);
+        return s;
+    }
     *out = k;
     return CCZ_OK;
 }
@@ -422,6 +426,10 @@ ccz_status ccz_he_public_key_load(const ccz_he_context *ctx, ccz_he_public_key *
         s = unpack_rns(&u, ctx, k->a, ctx->L, NULL, "public key");
     if (s == CCZ_OK)
         s = finish(&c, &u, "public key");
+    if (s == CCZ_OK)
+        s = lat_shoup_poly(ctx, k->b, ctx->L, &k->b_w);
+    if (s == CCZ_OK)
+        s = lat_shoup_poly(ctx, k->a, ctx->L, &k->a_w);
     if (s) {
         ccz_he_public_key_free(k);
         return s;
@@ -451,7 +459,7 @@ static ccz_status unpack_ks(unpacker *u, const ccz_he_context *ctx, lat_kswitch 
         CCZ_GUARD(unpack_rns(u, ctx, ks->b + i * per, ctx->k, NULL, what));
         CCZ_GUARD(unpack_rns(u, ctx, ks->a + i * per, ctx->k, NULL, what));
     }
-    return CCZ_OK;
+    return lat_kswitch_finish(ctx, ks);
 }
 
 ccz_status ccz_he_relin_keys_save(const ccz_he_relin_keys *k, ccz_buf *out)

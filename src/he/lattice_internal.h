@@ -91,19 +91,27 @@ struct ccz_he_ciphertext {
 
 struct ccz_he_secret_key {
     const ccz_he_context *ctx;
-    uint64_t *s; /* NTT form over all k primes */
-    int8_t *coeffs; /* ternary coefficients */
+    uint64_t *s, *s_w;  /* NTT form over all k primes, and its Shoup constants (lat_shoup_w) */
+    int8_t *coeffs;     /* ternary coefficients */
 };
 
 struct ccz_he_public_key {
     const ccz_he_context *ctx;
-    uint64_t *b, *a; /* NTT form over the L data primes */
+    uint64_t *b, *a;     /* NTT form over the L data primes */
+    uint64_t *b_w, *a_w; /* Shoup constants */
 };
 
-/* A key-switching key: for each data prime i, (b_i, a_i) in NTT form over all k primes. */
+/* A key-switching key: for each data prime i, (b_i, a_i) in NTT form over all k primes, with
+ * Shoup constants. */
 typedef struct {
-    uint64_t *b, *a; /* L * k * N each */
+    uint64_t *b, *a;     /* L * k * N each */
+    uint64_t *b_w, *a_w;
 } lat_kswitch;
+
+/* Shoup constants of a key's polynomials (np primes of the chain from prime 0, N each) */
+ccz_status lat_shoup_poly(const ccz_he_context *ctx, const uint64_t *p, unsigned np,
+                          uint64_t **out);
+ccz_status lat_kswitch_finish(const ccz_he_context *ctx, lat_kswitch *k);
 
 struct ccz_he_relin_keys {
     const ccz_he_context *ctx;

@@ -74,6 +74,7 @@ void cli_attester_free(cli_attester *ca);
 int cmd_ratls(int argc, char **argv);
 int cmd_rpc(int argc, char **argv);
 int cmd_paillier(int argc, char **argv);
+int cmd_he(int argc, char **argv);
 
 /* Options of the RA-TLS and RPC commands (cmd_ratls.c). */
 typedef struct {

@@ -32,6 +32,7 @@ static const char usage[] =
     "  rpc greeter serve|call           gRPC over RA-TLS (RA-gRPC): the Greeter service\n"
     "  paillier keygen|encrypt|decrypt|add|mul|bench\n"
     "                                   Paillier homomorphic encryption (python-paillier keys)\n"
+    "  he params|bench                  lattice HE (BFV, CKKS): presets, timings\n"
     "  version                          print the version\n"
     "\n"
     "Run 'ccz <command> --help' for a command's options. Exit codes: 0 success (verified and\n"
@@ -69,6 +70,7 @@ int main(int argc, char **argv)
         {"ratls", cmd_ratls},
         {"rpc", cmd_rpc},
         {"paillier", cmd_paillier},
+        {"he", cmd_he},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(cmd, cmds[i].name))

@@ -1,0 +1,194 @@
+/* ccz he: lattice HE presets and timings. params lists the presets and where they stand in the
+ * HomomorphicEncryption.org 128-bit table; bench times the operations (microseconds each, one
+ * core) and prints JSON, the figures bench/lattice sets beside Microsoft SEAL. */
+#include <complex.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+static const char he_usage[] =
+    "usage: ccz he params [--json]\n"
+    "       ccz he bench [--log-n 13|14] [--seconds S]\n"
+    "\n"
+    "params lists the BFV and CKKS presets for N = 4096 to 32768: the prime chain (bits; the\n"
+    "last prime is the special prime for key switching), its total against the 128-bit\n"
+    "security limit, the slots, and t (BFV) or the scale (CKKS).\n"
+    "bench times, in microseconds on one core: the NTT of one 49-bit and one 60-bit prime\n"
+    "(forward, inverse), and BFV and CKKS encryption, decryption, multiplication with\n"
+    "relinearization, rescaling and rotation with the presets (CKKS: 60,40,40,60 at 8192,\n"
+    "60,50x6,60 at 16384), printed as JSON.\n";
+
+static int params(bool json)
+{
+    if (json)
+        printf("[");
+    bool first = true;
+    for (unsigned l = 12; l <= 15; l++)
+        for (int s = CCZ_HE_BFV; s <= CCZ_HE_CKKS; s++) {
+            ccz_he_params p;
+            if (ccz_he_preset(&p, (ccz_he_scheme)s, l))
+                return cli_fail(CCZ_ERR_INVALID_ARGUMENT, "he params: %s", ccz_error_detail());
+            unsigned total = 0;
+            char chain[256] = "";
+            for (unsigned i = 0; i < p.n_primes; i++) {
+                total += p.coeff_bits[i];
+                size_t len = strlen(chain);
+                snprintf(chain + len, sizeof chain - len, "%s%u", i ? "," : "", p.coeff_bits[i]);
+            }
+            unsigned max = ccz_he_max_bits_128(l);
+            size_t slots = s == CCZ_HE_BFV ? (size_t)1 << l : (size_t)1 << (l - 1);
+            if (json) {
+                printf("%s\n  {\"scheme\": \"%s\", \"n\": %u, \"coeff_bits\": [%s], \"total_bits\": "
+                       "%u, \"max_bits_128\": %u, \"security\": \"128-bit\", \"slots\": %zu, ",
+                       first ? "" : ",", s == CCZ_HE_BFV ? "bfv" : "ckks", 1u << l, chain, total,
+                       max, slots);
+                if (s == CCZ_HE_BFV)
+                    printf("\"plain_modulus\": %llu}", (unsigned long long)p.plain_modulus);
+                else
+                    printf("\"scale_bits\": %d}", (int)log2(p.scale));
+            } else {
+                printf("%-5s N=%-6u primes %-52s %3u bits (128-bit limit %u)  %zu slots  ",
+                       s == CCZ_HE_BFV ? "BFV" : "CKKS", 1u << l, chain, total, max, slots);
+                if (s == CCZ_HE_BFV)
+                    printf("t=%llu\n", (unsigned long long)p.plain_modulus);
+                else
+                    printf("scale=2^%d\n", (int)log2(p.scale));
+            }
+            first = false;
+        }
+    if (json)
+        printf("\n]\n");
+    return EXIT_OK;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double secs = 1;
+
+#define TIME(expr)                                                                             \
+    ({                                                                                         \
+        (void)!(expr); /* warm */                                                              \
+        double t0_ = now(), t_;                                                                \
+        long k_ = 0;                                                                           \
+        do {                                                                                   \
+            if ((expr) != CCZ_OK)                                                              \
+                return cli_fail(CCZ_ERR_CRYPTO, "he bench: %s", ccz_error_detail());           \
+            k_++;                                                                              \
+            t_ = now();                                                                        \
+        } while (t_ - t0_ < secs);                                                             \
+        1e6 * (t_ - t0_) / (double)k_;                                                         \
+    })
+
+static int bench(unsigned log_n)
+{
+    size_t n = (size_t)1 << log_n;
+    printf("{\"n\": %zu, \"simd\": \"%s\"", n, ccz_he_simd());
+    unsigned bits[2] = {49, 60};
+    for (int b = 0; b < 2; b++) {
+        double f, iv;
+        if (ccz_he_ntt_bench(log_n, bits[b], secs, &f, &iv))
+            return cli_fail(CCZ_ERR_CRYPTO, "he bench: %s", ccz_error_detail());
+        printf(", \"ntt_fwd_%u_us\": %.2f, \"ntt_inv_%u_us\": %.2f", bits[b], f, bits[b], iv);
+    }
+    for (int s = CCZ_HE_BFV; s <= CCZ_HE_CKKS; s++) {
+        ccz_he_params p;
+        ccz_he_context *ctx;
+        ccz_he_secret_key *sk;
+        ccz_he_public_key *pk;
+        ccz_he_relin_keys *rk;
+        ccz_he_galois_keys *gk;
+        ccz_he_plaintext *pt, *out;
+        ccz_he_ciphertext *c1, *c2, *c3;
+        int one = 1;
+        if (ccz_he_preset(&p, (ccz_he_scheme)s, log_n) || ccz_he_context_new(&ctx, &p) ||
+            ccz_he_keygen(ctx, &sk, &pk) || ccz_he_relin_keygen(ctx, sk, &rk) ||
+            ccz_he_galois_keygen(ctx, sk, &one, 1, false, &gk) ||
+            ccz_he_plaintext_new(ctx, &pt) || ccz_he_plaintext_new(ctx, &out) ||
+            ccz_he_ciphertext_new(ctx, &c1) || ccz_he_ciphertext_new(ctx, &c2) ||
+            ccz_he_ciphertext_new(ctx, &c3))
+            return cli_fail(CCZ_ERR_CRYPTO, "he bench: %s", ccz_error_detail());
+        size_t slots = ccz_he_slots(ctx);
+        const char *pre = s == CCZ_HE_BFV ? "bfv" : "ckks";
+        if (s == CCZ_HE_BFV) {
+            uint64_t *v = calloc(slots, 8);
+            for (size_t i = 0; i < slots; i++)
+                v[i] = 3;
+            if (ccz_bfv_encode(ctx, pt, v, slots))
+                return cli_fail(CCZ_ERR_CRYPTO, "he bench: %s", ccz_error_detail());
+            free(v);
+        } else {
+            double complex *v = calloc(slots, sizeof *v);
+            for (size_t i = 0; i < slots; i++)
+                v[i] = 1.5;
+            printf(", \"ckks_encode_us\": %.1f",
+                   TIME(ccz_ckks_encode(ctx, pt, v, slots, p.scale, 0)));
+            free(v);
+        }
+        if (ccz_he_encrypt(ctx, pk, pt, c1) || ccz_he_encrypt(ctx, pk, pt, c2))
+            return cli_fail(CCZ_ERR_CRYPTO, "he bench: %s", ccz_error_detail());
+        printf(", \"%s_encrypt_us\": %.1f", pre, TIME(ccz_he_encrypt(ctx, pk, pt, c3)));
+        printf(", \"%s_decrypt_us\": %.1f", pre, TIME(ccz_he_decrypt(ctx, sk, c1, out)));
+        printf(", \"%s_add_us\": %.1f", pre, TIME(ccz_he_add(ctx, c3, c1, c2)));
+        printf(", \"%s_mul_relin_us\": %.1f", pre, TIME(ccz_he_mul(ctx, c3, c1, c2, rk)));
+        if (s == CCZ_HE_CKKS) {
+            ccz_he_ciphertext *m;
+            if (ccz_he_ciphertext_new(ctx, &m) || ccz_he_mul(ctx, m, c1, c2, rk))
+                return cli_fail(CCZ_ERR_CRYPTO, "he bench: %s", ccz_error_detail());
+            printf(", \"ckks_rescale_us\": %.1f",
+                   TIME(ccz_he_ciphertext_copy(c3, m) ? CCZ_ERR_NOMEM : ccz_ckks_rescale(ctx, c3)));
+            ccz_he_ciphertext_free(m);
+        }
+        printf(", \"%s_rotate_us\": %.1f", pre, TIME(ccz_he_rotate(ctx, c3, c1, 1, gk)));
+        ccz_he_ciphertext_free(c1);
+        ccz_he_ciphertext_free(c2);
+        ccz_he_ciphertext_free(c3);
+        ccz_he_plaintext_free(pt);
+        ccz_he_plaintext_free(out);
+        ccz_he_galois_keys_free(gk);
+        ccz_he_relin_keys_free(rk);
+        ccz_he_public_key_free(pk);
+        ccz_he_secret_key_free(sk);
+        ccz_he_context_free(ctx);
+    }
+    printf("}\n");
+    return EXIT_OK;
+}
+
+int cmd_he(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(he_usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    bool json = false;
+    unsigned log_n = 13;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) {
+            json = true;
+        } else if (!strcmp(argv[i], "--log-n") && i + 1 < argc) {
+            log_n = (unsigned)atoi(argv[++i]);
+            if (log_n < 12 || log_n > 15)
+                return cli_usage_error("he", "--log-n: 12 to 15");
+        } else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
+            secs = atof(argv[++i]);
+            if (secs <= 0 || secs > 600)
+                return cli_usage_error("he", "--seconds: between 0 and 600");
+        } else {
+            return cli_usage_error("he", "unknown option '%s'", argv[i]);
+        }
+    }
+    if (!strcmp(argv[1], "params"))
+        return params(json);
+    if (!strcmp(argv[1], "bench"))
+        return bench(log_n);
+    return cli_usage_error("he", "unknown he command '%s'", argv[1]);
+}
