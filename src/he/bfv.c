@@ -107,7 +107,7 @@ static void scale_to_t(const ccz_he_context *ctx, const uint64_t *x, unsigned l,
         uint64_t fh = 0; /* the fixed-point sum, 192 bits: fh:fl */
         for (unsigned i = 0; i < l; i++) {
             uint64_t xi = x[(size_t)i * n + c];
-            ip += (u128)xi * b->dec_int[i] % tm->q;
+            ip += (u128)xi * b->dec_int[i]; /* < 2^121 each: no overflow for 32 terms */
             u128 f = (u128)xi * b->dec_frac[i];
             fl += f;
             fh += fl < f;
@@ -116,7 +116,7 @@ static void scale_to_t(const ccz_he_context *ctx, const uint64_t *x, unsigned l,
         u128 lo = fl + ((u128)1 << 63);
         fh += lo < fl;
         u128 rounded = ((u128)fh << 64) | (uint64_t)(lo >> 64);
-        m[c] = (uint64_t)((ip % tm->q + rounded % tm->q) % tm->q);
+        m[c] = lat_add_mod(lat_reduce128(ip, tm), lat_reduce128(rounded, tm), tm->q);
     }
 }
 
@@ -233,11 +233,9 @@ ccz_status lat_bfv_mul_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
     for (unsigned j = 0; s == CCZ_OK && j < out->size; j++) {
         uint64_t *c = out->d + (size_t)j * l * n;
         lat_rns_ntt(ctx, c, l, NULL);
-        for (unsigned i = 0; i < l; i++) {
-            const lat_mod *md = &ctx->ntt[i].mod;
-            for (size_t x = 0; x < n; x++)
-                c[(size_t)i * n + x] = lat_mul_mod(c[(size_t)i * n + x], m[(size_t)i * n + x], md);
-        }
+        for (unsigned i = 0; i < l; i++)
+            lat_vec_mulmod(c + (size_t)i * n, c + (size_t)i * n, m + (size_t)i * n, n,
+                           &ctx->ntt[i].mod);
         lat_rns_intt(ctx, c, l, NULL);
     }
     free(m);
@@ -246,11 +244,18 @@ ccz_status lat_bfv_mul_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
 
 /* ---- multiplication (HPS) --------------------------------------------------------------------*/
 
-/* round(t x / Q) into R from x in Q u R (coefficient form): xq (kq x N), xr (kr x N) */
+/* round(t x / Q) into R from x in Q u R (coefficient form): xq (kq x N), xr (kr x N); tmp holds
+ * 3 N words */
 static void scale_round_to_r(const lat_bfv_level *b, const uint64_t *xq, const uint64_t *xr,
-                             uint64_t *out, size_t n)
+                             uint64_t *out, size_t n, uint64_t *tmp)
 {
     unsigned kq = b->q.k, kr = b->r.k;
+    /* the fractional parts, exactly enough: round(sum x_i frac_i), 64-bit fixed point */
+    u128 *rounded = (u128 *)tmp; /* 2 N words */
+    uint64_t *t = tmp + 2 * n;
+    bool wide = false;
+    for (unsigned i = 0; i < kq; i++)
+        wide |= b->q.q[i] >= (1ull << 52);
     for (size_t c = 0; c < n; c++) {
         u128 fl = 0;
         uint64_t fh = 0;
@@ -261,15 +266,23 @@ static void scale_round_to_r(const lat_bfv_level *b, const uint64_t *xq, const u
         }
         u128 lo = fl + ((u128)1 << 63);
         fh += lo < fl;
-        u128 rounded = ((u128)fh << 64) | (uint64_t)(lo >> 64);
-        for (unsigned j = 0; j < kr; j++) {
-            const lat_mod *m = &b->r.mod[j];
-            u128 acc = rounded % m->q;
-            for (unsigned i = 0; i < kq; i++)
-                acc += (u128)xq[(size_t)i * n + c] * b->theta_int[i][j];
-            acc += (u128)xr[(size_t)j * n + c] * b->rterm[j];
-            out[(size_t)j * n + c] = lat_reduce128(acc, m);
+        rounded[c] = ((u128)fh << 64) | (uint64_t)(lo >> 64);
+    }
+    for (unsigned j = 0; j < kr; j++) {
+        const lat_mod *m = &b->r.mod[j];
+        uint64_t *o = out + (size_t)j * n;
+        for (size_t c = 0; c < n; c++)
+            o[c] = lat_reduce128(rounded[c], m);
+        for (unsigned i = 0; i < kq; i++) {
+            const uint64_t *xi = xq + (size_t)i * n;
+            if (wide && b->q.q[i] >= (1ull << 52)) {
+                for (size_t c = 0; c < n; c++)
+                    t[c] = lat_reduce64(xi[c], m);
+                xi = t;
+            }
+            lat_vec_mul_c_add(o, xi, b->theta_int[i][j], n, m->q);
         }
+        lat_vec_mul_c_add(o, xr + (size_t)j * n, b->rterm[j], n, m->q);
     }
 }
 
@@ -308,23 +321,22 @@ ccz_status lat_bfv_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
     for (unsigned i = 0; i < kt; i++) {
         const lat_mod *m = i < kq ? &ctx->ntt[i].mod : &B->r.mod[i - kq];
         size_t o = (size_t)i * n;
-        for (size_t x = 0; x < n; x++) {
-            uint64_t a0 = in[0][o + x], a1 = in[1][o + x], b0 = in[2][o + x], b1 = in[3][o + x];
-            d[0][o + x] = lat_mul_mod(a0, b0, m);
-            d[1][o + x] = lat_reduce128((u128)a0 * b1 + (u128)a1 * b0, m);
-            d[2][o + x] = lat_mul_mod(a1, b1, m);
-        }
+        lat_vec_mulmod(d[0] + o, in[0] + o, in[2] + o, n, m);
+        lat_vec_mulmod(d[1] + o, in[0] + o, in[3] + o, n, m);
+        lat_vec_mulmod(d[2] + o, in[1] + o, in[2] + o, n, m); /* scratch */
+        lat_vec_add(d[1] + o, d[1] + o, d[2] + o, n, m->q);
+        lat_vec_mulmod(d[2] + o, in[1] + o, in[3] + o, n, m);
     }
     out->size = 3;
     out->level = l;
     out->ntt = false;
     out->scale = 1;
-    uint64_t *yr = in[0]; /* scratch: kr x N */
+    uint64_t *yr = in[0], *tmp = in[1]; /* scratch: kr x N, 3 N */
     for (int p = 0; p < 3; p++) {
         lat_rns_intt(ctx, d[p], kq, NULL);
         for (unsigned j = 0; j < kr; j++)
             lat_ntt_inverse(&B->rntt[j], d[p] + (size_t)(kq + j) * n);
-        scale_round_to_r(B, d[p], d[p] + (size_t)kq * n, yr, n);
+        scale_round_to_r(B, d[p], d[p] + (size_t)kq * n, yr, n, tmp);
         lat_conv_apply(&B->r_to_q, yr, out->d + (size_t)p * l * n, n);
     }
     free(buf);

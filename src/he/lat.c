@@ -318,3 +318,25 @@ void lat_vec_shoup(uint64_t *ws, const uint64_t *w, size_t n, uint64_t q)
     for (size_t x = 0; x < n; x++)
         ws[x] = lat_shoup_w(w[x], q);
 }
+
+void lat_vec_mulmod(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
+                    const lat_mod *m)
+{
+    if (n >= 8 && m->q < LAT_SHOUP52_LIMIT && lat_ifma()) {
+        lat_vec_mulmod_avx512(out, a, b, n, m);
+        return;
+    }
+    for (size_t x = 0; x < n; x++)
+        out[x] = lat_mul_mod(a[x], b[x], m);
+}
+
+void lat_vec_mul_c_add(uint64_t *acc, const uint64_t *a, uint64_t c, size_t n, uint64_t q)
+{
+    uint64_t cs = lat_shoup_w(c, q);
+    if (n >= 8 && lat_avx512()) {
+        lat_vec_mul_c_add_avx512(acc, a, c, cs, n, q);
+        return;
+    }
+    for (size_t x = 0; x < n; x++)
+        acc[x] = lat_add_mod(acc[x], lat_mul_shoup_w(a[x], c, cs, q), q);
+}

@@ -151,6 +151,16 @@ void lat_vec_mul_w(uint64_t *out, const uint64_t *a, const uint64_t *w, const ui
                    size_t n, uint64_t q);
 void lat_vec_mul_w_add(uint64_t *acc, const uint64_t *a, const uint64_t *w, const uint64_t *ws,
                        size_t n, uint64_t q);
+/* acc = acc + a c mod q for a constant c < q; a below 2^52 when q < 2^50 (any 64-bit value
+ * otherwise), not necessarily reduced */
+void lat_vec_mul_c_add(uint64_t *acc, const uint64_t *a, uint64_t c, size_t n, uint64_t q);
+void lat_vec_mul_c_add_avx512(uint64_t *acc, const uint64_t *a, uint64_t c, uint64_t cs,
+                              size_t n, uint64_t q);
+/* out = a b mod q for variable a, b (IFMA for q < 2^50, else Barrett) */
+void lat_vec_mulmod(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
+                    const lat_mod *m);
+void lat_vec_mulmod_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
+                           const lat_mod *m);
 /* Shoup constants of an array (lat_shoup_w) */
 void lat_vec_shoup(uint64_t *ws, const uint64_t *w, size_t n, uint64_t q);
 

@@ -293,3 +293,55 @@ TARGET void lat_vec_mul_w_avx512(uint64_t *out, const uint64_t *acc, const uint6
         out[x] = acc ? lat_add_mod(acc[x], r, q) : r;
     }
 }
+
+/* a b mod q for q < 2^50: the 104-bit product from IFMA, the quotient from doubles (off by at
+ * most one: |error| < q 2^-52 + 2^-50), the remainder modulo 2^52 then corrected */
+TARGET void lat_vec_mulmod_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
+                                  const lat_mod *m)
+{
+    const __m512i vq = _mm512_set1_epi64((long long)m->q), zero = _mm512_setzero_si512(),
+                  m52 = _mm512_set1_epi64((1ll << 52) - 1),
+                  half52 = _mm512_set1_epi64(1ll << 51);
+    const __m512d inv = _mm512_set1_pd(1.0 / (double)m->q);
+    size_t x = 0;
+    for (; x + 8 <= n; x += 8) {
+        __m512i va = _mm512_loadu_si512(a + x), vb = _mm512_loadu_si512(b + x);
+        __m512i lo = _mm512_madd52lo_epu64(zero, va, vb);
+        __m512d p = _mm512_mul_pd(_mm512_cvtepu64_pd(va), _mm512_cvtepu64_pd(vb));
+        __m512d qd = _mm512_roundscale_pd(_mm512_mul_pd(p, inv), _MM_FROUND_TO_NEG_INF |
+                                                                     _MM_FROUND_NO_EXC);
+        __m512i qe = _mm512_cvttpd_epu64(qd);
+        __m512i r = _mm512_and_si512(_mm512_sub_epi64(lo, _mm512_madd52lo_epu64(zero, qe, vq)),
+                                     m52);
+        /* r in (-q, 2q) modulo 2^52: negative ones are above 2^51 */
+        __mmask8 neg = _mm512_cmpge_epu64_mask(r, half52);
+        r = _mm512_mask_sub_epi64(r, neg, r, _mm512_sub_epi64(_mm512_set1_epi64(1ll << 52), vq));
+        r = _mm512_and_si512(r, m52);
+        _mm512_storeu_si512(out + x, reduce_once(r, vq));
+    }
+    for (; x < n; x++)
+        out[x] = lat_mul_mod(a[x], b[x], m);
+}
+
+TARGET void lat_vec_mul_c_add_avx512(uint64_t *acc, const uint64_t *a, uint64_t c, uint64_t cs,
+                                     size_t n, uint64_t q)
+{
+    const __m512i vq = _mm512_set1_epi64((long long)q), vc = _mm512_set1_epi64((long long)c),
+                  vs = _mm512_set1_epi64((long long)cs);
+    const bool small = q < LAT_SHOUP52_LIMIT, ifma = small && lat_ifma();
+    size_t x = 0;
+    for (; x + 8 <= n; x += 8) {
+        __m512i va = _mm512_loadu_si512(a + x), r;
+        if (ifma) {
+            r = mul_lazy(va, vc, vs, vq, 1);
+        } else {
+            __m512i qe = mulhi64(small ? _mm512_slli_epi64(va, 12) : va, vs);
+            r = _mm512_sub_epi64(_mm512_mullo_epi64(va, vc), _mm512_mullo_epi64(qe, vq));
+        }
+        r = reduce_once(r, vq);
+        r = reduce_once(_mm512_add_epi64(r, _mm512_loadu_si512(acc + x)), vq);
+        _mm512_storeu_si512(acc + x, r);
+    }
+    for (; x < n; x++)
+        acc[x] = lat_add_mod(acc[x], lat_mul_shoup_w(a[x], c, cs, q), q);
+}

@@ -156,23 +156,46 @@ void lat_conv_apply(const lat_conv *c, const uint64_t *in, uint64_t *out, size_t
 {
     const lat_base *a = c->a, *b = c->b;
     unsigned ka = a->k, kb = b->k;
-    uint64_t y[MAXP];
-    for (size_t x = 0; x < n; x++) {
-        double v = 0;
-        for (unsigned i = 0; i < ka; i++) {
-            y[i] = lat_mul_shoup(in[i * n + x], a->qhat_inv[i], a->qhat_inv_s[i], a->q[i]);
-            v += (double)y[i] * a->qinv[i];
-        }
-        uint64_t vr = (uint64_t)llround(v); /* the multiple of A to take away: x in (-A/2, A/2] */
-        for (unsigned j = 0; j < kb; j++) {
-            u128 acc = 0;
-            for (unsigned i = 0; i < ka; i++)
-                acc += (u128)y[i] * c->ahat[i][j];
-            uint64_t r = lat_reduce128(acc, &b->mod[j]);
-            uint64_t sub = lat_mul_mod(vr % b->q[j], c->amod[j], &b->mod[j]);
-            out[j * n + x] = lat_sub_mod(r, sub, b->q[j]);
-        }
+    /* y_i = [x_i (A/a_i)^-1]_{a_i}, prime by prime */
+    uint64_t *y = aligned_alloc(64, ((size_t)ka * n + 8) * 8), *v = aligned_alloc(64, (n + 8) * 8),
+             *t = aligned_alloc(64, (n + 8) * 8);
+    if (!y || !v || !t) { /* no memory: nothing sensible to return; callers size these small */
+        free(y), free(v), free(t);
+        memset(out, 0, (size_t)kb * n * 8);
+        return;
     }
+    bool wide = false; /* residues too wide for the 52-bit Shoup path of some target prime */
+    for (unsigned i = 0; i < ka; i++) {
+        for (size_t x = 0; x < n; x++)
+            y[(size_t)i * n + x] = lat_mul_shoup(in[(size_t)i * n + x], a->qhat_inv[i],
+                                                 a->qhat_inv_s[i], a->q[i]);
+        wide |= a->q[i] >= (1ull << 52);
+    }
+    /* v = floor(sum y_i / a_i + 1/2): the multiple of A to take away, x in (-A/2, A/2] */
+    for (size_t x = 0; x < n; x++) {
+        double s = 0.5;
+        for (unsigned i = 0; i < ka; i++)
+            s = fma((double)y[(size_t)i * n + x], a->qinv[i], s);
+        v[x] = (uint64_t)floor(s);
+    }
+    for (unsigned j = 0; j < kb; j++) {
+        uint64_t q = b->q[j], *o = out + (size_t)j * n;
+        memset(o, 0, n * 8);
+        for (unsigned i = 0; i < ka; i++) {
+            const uint64_t *yi = y + (size_t)i * n;
+            if (wide && b->q[j] < LAT_SHOUP52_LIMIT && a->q[i] >= (1ull << 52)) {
+                for (size_t x = 0; x < n; x++)
+                    t[x] = lat_reduce64(yi[x], &b->mod[j]);
+                yi = t;
+            }
+            lat_vec_mul_c_add(o, yi, c->ahat[i][j], n, q);
+        }
+        /* - v A (v is at most ka) */
+        memset(t, 0, n * 8);
+        lat_vec_mul_c_add(t, v, c->amod[j], n, q);
+        lat_vec_sub(o, o, t, n, q);
+    }
+    free(y), free(v), free(t);
 }
 
 /* ---- randomness --------------------------------------------------------------------------------*/

@@ -126,4 +126,47 @@ static void test_ntt(void)
                         "themselves)\n");
 }
 
-TEST_MAIN(T(test_modular), T(test_ntt))
+/* the vector kernels against the scalar formulas, both paths, edge values included */
+static void test_kernels(void)
+{
+    unsigned bits[] = {17, 30, 43, 49, 50, 55, 61};
+    size_t n = 1003; /* not a multiple of 8: the tails too */
+    uint64_t *a = malloc(n * 8), *b = malloc(n * 8), *w = malloc(n * 8), *ws = malloc(n * 8),
+             *o1 = malloc(n * 8), *o2 = malloc(n * 8), *acc = malloc(n * 8);
+    for (size_t bi = 0; bi < sizeof bits / sizeof bits[0]; bi++) {
+        uint64_t q;
+        CHECK_OK(lat_primes(&q, 1, bits[bi], 1024, NULL, 0));
+        lat_mod m;
+        lat_mod_init(&m, q);
+        for (size_t i = 0; i < n; i++) {
+            a[i] = i < 4 ? q - 1 - i : rnd() % q;
+            b[i] = i < 8 ? q - 1 : rnd() % q;
+            w[i] = rnd() % q;
+            acc[i] = rnd() % q;
+        }
+        lat_vec_shoup(ws, w, n, q);
+        for (int path = 0; path < 2; path++) {
+            lat_set_avx512(path == 0);
+            int ok = 1;
+            lat_vec_mulmod(o1, a, b, n, &m);
+            for (size_t i = 0; i < n; i++)
+                ok &= o1[i] == lat_mul_mod(a[i], b[i], &m);
+            lat_vec_mul_w(o1, a, w, ws, n, q);
+            for (size_t i = 0; i < n; i++)
+                ok &= o1[i] == lat_mul_mod(a[i], w[i], &m);
+            memcpy(o2, acc, n * 8);
+            lat_vec_mul_w_add(o2, a, w, ws, n, q);
+            for (size_t i = 0; i < n; i++)
+                ok &= o2[i] == lat_add_mod(acc[i], lat_mul_mod(a[i], w[i], &m), q);
+            lat_vec_add(o1, a, b, n, q);
+            lat_vec_sub(o2, a, b, n, q);
+            for (size_t i = 0; i < n; i++)
+                ok &= o1[i] == lat_add_mod(a[i], b[i], q) && o2[i] == lat_sub_mod(a[i], b[i], q);
+            CHECK(ok);
+        }
+        lat_set_avx512(true);
+    }
+    free(a), free(b), free(w), free(ws), free(o1), free(o2), free(acc);
+}
+
+TEST_MAIN(T(test_modular), T(test_ntt), T(test_kernels))
