@@ -112,6 +112,10 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_ckks_decode(const ccz_he_context *ctx,
                                                 const ccz_he_plaintext *pt,
                                                 double complex *values);
 
+/* Bits of precision of got against want: -log2 of the largest absolute error (99 when exact). */
+CCZ_API double ccz_ckks_precision_bits(const double complex *want, const double complex *got,
+                                      size_t n);
+
 CCZ_API CCZ_NODISCARD ccz_status ccz_he_encrypt(const ccz_he_context *ctx,
                                                const ccz_he_public_key *pk,
                                                const ccz_he_plaintext *pt, ccz_he_ciphertext *out);

@@ -373,3 +373,14 @@ ccz_status ccz_ckks_mul_const(const ccz_he_context *ctx, ccz_he_ciphertext *out,
     out->scale = a->scale * scale;
     return CCZ_OK;
 }
+
+double ccz_ckks_precision_bits(const double complex *want, const double complex *got, size_t n)
+{
+    double e = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = cabs(got[i] - want[i]);
+        if (!(d <= e)) /* NaN counts as no precision */
+            e = isnan(d) ? INFINITY : d;
+    }
+    return e == 0 ? 99 : -log2(e);
+}

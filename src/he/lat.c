@@ -145,6 +145,9 @@ ccz_status lat_ntt_init(lat_ntt *t, uint64_t q, unsigned log_n)
     }
     t->n_inv = lat_inv_mod(n % q, &t->mod);
     t->n_inv_s = lat_shoup(t->n_inv, q);
+    t->last_w = lat_mul_mod(t->iroot[1], t->n_inv, &t->mod);
+    t->last_w_s = lat_shoup(t->last_w, q);
+    t->last_w_s52 = (uint64_t)(((u128)t->last_w << 52) / q);
     if (q < (1ull << 50)) {
         t->root_s52 = mem + 4 * n;
         t->iroot_s52 = mem + 5 * n;
@@ -194,7 +197,7 @@ void lat_ntt_inverse_portable(const lat_ntt *t, uint64_t *a)
 {
     const uint64_t q = t->mod.q, q2 = 2 * q;
     size_t n = t->n, gap = 1;
-    for (size_t m = n >> 1; m >= 1; m >>= 1) {
+    for (size_t m = n >> 1; m > 1; m >>= 1) {
         for (size_t i = 0; i < m; i++) {
             uint64_t w = t->iroot[m + i], ws = t->iroot_s[m + i];
             uint64_t *x = a + 2 * i * gap, *y = x + gap;
@@ -207,8 +210,13 @@ void lat_ntt_inverse_portable(const lat_ntt *t, uint64_t *a)
         }
         gap <<= 1;
     }
-    for (size_t j = 0; j < n; j++)
-        a[j] = lat_mul_shoup(a[j], t->n_inv, t->n_inv_s, q);
+    /* the last stage with n^-1 folded into both outputs */
+    uint64_t *x = a, *y = a + gap;
+    for (size_t j = 0; j < gap; j++) {
+        uint64_t u = x[j], v = y[j];
+        x[j] = lat_mul_shoup(u + v, t->n_inv, t->n_inv_s, q);
+        y[j] = lat_mul_shoup(u - v + q2, t->last_w, t->last_w_s, q);
+    }
 }
 
 void lat_ntt_forward(const lat_ntt *t, uint64_t *a)

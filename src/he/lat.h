@@ -119,6 +119,8 @@ typedef struct {
     /* psi^bitrev(i) and psi^-bitrev(i), with Shoup companions */
     uint64_t *root, *root_s, *iroot, *iroot_s;
     uint64_t n_inv, n_inv_s;
+    uint64_t last_w, last_w_s; /* iroot[1] n^-1: the last inverse stage with n^-1 folded in */
+    uint64_t last_w_s52;
     /* for q < 2^50: floor(w 2^52 / q) companions, for the IFMA butterflies */
     uint64_t *root_s52, *iroot_s52;
     uint64_t n_inv_s52;

@@ -199,7 +199,8 @@ TARGET INLINE void inverse(const lat_ntt *t, uint64_t *a, const int ifma)
             _mm512_storeu_si512(a + j + 8, vb);
         }
     }
-    for (size_t gap = 8; m >= 1; m >>= 1, gap <<= 1) {
+    size_t gap = 8;
+    for (; m > 1; m >>= 1, gap <<= 1) {
         for (size_t i = 0; i < m; i++) {
             __m512i w = _mm512_set1_epi64((long long)t->iroot[m + i]),
                     ws = _mm512_set1_epi64((long long)rs[m + i]);
@@ -212,11 +213,18 @@ TARGET INLINE void inverse(const lat_ntt *t, uint64_t *a, const int ifma)
             }
         }
     }
+    /* the last stage (gap n/2) with n^-1 folded in, fully reduced */
     const __m512i ni = _mm512_set1_epi64((long long)t->n_inv),
-                  nis = _mm512_set1_epi64((long long)(ifma ? t->n_inv_s52 : t->n_inv_s));
-    for (size_t j = 0; j < n; j += 8) {
-        __m512i v = mul_lazy(_mm512_loadu_si512(a + j), ni, nis, q, ifma);
-        _mm512_storeu_si512(a + j, reduce_once(v, q));
+                  nis = _mm512_set1_epi64((long long)(ifma ? t->n_inv_s52 : t->n_inv_s)),
+                  lw = _mm512_set1_epi64((long long)t->last_w),
+                  lws = _mm512_set1_epi64((long long)(ifma ? t->last_w_s52 : t->last_w_s));
+    uint64_t *x = a, *y = a + gap;
+    for (size_t j = 0; j < gap; j += 8) {
+        __m512i u = _mm512_loadu_si512(x + j), v = _mm512_loadu_si512(y + j);
+        __m512i s = mul_lazy(_mm512_add_epi64(u, v), ni, nis, q, ifma);
+        __m512i d = mul_lazy(_mm512_add_epi64(_mm512_sub_epi64(u, v), q2), lw, lws, q, ifma);
+        _mm512_storeu_si512(x + j, reduce_once(s, q));
+        _mm512_storeu_si512(y + j, reduce_once(d, q));
     }
 }
 

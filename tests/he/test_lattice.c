@@ -244,12 +244,10 @@ static double err_bits(kit *k, const ccz_he_ciphertext *c, const double complex 
     CHECK_OK(ccz_he_plaintext_new(k->ctx, &p));
     CHECK_OK(ccz_he_decrypt(k->ctx, k->sk, c, p));
     CHECK_OK(ccz_ckks_decode(k->ctx, p, got));
-    double e = 0;
-    for (size_t i = 0; i < m; i++)
-        e = fmax(e, cabs(got[i] - want[i]));
+    double bits = ccz_ckks_precision_bits(want, got, m);
     ccz_he_plaintext_free(p);
     free(got);
-    return e > 0 ? -log2(e) : 99;
+    return bits;
 }
 
 static void test_ckks(void)

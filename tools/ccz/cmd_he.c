@@ -88,6 +88,13 @@ static double secs = 1;
         1e6 * (t_ - t0_) / (double)k_;                                                         \
     })
 
+static ccz_status copy_rescale(const ccz_he_context *ctx, ccz_he_ciphertext *out,
+                               const ccz_he_ciphertext *in)
+{
+    CCZ_GUARD(ccz_he_ciphertext_copy(out, in));
+    return ccz_ckks_rescale(ctx, out);
+}
+
 static int bench(unsigned log_n)
 {
     size_t n = (size_t)1 << log_n;
@@ -144,7 +151,16 @@ static int bench(unsigned log_n)
             if (ccz_he_ciphertext_new(ctx, &m) || ccz_he_mul(ctx, m, c1, c2, rk))
                 return cli_fail(CCZ_ERR_CRYPTO, "he bench: %s", ccz_error_detail());
             printf(", \"ckks_rescale_us\": %.1f",
-                   TIME(ccz_he_ciphertext_copy(c3, m) ? CCZ_ERR_NOMEM : ccz_ckks_rescale(ctx, c3)));
+                   TIME(copy_rescale(ctx, c3, m)));
+            /* precision of 1.5 * 1.5 after relinearization and rescaling */
+            double complex *got = calloc(slots, sizeof *got), *want = calloc(slots, sizeof *want);
+            for (size_t i = 0; i < slots; i++)
+                want[i] = 2.25;
+            if (ccz_he_decrypt(ctx, sk, c3, out) || ccz_ckks_decode(ctx, out, got))
+                return cli_fail(CCZ_ERR_CRYPTO, "he bench: %s", ccz_error_detail());
+            printf(", \"ckks_mul_precision_bits\": %.1f", ccz_ckks_precision_bits(want, got, slots));
+            free(got);
+            free(want);
             ccz_he_ciphertext_free(m);
         }
         printf(", \"%s_rotate_us\": %.1f", pre, TIME(ccz_he_rotate(ctx, c3, c1, 1, gk)));

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# ccz he: the presets against the 128-bit table (as JSON), and a short timing run whose JSON
+# carries every figure bench/lattice reads, with a CKKS product's precision.
+. "$(dirname "$0")/lib.sh"
+run 0 "$CCZ" he params --json
+jqis 'length' 8
+jqis '[.[] | select(.total_bits > .max_bits_128)] | length' 0
+jqis '.[] | select(.scheme == "bfv" and .n == 8192) | .coeff_bits | join(",")' "43,43,44,44,44"
+jqis '.[] | select(.scheme == "bfv" and .n == 8192) | .total_bits' 218
+jqis '.[] | select(.scheme == "ckks" and .n == 16384) | .scale_bits' 50
+run 0 "$CCZ" he params
+contains "$out" "BFV   N=8192   primes 43,43,44,44,44"
+run 0 "$CCZ" he bench --log-n 13 --seconds 0.02
+for f in ntt_fwd_49_us ntt_inv_60_us bfv_encrypt_us bfv_decrypt_us bfv_mul_relin_us bfv_rotate_us \
+         ckks_encrypt_us ckks_decrypt_us ckks_mul_relin_us ckks_rescale_us ckks_rotate_us; do
+    jqis ".$f > 0" true
+done
+jqis '.ckks_mul_precision_bits > 15' true
+run 2 "$CCZ" he bench --log-n 9
+contains "$err" "--log-n: 12 to 15"
+run 2 "$CCZ" he frobnicate
+contains "$err" "unknown he command"
+finish
