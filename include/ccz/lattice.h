@@ -153,10 +153,12 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_he_mul(const ccz_he_context *ctx, ccz_he_ci
                                            const ccz_he_ciphertext *a,
                                            const ccz_he_ciphertext *b,
                                            const ccz_he_relin_keys *rk);
-/* BFV: drop the last data prime (less noise budget is spent on later operations' size). CKKS:
- * divide by the last data prime (the scale drops by it). */
+/* Drops the last data prime, keeping the value: BFV scales by Q'/Q with rounding (later
+ * operations are cheaper); CKKS just drops it (the scale is unchanged), to bring a ciphertext to
+ * another's level. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_he_mod_switch(const ccz_he_context *ctx,
                                                   ccz_he_ciphertext *c);
+/* CKKS: divides by the last data prime (the scale drops by it). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_ckks_rescale(const ccz_he_context *ctx,
                                                  ccz_he_ciphertext *c);
 CCZ_API CCZ_NODISCARD ccz_status ccz_ckks_mul_const(const ccz_he_context *ctx,

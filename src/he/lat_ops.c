@@ -309,7 +309,13 @@ ccz_status lat_drop_last(const ccz_he_context *ctx, ccz_he_ciphertext *c)
 
 ccz_status ccz_he_mod_switch(const ccz_he_context *ctx, ccz_he_ciphertext *c)
 {
-    return lat_drop_last(ctx, c);
+    if (ctx->params.scheme == CCZ_HE_BFV) /* Delta depends on Q: scale by Q'/Q, rounding */
+        return lat_drop_last(ctx, c);
+    /* CKKS: the value is the same modulo the smaller modulus; drop the prime, keep the scale */
+    CCZ_ENSURE(c->level >= 2, CCZ_ERR_INVALID_ARGUMENT,
+               "the ciphertext is at the last level: no prime left to drop");
+    relayout(c, c->level - 1);
+    return CCZ_OK;
 }
 
 /* Key switching of component d (coefficient form) into (c0, c1) of a ciphertext in either form. */

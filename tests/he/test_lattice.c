@@ -314,8 +314,17 @@ static void test_ckks(void)
     for (size_t i = 0; i < m; i++)
         w[i] = x[i] * y[i];
     CHECK(err_bits(&k, cz, w) > 15);
+    /* level management: y brought down to x*y's level keeps its value and scale; then add */
+    CHECK_OK(ccz_he_ciphertext_copy(cx, cy));
+    CHECK_OK(ccz_he_mod_switch(ctx, cx));
+    CHECK_INT(ccz_he_ciphertext_level(cx), ccz_he_ciphertext_level(cz));
+    CHECK(ccz_he_ciphertext_scale(cx) == ccz_he_ciphertext_scale(cy));
+    CHECK(err_bits(&k, cx, y) > 18);
     CHECK_OK(ccz_he_mod_switch(ctx, cz)); /* to the last level */
     CHECK_INT(ccz_he_ciphertext_level(cz), 1);
+    for (size_t i = 0; i < m; i++)
+        w[i] = x[i] * y[i];
+    CHECK(err_bits(&k, cz, w) > 15);
     CHECK_STATUS(ccz_ckks_rescale(ctx, cz), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "no prime left to drop");
     fprintf(stderr, "  CKKS N=8192 scale 2^40: bits of precision: fresh %.1f, add %.1f, mul+rescale "
