@@ -13,18 +13,6 @@
 
 #include "lattice_internal.h"
 
-ccz_status lat_encrypt_zero(const ccz_he_context *ctx, const ccz_he_public_key *pk,
-                            const ccz_he_secret_key *sk, unsigned level, bool ntt,
-                            uint64_t *c0, uint64_t *c1);
-ccz_status lat_decrypt_poly(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
-                            const ccz_he_ciphertext *ct, uint64_t *x);
-ccz_status lat_relinearize(const ccz_he_context *ctx, ccz_he_ciphertext *c,
-                           const ccz_he_relin_keys *rk);
-
-static uint64_t *words(size_t n)
-{
-    return aligned_alloc(64, ((n * 8 + 63) / 64) * 64);
-}
 
 static ccz_status need_bfv(const ccz_he_context *ctx)
 {
@@ -56,7 +44,7 @@ ccz_status ccz_bfv_decode(const ccz_he_context *ctx, const ccz_he_plaintext *pt,
 {
     CCZ_GUARD(need_bfv(ctx));
     size_t n = ctx->n;
-    uint64_t *t = words(n);
+    uint64_t *t = lat_words(n);
     CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");
     memcpy(t, pt->coeffs, n * 8);
     lat_ntt_forward(&ctx->tntt, t);
@@ -121,13 +109,11 @@ static void scale_to_t(const ccz_he_context *ctx, const uint64_t *x, unsigned l,
 }
 
 ccz_status lat_bfv_decrypt(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
-                           const ccz_he_ciphertext *ct, ccz_he_plaintext *out);
-ccz_status lat_bfv_decrypt(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
                            const ccz_he_ciphertext *ct, ccz_he_plaintext *out)
 {
     size_t n = ctx->n;
     unsigned l = ct->level;
-    uint64_t *x = words((size_t)l * n);
+    uint64_t *x = lat_words((size_t)l * n);
     CCZ_ENSURE(x, CCZ_ERR_NOMEM, "out of memory");
     ccz_status s = lat_decrypt_poly(ctx, sk, ct, x);
     if (s == CCZ_OK) {
@@ -145,7 +131,7 @@ ccz_status ccz_bfv_noise_budget(const ccz_he_context *ctx, const ccz_he_secret_k
     CCZ_GUARD(need_bfv(ctx));
     size_t n = ctx->n;
     unsigned l = ct->level;
-    uint64_t *x = words((size_t)l * n);
+    uint64_t *x = lat_words((size_t)l * n);
     CCZ_ENSURE(x, CCZ_ERR_NOMEM, "out of memory");
     ccz_status s = lat_decrypt_poly(ctx, sk, ct, x);
     if (s) {
@@ -154,25 +140,9 @@ ccz_status ccz_bfv_noise_budget(const ccz_he_context *ctx, const ccz_he_secret_k
     }
     lat_rns_intt(ctx, x, l, NULL);
     /* [t x]_Q, centred, composed with GMP; budget = log2(Q/2) - log2(max |.|) */
-    const lat_bfv_level *b = ctx->bfv[l];
-    mpz_t Q, acc, term, coef[MAXP], half, max;
-    mpz_inits(Q, acc, term, half, max, NULL);
-    mpz_set_ui(Q, 1);
-    for (unsigned i = 0; i < l; i++) {
-        mpz_t z;
-        mpz_init(z);
-        mpz_import(z, 1, 1, 8, 0, 0, &ctx->primes[i]);
-        mpz_mul(Q, Q, z);
-        mpz_clear(z);
-    }
-    for (unsigned i = 0; i < l; i++) { /* (Q/q_i) [(Q/q_i)^-1]_{q_i} */
-        mpz_t z;
-        mpz_inits(coef[i], z, NULL);
-        mpz_import(z, 1, 1, 8, 0, 0, &ctx->primes[i]);
-        mpz_divexact(coef[i], Q, z);
-        mpz_mul_ui(coef[i], coef[i], b->q.qhat_inv[i]);
-        mpz_clear(z);
-    }
+    mpz_t Q, acc, coef[MAXP], half, max;
+    mpz_inits(acc, half, max, NULL);
+    lat_crt_init(ctx, l, Q, coef);
     mpz_fdiv_q_2exp(half, Q, 1);
     uint64_t t = ctx->params.plain_modulus;
     for (size_t c = 0; c < n; c++) {
@@ -190,9 +160,8 @@ ccz_status ccz_bfv_noise_budget(const ccz_he_context *ctx, const ccz_he_secret_k
     long qb = (long)mpz_sizeinbase(Q, 2), nb = mpz_sgn(max) ? (long)mpz_sizeinbase(max, 2) : 0;
     long budget = qb - nb - 1;
     *bits = budget > 0 ? (int)budget : 0;
-    for (unsigned i = 0; i < l; i++)
-        mpz_clear(coef[i]);
-    mpz_clears(Q, acc, term, half, max, NULL);
+    lat_crt_clear(l, Q, coef);
+    mpz_clears(acc, half, max, NULL);
     OPENSSL_cleanse(x, (size_t)l * n * 8);
     free(x);
     return CCZ_OK;
@@ -200,8 +169,6 @@ ccz_status ccz_bfv_noise_budget(const ccz_he_context *ctx, const ccz_he_secret_k
 
 /* ---- plaintext operations ----------------------------------------------------------------*/
 
-ccz_status lat_bfv_add_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                             const ccz_he_ciphertext *a, const ccz_he_plaintext *p);
 ccz_status lat_bfv_add_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
                              const ccz_he_ciphertext *a, const ccz_he_plaintext *p)
 {
@@ -211,14 +178,12 @@ ccz_status lat_bfv_add_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
 }
 
 ccz_status lat_bfv_mul_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                             const ccz_he_ciphertext *a, const ccz_he_plaintext *p);
-ccz_status lat_bfv_mul_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
                              const ccz_he_ciphertext *a, const ccz_he_plaintext *p)
 {
     size_t n = ctx->n;
     unsigned l = a->level;
     uint64_t t = ctx->params.plain_modulus;
-    uint64_t *m = words((size_t)l * n);
+    uint64_t *m = lat_words((size_t)l * n);
     CCZ_ENSURE(m, CCZ_ERR_NOMEM, "out of memory");
     /* the plaintext lifted centred ((t/2, t) as negatives): less noise */
     for (unsigned i = 0; i < l; i++) {
@@ -288,9 +253,6 @@ static void scale_round_to_r(const lat_bfv_level *b, const uint64_t *xq, const u
 
 ccz_status lat_bfv_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
                        const ccz_he_ciphertext *a, const ccz_he_ciphertext *b2,
-                       const ccz_he_relin_keys *rk);
-ccz_status lat_bfv_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                       const ccz_he_ciphertext *a, const ccz_he_ciphertext *b2,
                        const ccz_he_relin_keys *rk)
 {
     CCZ_ENSURE(a->size == 2 && b2->size == 2, CCZ_ERR_INVALID_ARGUMENT,
@@ -303,7 +265,7 @@ ccz_status lat_bfv_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
     const lat_bfv_level *B = ctx->bfv[l];
     unsigned kq = l, kr = B->r.k, kt = kq + kr;
     /* four inputs and three products, each over Q u R */
-    uint64_t *buf = words((size_t)7 * kt * n);
+    uint64_t *buf = lat_words((size_t)7 * kt * n);
     CCZ_ENSURE(buf, CCZ_ERR_NOMEM, "out of memory");
     uint64_t *in[4], *d[3];
     for (int i = 0; i < 4; i++)
@@ -343,9 +305,6 @@ ccz_status lat_bfv_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
     return rk ? lat_relinearize(ctx, out, rk) : CCZ_OK;
 }
 
-ccz_status lat_bfv_encrypt(const ccz_he_context *ctx, const ccz_he_public_key *pk,
-                           const ccz_he_secret_key *sk, const ccz_he_plaintext *pt,
-                           ccz_he_ciphertext *out);
 ccz_status lat_bfv_encrypt(const ccz_he_context *ctx, const ccz_he_public_key *pk,
                            const ccz_he_secret_key *sk, const ccz_he_plaintext *pt,
                            ccz_he_ciphertext *out)

@@ -13,31 +13,6 @@
 
 #include "lattice_internal.h"
 
-ccz_status lat_encrypt_zero(const ccz_he_context *ctx, const ccz_he_public_key *pk,
-                            const ccz_he_secret_key *sk, unsigned level, bool ntt,
-                            uint64_t *c0, uint64_t *c1);
-ccz_status lat_decrypt_poly(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
-                            const ccz_he_ciphertext *ct, uint64_t *x);
-ccz_status lat_relinearize(const ccz_he_context *ctx, ccz_he_ciphertext *c,
-                           const ccz_he_relin_keys *rk);
-ccz_status lat_drop_last(const ccz_he_context *ctx, ccz_he_ciphertext *c);
-ccz_status lat_bfv_decrypt(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
-                           const ccz_he_ciphertext *ct, ccz_he_plaintext *out);
-ccz_status lat_bfv_add_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                             const ccz_he_ciphertext *a, const ccz_he_plaintext *p);
-ccz_status lat_bfv_mul_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                             const ccz_he_ciphertext *a, const ccz_he_plaintext *p);
-ccz_status lat_bfv_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                       const ccz_he_ciphertext *a, const ccz_he_ciphertext *b2,
-                       const ccz_he_relin_keys *rk);
-ccz_status lat_bfv_encrypt(const ccz_he_context *ctx, const ccz_he_public_key *pk,
-                           const ccz_he_secret_key *sk, const ccz_he_plaintext *pt,
-                           ccz_he_ciphertext *out);
-
-static uint64_t *words(size_t n)
-{
-    return aligned_alloc(64, ((n * 8 + 63) / 64) * 64);
-}
 
 static ccz_status need_ckks(const ccz_he_context *ctx)
 {
@@ -141,32 +116,16 @@ ccz_status ccz_ckks_decode(const ccz_he_context *ctx, const ccz_he_plaintext *pt
     CCZ_GUARD(need_ckks(ctx));
     size_t n = ctx->n, slots = n / 2;
     unsigned l = pt->poly.np;
-    uint64_t *x = words((size_t)l * n);
+    uint64_t *x = lat_words((size_t)l * n);
     double complex *w = calloc(n, sizeof *w);
     CCZ_ENSURE(x && w, CCZ_ERR_NOMEM, "out of memory");
     memcpy(x, pt->poly.d, (size_t)l * n * 8);
     lat_rns_intt(ctx, x, l, NULL);
     /* centred coefficients: CRT with GMP (values are far below Q / 2) */
     mpz_t Q, half, acc, coef[MAXP];
-    mpz_inits(Q, half, acc, NULL);
-    lat_base base;
-    ccz_status s = lat_base_init(&base, ctx->primes, l);
-    mpz_set_ui(Q, 1);
-    for (unsigned i = 0; i < l; i++) {
-        mpz_t z;
-        mpz_init(z);
-        mpz_import(z, 1, 1, 8, 0, 0, &ctx->primes[i]);
-        mpz_mul(Q, Q, z);
-        mpz_clear(z);
-    }
-    for (unsigned i = 0; i < l; i++) {
-        mpz_t z;
-        mpz_inits(coef[i], z, NULL);
-        mpz_import(z, 1, 1, 8, 0, 0, &ctx->primes[i]);
-        mpz_divexact(coef[i], Q, z);
-        mpz_mul_ui(coef[i], coef[i], base.qhat_inv[i]);
-        mpz_clear(z);
-    }
+    mpz_inits(half, acc, NULL);
+    lat_crt_init(ctx, l, Q, coef);
+    ccz_status s = CCZ_OK;
     mpz_fdiv_q_2exp(half, Q, 1);
     size_t two_n = 2 * n;
     for (size_t k = 0; k < n && s == CCZ_OK; k++) {
@@ -188,9 +147,8 @@ ccz_status ccz_ckks_decode(const ccz_he_context *ctx, const ccz_he_plaintext *pt
     fft(ctx, w, n, false);
     for (size_t j = 0; j < slots; j++)
         values[j] = w[ctx->ckks_index[j]];
-    for (unsigned i = 0; i < l; i++)
-        mpz_clear(coef[i]);
-    mpz_clears(Q, half, acc, NULL);
+    lat_crt_clear(l, Q, coef);
+    mpz_clears(half, acc, NULL);
     OPENSSL_cleanse(x, (size_t)l * n * 8);
     free(x);
     free(w);
@@ -223,9 +181,8 @@ static ccz_status encrypt_any(const ccz_he_context *ctx, const ccz_he_public_key
     out->scale = pt->scale;
     CCZ_GUARD(lat_encrypt_zero(ctx, pk, sk, l, true, out->d, out->d + (size_t)l * n));
     for (unsigned i = 0; i < l; i++)
-        for (size_t x = 0; x < n; x++)
-            out->d[(size_t)i * n + x] = lat_add_mod(out->d[(size_t)i * n + x],
-                                                    pt->poly.d[(size_t)i * n + x], ctx->primes[i]);
+        lat_vec_add(out->d + (size_t)i * n, out->d + (size_t)i * n, pt->poly.d + (size_t)i * n, n,
+                    ctx->primes[i]);
     return CCZ_OK;
 }
 
@@ -270,9 +227,8 @@ ccz_status ccz_he_add_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
     CCZ_GUARD(ccz_he_ciphertext_copy(out, a));
     size_t n = ctx->n;
     for (unsigned i = 0; i < a->level; i++)
-        for (size_t x = 0; x < n; x++)
-            out->d[(size_t)i * n + x] = lat_add_mod(out->d[(size_t)i * n + x],
-                                                    p->poly.d[(size_t)i * n + x], ctx->primes[i]);
+        lat_vec_add(out->d + (size_t)i * n, out->d + (size_t)i * n, p->poly.d + (size_t)i * n, n,
+                    ctx->primes[i]);
     return CCZ_OK;
 }
 
@@ -289,11 +245,8 @@ ccz_status ccz_he_mul_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
     unsigned l = a->level;
     for (unsigned j = 0; j < out->size; j++)
         for (unsigned i = 0; i < l; i++) {
-            const lat_mod *m = &ctx->ntt[i].mod;
             uint64_t *c = out->d + ((size_t)j * l + i) * n;
-            const uint64_t *pp = p->poly.d + (size_t)i * n;
-            for (size_t x = 0; x < n; x++)
-                c[x] = lat_mul_mod(c[x], pp[x], m);
+            lat_vec_mulmod(c, c, p->poly.d + (size_t)i * n, n, &ctx->ntt[i].mod);
         }
     out->scale = a->scale * p->scale;
     return CCZ_OK;
@@ -316,7 +269,7 @@ ccz_status ccz_he_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
                b->level);
     size_t n = ctx->n;
     unsigned l = a->level;
-    uint64_t *d = words((size_t)3 * l * n);
+    uint64_t *d = lat_words((size_t)3 * l * n);
     CCZ_ENSURE(d, CCZ_ERR_NOMEM, "out of memory");
     for (unsigned i = 0; i < l; i++) {
         const lat_mod *m = &ctx->ntt[i].mod;

@@ -198,6 +198,33 @@ void lat_conv_apply(const lat_conv *c, const uint64_t *in, uint64_t *out, size_t
     free(y), free(v), free(t);
 }
 
+void lat_crt_init(const ccz_he_context *ctx, unsigned l, mpz_t Q, mpz_t *coef)
+{
+    lat_base base;
+    (void)!lat_base_init(&base, ctx->primes, l);
+    mpz_t z;
+    mpz_init(z);
+    mpz_init_set_ui(Q, 1);
+    for (unsigned i = 0; i < l; i++) {
+        mpz_import(z, 1, 1, 8, 0, 0, &ctx->primes[i]);
+        mpz_mul(Q, Q, z);
+    }
+    for (unsigned i = 0; i < l; i++) {
+        mpz_import(z, 1, 1, 8, 0, 0, &ctx->primes[i]);
+        mpz_init(coef[i]);
+        mpz_divexact(coef[i], Q, z);
+        mpz_mul_ui(coef[i], coef[i], base.qhat_inv[i]);
+    }
+    mpz_clear(z);
+}
+
+void lat_crt_clear(unsigned l, mpz_t Q, mpz_t *coef)
+{
+    for (unsigned i = 0; i < l; i++)
+        mpz_clear(coef[i]);
+    mpz_clear(Q);
+}
+
 /* ---- randomness --------------------------------------------------------------------------------*/
 
 ccz_status lat_prng_init(lat_prng *g)

@@ -10,16 +10,11 @@
 
 #include "lattice_internal.h"
 
-static uint64_t *words(size_t n)
-{
-    return aligned_alloc(64, ((n * 8 + 63) / 64) * 64);
-}
-
 ccz_status lat_shoup_poly(const ccz_he_context *ctx, const uint64_t *p, unsigned np,
                           uint64_t **out)
 {
     size_t n = ctx->n;
-    *out = words((size_t)np * n);
+    *out = lat_words((size_t)np * n);
     CCZ_ENSURE(*out, CCZ_ERR_NOMEM, "out of memory");
     for (unsigned i = 0; i < np; i++)
         lat_vec_shoup(*out + (size_t)i * n, p + (size_t)i * n, n, ctx->primes[i]);
@@ -29,8 +24,8 @@ ccz_status lat_shoup_poly(const ccz_he_context *ctx, const uint64_t *p, unsigned
 ccz_status lat_kswitch_finish(const ccz_he_context *ctx, lat_kswitch *k)
 {
     size_t per = (size_t)ctx->k * ctx->n;
-    k->b_w = words(ctx->L * per);
-    k->a_w = words(ctx->L * per);
+    k->b_w = lat_words(ctx->L * per);
+    k->a_w = lat_words(ctx->L * per);
     CCZ_ENSURE(k->b_w && k->a_w, CCZ_ERR_NOMEM, "out of memory");
     for (unsigned i = 0; i < ctx->L; i++)
         for (unsigned j = 0; j < ctx->k; j++) {
@@ -110,7 +105,7 @@ ccz_status ccz_he_keygen(const ccz_he_context *ctx, ccz_he_secret_key **sk,
     ccz_he_secret_key *s = calloc(1, sizeof *s);
     CCZ_ENSURE(s, CCZ_ERR_NOMEM, "out of memory");
     s->ctx = ctx;
-    s->s = words((size_t)k * n);
+    s->s = lat_words((size_t)k * n);
     s->coeffs = malloc(n);
     lat_prng g;
     ccz_status st = s->s && s->coeffs ? lat_prng_init(&g) : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
@@ -131,8 +126,8 @@ ccz_status ccz_he_keygen(const ccz_he_context *ctx, ccz_he_secret_key **sk,
         e = malloc(n);
         if (p) {
             p->ctx = ctx;
-            p->b = words((size_t)L * n);
-            p->a = words((size_t)L * n);
+            p->b = lat_words((size_t)L * n);
+            p->a = lat_words((size_t)L * n);
         }
         if (!p || !p->a || !p->b || !e)
             st = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
@@ -144,7 +139,7 @@ ccz_status ccz_he_keygen(const ccz_he_context *ctx, ccz_he_secret_key **sk,
             /* b = -a s + e */
             lat_small_to_rns(e, n, ctx->primes, L, p->b);
             lat_rns_ntt(ctx, p->b, L, NULL);
-            uint64_t *as = words(n);
+            uint64_t *as = lat_words(n);
             if (!as)
                 st = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
             for (unsigned i = 0; st == CCZ_OK && i < L; i++) {
@@ -177,10 +172,10 @@ ccz_status lat_kswitch_gen(const ccz_he_context *ctx, const ccz_he_secret_key *s
 {
     size_t n = ctx->n;
     unsigned k = ctx->k, L = ctx->L;
-    out->b = words((size_t)L * k * n);
-    out->a = words((size_t)L * k * n);
+    out->b = lat_words((size_t)L * k * n);
+    out->a = lat_words((size_t)L * k * n);
     int8_t *e = malloc(n);
-    uint64_t *er = words((size_t)k * n);
+    uint64_t *er = lat_words((size_t)k * n);
     lat_prng g;
     ccz_status st = out->a && out->b && e && er ? lat_prng_init(&g)
                                                : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
@@ -232,7 +227,7 @@ ccz_status lat_kswitch_apply(const ccz_he_context *ctx, const lat_kswitch *ks, c
     /* accumulators over the level's primes and P, NTT form */
     unsigned np = level + 1;
     uint64_t *acc0 = calloc((size_t)np * n, 8), *acc1 = calloc((size_t)np * n, 8),
-             *tmp = words(n);
+             *tmp = lat_words(n);
     CCZ_ENSURE(acc0 && acc1 && tmp, CCZ_ERR_NOMEM, "out of memory");
     for (unsigned i = 0; i < level; i++) {
         const uint64_t *di = d + (size_t)i * n;
@@ -290,7 +285,7 @@ ccz_status ccz_he_relin_keygen(const ccz_he_context *ctx, const ccz_he_secret_ke
     size_t n = ctx->n;
     unsigned k = ctx->k;
     ccz_he_relin_keys *r = calloc(1, sizeof *r);
-    uint64_t *s2 = words((size_t)k * n);
+    uint64_t *s2 = lat_words((size_t)k * n);
     CCZ_ENSURE(r && s2, CCZ_ERR_NOMEM, "out of memory");
     r->ctx = ctx;
     for (unsigned j = 0; j < k; j++) {
@@ -324,7 +319,7 @@ ccz_status ccz_he_galois_keygen(const ccz_he_context *ctx, const ccz_he_secret_k
     gk->ctx = ctx;
     gk->elts = calloc(count, sizeof *gk->elts);
     gk->keys = calloc(count, sizeof *gk->keys);
-    uint64_t *target = words((size_t)k * n);
+    uint64_t *target = lat_words((size_t)k * n);
     ccz_status st = gk->elts && gk->keys && target ? CCZ_OK
                                                    : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < count && st == CCZ_OK; i++) {

@@ -10,11 +10,6 @@
 
 #include "lattice_internal.h"
 
-static uint64_t *words(size_t n)
-{
-    return aligned_alloc(64, ((n * 8 + 63) / 64) * 64);
-}
-
 ccz_status ccz_he_plaintext_new(const ccz_he_context *ctx, ccz_he_plaintext **out)
 {
     *out = NULL;
@@ -22,7 +17,7 @@ ccz_status ccz_he_plaintext_new(const ccz_he_context *ctx, ccz_he_plaintext **ou
     CCZ_ENSURE(p, CCZ_ERR_NOMEM, "out of memory");
     p->ctx = ctx;
     p->coeffs = calloc(ctx->n, 8);
-    p->poly.d = words((size_t)ctx->k * ctx->n);
+    p->poly.d = lat_words((size_t)ctx->k * ctx->n);
     if (!p->coeffs || !p->poly.d) {
         ccz_he_plaintext_free(p);
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
@@ -50,7 +45,7 @@ ccz_status ccz_he_ciphertext_new(const ccz_he_context *ctx, ccz_he_ciphertext **
     ccz_he_ciphertext *c = calloc(1, sizeof *c);
     CCZ_ENSURE(c, CCZ_ERR_NOMEM, "out of memory");
     c->ctx = ctx;
-    c->d = words(3 * (size_t)ctx->L * ctx->n);
+    c->d = lat_words(3 * (size_t)ctx->L * ctx->n);
     if (!c->d) {
         free(c);
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
@@ -124,16 +119,13 @@ static void relayout(ccz_he_ciphertext *c, unsigned new_level)
  * when ntt else coefficient form. */
 ccz_status lat_encrypt_zero(const ccz_he_context *ctx, const ccz_he_public_key *pk,
                             const ccz_he_secret_key *sk, unsigned level, bool ntt,
-                            uint64_t *c0, uint64_t *c1);
-ccz_status lat_encrypt_zero(const ccz_he_context *ctx, const ccz_he_public_key *pk,
-                            const ccz_he_secret_key *sk, unsigned level, bool ntt,
                             uint64_t *c0, uint64_t *c1)
 {
     size_t n = ctx->n;
     lat_prng g;
     CCZ_GUARD(lat_prng_init(&g));
     int8_t *small = malloc(n);
-    uint64_t *e = words((size_t)level * n);
+    uint64_t *e = lat_words((size_t)level * n);
     ccz_status s = small && e ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     if (s == CCZ_OK && pk) {
         /* u ternary */
@@ -181,13 +173,11 @@ ccz_status lat_encrypt_zero(const ccz_he_context *ctx, const ccz_he_public_key *
 
 /* x = c0 + c1 s (+ c2 s^2) over the level's primes, coefficient form when want_coeff. */
 ccz_status lat_decrypt_poly(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
-                            const ccz_he_ciphertext *ct, uint64_t *x);
-ccz_status lat_decrypt_poly(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
                             const ccz_he_ciphertext *ct, uint64_t *x)
 {
     size_t n = ctx->n;
     unsigned l = ct->level;
-    uint64_t *t = words((size_t)l * n);
+    uint64_t *t = lat_words((size_t)l * n);
     CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");
     memcpy(x, comp(ct, ct->size - 1), (size_t)l * n * 8);
     if (!ct->ntt)
@@ -268,7 +258,6 @@ ccz_status ccz_he_sub(const ccz_he_context *ctx, ccz_he_ciphertext *out,
 }
 
 /* Divides by the last prime with rounding: c' = (c - [c]_{q_last}) q_last^-1 (all components). */
-ccz_status lat_drop_last(const ccz_he_context *ctx, ccz_he_ciphertext *c);
 ccz_status lat_drop_last(const ccz_he_context *ctx, ccz_he_ciphertext *c)
 {
     CCZ_ENSURE(c->level >= 2, CCZ_ERR_INVALID_ARGUMENT,
@@ -276,7 +265,7 @@ ccz_status lat_drop_last(const ccz_he_context *ctx, ccz_he_ciphertext *c)
     size_t n = ctx->n;
     unsigned l = c->level;
     uint64_t ql = ctx->primes[l - 1], half = ql >> 1;
-    uint64_t *last = words(n), *tmp = words(n);
+    uint64_t *last = lat_words(n), *tmp = lat_words(n);
     CCZ_ENSURE(last && tmp, CCZ_ERR_NOMEM, "out of memory");
     const lat_level *lv = &ctx->level[l];
     for (unsigned j = 0; j < c->size; j++) {
@@ -320,8 +309,6 @@ ccz_status ccz_he_mod_switch(const ccz_he_context *ctx, ccz_he_ciphertext *c)
 
 /* Key switching of component d (coefficient form) into (c0, c1) of a ciphertext in either form. */
 ccz_status lat_switch_into(const ccz_he_context *ctx, const lat_kswitch *ks, const uint64_t *d,
-                           ccz_he_ciphertext *c);
-ccz_status lat_switch_into(const ccz_he_context *ctx, const lat_kswitch *ks, const uint64_t *d,
                            ccz_he_ciphertext *c)
 {
     size_t n = ctx->n;
@@ -349,15 +336,13 @@ ccz_status lat_switch_into(const ccz_he_context *ctx, const lat_kswitch *ks, con
 
 /* Relinearizes a size-3 ciphertext. */
 ccz_status lat_relinearize(const ccz_he_context *ctx, ccz_he_ciphertext *c,
-                           const ccz_he_relin_keys *rk);
-ccz_status lat_relinearize(const ccz_he_context *ctx, ccz_he_ciphertext *c,
                            const ccz_he_relin_keys *rk)
 {
     if (c->size == 2)
         return CCZ_OK;
     size_t n = ctx->n;
     unsigned l = c->level;
-    uint64_t *d = words((size_t)l * n);
+    uint64_t *d = lat_words((size_t)l * n);
     CCZ_ENSURE(d, CCZ_ERR_NOMEM, "out of memory");
     memcpy(d, comp(c, 2), (size_t)l * n * 8);
     if (c->ntt)
@@ -388,7 +373,7 @@ static ccz_status apply_galois(const ccz_he_context *ctx, ccz_he_ciphertext *out
                what, (unsigned long long)g);
     size_t n = ctx->n;
     unsigned l = a->level;
-    uint64_t *c0 = words((size_t)l * n), *c1 = words((size_t)l * n);
+    uint64_t *c0 = lat_words((size_t)l * n), *c1 = lat_words((size_t)l * n);
     CCZ_ENSURE(c0 && c1, CCZ_ERR_NOMEM, "out of memory");
     for (unsigned i = 0; i < l; i++) {
         const uint64_t *a0 = comp(a, 0) + (size_t)i * n, *a1 = comp(a, 1) + (size_t)i * n;

@@ -2,6 +2,7 @@
 #ifndef CCZ_HE_LATTICE_INTERNAL_H
 #define CCZ_HE_LATTICE_INTERNAL_H
 
+#include <gmp.h>
 #include <openssl/evp.h>
 
 #include "ccz/lattice.h"
@@ -173,5 +174,40 @@ void lat_automorph_ntt(const uint64_t *in, uint64_t *out, unsigned log_n, uint64
 uint64_t lat_galois_elt(const ccz_he_context *ctx, int steps);
 
 ccz_status lat_ct_reserve(ccz_he_ciphertext *c, unsigned size, unsigned level);
+
+/* 64-byte aligned words (free with free) */
+static inline uint64_t *lat_words(size_t n)
+{
+    return aligned_alloc(64, ((n * 8 + 63) / 64) * 64);
+}
+
+/* Shared by the schemes (lat_ops.c, bfv.c) */
+ccz_status lat_encrypt_zero(const ccz_he_context *ctx, const ccz_he_public_key *pk,
+                            const ccz_he_secret_key *sk, unsigned level, bool ntt,
+                            uint64_t *c0, uint64_t *c1);
+ccz_status lat_decrypt_poly(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
+                            const ccz_he_ciphertext *ct, uint64_t *x);
+ccz_status lat_relinearize(const ccz_he_context *ctx, ccz_he_ciphertext *c,
+                           const ccz_he_relin_keys *rk);
+ccz_status lat_drop_last(const ccz_he_context *ctx, ccz_he_ciphertext *c);
+ccz_status lat_switch_into(const ccz_he_context *ctx, const lat_kswitch *ks, const uint64_t *d,
+                           ccz_he_ciphertext *c);
+ccz_status lat_bfv_encrypt(const ccz_he_context *ctx, const ccz_he_public_key *pk,
+                           const ccz_he_secret_key *sk, const ccz_he_plaintext *pt,
+                           ccz_he_ciphertext *out);
+ccz_status lat_bfv_decrypt(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
+                           const ccz_he_ciphertext *ct, ccz_he_plaintext *out);
+ccz_status lat_bfv_add_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
+                             const ccz_he_ciphertext *a, const ccz_he_plaintext *p);
+ccz_status lat_bfv_mul_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
+                             const ccz_he_ciphertext *a, const ccz_he_plaintext *p);
+ccz_status lat_bfv_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
+                       const ccz_he_ciphertext *a, const ccz_he_ciphertext *b2,
+                       const ccz_he_relin_keys *rk);
+
+/* CRT with GMP over the first l primes: Q, and coef[i] = (Q/q_i) [(Q/q_i)^-1]_{q_i}, so that
+ * x = sum x_i coef[i] mod Q (initialises the mpz; clear with lat_crt_clear). */
+void lat_crt_init(const ccz_he_context *ctx, unsigned l, mpz_t Q, mpz_t *coef);
+void lat_crt_clear(unsigned l, mpz_t Q, mpz_t *coef);
 
 #endif
