@@ -17,10 +17,9 @@ typedef struct {
 static ccz_status encrypt_range(size_t begin, size_t end, void *arg)
 {
     job *j = arg;
-    mpz_t rho[MBX_LANES], t;
+    mpz_t rho[MBX_LANES];
     for (unsigned i = 0; i < MBX_LANES; i++)
         mpz_init(rho[i]);
-    mpz_init(t);
     ccz_status s = CCZ_OK;
     for (size_t at = begin; at < end && !s; at += MBX_LANES) {
         unsigned n = end - at < MBX_LANES ? (unsigned)(end - at) : MBX_LANES;
@@ -29,16 +28,11 @@ static ccz_status encrypt_range(size_t begin, size_t end, void *arg)
                 s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "plaintext %zu is not in [0, n)", at + i);
         if (s == CCZ_OK)
             s = he_obfuscators(j->pk, rho, n);
-        for (unsigned i = 0; i < n && !s; i++) {
-            mpz_mul(t, j->a[at + i], j->pk->n);
-            mpz_add_ui(t, t, 1);
-            mpz_mul(j->out[at + i], t, rho[i]);
-            mpz_mod(j->out[at + i], j->out[at + i], j->pk->n2);
-        }
+        for (unsigned i = 0; i < n && !s; i++)
+            he_times_gm(j->pk, j->out[at + i], j->a[at + i], rho[i]);
     }
     for (unsigned i = 0; i < MBX_LANES; i++)
         he_mpz_wipe(rho[i]);
-    mpz_clear(t);
     return s;
 }
 

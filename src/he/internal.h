@@ -63,6 +63,8 @@ struct ccz_paillier_key {
 ccz_status he_obfuscator(const ccz_paillier_pub *pk, mpz_t out);
 /* Up to 8 randomizers at once (IFMA lanes when available). */
 ccz_status he_obfuscators(const ccz_paillier_pub *pk, mpz_t *out, unsigned n);
+/* c = (1 + m n) x mod n^2: g^m times x, without an exponentiation (g = n + 1) */
+void he_times_gm(const ccz_paillier_pub *pk, mpz_t c, const mpz_t m, const mpz_t x);
 /* Wipes an mpz's limbs and clears it. */
 void he_mpz_wipe(mpz_t x);
 /* A uniformly random integer of `bits` bits (top bit not forced), from OpenSSL's RNG. */

@@ -340,11 +340,6 @@ void lat_small_to_rns(const int8_t *c, size_t n, const uint64_t *primes, unsigne
 
 /* ---- NTT over several primes ------------------------------------------------------------------*/
 
-const lat_ntt *lat_ctx_ntt(const ccz_he_context *ctx, unsigned i)
-{
-    return &ctx->ntt[i];
-}
-
 void lat_rns_ntt(const ccz_he_context *ctx, uint64_t *d, unsigned np, const unsigned *idx)
 {
     for (unsigned i = 0; i < np; i++)

@@ -65,15 +65,6 @@ void ccz_he_ciphertext_free(ccz_he_ciphertext *c)
     free(c);
 }
 
-ccz_status lat_ct_reserve(ccz_he_ciphertext *c, unsigned size, unsigned level)
-{
-    CCZ_ENSURE(size >= 2 && size <= 3 && level >= 1 && level <= c->ctx->L,
-               CCZ_ERR_INVALID_ARGUMENT, "bad ciphertext shape");
-    c->size = size;
-    c->level = level;
-    return CCZ_OK;
-}
-
 ccz_status ccz_he_ciphertext_copy(ccz_he_ciphertext *dst, const ccz_he_ciphertext *src)
 {
     CCZ_ENSURE(dst->ctx == src->ctx, CCZ_ERR_INVALID_ARGUMENT, "ciphertexts of two contexts");

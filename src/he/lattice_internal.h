@@ -149,8 +149,6 @@ void lat_small_to_rns(const int8_t *c, size_t n, const uint64_t *primes, unsigne
 
 /* ---- context helpers ----------------------------------------------------------------------*/
 
-/* The NTT tables of a prime of the chain, or of an auxiliary prime (BFV's R). */
-const lat_ntt *lat_ctx_ntt(const ccz_he_context *ctx, unsigned i);
 void lat_rns_ntt(const ccz_he_context *ctx, uint64_t *d, unsigned np, const unsigned *idx);
 void lat_rns_intt(const ccz_he_context *ctx, uint64_t *d, unsigned np, const unsigned *idx);
 
@@ -172,8 +170,6 @@ void lat_automorph_coeff(const uint64_t *in, uint64_t *out, size_t n, uint64_t g
 /* on an NTT-form polynomial (bit-reversed evaluations): a permutation */
 void lat_automorph_ntt(const uint64_t *in, uint64_t *out, unsigned log_n, uint64_t g);
 uint64_t lat_galois_elt(const ccz_he_context *ctx, int steps);
-
-ccz_status lat_ct_reserve(ccz_he_ciphertext *c, unsigned size, unsigned level);
 
 /* 64-byte aligned words (free with free) */
 static inline uint64_t *lat_words(size_t n)

@@ -607,14 +607,13 @@ static ccz_status check_cipher(const ccz_paillier_pub *pk, const mpz_t c)
     return CCZ_OK;
 }
 
-/* c = (1 + m n) rho mod n^2 */
-static void finish_encrypt(const ccz_paillier_pub *pk, mpz_t c, const mpz_t m, const mpz_t rho)
+void he_times_gm(const ccz_paillier_pub *pk, mpz_t c, const mpz_t m, const mpz_t x)
 {
     mpz_t t;
     mpz_init(t);
     mpz_mul(t, m, pk->n);
     mpz_add_ui(t, t, 1);
-    mpz_mul(c, t, rho);
+    mpz_mul(c, t, x);
     mpz_mod(c, c, pk->n2);
     mpz_clear(t);
 }
@@ -626,7 +625,7 @@ ccz_status ccz_paillier_encrypt(const ccz_paillier_pub *pk, mpz_t c, const mpz_t
     mpz_init(rho);
     ccz_status s = he_obfuscator(pk, rho);
     if (s == CCZ_OK)
-        finish_encrypt(pk, c, m, rho);
+        he_times_gm(pk, c, m, rho);
     he_mpz_wipe(rho);
     return s;
 }
@@ -649,7 +648,7 @@ ccz_status ccz_paillier_encrypt_priv(const ccz_paillier_key *k, mpz_t c, const m
         mpz_mod(a, a, k->p2);
         mpz_mul(a, a, k->q2);
         mpz_add(a, a, b);
-        finish_encrypt(pk, c, m, a);
+        he_times_gm(pk, c, m, a);
     }
     he_mpz_wipe(r);
     he_mpz_wipe(a);
@@ -720,14 +719,7 @@ ccz_status ccz_paillier_add_plain(const ccz_paillier_pub *pk, mpz_t c, const mpz
 {
     CCZ_GUARD(check_cipher(pk, a));
     CCZ_GUARD(check_plain(pk, m));
-    /* (1 + m n) a: g^m without an exponentiation, and no randomizer (as python-paillier) */
-    mpz_t t;
-    mpz_init(t);
-    mpz_mul(t, m, pk->n);
-    mpz_add_ui(t, t, 1);
-    mpz_mul(c, a, t);
-    mpz_mod(c, c, pk->n2);
-    mpz_clear(t);
+    he_times_gm(pk, c, m, a); /* no randomizer, as python-paillier */
     return CCZ_OK;
 }
 
