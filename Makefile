@@ -1,6 +1,7 @@
 # The README's two commands. Each installs what is missing (scripts/setup) and builds first.
 #   make demo    the zoo's end-to-end scenario on the simulated TEE
-#   make check   all tests, then the ASan+UBSan build of the tests, then a short fuzz run
+#   make check   all tests, then the ASan+UBSan build of the tests (without those labelled
+#                long, which run once, in the first pass), then a short fuzz run
 #                (FUZZ_SECONDS per target; the whole fuzz run stays under a minute)
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -28,7 +29,7 @@ asan: setup
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCCZ_SANITIZE=ON > /dev/null
 	@cmake --build build-asan -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    ctest --test-dir build-asan --output-on-failure -j$(JOBS)
+	    ctest --test-dir build-asan --output-on-failure -j$(JOBS) -LE long
 
 fuzz: setup
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_FUZZERS=ON \
