@@ -60,6 +60,12 @@ ccz_status ccz_read_pem_certs(STACK_OF(X509) **out, ccz_span pem, int max);
 /* Reads one certificate, PEM or DER (exactly one DER element). */
 ccz_status ccz_read_cert(X509 **out, ccz_span in);
 
+/* X509_verify_cert at the instant `at`, with every validity window inclusive at both ends: a
+ * certificate is valid from its notBefore through its notAfter second, a CRL from its
+ * lastUpdate through its nextUpdate second (RFC 5280; OpenSSL alone ends both a second early).
+ * Returns what X509_verify_cert returns; the error is in ctx. */
+int ccz_x509_verify_at(X509_STORE_CTX *ctx, int64_t at);
+
 /* Records a failure at `step` in r, taking the message from ccz_error_detail() (or the
  * status's text), and returns s. */
 ccz_status ccz_result_fail(ccz_result *r, const char *step, ccz_status s);
