@@ -118,6 +118,10 @@ void ccz_http_response_free(ccz_http_response *r);
 /* CCZ_ERR_NOT_FOUND for 404, CCZ_ERR_NETWORK for other failures and statuses. */
 ccz_status ccz_http_get(ccz_http_response *r, const char *url, const ccz_http_opts *o);
 
+/* Appends the DER of a CRL served in any of the encodings collateral services use: DER, PEM or
+ * hex-encoded DER, told apart by parsing (dcap_fetch.c). CCZ_ERR_MALFORMED when it is none. */
+ccz_status ccz_crl_body_der(ccz_buf *der, ccz_span body, const char *what);
+
 /* SHA-256 of a byte span. */
 ccz_status ccz_sha256(uint8_t out[32], ccz_span in);
 
