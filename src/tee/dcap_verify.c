@@ -466,7 +466,7 @@ static ccz_status check_qe(ccz_result *r, const ccz_dcap_quote *q, EVP_PKEY *pck
     if (!ok)
         return ccz_result_fail(r, CCZ_STEP_QE_REPORT_DATA,
                                ccz_fail_ossl(CCZ_ERR_CRYPTO, "SHA-256 failed"));
-    /* all 64 bytes, as Intel's QVL compares them: the hash, then 32 zero bytes */
+    /* all 64 bytes as Intel's quote format defines them: the hash, then 32 zero bytes */
     if (memcmp(want, qe_rd, 64) != 0) {
         ccz_fail(CCZ_ERR_BAD_SIGNATURE, "the QE report does not vouch for the attestation key "
                  "(report data is not SHA-256 of the key and QE authentication data followed "
