@@ -219,9 +219,10 @@ ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims 
             add_reason(a, "migration_agent_allowed", "the guest policy allows a migration agent, "
                        "which can read the guest's memory; the policy does not set "
                        "allow_migration_agent");
-        if (p->snp_max_vmpl >= 0 && s->vmpl > (uint32_t)p->snp_max_vmpl)
+        if (s->vmpl > (uint32_t)p->snp_max_vmpl)
             add_reason(a, "vmpl_too_high", "the report was requested at VMPL %u, above the "
-                       "policy's bound %d", s->vmpl, p->snp_max_vmpl);
+                       "policy's bound %d (snp_max_vmpl; the default is 0)", s->vmpl,
+                       p->snp_max_vmpl);
         const ccz_snp_tcb *t = &s->reported_tcb, *m = &p->snp_min_tcb;
         if (p->has_snp_min_tcb &&
             (t->bootloader < m->bootloader || t->tee < m->tee || t->snp < m->snp ||

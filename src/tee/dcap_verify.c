@@ -99,8 +99,7 @@ static ccz_status verify_chain(X509 *leaf, STACK_OF(X509) *untrusted, X509_CRL *
         }
     X509_STORE_CTX_set0_crls(ctx, crl_stack);
     X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
-    X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
-    if (X509_verify_cert(ctx) != 1) {
+    if (ccz_x509_verify_at(ctx, at) != 1) {
         int err = X509_STORE_CTX_get_error(ctx);
         X509 *bad = X509_STORE_CTX_get_current_cert(ctx);
         char name[160] = "?";
@@ -454,7 +453,7 @@ static ccz_status check_qe(ccz_result *r, const ccz_dcap_quote *q, EVP_PKEY *pck
         return ccz_result_fail(r, CCZ_STEP_QE_REPORT_SIGNATURE, CCZ_ERR_BAD_SIGNATURE);
     }
     ccz_sgx_claims qe;
-    uint8_t qe_rd[64], h[32];
+    uint8_t qe_rd[64], want[64] = {0};
     ccz_status s = ccz_dcap_sgx_report_decode(&qe, qe_rd, q->qe_report);
     if (s)
         return ccz_result_fail(r, CCZ_STEP_PARSE, s);
@@ -462,14 +461,16 @@ static ccz_status check_qe(ccz_result *r, const ccz_dcap_quote *q, EVP_PKEY *pck
     int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
              EVP_DigestUpdate(md, q->attestation_key, 64) &&
              EVP_DigestUpdate(md, q->qe_auth_data.ptr, q->qe_auth_data.len) &&
-             EVP_DigestFinal_ex(md, h, NULL);
+             EVP_DigestFinal_ex(md, want, NULL);
     EVP_MD_CTX_free(md);
     if (!ok)
         return ccz_result_fail(r, CCZ_STEP_QE_REPORT_DATA,
                                ccz_fail_ossl(CCZ_ERR_CRYPTO, "SHA-256 failed"));
-    if (memcmp(h, qe_rd, 32) != 0) {
+    /* all 64 bytes as Intel's quote format defines them: the hash, then 32 zero bytes */
+    if (memcmp(want, qe_rd, 64) != 0) {
         ccz_fail(CCZ_ERR_BAD_SIGNATURE, "the QE report does not vouch for the attestation key "
-                 "(report data is not SHA-256 of the key and QE authentication data)");
+                 "(report data is not SHA-256 of the key and QE authentication data followed "
+                 "by 32 zero bytes)");
         return ccz_result_fail(r, CCZ_STEP_QE_REPORT_DATA, CCZ_ERR_BAD_SIGNATURE);
     }
     const char *why = NULL;

@@ -138,8 +138,7 @@ static ccz_status verify_platform_cert(X509 *cert, const ccz_trust *t, int64_t a
         s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot set up certificate verification");
         goto out;
     }
-    X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
-    if (X509_verify_cert(ctx) != 1) {
+    if (ccz_x509_verify_at(ctx, at) != 1) {
         int err = X509_STORE_CTX_get_error(ctx);
         const ASN1_OCTET_STRING *akid = X509_get0_authority_key_id(cert);
         if ((err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||

@@ -240,6 +240,13 @@ ccz_status forge_quote(forge *f, ccz_buf *out, const forge_quote_opts *o)
     ccz_buf ext = CCZ_BUF_INIT, chain = CCZ_BUF_INIT;
     sgx_ext_der(&ext, &o->ext);
     X509 *pck = cert(f->pck_key, "Forge SGX PCK Certificate", f->ca, f->ca_key, false, 100, &ext);
+    if (o->pck_not_before || o->pck_not_after) {
+        if (o->pck_not_before)
+            ASN1_TIME_set(X509_getm_notBefore(pck), (time_t)o->pck_not_before);
+        if (o->pck_not_after)
+            ASN1_TIME_set(X509_getm_notAfter(pck), (time_t)o->pck_not_after);
+        X509_sign(pck, f->ca_key, EVP_sha256());
+    }
     pem_append(&chain, pck);
     pem_append(&chain, f->ca);
     pem_append(&chain, f->root);
@@ -292,6 +299,7 @@ ccz_status forge_quote(forge *f, ccz_buf *out, const forge_quote_opts *o)
     EVP_DigestUpdate(md, auth, sizeof auth);
     EVP_DigestFinal_ex(md, qe + 320, NULL);
     EVP_MD_CTX_free(md);
+    memcpy(qe + 352, o->qe_report_data_hi, 32);
     uint8_t qe_sig[64], quote_sig[64];
     sign_raw(qe_sig, f->pck_key, qe, sizeof qe);
 

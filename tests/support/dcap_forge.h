@@ -30,6 +30,8 @@ typedef struct {
     uint8_t qe_attributes0; /* first attribute byte of the QE report (0x11 normally) */
     uint8_t report_data[64];
     uint16_t cert_type;     /* 5 normally */
+    uint8_t qe_report_data_hi[32]; /* the QE report data's upper half (zero normally) */
+    int64_t pck_not_before, pck_not_after; /* the PCK certificate's validity; 0: the default */
 } forge_quote_opts;
 
 /* Defaults: SGX v3, FMSPC 00906ED50000, PCE-ID 0000, all TCB components 5, PCESVN 10,
