@@ -10,8 +10,15 @@
 
 typedef struct forge forge;
 
-/* Certificates valid 2020-01-01 .. 2040-01-01; CRLs valid crl_from .. crl_until. */
+/* Certificates valid 2020-01-01 .. 2040-01-01; CRLs valid crl_from .. crl_until. The PKI is
+ * shaped as Intel's, so that Intel's QVL parsers would also take it: Intel's subject names
+ * ("Intel SGX Root CA", "Intel SGX PCK Processor CA" or "... Platform CA", "Intel SGX PCK
+ * Certificate", "Intel SGX TCB Signing"; O=Intel Corporation, L=Santa Clara, ST=CA, C=US),
+ * authority key identifier and CRL distribution point on every certificate, pathlen 1 on the
+ * root, CRL number and authority key identifier on every CRL. forge_new_platform's PCK CA is
+ * the Platform CA, and its PCK certificates carry PlatformInstanceID and Configuration. */
 forge *forge_new(void);
+forge *forge_new_platform(void);
 void forge_free(forge *f);
 /* The root certificate (PEM), to trust with ccz_trust_add_intel_root. */
 ccz_span forge_root_pem(const forge *f);
