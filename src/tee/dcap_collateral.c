@@ -293,8 +293,12 @@ static int cmp_level_desc(const void *pa, const void *pb)
 /* What decides whether ccz reads this TCB info at all: version, id and TCB type. */
 static ccz_status tcb_info_kind(dcap_tcb_info *t, const json_t *o)
 {
-    const char *w = "tcbInfo", *id;
+    const char *w = "tcbInfo", *id = get_str(o, "id"), *fmspc = get_str(o, "fmspc");
     long long v;
+    /* best effort first, so that collateral ccz cannot use still names its TEE and FMSPC */
+    t->tdx = id && strcmp(id, "TDX") == 0;
+    if (fmspc && ccz_hex_decode_fixed(t->fmspc, 6, fmspc, strlen(fmspc)) != CCZ_OK)
+        memset(t->fmspc, 0, 6);
     CCZ_GUARD(need_int(o, "version", w, INT32_MAX, &v));
     t->version = (int)v;
     if (t->version != 2 && t->version != 3)
