@@ -378,6 +378,24 @@ static void test_documents_intel_refuses(void)
     o = run_text(&qo, t, qe, NULL);
     CHECK_CONTAINS(o.message, "tcbInfo version 4 is not supported");
     free(t);
+    /* collateral ccz cannot use still names its TEE and FMSPC */
+    t = edit(tdx_tcb_info(), "version", json_integer(4));
+    char *tqe = forge_dump(forge_qe_identity(true, qe_levels()));
+    forge_collateral_opts co = {t, tqe, 1735689600, 2051222400, false, false};
+    ccz_buf doc = CCZ_BUF_INIT;
+    CHECK_OK(forge_collateral(F, &doc, &co));
+    ccz_collateral *col = NULL;
+    CHECK_OK(ccz_collateral_parse(&col, (const char *)doc.ptr, doc.len));
+    if (col) {
+        uint8_t fmspc[6], want[6] = {0x00, 0x90, 0x6e, 0xd5, 0x00, 0x00};
+        ccz_collateral_fmspc(col, fmspc);
+        CHECK(memcmp(fmspc, want, 6) == 0);
+        CHECK_STR(ccz_collateral_tee(col), "TDX");
+    }
+    ccz_collateral_free(col);
+    ccz_buf_free(&doc);
+    free(t);
+    free(tqe);
     /* bytes that are not collateral at all stay a parse error */
     o = run_text(&qo, "{\"id\": ", qe, NULL);
     EXPECT_FAIL(o, "malformed", "collateral_parse");
