@@ -392,9 +392,8 @@ static verdict oracle(const tcase *c)
     }
     /* 4.1.2.4.15: the QE identity (EnclaveReportVerifier), then its TCB level: the first in
      * document order at or below the QE's ISVSVN */
-    static const uint8_t qe_mrsigner[32] = {
-        0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c,
-        0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c, 0x8c};
+    uint8_t qe_mrsigner[32]; /* the forged QE identity's MRSIGNER */
+    memset(qe_mrsigner, 0x8c, 32);
     if (memcmp(q->qe_mrsigner, qe_mrsigner, 32) != 0)
         return fail("qe_identity_mismatch", "qe_identity");
     const isv_level *qe = NULL;
