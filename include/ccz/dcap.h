@@ -87,8 +87,12 @@ CCZ_API void ccz_collateral_fmspc(const ccz_collateral *c, uint8_t fmspc[6]);
 CCZ_API const char *ccz_collateral_tee(const ccz_collateral *c);
 
 /* The earliest nextUpdate among the collateral's TCB info, QE identity and CRLs: when it must
- * be fetched again. */
+ * be fetched again (0 when the collateral is not usable: see ccz_collateral_problem). */
 CCZ_API int64_t ccz_collateral_expiry(const ccz_collateral *c);
+/* CCZ_OK when ccz can verify quotes with this collateral; otherwise the status verification
+ * will fail with at the collateral step (collateral_unsupported, malformed), with the reason in
+ * ccz_error_detail(). Signatures and dates are not checked here: that is verification. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_collateral_problem(const ccz_collateral *c);
 
 #define CCZ_COLLATERAL_FETCH_OPTS_VERSION 1
 

@@ -594,6 +594,13 @@ const char *ccz_collateral_tee(const ccz_collateral *c)
     return c->tcb.tdx ? "TDX" : "SGX";
 }
 
+ccz_status ccz_collateral_problem(const ccz_collateral *c)
+{
+    if (c->kind == COLLATERAL_SNP || !c->unusable)
+        return CCZ_OK;
+    return ccz_fail(c->unusable, "%s", c->unusable_detail);
+}
+
 int64_t ccz_collateral_expiry(const ccz_collateral *c)
 {
     if (c->kind == COLLATERAL_SNP) {

@@ -156,6 +156,10 @@ static int fetch(int argc, char **argv)
     } else if (!strcmp(out, "-") ? fwrite(doc.ptr, 1, doc.len, stdout) != doc.len
                                  : (s = ccz_file_write(out, ccz_buf_span(&doc), 0644)) != 0) {
         r = cli_fail(s ? s : CCZ_ERR_IO, "collateral fetch: cannot write %s", out);
+    } else if ((s = ccz_collateral_problem(col)) != CCZ_OK) {
+        fprintf(stderr, "ccz: collateral fetch: wrote %s, but ccz cannot verify quotes with it: "
+                "%s: %s\n", out, ccz_status_name(s), ccz_error_detail());
+        r = EXIT_REJECT;
     } else {
         uint8_t fmspc[6];
         ccz_collateral_fmspc(col, fmspc);
@@ -183,14 +187,20 @@ static int info(int argc, char **argv)
         return cli_fail(s, "collateral info");
     uint8_t fmspc[6];
     ccz_collateral_fmspc(c, fmspc);
-    time_t exp = (time_t)ccz_collateral_expiry(c);
-    char when[32];
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&exp));
-    printf("tee         %s\nfmspc       %02X%02X%02X%02X%02X%02X\nvalid until %s (%lld)\n",
-           ccz_collateral_tee(c), fmspc[0], fmspc[1], fmspc[2], fmspc[3], fmspc[4], fmspc[5],
-           when, (long long)exp);
+    printf("tee         %s\nfmspc       %02X%02X%02X%02X%02X%02X\n", ccz_collateral_tee(c),
+           fmspc[0], fmspc[1], fmspc[2], fmspc[3], fmspc[4], fmspc[5]);
+    int r = EXIT_OK;
+    if ((s = ccz_collateral_problem(c)) != CCZ_OK) {
+        printf("usable      no: %s: %s\n", ccz_status_name(s), ccz_error_detail());
+        r = EXIT_REJECT;
+    } else {
+        time_t exp = (time_t)ccz_collateral_expiry(c);
+        char when[32];
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&exp));
+        printf("valid until %s (%lld)\n", when, (long long)exp);
+    }
     ccz_collateral_free(c);
-    return EXIT_OK;
+    return r;
 }
 
 int cmd_collateral(int argc, char **argv)
