@@ -54,6 +54,13 @@ contains "$out" "hint        name the sim platform"
 contains "$out" "--sim-root CERT"
 contains "$out" "CCZ_SIM_DIR"
 
+# collateral is per kind of evidence
+run 2 "$CCZ" collateral fetch "$T/ev.bin" --pccs https://127.0.0.1:9 -o "$T/c.json"
+contains "$err" "holds sim evidence, which needs no collateral"
+case "$err" in *"quote version"*) fail "sim evidence reported as a quote version: $err";; esac
+run 2 "$CCZ" collateral fetch "$T/ev.bin" --kds https://127.0.0.1:9 -o "$T/c.der"
+contains "$err" "holds sim evidence"
+
 # a rejection names its reasons, and a CCZoo policy names its own switch
 run 0 "$CCZ" attest --tee sim --sim-dir "$T/a" --svn 1 -o "$T/ev1.bin"
 echo '{"allow_sim": true, "sgx": [{"isv_svn_min": 2}]}' > "$T/svn2.json"
@@ -81,6 +88,11 @@ if [ -d "$V" ]; then
     run 1 "$CCZ" collateral info "$T/v4.json"
     contains "$out" "usable      no: collateral_unsupported"
     case "$out" in *1970*) fail "collateral info printed a 1970 date: $out";; esac
+    run 2 "$CCZ" collateral fetch "$P/sgx_quote" --kds https://127.0.0.1:9 -o "$T/c.der"
+    contains "$err" "holds an Intel SGX quote: fetch its collateral with --pccs URL"
+    run 2 "$CCZ" collateral fetch "$V/google_go-sev-guest/verify/testdata/attestation.bin" \
+        --pccs https://127.0.0.1:9 -o "$T/c.json"
+    contains "$err" "holds an SEV-SNP report: fetch its VCEK with --kds URL"
     run 0 "$CCZ" collateral info "$P/sgx_quote_collateral.json"
     contains "$out" "valid until 2025-"
 elif [ "${CI:-}" = true ]; then

@@ -42,6 +42,25 @@ static ccz_status default_cache(ccz_buf *out)
     return ccz_buf_printf(out, "%s/.cache/ccz/collateral", d);
 }
 
+/* Collateral is per kind of evidence: say which fetch (if any) a file's evidence needs. */
+static int wrong_kind(const char *file, const ccz_buf *ev, bool kds)
+{
+    ccz_tee t = ccz_evidence_detect(ccz_buf_span(ev));
+    if (kds ? t == CCZ_TEE_SNP : (t == CCZ_TEE_SGX || t == CCZ_TEE_TDX))
+        return 0;
+    if (t == CCZ_TEE_SIM)
+        return cli_usage_error("collateral", "%s holds sim evidence, which needs no collateral: "
+                               "verify it with the platform's root (--sim-dir DIR)", file);
+    if (t == CCZ_TEE_SNP)
+        return cli_usage_error("collateral", "%s holds an SEV-SNP report: fetch its VCEK with "
+                               "--kds URL", file);
+    if (t == CCZ_TEE_SGX || t == CCZ_TEE_TDX)
+        return cli_usage_error("collateral", "%s holds an Intel %s quote: fetch its collateral "
+                               "with --pccs URL", file, t == CCZ_TEE_SGX ? "SGX" : "TDX");
+    return cli_usage_error("collateral", "%s is not evidence of a known kind (an SGX or TDX "
+                           "quote for --pccs, an SEV-SNP report for --kds)", file);
+}
+
 static int fetch_vcek(const char *report, const char *kds, const char *out, const char *cache,
                       bool no_cache, ccz_snp_product product, const ccz_collateral_fetch_opts *fo)
 {
@@ -51,6 +70,10 @@ static int fetch_vcek(const char *report, const char *kds, const char *out, cons
     bool from_cache = false;
     int r = EXIT_OK;
     ccz_status s = cli_read_evidence(&rep, report);
+    if (s == CCZ_OK && (r = wrong_kind(report, &rep, true)) != 0) {
+        ccz_buf_free(&rep);
+        return r;
+    }
     if (s == CCZ_OK && !no_cache) {
         s = cache ? ccz_buf_append_str(&dir, cache) : default_cache(&dir);
         o.cache_dir = (const char *)dir.ptr;
@@ -142,6 +165,10 @@ static int fetch(int argc, char **argv)
     int r = EXIT_OK;
     bool from_cache = false;
     ccz_status s = cli_read_evidence(&quote, argv[optind]);
+    if (s == CCZ_OK && (r = wrong_kind(argv[optind], &quote, false)) != 0) {
+        ccz_buf_free(&quote);
+        return r;
+    }
     if (s == CCZ_OK && !no_cache) {
         s = cache ? ccz_buf_append_str(&cache_dir, cache) : default_cache(&cache_dir);
         o.cache_dir = (const char *)cache_dir.ptr;
