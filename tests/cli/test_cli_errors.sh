@@ -21,6 +21,20 @@ contains "$err" "takes no arguments"
 run 0 "$CCZ" version --help
 contains "$out" "usage: ccz version"
 
+# every command and subcommand answers --help with a usage, exit 0
+for c in "sim" "sim init" "sim measure" "sim signer" "sim info" "attest" "verify" "policy" \
+         "policy check" "collateral" "collateral fetch" "collateral info" "ratls" "ratls cert" \
+         "ratls inspect" "ratls server" "ratls client" "rpc" "rpc greeter" "rpc greeter serve" \
+         "rpc greeter call" "paillier" "paillier keygen" "paillier encrypt" "paillier decrypt" \
+         "paillier add" "paillier mul" "paillier bench" "he" "he params" "he bench" "version"; do
+    # shellcheck disable=SC2086
+    run 0 "$CCZ" $c --help
+    contains "$out" "usage: ccz"
+done
+# an option that does nothing where it is given is refused
+run 2 "$CCZ" he bench --json
+contains "$err" "'--json' is not an option of 'he bench'"
+
 # an invalid policy: valid false under --json, and the list of known keys is not cut short
 echo '{"sgx_mrs": [], "bogus_key": 1}' > "$T/dc.json"
 run 2 "$CCZ" policy check "$T/dc.json" --json

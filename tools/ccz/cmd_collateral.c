@@ -206,7 +206,11 @@ static int fetch(int argc, char **argv)
 
 static int info(int argc, char **argv)
 {
-    if (argc != 2)
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        fputs(collateral_usage, stdout);
+        return EXIT_OK;
+    }
+    if (argc != 2 || argv[1][0] == '-')
         return cli_usage_error("collateral", "usage: ccz collateral info FILE");
     ccz_collateral *c;
     ccz_status s = ccz_collateral_load_file(&c, argv[1]);

@@ -185,26 +185,30 @@ int cmd_he(int argc, char **argv)
         fputs(he_usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
-    bool json = false;
+    bool json = false, is_params = !strcmp(argv[1], "params"), is_bench = !strcmp(argv[1], "bench");
+    if (!is_params && !is_bench)
+        return cli_usage_error("he", "unknown he command '%s'", argv[1]);
     unsigned log_n = 13;
     for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(he_usage, stdout);
+            return EXIT_OK;
+        } else if (is_params && !strcmp(argv[i], "--json")) {
             json = true;
-        } else if (!strcmp(argv[i], "--log-n") && i + 1 < argc) {
+        } else if (is_bench && !strcmp(argv[i], "--log-n") && i + 1 < argc) {
             log_n = (unsigned)atoi(argv[++i]);
             if (log_n < 12 || log_n > 15)
                 return cli_usage_error("he", "--log-n: 12 to 15");
-        } else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
+        } else if (is_bench && !strcmp(argv[i], "--seconds") && i + 1 < argc) {
             secs = atof(argv[++i]);
             if (secs <= 0 || secs > 600)
                 return cli_usage_error("he", "--seconds: between 0 and 600");
         } else {
-            return cli_usage_error("he", "unknown option '%s'", argv[i]);
+            return cli_usage_error("he", "'%s' is not an option of 'he %s'%s", argv[i], argv[1],
+                                   is_bench && !strcmp(argv[i], "--json")
+                                       ? " (bench always prints JSON)"
+                                       : "");
         }
     }
-    if (!strcmp(argv[1], "params"))
-        return params(json);
-    if (!strcmp(argv[1], "bench"))
-        return bench(log_n);
-    return cli_usage_error("he", "unknown he command '%s'", argv[1]);
+    return is_params ? params(json) : bench(log_n);
 }
