@@ -68,9 +68,8 @@ static ccz_status decrypt_range(size_t begin, size_t end, void *arg)
         unsigned n = end - at < MBX_LANES / 2 ? (unsigned)(end - at) : MBX_LANES / 2;
         for (unsigned i = 0; i < n && !s; i++) {
             const mpz_t *c = &j->a[at + i];
-            if (mpz_sgn(*c) <= 0 || mpz_cmp(*c, k->pub->n2) >= 0)
-                s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "ciphertext %zu is not in [1, n^2)",
-                             at + i);
+            if ((s = he_check_cipher(k->pub, *c, at + i, true)))
+                break;
             mpz_mod(base[2 * i], *c, k->p2);
             mpz_mod(base[2 * i + 1], *c, k->q2);
         }
@@ -81,7 +80,7 @@ static ccz_status decrypt_range(size_t begin, size_t end, void *arg)
                          bits, ebits);
         } else {
             for (unsigned i = 0; i < 2 * n; i++)
-                mpz_powm_sec(x[i], base[i], exp[i], mod[i]);
+                he_sec_powm(x[i], base[i], exp[i], mod[i]);
         }
         for (unsigned i = 0; i < n && !s; i++)
             he_decrypt_finish(k, j->out[at + i], x[2 * i], x[2 * i + 1]);
