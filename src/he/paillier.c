@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -602,108 +601,6 @@ ccz_status ccz_paillier_keygen(ccz_paillier_key **out, unsigned bits)
     BN_clear_free(bp);
     BN_clear_free(bq);
     return s;
-}
-
-/* ---- JSON ------------------------------------------------------------------------------------*/
-
-static ccz_status json_mpz(mpz_t out, json_t *o, const char *key, bool *present)
-{
-    json_t *v = json_object_get(o, key);
-    *present = v != NULL;
-    if (!v)
-        return CCZ_OK;
-    const char *t = json_string_value(v);
-    CCZ_ENSURE(t && t[0] && strlen(t) <= 2500 && strspn(t, "0123456789") == strlen(t),
-               CCZ_ERR_JSON, "Paillier key: \"%s\" is not a decimal string", key);
-    CCZ_ENSURE(mpz_set_str(out, t, 10) == 0, CCZ_ERR_JSON,
-               "Paillier key: \"%s\" is not a decimal string", key);
-    return CCZ_OK;
-}
-
-ccz_status ccz_paillier_load_json(const char *text, size_t len, ccz_paillier_pub **pub,
-                                  ccz_paillier_key **key)
-{
-    *pub = NULL;
-    if (key)
-        *key = NULL;
-    ccz_json *doc;
-    CCZ_GUARD(ccz_json_parse(&doc, text, len, 64 << 10));
-    json_t *o = (json_t *)doc;
-    mpz_t n, p, q, hs;
-    mpz_inits(n, p, q, hs, NULL);
-    bool hn, hp, hq, hh;
-    ccz_status s = json_is_object(o) ? CCZ_OK
-                                      : ccz_fail(CCZ_ERR_JSON, "a Paillier key is a JSON object");
-    if (s == CCZ_OK && (s = json_mpz(n, o, "n", &hn)) == CCZ_OK &&
-        (s = json_mpz(p, o, "p", &hp)) == CCZ_OK && (s = json_mpz(q, o, "q", &hq)) == CCZ_OK)
-        s = json_mpz(hs, o, "hs", &hh);
-    if (s == CCZ_OK && !hn)
-        s = ccz_fail(CCZ_ERR_JSON, "Paillier key: \"n\" is missing");
-    if (s == CCZ_OK && hp != hq)
-        s = ccz_fail(CCZ_ERR_JSON, "Paillier key: \"p\" and \"q\" go together");
-    ccz_paillier_key *k = NULL;
-    ccz_paillier_pub *pk = NULL;
-    if (s == CCZ_OK && hp && key) {
-        mpz_t pq;
-        mpz_init(pq);
-        mpz_mul(pq, p, q);
-        if (mpz_cmp(pq, n) != 0)
-            s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "Paillier key: n is not p * q");
-        mpz_clear(pq);
-        if (s == CCZ_OK)
-            s = ccz_paillier_key_from_primes(&k, p, q);
-        if (s == CCZ_OK)
-            pk = k->pub;
-    } else if (s == CCZ_OK) {
-        s = ccz_paillier_pub_new(&pk, n);
-    }
-    if (s == CCZ_OK && hh)
-        s = ccz_paillier_pub_set_djn(pk, hs);
-    if (s) {
-        if (k)
-            ccz_paillier_key_free(k);
-        else
-            ccz_paillier_pub_free(pk);
-    } else {
-        *pub = pk;
-        if (key)
-            *key = k;
-    }
-    he_mpz_wipe(p);
-    he_mpz_wipe(q);
-    mpz_clears(n, hs, NULL);
-    ccz_json_free(doc);
-    return s;
-}
-
-static ccz_status put_mpz(ccz_buf *out, const char *key, const mpz_t v, bool first)
-{
-    char *t = mpz_get_str(NULL, 10, v);
-    CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");
-    ccz_status s = ccz_buf_printf(out, "%s\n  \"%s\": \"%s\"", first ? "{" : ",", key, t);
-    OPENSSL_cleanse(t, strlen(t));
-    void (*freefunc)(void *, size_t);
-    mp_get_memory_functions(NULL, NULL, &freefunc);
-    freefunc(t, strlen(t) + 1);
-    return s;
-}
-
-ccz_status ccz_paillier_pub_to_json(const ccz_paillier_pub *pk, ccz_buf *out)
-{
-    CCZ_GUARD(put_mpz(out, "n", pk->n, true));
-    if (pk->djn)
-        CCZ_GUARD(put_mpz(out, "hs", pk->hs, false));
-    return ccz_buf_append(out, "\n}\n", 3);
-}
-
-ccz_status ccz_paillier_key_to_json(const ccz_paillier_key *k, ccz_buf *out)
-{
-    CCZ_GUARD(put_mpz(out, "n", k->pub->n, true));
-    CCZ_GUARD(put_mpz(out, "p", k->p, false));
-    CCZ_GUARD(put_mpz(out, "q", k->q, false));
-    if (k->pub->djn)
-        CCZ_GUARD(put_mpz(out, "hs", k->pub->hs, false));
-    return ccz_buf_append(out, "\n}\n", 3);
 }
 
 /* ---- operations ------------------------------------------------------------------------------*/

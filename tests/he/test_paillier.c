@@ -246,7 +246,11 @@ static void test_encoding(void)
         "{\"ciphertext\": \"5\", \"exponent\": 1.5}",
         "{\"ciphertext\": \"5\", \"exponent\": 99999}",
         "{\"exponent\": 0}",
-        "[\"5\", 0]",
+        "[\"5\"]",
+        "[\"5\", 0, 1]",
+        "{\"v\": \"5\"}",
+        "{\"v\": \"-5\", \"e\": 0}",
+        "5",
     };
     for (size_t i = 0; i < sizeof bad_numbers / sizeof bad_numbers[0]; i++)
         CHECK(ccz_paillier_number_from_json(pk, &y, bad_numbers[i], strlen(bad_numbers[i])) !=
@@ -467,9 +471,12 @@ static void test_json_and_keys(void)
     } bad[] = {
         {"[]", CCZ_ERR_JSON, "JSON object"},
         {"{\"p\": \"3\"}", CCZ_ERR_JSON, "\"n\" is missing"},
-        {"{\"n\": \"12x4\"}", CCZ_ERR_JSON, "not a decimal string"},
-        {"{\"n\": 1234}", CCZ_ERR_JSON, "not a decimal string"},
-        {"{\"n\": \"-15\"}", CCZ_ERR_JSON, "not a decimal string"},
+        {"{\"n\": \"12x4\"}", CCZ_ERR_JSON, "not a non-negative decimal integer"},
+        {"{\"n\": 1234}", CCZ_ERR_INVALID_ARGUMENT, "odd and of 512 to 8192 bits"},
+        {"{\"n\": 12.5}", CCZ_ERR_JSON, "not a non-negative decimal integer"},
+        {"{\"n\": -15}", CCZ_ERR_JSON, "not a non-negative decimal integer"},
+        {"{\"n\": -123456789012345678901234567890}", CCZ_ERR_JSON, "not a non-negative"},
+        {"{\"n\": \"-15\"}", CCZ_ERR_JSON, "not a non-negative decimal integer"},
         {"{\"n\": \"1234\"}", CCZ_ERR_INVALID_ARGUMENT, "odd and of 512 to 8192 bits"},
         {"{\"n\": \"1\", \"p\": \"3\"}", CCZ_ERR_JSON, "go together"},
     };
