@@ -447,6 +447,14 @@ ccz_status ccz_paillier_key_write_json(const ccz_paillier_key *k, ccz_paillier_j
     case CCZ_PAILLIER_JSON_CCZ:
     case CCZ_PAILLIER_JSON_PHE:
         CCZ_GUARD(put_decimal(out, "{\n  ", "n", k->pub->n, quoted));
+        if (!quoted) {
+            mpz_t g;
+            mpz_init(g);
+            mpz_add_ui(g, k->pub->n, 1);
+            ccz_status s = put_decimal(out, ",\n  ", "g", g, false);
+            mpz_clear(g);
+            CCZ_GUARD(s);
+        }
         CCZ_GUARD(put_decimal(out, ",\n  ", "p", k->p, quoted));
         CCZ_GUARD(put_decimal(out, ",\n  ", "q", k->q, quoted));
         if (k->pub->djn && quoted)
