@@ -5,7 +5,6 @@
 
 #include "internal.h"
 
-void he_decrypt_finish(const ccz_paillier_key *k, mpz_t m, const mpz_t xp, const mpz_t xq);
 
 typedef struct {
     const ccz_paillier_pub *pk;
@@ -83,7 +82,7 @@ static ccz_status decrypt_range(size_t begin, size_t end, void *arg)
                 he_sec_powm(x[i], base[i], exp[i], mod[i]);
         }
         for (unsigned i = 0; i < n && !s; i++)
-            he_decrypt_finish(k, j->out[at + i], x[2 * i], x[2 * i + 1]);
+            s = he_decrypt_finish(k, j->out[at + i], x[2 * i], x[2 * i + 1], at + i, true);
     }
     for (unsigned i = 0; i < MBX_LANES; i++) {
         he_mpz_wipe(base[i]);

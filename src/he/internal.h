@@ -68,9 +68,12 @@ struct ccz_paillier_key {
 void he_sec_powm(mpz_t out, const mpz_t base, const mpz_t exp, const mpz_t mod);
 /* out = x^-1 mod m for x prime to m, given phi_m1 = phi(m) - 1 (m odd). */
 void he_sec_invert(mpz_t out, const mpz_t x, const mpz_t phi_m1, const mpz_t mod);
-/* Whether c is a ciphertext under pk: in [1, n^2) and prime to n (an element of Z*_{n^2}). gcd
- * with n is computed on public values only. */
+/* Whether c is in [1, n^2) (index names it in a batch). */
 ccz_status he_check_cipher(const ccz_paillier_pub *pk, const mpz_t c, size_t index, bool batch);
+/* Decryption after the two exponentiations xp = c^(p-1) mod p^2, xq = c^(q-1) mod q^2; refuses
+ * a c that shares a factor with n (xp or xq is 0). */
+ccz_status he_decrypt_finish(const ccz_paillier_key *k, mpz_t m, const mpz_t xp, const mpz_t xq,
+                             size_t index, bool batch);
 /* Whether h_s is a DJN base for the key: h_s = (-x^2)^n mod n^2 for some x, checked with p and q:
  * an n-th residue modulo p^2 and q^2 whose negation modulo n is a square, not 1. */
 ccz_status he_check_hs(const ccz_paillier_key *k, const mpz_t hs);
