@@ -86,6 +86,7 @@ done
 c=$(jq -c '.cases[] | select(.by == "pheutil encrypt -2.5" and .key == "pheutil-legacy-priv.jwk") | .ciphertext' "$FX/cases.json")
 run 0 "$CCZ" paillier decrypt --key "$FX/pheutil-legacy-priv.jwk" "$c"
 [ "$out" = "-2.5" ] || fail "pheutil's Enc(-2.5) decrypts to '$out'"
+contains "$err" "a 1024-bit Paillier key is too short to protect data"
 # the library's document of many values, from standard input
 run 0 bash -c "'$CCZ' paillier decrypt --key '$FX/pheutil-priv.jwk' - < '$FX/phe-basic.json'"
 [ "$out" = "$(jq -r '.cases[] | select(.encoding) | .plain' "$FX/cases.json")" ] ||

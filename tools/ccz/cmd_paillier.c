@@ -168,7 +168,13 @@ static ccz_status load_key(const char *path, ccz_paillier_pub **pub, ccz_paillie
     if (s == CCZ_OK)
         s = ccz_paillier_load_json((const char *)b.ptr, b.len, pub, key);
     ccz_buf_free(&b);
-    return s ? ccz_fail_context(s, "%s", path) : CCZ_OK;
+    if (s)
+        return ccz_fail_context(s, "%s", path);
+    if (ccz_paillier_bits(*pub) < 2048)
+        fprintf(stderr, "ccz: warning: %s: a %u-bit Paillier key is too short to protect data "
+                        "(use 2048 bits or more); it is for tests only\n",
+                path, ccz_paillier_bits(*pub));
+    return CCZ_OK;
 }
 
 static void print_mpz(const mpz_t v)
