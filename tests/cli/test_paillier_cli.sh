@@ -21,18 +21,18 @@ for bits in 2048 3072; do
     K=$T/k$bits.json
     # values across the whole range (-n/3, n/3), not only below p and q
     N=$(jq -r .n "$K")
-    range=$(/usr/bin/python3 -c "import random; m = $N // 3 - 1; print(m, -m, *(random.randrange(-m, m + 1) for _ in range(2)))")
-    # python encrypts, ccz decrypts
-    for v in 42 -7 0 123456789012345678901234567890 $range; do
-        c=$(py encrypt "$K" $v)
-        run 0 "$CCZ" paillier decrypt --key "$K" "$c"
-        [ "$out" = "$v" ] || fail "$bits: ccz decrypted python's Enc($v) as '$out'"
-    done
+    range=$(/usr/bin/python3 -c "import random; m = $N // 3 - 1; print(m, -m, m - 1, *(random.randrange(-m, m + 1) for _ in range(6)))")
+    # python encrypts, ccz decrypts (all values in one run each: a {"values": [[c, 0], ...]} document)
+    vals=(42 -7 0 123456789012345678901234567890 $range)
+    py encrypt "$K" "${vals[@]}" | jq -R '[., 0]' | jq -s '{values: .}' > "$T/py.json"
+    run 0 bash -c "'$CCZ' paillier decrypt --key '$K' - < '$T/py.json'"
+    [ "$out" = "$(printf '%s\n' "${vals[@]}")" ] || fail "$bits: ccz decrypted python's Enc(${vals[*]}) as '$out'"
     # ccz encrypts, python decrypts
-    for v in 99 -99 1 $range; do
-        run 0 "$CCZ" paillier encrypt --key "$K" $v
-        [ "$(py decrypt "$K" "$out")" = "$v" ] || fail "$bits: python decrypted ccz's Enc($v) wrongly"
-    done
+    vals=(99 -99 1 $range)
+    run 0 "$CCZ" paillier encrypt --key "$K" -- "${vals[@]}"
+    mapfile -t cs <<< "$out"
+    [ "$(py decrypt "$K" "${cs[@]}")" = "$(printf '%s\n' "${vals[@]}")" ] ||
+        fail "$bits: python decrypted ccz's Enc(${vals[*]}) wrongly"
     # mixed arithmetic: ccz adds python's and ccz's ciphertexts, multiplies by a negative
     a=$(py encrypt "$K" 1000)
     run 0 "$CCZ" paillier encrypt --key "$K" 234
@@ -93,19 +93,20 @@ run 0 bash -c "'$CCZ' paillier decrypt --key '$FX/pheutil-priv.jwk' - < '$FX/phe
     fail "python-paillier's basic document decrypts to other values"
 # ccz encrypts under python-paillier's public keys (JWK, legacy JWK, basic form with n as a JSON
 # number) in each output form; python-paillier's private keys decrypt it to the same value
-# (each value under one of the three, in one of the three forms, in turn)
-pairs=(pheutil-pub.jwk:pheutil-priv.jwk pheutil-legacy-pub.jwk:pheutil-legacy-priv.jwk
-       phe-basic.json:pheutil-priv.jwk)
-fmts=(ccz jwk phe)
-i=0
-while read -r v; do
-    pair=${pairs[i % 3]} fmt=${fmts[i / 3 % 3]}; i=$((i + 1))
+# (every value under each key in each form: one run encrypts them all, one decrypts them all)
+mapfile -t values < <(jq -r '[.cases[] | .plain] | unique | .[]' "$FX/cases.json")
+[ ${#values[@]} -ge 30 ] || fail "only ${#values[@]} values to encrypt under python-paillier's keys"
+for pair in pheutil-pub.jwk:pheutil-priv.jwk pheutil-legacy-pub.jwk:pheutil-legacy-priv.jwk \
+            phe-basic.json:pheutil-priv.jwk; do
     pub=${pair%%:*} priv=${pair##*:}
-    run 0 "$CCZ" paillier encrypt --key "$FX/$pub" --format $fmt -- "$v"
-    run 0 "$CCZ" paillier decrypt --key "$FX/$priv" "$out"
-    [ "$out" = "$v" ] || fail "Enc($v) under python-paillier's $pub ($fmt) decrypts to '$out'"
-done < <(jq -r '[.cases[] | .plain] | unique | .[]' "$FX/cases.json")
-[ $i -ge 30 ] || fail "only $i values encrypted under python-paillier's keys"
+    for fmt in ccz jwk phe; do
+        run 0 "$CCZ" paillier encrypt --key "$FX/$pub" --format $fmt -- "${values[@]}"
+        printf '%s\n' "$out" | jq -s '{values: .}' > "$T/enc.json"
+        run 0 bash -c "'$CCZ' paillier decrypt --key '$FX/$priv' - < '$T/enc.json'"
+        [ "$out" = "$(printf '%s\n' "${values[@]}")" ] ||
+            fail "values encrypted under python-paillier's $pub ($fmt) decrypt to others: $out"
+    done
+done
 # arithmetic on python-paillier's numbers: {v, e} plus a real, times a negative real
 c=$(jq -c '.cases[] | select(.by == "pheutil encrypt 3.14159" and .key == "pheutil-priv.jwk") | .ciphertext' "$FX/cases.json")
 run 0 "$CCZ" paillier add --key "$FX/pheutil-pub.jwk" --format jwk "$c" --plain 0.25

@@ -14,7 +14,7 @@
 static const char paillier_usage[] =
     "usage: ccz paillier keygen --bits 2048|3072|4096 -o KEY.json [--public-only] [--djn]\n"
     "                           [--format ccz|jwk|phe]\n"
-    "       ccz paillier encrypt --key KEY.json [--format F] VALUE\n"
+    "       ccz paillier encrypt --key KEY.json [--format F] VALUE...\n"
     "       ccz paillier decrypt --key KEY.json CIPHERTEXT|-\n"
     "       ccz paillier add --key KEY.json [--format F] CIPHERTEXT CIPHERTEXT|--plain VALUE\n"
     "       ccz paillier mul --key KEY.json [--format F] CIPHERTEXT SCALAR\n"
@@ -32,8 +32,9 @@ static const char paillier_usage[] =
     "integer, exponent 0) or an encrypted number as JSON: {\"ciphertext\", \"exponent\"},\n"
     "pheutil's {\"v\", \"e\"} or python-paillier's [ciphertext, exponent]; '-' reads it from\n"
     "standard input, where python-paillier's {\"public_key\", \"values\"} document is read too.\n"
-    "encrypt, add and mul print a ciphertext: a decimal integer when the exponent is 0 and no\n"
-    "--format is given, else JSON in the form --format names. decrypt prints each value on its\n"
+    "encrypt (one line per VALUE, at most 64), add and mul print a ciphertext: a decimal integer\n"
+    "when the exponent is 0 and no --format is given, else JSON in the form --format names.\n"
+    "decrypt prints each value on its\n"
     "own line, as python-paillier decodes it: an integer for an exponent >= 0, a real otherwise\n"
     "(exit 1 when it overflowed). bench times each operation on one core and on every core and\n"
     "prints JSON.\n";
@@ -48,7 +49,7 @@ typedef struct {
     ccz_paillier_json_format format;
     double seconds;
     unsigned threads;
-    const char *ops[4];
+    const char *ops[64];
     int n_ops;
 } args;
 
@@ -78,7 +79,7 @@ static int parse(args *a, int argc, char **argv)
             continue;
         }
         if (operands_only || arg[0] != '-' || negative_number || !arg[1]) {
-            if (a->n_ops == 4)
+            if (a->n_ops == (int)(sizeof a->ops / sizeof a->ops[0]))
                 return cli_usage_error("paillier", "too many operands");
             a->ops[a->n_ops++] = arg;
             continue;
@@ -402,7 +403,9 @@ static int run_op(const char *op, args *a)
 {
     int want = !strcmp(op, "add") && a->plain ? 1 : !strcmp(op, "add") || !strcmp(op, "mul") ? 2 : 1;
     const char *const *ops = a->ops;
-    if (a->n_ops != want)
+    if (!strcmp(op, "encrypt") && a->n_ops < 1)
+        return cli_usage_error("paillier", "encrypt takes one or more values");
+    if (strcmp(op, "encrypt") && a->n_ops != want)
         return cli_usage_error("paillier", "%s takes %d operand%s", op, want, want > 1 ? "s" : "");
     ccz_paillier_pub *pk = NULL;
     ccz_paillier_key *k = NULL;
@@ -420,9 +423,10 @@ static int run_op(const char *op, args *a)
         s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "%s is a public key: decryption needs p and q",
                      a->key);
     } else if (!strcmp(op, "encrypt")) {
-        if ((s = encode(pk, &e, ops[0])) == CCZ_OK &&
-            (s = ccz_paillier_encrypt_encoded(pk, &r, &e)) == CCZ_OK)
-            s = print_number(a, &r);
+        for (int i = 0; i < a->n_ops && s == CCZ_OK; i++)
+            if ((s = encode(pk, &e, ops[i])) == CCZ_OK &&
+                (s = ccz_paillier_encrypt_encoded(pk, &r, &e)) == CCZ_OK)
+                s = print_number(a, &r);
     } else if (!strcmp(op, "decrypt")) {
         ccz_paillier_number *all = NULL;
         size_t count = 0;
