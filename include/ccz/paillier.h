@@ -41,7 +41,10 @@ CCZ_API void ccz_paillier_pub_n(const ccz_paillier_pub *pk, mpz_t n);
  * encryption uses h_s^r for r of ceil(bits/2) bits instead of r^n for r in Z_n*. Its security
  * rests on the decisional composite residuosity assumption and on h_s^r with a short r being
  * indistinguishable from a random n-th residue (DJN 2010, section 4.2). With hs NULL a fresh
- * h_s is made; a table of h_s^(j 2^(8i)) (about 16 MiB at 2048 bits) makes each randomizer
+ * h_s is made; a given hs gets the checks that need no factorisation (2 <= h_s < n^2, prime to
+ * n, not +-1 mod n, -h_s of Jacobi symbol 1; CCZ_ERR_INVALID_ARGUMENT otherwise) and is
+ * otherwise trusted: whether it is an n-th residue needs p and q (ccz_paillier_load_json checks
+ * a private key's). A table of h_s^(j 2^(8i)) (about 16 MiB at 2048 bits) makes each randomizer
  * about 128 multiplications. Encryption with the table is not constant-time in r. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_pub_set_djn(ccz_paillier_pub *pk, const mpz_t hs);
 CCZ_API bool ccz_paillier_pub_djn(const ccz_paillier_pub *pk);
@@ -100,6 +103,8 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encrypt(const ccz_paillier_pub *pk
 /* Encryption by the key's holder: the randomizer by CRT modulo p^2 and q^2. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encrypt_priv(const ccz_paillier_key *k, mpz_t c,
                                                           const mpz_t m);
+/* Decryption by CRT, constant-time in the key. A ciphertext outside [1, n^2) or sharing a factor
+ * with n (no encryption makes one) is CCZ_ERR_INVALID_ARGUMENT; batches name its index. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_decrypt(const ccz_paillier_key *k, mpz_t m,
                                                      const mpz_t c);
 /* c = a + b */

@@ -277,10 +277,11 @@ ccz_status he_check_hs_public(const ccz_paillier_pub *pk, const mpz_t hs)
     /* h_s = (-x^2)^n: h_s mod n is not +-1 (that needs x^2 = 1), and -h_s mod n = (x^n)^2 is
      * a square, so its Jacobi symbol is 1 */
     mpz_mod(t, hs, pk->n);
-    if (s == CCZ_OK && (mpz_cmp_ui(t, 1) == 0 || (mpz_add_ui(t, t, 1), mpz_cmp(t, pk->n) == 0)))
+    bool one = mpz_cmp_ui(t, 1) == 0;
+    mpz_sub(t, pk->n, t); /* -h_s mod n */
+    bool minus_one = mpz_cmp_ui(t, 1) == 0;
+    if (s == CCZ_OK && (one || minus_one))
         s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "h_s is 1 or -1 modulo n: not a DJN base");
-    mpz_mod(t, hs, pk->n);
-    mpz_sub(t, pk->n, t);
     if (s == CCZ_OK && mpz_jacobi(t, pk->n) != 1)
         s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "-h_s is not a square modulo n: not a DJN base");
     mpz_clear(t);
