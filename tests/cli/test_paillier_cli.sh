@@ -136,6 +136,10 @@ run 0 "$CCZ" paillier keygen --bits 2048 -o "$T/k2048b.json"
 case "$err" in *warning*) fail "a 2048-bit key warns: $err";; esac
 run 2 "$CCZ" paillier keygen --bits 1024 --format jwk --djn -o "$T/x.json"
 contains "$err" "only ccz's form carries hs"
+run 2 "$CCZ" paillier keygen --bits 1024 --format xml -o "$T/x.json"
+contains "$err" "--format: ccz, jwk or phe, not 'xml'"
+run 2 "$CCZ" paillier decrypt --key "$T/j.jwk" --format jwk 5
+contains "$err" "decrypt writes no key or ciphertext"
 # a lambda that is not this key's
 jq '.lambda = "AQAB"' "$T/j.jwk" > "$T/badlam.jwk"
 run 2 "$CCZ" paillier decrypt --key "$T/badlam.jwk" 5

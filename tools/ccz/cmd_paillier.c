@@ -578,6 +578,8 @@ int cmd_paillier(int argc, char **argv)
     int r = parse(&a, argc - 1, argv + 1);
     if (r)
         return r < 0 ? EXIT_OK : r;
+    if (a.has_format && (!strcmp(op, "decrypt") || !strcmp(op, "bench")))
+        return cli_usage_error("paillier", "--format: %s writes no key or ciphertext", op);
     if (!strcmp(op, "keygen") || !strcmp(op, "bench")) {
         if (a.n_ops)
             return cli_usage_error("paillier", "unexpected '%s'", a.ops[0]);
