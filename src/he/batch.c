@@ -69,8 +69,10 @@ static ccz_status decrypt_range(size_t begin, size_t end, void *arg)
             const mpz_t *c = &j->a[at + i];
             if ((s = he_check_cipher(k->pub, *c, at + i, true)))
                 break;
-            mpz_mod(base[2 * i], *c, k->p2);
-            mpz_mod(base[2 * i + 1], *c, k->q2);
+            /* reduced modulo p^2 and q^2 in constant time by the exponentiation (GMP) or by
+             * he_sec_mod (the IFMA engine) */
+            mpz_set(base[2 * i], *c);
+            mpz_set(base[2 * i + 1], *c);
         }
         if (s)
             break;

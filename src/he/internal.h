@@ -66,6 +66,8 @@ struct ccz_paillier_key {
  * are never given a secret: tests/he/test_paillier.c interposes them and fails on any call with
  * a modulus other than n or n^2 during the private-key paths. */
 void he_sec_powm(mpz_t out, const mpz_t base, const mpz_t exp, const mpz_t mod);
+/* out = x mod m (x >= 0) in time that depends on the sizes of x and m only (mpn_sec_div_r). */
+void he_sec_mod(mpz_t out, const mpz_t x, const mpz_t m);
 /* out = x^-1 mod m for x prime to m, given phi_m1 = phi(m) - 1 (m odd). */
 void he_sec_invert(mpz_t out, const mpz_t x, const mpz_t phi_m1, const mpz_t mod);
 /* Whether c is in [1, n^2) (index names it in a batch). */

@@ -58,6 +58,30 @@ void he_sec_powm(mpz_t out, const mpz_t base, const mpz_t exp, const mpz_t mod)
     mpz_powm_sec(out, base, exp, mod);
 }
 
+void he_sec_mod(mpz_t out, const mpz_t x, const mpz_t m)
+{
+    size_t xn = mpz_size(x), mn = mpz_size(m);
+    if (mpz_sgn(x) < 0) { /* no caller reduces a negative secret */
+        mpz_mod(out, x, m);
+        return;
+    }
+    if (xn < mn) {
+        mpz_set(out, x);
+        return;
+    }
+    size_t tn = xn + (size_t)mpn_sec_div_r_itch((mp_size_t)xn, (mp_size_t)mn);
+    void *(*alloc)(size_t);
+    void (*freefunc)(void *, size_t);
+    mp_get_memory_functions(&alloc, NULL, &freefunc);
+    mp_limb_t *t = alloc(tn * sizeof *t); /* GMP's allocator: aborts when out of memory, as mpz */
+    memcpy(t, mpz_limbs_read(x), xn * sizeof *t);
+    mpn_sec_div_r(t, (mp_size_t)xn, mpz_limbs_read(m), (mp_size_t)mn, t + xn);
+    memcpy(mpz_limbs_write(out, (mp_size_t)mn), t, mn * sizeof *t);
+    mpz_limbs_finish(out, (mp_size_t)mn);
+    OPENSSL_cleanse(t, tn * sizeof *t);
+    freefunc(t, tn * sizeof *t);
+}
+
 void he_sec_invert(mpz_t out, const mpz_t x, const mpz_t phi_m1, const mpz_t mod)
 {
     he_sec_powm(out, x, phi_m1, mod);
@@ -736,15 +760,13 @@ ccz_status he_decrypt_finish(const ccz_paillier_key *k, mpz_t m, const mpz_t xp,
 ccz_status ccz_paillier_decrypt(const ccz_paillier_key *k, mpz_t m, const mpz_t c)
 {
     CCZ_GUARD(he_check_cipher(k->pub, c, 0, false));
-    mpz_t cp, cq, xp, xq;
-    mpz_inits(cp, cq, xp, xq, NULL);
-    mpz_mod(cp, c, k->p2);
-    mpz_mod(cq, c, k->q2);
-    he_sec_powm(xp, cp, k->pm1, k->p2);
-    he_sec_powm(xq, cq, k->qm1, k->q2);
+    mpz_t xp, xq;
+    mpz_inits(xp, xq, NULL);
+    /* c itself, not c mod p^2: mpz_powm_sec reduces it in constant time, whereas the size of a
+     * variable-time c mod p^2 tells how close a chosen c came to a multiple of p^2 */
+    he_sec_powm(xp, c, k->pm1, k->p2);
+    he_sec_powm(xq, c, k->qm1, k->q2);
     ccz_status s = he_decrypt_finish(k, m, xp, xq, 0, false);
-    he_mpz_wipe(cp);
-    he_mpz_wipe(cq);
     he_mpz_wipe(xp);
     he_mpz_wipe(xq);
     return s;

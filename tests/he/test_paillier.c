@@ -593,6 +593,29 @@ static unsigned long vt_disarm(unsigned long *sec)
 
 static void test_constant_time(void)
 {
+    /* the constant-time reduction agrees with mpz_mod on every shape of operand */
+    mpz_t x, md, want, got;
+    mpz_inits(x, md, want, got, NULL);
+    int agree = 0, tried = 0;
+    for (unsigned mb = 64; mb <= 2048; mb += 333) {
+        mpz_urandomb(md, rnd, mb);
+        mpz_setbit(md, mb - 1);
+        for (unsigned xb = 1; xb <= 2 * mb + 70; xb += mb / 3 + 1, tried += 3) {
+            mpz_urandomb(x, rnd, xb);
+            mpz_mod(want, x, md);
+            he_sec_mod(got, x, md);
+            agree += mpz_cmp(want, got) == 0;
+            mpz_mul(x, md, x); /* a multiple of m: 0 */
+            he_sec_mod(got, x, md);
+            agree += mpz_sgn(got) == 0;
+            mpz_add_ui(x, x, 5);
+            he_sec_mod(got, x, md);
+            agree += mpz_cmp_ui(got, 5) == 0;
+        }
+    }
+    CHECK_INT(agree, tried);
+    mpz_clears(x, md, want, got, NULL);
+
     mpz_inits(vt.n, vt.n2, NULL);
     ccz_paillier_key *k = fixed_key();
     ccz_paillier_pub *pk = ccz_paillier_key_pub(k);
