@@ -1087,8 +1087,9 @@ static void test_json_forms(void)
         CHECK(mpz_cmp(x.c, y.c) == 0 && y.exponent == -3);
         ccz_buf_free(&b);
     }
-    gmp_snprintf(doc, sizeof doc, "{\"public_key\": {\"n\": %Zd}, \"values\": [[\"%Zd\", 0], [%Zd, -2]]}",
-                 n, c, c);
+    gmp_snprintf(doc, sizeof doc,
+                 "{\"public_key\": {\"n\": %Zd}, \"values\": [[\"%Zd\", 0], [%Zd, -2]]}", n, c,
+                 c);
     ccz_paillier_number *xs;
     size_t count;
     CHECK_OK(ccz_paillier_numbers_from_json(pk, &xs, &count, doc, strlen(doc)));
