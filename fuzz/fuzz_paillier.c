@@ -1,5 +1,6 @@
-/* Fuzz target: a Paillier key as JSON (the first line) and operands (the next lines: decimal
- * ciphertexts or values, as the CLI and peers send them). The key loads or is refused; with a
+/* Fuzz target: a Paillier key as JSON in any form (the first line: ccz's, python-paillier's or
+ * pheutil's JWK) and operands (the next lines: decimal ciphertexts or values, or encrypted
+ * numbers as JSON objects or [ciphertext, exponent] pairs, as the CLI and peers send them). The key loads or is refused; with a
  * key, the operands go through range checks, addition, scalar multiplication and, for a
  * private key, decryption and decoding, which must round-trip what was encrypted. */
 #include <stdlib.h>
@@ -30,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             next = strchr(line, '\n');
             if (next)
                 *next++ = '\0';
-            if (line[0] == '{') { /* an encrypted number as JSON */
+            if (line[0] == '{' || line[0] == '[') { /* an encrypted number as JSON */
                 ccz_paillier_number x;
                 ccz_paillier_number_init(&x);
                 if (ccz_paillier_number_from_json(pk, &x, line, strlen(line)) == CCZ_OK && k) {

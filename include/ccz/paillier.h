@@ -41,7 +41,10 @@ CCZ_API void ccz_paillier_pub_n(const ccz_paillier_pub *pk, mpz_t n);
  * encryption uses h_s^r for r of ceil(bits/2) bits instead of r^n for r in Z_n*. Its security
  * rests on the decisional composite residuosity assumption and on h_s^r with a short r being
  * indistinguishable from a random n-th residue (DJN 2010, section 4.2). With hs NULL a fresh
- * h_s is made; a table of h_s^(j 2^(8i)) (about 16 MiB at 2048 bits) makes each randomizer
+ * h_s is made; a given hs gets the checks that need no factorisation (2 <= h_s < n^2, prime to
+ * n, not +-1 mod n, -h_s of Jacobi symbol 1; CCZ_ERR_INVALID_ARGUMENT otherwise) and is
+ * otherwise trusted: whether it is an n-th residue needs p and q (ccz_paillier_load_json checks
+ * a private key's). A table of h_s^(j 2^(8i)) (about 16 MiB at 2048 bits) makes each randomizer
  * about 128 multiplications. Encryption with the table is not constant-time in r. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_pub_set_djn(ccz_paillier_pub *pk, const mpz_t hs);
 CCZ_API bool ccz_paillier_pub_djn(const ccz_paillier_pub *pk);
@@ -51,15 +54,45 @@ CCZ_API bool ccz_paillier_pub_djn(const ccz_paillier_pub *pk);
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_pub_precompute(ccz_paillier_pub *pk,
                                                             size_t capacity);
 
-/* JSON: {"n": "<decimal>"} for a public key, plus "p" and "q" for a private key, plus "hs"
- * when DJN is on. Loading gives the public key, and the private key when p and q are there
- * (*key NULL otherwise; key may be NULL to ignore them). */
+/* Keys and encrypted numbers as JSON, in three forms:
+ *  CCZ_PAILLIER_JSON_CCZ  {"n": "<decimal>"} for a public key, plus "p" and "q" for a private key
+ *                         (plus "hs" for DJN); numbers {"ciphertext": "<decimal>", "exponent": e}
+ *  CCZ_PAILLIER_JSON_JWK  pheutil's JWK (python-paillier's command-line tool): {"kty": "DAJ",
+ *                         "alg": "PAI-GN1", "key_ops": ["encrypt"], "kid", "n": <base64url>};
+ *                         a private key {"kty": "DAJ", "key_ops": ["decrypt"], "kid", "pub":
+ *                         <public JWK>, "p", "q", "lambda", "mu"} (lambda = (p-1)(q-1), mu =
+ *                         lambda^-1 mod n, as older pheutil versions wrote them); numbers
+ *                         {"v": "<decimal>", "e": e}
+ *  CCZ_PAILLIER_JSON_PHE  python-paillier's basic serialisation: {"g": n + 1, "n": n} with JSON
+ *                         numbers (a private key adds "p" and "q"); numbers ["<decimal>", e] */
+typedef enum {
+    CCZ_PAILLIER_JSON_CCZ = 0,
+    CCZ_PAILLIER_JSON_JWK = 1,
+    CCZ_PAILLIER_JSON_PHE = 2,
+} ccz_paillier_json_format;
+
+/* Loads a key in any of the three forms (told apart by "kty"; integers as decimal strings or
+ * JSON numbers of any size; python-paillier's {"public_key": {...}, "values": [...]} document
+ * gives its public key). Gives the public key, and the private key when the document has one
+ * (p and q, or lambda and mu) and key is not NULL (*key NULL otherwise). A private key must agree
+ * with itself (n = p q, mu lambda = 1 mod n). DJN: a private key's "hs" is verified against p
+ * and q (CCZ_ERR_INVALID_ARGUMENT when it is not (-x^2)^n mod n^2); a public key's "hs" cannot
+ * be verified without the factorisation, so it is not used: the key gets a fresh h_s of its own
+ * (see docs/he.md). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_load_json(const char *text, size_t len,
                                                        ccz_paillier_pub **pub,
                                                        ccz_paillier_key **key);
+/* Appends the key in the given form. For private keys out should be a secret buffer
+ * (ccz_buf_init(out, 0, true)): it holds p and q. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_pub_write_json(const ccz_paillier_pub *pk,
+                                                            ccz_paillier_json_format fmt,
+                                                            ccz_buf *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_key_write_json(const ccz_paillier_key *k,
+                                                            ccz_paillier_json_format fmt,
+                                                            ccz_buf *out);
+/* The same in ccz's form. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_pub_to_json(const ccz_paillier_pub *pk,
                                                          ccz_buf *out);
-/* out should be a secret buffer (ccz_buf_init(out, 0, true)): it holds p and q. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_key_to_json(const ccz_paillier_key *k,
                                                          ccz_buf *out);
 
@@ -70,6 +103,8 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encrypt(const ccz_paillier_pub *pk
 /* Encryption by the key's holder: the randomizer by CRT modulo p^2 and q^2. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encrypt_priv(const ccz_paillier_key *k, mpz_t c,
                                                           const mpz_t m);
+/* Decryption by CRT, constant-time in the key. A ciphertext outside [1, n^2) or sharing a factor
+ * with n (no encryption makes one) is CCZ_ERR_INVALID_ARGUMENT; batches name its index. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_decrypt(const ccz_paillier_key *k, mpz_t m,
                                                      const mpz_t c);
 /* c = a + b */
@@ -150,14 +185,25 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_number_mul_encoded(const ccz_paill
                                                                 const ccz_paillier_number *a,
                                                                 const ccz_paillier_encoded *b);
 
-/* Encrypted numbers as JSON: {"ciphertext": "<decimal>", "exponent": <integer>} (the pair
- * python-paillier's EncryptedNumber serialises). Reading checks the ciphertext against the key
- * (in [1, n^2)) and the exponent (|e| <= 10000). */
+/* Encrypted numbers as JSON. Writing appends one number in the given form. Reading accepts any
+ * of the three forms, the ciphertext a decimal string or a JSON number; it checks the ciphertext
+ * against the key (in [1, n^2)) and the exponent (|e| <= 10000). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_number_write_json(const ccz_paillier_number *x,
+                                                               ccz_paillier_json_format fmt,
+                                                               ccz_buf *out);
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_number_to_json(const ccz_paillier_number *x,
                                                             ccz_buf *out);
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_number_from_json(const ccz_paillier_pub *pk,
                                                               ccz_paillier_number *x,
                                                               const char *text, size_t len);
+/* One number, or python-paillier's {"public_key": {"n": ...}, "values": [[c, e], ...]} (whose
+ * key must be pk; at most 100000 values). *out is an array of *count numbers that the caller
+ * releases with ccz_paillier_numbers_free. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_numbers_from_json(const ccz_paillier_pub *pk,
+                                                               ccz_paillier_number **out,
+                                                               size_t *count, const char *text,
+                                                               size_t len);
+CCZ_API void ccz_paillier_numbers_free(ccz_paillier_number *x, size_t count);
 
 /* ---- batches ---------------------------------------------------------------------------------*/
 

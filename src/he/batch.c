@@ -5,7 +5,6 @@
 
 #include "internal.h"
 
-void he_decrypt_finish(const ccz_paillier_key *k, mpz_t m, const mpz_t xp, const mpz_t xq);
 
 typedef struct {
     const ccz_paillier_pub *pk;
@@ -68,11 +67,12 @@ static ccz_status decrypt_range(size_t begin, size_t end, void *arg)
         unsigned n = end - at < MBX_LANES / 2 ? (unsigned)(end - at) : MBX_LANES / 2;
         for (unsigned i = 0; i < n && !s; i++) {
             const mpz_t *c = &j->a[at + i];
-            if (mpz_sgn(*c) <= 0 || mpz_cmp(*c, k->pub->n2) >= 0)
-                s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "ciphertext %zu is not in [1, n^2)",
-                             at + i);
-            mpz_mod(base[2 * i], *c, k->p2);
-            mpz_mod(base[2 * i + 1], *c, k->q2);
+            if ((s = he_check_cipher(k->pub, *c, at + i, true)))
+                break;
+            /* reduced modulo p^2 and q^2 in constant time by the exponentiation (GMP) or by
+             * he_sec_mod (the IFMA engine) */
+            mpz_set(base[2 * i], *c);
+            mpz_set(base[2 * i + 1], *c);
         }
         if (s)
             break;
@@ -81,10 +81,10 @@ static ccz_status decrypt_range(size_t begin, size_t end, void *arg)
                          bits, ebits);
         } else {
             for (unsigned i = 0; i < 2 * n; i++)
-                mpz_powm_sec(x[i], base[i], exp[i], mod[i]);
+                he_sec_powm(x[i], base[i], exp[i], mod[i]);
         }
         for (unsigned i = 0; i < n && !s; i++)
-            he_decrypt_finish(k, j->out[at + i], x[2 * i], x[2 * i + 1]);
+            s = he_decrypt_finish(k, j->out[at + i], x[2 * i], x[2 * i + 1], at + i, true);
     }
     for (unsigned i = 0; i < MBX_LANES; i++) {
         he_mpz_wipe(base[i]);

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "internal.h"
 
 void ccz_paillier_encoded_init(ccz_paillier_encoded *e)
@@ -290,45 +288,5 @@ ccz_status ccz_paillier_number_mul_encoded(const ccz_paillier_pub *pk, ccz_paill
     if (s == CCZ_OK)
         out->exponent = a->exponent + b->exponent;
     mpz_clear(k);
-    return s;
-}
-
-ccz_status ccz_paillier_number_to_json(const ccz_paillier_number *x, ccz_buf *out)
-{
-    char *t = mpz_get_str(NULL, 10, x->c);
-    CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");
-    ccz_status s = ccz_buf_printf(out, "{\"ciphertext\": \"%s\", \"exponent\": %d}", t,
-                                  x->exponent);
-    void (*freefunc)(void *, size_t);
-    mp_get_memory_functions(NULL, NULL, &freefunc);
-    freefunc(t, strlen(t) + 1);
-    return s;
-}
-
-ccz_status ccz_paillier_number_from_json(const ccz_paillier_pub *pk, ccz_paillier_number *x,
-                                         const char *text, size_t len)
-{
-    ccz_json *doc;
-    CCZ_GUARD(ccz_json_parse(&doc, text, len, 64 << 10));
-    json_t *o = (json_t *)doc;
-    json_t *c = json_object_get(o, "ciphertext"), *e = json_object_get(o, "exponent");
-    const char *ct = json_string_value(c);
-    ccz_status s = CCZ_OK;
-    if (!json_is_object(o))
-        s = ccz_fail(CCZ_ERR_JSON, "an encrypted number is a JSON object");
-    else if (!ct || !ct[0] || strlen(ct) > 5000 || strspn(ct, "0123456789") != strlen(ct))
-        s = ccz_fail(CCZ_ERR_JSON, "encrypted number: \"ciphertext\" is not a decimal string");
-    else if (!json_is_integer(e) || json_integer_value(e) < -10000 ||
-             json_integer_value(e) > 10000)
-        s = ccz_fail(CCZ_ERR_JSON, "encrypted number: \"exponent\" is not an integer in "
-                                   "[-10000, 10000]");
-    else if (mpz_set_str(x->c, ct, 10) != 0)
-        s = ccz_fail(CCZ_ERR_JSON, "encrypted number: \"ciphertext\" is not a decimal string");
-    else if (mpz_sgn(x->c) <= 0 || mpz_cmp(x->c, pk->n2) >= 0)
-        s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "encrypted number: the ciphertext is not in "
-                                               "[1, n^2): not under this key");
-    else
-        x->exponent = (int)json_integer_value(e);
-    ccz_json_free(doc);
     return s;
 }

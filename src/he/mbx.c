@@ -268,8 +268,8 @@ TARGET static ccz_status mbx_powm_impl(mpz_t *out, const mpz_t *base, const mpz_
     if (s == CCZ_OK) {
         for (unsigned l = 0; l < MBX_LANES; l++) {
             mpz_init(reduced[l]);
-            if (l < n)
-                mpz_mod(reduced[l], base[l], mod[l]);
+            if (l < n) /* constant-time: the bases may be ciphertexts reduced modulo p^2 */
+                he_sec_mod(reduced[l], base[l], mod[l]);
         }
         load_lanes(table + D, D, (const mpz_t *)reduced, n, reduced[0], c.scratch);
         to_mont(&c, table + D, table + D);

@@ -1,11 +1,13 @@
 /* Paillier keys and raw operations on GMP. g = n + 1, so encryption is (1 + m n) * rho mod n^2
  * with rho = r^n (or h_s^r under DJN); decryption is by CRT: m_p = L_p(c^(p-1) mod p^2) h_p
- * mod p, with constant-time exponentiation (mpz_powm_sec), recombined with q^-1 mod p. Keys and
- * ciphertexts that come from outside are range-checked before use. */
+ * mod p, recombined with q^-1 mod p. Every exponentiation and inversion that involves p, q or a
+ * value derived from them is constant-time (he_sec_powm, he_sec_invert); GMP's variable-time
+ * mpz_powm and mpz_invert see public values only. Keys and ciphertexts that come from outside
+ * are checked before use: ciphertexts are elements of Z*_{n^2}, a DJN base is verified against
+ * p and q or made afresh. */
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -48,6 +50,83 @@ static ccz_status rand_unit(mpz_t out, const mpz_t n)
         mpz_gcd(g, out, n);
     } while (mpz_sgn(out) == 0 || mpz_cmp_ui(g, 1) != 0);
     mpz_clear(g);
+    return s;
+}
+
+void he_sec_powm(mpz_t out, const mpz_t base, const mpz_t exp, const mpz_t mod)
+{
+    mpz_powm_sec(out, base, exp, mod);
+}
+
+void he_sec_mod(mpz_t out, const mpz_t x, const mpz_t m)
+{
+    size_t xn = mpz_size(x), mn = mpz_size(m);
+    if (mpz_sgn(x) < 0) { /* no caller reduces a negative secret */
+        mpz_mod(out, x, m);
+        return;
+    }
+    if (xn < mn) {
+        mpz_set(out, x);
+        return;
+    }
+    size_t tn = xn + (size_t)mpn_sec_div_r_itch((mp_size_t)xn, (mp_size_t)mn);
+    void *(*alloc)(size_t);
+    void (*freefunc)(void *, size_t);
+    mp_get_memory_functions(&alloc, NULL, &freefunc);
+    mp_limb_t *t = alloc(tn * sizeof *t); /* GMP's allocator: aborts when out of memory, as mpz */
+    memcpy(t, mpz_limbs_read(x), xn * sizeof *t);
+    mpn_sec_div_r(t, (mp_size_t)xn, mpz_limbs_read(m), (mp_size_t)mn, t + xn);
+    memcpy(mpz_limbs_write(out, (mp_size_t)mn), t, mn * sizeof *t);
+    mpz_limbs_finish(out, (mp_size_t)mn);
+    OPENSSL_cleanse(t, tn * sizeof *t);
+    freefunc(t, tn * sizeof *t);
+}
+
+void he_sec_invert(mpz_t out, const mpz_t x, const mpz_t phi_m1, const mpz_t mod)
+{
+    he_sec_powm(out, x, phi_m1, mod);
+}
+
+/* Miller-Rabin on a secret odd p with random bases and constant-time exponentiation (GMP's
+ * mpz_probab_prime_p uses mpz_powm, whose timing reveals the exponent, here (p-1)/2^s). The
+ * squarings run to the end without an early exit; only s, the 2-adic valuation of p - 1,
+ * shapes the control flow. 12 rounds: a composite passes with probability below 2^-24 however
+ * it was chosen (far less for one not crafted to fool the test), and a key with a composite
+ * factor harms only its holder, whose decryptions would be wrong. */
+static ccz_status sec_probable_prime(const mpz_t p, bool *prime)
+{
+    *prime = false;
+    if (mpz_cmp_ui(p, 5) < 0 || mpz_even_p(p))
+        return CCZ_OK;
+    mpz_t pm1, d, a, x, range;
+    mpz_inits(pm1, d, a, x, range, NULL);
+    mpz_sub_ui(pm1, p, 1);
+    mp_bitcnt_t s2 = mpz_scan1(pm1, 0);
+    mpz_tdiv_q_2exp(d, pm1, s2);
+    mpz_sub_ui(range, p, 3);
+    ccz_status s = CCZ_OK;
+    bool all = true;
+    for (int round = 0; round < 12 && s == CCZ_OK; round++) {
+        /* a in [2, p - 2] */
+        s = he_rand_bits(a, (unsigned)mpz_sizeinbase(p, 2) + 64);
+        if (s)
+            break;
+        mpz_mod(a, a, range);
+        mpz_add_ui(a, a, 2);
+        he_sec_powm(x, a, d, p);
+        int ok = (mpz_cmp_ui(x, 1) == 0) | (mpz_cmp(x, pm1) == 0);
+        for (mp_bitcnt_t i = 1; i < s2; i++) {
+            mpz_mul(x, x, x);
+            mpz_mod(x, x, p);
+            ok |= mpz_cmp(x, pm1) == 0;
+        }
+        all &= ok != 0;
+    }
+    *prime = s == CCZ_OK && all;
+    he_mpz_wipe(pm1);
+    he_mpz_wipe(d);
+    he_mpz_wipe(x);
+    mpz_clears(a, range, NULL);
     return s;
 }
 
@@ -182,9 +261,8 @@ ccz_status ccz_paillier_pub_set_djn(ccz_paillier_pub *pk, const mpz_t hs)
     mpz_init(h);
     ccz_status s = CCZ_OK;
     if (hs) {
-        if (mpz_sgn(hs) <= 0 || mpz_cmp(hs, pk->n2) >= 0)
-            s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "h_s is not in [1, n^2)");
-        else
+        s = he_check_hs_public(pk, hs);
+        if (s == CCZ_OK)
             mpz_set(h, hs);
     } else {
         /* h = -x^2 mod n, h_s = h^n mod n^2 */
@@ -208,6 +286,56 @@ ccz_status ccz_paillier_pub_set_djn(ccz_paillier_pub *pk, const mpz_t hs)
     }
     mpz_clear(h);
     return s;
+}
+
+ccz_status he_check_hs_public(const ccz_paillier_pub *pk, const mpz_t hs)
+{
+    CCZ_ENSURE(mpz_cmp_ui(hs, 1) > 0 && mpz_cmp(hs, pk->n2) < 0, CCZ_ERR_INVALID_ARGUMENT,
+               "h_s is not in [2, n^2)");
+    mpz_t t;
+    mpz_init(t);
+    mpz_gcd(t, hs, pk->n);
+    ccz_status s = CCZ_OK;
+    if (mpz_cmp_ui(t, 1) != 0)
+        s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "h_s shares a factor with n");
+    /* h_s = (-x^2)^n: h_s mod n is not +-1 (that needs x^2 = 1), and -h_s mod n = (x^n)^2 is
+     * a square, so its Jacobi symbol is 1 */
+    mpz_mod(t, hs, pk->n);
+    bool one = mpz_cmp_ui(t, 1) == 0;
+    mpz_sub(t, pk->n, t); /* -h_s mod n */
+    bool minus_one = mpz_cmp_ui(t, 1) == 0;
+    if (s == CCZ_OK && (one || minus_one))
+        s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "h_s is 1 or -1 modulo n: not a DJN base");
+    if (s == CCZ_OK && mpz_jacobi(t, pk->n) != 1)
+        s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "-h_s is not a square modulo n: not a DJN base");
+    mpz_clear(t);
+    return s;
+}
+
+ccz_status he_check_hs(const ccz_paillier_key *k, const mpz_t hs)
+{
+    CCZ_GUARD(he_check_hs_public(k->pub, hs));
+    /* an n-th residue modulo p^2: order dividing p - 1; -h_s a square modulo p (Euler's
+     * criterion); the same for q. Exponents and moduli are secret: constant-time. */
+    const mpz_t *pr[2][3] = {{&k->p, &k->p2, &k->pm1}, {&k->q, &k->q2, &k->qm1}};
+    mpz_t x, e;
+    mpz_inits(x, e, NULL);
+    int ok = 1;
+    for (int i = 0; i < 2; i++) {
+        he_sec_powm(x, hs, *pr[i][2], *pr[i][1]);
+        ok &= mpz_cmp_ui(x, 1) == 0;
+        mpz_mod(x, hs, *pr[i][0]);
+        mpz_sub(x, *pr[i][0], x);
+        mpz_tdiv_q_2exp(e, *pr[i][2], 1);
+        he_sec_powm(x, x, e, *pr[i][0]);
+        ok &= mpz_cmp_ui(x, 1) == 0;
+    }
+    he_mpz_wipe(x);
+    he_mpz_wipe(e);
+    CCZ_ENSURE(ok, CCZ_ERR_INVALID_ARGUMENT,
+               "h_s is not (-x^2)^n mod n^2 for this key (not an n-th residue whose negation is "
+               "a square): not a DJN base");
+    return CCZ_OK;
 }
 
 /* ---- randomizers -----------------------------------------------------------------------------*/
@@ -372,16 +500,27 @@ void ccz_paillier_key_free(ccz_paillier_key *k)
     free(k);
 }
 
-/* h_p = L_p(g^(p-1) mod p^2)^-1 mod p */
+/* h_p = L_p(g^(p-1) mod p^2)^-1 mod p (p prime: the inverse is x^(p-2) mod p). 0 when the
+ * inverse does not exist (p divides L_p: not a valid key). */
 static int h_value(mpz_t h, const mpz_t g, const mpz_t p, const mpz_t p2, const mpz_t pm1)
 {
-    mpz_powm(h, g, pm1, p2);
+    he_sec_powm(h, g, pm1, p2);
     mpz_sub_ui(h, h, 1);
     mpz_divexact(h, h, p);
-    return mpz_invert(h, h, p);
+    mpz_mod(h, h, p);
+    if (mpz_sgn(h) == 0)
+        return 0;
+    mpz_t e;
+    mpz_init(e);
+    mpz_sub_ui(e, pm1, 1);
+    he_sec_invert(h, h, e, p);
+    he_mpz_wipe(e);
+    return 1;
 }
 
-ccz_status ccz_paillier_key_from_primes(ccz_paillier_key **out, const mpz_t p, const mpz_t q)
+/* tested: p and q come from OpenSSL's prime generation, which has tested them already */
+static ccz_status key_from_primes(ccz_paillier_key **out, const mpz_t p, const mpz_t q,
+                                  bool tested)
 {
     *out = NULL;
     size_t pb = mpz_sizeinbase(p, 2), qb = mpz_sizeinbase(q, 2);
@@ -389,25 +528,24 @@ ccz_status ccz_paillier_key_from_primes(ccz_paillier_key **out, const mpz_t p, c
                CCZ_ERR_INVALID_ARGUMENT, "p and q must be primes of the same size (%zu and %zu "
                                          "bits), at least 256 bits",
                pb, qb);
-    CCZ_ENSURE(mpz_probab_prime_p(p, 30) && mpz_probab_prime_p(q, 30), CCZ_ERR_INVALID_ARGUMENT,
-               "p or q is not prime");
+    bool pp = tested, qp = tested;
+    if (!tested) {
+        CCZ_GUARD(sec_probable_prime(p, &pp));
+        CCZ_GUARD(sec_probable_prime(q, &qp));
+    }
+    CCZ_ENSURE(pp && qp, CCZ_ERR_INVALID_ARGUMENT, "p or q is not prime");
     mpz_t d, n, phi;
     mpz_inits(d, n, phi, NULL);
     mpz_sub(d, p, q);
     mpz_abs(d, d);
     bool far = mpz_sizeinbase(d, 2) > pb - 100 && mpz_sgn(d) != 0;
     mpz_mul(n, p, q);
-    mpz_sub_ui(d, p, 1);
-    mpz_sub_ui(phi, q, 1);
-    mpz_mul(phi, phi, d);
-    mpz_gcd(d, n, phi);
-    bool coprime = mpz_cmp_ui(d, 1) == 0;
+    /* gcd(n, (p-1)(q-1)) = 1 holds for distinct odd primes of the same size: p | q - 1 would
+     * need q - 1 = p (q - 1 < 2^pb <= 2p), an even q. No gcd on secret values is needed. */
     ccz_status s = CCZ_OK;
     if (!far)
         s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "p and q are too close (|p - q| must exceed "
                                                "2^(bits/2 - 100))");
-    else if (!coprime)
-        s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "gcd(n, (p-1)(q-1)) is not 1");
     ccz_paillier_key *k = NULL;
     if (s == CCZ_OK && !(k = calloc(1, sizeof *k)))
         s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
@@ -426,9 +564,14 @@ ccz_status ccz_paillier_key_from_primes(ccz_paillier_key **out, const mpz_t p, c
         mpz_t g;
         mpz_init(g);
         mpz_add_ui(g, n, 1);
-        int ok = h_value(k->hp, g, p, k->p2, k->pm1) && h_value(k->hq, g, q, k->q2, k->qm1) &&
-                 mpz_invert(k->qinv, q, p) && mpz_invert(k->q2inv, k->q2, k->p2);
+        int ok = h_value(k->hp, g, p, k->p2, k->pm1) && h_value(k->hq, g, q, k->q2, k->qm1);
         mpz_clear(g);
+        /* q^-1 mod p = q^(p-2); (q^2)^-1 mod p^2 = (q^2)^(p(p-1) - 1) */
+        mpz_sub_ui(phi, k->pm1, 1);
+        he_sec_invert(k->qinv, q, phi, p);
+        mpz_mul(phi, p, k->pm1);
+        mpz_sub_ui(phi, phi, 1);
+        he_sec_invert(k->q2inv, k->q2, phi, k->p2);
         /* randomizer exponents for encryption by CRT: n mod phi(p^2) = n mod p(p-1) */
         mpz_mul(d, p, k->pm1);
         mpz_mod(k->ep, n, d);
@@ -437,7 +580,9 @@ ccz_status ccz_paillier_key_from_primes(ccz_paillier_key **out, const mpz_t p, c
         if (!ok)
             s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "the key's CRT values do not exist");
     }
-    mpz_clears(d, n, phi, NULL);
+    he_mpz_wipe(d);
+    he_mpz_wipe(phi);
+    mpz_clear(n);
     if (s) {
         if (k && k->pub) {
             ccz_paillier_key_free(k);
@@ -448,6 +593,11 @@ ccz_status ccz_paillier_key_from_primes(ccz_paillier_key **out, const mpz_t p, c
     }
     *out = k;
     return CCZ_OK;
+}
+
+ccz_status ccz_paillier_key_from_primes(ccz_paillier_key **out, const mpz_t p, const mpz_t q)
+{
+    return key_from_primes(out, p, q, false);
 }
 
 ccz_status ccz_paillier_keygen(ccz_paillier_key **out, unsigned bits)
@@ -467,7 +617,7 @@ ccz_status ccz_paillier_keygen(ccz_paillier_key **out, unsigned bits)
         }
         if ((s = bn_to_mpz(p, bp)) || (s = bn_to_mpz(q, bq)))
             break;
-        s = ccz_paillier_key_from_primes(out, p, q);
+        s = key_from_primes(out, p, q, true);
         if (s == CCZ_OK && ccz_paillier_bits((*out)->pub) != bits) {
             ccz_paillier_key_free(*out); /* cannot happen with OpenSSL's top two bits set */
             *out = NULL;
@@ -489,108 +639,6 @@ ccz_status ccz_paillier_keygen(ccz_paillier_key **out, unsigned bits)
     return s;
 }
 
-/* ---- JSON ------------------------------------------------------------------------------------*/
-
-static ccz_status json_mpz(mpz_t out, json_t *o, const char *key, bool *present)
-{
-    json_t *v = json_object_get(o, key);
-    *present = v != NULL;
-    if (!v)
-        return CCZ_OK;
-    const char *t = json_string_value(v);
-    CCZ_ENSURE(t && t[0] && strlen(t) <= 2500 && strspn(t, "0123456789") == strlen(t),
-               CCZ_ERR_JSON, "Paillier key: \"%s\" is not a decimal string", key);
-    CCZ_ENSURE(mpz_set_str(out, t, 10) == 0, CCZ_ERR_JSON,
-               "Paillier key: \"%s\" is not a decimal string", key);
-    return CCZ_OK;
-}
-
-ccz_status ccz_paillier_load_json(const char *text, size_t len, ccz_paillier_pub **pub,
-                                  ccz_paillier_key **key)
-{
-    *pub = NULL;
-    if (key)
-        *key = NULL;
-    ccz_json *doc;
-    CCZ_GUARD(ccz_json_parse(&doc, text, len, 64 << 10));
-    json_t *o = (json_t *)doc;
-    mpz_t n, p, q, hs;
-    mpz_inits(n, p, q, hs, NULL);
-    bool hn, hp, hq, hh;
-    ccz_status s = json_is_object(o) ? CCZ_OK
-                                      : ccz_fail(CCZ_ERR_JSON, "a Paillier key is a JSON object");
-    if (s == CCZ_OK && (s = json_mpz(n, o, "n", &hn)) == CCZ_OK &&
-        (s = json_mpz(p, o, "p", &hp)) == CCZ_OK && (s = json_mpz(q, o, "q", &hq)) == CCZ_OK)
-        s = json_mpz(hs, o, "hs", &hh);
-    if (s == CCZ_OK && !hn)
-        s = ccz_fail(CCZ_ERR_JSON, "Paillier key: \"n\" is missing");
-    if (s == CCZ_OK && hp != hq)
-        s = ccz_fail(CCZ_ERR_JSON, "Paillier key: \"p\" and \"q\" go together");
-    ccz_paillier_key *k = NULL;
-    ccz_paillier_pub *pk = NULL;
-    if (s == CCZ_OK && hp && key) {
-        mpz_t pq;
-        mpz_init(pq);
-        mpz_mul(pq, p, q);
-        if (mpz_cmp(pq, n) != 0)
-            s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "Paillier key: n is not p * q");
-        mpz_clear(pq);
-        if (s == CCZ_OK)
-            s = ccz_paillier_key_from_primes(&k, p, q);
-        if (s == CCZ_OK)
-            pk = k->pub;
-    } else if (s == CCZ_OK) {
-        s = ccz_paillier_pub_new(&pk, n);
-    }
-    if (s == CCZ_OK && hh)
-        s = ccz_paillier_pub_set_djn(pk, hs);
-    if (s) {
-        if (k)
-            ccz_paillier_key_free(k);
-        else
-            ccz_paillier_pub_free(pk);
-    } else {
-        *pub = pk;
-        if (key)
-            *key = k;
-    }
-    he_mpz_wipe(p);
-    he_mpz_wipe(q);
-    mpz_clears(n, hs, NULL);
-    ccz_json_free(doc);
-    return s;
-}
-
-static ccz_status put_mpz(ccz_buf *out, const char *key, const mpz_t v, bool first)
-{
-    char *t = mpz_get_str(NULL, 10, v);
-    CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");
-    ccz_status s = ccz_buf_printf(out, "%s\n  \"%s\": \"%s\"", first ? "{" : ",", key, t);
-    OPENSSL_cleanse(t, strlen(t));
-    void (*freefunc)(void *, size_t);
-    mp_get_memory_functions(NULL, NULL, &freefunc);
-    freefunc(t, strlen(t) + 1);
-    return s;
-}
-
-ccz_status ccz_paillier_pub_to_json(const ccz_paillier_pub *pk, ccz_buf *out)
-{
-    CCZ_GUARD(put_mpz(out, "n", pk->n, true));
-    if (pk->djn)
-        CCZ_GUARD(put_mpz(out, "hs", pk->hs, false));
-    return ccz_buf_append(out, "\n}\n", 3);
-}
-
-ccz_status ccz_paillier_key_to_json(const ccz_paillier_key *k, ccz_buf *out)
-{
-    CCZ_GUARD(put_mpz(out, "n", k->pub->n, true));
-    CCZ_GUARD(put_mpz(out, "p", k->p, false));
-    CCZ_GUARD(put_mpz(out, "q", k->q, false));
-    if (k->pub->djn)
-        CCZ_GUARD(put_mpz(out, "hs", k->pub->hs, false));
-    return ccz_buf_append(out, "\n}\n", 3);
-}
-
 /* ---- operations ------------------------------------------------------------------------------*/
 
 static ccz_status check_plain(const ccz_paillier_pub *pk, const mpz_t m)
@@ -604,6 +652,16 @@ static ccz_status check_cipher(const ccz_paillier_pub *pk, const mpz_t c)
 {
     CCZ_ENSURE(mpz_sgn(c) > 0 && mpz_cmp(c, pk->n2) < 0, CCZ_ERR_INVALID_ARGUMENT,
                "the ciphertext is not in [1, n^2): not from this key");
+    return CCZ_OK;
+}
+
+ccz_status he_check_cipher(const ccz_paillier_pub *pk, const mpz_t c, size_t index, bool batch)
+{
+    char what[40] = "the ciphertext";
+    if (batch)
+        snprintf(what, sizeof what, "ciphertext %zu", index);
+    CCZ_ENSURE(mpz_sgn(c) > 0 && mpz_cmp(c, pk->n2) < 0, CCZ_ERR_INVALID_ARGUMENT,
+               "%s is not in [1, n^2): not from this key", what);
     return CCZ_OK;
 }
 
@@ -641,8 +699,8 @@ ccz_status ccz_paillier_encrypt_priv(const ccz_paillier_key *k, mpz_t c, const m
     ccz_status s = rand_unit(r, pk->n);
     if (s == CCZ_OK) {
         /* r^n mod p^2 and mod q^2, joined: rho = b + q^2 ((a - b) (q^2)^-1 mod p^2) */
-        mpz_powm(a, r, k->ep, k->p2);
-        mpz_powm(b, r, k->eq, k->q2);
+        he_sec_powm(a, r, k->ep, k->p2);
+        he_sec_powm(b, r, k->eq, k->q2);
         mpz_sub(a, a, b);
         mpz_mul(a, a, k->q2inv);
         mpz_mod(a, a, k->p2);
@@ -675,10 +733,20 @@ static void crt_join(const ccz_paillier_key *k, mpz_t m, mpz_t mp, const mpz_t m
     mpz_add(m, mp, mq);
 }
 
-/* Decryption after the two exponentiations xp = c^(p-1) mod p^2, xq = c^(q-1) mod q^2. */
-void he_decrypt_finish(const ccz_paillier_key *k, mpz_t m, const mpz_t xp, const mpz_t xq);
-void he_decrypt_finish(const ccz_paillier_key *k, mpz_t m, const mpz_t xp, const mpz_t xq)
+ccz_status he_decrypt_finish(const ccz_paillier_key *k, mpz_t m, const mpz_t xp, const mpz_t xq,
+                             size_t index, bool batch)
 {
+    /* c is an element of Z*_{n^2} exactly when neither p nor q divides it, and p | c exactly
+     * when c^(p-1) = 0 mod p^2 (p - 1 >= 2): the unit check costs nothing beyond the
+     * exponentiations. Whether c shares a factor with n is public (gcd(c, n)). */
+    if (mpz_sgn(xp) == 0 || mpz_sgn(xq) == 0) {
+        char what[40] = "the ciphertext";
+        if (batch)
+            snprintf(what, sizeof what, "ciphertext %zu", index);
+        return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "%s shares a factor with n (gcd(c, n) is not "
+                                                  "1): not a Paillier ciphertext",
+                        what);
+    }
     mpz_t mp, mq;
     mpz_inits(mp, mq, NULL);
     crt_half(mp, xp, k->p, k->hp);
@@ -686,23 +754,22 @@ void he_decrypt_finish(const ccz_paillier_key *k, mpz_t m, const mpz_t xp, const
     crt_join(k, m, mp, mq);
     he_mpz_wipe(mp);
     he_mpz_wipe(mq);
+    return CCZ_OK;
 }
 
 ccz_status ccz_paillier_decrypt(const ccz_paillier_key *k, mpz_t m, const mpz_t c)
 {
-    CCZ_GUARD(check_cipher(k->pub, c));
-    mpz_t cp, cq, xp, xq;
-    mpz_inits(cp, cq, xp, xq, NULL);
-    mpz_mod(cp, c, k->p2);
-    mpz_mod(cq, c, k->q2);
-    mpz_powm_sec(xp, cp, k->pm1, k->p2);
-    mpz_powm_sec(xq, cq, k->qm1, k->q2);
-    he_decrypt_finish(k, m, xp, xq);
-    he_mpz_wipe(cp);
-    he_mpz_wipe(cq);
+    CCZ_GUARD(he_check_cipher(k->pub, c, 0, false));
+    mpz_t xp, xq;
+    mpz_inits(xp, xq, NULL);
+    /* c itself, not c mod p^2: mpz_powm_sec reduces it in constant time, whereas the size of a
+     * variable-time c mod p^2 tells how close a chosen c came to a multiple of p^2 */
+    he_sec_powm(xp, c, k->pm1, k->p2);
+    he_sec_powm(xq, c, k->qm1, k->q2);
+    ccz_status s = he_decrypt_finish(k, m, xp, xq, 0, false);
     he_mpz_wipe(xp);
     he_mpz_wipe(xq);
-    return CCZ_OK;
+    return s;
 }
 
 ccz_status ccz_paillier_add(const ccz_paillier_pub *pk, mpz_t c, const mpz_t a, const mpz_t b)

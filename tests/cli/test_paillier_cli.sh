@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Paillier interop: ccz and an independent textbook Paillier on Debian's python3-gmpy2
 # (tests/he/paillier_peer.py) encrypt for each other, add and multiply each other's
-# ciphertexts and decrypt the results, from one JSON key made by either side; negatives,
-# DJN keys, overflow and bad input give the exit codes and messages documented.
+# ciphertexts and decrypt the results, from one JSON key made by either side, with values across
+# the whole range; python-paillier's own keys and ciphertexts (fixtures it wrote) are decrypted
+# and encrypted for; ccz's JWK and ciphertexts pass a python-paillier-shaped check
+# (tests/he/phe_spec_check.py); negatives, DJN keys, hostile keys and ciphertexts, overflow and
+# bad input give the exit codes and messages documented.
 . "$(dirname "$0")/lib.sh"
 PEER="$(dirname "$0")/../he/paillier_peer.py"
+SPEC="$(dirname "$0")/../he/phe_spec_check.py"
+FX="$(dirname "$0")/../he/fixtures/python-paillier"
 if ! /usr/bin/python3 -c 'import gmpy2' 2>/dev/null; then
     echo "python3-gmpy2 is not installed (scripts/setup installs it)"; exit 77
 fi
@@ -14,17 +19,20 @@ for bits in 2048 3072; do
     run 0 "$CCZ" paillier keygen --bits $bits -o "$T/k$bits.json"
     jq -e '.n and .p and .q' "$T/k$bits.json" > /dev/null || fail "key JSON lacks n, p or q"
     K=$T/k$bits.json
-    # python encrypts, ccz decrypts
-    for v in 42 -7 0 123456789012345678901234567890; do
-        c=$(py encrypt "$K" $v)
-        run 0 "$CCZ" paillier decrypt --key "$K" "$c"
-        [ "$out" = "$v" ] || fail "$bits: ccz decrypted python's Enc($v) as '$out'"
-    done
+    # values across the whole range (-n/3, n/3), not only below p and q
+    N=$(jq -r .n "$K")
+    range=$(/usr/bin/python3 -c "import random; m = $N // 3 - 1; print(m, -m, m - 1, *(random.randrange(-m, m + 1) for _ in range(6)))")
+    # python encrypts, ccz decrypts (all values in one run each: a {"values": [[c, 0], ...]} document)
+    vals=(42 -7 0 123456789012345678901234567890 $range)
+    py encrypt "$K" "${vals[@]}" | jq -R '[., 0]' | jq -s '{values: .}' > "$T/py.json"
+    run 0 bash -c "'$CCZ' paillier decrypt --key '$K' - < '$T/py.json'"
+    [ "$out" = "$(printf '%s\n' "${vals[@]}")" ] || fail "$bits: ccz decrypted python's Enc(${vals[*]}) as '$out'"
     # ccz encrypts, python decrypts
-    for v in 99 -99 1; do
-        run 0 "$CCZ" paillier encrypt --key "$K" $v
-        [ "$(py decrypt "$K" "$out")" = "$v" ] || fail "$bits: python decrypted ccz's Enc($v) wrongly"
-    done
+    vals=(99 -99 1 $range)
+    run 0 "$CCZ" paillier encrypt --key "$K" -- "${vals[@]}"
+    mapfile -t cs <<< "$out"
+    [ "$(py decrypt "$K" "${cs[@]}")" = "$(printf '%s\n' "${vals[@]}")" ] ||
+        fail "$bits: python decrypted ccz's Enc(${vals[*]}) wrongly"
     # mixed arithmetic: ccz adds python's and ccz's ciphertexts, multiplies by a negative
     a=$(py encrypt "$K" 1000)
     run 0 "$CCZ" paillier encrypt --key "$K" 234
@@ -59,8 +67,114 @@ run 0 "$CCZ" paillier encrypt --key "$T/djn.json" -31337
 run 0 "$CCZ" paillier keygen --bits 2048 --public-only -o "$T/pub.json"
 [ "$(jq -r 'keys | join(",")' "$T/pub.json")" = "n" ] || fail "--public-only writes n alone"
 
-# overflow and bad input
+# ---- python-paillier's own files (tests/he/fixtures/python-paillier, written by it) ----
+# ccz decrypts every ciphertext python-paillier wrote (pheutil's {v, e} under its current and
+# legacy keys, the library's [ciphertext, exponent] pairs) to what python-paillier printed
+# (one document per key, so one run each: {"values": [...]} takes numbers in every form)
+for key in pheutil-priv.jwk pheutil-legacy-priv.jwk; do
+    sel=".cases[] | select(.key == \"$key\")"
+    jq "{values: [$sel | .ciphertext]}" "$FX/cases.json" > "$T/values.json"
+    run 0 bash -c "'$CCZ' paillier decrypt --key '$FX/$key' - < '$T/values.json'"
+    want=$(jq -r "$sel | .plain" "$FX/cases.json")
+    [ "$out" = "$want" ] || fail "python-paillier's ciphertexts under $key: ccz says
+$out
+python-paillier says
+$want"
+    [ "$(printf '%s\n' "$out" | wc -l)" -ge 7 ] || fail "too few cases under $key"
+done
+# pheutil's {v, e} alone, as an operand
+c=$(jq -c '.cases[] | select(.by == "pheutil encrypt -2.5" and .key == "pheutil-legacy-priv.jwk") | .ciphertext' "$FX/cases.json")
+run 0 "$CCZ" paillier decrypt --key "$FX/pheutil-legacy-priv.jwk" "$c"
+[ "$out" = "-2.5" ] || fail "pheutil's Enc(-2.5) decrypts to '$out'"
+contains "$err" "a 1024-bit Paillier key is too short to protect data"
+# the library's document of many values, from standard input
+run 0 bash -c "'$CCZ' paillier decrypt --key '$FX/pheutil-priv.jwk' - < '$FX/phe-basic.json'"
+[ "$out" = "$(jq -r '.cases[] | select(.encoding) | .plain' "$FX/cases.json")" ] ||
+    fail "python-paillier's basic document decrypts to other values"
+# ccz encrypts under python-paillier's public keys (JWK, legacy JWK, basic form with n as a JSON
+# number) in each output form; python-paillier's private keys decrypt it to the same value
+# (every value under each key in each form: one run encrypts them all, one decrypts them all)
+mapfile -t values < <(jq -r '[.cases[] | .plain] | unique | .[]' "$FX/cases.json")
+[ ${#values[@]} -ge 30 ] || fail "only ${#values[@]} values to encrypt under python-paillier's keys"
+for pair in pheutil-pub.jwk:pheutil-priv.jwk pheutil-legacy-pub.jwk:pheutil-legacy-priv.jwk \
+            phe-basic.json:pheutil-priv.jwk; do
+    pub=${pair%%:*} priv=${pair##*:}
+    for fmt in ccz jwk phe; do
+        run 0 "$CCZ" paillier encrypt --key "$FX/$pub" --format $fmt -- "${values[@]}"
+        printf '%s\n' "$out" | jq -s '{values: .}' > "$T/enc.json"
+        run 0 bash -c "'$CCZ' paillier decrypt --key '$FX/$priv' - < '$T/enc.json'"
+        [ "$out" = "$(printf '%s\n' "${values[@]}")" ] ||
+            fail "values encrypted under python-paillier's $pub ($fmt) decrypt to others: $out"
+    done
+done
+# arithmetic on python-paillier's numbers: {v, e} plus a real, times a negative real
+c=$(jq -c '.cases[] | select(.by == "pheutil encrypt 3.14159" and .key == "pheutil-priv.jwk") | .ciphertext' "$FX/cases.json")
+run 0 "$CCZ" paillier add --key "$FX/pheutil-pub.jwk" --format jwk "$c" --plain 0.25
+run 0 "$CCZ" paillier mul --key "$FX/pheutil-pub.jwk" --format jwk "$out" -2
+run 0 "$CCZ" paillier decrypt --key "$FX/pheutil-priv.jwk" "$out"
+[ "$out" = "-6.78318" ] || fail "(3.14159 + 0.25) * -2 is '$out'"
+
+# ccz's JWK and ciphertexts, read the way python-paillier reads them
+run 0 "$CCZ" paillier keygen --bits 1024 --format jwk -o "$T/j.jwk"
+contains "$err" "for tests only"
+jq '.pub' "$T/j.jwk" > "$T/jpub.jwk"
+[ "$(/usr/bin/python3 "$SPEC" jwk "$T/j.jwk" "$T/jpub.jwk")" = ok ] || fail "ccz's JWK pair is not pheutil's"
+for v in 3.75 -1e-10 42 -123456789012345678901234567890 0.1; do
+    run 0 "$CCZ" paillier encrypt --key "$T/jpub.jwk" --format jwk -- "$v"
+    echo "$out" > "$T/jc.json"
+    jq -e '(.v | type) == "string" and (.e | type) == "number" and (keys == ["e", "v"])' "$T/jc.json" > /dev/null ||
+        fail "ccz's JWK ciphertext is not {v: string, e: number}"
+    want=$(/usr/bin/python3 -c "v = '$v'; print(int(v) if v.lstrip('-').isdigit() else float(v))")
+    [ "$(/usr/bin/python3 "$SPEC" decrypt "$T/j.jwk" "$T/jc.json")" = "$want" ] ||
+        fail "ccz's Enc($v) as JWK does not decrypt to $want python-paillier's way"
+done
+run 0 "$CCZ" paillier keygen --bits 1024 --format phe -o "$T/phe.json"
+[ "$(/usr/bin/python3 "$SPEC" phe "$T/phe.json")" = ok ] || fail "ccz's basic-form key"
+run 0 "$CCZ" paillier keygen --bits 1024 --format phe --public-only -o "$T/phepub.json"
+[ "$(/usr/bin/python3 "$SPEC" phe "$T/phepub.json")" = ok ] || fail "ccz's basic-form public key"
+run 0 "$CCZ" paillier keygen --bits 2048 -o "$T/k2048b.json"
+case "$err" in *warning*) fail "a 2048-bit key warns: $err";; esac
+run 2 "$CCZ" paillier keygen --bits 1024 --format jwk --djn -o "$T/x.json"
+contains "$err" "only ccz's form carries hs"
+run 2 "$CCZ" paillier keygen --bits 1024 --format xml -o "$T/x.json"
+contains "$err" "--format: ccz, jwk or phe, not 'xml'"
+run 2 "$CCZ" paillier decrypt --key "$T/j.jwk" --format jwk 5
+contains "$err" "decrypt writes no key or ciphertext"
+# a lambda that is not this key's
+jq '.lambda = "AQAB"' "$T/j.jwk" > "$T/badlam.jwk"
+run 2 "$CCZ" paillier decrypt --key "$T/badlam.jwk" 5
+contains "$err" "\"lambda\" and \"mu\" do not belong to this key"
+
+# ---- hostile keys and ciphertexts ----
 K=$T/k2048.json
+N=$(jq -r .n "$K")
+# a public key whose DJN base is 1 would make Enc(m) = 1 + m n: its hs is not used
+jq '{n: .n, hs: "1"}' "$K" > "$T/hs1pub.json"
+run 0 "$CCZ" paillier encrypt --key "$T/hs1pub.json" 5
+[ "$out" != "$(/usr/bin/python3 -c "print(1 + 5 * $N)")" ] || fail "hs = 1 was used"
+c=$out
+run 0 "$CCZ" paillier decrypt --key "$K" "$c"
+[ "$out" = 5 ] || fail "Enc(5) under the hs = 1 public key decrypts to '$out'"
+# with p and q it is checked, and refused
+jq '.hs = "1"' "$K" > "$T/hs1.json"
+run 2 "$CCZ" paillier decrypt --key "$T/hs1.json" "$c"
+contains "$err" "h_s is not in [2, n^2)"
+jq --arg g "$(/usr/bin/python3 -c "print($N + 1)")" '.hs = $g' "$K" > "$T/hsg.json"
+run 2 "$CCZ" paillier decrypt --key "$T/hsg.json" "$c"
+contains "$err" "not a DJN base"
+jq '.hs = "4"' "$K" > "$T/hs4.json"
+run 2 "$CCZ" paillier decrypt --key "$T/hs4.json" "$c"
+contains "$err" "not a DJN base"
+# ciphertexts that share a factor with n: n itself (was decrypted as 0), p, a multiple of q
+P=$(jq -r .p "$K")
+for bad in "$N" "$P" "$(/usr/bin/python3 -c "print($(jq -r .q "$K") * 7)")"; do
+    run 2 "$CCZ" paillier decrypt --key "$K" "$bad"
+    contains "$err" "shares a factor with n"
+done
+run 2 "$CCZ" paillier decrypt --key "$K" "[\"$N\", 0]"
+contains "$err" "shares a factor with n"
+
+# overflow and bad input
 N=$(jq -r .n "$K")
 big=$(/usr/bin/python3 -c "print($N // 3 - 1)")
 run 0 "$CCZ" paillier encrypt --key "$K" "$big"

@@ -3,8 +3,8 @@
 integer encoding (negatives as n - |v|, |v| < n/3). It shares nothing with ccz but the JSON key.
 
   paillier_peer.py keygen BITS KEY.json
-  paillier_peer.py encrypt KEY.json VALUE
-  paillier_peer.py decrypt KEY.json CIPHERTEXT
+  paillier_peer.py encrypt KEY.json VALUE...          (one ciphertext a line)
+  paillier_peer.py decrypt KEY.json CIPHERTEXT...     (one value a line)
   paillier_peer.py add KEY.json C1 C2
 """
 import json
@@ -71,9 +71,11 @@ def main():
         return
     n, p, q = load(sys.argv[2])
     if cmd == "encrypt":
-        print(encrypt(n, int(sys.argv[3])))
+        for v in sys.argv[3:]:
+            print(encrypt(n, int(v)))
     elif cmd == "decrypt":
-        print(decrypt(n, p, q, gmpy2.mpz(sys.argv[3])))
+        for c in sys.argv[3:]:
+            print(decrypt(n, p, q, gmpy2.mpz(c)))
     elif cmd == "add":
         print(gmpy2.mpz(sys.argv[3]) * gmpy2.mpz(sys.argv[4]) % (n * n))
     else:

@@ -1,7 +1,9 @@
-/* ccz paillier: keys, encryption, decryption and homomorphic operations from the command line,
- * with keys as JSON ({"n", "p", "q"} as decimal strings) and ciphertexts as decimal integers,
- * the forms python-paillier users exchange. Values are signed integers (python-paillier's
- * encoding: negatives as n - |v|). */
+/* ccz paillier: keys, encryption, decryption and homomorphic operations from the command line.
+ * Keys are JSON in ccz's form ({"n", "p", "q"} as decimal strings), python-paillier's (JSON
+ * numbers) or pheutil's JWK; ciphertexts are decimal integers or encrypted numbers as JSON in
+ * any of those forms. Values are signed integers or reals, encoded as python-paillier encodes
+ * them (mantissa * 16^exponent, negatives as n - |v|). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,29 +13,43 @@
 
 static const char paillier_usage[] =
     "usage: ccz paillier keygen --bits 2048|3072|4096 -o KEY.json [--public-only] [--djn]\n"
-    "       ccz paillier encrypt --key KEY.json VALUE\n"
-    "       ccz paillier decrypt --key KEY.json CIPHERTEXT\n"
-    "       ccz paillier add --key KEY.json CIPHERTEXT CIPHERTEXT|--plain VALUE\n"
-    "       ccz paillier mul --key KEY.json CIPHERTEXT SCALAR\n"
+    "                           [--format ccz|jwk|phe]\n"
+    "       ccz paillier encrypt --key KEY.json [--format F] VALUE...\n"
+    "       ccz paillier decrypt --key KEY.json CIPHERTEXT|-\n"
+    "       ccz paillier add --key KEY.json [--format F] CIPHERTEXT CIPHERTEXT|--plain VALUE\n"
+    "       ccz paillier mul --key KEY.json [--format F] CIPHERTEXT SCALAR\n"
     "       ccz paillier bench [--bits N] [--seconds S] [--threads T]\n"
     "\n"
-    "Keys are JSON with n, and p and q for a private key, as decimal strings (--public-only\n"
-    "writes n alone; --djn adds hs, the Damgard-Jurik-Nielsen randomizer base, which\n"
-    "encryptors then use). VALUE and SCALAR are signed decimal integers of magnitude below\n"
-    "n/3; ciphertexts are decimal integers below n^2. encrypt, add and mul print a ciphertext,\n"
-    "decrypt the value (exit 1 when it overflowed). bench times each operation on one core and\n"
-    "on every core and prints JSON.\n";
+    "Keys are read in any of three forms: ccz's JSON (n, and p and q for a private key, as\n"
+    "decimal strings; --djn adds hs, the Damgard-Jurik-Nielsen randomizer base), python-\n"
+    "paillier's ({\"g\", \"n\"} as JSON numbers, or its {\"public_key\", \"values\"} document)\n"
+    "and pheutil's JWK (kty DAJ; p and q, or lambda and mu). keygen writes the form --format\n"
+    "names (ccz by default; --public-only writes the public key alone). Keys below 2048 bits\n"
+    "are for tests only (a warning says so).\n"
+    "\n"
+    "VALUE and SCALAR are signed decimal integers of magnitude below n/3, or reals (3.5, 1e-10),\n"
+    "encoded as python-paillier encodes them. A CIPHERTEXT is a decimal integer below n^2 (an\n"
+    "integer, exponent 0) or an encrypted number as JSON: {\"ciphertext\", \"exponent\"},\n"
+    "pheutil's {\"v\", \"e\"} or python-paillier's [ciphertext, exponent]; '-' reads it from\n"
+    "standard input, where python-paillier's {\"public_key\", \"values\"} document is read too.\n"
+    "encrypt (one line per VALUE, at most 64), add and mul print a ciphertext: a decimal integer\n"
+    "when the exponent is 0 and no --format is given, else JSON in the form --format names.\n"
+    "decrypt prints each value on its\n"
+    "own line, as python-paillier decodes it: an integer for an exponent >= 0, a real otherwise\n"
+    "(exit 1 when it overflowed). bench times each operation on one core and on every core and\n"
+    "prints JSON.\n";
 
 enum { OPT_BITS, OPT_OUT, OPT_PUBLIC, OPT_DJN, OPT_KEY, OPT_PLAIN, OPT_SECONDS, OPT_THREADS,
-       OPT_HELP };
+       OPT_FORMAT, OPT_HELP };
 
 typedef struct {
     unsigned bits;
     const char *out, *key, *plain;
-    bool public_only, djn;
+    bool public_only, djn, has_format;
+    ccz_paillier_json_format format;
     double seconds;
     unsigned threads;
-    const char *ops[4];
+    const char *ops[64];
     int n_ops;
 } args;
 
@@ -50,15 +66,20 @@ static int parse(args *a, int argc, char **argv)
         {"-o", OPT_OUT, true},              {"--public-only", OPT_PUBLIC, false},
         {"--djn", OPT_DJN, false},          {"--key", OPT_KEY, true},
         {"--plain", OPT_PLAIN, true},       {"--seconds", OPT_SECONDS, true},
-        {"--threads", OPT_THREADS, true},   {"--help", OPT_HELP, false},
-        {"-h", OPT_HELP, false},
+        {"--threads", OPT_THREADS, true},   {"--format", OPT_FORMAT, true},
+        {"--help", OPT_HELP, false},        {"-h", OPT_HELP, false},
     };
     unsigned long long n;
+    bool operands_only = false; /* after "--" */
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        bool negative_number = arg[0] == '-' && arg[1] >= '0' && arg[1] <= '9';
-        if (arg[0] != '-' || negative_number || !arg[1]) {
-            if (a->n_ops == 4)
+        bool negative_number = arg[0] == '-' && ((arg[1] >= '0' && arg[1] <= '9') || arg[1] == '.');
+        if (!operands_only && !strcmp(arg, "--")) {
+            operands_only = true;
+            continue;
+        }
+        if (operands_only || arg[0] != '-' || negative_number || !arg[1]) {
+            if (a->n_ops == (int)(sizeof a->ops / sizeof a->ops[0]))
                 return cli_usage_error("paillier", "too many operands");
             a->ops[a->n_ops++] = arg;
             continue;
@@ -99,6 +120,17 @@ static int parse(args *a, int argc, char **argv)
         case OPT_PLAIN:
             a->plain = v;
             break;
+        case OPT_FORMAT:
+            if (!strcmp(v, "ccz"))
+                a->format = CCZ_PAILLIER_JSON_CCZ;
+            else if (!strcmp(v, "jwk"))
+                a->format = CCZ_PAILLIER_JSON_JWK;
+            else if (!strcmp(v, "phe"))
+                a->format = CCZ_PAILLIER_JSON_PHE;
+            else
+                return cli_usage_error("paillier", "--format: ccz, jwk or phe, not '%s'", v);
+            a->has_format = true;
+            break;
         case OPT_SECONDS:
             a->seconds = atof(v);
             if (a->seconds <= 0 || a->seconds > 600)
@@ -137,7 +169,13 @@ static ccz_status load_key(const char *path, ccz_paillier_pub **pub, ccz_paillie
     if (s == CCZ_OK)
         s = ccz_paillier_load_json((const char *)b.ptr, b.len, pub, key);
     ccz_buf_free(&b);
-    return s ? ccz_fail_context(s, "%s", path) : CCZ_OK;
+    if (s)
+        return ccz_fail_context(s, "%s", path);
+    if (ccz_paillier_bits(*pub) < 2048)
+        fprintf(stderr, "ccz: warning: %s: a %u-bit Paillier key is too short to protect data "
+                        "(use 2048 bits or more); it is for tests only\n",
+                path, ccz_paillier_bits(*pub));
+    return CCZ_OK;
 }
 
 static void print_mpz(const mpz_t v)
@@ -146,21 +184,85 @@ static void print_mpz(const mpz_t v)
     putchar('\n');
 }
 
+/* A double as Python's repr() prints it: the shortest digits that read back to the same
+ * value, positional for decimal exponents in [-4, 16), else d.ddde+XX. */
+static void print_double(double d)
+{
+    char e[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(e, sizeof e, "%.*e", prec - 1, d);
+        if (strtod(e, NULL) == d)
+            break;
+    }
+    char digits[24];
+    size_t nd = 0;
+    const char *at = e;
+    bool neg = *at == '-';
+    if (neg)
+        at++;
+    for (; *at && *at != 'e'; at++)
+        if (*at >= '0' && *at <= '9')
+            digits[nd++] = *at;
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    digits[nd] = '\0';
+    int exp10 = atoi(at + 1);
+    char out[400];
+    size_t o = 0;
+    if (neg)
+        out[o++] = '-';
+    if (exp10 >= 16 || exp10 < -4) {
+        out[o++] = digits[0];
+        if (nd > 1) {
+            out[o++] = '.';
+            memcpy(out + o, digits + 1, nd - 1);
+            o += nd - 1;
+        }
+        o += (size_t)snprintf(out + o, sizeof out - o, "e%c%02d", exp10 < 0 ? '-' : '+',
+                              exp10 < 0 ? -exp10 : exp10);
+    } else if (exp10 >= 0) {
+        for (int i = 0; i <= exp10; i++)
+            out[o++] = (size_t)i < nd ? digits[i] : '0';
+        out[o++] = '.';
+        if (nd > (size_t)exp10 + 1) {
+            memcpy(out + o, digits + exp10 + 1, nd - (size_t)exp10 - 1);
+            o += nd - (size_t)exp10 - 1;
+        } else {
+            out[o++] = '0';
+        }
+    } else {
+        out[o++] = '0';
+        out[o++] = '.';
+        for (int i = -1; i > exp10; i--)
+            out[o++] = '0';
+        memcpy(out + o, digits, nd);
+        o += nd;
+    }
+    out[o] = '\0';
+    puts(out);
+}
+
 static int keygen(args *a)
 {
     if (!a->bits || !a->out)
         return cli_usage_error("paillier", "keygen needs --bits N and -o KEY.json");
+    if (a->djn && a->format != CCZ_PAILLIER_JSON_CCZ)
+        return cli_usage_error("paillier", "--djn: only ccz's form carries hs");
     ccz_paillier_key *k;
     ccz_status s = ccz_paillier_keygen(&k, a->bits);
     if (s)
         return cli_fail(s, "paillier keygen");
+    if (a->bits < 2048)
+        fprintf(stderr, "ccz: warning: a %u-bit Paillier key is too short to protect data (use "
+                        "2048 bits or more); it is for tests only\n",
+                a->bits);
     if (a->djn)
         s = ccz_paillier_pub_set_djn(ccz_paillier_key_pub(k), NULL);
     ccz_buf j;
     ccz_buf_init(&j, 0, true);
     if (s == CCZ_OK)
-        s = a->public_only ? ccz_paillier_pub_to_json(ccz_paillier_key_pub(k), &j)
-                           : ccz_paillier_key_to_json(k, &j);
+        s = a->public_only ? ccz_paillier_pub_write_json(ccz_paillier_key_pub(k), a->format, &j)
+                           : ccz_paillier_key_write_json(k, a->format, &j);
     if (s == CCZ_OK)
         s = ccz_file_write(a->out, ccz_buf_span(&j), a->public_only ? 0644 : 0600);
     ccz_buf_free(&j);
@@ -172,18 +274,126 @@ static int keygen(args *a)
     return EXIT_OK;
 }
 
-/* A value as python-paillier encodes an integer: v mod n, |v| <= n/3 - 1. */
-static ccz_status encode(const ccz_paillier_pub *pk, mpz_t out, const char *text)
+/* A value as python-paillier encodes it: an integer at exponent 0, or a real as exactly as a
+ * double allows. */
+static ccz_status encode(const ccz_paillier_pub *pk, ccz_paillier_encoded *e, const char *text)
 {
+    const char *d = text[0] == '-' ? text + 1 : text;
+    if (d[0] && strspn(d, "0123456789") == strlen(d)) {
+        mpz_t v;
+        mpz_init(v);
+        ccz_status s = read_int(v, text, "value");
+        if (s == CCZ_OK)
+            s = ccz_paillier_encode_mpz(pk, e, v);
+        mpz_clear(v);
+        return s;
+    }
+    char *end;
+    CCZ_ENSURE(strlen(text) <= 64 && strspn(d, "0123456789.eE+-") == strlen(d),
+               CCZ_ERR_INVALID_ARGUMENT, "value '%.40s' is not a decimal integer or real", text);
+    double v = strtod(text, &end);
+    CCZ_ENSURE(end != text && *end == '\0' && isfinite(v), CCZ_ERR_INVALID_ARGUMENT,
+               "value '%.40s' is not a decimal integer or a finite real", text);
+    return ccz_paillier_encode_double(pk, e, v, 0);
+}
+
+/* Encrypted numbers from an operand: a decimal ciphertext (exponent 0), JSON, or '-' for
+ * standard input (JSON or decimal; python-paillier's document of many values too). */
+static ccz_status read_numbers(const ccz_paillier_pub *pk, const char *text,
+                               ccz_paillier_number **x, size_t *count)
+{
+    ccz_buf in;
+    ccz_buf_init(&in, 4u << 20, false);
+    ccz_status s = CCZ_OK;
+    if (!strcmp(text, "-")) {
+        char chunk[65536];
+        size_t got;
+        while (s == CCZ_OK && (got = fread(chunk, 1, sizeof chunk, stdin)) > 0)
+            s = ccz_buf_append(&in, chunk, got);
+        if (s == CCZ_OK)
+            s = ccz_buf_append_u8(&in, 0);
+        if (s == CCZ_OK) {
+            in.len--;
+            while (in.len && strchr(" \t\r\n", in.ptr[in.len - 1]))
+                in.ptr[--in.len] = 0;
+            text = (const char *)in.ptr;
+        }
+        text += strspn(text, " \t\r\n");
+    }
+    if (s == CCZ_OK && (text[0] == '{' || text[0] == '[')) {
+        s = ccz_paillier_numbers_from_json(pk, x, count, text, strlen(text));
+    } else if (s == CCZ_OK) {
+        *x = calloc(1, sizeof **x);
+        s = *x ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+        if (s == CCZ_OK) {
+            ccz_paillier_number_init(*x);
+            *count = 1;
+            s = read_int((*x)->c, text, "ciphertext");
+        }
+        if (s) {
+            ccz_paillier_numbers_free(*x, *x ? 1 : 0);
+            *x = NULL;
+            *count = 0;
+        }
+    }
+    ccz_buf_free(&in);
+    return s;
+}
+
+/* One encrypted number from an operand. */
+static ccz_status read_number(const ccz_paillier_pub *pk, const char *text,
+                              ccz_paillier_number *out)
+{
+    ccz_paillier_number *x;
+    size_t count;
+    CCZ_GUARD(read_numbers(pk, text, &x, &count));
+    ccz_status s = count == 1 ? CCZ_OK
+                              : ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "one encrypted number "
+                                                                   "expected, not %zu", count);
+    if (s == CCZ_OK) {
+        mpz_swap(out->c, x->c);
+        out->exponent = x->exponent;
+    }
+    ccz_paillier_numbers_free(x, count);
+    return s;
+}
+
+static ccz_status print_number(const args *a, const ccz_paillier_number *x)
+{
+    if (!a->has_format && x->exponent == 0) {
+        print_mpz(x->c);
+        return CCZ_OK;
+    }
+    ccz_buf j = CCZ_BUF_INIT;
+    ccz_status s = ccz_paillier_number_write_json(x, a->format, &j);
+    if (s == CCZ_OK)
+        printf("%.*s\n", (int)j.len, (const char *)j.ptr);
+    ccz_buf_free(&j);
+    return s;
+}
+
+/* Decrypts and prints each number as python-paillier decodes it. */
+static ccz_status decrypt_print(const ccz_paillier_key *k, const ccz_paillier_number *x,
+                                size_t count, int *rc)
+{
+    const ccz_paillier_pub *pk = ccz_paillier_key_pub(k);
     ccz_paillier_encoded e;
     ccz_paillier_encoded_init(&e);
     mpz_t v;
     mpz_init(v);
-    ccz_status s = read_int(v, text, "value");
-    if (s == CCZ_OK)
-        s = ccz_paillier_encode_mpz(pk, &e, v);
-    if (s == CCZ_OK)
-        mpz_set(out, e.mantissa);
+    ccz_status s = CCZ_OK;
+    for (size_t i = 0; i < count && s == CCZ_OK; i++) {
+        s = ccz_paillier_decrypt_encoded(k, &e, &x[i]);
+        if (s)
+            break;
+        double d;
+        if (e.exponent >= 0 && (s = ccz_paillier_decode_mpz(pk, &e, v)) == CCZ_OK)
+            print_mpz(v);
+        else if (e.exponent < 0 && (s = ccz_paillier_decode_double(pk, &e, &d)) == CCZ_OK)
+            print_double(d);
+        if (s == CCZ_ERR_OVERFLOW)
+            *rc = EXIT_REJECT;
+    }
     mpz_clear(v);
     ccz_paillier_encoded_clear(&e);
     return s;
@@ -193,64 +403,60 @@ static int run_op(const char *op, args *a)
 {
     int want = !strcmp(op, "add") && a->plain ? 1 : !strcmp(op, "add") || !strcmp(op, "mul") ? 2 : 1;
     const char *const *ops = a->ops;
-    if (a->n_ops != want)
+    if (!strcmp(op, "encrypt") && a->n_ops < 1)
+        return cli_usage_error("paillier", "encrypt takes one or more values");
+    if (strcmp(op, "encrypt") && a->n_ops != want)
         return cli_usage_error("paillier", "%s takes %d operand%s", op, want, want > 1 ? "s" : "");
     ccz_paillier_pub *pk = NULL;
     ccz_paillier_key *k = NULL;
     ccz_status s = load_key(a->key, &pk, !strcmp(op, "decrypt") ? &k : NULL);
     if (s)
         return cli_fail(s, "paillier %s", op);
-    mpz_t x, y, r;
-    mpz_inits(x, y, r, NULL);
+    ccz_paillier_number x, y, r;
+    ccz_paillier_number_init(&x);
+    ccz_paillier_number_init(&y);
+    ccz_paillier_number_init(&r);
+    ccz_paillier_encoded e;
+    ccz_paillier_encoded_init(&e);
     int rc = EXIT_OK;
     if (!strcmp(op, "decrypt") && !k) {
         s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "%s is a public key: decryption needs p and q",
                      a->key);
     } else if (!strcmp(op, "encrypt")) {
-        if ((s = encode(pk, x, ops[0])) == CCZ_OK &&
-            (s = ccz_paillier_encrypt(pk, r, x)) == CCZ_OK)
-            print_mpz(r);
+        for (int i = 0; i < a->n_ops && s == CCZ_OK; i++)
+            if ((s = encode(pk, &e, ops[i])) == CCZ_OK &&
+                (s = ccz_paillier_encrypt_encoded(pk, &r, &e)) == CCZ_OK)
+                s = print_number(a, &r);
     } else if (!strcmp(op, "decrypt")) {
-        ccz_paillier_encoded e;
-        ccz_paillier_encoded_init(&e);
-        if ((s = read_int(x, ops[0], "ciphertext")) == CCZ_OK &&
-            (s = ccz_paillier_decrypt(k, e.mantissa, x)) == CCZ_OK) {
-            s = ccz_paillier_decode_mpz(pk, &e, r);
-            if (s == CCZ_OK)
-                print_mpz(r);
-            else if (s == CCZ_ERR_OVERFLOW)
-                rc = EXIT_REJECT;
-        }
-        ccz_paillier_encoded_clear(&e);
+        ccz_paillier_number *all = NULL;
+        size_t count = 0;
+        if ((s = read_numbers(pk, ops[0], &all, &count)) == CCZ_OK)
+            s = decrypt_print(k, all, count, &rc);
+        ccz_paillier_numbers_free(all, count);
     } else if (!strcmp(op, "add")) {
-        if ((s = read_int(x, ops[0], "ciphertext")) == CCZ_OK) {
+        if ((s = read_number(pk, ops[0], &x)) == CCZ_OK) {
             if (a->plain) {
-                if ((s = encode(pk, y, a->plain)) == CCZ_OK)
-                    s = ccz_paillier_add_plain(pk, r, x, y);
-            } else if ((s = read_int(y, ops[1], "ciphertext")) == CCZ_OK) {
-                s = ccz_paillier_add(pk, r, x, y);
+                if ((s = encode(pk, &e, a->plain)) == CCZ_OK)
+                    s = ccz_paillier_number_add_encoded(pk, &r, &x, &e);
+            } else if ((s = read_number(pk, ops[1], &y)) == CCZ_OK) {
+                s = ccz_paillier_number_add(pk, &r, &x, &y);
             }
         }
         if (s == CCZ_OK)
-            print_mpz(r);
+            s = print_number(a, &r);
     } else { /* mul */
-        mpz_t max;
-        mpz_init(max);
-        ccz_paillier_max_int(pk, max);
-        if ((s = read_int(x, ops[0], "ciphertext")) == CCZ_OK &&
-            (s = read_int(y, ops[1], "scalar")) == CCZ_OK) {
-            if (mpz_cmpabs(y, max) > 0)
-                s = ccz_fail(CCZ_ERR_OVERFLOW, "the scalar's magnitude exceeds n/3");
-            else if ((s = ccz_paillier_mul_plain(pk, r, x, y)) == CCZ_OK)
-                print_mpz(r);
-        }
-        mpz_clear(max);
+        if ((s = read_number(pk, ops[0], &x)) == CCZ_OK && (s = encode(pk, &e, ops[1])) == CCZ_OK &&
+            (s = ccz_paillier_number_mul_encoded(pk, &r, &x, &e)) == CCZ_OK)
+            s = print_number(a, &r);
     }
     if (s && rc == EXIT_OK)
         rc = cli_fail(s, "paillier %s", op);
     else if (s)
         fprintf(stderr, "ccz: paillier %s: %s\n", op, ccz_error_detail());
-    mpz_clears(x, y, r, NULL);
+    ccz_paillier_number_clear(&x);
+    ccz_paillier_number_clear(&y);
+    ccz_paillier_number_clear(&r);
+    ccz_paillier_encoded_clear(&e);
     if (k)
         ccz_paillier_key_free(k);
     else
@@ -372,6 +578,8 @@ int cmd_paillier(int argc, char **argv)
     int r = parse(&a, argc - 1, argv + 1);
     if (r)
         return r < 0 ? EXIT_OK : r;
+    if (a.has_format && (!strcmp(op, "decrypt") || !strcmp(op, "bench")))
+        return cli_usage_error("paillier", "--format: %s writes no key or ciphertext", op);
     if (!strcmp(op, "keygen") || !strcmp(op, "bench")) {
         if (a.n_ops)
             return cli_usage_error("paillier", "unexpected '%s'", a.ops[0]);
