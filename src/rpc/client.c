@@ -276,6 +276,8 @@ static void take_messages(ccz_rpc_stream *s)
                 s->in.len = 0;
                 return;
             }
+            ccz_log(CCZ_LOG_DEBUG, "rpc: a %s-compressed response message, %zu bytes inflated "
+                                   "to %zu", rpc_encoding_name(s->in_enc), msg.len, plain.len);
             msg = ccz_buf_span(&plain);
         }
         ProtobufCMessage *m = protobuf_c_message_unpack(s->out_desc, NULL, msg.len, msg.ptr);

@@ -474,6 +474,8 @@ static bool inflate_message(ccz_rpc_call *k, ccz_span *msg, ccz_buf *out)
                   ccz_error_detail());
         return false;
     }
+    ccz_log(CCZ_LOG_DEBUG, "rpc: a %s-compressed request message, %zu bytes inflated to %zu",
+            rpc_encoding_name(k->in_enc), msg->len, out->len);
     *msg = ccz_buf_span(out);
     return true;
 }

@@ -320,7 +320,7 @@ static void test_deadlines(void)
     int64_t t0 = now_ms();
     CHECK(closed_by_peer(fd, 3000));
     int64_t took = now_ms() - t0;
-    CHECK(took >= 250 && took < 1500);
+    CHECK(took >= 250 && took < 2500); /* upper bounds leave room for a loaded machine */
     close(fd);
 
     /* a connection that finished its handshake and makes no call: GOAWAY, then closed */
@@ -336,7 +336,7 @@ static void test_deadlines(void)
     nghttp2_session_callbacks_del(cb);
     nghttp2_submit_settings(h2, NGHTTP2_FLAG_NONE, NULL, 0);
     CHECK_INT(nghttp2_session_send(h2), 0);
-    struct timeval tv = {3, 0};
+    struct timeval tv = {5, 0};
     setsockopt(SSL_get_fd(p.ssl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     uint8_t buf[4096];
     int k;
@@ -344,7 +344,7 @@ static void test_deadlines(void)
         nghttp2_session_mem_recv(h2, buf, (size_t)k);
     took = now_ms() - t0;
     CHECK(p.goaway);
-    CHECK(took >= 350 && took < 2000);
+    CHECK(took >= 350 && took < 3000);
     nghttp2_session_del(h2);
     SSL_free(p.ssl);
 
@@ -697,16 +697,16 @@ static void test_silent_server(void)
     int64_t t0 = now_ms();
     CHECK_INT(say(target, "x", 300, 0, text, sizeof text), CCZ_RPC_DEADLINE_EXCEEDED);
     int64_t took = now_ms() - t0;
-    CHECK(took >= 290 && took < 800);
+    CHECK(took >= 290 && took < 1500);
     CHECK_CONTAINS(text, "no TLS handshake in time");
     /* without one, the connect timeout; UNAVAILABLE, as the deadline did not run out */
     t0 = now_ms();
     CHECK_INT(say(target, "x", 0, 300, text, sizeof text), CCZ_RPC_UNAVAILABLE);
     took = now_ms() - t0;
-    CHECK(took >= 290 && took < 800);
+    CHECK(took >= 290 && took < 1500);
     t0 = now_ms();
     CHECK_INT(say(target, "x", 5000, 300, text, sizeof text), CCZ_RPC_UNAVAILABLE);
-    CHECK(now_ms() - t0 < 800);
+    CHECK(now_ms() - t0 < 1500);
     close(l);
 }
 
