@@ -930,7 +930,11 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
             char buf[256] = "";
             if (e)
                 ERR_error_string_n(e, buf, sizeof buf);
-            ccz_log(CCZ_LOG_WARN, "rpc: a client's handshake failed: %s",
+            /* a client that went away is not news (and a flood of them must not flood the
+             * log); a rejected or broken handshake is */
+            bool gone = !(v && v->status) &&
+                        (!e || ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+            ccz_log(gone ? CCZ_LOG_DEBUG : CCZ_LOG_WARN, "rpc: a client's handshake failed: %s",
                     v && v->status ? v->message : buf[0] ? buf : "connection closed");
         }
         conn_close(c);
@@ -947,14 +951,19 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         return;
     }
     if (s->n_conns >= s->max_conns) {
-        /* the oldest connection still in its handshake makes room (the flood and the client
-         * may share an address, so addresses decide nothing); when every connection has
-         * finished its handshake the new one is refused */
-        if (!s->handshaking.head) {
+        /* room is made by the oldest connection still in its handshake, else by the one
+         * without calls that has been idle longest (its client reconnects when it needs to);
+         * addresses decide nothing, as a flood and a client may share one. When every
+         * connection has calls in flight the new one is refused. */
+        conn *victim = s->handshaking.head;
+        for (conn *c = victim ? NULL : s->ready.head; c; c = c->next)
+            if (!c->calls && (!victim || c->last_active < victim->last_active))
+                victim = c;
+        if (!victim) {
             evutil_closesocket(fd);
             return;
         }
-        conn_close(s->handshaking.head);
+        conn_close(victim);
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
