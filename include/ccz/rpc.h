@@ -112,7 +112,7 @@ typedef struct {
     unsigned idle_timeout_ms;      /* a connection without calls this long is closed (0: 5 min) */
     unsigned max_streams;          /* concurrent calls per connection (0: 100) */
     size_t max_conn_buffer;   /* request bytes held per connection, its HTTP/2 receive window
-                               * (0: 8 MiB or max_message + 32 KiB if larger; at least that) */
+                               * (0: 8 MiB or max_message + 64 KiB if larger; at least that) */
     size_t max_buffer;        /* request bytes held server-wide (0: 64 MiB or max_conn_buffer if
                                * larger; at least max_conn_buffer) */
     ccz_rpc_encoding send_encoding; /* compress responses to clients that accept it */

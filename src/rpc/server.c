@@ -69,7 +69,8 @@ struct conn {
     nghttp2_session *h2;
     struct event *timer; /* handshake deadline, then idle check */
     int64_t last_active; /* monotonic ms of the last bytes received */
-    size_t unconsumed;   /* bytes received on its streams, not yet credited back */
+    size_t unconsumed;   /* bytes received on its streams, not yet consumed */
+    size_t credit;       /* consumed, not yet sent back in a WINDOW_UPDATE */
     int in_recv;
     bool closing;
     ccz_rpc_call *calls;
@@ -96,6 +97,7 @@ struct ccz_rpc_call {
     ccz_rpc_encoding in_enc, out_enc; /* grpc-encoding of the request, of the response */
     char bad_enc[32];                 /* an encoding this server does not read */
     unsigned accepts;                 /* grpc-accept-encoding, a set of 1 << encoding */
+    size_t credit;                    /* consumed, not yet in a WINDOW_UPDATE of the stream */
     size_t in_messages;
     ProtobufCMessage *request;
     bool headers_sent, finished, deferred, dispatched, alive;
@@ -155,21 +157,45 @@ void ccz_rpc_call_unref(ccz_rpc_call *k)
 
 /* ---- request bytes: held, consumed, shed ---------------------------------------------------*/
 
-/* n bytes of a stream are consumed: they go back to the client's HTTP/2 windows. */
-static void consume(conn *c, int32_t id, size_t n)
+/* Window credit goes back in steps of at least this, so a client's windows are never short of
+ * what the server holds by more than a step: with nghttp2's own threshold (half the window)
+ * consumed bytes could sit unannounced while unfinished messages fill the rest, a stall. */
+#define CREDIT_STEP 16384
+
+/* n bytes of a stream (k, or an unknown stream id) leave the server: credited to the client's
+ * connection and stream windows. */
+static void credit(conn *c, ccz_rpc_call *k, int32_t id, size_t n)
 {
-    if (!n)
+    if (!n || !c->h2)
         return;
+    c->credit += n;
+    if (c->credit >= CREDIT_STEP) {
+        nghttp2_submit_window_update(c->h2, NGHTTP2_FLAG_NONE, 0, (int32_t)c->credit);
+        c->credit = 0;
+    }
+    if (!k) {
+        nghttp2_submit_window_update(c->h2, NGHTTP2_FLAG_NONE, id, (int32_t)n);
+        return;
+    }
+    k->credit += n;
+    if (k->credit >= CREDIT_STEP) {
+        nghttp2_submit_window_update(c->h2, NGHTTP2_FLAG_NONE, id, (int32_t)k->credit);
+        k->credit = 0;
+    }
+}
+
+/* n bytes held for a call are consumed (parsed into a message, or dropped). */
+static void consume(conn *c, ccz_rpc_call *k, size_t n)
+{
     c->unconsumed -= n;
-    if (c->h2)
-        nghttp2_session_consume(c->h2, id, n);
+    credit(c, k, k->id, n);
 }
 
 /* Gives the request buffer back: its bytes credited to the client, its memory uncounted. */
 static void in_drop(ccz_rpc_call *k)
 {
     if (k->c) {
-        consume(k->c, k->id, k->in.len);
+        consume(k->c, k, k->in.len);
         k->c->srv->held -= k->in.cap;
     }
     free(k->in.p);
@@ -204,7 +230,7 @@ static bool in_append(ccz_rpc_call *k, const uint8_t *data, size_t n)
  * holds is given back. */
 static void in_shift(ccz_rpc_call *k, size_t used)
 {
-    consume(k->c, k->id, used);
+    consume(k->c, k, used);
     memmove(k->in.p, k->in.p + used, k->in.len - used);
     k->in.len -= used;
     if (k->in.len == 0) {
@@ -695,7 +721,8 @@ static void enforce_bounds(conn *c)
 {
     ccz_rpc_server *s = c->srv;
     ccz_rpc_call *k;
-    while (c->unconsumed + 16384 > s->conn_window && (k = largest_request(s, c)) != NULL)
+    while (c->unconsumed + CREDIT_STEP + 16384 > s->conn_window &&
+           (k = largest_request(s, c)) != NULL)
         shed(k, "the connection's window is full of unfinished requests", s->conn_window);
     while (s->held > s->max_held && (k = largest_request(s, NULL)) != NULL)
         shed(k, "the server holds too many request bytes", s->max_held);
@@ -708,11 +735,11 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, co
     conn *c = user_data;
     ccz_rpc_call *k = nghttp2_session_get_stream_user_data(session, id);
     if (!k || k->finished || !k->m) { /* nobody reads these: consumed at once */
-        nghttp2_session_consume(session, id, len);
+        credit(c, k, id, len);
         return 0;
     }
     if (!in_append(k, data, len)) {
-        nghttp2_session_consume(session, id, len);
+        credit(c, k, id, len);
         in_drop(k);
         fail_call(k, CCZ_RPC_RESOURCE_EXHAUSTED, "request message exceeds the limit");
         return 0;
@@ -888,7 +915,7 @@ static ccz_status start_h2(conn *c)
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
-    /* windows are credited as the server consumes request bytes (consume()), not on receipt */
+    /* windows are credited as the server consumes request bytes (credit()), not on receipt */
     nghttp2_option_set_no_auto_window_update(opt, 1);
     int rv = nghttp2_session_server_new2(&c->h2, cb, c, opt);
     nghttp2_session_callbacks_del(cb);
@@ -1068,7 +1095,7 @@ static ccz_status apply_opts(ccz_rpc_server *s, const ccz_rpc_server_opts *o)
     s->handshake_ms = v2.handshake_timeout_ms ? v2.handshake_timeout_ms : 10000;
     s->idle_ms = v2.idle_timeout_ms ? v2.idle_timeout_ms : 300000;
     s->max_streams = v2.max_streams ? v2.max_streams : 100;
-    size_t least = s->max_message + 32768; /* one message and two frames */
+    size_t least = s->max_message + 65536; /* a message, a frame, a credit step, and room */
     s->conn_window = v2.max_conn_buffer ? v2.max_conn_buffer
                                         : least > (8u << 20) ? least : (8u << 20);
     CCZ_ENSURE(s->conn_window >= least && s->conn_window <= INT32_MAX, CCZ_ERR_INVALID_ARGUMENT,

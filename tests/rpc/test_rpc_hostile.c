@@ -666,8 +666,8 @@ static void test_window_credit(void)
     server sv;
     ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
     so.max_message = 4096;
-    so.max_conn_buffer = 4096 + 32768; /* the least allowed: 36 KiB of window */
-    so.max_buffer = 4096 + 32768;
+    so.max_conn_buffer = 4096 + 65536; /* the least allowed: 68 KiB of window */
+    so.max_buffer = 4096 + 65536;
     server_start(&sv, &so);
     ccz_rpc_channel *ch = channel(sv.target, 0);
     char name[2001];
@@ -676,7 +676,7 @@ static void test_window_credit(void)
     Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
     req.name = name;
     ccz_rpc_call_opts o = {10000, NULL};
-    /* 100 KB of calls, one after another, through one connection's 36 KiB window */
+    /* 100 KB of calls, one after another, through one connection's 68 KiB window */
     for (int i = 0; i < 50; i++) {
         ProtobufCMessage *resp = NULL;
         ccz_rpc_status st;
@@ -698,6 +698,41 @@ static void test_window_credit(void)
     CHECK_OK(ccz_rpc_channel_run(ch));
     CHECK_INT(r.code, CCZ_RPC_OK);
     CHECK_STR(r.got, "Hello 600000");
+    ccz_rpc_channel_free(ch);
+    server_stop(&sv);
+
+    /* six 30 KB messages at once through a window of 94 KiB: interleaved, none can finish
+     * before the window fills; the largest are shed, never a stall, and the rest complete */
+    so = (ccz_rpc_server_opts)CCZ_RPC_SERVER_OPTS_INIT;
+    so.max_message = 30000;
+    so.max_conn_buffer = 30000 + 65536;
+    server_start(&sv, &so);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    co.tls = cli_side.ctx;
+    co.max_message = 30000;
+    CHECK_OK(ccz_rpc_channel_new(&ch, sv.target, &co));
+    char *big = malloc(29990);
+    memset(big, 'p', 29989);
+    big[29989] = '\0';
+    req.name = big;
+    result rs[6];
+    for (int i = 0; i < 6; i++) {
+        rs[i] = (result){-1, ""};
+        CHECK_OK(ccz_rpc_start(ch, "/test.Stream/Total", NULL, &ratls__hello_reply__descriptor,
+                               &o, total_msg, total_done, &rs[i], &s));
+        CHECK_OK(ccz_rpc_stream_send(s, &req.base));
+        CHECK_OK(ccz_rpc_stream_close(s));
+    }
+    CHECK_OK(ccz_rpc_channel_run(ch));
+    int ok = 0, shed = 0;
+    for (int i = 0; i < 6; i++) {
+        ok += rs[i].code == CCZ_RPC_OK && !strcmp(rs[i].got, "Hello 29989");
+        shed += rs[i].code == CCZ_RPC_RESOURCE_EXHAUSTED;
+    }
+    fprintf(stderr, "six 30 KB messages in a 94 KiB window: %d answered, %d shed\n", ok, shed);
+    CHECK(ok >= 1);
+    CHECK_INT(ok + shed, 6);
+    free(big);
     ccz_rpc_channel_free(ch);
     server_stop(&sv);
 }
