@@ -971,7 +971,7 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
                       int len, void *arg)
 {
-    (void)l, (void)addr, (void)len;
+    (void)addr, (void)len;
     ccz_rpc_server *s = arg;
     if (s->shutting_down) {
         evutil_closesocket(fd);
@@ -991,6 +991,11 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
             return;
         }
         conn_close(victim);
+        /* libevent releases the victim's descriptor on the next loop iteration: accept no
+         * more until then, or a burst at the cap would run past the descriptor limit */
+        static const struct timeval now = {0, 0};
+        evconnlistener_disable(l);
+        evtimer_add(s->relisten, &now);
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
