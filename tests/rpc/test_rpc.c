@@ -937,6 +937,17 @@ static void test_graceful_shutdown(void)
                        "\0\0\0\0\3\x0a\x01z", 8, NULL), CCZ_RPC_OK);
     CHECK_STR(last_raw.encoding, "");
     CHECK_INT(last_raw.flag, 0);
+    /* the client bounds inflating too: a request of 198 bytes within its limit of 200, whose
+     * 204-byte answer arrives compressed to far less */
+    ch = channel(&cli, 200);
+    char many_a[196];
+    memset(many_a, 'a', 195);
+    many_a[195] = '\0';
+    CHECK(say(ch, many_a, &st, NULL) == NULL);
+    CHECK_INT(st.code, CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(st.message, "the gzip message inflates beyond the limit of 200 bytes");
+    ccz_rpc_status_free(&st);
+    ccz_rpc_channel_free(ch);
     side_free(&cli);
 }
 
