@@ -68,7 +68,7 @@ struct conn {
     SSL *ssl;
     nghttp2_session *h2;
     struct event *timer; /* handshake deadline, then idle check */
-    int64_t last_active; /* monotonic ms of the last bytes received */
+    int64_t last_active; /* monotonic ms its handshake finished or its last call ended */
     size_t unconsumed;   /* bytes received on its streams, not yet consumed */
     size_t credit;       /* consumed, not yet sent back in a WINDOW_UPDATE */
     int in_recv;
@@ -253,6 +253,7 @@ static void call_detach(ccz_rpc_call *k)
     if (!c)
         return;
     in_drop(k);
+    c->last_active = mono_ms(); /* idle counts from the last call (pings do not reset it) */
     if (k->prev)
         k->prev->next = k->next;
     else
@@ -843,8 +844,9 @@ static void conn_close(conn *c)
         event_base_loopexit(s->base, NULL);
 }
 
-/* The handshake deadline, then the idle check: a connection without calls for idle_ms gets
- * GOAWAY and is closed (a second later at the latest, if its client does not read). */
+/* The handshake deadline, then the idle check: a connection without calls for idle_ms (since
+ * its handshake or its last call; frames such as PING do not count) gets GOAWAY and is closed
+ * (a second later at the latest, if its client does not read). */
 static void conn_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
@@ -873,7 +875,6 @@ static void read_cb(struct bufferevent *bev, void *arg)
 {
     conn *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
-    c->last_active = mono_ms();
     c->in_recv = 1;
     while (evbuffer_get_length(in)) {
         size_t n = evbuffer_get_contiguous_space(in);
