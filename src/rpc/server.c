@@ -104,6 +104,7 @@ struct ccz_rpc_call {
     int code;
     char *message;
     int64_t deadline; /* monotonic ms, 0: none */
+    int64_t progress; /* monotonic ms of the request's last bytes */
     struct event *timer;
     int refs;
     void *user;
@@ -569,6 +570,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
     k->alive = true;
     k->refs = 1; /* the stream's */
     k->accepts = 1u << CCZ_RPC_IDENTITY;
+    k->progress = mono_ms();
     ccz_buf_init(&k->out, 0, false);
     k->next = c->calls;
     if (c->calls)
@@ -735,6 +737,8 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, co
     (void)flags;
     conn *c = user_data;
     ccz_rpc_call *k = nghttp2_session_get_stream_user_data(session, id);
+    if (k)
+        k->progress = mono_ms();
     if (!k || k->finished || !k->m) { /* nobody reads these: consumed at once */
         credit(c, k, id, len);
         return 0;
@@ -859,7 +863,8 @@ static void conn_close(conn *c)
 
 /* The handshake deadline, then the idle check: a connection without calls for idle_ms (since
  * its handshake or its last call; frames such as PING do not count) gets GOAWAY and is closed
- * (a second later at the latest, if its client does not read). */
+ * (a second later at the latest, if its client does not read); a call whose request stalls
+ * for idle_ms is cancelled first. */
 static void conn_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
@@ -872,9 +877,22 @@ static void conn_timer(evutil_socket_t fd, short what, void *arg)
         conn_close(c);
         return;
     }
-    int64_t idle = mono_ms() - c->last_active;
+    int64_t now = mono_ms(), idle = now - c->last_active;
+    /* a request that stalls (no bytes for idle_ms before its end) holds the connection as
+     * surely as no call: it is cancelled (flushing waits until the list is walked) */
+    c->in_recv = 1;
+    for (ccz_rpc_call *k = c->calls; k; k = k->next)
+        if (!k->finished && now - k->progress >= (int64_t)s->idle_ms &&
+            !nghttp2_session_get_stream_remote_close(c->h2, k->id)) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "the request made no progress for %u ms", s->idle_ms);
+            in_drop(k);
+            fail_call(k, CCZ_RPC_CANCELLED, msg);
+        }
+    c->in_recv = 0;
     if (c->calls || idle < (int64_t)s->idle_ms) {
         arm(c, c->calls ? (int64_t)s->idle_ms : (int64_t)s->idle_ms - idle);
+        conn_flush(c); /* may close c */
         return;
     }
     nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(c->h2),

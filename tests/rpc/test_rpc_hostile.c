@@ -1,9 +1,11 @@
 /* RA-gRPC against hostile clients, each while a legitimate client is served: a flood of idle
- * TCP connections and half-sent ClientHellos beyond the connection cap, handshake and idle
- * deadlines, a server out of descriptors (a child under a low RLIMIT_NOFILE: no spinning, one
- * log line), streams that promise 4 MiB messages and never finish them (memory stays bounded,
- * checked outside ASan), HTTP/2 windows credited as bytes are consumed (no stall), and a
- * client whose connection is bounded by its deadline against a server that never speaks. */
+ * TCP connections, half-sent ClientHellos and silent TLS connections beyond the connection
+ * cap, handshake and idle deadlines (PINGs do not keep a connection, a stalled request is
+ * cancelled), the cap sized from RLIMIT_NOFILE, a server out of descriptors (a child under a
+ * low RLIMIT_NOFILE: no spinning, one log line), streams that promise 4 MiB messages and never
+ * finish them (memory stays bounded, checked outside ASan), HTTP/2 windows credited as bytes
+ * are consumed (no stall), and a client whose connection is bounded by its deadline against a
+ * server that never speaks. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -309,7 +311,37 @@ static void test_connection_flood(void)
 typedef struct {
     SSL *ssl;
     bool goaway;
+    int status; /* grpc-status, -1 if none */
+    int64_t status_at;
+    char message[128];
 } h2peer;
+
+static int peer_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t *name,
+                       size_t nl, const uint8_t *value, size_t vl, uint8_t flags, void *u)
+{
+    (void)s, (void)fr, (void)flags;
+    h2peer *p = u;
+    if (nl == 11 && !memcmp(name, "grpc-status", 11)) {
+        p->status = atoi((const char *)value); /* nghttp2 NUL-terminates values */
+        p->status_at = now_ms();
+    } else if (nl == 12 && !memcmp(name, "grpc-message", 12)) {
+        snprintf(p->message, sizeof p->message, "%.*s", (int)vl, value);
+    }
+    return 0;
+}
+
+/* Three bytes of a message prefix, then nothing, ever (the stream stays open). */
+static ssize_t stall_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
+                          uint32_t *flags, nghttp2_data_source *src, void *u)
+{
+    (void)s, (void)id, (void)len, (void)flags, (void)u;
+    bool *sent = src->ptr;
+    if (*sent)
+        return NGHTTP2_ERR_DEFERRED;
+    *sent = true;
+    memcpy(buf, "\0\0\0", 3);
+    return 3;
+}
 
 static ssize_t peer_send(nghttp2_session *s, const uint8_t *d, size_t n, int f, void *u)
 {
@@ -375,6 +407,47 @@ static void test_deadlines(void)
     CHECK(took >= 350 && took < 3000);
     nghttp2_session_del(h2);
     SSL_free(p.ssl);
+
+    /* a request that stalls (headers and three bytes, then nothing) is cancelled after the
+     * idle time, and then the connection, without calls, is closed after another */
+    h2peer q = {.status = -1};
+    CHECK_OK(ccz_ratls_connect(&q.ssl, cli_side.ctx, sv.target));
+    nghttp2_session_callbacks_new(&cb);
+    nghttp2_session_callbacks_set_send_callback(cb, peer_send);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, peer_frame);
+    nghttp2_session_callbacks_set_on_header_callback(cb, peer_header);
+    nghttp2_session_client_new(&h2, cb, &q);
+    nghttp2_session_callbacks_del(cb);
+    nghttp2_submit_settings(h2, NGHTTP2_FLAG_NONE, NULL, 0);
+    nghttp2_nv nv[] = {
+#define NV(a, b) {(uint8_t *)a, (uint8_t *)b, strlen(a), strlen(b), NGHTTP2_NV_FLAG_NONE}
+        NV(":method", "POST"), NV(":scheme", "https"), NV(":path", "/ratls.Greeter/SayHello"),
+        NV(":authority", "x"), NV("content-type", "application/grpc"), NV("te", "trailers"),
+#undef NV
+    };
+    bool sent = false;
+    nghttp2_data_provider prd = {.source.ptr = &sent, .read_callback = stall_body};
+    CHECK(nghttp2_submit_request(h2, NULL, nv, 6, &prd, NULL) > 0);
+    t0 = now_ms();
+    CHECK_INT(nghttp2_session_send(h2), 0);
+    while (now_ms() - t0 < 5000) {
+        struct pollfd pf = {SSL_get_fd(q.ssl), POLLIN, 0};
+        if (!SSL_pending(q.ssl) && poll(&pf, 1, 100) <= 0)
+            continue;
+        int k = SSL_read(q.ssl, buf, sizeof buf);
+        if (k <= 0)
+            break;
+        nghttp2_session_mem_recv(h2, buf, (size_t)k);
+        nghttp2_session_send(h2);
+    }
+    took = now_ms() - t0;
+    CHECK_INT(q.status, CCZ_RPC_CANCELLED);
+    CHECK_STR(q.message, "the request made no progress for 400 ms");
+    CHECK(q.status_at - t0 >= 350 && q.status_at - t0 < 3000);
+    CHECK(q.goaway);
+    CHECK(took >= 700 && took < 4500);
+    nghttp2_session_del(h2);
+    SSL_free(q.ssl);
 
     /* a call in flight longer than the idle deadline is not cut off */
     char text[256];
