@@ -99,17 +99,20 @@ typedef void (*ccz_rpc_handler)(ccz_rpc_call *call, const ProtobufCMessage *requ
 
 #define CCZ_RPC_SERVER_OPTS_VERSION 2
 
-/* Limits that keep a hostile client from starving the server (docs/rpc.md, "Limits"). */
+/* With the limits that keep hostile clients from starving the server (docs/rpc.md, "Hostile
+ * clients"). */
 typedef struct {
     unsigned version;
     SSL_CTX *tls;             /* an RA-TLS server context (ccz_ratls_ctx_new); borrowed */
     size_t max_message;       /* largest message accepted or sent, inflated (0: 4 MiB) */
     unsigned max_connections; /* 0: 1024; never more than RLIMIT_NOFILE leaves room for. At the
                                * cap a new connection closes the oldest one still in its TLS
-                               * handshake (or is refused when every one has finished it) */
+                               * handshake, else the one idle longest without calls; it is
+                               * refused only when every connection has calls in flight */
     /* version 2 */
     unsigned handshake_timeout_ms; /* TLS must be done this long after accept (0: 10 s) */
-    unsigned idle_timeout_ms;      /* a connection without calls this long is closed (0: 5 min) */
+    unsigned idle_timeout_ms;      /* a connection without calls this long is closed, a call
+                                    * whose request stalls this long cancelled (0: 5 min) */
     unsigned max_streams;          /* concurrent calls per connection (0: 100) */
     size_t max_conn_buffer;   /* request bytes held per connection, its HTTP/2 receive window
                                * (0: 8 MiB or max_message + 64 KiB if larger; at least that) */
