@@ -90,6 +90,9 @@ struct ccz_rpc_call {
     const method *m;
     char path[256];
     bool bad_request;        /* wrong method or content type */
+    size_t header_bytes;     /* as SETTINGS_MAX_HEADER_LIST_SIZE counts them */
+    size_t md_held;          /* metadata bytes kept, counted in the server's bound */
+    bool headers_over;       /* more header bytes than allowed: refused */
     ccz_rpc_metadata md, send_headers, send_trailers;
     inbuf in;
     ccz_buf out;
@@ -157,6 +160,9 @@ void ccz_rpc_call_unref(ccz_rpc_call *k)
 }
 
 /* ---- request bytes: held, consumed, shed ---------------------------------------------------*/
+
+/* Request header bytes per call (name + value + 32 per field, as HTTP/2 counts them). */
+#define MAX_HEADER_LIST 16384u
 
 /* Window credit goes back in steps of at least this, so a client's windows are never short of
  * what the server holds by more than a step: with nghttp2's own threshold (half the window)
@@ -254,6 +260,8 @@ static void call_detach(ccz_rpc_call *k)
     if (!c)
         return;
     in_drop(k);
+    c->srv->held -= k->md_held;
+    k->md_held = 0;
     c->last_active = mono_ms(); /* idle counts from the last call (pings do not reset it) */
     if (k->prev)
         k->prev->next = k->next;
@@ -584,12 +592,20 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
                      size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
                      void *user_data)
 {
-    (void)flags, (void)user_data;
+    (void)flags;
+    conn *c = user_data;
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
     ccz_rpc_call *k = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-    if (!k)
+    if (!k || k->headers_over)
         return 0;
+    /* nghttp2 does not hold clients to the header list size this server announces: it is
+     * enforced here, and what metadata keeps counts towards the server-wide bound */
+    k->header_bytes += namelen + valuelen + 32;
+    if (k->header_bytes > MAX_HEADER_LIST || c->srv->held + namelen + valuelen > c->srv->max_held) {
+        k->headers_over = true;
+        return 0;
+    }
     if (namelen == 5 && !memcmp(name, ":path", 5)) {
         if (valuelen >= sizeof k->path)
             k->bad_request = true;
@@ -624,6 +640,8 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
             key[namelen] = '\0';
             if (rpc_md_add_wire(&k->md, key, value, valuelen) != CCZ_OK)
                 k->bad_request = true;
+            k->md_held += namelen + valuelen;
+            c->srv->held += namelen + valuelen;
         }
     }
     return 0;
@@ -640,6 +658,13 @@ static const method *find_method(ccz_rpc_server *s, const char *path)
 /* The request headers are complete: find the method, arm the deadline. */
 static void start_call(conn *c, ccz_rpc_call *k)
 {
+    if (k->headers_over) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "the request headers exceed %u bytes, or the server's bound",
+                 MAX_HEADER_LIST);
+        fail_call(k, CCZ_RPC_RESOURCE_EXHAUSTED, msg);
+        return;
+    }
     if (k->bad_request) {
         fail_call(k, CCZ_RPC_INTERNAL, "not a gRPC request (method, content type or metadata)");
         return;
@@ -959,7 +984,7 @@ static ccz_status start_h2(conn *c)
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, s->max_streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, window},
-        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, 16384},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST},
     };
     nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]);
     nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0, (int32_t)window);

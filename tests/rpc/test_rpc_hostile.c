@@ -449,6 +449,42 @@ static void test_deadlines(void)
     nghttp2_session_del(h2);
     SSL_free(q.ssl);
 
+    /* 30 KB of request headers, beyond the 16 KiB announced: refused, nothing kept */
+    h2peer r = {.status = -1};
+    CHECK_OK(ccz_ratls_connect(&r.ssl, cli_side.ctx, sv.target));
+    nghttp2_session_callbacks_new(&cb);
+    nghttp2_session_callbacks_set_send_callback(cb, peer_send);
+    nghttp2_session_callbacks_set_on_header_callback(cb, peer_header);
+    nghttp2_session_client_new(&h2, cb, &r);
+    nghttp2_session_callbacks_del(cb);
+    nghttp2_submit_settings(h2, NGHTTP2_FLAG_NONE, NULL, 0);
+    static char pad[1001], names[30][16];
+    memset(pad, 'p', 1000);
+    nghttp2_nv big[36];
+    memcpy(big, nv, sizeof nv);
+    for (int i = 0; i < 30; i++) {
+        snprintf(names[i], sizeof names[i], "x-pad-%d", i);
+        big[6 + i] = (nghttp2_nv){(uint8_t *)names[i], (uint8_t *)pad, strlen(names[i]), 1000,
+                                  NGHTTP2_NV_FLAG_NONE};
+    }
+    CHECK(nghttp2_submit_request(h2, NULL, big, 36, NULL, NULL) > 0);
+    CHECK_INT(nghttp2_session_send(h2), 0);
+    t0 = now_ms();
+    while (r.status < 0 && now_ms() - t0 < 5000) {
+        struct pollfd pf = {SSL_get_fd(r.ssl), POLLIN, 0};
+        if (!SSL_pending(r.ssl) && poll(&pf, 1, 100) <= 0)
+            continue;
+        int k = SSL_read(r.ssl, buf, sizeof buf);
+        if (k <= 0)
+            break;
+        nghttp2_session_mem_recv(h2, buf, (size_t)k);
+        nghttp2_session_send(h2);
+    }
+    CHECK_INT(r.status, CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(r.message, "the request headers exceed 16384 bytes, or the server's bound");
+    nghttp2_session_del(h2);
+    SSL_free(r.ssl);
+
     /* a call in flight longer than the idle deadline is not cut off */
     char text[256];
     CHECK_INT(say(sv.target, "slow", 5000, 0, text, sizeof text), CCZ_RPC_OK);
