@@ -40,10 +40,20 @@ CCZ_API const char *ccz_rpc_code_name(int code);
 
 #define CCZ_RPC_DEFAULT_MAX_MESSAGE (4u << 20)
 
+/* Message compression (grpc-encoding). Both sides read gzip and deflate (the zlib format, as
+ * gRPC's "deflate" is), inflating no more than the size limit; they compress what they send
+ * only when asked to (send_encoding) and, for a server, when the client accepts it. */
+typedef enum {
+    CCZ_RPC_IDENTITY = 0,
+    CCZ_RPC_GZIP = 1,
+    CCZ_RPC_DEFLATE = 2
+} ccz_rpc_encoding;
+
 /* ---- messages on the wire --------------------------------------------------------------------*/
 
 /* Reads one length-prefixed message (flag byte, 4-byte big-endian length) from the cursor.
- * Compressed messages (flag 1) are CCZ_ERR_UNSUPPORTED; longer than max is CCZ_ERR_TOO_LARGE;
+ * Compressed messages (flag 1) are CCZ_ERR_UNSUPPORTED (servers and channels read them when a
+ * grpc-encoding says how); longer than max is CCZ_ERR_TOO_LARGE;
  * an incomplete frame is CCZ_ERR_TRUNCATED and leaves the cursor where it was. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_frame_read(ccz_cursor *c, size_t max, ccz_span *message);
 /* Appends a length-prefixed message. */
@@ -87,16 +97,32 @@ typedef enum {
 typedef void (*ccz_rpc_handler)(ccz_rpc_call *call, const ProtobufCMessage *request,
                                 void *payload);
 
-#define CCZ_RPC_SERVER_OPTS_VERSION 1
+#define CCZ_RPC_SERVER_OPTS_VERSION 2
 
+/* With the limits that keep hostile clients from starving the server (docs/rpc.md, "Hostile
+ * clients"). */
 typedef struct {
     unsigned version;
     SSL_CTX *tls;             /* an RA-TLS server context (ccz_ratls_ctx_new); borrowed */
-    size_t max_message;       /* largest message accepted or sent (0: 4 MiB) */
-    unsigned max_connections; /* 0: 1024 */
+    size_t max_message;       /* largest message accepted or sent, inflated (0: 4 MiB) */
+    unsigned max_connections; /* 0: 1024; never more than RLIMIT_NOFILE leaves room for. At the
+                               * cap a new connection closes the oldest one still in its TLS
+                               * handshake, else the one idle longest without calls; it is
+                               * refused only when every connection has calls in flight */
+    /* version 2 */
+    unsigned handshake_timeout_ms; /* TLS must be done this long after accept (0: 10 s) */
+    unsigned idle_timeout_ms;      /* a connection without calls this long is closed, a call
+                                    * whose request stalls this long cancelled (0: 5 min) */
+    unsigned max_streams;          /* concurrent calls per connection (0: 100) */
+    size_t max_conn_buffer;   /* request bytes held per connection, its HTTP/2 receive window
+                               * (0: 8 MiB or max_message + 64 KiB if larger; at least that) */
+    size_t max_buffer;        /* request bytes held server-wide (0: 64 MiB or max_conn_buffer if
+                               * larger; at least max_conn_buffer) */
+    ccz_rpc_encoding send_encoding; /* compress responses to clients that accept it */
 } ccz_rpc_server_opts;
 
-#define CCZ_RPC_SERVER_OPTS_INIT {CCZ_RPC_SERVER_OPTS_VERSION, NULL, 0, 0}
+#define CCZ_RPC_SERVER_OPTS_INIT                                                                   \
+    {CCZ_RPC_SERVER_OPTS_VERSION, NULL, 0, 0, 0, 0, 0, 0, 0, CCZ_RPC_IDENTITY}
 
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_new(ccz_rpc_server **out,
                                                    const ccz_rpc_server_opts *o);
@@ -158,18 +184,24 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_finish(ccz_rpc_call *c, int code, const
 
 typedef struct ccz_rpc_channel ccz_rpc_channel;
 
-#define CCZ_RPC_CHANNEL_OPTS_VERSION 1
+#define CCZ_RPC_CHANNEL_OPTS_VERSION 2
 
 typedef struct {
     unsigned version;
     SSL_CTX *tls;         /* an RA-TLS client context; borrowed */
     size_t max_message;   /* 0: 4 MiB */
     const char *authority; /* :authority (default: the target) */
+    /* version 2 */
+    unsigned connect_timeout_ms; /* TCP connect + TLS handshake, and the call's deadline when
+                                  * it is shorter (0: 10 s) */
+    ccz_rpc_encoding send_encoding; /* compress requests (the server must read it) */
 } ccz_rpc_channel_opts;
 
-#define CCZ_RPC_CHANNEL_OPTS_INIT {CCZ_RPC_CHANNEL_OPTS_VERSION, NULL, 0, NULL}
+#define CCZ_RPC_CHANNEL_OPTS_INIT {CCZ_RPC_CHANNEL_OPTS_VERSION, NULL, 0, NULL, 0, CCZ_RPC_IDENTITY}
 
-/* A channel to HOST:PORT. It connects on first use and again after the connection drops. */
+/* A channel to HOST:PORT. It connects on first use and again after the connection drops; a
+ * connection that is not up (TCP and TLS) within the call's deadline ends the call
+ * DEADLINE_EXCEEDED, within connect_timeout_ms UNAVAILABLE. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_channel_new(ccz_rpc_channel **out, const char *target,
                                                     const ccz_rpc_channel_opts *o);
 CCZ_API void ccz_rpc_channel_free(ccz_rpc_channel *ch);

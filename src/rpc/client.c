@@ -1,16 +1,24 @@
-/* The gRPC client: a channel is one RA-TLS connection (made with ccz_ratls_connect, so the
- * server's evidence is verified before any request leaves) driven by libevent and nghttp2.
- * Calls multiplex on it as HTTP/2 streams. Responses are untrusted: headers are checked,
- * frames go through the cursor and are size-capped before protobuf-c unpacks them. */
+/* The gRPC client: a channel is one RA-TLS connection (its handshake done before any request
+ * leaves, so the server's evidence is verified first) driven by libevent and nghttp2. Calls
+ * multiplex on it as HTTP/2 streams. Connecting is bounded by the call's deadline and a
+ * connect timeout. Responses are untrusted: headers are checked, frames go through the
+ * cursor and are size-capped (and inflated no further than the cap) before protobuf-c unpacks
+ * them. */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 
@@ -20,6 +28,8 @@ struct ccz_rpc_channel {
     char *target, *authority;
     SSL_CTX *tls;
     size_t max_message;
+    unsigned connect_ms;
+    ccz_rpc_encoding send_enc;
     struct event_base *base;
     struct bufferevent *bev;
     SSL *ssl;       /* the current connection's, or the last one's (for its verdict) */
@@ -41,6 +51,8 @@ struct ccz_rpc_stream {
     ccz_buf in, out;
     size_t out_off;
     bool closing, deferred, got_status, done, http_ok, got_headers;
+    ccz_rpc_encoding in_enc; /* the response's grpc-encoding */
+    bool bad_enc;            /* one this client does not read */
     int http_status;
     ccz_rpc_status st;
     struct event *timer;
@@ -209,6 +221,10 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
             s->st.code = code >= 0 && code <= 16 ? code : CCZ_RPC_UNKNOWN;
             s->got_status = true;
         }
+    } else if (namelen == 13 && !memcmp(name, "grpc-encoding", 13)) {
+        int e = rpc_encoding_parse(value, valuelen);
+        s->in_enc = e >= 0 ? (ccz_rpc_encoding)e : CCZ_RPC_IDENTITY;
+        s->bad_enc = e < 0;
     } else if (namelen == 12 && !memcmp(name, "grpc-message", 12)) {
         rpc_percent_decode(s->st.message, sizeof s->st.message, value, valuelen);
     } else if (!rpc_header_reserved((const char *)name, namelen)) {
@@ -231,7 +247,8 @@ static void take_messages(ccz_rpc_stream *s)
     ccz_cursor_init(&cur, ccz_buf_span(&s->in));
     for (;;) {
         ccz_span msg;
-        ccz_status st = ccz_rpc_frame_read(&cur, s->ch->max_message, &msg);
+        bool compressed;
+        ccz_status st = rpc_frame_read(&cur, s->ch->max_message, &compressed, &msg);
         if (st == CCZ_ERR_TRUNCATED)
             break;
         if (st) {
@@ -241,7 +258,30 @@ static void take_messages(ccz_rpc_stream *s)
             s->in.len = 0;
             return;
         }
+        ccz_buf plain = CCZ_BUF_INIT;
+        if (compressed) {
+            if (s->in_enc == CCZ_RPC_IDENTITY) {
+                stream_cancel(s, CCZ_RPC_INTERNAL, s->bad_enc
+                                  ? "the response is compressed with an unsupported grpc-encoding"
+                                  : "a compressed response without a grpc-encoding");
+                s->in.len = 0;
+                return;
+            }
+            st = rpc_decompress(&plain, s->in_enc, msg, s->ch->max_message);
+            if (st) {
+                stream_cancel(s, st == CCZ_ERR_TOO_LARGE ? CCZ_RPC_RESOURCE_EXHAUSTED
+                                                         : CCZ_RPC_INTERNAL,
+                              ccz_error_detail());
+                ccz_buf_free(&plain);
+                s->in.len = 0;
+                return;
+            }
+            ccz_log(CCZ_LOG_DEBUG, "rpc: a %s-compressed response message, %zu bytes inflated "
+                                   "to %zu", rpc_encoding_name(s->in_enc), msg.len, plain.len);
+            msg = ccz_buf_span(&plain);
+        }
         ProtobufCMessage *m = protobuf_c_message_unpack(s->out_desc, NULL, msg.len, msg.ptr);
+        ccz_buf_free(&plain);
         if (!m) {
             stream_cancel(s, CCZ_RPC_INTERNAL, "the response cannot be parsed as the method's "
                                                "message");
@@ -447,8 +487,141 @@ static void channel_drop(ccz_rpc_channel *ch, const char *why)
     }
 }
 
-static ccz_status channel_connect(ccz_rpc_channel *ch)
+static int64_t mono_ms(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for events on fd until the deadline (monotonic ms); false when it passed. */
+static bool wait_fd(int fd, short events, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline - mono_ms();
+        if (left <= 0)
+            return false;
+        struct pollfd p = {fd, events, 0};
+        int r = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+        if (r > 0 || (r < 0 && errno != EINTR))
+            return true; /* ready, or an error the next call reports */
+    }
+}
+
+/* A TCP connection to one of the target's addresses by the deadline (non-blocking socket). */
+static ccz_status tcp_connect(int *out, const char *target, int64_t deadline, bool *timed_out)
+{
+    char host[256];
+    const char *colon = strrchr(target, ':');
+    CCZ_ENSURE(colon && colon != target && (size_t)(colon - target) < sizeof host,
+               CCZ_ERR_INVALID_ARGUMENT, "'%s' is not HOST:PORT", target);
+    snprintf(host, sizeof host, "%.*s", (int)(colon - target), target);
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') { /* [::1]:port */
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+    }
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+    int gai = getaddrinfo(host, colon + 1, &hints, &ai);
+    CCZ_ENSURE(gai == 0, CCZ_ERR_NETWORK, "cannot resolve %s: %s", target, gai_strerror(gai));
+    int fd = -1, err = ECONNREFUSED;
+    for (struct addrinfo *p = ai; p && fd < 0 && !*timed_out; p = p->ai_next) {
+        fd = socket(p->ai_family, p->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, p->ai_protocol);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        if (connect(fd, p->ai_addr, p->ai_addrlen) != 0) {
+            err = errno;
+            if (err == EINPROGRESS) {
+                socklen_t el = sizeof err;
+                if (!wait_fd(fd, POLLOUT, deadline))
+                    *timed_out = true;
+                else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
+                    err = errno;
+            }
+            if (*timed_out || err != 0) {
+                close(fd);
+                fd = -1;
+            }
+        }
+    }
+    freeaddrinfo(ai);
+    if (fd < 0 && *timed_out)
+        return ccz_fail(CCZ_ERR_NETWORK, "cannot connect to %s: timed out", target);
+    CCZ_ENSURE(fd >= 0, CCZ_ERR_NETWORK, "cannot connect to %s: %s", target, strerror(err));
+    *out = fd;
+    return CCZ_OK;
+}
+
+static ccz_status handshake_error(SSL *ssl, int rc)
+{
+    int err = SSL_get_error(ssl, rc);
+    unsigned long e = ERR_peek_last_error();
+    char buf[256] = "";
+    if (e)
+        ERR_error_string_n(e, buf, sizeof buf);
+    const ccz_ratls_verdict *v = ccz_ratls_peer_verdict(ssl);
+    ccz_status s;
+    if (v && v->status)
+        s = ccz_fail(v->status, "connect: the peer was rejected at %s: %s", v->step, v->message);
+    else if (e && ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET)
+        s = ccz_fail(CCZ_ERR_TLS, "connect: the peer refused the handshake (TLS alert: %s)",
+                     SSL_alert_desc_string_long((int)(ERR_GET_REASON(e) - SSL_AD_REASON_OFFSET)));
+    else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN)
+        s = ccz_fail(CCZ_ERR_TLS, "connect: the server closed the connection in the handshake");
+    else
+        s = ccz_fail(CCZ_ERR_TLS, "connect: TLS error %d%s%s", err, buf[0] ? ": " : "", buf);
+    ERR_clear_error();
+    return s;
+}
+
+/* TCP and the RA-TLS handshake (the server's evidence verified) by the deadline; a connection
+ * that is not up by then fails with *timed_out set. The socket is the caller's to close. */
+static ccz_status connect_by(SSL **out, SSL_CTX *ctx, const char *target, int64_t deadline,
+                             bool *timed_out)
+{
+    *out = NULL;
+    *timed_out = false;
+    int fd = -1;
+    CCZ_GUARD(tcp_connect(&fd, target, deadline, timed_out));
+    SSL *ssl = SSL_new(ctx);
+    if (!ssl || SSL_set_fd(ssl, fd) != 1) { /* a socket BIO that does not close fd */
+        SSL_free(ssl);
+        close(fd);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
+    ERR_clear_error();
+    for (;;) {
+        int rc = SSL_connect(ssl);
+        if (rc == 1)
+            break;
+        int e = SSL_get_error(ssl, rc);
+        if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) &&
+            wait_fd(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
+            continue;
+        ccz_status s = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE
+                           ? ccz_fail(CCZ_ERR_NETWORK, "connect to %s: no TLS handshake in time",
+                                      target)
+                           : handshake_error(ssl, rc);
+        *timed_out = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
+        SSL_free(ssl);
+        close(fd);
+        return s;
+    }
+    *out = ssl;
+    return CCZ_OK;
+}
+
+/* Connects unless connected: by the deadline (monotonic ms), and *timed_out when it passed. */
+/* Connecting may take the call's deadline or the connect timeout, whichever is shorter. */
+static int64_t call_connect_deadline(const ccz_rpc_channel *ch, int64_t now, int64_t deadline_ms)
+{
+    return now + (deadline_ms && deadline_ms < ch->connect_ms ? deadline_ms : ch->connect_ms);
+}
+
+static ccz_status channel_connect(ccz_rpc_channel *ch, int64_t deadline, bool *timed_out)
+{
+    *timed_out = false;
     if (ch->h2 && !ch->broken)
         return CCZ_OK;
     if (ch->h2 && ch->n_streams) /* draining: calls in flight finish on the old connection */
@@ -459,11 +632,12 @@ static ccz_status channel_connect(ccz_rpc_channel *ch)
     ch->ssl = NULL;
     ch->broken = false;
     SSL *ssl;
-    CCZ_GUARD(ccz_ratls_connect(&ssl, ch->tls, ch->target));
+    CCZ_GUARD(connect_by(&ssl, ch->tls, ch->target, deadline, timed_out));
     const unsigned char *alpn = NULL;
     unsigned alpn_len = 0;
     SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
     if (alpn_len != 2 || memcmp(alpn, "h2", 2) != 0) {
+        close(SSL_get_fd(ssl));
         SSL_free(ssl);
         return ccz_fail(CCZ_ERR_PROTOCOL, "%s did not agree to HTTP/2 (ALPN h2): not a gRPC "
                                           "server", ch->target);
@@ -471,13 +645,12 @@ static ccz_status channel_connect(ccz_rpc_channel *ch)
     /* calls are small writes that must not wait for an ACK (Nagle) */
     int one = 1;
     setsockopt(SSL_get_fd(ssl), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    /* libevent closes the socket itself: the BIO must not close it too */
-    BIO_set_close(SSL_get_rbio(ssl), BIO_NOCLOSE);
-    ch->ssl = ssl;
+    ch->ssl = ssl; /* libevent closes the socket */
     ch->bev = bufferevent_openssl_socket_new(ch->base, -1, ssl, BUFFEREVENT_SSL_OPEN,
                                              BEV_OPT_CLOSE_ON_FREE);
     if (!ch->bev) {
         ch->ssl = NULL;
+        close(SSL_get_fd(ssl));
         SSL_free(ssl);
         return ccz_fail(CCZ_ERR_NOMEM, "cannot set up the connection");
     }
@@ -515,8 +688,14 @@ ccz_status ccz_rpc_channel_new(ccz_rpc_channel **out, const char *target,
                                const ccz_rpc_channel_opts *o)
 {
     *out = NULL;
-    CCZ_ENSURE(o && o->version == CCZ_RPC_CHANNEL_OPTS_VERSION && o->tls && target,
+    CCZ_ENSURE(o && o->version >= 1 && o->version <= CCZ_RPC_CHANNEL_OPTS_VERSION && o->tls &&
+                   target,
                CCZ_ERR_INVALID_ARGUMENT, "channel options missing or without a TLS context");
+    ccz_rpc_channel_opts v2 = CCZ_RPC_CHANNEL_OPTS_INIT;
+    if (o->version >= 2)
+        v2 = *o;
+    CCZ_ENSURE((unsigned)v2.send_encoding <= CCZ_RPC_DEFLATE, CCZ_ERR_INVALID_ARGUMENT,
+               "send_encoding %d is not an encoding", (int)v2.send_encoding);
     CCZ_ENSURE(strrchr(target, ':'), CCZ_ERR_INVALID_ARGUMENT, "'%s' is not HOST:PORT", target);
     static const unsigned char h2[] = {2, 'h', '2'};
     CCZ_ENSURE(SSL_CTX_set_alpn_protos(o->tls, h2, sizeof h2) == 0, CCZ_ERR_CRYPTO,
@@ -533,6 +712,8 @@ ccz_status ccz_rpc_channel_new(ccz_rpc_channel **out, const char *target,
     ch->tls = o->tls;
     SSL_CTX_up_ref(ch->tls);
     ch->max_message = o->max_message ? o->max_message : CCZ_RPC_DEFAULT_MAX_MESSAGE;
+    ch->connect_ms = v2.connect_timeout_ms ? v2.connect_timeout_ms : 10000;
+    ch->send_enc = v2.send_encoding;
     *out = ch;
     return CCZ_OK;
 }
@@ -566,7 +747,14 @@ ccz_status ccz_rpc_start(ccz_rpc_channel *ch, const char *path, const ProtobufCM
         *stream = NULL;
     CCZ_ENSURE(path && path[0] == '/' && out, CCZ_ERR_INVALID_ARGUMENT,
                "a call needs a /package.Service/Method path and a response type");
-    CCZ_GUARD(channel_connect(ch));
+    int64_t start = mono_ms(), deadline_ms = o && o->deadline_ms > 0 ? o->deadline_ms : 0;
+    bool timed_out;
+    CCZ_GUARD(channel_connect(ch, call_connect_deadline(ch, start, deadline_ms), &timed_out));
+    if (deadline_ms) { /* what connecting took comes off the call's time */
+        deadline_ms -= mono_ms() - start;
+        if (deadline_ms < 1)
+            deadline_ms = 1;
+    }
     ccz_rpc_stream *s = calloc(1, sizeof *s);
     CCZ_ENSURE(s, CCZ_ERR_NOMEM, "out of memory");
     s->ch = ch;
@@ -581,7 +769,7 @@ ccz_status ccz_rpc_start(ccz_rpc_channel *ch, const char *path, const ProtobufCM
     ccz_buf_init(&s->out, 0, false);
     ccz_status st = CCZ_OK;
     if (request) {
-        st = rpc_pack(&s->out, request, ch->max_message);
+        st = rpc_pack(&s->out, request, ch->max_message, ch->send_enc);
         s->closing = true;
     }
 
@@ -602,8 +790,15 @@ ccz_status ccz_rpc_start(ccz_rpc_channel *ch, const char *path, const ProtobufCM
         st = rpc_headers_add(&h, "te", CCZ_SPAN("trailers", 8));
     if (st == CCZ_OK)
         st = rpc_headers_add(&h, "user-agent", CCZ_SPAN("grpc-c-ccz/0.1", 14));
-    if (st == CCZ_OK && o && o->deadline_ms > 0) {
-        rpc_timeout_format(timeout, o->deadline_ms);
+    if (st == CCZ_OK)
+        st = rpc_headers_add(&h, "grpc-accept-encoding",
+                             CCZ_SPAN(RPC_ACCEPT_ENCODING, sizeof RPC_ACCEPT_ENCODING - 1));
+    if (st == CCZ_OK && ch->send_enc != CCZ_RPC_IDENTITY) {
+        const char *e = rpc_encoding_name(ch->send_enc);
+        st = rpc_headers_add(&h, "grpc-encoding", CCZ_SPAN(e, strlen(e)));
+    }
+    if (st == CCZ_OK && deadline_ms) {
+        rpc_timeout_format(timeout, deadline_ms);
         st = rpc_headers_add(&h, "grpc-timeout", CCZ_SPAN(timeout, strlen(timeout)));
     }
     for (size_t i = 0; st == CCZ_OK && o && o->metadata && i < o->metadata->n; i++) {
@@ -640,9 +835,9 @@ ccz_status ccz_rpc_start(ccz_rpc_channel *ch, const char *path, const ProtobufCM
         ch->streams->prev = s;
     ch->streams = s;
     ch->n_streams++;
-    if (o && o->deadline_ms > 0) {
+    if (deadline_ms) {
         s->timer = evtimer_new(ch->base, on_timeout, s);
-        struct timeval tv = {o->deadline_ms / 1000, (o->deadline_ms % 1000) * 1000};
+        struct timeval tv = {deadline_ms / 1000, (deadline_ms % 1000) * 1000};
         if (s->timer)
             evtimer_add(s->timer, &tv);
     }
@@ -665,7 +860,7 @@ ccz_status ccz_rpc_stream_send(ccz_rpc_stream *s, const ProtobufCMessage *reques
 {
     CCZ_ENSURE(!s->closing && !s->got_status, CCZ_ERR_INVALID_ARGUMENT,
                "the call's request stream is closed");
-    CCZ_GUARD(rpc_pack(&s->out, request, s->ch->max_message));
+    CCZ_GUARD(rpc_pack(&s->out, request, s->ch->max_message, s->ch->send_enc));
     resume(s);
     return CCZ_OK;
 }
@@ -712,11 +907,17 @@ ccz_status ccz_rpc_unary(ccz_rpc_channel *ch, const char *path, const ProtobufCM
     CCZ_ENSURE(request, CCZ_ERR_INVALID_ARGUMENT, "a unary call needs a request");
     unary_wait w = {false, st};
     ccz_rpc_stream *s;
-    ccz_status r = channel_connect(ch);
+    int64_t deadline_ms = o && o->deadline_ms > 0 ? o->deadline_ms : 0;
+    int64_t connect_deadline = call_connect_deadline(ch, mono_ms(), deadline_ms);
+    bool timed_out;
+    ccz_status r = channel_connect(ch, connect_deadline, &timed_out);
     if (r != CCZ_OK && r != CCZ_ERR_NOMEM && r != CCZ_ERR_INVALID_ARGUMENT) {
-        /* no connection (unreachable, refused, or the server's evidence was rejected): that
-         * is the call's status, as in gRPC */
-        st->code = CCZ_RPC_UNAVAILABLE;
+        /* no connection (unreachable, refused, too slow, or the server's evidence was
+         * rejected): that is the call's status, as in gRPC; DEADLINE_EXCEEDED when the call's
+         * own deadline is what ran out */
+        st->code = timed_out && deadline_ms && deadline_ms <= ch->connect_ms
+                       ? CCZ_RPC_DEADLINE_EXCEEDED
+                       : CCZ_RPC_UNAVAILABLE;
         snprintf(st->message, sizeof st->message, "%s", ccz_error_detail());
         return CCZ_OK;
     }

@@ -32,8 +32,27 @@ ccz_status rpc_headers_add(rpc_headers *h, const char *name, ccz_span value);
 nghttp2_nv *rpc_headers_nv(rpc_headers *h);
 void rpc_headers_free(rpc_headers *h);
 
-/* Packs a protobuf-c message into a length-prefixed frame appended to out, within max. */
-ccz_status rpc_pack(ccz_buf *out, const ProtobufCMessage *m, size_t max);
+/* Packs a protobuf-c message into a length-prefixed frame appended to out, within max
+ * (uncompressed), compressed with enc (flag 1) unless it is identity. */
+ccz_status rpc_pack(ccz_buf *out, const ProtobufCMessage *m, size_t max, ccz_rpc_encoding enc);
+
+/* Reads one length-prefixed message of either flag: *compressed is flag 1. Errors as for
+ * ccz_rpc_frame_read; max bounds the length on the wire. */
+ccz_status rpc_frame_read(ccz_cursor *c, size_t max, bool *compressed, ccz_span *message);
+
+/* grpc-encoding names: "identity", "gzip", "deflate"; parse gives -1 for anything else. */
+const char *rpc_encoding_name(ccz_rpc_encoding e);
+int rpc_encoding_parse(const uint8_t *v, size_t n);
+/* grpc-accept-encoding ("gzip, deflate") as a set of 1 << encoding; identity always in. */
+unsigned rpc_accept_parse(const uint8_t *v, size_t n);
+/* What ccz accepts, in grpc-accept-encoding form. */
+#define RPC_ACCEPT_ENCODING "identity,deflate,gzip"
+/* gzip or deflate (the zlib format, as gRPC's "deflate" is) of in, appended to out. */
+ccz_status rpc_compress(ccz_buf *out, ccz_rpc_encoding enc, ccz_span in);
+/* Inflates in into out; more than max bytes is CCZ_ERR_TOO_LARGE (at most max + 1 bytes are
+ * ever produced, so a zip bomb costs no more than one message), a corrupt stream
+ * CCZ_ERR_MALFORMED, a short one CCZ_ERR_TRUNCATED, bytes after it CCZ_ERR_TRAILING_DATA. */
+ccz_status rpc_decompress(ccz_buf *out, ccz_rpc_encoding enc, ccz_span in, size_t max);
 
 /* Fuzzing: feeds one client connection's plaintext bytes to the server (server.c). */
 ccz_status rpc_server_feed(ccz_rpc_server *s, const uint8_t *data, size_t n);

@@ -1,7 +1,11 @@
 /* The gRPC server: libevent accepts TLS connections (RA-TLS contexts), nghttp2 speaks HTTP/2,
  * calls are dispatched to registered handlers that answer now or later from the loop. Every
  * byte from a client is untrusted: frames go through the cursor, messages are size-capped
- * before protobuf-c unpacks them, headers are checked before use. */
+ * (and inflated no further than the cap) before protobuf-c unpacks them, headers are checked
+ * before use. A client cannot hold the server: handshakes and idle connections have deadlines,
+ * the connection cap sheds the oldest unfinished handshake, running out of descriptors pauses
+ * accepting, and request bytes are bounded per connection (its HTTP/2 window, credited only as
+ * the server consumes them) and server-wide. */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -9,10 +13,12 @@
 #include <event2/listener.h>
 #include <event2/thread.h>
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -32,15 +38,26 @@ typedef struct {
 
 typedef struct conn conn;
 
+/* Connections in a list: in order of arrival (oldest first). */
+typedef struct {
+    conn *head, *tail;
+} conn_list;
+
 struct ccz_rpc_server {
     struct event_base *base;
     struct evconnlistener *listener;
+    struct event *relisten; /* re-enables accepting after descriptors ran out */
+    int64_t accept_failed_at; /* the last accept() failure (an episode is logged once) */
     SSL_CTX *tls;
     size_t max_message;
-    unsigned max_conns, n_conns;
+    unsigned max_conns, n_conns, max_streams;
+    unsigned handshake_ms, idle_ms;
+    size_t conn_window; /* per connection: bytes received and not yet consumed */
+    size_t max_held, held; /* server-wide: request buffer bytes */
+    ccz_rpc_encoding send_encoding;
     method *methods;
     size_t n_methods;
-    conn *conns;
+    conn_list handshaking, ready; /* TLS not done yet (the ones shed at the cap); serving */
     bool shutting_down;
     struct event *grace;
 };
@@ -50,11 +67,22 @@ struct conn {
     struct bufferevent *bev;
     SSL *ssl;
     nghttp2_session *h2;
+    struct event *timer; /* handshake deadline, then idle check */
+    int64_t last_active; /* monotonic ms its handshake finished or its last call ended */
+    size_t unconsumed;   /* bytes received on its streams, not yet consumed */
+    size_t credit;       /* consumed, not yet sent back in a WINDOW_UPDATE */
     int in_recv;
     bool closing;
     ccz_rpc_call *calls;
+    conn_list *list;
     conn *prev, *next;
 };
+
+/* A request's bytes not yet parsed into messages; held counts towards the server's bound. */
+typedef struct {
+    uint8_t *p;
+    size_t len, cap;
+} inbuf;
 
 struct ccz_rpc_call {
     conn *c;                 /* NULL once the stream is gone */
@@ -62,15 +90,24 @@ struct ccz_rpc_call {
     const method *m;
     char path[256];
     bool bad_request;        /* wrong method or content type */
+    size_t header_bytes;     /* as SETTINGS_MAX_HEADER_LIST_SIZE counts them */
+    size_t md_held;          /* metadata bytes kept, counted in the server's bound */
+    bool headers_over;       /* more header bytes than allowed: refused */
     ccz_rpc_metadata md, send_headers, send_trailers;
-    ccz_buf in, out;
+    inbuf in;
+    ccz_buf out;
     size_t out_off;
+    ccz_rpc_encoding in_enc, out_enc; /* grpc-encoding of the request, of the response */
+    char bad_enc[32];                 /* an encoding this server does not read */
+    unsigned accepts;                 /* grpc-accept-encoding, a set of 1 << encoding */
+    size_t credit;                    /* consumed, not yet in a WINDOW_UPDATE of the stream */
     size_t in_messages;
     ProtobufCMessage *request;
     bool headers_sent, finished, deferred, dispatched, alive;
     int code;
     char *message;
     int64_t deadline; /* monotonic ms, 0: none */
+    int64_t progress; /* monotonic ms of the request's last bytes */
     struct event *timer;
     int refs;
     void *user;
@@ -103,7 +140,7 @@ static void call_free(ccz_rpc_call *k)
     ccz_rpc_md_free(&k->md);
     ccz_rpc_md_free(&k->send_headers);
     ccz_rpc_md_free(&k->send_trailers);
-    ccz_buf_free(&k->in);
+    free(k->in.p); /* given back at detach; empty by now */
     ccz_buf_free(&k->out);
     if (k->request)
         protobuf_c_message_free_unpacked(k->request, NULL);
@@ -122,12 +159,110 @@ void ccz_rpc_call_unref(ccz_rpc_call *k)
         call_free(k);
 }
 
+/* ---- request bytes: held, consumed, shed ---------------------------------------------------*/
+
+/* Request header bytes per call (name + value + 32 per field, as HTTP/2 counts them). */
+#define MAX_HEADER_LIST 16384u
+
+/* Window credit goes back in steps of at least this, so a client's windows are never short of
+ * what the server holds by more than a step: with nghttp2's own threshold (half the window)
+ * consumed bytes could sit unannounced while unfinished messages fill the rest, a stall. */
+#define CREDIT_STEP 16384
+
+/* n bytes of a stream (k, or an unknown stream id) leave the server: credited to the client's
+ * connection and stream windows. */
+static void credit(conn *c, ccz_rpc_call *k, int32_t id, size_t n)
+{
+    if (!n || !c->h2)
+        return;
+    c->credit += n;
+    if (c->credit >= CREDIT_STEP) {
+        nghttp2_submit_window_update(c->h2, NGHTTP2_FLAG_NONE, 0, (int32_t)c->credit);
+        c->credit = 0;
+    }
+    if (!k) {
+        nghttp2_submit_window_update(c->h2, NGHTTP2_FLAG_NONE, id, (int32_t)n);
+        return;
+    }
+    k->credit += n;
+    if (k->credit >= CREDIT_STEP) {
+        nghttp2_submit_window_update(c->h2, NGHTTP2_FLAG_NONE, id, (int32_t)k->credit);
+        k->credit = 0;
+    }
+}
+
+/* n bytes held for a call are consumed (parsed into a message, or dropped). */
+static void consume(conn *c, ccz_rpc_call *k, size_t n)
+{
+    c->unconsumed -= n;
+    credit(c, k, k->id, n);
+}
+
+/* Gives the request buffer back: its bytes credited to the client, its memory uncounted. */
+static void in_drop(ccz_rpc_call *k)
+{
+    if (k->c) {
+        consume(k->c, k, k->in.len);
+        k->c->srv->held -= k->in.cap;
+    }
+    free(k->in.p);
+    k->in = (inbuf){0};
+}
+
+/* Appends a DATA chunk (at most a frame, 16 KiB: the frame size is never raised). The buffer
+ * grows by an eighth (at most 256 KiB) beyond what it needs, and every byte of it counts. */
+static bool in_append(ccz_rpc_call *k, const uint8_t *data, size_t n)
+{
+    ccz_rpc_server *s = k->c->srv;
+    size_t need = k->in.len + n;
+    if (need > s->max_message + 5 + 16384) /* the frame reader sees an oversize length first */
+        return false;
+    if (need > k->in.cap) {
+        size_t extra = k->in.len / 8 < (256u << 10) ? k->in.len / 8 : (256u << 10);
+        size_t cap = (need + extra + 4095) & ~(size_t)4095;
+        uint8_t *p = realloc(k->in.p, cap);
+        if (!p)
+            return false;
+        s->held += cap - k->in.cap;
+        k->in.p = p;
+        k->in.cap = cap;
+    }
+    memcpy(k->in.p + k->in.len, data, n);
+    k->in.len += n;
+    k->c->unconsumed += n;
+    return true;
+}
+
+/* After parsing: the first used bytes are consumed; a buffer much larger than what it still
+ * holds is given back. */
+static void in_shift(ccz_rpc_call *k, size_t used)
+{
+    consume(k->c, k, used);
+    memmove(k->in.p, k->in.p + used, k->in.len - used);
+    k->in.len -= used;
+    if (k->in.len == 0) {
+        in_drop(k);
+    } else if (k->in.cap > 2 * k->in.len + 65536) {
+        size_t cap = (k->in.len + 4095) & ~(size_t)4095;
+        uint8_t *p = realloc(k->in.p, cap);
+        if (p) {
+            k->c->srv->held -= k->in.cap - cap;
+            k->in.p = p;
+            k->in.cap = cap;
+        }
+    }
+}
+
 /* The stream is gone: the call stays as long as the application holds it. */
 static void call_detach(ccz_rpc_call *k)
 {
     conn *c = k->c;
     if (!c)
         return;
+    in_drop(k);
+    c->srv->held -= k->md_held;
+    k->md_held = 0;
+    c->last_active = mono_ms(); /* idle counts from the last call (pings do not reset it) */
     if (k->prev)
         k->prev->next = k->next;
     else
@@ -266,9 +401,16 @@ static ccz_status start_response(ccz_rpc_call *k)
     ccz_status s = rpc_headers_add(&h, ":status", CCZ_SPAN("200", 3));
     if (s == CCZ_OK)
         s = rpc_headers_add(&h, "content-type", CCZ_SPAN("application/grpc", 16));
+    /* what this server reads (required with UNIMPLEMENTED for an unknown grpc-encoding) */
+    if (s == CCZ_OK)
+        s = rpc_headers_add(&h, "grpc-accept-encoding", CCZ_SPAN(RPC_ACCEPT_ENCODING, sizeof RPC_ACCEPT_ENCODING - 1));
+    bool trailers_only = k->finished && k->out.len == 0;
+    if (s == CCZ_OK && !trailers_only && k->out_enc != CCZ_RPC_IDENTITY) {
+        const char *e = rpc_encoding_name(k->out_enc);
+        s = rpc_headers_add(&h, "grpc-encoding", CCZ_SPAN(e, strlen(e)));
+    }
     if (s == CCZ_OK)
         s = add_md(&h, &k->send_headers);
-    bool trailers_only = k->finished && k->out.len == 0;
     if (s == CCZ_OK && trailers_only)
         s = add_status(&h, k);
     if (s == CCZ_OK) {
@@ -301,7 +443,7 @@ ccz_status ccz_rpc_send(ccz_rpc_call *k, const ProtobufCMessage *response)
                "the call is over (finished, cancelled, past its deadline or disconnected)");
     CCZ_ENSURE(response->descriptor == k->m->out, CCZ_ERR_INVALID_ARGUMENT,
                "%s answers %s, not %s", k->path, k->m->out->name, response->descriptor->name);
-    CCZ_GUARD(rpc_pack(&k->out, response, k->c->srv->max_message));
+    CCZ_GUARD(rpc_pack(&k->out, response, k->c->srv->max_message, k->out_enc));
     return kick(k);
 }
 
@@ -354,27 +496,55 @@ static void dispatch(ccz_rpc_call *k, const ProtobufCMessage *req)
     ccz_rpc_call_unref(k);
 }
 
+/* A compressed message inflated into out (bounded by the message limit); false with the call
+ * failed when it cannot be. */
+static bool inflate_message(ccz_rpc_call *k, ccz_span *msg, ccz_buf *out)
+{
+    if (k->in_enc == CCZ_RPC_IDENTITY) {
+        fail_call(k, CCZ_RPC_INTERNAL, "gRPC frame: a compressed message without a grpc-encoding");
+        return false;
+    }
+    ccz_status s = rpc_decompress(out, k->in_enc, *msg, k->c->srv->max_message);
+    if (s) {
+        fail_call(k, s == CCZ_ERR_TOO_LARGE ? CCZ_RPC_RESOURCE_EXHAUSTED : CCZ_RPC_INTERNAL,
+                  ccz_error_detail());
+        return false;
+    }
+    ccz_log(CCZ_LOG_DEBUG, "rpc: a %s-compressed request message, %zu bytes inflated to %zu",
+            rpc_encoding_name(k->in_enc), msg->len, out->len);
+    *msg = ccz_buf_span(out);
+    return true;
+}
+
 /* Parses the complete messages received so far. */
 static void take_messages(ccz_rpc_call *k)
 {
     ccz_cursor cur;
-    ccz_cursor_init(&cur, ccz_buf_span(&k->in));
+    ccz_cursor_init(&cur, CCZ_SPAN(k->in.p, k->in.len));
     size_t max = k->c->srv->max_message;
     for (;;) {
         ccz_span msg;
-        ccz_status s = ccz_rpc_frame_read(&cur, max, &msg);
+        bool compressed;
+        ccz_status s = rpc_frame_read(&cur, max, &compressed, &msg);
         if (s == CCZ_ERR_TRUNCATED)
             break;
         if (s) {
             fail_call(k, s == CCZ_ERR_TOO_LARGE ? CCZ_RPC_RESOURCE_EXHAUSTED : CCZ_RPC_INTERNAL,
                       ccz_error_detail());
-            k->in.len = 0;
+            in_drop(k);
+            return;
+        }
+        ccz_buf plain = CCZ_BUF_INIT;
+        if (compressed && !inflate_message(k, &msg, &plain)) {
+            ccz_buf_free(&plain);
+            in_drop(k);
             return;
         }
         ProtobufCMessage *m = protobuf_c_message_unpack(k->m->in, NULL, msg.len, msg.ptr);
+        ccz_buf_free(&plain);
         if (!m) {
             fail_call(k, CCZ_RPC_INTERNAL, "the request cannot be parsed as the method's message");
-            k->in.len = 0;
+            in_drop(k);
             return;
         }
         k->in_messages++;
@@ -382,6 +552,8 @@ static void take_messages(ccz_rpc_call *k)
             if (!k->finished)
                 dispatch(k, m);
             protobuf_c_message_free_unpacked(m, NULL);
+            if (!k->c) /* the handler's answer closed the connection */
+                return;
         } else if (k->request) {
             protobuf_c_message_free_unpacked(m, NULL);
             fail_call(k, CCZ_RPC_UNIMPLEMENTED, "more than one request message on a unary call");
@@ -390,9 +562,7 @@ static void take_messages(ccz_rpc_call *k)
         }
     }
     /* keep the incomplete tail */
-    size_t used = cur.pos;
-    memmove(k->in.ptr, k->in.ptr + used, k->in.len - used);
-    k->in.len -= used;
+    in_shift(k, cur.pos);
 }
 
 static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
@@ -407,9 +577,8 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
     k->id = frame->hd.stream_id;
     k->alive = true;
     k->refs = 1; /* the stream's */
-    /* room for a message and one more DATA frame (16 KiB): an oversize length is seen by
-     * the frame reader, which names it */
-    ccz_buf_init(&k->in, c->srv->max_message + 5 + 16384, false);
+    k->accepts = 1u << CCZ_RPC_IDENTITY;
+    k->progress = mono_ms();
     ccz_buf_init(&k->out, 0, false);
     k->next = c->calls;
     if (c->calls)
@@ -423,12 +592,20 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
                      size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
                      void *user_data)
 {
-    (void)flags, (void)user_data;
+    (void)flags;
+    conn *c = user_data;
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
     ccz_rpc_call *k = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-    if (!k)
+    if (!k || k->headers_over)
         return 0;
+    /* nghttp2 does not hold clients to the header list size this server announces: it is
+     * enforced here, and what metadata keeps counts towards the server-wide bound */
+    k->header_bytes += namelen + valuelen + 32;
+    if (k->header_bytes > MAX_HEADER_LIST || c->srv->held + namelen + valuelen > c->srv->max_held) {
+        k->headers_over = true;
+        return 0;
+    }
     if (namelen == 5 && !memcmp(name, ":path", 5)) {
         if (valuelen >= sizeof k->path)
             k->bad_request = true;
@@ -438,6 +615,15 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
         k->bad_request |= valuelen != 4 || memcmp(value, "POST", 4) != 0;
     } else if (namelen == 12 && !memcmp(name, "content-type", 12)) {
         k->bad_request |= valuelen < 16 || memcmp(value, "application/grpc", 16) != 0;
+    } else if (namelen == 13 && !memcmp(name, "grpc-encoding", 13)) {
+        int e = rpc_encoding_parse(value, valuelen);
+        if (e >= 0)
+            k->in_enc = (ccz_rpc_encoding)e;
+        else
+            snprintf(k->bad_enc, sizeof k->bad_enc, "%.*s", (int)(valuelen < 24 ? valuelen : 24),
+                     value);
+    } else if (namelen == 20 && !memcmp(name, "grpc-accept-encoding", 20)) {
+        k->accepts = rpc_accept_parse(value, valuelen);
     } else if (namelen == 12 && !memcmp(name, "grpc-timeout", 12)) {
         char t[16];
         int64_t ms;
@@ -454,6 +640,8 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
             key[namelen] = '\0';
             if (rpc_md_add_wire(&k->md, key, value, valuelen) != CCZ_OK)
                 k->bad_request = true;
+            k->md_held += namelen + valuelen;
+            c->srv->held += namelen + valuelen;
         }
     }
     return 0;
@@ -470,6 +658,13 @@ static const method *find_method(ccz_rpc_server *s, const char *path)
 /* The request headers are complete: find the method, arm the deadline. */
 static void start_call(conn *c, ccz_rpc_call *k)
 {
+    if (k->headers_over) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "the request headers exceed %u bytes, or the server's bound",
+                 MAX_HEADER_LIST);
+        fail_call(k, CCZ_RPC_RESOURCE_EXHAUSTED, msg);
+        return;
+    }
     if (k->bad_request) {
         fail_call(k, CCZ_RPC_INTERNAL, "not a gRPC request (method, content type or metadata)");
         return;
@@ -481,6 +676,16 @@ static void start_call(conn *c, ccz_rpc_call *k)
         fail_call(k, CCZ_RPC_UNIMPLEMENTED, msg);
         return;
     }
+    if (k->bad_enc[0]) { /* the compression spec: UNIMPLEMENTED and what we accept */
+        char msg[160];
+        snprintf(msg, sizeof msg, "grpc-encoding '%s' is not supported (accepted: %s)",
+                 k->bad_enc, RPC_ACCEPT_ENCODING);
+        k->m = NULL; /* its bytes are not read */
+        fail_call(k, CCZ_RPC_UNIMPLEMENTED, msg);
+        return;
+    }
+    if (k->accepts & (1u << c->srv->send_encoding))
+        k->out_enc = c->srv->send_encoding;
     if (k->deadline) {
         int64_t left = k->deadline - mono_ms();
         if (left <= 0) {
@@ -517,18 +722,73 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
     return 0;
 }
 
+/* The call on one connection (or on any, when only is NULL) holding the most request bytes. */
+static ccz_rpc_call *largest_request(ccz_rpc_server *s, conn *only)
+{
+    ccz_rpc_call *big = NULL;
+    for (conn *c = only ? only : s->ready.head; c; c = only ? NULL : c->next)
+        for (ccz_rpc_call *k = c->calls; k; k = k->next)
+            if (k->in.cap && (!big || k->in.cap > big->in.cap))
+                big = k;
+    return big;
+}
+
+static void shed(ccz_rpc_call *k, const char *why, size_t limit)
+{
+    char msg[200];
+    snprintf(msg, sizeof msg, "%s (%zu bytes): the largest unfinished request was shed", why,
+             limit);
+    in_drop(k);
+    fail_call(k, CCZ_RPC_RESOURCE_EXHAUSTED, msg);
+}
+
+/* Keeps request bytes within bounds by ending the calls that hold the most: on this
+ * connection before its window fills with unfinished messages (which would stall it for
+ * good, since only consumed bytes are credited), and server-wide. */
+static void enforce_bounds(conn *c)
+{
+    ccz_rpc_server *s = c->srv;
+    ccz_rpc_call *k;
+    while (c->unconsumed + CREDIT_STEP + 16384 > s->conn_window &&
+           (k = largest_request(s, c)) != NULL)
+        shed(k, "the connection's window is full of unfinished requests", s->conn_window);
+    while (s->held > s->max_held && (k = largest_request(s, NULL)) != NULL)
+        shed(k, "the server holds too many request bytes", s->max_held);
+}
+
 static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, const uint8_t *data,
                          size_t len, void *user_data)
 {
-    (void)flags, (void)user_data;
+    (void)flags;
+    conn *c = user_data;
     ccz_rpc_call *k = nghttp2_session_get_stream_user_data(session, id);
-    if (!k || k->finished || !k->m)
+    if (k)
+        k->progress = mono_ms();
+    if (!k || k->finished || !k->m) { /* nobody reads these: consumed at once */
+        credit(c, k, id, len);
         return 0;
-    if (ccz_buf_append(&k->in, data, len) != CCZ_OK) {
+    }
+    if (!in_append(k, data, len)) {
+        credit(c, k, id, len);
+        in_drop(k);
         fail_call(k, CCZ_RPC_RESOURCE_EXHAUSTED, "request message exceeds the limit");
         return 0;
     }
     take_messages(k);
+    enforce_bounds(c);
+    return 0;
+}
+
+/* A call the server ended while its client still sends (shed, refused, past its deadline) is
+ * reset once the trailers are out, as gRPC does: the client stops sending and the stream stops
+ * holding its connection. */
+static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
+{
+    (void)user_data;
+    if (frame->hd.type == NGHTTP2_HEADERS && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+        !nghttp2_session_get_stream_remote_close(session, frame->hd.stream_id))
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                                  NGHTTP2_NO_ERROR);
     return 0;
 }
 
@@ -544,11 +804,53 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error_
 
 /* ---- connections -----------------------------------------------------------------------------*/
 
+/* Output waiting for a client that does not read: past this, nghttp2 is told to wait. */
+#define OUTPUT_HIGH (1u << 20)
+/* How long accepting pauses when accept() fails (descriptors or memory ran out). */
+#define ACCEPT_PAUSE_MS 250
+/* accept() failures this long after the last one start a new episode (logged again). */
+#define ACCEPT_EPISODE_MS 10000
+
+static void list_push(conn_list *l, conn *c)
+{
+    c->list = l;
+    c->prev = l->tail;
+    c->next = NULL;
+    if (l->tail)
+        l->tail->next = c;
+    else
+        l->head = c;
+    l->tail = c;
+}
+
+static void list_remove(conn *c)
+{
+    conn_list *l = c->list;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        l->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        l->tail = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void arm(conn *c, int64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+}
+
 static ssize_t send_cb(nghttp2_session *session, const uint8_t *data, size_t length, int flags,
                        void *user_data)
 {
     (void)session, (void)flags;
     conn *c = user_data;
+    /* a client that does not read its responses does not make the server buffer them */
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) >= OUTPUT_HIGH)
+        return NGHTTP2_ERR_WOULDBLOCK;
     if (bufferevent_write(c->bev, data, length) != 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     return (ssize_t)length;
@@ -575,16 +877,54 @@ static void conn_close(conn *c)
         nghttp2_session_del(c->h2);
     if (c->bev)
         bufferevent_free(c->bev); /* closes the socket and frees the SSL */
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    if (c->timer)
+        event_free(c->timer);
+    list_remove(c);
     s->n_conns--;
     free(c);
-    if (s->shutting_down && !s->conns)
+    if (s->shutting_down && !s->ready.head && !s->handshaking.head)
         event_base_loopexit(s->base, NULL);
+}
+
+/* The handshake deadline, then the idle check: a connection without calls for idle_ms (since
+ * its handshake or its last call; frames such as PING do not count) gets GOAWAY and is closed
+ * (a second later at the latest, if its client does not read); a call whose request stalls
+ * for idle_ms is cancelled first. */
+static void conn_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    conn *c = arg;
+    ccz_rpc_server *s = c->srv;
+    if (!c->h2 || c->closing) {
+        if (!c->h2)
+            ccz_log(CCZ_LOG_DEBUG, "rpc: a client did not finish its handshake within %u ms",
+                    s->handshake_ms);
+        conn_close(c);
+        return;
+    }
+    int64_t now = mono_ms(), idle = now - c->last_active;
+    /* a request that stalls (no bytes for idle_ms before its end) holds the connection as
+     * surely as no call: it is cancelled (flushing waits until the list is walked) */
+    c->in_recv = 1;
+    for (ccz_rpc_call *k = c->calls; k; k = k->next)
+        if (!k->finished && now - k->progress >= (int64_t)s->idle_ms &&
+            !nghttp2_session_get_stream_remote_close(c->h2, k->id)) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "the request made no progress for %u ms", s->idle_ms);
+            in_drop(k);
+            fail_call(k, CCZ_RPC_CANCELLED, msg);
+        }
+    c->in_recv = 0;
+    if (c->calls || idle < (int64_t)s->idle_ms) {
+        arm(c, c->calls ? (int64_t)s->idle_ms : (int64_t)s->idle_ms - idle);
+        conn_flush(c); /* may close c */
+        return;
+    }
+    nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(c->h2),
+                          NGHTTP2_NO_ERROR, (const uint8_t *)"idle", 4);
+    c->closing = true;
+    arm(c, 1000);
+    conn_flush(c);
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)
@@ -618,24 +958,36 @@ static void write_cb(struct bufferevent *bev, void *arg)
 
 static ccz_status start_h2(conn *c)
 {
+    ccz_rpc_server *s = c->srv;
     nghttp2_session_callbacks *cb;
+    nghttp2_option *opt;
     CCZ_ENSURE(nghttp2_session_callbacks_new(&cb) == 0, CCZ_ERR_NOMEM, "out of memory");
+    if (nghttp2_option_new(&opt) != 0) {
+        nghttp2_session_callbacks_del(cb);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
     nghttp2_session_callbacks_set_send_callback(cb, send_cb);
     nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
     nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
-    int rv = nghttp2_session_server_new(&c->h2, cb, c);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
+    /* windows are credited as the server consumes request bytes (credit()), not on receipt */
+    nghttp2_option_set_no_auto_window_update(opt, 1);
+    int rv = nghttp2_session_server_new2(&c->h2, cb, c, opt);
     nghttp2_session_callbacks_del(cb);
+    nghttp2_option_del(opt);
     CCZ_ENSURE(rv == 0, CCZ_ERR_NOMEM, "cannot start HTTP/2");
+    /* one stream may use the whole connection window, so a message of max_message fits */
+    uint32_t window = s->conn_window < INT32_MAX ? (uint32_t)s->conn_window : INT32_MAX;
     nghttp2_settings_entry iv[] = {
-        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 1000},
-        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1u << 20},
-        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, 16384},
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, s->max_streams},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, window},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST},
     };
     nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]);
-    nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0, 16u << 20);
+    nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0, (int32_t)window);
     return CCZ_OK;
 }
 
@@ -643,11 +995,16 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
 {
     (void)bev;
     conn *c = arg;
+    ccz_rpc_server *s = c->srv;
     if (events & BEV_EVENT_CONNECTED) {
+        list_remove(c);
+        list_push(&s->ready, c);
+        c->last_active = mono_ms();
         if (start_h2(c) != CCZ_OK) {
             conn_close(c);
             return;
         }
+        arm(c, s->idle_ms);
         conn_flush(c);
         return;
     }
@@ -658,7 +1015,11 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
             char buf[256] = "";
             if (e)
                 ERR_error_string_n(e, buf, sizeof buf);
-            ccz_log(CCZ_LOG_WARN, "rpc: a client's handshake failed: %s",
+            /* a client that went away is not news (and a flood of them must not flood the
+             * log); a rejected or broken handshake is */
+            bool gone = !(v && v->status) &&
+                        (!e || ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+            ccz_log(gone ? CCZ_LOG_DEBUG : CCZ_LOG_WARN, "rpc: a client's handshake failed: %s",
                     v && v->status ? v->message : buf[0] ? buf : "connection closed");
         }
         conn_close(c);
@@ -668,17 +1029,40 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
                       int len, void *arg)
 {
-    (void)l, (void)addr, (void)len;
+    (void)addr, (void)len;
     ccz_rpc_server *s = arg;
-    if (s->shutting_down || s->n_conns >= s->max_conns) {
+    if (s->shutting_down) {
         evutil_closesocket(fd);
         return;
+    }
+    if (s->n_conns >= s->max_conns) {
+        /* room is made by the oldest connection still in its handshake, else by the one
+         * without calls that has been idle longest (its client reconnects when it needs to);
+         * addresses decide nothing, as a flood and a client may share one. When every
+         * connection has calls in flight the new one is refused. */
+        conn *victim = s->handshaking.head;
+        for (conn *c = victim ? NULL : s->ready.head; c; c = c->next)
+            if (!c->calls && (!victim || c->last_active < victim->last_active))
+                victim = c;
+        if (!victim) {
+            evutil_closesocket(fd);
+            return;
+        }
+        conn_close(victim);
+        /* libevent releases the victim's descriptor on the next loop iteration: accept no
+         * more until then, or a burst at the cap would run past the descriptor limit */
+        static const struct timeval now = {0, 0};
+        evconnlistener_disable(l);
+        evtimer_add(s->relisten, &now);
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     conn *c = calloc(1, sizeof *c);
     SSL *ssl = SSL_new(s->tls);
-    if (!c || !ssl) {
+    struct event *timer = c ? evtimer_new(s->base, conn_timer, c) : NULL;
+    if (!c || !ssl || !timer) {
+        if (timer)
+            event_free(timer);
         free(c);
         SSL_free(ssl);
         evutil_closesocket(fd);
@@ -686,21 +1070,47 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     c->srv = s;
     c->ssl = ssl;
+    c->timer = timer;
     c->bev = bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                             BEV_OPT_CLOSE_ON_FREE);
     if (!c->bev) {
         SSL_free(ssl);
         evutil_closesocket(fd);
+        event_free(timer);
         free(c);
         return;
     }
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
+    list_push(&s->handshaking, c);
     s->n_conns++;
+    arm(c, s->handshake_ms);
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* accept() failed for a reason other than a client giving up: out of descriptors (EMFILE,
+ * ENFILE) or memory. The listening socket stays readable, so accepting pauses for a while
+ * instead of spinning, and the episode is logged once. */
+static void accept_error(struct evconnlistener *l, void *arg)
+{
+    ccz_rpc_server *s = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    static const struct timeval pause = {0, ACCEPT_PAUSE_MS * 1000};
+    int64_t now = mono_ms();
+    evconnlistener_disable(l);
+    if (!s->accept_failed_at || now - s->accept_failed_at > ACCEPT_EPISODE_MS)
+        ccz_log(CCZ_LOG_WARN, "rpc: cannot accept connections: %s (%u open, at most %u); "
+                              "pausing %d ms at a time until it passes",
+                evutil_socket_error_to_string(err), s->n_conns, s->max_conns, ACCEPT_PAUSE_MS);
+    s->accept_failed_at = now;
+    evtimer_add(s->relisten, &pause);
+}
+
+static void relisten(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    ccz_rpc_server *s = arg;
+    if (s->listener && !s->shutting_down)
+        evconnlistener_enable(s->listener);
 }
 
 /* ---- the server ------------------------------------------------------------------------------*/
@@ -718,16 +1128,71 @@ static int select_h2(SSL *ssl, const unsigned char **out, unsigned char *outlen,
     return SSL_TLSEXT_ERR_OK;
 }
 
+/* The connection cap leaves room in RLIMIT_NOFILE for the rest of the process: a reserve of
+ * 32 descriptors and a sixteenth of the limit. */
+static unsigned descriptor_room(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return UINT_MAX;
+    rlim_t reserve = 32 + rl.rlim_cur / 16;
+    if (rl.rlim_cur <= reserve + 1)
+        return 1;
+    return rl.rlim_cur - reserve > UINT_MAX ? UINT_MAX : (unsigned)(rl.rlim_cur - reserve);
+}
+
+static ccz_status apply_opts(ccz_rpc_server *s, const ccz_rpc_server_opts *o)
+{
+    s->max_message = o->max_message ? o->max_message : CCZ_RPC_DEFAULT_MAX_MESSAGE;
+    CCZ_ENSURE(s->max_message < INT32_MAX - 65536, CCZ_ERR_INVALID_ARGUMENT,
+               "max_message must be below 2 GiB");
+    s->max_conns = o->max_connections ? o->max_connections : 1024;
+    unsigned room = descriptor_room();
+    if (s->max_conns > room) {
+        ccz_log(CCZ_LOG_DEBUG, "rpc: at most %u connections (the descriptor limit's room)", room);
+        s->max_conns = room;
+    }
+    ccz_rpc_server_opts v2 = CCZ_RPC_SERVER_OPTS_INIT;
+    if (o->version >= 2)
+        v2 = *o;
+    s->handshake_ms = v2.handshake_timeout_ms ? v2.handshake_timeout_ms : 10000;
+    s->idle_ms = v2.idle_timeout_ms ? v2.idle_timeout_ms : 300000;
+    s->max_streams = v2.max_streams ? v2.max_streams : 100;
+    size_t least = s->max_message + 65536; /* a message, a frame, a credit step, and room */
+    s->conn_window = v2.max_conn_buffer ? v2.max_conn_buffer
+                                        : least > (8u << 20) ? least : (8u << 20);
+    CCZ_ENSURE(s->conn_window >= least && s->conn_window <= INT32_MAX, CCZ_ERR_INVALID_ARGUMENT,
+               "max_conn_buffer must hold a message and two frames (%zu bytes) and be below "
+               "2 GiB", least);
+    s->max_held = v2.max_buffer ? v2.max_buffer
+                                : s->conn_window > (64u << 20) ? s->conn_window : (64u << 20);
+    CCZ_ENSURE(s->max_held >= s->conn_window, CCZ_ERR_INVALID_ARGUMENT,
+               "max_buffer must be at least max_conn_buffer (%zu bytes)", s->conn_window);
+    CCZ_ENSURE((unsigned)v2.send_encoding <= CCZ_RPC_DEFLATE, CCZ_ERR_INVALID_ARGUMENT,
+               "send_encoding %d is not an encoding", (int)v2.send_encoding);
+    s->send_encoding = v2.send_encoding;
+    return CCZ_OK;
+}
+
 ccz_status ccz_rpc_server_new(ccz_rpc_server **out, const ccz_rpc_server_opts *o)
 {
     *out = NULL;
-    CCZ_ENSURE(o && o->version == CCZ_RPC_SERVER_OPTS_VERSION && o->tls,
+    CCZ_ENSURE(o && o->version >= 1 && o->version <= CCZ_RPC_SERVER_OPTS_VERSION && o->tls,
                CCZ_ERR_INVALID_ARGUMENT, "server options missing or without a TLS context");
     pthread_once(&threads_once, use_threads);
     ccz_rpc_server *s = calloc(1, sizeof *s);
     CCZ_ENSURE(s, CCZ_ERR_NOMEM, "out of memory");
+    ccz_status st = apply_opts(s, o);
+    if (st) {
+        free(s);
+        return st;
+    }
     s->base = event_base_new();
-    if (!s->base) {
+    if (s->base)
+        s->relisten = evtimer_new(s->base, relisten, s);
+    if (!s->base || !s->relisten) {
+        if (s->base)
+            event_base_free(s->base);
         free(s);
         return ccz_fail(CCZ_ERR_NOMEM, "cannot create the event loop");
     }
@@ -735,8 +1200,6 @@ ccz_status ccz_rpc_server_new(ccz_rpc_server **out, const ccz_rpc_server_opts *o
     s->tls = o->tls;
     SSL_CTX_up_ref(s->tls);
     SSL_CTX_set_alpn_select_cb(s->tls, select_h2, NULL);
-    s->max_message = o->max_message ? o->max_message : CCZ_RPC_DEFAULT_MAX_MESSAGE;
-    s->max_conns = o->max_connections ? o->max_connections : 1024;
     *out = s;
     return CCZ_OK;
 }
@@ -746,12 +1209,15 @@ void ccz_rpc_server_free(ccz_rpc_server *s)
     if (!s)
         return;
     s->shutting_down = false;
-    while (s->conns)
-        conn_close(s->conns);
+    while (s->handshaking.head)
+        conn_close(s->handshaking.head);
+    while (s->ready.head)
+        conn_close(s->ready.head);
     if (s->listener)
         evconnlistener_free(s->listener);
     if (s->grace)
         event_free(s->grace);
+    event_free(s->relisten);
     for (size_t i = 0; i < s->n_methods; i++)
         free(s->methods[i].path);
     free(s->methods);
@@ -812,6 +1278,7 @@ ccz_status ccz_rpc_server_listen(ccz_rpc_server *s, const char *addr, int *port)
                                           128, ai->ai_addr, (int)ai->ai_addrlen);
     freeaddrinfo(ai);
     CCZ_ENSURE(s->listener, CCZ_ERR_NETWORK, "cannot listen on %s: %s", addr, strerror(errno));
+    evconnlistener_set_error_cb(s->listener, accept_error);
     if (port) {
         struct sockaddr_storage bound;
         socklen_t bl = sizeof bound;
@@ -851,12 +1318,10 @@ static void do_shutdown(evutil_socket_t fd, short what, void *arg)
             evconnlistener_free(s->listener);
             s->listener = NULL;
         }
-        for (conn *c = s->conns, *next; c; c = next) {
+        while (s->handshaking.head)
+            conn_close(s->handshaking.head);
+        for (conn *c = s->ready.head, *next; c; c = next) {
             next = c->next;
-            if (!c->h2) {
-                conn_close(c);
-                continue;
-            }
             nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE,
                                   nghttp2_session_get_last_proc_stream_id(c->h2),
                                   NGHTTP2_NO_ERROR, NULL, 0);
@@ -866,7 +1331,7 @@ static void do_shutdown(evutil_socket_t fd, short what, void *arg)
         s->grace = evtimer_new(s->base, grace_over, s);
         if (s->grace)
             evtimer_add(s->grace, &tv);
-        if (!s->conns)
+        if (!s->ready.head)
             event_base_loopexit(s->base, NULL);
     }
     free(r);
@@ -922,10 +1387,7 @@ ccz_status rpc_server_feed(ccz_rpc_server *s, const uint8_t *data, size_t n)
     }
     c->srv = s;
     c->bev = pair[0];
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
+    list_push(&s->ready, c);
     s->n_conns++;
     bufferevent_setcb(c->bev, NULL, NULL, NULL, c);
     ccz_status st = start_h2(c);
@@ -938,7 +1400,7 @@ ccz_status rpc_server_feed(ccz_rpc_server *s, const uint8_t *data, size_t n)
         conn_flush(c);
     }
     event_base_loop(s->base, EVLOOP_NONBLOCK);
-    for (conn *x = s->conns; x; x = x->next)
+    for (conn *x = s->ready.head; x; x = x->next)
         if (x == c) {
             conn_close(c);
             break;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "internal.h"
 
 static const char *const code_names[] = {
@@ -20,7 +22,7 @@ const char *ccz_rpc_code_name(int code)
     return code >= 0 && code <= 16 ? code_names[code] : "UNKNOWN";
 }
 
-ccz_status ccz_rpc_frame_read(ccz_cursor *c, size_t max, ccz_span *message)
+ccz_status rpc_frame_read(ccz_cursor *c, size_t max, bool *compressed, ccz_span *message)
 {
     ccz_cursor t = *c;
     uint8_t flag;
@@ -29,16 +31,136 @@ ccz_status ccz_rpc_frame_read(ccz_cursor *c, size_t max, ccz_span *message)
         return ccz_fail(CCZ_ERR_TRUNCATED, "gRPC frame: header incomplete");
     if (flag > 1)
         return ccz_fail(CCZ_ERR_MALFORMED, "gRPC frame: flag byte 0x%02x is not 0 or 1", flag);
-    if (flag == 1)
-        return ccz_fail(CCZ_ERR_UNSUPPORTED, "gRPC frame: compressed messages are not supported "
-                                             "(no grpc-encoding was agreed)");
     if (len > max)
         return ccz_fail(CCZ_ERR_TOO_LARGE, "gRPC message of %u bytes exceeds the limit of %zu",
                         len, max);
     if (ccz_cursor_take(&t, len, message))
         return ccz_fail(CCZ_ERR_TRUNCATED, "gRPC frame: message incomplete");
+    *compressed = flag == 1;
     *c = t;
     return CCZ_OK;
+}
+
+ccz_status ccz_rpc_frame_read(ccz_cursor *c, size_t max, ccz_span *message)
+{
+    ccz_cursor t = *c;
+    uint8_t flag;
+    if (ccz_cursor_u8(&t, &flag) == CCZ_OK && flag == 1)
+        return ccz_fail(CCZ_ERR_UNSUPPORTED, "gRPC frame: compressed messages are not supported "
+                                             "(no grpc-encoding was agreed)");
+    bool compressed;
+    return rpc_frame_read(c, max, &compressed, message);
+}
+
+/* ---- compression (grpc-encoding) -------------------------------------------------------------*/
+
+static const char *const encoding_names[] = {"identity", "gzip", "deflate"};
+
+const char *rpc_encoding_name(ccz_rpc_encoding e)
+{
+    return (unsigned)e < 3 ? encoding_names[e] : "identity";
+}
+
+int rpc_encoding_parse(const uint8_t *v, size_t n)
+{
+    for (int i = 0; i < 3; i++)
+        if (strlen(encoding_names[i]) == n && memcmp(encoding_names[i], v, n) == 0)
+            return i;
+    return -1;
+}
+
+unsigned rpc_accept_parse(const uint8_t *v, size_t n)
+{
+    unsigned set = 1u << CCZ_RPC_IDENTITY;
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && (v[i] == ' ' || v[i] == ','))
+            i++;
+        size_t start = i;
+        while (i < n && v[i] != ',' && v[i] != ' ')
+            i++;
+        int e = rpc_encoding_parse(v + start, i - start);
+        if (e >= 0)
+            set |= 1u << e;
+    }
+    return set;
+}
+
+/* zlib's window bits: 15 is the zlib format (gRPC's "deflate"), +16 gzip. */
+static int window_bits(ccz_rpc_encoding e)
+{
+    return e == CCZ_RPC_GZIP ? 15 + 16 : 15;
+}
+
+ccz_status rpc_compress(ccz_buf *out, ccz_rpc_encoding enc, ccz_span in)
+{
+    CCZ_ENSURE(enc == CCZ_RPC_GZIP || enc == CCZ_RPC_DEFLATE, CCZ_ERR_INVALID_ARGUMENT,
+               "encoding %d does not compress", (int)enc);
+    CCZ_ENSURE(in.len <= UINT32_MAX, CCZ_ERR_TOO_LARGE, "message too large");
+    z_stream z = {0};
+    CCZ_ENSURE(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, window_bits(enc), 8,
+                            Z_DEFAULT_STRATEGY) == Z_OK,
+               CCZ_ERR_NOMEM, "cannot start zlib");
+    uLong bound = deflateBound(&z, (uLong)in.len);
+    ccz_status s = ccz_buf_reserve(out, bound);
+    if (s == CCZ_OK) {
+        z.next_in = (Bytef *)(uintptr_t)in.ptr;
+        z.avail_in = (uInt)in.len;
+        z.next_out = out->ptr + out->len;
+        z.avail_out = (uInt)bound;
+        if (deflate(&z, Z_FINISH) == Z_STREAM_END)
+            out->len += z.total_out;
+        else
+            s = ccz_fail(CCZ_ERR_CRYPTO, "zlib cannot compress the message");
+    }
+    deflateEnd(&z);
+    return s;
+}
+
+ccz_status rpc_decompress(ccz_buf *out, ccz_rpc_encoding enc, ccz_span in, size_t max)
+{
+    CCZ_ENSURE(enc == CCZ_RPC_GZIP || enc == CCZ_RPC_DEFLATE, CCZ_ERR_INVALID_ARGUMENT,
+               "encoding %d does not compress", (int)enc);
+    CCZ_ENSURE(in.len <= UINT32_MAX && max < UINT32_MAX, CCZ_ERR_TOO_LARGE, "message too large");
+    z_stream z = {0};
+    CCZ_ENSURE(inflateInit2(&z, window_bits(enc)) == Z_OK, CCZ_ERR_NOMEM, "cannot start zlib");
+    z.next_in = (Bytef *)(uintptr_t)in.ptr;
+    z.avail_in = (uInt)in.len;
+    ccz_status s = CCZ_OK;
+    int rv = Z_OK;
+    /* grow in steps, never past max + 1 bytes: one byte more than allowed tells a bomb */
+    while (rv != Z_STREAM_END) {
+        size_t room = out->len < max + 1 ? max + 1 - out->len : 0;
+        if (room == 0) {
+            s = ccz_fail(CCZ_ERR_TOO_LARGE, "the %s message inflates beyond the limit of %zu "
+                                            "bytes", rpc_encoding_name(enc), max);
+            break;
+        }
+        size_t step = room < 65536 ? room : 65536;
+        if (out->cap < out->len + step + 1 && (s = ccz_buf_reserve(out, step)) != CCZ_OK)
+            break;
+        z.next_out = out->ptr + out->len;
+        z.avail_out = (uInt)step;
+        rv = inflate(&z, Z_NO_FLUSH);
+        out->len += step - z.avail_out;
+        if (rv == Z_BUF_ERROR && z.avail_in == 0) {
+            s = ccz_fail(CCZ_ERR_TRUNCATED, "the %s message ends early", rpc_encoding_name(enc));
+            break;
+        }
+        if (rv != Z_OK && rv != Z_STREAM_END && rv != Z_BUF_ERROR) {
+            s = ccz_fail(CCZ_ERR_MALFORMED, "the %s message is corrupt: %s",
+                         rpc_encoding_name(enc), z.msg ? z.msg : "zlib error");
+            break;
+        }
+    }
+    if (s == CCZ_OK && out->len > max)
+        s = ccz_fail(CCZ_ERR_TOO_LARGE, "the %s message inflates beyond the limit of %zu bytes",
+                     rpc_encoding_name(enc), max);
+    if (s == CCZ_OK && z.avail_in != 0)
+        s = ccz_fail(CCZ_ERR_TRAILING_DATA, "%u bytes follow the %s stream", z.avail_in,
+                     rpc_encoding_name(enc));
+    inflateEnd(&z);
+    return s;
 }
 
 ccz_status ccz_rpc_frame_write(ccz_buf *out, ccz_span message)
@@ -249,11 +371,34 @@ void rpc_headers_free(rpc_headers *h)
     ccz_buf_free(&h->text);
 }
 
-ccz_status rpc_pack(ccz_buf *out, const ProtobufCMessage *m, size_t max)
+ccz_status rpc_pack(ccz_buf *out, const ProtobufCMessage *m, size_t max, ccz_rpc_encoding enc)
 {
     size_t n = protobuf_c_message_get_packed_size(m);
     CCZ_ENSURE(n <= max, CCZ_ERR_TOO_LARGE, "message of %zu bytes exceeds the limit of %zu", n,
                max);
+    CCZ_ENSURE(n <= UINT32_MAX, CCZ_ERR_TOO_LARGE, "message too large");
+    if (enc != CCZ_RPC_IDENTITY) {
+        ccz_buf plain = CCZ_BUF_INIT, packed = CCZ_BUF_INIT;
+        ccz_status s = ccz_buf_reserve(&plain, n);
+        if (s == CCZ_OK) {
+            protobuf_c_message_pack(m, plain.ptr);
+            plain.len = n;
+            s = rpc_compress(&packed, enc, ccz_buf_span(&plain));
+        }
+        if (s == CCZ_OK && packed.len > UINT32_MAX)
+            s = ccz_fail(CCZ_ERR_TOO_LARGE, "message too large");
+        if (s == CCZ_OK) {
+            size_t c = packed.len;
+            uint8_t h[5] = {1, (uint8_t)(c >> 24), (uint8_t)(c >> 16), (uint8_t)(c >> 8),
+                            (uint8_t)c};
+            s = ccz_buf_append(out, h, 5);
+            if (s == CCZ_OK)
+                s = ccz_buf_append(out, packed.ptr, packed.len);
+        }
+        ccz_buf_free(&plain);
+        ccz_buf_free(&packed);
+        return s;
+    }
     uint8_t h[5] = {0, (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
     CCZ_GUARD(ccz_buf_append(out, h, 5));
     CCZ_GUARD(ccz_buf_reserve(out, n));

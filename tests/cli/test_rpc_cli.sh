@@ -3,7 +3,9 @@
 # calls 'ccz rpc greeter serve' (server-attested and two-way, presenting a ccz RA-TLS
 # certificate of its own), and 'ccz rpc greeter call' calls a grpcio server that presents a
 # ccz RA-TLS certificate (accepted), a plain certificate (refused: no evidence) or nothing the
-# policy accepts. Status codes, messages, deadlines and metadata are checked on both sides.
+# policy accepts. Status codes, messages, deadlines and metadata are checked on both sides;
+# messages compressed by grpcio (gzip and deflate, both ways) are read; a server that accepts
+# TCP and never speaks cannot hold a call past its deadline.
 . "$(dirname "$0")/lib.sh"
 PEER="$(dirname "$0")/../rpc/grpc_peer.py"
 if ! /usr/bin/python3 -c 'import grpc' 2>/dev/null; then
@@ -36,19 +38,20 @@ start() { # LOG ARGS...: ccz rpc greeter serve in the background, port 0
 }
 stop() { [ -n "$SERVER" ] && kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; SERVER=; }
 PYSERVER=
-pystart() { # CERT KEY: the grpcio server
+pystart() { # CERT KEY [gzip|deflate]: the grpcio server
     rm -f "$T/pyport"
-    /usr/bin/python3 "$PEER" server "$1" "$2" "$T/pyport" 2> "$T/py.log" &
+    /usr/bin/python3 "$PEER" server "$1" "$2" "$T/pyport" ${3:-} 2> "$T/py.log" &
     PYSERVER=$!
     for _ in $(seq 100); do [ -s "$T/pyport" ] && break; sleep 0.05; done
     PYPORT=$(cat "$T/pyport")
 }
 pystop() { [ -n "$PYSERVER" ] && kill $PYSERVER 2>/dev/null; wait $PYSERVER 2>/dev/null; PYSERVER=; }
-trap 'stop; pystop; rm -rf "$T"' EXIT
+SILENT=
+trap 'stop; pystop; [ -n "$SILENT" ] && kill $SILENT 2>/dev/null; rm -rf "$T"' EXIT
 py() { out=$(timeout 30 /usr/bin/python3 "$PEER" client "$@" 2>"$T/pyerr"); }
 
 # ---- grpcio client -> ccz server, the server attested (grpcio trusts its RA-TLS certificate)
-start "$T/s1.log" --mode server --cert "$T/srv.crt" --key "$T/srv.key" --delay 0
+CCZ_LOG=debug start "$T/s1.log" --mode server --cert "$T/srv.crt" --key "$T/srv.key" --delay 0
 [ -n "$PORT" ] || fail "the server did not start: $(cat "$T/s1.log")"
 py 127.0.0.1:$PORT "$T/srv.crt" hello
 jqis .code OK
@@ -70,6 +73,17 @@ py 127.0.0.1:$PORT "$T/srv.crt" many
 jqis .code OK
 jqis .n 200
 jqis .ok true
+# requests compressed by grpcio (grpc-encoding gzip, deflate) are read
+Z=$(printf "z%.0s" $(seq 100))
+py 127.0.0.1:$PORT "$T/srv.crt" gzip
+jqis .code OK
+jqis .reply "Hello $Z"
+jqis '.trailing["x-raw-bin"]' 00ff10
+contains "$(cat "$T/s1.log")" "a gzip-compressed request message"
+py 127.0.0.1:$PORT "$T/srv.crt" deflate
+jqis .code OK
+jqis .reply "Hello $Z"
+contains "$(cat "$T/s1.log")" "a deflate-compressed request message"
 stop
 
 # ---- two-way: grpcio presents a ccz RA-TLS certificate, which the server verifies
@@ -102,6 +116,7 @@ Hi ccz from python" ] || fail "three replies expected, got '$out'"
 contains "$err" "server accepted: sim evidence (dice)"
 contains "$err" "trailer x-from: python"
 contains "$err" "trailer x-echo: abc"
+contains "$err" "trailer x-from-bin: AAH+/w=="   # -bin metadata prints as base64
 run 1 "$CCZ" rpc greeter call 127.0.0.1:$PYPORT --name fail --mode server --sim-dir "$P" --policy "$T/accept.json"
 contains "$err" "PERMISSION_DENIED (7): python says no"
 run 1 "$CCZ" rpc greeter call 127.0.0.1:$PYPORT --name slow --mode server --sim-dir "$P" \
@@ -112,6 +127,36 @@ run 1 "$CCZ" rpc greeter call 127.0.0.1:$PYPORT --name x --mode server --sim-dir
 contains "$err" "UNAVAILABLE (14)"
 contains "$err" "measurement_not_accepted"
 pystop
+
+# ---- ccz client -> grpcio servers that compress their responses
+for enc in gzip deflate; do
+    pystart "$T/srv.crt" "$T/srv.key" $enc
+    CCZ_LOG=debug run 0 "$CCZ" rpc greeter call 127.0.0.1:$PYPORT --name "$Z" --mode server \
+        --sim-dir "$P" --policy "$T/accept.json"
+    [ "$out" = "Hi $Z from python" ] || fail "got '$out' from the $enc server"
+    contains "$err" "a $enc-compressed response message"
+    pystop
+done
+
+# ---- a server that accepts TCP and never speaks: the deadline bounds connect and handshake
+/usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+conns = []
+while True:
+    conns.append(s.accept()[0])
+' "$T/silentport" &
+SILENT=$!
+for _ in $(seq 100); do [ -s "$T/silentport" ] && break; sleep 0.05; done
+t0=$(date +%s%N)
+run 1 timeout 20 "$CCZ" rpc greeter call 127.0.0.1:$(cat "$T/silentport") --name x --mode server \
+    --sim-dir "$P" --policy "$T/accept.json" --deadline 700
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+contains "$err" "DEADLINE_EXCEEDED (4)"
+[ "$ms" -lt 3000 ] || fail "the call took $ms ms against a deadline of 700"
+kill $SILENT 2>/dev/null; wait $SILENT 2>/dev/null; SILENT=
 
 # ---- a grpcio server with a plain certificate: no evidence, refused
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/plain.key" \
@@ -125,9 +170,14 @@ pystop
 # ---- ccz to ccz, two-way (CCZoo's dynamic_config.json on the server, as it is), and a debug
 # client refused with the server's alert
 start "$T/s3.log" --mode two-way --tee sim --policy "$T/dynamic_config.json"
-run 0 "$CCZ" rpc greeter call 127.0.0.1:$PORT --name both --tee sim --sim-dir "$P" --policy "$T/accept.json"
+run 0 "$CCZ" rpc greeter call 127.0.0.1:$PORT --name both --tee sim --sim-dir "$P" --policy "$T/accept.json" \
+    --metadata x-raw-bin=AP8Q
 [ "$out" = "Hello both" ] || fail "got '$out'"
 contains "$err" "trailer ccz-peer-tee: sim"
+contains "$err" "trailer x-raw-bin: AP8Q"   # base64 given, bytes sent, echoed, base64 printed
+run 2 "$CCZ" rpc greeter call 127.0.0.1:$PORT --name both --tee sim --sim-dir "$P" --policy "$T/accept.json" \
+    --metadata x-raw-bin='not base64!'
+contains "$err" "a -bin value is base64"
 run 1 "$CCZ" rpc greeter call 127.0.0.1:$PORT --name x --tee sim --debug --sim-dir "$P" --policy "$T/accept.json"
 contains "$err" "UNAVAILABLE (14): the server refused us (TLS alert: bad certificate)"
 run 2 "$CCZ" rpc greeter call 127.0.0.1:$PORT --sim-dir "$P"

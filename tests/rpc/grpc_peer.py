@@ -3,10 +3,11 @@ core over OpenSSL) as a client of a ccz server or as a server for a ccz client. 
 ratls.Greeter are encoded by hand (proto3, field 1: string), so no generated code is needed.
 
   grpc_peer.py client HOST:PORT ROOT_CERT CASE [CLIENT_CERT CLIENT_KEY]
-  grpc_peer.py server CERT KEY PORT_FILE
+  grpc_peer.py server CERT KEY PORT_FILE [gzip|deflate]
 
-The client runs one CASE and prints what it saw as JSON; the server answers SayHello with
-"Hi NAME from python" (name "fail": PERMISSION_DENIED; "slow": answers after 2 s) until
+The client runs one CASE and prints what it saw as JSON (cases gzip and deflate send a
+compressible request compressed); the server answers SayHello with "Hi NAME from python" (name "fail":
+PERMISSION_DENIED; "slow": answers after 2 s), compressing its responses when told to, until
 killed."""
 import json
 import sys
@@ -32,6 +33,9 @@ def dec(b):
     return b[2:].decode()
 
 
+COMPRESSION = {"gzip": grpc.Compression.Gzip, "deflate": grpc.Compression.Deflate}
+
+
 def client(target, root, case, cert=None, key=None):
     creds = grpc.ssl_channel_credentials(
         root_certificates=open(root, "rb").read(),
@@ -39,7 +43,8 @@ def client(target, root, case, cert=None, key=None):
         certificate_chain=open(cert, "rb").read() if cert else None)
     opts = [("grpc.ssl_target_name_override", "localhost")]
     out = {}
-    with grpc.secure_channel(target, creds, options=opts) as ch:
+    with grpc.secure_channel(target, creds, options=opts,
+                             compression=COMPRESSION.get(case)) as ch:
         def call(path, req, **kw):
             fn = ch.unary_unary(path)
             try:
@@ -55,6 +60,9 @@ def client(target, root, case, cert=None, key=None):
 
         if case == "hello":
             call(PATH, enc("python"), metadata=[("x-trace", "t-42"), ("x-raw-bin", b"\x00\xff\x10")])
+        elif case in ("gzip", "deflate"):
+            # grpcio sends a message uncompressed when compressing does not shrink it
+            call(PATH, enc("z" * 100), metadata=[("x-raw-bin", b"\x00\xff\x10")])
         elif case == "empty":
             call(PATH, enc(""))
         elif case == "unknown":
@@ -74,7 +82,7 @@ def client(target, root, case, cert=None, key=None):
     print(json.dumps(out, sort_keys=True))
 
 
-def server(cert, key, port_file):
+def server(cert, key, port_file, compression=None):
     from concurrent import futures
 
     def say_hello(req, ctx):
@@ -88,12 +96,14 @@ def server(cert, key, port_file):
             ctx.abort(grpc.StatusCode.PERMISSION_DENIED, "python says no")
         if name == "slow":
             time.sleep(2)
-        ctx.set_trailing_metadata([("x-from", "python"), ("x-echo", md.get("x-trace", "-"))])
+        ctx.set_trailing_metadata([("x-from", "python"), ("x-echo", md.get("x-trace", "-")),
+                                   ("x-from-bin", b"\x00\x01\xfe\xff")])
         return enc("Hi %s from python" % name)
 
     handler = grpc.method_handlers_generic_handler("ratls.Greeter", {
         "SayHello": grpc.unary_unary_rpc_method_handler(say_hello)})
-    srv = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    srv = grpc.server(futures.ThreadPoolExecutor(max_workers=4),
+                      compression=COMPRESSION.get(compression))
     srv.add_generic_rpc_handlers((handler,))
     creds = grpc.ssl_server_credentials([(open(key, "rb").read(), open(cert, "rb").read())])
     port = srv.add_secure_port("127.0.0.1:0", creds)

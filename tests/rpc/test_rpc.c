@@ -1,8 +1,10 @@
-/* RA-gRPC: the wire helpers (frames, grpc-timeout), then a server and channels in one process
- * over loopback with two-way sim attestation: unary, server- and client-streaming calls,
- * metadata both ways (text and -bin), status codes and percent-encoded messages, deadlines on
- * both sides, size limits, hostile requests sent frame by frame with nghttp2, a rejected
- * (debug) client, many calls in flight, and graceful shutdown with calls in flight. */
+/* RA-gRPC: the wire helpers (frames, grpc-timeout, gzip and deflate within a size bound), then
+ * a server and channels in one process over loopback with two-way sim attestation: unary,
+ * server- and client-streaming calls, metadata both ways (text and -bin), status codes and
+ * percent-encoded messages, deadlines on both sides, size limits, hostile requests sent frame
+ * by frame with nghttp2 (compressed ones, unknown encodings and zip bombs among them), a
+ * rejected (debug) client, many calls in flight, graceful shutdown with calls in flight, and
+ * large compressed messages both ways. (Floods and starvation: test_rpc_hostile.c.) */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,9 +13,11 @@
 
 #include <nghttp2/nghttp2.h>
 #include <openssl/ssl.h>
+#include <zlib.h>
 
 #include "ccz/ccz.h"
 #include "greeter.pb-c.h"
+#include "rpc/internal.h"
 #include "test.h"
 
 /* ---- wire ------------------------------------------------------------------------------------*/
@@ -49,6 +53,87 @@ static void test_frames(void)
     ccz_cursor_init(&c, CCZ_SPAN("\2\0\0\0\0", 5));
     CHECK_STATUS(ccz_rpc_frame_read(&c, 16, &m), CCZ_ERR_MALFORMED);
     ccz_buf_free(&b);
+}
+
+/* gzip or deflate of n bytes of v (the test's own zlib call, not the library's) */
+static void zip(ccz_buf *out, int window_bits, const void *in, size_t n)
+{
+    z_stream z = {0};
+    CHECK(deflateInit2(&z, 9, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+    CHECK_OK(ccz_buf_reserve(out, deflateBound(&z, n)));
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)n;
+    z.next_out = out->ptr + out->len;
+    z.avail_out = (uInt)(out->cap - out->len - 1);
+    CHECK(deflate(&z, Z_FINISH) == Z_STREAM_END);
+    out->len += z.total_out;
+    deflateEnd(&z);
+}
+
+static void test_compression(void)
+{
+    static const char text[] = "compress me, compress me, compress me, compress me";
+    ccz_buf c = CCZ_BUF_INIT, d = CCZ_BUF_INIT;
+    /* the library's output read back; zlib's output (as grpcio's) read by the library */
+    for (ccz_rpc_encoding e = CCZ_RPC_GZIP; e <= CCZ_RPC_DEFLATE; e++) {
+        CHECK_OK(rpc_compress(&c, e, CCZ_SPAN(text, sizeof text)));
+        CHECK_OK(rpc_decompress(&d, e, ccz_buf_span(&c), sizeof text));
+        CHECK(d.len == sizeof text && !memcmp(d.ptr, text, sizeof text));
+        /* one byte over the limit */
+        ccz_buf_reset(&d);
+        CHECK_STATUS(rpc_decompress(&d, e, ccz_buf_span(&c), sizeof text - 1), CCZ_ERR_TOO_LARGE);
+        ccz_buf_reset(&c);
+        ccz_buf_reset(&d);
+    }
+    zip(&c, 15 + 16, text, sizeof text);
+    CHECK_OK(rpc_decompress(&d, CCZ_RPC_GZIP, ccz_buf_span(&c), 4096));
+    CHECK(d.len == sizeof text && !memcmp(d.ptr, text, sizeof text));
+    /* gzip is not deflate: the zlib header is checked */
+    ccz_buf_reset(&d);
+    CHECK_STATUS(rpc_decompress(&d, CCZ_RPC_DEFLATE, ccz_buf_span(&c), 4096), CCZ_ERR_MALFORMED);
+    /* cut short; a byte after the stream; a flipped byte in the body */
+    ccz_buf_reset(&d);
+    CHECK_STATUS(rpc_decompress(&d, CCZ_RPC_GZIP, CCZ_SPAN(c.ptr, c.len - 3), 4096),
+                 CCZ_ERR_TRUNCATED);
+    CHECK_OK(ccz_buf_append_u8(&c, 0));
+    ccz_buf_reset(&d);
+    CHECK_STATUS(rpc_decompress(&d, CCZ_RPC_GZIP, ccz_buf_span(&c), 4096), CCZ_ERR_TRAILING_DATA);
+    c.len--;
+    c.ptr[c.len - 2] ^= 0x40; /* the length in the gzip trailer */
+    ccz_buf_reset(&d);
+    CHECK_STATUS(rpc_decompress(&d, CCZ_RPC_GZIP, ccz_buf_span(&c), 4096), CCZ_ERR_MALFORMED);
+    /* a bomb: 64 MiB of zeros in 64 KiB; inflating stops one byte past the limit */
+    size_t big = 64u << 20;
+    uint8_t *zeros = calloc(1, big);
+    ccz_buf_reset(&c);
+    zip(&c, 15 + 16, zeros, big);
+    free(zeros);
+    CHECK(c.len < (128u << 10));
+    ccz_buf_reset(&d);
+    CHECK_STATUS(rpc_decompress(&d, CCZ_RPC_GZIP, ccz_buf_span(&c), 1u << 20), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "inflates beyond the limit of 1048576 bytes");
+    CHECK(d.len <= (1u << 20) + 1);
+    ccz_buf_free(&c);
+    ccz_buf_free(&d);
+
+    /* a compressed frame, and grpc-accept-encoding */
+    CHECK_INT(rpc_accept_parse((const uint8_t *)"gzip", 4), (1 << CCZ_RPC_IDENTITY) | (1 << CCZ_RPC_GZIP));
+    CHECK_INT(rpc_accept_parse((const uint8_t *)"identity, deflate ,br", 21),
+              (1 << CCZ_RPC_IDENTITY) | (1 << CCZ_RPC_DEFLATE));
+    Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
+    r.message = (char *)text;
+    CHECK_OK(rpc_pack(&c, &r.base, 4096, CCZ_RPC_DEFLATE));
+    CHECK_INT(c.ptr[0], 1);
+    ccz_cursor cur;
+    ccz_span m;
+    bool compressed = false;
+    ccz_cursor_init(&cur, ccz_buf_span(&c));
+    CHECK_OK(rpc_frame_read(&cur, 4096, &compressed, &m));
+    CHECK(compressed);
+    CHECK_OK(rpc_decompress(&d, CCZ_RPC_DEFLATE, m, 4096));
+    CHECK_INT(d.len, protobuf_c_message_get_packed_size(&r.base));
+    ccz_buf_free(&c);
+    ccz_buf_free(&d);
 }
 
 static void test_timeouts(void)
@@ -264,11 +349,12 @@ static void *run_server(void *arg)
     return NULL;
 }
 
-static void server_start(size_t max_message, int port)
+static void server_start(size_t max_message, int port, ccz_rpc_encoding send_encoding)
 {
     ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
     so.tls = server_side.ctx;
     so.max_message = max_message;
+    so.send_encoding = send_encoding;
     CHECK_OK(ccz_rpc_server_new(&fx.srv, &so));
     CHECK_OK(ccz_rpc_server_add(fx.srv, "/ratls.Greeter/SayHello", CCZ_RPC_UNARY,
                                 &ratls__hello_request__descriptor,
@@ -523,8 +609,12 @@ typedef struct {
     int status;        /* grpc-status, -1 if none */
     int http;
     char message[256];
+    char accept[64], encoding[32]; /* grpc-accept-encoding, grpc-encoding of the response */
+    int flag;          /* the first response message's flag byte, -1 if none */
     bool closed;
 } raw;
+
+static raw last_raw;
 
 static ssize_t raw_send(nghttp2_session *s, const uint8_t *d, size_t n, int f, void *u)
 {
@@ -547,6 +637,20 @@ static int raw_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t
         snprintf(r->message, sizeof r->message, "%s", v);
     else if (nl == 7 && !memcmp(name, ":status", 7))
         r->http = atoi(v);
+    else if (nl == 20 && !memcmp(name, "grpc-accept-encoding", 20))
+        snprintf(r->accept, sizeof r->accept, "%.63s", v);
+    else if (nl == 13 && !memcmp(name, "grpc-encoding", 13))
+        snprintf(r->encoding, sizeof r->encoding, "%.31s", v);
+    return 0;
+}
+
+static int raw_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *d, size_t n,
+                    void *u)
+{
+    (void)s, (void)flags, (void)id;
+    raw *r = u;
+    if (r->flag < 0 && n)
+        r->flag = d[0];
     return 0;
 }
 
@@ -576,11 +680,12 @@ static ssize_t raw_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len
     return (ssize_t)n;
 }
 
-/* Sends one request with the given path, content type and body bytes; returns grpc-status. */
-static int raw_call(side *cli, const char *path, const char *ctype, const void *data, size_t n,
-                    char *message)
+/* Sends one request with the given path, content type, header (NULL: none; "name: value")
+ * and body bytes; returns grpc-status; last_raw keeps what came back. */
+static int raw_call_with(side *cli, const char *path, const char *ctype, const char *header,
+                         const void *data, size_t n, char *message)
 {
-    raw r = {.status = -1};
+    raw r = {.status = -1, .flag = -1};
     if (ccz_ratls_connect(&r.ssl, cli->ctx, fx.target) != CCZ_OK)
         return -2;
     nghttp2_session_callbacks *cb;
@@ -588,19 +693,24 @@ static int raw_call(side *cli, const char *path, const char *ctype, const void *
     nghttp2_session_callbacks_set_send_callback(cb, raw_send);
     nghttp2_session_callbacks_set_on_header_callback(cb, raw_header);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, raw_close);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, raw_data);
     nghttp2_session *h2;
     nghttp2_session_client_new(&h2, cb, &r);
     nghttp2_session_callbacks_del(cb);
     nghttp2_submit_settings(h2, NGHTTP2_FLAG_NONE, NULL, 0);
+    char hname[64] = "", hvalue[64] = "";
+    if (header)
+        sscanf(header, "%63[^:]: %63s", hname, hvalue);
     nghttp2_nv nv[] = {
 #define NV(a, b) {(uint8_t *)a, (uint8_t *)b, strlen(a), strlen(b), NGHTTP2_NV_FLAG_NONE}
         NV(":method", "POST"), NV(":scheme", "https"), NV(":path", path),
         NV(":authority", "x"), NV("content-type", ctype), NV("te", "trailers"),
+        NV(hname, hvalue),
 #undef NV
     };
     body b = {data, n};
     nghttp2_data_provider prd = {.source.ptr = &b, .read_callback = raw_body};
-    nghttp2_submit_request(h2, NULL, nv, 6, &prd, NULL);
+    nghttp2_submit_request(h2, NULL, nv, header ? 7 : 6, &prd, NULL);
     uint8_t buf[16384];
     while (!r.closed && nghttp2_session_send(h2) == 0) {
         int k = SSL_read(r.ssl, buf, sizeof buf);
@@ -611,7 +721,85 @@ static int raw_call(side *cli, const char *path, const char *ctype, const void *
     SSL_free(r.ssl);
     if (message)
         snprintf(message, 256, "%s", r.message);
+    last_raw = r;
     return r.status;
+}
+
+static int raw_call(side *cli, const char *path, const char *ctype, const void *data, size_t n,
+                    char *message)
+{
+    return raw_call_with(cli, path, ctype, NULL, data, n, message);
+}
+
+/* A gRPC frame (flag 1) holding a compressed HelloRequest for name. */
+static void zipped_request(ccz_buf *out, int window_bits, const void *name, size_t n)
+{
+    ccz_buf pb = CCZ_BUF_INIT, z = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append_u8(&pb, 0x0a));
+    for (size_t v = n; ; v >>= 7) { /* the length as a varint */
+        CHECK_OK(ccz_buf_append_u8(&pb, (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0))));
+        if (v <= 0x7f)
+            break;
+    }
+    CHECK_OK(ccz_buf_append(&pb, name, n));
+    zip(&z, window_bits, pb.ptr, pb.len);
+    uint8_t h[5] = {1, (uint8_t)(z.len >> 24), (uint8_t)(z.len >> 16), (uint8_t)(z.len >> 8),
+                    (uint8_t)z.len};
+    CHECK_OK(ccz_buf_append(out, h, 5));
+    CHECK_OK(ccz_buf_append(out, z.ptr, z.len));
+    ccz_buf_free(&pb);
+    ccz_buf_free(&z);
+}
+
+static void test_compressed_requests(void)
+{
+    side cli;
+    side_init(&cli, false, false);
+    char msg[256];
+    ccz_buf f = CCZ_BUF_INIT;
+    /* gzip and deflate (the zlib format), as grpcio sends them */
+    zipped_request(&f, 15 + 16, "zipped", 6);
+    CHECK_INT(raw_call_with(&cli, "/ratls.Greeter/SayHello", "application/grpc",
+                            "grpc-encoding: gzip", f.ptr, f.len, msg), CCZ_RPC_OK);
+    CHECK_STR(last_raw.accept, "identity,deflate,gzip");
+    CHECK_INT(last_raw.flag, 0); /* this server answers uncompressed */
+    ccz_buf_reset(&f);
+    zipped_request(&f, 15, "zipped", 6);
+    CHECK_INT(raw_call_with(&cli, "/ratls.Greeter/SayHello", "application/grpc",
+                            "grpc-encoding: deflate", f.ptr, f.len, msg), CCZ_RPC_OK);
+    /* the same bytes said to be gzip */
+    CHECK_INT(raw_call_with(&cli, "/ratls.Greeter/SayHello", "application/grpc",
+                            "grpc-encoding: gzip", f.ptr, f.len, msg), CCZ_RPC_INTERNAL);
+    CHECK_CONTAINS(msg, "gzip message is corrupt");
+    /* an encoding the server does not read: UNIMPLEMENTED, and what it reads */
+    CHECK_INT(raw_call_with(&cli, "/ratls.Greeter/SayHello", "application/grpc",
+                            "grpc-encoding: snappy", f.ptr, f.len, msg), CCZ_RPC_UNIMPLEMENTED);
+    CHECK_STR(msg, "grpc-encoding 'snappy' is not supported (accepted: identity,deflate,gzip)");
+    CHECK_STR(last_raw.accept, "identity,deflate,gzip");
+    /* a bomb: 1 MiB of name in about 1 KiB, to a server that takes 4 KiB messages */
+    size_t big = 1u << 20;
+    char *name = malloc(big);
+    memset(name, 'b', big);
+    ccz_buf_reset(&f);
+    zipped_request(&f, 15 + 16, name, big);
+    free(name);
+    CHECK(f.len < 4096);
+    CHECK_INT(raw_call_with(&cli, "/ratls.Greeter/SayHello", "application/grpc",
+                            "grpc-encoding: gzip", f.ptr, f.len, msg), CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(msg, "the gzip message inflates beyond the limit of 4096 bytes");
+    ccz_buf_free(&f);
+    /* a ccz channel that compresses what it sends */
+    ccz_rpc_channel_opts o = CCZ_RPC_CHANNEL_OPTS_INIT;
+    o.tls = cli.ctx;
+    o.send_encoding = CCZ_RPC_GZIP;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, fx.target, &o));
+    ccz_rpc_status st;
+    CHECK_STR(say(ch, "sent zipped, sent zipped, sent zipped", &st, NULL),
+              "Hello sent zipped, sent zipped, sent zipped");
+    ccz_rpc_status_free(&st);
+    ccz_rpc_channel_free(ch);
+    side_free(&cli);
 }
 
 static void test_hostile_requests(void)
@@ -635,7 +823,7 @@ static void test_hostile_requests(void)
     /* compressed without an agreed encoding; a bad flag byte */
     CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc",
                        "\1\0\0\0\3\x0a\x01z", 8, msg), CCZ_RPC_INTERNAL);
-    CHECK_CONTAINS(msg, "compressed");
+    CHECK_STR(msg, "gRPC frame: a compressed message without a grpc-encoding");
     CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc",
                        "\7\0\0\0\0", 5, msg), CCZ_RPC_INTERNAL);
     CHECK_CONTAINS(msg, "flag byte 0x07");
@@ -696,10 +884,11 @@ static void test_graceful_shutdown(void)
     CHECK_INT(st.code, CCZ_RPC_UNAVAILABLE);
     CHECK_CONTAINS(st.message, "Connection refused");
     ccz_rpc_status_free(&st);
-    /* a server again on the same port, with larger messages allowed: the channel reconnects,
-     * and 5 MiB each way crosses HTTP/2 flow control (1 MiB stream windows) */
+    /* a server again on the same port, with larger messages allowed, that compresses its
+     * answers (gzip) for clients that accept it: the channel reconnects, and 5 MiB each way
+     * crosses HTTP/2 flow control, plain and compressed */
     int old_port = fx.port;
-    server_start(8u << 20, old_port);
+    server_start(8u << 20, old_port, CCZ_RPC_GZIP);
     CHECK_INT(fx.port, old_port);
     CHECK_STR(say(ch, "again", &st, NULL), "Hello again");
     ccz_rpc_status_free(&st);
@@ -722,7 +911,42 @@ static void test_graceful_shutdown(void)
     if (resp)
         protobuf_c_message_free_unpacked(resp, NULL);
     ccz_rpc_status_free(&st);
+    ccz_rpc_channel_free(ch);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    co.tls = cli.ctx;
+    co.max_message = 8u << 20;
+    co.send_encoding = CCZ_RPC_DEFLATE;
+    CHECK_OK(ccz_rpc_channel_new(&ch, fx.target, &co));
+    CHECK_OK(ccz_rpc_unary(ch, "/ratls.Greeter/SayHello", &req2.base,
+                           &ratls__hello_reply__descriptor, &resp, &st, NULL));
+    CHECK_INT(st.code, CCZ_RPC_OK);
+    m = resp ? ((Ratls__HelloReply *)resp)->message : "";
+    CHECK_INT(strlen(m), big + 6);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    ccz_rpc_status_free(&st);
     free(name);
+    ccz_rpc_channel_free(ch);
+    /* the answers were compressed: to a client that accepts gzip only */
+    CHECK_INT(raw_call_with(&cli, "/ratls.Greeter/SayHello", "application/grpc",
+                            "grpc-accept-encoding: gzip", "\0\0\0\0\3\x0a\x01z", 8, NULL),
+              CCZ_RPC_OK);
+    CHECK_STR(last_raw.encoding, "gzip");
+    CHECK_INT(last_raw.flag, 1);
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc",
+                       "\0\0\0\0\3\x0a\x01z", 8, NULL), CCZ_RPC_OK);
+    CHECK_STR(last_raw.encoding, "");
+    CHECK_INT(last_raw.flag, 0);
+    /* the client bounds inflating too: a request of 198 bytes within its limit of 200, whose
+     * 204-byte answer arrives compressed to far less */
+    ch = channel(&cli, 200);
+    char many_a[196];
+    memset(many_a, 'a', 195);
+    many_a[195] = '\0';
+    CHECK(say(ch, many_a, &st, NULL) == NULL);
+    CHECK_INT(st.code, CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(st.message, "the gzip message inflates beyond the limit of 200 bytes");
+    ccz_rpc_status_free(&st);
     ccz_rpc_channel_free(ch);
     side_free(&cli);
 }
@@ -731,12 +955,13 @@ static void test_server(void)
 {
     signal(SIGPIPE, SIG_IGN);
     side_init(&server_side, true, false);
-    server_start(4096, 0);
+    server_start(4096, 0, CCZ_RPC_IDENTITY);
     test_unary();
     test_streaming();
     test_deadlines();
     test_limits();
     test_hostile_requests();
+    test_compressed_requests();
     test_rejected_client();
     test_graceful_shutdown();
     if (fx.srv)
@@ -744,4 +969,4 @@ static void test_server(void)
     side_free(&server_side);
 }
 
-TEST_MAIN(T(test_frames), T(test_timeouts), T(test_server))
+TEST_MAIN(T(test_frames), T(test_compression), T(test_timeouts), T(test_server))

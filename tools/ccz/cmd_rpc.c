@@ -25,7 +25,9 @@ static const char rpc_usage[] =
     "starts with x- as response headers and trailers, adds the trailer ccz-peer-tee (the\n"
     "client's verified TEE) when it verifies clients, answers an empty name INVALID_ARGUMENT,\n"
     "and waits --delay MS before answering. call prints each reply on standard output;\n"
-    "a call that ends with a status other than OK prints the status and exits 1.\n"
+    "a call that ends with a status other than OK prints the status and exits 1. Values of\n"
+    "metadata keys ending in -bin are base64, given and printed. --deadline bounds the whole\n"
+    "call, connecting included; without it connecting gives up after 10 s.\n"
     "Modes as for 'ccz ratls': two-way (both attested), server (the client verifies the\n"
     "server), client (the server verifies the client).\n"
     "verify options: --policy FILE, --collateral FILE, --vek FILE, --cert-chain FILE,\n"
@@ -180,11 +182,26 @@ out:
 
 /* ---- call ------------------------------------------------------------------------------------*/
 
+static bool binary_key(const char *key)
+{
+    size_t n = strlen(key);
+    return n > 4 && !strcmp(key + n - 4, "-bin");
+}
+
+/* Binary values (keys ending in -bin) print as base64, as they are given to --metadata. */
 static void print_md(const char *what, const ccz_rpc_metadata *md)
 {
-    for (size_t i = 0; i < md->n; i++)
-        fprintf(stderr, "ccz rpc: %s %s: %.*s\n", what, md->entries[i].key,
-                (int)md->entries[i].value.len, (const char *)md->entries[i].value.ptr);
+    for (size_t i = 0; i < md->n; i++) {
+        const ccz_rpc_md_entry *e = &md->entries[i];
+        ccz_buf b64 = CCZ_BUF_INIT;
+        if (binary_key(e->key) && ccz_base64_encode(&b64, ccz_buf_span(&e->value)) == CCZ_OK)
+            fprintf(stderr, "ccz rpc: %s %s: %.*s\n", what, e->key, (int)b64.len,
+                    (const char *)b64.ptr);
+        else
+            fprintf(stderr, "ccz rpc: %s %s: %.*s\n", what, e->key, (int)e->value.len,
+                    (const char *)e->value.ptr);
+        ccz_buf_free(&b64);
+    }
 }
 
 static int call(int argc, char **argv)
@@ -206,7 +223,17 @@ static int call(int argc, char **argv)
         const char *eq = strchr(a.md[i], '=');
         char key[256];
         snprintf(key, sizeof key, "%.*s", (int)(eq - a.md[i]), a.md[i]);
-        s = ccz_rpc_md_add(&md, key, CCZ_SPAN(eq + 1, strlen(eq + 1)));
+        if (!binary_key(key)) {
+            s = ccz_rpc_md_add(&md, key, CCZ_SPAN(eq + 1, strlen(eq + 1)));
+            continue;
+        }
+        ccz_buf bin = CCZ_BUF_INIT; /* a -bin value is given in base64 */
+        s = ccz_base64_decode(&bin, eq + 1, strlen(eq + 1));
+        if (s == CCZ_OK)
+            s = ccz_rpc_md_add(&md, key, ccz_buf_span(&bin));
+        else
+            s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "--metadata %s: a -bin value is base64", key);
+        ccz_buf_free(&bin);
     }
     ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
     co.tls = ctx;
