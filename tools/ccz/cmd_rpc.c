@@ -287,6 +287,10 @@ int cmd_rpc(int argc, char **argv)
     }
     if (strcmp(argv[1], "greeter") != 0)
         return cli_usage_error("rpc", "unknown service '%s' (try: greeter)", argv[1]);
+    if (argc >= 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+        fputs(rpc_usage, stdout);
+        return EXIT_OK;
+    }
     if (argc >= 3 && !strcmp(argv[2], "serve"))
         return serve(argc - 2, argv + 2);
     if (argc >= 3 && !strcmp(argv[2], "call"))
