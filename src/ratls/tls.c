@@ -427,7 +427,7 @@ static ccz_status handshake_until(SSL *ssl, int fd, bool server, const struct ti
             s = ccz_fail(CCZ_ERR_NETWORK, "%s: the TLS handshake with %s timed out after %ld ms "
                          "(the peer %s)", what, peer, timeout_ms > 0 ? timeout_ms
                                                                      : CCZ_RATLS_TIMEOUT_MS,
-                         ev == POLLIN ? "stopped answering" : "stopped reading");
+                         ev == POLLIN ? "sent nothing more" : "read nothing more");
             break;
         }
     }
