@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """Hostile TLS clients for the RA-TLS server tests: connections that never send a byte
-("idle"), that send half a TLS record and stop ("half"), or that drip a ClientHello one byte
-every 200 ms ("drip"). Prints "ready" once all are connected, then one line per connection as
+("idle"), that send half a TLS record and stop ("half"), that drip a ClientHello one byte
+every 200 ms ("drip"), or that complete a TLS handshake (not verifying the server, presenting
+nothing) and then send nothing ("tls"). Prints "ready" once all are connected, then one line per connection as
 the server closes it ("closed KIND SECONDS", seconds since ready) and "open KIND" for those
 still open after WAIT seconds.
 
 usage: ratls_stall.py PORT WAIT KIND=COUNT..."""
 import selectors
 import socket
+import ssl
 import sys
 import time
 
@@ -20,6 +22,11 @@ for spec in sys.argv[3:]:
     kind, count = spec.split("=")
     for _ in range(int(count)):
         s = socket.create_connection(("127.0.0.1", port))
+        if kind == "tls":
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            s = ctx.wrap_socket(s)
         s.setblocking(False)
         if kind == "half":
             s.send(HALF)
@@ -42,6 +49,8 @@ while sel.get_map() and time.monotonic() - start < wait:
     for key, _ in sel.select(timeout=min(0.05, max(0.0, wait - (now - start)))):
         try:
             data = key.fileobj.recv(4096)
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            continue  # TLS records that carry no application data
         except OSError:
             data = b""
         if not data:  # closed (a TLS alert would come as data: keep reading)
