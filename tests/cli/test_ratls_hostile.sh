@@ -42,11 +42,12 @@ trap 'stop; kill $STALLER 2>/dev/null; rm -rf "$T"' EXIT
 
 # stalled connections do not block the server; they are closed at the handshake deadline, and
 # a connection that completed its handshake and sends nothing at the idle timeout
-start "$T/s1.log" --handshake-timeout 4000 --idle-timeout 2000
-stall "$T/stall1.out" 9 idle=1 half=1 drip=1 tls=1
+start "$T/s1.log" --handshake-timeout 5000 --idle-timeout 2500
+stall "$T/stall1.out" 11 idle=1 half=1 drip=1 tls=1
 legit
-grep -q closed "$T/stall1.out" && fail "a stalled connection was closed before its deadline"
-[ "$ELAPSED" -lt 2000 ] || fail "the legitimate clients took $ELAPSED ms with stalled peers open"
+grep -q 'closed \(idle\|half\|drip\)' "$T/stall1.out" &&
+    fail "a stalled connection was closed before its deadline"
+[ "$ELAPSED" -lt 4500 ] || fail "the legitimate clients took $ELAPSED ms with stalled peers open"
 wait $STALLER
 closed_within() { # KIND MIN MAX: the stalled connection of KIND was closed between MIN and MAX s
     local t
@@ -55,9 +56,9 @@ closed_within() { # KIND MIN MAX: the stalled connection of KIND was closed betw
     awk -v t="$t" -v a=$2 -v b=$3 'BEGIN { exit !(t >= a && t <= b) }' ||
         fail "the $1 connection was closed after ${t}s, expected between $2 and $3 s"
 }
-for kind in idle half drip; do closed_within $kind 3.0 8.0; done
-closed_within tls 1.5 3.9
-contains "$(cat "$T/s1.log")" "timed out after 4000 ms"
+for kind in idle half drip; do closed_within $kind 4.0 10.0; done
+closed_within tls 2.0 4.9
+contains "$(cat "$T/s1.log")" "timed out after 5000 ms"
 stop
 
 # at the cap, the oldest unfinished handshakes make room; the newcomer is served at once
