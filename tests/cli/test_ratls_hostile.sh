@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # RA-TLS against hostile peers: ccz ratls server keeps serving a legitimate client (ccz ratls
 # client and curl) while connections that send nothing, half a TLS record or a ClientHello
-# dripped byte by byte are open, closes them at its handshake deadline, and at its connection
-# cap closes the oldest unfinished handshake to let a newcomer in; ccz ratls client gives up on
+# dripped byte by byte are open, closes them at its handshake deadline and silent established
+# connections at its idle timeout, and at its connection cap closes the oldest unfinished
+# handshake (or the connection idle longest) to let a newcomer in; ccz ratls client gives up on
 # a server that accepts and never speaks, with a timeout error.
 . "$(dirname "$0")/lib.sh"
 STALL=$(dirname "$0")/ratls_stall.py
@@ -70,6 +71,18 @@ contains "$(cat "$T/s2.log")" "closing the oldest unfinished handshake"
 kill $STALLER 2>/dev/null; wait $STALLER 2>/dev/null
 closed=$(grep -c '^closed idle' "$T/stall2.out")
 [ "$closed" -ge 3 ] || fail "$closed idle connections were closed to make room, expected at least 3"
+stop
+
+# at the cap with every connection past its handshake, the one idle longest makes room
+start "$T/s3.log" --max-conns 2 --idle-timeout 60000
+stall "$T/stall3.out" 6 tls=2
+legit
+[ "$ELAPSED" -lt 5000 ] || fail "the legitimate clients took $ELAPSED ms at the cap"
+contains "$(cat "$T/s3.log")" "closing the connection idle longest"
+kill $STALLER 2>/dev/null; wait $STALLER 2>/dev/null
+closed=$(grep -c '^closed tls' "$T/stall3.out")
+# the ccz client takes the place of one; curl then finds the ccz client's place free
+[ "$closed" = 1 ] || fail "$closed idle TLS connections were closed to make room, expected 1"
 stop
 
 # bad option values are refused

@@ -42,8 +42,9 @@ static const char ratls_usage[] =
     "serves up to --max-conns connections at once (default 64); a handshake must finish within\n"
     "--handshake-timeout (default 10000 ms) and a connection that sends nothing for\n"
     "--idle-timeout (default 60000 ms) is closed; at the cap, the oldest connection still in\n"
-    "its handshake is closed to make room. The client sends standard input and prints what\n"
-    "comes back; connecting and its handshake must finish within --timeout (default 10000 ms).\n"
+    "its handshake (else the one idle longest) is closed to make room. The client sends\n"
+    "standard input and prints what comes back; connecting and its handshake must finish\n"
+    "within --timeout (default 10000 ms).\n"
     "verify options: --policy FILE, --collateral FILE, --vek FILE, --cert-chain FILE,\n"
     "                --sim-root CERT (repeatable), --root-ca FILE\n" CLI_ATTESTER_HELP;
 
@@ -466,36 +467,6 @@ void cli_print_verdict(const ccz_ratls_verdict *v, void *payload)
             c->simulated ? " [SIMULATED TEE]" : "");
 }
 
-/* Echoes lines, or answers one HTTP request with the verdict. Reads wait at most the idle
- * timeout (SO_RCVTIMEO on the socket), writes the same (SO_SNDTIMEO). */
-static void serve(SSL *ssl)
-{
-    char line[4096];
-    int n = SSL_read(ssl, line, sizeof line - 1);
-    if (n <= 0)
-        return;
-    line[n] = '\0';
-    if (!strncmp(line, "GET ", 4) || !strncmp(line, "HEAD ", 5)) {
-        const ccz_ratls_verdict *v = ccz_ratls_peer_verdict(ssl);
-        char body[512];
-        int bl = snprintf(body, sizeof body,
-                          "{\"tls\":\"%s\",\"cipher\":\"%s\",\"peer_verified\":%s}\n",
-                          SSL_get_version(ssl), SSL_get_cipher(ssl),
-                          v && !v->status ? "true" : "false");
-        char resp[1024];
-        int rl = snprintf(resp, sizeof resp,
-                          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-                          "%d\r\nConnection: close\r\n\r\n%s",
-                          bl, body);
-        SSL_write(ssl, resp, rl);
-        return;
-    }
-    do {
-        if (SSL_write(ssl, line, n) <= 0)
-            return;
-    } while ((n = SSL_read(ssl, line, sizeof line)) > 0);
-}
-
 static int listen_on(const char *addr)
 {
     char host[256] = "127.0.0.1";
@@ -526,6 +497,7 @@ typedef struct {
     bool handshaking; /* not yet attested: the first to go when the server is full */
     bool evicted;
     uint64_t seq;     /* accept order */
+    int64_t active;   /* when the peer last sent something (monotonic ms) */
 } conn_slot;
 
 typedef struct {
@@ -544,6 +516,56 @@ typedef struct {
     int fd;
 } conn_job;
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads what the peer sends and notes the time it came, for the choice of whom to close when
+ * the server is full. */
+static int read_some(server_state *srv, conn_slot *slot, SSL *ssl, char *buf, int len)
+{
+    int n = SSL_read(ssl, buf, len);
+    if (n > 0) {
+        pthread_mutex_lock(&srv->lock);
+        slot->active = now_ms();
+        pthread_mutex_unlock(&srv->lock);
+    }
+    return n;
+}
+
+/* Echoes lines, or answers one HTTP request with the verdict. Reads wait at most the idle
+ * timeout (SO_RCVTIMEO on the socket), writes the same (SO_SNDTIMEO). */
+static void serve(server_state *srv, conn_slot *slot, SSL *ssl)
+{
+    char line[4096];
+    int n = read_some(srv, slot, ssl, line, sizeof line - 1);
+    if (n <= 0)
+        return;
+    line[n] = '\0';
+    if (!strncmp(line, "GET ", 4) || !strncmp(line, "HEAD ", 5)) {
+        const ccz_ratls_verdict *v = ccz_ratls_peer_verdict(ssl);
+        char body[512];
+        int bl = snprintf(body, sizeof body,
+                          "{\"tls\":\"%s\",\"cipher\":\"%s\",\"peer_verified\":%s}\n",
+                          SSL_get_version(ssl), SSL_get_cipher(ssl),
+                          v && !v->status ? "true" : "false");
+        char resp[1024];
+        int rl = snprintf(resp, sizeof resp,
+                          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                          "%d\r\nConnection: close\r\n\r\n%s",
+                          bl, body);
+        SSL_write(ssl, resp, rl);
+        return;
+    }
+    do {
+        if (SSL_write(ssl, line, n) <= 0)
+            return;
+    } while ((n = read_some(srv, slot, ssl, line, sizeof line)) > 0);
+}
+
 /* Handshake within the deadline, then serve with the idle timeout; the handshake's status. */
 static ccz_status run_connection(server_state *srv, conn_slot *slot, int fd)
 {
@@ -551,6 +573,7 @@ static ccz_status run_connection(server_state *srv, conn_slot *slot, int fd)
     ccz_status s = ccz_ratls_accept_timeout(&ssl, srv->ctx, fd, srv->handshake_ms);
     pthread_mutex_lock(&srv->lock);
     slot->handshaking = false;
+    slot->active = now_ms();
     pthread_mutex_unlock(&srv->lock);
     if (s) {
         fprintf(stderr, "ccz ratls: handshake failed: %s\n", ccz_error_detail());
@@ -559,7 +582,7 @@ static ccz_status run_connection(server_state *srv, conn_slot *slot, int fd)
     struct timeval tv = {srv->idle_ms / 1000, (srv->idle_ms % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    serve(ssl);
+    serve(srv, slot, ssl);
     SSL_shutdown(ssl);
     SSL_free(ssl);
     ERR_clear_error();
@@ -588,26 +611,37 @@ static void *connection_thread(void *arg)
     return NULL;
 }
 
-/* Waits for a free slot; while the server is full, shuts down the oldest connection still in
- * its handshake (an idle or slow peer must not lock out new ones; the newcomer may share its
- * address). With every slot attested, waits for one to end (the idle timeout bounds that). */
+/* The connection to close when the server is full: the oldest still in its handshake (not yet
+ * attested: an idle or slow peer must not lock out new ones, and the newcomer may share its
+ * address), else the one whose peer has been silent longest. NULL while one is closing. */
+static conn_slot *victim(server_state *srv, const char **why)
+{
+    conn_slot *hs = NULL, *idle = NULL;
+    for (unsigned i = 0; i < srv->cap; i++) {
+        conn_slot *c = &srv->slots[i];
+        if (c->evicted)
+            return NULL;
+        if (c->handshaking && (!hs || c->seq < hs->seq))
+            hs = c;
+        if (!c->handshaking && (!idle || c->active < idle->active))
+            idle = c;
+    }
+    *why = hs ? "the oldest unfinished handshake" : "the connection idle longest";
+    return hs ? hs : idle;
+}
+
+/* Waits for a free slot, making room when the server is full: a closed connection's thread
+ * sees its socket shut down, ends and frees the slot. */
 static conn_slot *take_slot(server_state *srv, int fd)
 {
     pthread_mutex_lock(&srv->lock);
     while (srv->used == srv->cap) {
-        conn_slot *oldest = NULL;
-        bool pending = false;
-        for (unsigned i = 0; i < srv->cap; i++) {
-            conn_slot *c = &srv->slots[i];
-            pending |= c->evicted;
-            if (c->handshaking && !c->evicted && (!oldest || c->seq < oldest->seq))
-                oldest = c;
-        }
-        if (oldest && !pending) {
-            oldest->evicted = true;
-            shutdown(oldest->fd, SHUT_RDWR);
-            fprintf(stderr, "ccz ratls: %u connections: closing the oldest unfinished handshake\n",
-                    srv->cap);
+        const char *why;
+        conn_slot *v = victim(srv, &why);
+        if (v) {
+            v->evicted = true;
+            shutdown(v->fd, SHUT_RDWR);
+            fprintf(stderr, "ccz ratls: %u connections: closing %s\n", srv->cap, why);
         }
         pthread_cond_wait(&srv->freed, &srv->lock);
     }
@@ -615,7 +649,7 @@ static conn_slot *take_slot(server_state *srv, int fd)
     for (unsigned i = 0; !slot; i++)
         if (srv->slots[i].fd < 0)
             slot = &srv->slots[i];
-    *slot = (conn_slot){fd, true, false, srv->next_seq++};
+    *slot = (conn_slot){fd, true, false, srv->next_seq++, now_ms()};
     srv->used++;
     pthread_mutex_unlock(&srv->lock);
     return slot;
