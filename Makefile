@@ -1,10 +1,13 @@
 # The README's two commands. Each installs what is missing (scripts/setup) and builds first.
 #   make demo    the zoo's end-to-end scenario on the simulated TEE
-#   make check   all tests, then the ASan+UBSan build of the tests, then a short fuzz run
+#   make check   all tests, then the ASan+UBSan build of the tests (without those labelled
+#                long, which run once, in the first pass), then a short fuzz run
 #                (FUZZ_SECONDS per target; the whole fuzz run stays under a minute)
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 8
+# CI (CI=true) builds with warnings as errors; a developer's build only prints them
+WERROR := -DCCZ_WERROR=$(if $(filter true 1,$(CI)),ON,OFF)
 MAKEFLAGS += --no-print-directory
 
 .PHONY: all setup build demo check test asan fuzz install clean
@@ -15,7 +18,7 @@ setup:
 	@scripts/setup
 
 build: setup
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(WERROR) > /dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
 demo: build
@@ -25,14 +28,14 @@ test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 
 asan: setup
-	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCCZ_SANITIZE=ON > /dev/null
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCCZ_SANITIZE=ON $(WERROR) > /dev/null
 	@cmake --build build-asan -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    ctest --test-dir build-asan --output-on-failure -j$(JOBS)
+	    ctest --test-dir build-asan --output-on-failure -j$(JOBS) -LE long
 
 fuzz: setup
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_FUZZERS=ON \
-	    -DBUILD_TESTS=OFF -DBUILD_CLI=OFF -DCCZ_SANITIZE=ON \
+	    -DBUILD_TESTS=OFF -DBUILD_CLI=OFF -DCCZ_SANITIZE=ON $(WERROR) \
 	    -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link > /dev/null
 	@cmake --build build-fuzz -j$(JOBS)
 	@scripts/fuzz-short build-fuzz $(FUZZ_SECONDS)

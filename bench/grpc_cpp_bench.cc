@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include <time.h>
+
 #include "greeter.grpc.pb.h"
 
 using Clock = std::chrono::steady_clock;
@@ -104,12 +106,17 @@ static void issue(Run *r)
             else
                 r->failed++;
             again = now < r->end;
-            if (!again && --r->active == 0)
-                r->cv.notify_all();
         }
+        // the call is deleted before the last callback tells the waiting thread: once it is
+        // told, main tears down the stub and channel, and nothing here may touch them
         delete c;
-        if (again)
+        if (again) {
             issue(r);
+            return;
+        }
+        std::lock_guard<std::mutex> g(r->mu);
+        if (--r->active == 0)
+            r->cv.notify_all();
     });
 }
 
@@ -136,20 +143,29 @@ static int client(const char *root, const char *target, int inflight, double sec
         }
     }
     r.lat.reserve(1 << 20);
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
     auto start = Clock::now();
     r.end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
     r.active = inflight;
     for (int i = 0; i < inflight; i++)
         issue(&r);
-    std::unique_lock<std::mutex> g(r.mu);
-    r.cv.wait(g, [&] { return r.active == 0; });
+    {
+        std::unique_lock<std::mutex> g(r.mu);
+        r.cv.wait(g, [&] { return r.active == 0; });
+    }
     double el = std::chrono::duration<double>(Clock::now() - start).count();
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    double cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
     std::sort(r.lat.begin(), r.lat.end());
     std::printf("{\"calls\": %zu, \"failed\": %ld, \"calls_per_s\": %.0f, \"p50_us\": %.0f, "
-                "\"p99_us\": %.0f}\n",
+                "\"p99_us\": %.0f, \"cpu_s\": %.3f}\n",
                 r.lat.size(), r.failed, (double)r.lat.size() / el, pct(r.lat, 0.50),
-                pct(r.lat, 0.99));
-    return r.failed ? 1 : 0;
+                pct(r.lat, 0.99), cpu);
+    std::fflush(stdout);
+    long failed = r.failed;
+    r.stub.reset();
+    return failed ? 1 : 0;
 }
 
 static int idle(const char *root, const char *target, int n, int hold)

@@ -180,6 +180,8 @@ static int client(const char *dir, const char *target, int inflight, double seco
     r.ch = channel(ctx, target);
     r.cap = 1u << 23;
     r.lat = malloc(r.cap * sizeof *r.lat);
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
     double start = now_us();
     r.end = start + seconds * 1e6;
     for (int i = 0; i < inflight; i++) {
@@ -190,10 +192,12 @@ static int client(const char *dir, const char *target, int inflight, double seco
     if (ccz_rpc_channel_run(r.ch) != CCZ_OK)
         fprintf(stderr, "rpc_bench: %s\n", ccz_error_detail());
     double el = (now_us() - start) / 1e6;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    double cpu = (double)(c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9;
     qsort(r.lat, r.n, sizeof *r.lat, cmp);
     printf("{\"calls\": %zu, \"failed\": %ld, \"calls_per_s\": %.0f, \"p50_us\": %.0f, "
-           "\"p99_us\": %.0f}\n",
-           r.n, r.failed, (double)r.n / el, pct(&r, 0.50), pct(&r, 0.99));
+           "\"p99_us\": %.0f, \"cpu_s\": %.3f}\n",
+           r.n, r.failed, (double)r.n / el, pct(&r, 0.50), pct(&r, 0.99), cpu);
     free(r.lat);
     ccz_rpc_channel_free(r.ch);
     SSL_CTX_free(ctx);

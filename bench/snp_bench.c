@@ -12,15 +12,10 @@
 #include <openssl/evp.h>
 
 #include "ccz/ccz.h"
+#include "clock.h"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
-static double p384_verify_rate(double seconds)
+static bench_run p384_verify_run(double seconds)
 {
     EVP_PKEY *k = EVP_EC_gen("P-384");
     unsigned char msg[48] = {1}, sig[120];
@@ -29,16 +24,18 @@ static double p384_verify_rate(double seconds)
     EVP_PKEY_sign_init(ctx);
     EVP_PKEY_sign(ctx, sig, &sig_len, msg, sizeof msg);
     EVP_PKEY_verify_init(ctx);
-    long n = 0;
-    double t0 = now(), t;
+    bench_run r = {0};
+    double t0 = bench_wall(), c0 = bench_cpu(), t;
     do {
         for (int i = 0; i < 20; i++)
-            n += EVP_PKEY_verify(ctx, sig, sig_len, msg, sizeof msg) == 1;
-        t = now();
+            r.ops += EVP_PKEY_verify(ctx, sig, sig_len, msg, sizeof msg) == 1;
+        t = bench_wall();
     } while (t - t0 < seconds);
+    r.wall = t - t0;
+    r.cpu = bench_cpu() - c0;
     EVP_PKEY_CTX_free(ctx);
     EVP_PKEY_free(k);
-    return n / (t - t0);
+    return r;
 }
 
 int main(int argc, char **argv)
@@ -75,16 +72,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "snp_bench: the report does not verify: %s\n", r.message);
         return 1;
     }
-    long n = 0;
-    double t0 = now(), t;
+    bench_run warm = {0};
+    double t0 = bench_wall(), c0 = bench_cpu(), t;
     do {
         for (int i = 0; i < 20; i++)
-            n += ccz_verify(&r, ccz_buf_span(&rep), &o) == CCZ_OK;
-        t = now();
+            warm.ops += ccz_verify(&r, ccz_buf_span(&rep), &o) == CCZ_OK;
+        t = bench_wall();
     } while (t - t0 < seconds);
-    double rate = n / (t - t0), p384 = p384_verify_rate(seconds);
-    printf("{\"warm_per_s\":%.0f,\"p384_verify_per_s\":%.0f,\"cost_in_p384_verifies\":%.3f}\n",
-           rate, p384, p384 / rate);
+    warm.wall = t - t0;
+    warm.cpu = bench_cpu() - c0;
+    bench_run p384 = p384_verify_run(seconds);
+    printf("{\"warm_per_s\":%.0f,\"p384_verify_per_s\":%.0f,\"cost_in_p384_verifies\":%.3f,"
+           "\"warm_cpu_us\":%.2f,\"p384_verify_cpu_us\":%.2f}\n",
+           bench_rate(&warm), bench_rate(&p384), bench_cpu_us(&warm) / bench_cpu_us(&p384),
+           bench_cpu_us(&warm), bench_cpu_us(&p384));
     ccz_collateral_free(col);
     ccz_trust_free(trust);
     ccz_buf_free(&rep);

@@ -76,7 +76,15 @@ ccz_status ccz_fail_context(ccz_status s, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof detail && inner[0])
-        snprintf(detail + n, sizeof detail - (size_t)n, ": %s", inner);
+    if (n >= 0 && (size_t)n < sizeof detail && inner[0]) {
+        /* ": inner", cut to what is left */
+        size_t len = (size_t)n;
+        static const char sep[] = ": ";
+        for (size_t i = 0; sep[i] && len + 1 < sizeof detail; i++)
+            detail[len++] = sep[i];
+        for (size_t i = 0; inner[i] && len + 1 < sizeof detail; i++)
+            detail[len++] = inner[i];
+        detail[len] = '\0';
+    }
     return s;
 }

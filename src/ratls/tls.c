@@ -23,9 +23,14 @@
 
 #define CACHE_TTL 600 /* seconds a verified peer certificate is trusted without re-verifying */
 
+/* The cache keeps its keys apart from the claims: a lookup scans only the small keys (40 bytes
+ * each, one allocation), and a claims slot (kilobytes) is touched only when it is filled or hit. */
 typedef struct {
     uint8_t hash[32];
     int64_t until;
+} cache_key;
+
+typedef struct {
     ccz_ratls_format format;
     ccz_claims claims;
 } cache_entry;
@@ -39,6 +44,7 @@ typedef struct {
     ccz_ratls_verdict_cb on_verdict;
     void *payload;
     pthread_mutex_t lock;
+    cache_key *keys;
     cache_entry *cache;
     unsigned cache_size, cache_next;
 } ctx_state;
@@ -53,6 +59,7 @@ static void free_state(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, lon
     if (!st)
         return;
     pthread_mutex_destroy(&st->lock);
+    free(st->keys);
     free(st->cache);
     free(st);
 }
@@ -98,10 +105,10 @@ static bool cache_get(ctx_state *st, const uint8_t h[32], int64_t now, ccz_ratls
     bool hit = false;
     pthread_mutex_lock(&st->lock);
     for (unsigned i = 0; i < st->cache_size && !hit; i++) {
-        cache_entry *e = &st->cache[i];
-        if (e->until >= now && memcmp(e->hash, h, 32) == 0) {
-            v->format = e->format;
-            v->result.claims = e->claims;
+        const cache_key *k = &st->keys[i];
+        if (k->until >= now && memcmp(k->hash, h, 32) == 0) {
+            v->format = st->cache[i].format;
+            v->result.claims = st->cache[i].claims;
             hit = true;
         }
     }
@@ -112,9 +119,10 @@ static bool cache_get(ctx_state *st, const uint8_t h[32], int64_t now, ccz_ratls
 static void cache_put(ctx_state *st, const uint8_t h[32], int64_t until, const ccz_ratls_verdict *v)
 {
     pthread_mutex_lock(&st->lock);
-    cache_entry *e = &st->cache[st->cache_next++ % st->cache_size];
-    memcpy(e->hash, h, 32);
-    e->until = until;
+    unsigned i = st->cache_next++ % st->cache_size;
+    cache_entry *e = &st->cache[i];
+    memcpy(st->keys[i].hash, h, 32);
+    st->keys[i].until = until;
     e->format = v->format;
     e->claims = v->result.claims;
     pthread_mutex_unlock(&st->lock);
@@ -293,8 +301,10 @@ ccz_status ccz_ratls_ctx_new(SSL_CTX **out, const ccz_ratls_opts *o)
     st->on_verdict = o->on_verdict;
     st->payload = o->payload;
     st->cache_size = o->cache_size ? o->cache_size : 256;
+    st->keys = calloc(st->cache_size, sizeof *st->keys);
     st->cache = calloc(st->cache_size, sizeof *st->cache);
-    if (!st->cache || !SSL_CTX_set_ex_data(ctx, ctx_index, st)) {
+    if (!st->keys || !st->cache || !SSL_CTX_set_ex_data(ctx, ctx_index, st)) {
+        free(st->keys);
         free(st->cache);
         pthread_mutex_destroy(&st->lock);
         free(st);

@@ -325,7 +325,10 @@ static ccz_status read_chain(STACK_OF(X509) **out, const json_t *root, const cha
 {
     const char *pem;
     CCZ_GUARD(need_str(root, key, "collateral", &pem));
-    if (ccz_read_pem_certs(out, CCZ_SPAN(pem, strlen(pem)), MAX_CHAIN))
+    ccz_status s = ccz_read_pem_certs(out, CCZ_SPAN(pem, strlen(pem)), MAX_CHAIN);
+    if (s == CCZ_ERR_NOMEM)
+        return s;
+    if (s)
         return ccz_fail_context(CCZ_ERR_MALFORMED, "collateral: %s", key);
     return CCZ_OK;
 }
@@ -341,9 +344,10 @@ static ccz_status read_crl(X509_CRL **out, const json_t *root, const char *key)
         BIO_free(bio);
     } else {
         ccz_buf der = CCZ_BUF_INIT;
-        if (ccz_hex_decode(&der, text, n)) {
+        ccz_status s = ccz_hex_decode(&der, text, n);
+        if (s) {
             ccz_buf_free(&der);
-            return bad(key, "neither PEM nor hex DER");
+            return s == CCZ_ERR_NOMEM ? s : bad(key, "neither PEM nor hex DER");
         }
         const unsigned char *p = der.ptr;
         *out = d2i_X509_CRL(NULL, &p, (long)der.len);

@@ -1,0 +1,29 @@
+/* Clocks shared by the benchmarks: wall-clock (monotonic) and this process's CPU time (all
+ * threads), so every rate comes with the CPU time it cost (the machines are shared). */
+#ifndef CCZ_BENCH_CLOCK_H
+#define CCZ_BENCH_CLOCK_H
+#include <time.h>
+
+static inline double bench_wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static inline double bench_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A measured run: operations, wall seconds and CPU seconds. */
+typedef struct {
+    long ops;
+    double wall, cpu;
+} bench_run;
+
+static inline double bench_rate(const bench_run *r) { return r->wall > 0 ? r->ops / r->wall : 0; }
+static inline double bench_cpu_us(const bench_run *r) { return r->ops ? r->cpu * 1e6 / r->ops : 0; }
+#endif

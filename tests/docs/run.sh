@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs one documentation page's examples (tests/docs/doctest.py) against this build. A page that
+# builds C programs gets an installed ccz (cmake --install into a scratch prefix), as a reader
+# has one. Environment from CTest: CCZ_BUILD_DIR, CCZ_SOURCE_DIR, CCZ_SANITIZE.
+set -euo pipefail
+page=$1
+export CCZ_BIN_DIR=$CCZ_BUILD_DIR
+export CCZ_VECTORS=${CCZ_VECTORS:-$CCZ_SOURCE_DIR/../shared/vectors}
+if grep -q '<!-- doctest: file .*\.c -->' "$page"; then
+    if [ "${CCZ_SANITIZE:-OFF}" = ON ]; then
+        echo "skipped: a sanitizer build's library cannot link into the page's uninstrumented programs"
+        exit 77
+    fi
+    prefix=$(mktemp -d "${TMPDIR:-/tmp}/ccz-doc-prefix-XXXXXX")
+    trap 'rm -rf "$prefix"' EXIT
+    cmake --install "$CCZ_BUILD_DIR" --prefix "$prefix" > /dev/null
+    libdir=$(dirname "$(find "$prefix" -name ccz.pc -path '*/pkgconfig/*' | head -1)")
+    export PKG_CONFIG_PATH=$libdir
+    export CCZ_BIN_DIR=$prefix/bin
+fi
+exec /usr/bin/python3 "$CCZ_SOURCE_DIR/tests/docs/doctest.py" "$page"
