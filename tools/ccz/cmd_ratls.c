@@ -680,7 +680,7 @@ static int accept_loop(server_state *srv, int lfd, bool once)
         if (job)
             *job = (conn_job){srv, slot, fd};
         if (!job || pthread_create(&th, &attr, connection_thread, job) != 0) {
-            fprintf(stderr, "ccz ratls: cannot start a connection: out of memory\n");
+            fprintf(stderr, "ccz ratls: cannot start a thread for a connection\n");
             free(job);
             release(srv, slot);
         }
