@@ -84,7 +84,9 @@ extern "C" {
     X(CCZ_ERR_TLS, -38, "tls_error", "TLS handshake or I/O failed")                               \
     X(CCZ_ERR_PROTOCOL, -39, "protocol_error", "the peer does not speak the expected protocol")    \
     X(CCZ_ERR_UNAVAILABLE, -40, "unavailable", "the service is going away or overloaded")       \
-    X(CCZ_ERR_OVERFLOW, -41, "overflow", "the value does not fit its encoding (overflow)")
+    X(CCZ_ERR_OVERFLOW, -41, "overflow", "the value does not fit its encoding (overflow)")      \
+    X(CCZ_ERR_COLLATERAL_UNSUPPORTED, -42, "collateral_unsupported",                              \
+      "collateral of an id, version or type this verifier does not support")
 
 typedef enum {
 #define CCZ_X_ENUM(sym, val, name, msg) sym = val,

@@ -7,7 +7,7 @@
 
 #include "ccz/core.h"
 
-static _Thread_local char detail[512];
+static _Thread_local char detail[1024];
 
 const char *ccz_strerror(ccz_status s)
 {

@@ -169,6 +169,12 @@ static int tcb_index(const char *status)
     return -1;
 }
 
+/* The policy's own name for a switch: CCZoo dynamic_configs spell ccz's extensions ccz_... */
+static const char *ext(const ccz_policy *p)
+{
+    return p->format == CCZ_POLICY_FORMAT_DYNAMIC_CONFIG ? "ccz_" : "";
+}
+
 ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims *c)
 {
     CCZ_ENSURE(a && p && c, CCZ_ERR_INVALID_ARGUMENT, "missing argument");
@@ -183,15 +189,17 @@ ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims 
                        : "");
     if (c->simulated && !p->allow_sim)
         add_reason(a, "simulated_not_allowed", "the evidence comes from the simulated TEE, "
-                   "which has no hardware protection; the policy does not set allow_sim");
+                   "which has no hardware protection; the policy does not set %sallow_sim",
+                   ext(p));
 
     long match = check_measurements(a, p, c);
     bool entry_allows_debug = match >= 0 && (c->tee == CCZ_TEE_SGX || c->tee == CCZ_TEE_SIM) &&
                               (p->sgx[match].fields & PF_DEBUGGABLE) && p->sgx[match].debuggable;
     if (c->debug && !p->allow_debug && !entry_allows_debug)
         add_reason(a, "debug", "the %s is in debug mode (its memory can be read by "
-                   "the host); the policy does not allow debug",
-                   c->tee == CCZ_TEE_TDX ? "TD" : c->tee == CCZ_TEE_SNP ? "guest" : "enclave");
+                   "the host); the policy does not allow debug (%sallow_debug)",
+                   c->tee == CCZ_TEE_TDX ? "TD" : c->tee == CCZ_TEE_SNP ? "guest" : "enclave",
+                   ext(p));
 
     if (c->tee == CCZ_TEE_TDX) {
         static const uint8_t zero[48];
@@ -199,11 +207,11 @@ ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims 
             !p->allow_mrservicetd)
             add_reason(a, "mrservicetd_nonzero", "a service TD is bound to this TD (MRSERVICETD is "
                        "not zero) and can act on it; the policy does not set "
-                       "allow_mrservicetd_nonzero");
+                       "%sallow_mrservicetd_nonzero", ext(p));
         if (!(c->tdx.td_attributes[3] & 0x10) && !p->allow_sept_ve_clear)
             add_reason(a, "sept_ve_disable_clear", "the TD does not set SEPT_VE_DISABLE, so the "
                        "host can inject #VE on EPT violations; the policy does not set "
-                       "allow_sept_ve_disable_clear");
+                       "%sallow_sept_ve_disable_clear", ext(p));
     }
     if (c->tee == CCZ_TEE_SNP) {
         const ccz_snp_claims *s = &c->snp;
@@ -211,9 +219,10 @@ ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims 
             add_reason(a, "migration_agent_allowed", "the guest policy allows a migration agent, "
                        "which can read the guest's memory; the policy does not set "
                        "allow_migration_agent");
-        if (p->snp_max_vmpl >= 0 && s->vmpl > (uint32_t)p->snp_max_vmpl)
+        if (s->vmpl > (uint32_t)p->snp_max_vmpl)
             add_reason(a, "vmpl_too_high", "the report was requested at VMPL %u, above the "
-                       "policy's bound %d", s->vmpl, p->snp_max_vmpl);
+                       "policy's bound %d (snp_max_vmpl; the default is 0)", s->vmpl,
+                       p->snp_max_vmpl);
         const ccz_snp_tcb *t = &s->reported_tcb, *m = &p->snp_min_tcb;
         if (p->has_snp_min_tcb &&
             (t->bootloader < m->bootloader || t->tee < m->tee || t->snp < m->snp ||

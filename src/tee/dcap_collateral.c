@@ -98,16 +98,45 @@ static ccz_status need_time(const json_t *o, const char *key, const char *where,
     return CCZ_OK;
 }
 
-static ccz_status read_status(const json_t *lvl, const char *where, dcap_status_info *st)
+/* Intel's parsers accept these tcbStatus values and no others: TCB levels (TcbLevel), TDX module
+ * TCB levels (as its verifier reads them) and QE identity levels (EnclaveIdentityV2). */
+static const char *const TCB_STATUSES[] = {"UpToDate", "SWHardeningNeeded", "ConfigurationNeeded",
+                                           "ConfigurationAndSWHardeningNeeded", "OutOfDate",
+                                           "OutOfDateConfigurationNeeded", "Revoked", NULL};
+static const char *const MODULE_STATUSES[] = {"UpToDate", "OutOfDate", "Revoked", NULL};
+static const char *const QE_STATUSES[] = {"UpToDate", "ConfigurationNeeded", "OutOfDate",
+                                          "OutOfDateConfigurationNeeded", "Revoked", NULL};
+
+static ccz_status unsupported(const char *where, const char *what)
+{
+    return ccz_fail(CCZ_ERR_COLLATERAL_UNSUPPORTED, "collateral: %s: %s", where, what);
+}
+
+static ccz_status need_object(const json_t *o, const char *key, const char *where,
+                              const json_t **out)
+{
+    *out = json_object_get(o, key);
+    if (!json_is_object(*out)) {
+        char w[96];
+        snprintf(w, sizeof w, "%s.%s", where, key);
+        return bad(w, "missing or not an object");
+    }
+    return CCZ_OK;
+}
+
+static ccz_status read_status(const json_t *lvl, const char *where, const char *const *valid,
+                              dcap_status_info *st)
 {
     const char *s;
     CCZ_GUARD(need_str(lvl, "tcbStatus", where, &s));
-    if (strlen(s) >= sizeof st->status)
-        return bad(where, "tcbStatus too long");
-    strcpy(st->status, s);
-    const char *date = get_str(lvl, "tcbDate");
-    if (date && dcap_parse_time(date, &st->tcb_date))
-        return ccz_fail_context(CCZ_ERR_MALFORMED, "collateral: %s.tcbDate", where);
+    size_t k = 0;
+    while (valid[k] && strcmp(valid[k], s) != 0)
+        k++;
+    if (!valid[k])
+        return ccz_fail(CCZ_ERR_MALFORMED, "collateral: %s.tcbStatus '%.48s' is not a status "
+                        "this structure may carry", where, s);
+    strcpy(st->status, valid[k]);
+    CCZ_GUARD(need_time(lvl, "tcbDate", where, &st->tcb_date));
     const json_t *adv = json_object_get(lvl, "advisoryIDs");
     if (!adv)
         return CCZ_OK;
@@ -125,8 +154,16 @@ static ccz_status read_status(const json_t *lvl, const char *where, dcap_status_
     return CCZ_OK;
 }
 
-static ccz_status read_isv_levels(const json_t *arr, const char *where, dcap_isv_level **out,
-                                  size_t *n)
+static int cmp_isv_desc(const void *pa, const void *pb)
+{
+    const dcap_isv_level *a = pa, *b = pb;
+    return a->isvsvn == b->isvsvn ? 0 : a->isvsvn < b->isvsvn ? 1 : -1;
+}
+
+/* QE identity levels stay in document order (the QE takes the first it meets); TDX module
+ * levels are a set ordered by ISVSVN, highest first, each ISVSVN once. */
+static ccz_status read_isv_levels(const json_t *arr, const char *where, const char *const *valid,
+                                  bool as_set, dcap_isv_level **out, size_t *n)
 {
     if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > MAX_LEVELS)
         return bad(where, "tcbLevels is not a non-empty list");
@@ -134,14 +171,24 @@ static ccz_status read_isv_levels(const json_t *arr, const char *where, dcap_isv
     *out = calloc(*n, sizeof **out);
     CCZ_ENSURE(*out, CCZ_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < *n; i++) {
-        const json_t *lvl = json_array_get(arr, i);
+        const json_t *lvl = json_array_get(arr, i), *tcb;
         char w[96];
         snprintf(w, sizeof w, "%s.tcbLevels[%zu]", where, i);
+        if (!json_is_object(lvl))
+            return bad(w, "not an object");
         long long svn;
-        CCZ_GUARD(need_int(json_object_get(lvl, "tcb"), "isvsvn", w, 65535, &svn));
+        CCZ_GUARD(need_object(lvl, "tcb", w, &tcb));
+        CCZ_GUARD(need_int(tcb, "isvsvn", w, 65535, &svn));
         (*out)[i].isvsvn = (uint16_t)svn;
-        CCZ_GUARD(read_status(lvl, w, &(*out)[i].st));
+        CCZ_GUARD(read_status(lvl, w, valid, &(*out)[i].st));
     }
+    if (!as_set)
+        return CCZ_OK;
+    qsort(*out, *n, sizeof **out, cmp_isv_desc);
+    for (size_t i = 1; i < *n; i++)
+        if ((*out)[i].isvsvn == (*out)[i - 1].isvsvn)
+            return ccz_fail(CCZ_ERR_MALFORMED, "collateral: %s: two TCB levels for ISVSVN %u",
+                            where, (*out)[i].isvsvn);
     return CCZ_OK;
 }
 
@@ -151,11 +198,19 @@ static ccz_status read_components(const json_t *tcb, const char *key, const char
                                   uint8_t out[16])
 {
     const json_t *arr = json_object_get(tcb, key);
+    char w[96];
+    snprintf(w, sizeof w, "%s.tcb.%s", where, key);
     if (!json_is_array(arr) || json_array_size(arr) != 16)
-        return bad(where, "TCB components are not a list of 16");
+        return bad(w, "missing or not a list of 16 components");
     for (size_t i = 0; i < 16; i++) {
+        const json_t *c = json_array_get(arr, i), *v;
         long long svn;
-        CCZ_GUARD(need_int(json_array_get(arr, i), "svn", where, 255, &svn));
+        if (!json_is_object(c))
+            return bad(w, "a component is not an object");
+        CCZ_GUARD(need_int(c, "svn", w, 255, &svn));
+        if (((v = json_object_get(c, "category")) && !json_is_string(v)) ||
+            ((v = json_object_get(c, "type")) && !json_is_string(v)))
+            return bad(w, "a component's category or type is not a string");
         out[i] = (uint8_t)svn;
     }
     return CCZ_OK;
@@ -164,9 +219,10 @@ static ccz_status read_components(const json_t *tcb, const char *key, const char
 static ccz_status read_tcb_level(const json_t *lvl, int version, bool tdx, const char *where,
                                  dcap_tcb_level *out)
 {
-    const json_t *tcb = json_object_get(lvl, "tcb");
-    if (!json_is_object(tcb))
-        return bad(where, "tcb is missing");
+    const json_t *tcb;
+    if (!json_is_object(lvl))
+        return bad(where, "not an object");
+    CCZ_GUARD(need_object(lvl, "tcb", where, &tcb));
     long long v;
     if (version == 2) { /* "sgxtcbcomp01svn" .. "sgxtcbcomp16svn" */
         for (int i = 0; i < 16; i++) {
@@ -184,32 +240,41 @@ static ccz_status read_tcb_level(const json_t *lvl, int version, bool tdx, const
     }
     CCZ_GUARD(need_int(tcb, "pcesvn", where, 65535, &v));
     out->pcesvn = (uint16_t)v;
-    return read_status(lvl, where, &out->st);
+    return read_status(lvl, where, TCB_STATUSES, &out->st);
+}
+
+static ccz_status read_module(const json_t *m, const char *where, uint8_t mrsigner[48],
+                              uint8_t attributes[8], uint8_t mask[8])
+{
+    if (!json_is_object(m))
+        return bad(where, "not an object");
+    CCZ_GUARD(need_hex(m, "mrsigner", where, mrsigner, 48));
+    CCZ_GUARD(need_hex(m, "attributes", where, attributes, 8));
+    return need_hex(m, "attributesMask", where, mask, 8);
 }
 
 static ccz_status read_module_identities(const json_t *arr, dcap_tcb_info *t)
 {
     if (!arr)
         return CCZ_OK;
-    if (!json_is_array(arr) || json_array_size(arr) > 64)
-        return bad("tcbInfo.tdxModuleIdentities", "not a list");
+    if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > 64)
+        return bad("tcbInfo.tdxModuleIdentities", "not a non-empty list");
     t->n_modules = json_array_size(arr);
-    t->modules = calloc(t->n_modules ? t->n_modules : 1, sizeof *t->modules);
+    t->modules = calloc(t->n_modules, sizeof *t->modules);
     CCZ_ENSURE(t->modules, CCZ_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < t->n_modules; i++) {
         const json_t *m = json_array_get(arr, i);
         dcap_module_identity *d = &t->modules[i];
         char w[64];
         snprintf(w, sizeof w, "tcbInfo.tdxModuleIdentities[%zu]", i);
+        CCZ_GUARD(read_module(m, w, d->mrsigner, d->attributes, d->attributes_mask));
         const char *id;
         CCZ_GUARD(need_str(m, "id", w, &id));
         if (strlen(id) >= sizeof d->id)
             return bad(w, "id too long");
         strcpy(d->id, id);
-        CCZ_GUARD(need_hex(m, "mrsigner", w, d->mrsigner, 48));
-        CCZ_GUARD(need_hex(m, "attributes", w, d->attributes, 8));
-        CCZ_GUARD(need_hex(m, "attributesMask", w, d->attributes_mask, 8));
-        CCZ_GUARD(read_isv_levels(json_object_get(m, "tcbLevels"), w, &d->levels, &d->n_levels));
+        CCZ_GUARD(read_isv_levels(json_object_get(m, "tcbLevels"), w, MODULE_STATUSES, true,
+                                  &d->levels, &d->n_levels));
     }
     return CCZ_OK;
 }
@@ -225,45 +290,71 @@ static int cmp_level_desc(const void *pa, const void *pb)
     return memcmp(b->tdx, a->tdx, 16);
 }
 
+/* What decides whether ccz reads this TCB info at all: version, id and TCB type. */
+static ccz_status tcb_info_kind(dcap_tcb_info *t, const json_t *o)
+{
+    const char *w = "tcbInfo", *id = get_str(o, "id"), *fmspc = get_str(o, "fmspc");
+    long long v;
+    /* best effort first, so that collateral ccz cannot use still names its TEE and FMSPC */
+    t->tdx = id && strcmp(id, "TDX") == 0;
+    if (fmspc && ccz_hex_decode_fixed(t->fmspc, 6, fmspc, strlen(fmspc)) != CCZ_OK)
+        memset(t->fmspc, 0, 6);
+    CCZ_GUARD(need_int(o, "version", w, INT32_MAX, &v));
+    t->version = (int)v;
+    if (t->version != 2 && t->version != 3)
+        return ccz_fail(CCZ_ERR_COLLATERAL_UNSUPPORTED, "collateral: tcbInfo version %d is not "
+                        "supported (2 and 3 are)", t->version);
+    if (t->version == 2) {
+        /* version 2 predates TDX: no id, no module, components as sgxtcbcompNNsvn */
+        bool v3_fields = json_object_get(o, "id") || json_object_get(o, "tdxModule") ||
+                         json_object_get(o, "tdxModuleIdentities");
+        const json_t *levels = json_object_get(o, "tcbLevels");
+        for (size_t i = 0; i < json_array_size(levels); i++) {
+            const json_t *tcb = json_object_get(json_array_get(levels, i), "tcb");
+            v3_fields |= json_object_get(tcb, "sgxtcbcomponents") != NULL ||
+                         json_object_get(tcb, "tdxtcbcomponents") != NULL;
+        }
+        if (v3_fields)
+            return unsupported(w, "labelled version 2 but has version 3 fields");
+        t->tdx = false;
+    } else {
+        CCZ_GUARD(need_str(o, "id", w, &id));
+        if (strcmp(id, "SGX") && strcmp(id, "TDX"))
+            return ccz_fail(CCZ_ERR_COLLATERAL_UNSUPPORTED, "collateral: tcbInfo.id '%.16s' is "
+                            "not SGX or TDX", id);
+        t->tdx = strcmp(id, "TDX") == 0;
+    }
+    CCZ_GUARD(need_int(o, "tcbType", w, INT32_MAX, &v));
+    t->tcb_type = (int)v;
+    if (t->tcb_type != 0)
+        return ccz_fail(CCZ_ERR_COLLATERAL_UNSUPPORTED, "collateral: tcbInfo.tcbType %d is not "
+                        "supported (0 is)", t->tcb_type);
+    return CCZ_OK;
+}
+
 static ccz_status parse_tcb_info(dcap_tcb_info *t, const json_t *o)
 {
-    const char *w = "tcbInfo", *id;
+    const char *w = "tcbInfo";
     long long v;
-    if (!json_is_object(o))
-        return bad(w, "not a JSON object");
-    CCZ_GUARD(need_int(o, "version", w, 100, &v));
-    t->version = (int)v;
-    id = get_str(o, "id");
-    if (!id && t->version == 2)
-        id = "SGX"; /* version 2 predates TDX and has no id */
-    if (!id)
-        return bad("tcbInfo.id", "missing or not a string");
-    if (strcmp(id, "SGX") && strcmp(id, "TDX"))
-        return ccz_fail(CCZ_ERR_UNSUPPORTED, "collateral: tcbInfo.id '%.16s' is not SGX or TDX",
-                        id);
-    t->tdx = strcmp(id, "TDX") == 0;
-    if (t->version != 2 && t->version != 3)
-        return ccz_fail(CCZ_ERR_UNSUPPORTED, "collateral: tcbInfo version %d is not supported "
-                        "(2 and 3 are)", t->version);
-    if (t->tdx && t->version != 3)
-        return bad(w, "TDX TCB info must be version 3");
+    CCZ_GUARD(tcb_info_kind(t, o));
     CCZ_GUARD(need_time(o, "issueDate", w, &t->issue_date));
     CCZ_GUARD(need_time(o, "nextUpdate", w, &t->next_update));
     CCZ_GUARD(need_hex(o, "fmspc", w, t->fmspc, 6));
     CCZ_GUARD(need_hex(o, "pceId", w, t->pce_id, 2));
-    CCZ_GUARD(need_int(o, "tcbType", w, 255, &v));
-    t->tcb_type = (int)v;
-    CCZ_GUARD(need_int(o, "tcbEvaluationDataNumber", w, 1 << 30, &v));
+    CCZ_GUARD(need_int(o, "tcbEvaluationDataNumber", w, INT32_MAX, &v));
     t->eval_number = (int)v;
     const json_t *mod = json_object_get(o, "tdxModule");
-    if (mod) {
+    const json_t *ids = json_object_get(o, "tdxModuleIdentities");
+    if (!t->tdx && (mod || ids))
+        return bad(w, "an SGX TCB info has tdxModule or tdxModuleIdentities");
+    if (t->tdx) {
+        if (!mod)
+            return bad(w, "a TDX TCB info has no tdxModule");
         t->has_module = true;
-        CCZ_GUARD(need_hex(mod, "mrsigner", "tcbInfo.tdxModule", t->module_mrsigner, 48));
-        CCZ_GUARD(need_hex(mod, "attributes", "tcbInfo.tdxModule", t->module_attributes, 8));
-        CCZ_GUARD(need_hex(mod, "attributesMask", "tcbInfo.tdxModule",
-                           t->module_attributes_mask, 8));
+        CCZ_GUARD(read_module(mod, "tcbInfo.tdxModule", t->module_mrsigner,
+                              t->module_attributes, t->module_attributes_mask));
+        CCZ_GUARD(read_module_identities(ids, t));
     }
-    CCZ_GUARD(read_module_identities(json_object_get(o, "tdxModuleIdentities"), t));
     const json_t *levels = json_object_get(o, "tcbLevels");
     if (!json_is_array(levels) || json_array_size(levels) == 0 ||
         json_array_size(levels) > MAX_LEVELS)
@@ -278,8 +369,12 @@ static ccz_status parse_tcb_info(dcap_tcb_info *t, const json_t *o)
                                  &t->levels[i]));
     }
     /* Matching takes the first level the platform meets, highest first, as Intel's QVL orders
-     * them: by SGX components, then PCE SVN, then TDX components, descending. */
+     * them: by SGX components, then PCE SVN, then TDX components, descending. Intel keeps the
+     * levels in a set under that order, so two equal levels make the TCB info invalid. */
     qsort(t->levels, t->n_levels, sizeof *t->levels, cmp_level_desc);
+    for (size_t i = 1; i < t->n_levels; i++)
+        if (cmp_level_desc(&t->levels[i - 1], &t->levels[i]) == 0)
+            return bad(w, "two TCB levels have the same SVNs and PCE SVN");
     return CCZ_OK;
 }
 
@@ -290,21 +385,19 @@ static ccz_status parse_qe_identity(dcap_qe_identity *q, const json_t *o)
     const char *w = "qeIdentity", *id;
     long long v;
     uint8_t b4[4];
-    if (!json_is_object(o))
-        return bad(w, "not a JSON object");
-    CCZ_GUARD(need_str(o, "id", w, &id));
-    if (strcmp(id, "QE") && strcmp(id, "TD_QE"))
-        return ccz_fail(CCZ_ERR_UNSUPPORTED, "collateral: qeIdentity.id '%.16s' is not QE or "
-                        "TD_QE", id);
-    q->td_qe = strcmp(id, "TD_QE") == 0;
-    CCZ_GUARD(need_int(o, "version", w, 100, &v));
+    CCZ_GUARD(need_int(o, "version", w, INT32_MAX, &v));
     q->version = (int)v;
     if (q->version != 2)
-        return ccz_fail(CCZ_ERR_UNSUPPORTED, "collateral: qeIdentity version %d is not "
+        return ccz_fail(CCZ_ERR_COLLATERAL_UNSUPPORTED, "collateral: qeIdentity version %d is not "
                         "supported (2 is)", q->version);
+    CCZ_GUARD(need_str(o, "id", w, &id));
+    if (strcmp(id, "QE") && strcmp(id, "TD_QE"))
+        return ccz_fail(CCZ_ERR_COLLATERAL_UNSUPPORTED, "collateral: qeIdentity.id '%.16s' is "
+                        "not QE or TD_QE", id);
+    q->td_qe = strcmp(id, "TD_QE") == 0;
     CCZ_GUARD(need_time(o, "issueDate", w, &q->issue_date));
     CCZ_GUARD(need_time(o, "nextUpdate", w, &q->next_update));
-    CCZ_GUARD(need_int(o, "tcbEvaluationDataNumber", w, 1 << 30, &v));
+    CCZ_GUARD(need_int(o, "tcbEvaluationDataNumber", w, INT32_MAX, &v));
     q->eval_number = (int)v;
     CCZ_GUARD(need_hex(o, "miscselect", w, b4, 4));
     q->miscselect = (uint32_t)b4[0] << 24 | (uint32_t)b4[1] << 16 | (uint32_t)b4[2] << 8 | b4[3];
@@ -316,7 +409,8 @@ static ccz_status parse_qe_identity(dcap_qe_identity *q, const json_t *o)
     CCZ_GUARD(need_hex(o, "mrsigner", w, q->mrsigner, 32));
     CCZ_GUARD(need_int(o, "isvprodid", w, 65535, &v));
     q->isvprodid = (uint16_t)v;
-    return read_isv_levels(json_object_get(o, "tcbLevels"), w, &q->levels, &q->n_levels);
+    return read_isv_levels(json_object_get(o, "tcbLevels"), w, QE_STATUSES, false, &q->levels,
+                           &q->n_levels);
 }
 
 /* ---- certificates, CRLs, signatures ----------------------------------------------------------*/
@@ -363,7 +457,9 @@ static ccz_status read_crl(X509_CRL **out, const json_t *root, const char *key)
 }
 
 /* Copies a signed JSON body (kept byte for byte: the signature covers exactly these bytes),
- * its signature, and parses it. */
+ * its signature, and parses it. A body that is a JSON object but not one ccz reads (an id or
+ * version it does not support, a malformed ladder) still makes a collateral object: the
+ * verifier fails it at its collateral step with the reason kept here, as Intel's QVL does. */
 static ccz_status read_signed(ccz_collateral *c, const json_t *root, bool tcb)
 {
     const char *key = tcb ? "tcb_info" : "qe_identity";
@@ -383,9 +479,20 @@ static ccz_status read_signed(ccz_collateral *c, const json_t *root, bool tcb)
     json_t *body;
     if (ccz_json_parse(&body, text, n, COLLATERAL_MAX))
         return ccz_fail_context(CCZ_ERR_MALFORMED, "collateral: %s", key);
+    if (!json_is_object(body)) {
+        json_decref(body);
+        return bad(key, "not a JSON object");
+    }
     ccz_status s = tcb ? parse_tcb_info(&c->tcb, body) : parse_qe_identity(&c->qe, body);
     json_decref(body);
-    return s;
+    if (s == CCZ_ERR_NOMEM)
+        return s;
+    if (s && !c->unusable) {
+        c->unusable = s;
+        snprintf(c->unusable_detail, sizeof c->unusable_detail, "%s", ccz_error_detail());
+    }
+    ccz_error_clear();
+    return CCZ_OK;
 }
 
 ccz_status ccz_collateral_parse(ccz_collateral **out, const char *text, size_t len)

@@ -3,10 +3,12 @@
  * are size-capped, parsed strictly, and the assembled collateral must parse before it is
  * written; its signatures are checked when a quote is verified against it. */
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -33,34 +35,58 @@ static ccz_status url_decode(ccz_buf *out, ccz_span in, const char *what)
     return CCZ_OK;
 }
 
-/* A CRL body as DER: DER as is, PEM or hex text decoded. Appends hex to out. */
-static ccz_status crl_body_hex(ccz_buf *out, ccz_span body, const char *what)
+/* True when bytes are exactly one DER CRL. */
+static bool is_der_crl(const uint8_t *p, size_t n)
 {
-    ccz_buf der = CCZ_BUF_INIT;
-    ccz_status s = CCZ_OK;
-    X509_CRL *crl = NULL;
-    if (body.len > 10 && memcmp(body.ptr, "-----BEGIN", 10) == 0) {
-        BIO *bio = BIO_new_mem_buf(body.ptr, (int)body.len);
-        crl = bio ? PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL) : NULL;
+    const unsigned char *q = p;
+    X509_CRL *crl = n && n <= LONG_MAX ? d2i_X509_CRL(NULL, &q, (long)n) : NULL;
+    bool ok = crl && q == p + n;
+    X509_CRL_free(crl);
+    ERR_clear_error();
+    return ok;
+}
+
+/* Decided by parsing, never by looking at a byte or two: a DER CRL starts with 0x30 ('0') and
+ * may end in any byte, an ASCII hex digit included (Intel's root CA CRL of 2025-03-20 ends in
+ * '3'). Intel PCS serves DER (encoding=der) or PEM, a PCCS hex text (rootcacrl) or DER. */
+ccz_status ccz_crl_body_der(ccz_buf *der, ccz_span body, const char *what)
+{
+    if (is_der_crl(body.ptr, body.len))
+        return ccz_buf_append(der, body.ptr, body.len);
+    size_t a = 0, b = body.len;
+    while (a < b && isspace(body.ptr[a]))
+        a++;
+    while (b > a && isspace(body.ptr[b - 1]))
+        b--;
+    ccz_span text = CCZ_SPAN(body.ptr + a, b - a);
+    if (text.len > 10 && memcmp(text.ptr, "-----BEGIN", 10) == 0) {
+        BIO *bio = BIO_new_mem_buf(text.ptr, (int)text.len);
+        X509_CRL *crl = bio ? PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL) : NULL;
         BIO_free(bio);
         unsigned char *p = NULL;
         int n = crl ? i2d_X509_CRL(crl, &p) : -1;
-        if (n > 0)
-            s = ccz_buf_append(&der, p, (size_t)n);
-        OPENSSL_free(p);
-    } else if (body.len && isxdigit(body.ptr[0]) && isxdigit(body.ptr[body.len - 1])) {
-        s = ccz_hex_decode(&der, (const char *)body.ptr, body.len);
-    } else {
-        s = ccz_buf_append(&der, body.ptr, body.len);
-    }
-    X509_CRL_free(crl);
-    if (s == CCZ_OK) {
-        const unsigned char *p = der.ptr;
-        crl = der.len ? d2i_X509_CRL(NULL, &p, (long)der.len) : NULL;
-        if (!crl || p != der.ptr + der.len)
-            s = ccz_fail_ossl(CCZ_ERR_MALFORMED, "%s is not a CRL", what);
         X509_CRL_free(crl);
+        ccz_status s = n > 0 ? ccz_buf_append(der, p, (size_t)n)
+                             : ccz_fail_ossl(CCZ_ERR_MALFORMED, "%s: PEM that holds no CRL", what);
+        OPENSSL_free(p);
+        return s;
     }
+    size_t mark = der->len;
+    if (text.len && text.len % 2 == 0 &&
+        ccz_hex_decode(der, (const char *)text.ptr, text.len) == CCZ_OK &&
+        is_der_crl(der->ptr + mark, der->len - mark))
+        return CCZ_OK;
+    der->len = mark;
+    ccz_error_clear();
+    return ccz_fail(CCZ_ERR_MALFORMED, "%s is not a CRL (neither DER, PEM nor hex-encoded DER)",
+                    what);
+}
+
+/* A CRL body as hex of its DER, appended to out. */
+static ccz_status crl_body_hex(ccz_buf *out, ccz_span body, const char *what)
+{
+    ccz_buf der = CCZ_BUF_INIT;
+    ccz_status s = ccz_crl_body_der(&der, body, what);
     if (s == CCZ_OK)
         s = ccz_hex_encode(out, ccz_buf_span(&der));
     ccz_buf_free(&der);

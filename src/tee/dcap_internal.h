@@ -114,6 +114,10 @@ struct ccz_collateral {
     X509_CRL *pck_crl;
     dcap_tcb_info tcb;
     dcap_qe_identity qe;
+    /* Set when the TCB info or QE identity is JSON but not one ccz reads (collateral_unsupported,
+     * malformed): tcb and qe are then incomplete, and verification fails at its collateral step. */
+    ccz_status unusable;
+    char unusable_detail[256];
 
     pthread_mutex_t lock;          /* guards what follows */
     uint64_t checked_trust_id;     /* the roots the signatures were checked against (0: none) */

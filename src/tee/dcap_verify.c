@@ -99,8 +99,7 @@ static ccz_status verify_chain(X509 *leaf, STACK_OF(X509) *untrusted, X509_CRL *
         }
     X509_STORE_CTX_set0_crls(ctx, crl_stack);
     X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
-    X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
-    if (X509_verify_cert(ctx) != 1) {
+    if (ccz_x509_verify_at(ctx, at) != 1) {
         int err = X509_STORE_CTX_get_error(ctx);
         X509 *bad = X509_STORE_CTX_get_current_cert(ctx);
         char name[160] = "?";
@@ -328,27 +327,26 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(a, b);
 }
 
-/* TDX: the module identity (QVL 4.1.2.4.11) and its TCB status. */
-static ccz_status tdx_module(ccz_result *r, const dcap_tcb_info *ti, const ccz_dcap_quote *q,
-                             const ccz_tdx_claims *td, const dcap_status_info **module)
+/* TDX: the module identity (QVL 4.1.2.4.11), checked before the QE and the TCB level as Intel
+ * does: for a module of major version > 0 (quote v4 and later) the tdxModuleIdentities entry
+ * TDX_<major>, else tdxModule; MRSIGNERSEAM equal, SEAMATTRIBUTES zero and equal. *m is the
+ * identity whose TCB levels judge the module, NULL when the platform TCB level covers it. */
+static ccz_status tdx_module_identity(ccz_result *r, const dcap_tcb_info *ti,
+                                      const ccz_dcap_quote *q, const ccz_tdx_claims *td,
+                                      const dcap_module_identity **m)
 {
     const uint8_t *svn = td->tee_tcb_svn;
     const uint8_t *mrsigner = ti->module_mrsigner, *attrs = ti->module_attributes;
-    const dcap_module_identity *m = NULL;
-    *module = NULL;
-    if (!ti->has_module) {
-        ccz_fail(CCZ_ERR_MALFORMED, "the TDX TCB info has no tdxModule");
-        return ccz_result_fail(r, CCZ_STEP_TDX_MODULE, CCZ_ERR_MALFORMED);
-    }
+    *m = NULL;
     if (q->version > 3 && svn[1] > 0) {
-        m = find_module(ti, svn[1]);
-        if (!m) {
+        *m = find_module(ti, svn[1]);
+        if (!*m) {
             ccz_fail(CCZ_ERR_TDX_MODULE_MISMATCH, "the TCB info has no identity TDX_%02X for the "
                      "TDX module of major version %u", svn[1], svn[1]);
             return ccz_result_fail(r, CCZ_STEP_TDX_MODULE, CCZ_ERR_TDX_MODULE_MISMATCH);
         }
-        mrsigner = m->mrsigner;
-        attrs = m->attributes;
+        mrsigner = (*m)->mrsigner;
+        attrs = (*m)->attributes;
     }
     static const uint8_t zero[8];
     if (memcmp(td->mr_signer_seam, mrsigner, 48) != 0 || memcmp(td->seam_attributes, zero, 8) ||
@@ -357,51 +355,52 @@ static ccz_status tdx_module(ccz_result *r, const dcap_tcb_info *ti, const ccz_d
                  "info's TDX module identity");
         return ccz_result_fail(r, CCZ_STEP_TDX_MODULE, CCZ_ERR_TDX_MODULE_MISMATCH);
     }
-    if (!m)
-        return CCZ_OK; /* major version 0: the platform TCB level covers the module */
-    const dcap_isv_level *l = match_isv(m->levels, m->n_levels, svn[0], true);
-    if (!l) {
-        ccz_fail(CCZ_ERR_TCB_LEVEL_NOT_FOUND, "no TCB level of %s matches TDX module SVN %u",
-                 m->id, svn[0]);
-        return ccz_result_fail(r, CCZ_STEP_TDX_MODULE, CCZ_ERR_TCB_LEVEL_NOT_FOUND);
-    }
-    *module = &l->st;
     return CCZ_OK;
 }
 
 /* QVL's TD relaunch check (TD report 1.5): an out-of-date TD whose platform has been updated
- * can be relaunched to pick the update up. Returns the relaunch status or NULL. */
-static const char *td_relaunch(const dcap_tcb_info *ti, const ccz_tdx_claims *td,
-                               const char *sgx, const char *tdx, const dcap_status_info *module,
-                               const char *qe)
+ * can be relaunched to pick the update up. tdx is the TDX level's status with the module's
+ * folded in; *status becomes the relaunch status when it applies. A TEE_TCB_SVN2 naming a
+ * module major version the TCB info does not describe fails, as in Intel's QVL. */
+static ccz_status td_relaunch(ccz_result *r, const dcap_tcb_info *ti, const ccz_tdx_claims *td,
+                              const char *sgx, const dcap_status_info *module,
+                              const dcap_status_info *qe, const char **status)
 {
-    if (!td->td_report_15 || !is(qe, "UpToDate") || !module || !is(module->status, "OutOfDate"))
-        return NULL;
+    const char *tdx = *status;
+    if (!td->td_report_15 || !qe || !is(qe->status, "UpToDate") || !module ||
+        !is(module->status, "OutOfDate"))
+        return CCZ_OK;
     if (!(is(sgx, "UpToDate") || is(sgx, "SWHardeningNeeded") || config_needed(sgx)) ||
         is(sgx, "OutOfDateConfigurationNeeded"))
-        return NULL;
+        return CCZ_OK;
     if (!is(tdx, "OutOfDate") && !is(tdx, "OutOfDateConfigurationNeeded"))
-        return NULL;
+        return CCZ_OK;
     const dcap_tcb_level *latest = &ti->levels[0];
     const uint8_t *svn2 = td->tee_tcb_svn2;
     unsigned need0 = latest->tdx[0];
     if (svn2[1] > 0) {
         const dcap_module_identity *m = find_module(ti, svn2[1]);
-        if (!m)
-            return NULL;
-        need0 = 0;
-        for (size_t i = 0; i < m->n_levels; i++)
-            if (m->levels[i].isvsvn > need0)
-                need0 = m->levels[i].isvsvn;
+        if (!m) {
+            ccz_fail(CCZ_ERR_TDX_MODULE_MISMATCH, "the TCB info has no identity TDX_%02X for "
+                     "TEE_TCB_SVN2's TDX module of major version %u", svn2[1], svn2[1]);
+            return ccz_result_fail(r, CCZ_STEP_TDX_MODULE, CCZ_ERR_TDX_MODULE_MISMATCH);
+        }
+        need0 = m->levels[0].isvsvn; /* levels are highest first */
     }
     if (svn2[0] < need0 || svn2[2] < latest->tdx[2])
-        return NULL;
-    return config_needed(sgx) || config_needed(tdx) ? "TDRelaunchAdvisedConfigurationNeeded"
-                                                     : "TDRelaunchAdvised";
+        return CCZ_OK;
+    *status = config_needed(sgx) || config_needed(tdx) ? "TDRelaunchAdvisedConfigurationNeeded"
+                                                        : "TDRelaunchAdvised";
+    return CCZ_OK;
 }
 
-static ccz_status tcb_status(ccz_result *r, const ccz_collateral *col, const ccz_dcap_quote *q,
-                             const ccz_pck_ext *x, const dcap_status_info *qe)
+/* The TCB level and the statuses it converges with, in QVL's order (checkTcbLevel): the SGX
+ * level; for TDX the TDX level, the module's level, a Revoked result returned as it stands,
+ * the relaunch check; then the QE's status. qe is NULL when no QE identity level matched: QVL
+ * reports that (TCB not supported) only here, after everything before it has passed. */
+static ccz_status tcb_status(ccz_result *r, const ccz_collateral *col, const ccz_pck_ext *x,
+                             const dcap_module_identity *m, const dcap_status_info *qe,
+                             unsigned qe_svn)
 {
     const dcap_tcb_info *ti = &col->tcb;
     ccz_claims *c = &r->claims;
@@ -422,18 +421,30 @@ static ccz_status tcb_status(ccz_result *r, const ccz_collateral *col, const ccz
     }
     const char *status = tdx->st.status;
     const dcap_status_info *module = NULL;
-    if (ti->tdx) {
-        CCZ_GUARD(tdx_module(r, ti, q, &c->tdx, &module));
-        if (module)
-            status = converge(status, module->status);
-        const char *relaunch = td_relaunch(ti, &c->tdx, sgx->st.status, tdx->st.status, module,
-                                           qe->status);
-        if (relaunch)
-            status = relaunch;
+    if (m) {
+        const dcap_isv_level *l = match_isv(m->levels, m->n_levels, c->tdx.tee_tcb_svn[0], true);
+        if (!l) {
+            ccz_fail(CCZ_ERR_TCB_LEVEL_NOT_FOUND, "no TCB level of %s matches TDX module SVN %u",
+                     m->id, c->tdx.tee_tcb_svn[0]);
+            return ccz_result_fail(r, CCZ_STEP_TDX_MODULE, CCZ_ERR_TCB_LEVEL_NOT_FOUND);
+        }
+        module = &l->st;
+        status = converge(status, module->status);
     }
+    bool revoked_tdx = ti->tdx && is(status, "Revoked");
+    if (ti->tdx && !revoked_tdx)
+        CCZ_GUARD(td_relaunch(r, ti, &c->tdx, sgx->st.status, module, qe, &status));
     snprintf(c->dcap.platform_status, sizeof c->dcap.platform_status, "%s", status);
-    snprintf(c->dcap.qe_status, sizeof c->dcap.qe_status, "%s", qe->status);
-    status = converge(status, qe->status);
+    if (!revoked_tdx) {
+        if (!qe) {
+            ccz_fail(CCZ_ERR_TCB_LEVEL_NOT_FOUND, "no QE identity TCB level matches QE ISVSVN %u",
+                     qe_svn);
+            return ccz_result_fail(r, CCZ_STEP_QE_IDENTITY, CCZ_ERR_TCB_LEVEL_NOT_FOUND);
+        }
+        status = converge(status, qe->status);
+    }
+    if (qe)
+        snprintf(c->dcap.qe_status, sizeof c->dcap.qe_status, "%s", qe->status);
     snprintf(c->tcb_status, sizeof c->tcb_status, "%s", status);
     ccz_status s;
     if ((s = add_advisories(c, &tdx->st)) || (s = add_advisories(c, module)) ||
@@ -445,8 +456,12 @@ static ccz_status tcb_status(ccz_result *r, const ccz_collateral *col, const ccz
 
 /* ---- QE --------------------------------------------------------------------------------------*/
 
+/* The QE report (signature, report data), then the QE identity: for this TEE, then MISCSELECT,
+ * ATTRIBUTES, MRSIGNER and ISVPRODID in QVL's order. *qe_status is the QE's TCB level, NULL when
+ * none matches its ISVSVN (judged later, as QVL does). */
 static ccz_status check_qe(ccz_result *r, const ccz_dcap_quote *q, EVP_PKEY *pck,
-                           const dcap_qe_identity *id, const dcap_status_info **qe_status)
+                           const dcap_qe_identity *id, uint16_t *isv_svn,
+                           const dcap_status_info **qe_status)
 {
     if (ccz_p256_verify(pck, q->qe_report, q->qe_report_signature) != CCZ_OK) {
         ccz_fail(CCZ_ERR_BAD_SIGNATURE, "the QE report signature does not verify with the PCK "
@@ -454,7 +469,7 @@ static ccz_status check_qe(ccz_result *r, const ccz_dcap_quote *q, EVP_PKEY *pck
         return ccz_result_fail(r, CCZ_STEP_QE_REPORT_SIGNATURE, CCZ_ERR_BAD_SIGNATURE);
     }
     ccz_sgx_claims qe;
-    uint8_t qe_rd[64], h[32];
+    uint8_t qe_rd[64], want[64] = {0};
     ccz_status s = ccz_dcap_sgx_report_decode(&qe, qe_rd, q->qe_report);
     if (s)
         return ccz_result_fail(r, CCZ_STEP_PARSE, s);
@@ -462,40 +477,44 @@ static ccz_status check_qe(ccz_result *r, const ccz_dcap_quote *q, EVP_PKEY *pck
     int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
              EVP_DigestUpdate(md, q->attestation_key, 64) &&
              EVP_DigestUpdate(md, q->qe_auth_data.ptr, q->qe_auth_data.len) &&
-             EVP_DigestFinal_ex(md, h, NULL);
+             EVP_DigestFinal_ex(md, want, NULL);
     EVP_MD_CTX_free(md);
     if (!ok)
         return ccz_result_fail(r, CCZ_STEP_QE_REPORT_DATA,
                                ccz_fail_ossl(CCZ_ERR_CRYPTO, "SHA-256 failed"));
-    if (memcmp(h, qe_rd, 32) != 0) {
+    /* all 64 bytes as Intel's quote format defines them: the hash, then 32 zero bytes */
+    if (memcmp(want, qe_rd, 64) != 0) {
         ccz_fail(CCZ_ERR_BAD_SIGNATURE, "the QE report does not vouch for the attestation key "
-                 "(report data is not SHA-256 of the key and QE authentication data)");
+                 "(report data is not SHA-256 of the key and QE authentication data followed "
+                 "by 32 zero bytes)");
         return ccz_result_fail(r, CCZ_STEP_QE_REPORT_DATA, CCZ_ERR_BAD_SIGNATURE);
+    }
+    bool tdx = q->tee_type == CCZ_DCAP_TEE_TDX;
+    if (id->td_qe != tdx) {
+        ccz_fail(CCZ_ERR_COLLATERAL_MISMATCH, "the QE identity is for %s, not for %s quotes",
+                 id->td_qe ? "TD_QE" : "QE", tdx ? "TDX" : "SGX");
+        return ccz_result_fail(r, CCZ_STEP_QE_IDENTITY, CCZ_ERR_COLLATERAL_MISMATCH);
     }
     const char *why = NULL;
     bool attrs_ok = true;
     for (int i = 0; i < 16; i++)
         attrs_ok &= (qe.attributes[i] & id->attributes_mask[i]) == id->attributes[i];
-    if (memcmp(qe.mr_signer, id->mrsigner, 32) != 0)
-        why = "MRSIGNER";
-    else if (qe.isv_prod_id != id->isvprodid)
-        why = "ISVPRODID";
-    else if ((qe.misc_select & id->miscselect_mask) != id->miscselect)
+    if ((qe.misc_select & id->miscselect_mask) != id->miscselect)
         why = "MISCSELECT";
     else if (!attrs_ok)
         why = "ATTRIBUTES";
+    else if (memcmp(qe.mr_signer, id->mrsigner, 32) != 0)
+        why = "MRSIGNER";
+    else if (qe.isv_prod_id != id->isvprodid)
+        why = "ISVPRODID";
     if (why) {
         ccz_fail(CCZ_ERR_QE_IDENTITY_MISMATCH, "the quoting enclave's %s does not match Intel's "
                  "%s identity", why, id->td_qe ? "TD_QE" : "QE");
         return ccz_result_fail(r, CCZ_STEP_QE_IDENTITY, CCZ_ERR_QE_IDENTITY_MISMATCH);
     }
     const dcap_isv_level *l = match_isv(id->levels, id->n_levels, qe.isv_svn, false);
-    if (!l) {
-        ccz_fail(CCZ_ERR_TCB_LEVEL_NOT_FOUND, "no QE identity TCB level matches QE ISVSVN %u",
-                 qe.isv_svn);
-        return ccz_result_fail(r, CCZ_STEP_QE_IDENTITY, CCZ_ERR_TCB_LEVEL_NOT_FOUND);
-    }
-    *qe_status = &l->st;
+    *isv_svn = qe.isv_svn;
+    *qe_status = l ? &l->st : NULL;
     return CCZ_OK;
 }
 
@@ -517,8 +536,10 @@ static ccz_status decode_claims(ccz_result *r, const ccz_dcap_quote *q)
     return s ? ccz_result_fail(r, CCZ_STEP_PARSE, s) : CCZ_OK;
 }
 
-static ccz_status check_collateral_fits(ccz_result *r, const ccz_collateral *col,
-                                        const ccz_dcap_quote *q)
+/* The collateral step: given, for DCAP, and readable. Which TEE it is for is judged later, in
+ * QVL's order (the TCB info after the PCK chain, the QE identity after the QE report). */
+static ccz_status check_collateral_usable(ccz_result *r, const ccz_collateral *col,
+                                          const ccz_dcap_quote *q)
 {
     bool tdx = q->tee_type == CCZ_DCAP_TEE_TDX;
     if (col->kind != COLLATERAL_DCAP) {
@@ -526,15 +547,39 @@ static ccz_status check_collateral_fits(ccz_result *r, const ccz_collateral *col
                  tdx ? "TDX" : "SGX");
         return ccz_result_fail(r, CCZ_STEP_COLLATERAL, CCZ_ERR_COLLATERAL_MISMATCH);
     }
-    if (col->tcb.tdx != tdx || col->qe.td_qe != tdx) {
-        ccz_fail(CCZ_ERR_COLLATERAL_MISMATCH, "the collateral (TCB info %s, QE identity %s) is "
-                 "not for %s quotes", col->tcb.tdx ? "TDX" : "SGX", col->qe.td_qe ? "TD_QE" : "QE",
-                 tdx ? "TDX" : "SGX");
-        return ccz_result_fail(r, CCZ_STEP_COLLATERAL, CCZ_ERR_COLLATERAL_MISMATCH);
+    if (col->unusable) {
+        ccz_fail(col->unusable, "%s", col->unusable_detail);
+        return ccz_result_fail(r, CCZ_STEP_COLLATERAL, col->unusable);
     }
     return CCZ_OK;
 }
 
+/* QVL 4.1.2.4.9-10: the TCB info is for this TEE, FMSPC and PCE-ID. */
+static ccz_status check_tcb_info_fits(ccz_result *r, const dcap_tcb_info *ti,
+                                      const ccz_dcap_quote *q, const ccz_pck_ext *ext)
+{
+    bool tdx = q->tee_type == CCZ_DCAP_TEE_TDX;
+    if (ti->tdx != tdx) {
+        ccz_fail(CCZ_ERR_COLLATERAL_MISMATCH, "the TCB info is for %s, not for %s quotes",
+                 ti->tdx ? "TDX" : "SGX", tdx ? "TDX" : "SGX");
+        return ccz_result_fail(r, CCZ_STEP_TCB_INFO, CCZ_ERR_COLLATERAL_MISMATCH);
+    }
+    if (memcmp(ext->fmspc, ti->fmspc, 6) != 0 || memcmp(ext->pce_id, ti->pce_id, 2) != 0) {
+        ccz_fail(CCZ_ERR_COLLATERAL_MISMATCH, "the TCB info is for FMSPC %02X%02X%02X%02X%02X%02X"
+                 " PCE-ID %02X%02X, the PCK certificate for %02X%02X%02X%02X%02X%02X PCE-ID "
+                 "%02X%02X", ti->fmspc[0], ti->fmspc[1], ti->fmspc[2], ti->fmspc[3],
+                 ti->fmspc[4], ti->fmspc[5], ti->pce_id[0], ti->pce_id[1], ext->fmspc[0],
+                 ext->fmspc[1], ext->fmspc[2], ext->fmspc[3], ext->fmspc[4], ext->fmspc[5],
+                 ext->pce_id[0], ext->pce_id[1]);
+        return ccz_result_fail(r, CCZ_STEP_TCB_INFO, CCZ_ERR_COLLATERAL_MISMATCH);
+    }
+    return CCZ_OK;
+}
+
+/* The checks in the order of Intel's QVL (QvE's sgx_qve_verify_quote, then
+ * QuoteVerifier::verify), so that a quote with several faults reports the one Intel reports,
+ * but for one deliberate difference: the TCB info and QE identity (signatures, dates) come
+ * before the PCK chain, where QvE checks the PCK chain first (docs/model.md). */
 static ccz_status verify_locked(ccz_result *r, const ccz_dcap_quote *q, ccz_collateral *col,
                                 const ccz_verify_opts *o)
 {
@@ -542,21 +587,17 @@ static ccz_status verify_locked(ccz_result *r, const ccz_dcap_quote *q, ccz_coll
     EVP_PKEY *pck = NULL, *ak = NULL;
     ccz_pck_ext ext;
     const dcap_status_info *qe = NULL;
+    const dcap_module_identity *module = NULL;
+    uint16_t qe_svn = 0;
     ccz_status s;
     CCZ_GUARD_GOTO(check_collateral(r, col, o->trust, o->at_unix), s, out);
     CCZ_GUARD_GOTO(check_pck(r, col, o->trust, o->at_unix, q->cert_data, &pck, &ext), s, out);
     memcpy(c->dcap.fmspc, ext.fmspc, 6);
     memcpy(c->dcap.pce_id, ext.pce_id, 2);
-    if (memcmp(ext.fmspc, col->tcb.fmspc, 6) != 0 || memcmp(ext.pce_id, col->tcb.pce_id, 2)) {
-        ccz_fail(CCZ_ERR_COLLATERAL_MISMATCH, "the TCB info is for FMSPC %02X%02X%02X%02X%02X%02X"
-                 ", the PCK certificate for %02X%02X%02X%02X%02X%02X (or the PCE IDs differ)",
-                 col->tcb.fmspc[0], col->tcb.fmspc[1], col->tcb.fmspc[2], col->tcb.fmspc[3],
-                 col->tcb.fmspc[4], col->tcb.fmspc[5], ext.fmspc[0], ext.fmspc[1], ext.fmspc[2],
-                 ext.fmspc[3], ext.fmspc[4], ext.fmspc[5]);
-        s = ccz_result_fail(r, CCZ_STEP_TCB_INFO, CCZ_ERR_COLLATERAL_MISMATCH);
-        goto out;
-    }
-    CCZ_GUARD_GOTO(check_qe(r, q, pck, &col->qe, &qe), s, out);
+    CCZ_GUARD_GOTO(check_tcb_info_fits(r, &col->tcb, q, &ext), s, out);
+    if (col->tcb.tdx)
+        CCZ_GUARD_GOTO(tdx_module_identity(r, &col->tcb, q, &c->tdx, &module), s, out);
+    CCZ_GUARD_GOTO(check_qe(r, q, pck, &col->qe, &qe_svn, &qe), s, out);
     if ((s = ccz_p256_key_from_raw(&ak, q->attestation_key)) != CCZ_OK ||
         (s = ccz_p256_verify(ak, q->signed_part, q->signature)) != CCZ_OK) {
         ccz_fail(CCZ_ERR_BAD_SIGNATURE, "the quote signature does not verify with the "
@@ -564,7 +605,7 @@ static ccz_status verify_locked(ccz_result *r, const ccz_dcap_quote *q, ccz_coll
         s = ccz_result_fail(r, CCZ_STEP_QUOTE_SIGNATURE, CCZ_ERR_BAD_SIGNATURE);
         goto out;
     }
-    CCZ_GUARD_GOTO(tcb_status(r, col, q, &ext, qe), s, out);
+    CCZ_GUARD_GOTO(tcb_status(r, col, &ext, module, qe, qe_svn), s, out);
 out:
     EVP_PKEY_free(pck);
     EVP_PKEY_free(ak);
@@ -589,7 +630,7 @@ static ccz_status dcap_verify(ccz_result *r, ccz_span ev, const ccz_verify_opts 
                  "collateral fetch'", q.tee_type == CCZ_DCAP_TEE_TDX ? "TDX" : "SGX");
         return ccz_result_fail(r, CCZ_STEP_COLLATERAL, CCZ_ERR_COLLATERAL_MISSING);
     }
-    CCZ_GUARD(check_collateral_fits(r, col, &q));
+    CCZ_GUARD(check_collateral_usable(r, col, &q));
     pthread_mutex_lock(&col->lock);
     s = verify_locked(r, &q, col, o);
     pthread_mutex_unlock(&col->lock);

@@ -60,6 +60,12 @@ ccz_status ccz_read_pem_certs(STACK_OF(X509) **out, ccz_span pem, int max);
 /* Reads one certificate, PEM or DER (exactly one DER element). */
 ccz_status ccz_read_cert(X509 **out, ccz_span in);
 
+/* X509_verify_cert at the instant `at`, with every validity window inclusive at both ends: a
+ * certificate is valid from its notBefore through its notAfter second, a CRL from its
+ * lastUpdate through its nextUpdate second (RFC 5280; OpenSSL alone ends both a second early).
+ * Returns what X509_verify_cert returns; the error is in ctx. */
+int ccz_x509_verify_at(X509_STORE_CTX *ctx, int64_t at);
+
 /* Records a failure at `step` in r, taking the message from ccz_error_detail() (or the
  * status's text), and returns s. */
 ccz_status ccz_result_fail(ccz_result *r, const char *step, ccz_status s);
@@ -111,6 +117,10 @@ void ccz_http_response_init(ccz_http_response *r, const char *const *names);
 void ccz_http_response_free(ccz_http_response *r);
 /* CCZ_ERR_NOT_FOUND for 404, CCZ_ERR_NETWORK for other failures and statuses. */
 ccz_status ccz_http_get(ccz_http_response *r, const char *url, const ccz_http_opts *o);
+
+/* Appends the DER of a CRL served in any of the encodings collateral services use: DER, PEM or
+ * hex-encoded DER, told apart by parsing (dcap_fetch.c). CCZ_ERR_MALFORMED when it is none. */
+ccz_status ccz_crl_body_der(ccz_buf *der, ccz_span body, const char *what);
 
 /* SHA-256 of a byte span. */
 ccz_status ccz_sha256(uint8_t out[32], ccz_span in);

@@ -595,7 +595,7 @@ ccz_status ccz_policy_parse(ccz_policy **out, const char *text, size_t len)
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
     p->tees = ALL_TEES;
-    p->snp_max_vmpl = -1;
+    p->snp_max_vmpl = 0; /* a floor by default, as DCAP's UpToDate: only VMPL 0 */
     if (!json_is_object(root)) {
         s = ccz_fail(CCZ_ERR_POLICY, "policy: the document must be a JSON object");
     } else if (is_dynamic_config(root)) {
@@ -740,8 +740,7 @@ json_t *ccz_policy_to_json(const ccz_policy *p)
     json_object_set_new(o, "allow_mrservicetd_nonzero", json_boolean(p->allow_mrservicetd));
     json_object_set_new(o, "allow_sept_ve_disable_clear", json_boolean(p->allow_sept_ve_clear));
     json_object_set_new(o, "allow_migration_agent", json_boolean(p->allow_migration_agent));
-    if (p->snp_max_vmpl >= 0)
-        json_object_set_new(o, "snp_max_vmpl", json_integer(p->snp_max_vmpl));
+    json_object_set_new(o, "snp_max_vmpl", json_integer(p->snp_max_vmpl));
     if (p->has_snp_min_tcb)
         json_object_set_new(o, "snp_min_tcb",
                             json_pack("{s:i,s:i,s:i,s:i,s:i}", "bootloader",

@@ -75,7 +75,7 @@ struct ccz_policy {
     bool allow_mrservicetd;  /* TD report 1.5 with a service TD bound */
     bool allow_sept_ve_clear; /* TD without SEPT_VE_DISABLE */
     bool allow_migration_agent; /* SNP guest policy MIGRATE_MA */
-    int snp_max_vmpl;           /* -1: no bound */
+    int snp_max_vmpl;           /* 0..3; 0 unless the policy says otherwise */
     bool has_snp_min_tcb;
     ccz_snp_tcb snp_min_tcb;
     unsigned tcb;        /* accepted TCB statuses: bit (1 << index) */

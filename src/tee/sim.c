@@ -90,13 +90,47 @@ static ccz_status map_x509_error(int err)
     }
 }
 
+/* The first 8 bytes of a key identifier as hex ("" without one). */
+static void key_id_hex(const ASN1_OCTET_STRING *kid, char out[17])
+{
+    out[0] = '\0';
+    for (int k = 0; kid && k < ASN1_STRING_length(kid) && k < 8; k++)
+        snprintf(out + 2 * k, 3, "%02x", ASN1_STRING_get0_data(kid)[k]);
+}
+
+/* "key id 1a2b3c4d… (platform_id 5e6f…)" for each trusted root, to name platforms in errors. */
+static void describe_roots(const ccz_trust *t, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < sk_X509_num(t->sim_roots); i++) {
+        X509 *root = sk_X509_value(t->sim_roots, i);
+        char kid[17];
+        key_id_hex(X509_get0_subject_key_id(root), kid);
+        uint8_t id[32] = {0};
+        unsigned char *der = NULL;
+        int n = i2d_X509(root, &der);
+        if (n > 0)
+            (void)!ccz_sha256(id, CCZ_SPAN(der, (size_t)n));
+        OPENSSL_free(der);
+        int w = snprintf(out + len, cap - len,
+                         "%skey id %s… (platform_id %02x%02x%02x%02x%02x%02x%02x%02x…)",
+                         i ? "; " : "", kid, id[0], id[1], id[2], id[3], id[4], id[5], id[6],
+                         id[7]);
+        if (w < 0 || len + (size_t)w >= cap)
+            break;
+        len += (size_t)w;
+    }
+}
+
 /* Verifies cert to a trusted sim root at instant `at`; on success copies the root's id. */
 static ccz_status verify_platform_cert(X509 *cert, const ccz_trust *t, int64_t at,
                                        uint8_t platform_id[32])
 {
     CCZ_ENSURE(sk_X509_num(t->sim_roots) > 0, CCZ_ERR_CERT_CHAIN,
-               "no sim platform root is trusted (run 'ccz sim init' or pass the platform's "
-               "root.crt)");
+               "no sim platform root is trusted: the verifier needs the root.crt of the platform "
+               "that made the evidence (a platform made now by 'ccz sim init' cannot verify "
+               "evidence from another)");
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     CCZ_ENSURE(ctx, CCZ_ERR_NOMEM, "out of memory");
     ccz_status s = CCZ_OK;
@@ -104,11 +138,23 @@ static ccz_status verify_platform_cert(X509 *cert, const ccz_trust *t, int64_t a
         s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot set up certificate verification");
         goto out;
     }
-    X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
-    if (X509_verify_cert(ctx) != 1) {
+    if (ccz_x509_verify_at(ctx, at) != 1) {
         int err = X509_STORE_CTX_get_error(ctx);
-        s = ccz_fail(map_x509_error(err), "sim platform certificate: %s",
-                     X509_verify_cert_error_string(err));
+        const ASN1_OCTET_STRING *akid = X509_get0_authority_key_id(cert);
+        if ((err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+             err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT) && akid) {
+            char roots[320], from[17];
+            describe_roots(t, roots, sizeof roots);
+            key_id_hex(akid, from);
+            s = ccz_fail(CCZ_ERR_CERT_CHAIN, "the evidence comes from another sim platform: its "
+                         "attestation key is certified by a root with key id %s…, and the "
+                         "trusted sim root%s %s %s", from,
+                         sk_X509_num(t->sim_roots) > 1 ? "s" : "",
+                         sk_X509_num(t->sim_roots) > 1 ? "are" : "is", roots);
+        } else {
+            s = ccz_fail(map_x509_error(err), "sim platform certificate: %s",
+                         X509_verify_cert_error_string(err));
+        }
         ERR_clear_error();
         goto out;
     }

@@ -287,8 +287,7 @@ static ccz_status check_chain(ccz_result *r, snp_collateral *k, const ccz_trust 
         s = ccz_fail_ossl(CCZ_ERR_NOMEM, "cannot set up verification");
         goto out;
     }
-    X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
-    if (X509_verify_cert(ctx) != 1) {
+    if (ccz_x509_verify_at(ctx, at) != 1) {
         int err = X509_STORE_CTX_get_error(ctx);
         s = ccz_fail(err == X509_V_ERR_CERT_HAS_EXPIRED      ? CCZ_ERR_EXPIRED
                      : err == X509_V_ERR_CERT_NOT_YET_VALID ? CCZ_ERR_NOT_YET_VALID

@@ -195,3 +195,43 @@ ccz_status ccz_read_pem_certs(STACK_OF(X509) **out, ccz_span pem, int max)
         s = ccz_fail(CCZ_ERR_CERT_MALFORMED, "no PEM certificate found");
     return s;
 }
+
+/* OpenSSL holds a certificate expired from its notAfter second on, and a CRL from its
+ * nextUpdate second on (X509_cmp_time counts "equal" as "before"). RFC 5280 (4.1.2.5) makes
+ * the validity period inclusive of both ends, Intel's QVL accepts a certificate at its notAfter
+ * and a CRL at its nextUpdate, and ccz's own checks (TCB info, RA-TLS certificates) are
+ * inclusive: this callback forgives exactly that one second and nothing else. notBefore and
+ * lastUpdate are already inclusive in OpenSSL. */
+static int inclusive_end(int ok, X509_STORE_CTX *ctx)
+{
+    if (ok)
+        return ok;
+    const ASN1_TIME *end = NULL;
+    switch (X509_STORE_CTX_get_error(ctx)) {
+    case X509_V_ERR_CERT_HAS_EXPIRED: {
+        X509 *x = X509_STORE_CTX_get_current_cert(ctx);
+        end = x ? X509_get0_notAfter(x) : NULL;
+        break;
+    }
+    case X509_V_ERR_CRL_HAS_EXPIRED: {
+        X509_CRL *crl = X509_STORE_CTX_get0_current_crl(ctx);
+        end = crl ? X509_CRL_get0_nextUpdate(crl) : NULL;
+        break;
+    }
+    default:
+        return 0;
+    }
+    X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
+    if (!end || !(X509_VERIFY_PARAM_get_flags(param) & X509_V_FLAG_USE_CHECK_TIME) ||
+        ASN1_TIME_cmp_time_t(end, X509_VERIFY_PARAM_get_time(param)) != 0)
+        return 0;
+    X509_STORE_CTX_set_error(ctx, X509_V_OK);
+    return 1;
+}
+
+int ccz_x509_verify_at(X509_STORE_CTX *ctx, int64_t at)
+{
+    X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
+    X509_STORE_CTX_set_verify_cb(ctx, inclusive_end);
+    return X509_verify_cert(ctx);
+}

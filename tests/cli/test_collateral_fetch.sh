@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # ccz collateral fetch against a local server that replays recorded PCS responses built from
 # the vectors' collateral; the fetched collateral verifies the quotes as the recorded one does,
-# and the on-disk cache serves it until it expires.
+# and the on-disk cache serves it until it expires. PCCS- and PCS-shaped servers serve the CRLs
+# as DER (Intel's root CA CRL ends in '3'), PEM and hex; the PCS shape sends the root CA CRL
+# fetch to the root certificate's CRL distribution point, which is reached over TLS through an
+# https_proxy (a CONNECT proxy on loopback) and trusted through --cacert.
 . "$(dirname "$0")/lib.sh"
 V=${CCZ_VECTORS:-$CCZ_SOURCE_DIR/../shared/vectors}
 [ -d "$V" ] || { echo "skipped: no vectors at $V"; exit 77; }
 SERVER=$(dirname "$0")/pcs_server.py
+# only the proxies this test sets
+unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 
-start_server() { # COLLATERAL
-    rm -f "$T/port"
-    /usr/bin/python3 "$SERVER" "$1" "$T/requests.log" "$T/port" &
+start_server() { # COLLATERAL [pcs_server.py options]
+    rm -f "$T/port" "$T/proxyport"
+    /usr/bin/python3 "$SERVER" "$1" "$T/requests.log" "$T/port" "${@:2}" &
     server_pid=$!
     for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
     url="http://127.0.0.1:$(cat "$T/port")"
@@ -61,6 +66,68 @@ jqis .tcb_status UpToDate
 jqis .tee tdx
 run 2 "$CCZ" collateral fetch "$V/Phala-Network_dcap-qvl/sample/sgx_quote" --pccs "$url" -o "$T/x.json" --no-cache
 contains "$err" "HTTP status 404"
+stop_server
+
+# CRL encodings: a PCCS that serves the root CA CRL as DER (first byte '0', last byte '3':
+# Intel's root CA CRL) and the PCK CRL as hex text
+SQ=$V/Phala-Network_dcap-qvl/sample/sgx_quote
+SC=$V/Phala-Network_dcap-qvl/sample/sgx_quote_collateral.json
+[ "$(jq -r .root_ca_crl "$SC" | tail -c 3)" = 33 ] || fail "the recorded root CA CRL no longer ends in '3'"
+same_crls() { # FILE
+    for k in pck_crl root_ca_crl; do
+        [ "$(jq -r ".$k" "$1")" = "$(jq -r ".$k" "$SC")" ] || fail "$k in $1 differs from the recorded one"
+    done
+}
+: > "$T/requests.log"
+start_server "$SC" --root-crl der --pck-crl hex
+run 0 "$CCZ" collateral fetch "$SQ" --pccs "$url" -o "$T/der.json" --no-cache
+same_crls "$T/der.json"
+run 1 "$CCZ" verify "$SQ" --collateral "$T/der.json" --at 1752919277 --json
+jqis .verified true
+stop_server
+start_server "$SC" --root-crl pem --pck-crl pem
+run 0 "$CCZ" collateral fetch "$SQ" --pccs "$url" -o "$T/pem.json" --no-cache
+same_crls "$T/pem.json"
+stop_server
+
+# Intel PCS's shape over TLS: no rootcacrl, so the root CA CRL comes from the CRL distribution
+# point https://certificates.trustedservices.intel.com/IntelSGXRootCA.der, as DER; https_proxy
+# takes that request to a loopback proxy whose tunnel ends in TLS with a certificate of a test
+# CA, which only --cacert makes trusted. no_proxy keeps the PCS requests direct.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ca.key" \
+    -out "$T/ca.pem" -subj /CN=ccz-test-ca -days 2 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/tls.key" \
+    -out "$T/tls.csr" -subj /CN=localhost 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:certificates.trustedservices.intel.com\n' > "$T/ext"
+openssl x509 -req -in "$T/tls.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
+    -out "$T/tls.pem" -days 2 -extfile "$T/ext" 2>/dev/null || fail "cannot make the test TLS certificate"
+: > "$T/requests.log"
+start_server "$SC" --shape pcs --tls "$T/tls.pem" "$T/tls.key" --proxy "$T/proxyport"
+for _ in $(seq 100); do [ -s "$T/proxyport" ] && break; sleep 0.05; done
+pcs="https://127.0.0.1:$(cat "$T/port")"
+proxy="http://127.0.0.1:$(cat "$T/proxyport")"
+run 0 env https_proxy="$proxy" no_proxy=127.0.0.1 "$CCZ" collateral fetch "$SQ" --pccs "$pcs" \
+    --cacert "$T/ca.pem" -o "$T/pcs.json" --no-cache
+log=$(cat "$T/requests.log")
+contains "$log" "/sgx/certification/v4/rootcacrl"
+contains "$log" "CONNECT certificates.trustedservices.intel.com:443"
+contains "$log" "tunnel certificates.trustedservices.intel.com /IntelSGXRootCA.der"
+case "$log" in *"CONNECT 127.0.0.1"*) fail "no_proxy=127.0.0.1 did not keep the PCS requests direct";; esac
+same_crls "$T/pcs.json"
+run 1 "$CCZ" verify "$SQ" --collateral "$T/pcs.json" --at 1752919277 --json
+jqis .verified true
+jqis .tcb_status ConfigurationAndSWHardeningNeeded
+# without no_proxy every request goes through the proxy
+: > "$T/requests.log"
+run 0 env https_proxy="$proxy" "$CCZ" collateral fetch "$SQ" --pccs "$pcs" --cacert "$T/ca.pem" \
+    -o "$T/pcs2.json" --no-cache
+contains "$(cat "$T/requests.log")" "CONNECT 127.0.0.1:$(cat "$T/port")"
+contains "$(cat "$T/requests.log")" "tunnel 127.0.0.1 /sgx/certification/v4/qe/identity"
+cmp -s "$T/pcs.json" "$T/pcs2.json" || fail "collateral fetched through the proxy differs"
+# the test CA is not trusted without --cacert, for the PCS nor for the distribution point
+run 2 env https_proxy="$proxy" no_proxy=127.0.0.1 "$CCZ" collateral fetch "$SQ" --pccs "$pcs" \
+    -o "$T/x.json" --no-cache
+contains "$err" "GET $pcs/sgx/certification/v4/pckcrl"
 stop_server
 
 # usage

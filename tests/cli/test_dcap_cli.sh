@@ -77,6 +77,36 @@ cp "$P/sgx_quote" "$T/flipped"; flip "$T/flipped" 100
 run 1 "$CCZ" verify "$T/flipped" --collateral "$P/sgx_quote_collateral.json" --at 1752919277 --json
 jqis .error.code signature_invalid
 jqis .error.step quote_signature
+# collateral that is JSON but not of a supported id or version: a verification failure at the
+# collateral step (exit 1, JSON verdict), like a TCB info Intel's parser refuses; bytes that are
+# not collateral at all stay unreadable input (exit 2)
+C=$P/sgx_quote_collateral.json
+unsupported() { # NAME JQ-FILTER
+    jq "$2" "$C" > "$T/$1.json"
+    run 1 "$CCZ" verify "$P/sgx_quote" --collateral "$T/$1.json" --at 1752919277 --json
+    jqis .ok false
+    jqis .error.code collateral_unsupported
+    jqis .error.step collateral
+}
+unsupported tcb-v4 '.tcb_info |= sub("\"version\":3"; "\"version\":4")'
+contains "$out" "tcbInfo version 4 is not supported"
+unsupported tcb-v2-with-v3-fields '.tcb_info |= sub("\"version\":3"; "\"version\":2")'
+unsupported qe-v1 '.qe_identity |= sub("\"version\":2"; "\"version\":1")'
+unsupported qe-v3 '.qe_identity |= sub("\"version\":2"; "\"version\":3")'
+unsupported qe-qve '.qe_identity |= sub("\"id\":\"QE\""; "\"id\":\"QVE\"")'
+run 1 "$CCZ" verify "$P/sgx_quote" --collateral "$T/tcb-v4.json" --at 1752919277 --json \
+    --policy "$T/all.json"
+jqis .verified false
+jq '.tcb_info |= (fromjson | .tcbLevels += [.tcbLevels[0]] | tojson)' "$C" > "$T/dup.json"
+run 1 "$CCZ" verify "$P/sgx_quote" --collateral "$T/dup.json" --at 1752919277 --json
+jqis .error.code malformed
+jqis .error.step collateral
+contains "$out" "same SVNs"
+jq '.tcb_info = "not json"' "$C" > "$T/notjson.json"
+run 2 "$CCZ" verify "$P/sgx_quote" --collateral "$T/notjson.json" --at 1752919277 --json
+jq '.tcb_info = "[3]"' "$C" > "$T/array.json"
+run 2 "$CCZ" verify "$P/sgx_quote" --collateral "$T/array.json" --at 1752919277 --json
+
 head -c 300 "$P/sgx_quote" > "$T/short"
 run 2 "$CCZ" verify "$T/short" --collateral "$P/sgx_quote_collateral.json" --json
 jqis .error.code truncated

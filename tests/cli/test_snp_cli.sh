@@ -44,12 +44,18 @@ jqis .error.code signature_invalid
 # the hex report of virtee and the VLEK report of trustee
 run 0 "$CCZ" verify "$V/virtee_sev/tests/certs_data/report_milan.hex" --vek "$V/virtee_sev/tests/certs_data/vcek_milan.der" --at $AT
 D=$V/confidential-containers_trustee/deps/verifier/test_data/snp
-run 0 "$CCZ" verify "$D/test-vlek-report.bin" --vek "$D/test-vlek.der" --at 1750000000 --json
+# VMPL 1: verified, and rejected by the default policy (VMPL 0 only) until the policy allows it
+run 1 "$CCZ" verify "$D/test-vlek-report.bin" --vek "$D/test-vlek.der" --at 1750000000 --json
+jqis .verified true
+jqis .policy.accepted false
 jqis .claims.signing_key vlek
 jqis .claims.vmpl 1
-echo '{"snp_max_vmpl": 0}' > "$T/vmpl.json"
-run 1 "$CCZ" verify "$D/test-vlek-report.bin" --vek "$D/test-vlek.der" --at 1750000000 --policy "$T/vmpl.json" --json
 jqis '[.policy.reasons[].code] | join(",")' vmpl_too_high
+echo '{"snp_max_vmpl": 1}' > "$T/vmpl.json"
+run 0 "$CCZ" verify "$D/test-vlek-report.bin" --vek "$D/test-vlek.der" --at 1750000000 --policy "$T/vmpl.json" --json
+jqis .policy.accepted true
+run 0 "$CCZ" policy check "$T/vmpl.json" --json
+jqis .policy.snp_max_vmpl 1
 
 # attest --tee snp through a replayed configfs-tsm entry whose auxblob holds the host's
 # certificate table (VCEK GUID 63da758d-e664-4564-adc5-f4b93be8accd)

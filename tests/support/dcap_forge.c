@@ -22,6 +22,8 @@ struct forge {
     EVP_PKEY *root_key, *ca_key, *pck_key, *tcb_key;
     X509 *root, *ca, *tcb;
     ccz_buf root_pem;
+    bool platform; /* PCK CA is the Platform CA (PCK certificates of a multi-package platform) */
+    long crl_number;
 };
 
 static EVP_PKEY *gen(void)
@@ -34,12 +36,33 @@ static void add_ext(X509 *issuer, X509 *x, int nid, const char *v)
     X509V3_CTX ctx;
     X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
     X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, v);
+    if (!e)
+        abort();
     X509_add_ext(x, e, -1);
     X509_EXTENSION_free(e);
 }
 
-static X509 *cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, bool ca,
-                  long serial, const ccz_buf *sgx_ext)
+/* Intel's distribution points: the root CA's CRL, and the PCK CRL of each PCK CA. */
+#define ROOT_CRL_URL "URI:https://certificates.trustedservices.intel.com/IntelSGXRootCA.der"
+#define PCK_CRL_URL "URI:https://api.trustedservices.intel.com/sgx/certification/v4/pckcrl?ca="
+
+/* Intel's subject names: CN=<cn>, O=Intel Corporation, L=Santa Clara, ST=CA, C=US. */
+static void intel_name(X509_NAME *n, const char *cn)
+{
+    static const char *const rdn[][2] = {{"CN", NULL}, {"O", "Intel Corporation"},
+                                         {"L", "Santa Clara"}, {"ST", "CA"}, {"C", "US"}};
+    for (size_t i = 0; i < sizeof rdn / sizeof rdn[0]; i++)
+        X509_NAME_add_entry_by_txt(n, rdn[i][0], MBSTRING_ASC,
+                                   (const unsigned char *)(rdn[i][1] ? rdn[i][1] : cn), -1, -1, 0);
+}
+
+typedef enum { ROOT, CA, LEAF } cert_kind;
+
+/* A certificate as Intel's parsers want it: authority and subject key identifiers, key usage,
+ * basic constraints (the root with pathlen 1, a CA with pathlen 0) and a CRL distribution
+ * point on every one. */
+static X509 *cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
+                  cert_kind kind, long serial, const char *crl_dp, const ccz_buf *sgx_ext)
 {
     X509 *x = X509_new();
     X509_set_version(x, 2);
@@ -47,15 +70,20 @@ static X509 *cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_
     ASN1_TIME_set(X509_getm_notBefore(x), 1577836800); /* 2020-01-01 */
     ASN1_TIME_set(X509_getm_notAfter(x), 2208988800);  /* 2040-01-01 */
     X509_NAME *n = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)"ccz test forge", -1,
-                               -1, 0);
-    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    intel_name(n, cn);
     X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n);
     X509_set_pubkey(x, key);
     X509 *iss = issuer ? issuer : x;
-    add_ext(iss, x, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
-    add_ext(iss, x, NID_key_usage, ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
+    add_ext(iss, x, NID_basic_constraints,
+            kind == ROOT ? "critical,CA:TRUE,pathlen:1"
+            : kind == CA ? "critical,CA:TRUE,pathlen:0"
+                         : "critical,CA:FALSE");
+    add_ext(iss, x, NID_key_usage,
+            kind != LEAF ? "critical,keyCertSign,cRLSign"
+                         : "critical,digitalSignature,nonRepudiation");
     add_ext(iss, x, NID_subject_key_identifier, "hash");
+    add_ext(iss, x, NID_authority_key_identifier, "keyid:always");
+    add_ext(iss, x, NID_crl_distribution_points, crl_dp);
     if (sgx_ext) {
         ASN1_OBJECT *oid = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
         ASN1_OCTET_STRING *v = ASN1_OCTET_STRING_new();
@@ -80,18 +108,32 @@ static void pem_append(ccz_buf *out, X509 *x)
     BIO_free(b);
 }
 
-forge *forge_new(void)
+static forge *forge_make(bool platform)
 {
     forge *f = calloc(1, sizeof *f);
+    f->platform = platform;
     f->root_key = gen();
     f->ca_key = gen();
     f->pck_key = gen();
     f->tcb_key = gen();
-    f->root = cert(f->root_key, "Forge SGX Root CA", NULL, f->root_key, true, 1, NULL);
-    f->ca = cert(f->ca_key, "Forge SGX PCK Processor CA", f->root, f->root_key, true, 2, NULL);
-    f->tcb = cert(f->tcb_key, "Forge SGX TCB Signing", f->root, f->root_key, false, 3, NULL);
+    f->root = cert(f->root_key, "Intel SGX Root CA", NULL, f->root_key, ROOT, 1, ROOT_CRL_URL,
+                   NULL);
+    f->ca = cert(f->ca_key, platform ? "Intel SGX PCK Platform CA" : "Intel SGX PCK Processor CA",
+                 f->root, f->root_key, CA, 2, ROOT_CRL_URL, NULL);
+    f->tcb = cert(f->tcb_key, "Intel SGX TCB Signing", f->root, f->root_key, LEAF, 3,
+                  ROOT_CRL_URL, NULL);
     pem_append(&f->root_pem, f->root);
     return f;
+}
+
+forge *forge_new(void)
+{
+    return forge_make(false);
+}
+
+forge *forge_new_platform(void)
+{
+    return forge_make(true);
 }
 
 void forge_free(forge *f)
@@ -159,7 +201,7 @@ static void int_pair(ccz_buf *out, const unsigned *arcs, size_t n_arcs, unsigned
     oid_pair(out, arcs, n_arcs, 0x02, b, n);
 }
 
-static void sgx_ext_der(ccz_buf *out, const ccz_pck_ext *x)
+static void sgx_ext_der(ccz_buf *out, const ccz_pck_ext *x, bool platform)
 {
     ccz_buf items = CCZ_BUF_INIT, tcb = CCZ_BUF_INIT, tcb_seq = CCZ_BUF_INIT;
     oid_pair(&items, (unsigned[]){1}, 1, 0x04, x->ppid, 16);
@@ -171,8 +213,19 @@ static void sgx_ext_der(ccz_buf *out, const ccz_pck_ext *x)
     oid_pair(&items, (unsigned[]){2}, 1, 0x30, tcb.ptr, tcb.len);
     oid_pair(&items, (unsigned[]){3}, 1, 0x04, x->pce_id, 2);
     oid_pair(&items, (unsigned[]){4}, 1, 0x04, x->fmspc, 6);
-    uint8_t type = 0;
+    uint8_t type = platform ? 1 : 0; /* Standard, or Scalable */
     oid_pair(&items, (unsigned[]){5}, 1, 0x0a, &type, 1);
+    if (platform) { /* PlatformInstanceID and Configuration, as Intel's parser wants them */
+        uint8_t instance[16];
+        memset(instance, 0x1d, sizeof instance);
+        oid_pair(&items, (unsigned[]){6}, 1, 0x04, instance, 16);
+        ccz_buf conf = CCZ_BUF_INIT;
+        uint8_t no = 0;
+        for (unsigned i = 1; i <= 3; i++)
+            oid_pair(&conf, (unsigned[]){7, i}, 2, 0x01, &no, 1);
+        oid_pair(&items, (unsigned[]){7}, 1, 0x30, conf.ptr, conf.len);
+        ccz_buf_free(&conf);
+    }
     tlv(out, 0x30, items.ptr, items.len);
     ccz_buf_free(&items);
     ccz_buf_free(&tcb);
@@ -238,8 +291,18 @@ ccz_status forge_quote(forge *f, ccz_buf *out, const forge_quote_opts *o)
                                        0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
     /* PCK certificate for these extensions */
     ccz_buf ext = CCZ_BUF_INIT, chain = CCZ_BUF_INIT;
-    sgx_ext_der(&ext, &o->ext);
-    X509 *pck = cert(f->pck_key, "Forge SGX PCK Certificate", f->ca, f->ca_key, false, 100, &ext);
+    sgx_ext_der(&ext, &o->ext, f->platform);
+    X509 *pck = cert(f->pck_key, "Intel SGX PCK Certificate", f->ca, f->ca_key, LEAF, 100,
+                     f->platform ? PCK_CRL_URL "platform&encoding=der"
+                                 : PCK_CRL_URL "processor&encoding=der",
+                     &ext);
+    if (o->pck_not_before || o->pck_not_after) {
+        if (o->pck_not_before)
+            ASN1_TIME_set(X509_getm_notBefore(pck), (time_t)o->pck_not_before);
+        if (o->pck_not_after)
+            ASN1_TIME_set(X509_getm_notAfter(pck), (time_t)o->pck_not_after);
+        X509_sign(pck, f->ca_key, EVP_sha256());
+    }
     pem_append(&chain, pck);
     pem_append(&chain, f->ca);
     pem_append(&chain, f->root);
@@ -292,6 +355,7 @@ ccz_status forge_quote(forge *f, ccz_buf *out, const forge_quote_opts *o)
     EVP_DigestUpdate(md, auth, sizeof auth);
     EVP_DigestFinal_ex(md, qe + 320, NULL);
     EVP_MD_CTX_free(md);
+    memcpy(qe + 352, o->qe_report_data_hi, 32);
     uint8_t qe_sig[64], quote_sig[64];
     sign_raw(qe_sig, f->pck_key, qe, sizeof qe);
 
@@ -327,11 +391,25 @@ ccz_status forge_quote(forge *f, ccz_buf *out, const forge_quote_opts *o)
 
 /* ---- collateral ------------------------------------------------------------------------------*/
 
-static char *crl_hex(X509 *issuer, EVP_PKEY *key, int64_t from, int64_t until, long revoked)
+/* A CRL with a CRL number and the issuer's authority key identifier, as Intel's are. */
+static char *crl_hex(X509 *issuer, EVP_PKEY *key, long number, int64_t from, int64_t until,
+                     long revoked)
 {
     X509_CRL *crl = X509_CRL_new();
     X509_CRL_set_version(crl, 1);
     X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer));
+    ASN1_INTEGER *num = ASN1_INTEGER_new();
+    ASN1_INTEGER_set(num, number);
+    X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0);
+    ASN1_INTEGER_free(num);
+    X509V3_CTX ctx;
+    X509V3_set_ctx(&ctx, issuer, NULL, NULL, crl, 0);
+    X509_EXTENSION *aki = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier,
+                                              "keyid:always");
+    if (!aki)
+        abort();
+    X509_CRL_add_ext(crl, aki, -1);
+    X509_EXTENSION_free(aki);
     ASN1_TIME *t = ASN1_TIME_set(NULL, (time_t)from);
     X509_CRL_set1_lastUpdate(crl, t);
     ASN1_TIME_set(t, (time_t)until);
@@ -374,9 +452,11 @@ ccz_status forge_collateral(forge *f, ccz_buf *out, const forge_collateral_opts 
     pem_append(&ca_chain, f->root);
     pem_append(&tcb_chain, f->tcb);
     pem_append(&tcb_chain, f->root);
-    char *root_crl = crl_hex(f->root, f->root_key, o->crl_from, o->crl_until,
+    long number = ++f->crl_number;
+    char *root_crl = crl_hex(f->root, f->root_key, number, o->crl_from, o->crl_until,
                              o->revoke_pck_ca ? 2 : 0);
-    char *pck_crl = crl_hex(f->ca, f->ca_key, o->crl_from, o->crl_until, o->revoke_pck ? 100 : 0);
+    char *pck_crl = crl_hex(f->ca, f->ca_key, number, o->crl_from, o->crl_until,
+                            o->revoke_pck ? 100 : 0);
     char *tsig = sig_hex(f->tcb_key, o->tcb_info), *qsig = sig_hex(f->tcb_key, o->qe_identity);
     json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "pck_crl_issuer_chain",
                           (const char *)ca_chain.ptr, "root_ca_crl", root_crl, "pck_crl", pck_crl,
@@ -395,4 +475,142 @@ ccz_status forge_collateral(forge *f, ccz_buf *out, const forge_collateral_opts 
     ccz_buf_free(&ca_chain);
     ccz_buf_free(&tcb_chain);
     return s;
+}
+
+/* ---- collateral bodies -----------------------------------------------------------------------*/
+
+#define FORGE_ISSUE "2025-01-01T00:00:00Z"
+#define FORGE_NEXT "2035-01-01T00:00:00Z"
+#define FORGE_ZERO48 "000000000000000000000000000000000000000000000000" \
+                     "000000000000000000000000000000000000000000000000"
+
+static json_t *components(const uint8_t svn[16])
+{
+    json_t *a = json_array();
+    for (int i = 0; i < 16; i++)
+        json_array_append_new(a, json_pack("{s:i}", "svn", svn[i]));
+    return a;
+}
+
+static void set_status(json_t *lvl, const char *status, const char *const *advisories)
+{
+    json_object_set_new(lvl, "tcbDate", json_string("2024-01-01T00:00:00Z"));
+    json_object_set_new(lvl, "tcbStatus", json_string(status));
+    if (advisories) {
+        json_t *a = json_array();
+        for (size_t i = 0; advisories[i]; i++)
+            json_array_append_new(a, json_string(advisories[i]));
+        json_object_set_new(lvl, "advisoryIDs", a);
+    }
+}
+
+json_t *forge_tcb_level(const uint8_t sgx[16], unsigned pcesvn, const uint8_t *tdx,
+                        const char *status, const char *const *advisories)
+{
+    json_t *tcb = json_pack("{s:o,s:i}", "sgxtcbcomponents", components(sgx), "pcesvn",
+                            (int)pcesvn);
+    if (tdx)
+        json_object_set_new(tcb, "tdxtcbcomponents", components(tdx));
+    json_t *lvl = json_pack("{s:o}", "tcb", tcb);
+    set_status(lvl, status, advisories);
+    return lvl;
+}
+
+json_t *forge_isv_level(unsigned isvsvn, const char *status, const char *const *advisories)
+{
+    json_t *lvl = json_pack("{s:{s:i}}", "tcb", "isvsvn", (int)isvsvn);
+    set_status(lvl, status, advisories);
+    return lvl;
+}
+
+json_t *forge_module_identity(const char *id, json_t *levels)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:o}", "id", id, "mrsigner", FORGE_ZERO48, "attributes",
+                     "0000000000000000", "attributesMask", "FFFFFFFFFFFFFFFF", "tcbLevels",
+                     levels);
+}
+
+json_t *forge_tcb_info(bool tdx, json_t *levels, json_t *modules)
+{
+    json_t *o = json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:i,s:i}", "id", tdx ? "TDX" : "SGX",
+                          "version", 3, "issueDate", FORGE_ISSUE, "nextUpdate", FORGE_NEXT,
+                          "fmspc", "00906ED50000", "pceId", "0000", "tcbType", 0,
+                          "tcbEvaluationDataNumber", 17);
+    if (tdx)
+        json_object_set_new(o, "tdxModule",
+                            json_pack("{s:s,s:s,s:s}", "mrsigner", FORGE_ZERO48, "attributes",
+                                      "0000000000000000", "attributesMask",
+                                      "FFFFFFFFFFFFFFFF"));
+    if (modules)
+        json_object_set_new(o, "tdxModuleIdentities", modules);
+    json_object_set_new(o, "tcbLevels", levels);
+    return o;
+}
+
+json_t *forge_qe_identity(bool td, json_t *levels)
+{
+    return json_pack("{s:s,s:i,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:i,s:o}", "id",
+                     td ? "TD_QE" : "QE", "version", 2, "issueDate", FORGE_ISSUE, "nextUpdate",
+                     FORGE_NEXT, "tcbEvaluationDataNumber", 17, "miscselect", "00000000",
+                     "miscselectMask", "FFFFFFFF", "attributes",
+                     "11000000000000000000000000000000", "attributesMask",
+                     "FBFFFFFFFFFFFFFF0000000000000000", "mrsigner",
+                     "8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C",
+                     "isvprodid", td ? 2 : 1, "tcbLevels", levels);
+}
+
+char *forge_dump(json_t *o)
+{
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!s)
+        abort();
+    return s;
+}
+
+/* ---- one verification ------------------------------------------------------------------------*/
+
+forge_outcome forge_verify(forge *f, int64_t at, const forge_quote_opts *qo,
+                           const forge_collateral_opts *co, void (*tamper)(ccz_buf *quote))
+{
+    forge_outcome o;
+    memset(&o, 0, sizeof o);
+    ccz_buf q = CCZ_BUF_INIT, c = CCZ_BUF_INIT;
+    ccz_trust *trust = NULL;
+    ccz_collateral *col = NULL;
+    must(forge_quote(f, &q, qo));
+    must(forge_collateral(f, &c, co));
+    if (tamper)
+        tamper(&q);
+    must(ccz_trust_new(&trust));
+    must(ccz_trust_add_intel_root(trust, forge_root_pem(f)));
+    o.status = ccz_collateral_parse(&col, (const char *)c.ptr, c.len);
+    if (o.status) {
+        snprintf(o.step, sizeof o.step, "collateral_parse");
+        snprintf(o.tcb, sizeof o.tcb, "%s", ccz_status_name(o.status));
+        snprintf(o.message, sizeof o.message, "%s", ccz_error_detail());
+        goto out;
+    }
+    ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
+    vo.at_unix = at;
+    vo.trust = trust;
+    vo.collateral = col;
+    static _Thread_local ccz_result r;
+    o.status = ccz_verify(&r, ccz_buf_span(&q), &vo);
+    snprintf(o.step, sizeof o.step, "%s", r.step ? r.step : "");
+    snprintf(o.message, sizeof o.message, "%s", r.message);
+    if (o.status) {
+        snprintf(o.tcb, sizeof o.tcb, "%s", ccz_status_name(o.status));
+        goto out;
+    }
+    snprintf(o.tcb, sizeof o.tcb, "%s", r.claims.tcb_status);
+    for (size_t i = 0; i < r.claims.n_advisories; i++)
+        snprintf(o.adv + strlen(o.adv), sizeof o.adv - strlen(o.adv), "%s%s", i ? "," : "",
+                 r.claims.advisories[i]);
+out:
+    ccz_collateral_free(col);
+    ccz_trust_free(trust);
+    ccz_buf_free(&q);
+    ccz_buf_free(&c);
+    return o;
 }

@@ -95,7 +95,13 @@ static void test_quote_regions(void)
         ccz_buf_free(&c);
         flip_quote(s, "header pce_svn", 10, CCZ_ERR_BAD_SIGNATURE, "quote_signature");
         flip_quote(s, "header user data", 40, CCZ_ERR_BAD_SIGNATURE, "quote_signature");
-        flip_quote(s, "body", body + 100, CCZ_ERR_BAD_SIGNATURE, "quote_signature");
+        /* TD report byte 100 is in MRSIGNERSEAM, which QVL checks before any signature */
+        if (s == &TDX)
+            flip_quote(s, "body MRSIGNERSEAM", body + 100, CCZ_ERR_TDX_MODULE_MISMATCH,
+                       "tdx_module");
+        else
+            flip_quote(s, "body", body + 100, CCZ_ERR_BAD_SIGNATURE, "quote_signature");
+        flip_quote(s, "body", body + 200, CCZ_ERR_BAD_SIGNATURE, "quote_signature");
         flip_quote(s, "body report data", body + dq.body.len - 1, CCZ_ERR_BAD_SIGNATURE,
                    "quote_signature");
         flip_quote(s, "quote signature", sig + 5, CCZ_ERR_BAD_SIGNATURE, "quote_signature");
@@ -218,10 +224,12 @@ static void test_instants_and_mismatches(void)
            CCZ_ERR_COLLATERAL_OUT_OF_DATE, "tcb_info");
     expect("before issueDate", ccz_buf_span(&q), ccz_buf_span(&c), SGX.at - 86400 * 40,
            CCZ_ERR_COLLATERAL_OUT_OF_DATE, "tcb_info");
+    /* QVL judges the TEE of the collateral after the PCK chain, whose CRL here is the other
+     * PCK CA's */
     expect("TDX collateral for an SGX quote", ccz_buf_span(&q), ccz_buf_span(&tc), SGX.at,
-           CCZ_ERR_COLLATERAL_MISMATCH, "collateral");
+           CCZ_ERR_COLLATERAL_MISMATCH, "pck_chain");
     expect("SGX collateral for a TDX quote", ccz_buf_span(&t), ccz_buf_span(&c), TDX.at,
-           CCZ_ERR_COLLATERAL_MISMATCH, "collateral");
+           CCZ_ERR_COLLATERAL_MISMATCH, "pck_chain");
     /* collateral of another SGX platform, whose PCK CRL is from the other PCK CA */
     ccz_buf other = CCZ_BUF_INIT, q5 = CCZ_BUF_INIT;
     CHECK_OK(vectors_read(&other, "derived/automata_sgx_0825_collateral.json", false));

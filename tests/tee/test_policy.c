@@ -398,14 +398,32 @@ static void test_snp_checks(void)
     memset(&c, 0, sizeof c);
     c.tee = CCZ_TEE_SNP;
     c.snp.policy = 0x30000;
+    expect(p, &c, true, ""); /* SNP has no Intel TCB status */
+    /* the default policy has a floor: VMPL 0 only, like DCAP's UpToDate */
+    c.snp.vmpl = 1;
+    expect(p, &c, false, "vmpl_too_high");
+    static ccz_appraisal a;
+    CHECK_OK(ccz_appraise(&a, p, &c));
+    CHECK_CONTAINS(a.reasons[0].message, "VMPL 1, above the policy's bound 0");
     c.snp.vmpl = 2;
-    expect(p, &c, true, ""); /* SNP has no Intel TCB status; no VMPL bound by default */
     c.snp.policy |= 1u << 18;
-    expect(p, &c, false, "migration_agent_allowed");
+    expect(p, &c, false, "migration_agent_allowed,vmpl_too_high");
     c.snp.policy |= 1u << 19;
     c.debug = true;
-    expect(p, &c, false, "debug,migration_agent_allowed");
+    expect(p, &c, false, "debug,migration_agent_allowed,vmpl_too_high");
     ccz_policy_free(p);
+    /* every bound the policy may give, 0..3 */
+    for (unsigned bound = 0; bound <= 3; bound++) {
+        char doc[64];
+        snprintf(doc, sizeof doc, "{\"snp_max_vmpl\": %u}", bound);
+        p = parse(doc);
+        ccz_claims d;
+        memset(&d, 0, sizeof d);
+        d.tee = CCZ_TEE_SNP;
+        for (d.snp.vmpl = 0; d.snp.vmpl <= 3; d.snp.vmpl++)
+            expect(p, &d, d.snp.vmpl <= bound, d.snp.vmpl <= bound ? "" : "vmpl_too_high");
+        ccz_policy_free(p);
+    }
     p = parse("{\"allow_debug\": true, \"allow_migration_agent\": true, \"snp_max_vmpl\": 1, "
               "\"snp_min_tcb\": {\"bootloader\": 3, \"snp\": 8, \"microcode\": 115}}");
     c.snp.reported_tcb = (ccz_snp_tcb){.bootloader = 3, .tee = 0, .snp = 8, .microcode = 115};
@@ -514,7 +532,7 @@ static void test_normalised_json(void)
     CHECK_STR(s, "{\"ccz_policy\":1,\"tees\":[\"sim\",\"sgx\"],\"allow_sim\":true,"
                  "\"allow_debug\":false,\"allow_mrservicetd_nonzero\":false,"
                  "\"allow_sept_ve_disable_clear\":false,\"allow_migration_agent\":false,"
-                 "\"accepted_tcb_statuses\":[\"UpToDate\"],\"sgx\":[{"
+                 "\"snp_max_vmpl\":0,\"accepted_tcb_statuses\":[\"UpToDate\"],\"sgx\":[{"
                  "\"mr_enclave\":\"" MRE "\",\"isv_svn_min\":2}]}");
     /* the normalised form parses back to the same policy */
     ccz_policy *q = parse(s);

@@ -1,9 +1,12 @@
 /* SEV-SNP against the recorded reports and VEKs of ../shared/vectors: every case of
  * snp_cases.json field for field; one flipped byte in each region of the report and in the
- * certificates gives its specific failure; a VCEK of another TCB gives tcb_mismatch. */
+ * certificates gives its specific failure; a VCEK of another TCB gives tcb_mismatch; the VEK's
+ * window is inclusive at both ends; the default policy's VMPL floor. */
 #include <jansson.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "ccz/ccz.h"
 #include "test.h"
@@ -245,6 +248,73 @@ static void test_wrong_vek(void)
     ccz_buf_free(&t);
 }
 
+/* The VEK chain's window is inclusive at both ends: the trustee VLEK (2024-12-10 ..
+ * 2025-12-10, inside its ASVK's and ARK's) at its exact notBefore and notAfter. */
+static void test_vek_window_edges(void)
+{
+    vectors_require();
+    ccz_buf r = CCZ_BUF_INIT, v = CCZ_BUF_INIT;
+    CHECK_OK(vectors_read(&r, TRUSTEE_REPORT, false));
+    CHECK_OK(vectors_read(&v, TRUSTEE_VLEK, false));
+    const unsigned char *p = v.ptr;
+    X509 *x = d2i_X509(NULL, &p, (long)v.len);
+    CHECK(x);
+    struct tm tm;
+    CHECK(ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm));
+    int64_t nb = (int64_t)timegm(&tm);
+    CHECK(ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm));
+    int64_t na = (int64_t)timegm(&tm);
+    X509_free(x);
+    static ccz_result res;
+    CHECK_OK(verify(&res, ccz_buf_span(&r), TRUSTEE_VLEK, NULL, na));
+    CHECK_STATUS(verify(&res, ccz_buf_span(&r), TRUSTEE_VLEK, NULL, na + 1), CCZ_ERR_EXPIRED);
+    CHECK_STR(res.step, "platform_certificate");
+    CHECK_OK(verify(&res, ccz_buf_span(&r), TRUSTEE_VLEK, NULL, nb));
+    CHECK_STATUS(verify(&res, ccz_buf_span(&r), TRUSTEE_VLEK, NULL, nb - 1),
+                 CCZ_ERR_NOT_YET_VALID);
+    CHECK_STR(res.step, "platform_certificate");
+    ccz_buf_free(&r);
+    ccz_buf_free(&v);
+}
+
+/* The default policy accepts SNP reports from VMPL 0 only: trustee's VLEK report (VMPL 1)
+ * verifies and is then rejected by appraisal, accepted by a policy that allows VMPL 1. */
+static void test_default_vmpl_floor(void)
+{
+    vectors_require();
+    ccz_buf r = CCZ_BUF_INIT;
+    CHECK_OK(vectors_read(&r, TRUSTEE_REPORT, false));
+    static ccz_result res;
+    CHECK_OK(verify(&res, ccz_buf_span(&r), TRUSTEE_VLEK, NULL, 1750000000));
+    CHECK_INT(res.claims.snp.vmpl, 1);
+    ccz_policy *p;
+    static ccz_appraisal a;
+    CHECK_OK(ccz_policy_default(&p));
+    CHECK_OK(ccz_appraise(&a, p, &res.claims));
+    CHECK(!a.accepted);
+    CHECK_INT(a.n_reasons, 1);
+    CHECK_STR(a.reasons[0].code, "vmpl_too_high");
+    CHECK_CONTAINS(a.reasons[0].message, "VMPL 1, above the policy's bound 0");
+    ccz_policy_free(p);
+    static const char allow1[] = "{\"snp_max_vmpl\": 1}";
+    CHECK_OK(ccz_policy_parse(&p, allow1, sizeof allow1 - 1));
+    CHECK_OK(ccz_appraise(&a, p, &res.claims));
+    CHECK(a.accepted);
+    CHECK_INT(a.n_reasons, 0);
+    ccz_policy_free(p);
+    /* a VMPL 0 report passes the default floor (its other reason: debug allowed) */
+    ccz_buf g = CCZ_BUF_INIT;
+    CHECK_OK(vectors_read(&g, GOSEV_REPORT, false));
+    CHECK_OK(verify(&res, ccz_buf_span(&g), GOSEV_VCEK, NULL, AT));
+    CHECK_OK(ccz_policy_default(&p));
+    CHECK_OK(ccz_appraise(&a, p, &res.claims));
+    CHECK_INT(a.n_reasons, 1);
+    CHECK_STR(a.reasons[0].code, "debug");
+    ccz_policy_free(p);
+    ccz_buf_free(&g);
+    ccz_buf_free(&r);
+}
+
 static void test_parse_errors(void)
 {
     uint8_t rep[CCZ_SNP_REPORT_SIZE] = {2, 0, 0, 0};
@@ -281,4 +351,5 @@ static void cleanup(void)
 }
 
 TEST_MAIN(T(test_cases), T(test_known_fields), T(test_tamper_report),
-          T(test_tamper_certificates), T(test_wrong_vek), T(test_parse_errors), T(cleanup))
+          T(test_tamper_certificates), T(test_wrong_vek), T(test_vek_window_edges), T(test_default_vmpl_floor),
+          T(test_parse_errors), T(cleanup))

@@ -23,8 +23,12 @@ int cmd_collateral(int argc, char **argv);
  * decoded. */
 ccz_status cli_read_evidence(ccz_buf *out, const char *path);
 
+/* Set when the command line has --json: failures are then also one JSON object on stdout. */
+extern bool cli_json;
 /* Prints "ccz: <message>" and a pointer to the command's help; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) CCZ_PRINTF(2, 3);
+/* After getopt_long returned '?': names the unknown option (or the one missing its value). */
+int cli_bad_option(const char *cmd, char **argv);
 /* Prints "ccz: <what>: <detail or status message>"; returns EXIT_USAGE. */
 int cli_fail(ccz_status s, const char *fmt, ...) CCZ_PRINTF(2, 3);
 /* The sim platform directory: `given` if set, else the default (CCZ_SIM_DIR, XDG). */

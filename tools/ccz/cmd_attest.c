@@ -51,7 +51,7 @@ int cmd_attest(int argc, char **argv)
             fputs(attest_usage, stdout);
             return EXIT_OK;
         default:
-            return cli_usage_error("attest", "bad option");
+            return cli_bad_option("attest", argv);
         }
     }
     if (optind != argc)

@@ -126,7 +126,7 @@ static int fetch(int argc, char **argv)
             fputs(collateral_usage, stdout);
             return EXIT_OK;
         default:
-            return cli_usage_error("collateral", "bad option");
+            return cli_bad_option("collateral", argv);
         }
     }
     if (argc - optind != 1)

@@ -41,6 +41,16 @@ int cmd_policy(int argc, char **argv)
         return cli_usage_error("policy", "no policy file given");
     ccz_policy *p;
     ccz_status s = ccz_policy_load_file(&p, file);
+    if (s && json) { /* {"valid": false, ...} rather than the generic error object */
+        json_t *o = json_pack("{s:b,s:n,s:{s:s,s:s}}", "valid", 0, "format", "error", "code",
+                              ccz_status_name(s), "message", ccz_error_detail());
+        char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        puts(text ? text : "{\"valid\": false}");
+        free(text);
+        json_decref(o);
+        fprintf(stderr, "ccz: policy check: %s\n", ccz_error_detail());
+        return EXIT_USAGE;
+    }
     if (s)
         return cli_fail(s, "policy check");
     const char *format = ccz_policy_get_format(p) == CCZ_POLICY_FORMAT_DYNAMIC_CONFIG

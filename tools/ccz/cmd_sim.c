@@ -46,7 +46,7 @@ static int parse_dir_opts(int argc, char **argv, const char **dir, bool *force)
             fputs(sim_usage, stdout);
             return -1;
         default:
-            return cli_usage_error("sim", "bad option");
+            return cli_bad_option("sim", argv);
         }
     }
     return EXIT_OK;

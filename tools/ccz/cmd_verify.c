@@ -104,7 +104,7 @@ static int parse_args(verify_args *a, int argc, char **argv)
             fputs(verify_usage, stdout);
             return -1;
         default:
-            return cli_usage_error("verify", "bad option");
+            return cli_bad_option("verify", argv);
         }
     }
     if (argc - optind != 1)
@@ -163,6 +163,40 @@ static ccz_status load_vek(ccz_collateral **out, const char *vek, const char *ch
     return s;
 }
 
+/* What to do about a verification failure the user can fix, or NULL. */
+static const char *failure_hint(const ccz_result *r)
+{
+    if (r->status == CCZ_OK || !r->step)
+        return NULL;
+    bool sim_platform = r->claims.tee == CCZ_TEE_SIM || !strcmp(r->step, "platform_certificate");
+    if (r->status == CCZ_ERR_CERT_CHAIN && sim_platform && strstr(r->message, "sim"))
+        return "name the sim platform that made the evidence: --sim-dir DIR (its root.crt) or "
+               "--sim-root CERT; without them the platform in $CCZ_SIM_DIR, else the default "
+               "directory, is trusted";
+    if (r->status == CCZ_ERR_COLLATERAL_OUT_OF_DATE ||
+        (r->status == CCZ_ERR_EXPIRED && strcmp(r->step, "platform_certificate") != 0))
+        return "the collateral has expired at this instant: fetch it again (ccz collateral "
+               "fetch EVIDENCE --pccs URL -o FILE) or verify at an instant it covers with "
+               "--at UNIX";
+    if (r->status == CCZ_ERR_EXPIRED || r->status == CCZ_ERR_NOT_YET_VALID)
+        return "a certificate is outside its validity at this instant: check --at and the "
+               "clock";
+    return NULL;
+}
+
+/* "REJECTED: code, code" with the policy's reasons. */
+static void print_result_line(const ccz_appraisal *ap, bool ok, bool simulated)
+{
+    if (ok) {
+        printf("result      OK%s\n", simulated ? " (simulated)" : "");
+        return;
+    }
+    printf("result      REJECTED by the policy:");
+    for (size_t i = 0; i < ap->n_reasons; i++)
+        printf("%s %s", i ? "," : "", ap->reasons[i].code);
+    printf("%s\n", simulated ? " (simulated evidence)" : "");
+}
+
 static json_t *reasons_json(const ccz_appraisal *ap)
 {
     json_t *arr = json_array();
@@ -206,10 +240,14 @@ static void print_json_ratls(const ccz_result *r, const ccz_appraisal *ap, bool 
                                               : json_null());
     if (format)
         json_object_set_new(o, "ratls", json_pack("{s:s}", "format", format));
-    if (!verified)
-        json_object_set_new(o, "error", json_pack("{s:s,s:s,s:s}", "code",
-                                                  ccz_status_name(r->status), "step", r->step,
-                                                  "message", r->message));
+    if (!verified) {
+        json_t *e = json_pack("{s:s,s:s,s:s}", "code", ccz_status_name(r->status), "step",
+                              r->step ? r->step : "", "message", r->message);
+        const char *hint = failure_hint(r);
+        if (e && hint)
+            json_object_set_new(e, "hint", json_string(hint));
+        json_object_set_new(o, "error", e);
+    }
     char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (text)
         puts(text);
@@ -225,6 +263,9 @@ static void print_text(const ccz_result *r, const ccz_appraisal *ap, bool ok,
         printf("verified    no\n");
         printf("error       %s at step %s: %s\n", ccz_status_name(r->status), r->step,
                r->message);
+        const char *hint = failure_hint(r);
+        if (hint)
+            printf("hint        %s\n", hint);
         printf("result      FAILED\n");
         return;
     }
@@ -247,8 +288,7 @@ static void print_text(const ccz_result *r, const ccz_appraisal *ap, bool ok,
     printf("policy      %s (%s)\n", ap->accepted ? "accepted" : "rejected", policy_name);
     for (size_t i = 0; i < ap->n_reasons; i++)
         printf("  - %s: %s\n", ap->reasons[i].code, ap->reasons[i].message);
-    printf("result      %s%s\n", ok ? "OK" : "REJECTED",
-           c->simulated ? " (simulated)" : "");
+    print_result_line(ap, ok, c->simulated);
 }
 
 /* A PEM or DER certificate, or NULL. */

@@ -8,6 +8,8 @@
 
 #include <ctype.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 
 static const char usage[] =
@@ -39,6 +41,22 @@ static const char usage[] =
     "accepted), 1 verification failed or policy rejected, 2 usage error or unreadable input.\n"
     "Log level: CCZ_LOG=debug|info|warn|error|off.\n";
 
+bool cli_json;
+
+/* Under --json a failure is still one JSON object on standard output: {"ok": false, "error":
+ * {"code", "message"}} (the text goes to standard error as well). */
+static void json_error(const char *code, const char *message)
+{
+    if (!cli_json)
+        return;
+    json_t *o = json_pack("{s:b,s:{s:s,s:s}}", "ok", 0, "error", "code", code, "message", message);
+    char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    if (text)
+        puts(text);
+    free(text);
+    json_decref(o);
+}
+
 int main(int argc, char **argv)
 {
     const char *lvl = getenv("CCZ_LOG");
@@ -50,11 +68,21 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
+    opterr = 0; /* the commands name the bad option themselves */
+    for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+        cli_json |= !strcmp(argv[i], "--json");
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         fputs(usage, stdout);
         return EXIT_OK;
     }
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        if (argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+            puts("usage: ccz version\n\nPrints the version of ccz (and of libccz it runs on).");
+            return EXIT_OK;
+        }
+        if (argc > 2)
+            return cli_usage_error("version", "'ccz version' takes no arguments ('%s')",
+                                   argv[2]);
         printf("ccz %s\n", CCZ_VERSION_STRING);
         return EXIT_OK;
     }
@@ -81,24 +109,33 @@ int main(int argc, char **argv)
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
+    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    fputs("ccz: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n(see 'ccz %s --help')\n", cmd);
+    fprintf(stderr, "ccz: %s\n(see 'ccz %s --help')\n", msg, cmd);
+    json_error("usage_error", msg);
     return EXIT_USAGE;
+}
+
+int cli_bad_option(const char *cmd, char **argv)
+{
+    const char *arg = optind > 0 ? argv[optind - 1] : "?";
+    return cli_usage_error(cmd, "'%s' is not an option here, or its value is missing", arg);
 }
 
 int cli_fail(ccz_status s, const char *fmt, ...)
 {
+    char what[512], msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    fputs("ccz: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     const char *d = ccz_error_detail();
-    fprintf(stderr, ": %s\n", d[0] ? d : ccz_strerror(s));
+    snprintf(msg, sizeof msg, "%s: %s", what, d[0] ? d : ccz_strerror(s));
+    fprintf(stderr, "ccz: %s\n", msg);
+    json_error(ccz_status_name(s), msg);
     return EXIT_USAGE;
 }
 
