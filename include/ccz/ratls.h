@@ -132,7 +132,10 @@ typedef struct {
     const ccz_policy *policy;          /* appraisal of the peer (NULL: default policy) */
     const ccz_trust *trust;            /* borrowed; must outlive the context */
     const ccz_collateral *collateral;  /* borrowed, may be NULL */
-    ccz_ratls_verdict_cb on_verdict;   /* called for every peer verdict, accepted or not */
+    ccz_ratls_verdict_cb on_verdict;   /* called once per verified peer: a rejection when the
+                                          peer's certificate arrives, an acceptance only when
+                                          the handshake completes (the peer proved it holds the
+                                          certificate's key) */
     void *payload;
     unsigned cache_size;    /* verified peer certificates remembered (0: 256) */
 } ccz_ratls_opts;
@@ -141,16 +144,30 @@ typedef struct {
 
 /* A TLS 1.3 context that presents this side's RA-TLS certificate (server always; client in
  * two-way and client modes) and verifies the peer's when the mode says so. The policy, trust and
- * collateral are borrowed and must outlive the context. */
+ * collateral are borrowed and must outlive the context. Every connection is attested afresh: the
+ * server issues no session tickets and keeps no session cache, and a client's offer to resume
+ * leads to a full handshake, never an error; clients offer no resumption. The context's info
+ * callback reports accepted verdicts: an application that sets its own on the context or on a
+ * connection should use the helpers below, which report them too. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_ratls_ctx_new(SSL_CTX **out, const ccz_ratls_opts *o);
 /* After a handshake: the verdict on the peer, or NULL when this side did not verify it. */
 CCZ_API const ccz_ratls_verdict *ccz_ratls_peer_verdict(const SSL *ssl);
 
+/* The default bound on connecting and handshaking, in milliseconds. */
+#define CCZ_RATLS_TIMEOUT_MS 10000
+
 /* Helpers: a TLS connection over a connected socket (which the caller keeps and closes) or to
- * HOST:PORT (a socket the connection owns: SSL_free closes it), handshake done. On failure *out
- * is NULL and the detail names what failed (the peer's rejection reason, or its TLS alert). */
+ * HOST:PORT (a socket the connection owns: SSL_free closes it), handshake done, the socket left
+ * in blocking mode. Connecting and the handshake together must finish within timeout_ms (0 or
+ * less: CCZ_RATLS_TIMEOUT_MS; the plain forms use the default), else CCZ_ERR_NETWORK with a
+ * detail that says it timed out. On failure *out is NULL and the detail names what failed (the
+ * peer's rejection reason, or its TLS alert). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_ratls_accept(SSL **out, SSL_CTX *ctx, int fd);
 CCZ_API CCZ_NODISCARD ccz_status ccz_ratls_connect(SSL **out, SSL_CTX *ctx, const char *host_port);
+CCZ_API CCZ_NODISCARD ccz_status ccz_ratls_accept_timeout(SSL **out, SSL_CTX *ctx, int fd,
+                                                         long timeout_ms);
+CCZ_API CCZ_NODISCARD ccz_status ccz_ratls_connect_timeout(SSL **out, SSL_CTX *ctx,
+                                                          const char *host_port, long timeout_ms);
 
 #ifdef __cplusplus
 }

@@ -1,10 +1,14 @@
 /* RA-TLS contexts on OpenSSL: this side's RA-TLS certificate, a certificate-verification
  * callback that verifies and appraises the peer's evidence instead of a CA chain, the verdict
- * kept on the connection, and a cache of verified peer certificates so repeat handshakes skip
- * evidence verification. Peer certificates are untrusted; the policy, trust anchors and
- * collateral are the caller's. */
+ * kept on the connection (reported as accepted only once the handshake completes, when the peer
+ * has proved it holds the certificate's key), a cache of verified peer certificates so repeat
+ * handshakes skip evidence verification, and connect/accept helpers bounded by a deadline. Peer
+ * certificates and bytes are untrusted; the policy, trust anchors and collateral are the
+ * caller's. */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +63,13 @@ static void free_state(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, lon
     free(st->cache);
     free(st);
 }
+
+/* The verdict on one connection's peer, owned by the SSL through ex_data. The verdict comes
+ * first so that ccz_ratls_peer_verdict can hand out its address. */
+typedef struct {
+    ccz_ratls_verdict v;
+    bool reported; /* given to the log and the verdict callback */
+} conn_verdict;
 
 static void free_verdict(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
                          void *argp)
@@ -176,33 +187,62 @@ static ccz_status judge(ctx_state *st, X509 *peer, ccz_ratls_verdict *v)
     return s;
 }
 
+/* Logs a verdict and gives it to the application's callback, once per connection. */
+static void report(ctx_state *st, conn_verdict *cv)
+{
+    if (cv->reported)
+        return;
+    cv->reported = true;
+    const ccz_ratls_verdict *v = &cv->v;
+    if (st->on_verdict)
+        st->on_verdict(v, st->payload);
+    if (v->status) {
+        /* with a verdict callback the application reports it; the log then only has it at
+         * info level */
+        ccz_log(st->on_verdict ? CCZ_LOG_INFO : CCZ_LOG_WARN, "RA-TLS: %s rejected at %s: %s: %s",
+                st->server ? "client" : "server", v->step ? v->step : "?",
+                ccz_status_name(v->status), v->message);
+        return;
+    }
+    ccz_log(CCZ_LOG_INFO, "RA-TLS: %s accepted (%s evidence%s)", st->server ? "client" : "server",
+            ccz_tee_name(v->result.claims.tee), v->result.claims.simulated ? ", SIMULATED" : "");
+}
+
+/* Runs when the peer's Certificate message arrives. A rejection is final and reported now; an
+ * acceptance is only kept: the peer has not yet proved it holds the certificate's key (its
+ * CertificateVerify comes next), so it is reported when the handshake completes. */
 static int verify_cb(X509_STORE_CTX *xs, void *arg)
 {
     ctx_state *st = arg;
     SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
     X509 *peer = X509_STORE_CTX_get0_cert(xs);
-    ccz_ratls_verdict *v = calloc(1, sizeof *v);
-    if (!v || !peer || !ssl) {
-        free(v);
+    conn_verdict *cv = calloc(1, sizeof *cv);
+    conn_verdict *old = ssl ? SSL_get_ex_data(ssl, ssl_index) : NULL;
+    if (!cv || !peer || !ssl || !SSL_set_ex_data(ssl, ssl_index, cv)) {
+        free(cv);
         X509_STORE_CTX_set_error(xs, X509_V_ERR_OUT_OF_MEM);
         return 0;
     }
-    ccz_status s = judge(st, peer, v);
-    SSL_set_ex_data(ssl, ssl_index, v); /* the connection owns it now */
-    if (st->on_verdict)
-        st->on_verdict(v, st->payload);
+    free(old); /* the connection owns cv now; replacing does not free the old value */
+    ccz_status s = judge(st, peer, &cv->v);
     if (s) {
-        /* with a verdict callback the application reports it; the log then only has it at
-         * info level */
-        ccz_log(st->on_verdict ? CCZ_LOG_INFO : CCZ_LOG_WARN, "RA-TLS: %s rejected at %s: %s: %s",
-                st->server ? "client" : "server",
-                v->step ? v->step : "?", ccz_status_name(s), v->message);
+        report(st, cv);
         X509_STORE_CTX_set_error(xs, x509_error_for(s));
         return 0;
     }
-    ccz_log(CCZ_LOG_INFO, "RA-TLS: %s accepted (%s evidence%s)", st->server ? "client" : "server",
-            ccz_tee_name(v->result.claims.tee), v->result.claims.simulated ? ", SIMULATED" : "");
     return 1;
+}
+
+/* The handshake is complete: the peer's CertificateVerify and Finished checked out. */
+static void info_cb(const SSL *ssl, int where, int ret)
+{
+    (void)ret;
+    if (!(where & SSL_CB_HANDSHAKE_DONE))
+        return;
+    conn_verdict *cv = SSL_get_ex_data(ssl, ssl_index);
+    ctx_state *st = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index);
+    if (cv && st && cv->v.status == CCZ_OK)
+        report(st, cv);
 }
 
 const ccz_ratls_verdict *ccz_ratls_peer_verdict(const SSL *ssl)
@@ -211,6 +251,23 @@ const ccz_ratls_verdict *ccz_ratls_peer_verdict(const SSL *ssl)
 }
 
 /* ---- the context -----------------------------------------------------------------------------*/
+
+/* RA-TLS attests every connection, so neither side resumes a session: a resumed TLS session
+ * carries no certificate, and its verdict (and the evidence's freshness) would be the earlier
+ * connection's. The server issues no tickets and keeps no session cache; it still has a session
+ * id context, without which OpenSSL answers a client that offers a session with an
+ * internal_error alert when it verifies peers: with it, an offered session is just not found
+ * and the handshake goes on in full. Clients cache nothing, so they never offer one. */
+static void no_resumption(SSL_CTX *ctx, bool server)
+{
+    static const unsigned char sid_ctx[] = "ccz RA-TLS";
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    if (server) {
+        SSL_CTX_set_num_tickets(ctx, 0);
+        SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);
+    }
+}
 
 ccz_status ccz_ratls_ctx_new(SSL_CTX **out, const ccz_ratls_opts *o)
 {
@@ -256,6 +313,8 @@ ccz_status ccz_ratls_ctx_new(SSL_CTX **out, const ccz_ratls_opts *o)
         goto fail;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+    no_resumption(ctx, o->server);
+    SSL_CTX_set_info_callback(ctx, info_cb);
     if (presents) {
         if (!cert || !key) {
             CCZ_ENSURE(o->attester || (cert && key), CCZ_ERR_INVALID_ARGUMENT,
@@ -313,15 +372,93 @@ static ccz_status handshake_error(SSL *ssl, int rc, const char *what)
     return s;
 }
 
+/* Milliseconds from now to the deadline, at least 0. */
+static int remaining_ms(const struct timespec *deadline)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ms = (int64_t)(deadline->tv_sec - now.tv_sec) * 1000 +
+                 (deadline->tv_nsec - now.tv_nsec) / 1000000;
+    return ms <= 0 ? 0 : ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+static struct timespec deadline_in(long timeout_ms)
+{
+    if (timeout_ms <= 0)
+        timeout_ms = CCZ_RATLS_TIMEOUT_MS;
+    struct timespec d;
+    clock_gettime(CLOCK_MONOTONIC, &d);
+    d.tv_sec += timeout_ms / 1000;
+    d.tv_nsec += (timeout_ms % 1000) * 1000000;
+    if (d.tv_nsec >= 1000000000) {
+        d.tv_sec++;
+        d.tv_nsec -= 1000000000;
+    }
+    return d;
+}
+
+/* Waits until fd is ready for events or the deadline passes: 1 ready, 0 timed out. */
+static int wait_fd(int fd, short events, const struct timespec *deadline)
+{
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = events};
+        int n = poll(&p, 1, remaining_ms(deadline));
+        if (n >= 0)
+            return n > 0;
+        if (errno != EINTR)
+            return 1; /* let the next read or write report the error */
+    }
+}
+
+/* Runs SSL_accept or SSL_connect on a non-blocking socket until it completes, fails or the
+ * deadline passes; the socket's blocking mode is restored afterwards. */
+static ccz_status handshake_until(SSL *ssl, int fd, bool server, const struct timespec *deadline,
+                                  long timeout_ms, const char *what, const char *peer)
+{
+    int flags = fcntl(fd, F_GETFL);
+    CCZ_ENSURE(flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0, CCZ_ERR_NETWORK,
+               "%s: not a socket: %s", what, strerror(errno));
+    ccz_status s = CCZ_OK;
+    for (;;) {
+        ERR_clear_error();
+        int rc = server ? SSL_accept(ssl) : SSL_connect(ssl);
+        if (rc == 1) {
+            /* the info callback has reported the verdict, unless the application replaced it */
+            info_cb(ssl, SSL_CB_HANDSHAKE_DONE, 1);
+            break;
+        }
+        int err = SSL_get_error(ssl, rc);
+        short ev = err == SSL_ERROR_WANT_READ ? POLLIN : err == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+        if (!ev) {
+            s = handshake_error(ssl, rc, what);
+            break;
+        }
+        if (!wait_fd(fd, ev, deadline)) {
+            s = ccz_fail(CCZ_ERR_NETWORK, "%s: the TLS handshake with %s timed out after %ld ms "
+                         "(the peer %s)", what, peer, timeout_ms > 0 ? timeout_ms
+                                                                     : CCZ_RATLS_TIMEOUT_MS,
+                         ev == POLLIN ? "sent nothing more" : "read nothing more");
+            break;
+        }
+    }
+    fcntl(fd, F_SETFL, flags);
+    return s;
+}
+
 ccz_status ccz_ratls_accept(SSL **out, SSL_CTX *ctx, int fd)
 {
+    return ccz_ratls_accept_timeout(out, ctx, fd, 0);
+}
+
+ccz_status ccz_ratls_accept_timeout(SSL **out, SSL_CTX *ctx, int fd, long timeout_ms)
+{
     *out = NULL;
+    struct timespec deadline = deadline_in(timeout_ms);
     SSL *ssl = SSL_new(ctx);
     CCZ_ENSURE(ssl, CCZ_ERR_NOMEM, "out of memory");
     SSL_set_fd(ssl, fd);
-    int rc = SSL_accept(ssl);
-    if (rc != 1) {
-        ccz_status s = handshake_error(ssl, rc, "accept");
+    ccz_status s = handshake_until(ssl, fd, true, &deadline, timeout_ms, "accept", "the client");
+    if (s) {
         SSL_free(ssl);
         return s;
     }
@@ -329,9 +466,40 @@ ccz_status ccz_ratls_accept(SSL **out, SSL_CTX *ctx, int fd)
     return CCZ_OK;
 }
 
+/* Connects a non-blocking socket to one address before the deadline: the socket, or -1 with
+ * errno set (ETIMEDOUT when the deadline passed). */
+static int connect_until(const struct addrinfo *p, const struct timespec *deadline)
+{
+    int fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, p->ai_protocol);
+    if (fd < 0)
+        return -1;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (connect(fd, p->ai_addr, p->ai_addrlen) != 0 && errno != EINPROGRESS)
+        err = errno;
+    else if (!wait_fd(fd, POLLOUT, deadline))
+        err = ETIMEDOUT;
+    else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        err = errno;
+    if (err || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+        close(fd);
+        errno = err ? err : errno;
+        return -1;
+    }
+    return fd;
+}
+
 ccz_status ccz_ratls_connect(SSL **out, SSL_CTX *ctx, const char *host_port)
 {
+    return ccz_ratls_connect_timeout(out, ctx, host_port, 0);
+}
+
+ccz_status ccz_ratls_connect_timeout(SSL **out, SSL_CTX *ctx, const char *host_port,
+                                     long timeout_ms)
+{
     *out = NULL;
+    struct timespec deadline = deadline_in(timeout_ms);
+    long shown_ms = timeout_ms > 0 ? timeout_ms : CCZ_RATLS_TIMEOUT_MS;
     char host[256];
     const char *colon = strrchr(host_port, ':');
     CCZ_ENSURE(colon && colon != host_port && (size_t)(colon - host_port) < sizeof host,
@@ -344,16 +512,14 @@ ccz_status ccz_ratls_connect(SSL **out, SSL_CTX *ctx, const char *host_port)
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
     int gai = getaddrinfo(host, colon + 1, &hints, &ai);
     CCZ_ENSURE(gai == 0, CCZ_ERR_NETWORK, "cannot resolve %s: %s", host_port, gai_strerror(gai));
-    int fd = -1;
-    for (struct addrinfo *p = ai; p && fd < 0; p = p->ai_next) {
-        fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC, p->ai_protocol);
-        if (fd >= 0 && connect(fd, p->ai_addr, p->ai_addrlen) != 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
+    int fd = -1, err = 0;
+    for (struct addrinfo *p = ai; p && fd < 0 && err != ETIMEDOUT; p = p->ai_next)
+        if ((fd = connect_until(p, &deadline)) < 0)
+            err = errno;
     freeaddrinfo(ai);
-    CCZ_ENSURE(fd >= 0, CCZ_ERR_NETWORK, "cannot connect to %s: %s", host_port, strerror(errno));
+    CCZ_ENSURE(err != ETIMEDOUT || fd >= 0, CCZ_ERR_NETWORK,
+               "connecting to %s timed out after %ld ms", host_port, shown_ms);
+    CCZ_ENSURE(fd >= 0, CCZ_ERR_NETWORK, "cannot connect to %s: %s", host_port, strerror(err));
     SSL *ssl = SSL_new(ctx);
     BIO *bio = BIO_new_socket(fd, BIO_CLOSE); /* the connection owns the socket */
     if (!ssl || !bio) {
@@ -363,9 +529,8 @@ ccz_status ccz_ratls_connect(SSL **out, SSL_CTX *ctx, const char *host_port)
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
     SSL_set_bio(ssl, bio, bio);
-    int rc = SSL_connect(ssl);
-    if (rc != 1) {
-        ccz_status s = handshake_error(ssl, rc, "connect");
+    ccz_status s = handshake_until(ssl, fd, false, &deadline, timeout_ms, "connect", host_port);
+    if (s) {
         SSL_free(ssl);
         return s;
     }

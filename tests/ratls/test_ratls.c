@@ -1,7 +1,11 @@
 /* RA-TLS: certificates made and read back, the recorded certificates of Gramine, rats-tls and
  * the Intel SGX SDK, binding and validity failures, and TLS 1.3 handshakes between two contexts
  * in one process (mutual, one-way both ways) accepted and rejected with the reason on both
- * sides, and the verified-peer cache. */
+ * sides, the verified-peer cache, a copied certificate without its key (never reported
+ * accepted), resumption offers (a full handshake), and connect/accept deadlines. */
+#define OPENSSL_SUPPRESS_DEPRECATED /* EC_KEY: a key whose private half no longer fits */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -454,5 +459,276 @@ static void test_one_way_modes(void)
     ccz_attester_free(a);
 }
 
+/* ---- possession of the key ------------------------------------------------------------------*/
+
+typedef struct {
+    int accepted, rejected;
+} verdict_count;
+
+static void count_verdict(const ccz_ratls_verdict *v, void *payload)
+{
+    verdict_count *n = payload;
+    (v->status ? &n->rejected : &n->accepted)[0]++;
+}
+
+static int log_accepted;
+
+static void log_sink(ccz_log_level level, const char *msg, void *payload)
+{
+    (void)level, (void)payload;
+    if (strstr(msg, "accepted"))
+        __atomic_add_fetch(&log_accepted, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A plain OpenSSL context presenting a genuine RA-TLS certificate with a key whose private half
+ * was replaced after loading: its public half still matches the certificate, its signatures
+ * (CertificateVerify) do not. An attacker who copied the certificate holds exactly this. */
+static SSL_CTX *copied_cert_ctx(bool server, X509 *cert, EVP_PKEY *genuine)
+{
+    SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+    EC_KEY *ec = EC_KEY_dup(EVP_PKEY_get0_EC_KEY(genuine));
+    EVP_PKEY *fake = EVP_PKEY_new();
+    CHECK(ctx && ec && fake && EVP_PKEY_assign_EC_KEY(fake, ec) == 1);
+    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    CHECK(SSL_CTX_use_certificate(ctx, cert) == 1 && SSL_CTX_use_PrivateKey(ctx, fake) == 1);
+    EVP_PKEY *other = EVP_EC_gen("P-256");
+    BIGNUM *d = NULL;
+    CHECK(other && EVP_PKEY_get_bn_param(other, "priv", &d) == 1);
+    CHECK(EC_KEY_set_private_key(ec, d) == 1);
+    BN_clear_free(d);
+    EVP_PKEY_free(other);
+    EVP_PKEY_free(fake); /* the context keeps its reference */
+    return ctx;
+}
+
+static void test_possession(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    ccz_attester *a = sim_attester(false);
+    ccz_trust *t = sim_trust();
+    ccz_policy *p = policy(ACCEPT_ME);
+    ccz_ratls_cert_opts co = CCZ_RATLS_CERT_OPTS_INIT;
+    X509 *x;
+    EVP_PKEY *k;
+    CHECK_OK(ccz_ratls_cert_create(&x, &k, a, &co));
+    ccz_log_level was = ccz_log_get_level();
+    ccz_log_set_level(CCZ_LOG_INFO);
+    ccz_log_set_sink(log_sink, NULL);
+
+    /* a server that verifies clients; a client with a copied certificate */
+    verdict_count n = {0, 0};
+    ccz_ratls_opts o = CCZ_RATLS_OPTS_INIT;
+    o.server = true;
+    o.mode = CCZ_RATLS_CLIENT;
+    o.attester = a;
+    o.policy = p;
+    o.trust = t;
+    o.on_verdict = count_verdict;
+    o.payload = &n;
+    SSL_CTX *srv;
+    CHECK_OK(ccz_ratls_ctx_new(&srv, &o));
+    SSL_CTX *thief = copied_cert_ctx(false, x, k);
+    side s, c;
+    handshake(srv, thief, &s, &c);
+    CHECK_STATUS(s.status, CCZ_ERR_TLS);
+    CHECK_CONTAINS(s.detail, "bad signature"); /* its CertificateVerify */
+    CHECK_INT(n.accepted, 0);
+    CHECK_INT(log_accepted, 0);
+    /* the same certificate with its own key: accepted, and reported once */
+    SSL_CTX *owner = context(false, CCZ_RATLS_CLIENT, NULL, NULL, NULL, x, k);
+    CHECK_OK(handshake(srv, owner, &s, &c));
+    CHECK_OK(s.status);
+    CHECK(s.has_verdict && s.verdict == CCZ_OK);
+    CHECK_INT(n.accepted, 1);
+    CHECK_INT(n.rejected, 0);
+    CHECK_INT(log_accepted, 1);
+
+    /* the other way: a server with a copied certificate, a client that verifies it */
+    log_accepted = 0;
+    verdict_count m = {0, 0};
+    o = (ccz_ratls_opts)CCZ_RATLS_OPTS_INIT;
+    o.mode = CCZ_RATLS_SERVER;
+    o.policy = p;
+    o.trust = t;
+    o.on_verdict = count_verdict;
+    o.payload = &m;
+    SSL_CTX *cli;
+    CHECK_OK(ccz_ratls_ctx_new(&cli, &o));
+    SSL_CTX *fake_srv = copied_cert_ctx(true, x, k);
+    CHECK_STATUS(handshake(fake_srv, cli, &s, &c), CCZ_ERR_TLS);
+    CHECK_INT(m.accepted, 0);
+    CHECK_INT(log_accepted, 0);
+    SSL_CTX *real_srv = context(true, CCZ_RATLS_SERVER, NULL, NULL, NULL, x, k);
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    s = (side){real_srv, sv[1], 0, "", false, false, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, server_thread, &s);
+    SSL *cs = SSL_new(cli);
+    SSL_set_fd(cs, sv[0]);
+    CHECK(SSL_connect(cs) == 1);
+    CHECK_INT(m.accepted, 1);
+    SSL_shutdown(cs);
+    SSL_free(cs);
+    close(sv[0]);
+    pthread_join(th, NULL);
+
+    ccz_log_set_sink(NULL, NULL);
+    ccz_log_set_level(was);
+    SSL_CTX *all[] = {srv, thief, owner, cli, fake_srv, real_srv};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        SSL_CTX_free(all[i]);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    ccz_policy_free(p);
+    ccz_trust_free(t);
+    ccz_attester_free(a);
+}
+
+/* ---- resumption ------------------------------------------------------------------------------*/
+
+/* One connection from a plain OpenSSL client offering *sess (when set); keeps the session it
+ * got in *sess. Returns 1 for a full handshake, 2 for a resumed one, 0 for a failure. */
+static int plain_connect(SSL_CTX *server, SSL_CTX *client, SSL_SESSION **sess)
+{
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    side s = {server, sv[1], 0, "", false, false, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, server_thread, &s);
+    SSL *ssl = SSL_new(client);
+    SSL_set_fd(ssl, sv[0]);
+    if (*sess)
+        SSL_set_session(ssl, *sess);
+    int r = 0;
+    char b[8];
+    if (SSL_connect(ssl) == 1 && SSL_write(ssl, "x", 1) == 1) {
+        SSL_shutdown(ssl); /* the server reads to the end, then closes */
+        while (SSL_read(ssl, b, sizeof b) > 0) /* any ticket arrives here */
+            ;
+        r = SSL_session_reused(ssl) ? 2 : 1;
+    }
+    SSL_SESSION_free(*sess);
+    *sess = SSL_get1_session(ssl);
+    ERR_clear_error();
+    SSL_free(ssl);
+    close(sv[0]);
+    pthread_join(th, NULL);
+    if (s.status)
+        fprintf(stderr, "  server: %s\n", s.detail);
+    return s.status ? 0 : r;
+}
+
+static void test_resumption(void)
+{
+    ccz_attester *a = sim_attester(false);
+    ccz_trust *t = sim_trust();
+    ccz_policy *p = policy(ACCEPT_ME);
+    ccz_ratls_cert_opts co = CCZ_RATLS_CERT_OPTS_INIT;
+    X509 *x;
+    EVP_PKEY *k;
+    CHECK_OK(ccz_ratls_cert_create(&x, &k, a, &co));
+    /* a stock client: session cache and tickets on, as curl, s_client and grpcio have them */
+    SSL_CTX *plain = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_session_cache_mode(plain, SSL_SESS_CACHE_CLIENT);
+    CHECK(SSL_CTX_use_certificate(plain, x) == 1 && SSL_CTX_use_PrivateKey(plain, k) == 1);
+    for (int mode = CCZ_RATLS_TWO_WAY; mode <= CCZ_RATLS_CLIENT; mode++) {
+        SSL_CTX *srv = context(true, (ccz_ratls_mode)mode, a, p, t, NULL, NULL);
+        SSL_SESSION *sess = NULL;
+        CHECK_INT(plain_connect(srv, plain, &sess), 1);
+        CHECK_INT(plain_connect(srv, plain, &sess), 1); /* offered again: full, not an error */
+        SSL_SESSION_free(sess);
+        /* a session from another server (another ticket key) is not found either */
+        SSL_CTX *other = SSL_CTX_new(TLS_server_method());
+        CHECK(SSL_CTX_use_certificate(other, x) == 1 && SSL_CTX_use_PrivateKey(other, k) == 1);
+        sess = NULL;
+        CHECK_INT(plain_connect(other, plain, &sess), 1);
+        CHECK(sess && SSL_SESSION_is_resumable(sess));
+        CHECK_INT(plain_connect(srv, plain, &sess), 1);
+        SSL_SESSION_free(sess);
+        SSL_CTX_free(other);
+        SSL_CTX_free(srv);
+    }
+    /* a ccz client keeps no session to offer */
+    SSL_CTX *srv = context(true, CCZ_RATLS_TWO_WAY, a, p, t, NULL, NULL);
+    SSL_CTX *cli = context(false, CCZ_RATLS_TWO_WAY, a, p, t, NULL, NULL);
+    CHECK_INT(SSL_CTX_get_session_cache_mode(cli), SSL_SESS_CACHE_OFF);
+    CHECK(SSL_CTX_get_options(cli) & SSL_OP_NO_TICKET);
+    SSL_SESSION *sess = NULL;
+    CHECK_INT(plain_connect(srv, cli, &sess), 1);
+    CHECK(!sess || !SSL_SESSION_is_resumable(sess));
+    SSL_SESSION_free(sess);
+    SSL_CTX_free(cli);
+    SSL_CTX_free(srv);
+    SSL_CTX_free(plain);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    ccz_policy_free(p);
+    ccz_trust_free(t);
+    ccz_attester_free(a);
+}
+
+/* ---- deadlines -------------------------------------------------------------------------------*/
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void test_deadlines(void)
+{
+    ccz_attester *a = sim_attester(false);
+    ccz_trust *t = sim_trust();
+    ccz_policy *p = policy(ACCEPT_ME);
+    SSL_CTX *srv = context(true, CCZ_RATLS_SERVER, a, p, t, NULL, NULL);
+    SSL_CTX *cli = context(false, CCZ_RATLS_SERVER, NULL, p, t, NULL, NULL);
+    SSL *ssl = (SSL *)1;
+
+    /* a listener that takes connections (the kernel completes them) and never speaks */
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    CHECK(bind(l, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(l, 8) == 0 &&
+          getsockname(l, (struct sockaddr *)&sa, &sl) == 0);
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%u", ntohs(sa.sin_port));
+    double t0 = now_s();
+    CHECK_STATUS(ccz_ratls_connect_timeout(&ssl, cli, target, 300), CCZ_ERR_NETWORK);
+    double dt = now_s() - t0;
+    CHECK(ssl == NULL);
+    CHECK_CONTAINS(ccz_error_detail(), "timed out after 300 ms");
+    CHECK(dt >= 0.29 && dt < 2.0);
+    close(l);
+
+    /* a server facing a client that sends nothing, then one that sends half a record */
+    static const uint8_t half[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03};
+    for (int k = 0; k < 2; k++) {
+        int sv[2];
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+        if (k)
+            CHECK(write(sv[0], half, sizeof half) == (ssize_t)sizeof half);
+        t0 = now_s();
+        CHECK_STATUS(ccz_ratls_accept_timeout(&ssl, srv, sv[1], 300), CCZ_ERR_NETWORK);
+        dt = now_s() - t0;
+        CHECK_CONTAINS(ccz_error_detail(), "timed out after 300 ms");
+        CHECK(dt >= 0.29 && dt < 2.0);
+        close(sv[0]);
+        close(sv[1]);
+    }
+
+    /* with an answer in time, the socket is handed back in blocking mode */
+    side s, c;
+    CHECK_OK(handshake(srv, cli, &s, &c));
+    SSL_CTX_free(srv);
+    SSL_CTX_free(cli);
+    ccz_policy_free(p);
+    ccz_trust_free(t);
+    ccz_attester_free(a);
+}
+
 TEST_MAIN(T(test_cert_round_trip), T(test_binding_and_tampering), T(test_recorded_certificates),
-          T(test_mutual_handshakes), T(test_one_way_modes))
+          T(test_mutual_handshakes), T(test_one_way_modes), T(test_possession), T(test_resumption),
+          T(test_deadlines))

@@ -95,6 +95,9 @@ typedef struct {
     const char *md[16];
     int n_md;
     long deadline_ms, count, delay_ms;
+    /* connections: the client's connect+handshake bound; the server's handshake and idle
+     * deadlines and its cap on concurrent connections (0: the defaults) */
+    long timeout_ms, handshake_timeout_ms, idle_timeout_ms, max_conns;
 } cli_ratls_args;
 
 /* Parses the options; -1 after --help (usage printed), else an exit code. */

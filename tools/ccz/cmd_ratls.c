@@ -4,11 +4,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,8 +27,10 @@ static const char ratls_usage[] =
     "       ccz ratls inspect CERT [--json]\n"
     "       ccz ratls server --listen ADDR [--mode two-way|server|client] [--policy FILE]\n"
     "                      [--cert CERT --key KEY | attester options] [--once] [verify options]\n"
+    "                      [--handshake-timeout MS] [--idle-timeout MS] [--max-conns N]\n"
     "       ccz ratls client HOST:PORT [--mode two-way|server|client] [--policy FILE]\n"
     "                      [--cert CERT --key KEY | attester options] [verify options]\n"
+    "                      [--timeout MS]\n"
     "\n"
     "cert makes a key and a self-signed certificate carrying evidence bound to it (TCG DICE\n"
     "extension 2.23.133.5.4.9; --gramine-legacy adds Gramine's legacy extension for SGX).\n"
@@ -33,8 +38,13 @@ static const char ratls_usage[] =
     "(unverified; use 'ccz verify CERT' to verify).\n"
     "server and client speak TLS 1.3 and verify the peer's evidence as the mode says: two-way\n"
     "(both), server (the client verifies the server), client (the server verifies the client).\n"
-    "The server echoes lines, and answers an HTTP request with the connection's verdict. The\n"
-    "client sends standard input and prints what comes back.\n"
+    "The server echoes lines, and answers an HTTP request with the connection's verdict. It\n"
+    "serves up to --max-conns connections at once (default 64); a handshake must finish within\n"
+    "--handshake-timeout (default 10000 ms) and a connection that sends nothing for\n"
+    "--idle-timeout (default 60000 ms) is closed; at the cap, the oldest connection still in\n"
+    "its handshake (else the one idle longest) is closed to make room. The client sends\n"
+    "standard input and prints what comes back; connecting and its handshake must finish\n"
+    "within --timeout (default 10000 ms).\n"
     "verify options: --policy FILE, --collateral FILE, --vek FILE, --cert-chain FILE,\n"
     "                --sim-root CERT (repeatable), --root-ca FILE\n" CLI_ATTESTER_HELP;
 
@@ -42,7 +52,7 @@ enum {
     OPT_OUT = 'o', OPT_KEY = 256, OPT_P384, OPT_DAYS, OPT_NB, OPT_NA, OPT_CN, OPT_LEGACY, OPT_JSON,
     OPT_LISTEN, OPT_MODE, OPT_POLICY, OPT_CERT, OPT_ONCE, OPT_COLLATERAL, OPT_VEK, OPT_CHAIN,
     OPT_SIM_ROOT, OPT_ROOT_CA, OPT_NAME, OPT_DEADLINE, OPT_MD, OPT_COUNT, OPT_DELAY, OPT_AUTHORITY,
-    OPT_HELP
+    OPT_HELP, OPT_TIMEOUT, OPT_HS_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS
 };
 
 int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const char *cmd, const char *usage)
@@ -75,6 +85,10 @@ int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const char *cmd, c
         {"delay", required_argument, NULL, OPT_DELAY},
         {"authority", required_argument, NULL, OPT_AUTHORITY},
         {"help", no_argument, NULL, OPT_HELP},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"handshake-timeout", required_argument, NULL, OPT_HS_TIMEOUT},
+        {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+        {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
         {NULL, 0, NULL, 0},
     };
     cli_attester_init(&a->ca);
@@ -172,6 +186,22 @@ int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const char *cmd, c
             *(c == OPT_DEADLINE ? &a->deadline_ms : c == OPT_COUNT ? &a->count : &a->delay_ms) =
                 (long)n;
             break;
+        case OPT_TIMEOUT:
+        case OPT_HS_TIMEOUT:
+        case OPT_IDLE_TIMEOUT:
+        case OPT_MAX_CONNS: {
+            const char *name = c == OPT_TIMEOUT ? "--timeout"
+                               : c == OPT_HS_TIMEOUT ? "--handshake-timeout"
+                               : c == OPT_IDLE_TIMEOUT ? "--idle-timeout" : "--max-conns";
+            bool bad = cli_number(optarg, c == OPT_MAX_CONNS ? 65536 : 86400000, &n) != CCZ_OK;
+            if (bad || n == 0)
+                return cli_usage_error(cmd, "%s: %s", name,
+                                       bad ? ccz_error_detail() : "must be at least 1");
+            *(c == OPT_TIMEOUT ? &a->timeout_ms
+              : c == OPT_HS_TIMEOUT ? &a->handshake_timeout_ms
+              : c == OPT_IDLE_TIMEOUT ? &a->idle_timeout_ms : &a->max_conns) = (long)n;
+            break;
+        }
         case OPT_HELP:
             fputs(usage, stdout);
             return -1;
@@ -437,34 +467,6 @@ void cli_print_verdict(const ccz_ratls_verdict *v, void *payload)
             c->simulated ? " [SIMULATED TEE]" : "");
 }
 
-static void serve(SSL *ssl)
-{
-    char line[4096];
-    int n = SSL_read(ssl, line, sizeof line - 1);
-    if (n <= 0)
-        return;
-    line[n] = '\0';
-    if (!strncmp(line, "GET ", 4) || !strncmp(line, "HEAD ", 5)) {
-        const ccz_ratls_verdict *v = ccz_ratls_peer_verdict(ssl);
-        char body[512];
-        int bl = snprintf(body, sizeof body,
-                          "{\"tls\":\"%s\",\"cipher\":\"%s\",\"peer_verified\":%s}\n",
-                          SSL_get_version(ssl), SSL_get_cipher(ssl),
-                          v && !v->status ? "true" : "false");
-        char resp[1024];
-        int rl = snprintf(resp, sizeof resp,
-                          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-                          "%d\r\nConnection: close\r\n\r\n%s",
-                          bl, body);
-        SSL_write(ssl, resp, rl);
-        return;
-    }
-    do {
-        if (SSL_write(ssl, line, n) <= 0)
-            return;
-    } while ((n = SSL_read(ssl, line, sizeof line)) > 0);
-}
-
 static int listen_on(const char *addr)
 {
     char host[256] = "127.0.0.1";
@@ -486,6 +488,218 @@ static int listen_on(const char *addr)
     return fd;
 }
 
+/* The server's connections: a thread each, at most cap at once. A slot is taken by the accept
+ * loop and released by the connection's thread; only the accept loop shuts a socket down (to
+ * make room), and only while the slot holds it, so a descriptor is never touched after its
+ * thread closed it. */
+typedef struct {
+    int fd;           /* -1: free */
+    bool handshaking; /* not yet attested: the first to go when the server is full */
+    bool evicted;
+    uint64_t seq;     /* accept order */
+    int64_t active;   /* when the peer last sent something (monotonic ms) */
+} conn_slot;
+
+typedef struct {
+    SSL_CTX *ctx;
+    long handshake_ms, idle_ms;
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    conn_slot *slots;
+    unsigned cap, used;
+    uint64_t next_seq;
+} server_state;
+
+typedef struct {
+    server_state *srv;
+    conn_slot *slot;
+    int fd;
+} conn_job;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads what the peer sends and notes the time it came, for the choice of whom to close when
+ * the server is full. */
+static int read_some(server_state *srv, conn_slot *slot, SSL *ssl, char *buf, int len)
+{
+    int n = SSL_read(ssl, buf, len);
+    if (n > 0) {
+        pthread_mutex_lock(&srv->lock);
+        slot->active = now_ms();
+        pthread_mutex_unlock(&srv->lock);
+    }
+    return n;
+}
+
+/* Echoes lines, or answers one HTTP request with the verdict. Reads wait at most the idle
+ * timeout (SO_RCVTIMEO on the socket), writes the same (SO_SNDTIMEO). */
+static void serve(server_state *srv, conn_slot *slot, SSL *ssl)
+{
+    char line[4096];
+    int n = read_some(srv, slot, ssl, line, sizeof line - 1);
+    if (n <= 0)
+        return;
+    line[n] = '\0';
+    if (!strncmp(line, "GET ", 4) || !strncmp(line, "HEAD ", 5)) {
+        const ccz_ratls_verdict *v = ccz_ratls_peer_verdict(ssl);
+        char body[512];
+        int bl = snprintf(body, sizeof body,
+                          "{\"tls\":\"%s\",\"cipher\":\"%s\",\"peer_verified\":%s}\n",
+                          SSL_get_version(ssl), SSL_get_cipher(ssl),
+                          v && !v->status ? "true" : "false");
+        char resp[1024];
+        int rl = snprintf(resp, sizeof resp,
+                          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                          "%d\r\nConnection: close\r\n\r\n%s",
+                          bl, body);
+        SSL_write(ssl, resp, rl);
+        return;
+    }
+    do {
+        if (SSL_write(ssl, line, n) <= 0)
+            return;
+    } while ((n = read_some(srv, slot, ssl, line, sizeof line)) > 0);
+}
+
+/* Handshake within the deadline, then serve with the idle timeout; the handshake's status. */
+static ccz_status run_connection(server_state *srv, conn_slot *slot, int fd)
+{
+    SSL *ssl;
+    ccz_status s = ccz_ratls_accept_timeout(&ssl, srv->ctx, fd, srv->handshake_ms);
+    pthread_mutex_lock(&srv->lock);
+    slot->handshaking = false;
+    slot->active = now_ms();
+    pthread_mutex_unlock(&srv->lock);
+    if (s) {
+        fprintf(stderr, "ccz ratls: handshake failed: %s\n", ccz_error_detail());
+        return s;
+    }
+    struct timeval tv = {srv->idle_ms / 1000, (srv->idle_ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    serve(srv, slot, ssl);
+    SSL_shutdown(ssl);
+    SSL_free(ssl);
+    ERR_clear_error();
+    return CCZ_OK;
+}
+
+static void release(server_state *srv, conn_slot *slot)
+{
+    pthread_mutex_lock(&srv->lock);
+    int fd = slot->fd;
+    slot->fd = -1;
+    srv->used--;
+    pthread_cond_signal(&srv->freed);
+    pthread_mutex_unlock(&srv->lock);
+    close(fd);
+}
+
+static void *connection_thread(void *arg)
+{
+    conn_job *job = arg;
+    (void)run_connection(job->srv, job->slot, job->fd);
+    ERR_clear_error();
+    release(job->srv, job->slot);
+    OPENSSL_thread_stop();
+    free(job);
+    return NULL;
+}
+
+/* The connection to close when the server is full: the oldest still in its handshake (not yet
+ * attested: an idle or slow peer must not lock out new ones, and the newcomer may share its
+ * address), else the one whose peer has been silent longest. NULL while one is closing. */
+static conn_slot *victim(server_state *srv, const char **why)
+{
+    conn_slot *hs = NULL, *idle = NULL;
+    for (unsigned i = 0; i < srv->cap; i++) {
+        conn_slot *c = &srv->slots[i];
+        if (c->evicted)
+            return NULL;
+        if (c->handshaking && (!hs || c->seq < hs->seq))
+            hs = c;
+        if (!c->handshaking && (!idle || c->active < idle->active))
+            idle = c;
+    }
+    *why = hs ? "the oldest unfinished handshake" : "the connection idle longest";
+    return hs ? hs : idle;
+}
+
+/* Waits for a free slot, making room when the server is full: a closed connection's thread
+ * sees its socket shut down, ends and frees the slot. */
+static conn_slot *take_slot(server_state *srv, int fd)
+{
+    pthread_mutex_lock(&srv->lock);
+    while (srv->used == srv->cap) {
+        const char *why;
+        conn_slot *v = victim(srv, &why);
+        if (v) {
+            v->evicted = true;
+            shutdown(v->fd, SHUT_RDWR);
+            fprintf(stderr, "ccz ratls: %u connections: closing %s\n", srv->cap, why);
+        }
+        pthread_cond_wait(&srv->freed, &srv->lock);
+    }
+    conn_slot *slot = NULL;
+    for (unsigned i = 0; !slot; i++)
+        if (srv->slots[i].fd < 0)
+            slot = &srv->slots[i];
+    *slot = (conn_slot){fd, true, false, srv->next_seq++, now_ms()};
+    srv->used++;
+    pthread_mutex_unlock(&srv->lock);
+    return slot;
+}
+
+/* Accepts forever (or one connection with once): the exit code. */
+static int accept_loop(server_state *srv, int lfd, bool once)
+{
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int r = EXIT_OK;
+    for (;;) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                usleep(100000); /* out of descriptors or memory: let connections end */
+            continue;
+        }
+        conn_slot *slot = take_slot(srv, fd);
+        if (once) {
+            r = run_connection(srv, slot, fd) ? EXIT_REJECT : EXIT_OK;
+            release(srv, slot);
+            break;
+        }
+        conn_job *job = malloc(sizeof *job);
+        pthread_t th;
+        if (job)
+            *job = (conn_job){srv, slot, fd};
+        if (!job || pthread_create(&th, &attr, connection_thread, job) != 0) {
+            fprintf(stderr, "ccz ratls: cannot start a thread for a connection\n");
+            free(job);
+            release(srv, slot);
+        }
+    }
+    pthread_attr_destroy(&attr);
+    return r;
+}
+
+/* The cap: as asked, but leaving descriptors for the listener, files and OpenSSL. */
+static unsigned conn_cap(long asked)
+{
+    struct rlimit rl;
+    unsigned cap = asked > 0 ? (unsigned)asked : 64;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < (rlim_t)cap + 32)
+        cap = rl.rlim_cur > 40 ? (unsigned)rl.rlim_cur - 32 : 8;
+    return cap;
+}
+
 static int cmd_server(int argc, char **argv)
 {
     cli_ratls_args a = {0};
@@ -497,40 +711,39 @@ static int cmd_server(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     cli_endpoint e = {0};
     SSL_CTX *ctx = NULL;
+    server_state srv = {0};
     ccz_status s = cli_endpoint_setup(&e, &a, true, &ctx, cli_print_verdict);
     if (s) {
         r = cli_fail(s, "ratls server");
         goto out;
     }
+    srv.ctx = ctx;
+    srv.handshake_ms = a.handshake_timeout_ms ? a.handshake_timeout_ms : CCZ_RATLS_TIMEOUT_MS;
+    srv.idle_ms = a.idle_timeout_ms ? a.idle_timeout_ms : 60000;
+    srv.cap = conn_cap(a.max_conns);
+    srv.slots = calloc(srv.cap, sizeof *srv.slots);
+    if (!srv.slots) {
+        r = cli_fail(CCZ_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (unsigned i = 0; i < srv.cap; i++)
+        srv.slots[i].fd = -1;
+    pthread_mutex_init(&srv.lock, NULL);
+    pthread_cond_init(&srv.freed, NULL);
     int lfd = listen_on(a.listen);
     if (lfd < 0) {
         r = cli_fail(CCZ_ERR_NETWORK, "cannot listen on %s: %s", a.listen, strerror(errno));
         goto out;
     }
-    fprintf(stderr, "ccz ratls: listening on %s (mode %s)\n", a.listen,
+    fprintf(stderr, "ccz ratls: listening on %s (mode %s, at most %u connections)\n", a.listen,
             a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : a.mode == CCZ_RATLS_SERVER ? "server"
-                                                                                 : "client");
-    for (;;) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0)
-            continue;
-        SSL *ssl;
-        s = ccz_ratls_accept(&ssl, ctx, fd);
-        if (s) {
-            fprintf(stderr, "ccz ratls: handshake failed: %s\n", ccz_error_detail());
-        } else {
-            serve(ssl);
-            SSL_shutdown(ssl);
-            SSL_free(ssl);
-        }
-        close(fd);
-        if (a.once) {
-            r = s ? EXIT_REJECT : EXIT_OK;
-            break;
-        }
-    }
+                                                                                 : "client",
+            srv.cap);
+    r = accept_loop(&srv, lfd, a.once);
     close(lfd);
 out:
+    /* with once, no thread is left; otherwise the loop does not end */
+    free(srv.slots);
     SSL_CTX_free(ctx);
     cli_endpoint_free(&e);
     cli_attester_free(&a.ca);
@@ -554,7 +767,7 @@ static int cmd_client(int argc, char **argv)
         r = cli_fail(s, "ratls client");
         goto out;
     }
-    if ((s = ccz_ratls_connect(&ssl, ctx, argv[optind])) != CCZ_OK) {
+    if ((s = ccz_ratls_connect_timeout(&ssl, ctx, argv[optind], a.timeout_ms)) != CCZ_OK) {
         /* a network failure is unreadable input (2); a refused or rejected peer is 1 */
         fprintf(stderr, "ccz: ratls client: %s\n", ccz_error_detail());
         r = s == CCZ_ERR_NETWORK || s == CCZ_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_REJECT;

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# RA-TLS against hostile peers: ccz ratls server keeps serving a legitimate client (ccz ratls
+# client and curl) while connections that send nothing, half a TLS record or a ClientHello
+# dripped byte by byte are open, closes them at its handshake deadline and silent established
+# connections at its idle timeout, and at its connection cap closes the oldest unfinished
+# handshake (or the connection idle longest) to let a newcomer in; ccz ratls client gives up on
+# a server that accepts and never speaks, with a timeout error.
+. "$(dirname "$0")/lib.sh"
+STALL=$(dirname "$0")/ratls_stall.py
+P=$T/plat
+"$CCZ" sim init --dir "$P" > /dev/null
+M=$("$CCZ" sim measure "$CCZ")
+echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
+run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" -o "$T/cert.pem" --key "$T/key.pem"
+
+port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+start() { # LOG ARGS...: a ccz ratls server in the background
+    local log=$1; shift
+    PORT=$(port)
+    "$CCZ" ratls server --listen 127.0.0.1:$PORT --mode server --cert "$T/cert.pem" \
+        --key "$T/key.pem" "$@" 2> "$log" &
+    SERVER=$!
+    for _ in $(seq 100); do grep -q listening "$log" 2>/dev/null && break; sleep 0.05; done
+}
+stop() { kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; }
+stall() { # OUT WAIT KIND=N...: hostile connections in the background, until they are all open
+    local o=$1; shift
+    /usr/bin/python3 "$STALL" $PORT "$@" > "$o" &
+    STALLER=$!
+    for _ in $(seq 100); do grep -q ready "$o" 2>/dev/null && break; sleep 0.05; done
+}
+now_ms() { date +%s%3N; }
+legit() { # a ccz client and curl, each within 10 s; sets ELAPSED (ms) for both
+    local t0; t0=$(now_ms)
+    out=$(echo ping | timeout 10 "$CCZ" ratls client 127.0.0.1:$PORT --mode server --sim-dir "$P" \
+          --policy "$T/accept.json" 2>"$T/legit.err")
+    [ "$out" = ping ] || fail "legitimate client got '$out': $(cat "$T/legit.err")"
+    out=$(timeout 10 curl -s --insecure https://127.0.0.1:$PORT/)
+    contains "$out" '"tls":"TLSv1.3"'
+    ELAPSED=$(( $(now_ms) - t0 ))
+}
+trap 'stop; kill $STALLER 2>/dev/null; rm -rf "$T"' EXIT
+
+# stalled connections do not block the server; they are closed at the handshake deadline, and
+# a connection that completed its handshake and sends nothing at the idle timeout
+start "$T/s1.log" --handshake-timeout 5000 --idle-timeout 2500
+stall "$T/stall1.out" 11 idle=1 half=1 drip=1 tls=1
+legit
+grep -q 'closed \(idle\|half\|drip\)' "$T/stall1.out" &&
+    fail "a stalled connection was closed before its deadline"
+[ "$ELAPSED" -lt 4500 ] || fail "the legitimate clients took $ELAPSED ms with stalled peers open"
+wait $STALLER
+closed_within() { # KIND MIN MAX: the stalled connection of KIND was closed between MIN and MAX s
+    local t
+    t=$(awk -v k=$1 '$1 == "closed" && $2 == k { print $3 }' "$T/stall1.out")
+    [ -n "$t" ] || { fail "the $1 connection was not closed: $(cat "$T/stall1.out")"; return; }
+    awk -v t="$t" -v a=$2 -v b=$3 'BEGIN { exit !(t >= a && t <= b) }' ||
+        fail "the $1 connection was closed after ${t}s, expected between $2 and $3 s"
+}
+for kind in idle half drip; do closed_within $kind 4.0 10.0; done
+closed_within tls 2.0 4.9
+contains "$(cat "$T/s1.log")" "timed out after 5000 ms"
+stop
+
+# at the cap, the oldest unfinished handshakes make room; the newcomer is served at once
+start "$T/s2.log" --max-conns 4 --handshake-timeout 20000
+stall "$T/stall2.out" 6 idle=6
+legit
+[ "$ELAPSED" -lt 5000 ] || fail "the legitimate clients took $ELAPSED ms at the cap"
+contains "$(cat "$T/s2.log")" "closing the oldest unfinished handshake"
+kill $STALLER 2>/dev/null; wait $STALLER 2>/dev/null
+closed=$(grep -c '^closed idle' "$T/stall2.out")
+[ "$closed" -ge 3 ] || fail "$closed idle connections were closed to make room, expected at least 3"
+stop
+
+# at the cap with every connection past its handshake, the one idle longest makes room
+start "$T/s3.log" --max-conns 2 --idle-timeout 60000
+stall "$T/stall3.out" 6 tls=2
+legit
+[ "$ELAPSED" -lt 5000 ] || fail "the legitimate clients took $ELAPSED ms at the cap"
+contains "$(cat "$T/s3.log")" "closing the connection idle longest"
+kill $STALLER 2>/dev/null; wait $STALLER 2>/dev/null
+closed=$(grep -c '^closed tls' "$T/stall3.out")
+# the ccz client takes the place of one; curl then finds the ccz client's place free
+[ "$closed" = 1 ] || fail "$closed idle TLS connections were closed to make room, expected 1"
+stop
+
+# bad option values are refused
+run 2 "$CCZ" ratls server --listen 127.0.0.1:1 --handshake-timeout 0
+contains "$err" "--handshake-timeout: must be at least 1"
+run 2 "$CCZ" ratls client 127.0.0.1:1 --timeout abc
+contains "$err" "--timeout"
+
+# a client against a server that accepts TCP and never speaks
+PORT=$(port)
+/usr/bin/python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); print("ready", flush=True)
+c = s.accept(); time.sleep(30)' $PORT > "$T/mute.out" &
+STALLER=$!
+for _ in $(seq 100); do grep -q ready "$T/mute.out" 2>/dev/null && break; sleep 0.05; done
+t0=$(now_ms)
+echo x | timeout 20 "$CCZ" ratls client 127.0.0.1:$PORT --mode server --sim-dir "$P" \
+    --timeout 800 > /dev/null 2> "$T/mute.err"; code=$?
+dt=$(( $(now_ms) - t0 ))
+[ $code = 2 ] || fail "the client exited $code against a mute server, expected 2"
+contains "$(cat "$T/mute.err")" "TLS handshake with 127.0.0.1:$PORT timed out after 800 ms"
+[ "$dt" -ge 750 ] && [ "$dt" -lt 4000 ] || fail "the client gave up after $dt ms, expected ~800"
+kill $STALLER 2>/dev/null
+finish
