@@ -225,6 +225,13 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_hex_decode(ccz_buf *out, const char *hex, s
 /* Decodes exactly n bytes of hex into out (len must be 2n). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_hex_decode_fixed(uint8_t *out, size_t n, const char *hex,
                                                      size_t len);
+
+/* Splits an address as users write it, "HOST:PORT", "[IPv6]:PORT" or ":PORT" (the host is then
+ * default_host; NULL: a host is required), into host and port (decimal, 1 to 65535, or 0 too
+ * when allow_zero: "any port" for a listener). A bad port is an error that names it. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_host_port_split(char *host, size_t host_cap, char port[6],
+                                                    const char *addr, const char *default_host,
+                                                    bool allow_zero);
 /* Writes 2n+1 chars (lower case, NUL-terminated) to out. */
 CCZ_API void ccz_hex_to_str(char *out, const uint8_t *in, size_t n);
 CCZ_API CCZ_NODISCARD ccz_status ccz_base64_encode(ccz_buf *out, ccz_span in);

@@ -145,6 +145,10 @@ static ccz_status build_cert(X509 *x, EVP_PKEY *key, const ccz_ratls_cert_opts *
                              ccz_span dice, ccz_span legacy)
 {
     time_t now = time(NULL);
+    int64_t nb = o->not_before ? o->not_before : (int64_t)now - 3600;
+    int64_t na = o->not_after ? o->not_after : (int64_t)now + 365L * 86400;
+    CCZ_ENSURE(nb < na, CCZ_ERR_INVALID_ARGUMENT, "the validity starts (%lld) after it ends "
+               "(%lld): the certificate would never be valid", (long long)nb, (long long)na);
     unsigned char serial[16];
     BIGNUM *bn = NULL;
     X509_NAME *name = X509_get_subject_name(x);
@@ -153,9 +157,8 @@ static ccz_status build_cert(X509 *x, EVP_PKEY *key, const ccz_ratls_cert_opts *
     serial[0] &= 0x7f;
     ok = ok && (bn = BN_bin2bn(serial, sizeof serial, NULL)) != NULL &&
          BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) && X509_set_version(x, 2) &&
-         ASN1_TIME_set(X509_getm_notBefore(x), o->not_before ? (time_t)o->not_before : now - 3600) &&
-         ASN1_TIME_set(X509_getm_notAfter(x),
-                       o->not_after ? (time_t)o->not_after : now + 365L * 86400) &&
+         ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) &&
+         ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) &&
          X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"ccz", -1, -1,
                                     0) &&
          X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1,

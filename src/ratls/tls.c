@@ -500,17 +500,10 @@ ccz_status ccz_ratls_connect_timeout(SSL **out, SSL_CTX *ctx, const char *host_p
     *out = NULL;
     struct timespec deadline = deadline_in(timeout_ms);
     long shown_ms = timeout_ms > 0 ? timeout_ms : CCZ_RATLS_TIMEOUT_MS;
-    char host[256];
-    const char *colon = strrchr(host_port, ':');
-    CCZ_ENSURE(colon && colon != host_port && (size_t)(colon - host_port) < sizeof host,
-               CCZ_ERR_INVALID_ARGUMENT, "'%s' is not HOST:PORT", host_port);
-    snprintf(host, sizeof host, "%.*s", (int)(colon - host_port), host_port);
-    if (host[0] == '[' && host[strlen(host) - 1] == ']') { /* [::1]:port */
-        memmove(host, host + 1, strlen(host));
-        host[strlen(host) - 1] = '\0';
-    }
+    char host[256], portstr[6];
+    CCZ_GUARD(ccz_host_port_split(host, sizeof host, portstr, host_port, NULL, false));
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-    int gai = getaddrinfo(host, colon + 1, &hints, &ai);
+    int gai = getaddrinfo(host, portstr, &hints, &ai);
     CCZ_ENSURE(gai == 0, CCZ_ERR_NETWORK, "cannot resolve %s: %s", host_port, gai_strerror(gai));
     int fd = -1, err = 0;
     for (struct addrinfo *p = ai; p && fd < 0 && err != ETIMEDOUT; p = p->ai_next)

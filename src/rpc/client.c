@@ -511,17 +511,10 @@ static bool wait_fd(int fd, short events, int64_t deadline)
 /* A TCP connection to one of the target's addresses by the deadline (non-blocking socket). */
 static ccz_status tcp_connect(int *out, const char *target, int64_t deadline, bool *timed_out)
 {
-    char host[256];
-    const char *colon = strrchr(target, ':');
-    CCZ_ENSURE(colon && colon != target && (size_t)(colon - target) < sizeof host,
-               CCZ_ERR_INVALID_ARGUMENT, "'%s' is not HOST:PORT", target);
-    snprintf(host, sizeof host, "%.*s", (int)(colon - target), target);
-    if (host[0] == '[' && host[strlen(host) - 1] == ']') { /* [::1]:port */
-        memmove(host, host + 1, strlen(host));
-        host[strlen(host) - 1] = '\0';
-    }
+    char host[256], portstr[6];
+    CCZ_GUARD(ccz_host_port_split(host, sizeof host, portstr, target, NULL, false));
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-    int gai = getaddrinfo(host, colon + 1, &hints, &ai);
+    int gai = getaddrinfo(host, portstr, &hints, &ai);
     CCZ_ENSURE(gai == 0, CCZ_ERR_NETWORK, "cannot resolve %s: %s", target, gai_strerror(gai));
     int fd = -1, err = ECONNREFUSED;
     for (struct addrinfo *p = ai; p && fd < 0 && !*timed_out; p = p->ai_next) {

@@ -1258,19 +1258,11 @@ ccz_status ccz_rpc_server_add_service(ccz_rpc_server *s, const ProtobufCServiceD
 
 ccz_status ccz_rpc_server_listen(ccz_rpc_server *s, const char *addr, int *port)
 {
-    char host[256] = "0.0.0.0";
-    const char *colon = strrchr(addr, ':');
-    CCZ_ENSURE(colon && colon[1], CCZ_ERR_INVALID_ARGUMENT, "'%s' is not HOST:PORT or :PORT",
-               addr);
-    if (colon != addr)
-        snprintf(host, sizeof host, "%.*s", (int)(colon - addr), addr);
-    if (host[0] == '[' && host[strlen(host) - 1] == ']') { /* [::1]:port */
-        memmove(host, host + 1, strlen(host));
-        host[strlen(host) - 1] = '\0';
-    }
+    char host[256], portstr[6];
+    CCZ_GUARD(ccz_host_port_split(host, sizeof host, portstr, addr, "0.0.0.0", true));
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai = NULL;
-    int gai = getaddrinfo(host, colon + 1, &hints, &ai);
-    CCZ_ENSURE(gai == 0, CCZ_ERR_INVALID_ARGUMENT, "'%s' is not an address and port: %s", addr,
+    int gai = getaddrinfo(host, portstr, &hints, &ai);
+    CCZ_ENSURE(gai == 0, CCZ_ERR_NETWORK, "cannot resolve '%s' to listen on %s: %s", host, addr,
                gai_strerror(gai));
     s->listener = evconnlistener_new_bind(s->base, accept_cb, s,
                                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |

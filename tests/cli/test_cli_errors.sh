@@ -75,6 +75,33 @@ case "$err" in *"quote version"*) fail "sim evidence reported as a quote version
 run 2 "$CCZ" collateral fetch "$T/ev.bin" --kds https://127.0.0.1:9 -o "$T/c.der"
 contains "$err" "holds sim evidence"
 
+# ports are 0..65535 everywhere, and the real cause of a failed listen is named
+run 2 "$CCZ" ratls server --listen 127.0.0.1:99999 --tee sim --sim-dir "$T/a"
+contains "$err" "port '99999' is not a number from 0 to 65535"
+run 2 "$CCZ" rpc greeter serve --listen 127.0.0.1:99999 --tee sim --sim-dir "$T/a"
+contains "$err" "port '99999' is not a number from 0 to 65535"
+run 2 "$CCZ" rpc greeter call 127.0.0.1:70000 --name x --tee sim --sim-dir "$T/a"
+contains "$err" "port '70000' is not a number from 1 to 65535"
+run 2 "$CCZ" ratls client 127.0.0.1:0 --tee sim --sim-dir "$T/a"
+contains "$err" "port '0' is not a number from 1 to 65535"
+run 2 "$CCZ" ratls server --listen nosuchhost.invalid:1 --tee sim --sim-dir "$T/a"
+contains "$err" "cannot resolve 'nosuchhost.invalid'"
+# RA-TLS certificates that would never be valid are refused
+run 2 "$CCZ" ratls cert --tee sim --sim-dir "$T/a" -o "$T/c.pem" --key "$T/k.pem" --days 0
+contains "$err" "at least 1 day"
+run 2 "$CCZ" ratls cert --tee sim --sim-dir "$T/a" -o "$T/c.pem" --key "$T/k.pem" \
+    --not-before 2000000000 --not-after 1900000000
+contains "$err" "would never be valid"
+run 2 "$CCZ" ratls cert --tee sim --sim-dir "$T/a" -o "$T/c.pem" --key "$T/k.pem" --days 2 \
+    --not-after 1900000000
+contains "$err" "not both"
+run 0 "$CCZ" ratls cert --tee sim --sim-dir "$T/a" -o "$T/c.pem" --key "$T/k.pem" \
+    --not-before 1900000000 --days 2
+[ "$(openssl x509 -in "$T/c.pem" -noout -enddate)" = "notAfter=Mar 19 17:46:40 2030 GMT" ] \
+    || fail "--not-before with --days: $(openssl x509 -in "$T/c.pem" -noout -enddate)"
+run 2 "$CCZ" ratls cert --tee sim --sim-dir "$T/a" -o "$T/c.pem" --key "$T/k.pem" --bogus
+contains "$err" "'--bogus' is not an option here"
+
 # a rejection names its reasons, and a CCZoo policy names its own switch
 run 0 "$CCZ" attest --tee sim --sim-dir "$T/a" --svn 1 -o "$T/ev1.bin"
 echo '{"allow_sim": true, "sgx": [{"isv_svn_min": 2}]}' > "$T/svn2.json"

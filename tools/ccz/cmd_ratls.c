@@ -118,6 +118,8 @@ int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const char *cmd, c
             if (cli_number(optarg, c == OPT_DAYS ? 36500 : INT64_MAX / 2, &n))
                 return cli_usage_error(cmd, "%s: %s", c == OPT_DAYS ? "--days" : "--not-*",
                                        ccz_error_detail());
+            if (c == OPT_DAYS && n == 0)
+                return cli_usage_error(cmd, "--days: a certificate is valid at least 1 day");
             if (c == OPT_DAYS)
                 a->days = (long)n;
             else
@@ -206,11 +208,18 @@ int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const char *cmd, c
             fputs(usage, stdout);
             return -1;
         default:
-            return cli_usage_error(cmd, "bad option");
+            return cli_bad_option(cmd, argv);
         }
     }
-    if (a->days && !a->co.not_after)
-        a->co.not_after = (int64_t)time(NULL) + a->days * 86400;
+    if (a->days && a->co.not_after)
+        return cli_usage_error(cmd, "give --days or --not-after, not both");
+    if (a->days) /* from --not-before when given, else from now */
+        a->co.not_after = (a->co.not_before ? a->co.not_before : (int64_t)time(NULL)) +
+                          a->days * 86400;
+    if (a->co.not_before && a->co.not_after && a->co.not_before >= a->co.not_after)
+        return cli_usage_error(cmd, "--not-before (%lld) must come before the end of validity "
+                               "(%lld): such a certificate would never be valid",
+                               (long long)a->co.not_before, (long long)a->co.not_after);
     return EXIT_OK;
 }
 
@@ -467,25 +476,34 @@ void cli_print_verdict(const ccz_ratls_verdict *v, void *payload)
             c->simulated ? " [SIMULATED TEE]" : "");
 }
 
-static int listen_on(const char *addr)
+/* A listening socket on ADDR (HOST:PORT or :PORT, loopback by default); the error names the
+ * real cause: a bad port, a name that does not resolve, or what bind/listen said. */
+static ccz_status listen_on(int *out, const char *addr)
 {
-    char host[256] = "127.0.0.1";
-    const char *colon = strrchr(addr, ':');
-    const char *port = colon ? colon + 1 : addr;
-    if (colon && colon != addr)
-        snprintf(host, sizeof host, "%.*s", (int)(colon - addr), addr);
+    char host[256], port[6];
+    *out = -1;
+    CCZ_GUARD(ccz_host_port_split(host, sizeof host, port, addr, "127.0.0.1", true));
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai;
-    if (getaddrinfo(host, port, &hints, &ai) != 0)
-        return -1;
+    int gai = getaddrinfo(host, port, &hints, &ai);
+    if (gai != 0)
+        return ccz_fail(CCZ_ERR_NETWORK, "cannot resolve '%s': %s", host, gai_strerror(gai));
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0) {
-        if (fd >= 0)
-            close(fd);
-        fd = -1;
+    ccz_status s = CCZ_OK;
+    if (fd < 0) {
+        s = ccz_fail(CCZ_ERR_NETWORK, "socket: %s", strerror(errno));
+    } else {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0)
+            s = ccz_fail(CCZ_ERR_NETWORK, "bind: %s", strerror(errno));
+        else if (listen(fd, 64) != 0)
+            s = ccz_fail(CCZ_ERR_NETWORK, "listen: %s", strerror(errno));
     }
     freeaddrinfo(ai);
-    return fd;
+    if (s && fd >= 0)
+        close(fd);
+    if (s == CCZ_OK)
+        *out = fd;
+    return s;
 }
 
 /* The server's connections: a thread each, at most cap at once. A slot is taken by the accept
@@ -730,12 +748,30 @@ static int cmd_server(int argc, char **argv)
         srv.slots[i].fd = -1;
     pthread_mutex_init(&srv.lock, NULL);
     pthread_cond_init(&srv.freed, NULL);
-    int lfd = listen_on(a.listen);
-    if (lfd < 0) {
-        r = cli_fail(CCZ_ERR_NETWORK, "cannot listen on %s: %s", a.listen, strerror(errno));
+    int lfd;
+    ccz_status ls = listen_on(&lfd, a.listen);
+    if (ls) {
+        r = cli_fail(ls, "ratls server: cannot listen on %s", a.listen);
         goto out;
     }
-    fprintf(stderr, "ccz ratls: listening on %s (mode %s, at most %u connections)\n", a.listen,
+    char bound[300];
+    {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        char h[INET6_ADDRSTRLEN] = "?";
+        int bp = 0;
+        if (getsockname(lfd, (struct sockaddr *)&ss, &sl) == 0) {
+            if (ss.ss_family == AF_INET6) {
+                inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, h, sizeof h);
+                bp = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+            } else {
+                inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, h, sizeof h);
+                bp = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+            }
+        }
+        snprintf(bound, sizeof bound, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", h, bp);
+    }
+    fprintf(stderr, "ccz ratls: listening on %s (mode %s, at most %u connections)\n", bound,
             a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : a.mode == CCZ_RATLS_SERVER ? "server"
                                                                                  : "client",
             srv.cap);
