@@ -107,7 +107,7 @@ static ccz_status quote_needs(needs *n, ccz_span quote)
     CCZ_GUARD(ccz_dcap_quote_parse(&q, quote));
     n->tdx = q.tee_type == CCZ_DCAP_TEE_TDX;
     STACK_OF(X509) *chain = NULL;
-    ccz_status s = ccz_read_pem_certs(&chain, q.cert_data, 4);
+    ccz_status s = x509_read_pem_certs(&chain, q.cert_data, 4);
     if (s == CCZ_OK) {
         X509 *pck = sk_X509_value(chain, 0);
         char issuer[256] = "";
@@ -183,7 +183,7 @@ static ccz_status get_root_crl(ccz_buf *hex, const char *base, const ccz_buf *ro
     if (s != CCZ_ERR_NOT_FOUND)
         return s;
     STACK_OF(X509) *chain = NULL;
-    s = ccz_read_pem_certs(&chain, ccz_buf_span(root_chain), 4);
+    s = x509_read_pem_certs(&chain, ccz_buf_span(root_chain), 4);
     X509 *root = s == CCZ_OK ? sk_X509_value(chain, sk_X509_num(chain) - 1) : NULL;
     STACK_OF(DIST_POINT) *dps = root ? X509_get_ext_d2i(root, NID_crl_distribution_points, NULL,
                                                         NULL) : NULL;

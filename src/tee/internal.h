@@ -5,6 +5,7 @@
 #include <openssl/x509.h>
 
 #include "ccz/tee.h"
+#include "x509/x509.h"
 
 /* Attester operations a backend may have (NULL when this build cannot attest for it). */
 typedef struct {
@@ -53,29 +54,6 @@ struct ccz_trust {
     STACK_OF(X509) *amd_intermediates; /* built-in ASKs and ASVKs */
     uint64_t id;                 /* changes whenever the roots change (keys verifier caches) */
 };
-
-/* Reads up to max PEM certificates (tolerating missing newlines and a trailing NUL) into a new
- * stack the caller frees, even on error. */
-ccz_status ccz_read_pem_certs(STACK_OF(X509) **out, ccz_span pem, int max);
-/* Reads one certificate, PEM or DER (exactly one DER element). */
-ccz_status ccz_read_cert(X509 **out, ccz_span in);
-
-/* X509_verify_cert at the instant `at`, with every validity window inclusive at both ends: a
- * certificate is valid from its notBefore through its notAfter second, a CRL from its
- * lastUpdate through its nextUpdate second (RFC 5280; OpenSSL alone ends both a second early).
- * Returns what X509_verify_cert returns; the error is in ctx. */
-int ccz_x509_verify_at(X509_STORE_CTX *ctx, int64_t at);
-
-/* Records a failure at `step` in r, taking the message from ccz_error_detail() (or the
- * status's text), and returns s. */
-ccz_status ccz_result_fail(ccz_result *r, const char *step, ccz_status s);
-
-/* ECDSA P-256 with raw encodings: r||s signatures, x||y public keys. ccz_p256_verify returns
- * CCZ_ERR_BAD_SIGNATURE without setting a detail; the caller says what did not verify. */
-bool ccz_is_p256(EVP_PKEY *key);
-ccz_status ccz_p256_key_from_raw(EVP_PKEY **out, const uint8_t xy[64]);
-ccz_status ccz_p256_verify(EVP_PKEY *key, ccz_span msg, const uint8_t sig[64]);
-ccz_status ccz_p256_sign(uint8_t sig[64], EVP_PKEY *key, ccz_span msg);
 
 /* Device files under a configurable root (tests point it at recorded evidence). Missing or
  * unreadable devices are CCZ_ERR_TEE_UNAVAILABLE. */

@@ -1,5 +1,7 @@
 /* The TEE-neutral front: names, the backend table, detection and dispatch of verification and
  * attestation. Evidence is untrusted; backends parse it through the core cursor. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,13 +44,39 @@ static const ccz_backend *backend_for(ccz_tee t)
     return NULL;
 }
 
-ccz_status ccz_result_fail(ccz_result *r, const char *step, ccz_status s)
+const char *ccz_step_name(ccz_step step)
+{
+    switch (step) {
+    case CCZ_AT_NONE:
+        return NULL;
+#define CCZ_X_STEP_NAME(sym, val, name) \
+    case sym:                           \
+        return name;
+        CCZ_STEP_LIST(CCZ_X_STEP_NAME)
+#undef CCZ_X_STEP_NAME
+    }
+    return NULL;
+}
+
+ccz_status ccz_result_fail(ccz_result *r, ccz_step step, ccz_status s)
 {
     const char *d = ccz_error_detail();
     r->status = s;
-    r->step = step;
+    r->step = ccz_step_name(step);
+    r->step_id = step;
     snprintf(r->message, sizeof r->message, "%s", d[0] ? d : ccz_strerror(s));
     return s;
+}
+
+ccz_status ccz_result_failf(ccz_result *r, ccz_step step, ccz_status s, const char *fmt, ...)
+{
+    char detail[1024]; /* as much as ccz_error_detail holds */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    ccz_fail(s, "%s", detail);
+    return ccz_result_fail(r, step, s);
 }
 
 ccz_status ccz_sha256(uint8_t out[32], ccz_span in)
@@ -72,23 +100,23 @@ ccz_status ccz_verify(ccz_result *out, ccz_span evidence, const ccz_verify_opts 
     memset(out, 0, sizeof *out);
     ccz_error_clear();
     if (!o || o->version != CCZ_VERIFY_OPTS_VERSION || !o->trust) {
-        ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "verify options missing, of the wrong version or "
-                                           "without trust anchors");
-        return ccz_result_fail(out, CCZ_STEP_DETECT, CCZ_ERR_INVALID_ARGUMENT);
+        return ccz_result_failf(out, CCZ_AT_DETECT, CCZ_ERR_INVALID_ARGUMENT,
+                                "verify options missing, of the wrong version or without trust "
+                                "anchors");
     }
     ccz_tee t = ccz_evidence_detect(evidence);
     const ccz_backend *b = backend_for(t);
     if (!b) {
-        ccz_fail(CCZ_ERR_UNKNOWN_FORMAT,
-                 "evidence (%zu bytes) is not in any format this build verifies (sim, SGX and "
-                 "TDX DCAP quotes, SEV-SNP reports)",
-                 evidence.len);
-        return ccz_result_fail(out, CCZ_STEP_DETECT, CCZ_ERR_UNKNOWN_FORMAT);
+        return ccz_result_failf(out, CCZ_AT_DETECT, CCZ_ERR_UNKNOWN_FORMAT,
+                                "evidence (%zu bytes) is not in any format this build verifies "
+                                "(sim, SGX and TDX DCAP quotes, SEV-SNP reports)",
+                                evidence.len);
     }
     ccz_status s = b->verify(out, evidence, o);
     if (s == CCZ_OK) {
         out->status = CCZ_OK;
         out->step = NULL;
+        out->step_id = CCZ_AT_NONE;
         out->message[0] = '\0';
     }
     return s;
