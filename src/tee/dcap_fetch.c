@@ -349,7 +349,10 @@ ccz_status ccz_collateral_fetch(ccz_buf *out, ccz_span quote, const ccz_collater
         ccz_fail_context(s, "the collateral %s served", base);
     ccz_collateral_free(check);
     if (s == CCZ_OK && o->cache_dir && ccz_mkdir_p(o->cache_dir, 0700) == CCZ_OK)
-        (void)!ccz_file_write((const char *)path.ptr, ccz_buf_span(&doc), 0644);
+        if (ccz_file_write((const char *)path.ptr, ccz_buf_span(&doc), 0644) != CCZ_OK)
+            /* the cache only saves a fetch next time: say so, and go on */
+            ccz_log(CCZ_LOG_WARN, "cannot cache %s: %s", (const char *)path.ptr,
+                    ccz_error_detail());
     if (s == CCZ_OK)
         s = ccz_buf_append(out, doc.ptr, doc.len);
 done:

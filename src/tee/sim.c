@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "core/guard.h"
 #include "internal.h"
 
 /* Clock skew tolerated between an attester's clock and the verifier's instant. */
@@ -354,13 +355,11 @@ ccz_status ccz_sim_measure_file(uint8_t out[32], const char *path)
         }
         if (n == 0)
             break;
-        if (!EVP_DigestUpdate(md, chunk, (size_t)n)) {
-            s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "SHA-256 failed");
-            goto out;
-        }
+        CCZ_GUARD_OSSL_GOTO(EVP_DigestUpdate(md, chunk, (size_t)n), s, out, CCZ_ERR_CRYPTO,
+                            "SHA-256 failed");
     }
-    if (!EVP_DigestFinal_ex(md, out, NULL))
-        s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "SHA-256 failed");
+    CCZ_GUARD_OSSL_GOTO(EVP_DigestFinal_ex(md, out, NULL), s, out, CCZ_ERR_CRYPTO,
+                        "SHA-256 failed");
 out:
     EVP_MD_CTX_free(md);
     close(fd);

@@ -89,7 +89,10 @@ ccz_status ccz_snp_vcek_fetch(ccz_buf *out, ccz_span report, const ccz_vcek_fetc
         goto done;
     }
     if (o->cache_dir && ccz_mkdir_p(o->cache_dir, 0700) == CCZ_OK)
-        (void)!ccz_file_write((const char *)path.ptr, ccz_buf_span(&body), 0644);
+        if (ccz_file_write((const char *)path.ptr, ccz_buf_span(&body), 0644) != CCZ_OK)
+            /* the cache only saves a fetch next time: say so, and go on */
+            ccz_log(CCZ_LOG_WARN, "cannot cache %s: %s", (const char *)path.ptr,
+                    ccz_error_detail());
     s = ccz_buf_append(out, body.ptr, body.len);
 done:
     ccz_buf_free(&path);

@@ -7,6 +7,7 @@
 
 #include <openssl/evp.h>
 
+#include "core/guard.h"
 #include "internal.h"
 
 static const ccz_backend *const backends[] = {
@@ -81,9 +82,8 @@ ccz_status ccz_result_failf(ccz_result *r, ccz_step step, ccz_status s, const ch
 
 ccz_status ccz_sha256(uint8_t out[32], ccz_span in)
 {
-    unsigned int n = 0;
-    if (!EVP_Digest(in.ptr, in.len, out, &n, EVP_sha256(), NULL) || n != 32)
-        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "SHA-256 failed");
+    CCZ_GUARD_OSSL(EVP_Digest(in.ptr, in.len, out, NULL, EVP_sha256(), NULL), CCZ_ERR_CRYPTO,
+                   "SHA-256 failed");
     return CCZ_OK;
 }
 

@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "core/guard.h"
 #include "x509/x509.h"
 
 /* ---- time ----------------------------------------------------------------------------------*/
@@ -300,7 +301,8 @@ static ccz_status sha256_der(uint8_t out[32], unsigned char *der, int n, const c
         return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot encode %s", what);
     int ok = EVP_Digest(der, (size_t)n, out, NULL, EVP_sha256(), NULL);
     OPENSSL_free(der);
-    return ok ? CCZ_OK : ccz_fail_ossl(CCZ_ERR_CRYPTO, "SHA-256 failed");
+    CCZ_GUARD_OSSL(ok, CCZ_ERR_CRYPTO, "SHA-256 failed");
+    return CCZ_OK;
 }
 
 ccz_status x509_cert_sha256(uint8_t out[32], X509 *x)
