@@ -164,7 +164,7 @@ static long check_measurements(ccz_appraisal *a, const ccz_policy *p, const ccz_
 static int tcb_index(const char *status)
 {
     for (int i = 0; i < TCB_STATUS_COUNT; i++)
-        if (strcmp(status, ccz_tcb_status_names[i]) == 0)
+        if (strcmp(status, policy_tcb_status_names[i]) == 0)
             return i;
     return -1;
 }

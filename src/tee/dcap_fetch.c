@@ -16,7 +16,7 @@
 #include "internal.h"
 
 #define RESPONSE_MAX (2u << 20)
-#define HTTP_OPTS(o) ((ccz_http_opts){(o)->ca_file, (o)->tls_verify_insecure, (o)->timeout_seconds})
+#define HTTP_OPTS(o) ((tee_http_opts){(o)->ca_file, (o)->tls_verify_insecure, (o)->timeout_seconds})
 
 /* Percent-decodes an issuer-chain header into PEM text. */
 static ccz_status url_decode(ccz_buf *out, ccz_span in, const char *what)
@@ -49,7 +49,7 @@ static bool is_der_crl(const uint8_t *p, size_t n)
 /* Decided by parsing, never by looking at a byte or two: a DER CRL starts with 0x30 ('0') and
  * may end in any byte, an ASCII hex digit included (Intel's root CA CRL of 2025-03-20 ends in
  * '3'). Intel PCS serves DER (encoding=der) or PEM, a PCCS hex text (rootcacrl) or DER. */
-ccz_status ccz_crl_body_der(ccz_buf *der, ccz_span body, const char *what)
+ccz_status dcap_crl_body_der(ccz_buf *der, ccz_span body, const char *what)
 {
     if (is_der_crl(body.ptr, body.len))
         return ccz_buf_append(der, body.ptr, body.len);
@@ -86,7 +86,7 @@ ccz_status ccz_crl_body_der(ccz_buf *der, ccz_span body, const char *what)
 static ccz_status crl_body_hex(ccz_buf *out, ccz_span body, const char *what)
 {
     ccz_buf der = CCZ_BUF_INIT;
-    ccz_status s = ccz_crl_body_der(&der, body, what);
+    ccz_status s = dcap_crl_body_der(&der, body, what);
     if (s == CCZ_OK)
         s = ccz_hex_encode(out, ccz_buf_span(&der));
     ccz_buf_free(&der);
@@ -150,9 +150,9 @@ static void fetched_free(fetched *f)
 static ccz_status get_with_chain(ccz_buf *body, ccz_buf *chain, const char *url,
                                  const char *const *headers, const ccz_collateral_fetch_opts *o)
 {
-    ccz_http_response r;
-    ccz_http_response_init(&r, headers);
-    ccz_status s = ccz_http_get(&r, url, &HTTP_OPTS(o));
+    tee_http_response r;
+    tee_http_response_init(&r, headers);
+    ccz_status s = tee_http_get(&r, url, &HTTP_OPTS(o));
     if (s == CCZ_OK && r.header.len == 0)
         s = ccz_fail(CCZ_ERR_MALFORMED, "GET %s: no %s header with the issuer chain", url,
                      headers[0]);
@@ -160,7 +160,7 @@ static ccz_status get_with_chain(ccz_buf *body, ccz_buf *chain, const char *url,
         s = url_decode(chain, ccz_buf_span(&r.header), headers[0]);
     if (s == CCZ_OK)
         s = ccz_buf_append(body, r.body.ptr, r.body.len);
-    ccz_http_response_free(&r);
+    tee_http_response_free(&r);
     return s;
 }
 
@@ -171,15 +171,15 @@ static ccz_status get_root_crl(ccz_buf *hex, const char *base, const ccz_buf *ro
 {
     char url[1024];
     snprintf(url, sizeof url, "%s/sgx/certification/v4/rootcacrl", base);
-    ccz_http_response r;
-    ccz_http_response_init(&r, NULL);
-    ccz_status s = ccz_http_get(&r, url, &HTTP_OPTS(o));
+    tee_http_response r;
+    tee_http_response_init(&r, NULL);
+    ccz_status s = tee_http_get(&r, url, &HTTP_OPTS(o));
     if (s == CCZ_OK) {
         s = crl_body_hex(hex, ccz_buf_span(&r.body), "root CA CRL");
-        ccz_http_response_free(&r);
+        tee_http_response_free(&r);
         return s;
     }
-    ccz_http_response_free(&r);
+    tee_http_response_free(&r);
     if (s != CCZ_ERR_NOT_FOUND)
         return s;
     STACK_OF(X509) *chain = NULL;
@@ -203,11 +203,11 @@ static ccz_status get_root_crl(ccz_buf *hex, const char *base, const ccz_buf *ro
                      "names no CRL distribution point", base);
     if (s == CCZ_OK) {
         snprintf(url, sizeof url, "%s", cdp);
-        ccz_http_response_init(&r, NULL);
-        s = ccz_http_get(&r, url, &HTTP_OPTS(o));
+        tee_http_response_init(&r, NULL);
+        s = tee_http_get(&r, url, &HTTP_OPTS(o));
         if (s == CCZ_OK)
             s = crl_body_hex(hex, ccz_buf_span(&r.body), "root CA CRL");
-        ccz_http_response_free(&r);
+        tee_http_response_free(&r);
     }
     sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
     sk_X509_pop_free(chain, X509_free);

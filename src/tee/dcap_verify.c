@@ -107,7 +107,7 @@ static ccz_status check_pck(ccz_result *r, ccz_collateral *c, const ccz_trust *t
                             ccz_span chain_pem, EVP_PKEY **key, ccz_pck_ext *ext)
 {
     uint8_t h[32];
-    ccz_status s = ccz_sha256(h, chain_pem);
+    ccz_status s = tee_sha256(h, chain_pem);
     if (s)
         return ccz_result_fail(r, CCZ_AT_PCK_CHAIN, s);
     for (int i = 0; i < DCAP_PCK_CACHE; i++) {
@@ -590,16 +590,16 @@ static bool detect_tdx(ccz_span ev)
     return detect(ev, CCZ_DCAP_TEE_TDX);
 }
 
-const ccz_backend ccz_backend_sgx = {
+const tee_backend tee_backend_sgx = {
     .tee = CCZ_TEE_SGX,
     .detect = detect_sgx,
     .verify = dcap_verify,
-    .attester = &ccz_attester_sgx,
+    .attester = &tee_attester_sgx,
 };
 
-const ccz_backend ccz_backend_tdx = {
+const tee_backend tee_backend_tdx = {
     .tee = CCZ_TEE_TDX,
     .detect = detect_tdx,
     .verify = dcap_verify,
-    .attester = &ccz_attester_tdx,
+    .attester = &tee_attester_tdx,
 };

@@ -9,7 +9,7 @@
 
 #include "policy_internal.h"
 
-const char *const ccz_tcb_status_names[TCB_STATUS_COUNT] = {
+const char *const policy_tcb_status_names[TCB_STATUS_COUNT] = {
     "UpToDate",  "SWHardeningNeeded",           "ConfigurationNeeded",
     "ConfigurationAndSWHardeningNeeded",        "OutOfDate",
     "OutOfDateConfigurationNeeded",             "Revoked",
@@ -112,7 +112,7 @@ static ccz_status read_tcb_list(const json_t *v, const char *where, unsigned *ou
         const char *s = json_string_value(e);
         int found = -1;
         for (int k = 0; s && k < TCB_STATUS_COUNT; k++)
-            if (strcmp(s, ccz_tcb_status_names[k]) == 0)
+            if (strcmp(s, policy_tcb_status_names[k]) == 0)
                 found = k;
         if (found < 0)
             return bad(where, "unknown TCB status ",
@@ -749,7 +749,7 @@ json_t *ccz_policy_to_json(const ccz_policy *p)
                                       "fmc", p->snp_min_tcb.fmc));
     for (int i = 0; i < TCB_STATUS_COUNT; i++)
         if (p->tcb & (1u << i))
-            json_array_append_new(tcb, json_string(ccz_tcb_status_names[i]));
+            json_array_append_new(tcb, json_string(policy_tcb_status_names[i]));
     json_object_set_new(o, "accepted_tcb_statuses", tcb);
     if (p->has_sgx && list_constrains(p->sgx, p->n_sgx, sizeof *p->sgx)) {
         json_t *a = json_array();

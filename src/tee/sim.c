@@ -480,9 +480,9 @@ fail:
     return s;
 }
 
-static const ccz_attester_ops sim_attester_ops = {sim_attester_new, sim_attest, sim_attester_free};
+static const tee_attester_ops sim_attester_ops = {sim_attester_new, sim_attest, sim_attester_free};
 
-const ccz_backend ccz_backend_sim = {
+const tee_backend tee_backend_sim = {
     .tee = CCZ_TEE_SIM,
     .detect = sim_detect,
     .verify = sim_verify,

@@ -422,9 +422,9 @@ static bool snp_detect(ccz_span ev)
     return version >= 2 && version <= 5 && algo == SIG_ALGO_ECDSA_P384_SHA384;
 }
 
-const ccz_backend ccz_backend_snp = {
+const tee_backend tee_backend_snp = {
     .tee = CCZ_TEE_SNP,
     .detect = snp_detect,
     .verify = snp_verify,
-    .attester = &ccz_attester_snp,
+    .attester = &tee_attester_snp,
 };

@@ -66,13 +66,13 @@ ccz_status ccz_snp_vcek_fetch(ccz_buf *out, ccz_span report, const ccz_vcek_fetc
     while (bl && o->kds_url[bl - 1] == '/')
         bl--;
     snprintf(url, sizeof url, "%.*s/vcek/v1/%s/%s?%s", (int)bl, o->kds_url, product, hwid, tcb);
-    ccz_http_response resp;
-    ccz_http_response_init(&resp, NULL);
-    s = ccz_http_get(&resp, url, &(ccz_http_opts){o->ca_file, o->tls_verify_insecure,
+    tee_http_response resp;
+    tee_http_response_init(&resp, NULL);
+    s = tee_http_get(&resp, url, &(tee_http_opts){o->ca_file, o->tls_verify_insecure,
                                                   o->timeout_seconds});
     if (s == CCZ_OK)
         s = ccz_buf_append(&body, resp.body.ptr, resp.body.len);
-    ccz_http_response_free(&resp);
+    tee_http_response_free(&resp);
     if (s)
         goto done;
     ccz_snp_vek_info info;

@@ -10,11 +10,11 @@
 #include "core/guard.h"
 #include "internal.h"
 
-static const ccz_backend *const backends[] = {
-    &ccz_backend_sim,
-    &ccz_backend_snp,
-    &ccz_backend_sgx,
-    &ccz_backend_tdx,
+static const tee_backend *const backends[] = {
+    &tee_backend_sim,
+    &tee_backend_snp,
+    &tee_backend_sgx,
+    &tee_backend_tdx,
 };
 
 #define N_BACKENDS (sizeof backends / sizeof backends[0])
@@ -37,7 +37,7 @@ ccz_status ccz_tee_parse(const char *name, ccz_tee *out)
                     name);
 }
 
-static const ccz_backend *backend_for(ccz_tee t)
+static const tee_backend *backend_for(ccz_tee t)
 {
     for (size_t i = 0; i < N_BACKENDS; i++)
         if (backends[i]->tee == t)
@@ -80,7 +80,7 @@ ccz_status ccz_result_failf(ccz_result *r, ccz_step step, ccz_status s, const ch
     return ccz_result_fail(r, step, s);
 }
 
-ccz_status ccz_sha256(uint8_t out[32], ccz_span in)
+ccz_status tee_sha256(uint8_t out[32], ccz_span in)
 {
     CCZ_GUARD_OSSL(EVP_Digest(in.ptr, in.len, out, NULL, EVP_sha256(), NULL), CCZ_ERR_CRYPTO,
                    "SHA-256 failed");
@@ -105,7 +105,7 @@ ccz_status ccz_verify(ccz_result *out, ccz_span evidence, const ccz_verify_opts 
                                 "anchors");
     }
     ccz_tee t = ccz_evidence_detect(evidence);
-    const ccz_backend *b = backend_for(t);
+    const tee_backend *b = backend_for(t);
     if (!b) {
         return ccz_result_failf(out, CCZ_AT_DETECT, CCZ_ERR_UNKNOWN_FORMAT,
                                 "evidence (%zu bytes) is not in any format this build verifies "
@@ -123,7 +123,7 @@ ccz_status ccz_verify(ccz_result *out, ccz_span evidence, const ccz_verify_opts 
 }
 
 struct ccz_attester {
-    const ccz_backend *backend;
+    const tee_backend *backend;
     void *state;
 };
 
@@ -132,7 +132,7 @@ ccz_status ccz_attester_new(ccz_attester **out, const ccz_attester_opts *o)
     *out = NULL;
     CCZ_ENSURE(o && o->version == CCZ_ATTESTER_OPTS_VERSION, CCZ_ERR_INVALID_ARGUMENT,
                "attester options missing or of the wrong version");
-    const ccz_backend *b = backend_for(o->tee);
+    const tee_backend *b = backend_for(o->tee);
     CCZ_ENSURE(b && b->attester, CCZ_ERR_NO_BACKEND,
                "this build has no attester for TEE '%s'", ccz_tee_name(o->tee));
     ccz_attester *a = calloc(1, sizeof *a);
