@@ -175,6 +175,10 @@ typedef struct {
 /* The bytes of a string literal without its NUL: CCZ_LIT("CCZS") is a 4-byte span. Only
  * literals compile (the "" before s), so no length is ever counted by hand. */
 #define CCZ_LIT(s) ((ccz_span){(const uint8_t *)("" s), sizeof(s) - 1})
+/* Whether NUL-terminated s (or span sp) begins with a string literal; needs <string.h>. */
+#define CCZ_STARTS_WITH(s, lit) (strncmp((s), "" lit, sizeof(lit) - 1) == 0)
+#define CCZ_SPAN_STARTS_WITH(sp, lit) \
+    ((sp).len >= sizeof(lit) - 1 && memcmp((sp).ptr, "" lit, sizeof(lit) - 1) == 0)
 /* The number of elements of an array (not of a pointer). */
 #define CCZ_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

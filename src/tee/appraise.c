@@ -31,8 +31,10 @@ static void note(char *buf, size_t cap, const char *fmt, ...)
     if (n + 3 >= cap)
         return;
     if (n) {
-        memcpy(buf + n, "; ", 3);
-        n += 2;
+        ccz_span sep = CCZ_LIT("; ");
+        memcpy(buf + n, sep.ptr, sep.len);
+        n += sep.len;
+        buf[n] = '\0';
     }
     va_list ap;
     va_start(ap, fmt);

@@ -73,7 +73,7 @@ static ccz_status sgx_attest(const void *state, const uint8_t rd[64], ccz_buf *e
     size_t n = b.len;
     while (n && (b.ptr[n - 1] == '\n' || b.ptr[n - 1] == 0))
         n--;
-    bool dcap = n == 4 && memcmp(b.ptr, "dcap", 4) == 0;
+    bool dcap = n == CCZ_LIT("dcap").len && CCZ_SPAN_STARTS_WITH(b, "dcap");
     ccz_buf_free(&b);
     CCZ_ENSURE(dcap, CCZ_ERR_TEE_UNAVAILABLE, "Gramine's attestation type is not dcap (set "
                "sgx.remote_attestation = \"dcap\" in the manifest)");

@@ -432,7 +432,7 @@ static ccz_status read_crl(X509_CRL **out, const json_t *root, const char *key)
     const char *text;
     CCZ_GUARD(need_str(root, key, "collateral", &text));
     size_t n = strlen(text);
-    if (strncmp(text, "-----BEGIN", 10) == 0) {
+    if (CCZ_STARTS_WITH(text, "-----BEGIN")) {
         BIO *bio = BIO_new_mem_buf(text, (int)n);
         *out = bio ? PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL) : NULL;
         BIO_free(bio);

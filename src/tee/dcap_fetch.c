@@ -59,7 +59,7 @@ ccz_status dcap_crl_body_der(ccz_buf *der, ccz_span body, const char *what)
     while (b > a && isspace(body.ptr[b - 1]))
         b--;
     ccz_span text = CCZ_SPAN(body.ptr + a, b - a);
-    if (text.len > 10 && memcmp(text.ptr, "-----BEGIN", 10) == 0) {
+    if (text.len > CCZ_LIT("-----BEGIN").len && CCZ_SPAN_STARTS_WITH(text, "-----BEGIN")) {
         BIO *bio = BIO_new_mem_buf(text.ptr, (int)text.len);
         X509_CRL *crl = bio ? PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL) : NULL;
         BIO_free(bio);
@@ -114,14 +114,11 @@ static ccz_status quote_needs(needs *n, ccz_span quote)
         X509_NAME_get_text_by_NID(X509_get_issuer_name(pck), NID_commonName, issuer,
                                   sizeof issuer);
         n->ca = strstr(issuer, "Platform") ? "platform" : "processor";
-        ASN1_OBJECT *oid = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
-        int idx = oid ? X509_get_ext_by_OBJ(pck, oid, -1) : -1;
-        ASN1_OBJECT_free(oid);
+        ASN1_OCTET_STRING *v = x509_find_ext(pck, "1.2.840.113741.1.13.1");
         ccz_pck_ext ext;
-        if (idx < 0) {
+        if (!v) {
             s = ccz_fail(CCZ_ERR_MALFORMED, "the PCK certificate has no SGX extension");
         } else {
-            ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(X509_get_ext(pck, idx));
             s = ccz_pck_ext_parse(&ext, CCZ_SPAN(ASN1_STRING_get0_data(v),
                                                  (size_t)ASN1_STRING_length(v)));
         }
@@ -143,7 +140,7 @@ static void fetched_free(fetched *f)
 {
     ccz_buf *all[] = {&f->pck_crl_chain, &f->tcb_chain, &f->qe_chain, &f->pck_crl,
                       &f->root_crl,      &f->tcb_body,  &f->qe_body};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(all); i++)
         ccz_buf_free(all[i]);
 }
 

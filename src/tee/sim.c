@@ -32,10 +32,11 @@ ccz_status ccz_sim_evidence_parse(ccz_sim_evidence *e, ccz_span in)
     memset(e, 0, sizeof *e);
     ccz_cursor c;
     ccz_cursor_init(&c, in);
-    uint8_t magic[4];
+    ccz_span magic;
     uint16_t cert_len;
     uint64_t ts;
-    if (ccz_cursor_copy(&c, magic, 4) || memcmp(magic, CCZ_SIM_MAGIC, 4) != 0)
+    if (ccz_cursor_take(&c, CCZ_LIT(CCZ_SIM_MAGIC).len, &magic) ||
+        !CCZ_SPAN_STARTS_WITH(magic, CCZ_SIM_MAGIC))
         return ccz_fail(CCZ_ERR_UNKNOWN_FORMAT, "not sim evidence (magic is not \"CCZS\")");
     if (ccz_cursor_u16le(&c, &e->version))
         return ccz_fail_context(CCZ_ERR_TRUNCATED, "sim evidence header");
@@ -74,7 +75,11 @@ truncated:
 
 static bool sim_detect(ccz_span ev)
 {
-    return ev.len >= 4 && memcmp(ev.ptr, CCZ_SIM_MAGIC, 4) == 0;
+    ccz_cursor c;
+    ccz_cursor_init(&c, ev);
+    ccz_span magic;
+    return ccz_cursor_peek(&c, CCZ_LIT(CCZ_SIM_MAGIC).len, &magic) == CCZ_OK &&
+           CCZ_SPAN_STARTS_WITH(magic, CCZ_SIM_MAGIC);
 }
 
 /* ---- verification --------------------------------------------------------------------------*/
@@ -460,7 +465,8 @@ static ccz_status sim_attest(const void *state, const uint8_t rd[64], ccz_buf *e
     int64_t ts = a->timestamp ? a->timestamp : (int64_t)time(NULL);
     size_t start = ev->len;
     ccz_status s;
-    CCZ_GUARD_GOTO(ccz_buf_append(ev, CCZ_SIM_MAGIC, 4), s, fail);
+    CCZ_GUARD_GOTO(ccz_buf_append(ev, CCZ_LIT(CCZ_SIM_MAGIC).ptr, CCZ_LIT(CCZ_SIM_MAGIC).len), s,
+                   fail);
     CCZ_GUARD_GOTO(ccz_buf_append_u16le(ev, CCZ_SIM_VERSION), s, fail);
     CCZ_GUARD_GOTO(ccz_buf_append_u16le(ev, a->flags), s, fail);
     CCZ_GUARD_GOTO(ccz_buf_append(ev, a->measurement, 32), s, fail);

@@ -29,7 +29,7 @@ const char *ccz_snp_product_name(ccz_snp_product p)
 ccz_status ccz_snp_product_parse(const char *name, ccz_snp_product *out)
 {
     for (int i = 1; i < 4; i++)
-        if (strncasecmp(name, product_names[i], 5) == 0) {
+        if (strncasecmp(name, product_names[i], strlen(product_names[i])) == 0) {
             *out = (ccz_snp_product)i;
             return CCZ_OK;
         }
@@ -190,7 +190,7 @@ static ccz_status vek_info(ccz_snp_vek_info *info, X509 *x)
         {"1.3.6.1.4.1.3704.1.3.3", "snpSPL", offsetof(ccz_snp_tcb, snp)},
         {"1.3.6.1.4.1.3704.1.3.8", "ucodeSPL", offsetof(ccz_snp_tcb, microcode)},
     };
-    for (size_t i = 0; i < sizeof spl / sizeof spl[0]; i++) {
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(spl); i++) {
         v = x509_find_ext(x, spl[i].oid);
         CCZ_ENSURE(v, CCZ_ERR_MALFORMED, "VEK certificate lacks %s", spl[i].what);
         CCZ_GUARD(spl_value((uint8_t *)&info->tcb + spl[i].off, v, spl[i].what));
@@ -287,7 +287,8 @@ static ccz_status check_chain(ccz_result *r, snp_collateral *k, const ccz_trust 
     char ark[64] = "";
     X509_NAME_get_text_by_NID(X509_get_subject_name(root), NID_commonName, ark, sizeof ark);
     ccz_snp_product p = CCZ_SNP_UNKNOWN;
-    if (strncmp(ark, "ARK-", 4) != 0 || ccz_snp_product_parse(ark + 4, &p) != CCZ_OK) {
+    if (!CCZ_STARTS_WITH(ark, "ARK-") ||
+        ccz_snp_product_parse(ark + CCZ_LIT("ARK-").len, &p) != CCZ_OK) {
         s = ccz_fail(CCZ_ERR_CERT_CHAIN, "the VEK chain ends in '%s', not an AMD ARK", ark);
         goto out;
     }
@@ -416,10 +417,13 @@ static bool snp_detect(ccz_span ev)
 {
     if (ev.len != CCZ_SNP_REPORT_SIZE)
         return false;
-    uint32_t version = ev.ptr[0] | ev.ptr[1] << 8 | ev.ptr[2] << 16 | (uint32_t)ev.ptr[3] << 24;
-    uint32_t algo = ev.ptr[0x34] | ev.ptr[0x35] << 8 | ev.ptr[0x36] << 16 |
-                    (uint32_t)ev.ptr[0x37] << 24;
-    return version >= 2 && version <= 5 && algo == SIG_ALGO_ECDSA_P384_SHA384;
+    /* version at 0x00, signature algorithm at 0x34 */
+    ccz_cursor c;
+    ccz_cursor_init(&c, ev);
+    uint32_t version, algo;
+    return ccz_cursor_u32le(&c, &version) == CCZ_OK && ccz_cursor_skip(&c, 0x30) == CCZ_OK &&
+           ccz_cursor_u32le(&c, &algo) == CCZ_OK && version >= 2 && version <= 5 &&
+           algo == SIG_ALGO_ECDSA_P384_SHA384;
 }
 
 const tee_backend tee_backend_snp = {

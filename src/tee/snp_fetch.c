@@ -162,7 +162,7 @@ ccz_status ccz_snp_cert_table(ccz_buf *vek_pem, ccz_buf *chain_pem, ccz_span tab
         if (ccz_cursor_skip(&at, off) || ccz_cursor_take(&at, len, &der))
             return ccz_fail(CCZ_ERR_TRUNCATED, "certificate table: entry %d lies outside the "
                             "table", entries);
-        for (size_t i = 0; i < sizeof table_guids / sizeof table_guids[0]; i++) {
+        for (size_t i = 0; i < CCZ_ARRAY_LEN(table_guids); i++) {
             if (memcmp(guid, table_guids[i].guid, 16) != 0)
                 continue;
             bool vek = i < 2;

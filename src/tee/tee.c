@@ -17,18 +17,18 @@ static const tee_backend *const backends[] = {
     &tee_backend_tdx,
 };
 
-#define N_BACKENDS (sizeof backends / sizeof backends[0])
+#define N_BACKENDS CCZ_ARRAY_LEN(backends)
 
 static const char *const tee_names[] = {"none", "sim", "sgx", "tdx", "snp"};
 
 const char *ccz_tee_name(ccz_tee t)
 {
-    return (unsigned)t < sizeof tee_names / sizeof tee_names[0] ? tee_names[t] : "unknown";
+    return (unsigned)t < CCZ_ARRAY_LEN(tee_names) ? tee_names[t] : "unknown";
 }
 
 ccz_status ccz_tee_parse(const char *name, ccz_tee *out)
 {
-    for (unsigned i = 1; i < sizeof tee_names / sizeof tee_names[0]; i++)
+    for (unsigned i = 1; i < CCZ_ARRAY_LEN(tee_names); i++)
         if (strcmp(name, tee_names[i]) == 0) {
             *out = (ccz_tee)i;
             return CCZ_OK;

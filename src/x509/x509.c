@@ -178,8 +178,8 @@ ccz_status x509_read_cert(X509 **out, ccz_span in)
 {
     *out = NULL;
     CCZ_ENSURE(in.len > 0 && in.len <= INT32_MAX, CCZ_ERR_CERT_MALFORMED, "empty certificate");
-    static const char pem_tag[] = "-----BEGIN";
-    if (in.len > sizeof pem_tag && memmem(in.ptr, in.len, pem_tag, sizeof pem_tag - 1)) {
+    ccz_span pem_tag = CCZ_LIT("-----BEGIN");
+    if (in.len > pem_tag.len + 1 && memmem(in.ptr, in.len, pem_tag.ptr, pem_tag.len)) {
         BIO *bio = BIO_new_mem_buf(in.ptr, (int)in.len);
         CCZ_ENSURE(bio, CCZ_ERR_NOMEM, "out of memory");
         *out = PEM_read_bio_X509(bio, NULL, NULL, NULL);
@@ -201,7 +201,7 @@ ccz_status x509_read_pem_certs(STACK_OF(X509) **out, ccz_span pem, int max)
 {
     /* Chains in the wild come concatenated without newlines between certificates, without a
      * final newline, or with a trailing NUL; give OpenSSL's PEM reader one line per marker. */
-    static const char end[] = "-----END CERTIFICATE-----";
+    ccz_span end = CCZ_LIT("-----END CERTIFICATE-----");
     *out = sk_X509_new_null();
     ccz_buf text = CCZ_BUF_INIT;
     CCZ_ENSURE(*out, CCZ_ERR_NOMEM, "out of memory");
@@ -211,8 +211,8 @@ ccz_status x509_read_pem_certs(STACK_OF(X509) **out, ccz_span pem, int max)
         n--;
     for (size_t i = 0; i < n && s == CCZ_OK; i++) {
         s = ccz_buf_append_u8(&text, pem.ptr[i]);
-        if (s == CCZ_OK && i + 1 >= sizeof end - 1 &&
-            memcmp(pem.ptr + i + 1 - (sizeof end - 1), end, sizeof end - 1) == 0)
+        if (s == CCZ_OK && i + 1 >= end.len &&
+            memcmp(pem.ptr + i + 1 - end.len, end.ptr, end.len) == 0)
             s = ccz_buf_append_u8(&text, '\n');
     }
     if (s || text.len > INT32_MAX) {
