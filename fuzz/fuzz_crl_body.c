@@ -11,8 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     ccz_buf der = CCZ_BUF_INIT, again = CCZ_BUF_INIT;
-    if (ccz_crl_body_der(&der, CCZ_SPAN(data, size), "CRL") == CCZ_OK) {
-        if (ccz_crl_body_der(&again, ccz_buf_span(&der), "CRL") != CCZ_OK ||
+    if (dcap_crl_body_der(&der, CCZ_SPAN(data, size), "CRL") == CCZ_OK) {
+        if (dcap_crl_body_der(&again, ccz_buf_span(&der), "CRL") != CCZ_OK ||
             again.len != der.len || memcmp(again.ptr, der.ptr, der.len) != 0)
             abort();
     } else if (der.len != 0) {

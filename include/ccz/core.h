@@ -29,70 +29,94 @@ extern "C" {
 #define CCZ_VERSION_STRING "0.1.0"
 
 /* ---- status ----------------------------------------------------------------------------------
- * One list gives the enum, the stable snake_case name and the message, so no code can lack
- * either. Codes are only ever appended: never renumber or remove one. */
-#define CCZ_STATUS_LIST(X)                                                                        \
-    X(CCZ_OK, 0, "ok", "success")                                                                 \
-    X(CCZ_ERR_INVALID_ARGUMENT, -1, "invalid_argument", "invalid argument")                       \
-    X(CCZ_ERR_NOMEM, -2, "out_of_memory", "out of memory")                                        \
-    X(CCZ_ERR_IO, -3, "io_error", "input/output error")                                           \
-    X(CCZ_ERR_TRUNCATED, -4, "truncated", "input ends before the structure it declares")          \
-    X(CCZ_ERR_MALFORMED, -5, "malformed", "malformed input")                                      \
-    X(CCZ_ERR_UNSUPPORTED, -6, "unsupported", "unsupported feature or format")                    \
-    X(CCZ_ERR_TOO_LARGE, -7, "too_large", "input exceeds the size limit")                         \
-    X(CCZ_ERR_CRYPTO, -8, "crypto_error", "cryptographic library failure")                        \
-    X(CCZ_ERR_BAD_SIGNATURE, -9, "signature_invalid", "signature does not verify")                    \
-    X(CCZ_ERR_CERT_MALFORMED, -10, "certificate_malformed", "certificate cannot be parsed")       \
-    X(CCZ_ERR_CERT_CHAIN, -11, "chain_invalid",                                              \
-      "certificate chain does not verify to a trusted root")                                      \
-    X(CCZ_ERR_EXPIRED, -12, "expired", "not valid any more at the given instant")                 \
-    X(CCZ_ERR_NOT_YET_VALID, -13, "not_yet_valid", "not yet valid at the given instant")          \
-    X(CCZ_ERR_REPORT_DATA_MISMATCH, -14, "report_data_mismatch",                                  \
-      "report data differs from the expected value")                                              \
-    X(CCZ_ERR_UNKNOWN_FORMAT, -15, "unknown_evidence_format", "evidence format not recognised")   \
-    X(CCZ_ERR_UNSUPPORTED_VERSION, -16, "unsupported_version", "unsupported format version")      \
-    X(CCZ_ERR_TRAILING_DATA, -17, "trailing_data", "unexpected bytes after the structure")        \
-    X(CCZ_ERR_NOT_FOUND, -18, "not_found", "not found")                                           \
-    X(CCZ_ERR_JSON, -19, "invalid_json", "invalid JSON")                                          \
-    X(CCZ_ERR_POLICY, -20, "policy_invalid", "invalid policy document")                           \
-    X(CCZ_ERR_NO_BACKEND, -21, "no_backend", "no backend for this TEE")                           \
-    X(CCZ_ERR_TEE_UNAVAILABLE, -22, "tee_unavailable", "the TEE device or platform is unavailable") \
-    X(CCZ_ERR_KEY_MALFORMED, -23, "key_malformed", "key cannot be parsed")                        \
-    X(CCZ_ERR_EXISTS, -24, "already_exists", "already exists")                                    \
-    X(CCZ_ERR_ENCODING, -25, "invalid_encoding", "invalid hex or base64 encoding")             \
-    X(CCZ_ERR_REVOKED, -26, "revoked", "a certificate in the chain is revoked")                   \
-    X(CCZ_ERR_TCB_LEVEL_NOT_FOUND, -27, "tcb_level_not_found",                                    \
-      "no TCB level in the collateral matches the platform")                                      \
-    X(CCZ_ERR_COLLATERAL_OUT_OF_DATE, -28, "collateral_out_of_date",                              \
-      "collateral is expired or not yet valid at the given instant")                              \
-    X(CCZ_ERR_COLLATERAL_MISMATCH, -29, "collateral_mismatch",                                    \
-      "collateral is for another platform or TEE")                                                \
-    X(CCZ_ERR_QE_IDENTITY_MISMATCH, -30, "qe_identity_mismatch",                                  \
-      "the quoting enclave is not the one Intel's QE identity describes")                         \
-    X(CCZ_ERR_COLLATERAL_MISSING, -31, "collateral_missing",                                      \
-      "this evidence needs collateral and none was given")                                        \
-    X(CCZ_ERR_NETWORK, -32, "network_error", "network request failed")                         \
-    X(CCZ_ERR_TDX_MODULE_MISMATCH, -33, "tdx_module_mismatch",                                    \
-      "the TDX module is not one the TCB info describes")                                         \
-    X(CCZ_ERR_TCB_MISMATCH, -34, "tcb_mismatch",                                                  \
-      "the report's TCB is not the one the signing certificate was issued for")                  \
-    X(CCZ_ERR_CHIP_ID_MISMATCH, -35, "chip_id_mismatch",                                          \
-      "the report's chip id is not the one the signing certificate was issued for")              \
-    X(CCZ_ERR_POLICY_REJECTED, -36, "policy_rejected", "the policy rejects the peer")              \
-    X(CCZ_ERR_BINDING, -37, "binding_mismatch",                                                   \
-      "the evidence is not bound to the certificate's key")                                       \
-    X(CCZ_ERR_TLS, -38, "tls_error", "TLS handshake or I/O failed")                               \
-    X(CCZ_ERR_PROTOCOL, -39, "protocol_error", "the peer does not speak the expected protocol")    \
-    X(CCZ_ERR_UNAVAILABLE, -40, "unavailable", "the service is going away or overloaded")       \
-    X(CCZ_ERR_OVERFLOW, -41, "overflow", "the value does not fit its encoding (overflow)")      \
-    X(CCZ_ERR_COLLATERAL_UNSUPPORTED, -42, "collateral_unsupported",                              \
-      "collateral of an id, version or type this verifier does not support")
+ * One list gives the enum, the stable snake_case name, the message and the class, so no code
+ * can lack any of them. Codes are only ever appended: never renumber or remove one. The class
+ * (CCZ_CLASS_<class>) says whose the failure is: the caller's arguments (USAGE), the input's
+ * form (INPUT), a verdict on the input's trustworthiness (VERIFICATION), the environment
+ * (IO: files, devices, the network) or ccz itself (INTERNAL: memory, the crypto library). */
+#define CCZ_STATUS_LIST(X)                                                                         \
+    X(CCZ_OK, 0, "ok", "success", OK)                                                              \
+    X(CCZ_ERR_INVALID_ARGUMENT, -1, "invalid_argument", "invalid argument", USAGE)                 \
+    X(CCZ_ERR_NOMEM, -2, "out_of_memory", "out of memory", INTERNAL)                               \
+    X(CCZ_ERR_IO, -3, "io_error", "input/output error", IO)                                        \
+    X(CCZ_ERR_TRUNCATED, -4, "truncated", "input ends before the structure it declares", INPUT)    \
+    X(CCZ_ERR_MALFORMED, -5, "malformed", "malformed input", INPUT)                                \
+    X(CCZ_ERR_UNSUPPORTED, -6, "unsupported", "unsupported feature or format", INPUT)              \
+    X(CCZ_ERR_TOO_LARGE, -7, "too_large", "input exceeds the size limit", INPUT)                   \
+    X(CCZ_ERR_CRYPTO, -8, "crypto_error", "cryptographic library failure", INTERNAL)               \
+    X(CCZ_ERR_BAD_SIGNATURE, -9, "signature_invalid", "signature does not verify", VERIFICATION)   \
+    X(CCZ_ERR_CERT_MALFORMED, -10, "certificate_malformed", "certificate cannot be parsed", INPUT) \
+    X(CCZ_ERR_CERT_CHAIN, -11, "chain_invalid",                                                    \
+      "certificate chain does not verify to a trusted root", VERIFICATION)                         \
+    X(CCZ_ERR_EXPIRED, -12, "expired", "not valid any more at the given instant", VERIFICATION)    \
+    X(CCZ_ERR_NOT_YET_VALID, -13, "not_yet_valid",                                                 \
+      "not yet valid at the given instant", VERIFICATION)                                          \
+    X(CCZ_ERR_REPORT_DATA_MISMATCH, -14, "report_data_mismatch",                                   \
+      "report data differs from the expected value", VERIFICATION)                                 \
+    X(CCZ_ERR_UNKNOWN_FORMAT, -15, "unknown_evidence_format",                                      \
+      "evidence format not recognised", INPUT)                                                     \
+    X(CCZ_ERR_UNSUPPORTED_VERSION, -16, "unsupported_version",                                     \
+      "unsupported format version", INPUT)                                                         \
+    X(CCZ_ERR_TRAILING_DATA, -17, "trailing_data", "unexpected bytes after the structure", INPUT)  \
+    X(CCZ_ERR_NOT_FOUND, -18, "not_found", "not found", IO)                                        \
+    X(CCZ_ERR_JSON, -19, "invalid_json", "invalid JSON", INPUT)                                    \
+    X(CCZ_ERR_POLICY, -20, "policy_invalid", "invalid policy document", INPUT)                     \
+    X(CCZ_ERR_NO_BACKEND, -21, "no_backend", "no backend for this TEE", USAGE)                     \
+    X(CCZ_ERR_TEE_UNAVAILABLE, -22, "tee_unavailable",                                             \
+      "the TEE device or platform is unavailable", IO)                                             \
+    X(CCZ_ERR_KEY_MALFORMED, -23, "key_malformed", "key cannot be parsed", INPUT)                  \
+    X(CCZ_ERR_EXISTS, -24, "already_exists", "already exists", USAGE)                              \
+    X(CCZ_ERR_ENCODING, -25, "invalid_encoding", "invalid hex or base64 encoding", INPUT)          \
+    X(CCZ_ERR_REVOKED, -26, "revoked", "a certificate in the chain is revoked", VERIFICATION)      \
+    X(CCZ_ERR_TCB_LEVEL_NOT_FOUND, -27, "tcb_level_not_found",                                     \
+      "no TCB level in the collateral matches the platform", VERIFICATION)                         \
+    X(CCZ_ERR_COLLATERAL_OUT_OF_DATE, -28, "collateral_out_of_date",                               \
+      "collateral is expired or not yet valid at the given instant", VERIFICATION)                 \
+    X(CCZ_ERR_COLLATERAL_MISMATCH, -29, "collateral_mismatch",                                     \
+      "collateral is for another platform or TEE", VERIFICATION)                                   \
+    X(CCZ_ERR_QE_IDENTITY_MISMATCH, -30, "qe_identity_mismatch",                                   \
+      "the quoting enclave is not the one Intel's QE identity describes", VERIFICATION)            \
+    X(CCZ_ERR_COLLATERAL_MISSING, -31, "collateral_missing",                                       \
+      "this evidence needs collateral and none was given", VERIFICATION)                           \
+    X(CCZ_ERR_NETWORK, -32, "network_error", "network request failed", IO)                         \
+    X(CCZ_ERR_TDX_MODULE_MISMATCH, -33, "tdx_module_mismatch",                                     \
+      "the TDX module is not one the TCB info describes", VERIFICATION)                            \
+    X(CCZ_ERR_TCB_MISMATCH, -34, "tcb_mismatch",                                                   \
+      "the report's TCB is not the one the signing certificate was issued for", VERIFICATION)      \
+    X(CCZ_ERR_CHIP_ID_MISMATCH, -35, "chip_id_mismatch",                                           \
+      "the report's chip id is not the one the signing certificate was issued for", VERIFICATION)  \
+    X(CCZ_ERR_POLICY_REJECTED, -36, "policy_rejected",                                             \
+      "the policy rejects the peer", VERIFICATION)                                                 \
+    X(CCZ_ERR_BINDING, -37, "binding_mismatch",                                                    \
+      "the evidence is not bound to the certificate's key", VERIFICATION)                          \
+    X(CCZ_ERR_TLS, -38, "tls_error", "TLS handshake or I/O failed", IO)                            \
+    X(CCZ_ERR_PROTOCOL, -39, "protocol_error",                                                     \
+      "the peer does not speak the expected protocol", IO)                                         \
+    X(CCZ_ERR_UNAVAILABLE, -40, "unavailable", "the service is going away or overloaded", IO)      \
+    X(CCZ_ERR_OVERFLOW, -41, "overflow", "the value does not fit its encoding (overflow)", INPUT)  \
+    X(CCZ_ERR_COLLATERAL_UNSUPPORTED, -42, "collateral_unsupported",                               \
+      "collateral of an id, version or type this verifier does not support", VERIFICATION)
 
 typedef enum {
-#define CCZ_X_ENUM(sym, val, name, msg) sym = val,
+#define CCZ_X_ENUM(sym, val, name, msg, cls) sym = val,
     CCZ_STATUS_LIST(CCZ_X_ENUM)
 #undef CCZ_X_ENUM
 } ccz_status;
+
+typedef enum {
+    CCZ_CLASS_OK = 0,
+    CCZ_CLASS_USAGE = 1,        /* the caller asked for something impossible or unknown */
+    CCZ_CLASS_INPUT = 2,        /* the input is not in the form it must have */
+    CCZ_CLASS_VERIFICATION = 3, /* the input is well formed and not trustworthy */
+    CCZ_CLASS_IO = 4,           /* a file, device or peer could not be reached or read */
+    CCZ_CLASS_INTERNAL = 5      /* out of memory, or the crypto library failed */
+} ccz_class;
+
+/* The class of a status (CCZ_CLASS_INTERNAL for unknown codes), so a program maps statuses to
+ * exit codes or retry decisions in one place. */
+CCZ_API ccz_class ccz_status_class(ccz_status s);
+/* "ok", "usage", "input", "verification", "io" or "internal"; never NULL. */
+CCZ_API const char *ccz_class_name(ccz_class c);
 
 /* Human-readable message for a status; never NULL (unknown codes get a generic message). */
 CCZ_API const char *ccz_strerror(ccz_status s);
@@ -148,6 +172,15 @@ typedef struct {
 
 #define CCZ_BUF_INIT {NULL, 0, 0, 0, false}
 #define CCZ_SPAN(p, n) ((ccz_span){(const uint8_t *)(p), (n)})
+/* The bytes of a string literal without its NUL: CCZ_LIT("CCZS") is a 4-byte span. Only
+ * literals compile (the "" before s), so no length is ever counted by hand. */
+#define CCZ_LIT(s) ((ccz_span){(const uint8_t *)("" s), sizeof(s) - 1})
+/* Whether NUL-terminated s (or span sp) begins with a string literal; needs <string.h>. */
+#define CCZ_STARTS_WITH(s, lit) (strncmp((s), "" lit, sizeof(lit) - 1) == 0)
+#define CCZ_SPAN_STARTS_WITH(sp, lit) \
+    ((sp).len >= sizeof(lit) - 1 && memcmp((sp).ptr, "" lit, sizeof(lit) - 1) == 0)
+/* The number of elements of an array (not of a pointer). */
+#define CCZ_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 CCZ_API void ccz_buf_init(ccz_buf *b, size_t max, bool secret);
 CCZ_API CCZ_NODISCARD ccz_status ccz_buf_reserve(ccz_buf *b, size_t extra);

@@ -159,7 +159,8 @@ typedef struct {
 
 #define CCZ_VERIFY_OPTS_INIT {CCZ_VERIFY_OPTS_VERSION, 0, NULL, NULL, NULL}
 
-/* Steps of verification, as reported in ccz_result.step. */
+/* Steps of verification: the stable names reported in ccz_result.step (docs/model.md; JSON
+ * output and scripts compare them, so they never change). */
 #define CCZ_STEP_DETECT "detect"
 #define CCZ_STEP_PARSE "parse"
 #define CCZ_STEP_PLATFORM_CERT "platform_certificate"
@@ -176,12 +177,50 @@ typedef struct {
 #define CCZ_STEP_TCB_LEVEL "tcb_level"
 #define CCZ_STEP_TDX_MODULE "tdx_module"
 
+/* The same steps as data: one list gives the enum (ccz_result.step_id) and the name
+ * (ccz_step_name), as CCZ_STATUS_LIST does for statuses. Steps are only ever appended. */
+#define CCZ_STEP_LIST(X)                                        \
+    X(CCZ_AT_DETECT, 1, CCZ_STEP_DETECT)                        \
+    X(CCZ_AT_PARSE, 2, CCZ_STEP_PARSE)                          \
+    X(CCZ_AT_PLATFORM_CERT, 3, CCZ_STEP_PLATFORM_CERT)          \
+    X(CCZ_AT_SIGNATURE, 4, CCZ_STEP_SIGNATURE)                  \
+    X(CCZ_AT_TIMESTAMP, 5, CCZ_STEP_TIMESTAMP)                  \
+    X(CCZ_AT_REPORT_DATA, 6, CCZ_STEP_REPORT_DATA)              \
+    X(CCZ_AT_COLLATERAL, 7, CCZ_STEP_COLLATERAL)                \
+    X(CCZ_AT_TCB_INFO, 8, CCZ_STEP_TCB_INFO)                    \
+    X(CCZ_AT_QE_IDENTITY, 9, CCZ_STEP_QE_IDENTITY)              \
+    X(CCZ_AT_PCK_CHAIN, 10, CCZ_STEP_PCK_CHAIN)                 \
+    X(CCZ_AT_QE_REPORT_SIGNATURE, 11, CCZ_STEP_QE_REPORT_SIGNATURE) \
+    X(CCZ_AT_QE_REPORT_DATA, 12, CCZ_STEP_QE_REPORT_DATA)       \
+    X(CCZ_AT_QUOTE_SIGNATURE, 13, CCZ_STEP_QUOTE_SIGNATURE)     \
+    X(CCZ_AT_TCB_LEVEL, 14, CCZ_STEP_TCB_LEVEL)                 \
+    X(CCZ_AT_TDX_MODULE, 15, CCZ_STEP_TDX_MODULE)
+
+typedef enum {
+    CCZ_AT_NONE = 0, /* nothing failed */
+#define CCZ_X_STEP_ENUM(sym, val, name) sym = val,
+    CCZ_STEP_LIST(CCZ_X_STEP_ENUM)
+#undef CCZ_X_STEP_ENUM
+} ccz_step;
+
+/* The stable name of a step ("pck_chain"); NULL for CCZ_AT_NONE and unknown values. */
+CCZ_API const char *ccz_step_name(ccz_step step);
+
 typedef struct {
     ccz_status status;  /* CCZ_OK when the evidence verified */
     const char *step;   /* failing step (a CCZ_STEP_* string), NULL when verified */
+    ccz_step step_id;   /* the same step as an enum, CCZ_AT_NONE when verified */
     char message[512];  /* what failed, for people */
     ccz_claims claims;  /* valid when status is CCZ_OK */
 } ccz_result;
+
+/* For verifiers (the backends, and layered ones such as RA-TLS): record that verification
+ * failed at `step` with status s, and return s. ccz_result_fail takes the message from the
+ * current ccz_error_detail() (or the status's text); ccz_result_failf formats it, setting the
+ * detail too, so a failing path is one statement. */
+CCZ_API ccz_status ccz_result_fail(ccz_result *r, ccz_step step, ccz_status s);
+CCZ_API ccz_status ccz_result_failf(ccz_result *r, ccz_step step, ccz_status s,
+                                    const char *fmt, ...) CCZ_PRINTF(4, 5);
 
 /* Detects the evidence type, verifies it at opts->at_unix against opts->trust and fills *out.
  * Returns out->status. */

@@ -37,7 +37,7 @@ static void skip_ws(ccz_cursor *c)
     ccz_span s;
     while (ccz_cursor_peek(c, 1, &s) == CCZ_OK &&
            (s.ptr[0] == ' ' || s.ptr[0] == '\t' || s.ptr[0] == '\n' || s.ptr[0] == '\r'))
-        (void)!ccz_cursor_skip(c, 1);
+        (void)!ccz_cursor_skip(c, 1); /* cannot fail: the peek saw the byte */
 }
 
 /* Skips a string whose opening quote has been read. */
@@ -74,7 +74,7 @@ static ccz_status skip_value(ccz_cursor *c)
             /* a number or literal: runs until a delimiter */
             ccz_span s;
             while (ccz_cursor_peek(c, 1, &s) == CCZ_OK && !strchr(",}] \t\r\n", s.ptr[0]))
-                (void)!ccz_cursor_skip(c, 1);
+                (void)!ccz_cursor_skip(c, 1); /* cannot fail: the peek saw the byte */
         }
     } while (depth > 0);
     return CCZ_OK;

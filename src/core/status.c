@@ -12,7 +12,7 @@ static _Thread_local char detail[1024];
 const char *ccz_strerror(ccz_status s)
 {
     switch (s) {
-#define CCZ_X_MSG(sym, val, name, msg) \
+#define CCZ_X_MSG(sym, val, name, msg, cls) \
     case sym:                          \
         return msg;
         CCZ_STATUS_LIST(CCZ_X_MSG)
@@ -24,13 +24,31 @@ const char *ccz_strerror(ccz_status s)
 const char *ccz_status_name(ccz_status s)
 {
     switch (s) {
-#define CCZ_X_NAME(sym, val, name, msg) \
+#define CCZ_X_NAME(sym, val, name, msg, cls) \
     case sym:                           \
         return name;
         CCZ_STATUS_LIST(CCZ_X_NAME)
 #undef CCZ_X_NAME
     }
     return "unknown";
+}
+
+ccz_class ccz_status_class(ccz_status s)
+{
+    switch (s) {
+#define CCZ_X_CLASS(sym, val, name, msg, cls) \
+    case sym:                                 \
+        return CCZ_CLASS_##cls;
+        CCZ_STATUS_LIST(CCZ_X_CLASS)
+#undef CCZ_X_CLASS
+    }
+    return CCZ_CLASS_INTERNAL;
+}
+
+const char *ccz_class_name(ccz_class c)
+{
+    static const char *const names[] = {"ok", "usage", "input", "verification", "io", "internal"};
+    return (unsigned)c < CCZ_ARRAY_LEN(names) ? names[c] : "internal";
 }
 
 const char *ccz_error_detail(void)

@@ -141,8 +141,12 @@ ccz_status ccz_bfv_noise_budget(const ccz_he_context *ctx, const ccz_he_secret_k
     lat_rns_intt(ctx, x, l, NULL);
     /* [t x]_Q, centred, composed with GMP; budget = log2(Q/2) - log2(max |.|) */
     mpz_t Q, acc, coef[MAXP], half, max;
+    if ((s = lat_crt_init(ctx, l, Q, coef)) != CCZ_OK) {
+        OPENSSL_cleanse(x, (size_t)l * n * 8);
+        free(x);
+        return s;
+    }
     mpz_inits(acc, half, max, NULL);
-    lat_crt_init(ctx, l, Q, coef);
     mpz_fdiv_q_2exp(half, Q, 1);
     uint64_t t = ctx->params.plain_modulus;
     for (size_t c = 0; c < n; c++) {

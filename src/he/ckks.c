@@ -123,9 +123,14 @@ ccz_status ccz_ckks_decode(const ccz_he_context *ctx, const ccz_he_plaintext *pt
     lat_rns_intt(ctx, x, l, NULL);
     /* centred coefficients: CRT with GMP (values are far below Q / 2) */
     mpz_t Q, half, acc, coef[MAXP];
+    ccz_status s = lat_crt_init(ctx, l, Q, coef);
+    if (s) {
+        OPENSSL_cleanse(x, (size_t)l * n * 8);
+        free(x);
+        free(w);
+        return s;
+    }
     mpz_inits(half, acc, NULL);
-    lat_crt_init(ctx, l, Q, coef);
-    ccz_status s = CCZ_OK;
     mpz_fdiv_q_2exp(half, Q, 1);
     size_t two_n = 2 * n;
     for (size_t k = 0; k < n && s == CCZ_OK; k++) {

@@ -198,10 +198,10 @@ void lat_conv_apply(const lat_conv *c, const uint64_t *in, uint64_t *out, size_t
     free(y), free(v), free(t);
 }
 
-void lat_crt_init(const ccz_he_context *ctx, unsigned l, mpz_t Q, mpz_t *coef)
+ccz_status lat_crt_init(const ccz_he_context *ctx, unsigned l, mpz_t Q, mpz_t *coef)
 {
     lat_base base;
-    (void)!lat_base_init(&base, ctx->primes, l);
+    CCZ_GUARD(lat_base_init(&base, ctx->primes, l)); /* nothing is initialised on failure */
     mpz_t z;
     mpz_init(z);
     mpz_init_set_ui(Q, 1);
@@ -216,6 +216,7 @@ void lat_crt_init(const ccz_he_context *ctx, unsigned l, mpz_t Q, mpz_t *coef)
         mpz_mul_ui(coef[i], coef[i], base.qhat_inv[i]);
     }
     mpz_clear(z);
+    return CCZ_OK;
 }
 
 void lat_crt_clear(unsigned l, mpz_t Q, mpz_t *coef)

@@ -202,8 +202,9 @@ ccz_status lat_bfv_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
                        const ccz_he_relin_keys *rk);
 
 /* CRT with GMP over the first l primes: Q, and coef[i] = (Q/q_i) [(Q/q_i)^-1]_{q_i}, so that
- * x = sum x_i coef[i] mod Q (initialises the mpz; clear with lat_crt_clear). */
-void lat_crt_init(const ccz_he_context *ctx, unsigned l, mpz_t Q, mpz_t *coef);
+ * x = sum x_i coef[i] mod Q (initialises the mpz; clear with lat_crt_clear).
+ * CCZ_ERR_INVALID_ARGUMENT for l outside 1..MAXP, and then nothing is initialised. */
+ccz_status lat_crt_init(const ccz_he_context *ctx, unsigned l, mpz_t Q, mpz_t *coef);
 void lat_crt_clear(unsigned l, mpz_t Q, mpz_t *coef);
 
 #endif

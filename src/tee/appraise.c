@@ -31,8 +31,10 @@ static void note(char *buf, size_t cap, const char *fmt, ...)
     if (n + 3 >= cap)
         return;
     if (n) {
-        memcpy(buf + n, "; ", 3);
-        n += 2;
+        ccz_span sep = CCZ_LIT("; ");
+        memcpy(buf + n, sep.ptr, sep.len);
+        n += sep.len;
+        buf[n] = '\0';
     }
     va_list ap;
     va_start(ap, fmt);
@@ -164,7 +166,7 @@ static long check_measurements(ccz_appraisal *a, const ccz_policy *p, const ccz_
 static int tcb_index(const char *status)
 {
     for (int i = 0; i < TCB_STATUS_COUNT; i++)
-        if (strcmp(status, ccz_tcb_status_names[i]) == 0)
+        if (strcmp(status, policy_tcb_status_names[i]) == 0)
             return i;
     return -1;
 }

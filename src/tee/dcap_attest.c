@@ -16,9 +16,9 @@
 
 #define QUOTE_MAX (64u << 10)
 
-ccz_status ccz_dev_attester_new(void **state, const ccz_attester_opts *o)
+ccz_status tee_dev_attester_new(void **state, const ccz_attester_opts *o)
 {
-    ccz_dev_attester *a = calloc(1, sizeof *a);
+    tee_dev_attester *a = calloc(1, sizeof *a);
     CCZ_ENSURE(a, CCZ_ERR_NOMEM, "out of memory");
     if (o->device_root && strcmp(o->device_root, "/") != 0)
         snprintf(a->root, sizeof a->root, "%s", o->device_root);
@@ -30,7 +30,7 @@ ccz_status ccz_dev_attester_new(void **state, const ccz_attester_opts *o)
     return CCZ_OK;
 }
 
-void ccz_dev_attester_free(void *state)
+void tee_dev_attester_free(void *state)
 {
     free(state);
 }
@@ -60,11 +60,11 @@ static ccz_status check_quote(ccz_span quote, uint32_t tee, const uint8_t rd[64]
 static ccz_status sgx_attest(const void *state, const uint8_t rd[64], ccz_buf *ev, ccz_buf *certs)
 {
     (void)certs; /* the quote carries its PCK chain */
-    const ccz_dev_attester *a = state;
+    const tee_dev_attester *a = state;
     char path[4096];
     ccz_buf b = CCZ_BUF_INIT;
-    CCZ_GUARD(ccz_dev_path(path, sizeof path, a->root, "/dev/attestation/attestation_type"));
-    ccz_status s = ccz_dev_read(&b, path, 64);
+    CCZ_GUARD(tee_dev_path(path, sizeof path, a->root, "/dev/attestation/attestation_type"));
+    ccz_status s = tee_dev_read(&b, path, 64);
     if (s) {
         ccz_buf_free(&b);
         return ccz_fail(CCZ_ERR_TEE_UNAVAILABLE, "no Gramine attestation interface at %s (run "
@@ -73,14 +73,14 @@ static ccz_status sgx_attest(const void *state, const uint8_t rd[64], ccz_buf *e
     size_t n = b.len;
     while (n && (b.ptr[n - 1] == '\n' || b.ptr[n - 1] == 0))
         n--;
-    bool dcap = n == 4 && memcmp(b.ptr, "dcap", 4) == 0;
+    bool dcap = n == CCZ_LIT("dcap").len && CCZ_SPAN_STARTS_WITH(b, "dcap");
     ccz_buf_free(&b);
     CCZ_ENSURE(dcap, CCZ_ERR_TEE_UNAVAILABLE, "Gramine's attestation type is not dcap (set "
                "sgx.remote_attestation = \"dcap\" in the manifest)");
-    CCZ_GUARD(ccz_dev_path(path, sizeof path, a->root, "/dev/attestation/user_report_data"));
-    CCZ_GUARD(ccz_dev_write(path, CCZ_SPAN(rd, 64)));
-    CCZ_GUARD(ccz_dev_path(path, sizeof path, a->root, "/dev/attestation/quote"));
-    CCZ_GUARD(ccz_dev_read(&b, path, QUOTE_MAX));
+    CCZ_GUARD(tee_dev_path(path, sizeof path, a->root, "/dev/attestation/user_report_data"));
+    CCZ_GUARD(tee_dev_write(path, CCZ_SPAN(rd, 64)));
+    CCZ_GUARD(tee_dev_path(path, sizeof path, a->root, "/dev/attestation/quote"));
+    CCZ_GUARD(tee_dev_read(&b, path, QUOTE_MAX));
     s = check_quote(ccz_buf_span(&b), CCZ_DCAP_TEE_SGX, rd);
     if (s == CCZ_OK)
         s = ccz_buf_append(ev, b.ptr, b.len);
@@ -96,7 +96,7 @@ static ccz_status sgx_attest(const void *state, const uint8_t rd[64], ccz_buf *e
 #define TDX_REPORT_LEN 1024
 #define TDX_QUOTE_BUF (16u << 10)
 
-ccz_status ccz_tdx_qgs_request(ccz_buf *out, const uint8_t tdreport[1024])
+ccz_status tee_tdx_qgs_request(ccz_buf *out, const uint8_t tdreport[1024])
 {
     uint32_t msg = QGS_HEADER + 8 + TDX_REPORT_LEN;
     CCZ_GUARD(ccz_buf_append_u8(out, (uint8_t)(msg >> 24)));
@@ -113,7 +113,7 @@ ccz_status ccz_tdx_qgs_request(ccz_buf *out, const uint8_t tdreport[1024])
     return ccz_buf_append(out, tdreport, TDX_REPORT_LEN);
 }
 
-ccz_status ccz_tdx_qgs_response(ccz_span *quote, ccz_span buf)
+ccz_status tee_tdx_qgs_response(ccz_span *quote, ccz_span buf)
 {
     ccz_cursor c;
     ccz_cursor_init(&c, buf);
@@ -167,7 +167,7 @@ static ccz_status tdx_guest_quote(const char *dev, const uint8_t rd[64], ccz_buf
                      strerror(errno));
         goto out;
     }
-    CCZ_GUARD_GOTO(ccz_tdx_qgs_request(&msg, rep.tdreport), s, out);
+    CCZ_GUARD_GOTO(tee_tdx_qgs_request(&msg, rep.tdreport), s, out);
     blob = calloc(1, TDX_QUOTE_BUF);
     if (!blob || msg.len + 24 > TDX_QUOTE_BUF) {
         s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
@@ -195,7 +195,7 @@ static ccz_status tdx_guest_quote(const char *dev, const uint8_t rd[64], ccz_buf
         goto out;
     }
     ccz_span q;
-    CCZ_GUARD_GOTO(ccz_tdx_qgs_response(&q, CCZ_SPAN(blob + 24, out_len)), s, out);
+    CCZ_GUARD_GOTO(tee_tdx_qgs_response(&q, CCZ_SPAN(blob + 24, out_len)), s, out);
     s = ccz_buf_append(quote, q.ptr, q.len);
 out:
     free(blob);
@@ -207,16 +207,16 @@ out:
 static ccz_status tdx_attest(const void *state, const uint8_t rd[64], ccz_buf *ev, ccz_buf *certs)
 {
     (void)certs;
-    const ccz_dev_attester *a = state;
+    const tee_dev_attester *a = state;
     ccz_buf q = CCZ_BUF_INIT;
     ccz_status s;
-    if (ccz_tsm_available(a->root)) {
-        ccz_tsm_request rq = {"tdx_guest", rd, -1, a->has_entry ? a->entry : NULL};
-        s = ccz_tsm_report(a->root, &rq, &q, NULL);
+    if (tee_tsm_available(a->root)) {
+        tee_tsm_request rq = {"tdx_guest", rd, -1, a->has_entry ? a->entry : NULL};
+        s = tee_tsm_report(a->root, &rq, &q, NULL);
     } else {
         char dev[4096];
         struct stat st;
-        CCZ_GUARD(ccz_dev_path(dev, sizeof dev, a->root, "/dev/tdx_guest"));
+        CCZ_GUARD(tee_dev_path(dev, sizeof dev, a->root, "/dev/tdx_guest"));
         if (stat(dev, &st) != 0)
             return ccz_fail(CCZ_ERR_TEE_UNAVAILABLE, "no TDX guest interface: neither "
                             "configfs-tsm (%s/sys/kernel/config/tsm/report) nor %s exists",
@@ -231,7 +231,7 @@ static ccz_status tdx_attest(const void *state, const uint8_t rd[64], ccz_buf *e
     return s;
 }
 
-const ccz_attester_ops ccz_attester_sgx = {ccz_dev_attester_new, sgx_attest,
-                                           ccz_dev_attester_free};
-const ccz_attester_ops ccz_attester_tdx = {ccz_dev_attester_new, tdx_attest,
-                                           ccz_dev_attester_free};
+const tee_attester_ops tee_attester_sgx = {tee_dev_attester_new, sgx_attest,
+                                           tee_dev_attester_free};
+const tee_attester_ops tee_attester_tdx = {tee_dev_attester_new, tdx_attest,
+                                           tee_dev_attester_free};

@@ -419,7 +419,7 @@ static ccz_status read_chain(STACK_OF(X509) **out, const json_t *root, const cha
 {
     const char *pem;
     CCZ_GUARD(need_str(root, key, "collateral", &pem));
-    ccz_status s = ccz_read_pem_certs(out, CCZ_SPAN(pem, strlen(pem)), MAX_CHAIN);
+    ccz_status s = x509_read_pem_certs(out, CCZ_SPAN(pem, strlen(pem)), MAX_CHAIN);
     if (s == CCZ_ERR_NOMEM)
         return s;
     if (s)
@@ -432,7 +432,7 @@ static ccz_status read_crl(X509_CRL **out, const json_t *root, const char *key)
     const char *text;
     CCZ_GUARD(need_str(root, key, "collateral", &text));
     size_t n = strlen(text);
-    if (strncmp(text, "-----BEGIN", 10) == 0) {
+    if (CCZ_STARTS_WITH(text, "-----BEGIN")) {
         BIO *bio = BIO_new_mem_buf(text, (int)n);
         *out = bio ? PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL) : NULL;
         BIO_free(bio);
@@ -603,17 +603,14 @@ ccz_status ccz_collateral_problem(const ccz_collateral *c)
 
 int64_t ccz_collateral_expiry(const ccz_collateral *c)
 {
-    if (c->kind == COLLATERAL_SNP) {
-        struct tm tm;
-        return ASN1_TIME_to_tm(X509_get0_notAfter(c->snp.vek), &tm) ? (int64_t)timegm(&tm) : 0;
-    }
+    if (c->kind == COLLATERAL_SNP)
+        return x509_time_unix(X509_get0_notAfter(c->snp.vek), 0);
     int64_t e = c->tcb.next_update < c->qe.next_update ? c->tcb.next_update : c->qe.next_update;
     X509_CRL *crls[2] = {c->root_crl, c->pck_crl};
     for (int i = 0; i < 2; i++) {
-        struct tm tm;
-        const ASN1_TIME *t = X509_CRL_get0_nextUpdate(crls[i]);
-        if (t && ASN1_TIME_to_tm(t, &tm) && (int64_t)timegm(&tm) < e)
-            e = (int64_t)timegm(&tm);
+        int64_t next = x509_time_unix(X509_CRL_get0_nextUpdate(crls[i]), INT64_MAX);
+        if (next < e)
+            e = next;
     }
     return e;
 }

@@ -16,7 +16,7 @@
 #include "internal.h"
 
 #define RESPONSE_MAX (2u << 20)
-#define HTTP_OPTS(o) ((ccz_http_opts){(o)->ca_file, (o)->tls_verify_insecure, (o)->timeout_seconds})
+#define HTTP_OPTS(o) ((tee_http_opts){(o)->ca_file, (o)->tls_verify_insecure, (o)->timeout_seconds})
 
 /* Percent-decodes an issuer-chain header into PEM text. */
 static ccz_status url_decode(ccz_buf *out, ccz_span in, const char *what)
@@ -49,7 +49,7 @@ static bool is_der_crl(const uint8_t *p, size_t n)
 /* Decided by parsing, never by looking at a byte or two: a DER CRL starts with 0x30 ('0') and
  * may end in any byte, an ASCII hex digit included (Intel's root CA CRL of 2025-03-20 ends in
  * '3'). Intel PCS serves DER (encoding=der) or PEM, a PCCS hex text (rootcacrl) or DER. */
-ccz_status ccz_crl_body_der(ccz_buf *der, ccz_span body, const char *what)
+ccz_status dcap_crl_body_der(ccz_buf *der, ccz_span body, const char *what)
 {
     if (is_der_crl(body.ptr, body.len))
         return ccz_buf_append(der, body.ptr, body.len);
@@ -59,7 +59,7 @@ ccz_status ccz_crl_body_der(ccz_buf *der, ccz_span body, const char *what)
     while (b > a && isspace(body.ptr[b - 1]))
         b--;
     ccz_span text = CCZ_SPAN(body.ptr + a, b - a);
-    if (text.len > 10 && memcmp(text.ptr, "-----BEGIN", 10) == 0) {
+    if (text.len > CCZ_LIT("-----BEGIN").len && CCZ_SPAN_STARTS_WITH(text, "-----BEGIN")) {
         BIO *bio = BIO_new_mem_buf(text.ptr, (int)text.len);
         X509_CRL *crl = bio ? PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL) : NULL;
         BIO_free(bio);
@@ -86,7 +86,7 @@ ccz_status ccz_crl_body_der(ccz_buf *der, ccz_span body, const char *what)
 static ccz_status crl_body_hex(ccz_buf *out, ccz_span body, const char *what)
 {
     ccz_buf der = CCZ_BUF_INIT;
-    ccz_status s = ccz_crl_body_der(&der, body, what);
+    ccz_status s = dcap_crl_body_der(&der, body, what);
     if (s == CCZ_OK)
         s = ccz_hex_encode(out, ccz_buf_span(&der));
     ccz_buf_free(&der);
@@ -107,21 +107,18 @@ static ccz_status quote_needs(needs *n, ccz_span quote)
     CCZ_GUARD(ccz_dcap_quote_parse(&q, quote));
     n->tdx = q.tee_type == CCZ_DCAP_TEE_TDX;
     STACK_OF(X509) *chain = NULL;
-    ccz_status s = ccz_read_pem_certs(&chain, q.cert_data, 4);
+    ccz_status s = x509_read_pem_certs(&chain, q.cert_data, 4);
     if (s == CCZ_OK) {
         X509 *pck = sk_X509_value(chain, 0);
         char issuer[256] = "";
         X509_NAME_get_text_by_NID(X509_get_issuer_name(pck), NID_commonName, issuer,
                                   sizeof issuer);
         n->ca = strstr(issuer, "Platform") ? "platform" : "processor";
-        ASN1_OBJECT *oid = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
-        int idx = oid ? X509_get_ext_by_OBJ(pck, oid, -1) : -1;
-        ASN1_OBJECT_free(oid);
+        ASN1_OCTET_STRING *v = x509_find_ext(pck, "1.2.840.113741.1.13.1");
         ccz_pck_ext ext;
-        if (idx < 0) {
+        if (!v) {
             s = ccz_fail(CCZ_ERR_MALFORMED, "the PCK certificate has no SGX extension");
         } else {
-            ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(X509_get_ext(pck, idx));
             s = ccz_pck_ext_parse(&ext, CCZ_SPAN(ASN1_STRING_get0_data(v),
                                                  (size_t)ASN1_STRING_length(v)));
         }
@@ -143,16 +140,16 @@ static void fetched_free(fetched *f)
 {
     ccz_buf *all[] = {&f->pck_crl_chain, &f->tcb_chain, &f->qe_chain, &f->pck_crl,
                       &f->root_crl,      &f->tcb_body,  &f->qe_body};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(all); i++)
         ccz_buf_free(all[i]);
 }
 
 static ccz_status get_with_chain(ccz_buf *body, ccz_buf *chain, const char *url,
                                  const char *const *headers, const ccz_collateral_fetch_opts *o)
 {
-    ccz_http_response r;
-    ccz_http_response_init(&r, headers);
-    ccz_status s = ccz_http_get(&r, url, &HTTP_OPTS(o));
+    tee_http_response r;
+    tee_http_response_init(&r, headers);
+    ccz_status s = tee_http_get(&r, url, &HTTP_OPTS(o));
     if (s == CCZ_OK && r.header.len == 0)
         s = ccz_fail(CCZ_ERR_MALFORMED, "GET %s: no %s header with the issuer chain", url,
                      headers[0]);
@@ -160,7 +157,7 @@ static ccz_status get_with_chain(ccz_buf *body, ccz_buf *chain, const char *url,
         s = url_decode(chain, ccz_buf_span(&r.header), headers[0]);
     if (s == CCZ_OK)
         s = ccz_buf_append(body, r.body.ptr, r.body.len);
-    ccz_http_response_free(&r);
+    tee_http_response_free(&r);
     return s;
 }
 
@@ -171,19 +168,19 @@ static ccz_status get_root_crl(ccz_buf *hex, const char *base, const ccz_buf *ro
 {
     char url[1024];
     snprintf(url, sizeof url, "%s/sgx/certification/v4/rootcacrl", base);
-    ccz_http_response r;
-    ccz_http_response_init(&r, NULL);
-    ccz_status s = ccz_http_get(&r, url, &HTTP_OPTS(o));
+    tee_http_response r;
+    tee_http_response_init(&r, NULL);
+    ccz_status s = tee_http_get(&r, url, &HTTP_OPTS(o));
     if (s == CCZ_OK) {
         s = crl_body_hex(hex, ccz_buf_span(&r.body), "root CA CRL");
-        ccz_http_response_free(&r);
+        tee_http_response_free(&r);
         return s;
     }
-    ccz_http_response_free(&r);
+    tee_http_response_free(&r);
     if (s != CCZ_ERR_NOT_FOUND)
         return s;
     STACK_OF(X509) *chain = NULL;
-    s = ccz_read_pem_certs(&chain, ccz_buf_span(root_chain), 4);
+    s = x509_read_pem_certs(&chain, ccz_buf_span(root_chain), 4);
     X509 *root = s == CCZ_OK ? sk_X509_value(chain, sk_X509_num(chain) - 1) : NULL;
     STACK_OF(DIST_POINT) *dps = root ? X509_get_ext_d2i(root, NID_crl_distribution_points, NULL,
                                                         NULL) : NULL;
@@ -203,11 +200,11 @@ static ccz_status get_root_crl(ccz_buf *hex, const char *base, const ccz_buf *ro
                      "names no CRL distribution point", base);
     if (s == CCZ_OK) {
         snprintf(url, sizeof url, "%s", cdp);
-        ccz_http_response_init(&r, NULL);
-        s = ccz_http_get(&r, url, &HTTP_OPTS(o));
+        tee_http_response_init(&r, NULL);
+        s = tee_http_get(&r, url, &HTTP_OPTS(o));
         if (s == CCZ_OK)
             s = crl_body_hex(hex, ccz_buf_span(&r.body), "root CA CRL");
-        ccz_http_response_free(&r);
+        tee_http_response_free(&r);
     }
     sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
     sk_X509_pop_free(chain, X509_free);
@@ -349,7 +346,10 @@ ccz_status ccz_collateral_fetch(ccz_buf *out, ccz_span quote, const ccz_collater
         ccz_fail_context(s, "the collateral %s served", base);
     ccz_collateral_free(check);
     if (s == CCZ_OK && o->cache_dir && ccz_mkdir_p(o->cache_dir, 0700) == CCZ_OK)
-        (void)!ccz_file_write((const char *)path.ptr, ccz_buf_span(&doc), 0644);
+        if (ccz_file_write((const char *)path.ptr, ccz_buf_span(&doc), 0644) != CCZ_OK)
+            /* the cache only saves a fetch next time: say so, and go on */
+            ccz_log(CCZ_LOG_WARN, "cannot cache %s: %s", (const char *)path.ptr,
+                    ccz_error_detail());
     if (s == CCZ_OK)
         s = ccz_buf_append(out, doc.ptr, doc.len);
 done:

@@ -20,114 +20,35 @@
 static const uint8_t INTEL_QE_VENDOR[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
                                             0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
 
-/* ---- time windows ----------------------------------------------------------------------------*/
-
-static int64_t asn1_unix(const ASN1_TIME *t, int64_t dflt)
-{
-    struct tm tm;
-    if (!t || !ASN1_TIME_to_tm(t, &tm))
-        return dflt;
-    return (int64_t)timegm(&tm);
-}
-
-typedef struct {
-    int64_t from, until;
-} window;
-
-static void narrow(window *w, int64_t from, int64_t until)
-{
-    if (from > w->from)
-        w->from = from;
-    if (until < w->until)
-        w->until = until;
-}
-
-static void narrow_cert(window *w, X509 *x)
-{
-    narrow(w, asn1_unix(X509_get0_notBefore(x), INT64_MAX), asn1_unix(X509_get0_notAfter(x), 0));
-}
-
-static void narrow_crl(window *w, X509_CRL *crl)
-{
-    narrow(w, asn1_unix(X509_CRL_get0_lastUpdate(crl), INT64_MAX),
-           asn1_unix(X509_CRL_get0_nextUpdate(crl), 0));
-}
-
 /* ---- certificate chains ----------------------------------------------------------------------*/
-
-static ccz_status map_chain_error(int err, bool collateral)
-{
-    switch (err) {
-    case X509_V_ERR_CERT_REVOKED:
-        return CCZ_ERR_REVOKED;
-    case X509_V_ERR_CRL_HAS_EXPIRED:
-    case X509_V_ERR_CRL_NOT_YET_VALID:
-        return CCZ_ERR_COLLATERAL_OUT_OF_DATE;
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-        return collateral ? CCZ_ERR_COLLATERAL_OUT_OF_DATE : CCZ_ERR_EXPIRED;
-    case X509_V_ERR_CERT_NOT_YET_VALID:
-        return collateral ? CCZ_ERR_COLLATERAL_OUT_OF_DATE : CCZ_ERR_NOT_YET_VALID;
-    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
-    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
-        return CCZ_ERR_BAD_SIGNATURE;
-    case X509_V_ERR_UNABLE_TO_GET_CRL:
-        return CCZ_ERR_COLLATERAL_MISMATCH;
-    default:
-        return CCZ_ERR_CERT_CHAIN;
-    }
-}
 
 /* Verifies leaf to a trusted Intel root at `at`, every certificate checked against the CRLs,
  * and narrows w to where the chain and the CRLs are valid. */
 static ccz_status verify_chain(X509 *leaf, STACK_OF(X509) *untrusted, X509_CRL *const *crls,
                                int n_crls, const ccz_trust *t, int64_t at, bool collateral,
-                               const char *what, window *w)
+                               const char *what, x509_window *w)
 {
     CCZ_ENSURE(sk_X509_num(t->intel_roots) > 0, CCZ_ERR_CERT_CHAIN,
                "%s: no Intel root is trusted", what);
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    STACK_OF(X509_CRL) *crl_stack = sk_X509_CRL_new_null();
-    ccz_status s = CCZ_OK;
-    if (!ctx || !crl_stack || !X509_STORE_CTX_init(ctx, t->intel_store, leaf, untrusted)) {
-        s = ccz_fail_ossl(CCZ_ERR_NOMEM, "%s: cannot set up verification", what);
-        goto out;
-    }
-    for (int i = 0; i < n_crls; i++)
-        if (!sk_X509_CRL_push(crl_stack, crls[i])) {
-            s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-    X509_STORE_CTX_set0_crls(ctx, crl_stack);
-    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
-    if (ccz_x509_verify_at(ctx, at) != 1) {
-        int err = X509_STORE_CTX_get_error(ctx);
-        X509 *bad = X509_STORE_CTX_get_current_cert(ctx);
-        char name[160] = "?";
-        if (bad)
-            X509_NAME_get_text_by_NID(X509_get_subject_name(bad), NID_commonName, name,
-                                      sizeof name);
-        s = ccz_fail(map_chain_error(err, collateral), "%s: %s (certificate '%s')", what,
-                     X509_verify_cert_error_string(err), name);
-        ERR_clear_error();
-        goto out;
-    }
-    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
-    for (int i = 0; i < sk_X509_num(chain); i++)
-        narrow_cert(w, sk_X509_value(chain, i));
-    for (int i = 0; i < n_crls; i++)
-        narrow_crl(w, crls[i]);
-out:
-    X509_STORE_CTX_free(ctx);
-    sk_X509_CRL_free(crl_stack);
-    return s;
+    const x509_chain_check check = {
+        .what = what,
+        .store = t->intel_store,
+        .untrusted = untrusted,
+        .crls = crls,
+        .n_crls = n_crls,
+        .at = at,
+        .collateral = collateral,
+        .name_cert = true,
+    };
+    return x509_verify_chain(&check, leaf, w, NULL, NULL);
 }
 
 /* ---- collateral: TCB info and QE identity ----------------------------------------------------*/
 
 static ccz_status check_signed_json(ccz_result *r, ccz_collateral *c, const ccz_trust *t,
-                                    int64_t at, bool tcb, window *w)
+                                    int64_t at, bool tcb, x509_window *w)
 {
-    const char *step = tcb ? CCZ_STEP_TCB_INFO : CCZ_STEP_QE_IDENTITY;
+    ccz_step step = tcb ? CCZ_AT_TCB_INFO : CCZ_AT_QE_IDENTITY;
     const char *what = tcb ? "TCB info" : "QE identity";
     STACK_OF(X509) *chain = tcb ? c->tcb_chain : c->qe_chain;
     X509 *signer = sk_X509_value(chain, 0);
@@ -137,20 +58,20 @@ static ccz_status check_signed_json(ccz_result *r, ccz_collateral *c, const ccz_
     EVP_PKEY *key = X509_get0_pubkey(signer);
     ccz_span body = tcb ? CCZ_SPAN(c->tcb_info_text, c->tcb_info_len)
                         : CCZ_SPAN(c->qe_identity_text, c->qe_identity_len);
-    if (!key || !ccz_is_p256(key) ||
-        ccz_p256_verify(key, body, tcb ? c->tcb_info_sig : c->qe_identity_sig) != CCZ_OK) {
-        ccz_fail(CCZ_ERR_BAD_SIGNATURE, "%s signature does not verify with its signing "
-                 "certificate", what);
-        return ccz_result_fail(r, step, CCZ_ERR_BAD_SIGNATURE);
+    if (!key || !x509_is_p256(key) ||
+        x509_p256_verify(key, body, tcb ? c->tcb_info_sig : c->qe_identity_sig) != CCZ_OK) {
+        return ccz_result_failf(r, step, CCZ_ERR_BAD_SIGNATURE,
+                                "%s signature does not verify with its signing certificate",
+                                what);
     }
     int64_t issue = tcb ? c->tcb.issue_date : c->qe.issue_date;
     int64_t next = tcb ? c->tcb.next_update : c->qe.next_update;
     if (at < issue || at > next) {
-        ccz_fail(CCZ_ERR_COLLATERAL_OUT_OF_DATE, "%s is valid from %lld to %lld, not at %lld",
-                 what, (long long)issue, (long long)next, (long long)at);
-        return ccz_result_fail(r, step, CCZ_ERR_COLLATERAL_OUT_OF_DATE);
+        return ccz_result_failf(r, step, CCZ_ERR_COLLATERAL_OUT_OF_DATE,
+                                "%s is valid from %lld to %lld, not at %lld",
+                                what, (long long)issue, (long long)next, (long long)at);
     }
-    narrow(w, issue, next);
+    x509_window_narrow(w, issue, next);
     return CCZ_OK;
 }
 
@@ -161,7 +82,7 @@ static ccz_status check_collateral(ccz_result *r, ccz_collateral *c, const ccz_t
 {
     if (c->checked_trust_id == t->id && at >= c->checked_from && at <= c->checked_until)
         return CCZ_OK;
-    window w = {INT64_MIN, INT64_MAX};
+    x509_window w = X509_WINDOW_ALWAYS;
     CCZ_GUARD(check_signed_json(r, c, t, at, true, &w));
     CCZ_GUARD(check_signed_json(r, c, t, at, false, &w));
     c->checked_trust_id = t->id;
@@ -174,13 +95,10 @@ static ccz_status check_collateral(ccz_result *r, ccz_collateral *c, const ccz_t
 
 static ccz_status pck_ext_of(ccz_pck_ext *ext, X509 *pck)
 {
-    static ASN1_OBJECT *oid;
-    if (!oid)
-        oid = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
-    int idx = oid ? X509_get_ext_by_OBJ(pck, oid, -1) : -1;
-    CCZ_ENSURE(idx >= 0, CCZ_ERR_MALFORMED, "the PCK certificate has no SGX extension");
-    ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(X509_get_ext(pck, idx));
-    return ccz_pck_ext_parse(ext, CCZ_SPAN(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v)));
+    ASN1_OCTET_STRING *v = x509_find_ext(pck, "1.2.840.113741.1.13.1");
+    CCZ_ENSURE(v, CCZ_ERR_MALFORMED, "the PCK certificate has no SGX extension");
+    return ccz_pck_ext_parse(ext,
+                             CCZ_SPAN(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v)));
 }
 
 /* Verifies the quote's PCK chain (or finds it verified in the cache) and returns the PCK key
@@ -189,9 +107,9 @@ static ccz_status check_pck(ccz_result *r, ccz_collateral *c, const ccz_trust *t
                             ccz_span chain_pem, EVP_PKEY **key, ccz_pck_ext *ext)
 {
     uint8_t h[32];
-    ccz_status s = ccz_sha256(h, chain_pem);
+    ccz_status s = tee_sha256(h, chain_pem);
     if (s)
-        return ccz_result_fail(r, CCZ_STEP_PCK_CHAIN, s);
+        return ccz_result_fail(r, CCZ_AT_PCK_CHAIN, s);
     for (int i = 0; i < DCAP_PCK_CACHE; i++) {
         dcap_pck_cache *e = &c->pck[i];
         if (e->pck_key && e->trust_id == t->id && memcmp(e->chain_hash, h, 32) == 0 &&
@@ -203,9 +121,9 @@ static ccz_status check_pck(ccz_result *r, ccz_collateral *c, const ccz_trust *t
         }
     }
     STACK_OF(X509) *chain = NULL;
-    window w = {INT64_MIN, INT64_MAX};
+    x509_window w = X509_WINDOW_ALWAYS;
     X509_CRL *crls[2] = {c->root_crl, c->pck_crl};
-    if ((s = ccz_read_pem_certs(&chain, chain_pem, 4)) != CCZ_OK) {
+    if ((s = x509_read_pem_certs(&chain, chain_pem, 4)) != CCZ_OK) {
         ccz_fail_context(s, "the quote's PCK certificate chain");
         goto fail;
     }
@@ -213,7 +131,7 @@ static ccz_status check_pck(ccz_result *r, ccz_collateral *c, const ccz_trust *t
     CCZ_GUARD_GOTO(verify_chain(pck, chain, crls, 2, t, at, false, "PCK chain", &w), s, fail);
     CCZ_GUARD_GOTO(pck_ext_of(ext, pck), s, fail);
     EVP_PKEY *k = X509_get0_pubkey(pck);
-    if (!k || !ccz_is_p256(k)) {
+    if (!k || !x509_is_p256(k)) {
         s = ccz_fail(CCZ_ERR_KEY_MALFORMED, "the PCK certificate's key is not P-256");
         goto fail;
     }
@@ -232,7 +150,7 @@ static ccz_status check_pck(ccz_result *r, ccz_collateral *c, const ccz_trust *t
     return CCZ_OK;
 fail:
     sk_X509_pop_free(chain, X509_free);
-    return ccz_result_fail(r, CCZ_STEP_PCK_CHAIN, s);
+    return ccz_result_fail(r, CCZ_AT_PCK_CHAIN, s);
 }
 
 /* ---- TCB levels and status convergence -------------------------------------------------------*/
@@ -341,9 +259,10 @@ static ccz_status tdx_module_identity(ccz_result *r, const dcap_tcb_info *ti,
     if (q->version > 3 && svn[1] > 0) {
         *m = find_module(ti, svn[1]);
         if (!*m) {
-            ccz_fail(CCZ_ERR_TDX_MODULE_MISMATCH, "the TCB info has no identity TDX_%02X for the "
-                     "TDX module of major version %u", svn[1], svn[1]);
-            return ccz_result_fail(r, CCZ_STEP_TDX_MODULE, CCZ_ERR_TDX_MODULE_MISMATCH);
+            return ccz_result_failf(r, CCZ_AT_TDX_MODULE, CCZ_ERR_TDX_MODULE_MISMATCH,
+                                    "the TCB info has no identity TDX_%02X for the TDX module of "
+                                    "major version %u",
+                                    svn[1], svn[1]);
         }
         mrsigner = (*m)->mrsigner;
         attrs = (*m)->attributes;
@@ -351,9 +270,9 @@ static ccz_status tdx_module_identity(ccz_result *r, const dcap_tcb_info *ti,
     static const uint8_t zero[8];
     if (memcmp(td->mr_signer_seam, mrsigner, 48) != 0 || memcmp(td->seam_attributes, zero, 8) ||
         memcmp(td->seam_attributes, attrs, 8) != 0) {
-        ccz_fail(CCZ_ERR_TDX_MODULE_MISMATCH, "MRSIGNERSEAM or SEAMATTRIBUTES differ from the TCB "
-                 "info's TDX module identity");
-        return ccz_result_fail(r, CCZ_STEP_TDX_MODULE, CCZ_ERR_TDX_MODULE_MISMATCH);
+        return ccz_result_failf(r, CCZ_AT_TDX_MODULE, CCZ_ERR_TDX_MODULE_MISMATCH,
+                                "MRSIGNERSEAM or SEAMATTRIBUTES differ from the TCB info's TDX "
+                                "module identity");
     }
     return CCZ_OK;
 }
@@ -381,9 +300,10 @@ static ccz_status td_relaunch(ccz_result *r, const dcap_tcb_info *ti, const ccz_
     if (svn2[1] > 0) {
         const dcap_module_identity *m = find_module(ti, svn2[1]);
         if (!m) {
-            ccz_fail(CCZ_ERR_TDX_MODULE_MISMATCH, "the TCB info has no identity TDX_%02X for "
-                     "TEE_TCB_SVN2's TDX module of major version %u", svn2[1], svn2[1]);
-            return ccz_result_fail(r, CCZ_STEP_TDX_MODULE, CCZ_ERR_TDX_MODULE_MISMATCH);
+            return ccz_result_failf(r, CCZ_AT_TDX_MODULE, CCZ_ERR_TDX_MODULE_MISMATCH,
+                                    "the TCB info has no identity TDX_%02X for TEE_TCB_SVN2's TDX "
+                                    "module of major version %u",
+                                    svn2[1], svn2[1]);
         }
         need0 = m->levels[0].isvsvn; /* levels are highest first */
     }
@@ -414,19 +334,21 @@ static ccz_status tcb_status(ccz_result *r, const ccz_collateral *col, const ccz
             tdx = &ti->levels[i];
     }
     if (!sgx || !tdx) {
-        ccz_fail(CCZ_ERR_TCB_LEVEL_NOT_FOUND, "no TCB level of FMSPC %02X%02X%02X%02X%02X%02X "
-                 "matches the platform's %s", x->fmspc[0], x->fmspc[1], x->fmspc[2], x->fmspc[3],
-                 x->fmspc[4], x->fmspc[5], sgx ? "TEE TCB SVN" : "CPU SVN components and PCE SVN");
-        return ccz_result_fail(r, CCZ_STEP_TCB_LEVEL, CCZ_ERR_TCB_LEVEL_NOT_FOUND);
+        return ccz_result_failf(r, CCZ_AT_TCB_LEVEL, CCZ_ERR_TCB_LEVEL_NOT_FOUND,
+                                "no TCB level of FMSPC %02X%02X%02X%02X%02X%02X matches the "
+                                "platform's %s",
+                                x->fmspc[0], x->fmspc[1], x->fmspc[2], x->fmspc[3], x->fmspc[4],
+                                x->fmspc[5],
+                                sgx ? "TEE TCB SVN" : "CPU SVN components and PCE SVN");
     }
     const char *status = tdx->st.status;
     const dcap_status_info *module = NULL;
     if (m) {
         const dcap_isv_level *l = match_isv(m->levels, m->n_levels, c->tdx.tee_tcb_svn[0], true);
         if (!l) {
-            ccz_fail(CCZ_ERR_TCB_LEVEL_NOT_FOUND, "no TCB level of %s matches TDX module SVN %u",
-                     m->id, c->tdx.tee_tcb_svn[0]);
-            return ccz_result_fail(r, CCZ_STEP_TDX_MODULE, CCZ_ERR_TCB_LEVEL_NOT_FOUND);
+            return ccz_result_failf(r, CCZ_AT_TDX_MODULE, CCZ_ERR_TCB_LEVEL_NOT_FOUND,
+                                    "no TCB level of %s matches TDX module SVN %u",
+                                    m->id, c->tdx.tee_tcb_svn[0]);
         }
         module = &l->st;
         status = converge(status, module->status);
@@ -437,9 +359,9 @@ static ccz_status tcb_status(ccz_result *r, const ccz_collateral *col, const ccz
     snprintf(c->dcap.platform_status, sizeof c->dcap.platform_status, "%s", status);
     if (!revoked_tdx) {
         if (!qe) {
-            ccz_fail(CCZ_ERR_TCB_LEVEL_NOT_FOUND, "no QE identity TCB level matches QE ISVSVN %u",
-                     qe_svn);
-            return ccz_result_fail(r, CCZ_STEP_QE_IDENTITY, CCZ_ERR_TCB_LEVEL_NOT_FOUND);
+            return ccz_result_failf(r, CCZ_AT_QE_IDENTITY, CCZ_ERR_TCB_LEVEL_NOT_FOUND,
+                                    "no QE identity TCB level matches QE ISVSVN %u",
+                                    qe_svn);
         }
         status = converge(status, qe->status);
     }
@@ -449,7 +371,7 @@ static ccz_status tcb_status(ccz_result *r, const ccz_collateral *col, const ccz
     ccz_status s;
     if ((s = add_advisories(c, &tdx->st)) || (s = add_advisories(c, module)) ||
         (s = add_advisories(c, qe)))
-        return ccz_result_fail(r, CCZ_STEP_TCB_LEVEL, s);
+        return ccz_result_fail(r, CCZ_AT_TCB_LEVEL, s);
     qsort(c->advisories, c->n_advisories, sizeof c->advisories[0], cmp_str);
     return CCZ_OK;
 }
@@ -463,16 +385,16 @@ static ccz_status check_qe(ccz_result *r, const ccz_dcap_quote *q, EVP_PKEY *pck
                            const dcap_qe_identity *id, uint16_t *isv_svn,
                            const dcap_status_info **qe_status)
 {
-    if (ccz_p256_verify(pck, q->qe_report, q->qe_report_signature) != CCZ_OK) {
-        ccz_fail(CCZ_ERR_BAD_SIGNATURE, "the QE report signature does not verify with the PCK "
-                                        "certificate's key");
-        return ccz_result_fail(r, CCZ_STEP_QE_REPORT_SIGNATURE, CCZ_ERR_BAD_SIGNATURE);
+    if (x509_p256_verify(pck, q->qe_report, q->qe_report_signature) != CCZ_OK) {
+        return ccz_result_failf(r, CCZ_AT_QE_REPORT_SIGNATURE, CCZ_ERR_BAD_SIGNATURE,
+                                "the QE report signature does not verify with the PCK "
+                                "certificate's key");
     }
     ccz_sgx_claims qe;
     uint8_t qe_rd[64], want[64] = {0};
     ccz_status s = ccz_dcap_sgx_report_decode(&qe, qe_rd, q->qe_report);
     if (s)
-        return ccz_result_fail(r, CCZ_STEP_PARSE, s);
+        return ccz_result_fail(r, CCZ_AT_PARSE, s);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
              EVP_DigestUpdate(md, q->attestation_key, 64) &&
@@ -480,20 +402,20 @@ static ccz_status check_qe(ccz_result *r, const ccz_dcap_quote *q, EVP_PKEY *pck
              EVP_DigestFinal_ex(md, want, NULL);
     EVP_MD_CTX_free(md);
     if (!ok)
-        return ccz_result_fail(r, CCZ_STEP_QE_REPORT_DATA,
+        return ccz_result_fail(r, CCZ_AT_QE_REPORT_DATA,
                                ccz_fail_ossl(CCZ_ERR_CRYPTO, "SHA-256 failed"));
     /* all 64 bytes as Intel's quote format defines them: the hash, then 32 zero bytes */
     if (memcmp(want, qe_rd, 64) != 0) {
-        ccz_fail(CCZ_ERR_BAD_SIGNATURE, "the QE report does not vouch for the attestation key "
-                 "(report data is not SHA-256 of the key and QE authentication data followed "
-                 "by 32 zero bytes)");
-        return ccz_result_fail(r, CCZ_STEP_QE_REPORT_DATA, CCZ_ERR_BAD_SIGNATURE);
+        return ccz_result_failf(r, CCZ_AT_QE_REPORT_DATA, CCZ_ERR_BAD_SIGNATURE,
+                                "the QE report does not vouch for the attestation key (report "
+                                "data is not SHA-256 of the key and QE authentication data "
+                                "followed by 32 zero bytes)");
     }
     bool tdx = q->tee_type == CCZ_DCAP_TEE_TDX;
     if (id->td_qe != tdx) {
-        ccz_fail(CCZ_ERR_COLLATERAL_MISMATCH, "the QE identity is for %s, not for %s quotes",
-                 id->td_qe ? "TD_QE" : "QE", tdx ? "TDX" : "SGX");
-        return ccz_result_fail(r, CCZ_STEP_QE_IDENTITY, CCZ_ERR_COLLATERAL_MISMATCH);
+        return ccz_result_failf(r, CCZ_AT_QE_IDENTITY, CCZ_ERR_COLLATERAL_MISMATCH,
+                                "the QE identity is for %s, not for %s quotes",
+                                id->td_qe ? "TD_QE" : "QE", tdx ? "TDX" : "SGX");
     }
     const char *why = NULL;
     bool attrs_ok = true;
@@ -508,9 +430,9 @@ static ccz_status check_qe(ccz_result *r, const ccz_dcap_quote *q, EVP_PKEY *pck
     else if (qe.isv_prod_id != id->isvprodid)
         why = "ISVPRODID";
     if (why) {
-        ccz_fail(CCZ_ERR_QE_IDENTITY_MISMATCH, "the quoting enclave's %s does not match Intel's "
-                 "%s identity", why, id->td_qe ? "TD_QE" : "QE");
-        return ccz_result_fail(r, CCZ_STEP_QE_IDENTITY, CCZ_ERR_QE_IDENTITY_MISMATCH);
+        return ccz_result_failf(r, CCZ_AT_QE_IDENTITY, CCZ_ERR_QE_IDENTITY_MISMATCH,
+                                "the quoting enclave's %s does not match Intel's %s identity",
+                                why, id->td_qe ? "TD_QE" : "QE");
     }
     const dcap_isv_level *l = match_isv(id->levels, id->n_levels, qe.isv_svn, false);
     *isv_svn = qe.isv_svn;
@@ -533,7 +455,7 @@ static ccz_status decode_claims(ccz_result *r, const ccz_dcap_quote *q)
         s = ccz_dcap_td_report_decode(&c->tdx, c->report_data, q->body);
         c->debug = (c->tdx.td_attributes[0] & 0x01) != 0;
     }
-    return s ? ccz_result_fail(r, CCZ_STEP_PARSE, s) : CCZ_OK;
+    return s ? ccz_result_fail(r, CCZ_AT_PARSE, s) : CCZ_OK;
 }
 
 /* The collateral step: given, for DCAP, and readable. Which TEE it is for is judged later, in
@@ -543,13 +465,14 @@ static ccz_status check_collateral_usable(ccz_result *r, const ccz_collateral *c
 {
     bool tdx = q->tee_type == CCZ_DCAP_TEE_TDX;
     if (col->kind != COLLATERAL_DCAP) {
-        ccz_fail(CCZ_ERR_COLLATERAL_MISMATCH, "the collateral is for SEV-SNP, not for %s quotes",
-                 tdx ? "TDX" : "SGX");
-        return ccz_result_fail(r, CCZ_STEP_COLLATERAL, CCZ_ERR_COLLATERAL_MISMATCH);
+        return ccz_result_failf(r, CCZ_AT_COLLATERAL, CCZ_ERR_COLLATERAL_MISMATCH,
+                                "the collateral is for SEV-SNP, not for %s quotes",
+                                tdx ? "TDX" : "SGX");
     }
     if (col->unusable) {
-        ccz_fail(col->unusable, "%s", col->unusable_detail);
-        return ccz_result_fail(r, CCZ_STEP_COLLATERAL, col->unusable);
+        return ccz_result_failf(r, CCZ_AT_COLLATERAL, col->unusable,
+                                "%s",
+                                col->unusable_detail);
     }
     return CCZ_OK;
 }
@@ -560,18 +483,19 @@ static ccz_status check_tcb_info_fits(ccz_result *r, const dcap_tcb_info *ti,
 {
     bool tdx = q->tee_type == CCZ_DCAP_TEE_TDX;
     if (ti->tdx != tdx) {
-        ccz_fail(CCZ_ERR_COLLATERAL_MISMATCH, "the TCB info is for %s, not for %s quotes",
-                 ti->tdx ? "TDX" : "SGX", tdx ? "TDX" : "SGX");
-        return ccz_result_fail(r, CCZ_STEP_TCB_INFO, CCZ_ERR_COLLATERAL_MISMATCH);
+        return ccz_result_failf(r, CCZ_AT_TCB_INFO, CCZ_ERR_COLLATERAL_MISMATCH,
+                                "the TCB info is for %s, not for %s quotes",
+                                ti->tdx ? "TDX" : "SGX", tdx ? "TDX" : "SGX");
     }
     if (memcmp(ext->fmspc, ti->fmspc, 6) != 0 || memcmp(ext->pce_id, ti->pce_id, 2) != 0) {
-        ccz_fail(CCZ_ERR_COLLATERAL_MISMATCH, "the TCB info is for FMSPC %02X%02X%02X%02X%02X%02X"
-                 " PCE-ID %02X%02X, the PCK certificate for %02X%02X%02X%02X%02X%02X PCE-ID "
-                 "%02X%02X", ti->fmspc[0], ti->fmspc[1], ti->fmspc[2], ti->fmspc[3],
-                 ti->fmspc[4], ti->fmspc[5], ti->pce_id[0], ti->pce_id[1], ext->fmspc[0],
-                 ext->fmspc[1], ext->fmspc[2], ext->fmspc[3], ext->fmspc[4], ext->fmspc[5],
-                 ext->pce_id[0], ext->pce_id[1]);
-        return ccz_result_fail(r, CCZ_STEP_TCB_INFO, CCZ_ERR_COLLATERAL_MISMATCH);
+        return ccz_result_failf(r, CCZ_AT_TCB_INFO, CCZ_ERR_COLLATERAL_MISMATCH,
+                                "the TCB info is for FMSPC %02X%02X%02X%02X%02X%02X PCE-ID "
+                                "%02X%02X, the PCK certificate for %02X%02X%02X%02X%02X%02X "
+                                "PCE-ID %02X%02X",
+                                ti->fmspc[0], ti->fmspc[1], ti->fmspc[2], ti->fmspc[3],
+                                ti->fmspc[4], ti->fmspc[5], ti->pce_id[0], ti->pce_id[1],
+                                ext->fmspc[0], ext->fmspc[1], ext->fmspc[2], ext->fmspc[3],
+                                ext->fmspc[4], ext->fmspc[5], ext->pce_id[0], ext->pce_id[1]);
     }
     return CCZ_OK;
 }
@@ -598,11 +522,10 @@ static ccz_status verify_locked(ccz_result *r, const ccz_dcap_quote *q, ccz_coll
     if (col->tcb.tdx)
         CCZ_GUARD_GOTO(tdx_module_identity(r, &col->tcb, q, &c->tdx, &module), s, out);
     CCZ_GUARD_GOTO(check_qe(r, q, pck, &col->qe, &qe_svn, &qe), s, out);
-    if ((s = ccz_p256_key_from_raw(&ak, q->attestation_key)) != CCZ_OK ||
-        (s = ccz_p256_verify(ak, q->signed_part, q->signature)) != CCZ_OK) {
-        ccz_fail(CCZ_ERR_BAD_SIGNATURE, "the quote signature does not verify with the "
-                                        "attestation key");
-        s = ccz_result_fail(r, CCZ_STEP_QUOTE_SIGNATURE, CCZ_ERR_BAD_SIGNATURE);
+    if ((s = x509_p256_key_from_raw(&ak, q->attestation_key)) != CCZ_OK ||
+        (s = x509_p256_verify(ak, q->signed_part, q->signature)) != CCZ_OK) {
+        s = ccz_result_failf(r, CCZ_AT_QUOTE_SIGNATURE, CCZ_ERR_BAD_SIGNATURE,
+                             "the quote signature does not verify with the attestation key");
         goto out;
     }
     CCZ_GUARD_GOTO(tcb_status(r, col, &ext, module, qe, qe_svn), s, out);
@@ -617,18 +540,19 @@ static ccz_status dcap_verify(ccz_result *r, ccz_span ev, const ccz_verify_opts 
     ccz_dcap_quote q;
     ccz_status s = ccz_dcap_quote_parse(&q, ev);
     if (s)
-        return ccz_result_fail(r, CCZ_STEP_PARSE, s);
+        return ccz_result_fail(r, CCZ_AT_PARSE, s);
     if (memcmp(q.qe_vendor_id, INTEL_QE_VENDOR, 16) != 0) {
-        ccz_fail(CCZ_ERR_UNSUPPORTED, "the quote's QE vendor ID is not Intel's");
-        return ccz_result_fail(r, CCZ_STEP_PARSE, CCZ_ERR_UNSUPPORTED);
+        return ccz_result_failf(r, CCZ_AT_PARSE, CCZ_ERR_UNSUPPORTED,
+                                "the quote's QE vendor ID is not Intel's");
     }
     CCZ_GUARD(decode_claims(r, &q));
     ccz_collateral *col = (ccz_collateral *)o->collateral;
     if (!col) {
-        ccz_fail(CCZ_ERR_COLLATERAL_MISSING, "%s quotes are verified against Intel collateral "
-                 "(TCB info, QE identity, CRLs): pass --collateral FILE or fetch it with 'ccz "
-                 "collateral fetch'", q.tee_type == CCZ_DCAP_TEE_TDX ? "TDX" : "SGX");
-        return ccz_result_fail(r, CCZ_STEP_COLLATERAL, CCZ_ERR_COLLATERAL_MISSING);
+        return ccz_result_failf(r, CCZ_AT_COLLATERAL, CCZ_ERR_COLLATERAL_MISSING,
+                                "%s quotes are verified against Intel collateral (TCB info, QE "
+                                "identity, CRLs): pass --collateral FILE or fetch it with 'ccz "
+                                "collateral fetch'",
+                                q.tee_type == CCZ_DCAP_TEE_TDX ? "TDX" : "SGX");
     }
     CCZ_GUARD(check_collateral_usable(r, col, &q));
     pthread_mutex_lock(&col->lock);
@@ -638,9 +562,8 @@ static ccz_status dcap_verify(ccz_result *r, ccz_span ev, const ccz_verify_opts 
         return s;
     if (o->expected_report_data && !ccz_ct_equal(o->expected_report_data, r->claims.report_data,
                                                  64)) {
-        ccz_fail(CCZ_ERR_REPORT_DATA_MISMATCH, "report data in the quote is not the expected "
-                                               "value");
-        return ccz_result_fail(r, CCZ_STEP_REPORT_DATA, CCZ_ERR_REPORT_DATA_MISMATCH);
+        return ccz_result_failf(r, CCZ_AT_REPORT_DATA, CCZ_ERR_REPORT_DATA_MISMATCH,
+                                "report data in the quote is not the expected value");
     }
     return CCZ_OK;
 }
@@ -667,16 +590,16 @@ static bool detect_tdx(ccz_span ev)
     return detect(ev, CCZ_DCAP_TEE_TDX);
 }
 
-const ccz_backend ccz_backend_sgx = {
+const tee_backend tee_backend_sgx = {
     .tee = CCZ_TEE_SGX,
     .detect = detect_sgx,
     .verify = dcap_verify,
-    .attester = &ccz_attester_sgx,
+    .attester = &tee_attester_sgx,
 };
 
-const ccz_backend ccz_backend_tdx = {
+const tee_backend tee_backend_tdx = {
     .tee = CCZ_TEE_TDX,
     .detect = detect_tdx,
     .verify = dcap_verify,
-    .attester = &ccz_attester_tdx,
+    .attester = &tee_attester_tdx,
 };

@@ -14,7 +14,7 @@
 
 static size_t on_body(char *p, size_t size, size_t n, void *userdata)
 {
-    ccz_http_response *r = userdata;
+    tee_http_response *r = userdata;
     if (ccz_buf_append(&r->body, p, size * n) != CCZ_OK) {
         r->overflow = true;
         return 0;
@@ -24,7 +24,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *userdata)
 
 static size_t on_header(char *p, size_t size, size_t n, void *userdata)
 {
-    ccz_http_response *r = userdata;
+    tee_http_response *r = userdata;
     size_t len = size * n;
     for (const char *const *name = r->names; name && *name && r->header.len == 0; name++) {
         size_t k = strlen(*name);
@@ -41,7 +41,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *userdata)
     return len;
 }
 
-ccz_status ccz_http_get(ccz_http_response *r, const char *url, const ccz_http_opts *o)
+ccz_status tee_http_get(tee_http_response *r, const char *url, const tee_http_opts *o)
 {
     CURL *curl = curl_easy_init();
     CCZ_ENSURE(curl, CCZ_ERR_NOMEM, "cannot start libcurl");
@@ -77,7 +77,7 @@ ccz_status ccz_http_get(ccz_http_response *r, const char *url, const ccz_http_op
     return CCZ_OK;
 }
 
-void ccz_http_response_init(ccz_http_response *r, const char *const *names)
+void tee_http_response_init(tee_http_response *r, const char *const *names)
 {
     ccz_buf_init(&r->body, RESPONSE_MAX, false);
     ccz_buf_init(&r->header, HEADER_MAX, false);
@@ -85,7 +85,7 @@ void ccz_http_response_init(ccz_http_response *r, const char *const *names)
     r->overflow = false;
 }
 
-void ccz_http_response_free(ccz_http_response *r)
+void tee_http_response_free(tee_http_response *r)
 {
     ccz_buf_free(&r->body);
     ccz_buf_free(&r->header);

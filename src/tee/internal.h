@@ -5,6 +5,7 @@
 #include <openssl/x509.h>
 
 #include "ccz/tee.h"
+#include "x509/x509.h"
 
 /* Attester operations a backend may have (NULL when this build cannot attest for it). */
 typedef struct {
@@ -13,21 +14,21 @@ typedef struct {
     ccz_status (*attest)(const void *state, const uint8_t report_data[64], ccz_buf *evidence,
                          ccz_buf *certs);
     void (*destroy)(void *state);
-} ccz_attester_ops;
+} tee_attester_ops;
 
-extern const ccz_attester_ops ccz_attester_sgx;
-extern const ccz_attester_ops ccz_attester_tdx;
-extern const ccz_attester_ops ccz_attester_snp;
+extern const tee_attester_ops tee_attester_sgx;
+extern const tee_attester_ops tee_attester_tdx;
+extern const tee_attester_ops tee_attester_snp;
 
 /* The device attesters' shared state (dcap_attest.c). */
 typedef struct {
     char root[2048];
     char entry[256];
     bool has_entry;
-} ccz_dev_attester;
+} tee_dev_attester;
 
-ccz_status ccz_dev_attester_new(void **state, const ccz_attester_opts *o);
-void ccz_dev_attester_free(void *state);
+ccz_status tee_dev_attester_new(void **state, const ccz_attester_opts *o);
+void tee_dev_attester_free(void *state);
 
 /* One TEE backend: detect looks only at framing; verify fills a ccz_result; attester is NULL
  * where this build cannot produce that evidence. */
@@ -35,13 +36,13 @@ typedef struct {
     ccz_tee tee;
     bool (*detect)(ccz_span evidence);
     ccz_status (*verify)(ccz_result *out, ccz_span evidence, const ccz_verify_opts *o);
-    const ccz_attester_ops *attester;
-} ccz_backend;
+    const tee_attester_ops *attester;
+} tee_backend;
 
-extern const ccz_backend ccz_backend_sim;
-extern const ccz_backend ccz_backend_snp;
-extern const ccz_backend ccz_backend_sgx;
-extern const ccz_backend ccz_backend_tdx;
+extern const tee_backend tee_backend_sim;
+extern const tee_backend tee_backend_snp;
+extern const tee_backend tee_backend_sgx;
+extern const tee_backend tee_backend_tdx;
 
 struct ccz_trust {
     X509_STORE *sim_store;      /* sim platform roots, for X509_verify_cert */
@@ -54,34 +55,11 @@ struct ccz_trust {
     uint64_t id;                 /* changes whenever the roots change (keys verifier caches) */
 };
 
-/* Reads up to max PEM certificates (tolerating missing newlines and a trailing NUL) into a new
- * stack the caller frees, even on error. */
-ccz_status ccz_read_pem_certs(STACK_OF(X509) **out, ccz_span pem, int max);
-/* Reads one certificate, PEM or DER (exactly one DER element). */
-ccz_status ccz_read_cert(X509 **out, ccz_span in);
-
-/* X509_verify_cert at the instant `at`, with every validity window inclusive at both ends: a
- * certificate is valid from its notBefore through its notAfter second, a CRL from its
- * lastUpdate through its nextUpdate second (RFC 5280; OpenSSL alone ends both a second early).
- * Returns what X509_verify_cert returns; the error is in ctx. */
-int ccz_x509_verify_at(X509_STORE_CTX *ctx, int64_t at);
-
-/* Records a failure at `step` in r, taking the message from ccz_error_detail() (or the
- * status's text), and returns s. */
-ccz_status ccz_result_fail(ccz_result *r, const char *step, ccz_status s);
-
-/* ECDSA P-256 with raw encodings: r||s signatures, x||y public keys. ccz_p256_verify returns
- * CCZ_ERR_BAD_SIGNATURE without setting a detail; the caller says what did not verify. */
-bool ccz_is_p256(EVP_PKEY *key);
-ccz_status ccz_p256_key_from_raw(EVP_PKEY **out, const uint8_t xy[64]);
-ccz_status ccz_p256_verify(EVP_PKEY *key, ccz_span msg, const uint8_t sig[64]);
-ccz_status ccz_p256_sign(uint8_t sig[64], EVP_PKEY *key, ccz_span msg);
-
 /* Device files under a configurable root (tests point it at recorded evidence). Missing or
  * unreadable devices are CCZ_ERR_TEE_UNAVAILABLE. */
-ccz_status ccz_dev_path(char *out, size_t cap, const char *root, const char *rel);
-ccz_status ccz_dev_write(const char *path, ccz_span data);
-ccz_status ccz_dev_read(ccz_buf *out, const char *path, size_t max);
+ccz_status tee_dev_path(char *out, size_t cap, const char *root, const char *rel);
+ccz_status tee_dev_write(const char *path, ccz_span data);
+ccz_status tee_dev_read(ccz_buf *out, const char *path, size_t max);
 
 /* configfs-tsm reports (tsm.c). */
 typedef struct {
@@ -89,40 +67,40 @@ typedef struct {
     const uint8_t *report_data; /* 64 bytes for inblob */
     int privlevel;              /* SNP VMPL to request, or -1 */
     const char *entry;          /* an existing entry to use, or NULL for a fresh one */
-} ccz_tsm_request;
+} tee_tsm_request;
 
-bool ccz_tsm_available(const char *root);
-ccz_status ccz_tsm_report(const char *root, const ccz_tsm_request *rq, ccz_buf *out,
+bool tee_tsm_available(const char *root);
+ccz_status tee_tsm_report(const char *root, const tee_tsm_request *rq, ccz_buf *out,
                           ccz_buf *aux);
 
 /* TDX quote via /dev/tdx_guest and the QGS message format (dcap_attest.c), exposed for tests. */
-ccz_status ccz_tdx_qgs_request(ccz_buf *out, const uint8_t tdreport[1024]);
-ccz_status ccz_tdx_qgs_response(ccz_span *quote, ccz_span buf);
+ccz_status tee_tdx_qgs_request(ccz_buf *out, const uint8_t tdreport[1024]);
+ccz_status tee_tdx_qgs_response(ccz_span *quote, ccz_span buf);
 
 /* HTTP GET (http.c). */
 typedef struct {
     const char *ca_file; /* PEM roots for TLS, NULL: the system's */
     bool insecure;       /* skip TLS server verification */
     long timeout_seconds; /* 0: 60 */
-} ccz_http_opts;
+} tee_http_opts;
 
 typedef struct {
     ccz_buf body;
     ccz_buf header;           /* the value of the first wanted header found */
     const char *const *names; /* header names wanted (NULL-terminated), or NULL */
     bool overflow;
-} ccz_http_response;
+} tee_http_response;
 
-void ccz_http_response_init(ccz_http_response *r, const char *const *names);
-void ccz_http_response_free(ccz_http_response *r);
+void tee_http_response_init(tee_http_response *r, const char *const *names);
+void tee_http_response_free(tee_http_response *r);
 /* CCZ_ERR_NOT_FOUND for 404, CCZ_ERR_NETWORK for other failures and statuses. */
-ccz_status ccz_http_get(ccz_http_response *r, const char *url, const ccz_http_opts *o);
+ccz_status tee_http_get(tee_http_response *r, const char *url, const tee_http_opts *o);
 
 /* Appends the DER of a CRL served in any of the encodings collateral services use: DER, PEM or
  * hex-encoded DER, told apart by parsing (dcap_fetch.c). CCZ_ERR_MALFORMED when it is none. */
-ccz_status ccz_crl_body_der(ccz_buf *der, ccz_span body, const char *what);
+ccz_status dcap_crl_body_der(ccz_buf *der, ccz_span body, const char *what);
 
 /* SHA-256 of a byte span. */
-ccz_status ccz_sha256(uint8_t out[32], ccz_span in);
+ccz_status tee_sha256(uint8_t out[32], ccz_span in);
 
 #endif

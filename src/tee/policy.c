@@ -9,7 +9,7 @@
 
 #include "policy_internal.h"
 
-const char *const ccz_tcb_status_names[TCB_STATUS_COUNT] = {
+const char *const policy_tcb_status_names[TCB_STATUS_COUNT] = {
     "UpToDate",  "SWHardeningNeeded",           "ConfigurationNeeded",
     "ConfigurationAndSWHardeningNeeded",        "OutOfDate",
     "OutOfDateConfigurationNeeded",             "Revoked",
@@ -112,7 +112,7 @@ static ccz_status read_tcb_list(const json_t *v, const char *where, unsigned *ou
         const char *s = json_string_value(e);
         int found = -1;
         for (int k = 0; s && k < TCB_STATUS_COUNT; k++)
-            if (strcmp(s, ccz_tcb_status_names[k]) == 0)
+            if (strcmp(s, policy_tcb_status_names[k]) == 0)
                 found = k;
         if (found < 0)
             return bad(where, "unknown TCB status ",
@@ -220,7 +220,7 @@ static ccz_status tdx_field(void *entry, const char *key, const json_t *v, const
         {"mr_seam", TF_MR_SEAM, offsetof(tdx_entry, mr_seam)},
         {"mr_signer_seam", TF_MR_SIGNER_SEAM, offsetof(tdx_entry, mr_signer_seam)},
     };
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(f); i++)
         if (strcmp(key, f[i].key) == 0) {
             e->fields |= f[i].flag;
             return read_hex(v, where, (uint8_t *)e + f[i].off, 48);
@@ -390,7 +390,7 @@ static const struct {
     {"verify_rt_mr2", DC_TDX, "rt_mr2", TF_RTMR0 << 2},
     {"verify_rt_mr3", DC_TDX, "rt_mr3", TF_RTMR0 << 3},
 };
-#define N_DC_FIELDS (sizeof dc_fields / sizeof dc_fields[0])
+#define N_DC_FIELDS CCZ_ARRAY_LEN(dc_fields)
 
 static ccz_status dc_sgx_value(sgx_entry *e, unsigned flag, const json_t *v, const char *at)
 {
@@ -576,7 +576,7 @@ static bool is_dynamic_config(const json_t *root)
     const json_t *v;
     json_object_foreach((json_t *)root, key, v) {
         if (strcmp(key, "sgx_mrs") == 0 || strcmp(key, "tdx_mrs") == 0 ||
-            strncmp(key, "verify_", 7) == 0)
+            CCZ_STARTS_WITH(key, "verify_"))
             return true;
     }
     return false;
@@ -629,8 +629,8 @@ ccz_status ccz_policy_load_file(ccz_policy **out, const char *path)
 
 ccz_status ccz_policy_default(ccz_policy **out)
 {
-    static const char doc[] = "{}";
-    return ccz_policy_parse(out, doc, sizeof doc - 1);
+    ccz_span doc = CCZ_LIT("{}");
+    return ccz_policy_parse(out, (const char *)doc.ptr, doc.len);
 }
 
 void ccz_policy_free(ccz_policy *p)
@@ -749,7 +749,7 @@ json_t *ccz_policy_to_json(const ccz_policy *p)
                                       "fmc", p->snp_min_tcb.fmc));
     for (int i = 0; i < TCB_STATUS_COUNT; i++)
         if (p->tcb & (1u << i))
-            json_array_append_new(tcb, json_string(ccz_tcb_status_names[i]));
+            json_array_append_new(tcb, json_string(policy_tcb_status_names[i]));
     json_object_set_new(o, "accepted_tcb_statuses", tcb);
     if (p->has_sgx && list_constrains(p->sgx, p->n_sgx, sizeof *p->sgx)) {
         json_t *a = json_array();

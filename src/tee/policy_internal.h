@@ -61,7 +61,7 @@ typedef struct {
 
 /* TCB statuses as Intel names them; a policy accepts a set of them (bit i = status i). */
 #define TCB_STATUS_COUNT 9
-extern const char *const ccz_tcb_status_names[TCB_STATUS_COUNT];
+extern const char *const policy_tcb_status_names[TCB_STATUS_COUNT];
 #define TCB_UP_TO_DATE 0
 #define TCB_OUT_OF_DATE 4
 #define TCB_OUT_OF_DATE_CONFIG 5

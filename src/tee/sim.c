@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "core/guard.h"
 #include "internal.h"
 
 /* Clock skew tolerated between an attester's clock and the verifier's instant. */
@@ -31,10 +32,11 @@ ccz_status ccz_sim_evidence_parse(ccz_sim_evidence *e, ccz_span in)
     memset(e, 0, sizeof *e);
     ccz_cursor c;
     ccz_cursor_init(&c, in);
-    uint8_t magic[4];
+    ccz_span magic;
     uint16_t cert_len;
     uint64_t ts;
-    if (ccz_cursor_copy(&c, magic, 4) || memcmp(magic, CCZ_SIM_MAGIC, 4) != 0)
+    if (ccz_cursor_take(&c, CCZ_LIT(CCZ_SIM_MAGIC).len, &magic) ||
+        !CCZ_SPAN_STARTS_WITH(magic, CCZ_SIM_MAGIC))
         return ccz_fail(CCZ_ERR_UNKNOWN_FORMAT, "not sim evidence (magic is not \"CCZS\")");
     if (ccz_cursor_u16le(&c, &e->version))
         return ccz_fail_context(CCZ_ERR_TRUNCATED, "sim evidence header");
@@ -73,22 +75,14 @@ truncated:
 
 static bool sim_detect(ccz_span ev)
 {
-    return ev.len >= 4 && memcmp(ev.ptr, CCZ_SIM_MAGIC, 4) == 0;
+    ccz_cursor c;
+    ccz_cursor_init(&c, ev);
+    ccz_span magic;
+    return ccz_cursor_peek(&c, CCZ_LIT(CCZ_SIM_MAGIC).len, &magic) == CCZ_OK &&
+           CCZ_SPAN_STARTS_WITH(magic, CCZ_SIM_MAGIC);
 }
 
 /* ---- verification --------------------------------------------------------------------------*/
-
-static ccz_status map_x509_error(int err)
-{
-    switch (err) {
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-        return CCZ_ERR_EXPIRED;
-    case X509_V_ERR_CERT_NOT_YET_VALID:
-        return CCZ_ERR_NOT_YET_VALID;
-    default:
-        return CCZ_ERR_CERT_CHAIN;
-    }
-}
 
 /* The first 8 bytes of a key identifier as hex ("" without one). */
 static void key_id_hex(const ASN1_OCTET_STRING *kid, char out[17])
@@ -108,11 +102,8 @@ static void describe_roots(const ccz_trust *t, char *out, size_t cap)
         char kid[17];
         key_id_hex(X509_get0_subject_key_id(root), kid);
         uint8_t id[32] = {0};
-        unsigned char *der = NULL;
-        int n = i2d_X509(root, &der);
-        if (n > 0)
-            (void)!ccz_sha256(id, CCZ_SPAN(der, (size_t)n));
-        OPENSSL_free(der);
+        if (x509_cert_sha256(id, root) != CCZ_OK) /* only names the root in a message */
+            memset(id, 0, sizeof id);
         int w = snprintf(out + len, cap - len,
                          "%skey id %s… (platform_id %02x%02x%02x%02x%02x%02x%02x%02x…)",
                          i ? "; " : "", kid, id[0], id[1], id[2], id[3], id[4], id[5], id[6],
@@ -131,54 +122,38 @@ static ccz_status verify_platform_cert(X509 *cert, const ccz_trust *t, int64_t a
                "no sim platform root is trusted: the verifier needs the root.crt of the platform "
                "that made the evidence (a platform made now by 'ccz sim init' cannot verify "
                "evidence from another)");
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    CCZ_ENSURE(ctx, CCZ_ERR_NOMEM, "out of memory");
-    ccz_status s = CCZ_OK;
-    if (!X509_STORE_CTX_init(ctx, t->sim_store, cert, NULL)) {
-        s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot set up certificate verification");
-        goto out;
+    const x509_chain_check check = {
+        .what = "sim platform certificate",
+        .store = t->sim_store,
+        .at = at,
+    };
+    X509 *root = NULL;
+    int err;
+    ccz_status s = x509_verify_chain(&check, cert, NULL, &root, &err);
+    const ASN1_OCTET_STRING *akid = X509_get0_authority_key_id(cert);
+    if (s && (err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+              err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT) && akid) {
+        char roots[320], from[17];
+        describe_roots(t, roots, sizeof roots);
+        key_id_hex(akid, from);
+        return ccz_fail(CCZ_ERR_CERT_CHAIN, "the evidence comes from another sim platform: its "
+                        "attestation key is certified by a root with key id %s…, and the "
+                        "trusted sim root%s %s %s", from,
+                        sk_X509_num(t->sim_roots) > 1 ? "s" : "",
+                        sk_X509_num(t->sim_roots) > 1 ? "are" : "is", roots);
     }
-    if (ccz_x509_verify_at(ctx, at) != 1) {
-        int err = X509_STORE_CTX_get_error(ctx);
-        const ASN1_OCTET_STRING *akid = X509_get0_authority_key_id(cert);
-        if ((err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-             err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT) && akid) {
-            char roots[320], from[17];
-            describe_roots(t, roots, sizeof roots);
-            key_id_hex(akid, from);
-            s = ccz_fail(CCZ_ERR_CERT_CHAIN, "the evidence comes from another sim platform: its "
-                         "attestation key is certified by a root with key id %s…, and the "
-                         "trusted sim root%s %s %s", from,
-                         sk_X509_num(t->sim_roots) > 1 ? "s" : "",
-                         sk_X509_num(t->sim_roots) > 1 ? "are" : "is", roots);
-        } else {
-            s = ccz_fail(map_x509_error(err), "sim platform certificate: %s",
-                         X509_verify_cert_error_string(err));
-        }
-        ERR_clear_error();
-        goto out;
-    }
-    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
-    X509 *root = sk_X509_value(chain, sk_X509_num(chain) - 1);
-    unsigned char *der = NULL;
-    int n = i2d_X509(root, &der);
-    if (n <= 0) {
-        s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot encode sim root");
-        goto out;
-    }
-    s = ccz_sha256(platform_id, CCZ_SPAN(der, (size_t)n));
-    OPENSSL_free(der);
-out:
-    X509_STORE_CTX_free(ctx);
+    if (s == CCZ_OK)
+        s = x509_cert_sha256(platform_id, root);
+    X509_free(root);
     return s;
 }
 
 /* Checks the r||s signature over msg with the certified EC P-256 attestation key. */
 static ccz_status verify_p256(EVP_PKEY *key, ccz_span msg, const uint8_t sig[64])
 {
-    CCZ_ENSURE(ccz_is_p256(key), CCZ_ERR_KEY_MALFORMED,
+    CCZ_ENSURE(x509_is_p256(key), CCZ_ERR_KEY_MALFORMED,
                "sim attestation key is not an EC P-256 key");
-    CCZ_ENSURE(ccz_p256_verify(key, msg, sig) == CCZ_OK, CCZ_ERR_BAD_SIGNATURE,
+    CCZ_ENSURE(x509_p256_verify(key, msg, sig) == CCZ_OK, CCZ_ERR_BAD_SIGNATURE,
                "sim evidence signature does not verify with the platform attestation key");
     return CCZ_OK;
 }
@@ -188,37 +163,37 @@ static ccz_status sim_verify(ccz_result *r, ccz_span ev, const ccz_verify_opts *
     ccz_sim_evidence e;
     ccz_status s = ccz_sim_evidence_parse(&e, ev);
     if (s)
-        return ccz_result_fail(r, s == CCZ_ERR_UNKNOWN_FORMAT ? CCZ_STEP_DETECT : CCZ_STEP_PARSE,
+        return ccz_result_fail(r, s == CCZ_ERR_UNKNOWN_FORMAT ? CCZ_AT_DETECT : CCZ_AT_PARSE,
                                s);
 
     const unsigned char *p = e.platform_cert.ptr;
     X509 *cert = d2i_X509(NULL, &p, (long)e.platform_cert.len);
     if (!cert || p != e.platform_cert.ptr + e.platform_cert.len) {
         X509_free(cert);
-        ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED, "sim platform certificate cannot be parsed");
-        return ccz_result_fail(r, CCZ_STEP_PLATFORM_CERT, CCZ_ERR_CERT_MALFORMED);
+        return ccz_result_fail(r, CCZ_AT_PLATFORM_CERT,
+                               ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED,
+                                             "sim platform certificate cannot be parsed"));
     }
     ccz_claims *c = &r->claims;
     s = verify_platform_cert(cert, o->trust, o->at_unix, c->sim.platform_id);
     if (s) {
         X509_free(cert);
-        return ccz_result_fail(r, CCZ_STEP_PLATFORM_CERT, s);
+        return ccz_result_fail(r, CCZ_AT_PLATFORM_CERT, s);
     }
     s = verify_p256(X509_get0_pubkey(cert), e.signed_part, e.signature);
     X509_free(cert);
     if (s)
-        return ccz_result_fail(r, CCZ_STEP_SIGNATURE, s);
+        return ccz_result_fail(r, CCZ_AT_SIGNATURE, s);
 
     if (e.timestamp > o->at_unix + SIM_MAX_SKEW) {
-        ccz_fail(CCZ_ERR_NOT_YET_VALID,
-                 "sim evidence was made at %lld, after the verification instant %lld",
-                 (long long)e.timestamp, (long long)o->at_unix);
-        return ccz_result_fail(r, CCZ_STEP_TIMESTAMP, CCZ_ERR_NOT_YET_VALID);
+        return ccz_result_failf(r, CCZ_AT_TIMESTAMP, CCZ_ERR_NOT_YET_VALID,
+                                "sim evidence was made at %lld, after the verification instant "
+                                "%lld",
+                                (long long)e.timestamp, (long long)o->at_unix);
     }
     if (o->expected_report_data && !ccz_ct_equal(o->expected_report_data, e.report_data, 64)) {
-        ccz_fail(CCZ_ERR_REPORT_DATA_MISMATCH, "report data in the evidence is not the expected "
-                                               "value");
-        return ccz_result_fail(r, CCZ_STEP_REPORT_DATA, CCZ_ERR_REPORT_DATA_MISMATCH);
+        return ccz_result_failf(r, CCZ_AT_REPORT_DATA, CCZ_ERR_REPORT_DATA_MISMATCH,
+                                "report data in the evidence is not the expected value");
     }
 
     c->tee = CCZ_TEE_SIM;
@@ -243,95 +218,42 @@ static ccz_status gen_p256(EVP_PKEY **out)
     return CCZ_OK;
 }
 
-static ccz_status add_ext(X509 *issuer, X509 *subject, int nid, const char *value)
-{
-    X509V3_CTX v3;
-    X509V3_set_ctx(&v3, issuer, subject, NULL, NULL, 0);
-    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
-    int ok = ext && X509_add_ext(subject, ext, -1);
-    X509_EXTENSION_free(ext);
-    if (!ok)
-        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot add certificate extension %s", value);
-    return CCZ_OK;
-}
-
-/* Issues a certificate for key, signed by issuer_key (self-signed when issuer is NULL). */
+/* Issues a certificate for key, signed by issuer_key (self-signed when issuer is NULL), valid
+ * from a minute ago for SIM_CERT_YEARS. */
 static ccz_status issue_cert(X509 **out, EVP_PKEY *key, const char *cn, X509 *issuer,
                              EVP_PKEY *issuer_key, bool ca)
 {
-    *out = NULL;
-    X509 *x = X509_new();
-    CCZ_ENSURE(x, CCZ_ERR_NOMEM, "out of memory");
-    ccz_status s = CCZ_OK;
-    unsigned char serial[16];
-    BIGNUM *bn = NULL;
-    X509_NAME *name = X509_get_subject_name(x);
-    time_t now = time(NULL);
-    if (RAND_bytes(serial, sizeof serial) != 1)
-        goto ossl;
-    serial[0] &= 0x7f;
-    bn = BN_bin2bn(serial, sizeof serial, NULL);
-    if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) || !X509_set_version(x, 2) ||
-        !X509_time_adj_ex(X509_getm_notBefore(x), 0, -60, &now) ||
-        !X509_time_adj_ex(X509_getm_notAfter(x), 365 * SIM_CERT_YEARS, 0, &now) ||
-        !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                                    (const unsigned char *)"ccz simulated TEE (not hardware)", -1,
-                                    -1, 0) ||
-        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1,
-                                    0) ||
-        !X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name) ||
-        !X509_set_pubkey(x, key))
-        goto ossl;
-    X509 *iss = issuer ? issuer : x;
-    CCZ_GUARD_GOTO(add_ext(iss, x, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE"), s, done);
-    CCZ_GUARD_GOTO(add_ext(iss, x, NID_key_usage,
-                           ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature"),
-                   s, done);
-    CCZ_GUARD_GOTO(add_ext(iss, x, NID_subject_key_identifier, "hash"), s, done);
-    if (issuer)
-        CCZ_GUARD_GOTO(add_ext(iss, x, NID_authority_key_identifier, "keyid:always"), s, done);
-    if (!X509_sign(x, issuer_key, EVP_sha256()))
-        goto ossl;
-    *out = x;
-    x = NULL;
-    goto done;
-ossl:
-    s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot issue certificate '%s'", cn);
-done:
-    BN_free(bn);
-    X509_free(x);
-    return s;
-}
-
-static ccz_status write_bio(const char *path, BIO *bio, unsigned mode)
-{
-    char *data = NULL;
-    long n = BIO_get_mem_data(bio, &data);
-    ccz_status s = ccz_file_write(path, CCZ_SPAN(data, n > 0 ? (size_t)n : 0), mode);
-    if (n > 0)
-        ccz_wipe(data, (size_t)n);
-    return s;
+    int64_t now = (int64_t)time(NULL);
+    const x509_issue_opts o = {
+        .org = "ccz simulated TEE (not hardware)",
+        .cn = cn,
+        .issuer = issuer,
+        .issuer_key = issuer_key,
+        .ca = ca,
+        .not_before = now - 60,
+        .not_after = now + (int64_t)365 * SIM_CERT_YEARS * 86400,
+    };
+    return x509_issue(out, key, &o);
 }
 
 static ccz_status write_key(const char *path, EVP_PKEY *key)
 {
-    BIO *bio = BIO_new(BIO_s_mem());
-    CCZ_ENSURE(bio, CCZ_ERR_NOMEM, "out of memory");
-    ccz_status s = PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)
-                       ? write_bio(path, bio, 0600)
-                       : ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot encode key");
-    BIO_free(bio);
+    ccz_buf pem;
+    ccz_buf_init(&pem, 0, true);
+    ccz_status s = x509_key_to_pem(&pem, key);
+    if (s == CCZ_OK)
+        s = ccz_file_write(path, ccz_buf_span(&pem), 0600);
+    ccz_buf_free(&pem);
     return s;
 }
 
 static ccz_status write_cert(const char *path, X509 *x)
 {
-    BIO *bio = BIO_new(BIO_s_mem());
-    CCZ_ENSURE(bio, CCZ_ERR_NOMEM, "out of memory");
-    ccz_status s = PEM_write_bio_X509(bio, x) ? write_bio(path, bio, 0644)
-                                              : ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot encode "
-                                                                              "certificate");
-    BIO_free(bio);
+    ccz_buf pem = CCZ_BUF_INIT;
+    ccz_status s = x509_cert_to_pem(&pem, x);
+    if (s == CCZ_OK)
+        s = ccz_file_write(path, ccz_buf_span(&pem), 0644);
+    ccz_buf_free(&pem);
     return s;
 }
 
@@ -355,31 +277,10 @@ static ccz_status load_key(EVP_PKEY **out, const char *path_or_dir, const char *
     ccz_buf_init(&b, 0, true);
     ccz_status s = name ? load_pem(&b, path_or_dir, name)
                         : ccz_file_read(&b, path_or_dir, PLATFORM_FILE_MAX);
-    if (s == CCZ_OK) {
-        BIO *bio = BIO_new_mem_buf(b.ptr, (int)b.len);
-        *out = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
-        if (!*out && bio) {
-            ERR_clear_error();
-            (void)BIO_reset(bio);
-            *out = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-        }
-        BIO_free(bio);
-        if (!*out)
-            s = ccz_fail_ossl(CCZ_ERR_KEY_MALFORMED, "%s%s%s is not a PEM key", path_or_dir,
+    if (s == CCZ_OK && x509_key_from_pem(out, ccz_buf_span(&b)) != CCZ_OK)
+        s = ccz_fail_ossl(CCZ_ERR_KEY_MALFORMED, "%s%s%s is not a PEM key", path_or_dir,
                               name ? "/" : "", name ? name : "");
-    }
     ccz_buf_free(&b);
-    return s;
-}
-
-static ccz_status spki_hash(uint8_t out[32], EVP_PKEY *key)
-{
-    unsigned char *der = NULL;
-    int n = i2d_PUBKEY(key, &der);
-    if (n <= 0)
-        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot encode public key");
-    ccz_status s = ccz_sha256(out, CCZ_SPAN(der, (size_t)n));
-    OPENSSL_free(der);
     return s;
 }
 
@@ -459,13 +360,11 @@ ccz_status ccz_sim_measure_file(uint8_t out[32], const char *path)
         }
         if (n == 0)
             break;
-        if (!EVP_DigestUpdate(md, chunk, (size_t)n)) {
-            s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "SHA-256 failed");
-            goto out;
-        }
+        CCZ_GUARD_OSSL_GOTO(EVP_DigestUpdate(md, chunk, (size_t)n), s, out, CCZ_ERR_CRYPTO,
+                            "SHA-256 failed");
     }
-    if (!EVP_DigestFinal_ex(md, out, NULL))
-        s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "SHA-256 failed");
+    CCZ_GUARD_OSSL_GOTO(EVP_DigestFinal_ex(md, out, NULL), s, out, CCZ_ERR_CRYPTO,
+                        "SHA-256 failed");
 out:
     EVP_MD_CTX_free(md);
     close(fd);
@@ -476,7 +375,7 @@ ccz_status ccz_sim_signer_of_key_file(uint8_t out[32], const char *path)
 {
     EVP_PKEY *k;
     CCZ_GUARD(load_key(&k, path, NULL));
-    ccz_status s = spki_hash(out, k);
+    ccz_status s = x509_spki_sha256(out, k);
     EVP_PKEY_free(k);
     return s;
 }
@@ -506,13 +405,11 @@ static ccz_status load_ak_cert(ccz_buf *der, const char *dir, EVP_PKEY *ak)
 {
     ccz_buf pem = CCZ_BUF_INIT;
     CCZ_GUARD(load_pem(&pem, dir, "ak.crt"));
-    BIO *bio = BIO_new_mem_buf(pem.ptr, (int)pem.len);
-    X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-    BIO_free(bio);
+    X509 *x;
+    ccz_status s = x509_read_cert(&x, ccz_buf_span(&pem));
     ccz_buf_free(&pem);
-    if (!x)
-        return ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED, "%s/ak.crt is not a PEM certificate", dir);
-    ccz_status s = CCZ_OK;
+    if (s)
+        return ccz_fail(CCZ_ERR_CERT_MALFORMED, "%s/ak.crt is not a PEM certificate", dir);
     unsigned char *d = NULL;
     int n = i2d_X509(x, &d);
     if (EVP_PKEY_eq(X509_get0_pubkey(x), ak) != 1)
@@ -542,7 +439,7 @@ static ccz_status sim_attester_new(void **state, const ccz_attester_opts *o)
         CCZ_GUARD_GOTO(load_key(&signer, o->sim.signer_key, NULL), s, fail);
     else
         CCZ_GUARD_GOTO(load_key(&signer, o->sim.dir, "signer.key"), s, fail);
-    CCZ_GUARD_GOTO(spki_hash(a->signer, signer), s, fail);
+    CCZ_GUARD_GOTO(x509_spki_sha256(a->signer, signer), s, fail);
     if (o->sim.measurement)
         memcpy(a->measurement, o->sim.measurement, 32);
     else
@@ -568,7 +465,8 @@ static ccz_status sim_attest(const void *state, const uint8_t rd[64], ccz_buf *e
     int64_t ts = a->timestamp ? a->timestamp : (int64_t)time(NULL);
     size_t start = ev->len;
     ccz_status s;
-    CCZ_GUARD_GOTO(ccz_buf_append(ev, CCZ_SIM_MAGIC, 4), s, fail);
+    CCZ_GUARD_GOTO(ccz_buf_append(ev, CCZ_LIT(CCZ_SIM_MAGIC).ptr, CCZ_LIT(CCZ_SIM_MAGIC).len), s,
+                   fail);
     CCZ_GUARD_GOTO(ccz_buf_append_u16le(ev, CCZ_SIM_VERSION), s, fail);
     CCZ_GUARD_GOTO(ccz_buf_append_u16le(ev, a->flags), s, fail);
     CCZ_GUARD_GOTO(ccz_buf_append(ev, a->measurement, 32), s, fail);
@@ -580,7 +478,7 @@ static ccz_status sim_attest(const void *state, const uint8_t rd[64], ccz_buf *e
     CCZ_GUARD_GOTO(ccz_buf_append_u16le(ev, (uint16_t)a->ak_der.len), s, fail);
     CCZ_GUARD_GOTO(ccz_buf_append(ev, a->ak_der.ptr, a->ak_der.len), s, fail);
     uint8_t sig[64];
-    CCZ_GUARD_GOTO(ccz_p256_sign(sig, a->ak, CCZ_SPAN(ev->ptr + start, ev->len - start)), s, fail);
+    CCZ_GUARD_GOTO(x509_p256_sign(sig, a->ak, CCZ_SPAN(ev->ptr + start, ev->len - start)), s, fail);
     CCZ_GUARD_GOTO(ccz_buf_append(ev, sig, sizeof sig), s, fail);
     return CCZ_OK;
 fail:
@@ -588,9 +486,9 @@ fail:
     return s;
 }
 
-static const ccz_attester_ops sim_attester_ops = {sim_attester_new, sim_attest, sim_attester_free};
+static const tee_attester_ops sim_attester_ops = {sim_attester_new, sim_attest, sim_attester_free};
 
-const ccz_backend ccz_backend_sim = {
+const tee_backend tee_backend_sim = {
     .tee = CCZ_TEE_SIM,
     .detect = sim_detect,
     .verify = sim_verify,

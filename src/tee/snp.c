@@ -29,7 +29,7 @@ const char *ccz_snp_product_name(ccz_snp_product p)
 ccz_status ccz_snp_product_parse(const char *name, ccz_snp_product *out)
 {
     for (int i = 1; i < 4; i++)
-        if (strncasecmp(name, product_names[i], 5) == 0) {
+        if (strncasecmp(name, product_names[i], strlen(product_names[i])) == 0) {
             *out = (ccz_snp_product)i;
             return CCZ_OK;
         }
@@ -163,14 +163,6 @@ static ccz_status spl_value(uint8_t *out, ASN1_OCTET_STRING *v, const char *what
     return ccz_cursor_expect_end(&c);
 }
 
-static ASN1_OCTET_STRING *ext_value(X509 *x, const char *oid_text)
-{
-    ASN1_OBJECT *oid = OBJ_txt2obj(oid_text, 1);
-    int idx = oid ? X509_get_ext_by_OBJ(x, oid, -1) : -1;
-    ASN1_OBJECT_free(oid);
-    return idx < 0 ? NULL : X509_EXTENSION_get_data(X509_get_ext(x, idx));
-}
-
 static ccz_status vek_info(ccz_snp_vek_info *info, X509 *x)
 {
     memset(info, 0, sizeof *info);
@@ -179,7 +171,7 @@ static ccz_status vek_info(ccz_snp_vek_info *info, X509 *x)
     if (strcmp(cn, "SEV-VCEK") && strcmp(cn, "SEV-VLEK"))
         return ccz_fail(CCZ_ERR_MALFORMED, "certificate '%s' is not a VCEK or VLEK", cn);
     info->vlek = strcmp(cn, "SEV-VLEK") == 0;
-    ASN1_OCTET_STRING *v = ext_value(x, "1.3.6.1.4.1.3704.1.2");
+    ASN1_OCTET_STRING *v = x509_find_ext(x, "1.3.6.1.4.1.3704.1.2");
     if (v) { /* productName: IA5String */
         ccz_cursor c;
         ccz_cursor_init(&c, CCZ_SPAN(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v)));
@@ -198,19 +190,19 @@ static ccz_status vek_info(ccz_snp_vek_info *info, X509 *x)
         {"1.3.6.1.4.1.3704.1.3.3", "snpSPL", offsetof(ccz_snp_tcb, snp)},
         {"1.3.6.1.4.1.3704.1.3.8", "ucodeSPL", offsetof(ccz_snp_tcb, microcode)},
     };
-    for (size_t i = 0; i < sizeof spl / sizeof spl[0]; i++) {
-        v = ext_value(x, spl[i].oid);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(spl); i++) {
+        v = x509_find_ext(x, spl[i].oid);
         CCZ_ENSURE(v, CCZ_ERR_MALFORMED, "VEK certificate lacks %s", spl[i].what);
         CCZ_GUARD(spl_value((uint8_t *)&info->tcb + spl[i].off, v, spl[i].what));
     }
-    if ((v = ext_value(x, "1.3.6.1.4.1.3704.1.3.9")) != NULL) {
+    if ((v = x509_find_ext(x, "1.3.6.1.4.1.3704.1.3.9")) != NULL) {
         CCZ_GUARD(spl_value(&info->tcb.fmc, v, "fmcSPL"));
         info->has_fmc = true;
     }
     if (info->vlek)
         return CCZ_OK;
     /* hwID: the raw chip id (64 bytes; 8 on Turin) or the same wrapped in an OCTET STRING */
-    v = ext_value(x, "1.3.6.1.4.1.3704.1.4");
+    v = x509_find_ext(x, "1.3.6.1.4.1.3704.1.4");
     CCZ_ENSURE(v, CCZ_ERR_MALFORMED, "VCEK certificate lacks hwID");
     ccz_span raw = CCZ_SPAN(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v));
     ccz_cursor c;
@@ -230,7 +222,7 @@ static ccz_status vek_info(ccz_snp_vek_info *info, X509 *x)
 ccz_status ccz_snp_vek_info_parse(ccz_snp_vek_info *out, ccz_span cert)
 {
     X509 *x;
-    CCZ_GUARD(ccz_read_cert(&x, cert));
+    CCZ_GUARD(x509_read_cert(&x, cert));
     ccz_status s = vek_info(out, x);
     X509_free(x);
     return s;
@@ -243,12 +235,12 @@ ccz_status ccz_collateral_snp(ccz_collateral **out, ccz_span vek, ccz_span chain
     CCZ_ENSURE(c, CCZ_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&c->lock, NULL);
     c->kind = COLLATERAL_SNP;
-    ccz_status s = ccz_read_cert(&c->snp.vek, vek);
+    ccz_status s = x509_read_cert(&c->snp.vek, vek);
     if (s)
         ccz_fail_context(s, "VEK certificate");
     if (s == CCZ_OK)
         s = vek_info(&c->snp.info, c->snp.vek);
-    if (s == CCZ_OK && chain.len && (s = ccz_read_pem_certs(&c->snp.chain, chain, 4)) != CCZ_OK)
+    if (s == CCZ_OK && chain.len && (s = x509_read_pem_certs(&c->snp.chain, chain, 4)) != CCZ_OK)
         ccz_fail_context(s, "VEK certificate chain");
     if (s == CCZ_OK && !c->snp.chain && !(c->snp.chain = sk_X509_new_null()))
         s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
@@ -262,12 +254,6 @@ ccz_status ccz_collateral_snp(ccz_collateral **out, ccz_span vek, ccz_span chain
 
 /* ---- verification ----------------------------------------------------------------------------*/
 
-static int64_t asn1_unix(const ASN1_TIME *t)
-{
-    struct tm tm;
-    return t && ASN1_TIME_to_tm(t, &tm) ? (int64_t)timegm(&tm) : 0;
-}
-
 /* Verifies VEK -> ASK/ASVK -> ARK at the instant, unless already verified for these roots and
  * this instant. Called with the collateral locked. */
 static ccz_status check_chain(ccz_result *r, snp_collateral *k, const ccz_trust *t, int64_t at)
@@ -277,47 +263,37 @@ static ccz_status check_chain(ccz_result *r, snp_collateral *k, const ccz_trust 
         return CCZ_OK;
     CCZ_ENSURE(sk_X509_num(t->amd_roots) > 0, CCZ_ERR_CERT_CHAIN, "no AMD root is trusted");
     STACK_OF(X509) *untrusted = sk_X509_dup(k->chain);
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    X509 *root = NULL;
+    x509_window w = X509_WINDOW_ALWAYS;
     ccz_status s = CCZ_OK;
     /* a chain the caller gives is used alone; otherwise the built-in ASKs and ASVKs */
     for (int i = 0; untrusted && !sk_X509_num(k->chain) && i < sk_X509_num(t->amd_intermediates);
          i++)
-        sk_X509_push(untrusted, sk_X509_value(t->amd_intermediates, i));
-    if (!untrusted || !ctx || !X509_STORE_CTX_init(ctx, t->amd_store, k->vek, untrusted)) {
-        s = ccz_fail_ossl(CCZ_ERR_NOMEM, "cannot set up verification");
+        if (!sk_X509_push(untrusted, sk_X509_value(t->amd_intermediates, i))) {
+            sk_X509_free(untrusted);
+            untrusted = NULL;
+        }
+    if (!untrusted) {
+        s = ccz_fail(CCZ_ERR_NOMEM, "cannot set up verification");
         goto out;
     }
-    if (ccz_x509_verify_at(ctx, at) != 1) {
-        int err = X509_STORE_CTX_get_error(ctx);
-        s = ccz_fail(err == X509_V_ERR_CERT_HAS_EXPIRED      ? CCZ_ERR_EXPIRED
-                     : err == X509_V_ERR_CERT_NOT_YET_VALID ? CCZ_ERR_NOT_YET_VALID
-                                                            : CCZ_ERR_CERT_CHAIN,
-                     "VEK chain: %s", X509_verify_cert_error_string(err));
-        ERR_clear_error();
-        goto out;
-    }
-    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
-    int64_t from = INT64_MIN, until = INT64_MAX;
-    for (int i = 0; i < sk_X509_num(chain); i++) {
-        X509 *x = sk_X509_value(chain, i);
-        int64_t nb = asn1_unix(X509_get0_notBefore(x)), na = asn1_unix(X509_get0_notAfter(x));
-        from = nb > from ? nb : from;
-        until = na < until ? na : until;
-    }
+    const x509_chain_check check = {
+        .what = "VEK chain",
+        .store = t->amd_store,
+        .untrusted = untrusted,
+        .at = at,
+    };
+    CCZ_GUARD_GOTO(x509_verify_chain(&check, k->vek, &w, &root, NULL), s, out);
     char ark[64] = "";
-    X509_NAME_get_text_by_NID(X509_get_subject_name(sk_X509_value(chain, sk_X509_num(chain) - 1)),
-                              NID_commonName, ark, sizeof ark);
+    X509_NAME_get_text_by_NID(X509_get_subject_name(root), NID_commonName, ark, sizeof ark);
     ccz_snp_product p = CCZ_SNP_UNKNOWN;
-    if (strncmp(ark, "ARK-", 4) != 0 || ccz_snp_product_parse(ark + 4, &p) != CCZ_OK) {
+    if (!CCZ_STARTS_WITH(ark, "ARK-") ||
+        ccz_snp_product_parse(ark + CCZ_LIT("ARK-").len, &p) != CCZ_OK) {
         s = ccz_fail(CCZ_ERR_CERT_CHAIN, "the VEK chain ends in '%s', not an AMD ARK", ark);
         goto out;
     }
     EVP_PKEY *key = X509_get0_pubkey(k->vek);
-    char group[32] = "";
-    size_t glen;
-    if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC ||
-        !EVP_PKEY_get_utf8_string_param(key, "group", group, sizeof group, &glen) ||
-        strcmp(group, "secp384r1") != 0) {
+    if (!x509_is_p384(key)) {
         s = ccz_fail(CCZ_ERR_KEY_MALFORMED, "the VEK's key is not an EC P-384 key");
         goto out;
     }
@@ -326,12 +302,12 @@ static ccz_status check_chain(ccz_result *r, snp_collateral *k, const ccz_trust 
     k->vek_key = key;
     k->product = p;
     k->checked_trust_id = t->id;
-    k->checked_from = from;
-    k->checked_until = until;
+    k->checked_from = w.from;
+    k->checked_until = w.until;
 out:
-    X509_STORE_CTX_free(ctx);
+    X509_free(root);
     sk_X509_free(untrusted);
-    return s ? ccz_result_fail(r, CCZ_STEP_PLATFORM_CERT, s) : CCZ_OK;
+    return s ? ccz_result_fail(r, CCZ_AT_PLATFORM_CERT, s) : CCZ_OK;
 }
 
 static bool tcb_equal(const ccz_snp_tcb *a, const ccz_snp_tcb *b, bool turin)
@@ -342,28 +318,12 @@ static bool tcb_equal(const ccz_snp_tcb *a, const ccz_snp_tcb *b, bool turin)
 
 static ccz_status verify_signature(ccz_result *r, EVP_PKEY *key, const ccz_snp_report *rep)
 {
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *br = BN_bin2bn(rep->signature_r, 48, NULL), *bs = BN_bin2bn(rep->signature_s, 48, NULL);
-    unsigned char *der = NULL;
-    int der_len = -1;
-    if (es && br && bs && ECDSA_SIG_set0(es, br, bs)) {
-        br = bs = NULL;
-        der_len = i2d_ECDSA_SIG(es, &der);
-    }
-    BN_free(br);
-    BN_free(bs);
-    ECDSA_SIG_free(es);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int ok = der_len > 0 && md && EVP_DigestVerifyInit(md, NULL, EVP_sha384(), NULL, key) == 1 &&
-             EVP_DigestVerify(md, der, (size_t)der_len, rep->signed_part.ptr,
-                              rep->signed_part.len) == 1;
-    EVP_MD_CTX_free(md);
-    OPENSSL_free(der);
-    ERR_clear_error();
+    bool ok = x509_ecdsa_verify_rs(key, EVP_sha384(), rep->signed_part, rep->signature_r,
+                                   rep->signature_s, 48) == CCZ_OK;
     if (!ok) {
-        ccz_fail(CCZ_ERR_BAD_SIGNATURE, "the report signature does not verify with the %s",
-                 rep->claims.signing_key == CCZ_SNP_KEY_VLEK ? "VLEK" : "VCEK");
-        return ccz_result_fail(r, CCZ_STEP_SIGNATURE, CCZ_ERR_BAD_SIGNATURE);
+        return ccz_result_failf(r, CCZ_AT_SIGNATURE, CCZ_ERR_BAD_SIGNATURE,
+                                "the report signature does not verify with the %s",
+                                rep->claims.signing_key == CCZ_SNP_KEY_VLEK ? "VLEK" : "VCEK");
     }
     return CCZ_OK;
 }
@@ -374,22 +334,22 @@ static ccz_status check_report(ccz_result *r, const snp_collateral *k, ccz_snp_r
     ccz_snp_claims *c = &rep->claims;
     const ccz_snp_vek_info *v = &k->info;
     if (c->signing_key == CCZ_SNP_KEY_NONE) {
-        ccz_fail(CCZ_ERR_UNSUPPORTED, "the report is not signed (signing key selector 7)");
-        return ccz_result_fail(r, CCZ_STEP_PARSE, CCZ_ERR_UNSUPPORTED);
+        return ccz_result_failf(r, CCZ_AT_PARSE, CCZ_ERR_UNSUPPORTED,
+                                "the report is not signed (signing key selector 7)");
     }
     if ((c->signing_key == CCZ_SNP_KEY_VLEK) != v->vlek) {
-        ccz_fail(CCZ_ERR_COLLATERAL_MISMATCH, "the report is signed by a %s, the certificate "
-                 "given is a %s", c->signing_key == CCZ_SNP_KEY_VLEK ? "VLEK" : "VCEK",
-                 v->vlek ? "VLEK" : "VCEK");
-        return ccz_result_fail(r, CCZ_STEP_COLLATERAL, CCZ_ERR_COLLATERAL_MISMATCH);
+        return ccz_result_failf(r, CCZ_AT_COLLATERAL, CCZ_ERR_COLLATERAL_MISMATCH,
+                                "the report is signed by a %s, the certificate given is a %s",
+                                c->signing_key == CCZ_SNP_KEY_VLEK ? "VLEK" : "VCEK",
+                                v->vlek ? "VLEK" : "VCEK");
     }
     ccz_snp_product cpu = rep->cpuid_family ? product_of_cpuid(rep->cpuid_family,
                                                                rep->cpuid_model)
                                             : CCZ_SNP_UNKNOWN;
     if (cpu != CCZ_SNP_UNKNOWN && cpu != (ccz_snp_product)k->product) {
-        ccz_fail(CCZ_ERR_COLLATERAL_MISMATCH, "the report comes from a %s CPU, the VEK chain is "
-                 "%s's", ccz_snp_product_name(cpu), ccz_snp_product_name(k->product));
-        return ccz_result_fail(r, CCZ_STEP_COLLATERAL, CCZ_ERR_COLLATERAL_MISMATCH);
+        return ccz_result_failf(r, CCZ_AT_COLLATERAL, CCZ_ERR_COLLATERAL_MISMATCH,
+                                "the report comes from a %s CPU, the VEK chain is %s's",
+                                ccz_snp_product_name(cpu), ccz_snp_product_name(k->product));
     }
     /* decode the TCB for the chain's product (a v2 report does not name its CPU) */
     rep->product = (ccz_snp_product)k->product;
@@ -400,20 +360,21 @@ static ccz_status check_report(ccz_result *r, const snp_collateral *k, ccz_snp_r
     snprintf(c->product, sizeof c->product, "%s", ccz_snp_product_name(rep->product));
     bool turin = rep->product == CCZ_SNP_TURIN;
     if (!tcb_equal(&c->reported_tcb, &v->tcb, turin)) {
-        ccz_fail(CCZ_ERR_TCB_MISMATCH, "reported TCB (bootloader %u, tee %u, snp %u, microcode %u"
-                 "%s) is not the VEK's (%u, %u, %u, %u)", c->reported_tcb.bootloader,
-                 c->reported_tcb.tee, c->reported_tcb.snp, c->reported_tcb.microcode,
-                 turin ? ", fmc" : "", v->tcb.bootloader, v->tcb.tee, v->tcb.snp,
-                 v->tcb.microcode);
-        return ccz_result_fail(r, CCZ_STEP_PLATFORM_CERT, CCZ_ERR_TCB_MISMATCH);
+        return ccz_result_failf(r, CCZ_AT_PLATFORM_CERT, CCZ_ERR_TCB_MISMATCH,
+                                "reported TCB (bootloader %u, tee %u, snp %u, microcode %u%s) is "
+                                "not the VEK's (%u, %u, %u, %u)",
+                                c->reported_tcb.bootloader, c->reported_tcb.tee,
+                                c->reported_tcb.snp, c->reported_tcb.microcode,
+                                turin ? ", fmc" : "", v->tcb.bootloader, v->tcb.tee, v->tcb.snp,
+                                v->tcb.microcode);
     }
     if (!v->vlek && !c->mask_chip_key) {
         static const uint8_t zero[64];
         bool same = memcmp(c->chip_id, v->hwid, v->hwid_len) == 0 &&
                     memcmp(c->chip_id + v->hwid_len, zero, 64 - v->hwid_len) == 0;
         if (!same) {
-            ccz_fail(CCZ_ERR_CHIP_ID_MISMATCH, "the report's chip id is not the VCEK's hwID");
-            return ccz_result_fail(r, CCZ_STEP_PLATFORM_CERT, CCZ_ERR_CHIP_ID_MISMATCH);
+            return ccz_result_failf(r, CCZ_AT_PLATFORM_CERT, CCZ_ERR_CHIP_ID_MISMATCH,
+                                    "the report's chip id is not the VCEK's hwID");
         }
     }
     return verify_signature(r, k->vek_key, rep);
@@ -424,15 +385,14 @@ static ccz_status snp_verify(ccz_result *r, ccz_span ev, const ccz_verify_opts *
     static __thread ccz_snp_report rep;
     ccz_status s = ccz_snp_report_parse(&rep, ev, CCZ_SNP_UNKNOWN);
     if (s)
-        return ccz_result_fail(r, CCZ_STEP_PARSE, s);
+        return ccz_result_fail(r, CCZ_AT_PARSE, s);
     ccz_collateral *col = (ccz_collateral *)o->collateral;
     if (!col || col->kind != COLLATERAL_SNP) {
-        ccz_fail(col ? CCZ_ERR_COLLATERAL_MISMATCH : CCZ_ERR_COLLATERAL_MISSING,
-                 "SNP reports are verified with the certificate of the key that signed them: "
-                 "pass --vek FILE (the VCEK or VLEK), or fetch the VCEK with 'ccz collateral "
-                 "fetch REPORT --kds URL'");
-        return ccz_result_fail(r, CCZ_STEP_COLLATERAL,
-                               col ? CCZ_ERR_COLLATERAL_MISMATCH : CCZ_ERR_COLLATERAL_MISSING);
+        return ccz_result_failf(r, CCZ_AT_COLLATERAL,
+                                col ? CCZ_ERR_COLLATERAL_MISMATCH : CCZ_ERR_COLLATERAL_MISSING,
+                                "SNP reports are verified with the certificate of the key that "
+                                "signed them: pass --vek FILE (the VCEK or VLEK), or fetch the "
+                                "VCEK with 'ccz collateral fetch REPORT --kds URL'");
     }
     pthread_mutex_lock(&col->lock);
     s = check_chain(r, &col->snp, o->trust, o->at_unix);
@@ -442,9 +402,8 @@ static ccz_status snp_verify(ccz_result *r, ccz_span ev, const ccz_verify_opts *
     if (s)
         return s;
     if (o->expected_report_data && !ccz_ct_equal(o->expected_report_data, rep.report_data, 64)) {
-        ccz_fail(CCZ_ERR_REPORT_DATA_MISMATCH, "report data in the report is not the expected "
-                                               "value");
-        return ccz_result_fail(r, CCZ_STEP_REPORT_DATA, CCZ_ERR_REPORT_DATA_MISMATCH);
+        return ccz_result_failf(r, CCZ_AT_REPORT_DATA, CCZ_ERR_REPORT_DATA_MISMATCH,
+                                "report data in the report is not the expected value");
     }
     ccz_claims *c = &r->claims;
     c->tee = CCZ_TEE_SNP;
@@ -458,15 +417,18 @@ static bool snp_detect(ccz_span ev)
 {
     if (ev.len != CCZ_SNP_REPORT_SIZE)
         return false;
-    uint32_t version = ev.ptr[0] | ev.ptr[1] << 8 | ev.ptr[2] << 16 | (uint32_t)ev.ptr[3] << 24;
-    uint32_t algo = ev.ptr[0x34] | ev.ptr[0x35] << 8 | ev.ptr[0x36] << 16 |
-                    (uint32_t)ev.ptr[0x37] << 24;
-    return version >= 2 && version <= 5 && algo == SIG_ALGO_ECDSA_P384_SHA384;
+    /* version at 0x00, signature algorithm at 0x34 */
+    ccz_cursor c;
+    ccz_cursor_init(&c, ev);
+    uint32_t version, algo;
+    return ccz_cursor_u32le(&c, &version) == CCZ_OK && ccz_cursor_skip(&c, 0x30) == CCZ_OK &&
+           ccz_cursor_u32le(&c, &algo) == CCZ_OK && version >= 2 && version <= 5 &&
+           algo == SIG_ALGO_ECDSA_P384_SHA384;
 }
 
-const ccz_backend ccz_backend_snp = {
+const tee_backend tee_backend_snp = {
     .tee = CCZ_TEE_SNP,
     .detect = snp_detect,
     .verify = snp_verify,
-    .attester = &ccz_attester_snp,
+    .attester = &tee_attester_snp,
 };

@@ -65,16 +65,16 @@ static ccz_status sev_guest_report(const char *dev, const uint8_t rd[64], ccz_bu
 static ccz_status snp_attest(const void *state, const uint8_t rd[64], ccz_buf *ev,
                              ccz_buf *certs)
 {
-    const ccz_dev_attester *a = state;
+    const tee_dev_attester *a = state;
     ccz_buf report = CCZ_BUF_INIT, aux = CCZ_BUF_INIT, chain = CCZ_BUF_INIT;
     ccz_status s;
-    if (ccz_tsm_available(a->root)) {
-        ccz_tsm_request rq = {"sev_guest", rd, -1, a->has_entry ? a->entry : NULL};
-        s = ccz_tsm_report(a->root, &rq, &report, certs ? &aux : NULL);
+    if (tee_tsm_available(a->root)) {
+        tee_tsm_request rq = {"sev_guest", rd, -1, a->has_entry ? a->entry : NULL};
+        s = tee_tsm_report(a->root, &rq, &report, certs ? &aux : NULL);
     } else {
         char dev[4096];
         struct stat st;
-        CCZ_GUARD(ccz_dev_path(dev, sizeof dev, a->root, "/dev/sev-guest"));
+        CCZ_GUARD(tee_dev_path(dev, sizeof dev, a->root, "/dev/sev-guest"));
         if (stat(dev, &st) != 0)
             return ccz_fail(CCZ_ERR_TEE_UNAVAILABLE, "no SEV-SNP guest interface: neither "
                             "configfs-tsm (%s/sys/kernel/config/tsm/report) nor %s exists",
@@ -103,5 +103,5 @@ static ccz_status snp_attest(const void *state, const uint8_t rd[64], ccz_buf *e
     return s;
 }
 
-const ccz_attester_ops ccz_attester_snp = {ccz_dev_attester_new, snp_attest,
-                                           ccz_dev_attester_free};
+const tee_attester_ops tee_attester_snp = {tee_dev_attester_new, snp_attest,
+                                           tee_dev_attester_free};

@@ -66,13 +66,13 @@ ccz_status ccz_snp_vcek_fetch(ccz_buf *out, ccz_span report, const ccz_vcek_fetc
     while (bl && o->kds_url[bl - 1] == '/')
         bl--;
     snprintf(url, sizeof url, "%.*s/vcek/v1/%s/%s?%s", (int)bl, o->kds_url, product, hwid, tcb);
-    ccz_http_response resp;
-    ccz_http_response_init(&resp, NULL);
-    s = ccz_http_get(&resp, url, &(ccz_http_opts){o->ca_file, o->tls_verify_insecure,
+    tee_http_response resp;
+    tee_http_response_init(&resp, NULL);
+    s = tee_http_get(&resp, url, &(tee_http_opts){o->ca_file, o->tls_verify_insecure,
                                                   o->timeout_seconds});
     if (s == CCZ_OK)
         s = ccz_buf_append(&body, resp.body.ptr, resp.body.len);
-    ccz_http_response_free(&resp);
+    tee_http_response_free(&resp);
     if (s)
         goto done;
     ccz_snp_vek_info info;
@@ -89,7 +89,10 @@ ccz_status ccz_snp_vcek_fetch(ccz_buf *out, ccz_span report, const ccz_vcek_fetc
         goto done;
     }
     if (o->cache_dir && ccz_mkdir_p(o->cache_dir, 0700) == CCZ_OK)
-        (void)!ccz_file_write((const char *)path.ptr, ccz_buf_span(&body), 0644);
+        if (ccz_file_write((const char *)path.ptr, ccz_buf_span(&body), 0644) != CCZ_OK)
+            /* the cache only saves a fetch next time: say so, and go on */
+            ccz_log(CCZ_LOG_WARN, "cannot cache %s: %s", (const char *)path.ptr,
+                    ccz_error_detail());
     s = ccz_buf_append(out, body.ptr, body.len);
 done:
     ccz_buf_free(&path);
@@ -159,7 +162,7 @@ ccz_status ccz_snp_cert_table(ccz_buf *vek_pem, ccz_buf *chain_pem, ccz_span tab
         if (ccz_cursor_skip(&at, off) || ccz_cursor_take(&at, len, &der))
             return ccz_fail(CCZ_ERR_TRUNCATED, "certificate table: entry %d lies outside the "
                             "table", entries);
-        for (size_t i = 0; i < sizeof table_guids / sizeof table_guids[0]; i++) {
+        for (size_t i = 0; i < CCZ_ARRAY_LEN(table_guids); i++) {
             if (memcmp(guid, table_guids[i].guid, 16) != 0)
                 continue;
             bool vek = i < 2;

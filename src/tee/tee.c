@@ -1,31 +1,34 @@
 /* The TEE-neutral front: names, the backend table, detection and dispatch of verification and
  * attestation. Evidence is untrusted; backends parse it through the core cursor. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
+#include "core/guard.h"
 #include "internal.h"
 
-static const ccz_backend *const backends[] = {
-    &ccz_backend_sim,
-    &ccz_backend_snp,
-    &ccz_backend_sgx,
-    &ccz_backend_tdx,
+static const tee_backend *const backends[] = {
+    &tee_backend_sim,
+    &tee_backend_snp,
+    &tee_backend_sgx,
+    &tee_backend_tdx,
 };
 
-#define N_BACKENDS (sizeof backends / sizeof backends[0])
+#define N_BACKENDS CCZ_ARRAY_LEN(backends)
 
 static const char *const tee_names[] = {"none", "sim", "sgx", "tdx", "snp"};
 
 const char *ccz_tee_name(ccz_tee t)
 {
-    return (unsigned)t < sizeof tee_names / sizeof tee_names[0] ? tee_names[t] : "unknown";
+    return (unsigned)t < CCZ_ARRAY_LEN(tee_names) ? tee_names[t] : "unknown";
 }
 
 ccz_status ccz_tee_parse(const char *name, ccz_tee *out)
 {
-    for (unsigned i = 1; i < sizeof tee_names / sizeof tee_names[0]; i++)
+    for (unsigned i = 1; i < CCZ_ARRAY_LEN(tee_names); i++)
         if (strcmp(name, tee_names[i]) == 0) {
             *out = (ccz_tee)i;
             return CCZ_OK;
@@ -34,7 +37,7 @@ ccz_status ccz_tee_parse(const char *name, ccz_tee *out)
                     name);
 }
 
-static const ccz_backend *backend_for(ccz_tee t)
+static const tee_backend *backend_for(ccz_tee t)
 {
     for (size_t i = 0; i < N_BACKENDS; i++)
         if (backends[i]->tee == t)
@@ -42,20 +45,45 @@ static const ccz_backend *backend_for(ccz_tee t)
     return NULL;
 }
 
-ccz_status ccz_result_fail(ccz_result *r, const char *step, ccz_status s)
+const char *ccz_step_name(ccz_step step)
+{
+    switch (step) {
+    case CCZ_AT_NONE:
+        return NULL;
+#define CCZ_X_STEP_NAME(sym, val, name) \
+    case sym:                           \
+        return name;
+        CCZ_STEP_LIST(CCZ_X_STEP_NAME)
+#undef CCZ_X_STEP_NAME
+    }
+    return NULL;
+}
+
+ccz_status ccz_result_fail(ccz_result *r, ccz_step step, ccz_status s)
 {
     const char *d = ccz_error_detail();
     r->status = s;
-    r->step = step;
+    r->step = ccz_step_name(step);
+    r->step_id = step;
     snprintf(r->message, sizeof r->message, "%s", d[0] ? d : ccz_strerror(s));
     return s;
 }
 
-ccz_status ccz_sha256(uint8_t out[32], ccz_span in)
+ccz_status ccz_result_failf(ccz_result *r, ccz_step step, ccz_status s, const char *fmt, ...)
 {
-    unsigned int n = 0;
-    if (!EVP_Digest(in.ptr, in.len, out, &n, EVP_sha256(), NULL) || n != 32)
-        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "SHA-256 failed");
+    char detail[1024]; /* as much as ccz_error_detail holds */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    ccz_fail(s, "%s", detail);
+    return ccz_result_fail(r, step, s);
+}
+
+ccz_status tee_sha256(uint8_t out[32], ccz_span in)
+{
+    CCZ_GUARD_OSSL(EVP_Digest(in.ptr, in.len, out, NULL, EVP_sha256(), NULL), CCZ_ERR_CRYPTO,
+                   "SHA-256 failed");
     return CCZ_OK;
 }
 
@@ -72,30 +100,30 @@ ccz_status ccz_verify(ccz_result *out, ccz_span evidence, const ccz_verify_opts 
     memset(out, 0, sizeof *out);
     ccz_error_clear();
     if (!o || o->version != CCZ_VERIFY_OPTS_VERSION || !o->trust) {
-        ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "verify options missing, of the wrong version or "
-                                           "without trust anchors");
-        return ccz_result_fail(out, CCZ_STEP_DETECT, CCZ_ERR_INVALID_ARGUMENT);
+        return ccz_result_failf(out, CCZ_AT_DETECT, CCZ_ERR_INVALID_ARGUMENT,
+                                "verify options missing, of the wrong version or without trust "
+                                "anchors");
     }
     ccz_tee t = ccz_evidence_detect(evidence);
-    const ccz_backend *b = backend_for(t);
+    const tee_backend *b = backend_for(t);
     if (!b) {
-        ccz_fail(CCZ_ERR_UNKNOWN_FORMAT,
-                 "evidence (%zu bytes) is not in any format this build verifies (sim, SGX and "
-                 "TDX DCAP quotes, SEV-SNP reports)",
-                 evidence.len);
-        return ccz_result_fail(out, CCZ_STEP_DETECT, CCZ_ERR_UNKNOWN_FORMAT);
+        return ccz_result_failf(out, CCZ_AT_DETECT, CCZ_ERR_UNKNOWN_FORMAT,
+                                "evidence (%zu bytes) is not in any format this build verifies "
+                                "(sim, SGX and TDX DCAP quotes, SEV-SNP reports)",
+                                evidence.len);
     }
     ccz_status s = b->verify(out, evidence, o);
     if (s == CCZ_OK) {
         out->status = CCZ_OK;
         out->step = NULL;
+        out->step_id = CCZ_AT_NONE;
         out->message[0] = '\0';
     }
     return s;
 }
 
 struct ccz_attester {
-    const ccz_backend *backend;
+    const tee_backend *backend;
     void *state;
 };
 
@@ -104,7 +132,7 @@ ccz_status ccz_attester_new(ccz_attester **out, const ccz_attester_opts *o)
     *out = NULL;
     CCZ_ENSURE(o && o->version == CCZ_ATTESTER_OPTS_VERSION, CCZ_ERR_INVALID_ARGUMENT,
                "attester options missing or of the wrong version");
-    const ccz_backend *b = backend_for(o->tee);
+    const tee_backend *b = backend_for(o->tee);
     CCZ_ENSURE(b && b->attester, CCZ_ERR_NO_BACKEND,
                "this build has no attester for TEE '%s'", ccz_tee_name(o->tee));
     ccz_attester *a = calloc(1, sizeof *a);

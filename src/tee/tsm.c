@@ -26,12 +26,12 @@ static ccz_status path_of(char *out, size_t cap, const char *root, const char *r
     return CCZ_OK;
 }
 
-ccz_status ccz_dev_path(char *out, size_t cap, const char *root, const char *rel)
+ccz_status tee_dev_path(char *out, size_t cap, const char *root, const char *rel)
 {
     return path_of(out, cap, root, rel);
 }
 
-ccz_status ccz_dev_write(const char *path, ccz_span data)
+ccz_status tee_dev_write(const char *path, ccz_span data)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
@@ -53,7 +53,7 @@ ccz_status ccz_dev_write(const char *path, ccz_span data)
     return s;
 }
 
-ccz_status ccz_dev_read(ccz_buf *out, const char *path, size_t max)
+ccz_status tee_dev_read(ccz_buf *out, const char *path, size_t max)
 {
     ccz_status s = ccz_file_read(out, path, max);
     if (s == CCZ_ERR_NOT_FOUND || s == CCZ_ERR_IO)
@@ -65,7 +65,7 @@ ccz_status ccz_dev_read(ccz_buf *out, const char *path, size_t max)
 static ccz_status read_text(char *out, size_t cap, const char *path)
 {
     ccz_buf b = CCZ_BUF_INIT;
-    CCZ_GUARD(ccz_dev_read(&b, path, 4096));
+    CCZ_GUARD(tee_dev_read(&b, path, 4096));
     size_t a = 0, e = b.len;
     while (a < e && (b.ptr[a] == ' ' || b.ptr[a] == '\n' || b.ptr[a] == '\t' || !b.ptr[a]))
         a++;
@@ -90,7 +90,7 @@ static ccz_status read_generation(unsigned long long *g, const char *dir)
     return CCZ_OK;
 }
 
-bool ccz_tsm_available(const char *root)
+bool tee_tsm_available(const char *root)
 {
     char path[4096];
     struct stat st;
@@ -99,7 +99,7 @@ bool ccz_tsm_available(const char *root)
 }
 
 /* One round: write the attributes, read generation, outblob (and auxblob), generation again. */
-static ccz_status tsm_round(const char *dir, const ccz_tsm_request *rq, ccz_buf *out,
+static ccz_status tsm_round(const char *dir, const tee_tsm_request *rq, ccz_buf *out,
                             ccz_buf *aux, bool *raced)
 {
     char path[4096];
@@ -108,16 +108,16 @@ static ccz_status tsm_round(const char *dir, const ccz_tsm_request *rq, ccz_buf 
         char lvl[16];
         snprintf(lvl, sizeof lvl, "%d\n", rq->privlevel);
         CCZ_GUARD(path_of(path, sizeof path, dir, "/privlevel"));
-        CCZ_GUARD(ccz_dev_write(path, CCZ_SPAN(lvl, strlen(lvl))));
+        CCZ_GUARD(tee_dev_write(path, CCZ_SPAN(lvl, strlen(lvl))));
     }
     CCZ_GUARD(path_of(path, sizeof path, dir, "/inblob"));
-    CCZ_GUARD(ccz_dev_write(path, CCZ_SPAN(rq->report_data, 64)));
+    CCZ_GUARD(tee_dev_write(path, CCZ_SPAN(rq->report_data, 64)));
     CCZ_GUARD(read_generation(&g1, dir));
     CCZ_GUARD(path_of(path, sizeof path, dir, "/outblob"));
-    CCZ_GUARD(ccz_dev_read(out, path, TSM_BLOB_MAX));
+    CCZ_GUARD(tee_dev_read(out, path, TSM_BLOB_MAX));
     if (aux) {
         CCZ_GUARD(path_of(path, sizeof path, dir, "/auxblob"));
-        ccz_status s = ccz_dev_read(aux, path, TSM_BLOB_MAX);
+        ccz_status s = tee_dev_read(aux, path, TSM_BLOB_MAX);
         if (s && s != CCZ_ERR_TEE_UNAVAILABLE)
             return s; /* no auxblob is fine: certificates then come from elsewhere */
         ccz_error_clear();
@@ -127,7 +127,7 @@ static ccz_status tsm_round(const char *dir, const ccz_tsm_request *rq, ccz_buf 
     return CCZ_OK;
 }
 
-ccz_status ccz_tsm_report(const char *root, const ccz_tsm_request *rq, ccz_buf *out,
+ccz_status tee_tsm_report(const char *root, const tee_tsm_request *rq, ccz_buf *out,
                           ccz_buf *aux)
 {
     char base[4096], dir[4096], path[4096], provider[64];

@@ -9,7 +9,7 @@ static void test_list_is_consistent(void)
         ccz_status s;
         const char *name;
     } all[] = {
-#define X(sym, val, name, msg) {sym, name},
+#define X(sym, val, name, msg, cls) {sym, name},
         CCZ_STATUS_LIST(X)
 #undef X
     };

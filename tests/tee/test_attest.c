@@ -149,7 +149,7 @@ static void test_qgs_messages(void)
     uint8_t report[1024];
     memset(report, 0x77, sizeof report);
     ccz_buf req = CCZ_BUF_INIT;
-    CHECK_OK(ccz_tdx_qgs_request(&req, report));
+    CHECK_OK(tee_tdx_qgs_request(&req, report));
     CHECK_INT(req.len, 4 + 16 + 8 + 1024);
     CHECK(req.ptr[0] == 0 && req.ptr[1] == 0 && req.ptr[2] == 0x04 && req.ptr[3] == 0x18);
     CHECK(req.ptr[4] == 1 && req.ptr[6] == 0); /* version 1.0 */
@@ -161,17 +161,17 @@ static void test_qgs_messages(void)
                                          0, 0, 0, 0, 2, 0, 0, 0, 5, 0, 0, 0, 0xee, 0xee,
                                          'Q', 'U', 'O', 'T', 'E'};
     ccz_span q;
-    CHECK_OK(ccz_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp)));
+    CHECK_OK(tee_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp)));
     CHECK(q.len == 5 && memcmp(q.ptr, "QUOTE", 5) == 0);
-    CHECK_STATUS(ccz_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp - 1)), CCZ_ERR_TRUNCATED);
+    CHECK_STATUS(tee_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp - 1)), CCZ_ERR_TRUNCATED);
     resp[24] = 6; /* quote size beyond the message */
-    CHECK_STATUS(ccz_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp)), CCZ_ERR_TRUNCATED);
+    CHECK_STATUS(tee_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp)), CCZ_ERR_TRUNCATED);
     resp[24] = 5;
     resp[16] = 0x12; /* QGS error code */
-    CHECK_STATUS(ccz_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp)), CCZ_ERR_TEE_UNAVAILABLE);
+    CHECK_STATUS(tee_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp)), CCZ_ERR_TEE_UNAVAILABLE);
     resp[16] = 0;
     resp[8] = 0; /* a request, not a response */
-    CHECK_STATUS(ccz_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp)), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(tee_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp)), CCZ_ERR_MALFORMED);
     ccz_buf_free(&req);
 }
 

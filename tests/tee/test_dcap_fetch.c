@@ -63,7 +63,7 @@ static void pem_of(ccz_buf *out, ccz_span der)
 static void decodes_to(const char *what, ccz_span body, ccz_span want)
 {
     ccz_buf got = CCZ_BUF_INIT;
-    CHECK_OK(ccz_crl_body_der(&got, body, what));
+    CHECK_OK(dcap_crl_body_der(&got, body, what));
     if (got.len != want.len || memcmp(got.ptr, want.ptr, want.len) != 0) {
         fprintf(stderr, "%s: %s decoded to %zu other bytes\n", test_name, what, got.len);
         test_failures++;
@@ -109,16 +109,16 @@ static void test_not_a_crl(void)
     /* DER with a byte more, or a byte less */
     CHECK_OK(ccz_buf_append(&body, der.ptr, der.len));
     CHECK_OK(ccz_buf_append_u8(&body, '3'));
-    CHECK_STATUS(ccz_crl_body_der(&out, ccz_buf_span(&body), "root CA CRL"), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(dcap_crl_body_der(&out, ccz_buf_span(&body), "root CA CRL"), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "root CA CRL is not a CRL");
-    CHECK_STATUS(ccz_crl_body_der(&out, CCZ_SPAN(der.ptr, der.len - 1), "CRL"),
+    CHECK_STATUS(dcap_crl_body_der(&out, CCZ_SPAN(der.ptr, der.len - 1), "CRL"),
                  CCZ_ERR_MALFORMED);
     /* hex of something else, odd-length hex, text, PEM of something else, nothing */
     static const char *const bad[] = {
         "3082", "308", "0123456789abcdef0123456789abcdef", "not a CRL",
         "-----BEGIN X509 CRL-----\nMIIB\n-----END X509 CRL-----\n", "", " \n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        CHECK_STATUS(ccz_crl_body_der(&out, CCZ_SPAN(bad[i], strlen(bad[i])), "CRL"),
+        CHECK_STATUS(dcap_crl_body_der(&out, CCZ_SPAN(bad[i], strlen(bad[i])), "CRL"),
                      CCZ_ERR_MALFORMED);
     CHECK_INT(out.len, 0); /* nothing is left behind by a failure */
     ccz_buf_free(&der);

@@ -1,5 +1,6 @@
-/* ECDSA P-256 with raw r||s signatures and raw x||y public keys, the encodings DCAP quotes and
- * sim evidence use. Inputs are fixed-size arrays; OpenSSL does the arithmetic. */
+/* ECDSA with raw encodings: r||s signatures and x||y public keys, as DCAP quotes (P-256),
+ * sim evidence (P-256) and SNP reports (P-384) carry them. Inputs are fixed-size arrays;
+ * OpenSSL does the arithmetic. */
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -8,19 +9,29 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
-#include "internal.h"
+#include "x509/x509.h"
 
-bool ccz_is_p256(EVP_PKEY *key)
+static bool is_group(EVP_PKEY *key, const char *want)
 {
     char group[32] = "";
     size_t n = 0;
-    return EVP_PKEY_get_base_id(key) == EVP_PKEY_EC &&
+    return key && EVP_PKEY_get_base_id(key) == EVP_PKEY_EC &&
            EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
                                           &n) &&
-           strcmp(group, "prime256v1") == 0;
+           strcmp(group, want) == 0;
 }
 
-ccz_status ccz_p256_key_from_raw(EVP_PKEY **out, const uint8_t xy[64])
+bool x509_is_p256(EVP_PKEY *key)
+{
+    return is_group(key, "prime256v1");
+}
+
+bool x509_is_p384(EVP_PKEY *key)
+{
+    return is_group(key, "secp384r1");
+}
+
+ccz_status x509_p256_key_from_raw(EVP_PKEY **out, const uint8_t xy[64])
 {
     *out = NULL;
     uint8_t point[65];
@@ -43,10 +54,11 @@ ccz_status ccz_p256_key_from_raw(EVP_PKEY **out, const uint8_t xy[64])
     return CCZ_OK;
 }
 
-ccz_status ccz_p256_verify(EVP_PKEY *key, ccz_span msg, const uint8_t sig[64])
+ccz_status x509_ecdsa_verify_rs(EVP_PKEY *key, const EVP_MD *md_type, ccz_span msg,
+                                const uint8_t *r_raw, const uint8_t *s_raw, size_t n)
 {
     ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(sig, 32, NULL), *s = BN_bin2bn(sig + 32, 32, NULL);
+    BIGNUM *r = BN_bin2bn(r_raw, (int)n, NULL), *s = BN_bin2bn(s_raw, (int)n, NULL);
     unsigned char *der = NULL;
     int der_len = -1;
     if (es && r && s && ECDSA_SIG_set0(es, r, s)) {
@@ -59,7 +71,7 @@ ccz_status ccz_p256_verify(EVP_PKEY *key, ccz_span msg, const uint8_t sig[64])
     if (der_len <= 0)
         return ccz_fail_ossl(CCZ_ERR_NOMEM, "cannot encode signature");
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int ok = md && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
+    int ok = md && EVP_DigestVerifyInit(md, NULL, md_type, NULL, key) == 1 &&
              EVP_DigestVerify(md, der, (size_t)der_len, msg.ptr, msg.len) == 1;
     EVP_MD_CTX_free(md);
     OPENSSL_free(der);
@@ -67,7 +79,12 @@ ccz_status ccz_p256_verify(EVP_PKEY *key, ccz_span msg, const uint8_t sig[64])
     return ok ? CCZ_OK : CCZ_ERR_BAD_SIGNATURE;
 }
 
-ccz_status ccz_p256_sign(uint8_t sig[64], EVP_PKEY *key, ccz_span msg)
+ccz_status x509_p256_verify(EVP_PKEY *key, ccz_span msg, const uint8_t sig[64])
+{
+    return x509_ecdsa_verify_rs(key, EVP_sha256(), msg, sig, sig + 32, 32);
+}
+
+ccz_status x509_p256_sign(uint8_t sig[64], EVP_PKEY *key, ccz_span msg)
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned char der[80];

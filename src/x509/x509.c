@@ -1,0 +1,384 @@
+/* Certificates for all of libccz: time, the chain check at an instant, reading and writing
+ * PEM, extensions, hashes and issuing. Certificates read here are untrusted until
+ * x509_verify_chain says otherwise; the roots in the caller's X509_STORE are trusted. */
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "core/guard.h"
+#include "x509/x509.h"
+
+/* ---- time ----------------------------------------------------------------------------------*/
+
+int64_t x509_time_unix(const ASN1_TIME *t, int64_t dflt)
+{
+    struct tm tm;
+    if (!t || !ASN1_TIME_to_tm(t, &tm))
+        return dflt;
+    return (int64_t)timegm(&tm);
+}
+
+void x509_window_narrow(x509_window *w, int64_t from, int64_t until)
+{
+    if (from > w->from)
+        w->from = from;
+    if (until < w->until)
+        w->until = until;
+}
+
+void x509_window_narrow_cert(x509_window *w, const X509 *x)
+{
+    x509_window_narrow(w, x509_time_unix(X509_get0_notBefore(x), INT64_MAX),
+                       x509_time_unix(X509_get0_notAfter(x), 0));
+}
+
+void x509_window_narrow_crl(x509_window *w, const X509_CRL *crl)
+{
+    x509_window_narrow(w, x509_time_unix(X509_CRL_get0_lastUpdate(crl), INT64_MAX),
+                       x509_time_unix(X509_CRL_get0_nextUpdate(crl), 0));
+}
+
+/* ---- the chain check -----------------------------------------------------------------------*/
+
+/* OpenSSL holds a certificate expired from its notAfter second on, and a CRL from its
+ * nextUpdate second on (X509_cmp_time counts "equal" as "before"). RFC 5280 (4.1.2.5) makes
+ * the validity period inclusive of both ends, Intel's QVL accepts a certificate at its notAfter
+ * and a CRL at its nextUpdate, and ccz's own checks (TCB info, RA-TLS certificates) are
+ * inclusive: this callback forgives exactly that one second and nothing else. notBefore and
+ * lastUpdate are already inclusive in OpenSSL. */
+static int inclusive_end(int ok, X509_STORE_CTX *ctx)
+{
+    if (ok)
+        return ok;
+    const ASN1_TIME *end = NULL;
+    switch (X509_STORE_CTX_get_error(ctx)) {
+    case X509_V_ERR_CERT_HAS_EXPIRED: {
+        X509 *x = X509_STORE_CTX_get_current_cert(ctx);
+        end = x ? X509_get0_notAfter(x) : NULL;
+        break;
+    }
+    case X509_V_ERR_CRL_HAS_EXPIRED: {
+        X509_CRL *crl = X509_STORE_CTX_get0_current_crl(ctx);
+        end = crl ? X509_CRL_get0_nextUpdate(crl) : NULL;
+        break;
+    }
+    default:
+        return 0;
+    }
+    X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
+    if (!end || !(X509_VERIFY_PARAM_get_flags(param) & X509_V_FLAG_USE_CHECK_TIME) ||
+        ASN1_TIME_cmp_time_t(end, X509_VERIFY_PARAM_get_time(param)) != 0)
+        return 0;
+    X509_STORE_CTX_set_error(ctx, X509_V_OK);
+    return 1;
+}
+
+int x509_verify_at(X509_STORE_CTX *ctx, int64_t at)
+{
+    X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
+    X509_STORE_CTX_set_verify_cb(ctx, inclusive_end);
+    return X509_verify_cert(ctx);
+}
+
+ccz_status x509_status_of(int err, bool collateral)
+{
+    switch (err) {
+    case X509_V_ERR_CERT_REVOKED:
+        return CCZ_ERR_REVOKED;
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+        return CCZ_ERR_COLLATERAL_OUT_OF_DATE;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+        return collateral ? CCZ_ERR_COLLATERAL_OUT_OF_DATE : CCZ_ERR_EXPIRED;
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return collateral ? CCZ_ERR_COLLATERAL_OUT_OF_DATE : CCZ_ERR_NOT_YET_VALID;
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+        return CCZ_ERR_BAD_SIGNATURE;
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+        return CCZ_ERR_COLLATERAL_MISMATCH;
+    default:
+        return CCZ_ERR_CERT_CHAIN;
+    }
+}
+
+static ccz_status chain_failed(const x509_chain_check *k, X509_STORE_CTX *ctx, int *x509_err)
+{
+    int err = X509_STORE_CTX_get_error(ctx);
+    if (x509_err)
+        *x509_err = err;
+    ccz_status s;
+    if (k->name_cert) {
+        X509 *bad = X509_STORE_CTX_get_current_cert(ctx);
+        char name[160] = "?";
+        if (bad)
+            X509_NAME_get_text_by_NID(X509_get_subject_name(bad), NID_commonName, name,
+                                      sizeof name);
+        s = ccz_fail(x509_status_of(err, k->collateral), "%s: %s (certificate '%s')", k->what,
+                     X509_verify_cert_error_string(err), name);
+    } else {
+        s = ccz_fail(x509_status_of(err, k->collateral), "%s: %s", k->what,
+                     X509_verify_cert_error_string(err));
+    }
+    ERR_clear_error();
+    return s;
+}
+
+ccz_status x509_verify_chain(const x509_chain_check *k, X509 *leaf, x509_window *w, X509 **root,
+                             int *x509_err)
+{
+    if (root)
+        *root = NULL;
+    if (x509_err)
+        *x509_err = X509_V_OK;
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    STACK_OF(X509_CRL) *crls = k->n_crls > 0 ? sk_X509_CRL_new_null() : NULL;
+    ccz_status s = CCZ_OK;
+    if (!ctx || (k->n_crls > 0 && !crls) ||
+        !X509_STORE_CTX_init(ctx, k->store, leaf, k->untrusted)) {
+        s = ccz_fail_ossl(CCZ_ERR_NOMEM, "%s: cannot set up verification", k->what);
+        goto out;
+    }
+    for (int i = 0; i < k->n_crls; i++)
+        if (!sk_X509_CRL_push(crls, k->crls[i])) {
+            s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    if (k->n_crls > 0) {
+        X509_STORE_CTX_set0_crls(ctx, crls);
+        X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+    }
+    if (x509_verify_at(ctx, k->at) != 1) {
+        s = chain_failed(k, ctx, x509_err);
+        goto out;
+    }
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+    for (int i = 0; w && i < sk_X509_num(chain); i++)
+        x509_window_narrow_cert(w, sk_X509_value(chain, i));
+    for (int i = 0; w && i < k->n_crls; i++)
+        x509_window_narrow_crl(w, k->crls[i]);
+    if (root) {
+        *root = sk_X509_value(chain, sk_X509_num(chain) - 1);
+        X509_up_ref(*root);
+    }
+out:
+    X509_STORE_CTX_free(ctx);
+    sk_X509_CRL_free(crls);
+    return s;
+}
+
+/* ---- reading, writing, finding -------------------------------------------------------------*/
+
+ccz_status x509_read_cert(X509 **out, ccz_span in)
+{
+    *out = NULL;
+    CCZ_ENSURE(in.len > 0 && in.len <= INT32_MAX, CCZ_ERR_CERT_MALFORMED, "empty certificate");
+    ccz_span pem_tag = CCZ_LIT("-----BEGIN");
+    if (in.len > pem_tag.len + 1 && memmem(in.ptr, in.len, pem_tag.ptr, pem_tag.len)) {
+        BIO *bio = BIO_new_mem_buf(in.ptr, (int)in.len);
+        CCZ_ENSURE(bio, CCZ_ERR_NOMEM, "out of memory");
+        *out = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        BIO_free(bio);
+    } else {
+        const unsigned char *p = in.ptr;
+        *out = d2i_X509(NULL, &p, (long)in.len);
+        if (*out && p != in.ptr + in.len) {
+            X509_free(*out);
+            *out = NULL;
+        }
+    }
+    if (!*out)
+        return ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED, "cannot parse certificate");
+    return CCZ_OK;
+}
+
+ccz_status x509_read_pem_certs(STACK_OF(X509) **out, ccz_span pem, int max)
+{
+    /* Chains in the wild come concatenated without newlines between certificates, without a
+     * final newline, or with a trailing NUL; give OpenSSL's PEM reader one line per marker. */
+    ccz_span end = CCZ_LIT("-----END CERTIFICATE-----");
+    *out = sk_X509_new_null();
+    ccz_buf text = CCZ_BUF_INIT;
+    CCZ_ENSURE(*out, CCZ_ERR_NOMEM, "out of memory");
+    ccz_status s = CCZ_OK;
+    size_t n = pem.len;
+    while (n && pem.ptr[n - 1] == 0)
+        n--;
+    for (size_t i = 0; i < n && s == CCZ_OK; i++) {
+        s = ccz_buf_append_u8(&text, pem.ptr[i]);
+        if (s == CCZ_OK && i + 1 >= end.len &&
+            memcmp(pem.ptr + i + 1 - end.len, end.ptr, end.len) == 0)
+            s = ccz_buf_append_u8(&text, '\n');
+    }
+    if (s || text.len > INT32_MAX) {
+        ccz_buf_free(&text);
+        return s ? s : ccz_fail(CCZ_ERR_TOO_LARGE, "certificate chain too large");
+    }
+    BIO *bio = BIO_new_mem_buf(text.ptr ? text.ptr : (uint8_t *)"", (int)text.len);
+    X509 *x;
+    while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        if (sk_X509_num(*out) == max || !sk_X509_push(*out, x)) {
+            X509_free(x);
+            s = ccz_fail(CCZ_ERR_MALFORMED, "more than %d certificates in a chain", max);
+            break;
+        }
+    }
+    BIO_free(bio);
+    ccz_buf_free(&text);
+    ERR_clear_error();
+    if (s == CCZ_OK && sk_X509_num(*out) == 0)
+        s = ccz_fail(CCZ_ERR_CERT_MALFORMED, "no PEM certificate found");
+    return s;
+}
+
+ccz_status x509_key_from_pem(EVP_PKEY **out, ccz_span pem)
+{
+    *out = NULL;
+    if (pem.len > INT32_MAX)
+        return CCZ_ERR_KEY_MALFORMED;
+    BIO *bio = BIO_new_mem_buf(pem.ptr ? pem.ptr : (const uint8_t *)"", (int)pem.len);
+    *out = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    if (!*out && bio) {
+        ERR_clear_error();
+        (void)BIO_reset(bio);
+        *out = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+    }
+    BIO_free(bio);
+    return *out ? CCZ_OK : CCZ_ERR_KEY_MALFORMED;
+}
+
+/* Appends what a BIO holds, wiping the BIO's copy (it may hold a private key). */
+static ccz_status append_bio(ccz_buf *out, BIO *bio)
+{
+    char *data = NULL;
+    long n = BIO_get_mem_data(bio, &data);
+    ccz_status s = ccz_buf_append(out, data, n > 0 ? (size_t)n : 0);
+    if (n > 0)
+        ccz_wipe(data, (size_t)n);
+    return s;
+}
+
+ccz_status x509_key_to_pem(ccz_buf *out, EVP_PKEY *key)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    CCZ_ENSURE(bio, CCZ_ERR_NOMEM, "out of memory");
+    ccz_status s = PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)
+                       ? append_bio(out, bio)
+                       : ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot encode key");
+    BIO_free(bio);
+    return s;
+}
+
+ccz_status x509_cert_to_pem(ccz_buf *out, X509 *x)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    CCZ_ENSURE(bio, CCZ_ERR_NOMEM, "out of memory");
+    ccz_status s = PEM_write_bio_X509(bio, x) ? append_bio(out, bio)
+                                              : ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot encode "
+                                                                              "certificate");
+    BIO_free(bio);
+    return s;
+}
+
+ASN1_OCTET_STRING *x509_find_ext(const X509 *x, const char *oid_text)
+{
+    /* made per call: a cached ASN1_OBJECT would need a lock (or pthread_once) for a few
+     * hundred nanoseconds saved */
+    ASN1_OBJECT *oid = OBJ_txt2obj(oid_text, 1);
+    int idx = oid ? X509_get_ext_by_OBJ(x, oid, -1) : -1;
+    ASN1_OBJECT_free(oid);
+    return idx < 0 ? NULL : X509_EXTENSION_get_data(X509_get_ext(x, idx));
+}
+
+static ccz_status sha256_der(uint8_t out[32], unsigned char *der, int n, const char *what)
+{
+    if (n <= 0)
+        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot encode %s", what);
+    int ok = EVP_Digest(der, (size_t)n, out, NULL, EVP_sha256(), NULL);
+    OPENSSL_free(der);
+    CCZ_GUARD_OSSL(ok, CCZ_ERR_CRYPTO, "SHA-256 failed");
+    return CCZ_OK;
+}
+
+ccz_status x509_cert_sha256(uint8_t out[32], X509 *x)
+{
+    unsigned char *der = NULL;
+    int n = i2d_X509(x, &der);
+    return sha256_der(out, der, n, "certificate");
+}
+
+ccz_status x509_spki_sha256(uint8_t out[32], EVP_PKEY *key)
+{
+    unsigned char *der = NULL;
+    int n = i2d_PUBKEY(key, &der);
+    return sha256_der(out, der, n, "public key");
+}
+
+/* ---- issuing -------------------------------------------------------------------------------*/
+
+static ccz_status add_ext(X509 *issuer, X509 *subject, int nid, const char *value)
+{
+    X509V3_CTX v3;
+    X509V3_set_ctx(&v3, issuer, subject, NULL, NULL, 0);
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
+    int ok = ext && X509_add_ext(subject, ext, -1);
+    X509_EXTENSION_free(ext);
+    if (!ok)
+        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot add certificate extension %s", value);
+    return CCZ_OK;
+}
+
+static bool add_name(X509_NAME *name, const char *field, const char *value)
+{
+    return !value ||
+           X509_NAME_add_entry_by_txt(name, field, MBSTRING_ASC, (const unsigned char *)value,
+                                      -1, -1, 0);
+}
+
+ccz_status x509_issue(X509 **out, EVP_PKEY *key, const x509_issue_opts *o)
+{
+    *out = NULL;
+    X509 *x = X509_new();
+    CCZ_ENSURE(x, CCZ_ERR_NOMEM, "out of memory");
+    ccz_status s = CCZ_OK;
+    unsigned char serial[16];
+    BIGNUM *bn = NULL;
+    X509_NAME *name = X509_get_subject_name(x);
+    if (RAND_bytes(serial, sizeof serial) != 1)
+        goto ossl;
+    serial[0] &= 0x7f;
+    bn = BN_bin2bn(serial, sizeof serial, NULL);
+    if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) || !X509_set_version(x, 2) ||
+        !ASN1_TIME_set(X509_getm_notBefore(x), (time_t)o->not_before) ||
+        !ASN1_TIME_set(X509_getm_notAfter(x), (time_t)o->not_after) ||
+        !add_name(name, "O", o->org) || !add_name(name, "CN", o->cn) ||
+        !X509_set_issuer_name(x, o->issuer ? X509_get_subject_name(o->issuer) : name) ||
+        !X509_set_pubkey(x, key))
+        goto ossl;
+    X509 *iss = o->issuer ? o->issuer : x;
+    CCZ_GUARD_GOTO(add_ext(iss, x, NID_basic_constraints,
+                           o->ca ? "critical,CA:TRUE" : "critical,CA:FALSE"),
+                   s, done);
+    CCZ_GUARD_GOTO(add_ext(iss, x, NID_key_usage,
+                           o->ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature"),
+                   s, done);
+    CCZ_GUARD_GOTO(add_ext(iss, x, NID_subject_key_identifier, "hash"), s, done);
+    if (o->issuer)
+        CCZ_GUARD_GOTO(add_ext(iss, x, NID_authority_key_identifier, "keyid:always"), s, done);
+    if (!X509_sign(x, o->issuer_key, EVP_sha256()))
+        goto ossl;
+    *out = x;
+    x = NULL;
+    goto done;
+ossl:
+    s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot issue certificate '%s'", o->cn ? o->cn : "");
+done:
+    BN_free(bn);
+    X509_free(x);
+    return s;
+}

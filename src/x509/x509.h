@@ -1,0 +1,119 @@
+/* Private to libccz: the one X.509 toolbox the TEE verifiers (and later RA-TLS and the CLI)
+ * share — certificate time, the chain check at an instant with inclusive validity ends,
+ * extensions by OID, issuing, hashes, raw r||s ECDSA, PEM. Certificates handed in may be
+ * untrusted; nothing here decides trust beyond the X509_STORE the caller passes. Never
+ * installed: include it as "x509/x509.h" from src/. */
+#ifndef CCZ_X509_X509_H
+#define CCZ_X509_X509_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "ccz/core.h"
+
+/* ---- time --------------------------------------------------------------------------------*/
+
+/* A certificate or CRL time as unix seconds; dflt when t is NULL or cannot be read. */
+int64_t x509_time_unix(const ASN1_TIME *t, int64_t dflt);
+
+/* A validity window [from, until], inclusive at both ends. */
+typedef struct {
+    int64_t from, until;
+} x509_window;
+
+#define X509_WINDOW_ALWAYS {INT64_MIN, INT64_MAX}
+
+void x509_window_narrow(x509_window *w, int64_t from, int64_t until);
+/* Narrows to the certificate's notBefore..notAfter (an unreadable time empties the window). */
+void x509_window_narrow_cert(x509_window *w, const X509 *x);
+/* Narrows to the CRL's lastUpdate..nextUpdate (an unreadable time empties the window). */
+void x509_window_narrow_crl(x509_window *w, const X509_CRL *crl);
+
+/* ---- the chain check -----------------------------------------------------------------------*/
+
+/* X509_verify_cert at the instant `at`, with every validity window inclusive at both ends: a
+ * certificate is valid from its notBefore through its notAfter second, a CRL from its
+ * lastUpdate through its nextUpdate second (RFC 5280; OpenSSL alone ends both a second early).
+ * Returns what X509_verify_cert returns; the error is in ctx. */
+int x509_verify_at(X509_STORE_CTX *ctx, int64_t at);
+
+/* The status of an X509_V_ERR_* code. With `collateral`, an expired or not yet valid
+ * certificate means the collateral is out of date rather than the evidence expired. */
+ccz_status x509_status_of(int x509_err, bool collateral);
+
+typedef struct {
+    const char *what;          /* names the chain in the detail ("PCK chain") */
+    X509_STORE *store;         /* the trusted roots */
+    STACK_OF(X509) *untrusted; /* intermediates offered with the leaf, or NULL */
+    X509_CRL *const *crls;     /* when n_crls > 0, every certificate is checked against them */
+    int n_crls;
+    int64_t at;                /* the instant (unix seconds) */
+    bool collateral;           /* see x509_status_of */
+    bool name_cert;            /* the detail names the failing certificate's CN */
+} x509_chain_check;
+
+/* Verifies leaf to a root of check->store at check->at. On failure: the status of the OpenSSL
+ * error (x509_status_of), the detail "<what>: <reason>[ (certificate '<CN>')]", and, when
+ * x509_err is not NULL, OpenSSL's error code. On success: narrows w (when not NULL) to where
+ * every certificate of the chain and every CRL is valid, and sets *root (when not NULL) to a
+ * new reference to the trust anchor the chain ends in. */
+ccz_status x509_verify_chain(const x509_chain_check *check, X509 *leaf, x509_window *w,
+                             X509 **root, int *x509_err);
+
+/* ---- reading, writing, finding -------------------------------------------------------------*/
+
+/* Reads up to max PEM certificates (tolerating missing newlines and a trailing NUL) into a new
+ * stack the caller frees, even on error. */
+ccz_status x509_read_pem_certs(STACK_OF(X509) **out, ccz_span pem, int max);
+/* Reads one certificate, PEM or DER (exactly one DER element). */
+ccz_status x509_read_cert(X509 **out, ccz_span in);
+/* Reads a PEM private key, or else a PEM public key. Returns CCZ_ERR_KEY_MALFORMED WITHOUT
+ * setting a detail and with OpenSSL's error queue kept: the caller names the file with
+ * ccz_fail_ossl. */
+ccz_status x509_key_from_pem(EVP_PKEY **out, ccz_span pem);
+/* Appends the PEM of a private key (pass a secret buffer) or of a certificate. */
+ccz_status x509_key_to_pem(ccz_buf *out, EVP_PKEY *key);
+ccz_status x509_cert_to_pem(ccz_buf *out, X509 *x);
+
+/* The value of the first extension with this dotted OID, borrowed from x; NULL when absent. */
+ASN1_OCTET_STRING *x509_find_ext(const X509 *x, const char *oid);
+
+/* SHA-256 of the certificate's DER, or of a key's SubjectPublicKeyInfo DER. */
+ccz_status x509_cert_sha256(uint8_t out[32], X509 *x);
+ccz_status x509_spki_sha256(uint8_t out[32], EVP_PKEY *key);
+
+/* ---- issuing -------------------------------------------------------------------------------*/
+
+typedef struct {
+    const char *org;        /* subject O=, or NULL */
+    const char *cn;         /* subject CN= */
+    X509 *issuer;           /* NULL: self-signed (issuer_key is then the key itself) */
+    EVP_PKEY *issuer_key;   /* signs, with SHA-256 */
+    bool ca;                /* CA:TRUE with keyCertSign, cRLSign; else digitalSignature */
+    int64_t not_before;     /* unix seconds */
+    int64_t not_after;
+} x509_issue_opts;
+
+/* Issues a v3 certificate for key with a random positive 127-bit serial, critical basic
+ * constraints and key usage, a subject key id, and (when issued by another) an authority key
+ * id. *out is the caller's. */
+ccz_status x509_issue(X509 **out, EVP_PKEY *key, const x509_issue_opts *o);
+
+/* ---- ECDSA with raw encodings --------------------------------------------------------------
+ * r||s signatures and x||y public keys, as DCAP quotes, SNP reports and sim evidence carry
+ * them. Verification returns CCZ_ERR_BAD_SIGNATURE without setting a detail; the caller says
+ * what did not verify. */
+bool x509_is_p256(EVP_PKEY *key);
+bool x509_is_p384(EVP_PKEY *key);
+/* Verifies big-endian r and s of n bytes each over msg, hashed with md. */
+ccz_status x509_ecdsa_verify_rs(EVP_PKEY *key, const EVP_MD *md, ccz_span msg,
+                                const uint8_t *r, const uint8_t *s, size_t n);
+ccz_status x509_p256_key_from_raw(EVP_PKEY **out, const uint8_t xy[64]);
+/* ECDSA P-256 with SHA-256 over msg, r||s. */
+ccz_status x509_p256_verify(EVP_PKEY *key, ccz_span msg, const uint8_t sig[64]);
+ccz_status x509_p256_sign(uint8_t sig[64], EVP_PKEY *key, ccz_span msg);
+
+#endif

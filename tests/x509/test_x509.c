@@ -1,0 +1,220 @@
+/* The internal X.509 module: certificate time, the shared chain check at an instant (inclusive
+ * validity ends, exact statuses, the narrowed window, the root), extensions by OID, hashes,
+ * PEM round trips and raw r||s ECDSA on P-256 and P-384. */
+#include <pthread.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
+
+#include "test.h"
+#include "x509/x509.h"
+
+#define T_ROOT_FROM 1700000000
+#define T_ROOT_UNTIL 1900000000
+#define T_LEAF_FROM 1750000000
+#define T_LEAF_UNTIL 1800000000
+
+static EVP_PKEY *root_key, *leaf_key;
+static X509 *root, *leaf;
+static X509_STORE *store;
+
+static void setup(void)
+{
+    if (store)
+        return;
+    root_key = EVP_EC_gen("P-256");
+    leaf_key = EVP_EC_gen("P-256");
+    CHECK(root_key && leaf_key);
+    x509_issue_opts o = {.org = "ccz test", .cn = "test root", .issuer_key = root_key,
+                         .ca = true, .not_before = T_ROOT_FROM, .not_after = T_ROOT_UNTIL};
+    CHECK_OK(x509_issue(&root, root_key, &o));
+    o = (x509_issue_opts){.cn = "test leaf", .issuer = root, .issuer_key = root_key,
+                          .not_before = T_LEAF_FROM, .not_after = T_LEAF_UNTIL};
+    CHECK_OK(x509_issue(&leaf, leaf_key, &o));
+    store = X509_STORE_new();
+    CHECK(store && X509_STORE_add_cert(store, root) == 1);
+}
+
+static void test_time(void)
+{
+    setup();
+    CHECK_INT(x509_time_unix(X509_get0_notBefore(leaf), 0), T_LEAF_FROM);
+    CHECK_INT(x509_time_unix(X509_get0_notAfter(leaf), 0), T_LEAF_UNTIL);
+    CHECK_INT(x509_time_unix(NULL, -7), -7);
+    x509_window w = X509_WINDOW_ALWAYS;
+    x509_window_narrow_cert(&w, root);
+    x509_window_narrow_cert(&w, leaf);
+    CHECK_INT(w.from, T_LEAF_FROM);
+    CHECK_INT(w.until, T_LEAF_UNTIL);
+}
+
+static ccz_status check_at(int64_t at, bool collateral, x509_window *w, X509 **r)
+{
+    const x509_chain_check k = {.what = "test chain", .store = store, .at = at,
+                                .collateral = collateral, .name_cert = true};
+    return x509_verify_chain(&k, leaf, w, r, NULL);
+}
+
+static void test_chain_inclusive_and_mapped(void)
+{
+    setup();
+    x509_window w = X509_WINDOW_ALWAYS;
+    X509 *r = NULL;
+    CHECK_OK(check_at(T_LEAF_UNTIL, false, &w, &r)); /* the notAfter second itself is valid */
+    CHECK(r && X509_cmp(r, root) == 0);
+    X509_free(r);
+    CHECK_INT(w.from, T_LEAF_FROM);
+    CHECK_INT(w.until, T_LEAF_UNTIL);
+    CHECK_OK(check_at(T_LEAF_FROM, false, NULL, NULL));
+    CHECK_STATUS(check_at(T_LEAF_UNTIL + 1, false, NULL, NULL), CCZ_ERR_EXPIRED);
+    CHECK_CONTAINS(ccz_error_detail(), "test chain: certificate has expired");
+    CHECK_CONTAINS(ccz_error_detail(), "(certificate 'test leaf')");
+    CHECK_STATUS(check_at(T_LEAF_FROM - 1, false, NULL, NULL), CCZ_ERR_NOT_YET_VALID);
+    CHECK_STATUS(check_at(T_LEAF_UNTIL + 1, true, NULL, NULL), CCZ_ERR_COLLATERAL_OUT_OF_DATE);
+    CHECK_STATUS(check_at(T_LEAF_FROM - 1, true, NULL, NULL), CCZ_ERR_COLLATERAL_OUT_OF_DATE);
+
+    /* a leaf whose issuer is not in the store */
+    X509_STORE *empty = X509_STORE_new();
+    const x509_chain_check k = {.what = "lonely", .store = empty, .at = T_LEAF_FROM};
+    int err = 0;
+    CHECK_STATUS(x509_verify_chain(&k, leaf, NULL, NULL, &err), CCZ_ERR_CERT_CHAIN);
+    CHECK_INT(err, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+    CHECK_CONTAINS(ccz_error_detail(), "lonely: ");
+    X509_STORE_free(empty);
+
+    CHECK_INT(x509_status_of(X509_V_ERR_CERT_REVOKED, false), CCZ_ERR_REVOKED);
+    CHECK_INT(x509_status_of(X509_V_ERR_CRL_HAS_EXPIRED, false), CCZ_ERR_COLLATERAL_OUT_OF_DATE);
+    CHECK_INT(x509_status_of(X509_V_ERR_CRL_SIGNATURE_FAILURE, false), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_INT(x509_status_of(X509_V_ERR_UNABLE_TO_GET_CRL, false), CCZ_ERR_COLLATERAL_MISMATCH);
+    CHECK_INT(x509_status_of(X509_V_ERR_CERT_SIGNATURE_FAILURE, true), CCZ_ERR_CERT_CHAIN);
+}
+
+static void *find_ext_thread(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 200; i++)
+        if (!x509_find_ext(leaf, "2.5.29.35") || x509_find_ext(leaf, "1.2.840.113741.1.13.1"))
+            return (void *)1;
+    return NULL;
+}
+
+static void test_find_ext(void)
+{
+    setup();
+    ASN1_OCTET_STRING *bc = x509_find_ext(leaf, "2.5.29.19"); /* basicConstraints */
+    CHECK(bc != NULL);
+    CHECK(x509_find_ext(leaf, "1.3.6.1.4.1.3704.1.2") == NULL);
+    CHECK(x509_find_ext(leaf, "not an oid") == NULL);
+    CHECK(x509_find_ext(root, "2.5.29.35") == NULL); /* self-signed: no authority key id */
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        CHECK(pthread_create(&th[i], NULL, find_ext_thread, NULL) == 0);
+    for (int i = 0; i < 4; i++) {
+        void *ret;
+        pthread_join(th[i], &ret);
+        CHECK(ret == NULL);
+    }
+}
+
+static void test_hashes_and_pem(void)
+{
+    setup();
+    uint8_t a[32], b[32];
+    CHECK_OK(x509_spki_sha256(a, leaf_key));
+    CHECK_OK(x509_spki_sha256(b, X509_get0_pubkey(leaf)));
+    CHECK(memcmp(a, b, 32) == 0);
+    CHECK_OK(x509_spki_sha256(b, root_key));
+    CHECK(memcmp(a, b, 32) != 0);
+    unsigned char *der = NULL;
+    int n = i2d_X509(leaf, &der);
+    CHECK(n > 0);
+    CHECK(EVP_Digest(der, (size_t)n, b, NULL, EVP_sha256(), NULL) == 1);
+    OPENSSL_free(der);
+    CHECK_OK(x509_cert_sha256(a, leaf));
+    CHECK(memcmp(a, b, 32) == 0);
+
+    ccz_buf pem = CCZ_BUF_INIT;
+    CHECK_OK(x509_cert_to_pem(&pem, leaf));
+    CHECK_OK(x509_cert_to_pem(&pem, root));
+    STACK_OF(X509) *chain = NULL;
+    CHECK_OK(x509_read_pem_certs(&chain, ccz_buf_span(&pem), 4));
+    CHECK_INT(sk_X509_num(chain), 2);
+    CHECK(X509_cmp(sk_X509_value(chain, 1), root) == 0);
+    sk_X509_pop_free(chain, X509_free);
+    CHECK_STATUS(x509_read_pem_certs(&chain, ccz_buf_span(&pem), 1), CCZ_ERR_MALFORMED);
+    sk_X509_pop_free(chain, X509_free);
+    X509 *x;
+    CHECK_OK(x509_read_cert(&x, ccz_buf_span(&pem)));
+    CHECK(X509_cmp(x, leaf) == 0);
+    X509_free(x);
+    ccz_buf_free(&pem);
+
+    ccz_buf_init(&pem, 0, true);
+    CHECK_OK(x509_key_to_pem(&pem, leaf_key));
+    EVP_PKEY *k;
+    CHECK_OK(x509_key_from_pem(&k, ccz_buf_span(&pem)));
+    CHECK(EVP_PKEY_eq(k, leaf_key) == 1);
+    EVP_PKEY_free(k);
+    CHECK_STATUS(x509_key_from_pem(&k, CCZ_SPAN("nope", 4)), CCZ_ERR_KEY_MALFORMED);
+    CHECK(k == NULL);
+    ccz_buf_free(&pem);
+}
+
+static void test_ecdsa_raw(void)
+{
+    setup();
+    static const char msg[] = "attested";
+    uint8_t sig[64];
+    CHECK(x509_is_p256(leaf_key));
+    CHECK(!x509_is_p384(leaf_key));
+    CHECK_OK(x509_p256_sign(sig, leaf_key, CCZ_SPAN(msg, sizeof msg - 1)));
+    CHECK_OK(x509_p256_verify(leaf_key, CCZ_SPAN(msg, sizeof msg - 1), sig));
+    sig[40] ^= 1;
+    CHECK_STATUS(x509_p256_verify(leaf_key, CCZ_SPAN(msg, sizeof msg - 1), sig),
+                 CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STATUS(x509_p256_verify(root_key, CCZ_SPAN(msg, sizeof msg - 1), sig),
+                 CCZ_ERR_BAD_SIGNATURE);
+
+    /* P-384: sign with OpenSSL (DER), verify through the raw r, s path */
+    EVP_PKEY *k384 = EVP_EC_gen("P-384");
+    CHECK(x509_is_p384(k384) && !x509_is_p256(k384));
+    unsigned char der[128];
+    size_t der_len = sizeof der;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    CHECK(EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, k384) == 1);
+    CHECK(EVP_DigestSign(md, der, &der_len, (const unsigned char *)msg, sizeof msg - 1) == 1);
+    EVP_MD_CTX_free(md);
+    const unsigned char *p = der;
+    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+    uint8_t r[48], s[48];
+    CHECK(BN_bn2binpad(ECDSA_SIG_get0_r(es), r, 48) == 48);
+    CHECK(BN_bn2binpad(ECDSA_SIG_get0_s(es), s, 48) == 48);
+    ECDSA_SIG_free(es);
+    CHECK_OK(x509_ecdsa_verify_rs(k384, EVP_sha384(), CCZ_SPAN(msg, sizeof msg - 1), r, s, 48));
+    s[0] ^= 0x40;
+    CHECK_STATUS(x509_ecdsa_verify_rs(k384, EVP_sha384(), CCZ_SPAN(msg, sizeof msg - 1), r, s,
+                                      48),
+                 CCZ_ERR_BAD_SIGNATURE);
+    EVP_PKEY_free(k384);
+
+    EVP_PKEY *raw;
+    uint8_t xy[64] = {0};
+    CHECK_STATUS(x509_p256_key_from_raw(&raw, xy), CCZ_ERR_KEY_MALFORMED); /* not on the curve */
+    CHECK(raw == NULL);
+}
+
+static void test_cleanup(void)
+{
+    X509_STORE_free(store);
+    X509_free(root);
+    X509_free(leaf);
+    EVP_PKEY_free(root_key);
+    EVP_PKEY_free(leaf_key);
+    store = NULL;
+}
+
+TEST_MAIN(T(test_time), T(test_chain_inclusive_and_mapped), T(test_find_ext),
+          T(test_hashes_and_pem), T(test_ecdsa_raw), T(test_cleanup))
