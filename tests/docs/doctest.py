@@ -8,7 +8,8 @@ trailing backslash), the lines after it are its expected output. All the blocks 
 one bash process, so files and variables carry from one example to the next, as they do for a
 reader who types them. A command must exit 0 unless a trailing comment says otherwise
 ("# exits 1"). A command ending in "&" runs in the background until the page ends; when it has
-a --listen HOST:PORT, the next command waits until that port accepts.
+a --listen HOST:PORT, the next command waits until that port accepts; when another program
+already holds that port, the page's commands use a free one instead (and say so).
 
 Expected output is checked line by line in order: "..." or "…" inside a line matches anything,
 a line that is only "..." skips any lines, and output lines not shown may come between shown
@@ -199,6 +200,12 @@ def port_busy(host, port):
         return False
 
 
+def free_port(host):
+    with socket.socket() as sk:
+        sk.bind((host, 0))
+        return sk.getsockname()[1]
+
+
 def wait_port(host, port, seconds=15):
     end = time.time() + seconds
     while time.time() < end:
@@ -226,6 +233,7 @@ def run_page(page):
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=work, env=env,
                              text=True, bufsize=1)
     failures, ran, skipped, n = 0, 0, 0, 0
+    moved = {}   # HOST:PORT written on the page -> the free one used instead
 
     def send(script):
         """runs script in the page's shell; returns the marker line's payload"""
@@ -261,12 +269,19 @@ def run_page(page):
                     if ex.background:
                         cmd = ex.command.rstrip()
                         cmd = re.sub(r"\s*&\s*(#.*)?$", "", cmd)
+                        for old, new in moved.items():
+                            cmd = cmd.replace(old, new)
                         m = LISTEN.search(cmd)
                         if m and port_busy(m.group(1), m.group(2)):
-                            failures += 1
-                            print("FAIL %s:%d: %s:%s is in use before the example starts its "
-                                  "server" % (name, ex.line, m.group(1), m.group(2)))
-                            continue
+                            # another program holds the page's port: the page's commands use
+                            # a free one instead, from here on
+                            old = "%s:%s" % (m.group(1), m.group(2))
+                            new = "%s:%d" % (m.group(1), free_port(m.group(1)))
+                            moved[old] = new
+                            print("note %s:%d: %s is in use; the page's commands use %s" % (
+                                name, ex.line, old, new))
+                            cmd = cmd.replace(old, new)
+                            m = LISTEN.search(cmd)
                         send("{ %s\n} > %s.bg%d 2>&1 & bgpids=\"$bgpids $!\"" % (cmd, out_file, ran))
                         if m and not wait_port(m.group(1), m.group(2)):
                             failures += 1
@@ -274,7 +289,10 @@ def run_page(page):
                             print("FAIL %s:%d: %s\n  never listened on %s:%s; it printed:\n%s"
                                   % (name, ex.line, ex.command, m.group(1), m.group(2), log))
                         continue
-                    _, code = send("{ %s\n} > %s 2>&1 < /dev/null" % (ex.command, out_file))
+                    command = ex.command
+                    for old, new in moved.items():
+                        command = command.replace(old, new)
+                    _, code = send("{ %s\n} > %s 2>&1 < /dev/null" % (command, out_file))
                     out = open(out_file).read()
                     err = None
                     if code != ex.exit:
