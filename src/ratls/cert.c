@@ -12,6 +12,7 @@
 #include <openssl/x509v3.h>
 
 #include "ccz/ratls.h"
+#include "x509/x509.h"
 
 #define HASH_SHA256 1
 #define HASH_SHA384 7
@@ -228,14 +229,6 @@ fail:
 
 /* ---- reading ---------------------------------------------------------------------------------*/
 
-static ASN1_OCTET_STRING *find_ext(X509 *x, const char *oid_text)
-{
-    ASN1_OBJECT *oid = OBJ_txt2obj(oid_text, 1);
-    int idx = oid ? X509_get_ext_by_OBJ(x, oid, -1) : -1;
-    ASN1_OBJECT_free(oid);
-    return idx < 0 ? NULL : X509_EXTENSION_get_data(X509_get_ext(x, idx));
-}
-
 static ccz_span span_of(ASN1_OCTET_STRING *v)
 {
     return CCZ_SPAN(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v));
@@ -325,11 +318,11 @@ ccz_status ccz_ratls_inspect(ccz_ratls_info *info, X509 *x)
     ccz_buf_init(&info->evidence, 1u << 20, false);
     ccz_buf_init(&info->claims, 64u << 10, false);
     ccz_buf_init(&info->nonce, 1024, false);
-    ASN1_OCTET_STRING *dice = find_ext(x, CCZ_RATLS_OID_DICE);
-    ASN1_OCTET_STRING *legacy = find_ext(x, CCZ_RATLS_OID_GRAMINE);
+    ASN1_OCTET_STRING *dice = x509_find_ext(x, CCZ_RATLS_OID_DICE);
+    ASN1_OCTET_STRING *legacy = x509_find_ext(x, CCZ_RATLS_OID_GRAMINE);
     if (!legacy)
-        legacy = find_ext(x, CCZ_RATLS_OID_GRAMINE_MISENCODED);
-    ASN1_OCTET_STRING *sdk = find_ext(x, CCZ_RATLS_OID_SGX_SDK);
+        legacy = x509_find_ext(x, CCZ_RATLS_OID_GRAMINE_MISENCODED);
+    ASN1_OCTET_STRING *sdk = x509_find_ext(x, CCZ_RATLS_OID_SGX_SDK);
     info->has_legacy = legacy != NULL;
     info->has_sgx_sdk = sdk != NULL;
     EVP_PKEY *key = X509_get0_pubkey(x);
@@ -373,12 +366,6 @@ static ccz_status fail_at(ccz_ratls_verdict *v, const char *step, ccz_status s)
     return s;
 }
 
-static int64_t asn1_unix(const ASN1_TIME *t)
-{
-    struct tm tm;
-    return t && ASN1_TIME_to_tm(t, &tm) ? (int64_t)timegm(&tm) : 0;
-}
-
 ccz_status ccz_ratls_verify_cert(ccz_ratls_verdict *v, X509 *x, const ccz_verify_opts *vo,
                                  const ccz_policy *policy)
 {
@@ -390,7 +377,8 @@ ccz_status ccz_ratls_verify_cert(ccz_ratls_verdict *v, X509 *x, const ccz_verify
         ccz_fail(CCZ_ERR_BAD_SIGNATURE, "the certificate is not signed by its own key");
         return fail_at(v, CCZ_RATLS_STEP_CERTIFICATE, CCZ_ERR_BAD_SIGNATURE);
     }
-    int64_t nb = asn1_unix(X509_get0_notBefore(x)), na = asn1_unix(X509_get0_notAfter(x));
+    int64_t nb = x509_time_unix(X509_get0_notBefore(x), 0);
+    int64_t na = x509_time_unix(X509_get0_notAfter(x), 0);
     if (vo->at_unix < nb || vo->at_unix > na) {
         ccz_status s = vo->at_unix < nb ? CCZ_ERR_NOT_YET_VALID : CCZ_ERR_EXPIRED;
         ccz_fail(s, "the certificate is valid from %lld to %lld, not at %lld", (long long)nb,

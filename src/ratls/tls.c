@@ -20,6 +20,7 @@
 #include <openssl/x509v3.h>
 
 #include "ccz/ratls.h"
+#include "x509/x509.h"
 
 #define CACHE_TTL 600 /* seconds a verified peer certificate is trusted without re-verifying */
 
@@ -178,11 +179,8 @@ static ccz_status judge(ctx_state *st, X509 *peer, ccz_ratls_verdict *v)
     }
     ccz_status s = ccz_ratls_verify_cert(v, peer, &vo, st->policy);
     if (hl == 32 && (s == CCZ_OK || s == CCZ_ERR_POLICY_REJECTED)) {
-        struct tm tm;
-        int64_t until = now + CACHE_TTL;
-        if (ASN1_TIME_to_tm(X509_get0_notAfter(peer), &tm) && (int64_t)timegm(&tm) < until)
-            until = (int64_t)timegm(&tm);
-        cache_put(st, h, until, v);
+        int64_t until = now + CACHE_TTL, na = x509_time_unix(X509_get0_notAfter(peer), until);
+        cache_put(st, h, na < until ? na : until, v);
     }
     return s;
 }
