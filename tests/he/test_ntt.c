@@ -1,7 +1,8 @@
 /* Lattice arithmetic: Barrett and Shoup against 128-bit division, NTT-friendly primes, and the
  * negacyclic NTT: inverse after forward is the identity, pointwise products are negacyclic
- * convolutions (checked against the schoolbook product), and the AVX-512 transforms give the
- * same words as the portable ones, for primes below and above 2^50. */
+ * convolutions (checked against the schoolbook product), on the path the CPU takes (run again
+ * on the portable path as he/test_ntt_portable); the vector kernels against the scalar
+ * formulas. That the AVX-512 transforms give the portable ones' words is test_ntt_paths.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,10 +98,10 @@ static void test_ntt(void)
             memcpy(d, a, n * 8);
             lat_ntt_forward_portable(&t, c);
             lat_ntt_forward(&t, d); /* AVX-512 where the CPU has it */
-            int same = memcmp(c, d, n * 8) == 0, reduced = 1;
+            int reduced = 1;
             for (size_t i = 0; i < n; i++)
-                reduced &= c[i] < q;
-            CHECK(same && reduced);
+                reduced &= c[i] < q && d[i] < q;
+            CHECK(reduced);
             lat_ntt_inverse_portable(&t, c);
             lat_ntt_inverse(&t, d);
             CHECK(memcmp(c, a, n * 8) == 0 && memcmp(d, a, n * 8) == 0);
@@ -121,9 +122,6 @@ static void test_ntt(void)
     lat_ntt t;
     CHECK_STATUS(lat_ntt_init(&t, 65537, 16), CCZ_ERR_INVALID_ARGUMENT); /* not 1 mod 2^17 */
     CHECK_STATUS(lat_ntt_init(&t, 65535, 4), CCZ_ERR_INVALID_ARGUMENT);  /* not prime */
-    if (!lat_avx512())
-        fprintf(stderr, "  (no AVX-512 here: the portable transforms were compared to "
-                        "themselves)\n");
 }
 
 /* the vector kernels against the scalar formulas, both paths, edge values included */
