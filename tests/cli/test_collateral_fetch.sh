@@ -3,8 +3,7 @@
 # the vectors' collateral; the fetched collateral verifies the quotes as the recorded one does,
 # and the on-disk cache serves it until it expires.
 . "$(dirname "$0")/lib.sh"
-V=${CCZ_VECTORS:-$CCZ_SOURCE_DIR/../shared/vectors}
-[ -d "$V" ] || { echo "skipped: no vectors at $V"; exit 77; }
+need_vectors
 SERVER=$(dirname "$0")/pcs_server.py
 
 start_server() { # COLLATERAL
