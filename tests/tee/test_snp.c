@@ -511,6 +511,39 @@ static void test_turin_vek_info(void)
     chain_free(&c);
 }
 
+/* The verified chain is remembered with its validity window: the same collateral used again
+ * before the window opens or after it closes is refused, not answered from the cache. */
+static void test_chain_window(void)
+{
+    amd_chain c;
+    chain_new(&c, CCZ_SNP_GENOA);
+    vek_spec v;
+    report_spec rs;
+    specs(1, &v, &rs);
+    uint8_t rep[CCZ_SNP_REPORT_SIZE];
+    make_report(rep, &rs, c.vek_key);
+    ccz_collateral *col = collateral(&c, &v);
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.trust = c.trust;
+    o.collateral = col;
+    static ccz_result res;
+    ccz_span r = CCZ_SPAN(rep, sizeof rep);
+    o.at_unix = AT;
+    CHECK_OK(ccz_verify(&res, r, &o)); /* verifies the chain, remembers it */
+    o.at_unix = AT - 86400L * 366;
+    CHECK_STATUS(ccz_verify(&res, r, &o), CCZ_ERR_NOT_YET_VALID);
+    CHECK_STR(res.step, "platform_certificate");
+    o.at_unix = AT;
+    CHECK_OK(ccz_verify(&res, r, &o));
+    o.at_unix = AT + 86400L * 366;
+    CHECK_STATUS(ccz_verify(&res, r, &o), CCZ_ERR_EXPIRED);
+    CHECK_STR(res.step, "platform_certificate");
+    o.at_unix = AT + 86400L * 364;
+    CHECK_OK(ccz_verify(&res, r, &o));
+    ccz_collateral_free(col);
+    chain_free(&c);
+}
+
 static void test_parse_errors(void)
 {
     uint8_t rep[CCZ_SNP_REPORT_SIZE] = {2, 0, 0, 0};
@@ -544,4 +577,5 @@ static void test_parse_errors(void)
 }
 
 TEST_MAIN(T(test_parse_errors), T(test_each_product), T(test_each_tcb_component),
-          T(test_cpu_against_chain), T(test_chip_id), T(test_turin_vek_info))
+          T(test_cpu_against_chain), T(test_chip_id), T(test_turin_vek_info),
+          T(test_chain_window))
