@@ -234,11 +234,14 @@ static size_t cbor_head(uint8_t *p, int m, uint64_t n)
 }
 
 /* claims = {"pubkey-hash": bstr(cbor([alg, hash(spki)]))} written by hand, as another RA-TLS
- * implementation would. */
-static size_t dice_claims(uint8_t *out, EVP_PKEY *key, int alg, const EVP_MD *md)
+ * implementation would; flip >= 0 changes that byte of the hash. */
+static size_t dice_claims_flipped(uint8_t *out, EVP_PKEY *key, int alg, const EVP_MD *md,
+                                  int flip)
 {
     uint8_t h[64], inner[80];
     unsigned hl = spki_hash(h, key, md);
+    if (flip >= 0)
+        h[flip] ^= 0x01;
     size_t n = cbor_head(inner, 4, 2);
     n += cbor_head(inner + n, 0, (uint64_t)alg);
     n += cbor_head(inner + n, 2, hl);
@@ -251,6 +254,11 @@ static size_t dice_claims(uint8_t *out, EVP_PKEY *key, int alg, const EVP_MD *md
     o += cbor_head(out + o, 2, n);
     memcpy(out + o, inner, n);
     return o + n;
+}
+
+static size_t dice_claims(uint8_t *out, EVP_PKEY *key, int alg, const EVP_MD *md)
+{
+    return dice_claims_flipped(out, key, alg, md, -1);
 }
 
 /* The DICE extension: tag(t)[bstr evidence, bstr claims]. */
@@ -352,6 +360,52 @@ static void test_unbound_evidence(void)
         EVP_PKEY_free(key);
     }
     test_name = "test_unbound_evidence";
+    ccz_policy_free(p);
+    ccz_trust_free(t);
+    ccz_attester_free(a);
+}
+
+/* DICE claims that name another key (one byte of the pubkey-hash differs: the first, the last)
+ * with evidence bound to those claims: the certificate's key is not the attested one. */
+static void test_claims_name_other_key(void)
+{
+    ccz_attester *a = sim_attester(false);
+    ccz_trust *t = sim_trust();
+    ccz_policy *p = policy(ACCEPT_ME);
+    ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
+    vo.at_unix = time(NULL);
+    vo.trust = t;
+    static ccz_ratls_verdict v;
+    static const struct {
+        int alg;
+        int last;
+    } algs[] = {{1, 31}, {7, 47}, {8, 63}};
+    for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++) {
+        const EVP_MD *md = algs[i].alg == 1 ? EVP_sha256()
+                           : algs[i].alg == 7 ? EVP_sha384()
+                                              : EVP_sha512();
+        EVP_PKEY *key = EVP_EC_gen("P-384");
+        int flips[] = {0, algs[i].last / 2, algs[i].last};
+        for (size_t f = 0; f < 3; f++) {
+            uint8_t claims[256], rd[64] = {0};
+            size_t cl = dice_claims_flipped(claims, key, algs[i].alg, md, flips[f]);
+            CHECK(EVP_Digest(claims, cl, rd, NULL, md, NULL));
+            ccz_buf ev = CCZ_BUF_INIT, ext = CCZ_BUF_INIT;
+            CHECK_OK(ccz_attest(a, rd, &ev));
+            dice_ext(&ext, CCZ_RATLS_TAG_CCZ_SIM, ccz_buf_span(&ev), claims, cl);
+            X509 *x = self_signed(key, CCZ_RATLS_OID_DICE, ext.ptr, ext.len);
+            ccz_ratls_info info;
+            CHECK_OK(ccz_ratls_inspect(&info, x));
+            CHECK(!info.binding_ok);
+            ccz_ratls_info_free(&info);
+            CHECK_STATUS(ccz_ratls_verify_cert(&v, x, &vo, p), CCZ_ERR_BINDING);
+            CHECK_STR(v.step, "binding");
+            X509_free(x);
+            ccz_buf_free(&ev);
+            ccz_buf_free(&ext);
+        }
+        EVP_PKEY_free(key);
+    }
     ccz_policy_free(p);
     ccz_trust_free(t);
     ccz_attester_free(a);
@@ -613,5 +667,5 @@ static void test_one_way_modes(void)
 }
 
 TEST_MAIN(T(test_cert_round_trip), T(test_binding_and_tampering), T(test_unbound_evidence),
-          T(test_validity_window),
-          T(test_mutual_handshakes), T(test_one_way_modes))
+          T(test_claims_name_other_key), T(test_validity_window), T(test_mutual_handshakes),
+          T(test_one_way_modes))
