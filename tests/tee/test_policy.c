@@ -563,8 +563,8 @@ static void test_sgx_each_field(void)
             test_name = names[k];
             c = sgx_full_claims();
             switch (k) {
-            case 0: c.sgx.mr_enclave[31] ^= 1; break;
-            case 1: c.sgx.mr_signer[0] ^= 1; break;
+            case 0: c.sgx.mr_enclave[31] ^= 1; break; /* the last byte */
+            case 1: c.sgx.mr_signer[31] ^= 1; break; /* the last byte */
             case 2: c.sgx.isv_prod_id = 4; break;
             case 3: c.sgx.isv_svn = 5; break;
             default: c.sgx.config_svn = 4; break;
