@@ -2,7 +2,8 @@
  * component at a time, on the forged test platform (tests/support/dcap_forge): the FMSPC (each
  * of its 6 bytes) and PCE ID (each of 2) against the TCB info, each of the 16 SGX CPU SVN
  * components and the PCE SVN, and each of the 16 TDX TEE TCB SVN components against a TCB level
- * (module major version 0, so all count). */
+ * (module major version 0, so all count); the TDX module's signer in its first and last
+ * bytes. */
 #include <stdio.h>
 #include <string.h>
 
@@ -137,6 +138,13 @@ static void test_tdx_components(void)
         qo.tee_tcb_svn[i] = (uint8_t)level[i];
     CHECK_OK(run(&qo, ti, qe_identity(true), &r));
     CHECK_STR(r.claims.tcb_status, "UpToDate");
+    /* the TDX module's signer, in its first and last bytes */
+    for (int b = 0; b < 48; b += 47) {
+        forge_quote_opts q2 = qo;
+        q2.mr_signer_seam[b] ^= 0x01;
+        expect("MRSIGNERSEAM", run(&q2, ti, qe_identity(true), &r), &r,
+               CCZ_ERR_TDX_MODULE_MISMATCH, "tdx_module");
+    }
     for (int i = 0; i < 16; i++) {
         if (i == 1)
             continue; /* the module's major version: 0 here */
