@@ -40,8 +40,29 @@ static void test_modular(void)
                 ok &= lat_mul_mod(a, lat_inv_mod(a, &m), &m) == 1;
             u128 z = ((u128)rnd() << 64) | rnd(); /* any 128-bit value */
             ok &= lat_reduce128(z, &m) == (uint64_t)(z % qs[k]);
+            /* sums and differences fully reduced, the edges (a + b = q, a - a) included */
+            uint64_t s = (uint64_t)(((u128)a + b) % qs[k]);
+            ok &= lat_add_mod(a, b, qs[k]) == s;
+            ok &= lat_sub_mod(s, b, qs[k]) == a;
+            if (a)
+                ok &= lat_add_mod(a, qs[k] - a, qs[k]) == 0;
+            ok &= lat_sub_mod(a, a, qs[k]) == 0;
         }
         CHECK(ok);
+        /* the vector kernels at the edge too: every lane sums to exactly q */
+        uint64_t va[16], vb[16], vo[16];
+        for (int i = 0; i < 16; i++) {
+            va[i] = 1 + rnd() % (qs[k] - 1);
+            vb[i] = qs[k] - va[i];
+        }
+        lat_vec_add(vo, va, vb, 16, qs[k]);
+        int zero = 1;
+        for (int i = 0; i < 16; i++)
+            zero &= vo[i] == 0;
+        lat_vec_sub(vo, va, va, 16, qs[k]);
+        for (int i = 0; i < 16; i++)
+            zero &= vo[i] == 0;
+        CHECK(zero);
     }
     uint64_t p[4];
     CHECK_OK(lat_primes(p, 4, 50, 8192, NULL, 0));
