@@ -275,8 +275,8 @@ static void test_ckks(void)
     CHECK_OK(ccz_ckks_encode(ctx, py, y, m, scale, 0));
     CHECK_OK(ccz_he_encrypt(ctx, k.pk, px, cx));
     CHECK_OK(ccz_he_encrypt_sk(ctx, k.sk, py, cy));
-    /* docs/perf.md: 23 bits at N = 8192, scale 2^40 (asserted with a margin of one bit; the
-     * figure is the worst slot's) */
+    /* docs/perf.md: 23 bits at N = 8192, scale 2^40 (the worst slot's error; asserted with a
+     * margin of one bit, and of 0.3 bit after a rescale, whose rounding is worth a bit) */
     double b_enc = err_bits(&k, cx, x);
     CHECK(b_enc >= 22);
     CHECK_OK(ccz_he_add(ctx, cz, cx, cy));
@@ -290,8 +290,8 @@ static void test_ckks(void)
     CHECK_INT(ccz_he_ciphertext_level(cz), 2);
     for (size_t i = 0; i < m; i++)
         w[i] = x[i] * y[i];
-    double b_mul = err_bits(&k, cz, w);
-    CHECK(b_mul >= 22);
+    double b_mul = err_bits(&k, cz, w); /* 23.1 to 23.6 measured; flooring gives about 22.3 */
+    CHECK(b_mul >= 22.7);
     /* rotations and conjugation on the product */
     CHECK_OK(ccz_he_rotate(ctx, cx, cx, 5, k.gk));
     for (size_t i = 0; i < m; i++)
@@ -311,14 +311,14 @@ static void test_ckks(void)
     CHECK_OK(ccz_ckks_rescale(ctx, cz));
     for (size_t i = 0; i < m; i++)
         w[i] = -0.5 * y[i];
-    double b_const = err_bits(&k, cz, w);
-    CHECK(b_const >= 22);
+    double b_const = err_bits(&k, cz, w); /* about 26.5 measured; flooring gives about 22.3 */
+    CHECK(b_const >= 25.5);
     CHECK_OK(ccz_he_mul_plain(ctx, cz, cy, px));
     CHECK_OK(ccz_ckks_rescale(ctx, cz));
     for (size_t i = 0; i < m; i++)
         w[i] = x[i] * y[i];
-    double b_plain = err_bits(&k, cz, w);
-    CHECK(b_plain >= 22);
+    double b_plain = err_bits(&k, cz, w); /* the same */
+    CHECK(b_plain >= 25.5);
     /* level management: y brought down to x*y's level keeps its value and scale; then add */
     CHECK_OK(ccz_he_ciphertext_copy(cx, cy));
     CHECK_OK(ccz_he_mod_switch(ctx, cx));
