@@ -8,6 +8,16 @@ export CCZ_SIM_DIR="$T/default-sim"
 
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
+# need_vectors: sets $V to the shared vectors; when they are absent, skips (77) before any
+# check, or fails under CI=true (where missing vectors are a failure, not a skip).
+need_vectors() {
+    V=${CCZ_VECTORS:-$CCZ_SOURCE_DIR/../shared/vectors}
+    [ -d "$V" ] && return 0
+    echo "no vectors at $V (set CCZ_VECTORS)"
+    [ "${CI:-}" != true ] || { echo "FAIL: CI=true: missing vectors are a failure"; exit 1; }
+    exit 77
+}
+
 # run EXPECTED_EXIT cmd...: runs, keeps stdout in $out and stderr in $err
 run() {
     local want=$1; shift

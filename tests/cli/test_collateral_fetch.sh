@@ -6,8 +6,7 @@
 # fetch to the root certificate's CRL distribution point, which is reached over TLS through an
 # https_proxy (a CONNECT proxy on loopback) and trusted through --cacert.
 . "$(dirname "$0")/lib.sh"
-V=${CCZ_VECTORS:-$CCZ_SOURCE_DIR/../shared/vectors}
-[ -d "$V" ] || { echo "skipped: no vectors at $V"; exit 77; }
+need_vectors
 SERVER=$(dirname "$0")/pcs_server.py
 # only the proxies this test sets
 unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY

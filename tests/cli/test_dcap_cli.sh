@@ -3,8 +3,7 @@
 # advisories, error codes, production checks; and ccz attest --tee sgx/tdx replaying recorded
 # quotes from device directories laid out as Gramine and configfs-tsm lay them out.
 . "$(dirname "$0")/lib.sh"
-V=${CCZ_VECTORS:-$CCZ_SOURCE_DIR/../shared/vectors}
-[ -d "$V" ] || { echo "skipped: no vectors at $V"; exit 77; }
+need_vectors
 P=$V/Phala-Network_dcap-qvl/sample
 ALL='{"accepted_tcb_statuses": ["UpToDate", "SWHardeningNeeded", "ConfigurationNeeded",
       "ConfigurationAndSWHardeningNeeded", "OutOfDate", "OutOfDateConfigurationNeeded"]}'

@@ -120,6 +120,10 @@ if [ -d "$V" ]; then
         --collateral "$V/derived/automata_sgx_0825_collateral.json" --at 1755236700 --policy "$T/outdated.json" --json
     jqis .tcb_status OutOfDate
     jqis '.advisories | join(",")' "INTEL-SA-00615,INTEL-SA-00657,INTEL-SA-00767,INTEL-SA-00828,INTEL-SA-00837,INTEL-SA-00960"
+elif [ "${CI:-}" = true ]; then
+    fail "no vectors at $V: the recorded certificates were not checked (CI=true)"
+else
+    echo "note: no vectors at $V: the recorded certificates were not checked"
 fi
 run 2 "$CCZ" ratls inspect "$P/root.crt"
 contains "$err" "carries no RA-TLS evidence extension"

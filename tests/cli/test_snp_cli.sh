@@ -3,8 +3,7 @@
 # production checks), ccz attest --tee snp through a replayed configfs-tsm entry with the host's
 # certificate table, and ccz collateral fetch --kds against a local KDS replaying the VCEK.
 . "$(dirname "$0")/lib.sh"
-V=${CCZ_VECTORS:-$CCZ_SOURCE_DIR/../shared/vectors}
-[ -d "$V" ] || { echo "skipped: no vectors at $V"; exit 77; }
+need_vectors
 R=$V/google_go-sev-guest/verify/testdata/attestation.bin
 K=$V/google_go-sev-guest/verify/testdata/vcek.testcer
 AT=1767225600

@@ -2,7 +2,8 @@
  * plaintext operations, products over several levels until the noise budget ends, with the
  * budget honest: decryption is right while it is above 0), rotations and the row swap, modulus
  * switching; CKKS add/mul/rescale/rotate/conjugate chains within the expected precision (bits
- * printed); the AVX-512 and portable paths giving the same words. */
+ * printed, the documented figures asserted). That the AVX-512 and portable paths give the same
+ * words is test_lattice_paths.c. */
 #include <complex.h>
 #include <math.h>
 #include <stdlib.h>
@@ -274,62 +275,66 @@ static void test_ckks(void)
     CHECK_OK(ccz_ckks_encode(ctx, py, y, m, scale, 0));
     CHECK_OK(ccz_he_encrypt(ctx, k.pk, px, cx));
     CHECK_OK(ccz_he_encrypt_sk(ctx, k.sk, py, cy));
+    /* docs/perf.md: 23 bits at N = 8192, scale 2^40 (the worst slot's error; asserted with a
+     * margin of one bit, and of 0.3 bit after a rescale, whose rounding is worth a bit) */
     double b_enc = err_bits(&k, cx, x);
-    CHECK(b_enc > 18);
+    CHECK(b_enc >= 22);
     CHECK_OK(ccz_he_add(ctx, cz, cx, cy));
     for (size_t i = 0; i < m; i++)
         w[i] = x[i] + y[i];
     double b_add = err_bits(&k, cz, w);
-    CHECK(b_add > 18);
+    CHECK(b_add >= 22);
     /* x * y, rescaled */
     CHECK_OK(ccz_he_mul(ctx, cz, cx, cy, k.rk));
     CHECK_OK(ccz_ckks_rescale(ctx, cz));
     CHECK_INT(ccz_he_ciphertext_level(cz), 2);
     for (size_t i = 0; i < m; i++)
         w[i] = x[i] * y[i];
-    double b_mul = err_bits(&k, cz, w);
-    CHECK(b_mul > 15);
+    double b_mul = err_bits(&k, cz, w); /* 23.1 to 23.6 measured; flooring gives about 22.3 */
+    CHECK(b_mul >= 22.7);
     /* rotations and conjugation on the product */
     CHECK_OK(ccz_he_rotate(ctx, cx, cx, 5, k.gk));
     for (size_t i = 0; i < m; i++)
         w[i] = x[(i + 5) % m];
-    double b_rot = err_bits(&k, cx, w);
-    CHECK(b_rot > 15);
+    double b_rot = err_bits(&k, cx, w); /* key switching adds noise: about 20 to 22 bits */
+    CHECK(b_rot >= 19);
     CHECK_OK(ccz_he_rotate(ctx, cx, cx, -1, k.gk));
     for (size_t i = 0; i < m; i++)
         w[i] = x[(i + 4) % m];
-    CHECK(err_bits(&k, cx, w) > 15);
+    CHECK(err_bits(&k, cx, w) >= 18.5);
     CHECK_OK(ccz_he_conjugate(ctx, cx, cx, k.gk));
     for (size_t i = 0; i < m; i++)
         w[i] = conj(x[(i + 4) % m]);
-    CHECK(err_bits(&k, cx, w) > 15);
+    CHECK(err_bits(&k, cx, w) >= 18);
     /* constants and plaintexts */
     CHECK_OK(ccz_ckks_mul_const(ctx, cz, cy, -0.5));
     CHECK_OK(ccz_ckks_rescale(ctx, cz));
     for (size_t i = 0; i < m; i++)
         w[i] = -0.5 * y[i];
-    CHECK(err_bits(&k, cz, w) > 15);
+    double b_const = err_bits(&k, cz, w); /* about 26.5 measured; flooring gives about 22.3 */
+    CHECK(b_const >= 25.5);
     CHECK_OK(ccz_he_mul_plain(ctx, cz, cy, px));
     CHECK_OK(ccz_ckks_rescale(ctx, cz));
     for (size_t i = 0; i < m; i++)
         w[i] = x[i] * y[i];
-    CHECK(err_bits(&k, cz, w) > 15);
+    double b_plain = err_bits(&k, cz, w); /* the same */
+    CHECK(b_plain >= 25.5);
     /* level management: y brought down to x*y's level keeps its value and scale; then add */
     CHECK_OK(ccz_he_ciphertext_copy(cx, cy));
     CHECK_OK(ccz_he_mod_switch(ctx, cx));
     CHECK_INT(ccz_he_ciphertext_level(cx), ccz_he_ciphertext_level(cz));
     CHECK(ccz_he_ciphertext_scale(cx) == ccz_he_ciphertext_scale(cy));
-    CHECK(err_bits(&k, cx, y) > 18);
+    CHECK(err_bits(&k, cx, y) >= 22);
     CHECK_OK(ccz_he_mod_switch(ctx, cz)); /* to the last level */
     CHECK_INT(ccz_he_ciphertext_level(cz), 1);
     for (size_t i = 0; i < m; i++)
         w[i] = x[i] * y[i];
-    CHECK(err_bits(&k, cz, w) > 15);
+    CHECK(err_bits(&k, cz, w) >= 22);
     CHECK_STATUS(ccz_ckks_rescale(ctx, cz), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "no prime left to drop");
     fprintf(stderr, "  CKKS N=8192 scale 2^40: bits of precision: fresh %.1f, add %.1f, mul+rescale "
-                    "%.1f, rotate %.1f\n",
-            b_enc, b_add, b_mul, b_rot);
+                    "%.1f, rotate %.1f, constant %.1f, plaintext %.1f\n",
+            b_enc, b_add, b_mul, b_rot, b_const, b_plain);
     free(x), free(y), free(w);
     ccz_he_plaintext_free(px);
     ccz_he_plaintext_free(py);
@@ -367,50 +372,14 @@ static void test_ckks_chain(void)
         double bits = err_bits(&k, acc, w);
         fprintf(stderr, "  CKKS N=16384: depth %d, level %u, %.1f bits of precision\n", d + 1,
                 ccz_he_ciphertext_level(acc), bits);
-        CHECK(bits > 20);
+        /* docs/perf.md: 28 to 31 bits over four levels (about 31, 30, 29, 28.5 measured) */
+        static const double least[] = {30, 29, 28, 27.5};
+        CHECK(bits >= least[d]);
     }
     free(x), free(w);
     ccz_he_plaintext_free(p);
     ccz_he_ciphertext_free(c);
     ccz_he_ciphertext_free(acc);
-    kit_free(&k);
-}
-
-/* The same product on both paths gives the same words. */
-static void test_paths_identical(void)
-{
-    kit k;
-    kit_new(&k, CCZ_HE_BFV, 12);
-    ccz_he_context *ctx = k.ctx;
-    size_t n = ccz_he_slots(ctx);
-    uint64_t *a = malloc(n * 8);
-    for (size_t i = 0; i < n; i++)
-        a[i] = rnd() % ccz_he_context_params(ctx)->plain_modulus;
-    ccz_he_plaintext *p;
-    ccz_he_ciphertext *c, *r1, *r2;
-    CHECK_OK(ccz_he_plaintext_new(ctx, &p));
-    CHECK_OK(ccz_he_ciphertext_new(ctx, &c));
-    CHECK_OK(ccz_he_ciphertext_new(ctx, &r1));
-    CHECK_OK(ccz_he_ciphertext_new(ctx, &r2));
-    CHECK_OK(ccz_bfv_encode(ctx, p, a, n));
-    CHECK_OK(ccz_he_encrypt(ctx, k.pk, p, c));
-    lat_set_avx512(true);
-    CHECK_OK(ccz_he_mul(ctx, r1, c, c, k.rk));
-    CHECK_OK(ccz_he_rotate(ctx, r1, r1, 1, k.gk));
-    lat_set_avx512(false);
-    CHECK_OK(ccz_he_mul(ctx, r2, c, c, k.rk));
-    CHECK_OK(ccz_he_rotate(ctx, r2, r2, 1, k.gk));
-    lat_set_avx512(true);
-    size_t words = 2 * (size_t)ccz_he_ciphertext_level(r1) * n;
-    CHECK(ccz_he_ciphertext_level(r1) == ccz_he_ciphertext_level(r2));
-    CHECK(memcmp(r1->d, r2->d, words * 8) == 0);
-    if (!lat_avx512())
-        fprintf(stderr, "  (no AVX-512 here: both runs took the portable path)\n");
-    free(a);
-    ccz_he_plaintext_free(p);
-    ccz_he_ciphertext_free(c);
-    ccz_he_ciphertext_free(r1);
-    ccz_he_ciphertext_free(r2);
     kit_free(&k);
 }
 
@@ -543,4 +512,4 @@ static void test_serialization(void)
     kit_free(&k);
 }
 
-TEST_MAIN(T(test_params), T(test_serialization), T(test_bfv), T(test_ckks), T(test_ckks_chain), T(test_paths_identical))
+TEST_MAIN(T(test_params), T(test_serialization), T(test_bfv), T(test_ckks), T(test_ckks_chain))

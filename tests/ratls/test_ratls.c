@@ -1,5 +1,6 @@
-/* RA-TLS: certificates made and read back, the recorded certificates of Gramine, rats-tls and
- * the Intel SGX SDK, binding and validity failures, and TLS 1.3 handshakes between two contexts
+/* RA-TLS: certificates made and read back, binding failures in each format (DICE, Gramine
+ * legacy, SGX SDK: genuine sim evidence over other report data than the certificate's), the
+ * validity window at both ends, and TLS 1.3 handshakes between two contexts
  * in one process (mutual, one-way both ways) accepted and rejected with the reason on both
  * sides, the verified-peer cache, a copied certificate without its key (never reported
  * accepted), resumption offers (a full handshake), and connect/accept deadlines. */
@@ -21,7 +22,6 @@
 
 #include "ccz/ccz.h"
 #include "test.h"
-#include "vectors.h"
 
 static char plat[512], root_path[600];
 static uint8_t measurement[32] = {0x42, 0x43};
@@ -150,10 +150,10 @@ static void test_binding_and_tampering(void)
     der[n / 2] ^= 1;
     const unsigned char *pp = der;
     X509 *flipped = d2i_X509(NULL, &pp, n);
-    if (flipped) {
-        CHECK_STATUS(ccz_ratls_verify_cert(&v, flipped, &vo, p), CCZ_ERR_BAD_SIGNATURE);
-        CHECK_STR(v.step, "certificate");
-    }
+    CHECK(flipped != NULL); /* the flip lands in the evidence bytes, so the DER still parses */
+    CHECK_STATUS(flipped ? ccz_ratls_verify_cert(&v, flipped, &vo, p) : CCZ_ERR_MALFORMED,
+                 CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STR(v.step, "certificate");
     /* a plain certificate carries no evidence */
     X509 *plain = X509_dup(x);
     ASN1_OBJECT *dice = OBJ_txt2obj(CCZ_RATLS_OID_DICE, 1);
@@ -175,80 +175,292 @@ static void test_binding_and_tampering(void)
     ccz_attester_free(a);
 }
 
-static X509 *vector_cert(const char *rel)
+/* ---- certificates built here, one extension at a time --------------------------------------*/
+
+static void add_ext(X509 *x, const char *oid_text, const uint8_t *v, size_t len)
 {
-    ccz_buf b = CCZ_BUF_INIT;
-    CHECK_OK(vectors_read(&b, rel, false));
-    BIO *bio = BIO_new_mem_buf(b.ptr, (int)b.len);
-    X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-    ccz_buf_free(&b);
-    CHECK(x != NULL);
+    ASN1_OBJECT *oid = OBJ_txt2obj(oid_text, 1);
+    ASN1_OCTET_STRING *s = ASN1_OCTET_STRING_new();
+    X509_EXTENSION *e = NULL;
+    CHECK(oid && s && ASN1_OCTET_STRING_set(s, v, (int)len) &&
+          (e = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, s)) && X509_add_ext(x, e, -1));
+    X509_EXTENSION_free(e);
+    ASN1_OCTET_STRING_free(s);
+    ASN1_OBJECT_free(oid);
+}
+
+/* A self-signed certificate for key carrying one evidence extension. */
+static X509 *self_signed(EVP_PKEY *key, const char *oid, const uint8_t *v, size_t len)
+{
+    X509 *x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                               (const unsigned char *)"unbound", -1, -1, 0);
+    X509_set_issuer_name(x, X509_get_subject_name(x));
+    X509_set_pubkey(x, key);
+    add_ext(x, oid, v, len);
+    CHECK(X509_sign(x, key, EVP_sha256()) > 0);
     return x;
 }
 
-static void test_recorded_certificates(void)
+/* Hash of the key's DER SubjectPublicKeyInfo. */
+static unsigned spki_hash(uint8_t *out, EVP_PKEY *key, const EVP_MD *md)
 {
-    vectors_require();
-    static const struct {
-        const char *path;
-        ccz_ratls_format format;
-        uint64_t tag;
-        bool legacy, sdk;
-        const char *mr_enclave_prefix;
-    } certs[] = {
-        {"ratls/gramine-cert.pem", CCZ_RATLS_FORMAT_DICE, 60000, true, false, NULL},
-        {"ratls/intel-sgxsdk-cert.pem", CCZ_RATLS_FORMAT_DICE, 60000, false, true, NULL},
-        {"ratls/rats-tls-cert.pem", CCZ_RATLS_FORMAT_DICE, 60000, false, false, NULL},
-        {"konvera_gramine-ratls-golang/test/tls/tlscert.pem", CCZ_RATLS_FORMAT_GRAMINE_LEGACY, 0,
-         true, false, "f94ccbe6a504676b"},
-    };
-    for (size_t i = 0; i < sizeof certs / sizeof certs[0]; i++) {
-        test_name = certs[i].path;
-        X509 *x = vector_cert(certs[i].path);
-        ccz_ratls_info info;
-        CHECK_OK(ccz_ratls_inspect(&info, x));
-        CHECK_INT(info.format, certs[i].format);
-        CHECK_INT(info.tee, CCZ_TEE_SGX);
-        CHECK(info.binding_ok);
-        CHECK(info.has_legacy == certs[i].legacy && info.has_sgx_sdk == certs[i].sdk);
-        if (certs[i].tag)
-            CHECK_INT(info.cbor_tag, certs[i].tag);
-        ccz_claims c;
-        CHECK_OK(ccz_evidence_peek(&c, ccz_buf_span(&info.evidence)));
-        CHECK(memcmp(c.report_data, info.report_data, 64) == 0); /* bound to the key */
-        if (certs[i].mr_enclave_prefix) {
-            char hex[65];
-            ccz_hex_to_str(hex, c.sgx.mr_enclave, 32);
-            CHECK(strncmp(hex, certs[i].mr_enclave_prefix, 16) == 0);
-        }
-        ccz_ratls_info_free(&info);
-        X509_free(x);
+    unsigned char *der = NULL;
+    int n = i2d_PUBKEY(key, &der);
+    unsigned len = 0;
+    CHECK(n > 0 && EVP_Digest(der, (size_t)n, out, &len, md, NULL));
+    OPENSSL_free(der);
+    return len;
+}
+
+/* CBOR: a head of major type m with argument n (n < 2^32). */
+static size_t cbor_head(uint8_t *p, int m, uint64_t n)
+{
+    if (n < 24) {
+        p[0] = (uint8_t)(m << 5 | n);
+        return 1;
     }
-    test_name = "test_recorded_certificates";
-    /* the Gramine legacy certificate verifies as case ratls-gramine-sgx-v3 */
-    X509 *x = vector_cert("konvera_gramine-ratls-golang/test/tls/tlscert.pem");
-    ccz_buf cb = CCZ_BUF_INIT;
-    CHECK_OK(vectors_read(&cb, "derived/automata_sgx_0825_collateral.json", false));
-    ccz_collateral *col;
-    CHECK_OK(ccz_collateral_parse(&col, (const char *)cb.ptr, cb.len));
-    ccz_trust *t;
-    CHECK_OK(ccz_trust_new(&t));
-    CHECK_OK(ccz_trust_add_builtin(t));
-    ccz_policy *p = policy("{\"allow_outdated_tcb\": true}");
+    if (n < 256) {
+        p[0] = (uint8_t)(m << 5 | 24), p[1] = (uint8_t)n;
+        return 2;
+    }
+    if (n < 65536) {
+        p[0] = (uint8_t)(m << 5 | 25), p[1] = (uint8_t)(n >> 8), p[2] = (uint8_t)n;
+        return 3;
+    }
+    p[0] = (uint8_t)(m << 5 | 26);
+    for (int i = 0; i < 4; i++)
+        p[1 + i] = (uint8_t)(n >> (24 - 8 * i));
+    return 5;
+}
+
+/* claims = {"pubkey-hash": bstr(cbor([alg, hash(spki)]))} written by hand, as another RA-TLS
+ * implementation would; flip >= 0 changes that byte of the hash. */
+static size_t dice_claims_flipped(uint8_t *out, EVP_PKEY *key, int alg, const EVP_MD *md,
+                                  int flip)
+{
+    uint8_t h[64], inner[80];
+    unsigned hl = spki_hash(h, key, md);
+    if (flip >= 0)
+        h[flip] ^= 0x01;
+    size_t n = cbor_head(inner, 4, 2);
+    n += cbor_head(inner + n, 0, (uint64_t)alg);
+    n += cbor_head(inner + n, 2, hl);
+    memcpy(inner + n, h, hl);
+    n += hl;
+    size_t o = cbor_head(out, 5, 1);
+    o += cbor_head(out + o, 3, 11);
+    memcpy(out + o, "pubkey-hash", 11);
+    o += 11;
+    o += cbor_head(out + o, 2, n);
+    memcpy(out + o, inner, n);
+    return o + n;
+}
+
+static size_t dice_claims(uint8_t *out, EVP_PKEY *key, int alg, const EVP_MD *md)
+{
+    return dice_claims_flipped(out, key, alg, md, -1);
+}
+
+/* The DICE extension: tag(t)[bstr evidence, bstr claims]. */
+static void dice_ext(ccz_buf *out, uint64_t tag, ccz_span ev, const uint8_t *claims, size_t cl)
+{
+    uint8_t h[16];
+    size_t n = cbor_head(h, 6, tag);
+    n += cbor_head(h + n, 4, 2);
+    n += cbor_head(h + n, 2, ev.len);
+    CHECK_OK(ccz_buf_append(out, h, n));
+    CHECK_OK(ccz_buf_append(out, ev.ptr, ev.len));
+    n = cbor_head(h, 2, cl);
+    CHECK_OK(ccz_buf_append(out, h, n));
+    CHECK_OK(ccz_buf_append(out, claims, cl));
+}
+
+/* Each format, built here with genuine sim evidence and the certificate's own key: bound (the
+ * evidence's report data is the format's hash) it verifies; with any other report data it is a
+ * binding failure, even though every other step passes. */
+static void test_unbound_evidence(void)
+{
+    ccz_attester *a = sim_attester(false);
+    ccz_trust *t = sim_trust();
+    ccz_policy *p = policy(ACCEPT_ME);
     ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
-    vo.at_unix = 1755236700;
+    vo.at_unix = time(NULL);
     vo.trust = t;
-    vo.collateral = col;
     static ccz_ratls_verdict v;
-    CHECK_OK(ccz_ratls_verify_cert(&v, x, &vo, p));
-    CHECK_STR(v.result.claims.tcb_status, "OutOfDate");
-    CHECK_INT(v.result.claims.n_advisories, 6);
+    static const struct {
+        const char *name;
+        const char *oid; /* NULL: DICE */
+        int alg;
+        ccz_ratls_format format;
+    } forms[] = {
+        {"dice sha256", NULL, 1, CCZ_RATLS_FORMAT_DICE},
+        {"dice sha384", NULL, 7, CCZ_RATLS_FORMAT_DICE},
+        {"dice sha512", NULL, 8, CCZ_RATLS_FORMAT_DICE},
+        {"gramine legacy", CCZ_RATLS_OID_GRAMINE, 1, CCZ_RATLS_FORMAT_GRAMINE_LEGACY},
+        {"gramine legacy (misencoded oid)", CCZ_RATLS_OID_GRAMINE_MISENCODED, 1,
+         CCZ_RATLS_FORMAT_GRAMINE_LEGACY},
+        {"intel sgx sdk", CCZ_RATLS_OID_SGX_SDK, 1, CCZ_RATLS_FORMAT_SGX_SDK},
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        test_name = forms[i].name;
+        const EVP_MD *md = forms[i].alg == 1 ? EVP_sha256()
+                           : forms[i].alg == 7 ? EVP_sha384()
+                                               : EVP_sha512();
+        EVP_PKEY *key = EVP_EC_gen("P-256");
+        uint8_t claims[256];
+        size_t cl = forms[i].oid ? 0 : dice_claims(claims, key, forms[i].alg, md);
+        uint8_t bound[64] = {0};
+        if (forms[i].oid)
+            spki_hash(bound, key, EVP_sha256()); /* SHA-256 of the key, zero-padded */
+        else
+            CHECK(EVP_Digest(claims, cl, bound, NULL, md, NULL)); /* hash of the claims */
+        /* 0: bound; 1: zeros; 2: one bit off; 3: the other format's binding */
+        for (int variant = 0; variant < 4; variant++) {
+            uint8_t rd[64];
+            memcpy(rd, bound, 64);
+            if (variant == 1)
+                memset(rd, 0, 64);
+            else if (variant == 2)
+                rd[variant * 20] ^= 0x10;
+            else if (variant == 3 && forms[i].oid) {
+                memset(rd, 0, 64);
+                cl = dice_claims(claims, key, 1, EVP_sha256());
+                CHECK(EVP_Digest(claims, cl, rd, NULL, EVP_sha256(), NULL));
+            } else if (variant == 3) {
+                memset(rd, 0, 64);
+                spki_hash(rd, key, EVP_sha256());
+            }
+            ccz_buf ev = CCZ_BUF_INIT, ext = CCZ_BUF_INIT;
+            CHECK_OK(ccz_attest(a, rd, &ev));
+            if (forms[i].oid)
+                CHECK_OK(ccz_buf_append(&ext, ev.ptr, ev.len));
+            else
+                dice_ext(&ext, CCZ_RATLS_TAG_CCZ_SIM, ccz_buf_span(&ev), claims, cl);
+            X509 *x = self_signed(key, forms[i].oid ? forms[i].oid : CCZ_RATLS_OID_DICE, ext.ptr,
+                                  ext.len);
+            ccz_ratls_info info;
+            CHECK_OK(ccz_ratls_inspect(&info, x));
+            CHECK_INT(info.format, forms[i].format);
+            CHECK_INT(info.hash_alg, forms[i].alg);
+            CHECK(info.binding_ok); /* the claims name the key; only the evidence can tell */
+            ccz_ratls_info_free(&info);
+            if (variant == 0) {
+                CHECK_OK(ccz_ratls_verify_cert(&v, x, &vo, p));
+                CHECK_INT(v.format, forms[i].format);
+                CHECK(memcmp(v.result.claims.report_data, bound, 64) == 0);
+            } else {
+                CHECK_STATUS(ccz_ratls_verify_cert(&v, x, &vo, p), CCZ_ERR_BINDING);
+                CHECK_STR(v.step, "binding");
+                CHECK_INT(v.format, forms[i].format);
+            }
+            X509_free(x);
+            ccz_buf_free(&ev);
+            ccz_buf_free(&ext);
+        }
+        EVP_PKEY_free(key);
+    }
+    test_name = "test_unbound_evidence";
     ccz_policy_free(p);
     ccz_trust_free(t);
-    ccz_collateral_free(col);
-    ccz_buf_free(&cb);
+    ccz_attester_free(a);
+}
+
+/* DICE claims that name another key (one byte of the pubkey-hash differs: the first, the last)
+ * with evidence bound to those claims: the certificate's key is not the attested one. */
+static void test_claims_name_other_key(void)
+{
+    ccz_attester *a = sim_attester(false);
+    ccz_trust *t = sim_trust();
+    ccz_policy *p = policy(ACCEPT_ME);
+    ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
+    vo.at_unix = time(NULL);
+    vo.trust = t;
+    static ccz_ratls_verdict v;
+    static const struct {
+        int alg;
+        int last;
+    } algs[] = {{1, 31}, {7, 47}, {8, 63}};
+    for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++) {
+        const EVP_MD *md = algs[i].alg == 1 ? EVP_sha256()
+                           : algs[i].alg == 7 ? EVP_sha384()
+                                              : EVP_sha512();
+        EVP_PKEY *key = EVP_EC_gen("P-384");
+        int flips[] = {0, algs[i].last / 2, algs[i].last};
+        for (size_t f = 0; f < 3; f++) {
+            uint8_t claims[256], rd[64] = {0};
+            size_t cl = dice_claims_flipped(claims, key, algs[i].alg, md, flips[f]);
+            CHECK(EVP_Digest(claims, cl, rd, NULL, md, NULL));
+            ccz_buf ev = CCZ_BUF_INIT, ext = CCZ_BUF_INIT;
+            CHECK_OK(ccz_attest(a, rd, &ev));
+            dice_ext(&ext, CCZ_RATLS_TAG_CCZ_SIM, ccz_buf_span(&ev), claims, cl);
+            X509 *x = self_signed(key, CCZ_RATLS_OID_DICE, ext.ptr, ext.len);
+            ccz_ratls_info info;
+            CHECK_OK(ccz_ratls_inspect(&info, x));
+            CHECK(!info.binding_ok);
+            ccz_ratls_info_free(&info);
+            CHECK_STATUS(ccz_ratls_verify_cert(&v, x, &vo, p), CCZ_ERR_BINDING);
+            CHECK_STR(v.step, "binding");
+            X509_free(x);
+            ccz_buf_free(&ev);
+            ccz_buf_free(&ext);
+        }
+        EVP_PKEY_free(key);
+    }
+    ccz_policy_free(p);
+    ccz_trust_free(t);
+    ccz_attester_free(a);
+}
+
+/* The certificate is valid from notBefore to notAfter inclusive, and at no other instant. */
+static void test_validity_window(void)
+{
+    ccz_attester *a = sim_attester(false);
+    ccz_trust *t = sim_trust();
+    ccz_policy *p = policy(ACCEPT_ME);
+    int64_t now = time(NULL);
+    ccz_ratls_cert_opts co = CCZ_RATLS_CERT_OPTS_INIT;
+    co.not_before = now + 86400; /* not yet valid: made for tomorrow */
+    co.not_after = now + 2 * 86400;
+    X509 *x;
+    EVP_PKEY *key;
+    CHECK_OK(ccz_ratls_cert_create(&x, &key, a, &co));
+    static ccz_ratls_verdict v;
+    ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
+    vo.trust = t;
+    vo.at_unix = now;
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, x, &vo, p), CCZ_ERR_NOT_YET_VALID);
+    CHECK_STR(v.step, "certificate");
+    CHECK_CONTAINS(v.message, "not at");
+    vo.at_unix = co.not_before - 1;
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, x, &vo, p), CCZ_ERR_NOT_YET_VALID);
+    vo.at_unix = co.not_before;
+    CHECK_OK(ccz_ratls_verify_cert(&v, x, &vo, p));
+    vo.at_unix = co.not_after;
+    CHECK_OK(ccz_ratls_verify_cert(&v, x, &vo, p));
+    vo.at_unix = co.not_after + 1;
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, x, &vo, p), CCZ_ERR_EXPIRED);
+    CHECK_STR(v.step, "certificate");
+    /* the default validity: from an hour ago for a year */
+    X509 *d;
+    EVP_PKEY *dk;
+    ccz_ratls_cert_opts dflt = CCZ_RATLS_CERT_OPTS_INIT;
+    CHECK_OK(ccz_ratls_cert_create(&d, &dk, a, &dflt));
+    vo.at_unix = now - 7200;
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, d, &vo, p), CCZ_ERR_NOT_YET_VALID);
+    vo.at_unix = now;
+    CHECK_OK(ccz_ratls_verify_cert(&v, d, &vo, p));
+    X509_free(d);
+    EVP_PKEY_free(dk);
     X509_free(x);
+    EVP_PKEY_free(key);
+    ccz_policy_free(p);
+    ccz_trust_free(t);
+    ccz_attester_free(a);
 }
 
 /* ---- handshakes ------------------------------------------------------------------------------*/
@@ -729,6 +941,6 @@ static void test_deadlines(void)
     ccz_attester_free(a);
 }
 
-TEST_MAIN(T(test_cert_round_trip), T(test_binding_and_tampering), T(test_recorded_certificates),
-          T(test_mutual_handshakes), T(test_one_way_modes), T(test_possession), T(test_resumption),
-          T(test_deadlines))
+TEST_MAIN(T(test_cert_round_trip), T(test_binding_and_tampering), T(test_unbound_evidence),
+          T(test_claims_name_other_key), T(test_validity_window), T(test_mutual_handshakes),
+          T(test_one_way_modes), T(test_possession), T(test_resumption), T(test_deadlines))

@@ -10,10 +10,12 @@
 #include "ccz/core.h"
 
 extern int test_failures;
+extern int test_checks; /* checks evaluated so far: a skip is honest only while it is 0 */
 extern const char *test_name;
 
 #define CHECK(cond)                                                                      \
     do {                                                                                 \
+        test_checks++;                                                                   \
         if (!(cond)) {                                                                   \
             fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__, __LINE__,         \
                     test_name, #cond);                                                   \
@@ -23,6 +25,7 @@ extern const char *test_name;
 
 #define CHECK_STATUS(expr, want)                                                           \
     do {                                                                                   \
+        test_checks++;                                                                   \
         ccz_status got_ = (expr);                                                          \
         if (got_ != (want)) {                                                              \
             fprintf(stderr, "%s:%d: %s: %s gave %s, expected %s (detail: %s)\n", __FILE__, \
@@ -36,6 +39,7 @@ extern const char *test_name;
 
 #define CHECK_INT(a, b)                                                                       \
     do {                                                                                      \
+        test_checks++;                                                                   \
         long long a_ = (long long)(a), b_ = (long long)(b);                                   \
         if (a_ != b_) {                                                                       \
             fprintf(stderr, "%s:%d: %s: %s is %lld, expected %lld\n", __FILE__, __LINE__,     \
@@ -46,6 +50,7 @@ extern const char *test_name;
 
 #define CHECK_STR(a, b)                                                                          \
     do {                                                                                         \
+        test_checks++;                                                                   \
         const char *a_ = (a), *b_ = (b);                                                         \
         if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                                 \
             fprintf(stderr, "%s:%d: %s: %s is \"%s\", expected \"%s\"\n", __FILE__, __LINE__,    \
@@ -56,6 +61,7 @@ extern const char *test_name;
 
 #define CHECK_CONTAINS(hay, needle)                                                         \
     do {                                                                                    \
+        test_checks++;                                                                   \
         const char *h_ = (hay), *n_ = (needle);                                             \
         if (!h_ || !strstr(h_, n_)) {                                                       \
             fprintf(stderr, "%s:%d: %s: \"%s\" does not contain \"%s\"\n", __FILE__,        \
@@ -80,6 +86,12 @@ int test_main(int argc, char **argv, const test_case *cases, size_t n);
         return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);         \
     }
 #define T(fn) {#fn, fn}
+
+/* Skips the whole binary (exit 77) because something it needs is absent. Honest only before
+ * any check ran: afterwards the checks already counted would be discarded, so this counts a
+ * failure instead and exits 1. Under CI (CI=true) nothing may be skipped for a missing
+ * prerequisite unless allow_in_ci: then it is a failure too. */
+_Noreturn void test_skip(bool allow_in_ci, const char *fmt, ...) CCZ_PRINTF(2, 3);
 
 /* A fresh private temporary directory for this test binary (removed at exit). */
 const char *test_tmpdir(void);

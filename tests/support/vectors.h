@@ -1,5 +1,7 @@
 /* Access to the recorded real evidence in ../shared/vectors (or $CCZ_VECTORS), read in place.
- * Tests that need it call vectors_dir() and exit with 77 (skipped) when it is absent. */
+ * Tests that need it live in their own binaries (test_*_vectors.c) and call vectors_require()
+ * before any check: absent vectors are then a skip (exit 77), or a failure under CI=true or once
+ * a check has run (see test_skip). */
 #ifndef CCZ_TEST_VECTORS_H
 #define CCZ_TEST_VECTORS_H
 
@@ -7,7 +9,8 @@
 
 /* The vectors directory, or NULL (after printing why) when it is absent. */
 const char *vectors_dir(void);
-/* Exits with 77 (CTest: skipped) when the vectors are absent. */
+/* Returns when the vectors are present; otherwise test_skip(): exit 77 if no check ran yet and
+ * CI is not set, exit 1 (a failure) otherwise. */
 void vectors_require(void);
 /* Reads a file under the vectors directory; hex text is decoded when hex is true. */
 ccz_status vectors_read(ccz_buf *out, const char *rel, bool hex);

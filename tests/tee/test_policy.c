@@ -1,5 +1,6 @@
 /* Policy: parsing of ccz policies and CCZoo dynamic_config.json, and the appraisal matrix
  * (each field on and off, several entries, empty lists, strings and numbers, bad documents). */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -438,6 +439,228 @@ static void test_snp_checks(void)
     parse_fails("{\"snp_min_tcb\": {\"snp\": 256}}", "256 is outside 0..255");
 }
 
+/* ---- each field on its own: all match, then one at a time does not -------------------------*/
+
+typedef struct {
+    const char *name;   /* in the ccz format, and in the reasons */
+    const char *dc_key; /* in CCZoo's dynamic_config */
+    const char *dc_switch;
+    size_t off;         /* in ccz_tdx_claims */
+} tdx_field;
+
+static const tdx_field tdx_fields[] = {
+    {"mr_td", "mr_td", "verify_mr_td", offsetof(ccz_tdx_claims, mr_td)},
+    {"mr_config_id", "mr_config_id", "verify_mr_config_id",
+     offsetof(ccz_tdx_claims, mr_config_id)},
+    {"mr_owner", "mr_owner", "verify_mr_owner", offsetof(ccz_tdx_claims, mr_owner)},
+    {"mr_owner_config", "mr_owner_config", "verify_mr_owner_config",
+     offsetof(ccz_tdx_claims, mr_owner_config)},
+    {"rtmr0", "rt_mr0", "verify_rt_mr0", offsetof(ccz_tdx_claims, rtmr[0])},
+    {"rtmr1", "rt_mr1", "verify_rt_mr1", offsetof(ccz_tdx_claims, rtmr[1])},
+    {"rtmr2", "rt_mr2", "verify_rt_mr2", offsetof(ccz_tdx_claims, rtmr[2])},
+    {"rtmr3", "rt_mr3", "verify_rt_mr3", offsetof(ccz_tdx_claims, rtmr[3])},
+    {"mr_seam", "mr_seam", "verify_mr_seam", offsetof(ccz_tdx_claims, mr_seam)},
+    {"mr_signer_seam", "mrsigner_seam", "verify_mrsigner_seam",
+     offsetof(ccz_tdx_claims, mr_signer_seam)},
+};
+#define N_TDX_FIELDS (sizeof tdx_fields / sizeof tdx_fields[0])
+
+/* TDX claims whose field k is 48 bytes of 0x11 (k + 1), release, SEPT_VE_DISABLE, UpToDate. */
+static ccz_claims tdx_claims(void)
+{
+    ccz_claims t;
+    memset(&t, 0, sizeof t);
+    t.tee = CCZ_TEE_TDX;
+    t.tdx.td_attributes[3] = 0x10;
+    strcpy(t.tcb_status, "UpToDate");
+    for (size_t k = 0; k < N_TDX_FIELDS; k++)
+        memset((uint8_t *)&t.tdx + tdx_fields[k].off, (int)(0x11 * (k + 1)), 48);
+    return t;
+}
+
+static void hex48(char out[97], size_t k)
+{
+    for (int i = 0; i < 96; i += 2)
+        snprintf(out + i, 3, "%02x", (unsigned)(0x11 * (k + 1)) & 0xff);
+}
+
+/* Expects rejection for measurement_not_accepted with the field named in the reason. */
+static void expect_field_rejected(const ccz_policy *p, const ccz_claims *c, const char *field)
+{
+    static ccz_appraisal a;
+    expect(p, c, false, "measurement_not_accepted");
+    if (p && ccz_appraise(&a, p, c) == CCZ_OK && a.n_reasons) {
+        char want[40];
+        snprintf(want, sizeof want, ": %s is ", field);
+        CHECK_CONTAINS(a.reasons[0].message, want);
+    }
+}
+
+static void test_tdx_each_field(void)
+{
+    char doc[8192], hex[97];
+    /* the ccz format: one entry naming every field */
+    int n = snprintf(doc, sizeof doc, "{\"tdx\": [{");
+    for (size_t k = 0; k < N_TDX_FIELDS; k++) {
+        hex48(hex, k);
+        n += snprintf(doc + n, sizeof doc - (size_t)n, "%s\"%s\": \"%s\"", k ? ", " : "",
+                      tdx_fields[k].name, hex);
+    }
+    snprintf(doc + n, sizeof doc - (size_t)n, "}]}");
+    ccz_policy *p = parse(doc);
+    ccz_claims t = tdx_claims();
+    expect(p, &t, true, "");
+    for (size_t k = 0; k < N_TDX_FIELDS; k++) {
+        test_name = tdx_fields[k].name;
+        ccz_claims c = tdx_claims();
+        ((uint8_t *)&c.tdx + tdx_fields[k].off)[47] ^= 1; /* the last byte */
+        expect_field_rejected(p, &c, tdx_fields[k].name);
+        c = tdx_claims();
+        ((uint8_t *)&c.tdx + tdx_fields[k].off)[0] ^= 0x80; /* the first */
+        expect_field_rejected(p, &c, tdx_fields[k].name);
+    }
+    ccz_policy_free(p);
+
+    /* CCZoo's dynamic_config: every switch on, then each switch off with its field wrong */
+    for (int off = -1; off < (int)N_TDX_FIELDS; off++) {
+        n = snprintf(doc, sizeof doc, "{");
+        for (size_t k = 0; k < N_TDX_FIELDS; k++)
+            n += snprintf(doc + n, sizeof doc - (size_t)n, "\"%s\": \"%s\", ",
+                          tdx_fields[k].dc_switch, (int)k == off ? "off" : "on");
+        n += snprintf(doc + n, sizeof doc - (size_t)n, "\"tdx_mrs\": [{");
+        for (size_t k = 0; k < N_TDX_FIELDS; k++) {
+            hex48(hex, k);
+            n += snprintf(doc + n, sizeof doc - (size_t)n, "%s\"%s\": \"%s\"", k ? ", " : "",
+                          tdx_fields[k].dc_key, hex);
+        }
+        snprintf(doc + n, sizeof doc - (size_t)n, "}]}");
+        p = parse(doc);
+        for (size_t k = 0; k < N_TDX_FIELDS; k++) {
+            test_name = tdx_fields[k].dc_key;
+            ccz_claims c = tdx_claims();
+            if (off < 0)
+                expect(p, &c, true, "");
+            ((uint8_t *)&c.tdx + tdx_fields[k].off)[20] ^= 4;
+            if ((int)k == off)
+                expect(p, &c, true, ""); /* switched off: not compared */
+            else
+                expect_field_rejected(p, &c, tdx_fields[k].name);
+        }
+        ccz_policy_free(p);
+    }
+    test_name = "test_tdx_each_field";
+}
+
+/* SGX claims with every field set: product 3, svn 4, config svn 5. */
+static ccz_claims sgx_full_claims(void)
+{
+    ccz_claims c = sgx_claims();
+    c.sgx.isv_prod_id = 3;
+    c.sgx.isv_svn = 4;
+    c.sgx.config_svn = 5;
+    return c;
+}
+
+static void test_sgx_each_field(void)
+{
+    static const char *const names[] = {"mr_enclave", "mr_signer", "isv_prod_id", "isv_svn",
+                                        "config_svn"};
+    const char *docs[] = {
+        "{\"sgx\": [{\"mr_enclave\": \"" MRE "\", \"mr_signer\": \"" MRS "\", \"isv_prod_id\": "
+        "3, \"isv_svn\": 4, \"config_svn\": 5}]}",
+        "{\"verify_mr_enclave\": \"on\", \"verify_mr_signer\": \"on\", \"verify_isv_prod_id\": "
+        "\"on\", \"verify_isv_svn\": \"on\", \"verify_config_svn\": \"on\", \"sgx_mrs\": [{"
+        "\"mr_enclave\": \"" MRE "\", \"mr_signer\": \"" MRS "\", \"isv_prod_id\": \"3\", "
+        "\"isv_svn\": \"4\", \"config_svn\": \"5\"}]}",
+    };
+    for (int d = 0; d < 2; d++) {
+        ccz_policy *p = parse(docs[d]);
+        ccz_claims c = sgx_full_claims();
+        expect(p, &c, true, "");
+        for (int k = 0; k < 5; k++) {
+            test_name = names[k];
+            c = sgx_full_claims();
+            switch (k) {
+            case 0: c.sgx.mr_enclave[31] ^= 1; break; /* the last byte */
+            case 1: c.sgx.mr_signer[31] ^= 1; break; /* the last byte */
+            case 2: c.sgx.isv_prod_id = 4; break;
+            case 3: c.sgx.isv_svn = 5; break;
+            default: c.sgx.config_svn = 4; break;
+            }
+            expect_field_rejected(p, &c, names[k]);
+        }
+        ccz_policy_free(p);
+    }
+    /* verify_config_svn alone: the config svn is compared, the isv svn is not */
+    ccz_policy *p = parse("{\"verify_config_svn\": \"on\", \"sgx_mrs\": [{\"config_svn\": "
+                          "\"5\", \"isv_svn\": \"9\"}]}");
+    ccz_claims c = sgx_full_claims();
+    expect(p, &c, true, "");
+    c.sgx.config_svn = 6;
+    expect_field_rejected(p, &c, "config_svn");
+    c.sgx.config_svn = 5;
+    c.sgx.isv_svn = 0;
+    expect(p, &c, true, "");
+    ccz_policy_free(p);
+    test_name = "test_sgx_each_field";
+}
+
+/* snp_min_tcb: each component alone one below the minimum is refused; at or above, accepted.
+ * The SNP entry's measurement, host data and guest svn bound, each alone. */
+static void test_snp_each_field(void)
+{
+    ccz_policy *p = parse("{\"snp_min_tcb\": {\"bootloader\": 3, \"tee\": 2, \"snp\": 8, "
+                          "\"microcode\": 115, \"fmc\": 4}}");
+    static const char *const names[] = {"bootloader", "tee", "snp", "microcode", "fmc"};
+    const ccz_snp_tcb min = {.bootloader = 3, .tee = 2, .snp = 8, .microcode = 115, .fmc = 4};
+    ccz_claims c;
+    memset(&c, 0, sizeof c);
+    c.tee = CCZ_TEE_SNP;
+    c.snp.policy = 0x30000;
+    c.snp.reported_tcb = min;
+    expect(p, &c, true, "");
+    for (int k = 0; k < 5; k++) {
+        test_name = names[k];
+        c.snp.reported_tcb = min;
+        uint8_t *f[] = {&c.snp.reported_tcb.bootloader, &c.snp.reported_tcb.tee,
+                        &c.snp.reported_tcb.snp, &c.snp.reported_tcb.microcode,
+                        &c.snp.reported_tcb.fmc};
+        (*f[k])--;
+        expect(p, &c, false, "tcb_below_minimum");
+        (*f[k]) += 2;
+        expect(p, &c, true, "");
+    }
+    ccz_policy_free(p);
+
+    char r[97], h[65], doc[1024];
+    memset(r, 'c', 96), r[96] = 0;
+    memset(h, 'd', 64), h[64] = 0;
+    snprintf(doc, sizeof doc, "{\"snp\": [{\"measurement\": \"%s\", \"host_data\": \"%s\", "
+             "\"guest_svn_min\": 6}]}", r, h);
+    p = parse(doc);
+    memset(&c, 0, sizeof c);
+    c.tee = CCZ_TEE_SNP;
+    memset(c.snp.measurement, 0xcc, 48);
+    memset(c.snp.host_data, 0xdd, 32);
+    c.snp.guest_svn = 6;
+    expect(p, &c, true, "");
+    c.snp.measurement[47] = 0;
+    test_name = "measurement";
+    expect_field_rejected(p, &c, "measurement");
+    memset(c.snp.measurement, 0xcc, 48);
+    c.snp.host_data[31] = 0;
+    test_name = "host_data";
+    expect_field_rejected(p, &c, "host_data");
+    memset(c.snp.host_data, 0xdd, 32);
+    c.snp.guest_svn = 5;
+    test_name = "guest_svn";
+    expect(p, &c, false, "measurement_not_accepted");
+    c.snp.guest_svn = 7;
+    expect(p, &c, true, "");
+    ccz_policy_free(p);
+    test_name = "test_snp_each_field";
+}
+
 static void test_bad_documents(void)
 {
     parse_fails("", "invalid JSON");
@@ -563,4 +786,5 @@ TEST_MAIN(T(test_default_policy), T(test_ccz_policy), T(test_tdx_and_snp_lists),
           T(test_dynamic_config_matrix), T(test_dynamic_config_entries),
           T(test_dynamic_config_sim_and_debug), T(test_dynamic_config_tdx),
           T(test_production_checks), T(test_snp_checks), T(test_bad_documents), T(test_switch_spellings), T(test_normalised_json),
-          T(test_load_file))
+          T(test_load_file), T(test_tdx_each_field), T(test_sgx_each_field),
+          T(test_snp_each_field))
