@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The README's two commands. Each installs what is missing (scripts/setup) and builds first.
 #   make demo    the zoo's end-to-end scenario on the simulated TEE
 #   make check   all tests, then the ASan+UBSan build of the tests (without those labelled

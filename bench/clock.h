@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Clocks shared by the benchmarks: wall-clock (monotonic) and this process's CPU time (all
  * threads), so every rate comes with the CPU time it cost (the machines are shared). */
 #ifndef CCZ_BENCH_CLOCK_H

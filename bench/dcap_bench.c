@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Benchmark: DCAP quote verifications per second on one core, warm (collateral parsed and its
  * chains and signatures already checked, as a server holding collateral has them) and cold
  * (collateral parsed and checked for every quote). Also times one P-256 signature

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 // The anchor of bench/run's RA-gRPC figures: the same Greeter (proto/greeter.proto) served and
 // called with gRPC C++ (Debian's libgrpc++-dev, callback API: the async server and client of
 // gRPC >= 1.48) over TLS. bench/run builds it when libgrpc++-dev is installed; it is not part of

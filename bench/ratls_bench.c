@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Benchmark: mutual RA-TLS 1.3 handshakes per second with sim evidence both ways, warm (the
  * peers' certificates already verified and cached) and cold (a new peer certificate on both
  * sides every handshake, so every handshake verifies evidence twice), against two tuned mutual

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RA-gRPC throughput and latency: the Greeter served and called by ccz over two-way RA-TLS
  * (sim evidence, verified once per connection), for bench/run to set beside gRPC C++.
  *   rpc_bench server SIM_DIR PORT_FILE

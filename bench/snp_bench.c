@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Benchmark: SEV-SNP report verifications per second on one core with the VEK chain already
  * verified (cached in the collateral object), next to one P-384 signature verification through
  * the same OpenSSL, the unit the goal is stated in.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: CRL bodies as collateral services send them (DER, PEM or hex-encoded DER), told
  * apart by parsing. Whatever is accepted must come out as DER that reads back as itself. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: DCAP collateral (QuoteCollateralV3 JSON with TCB info and QE identity inside),
  * parsed and then used to verify a fixed forged quote, so mutated TCB levels, module identities
  * and QE identities reach matching and convergence. */

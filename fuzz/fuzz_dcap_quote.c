@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: DCAP quotes, through the framing parser, the report decoders, the PCK chain and
  * its SGX extensions, and the whole verifier against a fixed forged collateral (SGX and TDX) at a
  * fixed instant (fuzz/dcap_fixture.h), so mutated seeds reach every verification step. */

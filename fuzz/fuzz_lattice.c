@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: lattice HE files (parameters, keys, plaintexts, ciphertexts) through every
  * loader of a small BFV context and a small CKKS one; what loads is used (decrypted, or
  * saved again and compared), so a loaded object must be sound. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: a Paillier key as JSON in any form (the first line: ccz's, python-paillier's or
  * pheutil's JWK) and operands (the next lines: decimal ciphertexts or values, or encrypted
  * numbers as JSON objects or [ciphertext, exponent] pairs, as the CLI and peers send them). The key loads or is refused; with a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: policy documents (ccz format and CCZoo dynamic_config.json), then appraisal of
  * fixed claims of every TEE and the normalised rendering, which must parse back. */
 #include <jansson.h>

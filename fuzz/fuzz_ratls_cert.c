@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: RA-TLS certificates (DER) through OpenSSL's parser, then ccz's extension reading
  * (DICE CBOR, Gramine legacy, SGX SDK), binding and full verification; and the same bytes as a
  * bare DICE extension value through the CBOR reader. */

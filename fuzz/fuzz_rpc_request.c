@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: what a gRPC client sends after the TLS handshake (the HTTP/2 preface, frames,
  * headers, length-prefixed messages) through the server's HTTP/2 session, header checks,
  * message reader and protobuf-c unpacking, into handlers of the three kinds that answer. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: sim evidence, through the framing parser and the whole verifier (certificate
  * parsing, chain, signature, claims rendering). The trust anchor is the fixed test platform
  * whose evidence seeds the corpus (fuzz/corpus/sim_evidence), and the instant is fixed, so

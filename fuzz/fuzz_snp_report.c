@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: SEV-SNP reports (every product's TCB layout), the host's certificate table, and
  * VEK certificates, all from the same input; the verifier's front (detection and the
  * collateral-missing path) too. */

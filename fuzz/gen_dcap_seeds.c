@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Regenerates the DCAP fuzz fixture (fuzz/dcap_fixture.h: a forged root and collateral) and the
  * seed corpora (fuzz/corpus/dcap_quote, fuzz/corpus/dcap_collateral) from the test forge. Run
  * by hand from the source directory: build/fuzz/gen_dcap_seeds fuzz. The outputs are committed;

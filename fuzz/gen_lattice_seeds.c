@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Writes the seed corpus of fuzz_lattice: parameters, keys, a plaintext and ciphertexts of the
  * fuzz target's two small contexts (the same parameters, fresh keys: a file made here carries
  * the fingerprint the target checks). Run by hand: gen_lattice_seeds fuzz/corpus/lattice */

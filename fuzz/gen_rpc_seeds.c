@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Writes the seed corpus of fuzz_rpc_request: what nghttp2's client sends for gRPC requests
  * (valid calls of each kind, metadata, deadlines, and the malformed cases the server must
  * refuse). Run by hand: gen_rpc_seeds fuzz/corpus/rpc_request */

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Replays PEM certificates of the shared vectors through a fuzz target that takes DER:
 # REPLAY DEFAULT_VECTORS CERT.pem... (paths under $CCZ_VECTORS, else DEFAULT_VECTORS).
 # Every certificate named must be there: when the vectors are absent the run is skipped (77),

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Replays files of the shared vectors through a fuzz target: DEFAULT_VECTORS REPLAY SUBDIR...
 # The vectors are $CCZ_VECTORS, else DEFAULT_VECTORS. Absent, the run is skipped (77), or fails
 # under CI=true; a named folder missing from present vectors is a failure.

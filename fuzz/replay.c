@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Replays a fuzz target's corpus without libFuzzer: every file named, or found in a directory
  * named, goes through LLVMFuzzerTestOneInput once. CTest runs this on the seed corpora. */
 #include <dirent.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ccz: everything public in one include. */
 #ifndef CCZ_CCZ_H
 #define CCZ_CCZ_H

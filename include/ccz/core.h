@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ccz core: status codes, buffers, the bounds-checked cursor, hex/base64, JSON, logging, files.
  * Everything above core reads untrusted bytes only through ccz_cursor; nothing here trusts its
  * input beyond the lengths the caller states. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ccz dcap: Intel DCAP ECDSA quotes (SGX v3/v4/v5, TDX v4/v5), the PCK certificate's SGX
  * extensions and the collateral that verifies them. Part of the tee module: ccz_verify uses it
  * for SGX and TDX evidence; these declarations expose the parsers for tools and tests.

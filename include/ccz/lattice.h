@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ccz lattice: leveled lattice homomorphic encryption in RNS form, BFV (exact integer arithmetic
  * modulo t, batched into 2 x N/2 slots) and CKKS (approximate arithmetic on N/2 complex slots),
  * as in Microsoft SEAL: ring Z[x]/(x^N + 1), ciphertext modulus a product of NTT-friendly

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ccz paillier: Paillier's additively homomorphic encryption (the IPCL / python-paillier part of
  * the zoo) on GMP. g = n + 1; decryption by CRT with constant-time exponentiation
  * (mpz_powm_sec); optional Damgard-Jurik-Nielsen randomizers h_s^r with a short r and a

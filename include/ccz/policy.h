@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ccz policy: which claims a relying party accepts, as data. Reads ccz's own JSON policy and
  * CCZoo's dynamic_config.json as it is; appraisal gives accept/reject with every reason.
  * Policy documents are untrusted text until parsed; a parsed ccz_policy is trusted. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ccz ratls: RA-TLS on OpenSSL. Certificates that carry TEE evidence bound to their key (the
  * TCG DICE tagged-evidence extension, as Gramine >= 1.8, rats-tls and the Intel SGX SDK write
  * it), their verification and appraisal, and configured SSL_CTXs for servers, clients and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ccz rpc: gRPC's wire protocol (HTTP/2, length-prefixed messages, status in trailers) on
  * nghttp2 and libevent, over RA-TLS contexts, with protobuf-c messages. A server dispatches
  * calls to handlers that may answer at once or later without holding anything up; a client

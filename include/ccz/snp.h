@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ccz snp: AMD SEV-SNP attestation reports (versions 2 to 5; Milan, Genoa, Turin), the VEK
  * certificates (VCEK, VLEK) that sign them, and AMD's built-in roots. Part of the tee module:
  * ccz_verify uses it for SNP evidence; these declarations expose the parsers for tools and

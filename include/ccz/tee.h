@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ccz tee: the TEE-neutral evidence model. An attester turns 64 bytes of report data into
  * evidence; a verifier turns evidence, trust anchors, collateral and an instant into claims or a
  * precise failure (step and code). Backends (sim now; sgx, tdx, snp later) sit in one table.

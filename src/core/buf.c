@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Owned byte buffers with a caller-chosen cap, and wiping for secrets.
  * A secret buffer never hands memory back to the allocator without wiping it first. */
 #include <stdio.h>

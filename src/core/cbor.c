@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A CBOR reader for untrusted input on the core cursor: item heads, strings and skipping. It
  * covers what evidence formats use (tags, arrays, maps, byte and text strings, integers, simple
  * values); indefinite lengths are rejected, as deterministic encodings never use them. */

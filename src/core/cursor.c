@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The bounds-checked cursor: the only code in ccz that steps through untrusted bytes.
  * Every read checks what remains before touching memory and moves only on success. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Hex and base64. Input text is untrusted: every character is checked against the alphabet
  * before OpenSSL's block codec sees it, and base64 padding must be canonical. */
 #include <string.h>

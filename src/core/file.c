@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* File helpers: bounded reads and atomic writes (temporary file, fsync, rename), so a crash
  * never leaves a half-written key or evidence file behind. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private to libccz: guards for library calls that do not return a ccz_status. The public
  * CCZ_GUARD, CCZ_GUARD_GOTO and CCZ_ENSURE stay in ccz/core.h because the ccz command uses
  * them; these are for src/ only. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* JSON documents through jansson: size-capped parsing that rejects duplicate keys and reports
  * where the text went wrong. */
 #include <string.h>

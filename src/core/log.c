@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Levelled logging to a replaceable sink. Callers never pass secrets; the logger cannot tell. */
 #include <stdio.h>
 #include <string.h>

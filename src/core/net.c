@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Network addresses as users write them: HOST:PORT, [IPv6]:PORT, :PORT. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Parallel loops on a thread pool: one worker per CPU but one (the caller works too), started on
  * first use and kept. A loop is split into one contiguous chunk per thread; workers and the
  * caller claim chunks until none is left. One loop runs on the pool at a time; a loop started

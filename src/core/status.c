@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Status codes: names and messages from CCZ_STATUS_LIST, and the per-thread failure detail.
  * The detail is output for people; no code path reads it to decide anything. */
 #include <stdio.h>

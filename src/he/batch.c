@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Batches: arrays split over threads (ccz_parallel); inside a thread, randomizers are made eight
  * at a time and decryptions four at a time (two CRT halves each), so the IFMA engine's eight
  * lanes are full. */

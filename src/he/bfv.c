@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* BFV: batch encoding through the NTT modulo t (slot j of row 0 is the evaluation at psi^(3^j),
  * row 1 at psi^(-3^j), so x -> x^(3^k) rotates rows and x -> x^(2N-1) swaps them), encryption
  * of Delta m with Delta = floor(Q/t), decryption as round(t x / Q) mod t from the residues

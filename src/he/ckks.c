@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* CKKS: the canonical embedding (slot j is the evaluation at zeta^(3^j), zeta = e^(i pi / N),
  * its conjugate at zeta^(-3^j)), computed with a complex FFT of size N on the odd powers of
  * zeta; coefficients scaled and rounded to integers, then RNS and NTT form. Products are

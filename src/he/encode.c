@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* python-paillier's encoding: value = mantissa * 16^exponent with the mantissa modulo n,
  * negatives as n - |v|, and anything in (max_int, n - max_int) an overflow. Encrypted numbers
  * carry the exponent beside the ciphertext; arithmetic aligns exponents to the lower one. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private to src/he: the Paillier key structures and the multi-buffer exponentiation engine. */
 #ifndef CCZ_HE_INTERNAL_H
 #define CCZ_HE_INTERNAL_H

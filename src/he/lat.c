@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Lattice arithmetic: moduli, NTT-friendly primes, and the portable negacyclic NTT.
  * Forward: Cooley-Tukey with psi powers in bit-reversed order, values kept in [0, 4q) between
  * stages (Harvey); inverse: Gentleman-Sande in [0, 2q), n^-1 applied at the end. Both end fully

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private to src/he: arithmetic for the lattice schemes. Residues modulo primes q < 2^61 in
  * 64-bit words; Barrett reduction of 128-bit products; Shoup multiplication by precomputed
  * constants (w, floor(w 2^64 / q)); the negacyclic NTT with lazy (Harvey) butterflies, portable

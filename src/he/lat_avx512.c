@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The negacyclic NTT with AVX-512: eight coefficients per register. Stages whose butterflies are
  * at least eight apart work on whole registers; the last three forward stages (and the first
  * three inverse ones) regroup two registers with permutations so that every lane still does a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The lattice context: parameters checked against the 128-bit security table, the prime chain,
  * NTT tables, RNS bases and exact conversions (Halevi-Polyakov-Shoup), BFV's per-level tables
  * (computed with GMP once), the encoders' slot maps; sampling from an AES-256-CTR generator

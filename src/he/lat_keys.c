@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Keys and key switching. Secret: ternary, kept in NTT form over every prime. Public key:
  * (-a s + e, a) over the data primes. Key-switching keys (relinearization, Galois) use the
  * special prime P and one component per data prime (RNS decomposition): for data prime i,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Plaintexts, ciphertexts and the operations BFV and CKKS share: encryption of an RNS message,
  * decryption to c0 + c1 s (+ c2 s^2), addition, products with plaintexts, dropping the last
  * prime with rounding (CKKS rescale, BFV modulus switch), and Galois automorphisms with key

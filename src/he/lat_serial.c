@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Serialization of lattice objects. Layout (little-endian):
  *   "CCZH" | version (1) | type | scheme | log_n | n_primes | 3 reserved (0) |
  *   fingerprint (8 bytes: SHA-256 of the primes, t and the scale, truncated) | body

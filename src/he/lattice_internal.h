@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private to src/he: the lattice context, RNS bases and conversions, polynomials, keys. */
 #ifndef CCZ_HE_LATTICE_INTERNAL_H
 #define CCZ_HE_LATTICE_INTERNAL_H

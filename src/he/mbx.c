@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Multi-buffer modular exponentiation with AVX-512 IFMA: eight independent numbers, one per
  * 64-bit lane of a zmm register, in radix 2^52 (vpmadd52luq / vpmadd52huq multiply 52-bit
  * digits into 104-bit products). Multiplication is Montgomery's, "almost" reduced (results

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Paillier keys and raw operations on GMP. g = n + 1, so encryption is (1 + m n) * rho mod n^2
  * with rho = r^n (or h_s^r under DJN); decryption is by CRT: m_p = L_p(c^(p-1) mod p^2) h_p
  * mod p, recombined with q^-1 mod p. Every exponentiation and inversion that involves p, q or a

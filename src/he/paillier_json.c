@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Paillier keys and encrypted numbers as JSON, in the three forms peers write: ccz's ({"n", "p",
  * "q"} as decimal strings), python-paillier's basic serialisation (integers as JSON numbers of
  * any size, encrypted numbers as [ciphertext, exponent]) and pheutil's JWK (kty "DAJ", base64url

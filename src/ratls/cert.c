@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RA-TLS certificates: making them (a fresh key, DICE claims carrying its hash, evidence over
  * the claims' hash, a self-signed X.509 v3 certificate) and reading them (the evidence
  * extension found through OpenSSL, its CBOR decoded on the core cursor, the binding checked).

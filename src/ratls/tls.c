@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RA-TLS contexts on OpenSSL: this side's RA-TLS certificate, a certificate-verification
  * callback that verifies and appraises the peer's evidence instead of a CA chain, the verdict
  * kept on the connection (reported as accepted only once the handshake completes, when the peer

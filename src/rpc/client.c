@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The gRPC client: a channel is one RA-TLS connection (its handshake done before any request
  * leaves, so the server's evidence is verified first) driven by libevent and nghttp2. Calls
  * multiplex on it as HTTP/2 streams. Connecting is bounded by the call's deadline and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private to src/rpc: helpers shared by the server and the client. */
 #ifndef CCZ_RPC_INTERNAL_H
 #define CCZ_RPC_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The gRPC server: libevent accepts TLS connections (RA-TLS contexts), nghttp2 speaks HTTP/2,
  * calls are dispatched to registered handlers that answer now or later from the loop. Every
  * byte from a client is untrusted: frames go through the cursor, messages are size-capped

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* gRPC on the wire, independent of HTTP/2: length-prefixed message frames, grpc-timeout,
  * status names, metadata lists and the percent-encoding of grpc-message. Frames and header
  * values come from the network and are read through the cursor. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* AMD's SEV-SNP certificate authorities, built in: for Milan, Genoa and Turin, the ARK (AMD Root
  * Key, self-signed, RSA-4096), the ASK (signs VCEKs) and the ASVK (signs VLEKs), as AMD KDS
  * publishes them (https://kdsintf.amd.com/vcek/v1/{product}/cert_chain and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Appraisal: verified claims against a parsed policy. Runs every check and records every
  * reason for rejection, so an operator sees all that is wrong at once. Claims are trusted here
  * (a verifier produced them); the policy is trusted (it was parsed and validated). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Claims as JSON: the one rendering shared by the CLI and the services. Measurements and other
  * byte strings are lower-case hex; only the part of the claims for the evidence's TEE appears. */
 #include <string.h>

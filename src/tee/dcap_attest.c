@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Attesters for DCAP quotes: SGX enclaves under Gramine (/dev/attestation) and TDX guests
  * through configfs-tsm, with the legacy /dev/tdx_guest ioctls (TDREPORT, then GetQuote with a
  * QGS message) as fallback. The quote that comes back is untrusted: it is parsed, and it must

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* DCAP collateral: dcap-qvl's QuoteCollateralV3 JSON, with Intel's TCB info (v2, v3; SGX and
  * TDX) and QE identity (v2; QE and TD_QE) inside it. All of it is untrusted until the verifier
  * has checked its signatures; here it is only parsed, strictly, with errors that name the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fetching DCAP collateral from a PCCS or Intel PCS (v4 API) with libcurl, and keeping it in an
  * on-disk cache keyed by TEE, FMSPC and PCK CA until it expires. Responses are untrusted: they
  * are size-capped, parsed strictly, and the assembled collateral must parse before it is

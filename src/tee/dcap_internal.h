@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private to src/tee: parsed DCAP collateral (TCB info, QE identity, chains, CRLs) and the
  * cache of what has been verified, shared by the collateral parser and the verifier. */
 #ifndef CCZ_DCAP_INTERNAL_H

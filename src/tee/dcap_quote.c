@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Intel DCAP ECDSA quotes: the v3/v4/v5 framing, SGX and TD reports, and the certification
  * data. Quotes are untrusted: every field is read through the cursor and every length is
  * checked against what contains it. Bytes after the declared signature data are ignored, as

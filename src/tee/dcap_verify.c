@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The DCAP quote verifier (SGX and TDX), after Intel's Quote Verification Library: collateral
  * signatures and chains, the PCK chain with CRLs, the QE report and its binding to the
  * attestation key, the QE identity, the quote signature, TCB level matching (platform, TDX

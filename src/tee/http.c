@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* HTTP GET for collateral services (Intel PCS/PCCS, AMD KDS) on libcurl: size-capped bodies,
  * one wanted header captured, redirects limited, http and https only. Responses are untrusted;
  * callers parse them. */

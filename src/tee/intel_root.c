@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Intel SGX Root CA: the trust anchor of every DCAP quote and of Intel's TCB info and QE
  * identity signing chains. Published by Intel at
  * https://certificates.trustedservices.intel.com/Intel_SGX_Provisioning_Certification_RootCA.pem

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private to src/tee: the backend table, the trust store's layout and result helpers. */
 #ifndef CCZ_TEE_INTERNAL_H
 #define CCZ_TEE_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unverified decoding of evidence, for inspection: what the evidence says, parsed through the
  * same parsers as verification, with no signature or chain checked. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Policy documents: ccz's own JSON format and CCZoo's dynamic_config.json, parsed into one
  * ccz_policy. The text is untrusted: every key is known or rejected, every value is checked for
  * type and range, and each error names the key that is wrong. */

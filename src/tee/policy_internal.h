@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private to src/tee: the parsed form of a policy, shared by the parser and the appraiser. */
 #ifndef CCZ_POLICY_INTERNAL_H
 #define CCZ_POLICY_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The simulated TEE: a local platform (root CA, attestation key, default signer), an attester
  * that signs SGX-shaped evidence with the attestation key, and its verifier. Evidence is
  * untrusted and read only through the cursor; platform files are the operator's own.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* AMD SEV-SNP: the attestation report (1184 bytes, versions 2 to 5), VEK certificates (VCEK,
  * VLEK) with AMD's extensions, the VEK -> ASK/ASVK -> ARK chain (RSA-PSS), and the report's
  * ECDSA P-384 signature, after the AMD SEV-SNP ABI specification and go-sev-guest. Reports and

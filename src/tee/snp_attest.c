@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The SEV-SNP attester: configfs-tsm with provider sev_guest (report in outblob, the host's
  * certificate table in auxblob), else the /dev/sev-guest SNP_GET_REPORT ioctl. What comes back
  * is untrusted: the report is parsed and must carry the requested report data. */

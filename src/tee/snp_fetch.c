@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fetching a VCEK from AMD KDS for an SNP report (by product, chip id and reported TCB) with an
  * on-disk cache, and reading the certificate table an SNP host hands a guest (configfs-tsm
  * auxblob). KDS responses and certificate tables are untrusted: the VCEK must parse, carry the

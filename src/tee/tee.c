@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The TEE-neutral front: names, the backend table, detection and dispatch of verification and
  * attestation. Evidence is untrusted; backends parse it through the core cursor. */
 #include <stdarg.h>

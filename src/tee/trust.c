@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Trust anchors passed explicitly to verifiers. Certificates given here are trusted by
  * definition; they are parsed with OpenSSL's DER/PEM readers. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Linux configfs-tsm (/sys/kernel/config/tsm/report): the kernel's one interface for TDX and
  * SEV-SNP reports. An entry directory takes report data in `inblob` and returns the TEE's
  * evidence in `outblob` (and certificates in `auxblob`); `generation` counts writes, so a

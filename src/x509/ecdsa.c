@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ECDSA with raw encodings: r||s signatures and x||y public keys, as DCAP quotes (P-256),
  * sim evidence (P-256) and SNP reports (P-384) carry them. Inputs are fixed-size arrays;
  * OpenSSL does the arithmetic. */

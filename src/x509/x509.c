@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Certificates for all of libccz: time, the chain check at an instant, reading and writing
  * PEM, extensions, hashes and issuing. Certificates read here are untrusted until
  * x509_verify_chain says otherwise; the roots in the caller's X509_STORE are trusted. */

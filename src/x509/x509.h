@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private to libccz: the one X.509 toolbox the TEE verifiers (and later RA-TLS and the CLI)
  * share — certificate time, the chain check at an instant with inclusive validity ends,
  * extensions by OID, issuing, hashes, raw r||s ECDSA, PEM. Certificates handed in may be

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Allocation-failure injection: each target (a parser or verifier on real input) runs once to
  * count ccz's own allocations, then again with the N-th of them failing, for every N (at most
  * MAX_POSITIONS positions per target, spread over the count). Each run must end cleanly: the

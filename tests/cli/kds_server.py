@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A recorded-response AMD KDS for the tests: serves one VCEK (DER) for
 /vcek/v1/{PRODUCT}/{hwid}?... and logs every request.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers for the CLI tests: each check names what it expected; the script fails at the end
 # when any check failed. Needs $CCZ (the ccz binary), jq and openssl.
 set -u

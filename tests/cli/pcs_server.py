@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A recorded-response Intel PCS / PCCS (v4 API) for the tests: serves the pieces of one
 QuoteCollateralV3 file (from the shared vectors) -- CRLs, {"tcbInfo": ..., "signature": ...}
 bodies, percent-encoded issuer chains in headers -- and logs every request.

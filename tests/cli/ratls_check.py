@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """An independent check of a ccz RA-TLS certificate with Python's cryptography and cbor2:
 the DICE extension is present and non-critical, its value is tag(T)[bstr evidence, bstr
 claims], the claims' pubkey-hash is [1, SHA-256(DER SubjectPublicKeyInfo)], and the evidence's

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """grpcio with an SSL session cache (the grpc.ssl_session_cache channel option): three channels,
 one after the other, each makes one ratls.Greeter/SayHello call, so every channel after the first
 offers to resume the session of the one before. Prints the replies (or status codes) as JSON.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Hostile TLS clients for the RA-TLS server tests: connections that never send a byte
 ("idle"), that send half a TLS record and stop ("half"), that drip a ClientHello one byte
 every 200 ms ("drip"), or that complete a TLS handshake (not verifying the server, presenting

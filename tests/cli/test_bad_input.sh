@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Malformed input of every kind: exit code 2 and a message naming the problem.
 . "$(dirname "$0")/lib.sh"
 P="$T/plat"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Errors a newcomer meets say what to do: JSON errors under --json, named bad options, hints for
 # an untrusted sim platform and expired collateral, evidence from another sim platform named,
 # rejections that name their reasons, CCZoo policies that name their own switches, collateral

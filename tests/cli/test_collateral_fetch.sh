@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # ccz collateral fetch against a local server that replays recorded PCS responses built from
 # the vectors' collateral; the fetched collateral verifies the quotes as the recorded one does,
 # and the on-disk cache serves it until it expires. PCCS- and PCS-shaped servers serve the CRLs

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # ccz verify on real SGX and TDX quotes (binary and hex) with collateral: claims, TCB status,
 # advisories, error codes, production checks; and ccz attest --tee sgx/tdx replaying recorded
 # quotes from device directories laid out as Gramine and configfs-tsm lay them out.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # ccz he: the presets against the 128-bit table (as JSON), and a short timing run whose JSON
 # carries every figure bench/lattice reads, with a CKKS product's precision.
 . "$(dirname "$0")/lib.sh"

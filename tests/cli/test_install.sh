@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # cmake --install gives a usable SDK: headers, shared and static libraries, ccz.pc, the CMake
 # package and the ccz command. A program builds against it with pkg-config and with CMake.
 . "$(dirname "$0")/lib.sh"

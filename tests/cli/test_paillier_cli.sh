@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Paillier interop: ccz and an independent textbook Paillier on Debian's python3-gmpy2
 # (tests/he/paillier_peer.py) encrypt for each other, add and multiply each other's
 # ciphertexts and decrypt the results, from one JSON key made by either side, with values across

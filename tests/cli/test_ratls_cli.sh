@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # RA-TLS with real peers: a ccz certificate checked independently by Python's cryptography and
 # cbor2; openssl s_client and curl completing handshakes with ccz ratls server; ccz ratls client
 # and server accepting each other, and rejecting (a wrong measurement, a debug peer, an expired

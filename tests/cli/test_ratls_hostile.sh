@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # RA-TLS against hostile peers: ccz ratls server keeps serving a legitimate client (ccz ratls
 # client and curl) while connections that send nothing, half a TLS record or a ClientHello
 # dripped byte by byte are open, closes them at its handshake deadline and silent established

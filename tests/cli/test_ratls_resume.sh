@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Session resumption against ccz's RA-TLS servers, with real peers: every connection is attested
 # afresh, so the servers issue no tickets and an offered session leads to a full handshake, never
 # an error. curl fetching two URLs in one run, openssl s_client with -sess_out / -sess_in (a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # RA-gRPC with a real gRPC implementation: Python's grpcio (gRPC core, Debian's python3-grpcio)
 # calls 'ccz rpc greeter serve' (server-attested and two-way, presenting a ccz RA-TLS
 # certificate of its own), and 'ccz rpc greeter call' calls a grpcio server that presents a

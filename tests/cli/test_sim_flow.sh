@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # ccz sim / attest / verify end to end, exit codes and JSON, against independent tools
 # (sha256sum, openssl) for the measurement and signer values.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # SEV-SNP end to end with recorded reports and VEKs: ccz verify --vek (claims, exit codes,
 # production checks), ccz attest --tee snp through a replayed configfs-tsm entry with the host's
 # certificate table, and ccz collateral fetch --kds against a local KDS replaying the VCEK.

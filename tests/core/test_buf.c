@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Buffers: growth, caps, formatting, wiping. */
 #include "test.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Status classes (the fifth column of CCZ_STATUS_LIST) and the literal/array macros. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The cursor: reads in both byte orders, and failures that leave the position untouched. */
 #include "test.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Hex and base64: known answers (RFC 4648) and rejection of bad text. */
 #include "test.h"
 

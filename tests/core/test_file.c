@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Files: atomic writes with modes, bounded reads, directories. */
 #include <sys/stat.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* JSON parsing limits and errors; logging levels and sinks. */
 #include <jansson.h>
 

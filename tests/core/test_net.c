@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Addresses as users write them: HOST:PORT, [IPv6]:PORT, :PORT, and every bad port refused. */
 #include "test.h"
 

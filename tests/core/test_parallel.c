@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Parallel loops: every index visited exactly once for any thread count, the first failure
  * returned with its detail, and two loops at once from two threads (one on the pool, one on
  * threads of its own) both complete. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Status codes: one list gives unique values, names and messages; details carry context. */
 #include <ctype.h>
 

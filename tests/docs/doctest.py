@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Runs the examples of a Markdown page as written, in order, in a fresh directory.
 
     doctest.py PAGE.md        (environment: CCZ_BIN_DIR holds ccz; CCZ_VECTORS, CCZ_PREFIX)

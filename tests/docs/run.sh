@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs one documentation page's examples (tests/docs/doctest.py) against this build. A page that
 # builds C programs gets an installed ccz (cmake --install into a scratch prefix), as a reader
 # has one. Environment from CTest: CCZ_BUILD_DIR, CCZ_SOURCE_DIR, CCZ_SANITIZE.

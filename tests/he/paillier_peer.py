@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """An independent Paillier for the interop tests, on Debian's python3-gmpy2: the textbook scheme
 (g = n + 1, lambda = lcm(p-1, q-1), mu = L(g^lambda mod n^2)^-1 mod n) with python-paillier's
 integer encoding (negatives as n - |v|, |v| < n/3). It shares nothing with ccz but the JSON key.

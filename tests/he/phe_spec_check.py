@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Checks ccz's python-paillier-shaped output the way python-paillier reads it, without
 python-paillier (not a Debian package): pheutil's key loaders' assertions and JWK's base64url
 rules, then decryption with the textbook formulas and EncodedNumber.decode's rules. Plain

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* lat_crt_init reports a bad prime count instead of reading an uninitialised RNS base (it used
  * to ignore lat_base_init's status with `(void)!`). */
 #include <gmp.h>

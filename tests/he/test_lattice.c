@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Lattice HE: parameter validation against the 128-bit table; BFV on random data (add, sub,
  * plaintext operations, products over several levels until the noise budget ends, with the
  * budget honest: decryption is right while it is above 0), rotations and the row swap, modulus

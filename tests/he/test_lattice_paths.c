@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Lattice HE on both paths gives the same words: a BFV product, relinearization and rotation,
  * and a CKKS product with its rescale, once with AVX-512 and once portable. Without AVX-512
  * (or with CCZ_HE_AVX512=0) the portable path would be compared with itself: the binary

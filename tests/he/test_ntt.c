@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Lattice arithmetic: Barrett and Shoup against 128-bit division, NTT-friendly primes, and the
  * negacyclic NTT: inverse after forward is the identity, pointwise products are negacyclic
  * convolutions (checked against the schoolbook product), on the path the CPU takes (run again

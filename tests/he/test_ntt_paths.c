@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The AVX-512 transforms and vector kernels give the same words as the portable ones, for
  * primes below 2^50 (IFMA where the CPU has it) and above. Without AVX-512 there is nothing to
  * compare the portable path with: the binary reports skipped (77), never a pass, before any

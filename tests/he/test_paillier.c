@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Paillier: known answers with fixed primes (textbook formulas computed here with GMP alone),
  * the homomorphic properties on random values, negatives, python-paillier's encoding of
  * integers and reals with overflow detection, DJN randomizers, encryption by the key holder,

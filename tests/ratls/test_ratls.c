@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RA-TLS: certificates made and read back, binding failures in each format (DICE, Gramine
  * legacy, SGX SDK: genuine sim evidence over other report data than the certificate's), the
  * validity window at both ends, and TLS 1.3 handshakes between two contexts

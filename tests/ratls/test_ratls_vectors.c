@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RA-TLS against the recorded certificates of Gramine, rats-tls and the Intel SGX SDK in
  * ../shared/vectors: each format read back, bound to its key, and the Gramine legacy certificate
  * verified with its collateral. Needs the vectors: every test calls vectors_require() first

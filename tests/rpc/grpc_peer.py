@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A real gRPC peer for the RA-gRPC tests: Python's grpcio (Debian's python3-grpcio, gRPC
 core over OpenSSL) as a client of a ccz server or as a server for a ccz client. Messages of
 ratls.Greeter are encoded by hand (proto3, field 1: string), so no generated code is needed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RA-gRPC: the wire helpers (frames, grpc-timeout, gzip and deflate within a size bound), then
  * a server and channels in one process over loopback with two-way sim attestation: unary,
  * server- and client-streaming calls, metadata both ways (text and -bin), status codes and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RA-gRPC against hostile clients, each while a legitimate client is served: a flood of idle
  * TCP connections, half-sent ClientHellos and silent TLS connections beyond the connection
  * cap, handshake and idle deadlines (PINGs do not keep a connection, a stalled request is

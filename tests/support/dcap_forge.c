@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The test DCAP platform: keys, certificates, CRLs and quotes built with OpenSSL. */
 #include <jansson.h>
 #include <openssl/bn.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A test-only DCAP "platform": its own root CA, PCK CA, PCK certificate (with SGX extensions),
  * TCB signing certificate, CRLs, and quotes signed the way a real quoting enclave signs them.
  * With its root trusted, ccz's verifier runs end to end on inputs the tests choose: TCB levels,

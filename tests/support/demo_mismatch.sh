@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The demo checks its results: run against a ccz whose 'verify' lies about the policy verdict
 # (prints "rejected" where the real one accepted), the demo must stop with exit 1 and say which
 # check failed, not print "Demo complete". Usage: demo_mismatch.sh SOURCE_DIR CCZ

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The harness reports a missing prerequisite honestly: absent vectors make a vectors test binary
 # exit 77 (skipped) before any check, and fail (exit 1) under CI=true; a skip asked for after a
 # check ran is a failure, never a skip that discards it; the same-words path tests skip where

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A probe of the harness's skip rule, run by harness_honesty.sh: "skip-first" skips before any
  * check (exit 77, or 1 under CI=true); "check-then-skip" runs a passing check and then asks to
  * skip, which must fail (exit 1) rather than discard the check; "fail-then-skip" likewise after

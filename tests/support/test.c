@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The harness's runner and temporary-directory helper. */
 #include <ftw.h>
 #include <stdarg.h>

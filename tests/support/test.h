@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A minimal test harness: each check names the expression, the file and line, and the exact
  * status it expected; a test binary exits non-zero when any check failed. */
 #ifndef CCZ_TEST_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Locating and reading the shared vectors. */
 #include <ctype.h>
 #include <stdio.h>

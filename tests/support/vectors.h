@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Access to the recorded real evidence in ../shared/vectors (or $CCZ_VECTORS), read in place.
  * Tests that need it live in their own binaries (test_*_vectors.c) and call vectors_require()
  * before any check: absent vectors are then a skip (exit 77), or a failure under CI=true or once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The SGX (Gramine) and TDX (configfs-tsm, /dev/tdx_guest) attesters, pointed at directories
  * that replay quotes the way the devices hand them out; and the QGS message framing. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Claims rendering and TEE names: every TEE's part appears under its own keys, as hex. */
 #include <jansson.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Differential test of DCAP verdicts: seeded random TCB ladders (all seven statuses, advisory
  * IDs, repeated levels), QE identity levels, TDX module identities and their levels, TD report
  * 1.5 relaunch, and a few extra faults (MRSIGNERSEAM, QE MRSIGNER, quote signature), each

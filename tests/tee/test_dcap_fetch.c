@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* How fetched CRL bodies are read (dcap_fetch.c): DER, PEM and hex-encoded DER are told apart by
  * parsing. DER CRLs start with '0' (0x30); here they also end in every ASCII hex digit, the case
  * that a first-and-last-byte test mistook for hex text. The fetch itself, against PCS- and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The DCAP quote header's QE vendor ID, byte by byte, on the recorded SGX and TDX samples of
  * dcap-qvl: any byte of the 16 changed is a quote from an unknown quoting enclave, refused at
  * parse as unsupported before any signature is looked at. Needs the vectors (vectors_require

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* DCAP verification logic on a forged test platform (tests/support/dcap_forge): TCB level
  * matching and ordering, QE identity checks, Intel QVL's status convergence, TDX module
  * identities (major version 0 and above), TD relaunch, revocation, CRL windows, SGX quotes of

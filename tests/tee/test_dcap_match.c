@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* DCAP: what the PCK certificate and the quote must match in the collateral, one byte or one
  * component at a time, on the forged test platform (tests/support/dcap_forge): the FMSPC (each
  * of its 6 bytes) and PCE ID (each of 2) against the TCB info, each of the 16 SGX CPU SVN

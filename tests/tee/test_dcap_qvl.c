@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* DCAP verification against the rules of Intel's Quote Verification Library, on the forged
  * platform (tests/support/dcap_forge): the forger's PKI is Intel-shaped; TCB info and QE
  * identity documents Intel's parsers refuse (duplicate levels, missing fields, wrong types,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tampering with real DCAP evidence: one flipped byte in each signed region of an SGX v3 and a
  * TDX v4 quote and of their collateral gives the specific failure, at the step that owns it. */
 #include <jansson.h>

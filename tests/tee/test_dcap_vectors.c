@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Every case of ../shared/vectors/dcap_cases.json: real SGX and TDX quotes with Intel
  * collateral, verified at the recorded instant. The verdict must match exactly: ok, TCB status,
  * advisories (as a set), error code; and the production checks' verdict and reason. */

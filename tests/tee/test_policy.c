@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Policy: parsing of ccz policies and CCZoo dynamic_config.json, and the appraisal matrix
  * (each field on and off, several entries, empty lists, strings and numbers, bad documents). */
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Sim TEE: platform creation, attest/verify round trip, and tampering: every byte of the
  * evidence flipped gives the specific failure its position implies. */
 #include <stdio.h>

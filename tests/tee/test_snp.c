@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SEV-SNP without the recorded vectors: report parsing, and the verifier run over chains made
  * here (an ARK trusted for the test, its ASK, a VCEK with AMD's extensions) for Milan, Genoa and
  * Turin, with reports signed by that VCEK. Each check of the report against its VEK is changed

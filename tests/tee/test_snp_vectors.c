@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SEV-SNP against the recorded reports and VEKs of ../shared/vectors: every case of
  * snp_cases.json field for field; one flipped byte in each region of the report (each TCB
  * component on its own) and in the certificates gives its specific failure; a VCEK of another

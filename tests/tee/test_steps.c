@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Failing steps as data: CCZ_STEP_LIST gives each step an enum value and the stable name that
  * ccz_result.step has always carried; ccz_result_failf records step, code and message in one
  * statement. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Validity windows are inclusive at both ends, the same in every verifier: a certificate is
  * valid from its notBefore through its notAfter second, a CRL from its lastUpdate through its
  * nextUpdate, a TCB info and QE identity from issueDate through nextUpdate (RFC 5280, Intel's

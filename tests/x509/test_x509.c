@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The internal X.509 module: certificate time, the shared chain check at an instant (inclusive
  * validity ends, exact statuses, the narrowed window, the root), extensions by OID, hashes,
  * PEM round trips and raw r||s ECDSA on P-256 and P-384. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The options that choose and configure an attester, shared by the commands that attest
  * (attest, ratls cert/server/client). */
 #include <getopt.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The ccz command: shared helpers of the command groups. Arguments come from the user and are
  * checked here; files named by them are untrusted input for the library's parsers. */
 #ifndef CCZ_CLI_H

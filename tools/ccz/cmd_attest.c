@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ccz attest: produce evidence from a TEE binding 64 bytes of report data. */
 #include <getopt.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ccz collateral: fetch the Intel collateral a quote needs from a PCCS or Intel PCS, with an
  * on-disk cache, and inspect collateral files. */
 #include <getopt.h>

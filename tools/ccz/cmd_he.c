@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ccz he: lattice HE presets and timings. params lists the presets and where they stand in the
  * HomomorphicEncryption.org 128-bit table; bench times the operations (microseconds each, one
  * core) and prints JSON, the figures bench/lattice sets beside Microsoft SEAL. */

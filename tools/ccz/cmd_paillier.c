@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ccz paillier: keys, encryption, decryption and homomorphic operations from the command line.
  * Keys are JSON in ccz's form ({"n", "p", "q"} as decimal strings), python-paillier's (JSON
  * numbers) or pheutil's JWK; ciphertexts are decimal integers or encrypted numbers as JSON in

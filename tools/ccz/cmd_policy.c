@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ccz policy: validate a policy document and show what it accepts, normalised to ccz's format. */
 #include <stdio.h>
 #include <string.h>

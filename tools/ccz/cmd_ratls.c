@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ccz ratls: make and inspect RA-TLS certificates, and run an attested TLS echo server and
  * client (like openssl s_server / s_client). Peer certificates and bytes are untrusted. */
 #include <arpa/inet.h>

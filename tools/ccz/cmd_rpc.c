@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ccz rpc: gRPC over RA-TLS (CCZoo's "RA-gRPC"). The Greeter of gRPC's examples, served and
  * called with attestation as --mode says; it interoperates with any gRPC implementation that
  * speaks TLS (a peer without evidence can only take the unattested side). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ccz sim: create and inspect the simulated TEE platform. Everything printed here says that
  * the platform is simulated. */
 #include <getopt.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ccz verify: verify evidence (type detected from its framing), then appraise its claims with a
  * policy. The evidence file is untrusted; the library's parsers read it. */
 #include <ctype.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ccz: the multi-tool. Dispatches to one command group per file. */
 #include <errno.h>
 #include <getopt.h>
