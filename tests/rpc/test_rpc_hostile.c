@@ -786,7 +786,9 @@ static void test_unfinished_messages(void)
         for (int j = 0; j < 100; j++)
             pushed += hog_sent[i][j];
         exhausted += hs[i].exhausted;
-        if (hs[i].message[0])
+        /* a hog whose 4 MiB got through before the server had to shed (the window allows one
+         * message per stream) is answered for its junk; the others are shed */
+        if (hs[i].message[0] && !strstr(hs[i].message, "cannot be parsed as the method's message"))
             CHECK_CONTAINS(hs[i].message, "the largest unfinished request was shed");
     }
     /* the server took more than its bound, and ended the largest requests to stay within it */
