@@ -17,6 +17,9 @@ for f in libccz.a libccz.so libccz.so.0 pkgconfig/ccz.pc cmake/ccz/cczConfig.cma
     [ -e "$libdir/$f" ] || fail "lib/$f not installed"
 done
 [ "$(readlink "$libdir/libccz.so.0")" = "libccz.so.0.1.0" ] || fail "SOVERSION link is wrong"
+[ -s "$prefix/share/man/man1/ccz.1" ] || fail "the man page is not installed"
+[ -s "$prefix/share/bash-completion/completions/ccz" ] || fail "the bash completion is not installed"
+[ -s "$prefix/share/ccz/proto/greeter.proto" ] || fail "greeter.proto is not installed"
 run 0 "$prefix/bin/ccz" version
 
 cat > "$T/app.c" <<'C'

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The man page and the bash completion are generated from the command's own --help: every
+# group's usage is in the man page, and completion offers the groups, their subcommands and their
+# options.
+. "$(dirname "$0")/lib.sh"
+man=$CCZ_BUILD_DIR/ccz.1
+comp=$CCZ_BUILD_DIR/ccz.bash
+[ -s "$man" ] || fail "no man page at $man"
+[ -s "$comp" ] || fail "no completion at $comp"
+
+# the man page renders, and carries each group's --help as the command prints it
+if command -v groff > /dev/null; then
+    text=$(groff -man -Tutf8 -P-c -P-b -P-u "$man" 2>&1)
+    for g in sim attest verify policy collateral ratls rpc paillier he; do
+        first=$("$CCZ" "$g" --help | head -1 | sed 's/^ *//')
+        contains "$text" "$first"
+    done
+    contains "$text" "EXIT STATUS"
+else
+    fail "groff is missing (scripts/setup installs groff-base)"
+fi
+
+# completion: COMP_WORDS as bash sets them, COMPREPLY as it would offer
+complete_words() { # WORD... (the last one being completed)
+    # shellcheck disable=SC1090
+    out=$(bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _ccz; echo "${COMPREPLY[*]}"' \
+              _ "$comp" "$@")
+}
+complete_words ccz r
+[ "$out" = "ratls rpc" ] || fail "ccz r<TAB> offered '$out'"
+complete_words ccz rpc ""
+[ "$out" = "greeter" ] || fail "ccz rpc <TAB> offered '$out'"
+complete_words ccz rpc greeter ""
+[ "$out" = "serve call" ] || fail "ccz rpc greeter <TAB> offered '$out'"
+complete_words ccz verify x --po
+[ "$out" = "--policy" ] || fail "ccz verify x --po<TAB> offered '$out'"
+complete_words ccz paillier ""
+[ "$out" = "keygen encrypt decrypt add mul bench" ] || fail "ccz paillier <TAB> offered '$out'"
+complete_words ccz ratls server --handshake
+[ "$out" = "--handshake-timeout" ] || fail "ccz ratls server --handshake<TAB> offered '$out'"
+finish
