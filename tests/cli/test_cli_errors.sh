@@ -33,6 +33,15 @@ for c in "sim" "sim init" "sim measure" "sim signer" "sim info" "attest" "verify
     contains "$out" "usage: ccz"
 done
 # an option that does nothing where it is given is refused
+run 2 "$CCZ" ratls cert --deadline 5 --count 3 --listen x --tee sim --sim-dir "$T/a" -o "$T/x.pem" --key "$T/x.key"
+contains "$err" "does nothing for 'ratls cert'"
+[ -e "$T/x.pem" ] && fail "ratls cert wrote a certificate despite stray options"
+run 2 "$CCZ" ratls cert --json --tee sim --sim-dir "$T/a" -o "$T/x.pem" --key "$T/x.key"
+contains "$err" "'--json' does nothing for 'ratls cert'"
+run 2 "$CCZ" rpc greeter serve --listen 127.0.0.1:0 --handshake-timeout 5 --tee sim --sim-dir "$T/a"
+contains "$err" "'--handshake-timeout' does nothing for 'rpc serve'"
+run 2 "$CCZ" ratls inspect "$T/x.pem" --tee sim
+contains "$err" "'--tee' does nothing for 'ratls inspect'"
 run 2 "$CCZ" he bench --json
 contains "$err" "'--json' is not an option of 'he bench'"
 

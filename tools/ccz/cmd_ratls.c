@@ -96,12 +96,21 @@ int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const char *cmd, c
     a->co = (ccz_ratls_cert_opts)CCZ_RATLS_CERT_OPTS_INIT;
     unsigned long long n;
     int c, h;
+    uint64_t seen = 0; /* bit (code - OPT_KEY + 1) per option given; bit 0: an attester option */
+    const char *seen_name[64] = {NULL};
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         if ((h = cli_attester_option(&a->ca, c, optarg, cmd)) != 0) {
             if (h < 0)
                 return EXIT_USAGE;
+            seen |= 1;
+            seen_name[0] = argv[optind - (optarg && optarg == argv[optind - 1] ? 2 : 1)];
             continue;
+        }
+        if (c == OPT_OUT || (c >= OPT_KEY && c <= OPT_MAX_CONNS)) {
+            int bit = c == OPT_OUT ? 1 : c - OPT_KEY + 2;
+            seen |= 1ull << bit;
+            seen_name[bit] = argv[optind - (optarg && optarg == argv[optind - 1] ? 2 : 1)];
         }
         switch (c) {
         case OPT_OUT:
@@ -212,6 +221,45 @@ int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const char *cmd, c
             return cli_bad_option(cmd, argv);
         }
     }
+    /* each subcommand takes its own options and no other: one that would do nothing is refused */
+#define B(o) (1ull << ((o) == OPT_OUT ? 1 : (o) - OPT_KEY + 2))
+    const uint64_t attester = 1, verify = B(OPT_MODE) | B(OPT_POLICY) | B(OPT_COLLATERAL) |
+                                          B(OPT_VEK) | B(OPT_CHAIN) | B(OPT_SIM_ROOT) |
+                                          B(OPT_ROOT_CA),
+                   own = B(OPT_CERT) | B(OPT_KEY) | B(OPT_HELP);
+    static const struct {
+        const char *sub;
+        uint64_t allowed;
+    } subs[] = {
+        {"cert", 1 | B(OPT_OUT) | B(OPT_KEY) | B(OPT_P384) | B(OPT_DAYS) | B(OPT_NB) | B(OPT_NA) |
+                     B(OPT_CN) | B(OPT_LEGACY) | B(OPT_HELP)},
+        {"inspect", B(OPT_JSON) | B(OPT_HELP)},
+        {"server", 0},
+        {"client", 0},
+        {"serve", 0},
+        {"call", 0},
+    };
+    uint64_t allowed = ~0ull;
+    for (size_t i = 0; argc > 0 && i < sizeof subs / sizeof subs[0]; i++) {
+        if (strcmp(argv[0], subs[i].sub) != 0)
+            continue;
+        allowed = subs[i].allowed;
+        if (!strcmp(subs[i].sub, "server"))
+            allowed = attester | verify | own | B(OPT_LISTEN) | B(OPT_ONCE) | B(OPT_HS_TIMEOUT) |
+                      B(OPT_IDLE_TIMEOUT) | B(OPT_MAX_CONNS);
+        else if (!strcmp(subs[i].sub, "client"))
+            allowed = attester | verify | own | B(OPT_TIMEOUT);
+        else if (!strcmp(subs[i].sub, "serve"))
+            allowed = attester | verify | own | B(OPT_LISTEN) | B(OPT_DELAY);
+        else if (!strcmp(subs[i].sub, "call"))
+            allowed = attester | verify | own | B(OPT_NAME) | B(OPT_DEADLINE) | B(OPT_MD) |
+                      B(OPT_COUNT) | B(OPT_AUTHORITY);
+    }
+#undef B
+    for (int bit = 0; bit < 64; bit++)
+        if ((seen & ~allowed) >> bit & 1)
+            return cli_usage_error(cmd, "'%s' does nothing for '%s %s'",
+                                   seen_name[bit] ? seen_name[bit] : "an option", cmd, argv[0]);
     if (a->days && a->co.not_after)
         return cli_usage_error(cmd, "give --days or --not-after, not both");
     if (a->days) /* from --not-before when given, else from now */
