@@ -34,17 +34,6 @@ static const EVP_MD *hash_md(int alg)
 }
 
 /* Hash of the DER SubjectPublicKeyInfo. */
-static ccz_status spki_hash(uint8_t *out, unsigned *len, EVP_PKEY *key, const EVP_MD *md)
-{
-    unsigned char *der = NULL;
-    int n = i2d_PUBKEY(key, &der);
-    if (n <= 0)
-        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot encode the public key");
-    int ok = EVP_Digest(der, (size_t)n, out, len, md, NULL);
-    OPENSSL_free(der);
-    return ok ? CCZ_OK : ccz_fail_ossl(CCZ_ERR_CRYPTO, "hash failed");
-}
-
 /* ---- creating --------------------------------------------------------------------------------*/
 
 /* claims = { "pubkey-hash": bstr(cbor([1, sha256(spki)])) [, "nonce": bstr] } */
@@ -52,7 +41,7 @@ static ccz_status make_claims(ccz_buf *out, EVP_PKEY *key, ccz_span nonce)
 {
     uint8_t h[64];
     unsigned hl = 0;
-    CCZ_GUARD(spki_hash(h, &hl, key, EVP_sha256()));
+    CCZ_GUARD(x509_spki_digest(h, &hl, key, EVP_sha256()));
     ccz_status s = CCZ_ERR_NOMEM;
     unsigned char *inner = NULL, *outer = NULL;
     size_t inner_len = 0, outer_len = 0, cap;
@@ -210,7 +199,7 @@ ccz_status ccz_ratls_cert_create(X509 **cert, EVP_PKEY **key, const ccz_attester
     if (o->gramine_legacy && tee == CCZ_TEE_SGX) {
         /* the legacy form binds SHA-256 of the key directly: a second quote */
         memset(rd, 0, sizeof rd);
-        CCZ_GUARD_GOTO(spki_hash(rd, &hl, k, EVP_sha256()), s, fail);
+        CCZ_GUARD_GOTO(x509_spki_digest(rd, &hl, k, EVP_sha256()), s, fail);
         CCZ_GUARD_GOTO(ccz_attest(a, rd, &legacy_ev), s, fail);
     }
     CCZ_GUARD_GOTO(build_cert(x, k, o, ccz_buf_span(&dice), ccz_buf_span(&legacy_ev)), s, fail);
@@ -305,7 +294,7 @@ static ccz_status decode_dice(ccz_ratls_info *info, X509 *x, ccz_span value)
     const EVP_MD *md = hash_md(info->hash_alg);
     uint8_t mine[64];
     unsigned ml = 0;
-    CCZ_GUARD(spki_hash(mine, &ml, X509_get0_pubkey(x), md));
+    CCZ_GUARD(x509_spki_digest(mine, &ml, X509_get0_pubkey(x), md));
     info->binding_ok = hash.len == ml && CRYPTO_memcmp(hash.ptr, mine, ml) == 0;
     /* the evidence binds hash(claims) with the same algorithm, zero-padded to 64 bytes */
     if (!EVP_Digest(claims.ptr, claims.len, info->report_data, &ml, md, NULL))
@@ -338,7 +327,7 @@ ccz_status ccz_ratls_inspect(ccz_ratls_info *info, X509 *x)
         CCZ_GUARD(ccz_buf_append(&info->evidence, q.ptr, q.len));
         info->hash_alg = HASH_SHA256;
         unsigned hl;
-        CCZ_GUARD(spki_hash(info->report_data, &hl, key, EVP_sha256()));
+        CCZ_GUARD(x509_spki_digest(info->report_data, &hl, key, EVP_sha256()));
         info->binding_ok = true; /* decided by the evidence's report data */
     } else {
         return ccz_fail(CCZ_ERR_NOT_FOUND, "the certificate carries no RA-TLS evidence "

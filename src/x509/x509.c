@@ -320,6 +320,17 @@ ccz_status x509_spki_sha256(uint8_t out[32], EVP_PKEY *key)
     return sha256_der(out, der, n, "public key");
 }
 
+ccz_status x509_spki_digest(uint8_t *out, unsigned *len, EVP_PKEY *key, const EVP_MD *md)
+{
+    unsigned char *der = NULL;
+    int n = i2d_PUBKEY(key, &der);
+    if (n <= 0)
+        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot encode the public key");
+    int ok = EVP_Digest(der, (size_t)n, out, len, md, NULL);
+    OPENSSL_free(der);
+    return ok ? CCZ_OK : ccz_fail_ossl(CCZ_ERR_CRYPTO, "hash failed");
+}
+
 /* ---- issuing -------------------------------------------------------------------------------*/
 
 static ccz_status add_ext(X509 *issuer, X509 *subject, int nid, const char *value)

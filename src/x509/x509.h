@@ -85,6 +85,9 @@ ASN1_OCTET_STRING *x509_find_ext(const X509 *x, const char *oid);
 /* SHA-256 of the certificate's DER, or of a key's SubjectPublicKeyInfo DER. */
 ccz_status x509_cert_sha256(uint8_t out[32], X509 *x);
 ccz_status x509_spki_sha256(uint8_t out[32], EVP_PKEY *key);
+/* The SubjectPublicKeyInfo DER hashed with md (RA-TLS claims name SHA-256, -384 or -512);
+ * out holds EVP_MAX_MD_SIZE bytes, *len gets the digest's size. */
+ccz_status x509_spki_digest(uint8_t *out, unsigned *len, EVP_PKEY *key, const EVP_MD *md);
 
 /* ---- issuing -------------------------------------------------------------------------------*/
 
