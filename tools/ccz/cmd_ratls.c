@@ -56,6 +56,33 @@ enum {
     OPT_HELP, OPT_TIMEOUT, OPT_HS_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS
 };
 
+/* Which options each subcommand takes, as bits: bit 0 for the attester options, then one per
+ * option code above. */
+#define ATTESTER_BIT 1ull
+#define OPT_BIT(o) (1ull << ((o) == OPT_OUT ? 1 : (o) - OPT_KEY + 2))
+#define VERIFY_BITS                                                                          \
+    (OPT_BIT(OPT_MODE) | OPT_BIT(OPT_POLICY) | OPT_BIT(OPT_COLLATERAL) | OPT_BIT(OPT_VEK) |  \
+     OPT_BIT(OPT_CHAIN) | OPT_BIT(OPT_SIM_ROOT) | OPT_BIT(OPT_ROOT_CA))
+/* a TLS endpoint: attests, verifies its peer, may present a given certificate */
+#define ENDPOINT_BITS \
+    (ATTESTER_BIT | VERIFY_BITS | OPT_BIT(OPT_CERT) | OPT_BIT(OPT_KEY) | OPT_BIT(OPT_HELP))
+
+static const struct {
+    const char *sub;
+    uint64_t allowed;
+} SUB_OPTS[] = {
+    {"cert", ATTESTER_BIT | OPT_BIT(OPT_OUT) | OPT_BIT(OPT_KEY) | OPT_BIT(OPT_P384) |
+                 OPT_BIT(OPT_DAYS) | OPT_BIT(OPT_NB) | OPT_BIT(OPT_NA) | OPT_BIT(OPT_CN) |
+                 OPT_BIT(OPT_LEGACY) | OPT_BIT(OPT_HELP)},
+    {"inspect", OPT_BIT(OPT_JSON) | OPT_BIT(OPT_HELP)},
+    {"server", ENDPOINT_BITS | OPT_BIT(OPT_LISTEN) | OPT_BIT(OPT_ONCE) | OPT_BIT(OPT_HS_TIMEOUT) |
+                   OPT_BIT(OPT_IDLE_TIMEOUT) | OPT_BIT(OPT_MAX_CONNS)},
+    {"client", ENDPOINT_BITS | OPT_BIT(OPT_TIMEOUT)},
+    {"serve", ENDPOINT_BITS | OPT_BIT(OPT_LISTEN) | OPT_BIT(OPT_DELAY)},
+    {"call", ENDPOINT_BITS | OPT_BIT(OPT_NAME) | OPT_BIT(OPT_DEADLINE) | OPT_BIT(OPT_MD) |
+                 OPT_BIT(OPT_COUNT) | OPT_BIT(OPT_AUTHORITY)},
+};
+
 int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const char *cmd, const char *usage)
 {
     static const struct option opts[] = {
@@ -96,21 +123,22 @@ int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const char *cmd, c
     a->co = (ccz_ratls_cert_opts)CCZ_RATLS_CERT_OPTS_INIT;
     unsigned long long n;
     int c, h;
-    uint64_t seen = 0; /* bit (code - OPT_KEY + 1) per option given; bit 0: an attester option */
-    const char *seen_name[64] = {NULL};
+    uint64_t seen = 0; /* OPT_BIT of each option given (ATTESTER_BIT: any attester option) */
+    const char *seen_as[64] = {NULL}; /* how the command line spelled it */
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        /* the option's own word: before its value when that is a separate argument */
+        const char *spelled = argv[optind - (optarg && optarg == argv[optind - 1] ? 2 : 1)];
         if ((h = cli_attester_option(&a->ca, c, optarg, cmd)) != 0) {
             if (h < 0)
                 return EXIT_USAGE;
-            seen |= 1;
-            seen_name[0] = argv[optind - (optarg && optarg == argv[optind - 1] ? 2 : 1)];
+            seen |= ATTESTER_BIT;
+            seen_as[0] = spelled;
             continue;
         }
         if (c == OPT_OUT || (c >= OPT_KEY && c <= OPT_MAX_CONNS)) {
-            int bit = c == OPT_OUT ? 1 : c - OPT_KEY + 2;
-            seen |= 1ull << bit;
-            seen_name[bit] = argv[optind - (optarg && optarg == argv[optind - 1] ? 2 : 1)];
+            seen |= OPT_BIT(c);
+            seen_as[__builtin_ctzll(OPT_BIT(c))] = spelled;
         }
         switch (c) {
         case OPT_OUT:
@@ -222,44 +250,14 @@ int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const char *cmd, c
         }
     }
     /* each subcommand takes its own options and no other: one that would do nothing is refused */
-#define B(o) (1ull << ((o) == OPT_OUT ? 1 : (o) - OPT_KEY + 2))
-    const uint64_t attester = 1, verify = B(OPT_MODE) | B(OPT_POLICY) | B(OPT_COLLATERAL) |
-                                          B(OPT_VEK) | B(OPT_CHAIN) | B(OPT_SIM_ROOT) |
-                                          B(OPT_ROOT_CA),
-                   own = B(OPT_CERT) | B(OPT_KEY) | B(OPT_HELP);
-    static const struct {
-        const char *sub;
-        uint64_t allowed;
-    } subs[] = {
-        {"cert", 1 | B(OPT_OUT) | B(OPT_KEY) | B(OPT_P384) | B(OPT_DAYS) | B(OPT_NB) | B(OPT_NA) |
-                     B(OPT_CN) | B(OPT_LEGACY) | B(OPT_HELP)},
-        {"inspect", B(OPT_JSON) | B(OPT_HELP)},
-        {"server", 0},
-        {"client", 0},
-        {"serve", 0},
-        {"call", 0},
-    };
     uint64_t allowed = ~0ull;
-    for (size_t i = 0; argc > 0 && i < sizeof subs / sizeof subs[0]; i++) {
-        if (strcmp(argv[0], subs[i].sub) != 0)
-            continue;
-        allowed = subs[i].allowed;
-        if (!strcmp(subs[i].sub, "server"))
-            allowed = attester | verify | own | B(OPT_LISTEN) | B(OPT_ONCE) | B(OPT_HS_TIMEOUT) |
-                      B(OPT_IDLE_TIMEOUT) | B(OPT_MAX_CONNS);
-        else if (!strcmp(subs[i].sub, "client"))
-            allowed = attester | verify | own | B(OPT_TIMEOUT);
-        else if (!strcmp(subs[i].sub, "serve"))
-            allowed = attester | verify | own | B(OPT_LISTEN) | B(OPT_DELAY);
-        else if (!strcmp(subs[i].sub, "call"))
-            allowed = attester | verify | own | B(OPT_NAME) | B(OPT_DEADLINE) | B(OPT_MD) |
-                      B(OPT_COUNT) | B(OPT_AUTHORITY);
-    }
-#undef B
+    for (size_t i = 0; argc > 0 && i < CCZ_ARRAY_LEN(SUB_OPTS); i++)
+        if (strcmp(argv[0], SUB_OPTS[i].sub) == 0)
+            allowed = SUB_OPTS[i].allowed;
     for (int bit = 0; bit < 64; bit++)
         if ((seen & ~allowed) >> bit & 1)
             return cli_usage_error(cmd, "'%s' does nothing for '%s %s'",
-                                   seen_name[bit] ? seen_name[bit] : "an option", cmd, argv[0]);
+                                   seen_as[bit] ? seen_as[bit] : "an option", cmd, argv[0]);
     if (a->days && a->co.not_after)
         return cli_usage_error(cmd, "give --days or --not-after, not both");
     if (a->days) /* from --not-before when given, else from now */
