@@ -164,13 +164,14 @@ static ccz_status load_vek(ccz_collateral **out, const char *vek, const char *ch
     return s;
 }
 
-/* What to do about a verification failure the user can fix, or NULL. */
+/* What to do about a verification failure the user can fix, or NULL. The claims of a failed
+ * result carry only the kind of evidence (set by the caller from detection). */
 static const char *failure_hint(const ccz_result *r)
 {
     if (r->status == CCZ_OK || !r->step)
         return NULL;
-    bool sim_platform = r->claims.tee == CCZ_TEE_SIM || !strcmp(r->step, "platform_certificate");
-    if (r->status == CCZ_ERR_CERT_CHAIN && sim_platform && strstr(r->message, "sim"))
+    if (r->status == CCZ_ERR_CERT_CHAIN && r->claims.tee == CCZ_TEE_SIM &&
+        !strcmp(r->step, CCZ_STEP_PLATFORM_CERT))
         return "name the sim platform that made the evidence: --sim-dir DIR (its root.crt) or "
                "--sim-root CERT; without them the platform in $CCZ_SIM_DIR, else the default "
                "directory, is trusted";
@@ -330,6 +331,10 @@ static int verify_cert(X509 *cert, const ccz_verify_opts *o, const ccz_policy *p
         res.status = s;
         res.step = v.step;
         snprintf(res.message, sizeof res.message, "%s", v.message);
+        static ccz_ratls_info info; /* which evidence the certificate carries, for the hint */
+        if (ccz_ratls_inspect(&info, cert) == CCZ_OK)
+            res.claims.tee = info.tee;
+        ccz_ratls_info_free(&info);
     }
     if (a->json) {
         print_json_ratls(&res, &v.appraisal, ok, ccz_ratls_format_name(v.format));
@@ -401,6 +406,8 @@ int cmd_verify(int argc, char **argv)
     if (ccz_verify(&res, ccz_buf_span(&ev), &o) == CCZ_OK) {
         if (ccz_appraise(&ap, policy, &res.claims) == CCZ_OK)
             ok = ap.accepted;
+    } else {
+        res.claims.tee = ccz_evidence_detect(ccz_buf_span(&ev)); /* for the hint */
     }
     const char *pname = !a.policy ? "default policy"
                         : ccz_policy_get_format(policy) == CCZ_POLICY_FORMAT_DYNAMIC_CONFIG
