@@ -589,6 +589,9 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
     return 0;
 }
 
+static ccz_rpc_call *largest_request(ccz_rpc_server *s, conn *only);
+static void shed(ccz_rpc_call *k, const char *why, size_t limit);
+
 static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
                      size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
                      void *user_data)
@@ -603,7 +606,14 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
     /* nghttp2 does not hold clients to the header list size this server announces: it is
      * enforced here, and what metadata keeps counts towards the server-wide bound */
     k->header_bytes += namelen + valuelen + 32;
-    if (k->header_bytes > MAX_HEADER_LIST || c->srv->held + namelen + valuelen > c->srv->max_held) {
+    /* at the server-wide bound a new request's headers make room the way data does: the
+     * largest unfinished request is shed, so a flood cannot keep small calls out */
+    ccz_rpc_server *srv = c->srv;
+    ccz_rpc_call *big;
+    while (srv->held + namelen + valuelen > srv->max_held &&
+           (big = largest_request(srv, NULL)) != NULL && big != k)
+        shed(big, "the server holds too many request bytes", srv->max_held);
+    if (k->header_bytes > MAX_HEADER_LIST || srv->held + namelen + valuelen > srv->max_held) {
         k->headers_over = true;
         return 0;
     }
