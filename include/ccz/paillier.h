@@ -79,7 +79,7 @@ typedef enum {
  * with itself (n = p q, mu lambda = 1 mod n). DJN: a private key's "hs" is verified against p
  * and q (CCZ_ERR_INVALID_ARGUMENT when it is not (-x^2)^n mod n^2); a public key's "hs" cannot
  * be verified without the factorisation, so it is not used: the key gets a fresh h_s of its own
- * (see docs/he.md). */
+ * (see docs/paillier.md). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_load_json(const char *text, size_t len,
                                                        ccz_paillier_pub **pub,
                                                        ccz_paillier_key **key);
