@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The service layer's HTTP/1.1 server (internal; prefix http_). One event loop accepts TLS
+ * connections (an ordinary or RA-TLS SSL_CTX), reads requests through a bounded parser, routes
+ * them by method and path to handlers that answer on the loop, and keeps connections alive
+ * between requests. Every byte from a client is untrusted: the head and the body have size
+ * limits, handshakes, requests and idle connections have deadlines, connections are capped per
+ * peer address and in all, and the bytes held for unfinished requests are bounded server-wide.
+ * GET /healthz and GET /metrics (Prometheus text) are built in; each request is logged in one
+ * access-log line without query strings, headers or bodies. See docs/internals/http.md. */
+#ifndef CCZ_SRC_HTTP_H
+#define CCZ_SRC_HTTP_H
+
+#include <jansson.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ccz/core.h"
+#include "ccz/ratls.h"
+
+/* ---- the request head parser (parse.c; pure, fuzzed) ------------------------------------------*/
+
+#define HTTP_MAX_HEADERS 64
+
+typedef struct {
+    ccz_span name, value; /* borrowed from the parsed bytes; value without surrounding blanks */
+} http_header;
+
+typedef struct {
+    ccz_span method, target, path, query; /* path and query split at the first '?' */
+    int minor;                            /* HTTP/1.<minor>: 0 or 1 */
+    http_header headers[HTTP_MAX_HEADERS];
+    size_t n_headers;
+    bool has_length;
+    uint64_t content_length;
+    bool keep_alive;      /* after this request (HTTP/1.1 unless "close"; 1.0 only on request) */
+    bool expect_continue; /* Expect: 100-continue */
+    size_t head_len;      /* bytes of the head, through the blank line */
+} http_head;
+
+/* Parses a request head from the start of in. CCZ_ERR_TRUNCATED: the blank line that ends the
+ * head is not there yet (read more, unless in.len already reached max_head: then
+ * CCZ_ERR_TOO_LARGE). Every other failure sets *http_status to the answer the client gets:
+ * 400 (malformed: bare LF, obsolete line folding, a space before a colon, control bytes,
+ * conflicting or non-numeric Content-Length, no or several Host headers in HTTP/1.1), 411
+ * (Transfer-Encoding: bodies need a Content-Length), 417 (an Expect other than 100-continue),
+ * 431 (head too large or too many headers), 505 (not HTTP/1.0 or 1.1), 501 (a method this
+ * server does not know). */
+CCZ_NODISCARD ccz_status http_parse_head(http_head *out, int *http_status, ccz_span in,
+                                         size_t max_head);
+/* The value of the first header named name (case-insensitive), or false. */
+bool http_head_get(const http_head *h, const char *name, ccz_span *value);
+
+/* ---- the server ------------------------------------------------------------------------------*/
+
+typedef struct http_server http_server;
+typedef struct http_request http_request;
+
+/* A handler answers the request before it returns (http_reply and its forms); one that does
+ * not is answered 500. It runs on the loop thread. */
+typedef void (*http_handler)(http_request *r, void *payload);
+
+typedef struct {
+    SSL_CTX *tls;            /* required; the server takes a reference */
+    const char *name;        /* for logs and metrics ("attestation") */
+    size_t max_head;         /* request line and headers (0: 16 KiB) */
+    size_t max_body;         /* one request body (0: 1 MiB) */
+    size_t max_held;         /* all request bytes held server-wide (0: 64 MiB) */
+    unsigned max_connections; /* 0: 1024, and at most what RLIMIT_NOFILE leaves room for */
+    unsigned max_per_peer;   /* connections from one address (0: 64) */
+    unsigned handshake_ms;   /* TLS handshake (0: 10 s) */
+    unsigned request_ms;     /* from a request's first byte to its last (0: 30 s) */
+    unsigned idle_ms;        /* keep-alive between requests (0: 60 s) */
+    bool handle_signals;     /* SIGTERM and SIGINT drain the server (grace: drain_ms) */
+    unsigned drain_ms;       /* 0: 10 s */
+} http_server_opts;
+
+CCZ_NODISCARD ccz_status http_server_new(http_server **out, const http_server_opts *o);
+void http_server_free(http_server *s);
+
+/* Routes: an exact path ("/v1/nonce"), or a prefix ending in '/' when prefix is set
+ * ("/v1/policies/": the rest is http_request_rest()). A path that matches with another method
+ * is answered 405 with Allow; no match, 404. */
+CCZ_NODISCARD ccz_status http_route(http_server *s, const char *method, const char *path,
+                                    bool prefix, http_handler h, void *payload);
+/* Extra lines for GET /metrics (Prometheus text format, each ending in '\n'). */
+typedef void (*http_metrics_fn)(ccz_buf *out, void *payload);
+void http_server_set_metrics(http_server *s, http_metrics_fn fn, void *payload);
+
+/* Listens on ADDR ("127.0.0.1:8443", ":0"); *port gets the bound port when not NULL. */
+CCZ_NODISCARD ccz_status http_server_listen(http_server *s, const char *addr, int *port);
+/* Runs the loop until the server is shut down and drained. */
+CCZ_NODISCARD ccz_status http_server_run(http_server *s);
+/* From any thread: stop accepting, finish the requests in progress (answered with
+ * Connection: close), close idle connections, and return from run within grace_ms. */
+void http_server_shutdown(http_server *s, unsigned grace_ms);
+/* The server's event loop (for timers of the service). */
+struct event_base *http_server_base(http_server *s);
+
+/* ---- requests --------------------------------------------------------------------------------*/
+
+const char *http_request_method(const http_request *r);
+const char *http_request_path(const http_request *r); /* without the query */
+const char *http_request_rest(const http_request *r); /* after a prefix route's prefix */
+/* The value of a query parameter, percent-decoded, in *out (NUL-terminated); false if absent. */
+bool http_request_query(const http_request *r, const char *name, ccz_buf *out);
+/* A request header's value as a NUL-terminated string (NULL when absent). */
+const char *http_request_header(const http_request *r, const char *name);
+ccz_span http_request_body(const http_request *r);
+const char *http_request_peer(const http_request *r); /* "127.0.0.1" */
+/* The RA-TLS verdict on the client's certificate, when it presented one. */
+const ccz_ratls_verdict *http_request_tls_verdict(const http_request *r);
+SSL *http_request_ssl(const http_request *r);
+/* The body as a JSON object: 415 unless Content-Type is application/json, 400 on bad JSON or
+ * not an object; on failure the request has been answered and NULL is returned. */
+json_t *http_request_json(http_request *r);
+
+/* Adds a response header (before the reply). */
+CCZ_NODISCARD ccz_status http_add_header(http_request *r, const char *name, const char *value);
+/* Answers the request. Content-Length, Connection and Cache-Control: no-store are added. */
+void http_reply(http_request *r, int status, const char *content_type, ccz_span body);
+void http_reply_json(http_request *r, int status, const json_t *body);
+/* {"error": {"code": status, "status": name, "message": message}} */
+void http_reply_error(http_request *r, int status, const char *fmt, ...) CCZ_PRINTF(3, 4);
+const char *http_reason(int status);
+
+/* Maps a ccz_status to the HTTP status a REST endpoint answers with. */
+int http_status_for(ccz_status st);
+
+#endif

@@ -1,0 +1,1175 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The HTTP/1.1 server of the service layer on libevent's OpenSSL bufferevents. libevent 2.1's
+ * own evhttp has no hook between accepting a connection and serving it, so it cannot cap
+ * connections per peer or shed the idle ones at the cap; this server keeps evhttp's shape
+ * (one loop, keep-alive, routes, limits) on the same bufferevents, with the connection
+ * management of the RA-gRPC server: a handshake deadline, a deadline for each request from its
+ * first byte to its last, an idle deadline between requests; at a cap the oldest unfinished
+ * handshake is closed, then the longest-idle connection, never a request in progress. */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <openssl/err.h>
+
+#include "http/http.h"
+
+#define OUTPUT_HIGH (256 * 1024) /* pipelined requests wait while this much output is queued */
+#define ACCEPT_PAUSE_MS 250
+#define MAX_CODES 24
+
+typedef struct {
+    int code;
+    uint64_t n;
+} code_count;
+
+typedef struct {
+    char *method, *path;
+    bool prefix;
+    http_handler handler;
+    void *payload;
+    code_count codes[MAX_CODES];
+    double seconds;
+} route;
+
+typedef struct conn conn;
+
+typedef struct {
+    conn *head, *tail;
+} conn_list;
+
+typedef struct {
+    char addr[INET6_ADDRSTRLEN];
+    unsigned n;
+} peer_slot;
+
+enum conn_state { C_HANDSHAKE, C_IDLE, C_HEAD, C_BODY };
+
+struct http_request {
+    conn *c;
+    http_head head;
+    uint8_t *head_bytes; /* a copy of the head; the spans of head point into it */
+    ccz_buf body;
+    const route *route;
+    const char *method, *path, *rest;
+    ccz_buf extra_headers;
+    bool replied;
+    int status;
+    size_t sent;
+    int64_t started;
+};
+
+struct conn {
+    http_server *srv;
+    struct bufferevent *bev;
+    SSL *ssl;
+    struct event *timer;
+    peer_slot *peer;
+    enum conn_state state;
+    int64_t last_active;  /* monotonic ms: handshake done or last response */
+    size_t reserved;      /* body bytes reserved in the server's held count */
+    bool close_after;     /* close once the output is out */
+    bool paused;          /* reading stopped until the output drains */
+    http_request req;
+    conn_list *list;
+    conn *prev, *next;
+};
+
+struct http_server {
+    struct event_base *base;
+    struct evconnlistener *listener;
+    struct event *relisten, *drain, *sigterm, *sigint, *grace;
+    int64_t accept_failed_at;
+    SSL_CTX *tls;
+    char name[32];
+    size_t max_head, max_body, max_held, held;
+    unsigned max_conns, max_per_peer, n_conns;
+    unsigned handshake_ms, request_ms, idle_ms, drain_ms;
+    unsigned pending_grace; /* set by http_server_shutdown from any thread */
+    route *routes;
+    size_t n_routes;
+    route other; /* 404s and requests that never parsed */
+    peer_slot *peers;
+    size_t n_peers;
+    conn_list handshaking, ready;
+    bool draining;
+    http_metrics_fn metrics;
+    void *metrics_payload;
+    uint64_t accepted, shed, refused;
+};
+
+static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
+
+static void use_threads(void)
+{
+    evthread_use_pthreads();
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- lists and peers -------------------------------------------------------------------------*/
+
+static void list_push(conn_list *l, conn *c)
+{
+    c->list = l;
+    c->prev = l->tail;
+    c->next = NULL;
+    if (l->tail)
+        l->tail->next = c;
+    else
+        l->head = c;
+    l->tail = c;
+}
+
+static void list_remove(conn *c)
+{
+    conn_list *l = c->list;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        l->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        l->tail = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static peer_slot *peer_find(http_server *s, const char *addr, bool add)
+{
+    for (size_t i = 0; i < s->n_peers; i++)
+        if (strcmp(s->peers[i].addr, addr) == 0)
+            return &s->peers[i];
+    if (!add)
+        return NULL;
+    for (size_t i = 0; i < s->n_peers; i++)
+        if (s->peers[i].n == 0) {
+            snprintf(s->peers[i].addr, sizeof s->peers[i].addr, "%s", addr);
+            return &s->peers[i];
+        }
+    return NULL; /* the table has one slot per possible connection: never here */
+}
+
+static void arm(conn *c, unsigned ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+}
+
+/* ---- requests --------------------------------------------------------------------------------*/
+
+static void request_reset(http_request *r)
+{
+    free(r->head_bytes);
+    ccz_buf_free(&r->body);
+    ccz_buf_free(&r->extra_headers);
+    conn *c = r->c;
+    memset(r, 0, sizeof *r);
+    r->c = c;
+}
+
+static void conn_close(conn *c)
+{
+    http_server *s = c->srv;
+    s->held -= c->reserved;
+    request_reset(&c->req);
+    /* a TLS close_notify (clients tell a close from a cut); the output is out by now, or
+     * is abandoned, and the alert goes straight to the socket */
+    if (c->state != C_HANDSHAKE)
+        SSL_shutdown(c->ssl);
+    if (c->bev)
+        bufferevent_free(c->bev); /* closes the socket and frees the SSL */
+    if (c->timer)
+        event_free(c->timer);
+    if (c->peer)
+        c->peer->n--;
+    list_remove(c);
+    s->n_conns--;
+    free(c);
+    if (s->draining && !s->ready.head && !s->handshaking.head)
+        event_base_loopexit(s->base, NULL);
+}
+
+/* Closes c once its output has gone (or at once when nothing is queued). */
+static void conn_finish(conn *c)
+{
+    c->close_after = true;
+    bufferevent_disable(c->bev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+        conn_close(c);
+        return;
+    }
+    arm(c, 1000); /* a client that does not read its last answer gets a second */
+}
+
+const char *http_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+static void count(route *rt, int code, double seconds)
+{
+    rt->seconds += seconds;
+    for (size_t i = 0; i < MAX_CODES; i++) {
+        if (rt->codes[i].code == code || rt->codes[i].code == 0) {
+            rt->codes[i].code = code;
+            rt->codes[i].n++;
+            return;
+        }
+    }
+    rt->codes[MAX_CODES - 1].n++; /* more distinct codes than slots: the last slot collects */
+}
+
+static void access_log(const conn *c, const http_request *r, int status, size_t bytes)
+{
+    /* the path only: query strings, headers and bodies may carry secrets */
+    char path[128];
+    const char *p = r->path ? r->path : "-";
+    snprintf(path, sizeof path, "%s%s", p, strlen(p) >= sizeof path ? "..." : "");
+    ccz_log(CCZ_LOG_INFO, "%s: %s \"%s %s\" %d %zu %lld ms", c->srv->name,
+            c->peer ? c->peer->addr : "-", r->method ? r->method : "-", path, status, bytes,
+            (long long)(mono_ms() - r->started));
+}
+
+/* Sends a response on c; the connection stays open when the request allows it, else it is
+ * closed once the response is out. */
+static void send_response(conn *c, http_request *r, int status, const char *type, ccz_span body,
+                          bool close)
+{
+    http_server *s = c->srv;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    bool keep = !close && !s->draining && r->head.keep_alive && !c->close_after;
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, http_reason(status));
+    if (type)
+        evbuffer_add_printf(out, "Content-Type: %s\r\n", type);
+    evbuffer_add_printf(out, "Content-Length: %zu\r\nCache-Control: no-store\r\n", body.len);
+    if (!keep)
+        evbuffer_add_printf(out, "Connection: close\r\n");
+    else if (r->head.minor == 0)
+        evbuffer_add_printf(out, "Connection: keep-alive\r\n");
+    if (r->extra_headers.len)
+        evbuffer_add(out, r->extra_headers.ptr, r->extra_headers.len);
+    evbuffer_add(out, "\r\n", 2);
+    if (body.len)
+        evbuffer_add(out, body.ptr, body.len);
+    r->replied = true;
+    r->status = status;
+    double secs = (double)(mono_ms() - r->started) / 1000.0;
+    count(r->route ? (route *)r->route : &s->other, status, secs);
+    access_log(c, r, status, body.len);
+    if (!keep)
+        c->close_after = true;
+}
+
+void http_reply(http_request *r, int status, const char *content_type, ccz_span body)
+{
+    if (r->replied)
+        return;
+    send_response(r->c, r, status, content_type, body, false);
+}
+
+void http_reply_json(http_request *r, int status, const json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    if (!text) {
+        http_reply(r, 500, "text/plain", CCZ_LIT("out of memory\n"));
+        return;
+    }
+    size_t n = strlen(text);
+    ccz_buf b = CCZ_BUF_INIT;
+    if (ccz_buf_append(&b, text, n) == CCZ_OK && ccz_buf_append(&b, "\n", 1) == CCZ_OK)
+        http_reply(r, status, "application/json", ccz_buf_span(&b));
+    else
+        http_reply(r, 500, "text/plain", CCZ_LIT("out of memory\n"));
+    ccz_buf_free(&b);
+    free(text);
+}
+
+void http_reply_error(http_request *r, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *j = json_pack("{s:{s:i,s:s,s:s}}", "error", "code", status, "status",
+                          http_reason(status), "message", msg);
+    if (j)
+        http_reply_json(r, status, j);
+    else
+        http_reply(r, 500, "text/plain", CCZ_LIT("out of memory\n"));
+    json_decref(j);
+}
+
+/* An answer to a request that never reached a handler (the head did not parse, the body is
+ * too large, a timeout): always closes the connection, whose byte stream cannot be trusted to
+ * be at a request boundary any more. */
+static void refuse(conn *c, int status, const char *message)
+{
+    http_request *r = &c->req;
+    if (!r->started)
+        r->started = mono_ms();
+    r->head.keep_alive = false;
+    ccz_buf_reset(&r->extra_headers);
+    json_t *j = json_pack("{s:{s:i,s:s,s:s}}", "error", "code", status, "status",
+                          http_reason(status), "message", message);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    r->replied = false;
+    send_response(c, r, status, "application/json",
+                  text ? CCZ_SPAN(text, strlen(text)) : CCZ_LIT(""), true);
+    free(text);
+    conn_finish(c);
+}
+
+ccz_status http_add_header(http_request *r, const char *name, const char *value)
+{
+    for (const char *p = value; *p; p++)
+        CCZ_ENSURE(*p != '\r' && *p != '\n', CCZ_ERR_INVALID_ARGUMENT,
+                   "a response header value with a line break");
+    return ccz_buf_printf(&r->extra_headers, "%s: %s\r\n", name, value);
+}
+
+const char *http_request_method(const http_request *r) { return r->method; }
+const char *http_request_path(const http_request *r) { return r->path; }
+const char *http_request_rest(const http_request *r) { return r->rest ? r->rest : ""; }
+ccz_span http_request_body(const http_request *r) { return ccz_buf_span(&r->body); }
+const char *http_request_peer(const http_request *r) { return r->c->peer->addr; }
+SSL *http_request_ssl(const http_request *r) { return r->c->ssl; }
+
+const ccz_ratls_verdict *http_request_tls_verdict(const http_request *r)
+{
+    return ccz_ratls_peer_verdict(r->c->ssl);
+}
+
+const char *http_request_header(const http_request *r, const char *name)
+{
+    ccz_span v;
+    if (!http_head_get(&r->head, name, &v))
+        return NULL;
+    return (const char *)v.ptr; /* NUL-terminated in the copy (see take_head) */
+}
+
+static int hexval(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static bool unescape(ccz_buf *out, ccz_span s)
+{
+    ccz_buf_reset(out);
+    for (size_t i = 0; i < s.len; i++) {
+        uint8_t b = s.ptr[i];
+        if (b == '+') {
+            b = ' ';
+        } else if (b == '%') {
+            if (i + 2 >= s.len)
+                return false;
+            int h = hexval(s.ptr[i + 1]), l = hexval(s.ptr[i + 2]);
+            if (h < 0 || l < 0)
+                return false;
+            b = (uint8_t)(h << 4 | l);
+            i += 2;
+        }
+        if (ccz_buf_append_u8(out, b) != CCZ_OK)
+            return false;
+    }
+    return ccz_buf_append_u8(out, 0) == CCZ_OK && (out->len--, true);
+}
+
+bool http_request_query(const http_request *r, const char *name, ccz_buf *out)
+{
+    ccz_span q = r->head.query;
+    size_t n = strlen(name), i = 0;
+    while (i < q.len) {
+        size_t s = i;
+        while (i < q.len && q.ptr[i] != '&')
+            i++;
+        ccz_span pair = CCZ_SPAN(q.ptr + s, i - s);
+        i++;
+        const uint8_t *eq = memchr(pair.ptr, '=', pair.len);
+        size_t klen = eq ? (size_t)(eq - pair.ptr) : pair.len;
+        if (klen == n && memcmp(pair.ptr, name, n) == 0) {
+            ccz_span v = eq ? CCZ_SPAN(eq + 1, pair.len - klen - 1) : CCZ_SPAN("", 0);
+            return unescape(out, v);
+        }
+    }
+    return false;
+}
+
+json_t *http_request_json(http_request *r)
+{
+    const char *type = http_request_header(r, "content-type");
+    size_t tl = type ? strcspn(type, "; \t") : 0;
+    if (!type || tl != strlen("application/json") ||
+        strncasecmp(type, "application/json", tl) != 0) {
+        http_reply_error(r, 415, "the body must be application/json");
+        return NULL;
+    }
+    json_error_t err;
+    json_t *j = json_loadb((const char *)r->body.ptr, r->body.len,
+                           JSON_REJECT_DUPLICATES, &err);
+    if (!j) {
+        http_reply_error(r, 400, "the body is not JSON: %s (line %d, column %d)", err.text,
+                         err.line, err.column);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        http_reply_error(r, 400, "the body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+int http_status_for(ccz_status st)
+{
+    switch (st) {
+    case CCZ_OK: return 200;
+    case CCZ_ERR_NOT_FOUND: return 404;
+    case CCZ_ERR_EXISTS: return 409;
+    case CCZ_ERR_TOO_LARGE: return 413;
+    case CCZ_ERR_UNAVAILABLE: return 503;
+    case CCZ_ERR_POLICY_REJECTED: return 403;
+    default: break;
+    }
+    switch (ccz_status_class(st)) {
+    case CCZ_CLASS_USAGE:
+    case CCZ_CLASS_INPUT: return 400;
+    case CCZ_CLASS_VERIFICATION: return 403;
+    case CCZ_CLASS_IO: return 502;
+    default: return 500;
+    }
+}
+
+/* ---- built-in routes ---------------------------------------------------------------------------*/
+
+static void healthz(http_request *r, void *payload)
+{
+    http_server *s = payload;
+    if (s->draining)
+        http_reply(r, 503, "application/json", CCZ_LIT("{\"status\":\"draining\"}\n"));
+    else
+        http_reply(r, 200, "application/json", CCZ_LIT("{\"status\":\"ok\"}\n"));
+}
+
+static ccz_status metrics_text(http_server *s, ccz_buf *b)
+{
+    const char *n = s->name;
+    CCZ_GUARD(ccz_buf_printf(b, "# HELP ccz_http_requests_total HTTP requests answered.\n"
+                                "# TYPE ccz_http_requests_total counter\n"));
+    for (size_t i = 0; i <= s->n_routes; i++) {
+        const route *rt = i < s->n_routes ? &s->routes[i] : &s->other;
+        for (size_t k = 0; k < MAX_CODES && rt->codes[k].code; k++)
+            CCZ_GUARD(ccz_buf_printf(
+                b, "ccz_http_requests_total{service=\"%s\",method=\"%s\",route=\"%s\",code=\"%d\"} "
+                   "%llu\n",
+                n, rt->method, rt->path, rt->codes[k].code, (unsigned long long)rt->codes[k].n));
+    }
+    CCZ_GUARD(ccz_buf_printf(b, "# HELP ccz_http_request_seconds_sum Time spent answering.\n"
+                                "# TYPE ccz_http_request_seconds_sum counter\n"));
+    for (size_t i = 0; i <= s->n_routes; i++) {
+        const route *rt = i < s->n_routes ? &s->routes[i] : &s->other;
+        CCZ_GUARD(ccz_buf_printf(
+            b, "ccz_http_request_seconds_sum{service=\"%s\",method=\"%s\",route=\"%s\"} %.6f\n", n,
+            rt->method, rt->path, rt->seconds));
+    }
+    CCZ_GUARD(ccz_buf_printf(
+        b,
+        "# HELP ccz_http_connections_open Connections open now.\n"
+        "# TYPE ccz_http_connections_open gauge\n"
+        "ccz_http_connections_open{service=\"%s\"} %u\n"
+        "# HELP ccz_http_connections_accepted_total Connections accepted.\n"
+        "# TYPE ccz_http_connections_accepted_total counter\n"
+        "ccz_http_connections_accepted_total{service=\"%s\"} %llu\n"
+        "# HELP ccz_http_connections_shed_total Connections closed to make room at a cap.\n"
+        "# TYPE ccz_http_connections_shed_total counter\n"
+        "ccz_http_connections_shed_total{service=\"%s\"} %llu\n"
+        "# HELP ccz_http_connections_refused_total Connections refused at a cap.\n"
+        "# TYPE ccz_http_connections_refused_total counter\n"
+        "ccz_http_connections_refused_total{service=\"%s\"} %llu\n"
+        "# HELP ccz_http_request_bytes_held Request body bytes held now.\n"
+        "# TYPE ccz_http_request_bytes_held gauge\n"
+        "ccz_http_request_bytes_held{service=\"%s\"} %zu\n",
+        n, s->n_conns, n, (unsigned long long)s->accepted, n, (unsigned long long)s->shed, n,
+        (unsigned long long)s->refused, n, s->held));
+    if (s->metrics)
+        s->metrics(b, s->metrics_payload);
+    return CCZ_OK;
+}
+
+static void metrics(http_request *r, void *payload)
+{
+    http_server *s = payload;
+    ccz_buf b = CCZ_BUF_INIT;
+    if (metrics_text(s, &b) == CCZ_OK)
+        http_reply(r, 200, "text/plain; version=0.0.4", ccz_buf_span(&b));
+    else
+        http_reply_error(r, 500, "out of memory");
+    ccz_buf_free(&b);
+}
+
+/* ---- reading and dispatch ----------------------------------------------------------------------*/
+
+static route *find_route(http_server *s, http_request *r, bool *path_known, ccz_buf *allow)
+{
+    *path_known = false;
+    for (size_t i = 0; i < s->n_routes; i++) {
+        route *rt = &s->routes[i];
+        size_t n = strlen(rt->path);
+        bool hit = rt->prefix ? strncmp(r->path, rt->path, n) == 0 && r->path[n] != '\0'
+                              : strcmp(r->path, rt->path) == 0;
+        if (!hit)
+            continue;
+        if (strcmp(r->method, rt->method) == 0) {
+            r->rest = rt->prefix ? r->path + n : NULL;
+            return rt;
+        }
+        /* Allow lists each method once (an incomplete list when memory runs out) */
+        if ((!*path_known || !strstr((const char *)allow->ptr, rt->method)) &&
+            ccz_buf_printf(allow, "%s%s", *path_known ? ", " : "", rt->method) != CCZ_OK)
+            ccz_buf_reset(allow);
+        *path_known = true;
+    }
+    return NULL;
+}
+
+static void dispatch(conn *c)
+{
+    http_server *s = c->srv;
+    http_request *r = &c->req;
+    bool known;
+    ccz_buf allow = CCZ_BUF_INIT;
+    route *rt = find_route(s, r, &known, &allow);
+    if (!rt) {
+        if (known) {
+            if (allow.len && http_add_header(r, "Allow", (const char *)allow.ptr) != CCZ_OK)
+                ccz_log(CCZ_LOG_DEBUG, "%s: a 405 without Allow (out of memory)", s->name);
+            http_reply_error(r, 405, "%s is not allowed on %s", r->method, r->path);
+        } else {
+            http_reply_error(r, 404, "no such endpoint: %s", r->path);
+        }
+    } else {
+        r->route = rt;
+        rt->handler(r, rt->payload);
+        if (!r->replied) {
+            ccz_log(CCZ_LOG_ERROR, "%s: the handler of %s %s did not answer", s->name,
+                    rt->method, rt->path);
+            http_reply_error(r, 500, "the handler did not answer");
+        }
+    }
+    ccz_buf_free(&allow);
+}
+
+/* Copies the head out of the input, NUL-terminating method, path and header values in the
+ * copy, and drains it. */
+static bool take_head(conn *c, const http_head *parsed, struct evbuffer *in)
+{
+    http_request *r = &c->req;
+    size_t n = parsed->head_len;
+    r->head_bytes = malloc(n + 1);
+    if (!r->head_bytes)
+        return false;
+    evbuffer_remove(in, r->head_bytes, n);
+    r->head_bytes[n] = 0;
+    int code;
+    if (http_parse_head(&r->head, &code, CCZ_SPAN(r->head_bytes, n), c->srv->max_head) != CCZ_OK)
+        return false; /* the same bytes parsed a moment ago */
+    uint8_t *base = r->head_bytes;
+#define TERMINATE(sp) (base[(sp).ptr - base + (sp).len] = 0)
+    TERMINATE(r->head.method);
+    TERMINATE(r->head.path); /* the '?' or the space after the target */
+    if (r->head.query.ptr)
+        TERMINATE(r->head.query);
+    for (size_t i = 0; i < r->head.n_headers; i++)
+        TERMINATE(r->head.headers[i].value); /* a blank or the CR */
+#undef TERMINATE
+    r->method = (const char *)r->head.method.ptr;
+    r->path = (const char *)r->head.path.ptr;
+    return true;
+}
+
+static void process(conn *c);
+
+static void start_body(conn *c)
+{
+    http_server *s = c->srv;
+    http_request *r = &c->req;
+    uint64_t len = r->head.has_length ? r->head.content_length : 0;
+    if (len > s->max_body) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "the body is larger than %zu bytes", s->max_body);
+        refuse(c, 413, msg);
+        return;
+    }
+    if (s->held + len > s->max_held) {
+        refuse(c, 503, "the server holds as many request bytes as it may; try again later");
+        return;
+    }
+    s->held += len;
+    c->reserved = len;
+    ccz_buf_init(&r->body, (size_t)len, false);
+    if (len && ccz_buf_reserve(&r->body, (size_t)len) != CCZ_OK) {
+        refuse(c, 503, "out of memory");
+        return;
+    }
+    if (r->head.expect_continue && len)
+        evbuffer_add_printf(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n");
+    c->state = C_BODY;
+}
+
+static void finish_request(conn *c)
+{
+    http_server *s = c->srv;
+    dispatch(c);
+    s->held -= c->reserved;
+    c->reserved = 0;
+    request_reset(&c->req);
+    c->last_active = mono_ms();
+    c->state = C_IDLE;
+    if (c->close_after) {
+        conn_finish(c);
+        return;
+    }
+    arm(c, s->idle_ms);
+}
+
+static void process(conn *c)
+{
+    http_server *s = c->srv;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    for (;;) {
+        if (c->close_after)
+            return;
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) >= OUTPUT_HIGH) {
+            /* the client sends requests faster than it reads answers: wait for it */
+            bufferevent_disable(c->bev, EV_READ);
+            c->paused = true;
+            return;
+        }
+        size_t avail = evbuffer_get_length(in);
+        if (c->state == C_IDLE || c->state == C_HEAD) {
+            if (avail == 0)
+                return;
+            if (c->state == C_IDLE) {
+                if (s->draining) { /* no new requests while draining */
+                    conn_finish(c);
+                    return;
+                }
+                c->state = C_HEAD;
+                c->req.started = mono_ms();
+                arm(c, s->request_ms);
+            }
+            size_t n = avail < s->max_head ? avail : s->max_head;
+            const uint8_t *p = evbuffer_pullup(in, (ssize_t)n);
+            http_head head;
+            int code;
+            ccz_status st = http_parse_head(&head, &code, CCZ_SPAN(p, n), s->max_head);
+            if (st == CCZ_ERR_TRUNCATED)
+                return;
+            if (st != CCZ_OK) {
+                char msg[256];
+                snprintf(msg, sizeof msg, "%s", ccz_error_detail());
+                refuse(c, code, msg);
+                return;
+            }
+            if (!take_head(c, &head, in)) {
+                refuse(c, 503, "out of memory");
+                return;
+            }
+            start_body(c);
+            if (c->state != C_BODY)
+                return;
+            continue;
+        }
+        /* C_BODY */
+        http_request *r = &c->req;
+        size_t want = c->reserved - r->body.len;
+        size_t take = avail < want ? avail : want;
+        if (take) {
+            size_t at = r->body.len;
+            r->body.len += take; /* reserved already */
+            evbuffer_remove(in, r->body.ptr + at, take);
+        }
+        if (r->body.len < c->reserved)
+            return;
+        finish_request(c);
+        if (c->list == NULL)
+            return;
+    }
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    process(arg);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    conn *c = arg;
+    if (c->close_after) {
+        conn_close(c);
+        return;
+    }
+    if (c->paused) {
+        c->paused = false;
+        bufferevent_enable(c->bev, EV_READ);
+        process(c);
+    }
+}
+
+static void conn_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    conn *c = arg;
+    http_server *s = c->srv;
+    if (c->close_after) {
+        conn_close(c);
+        return;
+    }
+    switch (c->state) {
+    case C_HANDSHAKE:
+        ccz_log(CCZ_LOG_DEBUG, "%s: a client did not finish its handshake within %u ms", s->name,
+                s->handshake_ms);
+        conn_close(c);
+        return;
+    case C_IDLE:
+        conn_close(c); /* keep-alive ran out */
+        return;
+    case C_HEAD:
+    case C_BODY: {
+        char msg[96];
+        snprintf(msg, sizeof msg, "the request did not arrive whole within %u ms",
+                 s->request_ms);
+        refuse(c, 408, msg);
+        return;
+    }
+    }
+}
+
+static void event_cb(struct bufferevent *bev, short events, void *arg)
+{
+    (void)bev;
+    conn *c = arg;
+    http_server *s = c->srv;
+    if (events & BEV_EVENT_CONNECTED) {
+        list_remove(c);
+        list_push(&s->ready, c);
+        c->state = C_IDLE;
+        c->last_active = mono_ms();
+        arm(c, s->idle_ms);
+        process(c);
+        return;
+    }
+    if (events & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
+        if (c->state == C_HANDSHAKE) {
+            const ccz_ratls_verdict *v = ccz_ratls_peer_verdict(c->ssl);
+            unsigned long e = bufferevent_get_openssl_error(c->bev);
+            char buf[256] = "";
+            if (e)
+                ERR_error_string_n(e, buf, sizeof buf);
+            bool gone = !(v && v->status) &&
+                        (!e || ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+            ccz_log(gone ? CCZ_LOG_DEBUG : CCZ_LOG_WARN, "%s: a client's handshake failed: %s",
+                    s->name, v && v->status ? v->message : buf[0] ? buf : "connection closed");
+        }
+        conn_close(c);
+    }
+}
+
+/* Room for a newcomer from peer p: at the per-peer cap one of p's own connections makes room,
+ * at the server's cap anyone's; the oldest unfinished handshake first, then the connection idle
+ * longest. Requests in progress are never cut. False: no room. */
+static bool make_room(http_server *s, peer_slot *p)
+{
+    bool per_peer = p && p->n >= s->max_per_peer;
+    if (!per_peer && s->n_conns < s->max_conns)
+        return true;
+    conn *victim = NULL;
+    for (conn *c = s->handshaking.head; c && !victim; c = c->next)
+        if (!per_peer || c->peer == p)
+            victim = c;
+    for (conn *c = victim ? NULL : s->ready.head; c; c = c->next)
+        if (c->state == C_IDLE && !c->close_after && (!per_peer || c->peer == p) &&
+            (!victim || c->last_active < victim->last_active))
+            victim = c;
+    if (!victim)
+        return false;
+    conn_close(victim);
+    s->shed++;
+    return true;
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
+                      int len, void *arg)
+{
+    (void)len;
+    http_server *s = arg;
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)addr)->sin_addr, host, sizeof host);
+    else if (addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)addr)->sin6_addr, host, sizeof host);
+    if (s->draining) {
+        evutil_closesocket(fd);
+        return;
+    }
+    peer_slot *p = peer_find(s, host, false);
+    unsigned before = s->n_conns;
+    if (!make_room(s, p)) {
+        s->refused++;
+        evutil_closesocket(fd);
+        return;
+    }
+    if (s->n_conns < before) {
+        /* libevent releases the victim's descriptor on the next loop iteration: accept no
+         * more until then, or a burst at the cap would run past the descriptor limit */
+        static const struct timeval now = {0, 0};
+        evconnlistener_disable(l);
+        evtimer_add(s->relisten, &now);
+    }
+    if (!p)
+        p = peer_find(s, host, true);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    conn *c = calloc(1, sizeof *c);
+    SSL *ssl = SSL_new(s->tls);
+    struct event *timer = c ? evtimer_new(s->base, conn_timer, c) : NULL;
+    struct bufferevent *bev =
+        ssl && timer ? bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                      BEV_OPT_CLOSE_ON_FREE)
+                     : NULL;
+    if (!c || !p || !bev) {
+        if (bev)
+            bufferevent_free(bev);
+        else {
+            SSL_free(ssl);
+            evutil_closesocket(fd);
+        }
+        if (timer)
+            event_free(timer);
+        free(c);
+        return;
+    }
+    c->srv = s;
+    c->ssl = ssl;
+    c->timer = timer;
+    c->bev = bev;
+    c->peer = p;
+    c->req.c = c;
+    p->n++;
+    c->state = C_HANDSHAKE;
+    list_push(&s->handshaking, c);
+    s->n_conns++;
+    s->accepted++;
+    arm(c, s->handshake_ms);
+    /* the head is read at most max_head (and a little) at a time: a longer one is refused */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, s->max_head + 4096);
+    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static void accept_error(struct evconnlistener *l, void *arg)
+{
+    http_server *s = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    static const struct timeval pause = {0, ACCEPT_PAUSE_MS * 1000};
+    int64_t now = mono_ms();
+    evconnlistener_disable(l);
+    if (!s->accept_failed_at || now - s->accept_failed_at > 10000)
+        ccz_log(CCZ_LOG_WARN, "%s: cannot accept connections: %s (%u open, at most %u); "
+                              "pausing %d ms at a time until it passes",
+                s->name, evutil_socket_error_to_string(err), s->n_conns, s->max_conns,
+                ACCEPT_PAUSE_MS);
+    s->accept_failed_at = now;
+    evtimer_add(s->relisten, &pause);
+}
+
+static void relisten(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    http_server *s = arg;
+    if (s->listener && !s->draining)
+        evconnlistener_enable(s->listener);
+}
+
+/* ---- draining --------------------------------------------------------------------------------*/
+
+static void grace_over(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    http_server *s = arg;
+    ccz_log(CCZ_LOG_WARN, "%s: the drain's grace ran out with %u connections open", s->name,
+            s->n_conns);
+    while (s->handshaking.head)
+        conn_close(s->handshaking.head);
+    while (s->ready.head)
+        conn_close(s->ready.head);
+    event_base_loopexit(s->base, NULL);
+}
+
+static void do_drain(http_server *s, unsigned grace_ms)
+{
+    if (s->draining)
+        return;
+    s->draining = true;
+    ccz_log(CCZ_LOG_INFO, "%s: draining (%u connections open, grace %u ms)", s->name,
+            s->n_conns, grace_ms);
+    if (s->listener) { /* connecting clients are refused at once, not queued */
+        evconnlistener_free(s->listener);
+        s->listener = NULL;
+    }
+    while (s->handshaking.head)
+        conn_close(s->handshaking.head);
+    for (conn *c = s->ready.head, *next; c; c = next) {
+        next = c->next;
+        if (c->state == C_IDLE && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+            conn_finish(c);
+    }
+    if (!s->ready.head) {
+        event_base_loopexit(s->base, NULL);
+        return;
+    }
+    struct timeval tv = {(time_t)(grace_ms / 1000), (suseconds_t)(grace_ms % 1000) * 1000};
+    evtimer_add(s->grace, &tv);
+}
+
+static void drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    http_server *s = arg;
+    do_drain(s, __atomic_load_n(&s->pending_grace, __ATOMIC_ACQUIRE));
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    http_server *s = arg;
+    ccz_log(CCZ_LOG_INFO, "%s: %s received", s->name, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    do_drain(s, s->drain_ms);
+}
+
+void http_server_shutdown(http_server *s, unsigned grace_ms)
+{
+    __atomic_store_n(&s->pending_grace, grace_ms, __ATOMIC_RELEASE);
+    event_active(s->drain, EV_TIMEOUT, 0);
+}
+
+/* ---- the server ------------------------------------------------------------------------------*/
+
+static unsigned descriptor_room(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return UINT_MAX;
+    rlim_t reserve = 32 + rl.rlim_cur / 16;
+    if (rl.rlim_cur <= reserve + 1)
+        return 1;
+    return rl.rlim_cur - reserve > UINT_MAX ? UINT_MAX : (unsigned)(rl.rlim_cur - reserve);
+}
+
+ccz_status http_server_new(http_server **out, const http_server_opts *o)
+{
+    *out = NULL;
+    CCZ_ENSURE(o && o->tls, CCZ_ERR_INVALID_ARGUMENT, "an HTTP server needs a TLS context");
+    pthread_once(&threads_once, use_threads);
+    http_server *s = calloc(1, sizeof *s);
+    CCZ_ENSURE(s, CCZ_ERR_NOMEM, "out of memory");
+    snprintf(s->name, sizeof s->name, "%s", o->name ? o->name : "http");
+    s->max_head = o->max_head ? o->max_head : 16 * 1024;
+    s->max_body = o->max_body ? o->max_body : 1024 * 1024;
+    s->max_held = o->max_held ? o->max_held : 64u * 1024 * 1024;
+    s->max_conns = o->max_connections ? o->max_connections : 1024;
+    unsigned room = descriptor_room();
+    if (s->max_conns > room)
+        s->max_conns = room;
+    s->max_per_peer = o->max_per_peer ? o->max_per_peer : 64;
+    s->handshake_ms = o->handshake_ms ? o->handshake_ms : 10000;
+    s->request_ms = o->request_ms ? o->request_ms : 30000;
+    s->idle_ms = o->idle_ms ? o->idle_ms : 60000;
+    s->drain_ms = o->drain_ms ? o->drain_ms : 10000;
+    s->other = (route){.method = "-", .path = "-"};
+    s->peers = calloc(s->max_conns, sizeof *s->peers);
+    s->n_peers = s->max_conns;
+    s->base = event_base_new();
+    if (s->base) {
+        s->relisten = evtimer_new(s->base, relisten, s);
+        s->drain = event_new(s->base, -1, 0, drain_cb, s);
+        s->grace = evtimer_new(s->base, grace_over, s);
+    }
+    if (!s->peers || !s->base || !s->relisten || !s->drain || !s->grace) {
+        http_server_free(s);
+        return ccz_fail(CCZ_ERR_NOMEM, "cannot create the event loop");
+    }
+    evthread_make_base_notifiable(s->base);
+    if (o->handle_signals) {
+        s->sigterm = evsignal_new(s->base, SIGTERM, signal_cb, s);
+        s->sigint = evsignal_new(s->base, SIGINT, signal_cb, s);
+        if (!s->sigterm || !s->sigint || evsignal_add(s->sigterm, NULL) != 0 ||
+            evsignal_add(s->sigint, NULL) != 0) {
+            http_server_free(s);
+            return ccz_fail(CCZ_ERR_IO, "cannot handle SIGTERM");
+        }
+    }
+    s->tls = o->tls;
+    SSL_CTX_up_ref(s->tls);
+    ccz_status st = http_route(s, "GET", "/healthz", false, healthz, s);
+    if (st == CCZ_OK)
+        st = http_route(s, "GET", "/metrics", false, metrics, s);
+    if (st != CCZ_OK) {
+        http_server_free(s);
+        return st;
+    }
+    *out = s;
+    return CCZ_OK;
+}
+
+void http_server_free(http_server *s)
+{
+    if (!s)
+        return;
+    s->draining = false;
+    while (s->handshaking.head)
+        conn_close(s->handshaking.head);
+    while (s->ready.head)
+        conn_close(s->ready.head);
+    if (s->listener)
+        evconnlistener_free(s->listener);
+    struct event *evs[] = {s->relisten, s->drain, s->grace, s->sigterm, s->sigint};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(evs); i++)
+        if (evs[i])
+            event_free(evs[i]);
+    for (size_t i = 0; i < s->n_routes; i++) {
+        free(s->routes[i].method);
+        free(s->routes[i].path);
+    }
+    free(s->routes);
+    free(s->peers);
+    SSL_CTX_free(s->tls);
+    if (s->base)
+        event_base_free(s->base);
+    free(s);
+}
+
+ccz_status http_route(http_server *s, const char *method, const char *path, bool prefix,
+                      http_handler h, void *payload)
+{
+    CCZ_ENSURE(method && path && path[0] == '/' && h && (!prefix || path[strlen(path) - 1] == '/'),
+               CCZ_ERR_INVALID_ARGUMENT, "a route needs a method, a /path (a prefix ends in "
+                                         "'/') and a handler");
+    for (size_t i = 0; i < s->n_routes; i++)
+        CCZ_ENSURE(strcmp(s->routes[i].method, method) || strcmp(s->routes[i].path, path),
+                   CCZ_ERR_EXISTS, "%s %s is routed already", method, path);
+    route *r = realloc(s->routes, (s->n_routes + 1) * sizeof *r);
+    CCZ_ENSURE(r, CCZ_ERR_NOMEM, "out of memory");
+    s->routes = r;
+    r[s->n_routes] = (route){strdup(method), strdup(path), prefix, h, payload, {{0, 0}}, 0};
+    if (!r[s->n_routes].method || !r[s->n_routes].path) {
+        free(r[s->n_routes].method);
+        free(r[s->n_routes].path);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
+    s->n_routes++;
+    return CCZ_OK;
+}
+
+void http_server_set_metrics(http_server *s, http_metrics_fn fn, void *payload)
+{
+    s->metrics = fn;
+    s->metrics_payload = payload;
+}
+
+struct event_base *http_server_base(http_server *s)
+{
+    return s->base;
+}
+
+ccz_status http_server_listen(http_server *s, const char *addr, int *port)
+{
+    char host[256], portstr[6];
+    CCZ_GUARD(ccz_host_port_split(host, sizeof host, portstr, addr, "0.0.0.0", true));
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai = NULL;
+    int gai = getaddrinfo(host, portstr, &hints, &ai);
+    CCZ_ENSURE(gai == 0, CCZ_ERR_NETWORK, "cannot resolve '%s' to listen on %s: %s", host, addr,
+               gai_strerror(gai));
+    s->listener = evconnlistener_new_bind(s->base, accept_cb, s,
+                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+                                              LEV_OPT_CLOSE_ON_EXEC,
+                                          128, ai->ai_addr, (int)ai->ai_addrlen);
+    freeaddrinfo(ai);
+    CCZ_ENSURE(s->listener, CCZ_ERR_NETWORK, "cannot listen on %s: %s", addr, strerror(errno));
+    evconnlistener_set_error_cb(s->listener, accept_error);
+    if (port) {
+        struct sockaddr_storage bound;
+        socklen_t bl = sizeof bound;
+        getsockname(evconnlistener_get_fd(s->listener), (struct sockaddr *)&bound, &bl);
+        *port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                  : ((struct sockaddr_in *)&bound)->sin_port);
+    }
+    return CCZ_OK;
+}
+
+ccz_status http_server_run(http_server *s)
+{
+    CCZ_ENSURE(s->listener || s->draining, CCZ_ERR_INVALID_ARGUMENT,
+               "the server listens nowhere");
+    return event_base_dispatch(s->base) < 0 ? ccz_fail(CCZ_ERR_IO, "the event loop failed")
+                                            : CCZ_OK;
+}

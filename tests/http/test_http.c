@@ -1,0 +1,549 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The service layer's HTTP/1.1 server over TLS, from a raw client that writes exactly the bytes
+ * a test needs: routing (404, 405 with Allow, prefixes, queries), keep-alive and pipelining,
+ * JSON bodies (415, 400), Expect: 100-continue, every refusal of the head parser with its
+ * status, body and head limits, request and idle deadlines, the per-peer and server-wide caps
+ * (an idle connection makes room, a request in progress never does), a flood of silent
+ * connections while a client is served, /healthz and /metrics, and a drain that finishes the
+ * request in progress. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "ccz/ccz.h"
+#include "http/http.h"
+#include "test.h"
+
+static char plat[512];
+static ccz_attester *attester;
+static SSL_CTX *server_ctx, *client_ctx;
+
+static void setup(void)
+{
+    if (server_ctx)
+        return;
+    snprintf(plat, sizeof plat, "%s/plat", test_tmpdir());
+    CHECK_OK(ccz_sim_platform_init(plat, false));
+    ccz_attester_opts ao = CCZ_ATTESTER_OPTS_INIT;
+    ao.tee = CCZ_TEE_SIM;
+    ao.sim.dir = plat;
+    CHECK_OK(ccz_attester_new(&attester, &ao));
+    ccz_ratls_opts o = CCZ_RATLS_OPTS_INIT;
+    o.server = true;
+    o.mode = CCZ_RATLS_SERVER;
+    o.attester = attester;
+    CHECK_OK(ccz_ratls_ctx_new(&server_ctx, &o));
+    client_ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(client_ctx, SSL_VERIFY_NONE, NULL);
+}
+
+/* ---- a server in a thread --------------------------------------------------------------------*/
+
+typedef struct {
+    http_server *srv;
+    pthread_t thread;
+    int port;
+    ccz_status run_status;
+} server;
+
+static void echo(http_request *r, void *payload)
+{
+    (void)payload;
+    json_t *j = http_request_json(r);
+    if (!j)
+        return;
+    json_object_set_new(j, "seen", json_true());
+    http_reply_json(r, 200, j);
+    json_decref(j);
+}
+
+static void item(http_request *r, void *payload)
+{
+    (void)payload;
+    ccz_buf q = CCZ_BUF_INIT;
+    char text[256];
+    bool has = http_request_query(r, "q", &q);
+    snprintf(text, sizeof text, "item=%s q=%s", http_request_rest(r),
+             has ? (const char *)q.ptr : "-");
+    ccz_buf_free(&q);
+    http_reply(r, 200, "text/plain", CCZ_SPAN(text, strlen(text)));
+}
+
+static void *run(void *arg)
+{
+    server *s = arg;
+    s->run_status = http_server_run(s->srv);
+    return NULL;
+}
+
+static void server_start(server *s, http_server_opts *o)
+{
+    setup();
+    o->tls = server_ctx;
+    o->name = "test";
+    CHECK_OK(http_server_new(&s->srv, o));
+    CHECK_OK(http_route(s->srv, "POST", "/echo", false, echo, NULL));
+    CHECK_OK(http_route(s->srv, "GET", "/items/", true, item, NULL));
+    CHECK_STATUS(http_route(s->srv, "POST", "/echo", false, echo, NULL), CCZ_ERR_EXISTS);
+    CHECK_OK(http_server_listen(s->srv, "127.0.0.1:0", &s->port));
+    pthread_create(&s->thread, NULL, run, s);
+}
+
+static void server_stop(server *s)
+{
+    http_server_shutdown(s->srv, 2000);
+    pthread_join(s->thread, NULL);
+    CHECK_OK(s->run_status);
+    http_server_free(s->srv);
+}
+
+/* ---- a raw client ----------------------------------------------------------------------------*/
+
+static int tcp_connect_from(int port, const char *from)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (from) {
+        struct sockaddr_in src = {.sin_family = AF_INET};
+        inet_pton(AF_INET, from, &src.sin_addr);
+        bind(fd, (struct sockaddr *)&src, sizeof src);
+    }
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+typedef struct {
+    int fd;
+    SSL *ssl;
+    char left[16384]; /* bytes read past the last response (pipelining) */
+    size_t n_left;
+} client;
+
+static bool client_open_from(client *c, int port, const char *from)
+{
+    c->fd = tcp_connect_from(port, from);
+    c->ssl = NULL;
+    c->n_left = 0;
+    if (c->fd < 0)
+        return false;
+    c->ssl = SSL_new(client_ctx);
+    SSL_set_fd(c->ssl, c->fd);
+    if (SSL_connect(c->ssl) != 1) {
+        SSL_free(c->ssl);
+        close(c->fd);
+        c->ssl = NULL;
+        return false;
+    }
+    return true;
+}
+
+static bool client_open(client *c, int port)
+{
+    return client_open_from(c, port, NULL);
+}
+
+static void client_close(client *c)
+{
+    if (c->ssl)
+        SSL_free(c->ssl);
+    if (c->fd >= 0)
+        close(c->fd);
+}
+
+static void client_send(client *c, const char *text)
+{
+    CHECK_INT(SSL_write(c->ssl, text, (int)strlen(text)), (int)strlen(text));
+}
+
+/* Reads one response (head and Content-Length body) into buf; returns its status, 0 on EOF. */
+static int client_read(client *c, char *buf, size_t cap)
+{
+    size_t n = c->n_left < cap - 1 ? c->n_left : cap - 1;
+    memcpy(buf, c->left, n);
+    buf[n] = 0;
+    c->n_left = 0;
+    for (;;) {
+        char *end = strstr(buf, "\r\n\r\n");
+        if (end) {
+            const char *cl = strcasestr(buf, "content-length:");
+            size_t body = cl ? strtoul(cl + 15, NULL, 10) : 0;
+            size_t head = (size_t)(end + 4 - buf);
+            if (strncmp(buf, "HTTP/1.1 100", 12) == 0) {
+                memmove(buf, end + 4, n - head + 1);
+                n -= head;
+                continue;
+            }
+            if (n >= head + body) {
+                c->n_left = n - head - body;
+                memcpy(c->left, buf + head + body, c->n_left);
+                buf[head + body] = 0;
+                break;
+            }
+        }
+        if (n + 1 >= cap)
+            return -1;
+        int k = SSL_read(c->ssl, buf + n, (int)(cap - n - 1));
+        if (k <= 0)
+            return n ? -1 : 0;
+        n += (size_t)k;
+        buf[n] = 0;
+    }
+    int status = 0;
+    sscanf(buf, "HTTP/1.1 %d", &status);
+    return status;
+}
+
+/* Whether the server closed the connection (EOF) within a few seconds. */
+static bool client_sees_eof(client *c)
+{
+    char b[4096];
+    for (;;) {
+        errno = 0;
+        int k = SSL_read(c->ssl, b, sizeof b);
+        if (k <= 0) /* close_notify, or a reset; not a timeout */
+            return SSL_get_error(c->ssl, k) == SSL_ERROR_ZERO_RETURN ||
+                   (errno != EAGAIN && errno != EWOULDBLOCK);
+    }
+}
+
+static int request(int port, const char *text, char *buf, size_t cap)
+{
+    client c;
+    if (!client_open(&c, port))
+        return -1;
+    client_send(&c, text);
+    int st = client_read(&c, buf, cap);
+    client_close(&c);
+    return st;
+}
+
+#define GET(path) "GET " path " HTTP/1.1\r\nHost: t\r\n\r\n"
+
+/* ---- tests -----------------------------------------------------------------------------------*/
+
+static void test_routes_and_keepalive(void)
+{
+    server s;
+    http_server_opts o = {0};
+    server_start(&s, &o);
+    client c;
+    CHECK(client_open(&c, s.port));
+    char buf[8192];
+    client_send(&c, GET("/healthz"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "{\"status\":\"ok\"}");
+    CHECK_CONTAINS(buf, "Cache-Control: no-store");
+    /* the same connection serves the next request, and two pipelined ones in order */
+    client_send(&c, GET("/items/abc?q=a%20b+c&x=1") GET("/nope"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "item=abc q=a b c");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 404);
+    CHECK_CONTAINS(buf, "no such endpoint: /nope");
+    client_send(&c, GET("/echo"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 405);
+    CHECK_CONTAINS(buf, "Allow: POST\r\n");
+    client_send(&c, GET("/items/"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 404);
+    const char *post = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json; "
+                       "charset=utf-8\r\nContent-Length: 8\r\n\r\n{\"a\":1}\n";
+    client_send(&c, post);
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "{\"a\":1,\"seen\":true}");
+    client_send(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n"
+                    "Content-Length: 2\r\n\r\n{}");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 415);
+    client_send(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                    "Content-Length: 3\r\n\r\n{\"a");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 400);
+    CHECK_CONTAINS(buf, "the body is not JSON");
+    client_send(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                    "Content-Length: 2\r\n\r\n[]");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 400);
+    CHECK_CONTAINS(buf, "must be a JSON object");
+    /* Expect: 100-continue gets the interim answer first (client_read skips it) */
+    client_send(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                    "Content-Length: 2\r\nExpect: 100-continue\r\n\r\n");
+    char interim[64] = {0};
+    CHECK(SSL_read(c.ssl, interim, sizeof interim - 1) > 0);
+    CHECK_CONTAINS(interim, "HTTP/1.1 100 Continue");
+    client_send(&c, "{}");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    /* Connection: close is honoured */
+    client_send(&c, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "Connection: close");
+    CHECK(client_sees_eof(&c));
+    client_close(&c);
+    /* HTTP/1.0 closes unless asked */
+    CHECK_INT(request(s.port, "GET /healthz HTTP/1.0\r\n\r\n", buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "Connection: close");
+    server_stop(&s);
+}
+
+static void test_refusals(void)
+{
+    server s;
+    http_server_opts o = {.max_head = 2048, .max_body = 1000};
+    server_start(&s, &o);
+    char big[4096], buf[8192];
+    struct {
+        const char *req;
+        int status;
+        const char *why;
+    } cases[] = {
+        {"GET /healthz HTTP/1.1\nHost: t\n\n", 400, "not ended by CRLF"},
+        {"GET /healthz HTTP/1.1\r\nHost: t\r\n folded\r\n\r\n", 400, "line folding"},
+        {"GET /healthz HTTP/1.1\r\nHost : t\r\n\r\n", 400, "malformed header"},
+        {"GET /healthz HTTP/1.1\r\nX: a\x01\r\nHost: t\r\n\r\n", 400, "control byte"},
+        {"GET /healthz HTTP/1.1\r\n\r\n", 400, "no Host"},
+        {"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "several Host"},
+        {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n", 400,
+         "conflicting Content-Length"},
+        {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", 400,
+         "malformed Content-Length"},
+        {"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n", 411,
+         "Content-Length"},
+        {"POST /echo HTTP/1.1\r\nHost: t\r\nExpect: magic\r\n\r\n", 417, "expectation"},
+        {"GET /healthz HTTP/2.0\r\nHost: t\r\n\r\n", 505, "HTTP/1.0 or HTTP/1.1"},
+        {"BREW /healthz HTTP/1.1\r\nHost: t\r\n\r\n", 501, "unknown method"},
+        {"GET healthz HTTP/1.1\r\nHost: t\r\n\r\n", 400, "not a path"},
+        {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n", 413, "1000 bytes"},
+        {big, 431, "exceeds its limit"},
+    };
+    snprintf(big, sizeof big, "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: %03000d\r\n\r\n", 1);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {
+        client c;
+        CHECK(client_open(&c, s.port));
+        client_send(&c, cases[i].req);
+        int st = client_read(&c, buf, sizeof buf);
+        if (st != cases[i].status)
+            fprintf(stderr, "case %zu: %d\n%s\n", i, st, buf);
+        CHECK_INT(st, cases[i].status);
+        CHECK_CONTAINS(buf, cases[i].why);
+        CHECK_CONTAINS(buf, "Connection: close");
+        CHECK(client_sees_eof(&c)); /* the stream is not trusted after a refusal */
+        client_close(&c);
+    }
+    /* and the server is still there */
+    CHECK_INT(request(s.port, GET("/healthz"), buf, sizeof buf), 200);
+    server_stop(&s);
+}
+
+static void test_deadlines(void)
+{
+    server s;
+    http_server_opts o = {.request_ms = 400, .idle_ms = 600, .handshake_ms = 400};
+    server_start(&s, &o);
+    char buf[4096];
+    /* a body that never arrives whole: 408 and closed */
+    client c;
+    CHECK(client_open(&c, s.port));
+    client_send(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                    "Content-Length: 10\r\n\r\n{\"a\"");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 408);
+    CHECK(client_sees_eof(&c));
+    client_close(&c);
+    /* a head sent a byte at a time, slower than the deadline: 408 */
+    CHECK(client_open(&c, s.port));
+    client_send(&c, "GET /hea");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 408);
+    client_close(&c);
+    /* an idle keep-alive connection is closed after idle_ms */
+    CHECK(client_open(&c, s.port));
+    client_send(&c, GET("/healthz"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK(client_sees_eof(&c));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    CHECK(ms >= 400 && ms < 3000);
+    client_close(&c);
+    /* a TCP connection without a handshake is closed after handshake_ms */
+    int fd = tcp_connect_from(s.port, NULL);
+    char b;
+    CHECK_INT(recv(fd, &b, 1, 0), 0);
+    close(fd);
+    server_stop(&s);
+}
+
+static void test_caps(void)
+{
+    server s;
+    http_server_opts o = {.max_per_peer = 4, .max_connections = 8, .request_ms = 20000};
+    server_start(&s, &o);
+    char buf[4096];
+    /* four idle connections from 127.0.0.1: a fifth is served, one idle connection made room */
+    client idle[4];
+    for (int i = 0; i < 4; i++) {
+        CHECK(client_open(&idle[i], s.port));
+        client_send(&idle[i], GET("/healthz"));
+        CHECK_INT(client_read(&idle[i], buf, sizeof buf), 200);
+    }
+    CHECK_INT(request(s.port, GET("/healthz"), buf, sizeof buf), 200);
+    int closed = 0;
+    for (int i = 0; i < 4; i++) {
+        struct pollfd p = {idle[i].fd, POLLIN, 0};
+        if (poll(&p, 1, 300) == 1 && client_sees_eof(&idle[i]))
+            closed++;
+        client_close(&idle[i]);
+    }
+    CHECK(closed >= 1);
+    /* four connections from 127.0.0.1 in the middle of a request: a fifth is refused, as
+     * nothing of that peer may be cut; a client from 127.0.0.2 is served all the same */
+    client busy[4];
+    for (int i = 0; i < 4; i++) {
+        CHECK(client_open(&busy[i], s.port));
+        client_send(&busy[i], "GET /healthz HTTP/1.1\r\n");
+    }
+    usleep(200 * 1000);
+    client c;
+    bool served = client_open(&c, s.port);
+    if (served) {
+        client_send(&c, GET("/healthz"));
+        served = client_read(&c, buf, sizeof buf) == 200;
+        client_close(&c);
+    }
+    CHECK(!served);
+    CHECK(client_open_from(&c, s.port, "127.0.0.2"));
+    client_send(&c, GET("/metrics"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "ccz_http_connections_refused_total{service=\"test\"} 1\n");
+    CHECK_CONTAINS(buf, "ccz_http_requests_total{service=\"test\",method=\"GET\",route=\"/healthz\","
+                        "code=\"200\"} 5\n");
+    client_close(&c);
+    /* the busy ones finish their requests */
+    for (int i = 0; i < 4; i++) {
+        client_send(&busy[i], "Host: t\r\n\r\n");
+        CHECK_INT(client_read(&busy[i], buf, sizeof buf), 200);
+        client_close(&busy[i]);
+    }
+    server_stop(&s);
+}
+
+static void test_flood(void)
+{
+    server s;
+    http_server_opts o = {.max_connections = 64, .max_per_peer = 1000};
+    server_start(&s, &o);
+    /* 300 silent TCP connections and 50 that stop in the middle of a head, from the same
+     * address as the client: the client is served every time */
+    int fds[300];
+    for (int i = 0; i < 300; i++)
+        fds[i] = tcp_connect_from(s.port, NULL);
+    client half[50];
+    int n_half = 0;
+    for (int i = 0; i < 50; i++)
+        if (client_open(&half[n_half], s.port)) {
+            client_send(&half[n_half], "GET /healthz HTTP/1.1\r\n");
+            n_half++;
+        }
+    char buf[4096];
+    int ok = 0;
+    for (int i = 0; i < 20; i++)
+        ok += request(s.port, GET("/healthz"), buf, sizeof buf) == 200;
+    CHECK_INT(ok, 20);
+    for (int i = 0; i < 300; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    for (int i = 0; i < n_half; i++)
+        client_close(&half[i]);
+    server_stop(&s);
+}
+
+typedef struct {
+    server *s;
+} drain_arg;
+
+static void test_drain(void)
+{
+    server s;
+    http_server_opts o = {0};
+    server_start(&s, &o);
+    char buf[4096];
+    client busy, idle;
+    CHECK(client_open(&idle, s.port));
+    CHECK(client_open(&busy, s.port));
+    client_send(&busy, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                       "Content-Length: 7\r\n\r\n{\"a\":");
+    usleep(200 * 1000);
+    http_server_shutdown(s.srv, 5000);
+    usleep(200 * 1000);
+    CHECK(client_sees_eof(&idle)); /* idle connections go at once */
+    client_send(&busy, "2}\n");
+    CHECK_INT(client_read(&busy, buf, sizeof buf), 200); /* the request in progress finishes */
+    CHECK_CONTAINS(buf, "Connection: close");
+    CHECK_CONTAINS(buf, "{\"a\":2,\"seen\":true}");
+    client_close(&busy);
+    client_close(&idle);
+    pthread_join(s.thread, NULL);
+    CHECK_OK(s.run_status);
+    CHECK(tcp_connect_from(s.port, NULL) < 0); /* no longer listening */
+    http_server_free(s.srv);
+}
+
+static void test_parser_unit(void)
+{
+    http_head h;
+    int code;
+    ccz_span in = CCZ_LIT("\r\nGET /a?b=c HTTP/1.1\r\nHost:  x \r\nConnection: Close\r\n\r\nrest");
+    CHECK_OK(http_parse_head(&h, &code, in, 1024));
+    CHECK_INT(h.head_len, in.len - 4);
+    CHECK_INT(h.path.len, 2);
+    CHECK_INT(h.query.len, 3);
+    CHECK(!h.keep_alive);
+    ccz_span v;
+    CHECK(http_head_get(&h, "HOST", &v));
+    CHECK_INT(v.len, 1);
+    /* incomplete: read on; incomplete at the limit: too large */
+    CHECK_STATUS(http_parse_head(&h, &code, CCZ_LIT("GET / HTTP/1.1\r\nHost: x\r\n"), 1024),
+                 CCZ_ERR_TRUNCATED);
+    CHECK_INT(code, 0);
+    CHECK_STATUS(http_parse_head(&h, &code, CCZ_LIT("GET / HTTP/1.1\r\nHost: x\r\n"), 20),
+                 CCZ_ERR_TOO_LARGE);
+    CHECK_INT(code, 431);
+    CHECK_STATUS(http_parse_head(&h, &code, CCZ_LIT("GET / HTTP/1.1\r"), 1024), CCZ_ERR_TRUNCATED);
+    CHECK_STATUS(http_parse_head(&h, &code, CCZ_LIT("GET / HTTP/1.1\rX"), 1024), CCZ_ERR_MALFORMED);
+    /* 64 headers fit, 65 do not */
+    char many[4096];
+    size_t n = (size_t)snprintf(many, sizeof many, "GET / HTTP/1.1\r\nHost: x\r\n");
+    for (int i = 0; i < 64; i++)
+        n += (size_t)snprintf(many + n, sizeof many - n, "X%d: y\r\n", i);
+    snprintf(many + n, sizeof many - n, "\r\n");
+    CHECK_STATUS(http_parse_head(&h, &code, CCZ_SPAN(many, strlen(many)), 8192), CCZ_ERR_TOO_LARGE);
+    CHECK_INT(code, 431);
+}
+
+static void test_all(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    test_parser_unit();
+    test_routes_and_keepalive();
+    test_refusals();
+    test_deadlines();
+    test_caps();
+    test_flood();
+    test_drain();
+    SSL_CTX_free(server_ctx);
+    SSL_CTX_free(client_ctx);
+    ccz_attester_free(attester);
+}
+
+TEST_MAIN(T(test_all))
