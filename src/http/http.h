@@ -88,6 +88,13 @@ CCZ_NODISCARD ccz_status http_route(http_server *s, const char *method, const ch
 typedef void (*http_metrics_fn)(ccz_buf *out, void *payload);
 void http_server_set_metrics(http_server *s, http_metrics_fn fn, void *payload);
 
+/* A binary protocol beside HTTP on the same listener: a connection whose first bytes are magic
+ * (Gramine's "SECRET_PROVISION_RA_TLS_REQUEST_V1\0") goes to h instead, with the request's
+ * method set to name and an empty path; h answers with http_reply_raw and the connection is
+ * closed after it. Deadlines, caps and the drain apply as to HTTP requests. */
+CCZ_NODISCARD ccz_status http_server_set_preface(http_server *s, ccz_span magic, const char *name,
+                                                 http_handler h, void *payload);
+
 /* Listens on ADDR ("127.0.0.1:8443", ":0"); *port gets the bound port when not NULL. */
 CCZ_NODISCARD ccz_status http_server_listen(http_server *s, const char *addr, int *port);
 /* Runs the loop until the server is shut down and drained. */
@@ -124,6 +131,8 @@ void http_reply_json(http_request *r, int status, const json_t *body);
 /* {"error": {"code": status, "status": name, "message": message}} */
 void http_reply_error(http_request *r, int status, const char *fmt, ...) CCZ_PRINTF(3, 4);
 const char *http_reason(int status);
+/* Answers a preface request with raw bytes (status is for the access log and metrics only). */
+void http_reply_raw(http_request *r, int status, ccz_span bytes);
 
 /* Maps a ccz_status to the HTTP status a REST endpoint answers with. */
 int http_status_for(ccz_status st);

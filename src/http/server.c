@@ -89,6 +89,7 @@ struct conn {
     size_t reserved;      /* body bytes reserved in the server's held count */
     bool close_after;     /* close once the output is out */
     bool paused;          /* reading stopped until the output drains */
+    bool served;          /* a request was read: no preface any more */
     http_request req;
     conn_list *list;
     conn *prev, *next;
@@ -114,6 +115,9 @@ struct http_server {
     bool draining;
     http_metrics_fn metrics;
     void *metrics_payload;
+    uint8_t *magic; /* the preface of the binary protocol, if any */
+    size_t magic_len;
+    route preface;
     uint64_t accepted, shed, refused;
 };
 
@@ -317,6 +321,21 @@ void http_reply(http_request *r, int status, const char *content_type, ccz_span 
     send_response(r->c, r, status, content_type, body, false);
 }
 
+void http_reply_raw(http_request *r, int status, ccz_span bytes)
+{
+    if (r->replied)
+        return;
+    conn *c = r->c;
+    if (bytes.len)
+        evbuffer_add(bufferevent_get_output(c->bev), bytes.ptr, bytes.len);
+    r->replied = true;
+    r->status = status;
+    count(r->route ? (route *)r->route : &c->srv->other, status,
+          (double)(mono_ms() - r->started) / 1000.0);
+    access_log(c, r, status, bytes.len);
+    c->close_after = true;
+}
+
 void http_reply_json(http_request *r, int status, const json_t *body)
 {
     char *text = json_dumps(body, JSON_COMPACT);
@@ -513,8 +532,11 @@ static ccz_status metrics_text(http_server *s, ccz_buf *b)
     const char *n = s->name;
     CCZ_GUARD(ccz_buf_printf(b, "# HELP ccz_http_requests_total HTTP requests answered.\n"
                                 "# TYPE ccz_http_requests_total counter\n"));
-    for (size_t i = 0; i <= s->n_routes; i++) {
-        const route *rt = i < s->n_routes ? &s->routes[i] : &s->other;
+    for (size_t i = 0; i <= s->n_routes + 1; i++) {
+        const route *rt = i < s->n_routes ? &s->routes[i] : i == s->n_routes ? &s->other
+                                                                              : &s->preface;
+        if (!rt->method)
+            continue;
         for (size_t k = 0; k < MAX_CODES && rt->codes[k].code; k++)
             CCZ_GUARD(ccz_buf_printf(
                 b, "ccz_http_requests_total{service=\"%s\",method=\"%s\",route=\"%s\",code=\"%d\"} "
@@ -523,8 +545,11 @@ static ccz_status metrics_text(http_server *s, ccz_buf *b)
     }
     CCZ_GUARD(ccz_buf_printf(b, "# HELP ccz_http_request_seconds_sum Time spent answering.\n"
                                 "# TYPE ccz_http_request_seconds_sum counter\n"));
-    for (size_t i = 0; i <= s->n_routes; i++) {
-        const route *rt = i < s->n_routes ? &s->routes[i] : &s->other;
+    for (size_t i = 0; i <= s->n_routes + 1; i++) {
+        const route *rt = i < s->n_routes ? &s->routes[i] : i == s->n_routes ? &s->other
+                                                                              : &s->preface;
+        if (!rt->method)
+            continue;
         CCZ_GUARD(ccz_buf_printf(
             b, "ccz_http_request_seconds_sum{service=\"%s\",method=\"%s\",route=\"%s\"} %.6f\n", n,
             rt->method, rt->path, rt->seconds));
@@ -715,6 +740,26 @@ static void process(conn *c)
                 c->req.started = mono_ms();
                 arm(c, s->request_ms);
             }
+            if (!c->served && s->magic) {
+                size_t m = avail < s->magic_len ? avail : s->magic_len;
+                const uint8_t *p = evbuffer_pullup(in, (ssize_t)m);
+                if (memcmp(p, s->magic, m) == 0) {
+                    if (m < s->magic_len)
+                        return; /* so far so good: read on */
+                    evbuffer_drain(in, m);
+                    c->served = true;
+                    http_request *r = &c->req;
+                    r->route = &s->preface;
+                    r->method = s->preface.method;
+                    r->path = "";
+                    s->preface.handler(r, s->preface.payload);
+                    if (!r->replied)
+                        http_reply_raw(r, 500, CCZ_SPAN(NULL, 0));
+                    conn_finish(c);
+                    return;
+                }
+            }
+            c->served = true;
             size_t n = avail < s->max_head ? avail : s->max_head;
             const uint8_t *p = evbuffer_pullup(in, (ssize_t)n);
             http_head head;
@@ -1102,6 +1147,9 @@ void http_server_free(http_server *s)
     }
     free(s->routes);
     free(s->peers);
+    free(s->magic);
+    free(s->preface.method);
+    free(s->preface.path);
     SSL_CTX_free(s->tls);
     if (s->base)
         event_base_free(s->base);
@@ -1127,6 +1175,23 @@ ccz_status http_route(http_server *s, const char *method, const char *path, bool
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
     s->n_routes++;
+    return CCZ_OK;
+}
+
+ccz_status http_server_set_preface(http_server *s, ccz_span magic, const char *name,
+                                   http_handler h, void *payload)
+{
+    CCZ_ENSURE(magic.len && name && h && !s->magic, CCZ_ERR_INVALID_ARGUMENT,
+               "a preface needs magic bytes, a name and a handler, once");
+    s->magic = malloc(magic.len);
+    s->preface.method = strdup(name);
+    s->preface.path = strdup("-");
+    if (!s->magic || !s->preface.method || !s->preface.path)
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    memcpy(s->magic, magic.ptr, magic.len);
+    s->magic_len = magic.len;
+    s->preface.handler = h;
+    s->preface.payload = payload;
     return CCZ_OK;
 }
 

@@ -80,6 +80,13 @@ static void item(http_request *r, void *payload)
     http_reply(r, 200, "text/plain", CCZ_SPAN(text, strlen(text)));
 }
 
+static void pong(http_request *r, void *payload)
+{
+    (void)payload;
+    CHECK_STR(http_request_method(r), "PING");
+    http_reply_raw(r, 200, CCZ_LIT("PONG"));
+}
+
 static void *run(void *arg)
 {
     server *s = arg;
@@ -96,6 +103,7 @@ static void server_start(server *s, http_server_opts *o)
     CHECK_OK(http_route(s->srv, "POST", "/echo", false, echo, NULL));
     CHECK_OK(http_route(s->srv, "GET", "/items/", true, item, NULL));
     CHECK_STATUS(http_route(s->srv, "POST", "/echo", false, echo, NULL), CCZ_ERR_EXISTS);
+    CHECK_OK(http_server_set_preface(s->srv, CCZ_SPAN("PING\0", 5), "PING", pong, NULL));
     CHECK_OK(http_server_listen(s->srv, "127.0.0.1:0", &s->port));
     pthread_create(&s->thread, NULL, run, s);
 }
@@ -294,6 +302,41 @@ static void test_routes_and_keepalive(void)
     /* HTTP/1.0 closes unless asked */
     CHECK_INT(request(s.port, "GET /healthz HTTP/1.0\r\n\r\n", buf, sizeof buf), 200);
     CHECK_CONTAINS(buf, "Connection: close");
+    server_stop(&s);
+}
+
+static void test_preface(void)
+{
+    server s;
+    http_server_opts o = {0};
+    server_start(&s, &o);
+    client c;
+    char b[16] = {0};
+    /* whole, and in two pieces */
+    for (int split = 0; split < 2; split++) {
+        CHECK(client_open(&c, s.port));
+        if (split) {
+            CHECK_INT(SSL_write(c.ssl, "PI", 2), 2);
+            usleep(50 * 1000);
+            CHECK_INT(SSL_write(c.ssl, "NG\0", 3), 3);
+        } else {
+            CHECK_INT(SSL_write(c.ssl, "PING\0", 5), 5);
+        }
+        CHECK_INT(SSL_read(c.ssl, b, sizeof b - 1), 4);
+        CHECK_STR(b, "PONG");
+        CHECK(client_sees_eof(&c));
+        client_close(&c);
+    }
+    /* not the preface: HTTP decides */
+    char buf[4096];
+    CHECK_INT(request(s.port, "PINX / HTTP/1.1\r\nHost: t\r\n\r\n", buf, sizeof buf), 501);
+    /* after an HTTP request the preface is just a bad request line */
+    CHECK(client_open(&c, s.port));
+    client_send(&c, GET("/healthz"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_INT(SSL_write(c.ssl, "PING\0\r\n\r\n", 9), 9);
+    CHECK_INT(client_read(&c, buf, sizeof buf), 400);
+    client_close(&c);
     server_stop(&s);
 }
 
@@ -536,6 +579,7 @@ static void test_all(void)
     signal(SIGPIPE, SIG_IGN);
     test_parser_unit();
     test_routes_and_keepalive();
+    test_preface();
     test_refusals();
     test_deadlines();
     test_caps();
