@@ -382,6 +382,8 @@ ccz_status x509_issue(X509 **out, EVP_PKEY *key, const x509_issue_opts *o)
     CCZ_GUARD_GOTO(add_ext(iss, x, NID_subject_key_identifier, "hash"), s, done);
     if (o->issuer)
         CCZ_GUARD_GOTO(add_ext(iss, x, NID_authority_key_identifier, "keyid:always"), s, done);
+    if (o->san)
+        CCZ_GUARD_GOTO(add_ext(iss, x, NID_subject_alt_name, o->san), s, done);
     if (!X509_sign(x, o->issuer_key, EVP_sha256()))
         goto ossl;
     *out = x;

@@ -99,6 +99,7 @@ typedef struct {
     bool ca;                /* CA:TRUE with keyCertSign, cRLSign; else digitalSignature */
     int64_t not_before;     /* unix seconds */
     int64_t not_after;
+    const char *san;        /* subjectAltName in OpenSSL's text form ("DNS:x,IP:1.2.3.4"), or NULL */
 } x509_issue_opts;
 
 /* Issues a v3 certificate for key with a random positive 127-bit serial, critical basic

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The service layer's shared parts (internal; prefix svc_): the option registry behind
+ * ccz_svc_config, the data directory, the listener's TLS context, trust and policy, and the
+ * registry of services. A service is a table of options and a start function that registers
+ * its routes on the HTTP server; see docs/internals/services.md. */
+#ifndef CCZ_SRC_SVC_H
+#define CCZ_SRC_SVC_H
+
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+#include "ccz/ccz.h"
+#include "ccz/svc.h"
+#include "http/http.h"
+
+struct ccz_svc_config {
+    const struct svc_def *def;
+    json_t *values;     /* name -> value, after defaults and the file */
+    json_t *flag_lists; /* list options that a flag has replaced already */
+};
+
+typedef struct svc_common svc_common;
+
+typedef struct svc_def {
+    const char *name;
+    const ccz_svc_option *opts; /* the service's own options (the common ones are added) */
+    size_t n_opts;
+    /* registers routes on the server; *state is freed by stop after the loop ended */
+    ccz_status (*start)(void **state, svc_common *common, const ccz_svc_config *c);
+    void (*stop)(void *state);
+} svc_def;
+
+/* What every service has: its configuration, data directory, listener, trust and policy. */
+struct svc_common {
+    const ccz_svc_config *config;
+    char data_dir[4096];
+    http_server *http;
+    SSL_CTX *tls;
+    ccz_trust *trust;
+    ccz_policy *policy;  /* the appraisal policy (--policy, else the default) */
+    json_t *policy_doc;  /* the policy file's JSON, with sections services read (secrets) */
+    ccz_attester *attester; /* the service's own TEE, when --tee is set */
+    ccz_collateral *collateral; /* cached collateral for quotes (--collateral) */
+};
+
+/* Typed reads of the effective configuration (the option must exist in the table). */
+const char *svc_str(const ccz_svc_config *c, const char *name);
+unsigned svc_uint(const ccz_svc_config *c, const char *name);
+bool svc_bool(const ccz_svc_config *c, const char *name);
+size_t svc_list_len(const ccz_svc_config *c, const char *name);
+const char *svc_list_at(const ccz_svc_config *c, const char *name, size_t i);
+
+/* A file inside the data directory. */
+CCZ_NODISCARD ccz_status svc_path(char *out, size_t cap, const svc_common *sc, const char *name);
+/* Reads the file at path, or makes it with make() and writes it (mode 0600) when absent. */
+CCZ_NODISCARD ccz_status svc_load_or_make(ccz_buf *out, const char *path,
+                                          ccz_status (*make)(ccz_buf *out, void *payload),
+                                          void *payload);
+
+extern const svc_def svc_attestation;
+
+#endif
