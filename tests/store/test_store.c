@@ -590,7 +590,7 @@ static void test_transactions(void)
 /* ---- threads ---------------------------------------------------------------------------------*/
 
 #define THREADS 4
-#define PER_THREAD 150
+#define PER_THREAD 60
 
 static atomic_int taken[THREADS][PER_THREAD];
 static atomic_int wrong_value, errors;
@@ -757,6 +757,112 @@ static void test_file_mode(void)
     store_close(s);
 }
 
+/* ---- SQLite out of memory -------------------------------------------------------------------
+ * SQLite's allocator replaced by one that fails its N-th allocation, for N across a whole
+ * session (open with migrations, writes, reads, a transaction, close): every run ends in
+ * CCZ_OK (SQLite tolerated it) or CCZ_ERR_NOMEM, and nothing leaks (the ASan pass) or crashes. */
+
+static sqlite3_mem_methods real_mem;
+static atomic_long sq_seen, sq_fail_at, sq_failed;
+
+static bool sq_fail_now(void)
+{
+    long k = atomic_fetch_add(&sq_seen, 1) + 1;
+    if (k != atomic_load(&sq_fail_at))
+        return false;
+    atomic_fetch_add(&sq_failed, 1);
+    return true;
+}
+
+static void *sq_malloc(int n)
+{
+    return sq_fail_now() ? NULL : real_mem.xMalloc(n);
+}
+
+static void *sq_realloc(void *p, int n)
+{
+    return sq_fail_now() ? NULL : real_mem.xRealloc(p, n);
+}
+
+static ccz_status oom_tx(store *s, void *payload)
+{
+    (void)payload;
+    CCZ_GUARD(store_kv_take(s, NULL, "nonce", "n"));
+    return store_exec(s, NULL, "INSERT INTO item (id, n) VALUES (?, ?)",
+                      STORE_PARAMS(STORE_TEXT("s"), STORE_INT(1)), NULL, NULL);
+}
+
+static ccz_status oom_session(const char *path)
+{
+    store *s = NULL;
+    ccz_buf b = CCZ_BUF_INIT;
+    ccz_status st = store_open(&s, path, v2, CCZ_ARRAY_LEN(v2));
+    if (st == CCZ_OK)
+        st = store_kv_put(s, "nonce", "n", "value", 5, 0);
+    if (st == CCZ_OK)
+        st = store_kv_get(s, &b, "nonce", "n");
+    if (st == CCZ_OK)
+        st = store_tx(s, oom_tx, NULL);
+    if (st == CCZ_OK) {
+        listing l = {0};
+        st = store_kv_list(s, "nonce", collect, &l);
+    }
+    ccz_buf_free(&b);
+    store_close(s);
+    return st;
+}
+
+static void remove_db(const char *path)
+{
+    char p[4200];
+    remove(path);
+    snprintf(p, sizeof p, "%s-wal", path);
+    remove(p);
+    snprintf(p, sizeof p, "%s-shm", path);
+    remove(p);
+}
+
+static void test_sqlite_out_of_memory(void)
+{
+    CHECK_INT(sqlite3_shutdown(), SQLITE_OK);
+    CHECK_INT(sqlite3_config(SQLITE_CONFIG_GETMALLOC, &real_mem), SQLITE_OK);
+    sqlite3_mem_methods failing = real_mem;
+    failing.xMalloc = sq_malloc;
+    failing.xRealloc = sq_realloc;
+    CHECK_INT(sqlite3_config(SQLITE_CONFIG_MALLOC, &failing), SQLITE_OK);
+    ccz_log_set_level(CCZ_LOG_OFF);
+    /* a file costs fsyncs (synchronous=FULL): fewer positions there */
+    const char *paths[] = {":memory:", db_path("oom.db")};
+    const long cap[] = {300, 40};
+    for (size_t p = 0; p < CCZ_ARRAY_LEN(paths); p++) {
+        atomic_store(&sq_fail_at, 0);
+        atomic_store(&sq_seen, 0);
+        CHECK_OK(oom_session(paths[p]));
+        remove_db(paths[p]);
+        long total = atomic_load(&sq_seen), positions = total < cap[p] ? total : cap[p];
+        CHECK(total > 100);
+        int bad = 0, nomem = 0;
+        for (long k = 0; k < positions; k++) {
+            atomic_store(&sq_seen, 0);
+            atomic_store(&sq_failed, 0);
+            atomic_store(&sq_fail_at, 1 + k * total / positions);
+            ccz_status st = oom_session(paths[p]);
+            remove_db(paths[p]);
+            nomem += st == CCZ_ERR_NOMEM;
+            if (st != CCZ_OK && st != CCZ_ERR_NOMEM && bad++ < 5)
+                fprintf(stderr, "%s: allocation %ld of %ld failed: %s (%s)\n", paths[p],
+                        1 + k * total / positions, total, ccz_status_name(st),
+                        ccz_error_detail());
+        }
+        CHECK_INT(bad, 0);
+        CHECK(nomem > 0);
+    }
+    ccz_log_set_level(CCZ_LOG_WARN);
+    atomic_store(&sq_fail_at, 0);
+    CHECK_INT(sqlite3_shutdown(), SQLITE_OK);
+    CHECK_INT(sqlite3_config(SQLITE_CONFIG_MALLOC, &real_mem), SQLITE_OK);
+}
+
 TEST_MAIN(T(test_migrations_applied_once), T(test_failed_migration_rolls_back),
           T(test_bad_migration_list), T(test_state_survives_restart),
           T(test_newer_schema_refused), T(test_missing_directory), T(test_not_a_store),
@@ -764,4 +870,4 @@ TEST_MAIN(T(test_migrations_applied_once), T(test_failed_migration_rolls_back),
           T(test_expiry_with_clock), T(test_purge), T(test_list_order), T(test_constraints),
           T(test_exec_rejects), T(test_typed_roundtrip), T(test_injection_shaped_key),
           T(test_transactions), T(test_threads_share_a_handle), T(test_two_handles),
-          T(test_durability_settings), T(test_file_mode))
+          T(test_durability_settings), T(test_file_mode), T(test_sqlite_out_of_memory))
