@@ -124,10 +124,11 @@ ccz_status jose_jwe_encrypt(json_t **out, EVP_PKEY *recipient, jose_jwe_alg alg,
 ccz_status jose_jwe_encrypt_jwk(json_t **out, const json_t *tee_pubkey, ccz_span payload);
 
 /* Decrypts a flattened JWE (ECDH-ES+A256KW or RSA-OAEP-256 with A256GCM) with the private key,
- * appending the plaintext to out (pass a secret buffer for secrets). The protected header must
- * carry alg, enc and (ECDH) epk; "zip", "crit", unprotected headers and the general
- * serialization are CCZ_ERR_UNSUPPORTED. Every failure that depends on the key — a key of
- * another type or curve, a failed unwrap or OAEP decoding, a wrong tag — is one
+ * appending the plaintext to out (pass a secret buffer for secrets). alg and enc must be in the
+ * protected header; epk, apu, apv and kid may also sit in the unprotected "header" or
+ * "unprotected" members (as jwcrypto puts epk), never twice. "zip", "crit", RSA1_5 and the
+ * general serialization are CCZ_ERR_UNSUPPORTED. Every failure that depends on the key — a key
+ * of another type or curve, a failed unwrap or OAEP decoding, a wrong tag — is one
  * CCZ_ERR_BAD_SIGNATURE ("cannot decrypt"); CEKs and derived keys are wiped. */
 ccz_status jose_jwe_decrypt(ccz_buf *out, EVP_PKEY *key, const char *jwe_json, size_t len);
 

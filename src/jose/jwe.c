@@ -315,6 +315,7 @@ ccz_status jose_jwe_encrypt_jwk(json_t **out, const json_t *tee_pubkey, ccz_span
 typedef struct {
     json_t *doc;
     json_t *hdr;         /* the decoded protected header */
+    json_t *params;      /* its members and those of the unprotected headers (epk, apu, ...) */
     ccz_span protected_; /* its base64url text, the AAD */
     const char *aad;     /* the optional "aad" member's text */
     size_t aad_len;
@@ -326,6 +327,7 @@ static void jwe_parts_free(jwe_parts *p)
 {
     json_decref(p->doc);
     json_decref(p->hdr);
+    json_decref(p->params);
     ccz_buf_free(&p->ek);
     ccz_buf_free(&p->iv);
     ccz_buf_free(&p->ct);
@@ -345,20 +347,45 @@ static ccz_status member_b64(ccz_buf *out, const json_t *doc, const char *name)
 static ccz_status check_members(const json_t *doc)
 {
     static const char *const known[] = {"protected", "encrypted_key", "iv", "ciphertext", "tag",
-                                        "aad"};
+                                        "aad", "header", "unprotected"};
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)doc, k, v) {
         bool ok = false;
         for (size_t i = 0; i < CCZ_ARRAY_LEN(known); i++)
             ok |= strcmp(k, known[i]) == 0;
-        if (!ok && (strcmp(k, "header") == 0 || strcmp(k, "unprotected") == 0 ||
-                    strcmp(k, "recipients") == 0))
-            return ccz_fail(CCZ_ERR_UNSUPPORTED,
-                            "JWE: \"%s\" (unprotected headers, general serialization) is not "
-                            "supported", k);
+        if (!ok && strcmp(k, "recipients") == 0)
+            return ccz_fail(CCZ_ERR_UNSUPPORTED, "JWE: the general serialization is not supported");
         if (!ok)
             return ccz_fail(CCZ_ERR_MALFORMED, "JWE: unknown member \"%.32s\"", k);
+    }
+    return CCZ_OK;
+}
+
+/* Adds the members of an unprotected header ("header" or "unprotected") to p->params. Only
+ * parameters whose change cannot go unnoticed may sit there: a changed epk, apu or apv gives
+ * another key-encryption key, so the unwrap fails; alg, enc, zip and crit must be protected. */
+static ccz_status merge_unprotected(jwe_parts *p, const char *member)
+{
+    static const char *const allowed[] = {"epk", "apu", "apv", "kid"};
+    const json_t *u = json_object_get(p->doc, member);
+    if (!u)
+        return CCZ_OK;
+    if (!json_is_object(u))
+        return ccz_fail(CCZ_ERR_MALFORMED, "JWE: \"%s\" is not a JSON object", member);
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)u, k, v) {
+        bool ok = false;
+        for (size_t i = 0; i < CCZ_ARRAY_LEN(allowed); i++)
+            ok |= strcmp(k, allowed[i]) == 0;
+        if (!ok)
+            return ccz_fail(CCZ_ERR_UNSUPPORTED, "JWE: \"%.32s\" must be in the protected header",
+                            k);
+        if (json_object_get(p->params, k))
+            return ccz_fail(CCZ_ERR_MALFORMED, "JWE: header parameter \"%.32s\" given twice", k);
+        if (json_object_set(p->params, k, v) != 0)
+            return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
     return CCZ_OK;
 }
@@ -390,7 +417,11 @@ static ccz_status parse_header(jwe_parts *p)
     CCZ_GUARD(jose_jwe_alg_parse(&p->alg, json_string_value(json_object_get(p->hdr, "alg"))));
     if (p->alg == JOSE_JWE_RSA1_5)
         return ccz_fail(CCZ_ERR_UNSUPPORTED, "JWE: RSA1_5 is not decrypted (deprecated)");
-    return CCZ_OK;
+    p->params = json_copy(p->hdr);
+    if (!p->params)
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    CCZ_GUARD(merge_unprotected(p, "header"));
+    return merge_unprotected(p, "unprotected");
 }
 
 static ccz_status parse_jwe(jwe_parts *p, const char *text, size_t len)
@@ -443,7 +474,7 @@ static ccz_status unwrap_ecdh(uint8_t cek[CEK_LEN], const jwe_parts *p, EVP_PKEY
     int bits = jose_ec_bits(key);
     if (!bits)
         return cannot_decrypt();
-    const json_t *epk_jwk = json_object_get(p->hdr, "epk");
+    const json_t *epk_jwk = json_object_get(p->params, "epk");
     if (!json_is_object(epk_jwk) || p->ek.len != WRAPPED_LEN)
         return ccz_fail(CCZ_ERR_MALFORMED, "JWE: ECDH-ES+A256KW needs an epk and a %d-byte "
                         "encrypted_key", WRAPPED_LEN);
@@ -457,8 +488,8 @@ static ccz_status unwrap_ecdh(uint8_t cek[CEK_LEN], const jwe_parts *p, EVP_PKEY
         s = cannot_decrypt();
         goto out;
     }
-    CCZ_GUARD_GOTO(party_info(&apu, p->hdr, "apu"), s, out);
-    CCZ_GUARD_GOTO(party_info(&apv, p->hdr, "apv"), s, out);
+    CCZ_GUARD_GOTO(party_info(&apu, p->params, "apu"), s, out);
+    CCZ_GUARD_GOTO(party_info(&apv, p->params, "apv"), s, out);
     CCZ_GUARD_GOTO(ecdh(z, &z_len, key, epk), s, out);
     CCZ_GUARD_GOTO(concat_kdf(kek, z, z_len, "ECDH-ES+A256KW", ccz_buf_span(&apu),
                               ccz_buf_span(&apv)), s, out);
