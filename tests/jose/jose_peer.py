@@ -5,6 +5,8 @@ Each command prints its result on standard output and exits 0, or exits 1 with a
 
   jose_peer.py jwt-verify JWKS.json TOKEN            claims as compact JSON
   jose_peer.py jwt-sign KEY.pem KID CLAIMS.json     an ES256/ES384 token (by the key's curve)
+  jose_peer.py jwt-none KID CLAIMS.json             an unsigned token (alg none)
+  jose_peer.py jwt-hs256 PUB.pem KID CLAIMS.json    HS256 keyed with the public key's DER
   jose_peer.py jwe-decrypt KEY.pem JWE.json          the plaintext, hex
   jose_peer.py jwe-encrypt PUB.pem ALG HEX           a flattened JWE (enc A256GCM)
   jose_peer.py thumbprint PUB.pem                    the RFC 7638 thumbprint
@@ -13,8 +15,9 @@ import json
 import sys
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from cryptography.hazmat.primitives.serialization import (Encoding, PublicFormat,
+                                                          load_pem_private_key,
+                                                          load_pem_public_key)
 from jwcrypto import jwe, jwk
 
 
@@ -34,6 +37,15 @@ def main(argv):
         alg = {"secp256r1": "ES256", "secp384r1": "ES384"}[key.curve.name]
         claims = json.load(open(argv[4]))
         print(jwt.encode(claims, key, algorithm=alg, headers={"kid": argv[3]}))
+    elif cmd == "jwt-none":
+        claims = json.load(open(argv[3]))
+        print(jwt.encode(claims, None, algorithm="none", headers={"kid": argv[2]}))
+    elif cmd == "jwt-hs256":
+        # PyJWT refuses a PEM as an HMAC secret, so the attacker keys it with the DER
+        pub = load_pem_public_key(open(argv[2], "rb").read())
+        der = pub.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+        claims = json.load(open(argv[4]))
+        print(jwt.encode(claims, der, algorithm="HS256", headers={"kid": argv[3]}))
     elif cmd == "jwe-decrypt":
         key = jwk.JWK.from_pem(open(argv[2], "rb").read())
         token = jwe.JWE(algs=["ECDH-ES+A256KW", "RSA-OAEP-256", "RSA1_5", "A256GCM"])
