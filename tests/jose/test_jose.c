@@ -1,0 +1,906 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The internal JOSE module: base64url strictness, JCS (Trustee's vector, RFC 8785's ordering
+ * and escapes), JWK thumbprints (RFC 7638's example) and import checks, ES256/ES384 tokens and
+ * every way a token is refused with its exact status, the claim checks, and the KBS JWE in each
+ * algorithm with tampering refused. Interop with Python's JOSE libraries: test_jose_interop. */
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "jose/jose.h"
+#include "test.h"
+
+static EVP_PKEY *p256, *p384, *p521, *p256b, *rsa;
+
+static void setup(void)
+{
+    if (p256)
+        return;
+    p256 = EVP_EC_gen("P-256");
+    p384 = EVP_EC_gen("P-384");
+    p521 = EVP_EC_gen("P-521");
+    p256b = EVP_EC_gen("P-256");
+    rsa = EVP_RSA_gen(2048);
+    CHECK(p256 && p384 && p521 && p256b && rsa);
+}
+
+static json_t *parse(const char *text)
+{
+    json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+    CHECK(j != NULL);
+    return j;
+}
+
+/* ---- base64url ---------------------------------------------------------------------------*/
+
+static const char *b64(const char *in, size_t n)
+{
+    static char out[256];
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(jose_b64url_encode(&b, CCZ_SPAN(in, n)));
+    snprintf(out, sizeof out, "%s", b.ptr ? (const char *)b.ptr : "");
+    ccz_buf_free(&b);
+    return out;
+}
+
+static ccz_status unb64(const char *text, char *out, size_t cap)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    ccz_status s = jose_b64url_decode(&b, text, strlen(text));
+    if (s == CCZ_OK)
+        snprintf(out, cap, "%.*s", (int)b.len, (const char *)b.ptr);
+    ccz_buf_free(&b);
+    return s;
+}
+
+static void test_b64url(void)
+{
+    /* RFC 4648 §10, unpadded */
+    static const char *const vec[][2] = {{"", ""},         {"f", "Zg"},         {"fo", "Zm8"},
+                                         {"foo", "Zm9v"},  {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"},
+                                         {"foobar", "Zm9vYmFy"}};
+    char out[64];
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(vec); i++) {
+        CHECK_STR(b64(vec[i][0], strlen(vec[i][0])), vec[i][1]);
+        CHECK_OK(unb64(vec[i][1], out, sizeof out));
+        CHECK_STR(out, vec[i][0]);
+    }
+    CHECK_STR(b64("\xfb\xff\xbf", 3), "-_-_"); /* the URL alphabet */
+    CHECK_OK(unb64("-_-_", out, sizeof out));
+    CHECK(memcmp(out, "\xfb\xff\xbf", 3) == 0);
+    CHECK_STATUS(unb64("Zg==", out, sizeof out), CCZ_ERR_ENCODING); /* padding */
+    CHECK_STATUS(unb64("Zm8=", out, sizeof out), CCZ_ERR_ENCODING);
+    CHECK_STATUS(unb64("Zh", out, sizeof out), CCZ_ERR_ENCODING);   /* trailing bits */
+    CHECK_STATUS(unb64("Zm9", out, sizeof out), CCZ_ERR_ENCODING);
+    CHECK_STATUS(unb64("Z", out, sizeof out), CCZ_ERR_ENCODING);    /* 1 mod 4 */
+    CHECK_STATUS(unb64("Zm9vY", out, sizeof out), CCZ_ERR_ENCODING);
+    CHECK_STATUS(unb64("+/8A", out, sizeof out), CCZ_ERR_ENCODING); /* standard alphabet */
+    CHECK_STATUS(unb64("Zm 9", out, sizeof out), CCZ_ERR_ENCODING);
+    CHECK_STATUS(unb64("Zm9v\n", out, sizeof out), CCZ_ERR_ENCODING);
+}
+
+/* ---- JCS ---------------------------------------------------------------------------------*/
+
+static char *jcs_text(const char *json)
+{
+    json_t *j = parse(json);
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(jose_jcs(&b, j));
+    json_decref(j);
+    return (char *)b.ptr; /* the caller frees */
+}
+
+static void test_jcs(void)
+{
+    /* Trustee's attestation-service vector: SHA-384 of the canonical runtime data */
+    char *t = jcs_text("{\"b\": 1, \"a\": \"test\", \"c\": {\"d\": \"e\"}}");
+    CHECK_STR(t, "{\"a\":\"test\",\"b\":1,\"c\":{\"d\":\"e\"}}");
+    uint8_t md[48];
+    char hex[97];
+    CHECK(EVP_Digest(t, strlen(t), md, NULL, EVP_sha384(), NULL) == 1);
+    ccz_hex_to_str(hex, md, sizeof md);
+    CHECK_STR(hex, "e71ce8e70d814ba6639c3612ebee0ff1f76f650f8dbb5e47157e0f3f525cd22c4597480a18642"
+                   "7c813ca941da78870c3");
+    free(t);
+    /* RFC 8785 §3.2.3: names sorted by UTF-16 code units (the emoji, a surrogate pair, sorts
+     * before U+FB33, unlike by code point) */
+    t = jcs_text("{\"\\u20ac\":\"Euro Sign\",\"\\r\":\"Carriage Return\",\"\\ufb33\":\"Hebrew "
+                 "Letter Dalet With Dagesh\",\"1\":\"One\",\"\\ud83d\\ude00\":\"Emoji: Grinning "
+                 "Face\",\"\\u0080\":\"Control\",\"\\u00f6\":\"Latin Small Letter O With "
+                 "Diaeresis\"}");
+    CHECK_STR(t, "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\xc2\x80\":\"Control\",\"\xc3\xb6\":"
+                 "\"Latin Small Letter O With Diaeresis\",\"\xe2\x82\xac\":\"Euro Sign\","
+                 "\"\xf0\x9f\x98\x80\":\"Emoji: Grinning Face\",\"\xef\xac\xb3\":\"Hebrew Letter "
+                 "Dalet With Dagesh\"}");
+    free(t);
+    /* escapes: the short forms, \u00xx lower case for other controls, the rest as UTF-8 */
+    t = jcs_text("[\"\\u0001\\b\\f\\n\\r\\t\\\"\\\\\\/\\u001f\\u007f\\u2028\\u00e9\"]");
+    CHECK_STR(t, "[\"\\u0001\\b\\f\\n\\r\\t\\\"\\\\/\\u001f\x7f\xe2\x80\xa8\xc3\xa9\"]");
+    free(t);
+    t = jcs_text("{\"n\":[true,false,null,-3,0,9007199254740992,1.0,-0.0,1e2],\"e\":{},\"a\":[]}");
+    CHECK_STR(t, "{\"a\":[],\"e\":{},\"n\":[true,false,null,-3,0,9007199254740992,1,0,100]}");
+    free(t);
+    static const char *const refused[] = {"[1.5]", "[9007199254740993]", "{\"x\":1e300}",
+                                          "[-9007199254740993]"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(refused); i++) {
+        json_t *j = parse(refused[i]);
+        ccz_buf b = CCZ_BUF_INIT;
+        CHECK_STATUS(jose_jcs(&b, j), CCZ_ERR_UNSUPPORTED);
+        ccz_buf_free(&b);
+        json_decref(j);
+    }
+    json_t *deep = json_array();
+    for (int i = 0; i < 100; i++) {
+        json_t *outer = json_array();
+        json_array_append_new(outer, deep);
+        deep = outer;
+    }
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_STATUS(jose_jcs(&b, deep), CCZ_ERR_TOO_LARGE);
+    ccz_buf_free(&b);
+    json_decref(deep);
+}
+
+/* ---- JWK -------------------------------------------------------------------------------*/
+
+/* RFC 7638 §3.1 */
+#define RFC7638_N                                                                                 \
+    "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECP" \
+    "ebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY" \
+    "368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM" \
+    "4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"
+
+static void test_thumbprint(void)
+{
+    json_t *k = json_pack("{s:s, s:s, s:s, s:s, s:s}", "kty", "RSA", "n", RFC7638_N, "e", "AQAB",
+                          "alg", "RS256", "kid", "2011-04-29");
+    char tp[JOSE_THUMBPRINT_LEN + 1];
+    CHECK_OK(jose_jwk_thumbprint(tp, k));
+    CHECK_STR(tp, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+    EVP_PKEY *key = NULL;
+    CHECK_OK(jose_jwk_to_key(&key, k)); /* 2048 bits */
+    CHECK_INT(EVP_PKEY_get_bits(key), 2048);
+    EVP_PKEY_free(key);
+    json_decref(k);
+    k = parse("{\"kty\":\"oct\",\"k\":\"AAAA\"}");
+    CHECK_STATUS(jose_jwk_thumbprint(tp, k), CCZ_ERR_UNSUPPORTED);
+    json_decref(k);
+    k = parse("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AAAA\"}");
+    CHECK_STATUS(jose_jwk_thumbprint(tp, k), CCZ_ERR_KEY_MALFORMED);
+    json_decref(k);
+}
+
+static void test_jwk_ec(void)
+{
+    setup();
+    EVP_PKEY *keys[] = {p256, p384, p521};
+    static const char *const crv[] = {"P-256", "P-384", "P-521"};
+    static const size_t coord[] = {43, 64, 88}; /* base64url of 32, 48, 66 bytes */
+    for (size_t i = 0; i < 3; i++) {
+        json_t *jwk = NULL;
+        CHECK_OK(jose_jwk_from_key(&jwk, keys[i], "ES256", "sig"));
+        CHECK_STR(json_string_value(json_object_get(jwk, "kty")), "EC");
+        CHECK_STR(json_string_value(json_object_get(jwk, "crv")), crv[i]);
+        CHECK_STR(json_string_value(json_object_get(jwk, "alg")), "ES256");
+        CHECK_STR(json_string_value(json_object_get(jwk, "use")), "sig");
+        CHECK_INT(strlen(json_string_value(json_object_get(jwk, "x"))), coord[i]);
+        CHECK_INT(strlen(json_string_value(json_object_get(jwk, "y"))), coord[i]);
+        char tp[JOSE_THUMBPRINT_LEN + 1];
+        CHECK_OK(jose_jwk_thumbprint(tp, jwk));
+        CHECK_STR(json_string_value(json_object_get(jwk, "kid")), tp);
+        EVP_PKEY *back = NULL;
+        CHECK_OK(jose_jwk_to_key(&back, jwk));
+        CHECK(back && EVP_PKEY_eq(back, keys[i]) == 1);
+        EVP_PKEY_free(back);
+        json_decref(jwk);
+    }
+    json_t *jwk = NULL;
+    CHECK_OK(jose_jwk_from_key(&jwk, p256, NULL, NULL));
+    CHECK(!json_object_get(jwk, "alg") && !json_object_get(jwk, "use"));
+    EVP_PKEY *k = NULL;
+    /* a point off the curve: y + 1 */
+    json_t *bad = json_deep_copy(jwk);
+    ccz_buf y = CCZ_BUF_INIT, y64 = CCZ_BUF_INIT;
+    const char *ys = json_string_value(json_object_get(jwk, "y"));
+    CHECK_OK(jose_b64url_decode(&y, ys, strlen(ys)));
+    y.ptr[31] ^= 1;
+    CHECK_OK(jose_b64url_encode(&y64, ccz_buf_span(&y)));
+    json_object_set_new(bad, "y", json_string((const char *)y64.ptr));
+    CHECK_STATUS(jose_jwk_to_key(&k, bad), CCZ_ERR_KEY_MALFORMED);
+    CHECK(k == NULL);
+    /* a coordinate one byte short */
+    ccz_buf_reset(&y64);
+    CHECK_OK(jose_b64url_encode(&y64, CCZ_SPAN(y.ptr, 31)));
+    json_object_set_new(bad, "y", json_string((const char *)y64.ptr));
+    CHECK_STATUS(jose_jwk_to_key(&k, bad), CCZ_ERR_KEY_MALFORMED);
+    /* the P-256 point under another curve name */
+    json_object_set(bad, "y", json_object_get(jwk, "y"));
+    json_object_set_new(bad, "crv", json_string("P-384"));
+    CHECK_STATUS(jose_jwk_to_key(&k, bad), CCZ_ERR_KEY_MALFORMED);
+    json_object_set_new(bad, "crv", json_string("P-192"));
+    CHECK_STATUS(jose_jwk_to_key(&k, bad), CCZ_ERR_UNSUPPORTED);
+    json_object_set_new(bad, "crv", json_string("P-256"));
+    json_object_set_new(bad, "x", json_string("not base64url!"));
+    CHECK_STATUS(jose_jwk_to_key(&k, bad), CCZ_ERR_ENCODING);
+    json_object_set_new(bad, "x", json_integer(3));
+    CHECK_STATUS(jose_jwk_to_key(&k, bad), CCZ_ERR_KEY_MALFORMED);
+    /* a private key is not a public JWK */
+    json_t *priv = json_deep_copy(jwk);
+    json_object_set_new(priv, "d", json_string("AAAA"));
+    CHECK_STATUS(jose_jwk_to_key(&k, priv), CCZ_ERR_KEY_MALFORMED);
+    json_decref(priv);
+    json_t *oct = parse("{\"kty\":\"oct\"}");
+    CHECK_STATUS(jose_jwk_to_key(&k, oct), CCZ_ERR_UNSUPPORTED);
+    json_decref(oct);
+    json_t *arr = parse("[]");
+    CHECK_STATUS(jose_jwk_to_key(&k, arr), CCZ_ERR_KEY_MALFORMED);
+    json_decref(arr);
+    CHECK_STATUS(jose_jwk_from_key(&bad, rsa, NULL, NULL), CCZ_ERR_UNSUPPORTED);
+    ccz_buf_free(&y);
+    ccz_buf_free(&y64);
+    json_decref(jwk);
+}
+
+/* A public RSA JWK of a key (n, e minimal big-endian). */
+static json_t *rsa_jwk(EVP_PKEY *key)
+{
+    BIGNUM *n = NULL, *e = NULL;
+    CHECK(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n) == 1);
+    CHECK(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e) == 1);
+    uint8_t raw[1024];
+    ccz_buf nb = CCZ_BUF_INIT, eb = CCZ_BUF_INIT;
+    int len = BN_bn2bin(n, raw);
+    CHECK_OK(jose_b64url_encode(&nb, CCZ_SPAN(raw, (size_t)len)));
+    len = BN_bn2bin(e, raw);
+    CHECK_OK(jose_b64url_encode(&eb, CCZ_SPAN(raw, (size_t)len)));
+    json_t *j = json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", (const char *)nb.ptr, "e",
+                          (const char *)eb.ptr);
+    ccz_buf_free(&nb);
+    ccz_buf_free(&eb);
+    BN_free(n);
+    BN_free(e);
+    return j;
+}
+
+static void test_jwk_rsa(void)
+{
+    setup();
+    json_t *j = rsa_jwk(rsa);
+    EVP_PKEY *k = NULL;
+    CHECK_OK(jose_jwk_to_key(&k, j));
+    CHECK(k && EVP_PKEY_eq(k, rsa) == 1);
+    EVP_PKEY_free(k);
+    k = NULL;
+    /* a leading zero byte: another text for the same key */
+    const char *n = json_string_value(json_object_get(j, "n"));
+    ccz_buf raw = CCZ_BUF_INIT, text = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append_u8(&raw, 0));
+    CHECK_OK(jose_b64url_decode(&raw, n, strlen(n)));
+    CHECK_OK(jose_b64url_encode(&text, ccz_buf_span(&raw)));
+    json_t *z = json_deep_copy(j);
+    json_object_set_new(z, "n", json_string((const char *)text.ptr));
+    CHECK_STATUS(jose_jwk_to_key(&k, z), CCZ_ERR_KEY_MALFORMED);
+    json_decref(z);
+    ccz_buf_free(&raw);
+    ccz_buf_free(&text);
+    json_decref(j);
+    /* under 2048 bits */
+    EVP_PKEY *small = EVP_RSA_gen(1024);
+    j = rsa_jwk(small);
+    CHECK_STATUS(jose_jwk_to_key(&k, j), CCZ_ERR_UNSUPPORTED);
+    json_decref(j);
+    EVP_PKEY_free(small);
+    /* an even exponent */
+    j = rsa_jwk(rsa);
+    json_object_set_new(j, "e", json_string("AQAC"));
+    CHECK_STATUS(jose_jwk_to_key(&k, j), CCZ_ERR_KEY_MALFORMED);
+    json_decref(j);
+}
+
+static void test_jwks(void)
+{
+    setup();
+    EVP_PKEY *keys[] = {p256, p384};
+    json_t *jwks = NULL;
+    CHECK_OK(jose_jwks_from_keys(&jwks, keys, 2));
+    const json_t *arr = json_object_get(jwks, "keys");
+    CHECK_INT(json_array_size(arr), 2);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(arr, 0), "alg")), "ES256");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(arr, 1), "alg")), "ES384");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(arr, 1), "use")), "sig");
+    const char *kid = json_string_value(json_object_get(json_array_get(arr, 1), "kid"));
+    const json_t *found = NULL;
+    CHECK_OK(jose_jwks_find(&found, jwks, kid));
+    CHECK(found == json_array_get(arr, 1));
+    CHECK_STATUS(jose_jwks_find(&found, jwks, "no such kid"), CCZ_ERR_NOT_FOUND);
+    CHECK(found == NULL);
+    json_t *notjwks = parse("{\"keys\":{}}");
+    CHECK_STATUS(jose_jwks_find(&found, notjwks, kid), CCZ_ERR_MALFORMED);
+    json_decref(notjwks);
+    EVP_PKEY *bad[] = {p256, rsa};
+    json_t *none = NULL;
+    CHECK_STATUS(jose_jwks_from_keys(&none, bad, 2), CCZ_ERR_UNSUPPORTED);
+    CHECK(none == NULL);
+    json_decref(jwks);
+}
+
+/* ---- JWS / JWT -------------------------------------------------------------------------*/
+
+static json_t *claims_at(int64_t iat, int64_t exp)
+{
+    return json_pack("{s:s, s:I, s:I, s:s}", "iss", "ccz-test", "iat", (json_int_t)iat, "exp",
+                     (json_int_t)exp, "eat_profile", "tag:github.com,2023:veraison/ear");
+}
+
+static char *sign(EVP_PKEY *key, const char *kid, const json_t *claims)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(jose_jwt_sign(&b, key, kid, claims));
+    return (char *)b.ptr;
+}
+
+static ccz_status verify(EVP_PKEY *key, const char *token, unsigned algs)
+{
+    json_t *c = NULL;
+    ccz_status s = jose_jwt_verify(&c, key, token, strlen(token), algs);
+    CHECK((s == CCZ_OK) == (c != NULL));
+    json_decref(c);
+    return s;
+}
+
+static ccz_status verify_jwks(const json_t *jwks, const char *token)
+{
+    json_t *c = NULL;
+    ccz_status s = jose_jwt_verify_jwks(&c, jwks, token, strlen(token), 0);
+    CHECK((s == CCZ_OK) == (c != NULL));
+    json_decref(c);
+    return s;
+}
+
+/* A token over any header text, signed by key as raw r||s of n bytes with md (or with sig
+ * given as text). */
+static char *forge(const char *header, const char *payload, EVP_PKEY *key, const EVP_MD *md,
+                   size_t n)
+{
+    ccz_buf t = CCZ_BUF_INIT;
+    CHECK_OK(jose_b64url_encode(&t, CCZ_SPAN(header, strlen(header))));
+    CHECK_OK(ccz_buf_append_u8(&t, '.'));
+    CHECK_OK(jose_b64url_encode(&t, CCZ_SPAN(payload, strlen(payload))));
+    uint8_t der[160], raw[132];
+    size_t der_len = sizeof der;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    CHECK(EVP_DigestSignInit(ctx, NULL, md, NULL, key) == 1 &&
+          EVP_DigestSign(ctx, der, &der_len, t.ptr, t.len) == 1);
+    EVP_MD_CTX_free(ctx);
+    const unsigned char *p = der;
+    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+    CHECK(es && BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, (int)n) == (int)n &&
+          BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + n, (int)n) == (int)n);
+    ECDSA_SIG_free(es);
+    CHECK_OK(ccz_buf_append_u8(&t, '.'));
+    CHECK_OK(jose_b64url_encode(&t, CCZ_SPAN(raw, 2 * n)));
+    return (char *)t.ptr;
+}
+
+static char *join3(const char *h, const char *p, const char *sig)
+{
+    ccz_buf t = CCZ_BUF_INIT;
+    CHECK_OK(jose_b64url_encode(&t, CCZ_SPAN(h, strlen(h))));
+    CHECK_OK(ccz_buf_append_u8(&t, '.'));
+    CHECK_OK(jose_b64url_encode(&t, CCZ_SPAN(p, strlen(p))));
+    CHECK_OK(ccz_buf_append_u8(&t, '.'));
+    CHECK_OK(ccz_buf_append_str(&t, sig));
+    return (char *)t.ptr;
+}
+
+static void test_jwt_roundtrip(void)
+{
+    setup();
+    json_t *claims = claims_at(1000, 2000);
+    char *t256 = sign(p256, "k1", claims), *t384 = sign(p384, NULL, claims);
+    CHECK_OK(verify(p256, t256, 0));
+    CHECK_OK(verify(p384, t384, 0));
+    json_t *got = NULL;
+    CHECK_OK(jose_jwt_verify(&got, p256, t256, strlen(t256), JOSE_ES256));
+    CHECK(json_equal(got, claims));
+    json_decref(got);
+    /* the header is exactly {"alg","typ","kid"} */
+    ccz_buf h = CCZ_BUF_INIT;
+    CHECK_OK(jose_b64url_decode(&h, t256, (size_t)(strchr(t256, '.') - t256)));
+    CHECK_STR((const char *)h.ptr, "{\"alg\":\"ES256\",\"typ\":\"JWT\",\"kid\":\"k1\"}");
+    ccz_buf_reset(&h);
+    CHECK_OK(jose_b64url_decode(&h, t384, (size_t)(strchr(t384, '.') - t384)));
+    json_t *hdr = parse((const char *)h.ptr);
+    json_t *jwk = NULL;
+    CHECK_OK(jose_jwk_from_key(&jwk, p384, NULL, NULL));
+    CHECK_STR(json_string_value(json_object_get(hdr, "alg")), "ES384");
+    CHECK_STR(json_string_value(json_object_get(hdr, "kid")),
+              json_string_value(json_object_get(jwk, "kid")));
+    json_decref(hdr);
+    json_decref(jwk);
+    ccz_buf_free(&h);
+    /* signature length: 64 and 96 bytes, so 86 and 128 characters */
+    CHECK_INT(strlen(strrchr(t256, '.') + 1), 86);
+    CHECK_INT(strlen(strrchr(t384, '.') + 1), 128);
+    /* through a JWKS */
+    EVP_PKEY *keys[] = {p256, p384};
+    json_t *jwks = NULL;
+    CHECK_OK(jose_jwks_from_keys(&jwks, keys, 2));
+    char *k256 = sign(p256, NULL, claims);
+    CHECK_OK(verify_jwks(jwks, k256));
+    CHECK_OK(verify_jwks(jwks, t384));
+    CHECK_STATUS(verify_jwks(jwks, t256), CCZ_ERR_NOT_FOUND); /* kid "k1" */
+    /* no signing with RSA or P-521 */
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_STATUS(jose_jwt_sign(&b, rsa, NULL, claims), CCZ_ERR_UNSUPPORTED);
+    CHECK_STATUS(jose_jwt_sign(&b, p521, NULL, claims), CCZ_ERR_UNSUPPORTED);
+    json_t *arr = json_array();
+    CHECK_STATUS(jose_jwt_sign(&b, p256, NULL, arr), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_INT(b.len, 0);
+    ccz_buf_free(&b);
+    json_decref(arr);
+    free(t256);
+    free(t384);
+    free(k256);
+    json_decref(jwks);
+    json_decref(claims);
+}
+
+static void test_jwt_refused(void)
+{
+    setup();
+    json_t *claims = claims_at(1000, 2000);
+    char *tok = sign(p256, "k1", claims);
+    const char *payload = "{\"exp\":2000}";
+    /* another key */
+    CHECK_STATUS(verify(p256b, tok, 0), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STATUS(verify(p384, tok, 0), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STATUS(verify(rsa, tok, 0), CCZ_ERR_BAD_SIGNATURE);
+    /* outside the allow-list */
+    CHECK_STATUS(verify(p256, tok, JOSE_ES384), CCZ_ERR_UNSUPPORTED);
+    /* alg none, with and without a signature */
+    char *t = join3("{\"alg\":\"none\",\"typ\":\"JWT\"}", payload, "");
+    CHECK_STATUS(verify(p256, t, 0), CCZ_ERR_UNSUPPORTED);
+    free(t);
+    t = join3("{\"alg\":\"NONE\"}", payload, "AAAA");
+    CHECK_STATUS(verify(p256, t, 0), CCZ_ERR_UNSUPPORTED);
+    free(t);
+    /* HS256 keyed with the public key's PEM (the classic confusion) */
+    {
+        ccz_buf in = CCZ_BUF_INIT, sig = CCZ_BUF_INIT;
+        const char *h = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+        CHECK_OK(jose_b64url_encode(&in, CCZ_SPAN(h, strlen(h))));
+        CHECK_OK(ccz_buf_append_u8(&in, '.'));
+        CHECK_OK(jose_b64url_encode(&in, CCZ_SPAN(payload, strlen(payload))));
+        unsigned char *der = NULL;
+        int der_len = i2d_PUBKEY(p256, &der);
+        uint8_t mac[32];
+        size_t mac_len = 0;
+        CHECK(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, der, (size_t)der_len, in.ptr, in.len,
+                        mac, sizeof mac, &mac_len) != NULL);
+        OPENSSL_free(der);
+        CHECK_OK(ccz_buf_append_u8(&in, '.'));
+        CHECK_OK(jose_b64url_encode(&in, CCZ_SPAN(mac, mac_len)));
+        CHECK_STATUS(verify(p256, (const char *)in.ptr, 0), CCZ_ERR_UNSUPPORTED);
+        ccz_buf_free(&in);
+        ccz_buf_free(&sig);
+    }
+    /* header alg for another curve: an ES384 token checked with a P-256 key, and an ES256
+     * header over a P-384 key's signature */
+    t = forge("{\"alg\":\"ES384\"}", payload, p384, EVP_sha384(), 48);
+    CHECK_OK(verify(p384, t, 0));
+    CHECK_STATUS(verify(p256, t, 0), CCZ_ERR_BAD_SIGNATURE);
+    free(t);
+    t = forge("{\"alg\":\"ES256\"}", payload, p384, EVP_sha256(), 48);
+    CHECK_STATUS(verify(p384, t, 0), CCZ_ERR_MALFORMED); /* 96-byte signature for ES256 */
+    free(t);
+    /* crit, even when signed */
+    t = forge("{\"alg\":\"ES256\",\"crit\":[\"exp\"],\"exp\":1}", payload, p256, EVP_sha256(), 32);
+    CHECK_STATUS(verify(p256, t, 0), CCZ_ERR_UNSUPPORTED);
+    free(t);
+    /* header shapes */
+    t = forge("{\"alg\":\"ES256\",\"kid\":7}", payload, p256, EVP_sha256(), 32);
+    CHECK_STATUS(verify(p256, t, 0), CCZ_ERR_MALFORMED);
+    free(t);
+    t = forge("[\"ES256\"]", payload, p256, EVP_sha256(), 32);
+    CHECK_STATUS(verify(p256, t, 0), CCZ_ERR_MALFORMED);
+    free(t);
+    t = forge("{\"alg\":\"ES256\"", payload, p256, EVP_sha256(), 32);
+    CHECK_STATUS(verify(p256, t, 0), CCZ_ERR_JSON);
+    free(t);
+    t = forge("{\"alg\":\"ES256\",\"alg\":\"ES256\"}", payload, p256, EVP_sha256(), 32);
+    CHECK_STATUS(verify(p256, t, 0), CCZ_ERR_JSON); /* duplicate member */
+    free(t);
+    t = forge("{\"typ\":\"JWT\"}", payload, p256, EVP_sha256(), 32);
+    CHECK_STATUS(verify(p256, t, 0), CCZ_ERR_MALFORMED);
+    free(t);
+    t = forge("{\"alg\":\"ES256\"}", "not json", p256, EVP_sha256(), 32);
+    CHECK_STATUS(verify(p256, t, 0), CCZ_ERR_JSON);
+    free(t);
+    t = forge("{\"alg\":\"ES256\"}", "[1]", p256, EVP_sha256(), 32);
+    CHECK_STATUS(verify(p256, t, 0), CCZ_ERR_MALFORMED);
+    free(t);
+    /* parts: two, four, truncated, padded */
+    size_t len = strlen(tok);
+    char *buf = malloc(len + 8);
+    memcpy(buf, tok, len + 1);
+    *strrchr(buf, '.') = 0;
+    CHECK_STATUS(verify(p256, buf, 0), CCZ_ERR_MALFORMED);
+    snprintf(buf, len + 8, "%s.", tok);
+    CHECK_STATUS(verify(p256, buf, 0), CCZ_ERR_MALFORMED);
+    snprintf(buf, len + 8, "%s.AAAA", tok);
+    CHECK_STATUS(verify(p256, buf, 0), CCZ_ERR_MALFORMED);
+    memcpy(buf, tok, len + 1);
+    buf[len - 1] = 0;
+    CHECK_STATUS(verify(p256, buf, 0), CCZ_ERR_MALFORMED);
+    buf[len - 4] = 0;
+    CHECK_STATUS(verify(p256, buf, 0), CCZ_ERR_MALFORMED);
+    snprintf(buf, len + 8, "%s==", tok);
+    CHECK_STATUS(verify(p256, buf, 0), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(verify(p256, "", 0), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(verify(p256, "..", 0), CCZ_ERR_JSON);
+    /* one flipped bit in the signature, in the payload, in the header */
+    {
+        char *dot = strrchr(tok, '.');
+        ccz_buf sig = CCZ_BUF_INIT;
+        CHECK_OK(jose_b64url_decode(&sig, dot + 1, strlen(dot + 1)));
+        for (size_t bit = 0; bit < 64 * 8; bit += 37) {
+            sig.ptr[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+            ccz_buf t2 = CCZ_BUF_INIT;
+            CHECK_OK(ccz_buf_append(&t2, tok, (size_t)(dot + 1 - tok)));
+            CHECK_OK(jose_b64url_encode(&t2, ccz_buf_span(&sig)));
+            CHECK_STATUS(verify(p256, (const char *)t2.ptr, 0), CCZ_ERR_BAD_SIGNATURE);
+            ccz_buf_free(&t2);
+            sig.ptr[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        }
+        ccz_buf_free(&sig);
+        memcpy(buf, tok, len + 1);
+        char *p = strchr(buf, '.') + 3;
+        *p = *p == 'A' ? 'B' : 'A'; /* a payload character: still base64url, other bytes */
+        ccz_status s = verify(p256, buf, 0);
+        CHECK(s == CCZ_ERR_BAD_SIGNATURE || s == CCZ_ERR_JSON);
+    }
+    /* JWKS: a key whose alg or use forbids the token */
+    json_t *jwk = NULL;
+    CHECK_OK(jose_jwk_from_key(&jwk, p256, "ES384", NULL));
+    json_object_set_new(jwk, "kid", json_string("k1"));
+    json_t *jwks = json_pack("{s:[O]}", "keys", jwk);
+    CHECK_STATUS(verify_jwks(jwks, tok), CCZ_ERR_BAD_SIGNATURE);
+    json_object_set_new(jwk, "alg", json_string("ES256"));
+    CHECK_OK(verify_jwks(jwks, tok));
+    json_object_set_new(jwk, "use", json_string("enc"));
+    CHECK_STATUS(verify_jwks(jwks, tok), CCZ_ERR_BAD_SIGNATURE);
+    json_object_del(jwk, "use");
+    /* a one-key JWKS serves a token without kid; two keys do not */
+    t = forge("{\"alg\":\"ES256\"}", payload, p256, EVP_sha256(), 32);
+    CHECK_OK(verify_jwks(jwks, t));
+    json_array_append_new(json_object_get(jwks, "keys"), json_deep_copy(jwk));
+    CHECK_STATUS(verify_jwks(jwks, t), CCZ_ERR_NOT_FOUND);
+    free(t);
+    json_decref(jwks);
+    json_decref(jwk);
+    free(buf);
+    free(tok);
+    json_decref(claims);
+}
+
+static ccz_status check(const char *claims, int64_t now, int64_t leeway, const char *iss,
+                        const char *aud)
+{
+    json_t *c = parse(claims);
+    jose_claims_check k = {.now = now, .leeway = leeway, .iss = iss, .aud = aud};
+    ccz_status s = jose_jwt_check_claims(c, &k);
+    json_decref(c);
+    return s;
+}
+
+static void test_claims(void)
+{
+    const char *c = "{\"iss\":\"ccz\",\"iat\":1000,\"nbf\":1000,\"exp\":2000}";
+    CHECK_OK(check(c, 1000, 0, NULL, NULL));
+    CHECK_OK(check(c, 1999, 0, "ccz", NULL));
+    CHECK_STATUS(check(c, 2000, 0, NULL, NULL), CCZ_ERR_EXPIRED);
+    CHECK_OK(check(c, 2000, 1, NULL, NULL));
+    CHECK_STATUS(check(c, 2001, 1, NULL, NULL), CCZ_ERR_EXPIRED);
+    CHECK_STATUS(check(c, 999, 0, NULL, NULL), CCZ_ERR_NOT_YET_VALID);
+    CHECK_OK(check(c, 995, 5, NULL, NULL));
+    CHECK_STATUS(check(c, 994, 5, NULL, NULL), CCZ_ERR_NOT_YET_VALID);
+    CHECK_STATUS(check("{\"iat\":1500,\"exp\":2000}", 1000, 60, NULL, NULL),
+                 CCZ_ERR_NOT_YET_VALID);
+    CHECK_STATUS(check("{\"iat\":1000}", 1000, 0, NULL, NULL), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(check("{\"exp\":\"2000\"}", 1000, 0, NULL, NULL), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(check("{\"exp\":2000.5}", 1000, 0, NULL, NULL), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(check("{\"exp\":2000,\"nbf\":null}", 1000, 0, NULL, NULL), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(check("{\"exp\":9223372036854775807}", 1000, 60, NULL, NULL), CCZ_OK);
+    CHECK_STATUS(check(c, 1000, 0, "other", NULL), CCZ_ERR_POLICY_REJECTED);
+    CHECK_STATUS(check("{\"exp\":2000}", 1000, 0, "ccz", NULL), CCZ_ERR_POLICY_REJECTED);
+    CHECK_OK(check("{\"exp\":2000,\"aud\":\"kbs\"}", 1000, 0, NULL, "kbs"));
+    CHECK_OK(check("{\"exp\":2000,\"aud\":[\"x\",\"kbs\"]}", 1000, 0, NULL, "kbs"));
+    CHECK_STATUS(check("{\"exp\":2000,\"aud\":[\"x\"]}", 1000, 0, NULL, "kbs"),
+                 CCZ_ERR_POLICY_REJECTED);
+    CHECK_STATUS(check("{\"exp\":2000}", 1000, 0, NULL, "kbs"), CCZ_ERR_POLICY_REJECTED);
+    CHECK_STATUS(check("{\"exp\":2000,\"aud\":\"kbs\"}", 1000, 0, NULL, NULL),
+                 CCZ_ERR_POLICY_REJECTED);
+    CHECK_STATUS(check("{\"exp\":2000,\"aud\":7}", 1000, 0, NULL, "kbs"), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(check(c, 1000, -1, NULL, NULL), CCZ_ERR_INVALID_ARGUMENT);
+}
+
+/* ---- JWE -------------------------------------------------------------------------------*/
+
+static char *jwe_text(EVP_PKEY *key, jose_jwe_alg alg, const char *msg)
+{
+    json_t *j = NULL;
+    CHECK_OK(jose_jwe_encrypt(&j, key, alg, CCZ_SPAN(msg, strlen(msg))));
+    char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    return t;
+}
+
+static ccz_status decrypt(ccz_buf *out, EVP_PKEY *key, const char *text)
+{
+    ccz_buf_reset(out);
+    return jose_jwe_decrypt(out, key, text, strlen(text));
+}
+
+/* The JWE with member `name` replaced by the base64url of its bytes with one bit flipped. */
+static char *flip_member(const char *text, const char *name, size_t byte)
+{
+    json_t *j = parse(text);
+    const char *v = json_string_value(json_object_get(j, name));
+    ccz_buf raw = CCZ_BUF_INIT, enc = CCZ_BUF_INIT;
+    CHECK_OK(jose_b64url_decode(&raw, v, strlen(v)));
+    CHECK(byte < raw.len);
+    if (byte < raw.len)
+        raw.ptr[byte] ^= 0x04;
+    CHECK_OK(jose_b64url_encode(&enc, ccz_buf_span(&raw)));
+    json_object_set_new(j, name, json_string((const char *)enc.ptr));
+    char *out = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    ccz_buf_free(&raw);
+    ccz_buf_free(&enc);
+    return out;
+}
+
+static char *with_header(const char *text, const char *header_json)
+{
+    json_t *j = parse(text);
+    ccz_buf enc = CCZ_BUF_INIT;
+    CHECK_OK(jose_b64url_encode(&enc, CCZ_SPAN(header_json, strlen(header_json))));
+    json_object_set_new(j, "protected", json_string((const char *)enc.ptr));
+    char *out = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    ccz_buf_free(&enc);
+    return out;
+}
+
+static void test_jwe_roundtrip(void)
+{
+    setup();
+    const char *msg = "the resource: a 32-byte model key and some more text";
+    struct {
+        EVP_PKEY *key;
+        jose_jwe_alg alg;
+    } cases[] = {{p256, JOSE_JWE_ECDH_ES_A256KW}, {p384, JOSE_JWE_ECDH_ES_A256KW},
+                 {p521, JOSE_JWE_ECDH_ES_A256KW}, {rsa, JOSE_JWE_RSA_OAEP_256}};
+    ccz_buf out = CCZ_BUF_INIT;
+    ccz_buf_init(&out, 0, true);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {
+        char *t = jwe_text(cases[i].key, cases[i].alg, msg);
+        CHECK_OK(decrypt(&out, cases[i].key, t));
+        CHECK_INT(out.len, strlen(msg));
+        CHECK_STR((const char *)out.ptr, msg);
+        /* the shape Trustee's KBS sends */
+        json_t *j = parse(t);
+        CHECK_INT(json_object_size(j), 5);
+        const char *members[] = {"protected", "encrypted_key", "iv", "ciphertext", "tag"};
+        for (size_t m = 0; m < 5; m++)
+            CHECK(json_is_string(json_object_get(j, members[m])));
+        const char *prot = json_string_value(json_object_get(j, "protected"));
+        ccz_buf h = CCZ_BUF_INIT;
+        CHECK_OK(jose_b64url_decode(&h, prot, strlen(prot)));
+        json_t *hdr = parse((const char *)h.ptr);
+        CHECK_STR(json_string_value(json_object_get(hdr, "alg")), jose_jwe_alg_name(cases[i].alg));
+        CHECK_STR(json_string_value(json_object_get(hdr, "enc")), "A256GCM");
+        CHECK(!json_object_get(hdr, "epk") == (cases[i].alg != JOSE_JWE_ECDH_ES_A256KW));
+        json_decref(hdr);
+        json_decref(j);
+        ccz_buf_free(&h);
+        /* one bit anywhere that matters: one status */
+        static const char *const flip[] = {"encrypted_key", "iv", "ciphertext", "tag"};
+        for (size_t f = 0; f < CCZ_ARRAY_LEN(flip); f++) {
+            char *bad = flip_member(t, flip[f], 3);
+            CHECK_STATUS(decrypt(&out, cases[i].key, bad), CCZ_ERR_BAD_SIGNATURE);
+            CHECK_INT(out.len, 0);
+            free(bad);
+        }
+        free(t);
+    }
+    /* an empty payload */
+    char *t = jwe_text(p256, JOSE_JWE_ECDH_ES_A256KW, "");
+    CHECK_OK(decrypt(&out, p256, t));
+    CHECK_INT(out.len, 0);
+    free(t);
+    /* the KBS tee-pubkey path */
+    json_t *tee = NULL, *jwe = NULL;
+    CHECK_OK(jose_jwk_from_key(&tee, p384, "ECDH-ES+A256KW", NULL));
+    CHECK_OK(jose_jwe_encrypt_jwk(&jwe, tee, CCZ_SPAN(msg, strlen(msg))));
+    t = json_dumps(jwe, JSON_COMPACT);
+    CHECK_OK(decrypt(&out, p384, t));
+    CHECK_STR((const char *)out.ptr, msg);
+    free(t);
+    json_decref(jwe);
+    json_object_set_new(tee, "alg", json_string("ECDH-ES"));
+    CHECK_STATUS(jose_jwe_encrypt_jwk(&jwe, tee, CCZ_SPAN(msg, 1)), CCZ_ERR_UNSUPPORTED);
+    json_decref(tee);
+    tee = rsa_jwk(rsa);
+    json_object_set_new(tee, "alg", json_string("RSA-OAEP-256"));
+    CHECK_OK(jose_jwe_encrypt_jwk(&jwe, tee, CCZ_SPAN(msg, strlen(msg))));
+    t = json_dumps(jwe, JSON_COMPACT);
+    CHECK_OK(decrypt(&out, rsa, t));
+    free(t);
+    json_decref(jwe);
+    json_decref(tee);
+    /* RSA1_5: encrypted for old clients, never decrypted here */
+    t = jwe_text(rsa, JOSE_JWE_RSA1_5, msg);
+    CHECK_STATUS(decrypt(&out, rsa, t), CCZ_ERR_UNSUPPORTED);
+    free(t);
+    /* keys that do not fit the algorithm */
+    json_t *none = NULL;
+    CHECK_STATUS(jose_jwe_encrypt(&none, rsa, JOSE_JWE_ECDH_ES_A256KW, CCZ_SPAN(msg, 1)),
+                 CCZ_ERR_UNSUPPORTED);
+    CHECK_STATUS(jose_jwe_encrypt(&none, p256, JOSE_JWE_RSA_OAEP_256, CCZ_SPAN(msg, 1)),
+                 CCZ_ERR_UNSUPPORTED);
+    EVP_PKEY *small = EVP_RSA_gen(1024);
+    CHECK_STATUS(jose_jwe_encrypt(&none, small, JOSE_JWE_RSA1_5, CCZ_SPAN(msg, 1)),
+                 CCZ_ERR_UNSUPPORTED);
+    EVP_PKEY_free(small);
+    CHECK(none == NULL);
+    jose_jwe_alg a;
+    CHECK_OK(jose_jwe_alg_parse(&a, "RSA1_5"));
+    CHECK_INT(a, JOSE_JWE_RSA1_5);
+    CHECK_STATUS(jose_jwe_alg_parse(&a, "dir"), CCZ_ERR_UNSUPPORTED);
+    ccz_buf_free(&out);
+}
+
+static void test_jwe_refused(void)
+{
+    setup();
+    const char *msg = "secret";
+    ccz_buf out = CCZ_BUF_INIT;
+    char *ec = jwe_text(p256, JOSE_JWE_ECDH_ES_A256KW, msg);
+    char *rs = jwe_text(rsa, JOSE_JWE_RSA_OAEP_256, msg);
+    /* another key, of the same kind or not */
+    CHECK_STATUS(decrypt(&out, p256b, ec), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STATUS(decrypt(&out, p384, ec), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STATUS(decrypt(&out, rsa, ec), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STATUS(decrypt(&out, p256, rs), CCZ_ERR_BAD_SIGNATURE);
+    EVP_PKEY *rsa2 = EVP_RSA_gen(2048);
+    CHECK_STATUS(decrypt(&out, rsa2, rs), CCZ_ERR_BAD_SIGNATURE);
+    EVP_PKEY_free(rsa2);
+    CHECK_INT(out.len, 0);
+    /* the protected header re-encoded with a change that keeps it decryptable: the AAD differs */
+    json_t *j = parse(rs);
+    const char *prot = json_string_value(json_object_get(j, "protected"));
+    ccz_buf h = CCZ_BUF_INIT;
+    CHECK_OK(jose_b64url_decode(&h, prot, strlen(prot)));
+    json_decref(j);
+    json_t *hdr = parse((const char *)h.ptr);
+    json_object_set_new(hdr, "kid", json_string("x"));
+    char *hdr_text = json_dumps(hdr, JSON_COMPACT);
+    char *t = with_header(rs, hdr_text);
+    CHECK_STATUS(decrypt(&out, rsa, t), CCZ_ERR_BAD_SIGNATURE);
+    free(t);
+    free(hdr_text);
+    json_decref(hdr);
+    ccz_buf_free(&h);
+    /* same for the EC header: a changed epk, and the original's epk moved out */
+    j = parse(ec);
+    prot = json_string_value(json_object_get(j, "protected"));
+    CHECK_OK(jose_b64url_decode(&h, prot, strlen(prot)));
+    hdr = parse((const char *)h.ptr);
+    json_t *epk = json_incref(json_object_get(hdr, "epk"));
+    json_object_del(hdr, "epk");
+    hdr_text = json_dumps(hdr, JSON_COMPACT);
+    t = with_header(ec, hdr_text);
+    CHECK_STATUS(decrypt(&out, p256, t), CCZ_ERR_MALFORMED); /* no epk */
+    free(t);
+    /* epk in the unprotected header (as jwcrypto sends it): accepted, the AAD still binds */
+    json_t *moved = parse(ec);
+    json_object_set_new(moved, "protected", json_string(""));
+    json_decref(moved);
+    json_t *other = NULL;
+    CHECK_OK(jose_jwk_from_key(&other, p256b, NULL, NULL));
+    json_object_del(other, "kid");
+    json_object_set(hdr, "epk", other);
+    free(hdr_text);
+    hdr_text = json_dumps(hdr, JSON_COMPACT);
+    t = with_header(ec, hdr_text);
+    CHECK_STATUS(decrypt(&out, p256, t), CCZ_ERR_BAD_SIGNATURE);
+    free(t);
+    json_decref(other);
+    free(hdr_text);
+    /* header parameters */
+    static const char *const hdrs[][2] = {
+        {"{\"alg\":\"RSA-OAEP-256\",\"enc\":\"A128GCM\"}", "unsupported"},
+        {"{\"alg\":\"RSA-OAEP-256\",\"enc\":\"A256GCM\",\"zip\":\"DEF\"}", "unsupported"},
+        {"{\"alg\":\"RSA-OAEP-256\",\"enc\":\"A256GCM\",\"crit\":[\"x\"],\"x\":1}", "unsupported"},
+        {"{\"alg\":\"RSA-OAEP\",\"enc\":\"A256GCM\"}", "unsupported"},
+        {"{\"alg\":\"dir\",\"enc\":\"A256GCM\"}", "unsupported"},
+        {"{\"enc\":\"A256GCM\"}", "malformed"},
+        {"{\"alg\":\"RSA-OAEP-256\"}", "malformed"},
+        {"[\"RSA-OAEP-256\"]", "malformed"},
+        {"{\"alg\":\"RSA-OAEP-256\",", "invalid_json"},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(hdrs); i++) {
+        t = with_header(rs, hdrs[i][0]);
+        CHECK_STR(ccz_status_name(decrypt(&out, rsa, t)), hdrs[i][1]);
+        free(t);
+    }
+    /* the document's members */
+    j = parse(rs);
+    json_t *d = json_deep_copy(j);
+    json_object_set_new(d, "recipients", json_array());
+    t = json_dumps(d, JSON_COMPACT);
+    CHECK_STATUS(decrypt(&out, rsa, t), CCZ_ERR_UNSUPPORTED);
+    free(t);
+    json_decref(d);
+    d = json_deep_copy(j);
+    json_object_set_new(d, "header", json_pack("{s:s}", "alg", "RSA1_5"));
+    t = json_dumps(d, JSON_COMPACT);
+    CHECK_STATUS(decrypt(&out, rsa, t), CCZ_ERR_UNSUPPORTED); /* alg must be protected */
+    free(t);
+    json_decref(d);
+    d = json_deep_copy(j);
+    json_object_set_new(d, "extra", json_true());
+    t = json_dumps(d, JSON_COMPACT);
+    CHECK_STATUS(decrypt(&out, rsa, t), CCZ_ERR_MALFORMED);
+    free(t);
+    json_decref(d);
+    d = json_deep_copy(j);
+    json_object_del(d, "tag");
+    t = json_dumps(d, JSON_COMPACT);
+    CHECK_STATUS(decrypt(&out, rsa, t), CCZ_ERR_MALFORMED);
+    free(t);
+    json_decref(d);
+    d = json_deep_copy(j);
+    json_object_set_new(d, "iv", json_string("AAAAAAAAAAAAAAAA")); /* 12 bytes: wrong iv */
+    t = json_dumps(d, JSON_COMPACT);
+    CHECK_STATUS(decrypt(&out, rsa, t), CCZ_ERR_BAD_SIGNATURE);
+    free(t);
+    json_object_set_new(d, "iv", json_string("AAAAAAAAAAAAAAA")); /* 11 bytes */
+    t = json_dumps(d, JSON_COMPACT);
+    CHECK_STATUS(decrypt(&out, rsa, t), CCZ_ERR_MALFORMED);
+    free(t);
+    json_decref(d);
+    d = json_deep_copy(j);
+    json_object_set_new(d, "aad", json_string("eA")); /* not authenticated when encrypting */
+    t = json_dumps(d, JSON_COMPACT);
+    CHECK_STATUS(decrypt(&out, rsa, t), CCZ_ERR_BAD_SIGNATURE);
+    free(t);
+    json_decref(d);
+    d = json_deep_copy(j);
+    json_object_set_new(d, "encrypted_key", json_string("AAAA"));
+    t = json_dumps(d, JSON_COMPACT);
+    CHECK_STATUS(decrypt(&out, rsa, t), CCZ_ERR_MALFORMED);
+    free(t);
+    json_decref(d);
+    json_decref(j);
+    CHECK_STATUS(decrypt(&out, rsa, "[]"), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(decrypt(&out, rsa, "{"), CCZ_ERR_JSON);
+    CHECK_INT(out.len, 0);
+    json_decref(epk);
+    json_decref(hdr);
+    ccz_buf_free(&h);
+    free(ec);
+    free(rs);
+    ccz_buf_free(&out);
+}
+
+TEST_MAIN(T(test_b64url), T(test_jcs), T(test_thumbprint), T(test_jwk_ec), T(test_jwk_rsa),
+          T(test_jwks), T(test_jwt_roundtrip), T(test_jwt_refused), T(test_claims),
+          T(test_jwe_roundtrip), T(test_jwe_refused))
