@@ -12,5 +12,7 @@
 #include "ccz/rpc.h"
 #include "ccz/paillier.h"
 #include "ccz/lattice.h"
+#include "ccz/svc.h"
+#include "ccz/attestation.h"
 
 #endif

@@ -359,7 +359,9 @@ void ccz_svc_free(ccz_svc *s)
     if (!s)
         return;
     ccz_svc_stop(s, 1000);
-    (void)ccz_svc_wait(s); /* how it ended was reported to whoever waited */
+    ccz_status st = ccz_svc_wait(s);
+    if (st != CCZ_OK)
+        ccz_log(CCZ_LOG_WARN, "%s: the loop ended with %s", s->def->name, ccz_status_name(st));
     if (s->state)
         s->def->stop(s->state);
     common_free(&s->common);

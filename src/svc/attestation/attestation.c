@@ -356,10 +356,8 @@ static void post_attest(http_request *r, void *payload)
                                                                                        : "default";
     if (q.policy_id) {
         policy_load pl = {q.policy_id, &stored};
-        size_t rows = 0;
         ccz_status st = store_exec(a->db, NULL, "SELECT doc FROM policies WHERE id = ?",
                                    STORE_PARAMS(STORE_TEXT(q.policy_id)), policy_row, &pl);
-        (void)rows;
         if (st != CCZ_OK || !stored) {
             refuse(a, r, st == CCZ_OK ? 404 : 500, "policy_not_found", "no policy '%s'%s%s",
                    q.policy_id, st ? ": " : "", st ? ccz_error_detail() : "");

@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The attestation service over HTTPS (libcurl pinned to the certificate the service made at
+ * first start), with sim evidence: a nonce-bound, runtime-data-bound attestation gives an EAR
+ * token that verifies offline against the JWKS, with the exact claims; each refusal with its
+ * status and reason (reused, unknown and expired nonces, runtime data that does not match, a
+ * wrong measurement, a debug enclave, evidence that does not parse); tokens signed by another
+ * key or expired; malformed, mistyped, oversized and truncated requests; policies behind the
+ * admin token; an RA-TLS certificate as evidence; state and keys across a restart. */
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ccz/attestation.h"
+#include "ccz/ccz.h"
+#include "ccz/svc.h"
+#include "jose/jose.h"
+#include "test.h"
+
+static char plat[600], data[600], policy_path[600], ca[700];
+static const uint8_t m_good[32] = {0x60, 0x0d};
+static const uint8_t m_bad[32] = {0xba, 0xd0};
+static char admin[128];
+
+/* ---- an HTTPS client -------------------------------------------------------------------------*/
+
+static size_t collect(char *p, size_t size, size_t n, void *arg)
+{
+    ccz_buf *b = arg;
+    return ccz_buf_append(b, p, size * n) == CCZ_OK ? size * n : 0;
+}
+
+/* Calls the service; returns the HTTP status and the body (NUL-terminated) in resp. */
+static long call(int port, const char *method, const char *path, const char *type,
+                 const char *body, const char *bearer, ccz_buf *resp)
+{
+    CURL *c = curl_easy_init();
+    char url[256], auth[256], ctype[128];
+    snprintf(url, sizeof url, "https://127.0.0.1:%d%s", port, path);
+    struct curl_slist *h = NULL;
+    if (type) {
+        snprintf(ctype, sizeof ctype, "Content-Type: %s", type);
+        h = curl_slist_append(h, ctype);
+    }
+    if (bearer) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
+        h = curl_slist_append(h, auth);
+    }
+    ccz_buf_reset(resp);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    long status = 0;
+    CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    else
+        fprintf(stderr, "curl: %s\n", curl_easy_strerror(rc));
+    if (ccz_buf_append_u8(resp, 0) == CCZ_OK)
+        resp->len--;
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+static const char *s(const ccz_buf *b)
+{
+    return b->ptr ? (const char *)b->ptr : "";
+}
+
+/* ---- the service -----------------------------------------------------------------------------*/
+
+static ccz_svc *start(ccz_svc_config **cfg, const char *extra_name, const char *extra_value)
+{
+    CHECK_OK(ccz_svc_config_new(cfg, "attestation"));
+    CHECK_OK(ccz_svc_config_set(*cfg, "listen", "127.0.0.1:0"));
+    CHECK_OK(ccz_svc_config_set(*cfg, "data-dir", data));
+    CHECK_OK(ccz_svc_config_set(*cfg, "sim-dir", plat));
+    CHECK_OK(ccz_svc_config_set(*cfg, "policy", policy_path));
+    CHECK_OK(ccz_svc_config_set(*cfg, "max-body", "65536"));
+    if (extra_name)
+        CHECK_OK(ccz_svc_config_set(*cfg, extra_name, extra_value));
+    ccz_svc *svc = NULL;
+    CHECK_OK(ccz_svc_start(&svc, *cfg, false));
+    snprintf(ca, sizeof ca, "%s/tls-cert.pem", data);
+    ccz_buf tok = CCZ_BUF_INIT;
+    char p[700];
+    snprintf(p, sizeof p, "%s/admin-token", data);
+    CHECK_OK(ccz_file_read(&tok, p, 4096));
+    snprintf(admin, sizeof admin, "%.*s", (int)strcspn((const char *)tok.ptr, "\n"),
+             (const char *)tok.ptr);
+    ccz_buf_free(&tok);
+    return svc;
+}
+
+static void stop(ccz_svc *svc, ccz_svc_config *cfg)
+{
+    ccz_svc_stop(svc, 1000);
+    CHECK_OK(ccz_svc_wait(svc));
+    ccz_svc_free(svc);
+    ccz_svc_config_free(cfg);
+}
+
+/* Sim evidence of measurement m binding SHA-512(nonce ‖ rd) (or rd64 as is when given). */
+static void evidence_b64(ccz_buf *out, const uint8_t *m, bool debug, const char *nonce,
+                         const char *rd, const uint8_t *rd64)
+{
+    ccz_attester_opts o = CCZ_ATTESTER_OPTS_INIT;
+    o.tee = CCZ_TEE_SIM;
+    o.sim.dir = plat;
+    o.sim.measurement = m;
+    o.sim.debug = debug;
+    ccz_attester *a;
+    CHECK_OK(ccz_attester_new(&a, &o));
+    uint8_t report[64] = {0};
+    if (rd64) {
+        memcpy(report, rd64, 64);
+    } else {
+        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        unsigned n;
+        EVP_DigestInit_ex(md, EVP_sha512(), NULL);
+        if (nonce)
+            EVP_DigestUpdate(md, nonce, strlen(nonce));
+        if (rd)
+            EVP_DigestUpdate(md, rd, strlen(rd));
+        EVP_DigestFinal_ex(md, report, &n);
+        EVP_MD_CTX_free(md);
+    }
+    ccz_buf ev = CCZ_BUF_INIT;
+    CHECK_OK(ccz_attest(a, report, &ev));
+    ccz_buf_reset(out);
+    CHECK_OK(ccz_base64_encode(out, ccz_buf_span(&ev)));
+    ccz_buf_free(&ev);
+    ccz_attester_free(a);
+}
+
+static void get_nonce(int port, char *nonce, size_t cap)
+{
+    ccz_buf r = CCZ_BUF_INIT;
+    CHECK_INT(call(port, "GET", "/v1/nonce", NULL, NULL, NULL, &r), 200);
+    json_t *j = json_loads(s(&r), 0, NULL);
+    snprintf(nonce, cap, "%s", j ? json_string_value(json_object_get(j, "nonce")) : "");
+    CHECK_INT(strlen(nonce), 43);
+    CHECK(json_integer_value(json_object_get(j, "expires_at")) > (json_int_t)time(NULL));
+    json_decref(j);
+    ccz_buf_free(&r);
+}
+
+/* POSTs an attestation and returns the status; the body in resp. */
+static long attest(int port, const char *ev_b64, const char *nonce, const char *rd_b64,
+                   const char *policy, ccz_buf *resp)
+{
+    json_t *b = json_pack("{s:s}", "evidence", ev_b64);
+    if (nonce)
+        json_object_set_new(b, "nonce", json_string(nonce));
+    if (rd_b64)
+        json_object_set_new(b, "runtime_data", json_string(rd_b64));
+    if (policy)
+        json_object_set_new(b, "policy", json_string(policy));
+    char *text = json_dumps(b, JSON_COMPACT);
+    long st = call(port, "POST", "/v1/attest", "application/json", text, NULL, resp);
+    free(text);
+    json_decref(b);
+    return st;
+}
+
+static const char *reason(const ccz_buf *resp)
+{
+    static char r[64];
+    json_t *j = json_loads(s(resp), 0, NULL);
+    snprintf(r, sizeof r, "%s",
+             j ? json_string_value(json_object_get(json_object_get(j, "error"), "reason")) : "");
+    json_decref(j);
+    return r;
+}
+
+static void jwks_of(int port, ccz_buf *out)
+{
+    CHECK_INT(call(port, "GET", "/.well-known/jwks.json", NULL, NULL, NULL, out), 200);
+}
+
+static void token_of(const ccz_buf *resp, char *tok, size_t cap)
+{
+    json_t *j = json_loads(s(resp), 0, NULL);
+    snprintf(tok, cap, "%s", j ? json_string_value(json_object_get(j, "token")) : "");
+    json_decref(j);
+}
+
+/* ---- tests -----------------------------------------------------------------------------------*/
+
+static void write_policy(void)
+{
+    char hex[65];
+    ccz_hex_to_str(hex, m_good, 32);
+    char doc[512];
+    snprintf(doc, sizeof doc, "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"%s\"}]}", hex);
+    CHECK_OK(ccz_file_write(policy_path, CCZ_SPAN(doc, strlen(doc)), 0644));
+}
+
+static void test_service(void)
+{
+    snprintf(plat, sizeof plat, "%s/plat", test_tmpdir());
+    snprintf(data, sizeof data, "%s/data", test_tmpdir());
+    snprintf(policy_path, sizeof policy_path, "%s/policy.json", test_tmpdir());
+    CHECK_OK(ccz_sim_platform_init(plat, false));
+    write_policy();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    ccz_svc_config *cfg;
+    ccz_svc *svc = start(&cfg, NULL, NULL);
+    int port = ccz_svc_port(svc);
+    ccz_buf r = CCZ_BUF_INIT, ev = CCZ_BUF_INIT, jwks = CCZ_BUF_INIT;
+    char nonce[64], tok[8192];
+
+    CHECK_INT(call(port, "GET", "/healthz", NULL, NULL, NULL, &r), 200);
+
+    /* the good path: nonce and runtime data bound, a token with exact claims */
+    get_nonce(port, nonce, sizeof nonce);
+    evidence_b64(&ev, m_good, false, nonce, "hello", NULL);
+    CHECK_INT(attest(port, s(&ev), nonce, "aGVsbG8=", NULL, &r), 200);
+    token_of(&r, tok, sizeof tok);
+    jwks_of(port, &jwks);
+    ccz_json *claims = NULL;
+    CHECK_OK(ccz_attestation_token_verify(&claims, tok, s(&jwks), jwks.len, time(NULL)));
+    CHECK_STR(json_string_value(json_object_get(claims, "eat_profile")), CCZ_EAR_PROFILE);
+    CHECK_STR(json_string_value(json_object_get(claims, "eat_nonce")), nonce);
+    CHECK_STR(json_string_value(json_object_get(claims, "iss")), "ccz-attestation");
+    CHECK_INT(json_integer_value(json_object_get(claims, "exp")) -
+                  json_integer_value(json_object_get(claims, "iat")),
+              300);
+    json_t *sm = json_object_get(json_object_get(claims, "submods"), "sim");
+    CHECK_STR(json_string_value(json_object_get(sm, "ear.status")), "warning"); /* simulated */
+    CHECK(json_is_true(json_object_get(sm, "ccz.simulated")));
+    CHECK_INT(json_integer_value(json_object_get(
+                  json_object_get(sm, "ear.trustworthiness-vector"), "hardware")),
+              32);
+    CHECK_INT(json_integer_value(json_object_get(
+                  json_object_get(sm, "ear.trustworthiness-vector"), "executables")),
+              2);
+    CHECK_STR(json_string_value(json_object_get(sm, "ear.appraisal-policy-id")), "file");
+    CHECK_STR(json_string_value(json_object_get(sm, "ccz.runtime-data")), "aGVsbG8");
+    char hex[65];
+    ccz_hex_to_str(hex, m_good, 32);
+    json_t *ae = json_object_get(sm, "ear.veraison.annotated-evidence");
+    CHECK_CONTAINS(json_dumps(ae, JSON_COMPACT), hex);
+    ccz_json_free(claims);
+    /* offline checks: an expired token, a token of another key */
+    CHECK_STATUS(ccz_attestation_token_verify(&claims, tok, s(&jwks), jwks.len, time(NULL) + 400),
+                 CCZ_ERR_EXPIRED);
+    CHECK_STATUS(ccz_attestation_token_verify(&claims, tok, s(&jwks), jwks.len, time(NULL) - 100),
+                 CCZ_ERR_NOT_YET_VALID);
+    {
+        EVP_PKEY *other = EVP_EC_gen("P-256");
+        json_t *c = json_pack("{s:s,s:I,s:I,s:{s:{s:s}}}", "eat_profile", CCZ_EAR_PROFILE, "iat",
+                              (json_int_t)time(NULL), "exp", (json_int_t)time(NULL) + 100,
+                              "submods", "sim", "ear.status", "affirming");
+        json_t *set = json_loads(s(&jwks), 0, NULL);
+        const char *kid = json_string_value(
+            json_object_get(json_array_get(json_object_get(set, "keys"), 0), "kid"));
+        ccz_buf forged = CCZ_BUF_INIT;
+        CHECK_OK(jose_jwt_sign(&forged, other, kid, c)); /* the service's kid, another key */
+        CHECK_STATUS(ccz_attestation_token_verify(&claims, s(&forged), s(&jwks), jwks.len,
+                                                  time(NULL)),
+                     CCZ_ERR_BAD_SIGNATURE);
+        ccz_buf_reset(&forged);
+        CHECK_OK(jose_jwt_sign(&forged, other, NULL, c)); /* its own kid */
+        CHECK_STATUS(ccz_attestation_token_verify(&claims, s(&forged), s(&jwks), jwks.len,
+                                                  time(NULL)),
+                     CCZ_ERR_NOT_FOUND);
+        ccz_buf_free(&forged);
+        json_decref(set);
+        json_decref(c);
+        EVP_PKEY_free(other);
+    }
+
+    /* the nonce is single-use; an unknown one is refused */
+    CHECK_INT(attest(port, s(&ev), nonce, "aGVsbG8=", NULL, &r), 401);
+    CHECK_STR(reason(&r), "nonce_invalid");
+    CHECK_INT(attest(port, s(&ev), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "aGVsbG8=", NULL,
+                     &r),
+              401);
+    CHECK_STR(reason(&r), "nonce_invalid");
+    /* runtime data other than the evidence binds */
+    get_nonce(port, nonce, sizeof nonce);
+    evidence_b64(&ev, m_good, false, nonce, "hello", NULL);
+    CHECK_INT(attest(port, s(&ev), nonce, "aGVsbE8=", NULL, &r), 401);
+    CHECK_STR(reason(&r), "report_data_mismatch");
+    /* a wrong measurement, a debug enclave: the policy's reasons */
+    get_nonce(port, nonce, sizeof nonce);
+    evidence_b64(&ev, m_bad, false, nonce, NULL, NULL);
+    CHECK_INT(attest(port, s(&ev), nonce, NULL, NULL, &r), 403);
+    CHECK_STR(reason(&r), "policy_rejected");
+    CHECK_CONTAINS(s(&r), "\"reasons\":[{\"code\":");
+    get_nonce(port, nonce, sizeof nonce);
+    evidence_b64(&ev, m_good, true, nonce, NULL, NULL);
+    CHECK_INT(attest(port, s(&ev), nonce, NULL, NULL, &r), 403);
+    CHECK_CONTAINS(s(&r), "\"code\":\"debug\"");
+    /* evidence that is not evidence; a body that is not JSON, or not JSON-typed, or too big */
+    CHECK_INT(attest(port, "aGVsbG8gd29ybGQ=", NULL, NULL, NULL, &r), 400);
+    CHECK_INT(attest(port, "not base64!", NULL, NULL, NULL, &r), 400);
+    CHECK_INT(call(port, "POST", "/v1/attest", "application/json", "{\"evidence\":", NULL, &r),
+              400);
+    CHECK_CONTAINS(s(&r), "not JSON");
+    CHECK_INT(call(port, "POST", "/v1/attest", "text/plain", "{}", NULL, &r), 415);
+    {
+        static char big[70000];
+        memset(big, 'a', sizeof big - 1);
+        CHECK_INT(call(port, "POST", "/v1/attest", "application/json", big, NULL, &r), 413);
+    }
+    CHECK_INT(call(port, "GET", "/v1/attest", NULL, NULL, NULL, &r), 405);
+
+    /* policies: the admin token guards them; a stored policy decides when named */
+    char pol[256];
+    ccz_hex_to_str(hex, m_bad, 32);
+    snprintf(pol, sizeof pol, "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"%s\"}]}", hex);
+    CHECK_INT(call(port, "PUT", "/v1/policies/bad-only", "application/json", pol, NULL, &r), 401);
+    CHECK_STR(reason(&r), "unauthorized");
+    CHECK_INT(call(port, "PUT", "/v1/policies/bad-only", "application/json", pol, "wrong-token-0000",
+                   &r),
+              401);
+    CHECK_INT(call(port, "PUT", "/v1/policies/bad-only", "application/json", pol, admin, &r), 201);
+    CHECK_INT(call(port, "PUT", "/v1/policies/bad-only", "application/json", pol, admin, &r), 200);
+    CHECK_INT(call(port, "PUT", "/v1/policies/broken", "application/json", "{\"sgx\": 7}", admin,
+                   &r),
+              400);
+    CHECK_INT(call(port, "PUT", "/v1/policies/no%20spaces", "application/json", pol, admin, &r),
+              400);
+    CHECK_INT(call(port, "GET", "/v1/policies", NULL, NULL, admin, &r), 200);
+    CHECK_CONTAINS(s(&r), "{\"policies\":[\"bad-only\"]}");
+    get_nonce(port, nonce, sizeof nonce);
+    evidence_b64(&ev, m_bad, false, nonce, NULL, NULL);
+    CHECK_INT(attest(port, s(&ev), nonce, NULL, "bad-only", &r), 200);
+    CHECK_INT(attest(port, s(&ev), NULL, NULL, "missing", &r), 404);
+
+    /* an RA-TLS certificate as evidence, its nonce in the claims */
+    get_nonce(port, nonce, sizeof nonce);
+    {
+        ccz_attester_opts o = CCZ_ATTESTER_OPTS_INIT;
+        o.tee = CCZ_TEE_SIM;
+        o.sim.dir = plat;
+        o.sim.measurement = m_good;
+        ccz_attester *a;
+        CHECK_OK(ccz_attester_new(&a, &o));
+        ccz_ratls_cert_opts co = CCZ_RATLS_CERT_OPTS_INIT;
+        co.nonce = CCZ_SPAN(nonce, strlen(nonce));
+        X509 *x = NULL;
+        EVP_PKEY *k = NULL;
+        CHECK_OK(ccz_ratls_cert_create(&x, &k, a, &co));
+        unsigned char *der = NULL;
+        int n = i2d_X509(x, &der);
+        ccz_buf_reset(&ev);
+        CHECK_OK(ccz_base64_encode(&ev, CCZ_SPAN(der, (size_t)n)));
+        CHECK_INT(attest(port, s(&ev), nonce, NULL, NULL, &r), 200);
+        get_nonce(port, nonce, sizeof nonce); /* another nonce than the certificate carries */
+        CHECK_INT(attest(port, s(&ev), nonce, NULL, NULL, &r), 401);
+        OPENSSL_free(der);
+        X509_free(x);
+        EVP_PKEY_free(k);
+        ccz_attester_free(a);
+    }
+
+    /* the service survives a truncated request */
+    CHECK_INT(call(port, "GET", "/healthz", NULL, NULL, NULL, &r), 200);
+    CHECK_INT(call(port, "GET", "/metrics", NULL, NULL, NULL, &r), 200);
+    CHECK_CONTAINS(s(&r), "ccz_attestation_tokens_total 3\n");
+
+    /* a restart keeps the policies, the signing key (old tokens verify) and the admin token */
+    char kid_before[1024];
+    snprintf(kid_before, sizeof kid_before, "%s", s(&jwks));
+    stop(svc, cfg);
+    svc = start(&cfg, NULL, NULL);
+    port = ccz_svc_port(svc);
+    jwks_of(port, &jwks);
+    CHECK_STR(s(&jwks), kid_before);
+    CHECK_OK(ccz_attestation_token_verify(&claims, tok, s(&jwks), jwks.len, time(NULL)));
+    ccz_json_free(claims);
+    CHECK_INT(call(port, "GET", "/v1/policies/bad-only", NULL, NULL, admin, &r), 200);
+    CHECK_INT(call(port, "DELETE", "/v1/policies/bad-only", NULL, NULL, admin, &r), 204);
+    CHECK_INT(call(port, "GET", "/v1/policies/bad-only", NULL, NULL, admin, &r), 404);
+    stop(svc, cfg);
+
+    /* a nonce expires */
+    svc = start(&cfg, "nonce-ttl", "1");
+    port = ccz_svc_port(svc);
+    get_nonce(port, nonce, sizeof nonce);
+    evidence_b64(&ev, m_good, false, nonce, NULL, NULL);
+    sleep(2);
+    CHECK_INT(attest(port, s(&ev), nonce, NULL, NULL, &r), 401);
+    CHECK_STR(reason(&r), "nonce_invalid");
+    stop(svc, cfg);
+
+    /* configuration errors name the option */
+    CHECK_OK(ccz_svc_config_new(&cfg, "attestation"));
+    CHECK_STATUS(ccz_svc_config_set(cfg, "no-such-option", "1"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "--no-such-option");
+    CHECK_STATUS(ccz_svc_config_set(cfg, "token-ttl", "soon"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(ccz_svc_config_set(cfg, "token-alg", "RS256"));
+    CHECK_OK(ccz_svc_config_set(cfg, "data-dir", data));
+    CHECK_OK(ccz_svc_config_set(cfg, "listen", "127.0.0.1:0"));
+    CHECK_STATUS(ccz_svc_start(&svc, cfg, false), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "ES256 or ES384");
+    ccz_svc_config_free(cfg);
+    CHECK_STATUS(ccz_svc_config_new(&cfg, "nope"), CCZ_ERR_NOT_FOUND);
+
+    ccz_buf_free(&r);
+    ccz_buf_free(&ev);
+    ccz_buf_free(&jwks);
+    curl_global_cleanup();
+}
+
+TEST_MAIN(T(test_service))
