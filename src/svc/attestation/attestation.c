@@ -27,6 +27,7 @@
 #include "store/store.h"
 #include "svc/svc.h"
 #include "x509/x509.h"
+#include "svc/attestation/internal.h"
 
 #define NONCE_BYTES 32
 #define POLICY_ID_MAX 64
@@ -37,6 +38,8 @@ static const ccz_svc_option options[] = {
     {"token-ttl", CCZ_SVC_UINT, "300", "SECONDS", "how long a token is valid"},
     {"nonce-ttl", CCZ_SVC_UINT, "300", "SECONDS", "how long a nonce waits for its evidence"},
     {"issuer", CCZ_SVC_STRING, "ccz-attestation", "NAME", "the tokens' iss"},
+    {"kbs-session-ttl", CCZ_SVC_UINT, "300", "SECONDS",
+     "how long a KBS session (its cookie) lasts after /kbs/v0/auth"},
     {"secret", CCZ_SVC_LIST, NULL, "NAME=FILE",
      "a secret for secret provisioning (repeatable; see the policy's secrets section)"},
 };
@@ -44,20 +47,11 @@ static const ccz_svc_option options[] = {
 static const store_migration migrations[] = {
     {1, "CREATE TABLE policies (id TEXT PRIMARY KEY, doc TEXT NOT NULL, "
         "updated INTEGER NOT NULL)"},
+    /* KBS resources: repository/type/tag, the bytes, an optional policy of their own */
+    {2, "CREATE TABLE kbs_resources (path TEXT PRIMARY KEY, data BLOB NOT NULL, policy TEXT, "
+        "updated INTEGER NOT NULL)"},
 };
 
-typedef struct {
-    svc_common *sc;
-    store *db;
-    EVP_PKEY *signing_key;
-    char kid[JOSE_THUMBPRINT_LEN + 1];
-    json_t *jwks;
-    uint8_t admin_hash[32]; /* SHA-256 of the admin token: compared in constant time */
-    unsigned token_ttl, nonce_ttl;
-    const char *issuer;
-    struct event *purge;
-    uint64_t tokens, refused;
-} attestation;
 
 /* ---- keys and tokens ---------------------------------------------------------------------------*/
 
@@ -122,17 +116,14 @@ static ccz_status load_keys(attestation *a)
 
 /* ---- helpers -----------------------------------------------------------------------------------*/
 
-static int64_t now_unix(void)
+int64_t att_now(void)
 {
     return (int64_t)time(NULL);
 }
 
 /* A refusal with a stable reason code beside the message. */
-static void refuse(attestation *a, http_request *r, int status, const char *code, const char *fmt,
-                   ...) CCZ_PRINTF(5, 6);
-
-static void refuse(attestation *a, http_request *r, int status, const char *code, const char *fmt,
-                   ...)
+void att_refuse(attestation *a, http_request *r, int status, const char *code, const char *fmt,
+                ...)
 {
     char msg[600];
     va_list ap;
@@ -152,11 +143,11 @@ static void refuse(attestation *a, http_request *r, int status, const char *code
     json_decref(j);
 }
 
-static bool admin_ok(attestation *a, http_request *r)
+bool att_admin_ok(attestation *a, http_request *r)
 {
     const char *h = http_request_header(r, "authorization");
     if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
-        refuse(a, r, 401, "unauthorized", "this endpoint needs the admin token as "
+        att_refuse(a, r, 401, "unauthorized", "this endpoint needs the admin token as "
                                           "'Authorization: Bearer TOKEN'");
         return false;
     }
@@ -164,13 +155,13 @@ static bool admin_ok(attestation *a, http_request *r)
     const char *t = h + 7;
     SHA256((const uint8_t *)t, strlen(t), got);
     if (!ccz_ct_equal(got, a->admin_hash, sizeof got)) {
-        refuse(a, r, 401, "unauthorized", "the admin token is not right");
+        att_refuse(a, r, 401, "unauthorized", "the admin token is not right");
         return false;
     }
     return true;
 }
 
-static bool decode_b64(ccz_buf *out, const char *text)
+bool att_decode_b64(ccz_buf *out, const char *text)
 {
     size_t n = strlen(text);
     if (ccz_base64_decode(out, text, n) == CCZ_OK)
@@ -198,7 +189,7 @@ static void get_nonce(http_request *r, void *payload)
     attestation *a = payload;
     uint8_t raw[NONCE_BYTES];
     ccz_buf text = CCZ_BUF_INIT;
-    int64_t exp = now_unix() + a->nonce_ttl;
+    int64_t exp = att_now() + a->nonce_ttl;
     if (RAND_bytes(raw, sizeof raw) != 1 ||
         jose_b64url_encode(&text, CCZ_SPAN(raw, sizeof raw)) != CCZ_OK ||
         store_kv_put(a->db, "nonce", (const char *)text.ptr, "", 0, exp) != CCZ_OK) {
@@ -225,23 +216,23 @@ static bool read_attest(attestation *a, http_request *r, json_t *body, attest_re
 {
     const char *ev = json_string_value(json_object_get(body, "evidence"));
     if (!ev) {
-        refuse(a, r, 400, "bad_request", "\"evidence\" (base64) is required");
+        att_refuse(a, r, 400, "bad_request", "\"evidence\" (base64) is required");
         return false;
     }
-    if (!decode_b64(&q->evidence, ev) || q->evidence.len == 0) {
-        refuse(a, r, 400, "bad_request", "\"evidence\" is not base64");
+    if (!att_decode_b64(&q->evidence, ev) || q->evidence.len == 0) {
+        att_refuse(a, r, 400, "bad_request", "\"evidence\" is not base64");
         return false;
     }
     json_t *nonce = json_object_get(body, "nonce");
     if (nonce && !json_is_string(nonce)) {
-        refuse(a, r, 400, "bad_request", "\"nonce\" must be a string from /v1/nonce");
+        att_refuse(a, r, 400, "bad_request", "\"nonce\" must be a string from /v1/nonce");
         return false;
     }
     q->nonce = json_string_value(nonce);
     json_t *rd = json_object_get(body, "runtime_data");
     if (rd) {
-        if (!json_is_string(rd) || !decode_b64(&q->runtime_data, json_string_value(rd))) {
-            refuse(a, r, 400, "bad_request", "\"runtime_data\" must be base64");
+        if (!json_is_string(rd) || !att_decode_b64(&q->runtime_data, json_string_value(rd))) {
+            att_refuse(a, r, 400, "bad_request", "\"runtime_data\" must be base64");
             return false;
         }
         q->has_runtime_data = true;
@@ -253,13 +244,13 @@ static bool read_attest(attestation *a, http_request *r, json_t *body, attest_re
         bool ok = s && ccz_buf_append_str(&q->collateral_text, s) == CCZ_OK;
         free(t);
         if (!ok) {
-            refuse(a, r, 400, "bad_request", "\"collateral\" must be an object or a string");
+            att_refuse(a, r, 400, "bad_request", "\"collateral\" must be an object or a string");
             return false;
         }
     }
     json_t *pol = json_object_get(body, "policy");
     if (pol && (!json_is_string(pol) || !valid_policy_id(json_string_value(pol)))) {
-        refuse(a, r, 400, "bad_request", "\"policy\" must be a policy id");
+        att_refuse(a, r, 400, "bad_request", "\"policy\" must be a policy id");
         return false;
     }
     q->policy_id = json_string_value(pol);
@@ -286,7 +277,7 @@ static ccz_status policy_row(const store_row *row, void *payload)
 }
 
 /* The EAR trustworthiness claims (AR4SI tiers: 2 affirming, 32 warning) from accepted claims. */
-static json_t *submod(const ccz_claims *c, const char *policy_id, const attest_req *q)
+static json_t *submod(const ccz_claims *c, const char *policy_id, const ccz_span *runtime_data)
 {
     bool tcb_ok = !c->tcb_status[0] || strcmp(c->tcb_status, "UpToDate") == 0;
     int hardware = c->simulated || !tcb_ok ? 32 : 2;
@@ -298,9 +289,9 @@ static json_t *submod(const ccz_claims *c, const char *policy_id, const attest_r
                           configuration, "executables", 2, "hardware", hardware,
                           "ear.appraisal-policy-id", policy_id, "ear.veraison.annotated-evidence",
                           ev ? ev : json_null(), "ccz.simulated", c->simulated);
-    if (s && q->has_runtime_data) {
+    if (s && runtime_data) {
         ccz_buf b = CCZ_BUF_INIT;
-        if (jose_b64url_encode(&b, ccz_buf_span(&q->runtime_data)) != CCZ_OK ||
+        if (jose_b64url_encode(&b, *runtime_data) != CCZ_OK ||
             json_object_set_new(s, "ccz.runtime-data", json_string((const char *)b.ptr)) != 0) {
             json_decref(s);
             s = NULL;
@@ -310,15 +301,16 @@ static json_t *submod(const ccz_claims *c, const char *policy_id, const attest_r
     return s;
 }
 
-static ccz_status issue_token(ccz_buf *out, attestation *a, const ccz_claims *c,
-                              const char *policy_id, const attest_req *q)
+ccz_status att_issue_token(ccz_buf *out, attestation *a, const ccz_claims *c,
+                           const char *policy_id, const char *nonce, const ccz_span *runtime_data,
+                           json_t *extra)
 {
-    int64_t now = now_unix();
+    int64_t now = att_now();
     uint8_t jti[16];
     char jti_hex[33];
     CCZ_ENSURE(RAND_bytes(jti, sizeof jti) == 1, CCZ_ERR_CRYPTO, "no randomness");
     ccz_hex_to_str(jti_hex, jti, sizeof jti);
-    json_t *sm = submod(c, policy_id, q);
+    json_t *sm = submod(c, policy_id, runtime_data);
     json_t *claims = sm ? json_pack("{s:s,s:I,s:I,s:I,s:s,s:s,s:{s:s,s:s},s:{s:o}}", "eat_profile",
                                     CCZ_EAR_PROFILE, "iat", (json_int_t)now, "nbf",
                                     (json_int_t)now, "exp", (json_int_t)(now + a->token_ttl),
@@ -328,7 +320,9 @@ static ccz_status issue_token(ccz_buf *out, attestation *a, const ccz_claims *c,
                         : NULL;
     CCZ_ENSURE(claims, CCZ_ERR_NOMEM, "out of memory");
     ccz_status st = CCZ_OK;
-    if (q->nonce && json_object_set_new(claims, "eat_nonce", json_string(q->nonce)) != 0)
+    if (nonce && json_object_set_new(claims, "eat_nonce", json_string(nonce)) != 0)
+        st = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    if (st == CCZ_OK && extra && json_object_update(claims, extra) != 0)
         st = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     if (st == CCZ_OK)
         st = jose_jwt_sign(out, a->signing_key, a->kid, claims);
@@ -359,7 +353,7 @@ static void post_attest(http_request *r, void *payload)
         ccz_status st = store_exec(a->db, NULL, "SELECT doc FROM policies WHERE id = ?",
                                    STORE_PARAMS(STORE_TEXT(q.policy_id)), policy_row, &pl);
         if (st != CCZ_OK || !stored) {
-            refuse(a, r, st == CCZ_OK ? 404 : 500, "policy_not_found", "no policy '%s'%s%s",
+            att_refuse(a, r, st == CCZ_OK ? 404 : 500, "policy_not_found", "no policy '%s'%s%s",
                    q.policy_id, st ? ": " : "", st ? ccz_error_detail() : "");
             goto out;
         }
@@ -368,12 +362,12 @@ static void post_attest(http_request *r, void *payload)
     if (q.nonce) {
         ccz_status st = store_kv_take(a->db, NULL, "nonce", q.nonce);
         if (st == CCZ_ERR_NOT_FOUND || st == CCZ_ERR_INVALID_ARGUMENT) {
-            refuse(a, r, 401, "nonce_invalid",
+            att_refuse(a, r, 401, "nonce_invalid",
                    "the nonce is unknown, expired or used already: get a new one from /v1/nonce");
             goto out;
         }
         if (st != CCZ_OK) {
-            refuse(a, r, 500, "internal", "the nonce store failed: %s", ccz_error_detail());
+            att_refuse(a, r, 500, "internal", "the nonce store failed: %s", ccz_error_detail());
             goto out;
         }
     }
@@ -381,12 +375,12 @@ static void post_attest(http_request *r, void *payload)
         ccz_status st = ccz_collateral_parse(&coll, (const char *)q.collateral_text.ptr,
                                              q.collateral_text.len);
         if (st != CCZ_OK) {
-            refuse(a, r, 400, "bad_request", "\"collateral\": %s", ccz_error_detail());
+            att_refuse(a, r, 400, "bad_request", "\"collateral\": %s", ccz_error_detail());
             goto out;
         }
     }
     ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
-    vo.at_unix = now_unix();
+    vo.at_unix = att_now();
     vo.trust = sc->trust;
     vo.collateral = coll ? coll : sc->collateral;
     uint8_t expected[64];
@@ -396,7 +390,7 @@ static void post_attest(http_request *r, void *payload)
         x509_read_cert(&cert, ccz_buf_span(&q.evidence)) == CCZ_OK) {
         /* an RA-TLS certificate: the evidence binds its key; a nonce rides in its claims */
         if (q.has_runtime_data) {
-            refuse(a, r, 400, "bad_request",
+            att_refuse(a, r, 400, "bad_request",
                    "an RA-TLS certificate binds its own key, not \"runtime_data\"");
             goto out;
         }
@@ -404,7 +398,7 @@ static void post_attest(http_request *r, void *payload)
         if (q.nonce && (ccz_ratls_inspect(&info, cert) != CCZ_OK || !info.has_nonce ||
                         info.nonce.len != strlen(q.nonce) ||
                         memcmp(info.nonce.ptr, q.nonce, info.nonce.len) != 0)) {
-            refuse(a, r, 401, "report_data_mismatch",
+            att_refuse(a, r, 401, "report_data_mismatch",
                    "the certificate's claims do not carry the nonce");
             ccz_ratls_info_free(&info);
             goto out;
@@ -431,7 +425,7 @@ static void post_attest(http_request *r, void *payload)
                       EVP_DigestFinal_ex(md, expected, &n) && n == 64;
             EVP_MD_CTX_free(md);
             if (!ok) {
-                refuse(a, r, 500, "internal", "SHA-512 failed");
+                att_refuse(a, r, 500, "internal", "SHA-512 failed");
                 goto out;
             }
             vo.expected_report_data = expected;
@@ -440,7 +434,7 @@ static void post_attest(http_request *r, void *payload)
     }
     if (st != CCZ_OK) {
         int code = ccz_status_class(st) == CCZ_CLASS_INPUT ? 400 : 401;
-        refuse(a, r, code, ccz_status_name(st), "the evidence did not verify at %s: %s",
+        att_refuse(a, r, code, ccz_status_name(st), "the evidence did not verify at %s: %s",
                res.step ? res.step : "?", res.message);
         goto out;
     }
@@ -460,7 +454,9 @@ static void post_attest(http_request *r, void *payload)
         json_decref(j);
         goto out;
     }
-    st = issue_token(&token, a, &res.claims, policy_name, &q);
+    ccz_span rd = ccz_buf_span(&q.runtime_data);
+    st = att_issue_token(&token, a, &res.claims, policy_name, q.nonce,
+                         q.has_runtime_data ? &rd : NULL, NULL);
     if (st != CCZ_OK) {
         http_reply_error(r, 500, "cannot sign the token: %s", ccz_error_detail());
         goto out;
@@ -507,7 +503,7 @@ static ccz_status policy_id_row(const store_row *row, void *payload)
 static void list_policies(http_request *r, void *payload)
 {
     attestation *a = payload;
-    if (!admin_ok(a, r))
+    if (!att_admin_ok(a, r))
         return;
     json_t *ids = json_array();
     if (!ids || store_exec(a->db, NULL, "SELECT id FROM policies ORDER BY id", NULL, 0,
@@ -524,11 +520,11 @@ static void list_policies(http_request *r, void *payload)
 static void policy(http_request *r, void *payload)
 {
     attestation *a = payload;
-    if (!admin_ok(a, r))
+    if (!att_admin_ok(a, r))
         return;
     const char *id = http_request_rest(r), *m = http_request_method(r);
     if (!valid_policy_id(id)) {
-        refuse(a, r, 400, "bad_request", "a policy id is 1 to %d of A-Z a-z 0-9 . _ -",
+        att_refuse(a, r, 400, "bad_request", "a policy id is 1 to %d of A-Z a-z 0-9 . _ -",
                POLICY_ID_MAX);
         return;
     }
@@ -539,7 +535,7 @@ static void policy(http_request *r, void *payload)
         if (st == CCZ_OK && doc)
             http_reply_json(r, 200, doc);
         else if (st == CCZ_OK)
-            refuse(a, r, 404, "policy_not_found", "no policy '%s'", id);
+            att_refuse(a, r, 404, "policy_not_found", "no policy '%s'", id);
         else
             http_reply_error(r, 500, "%s", ccz_error_detail());
         json_decref(doc);
@@ -552,7 +548,7 @@ static void policy(http_request *r, void *payload)
         if (st != CCZ_OK)
             http_reply_error(r, 500, "%s", ccz_error_detail());
         else if (!changes)
-            refuse(a, r, 404, "policy_not_found", "no policy '%s'", id);
+            att_refuse(a, r, 404, "policy_not_found", "no policy '%s'", id);
         else
             http_reply(r, 204, NULL, CCZ_SPAN(NULL, 0));
         return;
@@ -566,12 +562,12 @@ static void policy(http_request *r, void *payload)
     ccz_status st = text ? ccz_policy_parse(&p, text, strlen(text)) : CCZ_ERR_NOMEM;
     ccz_policy_free(p);
     if (st != CCZ_OK) {
-        refuse(a, r, 400, "policy_invalid", "the policy does not parse: %s", ccz_error_detail());
+        att_refuse(a, r, 400, "policy_invalid", "the policy does not parse: %s", ccz_error_detail());
     } else {
         int64_t changes = 0;
         bool existed = store_exec(a->db, &changes, "UPDATE policies SET doc = ?, updated = ? "
                                                    "WHERE id = ?",
-                                  STORE_PARAMS(STORE_TEXT(text), STORE_INT(now_unix()),
+                                  STORE_PARAMS(STORE_TEXT(text), STORE_INT(att_now()),
                                                STORE_TEXT(id)),
                                   NULL, NULL) == CCZ_OK &&
                        changes == 1;
@@ -579,7 +575,7 @@ static void policy(http_request *r, void *payload)
                      : store_exec(a->db, NULL, "INSERT INTO policies (id, doc, updated) "
                                                "VALUES (?, ?, ?)",
                                   STORE_PARAMS(STORE_TEXT(id), STORE_TEXT(text),
-                                               STORE_INT(now_unix())),
+                                               STORE_INT(att_now())),
                                   NULL, NULL);
         if (st != CCZ_OK) {
             http_reply_error(r, 500, "cannot keep the policy: %s", ccz_error_detail());
@@ -613,13 +609,14 @@ static void purge(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     attestation *a = arg;
-    if (store_kv_purge_expired(a->db, now_unix()) != CCZ_OK)
+    if (store_kv_purge_expired(a->db, att_now()) != CCZ_OK)
         ccz_log(CCZ_LOG_WARN, "attestation: cannot purge expired nonces: %s", ccz_error_detail());
 }
 
 static void stop(void *state)
 {
     attestation *a = state;
+    kbs_stop(a);
     if (a->purge)
         event_free(a->purge);
     store_close(a->db);
@@ -637,6 +634,7 @@ static ccz_status start(void **state, svc_common *sc, const ccz_svc_config *c)
     a->token_ttl = svc_uint(c, "token-ttl");
     a->nonce_ttl = svc_uint(c, "nonce-ttl");
     a->issuer = svc_str(c, "issuer");
+    a->kbs_session_ttl = svc_uint(c, "kbs-session-ttl");
     CCZ_ENSURE(a->token_ttl && a->nonce_ttl, CCZ_ERR_INVALID_ARGUMENT,
                "--token-ttl and --nonce-ttl must be at least a second");
     char path[4200];
@@ -651,6 +649,7 @@ static ccz_status start(void **state, svc_common *sc, const ccz_svc_config *c)
     CCZ_GUARD(http_route(h, "GET", "/v1/policies/", true, policy, a));
     CCZ_GUARD(http_route(h, "PUT", "/v1/policies/", true, policy, a));
     CCZ_GUARD(http_route(h, "DELETE", "/v1/policies/", true, policy, a));
+    CCZ_GUARD(kbs_start(a));
     http_server_set_metrics(h, metrics, a);
     a->purge = event_new(http_server_base(h), -1, EV_PERSIST, purge, a);
     CCZ_ENSURE(a->purge, CCZ_ERR_NOMEM, "out of memory");

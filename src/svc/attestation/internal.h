@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The attestation service's parts (internal): the attestation API (attestation.c) and the KBS
+ * endpoints (kbs.c) share the service's state, token issuing and refusals. */
+#ifndef CCZ_SRC_SVC_ATTESTATION_H
+#define CCZ_SRC_SVC_ATTESTATION_H
+
+#include <event2/event.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "jose/jose.h"
+#include "store/store.h"
+#include "svc/svc.h"
+
+typedef struct {
+    svc_common *sc;
+    store *db;
+    EVP_PKEY *signing_key;
+    char kid[JOSE_THUMBPRINT_LEN + 1];
+    json_t *jwks;
+    uint8_t admin_hash[32]; /* SHA-256 of the admin token: compared in constant time */
+    unsigned token_ttl, nonce_ttl;
+    const char *issuer;
+    struct event *purge;
+    uint64_t tokens, refused;
+    unsigned kbs_session_ttl;
+    uint64_t kbs_attested, kbs_resources;
+} attestation;
+
+int64_t att_now(void);
+/* Answers {"error": {"code", "status", "reason", "message"}}. */
+void att_refuse(attestation *a, http_request *r, int status, const char *code, const char *fmt,
+                ...) CCZ_PRINTF(5, 6);
+/* Whether the request carries the admin token (else it has been answered 401). */
+bool att_admin_ok(attestation *a, http_request *r);
+/* base64 or base64url */
+bool att_decode_b64(ccz_buf *out, const char *text);
+/* An EAR token for accepted claims; extra members are merged into the claims. */
+CCZ_NODISCARD ccz_status att_issue_token(ccz_buf *out, attestation *a, const ccz_claims *c,
+                                         const char *policy_id, const char *nonce,
+                                         const ccz_span *runtime_data, json_t *extra);
+/* Registers the KBS endpoints (kbs.c). */
+CCZ_NODISCARD ccz_status kbs_start(attestation *a);
+void kbs_stop(attestation *a);
+
+#endif
