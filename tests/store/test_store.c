@@ -413,7 +413,7 @@ static void test_constraints(void)
 static void test_exec_rejects(void)
 {
     store *s = NULL;
-    CHECK_OK(store_open(&s, ":memory:", v1, CCZ_ARRAY_LEN(v1)));
+    CHECK_OK(store_open(&s, db_path("rejects.db"), v1, CCZ_ARRAY_LEN(v1)));
     ccz_log_set_level(CCZ_LOG_OFF);
     CHECK_STATUS(store_exec(s, NULL, "SELECT 1; DROP TABLE item", NULL, 0, NULL, NULL),
                  CCZ_ERR_INVALID_ARGUMENT);
@@ -430,10 +430,23 @@ static void test_exec_rejects(void)
     CHECK_STATUS(store_exec(s, NULL, "SELECT ?", STORE_PARAMS(STORE_BLOB(NULL, 3)), NULL, NULL),
                  CCZ_ERR_INVALID_ARGUMENT);
     /* "defensive": the schema cannot be written behind SQLite's back */
-    CHECK_STATUS(store_exec(s, NULL, "PRAGMA writable_schema = ON", NULL, 0, NULL, NULL),
-                 CCZ_OK);
     CHECK_STATUS(store_exec(s, NULL, "DELETE FROM sqlite_schema", NULL, 0, NULL, NULL),
                  CCZ_ERR_INVALID_ARGUMENT);
+    /* nor can a statement undo the store's settings, attach files, or handle transactions */
+    const char *denied[] = {"PRAGMA writable_schema = ON", "PRAGMA synchronous = OFF",
+                            "PRAGMA journal_mode = DELETE", "PRAGMA foreign_keys = OFF",
+                            "ATTACH DATABASE ':memory:' AS other", "BEGIN", "COMMIT",
+                            "ROLLBACK", "SAVEPOINT x", "RELEASE x"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(denied); i++) {
+        CHECK_STATUS(store_exec(s, NULL, denied[i], NULL, 0, NULL, NULL),
+                     CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ccz_error_detail(), "not authorized");
+    }
+    /* not even as a statement the store ran itself while opening */
+    CHECK_STATUS(store_exec(s, NULL, "PRAGMA journal_mode = WAL", NULL, 0, NULL, NULL),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_INT(count(s, "PRAGMA foreign_keys"), 1);
+    CHECK_OK(store_exec(s, NULL, "PRAGMA table_info(item)", NULL, 0, NULL, NULL));
     ccz_log_set_level(CCZ_LOG_WARN);
     CHECK_INT(count(s, "SELECT count(*) FROM item"), 0); /* still there */
     store_close(s);
