@@ -95,6 +95,33 @@ static void test_failed_migration_rolls_back(void)
     store_close(s);
 }
 
+/* The DDL services' later migrations need runs past the store's authorizer. */
+static void test_migration_ddl(void)
+{
+    const store_migration m[] = {
+        v2[0], v2[1],
+        {3, "ALTER TABLE item RENAME COLUMN note TO remark;"
+            "ALTER TABLE item DROP COLUMN remark;"
+            "DROP TABLE pet;"
+            "ALTER TABLE owner RENAME TO person;"
+            "CREATE INDEX item_n ON item (n);"
+            "CREATE VIEW big AS SELECT id FROM item WHERE n > 10;"
+            "CREATE TRIGGER item_touch AFTER UPDATE ON item BEGIN"
+            " UPDATE person SET name = name WHERE 0; END;"
+            "INSERT INTO person (name) VALUES ('fixed data');"}};
+    store *s = NULL;
+    CHECK_OK(store_open(&s, ":memory:", m, CCZ_ARRAY_LEN(m)));
+    int64_t v = -1;
+    CHECK_OK(store_schema_version(s, &v));
+    CHECK_INT(v, 3);
+    CHECK_INT(count(s, "SELECT count(*) FROM person"), 1);
+    CHECK_OK(store_exec(s, NULL, "INSERT INTO item (id, n) VALUES ('x', 11)", NULL, 0, NULL,
+                        NULL));
+    CHECK_OK(store_exec(s, NULL, "UPDATE item SET n = 12", NULL, 0, NULL, NULL));
+    CHECK_INT(count(s, "SELECT count(*) FROM big"), 1);
+    store_close(s);
+}
+
 static void test_bad_migration_list(void)
 {
     store *s = (store *)1;
@@ -876,7 +903,7 @@ static void test_sqlite_out_of_memory(void)
     CHECK_INT(sqlite3_config(SQLITE_CONFIG_MALLOC, &real_mem), SQLITE_OK);
 }
 
-TEST_MAIN(T(test_migrations_applied_once), T(test_failed_migration_rolls_back),
+TEST_MAIN(T(test_migrations_applied_once), T(test_failed_migration_rolls_back), T(test_migration_ddl),
           T(test_bad_migration_list), T(test_state_survives_restart),
           T(test_newer_schema_refused), T(test_missing_directory), T(test_not_a_store),
           T(test_put_get_replace_delete), T(test_bad_names), T(test_take_single_use),
