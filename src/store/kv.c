@@ -3,6 +3,8 @@
  * (so every backend gets it from the same portable SQL). Values may be secrets: they are copied
  * only into the caller's buffer, and a failed read leaves that buffer as it was, wiped past its
  * old end. Keys and namespaces are not secret but are not logged either. */
+#include <string.h>
+
 #include "store/internal.h"
 
 static bool utf8_valid(const unsigned char *p, size_t n)

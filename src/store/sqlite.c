@@ -31,6 +31,7 @@ typedef struct {
     char *path;
     cache_slot cache[CACHE_SLOTS];
     unsigned victim;
+    bool own; /* the store's own transaction statements are being prepared */
 } sq;
 
 /* ---- errors ----------------------------------------------------------------------------------*/
@@ -54,6 +55,7 @@ static ccz_status map_rc(int rc)
     case SQLITE_NOTADB:
         return CCZ_ERR_MALFORMED;
     case SQLITE_ERROR:
+    case SQLITE_AUTH:
     case SQLITE_RANGE:
     case SQLITE_MISUSE:
     case SQLITE_MISMATCH:
@@ -138,6 +140,15 @@ static ccz_status stmt_get(sq *q, const char *sql, sqlite3_stmt **out, int *slot
     *c = (cache_slot){key, st, true};
     *slot = pick;
     return CCZ_OK;
+}
+
+static void cache_clear(sq *q)
+{
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        sqlite3_finalize(q->cache[i].st);
+        free(q->cache[i].sql);
+        q->cache[i] = (cache_slot){NULL, NULL, false};
+    }
 }
 
 static void stmt_put(sq *q, sqlite3_stmt *st, int slot)
@@ -225,6 +236,37 @@ static ccz_status sq_script(void *impl, const char *sql)
     return rc == SQLITE_OK ? CCZ_OK : sq_fail(q, rc, sql);
 }
 
+/* What a statement of the caller's may not do, checked as SQLite compiles it: end or open
+ * transactions behind store_tx's back, attach other files, or change a setting (a pragma with a
+ * value: journal_mode, synchronous, foreign_keys...) the store's guarantees rest on. Pragmas
+ * that only read are fine. */
+static int authorize(void *payload, int action, const char *a1, const char *a2, const char *db,
+                     const char *trigger)
+{
+    (void)db, (void)trigger;
+    const sq *q = payload;
+    static const char *const reading[] = {"table_info", "table_xinfo", "index_list",
+                                          "index_info", "index_xinfo", "foreign_key_list",
+                                          "foreign_key_check", "integrity_check", "quick_check"};
+    switch (action) {
+    case SQLITE_TRANSACTION:
+    case SQLITE_SAVEPOINT:
+        return q->own ? SQLITE_OK : SQLITE_DENY;
+    case SQLITE_ATTACH:
+    case SQLITE_DETACH:
+        return SQLITE_DENY;
+    case SQLITE_PRAGMA:
+        if (!a2)
+            return SQLITE_OK;
+        for (size_t i = 0; i < CCZ_ARRAY_LEN(reading); i++)
+            if (a1 && strcmp(a1, reading[i]) == 0)
+                return SQLITE_OK;
+        return SQLITE_DENY;
+    default:
+        return SQLITE_OK;
+    }
+}
+
 static ccz_status sq_tx(void *impl, store_tx_op op)
 {
     static const char *const sql[] = {
@@ -235,7 +277,11 @@ static ccz_status sq_tx(void *impl, store_tx_op op)
         [STORE_TX_RELEASE] = "RELEASE store_tx",
         [STORE_TX_ROLLBACK_TO] = "ROLLBACK TO store_tx; RELEASE store_tx",
     };
-    return sq_script(impl, sql[op]);
+    sq *q = impl;
+    q->own = true;
+    ccz_status s = sq_script(q, sql[op]);
+    q->own = false;
+    return s;
 }
 
 static bool sq_in_tx(void *impl)
@@ -367,7 +413,12 @@ static ccz_status configure(sq *q, bool memory)
             return ccz_fail(CCZ_ERR_IO, "store %s: cannot use write-ahead logging (journal "
                             "mode stays %s)", q->path, o.text);
     }
-    return sq_script(q, "PRAGMA synchronous = FULL");
+    CCZ_GUARD(sq_script(q, "PRAGMA synchronous = FULL"));
+    /* the statements above were compiled before the authorizer: none is reused (SQLite
+     * expires them too when an authorizer is set) */
+    cache_clear(q);
+    rc = sqlite3_set_authorizer(q->db, authorize, q);
+    return rc == SQLITE_OK ? CCZ_OK : sq_fail(q, rc, "sqlite3_set_authorizer");
 }
 
 static void sq_close(void *impl)
@@ -375,10 +426,7 @@ static void sq_close(void *impl)
     sq *q = impl;
     if (!q)
         return;
-    for (int i = 0; i < CACHE_SLOTS; i++) {
-        sqlite3_finalize(q->cache[i].st);
-        free(q->cache[i].sql);
-    }
+    cache_clear(q);
     if (q->db && sqlite3_close(q->db) != SQLITE_OK)
         ccz_log(CCZ_LOG_ERROR, "store %s: close: %s", q->path, sqlite3_errmsg(q->db));
     free(q->path);

@@ -70,12 +70,15 @@ ccz_span store_row_blob(const store_row *r, int col)
 
 /* A statement inside a transaction the database has already ended (after an I/O error, say)
  * would run on its own and commit at once: refuse it instead. */
+static ccz_status check_tx_ended(store *s)
+{
+    return ccz_fail(CCZ_ERR_IO, "store %s: the transaction was rolled back by an earlier error; "
+                    "its remaining statements are not run", s->path);
+}
+
 static ccz_status check_tx(store *s)
 {
-    if (s->depth > 0 && !s->ops->in_tx(s->impl))
-        return ccz_fail(CCZ_ERR_IO, "store %s: the transaction was rolled back by an earlier "
-                        "error; its remaining statements are not run", s->path);
-    return CCZ_OK;
+    return s->depth > 0 && !s->ops->in_tx(s->impl) ? check_tx_ended(s) : CCZ_OK;
 }
 
 ccz_status store_exec(store *s, int64_t *changes, const char *sql, const store_value *params,
@@ -95,6 +98,8 @@ ccz_status store_exec(store *s, int64_t *changes, const char *sql, const store_v
  * status returned is r, or the commit's failure; r's detail survives the rollback. */
 static ccz_status tx_end(store *s, bool outer, ccz_status r)
 {
+    if (r == CCZ_OK && !s->ops->in_tx(s->impl))
+        return check_tx_ended(s); /* fn went on past a failure that ended it */
     if (r == CCZ_OK) {
         r = s->ops->tx(s->impl, outer ? STORE_TX_COMMIT : STORE_TX_RELEASE);
         if (r == CCZ_OK)

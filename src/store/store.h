@@ -11,7 +11,6 @@
 #define CCZ_STORE_STORE_H
 
 #include <stdint.h>
-#include <string.h>
 
 #include "ccz/core.h"
 

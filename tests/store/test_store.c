@@ -95,6 +95,33 @@ static void test_failed_migration_rolls_back(void)
     store_close(s);
 }
 
+/* The DDL services' later migrations need runs past the store's authorizer. */
+static void test_migration_ddl(void)
+{
+    const store_migration m[] = {
+        v2[0], v2[1],
+        {3, "ALTER TABLE item RENAME COLUMN note TO remark;"
+            "ALTER TABLE item DROP COLUMN remark;"
+            "DROP TABLE pet;"
+            "ALTER TABLE owner RENAME TO person;"
+            "CREATE INDEX item_n ON item (n);"
+            "CREATE VIEW big AS SELECT id FROM item WHERE n > 10;"
+            "CREATE TRIGGER item_touch AFTER UPDATE ON item BEGIN"
+            " UPDATE person SET name = name WHERE 0; END;"
+            "INSERT INTO person (name) VALUES ('fixed data');"}};
+    store *s = NULL;
+    CHECK_OK(store_open(&s, ":memory:", m, CCZ_ARRAY_LEN(m)));
+    int64_t v = -1;
+    CHECK_OK(store_schema_version(s, &v));
+    CHECK_INT(v, 3);
+    CHECK_INT(count(s, "SELECT count(*) FROM person"), 1);
+    CHECK_OK(store_exec(s, NULL, "INSERT INTO item (id, n) VALUES ('x', 11)", NULL, 0, NULL,
+                        NULL));
+    CHECK_OK(store_exec(s, NULL, "UPDATE item SET n = 12", NULL, 0, NULL, NULL));
+    CHECK_INT(count(s, "SELECT count(*) FROM big"), 1);
+    store_close(s);
+}
+
 static void test_bad_migration_list(void)
 {
     store *s = (store *)1;
@@ -413,7 +440,7 @@ static void test_constraints(void)
 static void test_exec_rejects(void)
 {
     store *s = NULL;
-    CHECK_OK(store_open(&s, ":memory:", v1, CCZ_ARRAY_LEN(v1)));
+    CHECK_OK(store_open(&s, db_path("rejects.db"), v1, CCZ_ARRAY_LEN(v1)));
     ccz_log_set_level(CCZ_LOG_OFF);
     CHECK_STATUS(store_exec(s, NULL, "SELECT 1; DROP TABLE item", NULL, 0, NULL, NULL),
                  CCZ_ERR_INVALID_ARGUMENT);
@@ -430,10 +457,23 @@ static void test_exec_rejects(void)
     CHECK_STATUS(store_exec(s, NULL, "SELECT ?", STORE_PARAMS(STORE_BLOB(NULL, 3)), NULL, NULL),
                  CCZ_ERR_INVALID_ARGUMENT);
     /* "defensive": the schema cannot be written behind SQLite's back */
-    CHECK_STATUS(store_exec(s, NULL, "PRAGMA writable_schema = ON", NULL, 0, NULL, NULL),
-                 CCZ_OK);
     CHECK_STATUS(store_exec(s, NULL, "DELETE FROM sqlite_schema", NULL, 0, NULL, NULL),
                  CCZ_ERR_INVALID_ARGUMENT);
+    /* nor can a statement undo the store's settings, attach files, or handle transactions */
+    const char *denied[] = {"PRAGMA writable_schema = ON", "PRAGMA synchronous = OFF",
+                            "PRAGMA journal_mode = DELETE", "PRAGMA foreign_keys = OFF",
+                            "ATTACH DATABASE ':memory:' AS other", "BEGIN", "COMMIT",
+                            "ROLLBACK", "SAVEPOINT x", "RELEASE x"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(denied); i++) {
+        CHECK_STATUS(store_exec(s, NULL, denied[i], NULL, 0, NULL, NULL),
+                     CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ccz_error_detail(), "not authorized");
+    }
+    /* not even as a statement the store ran itself while opening */
+    CHECK_STATUS(store_exec(s, NULL, "PRAGMA journal_mode = WAL", NULL, 0, NULL, NULL),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_INT(count(s, "PRAGMA foreign_keys"), 1);
+    CHECK_OK(store_exec(s, NULL, "PRAGMA table_info(item)", NULL, 0, NULL, NULL));
     ccz_log_set_level(CCZ_LOG_WARN);
     CHECK_INT(count(s, "SELECT count(*) FROM item"), 0); /* still there */
     store_close(s);
@@ -863,7 +903,7 @@ static void test_sqlite_out_of_memory(void)
     CHECK_INT(sqlite3_config(SQLITE_CONFIG_MALLOC, &real_mem), SQLITE_OK);
 }
 
-TEST_MAIN(T(test_migrations_applied_once), T(test_failed_migration_rolls_back),
+TEST_MAIN(T(test_migrations_applied_once), T(test_failed_migration_rolls_back), T(test_migration_ddl),
           T(test_bad_migration_list), T(test_state_survives_restart),
           T(test_newer_schema_refused), T(test_missing_directory), T(test_not_a_store),
           T(test_put_get_replace_delete), T(test_bad_names), T(test_take_single_use),
