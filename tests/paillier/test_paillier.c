@@ -5,7 +5,7 @@
  * the randomizer pool, batches, the IFMA engine against GMP, JSON keys, and bad input; that no
  * private-key path reaches GMP's variable-time exponentiation or inversion (interposed here);
  * ciphertexts that are not units; hostile DJN bases; python-paillier's own keys, ciphertexts and
- * encodings (fixtures it wrote, tests/he/fixtures/python-paillier). */
+ * encodings (fixtures it wrote, tests/paillier/fixtures/python-paillier). */
 #include <dlfcn.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -15,7 +15,7 @@
 #include <jansson.h>
 
 #include "ccz/ccz.h"
-#include "he/internal.h"
+#include "paillier/internal.h"
 #include "test.h"
 
 /* Two 512-bit primes (n of 1024 bits, for speed) and two 1024-bit ones. */
@@ -375,7 +375,7 @@ static void test_batches(void)
 }
 
 /* The IFMA engine against GMP on random lanes of several sizes, with edge values. */
-/* The IFMA engine against GMP is tests/he/test_paillier_ifma.c (skipped without IFMA); here,
+/* The IFMA engine against GMP is tests/paillier/test_paillier_ifma.c (skipped without IFMA); here,
  * only that it refuses to run where the CPU lacks it. */
 static void test_ifma_unavailable(void)
 {
@@ -783,13 +783,13 @@ static void test_hostile_hs(void)
     ccz_paillier_key_free(k);
 }
 
-/* ---- python-paillier's own files (tests/he/fixtures/python-paillier, see its README) ------*/
+/* ---- python-paillier's own files (tests/paillier/fixtures/python-paillier, see its README) ------*/
 
 static char *fixture(const char *name, size_t *len)
 {
     const char *dir = getenv("CCZ_SOURCE_DIR");
     char path[1024];
-    snprintf(path, sizeof path, "%s/tests/he/fixtures/python-paillier/%s", dir ? dir : ".", name);
+    snprintf(path, sizeof path, "%s/tests/paillier/fixtures/python-paillier/%s", dir ? dir : ".", name);
     ccz_buf b = CCZ_BUF_INIT;
     if (ccz_file_read(&b, path, 1 << 20) != CCZ_OK || ccz_buf_append_u8(&b, 0) != CCZ_OK) {
         fprintf(stderr, "  cannot read %s (CCZ_SOURCE_DIR set?)\n", path);

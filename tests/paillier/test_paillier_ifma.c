@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "ccz/ccz.h"
-#include "he/internal.h"
+#include "paillier/internal.h"
 #include "test.h"
 
 static gmp_randstate_t rnd;
