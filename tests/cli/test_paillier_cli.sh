@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 PEER="$(dirname "$0")/../paillier/paillier_peer.py"
 SPEC="$(dirname "$0")/../paillier/phe_spec_check.py"
-FX="$(dirname "$0")/../he/fixtures/python-paillier"
+FX="$(dirname "$0")/../paillier/fixtures/python-paillier"
 if ! /usr/bin/python3 -c 'import gmpy2' 2>/dev/null; then
     echo "python3-gmpy2 is not installed (scripts/setup installs it)"; exit 77
 fi
