@@ -36,7 +36,7 @@ static ccz_status encrypt_range(size_t begin, size_t end, void *arg)
     return s;
 }
 
-ccz_status ccz_paillier_encrypt_batch(const ccz_paillier_pub *pk, mpz_t *c, const mpz_t *m,
+ccz_status ccz_paillier_encrypt_batch(mpz_t *c, const ccz_paillier_pub *pk, const mpz_t *m,
                                       size_t count, unsigned threads)
 {
     job j = {pk, NULL, c, m, NULL};
@@ -94,7 +94,7 @@ static ccz_status decrypt_range(size_t begin, size_t end, void *arg)
     return s;
 }
 
-ccz_status ccz_paillier_decrypt_batch(const ccz_paillier_key *k, mpz_t *m, const mpz_t *c,
+ccz_status ccz_paillier_decrypt_batch(mpz_t *m, const ccz_paillier_key *k, const mpz_t *c,
                                       size_t count, unsigned threads)
 {
     job j = {k->pub, k, m, c, NULL};
@@ -105,11 +105,11 @@ static ccz_status add_range(size_t begin, size_t end, void *arg)
 {
     job *j = arg;
     for (size_t i = begin; i < end; i++)
-        CCZ_GUARD(ccz_paillier_add(j->pk, j->out[i], j->a[i], j->b[i]));
+        CCZ_GUARD(ccz_paillier_add(j->out[i], j->pk, j->a[i], j->b[i]));
     return CCZ_OK;
 }
 
-ccz_status ccz_paillier_add_batch(const ccz_paillier_pub *pk, mpz_t *c, const mpz_t *a,
+ccz_status ccz_paillier_add_batch(mpz_t *c, const ccz_paillier_pub *pk, const mpz_t *a,
                                   const mpz_t *b, size_t count, unsigned threads)
 {
     job j = {pk, NULL, c, a, b};
@@ -122,7 +122,7 @@ static ccz_status mul_range(size_t begin, size_t end, void *arg)
     const ccz_paillier_pub *pk = j->pk;
     if (!mbx_available()) {
         for (size_t i = begin; i < end; i++)
-            CCZ_GUARD(ccz_paillier_mul_plain(pk, j->out[i], j->a[i], j->b[i]));
+            CCZ_GUARD(ccz_paillier_mul_plain(j->out[i], pk, j->a[i], j->b[i]));
         return CCZ_OK;
     }
     /* eight at a time: c^|k|, with c inverted first for a negative k */
@@ -163,7 +163,7 @@ static ccz_status mul_range(size_t begin, size_t end, void *arg)
     return s;
 }
 
-ccz_status ccz_paillier_mul_plain_batch(const ccz_paillier_pub *pk, mpz_t *c, const mpz_t *a,
+ccz_status ccz_paillier_mul_plain_batch(mpz_t *c, const ccz_paillier_pub *pk, const mpz_t *a,
                                         const mpz_t *k, size_t count, unsigned threads)
 {
     job j = {pk, NULL, c, a, k};

@@ -30,7 +30,7 @@ void ccz_paillier_number_clear(ccz_paillier_number *x)
     mpz_clear(x->c);
 }
 
-void ccz_paillier_max_int(const ccz_paillier_pub *pk, mpz_t out)
+void ccz_paillier_max_int(mpz_t out, const ccz_paillier_pub *pk)
 {
     mpz_set(out, pk->max_int);
 }
@@ -46,13 +46,13 @@ static ccz_status set_signed(const ccz_paillier_pub *pk, ccz_paillier_encoded *e
     return CCZ_OK;
 }
 
-ccz_status ccz_paillier_encode_mpz(const ccz_paillier_pub *pk, ccz_paillier_encoded *e,
+ccz_status ccz_paillier_encode_mpz(ccz_paillier_encoded *e, const ccz_paillier_pub *pk,
                                    const mpz_t v)
 {
     return set_signed(pk, e, v, 0);
 }
 
-ccz_status ccz_paillier_encode_int(const ccz_paillier_pub *pk, ccz_paillier_encoded *e,
+ccz_status ccz_paillier_encode_int(ccz_paillier_encoded *e, const ccz_paillier_pub *pk,
                                    int64_t v)
 {
     mpz_t t;
@@ -87,7 +87,7 @@ static void shift_round(mpz_t m, unsigned long s)
     mpz_clears(r, half, NULL);
 }
 
-ccz_status ccz_paillier_encode_double(const ccz_paillier_pub *pk, ccz_paillier_encoded *e,
+ccz_status ccz_paillier_encode_double(ccz_paillier_encoded *e, const ccz_paillier_pub *pk,
                                       double v, double precision)
 {
     CCZ_ENSURE(isfinite(v), CCZ_ERR_INVALID_ARGUMENT, "cannot encode %f", v);
@@ -114,8 +114,8 @@ ccz_status ccz_paillier_encode_double(const ccz_paillier_pub *pk, ccz_paillier_e
     return s;
 }
 
-ccz_status ccz_paillier_decode_mpz(const ccz_paillier_pub *pk, const ccz_paillier_encoded *e,
-                                   mpz_t v)
+ccz_status ccz_paillier_decode_mpz(mpz_t v, const ccz_paillier_pub *pk,
+                                   const ccz_paillier_encoded *e)
 {
     CCZ_ENSURE(mpz_sgn(e->mantissa) >= 0 && mpz_cmp(e->mantissa, pk->n) < 0,
                CCZ_ERR_INVALID_ARGUMENT, "the mantissa is not in [0, n)");
@@ -152,14 +152,14 @@ ccz_status ccz_paillier_decode_mpz(const ccz_paillier_pub *pk, const ccz_paillie
     return s;
 }
 
-ccz_status ccz_paillier_decode_double(const ccz_paillier_pub *pk, const ccz_paillier_encoded *e,
-                                      double *out)
+ccz_status ccz_paillier_decode_double(double *out, const ccz_paillier_pub *pk,
+                                      const ccz_paillier_encoded *e)
 {
     ccz_paillier_encoded t = *e;
     t.exponent = 0;
     mpz_t m;
     mpz_init(m);
-    ccz_status s = ccz_paillier_decode_mpz(pk, &t, m);
+    ccz_status s = ccz_paillier_decode_mpz(m, pk, &t);
     if (s == CCZ_OK) {
         /* m * 2^(4 exponent), correctly rounded */
         long exp2 = 4L * e->exponent;
@@ -179,7 +179,7 @@ ccz_status ccz_paillier_decode_double(const ccz_paillier_pub *pk, const ccz_pail
     return s;
 }
 
-ccz_status ccz_paillier_encoded_lower(const ccz_paillier_pub *pk, ccz_paillier_encoded *e,
+ccz_status ccz_paillier_encoded_lower(ccz_paillier_encoded *e, const ccz_paillier_pub *pk,
                                       int exponent)
 {
     CCZ_ENSURE(exponent <= e->exponent, CCZ_ERR_INVALID_ARGUMENT,
@@ -195,18 +195,18 @@ ccz_status ccz_paillier_encoded_lower(const ccz_paillier_pub *pk, ccz_paillier_e
     return CCZ_OK;
 }
 
-ccz_status ccz_paillier_encrypt_encoded(const ccz_paillier_pub *pk, ccz_paillier_number *x,
+ccz_status ccz_paillier_encrypt_encoded(ccz_paillier_number *x, const ccz_paillier_pub *pk,
                                         const ccz_paillier_encoded *e)
 {
-    CCZ_GUARD(ccz_paillier_encrypt(pk, x->c, e->mantissa));
+    CCZ_GUARD(ccz_paillier_encrypt(x->c, pk, e->mantissa));
     x->exponent = e->exponent;
     return CCZ_OK;
 }
 
-ccz_status ccz_paillier_decrypt_encoded(const ccz_paillier_key *k, ccz_paillier_encoded *e,
+ccz_status ccz_paillier_decrypt_encoded(ccz_paillier_encoded *e, const ccz_paillier_key *k,
                                         const ccz_paillier_number *x)
 {
-    CCZ_GUARD(ccz_paillier_decrypt(k, e->mantissa, x->c));
+    CCZ_GUARD(ccz_paillier_decrypt(e->mantissa, k, x->c));
     e->exponent = x->exponent;
     return CCZ_OK;
 }
@@ -220,14 +220,14 @@ static ccz_status lower_cipher(const ccz_paillier_pub *pk, mpz_t out, const mpz_
     mpz_init(f);
     mpz_ui_pow_ui(f, CCZ_PAILLIER_BASE, (unsigned long)(from - to));
     ccz_status s = mpz_cmp(f, pk->n) < 0
-                       ? ccz_paillier_mul_plain(pk, out, c, f)
+                       ? ccz_paillier_mul_plain(out, pk, c, f)
                        : ccz_fail(CCZ_ERR_OVERFLOW, "aligning exponents %d and %d overflows", from,
                                   to);
     mpz_clear(f);
     return s;
 }
 
-ccz_status ccz_paillier_number_add(const ccz_paillier_pub *pk, ccz_paillier_number *out,
+ccz_status ccz_paillier_number_add(ccz_paillier_number *out, const ccz_paillier_pub *pk,
                                    const ccz_paillier_number *a, const ccz_paillier_number *b)
 {
     mpz_t x, y;
@@ -239,14 +239,14 @@ ccz_status ccz_paillier_number_add(const ccz_paillier_pub *pk, ccz_paillier_numb
         s = b->exponent > e ? lower_cipher(pk, y, b->c, b->exponent, e)
                             : (mpz_set(y, b->c), CCZ_OK);
     if (s == CCZ_OK)
-        s = ccz_paillier_add(pk, out->c, x, y);
+        s = ccz_paillier_add(out->c, pk, x, y);
     if (s == CCZ_OK)
         out->exponent = e;
     mpz_clears(x, y, NULL);
     return s;
 }
 
-ccz_status ccz_paillier_number_add_encoded(const ccz_paillier_pub *pk, ccz_paillier_number *out,
+ccz_status ccz_paillier_number_add_encoded(ccz_paillier_number *out, const ccz_paillier_pub *pk,
                                            const ccz_paillier_number *a,
                                            const ccz_paillier_encoded *b)
 {
@@ -260,9 +260,9 @@ ccz_status ccz_paillier_number_add_encoded(const ccz_paillier_pub *pk, ccz_paill
     ccz_status s = a->exponent > e ? lower_cipher(pk, x, a->c, a->exponent, e)
                                    : (mpz_set(x, a->c), CCZ_OK);
     if (s == CCZ_OK && t.exponent > e)
-        s = ccz_paillier_encoded_lower(pk, &t, e);
+        s = ccz_paillier_encoded_lower(&t, pk, e);
     if (s == CCZ_OK)
-        s = ccz_paillier_add_plain(pk, out->c, x, t.mantissa);
+        s = ccz_paillier_add_plain(out->c, pk, x, t.mantissa);
     if (s == CCZ_OK)
         out->exponent = e;
     mpz_clear(x);
@@ -270,7 +270,7 @@ ccz_status ccz_paillier_number_add_encoded(const ccz_paillier_pub *pk, ccz_paill
     return s;
 }
 
-ccz_status ccz_paillier_number_mul_encoded(const ccz_paillier_pub *pk, ccz_paillier_number *out,
+ccz_status ccz_paillier_number_mul_encoded(ccz_paillier_number *out, const ccz_paillier_pub *pk,
                                            const ccz_paillier_number *a,
                                            const ccz_paillier_encoded *b)
 {
@@ -285,7 +285,7 @@ ccz_status ccz_paillier_number_mul_encoded(const ccz_paillier_pub *pk, ccz_paill
         mpz_clear(k);
         return ccz_fail(CCZ_ERR_OVERFLOW, "the scalar is not a valid encoding (overflowed)");
     }
-    ccz_status s = ccz_paillier_mul_plain(pk, out->c, a->c, k);
+    ccz_status s = ccz_paillier_mul_plain(out->c, pk, a->c, k);
     if (s == CCZ_OK)
         out->exponent = a->exponent + b->exponent;
     mpz_clear(k);

@@ -64,8 +64,8 @@ struct ccz_paillier_key {
  * through he_sec_powm (GMP's mpz_powm_sec: time and memory accesses independent of the exponent
  * and base, for a given operand size), and so does every inversion of a secret value
  * (he_sec_invert, by Fermat/Euler: x^-1 = x^(phi(m) - 1) mod m). GMP's mpz_powm and mpz_invert
- * are never given a secret: tests/paillier/test_paillier.c interposes them and fails on any call with
- * a modulus other than n or n^2 during the private-key paths. */
+ * are never given a secret: tests/paillier/test_paillier.c interposes them and fails on any call
+ * with a modulus other than n or n^2 during the private-key paths. */
 void he_sec_powm(mpz_t out, const mpz_t base, const mpz_t exp, const mpz_t mod);
 /* out = x mod m (x >= 0) in time that depends on the sizes of x and m only (mpn_sec_div_r). */
 void he_sec_mod(mpz_t out, const mpz_t x, const mpz_t m);

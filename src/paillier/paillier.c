@@ -216,7 +216,7 @@ unsigned ccz_paillier_bits(const ccz_paillier_pub *pk)
     return pk->bits;
 }
 
-void ccz_paillier_pub_n(const ccz_paillier_pub *pk, mpz_t n)
+void ccz_paillier_pub_n(mpz_t n, const ccz_paillier_pub *pk)
 {
     mpz_set(n, pk->n);
 }
@@ -675,7 +675,7 @@ void he_times_gm(const ccz_paillier_pub *pk, mpz_t c, const mpz_t m, const mpz_t
     mpz_clear(t);
 }
 
-ccz_status ccz_paillier_encrypt(const ccz_paillier_pub *pk, mpz_t c, const mpz_t m)
+ccz_status ccz_paillier_encrypt(mpz_t c, const ccz_paillier_pub *pk, const mpz_t m)
 {
     CCZ_GUARD(check_plain(pk, m));
     mpz_t rho;
@@ -687,12 +687,12 @@ ccz_status ccz_paillier_encrypt(const ccz_paillier_pub *pk, mpz_t c, const mpz_t
     return s;
 }
 
-ccz_status ccz_paillier_encrypt_priv(const ccz_paillier_key *k, mpz_t c, const mpz_t m)
+ccz_status ccz_paillier_encrypt_priv(mpz_t c, const ccz_paillier_key *k, const mpz_t m)
 {
     const ccz_paillier_pub *pk = k->pub;
     CCZ_GUARD(check_plain(pk, m));
     if (pk->djn) /* the fixed-base table is as fast */
-        return ccz_paillier_encrypt(pk, c, m);
+        return ccz_paillier_encrypt(c, pk, m);
     mpz_t r, a, b;
     mpz_inits(r, a, b, NULL);
     ccz_status s = rand_unit(r, pk->n);
@@ -756,7 +756,7 @@ ccz_status he_decrypt_finish(const ccz_paillier_key *k, mpz_t m, const mpz_t xp,
     return CCZ_OK;
 }
 
-ccz_status ccz_paillier_decrypt(const ccz_paillier_key *k, mpz_t m, const mpz_t c)
+ccz_status ccz_paillier_decrypt(mpz_t m, const ccz_paillier_key *k, const mpz_t c)
 {
     CCZ_GUARD(he_check_cipher(k->pub, c, 0, false));
     mpz_t xp, xq;
@@ -771,7 +771,7 @@ ccz_status ccz_paillier_decrypt(const ccz_paillier_key *k, mpz_t m, const mpz_t 
     return s;
 }
 
-ccz_status ccz_paillier_add(const ccz_paillier_pub *pk, mpz_t c, const mpz_t a, const mpz_t b)
+ccz_status ccz_paillier_add(mpz_t c, const ccz_paillier_pub *pk, const mpz_t a, const mpz_t b)
 {
     CCZ_GUARD(check_cipher(pk, a));
     CCZ_GUARD(check_cipher(pk, b));
@@ -780,7 +780,7 @@ ccz_status ccz_paillier_add(const ccz_paillier_pub *pk, mpz_t c, const mpz_t a, 
     return CCZ_OK;
 }
 
-ccz_status ccz_paillier_add_plain(const ccz_paillier_pub *pk, mpz_t c, const mpz_t a,
+ccz_status ccz_paillier_add_plain(mpz_t c, const ccz_paillier_pub *pk, const mpz_t a,
                                   const mpz_t m)
 {
     CCZ_GUARD(check_cipher(pk, a));
@@ -789,7 +789,7 @@ ccz_status ccz_paillier_add_plain(const ccz_paillier_pub *pk, mpz_t c, const mpz
     return CCZ_OK;
 }
 
-ccz_status ccz_paillier_mul_plain(const ccz_paillier_pub *pk, mpz_t c, const mpz_t a,
+ccz_status ccz_paillier_mul_plain(mpz_t c, const ccz_paillier_pub *pk, const mpz_t a,
                                   const mpz_t k)
 {
     CCZ_GUARD(check_cipher(pk, a));
@@ -815,7 +815,7 @@ ccz_status ccz_paillier_mul_plain(const ccz_paillier_pub *pk, mpz_t c, const mpz
     return CCZ_OK;
 }
 
-ccz_status ccz_paillier_rerandomize(const ccz_paillier_pub *pk, mpz_t c, const mpz_t a)
+ccz_status ccz_paillier_rerandomize(mpz_t c, const ccz_paillier_pub *pk, const mpz_t a)
 {
     CCZ_GUARD(check_cipher(pk, a));
     mpz_t rho;

@@ -253,8 +253,8 @@ static ccz_status check_private(key_fields *f)
     return s;
 }
 
-ccz_status ccz_paillier_load_json(const char *text, size_t len, ccz_paillier_pub **pub,
-                                  ccz_paillier_key **key)
+ccz_status ccz_paillier_load_json(ccz_paillier_pub **pub, ccz_paillier_key **key, const char *text,
+                                  size_t len)
 {
     *pub = NULL;
     if (key)
@@ -367,8 +367,8 @@ static ccz_status jwk_public(const ccz_paillier_pub *pk, ccz_buf *out, const cha
     return ccz_buf_append_str(out, "}");
 }
 
-ccz_status ccz_paillier_pub_write_json(const ccz_paillier_pub *pk, ccz_paillier_json_format fmt,
-                                       ccz_buf *out)
+ccz_status ccz_paillier_pub_write_json(ccz_buf *out, const ccz_paillier_pub *pk,
+                                       ccz_paillier_json_format fmt)
 {
     switch (fmt) {
     case CCZ_PAILLIER_JSON_CCZ:
@@ -440,8 +440,8 @@ static ccz_status jwk_private(const ccz_paillier_key *k, ccz_buf *out)
     return ccz_buf_append_str(out, "}\n");
 }
 
-ccz_status ccz_paillier_key_write_json(const ccz_paillier_key *k, ccz_paillier_json_format fmt,
-                                       ccz_buf *out)
+ccz_status ccz_paillier_key_write_json(ccz_buf *out, const ccz_paillier_key *k,
+                                       ccz_paillier_json_format fmt)
 {
     bool quoted = fmt == CCZ_PAILLIER_JSON_CCZ;
     switch (fmt) {
@@ -467,20 +467,20 @@ ccz_status ccz_paillier_key_write_json(const ccz_paillier_key *k, ccz_paillier_j
     return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "unknown Paillier JSON format %d", (int)fmt);
 }
 
-ccz_status ccz_paillier_pub_to_json(const ccz_paillier_pub *pk, ccz_buf *out)
+ccz_status ccz_paillier_pub_to_json(ccz_buf *out, const ccz_paillier_pub *pk)
 {
-    return ccz_paillier_pub_write_json(pk, CCZ_PAILLIER_JSON_CCZ, out);
+    return ccz_paillier_pub_write_json(out, pk, CCZ_PAILLIER_JSON_CCZ);
 }
 
-ccz_status ccz_paillier_key_to_json(const ccz_paillier_key *k, ccz_buf *out)
+ccz_status ccz_paillier_key_to_json(ccz_buf *out, const ccz_paillier_key *k)
 {
-    return ccz_paillier_key_write_json(k, CCZ_PAILLIER_JSON_CCZ, out);
+    return ccz_paillier_key_write_json(out, k, CCZ_PAILLIER_JSON_CCZ);
 }
 
 /* ---- encrypted numbers -----------------------------------------------------------------------*/
 
-ccz_status ccz_paillier_number_write_json(const ccz_paillier_number *x,
-                                          ccz_paillier_json_format fmt, ccz_buf *out)
+ccz_status ccz_paillier_number_write_json(ccz_buf *out, const ccz_paillier_number *x,
+                                          ccz_paillier_json_format fmt)
 {
     char *t = mpz_get_str(NULL, 10, x->c);
     CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");
@@ -502,9 +502,9 @@ ccz_status ccz_paillier_number_write_json(const ccz_paillier_number *x,
     return s;
 }
 
-ccz_status ccz_paillier_number_to_json(const ccz_paillier_number *x, ccz_buf *out)
+ccz_status ccz_paillier_number_to_json(ccz_buf *out, const ccz_paillier_number *x)
 {
-    return ccz_paillier_number_write_json(x, CCZ_PAILLIER_JSON_CCZ, out);
+    return ccz_paillier_number_write_json(out, x, CCZ_PAILLIER_JSON_CCZ);
 }
 
 /* One encrypted number: {"ciphertext", "exponent"}, {"v", "e"} or [ciphertext, exponent]. */
@@ -540,7 +540,7 @@ static ccz_status number_from(const ccz_paillier_pub *pk, ccz_paillier_number *x
     return CCZ_OK;
 }
 
-ccz_status ccz_paillier_number_from_json(const ccz_paillier_pub *pk, ccz_paillier_number *x,
+ccz_status ccz_paillier_number_from_json(ccz_paillier_number *x, const ccz_paillier_pub *pk,
                                          const char *text, size_t len)
 {
     json_t *o;
@@ -557,8 +557,8 @@ void ccz_paillier_numbers_free(ccz_paillier_number *x, size_t count)
     free(x);
 }
 
-ccz_status ccz_paillier_numbers_from_json(const ccz_paillier_pub *pk, ccz_paillier_number **out,
-                                          size_t *count, const char *text, size_t len)
+ccz_status ccz_paillier_numbers_from_json(ccz_paillier_number **out, size_t *count,
+                                          const ccz_paillier_pub *pk, const char *text, size_t len)
 {
     *out = NULL;
     *count = 0;

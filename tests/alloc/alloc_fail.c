@@ -251,15 +251,15 @@ static ccz_status t_paillier(void)
 {
     ccz_paillier_pub *pub = NULL;
     ccz_paillier_key *key = NULL;
-    ccz_status s = ccz_paillier_load_json((const char *)paillier_json.ptr, paillier_json.len, &pub,
-                                          &key);
+    ccz_status s = ccz_paillier_load_json(&pub, &key, (const char *)paillier_json.ptr,
+                                          paillier_json.len);
     if (s == CCZ_OK) {
         mpz_t m, c, d;
         mpz_inits(m, c, d, NULL);
         mpz_set_ui(m, 123456789);
-        s = ccz_paillier_encrypt(pub, c, m);
+        s = ccz_paillier_encrypt(c, pub, m);
         if (s == CCZ_OK)
-            s = ccz_paillier_decrypt(key, d, c);
+            s = ccz_paillier_decrypt(d, key, c);
         if (s == CCZ_OK && mpz_cmp(d, m) != 0)
             s = CCZ_ERR_CRYPTO; /* a wrong plaintext: never expected */
         mpz_clears(m, c, d, NULL);
@@ -395,7 +395,7 @@ static int setup(bool *have_vectors)
     EVP_PKEY_free(key);
     /* a Paillier key and a lattice ciphertext, serialized */
     ccz_paillier_key *pk;
-    if (ccz_paillier_keygen(&pk, 1024) || ccz_paillier_key_to_json(pk, &paillier_json))
+    if (ccz_paillier_keygen(&pk, 1024) || ccz_paillier_key_to_json(&paillier_json, pk))
         return 1;
     ccz_paillier_key_free(pk);
     ccz_he_params hp;

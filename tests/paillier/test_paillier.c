@@ -81,31 +81,31 @@ static void test_known_answers(void)
     mpz_powm(out, r, n, n2);
     mpz_mul(c, c, out);
     mpz_mod(c, c, n2);
-    CHECK_OK(ccz_paillier_decrypt(k, out, c));
+    CHECK_OK(ccz_paillier_decrypt(out, k, c));
     CHECK(mpz_cmp(out, m) == 0);
     /* and ccz's ciphertexts decrypt by the textbook formula (public and CRT encryption) */
-    CHECK_OK(ccz_paillier_encrypt(pk, c, m));
+    CHECK_OK(ccz_paillier_encrypt(c, pk, m));
     textbook_decrypt(out, c, p, q);
     CHECK(mpz_cmp(out, m) == 0);
-    CHECK_OK(ccz_paillier_encrypt_priv(k, c, m));
+    CHECK_OK(ccz_paillier_encrypt_priv(c, k, m));
     textbook_decrypt(out, c, p, q);
     CHECK(mpz_cmp(out, m) == 0);
     /* 0 and n - 1 */
     mpz_set_ui(m, 0);
-    CHECK_OK(ccz_paillier_encrypt(pk, c, m));
-    CHECK_OK(ccz_paillier_decrypt(k, out, c));
+    CHECK_OK(ccz_paillier_encrypt(c, pk, m));
+    CHECK_OK(ccz_paillier_decrypt(out, k, c));
     CHECK(mpz_sgn(out) == 0);
     mpz_sub_ui(m, n, 1);
-    CHECK_OK(ccz_paillier_encrypt(pk, c, m));
-    CHECK_OK(ccz_paillier_decrypt(k, out, c));
+    CHECK_OK(ccz_paillier_encrypt(c, pk, m));
+    CHECK_OK(ccz_paillier_decrypt(out, k, c));
     CHECK(mpz_cmp(out, m) == 0);
     /* out of range */
-    CHECK_STATUS(ccz_paillier_encrypt(pk, c, n), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_paillier_encrypt(c, pk, n), CCZ_ERR_INVALID_ARGUMENT);
     mpz_set_si(m, -1);
-    CHECK_STATUS(ccz_paillier_encrypt(pk, c, m), CCZ_ERR_INVALID_ARGUMENT);
-    CHECK_STATUS(ccz_paillier_decrypt(k, out, n2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_paillier_encrypt(c, pk, m), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_paillier_decrypt(out, k, n2), CCZ_ERR_INVALID_ARGUMENT);
     mpz_set_ui(m, 0);
-    CHECK_STATUS(ccz_paillier_decrypt(k, out, m), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_paillier_decrypt(out, k, m), CCZ_ERR_INVALID_ARGUMENT);
     mpz_clears(p, q, n, n2, m, r, c, out, NULL);
     ccz_paillier_key_free(k);
 }
@@ -116,42 +116,42 @@ static void test_properties(void)
     ccz_paillier_pub *pk = ccz_paillier_key_pub(k);
     mpz_t n, a, b, ca, cb, cc, out, want, kk;
     mpz_inits(n, a, b, ca, cb, cc, out, want, kk, NULL);
-    ccz_paillier_pub_n(pk, n);
+    ccz_paillier_pub_n(n, pk);
     for (int i = 0; i < 20; i++) {
         mpz_urandomm(a, rnd, n);
         mpz_urandomm(b, rnd, n);
-        CHECK_OK(ccz_paillier_encrypt(pk, ca, a));
-        CHECK_OK(ccz_paillier_encrypt(pk, cb, b));
+        CHECK_OK(ccz_paillier_encrypt(ca, pk, a));
+        CHECK_OK(ccz_paillier_encrypt(cb, pk, b));
         /* Dec(Enc(a) + Enc(b)) = a + b mod n */
-        CHECK_OK(ccz_paillier_add(pk, cc, ca, cb));
-        CHECK_OK(ccz_paillier_decrypt(k, out, cc));
+        CHECK_OK(ccz_paillier_add(cc, pk, ca, cb));
+        CHECK_OK(ccz_paillier_decrypt(out, k, cc));
         mpz_add(want, a, b);
         mpz_mod(want, want, n);
         CHECK(mpz_cmp(out, want) == 0);
         /* Enc(a) + b */
-        CHECK_OK(ccz_paillier_add_plain(pk, cc, ca, b));
-        CHECK_OK(ccz_paillier_decrypt(k, out, cc));
+        CHECK_OK(ccz_paillier_add_plain(cc, pk, ca, b));
+        CHECK_OK(ccz_paillier_decrypt(out, k, cc));
         CHECK(mpz_cmp(out, want) == 0);
         /* k Enc(a), k of either sign */
         mpz_urandomb(kk, rnd, 200);
         if (i % 2)
             mpz_neg(kk, kk);
-        CHECK_OK(ccz_paillier_mul_plain(pk, cc, ca, kk));
-        CHECK_OK(ccz_paillier_decrypt(k, out, cc));
+        CHECK_OK(ccz_paillier_mul_plain(cc, pk, ca, kk));
+        CHECK_OK(ccz_paillier_decrypt(out, k, cc));
         mpz_mul(want, a, kk);
         mpz_mod(want, want, n);
         CHECK(mpz_cmp(out, want) == 0);
         /* re-randomised: another ciphertext, the same plaintext */
-        CHECK_OK(ccz_paillier_rerandomize(pk, cc, ca));
+        CHECK_OK(ccz_paillier_rerandomize(cc, pk, ca));
         CHECK(mpz_cmp(cc, ca) != 0);
-        CHECK_OK(ccz_paillier_decrypt(k, out, cc));
+        CHECK_OK(ccz_paillier_decrypt(out, k, cc));
         CHECK(mpz_cmp(out, a) == 0);
     }
     /* two encryptions of one value differ */
-    CHECK_OK(ccz_paillier_encrypt(pk, ca, a));
-    CHECK_OK(ccz_paillier_encrypt(pk, cb, a));
+    CHECK_OK(ccz_paillier_encrypt(ca, pk, a));
+    CHECK_OK(ccz_paillier_encrypt(cb, pk, a));
     CHECK(mpz_cmp(ca, cb) != 0);
-    CHECK_STATUS(ccz_paillier_mul_plain(pk, cc, ca, n), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_paillier_mul_plain(cc, pk, ca, n), CCZ_ERR_INVALID_ARGUMENT);
     mpz_clears(n, a, b, ca, cb, cc, out, want, kk, NULL);
     ccz_paillier_key_free(k);
 }
@@ -171,82 +171,82 @@ static void test_encoding(void)
     mpz_inits(v, max, NULL);
 
     /* integers, negatives included */
-    CHECK_OK(ccz_paillier_encode_int(pk, &e, -42));
+    CHECK_OK(ccz_paillier_encode_int(&e, pk, -42));
     CHECK_INT(e.exponent, 0);
-    CHECK_OK(ccz_paillier_encrypt_encoded(pk, &x, &e));
-    CHECK_OK(ccz_paillier_encode_int(pk, &f, 17));
-    CHECK_OK(ccz_paillier_encrypt_encoded(pk, &y, &f));
-    CHECK_OK(ccz_paillier_number_add(pk, &z, &x, &y));
-    CHECK_OK(ccz_paillier_decrypt_encoded(k, &e, &z));
-    CHECK_OK(ccz_paillier_decode_mpz(pk, &e, v));
+    CHECK_OK(ccz_paillier_encrypt_encoded(&x, pk, &e));
+    CHECK_OK(ccz_paillier_encode_int(&f, pk, 17));
+    CHECK_OK(ccz_paillier_encrypt_encoded(&y, pk, &f));
+    CHECK_OK(ccz_paillier_number_add(&z, pk, &x, &y));
+    CHECK_OK(ccz_paillier_decrypt_encoded(&e, k, &z));
+    CHECK_OK(ccz_paillier_decode_mpz(v, pk, &e));
     CHECK(mpz_cmp_si(v, -25) == 0);
     /* -25 * -3 = 75: a negative scalar multiplies by the inverse */
-    CHECK_OK(ccz_paillier_encode_int(pk, &f, -3));
-    CHECK_OK(ccz_paillier_number_mul_encoded(pk, &x, &z, &f));
-    CHECK_OK(ccz_paillier_decrypt_encoded(k, &e, &x));
-    CHECK_OK(ccz_paillier_decode_mpz(pk, &e, v));
+    CHECK_OK(ccz_paillier_encode_int(&f, pk, -3));
+    CHECK_OK(ccz_paillier_number_mul_encoded(&x, pk, &z, &f));
+    CHECK_OK(ccz_paillier_decrypt_encoded(&e, k, &x));
+    CHECK_OK(ccz_paillier_decode_mpz(v, pk, &e));
     CHECK(mpz_cmp_si(v, 75) == 0);
-    CHECK_OK(ccz_paillier_encode_int(pk, &e, INT64_MIN));
-    CHECK_OK(ccz_paillier_decode_mpz(pk, &e, v));
+    CHECK_OK(ccz_paillier_encode_int(&e, pk, INT64_MIN));
+    CHECK_OK(ccz_paillier_decode_mpz(v, pk, &e));
     CHECK(mpz_get_si(v) == INT64_MIN);
 
     /* reals: python-paillier's exponent for 3.14159 is floor((2 - 53) / 4) = -13 */
-    CHECK_OK(ccz_paillier_encode_double(pk, &e, 3.14159, 0));
+    CHECK_OK(ccz_paillier_encode_double(&e, pk, 3.14159, 0));
     CHECK_INT(e.exponent, -13);
     double d;
-    CHECK_OK(ccz_paillier_decode_double(pk, &e, &d));
+    CHECK_OK(ccz_paillier_decode_double(&d, pk, &e));
     CHECK(d == 3.14159);
-    CHECK_OK(ccz_paillier_encode_double(pk, &e, 0.1, 0));
+    CHECK_OK(ccz_paillier_encode_double(&e, pk, 0.1, 0));
     CHECK_INT(e.exponent, -14); /* frexp(0.1) exponent -3: floor(-56 / 4) */
-    CHECK_OK(ccz_paillier_decode_double(pk, &e, &d));
+    CHECK_OK(ccz_paillier_decode_double(&d, pk, &e));
     CHECK(d == 0.1);
     /* with a precision: floor(log16(1e-6)) = -5 */
-    CHECK_OK(ccz_paillier_encode_double(pk, &e, -2.5, 1e-6));
+    CHECK_OK(ccz_paillier_encode_double(&e, pk, -2.5, 1e-6));
     CHECK_INT(e.exponent, -5);
-    CHECK_OK(ccz_paillier_decode_double(pk, &e, &d));
+    CHECK_OK(ccz_paillier_decode_double(&d, pk, &e));
     CHECK(d == -2.5);
     /* encrypted reals: 1.5 * -2.25 + 0.125 */
-    CHECK_OK(ccz_paillier_encode_double(pk, &e, 1.5, 0));
-    CHECK_OK(ccz_paillier_encrypt_encoded(pk, &x, &e));
-    CHECK_OK(ccz_paillier_encode_double(pk, &f, -2.25, 0));
-    CHECK_OK(ccz_paillier_number_mul_encoded(pk, &y, &x, &f));
-    CHECK_OK(ccz_paillier_encode_double(pk, &f, 0.125, 0));
-    CHECK_OK(ccz_paillier_number_add_encoded(pk, &z, &y, &f));
-    CHECK_OK(ccz_paillier_decrypt_encoded(k, &e, &z));
-    CHECK_OK(ccz_paillier_decode_double(pk, &e, &d));
+    CHECK_OK(ccz_paillier_encode_double(&e, pk, 1.5, 0));
+    CHECK_OK(ccz_paillier_encrypt_encoded(&x, pk, &e));
+    CHECK_OK(ccz_paillier_encode_double(&f, pk, -2.25, 0));
+    CHECK_OK(ccz_paillier_number_mul_encoded(&y, pk, &x, &f));
+    CHECK_OK(ccz_paillier_encode_double(&f, pk, 0.125, 0));
+    CHECK_OK(ccz_paillier_number_add_encoded(&z, pk, &y, &f));
+    CHECK_OK(ccz_paillier_decrypt_encoded(&e, k, &z));
+    CHECK_OK(ccz_paillier_decode_double(&d, pk, &e));
     CHECK(d == 1.5 * -2.25 + 0.125);
     /* round half to even, as Python's round(): 2.5 at exponent 0 is 2, 3.5 is 4 */
-    CHECK_OK(ccz_paillier_encode_double(pk, &e, 2.5, 1));
+    CHECK_OK(ccz_paillier_encode_double(&e, pk, 2.5, 1));
     CHECK(mpz_cmp_ui(e.mantissa, 2) == 0);
-    CHECK_OK(ccz_paillier_encode_double(pk, &e, 3.5, 1));
+    CHECK_OK(ccz_paillier_encode_double(&e, pk, 3.5, 1));
     CHECK(mpz_cmp_ui(e.mantissa, 4) == 0);
-    CHECK_STATUS(ccz_paillier_encode_double(pk, &e, NAN, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_paillier_encode_double(&e, pk, NAN, 0), CCZ_ERR_INVALID_ARGUMENT);
 
     /* overflow: above max_int on encoding, and a product past n/3 on decoding */
-    ccz_paillier_max_int(pk, max);
-    CHECK_OK(ccz_paillier_encode_mpz(pk, &e, max));
+    ccz_paillier_max_int(max, pk);
+    CHECK_OK(ccz_paillier_encode_mpz(&e, pk, max));
     mpz_add_ui(v, max, 1);
-    CHECK_STATUS(ccz_paillier_encode_mpz(pk, &e, v), CCZ_ERR_OVERFLOW);
+    CHECK_STATUS(ccz_paillier_encode_mpz(&e, pk, v), CCZ_ERR_OVERFLOW);
     mpz_neg(v, v);
-    CHECK_STATUS(ccz_paillier_encode_mpz(pk, &e, v), CCZ_ERR_OVERFLOW);
-    CHECK_OK(ccz_paillier_encode_mpz(pk, &e, max));
-    CHECK_OK(ccz_paillier_encrypt_encoded(pk, &x, &e));
-    CHECK_OK(ccz_paillier_encode_int(pk, &f, 2));
-    CHECK_OK(ccz_paillier_number_mul_encoded(pk, &y, &x, &f));
-    CHECK_OK(ccz_paillier_decrypt_encoded(k, &e, &y));
-    CHECK_STATUS(ccz_paillier_decode_mpz(pk, &e, v), CCZ_ERR_OVERFLOW);
+    CHECK_STATUS(ccz_paillier_encode_mpz(&e, pk, v), CCZ_ERR_OVERFLOW);
+    CHECK_OK(ccz_paillier_encode_mpz(&e, pk, max));
+    CHECK_OK(ccz_paillier_encrypt_encoded(&x, pk, &e));
+    CHECK_OK(ccz_paillier_encode_int(&f, pk, 2));
+    CHECK_OK(ccz_paillier_number_mul_encoded(&y, pk, &x, &f));
+    CHECK_OK(ccz_paillier_decrypt_encoded(&e, k, &y));
+    CHECK_STATUS(ccz_paillier_decode_mpz(v, pk, &e), CCZ_ERR_OVERFLOW);
     CHECK_CONTAINS(ccz_error_detail(), "overflowed");
-    CHECK_STATUS(ccz_paillier_decode_double(pk, &e, &d), CCZ_ERR_OVERFLOW);
+    CHECK_STATUS(ccz_paillier_decode_double(&d, pk, &e), CCZ_ERR_OVERFLOW);
 
     /* encrypted numbers as JSON, and what is refused */
-    CHECK_OK(ccz_paillier_encode_double(pk, &e, -0.75, 0));
-    CHECK_OK(ccz_paillier_encrypt_encoded(pk, &x, &e));
+    CHECK_OK(ccz_paillier_encode_double(&e, pk, -0.75, 0));
+    CHECK_OK(ccz_paillier_encrypt_encoded(&x, pk, &e));
     ccz_buf j = CCZ_BUF_INIT;
-    CHECK_OK(ccz_paillier_number_to_json(&x, &j));
-    CHECK_OK(ccz_paillier_number_from_json(pk, &y, (const char *)j.ptr, j.len));
+    CHECK_OK(ccz_paillier_number_to_json(&j, &x));
+    CHECK_OK(ccz_paillier_number_from_json(&y, pk, (const char *)j.ptr, j.len));
     CHECK(mpz_cmp(x.c, y.c) == 0 && x.exponent == y.exponent);
-    CHECK_OK(ccz_paillier_decrypt_encoded(k, &f, &y));
-    CHECK_OK(ccz_paillier_decode_double(pk, &f, &d));
+    CHECK_OK(ccz_paillier_decrypt_encoded(&f, k, &y));
+    CHECK_OK(ccz_paillier_decode_double(&d, pk, &f));
     CHECK(d == -0.75);
     ccz_buf_free(&j);
     static const char *const bad_numbers[] = {
@@ -262,7 +262,7 @@ static void test_encoding(void)
         "5",
     };
     for (size_t i = 0; i < sizeof bad_numbers / sizeof bad_numbers[0]; i++)
-        CHECK(ccz_paillier_number_from_json(pk, &y, bad_numbers[i], strlen(bad_numbers[i])) !=
+        CHECK(ccz_paillier_number_from_json(&y, pk, bad_numbers[i], strlen(bad_numbers[i])) !=
               CCZ_OK);
 
     mpz_clears(v, max, NULL);
@@ -285,18 +285,18 @@ static void test_djn_and_pool(void)
     mpz_inits(m, c, c2, out, NULL);
     for (int i = 0; i < 10; i++) {
         mpz_urandomb(m, rnd, 900);
-        CHECK_OK(ccz_paillier_encrypt(pk, c, m));
-        CHECK_OK(ccz_paillier_encrypt(pk, c2, m));
+        CHECK_OK(ccz_paillier_encrypt(c, pk, m));
+        CHECK_OK(ccz_paillier_encrypt(c2, pk, m));
         CHECK(mpz_cmp(c, c2) != 0);
-        CHECK_OK(ccz_paillier_decrypt(k, out, c));
+        CHECK_OK(ccz_paillier_decrypt(out, k, c));
         CHECK(mpz_cmp(out, m) == 0);
     }
     /* randomizers made ahead by a background thread */
     CHECK_OK(ccz_paillier_pub_precompute(pk, 64));
     for (int i = 0; i < 100; i++) {
         mpz_set_ui(m, (unsigned long)i * 1000003);
-        CHECK_OK(ccz_paillier_encrypt(pk, c, m));
-        CHECK_OK(ccz_paillier_decrypt(k, out, c));
+        CHECK_OK(ccz_paillier_encrypt(c, pk, m));
+        CHECK_OK(ccz_paillier_decrypt(out, k, c));
         CHECK(mpz_cmp(out, m) == 0);
     }
     CHECK_STATUS(ccz_paillier_pub_set_djn(pk, NULL), CCZ_ERR_INVALID_ARGUMENT);
@@ -320,24 +320,24 @@ static void test_batches(void)
     for (int djn = 0; djn < 2; djn++) {
         if (djn)
             CHECK_OK(ccz_paillier_pub_set_djn(pk, NULL));
-        CHECK_OK(ccz_paillier_encrypt_batch(pk, c, (const mpz_t *)m, N, 0));
-        CHECK_OK(ccz_paillier_decrypt_batch(k, out, (const mpz_t *)c, N, 0));
+        CHECK_OK(ccz_paillier_encrypt_batch(c, pk, (const mpz_t *)m, N, 0));
+        CHECK_OK(ccz_paillier_decrypt_batch(out, k, (const mpz_t *)c, N, 0));
         int ok = 0;
         for (int i = 0; i < N; i++)
             ok += mpz_cmp(out[i], m[i]) == 0;
         CHECK_INT(ok, N);
         /* single-threaded gives the same plaintexts */
-        CHECK_OK(ccz_paillier_decrypt_batch(k, out, (const mpz_t *)c, N, 1));
+        CHECK_OK(ccz_paillier_decrypt_batch(out, k, (const mpz_t *)c, N, 1));
         ok = 0;
         for (int i = 0; i < N; i++)
             ok += mpz_cmp(out[i], m[i]) == 0;
         CHECK_INT(ok, N);
     }
-    CHECK_OK(ccz_paillier_add_batch(pk, sum, (const mpz_t *)c, (const mpz_t *)c, N, 2));
-    CHECK_OK(ccz_paillier_decrypt_batch(k, out, (const mpz_t *)sum, N, 2));
+    CHECK_OK(ccz_paillier_add_batch(sum, pk, (const mpz_t *)c, (const mpz_t *)c, N, 2));
+    CHECK_OK(ccz_paillier_decrypt_batch(out, k, (const mpz_t *)sum, N, 2));
     mpz_t n, want;
     mpz_inits(n, want, NULL);
-    ccz_paillier_pub_n(pk, n);
+    ccz_paillier_pub_n(n, pk);
     int ok = 0;
     for (int i = 0; i < N; i++) {
         mpz_mul_2exp(want, m[i], 1);
@@ -353,8 +353,8 @@ static void test_batches(void)
         if (i % 2)
             mpz_neg(sc[i], sc[i]);
     }
-    CHECK_OK(ccz_paillier_mul_plain_batch(pk, sum, (const mpz_t *)c, (const mpz_t *)sc, N, 2));
-    CHECK_OK(ccz_paillier_decrypt_batch(k, out, (const mpz_t *)sum, N, 2));
+    CHECK_OK(ccz_paillier_mul_plain_batch(sum, pk, (const mpz_t *)c, (const mpz_t *)sc, N, 2));
+    CHECK_OK(ccz_paillier_decrypt_batch(out, k, (const mpz_t *)sum, N, 2));
     ok = 0;
     for (int i = 0; i < N; i++) {
         mpz_mul(want, m[i], sc[i]);
@@ -365,7 +365,7 @@ static void test_batches(void)
     CHECK_INT(ok, N);
     /* a bad ciphertext in a batch names its index */
     mpz_set_ui(c[30], 0);
-    CHECK_STATUS(ccz_paillier_decrypt_batch(k, out, (const mpz_t *)c, N, 2),
+    CHECK_STATUS(ccz_paillier_decrypt_batch(out, k, (const mpz_t *)c, N, 2),
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "ciphertext 30");
     for (int i = 0; i < N; i++)
@@ -388,27 +388,27 @@ static void test_json_and_keys(void)
     ccz_paillier_key *k = fixed_key();
     ccz_buf j;
     ccz_buf_init(&j, 0, true);
-    CHECK_OK(ccz_paillier_key_to_json(k, &j));
+    CHECK_OK(ccz_paillier_key_to_json(&j, k));
     CHECK_OK(ccz_buf_append_u8(&j, 0));
     CHECK_CONTAINS((const char *)j.ptr, P512);
     ccz_paillier_pub *pk2;
     ccz_paillier_key *k2;
-    CHECK_OK(ccz_paillier_load_json((const char *)j.ptr, j.len - 1, &pk2, &k2));
+    CHECK_OK(ccz_paillier_load_json(&pk2, &k2, (const char *)j.ptr, j.len - 1));
     CHECK(k2 != NULL);
     mpz_t m, c, out;
     mpz_inits(m, c, out, NULL);
     mpz_set_ui(m, 99);
-    CHECK_OK(ccz_paillier_encrypt(ccz_paillier_key_pub(k), c, m));
-    CHECK_OK(ccz_paillier_decrypt(k2, out, c));
+    CHECK_OK(ccz_paillier_encrypt(c, ccz_paillier_key_pub(k), m));
+    CHECK_OK(ccz_paillier_decrypt(out, k2, c));
     CHECK(mpz_cmp(out, m) == 0);
     ccz_paillier_key_free(k2);
     /* public only */
     ccz_buf pj = CCZ_BUF_INIT;
-    CHECK_OK(ccz_paillier_pub_to_json(ccz_paillier_key_pub(k), &pj));
-    CHECK_OK(ccz_paillier_load_json((const char *)pj.ptr, pj.len, &pk2, &k2));
+    CHECK_OK(ccz_paillier_pub_to_json(&pj, ccz_paillier_key_pub(k)));
+    CHECK_OK(ccz_paillier_load_json(&pk2, &k2, (const char *)pj.ptr, pj.len));
     CHECK(k2 == NULL);
-    CHECK_OK(ccz_paillier_encrypt(pk2, c, m));
-    CHECK_OK(ccz_paillier_decrypt(k, out, c));
+    CHECK_OK(ccz_paillier_encrypt(c, pk2, m));
+    CHECK_OK(ccz_paillier_decrypt(out, k, c));
     CHECK(mpz_cmp(out, m) == 0);
     ccz_paillier_pub_free(pk2);
     ccz_buf_free(&pj);
@@ -430,14 +430,14 @@ static void test_json_and_keys(void)
         {"{\"n\": \"1\", \"p\": \"3\"}", CCZ_ERR_JSON, "go together"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        CHECK_STATUS(ccz_paillier_load_json(bad[i].doc, strlen(bad[i].doc), &pk2, &k2),
+        CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, bad[i].doc, strlen(bad[i].doc)),
                      bad[i].want);
         CHECK_CONTAINS(ccz_error_detail(), bad[i].says);
     }
     /* n that is not p q */
     char doc[1200];
     snprintf(doc, sizeof doc, "{\"n\": \"%s\", \"p\": \"%s\", \"q\": \"%s\"}", P512, P512, Q512);
-    CHECK_STATUS(ccz_paillier_load_json(doc, strlen(doc), &pk2, &k2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, doc, strlen(doc)), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "n is not p * q");
     /* primes too close, not prime */
     mpz_t p, q;
@@ -515,7 +515,7 @@ int mpz_probab_prime_p(mpz_srcptr x, int reps)
 
 static void vt_arm(const ccz_paillier_pub *pk)
 {
-    ccz_paillier_pub_n(pk, vt.n);
+    ccz_paillier_pub_n(vt.n, pk);
     mpz_mul(vt.n2, vt.n, vt.n);
     atomic_store(&vt.calls, 0);
     atomic_store(&vt.secret, 0);
@@ -567,10 +567,10 @@ static void test_constant_time(void)
     unsigned long sec;
     /* the interposition works: a public scalar product reaches mpz_powm modulo n^2 */
     mpz_set_ui(m, 5);
-    CHECK_OK(ccz_paillier_encrypt(pk, c, m));
+    CHECK_OK(ccz_paillier_encrypt(c, pk, m));
     mpz_set_str(big, "123456789012345678901234567890", 10);
     vt_arm(pk);
-    CHECK_OK(ccz_paillier_mul_plain(pk, out, c, big));
+    CHECK_OK(ccz_paillier_mul_plain(out, pk, c, big));
     CHECK_INT(vt_disarm(&sec), 1);
     CHECK_INT(atomic_load(&vt.calls), 1);
 
@@ -582,16 +582,16 @@ static void test_constant_time(void)
     CHECK(sec >= 28); /* 2 x 12 Miller-Rabin rounds, h_p, h_q and their inverses, q^-1 */
     /* decryption */
     vt_arm(pk);
-    CHECK_OK(ccz_paillier_decrypt(k2, out, c));
+    CHECK_OK(ccz_paillier_decrypt(out, k2, c));
     CHECK_INT(vt_disarm(&sec), 0);
     CHECK_INT(sec, 2);
     CHECK(mpz_cmp_ui(out, 5) == 0);
     /* encryption by the key holder (CRT randomizer) */
     vt_arm(pk);
-    CHECK_OK(ccz_paillier_encrypt_priv(k2, c, m));
+    CHECK_OK(ccz_paillier_encrypt_priv(c, k2, m));
     CHECK_INT(vt_disarm(&sec), 0);
     CHECK_INT(sec, 2);
-    CHECK_OK(ccz_paillier_decrypt(k2, out, c));
+    CHECK_OK(ccz_paillier_decrypt(out, k2, c));
     CHECK(mpz_cmp_ui(out, 5) == 0);
     /* batches: GMP's constant-time path without IFMA, the IFMA engine (no GMP) with it */
     mpz_t cs[5], ms[5];
@@ -600,7 +600,7 @@ static void test_constant_time(void)
         mpz_set(cs[i], c);
     }
     vt_arm(pk);
-    CHECK_OK(ccz_paillier_decrypt_batch(k2, ms, (const mpz_t *)cs, 5, 2));
+    CHECK_OK(ccz_paillier_decrypt_batch(ms, k2, (const mpz_t *)cs, 5, 2));
     CHECK_INT(vt_disarm(&sec), 0);
     if (!mbx_available())
         CHECK_INT(sec, 10);
@@ -614,21 +614,21 @@ static void test_constant_time(void)
     ccz_buf j;
     ccz_buf_init(&j, 0, true);
     vt_arm(pk);
-    CHECK_OK(ccz_paillier_key_to_json(k2, &j));
-    CHECK_OK(ccz_paillier_key_write_json(k2, CCZ_PAILLIER_JSON_JWK, &j));
+    CHECK_OK(ccz_paillier_key_to_json(&j, k2));
+    CHECK_OK(ccz_paillier_key_write_json(&j, k2, CCZ_PAILLIER_JSON_JWK));
     CHECK_INT(vt_disarm(&sec), 0);
     ccz_paillier_pub *pk3;
     ccz_paillier_key *k3;
     char *jwk = strstr((char *)j.ptr, "{\"kty\"");
     CHECK(jwk != NULL);
     vt_arm(pk);
-    CHECK_OK(ccz_paillier_load_json((const char *)j.ptr, (size_t)(jwk - (char *)j.ptr), &pk3,
-                                    &k3));
+    CHECK_OK(ccz_paillier_load_json(&pk3, &k3, (const char *)j.ptr,
+                                    (size_t)(jwk - (char *)j.ptr)));
     CHECK(ccz_paillier_pub_djn(pk3));
     ccz_paillier_key_free(k3);
-    CHECK_OK(ccz_paillier_load_json(jwk, strlen(jwk), &pk3, &k3));
+    CHECK_OK(ccz_paillier_load_json(&pk3, &k3, jwk, strlen(jwk)));
     CHECK_INT(vt_disarm(&sec), 0);
-    CHECK_OK(ccz_paillier_decrypt(k3, out, c));
+    CHECK_OK(ccz_paillier_decrypt(out, k3, c));
     CHECK(mpz_cmp_ui(out, 5) == 0);
     ccz_paillier_key_free(k3);
     ccz_buf_free(&j);
@@ -647,26 +647,26 @@ static void test_ciphertext_units(void)
     mpz_inits(n, n2, c, out, NULL);
     mpz_init_set_str(p, P512, 10);
     mpz_init_set_str(q, Q512, 10);
-    ccz_paillier_pub_n(pk, n);
+    ccz_paillier_pub_n(n, pk);
     mpz_mul(n2, n, n);
     const mpz_t *bad[] = {&n, &p, &q};
     for (size_t i = 0; i < 3; i++) {
-        CHECK_STATUS(ccz_paillier_decrypt(k, out, *bad[i]), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(ccz_paillier_decrypt(out, k, *bad[i]), CCZ_ERR_INVALID_ARGUMENT);
         CHECK_CONTAINS(ccz_error_detail(), "shares a factor with n");
     }
     /* a multiple of q below n^2, and n^2 - p */
     mpz_mul_ui(c, q, 12345);
-    CHECK_STATUS(ccz_paillier_decrypt(k, out, c), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_paillier_decrypt(out, k, c), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "gcd(c, n) is not 1");
     mpz_sub(c, n2, p);
-    CHECK_STATUS(ccz_paillier_decrypt(k, out, c), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_paillier_decrypt(out, k, c), CCZ_ERR_INVALID_ARGUMENT);
     mpz_sub_ui(c, n2, 1); /* a unit: -1 = Enc(0) with r = -1 */
-    CHECK_OK(ccz_paillier_decrypt(k, out, c));
+    CHECK_OK(ccz_paillier_decrypt(out, k, c));
     CHECK(mpz_sgn(out) == 0);
     mpz_add_ui(c, n, 1); /* Enc(1) with r = 1 */
-    CHECK_OK(ccz_paillier_decrypt(k, out, c));
+    CHECK_OK(ccz_paillier_decrypt(out, k, c));
     CHECK(mpz_cmp_ui(out, 1) == 0);
-    CHECK_STATUS(ccz_paillier_decrypt(k, out, n2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_paillier_decrypt(out, k, n2), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "not in [1, n^2)");
     /* batches, on both paths (this test runs again with CCZ_PAILLIER_IFMA=0) */
     enum { N = 11 };
@@ -674,17 +674,17 @@ static void test_ciphertext_units(void)
     for (int i = 0; i < N; i++) {
         mpz_inits(cs[i], ms[i], NULL);
         mpz_set_ui(out, (unsigned long)i);
-        CHECK_OK(ccz_paillier_encrypt(pk, cs[i], out));
+        CHECK_OK(ccz_paillier_encrypt(cs[i], pk, out));
     }
-    CHECK_OK(ccz_paillier_decrypt_batch(k, ms, (const mpz_t *)cs, N, 1));
+    CHECK_OK(ccz_paillier_decrypt_batch(ms, k, (const mpz_t *)cs, N, 1));
     CHECK(mpz_cmp_ui(ms[7], 7) == 0);
     mpz_mul(cs[7], cs[7], p); /* c p: not a unit */
     mpz_mod(cs[7], cs[7], n2);
-    CHECK_STATUS(ccz_paillier_decrypt_batch(k, ms, (const mpz_t *)cs, N, 2),
+    CHECK_STATUS(ccz_paillier_decrypt_batch(ms, k, (const mpz_t *)cs, N, 2),
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "ciphertext 7 shares a factor with n");
     mpz_set(cs[7], n);
-    CHECK_STATUS(ccz_paillier_decrypt_batch(k, ms, (const mpz_t *)cs, N, 1),
+    CHECK_STATUS(ccz_paillier_decrypt_batch(ms, k, (const mpz_t *)cs, N, 1),
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "ciphertext 7 shares a factor with n");
     for (int i = 0; i < N; i++)
@@ -709,7 +709,7 @@ static ccz_status load_with_hs(const mpz_t hs, bool private, ccz_paillier_pub **
                  private ? Q512 : "", private ? "\"" : "");
     free(h);
     mpz_clears(n, p, q, NULL);
-    return ccz_paillier_load_json(doc, strlen(doc), pk, k);
+    return ccz_paillier_load_json(pk, k, doc, strlen(doc));
 }
 
 /* Hostile DJN bases: hs = 1 made every ciphertext 1 + m n. A private key's hs is verified
@@ -720,7 +720,7 @@ static void test_hostile_hs(void)
     ccz_paillier_pub *pk = ccz_paillier_key_pub(k);
     mpz_t n, n2, hs, x, m, c, want, out;
     mpz_inits(n, n2, hs, x, m, c, want, out, NULL);
-    ccz_paillier_pub_n(pk, n);
+    ccz_paillier_pub_n(n, pk);
     mpz_mul(n2, n, n);
     ccz_paillier_pub *pk2;
     ccz_paillier_key *k2;
@@ -731,11 +731,11 @@ static void test_hostile_hs(void)
     if (pk2) {
         CHECK(k2 == NULL && ccz_paillier_pub_djn(pk2));
         CHECK(mpz_cmp_ui(pk2->hs, 1) > 0);
-        CHECK_OK(ccz_paillier_encrypt(pk2, c, m));
+        CHECK_OK(ccz_paillier_encrypt(c, pk2, m));
         mpz_mul(want, m, n);
         mpz_add_ui(want, want, 1);
         CHECK(mpz_cmp(c, want) != 0);
-        CHECK_OK(ccz_paillier_decrypt(k, out, c));
+        CHECK_OK(ccz_paillier_decrypt(out, k, c));
         CHECK(mpz_cmp(out, m) == 0);
         ccz_paillier_pub_free(pk2);
     }
@@ -774,8 +774,8 @@ static void test_hostile_hs(void)
     CHECK_OK(load_with_hs(hs, true, &pk2, &k2));
     if (k2) {
         CHECK(ccz_paillier_pub_djn(pk2) && mpz_cmp(pk2->hs, hs) == 0);
-        CHECK_OK(ccz_paillier_encrypt(pk2, c, m));
-        CHECK_OK(ccz_paillier_decrypt(k, out, c));
+        CHECK_OK(ccz_paillier_encrypt(c, pk2, m));
+        CHECK_OK(ccz_paillier_decrypt(out, k, c));
         CHECK(mpz_cmp(out, m) == 0);
         ccz_paillier_key_free(k2);
     }
@@ -783,13 +783,14 @@ static void test_hostile_hs(void)
     ccz_paillier_key_free(k);
 }
 
-/* ---- python-paillier's own files (tests/paillier/fixtures/python-paillier, see its README) ------*/
+/* ---- python-paillier's own files (tests/paillier/fixtures/python-paillier, see its README) --*/
 
 static char *fixture(const char *name, size_t *len)
 {
     const char *dir = getenv("CCZ_SOURCE_DIR");
     char path[1024];
-    snprintf(path, sizeof path, "%s/tests/paillier/fixtures/python-paillier/%s", dir ? dir : ".", name);
+    snprintf(path, sizeof path, "%s/tests/paillier/fixtures/python-paillier/%s", dir ? dir : ".",
+             name);
     ccz_buf b = CCZ_BUF_INIT;
     if (ccz_file_read(&b, path, 1 << 20) != CCZ_OK || ccz_buf_append_u8(&b, 0) != CCZ_OK) {
         fprintf(stderr, "  cannot read %s (CCZ_SOURCE_DIR set?)\n", path);
@@ -817,7 +818,7 @@ static void test_python_paillier(void)
     ccz_paillier_key *k = NULL;
     char *text = fixture("pheutil-priv.jwk", &len);
     CHECK(text != NULL);
-    CHECK_OK(ccz_paillier_load_json(text, len, &pk, &k));
+    CHECK_OK(ccz_paillier_load_json(&pk, &k, text, len));
     free(text);
     CHECK(k != NULL);
     CHECK_INT(ccz_paillier_bits(pk), 1024);
@@ -828,18 +829,18 @@ static void test_python_paillier(void)
         text = fixture(same_n[i], &len);
         CHECK(text != NULL);
         ccz_paillier_key *none = NULL;
-        CHECK_OK(ccz_paillier_load_json(text, len, &pub, &none));
+        CHECK_OK(ccz_paillier_load_json(&pub, &none, text, len));
         CHECK(none == NULL);
         free(text);
-        ccz_paillier_pub_n(pub, n);
-        ccz_paillier_pub_n(pk, m);
+        ccz_paillier_pub_n(n, pub);
+        ccz_paillier_pub_n(m, pk);
         CHECK(mpz_cmp(n, m) == 0);
         ccz_paillier_pub_free(pub);
     }
     ccz_paillier_key *legacy = NULL;
     text = fixture("pheutil-legacy-priv.jwk", &len);
     CHECK(text != NULL);
-    CHECK_OK(ccz_paillier_load_json(text, len, &pub, &legacy));
+    CHECK_OK(ccz_paillier_load_json(&pub, &legacy, text, len));
     free(text);
     CHECK(legacy != NULL);
     ccz_paillier_key_free(legacy);
@@ -857,14 +858,14 @@ static void test_python_paillier(void)
         mpz_inits(cs[i], ms[i], NULL);
         mpz_set_str(m, json_string_value(json_object_get(v, "plaintext")), 10);
         mpz_set_str(cs[i], json_string_value(json_object_get(v, "ciphertext")), 10);
-        ok += ccz_paillier_decrypt(k, out, cs[i]) == CCZ_OK && mpz_cmp(out, m) == 0;
-        ok += ccz_paillier_encrypt(pk, c, m) == CCZ_OK &&
-              ccz_paillier_decrypt(k, out, c) == CCZ_OK && mpz_cmp(out, m) == 0;
-        ok += ccz_paillier_encrypt_priv(k, c, m) == CCZ_OK &&
-              ccz_paillier_decrypt(k, out, c) == CCZ_OK && mpz_cmp(out, m) == 0;
+        ok += ccz_paillier_decrypt(out, k, cs[i]) == CCZ_OK && mpz_cmp(out, m) == 0;
+        ok += ccz_paillier_encrypt(c, pk, m) == CCZ_OK &&
+              ccz_paillier_decrypt(out, k, c) == CCZ_OK && mpz_cmp(out, m) == 0;
+        ok += ccz_paillier_encrypt_priv(c, k, m) == CCZ_OK &&
+              ccz_paillier_decrypt(out, k, c) == CCZ_OK && mpz_cmp(out, m) == 0;
     }
     CHECK_INT(ok, (int)(3 * count));
-    CHECK_OK(ccz_paillier_decrypt_batch(k, ms, (const mpz_t *)cs, count, 2));
+    CHECK_OK(ccz_paillier_decrypt_batch(ms, k, (const mpz_t *)cs, count, 2));
     ok = 0;
     for (size_t i = 0; i < count; i++) {
         mpz_set_str(m, json_string_value(json_object_get(json_array_get(raw, i), "plaintext")),
@@ -890,8 +891,8 @@ static void test_python_paillier(void)
         ccz_paillier_number_init(&x);
         ccz_paillier_encoded_init(&e);
         mpz_set_str(m, json_string_value(json_object_get(cse, "encoding")), 10);
-        ok += ccz_paillier_number_from_json(pk, &x, ct, strlen(ct)) == CCZ_OK &&
-              ccz_paillier_decrypt_encoded(k, &e, &x) == CCZ_OK && mpz_cmp(e.mantissa, m) == 0 &&
+        ok += ccz_paillier_number_from_json(&x, pk, ct, strlen(ct)) == CCZ_OK &&
+              ccz_paillier_decrypt_encoded(&e, k, &x) == CCZ_OK && mpz_cmp(e.mantissa, m) == 0 &&
               e.exponent == (int)json_integer_value(json_object_get(cse, "exponent"));
         checked++;
         free(ct);
@@ -913,11 +914,11 @@ static void test_python_paillier(void)
         ccz_paillier_encoded_init(&e);
         ccz_status s;
         if (is_float) {
-            s = ccz_paillier_encode_double(pk, &e, strtod(value, NULL),
+            s = ccz_paillier_encode_double(&e, pk, strtod(value, NULL),
                                            json_is_number(prec) ? json_number_value(prec) : 0);
         } else {
             mpz_set_str(m, value, 10);
-            s = ccz_paillier_encode_mpz(pk, &e, m);
+            s = ccz_paillier_encode_mpz(&e, pk, m);
         }
         mpz_set_str(m, json_string_value(json_object_get(v, "encoding")), 10);
         bool same = s == CCZ_OK && mpz_cmp(e.mantissa, m) == 0 &&
@@ -944,19 +945,19 @@ static void test_json_forms(void)
     mpz_t m, c, out;
     mpz_inits(m, c, out, NULL);
     mpz_set_ui(m, 4242);
-    CHECK_OK(ccz_paillier_encrypt(pk, c, m));
+    CHECK_OK(ccz_paillier_encrypt(c, pk, m));
     for (int f = 0; f < 3; f++) {
         ccz_buf j;
         ccz_buf_init(&j, 0, true);
-        CHECK_OK(ccz_paillier_key_write_json(k, (ccz_paillier_json_format)f, &j));
-        CHECK_OK(ccz_paillier_load_json((const char *)j.ptr, j.len, &pk2, &k2));
+        CHECK_OK(ccz_paillier_key_write_json(&j, k, (ccz_paillier_json_format)f));
+        CHECK_OK(ccz_paillier_load_json(&pk2, &k2, (const char *)j.ptr, j.len));
         CHECK(k2 != NULL);
-        CHECK_OK(ccz_paillier_decrypt(k2, out, c));
+        CHECK_OK(ccz_paillier_decrypt(out, k2, c));
         CHECK(mpz_cmp(out, m) == 0);
         ccz_paillier_key_free(k2);
         ccz_buf_reset(&j);
-        CHECK_OK(ccz_paillier_pub_write_json(pk, (ccz_paillier_json_format)f, &j));
-        CHECK_OK(ccz_paillier_load_json((const char *)j.ptr, j.len, &pk2, &k2));
+        CHECK_OK(ccz_paillier_pub_write_json(&j, pk, (ccz_paillier_json_format)f));
+        CHECK_OK(ccz_paillier_load_json(&pk2, &k2, (const char *)j.ptr, j.len));
         CHECK(k2 == NULL);
         ccz_paillier_pub_free(pk2);
         ccz_buf_free(&j);
@@ -964,56 +965,56 @@ static void test_json_forms(void)
     /* JWK with lambda and mu only (pheutil before it stored p and q), and with a wrong mu */
     ccz_buf j;
     ccz_buf_init(&j, 0, true);
-    CHECK_OK(ccz_paillier_key_write_json(k, CCZ_PAILLIER_JSON_JWK, &j));
+    CHECK_OK(ccz_paillier_key_write_json(&j, k, CCZ_PAILLIER_JSON_JWK));
     json_t *o = json_loadb((const char *)j.ptr, j.len, 0, NULL);
     CHECK(o != NULL);
     json_object_del(o, "p");
     json_object_del(o, "q");
     char *t = json_dumps(o, 0);
-    CHECK_OK(ccz_paillier_load_json(t, strlen(t), &pk2, &k2));
+    CHECK_OK(ccz_paillier_load_json(&pk2, &k2, t, strlen(t)));
     CHECK(k2 != NULL);
-    CHECK_OK(ccz_paillier_decrypt(k2, out, c));
+    CHECK_OK(ccz_paillier_decrypt(out, k2, c));
     CHECK(mpz_cmp(out, m) == 0);
     ccz_paillier_key_free(k2);
     free(t);
     json_object_set_new(o, "mu", json_string("AQAB"));
     t = json_dumps(o, 0);
-    CHECK_STATUS(ccz_paillier_load_json(t, strlen(t), &pk2, &k2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, t, strlen(t)), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "do not belong to this key");
     free(t);
     json_object_set_new(o, "lambda", json_string("AQAB"));
     t = json_dumps(o, 0);
-    CHECK_STATUS(ccz_paillier_load_json(t, strlen(t), &pk2, &k2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, t, strlen(t)), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "is not (p-1)(q-1)");
     free(t);
     json_object_set_new(json_object_get(o, "pub"), "alg", json_string("PAI-GN2"));
     t = json_dumps(o, 0);
-    CHECK_STATUS(ccz_paillier_load_json(t, strlen(t), &pk2, &k2), CCZ_ERR_UNSUPPORTED);
+    CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, t, strlen(t)), CCZ_ERR_UNSUPPORTED);
     free(t);
     json_object_set_new(json_object_get(o, "pub"), "n", json_string("ab+c"));
     json_object_set_new(json_object_get(o, "pub"), "alg", json_string("PAI-GN1"));
     t = json_dumps(o, 0);
-    CHECK_STATUS(ccz_paillier_load_json(t, strlen(t), &pk2, &k2), CCZ_ERR_ENCODING);
+    CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, t, strlen(t)), CCZ_ERR_ENCODING);
     free(t);
     json_decref(o);
     ccz_buf_free(&j);
     /* big numbers beside strings full of digits, escapes and an exponent written as a number */
     mpz_t n;
     mpz_init(n);
-    ccz_paillier_pub_n(pk, n);
+    ccz_paillier_pub_n(n, pk);
     char doc[2000];
     gmp_snprintf(doc, sizeof doc,
                  "{\"kid\": \"12345678901234567890123 \\\" 99999999999999999999\", \"n\": %Zd, "
                  "\"g\": %Zd}",
                  n, n);
-    CHECK_STATUS(ccz_paillier_load_json(doc, strlen(doc), &pk2, &k2), CCZ_ERR_UNSUPPORTED);
+    CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, doc, strlen(doc)), CCZ_ERR_UNSUPPORTED);
     CHECK_CONTAINS(ccz_error_detail(), "g is not n + 1");
     mpz_add_ui(out, n, 1);
     gmp_snprintf(doc, sizeof doc,
                  "{\"kid\": \"12345678901234567890123 \\\" 99999999999999999999\", \"n\": %Zd, "
                  "\"g\": %Zd}",
                  n, out);
-    CHECK_OK(ccz_paillier_load_json(doc, strlen(doc), &pk2, &k2));
+    CHECK_OK(ccz_paillier_load_json(&pk2, &k2, doc, strlen(doc)));
     ccz_paillier_pub_free(pk2);
     /* encrypted numbers in every form, and python-paillier's document of several */
     ccz_paillier_number x, y;
@@ -1023,8 +1024,8 @@ static void test_json_forms(void)
     x.exponent = -3;
     for (int f = 0; f < 3; f++) {
         ccz_buf b = CCZ_BUF_INIT;
-        CHECK_OK(ccz_paillier_number_write_json(&x, (ccz_paillier_json_format)f, &b));
-        CHECK_OK(ccz_paillier_number_from_json(pk, &y, (const char *)b.ptr, b.len));
+        CHECK_OK(ccz_paillier_number_write_json(&b, &x, (ccz_paillier_json_format)f));
+        CHECK_OK(ccz_paillier_number_from_json(&y, pk, (const char *)b.ptr, b.len));
         CHECK(mpz_cmp(x.c, y.c) == 0 && y.exponent == -3);
         ccz_buf_free(&b);
     }
@@ -1033,12 +1034,12 @@ static void test_json_forms(void)
                  c);
     ccz_paillier_number *xs;
     size_t count;
-    CHECK_OK(ccz_paillier_numbers_from_json(pk, &xs, &count, doc, strlen(doc)));
+    CHECK_OK(ccz_paillier_numbers_from_json(&xs, &count, pk, doc, strlen(doc)));
     CHECK(count == 2 && mpz_cmp(xs[1].c, c) == 0 && xs[1].exponent == -2);
     ccz_paillier_numbers_free(xs, count);
     gmp_snprintf(doc, sizeof doc, "{\"public_key\": {\"n\": %Zd}, \"values\": [[\"%Zd\", 0]]}",
                  out, c);
-    CHECK_STATUS(ccz_paillier_numbers_from_json(pk, &xs, &count, doc, strlen(doc)),
+    CHECK_STATUS(ccz_paillier_numbers_from_json(&xs, &count, pk, doc, strlen(doc)),
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "another public key");
     ccz_paillier_number_clear(&x);
