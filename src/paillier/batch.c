@@ -27,12 +27,12 @@ static ccz_status encrypt_range(size_t begin, size_t end, void *arg)
             if (mpz_sgn(j->a[at + i]) < 0 || mpz_cmp(j->a[at + i], j->pk->n) >= 0)
                 s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "plaintext %zu is not in [0, n)", at + i);
         if (s == CCZ_OK)
-            s = he_obfuscators(j->pk, rho, n);
+            s = paillier_obfuscators(j->pk, rho, n);
         for (unsigned i = 0; i < n && !s; i++)
-            he_times_gm(j->pk, j->out[at + i], j->a[at + i], rho[i]);
+            paillier_times_gm(j->pk, j->out[at + i], j->a[at + i], rho[i]);
     }
     for (unsigned i = 0; i < MBX_LANES; i++)
-        he_mpz_wipe(rho[i]);
+        paillier_mpz_wipe(rho[i]);
     return s;
 }
 
@@ -68,10 +68,10 @@ static ccz_status decrypt_range(size_t begin, size_t end, void *arg)
         unsigned n = end - at < MBX_LANES / 2 ? (unsigned)(end - at) : MBX_LANES / 2;
         for (unsigned i = 0; i < n && !s; i++) {
             const mpz_t *c = &j->a[at + i];
-            if ((s = he_check_cipher(k->pub, *c, at + i, true)))
+            if ((s = paillier_check_cipher(k->pub, *c, at + i, true)))
                 break;
             /* reduced modulo p^2 and q^2 in constant time by the exponentiation (GMP) or by
-             * he_sec_mod (the IFMA engine) */
+             * paillier_sec_mod (the IFMA engine) */
             mpz_set(base[2 * i], *c);
             mpz_set(base[2 * i + 1], *c);
         }
@@ -82,14 +82,14 @@ static ccz_status decrypt_range(size_t begin, size_t end, void *arg)
                          bits, ebits);
         } else {
             for (unsigned i = 0; i < 2 * n; i++)
-                he_sec_powm(x[i], base[i], exp[i], mod[i]);
+                paillier_sec_powm(x[i], base[i], exp[i], mod[i]);
         }
         for (unsigned i = 0; i < n && !s; i++)
-            s = he_decrypt_finish(k, j->out[at + i], x[2 * i], x[2 * i + 1], at + i, true);
+            s = paillier_decrypt_finish(k, j->out[at + i], x[2 * i], x[2 * i + 1], at + i, true);
     }
     for (unsigned i = 0; i < MBX_LANES; i++) {
-        he_mpz_wipe(base[i]);
-        he_mpz_wipe(x[i]);
+        paillier_mpz_wipe(base[i]);
+        paillier_mpz_wipe(x[i]);
     }
     return s;
 }

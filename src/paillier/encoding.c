@@ -16,7 +16,7 @@ void ccz_paillier_encoded_init(ccz_paillier_encoded *e)
 
 void ccz_paillier_encoded_clear(ccz_paillier_encoded *e)
 {
-    he_mpz_wipe(e->mantissa);
+    paillier_mpz_wipe(e->mantissa);
 }
 
 void ccz_paillier_number_init(ccz_paillier_number *x)

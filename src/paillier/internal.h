@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Private to src/paillier: the Paillier key structures and the multi-buffer exponentiation engine. */
+/* Private to src/paillier: the Paillier key structures and the multi-buffer exponentiation
+ * engine. */
 #ifndef CCZ_PAILLIER_INTERNAL_H
 #define CCZ_PAILLIER_INTERNAL_H
 
@@ -61,37 +62,38 @@ struct ccz_paillier_key {
 };
 
 /* Arithmetic on secrets. Every exponentiation whose exponent or modulus derives from p or q goes
- * through he_sec_powm (GMP's mpz_powm_sec: time and memory accesses independent of the exponent
- * and base, for a given operand size), and so does every inversion of a secret value
- * (he_sec_invert, by Fermat/Euler: x^-1 = x^(phi(m) - 1) mod m). GMP's mpz_powm and mpz_invert
- * are never given a secret: tests/paillier/test_paillier.c interposes them and fails on any call
- * with a modulus other than n or n^2 during the private-key paths. */
-void he_sec_powm(mpz_t out, const mpz_t base, const mpz_t exp, const mpz_t mod);
+ * through paillier_sec_powm (GMP's mpz_powm_sec: time and memory accesses independent of the
+ * exponent and base, for a given operand size), and so does every inversion of a secret value
+ * (paillier_sec_invert, by Fermat/Euler: x^-1 = x^(phi(m) - 1) mod m). GMP's mpz_powm and
+ * mpz_invert are never given a secret: tests/paillier/test_paillier.c interposes them and fails
+ * on any call with a modulus other than n or n^2 during the private-key paths. */
+void paillier_sec_powm(mpz_t out, const mpz_t base, const mpz_t exp, const mpz_t mod);
 /* out = x mod m (x >= 0) in time that depends on the sizes of x and m only (mpn_sec_div_r). */
-void he_sec_mod(mpz_t out, const mpz_t x, const mpz_t m);
+void paillier_sec_mod(mpz_t out, const mpz_t x, const mpz_t m);
 /* out = x^-1 mod m for x prime to m, given phi_m1 = phi(m) - 1 (m odd). */
-void he_sec_invert(mpz_t out, const mpz_t x, const mpz_t phi_m1, const mpz_t mod);
+void paillier_sec_invert(mpz_t out, const mpz_t x, const mpz_t phi_m1, const mpz_t mod);
 /* Whether c is in [1, n^2) (index names it in a batch). */
-ccz_status he_check_cipher(const ccz_paillier_pub *pk, const mpz_t c, size_t index, bool batch);
+ccz_status paillier_check_cipher(const ccz_paillier_pub *pk, const mpz_t c, size_t index,
+                                 bool batch);
 /* Decryption after the two exponentiations xp = c^(p-1) mod p^2, xq = c^(q-1) mod q^2; refuses
  * a c that shares a factor with n (xp or xq is 0). */
-ccz_status he_decrypt_finish(const ccz_paillier_key *k, mpz_t m, const mpz_t xp, const mpz_t xq,
-                             size_t index, bool batch);
+ccz_status paillier_decrypt_finish(const ccz_paillier_key *k, mpz_t m, const mpz_t xp,
+                                   const mpz_t xq, size_t index, bool batch);
 /* Whether h_s is a DJN base for the key: h_s = (-x^2)^n mod n^2 for some x, checked with p and q:
  * an n-th residue modulo p^2 and q^2 whose negation modulo n is a square, not 1. */
-ccz_status he_check_hs(const ccz_paillier_key *k, const mpz_t hs);
+ccz_status paillier_check_hs(const ccz_paillier_key *k, const mpz_t hs);
 /* Public checks on h_s (all that can be checked without p and q). */
-ccz_status he_check_hs_public(const ccz_paillier_pub *pk, const mpz_t hs);
+ccz_status paillier_check_hs_public(const ccz_paillier_pub *pk, const mpz_t hs);
 
 /* One randomizer (r^n or h_s^r mod n^2) computed now. */
-ccz_status he_obfuscator(const ccz_paillier_pub *pk, mpz_t out);
+ccz_status paillier_obfuscator(const ccz_paillier_pub *pk, mpz_t out);
 /* Up to 8 randomizers at once (IFMA lanes when available). */
-ccz_status he_obfuscators(const ccz_paillier_pub *pk, mpz_t *out, unsigned n);
+ccz_status paillier_obfuscators(const ccz_paillier_pub *pk, mpz_t *out, unsigned n);
 /* c = (1 + m n) x mod n^2: g^m times x, without an exponentiation (g = n + 1) */
-void he_times_gm(const ccz_paillier_pub *pk, mpz_t c, const mpz_t m, const mpz_t x);
+void paillier_times_gm(const ccz_paillier_pub *pk, mpz_t c, const mpz_t m, const mpz_t x);
 /* Wipes an mpz's limbs and clears it. */
-void he_mpz_wipe(mpz_t x);
+void paillier_mpz_wipe(mpz_t x);
 /* A uniformly random integer of `bits` bits (top bit not forced), from OpenSSL's RNG. */
-ccz_status he_rand_bits(mpz_t out, unsigned bits);
+ccz_status paillier_rand_bits(mpz_t out, unsigned bits);
 
 #endif

@@ -270,7 +270,7 @@ TARGET static ccz_status mbx_powm_impl(mpz_t *out, const mpz_t *base, const mpz_
         for (unsigned l = 0; l < MBX_LANES; l++) {
             mpz_init(reduced[l]);
             if (l < n) /* constant-time: the bases may be ciphertexts reduced modulo p^2 */
-                he_sec_mod(reduced[l], base[l], mod[l]);
+                paillier_sec_mod(reduced[l], base[l], mod[l]);
         }
         load_lanes(table + D, D, (const mpz_t *)reduced, n, reduced[0], c.scratch);
         to_mont(&c, table + D, table + D);
@@ -289,7 +289,7 @@ TARGET static ccz_status mbx_powm_impl(mpz_t *out, const mpz_t *base, const mpz_
         powm_lanes(&c, acc, table, windows, nwin);
         from_mont(&c, out, n, acc, mod, false);
         for (unsigned l = 0; l < MBX_LANES; l++)
-            he_mpz_wipe(reduced[l]);
+            paillier_mpz_wipe(reduced[l]);
     }
     if (windows) {
         OPENSSL_cleanse(windows, (size_t)nwin * MBX_LANES * sizeof *windows);

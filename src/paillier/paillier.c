@@ -2,10 +2,10 @@
 /* Paillier keys and raw operations on GMP. g = n + 1, so encryption is (1 + m n) * rho mod n^2
  * with rho = r^n (or h_s^r under DJN); decryption is by CRT: m_p = L_p(c^(p-1) mod p^2) h_p
  * mod p, recombined with q^-1 mod p. Every exponentiation and inversion that involves p, q or a
- * value derived from them is constant-time (he_sec_powm, he_sec_invert); GMP's variable-time
- * mpz_powm and mpz_invert see public values only. Keys and ciphertexts that come from outside
- * are checked before use: ciphertexts are elements of Z*_{n^2}, a DJN base is verified against
- * p and q or made afresh. */
+ * value derived from them is constant-time (paillier_sec_powm, paillier_sec_invert); GMP's
+ * variable-time mpz_powm and mpz_invert see public values only. Keys and ciphertexts that come
+ * from outside are checked before use: ciphertexts are elements of Z*_{n^2}, a DJN base is
+ * verified against p and q or made afresh. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,14 +17,14 @@
 
 /* ---- helpers ---------------------------------------------------------------------------------*/
 
-void he_mpz_wipe(mpz_t x)
+void paillier_mpz_wipe(mpz_t x)
 {
     if (x->_mp_alloc > 0 && x->_mp_d)
         OPENSSL_cleanse(x->_mp_d, (size_t)x->_mp_alloc * sizeof(mp_limb_t));
     mpz_clear(x);
 }
 
-ccz_status he_rand_bits(mpz_t out, unsigned bits)
+ccz_status paillier_rand_bits(mpz_t out, unsigned bits)
 {
     size_t nbytes = (bits + 7) / 8;
     unsigned char buf[1100];
@@ -44,7 +44,7 @@ static ccz_status rand_unit(mpz_t out, const mpz_t n)
     mpz_init(g);
     ccz_status s;
     do {
-        s = he_rand_bits(out, (unsigned)mpz_sizeinbase(n, 2) + 128);
+        s = paillier_rand_bits(out, (unsigned)mpz_sizeinbase(n, 2) + 128);
         if (s)
             break;
         mpz_mod(out, out, n);
@@ -54,12 +54,12 @@ static ccz_status rand_unit(mpz_t out, const mpz_t n)
     return s;
 }
 
-void he_sec_powm(mpz_t out, const mpz_t base, const mpz_t exp, const mpz_t mod)
+void paillier_sec_powm(mpz_t out, const mpz_t base, const mpz_t exp, const mpz_t mod)
 {
     mpz_powm_sec(out, base, exp, mod);
 }
 
-void he_sec_mod(mpz_t out, const mpz_t x, const mpz_t m)
+void paillier_sec_mod(mpz_t out, const mpz_t x, const mpz_t m)
 {
     size_t xn = mpz_size(x), mn = mpz_size(m);
     if (mpz_sgn(x) < 0) { /* no caller reduces a negative secret */
@@ -83,9 +83,9 @@ void he_sec_mod(mpz_t out, const mpz_t x, const mpz_t m)
     freefunc(t, tn * sizeof *t);
 }
 
-void he_sec_invert(mpz_t out, const mpz_t x, const mpz_t phi_m1, const mpz_t mod)
+void paillier_sec_invert(mpz_t out, const mpz_t x, const mpz_t phi_m1, const mpz_t mod)
 {
-    he_sec_powm(out, x, phi_m1, mod);
+    paillier_sec_powm(out, x, phi_m1, mod);
 }
 
 /* Miller-Rabin on a secret odd p with random bases and constant-time exponentiation (GMP's
@@ -109,12 +109,12 @@ static ccz_status sec_probable_prime(const mpz_t p, bool *prime)
     bool all = true;
     for (int round = 0; round < 12 && s == CCZ_OK; round++) {
         /* a in [2, p - 2] */
-        s = he_rand_bits(a, (unsigned)mpz_sizeinbase(p, 2) + 64);
+        s = paillier_rand_bits(a, (unsigned)mpz_sizeinbase(p, 2) + 64);
         if (s)
             break;
         mpz_mod(a, a, range);
         mpz_add_ui(a, a, 2);
-        he_sec_powm(x, a, d, p);
+        paillier_sec_powm(x, a, d, p);
         int ok = (mpz_cmp_ui(x, 1) == 0) | (mpz_cmp(x, pm1) == 0);
         for (mp_bitcnt_t i = 1; i < s2; i++) {
             mpz_mul(x, x, x);
@@ -124,9 +124,9 @@ static ccz_status sec_probable_prime(const mpz_t p, bool *prime)
         all &= ok != 0;
     }
     *prime = s == CCZ_OK && all;
-    he_mpz_wipe(pm1);
-    he_mpz_wipe(d);
-    he_mpz_wipe(x);
+    paillier_mpz_wipe(pm1);
+    paillier_mpz_wipe(d);
+    paillier_mpz_wipe(x);
     mpz_clears(a, range, NULL);
     return s;
 }
@@ -165,7 +165,7 @@ static void pool_stop(ccz_paillier_pub *pk)
     pthread_join(pk->thread, NULL);
     pk->running = false;
     for (size_t i = 0; i < pk->cap; i++)
-        he_mpz_wipe(pk->pool[i]);
+        paillier_mpz_wipe(pk->pool[i]);
     free(pk->pool);
     pk->pool = NULL;
     pk->cap = pk->count = 0;
@@ -262,7 +262,7 @@ ccz_status ccz_paillier_pub_set_djn(ccz_paillier_pub *pk, const mpz_t hs)
     mpz_init(h);
     ccz_status s = CCZ_OK;
     if (hs) {
-        s = he_check_hs_public(pk, hs);
+        s = paillier_check_hs_public(pk, hs);
         if (s == CCZ_OK)
             mpz_set(h, hs);
     } else {
@@ -289,7 +289,7 @@ ccz_status ccz_paillier_pub_set_djn(ccz_paillier_pub *pk, const mpz_t hs)
     return s;
 }
 
-ccz_status he_check_hs_public(const ccz_paillier_pub *pk, const mpz_t hs)
+ccz_status paillier_check_hs_public(const ccz_paillier_pub *pk, const mpz_t hs)
 {
     CCZ_ENSURE(mpz_cmp_ui(hs, 1) > 0 && mpz_cmp(hs, pk->n2) < 0, CCZ_ERR_INVALID_ARGUMENT,
                "h_s is not in [2, n^2)");
@@ -313,9 +313,9 @@ ccz_status he_check_hs_public(const ccz_paillier_pub *pk, const mpz_t hs)
     return s;
 }
 
-ccz_status he_check_hs(const ccz_paillier_key *k, const mpz_t hs)
+ccz_status paillier_check_hs(const ccz_paillier_key *k, const mpz_t hs)
 {
-    CCZ_GUARD(he_check_hs_public(k->pub, hs));
+    CCZ_GUARD(paillier_check_hs_public(k->pub, hs));
     /* an n-th residue modulo p^2: order dividing p - 1; -h_s a square modulo p (Euler's
      * criterion); the same for q. Exponents and moduli are secret: constant-time. */
     const mpz_t *pr[2][3] = {{&k->p, &k->p2, &k->pm1}, {&k->q, &k->q2, &k->qm1}};
@@ -323,16 +323,16 @@ ccz_status he_check_hs(const ccz_paillier_key *k, const mpz_t hs)
     mpz_inits(x, e, NULL);
     int ok = 1;
     for (int i = 0; i < 2; i++) {
-        he_sec_powm(x, hs, *pr[i][2], *pr[i][1]);
+        paillier_sec_powm(x, hs, *pr[i][2], *pr[i][1]);
         ok &= mpz_cmp_ui(x, 1) == 0;
         mpz_mod(x, hs, *pr[i][0]);
         mpz_sub(x, *pr[i][0], x);
         mpz_tdiv_q_2exp(e, *pr[i][2], 1);
-        he_sec_powm(x, x, e, *pr[i][0]);
+        paillier_sec_powm(x, x, e, *pr[i][0]);
         ok &= mpz_cmp_ui(x, 1) == 0;
     }
-    he_mpz_wipe(x);
-    he_mpz_wipe(e);
+    paillier_mpz_wipe(x);
+    paillier_mpz_wipe(e);
     CCZ_ENSURE(ok, CCZ_ERR_INVALID_ARGUMENT,
                "h_s is not (-x^2)^n mod n^2 for this key (not an n-th residue whose negation is "
                "a square): not a DJN base");
@@ -381,7 +381,7 @@ static ccz_status compute_obfuscators(const ccz_paillier_pub *pk, mpz_t *out, un
         mpz_init(r[i]);
     ccz_status s = CCZ_OK;
     for (unsigned i = 0; i < n && !s; i++)
-        s = pk->djn ? he_rand_bits(r[i], pk->rand_bits) : rand_unit(r[i], pk->n);
+        s = pk->djn ? paillier_rand_bits(r[i], pk->rand_bits) : rand_unit(r[i], pk->n);
     if (s == CCZ_OK) {
         if (pk->djn && pk->mfixed) {
             s = mbx_fixed_powm(pk->mfixed, out, (const mpz_t *)r, n);
@@ -402,11 +402,11 @@ static ccz_status compute_obfuscators(const ccz_paillier_pub *pk, mpz_t *out, un
         }
     }
     for (unsigned i = 0; i < n; i++)
-        he_mpz_wipe(r[i]);
+        paillier_mpz_wipe(r[i]);
     return s;
 }
 
-ccz_status he_obfuscators(const ccz_paillier_pub *pk, mpz_t *out, unsigned n)
+ccz_status paillier_obfuscators(const ccz_paillier_pub *pk, mpz_t *out, unsigned n)
 {
     ccz_paillier_pub *mpk = (ccz_paillier_pub *)pk;
     unsigned taken = 0;
@@ -422,9 +422,9 @@ ccz_status he_obfuscators(const ccz_paillier_pub *pk, mpz_t *out, unsigned n)
     return taken < n ? compute_obfuscators(pk, out + taken, n - taken) : CCZ_OK;
 }
 
-ccz_status he_obfuscator(const ccz_paillier_pub *pk, mpz_t out)
+ccz_status paillier_obfuscator(const ccz_paillier_pub *pk, mpz_t out)
 {
-    return he_obfuscators(pk, (mpz_t *)out, 1);
+    return paillier_obfuscators(pk, (mpz_t *)out, 1);
 }
 
 static void *pool_main(void *arg)
@@ -451,7 +451,7 @@ static void *pool_main(void *arg)
     }
     pthread_mutex_unlock(&pk->mu);
     for (unsigned i = 0; i < MBX_LANES; i++)
-        he_mpz_wipe(fresh[i]);
+        paillier_mpz_wipe(fresh[i]);
     return NULL;
 }
 
@@ -496,7 +496,7 @@ void ccz_paillier_key_free(ccz_paillier_key *k)
     mpz_t *all[] = {&k->p,  &k->q,  &k->p2, &k->q2, &k->pm1, &k->qm1,
                     &k->hp, &k->hq, &k->qinv, &k->ep, &k->eq, &k->q2inv};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        he_mpz_wipe(*all[i]);
+        paillier_mpz_wipe(*all[i]);
     OPENSSL_cleanse(k, sizeof *k);
     free(k);
 }
@@ -505,7 +505,7 @@ void ccz_paillier_key_free(ccz_paillier_key *k)
  * inverse does not exist (p divides L_p: not a valid key). */
 static int h_value(mpz_t h, const mpz_t g, const mpz_t p, const mpz_t p2, const mpz_t pm1)
 {
-    he_sec_powm(h, g, pm1, p2);
+    paillier_sec_powm(h, g, pm1, p2);
     mpz_sub_ui(h, h, 1);
     mpz_divexact(h, h, p);
     mpz_mod(h, h, p);
@@ -514,8 +514,8 @@ static int h_value(mpz_t h, const mpz_t g, const mpz_t p, const mpz_t p2, const 
     mpz_t e;
     mpz_init(e);
     mpz_sub_ui(e, pm1, 1);
-    he_sec_invert(h, h, e, p);
-    he_mpz_wipe(e);
+    paillier_sec_invert(h, h, e, p);
+    paillier_mpz_wipe(e);
     return 1;
 }
 
@@ -569,10 +569,10 @@ static ccz_status key_from_primes(ccz_paillier_key **out, const mpz_t p, const m
         mpz_clear(g);
         /* q^-1 mod p = q^(p-2); (q^2)^-1 mod p^2 = (q^2)^(p(p-1) - 1) */
         mpz_sub_ui(phi, k->pm1, 1);
-        he_sec_invert(k->qinv, q, phi, p);
+        paillier_sec_invert(k->qinv, q, phi, p);
         mpz_mul(phi, p, k->pm1);
         mpz_sub_ui(phi, phi, 1);
-        he_sec_invert(k->q2inv, k->q2, phi, k->p2);
+        paillier_sec_invert(k->q2inv, k->q2, phi, k->p2);
         /* randomizer exponents for encryption by CRT: n mod phi(p^2) = n mod p(p-1) */
         mpz_mul(d, p, k->pm1);
         mpz_mod(k->ep, n, d);
@@ -581,8 +581,8 @@ static ccz_status key_from_primes(ccz_paillier_key **out, const mpz_t p, const m
         if (!ok)
             s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "the key's CRT values do not exist");
     }
-    he_mpz_wipe(d);
-    he_mpz_wipe(phi);
+    paillier_mpz_wipe(d);
+    paillier_mpz_wipe(phi);
     mpz_clear(n);
     if (s) {
         if (k && k->pub) {
@@ -633,8 +633,8 @@ ccz_status ccz_paillier_keygen(ccz_paillier_key **out, unsigned bits)
     }
     if (s == CCZ_OK && !*out)
         s = ccz_fail(CCZ_ERR_CRYPTO, "no suitable primes after 16 attempts");
-    he_mpz_wipe(p);
-    he_mpz_wipe(q);
+    paillier_mpz_wipe(p);
+    paillier_mpz_wipe(q);
     BN_clear_free(bp);
     BN_clear_free(bq);
     return s;
@@ -651,10 +651,11 @@ static ccz_status check_plain(const ccz_paillier_pub *pk, const mpz_t m)
 
 static ccz_status check_cipher(const ccz_paillier_pub *pk, const mpz_t c)
 {
-    return he_check_cipher(pk, c, 0, false);
+    return paillier_check_cipher(pk, c, 0, false);
 }
 
-ccz_status he_check_cipher(const ccz_paillier_pub *pk, const mpz_t c, size_t index, bool batch)
+ccz_status paillier_check_cipher(const ccz_paillier_pub *pk, const mpz_t c, size_t index,
+                                 bool batch)
 {
     char what[40] = "the ciphertext";
     if (batch)
@@ -664,7 +665,7 @@ ccz_status he_check_cipher(const ccz_paillier_pub *pk, const mpz_t c, size_t ind
     return CCZ_OK;
 }
 
-void he_times_gm(const ccz_paillier_pub *pk, mpz_t c, const mpz_t m, const mpz_t x)
+void paillier_times_gm(const ccz_paillier_pub *pk, mpz_t c, const mpz_t m, const mpz_t x)
 {
     mpz_t t;
     mpz_init(t);
@@ -680,10 +681,10 @@ ccz_status ccz_paillier_encrypt(mpz_t c, const ccz_paillier_pub *pk, const mpz_t
     CCZ_GUARD(check_plain(pk, m));
     mpz_t rho;
     mpz_init(rho);
-    ccz_status s = he_obfuscator(pk, rho);
+    ccz_status s = paillier_obfuscator(pk, rho);
     if (s == CCZ_OK)
-        he_times_gm(pk, c, m, rho);
-    he_mpz_wipe(rho);
+        paillier_times_gm(pk, c, m, rho);
+    paillier_mpz_wipe(rho);
     return s;
 }
 
@@ -698,18 +699,18 @@ ccz_status ccz_paillier_encrypt_priv(mpz_t c, const ccz_paillier_key *k, const m
     ccz_status s = rand_unit(r, pk->n);
     if (s == CCZ_OK) {
         /* r^n mod p^2 and mod q^2, joined: rho = b + q^2 ((a - b) (q^2)^-1 mod p^2) */
-        he_sec_powm(a, r, k->ep, k->p2);
-        he_sec_powm(b, r, k->eq, k->q2);
+        paillier_sec_powm(a, r, k->ep, k->p2);
+        paillier_sec_powm(b, r, k->eq, k->q2);
         mpz_sub(a, a, b);
         mpz_mul(a, a, k->q2inv);
         mpz_mod(a, a, k->p2);
         mpz_mul(a, a, k->q2);
         mpz_add(a, a, b);
-        he_times_gm(pk, c, m, a);
+        paillier_times_gm(pk, c, m, a);
     }
-    he_mpz_wipe(r);
-    he_mpz_wipe(a);
-    he_mpz_wipe(b);
+    paillier_mpz_wipe(r);
+    paillier_mpz_wipe(a);
+    paillier_mpz_wipe(b);
     return s;
 }
 
@@ -732,8 +733,8 @@ static void crt_join(const ccz_paillier_key *k, mpz_t m, mpz_t mp, const mpz_t m
     mpz_add(m, mp, mq);
 }
 
-ccz_status he_decrypt_finish(const ccz_paillier_key *k, mpz_t m, const mpz_t xp, const mpz_t xq,
-                             size_t index, bool batch)
+ccz_status paillier_decrypt_finish(const ccz_paillier_key *k, mpz_t m, const mpz_t xp,
+                                   const mpz_t xq, size_t index, bool batch)
 {
     /* c is an element of Z*_{n^2} exactly when neither p nor q divides it, and p | c exactly
      * when c^(p-1) = 0 mod p^2 (p - 1 >= 2): the unit check costs nothing beyond the
@@ -751,23 +752,23 @@ ccz_status he_decrypt_finish(const ccz_paillier_key *k, mpz_t m, const mpz_t xp,
     crt_half(mp, xp, k->p, k->hp);
     crt_half(mq, xq, k->q, k->hq);
     crt_join(k, m, mp, mq);
-    he_mpz_wipe(mp);
-    he_mpz_wipe(mq);
+    paillier_mpz_wipe(mp);
+    paillier_mpz_wipe(mq);
     return CCZ_OK;
 }
 
 ccz_status ccz_paillier_decrypt(mpz_t m, const ccz_paillier_key *k, const mpz_t c)
 {
-    CCZ_GUARD(he_check_cipher(k->pub, c, 0, false));
+    CCZ_GUARD(paillier_check_cipher(k->pub, c, 0, false));
     mpz_t xp, xq;
     mpz_inits(xp, xq, NULL);
     /* c itself, not c mod p^2: mpz_powm_sec reduces it in constant time, whereas the size of a
      * variable-time c mod p^2 tells how close a chosen c came to a multiple of p^2 */
-    he_sec_powm(xp, c, k->pm1, k->p2);
-    he_sec_powm(xq, c, k->qm1, k->q2);
-    ccz_status s = he_decrypt_finish(k, m, xp, xq, 0, false);
-    he_mpz_wipe(xp);
-    he_mpz_wipe(xq);
+    paillier_sec_powm(xp, c, k->pm1, k->p2);
+    paillier_sec_powm(xq, c, k->qm1, k->q2);
+    ccz_status s = paillier_decrypt_finish(k, m, xp, xq, 0, false);
+    paillier_mpz_wipe(xp);
+    paillier_mpz_wipe(xq);
     return s;
 }
 
@@ -785,7 +786,7 @@ ccz_status ccz_paillier_add_plain(mpz_t c, const ccz_paillier_pub *pk, const mpz
 {
     CCZ_GUARD(check_cipher(pk, a));
     CCZ_GUARD(check_plain(pk, m));
-    he_times_gm(pk, c, m, a); /* no randomizer, as python-paillier */
+    paillier_times_gm(pk, c, m, a); /* no randomizer, as python-paillier */
     return CCZ_OK;
 }
 
@@ -820,11 +821,11 @@ ccz_status ccz_paillier_rerandomize(mpz_t c, const ccz_paillier_pub *pk, const m
     CCZ_GUARD(check_cipher(pk, a));
     mpz_t rho;
     mpz_init(rho);
-    ccz_status s = he_obfuscator(pk, rho);
+    ccz_status s = paillier_obfuscator(pk, rho);
     if (s == CCZ_OK) {
         mpz_mul(c, a, rho);
         mpz_mod(c, c, pk->n2);
     }
-    he_mpz_wipe(rho);
+    paillier_mpz_wipe(rho);
     return s;
 }

@@ -220,9 +220,9 @@ static ccz_status primes_from_lambda(key_fields *f)
         mpz_tdiv_q_2exp(f->q, t, 1);
         f->has_pq = true;
     }
-    he_mpz_wipe(s);
-    he_mpz_wipe(d);
-    he_mpz_wipe(t);
+    paillier_mpz_wipe(s);
+    paillier_mpz_wipe(d);
+    paillier_mpz_wipe(t);
     return st;
 }
 
@@ -248,8 +248,8 @@ static ccz_status check_private(key_fields *f)
             s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "Paillier JWK: \"lambda\" and \"mu\" do not "
                                                    "belong to this key");
     }
-    he_mpz_wipe(t);
-    he_mpz_wipe(u);
+    paillier_mpz_wipe(t);
+    paillier_mpz_wipe(u);
     return s;
 }
 
@@ -290,7 +290,7 @@ ccz_status ccz_paillier_load_json(ccz_paillier_pub **pub, ccz_paillier_key **key
      * is not a residue would expose or corrupt every ciphertext), so the encryptor makes its own
      * h_s = (-x^2)^n from its own random x: as fast, and secure whoever wrote the file. */
     if (s == CCZ_OK && f.has_hs && k)
-        s = he_check_hs(k, f.hs);
+        s = paillier_check_hs(k, f.hs);
     if (s == CCZ_OK && f.has_hs)
         s = ccz_paillier_pub_set_djn(pk, k ? f.hs : NULL);
     if (s) {
@@ -303,10 +303,10 @@ ccz_status ccz_paillier_load_json(ccz_paillier_pub **pub, ccz_paillier_key **key
         if (key)
             *key = k;
     }
-    he_mpz_wipe(f.p);
-    he_mpz_wipe(f.q);
-    he_mpz_wipe(f.lambda);
-    he_mpz_wipe(f.mu);
+    paillier_mpz_wipe(f.p);
+    paillier_mpz_wipe(f.q);
+    paillier_mpz_wipe(f.lambda);
+    paillier_mpz_wipe(f.mu);
     mpz_clears(f.n, f.g, f.hs, NULL);
     ccz_json_free((ccz_json *)o);
     return s;
@@ -403,19 +403,19 @@ static void lambda_mu(const ccz_paillier_key *k, mpz_t lambda, mpz_t mu)
     /* lambda mod p = (-1)(q-1) mod p; its inverse by Fermat, likewise mod q */
     mpz_mod(a, lambda, k->p);
     mpz_sub_ui(e, k->pm1, 1);
-    he_sec_invert(a, a, e, k->p);
+    paillier_sec_invert(a, a, e, k->p);
     mpz_mod(b, lambda, k->q);
     mpz_sub_ui(e, k->qm1, 1);
-    he_sec_invert(b, b, e, k->q);
+    paillier_sec_invert(b, b, e, k->q);
     /* mu = b + q ((a - b) q^-1 mod p) */
     mpz_sub(a, a, b);
     mpz_mul(a, a, k->qinv);
     mpz_mod(a, a, k->p);
     mpz_mul(a, a, k->q);
     mpz_add(mu, a, b);
-    he_mpz_wipe(a);
-    he_mpz_wipe(b);
-    he_mpz_wipe(e);
+    paillier_mpz_wipe(a);
+    paillier_mpz_wipe(b);
+    paillier_mpz_wipe(e);
 }
 
 static ccz_status jwk_private(const ccz_paillier_key *k, ccz_buf *out)
@@ -434,8 +434,8 @@ static ccz_status jwk_private(const ccz_paillier_key *k, ccz_buf *out)
         s = put_b64(out, ",\n ", "lambda", lambda);
     if (s == CCZ_OK)
         s = put_b64(out, ",\n ", "mu", mu);
-    he_mpz_wipe(lambda);
-    he_mpz_wipe(mu);
+    paillier_mpz_wipe(lambda);
+    paillier_mpz_wipe(mu);
     CCZ_GUARD(s);
     return ccz_buf_append_str(out, "}\n");
 }

@@ -544,13 +544,13 @@ static void test_constant_time(void)
         for (unsigned xb = 1; xb <= 2 * mb + 70; xb += mb / 3 + 1, tried += 3) {
             mpz_urandomb(x, rnd, xb);
             mpz_mod(want, x, md);
-            he_sec_mod(got, x, md);
+            paillier_sec_mod(got, x, md);
             agree += mpz_cmp(want, got) == 0;
             mpz_mul(x, md, x); /* a multiple of m: 0 */
-            he_sec_mod(got, x, md);
+            paillier_sec_mod(got, x, md);
             agree += mpz_sgn(got) == 0;
             mpz_add_ui(x, x, 5);
-            he_sec_mod(got, x, md);
+            paillier_sec_mod(got, x, md);
             agree += mpz_cmp_ui(got, 5) == 0;
         }
     }
