@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "ccz/ccz.h"
-#include "he/lattice_internal.h"
+#include "lattice/lattice_internal.h"
 #include "test.h"
 
 static uint64_t rs = 0x243f6a8885a308d3ull;

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "ccz/ccz.h"
-#include "he/lattice_internal.h"
+#include "lattice/lattice_internal.h"
 #include "test.h"
 
 static uint64_t rs = 0x13198a2e03707344ull;

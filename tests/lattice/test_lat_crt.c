@@ -3,7 +3,7 @@
  * to ignore lat_base_init's status with `(void)!`). */
 #include <gmp.h>
 
-#include "he/lattice_internal.h"
+#include "lattice/lattice_internal.h"
 #include "test.h"
 
 static void test_crt_init_propagates(void)

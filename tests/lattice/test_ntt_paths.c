@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "he/lat.h"
+#include "lattice/lat.h"
 #include "test.h"
 
 static uint64_t rnd_state = 0x452821e638d01377ull;
