@@ -2,8 +2,8 @@
 /* CKKS: the canonical embedding (slot j is the evaluation at zeta^(3^j), zeta = e^(i pi / N),
  * its conjugate at zeta^(-3^j)), computed with a complex FFT of size N on the odd powers of
  * zeta; coefficients scaled and rounded to integers, then RNS and NTT form. Products are
- * pointwise in NTT form, relinearized, and rescaled by dividing by the last prime. Also the
- * scheme-independent entry points, which dispatch to BFV or CKKS. */
+ * pointwise in NTT form, relinearized, and rescaled by dividing by the last prime. The
+ * scheme-independent entry points that call the CKKS halves here are in eval.c. */
 #include <complex.h>
 #include <math.h>
 #include <stdlib.h>
@@ -161,22 +161,12 @@ ccz_status ccz_ckks_decode(const ccz_he_context *ctx, const ccz_he_plaintext *pt
     return s;
 }
 
-/* ---- the scheme-independent entry points -------------------------------------------------*/
+/* ---- the CKKS halves of the scheme-independent entry points (eval.c checks the arguments) ----*/
 
-static ccz_status check_ct(const ccz_he_context *ctx, const ccz_he_ciphertext *c)
+ccz_status lat_ckks_encrypt(const ccz_he_context *ctx, const ccz_he_public_key *pk,
+                            const ccz_he_secret_key *sk, const ccz_he_plaintext *pt,
+                            ccz_he_ciphertext *out)
 {
-    CCZ_ENSURE(c && c->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT,
-               "a ciphertext of another context");
-    return CCZ_OK;
-}
-
-static ccz_status encrypt_any(const ccz_he_context *ctx, const ccz_he_public_key *pk,
-                              const ccz_he_secret_key *sk, const ccz_he_plaintext *pt,
-                              ccz_he_ciphertext *out)
-{
-    CCZ_GUARD(check_ct(ctx, out));
-    if (ctx->params.scheme == CCZ_HE_BFV)
-        return lat_bfv_encrypt(ctx, pk, sk, pt, out);
     unsigned l = pt->poly.np;
     CCZ_ENSURE(l >= 1 && l <= ctx->L && pt->poly.ntt, CCZ_ERR_INVALID_ARGUMENT,
                "the plaintext is not encoded");
@@ -192,27 +182,9 @@ static ccz_status encrypt_any(const ccz_he_context *ctx, const ccz_he_public_key
     return CCZ_OK;
 }
 
-ccz_status ccz_he_encrypt(const ccz_he_context *ctx, const ccz_he_public_key *pk,
-                          const ccz_he_plaintext *pt, ccz_he_ciphertext *out)
+ccz_status lat_ckks_decrypt(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
+                            const ccz_he_ciphertext *ct, ccz_he_plaintext *out)
 {
-    CCZ_ENSURE(pk && pk->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT, "a public key of another context");
-    return encrypt_any(ctx, pk, NULL, pt, out);
-}
-
-ccz_status ccz_he_encrypt_sk(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
-                             const ccz_he_plaintext *pt, ccz_he_ciphertext *out)
-{
-    CCZ_ENSURE(sk && sk->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT, "a secret key of another context");
-    return encrypt_any(ctx, NULL, sk, pt, out);
-}
-
-ccz_status ccz_he_decrypt(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
-                          const ccz_he_ciphertext *ct, ccz_he_plaintext *out)
-{
-    CCZ_GUARD(check_ct(ctx, ct));
-    CCZ_ENSURE(sk && sk->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT, "a secret key of another context");
-    if (ctx->params.scheme == CCZ_HE_BFV)
-        return lat_bfv_decrypt(ctx, sk, ct, out);
     CCZ_GUARD(lat_decrypt_poly(ctx, sk, ct, out->poly.d));
     out->poly.np = ct->level;
     out->poly.ntt = true;
@@ -220,12 +192,9 @@ ccz_status ccz_he_decrypt(const ccz_he_context *ctx, const ccz_he_secret_key *sk
     return CCZ_OK;
 }
 
-ccz_status ccz_he_add_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                            const ccz_he_ciphertext *a, const ccz_he_plaintext *p)
+ccz_status lat_ckks_add_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
+                              const ccz_he_ciphertext *a, const ccz_he_plaintext *p)
 {
-    CCZ_GUARD(check_ct(ctx, a));
-    if (ctx->params.scheme == CCZ_HE_BFV)
-        return lat_bfv_add_plain(ctx, out, a, p);
     CCZ_ENSURE(p->poly.np == a->level, CCZ_ERR_INVALID_ARGUMENT,
                "plaintext at level %u, ciphertext at %u", p->poly.np, a->level);
     CCZ_ENSURE(fabs(p->scale / a->scale - 1) < 1e-6, CCZ_ERR_INVALID_ARGUMENT,
@@ -238,12 +207,9 @@ ccz_status ccz_he_add_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
     return CCZ_OK;
 }
 
-ccz_status ccz_he_mul_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                            const ccz_he_ciphertext *a, const ccz_he_plaintext *p)
+ccz_status lat_ckks_mul_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
+                              const ccz_he_ciphertext *a, const ccz_he_plaintext *p)
 {
-    CCZ_GUARD(check_ct(ctx, a));
-    if (ctx->params.scheme == CCZ_HE_BFV)
-        return lat_bfv_mul_plain(ctx, out, a, p);
     CCZ_ENSURE(p->poly.np == a->level, CCZ_ERR_INVALID_ARGUMENT,
                "plaintext at level %u, ciphertext at %u", p->poly.np, a->level);
     CCZ_GUARD(ccz_he_ciphertext_copy(out, a));
@@ -258,16 +224,10 @@ ccz_status ccz_he_mul_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
     return CCZ_OK;
 }
 
-ccz_status ccz_he_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                      const ccz_he_ciphertext *a, const ccz_he_ciphertext *b,
-                      const ccz_he_relin_keys *rk)
+ccz_status lat_ckks_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
+                        const ccz_he_ciphertext *a, const ccz_he_ciphertext *b,
+                        const ccz_he_relin_keys *rk)
 {
-    CCZ_GUARD(check_ct(ctx, a));
-    CCZ_GUARD(check_ct(ctx, b));
-    CCZ_ENSURE(!rk || rk->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT,
-               "relinearization keys of another context");
-    if (ctx->params.scheme == CCZ_HE_BFV)
-        return lat_bfv_mul(ctx, out, a, b, rk);
     CCZ_ENSURE(a->size == 2 && b->size == 2, CCZ_ERR_INVALID_ARGUMENT,
                "multiply relinearized (two-component) ciphertexts");
     CCZ_ENSURE(a->level == b->level, CCZ_ERR_INVALID_ARGUMENT,
@@ -302,7 +262,7 @@ ccz_status ccz_he_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
 ccz_status ccz_ckks_rescale(const ccz_he_context *ctx, ccz_he_ciphertext *c)
 {
     CCZ_GUARD(need_ckks(ctx));
-    CCZ_GUARD(check_ct(ctx, c));
+    CCZ_GUARD(lat_check_ct(ctx, c));
     return lat_drop_last(ctx, c);
 }
 
@@ -310,7 +270,7 @@ ccz_status ccz_ckks_mul_const(const ccz_he_context *ctx, ccz_he_ciphertext *out,
                               const ccz_he_ciphertext *a, double k)
 {
     CCZ_GUARD(need_ckks(ctx));
-    CCZ_GUARD(check_ct(ctx, a));
+    CCZ_GUARD(lat_check_ct(ctx, a));
     double scale = ctx->params.scale;
     double v = round(k * scale);
     CCZ_ENSURE(isfinite(v) && fabs(v) < 0x1p62, CCZ_ERR_OVERFLOW,

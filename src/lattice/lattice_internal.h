@@ -148,7 +148,7 @@ ccz_status lat_sample_cbd(lat_prng *g, size_t n, int8_t *out);
 void lat_small_to_rns(const int8_t *c, size_t n, const uint64_t *primes, unsigned np,
                       uint64_t *out);
 
-/* ---- context helpers ----------------------------------------------------------------------*/
+/* ---- context helpers (lat_rns.c, lat_galois.c) ----------------------------------------------------------------------*/
 
 void lat_rns_ntt(const ccz_he_context *ctx, uint64_t *d, unsigned np, const unsigned *idx);
 void lat_rns_intt(const ccz_he_context *ctx, uint64_t *d, unsigned np, const unsigned *idx);
@@ -172,13 +172,22 @@ void lat_automorph_coeff(const uint64_t *in, uint64_t *out, size_t n, uint64_t g
 void lat_automorph_ntt(const uint64_t *in, uint64_t *out, unsigned log_n, uint64_t g);
 uint64_t lat_galois_elt(const ccz_he_context *ctx, int steps);
 
+/* x with its low `bits` bits reversed */
+static inline size_t lat_bitrev(size_t x, unsigned bits)
+{
+    size_t r = 0;
+    for (unsigned i = 0; i < bits; i++, x >>= 1)
+        r = (r << 1) | (x & 1);
+    return r;
+}
+
 /* 64-byte aligned words (free with free) */
 static inline uint64_t *lat_words(size_t n)
 {
     return aligned_alloc(64, ((n * 8 + 63) / 64) * 64);
 }
 
-/* Shared by the schemes (lat_ops.c, bfv.c) */
+/* Shared by the schemes (lat_ops.c, bfv.c, ckks.c, eval.c) */
 ccz_status lat_encrypt_zero(const ccz_he_context *ctx, const ccz_he_public_key *pk,
                             const ccz_he_secret_key *sk, unsigned level, bool ntt,
                             uint64_t *c0, uint64_t *c1);
@@ -201,6 +210,21 @@ ccz_status lat_bfv_mul_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
 ccz_status lat_bfv_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
                        const ccz_he_ciphertext *a, const ccz_he_ciphertext *b2,
                        const ccz_he_relin_keys *rk);
+/* The CKKS halves of the entry points (arguments already checked by eval.c) */
+ccz_status lat_ckks_encrypt(const ccz_he_context *ctx, const ccz_he_public_key *pk,
+                            const ccz_he_secret_key *sk, const ccz_he_plaintext *pt,
+                            ccz_he_ciphertext *out);
+ccz_status lat_ckks_decrypt(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
+                            const ccz_he_ciphertext *ct, ccz_he_plaintext *out);
+ccz_status lat_ckks_add_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
+                              const ccz_he_ciphertext *a, const ccz_he_plaintext *p);
+ccz_status lat_ckks_mul_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
+                              const ccz_he_ciphertext *a, const ccz_he_plaintext *p);
+ccz_status lat_ckks_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
+                        const ccz_he_ciphertext *a, const ccz_he_ciphertext *b,
+                        const ccz_he_relin_keys *rk);
+/* CCZ_ERR_INVALID_ARGUMENT unless c is a ciphertext of ctx */
+ccz_status lat_check_ct(const ccz_he_context *ctx, const ccz_he_ciphertext *c);
 
 /* CRT with GMP over the first l primes: Q, and coef[i] = (Q/q_i) [(Q/q_i)^-1]_{q_i}, so that
  * x = sum x_i coef[i] mod Q (initialises the mpz; clear with lat_crt_clear).
