@@ -174,7 +174,7 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_he_conjugate(const ccz_he_context *ctx,
                                                  const ccz_he_ciphertext *a,
                                                  const ccz_he_galois_keys *gk);
 
-/* The arithmetic in use: "avx512-ifma", "avx512" or "portable" (CCZ_HE_AVX512=0 forces it). */
+/* The arithmetic in use: "avx512-ifma", "avx512" or "portable" (CCZ_CPU=portable forces it). */
 CCZ_API const char *ccz_he_simd(void);
 /* Times the NTT of one prime of prime_bits bits at degree 2^log_n: microseconds per forward
  * and inverse transform over about `seconds` each (for ccz he bench). */

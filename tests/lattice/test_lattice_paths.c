@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Lattice HE on both paths gives the same words: a BFV product, relinearization and rotation,
  * and a CKKS product with its rescale, once with AVX-512 and once portable. Without AVX-512
- * (or with CCZ_HE_AVX512=0) the portable path would be compared with itself: the binary
+ * (or with CCZ_CPU=portable) the portable path would be compared with itself: the binary
  * reports skipped (77) before any check. */
 #include <complex.h>
 #include <stdio.h>
@@ -127,7 +127,7 @@ int main(int argc, char **argv)
 {
     lat_set_avx512(true);
     if (!lat_avx512())
-        test_skip(true, "no AVX-512 path here (CPU without AVX-512F/DQ, or CCZ_HE_AVX512=0): "
+        test_skip(true, "no AVX-512 path here (CPU without AVX-512F/DQ, or CCZ_CPU=portable): "
                         "the portable path would be compared with itself");
     printf("comparing %s with portable\n", lat_ifma() ? "avx512-ifma" : "avx512");
     static const test_case cases[] = {T(test_bfv_same_words), T(test_ckks_same_words)};
