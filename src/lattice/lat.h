@@ -4,8 +4,8 @@
  * constants (w, floor(w 2^64 / q)); the negacyclic NTT with lazy (Harvey) butterflies, portable
  * and AVX-512 (IFMA for q < 2^50, 64-bit emulation above), chosen at run time and giving the same
  * results. */
-#ifndef CCZ_HE_LAT_H
-#define CCZ_HE_LAT_H
+#ifndef CCZ_LATTICE_LAT_H
+#define CCZ_LATTICE_LAT_H
 
 #include <stdbool.h>
 #include <stddef.h>

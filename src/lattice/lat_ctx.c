@@ -12,7 +12,7 @@
 
 /* ---- parameters -------------------------------------------------------------------------------*/
 
-unsigned ccz_he_max_bits_128(unsigned log_n)
+unsigned ccz_lattice_max_bits_128(unsigned log_n)
 {
     /* HomomorphicEncryption.org standard, classical 128-bit, ternary secrets */
     switch (log_n) {
@@ -33,7 +33,7 @@ unsigned ccz_he_max_bits_128(unsigned log_n)
     }
 }
 
-ccz_status ccz_he_preset(ccz_he_params *p, ccz_he_scheme scheme, unsigned log_n)
+ccz_status ccz_lattice_preset(ccz_lattice_params *p, ccz_lattice_scheme scheme, unsigned log_n)
 {
     memset(p, 0, sizeof *p);
     CCZ_ENSURE(log_n >= 12 && log_n <= 15, CCZ_ERR_INVALID_ARGUMENT,
@@ -56,14 +56,14 @@ ccz_status ccz_he_preset(ccz_he_params *p, ccz_he_scheme scheme, unsigned log_n)
     static const unsigned ckks_n[4] = {4, 4, 8, 17};
     static const double ckks_scale[4] = {0x1p24, 0x1p40, 0x1p50, 0x1p50};
     unsigned i = log_n - 12;
-    if (scheme == CCZ_HE_BFV) {
+    if (scheme == CCZ_LATTICE_BFV) {
         p->n_primes = bfv_n[i];
         memcpy(p->coeff_bits, bfv[i], sizeof bfv[i]);
         /* a 20-bit batching prime (1 mod 2N), as SEAL's PlainModulus::Batching(N, 20) */
         uint64_t t;
         CCZ_GUARD(lat_primes(&t, 1, 20, (size_t)1 << log_n, NULL, 0));
         p->plain_modulus = t;
-    } else if (scheme == CCZ_HE_CKKS) {
+    } else if (scheme == CCZ_LATTICE_CKKS) {
         p->n_primes = ckks_n[i];
         memcpy(p->coeff_bits, ckks[i], sizeof ckks[i]);
         p->scale = ckks_scale[i];
@@ -73,10 +73,10 @@ ccz_status ccz_he_preset(ccz_he_params *p, ccz_he_scheme scheme, unsigned log_n)
     return CCZ_OK;
 }
 
-static ccz_status check_params(const ccz_he_params *p)
+static ccz_status check_params(const ccz_lattice_params *p)
 {
-    CCZ_ENSURE(p->scheme == CCZ_HE_BFV || p->scheme == CCZ_HE_CKKS, CCZ_ERR_INVALID_ARGUMENT,
-               "the scheme is BFV or CKKS");
+    CCZ_ENSURE(p->scheme == CCZ_LATTICE_BFV || p->scheme == CCZ_LATTICE_CKKS,
+               CCZ_ERR_INVALID_ARGUMENT, "the scheme is BFV or CKKS");
     CCZ_ENSURE(p->log_n >= 10 && p->log_n <= 15, CCZ_ERR_INVALID_ARGUMENT,
                "N = 2^%u: supported degrees are 1024 to 32768", p->log_n);
     CCZ_ENSURE(p->n_primes >= 2 && p->n_primes <= MAXP, CCZ_ERR_INVALID_ARGUMENT,
@@ -91,12 +91,12 @@ static ccz_status check_params(const ccz_he_params *p)
                    "prime %u has %u bits: use 14 to %d", i, b, LAT_MAX_PRIME_BITS);
         total += b;
     }
-    unsigned max = ccz_he_max_bits_128(p->log_n);
+    unsigned max = ccz_lattice_max_bits_128(p->log_n);
     CCZ_ENSURE(p->no_security_check || total <= max, CCZ_ERR_INVALID_ARGUMENT,
                "the coefficient modulus has %u bits; 128-bit security at N = %u allows at most "
                "%u (HomomorphicEncryption.org table)",
                total, 1u << p->log_n, max);
-    if (p->scheme == CCZ_HE_BFV) {
+    if (p->scheme == CCZ_LATTICE_BFV) {
         uint64_t t = p->plain_modulus;
         CCZ_ENSURE(t >= 2 && t < (1ull << 60), CCZ_ERR_INVALID_ARGUMENT,
                    "the plain modulus must be in [2, 2^60)");
@@ -150,7 +150,7 @@ static void split_frac(const mpz_t num, uint64_t q, const uint64_t *r, unsigned 
     mpz_clears(qq, quo, rem, NULL);
 }
 
-static ccz_status bfv_level_init(ccz_he_context *ctx, unsigned l, lat_bfv_level **out)
+static ccz_status bfv_level_init(ccz_lattice_context *ctx, unsigned l, lat_bfv_level **out)
 {
     *out = NULL;
     lat_bfv_level *b = calloc(1, sizeof *b);
@@ -246,7 +246,7 @@ static void bfv_level_free(lat_bfv_level *b)
     free(b);
 }
 
-void ccz_he_context_free(ccz_he_context *ctx)
+void ccz_lattice_context_free(ccz_lattice_context *ctx)
 {
     if (!ctx)
         return;
@@ -261,9 +261,9 @@ void ccz_he_context_free(ccz_he_context *ctx)
     free(ctx);
 }
 
-static ccz_status find_primes(ccz_he_context *ctx)
+static ccz_status find_primes(ccz_lattice_context *ctx)
 {
-    const ccz_he_params *p = &ctx->params;
+    const ccz_lattice_params *p = &ctx->params;
     if (p->coeff_primes[0]) {
         for (unsigned i = 0; i < p->n_primes; i++) {
             uint64_t q = p->coeff_primes[i];
@@ -286,11 +286,11 @@ static ccz_status find_primes(ccz_he_context *ctx)
     return CCZ_OK;
 }
 
-ccz_status ccz_he_context_new(ccz_he_context **out, const ccz_he_params *p)
+ccz_status ccz_lattice_context_new(ccz_lattice_context **out, const ccz_lattice_params *p)
 {
     *out = NULL;
     CCZ_GUARD(check_params(p));
-    ccz_he_context *ctx = calloc(1, sizeof *ctx);
+    ccz_lattice_context *ctx = calloc(1, sizeof *ctx);
     CCZ_ENSURE(ctx, CCZ_ERR_NOMEM, "out of memory");
     ctx->params = *p;
     ctx->log_n = p->log_n;
@@ -301,7 +301,7 @@ ccz_status ccz_he_context_new(ccz_he_context **out, const ccz_he_params *p)
     for (unsigned i = 0; s == CCZ_OK && i < ctx->k; i++)
         s = lat_ntt_init(&ctx->ntt[i], ctx->primes[i], ctx->log_n);
     if (s) {
-        ccz_he_context_free(ctx);
+        ccz_lattice_context_free(ctx);
         return s;
     }
     memcpy(ctx->params.coeff_primes, ctx->primes, sizeof ctx->primes);
@@ -321,7 +321,7 @@ ccz_status ccz_he_context_new(ccz_he_context **out, const ccz_he_params *p)
         }
     size_t n = ctx->n;
     uint64_t two_n = 2 * (uint64_t)n;
-    if (p->scheme == CCZ_HE_BFV) {
+    if (p->scheme == CCZ_LATTICE_BFV) {
         uint64_t t = p->plain_modulus;
         lat_mod_init(&ctx->tmod, t);
         for (unsigned i = 0; i < ctx->k; i++)
@@ -365,31 +365,31 @@ ccz_status ccz_he_context_new(ccz_he_context **out, const ccz_he_params *p)
         }
     }
     if (s) {
-        ccz_he_context_free(ctx);
+        ccz_lattice_context_free(ctx);
         return s;
     }
     *out = ctx;
     return CCZ_OK;
 }
 
-const ccz_he_params *ccz_he_context_params(const ccz_he_context *ctx)
+const ccz_lattice_params *ccz_lattice_context_params(const ccz_lattice_context *ctx)
 {
     return &ctx->params;
 }
 
-const uint64_t *ccz_he_context_primes(const ccz_he_context *ctx, unsigned *count)
+const uint64_t *ccz_lattice_context_primes(unsigned *count, const ccz_lattice_context *ctx)
 {
     if (count)
         *count = ctx->k;
     return ctx->primes;
 }
 
-size_t ccz_he_slots(const ccz_he_context *ctx)
+size_t ccz_lattice_slots(const ccz_lattice_context *ctx)
 {
-    return ctx->params.scheme == CCZ_HE_BFV ? ctx->n : ctx->n / 2;
+    return ctx->params.scheme == CCZ_LATTICE_BFV ? ctx->n : ctx->n / 2;
 }
 
-unsigned ccz_he_max_level(const ccz_he_context *ctx)
+unsigned ccz_lattice_max_level(const ccz_lattice_context *ctx)
 {
     return ctx->L;
 }

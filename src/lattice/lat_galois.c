@@ -29,7 +29,7 @@ void lat_automorph_ntt(const uint64_t *in, uint64_t *out, unsigned log_n, uint64
     }
 }
 
-uint64_t lat_galois_elt(const ccz_he_context *ctx, int steps)
+uint64_t lat_galois_elt(const ccz_lattice_context *ctx, int steps)
 {
     uint64_t two_n = 2 * (uint64_t)ctx->n, half = ctx->n / 2;
     long s = steps % (long)half;

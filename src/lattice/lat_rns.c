@@ -98,7 +98,7 @@ void lat_conv_apply(const lat_conv *c, const uint64_t *in, uint64_t *out, size_t
     free(y), free(v), free(t);
 }
 
-ccz_status lat_crt_init(const ccz_he_context *ctx, unsigned l, mpz_t Q, mpz_t *coef)
+ccz_status lat_crt_init(const ccz_lattice_context *ctx, unsigned l, mpz_t Q, mpz_t *coef)
 {
     lat_base base;
     CCZ_GUARD(lat_base_init(&base, ctx->primes, l)); /* nothing is initialised on failure */
@@ -128,13 +128,13 @@ void lat_crt_clear(unsigned l, mpz_t Q, mpz_t *coef)
 
 /* ---- NTT over several primes ------------------------------------------------------------------*/
 
-void lat_rns_ntt(const ccz_he_context *ctx, uint64_t *d, unsigned np, const unsigned *idx)
+void lat_rns_ntt(const ccz_lattice_context *ctx, uint64_t *d, unsigned np, const unsigned *idx)
 {
     for (unsigned i = 0; i < np; i++)
         lat_ntt_forward(&ctx->ntt[idx ? idx[i] : i], d + (size_t)i * ctx->n);
 }
 
-void lat_rns_intt(const ccz_he_context *ctx, uint64_t *d, unsigned np, const unsigned *idx)
+void lat_rns_intt(const ccz_lattice_context *ctx, uint64_t *d, unsigned np, const unsigned *idx)
 {
     for (unsigned i = 0; i < np; i++)
         lat_ntt_inverse(&ctx->ntt[idx ? idx[i] : i], d + (size_t)i * ctx->n);

@@ -71,7 +71,7 @@ static inline ccz_status next64(lat_prng *g, uint64_t *v)
     return CCZ_OK;
 }
 
-ccz_status lat_sample_uniform(lat_prng *g, const ccz_he_context *ctx, const uint64_t *primes,
+ccz_status lat_sample_uniform(lat_prng *g, const ccz_lattice_context *ctx, const uint64_t *primes,
                               unsigned np, uint64_t *out)
 {
     size_t n = ctx->n;

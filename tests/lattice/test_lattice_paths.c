@@ -22,104 +22,104 @@ static uint64_t rnd(void)
 }
 
 typedef struct {
-    ccz_he_context *ctx;
-    ccz_he_secret_key *sk;
-    ccz_he_public_key *pk;
-    ccz_he_relin_keys *rk;
-    ccz_he_galois_keys *gk;
+    ccz_lattice_context *ctx;
+    ccz_lattice_secret_key *sk;
+    ccz_lattice_public_key *pk;
+    ccz_lattice_relin_keys *rk;
+    ccz_lattice_galois_keys *gk;
 } kit;
 
-static void kit_new(kit *k, ccz_he_scheme s, unsigned log_n)
+static void kit_new(kit *k, ccz_lattice_scheme s, unsigned log_n)
 {
-    ccz_he_params p;
-    CHECK_OK(ccz_he_preset(&p, s, log_n));
-    CHECK_OK(ccz_he_context_new(&k->ctx, &p));
-    CHECK_OK(ccz_he_keygen(k->ctx, &k->sk, &k->pk));
-    CHECK_OK(ccz_he_relin_keygen(k->ctx, k->sk, &k->rk));
+    ccz_lattice_params p;
+    CHECK_OK(ccz_lattice_preset(&p, s, log_n));
+    CHECK_OK(ccz_lattice_context_new(&k->ctx, &p));
+    CHECK_OK(ccz_lattice_keygen(&k->sk, &k->pk, k->ctx));
+    CHECK_OK(ccz_lattice_relin_keygen(&k->rk, k->ctx, k->sk));
     int steps[] = {1};
-    CHECK_OK(ccz_he_galois_keygen(k->ctx, k->sk, steps, 1, false, &k->gk));
+    CHECK_OK(ccz_lattice_galois_keygen(&k->gk, k->ctx, k->sk, steps, 1, false));
 }
 
 static void kit_free(kit *k)
 {
-    ccz_he_galois_keys_free(k->gk);
-    ccz_he_relin_keys_free(k->rk);
-    ccz_he_public_key_free(k->pk);
-    ccz_he_secret_key_free(k->sk);
-    ccz_he_context_free(k->ctx);
+    ccz_lattice_galois_keys_free(k->gk);
+    ccz_lattice_relin_keys_free(k->rk);
+    ccz_lattice_public_key_free(k->pk);
+    ccz_lattice_secret_key_free(k->sk);
+    ccz_lattice_context_free(k->ctx);
 }
 
 /* r1 on the AVX-512 path, r2 on the portable one: the same level and words. */
-static void same_words(const ccz_he_ciphertext *r1, const ccz_he_ciphertext *r2, size_t n)
+static void same_words(const ccz_lattice_ciphertext *r1, const ccz_lattice_ciphertext *r2, size_t n)
 {
-    CHECK_INT(ccz_he_ciphertext_level(r1), ccz_he_ciphertext_level(r2));
-    size_t words = 2 * (size_t)ccz_he_ciphertext_level(r1) * n;
+    CHECK_INT(ccz_lattice_ciphertext_level(r1), ccz_lattice_ciphertext_level(r2));
+    size_t words = 2 * (size_t)ccz_lattice_ciphertext_level(r1) * n;
     CHECK(memcmp(r1->d, r2->d, words * 8) == 0);
 }
 
 static void test_bfv_same_words(void)
 {
     kit k;
-    kit_new(&k, CCZ_HE_BFV, 12);
-    ccz_he_context *ctx = k.ctx;
-    size_t n = ccz_he_slots(ctx);
+    kit_new(&k, CCZ_LATTICE_BFV, 12);
+    ccz_lattice_context *ctx = k.ctx;
+    size_t n = ccz_lattice_slots(ctx);
     uint64_t *a = malloc(n * 8);
     for (size_t i = 0; i < n; i++)
-        a[i] = rnd() % ccz_he_context_params(ctx)->plain_modulus;
-    ccz_he_plaintext *p;
-    ccz_he_ciphertext *c, *r1, *r2;
-    CHECK_OK(ccz_he_plaintext_new(ctx, &p));
-    CHECK_OK(ccz_he_ciphertext_new(ctx, &c));
-    CHECK_OK(ccz_he_ciphertext_new(ctx, &r1));
-    CHECK_OK(ccz_he_ciphertext_new(ctx, &r2));
-    CHECK_OK(ccz_bfv_encode(ctx, p, a, n));
-    CHECK_OK(ccz_he_encrypt(ctx, k.pk, p, c));
+        a[i] = rnd() % ccz_lattice_context_params(ctx)->plain_modulus;
+    ccz_lattice_plaintext *p;
+    ccz_lattice_ciphertext *c, *r1, *r2;
+    CHECK_OK(ccz_lattice_plaintext_new(&p, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&c, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&r1, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&r2, ctx));
+    CHECK_OK(ccz_lattice_bfv_encode(p, ctx, a, n));
+    CHECK_OK(ccz_lattice_encrypt(c, ctx, k.pk, p));
     lat_set_avx512(true);
-    CHECK_OK(ccz_he_mul(ctx, r1, c, c, k.rk));
-    CHECK_OK(ccz_he_rotate(ctx, r1, r1, 1, k.gk));
+    CHECK_OK(ccz_lattice_mul(r1, ctx, c, c, k.rk));
+    CHECK_OK(ccz_lattice_rotate(r1, ctx, r1, 1, k.gk));
     lat_set_avx512(false);
-    CHECK_OK(ccz_he_mul(ctx, r2, c, c, k.rk));
-    CHECK_OK(ccz_he_rotate(ctx, r2, r2, 1, k.gk));
+    CHECK_OK(ccz_lattice_mul(r2, ctx, c, c, k.rk));
+    CHECK_OK(ccz_lattice_rotate(r2, ctx, r2, 1, k.gk));
     lat_set_avx512(true);
     same_words(r1, r2, n);
     free(a);
-    ccz_he_plaintext_free(p);
-    ccz_he_ciphertext_free(c);
-    ccz_he_ciphertext_free(r1);
-    ccz_he_ciphertext_free(r2);
+    ccz_lattice_plaintext_free(p);
+    ccz_lattice_ciphertext_free(c);
+    ccz_lattice_ciphertext_free(r1);
+    ccz_lattice_ciphertext_free(r2);
     kit_free(&k);
 }
 
 static void test_ckks_same_words(void)
 {
     kit k;
-    kit_new(&k, CCZ_HE_CKKS, 13);
-    ccz_he_context *ctx = k.ctx;
-    size_t m = ccz_he_slots(ctx), n = 2 * m;
+    kit_new(&k, CCZ_LATTICE_CKKS, 13);
+    ccz_lattice_context *ctx = k.ctx;
+    size_t m = ccz_lattice_slots(ctx), n = 2 * m;
     double complex *x = malloc(m * sizeof *x);
     for (size_t i = 0; i < m; i++)
         x[i] = (double)(rnd() % 2000) / 1000 - 1;
-    ccz_he_plaintext *p;
-    ccz_he_ciphertext *c, *r1, *r2;
-    CHECK_OK(ccz_he_plaintext_new(ctx, &p));
-    CHECK_OK(ccz_he_ciphertext_new(ctx, &c));
-    CHECK_OK(ccz_he_ciphertext_new(ctx, &r1));
-    CHECK_OK(ccz_he_ciphertext_new(ctx, &r2));
-    CHECK_OK(ccz_ckks_encode(ctx, p, x, m, ccz_he_context_params(ctx)->scale, 0));
-    CHECK_OK(ccz_he_encrypt(ctx, k.pk, p, c));
+    ccz_lattice_plaintext *p;
+    ccz_lattice_ciphertext *c, *r1, *r2;
+    CHECK_OK(ccz_lattice_plaintext_new(&p, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&c, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&r1, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&r2, ctx));
+    CHECK_OK(ccz_lattice_ckks_encode(p, ctx, x, m, ccz_lattice_context_params(ctx)->scale, 0));
+    CHECK_OK(ccz_lattice_encrypt(c, ctx, k.pk, p));
     lat_set_avx512(true);
-    CHECK_OK(ccz_he_mul(ctx, r1, c, c, k.rk));
-    CHECK_OK(ccz_ckks_rescale(ctx, r1));
+    CHECK_OK(ccz_lattice_mul(r1, ctx, c, c, k.rk));
+    CHECK_OK(ccz_lattice_ckks_rescale(r1, ctx));
     lat_set_avx512(false);
-    CHECK_OK(ccz_he_mul(ctx, r2, c, c, k.rk));
-    CHECK_OK(ccz_ckks_rescale(ctx, r2));
+    CHECK_OK(ccz_lattice_mul(r2, ctx, c, c, k.rk));
+    CHECK_OK(ccz_lattice_ckks_rescale(r2, ctx));
     lat_set_avx512(true);
     same_words(r1, r2, n);
     free(x);
-    ccz_he_plaintext_free(p);
-    ccz_he_ciphertext_free(c);
-    ccz_he_ciphertext_free(r1);
-    ccz_he_ciphertext_free(r2);
+    ccz_lattice_plaintext_free(p);
+    ccz_lattice_ciphertext_free(c);
+    ccz_lattice_ciphertext_free(r1);
+    ccz_lattice_ciphertext_free(r2);
     kit_free(&k);
 }
 
