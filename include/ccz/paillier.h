@@ -229,8 +229,8 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_mul_plain_batch(mpz_t *c,
                                                              const mpz_t *a, const mpz_t *k,
                                                              size_t count, unsigned threads);
 
-/* Whether multi-buffer IFMA exponentiation is in use (the CPU has AVX-512 IFMA and
- * CCZ_PAILLIER_IFMA is not "0"). */
+/* Whether multi-buffer IFMA exponentiation is in use (the CPU has AVX-512 IFMA and CCZ_CPU is
+ * not "portable"). */
 CCZ_API bool ccz_paillier_ifma(void);
 
 #ifdef __cplusplus

@@ -12,7 +12,7 @@
 
 #define MBX_LANES 8
 
-/* Whether the CPU has AVX-512 F and IFMA (and CCZ_PAILLIER_IFMA is not "0"). */
+/* Whether the CPU has AVX-512 F and IFMA (core/cpu.h: none under CCZ_CPU=portable). */
 bool mbx_available(void);
 
 /* out[l] = base[l]^exp[l] mod mod[l] for the lanes l < n (n <= 8; the rest idle). Moduli are

@@ -12,6 +12,7 @@
 #include <immintrin.h>
 #include <openssl/crypto.h>
 
+#include "core/cpu.h"
 #include "internal.h"
 
 #define MASK52 ((1ull << 52) - 1)
@@ -20,14 +21,7 @@
 
 bool mbx_available(void)
 {
-    static int cached = -1;
-    if (cached < 0) {
-        const char *env = getenv("CCZ_PAILLIER_IFMA");
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512ifma") &&
-                 !(env && env[0] == '0');
-    }
-    return cached;
+    return cpu_has(CPU_AVX512F | CPU_AVX512IFMA);
 }
 
 bool ccz_paillier_ifma(void)

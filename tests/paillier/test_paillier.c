@@ -668,7 +668,7 @@ static void test_ciphertext_units(void)
     CHECK(mpz_cmp_ui(out, 1) == 0);
     CHECK_STATUS(ccz_paillier_decrypt(out, k, n2), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "not in [1, n^2)");
-    /* batches, on both paths (this test runs again with CCZ_PAILLIER_IFMA=0) */
+    /* batches, on both paths (this test runs again with CCZ_CPU=portable) */
     enum { N = 11 };
     mpz_t cs[N], ms[N];
     for (int i = 0; i < N; i++) {

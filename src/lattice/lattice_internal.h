@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Private to src/he: the lattice context, RNS bases and conversions, polynomials, keys. */
-#ifndef CCZ_HE_LATTICE_INTERNAL_H
-#define CCZ_HE_LATTICE_INTERNAL_H
+#ifndef CCZ_LATTICE_INTERNAL_H
+#define CCZ_LATTICE_INTERNAL_H
 
 #include <gmp.h>
 #include <openssl/evp.h>
@@ -9,7 +9,7 @@
 #include "ccz/lattice.h"
 #include "lat.h"
 
-#define MAXP CCZ_HE_MAX_PRIMES
+#define MAXP CCZ_LATTICE_MAX_PRIMES
 
 /* An RNS base and what exact conversion out of it needs. */
 typedef struct {
@@ -47,8 +47,8 @@ typedef struct {
     uint64_t inv_last_s[MAXP];
 } lat_level;
 
-struct ccz_he_context {
-    ccz_he_params params;
+struct ccz_lattice_context {
+    ccz_lattice_params params;
     size_t n;
     unsigned log_n, k, L; /* k primes in all, L = k - 1 data primes */
     uint64_t primes[MAXP];
@@ -74,16 +74,16 @@ typedef struct {
     uint64_t *d;     /* np * N */
 } lat_poly;
 
-struct ccz_he_plaintext {
-    const ccz_he_context *ctx;
+struct ccz_lattice_plaintext {
+    const ccz_lattice_context *ctx;
     /* BFV: N coefficients modulo t. CKKS: an RNS polynomial in NTT form at a level. */
     uint64_t *coeffs;
     lat_poly poly;
     double scale;
 };
 
-struct ccz_he_ciphertext {
-    const ccz_he_context *ctx;
+struct ccz_lattice_ciphertext {
+    const ccz_lattice_context *ctx;
     unsigned size;  /* 2 (or 3 before relinearization) */
     unsigned level; /* data primes */
     bool ntt;       /* BFV: coefficient form; CKKS: NTT form */
@@ -91,14 +91,14 @@ struct ccz_he_ciphertext {
     uint64_t *d;    /* size * level * N, capacity for 3 * L * N */
 };
 
-struct ccz_he_secret_key {
-    const ccz_he_context *ctx;
+struct ccz_lattice_secret_key {
+    const ccz_lattice_context *ctx;
     uint64_t *s, *s_w;  /* NTT form over all k primes, and its Shoup constants (lat_shoup_w) */
     int8_t *coeffs;     /* ternary coefficients */
 };
 
-struct ccz_he_public_key {
-    const ccz_he_context *ctx;
+struct ccz_lattice_public_key {
+    const ccz_lattice_context *ctx;
     uint64_t *b, *a;     /* NTT form over the L data primes */
     uint64_t *b_w, *a_w; /* Shoup constants */
 };
@@ -111,17 +111,17 @@ typedef struct {
 } lat_kswitch;
 
 /* Shoup constants of a key's polynomials (np primes of the chain from prime 0, N each) */
-ccz_status lat_shoup_poly(const ccz_he_context *ctx, const uint64_t *p, unsigned np,
+ccz_status lat_shoup_poly(const ccz_lattice_context *ctx, const uint64_t *p, unsigned np,
                           uint64_t **out);
-ccz_status lat_kswitch_finish(const ccz_he_context *ctx, lat_kswitch *k);
+ccz_status lat_kswitch_finish(const ccz_lattice_context *ctx, lat_kswitch *k);
 
-struct ccz_he_relin_keys {
-    const ccz_he_context *ctx;
+struct ccz_lattice_relin_keys {
+    const ccz_lattice_context *ctx;
     lat_kswitch k;
 };
 
-struct ccz_he_galois_keys {
-    const ccz_he_context *ctx;
+struct ccz_lattice_galois_keys {
+    const ccz_lattice_context *ctx;
     size_t n;
     uint64_t *elts;   /* Galois elements */
     lat_kswitch *keys;
@@ -139,7 +139,7 @@ ccz_status lat_prng_init(lat_prng *g);
 void lat_prng_free(lat_prng *g);
 ccz_status lat_prng_bytes(lat_prng *g, void *out, size_t n);
 /* uniform residues modulo each of the primes: np x N */
-ccz_status lat_sample_uniform(lat_prng *g, const ccz_he_context *ctx, const uint64_t *primes,
+ccz_status lat_sample_uniform(lat_prng *g, const ccz_lattice_context *ctx, const uint64_t *primes,
                               unsigned np, uint64_t *out);
 /* small polynomials as signed coefficients: ternary, or centred binomial (sigma ~3.24) */
 ccz_status lat_sample_ternary(lat_prng *g, size_t n, int8_t *out);
@@ -148,10 +148,10 @@ ccz_status lat_sample_cbd(lat_prng *g, size_t n, int8_t *out);
 void lat_small_to_rns(const int8_t *c, size_t n, const uint64_t *primes, unsigned np,
                       uint64_t *out);
 
-/* ---- context helpers ----------------------------------------------------------------------*/
+/* ---- context helpers (lat_rns.c, lat_galois.c) ----------------------------------------------------------------------*/
 
-void lat_rns_ntt(const ccz_he_context *ctx, uint64_t *d, unsigned np, const unsigned *idx);
-void lat_rns_intt(const ccz_he_context *ctx, uint64_t *d, unsigned np, const unsigned *idx);
+void lat_rns_ntt(const ccz_lattice_context *ctx, uint64_t *d, unsigned np, const unsigned *idx);
+void lat_rns_intt(const ccz_lattice_context *ctx, uint64_t *d, unsigned np, const unsigned *idx);
 
 ccz_status lat_base_init(lat_base *b, const uint64_t *q, unsigned k);
 void lat_conv_init(lat_conv *c, const lat_base *a, const lat_base *b);
@@ -160,17 +160,26 @@ void lat_conv_apply(const lat_conv *c, const uint64_t *in, uint64_t *out, size_t
 
 /* Key switching: adds to (c0, c1) (NTT form over `level` data primes) the switch of d (coefficient
  * form over `level` primes) with key ks. */
-ccz_status lat_kswitch_gen(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
+ccz_status lat_kswitch_gen(const ccz_lattice_context *ctx, const ccz_lattice_secret_key *sk,
                            const uint64_t *target_ntt, lat_kswitch *out);
 void lat_kswitch_free(lat_kswitch *k);
-ccz_status lat_kswitch_apply(const ccz_he_context *ctx, const lat_kswitch *ks, const uint64_t *d,
-                             unsigned level, uint64_t *c0, uint64_t *c1);
+ccz_status lat_kswitch_apply(const ccz_lattice_context *ctx, const lat_kswitch *ks,
+                             const uint64_t *d, unsigned level, uint64_t *c0, uint64_t *c1);
 
 /* Galois automorphism x -> x^g on N coefficients modulo q (coefficient form) */
 void lat_automorph_coeff(const uint64_t *in, uint64_t *out, size_t n, uint64_t g, uint64_t q);
 /* on an NTT-form polynomial (bit-reversed evaluations): a permutation */
 void lat_automorph_ntt(const uint64_t *in, uint64_t *out, unsigned log_n, uint64_t g);
-uint64_t lat_galois_elt(const ccz_he_context *ctx, int steps);
+uint64_t lat_galois_elt(const ccz_lattice_context *ctx, int steps);
+
+/* x with its low `bits` bits reversed */
+static inline size_t lat_bitrev(size_t x, unsigned bits)
+{
+    size_t r = 0;
+    for (unsigned i = 0; i < bits; i++, x >>= 1)
+        r = (r << 1) | (x & 1);
+    return r;
+}
 
 /* 64-byte aligned words (free with free) */
 static inline uint64_t *lat_words(size_t n)
@@ -178,34 +187,49 @@ static inline uint64_t *lat_words(size_t n)
     return aligned_alloc(64, ((n * 8 + 63) / 64) * 64);
 }
 
-/* Shared by the schemes (lat_ops.c, bfv.c) */
-ccz_status lat_encrypt_zero(const ccz_he_context *ctx, const ccz_he_public_key *pk,
-                            const ccz_he_secret_key *sk, unsigned level, bool ntt,
+/* Shared by the schemes (lat_ops.c, bfv.c, ckks.c, eval.c) */
+ccz_status lat_encrypt_zero(const ccz_lattice_context *ctx, const ccz_lattice_public_key *pk,
+                            const ccz_lattice_secret_key *sk, unsigned level, bool ntt,
                             uint64_t *c0, uint64_t *c1);
-ccz_status lat_decrypt_poly(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
-                            const ccz_he_ciphertext *ct, uint64_t *x);
-ccz_status lat_relinearize(const ccz_he_context *ctx, ccz_he_ciphertext *c,
-                           const ccz_he_relin_keys *rk);
-ccz_status lat_drop_last(const ccz_he_context *ctx, ccz_he_ciphertext *c);
-ccz_status lat_switch_into(const ccz_he_context *ctx, const lat_kswitch *ks, const uint64_t *d,
-                           ccz_he_ciphertext *c);
-ccz_status lat_bfv_encrypt(const ccz_he_context *ctx, const ccz_he_public_key *pk,
-                           const ccz_he_secret_key *sk, const ccz_he_plaintext *pt,
-                           ccz_he_ciphertext *out);
-ccz_status lat_bfv_decrypt(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
-                           const ccz_he_ciphertext *ct, ccz_he_plaintext *out);
-ccz_status lat_bfv_add_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                             const ccz_he_ciphertext *a, const ccz_he_plaintext *p);
-ccz_status lat_bfv_mul_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                             const ccz_he_ciphertext *a, const ccz_he_plaintext *p);
-ccz_status lat_bfv_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                       const ccz_he_ciphertext *a, const ccz_he_ciphertext *b2,
-                       const ccz_he_relin_keys *rk);
+ccz_status lat_decrypt_poly(const ccz_lattice_context *ctx, const ccz_lattice_secret_key *sk,
+                            const ccz_lattice_ciphertext *ct, uint64_t *x);
+ccz_status lat_relinearize(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *c,
+                           const ccz_lattice_relin_keys *rk);
+ccz_status lat_drop_last(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *c);
+ccz_status lat_switch_into(const ccz_lattice_context *ctx, const lat_kswitch *ks, const uint64_t *d,
+                           ccz_lattice_ciphertext *c);
+ccz_status lat_bfv_encrypt(const ccz_lattice_context *ctx, const ccz_lattice_public_key *pk,
+                           const ccz_lattice_secret_key *sk, const ccz_lattice_plaintext *pt,
+                           ccz_lattice_ciphertext *out);
+ccz_status lat_bfv_decrypt(const ccz_lattice_context *ctx, const ccz_lattice_secret_key *sk,
+                           const ccz_lattice_ciphertext *ct, ccz_lattice_plaintext *out);
+ccz_status lat_bfv_add_plain(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                             const ccz_lattice_ciphertext *a, const ccz_lattice_plaintext *p);
+ccz_status lat_bfv_mul_plain(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                             const ccz_lattice_ciphertext *a, const ccz_lattice_plaintext *p);
+ccz_status lat_bfv_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                       const ccz_lattice_ciphertext *a, const ccz_lattice_ciphertext *b2,
+                       const ccz_lattice_relin_keys *rk);
+/* The CKKS halves of the entry points (arguments already checked by eval.c) */
+ccz_status lat_ckks_encrypt(const ccz_lattice_context *ctx, const ccz_lattice_public_key *pk,
+                            const ccz_lattice_secret_key *sk, const ccz_lattice_plaintext *pt,
+                            ccz_lattice_ciphertext *out);
+ccz_status lat_ckks_decrypt(const ccz_lattice_context *ctx, const ccz_lattice_secret_key *sk,
+                            const ccz_lattice_ciphertext *ct, ccz_lattice_plaintext *out);
+ccz_status lat_ckks_add_plain(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                              const ccz_lattice_ciphertext *a, const ccz_lattice_plaintext *p);
+ccz_status lat_ckks_mul_plain(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                              const ccz_lattice_ciphertext *a, const ccz_lattice_plaintext *p);
+ccz_status lat_ckks_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                        const ccz_lattice_ciphertext *a, const ccz_lattice_ciphertext *b,
+                        const ccz_lattice_relin_keys *rk);
+/* CCZ_ERR_INVALID_ARGUMENT unless c is a ciphertext of ctx */
+ccz_status lat_check_ct(const ccz_lattice_context *ctx, const ccz_lattice_ciphertext *c);
 
 /* CRT with GMP over the first l primes: Q, and coef[i] = (Q/q_i) [(Q/q_i)^-1]_{q_i}, so that
  * x = sum x_i coef[i] mod Q (initialises the mpz; clear with lat_crt_clear).
  * CCZ_ERR_INVALID_ARGUMENT for l outside 1..MAXP, and then nothing is initialised. */
-ccz_status lat_crt_init(const ccz_he_context *ctx, unsigned l, mpz_t Q, mpz_t *coef);
+ccz_status lat_crt_init(const ccz_lattice_context *ctx, unsigned l, mpz_t Q, mpz_t *coef);
 void lat_crt_clear(unsigned l, mpz_t Q, mpz_t *coef);
 
 #endif

@@ -11,7 +11,7 @@
 
 #include "lattice_internal.h"
 
-ccz_status lat_shoup_poly(const ccz_he_context *ctx, const uint64_t *p, unsigned np,
+ccz_status lat_shoup_poly(const ccz_lattice_context *ctx, const uint64_t *p, unsigned np,
                           uint64_t **out)
 {
     size_t n = ctx->n;
@@ -22,7 +22,7 @@ ccz_status lat_shoup_poly(const ccz_he_context *ctx, const uint64_t *p, unsigned
     return CCZ_OK;
 }
 
-ccz_status lat_kswitch_finish(const ccz_he_context *ctx, lat_kswitch *k)
+ccz_status lat_kswitch_finish(const ccz_lattice_context *ctx, lat_kswitch *k)
 {
     size_t per = (size_t)ctx->k * ctx->n;
     k->b_w = lat_words(ctx->L * per);
@@ -37,7 +37,7 @@ ccz_status lat_kswitch_finish(const ccz_he_context *ctx, lat_kswitch *k)
     return CCZ_OK;
 }
 
-void ccz_he_secret_key_free(ccz_he_secret_key *k)
+void ccz_lattice_secret_key_free(ccz_lattice_secret_key *k)
 {
     if (!k)
         return;
@@ -56,7 +56,7 @@ void ccz_he_secret_key_free(ccz_he_secret_key *k)
     free(k);
 }
 
-void ccz_he_public_key_free(ccz_he_public_key *k)
+void ccz_lattice_public_key_free(ccz_lattice_public_key *k)
 {
     if (!k)
         return;
@@ -76,7 +76,7 @@ void lat_kswitch_free(lat_kswitch *k)
     k->a = k->b = k->a_w = k->b_w = NULL;
 }
 
-void ccz_he_relin_keys_free(ccz_he_relin_keys *k)
+void ccz_lattice_relin_keys_free(ccz_lattice_relin_keys *k)
 {
     if (!k)
         return;
@@ -84,7 +84,7 @@ void ccz_he_relin_keys_free(ccz_he_relin_keys *k)
     free(k);
 }
 
-void ccz_he_galois_keys_free(ccz_he_galois_keys *k)
+void ccz_lattice_galois_keys_free(ccz_lattice_galois_keys *k)
 {
     if (!k)
         return;
@@ -95,15 +95,15 @@ void ccz_he_galois_keys_free(ccz_he_galois_keys *k)
     free(k);
 }
 
-ccz_status ccz_he_keygen(const ccz_he_context *ctx, ccz_he_secret_key **sk,
-                         ccz_he_public_key **pk)
+ccz_status ccz_lattice_keygen(ccz_lattice_secret_key **sk, ccz_lattice_public_key **pk,
+                              const ccz_lattice_context *ctx)
 {
     *sk = NULL;
     if (pk)
         *pk = NULL;
     size_t n = ctx->n;
     unsigned k = ctx->k, L = ctx->L;
-    ccz_he_secret_key *s = calloc(1, sizeof *s);
+    ccz_lattice_secret_key *s = calloc(1, sizeof *s);
     CCZ_ENSURE(s, CCZ_ERR_NOMEM, "out of memory");
     s->ctx = ctx;
     s->s = lat_words((size_t)k * n);
@@ -111,7 +111,7 @@ ccz_status ccz_he_keygen(const ccz_he_context *ctx, ccz_he_secret_key **sk,
     lat_prng g;
     ccz_status st = s->s && s->coeffs ? lat_prng_init(&g) : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     if (st) {
-        ccz_he_secret_key_free(s);
+        ccz_lattice_secret_key_free(s);
         return st;
     }
     st = lat_sample_ternary(&g, n, s->coeffs);
@@ -120,7 +120,7 @@ ccz_status ccz_he_keygen(const ccz_he_context *ctx, ccz_he_secret_key **sk,
         lat_rns_ntt(ctx, s->s, k, NULL);
         st = lat_shoup_poly(ctx, s->s, k, &s->s_w);
     }
-    ccz_he_public_key *p = NULL;
+    ccz_lattice_public_key *p = NULL;
     int8_t *e = NULL;
     if (st == CCZ_OK && pk) {
         p = calloc(1, sizeof *p);
@@ -158,8 +158,8 @@ ccz_status ccz_he_keygen(const ccz_he_context *ctx, ccz_he_secret_key **sk,
     free(e);
     lat_prng_free(&g);
     if (st) {
-        ccz_he_secret_key_free(s);
-        ccz_he_public_key_free(p);
+        ccz_lattice_secret_key_free(s);
+        ccz_lattice_public_key_free(p);
         return st;
     }
     *sk = s;
@@ -168,7 +168,7 @@ ccz_status ccz_he_keygen(const ccz_he_context *ctx, ccz_he_secret_key **sk,
     return CCZ_OK;
 }
 
-ccz_status lat_kswitch_gen(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
+ccz_status lat_kswitch_gen(const ccz_lattice_context *ctx, const ccz_lattice_secret_key *sk,
                            const uint64_t *target, lat_kswitch *out)
 {
     size_t n = ctx->n;
@@ -220,8 +220,8 @@ ccz_status lat_kswitch_gen(const ccz_he_context *ctx, const ccz_he_secret_key *s
     return st;
 }
 
-ccz_status lat_kswitch_apply(const ccz_he_context *ctx, const lat_kswitch *ks, const uint64_t *d,
-                             unsigned level, uint64_t *c0, uint64_t *c1)
+ccz_status lat_kswitch_apply(const ccz_lattice_context *ctx, const lat_kswitch *ks,
+                             const uint64_t *d, unsigned level, uint64_t *c0, uint64_t *c1)
 {
     size_t n = ctx->n;
     unsigned k = ctx->k, L = ctx->L;
@@ -279,13 +279,13 @@ ccz_status lat_kswitch_apply(const ccz_he_context *ctx, const lat_kswitch *ks, c
     return CCZ_OK;
 }
 
-ccz_status ccz_he_relin_keygen(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
-                               ccz_he_relin_keys **out)
+ccz_status ccz_lattice_relin_keygen(ccz_lattice_relin_keys **out, const ccz_lattice_context *ctx,
+                                    const ccz_lattice_secret_key *sk)
 {
     *out = NULL;
     size_t n = ctx->n;
     unsigned k = ctx->k;
-    ccz_he_relin_keys *r = calloc(1, sizeof *r);
+    ccz_lattice_relin_keys *r = calloc(1, sizeof *r);
     uint64_t *s2 = lat_words((size_t)k * n);
     CCZ_ENSURE(r && s2, CCZ_ERR_NOMEM, "out of memory");
     r->ctx = ctx;
@@ -307,15 +307,15 @@ ccz_status ccz_he_relin_keygen(const ccz_he_context *ctx, const ccz_he_secret_ke
     return CCZ_OK;
 }
 
-ccz_status ccz_he_galois_keygen(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
-                                const int *steps, size_t n_steps, bool conjugate,
-                                ccz_he_galois_keys **out)
+ccz_status ccz_lattice_galois_keygen(ccz_lattice_galois_keys **out, const ccz_lattice_context *ctx,
+                                     const ccz_lattice_secret_key *sk, const int *steps,
+                                     size_t n_steps, bool conjugate)
 {
     *out = NULL;
     size_t n = ctx->n, count = n_steps + (conjugate ? 1 : 0);
     unsigned k = ctx->k;
     CCZ_ENSURE(count > 0, CCZ_ERR_INVALID_ARGUMENT, "no rotation steps and no conjugation");
-    ccz_he_galois_keys *gk = calloc(1, sizeof *gk);
+    ccz_lattice_galois_keys *gk = calloc(1, sizeof *gk);
     CCZ_ENSURE(gk, CCZ_ERR_NOMEM, "out of memory");
     gk->ctx = ctx;
     gk->elts = calloc(count, sizeof *gk->elts);
@@ -338,7 +338,7 @@ ccz_status ccz_he_galois_keygen(const ccz_he_context *ctx, const ccz_he_secret_k
         free(target);
     }
     if (st) {
-        ccz_he_galois_keys_free(gk);
+        ccz_lattice_galois_keys_free(gk);
         return st;
     }
     *out = gk;

@@ -4,8 +4,8 @@
  * constants (w, floor(w 2^64 / q)); the negacyclic NTT with lazy (Harvey) butterflies, portable
  * and AVX-512 (IFMA for q < 2^50, 64-bit emulation above), chosen at run time and giving the same
  * results. */
-#ifndef CCZ_HE_LAT_H
-#define CCZ_HE_LAT_H
+#ifndef CCZ_LATTICE_LAT_H
+#define CCZ_LATTICE_LAT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -138,8 +138,8 @@ void lat_ntt_inverse(const lat_ntt *t, uint64_t *a);
 void lat_ntt_forward_portable(const lat_ntt *t, uint64_t *a);
 void lat_ntt_inverse_portable(const lat_ntt *t, uint64_t *a);
 
-/* Whether the AVX-512 paths are used (AVX-512F and DQ; IFMA for q < 2^50), unless
- * CCZ_HE_AVX512=0. */
+/* Whether the AVX-512 paths are used (AVX-512F and DQ; IFMA for q < 2^50), as core/cpu.h finds
+ * them (none under CCZ_CPU=portable). */
 bool lat_avx512(void);
 bool lat_ifma(void);
 /* Tests: force the portable paths (false) or go back to the CPU's choice (true). */

@@ -20,12 +20,12 @@ static const char *const type_names[] = {"?", "parameters", "secret key", "publi
                                          "ciphertext"};
 #define VERSION 1
 
-static void fingerprint(const ccz_he_params *p, uint8_t out[8])
+static void fingerprint(const ccz_lattice_params *p, uint8_t out[8])
 {
     uint8_t buf[8 * (MAXP + 2)];
     size_t len = 0;
-    uint64_t t = p->scheme == CCZ_HE_BFV ? p->plain_modulus : 0, sc;
-    double scale = p->scheme == CCZ_HE_CKKS ? p->scale : 0;
+    uint64_t t = p->scheme == CCZ_LATTICE_BFV ? p->plain_modulus : 0, sc;
+    double scale = p->scheme == CCZ_LATTICE_CKKS ? p->scale : 0;
     memcpy(&sc, &scale, 8);
     for (unsigned i = 0; i < p->n_primes && i < MAXP; i++)
         for (int k = 0; k < 8; k++)
@@ -49,9 +49,9 @@ static ccz_status put_u64(ccz_buf *o, uint64_t v)
     return ccz_buf_append(o, b, 8);
 }
 
-static ccz_status header(ccz_buf *o, const ccz_he_context *ctx, int type)
+static ccz_status header(ccz_buf *o, const ccz_lattice_context *ctx, int type)
 {
-    const ccz_he_params *p = &ctx->params;
+    const ccz_lattice_params *p = &ctx->params;
     uint8_t h[16] = {'C', 'C', 'Z', 'H', VERSION, (uint8_t)type, (uint8_t)p->scheme,
                      (uint8_t)p->log_n, (uint8_t)p->n_primes, 0, 0, 0};
     CCZ_GUARD(ccz_buf_append(o, h, 12));
@@ -60,7 +60,7 @@ static ccz_status header(ccz_buf *o, const ccz_he_context *ctx, int type)
     return ccz_buf_append(o, f, 8);
 }
 
-static ccz_status read_header(ccz_cursor *c, const ccz_he_context *ctx, int type)
+static ccz_status read_header(ccz_cursor *c, const ccz_lattice_context *ctx, int type)
 {
     uint8_t h[12], f[8], want[8];
     CCZ_ENSURE(ccz_cursor_copy(c, h, 12) == CCZ_OK && ccz_cursor_copy(c, f, 8) == CCZ_OK,
@@ -74,7 +74,7 @@ static ccz_status read_header(ccz_cursor *c, const ccz_he_context *ctx, int type
     CCZ_ENSURE(h[9] == 0 && h[10] == 0 && h[11] == 0, CCZ_ERR_MALFORMED,
                "%s: reserved header bytes are not zero", type_names[type]);
     if (ctx) {
-        const ccz_he_params *p = &ctx->params;
+        const ccz_lattice_params *p = &ctx->params;
         fingerprint(p, want);
         CCZ_ENSURE(h[6] == p->scheme && h[7] == p->log_n && h[8] == p->n_primes &&
                        memcmp(f, want, 8) == 0,
@@ -154,8 +154,8 @@ static unsigned width(uint64_t q)
 }
 
 /* residues of np primes (indices idx or 0..np-1), N each */
-static ccz_status pack_rns(packer *p, const ccz_he_context *ctx, const uint64_t *d, unsigned np,
-                           const unsigned *idx)
+static ccz_status pack_rns(packer *p, const ccz_lattice_context *ctx, const uint64_t *d,
+                           unsigned np, const unsigned *idx)
 {
     for (unsigned i = 0; i < np; i++) {
         uint64_t q = ctx->primes[idx ? idx[i] : i];
@@ -166,7 +166,7 @@ static ccz_status pack_rns(packer *p, const ccz_he_context *ctx, const uint64_t 
     return p->s;
 }
 
-static ccz_status unpack_rns(unpacker *u, const ccz_he_context *ctx, uint64_t *d, unsigned np,
+static ccz_status unpack_rns(unpacker *u, const ccz_lattice_context *ctx, uint64_t *d, unsigned np,
                              const unsigned *idx, const char *what)
 {
     for (unsigned i = 0; i < np; i++) {
@@ -193,10 +193,10 @@ static ccz_status finish(ccz_cursor *c, unpacker *u, const char *what)
 
 /* ---- parameters -------------------------------------------------------------------------------*/
 
-ccz_status ccz_he_params_save(const ccz_he_context *ctx, ccz_buf *out)
+ccz_status ccz_lattice_params_save(ccz_buf *out, const ccz_lattice_context *ctx)
 {
     CCZ_GUARD(header(out, ctx, T_PARAMS));
-    const ccz_he_params *p = &ctx->params;
+    const ccz_lattice_params *p = &ctx->params;
     for (unsigned i = 0; i < p->n_primes; i++)
         CCZ_GUARD(put_u64(out, p->coeff_primes[i]));
     CCZ_GUARD(put_u64(out, p->plain_modulus));
@@ -206,14 +206,14 @@ ccz_status ccz_he_params_save(const ccz_he_context *ctx, ccz_buf *out)
     return ccz_buf_append_u8(out, p->no_security_check);
 }
 
-ccz_status ccz_he_params_load(ccz_he_params *out, ccz_span in)
+ccz_status ccz_lattice_params_load(ccz_lattice_params *out, ccz_span in)
 {
     memset(out, 0, sizeof *out);
     ccz_cursor c;
     ccz_cursor_init(&c, in);
     CCZ_GUARD(read_header(&c, NULL, T_PARAMS));
     const uint8_t *h = in.ptr;
-    out->scheme = (ccz_he_scheme)h[6];
+    out->scheme = (ccz_lattice_scheme)h[6];
     out->log_n = h[7];
     out->n_primes = h[8];
     CCZ_ENSURE(out->n_primes >= 2 && out->n_primes <= MAXP, CCZ_ERR_MALFORMED,
@@ -231,9 +231,9 @@ ccz_status ccz_he_params_load(ccz_he_params *out, ccz_span in)
     out->no_security_check = nsc;
     for (unsigned i = 0; i < out->n_primes; i++)
         out->coeff_bits[i] = width(out->coeff_primes[i] ? out->coeff_primes[i] : 2);
-    CCZ_ENSURE(out->scheme == CCZ_HE_BFV || out->scheme == CCZ_HE_CKKS, CCZ_ERR_MALFORMED,
+    CCZ_ENSURE(out->scheme == CCZ_LATTICE_BFV || out->scheme == CCZ_LATTICE_CKKS, CCZ_ERR_MALFORMED,
                "parameters: unknown scheme %d", (int)out->scheme);
-    CCZ_ENSURE(out->scheme != CCZ_HE_CKKS || isfinite(out->scale), CCZ_ERR_MALFORMED,
+    CCZ_ENSURE(out->scheme != CCZ_LATTICE_CKKS || isfinite(out->scale), CCZ_ERR_MALFORMED,
                "parameters: the scale is not a number");
     for (unsigned i = 0; i < out->n_primes; i++)
         CCZ_ENSURE(out->coeff_primes[i] > 2, CCZ_ERR_MALFORMED, "parameters: prime %u is %llu",
@@ -250,9 +250,9 @@ ccz_status ccz_he_params_load(ccz_he_params *out, ccz_span in)
 
 /* ---- ciphertexts and plaintexts ------------------------------------------------------------------*/
 
-ccz_status ccz_he_ciphertext_save(const ccz_he_ciphertext *ct, ccz_buf *out)
+ccz_status ccz_lattice_ciphertext_save(ccz_buf *out, const ccz_lattice_ciphertext *ct)
 {
-    const ccz_he_context *ctx = ct->ctx;
+    const ccz_lattice_context *ctx = ct->ctx;
     CCZ_GUARD(header(out, ctx, T_CIPHER));
     uint8_t h[3] = {(uint8_t)ct->size, (uint8_t)ct->level, ct->ntt};
     CCZ_GUARD(ccz_buf_append(out, h, 3));
@@ -265,7 +265,8 @@ ccz_status ccz_he_ciphertext_save(const ccz_he_ciphertext *ct, ccz_buf *out)
     return pack_end(&p);
 }
 
-ccz_status ccz_he_ciphertext_load(const ccz_he_context *ctx, ccz_he_ciphertext *ct, ccz_span in)
+ccz_status ccz_lattice_ciphertext_load(ccz_lattice_ciphertext *ct, const ccz_lattice_context *ctx,
+                                       ccz_span in)
 {
     CCZ_ENSURE(ct->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT, "a ciphertext of another context");
     ccz_cursor c;
@@ -278,11 +279,11 @@ ccz_status ccz_he_ciphertext_load(const ccz_he_context *ctx, ccz_he_ciphertext *
     CCZ_ENSURE(h[0] >= 2 && h[0] <= 3, CCZ_ERR_MALFORMED, "ciphertext: %u components", h[0]);
     CCZ_ENSURE(h[1] >= 1 && h[1] <= ctx->L, CCZ_ERR_MALFORMED,
                "ciphertext: level %u (the chain has %u data primes)", h[1], ctx->L);
-    bool want_ntt = ctx->params.scheme == CCZ_HE_CKKS;
+    bool want_ntt = ctx->params.scheme == CCZ_LATTICE_CKKS;
     CCZ_ENSURE(h[2] == want_ntt, CCZ_ERR_MALFORMED, "ciphertext: wrong form for the scheme");
     double scale;
     memcpy(&scale, &sc, 8);
-    CCZ_ENSURE(ctx->params.scheme == CCZ_HE_BFV || (isfinite(scale) && scale >= 1),
+    CCZ_ENSURE(ctx->params.scheme == CCZ_LATTICE_BFV || (isfinite(scale) && scale >= 1),
                CCZ_ERR_MALFORMED, "ciphertext: bad scale");
     unpacker u = {&c, 0, 0};
     for (unsigned j = 0; j < h[0]; j++)
@@ -296,12 +297,12 @@ ccz_status ccz_he_ciphertext_load(const ccz_he_context *ctx, ccz_he_ciphertext *
     return CCZ_OK;
 }
 
-ccz_status ccz_he_plaintext_save(const ccz_he_plaintext *pt, ccz_buf *out)
+ccz_status ccz_lattice_plaintext_save(ccz_buf *out, const ccz_lattice_plaintext *pt)
 {
-    const ccz_he_context *ctx = pt->ctx;
+    const ccz_lattice_context *ctx = pt->ctx;
     CCZ_GUARD(header(out, ctx, T_PLAIN));
     packer p = {out, 0, 0, CCZ_OK};
-    if (ctx->params.scheme == CCZ_HE_BFV) {
+    if (ctx->params.scheme == CCZ_LATTICE_BFV) {
         unsigned w = width(ctx->params.plain_modulus);
         for (size_t x = 0; x < ctx->n; x++)
             pack(&p, pt->coeffs[x], w);
@@ -315,14 +316,15 @@ ccz_status ccz_he_plaintext_save(const ccz_he_plaintext *pt, ccz_buf *out)
     return pack_end(&p);
 }
 
-ccz_status ccz_he_plaintext_load(const ccz_he_context *ctx, ccz_he_plaintext *pt, ccz_span in)
+ccz_status ccz_lattice_plaintext_load(ccz_lattice_plaintext *pt, const ccz_lattice_context *ctx,
+                                      ccz_span in)
 {
     CCZ_ENSURE(pt->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT, "a plaintext of another context");
     ccz_cursor c;
     ccz_cursor_init(&c, in);
     CCZ_GUARD(read_header(&c, ctx, T_PLAIN));
     unpacker u = {&c, 0, 0};
-    if (ctx->params.scheme == CCZ_HE_BFV) {
+    if (ctx->params.scheme == CCZ_LATTICE_BFV) {
         uint64_t t = ctx->params.plain_modulus;
         unsigned w = width(t);
         for (size_t x = 0; x < ctx->n; x++) {
@@ -351,7 +353,7 @@ ccz_status ccz_he_plaintext_load(const ccz_he_context *ctx, ccz_he_plaintext *pt
 
 /* ---- keys --------------------------------------------------------------------------------------*/
 
-ccz_status ccz_he_secret_key_save(const ccz_he_secret_key *k, ccz_buf *out)
+ccz_status ccz_lattice_secret_key_save(ccz_buf *out, const ccz_lattice_secret_key *k)
 {
     CCZ_GUARD(header(out, k->ctx, T_SECRET));
     packer p = {out, 0, 0, CCZ_OK};
@@ -360,14 +362,15 @@ ccz_status ccz_he_secret_key_save(const ccz_he_secret_key *k, ccz_buf *out)
     return pack_end(&p);
 }
 
-ccz_status ccz_he_secret_key_load(const ccz_he_context *ctx, ccz_he_secret_key **out, ccz_span in)
+ccz_status ccz_lattice_secret_key_load(ccz_lattice_secret_key **out, const ccz_lattice_context *ctx,
+                                       ccz_span in)
 {
     *out = NULL;
     ccz_cursor c;
     ccz_cursor_init(&c, in);
     CCZ_GUARD(read_header(&c, ctx, T_SECRET));
     size_t n = ctx->n;
-    ccz_he_secret_key *k = calloc(1, sizeof *k);
+    ccz_lattice_secret_key *k = calloc(1, sizeof *k);
     CCZ_ENSURE(k, CCZ_ERR_NOMEM, "out of memory");
     k->ctx = ctx;
     k->coeffs = malloc(n);
@@ -385,20 +388,20 @@ ccz_status ccz_he_secret_key_load(const ccz_he_context *ctx, ccz_he_secret_key *
     if (s == CCZ_OK)
         s = finish(&c, &u, "secret key");
     if (s) {
-        ccz_he_secret_key_free(k);
+        ccz_lattice_secret_key_free(k);
         return s;
     }
     lat_small_to_rns(k->coeffs, n, ctx->primes, ctx->k, k->s);
     lat_rns_ntt(ctx, k->s, ctx->k, NULL);
     if ((s = lat_shoup_poly(ctx, k->s, ctx->k, &k->s_w)) != CCZ_OK) {
-        ccz_he_secret_key_free(k);
+        ccz_lattice_secret_key_free(k);
         return s;
     }
     *out = k;
     return CCZ_OK;
 }
 
-ccz_status ccz_he_public_key_save(const ccz_he_public_key *k, ccz_buf *out)
+ccz_status ccz_lattice_public_key_save(ccz_buf *out, const ccz_lattice_public_key *k)
 {
     CCZ_GUARD(header(out, k->ctx, T_PUBLIC));
     packer p = {out, 0, 0, CCZ_OK};
@@ -407,13 +410,14 @@ ccz_status ccz_he_public_key_save(const ccz_he_public_key *k, ccz_buf *out)
     return pack_end(&p);
 }
 
-ccz_status ccz_he_public_key_load(const ccz_he_context *ctx, ccz_he_public_key **out, ccz_span in)
+ccz_status ccz_lattice_public_key_load(ccz_lattice_public_key **out, const ccz_lattice_context *ctx,
+                                       ccz_span in)
 {
     *out = NULL;
     ccz_cursor c;
     ccz_cursor_init(&c, in);
     CCZ_GUARD(read_header(&c, ctx, T_PUBLIC));
-    ccz_he_public_key *k = calloc(1, sizeof *k);
+    ccz_lattice_public_key *k = calloc(1, sizeof *k);
     CCZ_ENSURE(k, CCZ_ERR_NOMEM, "out of memory");
     k->ctx = ctx;
     size_t words = (size_t)ctx->L * ctx->n;
@@ -432,14 +436,14 @@ ccz_status ccz_he_public_key_load(const ccz_he_context *ctx, ccz_he_public_key *
     if (s == CCZ_OK)
         s = lat_shoup_poly(ctx, k->a, ctx->L, &k->a_w);
     if (s) {
-        ccz_he_public_key_free(k);
+        ccz_lattice_public_key_free(k);
         return s;
     }
     *out = k;
     return CCZ_OK;
 }
 
-static ccz_status pack_ks(packer *p, const ccz_he_context *ctx, const lat_kswitch *ks)
+static ccz_status pack_ks(packer *p, const ccz_lattice_context *ctx, const lat_kswitch *ks)
 {
     size_t per = (size_t)ctx->k * ctx->n;
     for (unsigned i = 0; i < ctx->L; i++) {
@@ -449,7 +453,7 @@ static ccz_status pack_ks(packer *p, const ccz_he_context *ctx, const lat_kswitc
     return CCZ_OK;
 }
 
-static ccz_status unpack_ks(unpacker *u, const ccz_he_context *ctx, lat_kswitch *ks,
+static ccz_status unpack_ks(unpacker *u, const ccz_lattice_context *ctx, lat_kswitch *ks,
                             const char *what)
 {
     size_t per = (size_t)ctx->k * ctx->n;
@@ -463,7 +467,7 @@ static ccz_status unpack_ks(unpacker *u, const ccz_he_context *ctx, lat_kswitch 
     return lat_kswitch_finish(ctx, ks);
 }
 
-ccz_status ccz_he_relin_keys_save(const ccz_he_relin_keys *k, ccz_buf *out)
+ccz_status ccz_lattice_relin_keys_save(ccz_buf *out, const ccz_lattice_relin_keys *k)
 {
     CCZ_GUARD(header(out, k->ctx, T_RELIN));
     packer p = {out, 0, 0, CCZ_OK};
@@ -471,13 +475,14 @@ ccz_status ccz_he_relin_keys_save(const ccz_he_relin_keys *k, ccz_buf *out)
     return pack_end(&p);
 }
 
-ccz_status ccz_he_relin_keys_load(const ccz_he_context *ctx, ccz_he_relin_keys **out, ccz_span in)
+ccz_status ccz_lattice_relin_keys_load(ccz_lattice_relin_keys **out, const ccz_lattice_context *ctx,
+                                       ccz_span in)
 {
     *out = NULL;
     ccz_cursor c;
     ccz_cursor_init(&c, in);
     CCZ_GUARD(read_header(&c, ctx, T_RELIN));
-    ccz_he_relin_keys *k = calloc(1, sizeof *k);
+    ccz_lattice_relin_keys *k = calloc(1, sizeof *k);
     CCZ_ENSURE(k, CCZ_ERR_NOMEM, "out of memory");
     k->ctx = ctx;
     unpacker u = {&c, 0, 0};
@@ -485,14 +490,14 @@ ccz_status ccz_he_relin_keys_load(const ccz_he_context *ctx, ccz_he_relin_keys *
     if (s == CCZ_OK)
         s = finish(&c, &u, "relinearization keys");
     if (s) {
-        ccz_he_relin_keys_free(k);
+        ccz_lattice_relin_keys_free(k);
         return s;
     }
     *out = k;
     return CCZ_OK;
 }
 
-ccz_status ccz_he_galois_keys_save(const ccz_he_galois_keys *k, ccz_buf *out)
+ccz_status ccz_lattice_galois_keys_save(ccz_buf *out, const ccz_lattice_galois_keys *k)
 {
     CCZ_GUARD(header(out, k->ctx, T_GALOIS));
     CCZ_GUARD(put_u64(out, k->n));
@@ -504,8 +509,8 @@ ccz_status ccz_he_galois_keys_save(const ccz_he_galois_keys *k, ccz_buf *out)
     return pack_end(&p);
 }
 
-ccz_status ccz_he_galois_keys_load(const ccz_he_context *ctx, ccz_he_galois_keys **out,
-                                   ccz_span in)
+ccz_status ccz_lattice_galois_keys_load(ccz_lattice_galois_keys **out,
+                                        const ccz_lattice_context *ctx, ccz_span in)
 {
     *out = NULL;
     ccz_cursor c;
@@ -515,7 +520,7 @@ ccz_status ccz_he_galois_keys_load(const ccz_he_context *ctx, ccz_he_galois_keys
     CCZ_ENSURE(ccz_cursor_u64le(&c, &n) == CCZ_OK, CCZ_ERR_TRUNCATED, "Galois keys: incomplete");
     CCZ_ENSURE(n >= 1 && n <= 2 * ctx->n, CCZ_ERR_MALFORMED, "Galois keys: %llu keys",
                (unsigned long long)n);
-    ccz_he_galois_keys *k = calloc(1, sizeof *k);
+    ccz_lattice_galois_keys *k = calloc(1, sizeof *k);
     CCZ_ENSURE(k, CCZ_ERR_NOMEM, "out of memory");
     k->ctx = ctx;
     k->elts = calloc(n, sizeof *k->elts);
@@ -537,7 +542,7 @@ ccz_status ccz_he_galois_keys_load(const ccz_he_context *ctx, ccz_he_galois_keys
     if (s == CCZ_OK)
         s = finish(&c, &u, "Galois keys");
     if (s) {
-        ccz_he_galois_keys_free(k);
+        ccz_lattice_galois_keys_free(k);
         return s;
     }
     *out = k;

@@ -11,23 +11,23 @@
 
 #include "lattice_internal.h"
 
-ccz_status ccz_he_plaintext_new(const ccz_he_context *ctx, ccz_he_plaintext **out)
+ccz_status ccz_lattice_plaintext_new(ccz_lattice_plaintext **out, const ccz_lattice_context *ctx)
 {
     *out = NULL;
-    ccz_he_plaintext *p = calloc(1, sizeof *p);
+    ccz_lattice_plaintext *p = calloc(1, sizeof *p);
     CCZ_ENSURE(p, CCZ_ERR_NOMEM, "out of memory");
     p->ctx = ctx;
     p->coeffs = calloc(ctx->n, 8);
     p->poly.d = lat_words((size_t)ctx->k * ctx->n);
     if (!p->coeffs || !p->poly.d) {
-        ccz_he_plaintext_free(p);
+        ccz_lattice_plaintext_free(p);
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
     *out = p;
     return CCZ_OK;
 }
 
-void ccz_he_plaintext_free(ccz_he_plaintext *p)
+void ccz_lattice_plaintext_free(ccz_lattice_plaintext *p)
 {
     if (!p)
         return;
@@ -40,10 +40,10 @@ void ccz_he_plaintext_free(ccz_he_plaintext *p)
     free(p);
 }
 
-ccz_status ccz_he_ciphertext_new(const ccz_he_context *ctx, ccz_he_ciphertext **out)
+ccz_status ccz_lattice_ciphertext_new(ccz_lattice_ciphertext **out, const ccz_lattice_context *ctx)
 {
     *out = NULL;
-    ccz_he_ciphertext *c = calloc(1, sizeof *c);
+    ccz_lattice_ciphertext *c = calloc(1, sizeof *c);
     CCZ_ENSURE(c, CCZ_ERR_NOMEM, "out of memory");
     c->ctx = ctx;
     c->d = lat_words(3 * (size_t)ctx->L * ctx->n);
@@ -53,12 +53,12 @@ ccz_status ccz_he_ciphertext_new(const ccz_he_context *ctx, ccz_he_ciphertext **
     }
     c->size = 2;
     c->level = ctx->L;
-    c->ntt = ctx->params.scheme == CCZ_HE_CKKS;
+    c->ntt = ctx->params.scheme == CCZ_LATTICE_CKKS;
     *out = c;
     return CCZ_OK;
 }
 
-void ccz_he_ciphertext_free(ccz_he_ciphertext *c)
+void ccz_lattice_ciphertext_free(ccz_lattice_ciphertext *c)
 {
     if (!c)
         return;
@@ -66,7 +66,8 @@ void ccz_he_ciphertext_free(ccz_he_ciphertext *c)
     free(c);
 }
 
-ccz_status ccz_he_ciphertext_copy(ccz_he_ciphertext *dst, const ccz_he_ciphertext *src)
+ccz_status ccz_lattice_ciphertext_copy(ccz_lattice_ciphertext *dst,
+                                       const ccz_lattice_ciphertext *src)
 {
     CCZ_ENSURE(dst->ctx == src->ctx, CCZ_ERR_INVALID_ARGUMENT, "ciphertexts of two contexts");
     if (dst != src) {
@@ -79,24 +80,24 @@ ccz_status ccz_he_ciphertext_copy(ccz_he_ciphertext *dst, const ccz_he_ciphertex
     return CCZ_OK;
 }
 
-unsigned ccz_he_ciphertext_level(const ccz_he_ciphertext *c)
+unsigned ccz_lattice_ciphertext_level(const ccz_lattice_ciphertext *c)
 {
     return c->level;
 }
 
-double ccz_he_ciphertext_scale(const ccz_he_ciphertext *c)
+double ccz_lattice_ciphertext_scale(const ccz_lattice_ciphertext *c)
 {
     return c->scale;
 }
 
 /* component j of a ciphertext (level primes x N) */
-static inline uint64_t *comp(const ccz_he_ciphertext *c, unsigned j)
+static inline uint64_t *comp(const ccz_lattice_ciphertext *c, unsigned j)
 {
     return c->d + (size_t)j * c->level * c->ctx->n;
 }
 
 /* Re-lays a ciphertext's components for a new level (fewer primes per component). */
-static void relayout(ccz_he_ciphertext *c, unsigned new_level)
+static void relayout(ccz_lattice_ciphertext *c, unsigned new_level)
 {
     size_t n = c->ctx->n;
     for (unsigned j = 1; j < c->size; j++)
@@ -109,8 +110,8 @@ static void relayout(ccz_he_ciphertext *c, unsigned new_level)
 
 /* (c0, c1) = (b u + e0, a u + e1) or, symmetric, (-a s + e0, a), over `level` primes, in NTT form
  * when ntt else coefficient form. */
-ccz_status lat_encrypt_zero(const ccz_he_context *ctx, const ccz_he_public_key *pk,
-                            const ccz_he_secret_key *sk, unsigned level, bool ntt,
+ccz_status lat_encrypt_zero(const ccz_lattice_context *ctx, const ccz_lattice_public_key *pk,
+                            const ccz_lattice_secret_key *sk, unsigned level, bool ntt,
                             uint64_t *c0, uint64_t *c1)
 {
     size_t n = ctx->n;
@@ -164,8 +165,8 @@ ccz_status lat_encrypt_zero(const ccz_he_context *ctx, const ccz_he_public_key *
 }
 
 /* x = c0 + c1 s (+ c2 s^2) over the level's primes, coefficient form when want_coeff. */
-ccz_status lat_decrypt_poly(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
-                            const ccz_he_ciphertext *ct, uint64_t *x)
+ccz_status lat_decrypt_poly(const ccz_lattice_context *ctx, const ccz_lattice_secret_key *sk,
+                            const ccz_lattice_ciphertext *ct, uint64_t *x)
 {
     size_t n = ctx->n;
     unsigned l = ct->level;
@@ -191,26 +192,27 @@ ccz_status lat_decrypt_poly(const ccz_he_context *ctx, const ccz_he_secret_key *
 
 /* ---- arithmetic -----------------------------------------------------------------------------*/
 
-static ccz_status same_shape(const ccz_he_ciphertext *a, const ccz_he_ciphertext *b)
+static ccz_status same_shape(const ccz_lattice_ciphertext *a, const ccz_lattice_ciphertext *b)
 {
     CCZ_ENSURE(a->ctx == b->ctx, CCZ_ERR_INVALID_ARGUMENT, "ciphertexts of two contexts");
     CCZ_ENSURE(a->level == b->level, CCZ_ERR_INVALID_ARGUMENT,
                "ciphertexts at levels %u and %u: switch the higher one down first", a->level,
                b->level);
     CCZ_ENSURE(a->ntt == b->ntt, CCZ_ERR_INVALID_ARGUMENT, "ciphertexts in different forms");
-    if (a->ctx->params.scheme == CCZ_HE_CKKS)
+    if (a->ctx->params.scheme == CCZ_LATTICE_CKKS)
         CCZ_ENSURE(fabs(a->scale / b->scale - 1) < 1e-6, CCZ_ERR_INVALID_ARGUMENT,
                    "scales 2^%.2f and 2^%.2f differ", log2(a->scale), log2(b->scale));
     return CCZ_OK;
 }
 
-static ccz_status add_sub(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                          const ccz_he_ciphertext *a, const ccz_he_ciphertext *b, bool sub)
+static ccz_status add_sub(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                          const ccz_lattice_ciphertext *a, const ccz_lattice_ciphertext *b,
+                          bool sub)
 {
     CCZ_GUARD(same_shape(a, b));
     size_t n = ctx->n;
     unsigned l = a->level, size = a->size > b->size ? a->size : b->size;
-    const ccz_he_ciphertext *big = a->size >= b->size ? a : b;
+    const ccz_lattice_ciphertext *big = a->size >= b->size ? a : b;
     /* out may alias a or b: work component by component */
     for (unsigned j = 0; j < size; j++)
         for (unsigned i = 0; i < l; i++) {
@@ -237,20 +239,20 @@ static ccz_status add_sub(const ccz_he_context *ctx, ccz_he_ciphertext *out,
     return CCZ_OK;
 }
 
-ccz_status ccz_he_add(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                      const ccz_he_ciphertext *a, const ccz_he_ciphertext *b)
+ccz_status ccz_lattice_add(ccz_lattice_ciphertext *out, const ccz_lattice_context *ctx,
+                           const ccz_lattice_ciphertext *a, const ccz_lattice_ciphertext *b)
 {
     return add_sub(ctx, out, a, b, false);
 }
 
-ccz_status ccz_he_sub(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                      const ccz_he_ciphertext *a, const ccz_he_ciphertext *b)
+ccz_status ccz_lattice_sub(ccz_lattice_ciphertext *out, const ccz_lattice_context *ctx,
+                           const ccz_lattice_ciphertext *a, const ccz_lattice_ciphertext *b)
 {
     return add_sub(ctx, out, a, b, true);
 }
 
 /* Divides by the last prime with rounding: c' = (c - [c]_{q_last}) q_last^-1 (all components). */
-ccz_status lat_drop_last(const ccz_he_context *ctx, ccz_he_ciphertext *c)
+ccz_status lat_drop_last(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *c)
 {
     CCZ_ENSURE(c->level >= 2, CCZ_ERR_INVALID_ARGUMENT,
                "the ciphertext is at the last level: no prime left to drop");
@@ -283,14 +285,14 @@ ccz_status lat_drop_last(const ccz_he_context *ctx, ccz_he_ciphertext *c)
     free(last);
     free(tmp);
     relayout(c, l - 1);
-    if (ctx->params.scheme == CCZ_HE_CKKS)
+    if (ctx->params.scheme == CCZ_LATTICE_CKKS)
         c->scale /= (double)ql;
     return CCZ_OK;
 }
 
-ccz_status ccz_he_mod_switch(const ccz_he_context *ctx, ccz_he_ciphertext *c)
+ccz_status ccz_lattice_mod_switch(ccz_lattice_ciphertext *c, const ccz_lattice_context *ctx)
 {
-    if (ctx->params.scheme == CCZ_HE_BFV) /* Delta depends on Q: scale by Q'/Q, rounding */
+    if (ctx->params.scheme == CCZ_LATTICE_BFV) /* Delta depends on Q: scale by Q'/Q, rounding */
         return lat_drop_last(ctx, c);
     /* CKKS: the value is the same modulo the smaller modulus; drop the prime, keep the scale */
     CCZ_ENSURE(c->level >= 2, CCZ_ERR_INVALID_ARGUMENT,
@@ -300,8 +302,8 @@ ccz_status ccz_he_mod_switch(const ccz_he_context *ctx, ccz_he_ciphertext *c)
 }
 
 /* Key switching of component d (coefficient form) into (c0, c1) of a ciphertext in either form. */
-ccz_status lat_switch_into(const ccz_he_context *ctx, const lat_kswitch *ks, const uint64_t *d,
-                           ccz_he_ciphertext *c)
+ccz_status lat_switch_into(const ccz_lattice_context *ctx, const lat_kswitch *ks, const uint64_t *d,
+                           ccz_lattice_ciphertext *c)
 {
     size_t n = ctx->n;
     unsigned l = c->level;
@@ -327,8 +329,8 @@ ccz_status lat_switch_into(const ccz_he_context *ctx, const lat_kswitch *ks, con
 }
 
 /* Relinearizes a size-3 ciphertext. */
-ccz_status lat_relinearize(const ccz_he_context *ctx, ccz_he_ciphertext *c,
-                           const ccz_he_relin_keys *rk)
+ccz_status lat_relinearize(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *c,
+                           const ccz_lattice_relin_keys *rk)
 {
     if (c->size == 2)
         return CCZ_OK;
@@ -345,7 +347,7 @@ ccz_status lat_relinearize(const ccz_he_context *ctx, ccz_he_ciphertext *c,
     return s;
 }
 
-static const lat_kswitch *galois_key(const ccz_he_galois_keys *gk, uint64_t g)
+static const lat_kswitch *galois_key(const ccz_lattice_galois_keys *gk, uint64_t g)
 {
     for (size_t i = 0; i < gk->n; i++)
         if (gk->elts[i] == g)
@@ -353,15 +355,16 @@ static const lat_kswitch *galois_key(const ccz_he_galois_keys *gk, uint64_t g)
     return NULL;
 }
 
-static ccz_status apply_galois(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                               const ccz_he_ciphertext *a, uint64_t g,
-                               const ccz_he_galois_keys *gk, const char *what)
+static ccz_status apply_galois(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                               const ccz_lattice_ciphertext *a, uint64_t g,
+                               const ccz_lattice_galois_keys *gk, const char *what)
 {
     CCZ_ENSURE(gk && gk->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT, "Galois keys of another context");
     CCZ_ENSURE(a->size == 2, CCZ_ERR_INVALID_ARGUMENT, "relinearize before rotating");
     const lat_kswitch *ks = galois_key(gk, g);
-    CCZ_ENSURE(ks, CCZ_ERR_NOT_FOUND, "no Galois key for %s (element %llu): make one with "
-                                      "ccz_he_galois_keygen",
+    CCZ_ENSURE(ks, CCZ_ERR_NOT_FOUND,
+               "no Galois key for %s (element %llu): make one with "
+               "ccz_lattice_galois_keygen",
                what, (unsigned long long)g);
     size_t n = ctx->n;
     unsigned l = a->level;
@@ -391,17 +394,18 @@ static ccz_status apply_galois(const ccz_he_context *ctx, ccz_he_ciphertext *out
     return s;
 }
 
-ccz_status ccz_he_rotate(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                         const ccz_he_ciphertext *a, int steps, const ccz_he_galois_keys *gk)
+ccz_status ccz_lattice_rotate(ccz_lattice_ciphertext *out, const ccz_lattice_context *ctx,
+                              const ccz_lattice_ciphertext *a, int steps,
+                              const ccz_lattice_galois_keys *gk)
 {
     char what[48];
     snprintf(what, sizeof what, "rotation by %d", steps);
     return apply_galois(ctx, out, a, lat_galois_elt(ctx, steps), gk, what);
 }
 
-ccz_status ccz_he_conjugate(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                            const ccz_he_ciphertext *a, const ccz_he_galois_keys *gk)
+ccz_status ccz_lattice_conjugate(ccz_lattice_ciphertext *out, const ccz_lattice_context *ctx,
+                                 const ccz_lattice_ciphertext *a, const ccz_lattice_galois_keys *gk)
 {
     return apply_galois(ctx, out, a, 2 * (uint64_t)ctx->n - 1, gk,
-                        ctx->params.scheme == CCZ_HE_BFV ? "the row swap" : "conjugation");
+                        ctx->params.scheme == CCZ_LATTICE_BFV ? "the row swap" : "conjugation");
 }

@@ -236,7 +236,7 @@ void lat_ntt_inverse(const lat_ntt *t, uint64_t *a)
         lat_ntt_inverse_portable(t, a);
 }
 
-const char *ccz_he_simd(void)
+const char *ccz_lattice_simd(void)
 {
     return lat_ifma() ? "avx512-ifma" : lat_avx512() ? "avx512" : "portable";
 }
@@ -248,8 +248,8 @@ static double seconds_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-ccz_status ccz_he_ntt_bench(unsigned log_n, unsigned prime_bits, double seconds, double *fwd_us,
-                            double *inv_us)
+ccz_status ccz_lattice_ntt_bench(double *fwd_us, double *inv_us, unsigned log_n,
+                                 unsigned prime_bits, double seconds)
 {
     uint64_t q;
     lat_ntt t;

@@ -14,16 +14,15 @@
 
 #include "lattice_internal.h"
 
-
-static ccz_status need_bfv(const ccz_he_context *ctx)
+static ccz_status need_bfv(const ccz_lattice_context *ctx)
 {
-    CCZ_ENSURE(ctx->params.scheme == CCZ_HE_BFV, CCZ_ERR_INVALID_ARGUMENT,
+    CCZ_ENSURE(ctx->params.scheme == CCZ_LATTICE_BFV, CCZ_ERR_INVALID_ARGUMENT,
                "a BFV operation on a CKKS context");
     return CCZ_OK;
 }
 
-ccz_status ccz_bfv_encode(const ccz_he_context *ctx, ccz_he_plaintext *pt,
-                          const uint64_t *values, size_t count)
+ccz_status ccz_lattice_bfv_encode(ccz_lattice_plaintext *pt, const ccz_lattice_context *ctx,
+                                  const uint64_t *values, size_t count)
 {
     CCZ_GUARD(need_bfv(ctx));
     size_t n = ctx->n;
@@ -40,8 +39,8 @@ ccz_status ccz_bfv_encode(const ccz_he_context *ctx, ccz_he_plaintext *pt,
     return CCZ_OK;
 }
 
-ccz_status ccz_bfv_decode(const ccz_he_context *ctx, const ccz_he_plaintext *pt,
-                          uint64_t *values)
+ccz_status ccz_lattice_bfv_decode(uint64_t *values, const ccz_lattice_context *ctx,
+                                  const ccz_lattice_plaintext *pt)
 {
     CCZ_GUARD(need_bfv(ctx));
     size_t n = ctx->n;
@@ -56,7 +55,7 @@ ccz_status ccz_bfv_decode(const ccz_he_context *ctx, const ccz_he_plaintext *pt,
 }
 
 /* c0 += Delta m (coefficient form, level primes) */
-static void add_delta_m(const ccz_he_context *ctx, uint64_t *c0, const uint64_t *m, unsigned l)
+static void add_delta_m(const ccz_lattice_context *ctx, uint64_t *c0, const uint64_t *m, unsigned l)
 {
     size_t n = ctx->n;
     const lat_bfv_level *b = ctx->bfv[l];
@@ -70,9 +69,9 @@ static void add_delta_m(const ccz_he_context *ctx, uint64_t *c0, const uint64_t 
     }
 }
 
-static ccz_status encrypt(const ccz_he_context *ctx, const ccz_he_public_key *pk,
-                          const ccz_he_secret_key *sk, const ccz_he_plaintext *pt,
-                          ccz_he_ciphertext *out)
+static ccz_status encrypt(const ccz_lattice_context *ctx, const ccz_lattice_public_key *pk,
+                          const ccz_lattice_secret_key *sk, const ccz_lattice_plaintext *pt,
+                          ccz_lattice_ciphertext *out)
 {
     unsigned L = ctx->L;
     out->size = 2;
@@ -86,7 +85,7 @@ static ccz_status encrypt(const ccz_he_context *ctx, const ccz_he_public_key *pk
 }
 
 /* round(t x / Q) mod t for x given by its residues at level l (coefficient form) */
-static void scale_to_t(const ccz_he_context *ctx, const uint64_t *x, unsigned l, uint64_t *m)
+static void scale_to_t(const ccz_lattice_context *ctx, const uint64_t *x, unsigned l, uint64_t *m)
 {
     size_t n = ctx->n;
     const lat_bfv_level *b = ctx->bfv[l];
@@ -109,8 +108,8 @@ static void scale_to_t(const ccz_he_context *ctx, const uint64_t *x, unsigned l,
     }
 }
 
-ccz_status lat_bfv_decrypt(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
-                           const ccz_he_ciphertext *ct, ccz_he_plaintext *out)
+ccz_status lat_bfv_decrypt(const ccz_lattice_context *ctx, const ccz_lattice_secret_key *sk,
+                           const ccz_lattice_ciphertext *ct, ccz_lattice_plaintext *out)
 {
     size_t n = ctx->n;
     unsigned l = ct->level;
@@ -126,8 +125,9 @@ ccz_status lat_bfv_decrypt(const ccz_he_context *ctx, const ccz_he_secret_key *s
     return s;
 }
 
-ccz_status ccz_bfv_noise_budget(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
-                                const ccz_he_ciphertext *ct, int *bits)
+ccz_status ccz_lattice_bfv_noise_budget(int *bits, const ccz_lattice_context *ctx,
+                                        const ccz_lattice_secret_key *sk,
+                                        const ccz_lattice_ciphertext *ct)
 {
     CCZ_GUARD(need_bfv(ctx));
     size_t n = ctx->n;
@@ -174,16 +174,16 @@ ccz_status ccz_bfv_noise_budget(const ccz_he_context *ctx, const ccz_he_secret_k
 
 /* ---- plaintext operations ----------------------------------------------------------------*/
 
-ccz_status lat_bfv_add_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                             const ccz_he_ciphertext *a, const ccz_he_plaintext *p)
+ccz_status lat_bfv_add_plain(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                             const ccz_lattice_ciphertext *a, const ccz_lattice_plaintext *p)
 {
-    CCZ_GUARD(ccz_he_ciphertext_copy(out, a));
+    CCZ_GUARD(ccz_lattice_ciphertext_copy(out, a));
     add_delta_m(ctx, out->d, p->coeffs, out->level);
     return CCZ_OK;
 }
 
-ccz_status lat_bfv_mul_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                             const ccz_he_ciphertext *a, const ccz_he_plaintext *p)
+ccz_status lat_bfv_mul_plain(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                             const ccz_lattice_ciphertext *a, const ccz_lattice_plaintext *p)
 {
     size_t n = ctx->n;
     unsigned l = a->level;
@@ -199,7 +199,7 @@ ccz_status lat_bfv_mul_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
         }
     }
     lat_rns_ntt(ctx, m, l, NULL);
-    ccz_status s = ccz_he_ciphertext_copy(out, a);
+    ccz_status s = ccz_lattice_ciphertext_copy(out, a);
     for (unsigned j = 0; s == CCZ_OK && j < out->size; j++) {
         uint64_t *c = out->d + (size_t)j * l * n;
         lat_rns_ntt(ctx, c, l, NULL);
@@ -256,9 +256,9 @@ static void scale_round_to_r(const lat_bfv_level *b, const uint64_t *xq, const u
     }
 }
 
-ccz_status lat_bfv_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                       const ccz_he_ciphertext *a, const ccz_he_ciphertext *b2,
-                       const ccz_he_relin_keys *rk)
+ccz_status lat_bfv_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                       const ccz_lattice_ciphertext *a, const ccz_lattice_ciphertext *b2,
+                       const ccz_lattice_relin_keys *rk)
 {
     CCZ_ENSURE(a->size == 2 && b2->size == 2, CCZ_ERR_INVALID_ARGUMENT,
                "multiply relinearized (two-component) ciphertexts");
@@ -310,9 +310,9 @@ ccz_status lat_bfv_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
     return rk ? lat_relinearize(ctx, out, rk) : CCZ_OK;
 }
 
-ccz_status lat_bfv_encrypt(const ccz_he_context *ctx, const ccz_he_public_key *pk,
-                           const ccz_he_secret_key *sk, const ccz_he_plaintext *pt,
-                           ccz_he_ciphertext *out)
+ccz_status lat_bfv_encrypt(const ccz_lattice_context *ctx, const ccz_lattice_public_key *pk,
+                           const ccz_lattice_secret_key *sk, const ccz_lattice_plaintext *pt,
+                           ccz_lattice_ciphertext *out)
 {
     return encrypt(ctx, pk, sk, pt, out);
 }

@@ -2,8 +2,8 @@
 /* CKKS: the canonical embedding (slot j is the evaluation at zeta^(3^j), zeta = e^(i pi / N),
  * its conjugate at zeta^(-3^j)), computed with a complex FFT of size N on the odd powers of
  * zeta; coefficients scaled and rounded to integers, then RNS and NTT form. Products are
- * pointwise in NTT form, relinearized, and rescaled by dividing by the last prime. Also the
- * scheme-independent entry points, which dispatch to BFV or CKKS. */
+ * pointwise in NTT form, relinearized, and rescaled by dividing by the last prime. The
+ * scheme-independent entry points that call the CKKS halves here are in eval.c. */
 #include <complex.h>
 #include <math.h>
 #include <stdlib.h>
@@ -14,17 +14,16 @@
 
 #include "lattice_internal.h"
 
-
-static ccz_status need_ckks(const ccz_he_context *ctx)
+static ccz_status need_ckks(const ccz_lattice_context *ctx)
 {
-    CCZ_ENSURE(ctx->params.scheme == CCZ_HE_CKKS, CCZ_ERR_INVALID_ARGUMENT,
+    CCZ_ENSURE(ctx->params.scheme == CCZ_LATTICE_CKKS, CCZ_ERR_INVALID_ARGUMENT,
                "a CKKS operation on a BFV context");
     return CCZ_OK;
 }
 
 /* In-place radix-2 DFT of size n: sign -1 forward (sum a_k w^(tk), w = e^(2 pi i / n))... the
  * twiddles come from the context's table of zeta powers (zeta^2 is the n-th root). */
-static void fft(const ccz_he_context *ctx, double complex *a, size_t n, bool inverse)
+static void fft(const ccz_lattice_context *ctx, double complex *a, size_t n, bool inverse)
 {
     for (size_t i = 1, j = 0; i < n; i++) { /* bit reversal */
         size_t bit = n >> 1;
@@ -51,9 +50,9 @@ static void fft(const ccz_he_context *ctx, double complex *a, size_t n, bool inv
     }
 }
 
-ccz_status ccz_ckks_encode(const ccz_he_context *ctx, ccz_he_plaintext *pt,
-                           const double complex *values, size_t count, double scale,
-                           unsigned level)
+ccz_status ccz_lattice_ckks_encode(ccz_lattice_plaintext *pt, const ccz_lattice_context *ctx,
+                                   const double complex *values, size_t count, double scale,
+                                   unsigned level)
 {
     CCZ_GUARD(need_ckks(ctx));
     size_t n = ctx->n, slots = n / 2;
@@ -99,20 +98,21 @@ ccz_status ccz_ckks_encode(const ccz_he_context *ctx, ccz_he_plaintext *pt,
     return CCZ_OK;
 }
 
-ccz_status ccz_ckks_encode_real(const ccz_he_context *ctx, ccz_he_plaintext *pt,
-                                const double *values, size_t count, double scale, unsigned level)
+ccz_status ccz_lattice_ckks_encode_real(ccz_lattice_plaintext *pt, const ccz_lattice_context *ctx,
+                                        const double *values, size_t count, double scale,
+                                        unsigned level)
 {
     double complex *z = malloc((count ? count : 1) * sizeof *z);
     CCZ_ENSURE(z, CCZ_ERR_NOMEM, "out of memory");
     for (size_t j = 0; j < count; j++)
         z[j] = values[j];
-    ccz_status s = ccz_ckks_encode(ctx, pt, z, count, scale, level);
+    ccz_status s = ccz_lattice_ckks_encode(pt, ctx, z, count, scale, level);
     free(z);
     return s;
 }
 
-ccz_status ccz_ckks_decode(const ccz_he_context *ctx, const ccz_he_plaintext *pt,
-                           double complex *values)
+ccz_status ccz_lattice_ckks_decode(double complex *values, const ccz_lattice_context *ctx,
+                                   const ccz_lattice_plaintext *pt)
 {
     CCZ_GUARD(need_ckks(ctx));
     size_t n = ctx->n, slots = n / 2;
@@ -161,22 +161,12 @@ ccz_status ccz_ckks_decode(const ccz_he_context *ctx, const ccz_he_plaintext *pt
     return s;
 }
 
-/* ---- the scheme-independent entry points -------------------------------------------------*/
+/* ---- the CKKS halves of the scheme-independent entry points (eval.c checks the arguments) ----*/
 
-static ccz_status check_ct(const ccz_he_context *ctx, const ccz_he_ciphertext *c)
+ccz_status lat_ckks_encrypt(const ccz_lattice_context *ctx, const ccz_lattice_public_key *pk,
+                            const ccz_lattice_secret_key *sk, const ccz_lattice_plaintext *pt,
+                            ccz_lattice_ciphertext *out)
 {
-    CCZ_ENSURE(c && c->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT,
-               "a ciphertext of another context");
-    return CCZ_OK;
-}
-
-static ccz_status encrypt_any(const ccz_he_context *ctx, const ccz_he_public_key *pk,
-                              const ccz_he_secret_key *sk, const ccz_he_plaintext *pt,
-                              ccz_he_ciphertext *out)
-{
-    CCZ_GUARD(check_ct(ctx, out));
-    if (ctx->params.scheme == CCZ_HE_BFV)
-        return lat_bfv_encrypt(ctx, pk, sk, pt, out);
     unsigned l = pt->poly.np;
     CCZ_ENSURE(l >= 1 && l <= ctx->L && pt->poly.ntt, CCZ_ERR_INVALID_ARGUMENT,
                "the plaintext is not encoded");
@@ -192,27 +182,9 @@ static ccz_status encrypt_any(const ccz_he_context *ctx, const ccz_he_public_key
     return CCZ_OK;
 }
 
-ccz_status ccz_he_encrypt(const ccz_he_context *ctx, const ccz_he_public_key *pk,
-                          const ccz_he_plaintext *pt, ccz_he_ciphertext *out)
+ccz_status lat_ckks_decrypt(const ccz_lattice_context *ctx, const ccz_lattice_secret_key *sk,
+                            const ccz_lattice_ciphertext *ct, ccz_lattice_plaintext *out)
 {
-    CCZ_ENSURE(pk && pk->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT, "a public key of another context");
-    return encrypt_any(ctx, pk, NULL, pt, out);
-}
-
-ccz_status ccz_he_encrypt_sk(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
-                             const ccz_he_plaintext *pt, ccz_he_ciphertext *out)
-{
-    CCZ_ENSURE(sk && sk->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT, "a secret key of another context");
-    return encrypt_any(ctx, NULL, sk, pt, out);
-}
-
-ccz_status ccz_he_decrypt(const ccz_he_context *ctx, const ccz_he_secret_key *sk,
-                          const ccz_he_ciphertext *ct, ccz_he_plaintext *out)
-{
-    CCZ_GUARD(check_ct(ctx, ct));
-    CCZ_ENSURE(sk && sk->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT, "a secret key of another context");
-    if (ctx->params.scheme == CCZ_HE_BFV)
-        return lat_bfv_decrypt(ctx, sk, ct, out);
     CCZ_GUARD(lat_decrypt_poly(ctx, sk, ct, out->poly.d));
     out->poly.np = ct->level;
     out->poly.ntt = true;
@@ -220,17 +192,14 @@ ccz_status ccz_he_decrypt(const ccz_he_context *ctx, const ccz_he_secret_key *sk
     return CCZ_OK;
 }
 
-ccz_status ccz_he_add_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                            const ccz_he_ciphertext *a, const ccz_he_plaintext *p)
+ccz_status lat_ckks_add_plain(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                              const ccz_lattice_ciphertext *a, const ccz_lattice_plaintext *p)
 {
-    CCZ_GUARD(check_ct(ctx, a));
-    if (ctx->params.scheme == CCZ_HE_BFV)
-        return lat_bfv_add_plain(ctx, out, a, p);
     CCZ_ENSURE(p->poly.np == a->level, CCZ_ERR_INVALID_ARGUMENT,
                "plaintext at level %u, ciphertext at %u", p->poly.np, a->level);
     CCZ_ENSURE(fabs(p->scale / a->scale - 1) < 1e-6, CCZ_ERR_INVALID_ARGUMENT,
                "scales 2^%.2f and 2^%.2f differ", log2(p->scale), log2(a->scale));
-    CCZ_GUARD(ccz_he_ciphertext_copy(out, a));
+    CCZ_GUARD(ccz_lattice_ciphertext_copy(out, a));
     size_t n = ctx->n;
     for (unsigned i = 0; i < a->level; i++)
         lat_vec_add(out->d + (size_t)i * n, out->d + (size_t)i * n, p->poly.d + (size_t)i * n, n,
@@ -238,15 +207,12 @@ ccz_status ccz_he_add_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
     return CCZ_OK;
 }
 
-ccz_status ccz_he_mul_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                            const ccz_he_ciphertext *a, const ccz_he_plaintext *p)
+ccz_status lat_ckks_mul_plain(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                              const ccz_lattice_ciphertext *a, const ccz_lattice_plaintext *p)
 {
-    CCZ_GUARD(check_ct(ctx, a));
-    if (ctx->params.scheme == CCZ_HE_BFV)
-        return lat_bfv_mul_plain(ctx, out, a, p);
     CCZ_ENSURE(p->poly.np == a->level, CCZ_ERR_INVALID_ARGUMENT,
                "plaintext at level %u, ciphertext at %u", p->poly.np, a->level);
-    CCZ_GUARD(ccz_he_ciphertext_copy(out, a));
+    CCZ_GUARD(ccz_lattice_ciphertext_copy(out, a));
     size_t n = ctx->n;
     unsigned l = a->level;
     for (unsigned j = 0; j < out->size; j++)
@@ -258,16 +224,10 @@ ccz_status ccz_he_mul_plain(const ccz_he_context *ctx, ccz_he_ciphertext *out,
     return CCZ_OK;
 }
 
-ccz_status ccz_he_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                      const ccz_he_ciphertext *a, const ccz_he_ciphertext *b,
-                      const ccz_he_relin_keys *rk)
+ccz_status lat_ckks_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                        const ccz_lattice_ciphertext *a, const ccz_lattice_ciphertext *b,
+                        const ccz_lattice_relin_keys *rk)
 {
-    CCZ_GUARD(check_ct(ctx, a));
-    CCZ_GUARD(check_ct(ctx, b));
-    CCZ_ENSURE(!rk || rk->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT,
-               "relinearization keys of another context");
-    if (ctx->params.scheme == CCZ_HE_BFV)
-        return lat_bfv_mul(ctx, out, a, b, rk);
     CCZ_ENSURE(a->size == 2 && b->size == 2, CCZ_ERR_INVALID_ARGUMENT,
                "multiply relinearized (two-component) ciphertexts");
     CCZ_ENSURE(a->level == b->level, CCZ_ERR_INVALID_ARGUMENT,
@@ -299,23 +259,23 @@ ccz_status ccz_he_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
     return rk ? lat_relinearize(ctx, out, rk) : CCZ_OK;
 }
 
-ccz_status ccz_ckks_rescale(const ccz_he_context *ctx, ccz_he_ciphertext *c)
+ccz_status ccz_lattice_ckks_rescale(ccz_lattice_ciphertext *c, const ccz_lattice_context *ctx)
 {
     CCZ_GUARD(need_ckks(ctx));
-    CCZ_GUARD(check_ct(ctx, c));
+    CCZ_GUARD(lat_check_ct(ctx, c));
     return lat_drop_last(ctx, c);
 }
 
-ccz_status ccz_ckks_mul_const(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                              const ccz_he_ciphertext *a, double k)
+ccz_status ccz_lattice_ckks_mul_const(ccz_lattice_ciphertext *out, const ccz_lattice_context *ctx,
+                                      const ccz_lattice_ciphertext *a, double k)
 {
     CCZ_GUARD(need_ckks(ctx));
-    CCZ_GUARD(check_ct(ctx, a));
+    CCZ_GUARD(lat_check_ct(ctx, a));
     double scale = ctx->params.scale;
     double v = round(k * scale);
     CCZ_ENSURE(isfinite(v) && fabs(v) < 0x1p62, CCZ_ERR_OVERFLOW,
                "the constant times the scale exceeds 2^62");
-    CCZ_GUARD(ccz_he_ciphertext_copy(out, a));
+    CCZ_GUARD(ccz_lattice_ciphertext_copy(out, a));
     int64_t iv = (int64_t)v;
     size_t n = ctx->n;
     unsigned l = a->level;
@@ -333,7 +293,8 @@ ccz_status ccz_ckks_mul_const(const ccz_he_context *ctx, ccz_he_ciphertext *out,
     return CCZ_OK;
 }
 
-double ccz_ckks_precision_bits(const double complex *want, const double complex *got, size_t n)
+double ccz_lattice_ckks_precision_bits(const double complex *want, const double complex *got,
+                                       size_t n)
 {
     double e = 0;
     for (size_t i = 0; i < n; i++) {

@@ -1,21 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The lattice context: parameters checked against the 128-bit security table, the prime chain,
- * NTT tables, RNS bases and exact conversions (Halevi-Polyakov-Shoup), BFV's per-level tables
- * (computed with GMP once), the encoders' slot maps; sampling from an AES-256-CTR generator
- * seeded by OpenSSL's RNG; automorphisms. */
+ * NTT tables, BFV's per-level tables (computed with GMP once), the encoders' slot maps. RNS
+ * bases are in lat_rns.c, sampling in lat_sample.c, automorphisms in lat_galois.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <gmp.h>
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "lattice_internal.h"
 
 /* ---- parameters -------------------------------------------------------------------------------*/
 
-unsigned ccz_he_max_bits_128(unsigned log_n)
+unsigned ccz_lattice_max_bits_128(unsigned log_n)
 {
     /* HomomorphicEncryption.org standard, classical 128-bit, ternary secrets */
     switch (log_n) {
@@ -36,7 +33,7 @@ unsigned ccz_he_max_bits_128(unsigned log_n)
     }
 }
 
-ccz_status ccz_he_preset(ccz_he_params *p, ccz_he_scheme scheme, unsigned log_n)
+ccz_status ccz_lattice_preset(ccz_lattice_params *p, ccz_lattice_scheme scheme, unsigned log_n)
 {
     memset(p, 0, sizeof *p);
     CCZ_ENSURE(log_n >= 12 && log_n <= 15, CCZ_ERR_INVALID_ARGUMENT,
@@ -59,14 +56,14 @@ ccz_status ccz_he_preset(ccz_he_params *p, ccz_he_scheme scheme, unsigned log_n)
     static const unsigned ckks_n[4] = {4, 4, 8, 17};
     static const double ckks_scale[4] = {0x1p24, 0x1p40, 0x1p50, 0x1p50};
     unsigned i = log_n - 12;
-    if (scheme == CCZ_HE_BFV) {
+    if (scheme == CCZ_LATTICE_BFV) {
         p->n_primes = bfv_n[i];
         memcpy(p->coeff_bits, bfv[i], sizeof bfv[i]);
         /* a 20-bit batching prime (1 mod 2N), as SEAL's PlainModulus::Batching(N, 20) */
         uint64_t t;
         CCZ_GUARD(lat_primes(&t, 1, 20, (size_t)1 << log_n, NULL, 0));
         p->plain_modulus = t;
-    } else if (scheme == CCZ_HE_CKKS) {
+    } else if (scheme == CCZ_LATTICE_CKKS) {
         p->n_primes = ckks_n[i];
         memcpy(p->coeff_bits, ckks[i], sizeof ckks[i]);
         p->scale = ckks_scale[i];
@@ -76,10 +73,10 @@ ccz_status ccz_he_preset(ccz_he_params *p, ccz_he_scheme scheme, unsigned log_n)
     return CCZ_OK;
 }
 
-static ccz_status check_params(const ccz_he_params *p)
+static ccz_status check_params(const ccz_lattice_params *p)
 {
-    CCZ_ENSURE(p->scheme == CCZ_HE_BFV || p->scheme == CCZ_HE_CKKS, CCZ_ERR_INVALID_ARGUMENT,
-               "the scheme is BFV or CKKS");
+    CCZ_ENSURE(p->scheme == CCZ_LATTICE_BFV || p->scheme == CCZ_LATTICE_CKKS,
+               CCZ_ERR_INVALID_ARGUMENT, "the scheme is BFV or CKKS");
     CCZ_ENSURE(p->log_n >= 10 && p->log_n <= 15, CCZ_ERR_INVALID_ARGUMENT,
                "N = 2^%u: supported degrees are 1024 to 32768", p->log_n);
     CCZ_ENSURE(p->n_primes >= 2 && p->n_primes <= MAXP, CCZ_ERR_INVALID_ARGUMENT,
@@ -94,12 +91,12 @@ static ccz_status check_params(const ccz_he_params *p)
                    "prime %u has %u bits: use 14 to %d", i, b, LAT_MAX_PRIME_BITS);
         total += b;
     }
-    unsigned max = ccz_he_max_bits_128(p->log_n);
+    unsigned max = ccz_lattice_max_bits_128(p->log_n);
     CCZ_ENSURE(p->no_security_check || total <= max, CCZ_ERR_INVALID_ARGUMENT,
                "the coefficient modulus has %u bits; 128-bit security at N = %u allows at most "
                "%u (HomomorphicEncryption.org table)",
                total, 1u << p->log_n, max);
-    if (p->scheme == CCZ_HE_BFV) {
+    if (p->scheme == CCZ_LATTICE_BFV) {
         uint64_t t = p->plain_modulus;
         CCZ_ENSURE(t >= 2 && t < (1ull << 60), CCZ_ERR_INVALID_ARGUMENT,
                    "the plain modulus must be in [2, 2^60)");
@@ -108,295 +105,6 @@ static ccz_status check_params(const ccz_he_params *p)
                    "the CKKS scale must be in [2, 2^60)");
     }
     return CCZ_OK;
-}
-
-/* ---- bases and conversions ------------------------------------------------------------------*/
-
-ccz_status lat_base_init(lat_base *b, const uint64_t *q, unsigned k)
-{
-    memset(b, 0, sizeof *b);
-    CCZ_ENSURE(k >= 1 && k <= MAXP, CCZ_ERR_INVALID_ARGUMENT, "bad RNS base");
-    b->k = k;
-    for (unsigned i = 0; i < k; i++) {
-        b->q[i] = q[i];
-        lat_mod_init(&b->mod[i], q[i]);
-        b->qinv[i] = 1.0 / (double)q[i];
-    }
-    for (unsigned i = 0; i < k; i++) {
-        uint64_t prod = 1;
-        for (unsigned j = 0; j < k; j++)
-            if (j != i)
-                prod = lat_mul_mod(prod, q[j] % q[i], &b->mod[i]);
-        b->qhat_inv[i] = lat_inv_mod(prod, &b->mod[i]);
-        b->qhat_inv_s[i] = lat_shoup(b->qhat_inv[i], q[i]);
-    }
-    return CCZ_OK;
-}
-
-void lat_conv_init(lat_conv *c, const lat_base *a, const lat_base *b)
-{
-    c->a = a;
-    c->b = b;
-    for (unsigned j = 0; j < b->k; j++) {
-        const lat_mod *m = &b->mod[j];
-        uint64_t all = 1;
-        for (unsigned i = 0; i < a->k; i++)
-            all = lat_mul_mod(all, a->q[i] % m->q, m);
-        c->amod[j] = all;
-        for (unsigned i = 0; i < a->k; i++) {
-            uint64_t prod = 1;
-            for (unsigned l = 0; l < a->k; l++)
-                if (l != i)
-                    prod = lat_mul_mod(prod, a->q[l] % m->q, m);
-            c->ahat[i][j] = prod;
-        }
-    }
-}
-
-void lat_conv_apply(const lat_conv *c, const uint64_t *in, uint64_t *out, size_t n)
-{
-    const lat_base *a = c->a, *b = c->b;
-    unsigned ka = a->k, kb = b->k;
-    /* y_i = [x_i (A/a_i)^-1]_{a_i}, prime by prime */
-    uint64_t *y = aligned_alloc(64, ((size_t)ka * n + 8) * 8), *v = aligned_alloc(64, (n + 8) * 8),
-             *t = aligned_alloc(64, (n + 8) * 8);
-    if (!y || !v || !t) { /* no memory: nothing sensible to return; callers size these small */
-        free(y), free(v), free(t);
-        memset(out, 0, (size_t)kb * n * 8);
-        return;
-    }
-    bool wide = false; /* residues too wide for the 52-bit Shoup path of some target prime */
-    for (unsigned i = 0; i < ka; i++) {
-        for (size_t x = 0; x < n; x++)
-            y[(size_t)i * n + x] = lat_mul_shoup(in[(size_t)i * n + x], a->qhat_inv[i],
-                                                 a->qhat_inv_s[i], a->q[i]);
-        wide |= a->q[i] >= (1ull << 52);
-    }
-    /* v = floor(sum y_i / a_i + 1/2): the multiple of A to take away, x in (-A/2, A/2] */
-    for (size_t x = 0; x < n; x++) {
-        double s = 0.5;
-        for (unsigned i = 0; i < ka; i++)
-            s = fma((double)y[(size_t)i * n + x], a->qinv[i], s);
-        v[x] = (uint64_t)floor(s);
-    }
-    for (unsigned j = 0; j < kb; j++) {
-        uint64_t q = b->q[j], *o = out + (size_t)j * n;
-        memset(o, 0, n * 8);
-        for (unsigned i = 0; i < ka; i++) {
-            const uint64_t *yi = y + (size_t)i * n;
-            if (wide && b->q[j] < LAT_SHOUP52_LIMIT && a->q[i] >= (1ull << 52)) {
-                for (size_t x = 0; x < n; x++)
-                    t[x] = lat_reduce64(yi[x], &b->mod[j]);
-                yi = t;
-            }
-            lat_vec_mul_c_add(o, yi, c->ahat[i][j], n, q);
-        }
-        /* - v A (v is at most ka) */
-        memset(t, 0, n * 8);
-        lat_vec_mul_c_add(t, v, c->amod[j], n, q);
-        lat_vec_sub(o, o, t, n, q);
-    }
-    free(y), free(v), free(t);
-}
-
-ccz_status lat_crt_init(const ccz_he_context *ctx, unsigned l, mpz_t Q, mpz_t *coef)
-{
-    lat_base base;
-    CCZ_GUARD(lat_base_init(&base, ctx->primes, l)); /* nothing is initialised on failure */
-    mpz_t z;
-    mpz_init(z);
-    mpz_init_set_ui(Q, 1);
-    for (unsigned i = 0; i < l; i++) {
-        mpz_import(z, 1, 1, 8, 0, 0, &ctx->primes[i]);
-        mpz_mul(Q, Q, z);
-    }
-    for (unsigned i = 0; i < l; i++) {
-        mpz_import(z, 1, 1, 8, 0, 0, &ctx->primes[i]);
-        mpz_init(coef[i]);
-        mpz_divexact(coef[i], Q, z);
-        mpz_mul_ui(coef[i], coef[i], base.qhat_inv[i]);
-    }
-    mpz_clear(z);
-    return CCZ_OK;
-}
-
-void lat_crt_clear(unsigned l, mpz_t Q, mpz_t *coef)
-{
-    for (unsigned i = 0; i < l; i++)
-        mpz_clear(coef[i]);
-    mpz_clear(Q);
-}
-
-/* ---- randomness --------------------------------------------------------------------------------*/
-
-ccz_status lat_prng_init(lat_prng *g)
-{
-    memset(g, 0, sizeof *g);
-    unsigned char key[32], iv[16];
-    CCZ_ENSURE(RAND_bytes(key, sizeof key) == 1 && RAND_bytes(iv, sizeof iv) == 1, CCZ_ERR_CRYPTO,
-               "the RNG failed");
-    g->c = EVP_CIPHER_CTX_new();
-    int ok = g->c && EVP_EncryptInit_ex(g->c, EVP_aes_256_ctr(), NULL, key, iv) == 1;
-    OPENSSL_cleanse(key, sizeof key);
-    if (!ok) {
-        EVP_CIPHER_CTX_free(g->c);
-        g->c = NULL;
-        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot start AES-256-CTR");
-    }
-    return CCZ_OK;
-}
-
-void lat_prng_free(lat_prng *g)
-{
-    EVP_CIPHER_CTX_free(g->c);
-    OPENSSL_cleanse(g->buf, sizeof g->buf);
-    g->c = NULL;
-}
-
-static ccz_status refill(lat_prng *g)
-{
-    static const uint8_t zero[8192];
-    int len = 0;
-    CCZ_ENSURE(EVP_EncryptUpdate(g->c, g->buf, &len, zero, sizeof zero) == 1 &&
-                   len == (int)sizeof g->buf,
-               CCZ_ERR_CRYPTO, "AES-256-CTR failed");
-    g->pos = 0;
-    g->len = (size_t)len;
-    return CCZ_OK;
-}
-
-ccz_status lat_prng_bytes(lat_prng *g, void *out, size_t n)
-{
-    uint8_t *o = out;
-    while (n) {
-        if (g->pos == g->len)
-            CCZ_GUARD(refill(g));
-        size_t take = g->len - g->pos < n ? g->len - g->pos : n;
-        memcpy(o, g->buf + g->pos, take);
-        g->pos += take;
-        o += take;
-        n -= take;
-    }
-    return CCZ_OK;
-}
-
-static inline ccz_status next64(lat_prng *g, uint64_t *v)
-{
-    if (g->len - g->pos < 8)
-        CCZ_GUARD(refill(g));
-    memcpy(v, g->buf + g->pos, 8);
-    g->pos += 8;
-    return CCZ_OK;
-}
-
-ccz_status lat_sample_uniform(lat_prng *g, const ccz_he_context *ctx, const uint64_t *primes,
-                              unsigned np, uint64_t *out)
-{
-    size_t n = ctx->n;
-    for (unsigned i = 0; i < np; i++) {
-        uint64_t q = primes[i], mask = (q & (q - 1)) ? (~0ull >> __builtin_clzll(q)) : q - 1;
-        for (size_t x = 0; x < n;) {
-            uint64_t v;
-            CCZ_GUARD(next64(g, &v));
-            v &= mask;
-            if (v < q) /* rejection: exactly uniform */
-                out[i * n + x++] = v;
-        }
-    }
-    return CCZ_OK;
-}
-
-ccz_status lat_sample_ternary(lat_prng *g, size_t n, int8_t *out)
-{
-    for (size_t x = 0; x < n;) {
-        uint64_t v;
-        CCZ_GUARD(next64(g, &v));
-        for (int k = 0; k < 32 && x < n; k++, v >>= 2) {
-            unsigned r = v & 3;
-            if (r < 3) /* uniform in {0, 1, 2} by rejection */
-                out[x++] = (int8_t)((int)r - 1);
-        }
-    }
-    return CCZ_OK;
-}
-
-ccz_status lat_sample_cbd(lat_prng *g, size_t n, int8_t *out)
-{
-    /* centred binomial with 21 + 21 bits: variance 10.5, sigma 3.24 (SEAL's) */
-    for (size_t x = 0; x < n; x++) {
-        uint64_t v;
-        CCZ_GUARD(next64(g, &v));
-        out[x] = (int8_t)(__builtin_popcountll(v & 0x1fffff) -
-                          __builtin_popcountll((v >> 21) & 0x1fffff));
-    }
-    return CCZ_OK;
-}
-
-void lat_small_to_rns(const int8_t *c, size_t n, const uint64_t *primes, unsigned np,
-                      uint64_t *out)
-{
-    for (unsigned i = 0; i < np; i++)
-        for (size_t x = 0; x < n; x++)
-            out[i * n + x] = c[x] < 0 ? primes[i] - (uint64_t)(-c[x]) : (uint64_t)c[x];
-}
-
-/* ---- NTT over several primes ------------------------------------------------------------------*/
-
-void lat_rns_ntt(const ccz_he_context *ctx, uint64_t *d, unsigned np, const unsigned *idx)
-{
-    for (unsigned i = 0; i < np; i++)
-        lat_ntt_forward(&ctx->ntt[idx ? idx[i] : i], d + (size_t)i * ctx->n);
-}
-
-void lat_rns_intt(const ccz_he_context *ctx, uint64_t *d, unsigned np, const unsigned *idx)
-{
-    for (unsigned i = 0; i < np; i++)
-        lat_ntt_inverse(&ctx->ntt[idx ? idx[i] : i], d + (size_t)i * ctx->n);
-}
-
-/* ---- automorphisms ------------------------------------------------------------------------------*/
-
-void lat_automorph_coeff(const uint64_t *in, uint64_t *out, size_t n, uint64_t g, uint64_t q)
-{
-    uint64_t two_n = 2 * (uint64_t)n;
-    for (size_t k = 0; k < n; k++) {
-        uint64_t e = ((uint64_t)k * g) % two_n;
-        if (e < n)
-            out[e] = in[k];
-        else
-            out[e - n] = in[k] ? q - in[k] : 0;
-    }
-}
-
-static size_t bitrev_n(size_t x, unsigned bits)
-{
-    size_t r = 0;
-    for (unsigned i = 0; i < bits; i++, x >>= 1)
-        r = (r << 1) | (x & 1);
-    return r;
-}
-
-void lat_automorph_ntt(const uint64_t *in, uint64_t *out, unsigned log_n, uint64_t g)
-{
-    size_t n = (size_t)1 << log_n;
-    uint64_t two_n = 2 * (uint64_t)n;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t e = 2 * (uint64_t)bitrev_n(i, log_n) + 1; /* the evaluation point at i */
-        uint64_t src = (e * g) % two_n;
-        out[i] = in[bitrev_n((src - 1) / 2, log_n)];
-    }
-}
-
-uint64_t lat_galois_elt(const ccz_he_context *ctx, int steps)
-{
-    uint64_t two_n = 2 * (uint64_t)ctx->n, half = ctx->n / 2;
-    long s = steps % (long)half;
-    if (s < 0)
-        s += (long)half; /* 3 has order N/2 modulo 2N */
-    uint64_t g = 1;
-    for (long i = 0; i < s; i++)
-        g = g * 3 % two_n;
-    return g;
 }
 
 /* ---- the context ---------------------------------------------------------------------------------*/
@@ -442,7 +150,7 @@ static void split_frac(const mpz_t num, uint64_t q, const uint64_t *r, unsigned 
     mpz_clears(qq, quo, rem, NULL);
 }
 
-static ccz_status bfv_level_init(ccz_he_context *ctx, unsigned l, lat_bfv_level **out)
+static ccz_status bfv_level_init(ccz_lattice_context *ctx, unsigned l, lat_bfv_level **out)
 {
     *out = NULL;
     lat_bfv_level *b = calloc(1, sizeof *b);
@@ -538,7 +246,7 @@ static void bfv_level_free(lat_bfv_level *b)
     free(b);
 }
 
-void ccz_he_context_free(ccz_he_context *ctx)
+void ccz_lattice_context_free(ccz_lattice_context *ctx)
 {
     if (!ctx)
         return;
@@ -553,9 +261,9 @@ void ccz_he_context_free(ccz_he_context *ctx)
     free(ctx);
 }
 
-static ccz_status find_primes(ccz_he_context *ctx)
+static ccz_status find_primes(ccz_lattice_context *ctx)
 {
-    const ccz_he_params *p = &ctx->params;
+    const ccz_lattice_params *p = &ctx->params;
     if (p->coeff_primes[0]) {
         for (unsigned i = 0; i < p->n_primes; i++) {
             uint64_t q = p->coeff_primes[i];
@@ -578,11 +286,11 @@ static ccz_status find_primes(ccz_he_context *ctx)
     return CCZ_OK;
 }
 
-ccz_status ccz_he_context_new(ccz_he_context **out, const ccz_he_params *p)
+ccz_status ccz_lattice_context_new(ccz_lattice_context **out, const ccz_lattice_params *p)
 {
     *out = NULL;
     CCZ_GUARD(check_params(p));
-    ccz_he_context *ctx = calloc(1, sizeof *ctx);
+    ccz_lattice_context *ctx = calloc(1, sizeof *ctx);
     CCZ_ENSURE(ctx, CCZ_ERR_NOMEM, "out of memory");
     ctx->params = *p;
     ctx->log_n = p->log_n;
@@ -593,7 +301,7 @@ ccz_status ccz_he_context_new(ccz_he_context **out, const ccz_he_params *p)
     for (unsigned i = 0; s == CCZ_OK && i < ctx->k; i++)
         s = lat_ntt_init(&ctx->ntt[i], ctx->primes[i], ctx->log_n);
     if (s) {
-        ccz_he_context_free(ctx);
+        ccz_lattice_context_free(ctx);
         return s;
     }
     memcpy(ctx->params.coeff_primes, ctx->primes, sizeof ctx->primes);
@@ -613,7 +321,7 @@ ccz_status ccz_he_context_new(ccz_he_context **out, const ccz_he_params *p)
         }
     size_t n = ctx->n;
     uint64_t two_n = 2 * (uint64_t)n;
-    if (p->scheme == CCZ_HE_BFV) {
+    if (p->scheme == CCZ_LATTICE_BFV) {
         uint64_t t = p->plain_modulus;
         lat_mod_init(&ctx->tmod, t);
         for (unsigned i = 0; i < ctx->k; i++)
@@ -631,8 +339,8 @@ ccz_status ccz_he_context_new(ccz_he_context **out, const ccz_he_params *p)
         if (s == CCZ_OK) {
             uint64_t g = 1;
             for (size_t j = 0; j < n / 2; j++) {
-                ctx->slot_index[j] = bitrev_n((g - 1) / 2, ctx->log_n);
-                ctx->slot_index[n / 2 + j] = bitrev_n((two_n - g - 1) / 2, ctx->log_n);
+                ctx->slot_index[j] = lat_bitrev((g - 1) / 2, ctx->log_n);
+                ctx->slot_index[n / 2 + j] = lat_bitrev((two_n - g - 1) / 2, ctx->log_n);
                 g = g * 3 % two_n;
             }
         }
@@ -657,31 +365,31 @@ ccz_status ccz_he_context_new(ccz_he_context **out, const ccz_he_params *p)
         }
     }
     if (s) {
-        ccz_he_context_free(ctx);
+        ccz_lattice_context_free(ctx);
         return s;
     }
     *out = ctx;
     return CCZ_OK;
 }
 
-const ccz_he_params *ccz_he_context_params(const ccz_he_context *ctx)
+const ccz_lattice_params *ccz_lattice_context_params(const ccz_lattice_context *ctx)
 {
     return &ctx->params;
 }
 
-const uint64_t *ccz_he_context_primes(const ccz_he_context *ctx, unsigned *count)
+const uint64_t *ccz_lattice_context_primes(unsigned *count, const ccz_lattice_context *ctx)
 {
     if (count)
         *count = ctx->k;
     return ctx->primes;
 }
 
-size_t ccz_he_slots(const ccz_he_context *ctx)
+size_t ccz_lattice_slots(const ccz_lattice_context *ctx)
 {
-    return ctx->params.scheme == CCZ_HE_BFV ? ctx->n : ctx->n / 2;
+    return ctx->params.scheme == CCZ_LATTICE_BFV ? ctx->n : ctx->n / 2;
 }
 
-unsigned ccz_he_max_level(const ccz_he_context *ctx)
+unsigned ccz_lattice_max_level(const ccz_lattice_context *ctx)
 {
     return ctx->L;
 }

@@ -5,42 +5,34 @@
  * butterfly. Multiplication by a twiddle is Shoup's: with IFMA for q < 2^50 (52-bit products,
  * values kept below 4q < 2^52), otherwise with 64-bit products assembled from 32-bit ones.
  * The butterflies are the portable ones, lane for lane, so results are identical. */
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include <immintrin.h>
 
+#include "core/cpu.h"
 #include "lat.h"
 
 #define TARGET __attribute__((target("avx512f,avx512dq,avx512ifma")))
 #define INLINE static inline __attribute__((always_inline))
 
-static int cached = -1;
+/* Tests turn the vector paths off and on again (lat_set_avx512) while other threads may read */
+static atomic_bool forced_portable;
 
 void lat_set_avx512(bool on)
 {
-    cached = -1;
-    (void)lat_avx512();
-    if (!on)
-        cached = 0;
+    atomic_store_explicit(&forced_portable, !on, memory_order_relaxed);
 }
 
 bool lat_avx512(void)
 {
-    if (cached < 0) {
-        const char *env = getenv("CCZ_HE_AVX512");
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-                 !(env && env[0] == '0');
-    }
-    return cached;
+    return cpu_has(CPU_AVX512F | CPU_AVX512DQ) &&
+           !atomic_load_explicit(&forced_portable, memory_order_relaxed);
 }
 
 bool lat_ifma(void)
 {
-    static int ifma = -1;
-    if (ifma < 0)
-        ifma = __builtin_cpu_supports("avx512ifma");
-    return lat_avx512() && ifma;
+    return lat_avx512() && cpu_has(CPU_AVX512IFMA);
 }
 
 /* hi64(a b) for 64-bit lanes */

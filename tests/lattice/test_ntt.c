@@ -2,12 +2,12 @@
 /* Lattice arithmetic: Barrett and Shoup against 128-bit division, NTT-friendly primes, and the
  * negacyclic NTT: inverse after forward is the identity, pointwise products are negacyclic
  * convolutions (checked against the schoolbook product), on the path the CPU takes (run again
- * on the portable path as he/test_ntt_portable); the vector kernels against the scalar
+ * on the portable path as lattice/test_ntt_portable); the vector kernels against the scalar
  * formulas. That the AVX-512 transforms give the portable ones' words is test_ntt_paths.c. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "he/lat.h"
+#include "lattice/lat.h"
 #include "test.h"
 
 static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;

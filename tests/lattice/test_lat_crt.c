@@ -3,17 +3,17 @@
  * to ignore lat_base_init's status with `(void)!`). */
 #include <gmp.h>
 
-#include "he/lattice_internal.h"
+#include "lattice/lattice_internal.h"
 #include "test.h"
 
 static void test_crt_init_propagates(void)
 {
-    ccz_he_params p;
-    CHECK_OK(ccz_he_preset(&p, CCZ_HE_BFV, 12));
-    ccz_he_context *ctx;
-    CHECK_OK(ccz_he_context_new(&ctx, &p));
+    ccz_lattice_params p;
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
+    ccz_lattice_context *ctx;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
     unsigned count;
-    const uint64_t *primes = ccz_he_context_primes(ctx, &count);
+    const uint64_t *primes = ccz_lattice_context_primes(&count, ctx);
     CHECK(count >= 2);
     mpz_t Q, coef[MAXP];
     CHECK_STATUS(lat_crt_init(ctx, 0, Q, coef), CCZ_ERR_INVALID_ARGUMENT);
@@ -30,7 +30,7 @@ static void test_crt_init_propagates(void)
     CHECK(mpz_fdiv_ui(coef[1], (unsigned long)primes[0]) == 0);
     mpz_clears(q0, q1, NULL);
     lat_crt_clear(2, Q, coef);
-    ccz_he_context_free(ctx);
+    ccz_lattice_context_free(ctx);
 }
 
 TEST_MAIN(T(test_crt_init_propagates))

@@ -2,12 +2,12 @@
 /* The AVX-512 transforms and vector kernels give the same words as the portable ones, for
  * primes below 2^50 (IFMA where the CPU has it) and above. Without AVX-512 there is nothing to
  * compare the portable path with: the binary reports skipped (77), never a pass, before any
- * check; so does CCZ_HE_AVX512=0. */
+ * check; so does CCZ_CPU=portable. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "he/lat.h"
+#include "lattice/lat.h"
 #include "test.h"
 
 static uint64_t rnd_state = 0x452821e638d01377ull;
@@ -24,7 +24,7 @@ static void require_avx512(void)
 {
     lat_set_avx512(true);
     if (!lat_avx512())
-        test_skip(true, "no AVX-512 path here (CPU without AVX-512F/DQ, or CCZ_HE_AVX512=0): "
+        test_skip(true, "no AVX-512 path here (CPU without AVX-512F/DQ, or CCZ_CPU=portable): "
                         "the portable path would be compared with itself");
     printf("comparing %s with portable\n", lat_ifma() ? "avx512-ifma" : "avx512");
 }
