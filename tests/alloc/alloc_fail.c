@@ -23,6 +23,7 @@
 #include <openssl/x509.h>
 
 #include "ccz/ccz.h"
+#include "store/store.h"
 
 #define MAX_POSITIONS 200
 
@@ -288,6 +289,57 @@ static ccz_status t_lattice(void)
     return s;
 }
 
+/* The state store in memory: open with a migration, the key-value calls, a statement with a
+ * row callback, a transaction. SQLite's own allocations are inside its shared library and are
+ * not failed here; tests/store injects those. */
+static const store_migration store_m[] = {{1, "CREATE TABLE t (id TEXT PRIMARY KEY, v BLOB)"}};
+
+static ccz_status store_row_copy(const store_row *r, void *payload)
+{
+    ccz_span v = store_row_blob(r, 0);
+    return ccz_buf_append(payload, v.ptr, v.len);
+}
+
+static ccz_status store_list_one(const char *key, ccz_span value, int64_t expires, void *payload)
+{
+    (void)expires;
+    ccz_status s = ccz_buf_append_str(payload, key);
+    return s ? s : ccz_buf_append(payload, value.ptr, value.len);
+}
+
+static ccz_status store_tx_body(store *st, void *payload)
+{
+    (void)payload;
+    ccz_status s = store_kv_take(st, NULL, "nonce", "n1");
+    return s ? s : store_kv_put(st, "session", "s1", "sess", 4, 0);
+}
+
+static ccz_status t_store(void)
+{
+    store *st = NULL;
+    ccz_buf b = CCZ_BUF_INIT;
+    ccz_status s = store_open(&st, ":memory:", store_m, 1);
+    if (s == CCZ_OK)
+        s = store_kv_put(st, "nonce", "n1", "value-1", 7, 0);
+    if (s == CCZ_OK)
+        s = store_kv_get(st, &b, "nonce", "n1");
+    if (s == CCZ_OK)
+        s = store_kv_list(st, "nonce", store_list_one, &b);
+    if (s == CCZ_OK)
+        s = store_tx(st, store_tx_body, NULL);
+    if (s == CCZ_OK)
+        s = store_exec(st, NULL, "INSERT INTO t (id, v) VALUES (?, ?)",
+                       STORE_PARAMS(STORE_TEXT("a"), STORE_BLOB("\0b", 2)), NULL, NULL);
+    if (s == CCZ_OK)
+        s = store_exec(st, NULL, "SELECT v FROM t WHERE id = ?", STORE_PARAMS(STORE_TEXT("a")),
+                       store_row_copy, &b);
+    if (s == CCZ_OK)
+        s = store_kv_take(st, &b, "session", "s1");
+    ccz_buf_free(&b);
+    store_close(st);
+    return s;
+}
+
 /* ---- the driver ------------------------------------------------------------------------------*/
 
 /* what a run may also end in when an allocation fails: inside OpenSSL's verify callback an
@@ -308,6 +360,7 @@ static const struct {
     {"handshake", t_handshake, false, CCZ_ERR_TLS},
     {"paillier", t_paillier, false, CCZ_OK},
     {"lattice", t_lattice, false, CCZ_OK},
+    {"store", t_store, false, CCZ_OK},
 };
 
 static long run_counted(ccz_status (*fn)(void), long fail, ccz_status *st)

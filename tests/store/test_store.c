@@ -1,0 +1,913 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The state store: migrations, restarts, key-value with expiry, the statement API, transactions,
+ * errors, threads, and the SQLite settings that make commits durable and the file private. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "test.h"
+#include "store/store.h"
+
+static const store_migration v1[] = {
+    {1, "CREATE TABLE item (id TEXT PRIMARY KEY NOT NULL, n INTEGER NOT NULL);"},
+};
+static const store_migration v2[] = {
+    {1, "CREATE TABLE item (id TEXT PRIMARY KEY NOT NULL, n INTEGER NOT NULL);"},
+    {2, "ALTER TABLE item ADD COLUMN note TEXT;"
+        "CREATE TABLE owner (name TEXT PRIMARY KEY NOT NULL);"
+        "CREATE TABLE pet (name TEXT NOT NULL, owner TEXT NOT NULL REFERENCES owner (name),"
+        " CHECK (length(name) > 0));"},
+};
+
+static char *db_path(const char *name)
+{
+    static char path[8][4096];
+    static int next;
+    char *p = path[next++ % 8];
+    snprintf(p, sizeof path[0], "%s/%s", test_tmpdir(), name);
+    return p;
+}
+
+static ccz_status read_int(const store_row *r, void *payload)
+{
+    *(int64_t *)payload = store_row_int(r, 0);
+    return CCZ_OK;
+}
+
+static int64_t count(store *s, const char *sql)
+{
+    int64_t n = -1;
+    CHECK_OK(store_exec(s, NULL, sql, NULL, 0, read_int, &n));
+    return n;
+}
+
+static int64_t fake_now;
+static int64_t fake_clock(void *payload)
+{
+    (void)payload;
+    return fake_now;
+}
+
+/* ---- migrations and restarts -----------------------------------------------------------------*/
+
+static void test_migrations_applied_once(void)
+{
+    const char *path = db_path("migrate.db");
+    store *s = NULL;
+    int64_t v = -1;
+    CHECK_OK(store_open(&s, path, v1, CCZ_ARRAY_LEN(v1)));
+    CHECK_OK(store_schema_version(s, &v));
+    CHECK_INT(v, 1);
+    CHECK_OK(store_exec(s, NULL, "INSERT INTO item (id, n) VALUES (?, ?)",
+                        STORE_PARAMS(STORE_TEXT("a"), STORE_INT(1)), NULL, NULL));
+    store_close(s);
+    /* again with one more: only migration 2 runs (migration 1 again would fail: item exists) */
+    CHECK_OK(store_open(&s, path, v2, CCZ_ARRAY_LEN(v2)));
+    CHECK_OK(store_schema_version(s, &v));
+    CHECK_INT(v, 2);
+    CHECK_INT(count(s, "SELECT count(*) FROM item WHERE id = 'a' AND note IS NULL"), 1);
+    CHECK_INT(count(s, "SELECT version FROM store_schema WHERE component = 'store'"), 1);
+    store_close(s);
+    CHECK_OK(store_open(&s, path, v2, CCZ_ARRAY_LEN(v2)));
+    CHECK_OK(store_schema_version(s, &v));
+    CHECK_INT(v, 2);
+    store_close(s);
+}
+
+static void test_failed_migration_rolls_back(void)
+{
+    const char *path = db_path("badmigrate.db");
+    const store_migration bad[] = {
+        v2[0], v2[1], {3, "CREATE TABLE extra (x INTEGER); THIS IS NOT SQL;"}};
+    store *s = NULL;
+    ccz_log_set_level(CCZ_LOG_OFF);
+    CHECK_STATUS(store_open(&s, path, bad, CCZ_ARRAY_LEN(bad)), CCZ_ERR_INVALID_ARGUMENT);
+    ccz_log_set_level(CCZ_LOG_WARN);
+    CHECK(s == NULL);
+    CHECK_CONTAINS(ccz_error_detail(), "service migration 3");
+    CHECK_OK(store_open(&s, path, v2, CCZ_ARRAY_LEN(v2)));
+    int64_t v = -1;
+    CHECK_OK(store_schema_version(s, &v));
+    CHECK_INT(v, 2); /* 1 and 2 committed, 3 undone as a whole */
+    CHECK_INT(count(s, "SELECT count(*) FROM sqlite_schema WHERE name = 'extra'"), 0);
+    store_close(s);
+}
+
+/* The DDL services' later migrations need runs past the store's authorizer. */
+static void test_migration_ddl(void)
+{
+    const store_migration m[] = {
+        v2[0], v2[1],
+        {3, "ALTER TABLE item RENAME COLUMN note TO remark;"
+            "ALTER TABLE item DROP COLUMN remark;"
+            "DROP TABLE pet;"
+            "ALTER TABLE owner RENAME TO person;"
+            "CREATE INDEX item_n ON item (n);"
+            "CREATE VIEW big AS SELECT id FROM item WHERE n > 10;"
+            "CREATE TRIGGER item_touch AFTER UPDATE ON item BEGIN"
+            " UPDATE person SET name = name WHERE 0; END;"
+            "INSERT INTO person (name) VALUES ('fixed data');"}};
+    store *s = NULL;
+    CHECK_OK(store_open(&s, ":memory:", m, CCZ_ARRAY_LEN(m)));
+    int64_t v = -1;
+    CHECK_OK(store_schema_version(s, &v));
+    CHECK_INT(v, 3);
+    CHECK_INT(count(s, "SELECT count(*) FROM person"), 1);
+    CHECK_OK(store_exec(s, NULL, "INSERT INTO item (id, n) VALUES ('x', 11)", NULL, 0, NULL,
+                        NULL));
+    CHECK_OK(store_exec(s, NULL, "UPDATE item SET n = 12", NULL, 0, NULL, NULL));
+    CHECK_INT(count(s, "SELECT count(*) FROM big"), 1);
+    store_close(s);
+}
+
+static void test_bad_migration_list(void)
+{
+    store *s = (store *)1;
+    const store_migration gap[] = {{1, "CREATE TABLE a (x)"}, {3, "CREATE TABLE b (x)"}};
+    const store_migration nosql[] = {{1, NULL}};
+    CHECK_STATUS(store_open(&s, ":memory:", gap, 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK(s == NULL);
+    CHECK_STATUS(store_open(&s, ":memory:", nosql, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(store_open(&s, ":memory:", NULL, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(store_open(&s, "", NULL, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(store_open(&s, "postgres://db/ccz", NULL, 0), CCZ_ERR_UNSUPPORTED);
+}
+
+static void test_state_survives_restart(void)
+{
+    const char *path = db_path("restart.db");
+    store *s = NULL;
+    CHECK_OK(store_open(&s, path, v1, CCZ_ARRAY_LEN(v1)));
+    CHECK_OK(store_kv_put(s, "policy", "p1", "{\"allow_sim\":true}", 18, 0));
+    CHECK_OK(store_kv_put(s, "nonce", "n1", "x", 1, 0));
+    CHECK_OK(store_exec(s, NULL, "INSERT INTO item (id, n) VALUES (?, ?)",
+                        STORE_PARAMS(STORE_TEXT("kept"), STORE_INT(7)), NULL, NULL));
+    CHECK_OK(store_kv_take(s, NULL, "nonce", "n1"));
+    store_close(s);
+    CHECK_OK(store_open(&s, path, v1, CCZ_ARRAY_LEN(v1)));
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(store_kv_get(s, &b, "policy", "p1"));
+    CHECK_STR((const char *)b.ptr, "{\"allow_sim\":true}");
+    CHECK_STATUS(store_kv_take(s, NULL, "nonce", "n1"), CCZ_ERR_NOT_FOUND); /* used stays used */
+    CHECK_INT(count(s, "SELECT n FROM item WHERE id = 'kept'"), 7);
+    ccz_buf_free(&b);
+    store_close(s);
+}
+
+static void test_newer_schema_refused(void)
+{
+    const char *path = db_path("newer.db");
+    store *s = NULL;
+    CHECK_OK(store_open(&s, path, v2, CCZ_ARRAY_LEN(v2)));
+    store_close(s);
+    s = (store *)1;
+    ccz_log_set_level(CCZ_LOG_OFF);
+    CHECK_STATUS(store_open(&s, path, v1, CCZ_ARRAY_LEN(v1)), CCZ_ERR_UNSUPPORTED_VERSION);
+    ccz_log_set_level(CCZ_LOG_WARN);
+    CHECK(s == NULL);
+    CHECK_CONTAINS(ccz_error_detail(), "version 2, newer than the 1 this ccz knows");
+    CHECK_CONTAINS(ccz_error_detail(), path);
+    /* and the refusal wrote nothing: the newer code still opens it */
+    CHECK_OK(store_open(&s, path, v2, CCZ_ARRAY_LEN(v2)));
+    store_close(s);
+}
+
+static void test_missing_directory(void)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/no-such-dir/state.db", test_tmpdir());
+    store *s = NULL;
+    CHECK_STATUS(store_open(&s, path, NULL, 0), CCZ_ERR_NOT_FOUND);
+    CHECK_CONTAINS(ccz_error_detail(), "no-such-dir");
+    CHECK_CONTAINS(ccz_error_detail(), "not created");
+    struct stat st;
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/no-such-dir", test_tmpdir());
+    CHECK(stat(dir, &st) != 0); /* nothing was made */
+}
+
+static void test_not_a_store(void)
+{
+    const char *junk = db_path("junk.db");
+    FILE *f = fopen(junk, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("this is not a database file, it is only text that is long enough to look at\n"
+              "0123456789012345678901234567890123456789012345678901234567890123456789\n",
+              f);
+        fclose(f);
+    }
+    store *s = NULL;
+    ccz_log_set_level(CCZ_LOG_OFF);
+    CHECK_STATUS(store_open(&s, junk, NULL, 0), CCZ_ERR_MALFORMED);
+    ccz_log_set_level(CCZ_LOG_WARN);
+    /* another program's SQLite database (its own application_id) is left alone */
+    const char *other = db_path("other.db");
+    sqlite3 *db = NULL;
+    CHECK_INT(sqlite3_open(other, &db), SQLITE_OK);
+    CHECK_INT(sqlite3_exec(db, "PRAGMA application_id = 42; CREATE TABLE t (x)", NULL, NULL,
+                           NULL),
+              SQLITE_OK);
+    sqlite3_close(db);
+    ccz_log_set_level(CCZ_LOG_OFF); /* its mode 0644 is warned about */
+    CHECK_STATUS(store_open(&s, other, NULL, 0), CCZ_ERR_UNSUPPORTED);
+    ccz_log_set_level(CCZ_LOG_WARN);
+    CHECK_CONTAINS(ccz_error_detail(), "not a ccz store");
+}
+
+/* ---- key-value -------------------------------------------------------------------------------*/
+
+static void test_put_get_replace_delete(void)
+{
+    store *s = NULL;
+    CHECK_OK(store_open(&s, ":memory:", NULL, 0));
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_STATUS(store_kv_get(s, &b, "ns", "k"), CCZ_ERR_NOT_FOUND);
+    CHECK_OK(store_kv_put(s, "ns", "k", "one", 3, 0));
+    CHECK_OK(store_kv_get(s, &b, "ns", "k"));
+    CHECK_INT(b.len, 3);
+    CHECK(memcmp(b.ptr, "one", 3) == 0);
+    CHECK_OK(store_kv_put(s, "ns", "k", "second", 6, 0));
+    ccz_buf_reset(&b);
+    CHECK_OK(store_kv_get(s, &b, "ns", "k"));
+    CHECK_STR((const char *)b.ptr, "second");
+    /* namespaces are apart */
+    CHECK_STATUS(store_kv_get(s, &b, "other", "k"), CCZ_ERR_NOT_FOUND);
+    CHECK_INT(b.len, 6); /* a failed read leaves the buffer as it was */
+    CHECK_STR((const char *)b.ptr, "second");
+    /* get appends */
+    CHECK_OK(store_kv_get(s, &b, "ns", "k"));
+    CHECK_STR((const char *)b.ptr, "secondsecond");
+    CHECK_OK(store_kv_delete(s, "ns", "k"));
+    CHECK_STATUS(store_kv_delete(s, "ns", "k"), CCZ_ERR_NOT_FOUND);
+    CHECK_STATUS(store_kv_get(s, &b, "ns", "k"), CCZ_ERR_NOT_FOUND);
+    /* an empty value is a value, not an absence */
+    CHECK_OK(store_kv_put(s, "ns", "empty", NULL, 0, 0));
+    ccz_buf_reset(&b);
+    CHECK_OK(store_kv_get(s, &b, "ns", "empty"));
+    CHECK_INT(b.len, 0);
+    ccz_buf_free(&b);
+    store_close(s);
+}
+
+static void test_bad_names(void)
+{
+    store *s = NULL;
+    CHECK_OK(store_open(&s, ":memory:", NULL, 0));
+    char long_key[STORE_KEY_MAX + 2];
+    memset(long_key, 'k', sizeof long_key - 1);
+    long_key[sizeof long_key - 1] = 0;
+    CHECK_STATUS(store_kv_put(s, "", "k", "v", 1, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(store_kv_put(s, "ns", "", "v", 1, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(store_kv_put(s, "ns", long_key, "v", 1, 0), CCZ_ERR_INVALID_ARGUMENT);
+    long_key[STORE_KEY_MAX] = 0; /* exactly the limit is fine */
+    CHECK_OK(store_kv_put(s, "ns", long_key, "v", 1, 0));
+    CHECK_STATUS(store_kv_put(s, "ns", "\xc3\x28", "v", 1, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(store_kv_put(s, "ns", "\xed\xa0\x80", "v", 1, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(store_kv_put(s, "ns", "caf\xc3\xa9 \xf0\x9f\x94\x91", "v", 1, 0));
+    CHECK_STATUS(store_kv_put(s, "ns", NULL, "v", 1, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(store_kv_put(s, "ns", "k", NULL, 1, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(store_kv_put(s, "ns", "k", "v", 1, -1), CCZ_ERR_INVALID_ARGUMENT);
+    store_close(s);
+}
+
+static void test_take_single_use(void)
+{
+    store *s = NULL;
+    CHECK_OK(store_open(&s, ":memory:", NULL, 0));
+    ccz_buf b;
+    ccz_buf_init(&b, 0, true);
+    CHECK_OK(store_kv_put(s, "nonce", "abc", "\x01\x02", 2, 0));
+    CHECK_OK(store_kv_take(s, &b, "nonce", "abc"));
+    CHECK_INT(b.len, 2);
+    CHECK(b.ptr[0] == 1 && b.ptr[1] == 2);
+    CHECK_STATUS(store_kv_take(s, &b, "nonce", "abc"), CCZ_ERR_NOT_FOUND);
+    CHECK_INT(b.len, 2);
+    CHECK_STATUS(store_kv_get(s, &b, "nonce", "abc"), CCZ_ERR_NOT_FOUND);
+    CHECK_STATUS(store_kv_take(s, NULL, "nonce", "never"), CCZ_ERR_NOT_FOUND);
+    ccz_buf_free(&b);
+    store_close(s);
+}
+
+static void test_expiry_with_clock(void)
+{
+    store *s = NULL;
+    CHECK_OK(store_open(&s, ":memory:", NULL, 0));
+    fake_now = 1000;
+    store_set_clock(s, fake_clock, NULL);
+    CHECK_INT(store_now(s), 1000);
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(store_kv_put(s, "nonce", "n1", "a", 1, 1010));
+    CHECK_OK(store_kv_put(s, "nonce", "n2", "b", 1, 1010));
+    CHECK_OK(store_kv_put(s, "nonce", "n3", "c", 1, 1010));
+    CHECK_OK(store_kv_put(s, "nonce", "forever", "d", 1, 0));
+    fake_now = 1009; /* the last second it is live */
+    CHECK_OK(store_kv_get(s, &b, "nonce", "n1"));
+    fake_now = 1010; /* expired at exactly its expiry */
+    CHECK_STATUS(store_kv_get(s, &b, "nonce", "n1"), CCZ_ERR_NOT_FOUND);
+    CHECK_STATUS(store_kv_take(s, &b, "nonce", "n2"), CCZ_ERR_NOT_FOUND);
+    CHECK_STATUS(store_kv_delete(s, "nonce", "n3"), CCZ_ERR_NOT_FOUND);
+    CHECK_INT(b.len, 1);
+    /* take and delete removed the expired n2 and n3 as they refused them; n1 waits for a
+     * purge */
+    CHECK_INT(count(s, "SELECT count(*) FROM store_kv"), 2);
+    /* replacing an expired value revives the key */
+    CHECK_OK(store_kv_put(s, "nonce", "n1", "A", 1, 2000));
+    ccz_buf_reset(&b);
+    CHECK_OK(store_kv_get(s, &b, "nonce", "n1"));
+    CHECK_STR((const char *)b.ptr, "A");
+    fake_now = 1u << 30;
+    CHECK_OK(store_kv_get(s, &b, "nonce", "forever"));
+    store_set_clock(s, NULL, NULL); /* the real clock again */
+    CHECK(store_now(s) > 1700000000);
+    ccz_buf_free(&b);
+    store_close(s);
+}
+
+static void test_purge(void)
+{
+    store *s = NULL;
+    CHECK_OK(store_open(&s, ":memory:", NULL, 0));
+    CHECK_OK(store_kv_put(s, "a", "1", "x", 1, 100));
+    CHECK_OK(store_kv_put(s, "a", "2", "x", 1, 200));
+    CHECK_OK(store_kv_put(s, "b", "3", "x", 1, 150));
+    CHECK_OK(store_kv_put(s, "b", "4", "x", 1, 0));
+    CHECK_OK(store_kv_purge_expired(s, 99));
+    CHECK_INT(count(s, "SELECT count(*) FROM store_kv"), 4);
+    CHECK_OK(store_kv_purge_expired(s, 150)); /* at or before now: 1 and 3 */
+    CHECK_INT(count(s, "SELECT count(*) FROM store_kv"), 2);
+    CHECK_INT(count(s, "SELECT count(*) FROM store_kv WHERE key IN ('2', '4')"), 2);
+    CHECK_OK(store_kv_purge_expired(s, INT64_MAX));
+    CHECK_INT(count(s, "SELECT count(*) FROM store_kv"), 1); /* never-expiring 4 stays */
+    store_close(s);
+}
+
+typedef struct {
+    char keys[8][16];
+    char values[8][16];
+    int64_t expires[8];
+    int n;
+    int stop_after;
+} listing;
+
+static ccz_status collect(const char *key, ccz_span value, int64_t expires, void *payload)
+{
+    listing *l = payload;
+    if (l->stop_after && l->n == l->stop_after)
+        return CCZ_ERR_EXISTS; /* any status: it must come back unchanged */
+    if (l->n < 8) {
+        snprintf(l->keys[l->n], sizeof l->keys[0], "%s", key);
+        snprintf(l->values[l->n], sizeof l->values[0], "%.*s", (int)value.len,
+                 (const char *)value.ptr);
+        l->expires[l->n] = expires;
+    }
+    l->n++;
+    return CCZ_OK;
+}
+
+static void test_list_order(void)
+{
+    store *s = NULL;
+    CHECK_OK(store_open(&s, ":memory:", NULL, 0));
+    fake_now = 500;
+    store_set_clock(s, fake_clock, NULL);
+    const char *keys[] = {"b", "a/b", "c", "A", "a", "gone"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(keys); i++)
+        CHECK_OK(store_kv_put(s, "res", keys[i], keys[i], strlen(keys[i]),
+                              strcmp(keys[i], "gone") == 0 ? 400 : i == 2 ? 900 : 0));
+    CHECK_OK(store_kv_put(s, "other", "0", "x", 1, 0));
+    listing l = {0};
+    CHECK_OK(store_kv_list(s, "res", collect, &l));
+    CHECK_INT(l.n, 5); /* "gone" expired, "other" elsewhere */
+    const char *want[] = {"A", "a", "a/b", "b", "c"};
+    for (int i = 0; i < 5; i++) {
+        CHECK_STR(l.keys[i], want[i]);
+        CHECK_STR(l.values[i], want[i]);
+    }
+    CHECK_INT(l.expires[4], 900);
+    CHECK_INT(l.expires[0], 0);
+    listing stop = {0};
+    stop.stop_after = 2;
+    CHECK_STATUS(store_kv_list(s, "res", collect, &stop), CCZ_ERR_EXISTS);
+    CHECK_INT(stop.n, 2);
+    listing none = {0};
+    CHECK_OK(store_kv_list(s, "empty", collect, &none));
+    CHECK_INT(none.n, 0);
+    store_close(s);
+}
+
+/* ---- statements ------------------------------------------------------------------------------*/
+
+static void test_constraints(void)
+{
+    store *s = NULL;
+    CHECK_OK(store_open(&s, ":memory:", v2, CCZ_ARRAY_LEN(v2)));
+    const char *ins = "INSERT INTO item (id, n) VALUES (?, ?)";
+    int64_t changes = -1;
+    CHECK_OK(store_exec(s, &changes, ins, STORE_PARAMS(STORE_TEXT("x"), STORE_INT(1)), NULL,
+                        NULL));
+    CHECK_INT(changes, 1);
+    CHECK_STATUS(store_exec(s, NULL, ins, STORE_PARAMS(STORE_TEXT("x"), STORE_INT(2)), NULL,
+                            NULL),
+                 CCZ_ERR_EXISTS);
+    CHECK_CONTAINS(ccz_error_detail(), "UNIQUE constraint failed: item.id");
+    CHECK_INT(count(s, "SELECT n FROM item WHERE id = 'x'"), 1); /* the first one stands */
+    CHECK_STATUS(store_exec(s, NULL, ins, STORE_PARAMS(STORE_TEXT("y"), STORE_NULL), NULL, NULL),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "NOT NULL");
+    /* foreign keys are on */
+    CHECK_STATUS(store_exec(s, NULL, "INSERT INTO pet (name, owner) VALUES (?, ?)",
+                            STORE_PARAMS(STORE_TEXT("rex"), STORE_TEXT("nobody")), NULL, NULL),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "FOREIGN KEY");
+    CHECK_STATUS(store_exec(s, NULL, "INSERT INTO owner (name) VALUES ('ann')", NULL, 0, NULL,
+                            NULL),
+                 CCZ_OK);
+    CHECK_STATUS(store_exec(s, NULL, "INSERT INTO pet (name, owner) VALUES (?, ?)",
+                            STORE_PARAMS(STORE_TEXT(""), STORE_TEXT("ann")), NULL, NULL),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "CHECK");
+    /* changes counts what an update touched */
+    CHECK_OK(store_exec(s, &changes, "UPDATE item SET n = n + 1", NULL, 0, NULL, NULL));
+    CHECK_INT(changes, 1);
+    CHECK_OK(store_exec(s, &changes, "SELECT id FROM item", NULL, 0, NULL, NULL));
+    CHECK_INT(changes, 0);
+    store_close(s);
+}
+
+static void test_exec_rejects(void)
+{
+    store *s = NULL;
+    CHECK_OK(store_open(&s, db_path("rejects.db"), v1, CCZ_ARRAY_LEN(v1)));
+    ccz_log_set_level(CCZ_LOG_OFF);
+    CHECK_STATUS(store_exec(s, NULL, "SELECT 1; DROP TABLE item", NULL, 0, NULL, NULL),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "more than one statement");
+    CHECK_OK(store_exec(s, NULL, "SELECT 1;  \n", NULL, 0, NULL, NULL)); /* a trailing ; is fine */
+    CHECK_STATUS(store_exec(s, NULL, "SELECT ?, ?", STORE_PARAMS(STORE_INT(1)), NULL, NULL),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "2 parameters and 1 values");
+    CHECK_STATUS(store_exec(s, NULL, "SELEC 1", NULL, 0, NULL, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "syntax error");
+    CHECK_STATUS(store_exec(s, NULL, "SELECT * FROM nothing", NULL, 0, NULL, NULL),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(store_exec(s, NULL, "", NULL, 0, NULL, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(store_exec(s, NULL, "SELECT ?", STORE_PARAMS(STORE_BLOB(NULL, 3)), NULL, NULL),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    /* "defensive": the schema cannot be written behind SQLite's back */
+    CHECK_STATUS(store_exec(s, NULL, "DELETE FROM sqlite_schema", NULL, 0, NULL, NULL),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    /* nor can a statement undo the store's settings, attach files, or handle transactions */
+    const char *denied[] = {"PRAGMA writable_schema = ON", "PRAGMA synchronous = OFF",
+                            "PRAGMA journal_mode = DELETE", "PRAGMA foreign_keys = OFF",
+                            "ATTACH DATABASE ':memory:' AS other", "BEGIN", "COMMIT",
+                            "ROLLBACK", "SAVEPOINT x", "RELEASE x"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(denied); i++) {
+        CHECK_STATUS(store_exec(s, NULL, denied[i], NULL, 0, NULL, NULL),
+                     CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ccz_error_detail(), "not authorized");
+    }
+    /* not even as a statement the store ran itself while opening */
+    CHECK_STATUS(store_exec(s, NULL, "PRAGMA journal_mode = WAL", NULL, 0, NULL, NULL),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_INT(count(s, "PRAGMA foreign_keys"), 1);
+    CHECK_OK(store_exec(s, NULL, "PRAGMA table_info(item)", NULL, 0, NULL, NULL));
+    ccz_log_set_level(CCZ_LOG_WARN);
+    CHECK_INT(count(s, "SELECT count(*) FROM item"), 0); /* still there */
+    store_close(s);
+}
+
+typedef struct {
+    int64_t i[4];
+    store_type t[6];
+    char text[64];
+    uint8_t blob[16];
+    size_t blob_len;
+    bool null_text, empty_blob_not_null;
+    int columns;
+} typed_row;
+
+static ccz_status read_typed(const store_row *r, void *payload)
+{
+    typed_row *o = payload;
+    o->columns = store_row_columns(r);
+    for (int c = 0; c < 6; c++)
+        o->t[c] = store_row_type(r, c);
+    o->i[0] = store_row_int(r, 0);
+    o->i[1] = store_row_int(r, 1);
+    snprintf(o->text, sizeof o->text, "%s", store_row_text(r, 2));
+    ccz_span b = store_row_blob(r, 3);
+    o->blob_len = b.len;
+    if (b.len <= sizeof o->blob)
+        memcpy(o->blob, b.ptr, b.len);
+    o->null_text = store_row_text(r, 4) == NULL && store_row_text(r, 99) == NULL;
+    o->empty_blob_not_null = store_row_type(r, 5) == STORE_TYPE_BLOB &&
+                             store_row_blob(r, 5).len == 0;
+    o->i[2] = store_row_int(r, -1);
+    return CCZ_OK;
+}
+
+static void test_typed_roundtrip(void)
+{
+    store *s = NULL;
+    static const store_migration m[] = {
+        {1, "CREATE TABLE t (a INTEGER, b INTEGER, c TEXT, d BLOB, e TEXT, f BLOB)"}};
+    CHECK_OK(store_open(&s, ":memory:", m, 1));
+    const uint8_t blob[] = {0x00, 'a', 0x00, 0xff, 0x00};
+    const char *text = "it's \"quoted\"; -- not a comment";
+    CHECK_OK(store_exec(s, NULL, "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)",
+                        STORE_PARAMS(STORE_INT(INT64_MIN), STORE_INT(INT64_MAX), STORE_TEXT(text),
+                                     STORE_BLOB(blob, sizeof blob), STORE_TEXT(NULL),
+                                     STORE_BLOB(NULL, 0)),
+                        NULL, NULL));
+    typed_row o;
+    memset(&o, 0, sizeof o);
+    CHECK_OK(store_exec(s, NULL, "SELECT a, b, c, d, e, f FROM t", NULL, 0, read_typed, &o));
+    CHECK_INT(o.columns, 6);
+    CHECK(o.i[0] == INT64_MIN && o.i[1] == INT64_MAX && o.i[2] == 0);
+    CHECK_INT(o.t[0], STORE_TYPE_INT);
+    CHECK_INT(o.t[2], STORE_TYPE_TEXT);
+    CHECK_INT(o.t[3], STORE_TYPE_BLOB);
+    CHECK_INT(o.t[4], STORE_TYPE_NULL);
+    CHECK_STR(o.text, text);
+    CHECK_INT(o.blob_len, sizeof blob);
+    CHECK(memcmp(o.blob, blob, sizeof blob) == 0);
+    CHECK(o.null_text);
+    CHECK(o.empty_blob_not_null);
+    /* a parameter matches by value, NULs and all */
+    CHECK_INT(count(s, "SELECT count(*) FROM t WHERE d = x'006100ff00'"), 1);
+    store_close(s);
+}
+
+static void test_injection_shaped_key(void)
+{
+    store *s = NULL;
+    CHECK_OK(store_open(&s, ":memory:", NULL, 0));
+    const char *key = "x'); DROP TABLE store_kv; --";
+    const char *ns = "ns' OR '1'='1";
+    CHECK_OK(store_kv_put(s, ns, key, key, strlen(key), 0));
+    CHECK_OK(store_kv_put(s, "ns", "plain", "p", 1, 0));
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(store_kv_get(s, &b, ns, key));
+    CHECK_STR((const char *)b.ptr, key);
+    CHECK_INT(count(s, "SELECT count(*) FROM store_kv"), 2);
+    listing l = {0};
+    CHECK_OK(store_kv_list(s, ns, collect, &l));
+    CHECK_INT(l.n, 1);
+    CHECK(strncmp(l.keys[0], key, sizeof l.keys[0] - 1) == 0);
+    CHECK_STATUS(store_kv_get(s, &b, "ns", key), CCZ_ERR_NOT_FOUND);
+    CHECK_OK(store_kv_take(s, NULL, ns, key));
+    CHECK_INT(count(s, "SELECT count(*) FROM store_kv WHERE key = 'plain'"), 1);
+    ccz_buf_free(&b);
+    store_close(s);
+}
+
+/* ---- transactions ----------------------------------------------------------------------------*/
+
+typedef struct {
+    const char *id;
+    ccz_status result;
+    bool nested_fails;
+} tx_job;
+
+static ccz_status insert_then(store *s, void *payload)
+{
+    tx_job *j = payload;
+    CCZ_GUARD(store_exec(s, NULL, "INSERT INTO item (id, n) VALUES (?, 1)",
+                         STORE_PARAMS(STORE_TEXT(j->id)), NULL, NULL));
+    CCZ_GUARD(store_kv_put(s, "tx", j->id, "v", 1, 0));
+    return j->result;
+}
+
+static ccz_status outer_with_nested(store *s, void *payload)
+{
+    tx_job *j = payload;
+    tx_job inner = {"inner", j->nested_fails ? CCZ_ERR_POLICY_REJECTED : CCZ_OK, false};
+    CCZ_GUARD(store_exec(s, NULL, "INSERT INTO item (id, n) VALUES ('outer', 1)", NULL, 0, NULL,
+                         NULL));
+    ccz_status st = store_tx(s, insert_then, &inner);
+    if (st != (j->nested_fails ? CCZ_ERR_POLICY_REJECTED : CCZ_OK))
+        return CCZ_ERR_IO;
+    return CCZ_OK;
+}
+
+/* Takes a nonce and records a session in one transaction: both or neither. */
+static ccz_status take_and_record(store *s, void *payload)
+{
+    CCZ_GUARD(store_kv_take(s, NULL, "nonce", "n"));
+    return store_exec(s, NULL, "INSERT INTO item (id, n) VALUES (?, 0)",
+                      STORE_PARAMS(STORE_TEXT((const char *)payload)), NULL, NULL);
+}
+
+static void test_transactions(void)
+{
+    store *s = NULL;
+    CHECK_OK(store_open(&s, ":memory:", v1, CCZ_ARRAY_LEN(v1)));
+    tx_job ok = {"committed", CCZ_OK, false}, bad = {"undone", CCZ_ERR_POLICY_REJECTED, false};
+    CHECK_OK(store_tx(s, insert_then, &ok));
+    CHECK_STATUS(store_tx(s, insert_then, &bad), CCZ_ERR_POLICY_REJECTED);
+    CHECK_INT(count(s, "SELECT count(*) FROM item WHERE id = 'committed'"), 1);
+    CHECK_INT(count(s, "SELECT count(*) FROM item WHERE id = 'undone'"), 0);
+    CHECK_INT(count(s, "SELECT count(*) FROM store_kv WHERE ns = 'tx'"), 1);
+    /* a nested transaction that fails rolls back alone */
+    tx_job nest = {"", CCZ_OK, true};
+    CHECK_OK(store_tx(s, outer_with_nested, &nest));
+    CHECK_INT(count(s, "SELECT count(*) FROM item WHERE id = 'outer'"), 1);
+    CHECK_INT(count(s, "SELECT count(*) FROM item WHERE id = 'inner'"), 0);
+    CHECK_INT(count(s, "SELECT count(*) FROM store_kv WHERE key = 'inner'"), 0);
+    /* a take and an insert commit together, or neither happens */
+    CHECK_OK(store_kv_put(s, "nonce", "n", "1", 1, 0));
+    CHECK_STATUS(store_tx(s, take_and_record, "committed"), CCZ_ERR_EXISTS);
+    CHECK_INT(count(s, "SELECT count(*) FROM store_kv WHERE ns = 'nonce'"), 1); /* not used up */
+    CHECK_OK(store_tx(s, take_and_record, "session-1"));
+    CHECK_STATUS(store_tx(s, take_and_record, "session-2"), CCZ_ERR_NOT_FOUND);
+    CHECK_INT(count(s, "SELECT count(*) FROM item WHERE id LIKE 'session-%'"), 1);
+    store_close(s);
+}
+
+/* ---- threads ---------------------------------------------------------------------------------*/
+
+#define THREADS 4
+#define PER_THREAD 60
+
+static atomic_int taken[THREADS][PER_THREAD];
+static atomic_int wrong_value, errors;
+
+typedef struct {
+    store *s;
+    int id;
+} worker;
+
+static void key_of(char *out, size_t n, int t, int j)
+{
+    snprintf(out, n, "t%d-%d", t, j);
+}
+
+static void take_one(store *s, int t, int j, ccz_buf *b)
+{
+    char key[32];
+    key_of(key, sizeof key, t, j);
+    ccz_buf_reset(b);
+    ccz_status st = store_kv_take(s, b, "nonce", key);
+    if (st == CCZ_OK) {
+        atomic_fetch_add(&taken[t][j], 1);
+        if (b->len != strlen(key) || memcmp(b->ptr, key, b->len) != 0)
+            atomic_fetch_add(&wrong_value, 1);
+    } else if (st != CCZ_ERR_NOT_FOUND) {
+        atomic_fetch_add(&errors, 1);
+    }
+}
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    ccz_buf b = CCZ_BUF_INIT;
+    char key[32];
+    for (int j = 0; j < PER_THREAD; j++) {
+        key_of(key, sizeof key, w->id, j);
+        if (store_kv_put(w->s, "nonce", key, key, strlen(key), 0) != CCZ_OK)
+            atomic_fetch_add(&errors, 1);
+        /* race the others for the keys put so far, each thread in its own order */
+        for (int t = 0; t < THREADS; t++)
+            take_one(w->s, (t + w->id) % THREADS, j, &b);
+    }
+    ccz_buf_free(&b);
+    return NULL;
+}
+
+static void test_threads_share_a_handle(void)
+{
+    store *s = NULL;
+    CHECK_OK(store_open(&s, db_path("threads.db"), NULL, 0));
+    pthread_t th[THREADS];
+    worker w[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (worker){s, i};
+        CHECK_INT(pthread_create(&th[i], NULL, work, &w[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(th[i], NULL);
+    /* whatever no thread got to is taken now: every key exactly once in all */
+    ccz_buf b = CCZ_BUF_INIT;
+    for (int t = 0; t < THREADS; t++)
+        for (int j = 0; j < PER_THREAD; j++)
+            take_one(s, t, j, &b);
+    int once = 0;
+    for (int t = 0; t < THREADS; t++)
+        for (int j = 0; j < PER_THREAD; j++)
+            once += atomic_load(&taken[t][j]) == 1;
+    CHECK_INT(once, THREADS * PER_THREAD);
+    CHECK_INT(atomic_load(&wrong_value), 0);
+    CHECK_INT(atomic_load(&errors), 0);
+    CHECK_INT(count(s, "SELECT count(*) FROM store_kv"), 0);
+    ccz_buf_free(&b);
+    store_close(s);
+}
+
+/* Two handles on one file, as two processes would have: a take through one is seen by the
+ * other, and a write waits for the other's transaction instead of failing. */
+typedef struct {
+    store *other;
+    ccz_status seen;
+} cross;
+
+static ccz_status write_while_other_waits(store *s, void *payload)
+{
+    (void)s;
+    cross *c = payload;
+    /* the other handle cannot write now: its busy timeout would wait, so only read */
+    ccz_buf b = CCZ_BUF_INIT;
+    c->seen = store_kv_get(c->other, &b, "nonce", "shared");
+    ccz_buf_free(&b);
+    return store_kv_put(s, "nonce", "inside", "1", 1, 0);
+}
+
+static void test_two_handles(void)
+{
+    const char *path = db_path("two.db");
+    store *a = NULL, *b = NULL;
+    CHECK_OK(store_open(&a, path, NULL, 0));
+    CHECK_OK(store_open(&b, path, NULL, 0));
+    CHECK_OK(store_kv_put(a, "nonce", "shared", "s", 1, 0));
+    cross c = {b, CCZ_ERR_IO};
+    CHECK_OK(store_tx(a, write_while_other_waits, &c));
+    CHECK_STATUS(c.seen, CCZ_OK); /* readers are not blocked by a writer (WAL) */
+    CHECK_OK(store_kv_take(b, NULL, "nonce", "shared"));
+    CHECK_STATUS(store_kv_take(a, NULL, "nonce", "shared"), CCZ_ERR_NOT_FOUND);
+    CHECK_OK(store_kv_take(b, NULL, "nonce", "inside"));
+    store_close(b);
+    store_close(a);
+}
+
+/* ---- SQLite settings and the file ------------------------------------------------------------*/
+
+typedef struct {
+    char text[16];
+    int64_t i;
+} pragma;
+
+static ccz_status read_pragma(const store_row *r, void *payload)
+{
+    pragma *p = payload;
+    snprintf(p->text, sizeof p->text, "%s", store_row_text(r, 0) ? store_row_text(r, 0) : "");
+    p->i = store_row_int(r, 0);
+    return CCZ_OK;
+}
+
+static void test_durability_settings(void)
+{
+    store *s = NULL;
+    CHECK_OK(store_open(&s, db_path("pragmas.db"), NULL, 0));
+    pragma p;
+    CHECK_OK(store_exec(s, NULL, "PRAGMA journal_mode", NULL, 0, read_pragma, &p));
+    CHECK_STR(p.text, "wal");
+    CHECK_OK(store_exec(s, NULL, "PRAGMA synchronous", NULL, 0, read_pragma, &p));
+    CHECK_INT(p.i, 2); /* FULL: the WAL is synced at every commit */
+    CHECK_OK(store_exec(s, NULL, "PRAGMA foreign_keys", NULL, 0, read_pragma, &p));
+    CHECK_INT(p.i, 1);
+    CHECK_OK(store_exec(s, NULL, "PRAGMA secure_delete", NULL, 0, read_pragma, &p));
+    CHECK_INT(p.i, 1);
+    CHECK_OK(store_exec(s, NULL, "PRAGMA busy_timeout", NULL, 0, read_pragma, &p));
+    CHECK_INT(p.i, 5000);
+    CHECK_OK(store_exec(s, NULL, "PRAGMA application_id", NULL, 0, read_pragma, &p));
+    CHECK_INT(p.i, 0x63637a53);
+    store_close(s);
+}
+
+static void test_file_mode(void)
+{
+    const char *path = db_path("private.db");
+    mode_t old = umask(0); /* even with a permissive umask */
+    store *s = NULL;
+    CHECK_OK(store_open(&s, path, NULL, 0));
+    CHECK_OK(store_kv_put(s, "secret", "k", "v", 1, 0));
+    umask(old);
+    struct stat st;
+    CHECK_INT(stat(path, &st), 0);
+    CHECK_INT(st.st_mode & 0777, 0600);
+    char wal[4200];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    CHECK_INT(stat(wal, &st), 0); /* open, written: the log exists */
+    CHECK_INT(st.st_mode & 0777, 0600);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    CHECK_INT(stat(wal, &st), 0);
+    CHECK_INT(st.st_mode & 0777, 0600);
+    store_close(s);
+}
+
+/* ---- SQLite out of memory -------------------------------------------------------------------
+ * SQLite's allocator replaced by one that fails its N-th allocation, for N across a whole
+ * session (open with migrations, writes, reads, a transaction, close): every run ends in
+ * CCZ_OK (SQLite tolerated it) or CCZ_ERR_NOMEM, and nothing leaks (the ASan pass) or crashes. */
+
+static sqlite3_mem_methods real_mem;
+static atomic_long sq_seen, sq_fail_at, sq_failed;
+
+static bool sq_fail_now(void)
+{
+    long k = atomic_fetch_add(&sq_seen, 1) + 1;
+    if (k != atomic_load(&sq_fail_at))
+        return false;
+    atomic_fetch_add(&sq_failed, 1);
+    return true;
+}
+
+static void *sq_malloc(int n)
+{
+    return sq_fail_now() ? NULL : real_mem.xMalloc(n);
+}
+
+static void *sq_realloc(void *p, int n)
+{
+    return sq_fail_now() ? NULL : real_mem.xRealloc(p, n);
+}
+
+static ccz_status oom_tx(store *s, void *payload)
+{
+    (void)payload;
+    CCZ_GUARD(store_kv_take(s, NULL, "nonce", "n"));
+    return store_exec(s, NULL, "INSERT INTO item (id, n) VALUES (?, ?)",
+                      STORE_PARAMS(STORE_TEXT("s"), STORE_INT(1)), NULL, NULL);
+}
+
+static ccz_status oom_session(const char *path)
+{
+    store *s = NULL;
+    ccz_buf b = CCZ_BUF_INIT;
+    ccz_status st = store_open(&s, path, v2, CCZ_ARRAY_LEN(v2));
+    if (st == CCZ_OK)
+        st = store_kv_put(s, "nonce", "n", "value", 5, 0);
+    if (st == CCZ_OK)
+        st = store_kv_get(s, &b, "nonce", "n");
+    if (st == CCZ_OK)
+        st = store_tx(s, oom_tx, NULL);
+    if (st == CCZ_OK) {
+        listing l = {0};
+        st = store_kv_list(s, "nonce", collect, &l);
+    }
+    ccz_buf_free(&b);
+    store_close(s);
+    return st;
+}
+
+static void remove_db(const char *path)
+{
+    char p[4200];
+    remove(path);
+    snprintf(p, sizeof p, "%s-wal", path);
+    remove(p);
+    snprintf(p, sizeof p, "%s-shm", path);
+    remove(p);
+}
+
+static void test_sqlite_out_of_memory(void)
+{
+    CHECK_INT(sqlite3_shutdown(), SQLITE_OK);
+    CHECK_INT(sqlite3_config(SQLITE_CONFIG_GETMALLOC, &real_mem), SQLITE_OK);
+    sqlite3_mem_methods failing = real_mem;
+    failing.xMalloc = sq_malloc;
+    failing.xRealloc = sq_realloc;
+    CHECK_INT(sqlite3_config(SQLITE_CONFIG_MALLOC, &failing), SQLITE_OK);
+    ccz_log_set_level(CCZ_LOG_OFF);
+    /* a file costs fsyncs (synchronous=FULL): fewer positions there */
+    const char *paths[] = {":memory:", db_path("oom.db")};
+    const long cap[] = {300, 40};
+    for (size_t p = 0; p < CCZ_ARRAY_LEN(paths); p++) {
+        atomic_store(&sq_fail_at, 0);
+        atomic_store(&sq_seen, 0);
+        CHECK_OK(oom_session(paths[p]));
+        remove_db(paths[p]);
+        long total = atomic_load(&sq_seen), positions = total < cap[p] ? total : cap[p];
+        CHECK(total > 100);
+        int bad = 0, nomem = 0;
+        for (long k = 0; k < positions; k++) {
+            atomic_store(&sq_seen, 0);
+            atomic_store(&sq_failed, 0);
+            atomic_store(&sq_fail_at, 1 + k * total / positions);
+            ccz_status st = oom_session(paths[p]);
+            remove_db(paths[p]);
+            nomem += st == CCZ_ERR_NOMEM;
+            if (st != CCZ_OK && st != CCZ_ERR_NOMEM && bad++ < 5)
+                fprintf(stderr, "%s: allocation %ld of %ld failed: %s (%s)\n", paths[p],
+                        1 + k * total / positions, total, ccz_status_name(st),
+                        ccz_error_detail());
+        }
+        CHECK_INT(bad, 0);
+        CHECK(nomem > 0);
+    }
+    ccz_log_set_level(CCZ_LOG_WARN);
+    atomic_store(&sq_fail_at, 0);
+    CHECK_INT(sqlite3_shutdown(), SQLITE_OK);
+    CHECK_INT(sqlite3_config(SQLITE_CONFIG_MALLOC, &real_mem), SQLITE_OK);
+}
+
+TEST_MAIN(T(test_migrations_applied_once), T(test_failed_migration_rolls_back), T(test_migration_ddl),
+          T(test_bad_migration_list), T(test_state_survives_restart),
+          T(test_newer_schema_refused), T(test_missing_directory), T(test_not_a_store),
+          T(test_put_get_replace_delete), T(test_bad_names), T(test_take_single_use),
+          T(test_expiry_with_clock), T(test_purge), T(test_list_order), T(test_constraints),
+          T(test_exec_rejects), T(test_typed_roundtrip), T(test_injection_shaped_key),
+          T(test_transactions), T(test_threads_share_a_handle), T(test_two_handles),
+          T(test_durability_settings), T(test_file_mode), T(test_sqlite_out_of_memory))
