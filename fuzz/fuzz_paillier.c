@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t keylen = nl ? (size_t)(nl - text) : size;
     ccz_paillier_pub *pk = NULL;
     ccz_paillier_key *k = NULL;
-    if (ccz_paillier_load_json(text, keylen, &pk, &k) == CCZ_OK) {
+    if (ccz_paillier_load_json(&pk, &k, text, keylen) == CCZ_OK) {
         mpz_t a, b, c, m;
         mpz_inits(a, b, c, m, NULL);
         char *line = nl ? nl + 1 : NULL, *next;
@@ -35,12 +35,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (line[0] == '{' || line[0] == '[') { /* an encrypted number as JSON */
                 ccz_paillier_number x;
                 ccz_paillier_number_init(&x);
-                if (ccz_paillier_number_from_json(pk, &x, line, strlen(line)) == CCZ_OK && k) {
+                if (ccz_paillier_number_from_json(&x, pk, line, strlen(line)) == CCZ_OK && k) {
                     ccz_paillier_encoded e;
                     ccz_paillier_encoded_init(&e);
                     double d;
-                    if (ccz_paillier_decrypt_encoded(k, &e, &x) == CCZ_OK)
-                        (void)!ccz_paillier_decode_double(pk, &e, &d);
+                    if (ccz_paillier_decrypt_encoded(&e, k, &x) == CCZ_OK)
+                        (void)!ccz_paillier_decode_double(&d, pk, &e);
                     ccz_paillier_encoded_clear(&e);
                 }
                 ccz_paillier_number_clear(&x);
@@ -48,22 +48,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             if (mpz_set_str(a, line, 10) != 0)
                 continue;
-            (void)!ccz_paillier_add(pk, c, a, a);
+            (void)!ccz_paillier_add(c, pk, a, a);
             mpz_set_si(b, -3);
-            (void)!ccz_paillier_mul_plain(pk, c, a, b);
-            if (k && ccz_paillier_decrypt(k, m, a) == CCZ_OK) {
+            (void)!ccz_paillier_mul_plain(c, pk, a, b);
+            if (k && ccz_paillier_decrypt(m, k, a) == CCZ_OK) {
                 ccz_paillier_encoded e;
                 ccz_paillier_encoded_init(&e);
                 mpz_set(e.mantissa, m);
-                (void)!ccz_paillier_decode_mpz(pk, &e, b);
+                (void)!ccz_paillier_decode_mpz(b, pk, &e);
                 ccz_paillier_encoded_clear(&e);
             }
             /* as a value: encode, and with a private key the round trip must hold */
             ccz_paillier_encoded e;
             ccz_paillier_encoded_init(&e);
-            if (ccz_paillier_encode_mpz(pk, &e, a) == CCZ_OK && k &&
-                ccz_paillier_encrypt(pk, c, e.mantissa) == CCZ_OK) {
-                if (ccz_paillier_decrypt(k, m, c) != CCZ_OK || mpz_cmp(m, e.mantissa) != 0)
+            if (ccz_paillier_encode_mpz(&e, pk, a) == CCZ_OK && k &&
+                ccz_paillier_encrypt(c, pk, e.mantissa) == CCZ_OK) {
+                if (ccz_paillier_decrypt(m, k, c) != CCZ_OK || mpz_cmp(m, e.mantissa) != 0)
                     abort();
             }
             ccz_paillier_encoded_clear(&e);

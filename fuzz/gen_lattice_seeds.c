@@ -22,9 +22,9 @@ int main(int argc, char **argv)
         return 2;
     }
     for (int i = 0; i < 2; i++) {
-        ccz_he_params p;
+        ccz_lattice_params p;
         memset(&p, 0, sizeof p);
-        p.scheme = i ? CCZ_HE_CKKS : CCZ_HE_BFV;
+        p.scheme = i ? CCZ_LATTICE_CKKS : CCZ_LATTICE_BFV;
         p.log_n = 10;
         p.n_primes = 3;
         p.coeff_bits[0] = 30;
@@ -33,49 +33,50 @@ int main(int argc, char **argv)
         p.plain_modulus = 12289;
         p.scale = 0x1p20;
         p.no_security_check = true; /* small, for speed: not secure */
-        ccz_he_context *ctx;
-        ccz_he_secret_key *sk;
-        ccz_he_public_key *pk;
-        ccz_he_relin_keys *rk;
-        ccz_he_galois_keys *gk;
-        ccz_he_plaintext *pt;
-        ccz_he_ciphertext *ct;
+        ccz_lattice_context *ctx;
+        ccz_lattice_secret_key *sk;
+        ccz_lattice_public_key *pk;
+        ccz_lattice_relin_keys *rk;
+        ccz_lattice_galois_keys *gk;
+        ccz_lattice_plaintext *pt;
+        ccz_lattice_ciphertext *ct;
         int steps[] = {1};
-        if (ccz_he_context_new(&ctx, &p) || ccz_he_keygen(ctx, &sk, &pk) ||
-            ccz_he_relin_keygen(ctx, sk, &rk) || ccz_he_galois_keygen(ctx, sk, steps, 1, true, &gk) ||
-            ccz_he_plaintext_new(ctx, &pt) || ccz_he_ciphertext_new(ctx, &ct)) {
+        if (ccz_lattice_context_new(&ctx, &p) || ccz_lattice_keygen(&sk, &pk, ctx) ||
+            ccz_lattice_relin_keygen(&rk, ctx, sk) ||
+            ccz_lattice_galois_keygen(&gk, ctx, sk, steps, 1, true) ||
+            ccz_lattice_plaintext_new(&pt, ctx) || ccz_lattice_ciphertext_new(&ct, ctx)) {
             fprintf(stderr, "%s\n", ccz_error_detail());
             return 1;
         }
         const char *pre = i ? "ckks" : "bfv";
         char name[64];
         ccz_buf b = CCZ_BUF_INIT;
-#define SAVE(fn, obj, what)                                                                   \
-    do {                                                                                       \
-        b.len = 0;                                                                             \
-        if (fn(obj, &b) == CCZ_OK) {                                                           \
-            snprintf(name, sizeof name, "%s-%s", pre, what);                                   \
-            put(argv[1], name, &b);                                                            \
-        }                                                                                      \
+#define SAVE(fn, obj, what)                                                                        \
+    do {                                                                                           \
+        b.len = 0;                                                                                 \
+        if (fn(&b, obj) == CCZ_OK) {                                                               \
+            snprintf(name, sizeof name, "%s-%s", pre, what);                                       \
+            put(argv[1], name, &b);                                                                \
+        }                                                                                          \
     } while (0)
-        SAVE(ccz_he_params_save, ctx, "params");
-        SAVE(ccz_he_secret_key_save, sk, "secret-key");
-        SAVE(ccz_he_public_key_save, pk, "public-key");
+        SAVE(ccz_lattice_params_save, ctx, "params");
+        SAVE(ccz_lattice_secret_key_save, sk, "secret-key");
+        SAVE(ccz_lattice_public_key_save, pk, "public-key");
         if (i) {
             double v[4] = {1.5, -2, 0.25, 3};
-            (void)!ccz_ckks_encode_real(ctx, pt, v, 4, p.scale, 0);
+            (void)!ccz_lattice_ckks_encode_real(pt, ctx, v, 4, p.scale, 0);
         } else {
             uint64_t v[4] = {1, 2, 3, 12288};
-            (void)!ccz_bfv_encode(ctx, pt, v, 4);
+            (void)!ccz_lattice_bfv_encode(pt, ctx, v, 4);
         }
-        SAVE(ccz_he_plaintext_save, pt, "plaintext");
-        (void)!ccz_he_encrypt(ctx, pk, pt, ct);
-        SAVE(ccz_he_ciphertext_save, ct, "ciphertext");
-        (void)!ccz_he_mul(ctx, ct, ct, ct, NULL); /* three components */
-        SAVE(ccz_he_ciphertext_save, ct, "ciphertext3");
+        SAVE(ccz_lattice_plaintext_save, pt, "plaintext");
+        (void)!ccz_lattice_encrypt(ct, ctx, pk, pt);
+        SAVE(ccz_lattice_ciphertext_save, ct, "ciphertext");
+        (void)!ccz_lattice_mul(ct, ctx, ct, ct, NULL); /* three components */
+        SAVE(ccz_lattice_ciphertext_save, ct, "ciphertext3");
         if (i == 0) { /* the key-switching keys are large: one context is enough */
-            SAVE(ccz_he_relin_keys_save, rk, "relin-keys");
-            SAVE(ccz_he_galois_keys_save, gk, "galois-keys");
+            SAVE(ccz_lattice_relin_keys_save, rk, "relin-keys");
+            SAVE(ccz_lattice_galois_keys_save, gk, "galois-keys");
         }
         ccz_buf_free(&b);
     }

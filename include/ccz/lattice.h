@@ -16,199 +16,226 @@
 extern "C" {
 #endif
 
-typedef enum { CCZ_HE_BFV = 1, CCZ_HE_CKKS = 2 } ccz_he_scheme;
+typedef enum { CCZ_LATTICE_BFV = 1, CCZ_LATTICE_CKKS = 2 } ccz_lattice_scheme;
 
-#define CCZ_HE_MAX_PRIMES 32
+#define CCZ_LATTICE_MAX_PRIMES 32
 
 /* Parameters. coeff_bits (or coeff_primes) is the modulus chain: data primes first, the last one
  * the special prime used only for key switching (as SEAL's coeff_modulus). */
 typedef struct {
-    ccz_he_scheme scheme;
+    ccz_lattice_scheme scheme;
     unsigned log_n;                          /* N = 2^log_n: 12 to 15 for 4096..32768 */
     unsigned n_primes;                       /* length of the chain, special prime included */
-    unsigned coeff_bits[CCZ_HE_MAX_PRIMES];  /* bit sizes, primes found = 1 mod 2N, or */
-    uint64_t coeff_primes[CCZ_HE_MAX_PRIMES];/* explicit primes (used when [0] is non-zero) */
+    unsigned coeff_bits[CCZ_LATTICE_MAX_PRIMES];   /* bit sizes, primes found = 1 mod 2N, or */
+    uint64_t coeff_primes[CCZ_LATTICE_MAX_PRIMES]; /* explicit primes (used when [0] is non-zero) */
     uint64_t plain_modulus;                  /* BFV: t (a prime = 1 mod 2N for batching) */
     double scale;                            /* CKKS: the default scale (e.g. 2^40) */
     bool no_security_check;                  /* allow moduli beyond the 128-bit table */
-} ccz_he_params;
+} ccz_lattice_params;
 
 /* Presets within the HomomorphicEncryption.org 128-bit classical security table (SEAL's
  * defaults): BFV with t = a 20-bit batching prime; CKKS with 60-bit outer primes and 40-bit (N
  * 8192) or 50-bit (N 16384, 32768) inner primes. */
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_preset(ccz_he_params *p, ccz_he_scheme scheme,
-                                              unsigned log_n);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_preset(ccz_lattice_params *p,
+                                                    ccz_lattice_scheme scheme, unsigned log_n);
 /* The largest total coefficient-modulus size (bits) for 128-bit security at 2^log_n (0 if none:
  * 4096: 109, 8192: 218, 16384: 438, 32768: 881). */
-CCZ_API unsigned ccz_he_max_bits_128(unsigned log_n);
+CCZ_API unsigned ccz_lattice_max_bits_128(unsigned log_n);
 
-typedef struct ccz_he_context ccz_he_context;
+typedef struct ccz_lattice_context ccz_lattice_context;
 
 /* Validates the parameters (a clear error names what is wrong), finds the primes and builds the
  * tables. */
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_context_new(ccz_he_context **out, const ccz_he_params *p);
-CCZ_API void ccz_he_context_free(ccz_he_context *ctx);
-CCZ_API const ccz_he_params *ccz_he_context_params(const ccz_he_context *ctx);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_context_new(ccz_lattice_context **out,
+                                                         const ccz_lattice_params *p);
+CCZ_API void ccz_lattice_context_free(ccz_lattice_context *ctx);
+CCZ_API const ccz_lattice_params *ccz_lattice_context_params(const ccz_lattice_context *ctx);
 /* The primes in use (data primes then the special prime); *count gets their number. */
-CCZ_API const uint64_t *ccz_he_context_primes(const ccz_he_context *ctx, unsigned *count);
-CCZ_API size_t ccz_he_slots(const ccz_he_context *ctx); /* BFV: N, CKKS: N/2 */
+CCZ_API const uint64_t *ccz_lattice_context_primes(unsigned *count, const ccz_lattice_context *ctx);
+CCZ_API size_t ccz_lattice_slots(const ccz_lattice_context *ctx); /* BFV: N, CKKS: N/2 */
 /* Data primes: the top level of fresh ciphertexts. */
-CCZ_API unsigned ccz_he_max_level(const ccz_he_context *ctx);
+CCZ_API unsigned ccz_lattice_max_level(const ccz_lattice_context *ctx);
 
 /* ---- keys --------------------------------------------------------------------------------*/
 
-typedef struct ccz_he_secret_key ccz_he_secret_key;
-typedef struct ccz_he_public_key ccz_he_public_key;
-typedef struct ccz_he_relin_keys ccz_he_relin_keys;
-typedef struct ccz_he_galois_keys ccz_he_galois_keys;
+typedef struct ccz_lattice_secret_key ccz_lattice_secret_key;
+typedef struct ccz_lattice_public_key ccz_lattice_public_key;
+typedef struct ccz_lattice_relin_keys ccz_lattice_relin_keys;
+typedef struct ccz_lattice_galois_keys ccz_lattice_galois_keys;
 
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_keygen(const ccz_he_context *ctx, ccz_he_secret_key **sk,
-                                              ccz_he_public_key **pk);
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_relin_keygen(const ccz_he_context *ctx,
-                                                    const ccz_he_secret_key *sk,
-                                                    ccz_he_relin_keys **out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_keygen(ccz_lattice_secret_key **sk,
+                                                    ccz_lattice_public_key **pk,
+                                                    const ccz_lattice_context *ctx);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_relin_keygen(ccz_lattice_relin_keys **out,
+                                                          const ccz_lattice_context *ctx,
+                                                          const ccz_lattice_secret_key *sk);
 /* Keys for rotations by the given steps (row rotations for BFV, slot rotations for CKKS;
  * negative steps rotate right) and, with conjugate, for the row swap / complex conjugation. */
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_galois_keygen(const ccz_he_context *ctx,
-                                                     const ccz_he_secret_key *sk,
-                                                     const int *steps, size_t n_steps,
-                                                     bool conjugate, ccz_he_galois_keys **out);
-CCZ_API void ccz_he_secret_key_free(ccz_he_secret_key *k); /* wiped */
-CCZ_API void ccz_he_public_key_free(ccz_he_public_key *k);
-CCZ_API void ccz_he_relin_keys_free(ccz_he_relin_keys *k);
-CCZ_API void ccz_he_galois_keys_free(ccz_he_galois_keys *k);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_galois_keygen(ccz_lattice_galois_keys **out,
+                                                           const ccz_lattice_context *ctx,
+                                                           const ccz_lattice_secret_key *sk,
+                                                           const int *steps, size_t n_steps,
+                                                           bool conjugate);
+CCZ_API void ccz_lattice_secret_key_free(ccz_lattice_secret_key *k); /* wiped */
+CCZ_API void ccz_lattice_public_key_free(ccz_lattice_public_key *k);
+CCZ_API void ccz_lattice_relin_keys_free(ccz_lattice_relin_keys *k);
+CCZ_API void ccz_lattice_galois_keys_free(ccz_lattice_galois_keys *k);
 
 /* ---- plaintexts and ciphertexts -----------------------------------------------------------*/
 
-typedef struct ccz_he_plaintext ccz_he_plaintext;
-typedef struct ccz_he_ciphertext ccz_he_ciphertext;
+typedef struct ccz_lattice_plaintext ccz_lattice_plaintext;
+typedef struct ccz_lattice_ciphertext ccz_lattice_ciphertext;
 
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_plaintext_new(const ccz_he_context *ctx,
-                                                     ccz_he_plaintext **out);
-CCZ_API void ccz_he_plaintext_free(ccz_he_plaintext *p);
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_ciphertext_new(const ccz_he_context *ctx,
-                                                      ccz_he_ciphertext **out);
-CCZ_API void ccz_he_ciphertext_free(ccz_he_ciphertext *c);
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_ciphertext_copy(ccz_he_ciphertext *dst,
-                                                       const ccz_he_ciphertext *src);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_plaintext_new(ccz_lattice_plaintext **out,
+                                                           const ccz_lattice_context *ctx);
+CCZ_API void ccz_lattice_plaintext_free(ccz_lattice_plaintext *p);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ciphertext_new(ccz_lattice_ciphertext **out,
+                                                            const ccz_lattice_context *ctx);
+CCZ_API void ccz_lattice_ciphertext_free(ccz_lattice_ciphertext *c);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ciphertext_copy(ccz_lattice_ciphertext *dst,
+                                                             const ccz_lattice_ciphertext *src);
 /* Data primes the ciphertext still has (drops by one per rescale / modulus switch). */
-CCZ_API unsigned ccz_he_ciphertext_level(const ccz_he_ciphertext *c);
-CCZ_API double ccz_he_ciphertext_scale(const ccz_he_ciphertext *c); /* CKKS */
+CCZ_API unsigned ccz_lattice_ciphertext_level(const ccz_lattice_ciphertext *c);
+CCZ_API double ccz_lattice_ciphertext_scale(const ccz_lattice_ciphertext *c); /* CKKS */
 
 /* BFV batch encoding: values (each < t) into the 2 x N/2 slot matrix (row-major); fewer values
  * leave the rest 0. Decoding gives N values. */
-CCZ_API CCZ_NODISCARD ccz_status ccz_bfv_encode(const ccz_he_context *ctx, ccz_he_plaintext *pt,
-                                               const uint64_t *values, size_t count);
-CCZ_API CCZ_NODISCARD ccz_status ccz_bfv_decode(const ccz_he_context *ctx,
-                                               const ccz_he_plaintext *pt, uint64_t *values);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_bfv_encode(ccz_lattice_plaintext *pt,
+                                                        const ccz_lattice_context *ctx,
+                                                        const uint64_t *values, size_t count);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_bfv_decode(uint64_t *values,
+                                                        const ccz_lattice_context *ctx,
+                                                        const ccz_lattice_plaintext *pt);
 
 /* CKKS encoding of up to N/2 complex (or real) values at a scale, at a level (0: the top). */
-CCZ_API CCZ_NODISCARD ccz_status ccz_ckks_encode(const ccz_he_context *ctx, ccz_he_plaintext *pt,
-                                                const double complex *values, size_t count,
-                                                double scale, unsigned level);
-CCZ_API CCZ_NODISCARD ccz_status ccz_ckks_encode_real(const ccz_he_context *ctx,
-                                                     ccz_he_plaintext *pt, const double *values,
-                                                     size_t count, double scale, unsigned level);
-CCZ_API CCZ_NODISCARD ccz_status ccz_ckks_decode(const ccz_he_context *ctx,
-                                                const ccz_he_plaintext *pt,
-                                                double complex *values);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ckks_encode(ccz_lattice_plaintext *pt,
+                                                         const ccz_lattice_context *ctx,
+                                                         const double complex *values, size_t count,
+                                                         double scale, unsigned level);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ckks_encode_real(ccz_lattice_plaintext *pt,
+                                                              const ccz_lattice_context *ctx,
+                                                              const double *values, size_t count,
+                                                              double scale, unsigned level);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ckks_decode(double complex *values,
+                                                         const ccz_lattice_context *ctx,
+                                                         const ccz_lattice_plaintext *pt);
 
 /* Bits of precision of got against want: -log2 of the largest absolute error (99 when exact). */
-CCZ_API double ccz_ckks_precision_bits(const double complex *want, const double complex *got,
-                                      size_t n);
+CCZ_API double ccz_lattice_ckks_precision_bits(const double complex *want,
+                                               const double complex *got, size_t n);
 
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_encrypt(const ccz_he_context *ctx,
-                                               const ccz_he_public_key *pk,
-                                               const ccz_he_plaintext *pt, ccz_he_ciphertext *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_encrypt(ccz_lattice_ciphertext *out,
+                                                     const ccz_lattice_context *ctx,
+                                                     const ccz_lattice_public_key *pk,
+                                                     const ccz_lattice_plaintext *pt);
 /* Symmetric encryption with the secret key (less noise). */
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_encrypt_sk(const ccz_he_context *ctx,
-                                                  const ccz_he_secret_key *sk,
-                                                  const ccz_he_plaintext *pt,
-                                                  ccz_he_ciphertext *out);
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_decrypt(const ccz_he_context *ctx,
-                                               const ccz_he_secret_key *sk,
-                                               const ccz_he_ciphertext *ct, ccz_he_plaintext *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_encrypt_sk(ccz_lattice_ciphertext *out,
+                                                        const ccz_lattice_context *ctx,
+                                                        const ccz_lattice_secret_key *sk,
+                                                        const ccz_lattice_plaintext *pt);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_decrypt(ccz_lattice_plaintext *out,
+                                                     const ccz_lattice_context *ctx,
+                                                     const ccz_lattice_secret_key *sk,
+                                                     const ccz_lattice_ciphertext *ct);
 /* BFV: bits of noise budget left (0: decryption is no longer guaranteed). */
-CCZ_API CCZ_NODISCARD ccz_status ccz_bfv_noise_budget(const ccz_he_context *ctx,
-                                                     const ccz_he_secret_key *sk,
-                                                     const ccz_he_ciphertext *ct, int *bits);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_bfv_noise_budget(int *bits,
+                                                              const ccz_lattice_context *ctx,
+                                                              const ccz_lattice_secret_key *sk,
+                                                              const ccz_lattice_ciphertext *ct);
 
 /* ---- evaluation (out may alias an input) ---------------------------------------------------*/
 
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_add(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                                           const ccz_he_ciphertext *a,
-                                           const ccz_he_ciphertext *b);
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_sub(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                                           const ccz_he_ciphertext *a,
-                                           const ccz_he_ciphertext *b);
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_add_plain(const ccz_he_context *ctx,
-                                                 ccz_he_ciphertext *out,
-                                                 const ccz_he_ciphertext *a,
-                                                 const ccz_he_plaintext *p);
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_mul_plain(const ccz_he_context *ctx,
-                                                 ccz_he_ciphertext *out,
-                                                 const ccz_he_ciphertext *a,
-                                                 const ccz_he_plaintext *p);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_add(ccz_lattice_ciphertext *out,
+                                                 const ccz_lattice_context *ctx,
+                                                 const ccz_lattice_ciphertext *a,
+                                                 const ccz_lattice_ciphertext *b);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_sub(ccz_lattice_ciphertext *out,
+                                                 const ccz_lattice_context *ctx,
+                                                 const ccz_lattice_ciphertext *a,
+                                                 const ccz_lattice_ciphertext *b);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_add_plain(ccz_lattice_ciphertext *out,
+                                                       const ccz_lattice_context *ctx,
+                                                       const ccz_lattice_ciphertext *a,
+                                                       const ccz_lattice_plaintext *p);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_mul_plain(ccz_lattice_ciphertext *out,
+                                                       const ccz_lattice_context *ctx,
+                                                       const ccz_lattice_ciphertext *a,
+                                                       const ccz_lattice_plaintext *p);
 /* Product of two ciphertexts, relinearized back to two components. */
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_mul(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                                           const ccz_he_ciphertext *a,
-                                           const ccz_he_ciphertext *b,
-                                           const ccz_he_relin_keys *rk);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_mul(ccz_lattice_ciphertext *out,
+                                                 const ccz_lattice_context *ctx,
+                                                 const ccz_lattice_ciphertext *a,
+                                                 const ccz_lattice_ciphertext *b,
+                                                 const ccz_lattice_relin_keys *rk);
 /* Drops the last data prime, keeping the value: BFV scales by Q'/Q with rounding (later
  * operations are cheaper); CKKS just drops it (the scale is unchanged), to bring a ciphertext to
  * another's level. */
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_mod_switch(const ccz_he_context *ctx,
-                                                  ccz_he_ciphertext *c);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_mod_switch(ccz_lattice_ciphertext *c,
+                                                        const ccz_lattice_context *ctx);
 /* CKKS: divides by the last data prime (the scale drops by it). */
-CCZ_API CCZ_NODISCARD ccz_status ccz_ckks_rescale(const ccz_he_context *ctx,
-                                                 ccz_he_ciphertext *c);
-CCZ_API CCZ_NODISCARD ccz_status ccz_ckks_mul_const(const ccz_he_context *ctx,
-                                                   ccz_he_ciphertext *out,
-                                                   const ccz_he_ciphertext *a, double k);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ckks_rescale(ccz_lattice_ciphertext *c,
+                                                          const ccz_lattice_context *ctx);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ckks_mul_const(ccz_lattice_ciphertext *out,
+                                                            const ccz_lattice_context *ctx,
+                                                            const ccz_lattice_ciphertext *a,
+                                                            double k);
 /* Rotations by steps (keys for them needed); conjugate: BFV row swap, CKKS conjugation. */
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_rotate(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                                              const ccz_he_ciphertext *a, int steps,
-                                              const ccz_he_galois_keys *gk);
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_conjugate(const ccz_he_context *ctx,
-                                                 ccz_he_ciphertext *out,
-                                                 const ccz_he_ciphertext *a,
-                                                 const ccz_he_galois_keys *gk);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_rotate(ccz_lattice_ciphertext *out,
+                                                    const ccz_lattice_context *ctx,
+                                                    const ccz_lattice_ciphertext *a, int steps,
+                                                    const ccz_lattice_galois_keys *gk);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_conjugate(ccz_lattice_ciphertext *out,
+                                                       const ccz_lattice_context *ctx,
+                                                       const ccz_lattice_ciphertext *a,
+                                                       const ccz_lattice_galois_keys *gk);
 
-/* The arithmetic in use: "avx512-ifma", "avx512" or "portable" (CCZ_HE_AVX512=0 forces it). */
-CCZ_API const char *ccz_he_simd(void);
+/* The arithmetic in use: "avx512-ifma", "avx512" or "portable" (CCZ_CPU=portable forces it). */
+CCZ_API const char *ccz_lattice_simd(void);
 /* Times the NTT of one prime of prime_bits bits at degree 2^log_n: microseconds per forward
  * and inverse transform over about `seconds` each (for ccz he bench). */
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_ntt_bench(unsigned log_n, unsigned prime_bits,
-                                                 double seconds, double *fwd_us, double *inv_us);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ntt_bench(double *fwd_us, double *inv_us,
+                                                       unsigned log_n, unsigned prime_bits,
+                                                       double seconds);
 
 /* ---- serialization ---------------------------------------------------------------------------
  * Compact and versioned: "CCZH", format version, object type, the parameters' fingerprint (so a
  * key or ciphertext cannot be loaded into another context), then residues bit-packed at each
  * prime's width. Loading checks every field and every residue (below its prime); a bad or
  * truncated file is an error that names what is wrong. */
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_params_save(const ccz_he_context *ctx, ccz_buf *out);
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_params_load(ccz_he_params *out, ccz_span in);
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_ciphertext_save(const ccz_he_ciphertext *c,
-                                                       ccz_buf *out);
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_ciphertext_load(const ccz_he_context *ctx,
-                                                       ccz_he_ciphertext *c, ccz_span in);
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_plaintext_save(const ccz_he_plaintext *p, ccz_buf *out);
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_plaintext_load(const ccz_he_context *ctx,
-                                                      ccz_he_plaintext *p, ccz_span in);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_params_save(ccz_buf *out,
+                                                         const ccz_lattice_context *ctx);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_params_load(ccz_lattice_params *out, ccz_span in);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ciphertext_save(ccz_buf *out,
+                                                             const ccz_lattice_ciphertext *c);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ciphertext_load(ccz_lattice_ciphertext *c,
+                                                             const ccz_lattice_context *ctx,
+                                                             ccz_span in);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_plaintext_save(ccz_buf *out,
+                                                            const ccz_lattice_plaintext *p);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_plaintext_load(ccz_lattice_plaintext *p,
+                                                            const ccz_lattice_context *ctx,
+                                                            ccz_span in);
 /* out should be a secret buffer */
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_secret_key_save(const ccz_he_secret_key *k, ccz_buf *out);
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_secret_key_load(const ccz_he_context *ctx,
-                                                       ccz_he_secret_key **k, ccz_span in);
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_public_key_save(const ccz_he_public_key *k, ccz_buf *out);
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_public_key_load(const ccz_he_context *ctx,
-                                                       ccz_he_public_key **k, ccz_span in);
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_relin_keys_save(const ccz_he_relin_keys *k, ccz_buf *out);
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_relin_keys_load(const ccz_he_context *ctx,
-                                                       ccz_he_relin_keys **k, ccz_span in);
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_galois_keys_save(const ccz_he_galois_keys *k,
-                                                        ccz_buf *out);
-CCZ_API CCZ_NODISCARD ccz_status ccz_he_galois_keys_load(const ccz_he_context *ctx,
-                                                        ccz_he_galois_keys **k, ccz_span in);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_secret_key_save(ccz_buf *out,
+                                                             const ccz_lattice_secret_key *k);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_secret_key_load(ccz_lattice_secret_key **k,
+                                                             const ccz_lattice_context *ctx,
+                                                             ccz_span in);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_public_key_save(ccz_buf *out,
+                                                             const ccz_lattice_public_key *k);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_public_key_load(ccz_lattice_public_key **k,
+                                                             const ccz_lattice_context *ctx,
+                                                             ccz_span in);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_relin_keys_save(ccz_buf *out,
+                                                             const ccz_lattice_relin_keys *k);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_relin_keys_load(ccz_lattice_relin_keys **k,
+                                                             const ccz_lattice_context *ctx,
+                                                             ccz_span in);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_galois_keys_save(ccz_buf *out,
+                                                              const ccz_lattice_galois_keys *k);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_galois_keys_load(ccz_lattice_galois_keys **k,
+                                                              const ccz_lattice_context *ctx,
+                                                              ccz_span in);
 
 #ifdef __cplusplus
 }

@@ -252,15 +252,15 @@ static ccz_status t_paillier(void)
 {
     ccz_paillier_pub *pub = NULL;
     ccz_paillier_key *key = NULL;
-    ccz_status s = ccz_paillier_load_json((const char *)paillier_json.ptr, paillier_json.len, &pub,
-                                          &key);
+    ccz_status s = ccz_paillier_load_json(&pub, &key, (const char *)paillier_json.ptr,
+                                          paillier_json.len);
     if (s == CCZ_OK) {
         mpz_t m, c, d;
         mpz_inits(m, c, d, NULL);
         mpz_set_ui(m, 123456789);
-        s = ccz_paillier_encrypt(pub, c, m);
+        s = ccz_paillier_encrypt(c, pub, m);
         if (s == CCZ_OK)
-            s = ccz_paillier_decrypt(key, d, c);
+            s = ccz_paillier_decrypt(d, key, c);
         if (s == CCZ_OK && mpz_cmp(d, m) != 0)
             s = CCZ_ERR_CRYPTO; /* a wrong plaintext: never expected */
         mpz_clears(m, c, d, NULL);
@@ -274,18 +274,18 @@ static ccz_status t_paillier(void)
 
 static ccz_status t_lattice(void)
 {
-    ccz_he_params p;
-    ccz_status s = ccz_he_params_load(&p, ccz_buf_span(&he_params));
-    ccz_he_context *ctx = NULL;
-    ccz_he_ciphertext *ct = NULL;
+    ccz_lattice_params p;
+    ccz_status s = ccz_lattice_params_load(&p, ccz_buf_span(&he_params));
+    ccz_lattice_context *ctx = NULL;
+    ccz_lattice_ciphertext *ct = NULL;
     if (s == CCZ_OK)
-        s = ccz_he_context_new(&ctx, &p);
+        s = ccz_lattice_context_new(&ctx, &p);
     if (s == CCZ_OK)
-        s = ccz_he_ciphertext_new(ctx, &ct);
+        s = ccz_lattice_ciphertext_new(&ct, ctx);
     if (s == CCZ_OK)
-        s = ccz_he_ciphertext_load(ctx, ct, ccz_buf_span(&he_ct));
-    ccz_he_ciphertext_free(ct);
-    ccz_he_context_free(ctx);
+        s = ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(&he_ct));
+    ccz_lattice_ciphertext_free(ct);
+    ccz_lattice_context_free(ctx);
     return s;
 }
 
@@ -448,27 +448,27 @@ static int setup(bool *have_vectors)
     EVP_PKEY_free(key);
     /* a Paillier key and a lattice ciphertext, serialized */
     ccz_paillier_key *pk;
-    if (ccz_paillier_keygen(&pk, 1024) || ccz_paillier_key_to_json(pk, &paillier_json))
+    if (ccz_paillier_keygen(&pk, 1024) || ccz_paillier_key_to_json(&paillier_json, pk))
         return 1;
     ccz_paillier_key_free(pk);
-    ccz_he_params hp;
-    ccz_he_context *ctx;
-    ccz_he_secret_key *sk;
-    ccz_he_public_key *pub;
-    ccz_he_plaintext *pt;
-    ccz_he_ciphertext *ct;
+    ccz_lattice_params hp;
+    ccz_lattice_context *ctx;
+    ccz_lattice_secret_key *sk;
+    ccz_lattice_public_key *pub;
+    ccz_lattice_plaintext *pt;
+    ccz_lattice_ciphertext *ct;
     uint64_t vals[4] = {1, 2, 3, 4};
-    if (ccz_he_preset(&hp, CCZ_HE_BFV, 12) || ccz_he_context_new(&ctx, &hp) ||
-        ccz_he_keygen(ctx, &sk, &pub) || ccz_he_plaintext_new(ctx, &pt) ||
-        ccz_he_ciphertext_new(ctx, &ct) || ccz_bfv_encode(ctx, pt, vals, 4) ||
-        ccz_he_encrypt(ctx, pub, pt, ct) || ccz_he_params_save(ctx, &he_params) ||
-        ccz_he_ciphertext_save(ct, &he_ct))
+    if (ccz_lattice_preset(&hp, CCZ_LATTICE_BFV, 12) || ccz_lattice_context_new(&ctx, &hp) ||
+        ccz_lattice_keygen(&sk, &pub, ctx) || ccz_lattice_plaintext_new(&pt, ctx) ||
+        ccz_lattice_ciphertext_new(&ct, ctx) || ccz_lattice_bfv_encode(pt, ctx, vals, 4) ||
+        ccz_lattice_encrypt(ct, ctx, pub, pt) || ccz_lattice_params_save(&he_params, ctx) ||
+        ccz_lattice_ciphertext_save(&he_ct, ct))
         return 1;
-    ccz_he_ciphertext_free(ct);
-    ccz_he_plaintext_free(pt);
-    ccz_he_public_key_free(pub);
-    ccz_he_secret_key_free(sk);
-    ccz_he_context_free(ctx);
+    ccz_lattice_ciphertext_free(ct);
+    ccz_lattice_plaintext_free(pt);
+    ccz_lattice_public_key_free(pub);
+    ccz_lattice_secret_key_free(sk);
+    ccz_lattice_context_free(ctx);
     return 0;
 }
 

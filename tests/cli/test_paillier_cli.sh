@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Paillier interop: ccz and an independent textbook Paillier on Debian's python3-gmpy2
-# (tests/he/paillier_peer.py) encrypt for each other, add and multiply each other's
+# (tests/paillier/paillier_peer.py) encrypt for each other, add and multiply each other's
 # ciphertexts and decrypt the results, from one JSON key made by either side, with values across
 # the whole range; python-paillier's own keys and ciphertexts (fixtures it wrote) are decrypted
 # and encrypted for; ccz's JWK and ciphertexts pass a python-paillier-shaped check
-# (tests/he/phe_spec_check.py); negatives, DJN keys, hostile keys and ciphertexts, overflow and
+# (tests/paillier/phe_spec_check.py); negatives, DJN keys, hostile keys and ciphertexts, overflow and
 # bad input give the exit codes and messages documented.
 . "$(dirname "$0")/lib.sh"
-PEER="$(dirname "$0")/../he/paillier_peer.py"
-SPEC="$(dirname "$0")/../he/phe_spec_check.py"
-FX="$(dirname "$0")/../he/fixtures/python-paillier"
+PEER="$(dirname "$0")/../paillier/paillier_peer.py"
+SPEC="$(dirname "$0")/../paillier/phe_spec_check.py"
+FX="$(dirname "$0")/../paillier/fixtures/python-paillier"
 if ! /usr/bin/python3 -c 'import gmpy2' 2>/dev/null; then
     echo "python3-gmpy2 is not installed (scripts/setup installs it)"; exit 77
 fi
@@ -68,7 +68,7 @@ run 0 "$CCZ" paillier encrypt --key "$T/djn.json" -31337
 run 0 "$CCZ" paillier keygen --bits 2048 --public-only -o "$T/pub.json"
 [ "$(jq -r 'keys | join(",")' "$T/pub.json")" = "n" ] || fail "--public-only writes n alone"
 
-# ---- python-paillier's own files (tests/he/fixtures/python-paillier, written by it) ----
+# ---- python-paillier's own files (tests/paillier/fixtures/python-paillier, written by it) ----
 # ccz decrypts every ciphertext python-paillier wrote (pheutil's {v, e} under its current and
 # legacy keys, the library's [ciphertext, exponent] pairs) to what python-paillier printed
 # (one document per key, so one run each: {"values": [...]} takes numbers in every form)

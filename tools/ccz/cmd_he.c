@@ -29,9 +29,9 @@ static int params(bool json)
         printf("[");
     bool first = true;
     for (unsigned l = 12; l <= 15; l++)
-        for (int s = CCZ_HE_BFV; s <= CCZ_HE_CKKS; s++) {
-            ccz_he_params p;
-            if (ccz_he_preset(&p, (ccz_he_scheme)s, l))
+        for (int s = CCZ_LATTICE_BFV; s <= CCZ_LATTICE_CKKS; s++) {
+            ccz_lattice_params p;
+            if (ccz_lattice_preset(&p, (ccz_lattice_scheme)s, l))
                 return cli_fail(CCZ_ERR_INVALID_ARGUMENT, "he params: %s", ccz_error_detail());
             unsigned total = 0;
             char chain[256] = "";
@@ -40,21 +40,22 @@ static int params(bool json)
                 size_t len = strlen(chain);
                 snprintf(chain + len, sizeof chain - len, "%s%u", i ? "," : "", p.coeff_bits[i]);
             }
-            unsigned max = ccz_he_max_bits_128(l);
-            size_t slots = s == CCZ_HE_BFV ? (size_t)1 << l : (size_t)1 << (l - 1);
+            unsigned max = ccz_lattice_max_bits_128(l);
+            size_t slots = s == CCZ_LATTICE_BFV ? (size_t)1 << l : (size_t)1 << (l - 1);
             if (json) {
-                printf("%s\n  {\"scheme\": \"%s\", \"n\": %u, \"coeff_bits\": [%s], \"total_bits\": "
-                       "%u, \"max_bits_128\": %u, \"security\": \"128-bit\", \"slots\": %zu, ",
-                       first ? "" : ",", s == CCZ_HE_BFV ? "bfv" : "ckks", 1u << l, chain, total,
-                       max, slots);
-                if (s == CCZ_HE_BFV)
+                printf(
+                    "%s\n  {\"scheme\": \"%s\", \"n\": %u, \"coeff_bits\": [%s], \"total_bits\": "
+                    "%u, \"max_bits_128\": %u, \"security\": \"128-bit\", \"slots\": %zu, ",
+                    first ? "" : ",", s == CCZ_LATTICE_BFV ? "bfv" : "ckks", 1u << l, chain, total,
+                    max, slots);
+                if (s == CCZ_LATTICE_BFV)
                     printf("\"plain_modulus\": %llu}", (unsigned long long)p.plain_modulus);
                 else
                     printf("\"scale_bits\": %d}", (int)log2(p.scale));
             } else {
                 printf("%-5s N=%-6u primes %-52s %3u bits (128-bit limit %u)  %zu slots  ",
-                       s == CCZ_HE_BFV ? "BFV" : "CKKS", 1u << l, chain, total, max, slots);
-                if (s == CCZ_HE_BFV)
+                       s == CCZ_LATTICE_BFV ? "BFV" : "CKKS", 1u << l, chain, total, max, slots);
+                if (s == CCZ_LATTICE_BFV)
                     printf("t=%llu\n", (unsigned long long)p.plain_modulus);
                 else
                     printf("scale=2^%d\n", (int)log2(p.scale));
@@ -89,48 +90,49 @@ static double secs = 1;
         1e6 * (t_ - t0_) / (double)k_;                                                         \
     })
 
-static ccz_status copy_rescale(const ccz_he_context *ctx, ccz_he_ciphertext *out,
-                               const ccz_he_ciphertext *in)
+static ccz_status copy_rescale(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                               const ccz_lattice_ciphertext *in)
 {
-    CCZ_GUARD(ccz_he_ciphertext_copy(out, in));
-    return ccz_ckks_rescale(ctx, out);
+    CCZ_GUARD(ccz_lattice_ciphertext_copy(out, in));
+    return ccz_lattice_ckks_rescale(out, ctx);
 }
 
 static int bench(unsigned log_n)
 {
     size_t n = (size_t)1 << log_n;
-    printf("{\"n\": %zu, \"simd\": \"%s\"", n, ccz_he_simd());
+    printf("{\"n\": %zu, \"simd\": \"%s\"", n, ccz_lattice_simd());
     unsigned bits[2] = {49, 60};
     for (int b = 0; b < 2; b++) {
         double f, iv;
-        if (ccz_he_ntt_bench(log_n, bits[b], secs, &f, &iv))
+        if (ccz_lattice_ntt_bench(&f, &iv, log_n, bits[b], secs))
             return cli_fail(CCZ_ERR_CRYPTO, "he bench: %s", ccz_error_detail());
         printf(", \"ntt_fwd_%u_us\": %.2f, \"ntt_inv_%u_us\": %.2f", bits[b], f, bits[b], iv);
     }
-    for (int s = CCZ_HE_BFV; s <= CCZ_HE_CKKS; s++) {
-        ccz_he_params p;
-        ccz_he_context *ctx;
-        ccz_he_secret_key *sk;
-        ccz_he_public_key *pk;
-        ccz_he_relin_keys *rk;
-        ccz_he_galois_keys *gk;
-        ccz_he_plaintext *pt, *out;
-        ccz_he_ciphertext *c1, *c2, *c3;
+    for (int s = CCZ_LATTICE_BFV; s <= CCZ_LATTICE_CKKS; s++) {
+        ccz_lattice_params p;
+        ccz_lattice_context *ctx;
+        ccz_lattice_secret_key *sk;
+        ccz_lattice_public_key *pk;
+        ccz_lattice_relin_keys *rk;
+        ccz_lattice_galois_keys *gk;
+        ccz_lattice_plaintext *pt, *out;
+        ccz_lattice_ciphertext *c1, *c2, *c3;
         int one = 1;
-        if (ccz_he_preset(&p, (ccz_he_scheme)s, log_n) || ccz_he_context_new(&ctx, &p) ||
-            ccz_he_keygen(ctx, &sk, &pk) || ccz_he_relin_keygen(ctx, sk, &rk) ||
-            ccz_he_galois_keygen(ctx, sk, &one, 1, false, &gk) ||
-            ccz_he_plaintext_new(ctx, &pt) || ccz_he_plaintext_new(ctx, &out) ||
-            ccz_he_ciphertext_new(ctx, &c1) || ccz_he_ciphertext_new(ctx, &c2) ||
-            ccz_he_ciphertext_new(ctx, &c3))
+        if (ccz_lattice_preset(&p, (ccz_lattice_scheme)s, log_n) ||
+            ccz_lattice_context_new(&ctx, &p) || ccz_lattice_keygen(&sk, &pk, ctx) ||
+            ccz_lattice_relin_keygen(&rk, ctx, sk) ||
+            ccz_lattice_galois_keygen(&gk, ctx, sk, &one, 1, false) ||
+            ccz_lattice_plaintext_new(&pt, ctx) || ccz_lattice_plaintext_new(&out, ctx) ||
+            ccz_lattice_ciphertext_new(&c1, ctx) || ccz_lattice_ciphertext_new(&c2, ctx) ||
+            ccz_lattice_ciphertext_new(&c3, ctx))
             return cli_fail(CCZ_ERR_CRYPTO, "he bench: %s", ccz_error_detail());
-        size_t slots = ccz_he_slots(ctx);
-        const char *pre = s == CCZ_HE_BFV ? "bfv" : "ckks";
-        if (s == CCZ_HE_BFV) {
+        size_t slots = ccz_lattice_slots(ctx);
+        const char *pre = s == CCZ_LATTICE_BFV ? "bfv" : "ckks";
+        if (s == CCZ_LATTICE_BFV) {
             uint64_t *v = calloc(slots, 8);
             for (size_t i = 0; i < slots; i++)
                 v[i] = 3;
-            if (ccz_bfv_encode(ctx, pt, v, slots))
+            if (ccz_lattice_bfv_encode(pt, ctx, v, slots))
                 return cli_fail(CCZ_ERR_CRYPTO, "he bench: %s", ccz_error_detail());
             free(v);
         } else {
@@ -138,18 +140,18 @@ static int bench(unsigned log_n)
             for (size_t i = 0; i < slots; i++)
                 v[i] = 1.5;
             printf(", \"ckks_encode_us\": %.1f",
-                   TIME(ccz_ckks_encode(ctx, pt, v, slots, p.scale, 0)));
+                   TIME(ccz_lattice_ckks_encode(pt, ctx, v, slots, p.scale, 0)));
             free(v);
         }
-        if (ccz_he_encrypt(ctx, pk, pt, c1) || ccz_he_encrypt(ctx, pk, pt, c2))
+        if (ccz_lattice_encrypt(c1, ctx, pk, pt) || ccz_lattice_encrypt(c2, ctx, pk, pt))
             return cli_fail(CCZ_ERR_CRYPTO, "he bench: %s", ccz_error_detail());
-        printf(", \"%s_encrypt_us\": %.1f", pre, TIME(ccz_he_encrypt(ctx, pk, pt, c3)));
-        printf(", \"%s_decrypt_us\": %.1f", pre, TIME(ccz_he_decrypt(ctx, sk, c1, out)));
-        printf(", \"%s_add_us\": %.1f", pre, TIME(ccz_he_add(ctx, c3, c1, c2)));
-        printf(", \"%s_mul_relin_us\": %.1f", pre, TIME(ccz_he_mul(ctx, c3, c1, c2, rk)));
-        if (s == CCZ_HE_CKKS) {
-            ccz_he_ciphertext *m;
-            if (ccz_he_ciphertext_new(ctx, &m) || ccz_he_mul(ctx, m, c1, c2, rk))
+        printf(", \"%s_encrypt_us\": %.1f", pre, TIME(ccz_lattice_encrypt(c3, ctx, pk, pt)));
+        printf(", \"%s_decrypt_us\": %.1f", pre, TIME(ccz_lattice_decrypt(out, ctx, sk, c1)));
+        printf(", \"%s_add_us\": %.1f", pre, TIME(ccz_lattice_add(c3, ctx, c1, c2)));
+        printf(", \"%s_mul_relin_us\": %.1f", pre, TIME(ccz_lattice_mul(c3, ctx, c1, c2, rk)));
+        if (s == CCZ_LATTICE_CKKS) {
+            ccz_lattice_ciphertext *m;
+            if (ccz_lattice_ciphertext_new(&m, ctx) || ccz_lattice_mul(m, ctx, c1, c2, rk))
                 return cli_fail(CCZ_ERR_CRYPTO, "he bench: %s", ccz_error_detail());
             printf(", \"ckks_rescale_us\": %.1f",
                    TIME(copy_rescale(ctx, c3, m)));
@@ -157,24 +159,25 @@ static int bench(unsigned log_n)
             double complex *got = calloc(slots, sizeof *got), *want = calloc(slots, sizeof *want);
             for (size_t i = 0; i < slots; i++)
                 want[i] = 2.25;
-            if (ccz_he_decrypt(ctx, sk, c3, out) || ccz_ckks_decode(ctx, out, got))
+            if (ccz_lattice_decrypt(out, ctx, sk, c3) || ccz_lattice_ckks_decode(got, ctx, out))
                 return cli_fail(CCZ_ERR_CRYPTO, "he bench: %s", ccz_error_detail());
-            printf(", \"ckks_mul_precision_bits\": %.1f", ccz_ckks_precision_bits(want, got, slots));
+            printf(", \"ckks_mul_precision_bits\": %.1f",
+                   ccz_lattice_ckks_precision_bits(want, got, slots));
             free(got);
             free(want);
-            ccz_he_ciphertext_free(m);
+            ccz_lattice_ciphertext_free(m);
         }
-        printf(", \"%s_rotate_us\": %.1f", pre, TIME(ccz_he_rotate(ctx, c3, c1, 1, gk)));
-        ccz_he_ciphertext_free(c1);
-        ccz_he_ciphertext_free(c2);
-        ccz_he_ciphertext_free(c3);
-        ccz_he_plaintext_free(pt);
-        ccz_he_plaintext_free(out);
-        ccz_he_galois_keys_free(gk);
-        ccz_he_relin_keys_free(rk);
-        ccz_he_public_key_free(pk);
-        ccz_he_secret_key_free(sk);
-        ccz_he_context_free(ctx);
+        printf(", \"%s_rotate_us\": %.1f", pre, TIME(ccz_lattice_rotate(c3, ctx, c1, 1, gk)));
+        ccz_lattice_ciphertext_free(c1);
+        ccz_lattice_ciphertext_free(c2);
+        ccz_lattice_ciphertext_free(c3);
+        ccz_lattice_plaintext_free(pt);
+        ccz_lattice_plaintext_free(out);
+        ccz_lattice_galois_keys_free(gk);
+        ccz_lattice_relin_keys_free(rk);
+        ccz_lattice_public_key_free(pk);
+        ccz_lattice_secret_key_free(sk);
+        ccz_lattice_context_free(ctx);
     }
     printf("}\n");
     return EXIT_OK;

@@ -168,7 +168,7 @@ static ccz_status load_key(const char *path, ccz_paillier_pub **pub, ccz_paillie
     ccz_buf_init(&b, 1 << 20, true);
     ccz_status s = ccz_file_read(&b, path, 1 << 20);
     if (s == CCZ_OK)
-        s = ccz_paillier_load_json((const char *)b.ptr, b.len, pub, key);
+        s = ccz_paillier_load_json(pub, key, (const char *)b.ptr, b.len);
     ccz_buf_free(&b);
     if (s)
         return ccz_fail_context(s, "%s", path);
@@ -262,8 +262,8 @@ static int keygen(args *a)
     ccz_buf j;
     ccz_buf_init(&j, 0, true);
     if (s == CCZ_OK)
-        s = a->public_only ? ccz_paillier_pub_write_json(ccz_paillier_key_pub(k), a->format, &j)
-                           : ccz_paillier_key_write_json(k, a->format, &j);
+        s = a->public_only ? ccz_paillier_pub_write_json(&j, ccz_paillier_key_pub(k), a->format)
+                           : ccz_paillier_key_write_json(&j, k, a->format);
     if (s == CCZ_OK)
         s = ccz_file_write(a->out, ccz_buf_span(&j), a->public_only ? 0644 : 0600);
     ccz_buf_free(&j);
@@ -285,7 +285,7 @@ static ccz_status encode(const ccz_paillier_pub *pk, ccz_paillier_encoded *e, co
         mpz_init(v);
         ccz_status s = read_int(v, text, "value");
         if (s == CCZ_OK)
-            s = ccz_paillier_encode_mpz(pk, e, v);
+            s = ccz_paillier_encode_mpz(e, pk, v);
         mpz_clear(v);
         return s;
     }
@@ -295,7 +295,7 @@ static ccz_status encode(const ccz_paillier_pub *pk, ccz_paillier_encoded *e, co
     double v = strtod(text, &end);
     CCZ_ENSURE(end != text && *end == '\0' && isfinite(v), CCZ_ERR_INVALID_ARGUMENT,
                "value '%.40s' is not a decimal integer or a finite real", text);
-    return ccz_paillier_encode_double(pk, e, v, 0);
+    return ccz_paillier_encode_double(e, pk, v, 0);
 }
 
 /* Encrypted numbers from an operand: a decimal ciphertext (exponent 0), JSON, or '-' for
@@ -322,7 +322,7 @@ static ccz_status read_numbers(const ccz_paillier_pub *pk, const char *text,
         text += strspn(text, " \t\r\n");
     }
     if (s == CCZ_OK && (text[0] == '{' || text[0] == '[')) {
-        s = ccz_paillier_numbers_from_json(pk, x, count, text, strlen(text));
+        s = ccz_paillier_numbers_from_json(x, count, pk, text, strlen(text));
     } else if (s == CCZ_OK) {
         *x = calloc(1, sizeof **x);
         s = *x ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
@@ -366,7 +366,7 @@ static ccz_status print_number(const args *a, const ccz_paillier_number *x)
         return CCZ_OK;
     }
     ccz_buf j = CCZ_BUF_INIT;
-    ccz_status s = ccz_paillier_number_write_json(x, a->format, &j);
+    ccz_status s = ccz_paillier_number_write_json(&j, x, a->format);
     if (s == CCZ_OK)
         printf("%.*s\n", (int)j.len, (const char *)j.ptr);
     ccz_buf_free(&j);
@@ -384,13 +384,13 @@ static ccz_status decrypt_print(const ccz_paillier_key *k, const ccz_paillier_nu
     mpz_init(v);
     ccz_status s = CCZ_OK;
     for (size_t i = 0; i < count && s == CCZ_OK; i++) {
-        s = ccz_paillier_decrypt_encoded(k, &e, &x[i]);
+        s = ccz_paillier_decrypt_encoded(&e, k, &x[i]);
         if (s)
             break;
         double d;
-        if (e.exponent >= 0 && (s = ccz_paillier_decode_mpz(pk, &e, v)) == CCZ_OK)
+        if (e.exponent >= 0 && (s = ccz_paillier_decode_mpz(v, pk, &e)) == CCZ_OK)
             print_mpz(v);
-        else if (e.exponent < 0 && (s = ccz_paillier_decode_double(pk, &e, &d)) == CCZ_OK)
+        else if (e.exponent < 0 && (s = ccz_paillier_decode_double(&d, pk, &e)) == CCZ_OK)
             print_double(d);
         if (s == CCZ_ERR_OVERFLOW)
             *rc = EXIT_REJECT;
@@ -426,7 +426,7 @@ static int run_op(const char *op, args *a)
     } else if (!strcmp(op, "encrypt")) {
         for (int i = 0; i < a->n_ops && s == CCZ_OK; i++)
             if ((s = encode(pk, &e, ops[i])) == CCZ_OK &&
-                (s = ccz_paillier_encrypt_encoded(pk, &r, &e)) == CCZ_OK)
+                (s = ccz_paillier_encrypt_encoded(&r, pk, &e)) == CCZ_OK)
                 s = print_number(a, &r);
     } else if (!strcmp(op, "decrypt")) {
         ccz_paillier_number *all = NULL;
@@ -438,16 +438,16 @@ static int run_op(const char *op, args *a)
         if ((s = read_number(pk, ops[0], &x)) == CCZ_OK) {
             if (a->plain) {
                 if ((s = encode(pk, &e, a->plain)) == CCZ_OK)
-                    s = ccz_paillier_number_add_encoded(pk, &r, &x, &e);
+                    s = ccz_paillier_number_add_encoded(&r, pk, &x, &e);
             } else if ((s = read_number(pk, ops[1], &y)) == CCZ_OK) {
-                s = ccz_paillier_number_add(pk, &r, &x, &y);
+                s = ccz_paillier_number_add(&r, pk, &x, &y);
             }
         }
         if (s == CCZ_OK)
             s = print_number(a, &r);
     } else { /* mul */
         if ((s = read_number(pk, ops[0], &x)) == CCZ_OK && (s = encode(pk, &e, ops[1])) == CCZ_OK &&
-            (s = ccz_paillier_number_mul_encoded(pk, &r, &x, &e)) == CCZ_OK)
+            (s = ccz_paillier_number_mul_encoded(&r, pk, &x, &e)) == CCZ_OK)
             s = print_number(a, &r);
     }
     if (s && rc == EXIT_OK)
@@ -484,11 +484,13 @@ static double rate(ccz_paillier_key *k, bench_op op, unsigned threads, double se
     double t0 = now(), t;
     size_t done = 0;
     do {
-        ccz_status s = op == B_ENC   ? ccz_paillier_encrypt_batch(pk, out, (const mpz_t *)in, n, threads)
-                       : op == B_DEC ? ccz_paillier_decrypt_batch(k, out, (const mpz_t *)in, n, threads)
-                       : op == B_ADD ? ccz_paillier_add_batch(pk, out, (const mpz_t *)in,
+        ccz_status s = op == B_ENC   ? ccz_paillier_encrypt_batch(out, pk, (const mpz_t *)in, n,
+                                                                  threads)
+                       : op == B_DEC ? ccz_paillier_decrypt_batch(out, k, (const mpz_t *)in, n,
+                                                                  threads)
+                       : op == B_ADD ? ccz_paillier_add_batch(out, pk, (const mpz_t *)in,
                                                               (const mpz_t *)in2, n, threads)
-                                     : ccz_paillier_mul_plain_batch(pk, out, (const mpz_t *)in,
+                                     : ccz_paillier_mul_plain_batch(out, pk, (const mpz_t *)in,
                                                                     (const mpz_t *)in2, n, threads);
         if (s)
             return -1;
@@ -519,7 +521,7 @@ static int bench(args *a)
     enum { N = 64 };
     mpz_t m[N], c[N], c2[N], out[N], sc[N], n;
     mpz_init(n);
-    ccz_paillier_pub_n(pk, n);
+    ccz_paillier_pub_n(n, pk);
     gmp_randstate_t r;
     gmp_randinit_default(r);
     for (int i = 0; i < N; i++) {
@@ -527,8 +529,8 @@ static int bench(args *a)
         mpz_urandomm(m[i], r, n);
         mpz_urandomb(sc[i], r, 64); /* a 64-bit scalar, as a fixed-point weight */
     }
-    if (ccz_paillier_encrypt_batch(pk, c, (const mpz_t *)m, N, 0) ||
-        ccz_paillier_encrypt_batch(pk, c2, (const mpz_t *)m, N, 0))
+    if (ccz_paillier_encrypt_batch(c, pk, (const mpz_t *)m, N, 0) ||
+        ccz_paillier_encrypt_batch(c2, pk, (const mpz_t *)m, N, 0))
         return cli_fail(CCZ_ERR_CRYPTO, "paillier bench: %s", ccz_error_detail());
     printf("{\n  \"bits\": %u, \"ifma\": %s, \"threads\": %u, \"keygen_per_s\": %.2f,\n", bits,
            ccz_paillier_ifma() ? "true" : "false", all, keygen_per_s);
@@ -536,7 +538,7 @@ static int bench(args *a)
     for (int djn = 0; djn < 2; djn++) {
         /* with DJN, the first encryption builds the fixed-base table: not timed */
         if (djn && (ccz_paillier_pub_set_djn(pk, NULL) ||
-                    ccz_paillier_encrypt_batch(pk, out, (const mpz_t *)m, 1, 1)))
+                    ccz_paillier_encrypt_batch(out, pk, (const mpz_t *)m, 1, 1)))
             return cli_fail(CCZ_ERR_CRYPTO, "paillier bench: %s", ccz_error_detail());
         for (int op = 0; op < 4; op++) {
             if (djn && op != B_ENC)

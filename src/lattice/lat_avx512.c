@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The negacyclic NTT with AVX-512: eight coefficients per register. Stages whose butterflies are
+ * at least eight apart work on whole registers; the last three forward stages (and the first
+ * three inverse ones) regroup two registers with permutations so that every lane still does a
+ * butterfly. Multiplication by a twiddle is Shoup's: with IFMA for q < 2^50 (52-bit products,
+ * values kept below 4q < 2^52), otherwise with 64-bit products assembled from 32-bit ones.
+ * The butterflies are the portable ones, lane for lane, so results are identical. */
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include <immintrin.h>
+
+#include "core/cpu.h"
+#include "lat.h"
+
+#define TARGET __attribute__((target("avx512f,avx512dq,avx512ifma")))
+#define INLINE static inline __attribute__((always_inline))
+
+/* Tests turn the vector paths off and on again (lat_set_avx512) while other threads may read */
+static atomic_bool forced_portable;
+
+void lat_set_avx512(bool on)
+{
+    atomic_store_explicit(&forced_portable, !on, memory_order_relaxed);
+}
+
+bool lat_avx512(void)
+{
+    return cpu_has(CPU_AVX512F | CPU_AVX512DQ) &&
+           !atomic_load_explicit(&forced_portable, memory_order_relaxed);
+}
+
+bool lat_ifma(void)
+{
+    return lat_avx512() && cpu_has(CPU_AVX512IFMA);
+}
+
+/* hi64(a b) for 64-bit lanes */
+TARGET INLINE __m512i mulhi64(__m512i a, __m512i b)
+{
+    const __m512i lo32 = _mm512_set1_epi64(0xffffffff);
+    __m512i ah = _mm512_srli_epi64(a, 32), bh = _mm512_srli_epi64(b, 32);
+    __m512i ll = _mm512_mul_epu32(a, b), lh = _mm512_mul_epu32(a, bh);
+    __m512i hl = _mm512_mul_epu32(ah, b), hh = _mm512_mul_epu32(ah, bh);
+    __m512i t = _mm512_add_epi64(_mm512_srli_epi64(ll, 32), _mm512_and_si512(lh, lo32));
+    t = _mm512_add_epi64(t, _mm512_and_si512(hl, lo32));
+    __m512i r = _mm512_add_epi64(hh, _mm512_srli_epi64(lh, 32));
+    r = _mm512_add_epi64(r, _mm512_srli_epi64(hl, 32));
+    return _mm512_add_epi64(r, _mm512_srli_epi64(t, 32));
+}
+
+/* y w mod q in [0, 2q) (Shoup); ws is floor(w 2^52 / q) with IFMA, floor(w 2^64 / q) without */
+TARGET INLINE __m512i mul_lazy(__m512i y, __m512i w, __m512i ws, __m512i q, const int ifma)
+{
+    if (ifma) {
+        const __m512i zero = _mm512_setzero_si512(), m52 = _mm512_set1_epi64((1ll << 52) - 1);
+        __m512i qh = _mm512_madd52hi_epu64(zero, y, ws);
+        __m512i lo = _mm512_madd52lo_epu64(zero, y, w);
+        __m512i t = _mm512_madd52lo_epu64(zero, qh, q);
+        return _mm512_and_si512(_mm512_sub_epi64(lo, t), m52);
+    }
+    __m512i qh = mulhi64(y, ws);
+    return _mm512_sub_epi64(_mm512_mullo_epi64(y, w), _mm512_mullo_epi64(qh, q));
+}
+
+/* x - m if x >= m */
+TARGET INLINE __m512i reduce_once(__m512i x, __m512i m)
+{
+    return _mm512_min_epu64(x, _mm512_sub_epi64(x, m));
+}
+
+/* forward butterfly on registers: x in [0, 4q) -> x', y' in [0, 4q) */
+TARGET INLINE void fwd_bfly(__m512i *x, __m512i *y, __m512i w, __m512i ws, __m512i q,
+                            __m512i q2, const int ifma)
+{
+    __m512i u = reduce_once(*x, q2);
+    __m512i v = mul_lazy(*y, w, ws, q, ifma);
+    *x = _mm512_add_epi64(u, v);
+    *y = _mm512_add_epi64(_mm512_sub_epi64(u, v), q2);
+}
+
+/* inverse butterfly: x, y in [0, 2q) -> x' = x + y, y' = (x - y) w, both in [0, 2q) */
+TARGET INLINE void inv_bfly(__m512i *x, __m512i *y, __m512i w, __m512i ws, __m512i q,
+                            __m512i q2, const int ifma)
+{
+    __m512i u = *x, v = *y;
+    *x = reduce_once(_mm512_add_epi64(u, v), q2);
+    *y = mul_lazy(_mm512_add_epi64(_mm512_sub_epi64(u, v), q2), w, ws, q, ifma);
+}
+
+/* Twiddles for butterflies g apart (g = 4, 2, 1) inside 16 coefficients: each twiddle repeated
+ * g times, from the table entries at k, k+1, ... */
+TARGET INLINE __m512i spread(const uint64_t *tab, size_t k, unsigned g)
+{
+    __m512i v = _mm512_loadu_si512(tab + k);
+    if (g == 4)
+        return _mm512_permutexvar_epi64(_mm512_set_epi64(1, 1, 1, 1, 0, 0, 0, 0), v);
+    if (g == 2)
+        return _mm512_permutexvar_epi64(_mm512_set_epi64(3, 3, 2, 2, 1, 1, 0, 0), v);
+    return v;
+}
+
+/* Lanes of x and y in the two registers holding 16 coefficients, for butterflies g apart. */
+TARGET INLINE void split(__m512i a, __m512i b, __m512i *x, __m512i *y, unsigned g)
+{
+    __m512i ix, iy;
+    if (g == 4) {
+        ix = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
+        iy = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
+    } else if (g == 2) {
+        ix = _mm512_set_epi64(13, 12, 9, 8, 5, 4, 1, 0);
+        iy = _mm512_set_epi64(15, 14, 11, 10, 7, 6, 3, 2);
+    } else {
+        ix = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
+        iy = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1);
+    }
+    *x = _mm512_permutex2var_epi64(a, ix, b);
+    *y = _mm512_permutex2var_epi64(a, iy, b);
+}
+
+TARGET INLINE void join(__m512i x, __m512i y, __m512i *a, __m512i *b, unsigned g)
+{
+    __m512i ia, ib;
+    if (g == 4) {
+        ia = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
+        ib = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
+    } else if (g == 2) {
+        ia = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
+        ib = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+    } else {
+        ia = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0);
+        ib = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
+    }
+    *a = _mm512_permutex2var_epi64(x, ia, y);
+    *b = _mm512_permutex2var_epi64(x, ib, y);
+}
+
+TARGET INLINE void forward(const lat_ntt *t, uint64_t *a, const int ifma)
+{
+    const uint64_t *rs = ifma ? t->root_s52 : t->root_s;
+    const __m512i q = _mm512_set1_epi64((long long)t->mod.q),
+                  q2 = _mm512_set1_epi64((long long)(2 * t->mod.q));
+    size_t n = t->n, gap = n;
+    size_t m = 1;
+    for (; m < n && gap > 8; m <<= 1) {
+        gap >>= 1;
+        for (size_t i = 0; i < m; i++) {
+            __m512i w = _mm512_set1_epi64((long long)t->root[m + i]),
+                    ws = _mm512_set1_epi64((long long)rs[m + i]);
+            uint64_t *x = a + 2 * i * gap, *y = x + gap;
+            for (size_t j = 0; j < gap; j += 8) {
+                __m512i vx = _mm512_loadu_si512(x + j), vy = _mm512_loadu_si512(y + j);
+                fwd_bfly(&vx, &vy, w, ws, q, q2, ifma);
+                _mm512_storeu_si512(x + j, vx);
+                _mm512_storeu_si512(y + j, vy);
+            }
+        }
+    }
+    /* gaps 4, 2, 1: two registers (16 coefficients) at a time */
+    for (unsigned g = 4; g >= 1; g >>= 1, m <<= 1) {
+        unsigned per = 16 / (2 * g); /* butterfly groups in 16 coefficients */
+        for (size_t j = 0, i = 0; j < n; j += 16, i += per) {
+            __m512i va = _mm512_loadu_si512(a + j), vb = _mm512_loadu_si512(a + j + 8), x, y;
+            split(va, vb, &x, &y, g);
+            fwd_bfly(&x, &y, spread(t->root, m + i, g), spread(rs, m + i, g), q, q2, ifma);
+            join(x, y, &va, &vb, g);
+            _mm512_storeu_si512(a + j, va);
+            _mm512_storeu_si512(a + j + 8, vb);
+        }
+    }
+    for (size_t j = 0; j < n; j += 8) {
+        __m512i v = _mm512_loadu_si512(a + j);
+        v = reduce_once(reduce_once(v, q2), q);
+        _mm512_storeu_si512(a + j, v);
+    }
+}
+
+TARGET INLINE void inverse(const lat_ntt *t, uint64_t *a, const int ifma)
+{
+    const uint64_t *rs = ifma ? t->iroot_s52 : t->iroot_s;
+    const __m512i q = _mm512_set1_epi64((long long)t->mod.q),
+                  q2 = _mm512_set1_epi64((long long)(2 * t->mod.q));
+    size_t n = t->n, m = n >> 1;
+    for (unsigned g = 1; g <= 4; g <<= 1, m >>= 1) {
+        unsigned per = 16 / (2 * g);
+        for (size_t j = 0, i = 0; j < n; j += 16, i += per) {
+            __m512i va = _mm512_loadu_si512(a + j), vb = _mm512_loadu_si512(a + j + 8), x, y;
+            split(va, vb, &x, &y, g);
+            inv_bfly(&x, &y, spread(t->iroot, m + i, g), spread(rs, m + i, g), q, q2, ifma);
+            join(x, y, &va, &vb, g);
+            _mm512_storeu_si512(a + j, va);
+            _mm512_storeu_si512(a + j + 8, vb);
+        }
+    }
+    size_t gap = 8;
+    for (; m > 1; m >>= 1, gap <<= 1) {
+        for (size_t i = 0; i < m; i++) {
+            __m512i w = _mm512_set1_epi64((long long)t->iroot[m + i]),
+                    ws = _mm512_set1_epi64((long long)rs[m + i]);
+            uint64_t *x = a + 2 * i * gap, *y = x + gap;
+            for (size_t j = 0; j < gap; j += 8) {
+                __m512i vx = _mm512_loadu_si512(x + j), vy = _mm512_loadu_si512(y + j);
+                inv_bfly(&vx, &vy, w, ws, q, q2, ifma);
+                _mm512_storeu_si512(x + j, vx);
+                _mm512_storeu_si512(y + j, vy);
+            }
+        }
+    }
+    /* the last stage (gap n/2) with n^-1 folded in, fully reduced */
+    const __m512i ni = _mm512_set1_epi64((long long)t->n_inv),
+                  nis = _mm512_set1_epi64((long long)(ifma ? t->n_inv_s52 : t->n_inv_s)),
+                  lw = _mm512_set1_epi64((long long)t->last_w),
+                  lws = _mm512_set1_epi64((long long)(ifma ? t->last_w_s52 : t->last_w_s));
+    uint64_t *x = a, *y = a + gap;
+    for (size_t j = 0; j < gap; j += 8) {
+        __m512i u = _mm512_loadu_si512(x + j), v = _mm512_loadu_si512(y + j);
+        __m512i s = mul_lazy(_mm512_add_epi64(u, v), ni, nis, q, ifma);
+        __m512i d = mul_lazy(_mm512_add_epi64(_mm512_sub_epi64(u, v), q2), lw, lws, q, ifma);
+        _mm512_storeu_si512(x + j, reduce_once(s, q));
+        _mm512_storeu_si512(y + j, reduce_once(d, q));
+    }
+}
+
+TARGET void lat_ntt_forward_avx512(const lat_ntt *t, uint64_t *a)
+{
+    if (t->root_s52 && lat_ifma())
+        forward(t, a, 1);
+    else
+        forward(t, a, 0);
+}
+
+TARGET void lat_ntt_inverse_avx512(const lat_ntt *t, uint64_t *a)
+{
+    if (t->iroot_s52 && lat_ifma())
+        inverse(t, a, 1);
+    else
+        inverse(t, a, 0);
+}
+
+/* ---- vector kernels ---------------------------------------------------------------------------*/
+
+TARGET void lat_vec_add_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
+                               uint64_t q)
+{
+    const __m512i vq = _mm512_set1_epi64((long long)q);
+    size_t x = 0;
+    for (; x + 8 <= n; x += 8) {
+        __m512i s = _mm512_add_epi64(_mm512_loadu_si512(a + x), _mm512_loadu_si512(b + x));
+        _mm512_storeu_si512(out + x, reduce_once(s, vq));
+    }
+    for (; x < n; x++)
+        out[x] = lat_add_mod(a[x], b[x], q);
+}
+
+TARGET void lat_vec_sub_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
+                               uint64_t q)
+{
+    const __m512i vq = _mm512_set1_epi64((long long)q);
+    size_t x = 0;
+    for (; x + 8 <= n; x += 8) {
+        __m512i d = _mm512_add_epi64(_mm512_sub_epi64(_mm512_loadu_si512(a + x),
+                                                      _mm512_loadu_si512(b + x)),
+                                     vq);
+        _mm512_storeu_si512(out + x, reduce_once(d, vq));
+    }
+    for (; x < n; x++)
+        out[x] = lat_sub_mod(a[x], b[x], q);
+}
+
+/* out = (acc +) a w mod q with Shoup constants ws (52-bit ones below 2^50) */
+TARGET void lat_vec_mul_w_avx512(uint64_t *out, const uint64_t *acc, const uint64_t *a,
+                                 const uint64_t *w, const uint64_t *ws, size_t n, uint64_t q)
+{
+    const __m512i vq = _mm512_set1_epi64((long long)q);
+    const bool small = q < LAT_SHOUP52_LIMIT, ifma = small && lat_ifma();
+    size_t x = 0;
+    for (; x + 8 <= n; x += 8) {
+        __m512i va = _mm512_loadu_si512(a + x), vw = _mm512_loadu_si512(w + x),
+                vs = _mm512_loadu_si512(ws + x), r;
+        if (ifma) {
+            r = mul_lazy(va, vw, vs, vq, 1);
+        } else {
+            /* qe = hi64(a' ws) with a' = a << 12 for the 52-bit constants */
+            __m512i qe = mulhi64(small ? _mm512_slli_epi64(va, 12) : va, vs);
+            r = _mm512_sub_epi64(_mm512_mullo_epi64(va, vw), _mm512_mullo_epi64(qe, vq));
+        }
+        r = reduce_once(r, vq);
+        if (acc)
+            r = reduce_once(_mm512_add_epi64(r, _mm512_loadu_si512(acc + x)), vq);
+        _mm512_storeu_si512(out + x, r);
+    }
+    for (; x < n; x++) {
+        uint64_t r = lat_mul_shoup_w(a[x], w[x], ws[x], q);
+        out[x] = acc ? lat_add_mod(acc[x], r, q) : r;
+    }
+}
+
+/* a b mod q for q < 2^50: the 104-bit product from IFMA, the quotient from doubles (off by at
+ * most one: |error| < q 2^-52 + 2^-50), the remainder modulo 2^52 then corrected */
+TARGET void lat_vec_mulmod_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
+                                  const lat_mod *m)
+{
+    const __m512i vq = _mm512_set1_epi64((long long)m->q), zero = _mm512_setzero_si512(),
+                  m52 = _mm512_set1_epi64((1ll << 52) - 1),
+                  half52 = _mm512_set1_epi64(1ll << 51);
+    const __m512d inv = _mm512_set1_pd(1.0 / (double)m->q);
+    size_t x = 0;
+    for (; x + 8 <= n; x += 8) {
+        __m512i va = _mm512_loadu_si512(a + x), vb = _mm512_loadu_si512(b + x);
+        __m512i lo = _mm512_madd52lo_epu64(zero, va, vb);
+        __m512d p = _mm512_mul_pd(_mm512_cvtepu64_pd(va), _mm512_cvtepu64_pd(vb));
+        __m512d qd = _mm512_roundscale_pd(_mm512_mul_pd(p, inv), _MM_FROUND_TO_NEG_INF |
+                                                                     _MM_FROUND_NO_EXC);
+        __m512i qe = _mm512_cvttpd_epu64(qd);
+        __m512i r = _mm512_and_si512(_mm512_sub_epi64(lo, _mm512_madd52lo_epu64(zero, qe, vq)),
+                                     m52);
+        /* r in (-q, 2q) modulo 2^52: negative ones are above 2^51 */
+        __mmask8 neg = _mm512_cmpge_epu64_mask(r, half52);
+        r = _mm512_mask_sub_epi64(r, neg, r, _mm512_sub_epi64(_mm512_set1_epi64(1ll << 52), vq));
+        r = _mm512_and_si512(r, m52);
+        _mm512_storeu_si512(out + x, reduce_once(r, vq));
+    }
+    for (; x < n; x++)
+        out[x] = lat_mul_mod(a[x], b[x], m);
+}
+
+TARGET void lat_vec_mul_c_add_avx512(uint64_t *acc, const uint64_t *a, uint64_t c, uint64_t cs,
+                                     size_t n, uint64_t q)
+{
+    const __m512i vq = _mm512_set1_epi64((long long)q), vc = _mm512_set1_epi64((long long)c),
+                  vs = _mm512_set1_epi64((long long)cs);
+    const bool small = q < LAT_SHOUP52_LIMIT, ifma = small && lat_ifma();
+    size_t x = 0;
+    for (; x + 8 <= n; x += 8) {
+        __m512i va = _mm512_loadu_si512(a + x), r;
+        if (ifma) {
+            r = mul_lazy(va, vc, vs, vq, 1);
+        } else {
+            __m512i qe = mulhi64(small ? _mm512_slli_epi64(va, 12) : va, vs);
+            r = _mm512_sub_epi64(_mm512_mullo_epi64(va, vc), _mm512_mullo_epi64(qe, vq));
+        }
+        r = reduce_once(r, vq);
+        r = reduce_once(_mm512_add_epi64(r, _mm512_loadu_si512(acc + x)), vq);
+        _mm512_storeu_si512(acc + x, r);
+    }
+    for (; x < n; x++)
+        acc[x] = lat_add_mod(acc[x], lat_mul_shoup_w(a[x], c, cs, q), q);
+}

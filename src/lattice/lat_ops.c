@@ -1,0 +1,411 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Plaintexts, ciphertexts and the operations BFV and CKKS share: encryption of an RNS message,
+ * decryption to c0 + c1 s (+ c2 s^2), addition, products with plaintexts, dropping the last
+ * prime with rounding (CKKS rescale, BFV modulus switch), and Galois automorphisms with key
+ * switching. BFV ciphertexts are kept in coefficient form, CKKS ones in NTT form. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "lattice_internal.h"
+
+ccz_status ccz_lattice_plaintext_new(ccz_lattice_plaintext **out, const ccz_lattice_context *ctx)
+{
+    *out = NULL;
+    ccz_lattice_plaintext *p = calloc(1, sizeof *p);
+    CCZ_ENSURE(p, CCZ_ERR_NOMEM, "out of memory");
+    p->ctx = ctx;
+    p->coeffs = calloc(ctx->n, 8);
+    p->poly.d = lat_words((size_t)ctx->k * ctx->n);
+    if (!p->coeffs || !p->poly.d) {
+        ccz_lattice_plaintext_free(p);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
+    *out = p;
+    return CCZ_OK;
+}
+
+void ccz_lattice_plaintext_free(ccz_lattice_plaintext *p)
+{
+    if (!p)
+        return;
+    if (p->coeffs)
+        OPENSSL_cleanse(p->coeffs, p->ctx->n * 8);
+    free(p->coeffs);
+    if (p->poly.d)
+        OPENSSL_cleanse(p->poly.d, (size_t)p->ctx->k * p->ctx->n * 8);
+    free(p->poly.d);
+    free(p);
+}
+
+ccz_status ccz_lattice_ciphertext_new(ccz_lattice_ciphertext **out, const ccz_lattice_context *ctx)
+{
+    *out = NULL;
+    ccz_lattice_ciphertext *c = calloc(1, sizeof *c);
+    CCZ_ENSURE(c, CCZ_ERR_NOMEM, "out of memory");
+    c->ctx = ctx;
+    c->d = lat_words(3 * (size_t)ctx->L * ctx->n);
+    if (!c->d) {
+        free(c);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
+    c->size = 2;
+    c->level = ctx->L;
+    c->ntt = ctx->params.scheme == CCZ_LATTICE_CKKS;
+    *out = c;
+    return CCZ_OK;
+}
+
+void ccz_lattice_ciphertext_free(ccz_lattice_ciphertext *c)
+{
+    if (!c)
+        return;
+    free(c->d);
+    free(c);
+}
+
+ccz_status ccz_lattice_ciphertext_copy(ccz_lattice_ciphertext *dst,
+                                       const ccz_lattice_ciphertext *src)
+{
+    CCZ_ENSURE(dst->ctx == src->ctx, CCZ_ERR_INVALID_ARGUMENT, "ciphertexts of two contexts");
+    if (dst != src) {
+        memcpy(dst->d, src->d, (size_t)src->size * src->level * src->ctx->n * 8);
+        dst->size = src->size;
+        dst->level = src->level;
+        dst->ntt = src->ntt;
+        dst->scale = src->scale;
+    }
+    return CCZ_OK;
+}
+
+unsigned ccz_lattice_ciphertext_level(const ccz_lattice_ciphertext *c)
+{
+    return c->level;
+}
+
+double ccz_lattice_ciphertext_scale(const ccz_lattice_ciphertext *c)
+{
+    return c->scale;
+}
+
+/* component j of a ciphertext (level primes x N) */
+static inline uint64_t *comp(const ccz_lattice_ciphertext *c, unsigned j)
+{
+    return c->d + (size_t)j * c->level * c->ctx->n;
+}
+
+/* Re-lays a ciphertext's components for a new level (fewer primes per component). */
+static void relayout(ccz_lattice_ciphertext *c, unsigned new_level)
+{
+    size_t n = c->ctx->n;
+    for (unsigned j = 1; j < c->size; j++)
+        memmove(c->d + (size_t)j * new_level * n, c->d + (size_t)j * c->level * n,
+                (size_t)new_level * n * 8);
+    c->level = new_level;
+}
+
+/* ---- encryption --------------------------------------------------------------------------------*/
+
+/* (c0, c1) = (b u + e0, a u + e1) or, symmetric, (-a s + e0, a), over `level` primes, in NTT form
+ * when ntt else coefficient form. */
+ccz_status lat_encrypt_zero(const ccz_lattice_context *ctx, const ccz_lattice_public_key *pk,
+                            const ccz_lattice_secret_key *sk, unsigned level, bool ntt,
+                            uint64_t *c0, uint64_t *c1)
+{
+    size_t n = ctx->n;
+    lat_prng g;
+    CCZ_GUARD(lat_prng_init(&g));
+    int8_t *small = malloc(n);
+    uint64_t *e = lat_words((size_t)level * n);
+    ccz_status s = small && e ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    if (s == CCZ_OK && pk) {
+        /* u ternary */
+        s = lat_sample_ternary(&g, n, small);
+        if (s == CCZ_OK) {
+            lat_small_to_rns(small, n, ctx->primes, level, e);
+            lat_rns_ntt(ctx, e, level, NULL);
+            for (unsigned i = 0; i < level; i++) {
+                size_t o = (size_t)i * n;
+                lat_vec_mul_w(c0 + o, e + o, pk->b + o, pk->b_w + o, n, ctx->primes[i]);
+                lat_vec_mul_w(c1 + o, e + o, pk->a + o, pk->a_w + o, n, ctx->primes[i]);
+            }
+        }
+    } else if (s == CCZ_OK) {
+        s = lat_sample_uniform(&g, ctx, ctx->primes, level, c1);
+        for (unsigned i = 0; s == CCZ_OK && i < level; i++) {
+            size_t o = (size_t)i * n;
+            lat_vec_mul_w(c0 + o, c1 + o, sk->s + o, sk->s_w + o, n, ctx->primes[i]);
+            memset(e, 0, n * 8);
+            lat_vec_sub(c0 + o, e, c0 + o, n, ctx->primes[i]);
+        }
+    }
+    /* + e0 (and + e1 with a public key), in NTT form */
+    for (int c = 0; s == CCZ_OK && c < (pk ? 2 : 1); c++) {
+        s = lat_sample_cbd(&g, n, small);
+        if (s)
+            break;
+        lat_small_to_rns(small, n, ctx->primes, level, e);
+        lat_rns_ntt(ctx, e, level, NULL);
+        uint64_t *o = c ? c1 : c0;
+        for (unsigned i = 0; i < level; i++)
+            lat_vec_add(o + (size_t)i * n, o + (size_t)i * n, e + (size_t)i * n, n, ctx->primes[i]);
+    }
+    if (s == CCZ_OK && !ntt) {
+        lat_rns_intt(ctx, c0, level, NULL);
+        lat_rns_intt(ctx, c1, level, NULL);
+    }
+    if (small)
+        OPENSSL_cleanse(small, n);
+    free(small);
+    free(e);
+    lat_prng_free(&g);
+    return s;
+}
+
+/* x = c0 + c1 s (+ c2 s^2) over the level's primes, coefficient form when want_coeff. */
+ccz_status lat_decrypt_poly(const ccz_lattice_context *ctx, const ccz_lattice_secret_key *sk,
+                            const ccz_lattice_ciphertext *ct, uint64_t *x)
+{
+    size_t n = ctx->n;
+    unsigned l = ct->level;
+    uint64_t *t = lat_words((size_t)l * n);
+    CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");
+    memcpy(x, comp(ct, ct->size - 1), (size_t)l * n * 8);
+    if (!ct->ntt)
+        lat_rns_ntt(ctx, x, l, NULL);
+    /* Horner: ((c2) s + c1) s + c0 */
+    for (int j = (int)ct->size - 2; j >= 0; j--) {
+        memcpy(t, comp(ct, (unsigned)j), (size_t)l * n * 8);
+        if (!ct->ntt)
+            lat_rns_ntt(ctx, t, l, NULL);
+        for (unsigned i = 0; i < l; i++) {
+            size_t o = (size_t)i * n;
+            lat_vec_mul_w(x + o, x + o, sk->s + o, sk->s_w + o, n, ctx->primes[i]);
+            lat_vec_add(x + o, x + o, t + o, n, ctx->primes[i]);
+        }
+    }
+    free(t);
+    return CCZ_OK;
+}
+
+/* ---- arithmetic -----------------------------------------------------------------------------*/
+
+static ccz_status same_shape(const ccz_lattice_ciphertext *a, const ccz_lattice_ciphertext *b)
+{
+    CCZ_ENSURE(a->ctx == b->ctx, CCZ_ERR_INVALID_ARGUMENT, "ciphertexts of two contexts");
+    CCZ_ENSURE(a->level == b->level, CCZ_ERR_INVALID_ARGUMENT,
+               "ciphertexts at levels %u and %u: switch the higher one down first", a->level,
+               b->level);
+    CCZ_ENSURE(a->ntt == b->ntt, CCZ_ERR_INVALID_ARGUMENT, "ciphertexts in different forms");
+    if (a->ctx->params.scheme == CCZ_LATTICE_CKKS)
+        CCZ_ENSURE(fabs(a->scale / b->scale - 1) < 1e-6, CCZ_ERR_INVALID_ARGUMENT,
+                   "scales 2^%.2f and 2^%.2f differ", log2(a->scale), log2(b->scale));
+    return CCZ_OK;
+}
+
+static ccz_status add_sub(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                          const ccz_lattice_ciphertext *a, const ccz_lattice_ciphertext *b,
+                          bool sub)
+{
+    CCZ_GUARD(same_shape(a, b));
+    size_t n = ctx->n;
+    unsigned l = a->level, size = a->size > b->size ? a->size : b->size;
+    const ccz_lattice_ciphertext *big = a->size >= b->size ? a : b;
+    /* out may alias a or b: work component by component */
+    for (unsigned j = 0; j < size; j++)
+        for (unsigned i = 0; i < l; i++) {
+            uint64_t q = ctx->primes[i];
+            uint64_t *o = out->d + ((size_t)j * l + i) * n;
+            const uint64_t *x = j < a->size ? a->d + ((size_t)j * l + i) * n : NULL,
+                           *y = j < b->size ? b->d + ((size_t)j * l + i) * n : NULL;
+            if (x && y) {
+                if (sub)
+                    lat_vec_sub(o, x, y, n, q);
+                else
+                    lat_vec_add(o, x, y, n, q);
+            } else {
+                for (size_t c = 0; c < n; c++) {
+                    uint64_t u = x ? x[c] : 0, v = y ? y[c] : 0;
+                    o[c] = sub ? lat_sub_mod(u, v, q) : lat_add_mod(u, v, q);
+                }
+            }
+        }
+    out->size = size;
+    out->level = l;
+    out->ntt = a->ntt;
+    out->scale = big->scale;
+    return CCZ_OK;
+}
+
+ccz_status ccz_lattice_add(ccz_lattice_ciphertext *out, const ccz_lattice_context *ctx,
+                           const ccz_lattice_ciphertext *a, const ccz_lattice_ciphertext *b)
+{
+    return add_sub(ctx, out, a, b, false);
+}
+
+ccz_status ccz_lattice_sub(ccz_lattice_ciphertext *out, const ccz_lattice_context *ctx,
+                           const ccz_lattice_ciphertext *a, const ccz_lattice_ciphertext *b)
+{
+    return add_sub(ctx, out, a, b, true);
+}
+
+/* Divides by the last prime with rounding: c' = (c - [c]_{q_last}) q_last^-1 (all components). */
+ccz_status lat_drop_last(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *c)
+{
+    CCZ_ENSURE(c->level >= 2, CCZ_ERR_INVALID_ARGUMENT,
+               "the ciphertext is at the last level: no prime left to drop");
+    size_t n = ctx->n;
+    unsigned l = c->level;
+    uint64_t ql = ctx->primes[l - 1], half = ql >> 1;
+    uint64_t *last = lat_words(n), *tmp = lat_words(n);
+    CCZ_ENSURE(last && tmp, CCZ_ERR_NOMEM, "out of memory");
+    const lat_level *lv = &ctx->level[l];
+    for (unsigned j = 0; j < c->size; j++) {
+        uint64_t *cj = c->d + (size_t)j * l * n;
+        memcpy(last, cj + (size_t)(l - 1) * n, n * 8);
+        if (c->ntt)
+            lat_ntt_inverse(&ctx->ntt[l - 1], last);
+        for (size_t x = 0; x < n; x++) /* centre: + q_last / 2 now, - q_last / 2 below */
+            last[x] = last[x] + half >= ql ? last[x] + half - ql : last[x] + half;
+        for (unsigned i = 0; i + 1 < l; i++) {
+            const lat_mod *m = &ctx->ntt[i].mod;
+            uint64_t q = m->q, hq = lat_reduce64(half, m);
+            for (size_t x = 0; x < n; x++)
+                tmp[x] = lat_sub_mod(lat_reduce64(last[x], m), hq, q);
+            if (c->ntt)
+                lat_ntt_forward(&ctx->ntt[i], tmp);
+            uint64_t *ci = cj + (size_t)i * n;
+            for (size_t x = 0; x < n; x++)
+                ci[x] = lat_mul_shoup(lat_sub_mod(ci[x], tmp[x], q), lv->inv_last[i],
+                                      lv->inv_last_s[i], q);
+        }
+    }
+    free(last);
+    free(tmp);
+    relayout(c, l - 1);
+    if (ctx->params.scheme == CCZ_LATTICE_CKKS)
+        c->scale /= (double)ql;
+    return CCZ_OK;
+}
+
+ccz_status ccz_lattice_mod_switch(ccz_lattice_ciphertext *c, const ccz_lattice_context *ctx)
+{
+    if (ctx->params.scheme == CCZ_LATTICE_BFV) /* Delta depends on Q: scale by Q'/Q, rounding */
+        return lat_drop_last(ctx, c);
+    /* CKKS: the value is the same modulo the smaller modulus; drop the prime, keep the scale */
+    CCZ_ENSURE(c->level >= 2, CCZ_ERR_INVALID_ARGUMENT,
+               "the ciphertext is at the last level: no prime left to drop");
+    relayout(c, c->level - 1);
+    return CCZ_OK;
+}
+
+/* Key switching of component d (coefficient form) into (c0, c1) of a ciphertext in either form. */
+ccz_status lat_switch_into(const ccz_lattice_context *ctx, const lat_kswitch *ks, const uint64_t *d,
+                           ccz_lattice_ciphertext *c)
+{
+    size_t n = ctx->n;
+    unsigned l = c->level;
+    if (c->ntt)
+        return lat_kswitch_apply(ctx, ks, d, l, comp(c, 0), comp(c, 1));
+    uint64_t *t0 = calloc((size_t)l * n, 8), *t1 = calloc((size_t)l * n, 8);
+    CCZ_ENSURE(t0 && t1, CCZ_ERR_NOMEM, "out of memory");
+    ccz_status s = lat_kswitch_apply(ctx, ks, d, l, t0, t1);
+    if (s == CCZ_OK) {
+        lat_rns_intt(ctx, t0, l, NULL);
+        lat_rns_intt(ctx, t1, l, NULL);
+        for (int j = 0; j < 2; j++) {
+            uint64_t *o = comp(c, (unsigned)j), *t = j ? t1 : t0;
+            for (unsigned i = 0; i < l; i++)
+                for (size_t x = 0; x < n; x++)
+                    o[(size_t)i * n + x] =
+                        lat_add_mod(o[(size_t)i * n + x], t[(size_t)i * n + x], ctx->primes[i]);
+        }
+    }
+    free(t0);
+    free(t1);
+    return s;
+}
+
+/* Relinearizes a size-3 ciphertext. */
+ccz_status lat_relinearize(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *c,
+                           const ccz_lattice_relin_keys *rk)
+{
+    if (c->size == 2)
+        return CCZ_OK;
+    size_t n = ctx->n;
+    unsigned l = c->level;
+    uint64_t *d = lat_words((size_t)l * n);
+    CCZ_ENSURE(d, CCZ_ERR_NOMEM, "out of memory");
+    memcpy(d, comp(c, 2), (size_t)l * n * 8);
+    if (c->ntt)
+        lat_rns_intt(ctx, d, l, NULL);
+    c->size = 2;
+    ccz_status s = lat_switch_into(ctx, &rk->k, d, c);
+    free(d);
+    return s;
+}
+
+static const lat_kswitch *galois_key(const ccz_lattice_galois_keys *gk, uint64_t g)
+{
+    for (size_t i = 0; i < gk->n; i++)
+        if (gk->elts[i] == g)
+            return &gk->keys[i];
+    return NULL;
+}
+
+static ccz_status apply_galois(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                               const ccz_lattice_ciphertext *a, uint64_t g,
+                               const ccz_lattice_galois_keys *gk, const char *what)
+{
+    CCZ_ENSURE(gk && gk->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT, "Galois keys of another context");
+    CCZ_ENSURE(a->size == 2, CCZ_ERR_INVALID_ARGUMENT, "relinearize before rotating");
+    const lat_kswitch *ks = galois_key(gk, g);
+    CCZ_ENSURE(ks, CCZ_ERR_NOT_FOUND,
+               "no Galois key for %s (element %llu): make one with "
+               "ccz_lattice_galois_keygen",
+               what, (unsigned long long)g);
+    size_t n = ctx->n;
+    unsigned l = a->level;
+    uint64_t *c0 = lat_words((size_t)l * n), *c1 = lat_words((size_t)l * n);
+    CCZ_ENSURE(c0 && c1, CCZ_ERR_NOMEM, "out of memory");
+    for (unsigned i = 0; i < l; i++) {
+        const uint64_t *a0 = comp(a, 0) + (size_t)i * n, *a1 = comp(a, 1) + (size_t)i * n;
+        if (a->ntt) {
+            lat_automorph_ntt(a0, c0 + (size_t)i * n, ctx->log_n, g);
+            lat_automorph_ntt(a1, c1 + (size_t)i * n, ctx->log_n, g);
+        } else {
+            lat_automorph_coeff(a0, c0 + (size_t)i * n, n, g, ctx->primes[i]);
+            lat_automorph_coeff(a1, c1 + (size_t)i * n, n, g, ctx->primes[i]);
+        }
+    }
+    out->size = 2;
+    out->level = l;
+    out->ntt = a->ntt;
+    out->scale = a->scale;
+    memcpy(comp(out, 0), c0, (size_t)l * n * 8);
+    memset(comp(out, 1), 0, (size_t)l * n * 8);
+    if (a->ntt)
+        lat_rns_intt(ctx, c1, l, NULL);
+    ccz_status s = lat_switch_into(ctx, ks, c1, out);
+    free(c0);
+    free(c1);
+    return s;
+}
+
+ccz_status ccz_lattice_rotate(ccz_lattice_ciphertext *out, const ccz_lattice_context *ctx,
+                              const ccz_lattice_ciphertext *a, int steps,
+                              const ccz_lattice_galois_keys *gk)
+{
+    char what[48];
+    snprintf(what, sizeof what, "rotation by %d", steps);
+    return apply_galois(ctx, out, a, lat_galois_elt(ctx, steps), gk, what);
+}
+
+ccz_status ccz_lattice_conjugate(ccz_lattice_ciphertext *out, const ccz_lattice_context *ctx,
+                                 const ccz_lattice_ciphertext *a, const ccz_lattice_galois_keys *gk)
+{
+    return apply_galois(ctx, out, a, 2 * (uint64_t)ctx->n - 1, gk,
+                        ctx->params.scheme == CCZ_LATTICE_BFV ? "the row swap" : "conjugation");
+}

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private to src/he: the lattice context, RNS bases and conversions, polynomials, keys. */
+#ifndef CCZ_LATTICE_INTERNAL_H
+#define CCZ_LATTICE_INTERNAL_H
+
+#include <gmp.h>
+#include <openssl/evp.h>
+
+#include "ccz/lattice.h"
+#include "lat.h"
+
+#define MAXP CCZ_LATTICE_MAX_PRIMES
+
+/* An RNS base and what exact conversion out of it needs. */
+typedef struct {
+    unsigned k;
+    uint64_t q[MAXP];
+    lat_mod mod[MAXP];
+    uint64_t qhat_inv[MAXP], qhat_inv_s[MAXP]; /* [(Q/q_i)^-1]_{q_i} and its Shoup constant */
+    double qinv[MAXP];                          /* 1 / q_i */
+} lat_base;
+
+/* Conversion from base A to base B with exact rounding (HPS): x in (-A/2, A/2] */
+typedef struct {
+    const lat_base *a, *b;
+    uint64_t ahat[MAXP][MAXP]; /* (A / a_i) mod b_j */
+    uint64_t amod[MAXP];       /* A mod b_j */
+} lat_conv;
+
+/* BFV multiplication at one level (HPS): base Q (the level's primes), base R (auxiliary), and
+ * round(t x / Q) from Q u R into R. */
+typedef struct {
+    lat_base q, r;
+    lat_conv q_to_r, r_to_q;
+    lat_ntt *rntt; /* NTT tables of R's primes */
+    uint64_t theta_int[MAXP][MAXP]; /* [i][j]: floor(t R c_i / q_i) mod r_j */
+    uint64_t theta_frac[MAXP];      /* frac(t R c_i / q_i) 2^64 */
+    uint64_t rterm[MAXP];           /* t [(QR/r_j)^-1]_{r_j} (R / r_j) mod r_j */
+    /* decryption: round(t x / Q) mod t = sum x_i A_i + round(sum x_i f_i) */
+    uint64_t dec_int[MAXP];  /* floor(t c'_i / q_i) mod t, c'_i = [(Q/q_i)^-1]_{q_i} */
+    uint64_t dec_frac[MAXP]; /* frac(t c'_i / q_i) 2^64 */
+    uint64_t delta[MAXP];    /* floor(Q / t) mod q_i */
+} lat_bfv_level;
+
+typedef struct {
+    uint64_t inv_last[MAXP]; /* q_{l-1}^-1 mod q_i, i < l-1 (CKKS rescale, BFV mod switch) */
+    uint64_t inv_last_s[MAXP];
+} lat_level;
+
+struct ccz_lattice_context {
+    ccz_lattice_params params;
+    size_t n;
+    unsigned log_n, k, L; /* k primes in all, L = k - 1 data primes */
+    uint64_t primes[MAXP];
+    lat_ntt ntt[MAXP];
+    lat_mod pmod;         /* the special prime */
+    uint64_t p_mod_q[MAXP], p_inv[MAXP], p_inv_s[MAXP]; /* P mod q_i, P^-1 mod q_i */
+    lat_level level[MAXP + 1];                           /* by number of data primes */
+    /* BFV */
+    lat_mod tmod;
+    lat_ntt tntt;                    /* the batching NTT modulo t */
+    size_t *slot_index;              /* slot j -> NTT position */
+    lat_bfv_level *bfv[MAXP + 1];    /* by number of data primes */
+    /* CKKS */
+    double complex *roots;           /* e^(i pi k / N), k < 2N */
+    size_t *ckks_index;              /* slot j -> position of zeta^(3^j) in the bit-reversed FFT */
+};
+
+/* ---- polynomials in RNS: np primes x N words, prime-major ---------------------------------*/
+
+typedef struct {
+    unsigned np;     /* primes in use */
+    bool ntt;        /* in evaluation form */
+    uint64_t *d;     /* np * N */
+} lat_poly;
+
+struct ccz_lattice_plaintext {
+    const ccz_lattice_context *ctx;
+    /* BFV: N coefficients modulo t. CKKS: an RNS polynomial in NTT form at a level. */
+    uint64_t *coeffs;
+    lat_poly poly;
+    double scale;
+};
+
+struct ccz_lattice_ciphertext {
+    const ccz_lattice_context *ctx;
+    unsigned size;  /* 2 (or 3 before relinearization) */
+    unsigned level; /* data primes */
+    bool ntt;       /* BFV: coefficient form; CKKS: NTT form */
+    double scale;
+    uint64_t *d;    /* size * level * N, capacity for 3 * L * N */
+};
+
+struct ccz_lattice_secret_key {
+    const ccz_lattice_context *ctx;
+    uint64_t *s, *s_w;  /* NTT form over all k primes, and its Shoup constants (lat_shoup_w) */
+    int8_t *coeffs;     /* ternary coefficients */
+};
+
+struct ccz_lattice_public_key {
+    const ccz_lattice_context *ctx;
+    uint64_t *b, *a;     /* NTT form over the L data primes */
+    uint64_t *b_w, *a_w; /* Shoup constants */
+};
+
+/* A key-switching key: for each data prime i, (b_i, a_i) in NTT form over all k primes, with
+ * Shoup constants. */
+typedef struct {
+    uint64_t *b, *a;     /* L * k * N each */
+    uint64_t *b_w, *a_w;
+} lat_kswitch;
+
+/* Shoup constants of a key's polynomials (np primes of the chain from prime 0, N each) */
+ccz_status lat_shoup_poly(const ccz_lattice_context *ctx, const uint64_t *p, unsigned np,
+                          uint64_t **out);
+ccz_status lat_kswitch_finish(const ccz_lattice_context *ctx, lat_kswitch *k);
+
+struct ccz_lattice_relin_keys {
+    const ccz_lattice_context *ctx;
+    lat_kswitch k;
+};
+
+struct ccz_lattice_galois_keys {
+    const ccz_lattice_context *ctx;
+    size_t n;
+    uint64_t *elts;   /* Galois elements */
+    lat_kswitch *keys;
+};
+
+/* ---- randomness ------------------------------------------------------------------------------*/
+
+typedef struct {
+    EVP_CIPHER_CTX *c;
+    uint8_t buf[8192];
+    size_t pos, len;
+} lat_prng;
+
+ccz_status lat_prng_init(lat_prng *g);
+void lat_prng_free(lat_prng *g);
+ccz_status lat_prng_bytes(lat_prng *g, void *out, size_t n);
+/* uniform residues modulo each of the primes: np x N */
+ccz_status lat_sample_uniform(lat_prng *g, const ccz_lattice_context *ctx, const uint64_t *primes,
+                              unsigned np, uint64_t *out);
+/* small polynomials as signed coefficients: ternary, or centred binomial (sigma ~3.24) */
+ccz_status lat_sample_ternary(lat_prng *g, size_t n, int8_t *out);
+ccz_status lat_sample_cbd(lat_prng *g, size_t n, int8_t *out);
+/* signed small coefficients to residues modulo primes[0..np) (coefficient form) */
+void lat_small_to_rns(const int8_t *c, size_t n, const uint64_t *primes, unsigned np,
+                      uint64_t *out);
+
+/* ---- context helpers (lat_rns.c, lat_galois.c) ----------------------------------------------------------------------*/
+
+void lat_rns_ntt(const ccz_lattice_context *ctx, uint64_t *d, unsigned np, const unsigned *idx);
+void lat_rns_intt(const ccz_lattice_context *ctx, uint64_t *d, unsigned np, const unsigned *idx);
+
+ccz_status lat_base_init(lat_base *b, const uint64_t *q, unsigned k);
+void lat_conv_init(lat_conv *c, const lat_base *a, const lat_base *b);
+/* out[j][..] (base b) from in[i][..] (base a), N coefficients, exact with centred rounding */
+void lat_conv_apply(const lat_conv *c, const uint64_t *in, uint64_t *out, size_t n);
+
+/* Key switching: adds to (c0, c1) (NTT form over `level` data primes) the switch of d (coefficient
+ * form over `level` primes) with key ks. */
+ccz_status lat_kswitch_gen(const ccz_lattice_context *ctx, const ccz_lattice_secret_key *sk,
+                           const uint64_t *target_ntt, lat_kswitch *out);
+void lat_kswitch_free(lat_kswitch *k);
+ccz_status lat_kswitch_apply(const ccz_lattice_context *ctx, const lat_kswitch *ks,
+                             const uint64_t *d, unsigned level, uint64_t *c0, uint64_t *c1);
+
+/* Galois automorphism x -> x^g on N coefficients modulo q (coefficient form) */
+void lat_automorph_coeff(const uint64_t *in, uint64_t *out, size_t n, uint64_t g, uint64_t q);
+/* on an NTT-form polynomial (bit-reversed evaluations): a permutation */
+void lat_automorph_ntt(const uint64_t *in, uint64_t *out, unsigned log_n, uint64_t g);
+uint64_t lat_galois_elt(const ccz_lattice_context *ctx, int steps);
+
+/* x with its low `bits` bits reversed */
+static inline size_t lat_bitrev(size_t x, unsigned bits)
+{
+    size_t r = 0;
+    for (unsigned i = 0; i < bits; i++, x >>= 1)
+        r = (r << 1) | (x & 1);
+    return r;
+}
+
+/* 64-byte aligned words (free with free) */
+static inline uint64_t *lat_words(size_t n)
+{
+    return aligned_alloc(64, ((n * 8 + 63) / 64) * 64);
+}
+
+/* Shared by the schemes (lat_ops.c, bfv.c, ckks.c, eval.c) */
+ccz_status lat_encrypt_zero(const ccz_lattice_context *ctx, const ccz_lattice_public_key *pk,
+                            const ccz_lattice_secret_key *sk, unsigned level, bool ntt,
+                            uint64_t *c0, uint64_t *c1);
+ccz_status lat_decrypt_poly(const ccz_lattice_context *ctx, const ccz_lattice_secret_key *sk,
+                            const ccz_lattice_ciphertext *ct, uint64_t *x);
+ccz_status lat_relinearize(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *c,
+                           const ccz_lattice_relin_keys *rk);
+ccz_status lat_drop_last(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *c);
+ccz_status lat_switch_into(const ccz_lattice_context *ctx, const lat_kswitch *ks, const uint64_t *d,
+                           ccz_lattice_ciphertext *c);
+ccz_status lat_bfv_encrypt(const ccz_lattice_context *ctx, const ccz_lattice_public_key *pk,
+                           const ccz_lattice_secret_key *sk, const ccz_lattice_plaintext *pt,
+                           ccz_lattice_ciphertext *out);
+ccz_status lat_bfv_decrypt(const ccz_lattice_context *ctx, const ccz_lattice_secret_key *sk,
+                           const ccz_lattice_ciphertext *ct, ccz_lattice_plaintext *out);
+ccz_status lat_bfv_add_plain(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                             const ccz_lattice_ciphertext *a, const ccz_lattice_plaintext *p);
+ccz_status lat_bfv_mul_plain(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                             const ccz_lattice_ciphertext *a, const ccz_lattice_plaintext *p);
+ccz_status lat_bfv_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                       const ccz_lattice_ciphertext *a, const ccz_lattice_ciphertext *b2,
+                       const ccz_lattice_relin_keys *rk);
+/* The CKKS halves of the entry points (arguments already checked by eval.c) */
+ccz_status lat_ckks_encrypt(const ccz_lattice_context *ctx, const ccz_lattice_public_key *pk,
+                            const ccz_lattice_secret_key *sk, const ccz_lattice_plaintext *pt,
+                            ccz_lattice_ciphertext *out);
+ccz_status lat_ckks_decrypt(const ccz_lattice_context *ctx, const ccz_lattice_secret_key *sk,
+                            const ccz_lattice_ciphertext *ct, ccz_lattice_plaintext *out);
+ccz_status lat_ckks_add_plain(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                              const ccz_lattice_ciphertext *a, const ccz_lattice_plaintext *p);
+ccz_status lat_ckks_mul_plain(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                              const ccz_lattice_ciphertext *a, const ccz_lattice_plaintext *p);
+ccz_status lat_ckks_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                        const ccz_lattice_ciphertext *a, const ccz_lattice_ciphertext *b,
+                        const ccz_lattice_relin_keys *rk);
+/* CCZ_ERR_INVALID_ARGUMENT unless c is a ciphertext of ctx */
+ccz_status lat_check_ct(const ccz_lattice_context *ctx, const ccz_lattice_ciphertext *c);
+
+/* CRT with GMP over the first l primes: Q, and coef[i] = (Q/q_i) [(Q/q_i)^-1]_{q_i}, so that
+ * x = sum x_i coef[i] mod Q (initialises the mpz; clear with lat_crt_clear).
+ * CCZ_ERR_INVALID_ARGUMENT for l outside 1..MAXP, and then nothing is initialised. */
+ccz_status lat_crt_init(const ccz_lattice_context *ctx, unsigned l, mpz_t Q, mpz_t *coef);
+void lat_crt_clear(unsigned l, mpz_t Q, mpz_t *coef);
+
+#endif

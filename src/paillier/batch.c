@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Batches: arrays split over threads (ccz_parallel); inside a thread, randomizers are made eight
+ * at a time and decryptions four at a time (two CRT halves each), so the IFMA engine's eight
+ * lanes are full. */
+#include <stdlib.h>
+
+#include "internal.h"
+
+
+typedef struct {
+    const ccz_paillier_pub *pk;
+    const ccz_paillier_key *k;
+    mpz_t *out;
+    const mpz_t *a, *b;
+} job;
+
+static ccz_status encrypt_range(size_t begin, size_t end, void *arg)
+{
+    job *j = arg;
+    mpz_t rho[MBX_LANES];
+    for (unsigned i = 0; i < MBX_LANES; i++)
+        mpz_init(rho[i]);
+    ccz_status s = CCZ_OK;
+    for (size_t at = begin; at < end && !s; at += MBX_LANES) {
+        unsigned n = end - at < MBX_LANES ? (unsigned)(end - at) : MBX_LANES;
+        for (unsigned i = 0; i < n && !s; i++)
+            if (mpz_sgn(j->a[at + i]) < 0 || mpz_cmp(j->a[at + i], j->pk->n) >= 0)
+                s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "plaintext %zu is not in [0, n)", at + i);
+        if (s == CCZ_OK)
+            s = paillier_obfuscators(j->pk, rho, n);
+        for (unsigned i = 0; i < n && !s; i++)
+            paillier_times_gm(j->pk, j->out[at + i], j->a[at + i], rho[i]);
+    }
+    for (unsigned i = 0; i < MBX_LANES; i++)
+        paillier_mpz_wipe(rho[i]);
+    return s;
+}
+
+ccz_status ccz_paillier_encrypt_batch(mpz_t *c, const ccz_paillier_pub *pk, const mpz_t *m,
+                                      size_t count, unsigned threads)
+{
+    job j = {pk, NULL, c, m, NULL};
+    return ccz_parallel(count, threads, encrypt_range, &j);
+}
+
+static ccz_status decrypt_range(size_t begin, size_t end, void *arg)
+{
+    job *j = arg;
+    const ccz_paillier_key *k = j->k;
+    bool ifma = mbx_available();
+    mpz_t base[MBX_LANES], x[MBX_LANES], exp[MBX_LANES], mod[MBX_LANES];
+    for (unsigned i = 0; i < MBX_LANES; i++)
+        mpz_inits(base[i], x[i], NULL);
+    for (unsigned i = 0; i < MBX_LANES; i += 2) { /* read-only views */
+        *exp[i] = *k->pm1;
+        *exp[i + 1] = *k->qm1;
+        *mod[i] = *k->p2;
+        *mod[i + 1] = *k->q2;
+    }
+    unsigned bits = (unsigned)(mpz_sizeinbase(k->p2, 2) > mpz_sizeinbase(k->q2, 2)
+                                   ? mpz_sizeinbase(k->p2, 2)
+                                   : mpz_sizeinbase(k->q2, 2));
+    unsigned ebits = (unsigned)(mpz_sizeinbase(k->p, 2) > mpz_sizeinbase(k->q, 2)
+                                    ? mpz_sizeinbase(k->p, 2)
+                                    : mpz_sizeinbase(k->q, 2));
+    ccz_status s = CCZ_OK;
+    for (size_t at = begin; at < end && !s; at += MBX_LANES / 2) {
+        unsigned n = end - at < MBX_LANES / 2 ? (unsigned)(end - at) : MBX_LANES / 2;
+        for (unsigned i = 0; i < n && !s; i++) {
+            const mpz_t *c = &j->a[at + i];
+            if ((s = paillier_check_cipher(k->pub, *c, at + i, true)))
+                break;
+            /* reduced modulo p^2 and q^2 in constant time by the exponentiation (GMP) or by
+             * paillier_sec_mod (the IFMA engine) */
+            mpz_set(base[2 * i], *c);
+            mpz_set(base[2 * i + 1], *c);
+        }
+        if (s)
+            break;
+        if (ifma && n > 1) {
+            s = mbx_powm(x, (const mpz_t *)base, (const mpz_t *)exp, (const mpz_t *)mod, 2 * n,
+                         bits, ebits);
+        } else {
+            for (unsigned i = 0; i < 2 * n; i++)
+                paillier_sec_powm(x[i], base[i], exp[i], mod[i]);
+        }
+        for (unsigned i = 0; i < n && !s; i++)
+            s = paillier_decrypt_finish(k, j->out[at + i], x[2 * i], x[2 * i + 1], at + i, true);
+    }
+    for (unsigned i = 0; i < MBX_LANES; i++) {
+        paillier_mpz_wipe(base[i]);
+        paillier_mpz_wipe(x[i]);
+    }
+    return s;
+}
+
+ccz_status ccz_paillier_decrypt_batch(mpz_t *m, const ccz_paillier_key *k, const mpz_t *c,
+                                      size_t count, unsigned threads)
+{
+    job j = {k->pub, k, m, c, NULL};
+    return ccz_parallel(count, threads, decrypt_range, &j);
+}
+
+static ccz_status add_range(size_t begin, size_t end, void *arg)
+{
+    job *j = arg;
+    for (size_t i = begin; i < end; i++)
+        CCZ_GUARD(ccz_paillier_add(j->out[i], j->pk, j->a[i], j->b[i]));
+    return CCZ_OK;
+}
+
+ccz_status ccz_paillier_add_batch(mpz_t *c, const ccz_paillier_pub *pk, const mpz_t *a,
+                                  const mpz_t *b, size_t count, unsigned threads)
+{
+    job j = {pk, NULL, c, a, b};
+    return ccz_parallel(count, threads, add_range, &j);
+}
+
+static ccz_status mul_range(size_t begin, size_t end, void *arg)
+{
+    job *j = arg;
+    const ccz_paillier_pub *pk = j->pk;
+    if (!mbx_available()) {
+        for (size_t i = begin; i < end; i++)
+            CCZ_GUARD(ccz_paillier_mul_plain(j->out[i], pk, j->a[i], j->b[i]));
+        return CCZ_OK;
+    }
+    /* eight at a time: c^|k|, with c inverted first for a negative k */
+    mpz_t base[MBX_LANES], e[MBX_LANES], mod[MBX_LANES];
+    for (unsigned i = 0; i < MBX_LANES; i++) {
+        mpz_inits(base[i], e[i], NULL);
+        *mod[i] = *pk->n2; /* read-only view */
+    }
+    ccz_status s = CCZ_OK;
+    for (size_t at = begin; at < end && !s; at += MBX_LANES) {
+        unsigned n = end - at < MBX_LANES ? (unsigned)(end - at) : MBX_LANES;
+        unsigned ebits = 1;
+        for (unsigned i = 0; i < n && !s; i++) {
+            const mpz_t *c = &j->a[at + i], *k = &j->b[at + i];
+            if (mpz_sgn(*c) <= 0 || mpz_cmp(*c, pk->n2) >= 0)
+                s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "ciphertext %zu is not in [1, n^2)",
+                             at + i);
+            else if (mpz_cmpabs(*k, pk->n) >= 0)
+                s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "scalar %zu: magnitude not below n",
+                             at + i);
+            else if (mpz_sgn(*k) < 0 && !mpz_invert(base[i], *c, pk->n2))
+                s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "ciphertext %zu is not invertible",
+                             at + i);
+            if (s)
+                break;
+            if (mpz_sgn(*k) >= 0)
+                mpz_set(base[i], *c);
+            mpz_abs(e[i], *k);
+            unsigned b = (unsigned)mpz_sizeinbase(e[i], 2);
+            ebits = b > ebits ? b : ebits;
+        }
+        if (s == CCZ_OK)
+            s = mbx_powm(j->out + at, (const mpz_t *)base, (const mpz_t *)e, (const mpz_t *)mod,
+                         n, (unsigned)mpz_sizeinbase(pk->n2, 2), ebits);
+    }
+    for (unsigned i = 0; i < MBX_LANES; i++)
+        mpz_clears(base[i], e[i], NULL);
+    return s;
+}
+
+ccz_status ccz_paillier_mul_plain_batch(mpz_t *c, const ccz_paillier_pub *pk, const mpz_t *a,
+                                        const mpz_t *k, size_t count, unsigned threads)
+{
+    job j = {pk, NULL, c, a, k};
+    return ccz_parallel(count, threads, mul_range, &j);
+}

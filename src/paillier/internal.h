@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private to src/paillier: the Paillier key structures and the multi-buffer exponentiation
+ * engine. */
+#ifndef CCZ_PAILLIER_INTERNAL_H
+#define CCZ_PAILLIER_INTERNAL_H
+
+#include <pthread.h>
+
+#include "ccz/paillier.h"
+
+/* ---- 8-lane AVX-512 IFMA arithmetic in radix 2^52 (mbx.c) ------------------------------------*/
+
+#define MBX_LANES 8
+
+/* Whether the CPU has AVX-512 F and IFMA (core/cpu.h: none under CCZ_CPU=portable). */
+bool mbx_available(void);
+
+/* out[l] = base[l]^exp[l] mod mod[l] for the lanes l < n (n <= 8; the rest idle). Moduli are
+ * odd and at most max_bits bits; exponents at most exp_bits bits. Constant-time in the
+ * exponents (fixed window, every table entry read). */
+ccz_status mbx_powm(mpz_t *out, const mpz_t *base, const mpz_t *exp, const mpz_t *mod,
+                    unsigned n, unsigned max_bits, unsigned exp_bits);
+
+/* A fixed-base table: base^(j 2^(w i)) for j < 2^w, i < rows, in the engine's Montgomery form
+ * modulo one modulus. */
+typedef struct mbx_fixed mbx_fixed;
+ccz_status mbx_fixed_new(mbx_fixed **out, const mpz_t base, const mpz_t mod, unsigned exp_bits);
+void mbx_fixed_free(mbx_fixed *t);
+/* out[l] = base^exp[l] mod mod for l < n (n <= 8). Not constant-time in the exponents. */
+ccz_status mbx_fixed_powm(const mbx_fixed *t, mpz_t *out, const mpz_t *exp, unsigned n);
+
+/* ---- Paillier ----------------------------------------------------------------------------------*/
+
+/* A fixed-base table with GMP: base^(j 2^(8 i)), for DJN randomizers without IFMA. */
+typedef struct {
+    unsigned rows;
+    mpz_t *t; /* rows * 255 entries: t[i * 255 + j - 1] = base^(j 2^(8 i)) */
+} gmp_fixed;
+
+struct ccz_paillier_pub {
+    mpz_t n, n2, max_int;
+    unsigned bits;
+    bool djn;
+    mpz_t hs;
+    unsigned rand_bits; /* DJN: bits of r */
+    gmp_fixed *fixed;   /* DJN table (GMP), built on first use under table_mu */
+    mbx_fixed *mfixed;  /* or the IFMA engine's */
+    pthread_mutex_t table_mu;
+    /* randomizers computed ahead */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    bool running, stop;
+    mpz_t *pool;
+    size_t cap, count;
+};
+
+struct ccz_paillier_key {
+    ccz_paillier_pub *pub;
+    mpz_t p, q, p2, q2, pm1, qm1, hp, hq, qinv; /* qinv = q^-1 mod p */
+    mpz_t ep, eq, q2inv;                         /* n mod p(p-1), n mod q(q-1), (q^2)^-1 mod p^2 */
+};
+
+/* Arithmetic on secrets. Every exponentiation whose exponent or modulus derives from p or q goes
+ * through paillier_sec_powm (GMP's mpz_powm_sec: time and memory accesses independent of the
+ * exponent and base, for a given operand size), and so does every inversion of a secret value
+ * (paillier_sec_invert, by Fermat/Euler: x^-1 = x^(phi(m) - 1) mod m). GMP's mpz_powm and
+ * mpz_invert are never given a secret: tests/paillier/test_paillier.c interposes them and fails
+ * on any call with a modulus other than n or n^2 during the private-key paths. */
+void paillier_sec_powm(mpz_t out, const mpz_t base, const mpz_t exp, const mpz_t mod);
+/* out = x mod m (x >= 0) in time that depends on the sizes of x and m only (mpn_sec_div_r). */
+void paillier_sec_mod(mpz_t out, const mpz_t x, const mpz_t m);
+/* out = x^-1 mod m for x prime to m, given phi_m1 = phi(m) - 1 (m odd). */
+void paillier_sec_invert(mpz_t out, const mpz_t x, const mpz_t phi_m1, const mpz_t mod);
+/* Whether c is in [1, n^2) (index names it in a batch). */
+ccz_status paillier_check_cipher(const ccz_paillier_pub *pk, const mpz_t c, size_t index,
+                                 bool batch);
+/* Decryption after the two exponentiations xp = c^(p-1) mod p^2, xq = c^(q-1) mod q^2; refuses
+ * a c that shares a factor with n (xp or xq is 0). */
+ccz_status paillier_decrypt_finish(const ccz_paillier_key *k, mpz_t m, const mpz_t xp,
+                                   const mpz_t xq, size_t index, bool batch);
+/* Whether h_s is a DJN base for the key: h_s = (-x^2)^n mod n^2 for some x, checked with p and q:
+ * an n-th residue modulo p^2 and q^2 whose negation modulo n is a square, not 1. */
+ccz_status paillier_check_hs(const ccz_paillier_key *k, const mpz_t hs);
+/* Public checks on h_s (all that can be checked without p and q). */
+ccz_status paillier_check_hs_public(const ccz_paillier_pub *pk, const mpz_t hs);
+
+/* One randomizer (r^n or h_s^r mod n^2) computed now. */
+ccz_status paillier_obfuscator(const ccz_paillier_pub *pk, mpz_t out);
+/* Up to 8 randomizers at once (IFMA lanes when available). */
+ccz_status paillier_obfuscators(const ccz_paillier_pub *pk, mpz_t *out, unsigned n);
+/* c = (1 + m n) x mod n^2: g^m times x, without an exponentiation (g = n + 1) */
+void paillier_times_gm(const ccz_paillier_pub *pk, mpz_t c, const mpz_t m, const mpz_t x);
+/* Wipes an mpz's limbs and clears it. */
+void paillier_mpz_wipe(mpz_t x);
+/* A uniformly random integer of `bits` bits (top bit not forced), from OpenSSL's RNG. */
+ccz_status paillier_rand_bits(mpz_t out, unsigned bits);
+
+#endif

@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Multi-buffer modular exponentiation with AVX-512 IFMA: eight independent numbers, one per
+ * 64-bit lane of a zmm register, in radix 2^52 (vpmadd52luq / vpmadd52huq multiply 52-bit
+ * digits into 104-bit products). Multiplication is Montgomery's, "almost" reduced (results
+ * below 2m, R = 2^(52 D) > 4m). Exponentiation uses a fixed 5-bit window and reads every table
+ * entry for each lookup, so its time does not depend on the exponents. The code is compiled for
+ * AVX-512 with a function attribute and only called after a run-time CPU check; without IFMA
+ * callers use GMP. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <immintrin.h>
+#include <openssl/crypto.h>
+
+#include "core/cpu.h"
+#include "internal.h"
+
+#define MASK52 ((1ull << 52) - 1)
+#define WIN 5
+#define TARGET __attribute__((target("avx512f,avx512ifma")))
+
+bool mbx_available(void)
+{
+    return cpu_has(CPU_AVX512F | CPU_AVX512IFMA);
+}
+
+bool ccz_paillier_ifma(void)
+{
+    return mbx_available();
+}
+
+static unsigned digits_for(unsigned bits)
+{
+    return (bits + 2 + 51) / 52; /* 52 D >= bits + 2, so R > 4m */
+}
+
+/* ---- conversions (GMP <-> radix 2^52, one lane at a time) ------------------------------------*/
+
+static void to_digits(uint64_t *d, unsigned D, const mpz_t x)
+{
+    for (unsigned i = 0; i < D; i++) {
+        unsigned long bit = 52ul * i;
+        mp_limb_t lo = mpz_getlimbn(x, (mp_size_t)(bit / 64));
+        unsigned off = bit % 64;
+        uint64_t v = lo >> off;
+        if (off > 12)
+            v |= (uint64_t)mpz_getlimbn(x, (mp_size_t)(bit / 64 + 1)) << (64 - off);
+        d[i] = v & MASK52;
+    }
+}
+
+static void from_digits(mpz_t x, const uint64_t *d, unsigned D)
+{
+    size_t L = (52ul * D + 63) / 64;
+    mp_limb_t *l = mpz_limbs_write(x, (mp_size_t)L);
+    memset(l, 0, L * sizeof *l);
+    for (unsigned i = 0; i < D; i++) {
+        unsigned long bit = 52ul * i;
+        unsigned off = bit % 64;
+        l[bit / 64] |= (mp_limb_t)d[i] << off;
+        if (off > 12)
+            l[bit / 64 + 1] |= (mp_limb_t)(d[i] >> (64 - off));
+    }
+    mpz_limbs_finish(x, (mp_size_t)L);
+}
+
+/* -m^-1 mod 2^52 */
+static uint64_t mont_k0(const mpz_t m)
+{
+    uint64_t m0 = mpz_getlimbn(m, 0), inv = m0; /* correct to 3 bits for odd m0 */
+    for (int i = 0; i < 5; i++)
+        inv *= 2 - m0 * inv;
+    return (0 - inv) & MASK52;
+}
+
+/* ---- the arithmetic ------------------------------------------------------------------------*/
+
+/* r = a b R^-1 mod m (almost: r < 2m) in each lane; a, b < 2m normalised; tmp has 2D slots. */
+TARGET static void amm(__m512i *r, const __m512i *a, const __m512i *b, const __m512i *m,
+                       __m512i k0, unsigned D, __m512i *tmp)
+{
+    const __m512i zero = _mm512_setzero_si512(), mask = _mm512_set1_epi64((long long)MASK52);
+    for (unsigned t = 0; t < 2 * D; t++)
+        tmp[t] = zero;
+    for (unsigned i = 0; i < D; i++) {
+        __m512i ai = a[i];
+        __m512i t0 = _mm512_madd52lo_epu64(tmp[i], ai, b[0]);
+        __m512i y = _mm512_and_si512(_mm512_madd52lo_epu64(zero, t0, k0), mask);
+        t0 = _mm512_madd52lo_epu64(t0, y, m[0]);
+        __m512i hi = _mm512_madd52hi_epu64(_mm512_madd52hi_epu64(zero, ai, b[0]), y, m[0]);
+        hi = _mm512_add_epi64(hi, _mm512_srli_epi64(t0, 52));
+        __m512i *s = tmp + i;
+        for (unsigned j = 1; j < D; j++) {
+            __m512i x = _mm512_add_epi64(s[j], hi);
+            x = _mm512_madd52lo_epu64(x, ai, b[j]);
+            x = _mm512_madd52lo_epu64(x, y, m[j]);
+            hi = _mm512_madd52hi_epu64(_mm512_madd52hi_epu64(zero, ai, b[j]), y, m[j]);
+            s[j] = x;
+        }
+        s[D] = _mm512_add_epi64(s[D], hi);
+    }
+    __m512i carry = zero;
+    for (unsigned t = 0; t < D; t++) {
+        __m512i x = _mm512_add_epi64(tmp[D + t], carry);
+        r[t] = _mm512_and_si512(x, mask);
+        carry = _mm512_srli_epi64(x, 52);
+    }
+}
+
+/* Lane-interleaved numbers from up to eight mpz (missing lanes get `fill`). */
+static void load_lanes(__m512i *v, unsigned D, const mpz_t *x, unsigned n, const mpz_t fill,
+                       uint64_t *scratch)
+{
+    uint64_t *d = scratch; /* 8 * D */
+    for (unsigned l = 0; l < MBX_LANES; l++)
+        to_digits(d + (size_t)l * D, D, l < n ? x[l] : fill);
+    for (unsigned i = 0; i < D; i++) {
+        uint64_t lane[MBX_LANES];
+        for (unsigned l = 0; l < MBX_LANES; l++)
+            lane[l] = d[(size_t)l * D + i];
+        memcpy(&v[i], lane, sizeof lane);
+    }
+}
+
+static void store_lanes(mpz_t *x, unsigned n, const __m512i *v, unsigned D, uint64_t *scratch)
+{
+    for (unsigned l = 0; l < n; l++) {
+        for (unsigned i = 0; i < D; i++) {
+            uint64_t lane[MBX_LANES];
+            memcpy(lane, &v[i], sizeof lane);
+            scratch[i] = lane[l];
+        }
+        from_digits(x[l], scratch, D);
+    }
+}
+
+typedef struct {
+    unsigned D;
+    __m512i *m, *rr, *one, *tmp, *t1;
+    __m512i k0;
+    uint64_t *scratch;
+    void *mem;
+    size_t mem_size;
+} ctx;
+
+static void ctx_free(ctx *c)
+{
+    if (c->mem) {
+        OPENSSL_cleanse(c->mem, c->mem_size);
+        free(c->mem);
+    }
+}
+
+static ccz_status ctx_init(ctx *c, const mpz_t *mod, unsigned n, unsigned bits, size_t extra)
+{
+    memset(c, 0, sizeof *c);
+    c->D = digits_for(bits);
+    unsigned D = c->D;
+    /* m, rr, one, t1: D each; tmp: 2D; extra (caller's) D-sized vectors; scratch 8 D words */
+    c->mem_size = ((size_t)(6 + extra) * D) * sizeof(__m512i) + (size_t)MBX_LANES * D * 8 + 64;
+    c->mem = aligned_alloc(64, (c->mem_size + 63) / 64 * 64);
+    CCZ_ENSURE(c->mem, CCZ_ERR_NOMEM, "out of memory");
+    __m512i *p = c->mem;
+    c->m = p;
+    c->rr = p + D;
+    c->one = p + 2 * D;
+    c->t1 = p + 3 * D;
+    c->tmp = p + 4 * D;
+    c->scratch = (uint64_t *)(p + (size_t)(6 + extra) * D);
+    uint64_t k0[MBX_LANES];
+    mpz_t rr;
+    mpz_init(rr);
+    const mpz_t *fill = &mod[0];
+    mpz_t rrs[MBX_LANES];
+    for (unsigned l = 0; l < MBX_LANES; l++) {
+        const mpz_t *ml = l < n ? &mod[l] : fill;
+        k0[l] = mont_k0(*ml);
+        mpz_init(rrs[l]);
+        mpz_set_ui(rrs[l], 0);
+        mpz_setbit(rrs[l], 104ul * D);
+        mpz_mod(rrs[l], rrs[l], *ml);
+    }
+    memcpy(&c->k0, k0, sizeof k0);
+    load_lanes(c->m, D, mod, n, *fill, c->scratch);
+    load_lanes(c->rr, D, (const mpz_t *)rrs, MBX_LANES, rrs[0], c->scratch);
+    for (unsigned l = 0; l < MBX_LANES; l++)
+        mpz_clear(rrs[l]);
+    mpz_clear(rr);
+    return CCZ_OK;
+}
+
+/* Montgomery form of lanes x: AMM(x, R^2). */
+TARGET static void to_mont(ctx *c, __m512i *out, const __m512i *x)
+{
+    amm(out, x, c->rr, c->m, c->k0, c->D, c->tmp);
+}
+
+/* Out of Montgomery form, fully reduced with GMP. */
+TARGET static void from_mont(ctx *c, mpz_t *out, unsigned n, const __m512i *x, const mpz_t *mod,
+                             bool same_mod)
+{
+    unsigned D = c->D;
+    for (unsigned i = 0; i < D; i++)
+        c->t1[i] = _mm512_setzero_si512();
+    c->t1[0] = _mm512_set1_epi64(1);
+    amm(c->t1, x, c->t1, c->m, c->k0, D, c->tmp);
+    store_lanes(out, n, c->t1, D, c->scratch);
+    for (unsigned l = 0; l < n; l++)
+        if (mpz_cmp(out[l], same_mod ? mod[0] : mod[l]) >= 0)
+            mpz_sub(out[l], out[l], same_mod ? mod[0] : mod[l]);
+}
+
+/* ---- exponentiation with a window, per-lane bases and exponents ------------------------------*/
+
+TARGET static void powm_lanes(ctx *c, __m512i *acc, __m512i *table, const uint64_t *windows,
+                              unsigned nwin)
+{
+    unsigned D = c->D;
+    __m512i *sel = c->t1;
+    /* windows[w * 8 + l]: window w (from the top) of lane l */
+    for (unsigned w = 0; w < nwin; w++) {
+        if (w > 0)
+            for (int k = 0; k < WIN; k++)
+                amm(acc, acc, acc, c->m, c->k0, D, c->tmp);
+        __m512i idx;
+        memcpy(&idx, windows + (size_t)w * MBX_LANES, sizeof idx);
+        for (unsigned i = 0; i < D; i++)
+            sel[i] = _mm512_setzero_si512();
+        for (unsigned e = 0; e < (1u << WIN); e++) {
+            __mmask8 hit = _mm512_cmpeq_epi64_mask(idx, _mm512_set1_epi64(e));
+            const __m512i *t = table + (size_t)e * D;
+            for (unsigned i = 0; i < D; i++)
+                sel[i] = _mm512_mask_blend_epi64(hit, sel[i], t[i]);
+        }
+        if (w == 0) {
+            memcpy(acc, sel, D * sizeof *acc);
+        } else {
+            amm(acc, acc, sel, c->m, c->k0, D, c->tmp);
+        }
+    }
+}
+
+TARGET static ccz_status mbx_powm_impl(mpz_t *out, const mpz_t *base, const mpz_t *exp,
+                                       const mpz_t *mod, unsigned n, unsigned max_bits,
+                                       unsigned exp_bits)
+{
+    ctx c;
+    size_t entries = 1u << WIN;
+    CCZ_GUARD(ctx_init(&c, mod, n, max_bits, 1 + entries));
+    unsigned D = c.D;
+    __m512i *acc = c.tmp + 2 * D, *table = acc + D;
+    /* table[e] = base^e in Montgomery form; table[0] = R mod m */
+    for (unsigned i = 0; i < D; i++)
+        table[i] = _mm512_setzero_si512();
+    table[0] = _mm512_set1_epi64(1);
+    to_mont(&c, table, table);
+    mpz_t *reduced = malloc(MBX_LANES * sizeof *reduced);
+    uint64_t *windows = NULL;
+    ccz_status s = reduced ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    unsigned nwin = (exp_bits + WIN - 1) / WIN;
+    if (s == CCZ_OK && !(windows = calloc((size_t)nwin * MBX_LANES, sizeof *windows)))
+        s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    if (s == CCZ_OK) {
+        for (unsigned l = 0; l < MBX_LANES; l++) {
+            mpz_init(reduced[l]);
+            if (l < n) /* constant-time: the bases may be ciphertexts reduced modulo p^2 */
+                paillier_sec_mod(reduced[l], base[l], mod[l]);
+        }
+        load_lanes(table + D, D, (const mpz_t *)reduced, n, reduced[0], c.scratch);
+        to_mont(&c, table + D, table + D);
+        for (unsigned e = 2; e < entries; e++)
+            amm(table + (size_t)e * D, table + (size_t)(e - 1) * D, table + D, c.m, c.k0, D,
+                c.tmp);
+        for (unsigned w = 0; w < nwin; w++) {
+            unsigned low = (nwin - 1 - w) * WIN;
+            for (unsigned l = 0; l < n; l++) {
+                uint64_t v = 0;
+                for (unsigned b = 0; b < WIN; b++)
+                    v |= (uint64_t)mpz_tstbit(exp[l], low + b) << b;
+                windows[(size_t)w * MBX_LANES + l] = v;
+            }
+        }
+        powm_lanes(&c, acc, table, windows, nwin);
+        from_mont(&c, out, n, acc, mod, false);
+        for (unsigned l = 0; l < MBX_LANES; l++)
+            paillier_mpz_wipe(reduced[l]);
+    }
+    if (windows) {
+        OPENSSL_cleanse(windows, (size_t)nwin * MBX_LANES * sizeof *windows);
+        free(windows);
+    }
+    free(reduced);
+    ctx_free(&c);
+    return s;
+}
+
+ccz_status mbx_powm(mpz_t *out, const mpz_t *base, const mpz_t *exp, const mpz_t *mod,
+                    unsigned n, unsigned max_bits, unsigned exp_bits)
+{
+    CCZ_ENSURE(mbx_available(), CCZ_ERR_UNSUPPORTED, "this CPU has no AVX-512 IFMA");
+    CCZ_ENSURE(n >= 1 && n <= MBX_LANES && max_bits <= 8192 && exp_bits >= 1,
+               CCZ_ERR_INVALID_ARGUMENT, "bad multi-buffer request");
+    for (unsigned l = 0; l < n; l++)
+        CCZ_ENSURE(mpz_odd_p(mod[l]) && mpz_sizeinbase(mod[l], 2) <= max_bits &&
+                       mpz_sgn(exp[l]) >= 0 && mpz_sizeinbase(exp[l], 2) <= exp_bits,
+                   CCZ_ERR_INVALID_ARGUMENT, "lane %u: modulus or exponent out of range", l);
+    return mbx_powm_impl(out, base, exp, mod, n, max_bits, exp_bits);
+}
+
+/* ---- fixed base, one modulus -----------------------------------------------------------------*/
+
+struct mbx_fixed {
+    unsigned D, rows, bits;
+    mpz_t mod;
+    uint64_t *table; /* (rows * 256) entries of D digits, Montgomery form */
+    size_t table_words;
+};
+
+void mbx_fixed_free(mbx_fixed *t)
+{
+    if (!t)
+        return;
+    free(t->table);
+    mpz_clear(t->mod);
+    free(t);
+}
+
+ccz_status mbx_fixed_new(mbx_fixed **out, const mpz_t base, const mpz_t mod, unsigned exp_bits)
+{
+    *out = NULL;
+    CCZ_ENSURE(mbx_available(), CCZ_ERR_UNSUPPORTED, "this CPU has no AVX-512 IFMA");
+    mbx_fixed *t = calloc(1, sizeof *t);
+    CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");
+    unsigned bits = (unsigned)mpz_sizeinbase(mod, 2);
+    t->D = digits_for(bits);
+    t->rows = (exp_bits + 7) / 8;
+    t->bits = exp_bits;
+    mpz_init_set(t->mod, mod);
+    t->table_words = (size_t)t->rows * 256 * t->D;
+    t->table = malloc(t->table_words * sizeof *t->table);
+    if (!t->table) {
+        mbx_fixed_free(t);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory for the fixed-base table");
+    }
+    /* entry (i, j) = base^(j 256^i) R mod m, with GMP */
+    mpz_t row, x, y;
+    mpz_inits(row, x, y, NULL);
+    mpz_mod(row, base, mod);
+    for (unsigned i = 0; i < t->rows; i++) {
+        mpz_set_ui(x, 1);
+        for (unsigned j = 0; j < 256; j++) {
+            mpz_mul_2exp(y, x, 52ul * t->D);
+            mpz_mod(y, y, mod);
+            to_digits(t->table + ((size_t)i * 256 + j) * t->D, t->D, y);
+            mpz_mul(x, x, row);
+            mpz_mod(x, x, mod);
+        }
+        mpz_set(row, x); /* base^(256^(i+1)) */
+    }
+    mpz_clears(row, x, y, NULL);
+    *out = t;
+    return CCZ_OK;
+}
+
+TARGET static ccz_status fixed_impl(const mbx_fixed *t, mpz_t *out, const mpz_t *exp, unsigned n)
+{
+    ctx c;
+    mpz_t mods[MBX_LANES];
+    for (unsigned l = 0; l < MBX_LANES; l++)
+        *mods[l] = *t->mod; /* read-only views */
+    CCZ_GUARD(ctx_init(&c, (const mpz_t *)mods, MBX_LANES, (unsigned)mpz_sizeinbase(t->mod, 2),
+                       2));
+    unsigned D = c.D;
+    __m512i *acc = c.tmp + 2 * D, *b = acc + D;
+    /* acc = R mod m (Montgomery one) in every lane */
+    for (unsigned i = 0; i < D; i++)
+        acc[i] = _mm512_setzero_si512();
+    acc[0] = _mm512_set1_epi64(1);
+    to_mont(&c, acc, acc);
+    for (unsigned r = 0; r < t->rows; r++) {
+        uint64_t base_idx[MBX_LANES];
+        bool any = false;
+        for (unsigned l = 0; l < MBX_LANES; l++) {
+            unsigned v = 0;
+            if (l < n)
+                for (unsigned k = 0; k < 8; k++)
+                    v |= (unsigned)mpz_tstbit(exp[l], r * 8 + k) << k;
+            any |= v != 0;
+            base_idx[l] = ((uint64_t)r * 256 + v) * D;
+        }
+        if (!any)
+            continue;
+        __m512i vi;
+        memcpy(&vi, base_idx, sizeof vi);
+        for (unsigned i = 0; i < D; i++)
+            b[i] = _mm512_i64gather_epi64(_mm512_add_epi64(vi, _mm512_set1_epi64(i)),
+                                          (const void *)t->table, 8);
+        amm(acc, acc, b, c.m, c.k0, D, c.tmp);
+    }
+    from_mont(&c, out, n, acc, (const mpz_t *)mods, true);
+    ctx_free(&c);
+    return CCZ_OK;
+}
+
+ccz_status mbx_fixed_powm(const mbx_fixed *t, mpz_t *out, const mpz_t *exp, unsigned n)
+{
+    CCZ_ENSURE(n >= 1 && n <= MBX_LANES, CCZ_ERR_INVALID_ARGUMENT, "bad multi-buffer request");
+    for (unsigned l = 0; l < n; l++)
+        CCZ_ENSURE(mpz_sgn(exp[l]) >= 0 && mpz_sizeinbase(exp[l], 2) <= t->bits,
+                   CCZ_ERR_INVALID_ARGUMENT, "lane %u: exponent out of range", l);
+    return fixed_impl(t, out, exp, n);
+}

@@ -1,0 +1,1074 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Paillier: known answers with fixed primes (textbook formulas computed here with GMP alone),
+ * the homomorphic properties on random values, negatives, python-paillier's encoding of
+ * integers and reals with overflow detection, DJN randomizers, encryption by the key holder,
+ * the randomizer pool, batches, the IFMA engine against GMP, JSON keys, and bad input; that no
+ * private-key path reaches GMP's variable-time exponentiation or inversion (interposed here);
+ * ciphertexts that are not units; hostile DJN bases; python-paillier's own keys, ciphertexts and
+ * encodings (fixtures it wrote, tests/paillier/fixtures/python-paillier). */
+#include <dlfcn.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ccz/ccz.h"
+#include "paillier/internal.h"
+#include "test.h"
+
+/* Two 512-bit primes (n of 1024 bits, for speed) and two 1024-bit ones. */
+static const char P512[] = /* next_prime(2^511 + 2^510 + 3^200) */
+    "10055855947456947824680518748654384595609524365444295033292936696780198897324499013923"
+    "441503252006804220177288135839113102054504599861229642819621453607129";
+static const char Q512[] = /* next_prime(2^511 + 2^510 + 2^509 + 7^150) */
+    "11731831938699772462127271879247208295368788258450868208899807428176403176033694137329"
+    "207218503697358263134871479765002391245405327280862324850570376514939";
+
+static gmp_randstate_t rnd;
+
+static ccz_paillier_key *fixed_key(void)
+{
+    mpz_t p, q;
+    mpz_init_set_str(p, P512, 10);
+    mpz_init_set_str(q, Q512, 10);
+    ccz_paillier_key *k = NULL;
+    CHECK_OK(ccz_paillier_key_from_primes(&k, p, q));
+    mpz_clears(p, q, NULL);
+    return k;
+}
+
+/* Textbook Paillier with lambda = lcm(p-1, q-1), mu = L(g^lambda mod n^2)^-1 mod n. */
+static void textbook_decrypt(mpz_t m, const mpz_t c, const mpz_t p, const mpz_t q)
+{
+    mpz_t n, n2, lam, g, t, mu, a, b;
+    mpz_inits(n, n2, lam, g, t, mu, a, b, NULL);
+    mpz_mul(n, p, q);
+    mpz_mul(n2, n, n);
+    mpz_sub_ui(a, p, 1);
+    mpz_sub_ui(b, q, 1);
+    mpz_lcm(lam, a, b);
+    mpz_add_ui(g, n, 1);
+    mpz_powm(t, g, lam, n2);
+    mpz_sub_ui(t, t, 1);
+    mpz_divexact(t, t, n);
+    mpz_invert(mu, t, n);
+    mpz_powm(t, c, lam, n2);
+    mpz_sub_ui(t, t, 1);
+    mpz_divexact(t, t, n);
+    mpz_mul(m, t, mu);
+    mpz_mod(m, m, n);
+    mpz_clears(n, n2, lam, g, t, mu, a, b, NULL);
+}
+
+static void test_known_answers(void)
+{
+    ccz_paillier_key *k = fixed_key();
+    ccz_paillier_pub *pk = ccz_paillier_key_pub(k);
+    CHECK_INT(ccz_paillier_bits(pk), 1024);
+    mpz_t p, q, n, n2, m, r, c, out;
+    mpz_init_set_str(p, P512, 10);
+    mpz_init_set_str(q, Q512, 10);
+    mpz_inits(n, n2, m, r, c, out, NULL);
+    mpz_mul(n, p, q);
+    mpz_mul(n2, n, n);
+    /* c = (n+1)^m r^n mod n^2 with fixed m and r, then ccz decrypts it */
+    mpz_set_str(m, "123456789012345678901234567890", 10);
+    mpz_set_ui(r, 7);
+    mpz_add_ui(c, n, 1);
+    mpz_powm(c, c, m, n2);
+    mpz_powm(out, r, n, n2);
+    mpz_mul(c, c, out);
+    mpz_mod(c, c, n2);
+    CHECK_OK(ccz_paillier_decrypt(out, k, c));
+    CHECK(mpz_cmp(out, m) == 0);
+    /* and ccz's ciphertexts decrypt by the textbook formula (public and CRT encryption) */
+    CHECK_OK(ccz_paillier_encrypt(c, pk, m));
+    textbook_decrypt(out, c, p, q);
+    CHECK(mpz_cmp(out, m) == 0);
+    CHECK_OK(ccz_paillier_encrypt_priv(c, k, m));
+    textbook_decrypt(out, c, p, q);
+    CHECK(mpz_cmp(out, m) == 0);
+    /* 0 and n - 1 */
+    mpz_set_ui(m, 0);
+    CHECK_OK(ccz_paillier_encrypt(c, pk, m));
+    CHECK_OK(ccz_paillier_decrypt(out, k, c));
+    CHECK(mpz_sgn(out) == 0);
+    mpz_sub_ui(m, n, 1);
+    CHECK_OK(ccz_paillier_encrypt(c, pk, m));
+    CHECK_OK(ccz_paillier_decrypt(out, k, c));
+    CHECK(mpz_cmp(out, m) == 0);
+    /* out of range */
+    CHECK_STATUS(ccz_paillier_encrypt(c, pk, n), CCZ_ERR_INVALID_ARGUMENT);
+    mpz_set_si(m, -1);
+    CHECK_STATUS(ccz_paillier_encrypt(c, pk, m), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_paillier_decrypt(out, k, n2), CCZ_ERR_INVALID_ARGUMENT);
+    mpz_set_ui(m, 0);
+    CHECK_STATUS(ccz_paillier_decrypt(out, k, m), CCZ_ERR_INVALID_ARGUMENT);
+    mpz_clears(p, q, n, n2, m, r, c, out, NULL);
+    ccz_paillier_key_free(k);
+}
+
+static void test_properties(void)
+{
+    ccz_paillier_key *k = fixed_key();
+    ccz_paillier_pub *pk = ccz_paillier_key_pub(k);
+    mpz_t n, a, b, ca, cb, cc, out, want, kk;
+    mpz_inits(n, a, b, ca, cb, cc, out, want, kk, NULL);
+    ccz_paillier_pub_n(n, pk);
+    for (int i = 0; i < 20; i++) {
+        mpz_urandomm(a, rnd, n);
+        mpz_urandomm(b, rnd, n);
+        CHECK_OK(ccz_paillier_encrypt(ca, pk, a));
+        CHECK_OK(ccz_paillier_encrypt(cb, pk, b));
+        /* Dec(Enc(a) + Enc(b)) = a + b mod n */
+        CHECK_OK(ccz_paillier_add(cc, pk, ca, cb));
+        CHECK_OK(ccz_paillier_decrypt(out, k, cc));
+        mpz_add(want, a, b);
+        mpz_mod(want, want, n);
+        CHECK(mpz_cmp(out, want) == 0);
+        /* Enc(a) + b */
+        CHECK_OK(ccz_paillier_add_plain(cc, pk, ca, b));
+        CHECK_OK(ccz_paillier_decrypt(out, k, cc));
+        CHECK(mpz_cmp(out, want) == 0);
+        /* k Enc(a), k of either sign */
+        mpz_urandomb(kk, rnd, 200);
+        if (i % 2)
+            mpz_neg(kk, kk);
+        CHECK_OK(ccz_paillier_mul_plain(cc, pk, ca, kk));
+        CHECK_OK(ccz_paillier_decrypt(out, k, cc));
+        mpz_mul(want, a, kk);
+        mpz_mod(want, want, n);
+        CHECK(mpz_cmp(out, want) == 0);
+        /* re-randomised: another ciphertext, the same plaintext */
+        CHECK_OK(ccz_paillier_rerandomize(cc, pk, ca));
+        CHECK(mpz_cmp(cc, ca) != 0);
+        CHECK_OK(ccz_paillier_decrypt(out, k, cc));
+        CHECK(mpz_cmp(out, a) == 0);
+    }
+    /* two encryptions of one value differ */
+    CHECK_OK(ccz_paillier_encrypt(ca, pk, a));
+    CHECK_OK(ccz_paillier_encrypt(cb, pk, a));
+    CHECK(mpz_cmp(ca, cb) != 0);
+    CHECK_STATUS(ccz_paillier_mul_plain(cc, pk, ca, n), CCZ_ERR_INVALID_ARGUMENT);
+    mpz_clears(n, a, b, ca, cb, cc, out, want, kk, NULL);
+    ccz_paillier_key_free(k);
+}
+
+static void test_encoding(void)
+{
+    ccz_paillier_key *k = fixed_key();
+    ccz_paillier_pub *pk = ccz_paillier_key_pub(k);
+    ccz_paillier_encoded e, f;
+    ccz_paillier_number x, y, z;
+    ccz_paillier_encoded_init(&e);
+    ccz_paillier_encoded_init(&f);
+    ccz_paillier_number_init(&x);
+    ccz_paillier_number_init(&y);
+    ccz_paillier_number_init(&z);
+    mpz_t v, max;
+    mpz_inits(v, max, NULL);
+
+    /* integers, negatives included */
+    CHECK_OK(ccz_paillier_encode_int(&e, pk, -42));
+    CHECK_INT(e.exponent, 0);
+    CHECK_OK(ccz_paillier_encrypt_encoded(&x, pk, &e));
+    CHECK_OK(ccz_paillier_encode_int(&f, pk, 17));
+    CHECK_OK(ccz_paillier_encrypt_encoded(&y, pk, &f));
+    CHECK_OK(ccz_paillier_number_add(&z, pk, &x, &y));
+    CHECK_OK(ccz_paillier_decrypt_encoded(&e, k, &z));
+    CHECK_OK(ccz_paillier_decode_mpz(v, pk, &e));
+    CHECK(mpz_cmp_si(v, -25) == 0);
+    /* -25 * -3 = 75: a negative scalar multiplies by the inverse */
+    CHECK_OK(ccz_paillier_encode_int(&f, pk, -3));
+    CHECK_OK(ccz_paillier_number_mul_encoded(&x, pk, &z, &f));
+    CHECK_OK(ccz_paillier_decrypt_encoded(&e, k, &x));
+    CHECK_OK(ccz_paillier_decode_mpz(v, pk, &e));
+    CHECK(mpz_cmp_si(v, 75) == 0);
+    CHECK_OK(ccz_paillier_encode_int(&e, pk, INT64_MIN));
+    CHECK_OK(ccz_paillier_decode_mpz(v, pk, &e));
+    CHECK(mpz_get_si(v) == INT64_MIN);
+
+    /* reals: python-paillier's exponent for 3.14159 is floor((2 - 53) / 4) = -13 */
+    CHECK_OK(ccz_paillier_encode_double(&e, pk, 3.14159, 0));
+    CHECK_INT(e.exponent, -13);
+    double d;
+    CHECK_OK(ccz_paillier_decode_double(&d, pk, &e));
+    CHECK(d == 3.14159);
+    CHECK_OK(ccz_paillier_encode_double(&e, pk, 0.1, 0));
+    CHECK_INT(e.exponent, -14); /* frexp(0.1) exponent -3: floor(-56 / 4) */
+    CHECK_OK(ccz_paillier_decode_double(&d, pk, &e));
+    CHECK(d == 0.1);
+    /* with a precision: floor(log16(1e-6)) = -5 */
+    CHECK_OK(ccz_paillier_encode_double(&e, pk, -2.5, 1e-6));
+    CHECK_INT(e.exponent, -5);
+    CHECK_OK(ccz_paillier_decode_double(&d, pk, &e));
+    CHECK(d == -2.5);
+    /* encrypted reals: 1.5 * -2.25 + 0.125 */
+    CHECK_OK(ccz_paillier_encode_double(&e, pk, 1.5, 0));
+    CHECK_OK(ccz_paillier_encrypt_encoded(&x, pk, &e));
+    CHECK_OK(ccz_paillier_encode_double(&f, pk, -2.25, 0));
+    CHECK_OK(ccz_paillier_number_mul_encoded(&y, pk, &x, &f));
+    CHECK_OK(ccz_paillier_encode_double(&f, pk, 0.125, 0));
+    CHECK_OK(ccz_paillier_number_add_encoded(&z, pk, &y, &f));
+    CHECK_OK(ccz_paillier_decrypt_encoded(&e, k, &z));
+    CHECK_OK(ccz_paillier_decode_double(&d, pk, &e));
+    CHECK(d == 1.5 * -2.25 + 0.125);
+    /* round half to even, as Python's round(): 2.5 at exponent 0 is 2, 3.5 is 4 */
+    CHECK_OK(ccz_paillier_encode_double(&e, pk, 2.5, 1));
+    CHECK(mpz_cmp_ui(e.mantissa, 2) == 0);
+    CHECK_OK(ccz_paillier_encode_double(&e, pk, 3.5, 1));
+    CHECK(mpz_cmp_ui(e.mantissa, 4) == 0);
+    CHECK_STATUS(ccz_paillier_encode_double(&e, pk, NAN, 0), CCZ_ERR_INVALID_ARGUMENT);
+
+    /* overflow: above max_int on encoding, and a product past n/3 on decoding */
+    ccz_paillier_max_int(max, pk);
+    CHECK_OK(ccz_paillier_encode_mpz(&e, pk, max));
+    mpz_add_ui(v, max, 1);
+    CHECK_STATUS(ccz_paillier_encode_mpz(&e, pk, v), CCZ_ERR_OVERFLOW);
+    mpz_neg(v, v);
+    CHECK_STATUS(ccz_paillier_encode_mpz(&e, pk, v), CCZ_ERR_OVERFLOW);
+    CHECK_OK(ccz_paillier_encode_mpz(&e, pk, max));
+    CHECK_OK(ccz_paillier_encrypt_encoded(&x, pk, &e));
+    CHECK_OK(ccz_paillier_encode_int(&f, pk, 2));
+    CHECK_OK(ccz_paillier_number_mul_encoded(&y, pk, &x, &f));
+    CHECK_OK(ccz_paillier_decrypt_encoded(&e, k, &y));
+    CHECK_STATUS(ccz_paillier_decode_mpz(v, pk, &e), CCZ_ERR_OVERFLOW);
+    CHECK_CONTAINS(ccz_error_detail(), "overflowed");
+    CHECK_STATUS(ccz_paillier_decode_double(&d, pk, &e), CCZ_ERR_OVERFLOW);
+
+    /* encrypted numbers as JSON, and what is refused */
+    CHECK_OK(ccz_paillier_encode_double(&e, pk, -0.75, 0));
+    CHECK_OK(ccz_paillier_encrypt_encoded(&x, pk, &e));
+    ccz_buf j = CCZ_BUF_INIT;
+    CHECK_OK(ccz_paillier_number_to_json(&j, &x));
+    CHECK_OK(ccz_paillier_number_from_json(&y, pk, (const char *)j.ptr, j.len));
+    CHECK(mpz_cmp(x.c, y.c) == 0 && x.exponent == y.exponent);
+    CHECK_OK(ccz_paillier_decrypt_encoded(&f, k, &y));
+    CHECK_OK(ccz_paillier_decode_double(&d, pk, &f));
+    CHECK(d == -0.75);
+    ccz_buf_free(&j);
+    static const char *const bad_numbers[] = {
+        "{\"ciphertext\": \"0\", \"exponent\": 0}",
+        "{\"ciphertext\": \"12a\", \"exponent\": 0}",
+        "{\"ciphertext\": \"5\", \"exponent\": 1.5}",
+        "{\"ciphertext\": \"5\", \"exponent\": 99999}",
+        "{\"exponent\": 0}",
+        "[\"5\"]",
+        "[\"5\", 0, 1]",
+        "{\"v\": \"5\"}",
+        "{\"v\": \"-5\", \"e\": 0}",
+        "5",
+    };
+    for (size_t i = 0; i < sizeof bad_numbers / sizeof bad_numbers[0]; i++)
+        CHECK(ccz_paillier_number_from_json(&y, pk, bad_numbers[i], strlen(bad_numbers[i])) !=
+              CCZ_OK);
+
+    mpz_clears(v, max, NULL);
+    ccz_paillier_encoded_clear(&e);
+    ccz_paillier_encoded_clear(&f);
+    ccz_paillier_number_clear(&x);
+    ccz_paillier_number_clear(&y);
+    ccz_paillier_number_clear(&z);
+    ccz_paillier_key_free(k);
+}
+
+static void test_djn_and_pool(void)
+{
+    ccz_paillier_key *k = fixed_key();
+    ccz_paillier_pub *pk = ccz_paillier_key_pub(k);
+    CHECK(!ccz_paillier_pub_djn(pk));
+    CHECK_OK(ccz_paillier_pub_set_djn(pk, NULL));
+    CHECK(ccz_paillier_pub_djn(pk));
+    mpz_t m, c, c2, out;
+    mpz_inits(m, c, c2, out, NULL);
+    for (int i = 0; i < 10; i++) {
+        mpz_urandomb(m, rnd, 900);
+        CHECK_OK(ccz_paillier_encrypt(c, pk, m));
+        CHECK_OK(ccz_paillier_encrypt(c2, pk, m));
+        CHECK(mpz_cmp(c, c2) != 0);
+        CHECK_OK(ccz_paillier_decrypt(out, k, c));
+        CHECK(mpz_cmp(out, m) == 0);
+    }
+    /* randomizers made ahead by a background thread */
+    CHECK_OK(ccz_paillier_pub_precompute(pk, 64));
+    for (int i = 0; i < 100; i++) {
+        mpz_set_ui(m, (unsigned long)i * 1000003);
+        CHECK_OK(ccz_paillier_encrypt(c, pk, m));
+        CHECK_OK(ccz_paillier_decrypt(out, k, c));
+        CHECK(mpz_cmp(out, m) == 0);
+    }
+    CHECK_STATUS(ccz_paillier_pub_set_djn(pk, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(ccz_paillier_pub_precompute(pk, 0));
+    mpz_clears(m, c, c2, out, NULL);
+    ccz_paillier_key_free(k);
+}
+
+static void test_batches(void)
+{
+    ccz_paillier_key *k = NULL;
+    CHECK_OK(ccz_paillier_keygen(&k, 2048));
+    ccz_paillier_pub *pk = ccz_paillier_key_pub(k);
+    CHECK_INT(ccz_paillier_bits(pk), 2048);
+    enum { N = 37 }; /* not a multiple of 8 or 4: partial lane groups */
+    mpz_t m[N], c[N], out[N], sum[N];
+    for (int i = 0; i < N; i++) {
+        mpz_inits(m[i], c[i], out[i], sum[i], NULL);
+        mpz_urandomb(m[i], rnd, 2000);
+    }
+    for (int djn = 0; djn < 2; djn++) {
+        if (djn)
+            CHECK_OK(ccz_paillier_pub_set_djn(pk, NULL));
+        CHECK_OK(ccz_paillier_encrypt_batch(c, pk, (const mpz_t *)m, N, 0));
+        CHECK_OK(ccz_paillier_decrypt_batch(out, k, (const mpz_t *)c, N, 0));
+        int ok = 0;
+        for (int i = 0; i < N; i++)
+            ok += mpz_cmp(out[i], m[i]) == 0;
+        CHECK_INT(ok, N);
+        /* single-threaded gives the same plaintexts */
+        CHECK_OK(ccz_paillier_decrypt_batch(out, k, (const mpz_t *)c, N, 1));
+        ok = 0;
+        for (int i = 0; i < N; i++)
+            ok += mpz_cmp(out[i], m[i]) == 0;
+        CHECK_INT(ok, N);
+    }
+    CHECK_OK(ccz_paillier_add_batch(sum, pk, (const mpz_t *)c, (const mpz_t *)c, N, 2));
+    CHECK_OK(ccz_paillier_decrypt_batch(out, k, (const mpz_t *)sum, N, 2));
+    mpz_t n, want;
+    mpz_inits(n, want, NULL);
+    ccz_paillier_pub_n(n, pk);
+    int ok = 0;
+    for (int i = 0; i < N; i++) {
+        mpz_mul_2exp(want, m[i], 1);
+        mpz_mod(want, want, n);
+        ok += mpz_cmp(out[i], want) == 0;
+    }
+    CHECK_INT(ok, N);
+    /* scalar products in a batch, both signs and sizes (eight-lane groups on IFMA) */
+    mpz_t sc[N];
+    for (int i = 0; i < N; i++) {
+        mpz_init(sc[i]);
+        mpz_urandomb(sc[i], rnd, i % 3 ? 64 : 700);
+        if (i % 2)
+            mpz_neg(sc[i], sc[i]);
+    }
+    CHECK_OK(ccz_paillier_mul_plain_batch(sum, pk, (const mpz_t *)c, (const mpz_t *)sc, N, 2));
+    CHECK_OK(ccz_paillier_decrypt_batch(out, k, (const mpz_t *)sum, N, 2));
+    ok = 0;
+    for (int i = 0; i < N; i++) {
+        mpz_mul(want, m[i], sc[i]);
+        mpz_mod(want, want, n);
+        ok += mpz_cmp(out[i], want) == 0;
+        mpz_clear(sc[i]);
+    }
+    CHECK_INT(ok, N);
+    /* a bad ciphertext in a batch names its index */
+    mpz_set_ui(c[30], 0);
+    CHECK_STATUS(ccz_paillier_decrypt_batch(out, k, (const mpz_t *)c, N, 2),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "ciphertext 30");
+    for (int i = 0; i < N; i++)
+        mpz_clears(m[i], c[i], out[i], sum[i], NULL);
+    mpz_clears(n, want, NULL);
+    ccz_paillier_key_free(k);
+}
+
+/* The IFMA engine against GMP on random lanes of several sizes, with edge values. */
+/* The IFMA engine against GMP is tests/paillier/test_paillier_ifma.c (skipped without IFMA); here,
+ * only that it refuses to run where the CPU lacks it. */
+static void test_ifma_unavailable(void)
+{
+    if (!mbx_available())
+        CHECK_STATUS(mbx_powm(NULL, NULL, NULL, NULL, 1, 64, 1), CCZ_ERR_UNSUPPORTED);
+}
+
+static void test_json_and_keys(void)
+{
+    ccz_paillier_key *k = fixed_key();
+    ccz_buf j;
+    ccz_buf_init(&j, 0, true);
+    CHECK_OK(ccz_paillier_key_to_json(&j, k));
+    CHECK_OK(ccz_buf_append_u8(&j, 0));
+    CHECK_CONTAINS((const char *)j.ptr, P512);
+    ccz_paillier_pub *pk2;
+    ccz_paillier_key *k2;
+    CHECK_OK(ccz_paillier_load_json(&pk2, &k2, (const char *)j.ptr, j.len - 1));
+    CHECK(k2 != NULL);
+    mpz_t m, c, out;
+    mpz_inits(m, c, out, NULL);
+    mpz_set_ui(m, 99);
+    CHECK_OK(ccz_paillier_encrypt(c, ccz_paillier_key_pub(k), m));
+    CHECK_OK(ccz_paillier_decrypt(out, k2, c));
+    CHECK(mpz_cmp(out, m) == 0);
+    ccz_paillier_key_free(k2);
+    /* public only */
+    ccz_buf pj = CCZ_BUF_INIT;
+    CHECK_OK(ccz_paillier_pub_to_json(&pj, ccz_paillier_key_pub(k)));
+    CHECK_OK(ccz_paillier_load_json(&pk2, &k2, (const char *)pj.ptr, pj.len));
+    CHECK(k2 == NULL);
+    CHECK_OK(ccz_paillier_encrypt(c, pk2, m));
+    CHECK_OK(ccz_paillier_decrypt(out, k, c));
+    CHECK(mpz_cmp(out, m) == 0);
+    ccz_paillier_pub_free(pk2);
+    ccz_buf_free(&pj);
+    /* bad keys */
+    static const struct {
+        const char *doc;
+        ccz_status want;
+        const char *says;
+    } bad[] = {
+        {"[]", CCZ_ERR_JSON, "JSON object"},
+        {"{\"p\": \"3\"}", CCZ_ERR_JSON, "\"n\" is missing"},
+        {"{\"n\": \"12x4\"}", CCZ_ERR_JSON, "not a non-negative decimal integer"},
+        {"{\"n\": 1234}", CCZ_ERR_INVALID_ARGUMENT, "odd and of 512 to 8192 bits"},
+        {"{\"n\": 12.5}", CCZ_ERR_JSON, "not a non-negative decimal integer"},
+        {"{\"n\": -15}", CCZ_ERR_JSON, "not a non-negative decimal integer"},
+        {"{\"n\": -123456789012345678901234567890}", CCZ_ERR_JSON, "not a non-negative"},
+        {"{\"n\": \"-15\"}", CCZ_ERR_JSON, "not a non-negative decimal integer"},
+        {"{\"n\": \"1234\"}", CCZ_ERR_INVALID_ARGUMENT, "odd and of 512 to 8192 bits"},
+        {"{\"n\": \"1\", \"p\": \"3\"}", CCZ_ERR_JSON, "go together"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, bad[i].doc, strlen(bad[i].doc)),
+                     bad[i].want);
+        CHECK_CONTAINS(ccz_error_detail(), bad[i].says);
+    }
+    /* n that is not p q */
+    char doc[1200];
+    snprintf(doc, sizeof doc, "{\"n\": \"%s\", \"p\": \"%s\", \"q\": \"%s\"}", P512, P512, Q512);
+    CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, doc, strlen(doc)), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "n is not p * q");
+    /* primes too close, not prime */
+    mpz_t p, q;
+    mpz_init_set_str(p, P512, 10);
+    mpz_init(q);
+    mpz_nextprime(q, p);
+    CHECK_STATUS(ccz_paillier_key_from_primes(&k2, p, q), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "too close");
+    mpz_add_ui(q, p, 2);
+    CHECK_STATUS(ccz_paillier_key_from_primes(&k2, p, q), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_paillier_keygen(&k2, 1000), CCZ_ERR_INVALID_ARGUMENT);
+    mpz_clears(p, q, m, c, out, NULL);
+    ccz_buf_free(&j);
+    ccz_paillier_key_free(k);
+}
+
+/* ---- constant time: GMP's variable-time entry points, interposed ----------------------------
+ * This executable defines mpz_powm, mpz_invert and mpz_probab_prime_p itself, so the library's
+ * calls (linked statically into it) come here first and are forwarded to GMP. While armed, a
+ * call is "secret" when its modulus is neither n nor n^2, or when it is modulo n^2 with an
+ * exponent other than n (the public r^n): the exponentiations of decryption, CRT encryption, key
+ * set-up and DJN checks are modulo p, q, p^2, q^2 and must go through mpz_powm_sec instead. */
+static struct {
+    atomic_bool armed;
+    mpz_t n, n2;
+    atomic_ulong calls, secret, sec;
+} vt;
+
+static void vt_note(mpz_srcptr e, mpz_srcptr m)
+{
+    if (!atomic_load(&vt.armed))
+        return;
+    atomic_fetch_add(&vt.calls, 1);
+    bool mod_n = mpz_cmp(m, vt.n) == 0, mod_n2 = mpz_cmp(m, vt.n2) == 0;
+    if ((!mod_n && !mod_n2) || (mod_n2 && e && mpz_cmp(e, vt.n) != 0))
+        atomic_fetch_add(&vt.secret, 1);
+}
+
+void mpz_powm(mpz_ptr r, mpz_srcptr b, mpz_srcptr e, mpz_srcptr m)
+{
+    static void (*real)(mpz_ptr, mpz_srcptr, mpz_srcptr, mpz_srcptr);
+    if (!real)
+        *(void **)&real = dlsym(RTLD_NEXT, "__gmpz_powm");
+    vt_note(e, m);
+    real(r, b, e, m);
+}
+
+void mpz_powm_sec(mpz_ptr r, mpz_srcptr b, mpz_srcptr e, mpz_srcptr m)
+{
+    static void (*real)(mpz_ptr, mpz_srcptr, mpz_srcptr, mpz_srcptr);
+    if (!real)
+        *(void **)&real = dlsym(RTLD_NEXT, "__gmpz_powm_sec");
+    if (atomic_load(&vt.armed))
+        atomic_fetch_add(&vt.sec, 1);
+    real(r, b, e, m);
+}
+
+int mpz_invert(mpz_ptr r, mpz_srcptr a, mpz_srcptr m)
+{
+    static int (*real)(mpz_ptr, mpz_srcptr, mpz_srcptr);
+    if (!real)
+        *(void **)&real = dlsym(RTLD_NEXT, "__gmpz_invert");
+    vt_note(NULL, m);
+    return real(r, a, m);
+}
+
+int mpz_probab_prime_p(mpz_srcptr x, int reps)
+{
+    static int (*real)(mpz_srcptr, int);
+    if (!real)
+        *(void **)&real = dlsym(RTLD_NEXT, "__gmpz_probab_prime_p");
+    vt_note(NULL, x); /* a test of n is public; of p or q, secret */
+    return real(x, reps);
+}
+
+static void vt_arm(const ccz_paillier_pub *pk)
+{
+    ccz_paillier_pub_n(vt.n, pk);
+    mpz_mul(vt.n2, vt.n, vt.n);
+    atomic_store(&vt.calls, 0);
+    atomic_store(&vt.secret, 0);
+    atomic_store(&vt.sec, 0);
+    atomic_store(&vt.armed, true);
+}
+
+/* Disarms; the number of secret variable-time calls since vt_arm (0 expected), and how many
+ * went through mpz_powm_sec. */
+static unsigned long vt_disarm(unsigned long *sec)
+{
+    atomic_store(&vt.armed, false);
+    *sec = atomic_load(&vt.sec);
+    return atomic_load(&vt.secret);
+}
+
+static void test_constant_time(void)
+{
+    /* the constant-time reduction agrees with mpz_mod on every shape of operand */
+    mpz_t x, md, want, got;
+    mpz_inits(x, md, want, got, NULL);
+    int agree = 0, tried = 0;
+    for (unsigned mb = 64; mb <= 2048; mb += 333) {
+        mpz_urandomb(md, rnd, mb);
+        mpz_setbit(md, mb - 1);
+        for (unsigned xb = 1; xb <= 2 * mb + 70; xb += mb / 3 + 1, tried += 3) {
+            mpz_urandomb(x, rnd, xb);
+            mpz_mod(want, x, md);
+            paillier_sec_mod(got, x, md);
+            agree += mpz_cmp(want, got) == 0;
+            mpz_mul(x, md, x); /* a multiple of m: 0 */
+            paillier_sec_mod(got, x, md);
+            agree += mpz_sgn(got) == 0;
+            mpz_add_ui(x, x, 5);
+            paillier_sec_mod(got, x, md);
+            agree += mpz_cmp_ui(got, 5) == 0;
+        }
+    }
+    CHECK_INT(agree, tried);
+    mpz_clears(x, md, want, got, NULL);
+
+    mpz_inits(vt.n, vt.n2, NULL);
+    ccz_paillier_key *k = fixed_key();
+    ccz_paillier_pub *pk = ccz_paillier_key_pub(k);
+    mpz_t m, c, out, big, p, q;
+    mpz_inits(m, c, out, big, NULL);
+    mpz_init_set_str(p, P512, 10);
+    mpz_init_set_str(q, Q512, 10);
+    unsigned long sec;
+    /* the interposition works: a public scalar product reaches mpz_powm modulo n^2 */
+    mpz_set_ui(m, 5);
+    CHECK_OK(ccz_paillier_encrypt(c, pk, m));
+    mpz_set_str(big, "123456789012345678901234567890", 10);
+    vt_arm(pk);
+    CHECK_OK(ccz_paillier_mul_plain(out, pk, c, big));
+    CHECK_INT(vt_disarm(&sec), 1);
+    CHECK_INT(atomic_load(&vt.calls), 1);
+
+    /* key set-up: h_p, h_q, q^-1, (q^2)^-1 and the primality tests */
+    ccz_paillier_key *k2 = NULL;
+    vt_arm(pk);
+    CHECK_OK(ccz_paillier_key_from_primes(&k2, p, q));
+    CHECK_INT(vt_disarm(&sec), 0);
+    CHECK(sec >= 28); /* 2 x 12 Miller-Rabin rounds, h_p, h_q and their inverses, q^-1 */
+    /* decryption */
+    vt_arm(pk);
+    CHECK_OK(ccz_paillier_decrypt(out, k2, c));
+    CHECK_INT(vt_disarm(&sec), 0);
+    CHECK_INT(sec, 2);
+    CHECK(mpz_cmp_ui(out, 5) == 0);
+    /* encryption by the key holder (CRT randomizer) */
+    vt_arm(pk);
+    CHECK_OK(ccz_paillier_encrypt_priv(c, k2, m));
+    CHECK_INT(vt_disarm(&sec), 0);
+    CHECK_INT(sec, 2);
+    CHECK_OK(ccz_paillier_decrypt(out, k2, c));
+    CHECK(mpz_cmp_ui(out, 5) == 0);
+    /* batches: GMP's constant-time path without IFMA, the IFMA engine (no GMP) with it */
+    mpz_t cs[5], ms[5];
+    for (int i = 0; i < 5; i++) {
+        mpz_inits(cs[i], ms[i], NULL);
+        mpz_set(cs[i], c);
+    }
+    vt_arm(pk);
+    CHECK_OK(ccz_paillier_decrypt_batch(ms, k2, (const mpz_t *)cs, 5, 2));
+    CHECK_INT(vt_disarm(&sec), 0);
+    if (!mbx_available())
+        CHECK_INT(sec, 10);
+    for (int i = 0; i < 5; i++) {
+        CHECK(mpz_cmp_ui(ms[i], 5) == 0);
+        mpz_clears(cs[i], ms[i], NULL);
+    }
+    /* private keys from JSON (JWK with lambda and mu, DJN base verified), and written as JWK
+     * (mu = lambda^-1 mod n) */
+    CHECK_OK(ccz_paillier_pub_set_djn(ccz_paillier_key_pub(k2), NULL));
+    ccz_buf j;
+    ccz_buf_init(&j, 0, true);
+    vt_arm(pk);
+    CHECK_OK(ccz_paillier_key_to_json(&j, k2));
+    CHECK_OK(ccz_paillier_key_write_json(&j, k2, CCZ_PAILLIER_JSON_JWK));
+    CHECK_INT(vt_disarm(&sec), 0);
+    ccz_paillier_pub *pk3;
+    ccz_paillier_key *k3;
+    char *jwk = strstr((char *)j.ptr, "{\"kty\"");
+    CHECK(jwk != NULL);
+    vt_arm(pk);
+    CHECK_OK(ccz_paillier_load_json(&pk3, &k3, (const char *)j.ptr,
+                                    (size_t)(jwk - (char *)j.ptr)));
+    CHECK(ccz_paillier_pub_djn(pk3));
+    ccz_paillier_key_free(k3);
+    CHECK_OK(ccz_paillier_load_json(&pk3, &k3, jwk, strlen(jwk)));
+    CHECK_INT(vt_disarm(&sec), 0);
+    CHECK_OK(ccz_paillier_decrypt(out, k3, c));
+    CHECK(mpz_cmp_ui(out, 5) == 0);
+    ccz_paillier_key_free(k3);
+    ccz_buf_free(&j);
+    ccz_paillier_key_free(k2);
+    mpz_clears(m, c, out, big, p, q, NULL);
+    ccz_paillier_key_free(k);
+}
+
+/* Decryption takes elements of Z*_{n^2} only: c = n decrypted to 0 and c = p reached a
+ * non-exact division before. */
+static void test_ciphertext_units(void)
+{
+    ccz_paillier_key *k = fixed_key();
+    ccz_paillier_pub *pk = ccz_paillier_key_pub(k);
+    mpz_t n, n2, c, out, p, q;
+    mpz_inits(n, n2, c, out, NULL);
+    mpz_init_set_str(p, P512, 10);
+    mpz_init_set_str(q, Q512, 10);
+    ccz_paillier_pub_n(n, pk);
+    mpz_mul(n2, n, n);
+    const mpz_t *bad[] = {&n, &p, &q};
+    for (size_t i = 0; i < 3; i++) {
+        CHECK_STATUS(ccz_paillier_decrypt(out, k, *bad[i]), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ccz_error_detail(), "shares a factor with n");
+    }
+    /* a multiple of q below n^2, and n^2 - p */
+    mpz_mul_ui(c, q, 12345);
+    CHECK_STATUS(ccz_paillier_decrypt(out, k, c), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "gcd(c, n) is not 1");
+    mpz_sub(c, n2, p);
+    CHECK_STATUS(ccz_paillier_decrypt(out, k, c), CCZ_ERR_INVALID_ARGUMENT);
+    mpz_sub_ui(c, n2, 1); /* a unit: -1 = Enc(0) with r = -1 */
+    CHECK_OK(ccz_paillier_decrypt(out, k, c));
+    CHECK(mpz_sgn(out) == 0);
+    mpz_add_ui(c, n, 1); /* Enc(1) with r = 1 */
+    CHECK_OK(ccz_paillier_decrypt(out, k, c));
+    CHECK(mpz_cmp_ui(out, 1) == 0);
+    CHECK_STATUS(ccz_paillier_decrypt(out, k, n2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "not in [1, n^2)");
+    /* batches, on both paths (this test runs again with CCZ_CPU=portable) */
+    enum { N = 11 };
+    mpz_t cs[N], ms[N];
+    for (int i = 0; i < N; i++) {
+        mpz_inits(cs[i], ms[i], NULL);
+        mpz_set_ui(out, (unsigned long)i);
+        CHECK_OK(ccz_paillier_encrypt(cs[i], pk, out));
+    }
+    CHECK_OK(ccz_paillier_decrypt_batch(ms, k, (const mpz_t *)cs, N, 1));
+    CHECK(mpz_cmp_ui(ms[7], 7) == 0);
+    mpz_mul(cs[7], cs[7], p); /* c p: not a unit */
+    mpz_mod(cs[7], cs[7], n2);
+    CHECK_STATUS(ccz_paillier_decrypt_batch(ms, k, (const mpz_t *)cs, N, 2),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "ciphertext 7 shares a factor with n");
+    mpz_set(cs[7], n);
+    CHECK_STATUS(ccz_paillier_decrypt_batch(ms, k, (const mpz_t *)cs, N, 1),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "ciphertext 7 shares a factor with n");
+    for (int i = 0; i < N; i++)
+        mpz_clears(cs[i], ms[i], NULL);
+    mpz_clears(n, n2, c, out, p, q, NULL);
+    ccz_paillier_key_free(k);
+}
+
+/* A key document with "hs" = v (decimal), with or without p and q. */
+static ccz_status load_with_hs(const mpz_t hs, bool private, ccz_paillier_pub **pk,
+                               ccz_paillier_key **k)
+{
+    char *h = mpz_get_str(NULL, 10, hs);
+    char doc[3000];
+    mpz_t n, p, q;
+    mpz_init_set_str(p, P512, 10);
+    mpz_init_set_str(q, Q512, 10);
+    mpz_init(n);
+    mpz_mul(n, p, q);
+    gmp_snprintf(doc, sizeof doc, "{\"n\": \"%Zd\", \"hs\": \"%s\"%s%s%s%s%s}", n, h,
+                 private ? ", \"p\": \"" : "", private ? P512 : "", private ? "\", \"q\": \"" : "",
+                 private ? Q512 : "", private ? "\"" : "");
+    free(h);
+    mpz_clears(n, p, q, NULL);
+    return ccz_paillier_load_json(pk, k, doc, strlen(doc));
+}
+
+/* Hostile DJN bases: hs = 1 made every ciphertext 1 + m n. A private key's hs is verified
+ * against p and q; a public key's is replaced by a fresh one. */
+static void test_hostile_hs(void)
+{
+    ccz_paillier_key *k = fixed_key();
+    ccz_paillier_pub *pk = ccz_paillier_key_pub(k);
+    mpz_t n, n2, hs, x, m, c, want, out;
+    mpz_inits(n, n2, hs, x, m, c, want, out, NULL);
+    ccz_paillier_pub_n(n, pk);
+    mpz_mul(n2, n, n);
+    ccz_paillier_pub *pk2;
+    ccz_paillier_key *k2;
+    /* a public key with hs = 1: loads, but encrypts with a base of its own */
+    mpz_set_ui(hs, 1);
+    mpz_set_ui(m, 77);
+    CHECK_OK(load_with_hs(hs, false, &pk2, &k2));
+    if (pk2) {
+        CHECK(k2 == NULL && ccz_paillier_pub_djn(pk2));
+        CHECK(mpz_cmp_ui(pk2->hs, 1) > 0);
+        CHECK_OK(ccz_paillier_encrypt(c, pk2, m));
+        mpz_mul(want, m, n);
+        mpz_add_ui(want, want, 1);
+        CHECK(mpz_cmp(c, want) != 0);
+        CHECK_OK(ccz_paillier_decrypt(out, k, c));
+        CHECK(mpz_cmp(out, m) == 0);
+        ccz_paillier_pub_free(pk2);
+    }
+    /* the same with p and q: refused, as are other bases that are not (-x^2)^n */
+    static const char *const says[] = {"h_s is not in [2, n^2)", "1 or -1 modulo n",
+                                       "shares a factor with n", "not a DJN base",
+                                       "not a DJN base", "not a DJN base"};
+    for (int i = 0; i < 6; i++) {
+        switch (i) {
+        case 0: mpz_set_ui(hs, 1); break;
+        case 1: mpz_add_ui(hs, n, 1); break;            /* g: every "randomizer" shifts m */
+        case 2: mpz_set_str(hs, P512, 10); break;
+        case 3: mpz_set_ui(hs, 4); break;               /* a square, not -x^2, not an n-th power */
+        case 4:                                          /* -x^2, but not an n-th residue */
+            mpz_set_ui(x, 12345);
+            mpz_mul(hs, x, x);
+            mpz_sub(hs, n2, hs);
+            break;
+        case 5:                                          /* (x^2)^n: an n-th residue, not -x^2 */
+            mpz_set_ui(x, 12345);
+            mpz_mul(hs, x, x);
+            mpz_powm(hs, hs, n, n2);
+            break;
+        }
+        CHECK_STATUS(load_with_hs(hs, true, &pk2, &k2), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ccz_error_detail(), says[i]);
+        if (i < 3) /* what can be seen without p and q is refused by the API too */
+            CHECK_STATUS(ccz_paillier_pub_set_djn(pk, hs), CCZ_ERR_INVALID_ARGUMENT);
+    }
+    /* a genuine base with its private key is kept */
+    mpz_set_ui(x, 12345);
+    mpz_mul(hs, x, x);
+    mpz_neg(hs, hs);
+    mpz_mod(hs, hs, n);
+    mpz_powm(hs, hs, n, n2);
+    CHECK_OK(load_with_hs(hs, true, &pk2, &k2));
+    if (k2) {
+        CHECK(ccz_paillier_pub_djn(pk2) && mpz_cmp(pk2->hs, hs) == 0);
+        CHECK_OK(ccz_paillier_encrypt(c, pk2, m));
+        CHECK_OK(ccz_paillier_decrypt(out, k, c));
+        CHECK(mpz_cmp(out, m) == 0);
+        ccz_paillier_key_free(k2);
+    }
+    mpz_clears(n, n2, hs, x, m, c, want, out, NULL);
+    ccz_paillier_key_free(k);
+}
+
+/* ---- python-paillier's own files (tests/paillier/fixtures/python-paillier, see its README) --*/
+
+static char *fixture(const char *name, size_t *len)
+{
+    const char *dir = getenv("CCZ_SOURCE_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/paillier/fixtures/python-paillier/%s", dir ? dir : ".",
+             name);
+    ccz_buf b = CCZ_BUF_INIT;
+    if (ccz_file_read(&b, path, 1 << 20) != CCZ_OK || ccz_buf_append_u8(&b, 0) != CCZ_OK) {
+        fprintf(stderr, "  cannot read %s (CCZ_SOURCE_DIR set?)\n", path);
+        ccz_buf_free(&b);
+        return NULL;
+    }
+    *len = b.len - 1;
+    return (char *)b.ptr;
+}
+
+static void test_python_paillier(void)
+{
+    size_t len;
+    char *cases = fixture("cases.json", &len);
+    CHECK(cases != NULL);
+    if (!cases)
+        return;
+    json_error_t jerr;
+    json_t *doc = json_loads(cases, 0, &jerr);
+    CHECK(doc != NULL);
+    free(cases);
+    /* keys: pheutil's private JWK (p, q), its legacy one (lambda, mu), the public JWKs and the
+     * basic serialisation (n and g as JSON numbers) */
+    ccz_paillier_pub *pk = NULL, *pub = NULL;
+    ccz_paillier_key *k = NULL;
+    char *text = fixture("pheutil-priv.jwk", &len);
+    CHECK(text != NULL);
+    CHECK_OK(ccz_paillier_load_json(&pk, &k, text, len));
+    free(text);
+    CHECK(k != NULL);
+    CHECK_INT(ccz_paillier_bits(pk), 1024);
+    mpz_t n, n2, m, c, out;
+    mpz_inits(n, n2, m, c, out, NULL);
+    static const char *const same_n[] = {"pheutil-pub.jwk", "phe-basic.json"};
+    for (int i = 0; i < 2; i++) {
+        text = fixture(same_n[i], &len);
+        CHECK(text != NULL);
+        ccz_paillier_key *none = NULL;
+        CHECK_OK(ccz_paillier_load_json(&pub, &none, text, len));
+        CHECK(none == NULL);
+        free(text);
+        ccz_paillier_pub_n(n, pub);
+        ccz_paillier_pub_n(m, pk);
+        CHECK(mpz_cmp(n, m) == 0);
+        ccz_paillier_pub_free(pub);
+    }
+    ccz_paillier_key *legacy = NULL;
+    text = fixture("pheutil-legacy-priv.jwk", &len);
+    CHECK(text != NULL);
+    CHECK_OK(ccz_paillier_load_json(&pub, &legacy, text, len));
+    free(text);
+    CHECK(legacy != NULL);
+    ccz_paillier_key_free(legacy);
+    mpz_mul(n2, n, n);
+
+    /* raw plaintexts across [0, n), encrypted by python-paillier's raw_encrypt: one by one,
+     * in a batch, and back through ccz's encryption (public and CRT) */
+    json_t *raw = json_object_get(json_object_get(doc, "raw"), "values");
+    size_t count = json_array_size(raw);
+    CHECK(count >= 20);
+    mpz_t *cs = calloc(count, sizeof *cs), *ms = calloc(count, sizeof *ms);
+    int ok = 0;
+    for (size_t i = 0; i < count; i++) {
+        json_t *v = json_array_get(raw, i);
+        mpz_inits(cs[i], ms[i], NULL);
+        mpz_set_str(m, json_string_value(json_object_get(v, "plaintext")), 10);
+        mpz_set_str(cs[i], json_string_value(json_object_get(v, "ciphertext")), 10);
+        ok += ccz_paillier_decrypt(out, k, cs[i]) == CCZ_OK && mpz_cmp(out, m) == 0;
+        ok += ccz_paillier_encrypt(c, pk, m) == CCZ_OK &&
+              ccz_paillier_decrypt(out, k, c) == CCZ_OK && mpz_cmp(out, m) == 0;
+        ok += ccz_paillier_encrypt_priv(c, k, m) == CCZ_OK &&
+              ccz_paillier_decrypt(out, k, c) == CCZ_OK && mpz_cmp(out, m) == 0;
+    }
+    CHECK_INT(ok, (int)(3 * count));
+    CHECK_OK(ccz_paillier_decrypt_batch(ms, k, (const mpz_t *)cs, count, 2));
+    ok = 0;
+    for (size_t i = 0; i < count; i++) {
+        mpz_set_str(m, json_string_value(json_object_get(json_array_get(raw, i), "plaintext")),
+                    10);
+        ok += mpz_cmp(ms[i], m) == 0;
+        mpz_clears(cs[i], ms[i], NULL);
+    }
+    CHECK_INT(ok, (int)count);
+    free(cs);
+    free(ms);
+
+    /* encrypted numbers as the library serialised them: the raw encoding and its exponent */
+    json_t *all = json_object_get(doc, "cases");
+    int checked = 0;
+    ok = 0;
+    for (size_t i = 0; i < json_array_size(all); i++) {
+        json_t *cse = json_array_get(all, i);
+        if (!json_object_get(cse, "encoding"))
+            continue;
+        char *ct = json_dumps(json_object_get(cse, "ciphertext"), 0);
+        ccz_paillier_number x;
+        ccz_paillier_encoded e;
+        ccz_paillier_number_init(&x);
+        ccz_paillier_encoded_init(&e);
+        mpz_set_str(m, json_string_value(json_object_get(cse, "encoding")), 10);
+        ok += ccz_paillier_number_from_json(&x, pk, ct, strlen(ct)) == CCZ_OK &&
+              ccz_paillier_decrypt_encoded(&e, k, &x) == CCZ_OK && mpz_cmp(e.mantissa, m) == 0 &&
+              e.exponent == (int)json_integer_value(json_object_get(cse, "exponent"));
+        checked++;
+        free(ct);
+        ccz_paillier_number_clear(&x);
+        ccz_paillier_encoded_clear(&e);
+    }
+    CHECK(checked >= 30);
+    CHECK_INT(ok, checked);
+
+    /* EncodedNumber.encode: ccz encodes each value to the same mantissa and exponent */
+    json_t *enc = json_object_get(json_object_get(doc, "encodings"), "values");
+    ok = 0;
+    for (size_t i = 0; i < json_array_size(enc); i++) {
+        json_t *v = json_array_get(enc, i);
+        const char *value = json_string_value(json_object_get(v, "value"));
+        bool is_float = !strcmp(json_string_value(json_object_get(v, "type")), "float");
+        json_t *prec = json_object_get(v, "precision");
+        ccz_paillier_encoded e;
+        ccz_paillier_encoded_init(&e);
+        ccz_status s;
+        if (is_float) {
+            s = ccz_paillier_encode_double(&e, pk, strtod(value, NULL),
+                                           json_is_number(prec) ? json_number_value(prec) : 0);
+        } else {
+            mpz_set_str(m, value, 10);
+            s = ccz_paillier_encode_mpz(&e, pk, m);
+        }
+        mpz_set_str(m, json_string_value(json_object_get(v, "encoding")), 10);
+        bool same = s == CCZ_OK && mpz_cmp(e.mantissa, m) == 0 &&
+                    e.exponent == (int)json_integer_value(json_object_get(v, "exponent"));
+        if (!same)
+            fprintf(stderr, "  encoding of %s differs from python-paillier's\n", value);
+        ok += same;
+        ccz_paillier_encoded_clear(&e);
+    }
+    CHECK(json_array_size(enc) >= 15);
+    CHECK_INT(ok, (int)json_array_size(enc));
+    mpz_clears(n, n2, m, c, out, NULL);
+    ccz_paillier_key_free(k);
+    json_decref(doc);
+}
+
+/* The JSON forms: integers of any size as numbers, JWK written and read back, lambda and mu
+ * alone, and documents that disagree with themselves. */
+static void test_json_forms(void)
+{
+    ccz_paillier_key *k = fixed_key();
+    ccz_paillier_pub *pk = ccz_paillier_key_pub(k), *pk2;
+    ccz_paillier_key *k2;
+    mpz_t m, c, out;
+    mpz_inits(m, c, out, NULL);
+    mpz_set_ui(m, 4242);
+    CHECK_OK(ccz_paillier_encrypt(c, pk, m));
+    for (int f = 0; f < 3; f++) {
+        ccz_buf j;
+        ccz_buf_init(&j, 0, true);
+        CHECK_OK(ccz_paillier_key_write_json(&j, k, (ccz_paillier_json_format)f));
+        CHECK_OK(ccz_paillier_load_json(&pk2, &k2, (const char *)j.ptr, j.len));
+        CHECK(k2 != NULL);
+        CHECK_OK(ccz_paillier_decrypt(out, k2, c));
+        CHECK(mpz_cmp(out, m) == 0);
+        ccz_paillier_key_free(k2);
+        ccz_buf_reset(&j);
+        CHECK_OK(ccz_paillier_pub_write_json(&j, pk, (ccz_paillier_json_format)f));
+        CHECK_OK(ccz_paillier_load_json(&pk2, &k2, (const char *)j.ptr, j.len));
+        CHECK(k2 == NULL);
+        ccz_paillier_pub_free(pk2);
+        ccz_buf_free(&j);
+    }
+    /* JWK with lambda and mu only (pheutil before it stored p and q), and with a wrong mu */
+    ccz_buf j;
+    ccz_buf_init(&j, 0, true);
+    CHECK_OK(ccz_paillier_key_write_json(&j, k, CCZ_PAILLIER_JSON_JWK));
+    json_t *o = json_loadb((const char *)j.ptr, j.len, 0, NULL);
+    CHECK(o != NULL);
+    json_object_del(o, "p");
+    json_object_del(o, "q");
+    char *t = json_dumps(o, 0);
+    CHECK_OK(ccz_paillier_load_json(&pk2, &k2, t, strlen(t)));
+    CHECK(k2 != NULL);
+    CHECK_OK(ccz_paillier_decrypt(out, k2, c));
+    CHECK(mpz_cmp(out, m) == 0);
+    ccz_paillier_key_free(k2);
+    free(t);
+    json_object_set_new(o, "mu", json_string("AQAB"));
+    t = json_dumps(o, 0);
+    CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, t, strlen(t)), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "do not belong to this key");
+    free(t);
+    json_object_set_new(o, "lambda", json_string("AQAB"));
+    t = json_dumps(o, 0);
+    CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, t, strlen(t)), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "is not (p-1)(q-1)");
+    free(t);
+    json_object_set_new(json_object_get(o, "pub"), "alg", json_string("PAI-GN2"));
+    t = json_dumps(o, 0);
+    CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, t, strlen(t)), CCZ_ERR_UNSUPPORTED);
+    free(t);
+    json_object_set_new(json_object_get(o, "pub"), "n", json_string("ab+c"));
+    json_object_set_new(json_object_get(o, "pub"), "alg", json_string("PAI-GN1"));
+    t = json_dumps(o, 0);
+    CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, t, strlen(t)), CCZ_ERR_ENCODING);
+    free(t);
+    json_decref(o);
+    ccz_buf_free(&j);
+    /* big numbers beside strings full of digits, escapes and an exponent written as a number */
+    mpz_t n;
+    mpz_init(n);
+    ccz_paillier_pub_n(n, pk);
+    char doc[2000];
+    gmp_snprintf(doc, sizeof doc,
+                 "{\"kid\": \"12345678901234567890123 \\\" 99999999999999999999\", \"n\": %Zd, "
+                 "\"g\": %Zd}",
+                 n, n);
+    CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, doc, strlen(doc)), CCZ_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(ccz_error_detail(), "g is not n + 1");
+    mpz_add_ui(out, n, 1);
+    gmp_snprintf(doc, sizeof doc,
+                 "{\"kid\": \"12345678901234567890123 \\\" 99999999999999999999\", \"n\": %Zd, "
+                 "\"g\": %Zd}",
+                 n, out);
+    CHECK_OK(ccz_paillier_load_json(&pk2, &k2, doc, strlen(doc)));
+    ccz_paillier_pub_free(pk2);
+    /* encrypted numbers in every form, and python-paillier's document of several */
+    ccz_paillier_number x, y;
+    ccz_paillier_number_init(&x);
+    ccz_paillier_number_init(&y);
+    mpz_set(x.c, c);
+    x.exponent = -3;
+    for (int f = 0; f < 3; f++) {
+        ccz_buf b = CCZ_BUF_INIT;
+        CHECK_OK(ccz_paillier_number_write_json(&b, &x, (ccz_paillier_json_format)f));
+        CHECK_OK(ccz_paillier_number_from_json(&y, pk, (const char *)b.ptr, b.len));
+        CHECK(mpz_cmp(x.c, y.c) == 0 && y.exponent == -3);
+        ccz_buf_free(&b);
+    }
+    gmp_snprintf(doc, sizeof doc,
+                 "{\"public_key\": {\"n\": %Zd}, \"values\": [[\"%Zd\", 0], [%Zd, -2]]}", n, c,
+                 c);
+    ccz_paillier_number *xs;
+    size_t count;
+    CHECK_OK(ccz_paillier_numbers_from_json(&xs, &count, pk, doc, strlen(doc)));
+    CHECK(count == 2 && mpz_cmp(xs[1].c, c) == 0 && xs[1].exponent == -2);
+    ccz_paillier_numbers_free(xs, count);
+    gmp_snprintf(doc, sizeof doc, "{\"public_key\": {\"n\": %Zd}, \"values\": [[\"%Zd\", 0]]}",
+                 out, c);
+    CHECK_STATUS(ccz_paillier_numbers_from_json(&xs, &count, pk, doc, strlen(doc)),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "another public key");
+    ccz_paillier_number_clear(&x);
+    ccz_paillier_number_clear(&y);
+    mpz_clears(m, c, out, n, NULL);
+    ccz_paillier_key_free(k);
+}
+
+static void setup(void)
+{
+    gmp_randinit_default(rnd);
+    gmp_randseed_ui(rnd, 20261123);
+}
+
+static void test_all(void)
+{
+    setup();
+    test_known_answers();
+    test_properties();
+    test_encoding();
+    test_djn_and_pool();
+    test_batches();
+    test_ifma_unavailable();
+    test_json_and_keys();
+    test_constant_time();
+    test_ciphertext_units();
+    test_hostile_hs();
+    test_python_paillier();
+    test_json_forms();
+}
+
+TEST_MAIN(T(test_all))
