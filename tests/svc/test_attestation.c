@@ -7,6 +7,7 @@
  * key or expired; malformed, mistyped, oversized and truncated requests; policies behind the
  * admin token; an RA-TLS certificate as evidence; state and keys across a restart. */
 #include <curl/curl.h>
+#include <strings.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
@@ -34,12 +35,25 @@ static size_t collect(char *p, size_t size, size_t n, void *arg)
     return ccz_buf_append(b, p, size * n) == CCZ_OK ? size * n : 0;
 }
 
+static char cookie[128]; /* sent as Cookie when set; Set-Cookie answers replace it */
+
+static size_t header_cb(char *p, size_t size, size_t n, void *arg)
+{
+    (void)arg;
+    size_t len = size * n;
+    if (len > 12 && strncasecmp(p, "Set-Cookie: ", 12) == 0) {
+        size_t k = strcspn(p + 12, ";\r\n");
+        snprintf(cookie, sizeof cookie, "%.*s", (int)k, p + 12);
+    }
+    return len;
+}
+
 /* Calls the service; returns the HTTP status and the body (NUL-terminated) in resp. */
 static long call(int port, const char *method, const char *path, const char *type,
                  const char *body, const char *bearer, ccz_buf *resp)
 {
     CURL *c = curl_easy_init();
-    char url[256], auth[256], ctype[128];
+    char url[256], auth[9000], ctype[128];
     snprintf(url, sizeof url, "https://127.0.0.1:%d%s", port, path);
     struct curl_slist *h = NULL;
     if (type) {
@@ -51,6 +65,9 @@ static long call(int port, const char *method, const char *path, const char *typ
         h = curl_slist_append(h, auth);
     }
     ccz_buf_reset(resp);
+    if (cookie[0])
+        curl_easy_setopt(c, CURLOPT_COOKIE, cookie);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CAINFO, ca);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -153,7 +170,7 @@ static void get_nonce(int port, char *nonce, size_t cap)
     json_t *j = json_loads(s(&r), 0, NULL);
     snprintf(nonce, cap, "%s", j ? json_string_value(json_object_get(j, "nonce")) : "");
     CHECK_INT(strlen(nonce), 43);
-    CHECK(json_integer_value(json_object_get(j, "expires_at")) > (json_int_t)time(NULL));
+    CHECK(json_integer_value(json_object_get(j, "expires_at")) >= (json_int_t)time(NULL));
     json_decref(j);
     ccz_buf_free(&r);
 }
@@ -209,14 +226,21 @@ static void write_policy(void)
     CHECK_OK(ccz_file_write(policy_path, CCZ_SPAN(doc, strlen(doc)), 0644));
 }
 
-static void test_service(void)
+static void setup(void)
 {
+    if (plat[0])
+        return;
     snprintf(plat, sizeof plat, "%s/plat", test_tmpdir());
     snprintf(data, sizeof data, "%s/data", test_tmpdir());
     snprintf(policy_path, sizeof policy_path, "%s/policy.json", test_tmpdir());
     CHECK_OK(ccz_sim_platform_init(plat, false));
     write_policy();
     curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void test_service(void)
+{
+    setup();
     ccz_svc_config *cfg;
     ccz_svc *svc = start(&cfg, NULL, NULL);
     int port = ccz_svc_port(svc);
@@ -416,7 +440,167 @@ static void test_service(void)
     ccz_buf_free(&r);
     ccz_buf_free(&ev);
     ccz_buf_free(&jwks);
-    curl_global_cleanup();
 }
 
-TEST_MAIN(T(test_service))
+
+/* ---- the KBS protocol ------------------------------------------------------------------------*/
+
+/* The Attestation of a sim TEE with key tee for the session's nonce; rd_override replaces the
+ * report data (a mismatch). */
+static char *kbs_attestation(EVP_PKEY *tee, const char *nonce, const uint8_t *m, bool mismatch)
+{
+    json_t *jwk = NULL;
+    CHECK_OK(jose_jwk_from_key(&jwk, tee, "ECDH-ES+A256KW", NULL));
+    json_object_del(jwk, "kid");
+    json_t *rd = json_pack("{s:O,s:s,s:s}", "tee-pubkey", jwk, "nonce", nonce,
+                           "additional-evidence", "");
+    ccz_buf c = CCZ_BUF_INIT, ev = CCZ_BUF_INIT;
+    CHECK_OK(jose_jcs(&c, rd));
+    uint8_t report[64] = {0};
+    SHA384(c.ptr, c.len, report);
+    if (mismatch)
+        report[0] ^= 1;
+    evidence_b64(&ev, m, false, NULL, NULL, report);
+    json_t *att = json_pack("{s:{s:s,s:O},s:{s:{s:s},s:s}}", "runtime-data", "nonce", nonce,
+                            "tee-pubkey", jwk, "tee-evidence", "primary_evidence", "evidence",
+                            s(&ev), "additional_evidence", "");
+    char *text = json_dumps(att, JSON_COMPACT);
+    json_decref(att);
+    json_decref(rd);
+    json_decref(jwk);
+    ccz_buf_free(&c);
+    ccz_buf_free(&ev);
+    return text;
+}
+
+static const char *problem_type(const ccz_buf *resp)
+{
+    static char t[128];
+    json_t *j = json_loads(s(resp), 0, NULL);
+    const char *v = j ? json_string_value(json_object_get(j, "type")) : NULL;
+    const char *slash = v ? strrchr(v, '/') : NULL;
+    snprintf(t, sizeof t, "%s", slash ? slash + 1 : "");
+    json_decref(j);
+    return t;
+}
+
+static void kbs_auth(int port, char *nonce, size_t cap)
+{
+    ccz_buf r = CCZ_BUF_INIT;
+    cookie[0] = 0;
+    CHECK_INT(call(port, "POST", "/kbs/v0/auth", "application/json",
+                   "{\"version\":\"0.4.0\",\"tee\":\"sim\",\"extra-params\":{}}", NULL, &r),
+              200);
+    CHECK_CONTAINS(cookie, "kbs-session-id=");
+    json_t *j = json_loads(s(&r), 0, NULL);
+    snprintf(nonce, cap, "%s", j ? json_string_value(json_object_get(j, "nonce")) : "");
+    json_decref(j);
+    ccz_buf_free(&r);
+}
+
+static void test_kbs(void)
+{
+    setup();
+    ccz_svc_config *cfg;
+    ccz_svc *svc = start(&cfg, NULL, NULL);
+    int port = ccz_svc_port(svc);
+    ccz_buf r = CCZ_BUF_INIT, plain;
+    ccz_buf_init(&plain, 0, true);
+    char nonce[64], tok[8192];
+    EVP_PKEY *tee = EVP_EC_gen("P-256");
+
+    /* the administrator registers a resource */
+    CHECK_INT(call(port, "POST", "/kbs/v0/resource/repo/key/model", "application/octet-stream",
+                   "model-key-bytes", NULL, &r),
+              401);
+    CHECK_INT(call(port, "POST", "/kbs/v0/resource/repo/key/model", "application/octet-stream",
+                   "model-key-bytes", admin, &r),
+              201);
+    CHECK_INT(call(port, "POST", "/kbs/v0/resource/repo/key/guarded", "application/octet-stream",
+                   "guarded-bytes", admin, &r),
+              201);
+    char pol[256], hex[65];
+    ccz_hex_to_str(hex, m_bad, 32);
+    snprintf(pol, sizeof pol, "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"%s\"}]}", hex);
+    CHECK_INT(call(port, "PUT", "/kbs/v0/resource-policy/repo/key/guarded", "application/json", pol,
+                   admin, &r),
+              200);
+    CHECK_INT(call(port, "PUT", "/kbs/v0/resource-policy/repo/key/absent", "application/json", pol,
+                   admin, &r),
+              404);
+
+    /* auth: the version and the TEE are checked */
+    CHECK_INT(call(port, "POST", "/kbs/v0/auth", "application/json",
+                   "{\"version\":\"0.1.0\",\"tee\":\"sim\"}", NULL, &r),
+              401);
+    CHECK_CONTAINS(s(&r), "Version Mismatch");
+    CHECK_INT(call(port, "POST", "/kbs/v0/auth", "application/json",
+                   "{\"version\":\"0.4.0\",\"tee\":\"se\"}", NULL, &r),
+              401);
+    CHECK_STR(problem_type(&r), "AttestationError");
+
+    /* attest without a session; with another nonce; with report data that does not bind */
+    cookie[0] = 0;
+    char *att = kbs_attestation(tee, "x", m_good, false);
+    CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 401);
+    free(att);
+    kbs_auth(port, nonce, sizeof nonce);
+    att = kbs_attestation(tee, "AAAA", m_good, false);
+    CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 401);
+    CHECK_CONTAINS(s(&r), "nonce in the handshake session is different");
+    free(att);
+    att = kbs_attestation(tee, nonce, m_good, true);
+    CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 401);
+    CHECK_CONTAINS(s(&r), "report_data");
+    free(att);
+    /* a measurement the attestation policy rejects */
+    att = kbs_attestation(tee, nonce, m_bad, false);
+    CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 401);
+    CHECK_STR(problem_type(&r), "PolicyDeny");
+    free(att);
+
+    /* no session yet: the resource is refused */
+    CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/model", NULL, NULL, NULL, &r), 401);
+    CHECK_STR(problem_type(&r), "TokenNotFound");
+
+    /* the good path: attest, then the resource as a JWE only the TEE key opens */
+    att = kbs_attestation(tee, nonce, m_good, false);
+    CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 200);
+    free(att);
+    token_of(&r, tok, sizeof tok);
+    CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/model", NULL, NULL, NULL, &r), 200);
+    CHECK_OK(jose_jwe_decrypt(&plain, tee, s(&r), r.len));
+    CHECK_INT(plain.len, 15);
+    CHECK(memcmp(plain.ptr, "model-key-bytes", 15) == 0);
+    CHECK_CONTAINS(s(&r), "\"ciphertext\"");
+    EVP_PKEY *other = EVP_EC_gen("P-256");
+    ccz_buf_reset(&plain);
+    CHECK_STATUS(jose_jwe_decrypt(&plain, other, s(&r), r.len), CCZ_ERR_BAD_SIGNATURE);
+    /* the resource's own policy wants another measurement; absent resources; bad paths */
+    CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/guarded", NULL, NULL, NULL, &r), 403);
+    CHECK_STR(problem_type(&r), "PolicyDeny");
+    CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/none", NULL, NULL, NULL, &r), 404);
+    CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key", NULL, NULL, NULL, &r), 404);
+    CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/../model", NULL, NULL, NULL, &r), 404);
+
+    /* the attestation token instead of the cookie */
+    char bearer[8300];
+    cookie[0] = 0;
+    snprintf(bearer, sizeof bearer, "%s", tok);
+    CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/model", NULL, NULL, bearer, &r), 200);
+    ccz_buf_reset(&plain);
+    CHECK_OK(jose_jwe_decrypt(&plain, tee, s(&r), r.len));
+    bearer[strlen(bearer) - 3] ^= 1; /* a flipped signature bit */
+    CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/model", NULL, NULL, bearer, &r), 401);
+    CHECK_STR(problem_type(&r), "TokenVerifierError");
+    CHECK_INT(call(port, "DELETE", "/kbs/v0/resource/repo/key/model", NULL, NULL, admin, &r), 204);
+    CHECK_INT(call(port, "DELETE", "/kbs/v0/resource/repo/key/model", NULL, NULL, admin, &r), 404);
+
+    EVP_PKEY_free(other);
+    EVP_PKEY_free(tee);
+    ccz_buf_free(&r);
+    ccz_buf_free(&plain);
+    stop(svc, cfg);
+}
+
+TEST_MAIN(T(test_service), T(test_kbs))
