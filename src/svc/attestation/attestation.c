@@ -38,6 +38,9 @@ static const ccz_svc_option options[] = {
     {"token-ttl", CCZ_SVC_UINT, "300", "SECONDS", "how long a token is valid"},
     {"nonce-ttl", CCZ_SVC_UINT, "300", "SECONDS", "how long a nonce waits for its evidence"},
     {"issuer", CCZ_SVC_STRING, "ccz-attestation", "NAME", "the tokens' iss"},
+    {"verify-at", CCZ_SVC_UINT, "0", "UNIX",
+     "verify evidence as at this instant instead of now (0): for replaying recorded evidence "
+     "and its collateral in tests and benchmarks; tokens keep the real time"},
     {"kbs-session-ttl", CCZ_SVC_UINT, "300", "SECONDS",
      "how long a KBS session (its cookie) lasts after /kbs/v0/auth"},
     {"secret", CCZ_SVC_LIST, NULL, "NAME=FILE",
@@ -380,7 +383,7 @@ static void post_attest(http_request *r, void *payload)
         }
     }
     ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
-    vo.at_unix = att_now();
+    vo.at_unix = a->verify_at ? a->verify_at : att_now();
     vo.trust = sc->trust;
     vo.collateral = coll ? coll : sc->collateral;
     uint8_t expected[64];
@@ -635,6 +638,7 @@ static ccz_status start(void **state, svc_common *sc, const ccz_svc_config *c)
     a->nonce_ttl = svc_uint(c, "nonce-ttl");
     a->issuer = svc_str(c, "issuer");
     a->kbs_session_ttl = svc_uint(c, "kbs-session-ttl");
+    a->verify_at = svc_uint(c, "verify-at");
     CCZ_ENSURE(a->token_ttl && a->nonce_ttl, CCZ_ERR_INVALID_ARGUMENT,
                "--token-ttl and --nonce-ttl must be at least a second");
     char path[4200];

@@ -25,6 +25,7 @@ typedef struct {
     struct event *purge;
     uint64_t tokens, refused;
     unsigned kbs_session_ttl;
+    int64_t verify_at; /* 0: now */
     uint64_t kbs_attested, kbs_resources;
 } attestation;
 

@@ -270,7 +270,7 @@ static void attest(http_request *r, void *payload)
         goto out;
     }
     ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
-    vo.at_unix = att_now();
+    vo.at_unix = a->verify_at ? a->verify_at : att_now();
     vo.trust = sc->trust;
     vo.collateral = sc->collateral;
     vo.expected_report_data = expected;
@@ -388,7 +388,7 @@ static bool resource_policy_ok(attestation *a, http_request *r, json_t *s, const
         goto out;
     }
     ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
-    vo.at_unix = att_now();
+    vo.at_unix = a->verify_at ? a->verify_at : att_now();
     vo.trust = a->sc->trust;
     vo.collateral = a->sc->collateral;
     vo.expected_report_data = expected;
