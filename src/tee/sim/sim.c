@@ -19,7 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/guard.h"
-#include "internal.h"
+#include "tee/internal.h"
 
 /* Clock skew tolerated between an attester's clock and the verifier's instant. */
 #define SIM_MAX_SKEW 300

@@ -15,8 +15,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "dcap_internal.h"
-#include "internal.h"
+#include "tee/dcap/dcap_internal.h"
+#include "tee/internal.h"
 
 static const uint8_t INTEL_QE_VENDOR[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
                                             0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};

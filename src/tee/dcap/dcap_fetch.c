@@ -13,8 +13,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "dcap_internal.h"
-#include "internal.h"
+#include "tee/dcap/dcap_internal.h"
+#include "tee/internal.h"
 
 #define RESPONSE_MAX (2u << 20)
 #define HTTP_OPTS(o) ((tee_http_opts){(o)->ca_file, (o)->tls_verify_insecure, (o)->timeout_seconds})

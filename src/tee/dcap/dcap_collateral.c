@@ -11,8 +11,8 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include "dcap_internal.h"
-#include "internal.h"
+#include "tee/dcap/dcap_internal.h"
+#include "tee/internal.h"
 
 #define COLLATERAL_MAX (1u << 20)
 #define MAX_CHAIN 4

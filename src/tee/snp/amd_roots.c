@@ -4,7 +4,7 @@
  * publishes them (https://kdsintf.amd.com/vcek/v1/{product}/cert_chain and
  * .../vlek/v1/{product}/cert_chain). ARKs are trust anchors; ASKs and ASVKs are intermediates
  * that the chain verification still checks against them. */
-#include "internal.h"
+#include "tee/internal.h"
 #include "ccz/snp.h"
 
 static const char amd_pem[] =

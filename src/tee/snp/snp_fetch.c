@@ -8,8 +8,8 @@
 
 #include <openssl/pem.h>
 
-#include "dcap_internal.h"
-#include "internal.h"
+#include "tee/dcap/dcap_internal.h"
+#include "tee/internal.h"
 
 #define VCEK_MAX (16u << 10)
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "ccz/dcap.h"
-#include "internal.h"
+#include "tee/internal.h"
 
 #define QUOTE_MAX (64u << 10)
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "ccz/snp.h"
-#include "internal.h"
+#include "tee/internal.h"
 
 struct snp_report_req {
     uint8_t user_data[64];

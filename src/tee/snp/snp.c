@@ -14,8 +14,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "dcap_internal.h"
-#include "internal.h"
+#include "tee/dcap/dcap_internal.h"
+#include "tee/internal.h"
 
 #define SIG_ALGO_ECDSA_P384_SHA384 1
 #define POLICY_DEBUG (1ull << 19)
