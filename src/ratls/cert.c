@@ -191,7 +191,7 @@ ccz_status ccz_ratls_cert_create(X509 **cert, EVP_PKEY **key, const ccz_attester
         s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "SHA-256 failed");
         goto fail;
     }
-    CCZ_GUARD_GOTO(ccz_attest(a, rd, &evidence), s, fail);
+    CCZ_GUARD_GOTO(ccz_attest(&evidence, a, rd), s, fail);
     ccz_tee tee = ccz_evidence_detect(ccz_buf_span(&evidence));
     CCZ_GUARD_GOTO(dice_value(&dice, evidence_tag(tee), ccz_buf_span(&evidence),
                               ccz_buf_span(&claims)),
@@ -200,7 +200,7 @@ ccz_status ccz_ratls_cert_create(X509 **cert, EVP_PKEY **key, const ccz_attester
         /* the legacy form binds SHA-256 of the key directly: a second quote */
         memset(rd, 0, sizeof rd);
         CCZ_GUARD_GOTO(x509_spki_digest(rd, &hl, k, EVP_sha256()), s, fail);
-        CCZ_GUARD_GOTO(ccz_attest(a, rd, &legacy_ev), s, fail);
+        CCZ_GUARD_GOTO(ccz_attest(&legacy_ev, a, rd), s, fail);
     }
     CCZ_GUARD_GOTO(build_cert(x, k, o, ccz_buf_span(&dice), ccz_buf_span(&legacy_ev)), s, fail);
     *cert = x;
@@ -356,8 +356,8 @@ static ccz_status fail_at(ccz_ratls_verdict *v, const char *step, ccz_status s)
     return s;
 }
 
-ccz_status ccz_ratls_verify_cert(ccz_ratls_verdict *v, X509 *x, const ccz_verify_opts *vo,
-                                 const ccz_policy *policy)
+ccz_status ccz_ratls_verify_cert(ccz_ratls_verdict *v, X509 *x, const ccz_policy *policy,
+                                 const ccz_verify_opts *vo)
 {
     memset(v, 0, sizeof *v);
     ccz_error_clear();

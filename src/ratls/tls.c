@@ -86,7 +86,7 @@ static void make_indexes(void)
     ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_verdict);
 }
 
-ccz_status ccz_ratls_mode_parse(const char *s, ccz_ratls_mode *out)
+ccz_status ccz_ratls_mode_parse(ccz_ratls_mode *out, const char *s)
 {
     if (!strcmp(s, "two-way") || !strcmp(s, "mutual"))
         *out = CCZ_RATLS_TWO_WAY;
@@ -178,7 +178,7 @@ static ccz_status judge(ctx_state *st, X509 *peer, ccz_ratls_verdict *v)
         v->status = s;
         return s;
     }
-    ccz_status s = ccz_ratls_verify_cert(v, peer, &vo, st->policy);
+    ccz_status s = ccz_ratls_verify_cert(v, peer, st->policy, &vo);
     if (hl == 32 && (s == CCZ_OK || s == CCZ_ERR_POLICY_REJECTED)) {
         int64_t until = now + CACHE_TTL, na = x509_time_unix(X509_get0_notAfter(peer), until);
         cache_put(st, h, na < until ? na : until, v);

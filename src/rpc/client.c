@@ -732,10 +732,10 @@ const ccz_ratls_verdict *ccz_rpc_channel_peer(const ccz_rpc_channel *ch)
     return ch->ssl ? ccz_ratls_peer_verdict(ch->ssl) : NULL;
 }
 
-ccz_status ccz_rpc_start(ccz_rpc_channel *ch, const char *path, const ProtobufCMessage *request,
-                         const ProtobufCMessageDescriptor *out, const ccz_rpc_call_opts *o,
-                         ccz_rpc_on_message on_message, ccz_rpc_on_done on_done, void *payload,
-                         ccz_rpc_stream **stream)
+ccz_status ccz_rpc_start(ccz_rpc_channel *ch, ccz_rpc_stream **stream, const char *path,
+                         const ProtobufCMessage *request, const ProtobufCMessageDescriptor *out,
+                         const ccz_rpc_call_opts *o, ccz_rpc_on_message on_message,
+                         ccz_rpc_on_done on_done, void *payload)
 {
     if (stream)
         *stream = NULL;
@@ -891,9 +891,9 @@ static void unary_done(const ccz_rpc_status *st, void *payload)
     w->done = true;
 }
 
-ccz_status ccz_rpc_unary(ccz_rpc_channel *ch, const char *path, const ProtobufCMessage *request,
-                         const ProtobufCMessageDescriptor *out, ProtobufCMessage **response,
-                         ccz_rpc_status *st, const ccz_rpc_call_opts *o)
+ccz_status ccz_rpc_unary(ccz_rpc_channel *ch, ProtobufCMessage **response, ccz_rpc_status *st,
+                         const char *path, const ProtobufCMessage *request,
+                         const ProtobufCMessageDescriptor *out, const ccz_rpc_call_opts *o)
 {
     *response = NULL;
     memset(st, 0, sizeof *st);
@@ -916,7 +916,7 @@ ccz_status ccz_rpc_unary(ccz_rpc_channel *ch, const char *path, const ProtobufCM
         return CCZ_OK;
     }
     CCZ_GUARD(r);
-    CCZ_GUARD(ccz_rpc_start(ch, path, request, out, o, NULL, unary_done, &w, &s));
+    CCZ_GUARD(ccz_rpc_start(ch, &s, path, request, out, o, NULL, unary_done, &w));
     s->keep = response;
     while (!w.done)
         if (event_base_loop(ch->base, EVLOOP_ONCE) < 0)

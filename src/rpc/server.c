@@ -641,7 +641,7 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
         if (valuelen < sizeof t) {
             memcpy(t, value, valuelen);
             t[valuelen] = '\0';
-            if (ccz_rpc_timeout_parse(t, &ms) == CCZ_OK)
+            if (ccz_rpc_timeout_parse(&ms, t) == CCZ_OK)
                 k->deadline = mono_ms() + ms;
         }
     } else if (!rpc_header_reserved((const char *)name, namelen)) {
@@ -1267,7 +1267,7 @@ ccz_status ccz_rpc_server_add_service(ccz_rpc_server *s, const ProtobufCServiceD
     return CCZ_OK;
 }
 
-ccz_status ccz_rpc_server_listen(ccz_rpc_server *s, const char *addr, int *port)
+ccz_status ccz_rpc_server_listen(ccz_rpc_server *s, int *port, const char *addr)
 {
     char host[256], portstr[6];
     CCZ_GUARD(ccz_host_port_split(host, sizeof host, portstr, addr, "0.0.0.0", true));

@@ -158,7 +158,7 @@ static int serve(int argc, char **argv)
     if (s == CCZ_OK)
         s = ccz_rpc_server_add_service(g.srv, &ratls__greeter__descriptor, handlers, &g);
     if (s == CCZ_OK)
-        s = ccz_rpc_server_listen(g.srv, a.listen, &port);
+        s = ccz_rpc_server_listen(g.srv, &port, a.listen);
     if (s) {
         r = cli_fail(s, "rpc greeter serve");
         goto out;
@@ -251,8 +251,8 @@ static int call(int argc, char **argv)
     for (long i = 0; i < (a.count ? a.count : 1); i++) {
         ProtobufCMessage *resp;
         ccz_rpc_status st;
-        s = ccz_rpc_unary(ch, "/ratls.Greeter/SayHello", &req.base,
-                          &ratls__hello_reply__descriptor, &resp, &st, &opts);
+        s = ccz_rpc_unary(ch, &resp, &st, "/ratls.Greeter/SayHello", &req.base,
+                          &ratls__hello_reply__descriptor, &opts);
         if (s) {
             r = cli_fail(s, "rpc greeter call");
             break;

@@ -583,7 +583,7 @@ void ccz_collateral_free(ccz_collateral *c)
     free(c);
 }
 
-void ccz_collateral_fmspc(const ccz_collateral *c, uint8_t fmspc[6])
+void ccz_collateral_fmspc(uint8_t fmspc[6], const ccz_collateral *c)
 {
     memcpy(fmspc, c->tcb.fmspc, 6);
 }

@@ -98,8 +98,8 @@ static ccz_status pck_ext_of(ccz_pck_ext *ext, X509 *pck)
 {
     ASN1_OCTET_STRING *v = x509_find_ext(pck, "1.2.840.113741.1.13.1");
     CCZ_ENSURE(v, CCZ_ERR_MALFORMED, "the PCK certificate has no SGX extension");
-    return ccz_pck_ext_parse(ext,
-                             CCZ_SPAN(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v)));
+    return ccz_dcap_pck_ext_parse(
+        ext, CCZ_SPAN(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v)));
 }
 
 /* Verifies the quote's PCK chain (or finds it verified in the cache) and returns the PCK key

@@ -27,7 +27,7 @@ static const char intel_root_pem[] =
     "AiEA4J0lrHoMs+Xo5o/sX6O9QWxHRAvZUGOdRQ7cvqRXaqI=\n"
     "-----END CERTIFICATE-----\n";
 
-ccz_span ccz_intel_root_ca(void)
+ccz_span ccz_dcap_intel_root_ca(void)
 {
     return CCZ_SPAN(intel_root_pem, sizeof intel_root_pem - 1);
 }

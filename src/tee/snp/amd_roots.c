@@ -346,7 +346,7 @@ static const char amd_pem[] =
     "-----END CERTIFICATE-----\n"
     ;
 
-ccz_span ccz_amd_builtin_certs(void)
+ccz_span ccz_snp_builtin_certs(void)
 {
     return CCZ_SPAN(amd_pem, sizeof amd_pem - 1);
 }
