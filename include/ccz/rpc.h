@@ -218,10 +218,14 @@ typedef struct {
 
 CCZ_API void ccz_rpc_status_free(ccz_rpc_status *st);
 
+#define CCZ_RPC_CALL_OPTS_VERSION 1
+/* A call's options (NULL: no deadline, no metadata). */
 typedef struct {
-    int64_t deadline_ms;           /* 0: none */
+    unsigned version;                 /* CCZ_RPC_CALL_OPTS_VERSION */
+    int64_t deadline_ms;              /* 0: none */
     const ccz_rpc_metadata *metadata; /* to send, may be NULL */
 } ccz_rpc_call_opts;
+#define CCZ_RPC_CALL_OPTS_INIT {CCZ_RPC_CALL_OPTS_VERSION, 0, NULL}
 
 /* A unary call, synchronous: runs the channel until it completes. *response (when status OK)
  * is the caller's, freed with protobuf_c_message_free_unpacked(*response, NULL). Returns CCZ_OK

@@ -663,6 +663,8 @@ ccz_status ccz_rpc_start(ccz_rpc_channel *ch, ccz_rpc_stream **stream, const cha
         *stream = NULL;
     CCZ_ENSURE(path && path[0] == '/' && out, CCZ_ERR_INVALID_ARGUMENT,
                "a call needs a /package.Service/Method path and a response type");
+    CCZ_ENSURE(!o || o->version == CCZ_RPC_CALL_OPTS_VERSION, CCZ_ERR_INVALID_ARGUMENT,
+               "call options of the wrong version");
     int64_t start = mono_ms(), deadline_ms = o && o->deadline_ms > 0 ? o->deadline_ms : 0;
     bool timed_out;
     CCZ_GUARD(channel_connect(ch, call_connect_deadline(ch, start, deadline_ms), &timed_out));
@@ -821,6 +823,8 @@ ccz_status ccz_rpc_unary(ccz_rpc_channel *ch, ProtobufCMessage **response, ccz_r
     memset(st, 0, sizeof *st);
     st->code = -1;
     CCZ_ENSURE(request, CCZ_ERR_INVALID_ARGUMENT, "a unary call needs a request");
+    CCZ_ENSURE(!o || o->version == CCZ_RPC_CALL_OPTS_VERSION, CCZ_ERR_INVALID_ARGUMENT,
+               "call options of the wrong version");
     unary_wait w = {false, st};
     ccz_rpc_stream *s;
     int64_t deadline_ms = o && o->deadline_ms > 0 ? o->deadline_ms : 0;

@@ -429,7 +429,7 @@ static void test_unary(void)
     ccz_rpc_metadata md = {0};
     CHECK_OK(ccz_rpc_md_add(&md, "X-Trace", CCZ_SPAN("t-1", 3)));
     CHECK_OK(ccz_rpc_md_add(&md, "x-raw-bin", CCZ_SPAN("\0\xff\x10", 3)));
-    ccz_rpc_call_opts o = {5000, &md};
+    ccz_rpc_call_opts o = {CCZ_RPC_CALL_OPTS_VERSION, 5000, &md};
     CHECK_STR(say(ch, "md", &st, &o), "Hello md");
     CHECK(fx.last_remaining > 4000 && fx.last_remaining <= 5000);
     const ccz_buf *h = ccz_rpc_md_get(&st.headers, "x-trace");
@@ -442,7 +442,7 @@ static void test_unary(void)
     /* a reserved key is refused before anything is sent */
     ccz_rpc_metadata bad = {0};
     CHECK_OK(ccz_rpc_md_add(&bad, "grpc-status", CCZ_SPAN("0", 1)));
-    ccz_rpc_call_opts ob = {0, &bad};
+    ccz_rpc_call_opts ob = {CCZ_RPC_CALL_OPTS_VERSION, 0, &bad};
     Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
     req.name = "x";
     ProtobufCMessage *resp;
@@ -548,12 +548,12 @@ static void test_deadlines(void)
     ccz_rpc_status st;
     /* the server answers after 300 ms; the client gives up at 80 */
     fx.late_answered = 0;
-    ccz_rpc_call_opts o = {80, NULL};
+    ccz_rpc_call_opts o = {CCZ_RPC_CALL_OPTS_VERSION, 80, NULL};
     CHECK(say(ch, "slow", &st, &o) == NULL);
     CHECK_INT(st.code, CCZ_RPC_DEADLINE_EXCEEDED);
     ccz_rpc_status_free(&st);
     /* with time enough it answers */
-    ccz_rpc_call_opts o2 = {3000, NULL};
+    ccz_rpc_call_opts o2 = {CCZ_RPC_CALL_OPTS_VERSION, 3000, NULL};
     CHECK_STR(say(ch, "slow2", &st, &o2), "Hello slow2");
     CHECK_INT(st.code, CCZ_RPC_OK);
     CHECK(fx.late_alive);

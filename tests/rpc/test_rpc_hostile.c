@@ -216,7 +216,7 @@ static int say(const char *target, const char *name, int64_t deadline, unsigned 
     req.name = (char *)name;
     ProtobufCMessage *resp = NULL;
     ccz_rpc_status st;
-    ccz_rpc_call_opts o = {deadline, NULL};
+    ccz_rpc_call_opts o = {CCZ_RPC_CALL_OPTS_VERSION, deadline, NULL};
     CHECK_OK(ccz_rpc_unary(ch, &resp, &st, "/ratls.Greeter/SayHello", &req.base,
                            &ratls__hello_reply__descriptor, &o));
     snprintf(text, cap, "%.200s", resp ? ((Ratls__HelloReply *)resp)->message : st.message);
@@ -838,7 +838,7 @@ static void test_window_credit(void)
     name[2000] = '\0';
     Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
     req.name = name;
-    ccz_rpc_call_opts o = {10000, NULL};
+    ccz_rpc_call_opts o = {CCZ_RPC_CALL_OPTS_VERSION, 10000, NULL};
     /* 100 KB of calls, one after another, through one connection's 68 KiB window */
     for (int i = 0; i < 50; i++) {
         ProtobufCMessage *resp = NULL;

@@ -247,7 +247,7 @@ static int call(int argc, char **argv)
     }
     Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
     req.name = (char *)a.name;
-    ccz_rpc_call_opts opts = {a.deadline_ms, &md};
+    ccz_rpc_call_opts opts = {CCZ_RPC_CALL_OPTS_VERSION, a.deadline_ms, &md};
     for (long i = 0; i < (a.count ? a.count : 1); i++) {
         ProtobufCMessage *resp;
         ccz_rpc_status st;
