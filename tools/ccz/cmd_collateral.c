@@ -65,13 +65,8 @@ static int wrong_kind(const char *file, const ccz_buf *ev, bool kds)
 static int fetch_vcek(const char *report, const char *kds, const char *out, const char *cache,
                       bool no_cache, ccz_snp_product product, const ccz_collateral_fetch_opts *fo)
 {
-    ccz_snp_vcek_fetch_opts o = {CCZ_SNP_VCEK_FETCH_OPTS_VERSION,
-                                 kds,
-                                 NULL,
-                                 product,
-                                 fo->ca_file,
-                                 fo->tls_verify_insecure,
-                                 fo->timeout_seconds};
+    ccz_snp_vcek_fetch_opts o = {CCZ_SNP_VCEK_FETCH_OPTS_VERSION, kds, NULL, product,
+                                 fo->ca_file, fo->tls_verify_insecure, fo->timeout_seconds};
     ccz_buf rep = CCZ_BUF_INIT, vcek = CCZ_BUF_INIT, dir = CCZ_BUF_INIT;
     bool from_cache = false;
     int r = EXIT_OK;
