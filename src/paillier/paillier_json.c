@@ -50,7 +50,7 @@ static ccz_status quote_big_integers(ccz_buf *out, const char *text, size_t len)
         size_t start = c.pos - 1, digits = ch != '-';
         bool integer = true;
         ccz_span next;
-        while (ccz_cursor_peek(&c, 1, &next) == CCZ_OK && next.ptr[0] &&
+        while (ccz_cursor_peek(&c, &next, 1) == CCZ_OK && next.ptr[0] &&
                strchr("0123456789.eE+-", next.ptr[0])) {
             if (next.ptr[0] >= '0' && next.ptr[0] <= '9')
                 digits++;

@@ -58,7 +58,7 @@ ccz_status cli_attester_new(cli_attester *ca, ccz_attester **out)
 {
     *out = NULL;
     CCZ_ENSURE(ca->tee, CCZ_ERR_INVALID_ARGUMENT, "--tee is required (sim, sgx, tdx or snp)");
-    CCZ_GUARD(ccz_tee_parse(ca->tee, &ca->o.tee));
+    CCZ_GUARD(ccz_tee_parse(&ca->o.tee, ca->tee));
     if (ca->o.tee == CCZ_TEE_SIM) {
         CCZ_GUARD(cli_sim_dir(&ca->dir, ca->dir_arg));
         ca->o.sim.dir = (const char *)ca->dir.ptr;

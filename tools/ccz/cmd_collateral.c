@@ -65,8 +65,8 @@ static int wrong_kind(const char *file, const ccz_buf *ev, bool kds)
 static int fetch_vcek(const char *report, const char *kds, const char *out, const char *cache,
                       bool no_cache, ccz_snp_product product, const ccz_collateral_fetch_opts *fo)
 {
-    ccz_vcek_fetch_opts o = {CCZ_COLLATERAL_FETCH_OPTS_VERSION, kds, NULL, product,
-                             fo->ca_file, fo->tls_verify_insecure, fo->timeout_seconds};
+    ccz_snp_vcek_fetch_opts o = {CCZ_SNP_VCEK_FETCH_OPTS_VERSION, kds, NULL, product,
+                                 fo->ca_file, fo->tls_verify_insecure, fo->timeout_seconds};
     ccz_buf rep = CCZ_BUF_INIT, vcek = CCZ_BUF_INIT, dir = CCZ_BUF_INIT;
     bool from_cache = false;
     int r = EXIT_OK;
@@ -80,7 +80,7 @@ static int fetch_vcek(const char *report, const char *kds, const char *out, cons
         o.cache_dir = (const char *)dir.ptr;
     }
     if (s == CCZ_OK)
-        s = ccz_snp_vcek_fetch(&vcek, ccz_buf_span(&rep), &o, &from_cache);
+        s = ccz_snp_vcek_fetch(&vcek, &from_cache, ccz_buf_span(&rep), &o);
     if (s == CCZ_OK && strcmp(out, "-") == 0)
         s = fwrite(vcek.ptr, 1, vcek.len, stdout) == vcek.len ? CCZ_OK : CCZ_ERR_IO;
     else if (s == CCZ_OK)
@@ -143,7 +143,7 @@ static int fetch(int argc, char **argv)
             kds = optarg;
             break;
         case 'P':
-            if (ccz_snp_product_parse(optarg, &product))
+            if (ccz_snp_product_parse(&product, optarg))
                 return cli_usage_error("collateral", "--product: %s", ccz_error_detail());
             break;
         case 'h':
@@ -175,7 +175,7 @@ static int fetch(int argc, char **argv)
         o.cache_dir = (const char *)cache_dir.ptr;
     }
     if (s == CCZ_OK)
-        s = ccz_collateral_fetch(&doc, ccz_buf_span(&quote), &o, &from_cache);
+        s = ccz_collateral_fetch(&doc, &from_cache, ccz_buf_span(&quote), &o);
     ccz_collateral *col = NULL;
     if (s == CCZ_OK)
         s = ccz_collateral_parse(&col, (const char *)doc.ptr, doc.len);
@@ -190,7 +190,7 @@ static int fetch(int argc, char **argv)
         r = EXIT_REJECT;
     } else {
         uint8_t fmspc[6];
-        ccz_collateral_fmspc(col, fmspc);
+        ccz_collateral_fmspc(fmspc, col);
         time_t exp = (time_t)ccz_collateral_expiry(col);
         char when[32];
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&exp));
@@ -218,7 +218,7 @@ static int info(int argc, char **argv)
     if (s)
         return cli_fail(s, "collateral info");
     uint8_t fmspc[6];
-    ccz_collateral_fmspc(c, fmspc);
+    ccz_collateral_fmspc(fmspc, c);
     printf("tee         %s\nfmspc       %02X%02X%02X%02X%02X%02X\n", ccz_collateral_tee(c),
            fmspc[0], fmspc[1], fmspc[2], fmspc[3], fmspc[4], fmspc[5]);
     int r = EXIT_OK;

@@ -176,7 +176,7 @@ int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const char *cmd, c
             a->listen = optarg;
             break;
         case OPT_MODE:
-            if (ccz_ratls_mode_parse(optarg, &a->mode))
+            if (ccz_ratls_mode_parse(&a->mode, optarg))
                 return cli_usage_error(cmd, "--mode: %s", ccz_error_detail());
             break;
         case OPT_POLICY:
@@ -475,7 +475,7 @@ ccz_status cli_endpoint_setup(cli_endpoint *e, cli_ratls_args *a, bool server, S
         if (s == CCZ_OK && a->chain)
             s = ccz_file_read(&ch, a->chain, 1 << 20);
         if (s == CCZ_OK)
-            s = ccz_collateral_snp(&e->collateral, ccz_buf_span(&v), ccz_buf_span(&ch));
+            s = ccz_snp_collateral_new(&e->collateral, ccz_buf_span(&v), ccz_buf_span(&ch));
         ccz_buf_free(&v);
         ccz_buf_free(&ch);
         CCZ_GUARD(s);

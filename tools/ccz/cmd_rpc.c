@@ -158,7 +158,7 @@ static int serve(int argc, char **argv)
     if (s == CCZ_OK)
         s = ccz_rpc_server_add_service(g.srv, &ratls__greeter__descriptor, handlers, &g);
     if (s == CCZ_OK)
-        s = ccz_rpc_server_listen(g.srv, a.listen, &port);
+        s = ccz_rpc_server_listen(g.srv, &port, a.listen);
     if (s) {
         r = cli_fail(s, "rpc greeter serve");
         goto out;
@@ -247,12 +247,12 @@ static int call(int argc, char **argv)
     }
     Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
     req.name = (char *)a.name;
-    ccz_rpc_call_opts opts = {a.deadline_ms, &md};
+    ccz_rpc_call_opts opts = {CCZ_RPC_CALL_OPTS_VERSION, a.deadline_ms, &md};
     for (long i = 0; i < (a.count ? a.count : 1); i++) {
         ProtobufCMessage *resp;
         ccz_rpc_status st;
-        s = ccz_rpc_unary(ch, "/ratls.Greeter/SayHello", &req.base,
-                          &ratls__hello_reply__descriptor, &resp, &st, &opts);
+        s = ccz_rpc_unary(ch, &resp, &st, "/ratls.Greeter/SayHello", &req.base,
+                          &ratls__hello_reply__descriptor, &opts);
         if (s) {
             r = cli_fail(s, "rpc greeter call");
             break;

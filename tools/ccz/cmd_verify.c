@@ -158,7 +158,7 @@ static ccz_status load_vek(ccz_collateral **out, const char *vek, const char *ch
     if (s == CCZ_OK && chain && (s = ccz_file_read(&c, chain, 1 << 20)) != CCZ_OK)
         ccz_fail_context(s, "--cert-chain");
     if (s == CCZ_OK)
-        s = ccz_collateral_snp(out, ccz_buf_span(&v), ccz_buf_span(&c));
+        s = ccz_snp_collateral_new(out, ccz_buf_span(&v), ccz_buf_span(&c));
     ccz_buf_free(&v);
     ccz_buf_free(&c);
     return s;
@@ -321,7 +321,7 @@ static int verify_cert(X509 *cert, const ccz_verify_opts *o, const ccz_policy *p
                        const verify_args *a)
 {
     static ccz_ratls_verdict v;
-    ccz_status s = ccz_ratls_verify_cert(&v, cert, o, policy);
+    ccz_status s = ccz_ratls_verify_cert(&v, cert, policy, o);
     bool ok = s == CCZ_OK;
     /* a verified certificate rejected by the policy reports the policy, not an error */
     ccz_result res = v.result;

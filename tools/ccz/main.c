@@ -62,7 +62,7 @@ int main(int argc, char **argv)
 {
     const char *lvl = getenv("CCZ_LOG");
     ccz_log_level level;
-    if (lvl && lvl[0] && ccz_log_level_parse(lvl, &level) == CCZ_OK)
+    if (lvl && lvl[0] && ccz_log_level_parse(&level, lvl) == CCZ_OK)
         ccz_log_set_level(level);
     if (argc < 2) {
         fputs(usage, stderr);
