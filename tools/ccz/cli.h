@@ -14,6 +14,46 @@
 #define EXIT_REJECT 1
 #define EXIT_USAGE 2
 
+/* ---- dispatch ------------------------------------------------------------------------------
+ * Every level of the command line (ccz itself, each group, rpc's services) is a table of
+ * commands and one call to cli_dispatch. A handler gets the arguments from its own name on
+ * (argv[0] is "init" for "ccz sim init"). */
+typedef int (*cli_handler)(int argc, char **argv);
+
+typedef struct {
+    const char *name;
+    cli_handler run;
+    /* ccz's own table: the lines of 'ccz --help' that list this command (NULL: not listed);
+     * a group's table: NULL */
+    const char *summary;
+} cli_command;
+
+typedef struct {
+    const char *name;          /* "sim", "rpc" ("see 'ccz NAME --help'"); NULL for ccz itself */
+    const char *usage;         /* the --help text */
+    const cli_command *cmds;
+    size_t n_cmds;
+    const char *unknown;       /* "unknown UNKNOWN 'word'HINT"; NULL: `missing` instead */
+    const char *hint;
+    const char *missing;       /* no command given: this usage error; NULL: the usage on stderr */
+} cli_group;
+
+#define CLI_GROUP(name_, usage_, cmds_, unknown_, hint_, missing_) \
+    {(name_), (usage_), (cmds_), CCZ_ARRAY_LEN(cmds_), (unknown_), (hint_), (missing_)}
+
+/* argv[0] names the group: "--help" or "-h" prints the usage (exit 0), no command the usage
+ * on stderr or `missing` (exit 2), a command runs its handler, any other word is a usage
+ * error. */
+int cli_dispatch(const cli_group *g, int argc, char **argv);
+/* Prints the group's usage on standard output (for --help); returns EXIT_OK. */
+int cli_help(const cli_group *g);
+/* "-h" or "--help". */
+bool cli_is_help(const char *arg);
+
+/* The exit code of a failed status, by its class (ccz_status_class): verification fails 1,
+ * everything else (usage, input, io, internal) 2; CCZ_OK is 0. */
+int cli_exit_code(ccz_status s);
+
 int cmd_sim(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
@@ -30,7 +70,8 @@ extern bool cli_json;
 int cli_usage_error(const char *cmd, const char *fmt, ...) CCZ_PRINTF(2, 3);
 /* After getopt_long returned '?': names the unknown option (or the one missing its value). */
 int cli_bad_option(const char *cmd, char **argv);
-/* Prints "ccz: <what>: <detail or status message>"; returns EXIT_USAGE. */
+/* Prints "ccz: <what>: <detail or status message>"; returns the status's exit code
+ * (cli_exit_code). */
 int cli_fail(ccz_status s, const char *fmt, ...) CCZ_PRINTF(2, 3);
 /* The sim platform directory: `given` if set, else the default (CCZ_SIM_DIR, XDG). */
 ccz_status cli_sim_dir(ccz_buf *out, const char *given);
@@ -102,7 +143,7 @@ typedef struct {
 } cli_ratls_args;
 
 /* Parses the options; -1 after --help (usage printed), else an exit code. */
-int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const char *cmd, const char *usage);
+int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const cli_group *g);
 
 /* One side of an RA-TLS connection: its trust, policy, collateral and identity. */
 typedef struct {

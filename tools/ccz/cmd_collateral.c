@@ -33,6 +33,16 @@ static const char collateral_usage[] =
     "reports, which do not name their CPU.\n"
     "info: prints the TEE, FMSPC and validity of a collateral file.\n";
 
+static int fetch(int argc, char **argv);
+static int info(int argc, char **argv);
+
+static const cli_command collateral_cmds[] = {
+    {"fetch", fetch, NULL},
+    {"info", info, NULL},
+};
+static const cli_group collateral_group =
+    CLI_GROUP("collateral", collateral_usage, collateral_cmds, "collateral command", NULL, NULL);
+
 static ccz_status default_cache(ccz_buf *out)
 {
     const char *d = getenv("XDG_CACHE_HOME");
@@ -147,8 +157,7 @@ static int fetch(int argc, char **argv)
                 return cli_usage_error("collateral", "--product: %s", ccz_error_detail());
             break;
         case 'h':
-            fputs(collateral_usage, stdout);
-            return EXIT_OK;
+            return cli_help(&collateral_group);
         default:
             return cli_bad_option("collateral", argv);
         }
@@ -207,10 +216,8 @@ static int fetch(int argc, char **argv)
 
 static int info(int argc, char **argv)
 {
-    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        fputs(collateral_usage, stdout);
-        return EXIT_OK;
-    }
+    if (argc == 2 && cli_is_help(argv[1]))
+        return cli_help(&collateral_group);
     if (argc != 2 || argv[1][0] == '-')
         return cli_usage_error("collateral", "usage: ccz collateral info FILE");
     ccz_collateral *c;
@@ -237,13 +244,5 @@ static int info(int argc, char **argv)
 
 int cmd_collateral(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(collateral_usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : EXIT_OK;
-    }
-    if (!strcmp(argv[1], "fetch"))
-        return fetch(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "info"))
-        return info(argc - 1, argv + 1);
-    return cli_usage_error("collateral", "unknown collateral command '%s'", argv[1]);
+    return cli_dispatch(&collateral_group, argc, argv);
 }

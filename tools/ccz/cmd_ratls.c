@@ -49,6 +49,20 @@ static const char ratls_usage[] =
     "verify options: --policy FILE, --collateral FILE, --vek FILE, --cert-chain FILE,\n"
     "                --sim-root CERT (repeatable), --root-ca FILE\n" CLI_ATTESTER_HELP;
 
+static int cmd_cert(int argc, char **argv);
+static int cmd_inspect(int argc, char **argv);
+static int cmd_server(int argc, char **argv);
+static int cmd_client(int argc, char **argv);
+
+static const cli_command ratls_cmds[] = {
+    {"cert", cmd_cert, NULL},
+    {"inspect", cmd_inspect, NULL},
+    {"server", cmd_server, NULL},
+    {"client", cmd_client, NULL},
+};
+static const cli_group ratls_group =
+    CLI_GROUP("ratls", ratls_usage, ratls_cmds, "ratls command", NULL, NULL);
+
 enum {
     OPT_OUT = 'o', OPT_KEY = 256, OPT_P384, OPT_DAYS, OPT_NB, OPT_NA, OPT_CN, OPT_LEGACY, OPT_JSON,
     OPT_LISTEN, OPT_MODE, OPT_POLICY, OPT_CERT, OPT_ONCE, OPT_COLLATERAL, OPT_VEK, OPT_CHAIN,
@@ -83,8 +97,9 @@ static const struct {
                  OPT_BIT(OPT_COUNT) | OPT_BIT(OPT_AUTHORITY)},
 };
 
-int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const char *cmd, const char *usage)
+int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const cli_group *g)
 {
+    const char *cmd = g->name;
     static const struct option opts[] = {
         CLI_ATTESTER_LONGOPTS,
         {"out", required_argument, NULL, OPT_OUT},
@@ -243,7 +258,7 @@ int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const char *cmd, c
             break;
         }
         case OPT_HELP:
-            fputs(usage, stdout);
+            cli_help(g);
             return -1;
         default:
             return cli_bad_option(cmd, argv);
@@ -289,7 +304,7 @@ static ccz_status write_pem(const char *path, X509 *x, EVP_PKEY *k)
 static int cmd_cert(int argc, char **argv)
 {
     cli_ratls_args a = {0};
-    int r = cli_ratls_parse(&a, argc, argv, "ratls", ratls_usage);
+    int r = cli_ratls_parse(&a, argc, argv, &ratls_group);
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (optind != argc)
@@ -339,7 +354,7 @@ ccz_status cli_read_cert(X509 **out, const char *path)
 static int cmd_inspect(int argc, char **argv)
 {
     cli_ratls_args a = {0};
-    int r = cli_ratls_parse(&a, argc, argv, "ratls", ratls_usage);
+    int r = cli_ratls_parse(&a, argc, argv, &ratls_group);
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (argc - optind != 1)
@@ -768,7 +783,7 @@ static unsigned conn_cap(long asked)
 static int cmd_server(int argc, char **argv)
 {
     cli_ratls_args a = {0};
-    int r = cli_ratls_parse(&a, argc, argv, "ratls", ratls_usage);
+    int r = cli_ratls_parse(&a, argc, argv, &ratls_group);
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (!a.listen || optind != argc)
@@ -836,7 +851,7 @@ out:
 static int cmd_client(int argc, char **argv)
 {
     cli_ratls_args a = {0};
-    int r = cli_ratls_parse(&a, argc, argv, "ratls", ratls_usage);
+    int r = cli_ratls_parse(&a, argc, argv, &ratls_group);
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (argc - optind != 1)
@@ -895,17 +910,5 @@ out:
 
 int cmd_ratls(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(ratls_usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : EXIT_OK;
-    }
-    if (!strcmp(argv[1], "cert"))
-        return cmd_cert(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "inspect"))
-        return cmd_inspect(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "server"))
-        return cmd_server(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "client"))
-        return cmd_client(argc - 1, argv + 1);
-    return cli_usage_error("ratls", "unknown ratls command '%s'", argv[1]);
+    return cli_dispatch(&ratls_group, argc, argv);
 }

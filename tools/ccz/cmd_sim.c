@@ -23,6 +23,19 @@ static const char sim_usage[] =
     "            else ~/.local/share/ccz/sim)\n"
     "  --force   replace an existing platform\n";
 
+static int sim_init(int argc, char **argv);
+static int sim_measure(int argc, char **argv);
+static int sim_signer(int argc, char **argv);
+static int sim_info(int argc, char **argv);
+
+static const cli_command sim_cmds[] = {
+    {"init", sim_init, NULL},
+    {"measure", sim_measure, NULL},
+    {"signer", sim_signer, NULL},
+    {"info", sim_info, NULL},
+};
+static const cli_group sim_group = CLI_GROUP("sim", sim_usage, sim_cmds, "sim command", NULL, NULL);
+
 static int parse_dir_opts(int argc, char **argv, const char **dir, bool *force)
 {
     static const struct option opts[] = {
@@ -44,7 +57,7 @@ static int parse_dir_opts(int argc, char **argv, const char **dir, bool *force)
             *force = true;
             break;
         case 'h':
-            fputs(sim_usage, stdout);
+            cli_help(&sim_group);
             return -1;
         default:
             return cli_bad_option("sim", argv);
@@ -88,10 +101,8 @@ static int sim_init(int argc, char **argv)
 
 static int sim_measure(int argc, char **argv)
 {
-    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        fputs(sim_usage, stdout);
-        return EXIT_OK;
-    }
+    if (argc == 2 && cli_is_help(argv[1]))
+        return cli_help(&sim_group);
     if (argc != 2)
         return cli_usage_error("sim", "usage: ccz sim measure FILE");
     uint8_t m[32];
@@ -187,17 +198,5 @@ static int sim_info(int argc, char **argv)
 
 int cmd_sim(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(sim_usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : EXIT_OK;
-    }
-    if (!strcmp(argv[1], "init"))
-        return sim_init(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "measure"))
-        return sim_measure(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "signer"))
-        return sim_signer(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "info"))
-        return sim_info(argc - 1, argv + 1);
-    return cli_usage_error("sim", "unknown sim command '%s'", argv[1]);
+    return cli_dispatch(&sim_group, argc, argv);
 }
