@@ -50,9 +50,11 @@ int cli_help(const cli_group *g);
 /* "-h" or "--help". */
 bool cli_is_help(const char *arg);
 
-/* The exit code of a failed status, by its class (ccz_status_class): verification fails 1,
- * everything else (usage, input, io, internal) 2; CCZ_OK is 0. */
-int cli_exit_code(ccz_status s);
+/* The one place exit codes are chosen (docs/cli.md): 0 for CCZ_OK; a command that could not do
+ * its work (!verifying: a usage error or unreadable input) 2; a verification that failed
+ * (verifying: readable evidence, or a peer that was reached) 1, except for the command line's
+ * own errors (class usage) and a peer that could not be reached (network_error), 2. */
+int cli_exit_code(ccz_status s, bool verifying);
 
 int cmd_sim(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
@@ -70,8 +72,8 @@ extern bool cli_json;
 int cli_usage_error(const char *cmd, const char *fmt, ...) CCZ_PRINTF(2, 3);
 /* After getopt_long returned '?': names the unknown option (or the one missing its value). */
 int cli_bad_option(const char *cmd, char **argv);
-/* Prints "ccz: <what>: <detail or status message>"; returns the status's exit code
- * (cli_exit_code). */
+/* Prints "ccz: <what>: <detail or status message>"; returns the exit code of a command that
+ * could not do its work (cli_exit_code: EXIT_USAGE). */
 int cli_fail(ccz_status s, const char *fmt, ...) CCZ_PRINTF(2, 3);
 /* The sim platform directory: `given` if set, else the default (CCZ_SIM_DIR, XDG). */
 ccz_status cli_sim_dir(ccz_buf *out, const char *given);
@@ -122,13 +124,21 @@ int cmd_rpc(int argc, char **argv);
 int cmd_paillier(int argc, char **argv);
 int cmd_he(int argc, char **argv);
 
+#define CLI_MAX_SIM_ROOTS 16
+
+/* The verify options: --policy, --collateral, --vek, --cert-chain, --sim-root, --root-ca. */
+typedef struct {
+    const char *policy, *collateral, *vek, *chain, *root_ca;
+    const char *sim_roots[CLI_MAX_SIM_ROOTS];
+    int n_sim_roots;
+} cli_verify_opts;
+
 /* Options of the RA-TLS and RPC commands (cmd_ratls.c). */
 typedef struct {
     cli_attester ca;
+    cli_verify_opts v;
     ccz_ratls_cert_opts co;
-    const char *out, *key, *cert, *listen, *policy, *collateral, *vek, *chain, *root_ca;
-    const char *sim_roots[16];
-    int n_sim_roots;
+    const char *out, *key, *cert, *listen;
     ccz_ratls_mode mode;
     bool json, once;
     long days;
@@ -144,23 +154,5 @@ typedef struct {
 
 /* Parses the options; -1 after --help (usage printed), else an exit code. */
 int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const cli_group *g);
-
-/* One side of an RA-TLS connection: its trust, policy, collateral and identity. */
-typedef struct {
-    ccz_trust *trust;
-    ccz_policy *policy;
-    ccz_collateral *collateral;
-    ccz_attester *attester;
-    X509 *cert;
-    EVP_PKEY *key;
-} cli_endpoint;
-
-ccz_status cli_endpoint_setup(cli_endpoint *e, cli_ratls_args *a, bool server, SSL_CTX **ctx,
-                              ccz_ratls_verdict_cb cb);
-void cli_endpoint_free(cli_endpoint *e);
-/* Prints a peer verdict to stderr; payload names the peer ("client", "server"). */
-void cli_print_verdict(const ccz_ratls_verdict *v, void *payload);
-/* Reads a certificate, PEM or DER. */
-ccz_status cli_read_cert(X509 **out, const char *path);
 
 #endif

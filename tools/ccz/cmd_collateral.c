@@ -196,7 +196,7 @@ static int fetch(int argc, char **argv)
     } else if ((s = ccz_collateral_problem(col)) != CCZ_OK) {
         fprintf(stderr, "ccz: collateral fetch: wrote %s, but ccz cannot verify quotes with it: "
                 "%s: %s\n", out, ccz_status_name(s), ccz_error_detail());
-        r = EXIT_REJECT;
+        r = cli_exit_code(s, true);
     } else {
         uint8_t fmspc[6];
         ccz_collateral_fmspc(col, fmspc);
@@ -231,7 +231,7 @@ static int info(int argc, char **argv)
     int r = EXIT_OK;
     if ((s = ccz_collateral_problem(c)) != CCZ_OK) {
         printf("usable      no: %s: %s\n", ccz_status_name(s), ccz_error_detail());
-        r = EXIT_REJECT;
+        r = cli_exit_code(s, true);
     } else {
         time_t exp = (time_t)ccz_collateral_expiry(c);
         char when[32];

@@ -18,9 +18,8 @@
 
 #include <jansson.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 
-#include "cli.h"
+#include "endpoint.h"
 
 static const char ratls_usage[] =
     "usage: ccz ratls cert --tee TEE -o CERT --key KEY [--p384] [--days N] [--not-before UNIX]\n"
@@ -195,7 +194,7 @@ int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const cli_group *g
                 return cli_usage_error(cmd, "--mode: %s", ccz_error_detail());
             break;
         case OPT_POLICY:
-            a->policy = optarg;
+            a->v.policy = optarg;
             break;
         case OPT_CERT:
             a->cert = optarg;
@@ -204,21 +203,21 @@ int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const cli_group *g
             a->once = true;
             break;
         case OPT_COLLATERAL:
-            a->collateral = optarg;
+            a->v.collateral = optarg;
             break;
         case OPT_VEK:
-            a->vek = optarg;
+            a->v.vek = optarg;
             break;
         case OPT_CHAIN:
-            a->chain = optarg;
+            a->v.chain = optarg;
             break;
         case OPT_SIM_ROOT:
-            if (a->n_sim_roots == 16)
+            if (a->v.n_sim_roots == 16)
                 return cli_usage_error(cmd, "at most 16 --sim-root options");
-            a->sim_roots[a->n_sim_roots++] = optarg;
+            a->v.sim_roots[a->v.n_sim_roots++] = optarg;
             break;
         case OPT_ROOT_CA:
-            a->root_ca = optarg;
+            a->v.root_ca = optarg;
             break;
         case OPT_NAME:
             a->name = optarg;
@@ -285,22 +284,6 @@ int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const cli_group *g
     return EXIT_OK;
 }
 
-static ccz_status write_pem(const char *path, X509 *x, EVP_PKEY *k)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    CCZ_ENSURE(b, CCZ_ERR_NOMEM, "out of memory");
-    int ok = x ? PEM_write_bio_X509(b, x) : PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL,
-                                                                      NULL);
-    char *p;
-    long n = BIO_get_mem_data(b, &p);
-    ccz_status s = ok && n > 0 ? ccz_file_write(path, CCZ_SPAN(p, (size_t)n), x ? 0644 : 0600)
-                               : ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot encode %s", path);
-    if (n > 0)
-        ccz_wipe(p, (size_t)n);
-    BIO_free(b);
-    return s;
-}
-
 static int cmd_cert(int argc, char **argv)
 {
     cli_ratls_args a = {0};
@@ -317,8 +300,8 @@ static int cmd_cert(int argc, char **argv)
     ccz_status s = cli_attester_new(&a.ca, &at);
     if (s == CCZ_OK)
         s = ccz_ratls_cert_create(&x, &k, at, &a.co);
-    if (s == CCZ_OK && (s = write_pem(a.key, NULL, k)) == CCZ_OK)
-        s = write_pem(a.out, x, NULL);
+    if (s == CCZ_OK && (s = cli_write_key(a.key, k)) == CCZ_OK)
+        s = cli_write_cert(a.out, x);
     if (s)
         r = cli_fail(s, "ratls cert");
     else
@@ -329,26 +312,6 @@ static int cmd_cert(int argc, char **argv)
     ccz_attester_free(at);
     cli_attester_free(&a.ca);
     return r;
-}
-
-ccz_status cli_read_cert(X509 **out, const char *path)
-{
-    ccz_buf b = CCZ_BUF_INIT;
-    ccz_status s = ccz_file_read(&b, path, 1 << 20);
-    *out = NULL;
-    if (s == CCZ_OK) {
-        const unsigned char *p = b.ptr;
-        BIO *bio = BIO_new_mem_buf(b.ptr, (int)b.len);
-        *out = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-        BIO_free(bio);
-        if (!*out)
-            *out = d2i_X509(NULL, &p, (long)b.len);
-        if (!*out)
-            s = ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED, "%s is not a certificate", path);
-        ERR_clear_error();
-    }
-    ccz_buf_free(&b);
-    return s;
 }
 
 static int cmd_inspect(int argc, char **argv)
@@ -431,112 +394,6 @@ static int cmd_inspect(int argc, char **argv)
 }
 
 /* ---- server and client -----------------------------------------------------------------------*/
-
-
-void cli_endpoint_free(cli_endpoint *e)
-{
-    ccz_trust_free(e->trust);
-    ccz_policy_free(e->policy);
-    ccz_collateral_free(e->collateral);
-    ccz_attester_free(e->attester);
-    X509_free(e->cert);
-    EVP_PKEY_free(e->key);
-}
-
-static ccz_status load_key(EVP_PKEY **out, const char *path)
-{
-    ccz_buf b;
-    ccz_buf_init(&b, 1 << 20, true);
-    ccz_status s = ccz_file_read(&b, path, 1 << 20);
-    BIO *bio = s == CCZ_OK ? BIO_new_mem_buf(b.ptr, (int)b.len) : NULL;
-    *out = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
-    BIO_free(bio);
-    ccz_buf_free(&b);
-    if (s == CCZ_OK && !*out)
-        s = ccz_fail_ossl(CCZ_ERR_KEY_MALFORMED, "%s is not a PEM private key", path);
-    return s;
-}
-
-ccz_status cli_endpoint_setup(cli_endpoint *e, cli_ratls_args *a, bool server, SSL_CTX **ctx,
-                        ccz_ratls_verdict_cb cb)
-{
-    CCZ_GUARD(ccz_trust_new(&e->trust));
-    if (a->root_ca) {
-        ccz_buf b = CCZ_BUF_INIT;
-        ccz_status s = ccz_file_read(&b, a->root_ca, 1 << 20);
-        if (s == CCZ_OK)
-            s = ccz_trust_add_intel_root(e->trust, ccz_buf_span(&b));
-        ccz_buf_free(&b);
-        CCZ_GUARD(s);
-    } else {
-        CCZ_GUARD(ccz_trust_add_builtin(e->trust));
-    }
-    for (int i = 0; i < a->n_sim_roots; i++)
-        CCZ_GUARD(ccz_trust_add_sim_root_file(e->trust, a->sim_roots[i]));
-    if (!a->n_sim_roots) { /* the default (or --sim-dir) platform's root, when there is one */
-        ccz_buf p = CCZ_BUF_INIT;
-        if (cli_sim_dir(&p, a->ca.dir_arg) == CCZ_OK && ccz_buf_append_str(&p, "/root.crt") == 0 &&
-            ccz_file_exists((const char *)p.ptr))
-            (void)!ccz_trust_add_sim_root_file(e->trust, (const char *)p.ptr);
-        ccz_buf_free(&p);
-    }
-    CCZ_GUARD(a->policy ? ccz_policy_load_file(&e->policy, a->policy)
-                        : ccz_policy_default(&e->policy));
-    if (a->collateral)
-        CCZ_GUARD(ccz_collateral_load_file(&e->collateral, a->collateral));
-    if (a->vek) {
-        ccz_buf v = CCZ_BUF_INIT, ch = CCZ_BUF_INIT;
-        ccz_status s = ccz_file_read(&v, a->vek, 1 << 20);
-        if (s == CCZ_OK && a->chain)
-            s = ccz_file_read(&ch, a->chain, 1 << 20);
-        if (s == CCZ_OK)
-            s = ccz_collateral_snp(&e->collateral, ccz_buf_span(&v), ccz_buf_span(&ch));
-        ccz_buf_free(&v);
-        ccz_buf_free(&ch);
-        CCZ_GUARD(s);
-    }
-    ccz_ratls_opts o = CCZ_RATLS_OPTS_INIT;
-    o.server = server;
-    o.mode = a->mode;
-    o.cert_opts = a->co;
-    o.policy = e->policy;
-    o.trust = e->trust;
-    o.collateral = e->collateral;
-    o.on_verdict = cb;
-    o.payload = server ? "client" : "server";
-    bool presents = server || a->mode != CCZ_RATLS_SERVER;
-    if (a->cert || a->key) {
-        CCZ_ENSURE(a->cert && a->key, CCZ_ERR_INVALID_ARGUMENT, "--cert and --key go together");
-        CCZ_GUARD(cli_read_cert(&e->cert, a->cert));
-        CCZ_GUARD(load_key(&e->key, a->key));
-        o.cert = e->cert;
-        o.key = e->key;
-    } else if (presents) {
-        CCZ_GUARD(cli_attester_new(&a->ca, &e->attester));
-        o.attester = e->attester;
-    }
-    return ccz_ratls_ctx_new(ctx, &o);
-}
-
-void cli_print_verdict(const ccz_ratls_verdict *v, void *payload)
-{
-    const char *who = payload;
-    const ccz_claims *c = &v->result.claims;
-    if (v->status) {
-        fprintf(stderr, "ccz ratls: %s REJECTED at %s: %s: %s\n", who, v->step ? v->step : "?",
-                ccz_status_name(v->status), v->message);
-        for (size_t i = 1; i < v->appraisal.n_reasons; i++)
-            fprintf(stderr, "ccz ratls:   also %s: %s\n", v->appraisal.reasons[i].code,
-                    v->appraisal.reasons[i].message);
-        return;
-    }
-    char m[65] = "";
-    if (c->tee == CCZ_TEE_SGX || c->tee == CCZ_TEE_SIM)
-        ccz_hex_to_str(m, c->sgx.mr_enclave, 32);
-    fprintf(stderr, "ccz ratls: %s accepted: %s evidence (%s)%s%s%s\n", who, ccz_tee_name(c->tee),
-            ccz_ratls_format_name(v->format), m[0] ? ", mr_enclave " : "", m,
-            c->simulated ? " [SIMULATED TEE]" : "");
-}
 
 /* A listening socket on ADDR (HOST:PORT or :PORT, loopback by default); the error names the
  * real cause: a bad port, a name that does not resolve, or what bind/listen said. */
@@ -751,7 +608,7 @@ static int accept_loop(server_state *srv, int lfd, bool once)
         }
         conn_slot *slot = take_slot(srv, fd);
         if (once) {
-            r = run_connection(srv, slot, fd) ? EXIT_REJECT : EXIT_OK;
+            r = cli_exit_code(run_connection(srv, slot, fd), true);
             release(srv, slot);
             break;
         }
@@ -868,7 +725,7 @@ static int cmd_client(int argc, char **argv)
     if ((s = ccz_ratls_connect_timeout(&ssl, ctx, argv[optind], a.timeout_ms)) != CCZ_OK) {
         /* a network failure is unreadable input (2); a refused or rejected peer is 1 */
         fprintf(stderr, "ccz: ratls client: %s\n", ccz_error_detail());
-        r = s == CCZ_ERR_NETWORK || s == CCZ_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_REJECT;
+        r = cli_exit_code(s, true);
         goto out;
     }
     fprintf(stderr, "ccz ratls: connected to %s (%s, %s)\n", argv[optind], SSL_get_version(ssl),

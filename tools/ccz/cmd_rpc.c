@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "endpoint.h"
 #include "greeter.pb-c.h"
 
 static const char rpc_usage[] =

@@ -5,11 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "cli.h"
+#include "endpoint.h"
+#include "x509/x509.h"
 
 static const char sim_usage[] =
     "usage: ccz sim init [--dir D] [--force]\n"
@@ -149,29 +148,16 @@ static int sim_info(int argc, char **argv)
         return r < 0 ? EXIT_OK : r;
     if (optind != argc)
         return cli_usage_error("sim", "'sim info' takes no arguments");
-    ccz_buf dir = CCZ_BUF_INIT, pem = CCZ_BUF_INIT, path = CCZ_BUF_INIT;
+    ccz_buf dir = CCZ_BUF_INIT, path = CCZ_BUF_INIT;
     ccz_status s = cli_sim_dir(&dir, given);
     if (s == CCZ_OK)
         s = ccz_buf_printf(&path, "%s/root.crt", (const char *)dir.ptr);
-    if (s == CCZ_OK)
-        s = ccz_file_read(&pem, (const char *)path.ptr, 1 << 20);
     X509 *root = NULL;
-    if (s == CCZ_OK) {
-        BIO *bio = BIO_new_mem_buf(pem.ptr, (int)pem.len);
-        root = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-        BIO_free(bio);
-        if (!root)
-            s = ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED, "%s is not a PEM certificate",
-                              (const char *)path.ptr);
-    }
+    if (s == CCZ_OK)
+        s = cli_read_cert(&root, (const char *)path.ptr);
     uint8_t id[32], signer[32];
-    unsigned char *der = NULL;
-    int n = root ? i2d_X509(root, &der) : 0;
-    if (s == CCZ_OK) {
-        unsigned len = 0;
-        if (n <= 0 || !EVP_Digest(der, (size_t)n, id, &len, EVP_sha256(), NULL))
-            s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot hash the platform root");
-    }
+    if (s == CCZ_OK)
+        s = x509_cert_sha256(id, root);
     ccz_buf_reset(&path);
     if (s == CCZ_OK)
         s = ccz_buf_printf(&path, "%s/signer.key", (const char *)dir.ptr);
@@ -188,10 +174,8 @@ static int sim_info(int argc, char **argv)
         ccz_hex_to_str(hex, signer, 32);
         printf("  default signer  %s\n", hex);
     }
-    OPENSSL_free(der);
     X509_free(root);
     ccz_buf_free(&dir);
-    ccz_buf_free(&pem);
     ccz_buf_free(&path);
     return r;
 }

@@ -163,20 +163,24 @@ int cli_dispatch(const cli_group *g, int argc, char **argv)
                            g->hint ? g->hint : "");
 }
 
-int cli_exit_code(ccz_status s)
+int cli_exit_code(ccz_status s, bool verifying)
 {
-    switch (ccz_status_class(s)) {
-    case CCZ_CLASS_OK:
+    if (s == CCZ_OK)
         return EXIT_OK;
+    if (!verifying) /* the command could not do its work: a usage error or unreadable input */
+        return EXIT_USAGE;
+    switch (ccz_status_class(s)) {
+    case CCZ_CLASS_USAGE: /* the command line's fault, not the evidence's or the peer's */
+        return EXIT_USAGE;
+    case CCZ_CLASS_IO: /* a peer that could not be reached was never verified */
+        return s == CCZ_ERR_NETWORK ? EXIT_USAGE : EXIT_REJECT;
+    case CCZ_CLASS_OK:
+    case CCZ_CLASS_INPUT: /* a part of readable evidence that its verifier refuses */
     case CCZ_CLASS_VERIFICATION:
-        return EXIT_REJECT;
-    case CCZ_CLASS_USAGE:
-    case CCZ_CLASS_INPUT:
-    case CCZ_CLASS_IO:
     case CCZ_CLASS_INTERNAL:
         break;
     }
-    return EXIT_USAGE;
+    return EXIT_REJECT;
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
@@ -208,7 +212,7 @@ int cli_fail(ccz_status s, const char *fmt, ...)
     snprintf(msg, sizeof msg, "%s: %s", what, d[0] ? d : ccz_strerror(s));
     fprintf(stderr, "ccz: %s\n", msg);
     json_error(ccz_status_name(s), msg);
-    return cli_exit_code(s);
+    return cli_exit_code(s, false);
 }
 
 ccz_status cli_sim_dir(ccz_buf *out, const char *given)
