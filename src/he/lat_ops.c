@@ -9,6 +9,7 @@
 
 #include <openssl/crypto.h>
 
+#include "core/guard.h"
 #include "lattice_internal.h"
 
 ccz_status ccz_he_plaintext_new(const ccz_he_context *ctx, ccz_he_plaintext **out)

@@ -12,6 +12,7 @@
 #include <immintrin.h>
 #include <openssl/crypto.h>
 
+#include "core/guard.h"
 #include "internal.h"
 
 #define MASK52 ((1ull << 52) - 1)

@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "core/guard.h"
 #include "ccz/ratls.h"
 #include "x509/x509.h"
 

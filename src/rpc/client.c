@@ -23,6 +23,7 @@
 
 #include <openssl/err.h>
 
+#include "core/guard.h"
 #include "internal.h"
 
 struct ccz_rpc_channel {

@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "core/guard.h"
 #include "dcap_internal.h"
 #include "internal.h"
 

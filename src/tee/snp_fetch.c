@@ -8,6 +8,7 @@
 
 #include <openssl/pem.h>
 
+#include "core/guard.h"
 #include "dcap_internal.h"
 #include "internal.h"
 

@@ -7,6 +7,7 @@
 #include <getopt.h>
 
 #include "ccz/ccz.h"
+#include "core/guard.h"
 
 /* Exit codes: 0 verified and accepted (or done), 1 verification failed or policy rejected,
  * 2 usage error or unreadable input. */
