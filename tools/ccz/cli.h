@@ -27,6 +27,8 @@ typedef struct {
     /* ccz's own table: the lines of 'ccz --help' that list this command (NULL: not listed);
      * a group's table: NULL */
     const char *summary;
+    /* the options it takes (CLI_FRAG_* and CLI_OPT bits), when it parses them with cli_parse */
+    uint64_t opts;
 } cli_command;
 
 typedef struct {
@@ -41,6 +43,9 @@ typedef struct {
 
 #define CLI_GROUP(name_, usage_, cmds_, unknown_, hint_, missing_) \
     {(name_), (usage_), (cmds_), CCZ_ARRAY_LEN(cmds_), (unknown_), (hint_), (missing_)}
+
+/* ccz's own commands (main.c). */
+extern const cli_group ccz_commands;
 
 /* argv[0] names the group: "--help" or "-h" prints the usage (exit 0), no command the usage
  * on stderr or `missing` (exit 2), a command runs its handler, any other word is a usage
@@ -92,14 +97,6 @@ typedef struct {
     ccz_buf dir;
 } cli_attester;
 
-#define CLI_ATTESTER_LONGOPTS                                                                     \
-    {"tee", required_argument, NULL, 't'}, {"sim-dir", required_argument, NULL, 'd'},             \
-        {"signer-key", required_argument, NULL, 'k'},                                             \
-        {"measurement", required_argument, NULL, 'm'},                                            \
-        {"product-id", required_argument, NULL, 'p'}, {"svn", required_argument, NULL, 's'},     \
-        {"debug", no_argument, NULL, 'D'}, {"device-root", required_argument, NULL, 'R'},        \
-        {"tsm-entry", required_argument, NULL, 'E'}
-
 #define CLI_ATTESTER_HELP                                                                         \
     "attester options:\n"                                                                         \
     "  --tee TEE            sim (simulated), sgx (inside Gramine: /dev/attestation), tdx (in a\n"  \
@@ -115,8 +112,9 @@ typedef struct {
     "  --tsm-entry NAME     tdx/snp: use this existing configfs-tsm report entry\n"
 
 void cli_attester_init(cli_attester *ca);
-/* 1: the option was an attester option; 0: not one; -1: a bad value (message printed). */
-int cli_attester_option(cli_attester *ca, int c, const char *arg, const char *cmd);
+/* o is a CLI_O_* code. 1: the option was an attester option; 0: not one; -1: a bad value
+ * (message printed). */
+int cli_attester_option(cli_attester *ca, int o, const char *arg, const char *cmd);
 ccz_status cli_attester_new(cli_attester *ca, ccz_attester **out);
 void cli_attester_free(cli_attester *ca);
 
@@ -134,7 +132,49 @@ typedef struct {
     int n_sim_roots;
 } cli_verify_opts;
 
-/* Options of the RA-TLS and RPC commands (cmd_ratls.c). */
+/* ---- shared options (options.c) ------------------------------------------------------------
+ * One bit per option; the commands that share options (attest, verify, ratls, rpc) declare in
+ * their table entry the fragments they take, and cli_parse refuses the rest. */
+enum {
+    /* attester options */
+    CLI_O_TEE, CLI_O_SIM_DIR, CLI_O_SIGNER_KEY, CLI_O_MEASUREMENT, CLI_O_PRODUCT_ID, CLI_O_SVN,
+    CLI_O_DEBUG, CLI_O_DEVICE_ROOT, CLI_O_TSM_ENTRY,
+    /* verify options */
+    CLI_O_POLICY, CLI_O_COLLATERAL, CLI_O_VEK, CLI_O_CHAIN, CLI_O_SIM_ROOT, CLI_O_ROOT_CA,
+    /* a TLS endpoint: its mode, and a certificate it presents instead of attesting */
+    CLI_O_MODE, CLI_O_CERT, CLI_O_KEY,
+    /* making an RA-TLS certificate */
+    CLI_O_OUT, CLI_O_P384, CLI_O_DAYS, CLI_O_NB, CLI_O_NA, CLI_O_CN, CLI_O_LEGACY,
+    /* output */
+    CLI_O_JSON,
+    /* servers and clients: endpoint and timeouts */
+    CLI_O_LISTEN, CLI_O_ONCE, CLI_O_HS_TIMEOUT, CLI_O_IDLE_TIMEOUT, CLI_O_MAX_CONNS, CLI_O_TIMEOUT,
+    /* rpc */
+    CLI_O_NAME, CLI_O_DEADLINE, CLI_O_MD, CLI_O_COUNT, CLI_O_DELAY, CLI_O_AUTHORITY,
+    /* evidence */
+    CLI_O_REPORT_DATA, CLI_O_AT, CLI_O_CERTS_OUT,
+    CLI_O_HELP,
+    CLI_O_COUNT_
+};
+#define CLI_OPT(o) (1ull << (o))
+#define CLI_FRAG_ATTESTER                                                                        \
+    (CLI_OPT(CLI_O_TEE) | CLI_OPT(CLI_O_SIM_DIR) | CLI_OPT(CLI_O_SIGNER_KEY) |                   \
+     CLI_OPT(CLI_O_MEASUREMENT) | CLI_OPT(CLI_O_PRODUCT_ID) | CLI_OPT(CLI_O_SVN) |               \
+     CLI_OPT(CLI_O_DEBUG) | CLI_OPT(CLI_O_DEVICE_ROOT) | CLI_OPT(CLI_O_TSM_ENTRY))
+#define CLI_FRAG_VERIFY                                                                          \
+    (CLI_OPT(CLI_O_POLICY) | CLI_OPT(CLI_O_COLLATERAL) | CLI_OPT(CLI_O_VEK) |                    \
+     CLI_OPT(CLI_O_CHAIN) | CLI_OPT(CLI_O_SIM_ROOT) | CLI_OPT(CLI_O_ROOT_CA))
+/* every side of an RA-TLS or RA-gRPC connection, client or server */
+#define CLI_FRAG_ENDPOINT                                                                        \
+    (CLI_FRAG_ATTESTER | CLI_FRAG_VERIFY | CLI_OPT(CLI_O_MODE) | CLI_OPT(CLI_O_CERT) |           \
+     CLI_OPT(CLI_O_KEY))
+#define CLI_FRAG_MAKE_CERT                                                                       \
+    (CLI_OPT(CLI_O_OUT) | CLI_OPT(CLI_O_KEY) | CLI_OPT(CLI_O_P384) | CLI_OPT(CLI_O_DAYS) |      \
+     CLI_OPT(CLI_O_NB) | CLI_OPT(CLI_O_NA) | CLI_OPT(CLI_O_CN) | CLI_OPT(CLI_O_LEGACY))
+#define CLI_FRAG_JSON CLI_OPT(CLI_O_JSON)
+#define CLI_FRAG_HELP CLI_OPT(CLI_O_HELP)
+
+/* What the shared options set. */
 typedef struct {
     cli_attester ca;
     cli_verify_opts v;
@@ -151,9 +191,16 @@ typedef struct {
     /* connections: the client's connect+handshake bound; the server's handshake and idle
      * deadlines and its cap on concurrent connections (0: the defaults) */
     long timeout_ms, handshake_timeout_ms, idle_timeout_ms, max_conns;
-} cli_ratls_args;
+    /* evidence: expected or bound report data, the instant of verification, certificates out */
+    const char *rd_hex, *certs_out;
+    bool have_at;
+    int64_t at;
+} cli_args;
 
-/* Parses the options; -1 after --help (usage printed), else an exit code. */
-int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const cli_group *g);
+/* The options a command of g takes (its table entry's opts). */
+uint64_t cli_command_opts(const cli_group *g, const char *name);
+/* Parses the options of argv[0] (a command of g, or g itself), refusing those outside allowed;
+ * -1 after --help (usage printed), else an exit code. Operands start at optind. */
+int cli_parse(cli_args *a, int argc, char **argv, const cli_group *g, uint64_t allowed);
 
 #endif

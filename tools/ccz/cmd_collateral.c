@@ -37,8 +37,8 @@ static int fetch(int argc, char **argv);
 static int info(int argc, char **argv);
 
 static const cli_command collateral_cmds[] = {
-    {"fetch", fetch, NULL},
-    {"info", info, NULL},
+    {"fetch", fetch, NULL, 0},
+    {"info", info, NULL, 0},
 };
 static const cli_group collateral_group =
     CLI_GROUP("collateral", collateral_usage, collateral_cmds, "collateral command", NULL, NULL);

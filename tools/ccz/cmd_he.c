@@ -183,8 +183,8 @@ static int bench(unsigned log_n)
 static int he_command(int argc, char **argv);
 
 static const cli_command he_cmds[] = {
-    {"params", he_command, NULL},
-    {"bench", he_command, NULL},
+    {"params", he_command, NULL, 0},
+    {"bench", he_command, NULL, 0},
 };
 static const cli_group he_group = CLI_GROUP("he", he_usage, he_cmds, "he command", NULL, NULL);
 

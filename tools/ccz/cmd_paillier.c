@@ -587,9 +587,9 @@ static int paillier_command(int argc, char **argv)
 }
 
 static const cli_command paillier_cmds[] = {
-    {"keygen", paillier_command, NULL},  {"encrypt", paillier_command, NULL},
-    {"decrypt", paillier_command, NULL}, {"add", paillier_command, NULL},
-    {"mul", paillier_command, NULL},     {"bench", paillier_command, NULL},
+    {"keygen", paillier_command, NULL, 0},  {"encrypt", paillier_command, NULL, 0},
+    {"decrypt", paillier_command, NULL, 0}, {"add", paillier_command, NULL, 0},
+    {"mul", paillier_command, NULL, 0},     {"bench", paillier_command, NULL, 0},
 };
 static const cli_group paillier_group =
     CLI_GROUP("paillier", paillier_usage, paillier_cmds, "paillier command", NULL, NULL);

@@ -17,7 +17,7 @@ static const char policy_usage[] =
 static int check(int argc, char **argv);
 
 static const cli_command policy_cmds[] = {
-    {"check", check, NULL},
+    {"check", check, NULL, 0},
 };
 static const cli_group policy_group = CLI_GROUP("policy", policy_usage, policy_cmds,
                                                 "policy command", NULL, "no policy command given");

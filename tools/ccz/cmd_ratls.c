@@ -54,240 +54,20 @@ static int cmd_server(int argc, char **argv);
 static int cmd_client(int argc, char **argv);
 
 static const cli_command ratls_cmds[] = {
-    {"cert", cmd_cert, NULL},
-    {"inspect", cmd_inspect, NULL},
-    {"server", cmd_server, NULL},
-    {"client", cmd_client, NULL},
+    {"cert", cmd_cert, NULL, CLI_FRAG_ATTESTER | CLI_FRAG_MAKE_CERT | CLI_FRAG_HELP},
+    {"inspect", cmd_inspect, NULL, CLI_FRAG_JSON | CLI_FRAG_HELP},
+    {"server", cmd_server, NULL,
+     CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_LISTEN) | CLI_OPT(CLI_O_ONCE) | CLI_OPT(CLI_O_HS_TIMEOUT) |
+         CLI_OPT(CLI_O_IDLE_TIMEOUT) | CLI_OPT(CLI_O_MAX_CONNS) | CLI_FRAG_HELP},
+    {"client", cmd_client, NULL, CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_TIMEOUT) | CLI_FRAG_HELP},
 };
 static const cli_group ratls_group =
     CLI_GROUP("ratls", ratls_usage, ratls_cmds, "ratls command", NULL, NULL);
 
-enum {
-    OPT_OUT = 'o', OPT_KEY = 256, OPT_P384, OPT_DAYS, OPT_NB, OPT_NA, OPT_CN, OPT_LEGACY, OPT_JSON,
-    OPT_LISTEN, OPT_MODE, OPT_POLICY, OPT_CERT, OPT_ONCE, OPT_COLLATERAL, OPT_VEK, OPT_CHAIN,
-    OPT_SIM_ROOT, OPT_ROOT_CA, OPT_NAME, OPT_DEADLINE, OPT_MD, OPT_COUNT, OPT_DELAY, OPT_AUTHORITY,
-    OPT_HELP, OPT_TIMEOUT, OPT_HS_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS
-};
-
-/* Which options each subcommand takes, as bits: bit 0 for the attester options, then one per
- * option code above. */
-#define ATTESTER_BIT 1ull
-#define OPT_BIT(o) (1ull << ((o) == OPT_OUT ? 1 : (o) - OPT_KEY + 2))
-#define VERIFY_BITS                                                                          \
-    (OPT_BIT(OPT_MODE) | OPT_BIT(OPT_POLICY) | OPT_BIT(OPT_COLLATERAL) | OPT_BIT(OPT_VEK) |  \
-     OPT_BIT(OPT_CHAIN) | OPT_BIT(OPT_SIM_ROOT) | OPT_BIT(OPT_ROOT_CA))
-/* a TLS endpoint: attests, verifies its peer, may present a given certificate */
-#define ENDPOINT_BITS \
-    (ATTESTER_BIT | VERIFY_BITS | OPT_BIT(OPT_CERT) | OPT_BIT(OPT_KEY) | OPT_BIT(OPT_HELP))
-
-static const struct {
-    const char *sub;
-    uint64_t allowed;
-} SUB_OPTS[] = {
-    {"cert", ATTESTER_BIT | OPT_BIT(OPT_OUT) | OPT_BIT(OPT_KEY) | OPT_BIT(OPT_P384) |
-                 OPT_BIT(OPT_DAYS) | OPT_BIT(OPT_NB) | OPT_BIT(OPT_NA) | OPT_BIT(OPT_CN) |
-                 OPT_BIT(OPT_LEGACY) | OPT_BIT(OPT_HELP)},
-    {"inspect", OPT_BIT(OPT_JSON) | OPT_BIT(OPT_HELP)},
-    {"server", ENDPOINT_BITS | OPT_BIT(OPT_LISTEN) | OPT_BIT(OPT_ONCE) | OPT_BIT(OPT_HS_TIMEOUT) |
-                   OPT_BIT(OPT_IDLE_TIMEOUT) | OPT_BIT(OPT_MAX_CONNS)},
-    {"client", ENDPOINT_BITS | OPT_BIT(OPT_TIMEOUT)},
-    {"serve", ENDPOINT_BITS | OPT_BIT(OPT_LISTEN) | OPT_BIT(OPT_DELAY)},
-    {"call", ENDPOINT_BITS | OPT_BIT(OPT_NAME) | OPT_BIT(OPT_DEADLINE) | OPT_BIT(OPT_MD) |
-                 OPT_BIT(OPT_COUNT) | OPT_BIT(OPT_AUTHORITY)},
-};
-
-int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const cli_group *g)
-{
-    const char *cmd = g->name;
-    static const struct option opts[] = {
-        CLI_ATTESTER_LONGOPTS,
-        {"out", required_argument, NULL, OPT_OUT},
-        {"key", required_argument, NULL, OPT_KEY},
-        {"p384", no_argument, NULL, OPT_P384},
-        {"days", required_argument, NULL, OPT_DAYS},
-        {"not-before", required_argument, NULL, OPT_NB},
-        {"not-after", required_argument, NULL, OPT_NA},
-        {"cn", required_argument, NULL, OPT_CN},
-        {"gramine-legacy", no_argument, NULL, OPT_LEGACY},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"listen", required_argument, NULL, OPT_LISTEN},
-        {"mode", required_argument, NULL, OPT_MODE},
-        {"policy", required_argument, NULL, OPT_POLICY},
-        {"cert", required_argument, NULL, OPT_CERT},
-        {"once", no_argument, NULL, OPT_ONCE},
-        {"collateral", required_argument, NULL, OPT_COLLATERAL},
-        {"vek", required_argument, NULL, OPT_VEK},
-        {"cert-chain", required_argument, NULL, OPT_CHAIN},
-        {"sim-root", required_argument, NULL, OPT_SIM_ROOT},
-        {"root-ca", required_argument, NULL, OPT_ROOT_CA},
-        {"name", required_argument, NULL, OPT_NAME},
-        {"deadline", required_argument, NULL, OPT_DEADLINE},
-        {"metadata", required_argument, NULL, OPT_MD},
-        {"count", required_argument, NULL, OPT_COUNT},
-        {"delay", required_argument, NULL, OPT_DELAY},
-        {"authority", required_argument, NULL, OPT_AUTHORITY},
-        {"help", no_argument, NULL, OPT_HELP},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"handshake-timeout", required_argument, NULL, OPT_HS_TIMEOUT},
-        {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
-        {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
-        {NULL, 0, NULL, 0},
-    };
-    cli_attester_init(&a->ca);
-    a->co = (ccz_ratls_cert_opts)CCZ_RATLS_CERT_OPTS_INIT;
-    unsigned long long n;
-    int c, h;
-    uint64_t seen = 0; /* OPT_BIT of each option given (ATTESTER_BIT: any attester option) */
-    const char *seen_as[64] = {NULL}; /* how the command line spelled it */
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-        /* the option's own word: before its value when that is a separate argument */
-        const char *spelled = argv[optind - (optarg && optarg == argv[optind - 1] ? 2 : 1)];
-        if ((h = cli_attester_option(&a->ca, c, optarg, cmd)) != 0) {
-            if (h < 0)
-                return EXIT_USAGE;
-            seen |= ATTESTER_BIT;
-            seen_as[0] = spelled;
-            continue;
-        }
-        if (c == OPT_OUT || (c >= OPT_KEY && c <= OPT_MAX_CONNS)) {
-            seen |= OPT_BIT(c);
-            seen_as[__builtin_ctzll(OPT_BIT(c))] = spelled;
-        }
-        switch (c) {
-        case OPT_OUT:
-            a->out = optarg;
-            break;
-        case OPT_KEY:
-            a->key = optarg;
-            break;
-        case OPT_P384:
-            a->co.key = CCZ_RATLS_KEY_P384;
-            break;
-        case OPT_DAYS:
-        case OPT_NB:
-        case OPT_NA:
-            if (cli_number(optarg, c == OPT_DAYS ? 36500 : INT64_MAX / 2, &n))
-                return cli_usage_error(cmd, "%s: %s", c == OPT_DAYS ? "--days" : "--not-*",
-                                       ccz_error_detail());
-            if (c == OPT_DAYS && n == 0)
-                return cli_usage_error(cmd, "--days: a certificate is valid at least 1 day");
-            if (c == OPT_DAYS)
-                a->days = (long)n;
-            else
-                *(c == OPT_NB ? &a->co.not_before : &a->co.not_after) = (int64_t)n;
-            break;
-        case OPT_CN:
-            a->co.subject_cn = optarg;
-            break;
-        case OPT_LEGACY:
-            a->co.gramine_legacy = true;
-            break;
-        case OPT_JSON:
-            a->json = true;
-            break;
-        case OPT_LISTEN:
-            a->listen = optarg;
-            break;
-        case OPT_MODE:
-            if (ccz_ratls_mode_parse(optarg, &a->mode))
-                return cli_usage_error(cmd, "--mode: %s", ccz_error_detail());
-            break;
-        case OPT_POLICY:
-            a->v.policy = optarg;
-            break;
-        case OPT_CERT:
-            a->cert = optarg;
-            break;
-        case OPT_ONCE:
-            a->once = true;
-            break;
-        case OPT_COLLATERAL:
-            a->v.collateral = optarg;
-            break;
-        case OPT_VEK:
-            a->v.vek = optarg;
-            break;
-        case OPT_CHAIN:
-            a->v.chain = optarg;
-            break;
-        case OPT_SIM_ROOT:
-            if (a->v.n_sim_roots == 16)
-                return cli_usage_error(cmd, "at most 16 --sim-root options");
-            a->v.sim_roots[a->v.n_sim_roots++] = optarg;
-            break;
-        case OPT_ROOT_CA:
-            a->v.root_ca = optarg;
-            break;
-        case OPT_NAME:
-            a->name = optarg;
-            break;
-        case OPT_AUTHORITY:
-            a->authority = optarg;
-            break;
-        case OPT_MD:
-            if (a->n_md == 16 || !strchr(optarg, '='))
-                return cli_usage_error(cmd, "--metadata takes KEY=VALUE, at most 16 times");
-            a->md[a->n_md++] = optarg;
-            break;
-        case OPT_DEADLINE:
-        case OPT_COUNT:
-        case OPT_DELAY:
-            if (cli_number(optarg, 100000000, &n))
-                return cli_usage_error(cmd, "%s: %s", c == OPT_DEADLINE ? "--deadline"
-                                                     : c == OPT_COUNT ? "--count" : "--delay",
-                                       ccz_error_detail());
-            *(c == OPT_DEADLINE ? &a->deadline_ms : c == OPT_COUNT ? &a->count : &a->delay_ms) =
-                (long)n;
-            break;
-        case OPT_TIMEOUT:
-        case OPT_HS_TIMEOUT:
-        case OPT_IDLE_TIMEOUT:
-        case OPT_MAX_CONNS: {
-            const char *name = c == OPT_TIMEOUT ? "--timeout"
-                               : c == OPT_HS_TIMEOUT ? "--handshake-timeout"
-                               : c == OPT_IDLE_TIMEOUT ? "--idle-timeout" : "--max-conns";
-            bool bad = cli_number(optarg, c == OPT_MAX_CONNS ? 65536 : 86400000, &n) != CCZ_OK;
-            if (bad || n == 0)
-                return cli_usage_error(cmd, "%s: %s", name,
-                                       bad ? ccz_error_detail() : "must be at least 1");
-            *(c == OPT_TIMEOUT ? &a->timeout_ms
-              : c == OPT_HS_TIMEOUT ? &a->handshake_timeout_ms
-              : c == OPT_IDLE_TIMEOUT ? &a->idle_timeout_ms : &a->max_conns) = (long)n;
-            break;
-        }
-        case OPT_HELP:
-            cli_help(g);
-            return -1;
-        default:
-            return cli_bad_option(cmd, argv);
-        }
-    }
-    /* each subcommand takes its own options and no other: one that would do nothing is refused */
-    uint64_t allowed = ~0ull;
-    for (size_t i = 0; argc > 0 && i < CCZ_ARRAY_LEN(SUB_OPTS); i++)
-        if (strcmp(argv[0], SUB_OPTS[i].sub) == 0)
-            allowed = SUB_OPTS[i].allowed;
-    for (int bit = 0; bit < 64; bit++)
-        if ((seen & ~allowed) >> bit & 1)
-            return cli_usage_error(cmd, "'%s' does nothing for '%s %s'",
-                                   seen_as[bit] ? seen_as[bit] : "an option", cmd, argv[0]);
-    if (a->days && a->co.not_after)
-        return cli_usage_error(cmd, "give --days or --not-after, not both");
-    if (a->days) /* from --not-before when given, else from now */
-        a->co.not_after = (a->co.not_before ? a->co.not_before : (int64_t)time(NULL)) +
-                          a->days * 86400;
-    if (a->co.not_before && a->co.not_after && a->co.not_before >= a->co.not_after)
-        return cli_usage_error(cmd, "--not-before (%lld) must come before the end of validity "
-                               "(%lld): such a certificate would never be valid",
-                               (long long)a->co.not_before, (long long)a->co.not_after);
-    return EXIT_OK;
-}
-
 static int cmd_cert(int argc, char **argv)
 {
-    cli_ratls_args a = {0};
-    int r = cli_ratls_parse(&a, argc, argv, &ratls_group);
+    cli_args a = {0};
+    int r = cli_parse(&a, argc, argv, &ratls_group, cli_command_opts(&ratls_group, argv[0]));
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (optind != argc)
@@ -316,8 +96,8 @@ static int cmd_cert(int argc, char **argv)
 
 static int cmd_inspect(int argc, char **argv)
 {
-    cli_ratls_args a = {0};
-    int r = cli_ratls_parse(&a, argc, argv, &ratls_group);
+    cli_args a = {0};
+    int r = cli_parse(&a, argc, argv, &ratls_group, cli_command_opts(&ratls_group, argv[0]));
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (argc - optind != 1)
@@ -639,8 +419,8 @@ static unsigned conn_cap(long asked)
 
 static int cmd_server(int argc, char **argv)
 {
-    cli_ratls_args a = {0};
-    int r = cli_ratls_parse(&a, argc, argv, &ratls_group);
+    cli_args a = {0};
+    int r = cli_parse(&a, argc, argv, &ratls_group, cli_command_opts(&ratls_group, argv[0]));
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (!a.listen || optind != argc)
@@ -707,8 +487,8 @@ out:
 
 static int cmd_client(int argc, char **argv)
 {
-    cli_ratls_args a = {0};
-    int r = cli_ratls_parse(&a, argc, argv, &ratls_group);
+    cli_args a = {0};
+    int r = cli_parse(&a, argc, argv, &ratls_group, cli_command_opts(&ratls_group, argv[0]));
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (argc - optind != 1)

@@ -38,8 +38,11 @@ static int serve(int argc, char **argv);
 static int call(int argc, char **argv);
 
 static const cli_command greeter_cmds[] = {
-    {"serve", serve, NULL},
-    {"call", call, NULL},
+    {"serve", serve, NULL, CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_LISTEN) | CLI_OPT(CLI_O_DELAY) |
+                               CLI_FRAG_HELP},
+    {"call", call, NULL,
+     CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_NAME) | CLI_OPT(CLI_O_DEADLINE) | CLI_OPT(CLI_O_MD) |
+         CLI_OPT(CLI_O_COUNT) | CLI_OPT(CLI_O_AUTHORITY) | CLI_FRAG_HELP},
 };
 static const cli_group greeter_group = CLI_GROUP("rpc", rpc_usage, greeter_cmds, NULL, NULL,
                                                  "usage: ccz rpc greeter serve|call ...");
@@ -142,8 +145,8 @@ static const char *mode_name(ccz_ratls_mode m)
 
 static int serve(int argc, char **argv)
 {
-    cli_ratls_args a = {0};
-    int r = cli_ratls_parse(&a, argc, argv, &greeter_group);
+    cli_args a = {0};
+    int r = cli_parse(&a, argc, argv, &greeter_group, cli_command_opts(&greeter_group, argv[0]));
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (!a.listen || optind != argc)
@@ -217,8 +220,8 @@ static void print_md(const char *what, const ccz_rpc_metadata *md)
 
 static int call(int argc, char **argv)
 {
-    cli_ratls_args a = {0};
-    int r = cli_ratls_parse(&a, argc, argv, &greeter_group);
+    cli_args a = {0};
+    int r = cli_parse(&a, argc, argv, &greeter_group, cli_command_opts(&greeter_group, argv[0]));
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (argc - optind != 1 || !a.name)
@@ -296,7 +299,7 @@ static int greeter_service(int argc, char **argv)
 }
 
 static const cli_command rpc_cmds[] = {
-    {"greeter", greeter_service, NULL},
+    {"greeter", greeter_service, NULL, 0},
 };
 static const cli_group rpc_group =
     CLI_GROUP("rpc", rpc_usage, rpc_cmds, "service", " (try: greeter)", NULL);

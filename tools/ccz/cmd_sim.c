@@ -28,10 +28,10 @@ static int sim_signer(int argc, char **argv);
 static int sim_info(int argc, char **argv);
 
 static const cli_command sim_cmds[] = {
-    {"init", sim_init, NULL},
-    {"measure", sim_measure, NULL},
-    {"signer", sim_signer, NULL},
-    {"info", sim_info, NULL},
+    {"init", sim_init, NULL, 0},
+    {"measure", sim_measure, NULL, 0},
+    {"signer", sim_signer, NULL, 0},
+    {"info", sim_info, NULL, 0},
 };
 static const cli_group sim_group = CLI_GROUP("sim", sim_usage, sim_cmds, "sim command", NULL, NULL);
 

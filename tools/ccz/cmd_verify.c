@@ -2,7 +2,6 @@
 /* ccz verify: verify evidence (type detected from its framing), then appraise its claims with a
  * policy. The evidence file is untrusted; the library's parsers read it. */
 #include <ctype.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -34,84 +33,25 @@ static const char verify_usage[] =
     "Exit codes: 0 verified and accepted, 1 verification failed or policy rejected,\n"
     "2 usage error or unreadable input (missing file, not evidence, malformed).\n";
 
+static const cli_group verify_group = {"verify", verify_usage, NULL, 0, NULL, NULL, NULL};
+
 typedef struct {
-    const char *file, *rd_hex, *sim_dir;
-    cli_verify_opts v;
-    bool json, have_at;
-    int64_t at;
+    cli_args o;
+    const char *file;
 } verify_args;
 
 static int parse_args(verify_args *a, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"report-data", required_argument, NULL, 'r'},
-        {"policy", required_argument, NULL, 'p'},
-        {"at", required_argument, NULL, 'a'},
-        {"json", no_argument, NULL, 'j'},
-        {"sim-root", required_argument, NULL, 'R'},
-        {"sim-dir", required_argument, NULL, 'd'},
-        {"collateral", required_argument, NULL, 'c'},
-        {"root-ca", required_argument, NULL, 'C'},
-        {"vek", required_argument, NULL, 'v'},
-        {"cert-chain", required_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    unsigned long long at;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-            a->rd_hex = optarg;
-            break;
-        case 'p':
-            a->v.policy = optarg;
-            break;
-        case 'a':
-            if (cli_number(optarg, INT64_MAX / 2, &at))
-                return cli_usage_error("verify", "--at: %s", ccz_error_detail());
-            a->at = (int64_t)at;
-            a->have_at = true;
-            break;
-        case 'j':
-            a->json = true;
-            break;
-        case 'R':
-            if (a->v.n_sim_roots == CLI_MAX_SIM_ROOTS)
-                return cli_usage_error("verify", "at most %d --sim-root options",
-                                       CLI_MAX_SIM_ROOTS);
-            a->v.sim_roots[a->v.n_sim_roots++] = optarg;
-            break;
-        case 'd':
-            a->sim_dir = optarg;
-            break;
-        case 'c':
-            a->v.collateral = optarg;
-            break;
-        case 'C':
-            a->v.root_ca = optarg;
-            break;
-        case 'v':
-            a->v.vek = optarg;
-            break;
-        case 'V':
-            a->v.chain = optarg;
-            break;
-        case 'h':
-            fputs(verify_usage, stdout);
-            return -1;
-        default:
-            return cli_bad_option("verify", argv);
-        }
-    }
+    int r = cli_parse(&a->o, argc, argv, &verify_group, cli_command_opts(&ccz_commands, "verify"));
+    if (r)
+        return r;
     if (argc - optind != 1)
         return cli_usage_error("verify", argc == optind ? "no evidence file given"
                                                         : "give exactly one evidence file");
-    if (a->v.vek && a->v.collateral)
+    if (a->o.v.vek && a->o.v.collateral)
         return cli_usage_error("verify", "--vek (SEV-SNP) and --collateral (SGX/TDX) exclude "
                                          "each other");
-    if (a->v.chain && !a->v.vek)
+    if (a->o.v.chain && !a->o.v.vek)
         return cli_usage_error("verify", "--cert-chain goes with --vek");
     a->file = argv[optind];
     return EXIT_OK;
@@ -296,11 +236,11 @@ static int verify_cert(X509 *cert, const ccz_verify_opts *o, const ccz_policy *p
             res.claims.tee = info.tee;
         ccz_ratls_info_free(&info);
     }
-    if (a->json) {
+    if (a->o.json) {
         print_json_ratls(&res, &v.appraisal, ok, ccz_ratls_format_name(v.format));
     } else {
         printf("certificate RA-TLS, %s\n", ccz_ratls_format_name(v.format));
-        print_text(&res, &v.appraisal, ok, a->v.policy ? "given policy" : "default policy");
+        print_text(&res, &v.appraisal, ok, a->o.v.policy ? "given policy" : "default policy");
     }
     return exit_code(&res, ok);
 }
@@ -312,7 +252,7 @@ int cmd_verify(int argc, char **argv)
     if (r)
         return r < 0 ? EXIT_OK : r;
     uint8_t rd[64];
-    if (a.rd_hex && cli_report_data(rd, a.rd_hex))
+    if (a.o.rd_hex && cli_report_data(rd, a.o.rd_hex))
         return cli_usage_error("verify", "--report-data: %s", ccz_error_detail());
 
     ccz_buf ev = CCZ_BUF_INIT;
@@ -324,21 +264,21 @@ int cmd_verify(int argc, char **argv)
         r = cli_fail(s, "cannot read evidence %s", a.file);
         goto out;
     }
-    if ((s = cli_trust_load(&trust, &a.v, a.sim_dir, true)) != CCZ_OK) {
+    if ((s = cli_trust_load(&trust, &a.o.v, a.o.ca.dir_arg, true)) != CCZ_OK) {
         r = cli_fail(s, "trust anchors");
         goto out;
     }
-    if ((s = cli_policy_load(&policy, &a.v)) != CCZ_OK) {
+    if ((s = cli_policy_load(&policy, &a.o.v)) != CCZ_OK) {
         r = cli_fail(s, "policy");
         goto out;
     }
-    if ((s = cli_collateral_load(&collateral, &a.v)) != CCZ_OK) {
-        r = a.v.collateral ? cli_fail(s, "collateral") : cli_fail(s, "--vek %s", a.v.vek);
+    if ((s = cli_collateral_load(&collateral, &a.o.v)) != CCZ_OK) {
+        r = a.o.v.collateral ? cli_fail(s, "collateral") : cli_fail(s, "--vek %s", a.o.v.vek);
         goto out;
     }
 
     ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
-    o.at_unix = a.have_at ? a.at : (int64_t)time(NULL);
+    o.at_unix = a.o.have_at ? a.o.at : (int64_t)time(NULL);
     X509 *cert = evidence_as_cert(&ev);
     if (cert) { /* an RA-TLS certificate: verify its evidence, bound to its key */
         o.trust = trust;
@@ -349,7 +289,7 @@ int cmd_verify(int argc, char **argv)
     }
     o.trust = trust;
     o.collateral = collateral;
-    o.expected_report_data = a.rd_hex ? rd : NULL;
+    o.expected_report_data = a.o.rd_hex ? rd : NULL;
     static ccz_result res;
     static ccz_appraisal ap;
     memset(&ap, 0, sizeof ap);
@@ -360,11 +300,11 @@ int cmd_verify(int argc, char **argv)
     } else {
         res.claims.tee = ccz_evidence_detect(ccz_buf_span(&ev)); /* for the hint */
     }
-    const char *pname = !a.v.policy ? "default policy"
+    const char *pname = !a.o.v.policy ? "default policy"
                         : ccz_policy_get_format(policy) == CCZ_POLICY_FORMAT_DYNAMIC_CONFIG
                             ? "CCZoo dynamic_config"
                             : "ccz policy";
-    if (a.json)
+    if (a.o.json)
         print_json(&res, &ap, ok);
     else
         print_text(&res, &ap, ok, pname);

@@ -155,7 +155,7 @@ void cli_endpoint_free(cli_endpoint *e)
     EVP_PKEY_free(e->key);
 }
 
-ccz_status cli_endpoint_setup(cli_endpoint *e, cli_ratls_args *a, bool server, SSL_CTX **ctx,
+ccz_status cli_endpoint_setup(cli_endpoint *e, cli_args *a, bool server, SSL_CTX **ctx,
                               ccz_ratls_verdict_cb cb)
 {
     /* the attester's --sim-dir names the platform whose root is trusted by default */

@@ -28,7 +28,7 @@ typedef struct {
     EVP_PKEY *key;
 } cli_endpoint;
 
-ccz_status cli_endpoint_setup(cli_endpoint *e, cli_ratls_args *a, bool server, SSL_CTX **ctx,
+ccz_status cli_endpoint_setup(cli_endpoint *e, cli_args *a, bool server, SSL_CTX **ctx,
                               ccz_ratls_verdict_cb cb);
 void cli_endpoint_free(cli_endpoint *e);
 /* Prints a peer verdict to stderr; payload names the peer ("client", "server"). */

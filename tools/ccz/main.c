@@ -23,32 +23,36 @@ static const cli_command commands[] = {
      "sim init [--dir D] [--force]     create a simulated TEE platform\n"
      "sim measure FILE                 print the measurement a program has under sim\n"
      "sim signer [KEY] [--dir D]       print the signer value of a signing key\n"
-     "sim info [--dir D]               describe a sim platform\n"},
+     "sim info [--dir D]               describe a sim platform\n", 0},
     {"attest", cmd_attest,
      "attest --tee sim|sgx|tdx|snp [--report-data HEX] -o FILE\n"
-     "                                 produce evidence binding report data\n"},
+     "                                 produce evidence binding report data\n",
+     CLI_FRAG_ATTESTER | CLI_OPT(CLI_O_REPORT_DATA) | CLI_OPT(CLI_O_OUT) |
+         CLI_OPT(CLI_O_CERTS_OUT) | CLI_FRAG_HELP},
     {"verify", cmd_verify,
      "verify FILE [--report-data HEX] [--policy FILE] [--at UNIX] [--json]\n"
-     "                                 verify evidence and appraise it against a policy\n"},
+     "                                 verify evidence and appraise it against a policy\n",
+     CLI_FRAG_VERIFY | CLI_OPT(CLI_O_SIM_DIR) | CLI_OPT(CLI_O_REPORT_DATA) | CLI_OPT(CLI_O_AT) |
+         CLI_FRAG_JSON | CLI_FRAG_HELP},
     {"policy", cmd_policy,
-     "policy check FILE [--json]       validate a policy (ccz or CCZoo dynamic_config.json)\n"},
+     "policy check FILE [--json]       validate a policy (ccz or CCZoo dynamic_config.json)\n", 0},
     {"collateral", cmd_collateral,
      "collateral fetch QUOTE --pccs URL -o FILE\n"
      "                                 fetch Intel collateral for an SGX/TDX quote\n"
      "collateral fetch REPORT --kds URL -o FILE\n"
-     "                                 fetch the VCEK of an SEV-SNP report from AMD KDS\n"},
+     "                                 fetch the VCEK of an SEV-SNP report from AMD KDS\n", 0},
     {"ratls", cmd_ratls,
      "ratls cert|inspect|server|client RA-TLS certificates, and an attested TLS echo\n"
-     "                                 server and client\n"},
+     "                                 server and client\n", 0},
     {"rpc", cmd_rpc,
-     "rpc greeter serve|call           gRPC over RA-TLS (RA-gRPC): the Greeter service\n"},
+     "rpc greeter serve|call           gRPC over RA-TLS (RA-gRPC): the Greeter service\n", 0},
     {"paillier", cmd_paillier,
      "paillier keygen|encrypt|decrypt|add|mul|bench\n"
-     "                                 Paillier homomorphic encryption (python-paillier keys)\n"},
-    {"he", cmd_he, "he params|bench                  lattice HE (BFV, CKKS): presets, timings\n"},
-    {"version", cmd_version, "version                          print the version\n"},
-    {"--version", cmd_version, NULL},
-    {"help", cmd_help, NULL},
+     "                                 Paillier homomorphic encryption (python-paillier keys)\n", 0},
+    {"he", cmd_he, "he params|bench                  lattice HE (BFV, CKKS): presets, timings\n", 0},
+    {"version", cmd_version, "version                          print the version\n", 0},
+    {"--version", cmd_version, NULL, 0},
+    {"help", cmd_help, NULL, 0},
 };
 
 static const char usage_head[] = "usage: ccz <command> [options]\n"
@@ -73,7 +77,7 @@ static void print_usage(FILE *f)
     fputs(usage_tail, f);
 }
 
-static const cli_group ccz_group = CLI_GROUP(NULL, NULL, commands, NULL, NULL, NULL);
+const cli_group ccz_commands = CLI_GROUP(NULL, NULL, commands, NULL, NULL, NULL);
 
 static int cmd_help(int argc, char **argv)
 {
@@ -119,7 +123,7 @@ int main(int argc, char **argv)
     opterr = 0; /* the commands name the bad option themselves */
     for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
         cli_json |= !strcmp(argv[i], "--json");
-    return cli_dispatch(&ccz_group, argc, argv);
+    return cli_dispatch(&ccz_commands, argc, argv);
 }
 
 bool cli_is_help(const char *arg)
