@@ -88,14 +88,20 @@ ccz_status cli_report_data(uint8_t out[64], const char *hex);
 /* Parses a decimal number in [0, max]. */
 ccz_status cli_number(const char *s, unsigned long long max, unsigned long long *out);
 
-/* Attester options (attester_opts.c): --tee, --sim-dir, --signer-key, --measurement,
- * --product-id, --svn, --debug, --device-root, --tsm-entry. */
+/* Attester options (attester_opts.c; CLI_FRAG_ATTESTER): --tee, --sim-dir, --signer-key,
+ * --measurement, --product-id, --svn, --debug, --device-root, --tsm-entry. */
 typedef struct {
     ccz_attester_opts o;
     const char *tee, *dir_arg;
     uint8_t measurement[32];
     ccz_buf dir;
 } cli_attester;
+
+/* The help of the verify options (CLI_FRAG_VERIFY), for the commands that take them at a TLS
+ * endpoint (verify documents each one). */
+#define CLI_VERIFY_HELP                                                                           \
+    "verify options: --policy FILE, --collateral FILE, --vek FILE, --cert-chain FILE,\n"           \
+    "                --sim-root CERT (repeatable), --root-ca FILE\n"
 
 #define CLI_ATTESTER_HELP                                                                         \
     "attester options:\n"                                                                         \

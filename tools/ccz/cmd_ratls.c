@@ -45,8 +45,7 @@ static const char ratls_usage[] =
     "its handshake (else the one idle longest) is closed to make room. The client sends\n"
     "standard input and prints what comes back; connecting and its handshake must finish\n"
     "within --timeout (default 10000 ms).\n"
-    "verify options: --policy FILE, --collateral FILE, --vek FILE, --cert-chain FILE,\n"
-    "                --sim-root CERT (repeatable), --root-ca FILE\n" CLI_ATTESTER_HELP;
+    CLI_VERIFY_HELP CLI_ATTESTER_HELP;
 
 static int cmd_cert(int argc, char **argv);
 static int cmd_inspect(int argc, char **argv);

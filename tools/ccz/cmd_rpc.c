@@ -31,8 +31,7 @@ static const char rpc_usage[] =
     "call, connecting included; without it connecting gives up after 10 s.\n"
     "Modes as for 'ccz ratls': two-way (both attested), server (the client verifies the\n"
     "server), client (the server verifies the client).\n"
-    "verify options: --policy FILE, --collateral FILE, --vek FILE, --cert-chain FILE,\n"
-    "                --sim-root CERT (repeatable), --root-ca FILE\n" CLI_ATTESTER_HELP;
+    CLI_VERIFY_HELP CLI_ATTESTER_HELP;
 
 static int serve(int argc, char **argv);
 static int call(int argc, char **argv);
