@@ -56,6 +56,12 @@ run 2 "$CCZ" rpc greeter call 127.0.0.1:1 --name x --once --tee sim --sim-dir "$
 contains "$err" "'--once' does nothing for 'rpc call'"
 run 2 "$CCZ" rpc greeter serve --listen 127.0.0.1:0 --timeout 5 --tee sim --sim-dir "$T/a"
 contains "$err" "'--timeout' does nothing for 'rpc serve'"
+run 2 "$CCZ" sim info --dir "$T/a" --force
+contains "$err" "'--force' does nothing for 'sim info'"
+run 2 "$CCZ" collateral fetch "$T/x.bin" --pccs https://127.0.0.1:9 -o "$T/c.json" --policy "$T/p.json"
+contains "$err" "'--policy' does nothing for 'collateral fetch'"
+run 2 "$CCZ" policy check "$T/p.json" --tee sim
+contains "$err" "'--tee' does nothing for 'policy check'"
 
 # an invalid policy: valid false under --json, and the list of known keys is not cut short
 echo '{"sgx_mrs": [], "bogus_key": 1}' > "$T/dc.json"

@@ -159,6 +159,11 @@ enum {
     CLI_O_NAME, CLI_O_DEADLINE, CLI_O_MD, CLI_O_COUNT, CLI_O_DELAY, CLI_O_AUTHORITY,
     /* evidence */
     CLI_O_REPORT_DATA, CLI_O_AT, CLI_O_CERTS_OUT,
+    /* the sim platform */
+    CLI_O_DIR, CLI_O_FORCE,
+    /* fetching collateral */
+    CLI_O_PCCS, CLI_O_KDS, CLI_O_PRODUCT, CLI_O_CACHE_DIR, CLI_O_NO_CACHE, CLI_O_CACERT,
+    CLI_O_INSECURE_TLS,
     CLI_O_HELP,
     CLI_O_COUNT_
 };
@@ -178,6 +183,10 @@ enum {
     (CLI_OPT(CLI_O_OUT) | CLI_OPT(CLI_O_KEY) | CLI_OPT(CLI_O_P384) | CLI_OPT(CLI_O_DAYS) |      \
      CLI_OPT(CLI_O_NB) | CLI_OPT(CLI_O_NA) | CLI_OPT(CLI_O_CN) | CLI_OPT(CLI_O_LEGACY))
 #define CLI_FRAG_JSON CLI_OPT(CLI_O_JSON)
+/* a download over HTTPS, with an on-disk cache */
+#define CLI_FRAG_FETCH                                                                           \
+    (CLI_OPT(CLI_O_CACHE_DIR) | CLI_OPT(CLI_O_NO_CACHE) | CLI_OPT(CLI_O_CACERT) |               \
+     CLI_OPT(CLI_O_INSECURE_TLS))
 #define CLI_FRAG_HELP CLI_OPT(CLI_O_HELP)
 
 /* What the shared options set. */
@@ -201,6 +210,13 @@ typedef struct {
     const char *rd_hex, *certs_out;
     bool have_at;
     int64_t at;
+    /* sim */
+    const char *dir;
+    bool force;
+    /* collateral */
+    const char *pccs, *kds, *cache_dir, *cacert;
+    bool no_cache, insecure_tls;
+    ccz_snp_product product;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */

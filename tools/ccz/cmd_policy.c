@@ -17,7 +17,7 @@ static const char policy_usage[] =
 static int check(int argc, char **argv);
 
 static const cli_command policy_cmds[] = {
-    {"check", check, NULL, 0},
+    {"check", check, NULL, CLI_FRAG_JSON | CLI_FRAG_HELP},
 };
 static const cli_group policy_group = CLI_GROUP("policy", policy_usage, policy_cmds,
                                                 "policy command", NULL, "no policy command given");
@@ -29,20 +29,14 @@ int cmd_policy(int argc, char **argv)
 
 static int check(int argc, char **argv)
 {
-    const char *file = NULL;
-    bool json = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            json = true;
-        else if (cli_is_help(argv[i]))
-            return cli_help(&policy_group);
-        else if (argv[i][0] == '-' && argv[i][1])
-            return cli_usage_error("policy", "unknown option '%s'", argv[i]);
-        else if (file)
-            return cli_usage_error("policy", "give exactly one policy file");
-        else
-            file = argv[i];
-    }
+    cli_args a = {0};
+    int r = cli_parse(&a, argc, argv, &policy_group, cli_command_opts(&policy_group, argv[0]));
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    if (argc - optind > 1)
+        return cli_usage_error("policy", "give exactly one policy file");
+    const char *file = optind < argc ? argv[optind] : NULL;
+    bool json = a.json;
     if (!file)
         return cli_usage_error("policy", "no policy file given");
     ccz_policy *p;

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ccz sim: create and inspect the simulated TEE platform. Everything printed here says that
  * the platform is simulated. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,41 +27,22 @@ static int sim_signer(int argc, char **argv);
 static int sim_info(int argc, char **argv);
 
 static const cli_command sim_cmds[] = {
-    {"init", sim_init, NULL, 0},
-    {"measure", sim_measure, NULL, 0},
-    {"signer", sim_signer, NULL, 0},
-    {"info", sim_info, NULL, 0},
+    {"init", sim_init, NULL, CLI_OPT(CLI_O_DIR) | CLI_OPT(CLI_O_FORCE) | CLI_FRAG_HELP},
+    {"measure", sim_measure, NULL, 0}, /* FILE alone, or --help */
+    {"signer", sim_signer, NULL, CLI_OPT(CLI_O_DIR) | CLI_FRAG_HELP},
+    {"info", sim_info, NULL, CLI_OPT(CLI_O_DIR) | CLI_FRAG_HELP},
 };
 static const cli_group sim_group = CLI_GROUP("sim", sim_usage, sim_cmds, "sim command", NULL, NULL);
 
+/* The options of a sim command (its table entry says which); -1 after --help. */
 static int parse_dir_opts(int argc, char **argv, const char **dir, bool *force)
 {
-    static const struct option opts[] = {
-        {"dir", required_argument, NULL, 'd'},
-        {"force", no_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "d:fh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            *dir = optarg;
-            break;
-        case 'f':
-            if (!force)
-                return cli_usage_error("sim", "--force applies to 'sim init' only");
-            *force = true;
-            break;
-        case 'h':
-            cli_help(&sim_group);
-            return -1;
-        default:
-            return cli_bad_option("sim", argv);
-        }
-    }
-    return EXIT_OK;
+    cli_args a = {0};
+    int r = cli_parse(&a, argc, argv, &sim_group, cli_command_opts(&sim_group, argv[0]));
+    *dir = a.dir;
+    if (force)
+        *force = a.force;
+    return r;
 }
 
 static void print_hex(const uint8_t *p, size_t n)

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The options of the commands that share them (attest, verify, ratls, rpc), parsed in one place:
+/* The options of the commands (attest, verify, ratls, rpc, sim, collateral, policy), parsed in one
+ * place:
  * each command declares in its table entry the fragments it takes (cli.h: CLI_FRAG_*), and an
- * option outside them is refused as a usage error, named as the command line spelled it. */
+ * option outside them is refused as a usage error, named as the command line spelled it. (sim,
+ * collateral and policy parse with it too; paillier and he read their few options themselves.) */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,6 +55,15 @@ static const struct option opts[] = {
     {"report-data", required_argument, NULL, O(CLI_O_REPORT_DATA)},
     {"at", required_argument, NULL, O(CLI_O_AT)},
     {"certs-out", required_argument, NULL, O(CLI_O_CERTS_OUT)},
+    {"dir", required_argument, NULL, O(CLI_O_DIR)},
+    {"force", no_argument, NULL, O(CLI_O_FORCE)},
+    {"pccs", required_argument, NULL, O(CLI_O_PCCS)},
+    {"kds", required_argument, NULL, O(CLI_O_KDS)},
+    {"product", required_argument, NULL, O(CLI_O_PRODUCT)},
+    {"cache-dir", required_argument, NULL, O(CLI_O_CACHE_DIR)},
+    {"no-cache", no_argument, NULL, O(CLI_O_NO_CACHE)},
+    {"cacert", required_argument, NULL, O(CLI_O_CACERT)},
+    {"insecure-tls", no_argument, NULL, O(CLI_O_INSECURE_TLS)},
     {"help", no_argument, NULL, O(CLI_O_HELP)},
     {NULL, 0, NULL, 0},
 };
@@ -185,6 +196,34 @@ static int take(cli_args *a, int o, const char *cmd)
         break;
     case CLI_O_CERTS_OUT:
         a->certs_out = optarg;
+        break;
+    case CLI_O_DIR:
+        a->dir = optarg;
+        break;
+    case CLI_O_FORCE:
+        a->force = true;
+        break;
+    case CLI_O_PCCS:
+        a->pccs = optarg;
+        break;
+    case CLI_O_KDS:
+        a->kds = optarg;
+        break;
+    case CLI_O_PRODUCT:
+        if (ccz_snp_product_parse(optarg, &a->product))
+            return cli_usage_error(cmd, "--product: %s", ccz_error_detail());
+        break;
+    case CLI_O_CACHE_DIR:
+        a->cache_dir = optarg;
+        break;
+    case CLI_O_NO_CACHE:
+        a->no_cache = true;
+        break;
+    case CLI_O_CACERT:
+        a->cacert = optarg;
+        break;
+    case CLI_O_INSECURE_TLS:
+        a->insecure_tls = true;
         break;
     default:
         break;
