@@ -131,25 +131,6 @@ CCZ_API void ccz_error_clear(void);
 /* Sets the detail and returns s, so failing paths read `return ccz_fail(CCZ_ERR_X, "...")`. */
 CCZ_API ccz_status ccz_fail(ccz_status s, const char *fmt, ...) CCZ_PRINTF(2, 3);
 
-/* Guards: a function reads as its happy path and every failure carries its code. */
-#define CCZ_GUARD(expr)                    \
-    do {                                   \
-        ccz_status ccz_guard_s_ = (expr);  \
-        if (ccz_guard_s_ != CCZ_OK)        \
-            return ccz_guard_s_;           \
-    } while (0)
-#define CCZ_GUARD_GOTO(expr, st, label) \
-    do {                                \
-        (st) = (expr);                  \
-        if ((st) != CCZ_OK)             \
-            goto label;                 \
-    } while (0)
-#define CCZ_ENSURE(cond, code, ...)               \
-    do {                                          \
-        if (!(cond))                              \
-            return ccz_fail((code), __VA_ARGS__); \
-    } while (0)
-
 /* Prefixes the current detail with context ("policy sgx_mrs[2]: <detail>") and returns s. */
 CCZ_API ccz_status ccz_fail_context(ccz_status s, const char *fmt, ...) CCZ_PRINTF(2, 3);
 /* Like ccz_fail, and appends OpenSSL's most recent error (then clears OpenSSL's queue). */

@@ -2,6 +2,7 @@
 /* A CBOR reader for untrusted input on the core cursor: item heads, strings and skipping. It
  * covers what evidence formats use (tags, arrays, maps, byte and text strings, integers, simple
  * values); indefinite lengths are rejected, as deterministic encodings never use them. */
+#include "core/guard.h"
 #include "ccz/core.h"
 
 #define CBOR_MAX_DEPTH 32

@@ -3,6 +3,7 @@
  * Every read checks what remains before touching memory and moves only on success. */
 #include <string.h>
 
+#include "core/guard.h"
 #include "ccz/core.h"
 
 void ccz_cursor_init(ccz_cursor *c, ccz_span s)

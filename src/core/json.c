@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "core/guard.h"
 #include "ccz/core.h"
 
 ccz_status ccz_json_parse(ccz_json **out, const char *text, size_t len, size_t max)

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "core/guard.h"
 #include "internal.h"
 
 #define MAX_DIGITS 2500   /* decimal digits of an integer of a key (8192 bits: 2467) */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/guard.h"
 #include "policy/policy_internal.h"
 
 static void add_reason(ccz_appraisal *a, const char *code, const char *fmt, ...)

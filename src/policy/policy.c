@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "core/guard.h"
 #include "policy/policy_internal.h"
 
 const char *const policy_tcb_status_names[TCB_STATUS_COUNT] = {

@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "core/guard.h"
 #include "ccz/ratls.h"
 #include "x509/x509.h"
 

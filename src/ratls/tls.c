@@ -20,6 +20,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "core/guard.h"
 #include "ccz/ratls.h"
 #include "ratls/internal.h"
 #include "x509/x509.h"

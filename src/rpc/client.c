@@ -21,6 +21,7 @@
 
 #include <openssl/err.h>
 
+#include "core/guard.h"
 #include "internal.h"
 #include "ratls/internal.h"
 

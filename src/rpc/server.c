@@ -27,6 +27,7 @@
 
 #include <openssl/err.h>
 
+#include "core/guard.h"
 #include "internal.h"
 
 typedef struct {

@@ -8,6 +8,7 @@
 
 #include <zlib.h>
 
+#include "core/guard.h"
 #include "internal.h"
 
 static const char *const code_names[] = {

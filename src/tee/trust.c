@@ -12,6 +12,7 @@
 
 static atomic_uint_fast64_t next_trust_id = 1;
 
+#include "core/guard.h"
 #include "ccz/dcap.h"
 #include "ccz/snp.h"
 #include "internal.h"

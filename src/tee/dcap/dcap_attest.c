@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/guard.h"
 #include "ccz/dcap.h"
 #include "tee/internal.h"
 

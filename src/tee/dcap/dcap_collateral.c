@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "core/guard.h"
 #include "tee/dcap/dcap_internal.h"
 #include "tee/internal.h"
 

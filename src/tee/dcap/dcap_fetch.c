@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "core/guard.h"
 #include "tee/dcap/dcap_internal.h"
 #include "tee/internal.h"
 

@@ -5,6 +5,7 @@
  * quote buffers are often padded. */
 #include <string.h>
 
+#include "core/guard.h"
 #include "ccz/dcap.h"
 
 #define ATT_KEY_ECDSA_P256 2

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/guard.h"
 #include "ccz/snp.h"
 #include "tee/internal.h"
 

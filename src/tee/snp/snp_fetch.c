@@ -8,6 +8,7 @@
 
 #include <openssl/pem.h>
 
+#include "core/guard.h"
 #include "tee/dcap/dcap_internal.h"
 #include "tee/internal.h"
 
