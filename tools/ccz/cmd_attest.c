@@ -31,7 +31,7 @@ int cmd_attest(int argc, char **argv)
     if (!ca->tee)
         return cli_usage_error("attest", "--tee is required (sim, sgx, tdx or snp)");
     ccz_tee t;
-    if (ccz_tee_parse(ca->tee, &t))
+    if (ccz_tee_parse(&t, ca->tee))
         return cli_usage_error("attest", "%s", ccz_error_detail());
     if (!out)
         return cli_usage_error("attest", "-o FILE is required");
@@ -43,7 +43,7 @@ int cmd_attest(int argc, char **argv)
     ccz_attester *a = NULL;
     ccz_status s = cli_attester_new(ca, &a);
     if (s == CCZ_OK)
-        s = ccz_attest_with_certs(a, rd, &ev, certs_out ? &certs : NULL);
+        s = ccz_attest_with_certs(&ev, certs_out ? &certs : NULL, a, rd);
     if (s == CCZ_OK && certs_out && certs.len == 0)
         s = ccz_fail(CCZ_ERR_NOT_FOUND, "the TEE handed out no certificates (--certs-out)");
     if (s == CCZ_OK && certs_out)
