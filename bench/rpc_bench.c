@@ -68,7 +68,7 @@ static int server(const char *dir, const char *port_file)
     int port;
     if (ccz_rpc_server_new(&srv, &so) ||
         ccz_rpc_server_add_service(srv, &ratls__greeter__descriptor, h, NULL) ||
-        ccz_rpc_server_listen(srv, "127.0.0.1:0", &port)) {
+        ccz_rpc_server_listen(srv, &port, "127.0.0.1:0")) {
         fprintf(stderr, "rpc_bench: %s\n", ccz_error_detail());
         return 1;
     }
@@ -130,8 +130,8 @@ static void on_done(const ccz_rpc_status *st, void *payload)
 static void issue(run *r, call *c)
 {
     c->start = now_us();
-    if (ccz_rpc_start(r->ch, "/ratls.Greeter/SayHello", &req.base, &ratls__hello_reply__descriptor,
-                      NULL, on_message, on_done, c, NULL) != CCZ_OK) {
+    if (ccz_rpc_start(r->ch, NULL, "/ratls.Greeter/SayHello", &req.base,
+                      &ratls__hello_reply__descriptor, NULL, on_message, on_done, c) != CCZ_OK) {
         fprintf(stderr, "rpc_bench: %s\n", ccz_error_detail());
         r->failed++;
         free(c);
@@ -163,8 +163,9 @@ static ccz_rpc_channel *channel(SSL_CTX *ctx, const char *target)
     q.name = "warm";
     ProtobufCMessage *resp;
     ccz_rpc_status st;
-    if (ccz_rpc_unary(ch, "/ratls.Greeter/SayHello", &q.base, &ratls__hello_reply__descriptor,
-                      &resp, &st, NULL) != CCZ_OK || st.code != CCZ_RPC_OK) {
+    if (ccz_rpc_unary(ch, &resp, &st, "/ratls.Greeter/SayHello", &q.base,
+                      &ratls__hello_reply__descriptor, NULL) != CCZ_OK ||
+        st.code != CCZ_RPC_OK) {
         fprintf(stderr, "rpc_bench: the first call failed: %s\n", st.message);
         exit(1);
     }

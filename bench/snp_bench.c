@@ -62,7 +62,7 @@ int main(int argc, char **argv)
     ccz_trust *trust;
     ccz_collateral *col;
     if (ccz_trust_new(&trust) || ccz_trust_add_builtin(trust) ||
-        ccz_collateral_snp(&col, ccz_buf_span(&vek), CCZ_SPAN(NULL, 0)))
+        ccz_snp_collateral_new(&col, ccz_buf_span(&vek), CCZ_SPAN(NULL, 0)))
         return 2;
     ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
     o.at_unix = atoll(argv[3]);

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ccz_collateral_parse(&c, (const char *)data, size) != CCZ_OK)
         return 0;
     uint8_t fmspc[6];
-    ccz_collateral_fmspc(c, fmspc);
+    ccz_collateral_fmspc(fmspc, c);
     (void)ccz_collateral_tee(c);
     ccz_collateral_free(c);
     return 0;

@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
     o.at_unix = 1800000000;
     o.trust = trust;
-    if (ccz_ratls_verify_cert(&v, x, &o, NULL) != CCZ_OK && !v.step)
+    if (ccz_ratls_verify_cert(&v, x, NULL, &o) != CCZ_OK && !v.step)
         abort(); /* every failure names its step */
     X509_free(x);
     return 0;

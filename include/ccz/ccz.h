@@ -5,6 +5,7 @@
 
 #include "ccz/core.h"
 #include "ccz/tee.h"
+#include "ccz/sim.h"
 #include "ccz/dcap.h"
 #include "ccz/snp.h"
 #include "ccz/policy.h"

@@ -131,25 +131,6 @@ CCZ_API void ccz_error_clear(void);
 /* Sets the detail and returns s, so failing paths read `return ccz_fail(CCZ_ERR_X, "...")`. */
 CCZ_API ccz_status ccz_fail(ccz_status s, const char *fmt, ...) CCZ_PRINTF(2, 3);
 
-/* Guards: a function reads as its happy path and every failure carries its code. */
-#define CCZ_GUARD(expr)                    \
-    do {                                   \
-        ccz_status ccz_guard_s_ = (expr);  \
-        if (ccz_guard_s_ != CCZ_OK)        \
-            return ccz_guard_s_;           \
-    } while (0)
-#define CCZ_GUARD_GOTO(expr, st, label) \
-    do {                                \
-        (st) = (expr);                  \
-        if ((st) != CCZ_OK)             \
-            goto label;                 \
-    } while (0)
-#define CCZ_ENSURE(cond, code, ...)               \
-    do {                                          \
-        if (!(cond))                              \
-            return ccz_fail((code), __VA_ARGS__); \
-    } while (0)
-
 /* Prefixes the current detail with context ("policy sgx_mrs[2]: <detail>") and returns s. */
 CCZ_API ccz_status ccz_fail_context(ccz_status s, const char *fmt, ...) CCZ_PRINTF(2, 3);
 /* Like ccz_fail, and appends OpenSSL's most recent error (then clears OpenSSL's queue). */
@@ -224,10 +205,10 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_u32be(ccz_cursor *c, uint32_t *out);
 /* Copies n bytes out. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_copy(ccz_cursor *c, void *out, size_t n);
 /* Borrows the next n bytes as a span into the cursor's input. */
-CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_take(ccz_cursor *c, size_t n, ccz_span *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_take(ccz_cursor *c, ccz_span *out, size_t n);
 CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_skip(ccz_cursor *c, size_t n);
 /* Looks at the next n bytes without moving. */
-CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_peek(const ccz_cursor *c, size_t n, ccz_span *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_peek(const ccz_cursor *c, ccz_span *out, size_t n);
 /* CCZ_OK when every byte was consumed, else CCZ_ERR_TRAILING_DATA. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_cursor_expect_end(const ccz_cursor *c);
 /* Reads one DER element: a single-byte tag and a definite, minimally encoded length of at
@@ -288,7 +269,7 @@ CCZ_API ccz_log_level ccz_log_get_level(void);
 /* NULL restores the stderr sink. */
 CCZ_API void ccz_log_set_sink(ccz_log_sink sink, void *payload);
 /* Parses "debug", "info", "warn", "error", "off". */
-CCZ_API CCZ_NODISCARD ccz_status ccz_log_level_parse(const char *s, ccz_log_level *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_log_level_parse(ccz_log_level *out, const char *s);
 CCZ_API void ccz_log(ccz_log_level level, const char *fmt, ...) CCZ_PRINTF(2, 3);
 
 /* ---- files -----------------------------------------------------------------------------------*/

@@ -71,7 +71,7 @@ typedef struct {
 } ccz_pck_ext;
 
 /* Parses the DER value of the SGX extension. */
-CCZ_API CCZ_NODISCARD ccz_status ccz_pck_ext_parse(ccz_pck_ext *out, ccz_span der);
+CCZ_API CCZ_NODISCARD ccz_status ccz_dcap_pck_ext_parse(ccz_pck_ext *out, ccz_span der);
 
 /* ---- collateral ------------------------------------------------------------------------------*/
 
@@ -84,7 +84,7 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_collateral_parse(ccz_collateral **out, cons
 CCZ_API CCZ_NODISCARD ccz_status ccz_collateral_load_file(ccz_collateral **out, const char *path);
 CCZ_API void ccz_collateral_free(ccz_collateral *c);
 /* The FMSPC the collateral's TCB info is for, and its TEE ("SGX" or "TDX"). */
-CCZ_API void ccz_collateral_fmspc(const ccz_collateral *c, uint8_t fmspc[6]);
+CCZ_API void ccz_collateral_fmspc(uint8_t fmspc[6], const ccz_collateral *c);
 CCZ_API const char *ccz_collateral_tee(const ccz_collateral *c);
 
 /* The earliest nextUpdate among the collateral's TCB info, QE identity and CRLs: when it must
@@ -114,12 +114,12 @@ typedef struct {
  * FMSPC, QE identity) and appends it to out as QuoteCollateralV3 JSON. With a cache directory,
  * collateral cached for the same TEE, FMSPC and PCK CA is used until its expiry;
  * *from_cache says which happened. */
-CCZ_API CCZ_NODISCARD ccz_status ccz_collateral_fetch(ccz_buf *out, ccz_span quote,
-                                                     const ccz_collateral_fetch_opts *o,
-                                                     bool *from_cache);
+CCZ_API CCZ_NODISCARD ccz_status ccz_collateral_fetch(ccz_buf *out, bool *from_cache,
+                                                      ccz_span quote,
+                                                      const ccz_collateral_fetch_opts *o);
 
 /* The Intel SGX Root CA, built in (DER). */
-CCZ_API ccz_span ccz_intel_root_ca(void);
+CCZ_API ccz_span ccz_dcap_intel_root_ca(void);
 /* Adds an Intel root (PEM or DER) that DCAP chains must end in. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_trust_add_intel_root(ccz_trust *t, ccz_span cert);
 /* Adds the built-in roots: the Intel SGX Root CA, and AMD's ARKs with their ASKs and ASVKs

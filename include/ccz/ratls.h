@@ -104,8 +104,8 @@ typedef struct {
  * the binding, the evidence (vo->trust, vo->collateral), then appraises the claims with policy
  * (NULL: the default policy). A policy rejection is CCZ_ERR_POLICY_REJECTED at step "policy". */
 CCZ_API CCZ_NODISCARD ccz_status ccz_ratls_verify_cert(ccz_ratls_verdict *out, X509 *cert,
-                                                      const ccz_verify_opts *vo,
-                                                      const ccz_policy *policy);
+                                                       const ccz_policy *policy,
+                                                       const ccz_verify_opts *vo);
 
 /* ---- OpenSSL contexts ------------------------------------------------------------------------*/
 
@@ -116,7 +116,7 @@ typedef enum {
 } ccz_ratls_mode;
 
 /* "two-way", "server", "client". */
-CCZ_API CCZ_NODISCARD ccz_status ccz_ratls_mode_parse(const char *s, ccz_ratls_mode *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_ratls_mode_parse(ccz_ratls_mode *out, const char *s);
 
 typedef void (*ccz_ratls_verdict_cb)(const ccz_ratls_verdict *v, void *payload);
 

@@ -56,11 +56,11 @@ typedef enum {
  * Compressed messages (flag 1) are CCZ_ERR_UNSUPPORTED (servers and channels read them when a
  * grpc-encoding says how); longer than max is CCZ_ERR_TOO_LARGE;
  * an incomplete frame is CCZ_ERR_TRUNCATED and leaves the cursor where it was. */
-CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_frame_read(ccz_cursor *c, size_t max, ccz_span *message);
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_frame_read(ccz_cursor *c, ccz_span *message, size_t max);
 /* Appends a length-prefixed message. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_frame_write(ccz_buf *out, ccz_span message);
 /* Parses "grpc-timeout" ("100m", "5S", ...) into milliseconds (rounded up). */
-CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_timeout_parse(const char *s, int64_t *ms);
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_timeout_parse(int64_t *ms, const char *s);
 
 /* Metadata: ASCII keys (lower case); values of "-bin" keys are bytes (base64 on the wire). */
 typedef struct {
@@ -140,8 +140,8 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_add_service(ccz_rpc_server *s,
                                                            const ccz_rpc_handler *handlers,
                                                            void *payload);
 /* Listens on ADDR ("127.0.0.1:50051", ":0" for any port); *port gets the port bound. */
-CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_listen(ccz_rpc_server *s, const char *addr,
-                                                      int *port);
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_listen(ccz_rpc_server *s, int *port,
+                                                       const char *addr);
 /* Runs the event loop until ccz_rpc_server_shutdown (which may be called from a handler or
  * another thread) has drained the calls in flight. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_run(ccz_rpc_server *s);
@@ -218,19 +218,23 @@ typedef struct {
 
 CCZ_API void ccz_rpc_status_free(ccz_rpc_status *st);
 
+#define CCZ_RPC_CALL_OPTS_VERSION 1
+/* A call's options (NULL: no deadline, no metadata). */
 typedef struct {
-    int64_t deadline_ms;           /* 0: none */
+    unsigned version;                 /* CCZ_RPC_CALL_OPTS_VERSION */
+    int64_t deadline_ms;              /* 0: none */
     const ccz_rpc_metadata *metadata; /* to send, may be NULL */
 } ccz_rpc_call_opts;
+#define CCZ_RPC_CALL_OPTS_INIT {CCZ_RPC_CALL_OPTS_VERSION, 0, NULL}
 
 /* A unary call, synchronous: runs the channel until it completes. *response (when status OK)
  * is the caller's, freed with protobuf_c_message_free_unpacked(*response, NULL). Returns CCZ_OK
  * when the call completed (whatever its gRPC status) and an error when it could not be made. */
-CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_unary(ccz_rpc_channel *ch, const char *path,
-                                              const ProtobufCMessage *request,
-                                              const ProtobufCMessageDescriptor *out,
-                                              ProtobufCMessage **response, ccz_rpc_status *st,
-                                              const ccz_rpc_call_opts *o);
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_unary(ccz_rpc_channel *ch, ProtobufCMessage **response,
+                                               ccz_rpc_status *st, const char *path,
+                                               const ProtobufCMessage *request,
+                                               const ProtobufCMessageDescriptor *out,
+                                               const ccz_rpc_call_opts *o);
 
 /* Asynchronous calls: each message received goes to on_message (response owned by the
  * callee after the call returns: it is freed then), the end to on_done. They run inside
@@ -243,13 +247,12 @@ typedef struct ccz_rpc_stream ccz_rpc_stream;
 /* Starts a call of any kind. For unary and server-streaming calls give the request; for
  * client-streaming calls give NULL and send with ccz_rpc_stream_send, ending with
  * ccz_rpc_stream_close. The stream handle is valid until on_done returns. */
-CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_start(ccz_rpc_channel *ch, const char *path,
-                                              const ProtobufCMessage *request,
-                                              const ProtobufCMessageDescriptor *out,
-                                              const ccz_rpc_call_opts *o,
-                                              ccz_rpc_on_message on_message,
-                                              ccz_rpc_on_done on_done, void *payload,
-                                              ccz_rpc_stream **stream);
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_start(ccz_rpc_channel *ch, ccz_rpc_stream **stream,
+                                               const char *path, const ProtobufCMessage *request,
+                                               const ProtobufCMessageDescriptor *out,
+                                               const ccz_rpc_call_opts *o,
+                                               ccz_rpc_on_message on_message,
+                                               ccz_rpc_on_done on_done, void *payload);
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_stream_send(ccz_rpc_stream *s,
                                                     const ProtobufCMessage *request);
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_stream_close(ccz_rpc_stream *s);

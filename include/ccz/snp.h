@@ -20,7 +20,7 @@ typedef enum { CCZ_SNP_UNKNOWN = 0, CCZ_SNP_MILAN, CCZ_SNP_GENOA, CCZ_SNP_TURIN 
 
 /* "Milan", "Genoa", "Turin" ("" for unknown). */
 CCZ_API const char *ccz_snp_product_name(ccz_snp_product p);
-CCZ_API CCZ_NODISCARD ccz_status ccz_snp_product_parse(const char *name, ccz_snp_product *out);
+CCZ_API CCZ_NODISCARD ccz_status ccz_snp_product_parse(ccz_snp_product *out, const char *name);
 
 /* A parsed report: the claims' SNP part plus what verification needs. */
 typedef struct {
@@ -56,30 +56,34 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_snp_vek_info_parse(ccz_snp_vek_info *out, c
 /* Collateral for an SNP report: the VEK certificate (DER or PEM) and optionally its chain
  * (ASK or ASVK, then ARK; PEM). Without a chain the built-in AMD intermediates are used; the
  * ARK must be a trusted root either way. */
-CCZ_API CCZ_NODISCARD ccz_status ccz_collateral_snp(ccz_collateral **out, ccz_span vek,
-                                                   ccz_span chain);
+CCZ_API CCZ_NODISCARD ccz_status ccz_snp_collateral_new(ccz_collateral **out, ccz_span vek,
+                                                        ccz_span chain);
 
 /* Adds a trusted AMD root key (ARK, PEM or DER). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_trust_add_amd_ark(ccz_trust *t, ccz_span cert);
 /* The built-in AMD ARK and ASK/ASVK certificates of Milan, Genoa and Turin, as one PEM text. */
-CCZ_API ccz_span ccz_amd_builtin_certs(void);
+CCZ_API ccz_span ccz_snp_builtin_certs(void);
 
 /* Fetches the VCEK for a report from AMD KDS ({kds}/vcek/v1/{product}/{hwid}?blSPL=..&teeSPL=..
  * &snpSPL=..&ucodeSPL=..[&fmcSPL=..]) and appends it (DER). With a cache directory the VCEK is
  * kept as {product}-{hwid}-{tcb}.der and reused. */
+#define CCZ_SNP_VCEK_FETCH_OPTS_VERSION 1
 typedef struct {
-    unsigned version;         /* CCZ_COLLATERAL_FETCH_OPTS_VERSION */
+    unsigned version;         /* CCZ_SNP_VCEK_FETCH_OPTS_VERSION */
     const char *kds_url;      /* https://kdsintf.amd.com */
     const char *cache_dir;    /* NULL: none */
     ccz_snp_product product;  /* needed for v2 reports */
     const char *ca_file;
     bool tls_verify_insecure;
     long timeout_seconds;
-} ccz_vcek_fetch_opts;
+} ccz_snp_vcek_fetch_opts;
+#define CCZ_SNP_VCEK_FETCH_OPTS_INIT                                                               \
+    {                                                                                              \
+        CCZ_SNP_VCEK_FETCH_OPTS_VERSION, NULL, NULL, CCZ_SNP_UNKNOWN, NULL, false, 0               \
+    }
 
-CCZ_API CCZ_NODISCARD ccz_status ccz_snp_vcek_fetch(ccz_buf *out, ccz_span report,
-                                                   const ccz_vcek_fetch_opts *o,
-                                                   bool *from_cache);
+CCZ_API CCZ_NODISCARD ccz_status ccz_snp_vcek_fetch(ccz_buf *out, bool *from_cache, ccz_span report,
+                                                    const ccz_snp_vcek_fetch_opts *o);
 
 /* Reads the certificate table an SNP host gives the guest (configfs-tsm auxblob, extended
  * report): appends the VCEK or VLEK to vek_pem and the ASK and ARK to chain_pem, as PEM. */

@@ -2,6 +2,7 @@
 /* A CBOR reader for untrusted input on the core cursor: item heads, strings and skipping. It
  * covers what evidence formats use (tags, arrays, maps, byte and text strings, integers, simple
  * values); indefinite lengths are rejected, as deterministic encodings never use them. */
+#include "core/guard.h"
 #include "ccz/core.h"
 
 #define CBOR_MAX_DEPTH 32
@@ -17,7 +18,7 @@ ccz_status ccz_cbor_head_read(ccz_cursor *c, ccz_cbor_head *h)
     if (ai >= 24 && ai <= 27) {
         size_t n = (size_t)1 << (ai - 24);
         ccz_span b;
-        if (ccz_cursor_take(&t, n, &b))
+        if (ccz_cursor_take(&t, &b, n))
             return ccz_fail(CCZ_ERR_TRUNCATED, "CBOR: argument truncated at offset %zu", c->pos);
         arg = 0;
         for (size_t i = 0; i < n; i++)
@@ -45,7 +46,7 @@ static ccz_status string(ccz_cursor *c, uint8_t major, ccz_span *out)
     if (h.arg > ccz_cursor_remaining(&t))
         return ccz_fail(CCZ_ERR_TRUNCATED, "CBOR: string of %llu bytes at offset %zu exceeds the "
                         "input", (unsigned long long)h.arg, c->pos);
-    CCZ_GUARD(ccz_cursor_take(&t, (size_t)h.arg, out));
+    CCZ_GUARD(ccz_cursor_take(&t, out, (size_t)h.arg));
     *c = t;
     return CCZ_OK;
 }

@@ -3,6 +3,7 @@
  * Every read checks what remains before touching memory and moves only on success. */
 #include <string.h>
 
+#include "core/guard.h"
 #include "ccz/core.h"
 
 void ccz_cursor_init(ccz_cursor *c, ccz_span s)
@@ -17,7 +18,7 @@ size_t ccz_cursor_remaining(const ccz_cursor *c)
     return c->len - c->pos;
 }
 
-ccz_status ccz_cursor_peek(const ccz_cursor *c, size_t n, ccz_span *out)
+ccz_status ccz_cursor_peek(const ccz_cursor *c, ccz_span *out, size_t n)
 {
     if (n > ccz_cursor_remaining(c))
         return ccz_fail(CCZ_ERR_TRUNCATED, "need %zu bytes at offset %zu, only %zu remain", n,
@@ -26,9 +27,9 @@ ccz_status ccz_cursor_peek(const ccz_cursor *c, size_t n, ccz_span *out)
     return CCZ_OK;
 }
 
-ccz_status ccz_cursor_take(ccz_cursor *c, size_t n, ccz_span *out)
+ccz_status ccz_cursor_take(ccz_cursor *c, ccz_span *out, size_t n)
 {
-    ccz_status s = ccz_cursor_peek(c, n, out);
+    ccz_status s = ccz_cursor_peek(c, out, n);
     if (s == CCZ_OK)
         c->pos += n;
     return s;
@@ -37,13 +38,13 @@ ccz_status ccz_cursor_take(ccz_cursor *c, size_t n, ccz_span *out)
 ccz_status ccz_cursor_skip(ccz_cursor *c, size_t n)
 {
     ccz_span ignored;
-    return ccz_cursor_take(c, n, &ignored);
+    return ccz_cursor_take(c, &ignored, n);
 }
 
 ccz_status ccz_cursor_copy(ccz_cursor *c, void *out, size_t n)
 {
     ccz_span s;
-    ccz_status st = ccz_cursor_take(c, n, &s);
+    ccz_status st = ccz_cursor_take(c, &s, n);
     if (st == CCZ_OK && n)
         memcpy(out, s.ptr, n);
     return st;
@@ -52,7 +53,7 @@ ccz_status ccz_cursor_copy(ccz_cursor *c, void *out, size_t n)
 static ccz_status read_le(ccz_cursor *c, size_t n, uint64_t *v)
 {
     ccz_span s;
-    ccz_status st = ccz_cursor_take(c, n, &s);
+    ccz_status st = ccz_cursor_take(c, &s, n);
     if (st)
         return st;
     *v = 0;
@@ -64,7 +65,7 @@ static ccz_status read_le(ccz_cursor *c, size_t n, uint64_t *v)
 static ccz_status read_be(ccz_cursor *c, size_t n, uint64_t *v)
 {
     ccz_span s;
-    ccz_status st = ccz_cursor_take(c, n, &s);
+    ccz_status st = ccz_cursor_take(c, &s, n);
     if (st)
         return st;
     *v = 0;
@@ -162,7 +163,7 @@ ccz_status ccz_cursor_der(ccz_cursor *c, uint8_t *tag, ccz_span *value)
         if (len < 0x80)
             return ccz_fail(CCZ_ERR_MALFORMED, "DER: non-minimal length at offset %zu", c->pos);
     }
-    CCZ_GUARD(ccz_cursor_take(&t, len, value));
+    CCZ_GUARD(ccz_cursor_take(&t, value, len));
     *tag = tg;
     *c = t;
     return CCZ_OK;

@@ -1,11 +1,30 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Private to libccz: guards for library calls that do not return a ccz_status. The public
- * CCZ_GUARD, CCZ_GUARD_GOTO and CCZ_ENSURE stay in ccz/core.h because the ccz command uses
- * them; these are for src/ only. */
+/* Private to libccz (and the ccz command, which builds with src/ on its include path): the
+ * guards. They are not part of the public API: a program using libccz checks statuses its own
+ * way. */
 #ifndef CCZ_CORE_GUARD_H
 #define CCZ_CORE_GUARD_H
 
 #include "ccz/core.h"
+
+/* A function reads as its happy path and every failure carries its code. */
+#define CCZ_GUARD(expr)                    \
+    do {                                   \
+        ccz_status ccz_guard_s_ = (expr);  \
+        if (ccz_guard_s_ != CCZ_OK)        \
+            return ccz_guard_s_;           \
+    } while (0)
+#define CCZ_GUARD_GOTO(expr, st, label) \
+    do {                                \
+        (st) = (expr);                  \
+        if ((st) != CCZ_OK)             \
+            goto label;                 \
+    } while (0)
+#define CCZ_ENSURE(cond, code, ...)               \
+    do {                                          \
+        if (!(cond))                              \
+            return ccz_fail((code), __VA_ARGS__); \
+    } while (0)
 
 /* OpenSSL's "1 is success" calls: anything else fails with `code`, the detail formatted from
  * the remaining arguments and OpenSSL's most recent error (ccz_fail_ossl). */

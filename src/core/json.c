@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "core/guard.h"
 #include "ccz/core.h"
 
 ccz_status ccz_json_parse(ccz_json **out, const char *text, size_t len, size_t max)
@@ -36,7 +37,7 @@ void ccz_json_free(ccz_json *j)
 static void skip_ws(ccz_cursor *c)
 {
     ccz_span s;
-    while (ccz_cursor_peek(c, 1, &s) == CCZ_OK &&
+    while (ccz_cursor_peek(c, &s, 1) == CCZ_OK &&
            (s.ptr[0] == ' ' || s.ptr[0] == '\t' || s.ptr[0] == '\n' || s.ptr[0] == '\r'))
         (void)!ccz_cursor_skip(c, 1); /* cannot fail: the peek saw the byte */
 }
@@ -74,7 +75,7 @@ static ccz_status skip_value(ccz_cursor *c)
         } else if (depth == 0) {
             /* a number or literal: runs until a delimiter */
             ccz_span s;
-            while (ccz_cursor_peek(c, 1, &s) == CCZ_OK && !strchr(",}] \t\r\n", s.ptr[0]))
+            while (ccz_cursor_peek(c, &s, 1) == CCZ_OK && !strchr(",}] \t\r\n", s.ptr[0]))
                 (void)!ccz_cursor_skip(c, 1); /* cannot fail: the peek saw the byte */
         }
     } while (depth > 0);

@@ -26,7 +26,7 @@ void ccz_log_set_sink(ccz_log_sink sink, void *payload)
     current_payload = payload;
 }
 
-ccz_status ccz_log_level_parse(const char *s, ccz_log_level *out)
+ccz_status ccz_log_level_parse(ccz_log_level *out, const char *s)
 {
     static const char *names[] = {"debug", "info", "warn", "error", "off"};
     for (int i = 0; i < 5; i++)

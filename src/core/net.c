@@ -2,6 +2,7 @@
 /* Network addresses as users write them: HOST:PORT, [IPv6]:PORT, :PORT. */
 #include <string.h>
 
+#include "core/guard.h"
 #include "ccz/core.h"
 
 ccz_status ccz_host_port_split(char *host, size_t host_cap, char port[6], const char *addr,

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/guard.h"
 #include "ccz/core.h"
 
 unsigned ccz_cpu_count(void)

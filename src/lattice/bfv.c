@@ -12,6 +12,7 @@
 #include <gmp.h>
 #include <openssl/crypto.h>
 
+#include "core/guard.h"
 #include "lattice_internal.h"
 
 static ccz_status need_bfv(const ccz_lattice_context *ctx)

@@ -2,6 +2,7 @@
 /* The scheme-independent entry points: argument checks (every object of this context), then
  * the BFV (bfv.c) or CKKS (ckks.c) half. Addition, rotations and modulus switching, the same
  * for both schemes, are in lat_ops.c. */
+#include "core/guard.h"
 #include "lattice_internal.h"
 
 ccz_status lat_check_ct(const ccz_lattice_context *ctx, const ccz_lattice_ciphertext *c)

@@ -9,6 +9,7 @@
 #include <gmp.h>
 #include <time.h>
 
+#include "core/guard.h"
 #include "ccz/lattice.h"
 
 #include "lat.h"

@@ -8,6 +8,7 @@
 
 #include <gmp.h>
 
+#include "core/guard.h"
 #include "lattice_internal.h"
 
 /* ---- parameters -------------------------------------------------------------------------------*/

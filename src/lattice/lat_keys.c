@@ -9,6 +9,7 @@
 
 #include <openssl/crypto.h>
 
+#include "core/guard.h"
 #include "lattice_internal.h"
 
 ccz_status lat_shoup_poly(const ccz_lattice_context *ctx, const uint64_t *p, unsigned np,

@@ -9,6 +9,7 @@
 
 #include <openssl/crypto.h>
 
+#include "core/guard.h"
 #include "lattice_internal.h"
 
 ccz_status ccz_lattice_plaintext_new(ccz_lattice_plaintext **out, const ccz_lattice_context *ctx)

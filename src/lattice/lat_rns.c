@@ -7,6 +7,7 @@
 
 #include <gmp.h>
 
+#include "core/guard.h"
 #include "lattice_internal.h"
 
 /* ---- bases and conversions ------------------------------------------------------------------*/

@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "core/guard.h"
 #include "lattice_internal.h"
 
 /* ---- randomness --------------------------------------------------------------------------------*/

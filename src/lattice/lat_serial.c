@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "core/guard.h"
 #include "lattice_internal.h"
 
 enum { T_PARAMS = 1, T_SECRET = 2, T_PUBLIC = 3, T_RELIN = 4, T_GALOIS = 5, T_PLAIN = 6,

@@ -4,6 +4,7 @@
  * lanes are full. */
 #include <stdlib.h>
 
+#include "core/guard.h"
 #include "internal.h"
 
 

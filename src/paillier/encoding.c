@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/guard.h"
 #include "internal.h"
 
 void ccz_paillier_encoded_init(ccz_paillier_encoded *e)

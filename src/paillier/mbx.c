@@ -12,6 +12,7 @@
 #include <immintrin.h>
 #include <openssl/crypto.h>
 
+#include "core/guard.h"
 #include "core/cpu.h"
 #include "internal.h"
 

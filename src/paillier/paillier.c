@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "core/guard.h"
 #include "internal.h"
 
 /* ---- helpers ---------------------------------------------------------------------------------*/

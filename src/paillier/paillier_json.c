@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "core/guard.h"
 #include "internal.h"
 
 #define MAX_DIGITS 2500   /* decimal digits of an integer of a key (8192 bits: 2467) */
@@ -50,7 +51,7 @@ static ccz_status quote_big_integers(ccz_buf *out, const char *text, size_t len)
         size_t start = c.pos - 1, digits = ch != '-';
         bool integer = true;
         ccz_span next;
-        while (ccz_cursor_peek(&c, 1, &next) == CCZ_OK && next.ptr[0] &&
+        while (ccz_cursor_peek(&c, &next, 1) == CCZ_OK && next.ptr[0] &&
                strchr("0123456789.eE+-", next.ptr[0])) {
             if (next.ptr[0] >= '0' && next.ptr[0] <= '9')
                 digits++;

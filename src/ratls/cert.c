@@ -9,9 +9,8 @@
 #include <cbor.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
-#include <openssl/x509v3.h>
 
+#include "core/guard.h"
 #include "ccz/ratls.h"
 #include "x509/x509.h"
 
@@ -96,30 +95,6 @@ static ccz_status dice_value(ccz_buf *out, uint64_t tag, ccz_span evidence, ccz_
     return s;
 }
 
-static ccz_status add_raw_ext(X509 *x, const char *oid_text, ccz_span value)
-{
-    ASN1_OBJECT *oid = OBJ_txt2obj(oid_text, 1);
-    ASN1_OCTET_STRING *v = ASN1_OCTET_STRING_new();
-    X509_EXTENSION *e = NULL;
-    int ok = oid && v && value.len <= INT32_MAX &&
-             ASN1_OCTET_STRING_set(v, value.ptr, (int)value.len) &&
-             (e = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, v)) && X509_add_ext(x, e, -1);
-    X509_EXTENSION_free(e);
-    ASN1_OCTET_STRING_free(v);
-    ASN1_OBJECT_free(oid);
-    return ok ? CCZ_OK : ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot add extension %s", oid_text);
-}
-
-static ccz_status add_conf_ext(X509 *x, int nid, const char *value)
-{
-    X509V3_CTX v3;
-    X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
-    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
-    int ok = e && X509_add_ext(x, e, -1);
-    X509_EXTENSION_free(e);
-    return ok ? CCZ_OK : ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot add extension %s", value);
-}
-
 static uint64_t evidence_tag(ccz_tee t)
 {
     switch (t) {
@@ -132,7 +107,10 @@ static uint64_t evidence_tag(ccz_tee t)
     }
 }
 
-static ccz_status build_cert(X509 *x, EVP_PKEY *key, const ccz_ratls_cert_opts *o,
+/* A self-signed certificate for key carrying the evidence extensions: O=ccz, CN from the
+ * options, basic constraints (CA:FALSE) and a subject key id, no key usage, signed with SHA-256
+ * (SHA-384 for a P-384 key). */
+static ccz_status issue_cert(X509 **out, EVP_PKEY *key, const ccz_ratls_cert_opts *o,
                              ccz_span dice, ccz_span legacy)
 {
     time_t now = time(NULL);
@@ -140,33 +118,19 @@ static ccz_status build_cert(X509 *x, EVP_PKEY *key, const ccz_ratls_cert_opts *
     int64_t na = o->not_after ? o->not_after : (int64_t)now + 365L * 86400;
     CCZ_ENSURE(nb < na, CCZ_ERR_INVALID_ARGUMENT, "the validity starts (%lld) after it ends "
                "(%lld): the certificate would never be valid", (long long)nb, (long long)na);
-    unsigned char serial[16];
-    BIGNUM *bn = NULL;
-    X509_NAME *name = X509_get_subject_name(x);
-    const char *cn = o->subject_cn ? o->subject_cn : "ccz RA-TLS";
-    int ok = RAND_bytes(serial, sizeof serial) == 1;
-    serial[0] &= 0x7f;
-    ok = ok && (bn = BN_bin2bn(serial, sizeof serial, NULL)) != NULL &&
-         BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) && X509_set_version(x, 2) &&
-         ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) &&
-         ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) &&
-         X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"ccz", -1, -1,
-                                    0) &&
-         X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1,
-                                    0) &&
-         X509_set_issuer_name(x, name) && X509_set_pubkey(x, key);
-    BN_free(bn);
-    if (!ok)
-        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot fill in the certificate");
-    CCZ_GUARD(add_conf_ext(x, NID_basic_constraints, "critical,CA:FALSE"));
-    CCZ_GUARD(add_conf_ext(x, NID_subject_key_identifier, "hash"));
-    CCZ_GUARD(add_raw_ext(x, CCZ_RATLS_OID_DICE, dice));
-    if (legacy.len)
-        CCZ_GUARD(add_raw_ext(x, CCZ_RATLS_OID_GRAMINE, legacy));
-    const EVP_MD *md = EVP_PKEY_get_bits(key) > 256 ? EVP_sha384() : EVP_sha256();
-    if (!X509_sign(x, key, md))
-        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot sign the certificate");
-    return CCZ_OK;
+    const x509_raw_ext exts[] = {{CCZ_RATLS_OID_DICE, dice}, {CCZ_RATLS_OID_GRAMINE, legacy}};
+    const x509_issue_opts io = {
+        .org = "ccz",
+        .cn = o->subject_cn ? o->subject_cn : "ccz RA-TLS",
+        .issuer_key = key,
+        .not_before = nb,
+        .not_after = na,
+        .no_key_usage = true,
+        .md = EVP_PKEY_get_bits(key) > 256 ? EVP_sha384() : EVP_sha256(),
+        .exts = exts,
+        .n_exts = legacy.len ? 2 : 1,
+    };
+    return x509_issue(out, key, &io);
 }
 
 ccz_status ccz_ratls_cert_create(X509 **cert, EVP_PKEY **key, const ccz_attester *a,
@@ -181,17 +145,16 @@ ccz_status ccz_ratls_cert_create(X509 **cert, EVP_PKEY **key, const ccz_attester
         return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot generate the certificate key");
     ccz_buf claims = CCZ_BUF_INIT, evidence = CCZ_BUF_INIT, dice = CCZ_BUF_INIT;
     ccz_buf legacy_ev = CCZ_BUF_INIT;
-    X509 *x = X509_new();
+    X509 *x = NULL;
     uint8_t rd[64] = {0};
     unsigned hl;
     ccz_status s;
-    CCZ_ENSURE(x, CCZ_ERR_NOMEM, "out of memory");
     CCZ_GUARD_GOTO(make_claims(&claims, k, o->nonce), s, fail);
     if (!EVP_Digest(claims.ptr, claims.len, rd, &hl, EVP_sha256(), NULL)) {
         s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "SHA-256 failed");
         goto fail;
     }
-    CCZ_GUARD_GOTO(ccz_attest(a, rd, &evidence), s, fail);
+    CCZ_GUARD_GOTO(ccz_attest(&evidence, a, rd), s, fail);
     ccz_tee tee = ccz_evidence_detect(ccz_buf_span(&evidence));
     CCZ_GUARD_GOTO(dice_value(&dice, evidence_tag(tee), ccz_buf_span(&evidence),
                               ccz_buf_span(&claims)),
@@ -200,9 +163,9 @@ ccz_status ccz_ratls_cert_create(X509 **cert, EVP_PKEY **key, const ccz_attester
         /* the legacy form binds SHA-256 of the key directly: a second quote */
         memset(rd, 0, sizeof rd);
         CCZ_GUARD_GOTO(x509_spki_digest(rd, &hl, k, EVP_sha256()), s, fail);
-        CCZ_GUARD_GOTO(ccz_attest(a, rd, &legacy_ev), s, fail);
+        CCZ_GUARD_GOTO(ccz_attest(&legacy_ev, a, rd), s, fail);
     }
-    CCZ_GUARD_GOTO(build_cert(x, k, o, ccz_buf_span(&dice), ccz_buf_span(&legacy_ev)), s, fail);
+    CCZ_GUARD_GOTO(issue_cert(&x, k, o, ccz_buf_span(&dice), ccz_buf_span(&legacy_ev)), s, fail);
     *cert = x;
     *key = k;
     x = NULL;
@@ -356,8 +319,8 @@ static ccz_status fail_at(ccz_ratls_verdict *v, const char *step, ccz_status s)
     return s;
 }
 
-ccz_status ccz_ratls_verify_cert(ccz_ratls_verdict *v, X509 *x, const ccz_verify_opts *vo,
-                                 const ccz_policy *policy)
+ccz_status ccz_ratls_verify_cert(ccz_ratls_verdict *v, X509 *x, const ccz_policy *policy,
+                                 const ccz_verify_opts *vo)
 {
     memset(v, 0, sizeof *v);
     ccz_error_clear();

@@ -20,7 +20,9 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "core/guard.h"
 #include "ccz/ratls.h"
+#include "ratls/internal.h"
 #include "x509/x509.h"
 
 #define CACHE_TTL 600 /* seconds a verified peer certificate is trusted without re-verifying */
@@ -86,7 +88,7 @@ static void make_indexes(void)
     ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_verdict);
 }
 
-ccz_status ccz_ratls_mode_parse(const char *s, ccz_ratls_mode *out)
+ccz_status ccz_ratls_mode_parse(ccz_ratls_mode *out, const char *s)
 {
     if (!strcmp(s, "two-way") || !strcmp(s, "mutual"))
         *out = CCZ_RATLS_TWO_WAY;
@@ -178,7 +180,7 @@ static ccz_status judge(ctx_state *st, X509 *peer, ccz_ratls_verdict *v)
         v->status = s;
         return s;
     }
-    ccz_status s = ccz_ratls_verify_cert(v, peer, &vo, st->policy);
+    ccz_status s = ccz_ratls_verify_cert(v, peer, st->policy, &vo);
     if (hl == 32 && (s == CCZ_OK || s == CCZ_ERR_POLICY_REJECTED)) {
         int64_t until = now + CACHE_TTL, na = x509_time_unix(X509_get0_notAfter(peer), until);
         cache_put(st, h, na < until ? na : until, v);
@@ -365,6 +367,8 @@ static ccz_status handshake_error(SSL *ssl, int rc, const char *what)
     else if (e && ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET)
         s = ccz_fail(CCZ_ERR_TLS, "%s: the peer refused the handshake (TLS alert: %s)", what,
                      SSL_alert_desc_string_long((int)(ERR_GET_REASON(e) - SSL_AD_REASON_OFFSET)));
+    else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN)
+        s = ccz_fail(CCZ_ERR_TLS, "%s: the peer closed the connection in the handshake", what);
     else
         s = ccz_fail(CCZ_ERR_TLS, "%s: TLS error %d%s%s", what, err, buf[0] ? ": " : "", buf);
     ERR_clear_error();
@@ -412,8 +416,9 @@ static int wait_fd(int fd, short events, const struct timespec *deadline)
 /* Runs SSL_accept or SSL_connect on a non-blocking socket until it completes, fails or the
  * deadline passes; the socket's blocking mode is restored afterwards. */
 static ccz_status handshake_until(SSL *ssl, int fd, bool server, const struct timespec *deadline,
-                                  long timeout_ms, const char *what, const char *peer)
+                                  long timeout_ms, const char *what, const char *peer, bool *late)
 {
+    *late = false;
     int flags = fcntl(fd, F_GETFL);
     CCZ_ENSURE(flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0, CCZ_ERR_NETWORK,
                "%s: not a socket: %s", what, strerror(errno));
@@ -433,6 +438,7 @@ static ccz_status handshake_until(SSL *ssl, int fd, bool server, const struct ti
             break;
         }
         if (!wait_fd(fd, ev, deadline)) {
+            *late = true;
             s = ccz_fail(CCZ_ERR_NETWORK, "%s: the TLS handshake with %s timed out after %ld ms "
                          "(the peer %s)", what, peer, timeout_ms > 0 ? timeout_ms
                                                                      : CCZ_RATLS_TIMEOUT_MS,
@@ -456,7 +462,9 @@ ccz_status ccz_ratls_accept_timeout(SSL **out, SSL_CTX *ctx, int fd, long timeou
     SSL *ssl = SSL_new(ctx);
     CCZ_ENSURE(ssl, CCZ_ERR_NOMEM, "out of memory");
     SSL_set_fd(ssl, fd);
-    ccz_status s = handshake_until(ssl, fd, true, &deadline, timeout_ms, "accept", "the client");
+    bool late;
+    ccz_status s = handshake_until(ssl, fd, true, &deadline, timeout_ms, "accept", "the client",
+                                   &late);
     if (s) {
         SSL_free(ssl);
         return s;
@@ -496,7 +504,15 @@ ccz_status ccz_ratls_connect(SSL **out, SSL_CTX *ctx, const char *host_port)
 ccz_status ccz_ratls_connect_timeout(SSL **out, SSL_CTX *ctx, const char *host_port,
                                      long timeout_ms)
 {
+    ratls_timeout timed_out;
+    return ratls_connect(out, &timed_out, ctx, host_port, timeout_ms);
+}
+
+ccz_status ratls_connect(SSL **out, ratls_timeout *timed_out, SSL_CTX *ctx,
+                         const char *host_port, long timeout_ms)
+{
     *out = NULL;
+    *timed_out = RATLS_IN_TIME;
     struct timespec deadline = deadline_in(timeout_ms);
     long shown_ms = timeout_ms > 0 ? timeout_ms : CCZ_RATLS_TIMEOUT_MS;
     char host[256], portstr[6];
@@ -509,8 +525,11 @@ ccz_status ccz_ratls_connect_timeout(SSL **out, SSL_CTX *ctx, const char *host_p
         if ((fd = connect_until(p, &deadline)) < 0)
             err = errno;
     freeaddrinfo(ai);
-    CCZ_ENSURE(err != ETIMEDOUT || fd >= 0, CCZ_ERR_NETWORK,
-               "connecting to %s timed out after %ld ms", host_port, shown_ms);
+    if (fd < 0 && err == ETIMEDOUT) {
+        *timed_out = RATLS_TCP_TIMEOUT;
+        return ccz_fail(CCZ_ERR_NETWORK, "connecting to %s timed out after %ld ms", host_port,
+                        shown_ms);
+    }
     CCZ_ENSURE(fd >= 0, CCZ_ERR_NETWORK, "cannot connect to %s: %s", host_port, strerror(err));
     SSL *ssl = SSL_new(ctx);
     BIO *bio = BIO_new_socket(fd, BIO_CLOSE); /* the connection owns the socket */
@@ -521,8 +540,11 @@ ccz_status ccz_ratls_connect_timeout(SSL **out, SSL_CTX *ctx, const char *host_p
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
     SSL_set_bio(ssl, bio, bio);
-    ccz_status s = handshake_until(ssl, fd, false, &deadline, timeout_ms, "connect", host_port);
+    bool late = false;
+    ccz_status s = handshake_until(ssl, fd, false, &deadline, timeout_ms, "connect", host_port,
+                                   &late);
     if (s) {
+        *timed_out = late ? RATLS_TLS_TIMEOUT : RATLS_IN_TIME;
         SSL_free(ssl);
         return s;
     }

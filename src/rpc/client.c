@@ -12,9 +12,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <errno.h>
-#include <limits.h>
-#include <netdb.h>
-#include <poll.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <string.h>
@@ -23,7 +21,9 @@
 
 #include <openssl/err.h>
 
+#include "core/guard.h"
 #include "internal.h"
+#include "ratls/internal.h"
 
 struct ccz_rpc_channel {
     char *target, *authority;
@@ -495,113 +495,36 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits for events on fd until the deadline (monotonic ms); false when it passed. */
-static bool wait_fd(int fd, short events, int64_t deadline)
-{
-    for (;;) {
-        int64_t left = deadline - mono_ms();
-        if (left <= 0)
-            return false;
-        struct pollfd p = {fd, events, 0};
-        int r = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
-        if (r > 0 || (r < 0 && errno != EINTR))
-            return true; /* ready, or an error the next call reports */
-    }
-}
-
-/* A TCP connection to one of the target's addresses by the deadline (non-blocking socket). */
-static ccz_status tcp_connect(int *out, const char *target, int64_t deadline, bool *timed_out)
-{
-    char host[256], portstr[6];
-    CCZ_GUARD(ccz_host_port_split(host, sizeof host, portstr, target, NULL, false));
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-    int gai = getaddrinfo(host, portstr, &hints, &ai);
-    CCZ_ENSURE(gai == 0, CCZ_ERR_NETWORK, "cannot resolve %s: %s", target, gai_strerror(gai));
-    int fd = -1, err = ECONNREFUSED;
-    for (struct addrinfo *p = ai; p && fd < 0 && !*timed_out; p = p->ai_next) {
-        fd = socket(p->ai_family, p->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, p->ai_protocol);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        if (connect(fd, p->ai_addr, p->ai_addrlen) != 0) {
-            err = errno;
-            if (err == EINPROGRESS) {
-                socklen_t el = sizeof err;
-                if (!wait_fd(fd, POLLOUT, deadline))
-                    *timed_out = true;
-                else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
-                    err = errno;
-            }
-            if (*timed_out || err != 0) {
-                close(fd);
-                fd = -1;
-            }
-        }
-    }
-    freeaddrinfo(ai);
-    if (fd < 0 && *timed_out)
-        return ccz_fail(CCZ_ERR_NETWORK, "cannot connect to %s: timed out", target);
-    CCZ_ENSURE(fd >= 0, CCZ_ERR_NETWORK, "cannot connect to %s: %s", target, strerror(err));
-    *out = fd;
-    return CCZ_OK;
-}
-
-static ccz_status handshake_error(SSL *ssl, int rc)
-{
-    int err = SSL_get_error(ssl, rc);
-    unsigned long e = ERR_peek_last_error();
-    char buf[256] = "";
-    if (e)
-        ERR_error_string_n(e, buf, sizeof buf);
-    const ccz_ratls_verdict *v = ccz_ratls_peer_verdict(ssl);
-    ccz_status s;
-    if (v && v->status)
-        s = ccz_fail(v->status, "connect: the peer was rejected at %s: %s", v->step, v->message);
-    else if (e && ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET)
-        s = ccz_fail(CCZ_ERR_TLS, "connect: the peer refused the handshake (TLS alert: %s)",
-                     SSL_alert_desc_string_long((int)(ERR_GET_REASON(e) - SSL_AD_REASON_OFFSET)));
-    else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN)
-        s = ccz_fail(CCZ_ERR_TLS, "connect: the server closed the connection in the handshake");
-    else
-        s = ccz_fail(CCZ_ERR_TLS, "connect: TLS error %d%s%s", err, buf[0] ? ": " : "", buf);
-    ERR_clear_error();
-    return s;
-}
-
-/* TCP and the RA-TLS handshake (the server's evidence verified) by the deadline; a connection
- * that is not up by then fails with *timed_out set. The socket is the caller's to close. */
+/* TCP and the RA-TLS handshake (the server's evidence verified) by the deadline (monotonic
+ * ms), through the connection ccz_ratls_connect_timeout makes; a connection that is not up by
+ * then fails with *timed_out set. The socket, non-blocking for libevent, is the caller's to
+ * close: libevent closes it (BEV_OPT_CLOSE_ON_FREE) and the SSL, which outlives the
+ * bufferevent for its verdict, must not close it a second time. */
 static ccz_status connect_by(SSL **out, SSL_CTX *ctx, const char *target, int64_t deadline,
                              bool *timed_out)
 {
     *out = NULL;
     *timed_out = false;
-    int fd = -1;
-    CCZ_GUARD(tcp_connect(&fd, target, deadline, timed_out));
-    SSL *ssl = SSL_new(ctx);
-    if (!ssl || SSL_set_fd(ssl, fd) != 1) { /* a socket BIO that does not close fd */
-        SSL_free(ssl);
-        close(fd);
-        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    int64_t left = deadline - mono_ms();
+    if (left <= 0) {
+        *timed_out = true;
+        return ccz_fail(CCZ_ERR_NETWORK, "cannot connect to %s: timed out", target);
     }
-    ERR_clear_error();
-    for (;;) {
-        int rc = SSL_connect(ssl);
-        if (rc == 1)
-            break;
-        int e = SSL_get_error(ssl, rc);
-        if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) &&
-            wait_fd(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
-            continue;
-        ccz_status s = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE
-                           ? ccz_fail(CCZ_ERR_NETWORK, "connect to %s: no TLS handshake in time",
-                                      target)
-                           : handshake_error(ssl, rc);
-        *timed_out = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
-        SSL_free(ssl);
-        close(fd);
+    ratls_timeout late;
+    SSL *ssl;
+    ccz_status s = ratls_connect(&ssl, &late, ctx, target, (long)left);
+    *timed_out = late != RATLS_IN_TIME;
+    if (s != CCZ_OK && late == RATLS_TLS_TIMEOUT)
+        return ccz_fail_context(s, "connect to %s: no TLS handshake in time", target);
+    CCZ_GUARD(s);
+    int fd = SSL_get_fd(ssl);
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+        s = ccz_fail(CCZ_ERR_NETWORK, "connect to %s: %s", target, strerror(errno));
+        SSL_free(ssl); /* closes the socket */
         return s;
     }
+    BIO_set_close(SSL_get_rbio(ssl), BIO_NOCLOSE);
     *out = ssl;
     return CCZ_OK;
 }
@@ -732,15 +655,17 @@ const ccz_ratls_verdict *ccz_rpc_channel_peer(const ccz_rpc_channel *ch)
     return ch->ssl ? ccz_ratls_peer_verdict(ch->ssl) : NULL;
 }
 
-ccz_status ccz_rpc_start(ccz_rpc_channel *ch, const char *path, const ProtobufCMessage *request,
-                         const ProtobufCMessageDescriptor *out, const ccz_rpc_call_opts *o,
-                         ccz_rpc_on_message on_message, ccz_rpc_on_done on_done, void *payload,
-                         ccz_rpc_stream **stream)
+ccz_status ccz_rpc_start(ccz_rpc_channel *ch, ccz_rpc_stream **stream, const char *path,
+                         const ProtobufCMessage *request, const ProtobufCMessageDescriptor *out,
+                         const ccz_rpc_call_opts *o, ccz_rpc_on_message on_message,
+                         ccz_rpc_on_done on_done, void *payload)
 {
     if (stream)
         *stream = NULL;
     CCZ_ENSURE(path && path[0] == '/' && out, CCZ_ERR_INVALID_ARGUMENT,
                "a call needs a /package.Service/Method path and a response type");
+    CCZ_ENSURE(!o || o->version == CCZ_RPC_CALL_OPTS_VERSION, CCZ_ERR_INVALID_ARGUMENT,
+               "call options of the wrong version");
     int64_t start = mono_ms(), deadline_ms = o && o->deadline_ms > 0 ? o->deadline_ms : 0;
     bool timed_out;
     CCZ_GUARD(channel_connect(ch, call_connect_deadline(ch, start, deadline_ms), &timed_out));
@@ -891,14 +816,16 @@ static void unary_done(const ccz_rpc_status *st, void *payload)
     w->done = true;
 }
 
-ccz_status ccz_rpc_unary(ccz_rpc_channel *ch, const char *path, const ProtobufCMessage *request,
-                         const ProtobufCMessageDescriptor *out, ProtobufCMessage **response,
-                         ccz_rpc_status *st, const ccz_rpc_call_opts *o)
+ccz_status ccz_rpc_unary(ccz_rpc_channel *ch, ProtobufCMessage **response, ccz_rpc_status *st,
+                         const char *path, const ProtobufCMessage *request,
+                         const ProtobufCMessageDescriptor *out, const ccz_rpc_call_opts *o)
 {
     *response = NULL;
     memset(st, 0, sizeof *st);
     st->code = -1;
     CCZ_ENSURE(request, CCZ_ERR_INVALID_ARGUMENT, "a unary call needs a request");
+    CCZ_ENSURE(!o || o->version == CCZ_RPC_CALL_OPTS_VERSION, CCZ_ERR_INVALID_ARGUMENT,
+               "call options of the wrong version");
     unary_wait w = {false, st};
     ccz_rpc_stream *s;
     int64_t deadline_ms = o && o->deadline_ms > 0 ? o->deadline_ms : 0;
@@ -916,7 +843,7 @@ ccz_status ccz_rpc_unary(ccz_rpc_channel *ch, const char *path, const ProtobufCM
         return CCZ_OK;
     }
     CCZ_GUARD(r);
-    CCZ_GUARD(ccz_rpc_start(ch, path, request, out, o, NULL, unary_done, &w, &s));
+    CCZ_GUARD(ccz_rpc_start(ch, &s, path, request, out, o, NULL, unary_done, &w));
     s->keep = response;
     while (!w.done)
         if (event_base_loop(ch->base, EVLOOP_ONCE) < 0)

@@ -27,6 +27,7 @@
 
 #include <openssl/err.h>
 
+#include "core/guard.h"
 #include "internal.h"
 
 typedef struct {
@@ -475,19 +476,33 @@ ccz_status ccz_rpc_reply(ccz_rpc_call *k, const ProtobufCMessage *response)
 
 /* ---- receiving -------------------------------------------------------------------------------*/
 
+/* Ends a call the server refuses or abandons. When the status cannot be sent (no memory for
+ * the headers, nghttp2 refusing them) the stream is reset instead, so the client is not left
+ * waiting for an answer that never comes; a call already over has nobody to tell. */
+static void fail_call(ccz_rpc_call *k, int code, const char *message)
+{
+    if (k->finished)
+        return;
+    bool alive = k->alive;
+    ccz_status s = ccz_rpc_finish(k, code, message);
+    if (s == CCZ_OK || !alive)
+        return;
+    ccz_log(CCZ_LOG_WARN, "rpc: cannot end %s with %s (%s): %s; resetting the stream",
+            k->path[0] ? k->path : "a call", ccz_rpc_code_name(code), ccz_status_name(s),
+            ccz_error_detail());
+    if (k->c) {
+        nghttp2_submit_rst_stream(k->c->h2, NGHTTP2_FLAG_NONE, k->id, NGHTTP2_INTERNAL_ERROR);
+        conn_flush(k->c);
+    }
+}
+
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     ccz_rpc_call *k = arg;
-    if (k->alive && !k->finished)
-        (void)!ccz_rpc_finish(k, CCZ_RPC_DEADLINE_EXCEEDED, "deadline exceeded");
+    if (k->alive)
+        fail_call(k, CCZ_RPC_DEADLINE_EXCEEDED, "deadline exceeded");
     k->alive = false; /* the client has given up: later answers go nowhere */
-}
-
-static void fail_call(ccz_rpc_call *k, int code, const char *message)
-{
-    if (!k->finished)
-        (void)!ccz_rpc_finish(k, code, message);
 }
 
 static void dispatch(ccz_rpc_call *k, const ProtobufCMessage *req)
@@ -641,7 +656,7 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
         if (valuelen < sizeof t) {
             memcpy(t, value, valuelen);
             t[valuelen] = '\0';
-            if (ccz_rpc_timeout_parse(t, &ms) == CCZ_OK)
+            if (ccz_rpc_timeout_parse(&ms, t) == CCZ_OK)
                 k->deadline = mono_ms() + ms;
         }
     } else if (!rpc_header_reserved((const char *)name, namelen)) {
@@ -1267,7 +1282,7 @@ ccz_status ccz_rpc_server_add_service(ccz_rpc_server *s, const ProtobufCServiceD
     return CCZ_OK;
 }
 
-ccz_status ccz_rpc_server_listen(ccz_rpc_server *s, const char *addr, int *port)
+ccz_status ccz_rpc_server_listen(ccz_rpc_server *s, int *port, const char *addr)
 {
     char host[256], portstr[6];
     CCZ_GUARD(ccz_host_port_split(host, sizeof host, portstr, addr, "0.0.0.0", true));

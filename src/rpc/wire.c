@@ -8,6 +8,7 @@
 
 #include <zlib.h>
 
+#include "core/guard.h"
 #include "internal.h"
 
 static const char *const code_names[] = {
@@ -35,14 +36,14 @@ ccz_status rpc_frame_read(ccz_cursor *c, size_t max, bool *compressed, ccz_span 
     if (len > max)
         return ccz_fail(CCZ_ERR_TOO_LARGE, "gRPC message of %u bytes exceeds the limit of %zu",
                         len, max);
-    if (ccz_cursor_take(&t, len, message))
+    if (ccz_cursor_take(&t, message, len))
         return ccz_fail(CCZ_ERR_TRUNCATED, "gRPC frame: message incomplete");
     *compressed = flag == 1;
     *c = t;
     return CCZ_OK;
 }
 
-ccz_status ccz_rpc_frame_read(ccz_cursor *c, size_t max, ccz_span *message)
+ccz_status ccz_rpc_frame_read(ccz_cursor *c, ccz_span *message, size_t max)
 {
     ccz_cursor t = *c;
     uint8_t flag;
@@ -173,7 +174,7 @@ ccz_status ccz_rpc_frame_write(ccz_buf *out, ccz_span message)
     return ccz_buf_append(out, message.ptr, message.len);
 }
 
-ccz_status ccz_rpc_timeout_parse(const char *s, int64_t *ms)
+ccz_status ccz_rpc_timeout_parse(int64_t *ms, const char *s)
 {
     size_t n = strlen(s);
     /* up to 8 digits and a unit (gRPC's HTTP/2 spec) */

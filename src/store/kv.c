@@ -5,6 +5,7 @@
  * old end. Keys and namespaces are not secret but are not logged either. */
 #include <string.h>
 
+#include "core/guard.h"
 #include "store/internal.h"
 
 static bool utf8_valid(const unsigned char *p, size_t n)

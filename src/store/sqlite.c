@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 
+#include "core/guard.h"
 #include "store/internal.h"
 
 #define BUSY_TIMEOUT_MS 5000

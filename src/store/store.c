@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/guard.h"
 #include "store/internal.h"
 
 struct store {

@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 
+#include "core/guard.h"
 #include "internal.h"
 
 #define RESPONSE_MAX (2u << 20)

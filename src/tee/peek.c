@@ -3,6 +3,7 @@
  * same parsers as verification, with no signature or chain checked. */
 #include <string.h>
 
+#include "core/guard.h"
 #include "ccz/dcap.h"
 #include "ccz/snp.h"
 #include "internal.h"

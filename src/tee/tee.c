@@ -27,7 +27,7 @@ const char *ccz_tee_name(ccz_tee t)
     return (unsigned)t < CCZ_ARRAY_LEN(tee_names) ? tee_names[t] : "unknown";
 }
 
-ccz_status ccz_tee_parse(const char *name, ccz_tee *out)
+ccz_status ccz_tee_parse(ccz_tee *out, const char *name)
 {
     for (unsigned i = 1; i < CCZ_ARRAY_LEN(tee_names); i++)
         if (strcmp(name, tee_names[i]) == 0) {
@@ -156,13 +156,13 @@ void ccz_attester_free(ccz_attester *a)
     free(a);
 }
 
-ccz_status ccz_attest(const ccz_attester *a, const uint8_t report_data[64], ccz_buf *evidence)
+ccz_status ccz_attest(ccz_buf *evidence, const ccz_attester *a, const uint8_t report_data[64])
 {
-    return ccz_attest_with_certs(a, report_data, evidence, NULL);
+    return ccz_attest_with_certs(evidence, NULL, a, report_data);
 }
 
-ccz_status ccz_attest_with_certs(const ccz_attester *a, const uint8_t report_data[64],
-                                 ccz_buf *evidence, ccz_buf *certs)
+ccz_status ccz_attest_with_certs(ccz_buf *evidence, ccz_buf *certs, const ccz_attester *a,
+                                 const uint8_t report_data[64])
 {
     CCZ_ENSURE(a && report_data && evidence, CCZ_ERR_INVALID_ARGUMENT, "missing argument");
     return a->backend->attester->attest(a->state, report_data, evidence, certs);

@@ -12,6 +12,7 @@
 
 static atomic_uint_fast64_t next_trust_id = 1;
 
+#include "core/guard.h"
 #include "ccz/dcap.h"
 #include "ccz/snp.h"
 #include "internal.h"
@@ -113,7 +114,7 @@ ccz_status ccz_trust_add_amd_ark(ccz_trust *t, ccz_span cert)
 static ccz_status add_amd_builtin(ccz_trust *t)
 {
     STACK_OF(X509) *all = NULL;
-    ccz_status s = x509_read_pem_certs(&all, ccz_amd_builtin_certs(), 16);
+    ccz_status s = x509_read_pem_certs(&all, ccz_snp_builtin_certs(), 16);
     for (int i = 0; s == CCZ_OK && i < sk_X509_num(all); i++) {
         X509 *x = sk_X509_value(all, i);
         X509_up_ref(x);
@@ -131,6 +132,6 @@ static ccz_status add_amd_builtin(ccz_trust *t)
 
 ccz_status ccz_trust_add_builtin(ccz_trust *t)
 {
-    CCZ_GUARD(ccz_trust_add_intel_root(t, ccz_intel_root_ca()));
+    CCZ_GUARD(ccz_trust_add_intel_root(t, ccz_dcap_intel_root_ca()));
     return add_amd_builtin(t);
 }

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/guard.h"
 #include "internal.h"
 
 #define TSM_BLOB_MAX (1u << 20)

@@ -345,6 +345,20 @@ static ccz_status add_ext(X509 *issuer, X509 *subject, int nid, const char *valu
     return CCZ_OK;
 }
 
+static ccz_status add_raw_ext(X509 *x, const x509_raw_ext *r)
+{
+    ASN1_OBJECT *oid = OBJ_txt2obj(r->oid, 1);
+    ASN1_OCTET_STRING *v = ASN1_OCTET_STRING_new();
+    X509_EXTENSION *e = NULL;
+    int ok = oid && v && r->value.len <= INT32_MAX &&
+             ASN1_OCTET_STRING_set(v, r->value.ptr, (int)r->value.len) &&
+             (e = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, v)) && X509_add_ext(x, e, -1);
+    X509_EXTENSION_free(e);
+    ASN1_OCTET_STRING_free(v);
+    ASN1_OBJECT_free(oid);
+    return ok ? CCZ_OK : ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot add extension %s", r->oid);
+}
+
 static bool add_name(X509_NAME *name, const char *field, const char *value)
 {
     return !value ||
@@ -376,15 +390,18 @@ ccz_status x509_issue(X509 **out, EVP_PKEY *key, const x509_issue_opts *o)
     CCZ_GUARD_GOTO(add_ext(iss, x, NID_basic_constraints,
                            o->ca ? "critical,CA:TRUE" : "critical,CA:FALSE"),
                    s, done);
-    CCZ_GUARD_GOTO(add_ext(iss, x, NID_key_usage,
-                           o->ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature"),
-                   s, done);
+    if (!o->no_key_usage)
+        CCZ_GUARD_GOTO(add_ext(iss, x, NID_key_usage,
+                               o->ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature"),
+                       s, done);
     CCZ_GUARD_GOTO(add_ext(iss, x, NID_subject_key_identifier, "hash"), s, done);
     if (o->issuer)
         CCZ_GUARD_GOTO(add_ext(iss, x, NID_authority_key_identifier, "keyid:always"), s, done);
     if (o->san)
         CCZ_GUARD_GOTO(add_ext(iss, x, NID_subject_alt_name, o->san), s, done);
-    if (!X509_sign(x, o->issuer_key, EVP_sha256()))
+    for (size_t i = 0; i < o->n_exts; i++)
+        CCZ_GUARD_GOTO(add_raw_ext(x, &o->exts[i]), s, done);
+    if (!X509_sign(x, o->issuer_key, o->md ? o->md : EVP_sha256()))
         goto ossl;
     *out = x;
     x = NULL;

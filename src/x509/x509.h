@@ -91,6 +91,12 @@ ccz_status x509_spki_digest(uint8_t *out, unsigned *len, EVP_PKEY *key, const EV
 
 /* ---- issuing -------------------------------------------------------------------------------*/
 
+/* An extension given as its value's DER, under a dotted OID, not critical. */
+typedef struct {
+    const char *oid; /* "1.3.6.1..." */
+    ccz_span value;  /* the extnValue's contents */
+} x509_raw_ext;
+
 typedef struct {
     const char *org;        /* subject O=, or NULL */
     const char *cn;         /* subject CN= */
@@ -100,11 +106,15 @@ typedef struct {
     int64_t not_before;     /* unix seconds */
     int64_t not_after;
     const char *san;        /* subjectAltName in OpenSSL's text form ("DNS:x,IP:1.2.3.4"), or NULL */
+    bool no_key_usage;      /* leave key usage out (RA-TLS certificates carry none) */
+    const EVP_MD *md;       /* the signature's digest; NULL: SHA-256 */
+    const x509_raw_ext *exts; /* added last, in order */
+    size_t n_exts;
 } x509_issue_opts;
 
 /* Issues a v3 certificate for key with a random positive 127-bit serial, critical basic
- * constraints and key usage, a subject key id, and (when issued by another) an authority key
- * id. *out is the caller's. */
+ * constraints and (unless no_key_usage) key usage, a subject key id, (when issued by another)
+ * an authority key id, then the raw extensions. *out is the caller's. */
 ccz_status x509_issue(X509 **out, EVP_PKEY *key, const x509_issue_opts *o);
 
 /* ---- ECDSA with raw encodings --------------------------------------------------------------

@@ -106,7 +106,7 @@ static ccz_status t_dcap_tdx(void) { return dcap(&tdx_quote, &tdx_col, 175291923
 static ccz_status t_snp(void)
 {
     ccz_collateral *c;
-    ccz_status s = ccz_collateral_snp(&c, ccz_buf_span(&snp_vek), CCZ_SPAN(NULL, 0));
+    ccz_status s = ccz_snp_collateral_new(&c, ccz_buf_span(&snp_vek), CCZ_SPAN(NULL, 0));
     if (s)
         return s;
     ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
@@ -122,7 +122,7 @@ static ccz_status t_snp(void)
 static ccz_status t_sim(void)
 {
     ccz_buf ev = CCZ_BUF_INIT;
-    ccz_status s = ccz_attest(sim_att, sim_rd, &ev);
+    ccz_status s = ccz_attest(&ev, sim_att, sim_rd);
     if (s == CCZ_OK) {
         ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
         o.at_unix = (int64_t)time(NULL);
@@ -191,7 +191,7 @@ static ccz_status t_ratls(void)
         static const char doc[] = "{\"allow_sim\": true}";
         s = ccz_policy_parse(&pol, doc, sizeof doc - 1);
         if (s == CCZ_OK)
-            s = ccz_ratls_verify_cert(&v, peer, &o, pol);
+            s = ccz_ratls_verify_cert(&v, peer, pol, &o);
         ccz_policy_free(pol);
     }
     X509_free(peer);
@@ -432,7 +432,7 @@ static int setup(bool *have_vectors)
     ao.tee = CCZ_TEE_SIM;
     ao.sim.dir = simdir;
     if (ccz_attester_new(&sim_att, &ao) || ccz_trust_new(&sim_trust) ||
-        ccz_trust_add_sim_root_file(sim_trust, root) || ccz_attest(sim_att, sim_rd, &sim_evidence))
+        ccz_trust_add_sim_root_file(sim_trust, root) || ccz_attest(&sim_evidence, sim_att, sim_rd))
         return 1;
     X509 *cert = NULL;
     EVP_PKEY *key = NULL;

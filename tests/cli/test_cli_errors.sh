@@ -44,6 +44,24 @@ run 2 "$CCZ" ratls inspect "$T/x.pem" --tee sim
 contains "$err" "'--tee' does nothing for 'ratls inspect'"
 run 2 "$CCZ" he bench --json
 contains "$err" "'--json' is not an option of 'he bench'"
+# the same across groups: every command takes the option fragments it declares, and no other
+run 2 "$CCZ" verify "$T/x.pem" --tee sim
+contains "$err" "'--tee' does nothing for 'verify'"
+run 2 "$CCZ" attest --tee sim --sim-dir "$T/a" --policy "$T/p.json" -o "$T/x.bin"
+contains "$err" "'--policy' does nothing for 'attest'"
+[ -e "$T/x.bin" ] && fail "attest wrote evidence despite a stray option"
+run 2 "$CCZ" ratls client 127.0.0.1:1 --listen 127.0.0.1:0 --tee sim --sim-dir "$T/a"
+contains "$err" "'--listen' does nothing for 'ratls client'"
+run 2 "$CCZ" rpc greeter call 127.0.0.1:1 --name x --once --tee sim --sim-dir "$T/a"
+contains "$err" "'--once' does nothing for 'rpc call'"
+run 2 "$CCZ" rpc greeter serve --listen 127.0.0.1:0 --timeout 5 --tee sim --sim-dir "$T/a"
+contains "$err" "'--timeout' does nothing for 'rpc serve'"
+run 2 "$CCZ" sim info --dir "$T/a" --force
+contains "$err" "'--force' does nothing for 'sim info'"
+run 2 "$CCZ" collateral fetch "$T/x.bin" --pccs https://127.0.0.1:9 -o "$T/c.json" --policy "$T/p.json"
+contains "$err" "'--policy' does nothing for 'collateral fetch'"
+run 2 "$CCZ" policy check "$T/p.json" --tee sim
+contains "$err" "'--tee' does nothing for 'policy check'"
 
 # an invalid policy: valid false under --json, and the list of known keys is not cut short
 echo '{"sgx_mrs": [], "bogus_key": 1}' > "$T/dc.json"

@@ -21,6 +21,21 @@ else
     fail "groff is missing (scripts/setup installs groff-base)"
 fi
 
+# docs/cli.md follows the command's tables: a section for every command and subcommand the
+# dispatch tables list (as 'ccz --help' and each group's usage show them), and every option a
+# group's --help names
+doc=$CCZ_SOURCE_DIR/docs/cli.md
+for g in $("$CCZ" --help | awk '/^commands:/ {on = 1; next} on && /^  [a-z]/ {print $1} on && /^$/ {on = 0}' | sort -u); do
+    grep -q "^## \`ccz $g" "$doc" || fail "docs/cli.md has no section for 'ccz $g'"
+    for sub in $("$CCZ" "$g" --help | grep -oE "^(usage:)? +ccz $g [a-z]+" | awk '{print $NF}' | sort -u); do
+        grep -qE "^## .*ccz $g ([a-z|]*\|)?$sub\b" "$doc" || grep -qE "^## .*ccz $g [a-z]+ $sub\b" "$doc" \
+            || fail "docs/cli.md has no section for 'ccz $g $sub'"
+    done
+    for o in $("$CCZ" "$g" --help | grep -oE -- "--[a-z0-9][a-z0-9-]*" | sort -u); do
+        grep -qF -- "$o" "$doc" || fail "docs/cli.md does not mention $o of 'ccz $g'"
+    done
+done
+
 # completion: COMP_WORDS as bash sets them, COMPREPLY as it would offer
 complete_words() { # WORD... (the last one being completed)
     # shellcheck disable=SC1090

@@ -26,11 +26,11 @@ static void test_reads(void)
     CHECK_INT(c.pos, 13); /* unchanged */
     CHECK_CONTAINS(ccz_error_detail(), "need 8 bytes at offset 13, only 4 remain");
     ccz_span s;
-    CHECK_OK(ccz_cursor_peek(&c, 2, &s));
+    CHECK_OK(ccz_cursor_peek(&c, &s, 2));
     CHECK_INT(s.ptr[0], 14);
     CHECK_INT(c.pos, 13);
     CHECK_STATUS(ccz_cursor_expect_end(&c), CCZ_ERR_TRAILING_DATA);
-    CHECK_OK(ccz_cursor_take(&c, 4, &s));
+    CHECK_OK(ccz_cursor_take(&c, &s, 4));
     CHECK_INT(s.len, 4);
     CHECK_OK(ccz_cursor_expect_end(&c));
     CHECK_INT(ccz_cursor_consumed(&c).len, sizeof in);
@@ -45,8 +45,8 @@ static void test_huge_lengths(void)
     ccz_cursor_init(&c, CCZ_SPAN(in, sizeof in));
     ccz_span s;
     CHECK_OK(ccz_cursor_skip(&c, 1));
-    CHECK_STATUS(ccz_cursor_take(&c, SIZE_MAX, &s), CCZ_ERR_TRUNCATED);
-    CHECK_STATUS(ccz_cursor_take(&c, SIZE_MAX - 1, &s), CCZ_ERR_TRUNCATED);
+    CHECK_STATUS(ccz_cursor_take(&c, &s, SIZE_MAX), CCZ_ERR_TRUNCATED);
+    CHECK_STATUS(ccz_cursor_take(&c, &s, SIZE_MAX - 1), CCZ_ERR_TRUNCATED);
     CHECK_INT(c.pos, 1);
     uint8_t out[8];
     CHECK_STATUS(ccz_cursor_copy(&c, out, 4), CCZ_ERR_TRUNCATED);

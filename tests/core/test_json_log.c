@@ -42,9 +42,9 @@ static void test_log(void)
     CHECK_INT(calls, 1);
     CHECK_STR(last, "3:shown 2");
     ccz_log_level l;
-    CHECK_OK(ccz_log_level_parse("DEBUG", &l));
+    CHECK_OK(ccz_log_level_parse(&l, "DEBUG"));
     CHECK_INT(l, CCZ_LOG_DEBUG);
-    CHECK_STATUS(ccz_log_level_parse("loud", &l), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_log_level_parse(&l, "loud"), CCZ_ERR_INVALID_ARGUMENT);
     ccz_log_set_level(CCZ_LOG_OFF);
     ccz_log(CCZ_LOG_ERROR, "off");
     CHECK_INT(calls, 1);

@@ -96,16 +96,16 @@ static void test_cert_round_trip(void)
         ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
         vo.at_unix = time(NULL);
         vo.trust = t;
-        CHECK_OK(ccz_ratls_verify_cert(&v, x, &vo, p));
+        CHECK_OK(ccz_ratls_verify_cert(&v, x, p, &vo));
         CHECK(v.result.claims.simulated);
         CHECK_INT(v.result.claims.sgx.isv_svn, 3);
         /* the default policy: verified, rejected for being simulated */
-        CHECK_STATUS(ccz_ratls_verify_cert(&v, x, &vo, NULL), CCZ_ERR_POLICY_REJECTED);
+        CHECK_STATUS(ccz_ratls_verify_cert(&v, x, NULL, &vo), CCZ_ERR_POLICY_REJECTED);
         CHECK_STR(v.step, "policy");
         CHECK_CONTAINS(v.message, "simulated_not_allowed");
         /* outside the certificate's validity */
         vo.at_unix = time(NULL) + 400L * 86400;
-        CHECK_STATUS(ccz_ratls_verify_cert(&v, x, &vo, p), CCZ_ERR_EXPIRED);
+        CHECK_STATUS(ccz_ratls_verify_cert(&v, x, p, &vo), CCZ_ERR_EXPIRED);
         CHECK_STR(v.step, "certificate");
         X509_free(x);
         EVP_PKEY_free(key);
@@ -139,7 +139,7 @@ static void test_binding_and_tampering(void)
     vo.at_unix = time(NULL);
     vo.trust = t;
     X509 *swapped = swap_key(x, &other);
-    CHECK_STATUS(ccz_ratls_verify_cert(&v, swapped, &vo, p), CCZ_ERR_BINDING);
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, swapped, p, &vo), CCZ_ERR_BINDING);
     CHECK_STR(v.step, "binding");
     ccz_ratls_info info;
     CHECK_OK(ccz_ratls_inspect(&info, swapped));
@@ -152,7 +152,7 @@ static void test_binding_and_tampering(void)
     const unsigned char *pp = der;
     X509 *flipped = d2i_X509(NULL, &pp, n);
     CHECK(flipped != NULL); /* the flip lands in the evidence bytes, so the DER still parses */
-    CHECK_STATUS(flipped ? ccz_ratls_verify_cert(&v, flipped, &vo, p) : CCZ_ERR_MALFORMED,
+    CHECK_STATUS(flipped ? ccz_ratls_verify_cert(&v, flipped, p, &vo) : CCZ_ERR_MALFORMED,
                  CCZ_ERR_BAD_SIGNATURE);
     CHECK_STR(v.step, "certificate");
     /* a plain certificate carries no evidence */
@@ -162,7 +162,7 @@ static void test_binding_and_tampering(void)
     ASN1_OBJECT_free(dice);
     X509_EXTENSION_free(X509_delete_ext(plain, idx));
     X509_sign(plain, key, EVP_sha256());
-    CHECK_STATUS(ccz_ratls_verify_cert(&v, plain, &vo, p), CCZ_ERR_NOT_FOUND);
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, plain, p, &vo), CCZ_ERR_NOT_FOUND);
     CHECK_STR(v.step, "extension");
     X509_free(plain);
     X509_free(flipped);
@@ -337,7 +337,7 @@ static void test_unbound_evidence(void)
                 spki_hash(rd, key, EVP_sha256());
             }
             ccz_buf ev = CCZ_BUF_INIT, ext = CCZ_BUF_INIT;
-            CHECK_OK(ccz_attest(a, rd, &ev));
+            CHECK_OK(ccz_attest(&ev, a, rd));
             if (forms[i].oid)
                 CHECK_OK(ccz_buf_append(&ext, ev.ptr, ev.len));
             else
@@ -351,11 +351,11 @@ static void test_unbound_evidence(void)
             CHECK(info.binding_ok); /* the claims name the key; only the evidence can tell */
             ccz_ratls_info_free(&info);
             if (variant == 0) {
-                CHECK_OK(ccz_ratls_verify_cert(&v, x, &vo, p));
+                CHECK_OK(ccz_ratls_verify_cert(&v, x, p, &vo));
                 CHECK_INT(v.format, forms[i].format);
                 CHECK(memcmp(v.result.claims.report_data, bound, 64) == 0);
             } else {
-                CHECK_STATUS(ccz_ratls_verify_cert(&v, x, &vo, p), CCZ_ERR_BINDING);
+                CHECK_STATUS(ccz_ratls_verify_cert(&v, x, p, &vo), CCZ_ERR_BINDING);
                 CHECK_STR(v.step, "binding");
                 CHECK_INT(v.format, forms[i].format);
             }
@@ -397,14 +397,14 @@ static void test_claims_name_other_key(void)
             size_t cl = dice_claims_flipped(claims, key, algs[i].alg, md, flips[f]);
             CHECK(EVP_Digest(claims, cl, rd, NULL, md, NULL));
             ccz_buf ev = CCZ_BUF_INIT, ext = CCZ_BUF_INIT;
-            CHECK_OK(ccz_attest(a, rd, &ev));
+            CHECK_OK(ccz_attest(&ev, a, rd));
             dice_ext(&ext, CCZ_RATLS_TAG_CCZ_SIM, ccz_buf_span(&ev), claims, cl);
             X509 *x = self_signed(key, CCZ_RATLS_OID_DICE, ext.ptr, ext.len);
             ccz_ratls_info info;
             CHECK_OK(ccz_ratls_inspect(&info, x));
             CHECK(!info.binding_ok);
             ccz_ratls_info_free(&info);
-            CHECK_STATUS(ccz_ratls_verify_cert(&v, x, &vo, p), CCZ_ERR_BINDING);
+            CHECK_STATUS(ccz_ratls_verify_cert(&v, x, p, &vo), CCZ_ERR_BINDING);
             CHECK_STR(v.step, "binding");
             X509_free(x);
             ccz_buf_free(&ev);
@@ -434,17 +434,17 @@ static void test_validity_window(void)
     ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
     vo.trust = t;
     vo.at_unix = now;
-    CHECK_STATUS(ccz_ratls_verify_cert(&v, x, &vo, p), CCZ_ERR_NOT_YET_VALID);
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, x, p, &vo), CCZ_ERR_NOT_YET_VALID);
     CHECK_STR(v.step, "certificate");
     CHECK_CONTAINS(v.message, "not at");
     vo.at_unix = co.not_before - 1;
-    CHECK_STATUS(ccz_ratls_verify_cert(&v, x, &vo, p), CCZ_ERR_NOT_YET_VALID);
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, x, p, &vo), CCZ_ERR_NOT_YET_VALID);
     vo.at_unix = co.not_before;
-    CHECK_OK(ccz_ratls_verify_cert(&v, x, &vo, p));
+    CHECK_OK(ccz_ratls_verify_cert(&v, x, p, &vo));
     vo.at_unix = co.not_after;
-    CHECK_OK(ccz_ratls_verify_cert(&v, x, &vo, p));
+    CHECK_OK(ccz_ratls_verify_cert(&v, x, p, &vo));
     vo.at_unix = co.not_after + 1;
-    CHECK_STATUS(ccz_ratls_verify_cert(&v, x, &vo, p), CCZ_ERR_EXPIRED);
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, x, p, &vo), CCZ_ERR_EXPIRED);
     CHECK_STR(v.step, "certificate");
     /* the default validity: from an hour ago for a year */
     X509 *d;
@@ -452,9 +452,9 @@ static void test_validity_window(void)
     ccz_ratls_cert_opts dflt = CCZ_RATLS_CERT_OPTS_INIT;
     CHECK_OK(ccz_ratls_cert_create(&d, &dk, a, &dflt));
     vo.at_unix = now - 7200;
-    CHECK_STATUS(ccz_ratls_verify_cert(&v, d, &vo, p), CCZ_ERR_NOT_YET_VALID);
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, d, p, &vo), CCZ_ERR_NOT_YET_VALID);
     vo.at_unix = now;
-    CHECK_OK(ccz_ratls_verify_cert(&v, d, &vo, p));
+    CHECK_OK(ccz_ratls_verify_cert(&v, d, p, &vo));
     X509_free(d);
     EVP_PKEY_free(dk);
     X509_free(x);
@@ -664,9 +664,9 @@ static void test_one_way_modes(void)
     SSL_CTX_free(srv);
     SSL_CTX_free(cli);
     ccz_ratls_mode m;
-    CHECK_OK(ccz_ratls_mode_parse("two-way", &m));
+    CHECK_OK(ccz_ratls_mode_parse(&m, "two-way"));
     CHECK_INT(m, CCZ_RATLS_TWO_WAY);
-    CHECK_STATUS(ccz_ratls_mode_parse("both", &m), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_ratls_mode_parse(&m, "both"), CCZ_ERR_INVALID_ARGUMENT);
     ccz_policy_free(p);
     ccz_trust_free(t);
     ccz_attester_free(a);

@@ -85,7 +85,7 @@ static void test_recorded_certificates(void)
     vo.trust = t;
     vo.collateral = col;
     static ccz_ratls_verdict v;
-    CHECK_OK(ccz_ratls_verify_cert(&v, x, &vo, p));
+    CHECK_OK(ccz_ratls_verify_cert(&v, x, p, &vo));
     CHECK_STR(v.result.claims.tcb_status, "OutOfDate");
     CHECK_INT(v.result.claims.n_advisories, 6);
     /* the same genuine quote under another key, the certificate re-signed by that key: the
@@ -94,7 +94,7 @@ static void test_recorded_certificates(void)
     X509 *swapped = X509_dup(x);
     X509_set_pubkey(swapped, other);
     CHECK(X509_sign(swapped, other, EVP_sha256()) > 0);
-    CHECK_STATUS(ccz_ratls_verify_cert(&v, swapped, &vo, p), CCZ_ERR_BINDING);
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, swapped, p, &vo), CCZ_ERR_BINDING);
     CHECK_STR(v.step, "binding");
     CHECK_INT(v.format, CCZ_RATLS_FORMAT_GRAMINE_LEGACY);
     X509_free(swapped);

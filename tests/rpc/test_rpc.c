@@ -33,26 +33,26 @@ static void test_frames(void)
     ccz_cursor c;
     ccz_span m;
     ccz_cursor_init(&c, ccz_buf_span(&b));
-    CHECK_OK(ccz_rpc_frame_read(&c, 16, &m));
+    CHECK_OK(ccz_rpc_frame_read(&c, &m, 16));
     CHECK(m.len == 3 && memcmp(m.ptr, "abc", 3) == 0);
-    CHECK_OK(ccz_rpc_frame_read(&c, 16, &m));
+    CHECK_OK(ccz_rpc_frame_read(&c, &m, 16));
     CHECK_INT(m.len, 0);
-    CHECK_STATUS(ccz_rpc_frame_read(&c, 16, &m), CCZ_ERR_TRUNCATED);
+    CHECK_STATUS(ccz_rpc_frame_read(&c, &m, 16), CCZ_ERR_TRUNCATED);
 
     /* an incomplete frame leaves the cursor where it was */
     ccz_cursor_init(&c, CCZ_SPAN("\0\0\0\0\5ab", 7));
-    CHECK_STATUS(ccz_rpc_frame_read(&c, 16, &m), CCZ_ERR_TRUNCATED);
+    CHECK_STATUS(ccz_rpc_frame_read(&c, &m, 16), CCZ_ERR_TRUNCATED);
     CHECK_INT(c.pos, 0);
     ccz_cursor_init(&c, CCZ_SPAN("\0\0\0", 3));
-    CHECK_STATUS(ccz_rpc_frame_read(&c, 16, &m), CCZ_ERR_TRUNCATED);
+    CHECK_STATUS(ccz_rpc_frame_read(&c, &m, 16), CCZ_ERR_TRUNCATED);
     /* too large for the limit, before any byte of it arrives */
     ccz_cursor_init(&c, CCZ_SPAN("\0\0\0\1\0", 5));
-    CHECK_STATUS(ccz_rpc_frame_read(&c, 255, &m), CCZ_ERR_TOO_LARGE);
+    CHECK_STATUS(ccz_rpc_frame_read(&c, &m, 255), CCZ_ERR_TOO_LARGE);
     CHECK_CONTAINS(ccz_error_detail(), "256 bytes exceeds the limit of 255");
     ccz_cursor_init(&c, CCZ_SPAN("\1\0\0\0\0", 5));
-    CHECK_STATUS(ccz_rpc_frame_read(&c, 16, &m), CCZ_ERR_UNSUPPORTED);
+    CHECK_STATUS(ccz_rpc_frame_read(&c, &m, 16), CCZ_ERR_UNSUPPORTED);
     ccz_cursor_init(&c, CCZ_SPAN("\2\0\0\0\0", 5));
-    CHECK_STATUS(ccz_rpc_frame_read(&c, 16, &m), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(ccz_rpc_frame_read(&c, &m, 16), CCZ_ERR_MALFORMED);
     ccz_buf_free(&b);
 }
 
@@ -140,25 +140,25 @@ static void test_compression(void)
 static void test_timeouts(void)
 {
     int64_t ms;
-    CHECK_OK(ccz_rpc_timeout_parse("100m", &ms));
+    CHECK_OK(ccz_rpc_timeout_parse(&ms, "100m"));
     CHECK_INT(ms, 100);
-    CHECK_OK(ccz_rpc_timeout_parse("5S", &ms));
+    CHECK_OK(ccz_rpc_timeout_parse(&ms, "5S"));
     CHECK_INT(ms, 5000);
-    CHECK_OK(ccz_rpc_timeout_parse("2M", &ms));
+    CHECK_OK(ccz_rpc_timeout_parse(&ms, "2M"));
     CHECK_INT(ms, 120000);
-    CHECK_OK(ccz_rpc_timeout_parse("1H", &ms));
+    CHECK_OK(ccz_rpc_timeout_parse(&ms, "1H"));
     CHECK_INT(ms, 3600000);
-    CHECK_OK(ccz_rpc_timeout_parse("1500u", &ms));
+    CHECK_OK(ccz_rpc_timeout_parse(&ms, "1500u"));
     CHECK_INT(ms, 2); /* rounded up */
-    CHECK_OK(ccz_rpc_timeout_parse("1n", &ms));
+    CHECK_OK(ccz_rpc_timeout_parse(&ms, "1n"));
     CHECK_INT(ms, 1);
-    CHECK_OK(ccz_rpc_timeout_parse("99999999S", &ms));
+    CHECK_OK(ccz_rpc_timeout_parse(&ms, "99999999S"));
     CHECK_INT(ms, 99999999000LL);
-    CHECK_STATUS(ccz_rpc_timeout_parse("100", &ms), CCZ_ERR_MALFORMED);
-    CHECK_STATUS(ccz_rpc_timeout_parse("100x", &ms), CCZ_ERR_MALFORMED);
-    CHECK_STATUS(ccz_rpc_timeout_parse("123456789S", &ms), CCZ_ERR_MALFORMED); /* 9 digits */
-    CHECK_STATUS(ccz_rpc_timeout_parse("-5S", &ms), CCZ_ERR_MALFORMED);
-    CHECK_STATUS(ccz_rpc_timeout_parse("", &ms), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(ccz_rpc_timeout_parse(&ms, "100"), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(ccz_rpc_timeout_parse(&ms, "100x"), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(ccz_rpc_timeout_parse(&ms, "123456789S"), CCZ_ERR_MALFORMED); /* 9 digits */
+    CHECK_STATUS(ccz_rpc_timeout_parse(&ms, "-5S"), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(ccz_rpc_timeout_parse(&ms, ""), CCZ_ERR_MALFORMED);
     CHECK_STR(ccz_rpc_code_name(CCZ_RPC_DEADLINE_EXCEEDED), "DEADLINE_EXCEEDED");
     CHECK_STR(ccz_rpc_code_name(16), "UNAUTHENTICATED");
     CHECK_STR(ccz_rpc_code_name(17), "UNKNOWN");
@@ -372,7 +372,7 @@ static void server_start(size_t max_message, int port, ccz_rpc_encoding send_enc
                  CCZ_ERR_EXISTS);
     char addr[32];
     snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
-    CHECK_OK(ccz_rpc_server_listen(fx.srv, addr, &fx.port));
+    CHECK_OK(ccz_rpc_server_listen(fx.srv, &fx.port, addr));
     snprintf(fx.target, sizeof fx.target, "127.0.0.1:%d", fx.port);
     pthread_create(&fx.thread, NULL, run_server, NULL);
 }
@@ -403,8 +403,8 @@ static const char *say(ccz_rpc_channel *ch, const char *name, ccz_rpc_status *st
     Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
     req.name = (char *)name;
     ProtobufCMessage *resp = NULL;
-    CHECK_OK(ccz_rpc_unary(ch, "/ratls.Greeter/SayHello", &req.base,
-                           &ratls__hello_reply__descriptor, &resp, st, o));
+    CHECK_OK(ccz_rpc_unary(ch, &resp, st, "/ratls.Greeter/SayHello", &req.base,
+                           &ratls__hello_reply__descriptor, o));
     if (!resp)
         return NULL;
     snprintf(text, sizeof text, "%s", ((Ratls__HelloReply *)resp)->message);
@@ -429,7 +429,7 @@ static void test_unary(void)
     ccz_rpc_metadata md = {0};
     CHECK_OK(ccz_rpc_md_add(&md, "X-Trace", CCZ_SPAN("t-1", 3)));
     CHECK_OK(ccz_rpc_md_add(&md, "x-raw-bin", CCZ_SPAN("\0\xff\x10", 3)));
-    ccz_rpc_call_opts o = {5000, &md};
+    ccz_rpc_call_opts o = {CCZ_RPC_CALL_OPTS_VERSION, 5000, &md};
     CHECK_STR(say(ch, "md", &st, &o), "Hello md");
     CHECK(fx.last_remaining > 4000 && fx.last_remaining <= 5000);
     const ccz_buf *h = ccz_rpc_md_get(&st.headers, "x-trace");
@@ -442,12 +442,12 @@ static void test_unary(void)
     /* a reserved key is refused before anything is sent */
     ccz_rpc_metadata bad = {0};
     CHECK_OK(ccz_rpc_md_add(&bad, "grpc-status", CCZ_SPAN("0", 1)));
-    ccz_rpc_call_opts ob = {0, &bad};
+    ccz_rpc_call_opts ob = {CCZ_RPC_CALL_OPTS_VERSION, 0, &bad};
     Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
     req.name = "x";
     ProtobufCMessage *resp;
-    CHECK_STATUS(ccz_rpc_unary(ch, "/ratls.Greeter/SayHello", &req.base,
-                               &ratls__hello_reply__descriptor, &resp, &st, &ob),
+    CHECK_STATUS(ccz_rpc_unary(ch, &resp, &st, "/ratls.Greeter/SayHello", &req.base,
+                               &ratls__hello_reply__descriptor, &ob),
                  CCZ_ERR_INVALID_ARGUMENT);
     ccz_rpc_md_free(&bad);
 
@@ -458,8 +458,8 @@ static void test_unary(void)
     ccz_rpc_status_free(&st);
 
     /* an unknown method */
-    CHECK_OK(ccz_rpc_unary(ch, "/ratls.Greeter/SayGoodbye", &req.base,
-                           &ratls__hello_reply__descriptor, &resp, &st, NULL));
+    CHECK_OK(ccz_rpc_unary(ch, &resp, &st, "/ratls.Greeter/SayGoodbye", &req.base,
+                           &ratls__hello_reply__descriptor, NULL));
     CHECK(resp == NULL);
     CHECK_INT(st.code, CCZ_RPC_UNIMPLEMENTED);
     CHECK_STR(st.message, "unknown method /ratls.Greeter/SayGoodbye");
@@ -503,12 +503,12 @@ static void test_streaming(void)
     collect a = {0};
     Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
     req.name = "5";
-    CHECK_OK(ccz_rpc_start(ch, "/test.Stream/Count", &req.base, &ratls__hello_reply__descriptor,
-                           NULL, on_msg, on_done, &a, NULL));
+    CHECK_OK(ccz_rpc_start(ch, NULL, "/test.Stream/Count", &req.base,
+                           &ratls__hello_reply__descriptor, NULL, on_msg, on_done, &a));
     collect b = {0};
     ccz_rpc_stream *s;
-    CHECK_OK(ccz_rpc_start(ch, "/test.Stream/Join", NULL, &ratls__hello_reply__descriptor, NULL,
-                           on_msg, on_done, &b, &s));
+    CHECK_OK(ccz_rpc_start(ch, &s, "/test.Stream/Join", NULL, &ratls__hello_reply__descriptor, NULL,
+                           on_msg, on_done, &b));
     const char *names[] = {"alpha", "beta", "gamma"};
     for (int i = 0; i < 3; i++) {
         req.name = (char *)names[i];
@@ -529,9 +529,8 @@ static void test_streaming(void)
     memset(many, 0, sizeof many);
     req.name = "1";
     for (int i = 0; i < 200; i++)
-        CHECK_OK(ccz_rpc_start(ch, "/test.Stream/Count", &req.base,
-                               &ratls__hello_reply__descriptor, NULL, on_msg, on_done, &many[i],
-                               NULL));
+        CHECK_OK(ccz_rpc_start(ch, NULL, "/test.Stream/Count", &req.base,
+                               &ratls__hello_reply__descriptor, NULL, on_msg, on_done, &many[i]));
     CHECK_OK(ccz_rpc_channel_run(ch));
     int ok = 0;
     for (int i = 0; i < 200; i++)
@@ -549,12 +548,12 @@ static void test_deadlines(void)
     ccz_rpc_status st;
     /* the server answers after 300 ms; the client gives up at 80 */
     fx.late_answered = 0;
-    ccz_rpc_call_opts o = {80, NULL};
+    ccz_rpc_call_opts o = {CCZ_RPC_CALL_OPTS_VERSION, 80, NULL};
     CHECK(say(ch, "slow", &st, &o) == NULL);
     CHECK_INT(st.code, CCZ_RPC_DEADLINE_EXCEEDED);
     ccz_rpc_status_free(&st);
     /* with time enough it answers */
-    ccz_rpc_call_opts o2 = {3000, NULL};
+    ccz_rpc_call_opts o2 = {CCZ_RPC_CALL_OPTS_VERSION, 3000, NULL};
     CHECK_STR(say(ch, "slow2", &st, &o2), "Hello slow2");
     CHECK_INT(st.code, CCZ_RPC_OK);
     CHECK(fx.late_alive);
@@ -869,8 +868,8 @@ static void test_graceful_shutdown(void)
     collect a = {0};
     Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
     req.name = "slow-drain";
-    CHECK_OK(ccz_rpc_start(ch, "/ratls.Greeter/SayHello", &req.base,
-                           &ratls__hello_reply__descriptor, NULL, on_msg, on_done, &a, NULL));
+    CHECK_OK(ccz_rpc_start(ch, NULL, "/ratls.Greeter/SayHello", &req.base,
+                           &ratls__hello_reply__descriptor, NULL, on_msg, on_done, &a));
     CHECK_OK(ccz_rpc_channel_run(ch));
     CHECK(a.done);
     CHECK_INT(a.code, CCZ_RPC_OK); /* the call in flight finished */
@@ -903,8 +902,8 @@ static void test_graceful_shutdown(void)
     Ratls__HelloRequest req2 = RATLS__HELLO_REQUEST__INIT;
     req2.name = name;
     ProtobufCMessage *resp = NULL;
-    CHECK_OK(ccz_rpc_unary(ch, "/ratls.Greeter/SayHello", &req2.base,
-                           &ratls__hello_reply__descriptor, &resp, &st, NULL));
+    CHECK_OK(ccz_rpc_unary(ch, &resp, &st, "/ratls.Greeter/SayHello", &req2.base,
+                           &ratls__hello_reply__descriptor, NULL));
     CHECK_INT(st.code, CCZ_RPC_OK);
     const char *m = resp ? ((Ratls__HelloReply *)resp)->message : "";
     CHECK_INT(strlen(m), big + 6);
@@ -918,8 +917,8 @@ static void test_graceful_shutdown(void)
     co.max_message = 8u << 20;
     co.send_encoding = CCZ_RPC_DEFLATE;
     CHECK_OK(ccz_rpc_channel_new(&ch, fx.target, &co));
-    CHECK_OK(ccz_rpc_unary(ch, "/ratls.Greeter/SayHello", &req2.base,
-                           &ratls__hello_reply__descriptor, &resp, &st, NULL));
+    CHECK_OK(ccz_rpc_unary(ch, &resp, &st, "/ratls.Greeter/SayHello", &req2.base,
+                           &ratls__hello_reply__descriptor, NULL));
     CHECK_INT(st.code, CCZ_RPC_OK);
     m = resp ? ((Ratls__HelloReply *)resp)->message : "";
     CHECK_INT(strlen(m), big + 6);

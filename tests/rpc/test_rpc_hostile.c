@@ -178,7 +178,7 @@ static void server_new(server *sv, ccz_rpc_server_opts *so)
     CHECK_OK(ccz_rpc_server_add(sv->srv, "/test.Stream/Total", CCZ_RPC_CLIENT_STREAMING,
                                 &ratls__hello_request__descriptor,
                                 &ratls__hello_reply__descriptor, total, NULL));
-    CHECK_OK(ccz_rpc_server_listen(sv->srv, "127.0.0.1:0", &sv->port));
+    CHECK_OK(ccz_rpc_server_listen(sv->srv, &sv->port, "127.0.0.1:0"));
     snprintf(sv->target, sizeof sv->target, "127.0.0.1:%d", sv->port);
 }
 
@@ -216,9 +216,9 @@ static int say(const char *target, const char *name, int64_t deadline, unsigned 
     req.name = (char *)name;
     ProtobufCMessage *resp = NULL;
     ccz_rpc_status st;
-    ccz_rpc_call_opts o = {deadline, NULL};
-    CHECK_OK(ccz_rpc_unary(ch, "/ratls.Greeter/SayHello", &req.base,
-                           &ratls__hello_reply__descriptor, &resp, &st, &o));
+    ccz_rpc_call_opts o = {CCZ_RPC_CALL_OPTS_VERSION, deadline, NULL};
+    CHECK_OK(ccz_rpc_unary(ch, &resp, &st, "/ratls.Greeter/SayHello", &req.base,
+                           &ratls__hello_reply__descriptor, &o));
     snprintf(text, cap, "%.200s", resp ? ((Ratls__HelloReply *)resp)->message : st.message);
     if (resp)
         protobuf_c_message_free_unpacked(resp, NULL);
@@ -533,7 +533,7 @@ static void emfile_child(int port_pipe, const char *log_path, bool fill)
                                 &ratls__hello_request__descriptor,
                                 &ratls__hello_reply__descriptor, hello, NULL));
     int port = 0;
-    CHECK_OK(ccz_rpc_server_listen(srv, "127.0.0.1:0", &port));
+    CHECK_OK(ccz_rpc_server_listen(srv, &port, "127.0.0.1:0"));
     int spare[64], n = 0;
     while (fill && n < 64 && (spare[n] = open("/dev/null", O_RDONLY)) >= 0)
         n++;
@@ -838,13 +838,13 @@ static void test_window_credit(void)
     name[2000] = '\0';
     Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
     req.name = name;
-    ccz_rpc_call_opts o = {10000, NULL};
+    ccz_rpc_call_opts o = {CCZ_RPC_CALL_OPTS_VERSION, 10000, NULL};
     /* 100 KB of calls, one after another, through one connection's 68 KiB window */
     for (int i = 0; i < 50; i++) {
         ProtobufCMessage *resp = NULL;
         ccz_rpc_status st;
-        CHECK_OK(ccz_rpc_unary(ch, "/ratls.Greeter/SayHello", &req.base,
-                               &ratls__hello_reply__descriptor, &resp, &st, &o));
+        CHECK_OK(ccz_rpc_unary(ch, &resp, &st, "/ratls.Greeter/SayHello", &req.base,
+                               &ratls__hello_reply__descriptor, &o));
         CHECK_INT(st.code, CCZ_RPC_OK);
         if (resp)
             protobuf_c_message_free_unpacked(resp, NULL);
@@ -853,8 +853,8 @@ static void test_window_credit(void)
     /* 600 KB on one stream: credited back as its messages are consumed */
     result r = {-1, ""};
     ccz_rpc_stream *s;
-    CHECK_OK(ccz_rpc_start(ch, "/test.Stream/Total", NULL, &ratls__hello_reply__descriptor, &o,
-                           total_msg, total_done, &r, &s));
+    CHECK_OK(ccz_rpc_start(ch, &s, "/test.Stream/Total", NULL, &ratls__hello_reply__descriptor, &o,
+                           total_msg, total_done, &r));
     for (int i = 0; i < 300; i++)
         CHECK_OK(ccz_rpc_stream_send(s, &req.base));
     CHECK_OK(ccz_rpc_stream_close(s));
@@ -881,8 +881,8 @@ static void test_window_credit(void)
     result rs[6];
     for (int i = 0; i < 6; i++) {
         rs[i] = (result){-1, ""};
-        CHECK_OK(ccz_rpc_start(ch, "/test.Stream/Total", NULL, &ratls__hello_reply__descriptor,
-                               &o, total_msg, total_done, &rs[i], &s));
+        CHECK_OK(ccz_rpc_start(ch, &s, "/test.Stream/Total", NULL, &ratls__hello_reply__descriptor,
+                               &o, total_msg, total_done, &rs[i]));
         CHECK_OK(ccz_rpc_stream_send(s, &req.base));
         CHECK_OK(ccz_rpc_stream_close(s));
     }

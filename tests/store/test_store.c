@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include "core/guard.h"
 #include "test.h"
 #include "store/store.h"
 

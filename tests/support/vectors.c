@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "core/guard.h"
 #include "test.h"
 #include "vectors.h"
 

@@ -46,7 +46,7 @@ static ccz_status attest(ccz_buf *ev, ccz_tee tee, const char *root, const char 
     ccz_attester *a;
     ccz_status s = ccz_attester_new(&a, &o);
     if (s == CCZ_OK)
-        s = ccz_attest(a, rd, ev);
+        s = ccz_attest(ev, a, rd);
     ccz_attester_free(a);
     return s;
 }
@@ -203,13 +203,13 @@ static void test_snp_configfs(void)
     ccz_attester *a;
     CHECK_OK(ccz_attester_new(&a, &o));
     /* no auxblob: no certificates, which is fine */
-    CHECK_OK(ccz_attest_with_certs(a, rd, &ev, &certs));
+    CHECK_OK(ccz_attest_with_certs(&ev, &certs, a, rd));
     CHECK_INT(ev.len, CCZ_SNP_REPORT_SIZE);
     CHECK_INT(certs.len, 0);
     rd[0] = 8;
-    CHECK_STATUS(ccz_attest(a, rd, &ev), CCZ_ERR_REPORT_DATA_MISMATCH);
+    CHECK_STATUS(ccz_attest(&ev, a, rd), CCZ_ERR_REPORT_DATA_MISMATCH);
     put(entry, "outblob", CCZ_SPAN(rep, 100));
-    CHECK_STATUS(ccz_attest(a, rd, &ev), CCZ_ERR_TRUNCATED);
+    CHECK_STATUS(ccz_attest(&ev, a, rd), CCZ_ERR_TRUNCATED);
     ccz_attester_free(a);
     /* /dev/sev-guest as a plain file: the ioctl is refused */
     char legacy[512], dev[600];
@@ -219,7 +219,7 @@ static void test_snp_configfs(void)
     o.device_root = legacy;
     o.tsm_entry = NULL;
     CHECK_OK(ccz_attester_new(&a, &o));
-    CHECK_STATUS(ccz_attest(a, rd, &ev), CCZ_ERR_TEE_UNAVAILABLE);
+    CHECK_STATUS(ccz_attest(&ev, a, rd), CCZ_ERR_TEE_UNAVAILABLE);
     CHECK_CONTAINS(ccz_error_detail(), "SNP_GET_REPORT");
     ccz_attester_free(a);
     ccz_buf_free(&ev);

@@ -15,12 +15,12 @@ static void test_names(void)
     ccz_tee t;
     static const char *const names[] = {"sim", "sgx", "tdx", "snp"};
     for (int i = 0; i < 4; i++) {
-        CHECK_OK(ccz_tee_parse(names[i], &t));
+        CHECK_OK(ccz_tee_parse(&t, names[i]));
         CHECK_INT(t, i + 1);
         CHECK_STR(ccz_tee_name(t), names[i]);
     }
-    CHECK_STATUS(ccz_tee_parse("sev", &t), CCZ_ERR_INVALID_ARGUMENT);
-    CHECK_STATUS(ccz_tee_parse("none", &t), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_tee_parse(&t, "sev"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_tee_parse(&t, "none"), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_tee_name((ccz_tee)42), "unknown");
 }
 

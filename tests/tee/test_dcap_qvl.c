@@ -389,7 +389,7 @@ static void test_documents_intel_refuses(void)
     CHECK_OK(ccz_collateral_parse(&col, (const char *)doc.ptr, doc.len));
     if (col) {
         uint8_t fmspc[6], want[6] = {0x00, 0x90, 0x6e, 0xd5, 0x00, 0x00};
-        ccz_collateral_fmspc(col, fmspc);
+        ccz_collateral_fmspc(fmspc, col);
         CHECK(memcmp(fmspc, want, 6) == 0);
         CHECK_STR(ccz_collateral_tee(col), "TDX");
     }

@@ -138,7 +138,7 @@ static void test_claims_of_known_quotes(void)
     ccz_collateral *col;
     CHECK_OK(ccz_collateral_parse(&col, (const char *)cb.ptr, cb.len));
     uint8_t fmspc[6];
-    ccz_collateral_fmspc(col, fmspc);
+    ccz_collateral_fmspc(fmspc, col);
     ccz_hex_to_str(hex, fmspc, 6);
     CHECK_STR(hex, "00906ed50000");
     CHECK_STR(ccz_collateral_tee(col), "SGX");

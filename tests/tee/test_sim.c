@@ -39,7 +39,7 @@ static void make_evidence(ccz_buf *ev, uint16_t svn, bool debug)
     o.sim.timestamp = T0;
     ccz_attester *a;
     CHECK_OK(ccz_attester_new(&a, &o));
-    CHECK_OK(ccz_attest(a, rd, ev));
+    CHECK_OK(ccz_attest(ev, a, rd));
     ccz_attester_free(a);
 }
 
@@ -280,7 +280,7 @@ static void test_instant(void)
     o.sim.timestamp = now + 3600;
     ccz_attester *a;
     CHECK_OK(ccz_attester_new(&a, &o));
-    CHECK_OK(ccz_attest(a, rd, &ev));
+    CHECK_OK(ccz_attest(&ev, a, rd));
     ccz_attester_free(a);
     t = trust_of(plat);
     CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), t, now, NULL), CCZ_ERR_NOT_YET_VALID);
@@ -338,7 +338,7 @@ static void test_measure(void)
     ccz_attester *a;
     ccz_buf ev = CCZ_BUF_INIT;
     CHECK_OK(ccz_attester_new(&a, &o));
-    CHECK_OK(ccz_attest(a, rd, &ev));
+    CHECK_OK(ccz_attest(&ev, a, rd));
     ccz_attester_free(a);
     ccz_sim_evidence e;
     CHECK_OK(ccz_sim_evidence_parse(&e, ccz_buf_span(&ev)));

@@ -171,7 +171,7 @@ static ccz_collateral *collateral(const amd_chain *c, const vek_spec *v)
     memcpy(both, ask, kn);
     memcpy(both + kn, ark, an + 1);
     ccz_collateral *col = NULL;
-    CHECK_OK(ccz_collateral_snp(&col, CCZ_SPAN(der, (size_t)dn), CCZ_SPAN(both, an + kn)));
+    CHECK_OK(ccz_snp_collateral_new(&col, CCZ_SPAN(der, (size_t)dn), CCZ_SPAN(both, an + kn)));
     OPENSSL_free(der);
     free(ask);
     free(ark);
@@ -567,9 +567,9 @@ static void test_parse_errors(void)
     CHECK_STATUS(ccz_snp_report_parse(&r, CCZ_SPAN(rep, sizeof rep), CCZ_SNP_UNKNOWN),
                  CCZ_ERR_MALFORMED);
     ccz_snp_product p;
-    CHECK_OK(ccz_snp_product_parse("genoa", &p));
+    CHECK_OK(ccz_snp_product_parse(&p, "genoa"));
     CHECK_INT(p, CCZ_SNP_GENOA);
-    CHECK_STATUS(ccz_snp_product_parse("Rome", &p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_snp_product_parse(&p, "Rome"), CCZ_ERR_INVALID_ARGUMENT);
     ccz_snp_tcb t;
     ccz_snp_tcb_decode(&t, 0x4405000000000002ull, CCZ_SNP_MILAN);
     CHECK(t.bootloader == 2 && t.tee == 0 && t.snp == 5 && t.microcode == 0x44);

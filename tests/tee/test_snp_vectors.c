@@ -37,7 +37,7 @@ static ccz_status verify(ccz_result *r, ccz_span report, const char *vek, const 
     if (chain)
         CHECK_OK(vectors_read(&c, chain, false));
     ccz_collateral *col = NULL;
-    ccz_status s = ccz_collateral_snp(&col, ccz_buf_span(&v), ccz_buf_span(&c));
+    ccz_status s = ccz_snp_collateral_new(&col, ccz_buf_span(&v), ccz_buf_span(&c));
     if (s == CCZ_OK) {
         ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
         o.at_unix = at;
@@ -242,7 +242,7 @@ static void test_tamper_certificates(void)
     /* the VCEK: a byte of its validity period */
     v.ptr[200] ^= 1;
     ccz_collateral *col = NULL;
-    ccz_status s = ccz_collateral_snp(&col, ccz_buf_span(&v), CCZ_SPAN(NULL, 0));
+    ccz_status s = ccz_snp_collateral_new(&col, ccz_buf_span(&v), CCZ_SPAN(NULL, 0));
     if (s == CCZ_OK) {
         o.collateral = col;
         s = ccz_verify(&res, ccz_buf_span(&r), &o);
@@ -256,7 +256,7 @@ static void test_tamper_certificates(void)
     char *pem = (char *)chain.ptr;
     char *body = strstr(pem, "MII") + 400;
     *body = *body == 'A' ? 'B' : 'A';
-    CHECK_OK(ccz_collateral_snp(&col, ccz_buf_span(&v), ccz_buf_span(&chain)));
+    CHECK_OK(ccz_snp_collateral_new(&col, ccz_buf_span(&v), ccz_buf_span(&chain)));
     o.collateral = col;
     CHECK_STATUS(ccz_verify(&res, ccz_buf_span(&r), &o), CCZ_ERR_CERT_CHAIN);
     CHECK_STR(res.step, "platform_certificate");
@@ -301,7 +301,7 @@ static void test_wrong_vek(void)
     ccz_buf v = CCZ_BUF_INIT;
     CHECK_OK(vectors_read(&v, GOSEV_VCEK, false));
     ccz_collateral *col;
-    CHECK_OK(ccz_collateral_snp(&col, ccz_buf_span(&v), CCZ_SPAN(NULL, 0)));
+    CHECK_OK(ccz_snp_collateral_new(&col, ccz_buf_span(&v), CCZ_SPAN(NULL, 0)));
     o.trust = none;
     o.collateral = col;
     CHECK_STATUS(ccz_verify(&res, ccz_buf_span(&r), &o), CCZ_ERR_CERT_CHAIN);

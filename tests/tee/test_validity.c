@@ -200,12 +200,11 @@ static void test_fetch_cache_expiry(void)
     ccz_buf out = CCZ_BUF_INIT;
     bool cached = false;
     o.now = expiry;
-    CHECK_OK(ccz_collateral_fetch(&out, ccz_buf_span(&in.quote), &o, &cached));
+    CHECK_OK(ccz_collateral_fetch(&out, &cached, ccz_buf_span(&in.quote), &o));
     CHECK(cached);
     CHECK_INT(out.len, text.len);
     o.now = expiry + 1;
-    CHECK_STATUS(ccz_collateral_fetch(&out, ccz_buf_span(&in.quote), &o, &cached),
-                 CCZ_ERR_NETWORK);
+    CHECK_STATUS(ccz_collateral_fetch(&out, &cached, ccz_buf_span(&in.quote), &o), CCZ_ERR_NETWORK);
     CHECK(!cached);
     ccz_buf_free(&out);
     ccz_buf_free(&text);
@@ -291,7 +290,7 @@ static void test_sim_platform_certificates(void)
     ccz_trust *t = sim_trust();
     static const uint8_t rd[64];
     ccz_buf ev = CCZ_BUF_INIT;
-    CHECK_OK(ccz_attest(a, rd, &ev));
+    CHECK_OK(ccz_attest(&ev, a, rd));
     X509 *root = read_pem(plat, "root.crt"), *ak = read_pem(plat, "ak.crt");
     /* the chain's window: the later notBefore, the earlier notAfter */
     int64_t nb = asn1_unix(X509_get0_notBefore(root)), na = asn1_unix(X509_get0_notAfter(root));
@@ -330,14 +329,14 @@ static void test_ratls_certificate(void)
     ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
     vo.trust = t;
     vo.at_unix = co.not_before;
-    CHECK_OK(ccz_ratls_verify_cert(&v, x, &vo, p));
+    CHECK_OK(ccz_ratls_verify_cert(&v, x, p, &vo));
     vo.at_unix = co.not_after;
-    CHECK_OK(ccz_ratls_verify_cert(&v, x, &vo, p));
+    CHECK_OK(ccz_ratls_verify_cert(&v, x, p, &vo));
     vo.at_unix = co.not_before - 1;
-    CHECK_STATUS(ccz_ratls_verify_cert(&v, x, &vo, p), CCZ_ERR_NOT_YET_VALID);
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, x, p, &vo), CCZ_ERR_NOT_YET_VALID);
     CHECK_STR(v.step, "certificate");
     vo.at_unix = co.not_after + 1;
-    CHECK_STATUS(ccz_ratls_verify_cert(&v, x, &vo, p), CCZ_ERR_EXPIRED);
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, x, p, &vo), CCZ_ERR_EXPIRED);
     CHECK_STR(v.step, "certificate");
     X509_free(x);
     EVP_PKEY_free(key);

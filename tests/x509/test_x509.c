@@ -120,6 +120,32 @@ static void test_find_ext(void)
     }
 }
 
+/* Raw extensions in order, without key usage, signed with the digest asked for: what RA-TLS
+ * certificates are. */
+static void test_issue_raw_ext(void)
+{
+    setup();
+    static const uint8_t v1[] = {0x01, 0x02, 0x03}, v2[] = {0xa0};
+    const x509_raw_ext exts[] = {{"2.23.133.5.4.9", CCZ_SPAN(v1, sizeof v1)},
+                                 {"1.2.840.113741.1337.6", CCZ_SPAN(v2, sizeof v2)}};
+    x509_issue_opts o = {.org = "ccz", .cn = "raw", .issuer_key = leaf_key,
+                         .not_before = T_LEAF_FROM, .not_after = T_LEAF_UNTIL,
+                         .no_key_usage = true, .md = EVP_sha384(), .exts = exts, .n_exts = 2};
+    X509 *x = NULL;
+    CHECK_OK(x509_issue(&x, leaf_key, &o));
+    CHECK(X509_get_ext_count(x) == 4); /* basic constraints, subject key id, the two */
+    CHECK(x509_find_ext(x, "2.5.29.15") == NULL); /* no key usage */
+    ASN1_OCTET_STRING *e = x509_find_ext(x, "2.23.133.5.4.9");
+    CHECK(e && ASN1_STRING_length(e) == 3 && memcmp(ASN1_STRING_get0_data(e), v1, 3) == 0);
+    CHECK(OBJ_obj2nid(X509_EXTENSION_get_object(X509_get_ext(x, 3))) == NID_undef);
+    CHECK(X509_get_signature_nid(x) == NID_ecdsa_with_SHA384);
+    CHECK(X509_verify(x, leaf_key) == 1);
+    X509_free(x);
+    /* the default keeps key usage and SHA-256 */
+    CHECK(x509_find_ext(leaf, "2.5.29.15") != NULL);
+    CHECK(X509_get_signature_nid(leaf) == NID_ecdsa_with_SHA256);
+}
+
 static void test_hashes_and_pem(void)
 {
     setup();
@@ -218,4 +244,4 @@ static void test_cleanup(void)
 }
 
 TEST_MAIN(T(test_time), T(test_chain_inclusive_and_mapped), T(test_find_ext),
-          T(test_hashes_and_pem), T(test_ecdsa_raw), T(test_cleanup))
+          T(test_issue_raw_ext), T(test_hashes_and_pem), T(test_ecdsa_raw), T(test_cleanup))

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The options that choose and configure an attester, shared by the commands that attest
  * (attest, ratls cert/server/client). */
-#include <getopt.h>
 #include <string.h>
 
 #include "cli.h"
@@ -10,37 +9,37 @@ int cli_attester_option(cli_attester *ca, int c, const char *arg, const char *cm
 {
     unsigned long long num;
     switch (c) {
-    case 't':
+    case CLI_O_TEE:
         ca->tee = arg;
         return 1;
-    case 'd':
+    case CLI_O_SIM_DIR:
         ca->dir_arg = arg;
         return 1;
-    case 'k':
+    case CLI_O_SIGNER_KEY:
         ca->o.sim.signer_key = arg;
         return 1;
-    case 'm':
+    case CLI_O_MEASUREMENT:
         if (ccz_hex_decode_fixed(ca->measurement, 32, arg, strlen(arg))) {
             cli_usage_error(cmd, "--measurement: %s", ccz_error_detail());
             return -1;
         }
         ca->o.sim.measurement = ca->measurement;
         return 1;
-    case 'p':
-    case 's':
+    case CLI_O_PRODUCT_ID:
+    case CLI_O_SVN:
         if (cli_number(arg, UINT16_MAX, &num)) {
-            cli_usage_error(cmd, "--%s: %s", c == 'p' ? "product-id" : "svn", ccz_error_detail());
+            cli_usage_error(cmd, "--%s: %s", c == CLI_O_PRODUCT_ID ? "product-id" : "svn", ccz_error_detail());
             return -1;
         }
-        *(c == 'p' ? &ca->o.sim.product_id : &ca->o.sim.svn) = (uint16_t)num;
+        *(c == CLI_O_PRODUCT_ID ? &ca->o.sim.product_id : &ca->o.sim.svn) = (uint16_t)num;
         return 1;
-    case 'D':
+    case CLI_O_DEBUG:
         ca->o.sim.debug = true;
         return 1;
-    case 'R':
+    case CLI_O_DEVICE_ROOT:
         ca->o.device_root = arg;
         return 1;
-    case 'E':
+    case CLI_O_TSM_ENTRY:
         ca->o.tsm_entry = arg;
         return 1;
     default:
@@ -58,7 +57,7 @@ ccz_status cli_attester_new(cli_attester *ca, ccz_attester **out)
 {
     *out = NULL;
     CCZ_ENSURE(ca->tee, CCZ_ERR_INVALID_ARGUMENT, "--tee is required (sim, sgx, tdx or snp)");
-    CCZ_GUARD(ccz_tee_parse(ca->tee, &ca->o.tee));
+    CCZ_GUARD(ccz_tee_parse(&ca->o.tee, ca->tee));
     if (ca->o.tee == CCZ_TEE_SIM) {
         CCZ_GUARD(cli_sim_dir(&ca->dir, ca->dir_arg));
         ca->o.sim.dir = (const char *)ca->dir.ptr;

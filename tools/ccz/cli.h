@@ -7,12 +7,60 @@
 #include <getopt.h>
 
 #include "ccz/ccz.h"
+#include "core/guard.h"
 
 /* Exit codes: 0 verified and accepted (or done), 1 verification failed or policy rejected,
  * 2 usage error or unreadable input. */
 #define EXIT_OK 0
 #define EXIT_REJECT 1
 #define EXIT_USAGE 2
+
+/* ---- dispatch ------------------------------------------------------------------------------
+ * Every level of the command line (ccz itself, each group, rpc's services) is a table of
+ * commands and one call to cli_dispatch. A handler gets the arguments from its own name on
+ * (argv[0] is "init" for "ccz sim init"). */
+typedef int (*cli_handler)(int argc, char **argv);
+
+typedef struct {
+    const char *name;
+    cli_handler run;
+    /* ccz's own table: the lines of 'ccz --help' that list this command (NULL: not listed);
+     * a group's table: NULL */
+    const char *summary;
+    /* the options it takes (CLI_FRAG_* and CLI_OPT bits), when it parses them with cli_parse */
+    uint64_t opts;
+} cli_command;
+
+typedef struct {
+    const char *name;          /* "sim", "rpc" ("see 'ccz NAME --help'"); NULL for ccz itself */
+    const char *usage;         /* the --help text */
+    const cli_command *cmds;
+    size_t n_cmds;
+    const char *unknown;       /* "unknown UNKNOWN 'word'HINT"; NULL: `missing` instead */
+    const char *hint;
+    const char *missing;       /* no command given: this usage error; NULL: the usage on stderr */
+} cli_group;
+
+#define CLI_GROUP(name_, usage_, cmds_, unknown_, hint_, missing_) \
+    {(name_), (usage_), (cmds_), CCZ_ARRAY_LEN(cmds_), (unknown_), (hint_), (missing_)}
+
+/* ccz's own commands (main.c). */
+extern const cli_group ccz_commands;
+
+/* argv[0] names the group: "--help" or "-h" prints the usage (exit 0), no command the usage
+ * on stderr or `missing` (exit 2), a command runs its handler, any other word is a usage
+ * error. */
+int cli_dispatch(const cli_group *g, int argc, char **argv);
+/* Prints the group's usage on standard output (for --help); returns EXIT_OK. */
+int cli_help(const cli_group *g);
+/* "-h" or "--help". */
+bool cli_is_help(const char *arg);
+
+/* The one place exit codes are chosen (docs/cli.md): 0 for CCZ_OK; a command that could not do
+ * its work (!verifying: a usage error or unreadable input) 2; a verification that failed
+ * (verifying: readable evidence, or a peer that was reached) 1, except for the command line's
+ * own errors (class usage) and a peer that could not be reached (network_error), 2. */
+int cli_exit_code(ccz_status s, bool verifying);
 
 int cmd_sim(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
@@ -30,7 +78,8 @@ extern bool cli_json;
 int cli_usage_error(const char *cmd, const char *fmt, ...) CCZ_PRINTF(2, 3);
 /* After getopt_long returned '?': names the unknown option (or the one missing its value). */
 int cli_bad_option(const char *cmd, char **argv);
-/* Prints "ccz: <what>: <detail or status message>"; returns EXIT_USAGE. */
+/* Prints "ccz: <what>: <detail or status message>"; returns the exit code of a command that
+ * could not do its work (cli_exit_code: EXIT_USAGE). */
 int cli_fail(ccz_status s, const char *fmt, ...) CCZ_PRINTF(2, 3);
 /* The sim platform directory: `given` if set, else the default (CCZ_SIM_DIR, XDG). */
 ccz_status cli_sim_dir(ccz_buf *out, const char *given);
@@ -39,8 +88,8 @@ ccz_status cli_report_data(uint8_t out[64], const char *hex);
 /* Parses a decimal number in [0, max]. */
 ccz_status cli_number(const char *s, unsigned long long max, unsigned long long *out);
 
-/* Attester options (attester_opts.c): --tee, --sim-dir, --signer-key, --measurement,
- * --product-id, --svn, --debug, --device-root, --tsm-entry. */
+/* Attester options (attester_opts.c; CLI_FRAG_ATTESTER): --tee, --sim-dir, --signer-key,
+ * --measurement, --product-id, --svn, --debug, --device-root, --tsm-entry. */
 typedef struct {
     ccz_attester_opts o;
     const char *tee, *dir_arg;
@@ -48,13 +97,11 @@ typedef struct {
     ccz_buf dir;
 } cli_attester;
 
-#define CLI_ATTESTER_LONGOPTS                                                                     \
-    {"tee", required_argument, NULL, 't'}, {"sim-dir", required_argument, NULL, 'd'},             \
-        {"signer-key", required_argument, NULL, 'k'},                                             \
-        {"measurement", required_argument, NULL, 'm'},                                            \
-        {"product-id", required_argument, NULL, 'p'}, {"svn", required_argument, NULL, 's'},     \
-        {"debug", no_argument, NULL, 'D'}, {"device-root", required_argument, NULL, 'R'},        \
-        {"tsm-entry", required_argument, NULL, 'E'}
+/* The help of the verify options (CLI_FRAG_VERIFY), for the commands that take them at a TLS
+ * endpoint (verify documents each one). */
+#define CLI_VERIFY_HELP                                                                           \
+    "verify options: --policy FILE, --collateral FILE, --vek FILE, --cert-chain FILE,\n"           \
+    "                --sim-root CERT (repeatable), --root-ca FILE\n"
 
 #define CLI_ATTESTER_HELP                                                                         \
     "attester options:\n"                                                                         \
@@ -71,8 +118,9 @@ typedef struct {
     "  --tsm-entry NAME     tdx/snp: use this existing configfs-tsm report entry\n"
 
 void cli_attester_init(cli_attester *ca);
-/* 1: the option was an attester option; 0: not one; -1: a bad value (message printed). */
-int cli_attester_option(cli_attester *ca, int c, const char *arg, const char *cmd);
+/* o is a CLI_O_* code. 1: the option was an attester option; 0: not one; -1: a bad value
+ * (message printed). */
+int cli_attester_option(cli_attester *ca, int o, const char *arg, const char *cmd);
 ccz_status cli_attester_new(cli_attester *ca, ccz_attester **out);
 void cli_attester_free(cli_attester *ca);
 
@@ -81,13 +129,72 @@ int cmd_rpc(int argc, char **argv);
 int cmd_paillier(int argc, char **argv);
 int cmd_he(int argc, char **argv);
 
-/* Options of the RA-TLS and RPC commands (cmd_ratls.c). */
+#define CLI_MAX_SIM_ROOTS 16
+
+/* The verify options: --policy, --collateral, --vek, --cert-chain, --sim-root, --root-ca. */
+typedef struct {
+    const char *policy, *collateral, *vek, *chain, *root_ca;
+    const char *sim_roots[CLI_MAX_SIM_ROOTS];
+    int n_sim_roots;
+} cli_verify_opts;
+
+/* ---- shared options (options.c) ------------------------------------------------------------
+ * One bit per option; the commands that share options (attest, verify, ratls, rpc) declare in
+ * their table entry the fragments they take, and cli_parse refuses the rest. */
+enum {
+    /* attester options */
+    CLI_O_TEE, CLI_O_SIM_DIR, CLI_O_SIGNER_KEY, CLI_O_MEASUREMENT, CLI_O_PRODUCT_ID, CLI_O_SVN,
+    CLI_O_DEBUG, CLI_O_DEVICE_ROOT, CLI_O_TSM_ENTRY,
+    /* verify options */
+    CLI_O_POLICY, CLI_O_COLLATERAL, CLI_O_VEK, CLI_O_CHAIN, CLI_O_SIM_ROOT, CLI_O_ROOT_CA,
+    /* a TLS endpoint: its mode, and a certificate it presents instead of attesting */
+    CLI_O_MODE, CLI_O_CERT, CLI_O_KEY,
+    /* making an RA-TLS certificate */
+    CLI_O_OUT, CLI_O_P384, CLI_O_DAYS, CLI_O_NB, CLI_O_NA, CLI_O_CN, CLI_O_LEGACY,
+    /* output */
+    CLI_O_JSON,
+    /* servers and clients: endpoint and timeouts */
+    CLI_O_LISTEN, CLI_O_ONCE, CLI_O_HS_TIMEOUT, CLI_O_IDLE_TIMEOUT, CLI_O_MAX_CONNS, CLI_O_TIMEOUT,
+    /* rpc */
+    CLI_O_NAME, CLI_O_DEADLINE, CLI_O_MD, CLI_O_COUNT, CLI_O_DELAY, CLI_O_AUTHORITY,
+    /* evidence */
+    CLI_O_REPORT_DATA, CLI_O_AT, CLI_O_CERTS_OUT,
+    /* the sim platform */
+    CLI_O_DIR, CLI_O_FORCE,
+    /* fetching collateral */
+    CLI_O_PCCS, CLI_O_KDS, CLI_O_PRODUCT, CLI_O_CACHE_DIR, CLI_O_NO_CACHE, CLI_O_CACERT,
+    CLI_O_INSECURE_TLS,
+    CLI_O_HELP,
+    CLI_O_COUNT_
+};
+#define CLI_OPT(o) (1ull << (o))
+#define CLI_FRAG_ATTESTER                                                                        \
+    (CLI_OPT(CLI_O_TEE) | CLI_OPT(CLI_O_SIM_DIR) | CLI_OPT(CLI_O_SIGNER_KEY) |                   \
+     CLI_OPT(CLI_O_MEASUREMENT) | CLI_OPT(CLI_O_PRODUCT_ID) | CLI_OPT(CLI_O_SVN) |               \
+     CLI_OPT(CLI_O_DEBUG) | CLI_OPT(CLI_O_DEVICE_ROOT) | CLI_OPT(CLI_O_TSM_ENTRY))
+#define CLI_FRAG_VERIFY                                                                          \
+    (CLI_OPT(CLI_O_POLICY) | CLI_OPT(CLI_O_COLLATERAL) | CLI_OPT(CLI_O_VEK) |                    \
+     CLI_OPT(CLI_O_CHAIN) | CLI_OPT(CLI_O_SIM_ROOT) | CLI_OPT(CLI_O_ROOT_CA))
+/* every side of an RA-TLS or RA-gRPC connection, client or server */
+#define CLI_FRAG_ENDPOINT                                                                        \
+    (CLI_FRAG_ATTESTER | CLI_FRAG_VERIFY | CLI_OPT(CLI_O_MODE) | CLI_OPT(CLI_O_CERT) |           \
+     CLI_OPT(CLI_O_KEY))
+#define CLI_FRAG_MAKE_CERT                                                                       \
+    (CLI_OPT(CLI_O_OUT) | CLI_OPT(CLI_O_KEY) | CLI_OPT(CLI_O_P384) | CLI_OPT(CLI_O_DAYS) |      \
+     CLI_OPT(CLI_O_NB) | CLI_OPT(CLI_O_NA) | CLI_OPT(CLI_O_CN) | CLI_OPT(CLI_O_LEGACY))
+#define CLI_FRAG_JSON CLI_OPT(CLI_O_JSON)
+/* a download over HTTPS, with an on-disk cache */
+#define CLI_FRAG_FETCH                                                                           \
+    (CLI_OPT(CLI_O_CACHE_DIR) | CLI_OPT(CLI_O_NO_CACHE) | CLI_OPT(CLI_O_CACERT) |               \
+     CLI_OPT(CLI_O_INSECURE_TLS))
+#define CLI_FRAG_HELP CLI_OPT(CLI_O_HELP)
+
+/* What the shared options set. */
 typedef struct {
     cli_attester ca;
+    cli_verify_opts v;
     ccz_ratls_cert_opts co;
-    const char *out, *key, *cert, *listen, *policy, *collateral, *vek, *chain, *root_ca;
-    const char *sim_roots[16];
-    int n_sim_roots;
+    const char *out, *key, *cert, *listen;
     ccz_ratls_mode mode;
     bool json, once;
     long days;
@@ -99,27 +206,23 @@ typedef struct {
     /* connections: the client's connect+handshake bound; the server's handshake and idle
      * deadlines and its cap on concurrent connections (0: the defaults) */
     long timeout_ms, handshake_timeout_ms, idle_timeout_ms, max_conns;
-} cli_ratls_args;
+    /* evidence: expected or bound report data, the instant of verification, certificates out */
+    const char *rd_hex, *certs_out;
+    bool have_at;
+    int64_t at;
+    /* sim */
+    const char *dir;
+    bool force;
+    /* collateral */
+    const char *pccs, *kds, *cache_dir, *cacert;
+    bool no_cache, insecure_tls;
+    ccz_snp_product product;
+} cli_args;
 
-/* Parses the options; -1 after --help (usage printed), else an exit code. */
-int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const char *cmd, const char *usage);
-
-/* One side of an RA-TLS connection: its trust, policy, collateral and identity. */
-typedef struct {
-    ccz_trust *trust;
-    ccz_policy *policy;
-    ccz_collateral *collateral;
-    ccz_attester *attester;
-    X509 *cert;
-    EVP_PKEY *key;
-} cli_endpoint;
-
-ccz_status cli_endpoint_setup(cli_endpoint *e, cli_ratls_args *a, bool server, SSL_CTX **ctx,
-                              ccz_ratls_verdict_cb cb);
-void cli_endpoint_free(cli_endpoint *e);
-/* Prints a peer verdict to stderr; payload names the peer ("client", "server"). */
-void cli_print_verdict(const ccz_ratls_verdict *v, void *payload);
-/* Reads a certificate, PEM or DER. */
-ccz_status cli_read_cert(X509 **out, const char *path);
+/* The options a command of g takes (its table entry's opts). */
+uint64_t cli_command_opts(const cli_group *g, const char *name);
+/* Parses the options of argv[0] (a command of g, or g itself), refusing those outside allowed;
+ * -1 after --help (usage printed), else an exit code. Operands start at optind. */
+int cli_parse(cli_args *a, int argc, char **argv, const cli_group *g, uint64_t allowed);
 
 #endif

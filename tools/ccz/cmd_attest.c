@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ccz attest: produce evidence from a TEE binding 64 bytes of report data. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,50 +16,22 @@ static const char attest_usage[] =
     "                       (SEV-SNP: VCEK or VLEK, then ASK and ARK; PEM)\n" CLI_ATTESTER_HELP
     "The simulated TEE is not hardware-backed; its evidence says so.\n";
 
+static const cli_group attest_group = {"attest", attest_usage, NULL, 0, NULL, NULL, NULL};
+
 int cmd_attest(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        CLI_ATTESTER_LONGOPTS,
-        {"report-data", required_argument, NULL, 'r'},
-        {"out", required_argument, NULL, 'o'},
-        {"certs-out", required_argument, NULL, 'C'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    cli_attester ca;
-    cli_attester_init(&ca);
-    const char *rd_hex = NULL, *out = NULL, *certs_out = NULL;
-    int c, h;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        if ((h = cli_attester_option(&ca, c, optarg, "attest")) != 0) {
-            if (h < 0)
-                return EXIT_USAGE;
-            continue;
-        }
-        switch (c) {
-        case 'r':
-            rd_hex = optarg;
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 'C':
-            certs_out = optarg;
-            break;
-        case 'h':
-            fputs(attest_usage, stdout);
-            return EXIT_OK;
-        default:
-            return cli_bad_option("attest", argv);
-        }
-    }
+    cli_args args = {0};
+    int r = cli_parse(&args, argc, argv, &attest_group, cli_command_opts(&ccz_commands, "attest"));
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    cli_attester *ca = &args.ca;
+    const char *rd_hex = args.rd_hex, *out = args.out, *certs_out = args.certs_out;
     if (optind != argc)
         return cli_usage_error("attest", "unexpected argument '%s'", argv[optind]);
-    if (!ca.tee)
+    if (!ca->tee)
         return cli_usage_error("attest", "--tee is required (sim, sgx, tdx or snp)");
     ccz_tee t;
-    if (ccz_tee_parse(ca.tee, &t))
+    if (ccz_tee_parse(&t, ca->tee))
         return cli_usage_error("attest", "%s", ccz_error_detail());
     if (!out)
         return cli_usage_error("attest", "-o FILE is required");
@@ -70,27 +41,26 @@ int cmd_attest(int argc, char **argv)
 
     ccz_buf ev = CCZ_BUF_INIT, certs = CCZ_BUF_INIT;
     ccz_attester *a = NULL;
-    int r = EXIT_OK;
-    ccz_status s = cli_attester_new(&ca, &a);
+    ccz_status s = cli_attester_new(ca, &a);
     if (s == CCZ_OK)
-        s = ccz_attest_with_certs(a, rd, &ev, certs_out ? &certs : NULL);
+        s = ccz_attest_with_certs(&ev, certs_out ? &certs : NULL, a, rd);
     if (s == CCZ_OK && certs_out && certs.len == 0)
         s = ccz_fail(CCZ_ERR_NOT_FOUND, "the TEE handed out no certificates (--certs-out)");
     if (s == CCZ_OK && certs_out)
         s = ccz_file_write(certs_out, ccz_buf_span(&certs), 0644);
     if (s) {
-        r = cli_fail(s, "attest --tee %s", ca.tee);
+        r = cli_fail(s, "attest --tee %s", ca->tee);
     } else if (!strcmp(out, "-")) {
         if (fwrite(ev.ptr, 1, ev.len, stdout) != ev.len || fflush(stdout) != 0)
             r = cli_fail(CCZ_ERR_IO, "cannot write evidence to standard output");
     } else if ((s = ccz_file_write(out, ccz_buf_span(&ev), 0644)) != CCZ_OK) {
         r = cli_fail(s, "attest");
     } else {
-        fprintf(stderr, "wrote %zu bytes of %s evidence to %s%s\n", ev.len, ca.tee, out,
+        fprintf(stderr, "wrote %zu bytes of %s evidence to %s%s\n", ev.len, ca->tee, out,
                 t == CCZ_TEE_SIM ? " (SIMULATED TEE: not hardware-backed)" : "");
     }
     ccz_attester_free(a);
-    cli_attester_free(&ca);
+    cli_attester_free(ca);
     ccz_buf_free(&ev);
     ccz_buf_free(&certs);
     return r;

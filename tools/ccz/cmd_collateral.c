@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ccz collateral: fetch the Intel collateral a quote needs from a PCCS or Intel PCS, with an
  * on-disk cache, and inspect collateral files. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,18 @@ static const char collateral_usage[] =
     "'ccz verify REPORT --vek FILE'. --product Milan|Genoa|Turin is needed for version 2\n"
     "reports, which do not name their CPU.\n"
     "info: prints the TEE, FMSPC and validity of a collateral file.\n";
+
+static int fetch(int argc, char **argv);
+static int info(int argc, char **argv);
+
+static const cli_command collateral_cmds[] = {
+    {"fetch", fetch, NULL,
+     CLI_OPT(CLI_O_PCCS) | CLI_OPT(CLI_O_KDS) | CLI_OPT(CLI_O_PRODUCT) | CLI_OPT(CLI_O_OUT) |
+         CLI_OPT(CLI_O_AT) | CLI_FRAG_FETCH | CLI_FRAG_HELP},
+    {"info", info, NULL, 0}, /* FILE alone, or --help */
+};
+static const cli_group collateral_group =
+    CLI_GROUP("collateral", collateral_usage, collateral_cmds, "collateral command", NULL, NULL);
 
 static ccz_status default_cache(ccz_buf *out)
 {
@@ -65,7 +76,7 @@ static int wrong_kind(const char *file, const ccz_buf *ev, bool kds)
 static int fetch_vcek(const char *report, const char *kds, const char *out, const char *cache,
                       bool no_cache, ccz_snp_product product, const ccz_collateral_fetch_opts *fo)
 {
-    ccz_vcek_fetch_opts o = {CCZ_COLLATERAL_FETCH_OPTS_VERSION, kds, NULL, product,
+    ccz_snp_vcek_fetch_opts o = {CCZ_SNP_VCEK_FETCH_OPTS_VERSION, kds, NULL, product,
                              fo->ca_file, fo->tls_verify_insecure, fo->timeout_seconds};
     ccz_buf rep = CCZ_BUF_INIT, vcek = CCZ_BUF_INIT, dir = CCZ_BUF_INIT;
     bool from_cache = false;
@@ -80,7 +91,7 @@ static int fetch_vcek(const char *report, const char *kds, const char *out, cons
         o.cache_dir = (const char *)dir.ptr;
     }
     if (s == CCZ_OK)
-        s = ccz_snp_vcek_fetch(&vcek, ccz_buf_span(&rep), &o, &from_cache);
+        s = ccz_snp_vcek_fetch(&vcek, &from_cache, ccz_buf_span(&rep), &o);
     if (s == CCZ_OK && strcmp(out, "-") == 0)
         s = fwrite(vcek.ptr, 1, vcek.len, stdout) == vcek.len ? CCZ_OK : CCZ_ERR_IO;
     else if (s == CCZ_OK)
@@ -98,61 +109,19 @@ static int fetch_vcek(const char *report, const char *kds, const char *out, cons
 
 static int fetch(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"pccs", required_argument, NULL, 'p'},   {"out", required_argument, NULL, 'o'},
-        {"cache-dir", required_argument, NULL, 'c'}, {"no-cache", no_argument, NULL, 'n'},
-        {"at", required_argument, NULL, 'a'},     {"cacert", required_argument, NULL, 'C'},
-        {"insecure-tls", no_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
-        {"kds", required_argument, NULL, 'K'},    {"product", required_argument, NULL, 'P'},
-        {NULL, 0, NULL, 0},
-    };
+    cli_args a = {0};
+    int r = cli_parse(&a, argc, argv, &collateral_group,
+                      cli_command_opts(&collateral_group, argv[0]));
+    if (r)
+        return r < 0 ? EXIT_OK : r;
     ccz_collateral_fetch_opts o = CCZ_COLLATERAL_FETCH_OPTS_INIT;
-    const char *out = NULL, *cache = NULL, *kds = NULL;
-    ccz_snp_product product = CCZ_SNP_UNKNOWN;
-    bool no_cache = false;
-    unsigned long long at = 0;
-    o.now = (int64_t)time(NULL);
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'p':
-            o.base_url = optarg;
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 'c':
-            cache = optarg;
-            break;
-        case 'n':
-            no_cache = true;
-            break;
-        case 'a':
-            if (cli_number(optarg, INT64_MAX / 2, &at))
-                return cli_usage_error("collateral", "--at: %s", ccz_error_detail());
-            o.now = (int64_t)at;
-            break;
-        case 'C':
-            o.ca_file = optarg;
-            break;
-        case 'k':
-            o.tls_verify_insecure = true;
-            break;
-        case 'K':
-            kds = optarg;
-            break;
-        case 'P':
-            if (ccz_snp_product_parse(optarg, &product))
-                return cli_usage_error("collateral", "--product: %s", ccz_error_detail());
-            break;
-        case 'h':
-            fputs(collateral_usage, stdout);
-            return EXIT_OK;
-        default:
-            return cli_bad_option("collateral", argv);
-        }
-    }
+    const char *out = a.out, *cache = a.cache_dir, *kds = a.kds;
+    ccz_snp_product product = a.product;
+    bool no_cache = a.no_cache;
+    o.now = a.have_at ? a.at : (int64_t)time(NULL);
+    o.base_url = a.pccs;
+    o.ca_file = a.cacert;
+    o.tls_verify_insecure = a.insecure_tls;
     if (argc - optind != 1)
         return cli_usage_error("collateral", "give exactly one quote file");
     if (!out)
@@ -163,7 +132,6 @@ static int fetch(int argc, char **argv)
         return cli_usage_error("collateral", "--pccs URL is required (or --kds URL for an "
                                              "SEV-SNP report)");
     ccz_buf quote = CCZ_BUF_INIT, doc = CCZ_BUF_INIT, cache_dir = CCZ_BUF_INIT;
-    int r = EXIT_OK;
     bool from_cache = false;
     ccz_status s = cli_read_evidence(&quote, argv[optind]);
     if (s == CCZ_OK && (r = wrong_kind(argv[optind], &quote, false)) != 0) {
@@ -175,7 +143,7 @@ static int fetch(int argc, char **argv)
         o.cache_dir = (const char *)cache_dir.ptr;
     }
     if (s == CCZ_OK)
-        s = ccz_collateral_fetch(&doc, ccz_buf_span(&quote), &o, &from_cache);
+        s = ccz_collateral_fetch(&doc, &from_cache, ccz_buf_span(&quote), &o);
     ccz_collateral *col = NULL;
     if (s == CCZ_OK)
         s = ccz_collateral_parse(&col, (const char *)doc.ptr, doc.len);
@@ -187,10 +155,10 @@ static int fetch(int argc, char **argv)
     } else if ((s = ccz_collateral_problem(col)) != CCZ_OK) {
         fprintf(stderr, "ccz: collateral fetch: wrote %s, but ccz cannot verify quotes with it: "
                 "%s: %s\n", out, ccz_status_name(s), ccz_error_detail());
-        r = EXIT_REJECT;
+        r = cli_exit_code(s, true);
     } else {
         uint8_t fmspc[6];
-        ccz_collateral_fmspc(col, fmspc);
+        ccz_collateral_fmspc(fmspc, col);
         time_t exp = (time_t)ccz_collateral_expiry(col);
         char when[32];
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&exp));
@@ -207,10 +175,8 @@ static int fetch(int argc, char **argv)
 
 static int info(int argc, char **argv)
 {
-    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        fputs(collateral_usage, stdout);
-        return EXIT_OK;
-    }
+    if (argc == 2 && cli_is_help(argv[1]))
+        return cli_help(&collateral_group);
     if (argc != 2 || argv[1][0] == '-')
         return cli_usage_error("collateral", "usage: ccz collateral info FILE");
     ccz_collateral *c;
@@ -218,13 +184,13 @@ static int info(int argc, char **argv)
     if (s)
         return cli_fail(s, "collateral info");
     uint8_t fmspc[6];
-    ccz_collateral_fmspc(c, fmspc);
+    ccz_collateral_fmspc(fmspc, c);
     printf("tee         %s\nfmspc       %02X%02X%02X%02X%02X%02X\n", ccz_collateral_tee(c),
            fmspc[0], fmspc[1], fmspc[2], fmspc[3], fmspc[4], fmspc[5]);
     int r = EXIT_OK;
     if ((s = ccz_collateral_problem(c)) != CCZ_OK) {
         printf("usable      no: %s: %s\n", ccz_status_name(s), ccz_error_detail());
-        r = EXIT_REJECT;
+        r = cli_exit_code(s, true);
     } else {
         time_t exp = (time_t)ccz_collateral_expiry(c);
         char when[32];
@@ -237,13 +203,5 @@ static int info(int argc, char **argv)
 
 int cmd_collateral(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(collateral_usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : EXIT_OK;
-    }
-    if (!strcmp(argv[1], "fetch"))
-        return fetch(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "info"))
-        return info(argc - 1, argv + 1);
-    return cli_usage_error("collateral", "unknown collateral command '%s'", argv[1]);
+    return cli_dispatch(&collateral_group, argc, argv);
 }

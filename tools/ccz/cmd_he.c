@@ -183,20 +183,27 @@ static int bench(unsigned log_n)
     return EXIT_OK;
 }
 
+static int he_command(int argc, char **argv);
+
+static const cli_command he_cmds[] = {
+    {"params", he_command, NULL, 0},
+    {"bench", he_command, NULL, 0},
+};
+static const cli_group he_group = CLI_GROUP("he", he_usage, he_cmds, "he command", NULL, NULL);
+
 int cmd_he(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(he_usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : EXIT_OK;
-    }
-    bool json = false, is_params = !strcmp(argv[1], "params"), is_bench = !strcmp(argv[1], "bench");
-    if (!is_params && !is_bench)
-        return cli_usage_error("he", "unknown he command '%s'", argv[1]);
+    return cli_dispatch(&he_group, argc, argv);
+}
+
+/* params or bench (argv[0]) and their options */
+static int he_command(int argc, char **argv)
+{
+    bool json = false, is_params = !strcmp(argv[0], "params"), is_bench = !is_params;
     unsigned log_n = 13;
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(he_usage, stdout);
-            return EXIT_OK;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            return cli_help(&he_group);
         } else if (is_params && !strcmp(argv[i], "--json")) {
             json = true;
         } else if (is_bench && !strcmp(argv[i], "--log-n") && i + 1 < argc) {
@@ -208,7 +215,7 @@ int cmd_he(int argc, char **argv)
             if (secs <= 0 || secs > 600)
                 return cli_usage_error("he", "--seconds: between 0 and 600");
         } else {
-            return cli_usage_error("he", "'%s' is not an option of 'he %s'%s", argv[i], argv[1],
+            return cli_usage_error("he", "'%s' is not an option of 'he %s'%s", argv[i], argv[0],
                                    is_bench && !strcmp(argv[i], "--json")
                                        ? " (bench always prints JSON)"
                                        : "");

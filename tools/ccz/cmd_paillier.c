@@ -143,7 +143,7 @@ static int parse(args *a, int argc, char **argv)
             a->threads = (unsigned)n;
             break;
         default:
-            fputs(paillier_usage, stdout);
+            fputs(paillier_usage, stdout); /* the group's usage (paillier_group) */
             return -1;
         }
     }
@@ -570,15 +570,12 @@ static int bench(args *a)
     return EXIT_OK;
 }
 
-int cmd_paillier(int argc, char **argv)
+/* keygen, encrypt, ..., bench (argv[0]) and their options and operands */
+static int paillier_command(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(paillier_usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : EXIT_OK;
-    }
-    const char *op = argv[1];
+    const char *op = argv[0];
     args a = {0};
-    int r = parse(&a, argc - 1, argv + 1);
+    int r = parse(&a, argc, argv);
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (a.has_format && (!strcmp(op, "decrypt") || !strcmp(op, "bench")))
@@ -588,8 +585,18 @@ int cmd_paillier(int argc, char **argv)
             return cli_usage_error("paillier", "unexpected '%s'", a.ops[0]);
         return !strcmp(op, "keygen") ? keygen(&a) : bench(&a);
     }
-    if (!strcmp(op, "encrypt") || !strcmp(op, "decrypt") || !strcmp(op, "add") ||
-        !strcmp(op, "mul"))
-        return run_op(op, &a);
-    return cli_usage_error("paillier", "unknown paillier command '%s'", op);
+    return run_op(op, &a);
+}
+
+static const cli_command paillier_cmds[] = {
+    {"keygen", paillier_command, NULL, 0},  {"encrypt", paillier_command, NULL, 0},
+    {"decrypt", paillier_command, NULL, 0}, {"add", paillier_command, NULL, 0},
+    {"mul", paillier_command, NULL, 0},     {"bench", paillier_command, NULL, 0},
+};
+static const cli_group paillier_group =
+    CLI_GROUP("paillier", paillier_usage, paillier_cmds, "paillier command", NULL, NULL);
+
+int cmd_paillier(int argc, char **argv)
+{
+    return cli_dispatch(&paillier_group, argc, argv);
 }

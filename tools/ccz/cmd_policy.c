@@ -14,30 +14,29 @@ static const char policy_usage[] =
     "every default written out. Exit code 0 when valid, 2 when not (the message names the\n"
     "key that is wrong).\n";
 
+static int check(int argc, char **argv);
+
+static const cli_command policy_cmds[] = {
+    {"check", check, NULL, CLI_FRAG_JSON | CLI_FRAG_HELP},
+};
+static const cli_group policy_group = CLI_GROUP("policy", policy_usage, policy_cmds,
+                                                "policy command", NULL, "no policy command given");
+
 int cmd_policy(int argc, char **argv)
 {
-    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        fputs(policy_usage, stdout);
-        return EXIT_OK;
-    }
-    if (argc < 2 || strcmp(argv[1], "check") != 0)
-        return cli_usage_error("policy", argc < 2 ? "no policy command given"
-                                                  : "unknown policy command");
-    const char *file = NULL;
-    bool json = false;
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            json = true;
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(policy_usage, stdout);
-            return EXIT_OK;
-        } else if (argv[i][0] == '-' && argv[i][1])
-            return cli_usage_error("policy", "unknown option '%s'", argv[i]);
-        else if (file)
-            return cli_usage_error("policy", "give exactly one policy file");
-        else
-            file = argv[i];
-    }
+    return cli_dispatch(&policy_group, argc, argv);
+}
+
+static int check(int argc, char **argv)
+{
+    cli_args a = {0};
+    int r = cli_parse(&a, argc, argv, &policy_group, cli_command_opts(&policy_group, argv[0]));
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    if (argc - optind > 1)
+        return cli_usage_error("policy", "give exactly one policy file");
+    const char *file = optind < argc ? argv[optind] : NULL;
+    bool json = a.json;
     if (!file)
         return cli_usage_error("policy", "no policy file given");
     ccz_policy *p;

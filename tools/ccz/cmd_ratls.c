@@ -18,9 +18,8 @@
 
 #include <jansson.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 
-#include "cli.h"
+#include "endpoint.h"
 
 static const char ratls_usage[] =
     "usage: ccz ratls cert --tee TEE -o CERT --key KEY [--p384] [--days N] [--not-before UNIX]\n"
@@ -46,250 +45,28 @@ static const char ratls_usage[] =
     "its handshake (else the one idle longest) is closed to make room. The client sends\n"
     "standard input and prints what comes back; connecting and its handshake must finish\n"
     "within --timeout (default 10000 ms).\n"
-    "verify options: --policy FILE, --collateral FILE, --vek FILE, --cert-chain FILE,\n"
-    "                --sim-root CERT (repeatable), --root-ca FILE\n" CLI_ATTESTER_HELP;
+    CLI_VERIFY_HELP CLI_ATTESTER_HELP;
 
-enum {
-    OPT_OUT = 'o', OPT_KEY = 256, OPT_P384, OPT_DAYS, OPT_NB, OPT_NA, OPT_CN, OPT_LEGACY, OPT_JSON,
-    OPT_LISTEN, OPT_MODE, OPT_POLICY, OPT_CERT, OPT_ONCE, OPT_COLLATERAL, OPT_VEK, OPT_CHAIN,
-    OPT_SIM_ROOT, OPT_ROOT_CA, OPT_NAME, OPT_DEADLINE, OPT_MD, OPT_COUNT, OPT_DELAY, OPT_AUTHORITY,
-    OPT_HELP, OPT_TIMEOUT, OPT_HS_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS
+static int cmd_cert(int argc, char **argv);
+static int cmd_inspect(int argc, char **argv);
+static int cmd_server(int argc, char **argv);
+static int cmd_client(int argc, char **argv);
+
+static const cli_command ratls_cmds[] = {
+    {"cert", cmd_cert, NULL, CLI_FRAG_ATTESTER | CLI_FRAG_MAKE_CERT | CLI_FRAG_HELP},
+    {"inspect", cmd_inspect, NULL, CLI_FRAG_JSON | CLI_FRAG_HELP},
+    {"server", cmd_server, NULL,
+     CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_LISTEN) | CLI_OPT(CLI_O_ONCE) | CLI_OPT(CLI_O_HS_TIMEOUT) |
+         CLI_OPT(CLI_O_IDLE_TIMEOUT) | CLI_OPT(CLI_O_MAX_CONNS) | CLI_FRAG_HELP},
+    {"client", cmd_client, NULL, CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_TIMEOUT) | CLI_FRAG_HELP},
 };
-
-/* Which options each subcommand takes, as bits: bit 0 for the attester options, then one per
- * option code above. */
-#define ATTESTER_BIT 1ull
-#define OPT_BIT(o) (1ull << ((o) == OPT_OUT ? 1 : (o) - OPT_KEY + 2))
-#define VERIFY_BITS                                                                          \
-    (OPT_BIT(OPT_MODE) | OPT_BIT(OPT_POLICY) | OPT_BIT(OPT_COLLATERAL) | OPT_BIT(OPT_VEK) |  \
-     OPT_BIT(OPT_CHAIN) | OPT_BIT(OPT_SIM_ROOT) | OPT_BIT(OPT_ROOT_CA))
-/* a TLS endpoint: attests, verifies its peer, may present a given certificate */
-#define ENDPOINT_BITS \
-    (ATTESTER_BIT | VERIFY_BITS | OPT_BIT(OPT_CERT) | OPT_BIT(OPT_KEY) | OPT_BIT(OPT_HELP))
-
-static const struct {
-    const char *sub;
-    uint64_t allowed;
-} SUB_OPTS[] = {
-    {"cert", ATTESTER_BIT | OPT_BIT(OPT_OUT) | OPT_BIT(OPT_KEY) | OPT_BIT(OPT_P384) |
-                 OPT_BIT(OPT_DAYS) | OPT_BIT(OPT_NB) | OPT_BIT(OPT_NA) | OPT_BIT(OPT_CN) |
-                 OPT_BIT(OPT_LEGACY) | OPT_BIT(OPT_HELP)},
-    {"inspect", OPT_BIT(OPT_JSON) | OPT_BIT(OPT_HELP)},
-    {"server", ENDPOINT_BITS | OPT_BIT(OPT_LISTEN) | OPT_BIT(OPT_ONCE) | OPT_BIT(OPT_HS_TIMEOUT) |
-                   OPT_BIT(OPT_IDLE_TIMEOUT) | OPT_BIT(OPT_MAX_CONNS)},
-    {"client", ENDPOINT_BITS | OPT_BIT(OPT_TIMEOUT)},
-    {"serve", ENDPOINT_BITS | OPT_BIT(OPT_LISTEN) | OPT_BIT(OPT_DELAY)},
-    {"call", ENDPOINT_BITS | OPT_BIT(OPT_NAME) | OPT_BIT(OPT_DEADLINE) | OPT_BIT(OPT_MD) |
-                 OPT_BIT(OPT_COUNT) | OPT_BIT(OPT_AUTHORITY)},
-};
-
-int cli_ratls_parse(cli_ratls_args *a, int argc, char **argv, const char *cmd, const char *usage)
-{
-    static const struct option opts[] = {
-        CLI_ATTESTER_LONGOPTS,
-        {"out", required_argument, NULL, OPT_OUT},
-        {"key", required_argument, NULL, OPT_KEY},
-        {"p384", no_argument, NULL, OPT_P384},
-        {"days", required_argument, NULL, OPT_DAYS},
-        {"not-before", required_argument, NULL, OPT_NB},
-        {"not-after", required_argument, NULL, OPT_NA},
-        {"cn", required_argument, NULL, OPT_CN},
-        {"gramine-legacy", no_argument, NULL, OPT_LEGACY},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"listen", required_argument, NULL, OPT_LISTEN},
-        {"mode", required_argument, NULL, OPT_MODE},
-        {"policy", required_argument, NULL, OPT_POLICY},
-        {"cert", required_argument, NULL, OPT_CERT},
-        {"once", no_argument, NULL, OPT_ONCE},
-        {"collateral", required_argument, NULL, OPT_COLLATERAL},
-        {"vek", required_argument, NULL, OPT_VEK},
-        {"cert-chain", required_argument, NULL, OPT_CHAIN},
-        {"sim-root", required_argument, NULL, OPT_SIM_ROOT},
-        {"root-ca", required_argument, NULL, OPT_ROOT_CA},
-        {"name", required_argument, NULL, OPT_NAME},
-        {"deadline", required_argument, NULL, OPT_DEADLINE},
-        {"metadata", required_argument, NULL, OPT_MD},
-        {"count", required_argument, NULL, OPT_COUNT},
-        {"delay", required_argument, NULL, OPT_DELAY},
-        {"authority", required_argument, NULL, OPT_AUTHORITY},
-        {"help", no_argument, NULL, OPT_HELP},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"handshake-timeout", required_argument, NULL, OPT_HS_TIMEOUT},
-        {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
-        {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
-        {NULL, 0, NULL, 0},
-    };
-    cli_attester_init(&a->ca);
-    a->co = (ccz_ratls_cert_opts)CCZ_RATLS_CERT_OPTS_INIT;
-    unsigned long long n;
-    int c, h;
-    uint64_t seen = 0; /* OPT_BIT of each option given (ATTESTER_BIT: any attester option) */
-    const char *seen_as[64] = {NULL}; /* how the command line spelled it */
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-        /* the option's own word: before its value when that is a separate argument */
-        const char *spelled = argv[optind - (optarg && optarg == argv[optind - 1] ? 2 : 1)];
-        if ((h = cli_attester_option(&a->ca, c, optarg, cmd)) != 0) {
-            if (h < 0)
-                return EXIT_USAGE;
-            seen |= ATTESTER_BIT;
-            seen_as[0] = spelled;
-            continue;
-        }
-        if (c == OPT_OUT || (c >= OPT_KEY && c <= OPT_MAX_CONNS)) {
-            seen |= OPT_BIT(c);
-            seen_as[__builtin_ctzll(OPT_BIT(c))] = spelled;
-        }
-        switch (c) {
-        case OPT_OUT:
-            a->out = optarg;
-            break;
-        case OPT_KEY:
-            a->key = optarg;
-            break;
-        case OPT_P384:
-            a->co.key = CCZ_RATLS_KEY_P384;
-            break;
-        case OPT_DAYS:
-        case OPT_NB:
-        case OPT_NA:
-            if (cli_number(optarg, c == OPT_DAYS ? 36500 : INT64_MAX / 2, &n))
-                return cli_usage_error(cmd, "%s: %s", c == OPT_DAYS ? "--days" : "--not-*",
-                                       ccz_error_detail());
-            if (c == OPT_DAYS && n == 0)
-                return cli_usage_error(cmd, "--days: a certificate is valid at least 1 day");
-            if (c == OPT_DAYS)
-                a->days = (long)n;
-            else
-                *(c == OPT_NB ? &a->co.not_before : &a->co.not_after) = (int64_t)n;
-            break;
-        case OPT_CN:
-            a->co.subject_cn = optarg;
-            break;
-        case OPT_LEGACY:
-            a->co.gramine_legacy = true;
-            break;
-        case OPT_JSON:
-            a->json = true;
-            break;
-        case OPT_LISTEN:
-            a->listen = optarg;
-            break;
-        case OPT_MODE:
-            if (ccz_ratls_mode_parse(optarg, &a->mode))
-                return cli_usage_error(cmd, "--mode: %s", ccz_error_detail());
-            break;
-        case OPT_POLICY:
-            a->policy = optarg;
-            break;
-        case OPT_CERT:
-            a->cert = optarg;
-            break;
-        case OPT_ONCE:
-            a->once = true;
-            break;
-        case OPT_COLLATERAL:
-            a->collateral = optarg;
-            break;
-        case OPT_VEK:
-            a->vek = optarg;
-            break;
-        case OPT_CHAIN:
-            a->chain = optarg;
-            break;
-        case OPT_SIM_ROOT:
-            if (a->n_sim_roots == 16)
-                return cli_usage_error(cmd, "at most 16 --sim-root options");
-            a->sim_roots[a->n_sim_roots++] = optarg;
-            break;
-        case OPT_ROOT_CA:
-            a->root_ca = optarg;
-            break;
-        case OPT_NAME:
-            a->name = optarg;
-            break;
-        case OPT_AUTHORITY:
-            a->authority = optarg;
-            break;
-        case OPT_MD:
-            if (a->n_md == 16 || !strchr(optarg, '='))
-                return cli_usage_error(cmd, "--metadata takes KEY=VALUE, at most 16 times");
-            a->md[a->n_md++] = optarg;
-            break;
-        case OPT_DEADLINE:
-        case OPT_COUNT:
-        case OPT_DELAY:
-            if (cli_number(optarg, 100000000, &n))
-                return cli_usage_error(cmd, "%s: %s", c == OPT_DEADLINE ? "--deadline"
-                                                     : c == OPT_COUNT ? "--count" : "--delay",
-                                       ccz_error_detail());
-            *(c == OPT_DEADLINE ? &a->deadline_ms : c == OPT_COUNT ? &a->count : &a->delay_ms) =
-                (long)n;
-            break;
-        case OPT_TIMEOUT:
-        case OPT_HS_TIMEOUT:
-        case OPT_IDLE_TIMEOUT:
-        case OPT_MAX_CONNS: {
-            const char *name = c == OPT_TIMEOUT ? "--timeout"
-                               : c == OPT_HS_TIMEOUT ? "--handshake-timeout"
-                               : c == OPT_IDLE_TIMEOUT ? "--idle-timeout" : "--max-conns";
-            bool bad = cli_number(optarg, c == OPT_MAX_CONNS ? 65536 : 86400000, &n) != CCZ_OK;
-            if (bad || n == 0)
-                return cli_usage_error(cmd, "%s: %s", name,
-                                       bad ? ccz_error_detail() : "must be at least 1");
-            *(c == OPT_TIMEOUT ? &a->timeout_ms
-              : c == OPT_HS_TIMEOUT ? &a->handshake_timeout_ms
-              : c == OPT_IDLE_TIMEOUT ? &a->idle_timeout_ms : &a->max_conns) = (long)n;
-            break;
-        }
-        case OPT_HELP:
-            fputs(usage, stdout);
-            return -1;
-        default:
-            return cli_bad_option(cmd, argv);
-        }
-    }
-    /* each subcommand takes its own options and no other: one that would do nothing is refused */
-    uint64_t allowed = ~0ull;
-    for (size_t i = 0; argc > 0 && i < CCZ_ARRAY_LEN(SUB_OPTS); i++)
-        if (strcmp(argv[0], SUB_OPTS[i].sub) == 0)
-            allowed = SUB_OPTS[i].allowed;
-    for (int bit = 0; bit < 64; bit++)
-        if ((seen & ~allowed) >> bit & 1)
-            return cli_usage_error(cmd, "'%s' does nothing for '%s %s'",
-                                   seen_as[bit] ? seen_as[bit] : "an option", cmd, argv[0]);
-    if (a->days && a->co.not_after)
-        return cli_usage_error(cmd, "give --days or --not-after, not both");
-    if (a->days) /* from --not-before when given, else from now */
-        a->co.not_after = (a->co.not_before ? a->co.not_before : (int64_t)time(NULL)) +
-                          a->days * 86400;
-    if (a->co.not_before && a->co.not_after && a->co.not_before >= a->co.not_after)
-        return cli_usage_error(cmd, "--not-before (%lld) must come before the end of validity "
-                               "(%lld): such a certificate would never be valid",
-                               (long long)a->co.not_before, (long long)a->co.not_after);
-    return EXIT_OK;
-}
-
-static ccz_status write_pem(const char *path, X509 *x, EVP_PKEY *k)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    CCZ_ENSURE(b, CCZ_ERR_NOMEM, "out of memory");
-    int ok = x ? PEM_write_bio_X509(b, x) : PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL,
-                                                                      NULL);
-    char *p;
-    long n = BIO_get_mem_data(b, &p);
-    ccz_status s = ok && n > 0 ? ccz_file_write(path, CCZ_SPAN(p, (size_t)n), x ? 0644 : 0600)
-                               : ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot encode %s", path);
-    if (n > 0)
-        ccz_wipe(p, (size_t)n);
-    BIO_free(b);
-    return s;
-}
+static const cli_group ratls_group =
+    CLI_GROUP("ratls", ratls_usage, ratls_cmds, "ratls command", NULL, NULL);
 
 static int cmd_cert(int argc, char **argv)
 {
-    cli_ratls_args a = {0};
-    int r = cli_ratls_parse(&a, argc, argv, "ratls", ratls_usage);
+    cli_args a = {0};
+    int r = cli_parse(&a, argc, argv, &ratls_group, cli_command_opts(&ratls_group, argv[0]));
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (optind != argc)
@@ -302,8 +79,8 @@ static int cmd_cert(int argc, char **argv)
     ccz_status s = cli_attester_new(&a.ca, &at);
     if (s == CCZ_OK)
         s = ccz_ratls_cert_create(&x, &k, at, &a.co);
-    if (s == CCZ_OK && (s = write_pem(a.key, NULL, k)) == CCZ_OK)
-        s = write_pem(a.out, x, NULL);
+    if (s == CCZ_OK && (s = cli_write_key(a.key, k)) == CCZ_OK)
+        s = cli_write_cert(a.out, x);
     if (s)
         r = cli_fail(s, "ratls cert");
     else
@@ -316,30 +93,10 @@ static int cmd_cert(int argc, char **argv)
     return r;
 }
 
-ccz_status cli_read_cert(X509 **out, const char *path)
-{
-    ccz_buf b = CCZ_BUF_INIT;
-    ccz_status s = ccz_file_read(&b, path, 1 << 20);
-    *out = NULL;
-    if (s == CCZ_OK) {
-        const unsigned char *p = b.ptr;
-        BIO *bio = BIO_new_mem_buf(b.ptr, (int)b.len);
-        *out = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-        BIO_free(bio);
-        if (!*out)
-            *out = d2i_X509(NULL, &p, (long)b.len);
-        if (!*out)
-            s = ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED, "%s is not a certificate", path);
-        ERR_clear_error();
-    }
-    ccz_buf_free(&b);
-    return s;
-}
-
 static int cmd_inspect(int argc, char **argv)
 {
-    cli_ratls_args a = {0};
-    int r = cli_ratls_parse(&a, argc, argv, "ratls", ratls_usage);
+    cli_args a = {0};
+    int r = cli_parse(&a, argc, argv, &ratls_group, cli_command_opts(&ratls_group, argv[0]));
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (argc - optind != 1)
@@ -416,112 +173,6 @@ static int cmd_inspect(int argc, char **argv)
 }
 
 /* ---- server and client -----------------------------------------------------------------------*/
-
-
-void cli_endpoint_free(cli_endpoint *e)
-{
-    ccz_trust_free(e->trust);
-    ccz_policy_free(e->policy);
-    ccz_collateral_free(e->collateral);
-    ccz_attester_free(e->attester);
-    X509_free(e->cert);
-    EVP_PKEY_free(e->key);
-}
-
-static ccz_status load_key(EVP_PKEY **out, const char *path)
-{
-    ccz_buf b;
-    ccz_buf_init(&b, 1 << 20, true);
-    ccz_status s = ccz_file_read(&b, path, 1 << 20);
-    BIO *bio = s == CCZ_OK ? BIO_new_mem_buf(b.ptr, (int)b.len) : NULL;
-    *out = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
-    BIO_free(bio);
-    ccz_buf_free(&b);
-    if (s == CCZ_OK && !*out)
-        s = ccz_fail_ossl(CCZ_ERR_KEY_MALFORMED, "%s is not a PEM private key", path);
-    return s;
-}
-
-ccz_status cli_endpoint_setup(cli_endpoint *e, cli_ratls_args *a, bool server, SSL_CTX **ctx,
-                        ccz_ratls_verdict_cb cb)
-{
-    CCZ_GUARD(ccz_trust_new(&e->trust));
-    if (a->root_ca) {
-        ccz_buf b = CCZ_BUF_INIT;
-        ccz_status s = ccz_file_read(&b, a->root_ca, 1 << 20);
-        if (s == CCZ_OK)
-            s = ccz_trust_add_intel_root(e->trust, ccz_buf_span(&b));
-        ccz_buf_free(&b);
-        CCZ_GUARD(s);
-    } else {
-        CCZ_GUARD(ccz_trust_add_builtin(e->trust));
-    }
-    for (int i = 0; i < a->n_sim_roots; i++)
-        CCZ_GUARD(ccz_trust_add_sim_root_file(e->trust, a->sim_roots[i]));
-    if (!a->n_sim_roots) { /* the default (or --sim-dir) platform's root, when there is one */
-        ccz_buf p = CCZ_BUF_INIT;
-        if (cli_sim_dir(&p, a->ca.dir_arg) == CCZ_OK && ccz_buf_append_str(&p, "/root.crt") == 0 &&
-            ccz_file_exists((const char *)p.ptr))
-            (void)!ccz_trust_add_sim_root_file(e->trust, (const char *)p.ptr);
-        ccz_buf_free(&p);
-    }
-    CCZ_GUARD(a->policy ? ccz_policy_load_file(&e->policy, a->policy)
-                        : ccz_policy_default(&e->policy));
-    if (a->collateral)
-        CCZ_GUARD(ccz_collateral_load_file(&e->collateral, a->collateral));
-    if (a->vek) {
-        ccz_buf v = CCZ_BUF_INIT, ch = CCZ_BUF_INIT;
-        ccz_status s = ccz_file_read(&v, a->vek, 1 << 20);
-        if (s == CCZ_OK && a->chain)
-            s = ccz_file_read(&ch, a->chain, 1 << 20);
-        if (s == CCZ_OK)
-            s = ccz_collateral_snp(&e->collateral, ccz_buf_span(&v), ccz_buf_span(&ch));
-        ccz_buf_free(&v);
-        ccz_buf_free(&ch);
-        CCZ_GUARD(s);
-    }
-    ccz_ratls_opts o = CCZ_RATLS_OPTS_INIT;
-    o.server = server;
-    o.mode = a->mode;
-    o.cert_opts = a->co;
-    o.policy = e->policy;
-    o.trust = e->trust;
-    o.collateral = e->collateral;
-    o.on_verdict = cb;
-    o.payload = server ? "client" : "server";
-    bool presents = server || a->mode != CCZ_RATLS_SERVER;
-    if (a->cert || a->key) {
-        CCZ_ENSURE(a->cert && a->key, CCZ_ERR_INVALID_ARGUMENT, "--cert and --key go together");
-        CCZ_GUARD(cli_read_cert(&e->cert, a->cert));
-        CCZ_GUARD(load_key(&e->key, a->key));
-        o.cert = e->cert;
-        o.key = e->key;
-    } else if (presents) {
-        CCZ_GUARD(cli_attester_new(&a->ca, &e->attester));
-        o.attester = e->attester;
-    }
-    return ccz_ratls_ctx_new(ctx, &o);
-}
-
-void cli_print_verdict(const ccz_ratls_verdict *v, void *payload)
-{
-    const char *who = payload;
-    const ccz_claims *c = &v->result.claims;
-    if (v->status) {
-        fprintf(stderr, "ccz ratls: %s REJECTED at %s: %s: %s\n", who, v->step ? v->step : "?",
-                ccz_status_name(v->status), v->message);
-        for (size_t i = 1; i < v->appraisal.n_reasons; i++)
-            fprintf(stderr, "ccz ratls:   also %s: %s\n", v->appraisal.reasons[i].code,
-                    v->appraisal.reasons[i].message);
-        return;
-    }
-    char m[65] = "";
-    if (c->tee == CCZ_TEE_SGX || c->tee == CCZ_TEE_SIM)
-        ccz_hex_to_str(m, c->sgx.mr_enclave, 32);
-    fprintf(stderr, "ccz ratls: %s accepted: %s evidence (%s)%s%s%s\n", who, ccz_tee_name(c->tee),
-            ccz_ratls_format_name(v->format), m[0] ? ", mr_enclave " : "", m,
-            c->simulated ? " [SIMULATED TEE]" : "");
-}
 
 /* A listening socket on ADDR (HOST:PORT or :PORT, loopback by default); the error names the
  * real cause: a bad port, a name that does not resolve, or what bind/listen said. */
@@ -736,7 +387,7 @@ static int accept_loop(server_state *srv, int lfd, bool once)
         }
         conn_slot *slot = take_slot(srv, fd);
         if (once) {
-            r = run_connection(srv, slot, fd) ? EXIT_REJECT : EXIT_OK;
+            r = cli_exit_code(run_connection(srv, slot, fd), true);
             release(srv, slot);
             break;
         }
@@ -767,8 +418,8 @@ static unsigned conn_cap(long asked)
 
 static int cmd_server(int argc, char **argv)
 {
-    cli_ratls_args a = {0};
-    int r = cli_ratls_parse(&a, argc, argv, "ratls", ratls_usage);
+    cli_args a = {0};
+    int r = cli_parse(&a, argc, argv, &ratls_group, cli_command_opts(&ratls_group, argv[0]));
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (!a.listen || optind != argc)
@@ -835,8 +486,8 @@ out:
 
 static int cmd_client(int argc, char **argv)
 {
-    cli_ratls_args a = {0};
-    int r = cli_ratls_parse(&a, argc, argv, "ratls", ratls_usage);
+    cli_args a = {0};
+    int r = cli_parse(&a, argc, argv, &ratls_group, cli_command_opts(&ratls_group, argv[0]));
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (argc - optind != 1)
@@ -853,7 +504,7 @@ static int cmd_client(int argc, char **argv)
     if ((s = ccz_ratls_connect_timeout(&ssl, ctx, argv[optind], a.timeout_ms)) != CCZ_OK) {
         /* a network failure is unreadable input (2); a refused or rejected peer is 1 */
         fprintf(stderr, "ccz: ratls client: %s\n", ccz_error_detail());
-        r = s == CCZ_ERR_NETWORK || s == CCZ_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_REJECT;
+        r = cli_exit_code(s, true);
         goto out;
     }
     fprintf(stderr, "ccz ratls: connected to %s (%s, %s)\n", argv[optind], SSL_get_version(ssl),
@@ -895,17 +546,5 @@ out:
 
 int cmd_ratls(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(ratls_usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : EXIT_OK;
-    }
-    if (!strcmp(argv[1], "cert"))
-        return cmd_cert(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "inspect"))
-        return cmd_inspect(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "server"))
-        return cmd_server(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "client"))
-        return cmd_client(argc - 1, argv + 1);
-    return cli_usage_error("ratls", "unknown ratls command '%s'", argv[1]);
+    return cli_dispatch(&ratls_group, argc, argv);
 }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "endpoint.h"
 #include "greeter.pb-c.h"
 
 static const char rpc_usage[] =
@@ -31,8 +31,20 @@ static const char rpc_usage[] =
     "call, connecting included; without it connecting gives up after 10 s.\n"
     "Modes as for 'ccz ratls': two-way (both attested), server (the client verifies the\n"
     "server), client (the server verifies the client).\n"
-    "verify options: --policy FILE, --collateral FILE, --vek FILE, --cert-chain FILE,\n"
-    "                --sim-root CERT (repeatable), --root-ca FILE\n" CLI_ATTESTER_HELP;
+    CLI_VERIFY_HELP CLI_ATTESTER_HELP;
+
+static int serve(int argc, char **argv);
+static int call(int argc, char **argv);
+
+static const cli_command greeter_cmds[] = {
+    {"serve", serve, NULL, CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_LISTEN) | CLI_OPT(CLI_O_DELAY) |
+                               CLI_FRAG_HELP},
+    {"call", call, NULL,
+     CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_NAME) | CLI_OPT(CLI_O_DEADLINE) | CLI_OPT(CLI_O_MD) |
+         CLI_OPT(CLI_O_COUNT) | CLI_OPT(CLI_O_AUTHORITY) | CLI_FRAG_HELP},
+};
+static const cli_group greeter_group = CLI_GROUP("rpc", rpc_usage, greeter_cmds, NULL, NULL,
+                                                 "usage: ccz rpc greeter serve|call ...");
 
 /* ---- serve -----------------------------------------------------------------------------------*/
 
@@ -132,8 +144,8 @@ static const char *mode_name(ccz_ratls_mode m)
 
 static int serve(int argc, char **argv)
 {
-    cli_ratls_args a = {0};
-    int r = cli_ratls_parse(&a, argc, argv, "rpc", rpc_usage);
+    cli_args a = {0};
+    int r = cli_parse(&a, argc, argv, &greeter_group, cli_command_opts(&greeter_group, argv[0]));
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (!a.listen || optind != argc)
@@ -158,7 +170,7 @@ static int serve(int argc, char **argv)
     if (s == CCZ_OK)
         s = ccz_rpc_server_add_service(g.srv, &ratls__greeter__descriptor, handlers, &g);
     if (s == CCZ_OK)
-        s = ccz_rpc_server_listen(g.srv, a.listen, &port);
+        s = ccz_rpc_server_listen(g.srv, &port, a.listen);
     if (s) {
         r = cli_fail(s, "rpc greeter serve");
         goto out;
@@ -207,8 +219,8 @@ static void print_md(const char *what, const ccz_rpc_metadata *md)
 
 static int call(int argc, char **argv)
 {
-    cli_ratls_args a = {0};
-    int r = cli_ratls_parse(&a, argc, argv, "rpc", rpc_usage);
+    cli_args a = {0};
+    int r = cli_parse(&a, argc, argv, &greeter_group, cli_command_opts(&greeter_group, argv[0]));
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (argc - optind != 1 || !a.name)
@@ -247,12 +259,12 @@ static int call(int argc, char **argv)
     }
     Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
     req.name = (char *)a.name;
-    ccz_rpc_call_opts opts = {a.deadline_ms, &md};
+    ccz_rpc_call_opts opts = {CCZ_RPC_CALL_OPTS_VERSION, a.deadline_ms, &md};
     for (long i = 0; i < (a.count ? a.count : 1); i++) {
         ProtobufCMessage *resp;
         ccz_rpc_status st;
-        s = ccz_rpc_unary(ch, "/ratls.Greeter/SayHello", &req.base,
-                          &ratls__hello_reply__descriptor, &resp, &st, &opts);
+        s = ccz_rpc_unary(ch, &resp, &st, "/ratls.Greeter/SayHello", &req.base,
+                          &ratls__hello_reply__descriptor, &opts);
         if (s) {
             r = cli_fail(s, "rpc greeter call");
             break;
@@ -280,21 +292,18 @@ out:
     return r;
 }
 
+static int greeter_service(int argc, char **argv)
+{
+    return cli_dispatch(&greeter_group, argc, argv);
+}
+
+static const cli_command rpc_cmds[] = {
+    {"greeter", greeter_service, NULL, 0},
+};
+static const cli_group rpc_group =
+    CLI_GROUP("rpc", rpc_usage, rpc_cmds, "service", " (try: greeter)", NULL);
+
 int cmd_rpc(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(rpc_usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : EXIT_OK;
-    }
-    if (strcmp(argv[1], "greeter") != 0)
-        return cli_usage_error("rpc", "unknown service '%s' (try: greeter)", argv[1]);
-    if (argc >= 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
-        fputs(rpc_usage, stdout);
-        return EXIT_OK;
-    }
-    if (argc >= 3 && !strcmp(argv[2], "serve"))
-        return serve(argc - 2, argv + 2);
-    if (argc >= 3 && !strcmp(argv[2], "call"))
-        return call(argc - 2, argv + 2);
-    return cli_usage_error("rpc", "usage: ccz rpc greeter serve|call ...");
+    return cli_dispatch(&rpc_group, argc, argv);
 }

@@ -1,15 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ccz sim: create and inspect the simulated TEE platform. Everything printed here says that
  * the platform is simulated. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "cli.h"
+#include "endpoint.h"
+#include "x509/x509.h"
 
 static const char sim_usage[] =
     "usage: ccz sim init [--dir D] [--force]\n"
@@ -23,34 +21,28 @@ static const char sim_usage[] =
     "            else ~/.local/share/ccz/sim)\n"
     "  --force   replace an existing platform\n";
 
+static int sim_init(int argc, char **argv);
+static int sim_measure(int argc, char **argv);
+static int sim_signer(int argc, char **argv);
+static int sim_info(int argc, char **argv);
+
+static const cli_command sim_cmds[] = {
+    {"init", sim_init, NULL, CLI_OPT(CLI_O_DIR) | CLI_OPT(CLI_O_FORCE) | CLI_FRAG_HELP},
+    {"measure", sim_measure, NULL, 0}, /* FILE alone, or --help */
+    {"signer", sim_signer, NULL, CLI_OPT(CLI_O_DIR) | CLI_FRAG_HELP},
+    {"info", sim_info, NULL, CLI_OPT(CLI_O_DIR) | CLI_FRAG_HELP},
+};
+static const cli_group sim_group = CLI_GROUP("sim", sim_usage, sim_cmds, "sim command", NULL, NULL);
+
+/* The options of a sim command (its table entry says which); -1 after --help. */
 static int parse_dir_opts(int argc, char **argv, const char **dir, bool *force)
 {
-    static const struct option opts[] = {
-        {"dir", required_argument, NULL, 'd'},
-        {"force", no_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "d:fh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            *dir = optarg;
-            break;
-        case 'f':
-            if (!force)
-                return cli_usage_error("sim", "--force applies to 'sim init' only");
-            *force = true;
-            break;
-        case 'h':
-            fputs(sim_usage, stdout);
-            return -1;
-        default:
-            return cli_bad_option("sim", argv);
-        }
-    }
-    return EXIT_OK;
+    cli_args a = {0};
+    int r = cli_parse(&a, argc, argv, &sim_group, cli_command_opts(&sim_group, argv[0]));
+    *dir = a.dir;
+    if (force)
+        *force = a.force;
+    return r;
 }
 
 static void print_hex(const uint8_t *p, size_t n)
@@ -88,10 +80,8 @@ static int sim_init(int argc, char **argv)
 
 static int sim_measure(int argc, char **argv)
 {
-    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        fputs(sim_usage, stdout);
-        return EXIT_OK;
-    }
+    if (argc == 2 && cli_is_help(argv[1]))
+        return cli_help(&sim_group);
     if (argc != 2)
         return cli_usage_error("sim", "usage: ccz sim measure FILE");
     uint8_t m[32];
@@ -138,29 +128,16 @@ static int sim_info(int argc, char **argv)
         return r < 0 ? EXIT_OK : r;
     if (optind != argc)
         return cli_usage_error("sim", "'sim info' takes no arguments");
-    ccz_buf dir = CCZ_BUF_INIT, pem = CCZ_BUF_INIT, path = CCZ_BUF_INIT;
+    ccz_buf dir = CCZ_BUF_INIT, path = CCZ_BUF_INIT;
     ccz_status s = cli_sim_dir(&dir, given);
     if (s == CCZ_OK)
         s = ccz_buf_printf(&path, "%s/root.crt", (const char *)dir.ptr);
-    if (s == CCZ_OK)
-        s = ccz_file_read(&pem, (const char *)path.ptr, 1 << 20);
     X509 *root = NULL;
-    if (s == CCZ_OK) {
-        BIO *bio = BIO_new_mem_buf(pem.ptr, (int)pem.len);
-        root = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-        BIO_free(bio);
-        if (!root)
-            s = ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED, "%s is not a PEM certificate",
-                              (const char *)path.ptr);
-    }
+    if (s == CCZ_OK)
+        s = cli_read_cert(&root, (const char *)path.ptr);
     uint8_t id[32], signer[32];
-    unsigned char *der = NULL;
-    int n = root ? i2d_X509(root, &der) : 0;
-    if (s == CCZ_OK) {
-        unsigned len = 0;
-        if (n <= 0 || !EVP_Digest(der, (size_t)n, id, &len, EVP_sha256(), NULL))
-            s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot hash the platform root");
-    }
+    if (s == CCZ_OK)
+        s = x509_cert_sha256(id, root);
     ccz_buf_reset(&path);
     if (s == CCZ_OK)
         s = ccz_buf_printf(&path, "%s/signer.key", (const char *)dir.ptr);
@@ -177,27 +154,13 @@ static int sim_info(int argc, char **argv)
         ccz_hex_to_str(hex, signer, 32);
         printf("  default signer  %s\n", hex);
     }
-    OPENSSL_free(der);
     X509_free(root);
     ccz_buf_free(&dir);
-    ccz_buf_free(&pem);
     ccz_buf_free(&path);
     return r;
 }
 
 int cmd_sim(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(sim_usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : EXIT_OK;
-    }
-    if (!strcmp(argv[1], "init"))
-        return sim_init(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "measure"))
-        return sim_measure(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "signer"))
-        return sim_signer(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "info"))
-        return sim_info(argc - 1, argv + 1);
-    return cli_usage_error("sim", "unknown sim command '%s'", argv[1]);
+    return cli_dispatch(&sim_group, argc, argv);
 }

@@ -2,18 +2,14 @@
 /* ccz verify: verify evidence (type detected from its framing), then appraise its claims with a
  * policy. The evidence file is untrusted; the library's parsers read it. */
 #include <ctype.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include <jansson.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 
-#include "cli.h"
-
-#define MAX_ROOTS 16
+#include "endpoint.h"
 
 static const char verify_usage[] =
     "usage: ccz verify FILE [--report-data HEX] [--policy FILE] [--at UNIX] [--json]\n"
@@ -37,131 +33,28 @@ static const char verify_usage[] =
     "Exit codes: 0 verified and accepted, 1 verification failed or policy rejected,\n"
     "2 usage error or unreadable input (missing file, not evidence, malformed).\n";
 
+static const cli_group verify_group = {"verify", verify_usage, NULL, 0, NULL, NULL, NULL};
+
 typedef struct {
-    const char *file, *rd_hex, *policy, *sim_dir, *collateral, *root_ca, *vek, *chain;
-    const char *roots[MAX_ROOTS];
-    int n_roots;
-    bool json, have_at;
-    int64_t at;
+    cli_args o;
+    const char *file;
 } verify_args;
 
 static int parse_args(verify_args *a, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"report-data", required_argument, NULL, 'r'},
-        {"policy", required_argument, NULL, 'p'},
-        {"at", required_argument, NULL, 'a'},
-        {"json", no_argument, NULL, 'j'},
-        {"sim-root", required_argument, NULL, 'R'},
-        {"sim-dir", required_argument, NULL, 'd'},
-        {"collateral", required_argument, NULL, 'c'},
-        {"root-ca", required_argument, NULL, 'C'},
-        {"vek", required_argument, NULL, 'v'},
-        {"cert-chain", required_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    unsigned long long at;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-            a->rd_hex = optarg;
-            break;
-        case 'p':
-            a->policy = optarg;
-            break;
-        case 'a':
-            if (cli_number(optarg, INT64_MAX / 2, &at))
-                return cli_usage_error("verify", "--at: %s", ccz_error_detail());
-            a->at = (int64_t)at;
-            a->have_at = true;
-            break;
-        case 'j':
-            a->json = true;
-            break;
-        case 'R':
-            if (a->n_roots == MAX_ROOTS)
-                return cli_usage_error("verify", "at most %d --sim-root options", MAX_ROOTS);
-            a->roots[a->n_roots++] = optarg;
-            break;
-        case 'd':
-            a->sim_dir = optarg;
-            break;
-        case 'c':
-            a->collateral = optarg;
-            break;
-        case 'C':
-            a->root_ca = optarg;
-            break;
-        case 'v':
-            a->vek = optarg;
-            break;
-        case 'V':
-            a->chain = optarg;
-            break;
-        case 'h':
-            fputs(verify_usage, stdout);
-            return -1;
-        default:
-            return cli_bad_option("verify", argv);
-        }
-    }
+    int r = cli_parse(&a->o, argc, argv, &verify_group, cli_command_opts(&ccz_commands, "verify"));
+    if (r)
+        return r;
     if (argc - optind != 1)
         return cli_usage_error("verify", argc == optind ? "no evidence file given"
                                                         : "give exactly one evidence file");
-    if (a->vek && a->collateral)
+    if (a->o.v.vek && a->o.v.collateral)
         return cli_usage_error("verify", "--vek (SEV-SNP) and --collateral (SGX/TDX) exclude "
                                          "each other");
-    if (a->chain && !a->vek)
+    if (a->o.v.chain && !a->o.v.vek)
         return cli_usage_error("verify", "--cert-chain goes with --vek");
     a->file = argv[optind];
     return EXIT_OK;
-}
-
-static ccz_status load_trust(ccz_trust *t, const verify_args *a)
-{
-    if (a->root_ca) {
-        ccz_buf b = CCZ_BUF_INIT;
-        ccz_status s = ccz_file_read(&b, a->root_ca, 1 << 20);
-        if (s == CCZ_OK)
-            s = ccz_trust_add_intel_root(t, ccz_buf_span(&b));
-        ccz_buf_free(&b);
-        if (s)
-            return ccz_fail_context(s, "--root-ca %s", a->root_ca);
-    } else {
-        CCZ_GUARD(ccz_trust_add_builtin(t));
-    }
-    for (int i = 0; i < a->n_roots; i++)
-        CCZ_GUARD(ccz_trust_add_sim_root_file(t, a->roots[i]));
-    if (a->n_roots)
-        return CCZ_OK;
-    ccz_buf path = CCZ_BUF_INIT;
-    ccz_status s = cli_sim_dir(&path, a->sim_dir);
-    if (s == CCZ_OK)
-        s = ccz_buf_append_str(&path, "/root.crt");
-    /* The default platform is optional: without it, sim evidence fails at platform_certificate
-     * with a message that says how to trust a root. */
-    if (s == CCZ_OK && (a->sim_dir || ccz_file_exists((const char *)path.ptr)))
-        s = ccz_trust_add_sim_root_file(t, (const char *)path.ptr);
-    else if (!a->sim_dir)
-        s = CCZ_OK;
-    ccz_buf_free(&path);
-    return s;
-}
-
-static ccz_status load_vek(ccz_collateral **out, const char *vek, const char *chain)
-{
-    ccz_buf v = CCZ_BUF_INIT, c = CCZ_BUF_INIT;
-    ccz_status s = ccz_file_read(&v, vek, 1 << 20);
-    if (s == CCZ_OK && chain && (s = ccz_file_read(&c, chain, 1 << 20)) != CCZ_OK)
-        ccz_fail_context(s, "--cert-chain");
-    if (s == CCZ_OK)
-        s = ccz_collateral_snp(out, ccz_buf_span(&v), ccz_buf_span(&c));
-    ccz_buf_free(&v);
-    ccz_buf_free(&c);
-    return s;
 }
 
 /* What to do about a verification failure the user can fix, or NULL. The claims of a failed
@@ -293,6 +186,20 @@ static void print_text(const ccz_result *r, const ccz_appraisal *ap, bool ok,
     print_result_line(ap, ok, c->simulated);
 }
 
+/* Evidence that could not be read (not detected, not parsed, not found in the certificate) is
+ * unreadable input; any other failure, or a rejection by the policy, is a failed verification. */
+static int exit_code(const ccz_result *r, bool ok)
+{
+    if (ok)
+        return EXIT_OK;
+    if (r->status == CCZ_OK) /* verified, rejected by the policy */
+        return EXIT_REJECT;
+    bool reading = r->step && (!strcmp(r->step, CCZ_STEP_DETECT) ||
+                               !strcmp(r->step, CCZ_STEP_PARSE) ||
+                               !strcmp(r->step, CCZ_RATLS_STEP_EXTENSION));
+    return cli_exit_code(r->status, !reading);
+}
+
 /* A PEM or DER certificate, or NULL. */
 static X509 *evidence_as_cert(const ccz_buf *ev)
 {
@@ -301,18 +208,11 @@ static X509 *evidence_as_cert(const ccz_buf *ev)
     while (lead < ev->len && isspace(ev->ptr[lead]))
         lead++;
     /* the marker must open the file: quotes carry PEM certificates inside */
-    if (ev->len - lead > 27 && memcmp(ev->ptr + lead, "-----BEGIN CERTIFICATE-----", 27) == 0) {
-        BIO *bio = BIO_new_mem_buf(ev->ptr, (int)ev->len);
-        x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-        BIO_free(bio);
-    } else if (ev->len > 2 && ev->ptr[0] == 0x30) {
-        const unsigned char *p = ev->ptr;
-        x = d2i_X509(NULL, &p, (long)ev->len);
-        if (x && p != ev->ptr + ev->len) {
-            X509_free(x);
-            x = NULL;
-        }
-    }
+    ccz_span rest = CCZ_SPAN(ev->ptr + lead, ev->len - lead);
+    if ((CCZ_SPAN_STARTS_WITH(rest, "-----BEGIN CERTIFICATE-----") ||
+         (ev->len > 2 && ev->ptr[0] == 0x30)) &&
+        cli_cert_parse(&x, ccz_buf_span(ev)) != CCZ_OK)
+        ccz_error_clear(); /* not a certificate: evidence */
     ERR_clear_error();
     return x;
 }
@@ -321,7 +221,7 @@ static int verify_cert(X509 *cert, const ccz_verify_opts *o, const ccz_policy *p
                        const verify_args *a)
 {
     static ccz_ratls_verdict v;
-    ccz_status s = ccz_ratls_verify_cert(&v, cert, o, policy);
+    ccz_status s = ccz_ratls_verify_cert(&v, cert, policy, o);
     bool ok = s == CCZ_OK;
     /* a verified certificate rejected by the policy reports the policy, not an error */
     ccz_result res = v.result;
@@ -336,17 +236,13 @@ static int verify_cert(X509 *cert, const ccz_verify_opts *o, const ccz_policy *p
             res.claims.tee = info.tee;
         ccz_ratls_info_free(&info);
     }
-    if (a->json) {
+    if (a->o.json) {
         print_json_ratls(&res, &v.appraisal, ok, ccz_ratls_format_name(v.format));
     } else {
         printf("certificate RA-TLS, %s\n", ccz_ratls_format_name(v.format));
-        print_text(&res, &v.appraisal, ok, a->policy ? "given policy" : "default policy");
+        print_text(&res, &v.appraisal, ok, a->o.v.policy ? "given policy" : "default policy");
     }
-    if (ok)
-        return EXIT_OK;
-    return res.status != CCZ_OK && res.step && !strcmp(res.step, CCZ_RATLS_STEP_EXTENSION)
-               ? EXIT_USAGE
-               : EXIT_REJECT;
+    return exit_code(&res, ok);
 }
 
 int cmd_verify(int argc, char **argv)
@@ -356,7 +252,7 @@ int cmd_verify(int argc, char **argv)
     if (r)
         return r < 0 ? EXIT_OK : r;
     uint8_t rd[64];
-    if (a.rd_hex && cli_report_data(rd, a.rd_hex))
+    if (a.o.rd_hex && cli_report_data(rd, a.o.rd_hex))
         return cli_usage_error("verify", "--report-data: %s", ccz_error_detail());
 
     ccz_buf ev = CCZ_BUF_INIT;
@@ -368,26 +264,21 @@ int cmd_verify(int argc, char **argv)
         r = cli_fail(s, "cannot read evidence %s", a.file);
         goto out;
     }
-    if ((s = ccz_trust_new(&trust)) || (s = load_trust(trust, &a))) {
+    if ((s = cli_trust_load(&trust, &a.o.v, a.o.ca.dir_arg, true)) != CCZ_OK) {
         r = cli_fail(s, "trust anchors");
         goto out;
     }
-    s = a.policy ? ccz_policy_load_file(&policy, a.policy) : ccz_policy_default(&policy);
-    if (s) {
+    if ((s = cli_policy_load(&policy, &a.o.v)) != CCZ_OK) {
         r = cli_fail(s, "policy");
         goto out;
     }
-    if (a.collateral && (s = ccz_collateral_load_file(&collateral, a.collateral)) != CCZ_OK) {
-        r = cli_fail(s, "collateral");
-        goto out;
-    }
-    if (a.vek && (s = load_vek(&collateral, a.vek, a.chain)) != CCZ_OK) {
-        r = cli_fail(s, "--vek %s", a.vek);
+    if ((s = cli_collateral_load(&collateral, &a.o.v)) != CCZ_OK) {
+        r = a.o.v.collateral ? cli_fail(s, "collateral") : cli_fail(s, "--vek %s", a.o.v.vek);
         goto out;
     }
 
     ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
-    o.at_unix = a.have_at ? a.at : (int64_t)time(NULL);
+    o.at_unix = a.o.have_at ? a.o.at : (int64_t)time(NULL);
     X509 *cert = evidence_as_cert(&ev);
     if (cert) { /* an RA-TLS certificate: verify its evidence, bound to its key */
         o.trust = trust;
@@ -398,7 +289,7 @@ int cmd_verify(int argc, char **argv)
     }
     o.trust = trust;
     o.collateral = collateral;
-    o.expected_report_data = a.rd_hex ? rd : NULL;
+    o.expected_report_data = a.o.rd_hex ? rd : NULL;
     static ccz_result res;
     static ccz_appraisal ap;
     memset(&ap, 0, sizeof ap);
@@ -409,21 +300,15 @@ int cmd_verify(int argc, char **argv)
     } else {
         res.claims.tee = ccz_evidence_detect(ccz_buf_span(&ev)); /* for the hint */
     }
-    const char *pname = !a.policy ? "default policy"
+    const char *pname = !a.o.v.policy ? "default policy"
                         : ccz_policy_get_format(policy) == CCZ_POLICY_FORMAT_DYNAMIC_CONFIG
                             ? "CCZoo dynamic_config"
                             : "ccz policy";
-    if (a.json)
+    if (a.o.json)
         print_json(&res, &ap, ok);
     else
         print_text(&res, &ap, ok, pname);
-    if (ok)
-        r = EXIT_OK;
-    else if (res.status != CCZ_OK && res.step &&
-             (!strcmp(res.step, CCZ_STEP_DETECT) || !strcmp(res.step, CCZ_STEP_PARSE)))
-        r = EXIT_USAGE; /* not readable as evidence */
-    else
-        r = EXIT_REJECT;
+    r = exit_code(&res, ok);
 out:
     ccz_collateral_free(collateral);
     ccz_policy_free(policy);

@@ -13,34 +13,90 @@
 
 #include "cli.h"
 
-static const char usage[] =
-    "usage: ccz <command> [options]\n"
-    "\n"
-    "commands:\n"
-    "  sim init [--dir D] [--force]     create a simulated TEE platform\n"
-    "  sim measure FILE                 print the measurement a program has under sim\n"
-    "  sim signer [KEY] [--dir D]       print the signer value of a signing key\n"
-    "  sim info [--dir D]               describe a sim platform\n"
-    "  attest --tee sim|sgx|tdx|snp [--report-data HEX] -o FILE\n"
-    "                                   produce evidence binding report data\n"
-    "  verify FILE [--report-data HEX] [--policy FILE] [--at UNIX] [--json]\n"
-    "                                   verify evidence and appraise it against a policy\n"
-    "  policy check FILE [--json]       validate a policy (ccz or CCZoo dynamic_config.json)\n"
-    "  collateral fetch QUOTE --pccs URL -o FILE\n"
-    "                                   fetch Intel collateral for an SGX/TDX quote\n"
-    "  collateral fetch REPORT --kds URL -o FILE\n"
-    "                                   fetch the VCEK of an SEV-SNP report from AMD KDS\n"
-    "  ratls cert|inspect|server|client RA-TLS certificates, and an attested TLS echo\n"
-    "                                   server and client\n"
-    "  rpc greeter serve|call           gRPC over RA-TLS (RA-gRPC): the Greeter service\n"
-    "  paillier keygen|encrypt|decrypt|add|mul|bench\n"
-    "                                   Paillier homomorphic encryption (python-paillier keys)\n"
-    "  he params|bench                  lattice HE (BFV, CKKS): presets, timings\n"
-    "  version                          print the version\n"
+/* ccz's commands: the list in 'ccz --help' is made from this table's summaries, and the man
+ * page and the bash completion from that list (gen-help-files.sh). */
+static int cmd_help(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
+
+static const cli_command commands[] = {
+    {"sim", cmd_sim,
+     "sim init [--dir D] [--force]     create a simulated TEE platform\n"
+     "sim measure FILE                 print the measurement a program has under sim\n"
+     "sim signer [KEY] [--dir D]       print the signer value of a signing key\n"
+     "sim info [--dir D]               describe a sim platform\n", 0},
+    {"attest", cmd_attest,
+     "attest --tee sim|sgx|tdx|snp [--report-data HEX] -o FILE\n"
+     "                                 produce evidence binding report data\n",
+     CLI_FRAG_ATTESTER | CLI_OPT(CLI_O_REPORT_DATA) | CLI_OPT(CLI_O_OUT) |
+         CLI_OPT(CLI_O_CERTS_OUT) | CLI_FRAG_HELP},
+    {"verify", cmd_verify,
+     "verify FILE [--report-data HEX] [--policy FILE] [--at UNIX] [--json]\n"
+     "                                 verify evidence and appraise it against a policy\n",
+     CLI_FRAG_VERIFY | CLI_OPT(CLI_O_SIM_DIR) | CLI_OPT(CLI_O_REPORT_DATA) | CLI_OPT(CLI_O_AT) |
+         CLI_FRAG_JSON | CLI_FRAG_HELP},
+    {"policy", cmd_policy,
+     "policy check FILE [--json]       validate a policy (ccz or CCZoo dynamic_config.json)\n", 0},
+    {"collateral", cmd_collateral,
+     "collateral fetch QUOTE --pccs URL -o FILE\n"
+     "                                 fetch Intel collateral for an SGX/TDX quote\n"
+     "collateral fetch REPORT --kds URL -o FILE\n"
+     "                                 fetch the VCEK of an SEV-SNP report from AMD KDS\n", 0},
+    {"ratls", cmd_ratls,
+     "ratls cert|inspect|server|client RA-TLS certificates, and an attested TLS echo\n"
+     "                                 server and client\n", 0},
+    {"rpc", cmd_rpc,
+     "rpc greeter serve|call           gRPC over RA-TLS (RA-gRPC): the Greeter service\n", 0},
+    {"paillier", cmd_paillier,
+     "paillier keygen|encrypt|decrypt|add|mul|bench\n"
+     "                                 Paillier homomorphic encryption (python-paillier keys)\n", 0},
+    {"he", cmd_he, "he params|bench                  lattice HE (BFV, CKKS): presets, timings\n", 0},
+    {"version", cmd_version, "version                          print the version\n", 0},
+    {"--version", cmd_version, NULL, 0},
+    {"help", cmd_help, NULL, 0},
+};
+
+static const char usage_head[] = "usage: ccz <command> [options]\n"
+                                 "\n"
+                                 "commands:\n";
+static const char usage_tail[] =
     "\n"
     "Run 'ccz <command> --help' for a command's options. Exit codes: 0 success (verified and\n"
     "accepted), 1 verification failed or policy rejected, 2 usage error or unreadable input.\n"
     "Log level: CCZ_LOG=debug|info|warn|error|off.\n";
+
+static void print_usage(FILE *f)
+{
+    fputs(usage_head, f);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(commands); i++)
+        for (const char *line = commands[i].summary; line && *line;) {
+            const char *nl = strchr(line, '\n');
+            size_t n = nl ? (size_t)(nl - line) : strlen(line);
+            fprintf(f, "  %.*s\n", (int)n, line);
+            line += n + (nl != NULL);
+        }
+    fputs(usage_tail, f);
+}
+
+const cli_group ccz_commands = CLI_GROUP(NULL, NULL, commands, NULL, NULL, NULL);
+
+static int cmd_help(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    print_usage(stdout);
+    return EXIT_OK;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    if (argc > 1 && cli_is_help(argv[1])) {
+        puts("usage: ccz version\n\nPrints the version of ccz (and of libccz it runs on).");
+        return EXIT_OK;
+    }
+    if (argc > 1)
+        return cli_usage_error("version", "'ccz version' takes no arguments ('%s')", argv[1]);
+    printf("ccz %s\n", CCZ_VERSION_STRING);
+    return EXIT_OK;
+}
 
 bool cli_json;
 
@@ -62,50 +118,73 @@ int main(int argc, char **argv)
 {
     const char *lvl = getenv("CCZ_LOG");
     ccz_log_level level;
-    if (lvl && lvl[0] && ccz_log_level_parse(lvl, &level) == CCZ_OK)
+    if (lvl && lvl[0] && ccz_log_level_parse(&level, lvl) == CCZ_OK)
         ccz_log_set_level(level);
-    if (argc < 2) {
-        fputs(usage, stderr);
-        return EXIT_USAGE;
-    }
-    const char *cmd = argv[1];
     opterr = 0; /* the commands name the bad option themselves */
     for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
         cli_json |= !strcmp(argv[i], "--json");
-    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-        fputs(usage, stdout);
-        return EXIT_OK;
+    return cli_dispatch(&ccz_commands, argc, argv);
+}
+
+bool cli_is_help(const char *arg)
+{
+    return !strcmp(arg, "--help") || !strcmp(arg, "-h");
+}
+
+int cli_help(const cli_group *g)
+{
+    if (g->usage)
+        fputs(g->usage, stdout);
+    else
+        print_usage(stdout);
+    return EXIT_OK;
+}
+
+int cli_dispatch(const cli_group *g, int argc, char **argv)
+{
+    if (argc < 2) {
+        if (g->missing)
+            return cli_usage_error(g->name, "%s", g->missing);
+        if (g->usage)
+            fputs(g->usage, stderr);
+        else
+            print_usage(stderr);
+        return EXIT_USAGE;
     }
-    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-        if (argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
-            puts("usage: ccz version\n\nPrints the version of ccz (and of libccz it runs on).");
-            return EXIT_OK;
-        }
-        if (argc > 2)
-            return cli_usage_error("version", "'ccz version' takes no arguments ('%s')",
-                                   argv[2]);
-        printf("ccz %s\n", CCZ_VERSION_STRING);
-        return EXIT_OK;
+    if (cli_is_help(argv[1]))
+        return cli_help(g);
+    for (size_t i = 0; i < g->n_cmds; i++)
+        if (!strcmp(argv[1], g->cmds[i].name))
+            return g->cmds[i].run(argc - 1, argv + 1);
+    if (!g->name) { /* ccz itself */
+        fprintf(stderr, "ccz: unknown command '%s'\n\n", argv[1]);
+        print_usage(stderr);
+        return EXIT_USAGE;
     }
-    static const struct {
-        const char *name;
-        int (*fn)(int, char **);
-    } cmds[] = {
-        {"sim", cmd_sim},
-        {"attest", cmd_attest},
-        {"verify", cmd_verify},
-        {"policy", cmd_policy},
-        {"collateral", cmd_collateral},
-        {"ratls", cmd_ratls},
-        {"rpc", cmd_rpc},
-        {"paillier", cmd_paillier},
-        {"he", cmd_he},
-    };
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (!strcmp(cmd, cmds[i].name))
-            return cmds[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "ccz: unknown command '%s'\n\n%s", cmd, usage);
-    return EXIT_USAGE;
+    if (!g->unknown)
+        return cli_usage_error(g->name, "%s", g->missing);
+    return cli_usage_error(g->name, "unknown %s '%s'%s", g->unknown, argv[1],
+                           g->hint ? g->hint : "");
+}
+
+int cli_exit_code(ccz_status s, bool verifying)
+{
+    if (s == CCZ_OK)
+        return EXIT_OK;
+    if (!verifying) /* the command could not do its work: a usage error or unreadable input */
+        return EXIT_USAGE;
+    switch (ccz_status_class(s)) {
+    case CCZ_CLASS_USAGE: /* the command line's fault, not the evidence's or the peer's */
+        return EXIT_USAGE;
+    case CCZ_CLASS_IO: /* a peer that could not be reached was never verified */
+        return s == CCZ_ERR_NETWORK ? EXIT_USAGE : EXIT_REJECT;
+    case CCZ_CLASS_OK:
+    case CCZ_CLASS_INPUT: /* a part of readable evidence that its verifier refuses */
+    case CCZ_CLASS_VERIFICATION:
+    case CCZ_CLASS_INTERNAL:
+        break;
+    }
+    return EXIT_REJECT;
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
@@ -137,7 +216,7 @@ int cli_fail(ccz_status s, const char *fmt, ...)
     snprintf(msg, sizeof msg, "%s: %s", what, d[0] ? d : ccz_strerror(s));
     fprintf(stderr, "ccz: %s\n", msg);
     json_error(ccz_status_name(s), msg);
-    return EXIT_USAGE;
+    return cli_exit_code(s, false);
 }
 
 ccz_status cli_sim_dir(ccz_buf *out, const char *given)

@@ -13,8 +13,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "dcap_internal.h"
-#include "internal.h"
+#include "core/guard.h"
+#include "tee/dcap/dcap_internal.h"
+#include "tee/internal.h"
 
 #define RESPONSE_MAX (2u << 20)
 #define HTTP_OPTS(o) ((tee_http_opts){(o)->ca_file, (o)->tls_verify_insecure, (o)->timeout_seconds})
@@ -120,8 +121,8 @@ static ccz_status quote_needs(needs *n, ccz_span quote)
         if (!v) {
             s = ccz_fail(CCZ_ERR_MALFORMED, "the PCK certificate has no SGX extension");
         } else {
-            s = ccz_pck_ext_parse(&ext, CCZ_SPAN(ASN1_STRING_get0_data(v),
-                                                 (size_t)ASN1_STRING_length(v)));
+            s = ccz_dcap_pck_ext_parse(
+                &ext, CCZ_SPAN(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v)));
         }
         if (s == CCZ_OK)
             snprintf(n->fmspc, sizeof n->fmspc, "%02X%02X%02X%02X%02X%02X", ext.fmspc[0],
@@ -308,8 +309,8 @@ static ccz_status cache_get(ccz_buf *out, const char *path, int64_t now)
     return s == CCZ_OK ? CCZ_OK : CCZ_ERR_NOT_FOUND;
 }
 
-ccz_status ccz_collateral_fetch(ccz_buf *out, ccz_span quote, const ccz_collateral_fetch_opts *o,
-                                bool *from_cache)
+ccz_status ccz_collateral_fetch(ccz_buf *out, bool *from_cache, ccz_span quote,
+                                const ccz_collateral_fetch_opts *o)
 {
     CCZ_ENSURE(o && o->version == CCZ_COLLATERAL_FETCH_OPTS_VERSION && o->base_url,
                CCZ_ERR_INVALID_ARGUMENT, "fetch options missing or without a base URL");

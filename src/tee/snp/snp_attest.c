@@ -9,8 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/guard.h"
 #include "ccz/snp.h"
-#include "internal.h"
+#include "tee/internal.h"
 
 struct snp_report_req {
     uint8_t user_data[64];
@@ -55,7 +56,7 @@ static ccz_status sev_guest_report(const char *dev, const uint8_t rd[64], ccz_bu
     uint32_t status = 0, size = 0;
     ccz_span report;
     if (ccz_cursor_u32le(&c, &status) || ccz_cursor_u32le(&c, &size) ||
-        ccz_cursor_skip(&c, REPORT_RESP_OFFSET - 8) || ccz_cursor_take(&c, size, &report))
+        ccz_cursor_skip(&c, REPORT_RESP_OFFSET - 8) || ccz_cursor_take(&c, &report, size))
         return ccz_fail(CCZ_ERR_MALFORMED, "SNP_GET_REPORT: response size %u is impossible",
                         size);
     CCZ_ENSURE(status == 0, CCZ_ERR_TEE_UNAVAILABLE, "SNP_GET_REPORT: firmware status 0x%x",

@@ -11,8 +11,9 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include "dcap_internal.h"
-#include "internal.h"
+#include "core/guard.h"
+#include "tee/dcap/dcap_internal.h"
+#include "tee/internal.h"
 
 #define COLLATERAL_MAX (1u << 20)
 #define MAX_CHAIN 4
@@ -583,7 +584,7 @@ void ccz_collateral_free(ccz_collateral *c)
     free(c);
 }
 
-void ccz_collateral_fmspc(const ccz_collateral *c, uint8_t fmspc[6])
+void ccz_collateral_fmspc(uint8_t fmspc[6], const ccz_collateral *c)
 {
     memcpy(fmspc, c->tcb.fmspc, 6);
 }

@@ -5,6 +5,7 @@
  * quote buffers are often padded. */
 #include <string.h>
 
+#include "core/guard.h"
 #include "ccz/dcap.h"
 
 #define ATT_KEY_ECDSA_P256 2
@@ -22,14 +23,14 @@ static ccz_status parse_qe_part(ccz_dcap_quote *q, ccz_cursor *c)
 {
     uint16_t auth_len;
     uint32_t cert_len;
-    if (ccz_cursor_take(c, CCZ_DCAP_SGX_REPORT_SIZE, &q->qe_report))
+    if (ccz_cursor_take(c, &q->qe_report, CCZ_DCAP_SGX_REPORT_SIZE))
         return ctx(CCZ_ERR_TRUNCATED, "QE report");
     if (ccz_cursor_copy(c, q->qe_report_signature, 64))
         return ctx(CCZ_ERR_TRUNCATED, "QE report signature");
-    if (ccz_cursor_u16le(c, &auth_len) || ccz_cursor_take(c, auth_len, &q->qe_auth_data))
+    if (ccz_cursor_u16le(c, &auth_len) || ccz_cursor_take(c, &q->qe_auth_data, auth_len))
         return ctx(CCZ_ERR_TRUNCATED, "QE authentication data");
     if (ccz_cursor_u16le(c, &q->cert_type) || ccz_cursor_u32le(c, &cert_len) ||
-        ccz_cursor_take(c, cert_len, &q->cert_data))
+        ccz_cursor_take(c, &q->cert_data, cert_len))
         return ctx(CCZ_ERR_TRUNCATED, "certification data");
     if (q->cert_type != CERT_PCK_CHAIN)
         return ccz_fail(CCZ_ERR_UNSUPPORTED,
@@ -51,7 +52,7 @@ static ccz_status parse_signature_data(ccz_dcap_quote *q, ccz_span sig)
     uint32_t len;
     ccz_span inner;
     if (ccz_cursor_u16le(&c, &type) || ccz_cursor_u32le(&c, &len) ||
-        ccz_cursor_take(&c, len, &inner))
+        ccz_cursor_take(&c, &inner, len))
         return ctx(CCZ_ERR_TRUNCATED, "certification data");
     if (type != CERT_QE_REPORT)
         return ccz_fail(CCZ_ERR_UNSUPPORTED,
@@ -92,7 +93,7 @@ static ccz_status parse_body(ccz_dcap_quote *q, ccz_cursor *c)
         q->body_type = CCZ_DCAP_BODY_TD10;
         size = CCZ_DCAP_TD10_REPORT_SIZE;
     }
-    if (ccz_cursor_take(c, size, &q->body))
+    if (ccz_cursor_take(c, &q->body, size))
         return ctx(CCZ_ERR_TRUNCATED, "body");
     return CCZ_OK;
 }
@@ -120,7 +121,7 @@ ccz_status ccz_dcap_quote_parse(ccz_dcap_quote *q, ccz_span in)
     q->signed_part = ccz_cursor_consumed(&c);
     uint32_t sig_len;
     ccz_span sig;
-    if (ccz_cursor_u32le(&c, &sig_len) || ccz_cursor_take(&c, sig_len, &sig))
+    if (ccz_cursor_u32le(&c, &sig_len) || ccz_cursor_take(&c, &sig, sig_len))
         return ctx(CCZ_ERR_TRUNCATED, "signature data");
     return parse_signature_data(q, sig);
 }
@@ -273,7 +274,7 @@ static ccz_status parse_tcb(ccz_pck_ext *x, ccz_span tcb, unsigned *seen)
     return CCZ_OK;
 }
 
-ccz_status ccz_pck_ext_parse(ccz_pck_ext *x, ccz_span der)
+ccz_status ccz_dcap_pck_ext_parse(ccz_pck_ext *x, ccz_span der)
 {
     memset(x, 0, sizeof *x);
     x->sgx_type = -1;

@@ -6,7 +6,7 @@
  * 44:A0:19:6B:2B:99:F8:89:B8:E1:49:E9:5B:80:7A:35:0E:74:24:96:43:99:E8:85:A7:CB:B8:CC:FA:B6:74:D3). */
 #include <openssl/pem.h>
 
-#include "internal.h"
+#include "tee/internal.h"
 #include "ccz/dcap.h"
 
 static const char intel_root_pem[] =
@@ -27,7 +27,7 @@ static const char intel_root_pem[] =
     "AiEA4J0lrHoMs+Xo5o/sX6O9QWxHRAvZUGOdRQ7cvqRXaqI=\n"
     "-----END CERTIFICATE-----\n";
 
-ccz_span ccz_intel_root_ca(void)
+ccz_span ccz_dcap_intel_root_ca(void)
 {
     return CCZ_SPAN(intel_root_pem, sizeof intel_root_pem - 1);
 }

@@ -19,7 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/guard.h"
-#include "internal.h"
+#include "tee/internal.h"
 
 /* Clock skew tolerated between an attester's clock and the verifier's instant. */
 #define SIM_MAX_SKEW 300
@@ -36,7 +36,7 @@ ccz_status ccz_sim_evidence_parse(ccz_sim_evidence *e, ccz_span in)
     ccz_span magic;
     uint16_t cert_len;
     uint64_t ts;
-    if (ccz_cursor_take(&c, CCZ_LIT(CCZ_SIM_MAGIC).len, &magic) ||
+    if (ccz_cursor_take(&c, &magic, CCZ_LIT(CCZ_SIM_MAGIC).len) ||
         !CCZ_SPAN_STARTS_WITH(magic, CCZ_SIM_MAGIC))
         return ccz_fail(CCZ_ERR_UNKNOWN_FORMAT, "not sim evidence (magic is not \"CCZS\")");
     if (ccz_cursor_u16le(&c, &e->version))
@@ -54,7 +54,7 @@ ccz_status ccz_sim_evidence_parse(ccz_sim_evidence *e, ccz_span in)
     CCZ_GUARD_GOTO(ccz_cursor_u64le(&c, &ts), s, truncated);
     CCZ_GUARD_GOTO(ccz_cursor_copy(&c, e->report_data, 64), s, truncated);
     CCZ_GUARD_GOTO(ccz_cursor_u16le(&c, &cert_len), s, truncated);
-    CCZ_GUARD_GOTO(ccz_cursor_take(&c, cert_len, &e->platform_cert), s, truncated);
+    CCZ_GUARD_GOTO(ccz_cursor_take(&c, &e->platform_cert, cert_len), s, truncated);
     e->signed_part = ccz_cursor_consumed(&c);
     CCZ_GUARD_GOTO(ccz_cursor_copy(&c, e->signature, CCZ_SIM_SIG_SIZE), s, truncated);
     if (ccz_cursor_expect_end(&c))
@@ -79,7 +79,7 @@ static bool sim_detect(ccz_span ev)
     ccz_cursor c;
     ccz_cursor_init(&c, ev);
     ccz_span magic;
-    return ccz_cursor_peek(&c, CCZ_LIT(CCZ_SIM_MAGIC).len, &magic) == CCZ_OK &&
+    return ccz_cursor_peek(&c, &magic, CCZ_LIT(CCZ_SIM_MAGIC).len) == CCZ_OK &&
            CCZ_SPAN_STARTS_WITH(magic, CCZ_SIM_MAGIC);
 }
 

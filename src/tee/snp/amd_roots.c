@@ -4,7 +4,7 @@
  * publishes them (https://kdsintf.amd.com/vcek/v1/{product}/cert_chain and
  * .../vlek/v1/{product}/cert_chain). ARKs are trust anchors; ASKs and ASVKs are intermediates
  * that the chain verification still checks against them. */
-#include "internal.h"
+#include "tee/internal.h"
 #include "ccz/snp.h"
 
 static const char amd_pem[] =
@@ -346,7 +346,7 @@ static const char amd_pem[] =
     "-----END CERTIFICATE-----\n"
     ;
 
-ccz_span ccz_amd_builtin_certs(void)
+ccz_span ccz_snp_builtin_certs(void)
 {
     return CCZ_SPAN(amd_pem, sizeof amd_pem - 1);
 }

@@ -15,8 +15,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "dcap_internal.h"
-#include "internal.h"
+#include "core/guard.h"
+#include "tee/dcap/dcap_internal.h"
+#include "tee/internal.h"
 
 static const uint8_t INTEL_QE_VENDOR[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
                                             0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
@@ -98,8 +99,8 @@ static ccz_status pck_ext_of(ccz_pck_ext *ext, X509 *pck)
 {
     ASN1_OCTET_STRING *v = x509_find_ext(pck, "1.2.840.113741.1.13.1");
     CCZ_ENSURE(v, CCZ_ERR_MALFORMED, "the PCK certificate has no SGX extension");
-    return ccz_pck_ext_parse(ext,
-                             CCZ_SPAN(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v)));
+    return ccz_dcap_pck_ext_parse(
+        ext, CCZ_SPAN(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v)));
 }
 
 /* Verifies the quote's PCK chain (or finds it verified in the cache) and returns the PCK key

@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "policy_internal.h"
+#include "core/guard.h"
+#include "policy/policy_internal.h"
 
 static void add_reason(ccz_appraisal *a, const char *code, const char *fmt, ...)
     CCZ_PRINTF(3, 4);

@@ -8,8 +8,9 @@
 
 #include <openssl/pem.h>
 
-#include "dcap_internal.h"
-#include "internal.h"
+#include "core/guard.h"
+#include "tee/dcap/dcap_internal.h"
+#include "tee/internal.h"
 
 #define VCEK_MAX (16u << 10)
 
@@ -18,10 +19,10 @@ static void hex(char *out, const uint8_t *p, size_t n)
     ccz_hex_to_str(out, p, n);
 }
 
-ccz_status ccz_snp_vcek_fetch(ccz_buf *out, ccz_span report, const ccz_vcek_fetch_opts *o,
-                              bool *from_cache)
+ccz_status ccz_snp_vcek_fetch(ccz_buf *out, bool *from_cache, ccz_span report,
+                              const ccz_snp_vcek_fetch_opts *o)
 {
-    CCZ_ENSURE(o && o->version == CCZ_COLLATERAL_FETCH_OPTS_VERSION && o->kds_url,
+    CCZ_ENSURE(o && o->version == CCZ_SNP_VCEK_FETCH_OPTS_VERSION && o->kds_url,
                CCZ_ERR_INVALID_ARGUMENT, "fetch options missing or without a KDS URL");
     *from_cache = false;
     static __thread ccz_snp_report r;
@@ -160,7 +161,7 @@ ccz_status ccz_snp_cert_table(ccz_buf *vek_pem, ccz_buf *chain_pem, ccz_span tab
         ccz_cursor at;
         ccz_span der;
         ccz_cursor_init(&at, table);
-        if (ccz_cursor_skip(&at, off) || ccz_cursor_take(&at, len, &der))
+        if (ccz_cursor_skip(&at, off) || ccz_cursor_take(&at, &der, len))
             return ccz_fail(CCZ_ERR_TRUNCATED, "certificate table: entry %d lies outside the "
                             "table", entries);
         for (size_t i = 0; i < CCZ_ARRAY_LEN(table_guids); i++) {

@@ -8,7 +8,8 @@
 
 #include <jansson.h>
 
-#include "policy_internal.h"
+#include "core/guard.h"
+#include "policy/policy_internal.h"
 
 const char *const policy_tcb_status_names[TCB_STATUS_COUNT] = {
     "UpToDate",  "SWHardeningNeeded",           "ConfigurationNeeded",
@@ -261,7 +262,7 @@ static ccz_status read_tees(const json_t *v, unsigned *out)
     json_array_foreach(v, i, e) {
         ccz_tee t;
         const char *s = json_string_value(e);
-        if (!s || ccz_tee_parse(s, &t))
+        if (!s || ccz_tee_parse(&t, s))
             return bad("tees", "unknown TEE ", s ? s : "(not a string)");
         *out |= 1u << t;
     }

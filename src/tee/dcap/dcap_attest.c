@@ -12,8 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/guard.h"
 #include "ccz/dcap.h"
-#include "internal.h"
+#include "tee/internal.h"
 
 #define QUOTE_MAX (64u << 10)
 
@@ -121,7 +122,7 @@ ccz_status tee_tdx_qgs_response(ccz_span *quote, ccz_span buf)
     uint32_t size, type, msg_size, err, id_size, quote_size;
     uint16_t major, minor;
     ccz_span msg;
-    if (ccz_cursor_u32be(&c, &size) || ccz_cursor_take(&c, size, &msg))
+    if (ccz_cursor_u32be(&c, &size) || ccz_cursor_take(&c, &msg, size))
         return ccz_fail(CCZ_ERR_TRUNCATED, "QGS response: length exceeds the buffer");
     ccz_cursor m;
     ccz_cursor_init(&m, msg);
@@ -135,7 +136,7 @@ ccz_status tee_tdx_qgs_response(ccz_span *quote, ccz_span buf)
                type);
     CCZ_ENSURE(err == 0, CCZ_ERR_TEE_UNAVAILABLE, "the quote generation service failed (QGS "
                "error 0x%x)", err);
-    if (ccz_cursor_skip(&m, id_size) || ccz_cursor_take(&m, quote_size, quote))
+    if (ccz_cursor_skip(&m, id_size) || ccz_cursor_take(&m, quote, quote_size))
         return ccz_fail(CCZ_ERR_TRUNCATED, "QGS response: quote of %u bytes exceeds the message",
                         quote_size);
     return CCZ_OK;

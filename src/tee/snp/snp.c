@@ -14,8 +14,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "dcap_internal.h"
-#include "internal.h"
+#include "core/guard.h"
+#include "tee/dcap/dcap_internal.h"
+#include "tee/internal.h"
 
 #define SIG_ALGO_ECDSA_P384_SHA384 1
 #define POLICY_DEBUG (1ull << 19)
@@ -27,7 +28,7 @@ const char *ccz_snp_product_name(ccz_snp_product p)
     return (unsigned)p < 4 ? product_names[p] : "";
 }
 
-ccz_status ccz_snp_product_parse(const char *name, ccz_snp_product *out)
+ccz_status ccz_snp_product_parse(ccz_snp_product *out, const char *name)
 {
     for (int i = 1; i < 4; i++)
         if (strncasecmp(name, product_names[i], strlen(product_names[i])) == 0) {
@@ -229,7 +230,7 @@ ccz_status ccz_snp_vek_info_parse(ccz_snp_vek_info *out, ccz_span cert)
     return s;
 }
 
-ccz_status ccz_collateral_snp(ccz_collateral **out, ccz_span vek, ccz_span chain)
+ccz_status ccz_snp_collateral_new(ccz_collateral **out, ccz_span vek, ccz_span chain)
 {
     *out = NULL;
     ccz_collateral *c = calloc(1, sizeof *c);
@@ -289,7 +290,7 @@ static ccz_status check_chain(ccz_result *r, snp_collateral *k, const ccz_trust 
     X509_NAME_get_text_by_NID(X509_get_subject_name(root), NID_commonName, ark, sizeof ark);
     ccz_snp_product p = CCZ_SNP_UNKNOWN;
     if (!CCZ_STARTS_WITH(ark, "ARK-") ||
-        ccz_snp_product_parse(ark + CCZ_LIT("ARK-").len, &p) != CCZ_OK) {
+        ccz_snp_product_parse(&p, ark + CCZ_LIT("ARK-").len) != CCZ_OK) {
         s = ccz_fail(CCZ_ERR_CERT_CHAIN, "the VEK chain ends in '%s', not an AMD ARK", ark);
         goto out;
     }

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What verify, ratls and rpc share: trust anchors, policy and collateral from the verify
+ * options, an RA-TLS endpoint's identity (a given certificate and key, or an attester), the
+ * printed verdict on a peer. Certificates and keys are read and written by the library's X.509
+ * module (src/x509). */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+#include "core/guard.h"
+#include "endpoint.h"
+#include "x509/x509.h"
+
+ccz_status cli_trust_load(ccz_trust **out, const cli_verify_opts *v, const char *sim_dir,
+                          bool strict)
+{
+    ccz_trust *t = NULL;
+    ccz_buf b = CCZ_BUF_INIT, path = CCZ_BUF_INIT;
+    ccz_status s;
+    *out = NULL;
+    CCZ_GUARD(ccz_trust_new(&t));
+    if (v->root_ca) {
+        s = ccz_file_read(&b, v->root_ca, 1 << 20);
+        if (s == CCZ_OK)
+            s = ccz_trust_add_intel_root(t, ccz_buf_span(&b));
+        if (s)
+            s = ccz_fail_context(s, "--root-ca %s", v->root_ca);
+    } else {
+        s = ccz_trust_add_builtin(t);
+    }
+    for (int i = 0; s == CCZ_OK && i < v->n_sim_roots; i++)
+        s = ccz_trust_add_sim_root_file(t, v->sim_roots[i]);
+    /* Without --sim-root, the root of the named (or default) sim platform, when there is one:
+     * without it, sim evidence fails at platform_certificate with a message that says how to
+     * trust a root. */
+    if (s == CCZ_OK && !v->n_sim_roots) {
+        ccz_status ps = cli_sim_dir(&path, sim_dir);
+        if (ps == CCZ_OK)
+            ps = ccz_buf_append_str(&path, "/root.crt");
+        if (ps == CCZ_OK && ((strict && sim_dir) || ccz_file_exists((const char *)path.ptr)))
+            ps = ccz_trust_add_sim_root_file(t, (const char *)path.ptr);
+        else if (!sim_dir)
+            ps = CCZ_OK; /* no default platform */
+        if (strict)
+            s = ps;
+        else if (ps)
+            ccz_error_clear();
+    }
+    ccz_buf_free(&b);
+    ccz_buf_free(&path);
+    if (s == CCZ_OK)
+        *out = t;
+    else
+        ccz_trust_free(t);
+    return s;
+}
+
+ccz_status cli_policy_load(ccz_policy **out, const cli_verify_opts *v)
+{
+    return v->policy ? ccz_policy_load_file(out, v->policy) : ccz_policy_default(out);
+}
+
+ccz_status cli_collateral_load(ccz_collateral **out, const cli_verify_opts *v)
+{
+    *out = NULL;
+    if (v->collateral)
+        return ccz_collateral_load_file(out, v->collateral);
+    if (!v->vek)
+        return CCZ_OK;
+    ccz_buf vek = CCZ_BUF_INIT, chain = CCZ_BUF_INIT;
+    ccz_status s = ccz_file_read(&vek, v->vek, 1 << 20);
+    if (s == CCZ_OK && v->chain && (s = ccz_file_read(&chain, v->chain, 1 << 20)) != CCZ_OK)
+        ccz_fail_context(s, "--cert-chain");
+    if (s == CCZ_OK)
+        s = ccz_snp_collateral_new(out, ccz_buf_span(&vek), ccz_buf_span(&chain));
+    ccz_buf_free(&vek);
+    ccz_buf_free(&chain);
+    return s;
+}
+
+ccz_status cli_cert_parse(X509 **out, ccz_span in)
+{
+    *out = NULL;
+    if (in.len < 2 || in.ptr[0] != 0x30)
+        return x509_read_cert(out, in);
+    /* DER: read as such even when it carries PEM inside (a quote's PCK chain) */
+    const unsigned char *p = in.ptr;
+    *out = in.len <= INT32_MAX ? d2i_X509(NULL, &p, (long)in.len) : NULL;
+    if (*out && p != in.ptr + in.len) {
+        X509_free(*out);
+        *out = NULL;
+    }
+    if (!*out)
+        return ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED, "cannot parse certificate");
+    return CCZ_OK;
+}
+
+ccz_status cli_read_cert(X509 **out, const char *path)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    *out = NULL;
+    ccz_status s = ccz_file_read(&b, path, 1 << 20);
+    if (s == CCZ_OK && (s = cli_cert_parse(out, ccz_buf_span(&b))) != CCZ_OK)
+        s = ccz_fail_context(s, "%s is not a certificate", path);
+    ccz_buf_free(&b);
+    return s;
+}
+
+ccz_status cli_read_key(EVP_PKEY **out, const char *path)
+{
+    ccz_buf b;
+    ccz_buf_init(&b, 1 << 20, true);
+    *out = NULL;
+    ccz_status s = ccz_file_read(&b, path, 1 << 20);
+    /* x509_key_from_pem falls back to a public key, which cannot sign a handshake */
+    if (s == CCZ_OK && (!memmem(b.ptr, b.len, "PRIVATE KEY-----", 16) ||
+                        x509_key_from_pem(out, ccz_buf_span(&b)) != CCZ_OK)) {
+        EVP_PKEY_free(*out);
+        *out = NULL;
+        s = ccz_fail_ossl(CCZ_ERR_KEY_MALFORMED, "%s is not a PEM private key", path);
+    }
+    ccz_buf_free(&b);
+    return s;
+}
+
+ccz_status cli_write_cert(const char *path, X509 *x)
+{
+    ccz_buf pem = CCZ_BUF_INIT;
+    ccz_status s = x509_cert_to_pem(&pem, x);
+    if (s == CCZ_OK)
+        s = ccz_file_write(path, ccz_buf_span(&pem), 0644);
+    ccz_buf_free(&pem);
+    return s;
+}
+
+ccz_status cli_write_key(const char *path, EVP_PKEY *k)
+{
+    ccz_buf pem;
+    ccz_buf_init(&pem, 0, true);
+    ccz_status s = x509_key_to_pem(&pem, k);
+    if (s == CCZ_OK)
+        s = ccz_file_write(path, ccz_buf_span(&pem), 0600);
+    ccz_buf_free(&pem);
+    return s;
+}
+
+void cli_endpoint_free(cli_endpoint *e)
+{
+    ccz_trust_free(e->trust);
+    ccz_policy_free(e->policy);
+    ccz_collateral_free(e->collateral);
+    ccz_attester_free(e->attester);
+    X509_free(e->cert);
+    EVP_PKEY_free(e->key);
+}
+
+ccz_status cli_endpoint_setup(cli_endpoint *e, cli_args *a, bool server, SSL_CTX **ctx,
+                              ccz_ratls_verdict_cb cb)
+{
+    /* the attester's --sim-dir names the platform whose root is trusted by default */
+    CCZ_GUARD(cli_trust_load(&e->trust, &a->v, a->ca.dir_arg, false));
+    CCZ_GUARD(cli_policy_load(&e->policy, &a->v));
+    CCZ_GUARD(cli_collateral_load(&e->collateral, &a->v));
+    ccz_ratls_opts o = CCZ_RATLS_OPTS_INIT;
+    o.server = server;
+    o.mode = a->mode;
+    o.cert_opts = a->co;
+    o.policy = e->policy;
+    o.trust = e->trust;
+    o.collateral = e->collateral;
+    o.on_verdict = cb;
+    o.payload = server ? "client" : "server";
+    bool presents = server || a->mode != CCZ_RATLS_SERVER;
+    if (a->cert || a->key) {
+        CCZ_ENSURE(a->cert && a->key, CCZ_ERR_INVALID_ARGUMENT, "--cert and --key go together");
+        CCZ_GUARD(cli_read_cert(&e->cert, a->cert));
+        CCZ_GUARD(cli_read_key(&e->key, a->key));
+        o.cert = e->cert;
+        o.key = e->key;
+    } else if (presents) {
+        CCZ_GUARD(cli_attester_new(&a->ca, &e->attester));
+        o.attester = e->attester;
+    }
+    return ccz_ratls_ctx_new(ctx, &o);
+}
+
+void cli_print_verdict(const ccz_ratls_verdict *v, void *payload)
+{
+    const char *who = payload;
+    const ccz_claims *c = &v->result.claims;
+    if (v->status) {
+        fprintf(stderr, "ccz ratls: %s REJECTED at %s: %s: %s\n", who, v->step ? v->step : "?",
+                ccz_status_name(v->status), v->message);
+        for (size_t i = 1; i < v->appraisal.n_reasons; i++)
+            fprintf(stderr, "ccz ratls:   also %s: %s\n", v->appraisal.reasons[i].code,
+                    v->appraisal.reasons[i].message);
+        return;
+    }
+    char m[65] = "";
+    if (c->tee == CCZ_TEE_SGX || c->tee == CCZ_TEE_SIM)
+        ccz_hex_to_str(m, c->sgx.mr_enclave, 32);
+    fprintf(stderr, "ccz ratls: %s accepted: %s evidence (%s)%s%s%s\n", who, ccz_tee_name(c->tee),
+            ccz_ratls_format_name(v->format), m[0] ? ", mr_enclave " : "", m,
+            c->simulated ? " [SIMULATED TEE]" : "");
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The ccz command: what a verifier stands on (trust anchors, policy, collateral) and one side of
+ * an RA-TLS or RA-gRPC connection (that, plus its identity), shared by verify, ratls and rpc.
+ * Files named by the options are untrusted input for the library's parsers. */
+#ifndef CCZ_CLI_ENDPOINT_H
+#define CCZ_CLI_ENDPOINT_H
+
+#include "cli.h"
+
+/* The trust anchors: --root-ca (else the built-in roots), the --sim-root certificates, else the
+ * root of the sim platform in sim_dir (or of the default platform, when there is one). strict:
+ * a platform root that cannot be read fails (verify); else it is skipped (an endpoint, whose
+ * --sim-dir names the platform it attests on). */
+ccz_status cli_trust_load(ccz_trust **out, const cli_verify_opts *v, const char *sim_dir,
+                          bool strict);
+/* --policy FILE, else the default policy. */
+ccz_status cli_policy_load(ccz_policy **out, const cli_verify_opts *v);
+/* --collateral FILE (Intel), or --vek FILE with --cert-chain FILE (SEV-SNP); NULL without. */
+ccz_status cli_collateral_load(ccz_collateral **out, const cli_verify_opts *v);
+
+/* One side of an RA-TLS connection: its trust, policy, collateral and identity. */
+typedef struct {
+    ccz_trust *trust;
+    ccz_policy *policy;
+    ccz_collateral *collateral;
+    ccz_attester *attester;
+    X509 *cert;
+    EVP_PKEY *key;
+} cli_endpoint;
+
+ccz_status cli_endpoint_setup(cli_endpoint *e, cli_args *a, bool server, SSL_CTX **ctx,
+                              ccz_ratls_verdict_cb cb);
+void cli_endpoint_free(cli_endpoint *e);
+/* Prints a peer verdict to stderr; payload names the peer ("client", "server"). */
+void cli_print_verdict(const ccz_ratls_verdict *v, void *payload);
+
+/* Parses a certificate: DER (one element, starting with a SEQUENCE), else PEM. */
+ccz_status cli_cert_parse(X509 **out, ccz_span in);
+/* Reads a certificate, PEM or DER. */
+ccz_status cli_read_cert(X509 **out, const char *path);
+/* Reads a PEM private key. */
+ccz_status cli_read_key(EVP_PKEY **out, const char *path);
+/* Writes a certificate (0644), or a private key (0600), as PEM. */
+ccz_status cli_write_cert(const char *path, X509 *x);
+ccz_status cli_write_key(const char *path, EVP_PKEY *k);
+
+#endif

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The options of the commands (attest, verify, ratls, rpc, sim, collateral, policy), parsed in one
+ * place:
+ * each command declares in its table entry the fragments it takes (cli.h: CLI_FRAG_*), and an
+ * option outside them is refused as a usage error, named as the command line spelled it. (sim,
+ * collateral and policy parse with it too; paillier and he read their few options themselves.) */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+#define O(o) (256 + (o))
+
+static const struct option opts[] = {
+    {"tee", required_argument, NULL, O(CLI_O_TEE)},
+    {"sim-dir", required_argument, NULL, O(CLI_O_SIM_DIR)},
+    {"signer-key", required_argument, NULL, O(CLI_O_SIGNER_KEY)},
+    {"measurement", required_argument, NULL, O(CLI_O_MEASUREMENT)},
+    {"product-id", required_argument, NULL, O(CLI_O_PRODUCT_ID)},
+    {"svn", required_argument, NULL, O(CLI_O_SVN)},
+    {"debug", no_argument, NULL, O(CLI_O_DEBUG)},
+    {"device-root", required_argument, NULL, O(CLI_O_DEVICE_ROOT)},
+    {"tsm-entry", required_argument, NULL, O(CLI_O_TSM_ENTRY)},
+    {"policy", required_argument, NULL, O(CLI_O_POLICY)},
+    {"collateral", required_argument, NULL, O(CLI_O_COLLATERAL)},
+    {"vek", required_argument, NULL, O(CLI_O_VEK)},
+    {"cert-chain", required_argument, NULL, O(CLI_O_CHAIN)},
+    {"sim-root", required_argument, NULL, O(CLI_O_SIM_ROOT)},
+    {"root-ca", required_argument, NULL, O(CLI_O_ROOT_CA)},
+    {"mode", required_argument, NULL, O(CLI_O_MODE)},
+    {"cert", required_argument, NULL, O(CLI_O_CERT)},
+    {"key", required_argument, NULL, O(CLI_O_KEY)},
+    {"out", required_argument, NULL, O(CLI_O_OUT)},
+    {"p384", no_argument, NULL, O(CLI_O_P384)},
+    {"days", required_argument, NULL, O(CLI_O_DAYS)},
+    {"not-before", required_argument, NULL, O(CLI_O_NB)},
+    {"not-after", required_argument, NULL, O(CLI_O_NA)},
+    {"cn", required_argument, NULL, O(CLI_O_CN)},
+    {"gramine-legacy", no_argument, NULL, O(CLI_O_LEGACY)},
+    {"json", no_argument, NULL, O(CLI_O_JSON)},
+    {"listen", required_argument, NULL, O(CLI_O_LISTEN)},
+    {"once", no_argument, NULL, O(CLI_O_ONCE)},
+    {"handshake-timeout", required_argument, NULL, O(CLI_O_HS_TIMEOUT)},
+    {"idle-timeout", required_argument, NULL, O(CLI_O_IDLE_TIMEOUT)},
+    {"max-conns", required_argument, NULL, O(CLI_O_MAX_CONNS)},
+    {"timeout", required_argument, NULL, O(CLI_O_TIMEOUT)},
+    {"name", required_argument, NULL, O(CLI_O_NAME)},
+    {"deadline", required_argument, NULL, O(CLI_O_DEADLINE)},
+    {"metadata", required_argument, NULL, O(CLI_O_MD)},
+    {"count", required_argument, NULL, O(CLI_O_COUNT)},
+    {"delay", required_argument, NULL, O(CLI_O_DELAY)},
+    {"authority", required_argument, NULL, O(CLI_O_AUTHORITY)},
+    {"report-data", required_argument, NULL, O(CLI_O_REPORT_DATA)},
+    {"at", required_argument, NULL, O(CLI_O_AT)},
+    {"certs-out", required_argument, NULL, O(CLI_O_CERTS_OUT)},
+    {"dir", required_argument, NULL, O(CLI_O_DIR)},
+    {"force", no_argument, NULL, O(CLI_O_FORCE)},
+    {"pccs", required_argument, NULL, O(CLI_O_PCCS)},
+    {"kds", required_argument, NULL, O(CLI_O_KDS)},
+    {"product", required_argument, NULL, O(CLI_O_PRODUCT)},
+    {"cache-dir", required_argument, NULL, O(CLI_O_CACHE_DIR)},
+    {"no-cache", no_argument, NULL, O(CLI_O_NO_CACHE)},
+    {"cacert", required_argument, NULL, O(CLI_O_CACERT)},
+    {"insecure-tls", no_argument, NULL, O(CLI_O_INSECURE_TLS)},
+    {"help", no_argument, NULL, O(CLI_O_HELP)},
+    {NULL, 0, NULL, 0},
+};
+
+uint64_t cli_command_opts(const cli_group *g, const char *name)
+{
+    for (size_t i = 0; i < g->n_cmds; i++)
+        if (!strcmp(g->cmds[i].name, name))
+            return g->cmds[i].opts;
+    return 0;
+}
+
+/* One option's value; an exit code (EXIT_OK, or EXIT_USAGE with the message printed). */
+static int take(cli_args *a, int o, const char *cmd)
+{
+    unsigned long long n;
+    switch (o) {
+    case CLI_O_KEY:
+        a->key = optarg;
+        break;
+    case CLI_O_OUT:
+        a->out = optarg;
+        break;
+    case CLI_O_P384:
+        a->co.key = CCZ_RATLS_KEY_P384;
+        break;
+    case CLI_O_DAYS:
+    case CLI_O_NB:
+    case CLI_O_NA:
+        if (cli_number(optarg, o == CLI_O_DAYS ? 36500 : INT64_MAX / 2, &n))
+            return cli_usage_error(cmd, "%s: %s", o == CLI_O_DAYS ? "--days" : "--not-*",
+                                   ccz_error_detail());
+        if (o == CLI_O_DAYS && n == 0)
+            return cli_usage_error(cmd, "--days: a certificate is valid at least 1 day");
+        if (o == CLI_O_DAYS)
+            a->days = (long)n;
+        else
+            *(o == CLI_O_NB ? &a->co.not_before : &a->co.not_after) = (int64_t)n;
+        break;
+    case CLI_O_CN:
+        a->co.subject_cn = optarg;
+        break;
+    case CLI_O_LEGACY:
+        a->co.gramine_legacy = true;
+        break;
+    case CLI_O_JSON:
+        a->json = true;
+        break;
+    case CLI_O_LISTEN:
+        a->listen = optarg;
+        break;
+    case CLI_O_MODE:
+        if (ccz_ratls_mode_parse(&a->mode, optarg))
+            return cli_usage_error(cmd, "--mode: %s", ccz_error_detail());
+        break;
+    case CLI_O_POLICY:
+        a->v.policy = optarg;
+        break;
+    case CLI_O_CERT:
+        a->cert = optarg;
+        break;
+    case CLI_O_ONCE:
+        a->once = true;
+        break;
+    case CLI_O_COLLATERAL:
+        a->v.collateral = optarg;
+        break;
+    case CLI_O_VEK:
+        a->v.vek = optarg;
+        break;
+    case CLI_O_CHAIN:
+        a->v.chain = optarg;
+        break;
+    case CLI_O_SIM_ROOT:
+        if (a->v.n_sim_roots == CLI_MAX_SIM_ROOTS)
+            return cli_usage_error(cmd, "at most %d --sim-root options", CLI_MAX_SIM_ROOTS);
+        a->v.sim_roots[a->v.n_sim_roots++] = optarg;
+        break;
+    case CLI_O_ROOT_CA:
+        a->v.root_ca = optarg;
+        break;
+    case CLI_O_NAME:
+        a->name = optarg;
+        break;
+    case CLI_O_AUTHORITY:
+        a->authority = optarg;
+        break;
+    case CLI_O_MD:
+        if (a->n_md == 16 || !strchr(optarg, '='))
+            return cli_usage_error(cmd, "--metadata takes KEY=VALUE, at most 16 times");
+        a->md[a->n_md++] = optarg;
+        break;
+    case CLI_O_DEADLINE:
+    case CLI_O_COUNT:
+    case CLI_O_DELAY:
+        if (cli_number(optarg, 100000000, &n))
+            return cli_usage_error(cmd, "%s: %s", o == CLI_O_DEADLINE ? "--deadline"
+                                                 : o == CLI_O_COUNT   ? "--count"
+                                                                      : "--delay",
+                                   ccz_error_detail());
+        *(o == CLI_O_DEADLINE ? &a->deadline_ms : o == CLI_O_COUNT ? &a->count : &a->delay_ms) =
+            (long)n;
+        break;
+    case CLI_O_TIMEOUT:
+    case CLI_O_HS_TIMEOUT:
+    case CLI_O_IDLE_TIMEOUT:
+    case CLI_O_MAX_CONNS: {
+        const char *name = o == CLI_O_TIMEOUT        ? "--timeout"
+                           : o == CLI_O_HS_TIMEOUT   ? "--handshake-timeout"
+                           : o == CLI_O_IDLE_TIMEOUT ? "--idle-timeout"
+                                                     : "--max-conns";
+        bool bad = cli_number(optarg, o == CLI_O_MAX_CONNS ? 65536 : 86400000, &n) != CCZ_OK;
+        if (bad || n == 0)
+            return cli_usage_error(cmd, "%s: %s", name,
+                                   bad ? ccz_error_detail() : "must be at least 1");
+        *(o == CLI_O_TIMEOUT        ? &a->timeout_ms
+          : o == CLI_O_HS_TIMEOUT   ? &a->handshake_timeout_ms
+          : o == CLI_O_IDLE_TIMEOUT ? &a->idle_timeout_ms
+                                    : &a->max_conns) = (long)n;
+        break;
+    }
+    case CLI_O_REPORT_DATA:
+        a->rd_hex = optarg;
+        break;
+    case CLI_O_AT:
+        if (cli_number(optarg, INT64_MAX / 2, &n))
+            return cli_usage_error(cmd, "--at: %s", ccz_error_detail());
+        a->at = (int64_t)n;
+        a->have_at = true;
+        break;
+    case CLI_O_CERTS_OUT:
+        a->certs_out = optarg;
+        break;
+    case CLI_O_DIR:
+        a->dir = optarg;
+        break;
+    case CLI_O_FORCE:
+        a->force = true;
+        break;
+    case CLI_O_PCCS:
+        a->pccs = optarg;
+        break;
+    case CLI_O_KDS:
+        a->kds = optarg;
+        break;
+    case CLI_O_PRODUCT:
+        if (ccz_snp_product_parse(&a->product, optarg))
+            return cli_usage_error(cmd, "--product: %s", ccz_error_detail());
+        break;
+    case CLI_O_CACHE_DIR:
+        a->cache_dir = optarg;
+        break;
+    case CLI_O_NO_CACHE:
+        a->no_cache = true;
+        break;
+    case CLI_O_CACERT:
+        a->cacert = optarg;
+        break;
+    case CLI_O_INSECURE_TLS:
+        a->insecure_tls = true;
+        break;
+    default:
+        break;
+    }
+    return EXIT_OK;
+}
+
+int cli_parse(cli_args *a, int argc, char **argv, const cli_group *g, uint64_t allowed)
+{
+    const char *cmd = g->name;
+    cli_attester_init(&a->ca);
+    a->co = (ccz_ratls_cert_opts)CCZ_RATLS_CERT_OPTS_INIT;
+    int c, r;
+    uint64_t seen = 0;                /* CLI_OPT of each option given */
+    const char *seen_as[64] = {NULL}; /* how the command line spelled it */
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        int o = c == 'o' ? CLI_O_OUT : c == 'h' ? CLI_O_HELP : c - 256;
+        if (o < 0 || o >= CLI_O_COUNT_) /* unknown, or its value is missing */
+            return cli_bad_option(cmd, argv);
+        /* the option's own word: before its value when that is a separate argument */
+        seen |= CLI_OPT(o);
+        seen_as[o] = argv[optind - (optarg && optarg == argv[optind - 1] ? 2 : 1)];
+        if (o == CLI_O_HELP) {
+            cli_help(g);
+            return -1;
+        }
+        int h = cli_attester_option(&a->ca, o, optarg, cmd);
+        if (h < 0)
+            return EXIT_USAGE;
+        if (h == 0 && (r = take(a, o, cmd)) != EXIT_OK)
+            return r;
+    }
+    /* each command takes its own options and no other: one that would do nothing is refused */
+    for (int bit = 0; bit < 64; bit++)
+        if ((seen & ~allowed) >> bit & 1) {
+            if (g->n_cmds)
+                return cli_usage_error(cmd, "'%s' does nothing for '%s %s'",
+                                       seen_as[bit] ? seen_as[bit] : "an option", cmd, argv[0]);
+            return cli_usage_error(cmd, "'%s' does nothing for '%s'",
+                                   seen_as[bit] ? seen_as[bit] : "an option", cmd);
+        }
+    if (a->days && a->co.not_after)
+        return cli_usage_error(cmd, "give --days or --not-after, not both");
+    if (a->days) /* from --not-before when given, else from now */
+        a->co.not_after = (a->co.not_before ? a->co.not_before : (int64_t)time(NULL)) +
+                          a->days * 86400;
+    if (a->co.not_before && a->co.not_after && a->co.not_before >= a->co.not_after)
+        return cli_usage_error(cmd, "--not-before (%lld) must come before the end of validity "
+                               "(%lld): such a certificate would never be valid",
+                               (long long)a->co.not_before, (long long)a->co.not_after);
+    return EXIT_OK;
+}
