@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/guard.h"
 #include "http/http.h"
 
 /* tchar of RFC 9110 5.6.2 */
@@ -48,7 +49,7 @@ static ccz_status read_line(ccz_cursor *c, ccz_span *line)
                 return CCZ_ERR_TRUNCATED;
             if (c->base[i + 1] != '\n')
                 return CCZ_ERR_MALFORMED;
-            ccz_status st = ccz_cursor_take(c, i - start, line);
+            ccz_status st = ccz_cursor_take(c, line, i - start);
             if (st == CCZ_OK)
                 st = ccz_cursor_skip(c, 2);
             return st;
@@ -66,22 +67,22 @@ static ccz_status parse_request_line(http_head *h, int *code, ccz_span line)
         n++;
     if (n == 0 || n > 16 || n >= line.len || line.ptr[n] != ' ')
         return fail(code, 400, CCZ_ERR_MALFORMED, "a malformed request line");
-    CCZ_GUARD(ccz_cursor_take(&c, n, &h->method));
+    CCZ_GUARD(ccz_cursor_take(&c, &h->method, n));
     CCZ_GUARD(ccz_cursor_skip(&c, 1));
     size_t t = 0;
     ccz_span rest;
-    CCZ_GUARD(ccz_cursor_peek(&c, ccz_cursor_remaining(&c), &rest));
+    CCZ_GUARD(ccz_cursor_peek(&c, &rest, ccz_cursor_remaining(&c)));
     while (t < rest.len && rest.ptr[t] > 0x20 && rest.ptr[t] < 0x7f)
         t++;
     if (t == 0 || t >= rest.len || rest.ptr[t] != ' ')
         return fail(code, 400, CCZ_ERR_MALFORMED, "a malformed request target");
-    CCZ_GUARD(ccz_cursor_take(&c, t, &h->target));
+    CCZ_GUARD(ccz_cursor_take(&c, &h->target, t));
     CCZ_GUARD(ccz_cursor_skip(&c, 1));
     /* origin-form only ("/path?query"); "*" and absolute forms are not for this server */
     if (h->target.ptr[0] != '/')
         return fail(code, 400, CCZ_ERR_MALFORMED, "the request target is not a path");
     ccz_span version;
-    CCZ_GUARD(ccz_cursor_take(&c, ccz_cursor_remaining(&c), &version));
+    CCZ_GUARD(ccz_cursor_take(&c, &version, ccz_cursor_remaining(&c)));
     if (version.len != 8 || memcmp(version.ptr, "HTTP/1.", 7) != 0 ||
         (version.ptr[7] != '0' && version.ptr[7] != '1'))
         return fail(code, 505, CCZ_ERR_UNSUPPORTED_VERSION, "not HTTP/1.0 or HTTP/1.1");

@@ -31,6 +31,7 @@
 
 #include <openssl/err.h>
 
+#include "core/guard.h"
 #include "http/http.h"
 
 #define OUTPUT_HIGH (256 * 1024) /* pipelined requests wait while this much output is queued */

@@ -4,6 +4,7 @@
  * so a byte string has exactly one accepted encoding (no malleable tokens). */
 #include <string.h>
 
+#include "core/guard.h"
 #include "jose/jose.h"
 
 static const char alphabet[] =

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/guard.h"
 #include "jose/jose.h"
 
 #define JCS_MAX_DEPTH 64

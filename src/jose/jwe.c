@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
+#include "core/guard.h"
 #include "jose/jose.h"
 
 #define CEK_LEN 32

@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/param_build.h>
 
+#include "core/guard.h"
 #include "jose/jose.h"
 
 typedef struct {

@@ -9,6 +9,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
 
+#include "core/guard.h"
 #include "jose/jose.h"
 #include "x509/x509.h"
 

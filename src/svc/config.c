@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/guard.h"
 #include "svc/svc.h"
 
 static const ccz_svc_option common_opts[] = {

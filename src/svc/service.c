@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "core/guard.h"
 #include "svc/svc.h"
 #include "x509/x509.h"
 

@@ -22,6 +22,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "core/guard.h"
 #include "ccz/attestation.h"
 #include "jose/jose.h"
 #include "store/store.h"

@@ -22,6 +22,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "core/guard.h"
 #include "svc/attestation/internal.h"
 
 #define KBS_VERSION "0.4.0"
