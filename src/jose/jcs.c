@@ -112,7 +112,8 @@ static ccz_status jcs_object(ccz_buf *out, const json_t *v, int depth)
     json_t *m;
     json_object_foreach((json_t *)v, k, m)
         keys[i++] = k;
-    qsort(keys, n, sizeof *keys, utf16_cmp);
+    if (n)
+        qsort(keys, n, sizeof *keys, utf16_cmp);
     ccz_status s = ccz_buf_append_u8(out, '{');
     for (i = 0; i < n && s == CCZ_OK; i++) {
         if (i)

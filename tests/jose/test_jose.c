@@ -240,7 +240,9 @@ static void test_jwk_ec(void)
     json_t *arr = parse("[]");
     CHECK_STATUS(jose_jwk_to_key(&k, arr), CCZ_ERR_KEY_MALFORMED);
     json_decref(arr);
+    json_decref(bad);
     CHECK_STATUS(jose_jwk_from_key(&bad, rsa, NULL, NULL), CCZ_ERR_UNSUPPORTED);
+    CHECK(bad == NULL);
     ccz_buf_free(&y);
     ccz_buf_free(&y64);
     json_decref(jwk);
@@ -802,6 +804,7 @@ static void test_jwe_refused(void)
     j = parse(ec);
     prot = json_string_value(json_object_get(j, "protected"));
     CHECK_OK(jose_b64url_decode(&h, prot, strlen(prot)));
+    json_decref(j);
     hdr = parse((const char *)h.ptr);
     json_t *epk = json_incref(json_object_get(hdr, "epk"));
     json_object_del(hdr, "epk");
@@ -809,10 +812,7 @@ static void test_jwe_refused(void)
     t = with_header(ec, hdr_text);
     CHECK_STATUS(decrypt(&out, p256, t), CCZ_ERR_MALFORMED); /* no epk */
     free(t);
-    /* epk in the unprotected header (as jwcrypto sends it): accepted, the AAD still binds */
-    json_t *moved = parse(ec);
-    json_object_set_new(moved, "protected", json_string(""));
-    json_decref(moved);
+    /* another epk in its place */
     json_t *other = NULL;
     CHECK_OK(jose_jwk_from_key(&other, p256b, NULL, NULL));
     json_object_del(other, "kid");
@@ -824,6 +824,26 @@ static void test_jwe_refused(void)
     free(t);
     json_decref(other);
     free(hdr_text);
+    /* unprotected headers: kid is fine, epk given twice is not */
+    j = parse(ec);
+    json_object_set_new(j, "header", json_pack("{s:s}", "kid", "tee"));
+    t = json_dumps(j, JSON_COMPACT);
+    CHECK_OK(decrypt(&out, p256, t));
+    CHECK_STR((const char *)out.ptr, msg);
+    free(t);
+    json_object_set_new(j, "unprotected", json_pack("{s:O}", "epk", epk));
+    t = json_dumps(j, JSON_COMPACT);
+    CHECK_STATUS(decrypt(&out, p256, t), CCZ_ERR_MALFORMED);
+    free(t);
+    json_object_set_new(j, "unprotected", json_pack("{s:s}", "enc", "A256GCM"));
+    t = json_dumps(j, JSON_COMPACT);
+    CHECK_STATUS(decrypt(&out, p256, t), CCZ_ERR_UNSUPPORTED);
+    free(t);
+    json_object_set_new(j, "unprotected", json_string("x"));
+    t = json_dumps(j, JSON_COMPACT);
+    CHECK_STATUS(decrypt(&out, p256, t), CCZ_ERR_MALFORMED);
+    free(t);
+    json_decref(j);
     /* header parameters */
     static const char *const hdrs[][2] = {
         {"{\"alg\":\"RSA-OAEP-256\",\"enc\":\"A128GCM\"}", "unsupported"},
