@@ -218,6 +218,18 @@ static void test_jwk_ec(void)
     CHECK_OK(jose_b64url_encode(&y64, CCZ_SPAN(y.ptr, 31)));
     json_object_set_new(bad, "y", json_string((const char *)y64.ptr));
     CHECK_STATUS(jose_jwk_to_key(&k, bad), CCZ_ERR_KEY_MALFORMED);
+    /* a coordinate one byte long: the right 32 bytes and one more */
+    ccz_buf x = CCZ_BUF_INIT, x64 = CCZ_BUF_INIT;
+    const char *xs = json_string_value(json_object_get(jwk, "x"));
+    CHECK_OK(jose_b64url_decode(&x, xs, strlen(xs)));
+    CHECK_OK(ccz_buf_append_u8(&x, 0));
+    CHECK_OK(jose_b64url_encode(&x64, ccz_buf_span(&x)));
+    json_object_set(bad, "y", json_object_get(jwk, "y"));
+    json_object_set_new(bad, "x", json_string((const char *)x64.ptr));
+    CHECK_STATUS(jose_jwk_to_key(&k, bad), CCZ_ERR_KEY_MALFORMED);
+    json_object_set(bad, "x", json_object_get(jwk, "x"));
+    ccz_buf_free(&x);
+    ccz_buf_free(&x64);
     /* the P-256 point under another curve name */
     json_object_set(bad, "y", json_object_get(jwk, "y"));
     json_object_set_new(bad, "crv", json_string("P-384"));
@@ -612,6 +624,9 @@ static void test_claims(void)
     CHECK_STATUS(check(c, 999, 0, NULL, NULL), CCZ_ERR_NOT_YET_VALID);
     CHECK_OK(check(c, 995, 5, NULL, NULL));
     CHECK_STATUS(check(c, 994, 5, NULL, NULL), CCZ_ERR_NOT_YET_VALID);
+    CHECK_STATUS(check("{\"nbf\":1500,\"exp\":2000}", 1000, 60, NULL, NULL),
+                 CCZ_ERR_NOT_YET_VALID);
+    CHECK_OK(check("{\"nbf\":1500,\"exp\":2000}", 1440, 60, NULL, NULL));
     CHECK_STATUS(check("{\"iat\":1500,\"exp\":2000}", 1000, 60, NULL, NULL),
                  CCZ_ERR_NOT_YET_VALID);
     CHECK_STATUS(check("{\"iat\":1000}", 1000, 0, NULL, NULL), CCZ_ERR_MALFORMED);
