@@ -30,12 +30,12 @@ static uint32_t utf8_next(const unsigned char **p)
 {
     const unsigned char *s = *p;
     uint32_t c = s[0];
-    int n = c < 0x80 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+    int n = c < 0x80 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3, i = 1;
     if (n)
         c &= 0x3fu >> n;
-    for (int i = 1; i <= n; i++)
+    for (; i <= n && s[i]; i++) /* never past the NUL, even for a string built unchecked */
         c = c << 6 | (s[i] & 0x3fu);
-    *p = s + n + 1;
+    *p = s + i;
     return c;
 }
 
@@ -113,7 +113,8 @@ static ccz_status jcs_object(ccz_buf *out, const json_t *v, int depth)
     json_t *m;
     json_object_foreach((json_t *)v, k, m)
         keys[i++] = k;
-    qsort(keys, n, sizeof *keys, utf16_cmp);
+    if (n)
+        qsort(keys, n, sizeof *keys, utf16_cmp);
     ccz_status s = ccz_buf_append_u8(out, '{');
     for (i = 0; i < n && s == CCZ_OK; i++) {
         if (i)

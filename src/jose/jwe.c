@@ -514,7 +514,7 @@ static ccz_status unwrap_rsa(uint8_t cek[CEK_LEN], const jwe_parts *p, EVP_PKEY 
     if (p->ek.len != n)
         return ccz_fail(CCZ_ERR_MALFORMED, "JWE: encrypted_key of %zu bytes for a %zu-byte key",
                         p->ek.len, n);
-    uint8_t *dec = OPENSSL_malloc(n);
+    uint8_t *dec = OPENSSL_zalloc(n); /* read below even when the decoding fails */
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
     size_t dec_len = n;
     if (!dec || !ctx || RAND_priv_bytes(cek, CEK_LEN) != 1 || EVP_PKEY_decrypt_init(ctx) != 1 ||
@@ -523,9 +523,11 @@ static ccz_status unwrap_rsa(uint8_t cek[CEK_LEN], const jwe_parts *p, EVP_PKEY 
         EVP_PKEY_CTX_free(ctx);
         return ccz_fail_ossl(CCZ_ERR_CRYPTO, "JWE: cannot set up RSA decryption");
     }
-    int ok = EVP_PKEY_decrypt(ctx, dec, &dec_len, p->ek.ptr, p->ek.len) == 1;
-    if (ok && dec_len == CEK_LEN)
-        memcpy(cek, dec, CEK_LEN);
+    unsigned ok = EVP_PKEY_decrypt(ctx, dec, &dec_len, p->ek.ptr, p->ek.len) == 1;
+    ok &= dec_len == CEK_LEN;
+    uint8_t take = (uint8_t)(0u - ok); /* all ones when the decoding gave a CEK: no branch */
+    for (size_t i = 0; i < CEK_LEN; i++)
+        cek[i] = (uint8_t)((dec[i] & take) | (cek[i] & ~take));
     OPENSSL_clear_free(dec, n);
     EVP_PKEY_CTX_free(ctx);
     ERR_clear_error();

@@ -218,6 +218,18 @@ static void test_jwk_ec(void)
     CHECK_OK(jose_b64url_encode(&y64, CCZ_SPAN(y.ptr, 31)));
     json_object_set_new(bad, "y", json_string((const char *)y64.ptr));
     CHECK_STATUS(jose_jwk_to_key(&k, bad), CCZ_ERR_KEY_MALFORMED);
+    /* a coordinate one byte long: the right 32 bytes and one more */
+    ccz_buf x = CCZ_BUF_INIT, x64 = CCZ_BUF_INIT;
+    const char *xs = json_string_value(json_object_get(jwk, "x"));
+    CHECK_OK(jose_b64url_decode(&x, xs, strlen(xs)));
+    CHECK_OK(ccz_buf_append_u8(&x, 0));
+    CHECK_OK(jose_b64url_encode(&x64, ccz_buf_span(&x)));
+    json_object_set(bad, "y", json_object_get(jwk, "y"));
+    json_object_set_new(bad, "x", json_string((const char *)x64.ptr));
+    CHECK_STATUS(jose_jwk_to_key(&k, bad), CCZ_ERR_KEY_MALFORMED);
+    json_object_set(bad, "x", json_object_get(jwk, "x"));
+    ccz_buf_free(&x);
+    ccz_buf_free(&x64);
     /* the P-256 point under another curve name */
     json_object_set(bad, "y", json_object_get(jwk, "y"));
     json_object_set_new(bad, "crv", json_string("P-384"));
@@ -240,7 +252,9 @@ static void test_jwk_ec(void)
     json_t *arr = parse("[]");
     CHECK_STATUS(jose_jwk_to_key(&k, arr), CCZ_ERR_KEY_MALFORMED);
     json_decref(arr);
+    json_decref(bad);
     CHECK_STATUS(jose_jwk_from_key(&bad, rsa, NULL, NULL), CCZ_ERR_UNSUPPORTED);
+    CHECK(bad == NULL);
     ccz_buf_free(&y);
     ccz_buf_free(&y64);
     json_decref(jwk);
@@ -610,6 +624,9 @@ static void test_claims(void)
     CHECK_STATUS(check(c, 999, 0, NULL, NULL), CCZ_ERR_NOT_YET_VALID);
     CHECK_OK(check(c, 995, 5, NULL, NULL));
     CHECK_STATUS(check(c, 994, 5, NULL, NULL), CCZ_ERR_NOT_YET_VALID);
+    CHECK_STATUS(check("{\"nbf\":1500,\"exp\":2000}", 1000, 60, NULL, NULL),
+                 CCZ_ERR_NOT_YET_VALID);
+    CHECK_OK(check("{\"nbf\":1500,\"exp\":2000}", 1440, 60, NULL, NULL));
     CHECK_STATUS(check("{\"iat\":1500,\"exp\":2000}", 1000, 60, NULL, NULL),
                  CCZ_ERR_NOT_YET_VALID);
     CHECK_STATUS(check("{\"iat\":1000}", 1000, 0, NULL, NULL), CCZ_ERR_MALFORMED);
@@ -802,6 +819,7 @@ static void test_jwe_refused(void)
     j = parse(ec);
     prot = json_string_value(json_object_get(j, "protected"));
     CHECK_OK(jose_b64url_decode(&h, prot, strlen(prot)));
+    json_decref(j);
     hdr = parse((const char *)h.ptr);
     json_t *epk = json_incref(json_object_get(hdr, "epk"));
     json_object_del(hdr, "epk");
@@ -809,10 +827,7 @@ static void test_jwe_refused(void)
     t = with_header(ec, hdr_text);
     CHECK_STATUS(decrypt(&out, p256, t), CCZ_ERR_MALFORMED); /* no epk */
     free(t);
-    /* epk in the unprotected header (as jwcrypto sends it): accepted, the AAD still binds */
-    json_t *moved = parse(ec);
-    json_object_set_new(moved, "protected", json_string(""));
-    json_decref(moved);
+    /* another epk in its place */
     json_t *other = NULL;
     CHECK_OK(jose_jwk_from_key(&other, p256b, NULL, NULL));
     json_object_del(other, "kid");
@@ -824,6 +839,26 @@ static void test_jwe_refused(void)
     free(t);
     json_decref(other);
     free(hdr_text);
+    /* unprotected headers: kid is fine, epk given twice is not */
+    j = parse(ec);
+    json_object_set_new(j, "header", json_pack("{s:s}", "kid", "tee"));
+    t = json_dumps(j, JSON_COMPACT);
+    CHECK_OK(decrypt(&out, p256, t));
+    CHECK_STR((const char *)out.ptr, msg);
+    free(t);
+    json_object_set_new(j, "unprotected", json_pack("{s:O}", "epk", epk));
+    t = json_dumps(j, JSON_COMPACT);
+    CHECK_STATUS(decrypt(&out, p256, t), CCZ_ERR_MALFORMED);
+    free(t);
+    json_object_set_new(j, "unprotected", json_pack("{s:s}", "enc", "A256GCM"));
+    t = json_dumps(j, JSON_COMPACT);
+    CHECK_STATUS(decrypt(&out, p256, t), CCZ_ERR_UNSUPPORTED);
+    free(t);
+    json_object_set_new(j, "unprotected", json_string("x"));
+    t = json_dumps(j, JSON_COMPACT);
+    CHECK_STATUS(decrypt(&out, p256, t), CCZ_ERR_MALFORMED);
+    free(t);
+    json_decref(j);
     /* header parameters */
     static const char *const hdrs[][2] = {
         {"{\"alg\":\"RSA-OAEP-256\",\"enc\":\"A128GCM\"}", "unsupported"},

@@ -175,6 +175,24 @@ static void test_pyjwt_tokens_verify_with_ours(void)
     CHECK_OK(verify_and_check((const char *)tok.ptr, 2029));
     CHECK_STATUS(verify_and_check((const char *)tok.ptr, 969), CCZ_ERR_NOT_YET_VALID);
     CHECK_OK(verify_and_check((const char *)tok.ptr, 970));
+    /* PyJWT's token cut short, with a fourth part, with one signature bit flipped */
+    {
+        ccz_buf t = CCZ_BUF_INIT, sig = CCZ_BUF_INIT;
+        const char *tx = (const char *)tok.ptr, *dot = strrchr(tx, '.');
+        CHECK_OK(ccz_buf_append(&t, tx, (size_t)(dot - tx)));
+        CHECK_STATUS(verify_and_check((const char *)t.ptr, 1500), CCZ_ERR_MALFORMED);
+        CHECK_OK(ccz_buf_append_str(&t, dot));
+        CHECK_OK(ccz_buf_append_str(&t, ".e30"));
+        CHECK_STATUS(verify_and_check((const char *)t.ptr, 1500), CCZ_ERR_MALFORMED);
+        CHECK_OK(jose_b64url_decode(&sig, dot + 1, strlen(dot + 1)));
+        sig.ptr[17] ^= 0x20;
+        ccz_buf_reset(&t);
+        CHECK_OK(ccz_buf_append(&t, tx, (size_t)(dot + 1 - tx)));
+        CHECK_OK(jose_b64url_encode(&t, ccz_buf_span(&sig)));
+        CHECK_STATUS(verify_and_check((const char *)t.ptr, 1500), CCZ_ERR_BAD_SIGNATURE);
+        ccz_buf_free(&t);
+        ccz_buf_free(&sig);
+    }
     /* signed by another key under our kid */
     pyjwt_sign(&tok, "other.key", kid256, claims);
     CHECK_STATUS(verify_and_check((const char *)tok.ptr, 1500), CCZ_ERR_BAD_SIGNATURE);
