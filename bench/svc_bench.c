@@ -145,7 +145,7 @@ int main(int argc, char **argv)
     if (ccz_file_write(policy, CCZ_SPAN(pol, strlen(pol)), 0644) ||
         ccz_policy_parse(&p, pol, strlen(pol)) || ccz_trust_new(&trust) ||
         ccz_trust_add_builtin(trust) || ccz_trust_add_sim_root_file(trust, root) ||
-        ccz_attester_new(&a, &ao) || ccz_attest(a, rd, &ev) ||
+        ccz_attester_new(&a, &ao) || ccz_attest(&ev, a, rd) ||
         ccz_base64_encode(&b64, ccz_buf_span(&ev))) {
         fprintf(stderr, "svc_bench: %s\n", ccz_error_detail());
         return 1;

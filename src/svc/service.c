@@ -160,7 +160,7 @@ static ccz_status make_attester(svc_common *sc)
     if (!tee)
         return CCZ_OK;
     ccz_attester_opts o = CCZ_ATTESTER_OPTS_INIT;
-    ccz_status st = ccz_tee_parse(tee, &o.tee);
+    ccz_status st = ccz_tee_parse(&o.tee, tee);
     if (st != CCZ_OK)
         return ccz_fail_context(st, "--tee");
     o.sim.dir = svc_str(sc->config, "sim-dir");

@@ -156,7 +156,7 @@ static void evidence_b64(ccz_buf *out, const uint8_t *m, bool debug, const char 
         EVP_MD_CTX_free(md);
     }
     ccz_buf ev = CCZ_BUF_INIT;
-    CHECK_OK(ccz_attest(a, report, &ev));
+    CHECK_OK(ccz_attest(&ev, a, report));
     ccz_buf_reset(out);
     CHECK_OK(ccz_base64_encode(out, ccz_buf_span(&ev)));
     ccz_buf_free(&ev);

@@ -62,7 +62,7 @@ static bool one_client(int port)
     uint8_t rd[64];
     unsigned n;
     if (status != 200 || !nonce || !EVP_Digest(nonce, strlen(nonce), rd, &n, EVP_sha512(), NULL) ||
-        ccz_attest(attester, rd, &ev) != CCZ_OK ||
+        ccz_attest(&ev, attester, rd) != CCZ_OK ||
         ccz_base64_encode(&b64, ccz_buf_span(&ev)) != CCZ_OK) {
         json_decref(j);
         goto out;

@@ -410,7 +410,7 @@ static void post_attest(http_request *r, void *payload)
         if (q.nonce)
             ccz_ratls_info_free(&info);
         ccz_ratls_verdict v;
-        st = ccz_ratls_verify_cert(&v, cert, &vo, NULL); /* appraised below, like evidence */
+        st = ccz_ratls_verify_cert(&v, cert, NULL, &vo); /* appraised below, like evidence */
         res = v.result;
         if (st != CCZ_OK && st != CCZ_ERR_POLICY_REJECTED && !res.status) {
             res.status = st;
