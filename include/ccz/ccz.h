@@ -10,6 +10,7 @@
 #include "ccz/policy.h"
 #include "ccz/ratls.h"
 #include "ccz/rpc.h"
+#include "ccz/secret.h"
 #include "ccz/paillier.h"
 #include "ccz/lattice.h"
 
