@@ -78,6 +78,7 @@ void cli_attester_free(cli_attester *ca);
 
 int cmd_ratls(int argc, char **argv);
 int cmd_rpc(int argc, char **argv);
+int cmd_secret(int argc, char **argv); /* cmd_secret.c */
 int cmd_paillier(int argc, char **argv);
 int cmd_he(int argc, char **argv);
 

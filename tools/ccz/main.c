@@ -33,6 +33,8 @@ static const char usage[] =
     "  ratls cert|inspect|server|client RA-TLS certificates, and an attested TLS echo\n"
     "                                   server and client\n"
     "  rpc greeter serve|call           gRPC over RA-TLS (RA-gRPC): the Greeter service\n"
+    "  secret serve|get                 secret provisioning (Gramine's protocol): release\n"
+    "                                   secrets to attested clients by policy, and fetch one\n"
     "  paillier keygen|encrypt|decrypt|add|mul|bench\n"
     "                                   Paillier homomorphic encryption (python-paillier keys)\n"
     "  he params|bench                  lattice HE (BFV, CKKS): presets, timings\n"
@@ -98,6 +100,7 @@ int main(int argc, char **argv)
         {"collateral", cmd_collateral},
         {"ratls", cmd_ratls},
         {"rpc", cmd_rpc},
+        {"secret", cmd_secret},
         {"paillier", cmd_paillier},
         {"he", cmd_he},
     };
