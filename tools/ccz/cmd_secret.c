@@ -272,10 +272,8 @@ static int cmd_get(int argc, char **argv)
     s = ccz_secret_get(&secret, ctx, argv[optind], a.r.timeout_ms);
     if (s) {
         fprintf(stderr, "ccz: secret get: %s\n", ccz_error_detail());
-        ccz_class k = ccz_status_class(s);
-        r = s == CCZ_ERR_UNAVAILABLE || k == CCZ_CLASS_VERIFICATION || s == CCZ_ERR_CERT_CHAIN
-                ? EXIT_REJECT
-                : EXIT_USAGE;
+        /* as 'ratls client': no connection is unreadable input (2); a refusal either way, 1 */
+        r = s == CCZ_ERR_NETWORK || s == CCZ_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_REJECT;
         goto out;
     }
     if (a.r.out) {
