@@ -86,6 +86,12 @@ run 1 get 127.0.0.1:$PORT --tee sim
 contains "$err" "simulated_not_allowed"
 run 2 get 127.0.0.1:$PORT --tee sim --policy "$T/client.json" --ca "$T/srv.crt"
 contains "$err" "not both"
+# its certificate pinned as the CA, as a Gramine client would: for the name it carries only
+run 0 get localhost:$PORT --tee sim --ca "$T/srv.crt"
+[ "$out" = "the app secret" ] || fail "get --ca (pinned RA-TLS certificate) got '$out'"
+run 1 get 127.0.0.1:$PORT --tee sim --ca "$T/srv.crt"
+[ -z "$out" ] || fail "a server whose certificate does not name 127.0.0.1 gave '$out'"
+contains "$err" "the server's certificate is not for 127.0.0.1"
 
 # the independent Python client, byte for byte (the server's certificate pinned as its CA)
 APP_HEX=$(od -An -tx1 "$T/app.txt" | tr -d ' \n')
