@@ -164,6 +164,11 @@ else
     run 1 env LD_PRELOAD="$PRELOAD" SECRET_PROVISION_CONSTRUCTOR=true CCZ_SECRET_TEE=sim \
         CCZ_SIM_DIR="$P" sh -c 'echo ran'
     contains "$err" "set SECRET_PROVISION_CA_CHAIN_PATH"
+    # the attester is Gramine's (sgx) unless CCZ_SECRET_TEE says otherwise
+    run 1 env LD_PRELOAD="$PRELOAD" SECRET_PROVISION_CONSTRUCTOR=1 \
+        CCZ_SECRET_POLICY="$T/client.json" SECRET_PROVISION_SERVERS="127.0.0.1:$PORT" sh -c 'echo ran'
+    [ -z "$out" ] || fail "preload without a TEE: the program ran"
+    contains "$err" "ccz secret provisioning: tee_unavailable: no Gramine attestation interface"
     # without SECRET_PROVISION_CONSTRUCTOR the library does nothing
     run 0 env LD_PRELOAD="$PRELOAD" sh -c 'echo ran'
     [ "$out" = ran ] || fail "preload without the constructor variable: '$out'"

@@ -51,8 +51,11 @@ static ccz_status client_new(client *c)
     ccz_attester_opts ao = CCZ_ATTESTER_OPTS_INIT;
     CCZ_GUARD(ccz_tee_parse(tee && tee[0] ? tee : "sgx", &ao.tee));
     ccz_buf_init(&c->dir, 0, false);
-    CCZ_GUARD(ccz_sim_default_dir(&c->dir));
-    ao.sim.dir = (const char *)c->dir.ptr;
+    ccz_status ds = ccz_sim_default_dir(&c->dir); /* the sim platform: needed for sim only */
+    if (ao.tee == CCZ_TEE_SIM) {
+        CCZ_GUARD(ds);
+        ao.sim.dir = (const char *)c->dir.ptr;
+    }
     CCZ_GUARD(ccz_attester_new(&c->attester, &ao));
     CCZ_ENSURE((ca && ca[0]) || (policy && policy[0]), CCZ_ERR_INVALID_ARGUMENT,
                "set SECRET_PROVISION_CA_CHAIN_PATH (the CA chain of the server's certificate) "
@@ -67,7 +70,7 @@ static ccz_status client_new(client *c)
     CCZ_GUARD(ccz_trust_new(&c->trust));
     CCZ_GUARD(ccz_trust_add_builtin(c->trust));
     ccz_buf root = CCZ_BUF_INIT;
-    if (ccz_buf_append(&root, c->dir.ptr, c->dir.len) == CCZ_OK &&
+    if (ds == CCZ_OK && ccz_buf_append(&root, c->dir.ptr, c->dir.len) == CCZ_OK &&
         ccz_buf_append_str(&root, "/root.crt") == CCZ_OK && ccz_file_exists((char *)root.ptr) &&
         ccz_trust_add_sim_root_file(c->trust, (const char *)root.ptr) != CCZ_OK)
         ccz_log(CCZ_LOG_WARN, PREFIX "cannot read the sim root %s", (const char *)root.ptr);
