@@ -11,6 +11,7 @@
 #include "ccz/policy.h"
 #include "ccz/ratls.h"
 #include "ccz/rpc.h"
+#include "ccz/secret.h"
 #include "ccz/paillier.h"
 #include "ccz/lattice.h"
 #include "ccz/svc.h"

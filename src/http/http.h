@@ -133,6 +133,10 @@ void http_reply_error(http_request *r, int status, const char *fmt, ...) CCZ_PRI
 const char *http_reason(int status);
 /* Answers a preface request with raw bytes (status is for the access log and metrics only). */
 void http_reply_raw(http_request *r, int status, ccz_span bytes);
+/* The same for bytes that hold a secret: they are copied once into an allocation of their own,
+ * which the connection's output references (libevent's buffers never copy them) and which is
+ * wiped and freed when the bytes have been sent or the connection is dropped. */
+void http_reply_raw_secret(http_request *r, int status, ccz_span bytes);
 
 /* Maps a ccz_status to the HTTP status a REST endpoint answers with. */
 int http_status_for(ccz_status st);

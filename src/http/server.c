@@ -322,19 +322,53 @@ void http_reply(http_request *r, int status, const char *content_type, ccz_span 
     send_response(r->c, r, status, content_type, body, false);
 }
 
-void http_reply_raw(http_request *r, int status, ccz_span bytes)
+/* A preface request is answered: account for it and close the connection after the bytes. */
+static void raw_replied(http_request *r, int status, size_t n)
 {
-    if (r->replied)
-        return;
     conn *c = r->c;
-    if (bytes.len)
-        evbuffer_add(bufferevent_get_output(c->bev), bytes.ptr, bytes.len);
     r->replied = true;
     r->status = status;
     count(r->route ? (route *)r->route : &c->srv->other, status,
           (double)(mono_ms() - r->started) / 1000.0);
-    access_log(c, r, status, bytes.len);
+    access_log(c, r, status, n);
     c->close_after = true;
+}
+
+void http_reply_raw(http_request *r, int status, ccz_span bytes)
+{
+    if (r->replied)
+        return;
+    if (bytes.len)
+        evbuffer_add(bufferevent_get_output(r->c->bev), bytes.ptr, bytes.len);
+    raw_replied(r, status, bytes.len);
+}
+
+static void wipe_free(const void *data, size_t len, void *arg)
+{
+    (void)arg;
+    ccz_wipe((void *)data, len);
+    free((void *)data);
+}
+
+void http_reply_raw_secret(http_request *r, int status, ccz_span bytes)
+{
+    if (r->replied)
+        return;
+    uint8_t *copy = bytes.len ? malloc(bytes.len) : NULL;
+    if (bytes.len && !copy) {
+        raw_replied(r, 500, 0);
+        return;
+    }
+    if (copy) {
+        memcpy(copy, bytes.ptr, bytes.len);
+        if (evbuffer_add_reference(bufferevent_get_output(r->c->bev), copy, bytes.len, wipe_free,
+                                   NULL) != 0) {
+            wipe_free(copy, bytes.len, NULL);
+            raw_replied(r, 500, 0);
+            return;
+        }
+    }
+    raw_replied(r, status, bytes.len);
 }
 
 void http_reply_json(http_request *r, int status, const json_t *body)

@@ -126,6 +126,7 @@ void cli_attester_free(cli_attester *ca);
 
 int cmd_ratls(int argc, char **argv);
 int cmd_rpc(int argc, char **argv);
+int cmd_secret(int argc, char **argv); /* cmd_secret.c */
 int cmd_paillier(int argc, char **argv);
 int cmd_he(int argc, char **argv);
 
@@ -164,6 +165,8 @@ enum {
     /* fetching collateral */
     CLI_O_PCCS, CLI_O_KDS, CLI_O_PRODUCT, CLI_O_CACHE_DIR, CLI_O_NO_CACHE, CLI_O_CACERT,
     CLI_O_INSECURE_TLS,
+    /* secret provisioning */
+    CLI_O_SECRET, CLI_O_CA,
     CLI_O_HELP,
     CLI_O_COUNT_
 };
@@ -217,6 +220,10 @@ typedef struct {
     const char *pccs, *kds, *cache_dir, *cacert;
     bool no_cache, insecure_tls;
     ccz_snp_product product;
+    /* secret provisioning: NAME=FILE pairs, a CA chain for an ordinary server certificate */
+    const char *secrets[64];
+    int n_secrets;
+    const char *ca_file;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */

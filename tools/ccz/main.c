@@ -46,6 +46,9 @@ static const cli_command commands[] = {
      "                                 server and client\n", 0},
     {"rpc", cmd_rpc,
      "rpc greeter serve|call           gRPC over RA-TLS (RA-gRPC): the Greeter service\n", 0},
+    {"secret", cmd_secret,
+     "secret serve|get                 secret provisioning (Gramine's protocol): release\n"
+     "                                 secrets to attested clients by policy, and fetch one\n", 0},
     {"paillier", cmd_paillier,
      "paillier keygen|encrypt|decrypt|add|mul|bench\n"
      "                                 Paillier homomorphic encryption (python-paillier keys)\n", 0},

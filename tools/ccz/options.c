@@ -64,6 +64,8 @@ static const struct option opts[] = {
     {"no-cache", no_argument, NULL, O(CLI_O_NO_CACHE)},
     {"cacert", required_argument, NULL, O(CLI_O_CACERT)},
     {"insecure-tls", no_argument, NULL, O(CLI_O_INSECURE_TLS)},
+    {"secret", required_argument, NULL, O(CLI_O_SECRET)},
+    {"ca", required_argument, NULL, O(CLI_O_CA)},
     {"help", no_argument, NULL, O(CLI_O_HELP)},
     {NULL, 0, NULL, 0},
 };
@@ -224,6 +226,14 @@ static int take(cli_args *a, int o, const char *cmd)
         break;
     case CLI_O_INSECURE_TLS:
         a->insecure_tls = true;
+        break;
+    case CLI_O_SECRET:
+        if (a->n_secrets == (int)CCZ_ARRAY_LEN(a->secrets))
+            return cli_usage_error(cmd, "at most %zu --secret options", CCZ_ARRAY_LEN(a->secrets));
+        a->secrets[a->n_secrets++] = optarg;
+        break;
+    case CLI_O_CA:
+        a->ca_file = optarg;
         break;
     default:
         break;
