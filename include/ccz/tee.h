@@ -265,6 +265,8 @@ typedef struct ccz_attester ccz_attester;
 /* Creates an attester; loads the keys it needs now so attesting cannot fail on them later. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_attester_new(ccz_attester **out, const ccz_attester_opts *o);
 CCZ_API void ccz_attester_free(ccz_attester *a);
+/* The TEE an attester produces evidence of. */
+CCZ_API ccz_tee ccz_attester_tee(const ccz_attester *a);
 /* Appends evidence binding report_data to *evidence. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_attest(ccz_buf *evidence, const ccz_attester *a,
                                             const uint8_t report_data[64]);

@@ -26,7 +26,7 @@ static const ccz_svc_option common_opts[] = {
      "policy)"},
     {"sim-root", CCZ_SVC_LIST, NULL, "CERT",
      "trust this sim platform root (default: the root of --sim-dir, when it exists)"},
-    {"intel-root", CCZ_SVC_STRING, NULL, "FILE", "trust this Intel root CA instead of the built-in one"},
+    {"root-ca", CCZ_SVC_STRING, NULL, "FILE", "trust this Intel root CA instead of the built-in one"},
     {"collateral", CCZ_SVC_STRING, NULL, "FILE",
      "Intel collateral for SGX/TDX quotes (as 'ccz collateral fetch' writes it)"},
     {"max-body", CCZ_SVC_UINT, "1048576", "BYTES", "the largest request body"},

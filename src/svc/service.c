@@ -78,7 +78,7 @@ static ccz_status load_trust(svc_common *sc)
 {
     const ccz_svc_config *c = sc->config;
     CCZ_GUARD(ccz_trust_new(&sc->trust));
-    const char *intel = svc_str(c, "intel-root");
+    const char *intel = svc_str(c, "root-ca");
     if (intel) {
         ccz_buf b = CCZ_BUF_INIT;
         ccz_status st = ccz_file_read(&b, intel, 1 << 20);
@@ -86,7 +86,7 @@ static ccz_status load_trust(svc_common *sc)
             st = ccz_trust_add_intel_root(sc->trust, ccz_buf_span(&b));
         ccz_buf_free(&b);
         if (st != CCZ_OK)
-            return ccz_fail_context(st, "--intel-root %s", intel);
+            return ccz_fail_context(st, "--root-ca %s", intel);
     } else {
         CCZ_GUARD(ccz_trust_add_builtin(sc->trust));
     }

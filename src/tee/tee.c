@@ -128,6 +128,11 @@ struct ccz_attester {
     void *state;
 };
 
+ccz_tee ccz_attester_tee(const ccz_attester *a)
+{
+    return a->backend->tee;
+}
+
 ccz_status ccz_attester_new(ccz_attester **out, const ccz_attester_opts *o)
 {
     *out = NULL;

@@ -127,6 +127,8 @@ void cli_attester_free(cli_attester *ca);
 int cmd_ratls(int argc, char **argv);
 int cmd_rpc(int argc, char **argv);
 int cmd_secret(int argc, char **argv); /* cmd_secret.c */
+int cmd_attestation(int argc, char **argv); /* cmd_attestation.c */
+int cmd_kbs(int argc, char **argv);
 int cmd_paillier(int argc, char **argv);
 int cmd_he(int argc, char **argv);
 
@@ -167,6 +169,8 @@ enum {
     CLI_O_INSECURE_TLS,
     /* secret provisioning */
     CLI_O_SECRET, CLI_O_CA,
+    /* attestation results */
+    CLI_O_JWKS,
     CLI_O_HELP,
     CLI_O_COUNT_
 };
@@ -224,6 +228,7 @@ typedef struct {
     const char *secrets[64];
     int n_secrets;
     const char *ca_file;
+    const char *jwks;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */

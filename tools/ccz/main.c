@@ -46,6 +46,11 @@ static const cli_command commands[] = {
      "                                 server and client\n", 0},
     {"rpc", cmd_rpc,
      "rpc greeter serve|call           gRPC over RA-TLS (RA-gRPC): the Greeter service\n", 0},
+    {"attestation", cmd_attestation,
+     "attestation serve|token verify  the attestation service (EAR tokens, policies, KBS,\n"
+     "                                 secret provisioning), and checking its tokens offline\n", 0},
+    {"kbs", cmd_kbs,
+     "kbs get-resource URL PATH        fetch a resource from a KBS (Trustee's protocol)\n", 0},
     {"secret", cmd_secret,
      "secret serve|get                 secret provisioning (Gramine's protocol): release\n"
      "                                 secrets to attested clients by policy, and fetch one\n", 0},

@@ -12,6 +12,7 @@
 #include "cli.h"
 
 #define O(o) (256 + (o))
+_Static_assert(CLI_O_COUNT_ <= 64, "one bit per option in a uint64_t");
 
 static const struct option opts[] = {
     {"tee", required_argument, NULL, O(CLI_O_TEE)},
@@ -66,6 +67,7 @@ static const struct option opts[] = {
     {"insecure-tls", no_argument, NULL, O(CLI_O_INSECURE_TLS)},
     {"secret", required_argument, NULL, O(CLI_O_SECRET)},
     {"ca", required_argument, NULL, O(CLI_O_CA)},
+    {"jwks", required_argument, NULL, O(CLI_O_JWKS)},
     {"help", no_argument, NULL, O(CLI_O_HELP)},
     {NULL, 0, NULL, 0},
 };
@@ -234,6 +236,9 @@ static int take(cli_args *a, int o, const char *cmd)
         break;
     case CLI_O_CA:
         a->ca_file = optarg;
+        break;
+    case CLI_O_JWKS:
+        a->jwks = optarg;
         break;
     default:
         break;

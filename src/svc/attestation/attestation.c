@@ -29,6 +29,7 @@
 #include "svc/svc.h"
 #include "x509/x509.h"
 #include "svc/attestation/internal.h"
+#include "svc/secret/secret.h"
 
 #define NONCE_BYTES 32
 #define POLICY_ID_MAX 64
@@ -45,7 +46,7 @@ static const ccz_svc_option options[] = {
     {"kbs-session-ttl", CCZ_SVC_UINT, "300", "SECONDS",
      "how long a KBS session (its cookie) lasts after /kbs/v0/auth"},
     {"secret", CCZ_SVC_LIST, NULL, "NAME=FILE",
-     "a secret for secret provisioning (repeatable; see the policy's secrets section)"},
+     "a secret for secret provisioning on this listener (see the policy's secrets section)"},
 };
 
 static const store_migration migrations[] = {
@@ -621,12 +622,43 @@ static void stop(void *state)
 {
     attestation *a = state;
     kbs_stop(a);
+    secret_service_free(a->secret);
     if (a->purge)
         event_free(a->purge);
     store_close(a->db);
     EVP_PKEY_free(a->signing_key);
     json_decref(a->jwks);
     free(a);
+}
+
+/* --secret NAME=FILE: Gramine's secret provisioning on this listener, by the policy's secrets
+ * section (docs/services.md). */
+static ccz_status start_secrets(attestation *a, const ccz_svc_config *c)
+{
+    size_t n = svc_list_len(c, "secret");
+    if (n == 0)
+        return CCZ_OK;
+    ccz_secret_entry *e = calloc(n, sizeof *e);
+    char (*names)[SECRET_NAME_MAX + 1] = calloc(n, sizeof *names);
+    char *doc = json_dumps(a->sc->policy_doc, JSON_COMPACT);
+    ccz_status st = e && names && doc ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == CCZ_OK && i < n; i++) {
+        const char *arg = svc_list_at(c, "secret", i), *eq = strchr(arg, '=');
+        if (!eq || eq == arg || !eq[1] || (size_t)(eq - arg) > SECRET_NAME_MAX) {
+            st = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "--secret takes NAME=FILE ('%s')", arg);
+            break;
+        }
+        snprintf(names[i], sizeof names[i], "%.*s", (int)(eq - arg), arg);
+        e[i] = (ccz_secret_entry){names[i], eq + 1, {NULL, 0}};
+    }
+    if (st == CCZ_OK)
+        st = secret_service_new(&a->secret, CCZ_SPAN(doc, strlen(doc)), e, n);
+    if (st == CCZ_OK)
+        st = secret_service_attach(a->secret, a->sc->http);
+    free(doc);
+    free(names);
+    free(e);
+    return st;
 }
 
 static ccz_status start(void **state, svc_common *sc, const ccz_svc_config *c)
@@ -655,6 +687,7 @@ static ccz_status start(void **state, svc_common *sc, const ccz_svc_config *c)
     CCZ_GUARD(http_route(h, "PUT", "/v1/policies/", true, policy, a));
     CCZ_GUARD(http_route(h, "DELETE", "/v1/policies/", true, policy, a));
     CCZ_GUARD(kbs_start(a));
+    CCZ_GUARD(start_secrets(a, c));
     http_server_set_metrics(h, metrics, a);
     a->purge = event_new(http_server_base(h), -1, EV_PERSIST, purge, a);
     CCZ_ENSURE(a->purge, CCZ_ERR_NOMEM, "out of memory");

@@ -24,6 +24,7 @@ typedef struct {
     const char *issuer;
     struct event *purge;
     uint64_t tokens, refused;
+    struct secret_service *secret; /* secret provisioning on the same listener (--secret) */
     unsigned kbs_session_ttl;
     int64_t verify_at; /* 0: now */
     uint64_t kbs_attested, kbs_resources;

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The attestation service end to end through 'ccz attestation serve': independent clients
+# written from the protocol descriptions (tests/svc/ear_client.py: the attestation API and its
+# EAR token checked with Debian's python3-jwt; tests/svc/kbs_client.py: Trustee's KBS flow with
+# python3-jwcrypto, EC and RSA keys), 'ccz attestation token verify' against the published JWKS
+# (a token, an expired instant, another service's JWKS), 'ccz kbs get-resource', Gramine's
+# secret provisioning on the same listener ('ccz secret get'), curl as a plain HTTPS client
+# (4xx for bad requests, the service still up), a restart keeping keys and state, and SIGTERM
+# draining it (exit 0).
+. "$(dirname "$0")/lib.sh"
+SVC="$(dirname "$0")/../svc"
+P=$T/plat
+"$CCZ" sim init --dir "$P" > /dev/null
+M=$(printf 'ab%.0s' $(seq 32))
+M2=$(printf 'cd%.0s' $(seq 32))
+cat > "$T/policy.json" <<JSON
+{"allow_sim": true, "sgx": [{"mr_enclave": "$M"}],
+ "secrets": [{"secret": "model-key", "measurement": "$M"}]}
+JSON
+printf 'the model key\n' > "$T/model.key"
+printf 'resource bytes\n' > "$T/resource.bin"
+
+SERVER=
+start() { # DATA_DIR ARGS...: the service in the background on a free port
+    local data=$1; shift
+    "$CCZ" attestation serve --listen 127.0.0.1:0 --data-dir "$data" --sim-dir "$P" \
+        --policy "$T/policy.json" "$@" 2> "$T/serve.log" &
+    SERVER=$!
+    PORT=
+    for _ in $(seq 200); do
+        PORT=$(sed -n 's/.*serving on port \([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null)
+        [ -n "$PORT" ] && break
+        sleep 0.05
+    done
+    [ -n "$PORT" ] || { fail "the service did not start: $(cat "$T/serve.log")"; finish; }
+    URL=https://127.0.0.1:$PORT
+    CA=$data/tls-cert.pem
+}
+stop() {
+    kill -TERM $SERVER 2>/dev/null
+    wait $SERVER
+    local code=$?
+    [ "$code" = 0 ] || fail "attestation serve exited $code after SIGTERM: $(tail -5 "$T/serve.log")"
+}
+
+start "$T/data" --secret "model-key=$T/model.key"
+
+# the independent clients
+run 0 /usr/bin/python3 "$SVC/ear_client.py" "$URL" "$CA" "$CCZ" "$P" "$M"
+contains "$out" "ok   the runtime data"
+contains "$out" "ok   a forged token is refused"
+ADMIN=$(cat "$T/data/admin-token")
+run 0 curl -sS --cacert "$CA" -X POST -H "Authorization: Bearer $ADMIN" \
+    --data-binary @"$T/resource.bin" "$URL/kbs/v0/resource/repo/key/model"
+run 0 /usr/bin/python3 "$SVC/kbs_client.py" "$URL" "$CA" "$CCZ" "$P" "$M" repo/key/model \
+    "$T/resource.bin"
+contains "$out" "ok   the resource decrypts to its bytes (RSA-OAEP-256)"
+
+# ccz's own clients: the KBS, secret provisioning on the same listener
+run 0 "$CCZ" kbs get-resource "$URL" repo/key/model --tee sim --sim-dir "$P" --measurement "$M" \
+    --cacert "$CA"
+[ "$out" = "resource bytes" ] || fail "kbs get-resource printed '$out'"
+run 1 "$CCZ" kbs get-resource "$URL" repo/key/model --tee sim --sim-dir "$P" --measurement "$M2" \
+    --cacert "$CA"
+contains "$err" "the attestation policy rejected the evidence"
+run 1 "$CCZ" kbs get-resource "$URL" repo/key/absent --tee sim --sim-dir "$P" --measurement "$M" \
+    --cacert "$CA"
+run 2 "$CCZ" kbs get-resource "$URL" repo/key/model --tee sim --sim-dir "$P" --measurement "$M"
+contains "$err" "certificate"   # not the system's CA: refused without --cacert
+echo '{"allow_sim": true}' > "$T/client.json"
+run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --measurement "$M" -o "$T/app.crt" --key "$T/app.key"
+run 0 "$CCZ" secret get "127.0.0.1:$PORT" --cert "$T/app.crt" --key "$T/app.key" --ca "$CA"
+[ "$out" = "the model key" ] || fail "secret get printed '$out'"
+run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --measurement "$M2" -o "$T/bad.crt" --key "$T/bad.key"
+run 1 "$CCZ" secret get "127.0.0.1:$PORT" --cert "$T/bad.crt" --key "$T/bad.key" --ca "$CA"
+
+# a token verified offline by the CLI, against the JWKS by URL and by file
+NONCE=$(curl -sS --cacert "$CA" "$URL/v1/nonce" | jq -r .nonce)
+RD=$(printf '%s' "$NONCE" | openssl dgst -sha512 -binary | od -An -tx1 | tr -d ' \n')
+run 0 "$CCZ" attest --tee sim --sim-dir "$P" --measurement "$M" --report-data "$RD" -o "$T/ev.bin"
+jq -n --arg ev "$(base64 -w0 "$T/ev.bin")" --arg n "$NONCE" '{evidence: $ev, nonce: $n}' > "$T/req.json"
+run 0 curl -sS --cacert "$CA" -H 'Content-Type: application/json' --data-binary @"$T/req.json" \
+    "$URL/v1/attest"
+TOKEN=$(printf '%s' "$out" | jq -r .token)
+run 0 "$CCZ" attestation token verify "$TOKEN" --jwks "$URL/.well-known/jwks.json" --cacert "$CA"
+jqis '.submods.sim."ear.status"' warning
+jqis .eat_nonce "$NONCE"
+curl -sS --cacert "$CA" "$URL/.well-known/jwks.json" > "$T/jwks.json"
+printf '%s\n' "$TOKEN" | run 0 "$CCZ" attestation token verify - --jwks "$T/jwks.json"
+run 1 "$CCZ" attestation token verify "$TOKEN" --jwks "$T/jwks.json" --at $(( $(date +%s) + 3600 ))
+contains "$err" "expired"
+echo '{"keys":[]}' > "$T/other.json"
+run 1 "$CCZ" attestation token verify "$TOKEN" --jwks "$T/other.json"
+run 2 "$CCZ" attestation token verify "$TOKEN"
+contains "$err" "--jwks"
+
+# plain HTTPS clients get clear 4xx answers, and the service stays up
+code() { curl -sS -o "$T/body" -w '%{http_code}' --cacert "$CA" "$@"; }
+[ "$(code -H 'Content-Type: application/json' --data-binary '{"evidence":' "$URL/v1/attest")" = 400 ] || fail "malformed JSON: not 400"
+[ "$(code -H 'Content-Type: text/plain' --data-binary '{}' "$URL/v1/attest")" = 415 ] || fail "text/plain: not 415"
+head -c 2000000 /dev/zero | tr '\0' a > "$T/big"
+[ "$(code -H 'Content-Type: application/json' --data-binary @"$T/big" "$URL/v1/attest")" = 413 ] || fail "2 MB: not 413"
+[ "$(code "$URL/v1/nope")" = 404 ] || fail "unknown path: not 404"
+[ "$(code -X PUT -H 'Content-Type: application/json' --data-binary '{}' "$URL/v1/policies/p")" = 401 ] || fail "no admin token: not 401"
+printf 'POST /v1/attest HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"ev' | \
+    timeout 5 openssl s_client -quiet -connect "127.0.0.1:$PORT" > /dev/null 2>&1
+[ "$(code "$URL/healthz")" = 200 ] || fail "the service is not up after a truncated request"
+run 0 curl -sS --cacert "$CA" "$URL/metrics"
+contains "$out" 'ccz_http_requests_total{service="attestation",method="POST",route="/v1/attest",code="200"}'
+contains "$out" "ccz_attestation_tokens_total"
+grep -qF "$ADMIN" "$T/serve.log" && fail "the admin token is in the log"
+grep -qF "the model key" "$T/serve.log" && fail "a secret is in the log"
+stop
+
+# a restart keeps the signing key (the old token verifies against the new JWKS) and the resource
+start "$T/data"
+run 0 "$CCZ" attestation token verify "$TOKEN" --jwks "$URL/.well-known/jwks.json" --cacert "$CA"
+run 0 "$CCZ" kbs get-resource "$URL" repo/key/model --tee sim --sim-dir "$P" --measurement "$M" \
+    --cacert "$CA"
+[ "$out" = "resource bytes" ] || fail "after a restart, kbs get-resource printed '$out'"
+stop
+
+# usage errors
+run 2 "$CCZ" attestation serve --no-such-option 1
+contains "$err" "unknown option '--no-such-option'"
+run 2 "$CCZ" attestation serve --token-ttl soon
+run 2 "$CCZ" kbs get-resource "$URL"
+run 2 "$CCZ" attestation bogus
+finish
