@@ -596,6 +596,26 @@ static void test_kbs(void)
     CHECK_INT(call(port, "DELETE", "/kbs/v0/resource/repo/key/model", NULL, NULL, admin, &r), 204);
     CHECK_INT(call(port, "DELETE", "/kbs/v0/resource/repo/key/model", NULL, NULL, admin, &r), 404);
 
+    stop(svc, cfg);
+
+    /* a token past its exp is refused as a bearer (a replay after its lifetime) */
+    svc = start(&cfg, "token-ttl", "1");
+    port = ccz_svc_port(svc);
+    CHECK_INT(call(port, "POST", "/kbs/v0/resource/repo/key/model", "application/octet-stream",
+                   "model-key-bytes", admin, &r),
+              201);
+    kbs_auth(port, nonce, sizeof nonce);
+    att = kbs_attestation(tee, nonce, m_good, false);
+    CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 200);
+    free(att);
+    token_of(&r, tok, sizeof tok);
+    cookie[0] = 0;
+    snprintf(bearer, sizeof bearer, "%s", tok);
+    CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/model", NULL, NULL, bearer, &r), 200);
+    sleep(2);
+    CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/model", NULL, NULL, bearer, &r), 401);
+    CHECK_STR(problem_type(&r), "TokenVerifierError");
+    CHECK_CONTAINS(s(&r), "expired");
     EVP_PKEY_free(other);
     EVP_PKEY_free(tee);
     ccz_buf_free(&r);
