@@ -143,6 +143,26 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_trust_add_sim_root(ccz_trust *t, ccz_span c
 CCZ_API CCZ_NODISCARD ccz_status ccz_trust_add_sim_root_file(ccz_trust *t, const char *path);
 CCZ_API size_t ccz_trust_sim_root_count(const ccz_trust *t);
 
+/* Where a program's trust anchors come from, as ccz's commands and services take them (the
+ * fields are named after their options: --root-ca, --sim-root, --sim-dir). */
+#define CCZ_TRUST_SOURCES_VERSION 1
+
+typedef struct {
+    unsigned version;              /* CCZ_TRUST_SOURCES_VERSION */
+    const char *root_ca;           /* an Intel root CA file (PEM or DER) instead of the built-in
+                                      roots; NULL: the built-in Intel and AMD roots */
+    const char *const *sim_roots;  /* sim platform roots to trust */
+    size_t n_sim_roots;
+    const char *sim_dir;           /* without sim_roots: the root of this sim platform (NULL: the
+                                      default one, ccz_sim_default_dir), when it has one */
+    bool sim_dir_required;         /* a given sim_dir must have a root (else an error) */
+} ccz_trust_sources;
+
+#define CCZ_TRUST_SOURCES_INIT {CCZ_TRUST_SOURCES_VERSION, NULL, NULL, 0, NULL, false}
+
+/* A new trust store from those sources; errors name the source ("--root-ca FILE: ..."). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_trust_load(ccz_trust **out, const ccz_trust_sources *s);
+
 /* Collateral: Intel's TCB info, QE identity and CRLs for DCAP quotes (see ccz/dcap.h); sim
  * evidence needs none: pass NULL. */
 typedef struct ccz_collateral ccz_collateral;

@@ -77,45 +77,22 @@ static ccz_status resolve_data_dir(svc_common *sc, const char *service)
 static ccz_status load_trust(svc_common *sc)
 {
     const ccz_svc_config *c = sc->config;
-    CCZ_GUARD(ccz_trust_new(&sc->trust));
-    const char *intel = svc_str(c, "root-ca");
-    if (intel) {
-        ccz_buf b = CCZ_BUF_INIT;
-        ccz_status st = ccz_file_read(&b, intel, 1 << 20);
-        if (st == CCZ_OK)
-            st = ccz_trust_add_intel_root(sc->trust, ccz_buf_span(&b));
-        ccz_buf_free(&b);
-        if (st != CCZ_OK)
-            return ccz_fail_context(st, "--root-ca %s", intel);
-    } else {
-        CCZ_GUARD(ccz_trust_add_builtin(sc->trust));
-    }
     size_t n = svc_list_len(c, "sim-root");
-    for (size_t i = 0; i < n; i++) {
-        ccz_status st = ccz_trust_add_sim_root_file(sc->trust, svc_list_at(c, "sim-root", i));
-        if (st != CCZ_OK)
-            return ccz_fail_context(st, "--sim-root %s", svc_list_at(c, "sim-root", i));
-    }
-    if (n == 0) {
-        /* the root of the sim platform in use, when there is one: sim evidence then verifies,
-         * and the policy decides whether simulated evidence is acceptable (allow_sim) */
-        ccz_buf dir = CCZ_BUF_INIT, path = CCZ_BUF_INIT;
-        const char *sim = svc_str(c, "sim-dir");
-        ccz_status st = sim ? ccz_buf_append_str(&dir, sim) : ccz_sim_default_dir(&dir);
-        if (st == CCZ_OK)
-            st = ccz_buf_printf(&path, "%.*s/root.crt", (int)dir.len, (const char *)dir.ptr);
-        if (st == CCZ_OK && ccz_file_exists((const char *)path.ptr))
-            st = ccz_trust_add_sim_root_file(sc->trust, (const char *)path.ptr);
-        ccz_buf_free(&dir);
-        ccz_buf_free(&path);
-        CCZ_GUARD(st);
-    }
+    const char **roots = n ? calloc(n, sizeof *roots) : NULL;
+    CCZ_ENSURE(!n || roots, CCZ_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        roots[i] = svc_list_at(c, "sim-root", i);
+    ccz_trust_sources src = CCZ_TRUST_SOURCES_INIT;
+    src.root_ca = svc_str(c, "root-ca");
+    src.sim_roots = roots;
+    src.n_sim_roots = n;
+    src.sim_dir = svc_str(c, "sim-dir");
+    ccz_status st = ccz_trust_load(&sc->trust, &src);
+    free(roots);
+    CCZ_GUARD(st);
     const char *coll = svc_str(c, "collateral");
-    if (coll) {
-        ccz_status st = ccz_collateral_load_file(&sc->collateral, coll);
-        if (st != CCZ_OK)
-            return ccz_fail_context(st, "--collateral %s", coll);
-    }
+    if (coll && (st = ccz_collateral_load_file(&sc->collateral, coll)) != CCZ_OK)
+        return ccz_fail_context(st, "--collateral %s", coll);
     return CCZ_OK;
 }
 

@@ -135,3 +135,51 @@ ccz_status ccz_trust_add_builtin(ccz_trust *t)
     CCZ_GUARD(ccz_trust_add_intel_root(t, ccz_dcap_intel_root_ca()));
     return add_amd_builtin(t);
 }
+
+ccz_status ccz_trust_load(ccz_trust **out, const ccz_trust_sources *src)
+{
+    *out = NULL;
+    CCZ_ENSURE(src && src->version == CCZ_TRUST_SOURCES_VERSION, CCZ_ERR_INVALID_ARGUMENT,
+               "trust sources missing or of the wrong version");
+    ccz_trust *t = NULL;
+    ccz_buf b = CCZ_BUF_INIT, path = CCZ_BUF_INIT;
+    CCZ_GUARD(ccz_trust_new(&t));
+    ccz_status s;
+    if (src->root_ca) {
+        s = ccz_file_read(&b, src->root_ca, 1 << 20);
+        if (s == CCZ_OK)
+            s = ccz_trust_add_intel_root(t, ccz_buf_span(&b));
+        if (s)
+            s = ccz_fail_context(s, "--root-ca %s", src->root_ca);
+    } else {
+        s = ccz_trust_add_builtin(t);
+    }
+    for (size_t i = 0; s == CCZ_OK && i < src->n_sim_roots; i++)
+        if ((s = ccz_trust_add_sim_root_file(t, src->sim_roots[i])) != CCZ_OK)
+            s = ccz_fail_context(s, "--sim-root %s", src->sim_roots[i]);
+    /* Without sim roots, the root of the named (or default) sim platform, when there is one:
+     * without it, sim evidence fails at platform_certificate with a message that says how to
+     * trust a root. */
+    if (s == CCZ_OK && !src->n_sim_roots) {
+        ccz_status ps = src->sim_dir ? ccz_buf_append_str(&path, src->sim_dir)
+                                     : ccz_sim_default_dir(&path);
+        if (ps == CCZ_OK)
+            ps = ccz_buf_append_str(&path, "/root.crt");
+        if (ps == CCZ_OK && ((src->sim_dir_required && src->sim_dir) ||
+                             ccz_file_exists((const char *)path.ptr)))
+            ps = ccz_trust_add_sim_root_file(t, (const char *)path.ptr);
+        else if (!src->sim_dir)
+            ps = CCZ_OK; /* no default platform */
+        if (src->sim_dir_required)
+            s = ps;
+        else if (ps)
+            ccz_error_clear();
+    }
+    ccz_buf_free(&b);
+    ccz_buf_free(&path);
+    if (s == CCZ_OK)
+        *out = t;
+    else
+        ccz_trust_free(t);
+    return s;
+}

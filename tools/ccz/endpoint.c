@@ -15,45 +15,13 @@
 ccz_status cli_trust_load(ccz_trust **out, const cli_verify_opts *v, const char *sim_dir,
                           bool strict)
 {
-    ccz_trust *t = NULL;
-    ccz_buf b = CCZ_BUF_INIT, path = CCZ_BUF_INIT;
-    ccz_status s;
-    *out = NULL;
-    CCZ_GUARD(ccz_trust_new(&t));
-    if (v->root_ca) {
-        s = ccz_file_read(&b, v->root_ca, 1 << 20);
-        if (s == CCZ_OK)
-            s = ccz_trust_add_intel_root(t, ccz_buf_span(&b));
-        if (s)
-            s = ccz_fail_context(s, "--root-ca %s", v->root_ca);
-    } else {
-        s = ccz_trust_add_builtin(t);
-    }
-    for (int i = 0; s == CCZ_OK && i < v->n_sim_roots; i++)
-        s = ccz_trust_add_sim_root_file(t, v->sim_roots[i]);
-    /* Without --sim-root, the root of the named (or default) sim platform, when there is one:
-     * without it, sim evidence fails at platform_certificate with a message that says how to
-     * trust a root. */
-    if (s == CCZ_OK && !v->n_sim_roots) {
-        ccz_status ps = cli_sim_dir(&path, sim_dir);
-        if (ps == CCZ_OK)
-            ps = ccz_buf_append_str(&path, "/root.crt");
-        if (ps == CCZ_OK && ((strict && sim_dir) || ccz_file_exists((const char *)path.ptr)))
-            ps = ccz_trust_add_sim_root_file(t, (const char *)path.ptr);
-        else if (!sim_dir)
-            ps = CCZ_OK; /* no default platform */
-        if (strict)
-            s = ps;
-        else if (ps)
-            ccz_error_clear();
-    }
-    ccz_buf_free(&b);
-    ccz_buf_free(&path);
-    if (s == CCZ_OK)
-        *out = t;
-    else
-        ccz_trust_free(t);
-    return s;
+    ccz_trust_sources src = CCZ_TRUST_SOURCES_INIT;
+    src.root_ca = v->root_ca;
+    src.sim_roots = v->sim_roots;
+    src.n_sim_roots = (size_t)v->n_sim_roots;
+    src.sim_dir = sim_dir;
+    src.sim_dir_required = strict;
+    return ccz_trust_load(out, &src);
 }
 
 ccz_status cli_policy_load(ccz_policy **out, const cli_verify_opts *v)
