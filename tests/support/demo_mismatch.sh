@@ -1,30 +1,60 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The demo checks its results: run against a ccz whose 'verify' lies about the policy verdict
-# (prints "rejected" where the real one accepted), the demo must stop with exit 1 and say which
-# check failed, not print "Demo complete". Usage: demo_mismatch.sh SOURCE_DIR CCZ
+# The demo checks its results: run against a ccz that lies, the demo must stop with exit 1 and
+# say which check failed, not print "Demo complete". Two liars: a 'verify' that reports the
+# policy verdict "rejected" where the real one accepted (caught at scene 4), and a 'secret get'
+# that hands the app a key with one flipped bit (caught when the app's decryption differs from
+# the plaintext, scene 12). Usage: demo_mismatch.sh SOURCE_DIR CCZ
 set -uo pipefail
-src=$1 ccz=$2
+src=$1 ccz=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 dir=$(mktemp -d) || exit 1
 trap 'rm -rf "$dir"' EXIT
-cat > "$dir/ccz" <<SH
-#!/usr/bin/env bash
-if [ "\$1 \$2" = "sim measure" ]; then # the program that attests is the real ccz
-    exec "$ccz" sim measure "$ccz"
+
+# liar NAME WANT: runs the demo with $dir/NAME/ccz; it must exit 1 with "demo: FAILED: WANT"
+liar() {
+    local name=$1 want=$2 rc
+    CCZ_DEMO_DIR="$dir/$name/demo" "$src/scripts/demo" "$dir/$name/ccz" > "$dir/$name/out.txt" 2>&1
+    rc=$?
+    if [ $rc != 1 ] || ! grep -qF "demo: FAILED: $want" "$dir/$name/out.txt" ||
+        grep -q "Demo complete" "$dir/$name/out.txt"; then
+        echo "FAIL: the demo did not catch the lying $name (exit $rc):"
+        tail -20 "$dir/$name/out.txt"
+        exit 1
+    fi
+    echo "ok: the demo stopped at the lying $name's mismatch (exit 1)"
+}
+# wrapper NAME: a ccz that runs the real one, except for the case read from standard input
+wrapper() {
+    mkdir -p "$dir/$1"
+    {
+        printf '#!/usr/bin/env bash\nccz=%q\n' "$ccz"
+        cat <<'SH'
+if [ "$1 $2" = "sim measure" ]; then # the program that attests is the real ccz
+    [ "$3" = "$0" ] && exec "$ccz" sim measure "$ccz"
 fi
-if [ "\$1" = verify ]; then
-    "$ccz" "\$@" | sed 's/accepted (ccz policy)/rejected (ccz policy)/'
-    exit "\${PIPESTATUS[0]}"
-fi
-exec "$ccz" "\$@"
 SH
-chmod +x "$dir/ccz"
-CCZ_DEMO_DIR="$dir/demo" "$src/scripts/demo" "$dir/ccz" > "$dir/out.txt" 2>&1
-rc=$?
-if [ $rc != 1 ] || ! grep -q "demo: FAILED: 'policy      accepted (ccz policy)' is not in out.txt" "$dir/out.txt" ||
-    grep -q "Demo complete" "$dir/out.txt"; then
-    echo "FAIL: the demo did not catch the lying verifier (exit $rc):"
-    tail -20 "$dir/out.txt"
-    exit 1
+        cat
+        echo 'exec "$ccz" "$@"'
+    } > "$dir/$1/ccz"
+    chmod +x "$dir/$1/ccz"
+}
+
+wrapper verifier <<'SH'
+if [ "$1" = verify ]; then
+    "$ccz" "$@" | sed 's/accepted (ccz policy)/rejected (ccz policy)/'
+    exit "${PIPESTATUS[0]}"
 fi
-echo "ok: the demo stopped at the mismatch (exit 1)"
+SH
+liar verifier "'policy      accepted (ccz policy)' is not in out.txt"
+
+wrapper key-client <<'SH'
+if [ "$1 $2" = "secret get" ]; then
+    "$ccz" "$@" || exit
+    out= prev=
+    for a in "$@"; do [ "$prev" = -o ] && out=$a; prev=$a; done
+    [ -z "$out" ] || /usr/bin/python3 -c 'import sys
+b = bytearray(open(sys.argv[1], "rb").read()); b[0] ^= 1; open(sys.argv[1], "wb").write(b)' "$out"
+    exit
+fi
+SH
+liar key-client "the app's decryption is not model.txt: "
