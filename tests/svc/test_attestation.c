@@ -277,7 +277,9 @@ static void test_service(void)
     char hex[65];
     ccz_hex_to_str(hex, m_good, 32);
     json_t *ae = json_object_get(sm, "ear.veraison.annotated-evidence");
-    CHECK_CONTAINS(json_dumps(ae, JSON_COMPACT), hex);
+    char *ae_text = json_dumps(ae, JSON_COMPACT);
+    CHECK_CONTAINS(ae_text, hex);
+    free(ae_text);
     ccz_json_free(claims);
     /* offline checks: an expired token, a token of another key */
     CHECK_STATUS(ccz_attestation_token_verify(&claims, tok, s(&jwks), jwks.len, time(NULL) + 400),
