@@ -13,9 +13,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static ccz_trust *trust;
-    if (!trust && (ccz_trust_new(&trust) ||
-                   ccz_trust_add_intel_root(
-                       trust, CCZ_SPAN(fixture_root_pem, sizeof fixture_root_pem - 1))))
+    if (!trust &&
+        (ccz_trust_new(&trust) ||
+         ccz_trust_add_intel_root(trust, CCZ_SPAN(fixture_root_pem, sizeof fixture_root_pem - 1))))
         abort();
     ccz_collateral *c;
     if (ccz_collateral_parse(&c, (const char *)data, size) != CCZ_OK)

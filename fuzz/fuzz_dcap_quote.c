@@ -18,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static ccz_collateral *sgx, *tdx;
     if (!trust) {
         if (ccz_trust_new(&trust) ||
-            ccz_trust_add_intel_root(trust, CCZ_SPAN(fixture_root_pem, sizeof fixture_root_pem - 1)) ||
+            ccz_trust_add_intel_root(trust,
+                                     CCZ_SPAN(fixture_root_pem, sizeof fixture_root_pem - 1)) ||
             ccz_collateral_parse(&sgx, fixture_sgx_collateral, sizeof fixture_sgx_collateral - 1) ||
             ccz_collateral_parse(&tdx, fixture_tdx_collateral, sizeof fixture_tdx_collateral - 1))
             abort();

@@ -61,14 +61,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         o.max_message = 4096;
         if (ccz_rpc_server_new(&srv, &o) ||
             ccz_rpc_server_add(srv, "/ratls.Greeter/SayHello", CCZ_RPC_UNARY,
-                               &ratls__hello_request__descriptor,
-                               &ratls__hello_reply__descriptor, unary, NULL) ||
+                               &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
+                               unary, NULL) ||
             ccz_rpc_server_add(srv, "/t.S/Out", CCZ_RPC_SERVER_STREAMING,
-                               &ratls__hello_request__descriptor,
-                               &ratls__hello_reply__descriptor, stream_out, NULL) ||
+                               &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
+                               stream_out, NULL) ||
             ccz_rpc_server_add(srv, "/t.S/In", CCZ_RPC_CLIENT_STREAMING,
-                               &ratls__hello_request__descriptor,
-                               &ratls__hello_reply__descriptor, stream_in, NULL))
+                               &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
+                               stream_in, NULL))
             abort();
         SSL_CTX_free(ctx);
     }

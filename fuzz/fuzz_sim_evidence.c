@@ -9,19 +9,18 @@
 
 #include "ccz/ccz.h"
 
-static const char root_pem[] =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIB1jCCAXygAwIBAgIQeJN4+25yYKHGw72gXkSlhzAKBggqhkjOPQQDAjBLMSkw\n"
-    "JwYDVQQKDCBjY3ogc2ltdWxhdGVkIFRFRSAobm90IGhhcmR3YXJlKTEeMBwGA1UE\n"
-    "AwwVY2N6IHNpbSBwbGF0Zm9ybSByb290MB4XDTI2MTEyMzE3MjYyNFoXDTM2MTEy\n"
-    "MDE3MjcyNFowSzEpMCcGA1UECgwgY2N6IHNpbXVsYXRlZCBURUUgKG5vdCBoYXJk\n"
-    "d2FyZSkxHjAcBgNVBAMMFWNjeiBzaW0gcGxhdGZvcm0gcm9vdDBZMBMGByqGSM49\n"
-    "AgEGCCqGSM49AwEHA0IABHc9BFWtIOVSyk6G4PkBJAbBT+TVcIH+BBquhmBigQLh\n"
-    "Fq5NPMSa9ZOMGIbB75LlG2Ge1CENuoKWBDaAz+u987GjQjBAMA8GA1UdEwEB/wQF\n"
-    "MAMBAf8wDgYDVR0PAQH/BAQDAgEGMB0GA1UdDgQWBBSMBrWQXTfE6+E7PnMeZG50\n"
-    "x023oDAKBggqhkjOPQQDAgNIADBFAiBgkpFkVof01JVXJZswLr8r1tT1PKkECdIB\n"
-    "2juRVjTfHwIhAJD99YN2lsAxkrIBpzEBTbllxETMml1S6H6xZv+LRY+F\n"
-    "-----END CERTIFICATE-----\n";
+static const char root_pem[] = "-----BEGIN CERTIFICATE-----\n"
+                               "MIIB1jCCAXygAwIBAgIQeJN4+25yYKHGw72gXkSlhzAKBggqhkjOPQQDAjBLMSkw\n"
+                               "JwYDVQQKDCBjY3ogc2ltdWxhdGVkIFRFRSAobm90IGhhcmR3YXJlKTEeMBwGA1UE\n"
+                               "AwwVY2N6IHNpbSBwbGF0Zm9ybSByb290MB4XDTI2MTEyMzE3MjYyNFoXDTM2MTEy\n"
+                               "MDE3MjcyNFowSzEpMCcGA1UECgwgY2N6IHNpbXVsYXRlZCBURUUgKG5vdCBoYXJk\n"
+                               "d2FyZSkxHjAcBgNVBAMMFWNjeiBzaW0gcGxhdGZvcm0gcm9vdDBZMBMGByqGSM49\n"
+                               "AgEGCCqGSM49AwEHA0IABHc9BFWtIOVSyk6G4PkBJAbBT+TVcIH+BBquhmBigQLh\n"
+                               "Fq5NPMSa9ZOMGIbB75LlG2Ge1CENuoKWBDaAz+u987GjQjBAMA8GA1UdEwEB/wQF\n"
+                               "MAMBAf8wDgYDVR0PAQH/BAQDAgEGMB0GA1UdDgQWBBSMBrWQXTfE6+E7PnMeZG50\n"
+                               "x023oDAKBggqhkjOPQQDAgNIADBFAiBgkpFkVof01JVXJZswLr8r1tT1PKkECdIB\n"
+                               "2juRVjTfHwIhAJD99YN2lsAxkrIBpzEBTbllxETMml1S6H6xZv+LRY+F\n"
+                               "-----END CERTIFICATE-----\n";
 
 /* a day after the seed platform was made (2026-11-23) */
 #define FUZZ_AT 1795541244

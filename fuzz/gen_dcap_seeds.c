@@ -58,13 +58,15 @@ int main(int argc, char **argv)
     comps(tdx, 0);
     memcpy(tdx, "{\"svn\":2},{\"svn\":1},{\"svn\":2}", 29); /* same length as three {"svn":0} */
     snprintf(ti, sizeof ti,
-             "{\"id\":\"SGX\",\"version\":3," DATES ",\"fmspc\":\"00906ED50000\",\"pceId\":\"0000\","
+             "{\"id\":\"SGX\",\"version\":3," DATES
+             ",\"fmspc\":\"00906ED50000\",\"pceId\":\"0000\","
              "\"tcbType\":0,\"tcbEvaluationDataNumber\":17,\"tcbLevels\":[{\"tcb\":{"
              "\"sgxtcbcomponents\":[%s],\"pcesvn\":10},\"tcbDate\":\"2024-01-01T00:00:00Z\","
              "\"tcbStatus\":\"SWHardeningNeeded\",\"advisoryIDs\":[\"INTEL-SA-00615\"]}]}",
              sgx);
     snprintf(tti, sizeof tti,
-             "{\"id\":\"TDX\",\"version\":3," DATES ",\"fmspc\":\"00906ED50000\",\"pceId\":\"0000\","
+             "{\"id\":\"TDX\",\"version\":3," DATES
+             ",\"fmspc\":\"00906ED50000\",\"pceId\":\"0000\","
              "\"tcbType\":0,\"tcbEvaluationDataNumber\":17,\"tdxModule\":{\"mrsigner\":\"%096d\","
              "\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\"},"
              "\"tdxModuleIdentities\":[{\"id\":\"TDX_01\",\"mrsigner\":\"%096d\",\"attributes\":"
@@ -97,8 +99,10 @@ int main(int argc, char **argv)
         const char *name;
         int version;
         bool tdx, td15;
-    } quotes[] = {{"sgx_v3", 3, false, false}, {"sgx_v4", 4, false, false},
-                  {"sgx_v5", 5, false, false}, {"tdx_v4", 4, true, false},
+    } quotes[] = {{"sgx_v3", 3, false, false},
+                  {"sgx_v4", 4, false, false},
+                  {"sgx_v5", 5, false, false},
+                  {"tdx_v4", 4, true, false},
                   {"td15_v5", 5, true, true}};
     for (size_t i = 0; i < sizeof quotes / sizeof quotes[0]; i++) {
         forge_quote_opts qo;

@@ -36,7 +36,10 @@ static ssize_t read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
     return (ssize_t)n;
 }
 
-#define NV(a, b) {(uint8_t *)a, (uint8_t *)b, strlen(a), strlen(b), NGHTTP2_NV_FLAG_NONE}
+#define NV(a, b)                                                                                   \
+    {                                                                                              \
+        (uint8_t *)a, (uint8_t *)b, strlen(a), strlen(b), NGHTTP2_NV_FLAG_NONE                     \
+    }
 
 static void seed(const char *dir, const char *name, const char *path, const char *ctype,
                  const char *extra_k, const char *extra_v, const void *data, size_t n, int streams)
@@ -51,9 +54,10 @@ static void seed(const char *dir, const char *name, const char *path, const char
     nghttp2_submit_settings(h2, NGHTTP2_FLAG_NONE, NULL, 0);
     body b[4];
     for (int i = 0; i < streams; i++) {
-        nghttp2_nv nv[] = {NV(":method", "POST"), NV(":scheme", "https"), NV(":path", path),
-                           NV(":authority", "localhost"), NV("content-type", ctype),
-                           NV("te", "trailers"), NV(extra_k, extra_v)};
+        nghttp2_nv nv[] = {NV(":method", "POST"),     NV(":scheme", "https"),
+                           NV(":path", path),         NV(":authority", "localhost"),
+                           NV("content-type", ctype), NV("te", "trailers"),
+                           NV(extra_k, extra_v)};
         b[i] = (body){data, n};
         nghttp2_data_provider prd = {.source.ptr = &b[i], .read_callback = read_cb};
         nghttp2_submit_request(h2, NULL, nv, extra_k[0] ? 7 : 6, &prd, NULL);
@@ -80,7 +84,8 @@ int main(int argc, char **argv)
     seed(d, "unary-timeout", H, G, "grpc-timeout", "100m", "\0\0\0\0\3\x0a\x01z", 8, 1);
     seed(d, "unary-two-streams", H, G, "x-a", "b", "\0\0\0\0\3\x0a\x01z", 8, 2);
     seed(d, "server-streaming", "/t.S/Out", G, "", "", "\0\0\0\0\0", 5, 1);
-    seed(d, "client-streaming", "/t.S/In", G, "", "", "\0\0\0\0\3\x0a\x01z\0\0\0\0\3\x0a\x01y", 16, 1);
+    seed(d, "client-streaming", "/t.S/In", G, "", "", "\0\0\0\0\3\x0a\x01z\0\0\0\0\3\x0a\x01y", 16,
+         1);
     seed(d, "unknown-method", "/x.Y/Z", G, "", "", "\0\0\0\0\0", 5, 1);
     seed(d, "oversize", H, G, "", "", "\0\x7f\xff\xff\xff", 5, 1);
     seed(d, "compressed", H, G, "grpc-encoding", "gzip", "\1\0\0\0\3\x0a\x01z", 8, 1);

@@ -50,14 +50,14 @@ extern "C" {
     X(CCZ_ERR_CERT_CHAIN, -11, "chain_invalid",                                                    \
       "certificate chain does not verify to a trusted root", VERIFICATION)                         \
     X(CCZ_ERR_EXPIRED, -12, "expired", "not valid any more at the given instant", VERIFICATION)    \
-    X(CCZ_ERR_NOT_YET_VALID, -13, "not_yet_valid",                                                 \
-      "not yet valid at the given instant", VERIFICATION)                                          \
+    X(CCZ_ERR_NOT_YET_VALID, -13, "not_yet_valid", "not yet valid at the given instant",           \
+      VERIFICATION)                                                                                \
     X(CCZ_ERR_REPORT_DATA_MISMATCH, -14, "report_data_mismatch",                                   \
       "report data differs from the expected value", VERIFICATION)                                 \
-    X(CCZ_ERR_UNKNOWN_FORMAT, -15, "unknown_evidence_format",                                      \
-      "evidence format not recognised", INPUT)                                                     \
-    X(CCZ_ERR_UNSUPPORTED_VERSION, -16, "unsupported_version",                                     \
-      "unsupported format version", INPUT)                                                         \
+    X(CCZ_ERR_UNKNOWN_FORMAT, -15, "unknown_evidence_format", "evidence format not recognised",    \
+      INPUT)                                                                                       \
+    X(CCZ_ERR_UNSUPPORTED_VERSION, -16, "unsupported_version", "unsupported format version",       \
+      INPUT)                                                                                       \
     X(CCZ_ERR_TRAILING_DATA, -17, "trailing_data", "unexpected bytes after the structure", INPUT)  \
     X(CCZ_ERR_NOT_FOUND, -18, "not_found", "not found", IO)                                        \
     X(CCZ_ERR_JSON, -19, "invalid_json", "invalid JSON", INPUT)                                    \
@@ -86,13 +86,13 @@ extern "C" {
       "the report's TCB is not the one the signing certificate was issued for", VERIFICATION)      \
     X(CCZ_ERR_CHIP_ID_MISMATCH, -35, "chip_id_mismatch",                                           \
       "the report's chip id is not the one the signing certificate was issued for", VERIFICATION)  \
-    X(CCZ_ERR_POLICY_REJECTED, -36, "policy_rejected",                                             \
-      "the policy rejects the peer", VERIFICATION)                                                 \
+    X(CCZ_ERR_POLICY_REJECTED, -36, "policy_rejected", "the policy rejects the peer",              \
+      VERIFICATION)                                                                                \
     X(CCZ_ERR_BINDING, -37, "binding_mismatch",                                                    \
       "the evidence is not bound to the certificate's key", VERIFICATION)                          \
     X(CCZ_ERR_TLS, -38, "tls_error", "TLS handshake or I/O failed", IO)                            \
-    X(CCZ_ERR_PROTOCOL, -39, "protocol_error",                                                     \
-      "the peer does not speak the expected protocol", IO)                                         \
+    X(CCZ_ERR_PROTOCOL, -39, "protocol_error", "the peer does not speak the expected protocol",    \
+      IO)                                                                                          \
     X(CCZ_ERR_UNAVAILABLE, -40, "unavailable", "the service is going away or overloaded", IO)      \
     X(CCZ_ERR_OVERFLOW, -41, "overflow", "the value does not fit its encoding (overflow)", INPUT)  \
     X(CCZ_ERR_COLLATERAL_UNSUPPORTED, -42, "collateral_unsupported",                               \
@@ -152,14 +152,17 @@ typedef struct {
     bool secret;
 } ccz_buf;
 
-#define CCZ_BUF_INIT {NULL, 0, 0, 0, false}
+#define CCZ_BUF_INIT                                                                               \
+    {                                                                                              \
+        NULL, 0, 0, 0, false                                                                       \
+    }
 #define CCZ_SPAN(p, n) ((ccz_span){(const uint8_t *)(p), (n)})
 /* The bytes of a string literal without its NUL: CCZ_LIT("CCZS") is a 4-byte span. Only
  * literals compile (the "" before s), so no length is ever counted by hand. */
 #define CCZ_LIT(s) ((ccz_span){(const uint8_t *)("" s), sizeof(s) - 1})
 /* Whether NUL-terminated s (or span sp) begins with a string literal; needs <string.h>. */
 #define CCZ_STARTS_WITH(s, lit) (strncmp((s), "" lit, sizeof(lit) - 1) == 0)
-#define CCZ_SPAN_STARTS_WITH(sp, lit) \
+#define CCZ_SPAN_STARTS_WITH(sp, lit)                                                              \
     ((sp).len >= sizeof(lit) - 1 && memcmp((sp).ptr, "" lit, sizeof(lit) - 1) == 0)
 /* The number of elements of an array (not of a pointer). */
 #define CCZ_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -239,14 +242,14 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_hex_encode(ccz_buf *out, ccz_span in);
 CCZ_API CCZ_NODISCARD ccz_status ccz_hex_decode(ccz_buf *out, const char *hex, size_t len);
 /* Decodes exactly n bytes of hex into out (len must be 2n). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_hex_decode_fixed(uint8_t *out, size_t n, const char *hex,
-                                                     size_t len);
+                                                      size_t len);
 
 /* Splits an address as users write it, "HOST:PORT", "[IPv6]:PORT" or ":PORT" (the host is then
  * default_host; NULL: a host is required), into host and port (decimal, 1 to 65535, or 0 too
  * when allow_zero: "any port" for a listener). A bad port is an error that names it. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_host_port_split(char *host, size_t host_cap, char port[6],
-                                                    const char *addr, const char *default_host,
-                                                    bool allow_zero);
+                                                     const char *addr, const char *default_host,
+                                                     bool allow_zero);
 /* Writes 2n+1 chars (lower case, NUL-terminated) to out. */
 CCZ_API void ccz_hex_to_str(char *out, const uint8_t *in, size_t n);
 CCZ_API CCZ_NODISCARD ccz_status ccz_base64_encode(ccz_buf *out, ccz_span in);
@@ -289,9 +292,8 @@ CCZ_API unsigned ccz_cpu_count(void);
  * per CPU; never more than n); the calling thread takes a chunk too. Returns the first failure
  * with its detail. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_parallel(size_t n, unsigned threads,
-                                             ccz_status (*fn)(size_t begin, size_t end,
-                                                              void *arg),
-                                             void *arg);
+                                              ccz_status (*fn)(size_t begin, size_t end, void *arg),
+                                              void *arg);
 
 /* ---- JSON (jansson) --------------------------------------------------------------------------
  * Thin, checked access to JSON documents; the document type is jansson's json_t, kept opaque
@@ -301,13 +303,13 @@ typedef struct json_t ccz_json;
 /* Parses text (at most max bytes; no duplicate keys) into *out, which the caller releases with
  * ccz_json_free. Errors name line and column. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_json_parse(ccz_json **out, const char *text, size_t len,
-                                               size_t max);
+                                                size_t max);
 CCZ_API void ccz_json_free(ccz_json *j);
 /* Finds member `key` of the top-level object in JSON text and returns its value's exact bytes
  * (a signature may cover them byte for byte). Does not validate the rest of the document;
  * CCZ_ERR_NOT_FOUND when absent, CCZ_ERR_JSON when the text is not an object. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_json_raw_member(ccz_span *value, ccz_span doc,
-                                                    const char *key);
+                                                     const char *key);
 
 #ifdef __cplusplus
 }

@@ -36,14 +36,14 @@ typedef struct {
     uint8_t qe_vendor_id[16];
     uint8_t user_data[20];
     ccz_dcap_body_type body_type;
-    ccz_span body;             /* the enclave or TD report */
-    ccz_span signed_part;      /* what the attestation key signs: header .. end of body */
-    uint8_t signature[64];     /* r || s over signed_part */
+    ccz_span body;               /* the enclave or TD report */
+    ccz_span signed_part;        /* what the attestation key signs: header .. end of body */
+    uint8_t signature[64];       /* r || s over signed_part */
     uint8_t attestation_key[64]; /* x || y of the P-256 attestation key */
-    ccz_span qe_report;        /* 384-byte SGX report of the quoting enclave */
+    ccz_span qe_report;          /* 384-byte SGX report of the quoting enclave */
     uint8_t qe_report_signature[64];
     ccz_span qe_auth_data;
-    uint16_t cert_type;        /* certification data type: 5 = PCK chain in PEM */
+    uint16_t cert_type; /* certification data type: 5 = PCK chain in PEM */
     ccz_span cert_data;
 } ccz_dcap_quote;
 
@@ -54,10 +54,10 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_dcap_quote_parse(ccz_dcap_quote *out, ccz_s
 
 /* Decodes an SGX report (enclave or QE) into claims' SGX fields and report data. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_dcap_sgx_report_decode(ccz_sgx_claims *out,
-                                                           uint8_t report_data[64], ccz_span in);
+                                                            uint8_t report_data[64], ccz_span in);
 /* Decodes a TD report 1.0 or 1.5 (by length). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_dcap_td_report_decode(ccz_tdx_claims *out,
-                                                          uint8_t report_data[64], ccz_span in);
+                                                           uint8_t report_data[64], ccz_span in);
 
 /* The SGX extensions of a PCK certificate (OID 1.2.840.113741.1.13.1). */
 typedef struct {
@@ -80,7 +80,7 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_dcap_pck_ext_parse(ccz_pck_ext *out, ccz_sp
  * qe_identity_signature). Checks structure only; signatures are checked when a quote is
  * verified, once per validity window (the collateral caches what it has verified). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_collateral_parse(ccz_collateral **out, const char *json,
-                                                     size_t len);
+                                                      size_t len);
 CCZ_API CCZ_NODISCARD ccz_status ccz_collateral_load_file(ccz_collateral **out, const char *path);
 CCZ_API void ccz_collateral_free(ccz_collateral *c);
 /* The FMSPC the collateral's TCB info is for, and its TEE ("SGX" or "TDX"). */
@@ -98,17 +98,20 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_collateral_problem(const ccz_collateral *c)
 #define CCZ_COLLATERAL_FETCH_OPTS_VERSION 1
 
 typedef struct {
-    unsigned version;        /* CCZ_COLLATERAL_FETCH_OPTS_VERSION */
-    const char *base_url;    /* a PCCS (https://pccs:8081) or Intel PCS
+    unsigned version;         /* CCZ_COLLATERAL_FETCH_OPTS_VERSION */
+    const char *base_url;     /* a PCCS (https://pccs:8081) or Intel PCS
                                 (https://api.trustedservices.intel.com); v4 API */
-    const char *cache_dir;   /* where fetched collateral is kept until it expires; NULL: none */
-    int64_t now;             /* the instant that decides whether the cache is still good */
-    const char *ca_file;     /* PEM roots for the server's TLS certificate; NULL: the system's */
+    const char *cache_dir;    /* where fetched collateral is kept until it expires; NULL: none */
+    int64_t now;              /* the instant that decides whether the cache is still good */
+    const char *ca_file;      /* PEM roots for the server's TLS certificate; NULL: the system's */
     bool tls_verify_insecure; /* skip TLS server verification (collateral is signed anyway) */
-    long timeout_seconds;    /* per request; 0: 60 */
+    long timeout_seconds;     /* per request; 0: 60 */
 } ccz_collateral_fetch_opts;
 
-#define CCZ_COLLATERAL_FETCH_OPTS_INIT {CCZ_COLLATERAL_FETCH_OPTS_VERSION, NULL, NULL, 0, NULL, false, 0}
+#define CCZ_COLLATERAL_FETCH_OPTS_INIT                                                             \
+    {                                                                                              \
+        CCZ_COLLATERAL_FETCH_OPTS_VERSION, NULL, NULL, 0, NULL, false, 0                           \
+    }
 
 /* Fetches the collateral a quote needs (PCK CRL for its PCK CA, root CA CRL, TCB info for its
  * FMSPC, QE identity) and appends it to out as QuoteCollateralV3 JSON. With a cache directory,

@@ -24,13 +24,13 @@ typedef enum { CCZ_LATTICE_BFV = 1, CCZ_LATTICE_CKKS = 2 } ccz_lattice_scheme;
  * the special prime used only for key switching (as SEAL's coeff_modulus). */
 typedef struct {
     ccz_lattice_scheme scheme;
-    unsigned log_n;                          /* N = 2^log_n: 12 to 15 for 4096..32768 */
-    unsigned n_primes;                       /* length of the chain, special prime included */
+    unsigned log_n;                                /* N = 2^log_n: 12 to 15 for 4096..32768 */
+    unsigned n_primes;                             /* length of the chain, special prime included */
     unsigned coeff_bits[CCZ_LATTICE_MAX_PRIMES];   /* bit sizes, primes found = 1 mod 2N, or */
     uint64_t coeff_primes[CCZ_LATTICE_MAX_PRIMES]; /* explicit primes (used when [0] is non-zero) */
-    uint64_t plain_modulus;                  /* BFV: t (a prime = 1 mod 2N for batching) */
-    double scale;                            /* CKKS: the default scale (e.g. 2^40) */
-    bool no_security_check;                  /* allow moduli beyond the 128-bit table */
+    uint64_t plain_modulus;                        /* BFV: t (a prime = 1 mod 2N for batching) */
+    double scale;                                  /* CKKS: the default scale (e.g. 2^40) */
+    bool no_security_check;                        /* allow moduli beyond the 128-bit table */
 } ccz_lattice_params;
 
 /* Presets within the HomomorphicEncryption.org 128-bit classical security table (SEAL's

@@ -26,8 +26,8 @@ typedef struct ccz_paillier_key ccz_paillier_key; /* p, q, CRT values, and its p
  * or 4096 (or, for tests, any multiple of 16 from 512). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_keygen(ccz_paillier_key **out, unsigned bits);
 /* A private key from given primes (known-answer tests, imported keys); the same checks. */
-CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_key_from_primes(ccz_paillier_key **out,
-                                                             const mpz_t p, const mpz_t q);
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_key_from_primes(ccz_paillier_key **out, const mpz_t p,
+                                                              const mpz_t q);
 CCZ_API void ccz_paillier_key_free(ccz_paillier_key *k); /* wipes p, q and the CRT values */
 /* The key's public key (owned by the key). */
 CCZ_API ccz_paillier_pub *ccz_paillier_key_pub(const ccz_paillier_key *k);
@@ -52,8 +52,7 @@ CCZ_API bool ccz_paillier_pub_djn(const ccz_paillier_pub *pk);
 
 /* Randomizers computed ahead by a background thread (a pool of up to `capacity` values of r^n
  * or h_s^r, refilled as encryption takes them); 0 stops it. */
-CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_pub_precompute(ccz_paillier_pub *pk,
-                                                            size_t capacity);
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_pub_precompute(ccz_paillier_pub *pk, size_t capacity);
 
 /* Keys and encrypted numbers as JSON, in three forms:
  *  CCZ_PAILLIER_JSON_CCZ  {"n": "<decimal>"} for a public key, plus "p" and "q" for a private key
@@ -81,45 +80,43 @@ typedef enum {
  * be verified without the factorisation, so it is not used: the key gets a fresh h_s of its own
  * (see docs/paillier.md). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_load_json(ccz_paillier_pub **pub,
-                                                       ccz_paillier_key **key,
-                                                       const char *text, size_t len);
+                                                        ccz_paillier_key **key, const char *text,
+                                                        size_t len);
 /* Appends the key in the given form. For private keys out should be a secret buffer
  * (ccz_buf_init(out, 0, true)): it holds p and q. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_pub_write_json(ccz_buf *out,
-                                                            const ccz_paillier_pub *pk,
-                                                            ccz_paillier_json_format fmt);
+                                                             const ccz_paillier_pub *pk,
+                                                             ccz_paillier_json_format fmt);
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_key_write_json(ccz_buf *out,
-                                                            const ccz_paillier_key *k,
-                                                            ccz_paillier_json_format fmt);
+                                                             const ccz_paillier_key *k,
+                                                             ccz_paillier_json_format fmt);
 /* The same in ccz's form. */
-CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_pub_to_json(ccz_buf *out,
-                                                         const ccz_paillier_pub *pk);
-CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_key_to_json(ccz_buf *out,
-                                                         const ccz_paillier_key *k);
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_pub_to_json(ccz_buf *out, const ccz_paillier_pub *pk);
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_key_to_json(ccz_buf *out, const ccz_paillier_key *k);
 
 /* ---- raw operations (plaintexts in [0, n), ciphertexts in [1, n^2)) -------------------------*/
 
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encrypt(mpz_t c, const ccz_paillier_pub *pk,
-                                                     const mpz_t m);
+                                                      const mpz_t m);
 /* Encryption by the key's holder: the randomizer by CRT modulo p^2 and q^2. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encrypt_priv(mpz_t c, const ccz_paillier_key *k,
-                                                          const mpz_t m);
+                                                           const mpz_t m);
 /* Decryption by CRT, constant-time in the key. A ciphertext outside [1, n^2) or sharing a factor
  * with n (no encryption makes one) is CCZ_ERR_INVALID_ARGUMENT; batches name its index. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_decrypt(mpz_t m, const ccz_paillier_key *k,
-                                                     const mpz_t c);
+                                                      const mpz_t c);
 /* c = a + b */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_add(mpz_t c, const ccz_paillier_pub *pk,
-                                                 const mpz_t a, const mpz_t b);
+                                                  const mpz_t a, const mpz_t b);
 /* c = a + m (m a plaintext in [0, n)) */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_add_plain(mpz_t c, const ccz_paillier_pub *pk,
-                                                       const mpz_t a, const mpz_t m);
+                                                        const mpz_t a, const mpz_t m);
 /* c = k * a for any integer k with |k| < n (a negative k inverts a first). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_mul_plain(mpz_t c, const ccz_paillier_pub *pk,
-                                                       const mpz_t a, const mpz_t k);
+                                                        const mpz_t a, const mpz_t k);
 /* c = a with a fresh randomizer. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_rerandomize(mpz_t c, const ccz_paillier_pub *pk,
-                                                         const mpz_t a);
+                                                          const mpz_t a);
 
 /* ---- encoding (python-paillier's EncodedNumber: value = mantissa * 16^exponent) -----------*/
 
@@ -145,67 +142,65 @@ CCZ_API void ccz_paillier_number_clear(ccz_paillier_number *x);
 CCZ_API void ccz_paillier_max_int(mpz_t out, const ccz_paillier_pub *pk);
 /* Integers, exponent 0; |v| > max_int is CCZ_ERR_OVERFLOW. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encode_mpz(ccz_paillier_encoded *e,
-                                                        const ccz_paillier_pub *pk,
-                                                        const mpz_t v);
+                                                         const ccz_paillier_pub *pk, const mpz_t v);
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encode_int(ccz_paillier_encoded *e,
-                                                        const ccz_paillier_pub *pk, int64_t v);
+                                                         const ccz_paillier_pub *pk, int64_t v);
 /* Reals: with precision 0, as exactly as a double allows (python-paillier's default: the
  * exponent of the double's least significant bit, in base 16); otherwise the exponent of
  * floor(log16(precision)). Rounding is to nearest, ties to even, as Python's round(). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encode_double(ccz_paillier_encoded *e,
-                                                           const ccz_paillier_pub *pk, double v,
-                                                           double precision);
+                                                            const ccz_paillier_pub *pk, double v,
+                                                            double precision);
 /* Mantissas in (max_int, n - max_int) are CCZ_ERR_OVERFLOW (the result of an overflowing
  * computation). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_decode_mpz(mpz_t v, const ccz_paillier_pub *pk,
-                                                        const ccz_paillier_encoded *e);
-CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_decode_double(double *v,
-                                                           const ccz_paillier_pub *pk,
-                                                           const ccz_paillier_encoded *e);
+                                                         const ccz_paillier_encoded *e);
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_decode_double(double *v, const ccz_paillier_pub *pk,
+                                                            const ccz_paillier_encoded *e);
 /* Lowers the exponent (mantissa times 16^(old - new)); a higher exponent is invalid. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encoded_lower(ccz_paillier_encoded *e,
-                                                           const ccz_paillier_pub *pk,
-                                                           int exponent);
+                                                            const ccz_paillier_pub *pk,
+                                                            int exponent);
 
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encrypt_encoded(ccz_paillier_number *x,
-                                                             const ccz_paillier_pub *pk,
-                                                             const ccz_paillier_encoded *e);
+                                                              const ccz_paillier_pub *pk,
+                                                              const ccz_paillier_encoded *e);
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_decrypt_encoded(ccz_paillier_encoded *e,
-                                                             const ccz_paillier_key *k,
-                                                             const ccz_paillier_number *x);
+                                                              const ccz_paillier_key *k,
+                                                              const ccz_paillier_number *x);
 /* Arithmetic on encrypted numbers; exponents are aligned to the lower one first. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_number_add(ccz_paillier_number *out,
-                                                        const ccz_paillier_pub *pk,
-                                                        const ccz_paillier_number *a,
-                                                        const ccz_paillier_number *b);
+                                                         const ccz_paillier_pub *pk,
+                                                         const ccz_paillier_number *a,
+                                                         const ccz_paillier_number *b);
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_number_add_encoded(ccz_paillier_number *out,
-                                                                const ccz_paillier_pub *pk,
-                                                                const ccz_paillier_number *a,
-                                                                const ccz_paillier_encoded *b);
+                                                                 const ccz_paillier_pub *pk,
+                                                                 const ccz_paillier_number *a,
+                                                                 const ccz_paillier_encoded *b);
 /* out = a * b; a negative b (mantissa above n - max_int) multiplies by the inverse. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_number_mul_encoded(ccz_paillier_number *out,
-                                                                const ccz_paillier_pub *pk,
-                                                                const ccz_paillier_number *a,
-                                                                const ccz_paillier_encoded *b);
+                                                                 const ccz_paillier_pub *pk,
+                                                                 const ccz_paillier_number *a,
+                                                                 const ccz_paillier_encoded *b);
 
 /* Encrypted numbers as JSON. Writing appends one number in the given form. Reading accepts any
  * of the three forms, the ciphertext a decimal string or a JSON number; it checks the ciphertext
  * against the key (in [1, n^2)) and the exponent (|e| <= 10000). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_number_write_json(ccz_buf *out,
-                                                               const ccz_paillier_number *x,
-                                                               ccz_paillier_json_format fmt);
+                                                                const ccz_paillier_number *x,
+                                                                ccz_paillier_json_format fmt);
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_number_to_json(ccz_buf *out,
-                                                            const ccz_paillier_number *x);
+                                                             const ccz_paillier_number *x);
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_number_from_json(ccz_paillier_number *x,
-                                                              const ccz_paillier_pub *pk,
-                                                              const char *text, size_t len);
+                                                               const ccz_paillier_pub *pk,
+                                                               const char *text, size_t len);
 /* One number, or python-paillier's {"public_key": {"n": ...}, "values": [[c, e], ...]} (whose
  * key must be pk; at most 100000 values). *out is an array of *count numbers that the caller
  * releases with ccz_paillier_numbers_free. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_numbers_from_json(ccz_paillier_number **out,
-                                                               size_t *count,
-                                                               const ccz_paillier_pub *pk,
-                                                               const char *text, size_t len);
+                                                                size_t *count,
+                                                                const ccz_paillier_pub *pk,
+                                                                const char *text, size_t len);
 CCZ_API void ccz_paillier_numbers_free(ccz_paillier_number *x, size_t count);
 
 /* ---- batches ---------------------------------------------------------------------------------*/
@@ -213,21 +208,18 @@ CCZ_API void ccz_paillier_numbers_free(ccz_paillier_number *x, size_t count);
 /* Element-wise over arrays of count values, on `threads` threads (0: every core). Decryption
  * of batches uses 8-lane AVX-512 IFMA exponentiation when the CPU has it (see
  * ccz_paillier_ifma). */
-CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encrypt_batch(mpz_t *c,
-                                                           const ccz_paillier_pub *pk,
-                                                           const mpz_t *m, size_t count,
-                                                           unsigned threads);
-CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_decrypt_batch(mpz_t *m,
-                                                           const ccz_paillier_key *k,
-                                                           const mpz_t *c, size_t count,
-                                                           unsigned threads);
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encrypt_batch(mpz_t *c, const ccz_paillier_pub *pk,
+                                                            const mpz_t *m, size_t count,
+                                                            unsigned threads);
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_decrypt_batch(mpz_t *m, const ccz_paillier_key *k,
+                                                            const mpz_t *c, size_t count,
+                                                            unsigned threads);
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_add_batch(mpz_t *c, const ccz_paillier_pub *pk,
-                                                       const mpz_t *a, const mpz_t *b,
-                                                       size_t count, unsigned threads);
-CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_mul_plain_batch(mpz_t *c,
-                                                             const ccz_paillier_pub *pk,
-                                                             const mpz_t *a, const mpz_t *k,
-                                                             size_t count, unsigned threads);
+                                                        const mpz_t *a, const mpz_t *b,
+                                                        size_t count, unsigned threads);
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_mul_plain_batch(mpz_t *c, const ccz_paillier_pub *pk,
+                                                              const mpz_t *a, const mpz_t *k,
+                                                              size_t count, unsigned threads);
 
 /* Whether multi-buffer IFMA exponentiation is in use (the CPU has AVX-512 IFMA and CCZ_CPU is
  * not "portable"). */

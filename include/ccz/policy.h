@@ -15,7 +15,7 @@ extern "C" {
 typedef struct ccz_policy ccz_policy;
 
 typedef enum {
-    CCZ_POLICY_FORMAT_CCZ = 1,        /* ccz's policy document */
+    CCZ_POLICY_FORMAT_CCZ = 1,           /* ccz's policy document */
     CCZ_POLICY_FORMAT_DYNAMIC_CONFIG = 2 /* CCZoo's dynamic_config.json */
 } ccz_policy_format;
 
@@ -51,7 +51,7 @@ typedef struct {
 /* Appraises verified claims against the policy. Returns CCZ_OK whether accepted or not (see
  * out->accepted); an error only for bad arguments. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_appraise(ccz_appraisal *out, const ccz_policy *p,
-                                             const ccz_claims *c);
+                                              const ccz_claims *c);
 
 #ifdef __cplusplus
 }

@@ -18,14 +18,14 @@ extern "C" {
 #endif
 
 /* OIDs and CBOR tags. */
-#define CCZ_RATLS_OID_DICE "2.23.133.5.4.9"              /* TCG DICE tagged evidence */
-#define CCZ_RATLS_OID_GRAMINE "1.2.840.113741.1337.6"    /* Gramine legacy: raw SGX quote */
+#define CCZ_RATLS_OID_DICE "2.23.133.5.4.9"           /* TCG DICE tagged evidence */
+#define CCZ_RATLS_OID_GRAMINE "1.2.840.113741.1337.6" /* Gramine legacy: raw SGX quote */
 #define CCZ_RATLS_OID_GRAMINE_MISENCODED "0.6.9.42.840.113741.1337.6" /* as Gramine wrote it */
-#define CCZ_RATLS_OID_SGX_SDK "1.2.840.113741.1.13.1"    /* Intel SGX SDK: raw quote */
-#define CCZ_RATLS_TAG_INTEL_QUOTE 60000u    /* SGX/TDX quote (Gramine, interoperable RA-TLS) */
+#define CCZ_RATLS_OID_SGX_SDK "1.2.840.113741.1.13.1"                 /* Intel SGX SDK: raw quote */
+#define CCZ_RATLS_TAG_INTEL_QUOTE 60000u         /* SGX/TDX quote (Gramine, interoperable RA-TLS) */
 #define CCZ_RATLS_TAG_RATS_INTEL_QUOTE 0x1a7501u /* rats-tls: Intel TEE quote */
-#define CCZ_RATLS_TAG_RATS_SNP 0x1a7504u    /* rats-tls: SEV-SNP report */
-#define CCZ_RATLS_TAG_CCZ_SIM 0x63637a53u   /* ccz: sim evidence ("cczS"; not registered) */
+#define CCZ_RATLS_TAG_RATS_SNP 0x1a7504u         /* rats-tls: SEV-SNP report */
+#define CCZ_RATLS_TAG_CCZ_SIM 0x63637a53u        /* ccz: sim evidence ("cczS"; not registered) */
 
 typedef enum {
     CCZ_RATLS_KEY_P256 = 0, /* default: OpenSSL 3.0 signs P-384 about 40x slower */
@@ -35,7 +35,7 @@ typedef enum {
 #define CCZ_RATLS_CERT_OPTS_VERSION 1
 
 typedef struct {
-    unsigned version;       /* CCZ_RATLS_CERT_OPTS_VERSION */
+    unsigned version; /* CCZ_RATLS_CERT_OPTS_VERSION */
     ccz_ratls_key key;
     int64_t not_before;     /* 0: an hour before now */
     int64_t not_after;      /* 0: a year after now */
@@ -44,13 +44,19 @@ typedef struct {
     ccz_span nonce;         /* optional claim "nonce" */
 } ccz_ratls_cert_opts;
 
-#define CCZ_RATLS_CERT_OPTS_INIT {CCZ_RATLS_CERT_OPTS_VERSION, CCZ_RATLS_KEY_P256, 0, 0, NULL, false, {NULL, 0}}
+#define CCZ_RATLS_CERT_OPTS_INIT                                                                   \
+    {                                                                                              \
+        CCZ_RATLS_CERT_OPTS_VERSION, CCZ_RATLS_KEY_P256, 0, 0, NULL, false,                        \
+        {                                                                                          \
+            NULL, 0                                                                                \
+        }                                                                                          \
+    }
 
 /* Makes a fresh key and a self-signed certificate whose evidence (from the attester) binds
  * SHA-256 of its DICE claims, which carry SHA-256 of the key. The caller owns *cert and *key. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_ratls_cert_create(X509 **cert, EVP_PKEY **key,
-                                                      const ccz_attester *a,
-                                                      const ccz_ratls_cert_opts *o);
+                                                       const ccz_attester *a,
+                                                       const ccz_ratls_cert_opts *o);
 
 typedef enum {
     CCZ_RATLS_FORMAT_NONE = 0,
@@ -65,14 +71,14 @@ CCZ_API const char *ccz_ratls_format_name(ccz_ratls_format f);
 /* What a certificate carries, before the evidence is verified. Owns its buffers. */
 typedef struct {
     ccz_ratls_format format;
-    bool has_legacy;        /* a Gramine legacy extension is present too */
-    bool has_sgx_sdk;       /* an Intel SGX SDK quote extension is present too */
-    uint64_t cbor_tag;      /* DICE: the evidence tag */
-    ccz_tee tee;            /* the evidence type, by its framing */
+    bool has_legacy;   /* a Gramine legacy extension is present too */
+    bool has_sgx_sdk;  /* an Intel SGX SDK quote extension is present too */
+    uint64_t cbor_tag; /* DICE: the evidence tag */
+    ccz_tee tee;       /* the evidence type, by its framing */
     ccz_buf evidence;
-    ccz_buf claims;         /* DICE: the encoded claims map */
-    int hash_alg;           /* pubkey-hash algorithm (IANA named information: 1, 7, 8) */
-    bool binding_ok;        /* the key hash in the claims (or report data) is the cert's key */
+    ccz_buf claims;          /* DICE: the encoded claims map */
+    int hash_alg;            /* pubkey-hash algorithm (IANA named information: 1, 7, 8) */
+    bool binding_ok;         /* the key hash in the claims (or report data) is the cert's key */
     uint8_t report_data[64]; /* what the evidence must bind */
     bool has_nonce;
     ccz_buf nonce;
@@ -91,13 +97,13 @@ CCZ_API void ccz_ratls_info_free(ccz_ratls_info *info);
 #define CCZ_RATLS_STEP_POLICY "policy"
 
 typedef struct {
-    ccz_status status;     /* CCZ_OK: verified and accepted */
-    const char *step;      /* failing step */
+    ccz_status status; /* CCZ_OK: verified and accepted */
+    const char *step;  /* failing step */
     char message[512];
     ccz_ratls_format format;
-    ccz_result result;     /* the evidence verification (claims when verified) */
+    ccz_result result;       /* the evidence verification (claims when verified) */
     ccz_appraisal appraisal; /* when the evidence verified */
-    bool cached;           /* the evidence verdict came from the context's cache */
+    bool cached;             /* the evidence verdict came from the context's cache */
 } ccz_ratls_verdict;
 
 /* Verifies a certificate fully: its validity at vo->at_unix and self-signature, the extension,
@@ -123,25 +129,29 @@ typedef void (*ccz_ratls_verdict_cb)(const ccz_ratls_verdict *v, void *payload);
 #define CCZ_RATLS_OPTS_VERSION 1
 
 typedef struct {
-    unsigned version;       /* CCZ_RATLS_OPTS_VERSION */
-    bool server;            /* the role of this side */
+    unsigned version; /* CCZ_RATLS_OPTS_VERSION */
+    bool server;      /* the role of this side */
     ccz_ratls_mode mode;
-    X509 *cert;             /* this side's certificate and key (the context takes references), */
-    EVP_PKEY *key;          /*   or NULL to make them from the attester */
+    X509 *cert;    /* this side's certificate and key (the context takes references), */
+    EVP_PKEY *key; /*   or NULL to make them from the attester */
     const ccz_attester *attester;
     ccz_ratls_cert_opts cert_opts;
-    const ccz_policy *policy;          /* appraisal of the peer (NULL: default policy) */
-    const ccz_trust *trust;            /* borrowed; must outlive the context */
-    const ccz_collateral *collateral;  /* borrowed, may be NULL */
-    ccz_ratls_verdict_cb on_verdict;   /* called once per verified peer: a rejection when the
+    const ccz_policy *policy;         /* appraisal of the peer (NULL: default policy) */
+    const ccz_trust *trust;           /* borrowed; must outlive the context */
+    const ccz_collateral *collateral; /* borrowed, may be NULL */
+    ccz_ratls_verdict_cb on_verdict;  /* called once per verified peer: a rejection when the
                                           peer's certificate arrives, an acceptance only when
                                           the handshake completes (the peer proved it holds the
                                           certificate's key) */
     void *payload;
-    unsigned cache_size;    /* verified peer certificates remembered (0: 256) */
+    unsigned cache_size; /* verified peer certificates remembered (0: 256) */
 } ccz_ratls_opts;
 
-#define CCZ_RATLS_OPTS_INIT {CCZ_RATLS_OPTS_VERSION, false, CCZ_RATLS_TWO_WAY, NULL, NULL, NULL, CCZ_RATLS_CERT_OPTS_INIT, NULL, NULL, NULL, NULL, NULL, 0}
+#define CCZ_RATLS_OPTS_INIT                                                                        \
+    {                                                                                              \
+        CCZ_RATLS_OPTS_VERSION, false, CCZ_RATLS_TWO_WAY, NULL, NULL, NULL,                        \
+            CCZ_RATLS_CERT_OPTS_INIT, NULL, NULL, NULL, NULL, NULL, 0                              \
+    }
 
 /* A TLS 1.3 context that presents this side's RA-TLS certificate (server always; client in
  * two-way and client modes) and verifies the peer's when the mode says so. The policy, trust and
@@ -166,9 +176,9 @@ CCZ_API const ccz_ratls_verdict *ccz_ratls_peer_verdict(const SSL *ssl);
 CCZ_API CCZ_NODISCARD ccz_status ccz_ratls_accept(SSL **out, SSL_CTX *ctx, int fd);
 CCZ_API CCZ_NODISCARD ccz_status ccz_ratls_connect(SSL **out, SSL_CTX *ctx, const char *host_port);
 CCZ_API CCZ_NODISCARD ccz_status ccz_ratls_accept_timeout(SSL **out, SSL_CTX *ctx, int fd,
-                                                         long timeout_ms);
+                                                          long timeout_ms);
 CCZ_API CCZ_NODISCARD ccz_status ccz_ratls_connect_timeout(SSL **out, SSL_CTX *ctx,
-                                                          const char *host_port, long timeout_ms);
+                                                           const char *host_port, long timeout_ms);
 
 #ifdef __cplusplus
 }

@@ -44,11 +44,7 @@ CCZ_API const char *ccz_rpc_code_name(int code);
 /* Message compression (grpc-encoding). Both sides read gzip and deflate (the zlib format, as
  * gRPC's "deflate" is), inflating no more than the size limit; they compress what they send
  * only when asked to (send_encoding) and, for a server, when the client accepts it. */
-typedef enum {
-    CCZ_RPC_IDENTITY = 0,
-    CCZ_RPC_GZIP = 1,
-    CCZ_RPC_DEFLATE = 2
-} ccz_rpc_encoding;
+typedef enum { CCZ_RPC_IDENTITY = 0, CCZ_RPC_GZIP = 1, CCZ_RPC_DEFLATE = 2 } ccz_rpc_encoding;
 
 /* ---- messages on the wire --------------------------------------------------------------------*/
 
@@ -74,7 +70,7 @@ typedef struct {
 } ccz_rpc_metadata;
 
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_md_add(ccz_rpc_metadata *md, const char *key,
-                                               ccz_span value);
+                                                ccz_span value);
 /* The first value of key, or NULL. */
 CCZ_API const ccz_buf *ccz_rpc_md_get(const ccz_rpc_metadata *md, const char *key);
 CCZ_API void ccz_rpc_md_free(ccz_rpc_metadata *md);
@@ -95,8 +91,7 @@ typedef enum {
  * call and is freed after the handler returns. A handler answers with ccz_rpc_reply /
  * ccz_rpc_send + ccz_rpc_finish, now or later from the server's event loop (ccz_rpc_call_ref
  * keeps the call alive; ccz_rpc_server_defer runs code on the loop). */
-typedef void (*ccz_rpc_handler)(ccz_rpc_call *call, const ProtobufCMessage *request,
-                                void *payload);
+typedef void (*ccz_rpc_handler)(ccz_rpc_call *call, const ProtobufCMessage *request, void *payload);
 
 #define CCZ_RPC_SERVER_OPTS_VERSION 2
 
@@ -115,30 +110,32 @@ typedef struct {
     unsigned idle_timeout_ms;      /* a connection without calls this long is closed, a call
                                     * whose request stalls this long cancelled (0: 5 min) */
     unsigned max_streams;          /* concurrent calls per connection (0: 100) */
-    size_t max_conn_buffer;   /* request bytes held per connection, its HTTP/2 receive window
+    size_t max_conn_buffer;        /* request bytes held per connection, its HTTP/2 receive window
                                * (0: 8 MiB or max_message + 64 KiB if larger; at least that) */
-    size_t max_buffer;        /* request bytes held server-wide (0: 64 MiB or max_conn_buffer if
+    size_t max_buffer; /* request bytes held server-wide (0: 64 MiB or max_conn_buffer if
                                * larger; at least max_conn_buffer) */
     ccz_rpc_encoding send_encoding; /* compress responses to clients that accept it */
 } ccz_rpc_server_opts;
 
 #define CCZ_RPC_SERVER_OPTS_INIT                                                                   \
-    {CCZ_RPC_SERVER_OPTS_VERSION, NULL, 0, 0, 0, 0, 0, 0, 0, CCZ_RPC_IDENTITY}
+    {                                                                                              \
+        CCZ_RPC_SERVER_OPTS_VERSION, NULL, 0, 0, 0, 0, 0, 0, 0, CCZ_RPC_IDENTITY                   \
+    }
 
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_new(ccz_rpc_server **out,
-                                                   const ccz_rpc_server_opts *o);
+                                                    const ccz_rpc_server_opts *o);
 CCZ_API void ccz_rpc_server_free(ccz_rpc_server *s);
 /* Registers a method ("/package.Service/Method") with its message types. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_add(ccz_rpc_server *s, const char *path,
-                                                   ccz_rpc_kind kind,
-                                                   const ProtobufCMessageDescriptor *in,
-                                                   const ProtobufCMessageDescriptor *out,
-                                                   ccz_rpc_handler handler, void *payload);
+                                                    ccz_rpc_kind kind,
+                                                    const ProtobufCMessageDescriptor *in,
+                                                    const ProtobufCMessageDescriptor *out,
+                                                    ccz_rpc_handler handler, void *payload);
 /* Registers every method of a protobuf-c service as unary calls; handlers[i] serves method i. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_add_service(ccz_rpc_server *s,
-                                                           const ProtobufCServiceDescriptor *d,
-                                                           const ccz_rpc_handler *handlers,
-                                                           void *payload);
+                                                            const ProtobufCServiceDescriptor *d,
+                                                            const ccz_rpc_handler *handlers,
+                                                            void *payload);
 /* Listens on ADDR ("127.0.0.1:50051", ":0" for any port); *port gets the port bound. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_listen(ccz_rpc_server *s, int *port,
                                                        const char *addr);
@@ -150,7 +147,7 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_run(ccz_rpc_server *s);
 CCZ_API void ccz_rpc_server_shutdown(ccz_rpc_server *s, int grace_ms);
 /* Runs fn(payload) on the server's loop after delay_ms (0: next iteration). Thread-safe. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_defer(ccz_rpc_server *s, int delay_ms,
-                                                     void (*fn)(void *), void *payload);
+                                                      void (*fn)(void *), void *payload);
 
 /* Calls: what the client sent and who it is. */
 CCZ_API const char *ccz_rpc_call_path(const ccz_rpc_call *c);
@@ -171,9 +168,9 @@ CCZ_API void ccz_rpc_call_set_user(ccz_rpc_call *c, void *user, void (*free_fn)(
 CCZ_API void *ccz_rpc_call_user(const ccz_rpc_call *c);
 /* Metadata to send: initial headers (before the first message) and trailers. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_call_add_header(ccz_rpc_call *c, const char *key,
-                                                        ccz_span value);
-CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_call_add_trailer(ccz_rpc_call *c, const char *key,
                                                          ccz_span value);
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_call_add_trailer(ccz_rpc_call *c, const char *key,
+                                                          ccz_span value);
 /* Answers a unary or client-streaming call with one message and status OK. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_reply(ccz_rpc_call *c, const ProtobufCMessage *response);
 /* Sends one message of a server-streaming call. */
@@ -189,22 +186,25 @@ typedef struct ccz_rpc_channel ccz_rpc_channel;
 
 typedef struct {
     unsigned version;
-    SSL_CTX *tls;         /* an RA-TLS client context; borrowed */
-    size_t max_message;   /* 0: 4 MiB */
+    SSL_CTX *tls;          /* an RA-TLS client context; borrowed */
+    size_t max_message;    /* 0: 4 MiB */
     const char *authority; /* :authority (default: the target) */
     /* version 2 */
-    unsigned connect_timeout_ms; /* TCP connect + TLS handshake, and the call's deadline when
+    unsigned connect_timeout_ms;    /* TCP connect + TLS handshake, and the call's deadline when
                                   * it is shorter (0: 10 s) */
     ccz_rpc_encoding send_encoding; /* compress requests (the server must read it) */
 } ccz_rpc_channel_opts;
 
-#define CCZ_RPC_CHANNEL_OPTS_INIT {CCZ_RPC_CHANNEL_OPTS_VERSION, NULL, 0, NULL, 0, CCZ_RPC_IDENTITY}
+#define CCZ_RPC_CHANNEL_OPTS_INIT                                                                  \
+    {                                                                                              \
+        CCZ_RPC_CHANNEL_OPTS_VERSION, NULL, 0, NULL, 0, CCZ_RPC_IDENTITY                           \
+    }
 
 /* A channel to HOST:PORT. It connects on first use and again after the connection drops; a
  * connection that is not up (TCP and TLS) within the call's deadline ends the call
  * DEADLINE_EXCEEDED, within connect_timeout_ms UNAVAILABLE. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_channel_new(ccz_rpc_channel **out, const char *target,
-                                                    const ccz_rpc_channel_opts *o);
+                                                     const ccz_rpc_channel_opts *o);
 CCZ_API void ccz_rpc_channel_free(ccz_rpc_channel *ch);
 /* The RA-TLS verdict on the server of the current connection (NULL when not verified). */
 CCZ_API const ccz_ratls_verdict *ccz_rpc_channel_peer(const ccz_rpc_channel *ch);
@@ -225,7 +225,10 @@ typedef struct {
     int64_t deadline_ms;              /* 0: none */
     const ccz_rpc_metadata *metadata; /* to send, may be NULL */
 } ccz_rpc_call_opts;
-#define CCZ_RPC_CALL_OPTS_INIT {CCZ_RPC_CALL_OPTS_VERSION, 0, NULL}
+#define CCZ_RPC_CALL_OPTS_INIT                                                                     \
+    {                                                                                              \
+        CCZ_RPC_CALL_OPTS_VERSION, 0, NULL                                                         \
+    }
 
 /* A unary call, synchronous: runs the channel until it completes. *response (when status OK)
  * is the caller's, freed with protobuf_c_message_free_unpacked(*response, NULL). Returns CCZ_OK
@@ -254,7 +257,7 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_start(ccz_rpc_channel *ch, ccz_rpc_stre
                                                ccz_rpc_on_message on_message,
                                                ccz_rpc_on_done on_done, void *payload);
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_stream_send(ccz_rpc_stream *s,
-                                                    const ProtobufCMessage *request);
+                                                     const ProtobufCMessage *request);
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_stream_close(ccz_rpc_stream *s);
 /* Runs the channel until no call is in flight. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_channel_run(ccz_rpc_channel *ch);

@@ -41,8 +41,8 @@ typedef struct {
 #define CCZ_SECRET_SERVER_OPTS_VERSION 1
 
 typedef struct {
-    unsigned version;                 /* CCZ_SECRET_SERVER_OPTS_VERSION */
-    const char *listen;               /* "HOST:PORT" ("127.0.0.1:0" picks a free port) */
+    unsigned version;   /* CCZ_SECRET_SERVER_OPTS_VERSION */
+    const char *listen; /* "HOST:PORT" ("127.0.0.1:0" picks a free port) */
     /* this server's certificate: an RA-TLS one made from the attester, or a given certificate
      * and key (an ordinary one from a CA, for clients that verify the server by a CA chain, as
      * Gramine's do with SECRET_PROVISION_CA_CHAIN_PATH); a given cert_chain_file (PEM, the
@@ -59,15 +59,17 @@ typedef struct {
     ccz_span policy;
     const ccz_secret_entry *secrets;
     size_t n_secrets;
-    unsigned deadline_ms;      /* the handshake, and the request after it (0: 10 s) */
-    unsigned max_connections;  /* 0: 1024 */
-    unsigned max_per_peer;     /* 0: 64 */
-    bool handle_signals;       /* SIGTERM and SIGINT drain the server */
+    unsigned deadline_ms;     /* the handshake, and the request after it (0: 10 s) */
+    unsigned max_connections; /* 0: 1024 */
+    unsigned max_per_peer;    /* 0: 64 */
+    bool handle_signals;      /* SIGTERM and SIGINT drain the server */
 } ccz_secret_server_opts;
 
-#define CCZ_SECRET_SERVER_OPTS_INIT                                                          \
-    {CCZ_SECRET_SERVER_OPTS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, {NULL, 0}, NULL, \
-     0, 0, 0, 0, false}
+#define CCZ_SECRET_SERVER_OPTS_INIT                                                                \
+    {                                                                                              \
+        CCZ_SECRET_SERVER_OPTS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, {NULL, 0}, NULL, \
+            0, 0, 0, 0, false                                                                      \
+    }
 
 typedef struct ccz_secret_server ccz_secret_server;
 
@@ -75,7 +77,7 @@ typedef struct ccz_secret_server ccz_secret_server;
  * clients for a certificate; a client without one is answered nothing) and listens. The caller
  * frees *out; the trust, collateral and attester are borrowed and must outlive it. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_secret_server_new(ccz_secret_server **out,
-                                                      const ccz_secret_server_opts *o);
+                                                       const ccz_secret_server_opts *o);
 /* The port the server listens on. */
 CCZ_API int ccz_secret_server_port(const ccz_secret_server *s);
 /* Serves until shut down (or, with handle_signals, until SIGTERM or SIGINT) and drained. */
@@ -108,7 +110,7 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_secret_ctx_use_ca_file(SSL_CTX *ctx, const 
  * refused, CCZ_ERR_UNAVAILABLE when it closes without a secret (it refused this client), and
  * CCZ_ERR_PROTOCOL for a malformed answer; the detail says which. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_secret_get(ccz_buf *secret, SSL_CTX *ctx,
-                                               const char *host_port, long timeout_ms);
+                                                const char *host_port, long timeout_ms);
 
 #ifdef __cplusplus
 }

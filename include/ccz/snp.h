@@ -24,11 +24,11 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_snp_product_parse(ccz_snp_product *out, con
 
 /* A parsed report: the claims' SNP part plus what verification needs. */
 typedef struct {
-    ccz_snp_claims claims;     /* TCB fields decoded for `product` */
+    ccz_snp_claims claims; /* TCB fields decoded for `product` */
     uint8_t report_data[64];
     uint64_t current_tcb_raw, reported_tcb_raw, committed_tcb_raw, launch_tcb_raw;
     uint8_t cpuid_family, cpuid_model, cpuid_stepping; /* version 3 and later */
-    ccz_snp_product product;   /* from CPUID (v3+); CCZ_SNP_UNKNOWN for v2 */
+    ccz_snp_product product;                  /* from CPUID (v3+); CCZ_SNP_UNKNOWN for v2 */
     uint8_t signature_r[48], signature_s[48]; /* big-endian */
     ccz_span signed_part;
 } ccz_snp_report;
@@ -36,7 +36,7 @@ typedef struct {
 /* Parses a report. product_hint decodes the TCB of a v2 report (which names no CPU); pass
  * CCZ_SNP_UNKNOWN to take it from the report. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_snp_report_parse(ccz_snp_report *out, ccz_span in,
-                                                     ccz_snp_product product_hint);
+                                                      ccz_snp_product product_hint);
 /* Decodes a TCB_VERSION for a product (the layout differs on Turin). */
 CCZ_API void ccz_snp_tcb_decode(ccz_snp_tcb *out, uint64_t raw, ccz_snp_product p);
 
@@ -46,8 +46,8 @@ typedef struct {
     ccz_snp_tcb tcb;
     bool has_fmc;
     uint8_t hwid[64];
-    size_t hwid_len;       /* 64; 8 on Turin; 0 for VLEK */
-    bool vlek;             /* subject CN SEV-VLEK */
+    size_t hwid_len; /* 64; 8 on Turin; 0 for VLEK */
+    bool vlek;       /* subject CN SEV-VLEK */
 } ccz_snp_vek_info;
 
 /* Reads the SNP extensions of a VEK certificate (DER or PEM). */
@@ -69,10 +69,10 @@ CCZ_API ccz_span ccz_snp_builtin_certs(void);
  * kept as {product}-{hwid}-{tcb}.der and reused. */
 #define CCZ_SNP_VCEK_FETCH_OPTS_VERSION 1
 typedef struct {
-    unsigned version;         /* CCZ_SNP_VCEK_FETCH_OPTS_VERSION */
-    const char *kds_url;      /* https://kdsintf.amd.com */
-    const char *cache_dir;    /* NULL: none */
-    ccz_snp_product product;  /* needed for v2 reports */
+    unsigned version;        /* CCZ_SNP_VCEK_FETCH_OPTS_VERSION */
+    const char *kds_url;     /* https://kdsintf.amd.com */
+    const char *cache_dir;   /* NULL: none */
+    ccz_snp_product product; /* needed for v2 reports */
     const char *ca_file;
     bool tls_verify_insecure;
     long timeout_seconds;
@@ -88,7 +88,7 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_snp_vcek_fetch(ccz_buf *out, bool *from_cac
 /* Reads the certificate table an SNP host gives the guest (configfs-tsm auxblob, extended
  * report): appends the VCEK or VLEK to vek_pem and the ASK and ARK to chain_pem, as PEM. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_snp_cert_table(ccz_buf *vek_pem, ccz_buf *chain_pem,
-                                                   ccz_span table);
+                                                    ccz_span table);
 
 #ifdef __cplusplus
 }

@@ -20,17 +20,17 @@ typedef enum {
 } ccz_svc_type;
 
 typedef struct {
-    const char *name;  /* "listen": the flag --listen, the key "listen" of a config file */
+    const char *name; /* "listen": the flag --listen, the key "listen" of a config file */
     ccz_svc_type type;
-    const char *dflt;  /* the embedded default (NULL: none) */
-    const char *arg;   /* the value's name in help ("ADDR") */
+    const char *dflt; /* the embedded default (NULL: none) */
+    const char *arg;  /* the value's name in help ("ADDR") */
     const char *help;
 } ccz_svc_option;
 
 /* The options of a service, in the order help lists them; CCZ_ERR_NOT_FOUND for an unknown
  * service. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_svc_options(const ccz_svc_option **out, size_t *n,
-                                                const char *service);
+                                                 const char *service);
 
 typedef struct ccz_svc_config ccz_svc_config;
 
@@ -42,7 +42,7 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_svc_config_load_file(ccz_svc_config *c, con
 /* Sets an option from its text (a flag's value; NULL for a bare boolean flag). The first flag
  * of a list option replaces the file's list, later ones add to it. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_svc_config_set(ccz_svc_config *c, const char *name,
-                                                   const char *value);
+                                                    const char *value);
 /* The effective configuration (defaults, file and flags) as a JSON object. */
 CCZ_API ccz_json *ccz_svc_config_to_json(const ccz_svc_config *c);
 
@@ -51,7 +51,7 @@ typedef struct ccz_svc ccz_svc;
 /* Starts the service: its state opened, its keys loaded or made, listening, serving on a
  * thread of its own. With handle_signals, SIGTERM and SIGINT drain it. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_svc_start(ccz_svc **out, const ccz_svc_config *c,
-                                              bool handle_signals);
+                                               bool handle_signals);
 /* The port it listens on (useful with "listen": "127.0.0.1:0"). */
 CCZ_API int ccz_svc_port(const ccz_svc *s);
 /* Waits until the service has drained and stopped; returns how it ended. */

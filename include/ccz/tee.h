@@ -148,17 +148,20 @@ CCZ_API size_t ccz_trust_sim_root_count(const ccz_trust *t);
 #define CCZ_TRUST_SOURCES_VERSION 1
 
 typedef struct {
-    unsigned version;              /* CCZ_TRUST_SOURCES_VERSION */
-    const char *root_ca;           /* an Intel root CA file (PEM or DER) instead of the built-in
+    unsigned version;             /* CCZ_TRUST_SOURCES_VERSION */
+    const char *root_ca;          /* an Intel root CA file (PEM or DER) instead of the built-in
                                       roots; NULL: the built-in Intel and AMD roots */
-    const char *const *sim_roots;  /* sim platform roots to trust */
+    const char *const *sim_roots; /* sim platform roots to trust */
     size_t n_sim_roots;
-    const char *sim_dir;           /* without sim_roots: the root of this sim platform (NULL: the
+    const char *sim_dir;   /* without sim_roots: the root of this sim platform (NULL: the
                                       default one, ccz_sim_default_dir), when it has one */
-    bool sim_dir_required;         /* a given sim_dir must have a root (else an error) */
+    bool sim_dir_required; /* a given sim_dir must have a root (else an error) */
 } ccz_trust_sources;
 
-#define CCZ_TRUST_SOURCES_INIT {CCZ_TRUST_SOURCES_VERSION, NULL, NULL, 0, NULL, false}
+#define CCZ_TRUST_SOURCES_INIT                                                                     \
+    {                                                                                              \
+        CCZ_TRUST_SOURCES_VERSION, NULL, NULL, 0, NULL, false                                      \
+    }
 
 /* A new trust store from those sources; errors name the source ("--root-ca FILE: ..."). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_trust_load(ccz_trust **out, const ccz_trust_sources *s);
@@ -178,7 +181,10 @@ typedef struct {
     const uint8_t *expected_report_data; /* 64 bytes to compare with, or NULL */
 } ccz_verify_opts;
 
-#define CCZ_VERIFY_OPTS_INIT {CCZ_VERIFY_OPTS_VERSION, 0, NULL, NULL, NULL}
+#define CCZ_VERIFY_OPTS_INIT                                                                       \
+    {                                                                                              \
+        CCZ_VERIFY_OPTS_VERSION, 0, NULL, NULL, NULL                                               \
+    }
 
 /* Steps of verification: the stable names reported in ccz_result.step (docs/model.md; JSON
  * output and scripts compare them, so they never change). */
@@ -200,21 +206,21 @@ typedef struct {
 
 /* The same steps as data: one list gives the enum (ccz_result.step_id) and the name
  * (ccz_step_name), as CCZ_STATUS_LIST does for statuses. Steps are only ever appended. */
-#define CCZ_STEP_LIST(X)                                        \
-    X(CCZ_AT_DETECT, 1, CCZ_STEP_DETECT)                        \
-    X(CCZ_AT_PARSE, 2, CCZ_STEP_PARSE)                          \
-    X(CCZ_AT_PLATFORM_CERT, 3, CCZ_STEP_PLATFORM_CERT)          \
-    X(CCZ_AT_SIGNATURE, 4, CCZ_STEP_SIGNATURE)                  \
-    X(CCZ_AT_TIMESTAMP, 5, CCZ_STEP_TIMESTAMP)                  \
-    X(CCZ_AT_REPORT_DATA, 6, CCZ_STEP_REPORT_DATA)              \
-    X(CCZ_AT_COLLATERAL, 7, CCZ_STEP_COLLATERAL)                \
-    X(CCZ_AT_TCB_INFO, 8, CCZ_STEP_TCB_INFO)                    \
-    X(CCZ_AT_QE_IDENTITY, 9, CCZ_STEP_QE_IDENTITY)              \
-    X(CCZ_AT_PCK_CHAIN, 10, CCZ_STEP_PCK_CHAIN)                 \
-    X(CCZ_AT_QE_REPORT_SIGNATURE, 11, CCZ_STEP_QE_REPORT_SIGNATURE) \
-    X(CCZ_AT_QE_REPORT_DATA, 12, CCZ_STEP_QE_REPORT_DATA)       \
-    X(CCZ_AT_QUOTE_SIGNATURE, 13, CCZ_STEP_QUOTE_SIGNATURE)     \
-    X(CCZ_AT_TCB_LEVEL, 14, CCZ_STEP_TCB_LEVEL)                 \
+#define CCZ_STEP_LIST(X)                                                                           \
+    X(CCZ_AT_DETECT, 1, CCZ_STEP_DETECT)                                                           \
+    X(CCZ_AT_PARSE, 2, CCZ_STEP_PARSE)                                                             \
+    X(CCZ_AT_PLATFORM_CERT, 3, CCZ_STEP_PLATFORM_CERT)                                             \
+    X(CCZ_AT_SIGNATURE, 4, CCZ_STEP_SIGNATURE)                                                     \
+    X(CCZ_AT_TIMESTAMP, 5, CCZ_STEP_TIMESTAMP)                                                     \
+    X(CCZ_AT_REPORT_DATA, 6, CCZ_STEP_REPORT_DATA)                                                 \
+    X(CCZ_AT_COLLATERAL, 7, CCZ_STEP_COLLATERAL)                                                   \
+    X(CCZ_AT_TCB_INFO, 8, CCZ_STEP_TCB_INFO)                                                       \
+    X(CCZ_AT_QE_IDENTITY, 9, CCZ_STEP_QE_IDENTITY)                                                 \
+    X(CCZ_AT_PCK_CHAIN, 10, CCZ_STEP_PCK_CHAIN)                                                    \
+    X(CCZ_AT_QE_REPORT_SIGNATURE, 11, CCZ_STEP_QE_REPORT_SIGNATURE)                                \
+    X(CCZ_AT_QE_REPORT_DATA, 12, CCZ_STEP_QE_REPORT_DATA)                                          \
+    X(CCZ_AT_QUOTE_SIGNATURE, 13, CCZ_STEP_QUOTE_SIGNATURE)                                        \
+    X(CCZ_AT_TCB_LEVEL, 14, CCZ_STEP_TCB_LEVEL)                                                    \
     X(CCZ_AT_TDX_MODULE, 15, CCZ_STEP_TDX_MODULE)
 
 typedef enum {
@@ -228,11 +234,11 @@ typedef enum {
 CCZ_API const char *ccz_step_name(ccz_step step);
 
 typedef struct {
-    ccz_status status;  /* CCZ_OK when the evidence verified */
-    const char *step;   /* failing step (a CCZ_STEP_* string), NULL when verified */
-    ccz_step step_id;   /* the same step as an enum, CCZ_AT_NONE when verified */
-    char message[512];  /* what failed, for people */
-    ccz_claims claims;  /* valid when status is CCZ_OK */
+    ccz_status status; /* CCZ_OK when the evidence verified */
+    const char *step;  /* failing step (a CCZ_STEP_* string), NULL when verified */
+    ccz_step step_id;  /* the same step as an enum, CCZ_AT_NONE when verified */
+    char message[512]; /* what failed, for people */
+    ccz_claims claims; /* valid when status is CCZ_OK */
 } ccz_result;
 
 /* For verifiers (the backends, and layered ones such as RA-TLS): record that verification
@@ -240,13 +246,13 @@ typedef struct {
  * current ccz_error_detail() (or the status's text); ccz_result_failf formats it, setting the
  * detail too, so a failing path is one statement. */
 CCZ_API ccz_status ccz_result_fail(ccz_result *r, ccz_step step, ccz_status s);
-CCZ_API ccz_status ccz_result_failf(ccz_result *r, ccz_step step, ccz_status s,
-                                    const char *fmt, ...) CCZ_PRINTF(4, 5);
+CCZ_API ccz_status ccz_result_failf(ccz_result *r, ccz_step step, ccz_status s, const char *fmt,
+                                    ...) CCZ_PRINTF(4, 5);
 
 /* Detects the evidence type, verifies it at opts->at_unix against opts->trust and fills *out.
  * Returns out->status. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_verify(ccz_result *out, ccz_span evidence,
-                                           const ccz_verify_opts *opts);
+                                            const ccz_verify_opts *opts);
 /* Decodes the claims evidence states WITHOUT verifying anything (for inspection tools): the
  * measurements and report data as written. Never base a trust decision on them. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_evidence_peek(ccz_claims *out, ccz_span evidence);
@@ -260,14 +266,14 @@ typedef struct {
     unsigned version; /* CCZ_ATTESTER_OPTS_VERSION */
     ccz_tee tee;
     struct {
-        const char *dir;               /* platform directory (see ccz_sim_platform_init) */
-        const char *signer_key;        /* PEM key whose public key is the signer; NULL = the
+        const char *dir;            /* platform directory (see ccz_sim_platform_init) */
+        const char *signer_key;     /* PEM key whose public key is the signer; NULL = the
                                           platform's default signer.key */
-        const uint8_t *measurement;    /* 32 bytes replacing SHA-256(/proc/self/exe), or NULL */
+        const uint8_t *measurement; /* 32 bytes replacing SHA-256(/proc/self/exe), or NULL */
         uint16_t product_id;
         uint16_t svn;
         bool debug;
-        int64_t timestamp;             /* 0 = now */
+        int64_t timestamp; /* 0 = now */
     } sim;
     /* sgx, tdx, snp: the root under which device paths are looked up (/dev/attestation for
      * Gramine, /sys/kernel/config/tsm/report for configfs-tsm, /dev/tdx_guest); NULL or "" is
@@ -278,7 +284,10 @@ typedef struct {
     const char *tsm_entry;
 } ccz_attester_opts;
 
-#define CCZ_ATTESTER_OPTS_INIT {CCZ_ATTESTER_OPTS_VERSION, CCZ_TEE_NONE, {0}, NULL, NULL}
+#define CCZ_ATTESTER_OPTS_INIT                                                                     \
+    {                                                                                              \
+        CCZ_ATTESTER_OPTS_VERSION, CCZ_TEE_NONE, {0}, NULL, NULL                                   \
+    }
 
 typedef struct ccz_attester ccz_attester;
 

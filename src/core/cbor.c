@@ -41,11 +41,15 @@ static ccz_status string(ccz_cursor *c, uint8_t major, ccz_span *out)
     ccz_cbor_head h;
     CCZ_GUARD(ccz_cbor_head_read(&t, &h));
     if (h.major != major)
-        return ccz_fail(CCZ_ERR_MALFORMED, "CBOR: %s string expected at offset %zu, found major "
-                        "type %u", major == 2 ? "byte" : "text", c->pos, h.major);
+        return ccz_fail(CCZ_ERR_MALFORMED,
+                        "CBOR: %s string expected at offset %zu, found major "
+                        "type %u",
+                        major == 2 ? "byte" : "text", c->pos, h.major);
     if (h.arg > ccz_cursor_remaining(&t))
-        return ccz_fail(CCZ_ERR_TRUNCATED, "CBOR: string of %llu bytes at offset %zu exceeds the "
-                        "input", (unsigned long long)h.arg, c->pos);
+        return ccz_fail(CCZ_ERR_TRUNCATED,
+                        "CBOR: string of %llu bytes at offset %zu exceeds the "
+                        "input",
+                        (unsigned long long)h.arg, c->pos);
     CCZ_GUARD(ccz_cursor_take(&t, out, (size_t)h.arg));
     *c = t;
     return CCZ_OK;

@@ -156,8 +156,7 @@ ccz_status ccz_cursor_der(ccz_cursor *c, uint8_t *tag, ccz_span *value)
             uint8_t b;
             CCZ_GUARD(ccz_cursor_u8(&t, &b));
             if (i == 0 && b == 0)
-                return ccz_fail(CCZ_ERR_MALFORMED, "DER: non-minimal length at offset %zu",
-                                c->pos);
+                return ccz_fail(CCZ_ERR_MALFORMED, "DER: non-minimal length at offset %zu", c->pos);
             len = (len << 8) | b;
         }
         if (len < 0x80)

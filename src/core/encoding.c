@@ -70,8 +70,8 @@ ccz_status ccz_hex_decode(ccz_buf *out, const char *hex, size_t len)
 ccz_status ccz_hex_decode_fixed(uint8_t *out, size_t n, const char *hex, size_t len)
 {
     if (len != 2 * n)
-        return ccz_fail(CCZ_ERR_ENCODING, "hex: expected %zu digits (%zu bytes), got %zu", 2 * n,
-                        n, len);
+        return ccz_fail(CCZ_ERR_ENCODING, "hex: expected %zu digits (%zu bytes), got %zu", 2 * n, n,
+                        len);
     return hex_decode_into(out, hex, len);
 }
 
@@ -91,8 +91,8 @@ ccz_status ccz_base64_encode(ccz_buf *out, ccz_span in)
 
 static bool b64_alpha(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
 }
 
 ccz_status ccz_base64_decode(ccz_buf *out, const char *b64, size_t len)

@@ -8,39 +8,39 @@
 #include "ccz/core.h"
 
 /* A function reads as its happy path and every failure carries its code. */
-#define CCZ_GUARD(expr)                    \
-    do {                                   \
-        ccz_status ccz_guard_s_ = (expr);  \
-        if (ccz_guard_s_ != CCZ_OK)        \
-            return ccz_guard_s_;           \
+#define CCZ_GUARD(expr)                                                                            \
+    do {                                                                                           \
+        ccz_status ccz_guard_s_ = (expr);                                                          \
+        if (ccz_guard_s_ != CCZ_OK)                                                                \
+            return ccz_guard_s_;                                                                   \
     } while (0)
-#define CCZ_GUARD_GOTO(expr, st, label) \
-    do {                                \
-        (st) = (expr);                  \
-        if ((st) != CCZ_OK)             \
-            goto label;                 \
+#define CCZ_GUARD_GOTO(expr, st, label)                                                            \
+    do {                                                                                           \
+        (st) = (expr);                                                                             \
+        if ((st) != CCZ_OK)                                                                        \
+            goto label;                                                                            \
     } while (0)
-#define CCZ_ENSURE(cond, code, ...)               \
-    do {                                          \
-        if (!(cond))                              \
-            return ccz_fail((code), __VA_ARGS__); \
+#define CCZ_ENSURE(cond, code, ...)                                                                \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            return ccz_fail((code), __VA_ARGS__);                                                  \
     } while (0)
 
 /* OpenSSL's "1 is success" calls: anything else fails with `code`, the detail formatted from
  * the remaining arguments and OpenSSL's most recent error (ccz_fail_ossl). */
-#define CCZ_GUARD_OSSL(expr, code, ...)                 \
-    do {                                                \
-        if ((expr) != 1)                                \
-            return ccz_fail_ossl((code), __VA_ARGS__);  \
+#define CCZ_GUARD_OSSL(expr, code, ...)                                                            \
+    do {                                                                                           \
+        if ((expr) != 1)                                                                           \
+            return ccz_fail_ossl((code), __VA_ARGS__);                                             \
     } while (0)
 
 /* The same, storing the status in st and jumping to label (for paths with cleanup). */
-#define CCZ_GUARD_OSSL_GOTO(expr, st, label, code, ...)  \
-    do {                                                 \
-        if ((expr) != 1) {                               \
-            (st) = ccz_fail_ossl((code), __VA_ARGS__);   \
-            goto label;                                  \
-        }                                                \
+#define CCZ_GUARD_OSSL_GOTO(expr, st, label, code, ...)                                            \
+    do {                                                                                           \
+        if ((expr) != 1) {                                                                         \
+            (st) = ccz_fail_ossl((code), __VA_ARGS__);                                             \
+            goto label;                                                                            \
+        }                                                                                          \
     } while (0)
 
 #endif

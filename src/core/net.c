@@ -18,12 +18,13 @@ ccz_status ccz_host_port_split(char *host, size_t host_cap, char port[6], const 
         h++;
         hl -= 2;
     } else if (memchr(h, ':', hl)) {
-        return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "'%s': an IPv6 address goes in brackets, "
-                        "[ADDRESS]:PORT", addr);
+        return ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
+                        "'%s': an IPv6 address goes in brackets, "
+                        "[ADDRESS]:PORT",
+                        addr);
     }
     if (hl == 0) {
-        CCZ_ENSURE(default_host, CCZ_ERR_INVALID_ARGUMENT, "'%s' names no host (HOST:PORT)",
-                   addr);
+        CCZ_ENSURE(default_host, CCZ_ERR_INVALID_ARGUMENT, "'%s' names no host (HOST:PORT)", addr);
         h = default_host;
         hl = strlen(default_host);
     }

@@ -13,8 +13,8 @@ static _Thread_local char detail[1024];
 const char *ccz_strerror(ccz_status s)
 {
     switch (s) {
-#define CCZ_X_MSG(sym, val, name, msg, cls) \
-    case sym:                          \
+#define CCZ_X_MSG(sym, val, name, msg, cls)                                                        \
+    case sym:                                                                                      \
         return msg;
         CCZ_STATUS_LIST(CCZ_X_MSG)
 #undef CCZ_X_MSG
@@ -25,8 +25,8 @@ const char *ccz_strerror(ccz_status s)
 const char *ccz_status_name(ccz_status s)
 {
     switch (s) {
-#define CCZ_X_NAME(sym, val, name, msg, cls) \
-    case sym:                           \
+#define CCZ_X_NAME(sym, val, name, msg, cls)                                                       \
+    case sym:                                                                                      \
         return name;
         CCZ_STATUS_LIST(CCZ_X_NAME)
 #undef CCZ_X_NAME
@@ -37,8 +37,8 @@ const char *ccz_status_name(ccz_status s)
 ccz_class ccz_status_class(ccz_status s)
 {
     switch (s) {
-#define CCZ_X_CLASS(sym, val, name, msg, cls) \
-    case sym:                                 \
+#define CCZ_X_CLASS(sym, val, name, msg, cls)                                                      \
+    case sym:                                                                                      \
         return CCZ_CLASS_##cls;
         CCZ_STATUS_LIST(CCZ_X_CLASS)
 #undef CCZ_X_CLASS

@@ -62,18 +62,18 @@ typedef struct http_request http_request;
 typedef void (*http_handler)(http_request *r, void *payload);
 
 typedef struct {
-    SSL_CTX *tls;            /* required; the server takes a reference */
-    const char *name;        /* for logs and metrics ("attestation") */
-    size_t max_head;         /* request line and headers (0: 16 KiB) */
-    size_t max_body;         /* one request body (0: 1 MiB) */
-    size_t max_held;         /* all request bytes held server-wide (0: 64 MiB) */
+    SSL_CTX *tls;             /* required; the server takes a reference */
+    const char *name;         /* for logs and metrics ("attestation") */
+    size_t max_head;          /* request line and headers (0: 16 KiB) */
+    size_t max_body;          /* one request body (0: 1 MiB) */
+    size_t max_held;          /* all request bytes held server-wide (0: 64 MiB) */
     unsigned max_connections; /* 0: 1024, and at most what RLIMIT_NOFILE leaves room for */
-    unsigned max_per_peer;   /* connections from one address (0: 64) */
-    unsigned handshake_ms;   /* TLS handshake (0: 10 s) */
-    unsigned request_ms;     /* from a request's first byte to its last (0: 30 s) */
-    unsigned idle_ms;        /* keep-alive between requests (0: 60 s) */
-    bool handle_signals;     /* SIGTERM and SIGINT drain the server (grace: drain_ms) */
-    unsigned drain_ms;       /* 0: 10 s */
+    unsigned max_per_peer;    /* connections from one address (0: 64) */
+    unsigned handshake_ms;    /* TLS handshake (0: 10 s) */
+    unsigned request_ms;      /* from a request's first byte to its last (0: 30 s) */
+    unsigned idle_ms;         /* keep-alive between requests (0: 60 s) */
+    bool handle_signals;      /* SIGTERM and SIGINT drain the server (grace: drain_ms) */
+    unsigned drain_ms;        /* 0: 10 s */
 } http_server_opts;
 
 CCZ_NODISCARD ccz_status http_server_new(http_server **out, const http_server_opts *o);

@@ -154,8 +154,8 @@ static bool has_token(ccz_span v, const char *token)
     return false;
 }
 
-static const char *const known_methods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH",
-                                             "OPTIONS"};
+static const char *const known_methods[] = {"GET",    "HEAD",  "POST",   "PUT",
+                                            "DELETE", "PATCH", "OPTIONS"};
 
 ccz_status http_parse_head(http_head *out, int *http_status, ccz_span in, size_t max_head)
 {

@@ -86,11 +86,11 @@ struct conn {
     struct event *timer;
     peer_slot *peer;
     enum conn_state state;
-    int64_t last_active;  /* monotonic ms: handshake done or last response */
-    size_t reserved;      /* body bytes reserved in the server's held count */
-    bool close_after;     /* close once the output is out */
-    bool paused;          /* reading stopped until the output drains */
-    bool served;          /* a request was read: no preface any more */
+    int64_t last_active; /* monotonic ms: handshake done or last response */
+    size_t reserved;     /* body bytes reserved in the server's held count */
+    bool close_after;    /* close once the output is out */
+    bool paused;         /* reading stopped until the output drains */
+    bool served;         /* a request was read: no preface any more */
     http_request req;
     conn_list *list;
     conn *prev, *next;
@@ -234,30 +234,54 @@ static void conn_finish(conn *c)
 const char *http_reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 417:
+        return "Expectation Failed";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Unknown";
     }
 }
 
@@ -433,12 +457,30 @@ ccz_status http_add_header(http_request *r, const char *name, const char *value)
     return ccz_buf_printf(&r->extra_headers, "%s: %s\r\n", name, value);
 }
 
-const char *http_request_method(const http_request *r) { return r->method; }
-const char *http_request_path(const http_request *r) { return r->path; }
-const char *http_request_rest(const http_request *r) { return r->rest ? r->rest : ""; }
-ccz_span http_request_body(const http_request *r) { return ccz_buf_span(&r->body); }
-const char *http_request_peer(const http_request *r) { return r->c->peer->addr; }
-SSL *http_request_ssl(const http_request *r) { return r->c->ssl; }
+const char *http_request_method(const http_request *r)
+{
+    return r->method;
+}
+const char *http_request_path(const http_request *r)
+{
+    return r->path;
+}
+const char *http_request_rest(const http_request *r)
+{
+    return r->rest ? r->rest : "";
+}
+ccz_span http_request_body(const http_request *r)
+{
+    return ccz_buf_span(&r->body);
+}
+const char *http_request_peer(const http_request *r)
+{
+    return r->c->peer->addr;
+}
+SSL *http_request_ssl(const http_request *r)
+{
+    return r->c->ssl;
+}
 
 const ccz_ratls_verdict *http_request_tls_verdict(const http_request *r)
 {
@@ -516,8 +558,7 @@ json_t *http_request_json(http_request *r)
         return NULL;
     }
     json_error_t err;
-    json_t *j = json_loadb((const char *)r->body.ptr, r->body.len,
-                           JSON_REJECT_DUPLICATES, &err);
+    json_t *j = json_loadb((const char *)r->body.ptr, r->body.len, JSON_REJECT_DUPLICATES, &err);
     if (!j) {
         http_reply_error(r, 400, "the body is not JSON: %s (line %d, column %d)", err.text,
                          err.line, err.column);
@@ -534,20 +575,31 @@ json_t *http_request_json(http_request *r)
 int http_status_for(ccz_status st)
 {
     switch (st) {
-    case CCZ_OK: return 200;
-    case CCZ_ERR_NOT_FOUND: return 404;
-    case CCZ_ERR_EXISTS: return 409;
-    case CCZ_ERR_TOO_LARGE: return 413;
-    case CCZ_ERR_UNAVAILABLE: return 503;
-    case CCZ_ERR_POLICY_REJECTED: return 403;
-    default: break;
+    case CCZ_OK:
+        return 200;
+    case CCZ_ERR_NOT_FOUND:
+        return 404;
+    case CCZ_ERR_EXISTS:
+        return 409;
+    case CCZ_ERR_TOO_LARGE:
+        return 413;
+    case CCZ_ERR_UNAVAILABLE:
+        return 503;
+    case CCZ_ERR_POLICY_REJECTED:
+        return 403;
+    default:
+        break;
     }
     switch (ccz_status_class(st)) {
     case CCZ_CLASS_USAGE:
-    case CCZ_CLASS_INPUT: return 400;
-    case CCZ_CLASS_VERIFICATION: return 403;
-    case CCZ_CLASS_IO: return 502;
-    default: return 500;
+    case CCZ_CLASS_INPUT:
+        return 400;
+    case CCZ_CLASS_VERIFICATION:
+        return 403;
+    case CCZ_CLASS_IO:
+        return 502;
+    default:
+        return 500;
     }
 }
 
@@ -568,21 +620,24 @@ static ccz_status metrics_text(http_server *s, ccz_buf *b)
     CCZ_GUARD(ccz_buf_printf(b, "# HELP ccz_http_requests_total HTTP requests answered.\n"
                                 "# TYPE ccz_http_requests_total counter\n"));
     for (size_t i = 0; i <= s->n_routes + 1; i++) {
-        const route *rt = i < s->n_routes ? &s->routes[i] : i == s->n_routes ? &s->other
-                                                                              : &s->preface;
+        const route *rt = i < s->n_routes    ? &s->routes[i]
+                          : i == s->n_routes ? &s->other
+                                             : &s->preface;
         if (!rt->method)
             continue;
         for (size_t k = 0; k < MAX_CODES && rt->codes[k].code; k++)
             CCZ_GUARD(ccz_buf_printf(
-                b, "ccz_http_requests_total{service=\"%s\",method=\"%s\",route=\"%s\",code=\"%d\"} "
-                   "%llu\n",
+                b,
+                "ccz_http_requests_total{service=\"%s\",method=\"%s\",route=\"%s\",code=\"%d\"} "
+                "%llu\n",
                 n, rt->method, rt->path, rt->codes[k].code, (unsigned long long)rt->codes[k].n));
     }
     CCZ_GUARD(ccz_buf_printf(b, "# HELP ccz_http_request_seconds_sum Time spent answering.\n"
                                 "# TYPE ccz_http_request_seconds_sum counter\n"));
     for (size_t i = 0; i <= s->n_routes + 1; i++) {
-        const route *rt = i < s->n_routes ? &s->routes[i] : i == s->n_routes ? &s->other
-                                                                              : &s->preface;
+        const route *rt = i < s->n_routes    ? &s->routes[i]
+                          : i == s->n_routes ? &s->other
+                                             : &s->preface;
         if (!rt->method)
             continue;
         CCZ_GUARD(ccz_buf_printf(
@@ -668,8 +723,8 @@ static void dispatch(conn *c)
         r->route = rt;
         rt->handler(r, rt->payload);
         if (!r->replied) {
-            ccz_log(CCZ_LOG_ERROR, "%s: the handler of %s %s did not answer", s->name,
-                    rt->method, rt->path);
+            ccz_log(CCZ_LOG_ERROR, "%s: the handler of %s %s did not answer", s->name, rt->method,
+                    rt->path);
             http_reply_error(r, 500, "the handler did not answer");
         }
     }
@@ -876,8 +931,7 @@ static void conn_timer(evutil_socket_t fd, short what, void *arg)
     case C_HEAD:
     case C_BODY: {
         char msg[96];
-        snprintf(msg, sizeof msg, "the request did not arrive whole within %u ms",
-                 s->request_ms);
+        snprintf(msg, sizeof msg, "the request did not arrive whole within %u ms", s->request_ms);
         refuse(c, 408, msg);
         return;
     }
@@ -908,7 +962,10 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
             bool gone = !(v && v->status) &&
                         (!e || ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
             ccz_log(gone ? CCZ_LOG_DEBUG : CCZ_LOG_WARN, "%s: a client's handshake failed: %s",
-                    s->name, v && v->status ? v->message : buf[0] ? buf : "connection closed");
+                    s->name,
+                    v && v->status ? v->message
+                    : buf[0]       ? buf
+                                   : "connection closed");
         }
         conn_close(c);
     }
@@ -937,8 +994,8 @@ static bool make_room(http_server *s, peer_slot *p)
     return true;
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
-                      int len, void *arg)
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr, int len,
+                      void *arg)
 {
     (void)len;
     http_server *s = arg;
@@ -1014,8 +1071,9 @@ static void accept_error(struct evconnlistener *l, void *arg)
     int64_t now = mono_ms();
     evconnlistener_disable(l);
     if (!s->accept_failed_at || now - s->accept_failed_at > 10000)
-        ccz_log(CCZ_LOG_WARN, "%s: cannot accept connections: %s (%u open, at most %u); "
-                              "pausing %d ms at a time until it passes",
+        ccz_log(CCZ_LOG_WARN,
+                "%s: cannot accept connections: %s (%u open, at most %u); "
+                "pausing %d ms at a time until it passes",
                 s->name, evutil_socket_error_to_string(err), s->n_conns, s->max_conns,
                 ACCEPT_PAUSE_MS);
     s->accept_failed_at = now;
@@ -1050,8 +1108,8 @@ static void do_drain(http_server *s, unsigned grace_ms)
     if (s->draining)
         return;
     s->draining = true;
-    ccz_log(CCZ_LOG_INFO, "%s: draining (%u connections open, grace %u ms)", s->name,
-            s->n_conns, grace_ms);
+    ccz_log(CCZ_LOG_INFO, "%s: draining (%u connections open, grace %u ms)", s->name, s->n_conns,
+            grace_ms);
     if (s->listener) { /* connecting clients are refused at once, not queued */
         evconnlistener_free(s->listener);
         s->listener = NULL;
@@ -1195,8 +1253,9 @@ ccz_status http_route(http_server *s, const char *method, const char *path, bool
                       http_handler h, void *payload)
 {
     CCZ_ENSURE(method && path && path[0] == '/' && h && (!prefix || path[strlen(path) - 1] == '/'),
-               CCZ_ERR_INVALID_ARGUMENT, "a route needs a method, a /path (a prefix ends in "
-                                         "'/') and a handler");
+               CCZ_ERR_INVALID_ARGUMENT,
+               "a route needs a method, a /path (a prefix ends in "
+               "'/') and a handler");
     for (size_t i = 0; i < s->n_routes; i++)
         CCZ_ENSURE(strcmp(s->routes[i].method, method) || strcmp(s->routes[i].path, path),
                    CCZ_ERR_EXISTS, "%s %s is routed already", method, path);
@@ -1213,8 +1272,8 @@ ccz_status http_route(http_server *s, const char *method, const char *path, bool
     return CCZ_OK;
 }
 
-ccz_status http_server_set_preface(http_server *s, ccz_span magic, const char *name,
-                                   http_handler h, void *payload)
+ccz_status http_server_set_preface(http_server *s, ccz_span magic, const char *name, http_handler h,
+                                   void *payload)
 {
     CCZ_ENSURE(magic.len && name && h && !s->magic, CCZ_ERR_INVALID_ARGUMENT,
                "a preface needs magic bytes, a name and a handler, once");
@@ -1249,10 +1308,9 @@ ccz_status http_server_listen(http_server *s, const char *addr, int *port)
     int gai = getaddrinfo(host, portstr, &hints, &ai);
     CCZ_ENSURE(gai == 0, CCZ_ERR_NETWORK, "cannot resolve '%s' to listen on %s: %s", host, addr,
                gai_strerror(gai));
-    s->listener = evconnlistener_new_bind(s->base, accept_cb, s,
-                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-                                              LEV_OPT_CLOSE_ON_EXEC,
-                                          128, ai->ai_addr, (int)ai->ai_addrlen);
+    s->listener = evconnlistener_new_bind(
+        s->base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+        128, ai->ai_addr, (int)ai->ai_addrlen);
     freeaddrinfo(ai);
     CCZ_ENSURE(s->listener, CCZ_ERR_NETWORK, "cannot listen on %s: %s", addr, strerror(errno));
     evconnlistener_set_error_cb(s->listener, accept_error);
@@ -1268,8 +1326,7 @@ ccz_status http_server_listen(http_server *s, const char *addr, int *port)
 
 ccz_status http_server_run(http_server *s)
 {
-    CCZ_ENSURE(s->listener || s->draining, CCZ_ERR_INVALID_ARGUMENT,
-               "the server listens nowhere");
+    CCZ_ENSURE(s->listener || s->draining, CCZ_ERR_INVALID_ARGUMENT, "the server listens nowhere");
     return event_base_dispatch(s->base) < 0 ? ccz_fail(CCZ_ERR_IO, "the event loop failed")
                                             : CCZ_OK;
 }

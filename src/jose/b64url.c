@@ -7,8 +7,7 @@
 #include "core/guard.h"
 #include "jose/jose.h"
 
-static const char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 ccz_status jose_b64url_encode(ccz_buf *out, ccz_span in)
 {
@@ -67,8 +66,7 @@ ccz_status jose_b64url_decode(ccz_buf *out, const char *text, size_t len)
     for (size_t i = 0; i < len; i++) {
         int v = b64url_val((unsigned char)text[i]);
         if (v < 0)
-            return ccz_fail(CCZ_ERR_ENCODING, "base64url: character %zu is not in the alphabet",
-                            i);
+            return ccz_fail(CCZ_ERR_ENCODING, "base64url: character %zu is not in the alphabet", i);
         acc = (acc << 6 | (uint32_t)v) & 0xffffff;
         bits += 6;
         if (bits >= 8) {

@@ -69,14 +69,29 @@ static ccz_status jcs_string(ccz_buf *out, const char *s, size_t len)
         unsigned char c = (unsigned char)s[i];
         char esc = 0;
         switch (c) {
-        case '"': esc = '"'; break;
-        case '\\': esc = '\\'; break;
-        case '\b': esc = 'b'; break;
-        case '\f': esc = 'f'; break;
-        case '\n': esc = 'n'; break;
-        case '\r': esc = 'r'; break;
-        case '\t': esc = 't'; break;
-        default: break;
+        case '"':
+            esc = '"';
+            break;
+        case '\\':
+            esc = '\\';
+            break;
+        case '\b':
+            esc = 'b';
+            break;
+        case '\f':
+            esc = 'f';
+            break;
+        case '\n':
+            esc = 'n';
+            break;
+        case '\r':
+            esc = 'r';
+            break;
+        case '\t':
+            esc = 't';
+            break;
+        default:
+            break;
         }
         if (esc) {
             char e[2] = {'\\', esc};
@@ -111,7 +126,7 @@ static ccz_status jcs_object(ccz_buf *out, const json_t *v, int depth)
     size_t i = 0;
     const char *k;
     json_t *m;
-    json_object_foreach((json_t *)v, k, m)
+    json_object_foreach ((json_t *)v, k, m)
         keys[i++] = k;
     if (n)
         qsort(keys, n, sizeof *keys, utf16_cmp);

@@ -85,8 +85,8 @@ ccz_status jose_jwt_sign(ccz_buf *out, EVP_PKEY *key, const char *kid, const jso
  * signature does not verify), CCZ_ERR_TOO_LARGE. */
 ccz_status jose_jwt_verify(json_t **claims, EVP_PKEY *key, const char *token, size_t len,
                            unsigned algs);
-ccz_status jose_jwt_verify_jwks(json_t **claims, const json_t *jwks, const char *token,
-                                size_t len, unsigned algs);
+ccz_status jose_jwt_verify_jwks(json_t **claims, const json_t *jwks, const char *token, size_t len,
+                                unsigned algs);
 
 /* What jose_jwt_check_claims compares; iss and aud NULL are not checked (but a token that
  * names an audience is refused when aud is NULL: RFC 7519 §4.1.3). */

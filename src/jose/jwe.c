@@ -54,19 +54,19 @@ const char *jose_jwe_alg_name(jose_jwe_alg alg)
 
 /* Concat KDF (NIST SP 800-56A, RFC 7518 §4.6.2) with SHA-256: OpenSSL's single-step KDF with
  * OtherInfo = AlgorithmID || PartyUInfo || PartyVInfo || SuppPubInfo, each length-prefixed. */
-static ccz_status concat_kdf(uint8_t kek[CEK_LEN], const uint8_t *z, size_t z_len,
-                             const char *alg, ccz_span apu, ccz_span apv)
+static ccz_status concat_kdf(uint8_t kek[CEK_LEN], const uint8_t *z, size_t z_len, const char *alg,
+                             ccz_span apu, ccz_span apv)
 {
     ccz_buf info = CCZ_BUF_INIT;
     size_t alg_len = strlen(alg);
     uint8_t be[4];
     ccz_status s = CCZ_OK;
-#define PUT_BE32(v)                                                              \
-    do {                                                                         \
-        uint32_t v_ = (uint32_t)(v);                                             \
-        be[0] = (uint8_t)(v_ >> 24), be[1] = (uint8_t)(v_ >> 16);                \
-        be[2] = (uint8_t)(v_ >> 8), be[3] = (uint8_t)v_;                         \
-        CCZ_GUARD_GOTO(ccz_buf_append(&info, be, 4), s, out);                   \
+#define PUT_BE32(v)                                                                                \
+    do {                                                                                           \
+        uint32_t v_ = (uint32_t)(v);                                                               \
+        be[0] = (uint8_t)(v_ >> 24), be[1] = (uint8_t)(v_ >> 16);                                  \
+        be[2] = (uint8_t)(v_ >> 8), be[3] = (uint8_t)v_;                                           \
+        CCZ_GUARD_GOTO(ccz_buf_append(&info, be, 4), s, out);                                      \
     } while (0)
     PUT_BE32(alg_len);
     CCZ_GUARD_GOTO(ccz_buf_append(&info, alg, alg_len), s, out);
@@ -186,17 +186,16 @@ static ccz_status wrap_ecdh(ccz_buf *ek, json_t *hdr, EVP_PKEY *recipient,
         goto out;
     }
     CCZ_GUARD_GOTO(ecdh(z, &z_len, eph, recipient), s, out);
-    CCZ_GUARD_GOTO(concat_kdf(kek, z, z_len, "ECDH-ES+A256KW", CCZ_SPAN(NULL, 0),
-                              CCZ_SPAN(NULL, 0)), s, out);
+    CCZ_GUARD_GOTO(
+        concat_kdf(kek, z, z_len, "ECDH-ES+A256KW", CCZ_SPAN(NULL, 0), CCZ_SPAN(NULL, 0)), s, out);
     if (!aes_kw(wrapped, kek, cek, CEK_LEN, 1)) {
         s = ccz_fail(CCZ_ERR_CRYPTO, "JWE: AES key wrap failed");
         goto out;
     }
     CCZ_GUARD_GOTO(ccz_buf_append(ek, wrapped, sizeof wrapped), s, out);
     CCZ_GUARD_GOTO(jose_jwk_from_key(&jwk, eph, NULL, NULL), s, out);
-    json_t *epk = json_pack("{s:s, s:O, s:O, s:O}", "kty", "EC", "crv",
-                            json_object_get(jwk, "crv"), "x", json_object_get(jwk, "x"), "y",
-                            json_object_get(jwk, "y"));
+    json_t *epk = json_pack("{s:s, s:O, s:O, s:O}", "kty", "EC", "crv", json_object_get(jwk, "crv"),
+                            "x", json_object_get(jwk, "x"), "y", json_object_get(jwk, "y"));
     if (!epk || json_object_set_new(hdr, "epk", epk) != 0)
         s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
 out:
@@ -347,11 +346,11 @@ static ccz_status member_b64(ccz_buf *out, const json_t *doc, const char *name)
 
 static ccz_status check_members(const json_t *doc)
 {
-    static const char *const known[] = {"protected", "encrypted_key", "iv", "ciphertext", "tag",
-                                        "aad", "header", "unprotected"};
+    static const char *const known[] = {"protected", "encrypted_key", "iv",     "ciphertext",
+                                        "tag",       "aad",           "header", "unprotected"};
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)doc, k, v) {
+    json_object_foreach ((json_t *)doc, k, v) {
         bool ok = false;
         for (size_t i = 0; i < CCZ_ARRAY_LEN(known); i++)
             ok |= strcmp(k, known[i]) == 0;
@@ -376,7 +375,7 @@ static ccz_status merge_unprotected(jwe_parts *p, const char *member)
         return ccz_fail(CCZ_ERR_MALFORMED, "JWE: \"%s\" is not a JSON object", member);
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)u, k, v) {
+    json_object_foreach ((json_t *)u, k, v) {
         bool ok = false;
         for (size_t i = 0; i < CCZ_ARRAY_LEN(allowed); i++)
             ok |= strcmp(k, allowed[i]) == 0;
@@ -477,8 +476,10 @@ static ccz_status unwrap_ecdh(uint8_t cek[CEK_LEN], const jwe_parts *p, EVP_PKEY
         return cannot_decrypt();
     const json_t *epk_jwk = json_object_get(p->params, "epk");
     if (!json_is_object(epk_jwk) || p->ek.len != WRAPPED_LEN)
-        return ccz_fail(CCZ_ERR_MALFORMED, "JWE: ECDH-ES+A256KW needs an epk and a %d-byte "
-                        "encrypted_key", WRAPPED_LEN);
+        return ccz_fail(CCZ_ERR_MALFORMED,
+                        "JWE: ECDH-ES+A256KW needs an epk and a %d-byte "
+                        "encrypted_key",
+                        WRAPPED_LEN);
     EVP_PKEY *epk = NULL;
     uint8_t z[MAX_SECRET], kek[CEK_LEN];
     size_t z_len = 0;
@@ -492,8 +493,9 @@ static ccz_status unwrap_ecdh(uint8_t cek[CEK_LEN], const jwe_parts *p, EVP_PKEY
     CCZ_GUARD_GOTO(party_info(&apu, p->params, "apu"), s, out);
     CCZ_GUARD_GOTO(party_info(&apv, p->params, "apv"), s, out);
     CCZ_GUARD_GOTO(ecdh(z, &z_len, key, epk), s, out);
-    CCZ_GUARD_GOTO(concat_kdf(kek, z, z_len, "ECDH-ES+A256KW", ccz_buf_span(&apu),
-                              ccz_buf_span(&apv)), s, out);
+    CCZ_GUARD_GOTO(
+        concat_kdf(kek, z, z_len, "ECDH-ES+A256KW", ccz_buf_span(&apu), ccz_buf_span(&apv)), s,
+        out);
     s = aes_kw(cek, kek, p->ek.ptr, p->ek.len, 0) ? CCZ_OK : cannot_decrypt();
 out:
     ccz_wipe(z, sizeof z);

@@ -239,8 +239,8 @@ static ccz_status jwks_key(EVP_PKEY **out, const json_t *jwks, const jws_parts *
     return jose_jwk_to_key(out, jwk);
 }
 
-ccz_status jose_jwt_verify_jwks(json_t **claims, const json_t *jwks, const char *token,
-                                size_t len, unsigned algs)
+ccz_status jose_jwt_verify_jwks(json_t **claims, const json_t *jwks, const char *token, size_t len,
+                                unsigned algs)
 {
     *claims = NULL;
     jws_parts p = {0};

@@ -59,8 +59,7 @@ ccz_status ccz_lattice_ckks_encode(ccz_lattice_plaintext *pt, const ccz_lattice_
     size_t n = ctx->n, slots = n / 2;
     if (level == 0)
         level = ctx->L;
-    CCZ_ENSURE(count <= slots, CCZ_ERR_INVALID_ARGUMENT, "%zu values for %zu slots", count,
-               slots);
+    CCZ_ENSURE(count <= slots, CCZ_ERR_INVALID_ARGUMENT, "%zu values for %zu slots", count, slots);
     CCZ_ENSURE(level <= ctx->L, CCZ_ERR_INVALID_ARGUMENT, "level %u: the chain has %u data primes",
                level, ctx->L);
     CCZ_ENSURE(scale >= 1 && scale < 0x1p62, CCZ_ERR_INVALID_ARGUMENT, "scale out of range");

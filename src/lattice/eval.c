@@ -7,8 +7,7 @@
 
 ccz_status lat_check_ct(const ccz_lattice_context *ctx, const ccz_lattice_ciphertext *c)
 {
-    CCZ_ENSURE(c && c->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT,
-               "a ciphertext of another context");
+    CCZ_ENSURE(c && c->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT, "a ciphertext of another context");
     return CCZ_OK;
 }
 

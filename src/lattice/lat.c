@@ -119,8 +119,8 @@ ccz_status lat_ntt_init(lat_ntt *t, uint64_t q, unsigned log_n)
     memset(t, 0, sizeof *t);
     CCZ_ENSURE(log_n >= LAT_MIN_LOG_N && log_n <= LAT_MAX_LOG_N, CCZ_ERR_INVALID_ARGUMENT,
                "degree 2^%u is out of range", log_n);
-    CCZ_ENSURE(q > 2 && q < (1ull << LAT_MAX_PRIME_BITS) && is_prime(q),
-               CCZ_ERR_INVALID_ARGUMENT, "%llu is not a prime below 2^61", (unsigned long long)q);
+    CCZ_ENSURE(q > 2 && q < (1ull << LAT_MAX_PRIME_BITS) && is_prime(q), CCZ_ERR_INVALID_ARGUMENT,
+               "%llu is not a prime below 2^61", (unsigned long long)q);
     lat_mod_init(&t->mod, q);
     t->n = (size_t)1 << log_n;
     t->log_n = log_n;
@@ -329,8 +329,7 @@ void lat_vec_shoup(uint64_t *ws, const uint64_t *w, size_t n, uint64_t q)
         ws[x] = lat_shoup_w(w[x], q);
 }
 
-void lat_vec_mulmod(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
-                    const lat_mod *m)
+void lat_vec_mulmod(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, const lat_mod *m)
 {
     if (n >= 8 && m->q < LAT_SHOUP52_LIMIT && lat_ifma()) {
         lat_vec_mulmod_avx512(out, a, b, n, m);

@@ -39,8 +39,8 @@ static inline uint64_t lat_reduce128(u128 z, const lat_mod *m)
     uint64_t z0 = (uint64_t)z, z1 = (uint64_t)(z >> 64);
     u128 p00 = (u128)z0 * m->r0, p01 = (u128)z0 * m->r1, p10 = (u128)z1 * m->r0;
     u128 mid = (p00 >> 64) + (uint64_t)p01 + (uint64_t)p10;
-    uint64_t qe = z1 * m->r1 + (uint64_t)(p01 >> 64) + (uint64_t)(p10 >> 64) +
-                  (uint64_t)(mid >> 64);
+    uint64_t qe =
+        z1 * m->r1 + (uint64_t)(p01 >> 64) + (uint64_t)(p10 >> 64) + (uint64_t)(mid >> 64);
     uint64_t r = z0 - qe * m->q;
     return r >= m->q ? r - m->q : r;
 }
@@ -157,8 +157,8 @@ void lat_vec_mul_w_add(uint64_t *acc, const uint64_t *a, const uint64_t *w, cons
 /* acc = acc + a c mod q for a constant c < q; a below 2^52 when q < 2^50 (any 64-bit value
  * otherwise), not necessarily reduced */
 void lat_vec_mul_c_add(uint64_t *acc, const uint64_t *a, uint64_t c, size_t n, uint64_t q);
-void lat_vec_mul_c_add_avx512(uint64_t *acc, const uint64_t *a, uint64_t c, uint64_t cs,
-                              size_t n, uint64_t q);
+void lat_vec_mul_c_add_avx512(uint64_t *acc, const uint64_t *a, uint64_t c, uint64_t cs, size_t n,
+                              uint64_t q);
 /* out = a b mod q for variable a, b (IFMA for q < 2^50, else Barrett) */
 void lat_vec_mulmod(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
                     const lat_mod *m);
@@ -170,8 +170,8 @@ void lat_vec_shoup(uint64_t *ws, const uint64_t *w, size_t n, uint64_t q);
 /* AVX-512 implementations (lat_avx512.c); only called when lat_avx512() is true. */
 void lat_vec_add_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);
 void lat_vec_sub_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);
-void lat_vec_mul_w_avx512(uint64_t *out, const uint64_t *acc, const uint64_t *a,
-                          const uint64_t *w, const uint64_t *ws, size_t n, uint64_t q);
+void lat_vec_mul_w_avx512(uint64_t *out, const uint64_t *acc, const uint64_t *a, const uint64_t *w,
+                          const uint64_t *ws, size_t n, uint64_t q);
 void lat_ntt_forward_avx512(const lat_ntt *t, uint64_t *a);
 void lat_ntt_inverse_avx512(const lat_ntt *t, uint64_t *a);
 

@@ -70,8 +70,8 @@ TARGET INLINE __m512i reduce_once(__m512i x, __m512i m)
 }
 
 /* forward butterfly on registers: x in [0, 4q) -> x', y' in [0, 4q) */
-TARGET INLINE void fwd_bfly(__m512i *x, __m512i *y, __m512i w, __m512i ws, __m512i q,
-                            __m512i q2, const int ifma)
+TARGET INLINE void fwd_bfly(__m512i *x, __m512i *y, __m512i w, __m512i ws, __m512i q, __m512i q2,
+                            const int ifma)
 {
     __m512i u = reduce_once(*x, q2);
     __m512i v = mul_lazy(*y, w, ws, q, ifma);
@@ -80,8 +80,8 @@ TARGET INLINE void fwd_bfly(__m512i *x, __m512i *y, __m512i w, __m512i ws, __m51
 }
 
 /* inverse butterfly: x, y in [0, 2q) -> x' = x + y, y' = (x - y) w, both in [0, 2q) */
-TARGET INLINE void inv_bfly(__m512i *x, __m512i *y, __m512i w, __m512i ws, __m512i q,
-                            __m512i q2, const int ifma)
+TARGET INLINE void inv_bfly(__m512i *x, __m512i *y, __m512i w, __m512i ws, __m512i q, __m512i q2,
+                            const int ifma)
 {
     __m512i u = *x, v = *y;
     *x = reduce_once(_mm512_add_epi64(u, v), q2);
@@ -258,9 +258,8 @@ TARGET void lat_vec_sub_avx512(uint64_t *out, const uint64_t *a, const uint64_t 
     const __m512i vq = _mm512_set1_epi64((long long)q);
     size_t x = 0;
     for (; x + 8 <= n; x += 8) {
-        __m512i d = _mm512_add_epi64(_mm512_sub_epi64(_mm512_loadu_si512(a + x),
-                                                      _mm512_loadu_si512(b + x)),
-                                     vq);
+        __m512i d = _mm512_add_epi64(
+            _mm512_sub_epi64(_mm512_loadu_si512(a + x), _mm512_loadu_si512(b + x)), vq);
         _mm512_storeu_si512(out + x, reduce_once(d, vq));
     }
     for (; x < n; x++)
@@ -301,19 +300,18 @@ TARGET void lat_vec_mulmod_avx512(uint64_t *out, const uint64_t *a, const uint64
                                   const lat_mod *m)
 {
     const __m512i vq = _mm512_set1_epi64((long long)m->q), zero = _mm512_setzero_si512(),
-                  m52 = _mm512_set1_epi64((1ll << 52) - 1),
-                  half52 = _mm512_set1_epi64(1ll << 51);
+                  m52 = _mm512_set1_epi64((1ll << 52) - 1), half52 = _mm512_set1_epi64(1ll << 51);
     const __m512d inv = _mm512_set1_pd(1.0 / (double)m->q);
     size_t x = 0;
     for (; x + 8 <= n; x += 8) {
         __m512i va = _mm512_loadu_si512(a + x), vb = _mm512_loadu_si512(b + x);
         __m512i lo = _mm512_madd52lo_epu64(zero, va, vb);
         __m512d p = _mm512_mul_pd(_mm512_cvtepu64_pd(va), _mm512_cvtepu64_pd(vb));
-        __m512d qd = _mm512_roundscale_pd(_mm512_mul_pd(p, inv), _MM_FROUND_TO_NEG_INF |
-                                                                     _MM_FROUND_NO_EXC);
+        __m512d qd =
+            _mm512_roundscale_pd(_mm512_mul_pd(p, inv), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
         __m512i qe = _mm512_cvttpd_epu64(qd);
-        __m512i r = _mm512_and_si512(_mm512_sub_epi64(lo, _mm512_madd52lo_epu64(zero, qe, vq)),
-                                     m52);
+        __m512i r =
+            _mm512_and_si512(_mm512_sub_epi64(lo, _mm512_madd52lo_epu64(zero, qe, vq)), m52);
         /* r in (-q, 2q) modulo 2^52: negative ones are above 2^51 */
         __mmask8 neg = _mm512_cmpge_epu64_mask(r, half52);
         r = _mm512_mask_sub_epi64(r, neg, r, _mm512_sub_epi64(_mm512_set1_epi64(1ll << 52), vq));

@@ -128,8 +128,8 @@ static uint64_t mpz_mod_u64(const mpz_t z, uint64_t q)
 }
 
 /* floor(num / q) mod r_j and frac(num / q) 2^64 */
-static void split_frac(const mpz_t num, uint64_t q, const uint64_t *r, unsigned kr,
-                       uint64_t *ints, uint64_t *frac)
+static void split_frac(const mpz_t num, uint64_t q, const uint64_t *r, unsigned kr, uint64_t *ints,
+                       uint64_t *frac)
 {
     mpz_t qq, quo, rem;
     mpz_inits(qq, quo, rem, NULL);
@@ -332,8 +332,9 @@ ccz_status ccz_lattice_context_new(ccz_lattice_context **out, const ccz_lattice_
         if (s == CCZ_OK && (t - 1) % two_n == 0)
             s = lat_ntt_init(&ctx->tntt, t, ctx->log_n);
         else if (s == CCZ_OK)
-            s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "plain modulus %llu is not 1 mod 2N = %llu: "
-                                                   "no batching",
+            s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
+                         "plain modulus %llu is not 1 mod 2N = %llu: "
+                         "no batching",
                          (unsigned long long)t, (unsigned long long)two_n);
         if (s == CCZ_OK && !(ctx->slot_index = malloc(n * sizeof *ctx->slot_index)))
             s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");

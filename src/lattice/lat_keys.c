@@ -110,7 +110,8 @@ ccz_status ccz_lattice_keygen(ccz_lattice_secret_key **sk, ccz_lattice_public_ke
     s->s = lat_words((size_t)k * n);
     s->coeffs = malloc(n);
     lat_prng g;
-    ccz_status st = s->s && s->coeffs ? lat_prng_init(&g) : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    ccz_status st =
+        s->s && s->coeffs ? lat_prng_init(&g) : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     if (st) {
         ccz_lattice_secret_key_free(s);
         return st;
@@ -179,8 +180,8 @@ ccz_status lat_kswitch_gen(const ccz_lattice_context *ctx, const ccz_lattice_sec
     int8_t *e = malloc(n);
     uint64_t *er = lat_words((size_t)k * n);
     lat_prng g;
-    ccz_status st = out->a && out->b && e && er ? lat_prng_init(&g)
-                                               : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    ccz_status st =
+        out->a && out->b && e && er ? lat_prng_init(&g) : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     if (st) {
         free(e);
         free(er);
@@ -322,8 +323,8 @@ ccz_status ccz_lattice_galois_keygen(ccz_lattice_galois_keys **out, const ccz_la
     gk->elts = calloc(count, sizeof *gk->elts);
     gk->keys = calloc(count, sizeof *gk->keys);
     uint64_t *target = lat_words((size_t)k * n);
-    ccz_status st = gk->elts && gk->keys && target ? CCZ_OK
-                                                   : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    ccz_status st =
+        gk->elts && gk->keys && target ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < count && st == CCZ_OK; i++) {
         uint64_t g = i < n_steps ? lat_galois_elt(ctx, steps[i]) : 2 * (uint64_t)n - 1;
         gk->elts[i] = g;

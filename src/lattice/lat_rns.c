@@ -68,8 +68,8 @@ void lat_conv_apply(const lat_conv *c, const uint64_t *in, uint64_t *out, size_t
     bool wide = false; /* residues too wide for the 52-bit Shoup path of some target prime */
     for (unsigned i = 0; i < ka; i++) {
         for (size_t x = 0; x < n; x++)
-            y[(size_t)i * n + x] = lat_mul_shoup(in[(size_t)i * n + x], a->qhat_inv[i],
-                                                 a->qhat_inv_s[i], a->q[i]);
+            y[(size_t)i * n + x] =
+                lat_mul_shoup(in[(size_t)i * n + x], a->qhat_inv[i], a->qhat_inv_s[i], a->q[i]);
         wide |= a->q[i] >= (1ull << 52);
     }
     /* v = floor(sum y_i / a_i + 1/2): the multiple of A to take away, x in (-A/2, A/2] */

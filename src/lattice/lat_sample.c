@@ -115,8 +115,7 @@ ccz_status lat_sample_cbd(lat_prng *g, size_t n, int8_t *out)
     return CCZ_OK;
 }
 
-void lat_small_to_rns(const int8_t *c, size_t n, const uint64_t *primes, unsigned np,
-                      uint64_t *out)
+void lat_small_to_rns(const int8_t *c, size_t n, const uint64_t *primes, unsigned np, uint64_t *out)
 {
     for (unsigned i = 0; i < np; i++)
         for (size_t x = 0; x < n; x++)

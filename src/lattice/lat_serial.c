@@ -14,11 +14,18 @@
 #include "core/guard.h"
 #include "lattice_internal.h"
 
-enum { T_PARAMS = 1, T_SECRET = 2, T_PUBLIC = 3, T_RELIN = 4, T_GALOIS = 5, T_PLAIN = 6,
-       T_CIPHER = 7 };
-static const char *const type_names[] = {"?", "parameters", "secret key", "public key",
-                                         "relinearization keys", "Galois keys", "plaintext",
-                                         "ciphertext"};
+enum {
+    T_PARAMS = 1,
+    T_SECRET = 2,
+    T_PUBLIC = 3,
+    T_RELIN = 4,
+    T_GALOIS = 5,
+    T_PLAIN = 6,
+    T_CIPHER = 7
+};
+static const char *const type_names[] = {
+    "?",           "parameters", "secret key", "public key", "relinearization keys",
+    "Galois keys", "plaintext",  "ciphertext"};
 #define VERSION 1
 
 static void fingerprint(const ccz_lattice_params *p, uint8_t out[8])
@@ -53,8 +60,18 @@ static ccz_status put_u64(ccz_buf *o, uint64_t v)
 static ccz_status header(ccz_buf *o, const ccz_lattice_context *ctx, int type)
 {
     const ccz_lattice_params *p = &ctx->params;
-    uint8_t h[16] = {'C', 'C', 'Z', 'H', VERSION, (uint8_t)type, (uint8_t)p->scheme,
-                     (uint8_t)p->log_n, (uint8_t)p->n_primes, 0, 0, 0};
+    uint8_t h[16] = {'C',
+                     'C',
+                     'Z',
+                     'H',
+                     VERSION,
+                     (uint8_t)type,
+                     (uint8_t)p->scheme,
+                     (uint8_t)p->log_n,
+                     (uint8_t)p->n_primes,
+                     0,
+                     0,
+                     0};
     CCZ_GUARD(ccz_buf_append(o, h, 12));
     uint8_t f[8];
     fingerprint(p, f);
@@ -134,8 +151,7 @@ static ccz_status unpack(unpacker *u, unsigned bits, uint64_t *v)
     while (got < bits) {
         if (u->n == 0) {
             uint8_t b;
-            CCZ_ENSURE(ccz_cursor_u8(u->c, &b) == CCZ_OK, CCZ_ERR_TRUNCATED,
-                       "the data ends early");
+            CCZ_ENSURE(ccz_cursor_u8(u->c, &b) == CCZ_OK, CCZ_ERR_TRUNCATED, "the data ends early");
             u->acc = b;
             u->n = 8;
         }
@@ -187,8 +203,8 @@ static ccz_status unpack_rns(unpacker *u, const ccz_lattice_context *ctx, uint64
 static ccz_status finish(ccz_cursor *c, unpacker *u, const char *what)
 {
     (void)u; /* bits left in the last byte are padding */
-    CCZ_ENSURE(ccz_cursor_remaining(c) == 0, CCZ_ERR_TRAILING_DATA,
-               "%s: %zu bytes after the end", what, ccz_cursor_remaining(c));
+    CCZ_ENSURE(ccz_cursor_remaining(c) == 0, CCZ_ERR_TRAILING_DATA, "%s: %zu bytes after the end",
+               what, ccz_cursor_remaining(c));
     return CCZ_OK;
 }
 
@@ -237,8 +253,8 @@ ccz_status ccz_lattice_params_load(ccz_lattice_params *out, ccz_span in)
     CCZ_ENSURE(out->scheme != CCZ_LATTICE_CKKS || isfinite(out->scale), CCZ_ERR_MALFORMED,
                "parameters: the scale is not a number");
     for (unsigned i = 0; i < out->n_primes; i++)
-        CCZ_ENSURE(out->coeff_primes[i] > 2, CCZ_ERR_MALFORMED, "parameters: prime %u is %llu",
-                   i, (unsigned long long)out->coeff_primes[i]);
+        CCZ_ENSURE(out->coeff_primes[i] > 2, CCZ_ERR_MALFORMED, "parameters: prime %u is %llu", i,
+                   (unsigned long long)out->coeff_primes[i]);
     /* the fingerprint must match what was read */
     uint8_t f[8];
     fingerprint(out, f);
@@ -288,8 +304,7 @@ ccz_status ccz_lattice_ciphertext_load(ccz_lattice_ciphertext *ct, const ccz_lat
                CCZ_ERR_MALFORMED, "ciphertext: bad scale");
     unpacker u = {&c, 0, 0};
     for (unsigned j = 0; j < h[0]; j++)
-        CCZ_GUARD(unpack_rns(&u, ctx, ct->d + (size_t)j * h[1] * ctx->n, h[1], NULL,
-                             "ciphertext"));
+        CCZ_GUARD(unpack_rns(&u, ctx, ct->d + (size_t)j * h[1] * ctx->n, h[1], NULL, "ciphertext"));
     CCZ_GUARD(finish(&c, &u, "ciphertext"));
     ct->size = h[0];
     ct->level = h[1];

@@ -17,7 +17,7 @@ typedef struct {
     uint64_t q[MAXP];
     lat_mod mod[MAXP];
     uint64_t qhat_inv[MAXP], qhat_inv_s[MAXP]; /* [(Q/q_i)^-1]_{q_i} and its Shoup constant */
-    double qinv[MAXP];                          /* 1 / q_i */
+    double qinv[MAXP];                         /* 1 / q_i */
 } lat_base;
 
 /* Conversion from base A to base B with exact rounding (HPS): x in (-A/2, A/2] */
@@ -32,7 +32,7 @@ typedef struct {
 typedef struct {
     lat_base q, r;
     lat_conv q_to_r, r_to_q;
-    lat_ntt *rntt; /* NTT tables of R's primes */
+    lat_ntt *rntt;                  /* NTT tables of R's primes */
     uint64_t theta_int[MAXP][MAXP]; /* [i][j]: floor(t R c_i / q_i) mod r_j */
     uint64_t theta_frac[MAXP];      /* frac(t R c_i / q_i) 2^64 */
     uint64_t rterm[MAXP];           /* t [(QR/r_j)^-1]_{r_j} (R / r_j) mod r_j */
@@ -53,25 +53,25 @@ struct ccz_lattice_context {
     unsigned log_n, k, L; /* k primes in all, L = k - 1 data primes */
     uint64_t primes[MAXP];
     lat_ntt ntt[MAXP];
-    lat_mod pmod;         /* the special prime */
+    lat_mod pmod;                                       /* the special prime */
     uint64_t p_mod_q[MAXP], p_inv[MAXP], p_inv_s[MAXP]; /* P mod q_i, P^-1 mod q_i */
-    lat_level level[MAXP + 1];                           /* by number of data primes */
+    lat_level level[MAXP + 1];                          /* by number of data primes */
     /* BFV */
     lat_mod tmod;
-    lat_ntt tntt;                    /* the batching NTT modulo t */
-    size_t *slot_index;              /* slot j -> NTT position */
-    lat_bfv_level *bfv[MAXP + 1];    /* by number of data primes */
+    lat_ntt tntt;                 /* the batching NTT modulo t */
+    size_t *slot_index;           /* slot j -> NTT position */
+    lat_bfv_level *bfv[MAXP + 1]; /* by number of data primes */
     /* CKKS */
-    double complex *roots;           /* e^(i pi k / N), k < 2N */
-    size_t *ckks_index;              /* slot j -> position of zeta^(3^j) in the bit-reversed FFT */
+    double complex *roots; /* e^(i pi k / N), k < 2N */
+    size_t *ckks_index;    /* slot j -> position of zeta^(3^j) in the bit-reversed FFT */
 };
 
 /* ---- polynomials in RNS: np primes x N words, prime-major ---------------------------------*/
 
 typedef struct {
-    unsigned np;     /* primes in use */
-    bool ntt;        /* in evaluation form */
-    uint64_t *d;     /* np * N */
+    unsigned np; /* primes in use */
+    bool ntt;    /* in evaluation form */
+    uint64_t *d; /* np * N */
 } lat_poly;
 
 struct ccz_lattice_plaintext {
@@ -88,13 +88,13 @@ struct ccz_lattice_ciphertext {
     unsigned level; /* data primes */
     bool ntt;       /* BFV: coefficient form; CKKS: NTT form */
     double scale;
-    uint64_t *d;    /* size * level * N, capacity for 3 * L * N */
+    uint64_t *d; /* size * level * N, capacity for 3 * L * N */
 };
 
 struct ccz_lattice_secret_key {
     const ccz_lattice_context *ctx;
-    uint64_t *s, *s_w;  /* NTT form over all k primes, and its Shoup constants (lat_shoup_w) */
-    int8_t *coeffs;     /* ternary coefficients */
+    uint64_t *s, *s_w; /* NTT form over all k primes, and its Shoup constants (lat_shoup_w) */
+    int8_t *coeffs;    /* ternary coefficients */
 };
 
 struct ccz_lattice_public_key {
@@ -106,7 +106,7 @@ struct ccz_lattice_public_key {
 /* A key-switching key: for each data prime i, (b_i, a_i) in NTT form over all k primes, with
  * Shoup constants. */
 typedef struct {
-    uint64_t *b, *a;     /* L * k * N each */
+    uint64_t *b, *a; /* L * k * N each */
     uint64_t *b_w, *a_w;
 } lat_kswitch;
 
@@ -123,7 +123,7 @@ struct ccz_lattice_relin_keys {
 struct ccz_lattice_galois_keys {
     const ccz_lattice_context *ctx;
     size_t n;
-    uint64_t *elts;   /* Galois elements */
+    uint64_t *elts; /* Galois elements */
     lat_kswitch *keys;
 };
 

@@ -7,7 +7,6 @@
 #include "core/guard.h"
 #include "internal.h"
 
-
 typedef struct {
     const ccz_paillier_pub *pk;
     const ccz_paillier_key *k;
@@ -58,12 +57,12 @@ static ccz_status decrypt_range(size_t begin, size_t end, void *arg)
         *mod[i] = *k->p2;
         *mod[i + 1] = *k->q2;
     }
-    unsigned bits = (unsigned)(mpz_sizeinbase(k->p2, 2) > mpz_sizeinbase(k->q2, 2)
-                                   ? mpz_sizeinbase(k->p2, 2)
-                                   : mpz_sizeinbase(k->q2, 2));
-    unsigned ebits = (unsigned)(mpz_sizeinbase(k->p, 2) > mpz_sizeinbase(k->q, 2)
-                                    ? mpz_sizeinbase(k->p, 2)
-                                    : mpz_sizeinbase(k->q, 2));
+    unsigned bits =
+        (unsigned)(mpz_sizeinbase(k->p2, 2) > mpz_sizeinbase(k->q2, 2) ? mpz_sizeinbase(k->p2, 2)
+                                                                       : mpz_sizeinbase(k->q2, 2));
+    unsigned ebits =
+        (unsigned)(mpz_sizeinbase(k->p, 2) > mpz_sizeinbase(k->q, 2) ? mpz_sizeinbase(k->p, 2)
+                                                                     : mpz_sizeinbase(k->q, 2));
     ccz_status s = CCZ_OK;
     for (size_t at = begin; at < end && !s; at += MBX_LANES / 2) {
         unsigned n = end - at < MBX_LANES / 2 ? (unsigned)(end - at) : MBX_LANES / 2;
@@ -139,14 +138,11 @@ static ccz_status mul_range(size_t begin, size_t end, void *arg)
         for (unsigned i = 0; i < n && !s; i++) {
             const mpz_t *c = &j->a[at + i], *k = &j->b[at + i];
             if (mpz_sgn(*c) <= 0 || mpz_cmp(*c, pk->n2) >= 0)
-                s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "ciphertext %zu is not in [1, n^2)",
-                             at + i);
+                s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "ciphertext %zu is not in [1, n^2)", at + i);
             else if (mpz_cmpabs(*k, pk->n) >= 0)
-                s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "scalar %zu: magnitude not below n",
-                             at + i);
+                s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "scalar %zu: magnitude not below n", at + i);
             else if (mpz_sgn(*k) < 0 && !mpz_invert(base[i], *c, pk->n2))
-                s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "ciphertext %zu is not invertible",
-                             at + i);
+                s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "ciphertext %zu is not invertible", at + i);
             if (s)
                 break;
             if (mpz_sgn(*k) >= 0)
@@ -156,8 +152,8 @@ static ccz_status mul_range(size_t begin, size_t end, void *arg)
             ebits = b > ebits ? b : ebits;
         }
         if (s == CCZ_OK)
-            s = mbx_powm(j->out + at, (const mpz_t *)base, (const mpz_t *)e, (const mpz_t *)mod,
-                         n, (unsigned)mpz_sizeinbase(pk->n2, 2), ebits);
+            s = mbx_powm(j->out + at, (const mpz_t *)base, (const mpz_t *)e, (const mpz_t *)mod, n,
+                         (unsigned)mpz_sizeinbase(pk->n2, 2), ebits);
     }
     for (unsigned i = 0; i < MBX_LANES; i++)
         mpz_clears(base[i], e[i], NULL);

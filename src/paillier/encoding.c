@@ -53,8 +53,7 @@ ccz_status ccz_paillier_encode_mpz(ccz_paillier_encoded *e, const ccz_paillier_p
     return set_signed(pk, e, v, 0);
 }
 
-ccz_status ccz_paillier_encode_int(ccz_paillier_encoded *e, const ccz_paillier_pub *pk,
-                                   int64_t v)
+ccz_status ccz_paillier_encode_int(ccz_paillier_encoded *e, const ccz_paillier_pub *pk, int64_t v)
 {
     mpz_t t;
     mpz_init(t);
@@ -88,8 +87,8 @@ static void shift_round(mpz_t m, unsigned long s)
     mpz_clears(r, half, NULL);
 }
 
-ccz_status ccz_paillier_encode_double(ccz_paillier_encoded *e, const ccz_paillier_pub *pk,
-                                      double v, double precision)
+ccz_status ccz_paillier_encode_double(ccz_paillier_encoded *e, const ccz_paillier_pub *pk, double v,
+                                      double precision)
 {
     CCZ_ENSURE(isfinite(v), CCZ_ERR_INVALID_ARGUMENT, "cannot encode %f", v);
     CCZ_ENSURE(precision >= 0 && isfinite(precision), CCZ_ERR_INVALID_ARGUMENT,
@@ -143,8 +142,9 @@ ccz_status ccz_paillier_decode_mpz(mpz_t v, const ccz_paillier_pub *pk,
         mpz_init(r);
         mpz_tdiv_r(r, v, d);
         if (mpz_sgn(r) != 0)
-            s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "the value is not an integer (exponent %d); "
-                                                   "decode it as a real",
+            s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
+                         "the value is not an integer (exponent %d); "
+                         "decode it as a real",
                          e->exponent);
         else
             mpz_divexact(v, v, d);
@@ -171,7 +171,9 @@ ccz_status ccz_paillier_decode_double(double *out, const ccz_paillier_pub *pk,
             exp2 += (long)sh;
         }
         double d = mpz_get_d(m); /* exact now */
-        *out = exp2 > 4000 ? (d > 0 ? HUGE_VAL : d < 0 ? -HUGE_VAL : 0.0)
+        *out = exp2 > 4000 ? (d > 0   ? HUGE_VAL
+                              : d < 0 ? -HUGE_VAL
+                                      : 0.0)
                            : ldexp(d, exp2 < -4000 ? -4000 : (int)exp2);
         if (isinf(*out))
             s = ccz_fail(CCZ_ERR_OVERFLOW, "the value does not fit a double");
@@ -220,10 +222,10 @@ static ccz_status lower_cipher(const ccz_paillier_pub *pk, mpz_t out, const mpz_
     mpz_t f;
     mpz_init(f);
     mpz_ui_pow_ui(f, CCZ_PAILLIER_BASE, (unsigned long)(from - to));
-    ccz_status s = mpz_cmp(f, pk->n) < 0
-                       ? ccz_paillier_mul_plain(out, pk, c, f)
-                       : ccz_fail(CCZ_ERR_OVERFLOW, "aligning exponents %d and %d overflows", from,
-                                  to);
+    ccz_status s =
+        mpz_cmp(f, pk->n) < 0
+            ? ccz_paillier_mul_plain(out, pk, c, f)
+            : ccz_fail(CCZ_ERR_OVERFLOW, "aligning exponents %d and %d overflows", from, to);
     mpz_clear(f);
     return s;
 }
@@ -234,8 +236,8 @@ ccz_status ccz_paillier_number_add(ccz_paillier_number *out, const ccz_paillier_
     mpz_t x, y;
     mpz_inits(x, y, NULL);
     int e = a->exponent < b->exponent ? a->exponent : b->exponent;
-    ccz_status s = a->exponent > e ? lower_cipher(pk, x, a->c, a->exponent, e)
-                                   : (mpz_set(x, a->c), CCZ_OK);
+    ccz_status s =
+        a->exponent > e ? lower_cipher(pk, x, a->c, a->exponent, e) : (mpz_set(x, a->c), CCZ_OK);
     if (s == CCZ_OK)
         s = b->exponent > e ? lower_cipher(pk, y, b->c, b->exponent, e)
                             : (mpz_set(y, b->c), CCZ_OK);
@@ -258,8 +260,8 @@ ccz_status ccz_paillier_number_add_encoded(ccz_paillier_number *out, const ccz_p
     mpz_t x;
     mpz_init(x);
     int e = a->exponent < b->exponent ? a->exponent : b->exponent;
-    ccz_status s = a->exponent > e ? lower_cipher(pk, x, a->c, a->exponent, e)
-                                   : (mpz_set(x, a->c), CCZ_OK);
+    ccz_status s =
+        a->exponent > e ? lower_cipher(pk, x, a->c, a->exponent, e) : (mpz_set(x, a->c), CCZ_OK);
     if (s == CCZ_OK && t.exponent > e)
         s = ccz_paillier_encoded_lower(&t, pk, e);
     if (s == CCZ_OK)

@@ -18,8 +18,8 @@ bool mbx_available(void);
 /* out[l] = base[l]^exp[l] mod mod[l] for the lanes l < n (n <= 8; the rest idle). Moduli are
  * odd and at most max_bits bits; exponents at most exp_bits bits. Constant-time in the
  * exponents (fixed window, every table entry read). */
-ccz_status mbx_powm(mpz_t *out, const mpz_t *base, const mpz_t *exp, const mpz_t *mod,
-                    unsigned n, unsigned max_bits, unsigned exp_bits);
+ccz_status mbx_powm(mpz_t *out, const mpz_t *base, const mpz_t *exp, const mpz_t *mod, unsigned n,
+                    unsigned max_bits, unsigned exp_bits);
 
 /* A fixed-base table: base^(j 2^(w i)) for j < 2^w, i < rows, in the engine's Montgomery form
  * modulo one modulus. */
@@ -58,7 +58,7 @@ struct ccz_paillier_pub {
 struct ccz_paillier_key {
     ccz_paillier_pub *pub;
     mpz_t p, q, p2, q2, pm1, qm1, hp, hq, qinv; /* qinv = q^-1 mod p */
-    mpz_t ep, eq, q2inv;                         /* n mod p(p-1), n mod q(q-1), (q^2)^-1 mod p^2 */
+    mpz_t ep, eq, q2inv;                        /* n mod p(p-1), n mod q(q-1), (q^2)^-1 mod p^2 */
 };
 
 /* Arithmetic on secrets. Every exponentiation whose exponent or modulus derives from p or q goes

@@ -77,8 +77,8 @@ static uint64_t mont_k0(const mpz_t m)
 /* ---- the arithmetic ------------------------------------------------------------------------*/
 
 /* r = a b R^-1 mod m (almost: r < 2m) in each lane; a, b < 2m normalised; tmp has 2D slots. */
-TARGET static void amm(__m512i *r, const __m512i *a, const __m512i *b, const __m512i *m,
-                       __m512i k0, unsigned D, __m512i *tmp)
+TARGET static void amm(__m512i *r, const __m512i *a, const __m512i *b, const __m512i *m, __m512i k0,
+                       unsigned D, __m512i *tmp)
 {
     const __m512i zero = _mm512_setzero_si512(), mask = _mm512_set1_epi64((long long)MASK52);
     for (unsigned t = 0; t < 2 * D; t++)
@@ -270,8 +270,7 @@ TARGET static ccz_status mbx_powm_impl(mpz_t *out, const mpz_t *base, const mpz_
         load_lanes(table + D, D, (const mpz_t *)reduced, n, reduced[0], c.scratch);
         to_mont(&c, table + D, table + D);
         for (unsigned e = 2; e < entries; e++)
-            amm(table + (size_t)e * D, table + (size_t)(e - 1) * D, table + D, c.m, c.k0, D,
-                c.tmp);
+            amm(table + (size_t)e * D, table + (size_t)(e - 1) * D, table + D, c.m, c.k0, D, c.tmp);
         for (unsigned w = 0; w < nwin; w++) {
             unsigned low = (nwin - 1 - w) * WIN;
             for (unsigned l = 0; l < n; l++) {
@@ -295,8 +294,8 @@ TARGET static ccz_status mbx_powm_impl(mpz_t *out, const mpz_t *base, const mpz_
     return s;
 }
 
-ccz_status mbx_powm(mpz_t *out, const mpz_t *base, const mpz_t *exp, const mpz_t *mod,
-                    unsigned n, unsigned max_bits, unsigned exp_bits)
+ccz_status mbx_powm(mpz_t *out, const mpz_t *base, const mpz_t *exp, const mpz_t *mod, unsigned n,
+                    unsigned max_bits, unsigned exp_bits)
 {
     CCZ_ENSURE(mbx_available(), CCZ_ERR_UNSUPPORTED, "this CPU has no AVX-512 IFMA");
     CCZ_ENSURE(n >= 1 && n <= MBX_LANES && max_bits <= 8192 && exp_bits >= 1,
@@ -369,8 +368,7 @@ TARGET static ccz_status fixed_impl(const mbx_fixed *t, mpz_t *out, const mpz_t 
     mpz_t mods[MBX_LANES];
     for (unsigned l = 0; l < MBX_LANES; l++)
         *mods[l] = *t->mod; /* read-only views */
-    CCZ_GUARD(ctx_init(&c, (const mpz_t *)mods, MBX_LANES, (unsigned)mpz_sizeinbase(t->mod, 2),
-                       2));
+    CCZ_GUARD(ctx_init(&c, (const mpz_t *)mods, MBX_LANES, (unsigned)mpz_sizeinbase(t->mod, 2), 2));
     unsigned D = c.D;
     __m512i *acc = c.tmp + 2 * D, *b = acc + D;
     /* acc = R mod m (Montgomery one) in every lane */

@@ -461,8 +461,7 @@ ccz_status ccz_paillier_pub_precompute(ccz_paillier_pub *pk, size_t capacity)
     pool_stop(pk);
     if (capacity == 0)
         return CCZ_OK;
-    CCZ_ENSURE(capacity <= (1u << 20), CCZ_ERR_INVALID_ARGUMENT,
-               "at most 2^20 randomizers ahead");
+    CCZ_ENSURE(capacity <= (1u << 20), CCZ_ERR_INVALID_ARGUMENT, "at most 2^20 randomizers ahead");
     pk->pool = calloc(capacity, sizeof *pk->pool);
     CCZ_ENSURE(pk->pool, CCZ_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < capacity; i++)
@@ -494,8 +493,8 @@ void ccz_paillier_key_free(ccz_paillier_key *k)
     if (!k)
         return;
     ccz_paillier_pub_free(k->pub);
-    mpz_t *all[] = {&k->p,  &k->q,  &k->p2, &k->q2, &k->pm1, &k->qm1,
-                    &k->hp, &k->hq, &k->qinv, &k->ep, &k->eq, &k->q2inv};
+    mpz_t *all[] = {&k->p,  &k->q,  &k->p2,   &k->q2, &k->pm1, &k->qm1,
+                    &k->hp, &k->hq, &k->qinv, &k->ep, &k->eq,  &k->q2inv};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         paillier_mpz_wipe(*all[i]);
     OPENSSL_cleanse(k, sizeof *k);
@@ -521,14 +520,13 @@ static int h_value(mpz_t h, const mpz_t g, const mpz_t p, const mpz_t p2, const 
 }
 
 /* tested: p and q come from OpenSSL's prime generation, which has tested them already */
-static ccz_status key_from_primes(ccz_paillier_key **out, const mpz_t p, const mpz_t q,
-                                  bool tested)
+static ccz_status key_from_primes(ccz_paillier_key **out, const mpz_t p, const mpz_t q, bool tested)
 {
     *out = NULL;
     size_t pb = mpz_sizeinbase(p, 2), qb = mpz_sizeinbase(q, 2);
-    CCZ_ENSURE(mpz_sgn(p) > 0 && mpz_sgn(q) > 0 && pb == qb && pb >= 256,
-               CCZ_ERR_INVALID_ARGUMENT, "p and q must be primes of the same size (%zu and %zu "
-                                         "bits), at least 256 bits",
+    CCZ_ENSURE(mpz_sgn(p) > 0 && mpz_sgn(q) > 0 && pb == qb && pb >= 256, CCZ_ERR_INVALID_ARGUMENT,
+               "p and q must be primes of the same size (%zu and %zu "
+               "bits), at least 256 bits",
                pb, qb);
     bool pp = tested, qp = tested;
     if (!tested) {
@@ -744,8 +742,9 @@ ccz_status paillier_decrypt_finish(const ccz_paillier_key *k, mpz_t m, const mpz
         char what[40] = "the ciphertext";
         if (batch)
             snprintf(what, sizeof what, "ciphertext %zu", index);
-        return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "%s shares a factor with n (gcd(c, n) is not "
-                                                  "1): not a Paillier ciphertext",
+        return ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
+                        "%s shares a factor with n (gcd(c, n) is not "
+                        "1): not a Paillier ciphertext",
                         what);
     }
     mpz_t mp, mq;
@@ -782,8 +781,7 @@ ccz_status ccz_paillier_add(mpz_t c, const ccz_paillier_pub *pk, const mpz_t a, 
     return CCZ_OK;
 }
 
-ccz_status ccz_paillier_add_plain(mpz_t c, const ccz_paillier_pub *pk, const mpz_t a,
-                                  const mpz_t m)
+ccz_status ccz_paillier_add_plain(mpz_t c, const ccz_paillier_pub *pk, const mpz_t a, const mpz_t m)
 {
     CCZ_GUARD(check_cipher(pk, a));
     CCZ_GUARD(check_plain(pk, m));
@@ -791,8 +789,7 @@ ccz_status ccz_paillier_add_plain(mpz_t c, const ccz_paillier_pub *pk, const mpz
     return CCZ_OK;
 }
 
-ccz_status ccz_paillier_mul_plain(mpz_t c, const ccz_paillier_pub *pk, const mpz_t a,
-                                  const mpz_t k)
+ccz_status ccz_paillier_mul_plain(mpz_t c, const ccz_paillier_pub *pk, const mpz_t a, const mpz_t k)
 {
     CCZ_GUARD(check_cipher(pk, a));
     CCZ_ENSURE(mpz_cmpabs(k, pk->n) < 0, CCZ_ERR_INVALID_ARGUMENT,

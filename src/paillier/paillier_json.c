@@ -14,9 +14,9 @@
 #include "core/guard.h"
 #include "internal.h"
 
-#define MAX_DIGITS 2500   /* decimal digits of an integer of a key (8192 bits: 2467) */
+#define MAX_DIGITS 2500    /* decimal digits of an integer of a key (8192 bits: 2467) */
 #define MAX_CT_DIGITS 5000 /* of a ciphertext (below n^2) */
-#define MAX_B64 1400      /* base64url characters of a key integer */
+#define MAX_B64 1400       /* base64url characters of a key integer */
 #define MAX_DOC (4u << 20) /* a document of encrypted numbers */
 
 /* ---- reading ---------------------------------------------------------------------------------*/
@@ -99,8 +99,10 @@ static ccz_status json_decimal(mpz_t out, json_t *v, size_t max_digits, const ch
     size_t n = t ? strlen(t) : 0;
     CCZ_ENSURE(t && n && n <= max_digits && strspn(t, "0123456789") == n &&
                    mpz_set_str(out, t, 10) == 0,
-               CCZ_ERR_JSON, "%s is not a non-negative decimal integer (a string or a number of "
-                             "at most %zu digits)", what, max_digits);
+               CCZ_ERR_JSON,
+               "%s is not a non-negative decimal integer (a string or a number of "
+               "at most %zu digits)",
+               what, max_digits);
     return CCZ_OK;
 }
 
@@ -149,8 +151,7 @@ static ccz_status jwk_fields(key_fields *f, json_t *o)
     CCZ_ENSURE(top && !strcmp(top, "DAJ"), CCZ_ERR_JSON, "Paillier JWK: \"kty\" is not \"DAJ\"");
     const char *kty = json_string_value(json_object_get(pk, "kty"));
     const char *alg = json_string_value(json_object_get(pk, "alg"));
-    CCZ_ENSURE(kty && !strcmp(kty, "DAJ"), CCZ_ERR_JSON,
-               "Paillier JWK: \"kty\" is not \"DAJ\"");
+    CCZ_ENSURE(kty && !strcmp(kty, "DAJ"), CCZ_ERR_JSON, "Paillier JWK: \"kty\" is not \"DAJ\"");
     CCZ_ENSURE(alg && !strcmp(alg, "PAI-GN1"), CCZ_ERR_UNSUPPORTED,
                "Paillier JWK: \"alg\" is not \"PAI-GN1\" (g = n + 1)");
     CCZ_GUARD(json_b64(f->n, json_object_get(pk, "n"), "Paillier JWK: \"n\""));
@@ -264,8 +265,8 @@ ccz_status ccz_paillier_load_json(ccz_paillier_pub **pub, ccz_paillier_key **key
     CCZ_GUARD(parse_doc(&o, text, len, 64 << 10));
     key_fields f = {0};
     mpz_inits(f.n, f.g, f.p, f.q, f.lambda, f.mu, f.hs, NULL);
-    ccz_status s = json_is_object(o) ? CCZ_OK
-                                      : ccz_fail(CCZ_ERR_JSON, "a Paillier key is a JSON object");
+    ccz_status s =
+        json_is_object(o) ? CCZ_OK : ccz_fail(CCZ_ERR_JSON, "a Paillier key is a JSON object");
     if (s == CCZ_OK)
         s = json_object_get(o, "kty") ? jwk_fields(&f, o) : plain_fields(&f, o);
     if (s == CCZ_OK && f.has_g) {
@@ -358,9 +359,10 @@ static ccz_status put_b64(ccz_buf *out, const char *sep, const char *key, const 
 
 static ccz_status jwk_public(const ccz_paillier_pub *pk, ccz_buf *out, const char *indent)
 {
-    CCZ_GUARD(ccz_buf_printf(out, "{\"kty\": \"DAJ\", \"alg\": \"PAI-GN1\", \"key_ops\": "
-                                  "[\"encrypt\"],\n%s \"kid\": \"Paillier public key (ccz, %u "
-                                  "bits)\"",
+    CCZ_GUARD(ccz_buf_printf(out,
+                             "{\"kty\": \"DAJ\", \"alg\": \"PAI-GN1\", \"key_ops\": "
+                             "[\"encrypt\"],\n%s \"kid\": \"Paillier public key (ccz, %u "
+                             "bits)\"",
                              indent, pk->bits));
     char sep[16];
     snprintf(sep, sizeof sep, ",\n%s ", indent);
@@ -421,8 +423,9 @@ static void lambda_mu(const ccz_paillier_key *k, mpz_t lambda, mpz_t mu)
 
 static ccz_status jwk_private(const ccz_paillier_key *k, ccz_buf *out)
 {
-    CCZ_GUARD(ccz_buf_printf(out, "{\"kty\": \"DAJ\", \"key_ops\": [\"decrypt\"],\n \"kid\": "
-                                  "\"Paillier private key (ccz, %u bits)\",\n \"pub\": ",
+    CCZ_GUARD(ccz_buf_printf(out,
+                             "{\"kty\": \"DAJ\", \"key_ops\": [\"decrypt\"],\n \"kid\": "
+                             "\"Paillier private key (ccz, %u bits)\",\n \"pub\": ",
                              k->pub->bits));
     CCZ_GUARD(jwk_public(k->pub, out, " "));
     mpz_t lambda, mu;
@@ -523,15 +526,17 @@ static ccz_status number_from(const ccz_paillier_pub *pk, ccz_paillier_number *x
         c = json_object_get(o, "ciphertext");
         e = json_object_get(o, "exponent");
     } else {
-        return ccz_fail(CCZ_ERR_JSON, "encrypted number %zu: not {\"ciphertext\", \"exponent\"}, "
-                                      "{\"v\", \"e\"} or [ciphertext, exponent]",
+        return ccz_fail(CCZ_ERR_JSON,
+                        "encrypted number %zu: not {\"ciphertext\", \"exponent\"}, "
+                        "{\"v\", \"e\"} or [ciphertext, exponent]",
                         index);
     }
     CCZ_ENSURE(c, CCZ_ERR_JSON, "encrypted number %zu: the ciphertext is missing", index);
     CCZ_ENSURE(json_is_integer(e) && json_integer_value(e) >= -10000 &&
                    json_integer_value(e) <= 10000,
-               CCZ_ERR_JSON, "encrypted number %zu: \"exponent\" is not an integer in "
-                             "[-10000, 10000]",
+               CCZ_ERR_JSON,
+               "encrypted number %zu: \"exponent\" is not an integer in "
+               "[-10000, 10000]",
                index);
     CCZ_GUARD(json_decimal(x->c, c, MAX_CT_DIGITS, "encrypted number: the ciphertext"));
     CCZ_ENSURE(mpz_sgn(x->c) > 0 && mpz_cmp(x->c, pk->n2) < 0, CCZ_ERR_INVALID_ARGUMENT,

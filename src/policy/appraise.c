@@ -8,8 +8,7 @@
 #include "core/guard.h"
 #include "policy/policy_internal.h"
 
-static void add_reason(ccz_appraisal *a, const char *code, const char *fmt, ...)
-    CCZ_PRINTF(3, 4);
+static void add_reason(ccz_appraisal *a, const char *code, const char *fmt, ...) CCZ_PRINTF(3, 4);
 
 static void add_reason(ccz_appraisal *a, const char *code, const char *fmt, ...)
 {
@@ -85,8 +84,7 @@ static void tdx_mismatch(char *why, size_t cap, const tdx_entry *e, const ccz_td
         note_hex(why, cap, "mr_config_id", t->mr_config_id, e->mr_config_id, 48);
     if ((e->fields & TF_MR_OWNER) && memcmp(e->mr_owner, t->mr_owner, 48) != 0)
         note_hex(why, cap, "mr_owner", t->mr_owner, e->mr_owner, 48);
-    if ((e->fields & TF_MR_OWNER_CONFIG) &&
-        memcmp(e->mr_owner_config, t->mr_owner_config, 48) != 0)
+    if ((e->fields & TF_MR_OWNER_CONFIG) && memcmp(e->mr_owner_config, t->mr_owner_config, 48) != 0)
         note_hex(why, cap, "mr_owner_config", t->mr_owner_config, e->mr_owner_config, 48);
     for (int i = 0; i < 4; i++)
         if ((e->fields & (TF_RTMR0 << i)) && memcmp(e->rtmr[i], t->rtmr[i], 48) != 0)
@@ -135,8 +133,10 @@ static long check_measurements(ccz_appraisal *a, const ccz_policy *p, const ccz_
     if (!has)
         return -1;
     if (n == 0) {
-        add_reason(a, "no_accepted_measurements", "the policy's %s list is empty: no %s peer is "
-                   "accepted", list, ccz_tee_name(c->tee));
+        add_reason(a, "no_accepted_measurements",
+                   "the policy's %s list is empty: no %s peer is "
+                   "accepted",
+                   list, ccz_tee_name(c->tee));
         return -2;
     }
     char why[200];
@@ -192,7 +192,8 @@ ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims 
                        ? " (the CCZoo dynamic_config lists no measurements for it)"
                        : "");
     if (c->simulated && !p->allow_sim)
-        add_reason(a, "simulated_not_allowed", "the evidence comes from the simulated TEE, "
+        add_reason(a, "simulated_not_allowed",
+                   "the evidence comes from the simulated TEE, "
                    "which has no hardware protection; the policy does not set %sallow_sim",
                    ext(p));
 
@@ -200,38 +201,48 @@ ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims 
     bool entry_allows_debug = match >= 0 && (c->tee == CCZ_TEE_SGX || c->tee == CCZ_TEE_SIM) &&
                               (p->sgx[match].fields & PF_DEBUGGABLE) && p->sgx[match].debuggable;
     if (c->debug && !p->allow_debug && !entry_allows_debug)
-        add_reason(a, "debug", "the %s is in debug mode (its memory can be read by "
+        add_reason(a, "debug",
+                   "the %s is in debug mode (its memory can be read by "
                    "the host); the policy does not allow debug (%sallow_debug)",
-                   c->tee == CCZ_TEE_TDX ? "TD" : c->tee == CCZ_TEE_SNP ? "guest" : "enclave",
+                   c->tee == CCZ_TEE_TDX   ? "TD"
+                   : c->tee == CCZ_TEE_SNP ? "guest"
+                                           : "enclave",
                    ext(p));
 
     if (c->tee == CCZ_TEE_TDX) {
         static const uint8_t zero[48];
         if (c->tdx.td_report_15 && memcmp(c->tdx.mr_servicetd, zero, 48) != 0 &&
             !p->allow_mrservicetd)
-            add_reason(a, "mrservicetd_nonzero", "a service TD is bound to this TD (MRSERVICETD is "
+            add_reason(a, "mrservicetd_nonzero",
+                       "a service TD is bound to this TD (MRSERVICETD is "
                        "not zero) and can act on it; the policy does not set "
-                       "%sallow_mrservicetd_nonzero", ext(p));
+                       "%sallow_mrservicetd_nonzero",
+                       ext(p));
         if (!(c->tdx.td_attributes[3] & 0x10) && !p->allow_sept_ve_clear)
-            add_reason(a, "sept_ve_disable_clear", "the TD does not set SEPT_VE_DISABLE, so the "
+            add_reason(a, "sept_ve_disable_clear",
+                       "the TD does not set SEPT_VE_DISABLE, so the "
                        "host can inject #VE on EPT violations; the policy does not set "
-                       "%sallow_sept_ve_disable_clear", ext(p));
+                       "%sallow_sept_ve_disable_clear",
+                       ext(p));
     }
     if (c->tee == CCZ_TEE_SNP) {
         const ccz_snp_claims *s = &c->snp;
         if ((s->policy >> 18) & 1 && !p->allow_migration_agent)
-            add_reason(a, "migration_agent_allowed", "the guest policy allows a migration agent, "
+            add_reason(a, "migration_agent_allowed",
+                       "the guest policy allows a migration agent, "
                        "which can read the guest's memory; the policy does not set "
                        "allow_migration_agent");
         if (s->vmpl > (uint32_t)p->snp_max_vmpl)
-            add_reason(a, "vmpl_too_high", "the report was requested at VMPL %u, above the "
-                       "policy's bound %d (snp_max_vmpl; the default is 0)", s->vmpl,
-                       p->snp_max_vmpl);
+            add_reason(a, "vmpl_too_high",
+                       "the report was requested at VMPL %u, above the "
+                       "policy's bound %d (snp_max_vmpl; the default is 0)",
+                       s->vmpl, p->snp_max_vmpl);
         const ccz_snp_tcb *t = &s->reported_tcb, *m = &p->snp_min_tcb;
         if (p->has_snp_min_tcb &&
             (t->bootloader < m->bootloader || t->tee < m->tee || t->snp < m->snp ||
              t->microcode < m->microcode || t->fmc < m->fmc))
-            add_reason(a, "tcb_below_minimum", "reported TCB (bootloader %u, tee %u, snp %u, "
+            add_reason(a, "tcb_below_minimum",
+                       "reported TCB (bootloader %u, tee %u, snp %u, "
                        "microcode %u, fmc %u) is below the minimum (%u, %u, %u, %u, %u)",
                        t->bootloader, t->tee, t->snp, t->microcode, t->fmc, m->bootloader, m->tee,
                        m->snp, m->microcode, m->fmc);
@@ -239,11 +250,15 @@ ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims 
     if (c->tee == CCZ_TEE_SGX || c->tee == CCZ_TEE_TDX) {
         int k = tcb_index(c->tcb_status);
         if (k < 0)
-            add_reason(a, "tcb_status_missing", "the verifier reported no known TCB status "
-                       "(\"%s\")", c->tcb_status);
+            add_reason(a, "tcb_status_missing",
+                       "the verifier reported no known TCB status "
+                       "(\"%s\")",
+                       c->tcb_status);
         else if (!(p->tcb & (1u << k)))
-            add_reason(a, "tcb_status_not_accepted", "TCB status %s is not among the accepted "
-                       "statuses", c->tcb_status);
+            add_reason(a, "tcb_status_not_accepted",
+                       "TCB status %s is not among the accepted "
+                       "statuses",
+                       c->tcb_status);
     }
     return CCZ_OK;
 }

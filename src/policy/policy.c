@@ -12,13 +12,19 @@
 #include "policy/policy_internal.h"
 
 const char *const policy_tcb_status_names[TCB_STATUS_COUNT] = {
-    "UpToDate",  "SWHardeningNeeded",           "ConfigurationNeeded",
-    "ConfigurationAndSWHardeningNeeded",        "OutOfDate",
-    "OutOfDateConfigurationNeeded",             "Revoked",
-    "TDRelaunchAdvised",                        "TDRelaunchAdvisedConfigurationNeeded",
+    "UpToDate",
+    "SWHardeningNeeded",
+    "ConfigurationNeeded",
+    "ConfigurationAndSWHardeningNeeded",
+    "OutOfDate",
+    "OutOfDateConfigurationNeeded",
+    "Revoked",
+    "TDRelaunchAdvised",
+    "TDRelaunchAdvisedConfigurationNeeded",
 };
 
-#define ALL_TEES ((1u << CCZ_TEE_SIM) | (1u << CCZ_TEE_SGX) | (1u << CCZ_TEE_TDX) | (1u << CCZ_TEE_SNP))
+#define ALL_TEES                                                                                   \
+    ((1u << CCZ_TEE_SIM) | (1u << CCZ_TEE_SGX) | (1u << CCZ_TEE_TDX) | (1u << CCZ_TEE_SNP))
 #define OUTDATED_TCB ((1u << TCB_OUT_OF_DATE) | (1u << TCB_OUT_OF_DATE_CONFIG))
 
 static ccz_status bad(const char *where, const char *fmt, const char *what)
@@ -110,7 +116,7 @@ static ccz_status read_tcb_list(const json_t *v, const char *where, unsigned *ou
     *out = 0;
     size_t i;
     const json_t *e;
-    json_array_foreach(v, i, e) {
+    json_array_foreach (v, i, e) {
         const char *s = json_string_value(e);
         int found = -1;
         for (int k = 0; s && k < TCB_STATUS_COUNT; k++)
@@ -118,9 +124,10 @@ static ccz_status read_tcb_list(const json_t *v, const char *where, unsigned *ou
                 found = k;
         if (found < 0)
             return bad(where, "unknown TCB status ",
-                       s ? s : "(not a string); known: UpToDate, SWHardeningNeeded, "
-                               "ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, "
-                               "OutOfDate, OutOfDateConfigurationNeeded");
+                       s ? s
+                         : "(not a string); known: UpToDate, SWHardeningNeeded, "
+                           "ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, "
+                           "OutOfDate, OutOfDateConfigurationNeeded");
         if (found == TCB_REVOKED)
             return bad(where, "a revoked TCB can never be accepted", NULL);
         *out |= 1u << found;
@@ -134,8 +141,8 @@ static ccz_status read_list(const json_t *v, const char *where, size_t *n)
         return bad(where, "must be a list", NULL);
     *n = json_array_size(v);
     if (*n > CCZ_POLICY_MAX_ENTRIES)
-        return ccz_fail(CCZ_ERR_POLICY, "policy: %s: %zu entries, more than the limit of %d",
-                        where, *n, CCZ_POLICY_MAX_ENTRIES);
+        return ccz_fail(CCZ_ERR_POLICY, "policy: %s: %zu entries, more than the limit of %d", where,
+                        *n, CCZ_POLICY_MAX_ENTRIES);
     return CCZ_OK;
 }
 
@@ -157,11 +164,13 @@ static ccz_status read_entries(const json_t *v, const char *list, void **out, si
         if (!json_is_object(e))
             return bad(where, "must be an object", NULL);
         if (json_object_size(e) == 0)
-            return bad(where, "constrains nothing (an empty entry would accept any peer; "
-                              "leave the list out instead)", NULL);
+            return bad(where,
+                       "constrains nothing (an empty entry would accept any peer; "
+                       "leave the list out instead)",
+                       NULL);
         const char *key;
         const json_t *val;
-        json_object_foreach((json_t *)e, key, val) {
+        json_object_foreach ((json_t *)e, key, val) {
             char at[160];
             snprintf(at, sizeof at, "%s.%s", where, key);
             CCZ_GUARD(field((uint8_t *)*out + i * size, key, val, at));
@@ -199,8 +208,10 @@ static ccz_status sgx_field(void *entry, const char *key, const json_t *v, const
         e->fields |= PF_DEBUGGABLE;
         return read_bool(v, where, &e->debuggable);
     }
-    return bad(where, "unknown key (known: mr_enclave, mr_signer, isv_prod_id, isv_svn, "
-                      "isv_svn_min, config_svn, debuggable)", NULL);
+    return bad(where,
+               "unknown key (known: mr_enclave, mr_signer, isv_prod_id, isv_svn, "
+               "isv_svn_min, config_svn, debuggable)",
+               NULL);
 }
 
 static ccz_status tdx_field(void *entry, const char *key, const json_t *v, const char *where)
@@ -227,8 +238,10 @@ static ccz_status tdx_field(void *entry, const char *key, const json_t *v, const
             e->fields |= f[i].flag;
             return read_hex(v, where, (uint8_t *)e + f[i].off, 48);
         }
-    return bad(where, "unknown key (known: mr_td, mr_config_id, mr_owner, mr_owner_config, "
-                      "rtmr0, rtmr1, rtmr2, rtmr3, mr_seam, mr_signer_seam)", NULL);
+    return bad(where,
+               "unknown key (known: mr_td, mr_config_id, mr_owner, mr_owner_config, "
+               "rtmr0, rtmr1, rtmr2, rtmr3, mr_seam, mr_signer_seam)",
+               NULL);
 }
 
 static ccz_status snp_field(void *entry, const char *key, const json_t *v, const char *where)
@@ -259,7 +272,7 @@ static ccz_status read_tees(const json_t *v, unsigned *out)
     *out = 0;
     size_t i;
     const json_t *e;
-    json_array_foreach(v, i, e) {
+    json_array_foreach (v, i, e) {
         ccz_tee t;
         const char *s = json_string_value(e);
         if (!s || ccz_tee_parse(&t, s))
@@ -276,7 +289,7 @@ static ccz_status read_min_tcb(const json_t *v, ccz_snp_tcb *t)
                    NULL);
     const char *key;
     const json_t *val;
-    json_object_foreach((json_t *)v, key, val) {
+    json_object_foreach ((json_t *)v, key, val) {
         static const struct {
             const char *name;
             size_t off;
@@ -304,13 +317,15 @@ static ccz_status parse_ccz(ccz_policy *p, const json_t *root)
     bool outdated = false, have_tcb = false;
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)root, key, v) {
+    json_object_foreach ((json_t *)root, key, v) {
         if (strcmp(key, "ccz_policy") == 0) {
             uint64_t ver;
             CCZ_GUARD(read_uint(v, key, UINT32_MAX, &ver));
             if (ver != 1)
-                return ccz_fail(CCZ_ERR_POLICY, "policy: ccz_policy: version %llu is not "
-                                "supported (this build reads 1)", (unsigned long long)ver);
+                return ccz_fail(CCZ_ERR_POLICY,
+                                "policy: ccz_policy: version %llu is not "
+                                "supported (this build reads 1)",
+                                (unsigned long long)ver);
         } else if (strcmp(key, "tees") == 0) {
             CCZ_GUARD(read_tees(v, &p->tees));
         } else if (strcmp(key, "allow_sim") == 0) {
@@ -337,21 +352,23 @@ static ccz_status parse_ccz(ccz_policy *p, const json_t *root)
             have_tcb = true;
         } else if (strcmp(key, "sgx") == 0) {
             p->has_sgx = true;
-            CCZ_GUARD(read_entries(v, key, (void **)&p->sgx, &p->n_sgx, sizeof(sgx_entry),
-                                   sgx_field));
+            CCZ_GUARD(
+                read_entries(v, key, (void **)&p->sgx, &p->n_sgx, sizeof(sgx_entry), sgx_field));
         } else if (strcmp(key, "tdx") == 0) {
             p->has_tdx = true;
-            CCZ_GUARD(read_entries(v, key, (void **)&p->tdx, &p->n_tdx, sizeof(tdx_entry),
-                                   tdx_field));
+            CCZ_GUARD(
+                read_entries(v, key, (void **)&p->tdx, &p->n_tdx, sizeof(tdx_entry), tdx_field));
         } else if (strcmp(key, "snp") == 0) {
             p->has_snp = true;
-            CCZ_GUARD(read_entries(v, key, (void **)&p->snp, &p->n_snp, sizeof(snp_entry),
-                                   snp_field));
+            CCZ_GUARD(
+                read_entries(v, key, (void **)&p->snp, &p->n_snp, sizeof(snp_entry), snp_field));
         } else {
-            return bad(key, "unknown key (known: ccz_policy, tees, allow_sim, allow_debug, "
-                            "allow_mrservicetd_nonzero, allow_sept_ve_disable_clear, "
-                            "allow_migration_agent, snp_max_vmpl, snp_min_tcb, "
-                            "allow_outdated_tcb, accepted_tcb_statuses, sgx, tdx, snp)", NULL);
+            return bad(key,
+                       "unknown key (known: ccz_policy, tees, allow_sim, allow_debug, "
+                       "allow_mrservicetd_nonzero, allow_sept_ve_disable_clear, "
+                       "allow_migration_agent, snp_max_vmpl, snp_min_tcb, "
+                       "allow_outdated_tcb, accepted_tcb_statuses, sgx, tdx, snp)",
+                       NULL);
         }
     }
     if (!have_tcb)
@@ -370,7 +387,7 @@ static ccz_status parse_ccz(ccz_policy *p, const json_t *root)
 typedef enum { DC_SGX, DC_TDX } dc_list;
 
 static const struct {
-    const char *sw;  /* the switch */
+    const char *sw; /* the switch */
     dc_list list;
     const char *key; /* the entry field it enables */
     unsigned flag;
@@ -444,18 +461,19 @@ static ccz_status dc_entry(void *entry, dc_list l, const json_t *o, const bool *
         return bad(where, "must be an object", NULL);
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)o, key, v) {
+    json_object_foreach ((json_t *)o, key, v) {
         bool known = false;
         for (size_t i = 0; i < N_DC_FIELDS; i++)
             known |= dc_fields[i].list == l && strcmp(key, dc_fields[i].key) == 0;
         if (!known) {
             char at[160];
             snprintf(at, sizeof at, "%s.%s", where, key);
-            return bad(at, l == DC_SGX ? "unknown key (known: mr_enclave, mr_signer, "
-                                         "isv_prod_id, isv_svn, config_svn, debuggable)"
-                                       : "unknown key (known: mr_seam, mrsigner_seam, mr_td, "
-                                         "mr_config_id, mr_owner, mr_owner_config, rt_mr0, "
-                                         "rt_mr1, rt_mr2, rt_mr3)",
+            return bad(at,
+                       l == DC_SGX ? "unknown key (known: mr_enclave, mr_signer, "
+                                     "isv_prod_id, isv_svn, config_svn, debuggable)"
+                                   : "unknown key (known: mr_seam, mrsigner_seam, mr_td, "
+                                     "mr_config_id, mr_owner, mr_owner_config, rt_mr0, "
+                                     "rt_mr1, rt_mr2, rt_mr3)",
                        NULL);
         }
     }
@@ -514,7 +532,7 @@ static ccz_status parse_dynamic_config(ccz_policy *p, const json_t *root)
     const json_t *sgx_mrs = NULL, *tdx_mrs = NULL;
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)root, key, v) {
+    json_object_foreach ((json_t *)root, key, v) {
         bool known = false;
         for (size_t i = 0; i < N_DC_FIELDS; i++)
             if (strcmp(key, dc_fields[i].sw) == 0) {
@@ -545,19 +563,23 @@ static ccz_status parse_dynamic_config(ccz_policy *p, const json_t *root)
             CCZ_GUARD(read_tcb_list(v, key, &p->tcb));
             have_tcb = true;
         } else
-            return bad(key, "unknown key in a CCZoo dynamic_config (known: sgx_mrs with "
-                            "verify_mr_enclave, verify_mr_signer, verify_isv_prod_id, "
-                            "verify_isv_svn, verify_config_svn, verify_enclave_debuggable; "
-                            "tdx_mrs with verify_mr_seam, verify_mrsigner_seam, verify_mr_td, "
-                            "verify_mr_config_id, verify_mr_owner, verify_mr_owner_config, "
-                            "verify_rt_mr0..3; and the ccz extensions ccz_allow_sim, "
-                            "ccz_allow_debug, ccz_allow_mrservicetd_nonzero, "
-                            "ccz_allow_sept_ve_disable_clear, ccz_allow_outdated_tcb, "
-                            "ccz_accepted_tcb_statuses, ccz_isv_svn_min)", NULL);
+            return bad(key,
+                       "unknown key in a CCZoo dynamic_config (known: sgx_mrs with "
+                       "verify_mr_enclave, verify_mr_signer, verify_isv_prod_id, "
+                       "verify_isv_svn, verify_config_svn, verify_enclave_debuggable; "
+                       "tdx_mrs with verify_mr_seam, verify_mrsigner_seam, verify_mr_td, "
+                       "verify_mr_config_id, verify_mr_owner, verify_mr_owner_config, "
+                       "verify_rt_mr0..3; and the ccz extensions ccz_allow_sim, "
+                       "ccz_allow_debug, ccz_allow_mrservicetd_nonzero, "
+                       "ccz_allow_sept_ve_disable_clear, ccz_allow_outdated_tcb, "
+                       "ccz_accepted_tcb_statuses, ccz_isv_svn_min)",
+                       NULL);
     }
     if (!sgx_mrs && !tdx_mrs)
-        return bad("sgx_mrs", "missing (a dynamic_config lists the accepted enclaves in "
-                              "\"sgx_mrs\", or TDs in \"tdx_mrs\")", NULL);
+        return bad("sgx_mrs",
+                   "missing (a dynamic_config lists the accepted enclaves in "
+                   "\"sgx_mrs\", or TDs in \"tdx_mrs\")",
+                   NULL);
     p->tees = 0;
     if (sgx_mrs)
         CCZ_GUARD(dc_list_read(p, DC_SGX, sgx_mrs, enabled, svn_min));
@@ -576,7 +598,7 @@ static bool is_dynamic_config(const json_t *root)
 {
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)root, key, v) {
+    json_object_foreach ((json_t *)root, key, v) {
         if (strcmp(key, "sgx_mrs") == 0 || strcmp(key, "tdx_mrs") == 0 ||
             CCZ_STARTS_WITH(key, "verify_"))
             return true;

@@ -70,16 +70,16 @@ extern const char *const policy_tcb_status_names[TCB_STATUS_COUNT];
 
 struct ccz_policy {
     ccz_policy_format format;
-    unsigned tees;       /* accepted TEEs: bit (1 << ccz_tee) */
+    unsigned tees; /* accepted TEEs: bit (1 << ccz_tee) */
     bool allow_sim;
     bool allow_debug;
-    bool allow_mrservicetd;  /* TD report 1.5 with a service TD bound */
-    bool allow_sept_ve_clear; /* TD without SEPT_VE_DISABLE */
+    bool allow_mrservicetd;     /* TD report 1.5 with a service TD bound */
+    bool allow_sept_ve_clear;   /* TD without SEPT_VE_DISABLE */
     bool allow_migration_agent; /* SNP guest policy MIGRATE_MA */
     int snp_max_vmpl;           /* 0..3; 0 unless the policy says otherwise */
     bool has_snp_min_tcb;
     ccz_snp_tcb snp_min_tcb;
-    unsigned tcb;        /* accepted TCB statuses: bit (1 << index) */
+    unsigned tcb;                   /* accepted TCB statuses: bit (1 << index) */
     bool has_sgx, has_tdx, has_snp; /* a list is present: measurements are constrained */
     size_t n_sgx, n_tdx, n_snp;
     sgx_entry *sgx;

@@ -27,9 +27,10 @@ const char *ccz_ratls_format_name(ccz_ratls_format f)
 
 static const EVP_MD *hash_md(int alg)
 {
-    return alg == HASH_SHA256 ? EVP_sha256() : alg == HASH_SHA384 ? EVP_sha384()
-                                           : alg == HASH_SHA512   ? EVP_sha512()
-                                                                  : NULL;
+    return alg == HASH_SHA256   ? EVP_sha256()
+           : alg == HASH_SHA384 ? EVP_sha384()
+           : alg == HASH_SHA512 ? EVP_sha512()
+                                : NULL;
 }
 
 /* Hash of the DER SubjectPublicKeyInfo. */
@@ -56,9 +57,9 @@ static ccz_status make_claims(ccz_buf *out, EVP_PKEY *key, ccz_span nonce)
                                               cbor_move(cbor_build_bytestring(inner, inner_len))}))
         goto out;
     if (nonce.len &&
-        !cbor_map_add(map, (struct cbor_pair){cbor_move(cbor_build_string("nonce")),
-                                              cbor_move(cbor_build_bytestring(nonce.ptr,
-                                                                              nonce.len))}))
+        !cbor_map_add(map,
+                      (struct cbor_pair){cbor_move(cbor_build_string("nonce")),
+                                         cbor_move(cbor_build_bytestring(nonce.ptr, nonce.len))}))
         goto out;
     outer_len = cbor_serialize_alloc(map, &outer, &cap);
     if (outer_len)
@@ -110,14 +111,16 @@ static uint64_t evidence_tag(ccz_tee t)
 /* A self-signed certificate for key carrying the evidence extensions: O=ccz, CN from the
  * options, basic constraints (CA:FALSE) and a subject key id, no key usage, signed with SHA-256
  * (SHA-384 for a P-384 key). */
-static ccz_status issue_cert(X509 **out, EVP_PKEY *key, const ccz_ratls_cert_opts *o,
-                             ccz_span dice, ccz_span legacy)
+static ccz_status issue_cert(X509 **out, EVP_PKEY *key, const ccz_ratls_cert_opts *o, ccz_span dice,
+                             ccz_span legacy)
 {
     time_t now = time(NULL);
     int64_t nb = o->not_before ? o->not_before : (int64_t)now - 3600;
     int64_t na = o->not_after ? o->not_after : (int64_t)now + 365L * 86400;
-    CCZ_ENSURE(nb < na, CCZ_ERR_INVALID_ARGUMENT, "the validity starts (%lld) after it ends "
-               "(%lld): the certificate would never be valid", (long long)nb, (long long)na);
+    CCZ_ENSURE(nb < na, CCZ_ERR_INVALID_ARGUMENT,
+               "the validity starts (%lld) after it ends "
+               "(%lld): the certificate would never be valid",
+               (long long)nb, (long long)na);
     const x509_raw_ext exts[] = {{CCZ_RATLS_OID_DICE, dice}, {CCZ_RATLS_OID_GRAMINE, legacy}};
     const x509_issue_opts io = {
         .org = "ccz",
@@ -156,9 +159,9 @@ ccz_status ccz_ratls_cert_create(X509 **cert, EVP_PKEY **key, const ccz_attester
     }
     CCZ_GUARD_GOTO(ccz_attest(&evidence, a, rd), s, fail);
     ccz_tee tee = ccz_evidence_detect(ccz_buf_span(&evidence));
-    CCZ_GUARD_GOTO(dice_value(&dice, evidence_tag(tee), ccz_buf_span(&evidence),
-                              ccz_buf_span(&claims)),
-                   s, fail);
+    CCZ_GUARD_GOTO(
+        dice_value(&dice, evidence_tag(tee), ccz_buf_span(&evidence), ccz_buf_span(&claims)), s,
+        fail);
     if (o->gramine_legacy && tee == CCZ_TEE_SGX) {
         /* the legacy form binds SHA-256 of the key directly: a second quote */
         memset(rd, 0, sizeof rd);
@@ -212,10 +215,10 @@ static ccz_status decode_claims(ccz_ratls_info *info, ccz_span claims, ccz_span 
             CCZ_ENSURE(a.major == 4 && a.arg == 2, CCZ_ERR_MALFORMED,
                        "RA-TLS claims: pubkey-hash is not [algorithm, hash]");
             CCZ_GUARD(ccz_cbor_head_read(&arr, &alg));
-            CCZ_ENSURE(alg.major == 0 && hash_md((int)alg.arg) && alg.arg <= 8,
-                       CCZ_ERR_UNSUPPORTED,
+            CCZ_ENSURE(alg.major == 0 && hash_md((int)alg.arg) && alg.arg <= 8, CCZ_ERR_UNSUPPORTED,
                        "RA-TLS claims: pubkey-hash algorithm %llu is not SHA-256 (1), SHA-384 (7)"
-                       " or SHA-512 (8)", (unsigned long long)alg.arg);
+                       " or SHA-512 (8)",
+                       (unsigned long long)alg.arg);
             info->hash_alg = (int)alg.arg;
             CCZ_GUARD(ccz_cbor_bstr(&arr, hash));
             found = true;
@@ -242,7 +245,8 @@ static ccz_status decode_dice(ccz_ratls_info *info, X509 *x, ccz_span value)
     ccz_cbor_head tag, arr;
     ccz_span evidence, claims, hash;
     CCZ_GUARD(ccz_cbor_head_read(&c, &tag));
-    CCZ_ENSURE(tag.major == 6, CCZ_ERR_MALFORMED, "the DICE evidence extension is not a tagged "
+    CCZ_ENSURE(tag.major == 6, CCZ_ERR_MALFORMED,
+               "the DICE evidence extension is not a tagged "
                "CBOR item");
     CCZ_GUARD(ccz_cbor_head_read(&c, &arr));
     CCZ_ENSURE(arr.major == 4 && arr.arg == 2, CCZ_ERR_MALFORMED,
@@ -293,9 +297,10 @@ ccz_status ccz_ratls_inspect(ccz_ratls_info *info, X509 *x)
         CCZ_GUARD(x509_spki_digest(info->report_data, &hl, key, EVP_sha256()));
         info->binding_ok = true; /* decided by the evidence's report data */
     } else {
-        return ccz_fail(CCZ_ERR_NOT_FOUND, "the certificate carries no RA-TLS evidence "
-                        "extension (%s, %s or %s)", CCZ_RATLS_OID_DICE, CCZ_RATLS_OID_GRAMINE,
-                        CCZ_RATLS_OID_SGX_SDK);
+        return ccz_fail(CCZ_ERR_NOT_FOUND,
+                        "the certificate carries no RA-TLS evidence "
+                        "extension (%s, %s or %s)",
+                        CCZ_RATLS_OID_DICE, CCZ_RATLS_OID_GRAMINE, CCZ_RATLS_OID_SGX_SDK);
     }
     info->tee = ccz_evidence_detect(ccz_buf_span(&info->evidence));
     return CCZ_OK;
@@ -348,7 +353,7 @@ ccz_status ccz_ratls_verify_cert(ccz_ratls_verdict *v, X509 *x, const ccz_policy
     if (!info.binding_ok) {
         ccz_ratls_info_free(&info);
         ccz_fail(CCZ_ERR_BINDING, "the claims' pubkey-hash is not the hash of the certificate's "
-                 "key (the key was swapped)");
+                                  "key (the key was swapped)");
         return fail_at(v, CCZ_RATLS_STEP_BINDING, CCZ_ERR_BINDING);
     }
     ccz_verify_opts o = *vo;

@@ -16,7 +16,7 @@ typedef enum {
 /* ccz_ratls_connect_timeout, telling in *timed_out whether the time ran out and where. The
  * SSL's socket BIO closes the socket when the SSL is freed (BIO_CLOSE); the socket is back in
  * blocking mode. */
-ccz_status ratls_connect(SSL **out, ratls_timeout *timed_out, SSL_CTX *ctx,
-                         const char *host_port, long timeout_ms);
+ccz_status ratls_connect(SSL **out, ratls_timeout *timed_out, SSL_CTX *ctx, const char *host_port,
+                         long timeout_ms);
 
 #endif

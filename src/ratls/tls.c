@@ -97,8 +97,10 @@ ccz_status ccz_ratls_mode_parse(ccz_ratls_mode *out, const char *s)
     else if (!strcmp(s, "client"))
         *out = CCZ_RATLS_CLIENT;
     else
-        return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "verification mode '%s' is not two-way, server "
-                        "or client", s);
+        return ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
+                        "verification mode '%s' is not two-way, server "
+                        "or client",
+                        s);
     return CCZ_OK;
 }
 
@@ -277,8 +279,7 @@ ccz_status ccz_ratls_ctx_new(SSL_CTX **out, const ccz_ratls_opts *o)
                "RA-TLS options missing or of the wrong version");
     pthread_once(&index_once, make_indexes);
     CCZ_ENSURE(ctx_index >= 0 && ssl_index >= 0, CCZ_ERR_CRYPTO, "no OpenSSL ex_data index");
-    bool verifies = o->mode == CCZ_RATLS_TWO_WAY ||
-                    (o->mode == CCZ_RATLS_SERVER && !o->server) ||
+    bool verifies = o->mode == CCZ_RATLS_TWO_WAY || (o->mode == CCZ_RATLS_SERVER && !o->server) ||
                     (o->mode == CCZ_RATLS_CLIENT && o->server);
     bool presents = o->server || o->mode != CCZ_RATLS_SERVER;
     CCZ_ENSURE(!verifies || o->trust, CCZ_ERR_INVALID_ARGUMENT,
@@ -320,8 +321,7 @@ ccz_status ccz_ratls_ctx_new(SSL_CTX **out, const ccz_ratls_opts *o)
         if (!cert || !key) {
             CCZ_ENSURE(o->attester || (cert && key), CCZ_ERR_INVALID_ARGUMENT,
                        "this side presents an RA-TLS certificate: give one or an attester");
-            CCZ_GUARD_GOTO(ccz_ratls_cert_create(&cert, &key, o->attester, &o->cert_opts), s,
-                           fail);
+            CCZ_GUARD_GOTO(ccz_ratls_cert_create(&cert, &key, o->attester, &o->cert_opts), s, fail);
             made = true;
         }
         if (SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
@@ -439,9 +439,10 @@ static ccz_status handshake_until(SSL *ssl, int fd, bool server, const struct ti
         }
         if (!wait_fd(fd, ev, deadline)) {
             *late = true;
-            s = ccz_fail(CCZ_ERR_NETWORK, "%s: the TLS handshake with %s timed out after %ld ms "
-                         "(the peer %s)", what, peer, timeout_ms > 0 ? timeout_ms
-                                                                     : CCZ_RATLS_TIMEOUT_MS,
+            s = ccz_fail(CCZ_ERR_NETWORK,
+                         "%s: the TLS handshake with %s timed out after %ld ms "
+                         "(the peer %s)",
+                         what, peer, timeout_ms > 0 ? timeout_ms : CCZ_RATLS_TIMEOUT_MS,
                          ev == POLLIN ? "sent nothing more" : "read nothing more");
             break;
         }
@@ -463,8 +464,8 @@ ccz_status ccz_ratls_accept_timeout(SSL **out, SSL_CTX *ctx, int fd, long timeou
     CCZ_ENSURE(ssl, CCZ_ERR_NOMEM, "out of memory");
     SSL_set_fd(ssl, fd);
     bool late;
-    ccz_status s = handshake_until(ssl, fd, true, &deadline, timeout_ms, "accept", "the client",
-                                   &late);
+    ccz_status s =
+        handshake_until(ssl, fd, true, &deadline, timeout_ms, "accept", "the client", &late);
     if (s) {
         SSL_free(ssl);
         return s;
@@ -508,8 +509,8 @@ ccz_status ccz_ratls_connect_timeout(SSL **out, SSL_CTX *ctx, const char *host_p
     return ratls_connect(out, &timed_out, ctx, host_port, timeout_ms);
 }
 
-ccz_status ratls_connect(SSL **out, ratls_timeout *timed_out, SSL_CTX *ctx,
-                         const char *host_port, long timeout_ms)
+ccz_status ratls_connect(SSL **out, ratls_timeout *timed_out, SSL_CTX *ctx, const char *host_port,
+                         long timeout_ms)
 {
     *out = NULL;
     *timed_out = RATLS_IN_TIME;
@@ -541,8 +542,8 @@ ccz_status ratls_connect(SSL **out, ratls_timeout *timed_out, SSL_CTX *ctx,
     }
     SSL_set_bio(ssl, bio, bio);
     bool late = false;
-    ccz_status s = handshake_until(ssl, fd, false, &deadline, timeout_ms, "connect", host_port,
-                                   &late);
+    ccz_status s =
+        handshake_until(ssl, fd, false, &deadline, timeout_ms, "connect", host_port, &late);
     if (s) {
         *timed_out = late ? RATLS_TLS_TIMEOUT : RATLS_IN_TIME;
         SSL_free(ssl);

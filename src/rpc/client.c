@@ -33,9 +33,9 @@ struct ccz_rpc_channel {
     ccz_rpc_encoding send_enc;
     struct event_base *base;
     struct bufferevent *bev;
-    SSL *ssl;       /* the current connection's, or the last one's (for its verdict) */
+    SSL *ssl; /* the current connection's, or the last one's (for its verdict) */
     nghttp2_session *h2;
-    bool broken;    /* no new streams on this connection */
+    bool broken; /* no new streams on this connection */
     int in_recv;
     ccz_rpc_stream *streams;
     size_t n_streams;
@@ -214,7 +214,8 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
     } else if (namelen == 11 && !memcmp(name, "grpc-status", 11)) {
         char t[4] = "";
         int code = -1;
-        if (valuelen >= 1 && valuelen <= 2 && strspn((const char *)value, "0123456789") >= valuelen) {
+        if (valuelen >= 1 && valuelen <= 2 &&
+            strspn((const char *)value, "0123456789") >= valuelen) {
             memcpy(t, value, valuelen);
             code = atoi(t);
         }
@@ -234,8 +235,8 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
             memcpy(key, name, namelen);
             key[namelen] = '\0';
             /* a malformed -bin value is dropped; the call goes on */
-            if (rpc_md_add_wire(initial ? &s->st.headers : &s->st.trailers, key, value,
-                                valuelen) != CCZ_OK)
+            if (rpc_md_add_wire(initial ? &s->st.headers : &s->st.trailers, key, value, valuelen) !=
+                CCZ_OK)
                 ccz_error_clear();
         }
     }
@@ -253,8 +254,8 @@ static void take_messages(ccz_rpc_stream *s)
         if (st == CCZ_ERR_TRUNCATED)
             break;
         if (st) {
-            stream_cancel(s, st == CCZ_ERR_TOO_LARGE ? CCZ_RPC_RESOURCE_EXHAUSTED
-                                                     : CCZ_RPC_INTERNAL,
+            stream_cancel(s,
+                          st == CCZ_ERR_TOO_LARGE ? CCZ_RPC_RESOURCE_EXHAUSTED : CCZ_RPC_INTERNAL,
                           ccz_error_detail());
             s->in.len = 0;
             return;
@@ -262,7 +263,8 @@ static void take_messages(ccz_rpc_stream *s)
         ccz_buf plain = CCZ_BUF_INIT;
         if (compressed) {
             if (s->in_enc == CCZ_RPC_IDENTITY) {
-                stream_cancel(s, CCZ_RPC_INTERNAL, s->bad_enc
+                stream_cancel(s, CCZ_RPC_INTERNAL,
+                              s->bad_enc
                                   ? "the response is compressed with an unsupported grpc-encoding"
                                   : "a compressed response without a grpc-encoding");
                 s->in.len = 0;
@@ -270,22 +272,25 @@ static void take_messages(ccz_rpc_stream *s)
             }
             st = rpc_decompress(&plain, s->in_enc, msg, s->ch->max_message);
             if (st) {
-                stream_cancel(s, st == CCZ_ERR_TOO_LARGE ? CCZ_RPC_RESOURCE_EXHAUSTED
-                                                         : CCZ_RPC_INTERNAL,
-                              ccz_error_detail());
+                stream_cancel(
+                    s, st == CCZ_ERR_TOO_LARGE ? CCZ_RPC_RESOURCE_EXHAUSTED : CCZ_RPC_INTERNAL,
+                    ccz_error_detail());
                 ccz_buf_free(&plain);
                 s->in.len = 0;
                 return;
             }
-            ccz_log(CCZ_LOG_DEBUG, "rpc: a %s-compressed response message, %zu bytes inflated "
-                                   "to %zu", rpc_encoding_name(s->in_enc), msg.len, plain.len);
+            ccz_log(CCZ_LOG_DEBUG,
+                    "rpc: a %s-compressed response message, %zu bytes inflated "
+                    "to %zu",
+                    rpc_encoding_name(s->in_enc), msg.len, plain.len);
             msg = ccz_buf_span(&plain);
         }
         ProtobufCMessage *m = protobuf_c_message_unpack(s->out_desc, NULL, msg.len, msg.ptr);
         ccz_buf_free(&plain);
         if (!m) {
-            stream_cancel(s, CCZ_RPC_INTERNAL, "the response cannot be parsed as the method's "
-                                               "message");
+            stream_cancel(s, CCZ_RPC_INTERNAL,
+                          "the response cannot be parsed as the method's "
+                          "message");
             s->in.len = 0;
             return;
         }
@@ -316,8 +321,10 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, co
     if (!s || s->got_status)
         return 0;
     if (!s->http_ok) {
-        stream_set(s, http_to_grpc(s->http_status), "the server answered HTTP status %d, not a "
-                                                    "gRPC response", s->http_status);
+        stream_set(s, http_to_grpc(s->http_status),
+                   "the server answered HTTP status %d, not a "
+                   "gRPC response",
+                   s->http_status);
         stream_cancel(s, 0, "");
         return 0;
     }
@@ -347,8 +354,10 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
     }
     if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && !s->got_status) {
         if (!s->http_ok)
-            stream_set(s, http_to_grpc(s->http_status), "the server answered HTTP status %d, not "
-                                                        "a gRPC response", s->http_status);
+            stream_set(s, http_to_grpc(s->http_status),
+                       "the server answered HTTP status %d, not "
+                       "a gRPC response",
+                       s->http_status);
         else
             stream_set(s, CCZ_RPC_INTERNAL, "the response ended without grpc-status");
     }
@@ -379,8 +388,7 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error_
     return 0;
 }
 
-static int on_frame_recv_conn(nghttp2_session *session, const nghttp2_frame *frame,
-                              void *user_data)
+static int on_frame_recv_conn(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
     ccz_rpc_channel *ch = user_data;
     if (frame->hd.type == NGHTTP2_GOAWAY)
@@ -426,8 +434,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
         if (used < 0) {
             ch->in_recv = 0;
             char why[128];
-            snprintf(why, sizeof why, "the server broke HTTP/2: %s",
-                     nghttp2_strerror((int)used));
+            snprintf(why, sizeof why, "the server broke HTTP/2: %s", nghttp2_strerror((int)used));
             channel_drop(ch, why);
             return;
         }
@@ -542,7 +549,8 @@ static ccz_status channel_connect(ccz_rpc_channel *ch, int64_t deadline, bool *t
     if (ch->h2 && !ch->broken)
         return CCZ_OK;
     if (ch->h2 && ch->n_streams) /* draining: calls in flight finish on the old connection */
-        return ccz_fail(CCZ_ERR_UNAVAILABLE, "the server is going away; calls in flight are draining");
+        return ccz_fail(CCZ_ERR_UNAVAILABLE,
+                        "the server is going away; calls in flight are draining");
     if (ch->h2)
         channel_drop(ch, "replaced");
     SSL_free(ch->ssl);
@@ -556,8 +564,10 @@ static ccz_status channel_connect(ccz_rpc_channel *ch, int64_t deadline, bool *t
     if (alpn_len != 2 || memcmp(alpn, "h2", 2) != 0) {
         close(SSL_get_fd(ssl));
         SSL_free(ssl);
-        return ccz_fail(CCZ_ERR_PROTOCOL, "%s did not agree to HTTP/2 (ALPN h2): not a gRPC "
-                                          "server", ch->target);
+        return ccz_fail(CCZ_ERR_PROTOCOL,
+                        "%s did not agree to HTTP/2 (ALPN h2): not a gRPC "
+                        "server",
+                        ch->target);
     }
     /* calls are small writes that must not wait for an ACK (Nagle) */
     int one = 1;

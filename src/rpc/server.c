@@ -48,13 +48,13 @@ typedef struct {
 struct ccz_rpc_server {
     struct event_base *base;
     struct evconnlistener *listener;
-    struct event *relisten; /* re-enables accepting after descriptors ran out */
+    struct event *relisten;   /* re-enables accepting after descriptors ran out */
     int64_t accept_failed_at; /* the last accept() failure (an episode is logged once) */
     SSL_CTX *tls;
     size_t max_message;
     unsigned max_conns, n_conns, max_streams;
     unsigned handshake_ms, idle_ms;
-    size_t conn_window; /* per connection: bytes received and not yet consumed */
+    size_t conn_window;    /* per connection: bytes received and not yet consumed */
     size_t max_held, held; /* server-wide: request buffer bytes */
     ccz_rpc_encoding send_encoding;
     method *methods;
@@ -87,14 +87,14 @@ typedef struct {
 } inbuf;
 
 struct ccz_rpc_call {
-    conn *c;                 /* NULL once the stream is gone */
+    conn *c; /* NULL once the stream is gone */
     int32_t id;
     const method *m;
     char path[256];
-    bool bad_request;        /* wrong method or content type */
-    size_t header_bytes;     /* as SETTINGS_MAX_HEADER_LIST_SIZE counts them */
-    size_t md_held;          /* metadata bytes kept, counted in the server's bound */
-    bool headers_over;       /* more header bytes than allowed: refused */
+    bool bad_request;    /* wrong method or content type */
+    size_t header_bytes; /* as SETTINGS_MAX_HEADER_LIST_SIZE counts them */
+    size_t md_held;      /* metadata bytes kept, counted in the server's bound */
+    bool headers_over;   /* more header bytes than allowed: refused */
     ccz_rpc_metadata md, send_headers, send_trailers;
     inbuf in;
     ccz_buf out;
@@ -405,7 +405,8 @@ static ccz_status start_response(ccz_rpc_call *k)
         s = rpc_headers_add(&h, "content-type", CCZ_SPAN("application/grpc", 16));
     /* what this server reads (required with UNIMPLEMENTED for an unknown grpc-encoding) */
     if (s == CCZ_OK)
-        s = rpc_headers_add(&h, "grpc-accept-encoding", CCZ_SPAN(RPC_ACCEPT_ENCODING, sizeof RPC_ACCEPT_ENCODING - 1));
+        s = rpc_headers_add(&h, "grpc-accept-encoding",
+                            CCZ_SPAN(RPC_ACCEPT_ENCODING, sizeof RPC_ACCEPT_ENCODING - 1));
     bool trailers_only = k->finished && k->out.len == 0;
     if (s == CCZ_OK && !trailers_only && k->out_enc != CCZ_RPC_IDENTITY) {
         const char *e = rpc_encoding_name(k->out_enc);
@@ -443,8 +444,8 @@ ccz_status ccz_rpc_send(ccz_rpc_call *k, const ProtobufCMessage *response)
 {
     CCZ_ENSURE(k->alive && !k->finished, CCZ_ERR_INVALID_ARGUMENT,
                "the call is over (finished, cancelled, past its deadline or disconnected)");
-    CCZ_ENSURE(response->descriptor == k->m->out, CCZ_ERR_INVALID_ARGUMENT,
-               "%s answers %s, not %s", k->path, k->m->out->name, response->descriptor->name);
+    CCZ_ENSURE(response->descriptor == k->m->out, CCZ_ERR_INVALID_ARGUMENT, "%s answers %s, not %s",
+               k->path, k->m->out->name, response->descriptor->name);
     CCZ_GUARD(rpc_pack(&k->out, response, k->c->srv->max_message, k->out_enc));
     return kick(k);
 }
@@ -704,8 +705,8 @@ static void start_call(conn *c, ccz_rpc_call *k)
     }
     if (k->bad_enc[0]) { /* the compression spec: UNIMPLEMENTED and what we accept */
         char msg[160];
-        snprintf(msg, sizeof msg, "grpc-encoding '%s' is not supported (accepted: %s)",
-                 k->bad_enc, RPC_ACCEPT_ENCODING);
+        snprintf(msg, sizeof msg, "grpc-encoding '%s' is not supported (accepted: %s)", k->bad_enc,
+                 RPC_ACCEPT_ENCODING);
         k->m = NULL; /* its bytes are not read */
         fail_call(k, CCZ_RPC_UNIMPLEMENTED, msg);
         return;
@@ -1046,14 +1047,16 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
             bool gone = !(v && v->status) &&
                         (!e || ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
             ccz_log(gone ? CCZ_LOG_DEBUG : CCZ_LOG_WARN, "rpc: a client's handshake failed: %s",
-                    v && v->status ? v->message : buf[0] ? buf : "connection closed");
+                    v && v->status ? v->message
+                    : buf[0]       ? buf
+                                   : "connection closed");
         }
         conn_close(c);
     }
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
-                      int len, void *arg)
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr, int len,
+                      void *arg)
 {
     (void)addr, (void)len;
     ccz_rpc_server *s = arg;
@@ -1124,8 +1127,9 @@ static void accept_error(struct evconnlistener *l, void *arg)
     int64_t now = mono_ms();
     evconnlistener_disable(l);
     if (!s->accept_failed_at || now - s->accept_failed_at > ACCEPT_EPISODE_MS)
-        ccz_log(CCZ_LOG_WARN, "rpc: cannot accept connections: %s (%u open, at most %u); "
-                              "pausing %d ms at a time until it passes",
+        ccz_log(CCZ_LOG_WARN,
+                "rpc: cannot accept connections: %s (%u open, at most %u); "
+                "pausing %d ms at a time until it passes",
                 evutil_socket_error_to_string(err), s->n_conns, s->max_conns, ACCEPT_PAUSE_MS);
     s->accept_failed_at = now;
     evtimer_add(s->relisten, &pause);
@@ -1185,13 +1189,16 @@ static ccz_status apply_opts(ccz_rpc_server *s, const ccz_rpc_server_opts *o)
     s->idle_ms = v2.idle_timeout_ms ? v2.idle_timeout_ms : 300000;
     s->max_streams = v2.max_streams ? v2.max_streams : 100;
     size_t least = s->max_message + 65536; /* a message, a frame, a credit step, and room */
-    s->conn_window = v2.max_conn_buffer ? v2.max_conn_buffer
-                                        : least > (8u << 20) ? least : (8u << 20);
+    s->conn_window = v2.max_conn_buffer   ? v2.max_conn_buffer
+                     : least > (8u << 20) ? least
+                                          : (8u << 20);
     CCZ_ENSURE(s->conn_window >= least && s->conn_window <= INT32_MAX, CCZ_ERR_INVALID_ARGUMENT,
                "max_conn_buffer must hold a message and two frames (%zu bytes) and be below "
-               "2 GiB", least);
-    s->max_held = v2.max_buffer ? v2.max_buffer
-                                : s->conn_window > (64u << 20) ? s->conn_window : (64u << 20);
+               "2 GiB",
+               least);
+    s->max_held = v2.max_buffer                  ? v2.max_buffer
+                  : s->conn_window > (64u << 20) ? s->conn_window
+                                                 : (64u << 20);
     CCZ_ENSURE(s->max_held >= s->conn_window, CCZ_ERR_INVALID_ARGUMENT,
                "max_buffer must be at least max_conn_buffer (%zu bytes)", s->conn_window);
     CCZ_ENSURE((unsigned)v2.send_encoding <= CCZ_RPC_DEFLATE, CCZ_ERR_INVALID_ARGUMENT,
@@ -1258,8 +1265,9 @@ ccz_status ccz_rpc_server_add(ccz_rpc_server *s, const char *path, ccz_rpc_kind 
                               void *payload)
 {
     CCZ_ENSURE(path && path[0] == '/' && strlen(path) < 256 && in && out && handler,
-               CCZ_ERR_INVALID_ARGUMENT, "a method needs a /package.Service/Method path, "
-                                         "message types and a handler");
+               CCZ_ERR_INVALID_ARGUMENT,
+               "a method needs a /package.Service/Method path, "
+               "message types and a handler");
     CCZ_ENSURE(!find_method(s, path), CCZ_ERR_EXISTS, "method %s is registered already", path);
     method *m = realloc(s->methods, (s->n_methods + 1) * sizeof *m);
     CCZ_ENSURE(m, CCZ_ERR_NOMEM, "out of memory");
@@ -1290,10 +1298,9 @@ ccz_status ccz_rpc_server_listen(ccz_rpc_server *s, int *port, const char *addr)
     int gai = getaddrinfo(host, portstr, &hints, &ai);
     CCZ_ENSURE(gai == 0, CCZ_ERR_NETWORK, "cannot resolve '%s' to listen on %s: %s", host, addr,
                gai_strerror(gai));
-    s->listener = evconnlistener_new_bind(s->base, accept_cb, s,
-                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-                                              LEV_OPT_CLOSE_ON_EXEC,
-                                          128, ai->ai_addr, (int)ai->ai_addrlen);
+    s->listener = evconnlistener_new_bind(
+        s->base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+        128, ai->ai_addr, (int)ai->ai_addrlen);
     freeaddrinfo(ai);
     CCZ_ENSURE(s->listener, CCZ_ERR_NETWORK, "cannot listen on %s: %s", addr, strerror(errno));
     evconnlistener_set_error_cb(s->listener, accept_error);
@@ -1341,8 +1348,8 @@ static void do_shutdown(evutil_socket_t fd, short what, void *arg)
         for (conn *c = s->ready.head, *next; c; c = next) {
             next = c->next;
             nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE,
-                                  nghttp2_session_get_last_proc_stream_id(c->h2),
-                                  NGHTTP2_NO_ERROR, NULL, 0);
+                                  nghttp2_session_get_last_proc_stream_id(c->h2), NGHTTP2_NO_ERROR,
+                                  NULL, 0);
             conn_flush(c);
         }
         struct timeval tv = {r->grace_ms / 1000, (r->grace_ms % 1000) * 1000};

@@ -12,10 +12,22 @@
 #include "internal.h"
 
 static const char *const code_names[] = {
-    "OK",           "CANCELLED",          "UNKNOWN",      "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED", "NOT_FOUND",     "ALREADY_EXISTS", "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-    "UNIMPLEMENTED", "INTERNAL",           "UNAVAILABLE",  "DATA_LOSS",
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
     "UNAUTHENTICATED",
 };
 
@@ -34,8 +46,8 @@ ccz_status rpc_frame_read(ccz_cursor *c, size_t max, bool *compressed, ccz_span 
     if (flag > 1)
         return ccz_fail(CCZ_ERR_MALFORMED, "gRPC frame: flag byte 0x%02x is not 0 or 1", flag);
     if (len > max)
-        return ccz_fail(CCZ_ERR_TOO_LARGE, "gRPC message of %u bytes exceeds the limit of %zu",
-                        len, max);
+        return ccz_fail(CCZ_ERR_TOO_LARGE, "gRPC message of %u bytes exceeds the limit of %zu", len,
+                        max);
     if (ccz_cursor_take(&t, message, len))
         return ccz_fail(CCZ_ERR_TRUNCATED, "gRPC frame: message incomplete");
     *compressed = flag == 1;
@@ -134,8 +146,10 @@ ccz_status rpc_decompress(ccz_buf *out, ccz_rpc_encoding enc, ccz_span in, size_
     while (rv != Z_STREAM_END) {
         size_t room = out->len < max + 1 ? max + 1 - out->len : 0;
         if (room == 0) {
-            s = ccz_fail(CCZ_ERR_TOO_LARGE, "the %s message inflates beyond the limit of %zu "
-                                            "bytes", rpc_encoding_name(enc), max);
+            s = ccz_fail(CCZ_ERR_TOO_LARGE,
+                         "the %s message inflates beyond the limit of %zu "
+                         "bytes",
+                         rpc_encoding_name(enc), max);
             break;
         }
         size_t step = room < 65536 ? room : 65536;
@@ -150,8 +164,8 @@ ccz_status rpc_decompress(ccz_buf *out, ccz_rpc_encoding enc, ccz_span in, size_
             break;
         }
         if (rv != Z_OK && rv != Z_STREAM_END && rv != Z_BUF_ERROR) {
-            s = ccz_fail(CCZ_ERR_MALFORMED, "the %s message is corrupt: %s",
-                         rpc_encoding_name(enc), z.msg ? z.msg : "zlib error");
+            s = ccz_fail(CCZ_ERR_MALFORMED, "the %s message is corrupt: %s", rpc_encoding_name(enc),
+                         z.msg ? z.msg : "zlib error");
             break;
         }
     }
@@ -233,8 +247,8 @@ ccz_status ccz_rpc_md_add(ccz_rpc_metadata *md, const char *key, ccz_span value)
     for (char *p = e->key; *p; p++)
         *p = (char)tolower((unsigned char)*p);
     ccz_buf_init(&e->value, 0, false);
-    ccz_status s = ccz_buf_append(&e->value, value.ptr ? value.ptr : (const uint8_t *)"",
-                                  value.len);
+    ccz_status s =
+        ccz_buf_append(&e->value, value.ptr ? value.ptr : (const uint8_t *)"", value.len);
     if (s) {
         free(e->key);
         return s;
@@ -328,8 +342,8 @@ void rpc_percent_decode(char *out, size_t cap, const uint8_t *in, size_t n)
 
 bool rpc_header_reserved(const char *name, size_t len)
 {
-    static const char *const reserved[] = {"content-type", "te", "user-agent", "host",
-                                           "accept-encoding", "content-length"};
+    static const char *const reserved[] = {
+        "content-type", "te", "user-agent", "host", "accept-encoding", "content-length"};
     if (len && name[0] == ':')
         return true;
     if (len >= 5 && memcmp(name, "grpc-", 5) == 0)

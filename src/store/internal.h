@@ -10,12 +10,12 @@
 #include "store/store.h"
 
 typedef enum {
-    STORE_TX_BEGIN,       /* outermost: takes the write lock now (SQLite: BEGIN IMMEDIATE) */
+    STORE_TX_BEGIN, /* outermost: takes the write lock now (SQLite: BEGIN IMMEDIATE) */
     STORE_TX_COMMIT,
     STORE_TX_ROLLBACK,
-    STORE_TX_SAVEPOINT,   /* nested */
+    STORE_TX_SAVEPOINT, /* nested */
     STORE_TX_RELEASE,
-    STORE_TX_ROLLBACK_TO  /* undoes to the innermost savepoint and releases it */
+    STORE_TX_ROLLBACK_TO /* undoes to the innermost savepoint and releases it */
 } store_tx_op;
 
 typedef struct {

@@ -13,8 +13,11 @@ static bool utf8_valid(const unsigned char *p, size_t n)
     size_t i = 0;
     while (i < n) {
         unsigned c = p[i];
-        size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-                                 : (c & 0xf8) == 0xf0 ? 4 : 0;
+        size_t len = c < 0x80             ? 1
+                     : (c & 0xe0) == 0xc0 ? 2
+                     : (c & 0xf0) == 0xe0 ? 3
+                     : (c & 0xf8) == 0xf0 ? 4
+                                          : 0;
         if (len == 0 || n - i < len || (len == 2 && c < 0xc2) || (len == 4 && c > 0xf4))
             return false;
         for (size_t k = 1; k < len; k++)
@@ -60,8 +63,8 @@ static bool live(int64_t expires, int64_t now)
 
 /* What a read found, and where its value goes. */
 typedef struct {
-    ccz_buf *out;  /* NULL: the value is not wanted */
-    size_t len0;   /* out->len before the call */
+    ccz_buf *out; /* NULL: the value is not wanted */
+    size_t len0;  /* out->len before the call */
     int64_t now;
     bool found;
 } kv_read;
@@ -93,8 +96,8 @@ static ccz_status read_value(store *s, ccz_buf *out, const char *sql, const char
                              const char *key)
 {
     kv_read r = {out, out ? out->len : 0, store_now(s), false};
-    ccz_status st = store_exec(s, NULL, sql, STORE_PARAMS(STORE_TEXT(ns), STORE_TEXT(key)),
-                               on_value, &r);
+    ccz_status st =
+        store_exec(s, NULL, sql, STORE_PARAMS(STORE_TEXT(ns), STORE_TEXT(key)), on_value, &r);
     if (st == CCZ_OK && !r.found)
         st = ccz_fail(CCZ_ERR_NOT_FOUND, "store: no live value for that key in namespace %s", ns);
     if (st != CCZ_OK)
@@ -131,17 +134,15 @@ ccz_status store_kv_get(store *s, ccz_buf *out, const char *ns, const char *key)
 ccz_status store_kv_take(store *s, ccz_buf *out, const char *ns, const char *key)
 {
     CCZ_GUARD(check_args(s, ns, key));
-    return read_value(s, out,
-                      "DELETE FROM store_kv WHERE ns = ? AND key = ? RETURNING value, expires", ns,
-                      key);
+    return read_value(
+        s, out, "DELETE FROM store_kv WHERE ns = ? AND key = ? RETURNING value, expires", ns, key);
 }
 
 ccz_status store_kv_delete(store *s, const char *ns, const char *key)
 {
     CCZ_GUARD(check_args(s, ns, key));
-    return read_value(s, NULL,
-                      "DELETE FROM store_kv WHERE ns = ? AND key = ? RETURNING NULL, expires", ns,
-                      key);
+    return read_value(
+        s, NULL, "DELETE FROM store_kv WHERE ns = ? AND key = ? RETURNING NULL, expires", ns, key);
 }
 
 typedef struct {
@@ -167,8 +168,7 @@ ccz_status store_kv_list(store *s, const char *ns, store_kv_fn fn, void *payload
     CCZ_GUARD(check_args(s, ns, NULL));
     CCZ_ENSURE(fn, CCZ_ERR_INVALID_ARGUMENT, "store_kv_list: no callback");
     kv_lister l = {fn, payload, store_now(s)};
-    return store_exec(s, NULL,
-                      "SELECT key, value, expires FROM store_kv WHERE ns = ? ORDER BY key",
+    return store_exec(s, NULL, "SELECT key, value, expires FROM store_kv WHERE ns = ? ORDER BY key",
                       STORE_PARAMS(STORE_TEXT(ns)), on_entry, &l);
 }
 

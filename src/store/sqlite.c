@@ -72,8 +72,8 @@ static ccz_status map_rc(int rc)
 static ccz_status sq_fail(sq *q, int rc, const char *what)
 {
     const char *msg = q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc);
-    ccz_status s = ccz_fail(map_rc(rc), "store %s: %.60s: %s (%s)", q->path, what, msg,
-                            sqlite3_errstr(rc));
+    ccz_status s =
+        ccz_fail(map_rc(rc), "store %s: %.60s: %s (%s)", q->path, what, msg, sqlite3_errstr(rc));
     if ((rc & 0xff) != SQLITE_CONSTRAINT)
         ccz_log(CCZ_LOG_ERROR, "%s", ccz_error_detail());
     return s;
@@ -186,14 +186,16 @@ static ccz_status bind(sq *q, sqlite3_stmt *st, const store_value *params, size_
             break;
         case STORE_TYPE_BLOB:
             if (!v->ptr && v->len)
-                return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "store: parameter %d: NULL blob of "
-                                "%zu bytes", idx, v->len);
+                return ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
+                                "store: parameter %d: NULL blob of "
+                                "%zu bytes",
+                                idx, v->len);
             /* never a NULL pointer: SQLite would bind SQL NULL instead of an empty blob */
             rc = sqlite3_bind_blob64(st, idx, v->ptr ? v->ptr : "", v->len, SQLITE_STATIC);
             break;
         default:
-            return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "store: parameter %d: unknown type %d",
-                            idx, (int)v->type);
+            return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "store: parameter %d: unknown type %d", idx,
+                            (int)v->type);
         }
         if (rc != SQLITE_OK)
             return sq_fail(q, rc, sqlite3_sql(st));
@@ -201,9 +203,8 @@ static ccz_status bind(sq *q, sqlite3_stmt *st, const store_value *params, size_
     return CCZ_OK;
 }
 
-static ccz_status sq_exec(void *impl, int64_t *changes, const char *sql,
-                          const store_value *params, size_t n_params, store_row_fn on_row,
-                          void *payload)
+static ccz_status sq_exec(void *impl, int64_t *changes, const char *sql, const store_value *params,
+                          size_t n_params, store_row_fn on_row, void *payload)
 {
     sq *q = impl;
     sqlite3_stmt *st = NULL;
@@ -246,9 +247,9 @@ static int authorize(void *payload, int action, const char *a1, const char *a2, 
 {
     (void)db, (void)trigger;
     const sq *q = payload;
-    static const char *const reading[] = {"table_info", "table_xinfo", "index_list",
-                                          "index_info", "index_xinfo", "foreign_key_list",
-                                          "foreign_key_check", "integrity_check", "quick_check"};
+    static const char *const reading[] = {
+        "table_info",       "table_xinfo",       "index_list",      "index_info", "index_xinfo",
+        "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check"};
     switch (action) {
     case SQLITE_TRANSACTION:
     case SQLITE_SAVEPOINT:
@@ -343,8 +344,8 @@ static ccz_status check_parent(const char *path)
     ccz_status s = CCZ_OK;
     if (stat(dir, &st) != 0)
         s = ccz_fail(errno == ENOENT ? CCZ_ERR_NOT_FOUND : CCZ_ERR_IO,
-                     "store %s: the directory %s: %s (it is not created: make it first)", path,
-                     dir, strerror(errno));
+                     "store %s: the directory %s: %s (it is not created: make it first)", path, dir,
+                     strerror(errno));
     else if (!S_ISDIR(st.st_mode))
         s = ccz_fail(CCZ_ERR_IO, "store %s: %s is not a directory", path, dir);
     free(dir);
@@ -364,8 +365,8 @@ static ccz_status create_private(const char *path)
         return ccz_fail(CCZ_ERR_IO, "store %s: cannot create: %s", path, strerror(errno));
     struct stat st;
     if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077))
-        ccz_log(CCZ_LOG_WARN, "store %s: others may read it (mode %03o); 0600 is expected",
-                path, (unsigned)(st.st_mode & 0777));
+        ccz_log(CCZ_LOG_WARN, "store %s: others may read it (mode %03o); 0600 is expected", path,
+                (unsigned)(st.st_mode & 0777));
     return CCZ_OK;
 }
 
@@ -411,8 +412,10 @@ static ccz_status configure(sq *q, bool memory)
     if (!memory) {
         CCZ_GUARD(sq_exec(q, NULL, "PRAGMA journal_mode = WAL", NULL, 0, read_pragma, &o));
         if (strcmp(o.text, "wal") != 0)
-            return ccz_fail(CCZ_ERR_IO, "store %s: cannot use write-ahead logging (journal "
-                            "mode stays %s)", q->path, o.text);
+            return ccz_fail(CCZ_ERR_IO,
+                            "store %s: cannot use write-ahead logging (journal "
+                            "mode stays %s)",
+                            q->path, o.text);
     }
     CCZ_GUARD(sq_script(q, "PRAGMA synchronous = FULL"));
     /* the statements above were compiled before the authorizer: none is reused (SQLite

@@ -73,8 +73,10 @@ ccz_span store_row_blob(const store_row *r, int col)
  * would run on its own and commit at once: refuse it instead. */
 static ccz_status check_tx_ended(store *s)
 {
-    return ccz_fail(CCZ_ERR_IO, "store %s: the transaction was rolled back by an earlier error; "
-                    "its remaining statements are not run", s->path);
+    return ccz_fail(CCZ_ERR_IO,
+                    "store %s: the transaction was rolled back by an earlier error; "
+                    "its remaining statements are not run",
+                    s->path);
 }
 
 static ccz_status check_tx(store *s)

@@ -60,8 +60,8 @@ int64_t store_now(store *s);
 
 /* Stores value under (ns, key), replacing any value and expiry there. expires_unix < 0 is
  * CCZ_ERR_INVALID_ARGUMENT. */
-CCZ_NODISCARD ccz_status store_kv_put(store *s, const char *ns, const char *key,
-                                      const void *value, size_t len, int64_t expires_unix);
+CCZ_NODISCARD ccz_status store_kv_put(store *s, const char *ns, const char *key, const void *value,
+                                      size_t len, int64_t expires_unix);
 /* Appends the live value of (ns, key) to out; CCZ_ERR_NOT_FOUND when absent or expired. On any
  * failure out is as it was. For secrets pass a buffer made with ccz_buf_init(&b, max, true). */
 CCZ_NODISCARD ccz_status store_kv_get(store *s, ccz_buf *out, const char *ns, const char *key);
@@ -108,8 +108,9 @@ typedef struct {
 /* An array of values and its length, for store_exec's (params, n_params):
  * store_exec(s, NULL, "INSERT INTO t VALUES (?, ?)", STORE_PARAMS(STORE_TEXT(id), STORE_INT(n)),
  *            NULL, NULL). */
-#define STORE_PARAMS(...) \
-    ((const store_value[]){__VA_ARGS__}), (sizeof((store_value[]){__VA_ARGS__}) / sizeof(store_value))
+#define STORE_PARAMS(...)                                                                          \
+    ((const store_value[]){__VA_ARGS__}),                                                          \
+        (sizeof((store_value[]){__VA_ARGS__}) / sizeof(store_value))
 
 /* One result row, valid only inside the row callback. Column indexes start at 0; an index out of
  * range reads as NULL. Integers convert as SQLite converts; text and blobs are borrowed until the

@@ -11,7 +11,8 @@
 #include "svc/svc.h"
 
 static const ccz_svc_option common_opts[] = {
-    {"listen", CCZ_SVC_STRING, "127.0.0.1:8443", "ADDR", "where to listen (HOST:PORT; port 0 picks one)"},
+    {"listen", CCZ_SVC_STRING, "127.0.0.1:8443", "ADDR",
+     "where to listen (HOST:PORT; port 0 picks one)"},
     {"data-dir", CCZ_SVC_STRING, NULL, "DIR",
      "state, keys and tokens (default $CCZ_DATA_DIR, else $XDG_DATA_HOME/ccz/SERVICE, else "
      "~/.local/share/ccz/SERVICE)"},
@@ -26,7 +27,8 @@ static const ccz_svc_option common_opts[] = {
      "policy)"},
     {"sim-root", CCZ_SVC_LIST, NULL, "CERT",
      "trust this sim platform root (default: the root of --sim-dir, when it exists)"},
-    {"root-ca", CCZ_SVC_STRING, NULL, "FILE", "trust this Intel root CA instead of the built-in one"},
+    {"root-ca", CCZ_SVC_STRING, NULL, "FILE",
+     "trust this Intel root CA instead of the built-in one"},
     {"collateral", CCZ_SVC_STRING, NULL, "FILE",
      "Intel collateral for SGX/TDX quotes (as 'ccz collateral fetch' writes it)"},
     {"max-body", CCZ_SVC_UINT, "1048576", "BYTES", "the largest request body"},
@@ -220,19 +222,19 @@ ccz_status ccz_svc_config_load_file(ccz_svc_config *c, const char *path)
     }
     const char *key;
     json_t *v;
-    json_object_foreach(doc, key, v) {
+    json_object_foreach (doc, key, v) {
         char canon[64];
         const ccz_svc_option *o = find_opt(c, key, canon, sizeof canon);
         if (!o) {
-            st = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "%s: the %s service has no option \"%s\"",
-                          path, c->def->name, key);
+            st = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "%s: the %s service has no option \"%s\"", path,
+                          c->def->name, key);
             goto out;
         }
-        bool ok = o->type == CCZ_SVC_STRING   ? json_is_string(v) || json_is_null(v)
-                  : o->type == CCZ_SVC_UINT   ? json_is_integer(v) && json_integer_value(v) >= 0 &&
+        bool ok = o->type == CCZ_SVC_STRING ? json_is_string(v) || json_is_null(v)
+                  : o->type == CCZ_SVC_UINT ? json_is_integer(v) && json_integer_value(v) >= 0 &&
                                                   json_integer_value(v) <= UINT_MAX
-                  : o->type == CCZ_SVC_BOOL   ? json_is_boolean(v)
-                                              : json_is_array(v);
+                  : o->type == CCZ_SVC_BOOL ? json_is_boolean(v)
+                                            : json_is_array(v);
         for (size_t i = 0; ok && o->type == CCZ_SVC_LIST && i < json_array_size(v); i++)
             ok = json_is_string(json_array_get(v, i));
         if (!ok) {

@@ -32,7 +32,8 @@ struct ccz_svc {
 ccz_status svc_path(char *out, size_t cap, const svc_common *sc, const char *name)
 {
     int n = snprintf(out, cap, "%s/%s", sc->data_dir, name);
-    CCZ_ENSURE(n > 0 && (size_t)n < cap, CCZ_ERR_TOO_LARGE, "the data directory's path is too long");
+    CCZ_ENSURE(n > 0 && (size_t)n < cap, CCZ_ERR_TOO_LARGE,
+               "the data directory's path is too long");
     return CCZ_OK;
 }
 
@@ -164,8 +165,11 @@ static ccz_status make_tls_cert(ccz_buf *out, void *payload)
 {
     cert_args *a = payload;
     int64_t now = (int64_t)time(NULL);
-    x509_issue_opts o = {.cn = "ccz service", .org = "ccz", .issuer_key = a->key,
-                         .not_before = now - 3600, .not_after = now + 10 * 365 * 86400LL,
+    x509_issue_opts o = {.cn = "ccz service",
+                         .org = "ccz",
+                         .issuer_key = a->key,
+                         .not_before = now - 3600,
+                         .not_after = now + 10 * 365 * 86400LL,
                          .san = "DNS:localhost,IP:127.0.0.1,IP:::1"};
     X509 *x = NULL;
     CCZ_GUARD(x509_issue(&x, a->key, &o));

@@ -37,9 +37,9 @@ struct svc_common {
     http_server *http;
     SSL_CTX *tls;
     ccz_trust *trust;
-    ccz_policy *policy;  /* the appraisal policy (--policy, else the default) */
-    json_t *policy_doc;  /* the policy file's JSON, with sections services read (secrets) */
-    ccz_attester *attester; /* the service's own TEE, when --tee is set */
+    ccz_policy *policy;         /* the appraisal policy (--policy, else the default) */
+    json_t *policy_doc;         /* the policy file's JSON, with sections services read (secrets) */
+    ccz_attester *attester;     /* the service's own TEE, when --tee is set */
     ccz_collateral *collateral; /* cached collateral for quotes (--collateral) */
 };
 

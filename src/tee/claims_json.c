@@ -22,8 +22,9 @@ static int put_int(json_t *o, const char *key, json_int_t v)
 static int sgx_fields(json_t *o, const ccz_claims *c)
 {
     const ccz_sgx_claims *g = &c->sgx;
-    int r = put_hex(o, "mr_enclave", g->mr_enclave, 32) | put_hex(o, "mr_signer", g->mr_signer, 32) |
-            put_int(o, "isv_prod_id", g->isv_prod_id) | put_int(o, "isv_svn", g->isv_svn);
+    int r = put_hex(o, "mr_enclave", g->mr_enclave, 32) |
+            put_hex(o, "mr_signer", g->mr_signer, 32) | put_int(o, "isv_prod_id", g->isv_prod_id) |
+            put_int(o, "isv_svn", g->isv_svn);
     if (c->tee == CCZ_TEE_SIM)
         return r | put_int(o, "timestamp", c->sim.timestamp) |
                put_hex(o, "platform_id", c->sim.platform_id, 32);
@@ -75,8 +76,8 @@ static int snp_fields(json_t *o, const ccz_snp_claims *s)
                                            : s->signing_key == CCZ_SNP_KEY_VLEK ? "vlek"
                                                                                 : "none")) |
            put_hex(o, "measurement", s->measurement, 48) |
-           put_hex(o, "host_data", s->host_data, 32) |
-           put_hex(o, "family_id", s->family_id, 16) | put_hex(o, "image_id", s->image_id, 16) |
+           put_hex(o, "host_data", s->host_data, 32) | put_hex(o, "family_id", s->family_id, 16) |
+           put_hex(o, "image_id", s->image_id, 16) |
            put_hex(o, "id_key_digest", s->id_key_digest, 48) |
            put_hex(o, "author_key_digest", s->author_key_digest, 48) |
            put_hex(o, "report_id", s->report_id, 32) | put_hex(o, "chip_id", s->chip_id, 64) |

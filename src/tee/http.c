@@ -92,4 +92,3 @@ void tee_http_response_free(tee_http_response *r)
     ccz_buf_free(&r->body);
     ccz_buf_free(&r->header);
 }
-

@@ -46,14 +46,14 @@ extern const tee_backend tee_backend_sgx;
 extern const tee_backend tee_backend_tdx;
 
 struct ccz_trust {
-    X509_STORE *sim_store;      /* sim platform roots, for X509_verify_cert */
-    STACK_OF(X509) *sim_roots;  /* the same roots, counted and listed */
+    X509_STORE *sim_store;       /* sim platform roots, for X509_verify_cert */
+    STACK_OF(X509) *sim_roots;   /* the same roots, counted and listed */
     STACK_OF(X509) *intel_roots; /* roots DCAP chains must end in */
     X509_STORE *intel_store;     /* the same roots, for X509_verify_cert */
     X509_STORE *amd_store;       /* AMD ARKs */
     STACK_OF(X509) *amd_roots;
     STACK_OF(X509) *amd_intermediates; /* built-in ASKs and ASVKs */
-    uint64_t id;                 /* changes whenever the roots change (keys verifier caches) */
+    uint64_t id; /* changes whenever the roots change (keys verifier caches) */
 };
 
 /* Device files under a configurable root (tests point it at recorded evidence). Missing or
@@ -71,8 +71,7 @@ typedef struct {
 } tee_tsm_request;
 
 bool tee_tsm_available(const char *root);
-ccz_status tee_tsm_report(const char *root, const tee_tsm_request *rq, ccz_buf *out,
-                          ccz_buf *aux);
+ccz_status tee_tsm_report(const char *root, const tee_tsm_request *rq, ccz_buf *out, ccz_buf *aux);
 
 /* TDX quote via /dev/tdx_guest and the QGS message format (dcap_attest.c), exposed for tests. */
 ccz_status tee_tdx_qgs_request(ccz_buf *out, const uint8_t tdreport[1024]);
@@ -80,8 +79,8 @@ ccz_status tee_tdx_qgs_response(ccz_span *quote, ccz_span buf);
 
 /* HTTP GET (http.c). */
 typedef struct {
-    const char *ca_file; /* PEM roots for TLS, NULL: the system's */
-    bool insecure;       /* skip TLS server verification */
+    const char *ca_file;  /* PEM roots for TLS, NULL: the system's */
+    bool insecure;        /* skip TLS server verification */
     long timeout_seconds; /* 0: 60 */
 } tee_http_opts;
 

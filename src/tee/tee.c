@@ -51,8 +51,8 @@ const char *ccz_step_name(ccz_step step)
     switch (step) {
     case CCZ_AT_NONE:
         return NULL;
-#define CCZ_X_STEP_NAME(sym, val, name) \
-    case sym:                           \
+#define CCZ_X_STEP_NAME(sym, val, name)                                                            \
+    case sym:                                                                                      \
         return name;
         CCZ_STEP_LIST(CCZ_X_STEP_NAME)
 #undef CCZ_X_STEP_NAME
@@ -139,8 +139,8 @@ ccz_status ccz_attester_new(ccz_attester **out, const ccz_attester_opts *o)
     CCZ_ENSURE(o && o->version == CCZ_ATTESTER_OPTS_VERSION, CCZ_ERR_INVALID_ARGUMENT,
                "attester options missing or of the wrong version");
     const tee_backend *b = backend_for(o->tee);
-    CCZ_ENSURE(b && b->attester, CCZ_ERR_NO_BACKEND,
-               "this build has no attester for TEE '%s'", ccz_tee_name(o->tee));
+    CCZ_ENSURE(b && b->attester, CCZ_ERR_NO_BACKEND, "this build has no attester for TEE '%s'",
+               ccz_tee_name(o->tee));
     ccz_attester *a = calloc(1, sizeof *a);
     CCZ_ENSURE(a, CCZ_ERR_NOMEM, "out of memory");
     a->backend = b;

@@ -161,12 +161,12 @@ ccz_status ccz_trust_load(ccz_trust **out, const ccz_trust_sources *src)
      * without it, sim evidence fails at platform_certificate with a message that says how to
      * trust a root. */
     if (s == CCZ_OK && !src->n_sim_roots) {
-        ccz_status ps = src->sim_dir ? ccz_buf_append_str(&path, src->sim_dir)
-                                     : ccz_sim_default_dir(&path);
+        ccz_status ps =
+            src->sim_dir ? ccz_buf_append_str(&path, src->sim_dir) : ccz_sim_default_dir(&path);
         if (ps == CCZ_OK)
             ps = ccz_buf_append_str(&path, "/root.crt");
-        if (ps == CCZ_OK && ((src->sim_dir_required && src->sim_dir) ||
-                             ccz_file_exists((const char *)path.ptr)))
+        if (ps == CCZ_OK &&
+            ((src->sim_dir_required && src->sim_dir) || ccz_file_exists((const char *)path.ptr)))
             ps = ccz_trust_add_sim_root_file(t, (const char *)path.ptr);
         else if (!src->sim_dir)
             ps = CCZ_OK; /* no default platform */

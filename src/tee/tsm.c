@@ -71,8 +71,8 @@ static ccz_status read_text(char *out, size_t cap, const char *path)
     size_t a = 0, e = b.len;
     while (a < e && (b.ptr[a] == ' ' || b.ptr[a] == '\n' || b.ptr[a] == '\t' || !b.ptr[a]))
         a++;
-    while (e > a && (b.ptr[e - 1] == ' ' || b.ptr[e - 1] == '\n' || b.ptr[e - 1] == '\t' ||
-                     !b.ptr[e - 1]))
+    while (e > a &&
+           (b.ptr[e - 1] == ' ' || b.ptr[e - 1] == '\n' || b.ptr[e - 1] == '\t' || !b.ptr[e - 1]))
         e--;
     snprintf(out, cap, "%.*s", (int)(e - a), b.ptr ? (const char *)b.ptr + a : "");
     ccz_buf_free(&b);
@@ -87,8 +87,8 @@ static ccz_status read_generation(unsigned long long *g, const char *dir)
     char *end;
     errno = 0;
     *g = strtoull(text, &end, 10);
-    CCZ_ENSURE(!errno && end != text && !*end, CCZ_ERR_MALFORMED,
-               "%s holds '%s', not a number", path, text);
+    CCZ_ENSURE(!errno && end != text && !*end, CCZ_ERR_MALFORMED, "%s holds '%s', not a number",
+               path, text);
     return CCZ_OK;
 }
 
@@ -101,8 +101,8 @@ bool tee_tsm_available(const char *root)
 }
 
 /* One round: write the attributes, read generation, outblob (and auxblob), generation again. */
-static ccz_status tsm_round(const char *dir, const tee_tsm_request *rq, ccz_buf *out,
-                            ccz_buf *aux, bool *raced)
+static ccz_status tsm_round(const char *dir, const tee_tsm_request *rq, ccz_buf *out, ccz_buf *aux,
+                            bool *raced)
 {
     char path[4096];
     unsigned long long g1, g2;
@@ -129,8 +129,7 @@ static ccz_status tsm_round(const char *dir, const tee_tsm_request *rq, ccz_buf 
     return CCZ_OK;
 }
 
-ccz_status tee_tsm_report(const char *root, const tee_tsm_request *rq, ccz_buf *out,
-                          ccz_buf *aux)
+ccz_status tee_tsm_report(const char *root, const tee_tsm_request *rq, ccz_buf *out, ccz_buf *aux)
 {
     char base[4096], dir[4096], path[4096], provider[64];
     CCZ_GUARD(path_of(base, sizeof base, root, "/sys/kernel/config/tsm/report"));
@@ -154,8 +153,10 @@ ccz_status tee_tsm_report(const char *root, const tee_tsm_request *rq, ccz_buf *
     CCZ_GUARD_GOTO(path_of(path, sizeof path, dir, "/provider"), s, out);
     CCZ_GUARD_GOTO(read_text(provider, sizeof provider, path), s, out);
     if (strcmp(provider, rq->provider) != 0) {
-        s = ccz_fail(CCZ_ERR_TEE_UNAVAILABLE, "configfs-tsm provider is '%s', not '%s' (this is "
-                     "not the TEE asked for)", provider, rq->provider);
+        s = ccz_fail(CCZ_ERR_TEE_UNAVAILABLE,
+                     "configfs-tsm provider is '%s', not '%s' (this is "
+                     "not the TEE asked for)",
+                     provider, rq->provider);
         goto out;
     }
     bool raced = true;
@@ -166,8 +167,10 @@ ccz_status tee_tsm_report(const char *root, const tee_tsm_request *rq, ccz_buf *
         CCZ_GUARD_GOTO(tsm_round(dir, rq, out, aux, &raced), s, out);
     }
     if (raced)
-        s = ccz_fail(CCZ_ERR_TEE_UNAVAILABLE, "configfs-tsm entry %s kept changing under us "
-                     "(another writer); giving up after %d tries", dir, TSM_RETRIES);
+        s = ccz_fail(CCZ_ERR_TEE_UNAVAILABLE,
+                     "configfs-tsm entry %s kept changing under us "
+                     "(another writer); giving up after %d tries",
+                     dir, TSM_RETRIES);
 out:
     if (created)
         rmdir(dir);

@@ -361,9 +361,8 @@ static ccz_status add_raw_ext(X509 *x, const x509_raw_ext *r)
 
 static bool add_name(X509_NAME *name, const char *field, const char *value)
 {
-    return !value ||
-           X509_NAME_add_entry_by_txt(name, field, MBSTRING_ASC, (const unsigned char *)value,
-                                      -1, -1, 0);
+    return !value || X509_NAME_add_entry_by_txt(name, field, MBSTRING_ASC,
+                                                (const unsigned char *)value, -1, -1, 0);
 }
 
 ccz_status x509_issue(X509 **out, EVP_PKEY *key, const x509_issue_opts *o)
@@ -387,13 +386,14 @@ ccz_status x509_issue(X509 **out, EVP_PKEY *key, const x509_issue_opts *o)
         !X509_set_pubkey(x, key))
         goto ossl;
     X509 *iss = o->issuer ? o->issuer : x;
-    CCZ_GUARD_GOTO(add_ext(iss, x, NID_basic_constraints,
-                           o->ca ? "critical,CA:TRUE" : "critical,CA:FALSE"),
-                   s, done);
+    CCZ_GUARD_GOTO(
+        add_ext(iss, x, NID_basic_constraints, o->ca ? "critical,CA:TRUE" : "critical,CA:FALSE"), s,
+        done);
     if (!o->no_key_usage)
-        CCZ_GUARD_GOTO(add_ext(iss, x, NID_key_usage,
-                               o->ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature"),
-                       s, done);
+        CCZ_GUARD_GOTO(
+            add_ext(iss, x, NID_key_usage,
+                    o->ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature"),
+            s, done);
     CCZ_GUARD_GOTO(add_ext(iss, x, NID_subject_key_identifier, "hash"), s, done);
     if (o->issuer)
         CCZ_GUARD_GOTO(add_ext(iss, x, NID_authority_key_identifier, "keyid:always"), s, done);

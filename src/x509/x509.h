@@ -25,7 +25,10 @@ typedef struct {
     int64_t from, until;
 } x509_window;
 
-#define X509_WINDOW_ALWAYS {INT64_MIN, INT64_MAX}
+#define X509_WINDOW_ALWAYS                                                                         \
+    {                                                                                              \
+        INT64_MIN, INT64_MAX                                                                       \
+    }
 
 void x509_window_narrow(x509_window *w, int64_t from, int64_t until);
 /* Narrows to the certificate's notBefore..notAfter (an unreadable time empties the window). */
@@ -51,9 +54,9 @@ typedef struct {
     STACK_OF(X509) *untrusted; /* intermediates offered with the leaf, or NULL */
     X509_CRL *const *crls;     /* when n_crls > 0, every certificate is checked against them */
     int n_crls;
-    int64_t at;                /* the instant (unix seconds) */
-    bool collateral;           /* see x509_status_of */
-    bool name_cert;            /* the detail names the failing certificate's CN */
+    int64_t at;      /* the instant (unix seconds) */
+    bool collateral; /* see x509_status_of */
+    bool name_cert;  /* the detail names the failing certificate's CN */
 } x509_chain_check;
 
 /* Verifies leaf to a root of check->store at check->at. On failure: the status of the OpenSSL
@@ -61,8 +64,8 @@ typedef struct {
  * x509_err is not NULL, OpenSSL's error code. On success: narrows w (when not NULL) to where
  * every certificate of the chain and every CRL is valid, and sets *root (when not NULL) to a
  * new reference to the trust anchor the chain ends in. */
-ccz_status x509_verify_chain(const x509_chain_check *check, X509 *leaf, x509_window *w,
-                             X509 **root, int *x509_err);
+ccz_status x509_verify_chain(const x509_chain_check *check, X509 *leaf, x509_window *w, X509 **root,
+                             int *x509_err);
 
 /* ---- reading, writing, finding -------------------------------------------------------------*/
 
@@ -98,16 +101,16 @@ typedef struct {
 } x509_raw_ext;
 
 typedef struct {
-    const char *org;        /* subject O=, or NULL */
-    const char *cn;         /* subject CN= */
-    X509 *issuer;           /* NULL: self-signed (issuer_key is then the key itself) */
-    EVP_PKEY *issuer_key;   /* signs, with SHA-256 */
-    bool ca;                /* CA:TRUE with keyCertSign, cRLSign; else digitalSignature */
-    int64_t not_before;     /* unix seconds */
+    const char *org;      /* subject O=, or NULL */
+    const char *cn;       /* subject CN= */
+    X509 *issuer;         /* NULL: self-signed (issuer_key is then the key itself) */
+    EVP_PKEY *issuer_key; /* signs, with SHA-256 */
+    bool ca;              /* CA:TRUE with keyCertSign, cRLSign; else digitalSignature */
+    int64_t not_before;   /* unix seconds */
     int64_t not_after;
-    const char *san;        /* subjectAltName in OpenSSL's text form ("DNS:x,IP:1.2.3.4"), or NULL */
-    bool no_key_usage;      /* leave key usage out (RA-TLS certificates carry none) */
-    const EVP_MD *md;       /* the signature's digest; NULL: SHA-256 */
+    const char *san;   /* subjectAltName in OpenSSL's text form ("DNS:x,IP:1.2.3.4"), or NULL */
+    bool no_key_usage; /* leave key usage out (RA-TLS certificates carry none) */
+    const EVP_MD *md;  /* the signature's digest; NULL: SHA-256 */
     const x509_raw_ext *exts; /* added last, in order */
     size_t n_exts;
 } x509_issue_opts;
@@ -124,8 +127,8 @@ ccz_status x509_issue(X509 **out, EVP_PKEY *key, const x509_issue_opts *o);
 bool x509_is_p256(EVP_PKEY *key);
 bool x509_is_p384(EVP_PKEY *key);
 /* Verifies big-endian r and s of n bytes each over msg, hashed with md. */
-ccz_status x509_ecdsa_verify_rs(EVP_PKEY *key, const EVP_MD *md, ccz_span msg,
-                                const uint8_t *r, const uint8_t *s, size_t n);
+ccz_status x509_ecdsa_verify_rs(EVP_PKEY *key, const EVP_MD *md, ccz_span msg, const uint8_t *r,
+                                const uint8_t *s, size_t n);
 ccz_status x509_p256_key_from_raw(EVP_PKEY **out, const uint8_t xy[64]);
 /* ECDSA P-256 with SHA-256 over msg, r||s. */
 ccz_status x509_p256_verify(EVP_PKEY *key, ccz_span msg, const uint8_t sig[64]);

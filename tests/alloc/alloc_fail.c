@@ -58,11 +58,26 @@ static int fail_now(void)
     return 0;
 }
 
-void *__wrap_malloc(size_t n) { return fail_now() ? NULL : __real_malloc(n); }
-void *__wrap_calloc(size_t n, size_t size) { return fail_now() ? NULL : __real_calloc(n, size); }
-void *__wrap_realloc(void *p, size_t n) { return fail_now() ? NULL : __real_realloc(p, n); }
-char *__wrap_strdup(const char *s) { return fail_now() ? NULL : __real_strdup(s); }
-char *__wrap_strndup(const char *s, size_t n) { return fail_now() ? NULL : __real_strndup(s, n); }
+void *__wrap_malloc(size_t n)
+{
+    return fail_now() ? NULL : __real_malloc(n);
+}
+void *__wrap_calloc(size_t n, size_t size)
+{
+    return fail_now() ? NULL : __real_calloc(n, size);
+}
+void *__wrap_realloc(void *p, size_t n)
+{
+    return fail_now() ? NULL : __real_realloc(p, n);
+}
+char *__wrap_strdup(const char *s)
+{
+    return fail_now() ? NULL : __real_strdup(s);
+}
+char *__wrap_strndup(const char *s, size_t n)
+{
+    return fail_now() ? NULL : __real_strndup(s, n);
+}
 void *__wrap_aligned_alloc(size_t align, size_t n)
 {
     return fail_now() ? NULL : __real_aligned_alloc(align, n);
@@ -100,8 +115,14 @@ static ccz_status dcap(ccz_buf *quote, ccz_buf *col, int64_t at)
     return s;
 }
 
-static ccz_status t_dcap_sgx(void) { return dcap(&sgx_quote, &sgx_col, 1752919277); }
-static ccz_status t_dcap_tdx(void) { return dcap(&tdx_quote, &tdx_col, 1752919234); }
+static ccz_status t_dcap_sgx(void)
+{
+    return dcap(&sgx_quote, &sgx_col, 1752919277);
+}
+static ccz_status t_dcap_tdx(void)
+{
+    return dcap(&tdx_quote, &tdx_col, 1752919234);
+}
 
 static ccz_status t_snp(void)
 {
@@ -252,8 +273,8 @@ static ccz_status t_paillier(void)
 {
     ccz_paillier_pub *pub = NULL;
     ccz_paillier_key *key = NULL;
-    ccz_status s = ccz_paillier_load_json(&pub, &key, (const char *)paillier_json.ptr,
-                                          paillier_json.len);
+    ccz_status s =
+        ccz_paillier_load_json(&pub, &key, (const char *)paillier_json.ptr, paillier_json.len);
     if (s == CCZ_OK) {
         mpz_t m, c, d;
         mpz_inits(m, c, d, NULL);
@@ -411,19 +432,18 @@ static int setup(bool *have_vectors)
         snprintf(vectors, sizeof vectors, "%s", v);
     else
         snprintf(vectors, sizeof vectors, "%s/../shared/vectors", src ? src : ".");
-    *have_vectors = read_file(&sgx_quote, "Phala-Network_dcap-qvl/sample/sgx_quote") == CCZ_OK &&
-                    read_file(&sgx_col, "Phala-Network_dcap-qvl/sample/sgx_quote_collateral.json") ==
-                        CCZ_OK &&
-                    read_file(&tdx_quote, "Phala-Network_dcap-qvl/sample/tdx_quote") == CCZ_OK &&
-                    read_file(&tdx_col, "Phala-Network_dcap-qvl/sample/tdx_quote_collateral.json") ==
-                        CCZ_OK &&
-                    read_file(&snp_report, "google_go-sev-guest/verify/testdata/attestation.bin") ==
-                        CCZ_OK &&
-                    read_file(&snp_vek, "google_go-sev-guest/verify/testdata/vcek.testcer") == CCZ_OK;
+    *have_vectors =
+        read_file(&sgx_quote, "Phala-Network_dcap-qvl/sample/sgx_quote") == CCZ_OK &&
+        read_file(&sgx_col, "Phala-Network_dcap-qvl/sample/sgx_quote_collateral.json") == CCZ_OK &&
+        read_file(&tdx_quote, "Phala-Network_dcap-qvl/sample/tdx_quote") == CCZ_OK &&
+        read_file(&tdx_col, "Phala-Network_dcap-qvl/sample/tdx_quote_collateral.json") == CCZ_OK &&
+        read_file(&snp_report, "google_go-sev-guest/verify/testdata/attestation.bin") == CCZ_OK &&
+        read_file(&snp_vek, "google_go-sev-guest/verify/testdata/vcek.testcer") == CCZ_OK;
     if (ccz_trust_new(&builtin) || ccz_trust_add_builtin(builtin))
         return 1;
     /* a sim platform, its evidence and an RA-TLS certificate, made before any hook is armed */
-    snprintf(simdir, sizeof simdir, "%s/ccz-alloc-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    snprintf(simdir, sizeof simdir, "%s/ccz-alloc-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(simdir) || ccz_sim_platform_init(simdir, true))
         return 1;
     char root[8192];

@@ -27,8 +27,8 @@ static void test_hex(void)
 static void test_base64(void)
 {
     static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-    static const char *const enc[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
-                                      "Zm9vYmFy"};
+    static const char *const enc[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+                                      "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
     for (int i = 0; i < 7; i++) {
         ccz_buf b = CCZ_BUF_INIT;
         CHECK_OK(ccz_base64_encode(&b, CCZ_SPAN(plain[i], strlen(plain[i]))));

@@ -18,8 +18,8 @@ static void test_host_port(void)
     CHECK_STR(host, "enclave.example");
     CHECK_STR(port, "1");
     /* ports outside 1..65535 (0 only for a listener), and not decimal */
-    static const char *const bad[] = {"h:99999", "h:65536", "h:-1", "h:", "h:8a", "h: 80",
-                                      "h:+80", "h:000001", "h:0x50", "h"};
+    static const char *const bad[] = {"h:99999", "h:65536", "h:-1",     "h:",     "h:8a",
+                                      "h: 80",   "h:+80",   "h:000001", "h:0x50", "h"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK_STATUS(ccz_host_port_split(host, sizeof host, port, bad[i], NULL, true),
                      CCZ_ERR_INVALID_ARGUMENT);

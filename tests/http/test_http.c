@@ -469,8 +469,9 @@ static void test_caps(void)
     client_send(&c, GET("/metrics"));
     CHECK_INT(client_read(&c, buf, sizeof buf), 200);
     CHECK_CONTAINS(buf, "ccz_http_connections_refused_total{service=\"test\"} 1\n");
-    CHECK_CONTAINS(buf, "ccz_http_requests_total{service=\"test\",method=\"GET\",route=\"/healthz\","
-                        "code=\"200\"} 5\n");
+    CHECK_CONTAINS(buf,
+                   "ccz_http_requests_total{service=\"test\",method=\"GET\",route=\"/healthz\","
+                   "code=\"200\"} 5\n");
     client_close(&c);
     /* the busy ones finish their requests */
     for (int i = 0; i < 4; i++) {

@@ -61,9 +61,9 @@ static ccz_status unb64(const char *text, char *out, size_t cap)
 static void test_b64url(void)
 {
     /* RFC 4648 §10, unpadded */
-    static const char *const vec[][2] = {{"", ""},         {"f", "Zg"},         {"fo", "Zm8"},
-                                         {"foo", "Zm9v"},  {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"},
-                                         {"foobar", "Zm9vYmFy"}};
+    static const char *const vec[][2] = {
+        {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},         {"foo", "Zm9v"},
+        {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}};
     char out[64];
     for (size_t i = 0; i < CCZ_ARRAY_LEN(vec); i++) {
         CHECK_STR(b64(vec[i][0], strlen(vec[i][0])), vec[i][1]);
@@ -75,9 +75,9 @@ static void test_b64url(void)
     CHECK(memcmp(out, "\xfb\xff\xbf", 3) == 0);
     CHECK_STATUS(unb64("Zg==", out, sizeof out), CCZ_ERR_ENCODING); /* padding */
     CHECK_STATUS(unb64("Zm8=", out, sizeof out), CCZ_ERR_ENCODING);
-    CHECK_STATUS(unb64("Zh", out, sizeof out), CCZ_ERR_ENCODING);   /* trailing bits */
+    CHECK_STATUS(unb64("Zh", out, sizeof out), CCZ_ERR_ENCODING); /* trailing bits */
     CHECK_STATUS(unb64("Zm9", out, sizeof out), CCZ_ERR_ENCODING);
-    CHECK_STATUS(unb64("Z", out, sizeof out), CCZ_ERR_ENCODING);    /* 1 mod 4 */
+    CHECK_STATUS(unb64("Z", out, sizeof out), CCZ_ERR_ENCODING); /* 1 mod 4 */
     CHECK_STATUS(unb64("Zm9vY", out, sizeof out), CCZ_ERR_ENCODING);
     CHECK_STATUS(unb64("+/8A", out, sizeof out), CCZ_ERR_ENCODING); /* standard alphabet */
     CHECK_STATUS(unb64("Zm 9", out, sizeof out), CCZ_ERR_ENCODING);
@@ -149,9 +149,9 @@ static void test_jcs(void)
 /* ---- JWK -------------------------------------------------------------------------------*/
 
 /* RFC 7638 §3.1 */
-#define RFC7638_N                                                                                 \
-    "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECP" \
-    "ebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY" \
+#define RFC7638_N                                                                                   \
+    "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECP"  \
+    "ebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY"  \
     "368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM" \
     "4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"
 
@@ -624,11 +624,9 @@ static void test_claims(void)
     CHECK_STATUS(check(c, 999, 0, NULL, NULL), CCZ_ERR_NOT_YET_VALID);
     CHECK_OK(check(c, 995, 5, NULL, NULL));
     CHECK_STATUS(check(c, 994, 5, NULL, NULL), CCZ_ERR_NOT_YET_VALID);
-    CHECK_STATUS(check("{\"nbf\":1500,\"exp\":2000}", 1000, 60, NULL, NULL),
-                 CCZ_ERR_NOT_YET_VALID);
+    CHECK_STATUS(check("{\"nbf\":1500,\"exp\":2000}", 1000, 60, NULL, NULL), CCZ_ERR_NOT_YET_VALID);
     CHECK_OK(check("{\"nbf\":1500,\"exp\":2000}", 1440, 60, NULL, NULL));
-    CHECK_STATUS(check("{\"iat\":1500,\"exp\":2000}", 1000, 60, NULL, NULL),
-                 CCZ_ERR_NOT_YET_VALID);
+    CHECK_STATUS(check("{\"iat\":1500,\"exp\":2000}", 1000, 60, NULL, NULL), CCZ_ERR_NOT_YET_VALID);
     CHECK_STATUS(check("{\"iat\":1000}", 1000, 0, NULL, NULL), CCZ_ERR_MALFORMED);
     CHECK_STATUS(check("{\"exp\":\"2000\"}", 1000, 0, NULL, NULL), CCZ_ERR_MALFORMED);
     CHECK_STATUS(check("{\"exp\":2000.5}", 1000, 0, NULL, NULL), CCZ_ERR_MALFORMED);
@@ -702,8 +700,10 @@ static void test_jwe_roundtrip(void)
     struct {
         EVP_PKEY *key;
         jose_jwe_alg alg;
-    } cases[] = {{p256, JOSE_JWE_ECDH_ES_A256KW}, {p384, JOSE_JWE_ECDH_ES_A256KW},
-                 {p521, JOSE_JWE_ECDH_ES_A256KW}, {rsa, JOSE_JWE_RSA_OAEP_256}};
+    } cases[] = {{p256, JOSE_JWE_ECDH_ES_A256KW},
+                 {p384, JOSE_JWE_ECDH_ES_A256KW},
+                 {p521, JOSE_JWE_ECDH_ES_A256KW},
+                 {rsa, JOSE_JWE_RSA_OAEP_256}};
     ccz_buf out = CCZ_BUF_INIT;
     ccz_buf_init(&out, 0, true);
     for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {

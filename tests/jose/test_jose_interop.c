@@ -79,7 +79,7 @@ static void setup(void)
     snprintf(peer, sizeof peer, "%s/tests/jose/jose_peer.py", src ? src : ".");
     if (system(PY " -c 'import jwt, jwcrypto, cryptography' 2>/dev/null") != 0)
         test_skip(false, PY " with python3-jwt, python3-jwcrypto and python3-cryptography "
-                         "is not available");
+                            "is not available");
     p256 = EVP_EC_gen("P-256");
     p384 = EVP_EC_gen("P-384");
     p521 = EVP_EC_gen("P-521");
@@ -92,11 +92,11 @@ static void setup(void)
     write_text("jwks.json", text);
     free(text);
     snprintf(kid256, sizeof kid256, "%s",
-             json_string_value(json_object_get(json_array_get(json_object_get(jwks, "keys"), 0),
-                                               "kid")));
+             json_string_value(
+                 json_object_get(json_array_get(json_object_get(jwks, "keys"), 0), "kid")));
     snprintf(kid384, sizeof kid384, "%s",
-             json_string_value(json_object_get(json_array_get(json_object_get(jwks, "keys"), 1),
-                                               "kid")));
+             json_string_value(
+                 json_object_get(json_array_get(json_object_get(jwks, "keys"), 1), "kid")));
     static const struct {
         const char *name;
         EVP_PKEY **key;
@@ -113,9 +113,9 @@ static void setup(void)
 static void test_our_tokens_verify_with_pyjwt(void)
 {
     setup();
-    json_t *claims = json_pack("{s:s, s:I, s:I, s:{s:s}}", "iss", "ccz", "iat", (json_int_t)1000,
-                               "exp", (json_int_t)4000000000, "ear.verifier-id", "build",
-                               "ccz-test");
+    json_t *claims =
+        json_pack("{s:s, s:I, s:I, s:{s:s}}", "iss", "ccz", "iat", (json_int_t)1000, "exp",
+                  (json_int_t)4000000000, "ear.verifier-id", "build", "ccz-test");
     char *want = json_dumps(claims, JSON_COMPACT | JSON_SORT_KEYS);
     EVP_PKEY *keys[] = {p256, p384};
     ccz_buf tok = CCZ_BUF_INIT, out = CCZ_BUF_INIT;
@@ -128,8 +128,8 @@ static void test_our_tokens_verify_with_pyjwt(void)
     /* PyJWT refuses ours when the signature is changed: the peer is not a yes-man */
     size_t last = tok.len - 2;
     tok.ptr[last] = tok.ptr[last] == 'A' ? 'B' : 'A';
-    CHECK_INT(run(&out, "jwt-verify %s %s 2>/dev/null", path("jwks.json"),
-                  (const char *)tok.ptr), 1);
+    CHECK_INT(run(&out, "jwt-verify %s %s 2>/dev/null", path("jwks.json"), (const char *)tok.ptr),
+              1);
     free(want);
     json_decref(claims);
     ccz_buf_free(&tok);
@@ -320,6 +320,6 @@ static void test_thumbprints_agree(void)
     ccz_buf_free(&out);
 }
 
-TEST_MAIN(T(test_our_tokens_verify_with_pyjwt),
-          T(test_pyjwt_tokens_verify_with_ours), T(test_our_jwe_decrypts_with_jwcrypto),
-          T(test_jwcrypto_jwe_decrypts_with_ours), T(test_thumbprints_agree))
+TEST_MAIN(T(test_our_tokens_verify_with_pyjwt), T(test_pyjwt_tokens_verify_with_ours),
+          T(test_our_jwe_decrypts_with_jwcrypto), T(test_jwcrypto_jwe_decrypts_with_ours),
+          T(test_thumbprints_agree))

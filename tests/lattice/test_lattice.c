@@ -333,8 +333,9 @@ static void test_ckks(void)
     CHECK(err_bits(&k, cz, w) >= 22);
     CHECK_STATUS(ccz_lattice_ckks_rescale(cz, ctx), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "no prime left to drop");
-    fprintf(stderr, "  CKKS N=8192 scale 2^40: bits of precision: fresh %.1f, add %.1f, mul+rescale "
-                    "%.1f, rotate %.1f, constant %.1f, plaintext %.1f\n",
+    fprintf(stderr,
+            "  CKKS N=8192 scale 2^40: bits of precision: fresh %.1f, add %.1f, mul+rescale "
+            "%.1f, rotate %.1f, constant %.1f, plaintext %.1f\n",
             b_enc, b_add, b_mul, b_rot, b_const, b_plain);
     free(x), free(y), free(w);
     ccz_lattice_plaintext_free(px);

@@ -108,8 +108,8 @@ static void test_ntt(void)
             lat_ntt t;
             CHECK_OK(lat_ntt_init(&t, q, log_n));
             CHECK(lat_pow_mod(t.psi, 2 * n, &t.mod) == 1 && lat_pow_mod(t.psi, n, &t.mod) == q - 1);
-            uint64_t *a = malloc(n * 8), *b = malloc(n * 8), *c = malloc(n * 8),
-                     *d = malloc(n * 8), *e = malloc(n * 8);
+            uint64_t *a = malloc(n * 8), *b = malloc(n * 8), *c = malloc(n * 8), *d = malloc(n * 8),
+                     *e = malloc(n * 8);
             for (size_t i = 0; i < n; i++) {
                 a[i] = rnd() % q;
                 b[i] = rnd() % q;

@@ -622,8 +622,7 @@ static void test_constant_time(void)
     char *jwk = strstr((char *)j.ptr, "{\"kty\"");
     CHECK(jwk != NULL);
     vt_arm(pk);
-    CHECK_OK(ccz_paillier_load_json(&pk3, &k3, (const char *)j.ptr,
-                                    (size_t)(jwk - (char *)j.ptr)));
+    CHECK_OK(ccz_paillier_load_json(&pk3, &k3, (const char *)j.ptr, (size_t)(jwk - (char *)j.ptr)));
     CHECK(ccz_paillier_pub_djn(pk3));
     ccz_paillier_key_free(k3);
     CHECK_OK(ccz_paillier_load_json(&pk3, &k3, jwk, strlen(jwk)));
@@ -742,19 +741,27 @@ static void test_hostile_hs(void)
     /* the same with p and q: refused, as are other bases that are not (-x^2)^n */
     static const char *const says[] = {"h_s is not in [2, n^2)", "1 or -1 modulo n",
                                        "shares a factor with n", "not a DJN base",
-                                       "not a DJN base", "not a DJN base"};
+                                       "not a DJN base",         "not a DJN base"};
     for (int i = 0; i < 6; i++) {
         switch (i) {
-        case 0: mpz_set_ui(hs, 1); break;
-        case 1: mpz_add_ui(hs, n, 1); break;            /* g: every "randomizer" shifts m */
-        case 2: mpz_set_str(hs, P512, 10); break;
-        case 3: mpz_set_ui(hs, 4); break;               /* a square, not -x^2, not an n-th power */
-        case 4:                                          /* -x^2, but not an n-th residue */
+        case 0:
+            mpz_set_ui(hs, 1);
+            break;
+        case 1:
+            mpz_add_ui(hs, n, 1);
+            break; /* g: every "randomizer" shifts m */
+        case 2:
+            mpz_set_str(hs, P512, 10);
+            break;
+        case 3:
+            mpz_set_ui(hs, 4);
+            break; /* a square, not -x^2, not an n-th power */
+        case 4:    /* -x^2, but not an n-th residue */
             mpz_set_ui(x, 12345);
             mpz_mul(hs, x, x);
             mpz_sub(hs, n2, hs);
             break;
-        case 5:                                          /* (x^2)^n: an n-th residue, not -x^2 */
+        case 5: /* (x^2)^n: an n-th residue, not -x^2 */
             mpz_set_ui(x, 12345);
             mpz_mul(hs, x, x);
             mpz_powm(hs, hs, n, n2);
@@ -868,8 +875,7 @@ static void test_python_paillier(void)
     CHECK_OK(ccz_paillier_decrypt_batch(ms, k, (const mpz_t *)cs, count, 2));
     ok = 0;
     for (size_t i = 0; i < count; i++) {
-        mpz_set_str(m, json_string_value(json_object_get(json_array_get(raw, i), "plaintext")),
-                    10);
+        mpz_set_str(m, json_string_value(json_object_get(json_array_get(raw, i), "plaintext")), 10);
         ok += mpz_cmp(ms[i], m) == 0;
         mpz_clears(cs[i], ms[i], NULL);
     }
@@ -1030,15 +1036,14 @@ static void test_json_forms(void)
         ccz_buf_free(&b);
     }
     gmp_snprintf(doc, sizeof doc,
-                 "{\"public_key\": {\"n\": %Zd}, \"values\": [[\"%Zd\", 0], [%Zd, -2]]}", n, c,
-                 c);
+                 "{\"public_key\": {\"n\": %Zd}, \"values\": [[\"%Zd\", 0], [%Zd, -2]]}", n, c, c);
     ccz_paillier_number *xs;
     size_t count;
     CHECK_OK(ccz_paillier_numbers_from_json(&xs, &count, pk, doc, strlen(doc)));
     CHECK(count == 2 && mpz_cmp(xs[1].c, c) == 0 && xs[1].exponent == -2);
     ccz_paillier_numbers_free(xs, count);
-    gmp_snprintf(doc, sizeof doc, "{\"public_key\": {\"n\": %Zd}, \"values\": [[\"%Zd\", 0]]}",
-                 out, c);
+    gmp_snprintf(doc, sizeof doc, "{\"public_key\": {\"n\": %Zd}, \"values\": [[\"%Zd\", 0]]}", out,
+                 c);
     CHECK_STATUS(ccz_paillier_numbers_from_json(&xs, &count, pk, doc, strlen(doc)),
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "another public key");

@@ -19,8 +19,7 @@ static ccz_policy *parse(const char *text)
     ccz_policy *p = NULL;
     ccz_status s = ccz_policy_parse(&p, text, strlen(text));
     if (s) {
-        fprintf(stderr, "%s: policy did not parse: %s\n%s\n", test_name, ccz_error_detail(),
-                text);
+        fprintf(stderr, "%s: policy did not parse: %s\n%s\n", test_name, ccz_error_detail(), text);
         test_failures++;
     }
     return p;
@@ -103,8 +102,9 @@ static void test_default_policy(void)
 
 static void test_ccz_policy(void)
 {
-    ccz_policy *p = parse("{\"ccz_policy\": 1, \"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"" MRE
-                          "\", \"isv_svn_min\": 2}]}");
+    ccz_policy *p =
+        parse("{\"ccz_policy\": 1, \"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"" MRE
+              "\", \"isv_svn_min\": 2}]}");
     ccz_claims c = sim_claims();
     expect(p, &c, false, "measurement_not_accepted");
     c.sgx.isv_svn = 2;
@@ -151,8 +151,10 @@ static void test_tdx_and_snp_lists(void)
     char r0[97];
     memset(r0, 'a', 96);
     r0[96] = 0;
-    snprintf(doc, sizeof doc, "{\"tdx\": [{\"mr_td\": \"%s\", \"rtmr0\": \"%s\"}], \"snp\": "
-             "[{\"measurement\": \"%s\", \"guest_svn_min\": 3}]}", r0, r0, r0);
+    snprintf(doc, sizeof doc,
+             "{\"tdx\": [{\"mr_td\": \"%s\", \"rtmr0\": \"%s\"}], \"snp\": "
+             "[{\"measurement\": \"%s\", \"guest_svn_min\": 3}]}",
+             r0, r0, r0);
     ccz_policy *p = parse(doc);
     ccz_claims t;
     memset(&t, 0, sizeof t);
@@ -246,7 +248,8 @@ static void test_dynamic_config_entries(void)
     expect(p, &c, false, "measurement_not_accepted,measurement_not_accepted");
     static ccz_appraisal a;
     CHECK_OK(ccz_appraise(&a, p, &c));
-    CHECK_CONTAINS(a.reasons[0].message, "sgx_mrs[0]: mr_enclave is 1e4f3efafac6..., not 000000000000...");
+    CHECK_CONTAINS(a.reasons[0].message,
+                   "sgx_mrs[0]: mr_enclave is 1e4f3efafac6..., not 000000000000...");
     CHECK_CONTAINS(a.reasons[1].message, "sgx_mrs[1]: isv_prod_id is 0, not 3");
     ccz_policy_free(p);
     /* an empty list accepts nobody */
@@ -276,12 +279,13 @@ static void test_dynamic_config_sim_and_debug(void)
 {
     ccz_claims c = sim_claims();
     /* CCZoo's own file, unchanged, rejects sim evidence */
-    ccz_policy *p = parse("{\n    \"verify_mr_enclave\" : \"on\",\n    \"verify_mr_signer\" : \"on\",\n"
-                          "    \"verify_isv_prod_id\" : \"on\",\n    \"verify_isv_svn\" : \"on\",\n"
-                          "    \"sgx_mrs\": [\n        {\n            \"mr_enclave\" : \"" MRE "\",\n"
-                          "            \"mr_signer\" : \"" MRS "\",\n"
-                          "            \"isv_prod_id\" : \"0\",\n            \"isv_svn\" : \"0\"\n"
-                          "        }\n    ]\n}\n");
+    ccz_policy *p =
+        parse("{\n    \"verify_mr_enclave\" : \"on\",\n    \"verify_mr_signer\" : \"on\",\n"
+              "    \"verify_isv_prod_id\" : \"on\",\n    \"verify_isv_svn\" : \"on\",\n"
+              "    \"sgx_mrs\": [\n        {\n            \"mr_enclave\" : \"" MRE "\",\n"
+              "            \"mr_signer\" : \"" MRS "\",\n"
+              "            \"isv_prod_id\" : \"0\",\n            \"isv_svn\" : \"0\"\n"
+              "        }\n    ]\n}\n");
     CHECK_INT(ccz_policy_get_format(p), CCZ_POLICY_FORMAT_DYNAMIC_CONFIG);
     expect(p, &c, false, "simulated_not_allowed");
     ccz_claims g = sgx_claims();
@@ -446,13 +450,12 @@ typedef struct {
     const char *name;   /* in the ccz format, and in the reasons */
     const char *dc_key; /* in CCZoo's dynamic_config */
     const char *dc_switch;
-    size_t off;         /* in ccz_tdx_claims */
+    size_t off; /* in ccz_tdx_claims */
 } tdx_field;
 
 static const tdx_field tdx_fields[] = {
     {"mr_td", "mr_td", "verify_mr_td", offsetof(ccz_tdx_claims, mr_td)},
-    {"mr_config_id", "mr_config_id", "verify_mr_config_id",
-     offsetof(ccz_tdx_claims, mr_config_id)},
+    {"mr_config_id", "mr_config_id", "verify_mr_config_id", offsetof(ccz_tdx_claims, mr_config_id)},
     {"mr_owner", "mr_owner", "verify_mr_owner", offsetof(ccz_tdx_claims, mr_owner)},
     {"mr_owner_config", "mr_owner_config", "verify_mr_owner_config",
      offsetof(ccz_tdx_claims, mr_owner_config)},
@@ -582,11 +585,21 @@ static void test_sgx_each_field(void)
             test_name = names[k];
             c = sgx_full_claims();
             switch (k) {
-            case 0: c.sgx.mr_enclave[31] ^= 1; break; /* the last byte */
-            case 1: c.sgx.mr_signer[31] ^= 1; break; /* the last byte */
-            case 2: c.sgx.isv_prod_id = 4; break;
-            case 3: c.sgx.isv_svn = 5; break;
-            default: c.sgx.config_svn = 4; break;
+            case 0:
+                c.sgx.mr_enclave[31] ^= 1;
+                break; /* the last byte */
+            case 1:
+                c.sgx.mr_signer[31] ^= 1;
+                break; /* the last byte */
+            case 2:
+                c.sgx.isv_prod_id = 4;
+                break;
+            case 3:
+                c.sgx.isv_svn = 5;
+                break;
+            default:
+                c.sgx.config_svn = 4;
+                break;
             }
             expect_field_rejected(p, &c, names[k]);
         }
@@ -636,8 +649,10 @@ static void test_snp_each_field(void)
     char r[97], h[65], doc[1024];
     memset(r, 'c', 96), r[96] = 0;
     memset(h, 'd', 64), h[64] = 0;
-    snprintf(doc, sizeof doc, "{\"snp\": [{\"measurement\": \"%s\", \"host_data\": \"%s\", "
-             "\"guest_svn_min\": 6}]}", r, h);
+    snprintf(doc, sizeof doc,
+             "{\"snp\": [{\"measurement\": \"%s\", \"host_data\": \"%s\", "
+             "\"guest_svn_min\": 6}]}",
+             r, h);
     p = parse(doc);
     memset(&c, 0, sizeof c);
     c.tee = CCZ_TEE_SNP;
@@ -679,11 +694,15 @@ static void test_bad_documents(void)
     parse_fails("{\"sgx\": [{}]}", "sgx[0]: constrains nothing");
     parse_fails("{\"sgx\": [3]}", "sgx[0]: must be an object");
     parse_fails("{\"sgx\": [{\"mr_enclave\": \"abc\"}]}", "sgx[0].mr_enclave: expected 64 hex "
-                                                           "digits, got 3");
-    parse_fails("{\"sgx\": [{\"mr_enclave\": \"" "zz" ZERO64 "\"}]}", "expected 64");
+                                                          "digits, got 3");
+    parse_fails("{\"sgx\": [{\"mr_enclave\": \""
+                "zz" ZERO64 "\"}]}",
+                "expected 64");
     parse_fails("{\"sgx\": [{\"mr_signer\": \"x" ZERO64 "\"}]}", "expected 64");
-    parse_fails("{\"sgx\": [{\"mr_signer\": \"xx" "00000000000000000000000000000000000000000000000"
-                "000000000000000\"}]}", "is not hex");
+    parse_fails("{\"sgx\": [{\"mr_signer\": \"xx"
+                "00000000000000000000000000000000000000000000000"
+                "000000000000000\"}]}",
+                "is not hex");
     parse_fails("{\"sgx\": [{\"isv_svn\": 1, \"isv_svn_min\": 1}]}", "not both");
     parse_fails("{\"sgx\": [{\"colour\": 1}]}", "sgx[0].colour: unknown key");
     parse_fails("{\"snp\": [{\"guest_svn_min\": -1}]}", "-1 is outside 0..4294967295");
@@ -786,6 +805,6 @@ static void test_load_file(void)
 TEST_MAIN(T(test_default_policy), T(test_ccz_policy), T(test_tdx_and_snp_lists),
           T(test_dynamic_config_matrix), T(test_dynamic_config_entries),
           T(test_dynamic_config_sim_and_debug), T(test_dynamic_config_tdx),
-          T(test_production_checks), T(test_snp_checks), T(test_bad_documents), T(test_switch_spellings), T(test_normalised_json),
-          T(test_load_file), T(test_tdx_each_field), T(test_sgx_each_field),
-          T(test_snp_each_field))
+          T(test_production_checks), T(test_snp_checks), T(test_bad_documents),
+          T(test_switch_spellings), T(test_normalised_json), T(test_load_file),
+          T(test_tdx_each_field), T(test_sgx_each_field), T(test_snp_each_field))

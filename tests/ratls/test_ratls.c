@@ -67,7 +67,7 @@ static ccz_policy *policy(const char *doc)
 }
 
 #define ACCEPT_ME                                                                                  \
-    "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": "                                           \
+    "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": "                                            \
     "\"4243000000000000000000000000000000000000000000000000000000000000\", \"isv_svn_min\": 3}]}"
 
 static void test_cert_round_trip(void)
@@ -241,8 +241,7 @@ static size_t cbor_head(uint8_t *p, int m, uint64_t n)
 
 /* claims = {"pubkey-hash": bstr(cbor([alg, hash(spki)]))} written by hand, as another RA-TLS
  * implementation would; flip >= 0 changes that byte of the hash. */
-static size_t dice_claims_flipped(uint8_t *out, EVP_PKEY *key, int alg, const EVP_MD *md,
-                                  int flip)
+static size_t dice_claims_flipped(uint8_t *out, EVP_PKEY *key, int alg, const EVP_MD *md, int flip)
 {
     uint8_t h[64], inner[80];
     unsigned hl = spki_hash(h, key, md);
@@ -309,7 +308,7 @@ static void test_unbound_evidence(void)
     };
     for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
         test_name = forms[i].name;
-        const EVP_MD *md = forms[i].alg == 1 ? EVP_sha256()
+        const EVP_MD *md = forms[i].alg == 1   ? EVP_sha256()
                            : forms[i].alg == 7 ? EVP_sha384()
                                                : EVP_sha512();
         EVP_PKEY *key = EVP_EC_gen("P-256");
@@ -387,7 +386,7 @@ static void test_claims_name_other_key(void)
         int last;
     } algs[] = {{1, 31}, {7, 47}, {8, 63}};
     for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++) {
-        const EVP_MD *md = algs[i].alg == 1 ? EVP_sha256()
+        const EVP_MD *md = algs[i].alg == 1   ? EVP_sha256()
                            : algs[i].alg == 7 ? EVP_sha384()
                                               : EVP_sha512();
         EVP_PKEY *key = EVP_EC_gen("P-384");
@@ -519,9 +518,9 @@ static ccz_status handshake(SSL_CTX *server, SSL_CTX *client, side *srv, side *c
             unsigned long e = ERR_peek_last_error();
             if (e && ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET) {
                 cli->status = CCZ_ERR_TLS;
-                snprintf(cli->detail, sizeof cli->detail, "alert %s",
-                         SSL_alert_desc_string_long(
-                             (int)(ERR_GET_REASON(e) - SSL_AD_REASON_OFFSET)));
+                snprintf(
+                    cli->detail, sizeof cli->detail, "alert %s",
+                    SSL_alert_desc_string_long((int)(ERR_GET_REASON(e) - SSL_AD_REASON_OFFSET)));
             }
         }
         SSL_shutdown(ssl);
@@ -817,7 +816,7 @@ static int plain_connect(SSL_CTX *server, SSL_CTX *client, SSL_SESSION **sess)
     int r = 0;
     char b[8];
     if (SSL_connect(ssl) == 1 && SSL_write(ssl, "x", 1) == 1) {
-        SSL_shutdown(ssl); /* the server reads to the end, then closes */
+        SSL_shutdown(ssl);                     /* the server reads to the end, then closes */
         while (SSL_read(ssl, b, sizeof b) > 0) /* any ticket arrives here */
             ;
         r = SSL_session_reused(ssl) ? 2 : 1;

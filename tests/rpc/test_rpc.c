@@ -118,7 +118,8 @@ static void test_compression(void)
     ccz_buf_free(&d);
 
     /* a compressed frame, and grpc-accept-encoding */
-    CHECK_INT(rpc_accept_parse((const uint8_t *)"gzip", 4), (1 << CCZ_RPC_IDENTITY) | (1 << CCZ_RPC_GZIP));
+    CHECK_INT(rpc_accept_parse((const uint8_t *)"gzip", 4),
+              (1 << CCZ_RPC_IDENTITY) | (1 << CCZ_RPC_GZIP));
     CHECK_INT(rpc_accept_parse((const uint8_t *)"identity, deflate ,br", 21),
               (1 << CCZ_RPC_IDENTITY) | (1 << CCZ_RPC_DEFLATE));
     Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
@@ -198,8 +199,9 @@ static void side_init(side *s, bool server, bool debug)
     s->attester = sim_attester(debug);
     CHECK_OK(ccz_trust_new(&s->trust));
     CHECK_OK(ccz_trust_add_sim_root_file(s->trust, root_path));
-    static const char pol[] = "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": "
-                              "\"5250430000000000000000000000000000000000000000000000000000000000\"}]}";
+    static const char pol[] =
+        "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": "
+        "\"5250430000000000000000000000000000000000000000000000000000000000\"}]}";
     CHECK_OK(ccz_policy_parse(&s->policy, pol, strlen(pol)));
     ccz_ratls_opts o = CCZ_RATLS_OPTS_INIT;
     o.server = server;
@@ -358,14 +360,14 @@ static void server_start(size_t max_message, int port, ccz_rpc_encoding send_enc
     so.send_encoding = send_encoding;
     CHECK_OK(ccz_rpc_server_new(&fx.srv, &so));
     CHECK_OK(ccz_rpc_server_add(fx.srv, "/ratls.Greeter/SayHello", CCZ_RPC_UNARY,
-                                &ratls__hello_request__descriptor,
-                                &ratls__hello_reply__descriptor, hello, NULL));
+                                &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
+                                hello, NULL));
     CHECK_OK(ccz_rpc_server_add(fx.srv, "/test.Stream/Count", CCZ_RPC_SERVER_STREAMING,
-                                &ratls__hello_request__descriptor,
-                                &ratls__hello_reply__descriptor, count, NULL));
+                                &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
+                                count, NULL));
     CHECK_OK(ccz_rpc_server_add(fx.srv, "/test.Stream/Join", CCZ_RPC_CLIENT_STREAMING,
-                                &ratls__hello_request__descriptor,
-                                &ratls__hello_reply__descriptor, join, NULL));
+                                &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
+                                join, NULL));
     CHECK_STATUS(ccz_rpc_server_add(fx.srv, "/test.Stream/Join", CCZ_RPC_UNARY,
                                     &ratls__hello_request__descriptor,
                                     &ratls__hello_reply__descriptor, join, NULL),
@@ -606,11 +608,11 @@ static void test_limits(void)
 
 typedef struct {
     SSL *ssl;
-    int status;        /* grpc-status, -1 if none */
+    int status; /* grpc-status, -1 if none */
     int http;
     char message[256];
     char accept[64], encoding[32]; /* grpc-accept-encoding, grpc-encoding of the response */
-    int flag;          /* the first response message's flag byte, -1 if none */
+    int flag;                      /* the first response message's flag byte, -1 if none */
     bool closed;
 } raw;
 
@@ -703,9 +705,8 @@ static int raw_call_with(side *cli, const char *path, const char *ctype, const c
         sscanf(header, "%63[^:]: %63s", hname, hvalue);
     nghttp2_nv nv[] = {
 #define NV(a, b) {(uint8_t *)a, (uint8_t *)b, strlen(a), strlen(b), NGHTTP2_NV_FLAG_NONE}
-        NV(":method", "POST"), NV(":scheme", "https"), NV(":path", path),
-        NV(":authority", "x"), NV("content-type", ctype), NV("te", "trailers"),
-        NV(hname, hvalue),
+        NV(":method", "POST"),     NV(":scheme", "https"), NV(":path", path), NV(":authority", "x"),
+        NV("content-type", ctype), NV("te", "trailers"),   NV(hname, hvalue),
 #undef NV
     };
     body b = {data, n};
@@ -736,7 +737,7 @@ static void zipped_request(ccz_buf *out, int window_bits, const void *name, size
 {
     ccz_buf pb = CCZ_BUF_INIT, z = CCZ_BUF_INIT;
     CHECK_OK(ccz_buf_append_u8(&pb, 0x0a));
-    for (size_t v = n; ; v >>= 7) { /* the length as a varint */
+    for (size_t v = n;; v >>= 7) { /* the length as a varint */
         CHECK_OK(ccz_buf_append_u8(&pb, (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0))));
         if (v <= 0x7f)
             break;
@@ -760,20 +761,24 @@ static void test_compressed_requests(void)
     /* gzip and deflate (the zlib format), as grpcio sends them */
     zipped_request(&f, 15 + 16, "zipped", 6);
     CHECK_INT(raw_call_with(&cli, "/ratls.Greeter/SayHello", "application/grpc",
-                            "grpc-encoding: gzip", f.ptr, f.len, msg), CCZ_RPC_OK);
+                            "grpc-encoding: gzip", f.ptr, f.len, msg),
+              CCZ_RPC_OK);
     CHECK_STR(last_raw.accept, "identity,deflate,gzip");
     CHECK_INT(last_raw.flag, 0); /* this server answers uncompressed */
     ccz_buf_reset(&f);
     zipped_request(&f, 15, "zipped", 6);
     CHECK_INT(raw_call_with(&cli, "/ratls.Greeter/SayHello", "application/grpc",
-                            "grpc-encoding: deflate", f.ptr, f.len, msg), CCZ_RPC_OK);
+                            "grpc-encoding: deflate", f.ptr, f.len, msg),
+              CCZ_RPC_OK);
     /* the same bytes said to be gzip */
     CHECK_INT(raw_call_with(&cli, "/ratls.Greeter/SayHello", "application/grpc",
-                            "grpc-encoding: gzip", f.ptr, f.len, msg), CCZ_RPC_INTERNAL);
+                            "grpc-encoding: gzip", f.ptr, f.len, msg),
+              CCZ_RPC_INTERNAL);
     CHECK_CONTAINS(msg, "gzip message is corrupt");
     /* an encoding the server does not read: UNIMPLEMENTED, and what it reads */
     CHECK_INT(raw_call_with(&cli, "/ratls.Greeter/SayHello", "application/grpc",
-                            "grpc-encoding: snappy", f.ptr, f.len, msg), CCZ_RPC_UNIMPLEMENTED);
+                            "grpc-encoding: snappy", f.ptr, f.len, msg),
+              CCZ_RPC_UNIMPLEMENTED);
     CHECK_STR(msg, "grpc-encoding 'snappy' is not supported (accepted: identity,deflate,gzip)");
     CHECK_STR(last_raw.accept, "identity,deflate,gzip");
     /* a bomb: 1 MiB of name in about 1 KiB, to a server that takes 4 KiB messages */
@@ -785,7 +790,8 @@ static void test_compressed_requests(void)
     free(name);
     CHECK(f.len < 4096);
     CHECK_INT(raw_call_with(&cli, "/ratls.Greeter/SayHello", "application/grpc",
-                            "grpc-encoding: gzip", f.ptr, f.len, msg), CCZ_RPC_RESOURCE_EXHAUSTED);
+                            "grpc-encoding: gzip", f.ptr, f.len, msg),
+              CCZ_RPC_RESOURCE_EXHAUSTED);
     CHECK_STR(msg, "the gzip message inflates beyond the limit of 4096 bytes");
     ccz_buf_free(&f);
     /* a ccz channel that compresses what it sends */
@@ -808,31 +814,37 @@ static void test_hostile_requests(void)
     side_init(&cli, false, false);
     char msg[256];
     /* a valid request for reference: 0a 01 'z' */
-    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc",
-                       "\0\0\0\0\3\x0a\x01z", 8, msg), CCZ_RPC_OK);
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "\0\0\0\0\3\x0a\x01z",
+                       8, msg),
+              CCZ_RPC_OK);
     /* the message ends inside its length prefix, or inside its body */
     CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "\0\0\0", 3, msg),
               CCZ_RPC_INTERNAL);
     CHECK_STR(msg, "the request stream ended inside a message");
-    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc",
-                       "\0\0\0\0\x09\x0a\x01z", 8, msg), CCZ_RPC_INTERNAL);
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "\0\0\0\0\x09\x0a\x01z",
+                       8, msg),
+              CCZ_RPC_INTERNAL);
     /* a declared length beyond the limit is refused before the bytes arrive */
-    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc",
-                       "\0\x7f\xff\xff\xff", 5, msg), CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_INT(
+        raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "\0\x7f\xff\xff\xff", 5, msg),
+        CCZ_RPC_RESOURCE_EXHAUSTED);
     CHECK_CONTAINS(msg, "2147483647 bytes exceeds the limit");
     /* compressed without an agreed encoding; a bad flag byte */
-    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc",
-                       "\1\0\0\0\3\x0a\x01z", 8, msg), CCZ_RPC_INTERNAL);
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "\1\0\0\0\3\x0a\x01z",
+                       8, msg),
+              CCZ_RPC_INTERNAL);
     CHECK_STR(msg, "gRPC frame: a compressed message without a grpc-encoding");
-    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc",
-                       "\7\0\0\0\0", 5, msg), CCZ_RPC_INTERNAL);
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "\7\0\0\0\0", 5, msg),
+              CCZ_RPC_INTERNAL);
     CHECK_CONTAINS(msg, "flag byte 0x07");
     /* protobuf garbage; two messages on a unary call; none */
     CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc",
-                       "\0\0\0\0\3\xff\xff\xff", 8, msg), CCZ_RPC_INTERNAL);
+                       "\0\0\0\0\3\xff\xff\xff", 8, msg),
+              CCZ_RPC_INTERNAL);
     CHECK_STR(msg, "the request cannot be parsed as the method's message");
-    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc",
-                       "\0\0\0\0\0\0\0\0\0\0", 10, msg), CCZ_RPC_UNIMPLEMENTED);
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "\0\0\0\0\0\0\0\0\0\0",
+                       10, msg),
+              CCZ_RPC_UNIMPLEMENTED);
     CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "", 0, msg),
               CCZ_RPC_UNIMPLEMENTED);
     CHECK_STR(msg, "no request message");
@@ -841,8 +853,9 @@ static void test_hostile_requests(void)
               CCZ_RPC_INTERNAL);
     CHECK_CONTAINS(msg, "not a gRPC request");
     /* the server is still well */
-    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc",
-                       "\0\0\0\0\3\x0a\x01z", 8, msg), CCZ_RPC_OK);
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "\0\0\0\0\3\x0a\x01z",
+                       8, msg),
+              CCZ_RPC_OK);
     side_free(&cli);
 }
 
@@ -933,8 +946,9 @@ static void test_graceful_shutdown(void)
               CCZ_RPC_OK);
     CHECK_STR(last_raw.encoding, "gzip");
     CHECK_INT(last_raw.flag, 1);
-    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc",
-                       "\0\0\0\0\3\x0a\x01z", 8, NULL), CCZ_RPC_OK);
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "\0\0\0\0\3\x0a\x01z",
+                       8, NULL),
+              CCZ_RPC_OK);
     CHECK_STR(last_raw.encoding, "");
     CHECK_INT(last_raw.flag, 0);
     /* the client bounds inflating too: a request of 198 bytes within its limit of 200, whose

@@ -74,8 +74,9 @@ static void side_init(side *s, bool server)
     CHECK_OK(ccz_attester_new(&s->attester, &ao));
     CHECK_OK(ccz_trust_new(&s->trust));
     CHECK_OK(ccz_trust_add_sim_root_file(s->trust, root_path));
-    static const char pol[] = "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": "
-                              "\"5250430000000000000000000000000000000000000000000000000000000000\"}]}";
+    static const char pol[] =
+        "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": "
+        "\"5250430000000000000000000000000000000000000000000000000000000000\"}]}";
     CHECK_OK(ccz_policy_parse(&s->policy, pol, strlen(pol)));
     ccz_ratls_opts o = CCZ_RATLS_OPTS_INIT;
     o.server = server;
@@ -152,9 +153,8 @@ static void total(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload
     (void)payload;
     size_t n = (size_t)(uintptr_t)ccz_rpc_call_user(call);
     if (req) {
-        ccz_rpc_call_set_user(call, (void *)(uintptr_t)(n + strlen(((const Ratls__HelloRequest *)
-                                                                       req)->name)),
-                              NULL);
+        ccz_rpc_call_set_user(
+            call, (void *)(uintptr_t)(n + strlen(((const Ratls__HelloRequest *)req)->name)), NULL);
         return;
     }
     char t[32];
@@ -173,11 +173,11 @@ static void server_new(server *sv, ccz_rpc_server_opts *so)
     so->tls = srv_side.ctx;
     CHECK_OK(ccz_rpc_server_new(&sv->srv, so));
     CHECK_OK(ccz_rpc_server_add(sv->srv, "/ratls.Greeter/SayHello", CCZ_RPC_UNARY,
-                                &ratls__hello_request__descriptor,
-                                &ratls__hello_reply__descriptor, hello, NULL));
+                                &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
+                                hello, NULL));
     CHECK_OK(ccz_rpc_server_add(sv->srv, "/test.Stream/Total", CCZ_RPC_CLIENT_STREAMING,
-                                &ratls__hello_request__descriptor,
-                                &ratls__hello_reply__descriptor, total, NULL));
+                                &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
+                                total, NULL));
     CHECK_OK(ccz_rpc_server_listen(sv->srv, &sv->port, "127.0.0.1:0"));
     snprintf(sv->target, sizeof sv->target, "127.0.0.1:%d", sv->port);
 }
@@ -317,8 +317,8 @@ typedef struct {
     char message[128];
 } h2peer;
 
-static int peer_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t *name,
-                       size_t nl, const uint8_t *value, size_t vl, uint8_t flags, void *u)
+static int peer_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t *name, size_t nl,
+                       const uint8_t *value, size_t vl, uint8_t flags, void *u)
 {
     (void)s, (void)fr, (void)flags;
     h2peer *p = u;
@@ -332,8 +332,8 @@ static int peer_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_
 }
 
 /* Three bytes of a message prefix, then nothing, ever (the stream stays open). */
-static ssize_t stall_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
-                          uint32_t *flags, nghttp2_data_source *src, void *u)
+static ssize_t stall_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+                          nghttp2_data_source *src, void *u)
 {
     (void)s, (void)id, (void)len, (void)flags, (void)u;
     bool *sent = src->ptr;
@@ -422,8 +422,12 @@ static void test_deadlines(void)
     nghttp2_submit_settings(h2, NGHTTP2_FLAG_NONE, NULL, 0);
     nghttp2_nv nv[] = {
 #define NV(a, b) {(uint8_t *)a, (uint8_t *)b, strlen(a), strlen(b), NGHTTP2_NV_FLAG_NONE}
-        NV(":method", "POST"), NV(":scheme", "https"), NV(":path", "/ratls.Greeter/SayHello"),
-        NV(":authority", "x"), NV("content-type", "application/grpc"), NV("te", "trailers"),
+        NV(":method", "POST"),
+        NV(":scheme", "https"),
+        NV(":path", "/ratls.Greeter/SayHello"),
+        NV(":authority", "x"),
+        NV("content-type", "application/grpc"),
+        NV("te", "trailers"),
 #undef NV
     };
     bool sent = false;
@@ -530,8 +534,8 @@ static void emfile_child(int port_pipe, const char *log_path, bool fill)
     ccz_rpc_server *srv;
     CHECK_OK(ccz_rpc_server_new(&srv, &so));
     CHECK_OK(ccz_rpc_server_add(srv, "/ratls.Greeter/SayHello", CCZ_RPC_UNARY,
-                                &ratls__hello_request__descriptor,
-                                &ratls__hello_reply__descriptor, hello, NULL));
+                                &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
+                                hello, NULL));
     int port = 0;
     CHECK_OK(ccz_rpc_server_listen(srv, &port, "127.0.0.1:0"));
     int spare[64], n = 0;
@@ -736,7 +740,8 @@ static void test_unfinished_messages(void)
     hog hs[5] = {0};
     for (int i = 0; i < 5; i++) {
         CHECK_OK(ccz_ratls_connect(&hs[i].ssl, cli_side.ctx, sv.target));
-        SSL_set_mode(hs[i].ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+        SSL_set_mode(hs[i].ssl,
+                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
         fcntl(SSL_get_fd(hs[i].ssl), F_SETFL, O_NONBLOCK);
         nghttp2_session_callbacks *cb;
         nghttp2_session_callbacks_new(&cb);
@@ -748,8 +753,12 @@ static void test_unfinished_messages(void)
         nghttp2_submit_settings(hs[i].h2, NGHTTP2_FLAG_NONE, iv, 1);
         nghttp2_nv nv[] = {
 #define NV(a, b) {(uint8_t *)a, (uint8_t *)b, strlen(a), strlen(b), NGHTTP2_NV_FLAG_NONE}
-            NV(":method", "POST"), NV(":scheme", "https"), NV(":path", "/test.Stream/Total"),
-            NV(":authority", "x"), NV("content-type", "application/grpc"), NV("te", "trailers"),
+            NV(":method", "POST"),
+            NV(":scheme", "https"),
+            NV(":path", "/test.Stream/Total"),
+            NV(":authority", "x"),
+            NV("content-type", "application/grpc"),
+            NV("te", "trailers"),
 #undef NV
         };
         for (int j = 0; j < 100; j++) {
@@ -815,7 +824,7 @@ typedef struct {
 
 static void total_msg(const ProtobufCMessage *m, void *p)
 {
-    snprintf(((result *)p)->got, sizeof ((result *)p)->got, "%s",
+    snprintf(((result *)p)->got, sizeof((result *)p)->got, "%s",
              ((const Ratls__HelloReply *)m)->message);
 }
 
@@ -942,7 +951,8 @@ static void test_hostile(void)
     }
     side_init(&cli_side, false);
     int64_t t = now_ms();
-#define STEP(fn) (fn(), fprintf(stderr, "%s: %lld ms\n", #fn, (long long)(now_ms() - t)), t = now_ms())
+#define STEP(fn)                                                                                   \
+    (fn(), fprintf(stderr, "%s: %lld ms\n", #fn, (long long)(now_ms() - t)), t = now_ms())
     STEP(test_cap_from_descriptor_limit); /* these two fork: before any thread */
     STEP(test_out_of_descriptors);
     side_init(&srv_side, true);

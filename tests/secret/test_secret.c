@@ -308,7 +308,8 @@ static void test_single_secret(void)
 {
     /* no secrets section and one secret: every client the policy accepts gets it */
     server s;
-    static const ccz_secret_entry one[] = {{"only", NULL, {(const uint8_t *)"0123456789abcdef", 16}}};
+    static const ccz_secret_entry one[] = {
+        {"only", NULL, {(const uint8_t *)"0123456789abcdef", 16}}};
     server_start(&s, "{\"allow_sim\": true}", one, 1);
     ccz_buf b = CCZ_BUF_INIT;
     CHECK_OK(get_as(M1, false, &b, s.addr));
@@ -357,8 +358,8 @@ static void test_flood(void)
     ccz_buf b = CCZ_BUF_INIT;
     int ok = 0;
     for (int i = 0; i < 10; i++) {
-        ok += ccz_secret_get(&b, ctx, s.addr, 5000) == CCZ_OK &&
-              buf_is(&b, ALPHA, sizeof ALPHA - 1);
+        ok +=
+            ccz_secret_get(&b, ctx, s.addr, 5000) == CCZ_OK && buf_is(&b, ALPHA, sizeof ALPHA - 1);
     }
     CHECK_INT(ok, 10);
     ccz_buf_free(&b);
@@ -397,8 +398,8 @@ static void test_config_errors(void)
          "secrets[0].mr_enclav: unknown key"},
         {"{\"secrets\": [{\"mr_enclave\": \"00\"}]}", one, 1, CCZ_ERR_POLICY,
          "names no \"secret\""},
-        {"{\"secrets\": [{\"secret\": \"a\", \"measurement\": \"00\"}]}", one, 1,
-         CCZ_ERR_POLICY, "must be 64 hex digits"},
+        {"{\"secrets\": [{\"secret\": \"a\", \"measurement\": \"00\"}]}", one, 1, CCZ_ERR_POLICY,
+         "must be 64 hex digits"},
         {"{\"secrets\": [{\"secret\": \"a\", \"tee\": \"tpm\"}]}", one, 1, CCZ_ERR_POLICY,
          "unknown TEE"},
         {"{\"secrets\": {}}", one, 1, CCZ_ERR_POLICY, "must be a list"},
@@ -413,8 +414,7 @@ static void test_config_errors(void)
     };
     for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {
         s.srv = NULL;
-        CHECK_STATUS(server_try(&s, cases[i].policy, cases[i].e, cases[i].n, 0, 0),
-                     cases[i].want);
+        CHECK_STATUS(server_try(&s, cases[i].policy, cases[i].e, cases[i].n, 0, 0), cases[i].want);
         CHECK_CONTAINS(ccz_error_detail(), cases[i].detail);
         CHECK(s.srv == NULL);
     }
@@ -423,7 +423,8 @@ static void test_config_errors(void)
     hex(m1, M1, 32);
     snprintf(pol, sizeof pol,
              "{\"verify_mr_enclave\": \"on\", \"ccz_allow_sim\": \"on\", \"sgx_mrs\": "
-             "[{\"mr_enclave\": \"%s\"}], \"secrets\": [{\"secret\": \"a\"}]}", m1);
+             "[{\"mr_enclave\": \"%s\"}], \"secrets\": [{\"secret\": \"a\"}]}",
+             m1);
     CHECK_OK(server_try(&s, pol, one, 1, 0, 0));
     ccz_secret_server_free(s.srv);
 }

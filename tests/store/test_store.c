@@ -99,25 +99,24 @@ static void test_failed_migration_rolls_back(void)
 /* The DDL services' later migrations need runs past the store's authorizer. */
 static void test_migration_ddl(void)
 {
-    const store_migration m[] = {
-        v2[0], v2[1],
-        {3, "ALTER TABLE item RENAME COLUMN note TO remark;"
-            "ALTER TABLE item DROP COLUMN remark;"
-            "DROP TABLE pet;"
-            "ALTER TABLE owner RENAME TO person;"
-            "CREATE INDEX item_n ON item (n);"
-            "CREATE VIEW big AS SELECT id FROM item WHERE n > 10;"
-            "CREATE TRIGGER item_touch AFTER UPDATE ON item BEGIN"
-            " UPDATE person SET name = name WHERE 0; END;"
-            "INSERT INTO person (name) VALUES ('fixed data');"}};
+    const store_migration m[] = {v2[0],
+                                 v2[1],
+                                 {3, "ALTER TABLE item RENAME COLUMN note TO remark;"
+                                     "ALTER TABLE item DROP COLUMN remark;"
+                                     "DROP TABLE pet;"
+                                     "ALTER TABLE owner RENAME TO person;"
+                                     "CREATE INDEX item_n ON item (n);"
+                                     "CREATE VIEW big AS SELECT id FROM item WHERE n > 10;"
+                                     "CREATE TRIGGER item_touch AFTER UPDATE ON item BEGIN"
+                                     " UPDATE person SET name = name WHERE 0; END;"
+                                     "INSERT INTO person (name) VALUES ('fixed data');"}};
     store *s = NULL;
     CHECK_OK(store_open(&s, ":memory:", m, CCZ_ARRAY_LEN(m)));
     int64_t v = -1;
     CHECK_OK(store_schema_version(s, &v));
     CHECK_INT(v, 3);
     CHECK_INT(count(s, "SELECT count(*) FROM person"), 1);
-    CHECK_OK(store_exec(s, NULL, "INSERT INTO item (id, n) VALUES ('x', 11)", NULL, 0, NULL,
-                        NULL));
+    CHECK_OK(store_exec(s, NULL, "INSERT INTO item (id, n) VALUES ('x', 11)", NULL, 0, NULL, NULL));
     CHECK_OK(store_exec(s, NULL, "UPDATE item SET n = 12", NULL, 0, NULL, NULL));
     CHECK_INT(count(s, "SELECT count(*) FROM big"), 1);
     store_close(s);
@@ -208,8 +207,7 @@ static void test_not_a_store(void)
     const char *other = db_path("other.db");
     sqlite3 *db = NULL;
     CHECK_INT(sqlite3_open(other, &db), SQLITE_OK);
-    CHECK_INT(sqlite3_exec(db, "PRAGMA application_id = 42; CREATE TABLE t (x)", NULL, NULL,
-                           NULL),
+    CHECK_INT(sqlite3_exec(db, "PRAGMA application_id = 42; CREATE TABLE t (x)", NULL, NULL, NULL),
               SQLITE_OK);
     sqlite3_close(db);
     ccz_log_set_level(CCZ_LOG_OFF); /* its mode 0644 is warned about */
@@ -377,7 +375,9 @@ static void test_list_order(void)
     const char *keys[] = {"b", "a/b", "c", "A", "a", "gone"};
     for (size_t i = 0; i < CCZ_ARRAY_LEN(keys); i++)
         CHECK_OK(store_kv_put(s, "res", keys[i], keys[i], strlen(keys[i]),
-                              strcmp(keys[i], "gone") == 0 ? 400 : i == 2 ? 900 : 0));
+                              strcmp(keys[i], "gone") == 0 ? 400
+                              : i == 2                     ? 900
+                                                           : 0));
     CHECK_OK(store_kv_put(s, "other", "0", "x", 1, 0));
     listing l = {0};
     CHECK_OK(store_kv_list(s, "res", collect, &l));
@@ -407,11 +407,9 @@ static void test_constraints(void)
     CHECK_OK(store_open(&s, ":memory:", v2, CCZ_ARRAY_LEN(v2)));
     const char *ins = "INSERT INTO item (id, n) VALUES (?, ?)";
     int64_t changes = -1;
-    CHECK_OK(store_exec(s, &changes, ins, STORE_PARAMS(STORE_TEXT("x"), STORE_INT(1)), NULL,
-                        NULL));
+    CHECK_OK(store_exec(s, &changes, ins, STORE_PARAMS(STORE_TEXT("x"), STORE_INT(1)), NULL, NULL));
     CHECK_INT(changes, 1);
-    CHECK_STATUS(store_exec(s, NULL, ins, STORE_PARAMS(STORE_TEXT("x"), STORE_INT(2)), NULL,
-                            NULL),
+    CHECK_STATUS(store_exec(s, NULL, ins, STORE_PARAMS(STORE_TEXT("x"), STORE_INT(2)), NULL, NULL),
                  CCZ_ERR_EXISTS);
     CHECK_CONTAINS(ccz_error_detail(), "UNIQUE constraint failed: item.id");
     CHECK_INT(count(s, "SELECT n FROM item WHERE id = 'x'"), 1); /* the first one stands */
@@ -423,9 +421,9 @@ static void test_constraints(void)
                             STORE_PARAMS(STORE_TEXT("rex"), STORE_TEXT("nobody")), NULL, NULL),
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "FOREIGN KEY");
-    CHECK_STATUS(store_exec(s, NULL, "INSERT INTO owner (name) VALUES ('ann')", NULL, 0, NULL,
-                            NULL),
-                 CCZ_OK);
+    CHECK_STATUS(
+        store_exec(s, NULL, "INSERT INTO owner (name) VALUES ('ann')", NULL, 0, NULL, NULL),
+        CCZ_OK);
     CHECK_STATUS(store_exec(s, NULL, "INSERT INTO pet (name, owner) VALUES (?, ?)",
                             STORE_PARAMS(STORE_TEXT(""), STORE_TEXT("ann")), NULL, NULL),
                  CCZ_ERR_INVALID_ARGUMENT);
@@ -461,13 +459,18 @@ static void test_exec_rejects(void)
     CHECK_STATUS(store_exec(s, NULL, "DELETE FROM sqlite_schema", NULL, 0, NULL, NULL),
                  CCZ_ERR_INVALID_ARGUMENT);
     /* nor can a statement undo the store's settings, attach files, or handle transactions */
-    const char *denied[] = {"PRAGMA writable_schema = ON", "PRAGMA synchronous = OFF",
-                            "PRAGMA journal_mode = DELETE", "PRAGMA foreign_keys = OFF",
-                            "ATTACH DATABASE ':memory:' AS other", "BEGIN", "COMMIT",
-                            "ROLLBACK", "SAVEPOINT x", "RELEASE x"};
+    const char *denied[] = {"PRAGMA writable_schema = ON",
+                            "PRAGMA synchronous = OFF",
+                            "PRAGMA journal_mode = DELETE",
+                            "PRAGMA foreign_keys = OFF",
+                            "ATTACH DATABASE ':memory:' AS other",
+                            "BEGIN",
+                            "COMMIT",
+                            "ROLLBACK",
+                            "SAVEPOINT x",
+                            "RELEASE x"};
     for (size_t i = 0; i < CCZ_ARRAY_LEN(denied); i++) {
-        CHECK_STATUS(store_exec(s, NULL, denied[i], NULL, 0, NULL, NULL),
-                     CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(store_exec(s, NULL, denied[i], NULL, 0, NULL, NULL), CCZ_ERR_INVALID_ARGUMENT);
         CHECK_CONTAINS(ccz_error_detail(), "not authorized");
     }
     /* not even as a statement the store ran itself while opening */
@@ -504,8 +507,8 @@ static ccz_status read_typed(const store_row *r, void *payload)
     if (b.len <= sizeof o->blob)
         memcpy(o->blob, b.ptr, b.len);
     o->null_text = store_row_text(r, 4) == NULL && store_row_text(r, 99) == NULL;
-    o->empty_blob_not_null = store_row_type(r, 5) == STORE_TYPE_BLOB &&
-                             store_row_blob(r, 5).len == 0;
+    o->empty_blob_not_null =
+        store_row_type(r, 5) == STORE_TYPE_BLOB && store_row_blob(r, 5).len == 0;
     o->i[2] = store_row_int(r, -1);
     return CCZ_OK;
 }
@@ -586,8 +589,8 @@ static ccz_status outer_with_nested(store *s, void *payload)
 {
     tx_job *j = payload;
     tx_job inner = {"inner", j->nested_fails ? CCZ_ERR_POLICY_REJECTED : CCZ_OK, false};
-    CCZ_GUARD(store_exec(s, NULL, "INSERT INTO item (id, n) VALUES ('outer', 1)", NULL, 0, NULL,
-                         NULL));
+    CCZ_GUARD(
+        store_exec(s, NULL, "INSERT INTO item (id, n) VALUES ('outer', 1)", NULL, 0, NULL, NULL));
     ccz_status st = store_tx(s, insert_then, &inner);
     if (st != (j->nested_fails ? CCZ_ERR_POLICY_REJECTED : CCZ_OK))
         return CCZ_ERR_IO;
@@ -892,8 +895,7 @@ static void test_sqlite_out_of_memory(void)
             nomem += st == CCZ_ERR_NOMEM;
             if (st != CCZ_OK && st != CCZ_ERR_NOMEM && bad++ < 5)
                 fprintf(stderr, "%s: allocation %ld of %ld failed: %s (%s)\n", paths[p],
-                        1 + k * total / positions, total, ccz_status_name(st),
-                        ccz_error_detail());
+                        1 + k * total / positions, total, ccz_status_name(st), ccz_error_detail());
         }
         CHECK_INT(bad, 0);
         CHECK(nomem > 0);
@@ -904,8 +906,8 @@ static void test_sqlite_out_of_memory(void)
     CHECK_INT(sqlite3_config(SQLITE_CONFIG_MALLOC, &real_mem), SQLITE_OK);
 }
 
-TEST_MAIN(T(test_migrations_applied_once), T(test_failed_migration_rolls_back), T(test_migration_ddl),
-          T(test_bad_migration_list), T(test_state_survives_restart),
+TEST_MAIN(T(test_migrations_applied_once), T(test_failed_migration_rolls_back),
+          T(test_migration_ddl), T(test_bad_migration_list), T(test_state_survives_restart),
           T(test_newer_schema_refused), T(test_missing_directory), T(test_not_a_store),
           T(test_put_get_replace_delete), T(test_bad_names), T(test_take_single_use),
           T(test_expiry_with_clock), T(test_purge), T(test_list_order), T(test_constraints),

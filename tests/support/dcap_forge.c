@@ -50,8 +50,8 @@ static void add_ext(X509 *issuer, X509 *x, int nid, const char *v)
 /* Intel's subject names: CN=<cn>, O=Intel Corporation, L=Santa Clara, ST=CA, C=US. */
 static void intel_name(X509_NAME *n, const char *cn)
 {
-    static const char *const rdn[][2] = {{"CN", NULL}, {"O", "Intel Corporation"},
-                                         {"L", "Santa Clara"}, {"ST", "CA"}, {"C", "US"}};
+    static const char *const rdn[][2] = {
+        {"CN", NULL}, {"O", "Intel Corporation"}, {"L", "Santa Clara"}, {"ST", "CA"}, {"C", "US"}};
     for (size_t i = 0; i < sizeof rdn / sizeof rdn[0]; i++)
         X509_NAME_add_entry_by_txt(n, rdn[i][0], MBSTRING_ASC,
                                    (const unsigned char *)(rdn[i][1] ? rdn[i][1] : cn), -1, -1, 0);
@@ -62,8 +62,8 @@ typedef enum { ROOT, CA, LEAF } cert_kind;
 /* A certificate as Intel's parsers want it: authority and subject key identifiers, key usage,
  * basic constraints (the root with pathlen 1, a CA with pathlen 0) and a CRL distribution
  * point on every one. */
-static X509 *cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
-                  cert_kind kind, long serial, const char *crl_dp, const ccz_buf *sgx_ext)
+static X509 *cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, cert_kind kind,
+                  long serial, const char *crl_dp, const ccz_buf *sgx_ext)
 {
     X509 *x = X509_new();
     X509_set_version(x, 2);
@@ -117,12 +117,12 @@ static forge *forge_make(bool platform)
     f->ca_key = gen();
     f->pck_key = gen();
     f->tcb_key = gen();
-    f->root = cert(f->root_key, "Intel SGX Root CA", NULL, f->root_key, ROOT, 1, ROOT_CRL_URL,
-                   NULL);
+    f->root =
+        cert(f->root_key, "Intel SGX Root CA", NULL, f->root_key, ROOT, 1, ROOT_CRL_URL, NULL);
     f->ca = cert(f->ca_key, platform ? "Intel SGX PCK Platform CA" : "Intel SGX PCK Processor CA",
                  f->root, f->root_key, CA, 2, ROOT_CRL_URL, NULL);
-    f->tcb = cert(f->tcb_key, "Intel SGX TCB Signing", f->root, f->root_key, LEAF, 3,
-                  ROOT_CRL_URL, NULL);
+    f->tcb = cert(f->tcb_key, "Intel SGX TCB Signing", f->root, f->root_key, LEAF, 3, ROOT_CRL_URL,
+                  NULL);
     pem_append(&f->root_pem, f->root);
     return f;
 }
@@ -405,8 +405,8 @@ static char *crl_hex(X509 *issuer, EVP_PKEY *key, long number, int64_t from, int
     ASN1_INTEGER_free(num);
     X509V3_CTX ctx;
     X509V3_set_ctx(&ctx, issuer, NULL, NULL, crl, 0);
-    X509_EXTENSION *aki = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier,
-                                              "keyid:always");
+    X509_EXTENSION *aki =
+        X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier, "keyid:always");
     if (!aki)
         abort();
     X509_CRL_add_ext(crl, aki, -1);
@@ -454,10 +454,10 @@ ccz_status forge_collateral(forge *f, ccz_buf *out, const forge_collateral_opts 
     pem_append(&tcb_chain, f->tcb);
     pem_append(&tcb_chain, f->root);
     long number = ++f->crl_number;
-    char *root_crl = crl_hex(f->root, f->root_key, number, o->crl_from, o->crl_until,
-                             o->revoke_pck_ca ? 2 : 0);
-    char *pck_crl = crl_hex(f->ca, f->ca_key, number, o->crl_from, o->crl_until,
-                            o->revoke_pck ? 100 : 0);
+    char *root_crl =
+        crl_hex(f->root, f->root_key, number, o->crl_from, o->crl_until, o->revoke_pck_ca ? 2 : 0);
+    char *pck_crl =
+        crl_hex(f->ca, f->ca_key, number, o->crl_from, o->crl_until, o->revoke_pck ? 100 : 0);
     char *tsig = sig_hex(f->tcb_key, o->tcb_info), *qsig = sig_hex(f->tcb_key, o->qe_identity);
     json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "pck_crl_issuer_chain",
                           (const char *)ca_chain.ptr, "root_ca_crl", root_crl, "pck_crl", pck_crl,
@@ -482,8 +482,9 @@ ccz_status forge_collateral(forge *f, ccz_buf *out, const forge_collateral_opts 
 
 #define FORGE_ISSUE "2025-01-01T00:00:00Z"
 #define FORGE_NEXT "2035-01-01T00:00:00Z"
-#define FORGE_ZERO48 "000000000000000000000000000000000000000000000000" \
-                     "000000000000000000000000000000000000000000000000"
+#define FORGE_ZERO48                                                                               \
+    "000000000000000000000000000000000000000000000000"                                             \
+    "000000000000000000000000000000000000000000000000"
 
 static json_t *components(const uint8_t svn[16])
 {
@@ -508,8 +509,8 @@ static void set_status(json_t *lvl, const char *status, const char *const *advis
 json_t *forge_tcb_level(const uint8_t sgx[16], unsigned pcesvn, const uint8_t *tdx,
                         const char *status, const char *const *advisories)
 {
-    json_t *tcb = json_pack("{s:o,s:i}", "sgxtcbcomponents", components(sgx), "pcesvn",
-                            (int)pcesvn);
+    json_t *tcb =
+        json_pack("{s:o,s:i}", "sgxtcbcomponents", components(sgx), "pcesvn", (int)pcesvn);
     if (tdx)
         json_object_set_new(tcb, "tdxtcbcomponents", components(tdx));
     json_t *lvl = json_pack("{s:o}", "tcb", tcb);
@@ -527,21 +528,19 @@ json_t *forge_isv_level(unsigned isvsvn, const char *status, const char *const *
 json_t *forge_module_identity(const char *id, json_t *levels)
 {
     return json_pack("{s:s,s:s,s:s,s:s,s:o}", "id", id, "mrsigner", FORGE_ZERO48, "attributes",
-                     "0000000000000000", "attributesMask", "FFFFFFFFFFFFFFFF", "tcbLevels",
-                     levels);
+                     "0000000000000000", "attributesMask", "FFFFFFFFFFFFFFFF", "tcbLevels", levels);
 }
 
 json_t *forge_tcb_info(bool tdx, json_t *levels, json_t *modules)
 {
-    json_t *o = json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:i,s:i}", "id", tdx ? "TDX" : "SGX",
-                          "version", 3, "issueDate", FORGE_ISSUE, "nextUpdate", FORGE_NEXT,
-                          "fmspc", "00906ED50000", "pceId", "0000", "tcbType", 0,
-                          "tcbEvaluationDataNumber", 17);
+    json_t *o =
+        json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:i,s:i}", "id", tdx ? "TDX" : "SGX", "version", 3,
+                  "issueDate", FORGE_ISSUE, "nextUpdate", FORGE_NEXT, "fmspc", "00906ED50000",
+                  "pceId", "0000", "tcbType", 0, "tcbEvaluationDataNumber", 17);
     if (tdx)
         json_object_set_new(o, "tdxModule",
                             json_pack("{s:s,s:s,s:s}", "mrsigner", FORGE_ZERO48, "attributes",
-                                      "0000000000000000", "attributesMask",
-                                      "FFFFFFFFFFFFFFFF"));
+                                      "0000000000000000", "attributesMask", "FFFFFFFFFFFFFFFF"));
     if (modules)
         json_object_set_new(o, "tdxModuleIdentities", modules);
     json_object_set_new(o, "tcbLevels", levels);
@@ -550,11 +549,10 @@ json_t *forge_tcb_info(bool tdx, json_t *levels, json_t *modules)
 
 json_t *forge_qe_identity(bool td, json_t *levels)
 {
-    return json_pack("{s:s,s:i,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:i,s:o}", "id",
-                     td ? "TD_QE" : "QE", "version", 2, "issueDate", FORGE_ISSUE, "nextUpdate",
-                     FORGE_NEXT, "tcbEvaluationDataNumber", 17, "miscselect", "00000000",
-                     "miscselectMask", "FFFFFFFF", "attributes",
-                     "11000000000000000000000000000000", "attributesMask",
+    return json_pack("{s:s,s:i,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:i,s:o}", "id", td ? "TD_QE" : "QE",
+                     "version", 2, "issueDate", FORGE_ISSUE, "nextUpdate", FORGE_NEXT,
+                     "tcbEvaluationDataNumber", 17, "miscselect", "00000000", "miscselectMask",
+                     "FFFFFFFF", "attributes", "11000000000000000000000000000000", "attributesMask",
                      "FBFFFFFFFFFFFFFF0000000000000000", "mrsigner",
                      "8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C",
                      "isvprodid", td ? 2 : 1, "tcbLevels", levels);

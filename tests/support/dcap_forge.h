@@ -25,10 +25,10 @@ void forge_free(forge *f);
 ccz_span forge_root_pem(const forge *f);
 
 typedef struct {
-    int version;            /* 3, 4, 5 */
+    int version; /* 3, 4, 5 */
     bool tdx;
-    bool td15;              /* v5 TD report 1.5 */
-    ccz_pck_ext ext;        /* the PCK certificate's SGX extensions */
+    bool td15;       /* v5 TD report 1.5 */
+    ccz_pck_ext ext; /* the PCK certificate's SGX extensions */
     uint8_t tee_tcb_svn[16];
     uint8_t tee_tcb_svn2[16];
     uint8_t mr_signer_seam[48];
@@ -37,8 +37,8 @@ typedef struct {
     uint16_t qe_isvsvn;
     uint8_t qe_attributes0; /* first attribute byte of the QE report (0x11 normally) */
     uint8_t report_data[64];
-    uint16_t cert_type;     /* 5 normally */
-    uint8_t qe_report_data_hi[32]; /* the QE report data's upper half (zero normally) */
+    uint16_t cert_type;                    /* 5 normally */
+    uint8_t qe_report_data_hi[32];         /* the QE report data's upper half (zero normally) */
     int64_t pck_not_before, pck_not_after; /* the PCK certificate's validity; 0: the default */
 } forge_quote_opts;
 
@@ -48,11 +48,11 @@ void forge_quote_defaults(forge_quote_opts *o);
 ccz_status forge_quote(forge *f, ccz_buf *out, const forge_quote_opts *o);
 
 typedef struct {
-    const char *tcb_info;     /* the tcbInfo object, compact JSON */
-    const char *qe_identity;  /* the enclaveIdentity object */
+    const char *tcb_info;    /* the tcbInfo object, compact JSON */
+    const char *qe_identity; /* the enclaveIdentity object */
     int64_t crl_from, crl_until;
-    bool revoke_pck;          /* put the PCK certificate on the PCK CRL */
-    bool revoke_pck_ca;       /* put the PCK CA on the root CRL */
+    bool revoke_pck;    /* put the PCK certificate on the PCK CRL */
+    bool revoke_pck_ca; /* put the PCK CA on the root CRL */
 } forge_collateral_opts;
 
 /* A QuoteCollateralV3 JSON document for the options (signatures made by the forge). */
@@ -82,9 +82,9 @@ char *forge_dump(json_t *o);
 
 typedef struct {
     ccz_status status;
-    char step[32];      /* failing step, "" when verified */
-    char tcb[64];       /* tcb_status when verified, else the status name */
-    char adv[512];      /* advisories, comma-separated */
+    char step[32]; /* failing step, "" when verified */
+    char tcb[64];  /* tcb_status when verified, else the status name */
+    char adv[512]; /* advisories, comma-separated */
     char message[512];
 } forge_outcome;
 

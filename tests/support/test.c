@@ -49,9 +49,10 @@ void test_skip(bool allow_in_ci, const char *fmt, ...)
     bool in_ci = ci && (strcmp(ci, "true") == 0 || strcmp(ci, "1") == 0);
     fflush(stdout);
     if (test_checks || test_failures) {
-        fprintf(stderr, "FAIL %s: cannot skip (%s) after %d checks ran (%d failed): the test "
-                "that needs it must run in its own CTest entry\n", test_name, why, test_checks,
-                test_failures);
+        fprintf(stderr,
+                "FAIL %s: cannot skip (%s) after %d checks ran (%d failed): the test "
+                "that needs it must run in its own CTest entry\n",
+                test_name, why, test_checks, test_failures);
         exit(1);
     }
     if (in_ci && !allow_in_ci) {

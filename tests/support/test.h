@@ -14,61 +14,61 @@ extern int test_failures;
 extern int test_checks; /* checks evaluated so far: a skip is honest only while it is 0 */
 extern const char *test_name;
 
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        test_checks++;                                                                   \
-        if (!(cond)) {                                                                   \
-            fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__, __LINE__,         \
-                    test_name, #cond);                                                   \
-            test_failures++;                                                             \
-        }                                                                                \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        test_checks++;                                                                             \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__, __LINE__, test_name,        \
+                    #cond);                                                                        \
+            test_failures++;                                                                       \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_STATUS(expr, want)                                                           \
-    do {                                                                                   \
-        test_checks++;                                                                   \
-        ccz_status got_ = (expr);                                                          \
-        if (got_ != (want)) {                                                              \
-            fprintf(stderr, "%s:%d: %s: %s gave %s, expected %s (detail: %s)\n", __FILE__, \
-                    __LINE__, test_name, #expr, ccz_status_name(got_),                     \
-                    ccz_status_name(want), ccz_error_detail());                            \
-            test_failures++;                                                               \
-        }                                                                                  \
+#define CHECK_STATUS(expr, want)                                                                   \
+    do {                                                                                           \
+        test_checks++;                                                                             \
+        ccz_status got_ = (expr);                                                                  \
+        if (got_ != (want)) {                                                                      \
+            fprintf(stderr, "%s:%d: %s: %s gave %s, expected %s (detail: %s)\n", __FILE__,         \
+                    __LINE__, test_name, #expr, ccz_status_name(got_), ccz_status_name(want),      \
+                    ccz_error_detail());                                                           \
+            test_failures++;                                                                       \
+        }                                                                                          \
     } while (0)
 
 #define CHECK_OK(expr) CHECK_STATUS(expr, CCZ_OK)
 
-#define CHECK_INT(a, b)                                                                       \
-    do {                                                                                      \
-        test_checks++;                                                                   \
-        long long a_ = (long long)(a), b_ = (long long)(b);                                   \
-        if (a_ != b_) {                                                                       \
-            fprintf(stderr, "%s:%d: %s: %s is %lld, expected %lld\n", __FILE__, __LINE__,     \
-                    test_name, #a, a_, b_);                                                   \
-            test_failures++;                                                                  \
-        }                                                                                     \
+#define CHECK_INT(a, b)                                                                            \
+    do {                                                                                           \
+        test_checks++;                                                                             \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
+        if (a_ != b_) {                                                                            \
+            fprintf(stderr, "%s:%d: %s: %s is %lld, expected %lld\n", __FILE__, __LINE__,          \
+                    test_name, #a, a_, b_);                                                        \
+            test_failures++;                                                                       \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_STR(a, b)                                                                          \
-    do {                                                                                         \
-        test_checks++;                                                                   \
-        const char *a_ = (a), *b_ = (b);                                                         \
-        if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                                 \
-            fprintf(stderr, "%s:%d: %s: %s is \"%s\", expected \"%s\"\n", __FILE__, __LINE__,    \
-                    test_name, #a, a_ ? a_ : "(null)", b_ ? b_ : "(null)");                      \
-            test_failures++;                                                                     \
-        }                                                                                        \
+#define CHECK_STR(a, b)                                                                            \
+    do {                                                                                           \
+        test_checks++;                                                                             \
+        const char *a_ = (a), *b_ = (b);                                                           \
+        if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                                   \
+            fprintf(stderr, "%s:%d: %s: %s is \"%s\", expected \"%s\"\n", __FILE__, __LINE__,      \
+                    test_name, #a, a_ ? a_ : "(null)", b_ ? b_ : "(null)");                        \
+            test_failures++;                                                                       \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_CONTAINS(hay, needle)                                                         \
-    do {                                                                                    \
-        test_checks++;                                                                   \
-        const char *h_ = (hay), *n_ = (needle);                                             \
-        if (!h_ || !strstr(h_, n_)) {                                                       \
-            fprintf(stderr, "%s:%d: %s: \"%s\" does not contain \"%s\"\n", __FILE__,        \
-                    __LINE__, test_name, h_ ? h_ : "(null)", n_);                           \
-            test_failures++;                                                                \
-        }                                                                                   \
+#define CHECK_CONTAINS(hay, needle)                                                                \
+    do {                                                                                           \
+        test_checks++;                                                                             \
+        const char *h_ = (hay), *n_ = (needle);                                                    \
+        if (!h_ || !strstr(h_, n_)) {                                                              \
+            fprintf(stderr, "%s:%d: %s: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__,     \
+                    test_name, h_ ? h_ : "(null)", n_);                                            \
+            test_failures++;                                                                       \
+        }                                                                                          \
     } while (0)
 
 typedef void (*test_fn)(void);
@@ -80,13 +80,16 @@ typedef struct {
 /* Runs the listed tests (all, or those named on the command line). */
 int test_main(int argc, char **argv, const test_case *cases, size_t n);
 
-#define TEST_MAIN(...)                                                               \
-    int main(int argc, char **argv)                                                  \
-    {                                                                                \
-        static const test_case cases[] = {__VA_ARGS__};                              \
-        return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);         \
+#define TEST_MAIN(...)                                                                             \
+    int main(int argc, char **argv)                                                                \
+    {                                                                                              \
+        static const test_case cases[] = {__VA_ARGS__};                                            \
+        return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);                       \
     }
-#define T(fn) {#fn, fn}
+#define T(fn)                                                                                      \
+    {                                                                                              \
+#fn, fn                                                                                    \
+    }
 
 /* Skips the whole binary (exit 77) because something it needs is absent. Honest only before
  * any check ran: afterwards the checks already counted would be discarded, so this counts a

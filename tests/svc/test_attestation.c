@@ -49,8 +49,8 @@ static size_t header_cb(char *p, size_t size, size_t n, void *arg)
 }
 
 /* Calls the service; returns the HTTP status and the body (NUL-terminated) in resp. */
-static long call(int port, const char *method, const char *path, const char *type,
-                 const char *body, const char *bearer, ccz_buf *resp)
+static long call(int port, const char *method, const char *path, const char *type, const char *body,
+                 const char *bearer, ccz_buf *resp)
 {
     CURL *c = curl_easy_init();
     char url[256], auth[9000], ctype[128];
@@ -266,11 +266,11 @@ static void test_service(void)
     json_t *sm = json_object_get(json_object_get(claims, "submods"), "sim");
     CHECK_STR(json_string_value(json_object_get(sm, "ear.status")), "warning"); /* simulated */
     CHECK(json_is_true(json_object_get(sm, "ccz.simulated")));
-    CHECK_INT(json_integer_value(json_object_get(
-                  json_object_get(sm, "ear.trustworthiness-vector"), "hardware")),
+    CHECK_INT(json_integer_value(
+                  json_object_get(json_object_get(sm, "ear.trustworthiness-vector"), "hardware")),
               32);
-    CHECK_INT(json_integer_value(json_object_get(
-                  json_object_get(sm, "ear.trustworthiness-vector"), "executables")),
+    CHECK_INT(json_integer_value(json_object_get(json_object_get(sm, "ear.trustworthiness-vector"),
+                                                 "executables")),
               2);
     CHECK_STR(json_string_value(json_object_get(sm, "ear.appraisal-policy-id")), "file");
     CHECK_STR(json_string_value(json_object_get(sm, "ccz.runtime-data")), "aGVsbG8");
@@ -296,14 +296,14 @@ static void test_service(void)
             json_object_get(json_array_get(json_object_get(set, "keys"), 0), "kid"));
         ccz_buf forged = CCZ_BUF_INIT;
         CHECK_OK(jose_jwt_sign(&forged, other, kid, c)); /* the service's kid, another key */
-        CHECK_STATUS(ccz_attestation_token_verify(&claims, s(&forged), s(&jwks), jwks.len,
-                                                  time(NULL)),
-                     CCZ_ERR_BAD_SIGNATURE);
+        CHECK_STATUS(
+            ccz_attestation_token_verify(&claims, s(&forged), s(&jwks), jwks.len, time(NULL)),
+            CCZ_ERR_BAD_SIGNATURE);
         ccz_buf_reset(&forged);
         CHECK_OK(jose_jwt_sign(&forged, other, NULL, c)); /* its own kid */
-        CHECK_STATUS(ccz_attestation_token_verify(&claims, s(&forged), s(&jwks), jwks.len,
-                                                  time(NULL)),
-                     CCZ_ERR_NOT_FOUND);
+        CHECK_STATUS(
+            ccz_attestation_token_verify(&claims, s(&forged), s(&jwks), jwks.len, time(NULL)),
+            CCZ_ERR_NOT_FOUND);
         ccz_buf_free(&forged);
         json_decref(set);
         json_decref(c);
@@ -313,9 +313,9 @@ static void test_service(void)
     /* the nonce is single-use; an unknown one is refused */
     CHECK_INT(attest(port, s(&ev), nonce, "aGVsbG8=", NULL, &r), 401);
     CHECK_STR(reason(&r), "nonce_invalid");
-    CHECK_INT(attest(port, s(&ev), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "aGVsbG8=", NULL,
-                     &r),
-              401);
+    CHECK_INT(
+        attest(port, s(&ev), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "aGVsbG8=", NULL, &r),
+        401);
     CHECK_STR(reason(&r), "nonce_invalid");
     /* runtime data other than the evidence binds */
     get_nonce(port, nonce, sizeof nonce);
@@ -352,14 +352,14 @@ static void test_service(void)
     snprintf(pol, sizeof pol, "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"%s\"}]}", hex);
     CHECK_INT(call(port, "PUT", "/v1/policies/bad-only", "application/json", pol, NULL, &r), 401);
     CHECK_STR(reason(&r), "unauthorized");
-    CHECK_INT(call(port, "PUT", "/v1/policies/bad-only", "application/json", pol, "wrong-token-0000",
-                   &r),
-              401);
+    CHECK_INT(
+        call(port, "PUT", "/v1/policies/bad-only", "application/json", pol, "wrong-token-0000", &r),
+        401);
     CHECK_INT(call(port, "PUT", "/v1/policies/bad-only", "application/json", pol, admin, &r), 201);
     CHECK_INT(call(port, "PUT", "/v1/policies/bad-only", "application/json", pol, admin, &r), 200);
-    CHECK_INT(call(port, "PUT", "/v1/policies/broken", "application/json", "{\"sgx\": 7}", admin,
-                   &r),
-              400);
+    CHECK_INT(
+        call(port, "PUT", "/v1/policies/broken", "application/json", "{\"sgx\": 7}", admin, &r),
+        400);
     CHECK_INT(call(port, "PUT", "/v1/policies/no%20spaces", "application/json", pol, admin, &r),
               400);
     CHECK_INT(call(port, "GET", "/v1/policies", NULL, NULL, admin, &r), 200);
@@ -444,7 +444,6 @@ static void test_service(void)
     ccz_buf_free(&jwks);
 }
 
-
 /* ---- the KBS protocol ------------------------------------------------------------------------*/
 
 /* The Attestation of a sim TEE with key tee for the session's nonce; rd_override replaces the
@@ -454,8 +453,8 @@ static char *kbs_attestation(EVP_PKEY *tee, const char *nonce, const uint8_t *m,
     json_t *jwk = NULL;
     CHECK_OK(jose_jwk_from_key(&jwk, tee, "ECDH-ES+A256KW", NULL));
     json_object_del(jwk, "kid");
-    json_t *rd = json_pack("{s:O,s:s,s:s}", "tee-pubkey", jwk, "nonce", nonce,
-                           "additional-evidence", "");
+    json_t *rd =
+        json_pack("{s:O,s:s,s:s}", "tee-pubkey", jwk, "nonce", nonce, "additional-evidence", "");
     ccz_buf c = CCZ_BUF_INIT, ev = CCZ_BUF_INIT;
     CHECK_OK(jose_jcs(&c, rd));
     uint8_t report[64] = {0};

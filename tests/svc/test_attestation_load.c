@@ -193,8 +193,9 @@ static void test_load(void)
         CHECK_INT(ok, sequential);
         CHECK_INT(concurrent(port), 1000);
         rss[pass] = rss_kib();
-        fprintf(stderr, "pass %d: %d sequential clients and 200x5 concurrent requests in %lld s, "
-                        "RSS %ld KiB\n",
+        fprintf(stderr,
+                "pass %d: %d sequential clients and 200x5 concurrent requests in %lld s, "
+                "RSS %ld KiB\n",
                 pass + 1, sequential, (long long)(time(NULL) - t0), rss[pass]);
     }
     if (!UNDER_ASAN)

@@ -153,14 +153,14 @@ static void test_qgs_messages(void)
     CHECK_OK(tee_tdx_qgs_request(&req, report));
     CHECK_INT(req.len, 4 + 16 + 8 + 1024);
     CHECK(req.ptr[0] == 0 && req.ptr[1] == 0 && req.ptr[2] == 0x04 && req.ptr[3] == 0x18);
-    CHECK(req.ptr[4] == 1 && req.ptr[6] == 0); /* version 1.0 */
-    CHECK(req.ptr[8] == 0);                    /* GET_QUOTE_REQ */
+    CHECK(req.ptr[4] == 1 && req.ptr[6] == 0);         /* version 1.0 */
+    CHECK(req.ptr[8] == 0);                            /* GET_QUOTE_REQ */
     CHECK(req.ptr[20] == 0x00 && req.ptr[21] == 0x04); /* report size 1024 */
 
     /* a response: size, header (type 1), id size 2, quote size 5, id, quote */
-    uint8_t resp[4 + 16 + 8 + 2 + 5] = {0, 0, 0, 31, 1, 0, 0, 0, 1, 0, 0, 0, 31, 0, 0, 0,
-                                         0, 0, 0, 0, 2, 0, 0, 0, 5, 0, 0, 0, 0xee, 0xee,
-                                         'Q', 'U', 'O', 'T', 'E'};
+    uint8_t resp[4 + 16 + 8 + 2 + 5] = {0,  0, 0, 31, 1,    0,    0,   0,   1,   0,   0,  0,
+                                        31, 0, 0, 0,  0,    0,    0,   0,   2,   0,   0,  0,
+                                        5,  0, 0, 0,  0xee, 0xee, 'Q', 'U', 'O', 'T', 'E'};
     ccz_span q;
     CHECK_OK(tee_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp)));
     CHECK(q.len == 5 && memcmp(q.ptr, "QUOTE", 5) == 0);

@@ -59,11 +59,15 @@ static bool chance(int percent)
 
 /* ---- a case ----------------------------------------------------------------------------------*/
 
-static const char *const TCB_STATUSES[] = {"UpToDate", "SWHardeningNeeded", "ConfigurationNeeded",
-                                           "ConfigurationAndSWHardeningNeeded", "OutOfDate",
-                                           "OutOfDateConfigurationNeeded", "Revoked"};
-static const char *const QE_STATUSES[] = {"UpToDate", "OutOfDate", "Revoked",
-                                          "ConfigurationNeeded", "OutOfDateConfigurationNeeded"};
+static const char *const TCB_STATUSES[] = {"UpToDate",
+                                           "SWHardeningNeeded",
+                                           "ConfigurationNeeded",
+                                           "ConfigurationAndSWHardeningNeeded",
+                                           "OutOfDate",
+                                           "OutOfDateConfigurationNeeded",
+                                           "Revoked"};
+static const char *const QE_STATUSES[] = {"UpToDate", "OutOfDate", "Revoked", "ConfigurationNeeded",
+                                          "OutOfDateConfigurationNeeded"};
 static const char *const MODULE_STATUSES[] = {"UpToDate", "OutOfDate", "Revoked"};
 static const char *const ADVISORIES[] = {"INTEL-SA-00086", "INTEL-SA-00289", "INTEL-SA-00334",
                                          "INTEL-SA-00615", "INTEL-SA-00657", "INTEL-SA-00828"};
@@ -98,7 +102,7 @@ typedef struct {
     size_t n_levels;
     tcb_level levels[MAX_LEVELS]; /* in document order */
     size_t n_qe;
-    isv_level qe[4];              /* in document order */
+    isv_level qe[4]; /* in document order */
     size_t n_modules;
     module_identity modules[2];
     forge_quote_opts q;
@@ -508,8 +512,8 @@ static json_t *qe_identity_json(const tcase *c)
 {
     json_t *levels = json_array();
     for (size_t i = 0; i < c->n_qe; i++)
-        json_array_append_new(levels, forge_isv_level(c->qe[i].isvsvn, c->qe[i].st.status,
-                                                      c->qe[i].st.adv));
+        json_array_append_new(
+            levels, forge_isv_level(c->qe[i].isvsvn, c->qe[i].st.status, c->qe[i].st.adv));
     return forge_qe_identity(c->tdx, levels);
 }
 
@@ -545,16 +549,16 @@ static void test_against_qvl_rules(void)
     rng_state = seed;
     forge *f = forge_new();
     int seen[7] = {0}, relaunch = 0, failures_by_kind[6] = {0}, mismatches = 0;
-    static const char *const kinds[] = {"collateral", "tdx_module", "qe_identity",
-                                        "quote_signature", "tcb_level", NULL};
+    static const char *const kinds[] = {"collateral",      "tdx_module", "qe_identity",
+                                        "quote_signature", "tcb_level",  NULL};
     for (int n = 0; n < cases; n++) {
         tcase c;
         generate(&c);
         verdict want = oracle(&c);
         char *t = forge_dump(tcb_info_json(&c)), *qe = forge_dump(qe_identity_json(&c));
         forge_collateral_opts co = {t, qe, 1735689600, 2051222400, false, false};
-        forge_outcome got = forge_verify(f, AT, &c.q, &co,
-                                         c.break_signature ? flip_quote_signature : NULL);
+        forge_outcome got =
+            forge_verify(f, AT, &c.q, &co, c.break_signature ? flip_quote_signature : NULL);
         bool same;
         if (want.code)
             same = is(got.tcb, want.code) && is(got.step, want.step);
@@ -562,11 +566,12 @@ static void test_against_qvl_rules(void)
             same = got.status == CCZ_OK && is(got.tcb, want.status) && is(got.adv, want.adv) &&
                    contains_all(got.adv, want.intel_sa);
         if (!same && mismatches++ < 10) {
-            fprintf(stderr, "%s: case %d (seed %#llx): ccz %s at '%s' [%s] (%s); QVL's rules %s "
-                    "at '%s' [%s]\n  tcb_info %s\n  qe_identity %s\n", test_name, n,
-                    (unsigned long long)seed, got.tcb, got.step, got.adv, got.message,
-                    want.code ? want.code : want.status, want.code ? want.step : "",
-                    want.adv, t, qe);
+            fprintf(stderr,
+                    "%s: case %d (seed %#llx): ccz %s at '%s' [%s] (%s); QVL's rules %s "
+                    "at '%s' [%s]\n  tcb_info %s\n  qe_identity %s\n",
+                    test_name, n, (unsigned long long)seed, got.tcb, got.step, got.adv, got.message,
+                    want.code ? want.code : want.status, want.code ? want.step : "", want.adv, t,
+                    qe);
         }
         if (!same)
             test_failures++;

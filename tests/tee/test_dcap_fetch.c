@@ -20,8 +20,8 @@ static void crl_ending_in(ccz_buf *der, EVP_PKEY *key, uint8_t last)
 {
     X509_CRL *crl = X509_CRL_new();
     X509_NAME *n = X509_NAME_new();
-    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"Test CRL Issuer",
-                               -1, -1, 0);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"Test CRL Issuer", -1,
+                               -1, 0);
     X509_CRL_set_version(crl, 1);
     X509_CRL_set_issuer_name(crl, n);
     ASN1_TIME *t = ASN1_TIME_set(NULL, 1893456000);
@@ -112,12 +112,15 @@ static void test_not_a_crl(void)
     CHECK_OK(ccz_buf_append_u8(&body, '3'));
     CHECK_STATUS(dcap_crl_body_der(&out, ccz_buf_span(&body), "root CA CRL"), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "root CA CRL is not a CRL");
-    CHECK_STATUS(dcap_crl_body_der(&out, CCZ_SPAN(der.ptr, der.len - 1), "CRL"),
-                 CCZ_ERR_MALFORMED);
+    CHECK_STATUS(dcap_crl_body_der(&out, CCZ_SPAN(der.ptr, der.len - 1), "CRL"), CCZ_ERR_MALFORMED);
     /* hex of something else, odd-length hex, text, PEM of something else, nothing */
-    static const char *const bad[] = {
-        "3082", "308", "0123456789abcdef0123456789abcdef", "not a CRL",
-        "-----BEGIN X509 CRL-----\nMIIB\n-----END X509 CRL-----\n", "", " \n"};
+    static const char *const bad[] = {"3082",
+                                      "308",
+                                      "0123456789abcdef0123456789abcdef",
+                                      "not a CRL",
+                                      "-----BEGIN X509 CRL-----\nMIIB\n-----END X509 CRL-----\n",
+                                      "",
+                                      " \n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECK_STATUS(dcap_crl_body_der(&out, CCZ_SPAN(bad[i], strlen(bad[i])), "CRL"),
                      CCZ_ERR_MALFORMED);

@@ -12,7 +12,8 @@
 
 #define AT 1893456000 /* 2030-01-01, inside every validity window below */
 #define DATES "\"issueDate\":\"2025-01-01T00:00:00Z\",\"nextUpdate\":\"2035-01-01T00:00:00Z\""
-#define ZERO48 "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+#define ZERO48                                                                                     \
+    "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
 
 static forge *F;
 static ccz_trust *trust;
@@ -50,17 +51,18 @@ static void level(char *out, size_t cap, int sgx, int pcesvn, const int *tdx, co
 static const char *qe_identity(bool td, const char *levels)
 {
     static char buf[2048];
-    snprintf(buf, sizeof buf,
-             "{\"id\":\"%s\",\"version\":2," DATES ",\"tcbEvaluationDataNumber\":17,\"miscselect\":"
-             "\"00000000\",\"miscselectMask\":\"FFFFFFFF\",\"attributes\":"
-             "\"11000000000000000000000000000000\",\"attributesMask\":"
-             "\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":"
-             "\"8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C\",\"isvprodid\":%d,"
-             "\"tcbLevels\":[%s]}",
-             td ? "TD_QE" : "QE", td ? 2 : 1,
-             levels ? levels
-                    : "{\"tcb\":{\"isvsvn\":8},\"tcbDate\":\"2024-01-01T00:00:00Z\",\"tcbStatus\":"
-                      "\"UpToDate\"}");
+    snprintf(
+        buf, sizeof buf,
+        "{\"id\":\"%s\",\"version\":2," DATES ",\"tcbEvaluationDataNumber\":17,\"miscselect\":"
+        "\"00000000\",\"miscselectMask\":\"FFFFFFFF\",\"attributes\":"
+        "\"11000000000000000000000000000000\",\"attributesMask\":"
+        "\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":"
+        "\"8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C\",\"isvprodid\":%d,"
+        "\"tcbLevels\":[%s]}",
+        td ? "TD_QE" : "QE", td ? 2 : 1,
+        levels ? levels
+               : "{\"tcb\":{\"isvsvn\":8},\"tcbDate\":\"2024-01-01T00:00:00Z\",\"tcbStatus\":"
+                 "\"UpToDate\"}");
     return buf;
 }
 
@@ -71,7 +73,8 @@ static void tcb_info(char *out, size_t cap, bool tdx, const char *levels, const 
              "{\"id\":\"%s\",\"version\":3," DATES ",\"fmspc\":\"00906ED50000\",\"pceId\":\"0000\","
              "\"tcbType\":0,\"tcbEvaluationDataNumber\":17%s%s%s%s,\"tcbLevels\":[%s]}",
              tdx ? "TDX" : "SGX",
-             tdx ? ",\"tdxModule\":{\"mrsigner\":\"" ZERO48 "\",\"attributes\":\"0000000000000000\","
+             tdx ? ",\"tdxModule\":{\"mrsigner\":\"" ZERO48
+                   "\",\"attributes\":\"0000000000000000\","
                    "\"attributesMask\":\"FFFFFFFFFFFFFFFF\"}"
                  : "",
              modules ? ",\"tdxModuleIdentities\":[" : "", modules ? modules : "",
@@ -119,16 +122,16 @@ static outcome run(const forge_quote_opts *qo, const forge_collateral_opts *co)
 
 static forge_collateral_opts coll(const char *tcb, const char *qe)
 {
-    forge_collateral_opts co = {tcb, qe, 1735689600 /* 2025 */, 2051222400 /* 2035 */, false,
-                                false};
+    forge_collateral_opts co = {tcb,   qe,   1735689600 /* 2025 */, 2051222400 /* 2035 */,
+                                false, false};
     return co;
 }
 
-#define EXPECT(o, want_tcb, want_adv)                                                    \
-    do {                                                                                 \
-        outcome o_ = (o);                                                                \
-        CHECK_STR(o_.tcb, want_tcb);                                                     \
-        CHECK_STR(o_.adv, want_adv);                                                     \
+#define EXPECT(o, want_tcb, want_adv)                                                              \
+    do {                                                                                           \
+        outcome o_ = (o);                                                                          \
+        CHECK_STR(o_.tcb, want_tcb);                                                               \
+        CHECK_STR(o_.adv, want_adv);                                                               \
     } while (0)
 
 static void test_sgx_every_version(void)
@@ -177,12 +180,17 @@ static void test_sgx_level_matching(void)
 /* Intel QVL's convergence of platform and QE statuses (QE out of date, revoked). */
 static void test_qe_convergence(void)
 {
-    static const char *const platform[] = {"UpToDate", "SWHardeningNeeded", "ConfigurationNeeded",
-                                           "ConfigurationAndSWHardeningNeeded", "OutOfDate",
+    static const char *const platform[] = {"UpToDate",
+                                           "SWHardeningNeeded",
+                                           "ConfigurationNeeded",
+                                           "ConfigurationAndSWHardeningNeeded",
+                                           "OutOfDate",
                                            "OutOfDateConfigurationNeeded"};
-    static const char *const with_ood[] = {"OutOfDate", "OutOfDate",
+    static const char *const with_ood[] = {"OutOfDate",
+                                           "OutOfDate",
                                            "OutOfDateConfigurationNeeded",
-                                           "OutOfDateConfigurationNeeded", "OutOfDate",
+                                           "OutOfDateConfigurationNeeded",
+                                           "OutOfDate",
                                            "OutOfDateConfigurationNeeded"};
     const char *qe_ood =
         "{\"tcb\":{\"isvsvn\":9},\"tcbDate\":\"2024-01-01T00:00:00Z\",\"tcbStatus\":\"UpToDate\"},"
@@ -203,11 +211,11 @@ static void test_qe_convergence(void)
         EXPECT(run(&qo, &(forge_collateral_opts){ti, qe_identity(false, NULL), 1735689600,
                                                  2051222400, false, false}),
                platform[i], "INTEL-SA-00200");
-        EXPECT(run(&qo, &(forge_collateral_opts){ti, qe_ood_doc, 1735689600, 2051222400, false,
-                                                 false}),
+        EXPECT(run(&qo,
+                   &(forge_collateral_opts){ti, qe_ood_doc, 1735689600, 2051222400, false, false}),
                with_ood[i], "INTEL-SA-00100,INTEL-SA-00200");
-        EXPECT(run(&qo, &(forge_collateral_opts){ti, qe_rev_doc, 1735689600, 2051222400, false,
-                                                 false}),
+        EXPECT(run(&qo,
+                   &(forge_collateral_opts){ti, qe_rev_doc, 1735689600, 2051222400, false, false}),
                "Revoked", "INTEL-SA-00200");
     }
     /* a QE older than every QE level */
@@ -215,8 +223,8 @@ static void test_qe_convergence(void)
     level(levels, sizeof levels, 5, 10, NULL, "UpToDate", NULL);
     tcb_info(ti, sizeof ti, false, levels + 1, NULL);
     qo.qe_isvsvn = 7;
-    outcome o = run(&qo, &(forge_collateral_opts){ti, qe_ood_doc, 1735689600, 2051222400, false,
-                                                  false});
+    outcome o =
+        run(&qo, &(forge_collateral_opts){ti, qe_ood_doc, 1735689600, 2051222400, false, false});
     CHECK_STR(o.tcb, "tcb_level_not_found");
     CHECK_STR(o.step, "qe_identity");
 }

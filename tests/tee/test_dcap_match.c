@@ -14,7 +14,8 @@
 
 #define AT 1893456000 /* 2030-01-01 */
 #define DATES "\"issueDate\":\"2025-01-01T00:00:00Z\",\"nextUpdate\":\"2035-01-01T00:00:00Z\""
-#define ZERO48 "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+#define ZERO48                                                                                     \
+    "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
 
 static forge *F;
 static ccz_trust *trust;
@@ -22,15 +23,16 @@ static ccz_trust *trust;
 static const char *qe_identity(bool td)
 {
     static char buf[2048];
-    snprintf(buf, sizeof buf,
-             "{\"id\":\"%s\",\"version\":2," DATES ",\"tcbEvaluationDataNumber\":17,\"miscselect\":"
-             "\"00000000\",\"miscselectMask\":\"FFFFFFFF\",\"attributes\":"
-             "\"11000000000000000000000000000000\",\"attributesMask\":"
-             "\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":"
-             "\"8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C\",\"isvprodid\":%d,"
-             "\"tcbLevels\":[{\"tcb\":{\"isvsvn\":8},\"tcbDate\":\"2024-01-01T00:00:00Z\","
-             "\"tcbStatus\":\"UpToDate\"}]}",
-             td ? "TD_QE" : "QE", td ? 2 : 1);
+    snprintf(
+        buf, sizeof buf,
+        "{\"id\":\"%s\",\"version\":2," DATES ",\"tcbEvaluationDataNumber\":17,\"miscselect\":"
+        "\"00000000\",\"miscselectMask\":\"FFFFFFFF\",\"attributes\":"
+        "\"11000000000000000000000000000000\",\"attributesMask\":"
+        "\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":"
+        "\"8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C\",\"isvprodid\":%d,"
+        "\"tcbLevels\":[{\"tcb\":{\"isvsvn\":8},\"tcbDate\":\"2024-01-01T00:00:00Z\","
+        "\"tcbStatus\":\"UpToDate\"}]}",
+        td ? "TD_QE" : "QE", td ? 2 : 1);
     return buf;
 }
 
@@ -51,14 +53,14 @@ static void tcb_info(char *out, size_t cap, bool tdx, const int *tdxc)
              "\"sgxtcbcomponents\":[%s],\"pcesvn\":10%s%s%s},\"tcbDate\":\"2024-01-01T00:00:00Z\","
              "\"tcbStatus\":\"UpToDate\"}]}",
              tdx ? "TDX" : "SGX",
-             tdx ? ",\"tdxModule\":{\"mrsigner\":\"" ZERO48 "\",\"attributes\":\"0000000000000000\","
+             tdx ? ",\"tdxModule\":{\"mrsigner\":\"" ZERO48
+                   "\",\"attributes\":\"0000000000000000\","
                    "\"attributesMask\":\"FFFFFFFFFFFFFFFF\"}"
                  : "",
              comps, tdx ? ",\"tdxtcbcomponents\":[" : "", tdx ? tdxs : "", tdx ? "]" : "");
 }
 
-static ccz_status run(const forge_quote_opts *qo, const char *ti, const char *qe,
-                      ccz_result *r)
+static ccz_status run(const forge_quote_opts *qo, const char *ti, const char *qe, ccz_result *r)
 {
     if (!F) {
         F = forge_new();
@@ -87,8 +89,8 @@ static void expect(const char *what, ccz_status got, const ccz_result *r, ccz_st
 {
     if (got != want || (step && (!r->step || strcmp(r->step, step) != 0))) {
         fprintf(stderr, "%s: %s: got %s at %s (%s), want %s at %s\n", test_name, what,
-                ccz_status_name(got), r->step ? r->step : "-", r->message,
-                ccz_status_name(want), step ? step : "-");
+                ccz_status_name(got), r->step ? r->step : "-", r->message, ccz_status_name(want),
+                step ? step : "-");
         test_failures++;
     }
     test_checks++;
@@ -143,8 +145,8 @@ static void test_tdx_components(void)
     for (int b = 0; b < 48; b += 47) {
         forge_quote_opts q2 = qo;
         q2.mr_signer_seam[b] ^= 0x01;
-        expect("MRSIGNERSEAM", run(&q2, ti, qe_identity(true), &r), &r,
-               CCZ_ERR_TDX_MODULE_MISMATCH, "tdx_module");
+        expect("MRSIGNERSEAM", run(&q2, ti, qe_identity(true), &r), &r, CCZ_ERR_TDX_MODULE_MISMATCH,
+               "tdx_module");
     }
     for (int i = 0; i < 16; i++) {
         if (i == 1)

@@ -68,11 +68,11 @@ static forge_outcome run(const forge_quote_opts *qo, json_t *tcb, json_t *qe,
     return o;
 }
 
-#define EXPECT_FAIL(o, code, at_step)                                                    \
-    do {                                                                                 \
-        forge_outcome o_ = (o);                                                          \
-        CHECK_STR(o_.tcb, code);                                                         \
-        CHECK_STR(o_.step, at_step);                                                     \
+#define EXPECT_FAIL(o, code, at_step)                                                              \
+    do {                                                                                           \
+        forge_outcome o_ = (o);                                                                    \
+        CHECK_STR(o_.tcb, code);                                                                   \
+        CHECK_STR(o_.step, at_step);                                                               \
     } while (0)
 
 static void sgx_quote(forge_quote_opts *qo)
@@ -133,8 +133,8 @@ static void check_intel_crl(const json_t *doc, const char *key, const char *issu
         char got[128];
         CHECK(X509_CRL_get_ext_by_NID(crl, NID_crl_number, -1) >= 0);
         CHECK(X509_CRL_get_ext_by_NID(crl, NID_authority_key_identifier, -1) >= 0);
-        CHECK(X509_NAME_get_text_by_NID(X509_CRL_get_issuer(crl), NID_commonName, got,
-                                        sizeof got) > 0);
+        CHECK(X509_NAME_get_text_by_NID(X509_CRL_get_issuer(crl), NID_commonName, got, sizeof got) >
+              0);
         CHECK_STR(got, issuer_cn);
     }
     X509_CRL_free(crl);
@@ -167,8 +167,8 @@ static void check_pki(forge *f, bool platform)
     X509_free(ca);
     X509_free(root);
     /* the collateral's TCB signing certificate and CRLs */
-    char *t = forge_dump(forge_tcb_info(false, json_pack("[o]", sgx_level(5, 10, "UpToDate")),
-                                        NULL));
+    char *t =
+        forge_dump(forge_tcb_info(false, json_pack("[o]", sgx_level(5, 10, "UpToDate")), NULL));
     char *qe = forge_dump(forge_qe_identity(false, qe_levels()));
     forge_collateral_opts co = {t, qe, 1735689600, 2051222400, false, false};
     CHECK_OK(forge_collateral(f, &c, &co));
@@ -234,9 +234,9 @@ static char *edit(json_t *doc, const char *path, json_t *value)
 
 static json_t *sgx_tcb_info(void)
 {
-    return forge_tcb_info(false, json_pack("[o,o]", sgx_level(5, 10, "UpToDate"),
-                                           sgx_level(4, 10, "OutOfDate")),
-                          NULL);
+    return forge_tcb_info(
+        false, json_pack("[o,o]", sgx_level(5, 10, "UpToDate"), sgx_level(4, 10, "OutOfDate")),
+        NULL);
 }
 
 static json_t *tdx_tcb_info(void)
@@ -295,8 +295,8 @@ static void test_documents_intel_refuses(void)
          "[{\"svn\":4},{\"svn\":0},{\"svn\":2},{\"svn\":0},{\"svn\":0},{\"svn\":0},{\"svn\":0},"
          "{\"svn\":0},{\"svn\":0},{\"svn\":0},{\"svn\":0},{\"svn\":0},{\"svn\":0},{\"svn\":0},"
          "{\"svn\":0},{\"svn\":0}]"},
-        {"a repeated TDX module level", true, false,
-         "tdxModuleIdentities.0.tcbLevels.1.tcb.isvsvn", "4"},
+        {"a repeated TDX module level", true, false, "tdxModuleIdentities.0.tcbLevels.1.tcb.isvsvn",
+         "4"},
         {"an unknown tcbStatus", false, false, "tcbLevels.0.tcbStatus", "\"Fine\""},
         {"a TD relaunch status in a TCB level", false, false, "tcbLevels.0.tcbStatus",
          "\"TDRelaunchAdvised\""},
@@ -312,13 +312,11 @@ static void test_documents_intel_refuses(void)
         {"a TDX module level without tcbDate", true, false,
          "tdxModuleIdentities.0.tcbLevels.0.tcbDate", NULL},
         {"15 SGX components", false, false, "tcbLevels.0.tcb.sgxtcbcomponents.15", NULL},
-        {"no TDX components in a TDX level", true, false, "tcbLevels.0.tcb.tdxtcbcomponents",
-         NULL},
-        {"17 TDX components", true, false, "tcbLevels.0.tcb.tdxtcbcomponents.16",
-         "{\"svn\":0}"},
+        {"no TDX components in a TDX level", true, false, "tcbLevels.0.tcb.tdxtcbcomponents", NULL},
+        {"17 TDX components", true, false, "tcbLevels.0.tcb.tdxtcbcomponents.16", "{\"svn\":0}"},
         {"an SVN as a string", false, false, "tcbLevels.0.tcb.sgxtcbcomponents.3.svn", "\"5\""},
-        {"a component that is not an object", false, false,
-         "tcbLevels.0.tcb.sgxtcbcomponents.3", "5"},
+        {"a component that is not an object", false, false, "tcbLevels.0.tcb.sgxtcbcomponents.3",
+         "5"},
         {"a component category that is not a string", false, false,
          "tcbLevels.0.tcb.sgxtcbcomponents.3.category", "7"},
         {"a negative PCE SVN", false, false, "tcbLevels.0.tcb.pcesvn", "-1"},
@@ -337,8 +335,7 @@ static void test_documents_intel_refuses(void)
          "\"0000000000000000000000000000000000000000000000000000000000000000000000000000000000"
          "000000000000\""},
         {"empty tdxModuleIdentities", true, false, "tdxModuleIdentities", "[]"},
-        {"a module identity without levels", true, false, "tdxModuleIdentities.0.tcbLevels",
-         NULL},
+        {"a module identity without levels", true, false, "tdxModuleIdentities.0.tcbLevels", NULL},
         {"an FMSPC of 5 bytes", false, false, "fmspc", "\"00906ED500\""},
         {"no nextUpdate", false, false, "nextUpdate", NULL},
         {"a tcbEvaluationDataNumber as a string", false, false, "tcbEvaluationDataNumber",
@@ -410,11 +407,11 @@ static void test_distinct_levels_are_kept(void)
 {
     forge_quote_opts qo;
     tdx_quote(&qo, 4, 4, 0, 2);
-    json_t *levels = json_pack("[o,o,o]", tdx_level(4, 0, 3, "UpToDate"),
-                               tdx_level(4, 0, 2, "SWHardeningNeeded"),
-                               tdx_level(3, 0, 2, "OutOfDate"));
-    forge_outcome o = run(&qo, forge_tcb_info(true, levels, NULL),
-                          forge_qe_identity(true, qe_levels()), NULL);
+    json_t *levels =
+        json_pack("[o,o,o]", tdx_level(4, 0, 3, "UpToDate"),
+                  tdx_level(4, 0, 2, "SWHardeningNeeded"), tdx_level(3, 0, 2, "OutOfDate"));
+    forge_outcome o =
+        run(&qo, forge_tcb_info(true, levels, NULL), forge_qe_identity(true, qe_levels()), NULL);
     CHECK_STR(o.tcb, "SWHardeningNeeded");
     /* a QE identity may repeat an ISVSVN (Intel keeps its levels in a list): first one wins */
     sgx_quote(&qo);
@@ -480,12 +477,11 @@ static void test_first_failure_is_qvls(void)
     EXPECT_FAIL(run(&qo, tdx_tcb_info(), forge_qe_identity(true, qe_levels()), NULL),
                 "tdx_module_mismatch", "tdx_module");
     tdx_quote(&qo, 4, 4, 2, 2); /* TDX_02 is not described; and a bad quote signature */
-    EXPECT_FAIL(run(&qo, tdx_tcb_info(), forge_qe_identity(true, qe_levels()),
-                    flip_quote_signature),
-                "tdx_module_mismatch", "tdx_module");
+    EXPECT_FAIL(
+        run(&qo, tdx_tcb_info(), forge_qe_identity(true, qe_levels()), flip_quote_signature),
+        "tdx_module_mismatch", "tdx_module");
     tdx_quote(&qo, 4, 4, 0, 2); /* SEAMATTRIBUTES not zero (which also breaks the signature) */
-    EXPECT_FAIL(run(&qo, tdx_tcb_info(), forge_qe_identity(true, qe_levels()),
-                    set_seam_attributes),
+    EXPECT_FAIL(run(&qo, tdx_tcb_info(), forge_qe_identity(true, qe_levels()), set_seam_attributes),
                 "tdx_module_mismatch", "tdx_module");
     /* an SGX QE identity for a TDX quote is judged after the module and the QE report */
     qo.mr_signer_seam[0] = 9;
@@ -515,9 +511,9 @@ static void test_first_failure_is_qvls(void)
 
     /* no QE level for the QE's ISVSVN: judged last, after the quote signature and TCB level */
     sgx_quote(&qo);
-    EXPECT_FAIL(run(&qo, sgx_tcb_info(), forge_qe_identity(false, qe_levels_from(9)),
-                    flip_quote_signature),
-                "signature_invalid", "quote_signature");
+    EXPECT_FAIL(
+        run(&qo, sgx_tcb_info(), forge_qe_identity(false, qe_levels_from(9)), flip_quote_signature),
+        "signature_invalid", "quote_signature");
     qo.ext.pcesvn = 9;
     EXPECT_FAIL(run(&qo, sgx_tcb_info(), forge_qe_identity(false, qe_levels_from(9)), NULL),
                 "tcb_level_not_found", "tcb_level");
@@ -530,8 +526,8 @@ static void test_first_failure_is_qvls(void)
                 "tcb_level_not_found", "qe_identity");
     /* TDX: a Revoked TDX level, or one revoked by its module, is returned before the QE merge */
     tdx_quote(&qo, 4, 4, 0, 2);
-    json_t *tdx_revoked = forge_tcb_info(true, json_pack("[o]", tdx_level(4, 0, 2, "Revoked")),
-                                         NULL);
+    json_t *tdx_revoked =
+        forge_tcb_info(true, json_pack("[o]", tdx_level(4, 0, 2, "Revoked")), NULL);
     o = run(&qo, tdx_revoked, forge_qe_identity(true, qe_levels_from(9)), NULL);
     CHECK_INT(o.status, CCZ_OK);
     CHECK_STR(o.tcb, "Revoked");
@@ -592,8 +588,8 @@ static void test_collateral_before_issue_date(void)
     sgx_quote(&qo);
     json_t *ti = sgx_tcb_info();
     json_object_set_new(ti, "issueDate", json_string("2031-01-01T00:00:00Z"));
-    EXPECT_FAIL(run(&qo, ti, forge_qe_identity(false, qe_levels()), NULL),
-                "collateral_out_of_date", "tcb_info");
+    EXPECT_FAIL(run(&qo, ti, forge_qe_identity(false, qe_levels()), NULL), "collateral_out_of_date",
+                "tcb_info");
     json_t *qe = forge_qe_identity(false, qe_levels());
     json_object_set_new(qe, "issueDate", json_string("2031-01-01T00:00:00Z"));
     EXPECT_FAIL(run(&qo, sgx_tcb_info(), qe, NULL), "collateral_out_of_date", "qe_identity");
@@ -609,8 +605,8 @@ static void test_each_cpu_svn_component(void)
         qo.ext.cpusvn_components[i] = 4; /* one below the UpToDate level in component i only */
         forge_outcome o = run(&qo, sgx_tcb_info(), forge_qe_identity(false, qe_levels()), NULL);
         if (strcmp(o.tcb, "OutOfDate") != 0) {
-            fprintf(stderr, "%s: CPU SVN component %d below the level: got %s\n", test_name,
-                    i + 1, o.tcb);
+            fprintf(stderr, "%s: CPU SVN component %d below the level: got %s\n", test_name, i + 1,
+                    o.tcb);
             test_failures++;
         }
         json_t *one = forge_tcb_info(false, json_pack("[o]", sgx_level(5, 10, "UpToDate")), NULL);
@@ -637,8 +633,7 @@ static void test_each_tdx_component(void)
         forge_outcome o = run(&qo, forge_tcb_info(true, levels, NULL),
                               forge_qe_identity(true, qe_levels()), NULL);
         if (strcmp(o.tcb, "OutOfDate") != 0) {
-            fprintf(stderr, "%s: TDX component %d below the level: got %s\n", test_name, i,
-                    o.tcb);
+            fprintf(stderr, "%s: TDX component %d below the level: got %s\n", test_name, i, o.tcb);
             test_failures++;
         }
     }

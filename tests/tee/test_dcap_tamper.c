@@ -145,8 +145,8 @@ static void test_pck_certificate(void)
            "pck_chain");
     /* a chain that is not PEM at all */
     memset(q.ptr + off, 'A', dq.cert_data.len);
-    expect("PCK chain garbage", ccz_buf_span(&q), ccz_buf_span(&c), SGX.at,
-           CCZ_ERR_CERT_MALFORMED, "pck_chain");
+    expect("PCK chain garbage", ccz_buf_span(&q), ccz_buf_span(&c), SGX.at, CCZ_ERR_CERT_MALFORMED,
+           "pck_chain");
     BIO_free(out);
     X509_free(bad);
     OPENSSL_free(der);
@@ -206,8 +206,7 @@ static void test_collateral_regions(void)
 {
     collateral_case(&SGX, "tcb_info", bump_eval_number, CCZ_ERR_BAD_SIGNATURE, "tcb_info");
     collateral_case(&SGX, "qe_identity", bump_eval_number, CCZ_ERR_BAD_SIGNATURE, "qe_identity");
-    collateral_case(&SGX, "tcb_info_signature", flip_hex_early, CCZ_ERR_BAD_SIGNATURE,
-                    "tcb_info");
+    collateral_case(&SGX, "tcb_info_signature", flip_hex_early, CCZ_ERR_BAD_SIGNATURE, "tcb_info");
     collateral_case(&SGX, "qe_identity_signature", flip_hex_early, CCZ_ERR_BAD_SIGNATURE,
                     "qe_identity");
     collateral_case(&TDX, "tcb_info", bump_eval_number, CCZ_ERR_BAD_SIGNATURE, "tcb_info");
@@ -239,10 +238,11 @@ static void test_instants_and_mismatches(void)
     /* a TDX platform's TCB info (FMSPC 00806F050000) valid, with CRLs that fit, at the instant
      * a quote of FMSPC 90C06F000000 is checked */
     ccz_buf_reset(&other);
-    CHECK_OK(vectors_read(&other, "derived/automata_tdx_0625_00806f050000_collateral.json",
+    CHECK_OK(vectors_read(&other, "derived/automata_tdx_0625_00806f050000_collateral.json", false));
+    CHECK_OK(vectors_read(&q5,
+                          "automata-network_automata-dcap-attestation/evm/forge-test/"
+                          "assets/quotes/alibaba_quote_5.dat",
                           false));
-    CHECK_OK(vectors_read(&q5, "automata-network_automata-dcap-attestation/evm/forge-test/"
-                               "assets/quotes/alibaba_quote_5.dat", false));
     expect("another FMSPC's TCB info", ccz_buf_span(&q5), ccz_buf_span(&other), 1749945600,
            CCZ_ERR_COLLATERAL_MISMATCH, "tcb_info");
     ccz_buf_free(&q5);
@@ -343,5 +343,4 @@ static void cleanup(void)
 }
 
 TEST_MAIN(T(test_quote_regions), T(test_pck_certificate), T(test_collateral_regions),
-          T(test_instants_and_mismatches), T(test_truncation), T(test_bad_collateral),
-          T(cleanup))
+          T(test_instants_and_mismatches), T(test_truncation), T(test_bad_collateral), T(cleanup))

@@ -107,7 +107,8 @@ static void test_all_cases(void)
     int ran = 0;
     size_t i;
     json_t *tc;
-    json_array_foreach(cases, i, tc) run_case(tc, prod, &ran);
+    json_array_foreach (cases, i, tc)
+        run_case(tc, prod, &ran);
     test_name = "test_all_cases";
     CHECK_INT(ran, json_array_size(cases));
     CHECK(ran >= 12);

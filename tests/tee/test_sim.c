@@ -226,8 +226,7 @@ static void test_report_data_mismatch(void)
     uint8_t other_rd[64];
     memcpy(other_rd, rd, 64);
     other_rd[63] ^= 0x40;
-    CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), t, T0, other_rd),
-                 CCZ_ERR_REPORT_DATA_MISMATCH);
+    CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), t, T0, other_rd), CCZ_ERR_REPORT_DATA_MISMATCH);
     CHECK_STR(r.step, "report_data");
     ccz_trust_free(t);
     ccz_buf_free(&ev);
@@ -363,6 +362,5 @@ static void test_bad_options(void)
 }
 
 TEST_MAIN(T(test_round_trip), T(test_debug_flag), T(test_every_byte_flip), T(test_steps_named),
-          T(test_truncation_and_trailing), T(test_report_data_mismatch),
-          T(test_untrusted_platform), T(test_instant), T(test_platform_init), T(test_measure),
-          T(test_bad_options))
+          T(test_truncation_and_trailing), T(test_report_data_mismatch), T(test_untrusted_platform),
+          T(test_instant), T(test_platform_init), T(test_measure), T(test_bad_options))

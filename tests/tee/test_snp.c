@@ -30,9 +30,9 @@ typedef struct {
 
 typedef struct {
     ccz_snp_tcb tcb;
-    bool fmc;              /* carries fmcSPL (Turin) */
+    bool fmc; /* carries fmcSPL (Turin) */
     uint8_t hwid[64];
-    size_t hwid_len;       /* 64, or 8 on Turin */
+    size_t hwid_len; /* 64, or 8 on Turin */
 } vek_spec;
 
 static EVP_PKEY *p384(void)
@@ -85,8 +85,8 @@ static X509 *cert(const char *cn, EVP_PKEY *key, X509 *issuer, bool ca)
     ASN1_TIME_set(X509_getm_notBefore(x), AT - 86400L * 365);
     ASN1_TIME_set(X509_getm_notAfter(x), AT + 86400L * 365);
     X509_NAME *name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"ccz test AMD",
-                               -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"ccz test AMD", -1,
+                               -1, 0);
     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
     X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
     X509_set_pubkey(x, key);
@@ -217,24 +217,24 @@ static void make_report(uint8_t rep[CCZ_SNP_REPORT_SIZE], const report_spec *s, 
 {
     memset(rep, 0, CCZ_SNP_REPORT_SIZE);
     put_le(rep + 0x00, s->version, 4);
-    put_le(rep + 0x04, 7, 4);        /* guest svn */
-    put_le(rep + 0x08, 0x30000, 8);  /* policy: SMT allowed, reserved bit 17 */
-    put_le(rep + 0x34, 1, 4);        /* ECDSA P-384 with SHA-384 */
+    put_le(rep + 0x04, 7, 4);       /* guest svn */
+    put_le(rep + 0x08, 0x30000, 8); /* policy: SMT allowed, reserved bit 17 */
+    put_le(rep + 0x34, 1, 4);       /* ECDSA P-384 with SHA-384 */
     uint64_t tcb = tcb_raw(&s->tcb, s->layout);
-    put_le(rep + 0x38, tcb, 8);      /* current */
+    put_le(rep + 0x38, tcb, 8); /* current */
     put_le(rep + 0x48, s->mask_chip_key ? 2 : 0, 4);
     for (int i = 0; i < 64; i++)
         rep[0x50 + i] = (uint8_t)(0xd0 + i); /* report data */
-    memset(rep + 0x90, 0x4d, 48);    /* measurement */
-    put_le(rep + 0x180, tcb, 8);     /* reported */
+    memset(rep + 0x90, 0x4d, 48);            /* measurement */
+    put_le(rep + 0x180, tcb, 8);             /* reported */
     if (s->version >= 3) {
         rep[0x188] = s->family;
         rep[0x189] = s->model;
         rep[0x18a] = 1;
     }
     memcpy(rep + 0x1a0, s->chip_id, 64);
-    put_le(rep + 0x1e0, tcb, 8);     /* committed */
-    put_le(rep + 0x1f0, tcb, 8);     /* launch */
+    put_le(rep + 0x1e0, tcb, 8); /* committed */
+    put_le(rep + 0x1f0, tcb, 8); /* launch */
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned char der[128];
     size_t dl = sizeof der;
@@ -254,8 +254,8 @@ static void make_report(uint8_t rep[CCZ_SNP_REPORT_SIZE], const report_spec *s, 
     }
 }
 
-static ccz_status verify(ccz_result *r, const amd_chain *c, const vek_spec *v,
-                         const uint8_t *rep, const uint8_t *expected_report_data)
+static ccz_status verify(ccz_result *r, const amd_chain *c, const vek_spec *v, const uint8_t *rep,
+                         const uint8_t *expected_report_data)
 {
     ccz_collateral *col = collateral(c, v);
     ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
@@ -274,8 +274,8 @@ static void expect_fail(const char *what, ccz_status got, const ccz_result *r, c
 {
     if (got != want || !r->step || strcmp(r->step, step) != 0 || !strstr(r->message, message)) {
         fprintf(stderr, "%s: %s: got %s at %s (%s), want %s at %s (%s)\n", test_name, what,
-                ccz_status_name(got), r->step ? r->step : "-", r->message,
-                ccz_status_name(want), step, message);
+                ccz_status_name(got), r->step ? r->step : "-", r->message, ccz_status_name(want),
+                step, message);
         test_failures++;
     }
     test_checks++;
@@ -290,8 +290,11 @@ static const struct {
 } products[] = {
     {CCZ_SNP_MILAN, 0x19, 0x01, {.bootloader = 4, .tee = 0, .snp = 24, .microcode = 217}, 64},
     {CCZ_SNP_GENOA, 0x19, 0x11, {.bootloader = 9, .tee = 1, .snp = 23, .microcode = 72}, 64},
-    {CCZ_SNP_TURIN, 0x1a, 0x02,
-     {.bootloader = 1, .tee = 2, .snp = 3, .microcode = 77, .fmc = 5}, 8},
+    {CCZ_SNP_TURIN,
+     0x1a,
+     0x02,
+     {.bootloader = 1, .tee = 2, .snp = 3, .microcode = 77, .fmc = 5},
+     8},
 };
 
 static void specs(size_t i, vek_spec *v, report_spec *r)
@@ -455,8 +458,8 @@ static void test_chip_id(void)
             rs.chip_id[at[k]] ^= 0x01;
             make_report(rep, &rs, c.vek_key);
             ccz_status st = verify(&res, &c, &v, rep, NULL);
-            expect_fail("chip id byte", st, &res, CCZ_ERR_CHIP_ID_MISMATCH,
-                        "platform_certificate", "chip id");
+            expect_fail("chip id byte", st, &res, CCZ_ERR_CHIP_ID_MISMATCH, "platform_certificate",
+                        "chip id");
         }
         /* masked: zeros, MASK_CHIP_KEY set, accepted */
         specs(i, &v, &rs);
@@ -578,5 +581,4 @@ static void test_parse_errors(void)
 }
 
 TEST_MAIN(T(test_parse_errors), T(test_each_product), T(test_each_tcb_component),
-          T(test_cpu_against_chain), T(test_chip_id), T(test_turin_vek_info),
-          T(test_chain_window))
+          T(test_cpu_against_chain), T(test_chip_id), T(test_turin_vek_info), T(test_chain_window))

@@ -18,7 +18,8 @@
 #define GOSEV_REPORT "google_go-sev-guest/verify/testdata/attestation.bin"
 #define GOSEV_VCEK "google_go-sev-guest/verify/testdata/vcek.testcer"
 #define VIRTEE_VCEK "virtee_sev/tests/certs_data/vcek_milan.der"
-#define TRUSTEE_REPORT "confidential-containers_trustee/deps/verifier/test_data/snp/test-vlek-report.bin"
+#define TRUSTEE_REPORT                                                                             \
+    "confidential-containers_trustee/deps/verifier/test_data/snp/test-vlek-report.bin"
 #define TRUSTEE_VLEK "confidential-containers_trustee/deps/verifier/test_data/snp/test-vlek.der"
 #define MILAN_CHAIN "google_go-sev-guest/verify/trust/ask_ark_milan.pem"
 #define AT 1767225600 /* 2026-01-01: the go-sev-guest and virtee VCEKs are valid */
@@ -60,7 +61,7 @@ static void test_cases(void)
     size_t i;
     json_t *tc;
     int ran = 0;
-    json_array_foreach(cases, i, tc) {
+    json_array_foreach (cases, i, tc) {
         const char *id = json_string_value(json_object_get(tc, "id"));
         const char *rep = json_string_value(json_object_get(tc, "report"));
         const json_t *want = json_object_get(tc, "verify");
@@ -69,8 +70,8 @@ static void test_cases(void)
         CHECK_OK(vectors_read(&r, rep, n > 4 && strcmp(rep + n - 4, ".hex") == 0));
         static ccz_result res;
         test_name = id;
-        CHECK_OK(verify(&res, ccz_buf_span(&r), json_string_value(json_object_get(tc, "vek")),
-                        NULL, json_integer_value(json_object_get(tc, "now_unix"))));
+        CHECK_OK(verify(&res, ccz_buf_span(&r), json_string_value(json_object_get(tc, "vek")), NULL,
+                        json_integer_value(json_object_get(tc, "now_unix"))));
         CHECK(json_is_true(json_object_get(want, "ok")));
         const ccz_snp_claims *s = &res.claims.snp;
         CHECK_INT(res.claims.tee, CCZ_TEE_SNP);
@@ -142,8 +143,8 @@ static void flip(const char *what, size_t off, uint8_t mask, ccz_status want, co
     ccz_status got = verify(&res, ccz_buf_span(&r), GOSEV_VCEK, NULL, AT);
     if (got != want || (step && (!res.step || strcmp(res.step, step) != 0))) {
         fprintf(stderr, "%s: %s: got %s at %s (%s), want %s at %s\n", test_name, what,
-                ccz_status_name(got), res.step ? res.step : "-", res.message,
-                ccz_status_name(want), step ? step : "-");
+                ccz_status_name(got), res.step ? res.step : "-", res.message, ccz_status_name(want),
+                step ? step : "-");
         test_failures++;
     }
     ccz_buf_free(&r);
@@ -338,8 +339,7 @@ static void test_vek_window_edges(void)
     CHECK_STATUS(verify(&res, ccz_buf_span(&r), TRUSTEE_VLEK, NULL, na + 1), CCZ_ERR_EXPIRED);
     CHECK_STR(res.step, "platform_certificate");
     CHECK_OK(verify(&res, ccz_buf_span(&r), TRUSTEE_VLEK, NULL, nb));
-    CHECK_STATUS(verify(&res, ccz_buf_span(&r), TRUSTEE_VLEK, NULL, nb - 1),
-                 CCZ_ERR_NOT_YET_VALID);
+    CHECK_STATUS(verify(&res, ccz_buf_span(&r), TRUSTEE_VLEK, NULL, nb - 1), CCZ_ERR_NOT_YET_VALID);
     CHECK_STR(res.step, "platform_certificate");
     ccz_buf_free(&r);
     ccz_buf_free(&v);
@@ -382,7 +382,6 @@ static void test_default_vmpl_floor(void)
     ccz_buf_free(&g);
     ccz_buf_free(&r);
 }
-
 
 static void cleanup(void)
 {

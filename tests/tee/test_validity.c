@@ -17,7 +17,7 @@
 #include "dcap_forge.h"
 #include "test.h"
 
-#define AT 1893456000       /* 2030-01-01T00:00:00Z */
+#define AT 1893456000        /* 2030-01-01T00:00:00Z */
 #define FORGE_END 2208988800 /* 2040-01-01T00:00:00Z: every forged certificate's notAfter */
 
 static forge *F;
@@ -69,11 +69,14 @@ static void signed_json(char *ti, char *qe, size_t cap, int64_t from, int64_t un
 typedef struct {
     int64_t json_from, json_until; /* TCB info and QE identity */
     int64_t crl_from, crl_until;
-    int64_t pck_from, pck_until;   /* 0: the forge's 2020..2040 */
-    bool qe_rd_hi;                 /* a non-zero byte in the QE report data's upper half */
+    int64_t pck_from, pck_until; /* 0: the forge's 2020..2040 */
+    bool qe_rd_hi;               /* a non-zero byte in the QE report data's upper half */
 } dcap_case;
 
-#define WIDE {AT - 86400 * 365, AT + 86400 * 365, AT - 86400 * 365, AT + 86400 * 365, 0, 0, false}
+#define WIDE                                                                                       \
+    {                                                                                              \
+        AT - 86400 * 365, AT + 86400 * 365, AT - 86400 * 365, AT + 86400 * 365, 0, 0, false        \
+    }
 
 typedef struct {
     ccz_buf quote;

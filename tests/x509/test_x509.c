@@ -29,11 +29,18 @@ static void setup(void)
     root_key = EVP_EC_gen("P-256");
     leaf_key = EVP_EC_gen("P-256");
     CHECK(root_key && leaf_key);
-    x509_issue_opts o = {.org = "ccz test", .cn = "test root", .issuer_key = root_key,
-                         .ca = true, .not_before = T_ROOT_FROM, .not_after = T_ROOT_UNTIL};
+    x509_issue_opts o = {.org = "ccz test",
+                         .cn = "test root",
+                         .issuer_key = root_key,
+                         .ca = true,
+                         .not_before = T_ROOT_FROM,
+                         .not_after = T_ROOT_UNTIL};
     CHECK_OK(x509_issue(&root, root_key, &o));
-    o = (x509_issue_opts){.cn = "test leaf", .issuer = root, .issuer_key = root_key,
-                          .not_before = T_LEAF_FROM, .not_after = T_LEAF_UNTIL};
+    o = (x509_issue_opts){.cn = "test leaf",
+                          .issuer = root,
+                          .issuer_key = root_key,
+                          .not_before = T_LEAF_FROM,
+                          .not_after = T_LEAF_UNTIL};
     CHECK_OK(x509_issue(&leaf, leaf_key, &o));
     store = X509_STORE_new();
     CHECK(store && X509_STORE_add_cert(store, root) == 1);
@@ -54,8 +61,11 @@ static void test_time(void)
 
 static ccz_status check_at(int64_t at, bool collateral, x509_window *w, X509 **r)
 {
-    const x509_chain_check k = {.what = "test chain", .store = store, .at = at,
-                                .collateral = collateral, .name_cert = true};
+    const x509_chain_check k = {.what = "test chain",
+                                .store = store,
+                                .at = at,
+                                .collateral = collateral,
+                                .name_cert = true};
     return x509_verify_chain(&k, leaf, w, r, NULL);
 }
 
@@ -128,12 +138,18 @@ static void test_issue_raw_ext(void)
     static const uint8_t v1[] = {0x01, 0x02, 0x03}, v2[] = {0xa0};
     const x509_raw_ext exts[] = {{"2.23.133.5.4.9", CCZ_SPAN(v1, sizeof v1)},
                                  {"1.2.840.113741.1337.6", CCZ_SPAN(v2, sizeof v2)}};
-    x509_issue_opts o = {.org = "ccz", .cn = "raw", .issuer_key = leaf_key,
-                         .not_before = T_LEAF_FROM, .not_after = T_LEAF_UNTIL,
-                         .no_key_usage = true, .md = EVP_sha384(), .exts = exts, .n_exts = 2};
+    x509_issue_opts o = {.org = "ccz",
+                         .cn = "raw",
+                         .issuer_key = leaf_key,
+                         .not_before = T_LEAF_FROM,
+                         .not_after = T_LEAF_UNTIL,
+                         .no_key_usage = true,
+                         .md = EVP_sha384(),
+                         .exts = exts,
+                         .n_exts = 2};
     X509 *x = NULL;
     CHECK_OK(x509_issue(&x, leaf_key, &o));
-    CHECK(X509_get_ext_count(x) == 4); /* basic constraints, subject key id, the two */
+    CHECK(X509_get_ext_count(x) == 4);            /* basic constraints, subject key id, the two */
     CHECK(x509_find_ext(x, "2.5.29.15") == NULL); /* no key usage */
     ASN1_OCTET_STRING *e = x509_find_ext(x, "2.23.133.5.4.9");
     CHECK(e && ASN1_STRING_length(e) == 3 && memcmp(ASN1_STRING_get0_data(e), v1, 3) == 0);
@@ -222,8 +238,7 @@ static void test_ecdsa_raw(void)
     ECDSA_SIG_free(es);
     CHECK_OK(x509_ecdsa_verify_rs(k384, EVP_sha384(), CCZ_SPAN(msg, sizeof msg - 1), r, s, 48));
     s[0] ^= 0x40;
-    CHECK_STATUS(x509_ecdsa_verify_rs(k384, EVP_sha384(), CCZ_SPAN(msg, sizeof msg - 1), r, s,
-                                      48),
+    CHECK_STATUS(x509_ecdsa_verify_rs(k384, EVP_sha384(), CCZ_SPAN(msg, sizeof msg - 1), r, s, 48),
                  CCZ_ERR_BAD_SIGNATURE);
     EVP_PKEY_free(k384);
 
@@ -243,5 +258,5 @@ static void test_cleanup(void)
     store = NULL;
 }
 
-TEST_MAIN(T(test_time), T(test_chain_inclusive_and_mapped), T(test_find_ext),
-          T(test_issue_raw_ext), T(test_hashes_and_pem), T(test_ecdsa_raw), T(test_cleanup))
+TEST_MAIN(T(test_time), T(test_chain_inclusive_and_mapped), T(test_find_ext), T(test_issue_raw_ext),
+          T(test_hashes_and_pem), T(test_ecdsa_raw), T(test_cleanup))

@@ -28,7 +28,8 @@ int cli_attester_option(cli_attester *ca, int c, const char *arg, const char *cm
     case CLI_O_PRODUCT_ID:
     case CLI_O_SVN:
         if (cli_number(arg, UINT16_MAX, &num)) {
-            cli_usage_error(cmd, "--%s: %s", c == CLI_O_PRODUCT_ID ? "product-id" : "svn", ccz_error_detail());
+            cli_usage_error(cmd, "--%s: %s", c == CLI_O_PRODUCT_ID ? "product-id" : "svn",
+                            ccz_error_detail());
             return -1;
         }
         *(c == CLI_O_PRODUCT_ID ? &ca->o.sim.product_id : &ca->o.sim.svn) = (uint16_t)num;

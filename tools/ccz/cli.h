@@ -32,17 +32,19 @@ typedef struct {
 } cli_command;
 
 typedef struct {
-    const char *name;          /* "sim", "rpc" ("see 'ccz NAME --help'"); NULL for ccz itself */
-    const char *usage;         /* the --help text */
+    const char *name;  /* "sim", "rpc" ("see 'ccz NAME --help'"); NULL for ccz itself */
+    const char *usage; /* the --help text */
     const cli_command *cmds;
     size_t n_cmds;
-    const char *unknown;       /* "unknown UNKNOWN 'word'HINT"; NULL: `missing` instead */
+    const char *unknown; /* "unknown UNKNOWN 'word'HINT"; NULL: `missing` instead */
     const char *hint;
-    const char *missing;       /* no command given: this usage error; NULL: the usage on stderr */
+    const char *missing; /* no command given: this usage error; NULL: the usage on stderr */
 } cli_group;
 
-#define CLI_GROUP(name_, usage_, cmds_, unknown_, hint_, missing_) \
-    {(name_), (usage_), (cmds_), CCZ_ARRAY_LEN(cmds_), (unknown_), (hint_), (missing_)}
+#define CLI_GROUP(name_, usage_, cmds_, unknown_, hint_, missing_)                                 \
+    {                                                                                              \
+        (name_), (usage_), (cmds_), CCZ_ARRAY_LEN(cmds_), (unknown_), (hint_), (missing_)          \
+    }
 
 /* ccz's own commands (main.c). */
 extern const cli_group ccz_commands;
@@ -99,21 +101,21 @@ typedef struct {
 
 /* The help of the verify options (CLI_FRAG_VERIFY), for the commands that take them at a TLS
  * endpoint (verify documents each one). */
-#define CLI_VERIFY_HELP                                                                           \
+#define CLI_VERIFY_HELP                                                                            \
     "verify options: --policy FILE, --collateral FILE, --vek FILE, --cert-chain FILE,\n"           \
     "                --sim-root CERT (repeatable), --root-ca FILE\n"
 
-#define CLI_ATTESTER_HELP                                                                         \
-    "attester options:\n"                                                                         \
+#define CLI_ATTESTER_HELP                                                                          \
+    "attester options:\n"                                                                          \
     "  --tee TEE            sim (simulated), sgx (inside Gramine: /dev/attestation), tdx (in a\n"  \
-    "                       TD guest: configfs-tsm, else /dev/tdx_guest), snp (in an SEV-SNP\n"   \
+    "                       TD guest: configfs-tsm, else /dev/tdx_guest), snp (in an SEV-SNP\n"    \
     "                       guest: configfs-tsm, else /dev/sev-guest)\n"                           \
     "  --sim-dir D          sim platform directory (default: $CCZ_SIM_DIR or the XDG data dir)\n"  \
-    "  --signer-key KEY     sim: PEM key whose public key is the signer (default D/signer.key)\n" \
+    "  --signer-key KEY     sim: PEM key whose public key is the signer (default D/signer.key)\n"  \
     "  --measurement HEX    sim: 32-byte measurement instead of SHA-256 of the ccz executable\n"   \
     "  --product-id N       sim: product id, 0..65535 (default 0)\n"                               \
-    "  --svn N              sim: security version number, 0..65535 (default 0)\n"                 \
-    "  --debug              sim: mark the evidence as coming from a debug enclave\n"              \
+    "  --svn N              sim: security version number, 0..65535 (default 0)\n"                  \
+    "  --debug              sim: mark the evidence as coming from a debug enclave\n"               \
     "  --device-root D      sgx/tdx/snp: look for /dev and /sys under D (default /)\n"             \
     "  --tsm-entry NAME     tdx/snp: use this existing configfs-tsm report entry\n"
 
@@ -126,7 +128,7 @@ void cli_attester_free(cli_attester *ca);
 
 int cmd_ratls(int argc, char **argv);
 int cmd_rpc(int argc, char **argv);
-int cmd_secret(int argc, char **argv); /* cmd_secret.c */
+int cmd_secret(int argc, char **argv);      /* cmd_secret.c */
 int cmd_attestation(int argc, char **argv); /* cmd_attestation.c */
 int cmd_kbs(int argc, char **argv);
 int cmd_paillier(int argc, char **argv);
@@ -146,53 +148,92 @@ typedef struct {
  * their table entry the fragments they take, and cli_parse refuses the rest. */
 enum {
     /* attester options */
-    CLI_O_TEE, CLI_O_SIM_DIR, CLI_O_SIGNER_KEY, CLI_O_MEASUREMENT, CLI_O_PRODUCT_ID, CLI_O_SVN,
-    CLI_O_DEBUG, CLI_O_DEVICE_ROOT, CLI_O_TSM_ENTRY,
+    CLI_O_TEE,
+    CLI_O_SIM_DIR,
+    CLI_O_SIGNER_KEY,
+    CLI_O_MEASUREMENT,
+    CLI_O_PRODUCT_ID,
+    CLI_O_SVN,
+    CLI_O_DEBUG,
+    CLI_O_DEVICE_ROOT,
+    CLI_O_TSM_ENTRY,
     /* verify options */
-    CLI_O_POLICY, CLI_O_COLLATERAL, CLI_O_VEK, CLI_O_CHAIN, CLI_O_SIM_ROOT, CLI_O_ROOT_CA,
+    CLI_O_POLICY,
+    CLI_O_COLLATERAL,
+    CLI_O_VEK,
+    CLI_O_CHAIN,
+    CLI_O_SIM_ROOT,
+    CLI_O_ROOT_CA,
     /* a TLS endpoint: its mode, and a certificate it presents instead of attesting */
-    CLI_O_MODE, CLI_O_CERT, CLI_O_KEY,
+    CLI_O_MODE,
+    CLI_O_CERT,
+    CLI_O_KEY,
     /* making an RA-TLS certificate */
-    CLI_O_OUT, CLI_O_P384, CLI_O_DAYS, CLI_O_NB, CLI_O_NA, CLI_O_CN, CLI_O_LEGACY,
+    CLI_O_OUT,
+    CLI_O_P384,
+    CLI_O_DAYS,
+    CLI_O_NB,
+    CLI_O_NA,
+    CLI_O_CN,
+    CLI_O_LEGACY,
     /* output */
     CLI_O_JSON,
     /* servers and clients: endpoint and timeouts */
-    CLI_O_LISTEN, CLI_O_ONCE, CLI_O_HS_TIMEOUT, CLI_O_IDLE_TIMEOUT, CLI_O_MAX_CONNS, CLI_O_TIMEOUT,
+    CLI_O_LISTEN,
+    CLI_O_ONCE,
+    CLI_O_HS_TIMEOUT,
+    CLI_O_IDLE_TIMEOUT,
+    CLI_O_MAX_CONNS,
+    CLI_O_TIMEOUT,
     /* rpc */
-    CLI_O_NAME, CLI_O_DEADLINE, CLI_O_MD, CLI_O_COUNT, CLI_O_DELAY, CLI_O_AUTHORITY,
+    CLI_O_NAME,
+    CLI_O_DEADLINE,
+    CLI_O_MD,
+    CLI_O_COUNT,
+    CLI_O_DELAY,
+    CLI_O_AUTHORITY,
     /* evidence */
-    CLI_O_REPORT_DATA, CLI_O_AT, CLI_O_CERTS_OUT,
+    CLI_O_REPORT_DATA,
+    CLI_O_AT,
+    CLI_O_CERTS_OUT,
     /* the sim platform */
-    CLI_O_DIR, CLI_O_FORCE,
+    CLI_O_DIR,
+    CLI_O_FORCE,
     /* fetching collateral */
-    CLI_O_PCCS, CLI_O_KDS, CLI_O_PRODUCT, CLI_O_CACHE_DIR, CLI_O_NO_CACHE, CLI_O_CACERT,
+    CLI_O_PCCS,
+    CLI_O_KDS,
+    CLI_O_PRODUCT,
+    CLI_O_CACHE_DIR,
+    CLI_O_NO_CACHE,
+    CLI_O_CACERT,
     CLI_O_INSECURE_TLS,
     /* secret provisioning */
-    CLI_O_SECRET, CLI_O_CA,
+    CLI_O_SECRET,
+    CLI_O_CA,
     /* attestation results */
     CLI_O_JWKS,
     CLI_O_HELP,
     CLI_O_COUNT_
 };
 #define CLI_OPT(o) (1ull << (o))
-#define CLI_FRAG_ATTESTER                                                                        \
-    (CLI_OPT(CLI_O_TEE) | CLI_OPT(CLI_O_SIM_DIR) | CLI_OPT(CLI_O_SIGNER_KEY) |                   \
-     CLI_OPT(CLI_O_MEASUREMENT) | CLI_OPT(CLI_O_PRODUCT_ID) | CLI_OPT(CLI_O_SVN) |               \
+#define CLI_FRAG_ATTESTER                                                                          \
+    (CLI_OPT(CLI_O_TEE) | CLI_OPT(CLI_O_SIM_DIR) | CLI_OPT(CLI_O_SIGNER_KEY) |                     \
+     CLI_OPT(CLI_O_MEASUREMENT) | CLI_OPT(CLI_O_PRODUCT_ID) | CLI_OPT(CLI_O_SVN) |                 \
      CLI_OPT(CLI_O_DEBUG) | CLI_OPT(CLI_O_DEVICE_ROOT) | CLI_OPT(CLI_O_TSM_ENTRY))
-#define CLI_FRAG_VERIFY                                                                          \
-    (CLI_OPT(CLI_O_POLICY) | CLI_OPT(CLI_O_COLLATERAL) | CLI_OPT(CLI_O_VEK) |                    \
+#define CLI_FRAG_VERIFY                                                                            \
+    (CLI_OPT(CLI_O_POLICY) | CLI_OPT(CLI_O_COLLATERAL) | CLI_OPT(CLI_O_VEK) |                      \
      CLI_OPT(CLI_O_CHAIN) | CLI_OPT(CLI_O_SIM_ROOT) | CLI_OPT(CLI_O_ROOT_CA))
 /* every side of an RA-TLS or RA-gRPC connection, client or server */
-#define CLI_FRAG_ENDPOINT                                                                        \
-    (CLI_FRAG_ATTESTER | CLI_FRAG_VERIFY | CLI_OPT(CLI_O_MODE) | CLI_OPT(CLI_O_CERT) |           \
+#define CLI_FRAG_ENDPOINT                                                                          \
+    (CLI_FRAG_ATTESTER | CLI_FRAG_VERIFY | CLI_OPT(CLI_O_MODE) | CLI_OPT(CLI_O_CERT) |             \
      CLI_OPT(CLI_O_KEY))
-#define CLI_FRAG_MAKE_CERT                                                                       \
-    (CLI_OPT(CLI_O_OUT) | CLI_OPT(CLI_O_KEY) | CLI_OPT(CLI_O_P384) | CLI_OPT(CLI_O_DAYS) |      \
+#define CLI_FRAG_MAKE_CERT                                                                         \
+    (CLI_OPT(CLI_O_OUT) | CLI_OPT(CLI_O_KEY) | CLI_OPT(CLI_O_P384) | CLI_OPT(CLI_O_DAYS) |         \
      CLI_OPT(CLI_O_NB) | CLI_OPT(CLI_O_NA) | CLI_OPT(CLI_O_CN) | CLI_OPT(CLI_O_LEGACY))
 #define CLI_FRAG_JSON CLI_OPT(CLI_O_JSON)
 /* a download over HTTPS, with an on-disk cache */
-#define CLI_FRAG_FETCH                                                                           \
-    (CLI_OPT(CLI_O_CACHE_DIR) | CLI_OPT(CLI_O_NO_CACHE) | CLI_OPT(CLI_O_CACERT) |               \
+#define CLI_FRAG_FETCH                                                                             \
+    (CLI_OPT(CLI_O_CACHE_DIR) | CLI_OPT(CLI_O_NO_CACHE) | CLI_OPT(CLI_O_CACERT) |                  \
      CLI_OPT(CLI_O_INSECURE_TLS))
 #define CLI_FRAG_HELP CLI_OPT(CLI_O_HELP)
 

@@ -26,19 +26,20 @@ static void serve_help(FILE *f)
     size_t n;
     if (ccz_svc_options(&o, &n, "attestation") != CCZ_OK)
         return;
-    fprintf(f, "usage: ccz attestation serve [--config FILE] [options]\n"
-               "\n"
-               "The attestation service over HTTPS: GET /v1/nonce, POST /v1/attest (evidence in, an\n"
-               "EAR attestation result out: a JWT signed ES256 or ES384), GET\n"
-               "/.well-known/jwks.json, policies at /v1/policies/ID behind the admin token, Trustee's\n"
-               "KBS protocol at /kbs/v0/, and, with --secret, Gramine's secret provisioning on the\n"
-               "same listener; GET /healthz and GET /metrics. State, keys and the admin token are\n"
-               "made at first start in the data directory. Every option is also a key of the\n"
-               "--config JSON file; flags win over the file. SIGTERM or SIGINT drains it (exit 0).\n"
-               "See docs/services.md.\n"
-               "\n"
-               "options:\n"
-               "  --config FILE        read options from a JSON object\n");
+    fprintf(
+        f, "usage: ccz attestation serve [--config FILE] [options]\n"
+           "\n"
+           "The attestation service over HTTPS: GET /v1/nonce, POST /v1/attest (evidence in, an\n"
+           "EAR attestation result out: a JWT signed ES256 or ES384), GET\n"
+           "/.well-known/jwks.json, policies at /v1/policies/ID behind the admin token, Trustee's\n"
+           "KBS protocol at /kbs/v0/, and, with --secret, Gramine's secret provisioning on the\n"
+           "same listener; GET /healthz and GET /metrics. State, keys and the admin token are\n"
+           "made at first start in the data directory. Every option is also a key of the\n"
+           "--config JSON file; flags win over the file. SIGTERM or SIGINT drains it (exit 0).\n"
+           "See docs/services.md.\n"
+           "\n"
+           "options:\n"
+           "  --config FILE        read options from a JSON object\n");
     for (size_t i = 0; i < n; i++) {
         char head[64], text[512];
         snprintf(head, sizeof head, "--%s%s%s", o[i].name, o[i].type == CCZ_SVC_BOOL ? "" : " ",
@@ -290,8 +291,7 @@ static const cli_command kbs_cmds[] = {
      CLI_FRAG_ATTESTER | CLI_OPT(CLI_O_CACERT) | CLI_OPT(CLI_O_OUT) | CLI_OPT(CLI_O_TIMEOUT) |
          CLI_FRAG_HELP},
 };
-static const cli_group kbs_group =
-    CLI_GROUP("kbs", kbs_usage, kbs_cmds, "kbs command", NULL, NULL);
+static const cli_group kbs_group = CLI_GROUP("kbs", kbs_usage, kbs_cmds, "kbs command", NULL, NULL);
 
 static int cmd_get_resource(int argc, char **argv)
 {

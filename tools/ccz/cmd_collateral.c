@@ -61,23 +61,36 @@ static int wrong_kind(const char *file, const ccz_buf *ev, bool kds)
     if (kds ? t == CCZ_TEE_SNP : (t == CCZ_TEE_SGX || t == CCZ_TEE_TDX))
         return 0;
     if (t == CCZ_TEE_SIM)
-        return cli_usage_error("collateral", "%s holds sim evidence, which needs no collateral: "
-                               "verify it with the platform's root (--sim-dir DIR)", file);
+        return cli_usage_error("collateral",
+                               "%s holds sim evidence, which needs no collateral: "
+                               "verify it with the platform's root (--sim-dir DIR)",
+                               file);
     if (t == CCZ_TEE_SNP)
-        return cli_usage_error("collateral", "%s holds an SEV-SNP report: fetch its VCEK with "
-                               "--kds URL", file);
+        return cli_usage_error("collateral",
+                               "%s holds an SEV-SNP report: fetch its VCEK with "
+                               "--kds URL",
+                               file);
     if (t == CCZ_TEE_SGX || t == CCZ_TEE_TDX)
-        return cli_usage_error("collateral", "%s holds an Intel %s quote: fetch its collateral "
-                               "with --pccs URL", file, t == CCZ_TEE_SGX ? "SGX" : "TDX");
-    return cli_usage_error("collateral", "%s is not evidence of a known kind (an SGX or TDX "
-                           "quote for --pccs, an SEV-SNP report for --kds)", file);
+        return cli_usage_error("collateral",
+                               "%s holds an Intel %s quote: fetch its collateral "
+                               "with --pccs URL",
+                               file, t == CCZ_TEE_SGX ? "SGX" : "TDX");
+    return cli_usage_error("collateral",
+                           "%s is not evidence of a known kind (an SGX or TDX "
+                           "quote for --pccs, an SEV-SNP report for --kds)",
+                           file);
 }
 
 static int fetch_vcek(const char *report, const char *kds, const char *out, const char *cache,
                       bool no_cache, ccz_snp_product product, const ccz_collateral_fetch_opts *fo)
 {
-    ccz_snp_vcek_fetch_opts o = {CCZ_SNP_VCEK_FETCH_OPTS_VERSION, kds, NULL, product,
-                             fo->ca_file, fo->tls_verify_insecure, fo->timeout_seconds};
+    ccz_snp_vcek_fetch_opts o = {CCZ_SNP_VCEK_FETCH_OPTS_VERSION,
+                                 kds,
+                                 NULL,
+                                 product,
+                                 fo->ca_file,
+                                 fo->tls_verify_insecure,
+                                 fo->timeout_seconds};
     ccz_buf rep = CCZ_BUF_INIT, vcek = CCZ_BUF_INIT, dir = CCZ_BUF_INIT;
     bool from_cache = false;
     int r = EXIT_OK;
@@ -110,8 +123,8 @@ static int fetch_vcek(const char *report, const char *kds, const char *out, cons
 static int fetch(int argc, char **argv)
 {
     cli_args a = {0};
-    int r = cli_parse(&a, argc, argv, &collateral_group,
-                      cli_command_opts(&collateral_group, argv[0]));
+    int r =
+        cli_parse(&a, argc, argv, &collateral_group, cli_command_opts(&collateral_group, argv[0]));
     if (r)
         return r < 0 ? EXIT_OK : r;
     ccz_collateral_fetch_opts o = CCZ_COLLATERAL_FETCH_OPTS_INIT;
@@ -153,8 +166,10 @@ static int fetch(int argc, char **argv)
                                  : (s = ccz_file_write(out, ccz_buf_span(&doc), 0644)) != 0) {
         r = cli_fail(s ? s : CCZ_ERR_IO, "collateral fetch: cannot write %s", out);
     } else if ((s = ccz_collateral_problem(col)) != CCZ_OK) {
-        fprintf(stderr, "ccz: collateral fetch: wrote %s, but ccz cannot verify quotes with it: "
-                "%s: %s\n", out, ccz_status_name(s), ccz_error_detail());
+        fprintf(stderr,
+                "ccz: collateral fetch: wrote %s, but ccz cannot verify quotes with it: "
+                "%s: %s\n",
+                out, ccz_status_name(s), ccz_error_detail());
         r = cli_exit_code(s, true);
     } else {
         uint8_t fmspc[6];
@@ -163,8 +178,8 @@ static int fetch(int argc, char **argv)
         char when[32];
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&exp));
         fprintf(stderr, "%s collateral for FMSPC %02X%02X%02X%02X%02X%02X %s, valid until %s\n",
-                ccz_collateral_tee(col), fmspc[0], fmspc[1], fmspc[2], fmspc[3], fmspc[4],
-                fmspc[5], from_cache ? "from the cache" : "fetched", when);
+                ccz_collateral_tee(col), fmspc[0], fmspc[1], fmspc[2], fmspc[3], fmspc[4], fmspc[5],
+                from_cache ? "from the cache" : "fetched", when);
     }
     ccz_collateral_free(col);
     ccz_buf_free(&quote);

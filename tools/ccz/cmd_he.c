@@ -76,18 +76,18 @@ static double now(void)
 
 static double secs = 1;
 
-#define TIME(expr)                                                                             \
-    ({                                                                                         \
-        (void)!(expr); /* warm */                                                              \
-        double t0_ = now(), t_;                                                                \
-        long k_ = 0;                                                                           \
-        do {                                                                                   \
-            if ((expr) != CCZ_OK)                                                              \
-                return cli_fail(CCZ_ERR_CRYPTO, "he bench: %s", ccz_error_detail());           \
-            k_++;                                                                              \
-            t_ = now();                                                                        \
-        } while (t_ - t0_ < secs);                                                             \
-        1e6 * (t_ - t0_) / (double)k_;                                                         \
+#define TIME(expr)                                                                                 \
+    ({                                                                                             \
+        (void)!(expr); /* warm */                                                                  \
+        double t0_ = now(), t_;                                                                    \
+        long k_ = 0;                                                                               \
+        do {                                                                                       \
+            if ((expr) != CCZ_OK)                                                                  \
+                return cli_fail(CCZ_ERR_CRYPTO, "he bench: %s", ccz_error_detail());               \
+            k_++;                                                                                  \
+            t_ = now();                                                                            \
+        } while (t_ - t0_ < secs);                                                                 \
+        1e6 * (t_ - t0_) / (double)k_;                                                             \
     })
 
 static ccz_status copy_rescale(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
@@ -153,8 +153,7 @@ static int bench(unsigned log_n)
             ccz_lattice_ciphertext *m;
             if (ccz_lattice_ciphertext_new(&m, ctx) || ccz_lattice_mul(m, ctx, c1, c2, rk))
                 return cli_fail(CCZ_ERR_CRYPTO, "he bench: %s", ccz_error_detail());
-            printf(", \"ckks_rescale_us\": %.1f",
-                   TIME(copy_rescale(ctx, c3, m)));
+            printf(", \"ckks_rescale_us\": %.1f", TIME(copy_rescale(ctx, c3, m)));
             /* precision of 1.5 * 1.5 after relinearization and rescaling */
             double complex *got = calloc(slots, sizeof *got), *want = calloc(slots, sizeof *want);
             for (size_t i = 0; i < slots; i++)
@@ -215,10 +214,9 @@ static int he_command(int argc, char **argv)
             if (secs <= 0 || secs > 600)
                 return cli_usage_error("he", "--seconds: between 0 and 600");
         } else {
-            return cli_usage_error("he", "'%s' is not an option of 'he %s'%s", argv[i], argv[0],
-                                   is_bench && !strcmp(argv[i], "--json")
-                                       ? " (bench always prints JSON)"
-                                       : "");
+            return cli_usage_error(
+                "he", "'%s' is not an option of 'he %s'%s", argv[i], argv[0],
+                is_bench && !strcmp(argv[i], "--json") ? " (bench always prints JSON)" : "");
         }
     }
     return is_params ? params(json) : bench(log_n);

@@ -40,8 +40,18 @@ static const char paillier_usage[] =
     "(exit 1 when it overflowed). bench times each operation on one core and on every core and\n"
     "prints JSON.\n";
 
-enum { OPT_BITS, OPT_OUT, OPT_PUBLIC, OPT_DJN, OPT_KEY, OPT_PLAIN, OPT_SECONDS, OPT_THREADS,
-       OPT_FORMAT, OPT_HELP };
+enum {
+    OPT_BITS,
+    OPT_OUT,
+    OPT_PUBLIC,
+    OPT_DJN,
+    OPT_KEY,
+    OPT_PLAIN,
+    OPT_SECONDS,
+    OPT_THREADS,
+    OPT_FORMAT,
+    OPT_HELP
+};
 
 typedef struct {
     unsigned bits;
@@ -63,12 +73,18 @@ static int parse(args *a, int argc, char **argv)
         int id;
         bool arg;
     } opts[] = {
-        {"--bits", OPT_BITS, true},         {"--out", OPT_OUT, true},
-        {"-o", OPT_OUT, true},              {"--public-only", OPT_PUBLIC, false},
-        {"--djn", OPT_DJN, false},          {"--key", OPT_KEY, true},
-        {"--plain", OPT_PLAIN, true},       {"--seconds", OPT_SECONDS, true},
-        {"--threads", OPT_THREADS, true},   {"--format", OPT_FORMAT, true},
-        {"--help", OPT_HELP, false},        {"-h", OPT_HELP, false},
+        {"--bits", OPT_BITS, true},
+        {"--out", OPT_OUT, true},
+        {"-o", OPT_OUT, true},
+        {"--public-only", OPT_PUBLIC, false},
+        {"--djn", OPT_DJN, false},
+        {"--key", OPT_KEY, true},
+        {"--plain", OPT_PLAIN, true},
+        {"--seconds", OPT_SECONDS, true},
+        {"--threads", OPT_THREADS, true},
+        {"--format", OPT_FORMAT, true},
+        {"--help", OPT_HELP, false},
+        {"-h", OPT_HELP, false},
     };
     unsigned long long n;
     bool operands_only = false; /* after "--" */
@@ -173,8 +189,9 @@ static ccz_status load_key(const char *path, ccz_paillier_pub **pub, ccz_paillie
     if (s)
         return ccz_fail_context(s, "%s", path);
     if (ccz_paillier_bits(*pub) < 2048)
-        fprintf(stderr, "ccz: warning: %s: a %u-bit Paillier key is too short to protect data "
-                        "(use 2048 bits or more); it is for tests only\n",
+        fprintf(stderr,
+                "ccz: warning: %s: a %u-bit Paillier key is too short to protect data "
+                "(use 2048 bits or more); it is for tests only\n",
                 path, ccz_paillier_bits(*pub));
     return CCZ_OK;
 }
@@ -254,8 +271,9 @@ static int keygen(args *a)
     if (s)
         return cli_fail(s, "paillier keygen");
     if (a->bits < 2048)
-        fprintf(stderr, "ccz: warning: a %u-bit Paillier key is too short to protect data (use "
-                        "2048 bits or more); it is for tests only\n",
+        fprintf(stderr,
+                "ccz: warning: a %u-bit Paillier key is too short to protect data (use "
+                "2048 bits or more); it is for tests only\n",
                 a->bits);
     if (a->djn)
         s = ccz_paillier_pub_set_djn(ccz_paillier_key_pub(k), NULL);
@@ -349,8 +367,10 @@ static ccz_status read_number(const ccz_paillier_pub *pk, const char *text,
     size_t count;
     CCZ_GUARD(read_numbers(pk, text, &x, &count));
     ccz_status s = count == 1 ? CCZ_OK
-                              : ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "one encrypted number "
-                                                                   "expected, not %zu", count);
+                              : ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
+                                         "one encrypted number "
+                                         "expected, not %zu",
+                                         count);
     if (s == CCZ_OK) {
         mpz_swap(out->c, x->c);
         out->exponent = x->exponent;
@@ -402,7 +422,9 @@ static ccz_status decrypt_print(const ccz_paillier_key *k, const ccz_paillier_nu
 
 static int run_op(const char *op, args *a)
 {
-    int want = !strcmp(op, "add") && a->plain ? 1 : !strcmp(op, "add") || !strcmp(op, "mul") ? 2 : 1;
+    int want = !strcmp(op, "add") && a->plain             ? 1
+               : !strcmp(op, "add") || !strcmp(op, "mul") ? 2
+                                                          : 1;
     const char *const *ops = a->ops;
     if (!strcmp(op, "encrypt") && a->n_ops < 1)
         return cli_usage_error("paillier", "encrypt takes one or more values");
@@ -484,14 +506,13 @@ static double rate(ccz_paillier_key *k, bench_op op, unsigned threads, double se
     double t0 = now(), t;
     size_t done = 0;
     do {
-        ccz_status s = op == B_ENC   ? ccz_paillier_encrypt_batch(out, pk, (const mpz_t *)in, n,
-                                                                  threads)
-                       : op == B_DEC ? ccz_paillier_decrypt_batch(out, k, (const mpz_t *)in, n,
-                                                                  threads)
-                       : op == B_ADD ? ccz_paillier_add_batch(out, pk, (const mpz_t *)in,
-                                                              (const mpz_t *)in2, n, threads)
-                                     : ccz_paillier_mul_plain_batch(out, pk, (const mpz_t *)in,
-                                                                    (const mpz_t *)in2, n, threads);
+        ccz_status s =
+            op == B_ENC   ? ccz_paillier_encrypt_batch(out, pk, (const mpz_t *)in, n, threads)
+            : op == B_DEC ? ccz_paillier_decrypt_batch(out, k, (const mpz_t *)in, n, threads)
+            : op == B_ADD
+                ? ccz_paillier_add_batch(out, pk, (const mpz_t *)in, (const mpz_t *)in2, n, threads)
+                : ccz_paillier_mul_plain_batch(out, pk, (const mpz_t *)in, (const mpz_t *)in2, n,
+                                               threads);
         if (s)
             return -1;
         done += n;

@@ -44,8 +44,7 @@ static const char ratls_usage[] =
     "--idle-timeout (default 60000 ms) is closed; at the cap, the oldest connection still in\n"
     "its handshake (else the one idle longest) is closed to make room. The client sends\n"
     "standard input and prints what comes back; connecting and its handshake must finish\n"
-    "within --timeout (default 10000 ms).\n"
-    CLI_VERIFY_HELP CLI_ATTESTER_HELP;
+    "within --timeout (default 10000 ms).\n" CLI_VERIFY_HELP CLI_ATTESTER_HELP;
 
 static int cmd_cert(int argc, char **argv);
 static int cmd_inspect(int argc, char **argv);
@@ -115,8 +114,8 @@ static int cmd_inspect(int argc, char **argv)
     ccz_claims c;
     ccz_status ps = ccz_evidence_peek(&c, ccz_buf_span(&info.evidence));
     /* the binding, as far as it can be seen without verifying: key hash and report data */
-    bool binding = info.binding_ok && ps == CCZ_OK &&
-                   memcmp(c.report_data, info.report_data, 64) == 0;
+    bool binding =
+        info.binding_ok && ps == CCZ_OK && memcmp(c.report_data, info.report_data, 64) == 0;
     char subject[256] = "";
     X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof subject);
     json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:i,s:b,s:s}", "subject", subject, "format",
@@ -160,7 +159,7 @@ static int cmd_inspect(int argc, char **argv)
         const char *key;
         json_t *v;
         printf("claims (as written, not verified):\n");
-        json_object_foreach(cj, key, v) {
+        json_object_foreach (cj, key, v) {
             char *val = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
             printf("  %-16s %s\n", key, val ? val : "?");
             free(val);
@@ -212,8 +211,8 @@ typedef struct {
     int fd;           /* -1: free */
     bool handshaking; /* not yet attested: the first to go when the server is full */
     bool evicted;
-    uint64_t seq;     /* accept order */
-    int64_t active;   /* when the peer last sent something (monotonic ms) */
+    uint64_t seq;   /* accept order */
+    int64_t active; /* when the peer last sent something (monotonic ms) */
 } conn_slot;
 
 typedef struct {
@@ -264,10 +263,9 @@ static void serve(server_state *srv, conn_slot *slot, SSL *ssl)
     if (!strncmp(line, "GET ", 4) || !strncmp(line, "HEAD ", 5)) {
         const ccz_ratls_verdict *v = ccz_ratls_peer_verdict(ssl);
         char body[512];
-        int bl = snprintf(body, sizeof body,
-                          "{\"tls\":\"%s\",\"cipher\":\"%s\",\"peer_verified\":%s}\n",
-                          SSL_get_version(ssl), SSL_get_cipher(ssl),
-                          v && !v->status ? "true" : "false");
+        int bl =
+            snprintf(body, sizeof body, "{\"tls\":\"%s\",\"cipher\":\"%s\",\"peer_verified\":%s}\n",
+                     SSL_get_version(ssl), SSL_get_cipher(ssl), v && !v->status ? "true" : "false");
         char resp[1024];
         int rl = snprintf(resp, sizeof resp,
                           "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
@@ -470,8 +468,9 @@ static int cmd_server(int argc, char **argv)
         snprintf(bound, sizeof bound, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", h, bp);
     }
     fprintf(stderr, "ccz ratls: listening on %s (mode %s, at most %u connections)\n", bound,
-            a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : a.mode == CCZ_RATLS_SERVER ? "server"
-                                                                                 : "client",
+            a.mode == CCZ_RATLS_TWO_WAY  ? "two-way"
+            : a.mode == CCZ_RATLS_SERVER ? "server"
+                                         : "client",
             srv.cap);
     r = accept_loop(&srv, lfd, a.once);
     close(lfd);
@@ -523,9 +522,9 @@ static int cmd_client(int argc, char **argv)
             /* under TLS 1.3 a server rejects our certificate after our handshake ends */
             unsigned long err = ERR_peek_last_error();
             if (err && ERR_GET_REASON(err) >= SSL_AD_REASON_OFFSET)
-                fprintf(stderr, "ccz: ratls client: the server refused us (TLS alert: %s)\n",
-                        SSL_alert_desc_string_long(
-                            (int)(ERR_GET_REASON(err) - SSL_AD_REASON_OFFSET)));
+                fprintf(
+                    stderr, "ccz: ratls client: the server refused us (TLS alert: %s)\n",
+                    SSL_alert_desc_string_long((int)(ERR_GET_REASON(err) - SSL_AD_REASON_OFFSET)));
             else
                 fprintf(stderr, "ccz: ratls client: the connection ended\n");
             ERR_clear_error();

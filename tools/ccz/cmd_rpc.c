@@ -30,21 +30,20 @@ static const char rpc_usage[] =
     "metadata keys ending in -bin are base64, given and printed. --deadline bounds the whole\n"
     "call, connecting included; without it connecting gives up after 10 s.\n"
     "Modes as for 'ccz ratls': two-way (both attested), server (the client verifies the\n"
-    "server), client (the server verifies the client).\n"
-    CLI_VERIFY_HELP CLI_ATTESTER_HELP;
+    "server), client (the server verifies the client).\n" CLI_VERIFY_HELP CLI_ATTESTER_HELP;
 
 static int serve(int argc, char **argv);
 static int call(int argc, char **argv);
 
 static const cli_command greeter_cmds[] = {
-    {"serve", serve, NULL, CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_LISTEN) | CLI_OPT(CLI_O_DELAY) |
-                               CLI_FRAG_HELP},
+    {"serve", serve, NULL,
+     CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_LISTEN) | CLI_OPT(CLI_O_DELAY) | CLI_FRAG_HELP},
     {"call", call, NULL,
      CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_NAME) | CLI_OPT(CLI_O_DEADLINE) | CLI_OPT(CLI_O_MD) |
          CLI_OPT(CLI_O_COUNT) | CLI_OPT(CLI_O_AUTHORITY) | CLI_FRAG_HELP},
 };
-static const cli_group greeter_group = CLI_GROUP("rpc", rpc_usage, greeter_cmds, NULL, NULL,
-                                                 "usage: ccz rpc greeter serve|call ...");
+static const cli_group greeter_group =
+    CLI_GROUP("rpc", rpc_usage, greeter_cmds, NULL, NULL, "usage: ccz rpc greeter serve|call ...");
 
 /* ---- serve -----------------------------------------------------------------------------------*/
 

@@ -55,7 +55,7 @@ typedef struct {
 static int cmd_serve(int argc, char **argv);
 static int cmd_get(int argc, char **argv);
 
-#define SECRET_COMMON                                                                            \
+#define SECRET_COMMON                                                                              \
     (CLI_FRAG_ENDPOINT & ~CLI_OPT(CLI_O_MODE)) | CLI_OPT(CLI_O_TIMEOUT) | CLI_FRAG_HELP
 static const cli_command secret_cmds[] = {
     {"serve", cmd_serve, NULL,
@@ -68,8 +68,7 @@ static const cli_group secret_group =
 /* -1 after --help, else an exit code. */
 static int parse(secret_args *a, int argc, char **argv)
 {
-    int r = cli_parse(&a->r, argc, argv, &secret_group,
-                      cli_command_opts(&secret_group, argv[0]));
+    int r = cli_parse(&a->r, argc, argv, &secret_group, cli_command_opts(&secret_group, argv[0]));
     if (r)
         return r;
     for (int i = 0; i < a->r.n_secrets; i++) {
@@ -140,8 +139,8 @@ static int cmd_serve(int argc, char **argv)
         r = cli_fail(s, "secret serve");
         goto out;
     }
-    fprintf(stderr, "ccz secret: serving %zu secret%s on port %d (%s certificate)\n",
-            a.n_secrets, a.n_secrets == 1 ? "" : "s", ccz_secret_server_port(srv),
+    fprintf(stderr, "ccz secret: serving %zu secret%s on port %d (%s certificate)\n", a.n_secrets,
+            a.n_secrets == 1 ? "" : "s", ccz_secret_server_port(srv),
             e.cert ? "a given" : "an RA-TLS");
     s = ccz_secret_server_run(srv);
     r = s ? cli_fail(s, "secret serve") : EXIT_OK;
@@ -177,7 +176,8 @@ static int cmd_get(int argc, char **argv)
     ccz_buf_init(&secret, CCZ_SECRET_MAX_BYTES, true);
     /* with --ca the RA-TLS context only presents our certificate; the CA chain verifies */
     a.r.mode = a.r.ca_file ? CCZ_RATLS_CLIENT : CCZ_RATLS_TWO_WAY;
-    ccz_status s = cli_endpoint_setup(&e, &a.r, false, &ctx, a.r.ca_file ? NULL : cli_print_verdict);
+    ccz_status s =
+        cli_endpoint_setup(&e, &a.r, false, &ctx, a.r.ca_file ? NULL : cli_print_verdict);
     if (s == CCZ_OK && a.r.ca_file)
         s = ccz_secret_ctx_use_ca_file(ctx, a.r.ca_file);
     if (s) {

@@ -96,8 +96,8 @@ static json_t *reasons_json(const ccz_appraisal *ap)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < ap->n_reasons; i++)
-        json_array_append_new(arr, json_pack("{s:s,s:s}", "code", ap->reasons[i].code,
-                                             "message", ap->reasons[i].message));
+        json_array_append_new(arr, json_pack("{s:s,s:s}", "code", ap->reasons[i].code, "message",
+                                             ap->reasons[i].message));
     return arr;
 }
 
@@ -122,17 +122,17 @@ static void print_json_ratls(const ccz_result *r, const ccz_appraisal *ap, bool 
     if (verified && c->simulated)
         json_object_set_new(o, "warning",
                             json_string("SIMULATED TEE evidence: not backed by TEE hardware"));
-    json_object_set_new(o, "tcb_status", verified && c->tcb_status[0]
-                                             ? json_string(c->tcb_status)
-                                             : json_null());
+    json_object_set_new(o, "tcb_status",
+                        verified && c->tcb_status[0] ? json_string(c->tcb_status) : json_null());
     json_t *adv = json_array();
     for (size_t i = 0; verified && i < c->n_advisories; i++)
         json_array_append_new(adv, json_string(c->advisories[i]));
     json_object_set_new(o, "advisories", adv);
     json_object_set_new(o, "claims", verified ? ccz_claims_to_json(c) : json_null());
-    json_object_set_new(o, "policy", verified ? json_pack("{s:b,s:o}", "accepted", ap->accepted,
-                                                          "reasons", reasons_json(ap))
-                                              : json_null());
+    json_object_set_new(
+        o, "policy",
+        verified ? json_pack("{s:b,s:o}", "accepted", ap->accepted, "reasons", reasons_json(ap))
+                 : json_null());
     if (format)
         json_object_set_new(o, "ratls", json_pack("{s:s}", "format", format));
     if (!verified) {
@@ -156,8 +156,7 @@ static void print_text(const ccz_result *r, const ccz_appraisal *ap, bool ok,
     const ccz_claims *c = &r->claims;
     if (r->status != CCZ_OK) {
         printf("verified    no\n");
-        printf("error       %s at step %s: %s\n", ccz_status_name(r->status), r->step,
-               r->message);
+        printf("error       %s at step %s: %s\n", ccz_status_name(r->status), r->step, r->message);
         const char *hint = failure_hint(r);
         if (hint)
             printf("hint        %s\n", hint);
@@ -174,7 +173,7 @@ static void print_text(const ccz_result *r, const ccz_appraisal *ap, bool ok,
     const char *key;
     json_t *v;
     printf("claims:\n");
-    json_object_foreach(claims, key, v) {
+    json_object_foreach (claims, key, v) {
         char *val = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
         printf("  %-16s %s\n", key, val ? val : "?");
         free(val);
@@ -194,9 +193,9 @@ static int exit_code(const ccz_result *r, bool ok)
         return EXIT_OK;
     if (r->status == CCZ_OK) /* verified, rejected by the policy */
         return EXIT_REJECT;
-    bool reading = r->step && (!strcmp(r->step, CCZ_STEP_DETECT) ||
-                               !strcmp(r->step, CCZ_STEP_PARSE) ||
-                               !strcmp(r->step, CCZ_RATLS_STEP_EXTENSION));
+    bool reading =
+        r->step && (!strcmp(r->step, CCZ_STEP_DETECT) || !strcmp(r->step, CCZ_STEP_PARSE) ||
+                    !strcmp(r->step, CCZ_RATLS_STEP_EXTENSION));
     return cli_exit_code(r->status, !reading);
 }
 

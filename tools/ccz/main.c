@@ -23,7 +23,8 @@ static const cli_command commands[] = {
      "sim init [--dir D] [--force]     create a simulated TEE platform\n"
      "sim measure FILE                 print the measurement a program has under sim\n"
      "sim signer [KEY] [--dir D]       print the signer value of a signing key\n"
-     "sim info [--dir D]               describe a sim platform\n", 0},
+     "sim info [--dir D]               describe a sim platform\n",
+     0},
     {"attest", cmd_attest,
      "attest --tee sim|sgx|tdx|snp [--report-data HEX] -o FILE\n"
      "                                 produce evidence binding report data\n",
@@ -40,24 +41,30 @@ static const cli_command commands[] = {
      "collateral fetch QUOTE --pccs URL -o FILE\n"
      "                                 fetch Intel collateral for an SGX/TDX quote\n"
      "collateral fetch REPORT --kds URL -o FILE\n"
-     "                                 fetch the VCEK of an SEV-SNP report from AMD KDS\n", 0},
+     "                                 fetch the VCEK of an SEV-SNP report from AMD KDS\n",
+     0},
     {"ratls", cmd_ratls,
      "ratls cert|inspect|server|client RA-TLS certificates, and an attested TLS echo\n"
-     "                                 server and client\n", 0},
+     "                                 server and client\n",
+     0},
     {"rpc", cmd_rpc,
      "rpc greeter serve|call           gRPC over RA-TLS (RA-gRPC): the Greeter service\n", 0},
     {"attestation", cmd_attestation,
      "attestation serve|token verify  the attestation service (EAR tokens, policies, KBS,\n"
-     "                                 secret provisioning), and checking its tokens offline\n", 0},
+     "                                 secret provisioning), and checking its tokens offline\n",
+     0},
     {"kbs", cmd_kbs,
      "kbs get-resource URL PATH        fetch a resource from a KBS (Trustee's protocol)\n", 0},
     {"secret", cmd_secret,
      "secret serve|get                 secret provisioning (Gramine's protocol): release\n"
-     "                                 secrets to attested clients by policy, and fetch one\n", 0},
+     "                                 secrets to attested clients by policy, and fetch one\n",
+     0},
     {"paillier", cmd_paillier,
      "paillier keygen|encrypt|decrypt|add|mul|bench\n"
-     "                                 Paillier homomorphic encryption (python-paillier keys)\n", 0},
-    {"he", cmd_he, "he params|bench                  lattice HE (BFV, CKKS): presets, timings\n", 0},
+     "                                 Paillier homomorphic encryption (python-paillier keys)\n",
+     0},
+    {"he", cmd_he, "he params|bench                  lattice HE (BFV, CKKS): presets, timings\n",
+     0},
     {"version", cmd_version, "version                          print the version\n", 0},
     {"--version", cmd_version, NULL, 0},
     {"help", cmd_help, NULL, 0},
@@ -259,8 +266,7 @@ ccz_status cli_number(const char *s, unsigned long long max, unsigned long long 
                "'%s' is not a decimal number", s);
     errno = 0;
     unsigned long long v = strtoull(s, NULL, 10);
-    CCZ_ENSURE(errno == 0 && v <= max, CCZ_ERR_INVALID_ARGUMENT, "%s is larger than %llu", s,
-               max);
+    CCZ_ENSURE(errno == 0 && v <= max, CCZ_ERR_INVALID_ARGUMENT, "%s is larger than %llu", s, max);
     *out = v;
     return CCZ_OK;
 }

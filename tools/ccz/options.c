@@ -164,12 +164,14 @@ static int take(cli_args *a, int o, const char *cmd)
     case CLI_O_COUNT:
     case CLI_O_DELAY:
         if (cli_number(optarg, 100000000, &n))
-            return cli_usage_error(cmd, "%s: %s", o == CLI_O_DEADLINE ? "--deadline"
-                                                 : o == CLI_O_COUNT   ? "--count"
-                                                                      : "--delay",
+            return cli_usage_error(cmd, "%s: %s",
+                                   o == CLI_O_DEADLINE ? "--deadline"
+                                   : o == CLI_O_COUNT  ? "--count"
+                                                       : "--delay",
                                    ccz_error_detail());
-        *(o == CLI_O_DEADLINE ? &a->deadline_ms : o == CLI_O_COUNT ? &a->count : &a->delay_ms) =
-            (long)n;
+        *(o == CLI_O_DEADLINE ? &a->deadline_ms
+          : o == CLI_O_COUNT  ? &a->count
+                              : &a->delay_ms) = (long)n;
         break;
     case CLI_O_TIMEOUT:
     case CLI_O_HS_TIMEOUT:
@@ -284,10 +286,11 @@ int cli_parse(cli_args *a, int argc, char **argv, const cli_group *g, uint64_t a
     if (a->days && a->co.not_after)
         return cli_usage_error(cmd, "give --days or --not-after, not both");
     if (a->days) /* from --not-before when given, else from now */
-        a->co.not_after = (a->co.not_before ? a->co.not_before : (int64_t)time(NULL)) +
-                          a->days * 86400;
+        a->co.not_after =
+            (a->co.not_before ? a->co.not_before : (int64_t)time(NULL)) + a->days * 86400;
     if (a->co.not_before && a->co.not_after && a->co.not_before >= a->co.not_after)
-        return cli_usage_error(cmd, "--not-before (%lld) must come before the end of validity "
+        return cli_usage_error(cmd,
+                               "--not-before (%lld) must come before the end of validity "
                                "(%lld): such a certificate would never be valid",
                                (long long)a->co.not_before, (long long)a->co.not_after);
     return EXIT_OK;

@@ -131,22 +131,26 @@ static ccz_status deliver(const ccz_buf *secret)
     const char *file = getenv("CCZ_SECRET_KEY_FILE");
     CCZ_ENSURE(secret->len > 0, CCZ_ERR_PROTOCOL, "the server sent an empty secret");
     if (key && key[0]) {
-        CCZ_ENSURE(secret->len == 16, CCZ_ERR_PROTOCOL, "the secret is %zu bytes; a key for "
-                   "SECRET_PROVISION_SET_KEY must be 16", secret->len);
+        CCZ_ENSURE(secret->len == 16, CCZ_ERR_PROTOCOL,
+                   "the secret is %zu bytes; a key for "
+                   "SECRET_PROVISION_SET_KEY must be 16",
+                   secret->len);
         if (file && file[0])
             return write_key(ccz_buf_span(secret), file, true);
         char path[256];
         int n = snprintf(path, sizeof path, "/dev/attestation/keys/%s", key);
-        CCZ_ENSURE(n > 0 && (size_t)n < sizeof path && !strchr(key, '/'),
-                   CCZ_ERR_INVALID_ARGUMENT, "SECRET_PROVISION_SET_KEY '%.64s' is not a key "
-                   "name", key);
+        CCZ_ENSURE(n > 0 && (size_t)n < sizeof path && !strchr(key, '/'), CCZ_ERR_INVALID_ARGUMENT,
+                   "SECRET_PROVISION_SET_KEY '%.64s' is not a key "
+                   "name",
+                   key);
         return write_key(ccz_buf_span(secret), path, false);
     }
     if (file && file[0])
         return write_key(ccz_buf_span(secret), file, true);
     CCZ_ENSURE(secret->ptr[secret->len - 1] == 0 && secret->len <= PATH_MAX &&
                    strlen((const char *)secret->ptr) == secret->len - 1,
-               CCZ_ERR_PROTOCOL, "the secret is not a NUL-terminated string of at most %d "
+               CCZ_ERR_PROTOCOL,
+               "the secret is not a NUL-terminated string of at most %d "
                "bytes; set SECRET_PROVISION_SET_KEY or CCZ_SECRET_KEY_FILE for binary secrets",
                PATH_MAX);
     CCZ_ENSURE(setenv("SECRET_PROVISION_SECRET_STRING", (const char *)secret->ptr, 1) == 0,

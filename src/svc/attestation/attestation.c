@@ -57,7 +57,6 @@ static const store_migration migrations[] = {
         "updated INTEGER NOT NULL)"},
 };
 
-
 /* ---- keys and tokens ---------------------------------------------------------------------------*/
 
 static ccz_status make_signing_key(ccz_buf *out, void *payload)
@@ -92,15 +91,16 @@ static ccz_status load_keys(attestation *a)
     char path[4200];
     ccz_buf pem;
     ccz_buf_init(&pem, 0, true);
-    CCZ_GUARD(svc_path(path, sizeof path, a->sc, strcmp(alg, "ES256") == 0 ? "signing-key-es256.pem"
-                                                                          : "signing-key-es384.pem"));
+    CCZ_GUARD(
+        svc_path(path, sizeof path, a->sc,
+                 strcmp(alg, "ES256") == 0 ? "signing-key-es256.pem" : "signing-key-es384.pem"));
     ccz_status st = svc_load_or_make(&pem, path, make_signing_key, (void *)curve);
     if (st == CCZ_OK && x509_key_from_pem(&a->signing_key, ccz_buf_span(&pem)) != CCZ_OK)
         st = ccz_fail_ossl(CCZ_ERR_KEY_MALFORMED, "%s: not a PEM private key", path);
     ccz_buf_free(&pem);
     CCZ_GUARD(st);
-    CCZ_ENSURE(jose_ec_bits(a->signing_key) == (curve[2] == '2' ? 256 : 384),
-               CCZ_ERR_KEY_MALFORMED, "%s is not a %s key", path, curve);
+    CCZ_ENSURE(jose_ec_bits(a->signing_key) == (curve[2] == '2' ? 256 : 384), CCZ_ERR_KEY_MALFORMED,
+               "%s is not a %s key", path, curve);
     CCZ_GUARD(jose_jwks_from_keys(&a->jwks, &a->signing_key, 1));
     const json_t *k = json_array_get(json_object_get(a->jwks, "keys"), 0);
     snprintf(a->kid, sizeof a->kid, "%s", json_string_value(json_object_get(k, "kid")));
@@ -127,8 +127,7 @@ int64_t att_now(void)
 }
 
 /* A refusal with a stable reason code beside the message. */
-void att_refuse(attestation *a, http_request *r, int status, const char *code, const char *fmt,
-                ...)
+void att_refuse(attestation *a, http_request *r, int status, const char *code, const char *fmt, ...)
 {
     char msg[600];
     va_list ap;
@@ -152,8 +151,9 @@ bool att_admin_ok(attestation *a, http_request *r)
 {
     const char *h = http_request_header(r, "authorization");
     if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
-        att_refuse(a, r, 401, "unauthorized", "this endpoint needs the admin token as "
-                                          "'Authorization: Bearer TOKEN'");
+        att_refuse(a, r, 401, "unauthorized",
+                   "this endpoint needs the admin token as "
+                   "'Authorization: Bearer TOKEN'");
         return false;
     }
     uint8_t got[32];
@@ -202,8 +202,8 @@ static void get_nonce(http_request *r, void *payload)
         ccz_buf_free(&text);
         return;
     }
-    json_t *j = json_pack("{s:s,s:I}", "nonce", (const char *)text.ptr, "expires_at",
-                          (json_int_t)exp);
+    json_t *j =
+        json_pack("{s:s,s:I}", "nonce", (const char *)text.ptr, "expires_at", (json_int_t)exp);
     http_reply_json(r, 200, j);
     json_decref(j);
     ccz_buf_free(&text);
@@ -306,9 +306,8 @@ static json_t *submod(const ccz_claims *c, const char *policy_id, const ccz_span
     return s;
 }
 
-ccz_status att_issue_token(ccz_buf *out, attestation *a, const ccz_claims *c,
-                           const char *policy_id, const char *nonce, const ccz_span *runtime_data,
-                           json_t *extra)
+ccz_status att_issue_token(ccz_buf *out, attestation *a, const ccz_claims *c, const char *policy_id,
+                           const char *nonce, const ccz_span *runtime_data, json_t *extra)
 {
     int64_t now = att_now();
     uint8_t jti[16];
@@ -317,11 +316,10 @@ ccz_status att_issue_token(ccz_buf *out, attestation *a, const ccz_claims *c,
     ccz_hex_to_str(jti_hex, jti, sizeof jti);
     json_t *sm = submod(c, policy_id, runtime_data);
     json_t *claims = sm ? json_pack("{s:s,s:I,s:I,s:I,s:s,s:s,s:{s:s,s:s},s:{s:o}}", "eat_profile",
-                                    CCZ_EAR_PROFILE, "iat", (json_int_t)now, "nbf",
-                                    (json_int_t)now, "exp", (json_int_t)(now + a->token_ttl),
-                                    "iss", a->issuer, "jti", jti_hex, "ear.verifier-id",
-                                    "developer", "ccz", "build", "ccz " CCZ_VERSION_STRING,
-                                    "submods", ccz_tee_name(c->tee), sm)
+                                    CCZ_EAR_PROFILE, "iat", (json_int_t)now, "nbf", (json_int_t)now,
+                                    "exp", (json_int_t)(now + a->token_ttl), "iss", a->issuer,
+                                    "jti", jti_hex, "ear.verifier-id", "developer", "ccz", "build",
+                                    "ccz " CCZ_VERSION_STRING, "submods", ccz_tee_name(c->tee), sm)
                         : NULL;
     CCZ_ENSURE(claims, CCZ_ERR_NOMEM, "out of memory");
     ccz_status st = CCZ_OK;
@@ -351,15 +349,16 @@ static void post_attest(http_request *r, void *payload)
         goto out;
 
     /* the policy: a stored one by id, else the service's */
-    const char *policy_name = q.policy_id ? q.policy_id : svc_str(sc->config, "policy") ? "file"
-                                                                                       : "default";
+    const char *policy_name = q.policy_id                     ? q.policy_id
+                              : svc_str(sc->config, "policy") ? "file"
+                                                              : "default";
     if (q.policy_id) {
         policy_load pl = {q.policy_id, &stored};
         ccz_status st = store_exec(a->db, NULL, "SELECT doc FROM policies WHERE id = ?",
                                    STORE_PARAMS(STORE_TEXT(q.policy_id)), policy_row, &pl);
         if (st != CCZ_OK || !stored) {
             att_refuse(a, r, st == CCZ_OK ? 404 : 500, "policy_not_found", "no policy '%s'%s%s",
-                   q.policy_id, st ? ": " : "", st ? ccz_error_detail() : "");
+                       q.policy_id, st ? ": " : "", st ? ccz_error_detail() : "");
             goto out;
         }
     }
@@ -367,8 +366,9 @@ static void post_attest(http_request *r, void *payload)
     if (q.nonce) {
         ccz_status st = store_kv_take(a->db, NULL, "nonce", q.nonce);
         if (st == CCZ_ERR_NOT_FOUND || st == CCZ_ERR_INVALID_ARGUMENT) {
-            att_refuse(a, r, 401, "nonce_invalid",
-                   "the nonce is unknown, expired or used already: get a new one from /v1/nonce");
+            att_refuse(
+                a, r, 401, "nonce_invalid",
+                "the nonce is unknown, expired or used already: get a new one from /v1/nonce");
             goto out;
         }
         if (st != CCZ_OK) {
@@ -377,8 +377,8 @@ static void post_attest(http_request *r, void *payload)
         }
     }
     if (q.collateral_text.len) {
-        ccz_status st = ccz_collateral_parse(&coll, (const char *)q.collateral_text.ptr,
-                                             q.collateral_text.len);
+        ccz_status st =
+            ccz_collateral_parse(&coll, (const char *)q.collateral_text.ptr, q.collateral_text.len);
         if (st != CCZ_OK) {
             att_refuse(a, r, 400, "bad_request", "\"collateral\": %s", ccz_error_detail());
             goto out;
@@ -396,7 +396,7 @@ static void post_attest(http_request *r, void *payload)
         /* an RA-TLS certificate: the evidence binds its key; a nonce rides in its claims */
         if (q.has_runtime_data) {
             att_refuse(a, r, 400, "bad_request",
-                   "an RA-TLS certificate binds its own key, not \"runtime_data\"");
+                       "an RA-TLS certificate binds its own key, not \"runtime_data\"");
             goto out;
         }
         ccz_ratls_info info;
@@ -404,7 +404,7 @@ static void post_attest(http_request *r, void *payload)
                         info.nonce.len != strlen(q.nonce) ||
                         memcmp(info.nonce.ptr, q.nonce, info.nonce.len) != 0)) {
             att_refuse(a, r, 401, "report_data_mismatch",
-                   "the certificate's claims do not carry the nonce");
+                       "the certificate's claims do not carry the nonce");
             ccz_ratls_info_free(&info);
             goto out;
         }
@@ -440,7 +440,7 @@ static void post_attest(http_request *r, void *payload)
     if (st != CCZ_OK) {
         int code = ccz_status_class(st) == CCZ_CLASS_INPUT ? 400 : 401;
         att_refuse(a, r, code, ccz_status_name(st), "the evidence did not verify at %s: %s",
-               res.step ? res.step : "?", res.message);
+                   res.step ? res.step : "?", res.message);
         goto out;
     }
     ccz_appraisal ap;
@@ -530,7 +530,7 @@ static void policy(http_request *r, void *payload)
     const char *id = http_request_rest(r), *m = http_request_method(r);
     if (!valid_policy_id(id)) {
         att_refuse(a, r, 400, "bad_request", "a policy id is 1 to %d of A-Z a-z 0-9 . _ -",
-               POLICY_ID_MAX);
+                   POLICY_ID_MAX);
         return;
     }
     if (strcmp(m, "GET") == 0) {
@@ -567,21 +567,24 @@ static void policy(http_request *r, void *payload)
     ccz_status st = text ? ccz_policy_parse(&p, text, strlen(text)) : CCZ_ERR_NOMEM;
     ccz_policy_free(p);
     if (st != CCZ_OK) {
-        att_refuse(a, r, 400, "policy_invalid", "the policy does not parse: %s", ccz_error_detail());
+        att_refuse(a, r, 400, "policy_invalid", "the policy does not parse: %s",
+                   ccz_error_detail());
     } else {
         int64_t changes = 0;
-        bool existed = store_exec(a->db, &changes, "UPDATE policies SET doc = ?, updated = ? "
-                                                   "WHERE id = ?",
-                                  STORE_PARAMS(STORE_TEXT(text), STORE_INT(att_now()),
-                                               STORE_TEXT(id)),
-                                  NULL, NULL) == CCZ_OK &&
-                       changes == 1;
-        st = existed ? CCZ_OK
-                     : store_exec(a->db, NULL, "INSERT INTO policies (id, doc, updated) "
-                                               "VALUES (?, ?, ?)",
-                                  STORE_PARAMS(STORE_TEXT(id), STORE_TEXT(text),
-                                               STORE_INT(att_now())),
-                                  NULL, NULL);
+        bool existed =
+            store_exec(a->db, &changes,
+                       "UPDATE policies SET doc = ?, updated = ? "
+                       "WHERE id = ?",
+                       STORE_PARAMS(STORE_TEXT(text), STORE_INT(att_now()), STORE_TEXT(id)), NULL,
+                       NULL) == CCZ_OK &&
+            changes == 1;
+        st = existed
+                 ? CCZ_OK
+                 : store_exec(a->db, NULL,
+                              "INSERT INTO policies (id, doc, updated) "
+                              "VALUES (?, ?, ?)",
+                              STORE_PARAMS(STORE_TEXT(id), STORE_TEXT(text), STORE_INT(att_now())),
+                              NULL, NULL);
         if (st != CCZ_OK) {
             http_reply_error(r, 500, "cannot keep the policy: %s", ccz_error_detail());
         } else {
@@ -639,7 +642,7 @@ static ccz_status start_secrets(attestation *a, const ccz_svc_config *c)
     if (n == 0)
         return CCZ_OK;
     ccz_secret_entry *e = calloc(n, sizeof *e);
-    char (*names)[SECRET_NAME_MAX + 1] = calloc(n, sizeof *names);
+    char(*names)[SECRET_NAME_MAX + 1] = calloc(n, sizeof *names);
     char *doc = json_dumps(a->sc->policy_doc, JSON_COMPACT);
     ccz_status st = e && names && doc ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     for (size_t i = 0; st == CCZ_OK && i < n; i++) {
@@ -719,7 +722,7 @@ ccz_status ccz_attestation_token_verify(ccz_json **claims, const char *token, co
                       profile ? profile : "missing");
     const char *name;
     json_t *sm;
-    json_object_foreach(subs, name, sm) {
+    json_object_foreach (subs, name, sm) {
         const char *s = json_string_value(json_object_get(sm, "ear.status"));
         if (st == CCZ_OK && (!s || strcmp(s, "contraindicated") == 0))
             st = ccz_fail(s ? CCZ_ERR_POLICY_REJECTED : CCZ_ERR_MALFORMED,

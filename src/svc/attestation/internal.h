@@ -32,8 +32,8 @@ typedef struct {
 
 int64_t att_now(void);
 /* Answers {"error": {"code", "status", "reason", "message"}}. */
-void att_refuse(attestation *a, http_request *r, int status, const char *code, const char *fmt,
-                ...) CCZ_PRINTF(5, 6);
+void att_refuse(attestation *a, http_request *r, int status, const char *code, const char *fmt, ...)
+    CCZ_PRINTF(5, 6);
 /* Whether the request carries the admin token (else it has been answered 401). */
 bool att_admin_ok(attestation *a, http_request *r);
 /* base64 or base64url */

@@ -153,8 +153,8 @@ static void auth(http_request *r, void *payload)
     bool ok = RAND_bytes(raw, sizeof raw) == 1 && RAND_bytes(sid, sizeof sid) == 1 &&
               jose_b64url_encode(&nonce, CCZ_SPAN(raw, sizeof raw)) == CCZ_OK &&
               jose_b64url_encode(&id, CCZ_SPAN(sid, sizeof sid)) == CCZ_OK &&
-              (s = json_pack("{s:s,s:s,s:s}", "tee", tee, "nonce", (const char *)nonce.ptr,
-                             "state", "authed")) != NULL &&
+              (s = json_pack("{s:s,s:s,s:s}", "tee", tee, "nonce", (const char *)nonce.ptr, "state",
+                             "authed")) != NULL &&
               session_put(a, (const char *)id.ptr, s, exp) == CCZ_OK &&
               set_cookie(r, (const char *)id.ptr, exp);
     if (!ok) {
@@ -236,9 +236,11 @@ static void attest(http_request *r, void *payload)
     json_t *pubkey = json_object_get(rd, "tee-pubkey");
     json_t *addl = json_object_get(te, "additional_evidence");
     const char *tee = json_string_value(json_object_get(s, "tee"));
-    if (!nonce || !json_is_object(pubkey) || !json_is_object(te) || (addl && !json_is_string(addl))) {
-        problem(a, r, 400, "SerdeError", "an Attestation has runtime-data {nonce, tee-pubkey} "
-                                         "and tee-evidence {primary_evidence, additional_evidence}");
+    if (!nonce || !json_is_object(pubkey) || !json_is_object(te) ||
+        (addl && !json_is_string(addl))) {
+        problem(a, r, 400, "SerdeError",
+                "an Attestation has runtime-data {nonce, tee-pubkey} "
+                "and tee-evidence {primary_evidence, additional_evidence}");
         goto out;
     }
     if (addl && json_string_length(addl) && strcmp(json_string_value(addl), "{}") != 0) {
@@ -289,13 +291,11 @@ static void attest(http_request *r, void *payload)
     ccz_appraisal ap;
     if (ccz_appraise(&ap, sc->policy, &res.claims) != CCZ_OK || !ap.accepted) {
         problem(a, r, 401, "PolicyDeny", "the attestation policy rejected the evidence: %s: %s",
-                ap.n_reasons ? ap.reasons[0].code : "?",
-                ap.n_reasons ? ap.reasons[0].message : "");
+                ap.n_reasons ? ap.reasons[0].code : "?", ap.n_reasons ? ap.reasons[0].message : "");
         goto out;
     }
     json_t *extra = json_pack("{s:O}", "tee-pubkey", pubkey);
-    st = extra ? att_issue_token(&token, a, &res.claims, "kbs", nonce, NULL, extra)
-               : CCZ_ERR_NOMEM;
+    st = extra ? att_issue_token(&token, a, &res.claims, "kbs", nonce, NULL, extra) : CCZ_ERR_NOMEM;
     json_decref(extra);
     ccz_buf b64 = CCZ_BUF_INIT;
     if (st == CCZ_OK)
@@ -505,19 +505,21 @@ static void resource(http_request *r, void *payload)
     }
     /* POST: register (or replace, keeping its policy) */
     ccz_span body = http_request_body(r);
-    st = store_exec(a->db, &changes, "UPDATE kbs_resources SET data = ?, updated = ? WHERE path = ?",
-                    STORE_PARAMS(STORE_BLOB(body.ptr ? body.ptr : (const uint8_t *)"", body.len),
-                                 STORE_INT(att_now()), STORE_TEXT(path)),
-                    NULL, NULL);
+    st =
+        store_exec(a->db, &changes, "UPDATE kbs_resources SET data = ?, updated = ? WHERE path = ?",
+                   STORE_PARAMS(STORE_BLOB(body.ptr ? body.ptr : (const uint8_t *)"", body.len),
+                                STORE_INT(att_now()), STORE_TEXT(path)),
+                   NULL, NULL);
     bool existed = st == CCZ_OK && changes == 1;
     if (st == CCZ_OK && !existed)
-        st = store_exec(a->db, NULL,
-                        "INSERT INTO kbs_resources (path, data, policy, updated) VALUES (?, ?, "
-                        "NULL, ?)",
-                        STORE_PARAMS(STORE_TEXT(path),
-                                     STORE_BLOB(body.ptr ? body.ptr : (const uint8_t *)"", body.len),
-                                     STORE_INT(att_now())),
-                        NULL, NULL);
+        st =
+            store_exec(a->db, NULL,
+                       "INSERT INTO kbs_resources (path, data, policy, updated) VALUES (?, ?, "
+                       "NULL, ?)",
+                       STORE_PARAMS(STORE_TEXT(path),
+                                    STORE_BLOB(body.ptr ? body.ptr : (const uint8_t *)"", body.len),
+                                    STORE_INT(att_now())),
+                       NULL, NULL);
     if (st != CCZ_OK) {
         http_reply_error(r, 500, "cannot keep the resource: %s", ccz_error_detail());
         return;
@@ -545,14 +547,14 @@ static void resource_policy(http_request *r, void *payload)
         ccz_status st = text ? ccz_policy_parse(&p, text, strlen(text)) : CCZ_ERR_NOMEM;
         ccz_policy_free(p);
         if (st != CCZ_OK) {
-            problem(a, r, 400, "PolicyEngine", "the policy does not parse: %s",
-                    ccz_error_detail());
+            problem(a, r, 400, "PolicyEngine", "the policy does not parse: %s", ccz_error_detail());
             goto out;
         }
     }
     int64_t changes = 0;
-    ccz_status st = store_exec(a->db, &changes, "UPDATE kbs_resources SET policy = ? WHERE path = ?",
-                               STORE_PARAMS(STORE_TEXT(text), STORE_TEXT(path)), NULL, NULL);
+    ccz_status st =
+        store_exec(a->db, &changes, "UPDATE kbs_resources SET policy = ? WHERE path = ?",
+                   STORE_PARAMS(STORE_TEXT(text), STORE_TEXT(path)), NULL, NULL);
     if (st != CCZ_OK)
         http_reply_error(r, 500, "%s", ccz_error_detail());
     else if (!changes)

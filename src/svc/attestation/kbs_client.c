@@ -58,7 +58,7 @@ static ccz_status request(session *s, long *status, ccz_buf *body, const char *m
     const char *detail = NULL;
     if (jose_json_parse(&p, (const char *)body->ptr, body->len) == CCZ_OK)
         detail = json_string_value(json_object_get(p, "detail"));
-    ccz_status st = ccz_fail(*status == 404                      ? CCZ_ERR_NOT_FOUND
+    ccz_status st = ccz_fail(*status == 404                     ? CCZ_ERR_NOT_FOUND
                              : *status == 401 || *status == 403 ? CCZ_ERR_POLICY_REJECTED
                                                                 : CCZ_ERR_PROTOCOL,
                              "KBS %s %s answered %ld: %s", method, path, *status,
@@ -102,8 +102,8 @@ static ccz_status attest(session *s, ccz_buf *token, EVP_PKEY *key, const ccz_at
     CCZ_GUARD_GOTO(ccz_base64_encode(&b64, ccz_buf_span(&ev)), st, out);
     json_decref(req);
     free(text);
-    req = json_pack("{s:{s:s,s:O},s:{s:{s:s},s:s}}", "runtime-data", "nonce", nonce,
-                    "tee-pubkey", jwk, "tee-evidence", "primary_evidence",
+    req = json_pack("{s:{s:s,s:O},s:{s:{s:s},s:s}}", "runtime-data", "nonce", nonce, "tee-pubkey",
+                    jwk, "tee-evidence", "primary_evidence",
                     strcmp(tee, "sim") == 0 ? "evidence" : "quote", (const char *)b64.ptr,
                     "additional_evidence", "");
     text = req ? json_dumps(req, JSON_COMPACT) : NULL;

@@ -40,8 +40,9 @@ static ccz_status check_server(SSL *ssl, const char *host)
     long vr = SSL_get_verify_result(ssl);
     CCZ_ENSURE(peer && vr == X509_V_OK && (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER),
                CCZ_ERR_CERT_CHAIN, "the server's certificate is not verified%s%s",
-               vr != X509_V_OK ? ": " : " (the context neither appraises an RA-TLS certificate "
-                                        "nor has a CA chain)",
+               vr != X509_V_OK ? ": "
+                               : " (the context neither appraises an RA-TLS certificate "
+                                 "nor has a CA chain)",
                vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "");
     int ok = X509_check_ip_asc(peer, host, 0); /* negative: host is not an IP address */
     if (ok < 0)
@@ -76,14 +77,16 @@ static ccz_status io_error(SSL *ssl, int rc, bool timed_out, const char *what)
     ccz_status s;
     if (timed_out)
         s = ccz_fail(CCZ_ERR_NETWORK, "the server did not answer in time (%s)", what);
-    else if (err && ERR_GET_LIB(err) == ERR_LIB_SSL &&
-             ERR_GET_REASON(err) >= SSL_AD_REASON_OFFSET)
-        s = ccz_fail(CCZ_ERR_POLICY_REJECTED, "the server refused our certificate (TLS alert: "
-                     "%s)", SSL_alert_desc_string_long(
-                                (int)(ERR_GET_REASON(err) - SSL_AD_REASON_OFFSET)));
+    else if (err && ERR_GET_LIB(err) == ERR_LIB_SSL && ERR_GET_REASON(err) >= SSL_AD_REASON_OFFSET)
+        s = ccz_fail(CCZ_ERR_POLICY_REJECTED,
+                     "the server refused our certificate (TLS alert: "
+                     "%s)",
+                     SSL_alert_desc_string_long((int)(ERR_GET_REASON(err) - SSL_AD_REASON_OFFSET)));
     else if (e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL || e == SSL_ERROR_SSL)
-        s = ccz_fail(CCZ_ERR_UNAVAILABLE, "the server closed the connection without a secret "
-                     "(%s): it does not release one to this client", what);
+        s = ccz_fail(CCZ_ERR_UNAVAILABLE,
+                     "the server closed the connection without a secret "
+                     "(%s): it does not release one to this client",
+                     what);
     else
         s = ccz_fail(CCZ_ERR_TLS, "TLS failed (%s)", what);
     ERR_clear_error();
@@ -109,8 +112,7 @@ static ccz_status write_all(SSL *ssl, const void *p, size_t n, int64_t deadline)
 }
 
 /* Reads exactly n bytes into out (appended). */
-static ccz_status read_exact(SSL *ssl, ccz_buf *out, size_t n, int64_t deadline,
-                             const char *what)
+static ccz_status read_exact(SSL *ssl, ccz_buf *out, size_t n, int64_t deadline, const char *what)
 {
     CCZ_GUARD(ccz_buf_reserve(out, n));
     size_t want = out->len + n;
@@ -136,8 +138,8 @@ static ccz_status exchange(ccz_buf *secret, SSL *ssl, int64_t deadline)
     ccz_status ws = write_all(ssl, CCZ_SECRET_REQUEST, sizeof CCZ_SECRET_REQUEST, deadline);
     ERR_clear_error();
     ccz_buf head = CCZ_BUF_INIT;
-    ccz_status s = read_exact(ssl, &head, sizeof CCZ_SECRET_RESPONSE + 4, deadline,
-                              "reading the response");
+    ccz_status s =
+        read_exact(ssl, &head, sizeof CCZ_SECRET_RESPONSE + 4, deadline, "reading the response");
     ccz_cursor c;
     ccz_span magic;
     uint32_t size = 0;
@@ -145,8 +147,8 @@ static ccz_status exchange(ccz_buf *secret, SSL *ssl, int64_t deadline)
         ccz_cursor_init(&c, ccz_buf_span(&head));
         if (ccz_cursor_take(&c, &magic, sizeof CCZ_SECRET_RESPONSE) != CCZ_OK ||
             memcmp(magic.ptr, CCZ_SECRET_RESPONSE, sizeof CCZ_SECRET_RESPONSE) != 0)
-            s = ccz_fail(CCZ_ERR_PROTOCOL, "the server's answer does not start with "
-                         CCZ_SECRET_RESPONSE "\\0");
+            s = ccz_fail(CCZ_ERR_PROTOCOL,
+                         "the server's answer does not start with " CCZ_SECRET_RESPONSE "\\0");
         else if (ccz_cursor_u32be(&c, &size) != CCZ_OK)
             s = ccz_fail(CCZ_ERR_PROTOCOL, "the server's answer has no size");
     }
@@ -154,8 +156,10 @@ static ccz_status exchange(ccz_buf *secret, SSL *ssl, int64_t deadline)
     CCZ_GUARD(s);
     CCZ_ENSURE(ws == CCZ_OK, CCZ_ERR_PROTOCOL, "the server answered a request it did not get");
     size_t max = secret->max ? secret->max : CCZ_SECRET_MAX_BYTES;
-    CCZ_ENSURE(size <= max, CCZ_ERR_TOO_LARGE, "the server announces a secret of %u bytes, "
-               "more than the %zu accepted", size, max);
+    CCZ_ENSURE(size <= max, CCZ_ERR_TOO_LARGE,
+               "the server announces a secret of %u bytes, "
+               "more than the %zu accepted",
+               size, max);
     return read_exact(ssl, secret, size, deadline, "reading the secret");
 }
 

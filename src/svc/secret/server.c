@@ -19,8 +19,7 @@ struct ccz_secret_server {
     int port;
 };
 
-static ccz_status make_tls(SSL_CTX **out, const ccz_secret_server_opts *o,
-                           const ccz_policy *policy)
+static ccz_status make_tls(SSL_CTX **out, const ccz_secret_server_opts *o, const ccz_policy *policy)
 {
     ccz_ratls_opts ro = CCZ_RATLS_OPTS_INIT;
     ro.server = true;
@@ -32,8 +31,7 @@ static ccz_status make_tls(SSL_CTX **out, const ccz_secret_server_opts *o,
     ro.trust = o->trust;
     ro.collateral = o->collateral;
     CCZ_GUARD(ccz_ratls_ctx_new(out, &ro));
-    if (o->cert_chain_file &&
-        SSL_CTX_use_certificate_chain_file(*out, o->cert_chain_file) != 1) {
+    if (o->cert_chain_file && SSL_CTX_use_certificate_chain_file(*out, o->cert_chain_file) != 1) {
         SSL_CTX_free(*out);
         *out = NULL;
         return ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED, "%s", o->cert_chain_file);

@@ -21,7 +21,7 @@ struct secret_service {
     size_t n_rules;
     bool has_rules;
     /* metrics (updated on the loop thread, read by /metrics on the same thread) */
-    uint64_t *sent;      /* per secret */
+    uint64_t *sent; /* per secret */
     uint64_t refused_no_cert, refused_no_match, refused_other;
 };
 
@@ -80,8 +80,8 @@ static ccz_status rule_tees(const json_t *v, const char *where, unsigned *out)
     if (json_is_string(v)) {
         ccz_tee t;
         CCZ_ENSURE(ccz_tee_parse(&t, json_string_value(v)) == CCZ_OK && t != CCZ_TEE_NONE,
-                   CCZ_ERR_POLICY, "policy: %s: unknown TEE \"%.40s\" (sim, sgx, tdx, snp)",
-                   where, json_string_value(v));
+                   CCZ_ERR_POLICY, "policy: %s: unknown TEE \"%.40s\" (sim, sgx, tdx, snp)", where,
+                   json_string_value(v));
         *out = 1u << t;
         return CCZ_OK;
     }
@@ -89,7 +89,7 @@ static ccz_status rule_tees(const json_t *v, const char *where, unsigned *out)
                "policy: %s: must be a TEE name or a non-empty list of them", where);
     size_t i;
     const json_t *e;
-    json_array_foreach(v, i, e) {
+    json_array_foreach (v, i, e) {
         unsigned one;
         CCZ_GUARD(rule_tees(e, where, &one));
         *out |= one;
@@ -97,8 +97,8 @@ static ccz_status rule_tees(const json_t *v, const char *where, unsigned *out)
     return CCZ_OK;
 }
 
-static ccz_status rule_field(secret_service *svc, secret_rule *r, const char *key,
-                             const json_t *v, const char *where)
+static ccz_status rule_field(secret_service *svc, secret_rule *r, const char *key, const json_t *v,
+                             const char *where)
 {
     if (strcmp(key, "secret") == 0) {
         const char *name = json_string_value(v);
@@ -107,9 +107,10 @@ static ccz_status rule_field(secret_service *svc, secret_rule *r, const char *ke
                 r->secret = i;
                 return CCZ_OK;
             }
-        return ccz_fail(CCZ_ERR_POLICY, "policy: %s: %s%.80s%s is not one of the secrets "
-                        "given", where, name ? "\"" : "", name ? name : "(not a string)",
-                        name ? "\"" : "");
+        return ccz_fail(CCZ_ERR_POLICY,
+                        "policy: %s: %s%.80s%s is not one of the secrets "
+                        "given",
+                        where, name ? "\"" : "", name ? name : "(not a string)", name ? "\"" : "");
     }
     if (strcmp(key, "tee") == 0) {
         r->fields |= SR_TEE;
@@ -148,13 +149,16 @@ static ccz_status rule_field(secret_service *svc, secret_rule *r, const char *ke
         size_t n = s ? strlen(s) : 0;
         CCZ_ENSURE(n == 64 || n == 96, CCZ_ERR_POLICY,
                    "policy: %s: must be 64 hex digits (SGX, sim: MRENCLAVE) or 96 (TDX: MRTD; "
-                   "SNP: the launch measurement)", where);
+                   "SNP: the launch measurement)",
+                   where);
         r->fields |= n == 64 ? SR_MEASUREMENT32 : SR_MEASUREMENT48;
         return rule_hex(v, where, r->measurement, n / 2);
     }
-    return ccz_fail(CCZ_ERR_POLICY, "policy: %s: unknown key (known: secret, tee, measurement, "
+    return ccz_fail(CCZ_ERR_POLICY,
+                    "policy: %s: unknown key (known: secret, tee, measurement, "
                     "mr_enclave, mr_signer, isv_prod_id, isv_svn_min, mr_td, snp_measurement, "
-                    "host_data)", where);
+                    "host_data)",
+                    where);
 }
 
 static ccz_status parse_rules(secret_service *svc, const json_t *sec)
@@ -173,11 +177,11 @@ static ccz_status parse_rules(secret_service *svc, const json_t *sec)
         char where[64];
         snprintf(where, sizeof where, "secrets[%zu]", i);
         CCZ_ENSURE(json_is_object(e), CCZ_ERR_POLICY, "policy: %s: must be an object", where);
-        CCZ_ENSURE(json_object_get(e, "secret"), CCZ_ERR_POLICY,
-                   "policy: %s: names no \"secret\"", where);
+        CCZ_ENSURE(json_object_get(e, "secret"), CCZ_ERR_POLICY, "policy: %s: names no \"secret\"",
+                   where);
         const char *key;
         const json_t *v;
-        json_object_foreach((json_t *)e, key, v) {
+        json_object_foreach ((json_t *)e, key, v) {
             char at[160];
             snprintf(at, sizeof at, "%s.%.64s", where, key);
             CCZ_GUARD(rule_field(svc, &svc->rules[i], key, v, at));
@@ -247,8 +251,10 @@ ccz_status secret_service_new(secret_service **out, ccz_span policy,
     }
     CCZ_GUARD_GOTO(parse_policy(svc, policy), s, fail);
     if (!svc->has_rules && n > 1) {
-        s = ccz_fail(CCZ_ERR_POLICY, "policy: %zu secrets but no \"secrets\" section to say "
-                     "which client gets which", n);
+        s = ccz_fail(CCZ_ERR_POLICY,
+                     "policy: %zu secrets but no \"secrets\" section to say "
+                     "which client gets which",
+                     n);
         goto fail;
     }
     for (size_t i = 0; svc->has_rules && i < n; i++) {
@@ -412,8 +418,8 @@ static void answer(http_request *r, void *payload)
     http_reply_raw_secret(r, 200, ccz_buf_span(&msg));
     ccz_buf_free(&msg);
     svc->sent[i]++;
-    ccz_log(CCZ_LOG_INFO, "secret: sent secret %s (%zu bytes) to %s (%s)", it->name,
-            it->value.len, peer, who);
+    ccz_log(CCZ_LOG_INFO, "secret: sent secret %s (%zu bytes) to %s (%s)", it->name, it->value.len,
+            peer, who);
 }
 
 static void metrics(ccz_buf *out, void *payload)

@@ -69,15 +69,18 @@ static ccz_status sgx_attest(const void *state, const uint8_t rd[64], ccz_buf *e
     ccz_status s = tee_dev_read(&b, path, 64);
     if (s) {
         ccz_buf_free(&b);
-        return ccz_fail(CCZ_ERR_TEE_UNAVAILABLE, "no Gramine attestation interface at %s (run "
-                        "inside gramine-sgx with sgx.remote_attestation = \"dcap\")", path);
+        return ccz_fail(CCZ_ERR_TEE_UNAVAILABLE,
+                        "no Gramine attestation interface at %s (run "
+                        "inside gramine-sgx with sgx.remote_attestation = \"dcap\")",
+                        path);
     }
     size_t n = b.len;
     while (n && (b.ptr[n - 1] == '\n' || b.ptr[n - 1] == 0))
         n--;
     bool dcap = n == CCZ_LIT("dcap").len && CCZ_SPAN_STARTS_WITH(b, "dcap");
     ccz_buf_free(&b);
-    CCZ_ENSURE(dcap, CCZ_ERR_TEE_UNAVAILABLE, "Gramine's attestation type is not dcap (set "
+    CCZ_ENSURE(dcap, CCZ_ERR_TEE_UNAVAILABLE,
+               "Gramine's attestation type is not dcap (set "
                "sgx.remote_attestation = \"dcap\" in the manifest)");
     CCZ_GUARD(tee_dev_path(path, sizeof path, a->root, "/dev/attestation/user_report_data"));
     CCZ_GUARD(tee_dev_write(path, CCZ_SPAN(rd, 64)));
@@ -134,8 +137,10 @@ ccz_status tee_tdx_qgs_response(ccz_span *quote, ccz_span buf)
     CCZ_ENSURE(major == 1 && type == QGS_GET_QUOTE_RESP, CCZ_ERR_MALFORMED,
                "QGS response: version %u.%u type %u is not a GET_QUOTE response", major, minor,
                type);
-    CCZ_ENSURE(err == 0, CCZ_ERR_TEE_UNAVAILABLE, "the quote generation service failed (QGS "
-               "error 0x%x)", err);
+    CCZ_ENSURE(err == 0, CCZ_ERR_TEE_UNAVAILABLE,
+               "the quote generation service failed (QGS "
+               "error 0x%x)",
+               err);
     if (ccz_cursor_skip(&m, id_size) || ccz_cursor_take(&m, quote, quote_size))
         return ccz_fail(CCZ_ERR_TRUNCATED, "QGS response: quote of %u bytes exceeds the message",
                         quote_size);
@@ -165,8 +170,7 @@ static ccz_status tdx_guest_quote(const char *dev, const uint8_t rd[64], ccz_buf
     uint8_t *blob = NULL;
     ccz_buf msg = CCZ_BUF_INIT;
     if (ioctl(fd, TDX_CMD_GET_REPORT0, &rep) != 0) {
-        s = ccz_fail(CCZ_ERR_TEE_UNAVAILABLE, "%s: TDX_CMD_GET_REPORT0: %s", dev,
-                     strerror(errno));
+        s = ccz_fail(CCZ_ERR_TEE_UNAVAILABLE, "%s: TDX_CMD_GET_REPORT0: %s", dev, strerror(errno));
         goto out;
     }
     CCZ_GUARD_GOTO(tee_tdx_qgs_request(&msg, rep.tdreport), s, out);
@@ -220,7 +224,8 @@ static ccz_status tdx_attest(const void *state, const uint8_t rd[64], ccz_buf *e
         struct stat st;
         CCZ_GUARD(tee_dev_path(dev, sizeof dev, a->root, "/dev/tdx_guest"));
         if (stat(dev, &st) != 0)
-            return ccz_fail(CCZ_ERR_TEE_UNAVAILABLE, "no TDX guest interface: neither "
+            return ccz_fail(CCZ_ERR_TEE_UNAVAILABLE,
+                            "no TDX guest interface: neither "
                             "configfs-tsm (%s/sys/kernel/config/tsm/report) nor %s exists",
                             a->root, dev);
         s = tdx_guest_quote(dev, rd, &q);
@@ -233,7 +238,5 @@ static ccz_status tdx_attest(const void *state, const uint8_t rd[64], ccz_buf *e
     return s;
 }
 
-const tee_attester_ops tee_attester_sgx = {tee_dev_attester_new, sgx_attest,
-                                           tee_dev_attester_free};
-const tee_attester_ops tee_attester_tdx = {tee_dev_attester_new, tdx_attest,
-                                           tee_dev_attester_free};
+const tee_attester_ops tee_attester_sgx = {tee_dev_attester_new, sgx_attest, tee_dev_attester_free};
+const tee_attester_ops tee_attester_tdx = {tee_dev_attester_new, tdx_attest, tee_dev_attester_free};

@@ -102,12 +102,18 @@ static ccz_status need_time(const json_t *o, const char *key, const char *where,
 
 /* Intel's parsers accept these tcbStatus values and no others: TCB levels (TcbLevel), TDX module
  * TCB levels (as its verifier reads them) and QE identity levels (EnclaveIdentityV2). */
-static const char *const TCB_STATUSES[] = {"UpToDate", "SWHardeningNeeded", "ConfigurationNeeded",
-                                           "ConfigurationAndSWHardeningNeeded", "OutOfDate",
-                                           "OutOfDateConfigurationNeeded", "Revoked", NULL};
+static const char *const TCB_STATUSES[] = {"UpToDate",
+                                           "SWHardeningNeeded",
+                                           "ConfigurationNeeded",
+                                           "ConfigurationAndSWHardeningNeeded",
+                                           "OutOfDate",
+                                           "OutOfDateConfigurationNeeded",
+                                           "Revoked",
+                                           NULL};
 static const char *const MODULE_STATUSES[] = {"UpToDate", "OutOfDate", "Revoked", NULL};
-static const char *const QE_STATUSES[] = {"UpToDate", "ConfigurationNeeded", "OutOfDate",
-                                          "OutOfDateConfigurationNeeded", "Revoked", NULL};
+static const char *const QE_STATUSES[] = {"UpToDate",  "ConfigurationNeeded",
+                                          "OutOfDate", "OutOfDateConfigurationNeeded",
+                                          "Revoked",   NULL};
 
 static ccz_status unsupported(const char *where, const char *what)
 {
@@ -135,8 +141,10 @@ static ccz_status read_status(const json_t *lvl, const char *where, const char *
     while (valid[k] && strcmp(valid[k], s) != 0)
         k++;
     if (!valid[k])
-        return ccz_fail(CCZ_ERR_MALFORMED, "collateral: %s.tcbStatus '%.48s' is not a status "
-                        "this structure may carry", where, s);
+        return ccz_fail(CCZ_ERR_MALFORMED,
+                        "collateral: %s.tcbStatus '%.48s' is not a status "
+                        "this structure may carry",
+                        where, s);
     strcpy(st->status, valid[k]);
     CCZ_GUARD(need_time(lvl, "tcbDate", where, &st->tcb_date));
     const json_t *adv = json_object_get(lvl, "advisoryIDs");
@@ -304,8 +312,10 @@ static ccz_status tcb_info_kind(dcap_tcb_info *t, const json_t *o)
     CCZ_GUARD(need_int(o, "version", w, INT32_MAX, &v));
     t->version = (int)v;
     if (t->version != 2 && t->version != 3)
-        return ccz_fail(CCZ_ERR_COLLATERAL_UNSUPPORTED, "collateral: tcbInfo version %d is not "
-                        "supported (2 and 3 are)", t->version);
+        return ccz_fail(CCZ_ERR_COLLATERAL_UNSUPPORTED,
+                        "collateral: tcbInfo version %d is not "
+                        "supported (2 and 3 are)",
+                        t->version);
     if (t->version == 2) {
         /* version 2 predates TDX: no id, no module, components as sgxtcbcompNNsvn */
         bool v3_fields = json_object_get(o, "id") || json_object_get(o, "tdxModule") ||
@@ -322,15 +332,19 @@ static ccz_status tcb_info_kind(dcap_tcb_info *t, const json_t *o)
     } else {
         CCZ_GUARD(need_str(o, "id", w, &id));
         if (strcmp(id, "SGX") && strcmp(id, "TDX"))
-            return ccz_fail(CCZ_ERR_COLLATERAL_UNSUPPORTED, "collateral: tcbInfo.id '%.16s' is "
-                            "not SGX or TDX", id);
+            return ccz_fail(CCZ_ERR_COLLATERAL_UNSUPPORTED,
+                            "collateral: tcbInfo.id '%.16s' is "
+                            "not SGX or TDX",
+                            id);
         t->tdx = strcmp(id, "TDX") == 0;
     }
     CCZ_GUARD(need_int(o, "tcbType", w, INT32_MAX, &v));
     t->tcb_type = (int)v;
     if (t->tcb_type != 0)
-        return ccz_fail(CCZ_ERR_COLLATERAL_UNSUPPORTED, "collateral: tcbInfo.tcbType %d is not "
-                        "supported (0 is)", t->tcb_type);
+        return ccz_fail(CCZ_ERR_COLLATERAL_UNSUPPORTED,
+                        "collateral: tcbInfo.tcbType %d is not "
+                        "supported (0 is)",
+                        t->tcb_type);
     return CCZ_OK;
 }
 
@@ -353,8 +367,8 @@ static ccz_status parse_tcb_info(dcap_tcb_info *t, const json_t *o)
         if (!mod)
             return bad(w, "a TDX TCB info has no tdxModule");
         t->has_module = true;
-        CCZ_GUARD(read_module(mod, "tcbInfo.tdxModule", t->module_mrsigner,
-                              t->module_attributes, t->module_attributes_mask));
+        CCZ_GUARD(read_module(mod, "tcbInfo.tdxModule", t->module_mrsigner, t->module_attributes,
+                              t->module_attributes_mask));
         CCZ_GUARD(read_module_identities(ids, t));
     }
     const json_t *levels = json_object_get(o, "tcbLevels");
@@ -367,8 +381,7 @@ static ccz_status parse_tcb_info(dcap_tcb_info *t, const json_t *o)
     for (size_t i = 0; i < t->n_levels; i++) {
         char lw[48];
         snprintf(lw, sizeof lw, "tcbInfo.tcbLevels[%zu]", i);
-        CCZ_GUARD(read_tcb_level(json_array_get(levels, i), t->version, t->tdx, lw,
-                                 &t->levels[i]));
+        CCZ_GUARD(read_tcb_level(json_array_get(levels, i), t->version, t->tdx, lw, &t->levels[i]));
     }
     /* Matching takes the first level the platform meets, highest first, as Intel's QVL orders
      * them: by SGX components, then PCE SVN, then TDX components, descending. Intel keeps the
@@ -390,12 +403,16 @@ static ccz_status parse_qe_identity(dcap_qe_identity *q, const json_t *o)
     CCZ_GUARD(need_int(o, "version", w, INT32_MAX, &v));
     q->version = (int)v;
     if (q->version != 2)
-        return ccz_fail(CCZ_ERR_COLLATERAL_UNSUPPORTED, "collateral: qeIdentity version %d is not "
-                        "supported (2 is)", q->version);
+        return ccz_fail(CCZ_ERR_COLLATERAL_UNSUPPORTED,
+                        "collateral: qeIdentity version %d is not "
+                        "supported (2 is)",
+                        q->version);
     CCZ_GUARD(need_str(o, "id", w, &id));
     if (strcmp(id, "QE") && strcmp(id, "TD_QE"))
-        return ccz_fail(CCZ_ERR_COLLATERAL_UNSUPPORTED, "collateral: qeIdentity.id '%.16s' is "
-                        "not QE or TD_QE", id);
+        return ccz_fail(CCZ_ERR_COLLATERAL_UNSUPPORTED,
+                        "collateral: qeIdentity.id '%.16s' is "
+                        "not QE or TD_QE",
+                        id);
     q->td_qe = strcmp(id, "TD_QE") == 0;
     CCZ_GUARD(need_time(o, "issueDate", w, &q->issue_date));
     CCZ_GUARD(need_time(o, "nextUpdate", w, &q->next_update));
@@ -476,8 +493,8 @@ static ccz_status read_signed(ccz_collateral *c, const json_t *root, bool tcb)
         c->tcb_info_text = copy, c->tcb_info_len = n;
     else
         c->qe_identity_text = copy, c->qe_identity_len = n;
-    CCZ_GUARD(need_hex(root, sig_key, "collateral", tcb ? c->tcb_info_sig : c->qe_identity_sig,
-                       64));
+    CCZ_GUARD(
+        need_hex(root, sig_key, "collateral", tcb ? c->tcb_info_sig : c->qe_identity_sig, 64));
     json_t *body;
     if (ccz_json_parse(&body, text, n, COLLATERAL_MAX))
         return ccz_fail_context(CCZ_ERR_MALFORMED, "collateral: %s", key);

@@ -113,8 +113,7 @@ static ccz_status quote_needs(needs *n, ccz_span quote)
     if (s == CCZ_OK) {
         X509 *pck = sk_X509_value(chain, 0);
         char issuer[256] = "";
-        X509_NAME_get_text_by_NID(X509_get_issuer_name(pck), NID_commonName, issuer,
-                                  sizeof issuer);
+        X509_NAME_get_text_by_NID(X509_get_issuer_name(pck), NID_commonName, issuer, sizeof issuer);
         n->ca = strstr(issuer, "Platform") ? "platform" : "processor";
         ASN1_OCTET_STRING *v = x509_find_ext(pck, "1.2.840.113741.1.13.1");
         ccz_pck_ext ext;
@@ -184,8 +183,8 @@ static ccz_status get_root_crl(ccz_buf *hex, const char *base, const ccz_buf *ro
     STACK_OF(X509) *chain = NULL;
     s = x509_read_pem_certs(&chain, ccz_buf_span(root_chain), 4);
     X509 *root = s == CCZ_OK ? sk_X509_value(chain, sk_X509_num(chain) - 1) : NULL;
-    STACK_OF(DIST_POINT) *dps = root ? X509_get_ext_d2i(root, NID_crl_distribution_points, NULL,
-                                                        NULL) : NULL;
+    STACK_OF(DIST_POINT) *dps =
+        root ? X509_get_ext_d2i(root, NID_crl_distribution_points, NULL, NULL) : NULL;
     const char *cdp = NULL;
     for (int i = 0; dps && i < sk_DIST_POINT_num(dps) && !cdp; i++) {
         DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
@@ -198,8 +197,10 @@ static ccz_status get_root_crl(ccz_buf *hex, const char *base, const ccz_buf *ro
         }
     }
     if (s == CCZ_OK && !cdp)
-        s = ccz_fail(CCZ_ERR_NOT_FOUND, "%s serves no root CA CRL and the root certificate "
-                     "names no CRL distribution point", base);
+        s = ccz_fail(CCZ_ERR_NOT_FOUND,
+                     "%s serves no root CA CRL and the root certificate "
+                     "names no CRL distribution point",
+                     base);
     if (s == CCZ_OK) {
         snprintf(url, sizeof url, "%s", cdp);
         tee_http_response_init(&r, NULL);
@@ -259,10 +260,9 @@ static ccz_status assemble(ccz_buf *out, fetched *f)
     const char *tsig, *qsig;
     json_t *tdoc = NULL, *qdoc = NULL, *j = NULL;
     ccz_status s;
-    CCZ_GUARD_GOTO(split_signed(ccz_buf_span(&f->tcb_body), "tcbInfo", &tcb, &tsig, &tdoc), s,
+    CCZ_GUARD_GOTO(split_signed(ccz_buf_span(&f->tcb_body), "tcbInfo", &tcb, &tsig, &tdoc), s, out);
+    CCZ_GUARD_GOTO(split_signed(ccz_buf_span(&f->qe_body), "enclaveIdentity", &qe, &qsig, &qdoc), s,
                    out);
-    CCZ_GUARD_GOTO(split_signed(ccz_buf_span(&f->qe_body), "enclaveIdentity", &qe, &qsig, &qdoc),
-                   s, out);
     j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "pck_crl_issuer_chain",
                   (const char *)f->pck_crl_chain.ptr, "root_ca_crl", (const char *)f->root_crl.ptr,
                   "pck_crl", (const char *)f->pck_crl.ptr, "tcb_info_issuer_chain",
@@ -270,9 +270,10 @@ static ccz_status assemble(ccz_buf *out, fetched *f)
                   "qe_identity_issuer_chain", (const char *)f->qe_chain.ptr, "qe_identity", qe,
                   "qe_identity_signature", qsig);
     char *text = j ? json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
-    s = text ? ccz_buf_append_str(out, text) : ccz_fail(CCZ_ERR_MALFORMED, "a response holds "
-                                                                          "text that is not "
-                                                                          "UTF-8");
+    s = text ? ccz_buf_append_str(out, text)
+             : ccz_fail(CCZ_ERR_MALFORMED, "a response holds "
+                                           "text that is not "
+                                           "UTF-8");
     free(text);
 out:
     json_decref(j);

@@ -90,11 +90,11 @@ typedef enum { COLLATERAL_DCAP = 1, COLLATERAL_SNP = 2 } collateral_kind;
 /* SNP collateral: the VEK and its chain, and what has been verified of them. */
 typedef struct {
     X509 *vek;
-    STACK_OF(X509) *chain;  /* ASK/ASVK and ARK the caller gave; may be empty */
+    STACK_OF(X509) *chain; /* ASK/ASVK and ARK the caller gave; may be empty */
     uint64_t checked_trust_id;
     int64_t checked_from, checked_until;
-    EVP_PKEY *vek_key;      /* set once the chain verified */
-    int product;            /* ccz_snp_product named by the chain */
+    EVP_PKEY *vek_key; /* set once the chain verified */
+    int product;       /* ccz_snp_product named by the chain */
     bool vlek;
     ccz_snp_vek_info info;
 } snp_collateral;
@@ -108,7 +108,7 @@ struct ccz_collateral {
     char *qe_identity_text;
     size_t qe_identity_len;
     uint8_t qe_identity_sig[64];
-    STACK_OF(X509) *tcb_chain;     /* TCB signing cert .. root */
+    STACK_OF(X509) *tcb_chain; /* TCB signing cert .. root */
     STACK_OF(X509) *qe_chain;
     STACK_OF(X509) *pck_crl_chain; /* PCK CRL issuer (Platform/Processor CA) .. root */
     X509_CRL *root_crl;
@@ -120,8 +120,8 @@ struct ccz_collateral {
     ccz_status unusable;
     char unusable_detail[256];
 
-    pthread_mutex_t lock;          /* guards what follows */
-    uint64_t checked_trust_id;     /* the roots the signatures were checked against (0: none) */
+    pthread_mutex_t lock;      /* guards what follows */
+    uint64_t checked_trust_id; /* the roots the signatures were checked against (0: none) */
     int64_t checked_from, checked_until; /* window in which the collateral's own checks hold */
     dcap_pck_cache pck[DCAP_PCK_CACHE];
     unsigned pck_next;

@@ -57,7 +57,8 @@ static ccz_status parse_signature_data(ccz_dcap_quote *q, ccz_span sig)
     if (type != CERT_QE_REPORT)
         return ccz_fail(CCZ_ERR_UNSUPPORTED,
                         "quote v%u: outer certification data type %u is not supported (expected "
-                        "6, QE report certification data)", q->version, type);
+                        "6, QE report certification data)",
+                        q->version, type);
     ccz_cursor ic;
     ccz_cursor_init(&ic, inner);
     return parse_qe_part(q, &ic);
@@ -115,8 +116,10 @@ ccz_status ccz_dcap_quote_parse(ccz_dcap_quote *q, ccz_span in)
         return ccz_fail(CCZ_ERR_UNSUPPORTED, "quote TEE type 0x%x is not SGX (0) or TDX (0x81)",
                         q->tee_type);
     if (q->att_key_type != ATT_KEY_ECDSA_P256)
-        return ccz_fail(CCZ_ERR_UNSUPPORTED, "quote attestation key type %u is not supported "
-                        "(2, ECDSA P-256, is)", q->att_key_type);
+        return ccz_fail(CCZ_ERR_UNSUPPORTED,
+                        "quote attestation key type %u is not supported "
+                        "(2, ECDSA P-256, is)",
+                        q->att_key_type);
     CCZ_GUARD(parse_body(q, &c));
     q->signed_part = ccz_cursor_consumed(&c);
     uint32_t sig_len;

@@ -30,8 +30,8 @@ static ccz_status verify_chain(X509 *leaf, STACK_OF(X509) *untrusted, X509_CRL *
                                int n_crls, const ccz_trust *t, int64_t at, bool collateral,
                                const char *what, x509_window *w)
 {
-    CCZ_ENSURE(sk_X509_num(t->intel_roots) > 0, CCZ_ERR_CERT_CHAIN,
-               "%s: no Intel root is trusted", what);
+    CCZ_ENSURE(sk_X509_num(t->intel_roots) > 0, CCZ_ERR_CERT_CHAIN, "%s: no Intel root is trusted",
+               what);
     const x509_chain_check check = {
         .what = what,
         .store = t->intel_store,
@@ -63,15 +63,14 @@ static ccz_status check_signed_json(ccz_result *r, ccz_collateral *c, const ccz_
     if (!key || !x509_is_p256(key) ||
         x509_p256_verify(key, body, tcb ? c->tcb_info_sig : c->qe_identity_sig) != CCZ_OK) {
         return ccz_result_failf(r, step, CCZ_ERR_BAD_SIGNATURE,
-                                "%s signature does not verify with its signing certificate",
-                                what);
+                                "%s signature does not verify with its signing certificate", what);
     }
     int64_t issue = tcb ? c->tcb.issue_date : c->qe.issue_date;
     int64_t next = tcb ? c->tcb.next_update : c->qe.next_update;
     if (at < issue || at > next) {
         return ccz_result_failf(r, step, CCZ_ERR_COLLATERAL_OUT_OF_DATE,
-                                "%s is valid from %lld to %lld, not at %lld",
-                                what, (long long)issue, (long long)next, (long long)at);
+                                "%s is valid from %lld to %lld, not at %lld", what,
+                                (long long)issue, (long long)next, (long long)at);
     }
     x509_window_narrow(w, issue, next);
     return CCZ_OK;
@@ -79,8 +78,7 @@ static ccz_status check_signed_json(ccz_result *r, ccz_collateral *c, const ccz_
 
 /* Checks the collateral's own signatures and dates, unless a check with the same roots already
  * covers this instant. Called with c->lock held. */
-static ccz_status check_collateral(ccz_result *r, ccz_collateral *c, const ccz_trust *t,
-                                   int64_t at)
+static ccz_status check_collateral(ccz_result *r, ccz_collateral *c, const ccz_trust *t, int64_t at)
 {
     if (c->checked_trust_id == t->id && at >= c->checked_from && at <= c->checked_until)
         return CCZ_OK;
@@ -312,7 +310,7 @@ static ccz_status td_relaunch(ccz_result *r, const dcap_tcb_info *ti, const ccz_
     if (svn2[0] < need0 || svn2[2] < latest->tdx[2])
         return CCZ_OK;
     *status = config_needed(sgx) || config_needed(tdx) ? "TDRelaunchAdvisedConfigurationNeeded"
-                                                        : "TDRelaunchAdvised";
+                                                       : "TDRelaunchAdvised";
     return CCZ_OK;
 }
 
@@ -349,8 +347,8 @@ static ccz_status tcb_status(ccz_result *r, const ccz_collateral *col, const ccz
         const dcap_isv_level *l = match_isv(m->levels, m->n_levels, c->tdx.tee_tcb_svn[0], true);
         if (!l) {
             return ccz_result_failf(r, CCZ_AT_TDX_MODULE, CCZ_ERR_TCB_LEVEL_NOT_FOUND,
-                                    "no TCB level of %s matches TDX module SVN %u",
-                                    m->id, c->tdx.tee_tcb_svn[0]);
+                                    "no TCB level of %s matches TDX module SVN %u", m->id,
+                                    c->tdx.tee_tcb_svn[0]);
         }
         module = &l->st;
         status = converge(status, module->status);
@@ -362,8 +360,7 @@ static ccz_status tcb_status(ccz_result *r, const ccz_collateral *col, const ccz
     if (!revoked_tdx) {
         if (!qe) {
             return ccz_result_failf(r, CCZ_AT_QE_IDENTITY, CCZ_ERR_TCB_LEVEL_NOT_FOUND,
-                                    "no QE identity TCB level matches QE ISVSVN %u",
-                                    qe_svn);
+                                    "no QE identity TCB level matches QE ISVSVN %u", qe_svn);
         }
         status = converge(status, qe->status);
     }
@@ -433,8 +430,8 @@ static ccz_status check_qe(ccz_result *r, const ccz_dcap_quote *q, EVP_PKEY *pck
         why = "ISVPRODID";
     if (why) {
         return ccz_result_failf(r, CCZ_AT_QE_IDENTITY, CCZ_ERR_QE_IDENTITY_MISMATCH,
-                                "the quoting enclave's %s does not match Intel's %s identity",
-                                why, id->td_qe ? "TD_QE" : "QE");
+                                "the quoting enclave's %s does not match Intel's %s identity", why,
+                                id->td_qe ? "TD_QE" : "QE");
     }
     const dcap_isv_level *l = match_isv(id->levels, id->n_levels, qe.isv_svn, false);
     *isv_svn = qe.isv_svn;
@@ -472,9 +469,7 @@ static ccz_status check_collateral_usable(ccz_result *r, const ccz_collateral *c
                                 tdx ? "TDX" : "SGX");
     }
     if (col->unusable) {
-        return ccz_result_failf(r, CCZ_AT_COLLATERAL, col->unusable,
-                                "%s",
-                                col->unusable_detail);
+        return ccz_result_failf(r, CCZ_AT_COLLATERAL, col->unusable, "%s", col->unusable_detail);
     }
     return CCZ_OK;
 }
@@ -562,8 +557,8 @@ static ccz_status dcap_verify(ccz_result *r, ccz_span ev, const ccz_verify_opts 
     pthread_mutex_unlock(&col->lock);
     if (s)
         return s;
-    if (o->expected_report_data && !ccz_ct_equal(o->expected_report_data, r->claims.report_data,
-                                                 64)) {
+    if (o->expected_report_data &&
+        !ccz_ct_equal(o->expected_report_data, r->claims.report_data, 64)) {
         return ccz_result_failf(r, CCZ_AT_REPORT_DATA, CCZ_ERR_REPORT_DATA_MISMATCH,
                                 "report data in the quote is not the expected value");
     }
@@ -578,8 +573,7 @@ static bool detect(ccz_span ev, uint32_t tee)
     uint32_t tee_type;
     return ccz_cursor_u16le(&c, &version) == CCZ_OK && ccz_cursor_u16le(&c, &key_type) == CCZ_OK &&
            ccz_cursor_u32le(&c, &tee_type) == CCZ_OK && version >= 1 && version <= 5 &&
-           (key_type == 2 || key_type == 3) && tee_type == tee &&
-           ev.len >= CCZ_DCAP_HEADER_SIZE;
+           (key_type == 2 || key_type == 3) && tee_type == tee && ev.len >= CCZ_DCAP_HEADER_SIZE;
 }
 
 static bool detect_sgx(ccz_span ev)

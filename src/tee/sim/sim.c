@@ -105,10 +105,9 @@ static void describe_roots(const ccz_trust *t, char *out, size_t cap)
         uint8_t id[32] = {0};
         if (x509_cert_sha256(id, root) != CCZ_OK) /* only names the root in a message */
             memset(id, 0, sizeof id);
-        int w = snprintf(out + len, cap - len,
-                         "%skey id %s… (platform_id %02x%02x%02x%02x%02x%02x%02x%02x…)",
-                         i ? "; " : "", kid, id[0], id[1], id[2], id[3], id[4], id[5], id[6],
-                         id[7]);
+        int w = snprintf(
+            out + len, cap - len, "%skey id %s… (platform_id %02x%02x%02x%02x%02x%02x%02x%02x…)",
+            i ? "; " : "", kid, id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7]);
         if (w < 0 || len + (size_t)w >= cap)
             break;
         len += (size_t)w;
@@ -132,15 +131,18 @@ static ccz_status verify_platform_cert(X509 *cert, const ccz_trust *t, int64_t a
     int err;
     ccz_status s = x509_verify_chain(&check, cert, NULL, &root, &err);
     const ASN1_OCTET_STRING *akid = X509_get0_authority_key_id(cert);
-    if (s && (err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-              err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT) && akid) {
+    if (s &&
+        (err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+         err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT) &&
+        akid) {
         char roots[320], from[17];
         describe_roots(t, roots, sizeof roots);
         key_id_hex(akid, from);
-        return ccz_fail(CCZ_ERR_CERT_CHAIN, "the evidence comes from another sim platform: its "
+        return ccz_fail(CCZ_ERR_CERT_CHAIN,
+                        "the evidence comes from another sim platform: its "
                         "attestation key is certified by a root with key id %s…, and the "
-                        "trusted sim root%s %s %s", from,
-                        sk_X509_num(t->sim_roots) > 1 ? "s" : "",
+                        "trusted sim root%s %s %s",
+                        from, sk_X509_num(t->sim_roots) > 1 ? "s" : "",
                         sk_X509_num(t->sim_roots) > 1 ? "are" : "is", roots);
     }
     if (s == CCZ_OK)
@@ -164,16 +166,15 @@ static ccz_status sim_verify(ccz_result *r, ccz_span ev, const ccz_verify_opts *
     ccz_sim_evidence e;
     ccz_status s = ccz_sim_evidence_parse(&e, ev);
     if (s)
-        return ccz_result_fail(r, s == CCZ_ERR_UNKNOWN_FORMAT ? CCZ_AT_DETECT : CCZ_AT_PARSE,
-                               s);
+        return ccz_result_fail(r, s == CCZ_ERR_UNKNOWN_FORMAT ? CCZ_AT_DETECT : CCZ_AT_PARSE, s);
 
     const unsigned char *p = e.platform_cert.ptr;
     X509 *cert = d2i_X509(NULL, &p, (long)e.platform_cert.len);
     if (!cert || p != e.platform_cert.ptr + e.platform_cert.len) {
         X509_free(cert);
-        return ccz_result_fail(r, CCZ_AT_PLATFORM_CERT,
-                               ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED,
-                                             "sim platform certificate cannot be parsed"));
+        return ccz_result_fail(
+            r, CCZ_AT_PLATFORM_CERT,
+            ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED, "sim platform certificate cannot be parsed"));
     }
     ccz_claims *c = &r->claims;
     s = verify_platform_cert(cert, o->trust, o->at_unix, c->sim.platform_id);
@@ -266,8 +267,7 @@ static ccz_status load_pem(ccz_buf *out, const char *dir, const char *name)
     ccz_status s = ccz_file_read(out, path, PLATFORM_FILE_MAX);
     if (s == CCZ_ERR_NOT_FOUND)
         return ccz_fail(CCZ_ERR_TEE_UNAVAILABLE,
-                        "sim platform file %s is missing (run 'ccz sim init --dir %s')", path,
-                        dir);
+                        "sim platform file %s is missing (run 'ccz sim init --dir %s')", path, dir);
     return s;
 }
 
@@ -276,11 +276,11 @@ static ccz_status load_key(EVP_PKEY **out, const char *path_or_dir, const char *
     *out = NULL;
     ccz_buf b;
     ccz_buf_init(&b, 0, true);
-    ccz_status s = name ? load_pem(&b, path_or_dir, name)
-                        : ccz_file_read(&b, path_or_dir, PLATFORM_FILE_MAX);
+    ccz_status s =
+        name ? load_pem(&b, path_or_dir, name) : ccz_file_read(&b, path_or_dir, PLATFORM_FILE_MAX);
     if (s == CCZ_OK && x509_key_from_pem(out, ccz_buf_span(&b)) != CCZ_OK)
         s = ccz_fail_ossl(CCZ_ERR_KEY_MALFORMED, "%s%s%s is not a PEM key", path_or_dir,
-                              name ? "/" : "", name ? name : "");
+                          name ? "/" : "", name ? name : "");
     ccz_buf_free(&b);
     return s;
 }
@@ -307,8 +307,7 @@ ccz_status ccz_sim_platform_init(const char *dir, bool force)
                    out);
     CCZ_GUARD_GOTO(issue_cert(&ak_cert, ak, "ccz sim attestation key", root, root_key, false), s,
                    out);
-    static const char *const names[] = {"root.key", "ak.key", "signer.key", "ak.crt",
-                                        "root.crt"};
+    static const char *const names[] = {"root.key", "ak.key", "signer.key", "ak.crt", "root.crt"};
     for (int i = 0; i < 5; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         EVP_PKEY *keys[] = {root_key, ak, signer};
@@ -458,8 +457,7 @@ fail:
     return s;
 }
 
-static ccz_status sim_attest(const void *state, const uint8_t rd[64], ccz_buf *ev,
-                             ccz_buf *certs)
+static ccz_status sim_attest(const void *state, const uint8_t rd[64], ccz_buf *ev, ccz_buf *certs)
 {
     (void)certs; /* the evidence carries the platform certificate */
     const sim_attester *a = state;

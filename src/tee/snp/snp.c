@@ -35,8 +35,10 @@ ccz_status ccz_snp_product_parse(ccz_snp_product *out, const char *name)
             *out = (ccz_snp_product)i;
             return CCZ_OK;
         }
-    return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "unknown SEV-SNP product '%s' (Milan, Genoa or "
-                    "Turin)", name);
+    return ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
+                    "unknown SEV-SNP product '%s' (Milan, Genoa or "
+                    "Turin)",
+                    name);
 }
 
 void ccz_snp_tcb_decode(ccz_snp_tcb *t, uint64_t raw, ccz_snp_product p)
@@ -109,10 +111,10 @@ ccz_status ccz_snp_report_parse(ccz_snp_report *r, ccz_span in, ccz_snp_product 
     CCZ_GUARD_GOTO(ccz_cursor_skip(&k, 8), s, bad); /* current and committed versions */
     CCZ_GUARD_GOTO(ccz_cursor_u64le(&k, &r->launch_tcb_raw), s, bad);
     while (k.pos < CCZ_SNP_SIGNED_SIZE)
-        CCZ_GUARD_GOTO(ccz_cursor_copy(&k, pad, CCZ_SNP_SIGNED_SIZE - k.pos > 64
-                                                    ? 64
-                                                    : CCZ_SNP_SIGNED_SIZE - k.pos),
-                       s, bad);
+        CCZ_GUARD_GOTO(
+            ccz_cursor_copy(&k, pad,
+                            CCZ_SNP_SIGNED_SIZE - k.pos > 64 ? 64 : CCZ_SNP_SIGNED_SIZE - k.pos),
+            s, bad);
     r->signed_part = ccz_cursor_consumed(&k);
     CCZ_GUARD_GOTO(ccz_cursor_copy(&k, sig, sizeof sig), s, bad);
     reverse_copy(r->signature_r, sig, 48); /* 72-byte little-endian fields, 48 significant */
@@ -121,11 +123,15 @@ ccz_status ccz_snp_report_parse(ccz_snp_report *r, ccz_span in, ccz_snp_product 
         if (sig[i] || sig[72 + i])
             return ccz_fail(CCZ_ERR_MALFORMED, "SNP report: signature component exceeds 384 bits");
     if (c->version < 2 || c->version > 5)
-        return ccz_fail(CCZ_ERR_UNSUPPORTED, "SNP report version %u is not supported (2 to 5 "
-                        "are)", c->version);
+        return ccz_fail(CCZ_ERR_UNSUPPORTED,
+                        "SNP report version %u is not supported (2 to 5 "
+                        "are)",
+                        c->version);
     if (c->signature_algo != SIG_ALGO_ECDSA_P384_SHA384)
-        return ccz_fail(CCZ_ERR_UNSUPPORTED, "SNP report signature algorithm %u is not ECDSA "
-                        "P-384 with SHA-384 (1)", c->signature_algo);
+        return ccz_fail(CCZ_ERR_UNSUPPORTED,
+                        "SNP report signature algorithm %u is not ECDSA "
+                        "P-384 with SHA-384 (1)",
+                        c->signature_algo);
     c->author_key_en = signer & 1;
     c->mask_chip_key = (signer >> 1) & 1;
     unsigned key = (signer >> 2) & 7;
@@ -345,9 +351,8 @@ static ccz_status check_report(ccz_result *r, const snp_collateral *k, ccz_snp_r
                                 c->signing_key == CCZ_SNP_KEY_VLEK ? "VLEK" : "VCEK",
                                 v->vlek ? "VLEK" : "VCEK");
     }
-    ccz_snp_product cpu = rep->cpuid_family ? product_of_cpuid(rep->cpuid_family,
-                                                               rep->cpuid_model)
-                                            : CCZ_SNP_UNKNOWN;
+    ccz_snp_product cpu =
+        rep->cpuid_family ? product_of_cpuid(rep->cpuid_family, rep->cpuid_model) : CCZ_SNP_UNKNOWN;
     if (cpu != CCZ_SNP_UNKNOWN && cpu != (ccz_snp_product)k->product) {
         return ccz_result_failf(r, CCZ_AT_COLLATERAL, CCZ_ERR_COLLATERAL_MISMATCH,
                                 "the report comes from a %s CPU, the VEK chain is %s's",

@@ -57,15 +57,13 @@ static ccz_status sev_guest_report(const char *dev, const uint8_t rd[64], ccz_bu
     ccz_span report;
     if (ccz_cursor_u32le(&c, &status) || ccz_cursor_u32le(&c, &size) ||
         ccz_cursor_skip(&c, REPORT_RESP_OFFSET - 8) || ccz_cursor_take(&c, &report, size))
-        return ccz_fail(CCZ_ERR_MALFORMED, "SNP_GET_REPORT: response size %u is impossible",
-                        size);
+        return ccz_fail(CCZ_ERR_MALFORMED, "SNP_GET_REPORT: response size %u is impossible", size);
     CCZ_ENSURE(status == 0, CCZ_ERR_TEE_UNAVAILABLE, "SNP_GET_REPORT: firmware status 0x%x",
                status);
     return ccz_buf_append(out, report.ptr, report.len);
 }
 
-static ccz_status snp_attest(const void *state, const uint8_t rd[64], ccz_buf *ev,
-                             ccz_buf *certs)
+static ccz_status snp_attest(const void *state, const uint8_t rd[64], ccz_buf *ev, ccz_buf *certs)
 {
     const tee_dev_attester *a = state;
     ccz_buf report = CCZ_BUF_INIT, aux = CCZ_BUF_INIT, chain = CCZ_BUF_INIT;
@@ -78,7 +76,8 @@ static ccz_status snp_attest(const void *state, const uint8_t rd[64], ccz_buf *e
         struct stat st;
         CCZ_GUARD(tee_dev_path(dev, sizeof dev, a->root, "/dev/sev-guest"));
         if (stat(dev, &st) != 0)
-            return ccz_fail(CCZ_ERR_TEE_UNAVAILABLE, "no SEV-SNP guest interface: neither "
+            return ccz_fail(CCZ_ERR_TEE_UNAVAILABLE,
+                            "no SEV-SNP guest interface: neither "
                             "configfs-tsm (%s/sys/kernel/config/tsm/report) nor %s exists",
                             a->root, dev);
         s = sev_guest_report(dev, rd, &report);
@@ -105,5 +104,4 @@ static ccz_status snp_attest(const void *state, const uint8_t rd[64], ccz_buf *e
     return s;
 }
 
-const tee_attester_ops tee_attester_snp = {tee_dev_attester_new, snp_attest,
-                                           tee_dev_attester_free};
+const tee_attester_ops tee_attester_snp = {tee_dev_attester_new, snp_attest, tee_dev_attester_free};

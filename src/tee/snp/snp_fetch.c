@@ -30,10 +30,12 @@ ccz_status ccz_snp_vcek_fetch(ccz_buf *out, bool *from_cache, ccz_span report,
     const ccz_snp_claims *c = &r.claims;
     CCZ_ENSURE(c->signing_key == CCZ_SNP_KEY_VCEK, CCZ_ERR_UNSUPPORTED,
                "the report is signed by a %s; AMD KDS serves VCEKs only (a VLEK comes from the "
-               "cloud provider)", c->signing_key == CCZ_SNP_KEY_VLEK ? "VLEK" : "no key");
+               "cloud provider)",
+               c->signing_key == CCZ_SNP_KEY_VLEK ? "VLEK" : "no key");
     CCZ_ENSURE(r.product != CCZ_SNP_UNKNOWN, CCZ_ERR_INVALID_ARGUMENT,
                "a version %u report does not name its CPU: give the product (Milan, Genoa, "
-               "Turin)", c->version);
+               "Turin)",
+               c->version);
     CCZ_ENSURE(!c->mask_chip_key, CCZ_ERR_UNSUPPORTED,
                "the report masks its chip id, so its VCEK cannot be looked up");
     bool turin = r.product == CCZ_SNP_TURIN;
@@ -44,8 +46,8 @@ ccz_status ccz_snp_vcek_fetch(ccz_buf *out, bool *from_cache, ccz_span report,
         snprintf(tcb, sizeof tcb, "fmcSPL=%u&blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u", t->fmc,
                  t->bootloader, t->tee, t->snp, t->microcode);
     else
-        snprintf(tcb, sizeof tcb, "blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u", t->bootloader,
-                 t->tee, t->snp, t->microcode);
+        snprintf(tcb, sizeof tcb, "blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u", t->bootloader, t->tee,
+                 t->snp, t->microcode);
     const char *product = ccz_snp_product_name(r.product);
     ccz_buf path = CCZ_BUF_INIT, body = CCZ_BUF_INIT;
     ccz_status s = CCZ_OK;
@@ -70,8 +72,8 @@ ccz_status ccz_snp_vcek_fetch(ccz_buf *out, bool *from_cache, ccz_span report,
     snprintf(url, sizeof url, "%.*s/vcek/v1/%s/%s?%s", (int)bl, o->kds_url, product, hwid, tcb);
     tee_http_response resp;
     tee_http_response_init(&resp, NULL);
-    s = tee_http_get(&resp, url, &(tee_http_opts){o->ca_file, o->tls_verify_insecure,
-                                                  o->timeout_seconds});
+    s = tee_http_get(&resp, url,
+                     &(tee_http_opts){o->ca_file, o->tls_verify_insecure, o->timeout_seconds});
     if (s == CCZ_OK)
         s = ccz_buf_append(&body, resp.body.ptr, resp.body.len);
     tee_http_response_free(&resp);
@@ -162,8 +164,10 @@ ccz_status ccz_snp_cert_table(ccz_buf *vek_pem, ccz_buf *chain_pem, ccz_span tab
         ccz_span der;
         ccz_cursor_init(&at, table);
         if (ccz_cursor_skip(&at, off) || ccz_cursor_take(&at, &der, len))
-            return ccz_fail(CCZ_ERR_TRUNCATED, "certificate table: entry %d lies outside the "
-                            "table", entries);
+            return ccz_fail(CCZ_ERR_TRUNCATED,
+                            "certificate table: entry %d lies outside the "
+                            "table",
+                            entries);
         for (size_t i = 0; i < CCZ_ARRAY_LEN(table_guids); i++) {
             if (memcmp(guid, table_guids[i].guid, 16) != 0)
                 continue;
