@@ -25,6 +25,12 @@ typedef struct {
     double wall, cpu;
 } bench_run;
 
-static inline double bench_rate(const bench_run *r) { return r->wall > 0 ? r->ops / r->wall : 0; }
-static inline double bench_cpu_us(const bench_run *r) { return r->ops ? r->cpu * 1e6 / r->ops : 0; }
+static inline double bench_rate(const bench_run *r)
+{
+    return r->wall > 0 ? r->ops / r->wall : 0;
+}
+static inline double bench_cpu_us(const bench_run *r)
+{
+    return r->ops ? r->cpu * 1e6 / r->ops : 0;
+}
 #endif

@@ -177,8 +177,8 @@ int main(int argc, char **argv)
            "\"ratls_cold_cpu_us\":%.1f,\"cpu_ratio\":%.3f,\"cold_handshakes\":%ld}\n",
            bench_rate(&warm), bench_rate(&ca_run), bench_rate(&warm) / bench_rate(&ca_run),
            bench_rate(&pin_run), bench_rate(&cold), bench_cpu_us(&warm), bench_cpu_us(&ca_run),
-           bench_cpu_us(&pin_run), bench_cpu_us(&cold),
-           bench_cpu_us(&ca_run) / bench_cpu_us(&warm), cold.ops);
+           bench_cpu_us(&pin_run), bench_cpu_us(&cold), bench_cpu_us(&ca_run) / bench_cpu_us(&warm),
+           cold.ops);
     for (int i = 0; i < COLD_POOL; i++) {
         SSL_CTX_free(cold_s[i]);
         SSL_CTX_free(cold_c[i]);

@@ -15,7 +15,6 @@
 #include "ccz/ccz.h"
 #include "clock.h"
 
-
 static bench_run p384_verify_run(double seconds)
 {
     EVP_PKEY *k = EVP_EC_gen("P-384");

@@ -61,8 +61,8 @@ static bench_run tokens(int port, const char *ca, const char *evidence_b64, doub
         long status = 0;
         if (curl_easy_perform(c) != CURLE_OK ||
             (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status), status != 200)) {
-            fprintf(stderr, "svc_bench: a token was refused (%ld): %.*s\n", status,
-                    (int)resp.len, (const char *)resp.ptr);
+            fprintf(stderr, "svc_bench: a token was refused (%ld): %.*s\n", status, (int)resp.len,
+                    (const char *)resp.ptr);
             exit(1);
         }
         r.ops++;
