@@ -213,8 +213,9 @@ static void get_nonce(http_request *r, void *payload)
 
 typedef struct {
     ccz_buf evidence, runtime_data, collateral_text;
+    ccz_buf vek, chain; /* SEV-SNP collateral */
     const char *nonce, *policy_id;
-    bool has_runtime_data;
+    bool has_runtime_data, snp;
 } attest_req;
 
 static bool read_attest(attestation *a, http_request *r, json_t *body, attest_req *q)
@@ -243,7 +244,25 @@ static bool read_attest(attestation *a, http_request *r, json_t *body, attest_re
         q->has_runtime_data = true;
     }
     json_t *coll = json_object_get(body, "collateral");
-    if (coll) {
+    json_t *vek = json_object_get(coll, "vcek");
+    if (!vek)
+        vek = json_object_get(coll, "vlek");
+    if (vek) { /* SEV-SNP: {"vcek" or "vlek": base64 DER or PEM, "chain"?: PEM} */
+        const char *v = json_string_value(vek),
+                   *chain = json_string_value(json_object_get(coll, "chain"));
+        ccz_buf der = CCZ_BUF_INIT;
+        bool pem = v && strstr(v, "-----BEGIN");
+        bool ok = v && (pem ? ccz_buf_append_str(&q->vek, v) == CCZ_OK
+                            : att_decode_b64(&der, v) &&
+                                  ccz_buf_append(&q->vek, der.ptr, der.len) == CCZ_OK);
+        ccz_buf_free(&der);
+        if (!ok || (chain && ccz_buf_append_str(&q->chain, chain) != CCZ_OK)) {
+            att_refuse(a, r, 400, "bad_request",
+                       "\"collateral\" of SEV-SNP: {\"vcek\": base64 DER or PEM, \"chain\"?: PEM}");
+            return false;
+        }
+        q->snp = true;
+    } else if (coll) {
         char *t = json_is_string(coll) ? NULL : json_dumps(coll, JSON_COMPACT);
         const char *s = json_is_string(coll) ? json_string_value(coll) : t;
         bool ok = s && ccz_buf_append_str(&q->collateral_text, s) == CCZ_OK;
@@ -267,6 +286,8 @@ static void attest_req_free(attest_req *q)
     ccz_buf_free(&q->evidence);
     ccz_buf_free(&q->runtime_data);
     ccz_buf_free(&q->collateral_text);
+    ccz_buf_free(&q->vek);
+    ccz_buf_free(&q->chain);
 }
 
 typedef struct {
@@ -340,7 +361,8 @@ static void post_attest(http_request *r, void *payload)
     json_t *body = http_request_json(r);
     if (!body)
         return;
-    attest_req q = {CCZ_BUF_INIT, CCZ_BUF_INIT, CCZ_BUF_INIT, NULL, NULL, false};
+    attest_req q = {CCZ_BUF_INIT, CCZ_BUF_INIT, CCZ_BUF_INIT, CCZ_BUF_INIT, CCZ_BUF_INIT,
+                    NULL,         NULL,         false,        false};
     ccz_policy *stored = NULL;
     ccz_collateral *coll = NULL;
     X509 *cert = NULL;
@@ -376,7 +398,13 @@ static void post_attest(http_request *r, void *payload)
             goto out;
         }
     }
-    if (q.collateral_text.len) {
+    if (q.snp) {
+        ccz_status st = ccz_snp_collateral_new(&coll, ccz_buf_span(&q.vek), ccz_buf_span(&q.chain));
+        if (st != CCZ_OK) {
+            att_refuse(a, r, 400, "bad_request", "\"collateral\": %s", ccz_error_detail());
+            goto out;
+        }
+    } else if (q.collateral_text.len) {
         ccz_status st =
             ccz_collateral_parse(&coll, (const char *)q.collateral_text.ptr, q.collateral_text.len);
         if (st != CCZ_OK) {
