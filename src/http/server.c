@@ -91,6 +91,9 @@ struct conn {
     bool close_after;    /* close once the output is out */
     bool paused;         /* reading stopped until the output drains */
     bool served;         /* a request was read: no preface any more */
+    bool linger;         /* refused mid-request: read and drop what the client still sends */
+    bool lingering;      /* ... doing so now (its answer is out, our side shut down) */
+    size_t dropped;      /* bytes dropped while lingering */
     http_request req;
     conn_list *list;
     conn *prev, *next;
@@ -204,7 +207,7 @@ static void conn_close(conn *c)
     request_reset(&c->req);
     /* a TLS close_notify (clients tell a close from a cut); the output is out by now, or
      * is abandoned, and the alert goes straight to the socket */
-    if (c->state != C_HANDSHAKE)
+    if (c->state != C_HANDSHAKE && !c->lingering)
         SSL_shutdown(c->ssl);
     if (c->bev)
         bufferevent_free(c->bev); /* closes the socket and frees the SSL */
@@ -220,12 +223,33 @@ static void conn_close(conn *c)
 }
 
 /* Closes c once its output has gone (or at once when nothing is queued). */
+/* A connection refused in the middle of a request: its client may still be sending the body.
+ * Closing with unread bytes makes the kernel reset the connection, which can destroy the answer
+ * before the client reads it; so, as HTTP servers do, the answer goes out, our side shuts down
+ * (close_notify, then no more writes), and what the client still sends is read and dropped for
+ * up to 2 s or 1 MiB, until it closes. */
+#define LINGER_MS 2000
+#define LINGER_MAX (1u << 20)
+
+static void linger_start(conn *c)
+{
+    c->lingering = true;
+    SSL_shutdown(c->ssl);
+    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+    bufferevent_enable(c->bev, EV_READ);
+    arm(c, LINGER_MS);
+}
+
 static void conn_finish(conn *c)
 {
     c->close_after = true;
     bufferevent_disable(c->bev, EV_READ);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-        conn_close(c);
+        if (c->linger)
+            linger_start(c);
+        else
+            conn_close(c);
         return;
     }
     arm(c, 1000); /* a client that does not read its last answer gets a second */
@@ -437,6 +461,7 @@ static void refuse(conn *c, int status, const char *message)
     if (!r->started)
         r->started = mono_ms();
     r->head.keep_alive = false;
+    c->linger = true;
     ccz_buf_reset(&r->extra_headers);
     json_t *j = json_pack("{s:{s:i,s:s,s:s}}", "error", "code", status, "status",
                           http_reason(status), "message", message);
@@ -891,8 +916,16 @@ static void process(conn *c)
 
 static void read_cb(struct bufferevent *bev, void *arg)
 {
-    (void)bev;
-    process(arg);
+    conn *c = arg;
+    if (c->lingering) {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        c->dropped += evbuffer_get_length(in);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        if (c->dropped > LINGER_MAX)
+            conn_close(c);
+        return;
+    }
+    process(c);
 }
 
 static void write_cb(struct bufferevent *bev, void *arg)
@@ -900,7 +933,10 @@ static void write_cb(struct bufferevent *bev, void *arg)
     (void)bev;
     conn *c = arg;
     if (c->close_after) {
-        conn_close(c);
+        if (c->linger && !c->lingering)
+            linger_start(c);
+        else if (!c->lingering)
+            conn_close(c);
         return;
     }
     if (c->paused) {
@@ -984,8 +1020,8 @@ static bool make_room(http_server *s, peer_slot *p)
         if (!per_peer || c->peer == p)
             victim = c;
     for (conn *c = victim ? NULL : s->ready.head; c; c = c->next)
-        if (c->state == C_IDLE && !c->close_after && (!per_peer || c->peer == p) &&
-            (!victim || c->last_active < victim->last_active))
+        if (((c->state == C_IDLE && !c->close_after) || c->lingering) &&
+            (!per_peer || c->peer == p) && (!victim || c->last_active < victim->last_active))
             victim = c;
     if (!victim)
         return false;
