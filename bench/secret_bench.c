@@ -147,7 +147,7 @@ static void op(op_kind k, SSL_CTX *cc)
 static void block(bench_run *r, op_kind k, SSL_CTX *cc, SSL_CTX **pool, long n_pool,
                   double seconds)
 {
-    double t0 = bench_wall(), c0 = bench_cpu(), t = t0;
+    double t0 = bench_wall(), c0 = bench_cpu(), m0 = bench_thread_cpu(), t = t0;
     long i = 0;
     while (t - t0 < seconds && (!pool || i < n_pool)) {
         op(k, pool ? pool[i] : cc);
@@ -157,14 +157,16 @@ static void block(bench_run *r, op_kind k, SSL_CTX *cc, SSL_CTX **pool, long n_p
     }
     r->wall += t - t0;
     r->cpu += bench_cpu() - c0;
+    r->client += bench_thread_cpu() - m0;
 }
 
 static void report(const char *name, const bench_run *r, const verdicts *client,
                    const verdicts *server)
 {
-    printf("  \"%s_per_s\": %.0f, \"%s_cpu_us\": %.1f, \"%s_ops\": %ld,\n"
-           "  \"%s_client_fresh\": %ld, \"%s_client_cached\": %ld,", name, bench_rate(r), name,
-           bench_cpu_us(r), name, r->ops, name, client->fresh, name, client->cached);
+    printf("  \"%s_per_s\": %.0f, \"%s_cpu_us\": %.1f, \"%s_client_cpu_us\": %.1f, "
+           "\"%s_ops\": %ld,\n  \"%s_client_fresh\": %ld, \"%s_client_cached\": %ld,",
+           name, bench_rate(r), name, bench_cpu_us(r), name, bench_client_us(r), name, r->ops,
+           name, client->fresh, name, client->cached);
     if (server)
         printf(" \"%s_server_fresh\": %ld, \"%s_server_cached\": %ld,", name, server->fresh, name,
                server->cached);
