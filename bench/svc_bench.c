@@ -55,7 +55,7 @@ static bench_run tokens(int port, const char *ca, const char *evidence_b64, doub
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
     bench_run r = {0};
-    double t0 = bench_wall(), c0 = bench_cpu(), t;
+    double t0 = bench_wall(), c0 = bench_cpu(), m0 = bench_thread_cpu(), t;
     do {
         ccz_buf_reset(&resp);
         long status = 0;
@@ -70,6 +70,7 @@ static bench_run tokens(int port, const char *ca, const char *evidence_b64, doub
     } while (t - t0 < seconds);
     r.wall = t - t0;
     r.cpu = bench_cpu() - c0;
+    r.client = bench_thread_cpu() - m0;
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     free(body);
@@ -108,9 +109,10 @@ static bench_run verifications(ccz_span ev, const ccz_trust *trust, const ccz_co
 static void report(const char *name, const bench_run *tok, const bench_run *ver, bool comma)
 {
     printf("  \"%s_tokens_per_s\": %.0f, \"%s_token_cpu_us\": %.1f,\n"
-           "  \"%s_verify_per_s\": %.0f, \"%s_verify_cpu_us\": %.1f%s\n",
+           "  \"%s_verify_per_s\": %.0f, \"%s_verify_cpu_us\": %.1f,\n"
+           "  \"%s_token_client_cpu_us\": %.1f, \"%s_tokens\": %ld%s\n",
            name, bench_rate(tok), name, bench_cpu_us(tok), name, bench_rate(ver), name,
-           bench_cpu_us(ver), comma ? "," : "");
+           bench_cpu_us(ver), name, bench_client_us(tok), name, tok->ops, comma ? "," : "");
 }
 
 int main(int argc, char **argv)
