@@ -32,7 +32,7 @@ static ccz_svc *start(const char *data, const char *sim, const char *policy, con
         ccz_svc_config_set(c, "data-dir", data) || ccz_svc_config_set(c, "sim-dir", sim) ||
         ccz_svc_config_set(c, "policy", policy) ||
         (coll && ccz_svc_config_set(c, "collateral", coll)) ||
-        (at && ccz_svc_config_set(c, "verify-at", at)) || ccz_svc_start(&s, c, false)) {
+        (at && ccz_svc_config_set(c, "verify-at-insecure", at)) || ccz_svc_start(&s, c, false)) {
         fprintf(stderr, "svc_bench: cannot start the service: %s\n", ccz_error_detail());
         exit(1);
     }

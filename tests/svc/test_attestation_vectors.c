@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The attestation service with recorded real evidence (verified at the instant the vectors were
- * recorded, --verify-at): an SGX quote with the service's cached Intel collateral, the same
+ * recorded, --verify-at-insecure): an SGX quote with the service's cached Intel collateral, the same
  * quote with the collateral in the request, and an SEV-SNP report with its VCEK in the request
  * each give a token whose submodule is the TEE's and whose annotated evidence carries its
  * measurement; a flipped byte of the quote is refused with the verifier's status. */
@@ -50,7 +50,7 @@ static ccz_svc *start(ccz_svc_config **cfg, const char *at, const char *collater
     CHECK_OK(ccz_svc_config_set(*cfg, "listen", "127.0.0.1:0"));
     CHECK_OK(ccz_svc_config_set(*cfg, "data-dir", data));
     CHECK_OK(ccz_svc_config_set(*cfg, "policy", policy_path));
-    CHECK_OK(ccz_svc_config_set(*cfg, "verify-at", at));
+    CHECK_OK(ccz_svc_config_set(*cfg, "verify-at-insecure", at));
     if (collateral)
         CHECK_OK(ccz_svc_config_set(*cfg, "collateral", collateral));
     ccz_svc *s = NULL;

@@ -40,9 +40,9 @@ static const ccz_svc_option options[] = {
     {"token-ttl", CCZ_SVC_UINT, "300", "SECONDS", "how long a token is valid"},
     {"nonce-ttl", CCZ_SVC_UINT, "300", "SECONDS", "how long a nonce waits for its evidence"},
     {"issuer", CCZ_SVC_STRING, "ccz-attestation", "NAME", "the tokens' iss"},
-    {"verify-at", CCZ_SVC_UINT, "0", "UNIX",
-     "verify evidence as at this instant instead of now (0): for replaying recorded evidence "
-     "and its collateral in tests and benchmarks; tokens keep the real time"},
+    {"verify-at-insecure", CCZ_SVC_UINT, "0", "UNIX",
+     "INSECURE: verify evidence as at this instant instead of now (0), so expired collateral "
+     "passes: only for replaying recorded evidence in tests and benchmarks"},
     {"kbs-session-ttl", CCZ_SVC_UINT, "300", "SECONDS",
      "how long a KBS session (its cookie) lasts after /kbs/v0/auth"},
     {"secret", CCZ_SVC_LIST, NULL, "NAME=FILE",
@@ -702,7 +702,12 @@ static ccz_status start(void **state, svc_common *sc, const ccz_svc_config *c)
     a->nonce_ttl = svc_uint(c, "nonce-ttl");
     a->issuer = svc_str(c, "issuer");
     a->kbs_session_ttl = svc_uint(c, "kbs-session-ttl");
-    a->verify_at = svc_uint(c, "verify-at");
+    a->verify_at = svc_uint(c, "verify-at-insecure");
+    if (a->verify_at)
+        ccz_log(CCZ_LOG_WARN,
+                "attestation: --verify-at-insecure: evidence is verified as at %lld, not now "
+                "(for recorded evidence only)",
+                (long long)a->verify_at);
     CCZ_ENSURE(a->token_ttl && a->nonce_ttl, CCZ_ERR_INVALID_ARGUMENT,
                "--token-ttl and --nonce-ttl must be at least a second");
     char path[4200];
