@@ -16,5 +16,6 @@
 #include "ccz/lattice.h"
 #include "ccz/svc.h"
 #include "ccz/attestation.h"
+#include "ccz/kbs.h"
 
 #endif

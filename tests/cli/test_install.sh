@@ -10,7 +10,7 @@ fi
 prefix="$T/prefix"
 cmake --install "$CCZ_BUILD_DIR" --prefix "$prefix" > "$T/install.log" || fail "cmake --install failed"
 libdir=$(ls -d "$prefix"/lib*/ | head -1)
-for f in include/ccz/ccz.h include/ccz/core.h include/ccz/tee.h include/ccz/sim.h include/ccz/policy.h include/ccz/dcap.h include/ccz/snp.h include/ccz/ratls.h bin/ccz; do
+for f in include/ccz/ccz.h include/ccz/core.h include/ccz/tee.h include/ccz/sim.h include/ccz/policy.h include/ccz/dcap.h include/ccz/snp.h include/ccz/ratls.h include/ccz/svc.h include/ccz/attestation.h include/ccz/kbs.h include/ccz/secret.h bin/ccz; do
     [ -e "$prefix/$f" ] || fail "$f not installed"
 done
 for f in libccz.a libccz.so libccz.so.0 pkgconfig/ccz.pc cmake/ccz/cczConfig.cmake; do

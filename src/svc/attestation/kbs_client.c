@@ -12,7 +12,7 @@
 #include <openssl/sha.h>
 
 #include "core/guard.h"
-#include "ccz/attestation.h"
+#include "ccz/kbs.h"
 #include "jose/jose.h"
 
 #define MAX_ANSWER (1u << 20)
