@@ -39,19 +39,23 @@ static ccz_svc *start(const char *data, const char *sim, const char *policy, con
     return s; /* the configuration stays alive with the service (never freed: a benchmark) */
 }
 
+/* POST /v1/attest with the evidence; or, with evidence_b64 NULL, GET /healthz: the floor of a
+ * request on the kept-alive connection (TLS records, HTTP, the loop, the client). */
 static bench_run tokens(int port, const char *ca, const char *evidence_b64, double seconds)
 {
     CURL *c = curl_easy_init();
     char url[128];
-    snprintf(url, sizeof url, "https://127.0.0.1:%d/v1/attest", port);
-    json_t *b = json_pack("{s:s}", "evidence", evidence_b64);
-    char *body = json_dumps(b, JSON_COMPACT);
+    snprintf(url, sizeof url, "https://127.0.0.1:%d%s", port,
+             evidence_b64 ? "/v1/attest" : "/healthz");
+    json_t *b = evidence_b64 ? json_pack("{s:s}", "evidence", evidence_b64) : NULL;
+    char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     ccz_buf resp = CCZ_BUF_INIT;
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CAINFO, ca);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    if (body)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
     bench_run r = {0};
@@ -155,8 +159,12 @@ int main(int argc, char **argv)
     ccz_svc *s = start(data, sim, policy, NULL, NULL);
     bench_run ver = verifications(ccz_buf_span(&ev), trust, NULL, 0, p, seconds);
     bench_run tok = tokens(ccz_svc_port(s), ca, (const char *)b64.ptr, seconds);
+    bench_run floor = tokens(ccz_svc_port(s), ca, NULL, seconds);
     ccz_svc_free(s);
     printf("{\n");
+    printf(
+        "  \"healthz_per_s\": %.0f, \"healthz_cpu_us\": %.1f, \"healthz_client_cpu_us\": %.1f,\n",
+        bench_rate(&floor), bench_cpu_us(&floor), floor.ops ? floor.client * 1e6 / floor.ops : 0.0);
     report("sim", &tok, &ver, argc > 5);
     if (argc > 5) {
         ccz_collateral *coll;
