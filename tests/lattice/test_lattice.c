@@ -291,8 +291,25 @@ static void test_ckks(void)
     CHECK_INT(ccz_lattice_ciphertext_level(cz), 2);
     for (size_t i = 0; i < m; i++)
         w[i] = x[i] * y[i];
-    double b_mul = err_bits(&k, cz, w); /* 23.1 to 23.6 measured; flooring gives about 22.3 */
-    CHECK(b_mul >= 22.7);
+    /* one product's worst slot varies (22.6 to 23.7 bits over 150 runs), flooring in the rescale
+     * costs about a bit: the mean over five fresh products tells them apart with room */
+    double b_mul = err_bits(&k, cz, w);
+    ccz_lattice_ciphertext *ca = NULL, *cb = NULL;
+    CHECK_OK(ccz_lattice_ciphertext_new(&ca, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&cb, ctx));
+    for (int t = 0; t < 4; t++) {
+        CHECK_OK(ccz_lattice_encrypt(ca, ctx, k.pk, px));
+        CHECK_OK(ccz_lattice_encrypt_sk(cb, ctx, k.sk, py));
+        CHECK_OK(ccz_lattice_mul(ca, ctx, ca, cb, k.rk));
+        CHECK_OK(ccz_lattice_ckks_rescale(ca, ctx));
+        b_mul += err_bits(&k, ca, w);
+    }
+    b_mul /= 5;
+    if (getenv("CCZ_TEST_PRINT_BITS"))
+        fprintf(stderr, "b_mul %.3f\n", b_mul);
+    ccz_lattice_ciphertext_free(ca);
+    ccz_lattice_ciphertext_free(cb);
+    CHECK(b_mul >= 22.8);
     /* rotations and conjugation on the product */
     CHECK_OK(ccz_lattice_rotate(cx, ctx, cx, 5, k.gk));
     for (size_t i = 0; i < m; i++)
