@@ -179,19 +179,23 @@ ccz_status x509_read_cert(X509 **out, ccz_span in)
 {
     *out = NULL;
     CCZ_ENSURE(in.len > 0 && in.len <= INT32_MAX, CCZ_ERR_CERT_MALFORMED, "empty certificate");
+    /* DER first, when the bytes are one SEQUENCE: a DER certificate may carry PEM inside (an
+     * RA-TLS certificate's quote holds its PCK chain), which must not be read instead of it */
+    if (in.ptr[0] == 0x30) {
+        const unsigned char *p = in.ptr;
+        *out = d2i_X509(NULL, &p, (long)in.len);
+        if (*out && p == in.ptr + in.len)
+            return CCZ_OK;
+        X509_free(*out);
+        *out = NULL;
+        ERR_clear_error();
+    }
     ccz_span pem_tag = CCZ_LIT("-----BEGIN");
     if (in.len > pem_tag.len + 1 && memmem(in.ptr, in.len, pem_tag.ptr, pem_tag.len)) {
         BIO *bio = BIO_new_mem_buf(in.ptr, (int)in.len);
         CCZ_ENSURE(bio, CCZ_ERR_NOMEM, "out of memory");
         *out = PEM_read_bio_X509(bio, NULL, NULL, NULL);
         BIO_free(bio);
-    } else {
-        const unsigned char *p = in.ptr;
-        *out = d2i_X509(NULL, &p, (long)in.len);
-        if (*out && p != in.ptr + in.len) {
-            X509_free(*out);
-            *out = NULL;
-        }
     }
     if (!*out)
         return ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED, "cannot parse certificate");

@@ -72,7 +72,8 @@ ccz_status x509_verify_chain(const x509_chain_check *check, X509 *leaf, x509_win
 /* Reads up to max PEM certificates (tolerating missing newlines and a trailing NUL) into a new
  * stack the caller frees, even on error. */
 ccz_status x509_read_pem_certs(STACK_OF(X509) **out, ccz_span pem, int max);
-/* Reads one certificate, PEM or DER (exactly one DER element). */
+/* Reads one certificate: DER (exactly one element) when the bytes start with a SEQUENCE and
+ * parse as one, else PEM (so a DER certificate that carries PEM inside is read as itself). */
 ccz_status x509_read_cert(X509 **out, ccz_span in);
 /* Reads a PEM private key, or else a PEM public key. Returns CCZ_ERR_KEY_MALFORMED WITHOUT
  * setting a detail and with OpenSSL's error queue kept: the caller names the file with

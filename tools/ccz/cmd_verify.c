@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 
 #include "endpoint.h"
+#include "x509/x509.h"
 
 static const char verify_usage[] =
     "usage: ccz verify FILE [--report-data HEX] [--policy FILE] [--at UNIX] [--json]\n"
@@ -210,7 +211,7 @@ static X509 *evidence_as_cert(const ccz_buf *ev)
     ccz_span rest = CCZ_SPAN(ev->ptr + lead, ev->len - lead);
     if ((CCZ_SPAN_STARTS_WITH(rest, "-----BEGIN CERTIFICATE-----") ||
          (ev->len > 2 && ev->ptr[0] == 0x30)) &&
-        cli_cert_parse(&x, ccz_buf_span(ev)) != CCZ_OK)
+        x509_read_cert(&x, ccz_buf_span(ev)) != CCZ_OK)
         ccz_error_clear(); /* not a certificate: evidence */
     ERR_clear_error();
     return x;

@@ -47,29 +47,12 @@ ccz_status cli_collateral_load(ccz_collateral **out, const cli_verify_opts *v)
     return s;
 }
 
-ccz_status cli_cert_parse(X509 **out, ccz_span in)
-{
-    *out = NULL;
-    if (in.len < 2 || in.ptr[0] != 0x30)
-        return x509_read_cert(out, in);
-    /* DER: read as such even when it carries PEM inside (a quote's PCK chain) */
-    const unsigned char *p = in.ptr;
-    *out = in.len <= INT32_MAX ? d2i_X509(NULL, &p, (long)in.len) : NULL;
-    if (*out && p != in.ptr + in.len) {
-        X509_free(*out);
-        *out = NULL;
-    }
-    if (!*out)
-        return ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED, "cannot parse certificate");
-    return CCZ_OK;
-}
-
 ccz_status cli_read_cert(X509 **out, const char *path)
 {
     ccz_buf b = CCZ_BUF_INIT;
     *out = NULL;
     ccz_status s = ccz_file_read(&b, path, 1 << 20);
-    if (s == CCZ_OK && (s = cli_cert_parse(out, ccz_buf_span(&b))) != CCZ_OK)
+    if (s == CCZ_OK && (s = x509_read_cert(out, ccz_buf_span(&b))) != CCZ_OK)
         s = ccz_fail_context(s, "%s is not a certificate", path);
     ccz_buf_free(&b);
     return s;

@@ -34,8 +34,6 @@ void cli_endpoint_free(cli_endpoint *e);
 /* Prints a peer verdict to stderr; payload names the peer ("client", "server"). */
 void cli_print_verdict(const ccz_ratls_verdict *v, void *payload);
 
-/* Parses a certificate: DER (one element, starting with a SEQUENCE), else PEM. */
-ccz_status cli_cert_parse(X509 **out, ccz_span in);
 /* Reads a certificate, PEM or DER. */
 ccz_status cli_read_cert(X509 **out, const char *path);
 /* Reads a PEM private key. */
