@@ -32,10 +32,10 @@
 #include <openssl/err.h>
 
 #include "core/guard.h"
+#include "core/listener.h"
 #include "http/http.h"
 
 #define OUTPUT_HIGH (256 * 1024) /* pipelined requests wait while this much output is queued */
-#define ACCEPT_PAUSE_MS 250
 #define MAX_CODES 24
 
 typedef struct {
@@ -124,20 +124,6 @@ struct http_server {
     route preface;
     uint64_t accepted, shed, refused;
 };
-
-static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
-
-static void use_threads(void)
-{
-    evthread_use_pthreads();
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- lists and peers -------------------------------------------------------------------------*/
 
@@ -330,7 +316,7 @@ static void access_log(const conn *c, const http_request *r, int status, size_t 
     snprintf(path, sizeof path, "%s%s", p, strlen(p) >= sizeof path ? "..." : "");
     ccz_log(CCZ_LOG_INFO, "%s: %s \"%s %s\" %d %zu %lld ms", c->srv->name,
             c->peer ? c->peer->addr : "-", r->method ? r->method : "-", path, status, bytes,
-            (long long)(mono_ms() - r->started));
+            (long long)(listener_mono_ms() - r->started));
 }
 
 /* Sends a response on c; the connection stays open when the request allows it, else it is
@@ -356,7 +342,7 @@ static void send_response(conn *c, http_request *r, int status, const char *type
         evbuffer_add(out, body.ptr, body.len);
     r->replied = true;
     r->status = status;
-    double secs = (double)(mono_ms() - r->started) / 1000.0;
+    double secs = (double)(listener_mono_ms() - r->started) / 1000.0;
     count(r->route ? (route *)r->route : &s->other, status, secs);
     access_log(c, r, status, body.len);
     if (!keep)
@@ -377,7 +363,7 @@ static void raw_replied(http_request *r, int status, size_t n)
     r->replied = true;
     r->status = status;
     count(r->route ? (route *)r->route : &c->srv->other, status,
-          (double)(mono_ms() - r->started) / 1000.0);
+          (double)(listener_mono_ms() - r->started) / 1000.0);
     access_log(c, r, status, n);
     c->close_after = true;
 }
@@ -459,7 +445,7 @@ static void refuse(conn *c, int status, const char *message)
 {
     http_request *r = &c->req;
     if (!r->started)
-        r->started = mono_ms();
+        r->started = listener_mono_ms();
     r->head.keep_alive = false;
     c->linger = true;
     ccz_buf_reset(&r->extra_headers);
@@ -820,7 +806,7 @@ static void finish_request(conn *c)
     s->held -= c->reserved;
     c->reserved = 0;
     request_reset(&c->req);
-    c->last_active = mono_ms();
+    c->last_active = listener_mono_ms();
     c->state = C_IDLE;
     if (c->close_after) {
         conn_finish(c);
@@ -852,7 +838,7 @@ static void process(conn *c)
                     return;
                 }
                 c->state = C_HEAD;
-                c->req.started = mono_ms();
+                c->req.started = listener_mono_ms();
                 arm(c, s->request_ms);
             }
             if (!c->served && s->magic) {
@@ -983,7 +969,7 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
         list_remove(c);
         list_push(&s->ready, c);
         c->state = C_IDLE;
-        c->last_active = mono_ms();
+        c->last_active = listener_mono_ms();
         arm(c, s->idle_ms);
         process(c);
         return;
@@ -1102,18 +1088,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 static void accept_error(struct evconnlistener *l, void *arg)
 {
     http_server *s = arg;
-    int err = EVUTIL_SOCKET_ERROR();
-    static const struct timeval pause = {0, ACCEPT_PAUSE_MS * 1000};
-    int64_t now = mono_ms();
-    evconnlistener_disable(l);
-    if (!s->accept_failed_at || now - s->accept_failed_at > 10000)
-        ccz_log(CCZ_LOG_WARN,
-                "%s: cannot accept connections: %s (%u open, at most %u); "
-                "pausing %d ms at a time until it passes",
-                s->name, evutil_socket_error_to_string(err), s->n_conns, s->max_conns,
-                ACCEPT_PAUSE_MS);
-    s->accept_failed_at = now;
-    evtimer_add(s->relisten, &pause);
+    listener_pause(l, s->relisten, &s->accept_failed_at, s->name, s->n_conns, s->max_conns);
 }
 
 static void relisten(evutil_socket_t fd, short what, void *arg)
@@ -1188,22 +1163,11 @@ void http_server_shutdown(http_server *s, unsigned grace_ms)
 
 /* ---- the server ------------------------------------------------------------------------------*/
 
-static unsigned descriptor_room(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-        return UINT_MAX;
-    rlim_t reserve = 32 + rl.rlim_cur / 16;
-    if (rl.rlim_cur <= reserve + 1)
-        return 1;
-    return rl.rlim_cur - reserve > UINT_MAX ? UINT_MAX : (unsigned)(rl.rlim_cur - reserve);
-}
-
 ccz_status http_server_new(http_server **out, const http_server_opts *o)
 {
     *out = NULL;
     CCZ_ENSURE(o && o->tls, CCZ_ERR_INVALID_ARGUMENT, "an HTTP server needs a TLS context");
-    pthread_once(&threads_once, use_threads);
+    listener_use_threads();
     http_server *s = calloc(1, sizeof *s);
     CCZ_ENSURE(s, CCZ_ERR_NOMEM, "out of memory");
     snprintf(s->name, sizeof s->name, "%s", o->name ? o->name : "http");
@@ -1211,7 +1175,7 @@ ccz_status http_server_new(http_server **out, const http_server_opts *o)
     s->max_body = o->max_body ? o->max_body : 1024 * 1024;
     s->max_held = o->max_held ? o->max_held : 64u * 1024 * 1024;
     s->max_conns = o->max_connections ? o->max_connections : 1024;
-    unsigned room = descriptor_room();
+    unsigned room = listener_descriptor_room();
     if (s->max_conns > room)
         s->max_conns = room;
     s->max_per_peer = o->max_per_peer ? o->max_per_peer : 64;
@@ -1338,26 +1302,7 @@ struct event_base *http_server_base(http_server *s)
 
 ccz_status http_server_listen(http_server *s, const char *addr, int *port)
 {
-    char host[256], portstr[6];
-    CCZ_GUARD(ccz_host_port_split(host, sizeof host, portstr, addr, "0.0.0.0", true));
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai = NULL;
-    int gai = getaddrinfo(host, portstr, &hints, &ai);
-    CCZ_ENSURE(gai == 0, CCZ_ERR_NETWORK, "cannot resolve '%s' to listen on %s: %s", host, addr,
-               gai_strerror(gai));
-    s->listener = evconnlistener_new_bind(
-        s->base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-        128, ai->ai_addr, (int)ai->ai_addrlen);
-    freeaddrinfo(ai);
-    CCZ_ENSURE(s->listener, CCZ_ERR_NETWORK, "cannot listen on %s: %s", addr, strerror(errno));
-    evconnlistener_set_error_cb(s->listener, accept_error);
-    if (port) {
-        struct sockaddr_storage bound;
-        socklen_t bl = sizeof bound;
-        getsockname(evconnlistener_get_fd(s->listener), (struct sockaddr *)&bound, &bl);
-        *port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                                  : ((struct sockaddr_in *)&bound)->sin_port);
-    }
-    return CCZ_OK;
+    return listener_bind(&s->listener, port, s->base, addr, accept_cb, accept_error, s);
 }
 
 ccz_status http_server_run(http_server *s)

@@ -22,6 +22,7 @@
 #include <openssl/err.h>
 
 #include "core/guard.h"
+#include "core/listener.h"
 #include "internal.h"
 #include "ratls/internal.h"
 
@@ -495,13 +496,6 @@ static void channel_drop(ccz_rpc_channel *ch, const char *why)
     }
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* TCP and the RA-TLS handshake (the server's evidence verified) by the deadline (monotonic
  * ms), through the connection ccz_ratls_connect_timeout makes; a connection that is not up by
  * then fails with *timed_out set. The socket, non-blocking for libevent, is the caller's to
@@ -512,7 +506,7 @@ static ccz_status connect_by(SSL **out, SSL_CTX *ctx, const char *target, int64_
 {
     *out = NULL;
     *timed_out = false;
-    int64_t left = deadline - mono_ms();
+    int64_t left = deadline - listener_mono_ms();
     if (left <= 0) {
         *timed_out = true;
         return ccz_fail(CCZ_ERR_NETWORK, "cannot connect to %s: timed out", target);
@@ -676,11 +670,11 @@ ccz_status ccz_rpc_start(ccz_rpc_channel *ch, ccz_rpc_stream **stream, const cha
                "a call needs a /package.Service/Method path and a response type");
     CCZ_ENSURE(!o || o->version == CCZ_RPC_CALL_OPTS_VERSION, CCZ_ERR_INVALID_ARGUMENT,
                "call options of the wrong version");
-    int64_t start = mono_ms(), deadline_ms = o && o->deadline_ms > 0 ? o->deadline_ms : 0;
+    int64_t start = listener_mono_ms(), deadline_ms = o && o->deadline_ms > 0 ? o->deadline_ms : 0;
     bool timed_out;
     CCZ_GUARD(channel_connect(ch, call_connect_deadline(ch, start, deadline_ms), &timed_out));
     if (deadline_ms) { /* what connecting took comes off the call's time */
-        deadline_ms -= mono_ms() - start;
+        deadline_ms -= listener_mono_ms() - start;
         if (deadline_ms < 1)
             deadline_ms = 1;
     }
@@ -839,7 +833,7 @@ ccz_status ccz_rpc_unary(ccz_rpc_channel *ch, ProtobufCMessage **response, ccz_r
     unary_wait w = {false, st};
     ccz_rpc_stream *s;
     int64_t deadline_ms = o && o->deadline_ms > 0 ? o->deadline_ms : 0;
-    int64_t connect_deadline = call_connect_deadline(ch, mono_ms(), deadline_ms);
+    int64_t connect_deadline = call_connect_deadline(ch, listener_mono_ms(), deadline_ms);
     bool timed_out;
     ccz_status r = channel_connect(ch, connect_deadline, &timed_out);
     if (r != CCZ_OK && r != CCZ_ERR_NOMEM && r != CCZ_ERR_INVALID_ARGUMENT) {

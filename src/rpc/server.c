@@ -28,6 +28,7 @@
 #include <openssl/err.h>
 
 #include "core/guard.h"
+#include "core/listener.h"
 #include "internal.h"
 
 typedef struct {
@@ -116,20 +117,6 @@ struct ccz_rpc_call {
     void (*user_free)(void *);
     ccz_rpc_call *prev, *next;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
-
-static void use_threads(void)
-{
-    evthread_use_pthreads();
-}
 
 /* ---- calls -----------------------------------------------------------------------------------*/
 
@@ -264,7 +251,8 @@ static void call_detach(ccz_rpc_call *k)
     in_drop(k);
     c->srv->held -= k->md_held;
     k->md_held = 0;
-    c->last_active = mono_ms(); /* idle counts from the last call (pings do not reset it) */
+    c->last_active =
+        listener_mono_ms(); /* idle counts from the last call (pings do not reset it) */
     if (k->prev)
         k->prev->next = k->next;
     else
@@ -308,7 +296,7 @@ int64_t ccz_rpc_call_remaining_ms(const ccz_rpc_call *k)
 {
     if (!k->deadline)
         return -1;
-    int64_t left = k->deadline - mono_ms();
+    int64_t left = k->deadline - listener_mono_ms();
     return left > 0 ? left : 0;
 }
 
@@ -595,7 +583,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
     k->alive = true;
     k->refs = 1; /* the stream's */
     k->accepts = 1u << CCZ_RPC_IDENTITY;
-    k->progress = mono_ms();
+    k->progress = listener_mono_ms();
     ccz_buf_init(&k->out, 0, false);
     k->next = c->calls;
     if (c->calls)
@@ -658,7 +646,7 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
             memcpy(t, value, valuelen);
             t[valuelen] = '\0';
             if (ccz_rpc_timeout_parse(&ms, t) == CCZ_OK)
-                k->deadline = mono_ms() + ms;
+                k->deadline = listener_mono_ms() + ms;
         }
     } else if (!rpc_header_reserved((const char *)name, namelen)) {
         char key[256];
@@ -714,7 +702,7 @@ static void start_call(conn *c, ccz_rpc_call *k)
     if (k->accepts & (1u << c->srv->send_encoding))
         k->out_enc = c->srv->send_encoding;
     if (k->deadline) {
-        int64_t left = k->deadline - mono_ms();
+        int64_t left = k->deadline - listener_mono_ms();
         if (left <= 0) {
             fail_call(k, CCZ_RPC_DEADLINE_EXCEEDED, "deadline exceeded");
             return;
@@ -790,7 +778,7 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, co
     conn *c = user_data;
     ccz_rpc_call *k = nghttp2_session_get_stream_user_data(session, id);
     if (k)
-        k->progress = mono_ms();
+        k->progress = listener_mono_ms();
     if (!k || k->finished || !k->m) { /* nobody reads these: consumed at once */
         credit(c, k, id, len);
         return 0;
@@ -833,10 +821,6 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error_
 
 /* Output waiting for a client that does not read: past this, nghttp2 is told to wait. */
 #define OUTPUT_HIGH (1u << 20)
-/* How long accepting pauses when accept() fails (descriptors or memory ran out). */
-#define ACCEPT_PAUSE_MS 250
-/* accept() failures this long after the last one start a new episode (logged again). */
-#define ACCEPT_EPISODE_MS 10000
 
 static void list_push(conn_list *l, conn *c)
 {
@@ -929,7 +913,7 @@ static void conn_timer(evutil_socket_t fd, short what, void *arg)
         conn_close(c);
         return;
     }
-    int64_t now = mono_ms(), idle = now - c->last_active;
+    int64_t now = listener_mono_ms(), idle = now - c->last_active;
     /* a request that stalls (no bytes for idle_ms before its end) holds the connection as
      * surely as no call: it is cancelled (flushing waits until the list is walked) */
     c->in_recv = 1;
@@ -1026,7 +1010,7 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
     if (events & BEV_EVENT_CONNECTED) {
         list_remove(c);
         list_push(&s->ready, c);
-        c->last_active = mono_ms();
+        c->last_active = listener_mono_ms();
         if (start_h2(c) != CCZ_OK) {
             conn_close(c);
             return;
@@ -1122,17 +1106,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 static void accept_error(struct evconnlistener *l, void *arg)
 {
     ccz_rpc_server *s = arg;
-    int err = EVUTIL_SOCKET_ERROR();
-    static const struct timeval pause = {0, ACCEPT_PAUSE_MS * 1000};
-    int64_t now = mono_ms();
-    evconnlistener_disable(l);
-    if (!s->accept_failed_at || now - s->accept_failed_at > ACCEPT_EPISODE_MS)
-        ccz_log(CCZ_LOG_WARN,
-                "rpc: cannot accept connections: %s (%u open, at most %u); "
-                "pausing %d ms at a time until it passes",
-                evutil_socket_error_to_string(err), s->n_conns, s->max_conns, ACCEPT_PAUSE_MS);
-    s->accept_failed_at = now;
-    evtimer_add(s->relisten, &pause);
+    listener_pause(l, s->relisten, &s->accept_failed_at, "rpc", s->n_conns, s->max_conns);
 }
 
 static void relisten(evutil_socket_t fd, short what, void *arg)
@@ -1158,26 +1132,13 @@ static int select_h2(SSL *ssl, const unsigned char **out, unsigned char *outlen,
     return SSL_TLSEXT_ERR_OK;
 }
 
-/* The connection cap leaves room in RLIMIT_NOFILE for the rest of the process: a reserve of
- * 32 descriptors and a sixteenth of the limit. */
-static unsigned descriptor_room(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-        return UINT_MAX;
-    rlim_t reserve = 32 + rl.rlim_cur / 16;
-    if (rl.rlim_cur <= reserve + 1)
-        return 1;
-    return rl.rlim_cur - reserve > UINT_MAX ? UINT_MAX : (unsigned)(rl.rlim_cur - reserve);
-}
-
 static ccz_status apply_opts(ccz_rpc_server *s, const ccz_rpc_server_opts *o)
 {
     s->max_message = o->max_message ? o->max_message : CCZ_RPC_DEFAULT_MAX_MESSAGE;
     CCZ_ENSURE(s->max_message < INT32_MAX - 65536, CCZ_ERR_INVALID_ARGUMENT,
                "max_message must be below 2 GiB");
     s->max_conns = o->max_connections ? o->max_connections : 1024;
-    unsigned room = descriptor_room();
+    unsigned room = listener_descriptor_room();
     if (s->max_conns > room) {
         ccz_log(CCZ_LOG_DEBUG, "rpc: at most %u connections (the descriptor limit's room)", room);
         s->max_conns = room;
@@ -1212,7 +1173,7 @@ ccz_status ccz_rpc_server_new(ccz_rpc_server **out, const ccz_rpc_server_opts *o
     *out = NULL;
     CCZ_ENSURE(o && o->version >= 1 && o->version <= CCZ_RPC_SERVER_OPTS_VERSION && o->tls,
                CCZ_ERR_INVALID_ARGUMENT, "server options missing or without a TLS context");
-    pthread_once(&threads_once, use_threads);
+    listener_use_threads();
     ccz_rpc_server *s = calloc(1, sizeof *s);
     CCZ_ENSURE(s, CCZ_ERR_NOMEM, "out of memory");
     ccz_status st = apply_opts(s, o);
@@ -1292,26 +1253,7 @@ ccz_status ccz_rpc_server_add_service(ccz_rpc_server *s, const ProtobufCServiceD
 
 ccz_status ccz_rpc_server_listen(ccz_rpc_server *s, int *port, const char *addr)
 {
-    char host[256], portstr[6];
-    CCZ_GUARD(ccz_host_port_split(host, sizeof host, portstr, addr, "0.0.0.0", true));
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai = NULL;
-    int gai = getaddrinfo(host, portstr, &hints, &ai);
-    CCZ_ENSURE(gai == 0, CCZ_ERR_NETWORK, "cannot resolve '%s' to listen on %s: %s", host, addr,
-               gai_strerror(gai));
-    s->listener = evconnlistener_new_bind(
-        s->base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-        128, ai->ai_addr, (int)ai->ai_addrlen);
-    freeaddrinfo(ai);
-    CCZ_ENSURE(s->listener, CCZ_ERR_NETWORK, "cannot listen on %s: %s", addr, strerror(errno));
-    evconnlistener_set_error_cb(s->listener, accept_error);
-    if (port) {
-        struct sockaddr_storage bound;
-        socklen_t bl = sizeof bound;
-        getsockname(evconnlistener_get_fd(s->listener), (struct sockaddr *)&bound, &bl);
-        *port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                                  : ((struct sockaddr_in *)&bound)->sin_port);
-    }
-    return CCZ_OK;
+    return listener_bind(&s->listener, port, s->base, addr, accept_cb, accept_error, s);
 }
 
 ccz_status ccz_rpc_server_run(ccz_rpc_server *s)

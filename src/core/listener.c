@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Accepting connections on libevent, shared by the servers (see listener.h). */
+#include <errno.h>
+#include <event2/thread.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "core/guard.h"
+#include "core/listener.h"
+
+#define EPISODE_MS 10000 /* failures closer together than this are one episode */
+
+int64_t listener_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
+
+static void use_threads(void)
+{
+    evthread_use_pthreads();
+}
+
+void listener_use_threads(void)
+{
+    pthread_once(&threads_once, use_threads);
+}
+
+unsigned listener_descriptor_room(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return UINT_MAX;
+    rlim_t reserve = 32 + rl.rlim_cur / 16;
+    if (rl.rlim_cur <= reserve + 1)
+        return 1;
+    return rl.rlim_cur - reserve > UINT_MAX ? UINT_MAX : (unsigned)(rl.rlim_cur - reserve);
+}
+
+ccz_status listener_bind(struct evconnlistener **out, int *port, struct event_base *base,
+                         const char *addr, evconnlistener_cb on_accept,
+                         evconnlistener_errorcb on_error, void *payload)
+{
+    char host[256], portstr[6];
+    CCZ_GUARD(ccz_host_port_split(host, sizeof host, portstr, addr, "0.0.0.0", true));
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai = NULL;
+    int gai = getaddrinfo(host, portstr, &hints, &ai);
+    CCZ_ENSURE(gai == 0, CCZ_ERR_NETWORK, "cannot resolve '%s' to listen on %s: %s", host, addr,
+               gai_strerror(gai));
+    *out = evconnlistener_new_bind(
+        base, on_accept, payload, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+        128, ai->ai_addr, (int)ai->ai_addrlen);
+    freeaddrinfo(ai);
+    CCZ_ENSURE(*out, CCZ_ERR_NETWORK, "cannot listen on %s: %s", addr, strerror(errno));
+    evconnlistener_set_error_cb(*out, on_error);
+    if (port) {
+        struct sockaddr_storage bound;
+        socklen_t bl = sizeof bound;
+        getsockname(evconnlistener_get_fd(*out), (struct sockaddr *)&bound, &bl);
+        *port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                  : ((struct sockaddr_in *)&bound)->sin_port);
+    }
+    return CCZ_OK;
+}
+
+void listener_pause(struct evconnlistener *l, struct event *relisten, int64_t *failed_at,
+                    const char *name, unsigned open, unsigned max)
+{
+    int err = EVUTIL_SOCKET_ERROR();
+    static const struct timeval pause = {0, LISTENER_PAUSE_MS * 1000};
+    int64_t now = listener_mono_ms();
+    evconnlistener_disable(l);
+    if (!*failed_at || now - *failed_at > EPISODE_MS)
+        ccz_log(CCZ_LOG_WARN,
+                "%s: cannot accept connections: %s (%u open, at most %u); "
+                "pausing %d ms at a time until it passes",
+                name, evutil_socket_error_to_string(err), open, max, LISTENER_PAUSE_MS);
+    *failed_at = now;
+    evtimer_add(relisten, &pause);
+}

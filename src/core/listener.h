@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What ccz's servers (the RA-gRPC server, the services' HTTP server) share about accepting
+ * connections on libevent (internal; prefix listener_): binding a listener, the connection cap's
+ * room in RLIMIT_NOFILE, pausing when accept() fails for want of descriptors, a monotonic clock,
+ * and libevent's thread support. */
+#ifndef CCZ_SRC_CORE_LISTENER_H
+#define CCZ_SRC_CORE_LISTENER_H
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <stdint.h>
+
+#include "ccz/core.h"
+
+/* Milliseconds on the monotonic clock. */
+int64_t listener_mono_ms(void);
+/* libevent's pthreads support, turned on once per process (before any event base). */
+void listener_use_threads(void);
+/* How many connections the descriptor limit leaves room for: RLIMIT_NOFILE less a reserve of 32
+ * and a sixteenth for the rest of the process (UINT_MAX without a limit, at least 1). */
+unsigned listener_descriptor_room(void);
+/* Listens on ADDR (HOST:PORT, :PORT; port 0 picks one, returned in *port when not NULL). */
+CCZ_NODISCARD ccz_status listener_bind(struct evconnlistener **out, int *port,
+                                       struct event_base *base, const char *addr,
+                                       evconnlistener_cb on_accept, evconnlistener_errorcb on_error,
+                                       void *payload);
+/* accept() failed for want of descriptors or memory: the listening socket stays readable, so
+ * accepting pauses LISTENER_PAUSE_MS (relisten, a timer, enables it again) instead of spinning;
+ * the episode is logged once (*failed_at keeps when it last failed). */
+#define LISTENER_PAUSE_MS 250
+void listener_pause(struct evconnlistener *l, struct event *relisten, int64_t *failed_at,
+                    const char *name, unsigned open, unsigned max);
+
+#endif
