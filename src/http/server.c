@@ -506,17 +506,6 @@ const char *http_request_header(const http_request *r, const char *name)
     return (const char *)v.ptr; /* NUL-terminated in the copy (see take_head) */
 }
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool unescape(ccz_buf *out, ccz_span s)
 {
     ccz_buf_reset(out);
@@ -525,12 +514,9 @@ static bool unescape(ccz_buf *out, ccz_span s)
         if (b == '+') {
             b = ' ';
         } else if (b == '%') {
-            if (i + 2 >= s.len)
+            if (i + 2 >= s.len ||
+                ccz_hex_decode_fixed(&b, 1, (const char *)s.ptr + i + 1, 2) != CCZ_OK)
                 return false;
-            int h = hexval(s.ptr[i + 1]), l = hexval(s.ptr[i + 2]);
-            if (h < 0 || l < 0)
-                return false;
-            b = (uint8_t)(h << 4 | l);
             i += 2;
         }
         if (ccz_buf_append_u8(out, b) != CCZ_OK)
@@ -625,15 +611,19 @@ static void healthz(http_request *r, void *payload)
         http_reply(r, 200, "application/json", CCZ_LIT("{\"status\":\"ok\"}\n"));
 }
 
+/* The routes, then the requests that matched none, then the preface: what /metrics counts. */
+static const route *route_at(const http_server *s, size_t i)
+{
+    return i < s->n_routes ? &s->routes[i] : i == s->n_routes ? &s->other : &s->preface;
+}
+
 static ccz_status metrics_text(http_server *s, ccz_buf *b)
 {
     const char *n = s->name;
     CCZ_GUARD(ccz_buf_printf(b, "# HELP ccz_http_requests_total HTTP requests answered.\n"
                                 "# TYPE ccz_http_requests_total counter\n"));
-    for (size_t i = 0; i <= s->n_routes + 1; i++) {
-        const route *rt = i < s->n_routes    ? &s->routes[i]
-                          : i == s->n_routes ? &s->other
-                                             : &s->preface;
+    for (size_t i = 0; i < s->n_routes + 2; i++) {
+        const route *rt = route_at(s, i);
         if (!rt->method)
             continue;
         for (size_t k = 0; k < MAX_CODES && rt->codes[k].code; k++)
@@ -645,10 +635,8 @@ static ccz_status metrics_text(http_server *s, ccz_buf *b)
     }
     CCZ_GUARD(ccz_buf_printf(b, "# HELP ccz_http_request_seconds_sum Time spent answering.\n"
                                 "# TYPE ccz_http_request_seconds_sum counter\n"));
-    for (size_t i = 0; i <= s->n_routes + 1; i++) {
-        const route *rt = i < s->n_routes    ? &s->routes[i]
-                          : i == s->n_routes ? &s->other
-                                             : &s->preface;
+    for (size_t i = 0; i < s->n_routes + 2; i++) {
+        const route *rt = route_at(s, i);
         if (!rt->method)
             continue;
         CCZ_GUARD(ccz_buf_printf(
