@@ -97,6 +97,19 @@ int test_main(int argc, char **argv, const test_case *cases, size_t n);
  * prerequisite unless allow_in_ci: then it is a failure too. */
 _Noreturn void test_skip(bool allow_in_ci, const char *fmt, ...) CCZ_PRINTF(2, 3);
 
+/* 1 in a build with AddressSanitizer (whose quarantine holds freed memory: resident-memory
+ * bounds are checked outside it), else 0. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
 /* A fresh private temporary directory for this test binary (removed at exit). */
 const char *test_tmpdir(void);
 

@@ -15,17 +15,6 @@
 #include "ccz/ccz.h"
 #include "test.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-#ifndef UNDER_ASAN
-#define UNDER_ASAN 0
-#endif
-
 static char plat[600], data[600], policy_path[600], ca[700];
 static ccz_attester *attester;
 
