@@ -327,6 +327,10 @@ static void send_response(conn *c, http_request *r, int status, const char *type
     http_server *s = c->srv;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     bool keep = !close && !s->draining && r->head.keep_alive && !c->close_after;
+    /* head and a body of ordinary size in one contiguous chain: bufferevent_openssl makes one
+     * SSL_write, so one TLS record and one write(2), per chain */
+    if (body.len <= 64 * 1024)
+        (void)evbuffer_expand(out, 256 + r->extra_headers.len + body.len);
     evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, http_reason(status));
     if (type)
         evbuffer_add_printf(out, "Content-Type: %s\r\n", type);

@@ -35,6 +35,8 @@ bool x509_is_p384(EVP_PKEY *key)
 ccz_status x509_p256_key_from_raw(EVP_PKEY **out, const uint8_t xy[64])
 {
     *out = NULL;
+    if (x509_cache_get(X509_CACHE_P256, CCZ_SPAN(xy, 64), NULL, out))
+        return CCZ_OK;
     uint8_t point[65];
     point[0] = 0x04;
     memcpy(point + 1, xy, 64);
@@ -52,6 +54,7 @@ ccz_status x509_p256_key_from_raw(EVP_PKEY **out, const uint8_t xy[64])
         *out = NULL;
         return ccz_fail_ossl(CCZ_ERR_KEY_MALFORMED, "not a P-256 public key");
     }
+    x509_cache_put(X509_CACHE_P256, CCZ_SPAN(xy, 64), NULL, *out);
     return CCZ_OK;
 }
 

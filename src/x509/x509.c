@@ -175,10 +175,27 @@ out:
 
 /* ---- reading, writing, finding -------------------------------------------------------------*/
 
-ccz_status x509_read_cert(X509 **out, ccz_span in)
+/* The one certificate of a cache hit, or NULL. */
+static X509 *cached_cert(ccz_span in)
 {
-    *out = NULL;
-    CCZ_ENSURE(in.len > 0 && in.len <= INT32_MAX, CCZ_ERR_CERT_MALFORMED, "empty certificate");
+    STACK_OF(X509) *sk = NULL;
+    if (!x509_cache_get(X509_CACHE_CERT, in, &sk, NULL))
+        return NULL;
+    X509 *x = sk_X509_num(sk) == 1 ? sk_X509_shift(sk) : NULL;
+    sk_X509_pop_free(sk, X509_free);
+    return x;
+}
+
+static void cache_cert(ccz_span in, X509 *x)
+{
+    STACK_OF(X509) *sk = sk_X509_new_null();
+    if (sk && sk_X509_push(sk, x))
+        x509_cache_put(X509_CACHE_CERT, in, sk, NULL);
+    sk_X509_free(sk); /* the stack only: x is the caller's */
+}
+
+static ccz_status read_cert(X509 **out, ccz_span in)
+{
     /* DER first, when the bytes are one SEQUENCE: a DER certificate may carry PEM inside (an
      * RA-TLS certificate's quote holds its PCK chain), which must not be read instead of it */
     if (in.ptr[0] == 0x30) {
@@ -202,11 +219,44 @@ ccz_status x509_read_cert(X509 **out, ccz_span in)
     return CCZ_OK;
 }
 
+ccz_status x509_read_der(X509 **out, ccz_span in)
+{
+    *out = NULL;
+    CCZ_ENSURE(in.len > 0 && in.len <= INT32_MAX, CCZ_ERR_CERT_MALFORMED, "empty certificate");
+    if ((*out = cached_cert(in)) != NULL)
+        return CCZ_OK;
+    const unsigned char *p = in.ptr;
+    *out = d2i_X509(NULL, &p, (long)in.len);
+    if (!*out || p != in.ptr + in.len) {
+        X509_free(*out);
+        *out = NULL;
+        return ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED, "cannot parse certificate (DER)");
+    }
+    cache_cert(in, *out);
+    return CCZ_OK;
+}
+
+ccz_status x509_read_cert(X509 **out, ccz_span in)
+{
+    *out = NULL;
+    CCZ_ENSURE(in.len > 0 && in.len <= INT32_MAX, CCZ_ERR_CERT_MALFORMED, "empty certificate");
+    if ((*out = cached_cert(in)) != NULL)
+        return CCZ_OK;
+    CCZ_GUARD(read_cert(out, in));
+    cache_cert(in, *out);
+    return CCZ_OK;
+}
+
 ccz_status x509_read_pem_certs(STACK_OF(X509) **out, ccz_span pem, int max)
 {
     /* Chains in the wild come concatenated without newlines between certificates, without a
      * final newline, or with a trailing NUL; give OpenSSL's PEM reader one line per marker. */
     ccz_span end = CCZ_LIT("-----END CERTIFICATE-----");
+    if (x509_cache_get(X509_CACHE_CHAIN, pem, out, NULL)) {
+        if (sk_X509_num(*out) <= max)
+            return CCZ_OK;
+        sk_X509_pop_free(*out, X509_free);
+    }
     *out = sk_X509_new_null();
     ccz_buf text = CCZ_BUF_INIT;
     CCZ_ENSURE(*out, CCZ_ERR_NOMEM, "out of memory");
@@ -238,6 +288,8 @@ ccz_status x509_read_pem_certs(STACK_OF(X509) **out, ccz_span pem, int max)
     ERR_clear_error();
     if (s == CCZ_OK && sk_X509_num(*out) == 0)
         s = ccz_fail(CCZ_ERR_CERT_MALFORMED, "no PEM certificate found");
+    if (s == CCZ_OK)
+        x509_cache_put(X509_CACHE_CHAIN, pem, *out, NULL);
     return s;
 }
 

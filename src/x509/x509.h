@@ -75,6 +75,17 @@ ccz_status x509_read_pem_certs(STACK_OF(X509) **out, ccz_span pem, int max);
 /* Reads one certificate: DER (exactly one element) when the bytes start with a SEQUENCE and
  * parse as one, else PEM (so a DER certificate that carries PEM inside is read as itself). */
 ccz_status x509_read_cert(X509 **out, ccz_span in);
+/* Reads one DER certificate that is exactly the bytes given. */
+ccz_status x509_read_der(X509 **out, ccz_span in);
+/* Both readers, and x509_p256_key_from_raw, keep what they parsed in a small process-wide
+ * cache keyed by the exact input bytes (src/x509/cache.c): the objects they return may be
+ * shared with other callers and other threads, so they are read-only (never X509_set_*,
+ * X509_sign or EVP_PKEY_set_*); free them as usual. Only parsing is cached, never a check. */
+enum { X509_CACHE_CERT = 1, X509_CACHE_CHAIN, X509_CACHE_P256 };
+/* On a hit, sets *certs (a new stack of new references) or *key (a new reference). */
+bool x509_cache_get(int kind, ccz_span in, STACK_OF(X509) **certs, EVP_PKEY **key);
+/* Remembers certs or key (new references are taken) as what in parses to. */
+void x509_cache_put(int kind, ccz_span in, STACK_OF(X509) *certs, EVP_PKEY *key);
 /* Reads a PEM private key, or else a PEM public key. Returns CCZ_ERR_KEY_MALFORMED WITHOUT
  * setting a detail and with OpenSSL's error queue kept: the caller names the file with
  * ccz_fail_ossl. */

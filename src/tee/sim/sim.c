@@ -168,13 +168,11 @@ static ccz_status sim_verify(ccz_result *r, ccz_span ev, const ccz_verify_opts *
     if (s)
         return ccz_result_fail(r, s == CCZ_ERR_UNKNOWN_FORMAT ? CCZ_AT_DETECT : CCZ_AT_PARSE, s);
 
-    const unsigned char *p = e.platform_cert.ptr;
-    X509 *cert = d2i_X509(NULL, &p, (long)e.platform_cert.len);
-    if (!cert || p != e.platform_cert.ptr + e.platform_cert.len) {
-        X509_free(cert);
+    X509 *cert;
+    if (x509_read_der(&cert, e.platform_cert) != CCZ_OK) {
         return ccz_result_fail(
             r, CCZ_AT_PLATFORM_CERT,
-            ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED, "sim platform certificate cannot be parsed"));
+            ccz_fail(CCZ_ERR_CERT_MALFORMED, "sim platform certificate cannot be parsed"));
     }
     ccz_claims *c = &r->claims;
     s = verify_platform_cert(cert, o->trust, o->at_unix, c->sim.platform_id);
