@@ -248,6 +248,62 @@ static void test_ecdsa_raw(void)
     CHECK(raw == NULL);
 }
 
+/* The parse cache (src/x509/cache.c): the same bytes give the same shared object; bytes that
+ * differ anywhere, even in one bit of equal length, give their own; eviction loses nothing. */
+static void test_parse_cache(void)
+{
+    setup();
+    unsigned char *der = NULL;
+    int n = i2d_X509(leaf, &der);
+    CHECK(n > 0);
+    X509 *a, *b, *c;
+    CHECK_OK(x509_read_der(&a, CCZ_SPAN(der, (size_t)n)));
+    CHECK_OK(x509_read_der(&b, CCZ_SPAN(der, (size_t)n)));
+    CHECK(a == b && X509_cmp(a, leaf) == 0);
+    der[n - 1] ^= 1; /* the signature's last byte: same length, other certificate */
+    CHECK_OK(x509_read_der(&c, CCZ_SPAN(der, (size_t)n)));
+    CHECK(c != a && X509_cmp(c, leaf) != 0);
+    X509_free(c);
+    CHECK_STATUS(x509_read_der(&c, CCZ_SPAN(der, (size_t)n - 1)), CCZ_ERR_CERT_MALFORMED);
+    CHECK(c == NULL);
+    der[n - 1] ^= 1;
+    X509_free(a);
+    X509_free(b);
+
+    /* raw P-256 keys: two keys, then enough others to evict both */
+    uint8_t xy[2][64];
+    EVP_PKEY *k[2] = {leaf_key, root_key};
+    for (int i = 0; i < 2; i++) {
+        uint8_t pt[65];
+        size_t len = 0;
+        CHECK(EVP_PKEY_get_octet_string_param(k[i], "encoded-pub-key", pt, sizeof pt, &len) &&
+              len == 65);
+        memcpy(xy[i], pt + 1, 64);
+    }
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 2; i++) {
+            EVP_PKEY *raw;
+            CHECK_OK(x509_p256_key_from_raw(&raw, xy[i]));
+            CHECK(EVP_PKEY_eq(raw, k[i]) == 1 && EVP_PKEY_eq(raw, k[1 - i]) != 1);
+            EVP_PKEY_free(raw);
+        }
+        for (int i = 0; i < 40; i++) { /* more than the cache holds */
+            EVP_PKEY *other = EVP_EC_gen("P-256"), *raw;
+            uint8_t pt[65];
+            size_t len = 0;
+            CHECK(EVP_PKEY_get_octet_string_param(other, "encoded-pub-key", pt, sizeof pt, &len));
+            CHECK_OK(x509_p256_key_from_raw(&raw, pt + 1));
+            CHECK(EVP_PKEY_eq(raw, other) == 1);
+            EVP_PKEY_free(raw);
+            EVP_PKEY_free(other);
+        }
+    }
+    CHECK_OK(x509_read_der(&a, CCZ_SPAN(der, (size_t)n)));
+    CHECK(X509_cmp(a, leaf) == 0);
+    X509_free(a);
+    OPENSSL_free(der);
+}
+
 static void test_cleanup(void)
 {
     X509_STORE_free(store);
@@ -259,4 +315,4 @@ static void test_cleanup(void)
 }
 
 TEST_MAIN(T(test_time), T(test_chain_inclusive_and_mapped), T(test_find_ext), T(test_issue_raw_ext),
-          T(test_hashes_and_pem), T(test_ecdsa_raw), T(test_cleanup))
+          T(test_hashes_and_pem), T(test_ecdsa_raw), T(test_parse_cache), T(test_cleanup))
