@@ -152,8 +152,8 @@ static ccz_status pg_fail(pg *q, const PGresult *r, const char *what)
 
 static bool ident_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '$' || (unsigned char)c >= 0x80;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '$' || (unsigned char)c >= 0x80;
 }
 
 /* The length of the quoted text or comment that starts at p (0 when none does): '…' with ''
@@ -211,9 +211,9 @@ static size_t quoted_len(const char *sql, const char *p)
  * (synchronous_commit = off…) the store's guarantees rest on are the server's. */
 static bool denied(const char *stmt)
 {
-    static const char *const words[] = {"BEGIN",   "START",   "COMMIT", "END", "ROLLBACK",
-                                        "ABORT",   "SAVEPOINT", "RELEASE", "PREPARE", "SET",
-                                        "RESET",   "DISCARD"};
+    static const char *const words[] = {"BEGIN",    "START", "COMMIT",    "END",
+                                        "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE",
+                                        "PREPARE",  "SET",   "RESET",     "DISCARD"};
     size_t n = 0;
     while (ident_char(stmt[n]))
         n++;
@@ -281,9 +281,19 @@ static ccz_status check_scan(const pg *q, const sql_scan *sc, const char *sql, b
 
 /* ---- the connection --------------------------------------------------------------------------*/
 
+/* The server's notices ("relation … already exists, skipping") go to the debug log, not to
+ * stderr as libpq would print them. */
+static void on_notice(void *payload, const char *message)
+{
+    char msg[512];
+    one_line(msg, sizeof msg, message);
+    ccz_log(CCZ_LOG_DEBUG, "store %s: %s", ((const pg *)payload)->name, msg);
+}
+
 /* Settings checked after every (re)connection: text in UTF-8, and commits durable. */
 static ccz_status configure(pg *q)
 {
+    PQsetNoticeProcessor(q->conn, on_notice, q);
     if (PQsetClientEncoding(q->conn, "UTF8") != 0)
         return pg_fail(q, NULL, "client_encoding UTF8");
     PGresult *r = PQexec(q->conn, "SELECT current_setting('synchronous_commit')");
@@ -297,8 +307,9 @@ static ccz_status configure(pg *q)
     if (!off)
         return CCZ_OK;
     /* a commit that returned must be on the server's disk, whatever the server's default */
-    ccz_log(CCZ_LOG_WARN, "store %s: the server has synchronous_commit off; this session sets it "
-                          "on",
+    ccz_log(CCZ_LOG_WARN,
+            "store %s: the server has synchronous_commit off; this session sets it "
+            "on",
             q->name);
     r = PQexec(q->conn, "SET synchronous_commit = on");
     ccz_status s = PQresultStatus(r) == PGRES_COMMAND_OK ? CCZ_OK : pg_fail(q, r, "SET");
@@ -455,8 +466,8 @@ static ccz_status pg_exec(void *impl, int64_t *changes, const char *sql, const s
         s = check_scan(q, &sc, sql, true);
     if (s == CCZ_OK && (size_t)sc.params != n_params)
         s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
-                     "store: \"%.60s\" has %d parameters and %zu values were given", sql,
-                     sc.params, n_params);
+                     "store: \"%.60s\" has %d parameters and %zu values were given", sql, sc.params,
+                     n_params);
     if (s == CCZ_OK)
         s = params_make(&pp, params, n_params);
     if (s == CCZ_OK)
@@ -652,14 +663,15 @@ static ccz_status pg_open(void **impl, const char *path)
 
 /* As sqlite.c's, in PostgreSQL's types; keys in the "C" collation so listing stays bytewise. */
 static const store_migration own_migrations[] = {
-    {1, "CREATE TABLE store_kv ("
-        " ns TEXT NOT NULL,"
-        " key TEXT COLLATE \"C\" NOT NULL,"
-        " value BYTEA NOT NULL,"
-        " expires BIGINT NOT NULL DEFAULT 0 CHECK (expires >= 0),"
-        " PRIMARY KEY (ns, key)"
-        ");"
-        "CREATE INDEX store_kv_expiry ON store_kv (expires) WHERE expires <> 0;",
+    {1,
+     "CREATE TABLE store_kv ("
+     " ns TEXT NOT NULL,"
+     " key TEXT COLLATE \"C\" NOT NULL,"
+     " value BYTEA NOT NULL,"
+     " expires BIGINT NOT NULL DEFAULT 0 CHECK (expires >= 0),"
+     " PRIMARY KEY (ns, key)"
+     ");"
+     "CREATE INDEX store_kv_expiry ON store_kv (expires) WHERE expires <> 0;",
      NULL},
 };
 

@@ -473,14 +473,15 @@ static const char *sq_migration_sql(const store_migration *m)
 }
 
 static const store_migration own_migrations[] = {
-    {1, "CREATE TABLE store_kv ("
-        " ns TEXT NOT NULL,"
-        " key TEXT NOT NULL,"
-        " value BLOB NOT NULL,"
-        " expires INTEGER NOT NULL DEFAULT 0 CHECK (expires >= 0),"
-        " PRIMARY KEY (ns, key)"
-        ") STRICT, WITHOUT ROWID;"
-        "CREATE INDEX store_kv_expiry ON store_kv (expires) WHERE expires <> 0;",
+    {1,
+     "CREATE TABLE store_kv ("
+     " ns TEXT NOT NULL,"
+     " key TEXT NOT NULL,"
+     " value BLOB NOT NULL,"
+     " expires INTEGER NOT NULL DEFAULT 0 CHECK (expires >= 0),"
+     " PRIMARY KEY (ns, key)"
+     ") STRICT, WITHOUT ROWID;"
+     "CREATE INDEX store_kv_expiry ON store_kv (expires) WHERE expires <> 0;",
      NULL},
 };
 

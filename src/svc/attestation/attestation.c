@@ -51,8 +51,7 @@ static const ccz_svc_option options[] = {
 
 /* Each step in SQLite's dialect, then PostgreSQL's (BIGINT: INTEGER is 32 bits there). */
 static const store_migration migrations[] = {
-    {1,
-     "CREATE TABLE policies (id TEXT PRIMARY KEY, doc TEXT NOT NULL, updated INTEGER NOT NULL)",
+    {1, "CREATE TABLE policies (id TEXT PRIMARY KEY, doc TEXT NOT NULL, updated INTEGER NOT NULL)",
      "CREATE TABLE policies (id TEXT PRIMARY KEY, doc TEXT NOT NULL, updated BIGINT NOT NULL)"},
     /* KBS resources: repository/type/tag, the bytes, an optional policy of their own */
     {2,
