@@ -29,6 +29,12 @@ typedef struct {
                        size_t n_params, store_row_fn on_row, void *payload);
     /* Several statements with no parameters (migrations). */
     ccz_status (*script)(void *impl, const char *sql);
+    /* The text of a migration step in this backend's dialect. */
+    const char *(*migration_sql)(const store_migration *m);
+    /* Called first inside each schema transaction (the store_schema table, each migration step):
+     * serialises schema changes between processes sharing the database. NULL where the
+     * transaction itself already does (SQLite's BEGIN IMMEDIATE). */
+    ccz_status (*schema_lock)(void *impl);
     ccz_status (*tx)(void *impl, store_tx_op op);
     /* Whether a transaction is open: the database may end one itself after some errors, and
      * statements meant for it must not then run on their own. */
@@ -51,5 +57,12 @@ struct store_row {
 };
 
 extern const store_backend store_sqlite_backend;
+extern const store_backend store_postgres_backend;
+
+/* Whether path names a PostgreSQL database (postgres:// or postgresql://). */
+bool store_is_postgres(const char *path);
+/* A copy of a connection URI fit for messages and logs: the password (user:PASSWORD@ and a
+ * password= parameter) replaced by "***". NULL when out of memory; the caller frees it. */
+char *store_postgres_redact(const char *uri);
 
 #endif

@@ -467,15 +467,22 @@ static ccz_status sq_open(void **impl, const char *path)
 
 /* ---- the store's own schema ------------------------------------------------------------------*/
 
+static const char *sq_migration_sql(const store_migration *m)
+{
+    return m->sql;
+}
+
 static const store_migration own_migrations[] = {
-    {1, "CREATE TABLE store_kv ("
-        " ns TEXT NOT NULL,"
-        " key TEXT NOT NULL,"
-        " value BLOB NOT NULL,"
-        " expires INTEGER NOT NULL DEFAULT 0 CHECK (expires >= 0),"
-        " PRIMARY KEY (ns, key)"
-        ") STRICT, WITHOUT ROWID;"
-        "CREATE INDEX store_kv_expiry ON store_kv (expires) WHERE expires <> 0;"},
+    {1,
+     "CREATE TABLE store_kv ("
+     " ns TEXT NOT NULL,"
+     " key TEXT NOT NULL,"
+     " value BLOB NOT NULL,"
+     " expires INTEGER NOT NULL DEFAULT 0 CHECK (expires >= 0),"
+     " PRIMARY KEY (ns, key)"
+     ") STRICT, WITHOUT ROWID;"
+     "CREATE INDEX store_kv_expiry ON store_kv (expires) WHERE expires <> 0;",
+     NULL},
 };
 
 const store_backend store_sqlite_backend = {
@@ -484,6 +491,8 @@ const store_backend store_sqlite_backend = {
     .close = sq_close,
     .exec = sq_exec,
     .script = sq_script,
+    .migration_sql = sq_migration_sql,
+    .schema_lock = NULL, /* BEGIN IMMEDIATE already serialises writers */
     .tx = sq_tx,
     .in_tx = sq_in_tx,
     .own_migrations = own_migrations,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The store's front: argument checks, the handle's lock, transactions and their nesting, the
- * numbered migrations, and the clock. The backend (sqlite.c) only talks to the database. The
+ * numbered migrations, and the clock. The backend (sqlite.c, postgres.c) only talks to the database. The
  * SQL and migrations come from ccz's own code; values reach the database only as parameters. */
 #include <pthread.h>
 #include <stdio.h>
@@ -137,6 +137,22 @@ ccz_status store_tx(store *s, store_tx_fn fn, void *payload)
 
 /* ---- migrations ------------------------------------------------------------------------------*/
 
+static ccz_status schema_lock(store *s)
+{
+    return s->ops->schema_lock ? s->ops->schema_lock(s->impl) : CCZ_OK;
+}
+
+/* The table of schema versions, made in a transaction of its own after the schema lock: two
+ * replicas starting at once on a new PostgreSQL database would otherwise both create it. */
+static ccz_status create_schema_table(store *s, void *payload)
+{
+    (void)payload;
+    CCZ_GUARD(schema_lock(s));
+    return s->ops->script(s->impl, "CREATE TABLE IF NOT EXISTS store_schema ("
+                                   " component TEXT PRIMARY KEY NOT NULL,"
+                                   " version INTEGER NOT NULL)");
+}
+
 static ccz_status read_int(const store_row *r, void *payload)
 {
     *(int64_t *)payload = store_row_int(r, 0);
@@ -163,6 +179,7 @@ static ccz_status migrate_one(store *s, void *payload)
 {
     migration_step *ms = payload;
     int64_t v;
+    CCZ_GUARD(schema_lock(s));
     CCZ_GUARD(schema_version(s, ms->component, &v));
     if (v < 0 || (uint64_t)v > ms->n)
         return ccz_fail(CCZ_ERR_UNSUPPORTED_VERSION,
@@ -174,7 +191,7 @@ static ccz_status migrate_one(store *s, void *payload)
         return CCZ_OK;
     }
     const store_migration *m = &ms->m[v];
-    ccz_status st = s->ops->script(s->impl, m->sql);
+    ccz_status st = s->ops->script(s->impl, s->ops->migration_sql(m));
     if (st != CCZ_OK)
         return ccz_fail_context(st, "store %s: %s migration %lld", s->path, ms->component,
                                 (long long)m->version);
@@ -213,10 +230,10 @@ ccz_status store_open(store **out, const char *path, const store_migration *migr
     CCZ_ENSURE(out && path && *path, CCZ_ERR_INVALID_ARGUMENT, "store_open: no path");
     *out = NULL;
     CCZ_GUARD(check_migrations(migrations, n_migrations));
-    if (CCZ_STARTS_WITH(path, "postgres://") || CCZ_STARTS_WITH(path, "postgresql://"))
-        return ccz_fail(CCZ_ERR_UNSUPPORTED, "store: PostgreSQL is not supported yet");
+    bool pg = store_is_postgres(path);
     store *s = calloc(1, sizeof *s);
-    if (!s || !(s->path = strdup(path))) {
+    /* a URI's password must not reach a message: s->path is what messages name */
+    if (!s || !(s->path = pg ? store_postgres_redact(path) : strdup(path))) {
         free(s);
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
@@ -225,12 +242,10 @@ ccz_status store_open(store **out, const char *path, const store_migration *migr
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&s->mu, &attr);
     pthread_mutexattr_destroy(&attr);
-    s->ops = &store_sqlite_backend;
+    s->ops = pg ? &store_postgres_backend : &store_sqlite_backend;
     ccz_status st = s->ops->open(&s->impl, path);
     if (st == CCZ_OK)
-        st = s->ops->script(s->impl, "CREATE TABLE IF NOT EXISTS store_schema ("
-                                     " component TEXT PRIMARY KEY NOT NULL,"
-                                     " version INTEGER NOT NULL)");
+        st = store_tx(s, create_schema_table, NULL);
     if (st == CCZ_OK)
         st = migrate(s, OWN_COMPONENT, s->ops->own_migrations, s->ops->n_own_migrations);
     if (st == CCZ_OK)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Private to libccz: the services' state store. A key-value API with namespaces and expiry, and a
  * thin statement API (always parameterised) for the tables a service creates through its own
- * numbered migrations. SQLite (WAL, synchronous=FULL) is the embedded backend; the functions are
- * shaped so a PostgreSQL backend can sit behind them later (docs/internals/store.md).
+ * numbered migrations. SQLite (WAL, synchronous=FULL) is the embedded backend, PostgreSQL (libpq)
+ * the one several replicas share (docs/internals/store.md).
  *
  * Trust: SQL text is the caller's own constant code, never built from values; every value travels
  * as a bound parameter. Values may be secrets: nothing here logs them, and the caller chooses a
@@ -23,14 +23,21 @@ typedef struct store store;
 #define STORE_KEY_MAX 1024
 
 /* One schema step: `version` runs 1, 2, 3… in array order; `sql` is one or more statements with
- * no values in them (DDL, or fixed data). Each step runs in a transaction of its own. */
+ * no values in them (DDL, or fixed data). Each step runs in a transaction of its own.
+ * pg_sql (optional, NULL when left out of an initialiser) is the same step in PostgreSQL's
+ * dialect: the PostgreSQL backend runs pg_sql when set, else sql as written (which must then be
+ * SQL both accept: TEXT, BIGINT, no BLOB, no STRICT). SQLite always runs sql. */
 typedef struct {
     int64_t version;
     const char *sql;
+    const char *pg_sql;
 } store_migration;
 
 /* Opens (creating when absent, mode 0600) the database at path, or a private in-memory one for
- * ":memory:". The parent directory must exist (CCZ_ERR_NOT_FOUND naming it otherwise). Applies
+ * ":memory:". The parent directory must exist (CCZ_ERR_NOT_FOUND naming it otherwise). A path
+ * starting postgres:// or postgresql:// is a libpq connection URI (PG* environment variables
+ * fill in what it leaves out): the database must exist, and a server that cannot be reached or
+ * refuses the login is CCZ_ERR_UNAVAILABLE; messages show the URI with its password masked. Applies
  * the store's own schema, then every migration newer than the version recorded in the database.
  * A database recorded at a version newer than the last migration given is refused with
  * CCZ_ERR_UNSUPPORTED_VERSION (an older ccz must not write a newer schema). A bad migration list

@@ -313,7 +313,8 @@ static ccz_status t_lattice(void)
 /* The state store in memory: open with a migration, the key-value calls, a statement with a
  * row callback, a transaction. SQLite's own allocations are inside its shared library and are
  * not failed here; tests/store injects those. */
-static const store_migration store_m[] = {{1, "CREATE TABLE t (id TEXT PRIMARY KEY, v BLOB)"}};
+static const store_migration store_m[] = {
+    {1, "CREATE TABLE t (id TEXT PRIMARY KEY, v BLOB)", NULL}};
 
 static ccz_status store_row_copy(const store_row *r, void *payload)
 {

@@ -49,12 +49,16 @@ static const ccz_svc_option options[] = {
      "a secret for secret provisioning on this listener (see the policy's secrets section)"},
 };
 
+/* Each step in SQLite's dialect, then PostgreSQL's (BIGINT: INTEGER is 32 bits there). */
 static const store_migration migrations[] = {
-    {1, "CREATE TABLE policies (id TEXT PRIMARY KEY, doc TEXT NOT NULL, "
-        "updated INTEGER NOT NULL)"},
+    {1, "CREATE TABLE policies (id TEXT PRIMARY KEY, doc TEXT NOT NULL, updated INTEGER NOT NULL)",
+     "CREATE TABLE policies (id TEXT PRIMARY KEY, doc TEXT NOT NULL, updated BIGINT NOT NULL)"},
     /* KBS resources: repository/type/tag, the bytes, an optional policy of their own */
-    {2, "CREATE TABLE kbs_resources (path TEXT PRIMARY KEY, data BLOB NOT NULL, policy TEXT, "
-        "updated INTEGER NOT NULL)"},
+    {2,
+     "CREATE TABLE kbs_resources (path TEXT PRIMARY KEY, data BLOB NOT NULL, policy TEXT, "
+     "updated INTEGER NOT NULL)",
+     "CREATE TABLE kbs_resources (path TEXT PRIMARY KEY, data BYTEA NOT NULL, policy TEXT, "
+     "updated BIGINT NOT NULL)"},
 };
 
 /* ---- keys and tokens ---------------------------------------------------------------------------*/
