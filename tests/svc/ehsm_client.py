@@ -273,8 +273,8 @@ class Run:
         status, body = (client or self.c).post(action, payload, **kw)
         good = (status == 200 and isinstance(body, dict) and body.get("code") == 200
                 and body.get("message") == message and isinstance(body.get("result"), dict))
-        self.check(good, "%s -> 200 %r" % (action, message), (status, body))
-        if not good:
+        if not good:  # a successful call is not a line of its own; the checks on it are
+            self.check(False, "%s -> 200 %r" % (action, message), (status, body))
             raise StepFailed(action)
         return body["result"]
 
@@ -289,7 +289,8 @@ class Run:
             good = status == 200 and body == {"code": code, "result": {}}
         else:
             good = status == 200 and body == {"code": code, "message": message, "result": {}}
-        self.check(good, "%s -> %d %r" % (what, code, message), (status, body))
+        self.check(good, "%s -> %d %s" % (what, code, "(no message)" if message is None else
+                                          repr(message)), (status, body))
         return body
 
     def create(self, keyspec, usage, client=None, origin="EH_INTERNAL_KEY"):
@@ -753,7 +754,7 @@ def main():
     ap.add_argument("--apikey")
     ap.add_argument("--appid2")
     ap.add_argument("--apikey2")
-    a = ap.parse_args()
+    a = ap.parse_intermixed_args()
     if a.words == ["selftest"]:
         return selftest()
     if len(a.words) != 2 or a.words[1] not in ("enroll", "run-all"):
