@@ -17,5 +17,6 @@
 #include "ccz/svc.h"
 #include "ccz/attestation.h"
 #include "ccz/kbs.h"
+#include "ccz/kms.h"
 
 #endif

@@ -296,6 +296,19 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_attester_new(ccz_attester **out, const ccz_
 CCZ_API void ccz_attester_free(ccz_attester *a);
 /* The TEE an attester produces evidence of. */
 CCZ_API ccz_tee ccz_attester_tee(const ccz_attester *a);
+/* What a sealing key is bound to: the enclave's own measurement (only the same code can
+ * derive it), or its signer (any enclave of that signer and product, so an upgrade can
+ * unseal). */
+typedef enum { CCZ_SEAL_MRENCLAVE = 0, CCZ_SEAL_MRSIGNER = 1 } ccz_seal_policy;
+
+/* Derives the TEE's 32-byte sealing key for policy into key: SGX under Gramine reads
+ * /dev/attestation/keys/_sgx_mrenclave or _sgx_mrsigner (under the attester's device root) and
+ * stretches it with HKDF-SHA256; sim derives it from the sim platform's secret attestation key
+ * and the measurement or signer (SIMULATED: anyone with the platform directory can derive it).
+ * TDX and SEV-SNP guests have no sealing key here: CCZ_ERR_UNSUPPORTED. The key is secret:
+ * wipe it after use. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_attester_seal_key(const ccz_attester *a,
+                                                       ccz_seal_policy policy, uint8_t key[32]);
 /* Appends evidence binding report_data to *evidence. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_attest(ccz_buf *evidence, const ccz_attester *a,
                                             const uint8_t report_data[64]);

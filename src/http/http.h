@@ -128,6 +128,9 @@ CCZ_NODISCARD ccz_status http_add_header(http_request *r, const char *name, cons
 /* Answers the request. Content-Length, Connection and Cache-Control: no-store are added. */
 void http_reply(http_request *r, int status, const char *content_type, ccz_span body);
 void http_reply_json(http_request *r, int status, const json_t *body);
+/* http_reply for a body that holds a secret: the connection's output references one copy of it,
+ * wiped and freed once sent or dropped (libevent's buffers never copy it). */
+void http_reply_secret(http_request *r, int status, const char *content_type, ccz_span body);
 /* {"error": {"code": status, "status": name, "message": message}} */
 void http_reply_error(http_request *r, int status, const char *fmt, ...) CCZ_PRINTF(3, 4);
 const char *http_reason(int status);

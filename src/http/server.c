@@ -321,8 +321,10 @@ static void access_log(const conn *c, const http_request *r, int status, size_t 
 
 /* Sends a response on c; the connection stays open when the request allows it, else it is
  * closed once the response is out. */
-static void send_response(conn *c, http_request *r, int status, const char *type, ccz_span body,
-                          bool close)
+static void wipe_free(const void *data, size_t len, void *arg);
+
+static void send_response_ex(conn *c, http_request *r, int status, const char *type, ccz_span body,
+                             bool close, bool secret)
 {
     http_server *s = c->srv;
     struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -342,8 +344,20 @@ static void send_response(conn *c, http_request *r, int status, const char *type
     if (r->extra_headers.len)
         evbuffer_add(out, r->extra_headers.ptr, r->extra_headers.len);
     evbuffer_add(out, "\r\n", 2);
-    if (body.len)
+    if (body.len && secret) {
+        /* referenced, never copied into libevent's chains; wiped when sent or dropped */
+        uint8_t *copy = malloc(body.len);
+        if (copy)
+            memcpy(copy, body.ptr, body.len);
+        if (!copy || evbuffer_add_reference(out, copy, body.len, wipe_free, NULL) != 0) {
+            if (copy)
+                wipe_free(copy, body.len, NULL);
+            c->close_after = true; /* the head went out without its body */
+            keep = false;
+        }
+    } else if (body.len) {
         evbuffer_add(out, body.ptr, body.len);
+    }
     r->replied = true;
     r->status = status;
     double secs = (double)(listener_mono_ms() - r->started) / 1000.0;
@@ -351,6 +365,19 @@ static void send_response(conn *c, http_request *r, int status, const char *type
     access_log(c, r, status, body.len);
     if (!keep)
         c->close_after = true;
+}
+
+static void send_response(conn *c, http_request *r, int status, const char *type, ccz_span body,
+                          bool close)
+{
+    send_response_ex(c, r, status, type, body, close, false);
+}
+
+void http_reply_secret(http_request *r, int status, const char *content_type, ccz_span body)
+{
+    if (r->replied)
+        return;
+    send_response_ex(r->c, r, status, content_type, body, false, true);
 }
 
 void http_reply(http_request *r, int status, const char *content_type, ccz_span body)

@@ -40,7 +40,7 @@ static const ccz_svc_option common_opts[] = {
     {"drain-ms", CCZ_SVC_UINT, "10000", "MS", "grace for requests in progress at SIGTERM"},
 };
 
-static const svc_def *const services[] = {&svc_attestation};
+static const svc_def *const services[] = {&svc_attestation, &svc_kms};
 
 static const svc_def *find_def(const char *service)
 {

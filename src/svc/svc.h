@@ -58,5 +58,6 @@ CCZ_NODISCARD ccz_status svc_load_or_make(ccz_buf *out, const char *path,
                                           void *payload);
 
 extern const svc_def svc_attestation;
+extern const svc_def svc_kms;
 
 #endif

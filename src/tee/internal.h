@@ -15,7 +15,12 @@ typedef struct {
     ccz_status (*attest)(const void *state, const uint8_t report_data[64], ccz_buf *evidence,
                          ccz_buf *certs);
     void (*destroy)(void *state);
+    /* a 32-byte key only this enclave (or its signer's enclaves) can derive; NULL: none */
+    ccz_status (*seal_key)(const void *state, ccz_seal_policy policy, uint8_t key[32]);
 } tee_attester_ops;
+
+/* HKDF-SHA256 (RFC 5869) of ikm with info, no salt, to a 32-byte key. */
+ccz_status tee_hkdf_sha256(uint8_t out[32], ccz_span ikm, ccz_span info);
 
 extern const tee_attester_ops tee_attester_sgx;
 extern const tee_attester_ops tee_attester_tdx;

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 
 #include "core/guard.h"
 #include "internal.h"
@@ -159,6 +161,33 @@ void ccz_attester_free(ccz_attester *a)
         return;
     a->backend->attester->destroy(a->state);
     free(a);
+}
+
+ccz_status tee_hkdf_sha256(uint8_t out[32], ccz_span ikm, ccz_span info)
+{
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm.ptr, ikm.len),
+        OSSL_PARAM_octet_string(OSSL_KDF_PARAM_INFO, (void *)info.ptr, info.len),
+        OSSL_PARAM_END,
+    };
+    int ok = ctx && EVP_KDF_derive(ctx, out, 32, params) == 1;
+    EVP_KDF_CTX_free(ctx);
+    EVP_KDF_free(kdf);
+    return ok ? CCZ_OK : ccz_fail_ossl(CCZ_ERR_CRYPTO, "HKDF-SHA256 failed");
+}
+
+ccz_status ccz_attester_seal_key(const ccz_attester *a, ccz_seal_policy policy, uint8_t key[32])
+{
+    CCZ_ENSURE(a && key, CCZ_ERR_INVALID_ARGUMENT, "missing argument");
+    CCZ_ENSURE(policy == CCZ_SEAL_MRENCLAVE || policy == CCZ_SEAL_MRSIGNER,
+               CCZ_ERR_INVALID_ARGUMENT, "unknown sealing policy %d", (int)policy);
+    CCZ_ENSURE(a->backend->attester->seal_key, CCZ_ERR_UNSUPPORTED,
+               "a %s guest has no sealing key: obtain secrets from a peer or a key broker instead",
+               ccz_tee_name(a->backend->tee));
+    return a->backend->attester->seal_key(a->state, policy, key);
 }
 
 ccz_status ccz_attest(ccz_buf *evidence, const ccz_attester *a, const uint8_t report_data[64])

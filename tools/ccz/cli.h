@@ -131,6 +131,9 @@ int cmd_rpc(int argc, char **argv);
 int cmd_secret(int argc, char **argv);      /* cmd_secret.c */
 int cmd_attestation(int argc, char **argv); /* cmd_attestation.c */
 int cmd_kbs(int argc, char **argv);
+int cmd_kms(int argc, char **argv); /* cmd_kms.c */
+/* ccz SERVICE serve (serve.c): intro is the --help text's paragraph. */
+int cli_svc_serve(const char *service, const char *intro, int argc, char **argv);
 int cmd_paillier(int argc, char **argv);
 int cmd_he(int argc, char **argv);
 
@@ -212,6 +215,11 @@ enum {
     CLI_O_CA,
     /* attestation results */
     CLI_O_JWKS,
+    /* the KMS client */
+    CLI_O_APPID,
+    CLI_O_APIKEY,
+    CLI_O_PAYLOAD,
+    CLI_O_ADMIN_TOKEN,
     CLI_O_HELP,
     CLI_O_COUNT_
 };
@@ -270,6 +278,8 @@ typedef struct {
     int n_secrets;
     const char *ca_file;
     const char *jwks;
+    /* the KMS client */
+    const char *appid, *apikey, *payload, *admin_token;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */

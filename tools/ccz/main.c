@@ -55,6 +55,10 @@ static const cli_command commands[] = {
      0},
     {"kbs", cmd_kbs,
      "kbs get-resource URL PATH        fetch a resource from a KBS (Trustee's protocol)\n", 0},
+    {"kms", cmd_kms,
+     "kms serve|enroll|call            the key management service (eHSM-KMS's protocol, keys\n"
+     "                                 sealed in the TEE), and its client\n",
+     0},
     {"secret", cmd_secret,
      "secret serve|get                 secret provisioning (Gramine's protocol): release\n"
      "                                 secrets to attested clients by policy, and fetch one\n",

@@ -68,6 +68,10 @@ static const struct option opts[] = {
     {"secret", required_argument, NULL, O(CLI_O_SECRET)},
     {"ca", required_argument, NULL, O(CLI_O_CA)},
     {"jwks", required_argument, NULL, O(CLI_O_JWKS)},
+    {"appid", required_argument, NULL, O(CLI_O_APPID)},
+    {"apikey", required_argument, NULL, O(CLI_O_APIKEY)},
+    {"payload", required_argument, NULL, O(CLI_O_PAYLOAD)},
+    {"admin-token", required_argument, NULL, O(CLI_O_ADMIN_TOKEN)},
     {"help", no_argument, NULL, O(CLI_O_HELP)},
     {NULL, 0, NULL, 0},
 };
@@ -241,6 +245,18 @@ static int take(cli_args *a, int o, const char *cmd)
         break;
     case CLI_O_JWKS:
         a->jwks = optarg;
+        break;
+    case CLI_O_APPID:
+        a->appid = optarg;
+        break;
+    case CLI_O_APIKEY:
+        a->apikey = optarg;
+        break;
+    case CLI_O_PAYLOAD:
+        a->payload = optarg;
+        break;
+    case CLI_O_ADMIN_TOKEN:
+        a->admin_token = optarg;
         break;
     default:
         break;

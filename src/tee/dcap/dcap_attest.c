@@ -93,6 +93,31 @@ static ccz_status sgx_attest(const void *state, const uint8_t rd[64], ccz_buf *e
     return s;
 }
 
+/* Gramine's sealing keys: 16 bytes from EGETKEY, bound to MRENCLAVE or to MRSIGNER (with the
+ * ISV product id and SVN), stretched to 32 with HKDF. */
+static ccz_status sgx_seal_key(const void *state, ccz_seal_policy policy, uint8_t key[32])
+{
+    const tee_dev_attester *a = state;
+    char path[4096];
+    CCZ_GUARD(tee_dev_path(path, sizeof path, a->root,
+                           policy == CCZ_SEAL_MRENCLAVE ? "/dev/attestation/keys/_sgx_mrenclave"
+                                                        : "/dev/attestation/keys/_sgx_mrsigner"));
+    ccz_buf raw;
+    ccz_buf_init(&raw, 0, true);
+    ccz_status s = tee_dev_read(&raw, path, 64);
+    if (s == CCZ_OK && raw.len != 16)
+        s = ccz_fail(CCZ_ERR_MALFORMED, "%s: %zu bytes, not a 16-byte SGX sealing key", path,
+                     raw.len);
+    else if (s)
+        s = ccz_fail(CCZ_ERR_TEE_UNAVAILABLE,
+                     "no Gramine sealing key at %s (run inside gramine-sgx)", path);
+    static const char info[] = "ccz sgx seal v1";
+    if (s == CCZ_OK)
+        s = tee_hkdf_sha256(key, ccz_buf_span(&raw), CCZ_SPAN(info, sizeof info - 1));
+    ccz_buf_free(&raw);
+    return s;
+}
+
 /* ---- TDX: /dev/tdx_guest and QGS messages ----------------------------------------------------*/
 
 #define QGS_HEADER 16 /* major u16, minor u16, type u32, size u32, error u32 */
@@ -238,5 +263,7 @@ static ccz_status tdx_attest(const void *state, const uint8_t rd[64], ccz_buf *e
     return s;
 }
 
-const tee_attester_ops tee_attester_sgx = {tee_dev_attester_new, sgx_attest, tee_dev_attester_free};
-const tee_attester_ops tee_attester_tdx = {tee_dev_attester_new, tdx_attest, tee_dev_attester_free};
+const tee_attester_ops tee_attester_sgx = {tee_dev_attester_new, sgx_attest, tee_dev_attester_free,
+                                           sgx_seal_key};
+const tee_attester_ops tee_attester_tdx = {tee_dev_attester_new, tdx_attest, tee_dev_attester_free,
+                                           NULL};

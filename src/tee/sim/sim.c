@@ -483,7 +483,33 @@ fail:
     return s;
 }
 
-static const tee_attester_ops sim_attester_ops = {sim_attester_new, sim_attest, sim_attester_free};
+/* HKDF-SHA256 from the platform's attestation key (the sim platform's only secret), with the
+ * measurement, or the signer and product, as info. */
+static ccz_status sim_seal_key(const void *state, ccz_seal_policy policy, uint8_t key[32])
+{
+    const sim_attester *a = state;
+    uint8_t info[16 + 32 + 2] = "ccz sim seal v1"; /* its NUL separates */
+    size_t n = 16;
+    if (policy == CCZ_SEAL_MRENCLAVE) {
+        memcpy(info + n, a->measurement, 32);
+        n += 32;
+    } else { /* the signer and the product, as SGX's KEYREQUEST takes ISVPRODID */
+        memcpy(info + n, a->signer, 32);
+        info[n + 32] = (uint8_t)(a->product_id >> 8);
+        info[n + 33] = (uint8_t)a->product_id;
+        n += 34;
+    }
+    ccz_buf secret;
+    ccz_buf_init(&secret, 0, true);
+    ccz_status s = x509_key_to_pem(&secret, a->ak);
+    if (s == CCZ_OK)
+        s = tee_hkdf_sha256(key, ccz_buf_span(&secret), CCZ_SPAN(info, n));
+    ccz_buf_free(&secret);
+    return s;
+}
+
+static const tee_attester_ops sim_attester_ops = {sim_attester_new, sim_attest, sim_attester_free,
+                                                  sim_seal_key};
 
 const tee_backend tee_backend_sim = {
     .tee = CCZ_TEE_SIM,

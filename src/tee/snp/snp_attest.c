@@ -104,4 +104,5 @@ static ccz_status snp_attest(const void *state, const uint8_t rd[64], ccz_buf *e
     return s;
 }
 
-const tee_attester_ops tee_attester_snp = {tee_dev_attester_new, snp_attest, tee_dev_attester_free};
+const tee_attester_ops tee_attester_snp = {tee_dev_attester_new, snp_attest, tee_dev_attester_free,
+                                           NULL};

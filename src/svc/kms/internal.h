@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private to src/svc/kms: the KMS service's state and the parts its files share. */
+#ifndef CCZ_SVC_KMS_INTERNAL_H
+#define CCZ_SVC_KMS_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ccz/ccz.h"
+#include "http/http.h"
+#include "store/store.h"
+#include "svc/kms/crypto.h"
+#include "svc/svc.h"
+
+#define KMS_SIGN_LEN 44      /* base64 of an HMAC-SHA256 */
+#define KMS_APPID_LEN 36     /* a UUID */
+#define KMS_APIKEY_LEN 32    /* eHSM's alphabet */
+#define KMS_KEYID_LEN 36     /* a UUID */
+#define KMS_WINDOW_MS 600000 /* a request's timestamp is within 10 minutes of now */
+
+/* ---- canon.c ---------------------------------------------------------------------------------*/
+
+/* The canonical string of a JSON object (see canon.c). */
+CCZ_NODISCARD ccz_status kms_canonical(ccz_buf *out, const json_t *obj);
+/* base64(HMAC-SHA256(apikey, canonical({appid, nonce, timestamp, payload}))): a request's sign
+ * (NULL fields are left out). */
+CCZ_NODISCARD ccz_status kms_request_sign(char out[KMS_SIGN_LEN + 1], ccz_span apikey,
+                                          const char *appid, const char *nonce,
+                                          const char *timestamp, const json_t *payload);
+CCZ_NODISCARD ccz_status kms_hmac_sha256(uint8_t out[32], ccz_span key, ccz_span msg);
+/* Standard base64 with padding of in, NUL-terminated, into a buffer of cap bytes. */
+CCZ_NODISCARD ccz_status kms_b64_fixed(char *out, size_t cap, ccz_span in);
+
+/* ---- the replay window (replay.c) -----------------------------------------------------------
+ * (appid, nonce, timestamp) triples seen with a good signature, each kept until its timestamp
+ * leaves the window; a bounded table (max entries), so a flood cannot grow it without end. */
+typedef struct kms_replay kms_replay;
+CCZ_NODISCARD ccz_status kms_replay_new(kms_replay **out, size_t max);
+void kms_replay_free(kms_replay *r);
+/* CCZ_OK and remembers it when new; CCZ_ERR_EXISTS when seen; CCZ_ERR_UNAVAILABLE when the
+ * table is full of live entries. */
+CCZ_NODISCARD ccz_status kms_replay_check(kms_replay *r, const char *appid, const char *nonce,
+                                          const char *timestamp, int64_t now_ms);
+size_t kms_replay_size(const kms_replay *r);
+
+#endif
