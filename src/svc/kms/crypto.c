@@ -7,12 +7,12 @@
 #include <string.h>
 
 #include <openssl/core_names.h>
-#include <openssl/decoder.h>
 #include <openssl/encoder.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "core/guard.h"
 #include "svc/kms/crypto.h"
@@ -200,73 +200,50 @@ static bool group_is(const EVP_PKEY *pkey, const char *want)
            strcmp(group, want) == 0;
 }
 
-/* An EC key on the SM2 curve becomes an SM2 key (OpenSSL 3.0's decoder already yields SM2
- * for eHSM's and our own PKCS#8; a decoder that did not would give an "EC" key). */
-static ccz_status as_sm2(EVP_PKEY **pkey)
-{
-    if (EVP_PKEY_is_a(*pkey, "SM2"))
-        return CCZ_OK;
-    OSSL_PARAM *params = NULL;
-    EVP_PKEY *sm2 = NULL;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "SM2", NULL);
-    bool ok = ctx && EVP_PKEY_todata(*pkey, EVP_PKEY_KEYPAIR, &params) == 1 &&
-              EVP_PKEY_fromdata_init(ctx) == 1 &&
-              EVP_PKEY_fromdata(ctx, &sm2, EVP_PKEY_KEYPAIR, params) == 1;
-    for (OSSL_PARAM *q = params; q && q->key; q++)
-        ccz_wipe(q->data, q->data_size); /* OpenSSL 3.0 has no OSSL_PARAM_clear_free */
-    OSSL_PARAM_free(params);
-    EVP_PKEY_CTX_free(ctx);
-    if (!ok)
-        return ccz_fail_ossl(CCZ_ERR_KEY_MALFORMED, "kms: the SM2-curve key is not an SM2 key");
-    EVP_PKEY_free(*pkey);
-    *pkey = sm2;
-    return CCZ_OK;
-}
-
 /* Whether the decoded private key is one of spec: type, then size or curve. */
-static ccz_status check_pkey(EVP_PKEY **pkey, kms_spec spec)
+static ccz_status check_pkey(const EVP_PKEY *pkey, kms_spec spec)
 {
     const char *name = SPECS[spec].name;
     if (kms_spec_rsa(spec)) {
-        CCZ_ENSURE(EVP_PKEY_is_a(*pkey, "RSA"), CCZ_ERR_KEY_MALFORMED,
+        CCZ_ENSURE(EVP_PKEY_is_a(pkey, "RSA"), CCZ_ERR_KEY_MALFORMED,
                    "kms: the material is not an RSA key (%s)", name);
-        CCZ_ENSURE(EVP_PKEY_get_bits(*pkey) == SPECS[spec].rsa_bits, CCZ_ERR_KEY_MALFORMED,
-                   "kms: the RSA key has %d bits, %s needs %d", EVP_PKEY_get_bits(*pkey), name,
+        CCZ_ENSURE(EVP_PKEY_get_bits(pkey) == SPECS[spec].rsa_bits, CCZ_ERR_KEY_MALFORMED,
+                   "kms: the RSA key has %d bits, %s needs %d", EVP_PKEY_get_bits(pkey), name,
                    SPECS[spec].rsa_bits);
         return CCZ_OK;
     }
     if (spec == KMS_SM2) {
-        CCZ_ENSURE((EVP_PKEY_is_a(*pkey, "SM2") || EVP_PKEY_is_a(*pkey, "EC")) &&
-                       group_is(*pkey, "SM2"),
-                   CCZ_ERR_KEY_MALFORMED, "kms: the material is not a key on the SM2 curve");
-        return as_sm2(pkey);
+        /* OpenSSL 3 decodes a PKCS#8 key on the SM2 curve (id-ecPublicKey with the SM2 OID,
+         * as eHSM and OpenSSL write it) as an "SM2" key, never as "EC". */
+        CCZ_ENSURE(EVP_PKEY_is_a(pkey, "SM2") && group_is(pkey, "SM2"), CCZ_ERR_KEY_MALFORMED,
+                   "kms: the material is not an SM2 key");
+        return CCZ_OK;
     }
-    CCZ_ENSURE(EVP_PKEY_is_a(*pkey, "EC") && !EVP_PKEY_is_a(*pkey, "SM2"), CCZ_ERR_KEY_MALFORMED,
+    CCZ_ENSURE(EVP_PKEY_is_a(pkey, "EC") && !EVP_PKEY_is_a(pkey, "SM2"), CCZ_ERR_KEY_MALFORMED,
                "kms: the material is not an EC key (%s)", name);
-    CCZ_ENSURE(group_is(*pkey, SPECS[spec].group), CCZ_ERR_KEY_MALFORMED,
+    CCZ_ENSURE(group_is(pkey, SPECS[spec].group), CCZ_ERR_KEY_MALFORMED,
                "kms: the EC key is not on %s (%s)", SPECS[spec].group, name);
     return CCZ_OK;
 }
 
+/* Exactly one PKCS#8 PrivateKeyInfo (OSSL_DECODER alone would also take a SEC1 or PKCS#1
+ * private key for "PrivateKeyInfo", so the structure is parsed first). */
 static ccz_status decode_pkcs8(EVP_PKEY **out, ccz_span der)
 {
     *out = NULL;
-    OSSL_DECODER_CTX *d = OSSL_DECODER_CTX_new_for_pkey(out, "DER", "PrivateKeyInfo", NULL,
-                                                        OSSL_KEYMGMT_SELECT_KEYPAIR, NULL, NULL);
+    CCZ_ENSURE(der.len > 0 && der.len <= LONG_MAX, CCZ_ERR_KEY_MALFORMED,
+               "kms: the material is not a PKCS#8 key");
     const uint8_t *p = der.ptr;
-    size_t left = der.len;
-    bool ok = d && der.len > 0 && OSSL_DECODER_from_data(d, &p, &left) == 1 && *out;
-    OSSL_DECODER_CTX_free(d);
-    if (!ok) {
-        EVP_PKEY_free(*out);
-        *out = NULL;
+    PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)der.len);
+    if (!p8)
         return ccz_fail_ossl(CCZ_ERR_KEY_MALFORMED, "kms: the material is not a PKCS#8 key");
-    }
-    if (left != 0) {
-        EVP_PKEY_free(*out);
-        *out = NULL;
-        return ccz_fail(CCZ_ERR_KEY_MALFORMED, "kms: %zu bytes after the PKCS#8 key", left);
-    }
+    size_t left = der.len - (size_t)(p - der.ptr);
+    if (left == 0)
+        *out = EVP_PKCS82PKEY_ex(p8, NULL, NULL);
+    PKCS8_PRIV_KEY_INFO_free(p8); /* its key octets are ASN1_SENSITIVE: cleansed on free */
+    CCZ_ENSURE(left == 0, CCZ_ERR_KEY_MALFORMED, "kms: %zu bytes after the PKCS#8 key", left);
+    if (!*out)
+        return ccz_fail_ossl(CCZ_ERR_KEY_MALFORMED, "kms: the PKCS#8 key does not decode");
     return CCZ_OK;
 }
 
@@ -297,7 +274,7 @@ ccz_status kms_key_load(kms_key **out, kms_spec spec, ccz_span material)
         goto done;
     }
     CCZ_GUARD_GOTO(decode_pkcs8(&k->pkey, material), s, done);
-    CCZ_GUARD_GOTO(check_pkey(&k->pkey, spec), s, done);
+    CCZ_GUARD_GOTO(check_pkey(k->pkey, spec), s, done);
 done:
     if (s != CCZ_OK) {
         kms_key_free(k);
