@@ -104,8 +104,7 @@ CCZ_NODISCARD ccz_status kms_asym_decrypt(ccz_buf *out, const kms_key *k, kms_pa
 CCZ_NODISCARD ccz_status kms_sign(ccz_buf *sig, const kms_key *k, kms_digest digest,
                                   kms_padding pad, bool is_digest, ccz_span msg);
 CCZ_NODISCARD ccz_status kms_verify(bool *valid, const kms_key *k, kms_digest digest,
-                                    kms_padding pad, bool is_digest, ccz_span msg,
-                                    ccz_span sig);
+                                    kms_padding pad, bool is_digest, ccz_span msg, ccz_span sig);
 
 /* ---- wrapping key material under the domain key --------------------------------------------
  * AES-256-GCM under a 32-byte domain key: out = iv(12) ‖ ct ‖ tag(16), aad the key's
