@@ -5,6 +5,7 @@
  * command (RSA PKCS#1 and PSS, ECDSA, SM2 with eHSM's user id); tampering refused with its
  * exact status; wrapping under the domain key bound to its aad. */
 #include <stdarg.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -536,13 +537,18 @@ static void rsa_encrypt_one(kms_spec spec)
             CHECK_INT(ct.len, mod);
             CHECK_OK(kms_asym_decrypt(&back, k, pads[p], ccz_buf_span(&ct)));
             CHECK(span_eq(ccz_buf_span(&back), CCZ_SPAN(pt, n)));
-            /* decrypted with the other padding, flipped, truncated: all the same failure */
+            /* A PKCS#1 ciphertext decrypted as OAEP, an OAEP one flipped, any truncated: the
+             * same failure. (Not the converse: an OAEP block passes the v1.5 unpadding about
+             * once in 256, and so would a flipped v1.5 ciphertext once in ~2^16.) */
             ccz_buf_reset(&back);
-            CHECK_STATUS(kms_asym_decrypt(&back, k, pads[1 - p], ccz_buf_span(&ct)),
-                         CCZ_ERR_BAD_SIGNATURE);
-            ct.ptr[mod / 2] ^= 0x40;
-            CHECK_STATUS(kms_asym_decrypt(&back, k, pads[p], ccz_buf_span(&ct)),
-                         CCZ_ERR_BAD_SIGNATURE);
+            if (pads[p] == KMS_PAD_PKCS1) {
+                CHECK_STATUS(kms_asym_decrypt(&back, k, KMS_PAD_PKCS1_OAEP, ccz_buf_span(&ct)),
+                             CCZ_ERR_BAD_SIGNATURE);
+            } else {
+                ct.ptr[mod / 2] ^= 0x40;
+                CHECK_STATUS(kms_asym_decrypt(&back, k, pads[p], ccz_buf_span(&ct)),
+                             CCZ_ERR_BAD_SIGNATURE);
+            }
             CHECK_STATUS(kms_asym_decrypt(&back, k, pads[p], CCZ_SPAN(ct.ptr, mod - 1)),
                          CCZ_ERR_BAD_SIGNATURE);
             CHECK_STATUS(kms_asym_decrypt(&back, k, pads[p], CCZ_SPAN(ct.ptr, 0)),
@@ -551,7 +557,11 @@ static void rsa_encrypt_one(kms_spec spec)
             ccz_buf_free(&ct);
             ccz_buf_free(&back);
         }
+        /* the block 00…01 (1^d = 1) has no valid padding of either kind, deterministically */
+        uint8_t one[512] = {0};
+        one[mod - 1] = 1;
         ccz_buf out = CCZ_BUF_INIT;
+        CHECK_STATUS(kms_asym_decrypt(&out, k, pads[p], CCZ_SPAN(one, mod)), CCZ_ERR_BAD_SIGNATURE);
         CHECK_STATUS(kms_asym_encrypt(&out, k, pads[p], CCZ_SPAN(pt, max + 1)),
                      CCZ_ERR_INVALID_ARGUMENT);
         CHECK_INT(out.len, 0);
@@ -909,6 +919,70 @@ static void test_wrap(void)
     ccz_buf_free(&back);
 }
 
+/* ECDSA takes SM3 as well (eHSM passes the digest through for EC keys). */
+static void test_ec_sm3(void)
+{
+    kms_key *k = load(KMS_EC_P256);
+    public_pem(k, "ec.pub", "PUBLIC KEY");
+    ccz_span msg = CCZ_LIT("an ECDSA message with SM3");
+    put("msg", msg);
+    ccz_buf sig = CCZ_BUF_INIT;
+    CHECK_OK(kms_sign(&sig, k, KMS_SM3, KMS_PAD_NONE, false, msg));
+    put("sig", ccz_buf_span(&sig));
+    CHECK_INT(sh("openssl dgst -sm3 -verify ec.pub -signature sig msg >/dev/null"), 0);
+    verify_and_tamper(k, KMS_SM3, KMS_PAD_NONE, false, msg, &sig);
+    ccz_buf_free(&sig);
+    kms_key_free(k);
+}
+
+/* One const key used by several threads at once: every operation gives its own answer. */
+static kms_key *shared_keys[3];
+static int thread_failures;
+
+static void *worker(void *arg)
+{
+    uint8_t pt[64];
+    fill(pt, sizeof pt, (uint8_t)(uintptr_t)arg);
+    for (int i = 0; i < 30; i++) {
+        ccz_buf ct = CCZ_BUF_INIT, back = CCZ_BUF_INIT, sig = CCZ_BUF_INIT;
+        bool valid = false;
+        bool ok = kms_encrypt(&ct, shared_keys[0], CCZ_SPAN(pt, sizeof pt), CCZ_LIT("a")) == 0 &&
+                  kms_decrypt(&back, shared_keys[0], ccz_buf_span(&ct), CCZ_LIT("a")) == 0 &&
+                  span_eq(ccz_buf_span(&back), CCZ_SPAN(pt, sizeof pt)) &&
+                  kms_sign(&sig, shared_keys[1], KMS_SHA_256, KMS_PAD_NONE, false,
+                           CCZ_SPAN(pt, sizeof pt)) == 0 &&
+                  kms_verify(&valid, shared_keys[1], KMS_SHA_256, KMS_PAD_NONE, false,
+                             CCZ_SPAN(pt, sizeof pt), ccz_buf_span(&sig)) == 0 &&
+                  valid;
+        ccz_buf_reset(&ct);
+        ccz_buf_reset(&back);
+        ok = ok && kms_asym_encrypt(&ct, shared_keys[2], KMS_PAD_NONE, CCZ_SPAN(pt, 16)) == 0 &&
+             kms_asym_decrypt(&back, shared_keys[2], KMS_PAD_NONE, ccz_buf_span(&ct)) == 0 &&
+             span_eq(ccz_buf_span(&back), CCZ_SPAN(pt, 16));
+        if (!ok)
+            __atomic_add_fetch(&thread_failures, 1, __ATOMIC_RELAXED);
+        ccz_buf_free(&ct);
+        ccz_buf_free(&back);
+        ccz_buf_free(&sig);
+    }
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    shared_keys[0] = load(KMS_AES_GCM_256);
+    shared_keys[1] = load(KMS_EC_P256);
+    shared_keys[2] = load(KMS_SM2);
+    pthread_t t[4];
+    for (uintptr_t i = 0; i < 4; i++)
+        CHECK_INT(pthread_create(&t[i], NULL, worker, (void *)i), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    CHECK_INT(thread_failures, 0);
+    for (int i = 0; i < 3; i++)
+        kms_key_free(shared_keys[i]);
+}
+
 static void cleanup(void)
 {
     for (int i = 0; i < KMS_SPEC_COUNT; i++)
@@ -924,4 +998,4 @@ TEST_MAIN(T(test_names), T(test_every_spec_loads), T(test_wrong_spec_refused),
           T(test_symmetric_round_trips), T(test_gcm_tampering), T(test_gcm_layout),
           T(test_sm4_layout), T(test_wrong_key_kind), T(test_public_pem), T(test_rsa_encrypt),
           T(test_rsa_encrypt_cli), T(test_sm2_encrypt), T(test_rsa_sign), T(test_ec_sign),
-          T(test_sm2_sign), T(test_wrap), T(test_zz_cleanup))
+          T(test_sm2_sign), T(test_ec_sm3), T(test_wrap), T(test_threads), T(test_zz_cleanup))
