@@ -49,6 +49,20 @@ static ccz_status parse_answer(int *status, ccz_span *body, ccz_span in)
     return CCZ_OK;
 }
 
+/* Whether the server sent a TLS alert (it refused this client's certificate); sets the detail. */
+static bool refused(const char *host_port)
+{
+    unsigned long e = ERR_peek_last_error();
+    if (!e || ERR_GET_LIB(e) != ERR_LIB_SSL || ERR_GET_REASON(e) < SSL_AD_REASON_OFFSET)
+        return false;
+    (void)ccz_fail(CCZ_ERR_POLICY_REJECTED,
+                   "%s refused this client's certificate (TLS alert: %s): its evidence does not "
+                   "satisfy the server's policy",
+                   host_port,
+                   SSL_alert_desc_string_long((int)(ERR_GET_REASON(e) - SSL_AD_REASON_OFFSET)));
+    return true;
+}
+
 ccz_status kms_https(int *status, ccz_buf *answer, SSL_CTX *ctx, const char *host_port,
                      const char *method, const char *target, const char *headers, const void *body,
                      size_t body_len)
@@ -67,14 +81,22 @@ ccz_status kms_https(int *status, ccz_buf *answer, SSL_CTX *ctx, const char *hos
                         : ccz_fail(CCZ_ERR_TOO_LARGE, "the request head is too long");
     if (st == CCZ_OK && body_len)
         st = ccz_buf_append(&req, body, body_len);
-    if (st == CCZ_OK && SSL_write(ssl, req.ptr, (int)req.len) != (int)req.len)
-        st = ccz_fail_ossl(CCZ_ERR_NETWORK, "%s: cannot send the request", host_port);
+    if (st == CCZ_OK && SSL_write(ssl, req.ptr, (int)req.len) != (int)req.len) {
+        uint8_t b;
+        (void)SSL_read(ssl, &b, 1); /* a TLS 1.3 server refuses a client certificate after the
+                                       handshake: its alert is the reason */
+        st = refused(host_port)
+                 ? CCZ_ERR_POLICY_REJECTED
+                 : ccz_fail_ossl(CCZ_ERR_NETWORK, "%s: cannot send the request", host_port);
+    }
     while (st == CCZ_OK) {
         uint8_t buf[16384];
         int got = SSL_read(ssl, buf, sizeof buf);
         if (got <= 0) {
             int e = SSL_get_error(ssl, got);
-            if (e != SSL_ERROR_ZERO_RETURN && !(e == SSL_ERROR_SYSCALL && raw.len))
+            if (refused(host_port))
+                st = CCZ_ERR_POLICY_REJECTED;
+            else if (e != SSL_ERROR_ZERO_RETURN && !(e == SSL_ERROR_SYSCALL && raw.len))
                 st = ccz_fail_ossl(CCZ_ERR_NETWORK, "%s: the answer was cut short", host_port);
             break;
         }
