@@ -192,8 +192,8 @@ ccz_status kms_canonical(ccz_buf *out, const json_t *obj)
     return canon(out, obj, 0);
 }
 
-ccz_status kms_request_sign(char out[KMS_SIGN_LEN + 1], ccz_span apikey, const char *appid,
-                            const char *nonce, const char *timestamp, const json_t *payload)
+ccz_status kms_request_canonical(ccz_buf *out, const char *appid, const char *nonce,
+                                 const char *timestamp, const json_t *payload)
 {
     json_t *p = json_object();
     CCZ_ENSURE(p, CCZ_ERR_NOMEM, "out of memory");
@@ -205,9 +205,16 @@ ccz_status kms_request_sign(char out[KMS_SIGN_LEN + 1], ccz_span apikey, const c
         json_object_set_new(p, "timestamp", json_string(timestamp));
     if (payload)
         json_object_set(p, "payload", (json_t *)payload);
-    ccz_buf text = CCZ_BUF_INIT;
-    ccz_status s = kms_canonical(&text, p);
+    ccz_status s = kms_canonical(out, p);
     json_decref(p);
+    return s;
+}
+
+ccz_status kms_request_sign(char out[KMS_SIGN_LEN + 1], ccz_span apikey, const char *appid,
+                            const char *nonce, const char *timestamp, const json_t *payload)
+{
+    ccz_buf text = CCZ_BUF_INIT;
+    ccz_status s = kms_request_canonical(&text, appid, nonce, timestamp, payload);
     uint8_t mac[32];
     if (s == CCZ_OK)
         s = kms_hmac_sha256(mac, apikey, ccz_buf_span(&text));

@@ -24,8 +24,11 @@
 
 /* The canonical string of a JSON object (see canon.c). */
 CCZ_NODISCARD ccz_status kms_canonical(ccz_buf *out, const json_t *obj);
-/* base64(HMAC-SHA256(apikey, canonical({appid, nonce, timestamp, payload}))): a request's sign
- * (NULL fields are left out). */
+/* canonical({appid, nonce, timestamp, payload}) (NULL fields are left out): what a request's
+ * sign covers. */
+CCZ_NODISCARD ccz_status kms_request_canonical(ccz_buf *out, const char *appid, const char *nonce,
+                                               const char *timestamp, const json_t *payload);
+/* base64(HMAC-SHA256(apikey, kms_request_canonical(...))): a request's sign. */
 CCZ_NODISCARD ccz_status kms_request_sign(char out[KMS_SIGN_LEN + 1], ccz_span apikey,
                                           const char *appid, const char *nonce,
                                           const char *timestamp, const json_t *payload);

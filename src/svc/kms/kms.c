@@ -17,6 +17,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -156,6 +157,36 @@ static ccz_status app_row(const store_row *row, void *payload)
     return ccz_buf_append(wrapped, w.ptr, w.len);
 }
 
+/* An HMAC-SHA256 context keyed with key, to duplicate for each message (OpenSSL 3.0 fetches the
+ * MAC and the digest by name on every one-shot HMAC()). */
+static EVP_MAC_CTX *mac_new(ccz_span key)
+{
+    EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *c = m ? EVP_MAC_CTX_new(m) : NULL;
+    EVP_MAC_free(m);
+    OSSL_PARAM p[] = {OSSL_PARAM_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+                      OSSL_PARAM_END};
+    if (c && EVP_MAC_init(c, key.ptr, key.len, p) == 1)
+        return c;
+    EVP_MAC_CTX_free(c);
+    return NULL;
+}
+
+/* HMAC-SHA256 of msg under the app's apikey, in base64. */
+static ccz_status app_sign(char out[KMS_SIGN_LEN + 1], const kms_app *a, ccz_span msg)
+{
+    EVP_MAC_CTX *c = EVP_MAC_CTX_dup(a->mac);
+    uint8_t mac[32];
+    size_t n = 0;
+    int ok = c && EVP_MAC_update(c, msg.ptr, msg.len) == 1 &&
+             EVP_MAC_final(c, mac, &n, sizeof mac) == 1 && n == 32;
+    EVP_MAC_CTX_free(c);
+    CCZ_ENSURE(ok, CCZ_ERR_CRYPTO, "HMAC-SHA256 failed");
+    ccz_status s = kms_b64_fixed(out, KMS_SIGN_LEN + 1, CCZ_SPAN(mac, 32));
+    ccz_wipe(mac, sizeof mac);
+    return s;
+}
+
 /* The app's cache entry (loaded from the store on a miss), or NULL when appid is unknown. */
 static kms_app *app_find(kms *k, const char *appid, ccz_status *st)
 {
@@ -183,7 +214,12 @@ static kms_app *app_find(kms *k, const char *appid, ccz_status *st)
             *st = ccz_fail(CCZ_ERR_MALFORMED, "a stored apikey of %zu bytes", key.len);
         if (*st == CCZ_OK && (a = calloc(1, sizeof *a)) == NULL)
             *st = CCZ_ERR_NOMEM;
-        if (*st == CCZ_OK) {
+        if (*st == CCZ_OK && (a->mac = mac_new(CCZ_SPAN(key.ptr, KMS_APIKEY_LEN))) == NULL) {
+            free(a);
+            a = NULL;
+            *st = ccz_fail_ossl(CCZ_ERR_CRYPTO, "HMAC-SHA256 setup failed");
+        }
+        if (*st == CCZ_OK && a) {
             memcpy(a->appid, appid, len + 1);
             memcpy(a->apikey, key.ptr, KMS_APIKEY_LEN);
             a->tokens = k->burst;
@@ -203,6 +239,7 @@ static void apps_free(kms *k)
     for (size_t b = 0; b < KMS_APP_BUCKETS; b++) {
         for (kms_app *a = k->apps[b], *n; a; a = n) {
             n = a->next;
+            EVP_MAC_CTX_free(a->mac);
             ccz_wipe(a, sizeof *a);
             free(a);
         }
@@ -414,8 +451,12 @@ static void post_ehsm(http_request *r, void *payload)
         goto out;
     }
     char want[KMS_SIGN_LEN + 1];
-    if (kms_request_sign(want, CCZ_SPAN(app->apikey, KMS_APIKEY_LEN), appid_s, nonce_s, ts_s, pl) !=
-        CCZ_OK) {
+    ccz_buf canon = CCZ_BUF_INIT;
+    st = kms_request_canonical(&canon, appid_s, nonce_s, ts_s, pl);
+    if (st == CCZ_OK)
+        st = app_sign(want, app, ccz_buf_span(&canon));
+    ccz_buf_free(&canon);
+    if (st) {
         kms_refuse(k, r, 400, "sign error");
         goto out;
     }

@@ -15,7 +15,8 @@ typedef struct kms_app {
     struct kms_app *next;
     char appid[KMS_APPID_LEN + 1];
     uint8_t apikey[KMS_APIKEY_LEN];
-    double tokens; /* the rate limit's bucket */
+    struct evp_mac_ctx_st *mac; /* HMAC-SHA256 keyed with the apikey, duplicated per request */
+    double tokens;              /* the rate limit's bucket */
     int64_t refill_ms;
 } kms_app;
 

@@ -25,6 +25,8 @@ struct kms_replay {
     size_t max, n;
     slot *fifo; /* insertion order, a ring of max entries */
     size_t head, count;
+    EVP_MD *sha256; /* fetched once */
+    EVP_MD_CTX *md;
 };
 
 ccz_status kms_replay_new(kms_replay **out, size_t max)
@@ -39,10 +41,15 @@ ccz_status kms_replay_new(kms_replay **out, size_t max)
     r->max = max;
     r->table = calloc(r->cap, sizeof *r->table);
     r->fifo = calloc(max, sizeof *r->fifo);
-    if (!r->table || !r->fifo) {
+    r->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    r->md = EVP_MD_CTX_new();
+    if (!r->table || !r->fifo || !r->sha256 || !r->md) {
         kms_replay_free(r);
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory for the replay window");
     }
+    /* touch every page now, not one page fault per request while the table fills */
+    memset(r->table, 0, r->cap * sizeof *r->table);
+    memset(r->fifo, 0, max * sizeof *r->fifo);
     *out = r;
     return CCZ_OK;
 }
@@ -53,6 +60,8 @@ void kms_replay_free(kms_replay *r)
         return;
     free(r->table);
     free(r->fifo);
+    EVP_MD_CTX_free(r->md);
+    EVP_MD_free(r->sha256);
     free(r);
 }
 
@@ -96,15 +105,14 @@ ccz_status kms_replay_check(kms_replay *r, const char *appid, const char *nonce,
                             const char *timestamp, int64_t now_ms)
 {
     uint8_t full[32];
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_MD_CTX *md = r->md;
     /* each field ends in a NUL, and an absent nonce differs from an empty one */
-    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+    int ok = EVP_DigestInit_ex2(md, r->sha256, NULL) == 1 &&
              EVP_DigestUpdate(md, appid, strlen(appid) + 1) == 1 &&
              EVP_DigestUpdate(md, nonce ? "n" : "-", 1) == 1 &&
              EVP_DigestUpdate(md, nonce ? nonce : "", nonce ? strlen(nonce) + 1 : 0) == 1 &&
              EVP_DigestUpdate(md, timestamp, strlen(timestamp) + 1) == 1 &&
              EVP_DigestFinal_ex(md, full, NULL) == 1;
-    EVP_MD_CTX_free(md);
     CCZ_ENSURE(ok, CCZ_ERR_CRYPTO, "SHA-256 failed");
     uint64_t fp;
     memcpy(&fp, full, sizeof fp);
