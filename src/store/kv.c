@@ -121,6 +121,29 @@ ccz_status store_kv_put(store *s, const char *ns, const char *key, const void *v
                       NULL, NULL);
 }
 
+/* One statement: the insert, or the replacement of an expired row, happens or not under the
+ * backend's own row lock, so concurrent adds cannot both succeed. */
+ccz_status store_kv_add(store *s, const char *ns, const char *key, const void *value, size_t len,
+                        int64_t expires_unix)
+{
+    CCZ_GUARD(check_args(s, ns, key));
+    CCZ_ENSURE(value || len == 0, CCZ_ERR_INVALID_ARGUMENT, "store_kv_add: NULL value");
+    CCZ_ENSURE(expires_unix >= 0, CCZ_ERR_INVALID_ARGUMENT,
+               "store_kv_add: expiry %lld is before 1970 (0 is never)", (long long)expires_unix);
+    int64_t changes = 0;
+    CCZ_GUARD(store_exec(s, &changes,
+                         "INSERT INTO store_kv (ns, key, value, expires) VALUES (?, ?, ?, ?) "
+                         "ON CONFLICT (ns, key) DO UPDATE "
+                         "SET value = excluded.value, expires = excluded.expires "
+                         "WHERE store_kv.expires <> 0 AND store_kv.expires <= ?",
+                         STORE_PARAMS(STORE_TEXT(ns), STORE_TEXT(key), STORE_BLOB(value, len),
+                                      STORE_INT(expires_unix), STORE_INT(store_now(s))),
+                         NULL, NULL));
+    CCZ_ENSURE(changes == 1, CCZ_ERR_EXISTS, "store: namespace %s already has a live value there",
+               ns);
+    return CCZ_OK;
+}
+
 ccz_status store_kv_get(store *s, ccz_buf *out, const char *ns, const char *key)
 {
     CCZ_GUARD(check_args(s, ns, key));

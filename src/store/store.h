@@ -69,6 +69,12 @@ int64_t store_now(store *s);
  * CCZ_ERR_INVALID_ARGUMENT. */
 CCZ_NODISCARD ccz_status store_kv_put(store *s, const char *ns, const char *key, const void *value,
                                       size_t len, int64_t expires_unix);
+/* Stores value under (ns, key) only when no live value is there (an expired one is replaced):
+ * CCZ_OK when this call stored it, CCZ_ERR_EXISTS when a live value was there, which is left as
+ * it was. Atomic: of any number of concurrent adds of one key, exactly one stores its value
+ * (first writer wins, where store_kv_put's last writer would). */
+CCZ_NODISCARD ccz_status store_kv_add(store *s, const char *ns, const char *key, const void *value,
+                                      size_t len, int64_t expires_unix);
 /* Appends the live value of (ns, key) to out; CCZ_ERR_NOT_FOUND when absent or expired. On any
  * failure out is as it was. For secrets pass a buffer made with ccz_buf_init(&b, max, true). */
 CCZ_NODISCARD ccz_status store_kv_get(store *s, ccz_buf *out, const char *ns, const char *key);

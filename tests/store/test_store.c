@@ -421,6 +421,36 @@ static void test_expiry_with_clock(void)
     store_close(s);
 }
 
+/* store_kv_add: first writer wins; an expired value does not count as one */
+static void test_add_first_wins(void)
+{
+    store *s = NULL;
+    CHECK_OK(store_open(&s, memory_db(), NULL, 0));
+    fake_now = 1000;
+    store_set_clock(s, fake_clock, NULL);
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(store_kv_add(s, "kms", "check", "first", 5, 0));
+    CHECK_STATUS(store_kv_add(s, "kms", "check", "second", 6, 0), CCZ_ERR_EXISTS);
+    CHECK_OK(store_kv_get(s, &b, "kms", "check"));
+    CHECK_STR((const char *)b.ptr, "first");
+    CHECK_OK(store_kv_add(s, "other", "check", "apart", 5, 0)); /* namespaces are apart */
+    CHECK_OK(store_kv_add(s, "nonce", "n", "a", 1, 1010));
+    fake_now = 1009;
+    CHECK_STATUS(store_kv_add(s, "nonce", "n", "b", 1, 0), CCZ_ERR_EXISTS);
+    fake_now = 1010; /* expired: replaced, with its new expiry */
+    CHECK_OK(store_kv_add(s, "nonce", "n", "c", 1, 0));
+    ccz_buf_reset(&b);
+    fake_now = 1u << 30;
+    CHECK_OK(store_kv_get(s, &b, "nonce", "n"));
+    CHECK_STR((const char *)b.ptr, "c");
+    CHECK_STATUS(store_kv_add(s, "", "k", "v", 1, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(store_kv_add(s, "ns", "k", NULL, 1, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(store_kv_add(s, "ns", "k", "v", 1, -1), CCZ_ERR_INVALID_ARGUMENT);
+    store_set_clock(s, NULL, NULL);
+    ccz_buf_free(&b);
+    store_close(s);
+}
+
 static void test_purge(void)
 {
     store *s = NULL;
@@ -1282,10 +1312,11 @@ TEST_MAIN(T(test_migrations_applied_once), T(test_failed_migration_rolls_back),
           T(test_migration_ddl), T(test_bad_migration_list), T(test_state_survives_restart),
           T(test_newer_schema_refused), T(test_missing_directory), T(test_not_a_store),
           T(test_put_get_replace_delete), T(test_bad_names), T(test_take_single_use),
-          T(test_expiry_with_clock), T(test_purge), T(test_list_order), T(test_constraints),
-          T(test_exec_rejects), T(test_typed_roundtrip), T(test_injection_shaped_key),
-          T(test_transactions), T(test_threads_share_a_handle), T(test_two_handles),
-          T(test_durability_settings), T(test_file_mode), T(test_sqlite_out_of_memory),
-          T(test_pg_unreachable), T(test_pg_replicas), T(test_pg_replicas_migrate_at_once),
-          T(test_pg_nul_bytes), T(test_pg_rollback_leaves_nothing), T(test_pg_wrong_password),
-          T(test_pg_reconnect), T(test_pg_settings))
+          T(test_expiry_with_clock), T(test_add_first_wins), T(test_purge), T(test_list_order),
+          T(test_constraints), T(test_exec_rejects), T(test_typed_roundtrip),
+          T(test_injection_shaped_key), T(test_transactions), T(test_threads_share_a_handle),
+          T(test_two_handles), T(test_durability_settings), T(test_file_mode),
+          T(test_sqlite_out_of_memory), T(test_pg_unreachable), T(test_pg_replicas),
+          T(test_pg_replicas_migrate_at_once), T(test_pg_nul_bytes),
+          T(test_pg_rollback_leaves_nothing), T(test_pg_wrong_password), T(test_pg_reconnect),
+          T(test_pg_settings))

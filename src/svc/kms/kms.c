@@ -567,49 +567,74 @@ static ccz_status unseal(kms *k, const char *path)
     return st;
 }
 
-/* The store's check value: HMAC(domain key, label). Written by the first replica; every later
- * one must match it. */
-static ccz_status domain_check(kms *k)
+/* The store's check value: HMAC(domain key, label). The first replica adds it (first writer
+ * wins: of replicas starting together on an empty store, one makes the domain key and the others
+ * are refused); every later one must match it. */
+static ccz_status domain_check(kms *k, const char *mismatch)
 {
     static const char label[] = "ccz kms domain key check v1";
     uint8_t mac[32];
     CCZ_GUARD(kms_hmac_sha256(mac, CCZ_SPAN(k->domain_key, 32), CCZ_SPAN(label, sizeof label - 1)));
+    ccz_status st = store_kv_add(k->db, "kms", "domain-check", mac, sizeof mac, 0);
+    if (st != CCZ_ERR_EXISTS)
+        return st;
     ccz_buf have = CCZ_BUF_INIT;
-    ccz_status st = store_kv_get(k->db, &have, "kms", "domain-check");
-    if (st == CCZ_ERR_NOT_FOUND) {
-        st = store_kv_put(k->db, "kms", "domain-check", mac, sizeof mac, 0);
-    } else if (st == CCZ_OK && (have.len != 32 || !ccz_ct_equal(have.ptr, mac, 32))) {
-        st = ccz_fail(CCZ_ERR_BAD_SIGNATURE,
-                      "the key store holds keys wrapped under another domain key: start this "
-                      "replica with --peer HOST:PORT of a replica that has it");
-    }
+    st = store_kv_get(k->db, &have, "kms", "domain-check");
+    if (st == CCZ_OK && (have.len != 32 || !ccz_ct_equal(have.ptr, mac, 32)))
+        st = ccz_fail(CCZ_ERR_BAD_SIGNATURE, "%s", mismatch);
     ccz_buf_free(&have);
     return st;
 }
 
+static const char no_key[] = "the key store already has keys under a domain key this replica "
+                             "does not hold: start it with --peer HOST:PORT of a replica that "
+                             "has it";
+
+/* The sealed domain key if there is one; else the peer's, checked against the store before it
+ * is sealed (a key of another store is never kept); else a new one, sealed, then claimed in
+ * the store (a lost claim removes it again, so a later start with --peer is not stuck with it).
+ * A crash between sealing and claiming leaves a sealed key that the next start claims. */
 static ccz_status domain_load(kms *k)
 {
     char path[4200];
     CCZ_GUARD(svc_path(path, sizeof path, k->sc, "domain-key.sealed"));
     if (ccz_file_exists(path)) {
         CCZ_GUARD(unseal(k, path));
-    } else if (k->peer) {
+        char msg[4400];
+        snprintf(msg, sizeof msg,
+                 "%s holds another domain key than the key store's: this data directory "
+                 "belongs to another key store (move it away and start with --peer HOST:PORT "
+                 "of a replica of this store)",
+                 path);
+        return domain_check(k, msg);
+    }
+    if (k->peer) {
         CCZ_GUARD(kms_domain_fetch(k, k->peer));
+        char msg[600];
+        snprintf(msg, sizeof msg,
+                 "the peer %.200s gave a domain key that is not this key store's: it serves "
+                 "another key store",
+                 k->peer);
+        CCZ_GUARD(domain_check(k, msg));
         CCZ_GUARD(kms_domain_seal(k, k->domain_key));
         ccz_log(CCZ_LOG_INFO, "kms: obtained the domain key from %s and sealed it", k->peer);
-    } else {
-        ccz_buf probe = CCZ_BUF_INIT;
-        ccz_status st = store_kv_get(k->db, &probe, "kms", "domain-check");
-        ccz_buf_free(&probe);
-        CCZ_ENSURE(st == CCZ_ERR_NOT_FOUND, CCZ_ERR_INVALID_ARGUMENT,
-                   "the key store already has keys under a domain key this replica does not "
-                   "hold: start it with --peer HOST:PORT of a replica that has it");
-        CCZ_ENSURE(RAND_priv_bytes(k->domain_key, 32) == 1, CCZ_ERR_CRYPTO, "no randomness");
-        CCZ_GUARD(kms_domain_seal(k, k->domain_key));
-        ccz_log(CCZ_LOG_INFO, "kms: made a new domain key, sealed to %s in %s",
-                k->seal == CCZ_SEAL_MRSIGNER ? "mrsigner" : "mrenclave", path);
+        return CCZ_OK;
     }
-    return domain_check(k);
+    ccz_buf probe = CCZ_BUF_INIT;
+    ccz_status st = store_kv_get(k->db, &probe, "kms", "domain-check");
+    ccz_buf_free(&probe);
+    CCZ_ENSURE(st == CCZ_ERR_NOT_FOUND, CCZ_ERR_INVALID_ARGUMENT, "%s", no_key);
+    CCZ_ENSURE(RAND_priv_bytes(k->domain_key, 32) == 1, CCZ_ERR_CRYPTO, "no randomness");
+    CCZ_GUARD(kms_domain_seal(k, k->domain_key));
+    st = domain_check(k, no_key);
+    if (st != CCZ_OK) {
+        if (remove(path) != 0)
+            ccz_log(CCZ_LOG_WARN, "kms: cannot remove %s: %s", path, strerror(errno));
+        return st;
+    }
+    ccz_log(CCZ_LOG_INFO, "kms: made a new domain key, sealed to %s in %s",
+            k->seal == CCZ_SEAL_MRSIGNER ? "mrsigner" : "mrenclave", path);
+    return CCZ_OK;
 }
 
 /* ---- the service ---------------------------------------------------------------------------*/
