@@ -122,6 +122,11 @@ SSL *http_request_ssl(const http_request *r);
 /* The body as a JSON object: 415 unless Content-Type is application/json, 400 on bad JSON or
  * not an object; on failure the request has been answered and NULL is returned. */
 json_t *http_request_json(http_request *r);
+/* The same, for a body with one long string member: when the top-level member `key` is a string
+ * of plain characters (no escapes) over 256 bytes, its characters go to *lifted (NUL-ended) and
+ * the object holds "" in its place; otherwise *lifted stays empty and the object is the whole
+ * body's. Faster for a large base64 value (jansson reads text a byte per call). */
+json_t *http_request_json_lifted(http_request *r, const char *key, ccz_buf *lifted);
 
 /* Adds a response header (before the reply). */
 CCZ_NODISCARD ccz_status http_add_header(http_request *r, const char *name, const char *value);

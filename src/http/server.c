@@ -578,6 +578,11 @@ bool http_request_query(const http_request *r, const char *name, ccz_buf *out)
 
 json_t *http_request_json(http_request *r)
 {
+    return http_request_json_lifted(r, NULL, NULL);
+}
+
+json_t *http_request_json_lifted(http_request *r, const char *key, ccz_buf *lifted)
+{
     const char *type = http_request_header(r, "content-type");
     size_t tl = type ? strcspn(type, "; \t") : 0;
     if (!type || tl != strlen("application/json") ||
@@ -586,7 +591,27 @@ json_t *http_request_json(http_request *r)
         return NULL;
     }
     json_error_t err;
-    json_t *j = json_loadb((const char *)r->body.ptr, r->body.len, JSON_REJECT_DUPLICATES, &err);
+    ccz_span body = CCZ_SPAN(r->body.ptr, r->body.len), v;
+    ccz_buf rest = CCZ_BUF_INIT;
+    /* a long plain string (no escapes, no control bytes) is taken out of the text before jansson
+     * reads it (its lexer takes a function call per byte); the rest is parsed as usual, so
+     * syntax and duplicate keys are still checked */
+    if (key && ccz_json_raw_member(&v, body, key) == CCZ_OK && v.len > 256 && v.ptr[0] == '"' &&
+        v.ptr[v.len - 1] == '"') {
+        bool plain = true;
+        for (size_t i = 1; plain && i + 1 < v.len; i++)
+            plain = v.ptr[i] >= 0x20 && v.ptr[i] != '\\' && v.ptr[i] != '"';
+        size_t at = (size_t)(v.ptr - body.ptr);
+        if (plain && ccz_buf_append(lifted, v.ptr + 1, v.len - 2) == CCZ_OK &&
+            ccz_buf_append(&rest, body.ptr, at) == CCZ_OK &&
+            ccz_buf_append(&rest, "\"\"", 2) == CCZ_OK &&
+            ccz_buf_append(&rest, v.ptr + v.len, body.len - at - v.len) == CCZ_OK)
+            body = ccz_buf_span(&rest);
+        else
+            ccz_buf_reset(lifted);
+    }
+    json_t *j = json_loadb((const char *)body.ptr, body.len, JSON_REJECT_DUPLICATES, &err);
+    ccz_buf_free(&rest);
     if (!j) {
         http_reply_error(r, 400, "the body is not JSON: %s (line %d, column %d)", err.text,
                          err.line, err.column);

@@ -281,6 +281,29 @@ static void test_service(void)
     CHECK_CONTAINS(ae_text, hex);
     free(ae_text);
     ccz_json_free(claims);
+    {
+        /* the long evidence string is read beside jansson (http_request_json_lifted): written
+         * with escapes ("\/") it takes jansson's path and verifies the same; a second
+         * "evidence" member is still a duplicate key */
+        ccz_buf plain = CCZ_BUF_INIT;
+        evidence_b64(&plain, m_good, false, NULL, NULL, NULL);
+        CHECK(strchr(s(&plain), '/') != NULL);
+        json_t *b = json_pack("{s:s}", "evidence", s(&plain));
+        char *text = json_dumps(b, JSON_COMPACT | JSON_ESCAPE_SLASH);
+        CHECK_CONTAINS(text, "\\/");
+        CHECK_INT(call(port, "POST", "/v1/attest", "application/json", text, NULL, &r), 200);
+        CHECK_CONTAINS(s(&r), "\"token\":\"ey");
+        free(text);
+        json_decref(b);
+        ccz_buf dup = CCZ_BUF_INIT;
+        CHECK_OK(ccz_buf_append_str(&dup, "{\"evidence\":\""));
+        CHECK_OK(ccz_buf_append_str(&dup, s(&plain)));
+        CHECK_OK(ccz_buf_append_str(&dup, "\",\"evidence\":\"AAAA\"}"));
+        CHECK_INT(call(port, "POST", "/v1/attest", "application/json", s(&dup), NULL, &r), 400);
+        CHECK_CONTAINS(s(&r), "duplicate");
+        ccz_buf_free(&dup);
+        ccz_buf_free(&plain);
+    }
     /* offline checks: an expired token, a token of another key */
     CHECK_STATUS(ccz_attestation_token_verify(&claims, tok, s(&jwks), jwks.len, time(NULL) + 400),
                  CCZ_ERR_EXPIRED);
@@ -399,7 +422,7 @@ static void test_service(void)
     /* the service survives a truncated request */
     CHECK_INT(call(port, "GET", "/healthz", NULL, NULL, NULL, &r), 200);
     CHECK_INT(call(port, "GET", "/metrics", NULL, NULL, NULL, &r), 200);
-    CHECK_CONTAINS(s(&r), "ccz_attestation_tokens_total 3\n");
+    CHECK_CONTAINS(s(&r), "ccz_attestation_tokens_total 4\n");
 
     /* a restart keeps the policies, the signing key (old tokens verify) and the admin token */
     char kid_before[1024];
