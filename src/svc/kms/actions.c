@@ -657,12 +657,25 @@ static void asym_encrypt(kms_call *c)
     ccz_buf_free(&ct);
 }
 
+/* PKCS#1 v1.5 decryption only when the operator turned it on (--pkcs1-decrypt). */
+static bool pkcs1_allowed(kms_call *c, bool rsa, kms_padding pad)
+{
+    if (!rsa || pad != KMS_PAD_PKCS1 || c->k->pkcs1_decrypt)
+        return true;
+    kms_refuse(c->k, c->r, 400,
+               "Parameter invalid, EH_RSA_PKCS1 decryption is off in this KMS (a padding "
+               "oracle without implicit rejection): use EH_RSA_PKCS1_OAEP, or start the KMS "
+               "with --pkcs1-decrypt.");
+    return false;
+}
+
 static void asym_decrypt(kms_call *c)
 {
     key_meta m;
     kms_padding pad;
     const char *keyid = str(c, "keyid");
-    if (!asym_encryption_key(c, keyid, &m) || !rsa_padding(c, &m, &pad, false))
+    if (!asym_encryption_key(c, keyid, &m) || !rsa_padding(c, &m, &pad, false) ||
+        !pkcs1_allowed(c, kms_spec_rsa(m.spec), pad))
         return;
     ccz_buf ct = CCZ_BUF_INIT, pt;
     ccz_buf_init(&pt, 0, true);
@@ -910,6 +923,8 @@ static void import_key_material(kms_call *c)
     }
     kms_padding pad;
     (void)kms_padding_parse(&pad, str(c, "padding_mode"));
+    if (!pkcs1_allowed(c, true, pad))
+        return;
     ccz_buf wrapped = CCZ_BUF_INIT, priv, mat = CCZ_BUF_INIT, aad = CCZ_BUF_INIT;
     ccz_buf_init(&priv, 0, true);
     ccz_buf_init(&mat, 0, true);

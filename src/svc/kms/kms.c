@@ -44,6 +44,10 @@ static const ccz_svc_option options[] = {
     {"replay-max", CCZ_SVC_UINT, "1048576", "N",
      "signed requests remembered against replay (10 minutes' worth; about 36 bytes each)"},
     {"key-cache", CCZ_SVC_UINT, "4096", "N", "loaded keys kept in memory"},
+    {"pkcs1-decrypt", CCZ_SVC_BOOL, "false", NULL,
+     "allow RSA PKCS#1 v1.5 decryption (AsymmetricDecrypt, ImportKeyMaterial with EH_RSA_PKCS1): "
+     "OpenSSL 3.0 has no implicit rejection, so it answers whether a ciphertext's padding is "
+     "valid, a padding oracle (Bleichenbacher, Marvin); off unless eHSM clients need it"},
 };
 
 /* SQLite first, then PostgreSQL where the two differ (BIGINT, BYTEA). */
@@ -710,6 +714,7 @@ static ccz_status start(void **state, svc_common *sc, const ccz_svc_config *c)
         k->burst = 1;
     k->peer = svc_str(c, "peer");
     k->key_cache_max = svc_uint(c, "key-cache");
+    k->pkcs1_decrypt = svc_bool(c, "pkcs1-decrypt");
     CCZ_ENSURE(sc->attester, CCZ_ERR_INVALID_ARGUMENT,
                "the KMS keeps its keys inside a TEE: give --tee (sim for the simulated TEE)");
     CCZ_GUARD(seal_policy(&k->seal, svc_str(c, "seal")));

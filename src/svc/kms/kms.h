@@ -44,6 +44,7 @@ typedef struct kms {
     kms_cached *keys[KMS_KEY_BUCKETS];
     kms_cached *lru_head, *lru_tail; /* head: most recently used */
     size_t n_cached, key_cache_max;
+    bool pkcs1_decrypt; /* --pkcs1-decrypt */
     unsigned long long requests, served, refused, limited, enrolled;
 } kms;
 
