@@ -242,10 +242,60 @@ static ccz_status meta_get(kms *k, const char *keyid, key_meta *m)
                       STORE_PARAMS(STORE_TEXT(keyid)), meta_row, m);
 }
 
+/* The metadata cache: direct-mapped by key id, an entry dropped whenever this process changes
+ * the key (the only writer: see kms.cache_meta). */
+#define META_SLOTS 4096
+
+typedef struct {
+    char keyid[KMS_KEYID_LEN + 1];
+    key_meta m;
+} meta_slot;
+
+static meta_slot *meta_slot_of(kms *k, const char *keyid)
+{
+    if (!k->cache_meta)
+        return NULL;
+    if (!k->meta_cache && (k->meta_cache = calloc(META_SLOTS, sizeof(meta_slot))) == NULL)
+        return NULL;
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = keyid; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    return &((meta_slot *)k->meta_cache)[h % META_SLOTS];
+}
+
+/* Forgets keyid's metadata, or (NULL) everyone's. */
+static void meta_forget(kms *k, const char *keyid)
+{
+    if (!k->meta_cache)
+        return;
+    if (!keyid) {
+        memset(k->meta_cache, 0, META_SLOTS * sizeof(meta_slot));
+        return;
+    }
+    meta_slot *s = meta_slot_of(k, keyid);
+    if (s && strcmp(s->keyid, keyid) == 0)
+        memset(s, 0, sizeof *s);
+}
+
+static ccz_status meta_cached(kms *k, const char *keyid, key_meta *m)
+{
+    meta_slot *s = meta_slot_of(k, keyid);
+    if (s && s->m.found && strcmp(s->keyid, keyid) == 0) {
+        *m = s->m;
+        return CCZ_OK;
+    }
+    CCZ_GUARD(meta_get(k, keyid, m));
+    if (s && m->found && strlen(keyid) == KMS_KEYID_LEN) {
+        memcpy(s->keyid, keyid, KMS_KEYID_LEN + 1);
+        s->m = *m;
+    }
+    return CCZ_OK;
+}
+
 /* eHSM's find_cmk_by_keyid: the caller's key, enabled and not expired; refuses otherwise. */
 static bool cmk(kms_call *c, const char *keyid, key_meta *m)
 {
-    if (meta_get(c->k, keyid, m) != CCZ_OK) {
+    if (meta_cached(c->k, keyid, m) != CCZ_OK) {
         server_error(c, "key lookup");
         return false;
     }
@@ -326,6 +376,8 @@ static void cache_forget(kms *k, const char *keyid)
 
 void kms_keys_free(kms *k)
 {
+    free(k->meta_cache);
+    k->meta_cache = NULL;
     while (k->lru_head)
         cache_drop(k, k->lru_head);
 }
@@ -956,6 +1008,7 @@ static void import_key_material(kms_call *c)
         } else {
             int64_t changes = 0;
             st = store_version(c->k, keyid, &m, 1, ccz_buf_span(&mat));
+            meta_forget(c->k, keyid);
             if (st == CCZ_OK)
                 st = store_exec(c->k->db, &changes,
                                 "UPDATE kms_keys SET version = 1 WHERE keyid = ? AND version = 0",
@@ -1027,6 +1080,7 @@ static ccz_status delete_tx(store *s, void *payload)
 static void delete_key(kms_call *c)
 {
     del_args d = {str(c, "keyid"), c->appid};
+    meta_forget(c->k, d.keyid);
     if (store_tx(c->k->db, delete_tx, &d) != CCZ_OK) {
         kms_refuse(c->k, c->r, 400, "deleteKey failed");
         return;
@@ -1062,6 +1116,7 @@ static ccz_status delete_all_tx(store *s, void *payload)
 
 static void delete_all_key(kms_call *c)
 {
+    meta_forget(c->k, NULL);
     if (store_tx(c->k->db, delete_all_tx, c) != CCZ_OK)
         kms_refuse(c->k, c->r, 400, "deleteALLKey failed");
     else
@@ -1071,6 +1126,7 @@ static void delete_all_key(kms_call *c)
 static void set_state(kms_call *c, int state)
 {
     int64_t changes = 0;
+    meta_forget(c->k, str(c, "keyid"));
     ccz_status st = store_exec(
         c->k->db, &changes, "UPDATE kms_keys SET state = ? WHERE keyid = ? AND owner = ?",
         STORE_PARAMS(STORE_INT(state), STORE_TEXT(str(c, "keyid")), STORE_TEXT(c->appid)), NULL,
@@ -1107,6 +1163,7 @@ static void rotate_key(kms_call *c)
     ccz_buf plain;
     ccz_buf_init(&plain, 0, true);
     int64_t changes = 0;
+    meta_forget(c->k, keyid);
     ccz_status st = kms_material_generate(&plain, m.spec);
     if (st == CCZ_OK)
         st = store_version(c->k, keyid, &m, m.version + 1, ccz_buf_span(&plain));

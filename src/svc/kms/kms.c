@@ -9,6 +9,9 @@
  * nonce; real HTTP statuses beside code; per-app rate limits. This file: the service, the
  * envelope, enrollment and the domain key; actions.c: the actions. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -671,6 +674,8 @@ static void stop(void *state)
     kms_replay_free(k->replay);
     ccz_policy_free(k->peer_policy);
     store_close(k->db);
+    if (k->db_lock_fd >= 0)
+        close(k->db_lock_fd);
     ccz_wipe(k->domain_key, sizeof k->domain_key);
     free(k);
 }
@@ -706,6 +711,7 @@ static ccz_status start(void **state, svc_common *sc, const ccz_svc_config *c)
 {
     kms *k = calloc(1, sizeof *k);
     CCZ_ENSURE(k, CCZ_ERR_NOMEM, "out of memory");
+    k->db_lock_fd = -1;
     *state = k;
     k->sc = sc;
     k->rate = svc_uint(c, "rate");
@@ -734,6 +740,21 @@ static ccz_status start(void **state, svc_common *sc, const ccz_svc_config *c)
     if (!db) {
         CCZ_GUARD(svc_path(path, sizeof path, sc, "kms.db"));
         db = path;
+    }
+    if (strncmp(db, "postgres://", 11) != 0 && strncmp(db, "postgresql://", 13) != 0 &&
+        strcmp(db, ":memory:") != 0) {
+        /* one KMS process per SQLite file (replicas share PostgreSQL): it is then the store's
+         * only writer and may keep keys' metadata in memory */
+        char lock[4300];
+        int n = snprintf(lock, sizeof lock, "%s.lock", db);
+        CCZ_ENSURE(n > 0 && (size_t)n < sizeof lock, CCZ_ERR_TOO_LARGE, "--db: path too long");
+        k->db_lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        CCZ_ENSURE(k->db_lock_fd >= 0, CCZ_ERR_IO, "%s: %s", lock, strerror(errno));
+        CCZ_ENSURE(flock(k->db_lock_fd, LOCK_EX | LOCK_NB) == 0, CCZ_ERR_UNAVAILABLE,
+                   "another ccz kms serves %s (one process per SQLite file; replicas share a "
+                   "PostgreSQL database)",
+                   db);
+        k->cache_meta = true;
     }
     CCZ_GUARD(store_open(&k->db, db, migrations, CCZ_ARRAY_LEN(migrations)));
     CCZ_GUARD(load_admin(k));

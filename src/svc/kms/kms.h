@@ -45,6 +45,11 @@ typedef struct kms {
     kms_cached *lru_head, *lru_tail; /* head: most recently used */
     size_t n_cached, key_cache_max;
     bool pkcs1_decrypt; /* --pkcs1-decrypt */
+    /* keys' metadata cached in memory: only when this process is the store's one writer (a
+     * SQLite file it holds the lock of); replicas on PostgreSQL read it every time */
+    bool cache_meta;
+    void *meta_cache;
+    int db_lock_fd;
     unsigned long long requests, served, refused, limited, enrolled;
 } kms;
 
