@@ -157,6 +157,37 @@ call Decrypt "{\"keyid\":\"$KEY\",\"ciphertext\":\"$CT1\",\"aad\":\"$(b64 v1)\"}
 jqis .result.plaintext "$(b64 'before rotation')"
 stop main
 
+# the store tampered with: wrapped material moved to another version, another key, another app
+sql() { /usr/bin/python3 -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute(sys.argv[2], sys.argv[3:])
+db.commit()' "$T/data-t/kms.db" "$@"; }
+tampered() { # SQL ARGS...: a copy of the store changed so; the KMS started on it
+    rm -rf "$T/data-t"
+    cp -r "$T/data" "$T/data-t"
+    sql "$@"
+    started tampered "$T/data-t" --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA" \
+        --tls-key "$T/tls.key"
+    A=127.0.0.1:${PORT[tampered]}
+}
+V1="SELECT material FROM kms_versions WHERE keyid = ? AND version = 1"
+tampered "UPDATE kms_versions SET material = ($V1) WHERE keyid = ? AND version = 2" "$KEY" "$KEY"
+want=1 call Encrypt "{\"keyid\":\"$KEY\",\"plaintext\":\"$(b64 x)\"}"
+jqis .code 500
+want=1 call Decrypt "{\"keyid\":\"$KEY\",\"ciphertext\":\"$CT2\",\"aad\":\"$(b64 v1)\"}"
+jqis .code 500
+stop tampered
+tampered "UPDATE kms_versions SET material = ($V1) WHERE keyid = ?" "$KEY" "$SM4"
+want=1 call Encrypt "{\"keyid\":\"$SM4\",\"plaintext\":\"$(b64 x)\"}"
+jqis .code 500
+stop tampered
+tampered "UPDATE kms_apps SET apikey = (SELECT apikey FROM kms_apps WHERE appid = ?) WHERE appid = ?" \
+    "$APPID2" "$APPID"
+want=1 call Encrypt "{\"keyid\":\"$KEY\",\"plaintext\":\"$(b64 x)\"}"
+[ "$(printf '%s' "$out" | jq -r .code)" = 200 ] && fail "an apikey moved to another app was taken"
+stop tampered
+unset 'PID[tampered]'
+
 # the data directory on another platform: its sealing key differs, the KMS refuses to start
 "$CCZ" sim init --dir "$T/plat2" > /dev/null
 cp -r "$T/data" "$T/data-copy"
