@@ -10,15 +10,30 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const names[] = {
-    "CreateKey",       "Encrypt",        "Decrypt",       "GenerateDataKey",
-    "GenerateDataKeyWithoutPlaintext",   "ExportDataKey", "GetPublicKey",
-    "AsymmetricEncrypt",                 "AsymmetricDecrypt",
-    "Sign",            "Verify",         "GetParametersForImport",
-    "ImportKeyMaterial",                 "ListKey",       "DeleteKey",
-    "DeleteAllKey",    "EnableKey",      "DisableKey",    "GenerateQuote",
-    "VerifyQuote",     "UploadQuotePolicy",               "GetQuotePolicy",
-    "RotateKey",       "ReEncrypt"};
+static const char *const names[] = {"CreateKey",
+                                    "Encrypt",
+                                    "Decrypt",
+                                    "GenerateDataKey",
+                                    "GenerateDataKeyWithoutPlaintext",
+                                    "ExportDataKey",
+                                    "GetPublicKey",
+                                    "AsymmetricEncrypt",
+                                    "AsymmetricDecrypt",
+                                    "Sign",
+                                    "Verify",
+                                    "GetParametersForImport",
+                                    "ImportKeyMaterial",
+                                    "ListKey",
+                                    "DeleteKey",
+                                    "DeleteAllKey",
+                                    "EnableKey",
+                                    "DisableKey",
+                                    "GenerateQuote",
+                                    "VerifyQuote",
+                                    "UploadQuotePolicy",
+                                    "GetQuotePolicy",
+                                    "RotateKey",
+                                    "ReEncrypt"};
 
 static void canonical_twice(const json_t *j)
 {
