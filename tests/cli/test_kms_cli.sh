@@ -268,4 +268,7 @@ run 2 "$CCZ" kms serve --no-such-option 1
 run 2 "$CCZ" kms enroll "$A"
 contains "$err" "--tee"
 run 2 "$CCZ" kms call "$A" Encrypt
+if [ "$failures" -gt 0 ]; then # the services' own account
+    for log in "$T"/*.log; do echo "--- ${log##*/}"; tail -8 "$log"; done
+fi
 finish
