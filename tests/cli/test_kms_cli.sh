@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The KMS end to end through 'ccz kms serve --tee sim': Enroll refused without attestation or
+# the admin token (403 both in HTTP and in code), granted with the admin token and to an attested
+# client its policy accepts, refused to one it does not; the independent eHSM client
+# (tests/svc/ehsm_client.py run-all) against an ordinary TLS certificate; RotateKey and
+# ReEncrypt; a restart keeping keys; a data directory moved to another (sim) platform refusing
+# to start; the timestamp window's exact edges (a KMS with a fixed clock, tests/cli/fake_clock.c);
+# replicas giving the domain key only to a peer their --peer-policy accepts; a flood of hostile
+# connections while an app's calls all succeed; the metrics.
+. "$(dirname "$0")/lib.sh"
+SVC="$(dirname "$0")/../svc"
+PROBE="$(dirname "$0")/kms_probe.py"
+P=$T/plat
+"$CCZ" sim init --dir "$P" > /dev/null
+M2=$(printf 'cd%.0s' $(seq 32))
+echo '{"allow_sim": true}' > "$T/policy.json"
+echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M2\"}]}" > "$T/only-m2.json"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/tls.key" \
+    -out "$T/tls.crt" -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+CA=$T/tls.crt
+
+# start NAME DATA_DIR ARGS...: a KMS in the background on a free port: ${PID[NAME]}, ${PORT[NAME]}
+declare -A PID PORT
+start() {
+    local name=$1 data=$2; shift 2
+    "$CCZ" kms serve --listen 127.0.0.1:0 --data-dir "$data" --tee sim "$@" 2> "$T/$name.log" &
+    PID[$name]=$!
+    PORT[$name]=
+    for _ in $(seq 200); do
+        PORT[$name]=$(sed -n 's/.*serving on port \([0-9]*\).*/\1/p' "$T/$name.log" 2>/dev/null)
+        [ -n "${PORT[$name]}" ] && return 0
+        kill -0 "${PID[$name]}" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+started() { # NAME ARGS...: start, and fail the test when it does not
+    local name=$1
+    start "$@" || { fail "kms $name did not start: $(cat "$T/$name.log")"; finish; }
+}
+stop() {
+    kill -TERM "${PID[$1]}" 2>/dev/null
+    wait "${PID[$1]}"
+    local code=$?
+    [ "$code" = 0 ] || fail "kms $1 exited $code after SIGTERM: $(tail -5 "$T/$1.log")"
+}
+cleanup() {
+    for p in "${PID[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    wait
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+# the main KMS: an ordinary TLS certificate, for eHSM's clients
+started main "$T/data" --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA" \
+    --tls-key "$T/tls.key"
+A=127.0.0.1:${PORT[main]}
+URL=https://$A
+ADMIN=$(cat "$T/data/admin-token")
+
+# Enroll: nobody without the admin token or attestation (HTTP 403 and code 403)
+run 0 curl -sk -o "$T/body" -w '%{http_code}' "$URL/ehsm?Action=Enroll"
+[ "$out" = 403 ] || fail "unauthenticated Enroll: HTTP $out, expected 403"
+out=$(cat "$T/body")
+jqis .code 403
+jqis .message "Enroll needs an attested client (an RA-TLS client certificate the KMS's policy accepts) or the admin token (Authorization: Bearer TOKEN)"
+run 0 curl -sk -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer ${ADMIN}x" \
+    "$URL/ehsm?Action=Enroll"
+[ "$out" = 403 ] || fail "Enroll with a wrong admin token: HTTP $out, expected 403"
+run 1 "$CCZ" kms enroll "$A" --admin-token "${ADMIN%?}" --cacert "$CA"
+run 0 "$CCZ" kms enroll "$A" --admin-token "$ADMIN" --cacert "$CA"
+APPID=$(printf '%s' "$out" | jq -r .appid) APIKEY=$(printf '%s' "$out" | jq -r .apikey)
+run 0 "$CCZ" kms enroll "$A" --admin-token "$ADMIN" --cacert "$CA"
+APPID2=$(printf '%s' "$out" | jq -r .appid) APIKEY2=$(printf '%s' "$out" | jq -r .apikey)
+[ ${#APPID} = 36 ] && [ ${#APIKEY} = 32 ] && [ "$APPID" != "$APPID2" ] ||
+    fail "enroll printed appid '$APPID' apikey '$APIKEY'"
+
+# the independent client, every action and refusal
+run 0 /usr/bin/python3 "$SVC/ehsm_client.py" "$URL" --cacert "$CA" --appid "$APPID" \
+    --apikey "$APIKEY" --appid2 "$APPID2" --apikey2 "$APIKEY2" run-all
+[ "$code" = 0 ] || printf '%s\n' "$out" | grep -v '^ok' | head -20 >&2
+
+call() { # ACTION PAYLOAD: ccz kms call as the first app; the answer in $out
+    run "${want:-0}" "$CCZ" kms call "$A" "$1" --appid "$APPID" --apikey "$APIKEY" \
+        --cacert "$CA" --payload "$2"
+}
+b64() { printf '%s' "$1" | base64 -w0; }
+
+# RotateKey: old ciphertexts still decrypt, ReEncrypt moves one to the newest version
+call CreateKey '{"keyspec":"EH_AES_GCM_256","origin":"EH_INTERNAL_KEY","keyusage":"EH_KEYUSAGE_ENCRYPT_DECRYPT"}'
+KEY=$(printf '%s' "$out" | jq -r .result.keyid)
+call Encrypt "{\"keyid\":\"$KEY\",\"plaintext\":\"$(b64 'before rotation')\",\"aad\":\"$(b64 v1)\"}"
+CT1=$(printf '%s' "$out" | jq -r .result.ciphertext)
+call RotateKey "{\"keyid\":\"$KEY\"}"
+jqis .result.version 2
+jqis .result.keyid "$KEY"
+call Decrypt "{\"keyid\":\"$KEY\",\"ciphertext\":\"$CT1\",\"aad\":\"$(b64 v1)\"}"
+jqis .result.plaintext "$(b64 'before rotation')"
+want=1 call Decrypt "{\"keyid\":\"$KEY\",\"ciphertext\":\"$CT1\",\"aad\":\"$(b64 v2)\"}"
+jqis .code 400
+call ReEncrypt "{\"keyid\":\"$KEY\",\"ciphertext\":\"$CT1\",\"aad\":\"$(b64 v1)\"}"
+jqis .result.from_version 1
+jqis .result.version 2
+CT2=$(printf '%s' "$out" | jq -r .result.ciphertext)
+[ -n "$CT2" ] && [ "$CT2" != "$CT1" ] || fail "ReEncrypt gave '$CT2'"
+call Decrypt "{\"keyid\":\"$KEY\",\"ciphertext\":\"$CT2\",\"aad\":\"$(b64 v1)\"}"
+jqis .result.plaintext "$(b64 'before rotation')"
+call Encrypt "{\"keyid\":\"$KEY\",\"plaintext\":\"$(b64 'after rotation')\"}"
+CT3=$(printf '%s' "$out" | jq -r .result.ciphertext)
+call ReEncrypt "{\"keyid\":\"$KEY\",\"ciphertext\":\"$CT3\"}"
+jqis .result.from_version 2
+call CreateKey '{"keyspec":"EH_SM4_CBC","origin":"EH_INTERNAL_KEY","keyusage":"EH_KEYUSAGE_ENCRYPT_DECRYPT"}'
+SM4=$(printf '%s' "$out" | jq -r .result.keyid)
+want=1 call RotateKey "{\"keyid\":\"$SM4\"}"
+jqis .code 400
+# a disabled key refuses, another app's key refuses
+call DisableKey "{\"keyid\":\"$KEY\"}"
+want=1 call Decrypt "{\"keyid\":\"$KEY\",\"ciphertext\":\"$CT2\",\"aad\":\"$(b64 v1)\"}"
+jqis .message "keyid is disabled"
+call EnableKey "{\"keyid\":\"$KEY\"}"
+run 1 "$CCZ" kms call "$A" Decrypt --appid "$APPID2" --apikey "$APIKEY2" --cacert "$CA" \
+    --payload "{\"keyid\":\"$KEY\",\"ciphertext\":\"$CT2\",\"aad\":\"$(b64 v1)\"}"
+jqis .message "appid error"
+run 1 "$CCZ" kms call "$A" Decrypt --appid "$APPID" --apikey "$APIKEY2" --cacert "$CA" \
+    --payload "{\"keyid\":\"$KEY\",\"ciphertext\":\"$CT2\",\"aad\":\"$(b64 v1)\"}"
+jqis .message "sign error"
+
+# a flood of hostile connections from other addresses: the app's calls all succeed
+/usr/bin/python3 "$PROBE" flood 127.0.0.1 "${PORT[main]}" 200 12 "$T/flood-ready" > "$T/flood.out" &
+FLOOD=$!
+for _ in $(seq 100); do [ -s "$T/flood-ready" ] && break; sleep 0.1; done
+[ "$(cat "$T/flood-ready" 2>/dev/null)" -ge 150 ] 2>/dev/null ||
+    fail "the flood opened $(cat "$T/flood-ready" 2>/dev/null) connections"
+ok=0
+for i in $(seq 20); do
+    call Encrypt "{\"keyid\":\"$KEY\",\"plaintext\":\"$(b64 "call $i")\"}"
+    [ "$code" = 0 ] && [ "$(printf '%s' "$out" | jq -r .code)" = 200 ] && ok=$((ok + 1))
+done
+[ "$ok" = 20 ] || fail "during the flood $ok of 20 calls succeeded"
+kill "$FLOOD" 2>/dev/null
+wait "$FLOOD" 2>/dev/null
+
+run 0 curl -sS --cacert "$CA" "$URL/metrics"
+contains "$out" "ccz_kms_requests_total"
+contains "$out" "ccz_kms_enrolled_total"
+grep -qF "$ADMIN" "$T/main.log" && fail "the admin token is in the log"
+grep -qF "$APIKEY" "$T/main.log" && fail "an apikey is in the log"
+
+# a restart: the domain key unseals, the keys and apps are there
+stop main
+started main "$T/data" --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA" \
+    --tls-key "$T/tls.key"
+A=127.0.0.1:${PORT[main]}
+URL=https://$A
+call Decrypt "{\"keyid\":\"$KEY\",\"ciphertext\":\"$CT1\",\"aad\":\"$(b64 v1)\"}"
+jqis .result.plaintext "$(b64 'before rotation')"
+stop main
+
+# the store tampered with: wrapped material moved to another version, another key, another app
+sql() { /usr/bin/python3 -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute(sys.argv[2], sys.argv[3:])
+db.commit()' "$T/data-t/kms.db" "$@"; }
+tampered() { # SQL ARGS...: a copy of the store changed so; the KMS started on it
+    rm -rf "$T/data-t"
+    cp -r "$T/data" "$T/data-t"
+    sql "$@"
+    started tampered "$T/data-t" --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA" \
+        --tls-key "$T/tls.key"
+    A=127.0.0.1:${PORT[tampered]}
+}
+V1="SELECT material FROM kms_versions WHERE keyid = ? AND version = 1"
+tampered "UPDATE kms_versions SET material = ($V1) WHERE keyid = ? AND version = 2" "$KEY" "$KEY"
+want=1 call Encrypt "{\"keyid\":\"$KEY\",\"plaintext\":\"$(b64 x)\"}"
+jqis .code 500
+want=1 call Decrypt "{\"keyid\":\"$KEY\",\"ciphertext\":\"$CT2\",\"aad\":\"$(b64 v1)\"}"
+jqis .code 500
+stop tampered
+tampered "UPDATE kms_versions SET material = ($V1) WHERE keyid = ?" "$KEY" "$SM4"
+want=1 call Encrypt "{\"keyid\":\"$SM4\",\"plaintext\":\"$(b64 x)\"}"
+jqis .code 500
+stop tampered
+tampered "UPDATE kms_apps SET apikey = (SELECT apikey FROM kms_apps WHERE appid = ?) WHERE appid = ?" \
+    "$APPID2" "$APPID"
+want=1 call Encrypt "{\"keyid\":\"$KEY\",\"plaintext\":\"$(b64 x)\"}"
+[ "$(printf '%s' "$out" | jq -r .code)" = 200 ] && fail "an apikey moved to another app was taken"
+stop tampered
+unset 'PID[tampered]'
+
+# the data directory on another platform: its sealing key differs, the KMS refuses to start
+"$CCZ" sim init --dir "$T/plat2" > /dev/null
+cp -r "$T/data" "$T/data-copy"
+if start moved "$T/data-copy" --sim-dir "$T/plat2" --policy "$T/policy.json" \
+    --tls-cert "$CA" --tls-key "$T/tls.key"; then
+    fail "a KMS on another platform started with this one's domain key"
+    stop moved
+else
+    wait "${PID[moved]}"
+    [ $? = 0 ] && fail "the moved KMS exited 0"
+    contains "$(cat "$T/moved.log")" "domain-key.sealed"
+fi
+unset 'PID[moved]'
+# ... and so does one whose sealing policy is the other (mrenclave, not mrsigner)
+if start reseal "$T/data-copy" --sim-dir "$P" --policy "$T/policy.json" --seal mrenclave \
+    --tls-cert "$CA" --tls-key "$T/tls.key"; then
+    fail "a KMS sealing to mrenclave unsealed a key sealed to mrsigner"
+    stop reseal
+else
+    wait "${PID[reseal]}"
+fi
+unset 'PID[reseal]'
+
+# attested Enroll (RA-TLS listeners): the policy decides
+started att "$T/att" --sim-dir "$P" --policy "$T/policy.json"
+run 0 "$CCZ" kms enroll "127.0.0.1:${PORT[att]}" --tee sim --sim-dir "$P" --policy "$T/policy.json"
+jqis '.appid | length' 36
+started strict "$T/strict" --sim-dir "$P" --policy "$T/only-m2.json"
+# (refused in the handshake, the listener's policy refusing the client's certificate: the
+# client reports a failed connection, 2, and never sees the 403)
+run 2 "$CCZ" kms enroll "127.0.0.1:${PORT[strict]}" --tee sim --sim-dir "$P" \
+    --policy "$T/policy.json"
+[ -z "$out" ] || fail "a refused enroll printed '$out'"
+run 0 "$CCZ" kms enroll "127.0.0.1:${PORT[strict]}" --tee sim --sim-dir "$P" \
+    --policy "$T/policy.json" --measurement "$M2"
+
+# replicas: the domain key goes only to a peer --peer-policy accepts
+stop strict
+run 2 "$CCZ" kms serve --listen 127.0.0.1:0 --data-dir "$T/r1" --tee sim --sim-dir "$P" \
+    --policy "$T/policy.json" --peer "127.0.0.1:${PORT[att]}" --peer-policy "$T/policy.json"
+contains "$err" "gives its domain key to no one"
+started giver "$T/giver" --sim-dir "$P" --policy "$T/policy.json" --peer-policy "$T/only-m2.json"
+if start taker "$T/r2" --sim-dir "$P" --policy "$T/policy.json" \
+    --peer "127.0.0.1:${PORT[giver]}" --peer-policy "$T/policy.json"; then
+    fail "a replica the giver's --peer-policy does not accept got the domain key"
+    stop taker
+else
+    wait "${PID[taker]}"
+fi
+unset 'PID[taker]'
+contains "$(cat "$T/giver.log")" "not on the --peer-policy allow-list"
+stop giver
+started giver "$T/giver" --sim-dir "$P" --policy "$T/policy.json" --peer-policy "$T/policy.json"
+started taker "$T/r3" --sim-dir "$P" --policy "$T/policy.json" \
+    --peer "127.0.0.1:${PORT[giver]}" --peer-policy "$T/policy.json"
+cmp -s "$T/r3/domain-key.sealed" "$T/giver/domain-key.sealed" &&
+    fail "the replica's sealed domain key is the giver's file"
+stop taker
+stop giver
+stop att
+
+# the timestamp window to the millisecond: a KMS whose clock is fixed
+if [ "${CCZ_FAKE_CLOCK:-}" ] && [ -f "$CCZ_FAKE_CLOCK" ]; then
+    NOW=1767225600000
+    export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+    CCZ_FAKE_REALTIME_MS=$NOW LD_PRELOAD=$CCZ_FAKE_CLOCK started fixed "$T/data" --sim-dir "$P" \
+        --policy "$T/policy.json" --tls-cert "$CA" --tls-key "$T/tls.key"
+    run 0 /usr/bin/python3 "$PROBE" window "https://127.0.0.1:${PORT[fixed]}" "$CA" "$APPID" \
+        "$APIKEY" "$KEY" "$NOW"
+    [ "$code" = 0 ] || printf '%s\n' "$out" >&2
+    stop fixed
+else
+    echo "no CCZ_FAKE_CLOCK: the timestamp window's edges are not checked"
+fi
+
+# usage errors
+run 2 "$CCZ" kms serve --no-such-option 1
+run 2 "$CCZ" kms enroll "$A"
+contains "$err" "--tee"
+run 2 "$CCZ" kms call "$A" Encrypt
+if [ "$failures" -gt 0 ]; then # the services' own account
+    for log in "$T"/*.log; do echo "--- ${log##*/}"; tail -8 "$log"; done
+fi
+finish
