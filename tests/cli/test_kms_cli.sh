@@ -52,9 +52,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# the main KMS: an ordinary TLS certificate, for eHSM's clients
+# the main KMS: an ordinary TLS certificate, for eHSM's clients, and PKCS#1 v1.5 decryption on
+# as eHSM has it (the client's run-all decrypts PKCS#1 v1.5; the default refusal is checked below)
 started main "$T/data" --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA" \
-    --tls-key "$T/tls.key"
+    --tls-key "$T/tls.key" --pkcs1-decrypt
 A=127.0.0.1:${PORT[main]}
 URL=https://$A
 ADMIN=$(cat "$T/data/admin-token")
@@ -215,12 +216,25 @@ unset 'PID[reseal]'
 started att "$T/att" --sim-dir "$P" --policy "$T/policy.json"
 run 0 "$CCZ" kms enroll "127.0.0.1:${PORT[att]}" --tee sim --sim-dir "$P" --policy "$T/policy.json"
 jqis '.appid | length' 36
+# by default (no --pkcs1-decrypt) RSA PKCS#1 v1.5 decryption is refused: a padding oracle
+AAPP=$(printf '%s' "$out" | jq -r .appid) AKEY=$(printf '%s' "$out" | jq -r .apikey)
+acall() { run "$1" "$CCZ" kms call "127.0.0.1:${PORT[att]}" "$2" --appid "$AAPP" --apikey "$AKEY" \
+    --sim-dir "$P" --policy "$T/policy.json" --payload "$3"; }
+acall 0 CreateKey '{"keyspec":"EH_RSA_2048","origin":"EH_INTERNAL_KEY","keyusage":"EH_KEYUSAGE_ENCRYPT_DECRYPT"}'
+RK=$(printf '%s' "$out" | jq -r .result.keyid)
+acall 0 AsymmetricEncrypt "{\"keyid\":\"$RK\",\"plaintext\":\"$(b64 secret)\",\"padding_mode\":\"EH_RSA_PKCS1\"}"
+RCT=$(printf '%s' "$out" | jq -r .result.ciphertext)
+acall 1 AsymmetricDecrypt "{\"keyid\":\"$RK\",\"ciphertext\":\"$RCT\",\"padding_mode\":\"EH_RSA_PKCS1\"}"
+jqis .code 400
+jqis .message "Parameter invalid, EH_RSA_PKCS1 decryption is off in this KMS (a padding oracle without implicit rejection): use EH_RSA_PKCS1_OAEP, or start the KMS with --pkcs1-decrypt."
 started strict "$T/strict" --sim-dir "$P" --policy "$T/only-m2.json"
 # (refused in the handshake, the listener's policy refusing the client's certificate: the
-# client reports a failed connection, 2, and never sees the 403)
-run 2 "$CCZ" kms enroll "127.0.0.1:${PORT[strict]}" --tee sim --sim-dir "$P" \
+# client reads the server's TLS alert and reports a refusal, 1)
+run 1 "$CCZ" kms enroll "127.0.0.1:${PORT[strict]}" --tee sim --sim-dir "$P" \
     --policy "$T/policy.json"
 [ -z "$out" ] || fail "a refused enroll printed '$out'"
+case $err in *"refused this client's certificate (TLS alert: bad certificate)"*) ;;
+    *) fail "a refused enroll did not say the KMS refused its certificate: $err" ;; esac
 run 0 "$CCZ" kms enroll "127.0.0.1:${PORT[strict]}" --tee sim --sim-dir "$P" \
     --policy "$T/policy.json" --measurement "$M2"
 
