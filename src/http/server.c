@@ -333,14 +333,21 @@ static void send_response_ex(conn *c, http_request *r, int status, const char *t
      * SSL_write, so one TLS record and one write(2), per chain */
     if (body.len <= 64 * 1024)
         (void)evbuffer_expand(out, 256 + r->extra_headers.len + body.len);
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, http_reason(status));
-    if (type)
-        evbuffer_add_printf(out, "Content-Type: %s\r\n", type);
-    evbuffer_add_printf(out, "Content-Length: %zu\r\nCache-Control: no-store\r\n", body.len);
-    if (!keep)
-        evbuffer_add_printf(out, "Connection: close\r\n");
-    else if (r->head.minor == 0)
-        evbuffer_add_printf(out, "Connection: keep-alive\r\n");
+    /* the head in one piece (one formatting, one copy into the chain) */
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\nCache-Control: no-store\r\n%s",
+                     status, http_reason(status), type ? "Content-Type: " : "", type ? type : "",
+                     type ? "\r\n" : "", body.len,
+                     !keep                ? "Connection: close\r\n"
+                     : r->head.minor == 0 ? "Connection: keep-alive\r\n"
+                                          : "");
+    if (n < 0 || (size_t)n >= sizeof head) { /* a content type of hundreds of bytes */
+        n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n%s",
+                     status, http_reason(status), body.len, keep ? "" : "Connection: close\r\n");
+    }
+    evbuffer_add(out, head, (size_t)n);
     if (r->extra_headers.len)
         evbuffer_add(out, r->extra_headers.ptr, r->extra_headers.len);
     evbuffer_add(out, "\r\n", 2);

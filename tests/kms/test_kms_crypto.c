@@ -989,6 +989,51 @@ static void cleanup(void)
         ccz_buf_free(&materials[i]);
 }
 
+static int iv_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, 12);
+}
+
+/* IVs come from a pool (one RAND_bytes per 4 KiB): every IV differs across many refills, and
+ * a forked child never repeats its parent's next IV (the pool is cleared at fork). */
+static void test_iv_pool(void)
+{
+    kms_key *k = load(KMS_AES_GCM_256);
+    enum { N = 3000 };
+    static uint8_t ivs[N][12];
+    for (int i = 0; i < N; i++) {
+        ccz_buf ct = CCZ_BUF_INIT;
+        CHECK_OK(kms_encrypt(&ct, k, CCZ_LIT("x"), CCZ_SPAN(NULL, 0)));
+        CHECK_INT((long)ct.len, 1 + 12 + 16);
+        memcpy(ivs[i], ct.ptr + 1, 12);
+        ccz_buf_free(&ct);
+    }
+    qsort(ivs, N, 12, iv_cmp);
+    for (int i = 1; i < N; i++)
+        CHECK(memcmp(ivs[i - 1], ivs[i], 12) != 0);
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        ccz_buf ct = CCZ_BUF_INIT;
+        int ok = kms_encrypt(&ct, k, CCZ_LIT("x"), CCZ_SPAN(NULL, 0)) == CCZ_OK &&
+                 write(fds[1], ct.ptr + 1, 12) == 12;
+        _exit(ok ? 0 : 1);
+    }
+    ccz_buf ct = CCZ_BUF_INIT;
+    CHECK_OK(kms_encrypt(&ct, k, CCZ_LIT("x"), CCZ_SPAN(NULL, 0)));
+    uint8_t child[12];
+    CHECK(read(fds[0], child, 12) == 12);
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(memcmp(child, ct.ptr + 1, 12) != 0);
+    close(fds[0]);
+    close(fds[1]);
+    ccz_buf_free(&ct);
+    kms_key_free(k);
+}
+
 static void test_zz_cleanup(void)
 {
     cleanup();
@@ -998,4 +1043,5 @@ TEST_MAIN(T(test_names), T(test_every_spec_loads), T(test_wrong_spec_refused),
           T(test_symmetric_round_trips), T(test_gcm_tampering), T(test_gcm_layout),
           T(test_sm4_layout), T(test_wrong_key_kind), T(test_public_pem), T(test_rsa_encrypt),
           T(test_rsa_encrypt_cli), T(test_sm2_encrypt), T(test_rsa_sign), T(test_ec_sign),
-          T(test_sm2_sign), T(test_ec_sm3), T(test_wrap), T(test_threads), T(test_zz_cleanup))
+          T(test_sm2_sign), T(test_ec_sm3), T(test_wrap), T(test_threads), T(test_iv_pool),
+          T(test_zz_cleanup))

@@ -4,6 +4,7 @@
  * unwrapping); a loaded kms_key is immutable, so every operation is thread-safe on it. */
 #include <limits.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -335,6 +336,42 @@ static ccz_status check_symmetric(const kms_key *k)
     return CCZ_OK;
 }
 
+/* IVs come from a per-thread pool of RAND_bytes output, one call per 4 KiB rather than one per
+ * encryption (OpenSSL 3.0 takes the DRBG's lock and calls getpid() on every call). An IV must
+ * only never repeat under a key: a fork clears the forking thread's pool in the child (the only
+ * thread there), so a child never reuses its parent's bytes. */
+static __thread struct {
+    uint8_t b[4096];
+    size_t left;
+} iv_pool;
+static pthread_once_t iv_once = PTHREAD_ONCE_INIT;
+
+static void iv_pool_clear(void)
+{
+    ccz_wipe(iv_pool.b, sizeof iv_pool.b);
+    iv_pool.left = 0;
+}
+
+static void iv_pool_init(void)
+{
+    (void)pthread_atfork(NULL, NULL, iv_pool_clear);
+}
+
+static ccz_status fresh_iv(uint8_t *iv, size_t n)
+{
+    pthread_once(&iv_once, iv_pool_init);
+    if (iv_pool.left < n) {
+        CCZ_GUARD_OSSL(RAND_bytes(iv_pool.b, (int)sizeof iv_pool.b), CCZ_ERR_CRYPTO,
+                       "kms: no random bytes for an IV");
+        iv_pool.left = sizeof iv_pool.b;
+    }
+    uint8_t *p = iv_pool.b + sizeof iv_pool.b - iv_pool.left;
+    memcpy(iv, p, n);
+    ccz_wipe(p, n); /* used: never handed out again */
+    iv_pool.left -= n;
+    return CCZ_OK;
+}
+
 ccz_status kms_encrypt(ccz_buf *out, const kms_key *k, ccz_span plaintext, ccz_span aad)
 {
     CCZ_GUARD(check_symmetric(k));
@@ -345,7 +382,7 @@ ccz_status kms_encrypt(ccz_buf *out, const kms_key *k, ccz_span plaintext, ccz_s
     size_t at = out->len;
     CCZ_GUARD(ccz_buf_reserve(out, plaintext.len + SM4_BLOCK + SM4_IV_LEN + GCM_TAG_LEN));
     uint8_t iv[SM4_IV_LEN], tag[GCM_TAG_LEN];
-    CCZ_GUARD_OSSL(RAND_bytes(iv, (int)iv_len), CCZ_ERR_CRYPTO, "kms: no random bytes for an IV");
+    CCZ_GUARD(fresh_iv(iv, iv_len));
     size_t n = 0;
     if (!cipher_run(out->ptr + at, &n, k->cipher, k->raw, iv, gcm, aad, plaintext, tag, 1))
         return ccz_fail(CCZ_ERR_CRYPTO, "kms: %s encryption failed", SPECS[k->spec].name);
