@@ -195,18 +195,27 @@ ccz_status kms_canonical(ccz_buf *out, const json_t *obj)
 ccz_status kms_request_canonical(ccz_buf *out, const char *appid, const char *nonce,
                                  const char *timestamp, const json_t *payload)
 {
-    json_t *p = json_object();
-    CCZ_ENSURE(p, CCZ_ERR_NOMEM, "out of memory");
-    if (appid)
-        json_object_set_new(p, "appid", json_string(appid));
-    if (nonce)
-        json_object_set_new(p, "nonce", json_string(nonce));
-    if (timestamp)
-        json_object_set_new(p, "timestamp", json_string(timestamp));
-    if (payload)
-        json_object_set(p, "payload", (json_t *)payload);
-    ccz_status s = kms_canonical(out, p);
-    json_decref(p);
+    /* canonical({appid, nonce, payload, timestamp}) written directly: those keys in sorted
+     * order, each left out as the general rule leaves out an absent or empty value */
+    ccz_status s = CCZ_OK;
+    bool first = true;
+    const char *texts[] = {appid, nonce, NULL, timestamp};
+    static const char *const names[] = {"appid=", "nonce=", "payload=", "timestamp="};
+    for (size_t i = 0; i < 4 && s == CCZ_OK; i++) {
+        bool is_payload = i == 2;
+        if (is_payload ? !payload || js_loosely_empty(payload, 0) : !texts[i] || !*texts[i])
+            continue;
+        if (!first)
+            s = ccz_buf_append_u8(out, '&');
+        first = false;
+        if (s == CCZ_OK)
+            s = ccz_buf_append_str(out, names[i]);
+        if (s == CCZ_OK && is_payload)
+            s = json_is_object(payload) || json_is_array(payload) ? canon(out, payload, 1)
+                                                                  : scalar(out, payload);
+        else if (s == CCZ_OK)
+            s = ccz_buf_append_str(out, texts[i]);
+    }
     return s;
 }
 

@@ -134,10 +134,17 @@ void kms_answer(http_request *r, int code, const char *message, json_t *result)
     }
     /* eHSM answers HTTP 200 with the status in code; ccz sends the real status too (clients
      * that look only at code see eHSM's answers) */
-    if (body)
+    char text[4096]; /* most answers; a larger one (a public key, a list) takes the general way */
+    size_t n = body ? json_dumpb(body, text, sizeof text - 1, JSON_COMPACT) : 0;
+    if (body && n > 0 && n < sizeof text - 1) {
+        text[n++] = '\n';
+        http_reply(r, code, "application/json", CCZ_SPAN(text, n));
+        ccz_wipe(text, n); /* an Enroll answer holds an apikey */
+    } else if (body) {
         http_reply_json(r, code, body);
-    else
+    } else {
         http_reply_error(r, 500, "out of memory");
+    }
     json_decref(body);
 }
 
