@@ -45,15 +45,18 @@ static void skip_ws(ccz_cursor *c)
 /* Skips a string whose opening quote has been read. */
 static ccz_status skip_string(ccz_cursor *c)
 {
-    uint8_t ch;
-    for (;;) {
-        if (ccz_cursor_u8(c, &ch))
-            return ccz_fail(CCZ_ERR_JSON, "JSON: unterminated string");
-        if (ch == '"')
-            return CCZ_OK;
-        if (ch == '\\' && ccz_cursor_skip(c, 1))
+    /* scanned over the rest as one span (a long base64 string is thousands of bytes) */
+    ccz_cursor t = *c;
+    ccz_span rest;
+    if (ccz_cursor_take(&t, &rest, ccz_cursor_remaining(c)))
+        return ccz_fail(CCZ_ERR_JSON, "JSON: unterminated string");
+    for (size_t i = 0; i < rest.len; i++) {
+        if (rest.ptr[i] == '"')
+            return ccz_cursor_skip(c, i + 1);
+        if (rest.ptr[i] == '\\' && ++i == rest.len)
             return ccz_fail(CCZ_ERR_JSON, "JSON: unterminated escape");
     }
+    return ccz_fail(CCZ_ERR_JSON, "JSON: unterminated string");
 }
 
 static ccz_status skip_value(ccz_cursor *c)

@@ -20,6 +20,25 @@ static void test_json(void)
     CHECK_CONTAINS(ccz_error_detail(), "duplicate");
     CHECK_STATUS(ccz_json_parse(&j, ok, strlen(ok), 5), CCZ_ERR_TOO_LARGE);
     CHECK_STATUS(ccz_json_parse(&j, "{\"a\":\0}", 7, 0), CCZ_ERR_JSON);
+
+    /* raw members: exact bytes, strings with escapes (a quote, a backslash before the end) */
+    static const char doc[] = "{\"x\": \"a\\\"b\\\\\", \"ev\": \"QUJD\", \"n\": [1, {\"ev\": 2}]}";
+    ccz_span v;
+    CHECK_OK(ccz_json_raw_member(&v, CCZ_SPAN(doc, sizeof doc - 1), "ev"));
+    CHECK_INT((long)v.len, 6);
+    CHECK(memcmp(v.ptr, "\"QUJD\"", 6) == 0);
+    CHECK_OK(ccz_json_raw_member(&v, CCZ_SPAN(doc, sizeof doc - 1), "x"));
+    CHECK_INT((long)v.len, 8);
+    CHECK(memcmp(v.ptr, "\"a\\\"b\\\\\"", 8) == 0);
+    CHECK_OK(ccz_json_raw_member(&v, CCZ_SPAN(doc, sizeof doc - 1), "n"));
+    CHECK(memcmp(v.ptr, "[1, {\"ev\": 2}]", v.len) == 0);
+    CHECK_STATUS(ccz_json_raw_member(&v, CCZ_SPAN(doc, sizeof doc - 1), "none"), CCZ_ERR_NOT_FOUND);
+    static const char open_str[] = "{\"ev\": \"QUJD";
+    CHECK_STATUS(ccz_json_raw_member(&v, CCZ_SPAN(open_str, sizeof open_str - 1), "ev"),
+                 CCZ_ERR_JSON);
+    static const char open_esc[] = "{\"ev\": \"QU\\";
+    CHECK_STATUS(ccz_json_raw_member(&v, CCZ_SPAN(open_esc, sizeof open_esc - 1), "ev"),
+                 CCZ_ERR_JSON);
 }
 
 static char last[256];
