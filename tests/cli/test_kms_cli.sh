@@ -277,6 +277,27 @@ else
     echo "no CCZ_FAKE_CLOCK: the timestamp window's edges are not checked"
 fi
 
+# per-app rate limit: --rate 1 --burst 3 lets three requests through at once, then 429; another
+# app has its own bucket
+started limited "$T/limited" --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA" \
+    --tls-key "$T/tls.key" --rate 1 --burst 3
+L=127.0.0.1:${PORT[limited]}
+LADMIN=$(cat "$T/limited/admin-token")
+run 0 "$CCZ" kms enroll "$L" --admin-token "$LADMIN" --cacert "$CA"
+LAPP=$(printf '%s' "$out" | jq -r .appid) LKEY=$(printf '%s' "$out" | jq -r .apikey)
+run 0 "$CCZ" kms enroll "$L" --admin-token "$LADMIN" --cacert "$CA"
+LAPP2=$(printf '%s' "$out" | jq -r .appid) LKEY2=$(printf '%s' "$out" | jq -r .apikey)
+for _ in 1 2 3; do
+    run 0 "$CCZ" kms call "$L" ListKey --appid "$LAPP" --apikey "$LKEY" --cacert "$CA"
+done
+run 1 "$CCZ" kms call "$L" ListKey --appid "$LAPP" --apikey "$LKEY" --cacert "$CA"
+jqis .code 429
+jqis .message "Too many requests: this appid's rate limit is reached"
+run 0 "$CCZ" kms call "$L" ListKey --appid "$LAPP2" --apikey "$LKEY2" --cacert "$CA"
+sleep 1.2 # a token back
+run 0 "$CCZ" kms call "$L" ListKey --appid "$LAPP" --apikey "$LKEY" --cacert "$CA"
+stop limited
+
 # usage errors
 run 2 "$CCZ" kms serve --no-such-option 1
 run 2 "$CCZ" kms enroll "$A"
