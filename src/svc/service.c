@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "core/guard.h"
@@ -348,4 +350,42 @@ void ccz_svc_free(ccz_svc *s)
         s->def->stop(s->state);
     common_free(&s->common);
     free(s);
+}
+
+/* ---- the admin token -------------------------------------------------------------------------*/
+
+static ccz_status make_admin_token(ccz_buf *out, void *payload)
+{
+    (void)payload;
+    uint8_t raw[32];
+    CCZ_ENSURE(RAND_bytes(raw, sizeof raw) == 1, CCZ_ERR_CRYPTO, "no randomness");
+    ccz_status st = ccz_hex_encode(out, CCZ_SPAN(raw, sizeof raw));
+    ccz_wipe(raw, sizeof raw);
+    return st == CCZ_OK ? ccz_buf_append(out, "\n", 1) : st;
+}
+
+ccz_status svc_admin_token_load(uint8_t hash[32], const svc_common *sc)
+{
+    char path[4200];
+    ccz_buf tok;
+    ccz_buf_init(&tok, 0, true);
+    CCZ_GUARD(svc_path(path, sizeof path, sc, "admin-token"));
+    ccz_status st = svc_load_or_make(&tok, path, make_admin_token, NULL);
+    while (st == CCZ_OK && tok.len && (tok.ptr[tok.len - 1] == '\n' || tok.ptr[tok.len - 1] == ' '))
+        tok.len--;
+    if (st == CCZ_OK && tok.len < 16)
+        st = ccz_fail(CCZ_ERR_KEY_MALFORMED, "%s: the admin token is shorter than 16 bytes", path);
+    if (st == CCZ_OK)
+        SHA256(tok.ptr, tok.len, hash);
+    ccz_buf_free(&tok);
+    return st;
+}
+
+bool svc_admin_token_ok(const uint8_t hash[32], const char *header)
+{
+    if (!header || strncasecmp(header, "Bearer ", 7) != 0)
+        return false;
+    uint8_t got[32];
+    SHA256((const uint8_t *)header + 7, strlen(header + 7), got);
+    return ccz_ct_equal(got, hash, sizeof got);
 }

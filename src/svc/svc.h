@@ -57,6 +57,13 @@ CCZ_NODISCARD ccz_status svc_load_or_make(ccz_buf *out, const char *path,
                                           ccz_status (*make)(ccz_buf *out, void *payload),
                                           void *payload);
 
+/* The admin token: DATA_DIR/admin-token, made at first start (32 random bytes in hex), at least
+ * 16 bytes; *hash gets its SHA-256 (the token itself is not kept). */
+CCZ_NODISCARD ccz_status svc_admin_token_load(uint8_t hash[32], const svc_common *sc);
+/* Whether an Authorization header is "Bearer TOKEN" with the admin token (constant time).
+ * header may be NULL. */
+bool svc_admin_token_ok(const uint8_t hash[32], const char *header);
+
 extern const svc_def svc_attestation;
 extern const svc_def svc_kms;
 

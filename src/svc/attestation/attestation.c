@@ -73,18 +73,6 @@ static ccz_status make_signing_key(ccz_buf *out, void *payload)
     return st;
 }
 
-static ccz_status make_admin_token(ccz_buf *out, void *payload)
-{
-    (void)payload;
-    uint8_t raw[32];
-    CCZ_ENSURE(RAND_bytes(raw, sizeof raw) == 1, CCZ_ERR_CRYPTO, "no randomness");
-    ccz_status st = ccz_hex_encode(out, CCZ_SPAN(raw, sizeof raw));
-    ccz_wipe(raw, sizeof raw);
-    if (st == CCZ_OK)
-        st = ccz_buf_append(out, "\n", 1);
-    return st;
-}
-
 static ccz_status load_keys(attestation *a)
 {
     const char *alg = svc_str(a->sc->config, "token-alg");
@@ -109,18 +97,7 @@ static ccz_status load_keys(attestation *a)
     const json_t *k = json_array_get(json_object_get(a->jwks, "keys"), 0);
     snprintf(a->kid, sizeof a->kid, "%s", json_string_value(json_object_get(k, "kid")));
 
-    ccz_buf tok;
-    ccz_buf_init(&tok, 0, true);
-    CCZ_GUARD(svc_path(path, sizeof path, a->sc, "admin-token"));
-    st = svc_load_or_make(&tok, path, make_admin_token, NULL);
-    while (st == CCZ_OK && tok.len && (tok.ptr[tok.len - 1] == '\n' || tok.ptr[tok.len - 1] == ' '))
-        tok.len--;
-    if (st == CCZ_OK && tok.len < 16)
-        st = ccz_fail(CCZ_ERR_KEY_MALFORMED, "%s: the admin token is shorter than 16 bytes", path);
-    if (st == CCZ_OK)
-        SHA256(tok.ptr, tok.len, a->admin_hash);
-    ccz_buf_free(&tok);
-    return st;
+    return svc_admin_token_load(a->admin_hash, a->sc);
 }
 
 /* ---- helpers -----------------------------------------------------------------------------------*/
@@ -160,10 +137,7 @@ bool att_admin_ok(attestation *a, http_request *r)
                    "'Authorization: Bearer TOKEN'");
         return false;
     }
-    uint8_t got[32];
-    const char *t = h + 7;
-    SHA256((const uint8_t *)t, strlen(t), got);
-    if (!ccz_ct_equal(got, a->admin_hash, sizeof got)) {
+    if (!svc_admin_token_ok(a->admin_hash, h)) {
         att_refuse(a, r, 401, "unauthorized", "the admin token is not right");
         return false;
     }

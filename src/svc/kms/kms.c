@@ -295,12 +295,7 @@ static ccz_status make_apikey(char out[KMS_APIKEY_LEN])
 
 bool kms_admin_ok(kms *k, http_request *r)
 {
-    const char *h = http_request_header(r, "authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-        return false;
-    uint8_t got[32];
-    SHA256((const uint8_t *)h + 7, strlen(h + 7), got);
-    return ccz_ct_equal(got, k->admin_hash, sizeof got);
+    return svc_admin_token_ok(k->admin_hash, http_request_header(r, "authorization"));
 }
 
 /* GET /ehsm?Action=Enroll: a new appid and apikey, for an attested caller (its RA-TLS
@@ -687,33 +682,6 @@ static void stop(void *state)
     free(k);
 }
 
-static ccz_status make_admin_token(ccz_buf *out, void *payload)
-{
-    (void)payload;
-    uint8_t raw[32];
-    CCZ_ENSURE(RAND_bytes(raw, sizeof raw) == 1, CCZ_ERR_CRYPTO, "no randomness");
-    ccz_status st = ccz_hex_encode(out, CCZ_SPAN(raw, sizeof raw));
-    ccz_wipe(raw, sizeof raw);
-    return st == CCZ_OK ? ccz_buf_append(out, "\n", 1) : st;
-}
-
-static ccz_status load_admin(kms *k)
-{
-    char path[4200];
-    ccz_buf tok;
-    ccz_buf_init(&tok, 0, true);
-    CCZ_GUARD(svc_path(path, sizeof path, k->sc, "admin-token"));
-    ccz_status st = svc_load_or_make(&tok, path, make_admin_token, NULL);
-    while (st == CCZ_OK && tok.len && (tok.ptr[tok.len - 1] == '\n' || tok.ptr[tok.len - 1] == ' '))
-        tok.len--;
-    if (st == CCZ_OK && tok.len < 16)
-        st = ccz_fail(CCZ_ERR_KEY_MALFORMED, "%s: the admin token is shorter than 16 bytes", path);
-    if (st == CCZ_OK)
-        SHA256(tok.ptr, tok.len, k->admin_hash);
-    ccz_buf_free(&tok);
-    return st;
-}
-
 static ccz_status start(void **state, svc_common *sc, const ccz_svc_config *c)
 {
     kms *k = calloc(1, sizeof *k);
@@ -764,7 +732,7 @@ static ccz_status start(void **state, svc_common *sc, const ccz_svc_config *c)
         k->cache_meta = true;
     }
     CCZ_GUARD(store_open(&k->db, db, migrations, CCZ_ARRAY_LEN(migrations)));
-    CCZ_GUARD(load_admin(k));
+    CCZ_GUARD(svc_admin_token_load(k->admin_hash, sc));
     CCZ_GUARD(domain_load(k));
     http_server *h = sc->http;
     CCZ_GUARD(http_route(h, "POST", "/ehsm", false, post_ehsm, k));
