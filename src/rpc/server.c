@@ -56,6 +56,7 @@ struct ccz_rpc_server {
     unsigned max_conns, n_conns, max_streams;
     unsigned handshake_ms, idle_ms;
     size_t conn_window;    /* per connection: bytes received and not yet consumed */
+    uint64_t conn_serial;  /* the last connection's identifier */
     size_t max_held, held; /* server-wide: request buffer bytes */
     ccz_rpc_encoding send_encoding;
     method *methods;
@@ -77,6 +78,7 @@ struct conn {
     int in_recv;
     bool closing;
     ccz_rpc_call *calls;
+    uint64_t serial; /* unique for the server's lifetime */
     conn_list *list;
     conn *prev, *next;
 };
@@ -89,6 +91,7 @@ typedef struct {
 
 struct ccz_rpc_call {
     conn *c; /* NULL once the stream is gone */
+    uint64_t conn_serial;
     int32_t id;
     const method *m;
     char path[256];
@@ -285,6 +288,16 @@ const char *ccz_rpc_call_path(const ccz_rpc_call *k)
 const ccz_rpc_metadata *ccz_rpc_call_metadata(const ccz_rpc_call *k)
 {
     return &k->md;
+}
+
+uint64_t ccz_rpc_call_connection(const ccz_rpc_call *k)
+{
+    return k->conn_serial;
+}
+
+size_t ccz_rpc_call_unsent(const ccz_rpc_call *k)
+{
+    return k->out.len - k->out_off;
 }
 
 const ccz_ratls_verdict *ccz_rpc_call_peer(const ccz_rpc_call *k)
@@ -579,6 +592,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
     if (!k)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     k->c = c;
+    k->conn_serial = c->serial;
     k->id = frame->hd.stream_id;
     k->alive = true;
     k->refs = 1; /* the stream's */
@@ -1084,6 +1098,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     c->srv = s;
     c->ssl = ssl;
     c->timer = timer;
+    c->serial = ++s->conn_serial;
     c->bev = bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                             BEV_OPT_CLOSE_ON_FREE);
     if (!c->bev) {
@@ -1338,6 +1353,55 @@ ccz_status ccz_rpc_server_defer(ccz_rpc_server *s, int delay_ms, void (*fn)(void
         return ccz_fail(CCZ_ERR_NOMEM, "cannot schedule");
     }
     return CCZ_OK;
+}
+
+struct ccz_rpc_timer {
+    struct event *ev;
+    void (*fn)(void *);
+    void *payload;
+};
+
+static void timer_fired(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    ccz_rpc_timer *t = arg;
+    t->fn(t->payload);
+}
+
+ccz_status ccz_rpc_timer_new(ccz_rpc_timer **out, ccz_rpc_server *s, void (*fn)(void *),
+                             void *payload)
+{
+    ccz_rpc_timer *t = calloc(1, sizeof *t);
+    CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");
+    *t = (ccz_rpc_timer){evtimer_new(s->base, timer_fired, t), fn, payload};
+    if (!t->ev) {
+        free(t);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
+    *out = t;
+    return CCZ_OK;
+}
+
+void ccz_rpc_timer_arm(ccz_rpc_timer *t, int delay_ms)
+{
+    if (delay_ms < 0)
+        delay_ms = 0;
+    struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
+    evtimer_add(t->ev, &tv);
+}
+
+void ccz_rpc_timer_stop(ccz_rpc_timer *t)
+{
+    if (t)
+        evtimer_del(t->ev);
+}
+
+void ccz_rpc_timer_free(ccz_rpc_timer *t)
+{
+    if (!t)
+        return;
+    event_free(t->ev);
+    free(t);
 }
 
 /* For the fuzz target: one connection's bytes from a client (after TLS) through HTTP/2 and the

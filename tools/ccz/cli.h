@@ -132,6 +132,7 @@ int cmd_secret(int argc, char **argv);      /* cmd_secret.c */
 int cmd_attestation(int argc, char **argv); /* cmd_attestation.c */
 int cmd_kbs(int argc, char **argv);
 int cmd_kms(int argc, char **argv); /* cmd_kms.c */
+int cmd_psi(int argc, char **argv); /* cmd_psi.c */
 /* ccz SERVICE serve (serve.c): intro is the --help text's paragraph. */
 int cli_svc_serve(const char *service, const char *intro, int argc, char **argv);
 int cmd_paillier(int argc, char **argv);
@@ -220,6 +221,11 @@ enum {
     CLI_O_APIKEY,
     CLI_O_PAYLOAD,
     CLI_O_ADMIN_TOKEN,
+    /* psi */
+    CLI_O_DATA,
+    CLI_O_PARTIES,
+    CLI_O_CHIEF,
+    CLI_O_MAX_MEMORY,
     CLI_O_HELP,
     CLI_O_COUNT_
 };
@@ -280,6 +286,10 @@ typedef struct {
     const char *jwks;
     /* the KMS client */
     const char *appid, *apikey, *payload, *admin_token;
+    /* psi: a set file, parties per session, the chief, the sets' memory bound (MiB) */
+    const char *data;
+    long parties, max_memory_mb;
+    bool chief;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */

@@ -59,6 +59,10 @@ static const cli_command commands[] = {
      "kms serve|enroll|call            the key management service (eHSM-KMS's protocol, keys\n"
      "                                 sealed in the TEE), and its client\n",
      0},
+    {"psi", cmd_psi,
+     "psi serve|join                   private set intersection: CCZoo's N-party PSI in a TEE\n"
+     "                                 over RA-gRPC\n",
+     0},
     {"secret", cmd_secret,
      "secret serve|get                 secret provisioning (Gramine's protocol): release\n"
      "                                 secrets to attested clients by policy, and fetch one\n",

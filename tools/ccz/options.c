@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ccz/psi.h"
 #include "cli.h"
 
 #define O(o) (256 + (o))
@@ -72,6 +73,10 @@ static const struct option opts[] = {
     {"apikey", required_argument, NULL, O(CLI_O_APIKEY)},
     {"payload", required_argument, NULL, O(CLI_O_PAYLOAD)},
     {"admin-token", required_argument, NULL, O(CLI_O_ADMIN_TOKEN)},
+    {"data", required_argument, NULL, O(CLI_O_DATA)},
+    {"parties", required_argument, NULL, O(CLI_O_PARTIES)},
+    {"chief", no_argument, NULL, O(CLI_O_CHIEF)},
+    {"max-memory", required_argument, NULL, O(CLI_O_MAX_MEMORY)},
     {"help", no_argument, NULL, O(CLI_O_HELP)},
     {NULL, 0, NULL, 0},
 };
@@ -258,6 +263,24 @@ static int take(cli_args *a, int o, const char *cmd)
     case CLI_O_ADMIN_TOKEN:
         a->admin_token = optarg;
         break;
+    case CLI_O_DATA:
+        a->data = optarg;
+        break;
+    case CLI_O_CHIEF:
+        a->chief = true;
+        break;
+    case CLI_O_PARTIES:
+    case CLI_O_MAX_MEMORY: {
+        bool parties = o == CLI_O_PARTIES;
+        bool bad = cli_number(optarg, parties ? CCZ_PSI_MAX_PARTIES : 1 << 20, &n) != CCZ_OK;
+        if (bad || n < (parties ? 2 : 1))
+            return cli_usage_error(cmd, "%s: %s", parties ? "--parties" : "--max-memory",
+                                   bad       ? ccz_error_detail()
+                                   : parties ? "a session has at least 2 parties"
+                                             : "must be at least 1 (MiB)");
+        *(parties ? &a->parties : &a->max_memory_mb) = (long)n;
+        break;
+    }
     default:
         break;
     }
