@@ -10,7 +10,9 @@
 # sessions and hostile calls against the server-attested mode.
 . "$(dirname "$0")/lib.sh"
 CLIENT="$(dirname "$0")/../psi/psi_grpc_client.py"
-SAMPLE=${CCZ_SOURCE_DIR:-$(dirname "$0")/../..}/../shared/data/cczoo/psi/gramine/CI-Examples/psi/python
+# CCZoo's sample sets, read in place beside the vectors (../shared/data)
+SHARED_DATA=${CCZ_DATA:-$(dirname "${CCZ_VECTORS:-${CCZ_SOURCE_DIR:-$(dirname "$0")/../..}/../shared/vectors}")/data}
+SAMPLE=$SHARED_DATA/cczoo/psi/gramine/CI-Examples/psi/python
 P=$T/plat
 "$CCZ" sim init --dir "$P" > /dev/null
 M=$("$CCZ" sim measure "$CCZ")
