@@ -15,6 +15,7 @@
 #include <event2/thread.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -109,6 +110,7 @@ struct ccz_rpc_call {
     size_t credit;                    /* consumed, not yet in a WINDOW_UPDATE of the stream */
     size_t in_messages;
     ProtobufCMessage *request;
+    struct arena_block *request_arena;
     bool headers_sent, finished, deferred, dispatched, alive;
     int code;
     char *message;
@@ -123,6 +125,8 @@ struct ccz_rpc_call {
 
 /* ---- calls -----------------------------------------------------------------------------------*/
 
+static void rpc_request_free(ProtobufCMessage *m, struct arena_block *arena);
+
 static void call_free(ccz_rpc_call *k)
 {
     if (k->user_free)
@@ -135,7 +139,7 @@ static void call_free(ccz_rpc_call *k)
     free(k->in.p); /* given back at detach; empty by now */
     ccz_buf_free(&k->out);
     if (k->request)
-        protobuf_c_message_free_unpacked(k->request, NULL);
+        rpc_request_free(k->request, k->request_arena);
     free(k->message);
     free(k);
 }
@@ -210,7 +214,11 @@ static bool in_append(ccz_rpc_call *k, const uint8_t *data, size_t n)
     if (need > s->max_message + 5 + 16384) /* the frame reader sees an oversize length first */
         return false;
     if (need > k->in.cap) {
-        size_t extra = k->in.len / 8 < (256u << 10) ? k->in.len / 8 : (256u << 10);
+        /* doubling: a large message arriving in small pieces is copied about twice, not
+         * once per piece; what is held stays within twice what arrived */
+        size_t extra = k->in.len;
+        if (need + extra > s->max_message + 5 + 16384)
+            extra = s->max_message + 5 + 16384 - need;
         size_t cap = (need + extra + 4095) & ~(size_t)4095;
         uint8_t *p = realloc(k->in.p, cap);
         if (!p)
@@ -535,6 +543,93 @@ static bool inflate_message(ccz_rpc_call *k, ccz_span *msg, ccz_buf *out)
 }
 
 /* Parses the complete messages received so far. */
+/* Requests are unpacked into an arena of their own (a repeated field of many small items is
+ * then a few allocations, not one per item) and freed with it in one go. Sanitizer builds
+ * allocate each piece on its own, so overflows inside a request are still caught. */
+typedef struct arena_block {
+    struct arena_block *next;
+    size_t used, cap;
+    max_align_t data[];
+} arena_block;
+
+#if defined(__SANITIZE_ADDRESS__)
+#define RPC_ARENA 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RPC_ARENA 0
+#endif
+#endif
+#ifndef RPC_ARENA
+#define RPC_ARENA 1
+#endif
+
+static void *arena_alloc(void *data, size_t n)
+{
+    arena_block **head = data;
+    n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+    arena_block *b = *head;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = b ? b->cap * 2 : 4096;
+        if (cap < n)
+            cap = n;
+        arena_block *nb = malloc(sizeof *nb + cap);
+        if (!nb)
+            return NULL;
+        nb->next = b;
+        nb->used = 0;
+        nb->cap = cap;
+        *head = b = nb;
+    }
+    void *p = (char *)b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+static void arena_keep(void *data, void *p)
+{
+    (void)data, (void)p; /* freed with the arena */
+}
+
+static void arena_free(arena_block *b)
+{
+    while (b) {
+        arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+}
+
+/* Unpacks a request; *arena gets what to free it with (rpc_request_free). */
+static ProtobufCMessage *rpc_request_unpack(const ProtobufCMessageDescriptor *d, ccz_span msg,
+                                            arena_block **arena)
+{
+    *arena = NULL;
+    if (!RPC_ARENA)
+        return protobuf_c_message_unpack(d, NULL, msg.len, msg.ptr);
+    /* about what a message of many small items unpacks to, so one block usually does */
+    if (msg.len > 2048 && !arena_alloc(arena, msg.len + msg.len / 2)) {
+        arena_free(*arena);
+        *arena = NULL;
+        return NULL;
+    }
+    if (*arena)
+        (*arena)->used = 0;
+    ProtobufCAllocator a = {arena_alloc, arena_keep, arena};
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, &a, msg.len, msg.ptr);
+    if (!m) {
+        arena_free(*arena);
+        *arena = NULL;
+    }
+    return m;
+}
+
+static void rpc_request_free(ProtobufCMessage *m, arena_block *arena)
+{
+    if (!RPC_ARENA)
+        protobuf_c_message_free_unpacked(m, NULL);
+    arena_free(arena);
+}
+
 static void take_messages(ccz_rpc_call *k)
 {
     ccz_cursor cur;
@@ -558,7 +653,8 @@ static void take_messages(ccz_rpc_call *k)
             in_drop(k);
             return;
         }
-        ProtobufCMessage *m = protobuf_c_message_unpack(k->m->in, NULL, msg.len, msg.ptr);
+        arena_block *arena;
+        ProtobufCMessage *m = rpc_request_unpack(k->m->in, msg, &arena);
         ccz_buf_free(&plain);
         if (!m) {
             fail_call(k, CCZ_RPC_INTERNAL, "the request cannot be parsed as the method's message");
@@ -569,14 +665,15 @@ static void take_messages(ccz_rpc_call *k)
         if (k->m->kind == CCZ_RPC_CLIENT_STREAMING) {
             if (!k->finished)
                 dispatch(k, m);
-            protobuf_c_message_free_unpacked(m, NULL);
+            rpc_request_free(m, arena);
             if (!k->c) /* the handler's answer closed the connection */
                 return;
         } else if (k->request) {
-            protobuf_c_message_free_unpacked(m, NULL);
+            rpc_request_free(m, arena);
             fail_call(k, CCZ_RPC_UNIMPLEMENTED, "more than one request message on a unary call");
         } else {
             k->request = m;
+            k->request_arena = arena;
         }
     }
     /* keep the incomplete tail */

@@ -28,6 +28,7 @@ typedef struct {
     uint8_t *arena;
     size_t len, cap;
     uint64_t entries;
+    size_t slot_bytes; /* of every bucket */
     uint8_t key[crypto_shorthash_KEYBYTES];
 } psi_table;
 
@@ -37,6 +38,13 @@ void psi_table_free(psi_table *t);
 size_t psi_table_bytes(const psi_table *t);
 /* Records item (at most PSI_MAX_ITEM bytes) for party (0..63). */
 ccz_status psi_table_add(psi_table *t, unsigned party, const uint8_t *item, size_t len);
+/* The same in two steps, for a batch: the item's keyed hash, a hint to bring its slots into
+ * the cache, then the insertion (h from psi_table_hash of the same bytes). Hashing a batch,
+ * then inserting item i while prefetching item i + 16, hides most of the memory latency. */
+uint64_t psi_table_hash(const psi_table *t, const uint8_t *item, size_t len);
+void psi_table_prefetch(const psi_table *t, uint64_t h);
+ccz_status psi_table_add_hashed(psi_table *t, unsigned party, uint64_t h, const uint8_t *item,
+                                size_t len);
 
 /* The items every party uploaded, sorted bytewise (shorter first on a common prefix, as
  * memcmp-then-length orders them), each as a 2-byte big-endian length and the bytes. */

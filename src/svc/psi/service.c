@@ -458,21 +458,32 @@ static void on_upload(ccz_rpc_call *call, const ProtobufCMessage *req, void *pay
         }
     }
     unsigned bit = (unsigned)(p - s->p);
-    for (size_t i = 0; i < r->n_input_data; i++) {
+    uint64_t *hs = r->n_input_data ? malloc(r->n_input_data * sizeof *hs) : NULL;
+    if (r->n_input_data && !hs) {
+        (void)!ccz_rpc_finish(call, CCZ_RPC_RESOURCE_EXHAUSTED, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < r->n_input_data; i++)
+        hs[i] = psi_table_hash(&s->table, r->input_data[i].data, r->input_data[i].len);
+    ccz_status st = CCZ_OK;
+    for (size_t i = 0; i < r->n_input_data && st == CCZ_OK; i++) {
         const ProtobufCBinaryData *d = &r->input_data[i];
-        ccz_status st = psi_table_add(&s->table, bit, d->data, d->len);
-        if (st == CCZ_OK && psi_table_bytes(&s->table) > v->max_memory)
-            st = ccz_fail(CCZ_ERR_TOO_LARGE,
-                          "the sets of PSI session %u need more than %zu MiB "
-                          "(ccz psi serve --max-memory)",
-                          s->id, v->max_memory >> 20);
-        if (st) {
-            snprintf(msg, sizeof msg, "%s", ccz_error_detail());
-            (void)!ccz_rpc_finish(call, CCZ_RPC_RESOURCE_EXHAUSTED, msg);
-            session_end(v, CCZ_RPC_RESOURCE_EXHAUSTED, msg);
-            return;
-        }
+        if (i + 16 < r->n_input_data)
+            psi_table_prefetch(&s->table, hs[i + 16]);
+        st = psi_table_add_hashed(&s->table, bit, hs[i], d->data, d->len);
         p->bytes += d->len;
+    }
+    free(hs);
+    if (st == CCZ_OK && psi_table_bytes(&s->table) > v->max_memory)
+        st = ccz_fail(CCZ_ERR_TOO_LARGE,
+                      "the sets of PSI session %u need more than %zu MiB (ccz psi serve "
+                      "--max-memory)",
+                      s->id, v->max_memory >> 20);
+    if (st) {
+        snprintf(msg, sizeof msg, "%s", ccz_error_detail());
+        (void)!ccz_rpc_finish(call, CCZ_RPC_RESOURCE_EXHAUSTED, msg);
+        session_end(v, CCZ_RPC_RESOURCE_EXHAUSTED, msg);
+        return;
     }
     p->items += r->n_input_data;
     s->progress = listener_mono_ms();

@@ -30,11 +30,7 @@ void psi_table_free(psi_table *t)
 
 size_t psi_table_bytes(const psi_table *t)
 {
-    size_t n = t->cap;
-    for (unsigned i = 0; i < PSI_BUCKETS; i++)
-        if (t->b[i].slots)
-            n += ((size_t)t->b[i].mask + 1) * sizeof(uint64_t);
-    return n;
+    return t->cap + t->slot_bytes;
 }
 
 static uint16_t entry_len(const psi_table *t, uint32_t off)
@@ -51,7 +47,7 @@ static void place(psi_bucket *b, uint64_t slot)
     b->slots[i] = slot;
 }
 
-static ccz_status grow(psi_bucket *b)
+static ccz_status grow(psi_table *t, psi_bucket *b)
 {
     uint32_t cap = b->slots ? (b->mask + 1) * 2 : MIN_SLOTS;
     CCZ_ENSURE(cap != 0 && cap <= (1u << 30), CCZ_ERR_TOO_LARGE, "a PSI bucket is full");
@@ -63,6 +59,7 @@ static ccz_status grow(psi_bucket *b)
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory for the PSI table");
     }
     b->mask = cap - 1;
+    t->slot_bytes += (size_t)(cap - old_cap) * sizeof *b->slots;
     for (uint32_t i = 0; i < old_cap; i++)
         if (old[i])
             place(b, old[i]);
@@ -88,16 +85,34 @@ static ccz_status arena_room(psi_table *t, size_t need)
     return CCZ_OK;
 }
 
+uint64_t psi_table_hash(const psi_table *t, const uint8_t *item, size_t len)
+{
+    uint64_t h;
+    crypto_shorthash((unsigned char *)&h, item, len, t->key);
+    return h;
+}
+
+void psi_table_prefetch(const psi_table *t, uint64_t h)
+{
+    const psi_bucket *b = &t->b[h >> 56];
+    if (b->slots)
+        __builtin_prefetch(&b->slots[(uint32_t)h & b->mask]);
+}
+
 ccz_status psi_table_add(psi_table *t, unsigned party, const uint8_t *item, size_t len)
+{
+    return psi_table_add_hashed(t, party, psi_table_hash(t, item, len), item, len);
+}
+
+ccz_status psi_table_add_hashed(psi_table *t, unsigned party, uint64_t h, const uint8_t *item,
+                                size_t len)
 {
     CCZ_ENSURE(party < PSI_MAX_PARTIES && len <= PSI_MAX_ITEM, CCZ_ERR_INVALID_ARGUMENT,
                "a PSI item is at most %d bytes", PSI_MAX_ITEM);
-    uint64_t h;
-    crypto_shorthash((unsigned char *)&h, item, len, t->key);
     psi_bucket *b = &t->b[h >> 56];
     uint32_t tag = (uint32_t)h;
     if (!b->slots || (uint64_t)(b->used + 1) * 4 > (uint64_t)(b->mask + 1) * 3)
-        CCZ_GUARD(grow(b));
+        CCZ_GUARD(grow(t, b));
     uint64_t bit = (uint64_t)1 << party;
     uint32_t i = tag & b->mask;
     for (uint64_t s; (s = b->slots[i]) != 0; i = (i + 1) & b->mask) {
