@@ -57,4 +57,7 @@ ccz_status psi_table_intersect(psi_result *out, const psi_table *t, uint64_t all
 /* The next item of a result from *off, or false at the end. */
 bool psi_result_next(const psi_result *r, size_t *off, ccz_span *item);
 
+/* Whether an item is UTF-8 (proto3 strings must be; CCZoo's clients parse them so). */
+bool psi_utf8_ok(const uint8_t *p, size_t n);
+
 #endif

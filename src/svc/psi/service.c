@@ -73,35 +73,6 @@ static void say(ccz_psi_service *v, const char *fmt, ...)
     va_end(ap);
 }
 
-/* UTF-8 as RFC 3629 has it: shortest forms, no surrogates, nothing past U+10FFFF. */
-static bool utf8_ok(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        uint8_t c = p[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k = c >= 0xc2 && c <= 0xdf   ? 1
-                   : c >= 0xe0 && c <= 0xef ? 2
-                   : c >= 0xf0 && c <= 0xf4 ? 3
-                                            : 0;
-        if (!k || k >= n - i)
-            return false;
-        uint32_t cp = c & (0x3fu >> k);
-        for (size_t j = 1; j <= k; j++) {
-            if ((p[i + j] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (p[i + j] & 0x3fu);
-        }
-        if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return false;
-        i += k + 1;
-    }
-    return true;
-}
-
 /* ---- parties and sessions --------------------------------------------------------------------*/
 
 /* TEE and the first 8 bytes of its main measurement, from the RA-TLS verdict on the client. */
@@ -307,7 +278,7 @@ static void on_attest(ccz_rpc_call *call, const ProtobufCMessage *req, void *pay
     char who[96];
     identity(who, sizeof who, ccz_rpc_call_peer(call));
     say(v, "remote attestation from %.64s: %s",
-        r->name && utf8_ok((const uint8_t *)r->name, strlen(r->name)) ? r->name : "?", who);
+        r->name && psi_utf8_ok((const uint8_t *)r->name, strlen(r->name)) ? r->name : "?", who);
     Psi__RAReply reply = PSI__RAREPLY__INIT;
     reply.message = "Remote attestation succeed!"; /* what CCZoo's data providers expect */
     (void)!ccz_rpc_reply(call, &reply.base);
@@ -332,7 +303,7 @@ static void on_connect(ccz_rpc_call *call, const ProtobufCMessage *req, void *pa
     const char *name = r->client_name ? r->client_name : "";
     size_t len = strlen(name);
     char msg[400];
-    if (!len || len > NAME_MAX_LEN || !utf8_ok((const uint8_t *)name, len)) {
+    if (!len || len > NAME_MAX_LEN || !psi_utf8_ok((const uint8_t *)name, len)) {
         (void)!ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT,
                               "client_name must be 1 to 128 bytes of UTF-8");
         return;
@@ -446,7 +417,7 @@ static void on_upload(ccz_rpc_call *call, const ProtobufCMessage *req, void *pay
     /* the whole chunk is checked before any of it counts */
     for (size_t i = 0; i < r->n_input_data; i++) {
         const ProtobufCBinaryData *d = &r->input_data[i];
-        if (d->len > CCZ_PSI_MAX_ITEM || !utf8_ok(d->data, d->len)) {
+        if (d->len > CCZ_PSI_MAX_ITEM || !psi_utf8_ok(d->data, d->len)) {
             if (d->len > CCZ_PSI_MAX_ITEM)
                 snprintf(msg, sizeof msg,
                          "item %zu of this upload is %zu bytes; an item is at most %d", i, d->len,

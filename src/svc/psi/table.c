@@ -206,3 +206,32 @@ bool psi_result_next(const psi_result *r, size_t *off, ccz_span *item)
     *off += 2 + len;
     return true;
 }
+
+/* UTF-8 as RFC 3629 has it: shortest forms, no surrogates, nothing past U+10FFFF. */
+bool psi_utf8_ok(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        uint8_t c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k = c >= 0xc2 && c <= 0xdf   ? 1
+                   : c >= 0xe0 && c <= 0xef ? 2
+                   : c >= 0xf0 && c <= 0xf4 ? 3
+                                            : 0;
+        if (!k || k >= n - i)
+            return false;
+        uint32_t cp = c & (0x3fu >> k);
+        for (size_t j = 1; j <= k; j++) {
+            if ((p[i + j] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (p[i + j] & 0x3fu);
+        }
+        if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return false;
+        i += k + 1;
+    }
+    return true;
+}
