@@ -152,6 +152,8 @@ def hostile(target, root):
     note("wrong wire type", code, d)
     code, d, _ = call(a, "Connect", connect_request("", False, 2))
     note("empty name", code, d)
+    code, d, _ = call(a, "Connect", connect_request("eve\nccz psi: forged", False, 2))
+    note("control characters", code, d)
     code, d, _ = call(a, "DataUpload", upload_request([b"y" * (5 << 20)]))
     note("oversized message", code, d)
     code, d, _ = call(a, "NoSuchMethod", b"")

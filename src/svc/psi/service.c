@@ -73,6 +73,15 @@ static void say(ccz_psi_service *v, const char *fmt, ...)
     va_end(ap);
 }
 
+/* A name that is safe in a log line: UTF-8 without control characters. */
+static bool name_ok(const char *name, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+            return false;
+    return psi_utf8_ok((const uint8_t *)name, len);
+}
+
 /* ---- parties and sessions --------------------------------------------------------------------*/
 
 /* TEE and the first 8 bytes of its main measurement, from the RA-TLS verdict on the client. */
@@ -278,7 +287,7 @@ static void on_attest(ccz_rpc_call *call, const ProtobufCMessage *req, void *pay
     char who[96];
     identity(who, sizeof who, ccz_rpc_call_peer(call));
     say(v, "remote attestation from %.64s: %s",
-        r->name && psi_utf8_ok((const uint8_t *)r->name, strlen(r->name)) ? r->name : "?", who);
+        r->name && name_ok(r->name, strlen(r->name)) ? r->name : "?", who);
     Psi__RAReply reply = PSI__RAREPLY__INIT;
     reply.message = "Remote attestation succeed!"; /* what CCZoo's data providers expect */
     (void)!ccz_rpc_reply(call, &reply.base);
@@ -303,9 +312,10 @@ static void on_connect(ccz_rpc_call *call, const ProtobufCMessage *req, void *pa
     const char *name = r->client_name ? r->client_name : "";
     size_t len = strlen(name);
     char msg[400];
-    if (!len || len > NAME_MAX_LEN || !psi_utf8_ok((const uint8_t *)name, len)) {
+    if (!len || len > NAME_MAX_LEN || !name_ok(name, len)) {
         (void)!ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT,
-                              "client_name must be 1 to 128 bytes of UTF-8");
+                              "client_name must be 1 to 128 bytes of UTF-8 without control "
+                              "characters");
         return;
     }
     if (r->client_num != 0 && r->client_num != (int64_t)v->parties) {
