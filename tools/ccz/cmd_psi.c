@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ccz psi: private set intersection. serve and join are CCZoo's N-party PSI in a TEE over
  * RA-gRPC (proto/psi.proto); parties attest the server (and, two-way, the server them). */
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,20 +54,6 @@ static const cli_group psi_group = CLI_GROUP(
 
 /* ---- serve -----------------------------------------------------------------------------------*/
 
-static void *wait_signal(void *arg)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    int sig;
-    if (sigwait(&set, &sig) == 0) {
-        fprintf(stderr, "ccz psi: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-        ccz_rpc_server_shutdown(arg, 2000);
-    }
-    return NULL;
-}
-
 static int serve(int argc, char **argv)
 {
     cli_args a = {0};
@@ -81,11 +66,7 @@ static int serve(int argc, char **argv)
         return cli_usage_error("psi", "--mode client: the parties must attest the server (use "
                                       "two-way or server)");
     signal(SIGPIPE, SIG_IGN);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    cli_block_stop_signals();
 
     cli_endpoint e = {0};
     SSL_CTX *ctx = NULL;
@@ -116,9 +97,7 @@ static int serve(int argc, char **argv)
     fprintf(stderr, "ccz psi: serving psi.PSI on port %d (mode %s, sessions of %ld parties)%s\n",
             port, a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : "server", a.parties,
             e.attester && ccz_attester_tee(e.attester) == CCZ_TEE_SIM ? " [SIMULATED TEE]" : "");
-    pthread_t t;
-    if (pthread_create(&t, NULL, wait_signal, srv) == 0)
-        pthread_detach(t);
+    cli_rpc_stop_on_signal(srv, "psi", 2000);
     s = ccz_rpc_server_run(srv);
     if (s)
         r = cli_fail(s, "psi serve");
