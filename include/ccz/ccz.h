@@ -13,6 +13,7 @@
 #include "ccz/rpc.h"
 #include "ccz/secret.h"
 #include "ccz/paillier.h"
+#include "ccz/pf.h"
 #include "ccz/lattice.h"
 #include "ccz/svc.h"
 #include "ccz/attestation.h"
