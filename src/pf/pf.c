@@ -276,15 +276,19 @@ static void cache_add(ccz_pf *pf, pf_node *n)
 
 static ccz_status flush_nodes(ccz_pf *pf);
 
-/* Makes room for one more node: the least recently used clean node goes; when every node is
- * dirty they are all written first. The nodes of the chain being walked are the most recent,
- * and the cache holds more than a chain, so they stay. */
+/* The most recent nodes are the chain being walked (at most 9 MHT nodes below the root for
+ * CCZ_PF_MAX_SIZE, and a data node): they never leave to make room. */
+#define PF_PINNED 12
+
+/* Makes room for one more node: the least recently used clean node outside the pinned chain
+ * goes; when there is none, every dirty node is written first. */
 static ccz_status cache_make_room(ccz_pf *pf)
 {
     if (pf->n_cached < pf->cap)
         return CCZ_OK;
     for (int pass = 0; pass < 2; pass++) {
-        for (pf_node *n = pf->lru_tail; n; n = n->prev)
+        size_t pos = pf->n_cached;
+        for (pf_node *n = pf->lru_tail; n && --pos >= PF_PINNED; n = n->prev)
             if (!n->dirty) {
                 cache_remove(pf, n);
                 return CCZ_OK;
@@ -349,8 +353,12 @@ static ccz_status get_mht(ccz_pf *pf, uint64_t m, pf_node **out)
     return load_node(pf, true, m, slot, data_exists(pf, m * PF_DATA_PER_MHT), out);
 }
 
+/* Data node d, with its MHT nodes up to the root in the cache (a clean MHT node may have left
+ * while its child stayed: it comes back, so that a write can mark it). */
 static ccz_status get_data(ccz_pf *pf, uint64_t d, pf_node **out)
 {
+    pf_node *parent;
+    CCZ_GUARD(get_mht(pf, d / PF_DATA_PER_MHT, &parent));
     pf_node *n = cache_find(pf, data_phys(d));
     if (n) {
         lru_unlink(pf, n);
@@ -358,8 +366,6 @@ static ccz_status get_data(ccz_pf *pf, uint64_t d, pf_node **out)
         *out = n;
         return CCZ_OK;
     }
-    pf_node *parent;
-    CCZ_GUARD(get_mht(pf, d / PF_DATA_PER_MHT, &parent));
     const uint8_t *slot = parent->plain + (d % PF_DATA_PER_MHT) * PF_SLOT;
     return load_node(pf, false, d, slot, data_exists(pf, d), out);
 }

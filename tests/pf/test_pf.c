@@ -1,0 +1,542 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Protected files (src/pf): round trips at every size edge in both format versions, random
+ * reads, writes and truncates against a plain buffer, and tampering of every kind (a flipped
+ * byte in each node type, truncation, extra nodes, swapped, reordered and transplanted nodes, a
+ * wrong key, a wrong path), each refused with its exact status and a message naming the node.
+ * Interoperability with an independent implementation is tests/cli/test_pf_cli.sh. */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ccz/pf.h"
+#include "test.h"
+
+static const uint8_t key[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+static const char bound[] = "/models/model.onnx";
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void fill(uint8_t *p, size_t n, uint64_t seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)((i * 131 + seed * 7 + (i >> 12)) ^ (seed >> 3));
+}
+
+static char *tmp(const char *name)
+{
+    static char paths[8][512];
+    static int next;
+    char *p = paths[next++ % 8];
+    snprintf(p, 512, "%s/%s", test_tmpdir(), name);
+    return p;
+}
+
+static ccz_pf_opts opts(ccz_pf_mode mode, const char *path, unsigned format)
+{
+    ccz_pf_opts o = CCZ_PF_OPTS_INIT;
+    o.mode = mode;
+    o.bound_path = path;
+    o.format = format;
+    return o;
+}
+
+/* Writes data as a protected file, in chunks of `chunk` bytes. */
+static void make(const char *file, const uint8_t *data, size_t n, unsigned format, size_t chunk)
+{
+    ccz_pf *pf;
+    ccz_pf_opts o = opts(CCZ_PF_CREATE, bound, format);
+    CHECK_OK(ccz_pf_open_path(&pf, file, key, &o));
+    if (!pf)
+        return;
+    for (size_t at = 0; at < n; at += chunk)
+        CHECK_OK(ccz_pf_write(pf, at, data + at, n - at < chunk ? n - at : chunk));
+    CHECK_OK(ccz_pf_close(pf));
+}
+
+static void expect_contents(const char *file, const uint8_t *data, size_t n, unsigned format)
+{
+    ccz_pf *pf;
+    ccz_pf_opts o = opts(CCZ_PF_READ, bound, 0);
+    CHECK_OK(ccz_pf_open_path(&pf, file, key, &o));
+    if (!pf)
+        return;
+    CHECK_INT(ccz_pf_size(pf), n);
+    CHECK_INT(ccz_pf_format(pf), format);
+    CHECK_STR(ccz_pf_bound_path(pf), bound);
+    uint8_t *back = malloc(n + 1);
+    size_t got = 0;
+    CHECK_OK(ccz_pf_read(pf, 0, back, n + 1, &got));
+    CHECK_INT(got, n);
+    CHECK(n == 0 || memcmp(back, data, n) == 0);
+    CHECK_OK(ccz_pf_check(pf));
+    CHECK_OK(ccz_pf_read(pf, n, back, 1, &got));
+    CHECK_INT(got, 0);
+    free(back);
+    CHECK_OK(ccz_pf_close(pf));
+    struct stat st;
+    CHECK(stat(file, &st) == 0);
+    CHECK_INT(st.st_size, ccz_pf_node_count(n) * 4096);
+}
+
+static void test_node_count(void)
+{
+    CHECK_INT(ccz_pf_node_count(0), 1);
+    CHECK_INT(ccz_pf_node_count(3072), 1);
+    CHECK_INT(ccz_pf_node_count(3073), 3);
+    CHECK_INT(ccz_pf_node_count(3072 + 4096), 3);
+    CHECK_INT(ccz_pf_node_count(3072 + 4096 + 1), 4);
+    CHECK_INT(ccz_pf_node_count(3072 + 4096 * 96), 98);
+    CHECK_INT(ccz_pf_node_count(3072 + 4096 * 96 + 1), 100);
+}
+
+/* Every size edge: empty, inside the metadata node, the first data node, the first MHT node's
+ * last data node, a second MHT node; both formats; written in odd chunks. */
+static void test_round_trip_edges(void)
+{
+    static const size_t sizes[] = {0,
+                                   1,
+                                   3071,
+                                   3072,
+                                   3073,
+                                   7168,
+                                   7169,
+                                   8000,
+                                   4096 * 96 + 3071,
+                                   4096 * 96 + 3072,
+                                   4096 * 96 + 3073};
+    size_t max = 4096 * 96 + 3073;
+    uint8_t *data = malloc(max);
+    fill(data, max, 1);
+    for (unsigned format = 1; format <= 2; format++)
+        for (size_t i = 0; i < CCZ_ARRAY_LEN(sizes); i++) {
+            char *f = tmp("edge.pf");
+            make(f, data, sizes[i], format, 1000 + i);
+            expect_contents(f, data, sizes[i], format);
+        }
+    free(data);
+}
+
+/* Three levels of MHT nodes: MHT node 33 is the first child of MHT node 1. */
+static void test_round_trip_three_levels(void)
+{
+    size_t n = 3072 + (size_t)4096 * 96 * 33 + 5;
+    uint8_t *data = malloc(n);
+    fill(data, n, 2);
+    char *f = tmp("deep.pf");
+    make(f, data, n, 2, 1 << 20);
+    expect_contents(f, data, n, 2);
+    /* random reads of single bytes across the tree, with a small cache */
+    ccz_pf *pf;
+    ccz_pf_opts o = opts(CCZ_PF_READ, NULL, 0);
+    o.cache_nodes = 16;
+    CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
+    for (int i = 0; i < 2000 && pf; i++) {
+        uint64_t at = rng() % n;
+        uint8_t b = 0;
+        size_t got = 0;
+        CHECK_OK(ccz_pf_read(pf, at, &b, 1, &got));
+        CHECK_INT(got, 1);
+        CHECK_INT(b, data[at]);
+    }
+    CHECK_OK(ccz_pf_close(pf));
+    free(data);
+}
+
+/* Random writes (also past the end), truncates and reads against a plain buffer, a cache of 16
+ * nodes (flushes under pressure), closing and reopening now and then. */
+static void test_random_ops(void)
+{
+    const size_t max = 3072 + 4096 * 200;
+    uint8_t *model = calloc(1, max), *buf = malloc(max);
+    size_t size = 0;
+    char *f = tmp("random.pf");
+    ccz_pf *pf;
+    ccz_pf_opts o = opts(CCZ_PF_CREATE, bound, 2);
+    o.cache_nodes = 16;
+    CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
+    for (int step = 0; step < 600 && pf; step++) {
+        uint64_t r = rng() % 100;
+        if (r < 45) {
+            size_t at = rng() % (max - 1), n = rng() % (r < 10 ? 40000 : 5000);
+            if (n > max - at)
+                n = max - at;
+            fill(buf, n, (uint64_t)step);
+            CHECK_OK(ccz_pf_write(pf, at, buf, n));
+            if (n && at > size)
+                memset(model + size, 0, at - size);
+            memcpy(model + at, buf, n);
+            if (n && at + n > size)
+                size = at + n;
+        } else if (r < 55) {
+            size_t to = rng() % max;
+            if (rng() % 2)
+                to = to % (size + 1);
+            CHECK_OK(ccz_pf_truncate(pf, to));
+            if (to > size)
+                memset(model + size, 0, to - size);
+            size = to;
+        } else if (r < 90) {
+            size_t at = rng() % (size + 100), n = rng() % 20000, got = 0, want;
+            CHECK_OK(ccz_pf_read(pf, at, buf, n, &got));
+            want = at >= size ? 0 : (size - at < n ? size - at : n);
+            CHECK_INT(got, want);
+            CHECK(got == 0 || memcmp(buf, model + at, got) == 0);
+        } else if (r < 95) {
+            CHECK_OK(ccz_pf_flush(pf));
+        } else {
+            CHECK_OK(ccz_pf_close(pf));
+            ccz_pf_opts rw = opts(CCZ_PF_READ_WRITE, bound, 0);
+            rw.cache_nodes = 16;
+            CHECK_OK(ccz_pf_open_path(&pf, f, key, &rw));
+        }
+        CHECK_INT(pf ? ccz_pf_size(pf) : 0, size);
+    }
+    CHECK_OK(ccz_pf_close(pf));
+    expect_contents(f, model, size, 2);
+    free(model);
+    free(buf);
+}
+
+/* A file with data nodes under two MHT nodes: 104 nodes (0 metadata, 1 root, 2..97 data 0..95,
+ * 98 MHT 1, 99..103 data 96..100). */
+#define T_SIZE (3072 + 4096 * 100 + 500)
+static uint8_t t_data[T_SIZE];
+
+static char *tamper_file(const char *name, unsigned format)
+{
+    fill(t_data, T_SIZE, 3);
+    char *f = tmp(name);
+    make(f, t_data, T_SIZE, format, 65536);
+    return f;
+}
+
+static void patch(const char *f, off_t at, const void *bytes, size_t n)
+{
+    int fd = open(f, O_RDWR);
+    CHECK(fd >= 0 && pwrite(fd, bytes, n, at) == (ssize_t)n);
+    close(fd);
+}
+
+static void flip(const char *f, off_t at)
+{
+    uint8_t b;
+    int fd = open(f, O_RDWR);
+    CHECK(fd >= 0 && pread(fd, &b, 1, at) == 1);
+    b ^= 0x40;
+    CHECK(pwrite(fd, &b, 1, at) == 1);
+    close(fd);
+}
+
+static void node_copy(const char *from, uint64_t src, const char *to, uint64_t dst)
+{
+    uint8_t node[4096];
+    int fd = open(from, O_RDONLY);
+    CHECK(fd >= 0 && pread(fd, node, sizeof node, (off_t)src * 4096) == 4096);
+    close(fd);
+    patch(to, (off_t)dst * 4096, node, sizeof node);
+}
+
+static void swap_nodes(const char *f, uint64_t a, uint64_t b)
+{
+    uint8_t na[4096], nb[4096];
+    int fd = open(f, O_RDWR);
+    CHECK(fd >= 0 && pread(fd, na, 4096, (off_t)a * 4096) == 4096 &&
+          pread(fd, nb, 4096, (off_t)b * 4096) == 4096);
+    CHECK(pwrite(fd, na, 4096, (off_t)b * 4096) == 4096 &&
+          pwrite(fd, nb, 4096, (off_t)a * 4096) == 4096);
+    close(fd);
+}
+
+/* Opening fails with want, the detail "<file>: <msg>". */
+static void expect_open(const char *f, const uint8_t *k, const char *path, ccz_status want,
+                        const char *msg)
+{
+    ccz_pf *pf = NULL;
+    ccz_pf_opts o = opts(CCZ_PF_READ, path, 0);
+    CHECK_STATUS(ccz_pf_open_path(&pf, f, k, &o), want);
+    CHECK(pf == NULL);
+    char full[1024];
+    snprintf(full, sizeof full, "%s: %s", f, msg);
+    CHECK_STR(ccz_error_detail(), full);
+    ccz_pf_close(pf);
+}
+
+/* Opening succeeds; reading at `at` fails with want and msg, and so does everything after. */
+static void expect_read(const char *f, uint64_t at, ccz_status want, const char *msg)
+{
+    ccz_pf *pf = NULL;
+    ccz_pf_opts o = opts(CCZ_PF_READ, bound, 0);
+    CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
+    if (!pf)
+        return;
+    uint8_t b[16];
+    size_t got = 7;
+    CHECK_STATUS(ccz_pf_read(pf, at, b, sizeof b, &got), want);
+    CHECK_INT(got, 0);
+    CHECK_STR(ccz_error_detail(), msg);
+    CHECK_STATUS(ccz_pf_read(pf, 0, b, sizeof b, &got), want); /* the handle stays failed */
+    CHECK_STR(ccz_error_detail(), msg);
+    CHECK_OK(ccz_pf_close(pf));
+    CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
+    CHECK_STATUS(ccz_pf_check(pf), want);
+    CHECK_STR(ccz_error_detail(), msg);
+    CHECK_OK(ccz_pf_close(pf));
+}
+
+static const char md_mismatch[] = "protected file: metadata node (node 0): GCM tag mismatch (a "
+                                  "wrong key, or the node was altered)";
+
+static void test_tamper_metadata(void)
+{
+    for (unsigned format = 1; format <= 2; format++) {
+        char *f = tamper_file("md.pf", format);
+        expect_contents(f, t_data, T_SIZE, format);
+        flip(f, 200); /* inside the encrypted part */
+        expect_open(f, key, bound, CCZ_ERR_BAD_SIGNATURE, md_mismatch);
+        f = tamper_file("md.pf", format);
+        flip(f, 20); /* the KDF nonce */
+        expect_open(f, key, bound, CCZ_ERR_BAD_SIGNATURE, md_mismatch);
+        f = tamper_file("md.pf", format);
+        flip(f, 50); /* the tag */
+        expect_open(f, key, bound, CCZ_ERR_BAD_SIGNATURE, md_mismatch);
+        f = tamper_file("md.pf", format);
+        flip(f, 3); /* the file id */
+        expect_open(f, key, bound, CCZ_ERR_MALFORMED,
+                    "protected file: metadata node (node 0): file id 46505f5306415247 is not "
+                    "Gramine's (46505f5346415247): not a protected file");
+        f = tamper_file("md.pf", format);
+        patch(f, 8, "\x03", 1);
+        expect_open(f, key, bound, CCZ_ERR_UNSUPPORTED_VERSION,
+                    "protected file: metadata node (node 0): format version 3.0 (ccz reads 1.0 and "
+                    "2.0)");
+        f = tamper_file("md.pf", format);
+        flip(f, 4000); /* the padding */
+        expect_open(f, key, bound, CCZ_ERR_MALFORMED,
+                    "protected file: metadata node (node 0): padding byte at offset 4000 is not "
+                    "zero");
+    }
+    char *f;
+    f = tamper_file("md.pf", 2);
+    patch(f, 58, "\x01", 1);
+    expect_open(
+        f, key, bound, CCZ_ERR_UNSUPPORTED,
+        "protected file: metadata node (node 0): a write was interrupted (has-pending-write "
+        "flag set): recover the file with Gramine and its recovery file first");
+    /* a version-2 file read as version 1: the encrypted part moves by a byte */
+    f = tamper_file("md.pf", 2);
+    patch(f, 8, "\x01", 1);
+    expect_open(f, key, bound, CCZ_ERR_MALFORMED,
+                "protected file: metadata node (node 0): padding byte at offset 3942 is not "
+                "zero");
+}
+
+static void test_tamper_mht_and_data(void)
+{
+    char *f = tamper_file("mht.pf", 1);
+    flip(f, 4096 + 77); /* the root MHT node: checked at open */
+    expect_open(f, key, bound, CCZ_ERR_BAD_SIGNATURE,
+                "protected file: root MHT node (node 1 at file offset 4096): GCM tag mismatch");
+
+    f = tamper_file("mht.pf", 2);
+    flip(f, 98 * 4096 + 4095); /* MHT node 1: found when data node 96 is read */
+    static const char mht1[] =
+        "protected file: MHT node 1 (node 98 at file offset 401408): GCM tag mismatch";
+    expect_read(f, 3072 + 4096 * 96, CCZ_ERR_BAD_SIGNATURE, mht1);
+    /* nodes under the root alone still read before the failure */
+    ccz_pf *pf;
+    ccz_pf_opts o = opts(CCZ_PF_READ, bound, 0);
+    CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
+    uint8_t b[4096];
+    size_t got = 0;
+    CHECK_OK(ccz_pf_read(pf, 3072 + 4096 * 95, b, sizeof b, &got));
+    CHECK_INT(got, 4096);
+    CHECK(memcmp(b, t_data + 3072 + 4096 * 95, 4096) == 0);
+    CHECK_OK(ccz_pf_close(pf));
+
+    f = tamper_file("data.pf", 1);
+    flip(f, 9 * 4096 + 1); /* data node 7 */
+    expect_read(f, 3072 + 4096 * 7 + 10, CCZ_ERR_BAD_SIGNATURE,
+                "protected file: data node 7 (node 9 at file offset 36864, plaintext offset "
+                "31744): GCM tag mismatch");
+    f = tamper_file("data.pf", 2);
+    flip(f, 103 * 4096); /* the last data node, 100 */
+    expect_read(f, T_SIZE - 1, CCZ_ERR_BAD_SIGNATURE,
+                "protected file: data node 100 (node 103 at file offset 421888, plaintext offset "
+                "412672): GCM tag mismatch");
+}
+
+static void test_swap_reorder_transplant(void)
+{
+    char *f = tamper_file("swap.pf", 1);
+    swap_nodes(f, 4, 5); /* data nodes 2 and 3 */
+    expect_read(f, 3072 + 4096 * 2, CCZ_ERR_BAD_SIGNATURE,
+                "protected file: data node 2 (node 4 at file offset 16384, plaintext offset "
+                "11264): GCM tag mismatch");
+    f = tamper_file("swap.pf", 2);
+    swap_nodes(f, 10, 11); /* reorder three: 10 11 12 -> 12 10 11 */
+    swap_nodes(f, 10, 12);
+    expect_read(f, 3072 + 4096 * 8, CCZ_ERR_BAD_SIGNATURE,
+                "protected file: data node 8 (node 10 at file offset 40960, plaintext offset "
+                "35840): GCM tag mismatch");
+    f = tamper_file("swap.pf", 1);
+    swap_nodes(f, 98, 99); /* MHT node 1 and its first data node */
+    expect_read(f, 3072 + 4096 * 96, CCZ_ERR_BAD_SIGNATURE,
+                "protected file: MHT node 1 (node 98 at file offset 401408): GCM tag mismatch");
+    /* the same node of another file under the same key */
+    char *g = tmp("other.pf");
+    make(g, t_data, T_SIZE, 1, 65536);
+    f = tamper_file("swap.pf", 1);
+    node_copy(g, 7, f, 7);
+    expect_read(f, 3072 + 4096 * 5, CCZ_ERR_BAD_SIGNATURE,
+                "protected file: data node 5 (node 7 at file offset 28672, plaintext offset "
+                "23552): GCM tag mismatch");
+    /* metadata nodes of two files are not interchangeable either */
+    f = tamper_file("swap.pf", 1);
+    node_copy(g, 0, f, 0);
+    expect_open(f, key, bound, CCZ_ERR_BAD_SIGNATURE,
+                "protected file: root MHT node (node 1 at file offset 4096): GCM tag mismatch");
+}
+
+static void test_truncated_and_extended(void)
+{
+    char *f = tamper_file("trunc.pf", 1);
+    CHECK(truncate(f, 103 * 4096) == 0);
+    expect_open(f, key, bound, CCZ_ERR_TRUNCATED,
+                "protected file: truncated: 103 nodes where size 413172 needs 104 (data node 100 "
+                "(node 103 at file offset 421888, plaintext offset 412672) is missing)");
+    CHECK(truncate(f, 98 * 4096) == 0);
+    expect_open(f, key, bound, CCZ_ERR_TRUNCATED,
+                "protected file: truncated: 98 nodes where size 413172 needs 104 (MHT node 1 (node "
+                "98 at file offset 401408) is missing)");
+    CHECK(truncate(f, 98 * 4096 + 1) == 0);
+    expect_open(f, key, bound, CCZ_ERR_MALFORMED,
+                "protected file: 401409 bytes is not a whole number of 4096-byte nodes");
+    CHECK(truncate(f, 0) == 0);
+    expect_open(f, key, bound, CCZ_ERR_TRUNCATED,
+                "protected file: the file is empty (a protected file has at least its metadata "
+                "node)");
+    f = tamper_file("trunc.pf", 2);
+    CHECK(truncate(f, 105 * 4096) == 0);
+    expect_open(f, key, bound, CCZ_ERR_TRAILING_DATA,
+                "protected file: 105 nodes where size 413172 needs 104");
+}
+
+static void test_wrong_key_and_path(void)
+{
+    char *f = tamper_file("kp.pf", 2);
+    uint8_t other[16];
+    memcpy(other, key, 16);
+    other[15] ^= 1;
+    expect_open(f, other, bound, CCZ_ERR_BAD_SIGNATURE, md_mismatch);
+    expect_open(f, key, "/models/other.onnx", CCZ_ERR_BINDING,
+                "protected file: bound to path '/models/model.onnx', not '/models/other.onnx'");
+    expect_open(f, key, "/models/model.onnx/", CCZ_ERR_BINDING,
+                "protected file: bound to path '/models/model.onnx', not '/models/model.onnx/'");
+    ccz_pf *pf;
+    ccz_pf_opts o = opts(CCZ_PF_READ, NULL, 0); /* no path check */
+    CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
+    CHECK_STR(ccz_pf_bound_path(pf), bound);
+    CHECK_STATUS(ccz_pf_write(pf, 0, "x", 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "protected file: opened read-only");
+    CHECK_STATUS(ccz_pf_truncate(pf, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(ccz_pf_close(pf));
+}
+
+/* Every single byte flipped anywhere in a small file (metadata, root, two data nodes) is
+ * refused by open or by the check of every node. */
+static void test_every_byte(void)
+{
+    size_t n = 3072 + 4096 + 100;
+    uint8_t *data = malloc(n);
+    fill(data, n, 4);
+    char *f = tmp("every.pf");
+    for (unsigned format = 1; format <= 2; format++) {
+        make(f, data, n, format, n);
+        int caught = 0, total = 0;
+        for (off_t at = 0; at < 4 * 4096; at += (at < 4096 ? 1 : 61)) {
+            flip(f, at);
+            ccz_pf *pf = NULL;
+            ccz_pf_opts o = opts(CCZ_PF_READ, bound, 0);
+            ccz_status s = ccz_pf_open_path(&pf, f, key, &o);
+            if (s == CCZ_OK)
+                s = ccz_pf_check(pf);
+            ccz_pf_close(pf);
+            caught += s != CCZ_OK;
+            total++;
+            flip(f, at);
+        }
+        CHECK_INT(caught, total);
+        expect_contents(f, data, n, format);
+    }
+    free(data);
+}
+
+static void test_api_edges(void)
+{
+    ccz_pf *pf = NULL;
+    ccz_pf_opts o = opts(CCZ_PF_CREATE, NULL, 1);
+    CHECK_STATUS(ccz_pf_open_path(&pf, tmp("e.pf"), key, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "protected file: a new file needs the path to bind");
+    o = opts(CCZ_PF_CREATE, bound, 3);
+    CHECK_STATUS(ccz_pf_open_path(&pf, tmp("e.pf"), key, &o), CCZ_ERR_INVALID_ARGUMENT);
+    char longpath[800];
+    memset(longpath, 'a', sizeof longpath);
+    longpath[772] = 0;
+    o = opts(CCZ_PF_CREATE, longpath, 1);
+    CHECK_STATUS(ccz_pf_open_path(&pf, tmp("e.pf"), key, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "protected file: the bound path is longer than 771 bytes");
+    longpath[771] = 0; /* the longest that fits */
+    o = opts(CCZ_PF_CREATE, longpath, 2);
+    CHECK_OK(ccz_pf_open_path(&pf, tmp("e.pf"), key, &o));
+    CHECK_STATUS(ccz_pf_write(pf, CCZ_PF_MAX_SIZE, "x", 1), CCZ_ERR_TOO_LARGE);
+    CHECK_OK(ccz_pf_close(pf));
+    o = opts(CCZ_PF_READ, longpath, 0);
+    CHECK_OK(ccz_pf_open_path(&pf, tmp("e.pf"), key, &o));
+    CHECK_INT(ccz_pf_size(pf), 0);
+    CHECK_OK(ccz_pf_close(pf));
+    o = opts(CCZ_PF_READ, NULL, 0);
+    CHECK_STATUS(ccz_pf_open_path(&pf, tmp("absent.pf"), key, &o), CCZ_ERR_NOT_FOUND);
+    o.version = 2;
+    CHECK_STATUS(ccz_pf_open_path(&pf, tmp("e.pf"), key, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(ccz_pf_close(NULL));
+}
+
+static void test_normalize(void)
+{
+    static const char *cases[][2] = {
+        {"/a/b/c", "/a/b/c"},
+        {"a//b/./c/", "a/b/c"},
+        {"./a", "a"},
+        {"/a/../..", "/"},
+        {"../../x", "../../x"},
+        {"a/../../b", "../b"},
+        {"/../a", "/a"},
+        {".", ""},
+        {"/", "/"},
+        {"a/b/../c", "a/c"},
+        {"..", ".."},
+        {"a/..", ""},
+        {"/x/./y/../z", "/x/z"},
+        {"x/../..", ".."},
+        {"//a//", "/a"},
+        {"a/./.", "a"},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {
+        char out[64];
+        ccz_pf_normalize_path(out, cases[i][0]);
+        CHECK_STR(out, cases[i][1]);
+    }
+}
+
+TEST_MAIN(T(test_node_count), T(test_round_trip_edges), T(test_round_trip_three_levels),
+          T(test_random_ops), T(test_tamper_metadata), T(test_tamper_mht_and_data),
+          T(test_swap_reorder_transplant), T(test_truncated_and_extended),
+          T(test_wrong_key_and_path), T(test_every_byte), T(test_api_edges), T(test_normalize))
