@@ -137,6 +137,7 @@ int cmd_psi(int argc, char **argv); /* cmd_psi.c */
 int cli_svc_serve(const char *service, const char *intro, int argc, char **argv);
 int cmd_paillier(int argc, char **argv);
 int cmd_he(int argc, char **argv);
+int cmd_pf(int argc, char **argv); /* cmd_pf.c */
 
 #define CLI_MAX_SIM_ROOTS 16
 

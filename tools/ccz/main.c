@@ -73,6 +73,10 @@ static const cli_command commands[] = {
      0},
     {"he", cmd_he, "he params|bench                  lattice HE (BFV, CKKS): presets, timings\n",
      0},
+    {"pf", cmd_pf,
+     "pf gen-key|encrypt|decrypt|verify\n"
+     "                                 protected files in Gramine's format (gramine-sgx-pf-crypt)\n",
+     0},
     {"version", cmd_version, "version                          print the version\n", 0},
     {"--version", cmd_version, NULL, 0},
     {"help", cmd_help, NULL, 0},
