@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# ccz pf against an independent implementation of the format (tests/pf/pf_ref.py, from the
+# format's description, with python3-cryptography): files ccz writes, the reference reads, and
+# the other way round, in both format versions and at the size edges; the path check (-V, -p);
+# a tampered node, a wrong key and a truncated file refused with the node named; directories.
+. "$(dirname "$0")/lib.sh"
+REF=$CCZ_SOURCE_DIR/tests/pf/pf_ref.py
+/usr/bin/python3 -c 'import cryptography' 2> /dev/null || {
+    echo "python3-cryptography is missing (scripts/setup installs it)"
+    [ "${CI:-}" != true ] || { echo "FAIL: CI=true: a missing prerequisite is a failure"; exit 1; }
+    exit 77
+}
+cd "$T" || exit 1
+
+run 0 "$CCZ" pf gen-key -w key
+contains "$out" "wrap key saved to: key"
+[ "$(stat -c %s key)" = 16 ] || fail "the wrap key is not 16 bytes"
+[ "$(stat -c %a key)" = 600 ] || fail "the wrap key is not mode 0600"
+run 2 "$CCZ" pf gen-key -w key
+contains "$err" "key exists (ccz never overwrites a key)"
+head -c 16 /dev/urandom > other.key
+
+# 0, 1, 3072, 3073, the last byte of MHT node 0's data nodes +-1, and a second MHT node
+for size in 0 1 3072 3073 396287 396288 396289 500000; do
+    head -c "$size" /dev/urandom > "plain.$size"
+    for fmt in 1 2; do
+        # ccz -> reference
+        run 0 "$CCZ" pf encrypt -w key -i "plain.$size" -o "c.$size.$fmt" --format "$fmt"
+        contains "$out" "bound to 'c.$size.$fmt'"
+        [ "$(od -An -tu1 -j8 -N1 "c.$size.$fmt" | tr -d ' ')" = "$fmt" ] \
+            || fail "ccz wrote a version other than $fmt"
+        /usr/bin/python3 "$REF" decrypt key "c.$size.$fmt" "c.$size.$fmt.out" --path "c.$size.$fmt" \
+            || fail "the reference cannot read ccz's format-$fmt file of $size bytes"
+        cmp -s "plain.$size" "c.$size.$fmt.out" || fail "ccz -> reference: $size bytes differ (format $fmt)"
+        # reference -> ccz
+        /usr/bin/python3 "$REF" encrypt key "plain.$size" "r.$size.$fmt" "r.$size.$fmt" --format "$fmt"
+        run 0 "$CCZ" pf decrypt -w key -i "r.$size.$fmt" -o "r.$size.$fmt.out" -V
+        cmp -s "plain.$size" "r.$size.$fmt.out" || fail "reference -> ccz: $size bytes differ (format $fmt)"
+        run 0 "$CCZ" pf verify -w key -i "r.$size.$fmt" -V -v
+        contains "$out" "$size bytes, format $fmt"
+    done
+done
+
+# the bound path: -o as given (normalized), or -p; -V checks the input path, -p a given one
+mkdir -p sub
+run 0 "$CCZ" pf encrypt -w key -i plain.3073 -o ./sub//m.pf -p /models/./m.onnx
+contains "$out" "bound to '/models/m.onnx'"
+run 1 "$CCZ" pf decrypt -w key -i sub/m.pf -o m.out -V
+contains "$err" "protected file: bound to path '/models/m.onnx', not 'sub/m.pf'"
+[ ! -e m.out ] || fail "a refused decrypt left its output"
+ls m.out.tmp-* > /dev/null 2>&1 && fail "a refused decrypt left a temporary file"
+run 0 "$CCZ" pf decrypt -w key -i sub/m.pf -o m.out -p /models/m.onnx
+run 0 "$CCZ" pf decrypt -w key -i sub/m.pf -o m.out # no check without -V
+/usr/bin/python3 "$REF" decrypt key sub/m.pf m.py --path /models/m.onnx || fail "reference: -p path"
+run 0 "$CCZ" pf encrypt -w key -i plain.1 -o sub/../n.pf
+contains "$out" "bound to 'n.pf'"
+
+# a wrong key, a tampered data node, a truncated file: refused, naming the node (exit 1)
+run 1 "$CCZ" pf verify -w other.key -i c.500000.2
+contains "$err" "metadata node (node 0): GCM tag mismatch (a wrong key, or the node was altered)"
+cp c.500000.1 t.pf
+flip t.pf $((9 * 4096 + 100))
+run 1 "$CCZ" pf verify -w key -i t.pf
+contains "$err" "data node 7 (node 9 at file offset 36864, plaintext offset 31744): GCM tag mismatch"
+run 1 "$CCZ" pf decrypt -w key -i t.pf -o t.out
+[ ! -e t.out ] || fail "a tampered file's decrypt left plaintext behind"
+cp r.500000.2 t.pf
+truncate -s $((99 * 4096)) t.pf
+run 1 "$CCZ" pf verify -w key -i t.pf
+contains "$err" "truncated: 99 nodes where size 500000 needs 125 (data node 96 (node 99"
+/usr/bin/python3 "$REF" decrypt key t.pf t.py 2> /dev/null && fail "the reference read a truncated file"
+
+# directories, recursively, as gramine-sgx-pf-crypt does them
+mkdir -p tree/a/b
+cp plain.3073 tree/a/x
+cp plain.500000 tree/a/b/y
+run 0 "$CCZ" pf encrypt -w key -i tree -o enc --format 2
+contains "$out" "bound to 'enc/a/b/y'"
+/usr/bin/python3 "$REF" decrypt key enc/a/b/y y.py --path enc/a/b/y || fail "reference: directory file"
+cmp -s y.py plain.500000 || fail "directory: y differs"
+run 0 "$CCZ" pf decrypt -w key -i enc -o dec -V
+cmp -s dec/a/x plain.3073 && cmp -s dec/a/b/y plain.500000 || fail "directory round trip differs"
+
+# usage errors (exit 2)
+run 2 "$CCZ" pf encrypt -w key -i plain.1
+contains "$err" "encrypt needs -i IN and -o OUT"
+run 2 "$CCZ" pf encrypt -w key -i plain.1 -o x.pf --format 3
+contains "$err" "--format: 1 or 2, not '3'"
+run 2 "$CCZ" pf decrypt -i c.0.1 -o x
+contains "$err" "the wrap key file (-w KEYFILE) is required"
+head -c 15 /dev/urandom > short.key
+run 2 "$CCZ" pf verify -w short.key -i c.0.1
+contains "$err" "wrap key short.key holds 15 bytes, not 16"
+run 2 "$CCZ" pf verify -w key -i absent.pf
+run 2 "$CCZ" pf frobnicate
+contains "$err" "unknown pf command 'frobnicate'"
+finish
