@@ -256,6 +256,8 @@ static ccz_status decrypt_file(const pf_args *a, const char *in, const char *out
     for (uint64_t at = 0; s == CCZ_OK && at < ccz_pf_size(pf);) {
         size_t got = 0;
         s = ccz_pf_read(pf, at, buf, 1 << 20, &got);
+        if (s != CCZ_OK)
+            ccz_fail_context(s, "%s", in);
         for (size_t done = 0; s == CCZ_OK && done < got;) {
             ssize_t w = write(fd, buf + done, got - done);
             if (w < 0 && errno == EINTR)
@@ -291,6 +293,8 @@ static ccz_status verify_file(const pf_args *a, const char *in, const char *chec
     ccz_pf *pf = NULL;
     CCZ_GUARD(open_input(&pf, a, in, check));
     ccz_status s = ccz_pf_check(pf);
+    if (s != CCZ_OK)
+        ccz_fail_context(s, "%s", in);
     if (s == CCZ_OK) {
         printf("ok: %s\n", in);
         if (a->verbose)
