@@ -6,6 +6,7 @@
  * key, node keys, plaintext) are wiped when a node or the handle lets go of them. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -248,7 +249,8 @@ static void node_free(pf_node *n)
     }
 }
 
-static void cache_remove(ccz_pf *pf, pf_node *n)
+/* Takes n out of the cache without freeing it. */
+static void cache_unlink(ccz_pf *pf, pf_node *n)
 {
     pf_node **p = &pf->buckets[bucket_of(pf, node_phys(n))];
     while (*p != n)
@@ -256,6 +258,11 @@ static void cache_remove(ccz_pf *pf, pf_node *n)
     *p = n->chain;
     lru_unlink(pf, n);
     pf->n_cached--;
+}
+
+static void cache_remove(ccz_pf *pf, pf_node *n)
+{
+    cache_unlink(pf, n);
     node_free(n);
 }
 
@@ -281,16 +288,20 @@ static ccz_status flush_nodes(ccz_pf *pf);
 #define PF_PINNED 12
 
 /* Makes room for one more node: the least recently used clean node outside the pinned chain
- * goes; when there is none, every dirty node is written first. */
-static ccz_status cache_make_room(ccz_pf *pf)
+ * leaves the cache and is handed back in *reuse (its plaintext is overwritten or wiped by the
+ * caller); when there is none, every dirty node is written first. *reuse is NULL when the
+ * cache was not full. */
+static ccz_status cache_make_room(ccz_pf *pf, pf_node **reuse)
 {
+    *reuse = NULL;
     if (pf->n_cached < pf->cap)
         return CCZ_OK;
     for (int pass = 0; pass < 2; pass++) {
         size_t pos = pf->n_cached;
         for (pf_node *n = pf->lru_tail; n && --pos >= PF_PINNED; n = n->prev)
             if (!n->dirty) {
-                cache_remove(pf, n);
+                cache_unlink(pf, n);
+                *reuse = n;
                 return CCZ_OK;
             }
         CCZ_GUARD(flush_nodes(pf));
@@ -313,12 +324,17 @@ static ccz_status get_mht(ccz_pf *pf, uint64_t m, pf_node **out);
 static ccz_status load_node(ccz_pf *pf, bool mht, uint64_t number, const uint8_t *slot, bool exists,
                             pf_node **out)
 {
-    CCZ_GUARD(cache_make_room(pf));
-    pf_node *n = calloc(1, sizeof *n);
+    pf_node *n;
+    CCZ_GUARD(cache_make_room(pf, &n));
+    if (!n)
+        n = malloc(sizeof *n);
     CCZ_ENSURE(n, CCZ_ERR_NOMEM, "protected file: out of memory for a node");
+    memset(n, 0, offsetof(pf_node, plain));
     n->mht = mht;
     n->number = number;
-    if (exists) {
+    if (!exists)
+        memset(n->plain, 0, sizeof n->plain);
+    else {
         char name[160];
         ccz_status s = node_read(pf, node_phys(n), pf->scratch);
         if (s == CCZ_OK)
