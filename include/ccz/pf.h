@@ -60,6 +60,7 @@ typedef struct {
         CCZ_PF_OPTS_VERSION, CCZ_PF_READ, NULL, 0, 0                                               \
     }
 
+/* An open protected file; one thread at a time. */
 typedef struct ccz_pf ccz_pf;
 
 /* Opens a protected file over io with the wrap key. Reads and authenticates the metadata node
@@ -94,7 +95,8 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_pf_flush(ccz_pf *pf);
 /* Authenticates every node the size covers (what 'ccz pf verify' does). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_pf_check(ccz_pf *pf);
 /* Flushes a writable handle, wipes every key and plaintext and frees it (NULL is fine). Returns
- * the flush's status; the handle is gone either way. */
+ * the flush's status (for a writable handle that failed earlier, that failure: its changes are
+ * lost); the handle is gone either way. */
 CCZ_API ccz_status ccz_pf_close(ccz_pf *pf);
 
 /* The plaintext size. */

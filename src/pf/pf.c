@@ -918,7 +918,9 @@ ccz_status ccz_pf_close(ccz_pf *pf)
     if (!pf)
         return CCZ_OK;
     ccz_status s = CCZ_OK;
-    if (pf->writable && pf->failed == CCZ_OK) {
+    if (pf->writable && pf->failed != CCZ_OK) /* changes were lost: say so again */
+        s = ccz_fail(pf->failed, "%s", pf->failed_detail);
+    else if (pf->writable) {
         s = flush_nodes(pf);
         if (s == CCZ_OK && pf->io.sync)
             s = pf->io.sync(pf->io.payload);

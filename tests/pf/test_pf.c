@@ -366,6 +366,20 @@ static void test_tamper_mht_and_data(void)
     expect_read(f, 3072 + 4096 * 7 + 10, CCZ_ERR_BAD_SIGNATURE,
                 "protected file: data node 7 (node 9 at file offset 36864, plaintext offset "
                 "31744): GCM tag mismatch");
+    /* a writable handle: the write that meets the node fails, close says the changes are lost,
+     * and nothing was written */
+    o = opts(CCZ_PF_READ_WRITE, bound, 0);
+    CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
+    CHECK_OK(ccz_pf_write(pf, 0, "early", 5));
+    CHECK_STATUS(ccz_pf_write(pf, 3072 + 4096 * 7, "x", 1), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STATUS(ccz_pf_flush(pf), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STATUS(ccz_pf_close(pf), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_CONTAINS(ccz_error_detail(), "data node 7 (node 9 at file offset 36864");
+    o = opts(CCZ_PF_READ, bound, 0);
+    CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
+    CHECK_OK(ccz_pf_read(pf, 0, b, 5, &got));
+    CHECK(memcmp(b, t_data, 5) == 0);
+    CHECK_OK(ccz_pf_close(pf));
     f = tamper_file("data.pf", 2);
     flip(f, 103 * 4096); /* the last data node, 100 */
     expect_read(f, T_SIZE - 1, CCZ_ERR_BAD_SIGNATURE,
