@@ -42,6 +42,18 @@ for size in 0 1 3072 3073 396287 396288 396289 500000; do
     done
 done
 
+# three MHT levels (MHT node 33 is the first child of MHT node 1): ccz -> reference in version
+# 2, reference -> ccz in version 1
+size=$((3072 + 4096 * 96 * 33 + 5))
+head -c "$size" /dev/urandom > plain.deep
+run 0 "$CCZ" pf encrypt -w key -i plain.deep -o c.deep --format 2
+/usr/bin/python3 "$REF" decrypt key c.deep c.deep.out --path c.deep || fail "reference: three levels"
+cmp -s plain.deep c.deep.out || fail "ccz -> reference: three levels differ"
+/usr/bin/python3 "$REF" encrypt key plain.deep r.deep r.deep --format 1
+run 0 "$CCZ" pf decrypt -w key -i r.deep -o r.deep.out -V
+cmp -s plain.deep r.deep.out || fail "reference -> ccz: three levels differ"
+rm -f plain.deep c.deep c.deep.out r.deep r.deep.out
+
 # the bound path: -o as given (normalized), or -p; -V checks the input path, -p a given one
 mkdir -p sub
 run 0 "$CCZ" pf encrypt -w key -i plain.3073 -o ./sub//m.pf -p /models/./m.onnx
