@@ -362,6 +362,38 @@ static ccz_status t_store(void)
     return s;
 }
 
+/* A protected file: created, written across two MHT nodes with a 16-node cache (so flushes
+ * happen under pressure), truncated, closed, reopened and checked node by node. */
+static ccz_status t_pf(void)
+{
+    static const uint8_t key[CCZ_PF_KEY_SIZE] = "alloc-fail-pf-k";
+    static uint8_t data[3072 + 4096 * 100];
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/ccz-alloc-pf-%d", (int)getpid());
+    ccz_pf *pf = NULL;
+    ccz_pf_opts o = CCZ_PF_OPTS_INIT;
+    o.mode = CCZ_PF_CREATE;
+    o.bound_path = "/alloc/pf";
+    o.cache_nodes = 16;
+    ccz_status s = ccz_pf_open_path(&pf, path, key, &o);
+    for (size_t at = 0; s == CCZ_OK && at < sizeof data; at += 50000)
+        s = ccz_pf_write(pf, at, data + at, sizeof data - at < 50000 ? sizeof data - at : 50000);
+    if (s == CCZ_OK)
+        s = ccz_pf_truncate(pf, sizeof data - 10000);
+    ccz_status c = ccz_pf_close(pf);
+    if (s == CCZ_OK)
+        s = c;
+    o.mode = CCZ_PF_READ;
+    if (s == CCZ_OK)
+        s = ccz_pf_open_path(&pf, path, key, &o);
+    if (s == CCZ_OK) {
+        s = ccz_pf_check(pf);
+        ccz_pf_close(pf);
+    }
+    unlink(path);
+    return s;
+}
+
 /* ---- the driver ------------------------------------------------------------------------------*/
 
 /* what a run may also end in when an allocation fails: inside OpenSSL's verify callback an
@@ -383,6 +415,7 @@ static const struct {
     {"paillier", t_paillier, false, CCZ_OK},
     {"lattice", t_lattice, false, CCZ_OK},
     {"store", t_store, false, CCZ_OK},
+    {"pf", t_pf, false, CCZ_OK},
 };
 
 static long run_counted(ccz_status (*fn)(void), long fail, ccz_status *st)
