@@ -350,12 +350,16 @@ static ccz_status load_node(ccz_pf *pf, bool mht, uint64_t number, const uint8_t
     return CCZ_OK;
 }
 
+/* MHT node m, reached from the root: every MHT node above it is in the cache too and was just
+ * used (so it is pinned), even when m itself was there already. */
 static ccz_status get_mht(ccz_pf *pf, uint64_t m, pf_node **out)
 {
     if (m == 0) {
         *out = &pf->root;
         return CCZ_OK;
     }
+    pf_node *parent;
+    CCZ_GUARD(get_mht(pf, (m - 1) / PF_CHILD_MHT, &parent));
     pf_node *n = cache_find(pf, mht_phys(m));
     if (n) {
         lru_unlink(pf, n);
@@ -363,14 +367,12 @@ static ccz_status get_mht(ccz_pf *pf, uint64_t m, pf_node **out)
         *out = n;
         return CCZ_OK;
     }
-    pf_node *parent;
-    CCZ_GUARD(get_mht(pf, (m - 1) / PF_CHILD_MHT, &parent));
     const uint8_t *slot = parent->plain + PF_MHT_SLOTS_OFFSET + ((m - 1) % PF_CHILD_MHT) * PF_SLOT;
     return load_node(pf, true, m, slot, data_exists(pf, m * PF_DATA_PER_MHT), out);
 }
 
 /* Data node d, with its MHT nodes up to the root in the cache (a clean MHT node may have left
- * while its child stayed: it comes back, so that a write can mark it). */
+ * while its child stayed: it comes back, so that a write can mark it dirty). */
 static ccz_status get_data(ccz_pf *pf, uint64_t d, pf_node **out)
 {
     pf_node *parent;
@@ -475,6 +477,11 @@ static ccz_status flush_nodes(ccz_pf *pf)
         CCZ_ENSURE(mhts, CCZ_ERR_NOMEM, "protected file: out of memory");
         size_t k = 0;
         ccz_status s = CCZ_OK;
+        /* every dirty node's parent is here (the walk keeps them): checked before anything is
+         * written, so a broken invariant cannot leave a half-written file */
+        for (pf_node *n = pf->lru_head; n && s == CCZ_OK; n = n->next)
+            if (n->dirty && !parent_slot(pf, n))
+                s = ccz_fail(CCZ_ERR_CRYPTO, "protected file: a dirty node lost its parent");
         for (pf_node *n = pf->lru_head; n && s == CCZ_OK; n = n->next) {
             if (n->dirty && !n->mht)
                 s = seal_node(pf, n);

@@ -147,6 +147,22 @@ static void test_round_trip_three_levels(void)
         CHECK_INT(b, data[at]);
     }
     CHECK_OK(ccz_pf_close(pf));
+    /* MHT node 33 stays in a small cache while its parent, MHT node 1, leaves it (reads under
+     * the root in between); a write under MHT node 33 then changes both */
+    o = opts(CCZ_PF_READ_WRITE, bound, 0);
+    o.cache_nodes = 16;
+    CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
+    uint64_t deep = 3072 + (uint64_t)4096 * 96 * 33; /* data node 3168, under MHT node 33 */
+    for (int i = 0; i < 40 && pf; i++) {
+        uint8_t b[8];
+        size_t got;
+        CHECK_OK(ccz_pf_read(pf, 3072 + (uint64_t)4096 * (i % 90), b, sizeof b, &got));
+        CHECK_OK(ccz_pf_read(pf, deep + 4096 * (i % 2), b, sizeof b, &got));
+    }
+    CHECK_OK(ccz_pf_write(pf, deep + 1, "deep", 4));
+    memcpy(data + deep + 1, "deep", 4);
+    CHECK_OK(ccz_pf_close(pf));
+    expect_contents(f, data, n, 2);
     free(data);
 }
 
