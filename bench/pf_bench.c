@@ -121,7 +121,7 @@ int main(int argc, char **argv)
         o.mode = CCZ_PF_READ;
         t0 = bench_wall(), c0 = bench_cpu();
         size_t got;
-        if (ccz_pf_open(&pf, &io, key, &o) || ccz_pf_read(pf, 0, back, n, &got) || got != n)
+        if (ccz_pf_open(&pf, &io, key, &o) || ccz_pf_read(pf, back, &got, 0, n) || got != n)
             die("read");
         ccz_pf_close(pf);
         t = bench_wall() - t0, c = bench_cpu() - c0;
@@ -136,7 +136,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < reads; i++) {
         uint64_t at = ((uint64_t)rand() << 16 ^ (uint64_t)rand()) % (n - 4096);
         size_t got;
-        if (ccz_pf_open(&pf, &io, key, &o) || ccz_pf_read(pf, at, back, 4096, &got))
+        if (ccz_pf_open(&pf, &io, key, &o) || ccz_pf_read(pf, back, &got, at, 4096))
             die("random read");
         ccz_pf_close(pf);
     }

@@ -84,7 +84,7 @@ static void change_copy(const uint8_t *data, size_t size, const uint8_t *plain, 
         abort();
     uint8_t *back = malloc(at + 4);
     size_t got = 0;
-    if (!back || ccz_pf_read(pf, 0, back, at + 4, &got) != CCZ_OK || got != at + 4 ||
+    if (!back || ccz_pf_read(pf, back, &got, 0, at + 4) != CCZ_OK || got != at + 4 ||
         memcmp(back, plain, cut) != 0 || memcmp(back + at, "tail", 4) != 0)
         abort();
     for (uint64_t i = cut; i < at; i++)
@@ -111,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t got = 0;
     ccz_status s = ccz_pf_check(pf);
     if (s == CCZ_OK && plain)
-        s = ccz_pf_read(pf, 0, plain, n + 1, &got);
+        s = ccz_pf_read(pf, plain, &got, 0, n + 1);
     if (s == CCZ_OK && got != n)
         abort();
     ccz_pf_close(pf);

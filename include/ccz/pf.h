@@ -82,8 +82,8 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_pf_open_path(ccz_pf **out, const char *file
  * past it). Each data node is authenticated (and its MHT nodes up to the root) before any of
  * its bytes is copied; a failure names the node, and leaves the handle failed: every later call
  * returns the same status. */
-CCZ_API CCZ_NODISCARD ccz_status ccz_pf_read(ccz_pf *pf, uint64_t offset, void *buf, size_t n,
-                                             size_t *got);
+CCZ_API CCZ_NODISCARD ccz_status ccz_pf_read(ccz_pf *pf, void *buf, size_t *got, uint64_t offset,
+                                             size_t n);
 /* Writes n bytes at offset; a gap past the end is filled with zeros. Not read-only handles. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_pf_write(ccz_pf *pf, uint64_t offset, const void *buf,
                                               size_t n);

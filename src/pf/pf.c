@@ -791,7 +791,7 @@ static ccz_status record(ccz_pf *pf, ccz_status s)
     return s;
 }
 
-ccz_status ccz_pf_read(ccz_pf *pf, uint64_t offset, void *buf, size_t n, size_t *got)
+ccz_status ccz_pf_read(ccz_pf *pf, void *buf, size_t *got, uint64_t offset, size_t n)
 {
     *got = 0;
     CCZ_GUARD(usable(pf));

@@ -73,11 +73,11 @@ static void expect_contents(const char *file, const uint8_t *data, size_t n, uns
     CHECK_STR(ccz_pf_bound_path(pf), bound);
     uint8_t *back = malloc(n + 1);
     size_t got = 0;
-    CHECK_OK(ccz_pf_read(pf, 0, back, n + 1, &got));
+    CHECK_OK(ccz_pf_read(pf, back, &got, 0, n + 1));
     CHECK_INT(got, n);
     CHECK(n == 0 || memcmp(back, data, n) == 0);
     CHECK_OK(ccz_pf_check(pf));
-    CHECK_OK(ccz_pf_read(pf, n, back, 1, &got));
+    CHECK_OK(ccz_pf_read(pf, back, &got, n, 1));
     CHECK_INT(got, 0);
     free(back);
     CHECK_OK(ccz_pf_close(pf));
@@ -142,7 +142,7 @@ static void test_round_trip_three_levels(void)
         uint64_t at = rng() % n;
         uint8_t b = 0;
         size_t got = 0;
-        CHECK_OK(ccz_pf_read(pf, at, &b, 1, &got));
+        CHECK_OK(ccz_pf_read(pf, &b, &got, at, 1));
         CHECK_INT(got, 1);
         CHECK_INT(b, data[at]);
     }
@@ -156,8 +156,8 @@ static void test_round_trip_three_levels(void)
     for (int i = 0; i < 40 && pf; i++) {
         uint8_t b[8];
         size_t got;
-        CHECK_OK(ccz_pf_read(pf, 3072 + (uint64_t)4096 * (i % 90), b, sizeof b, &got));
-        CHECK_OK(ccz_pf_read(pf, deep + 4096 * (i % 2), b, sizeof b, &got));
+        CHECK_OK(ccz_pf_read(pf, b, &got, 3072 + (uint64_t)4096 * (i % 90), sizeof b));
+        CHECK_OK(ccz_pf_read(pf, b, &got, deep + 4096 * (i % 2), sizeof b));
     }
     CHECK_OK(ccz_pf_write(pf, deep + 1, "deep", 4));
     memcpy(data + deep + 1, "deep", 4);
@@ -200,7 +200,7 @@ static void random_ops(size_t max, unsigned format)
             size = to;
         } else if (r < 90) {
             size_t at = rng() % (size + 100), n = rng() % 20000, got = 0, want;
-            CHECK_OK(ccz_pf_read(pf, at, buf, n, &got));
+            CHECK_OK(ccz_pf_read(pf, buf, &got, at, n));
             want = at >= size ? 0 : (size - at < n ? size - at : n);
             CHECK_INT(got, want);
             CHECK(got == 0 || memcmp(buf, model + at, got) == 0);
@@ -301,10 +301,10 @@ static void expect_read(const char *f, uint64_t at, ccz_status want, const char 
         return;
     uint8_t b[16];
     size_t got = 7;
-    CHECK_STATUS(ccz_pf_read(pf, at, b, sizeof b, &got), want);
+    CHECK_STATUS(ccz_pf_read(pf, b, &got, at, sizeof b), want);
     CHECK_INT(got, 0);
     CHECK_STR(ccz_error_detail(), msg);
-    CHECK_STATUS(ccz_pf_read(pf, 0, b, sizeof b, &got), want); /* the handle stays failed */
+    CHECK_STATUS(ccz_pf_read(pf, b, &got, 0, sizeof b), want); /* the handle stays failed */
     CHECK_STR(ccz_error_detail(), msg);
     CHECK_OK(ccz_pf_close(pf));
     CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
@@ -378,7 +378,7 @@ static void test_tamper_mht_and_data(void)
     CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
     uint8_t b[4096];
     size_t got = 0;
-    CHECK_OK(ccz_pf_read(pf, 3072 + 4096 * 95, b, sizeof b, &got));
+    CHECK_OK(ccz_pf_read(pf, b, &got, 3072 + 4096 * 95, sizeof b));
     CHECK_INT(got, 4096);
     CHECK(memcmp(b, t_data + 3072 + 4096 * 95, 4096) == 0);
     CHECK_OK(ccz_pf_close(pf));
@@ -399,7 +399,7 @@ static void test_tamper_mht_and_data(void)
     CHECK_CONTAINS(ccz_error_detail(), "data node 7 (node 9 at file offset 36864");
     o = opts(CCZ_PF_READ, bound, 0);
     CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
-    CHECK_OK(ccz_pf_read(pf, 0, b, 5, &got));
+    CHECK_OK(ccz_pf_read(pf, b, &got, 0, 5));
     CHECK(memcmp(b, t_data, 5) == 0);
     CHECK_OK(ccz_pf_close(pf));
     f = tamper_file("data.pf", 2);

@@ -255,7 +255,7 @@ static ccz_status decrypt_file(const pf_args *a, const char *in, const char *out
     }
     for (uint64_t at = 0; s == CCZ_OK && at < ccz_pf_size(pf);) {
         size_t got = 0;
-        s = ccz_pf_read(pf, at, buf, 1 << 20, &got);
+        s = ccz_pf_read(pf, buf, &got, at, 1 << 20);
         if (s != CCZ_OK)
             ccz_fail_context(s, "%s", in);
         for (size_t done = 0; s == CCZ_OK && done < got;) {
