@@ -249,7 +249,7 @@ static void patch(const char *f, off_t at, const void *bytes, size_t n)
 
 static void flip(const char *f, off_t at)
 {
-    uint8_t b;
+    uint8_t b = 0;
     int fd = open(f, O_RDWR);
     CHECK(fd >= 0 && pread(fd, &b, 1, at) == 1);
     b ^= 0x40;
