@@ -18,5 +18,6 @@
 #include "ccz/attestation.h"
 #include "ccz/kbs.h"
 #include "ccz/kms.h"
+#include "ccz/psi.h"
 
 #endif
