@@ -136,6 +136,10 @@ int cmd_kms(int argc, char **argv); /* cmd_kms.c */
 int cli_svc_serve(const char *service, const char *intro, int argc, char **argv);
 int cmd_paillier(int argc, char **argv);
 int cmd_he(int argc, char **argv);
+/* ccz psi (cmd_psi.c): the group, and its subcommands in files of their own */
+extern const cli_group psi_group;
+int cmd_psi(int argc, char **argv);
+int cmd_psi_ecdh(int argc, char **argv); /* cmd_psi_ecdh.c */
 
 #define CLI_MAX_SIM_ROOTS 16
 
@@ -220,6 +224,10 @@ enum {
     CLI_O_APIKEY,
     CLI_O_PAYLOAD,
     CLI_O_ADMIN_TOKEN,
+    /* private set intersection */
+    CLI_O_DATA,
+    CLI_O_CONNECT,
+    CLI_O_SIZE_ONLY,
     CLI_O_HELP,
     CLI_O_COUNT_
 };
@@ -280,6 +288,9 @@ typedef struct {
     const char *jwks;
     /* the KMS client */
     const char *appid, *apikey, *payload, *admin_token;
+    /* private set intersection: the items, the server to connect to, size only */
+    const char *data, *connect;
+    bool size_only;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */

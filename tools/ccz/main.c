@@ -69,6 +69,10 @@ static const cli_command commands[] = {
      0},
     {"he", cmd_he, "he params|bench                  lattice HE (BFV, CKKS): presets, timings\n",
      0},
+    {"psi", cmd_psi,
+     "psi ecdh --listen|--connect ADDR --data FILE\n"
+     "                                 two-party private set intersection (ECDH, ristretto255)\n",
+     0},
     {"version", cmd_version, "version                          print the version\n", 0},
     {"--version", cmd_version, NULL, 0},
     {"help", cmd_help, NULL, 0},

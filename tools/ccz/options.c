@@ -72,6 +72,9 @@ static const struct option opts[] = {
     {"apikey", required_argument, NULL, O(CLI_O_APIKEY)},
     {"payload", required_argument, NULL, O(CLI_O_PAYLOAD)},
     {"admin-token", required_argument, NULL, O(CLI_O_ADMIN_TOKEN)},
+    {"data", required_argument, NULL, O(CLI_O_DATA)},
+    {"connect", required_argument, NULL, O(CLI_O_CONNECT)},
+    {"size-only", no_argument, NULL, O(CLI_O_SIZE_ONLY)},
     {"help", no_argument, NULL, O(CLI_O_HELP)},
     {NULL, 0, NULL, 0},
 };
@@ -257,6 +260,15 @@ static int take(cli_args *a, int o, const char *cmd)
         break;
     case CLI_O_ADMIN_TOKEN:
         a->admin_token = optarg;
+        break;
+    case CLI_O_DATA:
+        a->data = optarg;
+        break;
+    case CLI_O_CONNECT:
+        a->connect = optarg;
+        break;
+    case CLI_O_SIZE_ONLY:
+        a->size_only = true;
         break;
     default:
         break;
