@@ -95,6 +95,23 @@ stop
 contains "$(cat "$T/s.log")" "session 1 failed: protocol_error: psi ecdh: unknown message type 71"
 contains "$(cat "$T/s.log")" "session 2: "
 
+# a peer that connects and stalls holds the only slot until its handshake deadline, then the
+# waiting client is served
+start "$T/s.log" --data "$T/a.txt" --max-conns 1 --handshake-timeout 700
+/usr/bin/python3 -c 'import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); time.sleep(5)' $PORT &
+STALL=$!
+sleep 0.2
+t0=$(date +%s%N)
+run 0 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/b.txt" -o "$T/got.txt"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -ge 400 ] || fail "the waiting client was served after $ms ms, before the stalled peer's deadline"
+cmp -s "$T/got.txt" "$T/want.txt" || fail "the session after a stalled peer differs"
+kill $STALL 2>/dev/null; wait $STALL 2>/dev/null
+stop
+contains "$(cat "$T/s.log")" "session 1: handshake failed: accept: the TLS handshake with the client timed out after 700 ms"
+contains "$(cat "$T/s.log")" "session 2: "
+
 # usage errors and unreadable data
 run 2 "$CCZ" psi ecdh --listen :0 --connect 127.0.0.1:1 --data "$T/a.txt"
 contains "$err" "give --listen ADDR or --connect ADDR (one of them)"

@@ -101,6 +101,7 @@ typedef struct {
     ccz_psi_set *set; /* sealed: sessions share it read-only */
     long handshake_ms, idle_ms;
     pthread_mutex_t lock;
+    pthread_cond_t freed;
     unsigned active, cap;
     unsigned long next_id;
 } psi_server;
@@ -154,6 +155,7 @@ static void *session_thread(void *arg)
     close(j->fd);
     pthread_mutex_lock(&j->srv->lock);
     j->srv->active--;
+    pthread_cond_signal(&j->srv->freed);
     pthread_mutex_unlock(&j->srv->lock);
     ERR_clear_error();
     OPENSSL_thread_stop();
@@ -161,7 +163,9 @@ static void *session_thread(void *arg)
     return NULL;
 }
 
-/* Accepts until killed (or one session with once: its exit code). */
+/* Accepts until killed (or one session with once: its exit code). At the cap it stops
+ * accepting until a session ends, so newcomers wait in the listen backlog, and a peer that
+ * stalls holds its slot no longer than the handshake or idle deadline. */
 static int accept_loop(psi_server *srv, int lfd, bool once)
 {
     pthread_attr_t attr;
@@ -169,6 +173,10 @@ static int accept_loop(psi_server *srv, int lfd, bool once)
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     int r = EXIT_OK;
     for (;;) {
+        pthread_mutex_lock(&srv->lock);
+        while (srv->active >= srv->cap)
+            pthread_cond_wait(&srv->freed, &srv->lock);
+        pthread_mutex_unlock(&srv->lock);
         int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
@@ -182,23 +190,19 @@ static int accept_loop(psi_server *srv, int lfd, bool once)
             break;
         }
         pthread_mutex_lock(&srv->lock);
-        bool room = srv->active < srv->cap;
-        srv->active += room;
+        srv->active++;
         pthread_mutex_unlock(&srv->lock);
-        session_job *j = room ? malloc(sizeof *j) : NULL;
+        session_job *j = malloc(sizeof *j);
         pthread_t th;
         if (j)
             *j = (session_job){srv, fd, id};
         if (!j || pthread_create(&th, &attr, session_thread, j) != 0) {
-            fprintf(stderr, "ccz psi ecdh: session %lu turned away (%s)\n", id,
-                    room ? "no thread" : "at --max-conns");
+            fprintf(stderr, "ccz psi ecdh: session %lu turned away (no thread)\n", id);
             free(j);
             close(fd);
-            if (room) {
-                pthread_mutex_lock(&srv->lock);
-                srv->active--;
-                pthread_mutex_unlock(&srv->lock);
-            }
+            pthread_mutex_lock(&srv->lock);
+            srv->active--;
+            pthread_mutex_unlock(&srv->lock);
         }
     }
     pthread_attr_destroy(&attr);
@@ -219,6 +223,7 @@ static int run_server(cli_args *a, SSL_CTX *ctx, ccz_psi_set *set, const char *k
                       .idle_ms = a->idle_timeout_ms ? a->idle_timeout_ms : DEFAULT_IDLE_MS,
                       .cap = a->max_conns ? (unsigned)a->max_conns : DEFAULT_MAX_CONNS};
     pthread_mutex_init(&srv.lock, NULL);
+    pthread_cond_init(&srv.freed, NULL);
     fprintf(stderr, "ccz psi ecdh: listening on %s with %zu items (%s)\n", bound,
             ccz_psi_set_size(set), kind);
     int r = accept_loop(&srv, lfd, a->once);
