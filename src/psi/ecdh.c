@@ -123,6 +123,9 @@ static ccz_status blind_range(size_t begin, size_t end, void *arg)
             crypto_scalarmult_ristretto255(j->out + i * PSI_ECDH_POINT_BYTES, j->k, p) != 0)
             return ccz_fail(CCZ_ERR_CRYPTO, "psi ecdh: hashing item %zu to the group failed", idx);
     }
+    /* H(item) unblinded would let anyone who sees it test guesses of the item */
+    sodium_memzero(digest, sizeof digest);
+    sodium_memzero(p, sizeof p);
     return CCZ_OK;
 }
 

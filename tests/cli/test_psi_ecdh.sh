@@ -45,7 +45,7 @@ for roles in "a b" "b a"; do
     wait $SERVER; code=$?
     [ $code = 0 ] || fail "listener ($roles) exited $code: $(cat "$T/s.log")"
     cmp -s "$T/got.txt" "$T/want.txt" || fail "intersection ($roles) differs from sort -u | comm -12"
-    contains "$err" "WARNING: no --tee, --cert or --mode: ordinary TLS with an ephemeral self-signed certificate; the peer is NOT authenticated"
+    contains "$err" "WARNING: no --tee, --cert, --mode or verify option: ordinary TLS with an ephemeral self-signed certificate; the peer is NOT authenticated"
     contains "$err" "intersection $want_n of "
     contains "$(cat "$T/s.log")" "the peer is NOT authenticated"
     contains "$(cat "$T/s.log")" "(it learns the intersection)"
@@ -123,6 +123,8 @@ run 2 "$CCZ" psi ecdh --connect 127.0.0.1:1 --data "$T/nonexistent"
 contains "$err" "cannot open $T/nonexistent"
 run 2 "$CCZ" psi ecdh --connect 127.0.0.1:1 --data "$T/a.txt" --json
 contains "$err" "'--json' does nothing for 'psi ecdh'"
+run 2 "$CCZ" psi ecdh --connect 127.0.0.1:1 --data "$T/a.txt" --policy "$T/accept.json"
+contains "$err" "psi ecdh: --tee is required" # a policy means RA-TLS (two-way: this side attests)
 run 2 "$CCZ" psi nosuch
 contains "$err" "unknown psi command 'nosuch'"
 run 0 "$CCZ" psi --help

@@ -20,10 +20,10 @@ static const char psi_usage[] =
     "error. The listener serves up to --max-conns sessions at once (default 4; more wait) until\n"
     "stopped, or one with --once (its exit code is then the session's); a handshake\n"
     "must finish within --handshake-timeout (default 10000 ms) and a peer silent for\n"
-    "--idle-timeout (default 60000 ms) is dropped. With --tee, --cert or --mode the connection\n"
-    "is RA-TLS as for 'ccz ratls' (default mode two-way); without, it is ordinary TLS with an\n"
-    "ephemeral self-signed certificate that authenticates no one (both sides warn).\n" CLI_VERIFY_HELP
-        CLI_ATTESTER_HELP;
+    "--idle-timeout (default 60000 ms) is dropped. With --tee, --cert, --mode or a verify option\n"
+    "the connection is RA-TLS as for 'ccz ratls' (default mode two-way); without, it is\n"
+    "ordinary TLS with an ephemeral self-signed certificate that authenticates no one (both\n"
+    "sides warn).\n" CLI_VERIFY_HELP CLI_ATTESTER_HELP;
 
 static const cli_command psi_cmds[] = {
     {"ecdh", cmd_psi_ecdh, NULL,

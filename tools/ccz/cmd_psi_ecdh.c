@@ -37,13 +37,16 @@ static void set_idle(int fd, long ms)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-/* RA-TLS when the command line gives this side an identity or a way to verify the peer. */
+/* RA-TLS when the command line gives this side an identity, a mode or anything to verify the
+ * peer with: a policy given to a connection that would not use it must not pass unnoticed. */
 static bool wants_ratls(const cli_args *a, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--mode") || CCZ_STARTS_WITH(argv[i], "--mode="))
             return true;
-    return a->ca.tee || a->cert || a->key;
+    const cli_verify_opts *v = &a->v;
+    return a->ca.tee || a->cert || a->key || v->policy || v->collateral || v->vek || v->chain ||
+           v->root_ca || v->n_sim_roots;
 }
 
 static ccz_status load_set(ccz_psi_set **out, const char *path)
@@ -324,8 +327,10 @@ int cmd_psi_ecdh(int argc, char **argv)
         goto out;
     }
     if (!ratls)
-        fprintf(stderr, "ccz psi ecdh: WARNING: no --tee, --cert or --mode: ordinary TLS with an "
-                        "ephemeral self-signed certificate; the peer is NOT authenticated\n");
+        fprintf(stderr,
+                "ccz psi ecdh: WARNING: no --tee, --cert, --mode or verify option: ordinary "
+                "TLS with an "
+                "ephemeral self-signed certificate; the peer is NOT authenticated\n");
     r = server ? run_server(&a, ctx, set, ratls ? "RA-TLS" : "unauthenticated TLS")
                : run_client(&a, ctx, set);
 out:
