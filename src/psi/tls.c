@@ -2,6 +2,7 @@
 /* PSI's byte streams over TLS: the ccz_psi_io of a TLS session, and the unauthenticated TLS
  * context of ECDH PSI without a TEE (a fresh self-signed certificate, no peer verification). */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -30,7 +31,35 @@ static ccz_status ssl_failure(SSL *ssl, int r, const char *what)
         ERR_clear_error();
         return ccz_fail(CCZ_ERR_NETWORK, "connection failed while %s: %s", what, strerror(err));
     }
+    unsigned long last = ERR_peek_last_error();
+    if (last && ERR_GET_REASON(last) >= SSL_AD_REASON_OFFSET) {
+        /* under TLS 1.3 a peer that rejects this side's certificate says so after the
+         * handshake, in the first record this side reads */
+        int alert = (int)(ERR_GET_REASON(last) - SSL_AD_REASON_OFFSET);
+        ERR_clear_error();
+        return ccz_fail(CCZ_ERR_TLS, "the peer refused this side while %s (TLS alert: %s)", what,
+                        SSL_alert_desc_string_long(alert));
+    }
     return ccz_fail_ossl(CCZ_ERR_TLS, "TLS failed while %s", what);
+}
+
+/* A write failed: when the peer refused this side, its alert may be waiting to be read (it
+ * closes after sending it, so the write sees the connection reset): report the alert. */
+static ccz_status write_failure(SSL *ssl, int r)
+{
+    ccz_status s = ssl_failure(ssl, r, "sending");
+    char detail[512];
+    snprintf(detail, sizeof detail, "%s", ccz_error_detail());
+    uint8_t b;
+    size_t got;
+    ERR_clear_error();
+    errno = 0;
+    int rr = SSL_read_ex(ssl, &b, 1, &got);
+    unsigned long last = ERR_peek_last_error();
+    if (rr <= 0 && last && ERR_GET_REASON(last) >= SSL_AD_REASON_OFFSET)
+        return ssl_failure(ssl, rr, "sending");
+    ERR_clear_error();
+    return ccz_fail(s, "%s", detail);
 }
 
 static ccz_status ssl_write_all(void *payload, const uint8_t *p, size_t n)
@@ -41,7 +70,7 @@ static ccz_status ssl_write_all(void *payload, const uint8_t *p, size_t n)
         errno = 0;
         int r = SSL_write_ex(ssl, p, n, &w);
         if (r <= 0)
-            return ssl_failure(ssl, r, "sending");
+            return write_failure(ssl, r);
         p += w;
         n -= w;
     }

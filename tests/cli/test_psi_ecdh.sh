@@ -85,6 +85,17 @@ wait $SERVER
 contains "$err" "server REJECTED at policy: policy_rejected: measurement_not_accepted"
 [ -e "$T/got.txt" ] && fail "a rejected session wrote an intersection"
 
+# the server's policy rejects the client: the client hears why it was refused, exit 1
+start "$T/s.log" --data "$T/a.txt" --tee sim --sim-dir "$P" --policy "$T/wrong.json" --once
+run 1 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/b.txt" \
+    --tee sim --sim-dir "$P" --policy "$T/accept.json"
+wait $SERVER; code=$?
+[ $code = 1 ] || fail "the listener that rejected its client exited $code"
+# (while sending its hello or receiving the answer, as the alert and the reset race)
+contains "$err" "the peer refused this side while"
+contains "$err" "(TLS alert: bad certificate)"
+contains "$(cat "$T/s.log")" "client REJECTED at policy: policy_rejected: measurement_not_accepted"
+
 # a client that does not speak the protocol fails its session only: the next one is served
 start "$T/s.log" --data "$T/a.txt"
 printf 'GET / HTTP/1.1\r\n\r\n' | timeout 10 openssl s_client -connect 127.0.0.1:$PORT -quiet \
