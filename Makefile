@@ -6,7 +6,7 @@
 #                (FUZZ_SECONDS per target; the whole fuzz run stays under a minute)
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-FUZZ_SECONDS ?= 8
+FUZZ_SECONDS ?= 4
 # CI (CI=true) builds with warnings as errors; a developer's build only prints them
 WERROR := -DCCZ_WERROR=$(if $(filter true 1,$(CI)),ON,OFF)
 MAKEFLAGS += --no-print-directory

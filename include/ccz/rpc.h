@@ -149,11 +149,27 @@ CCZ_API void ccz_rpc_server_shutdown(ccz_rpc_server *s, int grace_ms);
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_defer(ccz_rpc_server *s, int delay_ms,
                                                       void (*fn)(void *), void *payload);
 
+/* A timer on the server's loop, for handlers that answer later: fn(payload) runs once,
+ * delay_ms after each arm (arming again moves it). Used from the loop's thread only; freed
+ * before the server. */
+typedef struct ccz_rpc_timer ccz_rpc_timer;
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_timer_new(ccz_rpc_timer **out, ccz_rpc_server *s,
+                                                   void (*fn)(void *), void *payload);
+CCZ_API void ccz_rpc_timer_arm(ccz_rpc_timer *t, int delay_ms);
+CCZ_API void ccz_rpc_timer_stop(ccz_rpc_timer *t);
+CCZ_API void ccz_rpc_timer_free(ccz_rpc_timer *t);
+
 /* Calls: what the client sent and who it is. */
 CCZ_API const char *ccz_rpc_call_path(const ccz_rpc_call *c);
 CCZ_API const ccz_rpc_metadata *ccz_rpc_call_metadata(const ccz_rpc_call *c);
 /* The RA-TLS verdict on the client (NULL when the mode does not verify clients). */
 CCZ_API const ccz_ratls_verdict *ccz_rpc_call_peer(const ccz_rpc_call *c);
+/* The call's connection: an identifier never reused within the server's lifetime, so calls
+ * from one client channel can be told apart from another's. */
+CCZ_API uint64_t ccz_rpc_call_connection(const ccz_rpc_call *c);
+/* Response bytes queued for the call and not yet handed to the connection (a handler that
+ * streams a large answer sends its next message when this is low). */
+CCZ_API size_t ccz_rpc_call_unsent(const ccz_rpc_call *c);
 /* Milliseconds left before the client's deadline; -1 when it set none. */
 CCZ_API int64_t ccz_rpc_call_remaining_ms(const ccz_rpc_call *c);
 /* False once the client cancelled, the deadline passed or the connection went away. */

@@ -42,8 +42,8 @@ void ccz_psi_set_free(ccz_psi_set *s)
 ccz_status ccz_psi_set_add(ccz_psi_set *s, ccz_span item)
 {
     CCZ_ENSURE(!s->sealed, CCZ_ERR_INVALID_ARGUMENT, "psi set: sealed, it takes no more items");
-    CCZ_ENSURE(item.len <= CCZ_PSI_ITEM_MAX, CCZ_ERR_TOO_LARGE,
-               "psi set: an item of %zu bytes (at most %u)", item.len, CCZ_PSI_ITEM_MAX);
+    CCZ_ENSURE(item.len <= CCZ_PSI_SET_ITEM_MAX, CCZ_ERR_TOO_LARGE,
+               "psi set: an item of %zu bytes (at most %u)", item.len, CCZ_PSI_SET_ITEM_MAX);
     CCZ_ENSURE(s->n < CCZ_PSI_ECDH_MAX_ITEMS, CCZ_ERR_TOO_LARGE, "psi set: more than %llu items",
                (unsigned long long)CCZ_PSI_ECDH_MAX_ITEMS);
     if (s->n == s->cap) {

@@ -15,6 +15,7 @@
 #include <event2/thread.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -56,6 +57,7 @@ struct ccz_rpc_server {
     unsigned max_conns, n_conns, max_streams;
     unsigned handshake_ms, idle_ms;
     size_t conn_window;    /* per connection: bytes received and not yet consumed */
+    uint64_t conn_serial;  /* the last connection's identifier */
     size_t max_held, held; /* server-wide: request buffer bytes */
     ccz_rpc_encoding send_encoding;
     method *methods;
@@ -77,6 +79,7 @@ struct conn {
     int in_recv;
     bool closing;
     ccz_rpc_call *calls;
+    uint64_t serial; /* unique for the server's lifetime */
     conn_list *list;
     conn *prev, *next;
 };
@@ -89,6 +92,7 @@ typedef struct {
 
 struct ccz_rpc_call {
     conn *c; /* NULL once the stream is gone */
+    uint64_t conn_serial;
     int32_t id;
     const method *m;
     char path[256];
@@ -106,6 +110,7 @@ struct ccz_rpc_call {
     size_t credit;                    /* consumed, not yet in a WINDOW_UPDATE of the stream */
     size_t in_messages;
     ProtobufCMessage *request;
+    struct arena_block *request_arena;
     bool headers_sent, finished, deferred, dispatched, alive;
     int code;
     char *message;
@@ -120,6 +125,8 @@ struct ccz_rpc_call {
 
 /* ---- calls -----------------------------------------------------------------------------------*/
 
+static void rpc_request_free(ProtobufCMessage *m, struct arena_block *arena);
+
 static void call_free(ccz_rpc_call *k)
 {
     if (k->user_free)
@@ -132,7 +139,7 @@ static void call_free(ccz_rpc_call *k)
     free(k->in.p); /* given back at detach; empty by now */
     ccz_buf_free(&k->out);
     if (k->request)
-        protobuf_c_message_free_unpacked(k->request, NULL);
+        rpc_request_free(k->request, k->request_arena);
     free(k->message);
     free(k);
 }
@@ -207,7 +214,11 @@ static bool in_append(ccz_rpc_call *k, const uint8_t *data, size_t n)
     if (need > s->max_message + 5 + 16384) /* the frame reader sees an oversize length first */
         return false;
     if (need > k->in.cap) {
-        size_t extra = k->in.len / 8 < (256u << 10) ? k->in.len / 8 : (256u << 10);
+        /* doubling: a large message arriving in small pieces is copied about twice, not
+         * once per piece; what is held stays within twice what arrived */
+        size_t extra = k->in.len;
+        if (need + extra > s->max_message + 5 + 16384)
+            extra = s->max_message + 5 + 16384 - need;
         size_t cap = (need + extra + 4095) & ~(size_t)4095;
         uint8_t *p = realloc(k->in.p, cap);
         if (!p)
@@ -285,6 +296,16 @@ const char *ccz_rpc_call_path(const ccz_rpc_call *k)
 const ccz_rpc_metadata *ccz_rpc_call_metadata(const ccz_rpc_call *k)
 {
     return &k->md;
+}
+
+uint64_t ccz_rpc_call_connection(const ccz_rpc_call *k)
+{
+    return k->conn_serial;
+}
+
+size_t ccz_rpc_call_unsent(const ccz_rpc_call *k)
+{
+    return k->out.len - k->out_off;
 }
 
 const ccz_ratls_verdict *ccz_rpc_call_peer(const ccz_rpc_call *k)
@@ -522,6 +543,93 @@ static bool inflate_message(ccz_rpc_call *k, ccz_span *msg, ccz_buf *out)
 }
 
 /* Parses the complete messages received so far. */
+/* Requests are unpacked into an arena of their own (a repeated field of many small items is
+ * then a few allocations, not one per item) and freed with it in one go. Sanitizer builds
+ * allocate each piece on its own, so overflows inside a request are still caught. */
+typedef struct arena_block {
+    struct arena_block *next;
+    size_t used, cap;
+    max_align_t data[];
+} arena_block;
+
+#if defined(__SANITIZE_ADDRESS__)
+#define RPC_ARENA 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RPC_ARENA 0
+#endif
+#endif
+#ifndef RPC_ARENA
+#define RPC_ARENA 1
+#endif
+
+static void *arena_alloc(void *data, size_t n)
+{
+    arena_block **head = data;
+    n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+    arena_block *b = *head;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = b ? b->cap * 2 : 4096;
+        if (cap < n)
+            cap = n;
+        arena_block *nb = malloc(sizeof *nb + cap);
+        if (!nb)
+            return NULL;
+        nb->next = b;
+        nb->used = 0;
+        nb->cap = cap;
+        *head = b = nb;
+    }
+    void *p = (char *)b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+static void arena_keep(void *data, void *p)
+{
+    (void)data, (void)p; /* freed with the arena */
+}
+
+static void arena_free(arena_block *b)
+{
+    while (b) {
+        arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+}
+
+/* Unpacks a request; *arena gets what to free it with (rpc_request_free). */
+static ProtobufCMessage *rpc_request_unpack(const ProtobufCMessageDescriptor *d, ccz_span msg,
+                                            arena_block **arena)
+{
+    *arena = NULL;
+    if (!RPC_ARENA)
+        return protobuf_c_message_unpack(d, NULL, msg.len, msg.ptr);
+    /* about what a message of many small items unpacks to, so one block usually does */
+    if (msg.len > 2048 && !arena_alloc(arena, msg.len + msg.len / 2)) {
+        arena_free(*arena);
+        *arena = NULL;
+        return NULL;
+    }
+    if (*arena)
+        (*arena)->used = 0;
+    ProtobufCAllocator a = {arena_alloc, arena_keep, arena};
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, &a, msg.len, msg.ptr);
+    if (!m) {
+        arena_free(*arena);
+        *arena = NULL;
+    }
+    return m;
+}
+
+static void rpc_request_free(ProtobufCMessage *m, arena_block *arena)
+{
+    if (!RPC_ARENA)
+        protobuf_c_message_free_unpacked(m, NULL);
+    arena_free(arena);
+}
+
 static void take_messages(ccz_rpc_call *k)
 {
     ccz_cursor cur;
@@ -545,7 +653,8 @@ static void take_messages(ccz_rpc_call *k)
             in_drop(k);
             return;
         }
-        ProtobufCMessage *m = protobuf_c_message_unpack(k->m->in, NULL, msg.len, msg.ptr);
+        arena_block *arena;
+        ProtobufCMessage *m = rpc_request_unpack(k->m->in, msg, &arena);
         ccz_buf_free(&plain);
         if (!m) {
             fail_call(k, CCZ_RPC_INTERNAL, "the request cannot be parsed as the method's message");
@@ -556,14 +665,15 @@ static void take_messages(ccz_rpc_call *k)
         if (k->m->kind == CCZ_RPC_CLIENT_STREAMING) {
             if (!k->finished)
                 dispatch(k, m);
-            protobuf_c_message_free_unpacked(m, NULL);
+            rpc_request_free(m, arena);
             if (!k->c) /* the handler's answer closed the connection */
                 return;
         } else if (k->request) {
-            protobuf_c_message_free_unpacked(m, NULL);
+            rpc_request_free(m, arena);
             fail_call(k, CCZ_RPC_UNIMPLEMENTED, "more than one request message on a unary call");
         } else {
             k->request = m;
+            k->request_arena = arena;
         }
     }
     /* keep the incomplete tail */
@@ -579,6 +689,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
     if (!k)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     k->c = c;
+    k->conn_serial = c->serial;
     k->id = frame->hd.stream_id;
     k->alive = true;
     k->refs = 1; /* the stream's */
@@ -1084,6 +1195,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     c->srv = s;
     c->ssl = ssl;
     c->timer = timer;
+    c->serial = ++s->conn_serial;
     c->bev = bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                             BEV_OPT_CLOSE_ON_FREE);
     if (!c->bev) {
@@ -1338,6 +1450,55 @@ ccz_status ccz_rpc_server_defer(ccz_rpc_server *s, int delay_ms, void (*fn)(void
         return ccz_fail(CCZ_ERR_NOMEM, "cannot schedule");
     }
     return CCZ_OK;
+}
+
+struct ccz_rpc_timer {
+    struct event *ev;
+    void (*fn)(void *);
+    void *payload;
+};
+
+static void timer_fired(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    ccz_rpc_timer *t = arg;
+    t->fn(t->payload);
+}
+
+ccz_status ccz_rpc_timer_new(ccz_rpc_timer **out, ccz_rpc_server *s, void (*fn)(void *),
+                             void *payload)
+{
+    ccz_rpc_timer *t = calloc(1, sizeof *t);
+    CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");
+    *t = (ccz_rpc_timer){evtimer_new(s->base, timer_fired, t), fn, payload};
+    if (!t->ev) {
+        free(t);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
+    *out = t;
+    return CCZ_OK;
+}
+
+void ccz_rpc_timer_arm(ccz_rpc_timer *t, int delay_ms)
+{
+    if (delay_ms < 0)
+        delay_ms = 0;
+    struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
+    evtimer_add(t->ev, &tv);
+}
+
+void ccz_rpc_timer_stop(ccz_rpc_timer *t)
+{
+    if (t)
+        evtimer_del(t->ev);
+}
+
+void ccz_rpc_timer_free(ccz_rpc_timer *t)
+{
+    if (!t)
+        return;
+    event_free(t->ev);
+    free(t);
 }
 
 /* For the fuzz target: one connection's bytes from a client (after TLS) through HTTP/2 and the

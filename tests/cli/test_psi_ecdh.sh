@@ -137,7 +137,8 @@ contains "$err" "'--json' does nothing for 'psi ecdh'"
 run 2 "$CCZ" psi ecdh --connect 127.0.0.1:1 --data "$T/a.txt" --policy "$T/accept.json"
 contains "$err" "psi ecdh: --tee is required" # a policy means RA-TLS (two-way: this side attests)
 run 2 "$CCZ" psi nosuch
-contains "$err" "unknown psi command 'nosuch'"
+contains "$err" "unknown command 'nosuch' (try: serve, join, ecdh)"
 run 0 "$CCZ" psi --help
-contains "$out" "usage: ccz psi ecdh --listen ADDR --data FILE"
+contains "$out" "ccz psi ecdh --listen ADDR --data FILE"
+contains "$out" "ccz psi ecdh --connect ADDR --data FILE"
 finish

@@ -1,10 +1,25 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* ccz psi: private set intersection. The group and its help; each subcommand lives in a file
- * of its own (ecdh: cmd_psi_ecdh.c). */
-#include "cli.h"
+/* ccz psi: private set intersection. serve and join are CCZoo's N-party PSI in a TEE over
+ * RA-gRPC (proto/psi.proto); parties attest the server (and, two-way, the server them). ecdh,
+ * two-party PSI without a TEE, is in cmd_psi_ecdh.c. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ccz/psi.h"
+#include "endpoint.h"
 
 static const char psi_usage[] =
-    "usage: ccz psi ecdh --listen ADDR --data FILE [--once] [--max-conns N]\n"
+    "usage: ccz psi serve --listen ADDR --parties N [--mode two-way|server] [--policy FILE]\n"
+    "                     [--timeout MS] [--max-memory MIB] [--cert CERT --key KEY |\n"
+    "                     attester options] [verify options]\n"
+    "       ccz psi join HOST:PORT --name NAME --data FILE [--chief] [--parties N]\n"
+    "                     [--out FILE] [--deadline MS] [--mode two-way|server]\n"
+    "                     [--policy FILE] [--cert CERT --key KEY | attester options]\n"
+    "                     [verify options]\n"
+    "       ccz psi ecdh --listen ADDR --data FILE [--once] [--max-conns N]\n"
     "                    [--handshake-timeout MS] [--idle-timeout MS]\n"
     "                    [--mode two-way|server|client] [--cert CERT --key KEY | attester options]\n"
     "                    [verify options]\n"
@@ -12,28 +27,247 @@ static const char psi_usage[] =
     "                    [--idle-timeout MS] [--mode two-way|server|client]\n"
     "                    [--cert CERT --key KEY | attester options] [verify options]\n"
     "\n"
-    "ecdh: two-party private set intersection by Diffie-Hellman over ristretto255. FILE holds\n"
-    "one item per line (a trailing CR is dropped, empty lines are ignored, duplicates count\n"
-    "once). The connecting side learns the intersection, written sorted bytewise one per line to\n"
-    "-o FILE (default: standard output), or with --size-only only its size; the listening side\n"
-    "learns the size of the other's set and nothing else. Both print a summary on standard\n"
-    "error. The listener serves up to --max-conns sessions at once (default 4; more wait) until\n"
-    "stopped, or one with --once (its exit code is then the session's); a handshake\n"
-    "must finish within --handshake-timeout (default 10000 ms) and a peer silent for\n"
-    "--idle-timeout (default 60000 ms) is dropped. With --tee, --cert, --mode or a verify option\n"
-    "the connection is RA-TLS as for 'ccz ratls' (default mode two-way); without, it is\n"
-    "ordinary TLS with an ephemeral self-signed certificate that authenticates no one (both\n"
-    "sides warn).\n" CLI_VERIFY_HELP CLI_ATTESTER_HELP;
+    "serve runs CCZoo's PSI service (package psi, proto/psi.proto) over RA-gRPC: sessions of\n"
+    "N parties, one after another. Each party attests the server, connects, uploads its set\n"
+    "and gets back the items every party has; calls are answered when the last party arrives.\n"
+    "A session that waits --timeout MS (default 300000) for a party ends, and the parties in it\n"
+    "get DEADLINE_EXCEEDED naming the ones it waited for. --max-memory bounds a session's sets\n"
+    "(default 1024 MiB). A party is the connection its calls come on, and is known by its name\n"
+    "and, two-way, its attested claims (the ccz-psi-parties trailer lists them). serve runs\n"
+    "until SIGINT or SIGTERM; --handshake-timeout, --idle-timeout and --max-conns bound\n"
+    "connections as for every RA-gRPC server.\n"
+    "join is one party: FILE has one item per line (at most 4096 bytes of UTF-8; a trailing\n"
+    "CR and empty lines are dropped, duplicates count once). It prints the intersection,\n"
+    "sorted bytewise and unique, one item per line, on standard output or to --out FILE, and\n"
+    "its progress on standard error. --chief sets is_chief, --parties the client_num it\n"
+    "expects. A session that ends with an error prints the status and exits 1.\n"
+    "Modes: two-way (the default: the server and every party attested), server (only the\n"
+    "server: parties without TEE, as CCZoo's data providers outside enclaves).\n"
+    "ecdh: two-party PSI by Diffie-Hellman over ristretto255, no TEE needed. FILE as for join\n"
+    "(any bytes, at most 65536 a line). The connecting side learns the intersection, written\n"
+    "sorted bytewise one per line to -o FILE (default: standard output), or with --size-only\n"
+    "only its size; the listening side learns the size of the other's set and nothing else.\n"
+    "Both print a summary on standard error. The listener serves up to --max-conns sessions at\n"
+    "once (default 4; more wait) until stopped, or one with --once (its exit code is then the\n"
+    "session's); a handshake must finish within --handshake-timeout (default 10000 ms) and a\n"
+    "peer silent for --idle-timeout (default 60000 ms) is dropped. With --tee, --cert, --mode\n"
+    "or a verify option the connection is RA-TLS as for 'ccz ratls' (default mode two-way);\n"
+    "without, it is ordinary TLS with an ephemeral self-signed certificate that authenticates\n"
+    "no one (both sides warn).\n" CLI_VERIFY_HELP CLI_ATTESTER_HELP;
+
+static int serve(int argc, char **argv);
+static int join(int argc, char **argv);
 
 static const cli_command psi_cmds[] = {
+    {"serve", serve, NULL,
+     CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_LISTEN) | CLI_OPT(CLI_O_PARTIES) | CLI_OPT(CLI_O_TIMEOUT) |
+         CLI_OPT(CLI_O_MAX_MEMORY) | CLI_OPT(CLI_O_HS_TIMEOUT) | CLI_OPT(CLI_O_IDLE_TIMEOUT) |
+         CLI_OPT(CLI_O_MAX_CONNS) | CLI_FRAG_HELP},
+    {"join", join, NULL,
+     CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_NAME) | CLI_OPT(CLI_O_DATA) | CLI_OPT(CLI_O_CHIEF) |
+         CLI_OPT(CLI_O_PARTIES) | CLI_OPT(CLI_O_OUT) | CLI_OPT(CLI_O_DEADLINE) | CLI_FRAG_HELP},
     {"ecdh", cmd_psi_ecdh, NULL,
      CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_LISTEN) | CLI_OPT(CLI_O_CONNECT) | CLI_OPT(CLI_O_DATA) |
          CLI_OPT(CLI_O_OUT) | CLI_OPT(CLI_O_SIZE_ONLY) | CLI_OPT(CLI_O_ONCE) |
          CLI_OPT(CLI_O_MAX_CONNS) | CLI_OPT(CLI_O_HS_TIMEOUT) | CLI_OPT(CLI_O_IDLE_TIMEOUT) |
          CLI_OPT(CLI_O_TIMEOUT) | CLI_FRAG_HELP},
 };
+const cli_group psi_group =
+    CLI_GROUP("psi", psi_usage, psi_cmds, "command", " (try: serve, join, ecdh)",
+              "usage: ccz psi serve|join|ecdh ...");
 
-const cli_group psi_group = CLI_GROUP("psi", psi_usage, psi_cmds, "psi command", NULL, NULL);
+/* ---- serve -----------------------------------------------------------------------------------*/
+
+static int serve(int argc, char **argv)
+{
+    cli_args a = {0};
+    int r = cli_parse(&a, argc, argv, &psi_group, cli_command_opts(&psi_group, argv[0]));
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    if (!a.listen || !a.parties || optind != argc)
+        return cli_usage_error("psi", "usage: ccz psi serve --listen ADDR --parties N [options]");
+    if (a.mode == CCZ_RATLS_CLIENT)
+        return cli_usage_error("psi", "--mode client: the parties must attest the server (use "
+                                      "two-way or server)");
+    signal(SIGPIPE, SIG_IGN);
+    cli_block_stop_signals();
+
+    cli_endpoint e = {0};
+    SSL_CTX *ctx = NULL;
+    ccz_rpc_server *srv = NULL;
+    ccz_psi_service *psi = NULL;
+    int port = 0;
+    ccz_status s = cli_endpoint_setup(&e, &a, true, &ctx, cli_print_verdict);
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.tls = ctx;
+    so.handshake_timeout_ms = (unsigned)a.handshake_timeout_ms;
+    so.idle_timeout_ms = (unsigned)a.idle_timeout_ms;
+    so.max_connections = (unsigned)a.max_conns;
+    if (s == CCZ_OK)
+        s = ccz_rpc_server_new(&srv, &so);
+    ccz_psi_service_opts po = CCZ_PSI_SERVICE_OPTS_INIT;
+    po.parties = (unsigned)a.parties;
+    po.timeout_ms = (unsigned)a.timeout_ms;
+    po.max_memory = (size_t)a.max_memory_mb << 20;
+    po.log = stderr;
+    if (s == CCZ_OK)
+        s = ccz_psi_service_new(&psi, srv, &po);
+    if (s == CCZ_OK)
+        s = ccz_rpc_server_listen(srv, &port, a.listen);
+    if (s) {
+        r = cli_fail(s, "psi serve");
+        goto out;
+    }
+    fprintf(stderr, "ccz psi: serving psi.PSI on port %d (mode %s, sessions of %ld parties)%s\n",
+            port, a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : "server", a.parties,
+            e.attester && ccz_attester_tee(e.attester) == CCZ_TEE_SIM ? " [SIMULATED TEE]" : "");
+    cli_rpc_stop_on_signal(srv, "psi", 2000);
+    s = ccz_rpc_server_run(srv);
+    if (s)
+        r = cli_fail(s, "psi serve");
+    else
+        fprintf(stderr, "ccz psi: stopped\n");
+out:
+    ccz_psi_service_free(psi);
+    ccz_rpc_server_free(srv);
+    SSL_CTX_free(ctx);
+    cli_endpoint_free(&e);
+    cli_attester_free(&a.ca);
+    return r;
+}
+
+/* ---- join ------------------------------------------------------------------------------------*/
+
+/* The items of a set file: one per line, a trailing CR dropped, empty lines skipped. */
+static ccz_status read_set(ccz_buf *file, ccz_span **items, size_t *n, const char *path)
+{
+    CCZ_GUARD(ccz_file_read(file, path, (size_t)16 << 30));
+    size_t cap = 0;
+    *items = NULL;
+    *n = 0;
+    for (size_t i = 0; i < file->len;) {
+        const uint8_t *start = file->ptr + i;
+        const uint8_t *nl = memchr(start, '\n', file->len - i);
+        size_t len = nl ? (size_t)(nl - start) : file->len - i;
+        i += len + 1;
+        if (len && start[len - 1] == '\r')
+            len--;
+        if (!len)
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 4096;
+            ccz_span *p = realloc(*items, cap * sizeof *p);
+            if (!p) {
+                free(*items);
+                *items = NULL;
+                return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+            }
+            *items = p;
+        }
+        (*items)[(*n)++] = CCZ_SPAN(start, len);
+    }
+    return CCZ_OK;
+}
+
+typedef struct {
+    FILE *out;
+    int64_t last;
+    bool failed;
+} join_state;
+
+static void on_item(ccz_span item, void *payload)
+{
+    join_state *j = payload;
+    if (fwrite(item.ptr, 1, item.len, j->out) != item.len || fputc('\n', j->out) == EOF)
+        j->failed = true;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_progress(uint64_t done, uint64_t total, void *payload)
+{
+    join_state *j = payload;
+    int64_t t = now_ms();
+    if (done == total || t - j->last >= 1000) {
+        fprintf(stderr, "ccz psi: uploaded %llu of %llu items (%.0f%%)\n", (unsigned long long)done,
+                (unsigned long long)total, total ? 100.0 * (double)done / (double)total : 100.0);
+        j->last = t;
+    }
+}
+
+static int join(int argc, char **argv)
+{
+    cli_args a = {0};
+    int r = cli_parse(&a, argc, argv, &psi_group, cli_command_opts(&psi_group, argv[0]));
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    if (argc - optind != 1 || !a.name || !a.data)
+        return cli_usage_error("psi", "usage: ccz psi join HOST:PORT --name NAME --data FILE "
+                                      "[options]");
+    if (a.mode == CCZ_RATLS_CLIENT)
+        return cli_usage_error("psi", "--mode client: a party must attest the server (use "
+                                      "two-way or server)");
+    signal(SIGPIPE, SIG_IGN);
+    cli_endpoint e = {0};
+    SSL_CTX *ctx = NULL;
+    ccz_rpc_channel *ch = NULL;
+    ccz_buf file = CCZ_BUF_INIT;
+    ccz_span *items = NULL;
+    size_t n = 0;
+    join_state j = {stdout, now_ms(), false};
+    ccz_status s = read_set(&file, &items, &n, a.data);
+    if (s == CCZ_OK)
+        s = cli_endpoint_setup(&e, &a, false, &ctx, cli_print_verdict);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    co.tls = ctx;
+    co.max_message = 8u << 20;
+    if (s == CCZ_OK)
+        s = ccz_rpc_channel_new(&ch, argv[optind], &co);
+    if (s == CCZ_OK && a.out && !(j.out = fopen(a.out, "w")))
+        s = ccz_fail(CCZ_ERR_IO, "cannot write %s", a.out);
+    if (s) {
+        r = cli_fail(s, "psi join");
+        goto out;
+    }
+    fprintf(stderr, "ccz psi: %s joins with %zu items\n", a.name, n);
+    ccz_psi_join_opts jo = CCZ_PSI_JOIN_OPTS_INIT;
+    jo.name = a.name;
+    jo.chief = a.chief;
+    jo.parties = (unsigned)a.parties;
+    jo.deadline_ms = a.deadline_ms;
+    jo.progress = on_progress;
+    jo.on_item = on_item;
+    jo.payload = &j;
+    ccz_psi_join_result res;
+    s = ccz_psi_join(ch, &jo, items, n, &res);
+    if (s) {
+        r = cli_fail(s, "psi join");
+    } else if (res.code != CCZ_RPC_OK) {
+        fprintf(stderr, "ccz: psi join: %s: %s (%d): %s\n", res.method, ccz_rpc_code_name(res.code),
+                res.code, res.message);
+        r = EXIT_REJECT;
+    } else if (j.failed || fflush(j.out) != 0) {
+        r = cli_fail(ccz_fail(CCZ_ERR_IO, "cannot write the intersection"), "psi join");
+    } else {
+        fprintf(stderr, "ccz psi: %zu items in the intersection; parties: %s\n", res.n_items,
+                res.parties);
+    }
+out:
+    if (j.out && j.out != stdout)
+        fclose(j.out);
+    free(items);
+    ccz_buf_free(&file);
+    ccz_rpc_channel_free(ch);
+    SSL_CTX_free(ctx);
+    cli_endpoint_free(&e);
+    cli_attester_free(&a.ca);
+    return r;
+}
 
 int cmd_psi(int argc, char **argv)
 {

@@ -59,6 +59,12 @@ static const cli_command commands[] = {
      "kms serve|enroll|call            the key management service (eHSM-KMS's protocol, keys\n"
      "                                 sealed in the TEE), and its client\n",
      0},
+    {"psi", cmd_psi,
+     "psi serve|join                   private set intersection: CCZoo's N-party PSI in a TEE\n"
+     "                                 over RA-gRPC\n"
+     "psi ecdh --listen|--connect ADDR --data FILE\n"
+     "                                 two-party private set intersection (ECDH, ristretto255)\n",
+     0},
     {"secret", cmd_secret,
      "secret serve|get                 secret provisioning (Gramine's protocol): release\n"
      "                                 secrets to attested clients by policy, and fetch one\n",
@@ -68,10 +74,6 @@ static const cli_command commands[] = {
      "                                 Paillier homomorphic encryption (python-paillier keys)\n",
      0},
     {"he", cmd_he, "he params|bench                  lattice HE (BFV, CKKS): presets, timings\n",
-     0},
-    {"psi", cmd_psi,
-     "psi ecdh --listen|--connect ADDR --data FILE\n"
-     "                                 two-party private set intersection (ECDH, ristretto255)\n",
      0},
     {"version", cmd_version, "version                          print the version\n", 0},
     {"--version", cmd_version, NULL, 0},

@@ -9,10 +9,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "ccz/psi.h"
 #include "cli.h"
 
 #define O(o) (256 + (o))
-_Static_assert(CLI_O_COUNT_ <= 64, "one bit per option in a uint64_t");
+_Static_assert(CLI_O_COUNT_ <= 128, "one bit per option in a cli_opts");
 
 static const struct option opts[] = {
     {"tee", required_argument, NULL, O(CLI_O_TEE)},
@@ -73,13 +74,16 @@ static const struct option opts[] = {
     {"payload", required_argument, NULL, O(CLI_O_PAYLOAD)},
     {"admin-token", required_argument, NULL, O(CLI_O_ADMIN_TOKEN)},
     {"data", required_argument, NULL, O(CLI_O_DATA)},
+    {"parties", required_argument, NULL, O(CLI_O_PARTIES)},
+    {"chief", no_argument, NULL, O(CLI_O_CHIEF)},
+    {"max-memory", required_argument, NULL, O(CLI_O_MAX_MEMORY)},
     {"connect", required_argument, NULL, O(CLI_O_CONNECT)},
     {"size-only", no_argument, NULL, O(CLI_O_SIZE_ONLY)},
     {"help", no_argument, NULL, O(CLI_O_HELP)},
     {NULL, 0, NULL, 0},
 };
 
-uint64_t cli_command_opts(const cli_group *g, const char *name)
+cli_opts cli_command_opts(const cli_group *g, const char *name)
 {
     for (size_t i = 0; i < g->n_cmds; i++)
         if (!strcmp(g->cmds[i].name, name))
@@ -264,6 +268,21 @@ static int take(cli_args *a, int o, const char *cmd)
     case CLI_O_DATA:
         a->data = optarg;
         break;
+    case CLI_O_CHIEF:
+        a->chief = true;
+        break;
+    case CLI_O_PARTIES:
+    case CLI_O_MAX_MEMORY: {
+        bool parties = o == CLI_O_PARTIES;
+        bool bad = cli_number(optarg, parties ? CCZ_PSI_MAX_PARTIES : 1 << 20, &n) != CCZ_OK;
+        if (bad || n < (parties ? 2 : 1))
+            return cli_usage_error(cmd, "%s: %s", parties ? "--parties" : "--max-memory",
+                                   bad       ? ccz_error_detail()
+                                   : parties ? "a session has at least 2 parties"
+                                             : "must be at least 1 (MiB)");
+        *(parties ? &a->parties : &a->max_memory_mb) = (long)n;
+        break;
+    }
     case CLI_O_CONNECT:
         a->connect = optarg;
         break;
@@ -276,14 +295,14 @@ static int take(cli_args *a, int o, const char *cmd)
     return EXIT_OK;
 }
 
-int cli_parse(cli_args *a, int argc, char **argv, const cli_group *g, uint64_t allowed)
+int cli_parse(cli_args *a, int argc, char **argv, const cli_group *g, cli_opts allowed)
 {
     const char *cmd = g->name;
     cli_attester_init(&a->ca);
     a->co = (ccz_ratls_cert_opts)CCZ_RATLS_CERT_OPTS_INIT;
     int c, r;
-    uint64_t seen = 0;                /* CLI_OPT of each option given */
-    const char *seen_as[64] = {NULL}; /* how the command line spelled it */
+    cli_opts seen = 0;                          /* CLI_OPT of each option given */
+    const char *seen_as[CLI_O_COUNT_] = {NULL}; /* how the command line spelled it */
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         int o = c == 'o' ? CLI_O_OUT : c == 'h' ? CLI_O_HELP : c - 256;
@@ -303,7 +322,7 @@ int cli_parse(cli_args *a, int argc, char **argv, const cli_group *g, uint64_t a
             return r;
     }
     /* each command takes its own options and no other: one that would do nothing is refused */
-    for (int bit = 0; bit < 64; bit++)
+    for (int bit = 0; bit < CLI_O_COUNT_; bit++)
         if ((seen & ~allowed) >> bit & 1) {
             if (g->n_cmds)
                 return cli_usage_error(cmd, "'%s' does nothing for '%s %s'",

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The TEE PSI service's set table against a plain intersection: random sets over many parties
+ * with duplicates, uploads interleaved item by item (as concurrent parties' chunks are), items
+ * that share prefixes, empty and longest items, buckets growing past their first size, and the
+ * result's order and framing. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "svc/psi/internal.h"
+#include "test.h"
+
+static uint64_t rng = 0x9e3779b97f4a7c15u;
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* Items "i<k>" with k < universe; party p has item k when (k * (p + 3)) % 5 != 0 or k is in
+ * the common range, so sets differ and overlap. */
+static bool has(unsigned p, unsigned k, unsigned common)
+{
+    return k < common || (k * (p + 3) + p) % 5 != 0;
+}
+
+static int cmp_item(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    size_t lx = strlen(x), ly = strlen(y);
+    int c = memcmp(x, y, lx < ly ? lx : ly);
+    return c ? c : (lx > ly) - (lx < ly);
+}
+
+static void check_parties(unsigned parties, unsigned universe, unsigned common)
+{
+    psi_table t;
+    CHECK_OK(psi_table_init(&t));
+    char buf[32];
+    /* interleaved: item k of every party, then k + 1, each item twice for party 0 */
+    for (unsigned k = 0; k < universe; k++)
+        for (unsigned p = 0; p < parties; p++)
+            if (has(p, k, common)) {
+                int n = snprintf(buf, sizeof buf, "i%u", k);
+                CHECK_OK(psi_table_add(&t, p, (const uint8_t *)buf, (size_t)n));
+                if (p == 0)
+                    CHECK_OK(psi_table_add(&t, p, (const uint8_t *)buf, (size_t)n));
+            }
+    /* the plain intersection */
+    char **want = calloc(universe, sizeof *want);
+    size_t n_want = 0;
+    for (unsigned k = 0; k < universe; k++) {
+        bool all = true;
+        for (unsigned p = 0; p < parties && all; p++)
+            all = has(p, k, common);
+        if (all) {
+            want[n_want] = malloc(16);
+            snprintf(want[n_want++], 16, "i%u", k);
+        }
+    }
+    qsort(want, n_want, sizeof *want, cmp_item);
+    uint64_t mask = parties == 64 ? ~(uint64_t)0 : ((uint64_t)1 << parties) - 1;
+    psi_result r;
+    CHECK_OK(psi_table_intersect(&r, &t, mask));
+    CHECK_INT(r.n, n_want);
+    size_t off = 0, i = 0;
+    ccz_span it;
+    while (psi_result_next(&r, &off, &it) && i < n_want) {
+        CHECK(it.len == strlen(want[i]) && !memcmp(it.ptr, want[i], it.len));
+        i++;
+    }
+    CHECK_INT(i, n_want);
+    CHECK_INT(off, r.data.len);
+    for (size_t j = 0; j < n_want; j++)
+        free(want[j]);
+    free(want);
+    ccz_buf_free(&r.data);
+    psi_table_free(&t);
+}
+
+static void test_random_parties(void)
+{
+    check_parties(2, 50000, 100);
+    check_parties(3, 20000, 7);
+    check_parties(5, 5000, 0);
+    check_parties(64, 3000, 300);
+}
+
+static void test_edges(void)
+{
+    psi_table t;
+    CHECK_OK(psi_table_init(&t));
+    static uint8_t longest[PSI_MAX_ITEM];
+    memset(longest, 'x', sizeof longest);
+    const char *items[] = {"", "a", "ab", "abc", "b", "a\0b"};
+    size_t lens[] = {0, 1, 2, 3, 1, 3};
+    for (unsigned p = 0; p < 2; p++) {
+        for (size_t i = 0; i < 6; i++)
+            CHECK_OK(psi_table_add(&t, p, (const uint8_t *)items[i], lens[i]));
+        CHECK_OK(psi_table_add(&t, p, longest, sizeof longest));
+    }
+    CHECK_OK(psi_table_add(&t, 0, (const uint8_t *)"only0", 5));
+    CHECK_OK(psi_table_add(&t, 1, (const uint8_t *)"only1", 5));
+    CHECK_STATUS(psi_table_add(&t, 0, longest, sizeof longest + 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(psi_table_add(&t, 64, longest, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_INT(t.entries, 9);
+    psi_result r;
+    CHECK_OK(psi_table_intersect(&r, &t, 3));
+    CHECK_INT(r.n, 7);
+    /* bytewise order, a prefix first: "", "a", "a\0b", "ab", "abc", "b", "xxx..." */
+    const char *order[] = {"", "a", "a\0b", "ab", "abc", "b"};
+    size_t olens[] = {0, 1, 3, 2, 3, 1};
+    size_t off = 0;
+    ccz_span it;
+    for (size_t i = 0; i < 6; i++) {
+        CHECK(psi_result_next(&r, &off, &it));
+        CHECK(it.len == olens[i] && !memcmp(it.ptr, order[i], olens[i]));
+    }
+    CHECK(psi_result_next(&r, &off, &it));
+    CHECK(it.len == sizeof longest && !memcmp(it.ptr, longest, sizeof longest));
+    CHECK(!psi_result_next(&r, &off, &it));
+    ccz_buf_free(&r.data);
+    /* the items party 0 alone has: "only0" */
+    CHECK_OK(psi_table_intersect(&r, &t, 1));
+    CHECK_INT(r.n, 1);
+    off = 0;
+    CHECK(psi_result_next(&r, &off, &it) && it.len == 5 && !memcmp(it.ptr, "only0", 5));
+    ccz_buf_free(&r.data);
+    psi_table_free(&t);
+}
+
+/* The table's memory stays near the data: 200,000 random 24-byte items, all distinct, in
+ * less than 2.5 times their bytes. */
+static void test_memory(void)
+{
+    psi_table t;
+    CHECK_OK(psi_table_init(&t));
+    uint8_t item[24];
+    for (int i = 0; i < 200000; i++) {
+        for (int j = 0; j < 3; j++) {
+            uint64_t r = next();
+            memcpy(item + 8 * j, &r, 8);
+        }
+        CHECK_OK(psi_table_add(&t, (unsigned)i % 2, item, sizeof item));
+    }
+    CHECK_INT(t.entries, 200000);
+    size_t raw = 200000 * sizeof item;
+    CHECK(psi_table_bytes(&t) < raw * 5 / 2 + (2u << 20));
+    psi_table_free(&t);
+}
+
+TEST_MAIN(T(test_random_parties), T(test_edges), T(test_memory))
