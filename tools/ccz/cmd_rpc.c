@@ -2,7 +2,6 @@
 /* ccz rpc: gRPC over RA-TLS (CCZoo's "RA-gRPC"). The Greeter of gRPC's examples, served and
  * called with attestation as --mode says; it interoperates with any gRPC implementation that
  * speaks TLS (a peer without evidence can only take the unattested side). */
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,21 +120,6 @@ static void say_hello(ccz_rpc_call *call, const ProtobufCMessage *request, void 
     (void)!ccz_rpc_finish(call, CCZ_RPC_RESOURCE_EXHAUSTED, "out of memory");
 }
 
-static void *wait_signal(void *arg)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    int sig;
-    if (sigwait(&set, &sig) == 0) {
-        fprintf(stderr, "ccz rpc: %s: draining the calls in flight\n",
-                sig == SIGINT ? "SIGINT" : "SIGTERM");
-        ccz_rpc_server_shutdown(arg, 5000);
-    }
-    return NULL;
-}
-
 static const char *mode_name(ccz_ratls_mode m)
 {
     return m == CCZ_RATLS_TWO_WAY ? "two-way" : m == CCZ_RATLS_SERVER ? "server" : "client";
@@ -150,11 +134,7 @@ static int serve(int argc, char **argv)
     if (!a.listen || optind != argc)
         return cli_usage_error("rpc", "usage: ccz rpc greeter serve --listen ADDR [options]");
     signal(SIGPIPE, SIG_IGN);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    cli_block_stop_signals();
 
     cli_endpoint e = {0};
     SSL_CTX *ctx = NULL;
@@ -176,9 +156,7 @@ static int serve(int argc, char **argv)
     }
     fprintf(stderr, "ccz rpc: serving ratls.Greeter on port %d (mode %s)\n", port,
             mode_name(a.mode));
-    pthread_t t;
-    if (pthread_create(&t, NULL, wait_signal, g.srv) == 0)
-        pthread_detach(t);
+    cli_rpc_stop_on_signal(g.srv, "rpc", 5000);
     s = ccz_rpc_server_run(g.srv);
     if (s)
         r = cli_fail(s, "rpc greeter serve");

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What verify, ratls and rpc share: trust anchors, policy and collateral from the verify
+/* What verify, ratls, rpc and psi share: trust anchors, policy and collateral from the verify
  * options, an RA-TLS endpoint's identity (a given certificate and key, or an attester), the
  * printed verdict on a peer. Certificates and keys are read and written by the library's X.509
  * module (src/x509). */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -154,4 +157,51 @@ void cli_print_verdict(const ccz_ratls_verdict *v, void *payload)
     fprintf(stderr, "ccz ratls: %s accepted: %s evidence (%s)%s%s%s\n", who, ccz_tee_name(c->tee),
             ccz_ratls_format_name(v->format), m[0] ? ", mr_enclave " : "", m,
             c->simulated ? " [SIMULATED TEE]" : "");
+}
+
+/* ---- stopping RPC servers --------------------------------------------------------------------*/
+
+void cli_block_stop_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+typedef struct {
+    ccz_rpc_server *srv;
+    const char *who;
+    int grace_ms;
+} stopper;
+
+static void *wait_stop_signal(void *arg)
+{
+    stopper *st = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    int sig;
+    if (sigwait(&set, &sig) == 0) {
+        fprintf(stderr, "ccz %s: %s: draining the calls in flight\n", st->who,
+                sig == SIGINT ? "SIGINT" : "SIGTERM");
+        ccz_rpc_server_shutdown(st->srv, st->grace_ms);
+    }
+    free(st);
+    return NULL;
+}
+
+void cli_rpc_stop_on_signal(ccz_rpc_server *srv, const char *who, int grace_ms)
+{
+    stopper *st = malloc(sizeof *st);
+    if (!st)
+        return;
+    *st = (stopper){srv, who, grace_ms};
+    pthread_t t;
+    if (pthread_create(&t, NULL, wait_stop_signal, st) == 0)
+        pthread_detach(t);
+    else
+        free(st);
 }

@@ -34,6 +34,12 @@ void cli_endpoint_free(cli_endpoint *e);
 /* Prints a peer verdict to stderr; payload names the peer ("client", "server"). */
 void cli_print_verdict(const ccz_ratls_verdict *v, void *payload);
 
+/* SIGINT and SIGTERM for an RPC server: block them in every thread (call before starting
+ * any), then have a thread wait for one and shut srv down gracefully (grace_ms), saying so on
+ * standard error as "ccz WHO: SIGTERM: ...". */
+void cli_block_stop_signals(void);
+void cli_rpc_stop_on_signal(ccz_rpc_server *srv, const char *who, int grace_ms);
+
 /* Reads a certificate, PEM or DER. */
 ccz_status cli_read_cert(X509 **out, const char *path);
 /* Reads a PEM private key. */
