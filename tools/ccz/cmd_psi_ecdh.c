@@ -58,7 +58,8 @@ static ccz_status load_set(ccz_psi_set **out, const char *path)
 
 /* ---- the listening side ------------------------------------------------------------------------*/
 
-static ccz_status listen_on(int *out, char *bound, size_t cap, const char *addr)
+/* Listens on ADDR; *port and host (at most cap bytes) say where it is bound (port 0 picks one). */
+static ccz_status listen_on(int *out, int *port_out, char *bound, size_t cap, const char *addr)
 {
     char host[256], port[6];
     *out = -1;
@@ -94,7 +95,8 @@ static ccz_status listen_on(int *out, char *bound, size_t cap, const char *addr)
         inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, h, sizeof h);
         p = ntohs(((struct sockaddr_in *)&ss)->sin_port);
     }
-    snprintf(bound, cap, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", h, p);
+    snprintf(bound, cap, "%s", h);
+    *port_out = p;
     *out = fd;
     return CCZ_OK;
 }
@@ -214,9 +216,9 @@ static int accept_loop(psi_server *srv, int lfd, bool once)
 
 static int run_server(cli_args *a, SSL_CTX *ctx, ccz_psi_set *set, const char *kind)
 {
-    int lfd;
-    char bound[300];
-    ccz_status s = listen_on(&lfd, bound, sizeof bound, a->listen);
+    int lfd, port = 0;
+    char bound[INET6_ADDRSTRLEN];
+    ccz_status s = listen_on(&lfd, &port, bound, sizeof bound, a->listen);
     if (s)
         return cli_fail(s, "psi ecdh: cannot listen on %s", a->listen);
     psi_server srv = {.ctx = ctx,
@@ -227,7 +229,7 @@ static int run_server(cli_args *a, SSL_CTX *ctx, ccz_psi_set *set, const char *k
                       .cap = a->max_conns ? (unsigned)a->max_conns : DEFAULT_MAX_CONNS};
     pthread_mutex_init(&srv.lock, NULL);
     pthread_cond_init(&srv.freed, NULL);
-    fprintf(stderr, "ccz psi ecdh: listening on %s with %zu items (%s)\n", bound,
+    fprintf(stderr, "ccz psi ecdh: listening on port %d of %s with %zu items (%s)\n", port, bound,
             ccz_psi_set_size(set), kind);
     int r = accept_loop(&srv, lfd, a->once);
     close(lfd);
