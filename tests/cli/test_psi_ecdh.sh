@@ -76,6 +76,14 @@ contains "$(cat "$T/s.log")" "client accepted: sim evidence"
 contains "$(cat "$T/s.log")" "(RA-TLS)"
 case "$err$(cat "$T/s.log")" in *"NOT authenticated"*) fail "RA-TLS warned of no authentication";; esac
 
+# server mode: only the listener is attested; the client (no TEE) verifies it with its policy
+start "$T/s.log" --data "$T/a.txt" --tee sim --sim-dir "$P" --mode server --once
+run 0 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/b.txt" --size-only --mode server \
+    --sim-dir "$P" --policy "$T/accept.json"
+wait $SERVER
+[ "$out" = "$want_n" ] || fail "server-mode RA-TLS size was '$out', expected $want_n"
+contains "$err" "server accepted: sim evidence"
+
 # the client's policy rejects the server: exit 1, the reason said; no intersection written
 rm -f "$T/got.txt"
 start "$T/s.log" --data "$T/a.txt" --tee sim --sim-dir "$P" --policy "$T/accept.json" --once
