@@ -19,5 +19,6 @@
 #include "ccz/attestation.h"
 #include "ccz/kbs.h"
 #include "ccz/kms.h"
+#include "ccz/psi.h"
 
 #endif

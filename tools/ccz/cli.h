@@ -21,6 +21,10 @@
  * (argv[0] is "init" for "ccz sim init"). */
 typedef int (*cli_handler)(int argc, char **argv);
 
+/* A set of options, one bit each (CLI_OPT): more than 64 of them, so 128 bits (GCC and Clang's
+ * __int128, on every target Debian builds ccz for). */
+__extension__ typedef unsigned __int128 cli_opts;
+
 typedef struct {
     const char *name;
     cli_handler run;
@@ -28,7 +32,7 @@ typedef struct {
      * a group's table: NULL */
     const char *summary;
     /* the options it takes (CLI_FRAG_* and CLI_OPT bits), when it parses them with cli_parse */
-    uint64_t opts;
+    cli_opts opts;
 } cli_command;
 
 typedef struct {
@@ -132,11 +136,14 @@ int cmd_secret(int argc, char **argv);      /* cmd_secret.c */
 int cmd_attestation(int argc, char **argv); /* cmd_attestation.c */
 int cmd_kbs(int argc, char **argv);
 int cmd_kms(int argc, char **argv); /* cmd_kms.c */
-int cmd_psi(int argc, char **argv); /* cmd_psi.c */
 /* ccz SERVICE serve (serve.c): intro is the --help text's paragraph. */
 int cli_svc_serve(const char *service, const char *intro, int argc, char **argv);
 int cmd_paillier(int argc, char **argv);
 int cmd_he(int argc, char **argv);
+/* ccz psi (cmd_psi.c: the group, serve and join; ecdh in cmd_psi_ecdh.c) */
+extern const cli_group psi_group;
+int cmd_psi(int argc, char **argv);
+int cmd_psi_ecdh(int argc, char **argv);
 int cmd_pf(int argc, char **argv); /* cmd_pf.c */
 
 #define CLI_MAX_SIM_ROOTS 16
@@ -227,10 +234,12 @@ enum {
     CLI_O_PARTIES,
     CLI_O_CHIEF,
     CLI_O_MAX_MEMORY,
+    CLI_O_CONNECT,
+    CLI_O_SIZE_ONLY,
     CLI_O_HELP,
     CLI_O_COUNT_
 };
-#define CLI_OPT(o) (1ull << (o))
+#define CLI_OPT(o) ((cli_opts)1 << (o))
 #define CLI_FRAG_ATTESTER                                                                          \
     (CLI_OPT(CLI_O_TEE) | CLI_OPT(CLI_O_SIM_DIR) | CLI_OPT(CLI_O_SIGNER_KEY) |                     \
      CLI_OPT(CLI_O_MEASUREMENT) | CLI_OPT(CLI_O_PRODUCT_ID) | CLI_OPT(CLI_O_SVN) |                 \
@@ -291,12 +300,15 @@ typedef struct {
     const char *data;
     long parties, max_memory_mb;
     bool chief;
+    /* ECDH PSI: the server to connect to, size only */
+    const char *connect;
+    bool size_only;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */
-uint64_t cli_command_opts(const cli_group *g, const char *name);
+cli_opts cli_command_opts(const cli_group *g, const char *name);
 /* Parses the options of argv[0] (a command of g, or g itself), refusing those outside allowed;
  * -1 after --help (usage printed), else an exit code. Operands start at optind. */
-int cli_parse(cli_args *a, int argc, char **argv, const cli_group *g, uint64_t allowed);
+int cli_parse(cli_args *a, int argc, char **argv, const cli_group *g, cli_opts allowed);
 
 #endif

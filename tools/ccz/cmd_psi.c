@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ccz psi: private set intersection. serve and join are CCZoo's N-party PSI in a TEE over
- * RA-gRPC (proto/psi.proto); parties attest the server (and, two-way, the server them). */
+ * RA-gRPC (proto/psi.proto); parties attest the server (and, two-way, the server them). ecdh,
+ * two-party PSI without a TEE, is in cmd_psi_ecdh.c. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,13 @@ static const char psi_usage[] =
     "                     [--out FILE] [--deadline MS] [--mode two-way|server]\n"
     "                     [--policy FILE] [--cert CERT --key KEY | attester options]\n"
     "                     [verify options]\n"
+    "       ccz psi ecdh --listen ADDR --data FILE [--once] [--max-conns N]\n"
+    "                    [--handshake-timeout MS] [--idle-timeout MS]\n"
+    "                    [--mode two-way|server|client] [--cert CERT --key KEY | attester options]\n"
+    "                    [verify options]\n"
+    "       ccz psi ecdh --connect ADDR --data FILE [-o FILE] [--size-only] [--timeout MS]\n"
+    "                    [--idle-timeout MS] [--mode two-way|server|client]\n"
+    "                    [--cert CERT --key KEY | attester options] [verify options]\n"
     "\n"
     "serve runs CCZoo's PSI service (package psi, proto/psi.proto) over RA-gRPC: sessions of\n"
     "N parties, one after another. Each party attests the server, connects, uploads its set\n"
@@ -34,8 +42,18 @@ static const char psi_usage[] =
     "its progress on standard error. --chief sets is_chief, --parties the client_num it\n"
     "expects. A session that ends with an error prints the status and exits 1.\n"
     "Modes: two-way (the default: the server and every party attested), server (only the\n"
-    "server: parties without TEE, as CCZoo's data providers outside enclaves).\n" CLI_VERIFY_HELP
-        CLI_ATTESTER_HELP;
+    "server: parties without TEE, as CCZoo's data providers outside enclaves).\n"
+    "ecdh: two-party PSI by Diffie-Hellman over ristretto255, no TEE needed. FILE as for join\n"
+    "(any bytes, at most 65536 a line). The connecting side learns the intersection, written\n"
+    "sorted bytewise one per line to -o FILE (default: standard output), or with --size-only\n"
+    "only its size; the listening side learns the size of the other's set and nothing else.\n"
+    "Both print a summary on standard error. The listener serves up to --max-conns sessions at\n"
+    "once (default 4; more wait) until stopped, or one with --once (its exit code is then the\n"
+    "session's); a handshake must finish within --handshake-timeout (default 10000 ms) and a\n"
+    "peer silent for --idle-timeout (default 60000 ms) is dropped. With --tee, --cert, --mode\n"
+    "or a verify option the connection is RA-TLS as for 'ccz ratls' (default mode two-way);\n"
+    "without, it is ordinary TLS with an ephemeral self-signed certificate that authenticates\n"
+    "no one (both sides warn).\n" CLI_VERIFY_HELP CLI_ATTESTER_HELP;
 
 static int serve(int argc, char **argv);
 static int join(int argc, char **argv);
@@ -48,9 +66,15 @@ static const cli_command psi_cmds[] = {
     {"join", join, NULL,
      CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_NAME) | CLI_OPT(CLI_O_DATA) | CLI_OPT(CLI_O_CHIEF) |
          CLI_OPT(CLI_O_PARTIES) | CLI_OPT(CLI_O_OUT) | CLI_OPT(CLI_O_DEADLINE) | CLI_FRAG_HELP},
+    {"ecdh", cmd_psi_ecdh, NULL,
+     CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_LISTEN) | CLI_OPT(CLI_O_CONNECT) | CLI_OPT(CLI_O_DATA) |
+         CLI_OPT(CLI_O_OUT) | CLI_OPT(CLI_O_SIZE_ONLY) | CLI_OPT(CLI_O_ONCE) |
+         CLI_OPT(CLI_O_MAX_CONNS) | CLI_OPT(CLI_O_HS_TIMEOUT) | CLI_OPT(CLI_O_IDLE_TIMEOUT) |
+         CLI_OPT(CLI_O_TIMEOUT) | CLI_FRAG_HELP},
 };
-static const cli_group psi_group = CLI_GROUP(
-    "psi", psi_usage, psi_cmds, "command", " (try: serve, join)", "usage: ccz psi serve|join ...");
+const cli_group psi_group =
+    CLI_GROUP("psi", psi_usage, psi_cmds, "command", " (try: serve, join, ecdh)",
+              "usage: ccz psi serve|join|ecdh ...");
 
 /* ---- serve -----------------------------------------------------------------------------------*/
 

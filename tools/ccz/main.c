@@ -61,7 +61,9 @@ static const cli_command commands[] = {
      0},
     {"psi", cmd_psi,
      "psi serve|join                   private set intersection: CCZoo's N-party PSI in a TEE\n"
-     "                                 over RA-gRPC\n",
+     "                                 over RA-gRPC\n"
+     "psi ecdh --listen|--connect ADDR --data FILE\n"
+     "                                 two-party private set intersection (ECDH, ristretto255)\n",
      0},
     {"secret", cmd_secret,
      "secret serve|get                 secret provisioning (Gramine's protocol): release\n"

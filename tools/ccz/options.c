@@ -13,7 +13,7 @@
 #include "cli.h"
 
 #define O(o) (256 + (o))
-_Static_assert(CLI_O_COUNT_ <= 64, "one bit per option in a uint64_t");
+_Static_assert(CLI_O_COUNT_ <= 128, "one bit per option in a cli_opts");
 
 static const struct option opts[] = {
     {"tee", required_argument, NULL, O(CLI_O_TEE)},
@@ -77,11 +77,13 @@ static const struct option opts[] = {
     {"parties", required_argument, NULL, O(CLI_O_PARTIES)},
     {"chief", no_argument, NULL, O(CLI_O_CHIEF)},
     {"max-memory", required_argument, NULL, O(CLI_O_MAX_MEMORY)},
+    {"connect", required_argument, NULL, O(CLI_O_CONNECT)},
+    {"size-only", no_argument, NULL, O(CLI_O_SIZE_ONLY)},
     {"help", no_argument, NULL, O(CLI_O_HELP)},
     {NULL, 0, NULL, 0},
 };
 
-uint64_t cli_command_opts(const cli_group *g, const char *name)
+cli_opts cli_command_opts(const cli_group *g, const char *name)
 {
     for (size_t i = 0; i < g->n_cmds; i++)
         if (!strcmp(g->cmds[i].name, name))
@@ -281,20 +283,26 @@ static int take(cli_args *a, int o, const char *cmd)
         *(parties ? &a->parties : &a->max_memory_mb) = (long)n;
         break;
     }
+    case CLI_O_CONNECT:
+        a->connect = optarg;
+        break;
+    case CLI_O_SIZE_ONLY:
+        a->size_only = true;
+        break;
     default:
         break;
     }
     return EXIT_OK;
 }
 
-int cli_parse(cli_args *a, int argc, char **argv, const cli_group *g, uint64_t allowed)
+int cli_parse(cli_args *a, int argc, char **argv, const cli_group *g, cli_opts allowed)
 {
     const char *cmd = g->name;
     cli_attester_init(&a->ca);
     a->co = (ccz_ratls_cert_opts)CCZ_RATLS_CERT_OPTS_INIT;
     int c, r;
-    uint64_t seen = 0;                /* CLI_OPT of each option given */
-    const char *seen_as[64] = {NULL}; /* how the command line spelled it */
+    cli_opts seen = 0;                          /* CLI_OPT of each option given */
+    const char *seen_as[CLI_O_COUNT_] = {NULL}; /* how the command line spelled it */
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         int o = c == 'o' ? CLI_O_OUT : c == 'h' ? CLI_O_HELP : c - 256;
@@ -314,7 +322,7 @@ int cli_parse(cli_args *a, int argc, char **argv, const cli_group *g, uint64_t a
             return r;
     }
     /* each command takes its own options and no other: one that would do nothing is refused */
-    for (int bit = 0; bit < 64; bit++)
+    for (int bit = 0; bit < CLI_O_COUNT_; bit++)
         if ((seen & ~allowed) >> bit & 1) {
             if (g->n_cmds)
                 return cli_usage_error(cmd, "'%s' does nothing for '%s %s'",

@@ -119,7 +119,7 @@ ccz_status psi_table_add_hashed(psi_table *t, unsigned party, uint64_t h, const 
         if ((uint32_t)(s >> 32) != tag)
             continue;
         uint32_t off = (uint32_t)s - 1;
-        if (entry_len(t, off) == len && !memcmp(t->arena + off + ENTRY_HEAD, item, len)) {
+        if (entry_len(t, off) == len && (!len || !memcmp(t->arena + off + ENTRY_HEAD, item, len))) {
             uint64_t m;
             memcpy(&m, t->arena + off, 8);
             m |= bit;

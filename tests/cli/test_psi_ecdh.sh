@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# ccz psi ecdh: listen and connect over unauthenticated TLS (which both sides say) and over RA-TLS
+# with sim evidence, in both roles, against `sort -u | comm -12` on random data with duplicates,
+# CRLF lines and empty lines; --size-only; a peer rejected by policy; a client that speaks
+# garbage does not stop the listener serving the next; usage errors.
+. "$(dirname "$0")/lib.sh"
+
+port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+start() { # LOG ARGS...: a listener in the background
+    local log=$1; shift
+    PORT=$(port)
+    "$CCZ" psi ecdh --listen 127.0.0.1:$PORT "$@" 2> "$log" &
+    SERVER=$!
+    for _ in $(seq 200); do grep -q listening "$log" 2>/dev/null && break; sleep 0.05; done
+}
+stop() { kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; }
+trap 'stop; rm -rf "$T"' EXIT
+
+# random items (with duplicates, a CRLF line, empty lines) from overlapping ranges
+/usr/bin/python3 - "$T" <<'PY'
+import random, sys
+d = sys.argv[1]
+random.seed()
+def items(lo, hi, n):
+    return ["item-%d" % random.randrange(lo, hi) for _ in range(n)]
+a = items(0, 3000, 2000) + ["", "crlf-item\r", "shared \u00e9 bytes"]
+b = items(2000, 6000, 3000) + ["crlf-item", "", "shared \u00e9 bytes"]
+for name, xs in (("a.txt", a), ("b.txt", b)):
+    random.shuffle(xs)
+    with open(f"{d}/{name}", "w", encoding="utf-8", newline="") as f:
+        f.write("\n".join(xs) + "\n")
+PY
+plain() { comm -12 <(tr -d '\r' < "$1" | grep -v '^$' | LC_ALL=C sort -u) \
+                   <(tr -d '\r' < "$2" | grep -v '^$' | LC_ALL=C sort -u); }
+plain "$T/a.txt" "$T/b.txt" > "$T/want.txt"
+want_n=$(wc -l < "$T/want.txt")
+[ "$want_n" -gt 100 ] || fail "the random sets overlap in only $want_n items"
+
+# unauthenticated TLS, both roles: the connecting side learns the intersection
+for roles in "a b" "b a"; do
+    set -- $roles
+    start "$T/s.log" --data "$T/$2.txt" --once
+    run 0 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/$1.txt" -o "$T/got.txt"
+    wait $SERVER; code=$?
+    [ $code = 0 ] || fail "listener ($roles) exited $code: $(cat "$T/s.log")"
+    cmp -s "$T/got.txt" "$T/want.txt" || fail "intersection ($roles) differs from sort -u | comm -12"
+    contains "$err" "WARNING: no --tee, --cert, --mode or verify option: ordinary TLS with an ephemeral self-signed certificate; the peer is NOT authenticated"
+    contains "$err" "intersection $want_n of "
+    contains "$(cat "$T/s.log")" "the peer is NOT authenticated"
+    contains "$(cat "$T/s.log")" "(it learns the intersection)"
+done
+
+# size only: the count on standard output, nothing else
+start "$T/s.log" --data "$T/b.txt" --once
+run 0 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/a.txt" --size-only
+wait $SERVER
+[ "$out" = "$want_n" ] || fail "--size-only printed '$out', expected $want_n"
+contains "$err" "intersection size $want_n of"
+contains "$(cat "$T/s.log")" "(it learns the size only)"
+
+# RA-TLS with sim evidence, two-way: both accept, no warning, the same intersection
+P=$T/plat
+"$CCZ" sim init --dir "$P" > /dev/null
+M=$("$CCZ" sim measure "$CCZ")
+echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
+echo '{"allow_sim": true, "sgx": [{"mr_enclave": "0000000000000000000000000000000000000000000000000000000000000000"}]}' > "$T/wrong.json"
+start "$T/s.log" --data "$T/a.txt" --tee sim --sim-dir "$P" --policy "$T/accept.json" --once
+run 0 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/b.txt" -o "$T/got.txt" \
+    --tee sim --sim-dir "$P" --policy "$T/accept.json"
+wait $SERVER; code=$?
+[ $code = 0 ] || fail "RA-TLS listener exited $code: $(cat "$T/s.log")"
+cmp -s "$T/got.txt" "$T/want.txt" || fail "RA-TLS intersection differs from sort -u | comm -12"
+contains "$err" "server accepted: sim evidence"
+contains "$(cat "$T/s.log")" "client accepted: sim evidence"
+contains "$(cat "$T/s.log")" "(RA-TLS)"
+case "$err$(cat "$T/s.log")" in *"NOT authenticated"*) fail "RA-TLS warned of no authentication";; esac
+
+# server mode: only the listener is attested; the client (no TEE) verifies it with its policy
+start "$T/s.log" --data "$T/a.txt" --tee sim --sim-dir "$P" --mode server --once
+run 0 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/b.txt" --size-only --mode server \
+    --sim-dir "$P" --policy "$T/accept.json"
+wait $SERVER
+[ "$out" = "$want_n" ] || fail "server-mode RA-TLS size was '$out', expected $want_n"
+contains "$err" "server accepted: sim evidence"
+
+# the client's policy rejects the server: exit 1, the reason said; no intersection written
+rm -f "$T/got.txt"
+start "$T/s.log" --data "$T/a.txt" --tee sim --sim-dir "$P" --policy "$T/accept.json" --once
+run 1 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/b.txt" -o "$T/got.txt" \
+    --tee sim --sim-dir "$P" --policy "$T/wrong.json"
+wait $SERVER
+contains "$err" "server REJECTED at policy: policy_rejected: measurement_not_accepted"
+[ -e "$T/got.txt" ] && fail "a rejected session wrote an intersection"
+
+# the server's policy rejects the client: the client hears why it was refused, exit 1
+start "$T/s.log" --data "$T/a.txt" --tee sim --sim-dir "$P" --policy "$T/wrong.json" --once
+run 1 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/b.txt" \
+    --tee sim --sim-dir "$P" --policy "$T/accept.json"
+wait $SERVER; code=$?
+[ $code = 1 ] || fail "the listener that rejected its client exited $code"
+# (while sending its hello or receiving the answer, as the alert and the reset race)
+contains "$err" "the peer refused this side while"
+contains "$err" "(TLS alert: bad certificate)"
+contains "$(cat "$T/s.log")" "client REJECTED at policy: policy_rejected: measurement_not_accepted"
+
+# a client that does not speak the protocol fails its session only: the next one is served
+start "$T/s.log" --data "$T/a.txt"
+printf 'GET / HTTP/1.1\r\n\r\n' | timeout 10 openssl s_client -connect 127.0.0.1:$PORT -quiet \
+    > /dev/null 2>&1
+run 0 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/b.txt" -o "$T/got.txt"
+cmp -s "$T/got.txt" "$T/want.txt" || fail "the session after a garbage client differs"
+stop
+contains "$(cat "$T/s.log")" "session 1 failed: protocol_error: psi ecdh: unknown message type 71"
+contains "$(cat "$T/s.log")" "session 2: "
+
+# a peer that connects and stalls holds the only slot until its handshake deadline, then the
+# waiting client is served
+start "$T/s.log" --data "$T/a.txt" --max-conns 1 --handshake-timeout 700
+/usr/bin/python3 -c 'import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); time.sleep(5)' $PORT &
+STALL=$!
+sleep 0.2
+t0=$(date +%s%N)
+run 0 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/b.txt" -o "$T/got.txt"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -ge 400 ] || fail "the waiting client was served after $ms ms, before the stalled peer's deadline"
+cmp -s "$T/got.txt" "$T/want.txt" || fail "the session after a stalled peer differs"
+kill $STALL 2>/dev/null; wait $STALL 2>/dev/null
+stop
+contains "$(cat "$T/s.log")" "session 1: handshake failed: accept: the TLS handshake with the client timed out after 700 ms"
+contains "$(cat "$T/s.log")" "session 2: "
+
+# usage errors and unreadable data
+run 2 "$CCZ" psi ecdh --listen :0 --connect 127.0.0.1:1 --data "$T/a.txt"
+contains "$err" "give --listen ADDR or --connect ADDR (one of them)"
+run 2 "$CCZ" psi ecdh --connect 127.0.0.1:1
+contains "$err" "--data FILE is required"
+run 2 "$CCZ" psi ecdh --listen :0 --data "$T/a.txt" --size-only
+contains "$err" "--size-only, -o and --timeout are for the connecting side"
+run 2 "$CCZ" psi ecdh --connect 127.0.0.1:1 --data "$T/nonexistent"
+contains "$err" "cannot open $T/nonexistent"
+run 2 "$CCZ" psi ecdh --connect 127.0.0.1:1 --data "$T/a.txt" --json
+contains "$err" "'--json' does nothing for 'psi ecdh'"
+run 2 "$CCZ" psi ecdh --connect 127.0.0.1:1 --data "$T/a.txt" --policy "$T/accept.json"
+contains "$err" "psi ecdh: --tee is required" # a policy means RA-TLS (two-way: this side attests)
+run 2 "$CCZ" psi nosuch
+contains "$err" "unknown command 'nosuch' (try: serve, join, ecdh)"
+run 0 "$CCZ" psi --help
+contains "$out" "ccz psi ecdh --listen ADDR --data FILE"
+contains "$out" "ccz psi ecdh --connect ADDR --data FILE"
+finish

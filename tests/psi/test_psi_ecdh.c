@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Two-party ECDH PSI (src/psi/ecdh.c, set.c, wire.c): both roles in one process over a
+ * socketpair, against a plain set intersection of random data with duplicates, empty sets, an
+ * empty intersection and full overlap, in full and size-only mode (whose tags must arrive
+ * sorted); hostile peers written byte by byte get the exact error. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "ccz/psi.h"
+#include "psi/ecdh.h"
+#include "test.h"
+
+/* ---- a byte stream over a socket, optionally recording what it reads -------------------------*/
+
+typedef struct {
+    int fd;
+    ccz_buf *tap;
+} fd_io;
+
+static ccz_status fd_write(void *payload, const uint8_t *p, size_t n)
+{
+    fd_io *f = payload;
+    while (n) {
+        ssize_t w = send(f->fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return ccz_fail(CCZ_ERR_NETWORK, "send: %s", strerror(errno));
+        p += w;
+        n -= (size_t)w;
+    }
+    return CCZ_OK;
+}
+
+static ccz_status fd_read(void *payload, uint8_t *p, size_t n)
+{
+    fd_io *f = payload;
+    while (n) {
+        ssize_t r = recv(f->fd, p, n, 0);
+        if (r == 0)
+            return ccz_fail(CCZ_ERR_PROTOCOL, "the peer closed the connection");
+        if (r < 0)
+            return ccz_fail(CCZ_ERR_NETWORK, "recv: %s", strerror(errno));
+        if (f->tap && ccz_buf_append(f->tap, p, (size_t)r))
+            return CCZ_ERR_NOMEM;
+        p += r;
+        n -= (size_t)r;
+    }
+    return CCZ_OK;
+}
+
+/* ---- sets and the reference intersection -----------------------------------------------------*/
+
+static ccz_psi_set *set_of(const char *const *items, size_t n)
+{
+    ccz_psi_set *s;
+    if (ccz_psi_set_new(&s))
+        abort();
+    for (size_t i = 0; i < n; i++)
+        if (ccz_psi_set_add(s, CCZ_SPAN(items[i], strlen(items[i]))))
+            abort();
+    return s;
+}
+
+/* A random set: n draws (so with duplicates) of "item-K" for K in [lo, lo + range). */
+static ccz_psi_set *random_set(size_t n, unsigned lo, unsigned range)
+{
+    ccz_psi_set *s;
+    if (ccz_psi_set_new(&s))
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        char item[32];
+        int len = snprintf(item, sizeof item, "item-%u", lo + randombytes_uniform(range));
+        if (ccz_psi_set_add(s, CCZ_SPAN(item, (size_t)len)))
+            abort();
+    }
+    return s;
+}
+
+static bool span_eq(ccz_span a, ccz_span b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+static int span_cmp(ccz_span a, ccz_span b)
+{
+    size_t n = a.len < b.len ? a.len : b.len;
+    int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
+    return c ? c : (a.len > b.len) - (a.len < b.len);
+}
+
+/* The plain intersection, as indices into a (both sealed, so sorted and unique). */
+static size_t plain_intersection(size_t *out, const ccz_psi_set *a, const ccz_psi_set *b)
+{
+    size_t i = 0, j = 0, n = 0;
+    while (i < ccz_psi_set_size(a) && j < ccz_psi_set_size(b)) {
+        int c = span_cmp(ccz_psi_set_item(a, i), ccz_psi_set_item(b, j));
+        if (c == 0)
+            out[n++] = i;
+        i += c <= 0;
+        j += c >= 0;
+    }
+    return n;
+}
+
+/* ---- both roles over a socketpair ------------------------------------------------------------*/
+
+typedef struct {
+    ccz_psi_set *set;
+    ccz_psi_ecdh_opts o;
+    fd_io f;
+    ccz_psi_ecdh_result r;
+    ccz_status s;
+    char detail[512];
+} party;
+
+static void *server_thread(void *arg)
+{
+    party *p = arg;
+    ccz_psi_io io = {fd_write, fd_read, &p->f};
+    p->s = ccz_psi_ecdh_server(&p->r, p->set, &io, &p->o);
+    snprintf(p->detail, sizeof p->detail, "%s", ccz_error_detail());
+    shutdown(p->f.fd, SHUT_WR);
+    return NULL;
+}
+
+/* Runs client c against server s; statuses and details in the parties. */
+static void run_pair(party *c, party *s)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+        abort();
+    c->f.fd = sv[0];
+    s->f.fd = sv[1];
+    pthread_t t;
+    pthread_create(&t, NULL, server_thread, s);
+    ccz_psi_io io = {fd_write, fd_read, &c->f};
+    c->s = ccz_psi_ecdh_client(&c->r, c->set, &io, &c->o);
+    snprintf(c->detail, sizeof c->detail, "%s", ccz_error_detail());
+    close(sv[0]); /* a server still writing sees the client gone */
+    pthread_join(t, NULL);
+    close(sv[1]);
+    if (c->s || s->s)
+        fprintf(stderr, "client: %s: %s; server: %s: %s\n", ccz_status_name(c->s), c->detail,
+                ccz_status_name(s->s), s->detail);
+}
+
+static party party_of(ccz_psi_set *set, unsigned batch, bool size_only)
+{
+    party p = {.set = set, .o = CCZ_PSI_ECDH_OPTS_INIT};
+    p.o.batch = batch;
+    p.o.size_only = size_only;
+    return p;
+}
+
+/* Runs a against b with a as the client, in both modes, and checks the result against the
+ * plain intersection. */
+static void check_against_plain(ccz_psi_set *a, ccz_psi_set *b, unsigned batch)
+{
+    CHECK_OK(ccz_psi_set_seal(a));
+    CHECK_OK(ccz_psi_set_seal(b));
+    size_t *want = malloc((ccz_psi_set_size(a) + 1) * sizeof *want);
+    size_t n = plain_intersection(want, a, b);
+    for (int size_only = 0; size_only <= 1; size_only++) {
+        party c = party_of(a, batch, size_only), s = party_of(b, batch + 1, false);
+        run_pair(&c, &s);
+        CHECK_OK(c.s);
+        CHECK_OK(s.s);
+        CHECK_INT(c.r.intersection, n);
+        CHECK_INT(c.r.local_items, ccz_psi_set_size(a));
+        CHECK_INT(c.r.peer_items, ccz_psi_set_size(b));
+        CHECK_INT(s.r.peer_items, ccz_psi_set_size(a));
+        CHECK_INT(s.r.intersection, 0); /* the server learns nothing of it */
+        CHECK(s.r.size_only == (bool)size_only);
+        CHECK_INT(c.r.bytes_sent, s.r.bytes_received);
+        CHECK_INT(s.r.bytes_sent, c.r.bytes_received);
+        if (size_only) {
+            CHECK(c.r.indices == NULL);
+        } else {
+            bool same = c.r.intersection == n;
+            for (size_t i = 0; same && i < n; i++)
+                same = c.r.indices[i] == want[i];
+            CHECK(same);
+        }
+        ccz_psi_ecdh_result_free(&c.r);
+        ccz_psi_ecdh_result_free(&s.r);
+    }
+    free(want);
+}
+
+static void test_random_both_roles(void)
+{
+    for (int round = 0; round < 3; round++) {
+        /* overlapping ranges, duplicates inside each set, batches that do not divide the sets */
+        ccz_psi_set *a = random_set(400, 0, 300), *b = random_set(600, 200, 500);
+        unsigned batch = round == 0 ? 7 : round == 1 ? 64 : 0;
+        check_against_plain(a, b, batch); /* a's side learns */
+        check_against_plain(b, a, batch); /* and the other way round */
+        ccz_psi_set_free(a);
+        ccz_psi_set_free(b);
+    }
+}
+
+static void test_edge_sets(void)
+{
+    static const char *const some[] = {"car", "bicycle", "train", "cat", "dog", "car"};
+    static const char *const other[] = {"apple", "pear"};
+    ccz_psi_set *e1 = set_of(NULL, 0), *e2 = set_of(NULL, 0);
+    ccz_psi_set *s1 = set_of(some, 6), *s2 = set_of(some, 6), *o = set_of(other, 2);
+    check_against_plain(e1, e2, 0); /* both empty */
+    check_against_plain(e1, s1, 0); /* the client's empty */
+    check_against_plain(s1, e1, 0); /* the server's empty */
+    check_against_plain(s1, o, 0);  /* an empty intersection */
+    check_against_plain(s1, s2, 2); /* full overlap */
+    CHECK_INT(ccz_psi_set_size(s1), 5);
+    ccz_psi_set_free(e1);
+    ccz_psi_set_free(e2);
+    ccz_psi_set_free(s1);
+    ccz_psi_set_free(s2);
+    ccz_psi_set_free(o);
+}
+
+static void test_set_lines(void)
+{
+    ccz_psi_set *s;
+    CHECK_OK(ccz_psi_set_new(&s));
+    CHECK_OK(ccz_psi_set_add_lines(s, CCZ_LIT("b\r\n\na\nb\n\r\na\xff\nc")));
+    CHECK_OK(ccz_psi_set_seal(s));
+    CHECK_INT(ccz_psi_set_size(s), 4); /* a, a\xff, b, c */
+    CHECK(span_eq(ccz_psi_set_item(s, 0), CCZ_LIT("a")));
+    CHECK(span_eq(ccz_psi_set_item(s, 1), CCZ_LIT("a\xff")));
+    CHECK(span_eq(ccz_psi_set_item(s, 2), CCZ_LIT("b")));
+    CHECK(span_eq(ccz_psi_set_item(s, 3), CCZ_LIT("c")));
+    CHECK_STATUS(ccz_psi_set_add(s, CCZ_LIT("d")), CCZ_ERR_INVALID_ARGUMENT);
+    ccz_psi_set_free(s);
+    CHECK_OK(ccz_psi_set_new(&s));
+    CHECK_STATUS(ccz_psi_set_add_file(s, "/nonexistent/psi"), CCZ_ERR_NOT_FOUND);
+    ccz_psi_set_free(s);
+}
+
+/* Size only: the server's tags arrive sorted, so they say nothing of which item they came
+ * from (in item order, the client would learn the intersection itself). */
+static void test_size_only_tags_sorted(void)
+{
+    ccz_psi_set *a = random_set(300, 0, 1000), *b = random_set(300, 0, 1000);
+    ccz_buf tap = CCZ_BUF_INIT;
+    party c = party_of(a, 50, true), s = party_of(b, 0, false);
+    c.f.tap = &tap;
+    run_pair(&c, &s);
+    CHECK_OK(c.s);
+    ccz_cursor cur;
+    ccz_cursor_init(&cur, ccz_buf_span(&tap));
+    uint8_t h[PSI_ECDH_FRAME_HEADER], type, prev[PSI_ECDH_TAG_BYTES] = {0};
+    uint32_t len;
+    size_t tags = 0, unsorted = 0;
+    while (ccz_cursor_copy(&cur, h, sizeof h) == CCZ_OK &&
+           psi_ecdh_parse_header(&type, &len, h) == CCZ_OK) {
+        ccz_span body, elems;
+        uint32_t count;
+        if (ccz_cursor_take(&cur, &body, len))
+            break;
+        if (type != PSI_ECDH_TAGS)
+            continue;
+        CHECK_OK(psi_ecdh_parse_batch(&count, &elems, body, PSI_ECDH_TAG_BYTES, 1u << 20));
+        for (uint32_t i = 0; i < count; i++, tags++) {
+            const uint8_t *t = elems.ptr + (size_t)i * PSI_ECDH_TAG_BYTES;
+            unsorted += tags > 0 && memcmp(prev, t, sizeof prev) > 0;
+            memcpy(prev, t, sizeof prev);
+        }
+    }
+    CHECK_INT(tags, ccz_psi_set_size(a));
+    CHECK_INT(unsorted, 0);
+    ccz_buf_free(&tap);
+    ccz_psi_set_free(a);
+    ccz_psi_set_free(b);
+}
+
+/* ---- hostile peers ---------------------------------------------------------------------------*/
+
+static void put_hello(ccz_buf *b, uint16_t version, uint8_t flags, uint64_t items)
+{
+    if (psi_ecdh_put_header(b, PSI_ECDH_HELLO, 15) || ccz_buf_append(b, "CZPE", 4) ||
+        ccz_buf_append_u16le(b, version) || ccz_buf_append_u8(b, flags) ||
+        ccz_buf_append_u64le(b, items))
+        abort();
+}
+
+static void put_points(ccz_buf *b, uint32_t count, uint8_t fill, size_t n_points)
+{
+    uint8_t pt[32];
+    memset(pt, fill, sizeof pt);
+    if (psi_ecdh_put_header(b, PSI_ECDH_POINTS, (uint32_t)(4 + n_points * 32)) ||
+        ccz_buf_append_u32le(b, count))
+        abort();
+    for (size_t i = 0; i < n_points; i++)
+        if (ccz_buf_append(b, pt, sizeof pt))
+            abort();
+}
+
+/* Runs the real side (server, or client) against the bytes of a hostile peer; returns its
+ * status with the detail in `detail`. */
+static ccz_status against(bool server, const ccz_buf *bytes, ccz_psi_set *set, uint64_t max_peer,
+                          char detail[512])
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+        abort();
+    fd_io mine = {sv[0], NULL}, peer = {sv[1], NULL};
+    if (bytes->len && fd_write(&peer, bytes->ptr, bytes->len))
+        abort();
+    shutdown(sv[1], SHUT_WR); /* then the peer says nothing more */
+    ccz_psi_io io = {fd_write, fd_read, &mine};
+    ccz_psi_ecdh_opts o = CCZ_PSI_ECDH_OPTS_INIT;
+    o.max_peer_items = max_peer;
+    ccz_psi_ecdh_result r;
+    ccz_status s =
+        server ? ccz_psi_ecdh_server(&r, set, &io, &o) : ccz_psi_ecdh_client(&r, set, &io, &o);
+    snprintf(detail, 512, "%s", ccz_error_detail());
+    ccz_psi_ecdh_result_free(&r);
+    close(sv[0]);
+    close(sv[1]);
+    return s;
+}
+
+static void test_hostile_client(void)
+{
+    static const char *const some[] = {"x", "y"};
+    ccz_psi_set *set = set_of(some, 2);
+    char d[512];
+    ccz_buf b = CCZ_BUF_INIT;
+
+    put_hello(&b, 2, 0, 1);
+    CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_UNSUPPORTED_VERSION);
+    CHECK_STR(d, "psi ecdh: the peer speaks version 2 (this side: 1)");
+
+    ccz_buf_reset(&b);
+    put_hello(&b, 1, 0, 1001);
+    CHECK_STATUS(against(true, &b, set, 1000, d), CCZ_ERR_TOO_LARGE);
+    CHECK_STR(d, "psi ecdh: the peer announces 1001 items (at most 1000 accepted)");
+
+    ccz_buf_reset(&b);
+    put_hello(&b, 1, 0, 1ull << 40);
+    CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_TOO_LARGE);
+
+    ccz_buf_reset(&b);
+    put_hello(&b, 1, 0x02, 1);
+    CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_PROTOCOL);
+    CHECK_STR(d, "psi ecdh: unknown flags 0x02 in the hello");
+
+    /* an invalid encoding, and the identity (a valid encoding every product of which is the
+     * identity): both refused */
+    for (int fill = 0; fill <= 0xff; fill += 0xff) {
+        ccz_buf_reset(&b);
+        put_hello(&b, 1, 0, 1);
+        put_points(&b, 1, (uint8_t)fill, 1);
+        CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_MALFORMED);
+        CHECK_STR(d, "psi ecdh: point 0 of batch 0 is not a valid ristretto255 point");
+    }
+
+    ccz_buf_reset(&b);
+    put_hello(&b, 1, 0, 1);
+    put_points(&b, 2, 0xff, 2); /* more than announced */
+    CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_PROTOCOL);
+    CHECK_STR(d, "psi ecdh: a batch of 2 where only 1 are still due");
+
+    ccz_buf_reset(&b);
+    put_hello(&b, 1, 0, 100000);
+    put_points(&b, CCZ_PSI_ECDH_BATCH_MAX + 1, 0xff, 0);
+    CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_TOO_LARGE);
+    CHECK_STR(d, "psi ecdh: a batch of 16385 (1 to 16384)");
+
+    ccz_buf_reset(&b);
+    put_hello(&b, 1, 0, 3);
+    put_points(&b, 3, 0xff, 2); /* a count its body does not hold */
+    CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_TRUNCATED);
+    CHECK_STR(d, "psi ecdh: a batch of 3 ends early");
+
+    ccz_buf_reset(&b);
+    put_hello(&b, 1, 0, 1);
+    CHECK(psi_ecdh_put_header(&b, PSI_ECDH_POINTS, PSI_ECDH_BODY_MAX + 1) == CCZ_OK);
+    CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_TOO_LARGE);
+    CHECK_STR(d, "psi ecdh: a message of 524293 bytes (at most 524292)");
+
+    ccz_buf_reset(&b);
+    put_hello(&b, 1, 0, 1);
+    CHECK(psi_ecdh_put_header(&b, PSI_ECDH_DONE, 0) == CCZ_OK);
+    CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_PROTOCOL);
+    CHECK_STR(d, "psi ecdh: expected points, got done");
+
+    ccz_buf_reset(&b);
+    CHECK(psi_ecdh_put_header(&b, 9, 0) == CCZ_OK);
+    CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_PROTOCOL);
+    CHECK_STR(d, "psi ecdh: unknown message type 9");
+
+    ccz_buf_reset(&b);
+    CHECK(psi_ecdh_put_header(&b, PSI_ECDH_HELLO, 15) == CCZ_OK);
+    CHECK(ccz_buf_append(&b, "HTTP/1.1 200 OK", 15) == CCZ_OK);
+    CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_PROTOCOL);
+    CHECK_STR(d, "psi ecdh: the peer does not speak ECDH PSI (no magic)");
+
+    ccz_buf_reset(&b);
+    put_hello(&b, 1, 0, 5); /* then silence */
+    CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_PROTOCOL);
+    CHECK_STR(d, "psi ecdh: waiting for points: the peer closed the connection");
+
+    ccz_buf_free(&b);
+    ccz_psi_set_free(set);
+}
+
+static void test_hostile_server(void)
+{
+    static const char *const some[] = {"x"};
+    ccz_psi_set *set = set_of(some, 1);
+    char d[512];
+    ccz_buf b = CCZ_BUF_INIT;
+
+    put_hello(&b, 1, 0, 1001);
+    CHECK_STATUS(against(false, &b, set, 1000, d), CCZ_ERR_TOO_LARGE);
+
+    ccz_buf_reset(&b);
+    put_hello(&b, 1, PSI_ECDH_FLAG_SIZE_ONLY, 1); /* not the mode asked for */
+    CHECK_STATUS(against(false, &b, set, 0, d), CCZ_ERR_PROTOCOL);
+    CHECK_STR(d, "psi ecdh: the server answers in the other mode");
+
+    /* a tag for the client's point, then an invalid point of its own */
+    ccz_buf_reset(&b);
+    put_hello(&b, 1, 0, 1);
+    CHECK(psi_ecdh_put_header(&b, PSI_ECDH_TAGS, 4 + 16) == CCZ_OK);
+    CHECK(ccz_buf_append_u32le(&b, 1) == CCZ_OK);
+    CHECK(ccz_buf_append(&b, "0123456789abcdef", 16) == CCZ_OK);
+    put_points(&b, 1, 0xff, 1);
+    CHECK_STATUS(against(false, &b, set, 0, d), CCZ_ERR_MALFORMED);
+    CHECK_STR(d, "psi ecdh: point 0 of batch 0 is not a valid ristretto255 point");
+
+    /* two tags for a batch of one */
+    ccz_buf_reset(&b);
+    put_hello(&b, 1, 0, 0);
+    CHECK(psi_ecdh_put_header(&b, PSI_ECDH_TAGS, 4 + 32) == CCZ_OK);
+    CHECK(ccz_buf_append_u32le(&b, 2) == CCZ_OK);
+    CHECK(ccz_buf_append(&b, "0123456789abcdef0123456789abcdef", 32) == CCZ_OK);
+    CHECK_STATUS(against(false, &b, set, 0, d), CCZ_ERR_PROTOCOL);
+    CHECK_STR(d, "psi ecdh: a batch of 2 where only 1 are still due");
+
+    /* the server gives up: its reason reaches the client */
+    ccz_buf_reset(&b);
+    CHECK(psi_ecdh_put_header(&b, PSI_ECDH_ABORT, 12) == CCZ_OK);
+    CHECK(ccz_buf_append(&b, "no\x01 thanks!", 12) == CCZ_OK);
+    CHECK_STATUS(against(false, &b, set, 0, d), CCZ_ERR_PROTOCOL);
+    CHECK_STR(d, "psi ecdh: the peer gave up: no? thanks!?");
+
+    ccz_buf_free(&b);
+    ccz_psi_set_free(set);
+}
+
+/* A real server that refuses the client's size tells the real client why. */
+static void test_refusal_reaches_peer(void)
+{
+    ccz_psi_set *a = random_set(50, 0, 1000), *b = random_set(50, 0, 1000);
+    party c = party_of(a, 0, false), s = party_of(b, 0, false);
+    s.o.max_peer_items = 10;
+    run_pair(&c, &s);
+    CHECK_INT(s.s, CCZ_ERR_TOO_LARGE);
+    CHECK_INT(c.s, CCZ_ERR_PROTOCOL);
+    CHECK_CONTAINS(c.detail, "psi ecdh: the peer gave up: too_large: psi ecdh: the peer announces");
+    ccz_psi_set_free(a);
+    ccz_psi_set_free(b);
+}
+
+TEST_MAIN(T(test_set_lines), T(test_random_both_roles), T(test_edge_sets),
+          T(test_size_only_tags_sorted), T(test_hostile_client), T(test_hostile_server),
+          T(test_refusal_reaches_peer))
