@@ -28,7 +28,7 @@ static void ml_generate(const char *script, const char *needs)
     snprintf(cmd, sizeof cmd, PY " %s/tests/ml/%s %s", src ? src : ".", script, test_tmpdir());
     int st = system(cmd);
     if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
-        test_skip(false, "%s is not available (%s)", needs, script);
+        test_skip(false, "%s is not available (tests/ml/%s)", needs, script);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
