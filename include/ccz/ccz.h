@@ -19,5 +19,6 @@
 #include "ccz/kbs.h"
 #include "ccz/kms.h"
 #include "ccz/psi.h"
+#include "ccz/ml.h"
 
 #endif
