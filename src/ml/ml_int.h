@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "ccz/ml.h"
@@ -83,7 +84,16 @@ typedef struct {
     bool binary; /* one row of coefficients, two labels */
 } ml_node;
 
+/* The buffers of a run kept for the next one, so that a steady stream of runs does not map and
+ * fault in fresh pages every time: one run at a time holds it (others allocate their own). */
+typedef struct {
+    pthread_mutex_t mu;
+    float *ptr;
+    size_t cap; /* floats */
+} ml_workspace;
+
 struct ccz_ml_model {
+    ml_workspace *ws;
     ml_value *values;
     size_t n_values;
     ml_node *nodes;

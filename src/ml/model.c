@@ -1183,6 +1183,13 @@ ccz_status ccz_ml_model_load(ccz_ml_model **out, ccz_span onnx)
     st = graph_load(&L, mp);
     if (st != CCZ_OK)
         st = ccz_fail_context(st, "ml");
+    if (st == CCZ_OK) {
+        L.m->ws = calloc(1, sizeof *L.m->ws);
+        if (!L.m->ws)
+            st = ccz_fail(CCZ_ERR_NOMEM, "ml: out of memory");
+        else
+            pthread_mutex_init(&L.m->ws->mu, NULL);
+    }
 done:
     onnx__model_proto__free_unpacked(mp, NULL);
     free(L.slots);
@@ -1222,6 +1229,11 @@ void ccz_ml_model_free(ccz_ml_model *m)
         free(n->coef);
         free(n->icpt);
         free(n->labels);
+    }
+    if (m->ws) {
+        pthread_mutex_destroy(&m->ws->mu);
+        free(m->ws->ptr);
+        free(m->ws);
     }
     free(m->values);
     free(m->nodes);

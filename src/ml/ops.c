@@ -567,6 +567,39 @@ ccz_status ml_node_run(const ccz_ml_model *m, const ml_node *n, float *const *bu
 
 /* ---- a run ----------------------------------------------------------------------------------*/
 
+#define ALIGN_FLOATS 16 /* each buffer on a 64-byte boundary */
+
+/* Floats of every node output for this batch, each rounded up to ALIGN_FLOATS: elems < 2^28,
+ * batch <= 2^20 and at most 2 * ML_MAX_NODES outputs, so the sum fits. */
+static size_t workspace_floats(const ccz_ml_model *m, size_t batch)
+{
+    size_t total = 0;
+    for (size_t k = 0; k < m->n_nodes; k++)
+        for (size_t o = 0; o < m->nodes[k].n_out; o++)
+            if (m->nodes[k].out[o] != ML_NONE)
+                total += (count(&m->values[m->nodes[k].out[o]], batch) + ALIGN_FLOATS - 1) /
+                         ALIGN_FLOATS * ALIGN_FLOATS;
+    return total;
+}
+
+static ccz_status run_nodes(const ccz_ml_model *m, size_t batch, float *ws, float **bufs,
+                            unsigned threads)
+{
+    float *at = ws;
+    for (size_t k = 0; k < m->n_nodes; k++) {
+        const ml_node *n = &m->nodes[k];
+        for (size_t o = 0; o < n->n_out; o++) {
+            size_t v = n->out[o];
+            if (v == ML_NONE)
+                continue;
+            bufs[v] = at;
+            at += (count(&m->values[v], batch) + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+        }
+        CCZ_GUARD(ml_node_run(m, n, bufs, batch, threads));
+    }
+    return CCZ_OK;
+}
+
 ccz_status ccz_ml_run(const ccz_ml_model *m, size_t batch, const float *const *inputs,
                       float *const *outputs, unsigned threads)
 {
@@ -577,44 +610,35 @@ ccz_status ccz_ml_run(const ccz_ml_model *m, size_t batch, const float *const *i
         CCZ_ENSURE(inputs[i], CCZ_ERR_INVALID_ARGUMENT, "ml: input %zu has no buffer", i);
     for (size_t i = 0; i < m->n_outputs; i++)
         CCZ_ENSURE(outputs[i], CCZ_ERR_INVALID_ARGUMENT, "ml: output %zu has no buffer", i);
+    size_t need = workspace_floats(m, batch);
     float **bufs = calloc(m->n_values ? m->n_values : 1, sizeof *bufs);
-    bool *owned = calloc(m->n_values ? m->n_values : 1, sizeof *owned);
-    ccz_status st = CCZ_OK;
-    if (!bufs || !owned) {
-        st = ccz_fail(CCZ_ERR_NOMEM, "ml: out of memory");
-        goto done;
-    }
+    CCZ_ENSURE(bufs, CCZ_ERR_NOMEM, "ml: out of memory");
     for (size_t i = 0; i < m->n_values; i++)
         bufs[i] = m->values[i].data;
     for (size_t i = 0; i < m->n_inputs; i++)
         bufs[m->inputs[i]] = (float *)inputs[i]; /* read only: no node writes its inputs */
-    for (size_t k = 0; k < m->n_nodes; k++) {
-        const ml_node *n = &m->nodes[k];
-        for (size_t o = 0; o < n->n_out; o++) {
-            size_t v = n->out[o];
-            if (v == ML_NONE)
-                continue;
-            /* elems < 2^28 and batch <= 2^20: the product fits */
-            bufs[v] = malloc(count(&m->values[v], batch) * sizeof(float));
-            owned[v] = true;
-            if (!bufs[v]) {
-                st = ccz_fail(CCZ_ERR_NOMEM, "ml: out of memory for '%s'", m->values[v].name);
-                goto done;
-            }
-        }
-        st = ml_node_run(m, n, bufs, batch, threads);
-        if (st != CCZ_OK)
-            goto done;
+    /* the model's workspace when no other run holds it, else one of this run's own */
+    bool shared = pthread_mutex_trylock(&m->ws->mu) == 0;
+    float *ws = NULL;
+    ccz_status st = CCZ_OK;
+    if (shared && m->ws->cap < need) {
+        free(m->ws->ptr);
+        m->ws->ptr = aligned_alloc(64, (need ? need : ALIGN_FLOATS) * sizeof(float));
+        m->ws->cap = m->ws->ptr ? need : 0;
     }
-    for (size_t i = 0; i < m->n_outputs; i++) {
+    ws = shared ? m->ws->ptr : aligned_alloc(64, (need ? need : ALIGN_FLOATS) * sizeof(float));
+    if (!ws)
+        st = ccz_fail(CCZ_ERR_NOMEM, "ml: out of memory for %zu floats", need);
+    if (st == CCZ_OK)
+        st = run_nodes(m, batch, ws, bufs, threads);
+    for (size_t i = 0; st == CCZ_OK && i < m->n_outputs; i++) {
         size_t v = m->outputs[i];
         memcpy(outputs[i], bufs[v], count(&m->values[v], batch) * sizeof(float));
     }
-done:
-    for (size_t i = 0; owned && i < m->n_values; i++)
-        if (owned[i])
-            free(bufs[i]);
+    if (shared)
+        pthread_mutex_unlock(&m->ws->mu);
+    else
+        free(ws);
     free(bufs);
-    free(owned);
     return st;
 }
