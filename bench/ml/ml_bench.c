@@ -72,10 +72,11 @@ int main(int argc, char **argv)
     }
     double cpu = bench_cpu() - cpu0, wall = bench_wall() - start;
     qsort(ms, runs, sizeof *ms, cmp);
-    printf("{\"batch\": %zu, \"threads\": %u, \"load_ms\": %.3f, \"runs\": %zu, \"ms_median\": %.4f, "
-           "\"ms_min\": %.4f, \"cpu_ms_per_batch\": %.4f, \"rows_per_s\": %.1f}\n",
-           batch, threads, load_ms, runs, ms[runs / 2], ms[0], cpu / (double)runs * 1e3,
-           (double)batch * (double)runs / wall);
+    printf(
+        "{\"batch\": %zu, \"threads\": %u, \"load_ms\": %.3f, \"runs\": %zu, \"ms_median\": %.4f, "
+        "\"ms_min\": %.4f, \"cpu_ms_per_batch\": %.4f, \"rows_per_s\": %.1f}\n",
+        batch, threads, load_ms, runs, ms[runs / 2], ms[0], cpu / (double)runs * 1e3,
+        (double)batch * (double)runs / wall);
     for (size_t i = 0; i < 8; i++)
         free(in[i]), free(out[i]);
     ccz_ml_model_free(m);
