@@ -997,6 +997,11 @@ static ccz_status node_compile(loader *L, const Onnx__NodeProto *np, ml_node *n)
     /* LinearClassifier has two outputs; Dropout's second (the mask) is refused by its compiler */
     CCZ_GUARD(
         need_outputs(&c, e->kind == ML_LINEAR_CLASSIFIER || e->fn == compile_dropout ? 2 : 1));
+    /* int64 tensors are read only where an operator takes integers: Reshape's shape */
+    for (size_t i = 0; i < n->n_in; i++)
+        CCZ_ENSURE(n->in[i] == ML_NONE || !L->m->values[n->in[i]].ints ||
+                       (strcmp(op, "Reshape") == 0 && i == 1),
+                   CCZ_ERR_UNSUPPORTED, "input %zu is an int64 tensor (float expected)", i);
     CCZ_GUARD(e->fn(&c));
     CCZ_GUARD(attrs_all_used(&c.A));
     for (size_t i = 0; i < n->n_out; i++)

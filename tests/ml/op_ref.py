@@ -354,6 +354,8 @@ error("err_dims_overflow", helper.make_model(g, opset_imports=[helper.make_opset
 g = helper.make_graph([helper.make_node("Relu", ["X"], ["Y"])], "g", [vi("X", ["N", "M"])], [vi("Y", ["N", "M"])])
 error("err_input_dim", helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "unsupported",
       "input 'X': dimension 1 is not fixed")
+error("err_int_input", one("MatMul", "mm", inits=[("B", np.ones((4, 2), dtype=np.int64))]), "unsupported",
+      "node 0 'mm' (MatMul): input 1 is an int64 tensor (float expected)")
 error("err_not_onnx", b"\xff\xff\xff\xff not a protobuf", "malformed", "not an ONNX model")
 error("err_strings", model("m", [helper.make_node("LinearClassifier", ["X"], ["L"], name="lc", domain="ai.onnx.ml",
                                                   coefficients=[1.0, 2.0], classlabels_strings=["a", "b"])],

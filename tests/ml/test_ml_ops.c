@@ -3,6 +3,8 @@
  * python3-onnx's helper API and computes the references; each runs here on one thread and on
  * all, on the AVX-512 path where the CPU has it (CTest runs this again with CCZ_CPU=portable).
  * The refusals carry their exact status and detail. Skipped (77) without python3-onnx. */
+#include <pthread.h>
+
 #include "ml_cases.h"
 
 static void test_ops_one_thread(void)
@@ -49,4 +51,60 @@ static void test_api_arguments(void)
     ccz_ml_model_free(m);
 }
 
-TEST_MAIN(T(test_ops_one_thread), T(test_ops_all_threads), T(test_api_arguments))
+/* One loaded model run from several threads at once (one holds the model's workspace, the
+ * others allocate their own): every run gets the reference. */
+typedef struct {
+    const ccz_ml_model *m;
+    const float *x, *want;
+    size_t batch, n_out;
+    int bad;
+} shared_run;
+
+static void *run_many(void *arg)
+{
+    shared_run *r = arg;
+    float *y = malloc(r->n_out * sizeof *y);
+    for (int i = 0; y && i < 20; i++) {
+        const float *in[] = {r->x};
+        float *out[] = {y};
+        if (ccz_ml_run(r->m, r->batch, in, out, 1) != CCZ_OK)
+            r->bad++;
+        for (size_t j = 0; j < r->n_out; j++)
+            if (!(fabs((double)y[j] - r->want[j]) <= ABS_TOL + REL_TOL * fabs((double)r->want[j])))
+                r->bad++;
+    }
+    free(y);
+    return NULL;
+}
+
+static void test_concurrent_runs(void)
+{
+    ccz_ml_model *m = NULL;
+    CHECK_OK(ccz_ml_model_load_file(&m, ml_path("Conv_lenet1", ".onnx")));
+    if (!m)
+        return;
+    ccz_ml_tensor_info ii, oi;
+    CHECK_OK(ccz_ml_input_info(m, 0, &ii));
+    CHECK_OK(ccz_ml_output_info(m, 0, &oi));
+    shared_run r = {.m = m, .batch = 3, .n_out = 3 * oi.row_elems};
+    float *x = ml_read_floats(ml_path("Conv_lenet1", ".in0"), 3 * ii.row_elems);
+    float *want = ml_read_floats(ml_path("Conv_lenet1", ".out0"), r.n_out);
+    r.x = x;
+    r.want = want;
+    shared_run runs[4];
+    pthread_t t[4];
+    for (int i = 0; x && want && i < 4; i++) {
+        runs[i] = r;
+        CHECK(pthread_create(&t[i], NULL, run_many, &runs[i]) == 0);
+    }
+    for (int i = 0; x && want && i < 4; i++) {
+        pthread_join(t[i], NULL);
+        CHECK_INT(runs[i].bad, 0);
+    }
+    free(x);
+    free(want);
+    ccz_ml_model_free(m);
+}
+
+TEST_MAIN(T(test_ops_one_thread), T(test_ops_all_threads), T(test_api_arguments),
+          T(test_concurrent_runs))
