@@ -185,20 +185,17 @@ static ccz_status input_load(ml_value *v, const Onnx__ValueInfoProto *vi)
     return CCZ_OK;
 }
 
-static void shape_str(char *s, size_t cap, size_t rank, const int64_t *dims, bool batched)
+/* "[N,6,14,14]": the batch dimension shown as N (rank <= 8: 8 dims of 20 characters fit) */
+static void shape_str(char *s, size_t cap, size_t rank, const int64_t *dims)
 {
-    size_t at = 0;
-    at += (size_t)snprintf(s, cap, "[");
-    for (size_t i = 0; i < rank && at < cap; i++)
-        at += (size_t)snprintf(s + at, cap - at, i ? ",%s%lld" : "%s%lld",
-                               batched && i == 0 ? "N" : "",
-                               batched && i == 0 ? 0ll : (long long)dims[i]);
-    if (at < cap)
-        snprintf(s + at, cap - at, "]");
-    /* "N0" reads badly: the batch is shown as N */
-    char *p = strstr(s, "N0");
-    if (p)
-        memmove(p + 1, p + 2, strlen(p + 2) + 1);
+    ccz_buf b;
+    ccz_buf_init(&b, 0, false);
+    bool ok = ccz_buf_printf(&b, "[N") == CCZ_OK;
+    for (size_t i = 1; ok && i < rank; i++)
+        ok = ccz_buf_printf(&b, ",%lld", (long long)dims[i]) == CCZ_OK;
+    ok = ok && ccz_buf_printf(&b, "]") == CCZ_OK; /* printf keeps b NUL-terminated */
+    snprintf(s, cap, "%s", ok ? (const char *)b.ptr : "?");
+    ccz_buf_free(&b);
 }
 
 /* A declared output shape, where the model gives one, must be the inferred one. */
@@ -222,7 +219,7 @@ static ccz_status output_check(const ml_value *v, const Onnx__ValueInfoProto *vi
     }
     if (!same) {
         char s[200];
-        shape_str(s, sizeof s, v->rank, v->dims, true);
+        shape_str(s, sizeof s, v->rank, v->dims);
         return ccz_fail(CCZ_ERR_MALFORMED,
                         "output '%s' is declared with %zu dimensions other than the %s inferred",
                         v->name, tt->shape->n_dim, s);

@@ -331,7 +331,8 @@ error("err_softmax_batch", one("Softmax", "s", {"axis": 0}), "unsupported", "acr
 error("err_opset", one("Relu", "r", opset=6), "unsupported", "opset version 6")
 error("err_dropout_mask", model("m", [helper.make_node("Dropout", ["X"], ["Y", "M"], name="d")],
                                 [vi("X", ["N", 3])], [vi("Y", ["N", 3])]), "unsupported", "the mask output is not supported")
-error("err_output_shape", one("Relu", "r", y_shape=["N", 5]), "malformed", "output 'Y' is declared")
+error("err_output_shape", one("Relu", "r", y_shape=["N", 5]), "malformed",
+      "output 'Y' is declared with 2 dimensions other than the [N,4] inferred")
 error("err_undefined", model("m", [helper.make_node("Relu", ["Q"], ["Y"], name="r")],
                              [vi("X", ["N", 3])], [vi("Y", ["N", 3])]), "malformed", "input 'Q' is never defined")
 error("err_cycle", model("m", [helper.make_node("Add", ["X", "B"], ["A"], name="a1"),
@@ -356,6 +357,9 @@ error("err_input_dim", helper.make_model(g, opset_imports=[helper.make_opsetid("
       "input 'X': dimension 1 is not fixed")
 error("err_int_input", one("MatMul", "mm", inits=[("B", np.ones((4, 2), dtype=np.int64))]), "unsupported",
       "node 0 'mm' (MatMul): input 1 is an int64 tensor (float expected)")
+old_ir = one("Relu", "r")
+old_ir.ir_version = 2
+error("err_ir_version", old_ir, "unsupported_version", "ml: IR version 2 (3 to 9 supported)")
 error("err_not_onnx", b"\xff\xff\xff\xff not a protobuf", "malformed", "not an ONNX model")
 error("err_strings", model("m", [helper.make_node("LinearClassifier", ["X"], ["L"], name="lc", domain="ai.onnx.ml",
                                                   coefficients=[1.0, 2.0], classlabels_strings=["a", "b"])],
