@@ -11,7 +11,7 @@ the model, its test inputs, the framework's outputs and DIR/<name>.truth (the tr
   cnn: a LeNet-style CNN (Conv, Relu, MaxPool, Flatten, Gemm, Softmax) trained with
        python3-torch for one pass over 12000 Fashion-MNIST images (Debian's
        dataset-fashion-mnist), exported by torch.onnx.export; references: torch's eager
-       outputs on 1000 test images.
+       outputs on the 10000 test images.
 Exits 77 when a package is missing.
 """
 import gzip
@@ -103,8 +103,8 @@ def cnn():
     torch.set_num_threads(2)
     xtr = idx(f"{FMNIST}/train-images-idx3-ubyte.gz")[:12000].astype(np.float32) / 255
     ytr = idx(f"{FMNIST}/train-labels-idx1-ubyte.gz")[:12000].astype(np.int64)
-    xte = idx(f"{FMNIST}/t10k-images-idx3-ubyte.gz")[:1000].astype(np.float32) / 255
-    yte = idx(f"{FMNIST}/t10k-labels-idx1-ubyte.gz")[:1000].astype(np.int64)
+    xte = idx(f"{FMNIST}/t10k-images-idx3-ubyte.gz").astype(np.float32) / 255
+    yte = idx(f"{FMNIST}/t10k-labels-idx1-ubyte.gz").astype(np.int64)
     nn = torch.nn
     net = nn.Sequential(
         nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
