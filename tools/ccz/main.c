@@ -75,6 +75,8 @@ static const cli_command commands[] = {
      0},
     {"he", cmd_he, "he params|bench                  lattice HE (BFV, CKKS): presets, timings\n",
      0},
+    {"ml", cmd_ml,
+     "ml info|run MODEL                ONNX inference: check a model, run it on rows\n", 0},
     {"version", cmd_version, "version                          print the version\n", 0},
     {"--version", cmd_version, NULL, 0},
     {"help", cmd_help, NULL, 0},
