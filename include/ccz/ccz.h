@@ -20,5 +20,6 @@
 #include "ccz/kbs.h"
 #include "ccz/kms.h"
 #include "ccz/psi.h"
+#include "ccz/ml.h"
 
 #endif

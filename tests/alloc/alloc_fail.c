@@ -88,6 +88,7 @@ void *__wrap_aligned_alloc(size_t align, size_t n)
 static char vectors[4096], simdir[4096];
 static ccz_buf sgx_quote, sgx_col, tdx_quote, tdx_col, snp_report, snp_vek, paillier_json;
 static ccz_buf sim_evidence, ratls_der, he_params, he_ct;
+static ccz_buf onnx_models[3];
 static ccz_trust *builtin, *sim_trust;
 static ccz_attester *sim_att;
 static uint8_t sim_rd[64] = {0x5a};
@@ -310,6 +311,35 @@ static ccz_status t_lattice(void)
     return s;
 }
 
+/* ONNX models (seeds of fuzz/onnx_model): loaded, checked and run on a batch of two rows */
+static ccz_status t_ml(void)
+{
+    ccz_status s = CCZ_OK;
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(onnx_models) && s == CCZ_OK; i++) {
+        ccz_ml_model *m = NULL;
+        s = ccz_ml_model_load(&m, ccz_buf_span(&onnx_models[i]));
+        float *in[8] = {0}, *out[8] = {0};
+        for (size_t j = 0; s == CCZ_OK && j < ccz_ml_input_count(m) && j < 8; j++) {
+            ccz_ml_tensor_info info;
+            s = ccz_ml_input_info(m, j, &info);
+            in[j] = s == CCZ_OK ? calloc(2 * info.row_elems, sizeof(float)) : NULL;
+            s = s == CCZ_OK && !in[j] ? CCZ_ERR_NOMEM : s;
+        }
+        for (size_t j = 0; s == CCZ_OK && j < ccz_ml_output_count(m) && j < 8; j++) {
+            ccz_ml_tensor_info info;
+            s = ccz_ml_output_info(m, j, &info);
+            out[j] = s == CCZ_OK ? calloc(2 * info.row_elems, sizeof(float)) : NULL;
+            s = s == CCZ_OK && !out[j] ? CCZ_ERR_NOMEM : s;
+        }
+        if (s == CCZ_OK)
+            s = ccz_ml_run(m, 2, (const float *const *)in, out, 1);
+        for (size_t j = 0; j < 8; j++)
+            free(in[j]), free(out[j]);
+        ccz_ml_model_free(m);
+    }
+    return s;
+}
+
 /* The state store in memory: open with a migration, the key-value calls, a statement with a
  * row callback, a transaction. SQLite's own allocations are inside its shared library and are
  * not failed here; tests/store injects those. */
@@ -416,6 +446,7 @@ static const struct {
     {"lattice", t_lattice, false, CCZ_OK},
     {"store", t_store, false, CCZ_OK},
     {"pf", t_pf, false, CCZ_OK},
+    {"ml", t_ml, false, CCZ_OK},
 };
 
 static long run_counted(ccz_status (*fn)(void), long fail, ccz_status *st)
@@ -475,6 +506,14 @@ static int setup(bool *have_vectors)
         read_file(&snp_vek, "google_go-sev-guest/verify/testdata/vcek.testcer") == CCZ_OK;
     if (ccz_trust_new(&builtin) || ccz_trust_add_builtin(builtin))
         return 1;
+    static const char *const onnx[] = {"Chain_unsorted", "Conv_pad_stride",
+                                       "LinearClassifier_binary"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(onnx); i++) {
+        char path[8192];
+        snprintf(path, sizeof path, "%s/fuzz/corpus/onnx_model/%s.onnx", src ? src : ".", onnx[i]);
+        if (ccz_file_read(&onnx_models[i], path, 1u << 20))
+            return 1;
+    }
     /* a sim platform, its evidence and an RA-TLS certificate, made before any hook is armed */
     snprintf(simdir, sizeof simdir, "%s/ccz-alloc-XXXXXX",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -577,6 +616,8 @@ int main(int argc, char **argv)
     ccz_buf_free(&tdx_col), ccz_buf_free(&snp_report), ccz_buf_free(&snp_vek);
     ccz_buf_free(&paillier_json), ccz_buf_free(&sim_evidence), ccz_buf_free(&ratls_der);
     ccz_buf_free(&he_params), ccz_buf_free(&he_ct);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(onnx_models); i++)
+        ccz_buf_free(&onnx_models[i]);
     ccz_trust_free(builtin);
     ccz_trust_free(sim_trust);
     ccz_attester_free(sim_att);

@@ -140,6 +140,7 @@ int cmd_kms(int argc, char **argv); /* cmd_kms.c */
 int cli_svc_serve(const char *service, const char *intro, int argc, char **argv);
 int cmd_paillier(int argc, char **argv);
 int cmd_he(int argc, char **argv);
+int cmd_ml(int argc, char **argv); /* cmd_ml.c */
 /* ccz psi (cmd_psi.c: the group, serve and join; ecdh in cmd_psi_ecdh.c) */
 extern const cli_group psi_group;
 int cmd_psi(int argc, char **argv);

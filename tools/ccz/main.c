@@ -79,6 +79,8 @@ static const cli_command commands[] = {
      "pf gen-key|encrypt|decrypt|verify\n"
      "                                 protected files in Gramine's format (gramine-sgx-pf-crypt)\n",
      0},
+    {"ml", cmd_ml,
+     "ml info|run MODEL                ONNX inference: check a model, run it on rows\n", 0},
     {"version", cmd_version, "version                          print the version\n", 0},
     {"--version", cmd_version, NULL, 0},
     {"help", cmd_help, NULL, 0},

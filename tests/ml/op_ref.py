@@ -1,0 +1,371 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""Single-operator ONNX models with NumPy references, for tests/ml/test_ml_ops.c.
+
+Usage: op_ref.py DIR. Writes DIR/manifest and, per case, DIR/<case>.onnx, <case>.in<i> and
+<case>.out<i> (raw little-endian float32). Manifest lines:
+  run NAME BATCH N_IN N_OUT       -- run the model; outputs within 1e-5 relative, 1e-6 absolute
+  error NAME STATUS TEXT...       -- loading fails with status STATUS and a detail holding TEXT
+Exits 77 when python3-onnx or python3-numpy is missing.
+"""
+import os
+import sys
+
+try:
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+except ImportError as e:  # the C test reports the skip
+    print(f"op_ref.py: {e} (apt-get install python3-onnx python3-numpy)", file=sys.stderr)
+    sys.exit(77)
+
+rng = np.random.default_rng(17)
+out_dir = sys.argv[1]
+manifest = []
+F = TensorProto.FLOAT
+
+
+def rand(*shape, lo=-2.0, hi=2.0):
+    return rng.uniform(lo, hi, size=shape).astype(np.float32)
+
+
+def vi(name, shape, elem=F):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+def model(name, nodes, inputs, outputs, inits=(), opset=13, ml=False):
+    opsets = [helper.make_opsetid("", opset)]
+    if ml:
+        opsets.append(helper.make_opsetid("ai.onnx.ml", 1))
+    g = helper.make_graph(nodes, name, inputs, outputs,
+                          [numpy_helper.from_array(v, k) for k, v in inits])
+    m = helper.make_model(g, opset_imports=opsets, producer_name="ccz-op-ref")
+    m.ir_version = 8
+    return m
+
+
+def case(name, m, ins, outs):
+    """ins: batch-major float32 arrays for the graph inputs; outs: references (float64 ok)."""
+    with open(os.path.join(out_dir, name + ".onnx"), "wb") as f:
+        f.write(m.SerializeToString())
+    for i, x in enumerate(ins):
+        np.ascontiguousarray(x, dtype="<f4").tofile(os.path.join(out_dir, f"{name}.in{i}"))
+    for i, y in enumerate(outs):
+        np.ascontiguousarray(y, dtype="<f4").tofile(os.path.join(out_dir, f"{name}.out{i}"))
+    manifest.append(f"run {name} {ins[0].shape[0]} {len(ins)} {len(outs)}")
+
+
+def error(name, m, status, text):
+    with open(os.path.join(out_dir, name + ".onnx"), "wb") as f:
+        f.write(m if isinstance(m, bytes) else m.SerializeToString())
+    manifest.append(f"error {name} {status} {text}")
+
+
+def simple(name, op, x_shape, ref, attrs=None, inits=(), extra_inputs=(), opset=13, n=3):
+    """One node: graph input X (batched) plus initializers; output Y."""
+    x = rand(n, *x_shape)
+    node = helper.make_node(op, ["X"] + [k for k, _ in inits] + list(extra_inputs), ["Y"],
+                            name=name, **(attrs or {}))
+    y = ref(x.astype(np.float64))
+    m = model(name, [node], [vi("X", ["N"] + list(x_shape))], [vi("Y", ["N"] + list(y.shape[1:]))],
+              inits, opset)
+    case(name, m, [x], [y])
+
+
+# ---- elementwise ---------------------------------------------------------------------------
+for op, fn in [("Add", np.add), ("Sub", np.subtract), ("Mul", np.multiply), ("Div", np.divide)]:
+    a_shape = (3, 4, 5)
+    # both inputs from the batch, same shape
+    a, b = rand(2, *a_shape), rand(2, *a_shape, lo=0.5, hi=2.0)
+    node = helper.make_node(op, ["A", "B"], ["Y"], name=op)
+    m = model(op + "_same", [node], [vi("A", ["N", 3, 4, 5]), vi("B", ["N", 3, 4, 5])],
+              [vi("Y", ["N", 3, 4, 5])])
+    case(op + "_same", m, [a, b], [fn(a.astype(np.float64), b.astype(np.float64))])
+    # broadcasting a constant: per channel (4,1), a row (5,), a scalar
+    for tag, shape in [("chan", (4, 1)), ("row", (5,)), ("scalar", ())]:
+        c = rand(*shape, lo=0.5, hi=2.0) if shape else np.array(1.5, dtype=np.float32)
+        simple(f"{op}_bcast_{tag}", op, (3, 4, 5), lambda x, c=c: fn(x, c.astype(np.float64)),
+               inits=[("C", c)])
+    # the constant first: C op X
+    c = rand(4, 5, lo=0.5, hi=2.0)
+    x = rand(2, 3, 4, 5, lo=0.5, hi=2.0)
+    node = helper.make_node(op, ["C", "X"], ["Y"], name=op)
+    m = model(op + "_const_first", [node], [vi("X", ["N", 3, 4, 5])], [vi("Y", ["N", 3, 4, 5])],
+              [("C", c)])
+    case(op + "_const_first", m, [x], [fn(c.astype(np.float64), x.astype(np.float64))])
+
+# ---- activations -----------------------------------------------------------------------------
+simple("Relu", "Relu", (4, 7), lambda x: np.maximum(x, 0))
+simple("Sigmoid", "Sigmoid", (4, 7), lambda x: 1 / (1 + np.exp(-x)))
+simple("Tanh", "Tanh", (4, 7), np.tanh)
+simple("Identity", "Identity", (2, 3), lambda x: x)
+simple("Dropout", "Dropout", (2, 3), lambda x: x, opset=13)
+
+
+def softmax(x, axis):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+simple("Softmax_last", "Softmax", (3, 6), lambda x: softmax(x, -1))
+simple("Softmax_axis1", "Softmax", (3, 6), lambda x: softmax(x, 1), {"axis": 1})
+
+
+def softmax_2d(x, axis):  # opset < 13: over the flattened dims from axis on
+    s = x.reshape(int(np.prod(x.shape[:axis])), -1)
+    return softmax(s, 1).reshape(x.shape)
+
+
+simple("Softmax_opset11", "Softmax", (3, 6), lambda x: softmax_2d(x, 1), opset=11)
+
+# ---- matrix products -----------------------------------------------------------------------
+for ta in (0,):
+    for tb in (0, 1):
+        K, Nn = 37, 45
+        b = rand(Nn, K) if tb else rand(K, Nn)
+        c = rand(Nn)
+        bb = b.T if tb else b
+        simple(f"Gemm_tB{tb}", "Gemm", (K,),
+               lambda x, bb=bb, c=c: 0.5 * x @ bb.astype(np.float64) + 2.0 * c,
+               {"alpha": 0.5, "beta": 2.0, "transB": tb}, [("B", b), ("C", c)], n=19)
+GB = rand(70, 33)
+simple("Gemm_noC", "Gemm", (70,), lambda x: x @ GB.astype(np.float64), inits=[("B", GB)], n=9)
+GC = rand(1, 33)
+simple("Gemm_C_row", "Gemm", (70,), lambda x: x @ GB.astype(np.float64) + GC,
+       inits=[("B", GB), ("C", GC)], n=9)
+MB = rand(24, 40)
+simple("MatMul_2d", "MatMul", (24,), lambda x: x @ MB.astype(np.float64), inits=[("B", MB)], n=17)
+simple("MatMul_3d", "MatMul", (5, 24), lambda x: x @ MB.astype(np.float64), inits=[("B", MB)], n=4)
+# two batched operands
+a, b = rand(3, 4, 6), rand(3, 6, 5)
+node = helper.make_node("MatMul", ["A", "B"], ["Y"], name="mm")
+m = model("MatMul_stacked", [node], [vi("A", ["N", 4, 6]), vi("B", ["N", 6, 5])],
+          [vi("Y", ["N", 4, 5])])
+case("MatMul_stacked", m, [a, b], [a.astype(np.float64) @ b.astype(np.float64)])
+
+
+# ---- convolution and pools -------------------------------------------------------------------
+def conv_ref(x, w, b, strides=(1, 1), pads=(0, 0, 0, 0), dil=(1, 1), group=1):
+    n, c, h, wd = x.shape
+    m, cg, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    eh, ew = (kh - 1) * dil[0] + 1, (kw - 1) * dil[1] + 1
+    oh = (xp.shape[2] - eh) // strides[0] + 1
+    ow = (xp.shape[3] - ew) // strides[1] + 1
+    y = np.zeros((n, m, oh, ow))
+    mg = m // group
+    for g in range(group):
+        for i in range(oh):
+            for j in range(ow):
+                patch = xp[:, g * cg:(g + 1) * cg,
+                           i * strides[0]:i * strides[0] + eh:dil[0],
+                           j * strides[1]:j * strides[1] + ew:dil[1]]
+                y[:, g * mg:(g + 1) * mg, i, j] = np.tensordot(patch, w[g * mg:(g + 1) * mg],
+                                                               axes=([1, 2, 3], [1, 2, 3]))
+    if b is not None:
+        y += b.reshape(1, -1, 1, 1)
+    return y
+
+
+def conv_case(name, cin, h, w_, m, k, n=2, bias=True, **kw):
+    # weights scaled as trained networks have them (fan-in), so that float32 sums stay within
+    # the tolerance of a float64 reference
+    w = rand(m, cin // kw.get("group", 1), k, k) / np.float32(np.sqrt(cin // kw.get("group", 1) * k * k))
+    b = rand(m) if bias else None
+    attrs = {}
+    if "strides" in kw:
+        attrs["strides"] = list(kw["strides"])
+    if "pads" in kw:
+        attrs["pads"] = list(kw["pads"])
+    if "dil" in kw:
+        attrs["dilations"] = list(kw["dil"])
+    if "group" in kw:
+        attrs["group"] = kw["group"]
+    inits = [("W", w)] + ([("Bias", b)] if bias else [])
+    simple(name, "Conv", (cin, h, w_),
+           lambda x: conv_ref(x, w.astype(np.float64), None if b is None else b.astype(np.float64),
+                              **kw), {"kernel_shape": [k, k], **attrs}, inits, n=n)
+
+
+conv_case("Conv_basic", 3, 8, 9, 4, 3)
+conv_case("Conv_pad_stride", 2, 9, 9, 5, 3, strides=(2, 2), pads=(1, 1, 1, 1))
+conv_case("Conv_asym_pad", 2, 7, 6, 3, 3, pads=(0, 1, 2, 1), bias=False)
+conv_case("Conv_dilated", 2, 10, 10, 3, 3, dil=(2, 2))
+conv_case("Conv_group", 4, 6, 6, 6, 3, group=2)
+conv_case("Conv_lenet1", 1, 28, 28, 6, 5, n=3, pads=(2, 2, 2, 2))
+# SAME_UPPER: pads from the output size ceil(H / stride)
+w_su = rand(4, 2, 3, 3)
+simple("Conv_same_upper", "Conv", (2, 7, 7),
+       lambda x: conv_ref(x, w_su.astype(np.float64), None, strides=(2, 2), pads=(1, 1, 1, 1)),
+       {"auto_pad": "SAME_UPPER", "strides": [2, 2]}, [("W", w_su)])
+
+
+def pool_ref(x, k, s, pads=(0, 0, 0, 0), kind="max", include_pad=False, ceil=False):
+    n, c, h, w = x.shape
+    def osz(size, kk, ss, p0, p1):
+        if ceil:
+            o = -(-(size + p0 + p1 - kk) // ss) + 1
+            if (o - 1) * ss >= size + p0:
+                o -= 1
+            return o
+        return (size + p0 + p1 - kk) // ss + 1
+    oh, ow = osz(h, k[0], s[0], pads[0], pads[2]), osz(w, k[1], s[1], pads[1], pads[3])
+    y = np.zeros((n, c, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            y0, x0 = i * s[0] - pads[0], j * s[1] - pads[1]
+            y1, x1 = y0 + k[0], x0 + k[1]
+            win = x[:, :, max(y0, 0):min(y1, h), max(x0, 0):min(x1, w)]
+            if kind == "max":
+                y[:, :, i, j] = win.max(axis=(2, 3))
+            else:
+                cnt = win.shape[2] * win.shape[3]
+                if include_pad:
+                    cnt = (min(y1, h + pads[2]) - y0) * (min(x1, w + pads[3]) - x0)
+                y[:, :, i, j] = win.sum(axis=(2, 3)) / cnt
+    return y
+
+
+simple("MaxPool_2x2", "MaxPool", (3, 8, 8), lambda x: pool_ref(x, (2, 2), (2, 2)),
+       {"kernel_shape": [2, 2], "strides": [2, 2]})
+simple("MaxPool_3x3_pad", "MaxPool", (2, 7, 7), lambda x: pool_ref(x, (3, 3), (2, 2), (1, 1, 1, 1)),
+       {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]})
+simple("MaxPool_ceil", "MaxPool", (2, 7, 7), lambda x: pool_ref(x, (2, 2), (2, 2), ceil=True),
+       {"kernel_shape": [2, 2], "strides": [2, 2], "ceil_mode": 1})
+simple("AveragePool_2x2", "AveragePool", (3, 8, 8), lambda x: pool_ref(x, (2, 2), (2, 2), kind="avg"),
+       {"kernel_shape": [2, 2], "strides": [2, 2]})
+simple("AveragePool_pad_excl", "AveragePool", (2, 7, 7),
+       lambda x: pool_ref(x, (3, 3), (2, 2), (1, 1, 1, 1), kind="avg"),
+       {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]})
+simple("AveragePool_pad_incl", "AveragePool", (2, 7, 7),
+       lambda x: pool_ref(x, (3, 3), (2, 2), (1, 1, 1, 1), kind="avg", include_pad=True),
+       {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1], "count_include_pad": 1})
+simple("GlobalAveragePool", "GlobalAveragePool", (4, 5, 6), lambda x: x.mean(axis=(2, 3), keepdims=True))
+
+# ---- normalisation and layout --------------------------------------------------------------------
+sc, bi, mu, var = rand(4), rand(4), rand(4), rand(4, lo=0.1, hi=2.0)
+simple("BatchNormalization", "BatchNormalization", (4, 3, 5),
+       lambda x: (x - mu.reshape(1, 4, 1, 1)) / np.sqrt(var.reshape(1, 4, 1, 1).astype(np.float64) + 1e-3)
+       * sc.reshape(1, 4, 1, 1) + bi.reshape(1, 4, 1, 1),
+       {"epsilon": 1e-3}, [("scale", sc), ("B", bi), ("mean", mu), ("var", var)])
+simple("Flatten", "Flatten", (3, 4, 5), lambda x: x.reshape(x.shape[0], -1))
+simple("Flatten_neg", "Flatten", (1, 4, 5), lambda x: x.reshape(x.shape[0], -1), {"axis": -2})
+simple("Reshape_keep_batch", "Reshape", (3, 4, 5), lambda x: x.reshape(x.shape[0], 12, 5),
+       inits=[("shape", np.array([0, 12, -1], dtype=np.int64))])
+simple("Reshape_minus1_first", "Reshape", (3, 4), lambda x: x.reshape(-1, 2, 6),
+       inits=[("shape", np.array([-1, 2, 6], dtype=np.int64))])
+simple("Transpose", "Transpose", (3, 4, 5), lambda x: x.transpose(0, 2, 3, 1), {"perm": [0, 2, 3, 1]})
+a, b = rand(2, 3, 4), rand(2, 5, 4)
+node = helper.make_node("Concat", ["A", "B"], ["Y"], name="cat", axis=1)
+m = model("Concat", [node], [vi("A", ["N", 3, 4]), vi("B", ["N", 5, 4])], [vi("Y", ["N", 8, 4])])
+case("Concat", m, [a, b], [np.concatenate([a, b], axis=1)])
+cc = rand(3, 2)
+node = helper.make_node("Concat", ["A", "C"], ["Y"], name="cat", axis=-1)
+m = model("Concat_last", [node], [vi("A", [3, 4])], [vi("Y", [3, 6])], [("C", cc)])
+a = rand(3, 4)
+# a fixed first dimension is the batch too: a batch of 3 rows here, so C must be batched: refused
+error("Concat_const_batch", m, "malformed", "another rank or batch")
+
+# ---- ai.onnx.ml ----------------------------------------------------------------------------------
+F_, E_ = 6, 4
+coef, icpt = rand(E_, F_), rand(E_)
+for post in ("NONE", "LOGISTIC", "SOFTMAX"):
+    x = rand(7, F_)
+    s = x.astype(np.float64) @ coef.T.astype(np.float64) + icpt
+    z = {"NONE": s, "LOGISTIC": 1 / (1 + np.exp(-s)), "SOFTMAX": softmax(s, 1)}[post]
+    labels = np.array([10, 20, 30, 40])
+    node = helper.make_node("LinearClassifier", ["X"], ["L", "Z"], name="lc", domain="ai.onnx.ml",
+                            coefficients=coef.ravel().tolist(), intercepts=icpt.tolist(),
+                            classlabels_ints=labels.tolist(), post_transform=post)
+    m = model(f"LinearClassifier_{post}", [node], [vi("X", ["N", F_])],
+              [vi("L", ["N"], TensorProto.INT64), vi("Z", ["N", E_])], ml=True)
+    case(f"LinearClassifier_{post}", m, [x], [labels[s.argmax(1)], z])
+w1, b1 = rand(1, F_), rand(1)
+x = rand(9, F_)
+s = (x.astype(np.float64) @ w1.T.astype(np.float64) + b1)[:, 0]
+node = helper.make_node("LinearClassifier", ["X"], ["L", "Z"], name="lc", domain="ai.onnx.ml",
+                        coefficients=w1.ravel().tolist(), intercepts=b1.tolist(),
+                        classlabels_ints=[0, 1], post_transform="LOGISTIC")
+m = model("LinearClassifier_binary", [node], [vi("X", ["N", F_])],
+          [vi("L", ["N"], TensorProto.INT64), vi("Z", ["N", 2])], ml=True)
+p = 1 / (1 + np.exp(-s))
+case("LinearClassifier_binary", m, [x], [(s > 0).astype(np.float64), np.stack([1 - p, p], 1)])
+T_ = 3
+coef, icpt = rand(T_, F_), rand(T_)
+node = helper.make_node("LinearRegressor", ["X"], ["Y"], name="lr", domain="ai.onnx.ml",
+                        coefficients=coef.ravel().tolist(), intercepts=icpt.tolist(), targets=T_)
+m = model("LinearRegressor", [node], [vi("X", ["N", F_])], [vi("Y", ["N", T_])], ml=True)
+x = rand(5, F_)
+case("LinearRegressor", m, [x], [x.astype(np.float64) @ coef.T.astype(np.float64) + icpt])
+
+# ---- a chain: nodes listed out of order are sorted -------------------------------------------------
+w = rand(8, 5)
+n1 = helper.make_node("Relu", ["H"], ["Y"], name="relu")
+n0 = helper.make_node("MatMul", ["X", "W"], ["H"], name="mm")
+m = model("Chain_unsorted", [n1, n0], [vi("X", ["N", 8])], [vi("Y", ["N", 5])], [("W", w)])
+x = rand(4, 8)
+case("Chain_unsorted", m, [x], [np.maximum(x.astype(np.float64) @ w, 0)])
+
+# ---- refused at load ------------------------------------------------------------------------------
+def one(op, name, attrs=None, inits=(), x_shape=(4,), y_shape=None, opset=13, domain=None):
+    node = helper.make_node(op, ["X"] + [k for k, _ in inits], ["Y"], name=name, domain=domain,
+                            **(attrs or {}))
+    return model(name, [node], [vi("X", ["N"] + list(x_shape))], [vi("Y", y_shape)], inits, opset)
+
+
+error("err_unknown_op", one("LSTM", "lstm0"), "unsupported", "node 0 'lstm0' (LSTM): operator LSTM is not supported")
+error("err_unknown_attr", one("Relu", "r", {"alpha": 0.1}), "unsupported", "node 0 'r' (Relu): attribute 'alpha' is not supported")
+error("err_attr_type", one("Flatten", "f", {"axis": 1.5}), "malformed", "attribute 'axis' has the wrong type")
+error("err_gemm_shape", one("Gemm", "g", inits=[("B", rand(5, 2))]), "malformed", "node 0 'g' (Gemm): A has 4 columns and B 5 rows")
+error("err_bcast", one("Add", "a", inits=[("C", rand(3))]), "malformed", "shapes do not broadcast (dimension 1: 4 and 3)")
+error("err_batch_fixed", one("Add", "a", inits=[("C", rand(2, 4))]), "unsupported", "a fixed dimension 2 meets the batch dimension")
+error("err_flatten_batch", one("Flatten", "f", {"axis": 0}), "unsupported", "would merge the batch dimension")
+error("err_reshape_batch", one("Reshape", "r", inits=[("s", np.array([2, -1], dtype=np.int64))]), "unsupported", "keep the batch dimension first")
+error("err_transpose_batch", one("Transpose", "t", {"perm": [1, 0]}), "unsupported", "keep the batch dimension first")
+error("err_conv_rank", one("Conv", "c", inits=[("W", rand(2, 3, 1))], x_shape=(3, 4)), "unsupported", "only 2-D images")
+error("err_conv_channels", one("Conv", "c", inits=[("W", rand(2, 2, 3, 3))], x_shape=(3, 8, 8)), "malformed", "the weights have 2 channels per group, the input 3")
+error("err_pool_big", one("MaxPool", "p", {"kernel_shape": [9, 9]}, x_shape=(1, 4, 4)), "malformed", "larger than the padded input")
+error("err_pool_kernel", one("MaxPool", "p", {}, x_shape=(1, 4, 4)), "malformed", "kernel_shape needs 2 values")
+error("err_autopad", one("MaxPool", "p", {"kernel_shape": [2, 2], "auto_pad": "WEIRD"}, x_shape=(1, 4, 4)), "unsupported", "auto_pad 'WEIRD'")
+error("err_softmax_batch", one("Softmax", "s", {"axis": 0}), "unsupported", "across the batch")
+error("err_opset", one("Relu", "r", opset=6), "unsupported", "opset version 6")
+error("err_dropout_mask", model("m", [helper.make_node("Dropout", ["X"], ["Y", "M"], name="d")],
+                                [vi("X", ["N", 3])], [vi("Y", ["N", 3])]), "unsupported", "the mask output is not supported")
+error("err_output_shape", one("Relu", "r", y_shape=["N", 5]), "malformed",
+      "output 'Y' is declared with 2 dimensions other than the [N,4] inferred")
+error("err_undefined", model("m", [helper.make_node("Relu", ["Q"], ["Y"], name="r")],
+                             [vi("X", ["N", 3])], [vi("Y", ["N", 3])]), "malformed", "input 'Q' is never defined")
+error("err_cycle", model("m", [helper.make_node("Add", ["X", "B"], ["A"], name="a1"),
+                               helper.make_node("Relu", ["A"], ["B"], name="r1")],
+                         [vi("X", ["N", 3])], [vi("A", ["N", 3])]), "malformed", "is part of a cycle")
+error("err_twice", model("m", [helper.make_node("Relu", ["X"], ["Y"], name="r1"),
+                               helper.make_node("Relu", ["X"], ["Y"], name="r2")],
+                         [vi("X", ["N", 3])], [vi("Y", ["N", 3])]), "malformed", "value 'Y' is defined twice")
+bad = numpy_helper.from_array(rand(4, 5), "B")
+bad.raw_data = bad.raw_data[:-4]
+g = helper.make_graph([helper.make_node("MatMul", ["X", "B"], ["Y"], name="mm")], "g",
+                      [vi("X", ["N", 4])], [vi("Y", ["N", 5])], [bad])
+error("err_short_data", helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "malformed",
+      "initializer 'B': 76 bytes of data for 20 floats")
+big = TensorProto(name="B", data_type=F, dims=[1 << 20, 1 << 20])
+g = helper.make_graph([helper.make_node("MatMul", ["X", "B"], ["Y"], name="mm")], "g",
+                      [vi("X", ["N", 4])], [vi("Y", ["N", 5])], [big])
+error("err_dims_overflow", helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "too_large",
+      "'B' has more than 268435456 elements")
+g = helper.make_graph([helper.make_node("Relu", ["X"], ["Y"])], "g", [vi("X", ["N", "M"])], [vi("Y", ["N", "M"])])
+error("err_input_dim", helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "unsupported",
+      "input 'X': dimension 1 is not fixed")
+error("err_int_input", one("MatMul", "mm", inits=[("B", np.ones((4, 2), dtype=np.int64))]), "unsupported",
+      "node 0 'mm' (MatMul): input 1 is an int64 tensor (float expected)")
+old_ir = one("Relu", "r")
+old_ir.ir_version = 2
+error("err_ir_version", old_ir, "unsupported_version", "ml: IR version 2 (3 to 9 supported)")
+error("err_not_onnx", b"\xff\xff\xff\xff not a protobuf", "malformed", "not an ONNX model")
+error("err_strings", model("m", [helper.make_node("LinearClassifier", ["X"], ["L"], name="lc", domain="ai.onnx.ml",
+                                                  coefficients=[1.0, 2.0], classlabels_strings=["a", "b"])],
+                           [vi("X", ["N", 2])], [vi("L", ["N"])], ml=True), "unsupported", "string class labels")
+
+with open(os.path.join(out_dir, "manifest"), "w") as f:
+    f.write("\n".join(manifest) + "\n")
+print(f"op_ref.py: {sum(1 for l in manifest if l.startswith('run'))} runs, "
+      f"{sum(1 for l in manifest if l.startswith('error'))} refusals", file=sys.stderr)
