@@ -32,6 +32,12 @@ typedef struct {
 CCZ_API CCZ_NODISCARD ccz_status ccz_ml_model_load(ccz_ml_model **out, ccz_span onnx);
 /* The same, from a file (at most CCZ_ML_MAX_MODEL bytes). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_ml_model_load_file(ccz_ml_model **out, const char *path);
+/* The same, from a protected file in Gramine's format (ccz/pf.h) sealed with key (16 bytes),
+ * whose bound path must be bound_path (NULL: not compared): the model is decrypted only in
+ * memory. Protected-file failures as ccz_pf_open and ccz_pf_read report them. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_ml_model_load_pf(ccz_ml_model **out, const char *path,
+                                                      const uint8_t key[16],
+                                                      const char *bound_path);
 CCZ_API void ccz_ml_model_free(ccz_ml_model *m);
 
 CCZ_API size_t ccz_ml_input_count(const ccz_ml_model *m);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ccz/pf.h"
 #include "core/guard.h"
 #include "ml_int.h"
 #include "onnx.pb-c.h"
@@ -1210,6 +1211,36 @@ ccz_status ccz_ml_model_load_file(ccz_ml_model **out, const char *path)
     ccz_buf_init(&b, CCZ_ML_MAX_MODEL, false);
     CCZ_GUARD(ccz_file_read(&b, path, CCZ_ML_MAX_MODEL));
     ccz_status st = ccz_ml_model_load(out, ccz_buf_span(&b));
+    ccz_buf_free(&b);
+    return st;
+}
+
+ccz_status ccz_ml_model_load_pf(ccz_ml_model **out, const char *path,
+                                const uint8_t key[CCZ_PF_KEY_SIZE], const char *bound_path)
+{
+    CCZ_ENSURE(out && path && key, CCZ_ERR_INVALID_ARGUMENT, "ml: no model file or key");
+    ccz_pf_opts o = CCZ_PF_OPTS_INIT;
+    o.bound_path = bound_path;
+    ccz_pf *pf;
+    CCZ_GUARD(ccz_pf_open_path(&pf, path, key, &o));
+    uint64_t size = ccz_pf_size(pf);
+    ccz_buf b;
+    ccz_buf_init(&b, CCZ_ML_MAX_MODEL, true); /* the plaintext model: wiped when freed */
+    ccz_status st =
+        size > CCZ_ML_MAX_MODEL
+            ? ccz_fail(CCZ_ERR_TOO_LARGE, "ml: %s holds %llu bytes; a model is at most %u", path,
+                       (unsigned long long)size, CCZ_ML_MAX_MODEL)
+            : ccz_buf_reserve(&b, size ? (size_t)size : 1);
+    size_t got = 0;
+    if (st == CCZ_OK)
+        st = ccz_pf_read(pf, b.ptr, &got, 0, (size_t)size);
+    ccz_status closed = ccz_pf_close(pf);
+    if (st == CCZ_OK)
+        st = closed;
+    if (st == CCZ_OK) {
+        b.len = got;
+        st = ccz_ml_model_load(out, ccz_buf_span(&b));
+    }
     ccz_buf_free(&b);
     return st;
 }
