@@ -106,7 +106,7 @@ static ccz_status tensor_load(ml_value *v, const Onnx__TensorProto *t)
     size_t n = v->elems;
     v->is_const = v->defined = true;
     if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
-        v->data = malloc(n * sizeof(float));
+        v->data = malloc(n ? n * sizeof(float) : 1);
         CCZ_ENSURE(v->data, CCZ_ERR_NOMEM, "out of memory");
         if (t->has_raw_data) {
             CCZ_ENSURE(t->raw_data.len == n * 4, CCZ_ERR_MALFORMED,
@@ -122,12 +122,13 @@ static ccz_status tensor_load(ml_value *v, const Onnx__TensorProto *t)
             CCZ_ENSURE(t->n_float_data == n, CCZ_ERR_MALFORMED,
                        "initializer '%s': %zu floats of data for %zu elements", v->name,
                        t->n_float_data, n);
-            memcpy(v->data, t->float_data, n * sizeof(float));
+            if (n) /* no elements: no data pointer */
+                memcpy(v->data, t->float_data, n * sizeof(float));
         }
         return CCZ_OK;
     }
     if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64) {
-        v->ints = malloc(n * sizeof(int64_t));
+        v->ints = malloc(n ? n * sizeof(int64_t) : 1);
         CCZ_ENSURE(v->ints, CCZ_ERR_NOMEM, "out of memory");
         if (t->has_raw_data) {
             CCZ_ENSURE(t->raw_data.len == n * 8, CCZ_ERR_MALFORMED,
@@ -143,7 +144,8 @@ static ccz_status tensor_load(ml_value *v, const Onnx__TensorProto *t)
             CCZ_ENSURE(t->n_int64_data == n, CCZ_ERR_MALFORMED,
                        "initializer '%s': %zu int64s of data for %zu elements", v->name,
                        t->n_int64_data, n);
-            memcpy(v->ints, t->int64_data, n * sizeof(int64_t));
+            if (n)
+                memcpy(v->ints, t->int64_data, n * sizeof(int64_t));
         }
         return CCZ_OK;
     }
@@ -308,9 +310,10 @@ static ccz_status attr_string(attrs *A, const char *name, const char *dflt, char
         snprintf(out, cap, "%s", dflt);
         return CCZ_OK;
     }
-    CCZ_ENSURE(a->s.len < cap && !memchr(a->s.data, 0, a->s.len), CCZ_ERR_UNSUPPORTED,
-               "attribute '%s' has an unsupported value", name);
-    memcpy(out, a->s.data, a->s.len);
+    CCZ_ENSURE(a->s.len < cap && (!a->s.len || !memchr(a->s.data, 0, a->s.len)),
+               CCZ_ERR_UNSUPPORTED, "attribute '%s' has an unsupported value", name);
+    if (a->s.len) /* an empty bytes field has no data pointer */
+        memcpy(out, a->s.data, a->s.len);
     out[a->s.len] = 0;
     return CCZ_OK;
 }
