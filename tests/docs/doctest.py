@@ -194,11 +194,20 @@ def check_output(expected, out):
 
 
 def port_busy(host, port):
+    """True when something listens on the port, or a socket (another program's outgoing
+    connection, say) holds it so that a server could not bind it."""
     try:
         socket.create_connection((host, int(port)), timeout=0.5).close()
         return True
     except OSError:
+        pass
+    try:
+        with socket.socket() as sk:
+            sk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sk.bind((host, int(port)))
         return False
+    except OSError:
+        return True
 
 
 def free_port(host):
