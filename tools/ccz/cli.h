@@ -93,6 +93,9 @@ ccz_status cli_sim_dir(ccz_buf *out, const char *given);
 ccz_status cli_report_data(uint8_t out[64], const char *hex);
 /* Parses a decimal number in [0, max]. */
 ccz_status cli_number(const char *s, unsigned long long max, unsigned long long *out);
+/* The monotonic clock, in seconds and in milliseconds (for timings and progress lines). */
+double cli_now(void);
+int64_t cli_now_ms(void);
 
 /* Attester options (attester_opts.c; CLI_FRAG_ATTESTER): --tee, --sim-dir, --signer-key,
  * --measurement, --product-id, --svn, --debug, --device-root, --tsm-entry. */

@@ -67,25 +67,18 @@ static int params(bool json)
     return EXIT_OK;
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static double secs = 1;
 
 #define TIME(expr)                                                                                 \
     ({                                                                                             \
         (void)!(expr); /* warm */                                                                  \
-        double t0_ = now(), t_;                                                                    \
+        double t0_ = cli_now(), t_;                                                                \
         long k_ = 0;                                                                               \
         do {                                                                                       \
             if ((expr) != CCZ_OK)                                                                  \
                 return cli_fail(CCZ_ERR_CRYPTO, "he bench: %s", ccz_error_detail());               \
             k_++;                                                                                  \
-            t_ = now();                                                                            \
+            t_ = cli_now();                                                                        \
         } while (t_ - t0_ < secs);                                                                 \
         1e6 * (t_ - t0_) / (double)k_;                                                             \
     })

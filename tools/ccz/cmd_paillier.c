@@ -489,13 +489,6 @@ static int run_op(const char *op, args *a)
 
 /* ---- bench -----------------------------------------------------------------------------------*/
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 typedef enum { B_ENC, B_DEC, B_ADD, B_MUL } bench_op;
 
 /* Operations per second of a batch operation over `threads`, repeated for about `secs`. */
@@ -503,7 +496,7 @@ static double rate(ccz_paillier_key *k, bench_op op, unsigned threads, double se
                    mpz_t *in2, mpz_t *out, size_t n)
 {
     const ccz_paillier_pub *pk = ccz_paillier_key_pub(k);
-    double t0 = now(), t;
+    double t0 = cli_now(), t;
     size_t done = 0;
     do {
         ccz_status s =
@@ -516,7 +509,7 @@ static double rate(ccz_paillier_key *k, bench_op op, unsigned threads, double se
         if (s)
             return -1;
         done += n;
-        t = now();
+        t = cli_now();
     } while (t - t0 < secs);
     return (double)done / (t - t0);
 }
@@ -526,7 +519,7 @@ static int bench(args *a)
     unsigned bits = a->bits ? a->bits : 2048, all = a->threads ? a->threads : ccz_cpu_count();
     double secs = a->seconds > 0 ? a->seconds : 2;
     /* key generation: keys per second, one after another on one core */
-    double t0 = now(), t;
+    double t0 = cli_now(), t;
     size_t keys = 0;
     ccz_paillier_key *k = NULL;
     do {
@@ -535,7 +528,7 @@ static int bench(args *a)
         if (s)
             return cli_fail(s, "paillier bench");
         keys++;
-        t = now();
+        t = cli_now();
     } while (t - t0 < secs);
     double keygen_per_s = (double)keys / (t - t0);
     ccz_paillier_pub *pk = ccz_paillier_key_pub(k);
@@ -575,12 +568,12 @@ static int bench(args *a)
     mpz_t n2, x;
     mpz_inits(n2, x, NULL);
     mpz_mul(n2, n, n);
-    double t1 = now();
+    double t1 = cli_now();
     size_t done = 0;
     do {
         mpz_powm(x, m[done % N], n, n2);
         done++;
-        t = now();
+        t = cli_now();
     } while (t - t1 < secs);
     printf("  \"gmp_powm_n_mod_n2_per_s\": %.0f\n}\n", (double)done / (t - t1));
     for (int i = 0; i < N; i++)

@@ -182,17 +182,10 @@ static void on_item(ccz_span item, void *payload)
         j->failed = true;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void on_progress(uint64_t done, uint64_t total, void *payload)
 {
     join_state *j = payload;
-    int64_t t = now_ms();
+    int64_t t = cli_now_ms();
     if (done == total || t - j->last >= 1000) {
         fprintf(stderr, "ccz psi: uploaded %llu of %llu items (%.0f%%)\n", (unsigned long long)done,
                 (unsigned long long)total, total ? 100.0 * (double)done / (double)total : 100.0);
@@ -219,7 +212,7 @@ static int join(int argc, char **argv)
     ccz_buf file = CCZ_BUF_INIT;
     ccz_span *items = NULL;
     size_t n = 0;
-    join_state j = {stdout, now_ms(), false};
+    join_state j = {stdout, cli_now_ms(), false};
     ccz_status s = read_set(&file, &items, &n, a.data);
     if (s == CCZ_OK)
         s = cli_endpoint_setup(&e, &a, false, &ctx, cli_print_verdict);

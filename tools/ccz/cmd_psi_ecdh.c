@@ -22,13 +22,6 @@
 #define DEFAULT_IDLE_MS 60000
 #define DEFAULT_MAX_CONNS 4
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Reads and waits on the socket at most ms (the peer's silence), writes the same. */
 static void set_idle(int fd, long ms)
 {
@@ -115,7 +108,7 @@ typedef struct {
 static ccz_status serve_one(psi_server *srv, int fd, unsigned long id)
 {
     SSL *ssl;
-    double t0 = now_s();
+    double t0 = cli_now();
     ccz_status s = ccz_ratls_accept_timeout(&ssl, srv->ctx, fd, srv->handshake_ms);
     if (s) {
         fprintf(stderr, "ccz psi ecdh: session %lu: handshake failed: %s\n", id,
@@ -138,7 +131,7 @@ static ccz_status serve_one(psi_server *srv, int fd, unsigned long id)
                 id, (unsigned long long)r.local_items, (unsigned long long)r.peer_items,
                 r.size_only ? "it learns the size only" : "it learns the intersection",
                 (unsigned long long)r.bytes_sent, (unsigned long long)r.bytes_received,
-                now_s() - t0);
+                cli_now() - t0);
     ccz_psi_ecdh_result_free(&r);
     if (s == CCZ_OK)
         SSL_shutdown(ssl);
@@ -261,7 +254,7 @@ static ccz_status write_output(const char *path, const ccz_psi_set *set,
 static int run_client(cli_args *a, SSL_CTX *ctx, ccz_psi_set *set)
 {
     SSL *ssl;
-    double t0 = now_s();
+    double t0 = cli_now();
     ccz_status s = ccz_ratls_connect_timeout(&ssl, ctx, a->connect, a->timeout_ms);
     if (s) {
         fprintf(stderr, "ccz: psi ecdh: %s\n", ccz_error_detail());
@@ -286,7 +279,7 @@ static int run_client(cli_args *a, SSL_CTX *ctx, ccz_psi_set *set)
                 r.size_only ? "size " : "", (unsigned long long)r.intersection,
                 (unsigned long long)r.local_items, (unsigned long long)r.peer_items,
                 (unsigned long long)r.bytes_sent, (unsigned long long)r.bytes_received,
-                now_s() - t0);
+                cli_now() - t0);
         if ((s = write_output(a->out, set, &r)) != CCZ_OK)
             code = cli_fail(s, "psi ecdh: %s", a->out ? a->out : "standard output");
     }

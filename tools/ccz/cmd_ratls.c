@@ -231,13 +231,6 @@ typedef struct {
     int fd;
 } conn_job;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads what the peer sends and notes the time it came, for the choice of whom to close when
  * the server is full. */
 static int read_some(server_state *srv, conn_slot *slot, SSL *ssl, char *buf, int len)
@@ -245,7 +238,7 @@ static int read_some(server_state *srv, conn_slot *slot, SSL *ssl, char *buf, in
     int n = SSL_read(ssl, buf, len);
     if (n > 0) {
         pthread_mutex_lock(&srv->lock);
-        slot->active = now_ms();
+        slot->active = cli_now_ms();
         pthread_mutex_unlock(&srv->lock);
     }
     return n;
@@ -287,7 +280,7 @@ static ccz_status run_connection(server_state *srv, conn_slot *slot, int fd)
     ccz_status s = ccz_ratls_accept_timeout(&ssl, srv->ctx, fd, srv->handshake_ms);
     pthread_mutex_lock(&srv->lock);
     slot->handshaking = false;
-    slot->active = now_ms();
+    slot->active = cli_now_ms();
     pthread_mutex_unlock(&srv->lock);
     if (s) {
         fprintf(stderr, "ccz ratls: handshake failed: %s\n", ccz_error_detail());
@@ -363,7 +356,7 @@ static conn_slot *take_slot(server_state *srv, int fd)
     for (unsigned i = 0; !slot; i++)
         if (srv->slots[i].fd < 0)
             slot = &srv->slots[i];
-    *slot = (conn_slot){fd, true, false, srv->next_seq++, now_ms()};
+    *slot = (conn_slot){fd, true, false, srv->next_seq++, cli_now_ms()};
     srv->used++;
     pthread_mutex_unlock(&srv->lock);
     return slot;

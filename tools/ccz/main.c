@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <ctype.h>
 
@@ -285,6 +286,20 @@ ccz_status cli_number(const char *s, unsigned long long max, unsigned long long 
     CCZ_ENSURE(errno == 0 && v <= max, CCZ_ERR_INVALID_ARGUMENT, "%s is larger than %llu", s, max);
     *out = v;
     return CCZ_OK;
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int64_t cli_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Evidence files may hold hex text (as several public samples do); decode it in place. */
