@@ -318,6 +318,16 @@ static ccz_status client_phase1(side *sd, tag_table *t, ccz_psi_set *set, bool s
     return CCZ_OK;
 }
 
+/* The peer's next batch of points (at most left of them), each raised to this side's scalar
+ * and tagged into tags: *got points. */
+static ccz_status recv_raised(side *sd, uint8_t *tags, uint64_t left, uint32_t *got)
+{
+    ccz_span body, elems;
+    CCZ_GUARD(chan_expect(&sd->ch, PSI_ECDH_POINTS, &body));
+    CCZ_GUARD(psi_ecdh_parse_batch(got, &elems, body, PSI_ECDH_POINT_BYTES, left));
+    return raise_tags(sd, tags, elems.ptr, *got);
+}
+
 /* Receives the server's blinded items, raises them and looks their tags up. */
 static ccz_status client_phase2(side *sd, tag_table *t, uint64_t n_peer)
 {
@@ -325,12 +335,8 @@ static ccz_status client_phase2(side *sd, tag_table *t, uint64_t n_peer)
     CCZ_ENSURE(tags, CCZ_ERR_NOMEM, "out of memory");
     ccz_status s = CCZ_OK;
     for (uint64_t have = 0; have < n_peer && s == CCZ_OK;) {
-        ccz_span body, elems;
         uint32_t got;
-        if ((s = chan_expect(&sd->ch, PSI_ECDH_POINTS, &body)) != CCZ_OK ||
-            (s = psi_ecdh_parse_batch(&got, &elems, body, PSI_ECDH_POINT_BYTES, n_peer - have)) !=
-                CCZ_OK ||
-            (s = raise_tags(sd, tags, elems.ptr, got)) != CCZ_OK)
+        if ((s = recv_raised(sd, tags, n_peer - have, &got)) != CCZ_OK)
             break;
         for (uint32_t i = 0; i < got; i++)
             table_mark(t, tags + (size_t)i * PSI_ECDH_TAG_BYTES);
@@ -430,12 +436,8 @@ static ccz_status server_phase1(side *sd, uint64_t n_peer, bool size_only, ccz_b
     CCZ_ENSURE(tags, CCZ_ERR_NOMEM, "out of memory");
     ccz_status s = CCZ_OK;
     for (uint64_t have = 0; have < n_peer && s == CCZ_OK;) {
-        ccz_span body, elems;
         uint32_t got;
-        if ((s = chan_expect(&sd->ch, PSI_ECDH_POINTS, &body)) != CCZ_OK ||
-            (s = psi_ecdh_parse_batch(&got, &elems, body, PSI_ECDH_POINT_BYTES, n_peer - have)) !=
-                CCZ_OK ||
-            (s = raise_tags(sd, tags, elems.ptr, got)) != CCZ_OK)
+        if ((s = recv_raised(sd, tags, n_peer - have, &got)) != CCZ_OK)
             break;
         size_t len = (size_t)got * PSI_ECDH_TAG_BYTES;
         /* full mode: one answer per batch, as large as the batch */
