@@ -8,7 +8,8 @@
 #include "core/guard.h"
 #include "psi.pb-c.h"
 
-/* One unary call; false when it ended otherwise than OK (out says how). */
+/* One unary call: CCZ_OK when it completed, its gRPC status in out (the caller stops on any
+ * code but OK); an error when it could not be made. */
 static ccz_status unary(ccz_rpc_channel *ch, const ccz_psi_join_opts *o, const char *method,
                         const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
                         const ccz_rpc_metadata *md, ProtobufCMessage **resp,

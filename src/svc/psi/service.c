@@ -3,7 +3,6 @@
  * party arrives (no thread waits), one session after another, parties known by their
  * connection and attested claims, every wait bounded. Runs on the RPC server's loop only. */
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,8 +37,7 @@ typedef struct {
     unsigned id, joined, uploaded, served;
     phase ph;
     party p[CCZ_PSI_MAX_PARTIES];
-    psi_table table;
-    bool has_table;
+    psi_table table; /* emptied once the result is computed */
     psi_result result;
     int64_t progress; /* monotonic ms of the last party's action */
     int64_t started;
@@ -113,15 +111,17 @@ static party *find_party(session *s, uint64_t conn)
     return NULL;
 }
 
-/* "alice, bob" for the parties that do (want true) or do not have flag set. */
-static void names(char *out, size_t cap, const session *s, size_t flag_off, bool want)
+/* "alice, bob": the parties connected so far while the session gathers them, then those it
+ * waits for (to upload, then to fetch the result). */
+static void names(char *out, size_t cap, const session *s)
 {
     size_t n = 0;
     out[0] = 0;
     for (unsigned i = 0; i < s->joined && n < cap; i++) {
-        bool f = *((const bool *)((const char *)&s->p[i] + flag_off));
-        if (f == want)
-            n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? ", " : "", s->p[i].name);
+        const party *p = &s->p[i];
+        bool pick = s->ph == PH_CONNECT ? true : s->ph == PH_UPLOAD ? !p->uploaded : !p->served;
+        if (pick)
+            n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? ", " : "", p->name);
     }
 }
 
@@ -144,8 +144,7 @@ static void session_free(session *s)
 {
     for (unsigned i = 0; i < s->joined; i++)
         release(&s->p[i]);
-    if (s->has_table)
-        psi_table_free(&s->table);
+    psi_table_free(&s->table);
     ccz_buf_free(&s->result.data);
     free(s);
 }
@@ -196,19 +195,19 @@ static void timeout_message(char *out, size_t cap, const ccz_psi_service *v, con
     double secs = (double)v->timeout_ms / 1000;
     switch (s->ph) {
     case PH_CONNECT:
-        names(who, sizeof who, s, offsetof(party, uploaded), false);
+        names(who, sizeof who, s);
         snprintf(out, cap,
                  "PSI session %u timed out after %.1f s waiting for %u of %u parties to connect "
                  "(connected: %s)",
                  s->id, secs, v->parties - s->joined, v->parties, who);
         break;
     case PH_UPLOAD:
-        names(who, sizeof who, s, offsetof(party, uploaded), false);
+        names(who, sizeof who, s);
         snprintf(out, cap, "PSI session %u timed out after %.1f s waiting for %s to upload", s->id,
                  secs, who);
         break;
     case PH_RESULTS:
-        names(who, sizeof who, s, offsetof(party, served), false);
+        names(who, sizeof who, s);
         snprintf(out, cap,
                  "PSI session %u timed out after %.1f s waiting for %s to fetch the result", s->id,
                  secs, who);
@@ -270,7 +269,6 @@ static ccz_status session_new(ccz_psi_service *v)
         free(s);
         return st;
     }
-    s->has_table = true;
     s->id = ++v->sessions;
     s->started = s->progress = listener_mono_ms();
     v->s = s;
@@ -382,7 +380,6 @@ static void compute(ccz_psi_service *v, session *s)
     ccz_status st = psi_table_intersect(&s->result, &s->table, all);
     size_t held = psi_table_bytes(&s->table);
     psi_table_free(&s->table); /* the sets are not needed any more */
-    s->has_table = false;
     if (st) {
         session_end(v, CCZ_RPC_RESOURCE_EXHAUSTED, ccz_error_detail());
         return;
