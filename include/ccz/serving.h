@@ -48,7 +48,10 @@ typedef struct {
     unsigned request_ms;       /* one REST request, from its first byte to its answer (0: 30 s) */
 } ccz_serving_opts;
 
-#define CCZ_SERVING_OPTS_INIT {CCZ_SERVING_OPTS_VERSION, NULL, 0, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0}
+#define CCZ_SERVING_OPTS_INIT                                                                      \
+    {                                                                                              \
+        CCZ_SERVING_OPTS_VERSION, NULL, 0, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0          \
+    }
 
 /* Loads every model (a failure names the model and its path) and binds the listeners. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_serving_new(ccz_serving **out, const ccz_serving_opts *o);

@@ -30,24 +30,23 @@ static bool name_ok(const char *n)
 static ccz_status load_one(sv_model *m, const ccz_serving_model *spec)
 {
     if (spec->key) {
-        CCZ_GUARD(ccz_ml_model_load_pf(&m->ml, spec->path, spec->key, NULL));
+        CCZ_GUARD(ccz_ml_model_load_pf(&m->ml, spec->path, spec->key, spec->path));
     } else {
         uint8_t head[8] = {0};
         FILE *f = fopen(spec->path, "rb");
         CCZ_ENSURE(f, CCZ_ERR_IO, "%s: %s", spec->path, strerror(errno));
         size_t got = fread(head, 1, sizeof head, f);
         fclose(f);
-        CCZ_ENSURE(got < sizeof head || memcmp(head, pf_magic, sizeof head) != 0,
-                   CCZ_ERR_INVALID_ARGUMENT,
-                   "%s is a protected file: its key is needed (--key or --secret-server)",
-                   spec->path);
+        CCZ_ENSURE(
+            got < sizeof head || memcmp(head, pf_magic, sizeof head) != 0, CCZ_ERR_INVALID_ARGUMENT,
+            "%s is a protected file: its key is needed (--key or --secret-server)", spec->path);
         CCZ_GUARD(ccz_ml_model_load_file(&m->ml, spec->path));
     }
     m->n_in = ccz_ml_input_count(m->ml);
     m->n_out = ccz_ml_output_count(m->ml);
     CCZ_ENSURE(m->n_in <= SV_MAX_IO && m->n_out <= SV_MAX_IO, CCZ_ERR_UNSUPPORTED,
-               "the model has %zu inputs and %zu outputs; at most %d of each are served",
-               m->n_in, m->n_out, SV_MAX_IO);
+               "the model has %zu inputs and %zu outputs; at most %d of each are served", m->n_in,
+               m->n_out, SV_MAX_IO);
     for (size_t i = 0; i < m->n_in; i++)
         CCZ_GUARD(ccz_ml_input_info(m->ml, i, &m->in[i]));
     for (size_t i = 0; i < m->n_out; i++)
@@ -77,8 +76,8 @@ ccz_status sv_models_load(sv_server *s)
         for (size_t k = 0; k < i; k++)
             CCZ_ENSURE(strcmp(s->models[k].name, spec->name) != 0 ||
                            s->models[k].version != spec->version,
-                       CCZ_ERR_INVALID_ARGUMENT, "model %s version %lld is given twice",
-                       spec->name, (long long)spec->version);
+                       CCZ_ERR_INVALID_ARGUMENT, "model %s version %lld is given twice", spec->name,
+                       (long long)spec->version);
         snprintf(m->name, sizeof m->name, "%s", spec->name);
         m->version = spec->version;
         s->n_models = i + 1;
@@ -99,7 +98,7 @@ ccz_status sv_models_load(sv_server *s)
     return CCZ_OK;
 }
 
-void sv_models_free(sv_server *s)
+void sv_models_stop(sv_server *s)
 {
     pthread_mutex_lock(&s->lock);
     s->stopping = true;
@@ -112,9 +111,16 @@ void sv_models_free(sv_server *s)
         if (m->started) {
             pthread_join(m->thread, NULL);
             pthread_cond_destroy(&m->wake);
+            m->started = false;
         }
-        ccz_ml_model_free(m->ml);
     }
+}
+
+void sv_models_free(sv_server *s)
+{
+    sv_models_stop(s);
+    for (size_t i = 0; i < s->n_models; i++)
+        ccz_ml_model_free(s->models[i].ml);
     /* requests never answered (the loops ended first) */
     while (s->live)
         sv_job_free(s->live);
@@ -373,10 +379,9 @@ void sv_metrics(ccz_buf *out, void *payload)
         for (int k = 0; k < 4; k++) {
             char line[256];
             int n = snprintf(line, sizeof line,
-                             "ccz_serving_%s_total{model=\"%s\",version=\"%lld\"} %llu\n",
-                             names[k], m->name, (long long)m->version, (unsigned long long)v[k]);
-            if (n > 0 && (size_t)n < sizeof line &&
-                ccz_buf_append(out, line, (size_t)n) != CCZ_OK)
+                             "ccz_serving_%s_total{model=\"%s\",version=\"%lld\"} %llu\n", names[k],
+                             m->name, (long long)m->version, (unsigned long long)v[k]);
+            if (n > 0 && (size_t)n < sizeof line && ccz_buf_append(out, line, (size_t)n) != CCZ_OK)
                 break;
         }
     }

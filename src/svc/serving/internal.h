@@ -49,11 +49,11 @@ struct sv_job {
     void *req;
     int kind;
     bool columnar;
-    uint32_t out_mask; /* outputs asked for (bit i: output i) */
-    char id[128];      /* KServe's request id, echoed */
-    atomic_bool gone; /* the client went away: skip it */
-    size_t bytes;     /* input bytes counted in srv->queued_bytes */
-    sv_job *next;     /* in the model's queue */
+    uint32_t out_mask;             /* outputs asked for (bit i: output i) */
+    char id[128];                  /* KServe's request id, echoed */
+    atomic_bool gone;              /* the client went away: skip it */
+    size_t bytes;                  /* input bytes counted in srv->queued_bytes */
+    sv_job *next;                  /* in the model's queue */
     sv_job *live_prev, *live_next; /* every job not yet freed */
 };
 
@@ -65,13 +65,16 @@ struct sv_server {
     bool stopping;
     size_t queued_bytes;
     sv_job *live;
-    http_server *http;  /* the REST listener, or NULL */
+    http_server *http;   /* the REST listener, or NULL */
     ccz_rpc_server *rpc; /* the gRPC listener, or NULL */
 };
 
 /* ---- models and batches (batch.c) ------------------------------------------------------------*/
 
 CCZ_NODISCARD ccz_status sv_models_load(sv_server *s);
+/* Stops the batchers (a batch running is finished and delivered); then sv_models_free frees the
+ * models and every job not yet answered, after the front ends are gone. */
+void sv_models_stop(sv_server *s);
 void sv_models_free(sv_server *s);
 /* The model NAME at version (0: the latest), or NULL. */
 sv_model *sv_model_find(sv_server *s, const char *name, int64_t version);
@@ -90,8 +93,5 @@ void sv_metrics(ccz_buf *out, void *payload);
 
 CCZ_NODISCARD ccz_status sv_rest_routes(sv_server *s, http_server *h);
 CCZ_NODISCARD ccz_status sv_grpc_methods(sv_server *s, ccz_rpc_server *r);
-
-/* gRPC status codes as TensorFlow's error codes name them (they are the same numbers). */
-const char *sv_tf_code_name(int code);
 
 #endif

@@ -15,27 +15,6 @@
 
 enum { K_PREDICT, K_CLASSIFY, K_REGRESS, K_V2_INFER };
 
-typedef struct {
-    sv_server *srv;
-    http_server *http;
-} rest;
-
-static void tf_error(http_request *r, int status, const char *fmt, ...) CCZ_PRINTF(3, 4);
-static void tf_error(http_request *r, int status, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    json_t *j = json_pack("{s:s}", "error", msg);
-    if (j)
-        http_reply_json(r, status, j);
-    else
-        http_reply(r, 500, "text/plain", CCZ_LIT("out of memory\n"));
-    json_decref(j);
-}
-
 /* TensorFlow Serving's HTTP code for a failure of ours. */
 static int http_code(ccz_status st)
 {
@@ -45,7 +24,6 @@ static int http_code(ccz_status st)
     case CCZ_ERR_UNAVAILABLE:
         return 503;
     case CCZ_ERR_NOMEM:
-    case CCZ_ERR_INTERNAL:
         return 500;
     case CCZ_ERR_UNSUPPORTED:
         return 501;
@@ -98,15 +76,13 @@ static ccz_status check_keys(const sv_model *m, const json_t *obj, const char *w
 {
     const char *key;
     const json_t *val;
-    json_object_foreach((json_t *)obj, key, val)
-    {
+    json_object_foreach ((json_t *)obj, key, val) {
         (void)val;
         CCZ_ENSURE(input_index(m, key) >= 0, CCZ_ERR_INVALID_ARGUMENT,
                    "%s: '%s' is not an input of the model", what, key);
     }
     CCZ_ENSURE(json_object_size(obj) == m->n_in, CCZ_ERR_INVALID_ARGUMENT,
-               "%s: the model takes %zu inputs, %zu given", what, m->n_in,
-               json_object_size(obj));
+               "%s: the model takes %zu inputs, %zu given", what, m->n_in, json_object_size(obj));
     return CCZ_OK;
 }
 
@@ -154,11 +130,11 @@ static ccz_status read_inputs(sv_job **out, sv_model *m, const json_t *inputs)
     }
     size_t rows = 0;
     for (size_t i = 0; i < m->n_in; i++) {
-        size_t n;
+        size_t n = 0;
         CCZ_GUARD(batch_of(&n, val[i], &m->in[i]));
         CCZ_ENSURE(i == 0 || n == rows, CCZ_ERR_INVALID_ARGUMENT,
-                   "input '%s' has %zu rows, input '%s' %zu: the batch sizes differ",
-                   m->in[i].name, n, m->in[0].name, rows);
+                   "input '%s' has %zu rows, input '%s' %zu: the batch sizes differ", m->in[i].name,
+                   n, m->in[0].name, rows);
         rows = n;
     }
     CCZ_GUARD(sv_job_new(out, m, rows));
@@ -185,8 +161,7 @@ static ccz_status read_examples(sv_job **out, sv_model *m, const json_t *body)
     float *dst = (*out)->in[0];
     for (size_t k = 0; k < rows; k++) {
         const json_t *e = json_array_get(ex, k);
-        CCZ_ENSURE(json_is_object(e), CCZ_ERR_INVALID_ARGUMENT, "example %zu is not an object",
-                   k);
+        CCZ_ENSURE(json_is_object(e), CCZ_ERR_INVALID_ARGUMENT, "example %zu is not an object", k);
         const json_t *f = json_object_get(e, t->name);
         if (!f && ctx)
             f = json_object_get(ctx, t->name);
@@ -391,7 +366,7 @@ static void answer(evutil_socket_t fd, short what, void *arg)
     http_request *r = j->req;
     if (r) {
         if (j->st != CCZ_OK) {
-            tf_error(r, http_code(j->st), "%s", j->error);
+            http_reply_error(r, http_code(j->st), "%s", j->error);
         } else {
             ccz_buf b = CCZ_BUF_INIT;
             ccz_status st = j->kind == K_PREDICT    ? tf_predict_body(&b, j)
@@ -401,7 +376,7 @@ static void answer(evutil_socket_t fd, short what, void *arg)
             if (st == CCZ_OK)
                 http_reply(r, 200, "application/json", ccz_buf_span(&b));
             else
-                tf_error(r, 500, "%s", ccz_error_detail());
+                http_reply_error(r, 500, "%s", ccz_error_detail());
             ccz_buf_free(&b);
         }
     }
@@ -415,6 +390,97 @@ static void deliver(sv_job *j)
         ccz_log(CCZ_LOG_ERROR, "serving: cannot hand an answer to the REST loop");
 }
 
+/* ---- requests --------------------------------------------------------------------------------*/
+
+/* A model named in a path: NAME[/versions/N] and what follows. */
+typedef struct {
+    char name[SV_MAX_NAME + 1];
+    int64_t version; /* 0: the latest */
+    const char *tail;
+} model_ref;
+
+static ccz_status parse_ref(model_ref *ref, const char *p)
+{
+    size_t n = strcspn(p, "/:");
+    CCZ_ENSURE(n > 0 && n <= SV_MAX_NAME, CCZ_ERR_NOT_FOUND, "no model named in the path");
+    memcpy(ref->name, p, n);
+    ref->name[n] = '\0';
+    ref->version = 0;
+    p += n;
+    if (strncmp(p, "/labels/", 8) == 0)
+        return ccz_fail(CCZ_ERR_UNSUPPORTED,
+                        "version labels are not served: ask for /versions/N or the latest");
+    if (strncmp(p, "/versions/", 10) == 0) {
+        p += 10;
+        int64_t v = 0;
+        size_t digits = 0;
+        while (*p >= '0' && *p <= '9' && digits < 18) {
+            v = v * 10 + (*p++ - '0');
+            digits++;
+        }
+        CCZ_ENSURE(digits > 0 && v > 0 && !(*p >= '0' && *p <= '9'), CCZ_ERR_INVALID_ARGUMENT,
+                   "the version must be a number from 1 to 10^18 - 1");
+        ref->version = v;
+    }
+    ref->tail = p;
+    return CCZ_OK;
+}
+
+/* The model a request names, or answers TensorFlow Serving's 404. */
+static sv_model *find_or_404(http_request *r, sv_server *s, const model_ref *ref)
+{
+    sv_model *m = sv_model_find(s, ref->name, ref->version);
+    if (!m && ref->version)
+        http_reply_error(r, 404, "Servable not found for request: Specific(%s, %lld)", ref->name,
+                         (long long)ref->version);
+    else if (!m)
+        http_reply_error(r, 404, "Servable not found for request: Latest(%s)", ref->name);
+    return m;
+}
+
+/* The body as JSON whatever its Content-Type (TensorFlow Serving's clients send curl's -d
+ * default), answering TensorFlow Serving's 400 when it is not an object. */
+static json_t *body_json(http_request *r)
+{
+    ccz_span body = http_request_body(r);
+    json_error_t err;
+    json_t *j = json_loadb((const char *)body.ptr, body.len, JSON_REJECT_DUPLICATES, &err);
+    if (!j) {
+        http_reply_error(r, 400, "JSON Parse error: %s at offset: %d", err.text, err.position);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        http_reply_error(r, 400, "JSON Value: %s Is not object",
+                         json_is_array(j) ? "[...]" : "...");
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+static bool signature_ok(http_request *r, const json_t *body)
+{
+    const json_t *sig = json_object_get(body, "signature_name");
+    if (!sig || (json_is_string(sig) && strcmp(json_string_value(sig), "serving_default") == 0))
+        return true;
+    http_reply_error(r, 400, "Serving signature name: \"%s\" not found in signature def",
+                     json_is_string(sig) ? json_string_value(sig) : "(not a string)");
+    return false;
+}
+
+/* The output regress reads: the model's one output of one value a row. */
+static int value_output(const sv_model *m)
+{
+    int found = -1;
+    for (size_t i = 0; i < m->n_out; i++)
+        if (m->out[i].row_elems == 1) {
+            if (found >= 0)
+                return -1;
+            found = (int)i;
+        }
+    return found;
+}
+
 /* Queues a filled job and defers the request until it has run. */
 static void submit(http_request *r, sv_job *j, int kind)
 {
@@ -425,7 +491,361 @@ static void submit(http_request *r, sv_job *j, int kind)
     ccz_status st = sv_job_submit(j);
     if (st != CCZ_OK) {
         j->req = NULL;
-        tf_error(r, http_code(st), "%s", ccz_error_detail());
+        http_reply_error(r, http_code(st), "%s", ccz_error_detail());
         sv_job_free(j);
     }
+}
+
+static void v1_post(http_request *r, void *payload)
+{
+    sv_server *s = payload;
+    model_ref ref;
+    ccz_status st = parse_ref(&ref, http_request_rest(r));
+    if (st != CCZ_OK) {
+        http_reply_error(r, http_code(st), "%s", ccz_error_detail());
+        return;
+    }
+    int kind = strcmp(ref.tail, ":predict") == 0    ? K_PREDICT
+               : strcmp(ref.tail, ":classify") == 0 ? K_CLASSIFY
+               : strcmp(ref.tail, ":regress") == 0  ? K_REGRESS
+                                                    : -1;
+    if (kind < 0) {
+        http_reply_error(r, 400, "Malformed request: POST %s", http_request_path(r));
+        return;
+    }
+    sv_model *m = find_or_404(r, s, &ref);
+    if (!m)
+        return;
+    json_t *body = body_json(r);
+    if (!body)
+        return;
+    sv_job *j = NULL;
+    if (!signature_ok(r, body))
+        goto done;
+    if (kind == K_PREDICT) {
+        const json_t *inst = json_object_get(body, "instances"),
+                     *inputs = json_object_get(body, "inputs");
+        if (inst && inputs) {
+            http_reply_error(r, 400, "Not both 'instances' and 'inputs' may be given");
+            goto done;
+        }
+        if (!inst && !inputs) {
+            http_reply_error(r, 400, "Missing 'inputs' or 'instances' key");
+            goto done;
+        }
+        st = inst ? read_instances(&j, m, inst) : read_inputs(&j, m, inputs);
+        if (j)
+            j->columnar = inputs != NULL;
+    } else {
+        int o = kind == K_CLASSIFY ? scores_output(m) : value_output(m);
+        if (o < 0 || m->n_in != 1) {
+            http_reply_error(r, 400,
+                             "model %s takes %zu inputs and has no single output of %s: use "
+                             ":predict",
+                             m->name, m->n_in,
+                             kind == K_CLASSIFY ? "class scores" : "one value a row");
+            goto done;
+        }
+        st = read_examples(&j, m, body);
+        if (j)
+            j->out_mask = 1u << o;
+    }
+    if (st != CCZ_OK) {
+        http_reply_error(r, http_code(st), "%s", ccz_error_detail());
+        sv_job_free(j);
+        goto done;
+    }
+    submit(r, j, kind);
+done:
+    json_decref(body);
+}
+
+static json_t *tf_tensor_info(const ccz_ml_tensor_info *t)
+{
+    json_t *dims = json_array();
+    for (size_t d = 0; dims && d < t->rank; d++) {
+        char size[24];
+        snprintf(size, sizeof size, "%lld", d == 0 ? -1LL : (long long)t->dims[d]);
+        json_array_append_new(dims, json_pack("{s:s,s:s}", "size", size, "name", ""));
+    }
+    char name[128];
+    snprintf(name, sizeof name, "%s:0", t->name);
+    return json_pack("{s:s,s:{s:o,s:b},s:s}", "dtype", "DT_FLOAT", "tensor_shape", "dim", dims,
+                     "unknown_rank", 0, "name", name);
+}
+
+static json_t *tf_metadata(const sv_model *m)
+{
+    json_t *in = json_object(), *out = json_object();
+    for (size_t i = 0; in && i < m->n_in; i++)
+        json_object_set_new(in, m->in[i].name, tf_tensor_info(&m->in[i]));
+    for (size_t i = 0; out && i < m->n_out; i++)
+        json_object_set_new(out, m->out[i].name, tf_tensor_info(&m->out[i]));
+    char version[24];
+    snprintf(version, sizeof version, "%lld", (long long)m->version);
+    return json_pack("{s:{s:s,s:s,s:s},s:{s:{s:{s:{s:o,s:o,s:s,s:{}}}}}}", "model_spec", "name",
+                     m->name, "signature_name", "", "version", version, "metadata", "signature_def",
+                     "signature_def", "serving_default", "inputs", in, "outputs", out,
+                     "method_name", "tensorflow/serving/predict", "defaults");
+}
+
+static json_t *tf_version_status(const sv_model *m)
+{
+    char version[24];
+    snprintf(version, sizeof version, "%lld", (long long)m->version);
+    return json_pack("{s:s,s:s,s:{s:s,s:s}}", "version", version, "state", "AVAILABLE", "status",
+                     "error_code", "OK", "error_message", "");
+}
+
+static void reply_json_new(http_request *r, json_t *j)
+{
+    if (j)
+        http_reply_json(r, 200, j);
+    else
+        http_reply_error(r, 500, "out of memory");
+    json_decref(j);
+}
+
+static void v1_get(http_request *r, void *payload)
+{
+    sv_server *s = payload;
+    model_ref ref;
+    ccz_status st = parse_ref(&ref, http_request_rest(r));
+    if (st != CCZ_OK) {
+        http_reply_error(r, http_code(st), "%s", ccz_error_detail());
+        return;
+    }
+    if (strcmp(ref.tail, "/metadata") == 0) {
+        sv_model *m = find_or_404(r, s, &ref);
+        if (m)
+            reply_json_new(r, tf_metadata(m));
+        return;
+    }
+    if (ref.tail[0]) {
+        http_reply_error(r, 404, "Malformed request: GET %s", http_request_path(r));
+        return;
+    }
+    /* status: the version asked for, or every version of the model, latest first */
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < s->n_models; i++) {
+        const sv_model *m = &s->models[i];
+        if (strcmp(m->name, ref.name) == 0 && (!ref.version || m->version == ref.version))
+            json_array_append_new(list, tf_version_status(m));
+    }
+    if (list && json_array_size(list) == 0) {
+        json_decref(list);
+        if (ref.version)
+            http_reply_error(r, 404, "Could not find version %lld of model %s",
+                             (long long)ref.version, ref.name);
+        else
+            http_reply_error(r, 404, "Could not find any versions of model %s", ref.name);
+        return;
+    }
+    reply_json_new(r, json_pack("{s:o}", "model_version_status", list));
+}
+
+/* ---- KServe's Open Inference Protocol v2 -----------------------------------------------------*/
+
+static json_t *v2_tensor_meta(const ccz_ml_tensor_info *t)
+{
+    json_t *shape = json_array();
+    for (size_t d = 0; shape && d < t->rank; d++)
+        json_array_append_new(shape, json_integer(d == 0 ? -1 : t->dims[d]));
+    return json_pack("{s:s,s:s,s:o}", "name", t->name, "datatype", "FP32", "shape", shape);
+}
+
+static json_t *v2_model_meta(sv_server *s, const sv_model *m)
+{
+    json_t *versions = json_array(), *in = json_array(), *out = json_array();
+    for (size_t i = 0; versions && i < s->n_models; i++)
+        if (strcmp(s->models[i].name, m->name) == 0)
+            json_array_append_new(versions, json_sprintf("%lld", (long long)s->models[i].version));
+    for (size_t i = 0; in && i < m->n_in; i++)
+        json_array_append_new(in, v2_tensor_meta(&m->in[i]));
+    for (size_t i = 0; out && i < m->n_out; i++)
+        json_array_append_new(out, v2_tensor_meta(&m->out[i]));
+    return json_pack("{s:s,s:o,s:s,s:o,s:o}", "name", m->name, "versions", versions, "platform",
+                     "onnx", "inputs", in, "outputs", out);
+}
+
+/* Appends the numbers of a (possibly nested) data list to dst, at most max of them. */
+static ccz_status v2_flatten(const json_t *v, float *dst, size_t *n, size_t max, int depth)
+{
+    if (json_is_number(v)) {
+        CCZ_ENSURE(*n < max, CCZ_ERR_INVALID_ARGUMENT, "more values than the shape holds");
+        dst[(*n)++] = (float)json_number_value(v);
+        return CCZ_OK;
+    }
+    CCZ_ENSURE(json_is_array(v) && depth < CCZ_ML_MAX_RANK + 1, CCZ_ERR_INVALID_ARGUMENT,
+               "data must be numbers, flat or nested in lists as the shape");
+    for (size_t i = 0; i < json_array_size(v); i++)
+        CCZ_GUARD(v2_flatten(json_array_get(v, i), dst, n, max, depth + 1));
+    return CCZ_OK;
+}
+
+static bool v2_numeric(const char *t)
+{
+    static const char *const ok[] = {"FP32",  "FP64",  "FP16",   "INT8",   "INT16", "INT32",
+                                     "INT64", "UINT8", "UINT16", "UINT32", "UINT64"};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+        if (strcmp(t, ok[i]) == 0)
+            return true;
+    return false;
+}
+
+/* One input of an infer request: its shape must be [rows, the model's other dims]. */
+static ccz_status v2_input(const json_t *in, const ccz_ml_tensor_info *t, size_t *rows)
+{
+    const json_t *shape = json_object_get(in, "shape"), *type = json_object_get(in, "datatype");
+    CCZ_ENSURE(json_is_string(type) && v2_numeric(json_string_value(type)),
+               CCZ_ERR_INVALID_ARGUMENT, "input '%s': datatype must be numeric (FP32, ...)",
+               t->name);
+    CCZ_ENSURE(json_is_array(shape) && json_array_size(shape) == t->rank, CCZ_ERR_INVALID_ARGUMENT,
+               "input '%s': shape must have %zu dimensions", t->name, t->rank);
+    for (size_t d = 0; d < t->rank; d++) {
+        const json_t *v = json_array_get(shape, d);
+        CCZ_ENSURE(json_is_integer(v), CCZ_ERR_INVALID_ARGUMENT,
+                   "input '%s': shape holds a value that is not an integer", t->name);
+        json_int_t x = json_integer_value(v);
+        if (d == 0) {
+            CCZ_ENSURE(x >= 1 && x <= (1 << 20), CCZ_ERR_INVALID_ARGUMENT,
+                       "input '%s': the batch (shape[0]) must be 1 to 1048576", t->name);
+            *rows = (size_t)x;
+        } else {
+            CCZ_ENSURE(x == t->dims[d], CCZ_ERR_INVALID_ARGUMENT,
+                       "input '%s': shape[%zu] is %lld; the model takes %lld", t->name, d,
+                       (long long)x, (long long)t->dims[d]);
+        }
+    }
+    return CCZ_OK;
+}
+
+static ccz_status v2_read(sv_job **out, sv_model *m, const json_t *body)
+{
+    const json_t *inputs = json_object_get(body, "inputs");
+    CCZ_ENSURE(json_is_array(inputs), CCZ_ERR_INVALID_ARGUMENT,
+               "'inputs' must be a list of tensors");
+    CCZ_ENSURE(json_array_size(inputs) == m->n_in, CCZ_ERR_INVALID_ARGUMENT,
+               "the model takes %zu inputs, %zu given", m->n_in, json_array_size(inputs));
+    const json_t *by_input[SV_MAX_IO] = {0};
+    size_t rows = 0;
+    for (size_t k = 0; k < m->n_in; k++) {
+        const json_t *in = json_array_get(inputs, k), *name = json_object_get(in, "name");
+        CCZ_ENSURE(json_is_string(name), CCZ_ERR_INVALID_ARGUMENT, "input %zu has no name", k);
+        int i = input_index(m, json_string_value(name));
+        CCZ_ENSURE(i >= 0, CCZ_ERR_INVALID_ARGUMENT, "'%s' is not an input of the model",
+                   json_string_value(name));
+        CCZ_ENSURE(!by_input[i], CCZ_ERR_INVALID_ARGUMENT, "input '%s' is given twice",
+                   m->in[i].name);
+        by_input[i] = in;
+        size_t n = 0;
+        CCZ_GUARD(v2_input(in, &m->in[i], &n));
+        CCZ_ENSURE(k == 0 || n == rows, CCZ_ERR_INVALID_ARGUMENT,
+                   "the inputs' batch sizes (shape[0]) differ");
+        rows = n;
+    }
+    CCZ_GUARD(sv_job_new(out, m, rows));
+    for (size_t i = 0; i < m->n_in; i++) {
+        size_t want = rows * m->in[i].row_elems, n = 0;
+        CCZ_GUARD(v2_flatten(json_object_get(by_input[i], "data"), (*out)->in[i], &n, want, 0));
+        CCZ_ENSURE(n == want, CCZ_ERR_INVALID_ARGUMENT, "input '%s': %zu values for a shape of %zu",
+                   m->in[i].name, n, want);
+    }
+    const json_t *id = json_object_get(body, "id"), *outs = json_object_get(body, "outputs");
+    if (json_is_string(id))
+        snprintf((*out)->id, sizeof(*out)->id, "%s", json_string_value(id));
+    if (!outs) {
+        (*out)->out_mask = (1u << m->n_out) - 1;
+        return CCZ_OK;
+    }
+    CCZ_ENSURE(json_is_array(outs), CCZ_ERR_INVALID_ARGUMENT, "'outputs' must be a list");
+    for (size_t k = 0; k < json_array_size(outs); k++) {
+        const json_t *name = json_object_get(json_array_get(outs, k), "name");
+        CCZ_ENSURE(json_is_string(name), CCZ_ERR_INVALID_ARGUMENT,
+                   "requested output %zu has no name", k);
+        size_t i = 0;
+        while (i < m->n_out && strcmp(m->out[i].name, json_string_value(name)) != 0)
+            i++;
+        CCZ_ENSURE(i < m->n_out, CCZ_ERR_INVALID_ARGUMENT, "'%s' is not an output of the model",
+                   json_string_value(name));
+        (*out)->out_mask |= 1u << i;
+    }
+    return CCZ_OK;
+}
+
+static void v2_get(http_request *r, void *payload)
+{
+    sv_server *s = payload;
+    const char *p = http_request_rest(r);
+    if (strcmp(p, "health/live") == 0 || strcmp(p, "health/ready") == 0) {
+        reply_json_new(r, json_pack("{s:b}", p[7] == 'l' ? "live" : "ready", 1));
+        return;
+    }
+    model_ref ref;
+    ccz_status st = strncmp(p, "models/", 7) == 0
+                        ? parse_ref(&ref, p + 7)
+                        : ccz_fail(CCZ_ERR_NOT_FOUND, "no such endpoint: %s", http_request_path(r));
+    if (st != CCZ_OK) {
+        http_reply_error(r, http_code(st), "%s", ccz_error_detail());
+        return;
+    }
+    sv_model *m = sv_model_find(s, ref.name, ref.version);
+    if (!m) {
+        http_reply_error(r, 404, "Request for unknown model: '%s' is not found", ref.name);
+    } else if (strcmp(ref.tail, "/ready") == 0) {
+        reply_json_new(r, json_pack("{s:s,s:b}", "name", m->name, "ready", 1));
+    } else if (ref.tail[0] == '\0') {
+        reply_json_new(r, v2_model_meta(s, m));
+    } else {
+        http_reply_error(r, 404, "no such endpoint: %s", http_request_path(r));
+    }
+}
+
+static void v2_post(http_request *r, void *payload)
+{
+    sv_server *s = payload;
+    const char *p = http_request_rest(r);
+    model_ref ref;
+    ccz_status st = strncmp(p, "models/", 7) == 0
+                        ? parse_ref(&ref, p + 7)
+                        : ccz_fail(CCZ_ERR_NOT_FOUND, "no such endpoint: %s", http_request_path(r));
+    if (st == CCZ_OK && strcmp(ref.tail, "/infer") != 0)
+        st = ccz_fail(CCZ_ERR_NOT_FOUND, "no such endpoint: %s", http_request_path(r));
+    if (st != CCZ_OK) {
+        http_reply_error(r, http_code(st), "%s", ccz_error_detail());
+        return;
+    }
+    sv_model *m = sv_model_find(s, ref.name, ref.version);
+    if (!m) {
+        http_reply_error(r, 404, "Request for unknown model: '%s' is not found", ref.name);
+        return;
+    }
+    json_t *body = body_json(r);
+    if (!body)
+        return;
+    sv_job *j = NULL;
+    st = v2_read(&j, m, body);
+    json_decref(body);
+    if (st != CCZ_OK) {
+        http_reply_error(r, http_code(st), "%s", ccz_error_detail());
+        sv_job_free(j);
+        return;
+    }
+    submit(r, j, K_V2_INFER);
+}
+
+static void v2_server(http_request *r, void *payload)
+{
+    (void)payload;
+    reply_json_new(
+        r, json_pack("{s:s,s:s,s:[]}", "name", "ccz", "version", CCZ_VERSION_STRING, "extensions"));
+}
+
+ccz_status sv_rest_routes(sv_server *s, http_server *h)
+{
+    CCZ_GUARD(http_route(h, "POST", "/v1/models/", true, v1_post, s));
+    CCZ_GUARD(http_route(h, "GET", "/v1/models/", true, v1_get, s));
+    CCZ_GUARD(http_route(h, "GET", "/v2", false, v2_server, s));
+    CCZ_GUARD(http_route(h, "GET", "/v2/", true, v2_get, s));
+    return http_route(h, "POST", "/v2/", true, v2_post, s);
 }
