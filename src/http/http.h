@@ -57,12 +57,13 @@ bool http_head_get(const http_head *h, const char *name, ccz_span *value);
 typedef struct http_server http_server;
 typedef struct http_request http_request;
 
-/* A handler answers the request before it returns (http_reply and its forms); one that does
- * not is answered 500. It runs on the loop thread. */
+/* A handler answers the request before it returns (http_reply and its forms), or defers it
+ * (http_request_defer); one that does neither is answered 500. It runs on the loop thread. */
 typedef void (*http_handler)(http_request *r, void *payload);
 
 typedef struct {
-    SSL_CTX *tls;             /* required; the server takes a reference */
+    SSL_CTX *tls;             /* the server takes a reference; NULL: plain HTTP (the caller
+                               * decides where that is acceptable) */
     const char *name;         /* for logs and metrics ("attestation") */
     size_t max_head;          /* request line and headers (0: 16 KiB) */
     size_t max_body;          /* one request body (0: 1 MiB) */
@@ -74,6 +75,7 @@ typedef struct {
     unsigned idle_ms;         /* keep-alive between requests (0: 60 s) */
     bool handle_signals;      /* SIGTERM and SIGINT drain the server (grace: drain_ms) */
     unsigned drain_ms;        /* 0: 10 s */
+    bool string_errors;       /* errors as {"error": "message"} (TensorFlow Serving's form) */
 } http_server_opts;
 
 CCZ_NODISCARD ccz_status http_server_new(http_server **out, const http_server_opts *o);
@@ -128,6 +130,13 @@ json_t *http_request_json(http_request *r);
  * body's. Faster for a large base64 value (jansson reads text a byte per call). */
 json_t *http_request_json_lifted(http_request *r, const char *key, ccz_buf *lifted);
 
+/* The handler answers later, from the loop thread (event_base_once on http_server_base is
+ * safe from any thread): the connection reads no further request until then. When the
+ * connection goes away first (the client left, the drain's grace ran out) or the answer takes
+ * longer than the request deadline (answered 503), gone(arg) runs on the loop and r must not be
+ * used any more. */
+void http_request_defer(http_request *r, void (*gone)(void *arg), void *arg);
+
 /* Adds a response header (before the reply). */
 CCZ_NODISCARD ccz_status http_add_header(http_request *r, const char *name, const char *value);
 /* Answers the request. Content-Length, Connection and Cache-Control: no-store are added. */
@@ -136,7 +145,8 @@ void http_reply_json(http_request *r, int status, const json_t *body);
 /* http_reply for a body that holds a secret: the connection's output references one copy of it,
  * wiped and freed once sent or dropped (libevent's buffers never copy it). */
 void http_reply_secret(http_request *r, int status, const char *content_type, ccz_span body);
-/* {"error": {"code": status, "status": name, "message": message}} */
+/* {"error": {"code": status, "status": name, "message": message}}, or with string_errors
+ * {"error": message} */
 void http_reply_error(http_request *r, int status, const char *fmt, ...) CCZ_PRINTF(3, 4);
 const char *http_reason(int status);
 /* Answers a preface request with raw bytes (status is for the access log and metrics only). */

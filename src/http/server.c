@@ -63,7 +63,7 @@ typedef struct {
     unsigned n;
 } peer_slot;
 
-enum conn_state { C_HANDSHAKE, C_IDLE, C_HEAD, C_BODY };
+enum conn_state { C_HANDSHAKE, C_IDLE, C_HEAD, C_BODY, C_WAIT /* for a deferred answer */ };
 
 struct http_request {
     conn *c;
@@ -74,6 +74,9 @@ struct http_request {
     const char *method, *path, *rest;
     ccz_buf extra_headers;
     bool replied;
+    bool deferred;           /* the handler answers later (http_request_defer) */
+    void (*gone)(void *arg); /* ... and is told when the connection goes first */
+    void *gone_arg;
     int status;
     size_t sent;
     int64_t started;
@@ -117,6 +120,7 @@ struct http_server {
     size_t n_peers;
     conn_list handshaking, ready;
     bool draining;
+    bool string_errors;
     http_metrics_fn metrics;
     void *metrics_payload;
     uint8_t *magic; /* the preface of the binary protocol, if any */
@@ -190,10 +194,12 @@ static void conn_close(conn *c)
 {
     http_server *s = c->srv;
     s->held -= c->reserved;
+    if (c->state == C_WAIT && !c->req.replied && c->req.gone)
+        c->req.gone(c->req.gone_arg);
     request_reset(&c->req);
     /* a TLS close_notify (clients tell a close from a cut); the output is out by now, or
      * is abandoned, and the alert goes straight to the socket */
-    if (c->state != C_HANDSHAKE && !c->lingering)
+    if (c->ssl && c->state != C_HANDSHAKE && !c->lingering)
         SSL_shutdown(c->ssl);
     if (c->bev)
         bufferevent_free(c->bev); /* closes the socket and frees the SSL */
@@ -220,7 +226,8 @@ static void conn_close(conn *c)
 static void linger_start(conn *c)
 {
     c->lingering = true;
-    SSL_shutdown(c->ssl);
+    if (c->ssl)
+        SSL_shutdown(c->ssl);
     shutdown(bufferevent_getfd(c->bev), SHUT_WR);
     bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
     bufferevent_enable(c->bev, EV_READ);
@@ -380,11 +387,25 @@ static void send_response(conn *c, http_request *r, int status, const char *type
     send_response_ex(c, r, status, type, body, close, false);
 }
 
+static void request_done(conn *c);
+static void process(conn *c);
+
+/* A deferred request has its answer: on to the next request (one may be waiting already). */
+static void deferred_done(conn *c)
+{
+    if (c->state != C_WAIT)
+        return; /* answered from its handler */
+    request_done(c);
+    if (c->list && c->state == C_IDLE)
+        process(c);
+}
+
 void http_reply_secret(http_request *r, int status, const char *content_type, ccz_span body)
 {
     if (r->replied)
         return;
     send_response_ex(r->c, r, status, content_type, body, false, true);
+    deferred_done(r->c);
 }
 
 void http_reply(http_request *r, int status, const char *content_type, ccz_span body)
@@ -392,6 +413,14 @@ void http_reply(http_request *r, int status, const char *content_type, ccz_span 
     if (r->replied)
         return;
     send_response(r->c, r, status, content_type, body, false);
+    deferred_done(r->c);
+}
+
+void http_request_defer(http_request *r, void (*gone)(void *arg), void *arg)
+{
+    r->deferred = true;
+    r->gone = gone;
+    r->gone_arg = arg;
 }
 
 /* A preface request is answered: account for it and close the connection after the bytes. */
@@ -460,6 +489,14 @@ void http_reply_json(http_request *r, int status, const json_t *body)
     free(text);
 }
 
+static json_t *error_body(const http_server *s, int status, const char *msg)
+{
+    if (s->string_errors)
+        return json_pack("{s:s}", "error", msg);
+    return json_pack("{s:{s:i,s:s,s:s}}", "error", "code", status, "status", http_reason(status),
+                     "message", msg);
+}
+
 void http_reply_error(http_request *r, int status, const char *fmt, ...)
 {
     char msg[512];
@@ -467,8 +504,7 @@ void http_reply_error(http_request *r, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    json_t *j = json_pack("{s:{s:i,s:s,s:s}}", "error", "code", status, "status",
-                          http_reason(status), "message", msg);
+    json_t *j = error_body(r->c->srv, status, msg);
     if (j)
         http_reply_json(r, status, j);
     else
@@ -487,8 +523,7 @@ static void refuse(conn *c, int status, const char *message)
     r->head.keep_alive = false;
     c->linger = true;
     ccz_buf_reset(&r->extra_headers);
-    json_t *j = json_pack("{s:{s:i,s:s,s:s}}", "error", "code", status, "status",
-                          http_reason(status), "message", message);
+    json_t *j = error_body(c->srv, status, message);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     r->replied = false;
@@ -533,7 +568,7 @@ SSL *http_request_ssl(const http_request *r)
 
 const ccz_ratls_verdict *http_request_tls_verdict(const http_request *r)
 {
-    return ccz_ratls_peer_verdict(r->c->ssl);
+    return r->c->ssl ? ccz_ratls_peer_verdict(r->c->ssl) : NULL;
 }
 
 const char *http_request_header(const http_request *r, const char *name)
@@ -784,7 +819,7 @@ static void dispatch(conn *c)
     } else {
         r->route = rt;
         rt->handler(r, rt->payload);
-        if (!r->replied) {
+        if (!r->replied && !r->deferred) {
             ccz_log(CCZ_LOG_ERROR, "%s: the handler of %s %s did not answer", s->name, rt->method,
                     rt->path);
             http_reply_error(r, 500, "the handler did not answer");
@@ -821,8 +856,6 @@ static bool take_head(conn *c, const http_head *parsed, struct evbuffer *in)
     return true;
 }
 
-static void process(conn *c);
-
 static void start_body(conn *c)
 {
     http_server *s = c->srv;
@@ -850,10 +883,10 @@ static void start_body(conn *c)
     c->state = C_BODY;
 }
 
-static void finish_request(conn *c)
+/* The request has been answered: release it and wait for the next one. */
+static void request_done(conn *c)
 {
     http_server *s = c->srv;
-    dispatch(c);
     s->held -= c->reserved;
     c->reserved = 0;
     request_reset(&c->req);
@@ -866,12 +899,23 @@ static void finish_request(conn *c)
     arm(c, s->idle_ms);
 }
 
+static void finish_request(conn *c)
+{
+    dispatch(c);
+    if (!c->req.replied) { /* deferred: read nothing more until the answer */
+        c->state = C_WAIT;
+        arm(c, c->srv->request_ms);
+        return;
+    }
+    request_done(c);
+}
+
 static void process(conn *c)
 {
     http_server *s = c->srv;
     struct evbuffer *in = bufferevent_get_input(c->bev);
     for (;;) {
-        if (c->close_after)
+        if (c->close_after || c->state == C_WAIT)
             return;
         if (evbuffer_get_length(bufferevent_get_output(c->bev)) >= OUTPUT_HIGH) {
             /* the client sends requests faster than it reads answers: wait for it */
@@ -946,7 +990,7 @@ static void process(conn *c)
         if (r->body.len < c->reserved)
             return;
         finish_request(c);
-        if (c->list == NULL)
+        if (c->list == NULL) /* closed */
             return;
     }
 }
@@ -1001,6 +1045,12 @@ static void conn_timer(evutil_socket_t fd, short what, void *arg)
     case C_IDLE:
         conn_close(c); /* keep-alive ran out */
         return;
+    case C_WAIT: /* the service did not answer in time: its late answer will find no request */
+        if (c->req.gone)
+            c->req.gone(c->req.gone_arg);
+        c->req.gone = NULL;
+        http_reply_error(&c->req, 503, "no answer within %u ms", s->request_ms);
+        return;
     case C_HEAD:
     case C_BODY: {
         char msg[96];
@@ -1011,18 +1061,24 @@ static void conn_timer(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* The handshake is done (or there is none): requests may come. */
+static void conn_ready(conn *c)
+{
+    list_remove(c);
+    list_push(&c->srv->ready, c);
+    c->state = C_IDLE;
+    c->last_active = listener_mono_ms();
+    arm(c, c->srv->idle_ms);
+    process(c);
+}
+
 static void event_cb(struct bufferevent *bev, short events, void *arg)
 {
     (void)bev;
     conn *c = arg;
     http_server *s = c->srv;
     if (events & BEV_EVENT_CONNECTED) {
-        list_remove(c);
-        list_push(&s->ready, c);
-        c->state = C_IDLE;
-        c->last_active = listener_mono_ms();
-        arm(c, s->idle_ms);
-        process(c);
+        conn_ready(c);
         return;
     }
     if (events & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
@@ -1100,12 +1156,14 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     conn *c = calloc(1, sizeof *c);
-    SSL *ssl = SSL_new(s->tls);
+    SSL *ssl = s->tls ? SSL_new(s->tls) : NULL;
     struct event *timer = c ? evtimer_new(s->base, conn_timer, c) : NULL;
-    struct bufferevent *bev =
-        ssl && timer ? bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                                      BEV_OPT_CLOSE_ON_FREE)
-                     : NULL;
+    struct bufferevent *bev = NULL;
+    if (timer && ssl)
+        bev = bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                             BEV_OPT_CLOSE_ON_FREE);
+    else if (timer && !s->tls)
+        bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!c || !p || !bev) {
         if (bev)
             bufferevent_free(bev);
@@ -1125,15 +1183,20 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     c->peer = p;
     c->req.c = c;
     p->n++;
-    c->state = C_HANDSHAKE;
-    list_push(&s->handshaking, c);
     s->n_conns++;
     s->accepted++;
-    arm(c, s->handshake_ms);
     /* the head is read at most max_head (and a little) at a time: a longer one is refused */
     bufferevent_setwatermark(c->bev, EV_READ, 0, s->max_head + 4096);
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    if (ssl) {
+        c->state = C_HANDSHAKE;
+        list_push(&s->handshaking, c);
+        arm(c, s->handshake_ms);
+    } else { /* plain HTTP: no handshake, ready at once */
+        list_push(&s->handshaking, c);
+        conn_ready(c);
+    }
 }
 
 static void accept_error(struct evconnlistener *l, void *arg)
@@ -1217,7 +1280,7 @@ void http_server_shutdown(http_server *s, unsigned grace_ms)
 ccz_status http_server_new(http_server **out, const http_server_opts *o)
 {
     *out = NULL;
-    CCZ_ENSURE(o && o->tls, CCZ_ERR_INVALID_ARGUMENT, "an HTTP server needs a TLS context");
+    CCZ_ENSURE(o, CCZ_ERR_INVALID_ARGUMENT, "an HTTP server needs its options");
     listener_use_threads();
     http_server *s = calloc(1, sizeof *s);
     CCZ_ENSURE(s, CCZ_ERR_NOMEM, "out of memory");
@@ -1257,8 +1320,10 @@ ccz_status http_server_new(http_server **out, const http_server_opts *o)
             return ccz_fail(CCZ_ERR_IO, "cannot handle SIGTERM");
         }
     }
+    s->string_errors = o->string_errors;
     s->tls = o->tls;
-    SSL_CTX_up_ref(s->tls);
+    if (s->tls)
+        SSL_CTX_up_ref(s->tls);
     ccz_status st = http_route(s, "GET", "/healthz", false, healthz, s);
     if (st == CCZ_OK)
         st = http_route(s, "GET", "/metrics", false, metrics, s);

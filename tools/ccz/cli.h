@@ -148,7 +148,8 @@ int cmd_ml(int argc, char **argv); /* cmd_ml.c */
 extern const cli_group psi_group;
 int cmd_psi(int argc, char **argv);
 int cmd_psi_ecdh(int argc, char **argv);
-int cmd_pf(int argc, char **argv); /* cmd_pf.c */
+int cmd_pf(int argc, char **argv);          /* cmd_pf.c */
+int cmd_model_serve(int argc, char **argv); /* cmd_serve.c */
 
 #define CLI_MAX_SIM_ROOTS 16
 
@@ -240,6 +241,17 @@ enum {
     CLI_O_MAX_MEMORY,
     CLI_O_CONNECT,
     CLI_O_SIZE_ONLY,
+    /* serve: models, listeners, the model key's source, batching */
+    CLI_O_MODEL,
+    CLI_O_REST,
+    CLI_O_GRPC,
+    CLI_O_SECRET_SERVER,
+    CLI_O_SECRET_CA,
+    CLI_O_CERT_KEY,
+    CLI_O_BATCH_MAX,
+    CLI_O_BATCH_TIMEOUT,
+    CLI_O_THREADS,
+    CLI_O_MAX_BODY,
     CLI_O_HELP,
     CLI_O_COUNT_
 };
@@ -307,6 +319,12 @@ typedef struct {
     /* ECDH PSI: the server to connect to, size only */
     const char *connect;
     bool size_only;
+    /* serve: NAME=PATH[:VERSION] models, listeners, where the model key comes from, the
+     * certificate's key (--key is the model key there), batching and limits */
+    const char *models[32];
+    int n_models;
+    const char *rest, *grpc, *secret_server, *secret_ca, *cert_key;
+    long batch_max, batch_timeout_us, threads, max_body;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */

@@ -116,26 +116,33 @@ ccz_status cli_endpoint_setup(cli_endpoint *e, cli_args *a, bool server, SSL_CTX
     CCZ_GUARD(cli_trust_load(&e->trust, &a->v, a->ca.dir_arg, false));
     CCZ_GUARD(cli_policy_load(&e->policy, &a->v));
     CCZ_GUARD(cli_collateral_load(&e->collateral, &a->v));
+    bool presents = server || a->mode != CCZ_RATLS_SERVER;
+    if (a->cert || a->key) {
+        CCZ_ENSURE(a->cert && a->key, CCZ_ERR_INVALID_ARGUMENT, "--cert and --key go together");
+        CCZ_GUARD(cli_read_cert(&e->cert, a->cert));
+        CCZ_GUARD(cli_read_key(&e->key, a->key));
+    } else if (presents) {
+        CCZ_GUARD(cli_attester_new(&a->ca, &e->attester));
+    }
+    return cli_endpoint_ctx(e, a, server, a->mode, ctx, cb);
+}
+
+ccz_status cli_endpoint_ctx(const cli_endpoint *e, const cli_args *a, bool server,
+                            ccz_ratls_mode mode, SSL_CTX **ctx, ccz_ratls_verdict_cb cb)
+{
     ccz_ratls_opts o = CCZ_RATLS_OPTS_INIT;
     o.server = server;
-    o.mode = a->mode;
+    o.mode = mode;
     o.cert_opts = a->co;
     o.policy = e->policy;
     o.trust = e->trust;
     o.collateral = e->collateral;
     o.on_verdict = cb;
     o.payload = server ? "client" : "server";
-    bool presents = server || a->mode != CCZ_RATLS_SERVER;
-    if (a->cert || a->key) {
-        CCZ_ENSURE(a->cert && a->key, CCZ_ERR_INVALID_ARGUMENT, "--cert and --key go together");
-        CCZ_GUARD(cli_read_cert(&e->cert, a->cert));
-        CCZ_GUARD(cli_read_key(&e->key, a->key));
-        o.cert = e->cert;
-        o.key = e->key;
-    } else if (presents) {
-        CCZ_GUARD(cli_attester_new(&a->ca, &e->attester));
+    o.cert = e->cert;
+    o.key = e->key;
+    if (!e->cert)
         o.attester = e->attester;
-    }
     return ccz_ratls_ctx_new(ctx, &o);
 }
 
@@ -171,9 +178,10 @@ void cli_block_stop_signals(void)
 }
 
 typedef struct {
-    ccz_rpc_server *srv;
+    void (*stop)(void *arg, unsigned grace_ms);
+    void *arg;
     const char *who;
-    int grace_ms;
+    unsigned grace_ms;
 } stopper;
 
 static void *wait_stop_signal(void *arg)
@@ -187,21 +195,32 @@ static void *wait_stop_signal(void *arg)
     if (sigwait(&set, &sig) == 0) {
         fprintf(stderr, "ccz %s: %s: draining the calls in flight\n", st->who,
                 sig == SIGINT ? "SIGINT" : "SIGTERM");
-        ccz_rpc_server_shutdown(st->srv, st->grace_ms);
+        st->stop(st->arg, st->grace_ms);
     }
     free(st);
     return NULL;
 }
 
-void cli_rpc_stop_on_signal(ccz_rpc_server *srv, const char *who, int grace_ms)
+void cli_stop_on_signal(void (*stop)(void *arg, unsigned grace_ms), void *arg, const char *who,
+                        unsigned grace_ms)
 {
     stopper *st = malloc(sizeof *st);
     if (!st)
         return;
-    *st = (stopper){srv, who, grace_ms};
+    *st = (stopper){stop, arg, who, grace_ms};
     pthread_t t;
     if (pthread_create(&t, NULL, wait_stop_signal, st) == 0)
         pthread_detach(t);
     else
         free(st);
+}
+
+static void stop_rpc(void *arg, unsigned grace_ms)
+{
+    ccz_rpc_server_shutdown(arg, (int)grace_ms);
+}
+
+void cli_rpc_stop_on_signal(ccz_rpc_server *srv, const char *who, int grace_ms)
+{
+    cli_stop_on_signal(stop_rpc, srv, who, (unsigned)grace_ms);
 }

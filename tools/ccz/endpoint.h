@@ -30,6 +30,10 @@ typedef struct {
 
 ccz_status cli_endpoint_setup(cli_endpoint *e, cli_args *a, bool server, SSL_CTX **ctx,
                               ccz_ratls_verdict_cb cb);
+/* Another context of the same endpoint (its certificate or attester, trust and policy), for a
+ * second listener or a client connection of a server, in the given mode. */
+ccz_status cli_endpoint_ctx(const cli_endpoint *e, const cli_args *a, bool server,
+                            ccz_ratls_mode mode, SSL_CTX **ctx, ccz_ratls_verdict_cb cb);
 void cli_endpoint_free(cli_endpoint *e);
 /* Prints a peer verdict to stderr; payload names the peer ("client", "server"). */
 void cli_print_verdict(const ccz_ratls_verdict *v, void *payload);
@@ -39,6 +43,9 @@ void cli_print_verdict(const ccz_ratls_verdict *v, void *payload);
  * standard error as "ccz WHO: SIGTERM: ...". */
 void cli_block_stop_signals(void);
 void cli_rpc_stop_on_signal(ccz_rpc_server *srv, const char *who, int grace_ms);
+/* The same for any server: stop(arg, grace_ms) runs on the signal's thread. */
+void cli_stop_on_signal(void (*stop)(void *arg, unsigned grace_ms), void *arg, const char *who,
+                        unsigned grace_ms);
 
 /* Reads a certificate, PEM or DER. */
 ccz_status cli_read_cert(X509 **out, const char *path);

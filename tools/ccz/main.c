@@ -82,6 +82,11 @@ static const cli_command commands[] = {
      0},
     {"ml", cmd_ml,
      "ml info|run MODEL                ONNX inference: check a model, run it on rows\n", 0},
+    {"serve", cmd_model_serve,
+     "serve --model NAME=PATH [--rest ADDR] [--grpc ADDR]\n"
+     "                                 serve models: TensorFlow Serving's REST and gRPC APIs,\n"
+     "                                 KServe v2; protected-file models, keys by attestation\n",
+     0},
     {"version", cmd_version, "version                          print the version\n", 0},
     {"--version", cmd_version, NULL, 0},
     {"help", cmd_help, NULL, 0},

@@ -79,6 +79,16 @@ static const struct option opts[] = {
     {"max-memory", required_argument, NULL, O(CLI_O_MAX_MEMORY)},
     {"connect", required_argument, NULL, O(CLI_O_CONNECT)},
     {"size-only", no_argument, NULL, O(CLI_O_SIZE_ONLY)},
+    {"model", required_argument, NULL, O(CLI_O_MODEL)},
+    {"rest", required_argument, NULL, O(CLI_O_REST)},
+    {"grpc", required_argument, NULL, O(CLI_O_GRPC)},
+    {"secret-server", required_argument, NULL, O(CLI_O_SECRET_SERVER)},
+    {"secret-ca", required_argument, NULL, O(CLI_O_SECRET_CA)},
+    {"cert-key", required_argument, NULL, O(CLI_O_CERT_KEY)},
+    {"batch-max", required_argument, NULL, O(CLI_O_BATCH_MAX)},
+    {"batch-timeout-us", required_argument, NULL, O(CLI_O_BATCH_TIMEOUT)},
+    {"threads", required_argument, NULL, O(CLI_O_THREADS)},
+    {"max-body", required_argument, NULL, O(CLI_O_MAX_BODY)},
     {"help", no_argument, NULL, O(CLI_O_HELP)},
     {NULL, 0, NULL, 0},
 };
@@ -289,6 +299,44 @@ static int take(cli_args *a, int o, const char *cmd)
     case CLI_O_SIZE_ONLY:
         a->size_only = true;
         break;
+    case CLI_O_MODEL:
+        if (a->n_models == (int)CCZ_ARRAY_LEN(a->models))
+            return cli_usage_error(cmd, "at most %zu --model options", CCZ_ARRAY_LEN(a->models));
+        a->models[a->n_models++] = optarg;
+        break;
+    case CLI_O_REST:
+        a->rest = optarg;
+        break;
+    case CLI_O_GRPC:
+        a->grpc = optarg;
+        break;
+    case CLI_O_SECRET_SERVER:
+        a->secret_server = optarg;
+        break;
+    case CLI_O_SECRET_CA:
+        a->secret_ca = optarg;
+        break;
+    case CLI_O_CERT_KEY:
+        a->cert_key = optarg;
+        break;
+    case CLI_O_BATCH_MAX:
+    case CLI_O_BATCH_TIMEOUT:
+    case CLI_O_THREADS:
+    case CLI_O_MAX_BODY: {
+        static const char *const names[] = {"--batch-max", "--batch-timeout-us", "--threads",
+                                            "--max-body"};
+        static const unsigned long long max[] = {65536, 10000000, 256, 1ull << 30};
+        static const unsigned long long min[] = {1, 0, 1, 1024};
+        int k = o - CLI_O_BATCH_MAX;
+        bool bad = cli_number(optarg, max[k], &n) != CCZ_OK;
+        if (bad || n < min[k])
+            return cli_usage_error(cmd, "%s: %s", names[k], bad ? ccz_error_detail() : "too small");
+        *(o == CLI_O_BATCH_MAX       ? &a->batch_max
+          : o == CLI_O_BATCH_TIMEOUT ? &a->batch_timeout_us
+          : o == CLI_O_THREADS       ? &a->threads
+                                     : &a->max_body) = (long)n;
+        break;
+    }
     default:
         break;
     }

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The model server's parts (internal; prefix sv_): the models and their batchers (batch.c), the
+ * REST front end (rest.c), the gRPC front end (grpc.c) and the server (serving.c). */
+#ifndef CCZ_SRC_SERVING_H
+#define CCZ_SRC_SERVING_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "ccz/ml.h"
+#include "ccz/rpc.h"
+#include "ccz/serving.h"
+#include "http/http.h"
+
+#define SV_MAX_NAME 64
+#define SV_MAX_IO 16 /* inputs and outputs of a served model */
+
+typedef struct sv_job sv_job;
+typedef struct sv_server sv_server;
+
+/* One model version and its batcher: requests queue here and a thread runs them in batches. */
+typedef struct sv_model {
+    sv_server *srv;
+    char name[SV_MAX_NAME + 1];
+    int64_t version;
+    ccz_ml_model *ml;
+    size_t n_in, n_out;
+    ccz_ml_tensor_info in[SV_MAX_IO], out[SV_MAX_IO];
+    pthread_t thread;
+    bool started;
+    sv_job *head, *tail; /* the queue (under srv->lock) */
+    size_t queued_rows;
+    pthread_cond_t wake;
+    /* counters (under srv->lock) */
+    uint64_t batches, batch_rows, requests, failures;
+} sv_model;
+
+/* A request's rows for inference. The front end fills in[] (rows rows of each input), deliver
+ * and its own fields, and submits it; once run (out[] filled, or st and error set) deliver(job) is called
+ * on the batcher's thread and hands the job to the front end's loop, which answers and frees it. */
+struct sv_job {
+    sv_model *m;
+    size_t rows;
+    float *in[SV_MAX_IO], *out[SV_MAX_IO];
+    ccz_status st;
+    char error[256];
+    void (*deliver)(sv_job *j);
+    /* the front end's: its request and how to answer it */
+    void *req;
+    int kind;
+    bool columnar;
+    uint32_t out_mask;             /* outputs asked for (bit i: output i) */
+    char id[128];                  /* KServe's request id, echoed */
+    atomic_bool gone;              /* the client went away: skip it */
+    size_t bytes;                  /* input bytes counted in srv->queued_bytes */
+    sv_job *next;                  /* in the model's queue */
+    sv_job *live_prev, *live_next; /* every job not yet freed */
+};
+
+struct sv_server {
+    ccz_serving_opts o;
+    sv_model *models;
+    size_t n_models;
+    pthread_mutex_t lock;
+    bool stopping;
+    size_t queued_bytes;
+    sv_job *live;
+    http_server *http;   /* the REST listener, or NULL */
+    ccz_rpc_server *rpc; /* the gRPC listener, or NULL */
+};
+
+/* ---- models and batches (batch.c) ------------------------------------------------------------*/
+
+CCZ_NODISCARD ccz_status sv_models_load(sv_server *s);
+/* Stops the batchers (a batch running is finished and delivered); then sv_models_free frees the
+ * models and every job not yet answered, after the front ends are gone. */
+void sv_models_stop(sv_server *s);
+void sv_models_free(sv_server *s);
+/* The model NAME at version (0: the latest), or NULL. */
+sv_model *sv_model_find(sv_server *s, const char *name, int64_t version);
+/* Whether a model of that name is served at all (for "not found" messages). */
+bool sv_model_known(sv_server *s, const char *name);
+/* A job for rows rows of m: inputs and outputs allocated (uninitialised). */
+CCZ_NODISCARD ccz_status sv_job_new(sv_job **out, sv_model *m, size_t rows);
+/* Queues the job (CCZ_ERR_UNAVAILABLE when the queue is full or the server stops; the job is
+ * then still the caller's). */
+CCZ_NODISCARD ccz_status sv_job_submit(sv_job *j);
+void sv_job_free(sv_job *j);
+/* Prometheus lines of the batchers. */
+void sv_metrics(ccz_buf *out, void *payload);
+
+/* ---- front ends ------------------------------------------------------------------------------*/
+
+CCZ_NODISCARD ccz_status sv_rest_routes(sv_server *s, http_server *h);
+CCZ_NODISCARD ccz_status sv_grpc_methods(sv_server *s, ccz_rpc_server *r);
+
+#endif
