@@ -257,7 +257,12 @@ def main():
     if args.tls_ca:
         with open(args.tls_ca, "rb") as f:
             creds = grpc.ssl_channel_credentials(root_certificates=f.read())
-        opts = [("grpc.ssl_target_name_override", args.authority)] if args.authority else []
+        # the name checked in the certificate; the :authority header stays the target's host
+        # (an RA-TLS certificate's name, "ccz RA-TLS", is no valid authority: HTTP/2 servers
+        # refuse the stream; gRPC accepts a call host that is the channel's default authority)
+        opts = [("grpc.ssl_target_name_override", args.authority),
+                ("grpc.default_authority", args.target.rsplit(":", 1)[0])] if args.authority \
+            else []
         channel = grpc.secure_channel(args.target, creds, options=opts)
     else:
         channel = grpc.insecure_channel(args.target)
