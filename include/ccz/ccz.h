@@ -21,5 +21,6 @@
 #include "ccz/kms.h"
 #include "ccz/psi.h"
 #include "ccz/ml.h"
+#include "ccz/serving.h"
 
 #endif

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ccz rpc: gRPC's wire protocol (HTTP/2, length-prefixed messages, status in trailers) on
- * nghttp2 and libevent, over RA-TLS contexts, with protobuf-c messages. A server dispatches
- * calls to handlers that may answer at once or later without holding anything up; a client
- * channel makes synchronous or asynchronous calls. Everything from the network is untrusted. */
+ * nghttp2 and libevent, over RA-TLS contexts (or plaintext h2c), with protobuf-c messages. A
+ * server dispatches calls to handlers that may answer at once or later without holding anything
+ * up; a client channel makes synchronous or asynchronous calls. Everything from the network is
+ * untrusted. */
 #ifndef CCZ_RPC_H
 #define CCZ_RPC_H
 
@@ -99,14 +100,17 @@ typedef void (*ccz_rpc_handler)(ccz_rpc_call *call, const ProtobufCMessage *requ
  * clients"). */
 typedef struct {
     unsigned version;
-    SSL_CTX *tls;             /* an RA-TLS server context (ccz_ratls_ctx_new); borrowed */
+    SSL_CTX *tls;             /* an RA-TLS server context (ccz_ratls_ctx_new); borrowed. NULL:
+                               * plaintext h2c (HTTP/2 with prior knowledge, as gRPC's insecure
+                               * channels speak it); only for loopback or a trusted network */
     size_t max_message;       /* largest message accepted or sent, inflated (0: 4 MiB) */
     unsigned max_connections; /* 0: 1024; never more than RLIMIT_NOFILE leaves room for. At the
                                * cap a new connection closes the oldest one still in its TLS
                                * handshake, else the one idle longest without calls; it is
                                * refused only when every connection has calls in flight */
     /* version 2 */
-    unsigned handshake_timeout_ms; /* TLS must be done this long after accept (0: 10 s) */
+    unsigned handshake_timeout_ms; /* TLS must be done this long after accept (0: 10 s; a
+                                    * plaintext connection is ready at accept) */
     unsigned idle_timeout_ms;      /* a connection without calls this long is closed, a call
                                     * whose request stalls this long cancelled (0: 5 min) */
     unsigned max_streams;          /* concurrent calls per connection (0: 100) */
@@ -162,7 +166,8 @@ CCZ_API void ccz_rpc_timer_free(ccz_rpc_timer *t);
 /* Calls: what the client sent and who it is. */
 CCZ_API const char *ccz_rpc_call_path(const ccz_rpc_call *c);
 CCZ_API const ccz_rpc_metadata *ccz_rpc_call_metadata(const ccz_rpc_call *c);
-/* The RA-TLS verdict on the client (NULL when the mode does not verify clients). */
+/* The RA-TLS verdict on the client (NULL when the mode does not verify clients, and in
+ * plaintext). */
 CCZ_API const ccz_ratls_verdict *ccz_rpc_call_peer(const ccz_rpc_call *c);
 /* The call's connection: an identifier never reused within the server's lifetime, so calls
  * from one client channel can be told apart from another's. */
@@ -202,12 +207,14 @@ typedef struct ccz_rpc_channel ccz_rpc_channel;
 
 typedef struct {
     unsigned version;
-    SSL_CTX *tls;          /* an RA-TLS client context; borrowed */
+    SSL_CTX *tls;          /* an RA-TLS client context; borrowed. NULL: plaintext h2c (HTTP/2
+                            * with prior knowledge); only for loopback or a trusted network */
     size_t max_message;    /* 0: 4 MiB */
     const char *authority; /* :authority (default: the target) */
     /* version 2 */
-    unsigned connect_timeout_ms;    /* TCP connect + TLS handshake, and the call's deadline when
-                                  * it is shorter (0: 10 s) */
+    unsigned connect_timeout_ms;    /* TCP connect + TLS handshake (plaintext: + the server's
+                                  * SETTINGS), and the call's deadline when it is shorter
+                                  * (0: 10 s) */
     ccz_rpc_encoding send_encoding; /* compress requests (the server must read it) */
 } ccz_rpc_channel_opts;
 
@@ -217,12 +224,13 @@ typedef struct {
     }
 
 /* A channel to HOST:PORT. It connects on first use and again after the connection drops; a
- * connection that is not up (TCP and TLS) within the call's deadline ends the call
- * DEADLINE_EXCEEDED, within connect_timeout_ms UNAVAILABLE. */
+ * connection that is not up (TCP and TLS, or in plaintext the server's HTTP/2 SETTINGS) within
+ * the call's deadline ends the call DEADLINE_EXCEEDED, within connect_timeout_ms UNAVAILABLE. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_channel_new(ccz_rpc_channel **out, const char *target,
                                                      const ccz_rpc_channel_opts *o);
 CCZ_API void ccz_rpc_channel_free(ccz_rpc_channel *ch);
-/* The RA-TLS verdict on the server of the current connection (NULL when not verified). */
+/* The RA-TLS verdict on the server of the current connection (NULL when not verified, and in
+ * plaintext). */
 CCZ_API const ccz_ratls_verdict *ccz_rpc_channel_peer(const ccz_rpc_channel *ch);
 
 typedef struct {

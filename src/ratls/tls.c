@@ -367,6 +367,11 @@ static ccz_status handshake_error(SSL *ssl, int rc, const char *what)
     else if (e && ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET)
         s = ccz_fail(CCZ_ERR_TLS, "%s: the peer refused the handshake (TLS alert: %s)", what,
                      SSL_alert_desc_string_long((int)(ERR_GET_REASON(e) - SSL_AD_REASON_OFFSET)));
+    else if (e && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+             (ERR_GET_REASON(e) == SSL_R_WRONG_VERSION_NUMBER ||
+              ERR_GET_REASON(e) == SSL_R_HTTP_REQUEST))
+        /* no TLS record at all: a plaintext peer (an h2c gRPC server or client, HTTP) */
+        s = ccz_fail(CCZ_ERR_TLS, "%s: the peer does not speak TLS (%s)", what, buf);
     else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN)
         s = ccz_fail(CCZ_ERR_TLS, "%s: the peer closed the connection in the handshake", what);
     else
@@ -509,12 +514,11 @@ ccz_status ccz_ratls_connect_timeout(SSL **out, SSL_CTX *ctx, const char *host_p
     return ratls_connect(out, &timed_out, ctx, host_port, timeout_ms);
 }
 
-ccz_status ratls_connect(SSL **out, ratls_timeout *timed_out, SSL_CTX *ctx, const char *host_port,
-                         long timeout_ms)
+/* The TCP connection (a blocking socket in *fd) before the deadline. */
+static ccz_status tcp_connect(int *fd_out, ratls_timeout *timed_out, const char *host_port,
+                              const struct timespec *deadline, long timeout_ms)
 {
-    *out = NULL;
-    *timed_out = RATLS_IN_TIME;
-    struct timespec deadline = deadline_in(timeout_ms);
+    *fd_out = -1;
     long shown_ms = timeout_ms > 0 ? timeout_ms : CCZ_RATLS_TIMEOUT_MS;
     char host[256], portstr[6];
     CCZ_GUARD(ccz_host_port_split(host, sizeof host, portstr, host_port, NULL, false));
@@ -523,7 +527,7 @@ ccz_status ratls_connect(SSL **out, ratls_timeout *timed_out, SSL_CTX *ctx, cons
     CCZ_ENSURE(gai == 0, CCZ_ERR_NETWORK, "cannot resolve %s: %s", host_port, gai_strerror(gai));
     int fd = -1, err = 0;
     for (struct addrinfo *p = ai; p && fd < 0 && err != ETIMEDOUT; p = p->ai_next)
-        if ((fd = connect_until(p, &deadline)) < 0)
+        if ((fd = connect_until(p, deadline)) < 0)
             err = errno;
     freeaddrinfo(ai);
     if (fd < 0 && err == ETIMEDOUT) {
@@ -532,6 +536,26 @@ ccz_status ratls_connect(SSL **out, ratls_timeout *timed_out, SSL_CTX *ctx, cons
                         shown_ms);
     }
     CCZ_ENSURE(fd >= 0, CCZ_ERR_NETWORK, "cannot connect to %s: %s", host_port, strerror(err));
+    *fd_out = fd;
+    return CCZ_OK;
+}
+
+ccz_status ratls_tcp_connect(int *fd, ratls_timeout *timed_out, const char *host_port,
+                             long timeout_ms)
+{
+    *timed_out = RATLS_IN_TIME;
+    struct timespec deadline = deadline_in(timeout_ms);
+    return tcp_connect(fd, timed_out, host_port, &deadline, timeout_ms);
+}
+
+ccz_status ratls_connect(SSL **out, ratls_timeout *timed_out, SSL_CTX *ctx, const char *host_port,
+                         long timeout_ms)
+{
+    *out = NULL;
+    *timed_out = RATLS_IN_TIME;
+    struct timespec deadline = deadline_in(timeout_ms);
+    int fd;
+    CCZ_GUARD(tcp_connect(&fd, timed_out, host_port, &deadline, timeout_ms));
     SSL *ssl = SSL_new(ctx);
     BIO *bio = BIO_new_socket(fd, BIO_CLOSE); /* the connection owns the socket */
     if (!ssl || !bio) {

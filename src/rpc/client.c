@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The gRPC client: a channel is one RA-TLS connection (its handshake done before any request
- * leaves, so the server's evidence is verified first) driven by libevent and nghttp2. Calls
- * multiplex on it as HTTP/2 streams. Connecting is bounded by the call's deadline and a
- * connect timeout. Responses are untrusted: headers are checked, frames go through the
- * cursor and are size-capped (and inflated no further than the cap) before protobuf-c unpacks
- * them. */
+ * leaves, so the server's evidence is verified first), or without a TLS context a plaintext one
+ * (h2c with prior knowledge, up once the server's SETTINGS arrive), driven by libevent and
+ * nghttp2. Calls multiplex on it as HTTP/2 streams. Connecting is bounded by the call's
+ * deadline and a connect timeout. Responses are untrusted: headers are checked, frames go
+ * through the cursor and are size-capped (and inflated no further than the cap) before
+ * protobuf-c unpacks them. */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -13,6 +14,7 @@
 #include <netinet/tcp.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <string.h>
@@ -28,7 +30,7 @@
 
 struct ccz_rpc_channel {
     char *target, *authority;
-    SSL_CTX *tls;
+    SSL_CTX *tls; /* NULL: plaintext (h2c) */
     size_t max_message;
     unsigned connect_ms;
     ccz_rpc_encoding send_enc;
@@ -36,7 +38,8 @@ struct ccz_rpc_channel {
     struct bufferevent *bev;
     SSL *ssl; /* the current connection's, or the last one's (for its verdict) */
     nghttp2_session *h2;
-    bool broken; /* no new streams on this connection */
+    bool broken;       /* no new streams on this connection */
+    bool got_settings; /* the server's preface arrived on this connection */
     int in_recv;
     ccz_rpc_stream *streams;
     size_t n_streams;
@@ -394,6 +397,8 @@ static int on_frame_recv_conn(nghttp2_session *session, const nghttp2_frame *fra
     ccz_rpc_channel *ch = user_data;
     if (frame->hd.type == NGHTTP2_GOAWAY)
         ch->broken = true; /* the next call connects again */
+    if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK))
+        ch->got_settings = true;
     return on_frame_recv(session, frame, user_data);
 }
 
@@ -464,7 +469,10 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
             ERR_error_string_n(e, why, sizeof why);
         }
     }
-    if (!alert && (events & BEV_EVENT_WRITING)) {
+    if (!ch->ssl && (events & BEV_EVENT_ERROR) && EVUTIL_SOCKET_ERROR())
+        snprintf(why, sizeof why, "the connection failed: %s",
+                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    if (ch->ssl && !alert && (events & BEV_EVENT_WRITING)) {
         /* a write failed (the server closed first): its alert may still wait to be read */
         char b[256];
         ERR_clear_error();
@@ -490,7 +498,8 @@ static void channel_drop(ccz_rpc_channel *ch, const char *why)
     if (h2)
         nghttp2_session_del(h2);
     if (ch->bev) {
-        SSL_up_ref(ch->ssl); /* keep the verdict readable until the next connection */
+        if (ch->ssl)
+            SSL_up_ref(ch->ssl); /* keep the verdict readable until the next connection */
         bufferevent_free(ch->bev);
         ch->bev = NULL;
     }
@@ -530,26 +539,15 @@ static ccz_status connect_by(SSL **out, SSL_CTX *ctx, const char *target, int64_
     return CCZ_OK;
 }
 
-/* Connects unless connected: by the deadline (monotonic ms), and *timed_out when it passed. */
 /* Connecting may take the call's deadline or the connect timeout, whichever is shorter. */
 static int64_t call_connect_deadline(const ccz_rpc_channel *ch, int64_t now, int64_t deadline_ms)
 {
     return now + (deadline_ms && deadline_ms < ch->connect_ms ? deadline_ms : ch->connect_ms);
 }
 
-static ccz_status channel_connect(ccz_rpc_channel *ch, int64_t deadline, bool *timed_out)
+/* RA-TLS: the connection (ch->bev) once the handshake is done and the server agreed to h2. */
+static ccz_status open_tls(ccz_rpc_channel *ch, int64_t deadline, bool *timed_out)
 {
-    *timed_out = false;
-    if (ch->h2 && !ch->broken)
-        return CCZ_OK;
-    if (ch->h2 && ch->n_streams) /* draining: calls in flight finish on the old connection */
-        return ccz_fail(CCZ_ERR_UNAVAILABLE,
-                        "the server is going away; calls in flight are draining");
-    if (ch->h2)
-        channel_drop(ch, "replaced");
-    SSL_free(ch->ssl);
-    ch->ssl = NULL;
-    ch->broken = false;
     SSL *ssl;
     CCZ_GUARD(connect_by(&ssl, ch->tls, ch->target, deadline, timed_out));
     const unsigned char *alpn = NULL;
@@ -576,6 +574,113 @@ static ccz_status channel_connect(ccz_rpc_channel *ch, int64_t deadline, bool *t
         return ccz_fail(CCZ_ERR_NOMEM, "cannot set up the connection");
     }
     bufferevent_openssl_set_allow_dirty_shutdown(ch->bev, 1);
+    return CCZ_OK;
+}
+
+/* Plaintext (h2c): the TCP connection (ch->bev) by the deadline; HTTP/2 follows directly. */
+static ccz_status open_plain(ccz_rpc_channel *ch, int64_t deadline, bool *timed_out)
+{
+    int64_t left = deadline - listener_mono_ms();
+    *timed_out = left <= 0;
+    CCZ_ENSURE(left > 0, CCZ_ERR_NETWORK, "cannot connect to %s: timed out", ch->target);
+    ratls_timeout late;
+    int fd;
+    ccz_status s = ratls_tcp_connect(&fd, &late, ch->target, (long)left);
+    *timed_out = late != RATLS_IN_TIME;
+    CCZ_GUARD(s);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (evutil_make_socket_nonblocking(fd) != 0 ||
+        !(ch->bev = bufferevent_socket_new(ch->base, fd, BEV_OPT_CLOSE_ON_FREE))) {
+        close(fd);
+        return ccz_fail(CCZ_ERR_NOMEM, "cannot set up the connection");
+    }
+    return CCZ_OK;
+}
+
+/* Writes all n bytes to the non-blocking socket by the deadline: 0, or -1 with errno set. */
+static int send_by(int fd, const uint8_t *p, size_t n, int64_t deadline)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno != EAGAIN && errno != EINTR)
+            return -1;
+        int64_t left = deadline - listener_mono_ms();
+        struct pollfd pf = {.fd = fd, .events = POLLOUT};
+        if (left <= 0 || poll(&pf, 1, left < INT32_MAX ? (int)left : INT32_MAX) == 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A plaintext connection is up once the server's SETTINGS (its preface) arrive, by the
+ * deadline, as the TLS handshake bounds an RA-TLS one: a server that accepts TCP and does not
+ * speak HTTP/2 (a TLS server among them) fails here instead of holding a call. The prefaces are
+ * exchanged on the socket directly, not through libevent, whose loop may be the caller. */
+static ccz_status await_settings(ccz_rpc_channel *ch, int64_t deadline, bool *timed_out)
+{
+    static const char hint[] = "not a plaintext (h2c) gRPC server (a TLS one?)";
+    int fd = bufferevent_getfd(ch->bev);
+    char why[256] = "";
+    const uint8_t *data;
+    ssize_t n;
+    while (!why[0] && (n = nghttp2_session_mem_send(ch->h2, &data)) != 0)
+        if (n < 0 || send_by(fd, data, (size_t)n, deadline) != 0) {
+            *timed_out = n > 0 && errno == ETIMEDOUT;
+            snprintf(why, sizeof why, "cannot send the HTTP/2 preface: %s (%s)",
+                     n < 0 ? nghttp2_strerror((int)n) : strerror(errno), hint);
+        }
+    while (!why[0] && !ch->got_settings) {
+        int64_t left = deadline - listener_mono_ms();
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (left <= 0 || poll(&p, 1, left < INT32_MAX ? (int)left : INT32_MAX) == 0) {
+            *timed_out = true;
+            snprintf(why, sizeof why, "no HTTP/2 SETTINGS from the server in time (%s)", hint);
+            break;
+        }
+        uint8_t buf[4096];
+        ssize_t got = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (got < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (got == 0)
+            snprintf(why, sizeof why,
+                     "the server closed the connection before its HTTP/2 SETTINGS: %s", hint);
+        else if (got < 0)
+            snprintf(why, sizeof why, "%s before the server's HTTP/2 SETTINGS: %s", strerror(errno),
+                     hint);
+        else if (nghttp2_session_mem_recv(ch->h2, buf, (size_t)got) != got)
+            snprintf(why, sizeof why, "the server does not speak HTTP/2: %s", hint);
+    }
+    if (!why[0])
+        return CCZ_OK;
+    channel_drop(ch, why);
+    return ccz_fail(*timed_out ? CCZ_ERR_NETWORK : CCZ_ERR_PROTOCOL, "connect to %s: %s",
+                    ch->target, why);
+}
+
+/* Connects unless connected: by the deadline (monotonic ms), and *timed_out when it passed. */
+static ccz_status channel_connect(ccz_rpc_channel *ch, int64_t deadline, bool *timed_out)
+{
+    *timed_out = false;
+    if (ch->h2 && !ch->broken)
+        return CCZ_OK;
+    if (ch->h2 && ch->n_streams) /* draining: calls in flight finish on the old connection */
+        return ccz_fail(CCZ_ERR_UNAVAILABLE,
+                        "the server is going away; calls in flight are draining");
+    if (ch->h2)
+        channel_drop(ch, "replaced");
+    SSL_free(ch->ssl);
+    ch->ssl = NULL;
+    ch->broken = false;
+    ch->got_settings = false;
+    CCZ_GUARD(ch->tls ? open_tls(ch, deadline, timed_out) : open_plain(ch, deadline, timed_out));
     bufferevent_setcb(ch->bev, read_cb, NULL, event_cb, ch);
     bufferevent_enable(ch->bev, EV_READ | EV_WRITE);
 
@@ -600,7 +705,7 @@ static ccz_status channel_connect(ccz_rpc_channel *ch, int64_t deadline, bool *t
     };
     nghttp2_submit_settings(ch->h2, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]);
     nghttp2_session_set_local_window_size(ch->h2, NGHTTP2_FLAG_NONE, 0, 16u << 20);
-    return CCZ_OK;
+    return ch->tls ? CCZ_OK : await_settings(ch, deadline, timed_out);
 }
 
 /* ---- the channel -----------------------------------------------------------------------------*/
@@ -609,9 +714,8 @@ ccz_status ccz_rpc_channel_new(ccz_rpc_channel **out, const char *target,
                                const ccz_rpc_channel_opts *o)
 {
     *out = NULL;
-    CCZ_ENSURE(o && o->version >= 1 && o->version <= CCZ_RPC_CHANNEL_OPTS_VERSION && o->tls &&
-                   target,
-               CCZ_ERR_INVALID_ARGUMENT, "channel options missing or without a TLS context");
+    CCZ_ENSURE(o && o->version >= 1 && o->version <= CCZ_RPC_CHANNEL_OPTS_VERSION && target,
+               CCZ_ERR_INVALID_ARGUMENT, "channel options or target missing");
     ccz_rpc_channel_opts v2 = CCZ_RPC_CHANNEL_OPTS_INIT;
     if (o->version >= 2)
         v2 = *o;
@@ -619,7 +723,7 @@ ccz_status ccz_rpc_channel_new(ccz_rpc_channel **out, const char *target,
                "send_encoding %d is not an encoding", (int)v2.send_encoding);
     CCZ_ENSURE(strrchr(target, ':'), CCZ_ERR_INVALID_ARGUMENT, "'%s' is not HOST:PORT", target);
     static const unsigned char h2[] = {2, 'h', '2'};
-    CCZ_ENSURE(SSL_CTX_set_alpn_protos(o->tls, h2, sizeof h2) == 0, CCZ_ERR_CRYPTO,
+    CCZ_ENSURE(!o->tls || SSL_CTX_set_alpn_protos(o->tls, h2, sizeof h2) == 0, CCZ_ERR_CRYPTO,
                "cannot offer ALPN h2");
     ccz_rpc_channel *ch = calloc(1, sizeof *ch);
     CCZ_ENSURE(ch, CCZ_ERR_NOMEM, "out of memory");
@@ -630,8 +734,9 @@ ccz_status ccz_rpc_channel_new(ccz_rpc_channel **out, const char *target,
         ccz_rpc_channel_free(ch);
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
-    ch->tls = o->tls;
-    SSL_CTX_up_ref(ch->tls);
+    ch->tls = o->tls; /* NULL: plaintext (h2c) */
+    if (ch->tls)
+        SSL_CTX_up_ref(ch->tls);
     ch->max_message = o->max_message ? o->max_message : CCZ_RPC_DEFAULT_MAX_MESSAGE;
     ch->connect_ms = v2.connect_timeout_ms ? v2.connect_timeout_ms : 10000;
     ch->send_enc = v2.send_encoding;
@@ -702,7 +807,8 @@ ccz_status ccz_rpc_start(ccz_rpc_channel *ch, ccz_rpc_stream **stream, const cha
     if (st == CCZ_OK)
         st = rpc_headers_add(&h, ":method", CCZ_SPAN("POST", 4));
     if (st == CCZ_OK)
-        st = rpc_headers_add(&h, ":scheme", CCZ_SPAN("https", 5));
+        st = ch->tls ? rpc_headers_add(&h, ":scheme", CCZ_SPAN("https", 5))
+                     : rpc_headers_add(&h, ":scheme", CCZ_SPAN("http", 4));
     if (st == CCZ_OK)
         st = rpc_headers_add(&h, ":path", CCZ_SPAN(path, strlen(path)));
     if (st == CCZ_OK)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The gRPC server: libevent accepts TLS connections (RA-TLS contexts), nghttp2 speaks HTTP/2,
- * calls are dispatched to registered handlers that answer now or later from the loop. Every
+/* The gRPC server: libevent accepts TLS connections (RA-TLS contexts), or plaintext ones (h2c,
+ * HTTP/2 with prior knowledge) when the server has no context, nghttp2 speaks HTTP/2, calls are
+ * dispatched to registered handlers that answer now or later from the loop. Every
  * byte from a client is untrusted: frames go through the cursor, messages are size-capped
  * (and inflated no further than the cap) before protobuf-c unpacks them, headers are checked
  * before use. A client cannot hold the server: handshakes and idle connections have deadlines,
@@ -52,7 +53,7 @@ struct ccz_rpc_server {
     struct evconnlistener *listener;
     struct event *relisten;   /* re-enables accepting after descriptors ran out */
     int64_t accept_failed_at; /* the last accept() failure (an episode is logged once) */
-    SSL_CTX *tls;
+    SSL_CTX *tls;             /* NULL: plaintext (h2c) */
     size_t max_message;
     unsigned max_conns, n_conns, max_streams;
     unsigned handshake_ms, idle_ms;
@@ -70,7 +71,7 @@ struct ccz_rpc_server {
 struct conn {
     ccz_rpc_server *srv;
     struct bufferevent *bev;
-    SSL *ssl;
+    SSL *ssl; /* NULL in plaintext */
     nghttp2_session *h2;
     struct event *timer; /* handshake deadline, then idle check */
     int64_t last_active; /* monotonic ms its handshake finished or its last call ended */
@@ -1059,6 +1060,11 @@ static void read_cb(struct bufferevent *bev, void *arg)
         unsigned char *data = evbuffer_pullup(in, (ssize_t)n);
         ssize_t used = nghttp2_session_mem_recv(c->h2, data, n);
         if (used < 0) {
+            ccz_log(CCZ_LOG_DEBUG, "rpc: closing a connection that broke HTTP/2: %s%s",
+                    nghttp2_strerror((int)used),
+                    used == NGHTTP2_ERR_BAD_CLIENT_MAGIC && !c->ssl
+                        ? " (a TLS client at this plaintext server?)"
+                        : "");
             c->closing = true;
             break;
         }
@@ -1113,6 +1119,19 @@ static ccz_status start_h2(conn *c)
     return CCZ_OK;
 }
 
+/* The connection speaks HTTP/2 from now on (after its TLS handshake, or at accept in
+ * plaintext): the server's SETTINGS go out and the idle deadline starts. */
+static void conn_ready(conn *c)
+{
+    c->last_active = listener_mono_ms();
+    if (start_h2(c) != CCZ_OK) {
+        conn_close(c);
+        return;
+    }
+    arm(c, c->srv->idle_ms);
+    conn_flush(c);
+}
+
 static void event_cb(struct bufferevent *bev, short events, void *arg)
 {
     (void)bev;
@@ -1121,13 +1140,7 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
     if (events & BEV_EVENT_CONNECTED) {
         list_remove(c);
         list_push(&s->ready, c);
-        c->last_active = listener_mono_ms();
-        if (start_h2(c) != CCZ_OK) {
-            conn_close(c);
-            return;
-        }
-        arm(c, s->idle_ms);
-        conn_flush(c);
+        conn_ready(c);
         return;
     }
     if (events & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
@@ -1182,9 +1195,9 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     conn *c = calloc(1, sizeof *c);
-    SSL *ssl = SSL_new(s->tls);
+    SSL *ssl = s->tls ? SSL_new(s->tls) : NULL;
     struct event *timer = c ? evtimer_new(s->base, conn_timer, c) : NULL;
-    if (!c || !ssl || !timer) {
+    if (!c || (s->tls && !ssl) || !timer) {
         if (timer)
             event_free(timer);
         free(c);
@@ -1196,8 +1209,9 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     c->ssl = ssl;
     c->timer = timer;
     c->serial = ++s->conn_serial;
-    c->bev = bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                            BEV_OPT_CLOSE_ON_FREE);
+    c->bev = ssl ? bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                  BEV_OPT_CLOSE_ON_FREE)
+                 : bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!c->bev) {
         SSL_free(ssl);
         evutil_closesocket(fd);
@@ -1205,11 +1219,16 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         free(c);
         return;
     }
-    list_push(&s->handshaking, c);
     s->n_conns++;
-    arm(c, s->handshake_ms);
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    if (!ssl) { /* plaintext: no handshake, the client's preface comes first */
+        list_push(&s->ready, c);
+        conn_ready(c);
+        return;
+    }
+    list_push(&s->handshaking, c);
+    arm(c, s->handshake_ms);
 }
 
 /* accept() failed for a reason other than a client giving up: out of descriptors (EMFILE,
@@ -1283,8 +1302,8 @@ static ccz_status apply_opts(ccz_rpc_server *s, const ccz_rpc_server_opts *o)
 ccz_status ccz_rpc_server_new(ccz_rpc_server **out, const ccz_rpc_server_opts *o)
 {
     *out = NULL;
-    CCZ_ENSURE(o && o->version >= 1 && o->version <= CCZ_RPC_SERVER_OPTS_VERSION && o->tls,
-               CCZ_ERR_INVALID_ARGUMENT, "server options missing or without a TLS context");
+    CCZ_ENSURE(o && o->version >= 1 && o->version <= CCZ_RPC_SERVER_OPTS_VERSION,
+               CCZ_ERR_INVALID_ARGUMENT, "server options missing or of the wrong version");
     listener_use_threads();
     ccz_rpc_server *s = calloc(1, sizeof *s);
     CCZ_ENSURE(s, CCZ_ERR_NOMEM, "out of memory");
@@ -1303,9 +1322,11 @@ ccz_status ccz_rpc_server_new(ccz_rpc_server **out, const ccz_rpc_server_opts *o
         return ccz_fail(CCZ_ERR_NOMEM, "cannot create the event loop");
     }
     evthread_make_base_notifiable(s->base);
-    s->tls = o->tls;
-    SSL_CTX_up_ref(s->tls);
-    SSL_CTX_set_alpn_select_cb(s->tls, select_h2, NULL);
+    s->tls = o->tls; /* NULL: plaintext (h2c) */
+    if (s->tls) {
+        SSL_CTX_up_ref(s->tls);
+        SSL_CTX_set_alpn_select_cb(s->tls, select_h2, NULL);
+    }
     *out = s;
     return CCZ_OK;
 }

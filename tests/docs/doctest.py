@@ -9,7 +9,7 @@ trailing backslash), the lines after it are its expected output. All the blocks 
 one bash process, so files and variables carry from one example to the next, as they do for a
 reader who types them. A command must exit 0 unless a trailing comment says otherwise
 ("# exits 1"). A command ending in "&" runs in the background until the page ends; when it has
-a --listen HOST:PORT, the next command waits until that port accepts; when another program
+a --listen (--rest, --grpc) HOST:PORT, the next command waits until that port accepts; when another program
 already holds that port, the page's commands use a free one instead (and say so).
 
 Expected output is checked line by line in order: "..." or "…" inside a line matches anything,
@@ -41,7 +41,7 @@ import time
 FENCE = re.compile(r"^```(\w*)\s*$")
 DIRECTIVE = re.compile(r"^<!--\s*doctest:\s*(\w+)\s*(.*?)\s*-->\s*$")
 EXIT = re.compile(r"#.*\bexits? (\d+)\b")
-LISTEN = re.compile(r"--listen\s+(\S+):(\d+)")
+LISTEN = re.compile(r"--(?:listen|rest|grpc)\s+(\S+):(\d+)")
 
 
 class Example:
@@ -281,8 +281,9 @@ def run_page(page):
                         cmd = re.sub(r"\s*&\s*(#.*)?$", "", cmd)
                         for old, new in moved.items():
                             cmd = cmd.replace(old, new)
-                        m = LISTEN.search(cmd)
-                        if m and port_busy(m.group(1), m.group(2)):
+                        for m in list(LISTEN.finditer(cmd)):
+                            if not port_busy(m.group(1), m.group(2)):
+                                continue
                             # another program holds the page's port: the page's commands use
                             # a free one instead, from here on
                             old = "%s:%s" % (m.group(1), m.group(2))
@@ -291,13 +292,13 @@ def run_page(page):
                             print("note %s:%d: %s is in use; the page's commands use %s" % (
                                 name, ex.line, old, new))
                             cmd = cmd.replace(old, new)
-                            m = LISTEN.search(cmd)
                         send("{ %s\n} > %s.bg%d 2>&1 & bgpids=\"$bgpids $!\"" % (cmd, out_file, ran))
-                        if m and not wait_port(m.group(1), m.group(2)):
-                            failures += 1
-                            log = open("%s.bg%d" % (out_file, ran)).read()
-                            print("FAIL %s:%d: %s\n  never listened on %s:%s; it printed:\n%s"
-                                  % (name, ex.line, ex.command, m.group(1), m.group(2), log))
+                        for m in LISTEN.finditer(cmd):
+                            if not wait_port(m.group(1), m.group(2)):
+                                failures += 1
+                                log = open("%s.bg%d" % (out_file, ran)).read()
+                                print("FAIL %s:%d: %s\n  never listened on %s:%s; it printed:\n%s"
+                                      % (name, ex.line, ex.command, m.group(1), m.group(2), log))
                         continue
                     command = ex.command
                     for old, new in moved.items():

@@ -5,9 +5,13 @@ ratls.Greeter are encoded by hand (proto3, field 1: string), so no generated cod
 
   grpc_peer.py client HOST:PORT ROOT_CERT CASE [CLIENT_CERT CLIENT_KEY]
   grpc_peer.py server CERT KEY PORT_FILE [gzip|deflate]
+  grpc_peer.py client-insecure HOST:PORT CASE
+  grpc_peer.py server-insecure PORT_FILE [gzip|deflate]
 
+The -insecure forms speak plaintext HTTP/2 (grpc.insecure_channel, add_insecure_port).
 The client runs one CASE and prints what it saw as JSON (cases gzip and deflate send a
-compressible request compressed); the server answers SayHello with "Hi NAME from python" (name "fail":
+compressible request compressed; case stream calls the server-streaming /test.Stream/Count
+with "3"); the server answers SayHello with "Hi NAME from python" (name "fail":
 PERMISSION_DENIED; "slow": answers after 2 s), compressing its responses when told to, until
 killed."""
 import json
@@ -38,14 +42,18 @@ COMPRESSION = {"gzip": grpc.Compression.Gzip, "deflate": grpc.Compression.Deflat
 
 
 def client(target, root, case, cert=None, key=None):
-    creds = grpc.ssl_channel_credentials(
-        root_certificates=open(root, "rb").read(),
-        private_key=open(key, "rb").read() if key else None,
-        certificate_chain=open(cert, "rb").read() if cert else None)
-    opts = [("grpc.ssl_target_name_override", "localhost")]
+    if root is None:
+        channel = grpc.insecure_channel(target, compression=COMPRESSION.get(case))
+    else:
+        creds = grpc.ssl_channel_credentials(
+            root_certificates=open(root, "rb").read(),
+            private_key=open(key, "rb").read() if key else None,
+            certificate_chain=open(cert, "rb").read() if cert else None)
+        opts = [("grpc.ssl_target_name_override", "localhost")]
+        channel = grpc.secure_channel(target, creds, options=opts,
+                                      compression=COMPRESSION.get(case))
     out = {}
-    with grpc.secure_channel(target, creds, options=opts,
-                             compression=COMPRESSION.get(case)) as ch:
+    with channel as ch:
         def call(path, req, **kw):
             fn = ch.unary_unary(path)
             try:
@@ -72,6 +80,12 @@ def client(target, root, case, cert=None, key=None):
             call(PATH, enc("late"), timeout=0.2)
         elif case == "garbage":
             call(PATH, b"\xff\xff\xff")
+        elif case == "stream":
+            fn = ch.unary_stream("/test.Stream/Count")
+            try:
+                out.update(replies=[dec(r) for r in fn(enc("3"), timeout=10)], code="OK")
+            except grpc.RpcError as e:
+                out.update(code=e.code().name, details=e.details())
         elif case == "many":
             # 200 calls, 50 at a time, on one connection
             fn = ch.unary_unary(PATH)
@@ -84,6 +98,7 @@ def client(target, root, case, cert=None, key=None):
 
 
 def server(cert, key, port_file, compression=None):
+    """cert None: plaintext (add_insecure_port)."""
     from concurrent import futures
 
     def say_hello(req, ctx):
@@ -106,8 +121,11 @@ def server(cert, key, port_file, compression=None):
     srv = grpc.server(futures.ThreadPoolExecutor(max_workers=4),
                       compression=COMPRESSION.get(compression))
     srv.add_generic_rpc_handlers((handler,))
-    creds = grpc.ssl_server_credentials([(open(key, "rb").read(), open(cert, "rb").read())])
-    port = srv.add_secure_port("127.0.0.1:0", creds)
+    if cert is None:
+        port = srv.add_insecure_port("127.0.0.1:0")
+    else:
+        creds = grpc.ssl_server_credentials([(open(key, "rb").read(), open(cert, "rb").read())])
+        port = srv.add_secure_port("127.0.0.1:0", creds)
     srv.start()
     with open(port_file + ".tmp", "w") as f:
         f.write(str(port))
@@ -119,5 +137,9 @@ def server(cert, key, port_file, compression=None):
 if __name__ == "__main__":
     if sys.argv[1] == "client":
         client(*sys.argv[2:])
+    elif sys.argv[1] == "client-insecure":
+        client(sys.argv[2], None, *sys.argv[3:])
+    elif sys.argv[1] == "server-insecure":
+        server(None, None, *sys.argv[2:])
     else:
         server(*sys.argv[2:])

@@ -5,8 +5,9 @@
  * cancelled), the cap sized from RLIMIT_NOFILE, a server out of descriptors (a child under a
  * low RLIMIT_NOFILE: no spinning, one log line), streams that promise 4 MiB messages and never
  * finish them (memory stays bounded, checked outside ASan), HTTP/2 windows credited as bytes
- * are consumed (no stall), and a client whose connection is bounded by its deadline against a
- * server that never speaks. */
+ * are consumed (no stall), a client whose connection is bounded by its deadline against a
+ * server that never speaks, and a flood of plaintext (h2c) connections: the same cap, and the idle
+ * deadline where there is no handshake. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -85,6 +86,7 @@ static void side_free(side *s)
 }
 
 static side srv_side, cli_side;
+static bool plaintext; /* servers and channels without TLS (h2c) */
 
 /* ---- a server in a thread --------------------------------------------------------------------*/
 
@@ -159,7 +161,7 @@ static void *run(void *arg)
 
 static void server_new(server *sv, ccz_rpc_server_opts *so)
 {
-    so->tls = srv_side.ctx;
+    so->tls = plaintext ? NULL : srv_side.ctx;
     CHECK_OK(ccz_rpc_server_new(&sv->srv, so));
     CHECK_OK(ccz_rpc_server_add(sv->srv, "/ratls.Greeter/SayHello", CCZ_RPC_UNARY,
                                 &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
@@ -189,7 +191,7 @@ static void server_stop(server *sv)
 static ccz_rpc_channel *channel(const char *target, unsigned connect_ms)
 {
     ccz_rpc_channel_opts o = CCZ_RPC_CHANNEL_OPTS_INIT;
-    o.tls = cli_side.ctx;
+    o.tls = plaintext ? NULL : cli_side.ctx;
     o.connect_timeout_ms = connect_ms;
     ccz_rpc_channel *ch = NULL;
     CHECK_OK(ccz_rpc_channel_new(&ch, target, &o));
@@ -928,6 +930,61 @@ static void test_silent_server(void)
     close(l);
 }
 
+/* ---- 7. plaintext: the cap and the idle deadline without TLS ---------------------------------*/
+
+/* Has the peer closed fd within ms? (waits, reading what it sends) */
+static bool closed_within(int fd, int ms)
+{
+    int64_t t0 = now_ms();
+    do
+        if (closed_by_peer(fd, 50))
+            return true;
+    while (now_ms() - t0 < ms);
+    return false;
+}
+
+static void test_plaintext_flood(void)
+{
+    plaintext = true;
+    server sv;
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.max_connections = 16;
+    so.idle_timeout_ms = 1000; /* the handshake deadline (10 s) has nothing to bound here */
+    server_start(&sv, &so);
+    /* 40 connections that never send a byte, 20 that send most of the HTTP/2 preface */
+    int fds[60], n = 0;
+    for (int i = 0; i < 40; i++)
+        if ((fds[n] = tcp_to(sv.port, false)) >= 0)
+            n++;
+    static const char part[] = "PRI * HTTP/2.0\r\n\r\n";
+    for (int i = 0; i < 20; i++)
+        if ((fds[n] = tcp_to(sv.port, false)) >= 0 &&
+            send(fds[n], part, sizeof part - 1, MSG_NOSIGNAL) == (ssize_t)sizeof part - 1)
+            n++;
+    CHECK_INT(n, 60);
+    int64_t last = now_ms();
+    usleep(200000); /* all accepted */
+    char text[256];
+    int64_t t0 = now_ms();
+    CHECK_INT(say(sv.target, "legit", 5000, 0, text, sizeof text), CCZ_RPC_OK);
+    CHECK_STR(text, "Hello legit");
+    CHECK(now_ms() - t0 < 3000);
+    /* room was made by closing the connections idle longest: 16 at most stay open (the
+     * server's SETTINGS, sent at accept, are read and dropped) */
+    int closed = 0;
+    for (int i = 0; i < n; i++)
+        closed += closed_by_peer(fds[i], 0);
+    CHECK(closed >= 60 - 16);
+    CHECK(!closed_by_peer(fds[n - 1], 0)); /* the newest is still there */
+    /* and is closed at the idle deadline, as a connection without calls */
+    CHECK(closed_within(fds[n - 1], 3000));
+    CHECK(now_ms() - last >= 950);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+    server_stop(&sv);
+    plaintext = false;
+}
+
 static void test_hostile(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -950,6 +1007,7 @@ static void test_hostile(void)
     STEP(test_unfinished_messages);
     STEP(test_window_credit);
     STEP(test_silent_server);
+    STEP(test_plaintext_flood);
 #undef STEP
     side_free(&srv_side);
     side_free(&cli_side);

@@ -413,6 +413,14 @@ def main():
     rest_checks("https://localhost:%d" % s.rest, True)
     grpc_checks(tls_channel(s.grpc))
     s.stop()
+    # the same over plain HTTP and h2c (grpc.insecure_channel), on loopback
+    s = Server("--model", "lr=" + lr, "--model", "lr=" + lr + ":2", "--model", "one=" + WORK + "/one.onnx",
+               "--model", "two=" + WORK + "/two.onnx", "--rest", "127.0.0.1:0", "--grpc", "127.0.0.1:0",
+               "--max-body", "65536")
+    check("plaintext listeners on loopback, unauthenticated" in s.text, "plaintext not said: " + s.text)
+    rest_checks("http://127.0.0.1:%d" % s.rest, False)
+    grpc_checks(grpc.insecure_channel("127.0.0.1:%d" % s.grpc))
+    s.stop()
     batching()
     flood()
     protected_and_refusals()

@@ -42,6 +42,11 @@ static ccz_status load_one(sv_model *m, const ccz_serving_model *spec)
             "%s is a protected file: its key is needed (--key or --secret-server)", spec->path);
         CCZ_GUARD(ccz_ml_model_load_file(&m->ml, spec->path));
     }
+    return sv_model_describe(m);
+}
+
+ccz_status sv_model_describe(sv_model *m)
+{
     m->n_in = ccz_ml_input_count(m->ml);
     m->n_out = ccz_ml_output_count(m->ml);
     CCZ_ENSURE(m->n_in <= SV_MAX_IO && m->n_out <= SV_MAX_IO, CCZ_ERR_UNSUPPORTED,

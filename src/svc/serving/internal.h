@@ -76,6 +76,8 @@ CCZ_NODISCARD ccz_status sv_models_load(sv_server *s);
  * models and every job not yet answered, after the front ends are gone. */
 void sv_models_stop(sv_server *s);
 void sv_models_free(sv_server *s);
+/* Fills m's inputs and outputs from its loaded model (m->ml). */
+CCZ_NODISCARD ccz_status sv_model_describe(sv_model *m);
 /* The model NAME at version (0: the latest), or NULL. */
 sv_model *sv_model_find(sv_server *s, const char *name, int64_t version);
 /* Whether a model of that name is served at all (for "not found" messages). */
@@ -92,6 +94,12 @@ void sv_metrics(ccz_buf *out, void *payload);
 /* ---- front ends ------------------------------------------------------------------------------*/
 
 CCZ_NODISCARD ccz_status sv_rest_routes(sv_server *s, http_server *h);
+/* A REST POST's path after /v1/models/ (v2: after /v2/) and body to a job ready to submit, or a
+ * failure whose status gives the HTTP code (sv_rest_code) and whose detail is the message. */
+CCZ_NODISCARD ccz_status sv_rest_parse(sv_job **out, sv_server *s, bool v2, const char *rest,
+                                       ccz_span body);
+/* The answer's JSON body for a job that ran. */
+CCZ_NODISCARD ccz_status sv_rest_body(ccz_buf *b, const sv_job *j);
 CCZ_NODISCARD ccz_status sv_grpc_methods(sv_server *s, ccz_rpc_server *r);
 
 #endif

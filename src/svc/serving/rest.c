@@ -349,6 +349,14 @@ static ccz_status v2_infer_body(ccz_buf *b, const sv_job *j)
     return ccz_buf_append_str(b, "]}\n");
 }
 
+ccz_status sv_rest_body(ccz_buf *b, const sv_job *j)
+{
+    return j->kind == K_PREDICT    ? tf_predict_body(b, j)
+           : j->kind == K_CLASSIFY ? tf_classify_body(b, j)
+           : j->kind == K_REGRESS  ? tf_regress_body(b, j)
+                                   : v2_infer_body(b, j);
+}
+
 /* ---- answering later -------------------------------------------------------------------------*/
 
 static void request_gone(void *arg)
@@ -369,10 +377,7 @@ static void answer(evutil_socket_t fd, short what, void *arg)
             http_reply_error(r, http_code(j->st), "%s", j->error);
         } else {
             ccz_buf b = CCZ_BUF_INIT;
-            ccz_status st = j->kind == K_PREDICT    ? tf_predict_body(&b, j)
-                            : j->kind == K_CLASSIFY ? tf_classify_body(&b, j)
-                            : j->kind == K_REGRESS  ? tf_regress_body(&b, j)
-                                                    : v2_infer_body(&b, j);
+            ccz_status st = sv_rest_body(&b, j);
             if (st == CCZ_OK)
                 http_reply(r, 200, "application/json", ccz_buf_span(&b));
             else
@@ -426,46 +431,41 @@ static ccz_status parse_ref(model_ref *ref, const char *p)
     return CCZ_OK;
 }
 
-/* The model a request names, or answers TensorFlow Serving's 404. */
-static sv_model *find_or_404(http_request *r, sv_server *s, const model_ref *ref)
+/* The model a v1 request names; TensorFlow Serving's message when there is none. */
+static ccz_status find_v1(sv_model **out, sv_server *s, const model_ref *ref)
 {
-    sv_model *m = sv_model_find(s, ref->name, ref->version);
-    if (!m && ref->version)
-        http_reply_error(r, 404, "Servable not found for request: Specific(%s, %lld)", ref->name,
-                         (long long)ref->version);
-    else if (!m)
-        http_reply_error(r, 404, "Servable not found for request: Latest(%s)", ref->name);
-    return m;
+    *out = sv_model_find(s, ref->name, ref->version);
+    if (*out)
+        return CCZ_OK;
+    if (ref->version)
+        return ccz_fail(CCZ_ERR_NOT_FOUND, "Servable not found for request: Specific(%s, %lld)",
+                        ref->name, (long long)ref->version);
+    return ccz_fail(CCZ_ERR_NOT_FOUND, "Servable not found for request: Latest(%s)", ref->name);
 }
 
 /* The body as JSON whatever its Content-Type (TensorFlow Serving's clients send curl's -d
- * default), answering TensorFlow Serving's 400 when it is not an object. */
-static json_t *body_json(http_request *r)
+ * default); it must be an object. */
+static ccz_status body_json(json_t **out, ccz_span body)
 {
-    ccz_span body = http_request_body(r);
     json_error_t err;
-    json_t *j = json_loadb((const char *)body.ptr, body.len, JSON_REJECT_DUPLICATES, &err);
-    if (!j) {
-        http_reply_error(r, 400, "JSON Parse error: %s at offset: %d", err.text, err.position);
-        return NULL;
-    }
-    if (!json_is_object(j)) {
-        http_reply_error(r, 400, "JSON Value: %s Is not object",
-                         json_is_array(j) ? "[...]" : "...");
-        json_decref(j);
-        return NULL;
-    }
-    return j;
+    *out = json_loadb((const char *)body.ptr, body.len, JSON_REJECT_DUPLICATES, &err);
+    CCZ_ENSURE(*out, CCZ_ERR_JSON, "JSON Parse error: %s at offset: %d", err.text, err.position);
+    if (json_is_object(*out))
+        return CCZ_OK;
+    bool array = json_is_array(*out);
+    json_decref(*out);
+    *out = NULL;
+    return ccz_fail(CCZ_ERR_JSON, "JSON Value: %s Is not object", array ? "[...]" : "...");
 }
 
-static bool signature_ok(http_request *r, const json_t *body)
+static ccz_status check_signature(const json_t *body)
 {
     const json_t *sig = json_object_get(body, "signature_name");
-    if (!sig || (json_is_string(sig) && strcmp(json_string_value(sig), "serving_default") == 0))
-        return true;
-    http_reply_error(r, 400, "Serving signature name: \"%s\" not found in signature def",
-                     json_is_string(sig) ? json_string_value(sig) : "(not a string)");
-    return false;
+    CCZ_ENSURE(
+        !sig || (json_is_string(sig) && strcmp(json_string_value(sig), "serving_default") == 0),
+        CCZ_ERR_INVALID_ARGUMENT, "Serving signature name: \"%s\" not found in signature def",
+        json_is_string(sig) ? json_string_value(sig) : "(not a string)");
+    return CCZ_OK;
 }
 
 /* The output regress reads: the model's one output of one value a row. */
@@ -481,14 +481,97 @@ static int value_output(const sv_model *m)
     return found;
 }
 
-/* Queues a filled job and defers the request until it has run. */
-static void submit(http_request *r, sv_job *j, int kind)
+static ccz_status v2_read(sv_job **out, sv_model *m, const json_t *body);
+
+/* POST /v1/models/REST: :predict, :classify or :regress. */
+static ccz_status parse_v1(sv_job **out, sv_server *s, const char *rest, const json_t *body)
 {
-    j->kind = kind;
+    model_ref ref;
+    CCZ_GUARD(parse_ref(&ref, rest));
+    int kind = strcmp(ref.tail, ":predict") == 0    ? K_PREDICT
+               : strcmp(ref.tail, ":classify") == 0 ? K_CLASSIFY
+               : strcmp(ref.tail, ":regress") == 0  ? K_REGRESS
+                                                    : -1;
+    CCZ_ENSURE(kind >= 0, CCZ_ERR_INVALID_ARGUMENT, "Malformed request: POST /v1/models/%s", rest);
+    sv_model *m;
+    CCZ_GUARD(find_v1(&m, s, &ref));
+    CCZ_GUARD(check_signature(body));
+    if (kind == K_PREDICT) {
+        const json_t *inst = json_object_get(body, "instances"),
+                     *inputs = json_object_get(body, "inputs");
+        CCZ_ENSURE(!inst || !inputs, CCZ_ERR_INVALID_ARGUMENT,
+                   "Not both 'instances' and 'inputs' may be given");
+        CCZ_ENSURE(inst || inputs, CCZ_ERR_INVALID_ARGUMENT, "Missing 'inputs' or 'instances' key");
+        CCZ_GUARD(inst ? read_instances(out, m, inst) : read_inputs(out, m, inputs));
+        (*out)->columnar = inputs != NULL;
+    } else {
+        int o = kind == K_CLASSIFY ? scores_output(m) : value_output(m);
+        CCZ_ENSURE(o >= 0 && m->n_in == 1, CCZ_ERR_INVALID_ARGUMENT,
+                   "model %s takes %zu inputs and has no single output of %s: use :predict",
+                   m->name, m->n_in, kind == K_CLASSIFY ? "class scores" : "one value a row");
+        CCZ_GUARD(read_examples(out, m, body));
+        (*out)->out_mask = 1u << o;
+    }
+    (*out)->kind = kind;
+    return CCZ_OK;
+}
+
+ccz_status sv_rest_parse(sv_job **out, sv_server *s, bool v2, const char *rest, ccz_span body)
+{
+    *out = NULL;
+    json_t *j = NULL;
+    ccz_status st = CCZ_OK;
+    if (v2) {
+        model_ref ref;
+        st = strncmp(rest, "models/", 7) == 0
+                 ? parse_ref(&ref, rest + 7)
+                 : ccz_fail(CCZ_ERR_NOT_FOUND, "no such endpoint: /v2/%s", rest);
+        if (st == CCZ_OK && strcmp(ref.tail, "/infer") != 0)
+            st = ccz_fail(CCZ_ERR_NOT_FOUND, "no such endpoint: /v2/%s", rest);
+        sv_model *m = st == CCZ_OK ? sv_model_find(s, ref.name, ref.version) : NULL;
+        if (st == CCZ_OK && !m)
+            st = ccz_fail(CCZ_ERR_NOT_FOUND, "Request for unknown model: '%s' is not found",
+                          ref.name);
+        if (st == CCZ_OK)
+            st = body_json(&j, body);
+        if (st == CCZ_OK)
+            st = v2_read(out, m, j);
+        if (st == CCZ_OK)
+            (*out)->kind = K_V2_INFER;
+    } else {
+        /* the path first: an unknown model is 404 whatever the body */
+        model_ref ref;
+        sv_model *m;
+        st = parse_ref(&ref, rest);
+        if (st == CCZ_OK &&
+            (strcmp(ref.tail, ":predict") == 0 || strcmp(ref.tail, ":classify") == 0 ||
+             strcmp(ref.tail, ":regress") == 0))
+            st = find_v1(&m, s, &ref);
+        if (st == CCZ_OK)
+            st = body_json(&j, body);
+        if (st == CCZ_OK)
+            st = parse_v1(out, s, rest, j);
+    }
+    json_decref(j);
+    if (st != CCZ_OK) {
+        sv_job_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+static void post(http_request *r, sv_server *s, bool v2)
+{
+    sv_job *j;
+    ccz_status st = sv_rest_parse(&j, s, v2, http_request_rest(r), http_request_body(r));
+    if (st != CCZ_OK) {
+        http_reply_error(r, http_code(st), "%s", ccz_error_detail());
+        return;
+    }
     j->req = r;
     j->deliver = deliver;
     http_request_defer(r, request_gone, j);
-    ccz_status st = sv_job_submit(j);
+    st = sv_job_submit(j);
     if (st != CCZ_OK) {
         j->req = NULL;
         http_reply_error(r, http_code(st), "%s", ccz_error_detail());
@@ -498,66 +581,7 @@ static void submit(http_request *r, sv_job *j, int kind)
 
 static void v1_post(http_request *r, void *payload)
 {
-    sv_server *s = payload;
-    model_ref ref;
-    ccz_status st = parse_ref(&ref, http_request_rest(r));
-    if (st != CCZ_OK) {
-        http_reply_error(r, http_code(st), "%s", ccz_error_detail());
-        return;
-    }
-    int kind = strcmp(ref.tail, ":predict") == 0    ? K_PREDICT
-               : strcmp(ref.tail, ":classify") == 0 ? K_CLASSIFY
-               : strcmp(ref.tail, ":regress") == 0  ? K_REGRESS
-                                                    : -1;
-    if (kind < 0) {
-        http_reply_error(r, 400, "Malformed request: POST %s", http_request_path(r));
-        return;
-    }
-    sv_model *m = find_or_404(r, s, &ref);
-    if (!m)
-        return;
-    json_t *body = body_json(r);
-    if (!body)
-        return;
-    sv_job *j = NULL;
-    if (!signature_ok(r, body))
-        goto done;
-    if (kind == K_PREDICT) {
-        const json_t *inst = json_object_get(body, "instances"),
-                     *inputs = json_object_get(body, "inputs");
-        if (inst && inputs) {
-            http_reply_error(r, 400, "Not both 'instances' and 'inputs' may be given");
-            goto done;
-        }
-        if (!inst && !inputs) {
-            http_reply_error(r, 400, "Missing 'inputs' or 'instances' key");
-            goto done;
-        }
-        st = inst ? read_instances(&j, m, inst) : read_inputs(&j, m, inputs);
-        if (j)
-            j->columnar = inputs != NULL;
-    } else {
-        int o = kind == K_CLASSIFY ? scores_output(m) : value_output(m);
-        if (o < 0 || m->n_in != 1) {
-            http_reply_error(r, 400,
-                             "model %s takes %zu inputs and has no single output of %s: use "
-                             ":predict",
-                             m->name, m->n_in,
-                             kind == K_CLASSIFY ? "class scores" : "one value a row");
-            goto done;
-        }
-        st = read_examples(&j, m, body);
-        if (j)
-            j->out_mask = 1u << o;
-    }
-    if (st != CCZ_OK) {
-        http_reply_error(r, http_code(st), "%s", ccz_error_detail());
-        sv_job_free(j);
-        goto done;
-    }
-    submit(r, j, kind);
-done:
-    json_decref(body);
+    post(r, payload, false);
 }
 
 static json_t *tf_tensor_info(const ccz_ml_tensor_info *t)
@@ -616,8 +640,10 @@ static void v1_get(http_request *r, void *payload)
         return;
     }
     if (strcmp(ref.tail, "/metadata") == 0) {
-        sv_model *m = find_or_404(r, s, &ref);
-        if (m)
+        sv_model *m;
+        if ((st = find_v1(&m, s, &ref)) != CCZ_OK)
+            http_reply_error(r, http_code(st), "%s", ccz_error_detail());
+        else
             reply_json_new(r, tf_metadata(m));
         return;
     }
@@ -625,7 +651,7 @@ static void v1_get(http_request *r, void *payload)
         http_reply_error(r, 404, "Malformed request: GET %s", http_request_path(r));
         return;
     }
-    /* status: the version asked for, or every version of the model, latest first */
+    /* status: the version asked for, or every version of the model */
     json_t *list = json_array();
     for (size_t i = 0; list && i < s->n_models; i++) {
         const sv_model *m = &s->models[i];
@@ -803,35 +829,7 @@ static void v2_get(http_request *r, void *payload)
 
 static void v2_post(http_request *r, void *payload)
 {
-    sv_server *s = payload;
-    const char *p = http_request_rest(r);
-    model_ref ref;
-    ccz_status st = strncmp(p, "models/", 7) == 0
-                        ? parse_ref(&ref, p + 7)
-                        : ccz_fail(CCZ_ERR_NOT_FOUND, "no such endpoint: %s", http_request_path(r));
-    if (st == CCZ_OK && strcmp(ref.tail, "/infer") != 0)
-        st = ccz_fail(CCZ_ERR_NOT_FOUND, "no such endpoint: %s", http_request_path(r));
-    if (st != CCZ_OK) {
-        http_reply_error(r, http_code(st), "%s", ccz_error_detail());
-        return;
-    }
-    sv_model *m = sv_model_find(s, ref.name, ref.version);
-    if (!m) {
-        http_reply_error(r, 404, "Request for unknown model: '%s' is not found", ref.name);
-        return;
-    }
-    json_t *body = body_json(r);
-    if (!body)
-        return;
-    sv_job *j = NULL;
-    st = v2_read(&j, m, body);
-    json_decref(body);
-    if (st != CCZ_OK) {
-        http_reply_error(r, http_code(st), "%s", ccz_error_detail());
-        sv_job_free(j);
-        return;
-    }
-    submit(r, j, K_V2_INFER);
+    post(r, payload, true);
 }
 
 static void v2_server(http_request *r, void *payload)

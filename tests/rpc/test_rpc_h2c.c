@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Plaintext gRPC (h2c, HTTP/2 with prior knowledge): a ccz server without a TLS context answering
+ * a ccz channel without one (unary, server streaming, a status, metadata both ways, the size
+ * limit, no RA-TLS verdict on either side, one connection per channel), a TLS channel at the
+ * plaintext server and a plaintext channel at an RA-TLS server both ending UNAVAILABLE at once,
+ * and a server that accepts TCP and never speaks HTTP/2 bounded by the call's deadline and the
+ * connect timeout. (Stock gRPC's insecure channels: test_rpc_h2c_grpcio.c; a flood of plaintext
+ * connections: test_rpc_hostile.c.) */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+
+#include "ccz/ccz.h"
+#include "greeter.pb-c.h"
+#include "test.h"
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- RA-TLS sides (for the mismatches): two-way sim attestation ------------------------------*/
+
+static char plat[512], root_path[600];
+static uint8_t measurement[32] = {0x52, 0x50, 0x43};
+
+typedef struct {
+    ccz_attester *attester;
+    ccz_trust *trust;
+    ccz_policy *policy;
+    SSL_CTX *ctx;
+} side;
+
+static void side_init(side *s, bool server)
+{
+    if (!plat[0]) {
+        snprintf(plat, sizeof plat, "%s/plat", test_tmpdir());
+        snprintf(root_path, sizeof root_path, "%s/root.crt", plat);
+        CHECK_OK(ccz_sim_platform_init(plat, false));
+    }
+    ccz_attester_opts ao = CCZ_ATTESTER_OPTS_INIT;
+    ao.tee = CCZ_TEE_SIM;
+    ao.sim.dir = plat;
+    ao.sim.measurement = measurement;
+    CHECK_OK(ccz_attester_new(&s->attester, &ao));
+    CHECK_OK(ccz_trust_new(&s->trust));
+    CHECK_OK(ccz_trust_add_sim_root_file(s->trust, root_path));
+    static const char pol[] =
+        "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": "
+        "\"5250430000000000000000000000000000000000000000000000000000000000\"}]}";
+    CHECK_OK(ccz_policy_parse(&s->policy, pol, strlen(pol)));
+    ccz_ratls_opts o = CCZ_RATLS_OPTS_INIT;
+    o.server = server;
+    o.mode = CCZ_RATLS_TWO_WAY;
+    o.attester = s->attester;
+    o.policy = s->policy;
+    o.trust = s->trust;
+    CHECK_OK(ccz_ratls_ctx_new(&s->ctx, &o));
+}
+
+static void side_free(side *s)
+{
+    SSL_CTX_free(s->ctx);
+    ccz_policy_free(s->policy);
+    ccz_trust_free(s->trust);
+    ccz_attester_free(s->attester);
+}
+
+/* ---- a server in a thread --------------------------------------------------------------------*/
+
+typedef struct {
+    ccz_rpc_server *srv;
+    pthread_t thread;
+    char target[64];
+} server;
+
+static atomic_int calls, verdicts;     /* calls served; of them, with an RA-TLS verdict */
+static atomic_uint_fast64_t last_conn; /* the last call's connection */
+
+/* Echoes x- metadata as headers and trailers; an empty name is INVALID_ARGUMENT. */
+static void hello(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
+{
+    (void)payload;
+    atomic_fetch_add(&calls, 1);
+    if (ccz_rpc_call_peer(call))
+        atomic_fetch_add(&verdicts, 1);
+    atomic_store(&last_conn, ccz_rpc_call_connection(call));
+    const ccz_rpc_metadata *md = ccz_rpc_call_metadata(call);
+    for (size_t i = 0; i < md->n; i++)
+        if (!strncmp(md->entries[i].key, "x-", 2)) {
+            CHECK_OK(ccz_rpc_call_add_header(call, md->entries[i].key,
+                                             ccz_buf_span(&md->entries[i].value)));
+            CHECK_OK(ccz_rpc_call_add_trailer(call, md->entries[i].key,
+                                              ccz_buf_span(&md->entries[i].value)));
+        }
+    const char *name = ((const Ratls__HelloRequest *)req)->name;
+    if (!name[0]) {
+        CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, "name is empty"));
+        return;
+    }
+    char text[256];
+    snprintf(text, sizeof text, "Hello %.200s", name);
+    Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
+    r.message = text;
+    CHECK_OK(ccz_rpc_reply(call, &r.base));
+}
+
+/* Server streaming: N replies "0".."N-1". */
+static void count(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
+{
+    (void)payload;
+    int n = atoi(((const Ratls__HelloRequest *)req)->name);
+    for (int i = 0; i < n; i++) {
+        char t[16];
+        snprintf(t, sizeof t, "%d", i);
+        Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
+        r.message = t;
+        CHECK_OK(ccz_rpc_send(call, &r.base));
+    }
+    CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_OK, NULL));
+}
+
+static void *run(void *arg)
+{
+    CHECK_OK(ccz_rpc_server_run(((server *)arg)->srv));
+    return NULL;
+}
+
+/* A server on a free port: plaintext when tls is NULL. */
+static void server_start(server *sv, SSL_CTX *tls)
+{
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.tls = tls;
+    so.max_message = 4096;
+    CHECK_OK(ccz_rpc_server_new(&sv->srv, &so));
+    CHECK_OK(ccz_rpc_server_add(sv->srv, "/ratls.Greeter/SayHello", CCZ_RPC_UNARY,
+                                &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
+                                hello, NULL));
+    CHECK_OK(ccz_rpc_server_add(sv->srv, "/test.Stream/Count", CCZ_RPC_SERVER_STREAMING,
+                                &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
+                                count, NULL));
+    int port = 0;
+    CHECK_OK(ccz_rpc_server_listen(sv->srv, &port, "127.0.0.1:0"));
+    snprintf(sv->target, sizeof sv->target, "127.0.0.1:%d", port);
+    pthread_create(&sv->thread, NULL, run, sv);
+}
+
+static void server_stop(server *sv)
+{
+    ccz_rpc_server_shutdown(sv->srv, 500);
+    pthread_join(sv->thread, NULL);
+    ccz_rpc_server_free(sv->srv);
+    sv->srv = NULL;
+}
+
+/* A channel: plaintext when tls is NULL. */
+static ccz_rpc_channel *channel(const char *target, SSL_CTX *tls, unsigned connect_ms)
+{
+    ccz_rpc_channel_opts o = CCZ_RPC_CHANNEL_OPTS_INIT;
+    o.tls = tls;
+    o.connect_timeout_ms = connect_ms;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, target, &o));
+    return ch;
+}
+
+/* A unary SayHello: the status code; the reply, or the status message, in text. */
+static int say(ccz_rpc_channel *ch, const char *name, const ccz_rpc_call_opts *o,
+               ccz_rpc_status *st, char *text, size_t cap)
+{
+    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
+    req.name = (char *)name;
+    ProtobufCMessage *resp = NULL;
+    CHECK_OK(ccz_rpc_unary(ch, &resp, st, "/ratls.Greeter/SayHello", &req.base,
+                           &ratls__hello_reply__descriptor, o));
+    snprintf(text, cap, "%.300s", resp ? ((Ratls__HelloReply *)resp)->message : st->message);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    return st->code;
+}
+
+/* say on a new channel, which is freed after */
+static int say_once(const char *target, SSL_CTX *tls, const char *name, int64_t deadline,
+                    unsigned connect_ms, char *text, size_t cap)
+{
+    ccz_rpc_channel *ch = channel(target, tls, connect_ms);
+    ccz_rpc_call_opts o = {CCZ_RPC_CALL_OPTS_VERSION, deadline, NULL};
+    ccz_rpc_status st;
+    int code = say(ch, name, &o, &st, text, cap);
+    ccz_rpc_status_free(&st);
+    ccz_rpc_channel_free(ch);
+    return code;
+}
+
+typedef struct {
+    char got[128];
+    int n, code;
+} collect;
+
+static void on_msg(const ProtobufCMessage *m, void *p)
+{
+    collect *c = p;
+    size_t l = strlen(c->got);
+    snprintf(c->got + l, sizeof c->got - l, "%s%s", l ? "," : "",
+             ((const Ratls__HelloReply *)m)->message);
+    c->n++;
+}
+
+static void on_done(const ccz_rpc_status *st, void *p)
+{
+    ((collect *)p)->code = st->code;
+}
+
+/* ---- 1. ccz to ccz in plaintext --------------------------------------------------------------*/
+
+static void test_plaintext(void)
+{
+    server sv;
+    server_start(&sv, NULL);
+    ccz_rpc_channel *ch = channel(sv.target, NULL, 0);
+    ccz_rpc_status st;
+    char text[512];
+    CHECK_INT(say(ch, "world", NULL, &st, text, sizeof text), CCZ_RPC_OK);
+    CHECK_STR(text, "Hello world");
+    CHECK(ccz_rpc_channel_peer(ch) == NULL);
+    uint64_t conn = atomic_load(&last_conn);
+    ccz_rpc_status_free(&st);
+
+    /* metadata both ways, text and binary (base64 on the wire), with a deadline */
+    ccz_rpc_metadata md = {0};
+    CHECK_OK(ccz_rpc_md_add(&md, "x-trace", CCZ_SPAN("t-1", 3)));
+    CHECK_OK(ccz_rpc_md_add(&md, "x-raw-bin", CCZ_SPAN("\0\xff\x10", 3)));
+    ccz_rpc_call_opts o = {CCZ_RPC_CALL_OPTS_VERSION, 5000, &md};
+    CHECK_INT(say(ch, "md", &o, &st, text, sizeof text), CCZ_RPC_OK);
+    CHECK_STR(text, "Hello md");
+    const ccz_buf *h = ccz_rpc_md_get(&st.headers, "x-trace");
+    CHECK(h && h->len == 3 && !memcmp(h->ptr, "t-1", 3));
+    h = ccz_rpc_md_get(&st.trailers, "x-raw-bin");
+    CHECK(h && h->len == 3 && !memcmp(h->ptr, "\0\xff\x10", 3));
+    ccz_rpc_status_free(&st);
+    ccz_rpc_md_free(&md);
+
+    /* a status and its message; an unknown method; a request over the server's limit */
+    CHECK_INT(say(ch, "", NULL, &st, text, sizeof text), CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_STR(text, "name is empty");
+    ccz_rpc_status_free(&st);
+    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
+    req.name = "x";
+    ProtobufCMessage *resp = NULL;
+    CHECK_OK(ccz_rpc_unary(ch, &resp, &st, "/ratls.Greeter/SayGoodbye", &req.base,
+                           &ratls__hello_reply__descriptor, NULL));
+    CHECK(resp == NULL);
+    CHECK_INT(st.code, CCZ_RPC_UNIMPLEMENTED);
+    CHECK_STR(st.message, "unknown method /ratls.Greeter/SayGoodbye");
+    ccz_rpc_status_free(&st);
+    char big[5001];
+    memset(big, 'b', 5000);
+    big[5000] = '\0';
+    CHECK_INT(say(ch, big, NULL, &st, text, sizeof text), CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_CONTAINS(text, "exceeds the limit of 4096");
+    ccz_rpc_status_free(&st);
+
+    /* server streaming, and two calls at once */
+    collect a = {0}, b = {0};
+    req.name = "5";
+    CHECK_OK(ccz_rpc_start(ch, NULL, "/test.Stream/Count", &req.base,
+                           &ratls__hello_reply__descriptor, NULL, on_msg, on_done, &a));
+    req.name = "2";
+    CHECK_OK(ccz_rpc_start(ch, NULL, "/test.Stream/Count", &req.base,
+                           &ratls__hello_reply__descriptor, NULL, on_msg, on_done, &b));
+    CHECK_OK(ccz_rpc_channel_run(ch));
+    CHECK_INT(a.code, CCZ_RPC_OK);
+    CHECK_STR(a.got, "0,1,2,3,4");
+    CHECK_INT(b.code, CCZ_RPC_OK);
+    CHECK_STR(b.got, "0,1");
+
+    /* every call of the channel on one connection; another channel has its own */
+    CHECK_INT(say(ch, "again", NULL, &st, text, sizeof text), CCZ_RPC_OK);
+    CHECK(atomic_load(&last_conn) == conn);
+    ccz_rpc_status_free(&st);
+    CHECK_INT(say_once(sv.target, NULL, "other", 0, 0, text, sizeof text), CCZ_RPC_OK);
+    CHECK(atomic_load(&last_conn) != conn);
+    CHECK_INT(atomic_load(&verdicts), 0); /* no RA-TLS: no verdict on the client */
+    CHECK_INT(atomic_load(&calls), 5);    /* the others never reached the handler */
+    ccz_rpc_channel_free(ch);
+    server_stop(&sv);
+}
+
+/* ---- 2. TLS against plaintext, both ways -----------------------------------------------------*/
+
+static void test_mismatch(void)
+{
+    side srv_side, cli_side;
+    side_init(&srv_side, true);
+    side_init(&cli_side, false);
+    server sv;
+    char text[512];
+
+    /* a plaintext channel at an RA-TLS server: the server answers its preface with an alert,
+     * or closes; either way no HTTP/2 SETTINGS, at once */
+    server_start(&sv, srv_side.ctx);
+    int64_t t0 = now_ms();
+    CHECK_INT(say_once(sv.target, NULL, "x", 0, 0, text, sizeof text), CCZ_RPC_UNAVAILABLE);
+    CHECK(now_ms() - t0 < 2000);
+    CHECK_CONTAINS(text, "not a plaintext (h2c) gRPC server (a TLS one?)");
+    fprintf(stderr, "a plaintext channel at a TLS server: %s\n", text);
+    /* the same server serves its TLS clients meanwhile */
+    CHECK_INT(say_once(sv.target, cli_side.ctx, "tls", 5000, 0, text, sizeof text), CCZ_RPC_OK);
+    CHECK_STR(text, "Hello tls");
+    server_stop(&sv);
+
+    /* a TLS channel at a plaintext server: its ClientHello is not the HTTP/2 preface, and the
+     * server's SETTINGS are no TLS record */
+    server_start(&sv, NULL);
+    t0 = now_ms();
+    CHECK_INT(say_once(sv.target, cli_side.ctx, "x", 0, 0, text, sizeof text), CCZ_RPC_UNAVAILABLE);
+    CHECK(now_ms() - t0 < 2000);
+    CHECK_CONTAINS(text, "does not speak TLS");
+    fprintf(stderr, "a TLS channel at a plaintext server: %s\n", text);
+    CHECK_INT(say_once(sv.target, NULL, "plain", 5000, 0, text, sizeof text), CCZ_RPC_OK);
+    CHECK_STR(text, "Hello plain");
+    server_stop(&sv);
+    side_free(&srv_side);
+    side_free(&cli_side);
+}
+
+/* ---- 3. a server that accepts and never speaks -----------------------------------------------*/
+
+static void test_silent_server(void)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    CHECK(bind(l, (struct sockaddr *)&a, sizeof a) == 0 && listen(l, 16) == 0);
+    getsockname(l, (struct sockaddr *)&a, &al);
+    char target[64], text[512];
+    snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(a.sin_port));
+
+    /* TCP connects; the call's deadline bounds the wait for the server's SETTINGS */
+    int64_t t0 = now_ms();
+    CHECK_INT(say_once(target, NULL, "x", 300, 0, text, sizeof text), CCZ_RPC_DEADLINE_EXCEEDED);
+    int64_t took = now_ms() - t0;
+    CHECK(took >= 290 && took < 1500);
+    CHECK_CONTAINS(text, "no HTTP/2 SETTINGS from the server in time");
+    /* without one, the connect timeout: UNAVAILABLE */
+    t0 = now_ms();
+    CHECK_INT(say_once(target, NULL, "x", 0, 300, text, sizeof text), CCZ_RPC_UNAVAILABLE);
+    took = now_ms() - t0;
+    CHECK(took >= 290 && took < 1500);
+    CHECK_CONTAINS(text, "no HTTP/2 SETTINGS from the server in time");
+    close(l);
+    /* nobody listening: refused at once */
+    CHECK_INT(say_once(target, NULL, "x", 0, 0, text, sizeof text), CCZ_RPC_UNAVAILABLE);
+    CHECK_CONTAINS(text, "Connection refused");
+}
+
+static void test_h2c(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    test_plaintext();
+    test_mismatch();
+    test_silent_server();
+}
+
+TEST_MAIN(T(test_h2c))
