@@ -19,8 +19,9 @@ sends.
     --authority NAME        the name to check in the server's certificate (with --tls-ca)
     --timeout S             the call's deadline in seconds (default 30)
 Prints the answer as JSON on standard output: predict {"outputs": {NAME: rows}, "model_spec"},
-metadata {"model_spec", "metadata": {"signature_def"}}, status {"model_version_status": [...]}. Exits 1 when
-the call fails (its status code and message on standard error), 77 when a package is missing.
+metadata {"model_spec", "metadata": {"signature_def"}} (as TF Serving's REST API shows it),
+status {"model_version_status": [...]}. Exits 1 when the call fails (its status code and
+message on standard error), 77 when a package is missing.
 """
 import argparse
 import json
