@@ -74,7 +74,7 @@ def lr(out):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("dir")
-    p.add_argument("--train", type=int, default=20000, help="training images (one pass)")
+    p.add_argument("--train", type=int, default=12000, help="training images (one pass)")
     p.add_argument("--images", type=int, default=500, help="test images to query")
     p.add_argument("--batch", type=int, default=100, help="images a request")
     a = p.parse_args()
