@@ -13,31 +13,31 @@ the model, its test inputs, the framework's outputs and DIR/<name>.truth (the tr
        dataset-fashion-mnist), exported by torch.onnx.export; references: torch's eager
        outputs on the 10000 test images.
 Exits 77 when a package is missing.
+
+The model builders (lr_model, fashion_mnist, lenet, export_lenet) are also imported by
+solutions/model-serving/train.py; require() is how a caller gets a package or exits 77.
 """
 import gzip
+import importlib
 import os
 import sys
-
-which, out_dir = sys.argv[1], sys.argv[2]
-try:
-    import numpy as np
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-    if which == "lr":
-        from sklearn.datasets import load_breast_cancer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.model_selection import train_test_split
-        from sklearn.preprocessing import StandardScaler
-    else:
-        import torch
-except ImportError as e:
-    print(f"models.py: {e}", file=sys.stderr)
-    sys.exit(77)
 
 FMNIST = "/usr/share/datasets/fashion-mnist"
 
 
-def save(name, model_bytes, x, outs, truth, acc, out_index, row):
+def require(*modules, who="models.py"):
+    """Imports the modules by name, or exits 77 naming the one that is missing."""
+    try:
+        return [importlib.import_module(m) for m in modules]
+    except ImportError as e:
+        print(f"{who}: {e} (scripts/setup installs it)", file=sys.stderr)
+        sys.exit(77)
+
+
+np, onnx = require("numpy", "onnx")
+
+
+def save(out_dir, name, model_bytes, x, outs, truth, acc, out_index, row):
     with open(os.path.join(out_dir, name + ".onnx"), "wb") as f:
         f.write(model_bytes)
     np.ascontiguousarray(x, dtype="<f4").tofile(os.path.join(out_dir, name + ".in0"))
@@ -51,20 +51,27 @@ def save(name, model_bytes, x, outs, truth, acc, out_index, row):
           file=sys.stderr)
 
 
-def lr():
-    data = load_breast_cancer()
-    xtr, xte, ytr, yte = train_test_split(data.data, data.target, test_size=0.3,
-                                          random_state=17, stratify=data.target)
+def lr_model(input_name="X", who="models.py"):
+    """scikit-learn's LogisticRegression on the breast cancer set (70% to fit, 30% to test)
+    as ONNX: input input_name [N,30] of raw features, outputs label (int64 [N]) and
+    probabilities ([N,2]). Returns (model, x_test float32, y_test, predict, predict_proba)."""
+    (datasets, linear, selection, preprocessing) = require(
+        "sklearn.datasets", "sklearn.linear_model", "sklearn.model_selection",
+        "sklearn.preprocessing", who=who)
+    from onnx import TensorProto, helper, numpy_helper
+    data = datasets.load_breast_cancer()
+    xtr, xte, ytr, yte = selection.train_test_split(data.data, data.target, test_size=0.3,
+                                                    random_state=17, stratify=data.target)
     xtr, xte = xtr.astype(np.float32), xte.astype(np.float32)
-    scaler = StandardScaler().fit(xtr)
-    clf = LogisticRegression(max_iter=5000).fit(scaler.transform(xtr), ytr)
+    scaler = preprocessing.StandardScaler().fit(xtr)
+    clf = linear.LogisticRegression(max_iter=5000).fit(scaler.transform(xtr), ytr)
     mean, scale = scaler.mean_.astype(np.float32), scaler.scale_.astype(np.float32)
     # the references see exactly the float32 standardisation the model computes
     z = (xte - mean) / scale
     proba, pred = clf.predict_proba(z.astype(np.float64)), clf.predict(z.astype(np.float64))
     nf = xte.shape[1]
     nodes = [
-        helper.make_node("Sub", ["X", "mean"], ["centred"], name="centre"),
+        helper.make_node("Sub", [input_name, "mean"], ["centred"], name="centre"),
         helper.make_node("Div", ["centred", "scale"], ["z"], name="standardise"),
         helper.make_node("LinearClassifier", ["z"], ["label", "probabilities"], name="lr",
                          domain="ai.onnx.ml", coefficients=clf.coef_.ravel().tolist(),
@@ -73,7 +80,8 @@ def lr():
                          post_transform="LOGISTIC"),
     ]
     g = helper.make_graph(nodes, "breast_cancer_lr",
-                          [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["N", nf])],
+                          [helper.make_tensor_value_info(input_name, TensorProto.FLOAT,
+                                                         ["N", nf])],
                           [helper.make_tensor_value_info("label", TensorProto.INT64, ["N"]),
                            helper.make_tensor_value_info("probabilities", TensorProto.FLOAT,
                                                          ["N", 2])],
@@ -83,8 +91,13 @@ def lr():
                                             helper.make_opsetid("ai.onnx.ml", 1)])
     m.ir_version = 8
     onnx.checker.check_model(m)
+    return m, xte, yte, pred, proba
+
+
+def lr(out_dir):
+    m, xte, yte, pred, proba = lr_model()
     acc = float((pred == yte).mean())
-    save("breast_cancer_lr", m.SerializeToString(), xte, [pred, proba], yte, acc, 0, 1)
+    save(out_dir, "breast_cancer_lr", m.SerializeToString(), xte, [pred, proba], yte, acc, 0, 1)
 
 
 def idx(path):
@@ -95,16 +108,26 @@ def idx(path):
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
-def cnn():
+def fashion_mnist(n_train, who="models.py"):
+    """The first n_train training images and all 10000 test images, [N,28,28] in [0,1], and
+    their labels; exits 77 when dataset-fashion-mnist is not installed."""
     if not os.path.exists(f"{FMNIST}/train-images-idx3-ubyte.gz"):
-        print("models.py: dataset-fashion-mnist is not installed", file=sys.stderr)
+        print(f"{who}: dataset-fashion-mnist is not installed (scripts/setup installs it)",
+              file=sys.stderr)
         sys.exit(77)
-    torch.manual_seed(17)
-    torch.set_num_threads(2)
-    xtr = idx(f"{FMNIST}/train-images-idx3-ubyte.gz")[:12000].astype(np.float32) / 255
-    ytr = idx(f"{FMNIST}/train-labels-idx1-ubyte.gz")[:12000].astype(np.int64)
+    xtr = idx(f"{FMNIST}/train-images-idx3-ubyte.gz")[:n_train].astype(np.float32) / 255
+    ytr = idx(f"{FMNIST}/train-labels-idx1-ubyte.gz")[:n_train].astype(np.int64)
     xte = idx(f"{FMNIST}/t10k-images-idx3-ubyte.gz").astype(np.float32) / 255
     yte = idx(f"{FMNIST}/t10k-labels-idx1-ubyte.gz").astype(np.int64)
+    return xtr, ytr, xte, yte
+
+
+def lenet(xtr, ytr, who="models.py"):
+    """A LeNet-style CNN trained for one pass over (xtr, ytr) with torch, seeded; returns it
+    in eval mode with a Softmax after it (outputs are probabilities)."""
+    (torch,) = require("torch", who=who)
+    torch.manual_seed(17)
+    torch.set_num_threads(2)
     nn = torch.nn
     net = nn.Sequential(
         nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
@@ -118,19 +141,37 @@ def cnn():
         loss = nn.functional.cross_entropy(net(xt[i:i + 64]), yt[i:i + 64])
         loss.backward()
         opt.step()
-    model = nn.Sequential(net, nn.Softmax(dim=1)).eval()
-    path = os.path.join(out_dir, "lenet_fashion.onnx")
-    torch.onnx.export(model, torch.zeros(1, 1, 28, 28), path, input_names=["image"],
+    return nn.Sequential(net, nn.Softmax(dim=1)).eval()
+
+
+def export_lenet(model, path, input_name="image"):
+    """Exports the model as ONNX (input input_name [N,1,28,28], output probabilities [N,10]);
+    returns the file's bytes."""
+    import torch
+    torch.onnx.export(model, torch.zeros(1, 1, 28, 28), path, input_names=[input_name],
                       output_names=["probabilities"], opset_version=13,
-                      dynamic_axes={"image": {0: "N"}, "probabilities": {0: "N"}})
-    with torch.no_grad():
-        probs = model(torch.from_numpy(xte).unsqueeze(1)).numpy()
-    acc = float((probs.argmax(1) == yte).mean())
+                      dynamic_axes={input_name: {0: "N"}, "probabilities": {0: "N"}})
     with open(path, "rb") as f:
-        data = f.read()
+        return f.read()
+
+
+def probabilities(model, x):
+    """torch's eager outputs of the model on images x [N,28,28]."""
+    import torch
+    with torch.no_grad():
+        return model(torch.from_numpy(x).unsqueeze(1)).numpy()
+
+
+def cnn(out_dir):
+    xtr, ytr, xte, yte = fashion_mnist(12000)
+    model = lenet(xtr, ytr)
+    data = export_lenet(model, os.path.join(out_dir, "lenet_fashion.onnx"))
+    probs = probabilities(model, xte)
+    acc = float((probs.argmax(1) == yte).mean())
     ops = sorted({n.op_type for n in onnx.load_from_string(data).graph.node})
     print(f"models.py: lenet_fashion operators: {' '.join(ops)}", file=sys.stderr)
-    save("lenet_fashion", data, xte.reshape(-1, 1, 28, 28), [probs], yte, acc, 0, 10)
+    save(out_dir, "lenet_fashion", data, xte.reshape(-1, 1, 28, 28), [probs], yte, acc, 0, 10)
 
 
-{"lr": lr, "cnn": cnn}[which]()
+if __name__ == "__main__":
+    {"lr": lr, "cnn": cnn}[sys.argv[1]](sys.argv[2])
