@@ -49,9 +49,11 @@ wait_port() { # LOG PATTERN: the port a server printed
 SECRET=$!
 SP=$(wait_port "$T/secret.log" "on port")
 "$CCZ" serve --model "lr=$T/lr.pf" --secret-server "127.0.0.1:$SP" --tee sim --sim-dir "$P" \
-    --policy "$T/appraise.json" --rest 127.0.0.1:0 2> "$T/serve.log" &
+    --policy "$T/appraise.json" --rest 127.0.0.1:0 --grpc 127.0.0.1:0 --cn localhost \
+    2> "$T/serve.log" &
 SERVE=$!
 RP=$(wait_port "$T/serve.log" "REST on port")
+GP=$(wait_port "$T/serve.log" "gRPC on port")
 contains "$(cat "$T/serve.log")" "got the model key from the secret server"
 contains "$(cat "$T/serve.log")" "(RA-TLS, SIMULATED TEE)"
 out=$(curl -sk "https://127.0.0.1:$RP/v1/models/lr:predict" -d @- <<< \
@@ -65,6 +67,25 @@ echo | openssl s_client -connect "127.0.0.1:$RP" 2> /dev/null | openssl x509 > "
     fail "no certificate from the REST listener"
 run 0 "$CCZ" ratls inspect "$T/listener.pem"
 contains "$out" "sim"
+# a stock gRPC client trusting the gRPC listener's RA-TLS certificate (named by --cn)
+echo | openssl s_client -connect "127.0.0.1:$GP" -alpn h2 2> /dev/null | openssl x509 > "$T/glistener.pem" ||
+    fail "no certificate from the gRPC listener"
+/usr/bin/python3 - "$GP" "$T" "$CCZ_SOURCE_DIR/tests/serving" <<'PY' || fail "gRPC Predict over RA-TLS"
+import sys
+import grpc
+import numpy as np
+sys.path.insert(0, sys.argv[3])
+import tf_wire as w
+port, t = sys.argv[1], sys.argv[2]
+ch = grpc.secure_channel("localhost:" + port, grpc.ssl_channel_credentials(open(t + "/glistener.pem", "rb").read()))
+pred = ch.unary_unary("/tensorflow.serving.PredictionService/Predict", request_serializer=lambda b: b,
+                      response_deserializer=lambda b: b)
+x = np.fromfile(t + "/breast_cancer_lr.in0", dtype="<f4")[:30]
+want = np.fromfile(t + "/breast_cancer_lr.out1", dtype="<f4")[:2]
+got = w.decode_predict_response(pred(w.predict_request("lr", {"X": w.tensor([1, 30], x)}), timeout=20))
+p = np.array(got["outputs"]["probabilities"]["values"])
+sys.exit(0 if np.all(np.abs(p - want) <= 1e-6 + 1e-5 * np.abs(want)) else 1)
+PY
 kill $SERVE; wait $SERVE || fail "ccz serve (RA-TLS) did not stop cleanly"
 # a secret server whose policy does not accept this ccz releases nothing: serve exits 1
 kill $SECRET; wait $SECRET 2> /dev/null

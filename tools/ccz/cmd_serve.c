@@ -17,7 +17,8 @@
 static const char serve_usage[] =
     "usage: ccz serve --model NAME=PATH[:VERSION]... [--rest ADDR] [--grpc ADDR]\n"
     "                 [--key FILE | --secret-server HOST:PORT [--secret-ca FILE]]\n"
-    "                 [attester options | --cert CERT --cert-key KEY] [verify options]\n"
+    "                 [attester options [--cn NAME] | --cert CERT --cert-key KEY]\n"
+    "                 [verify options]\n"
     "                 [--batch-max N] [--batch-timeout-us US] [--threads N] [--max-body BYTES]\n"
     "                 [--max-conns N] [--idle-timeout MS] [--timeout MS]\n"
     "\n"
@@ -35,6 +36,8 @@ static const char serve_usage[] =
     "                       raw bytes or 32 hex digits): this side presents its RA-TLS\n"
     "                       certificate (needs --tee) and appraises the server's with --policy,\n"
     "                       or checks an ordinary certificate with --secret-ca FILE\n"
+    "  --cn NAME            the RA-TLS certificates' subject CN (default 'ccz RA-TLS'): the host\n"
+    "                       name TLS clients check, for those that cannot skip it (gRPC)\n"
     "  --cert CERT --cert-key KEY  present this certificate on the listeners instead of RA-TLS\n"
     "  --batch-max N        rows in one batch (default 64)\n"
     "  --batch-timeout-us US  how long a batch waits for more requests (default 0: none; a\n"
@@ -56,7 +59,7 @@ static const char serve_usage[] =
      CLI_OPT(CLI_O_SECRET_SERVER) | CLI_OPT(CLI_O_SECRET_CA) | CLI_OPT(CLI_O_BATCH_MAX) |          \
      CLI_OPT(CLI_O_BATCH_TIMEOUT) | CLI_OPT(CLI_O_THREADS) | CLI_OPT(CLI_O_MAX_BODY) |             \
      CLI_OPT(CLI_O_MAX_CONNS) | CLI_OPT(CLI_O_IDLE_TIMEOUT) | CLI_OPT(CLI_O_TIMEOUT) |             \
-     CLI_FRAG_HELP)
+     CLI_OPT(CLI_O_CN) | CLI_FRAG_HELP)
 static const cli_group serve_group = {"serve", serve_usage, NULL, 0, NULL, NULL, NULL};
 
 #define GRACE_MS 5000
