@@ -20,6 +20,7 @@
 #include "ccz/kbs.h"
 #include "ccz/kms.h"
 #include "ccz/psi.h"
+#include "ccz/he_lr.h"
 #include "ccz/ml.h"
 #include "ccz/serving.h"
 

@@ -97,6 +97,8 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ciphertext_copy(ccz_lattice_ciphert
 /* Data primes the ciphertext still has (drops by one per rescale / modulus switch). */
 CCZ_API unsigned ccz_lattice_ciphertext_level(const ccz_lattice_ciphertext *c);
 CCZ_API double ccz_lattice_ciphertext_scale(const ccz_lattice_ciphertext *c); /* CKKS */
+/* Components: 2, or 3 after a product without relinearization. */
+CCZ_API unsigned ccz_lattice_ciphertext_size(const ccz_lattice_ciphertext *c);
 
 /* BFV batch encoding: values (each < t) into the 2 x N/2 slot matrix (row-major); fewer values
  * leave the rest 0. Decoding gives N values. */
@@ -179,6 +181,19 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ckks_mul_const(ccz_lattice_cipherte
                                                             const ccz_lattice_context *ctx,
                                                             const ccz_lattice_ciphertext *a,
                                                             double k);
+/* CKKS: out = k a and acc = acc + k a with k rounded to an integer at `scale`, as a constant
+ * plaintext encoded at that scale would be (no FFT, no NTT: one product per residue): the
+ * product's scale is a's times `scale`. acc must be at a's level with that scale and may not be
+ * a. Choosing `scale` equal to the last prime of a's level makes the rescale that follows give
+ * back a's scale exactly. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ckks_mul_const_at(ccz_lattice_ciphertext *out,
+                                                               const ccz_lattice_context *ctx,
+                                                               const ccz_lattice_ciphertext *a,
+                                                               double k, double scale);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ckks_mul_const_add(ccz_lattice_ciphertext *acc,
+                                                                const ccz_lattice_context *ctx,
+                                                                const ccz_lattice_ciphertext *a,
+                                                                double k, double scale);
 /* Rotations by steps (keys for them needed); conjugate: BFV row swap, CKKS conjugation. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_rotate(ccz_lattice_ciphertext *out,
                                                     const ccz_lattice_context *ctx,

@@ -293,6 +293,71 @@ ccz_status ccz_lattice_ckks_mul_const(ccz_lattice_ciphertext *out, const ccz_lat
     return CCZ_OK;
 }
 
+/* k rounded to an integer at `scale`, as a residue of each prime of a's level */
+static ccz_status const_residues(uint64_t *c, const ccz_lattice_context *ctx, unsigned level,
+                                 double k, double scale)
+{
+    CCZ_ENSURE(isfinite(scale) && scale >= 1, CCZ_ERR_INVALID_ARGUMENT, "bad scale");
+    double v = round(k * scale);
+    CCZ_ENSURE(isfinite(v) && fabs(v) < 0x1p62, CCZ_ERR_OVERFLOW,
+               "the constant times the scale exceeds 2^62");
+    int64_t iv = (int64_t)v;
+    for (unsigned i = 0; i < level; i++) {
+        uint64_t q = ctx->primes[i];
+        c[i] = iv < 0 ? (q - ((uint64_t)(-iv) % q)) % q : (uint64_t)iv % q;
+    }
+    return CCZ_OK;
+}
+
+ccz_status ccz_lattice_ckks_mul_const_at(ccz_lattice_ciphertext *out,
+                                         const ccz_lattice_context *ctx,
+                                         const ccz_lattice_ciphertext *a, double k, double scale)
+{
+    CCZ_GUARD(need_ckks(ctx));
+    CCZ_GUARD(lat_check_ct(ctx, a));
+    CCZ_GUARD(lat_check_ct(ctx, out));
+    uint64_t c[MAXP];
+    CCZ_GUARD(const_residues(c, ctx, a->level, k, scale));
+    CCZ_GUARD(ccz_lattice_ciphertext_copy(out, a));
+    size_t n = ctx->n;
+    unsigned l = a->level;
+    for (unsigned i = 0; i < l; i++) {
+        uint64_t q = ctx->primes[i], cs = lat_shoup(c[i], q);
+        for (unsigned j = 0; j < out->size; j++) {
+            uint64_t *p = out->d + ((size_t)j * l + i) * n;
+            for (size_t x = 0; x < n; x++)
+                p[x] = lat_mul_shoup(p[x], c[i], cs, q);
+        }
+    }
+    out->scale = a->scale * scale;
+    return CCZ_OK;
+}
+
+ccz_status ccz_lattice_ckks_mul_const_add(ccz_lattice_ciphertext *acc,
+                                          const ccz_lattice_context *ctx,
+                                          const ccz_lattice_ciphertext *a, double k, double scale)
+{
+    CCZ_GUARD(need_ckks(ctx));
+    CCZ_GUARD(lat_check_ct(ctx, a));
+    CCZ_GUARD(lat_check_ct(ctx, acc));
+    CCZ_ENSURE(acc != a, CCZ_ERR_INVALID_ARGUMENT, "the accumulator is the operand");
+    CCZ_ENSURE(acc->level == a->level && acc->size == a->size, CCZ_ERR_INVALID_ARGUMENT,
+               "accumulator at level %u with %u components, operand at level %u with %u",
+               acc->level, acc->size, a->level, a->size);
+    CCZ_ENSURE(fabs(acc->scale / (a->scale * scale) - 1) < 1e-6, CCZ_ERR_INVALID_ARGUMENT,
+               "scales 2^%.2f and 2^%.2f differ", log2(acc->scale), log2(a->scale * scale));
+    uint64_t c[MAXP];
+    CCZ_GUARD(const_residues(c, ctx, a->level, k, scale));
+    size_t n = ctx->n;
+    unsigned l = a->level;
+    for (unsigned j = 0; j < a->size; j++)
+        for (unsigned i = 0; i < l; i++) {
+            size_t o = ((size_t)j * l + i) * n;
+            lat_vec_mul_c_add(acc->d + o, a->d + o, c[i], n, ctx->primes[i]);
+        }
+    return CCZ_OK;
+}
+
 double ccz_lattice_ckks_precision_bits(const double complex *want, const double complex *got,
                                        size_t n)
 {

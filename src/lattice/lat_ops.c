@@ -91,6 +91,11 @@ double ccz_lattice_ciphertext_scale(const ccz_lattice_ciphertext *c)
     return c->scale;
 }
 
+unsigned ccz_lattice_ciphertext_size(const ccz_lattice_ciphertext *c)
+{
+    return c->size;
+}
+
 /* component j of a ciphertext (level primes x N) */
 static inline uint64_t *comp(const ccz_lattice_ciphertext *c, unsigned j)
 {
