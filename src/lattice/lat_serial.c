@@ -149,7 +149,9 @@ static ccz_status unpack(unpacker *u, unsigned bits, uint64_t *v)
     uint64_t out = 0;
     unsigned got = 0;
     while (got < bits) {
-        if (u->n == 0) {
+        if (u->n == 0 && ccz_cursor_u64le(u->c, &u->acc) == CCZ_OK) {
+            u->n = 64; /* eight bytes at once: the same bits, least significant first */
+        } else if (u->n == 0) {
             uint8_t b;
             CCZ_ENSURE(ccz_cursor_u8(u->c, &b) == CCZ_OK, CCZ_ERR_TRUNCATED, "the data ends early");
             u->acc = b;
@@ -202,9 +204,9 @@ static ccz_status unpack_rns(unpacker *u, const ccz_lattice_context *ctx, uint64
 
 static ccz_status finish(ccz_cursor *c, unpacker *u, const char *what)
 {
-    (void)u; /* bits left in the last byte are padding */
-    CCZ_ENSURE(ccz_cursor_remaining(c) == 0, CCZ_ERR_TRAILING_DATA, "%s: %zu bytes after the end",
-               what, ccz_cursor_remaining(c));
+    /* bits left in the last byte are padding; whole bytes read ahead are not */
+    size_t extra = ccz_cursor_remaining(c) + u->n / 8;
+    CCZ_ENSURE(extra == 0, CCZ_ERR_TRAILING_DATA, "%s: %zu bytes after the end", what, extra);
     return CCZ_OK;
 }
 
@@ -270,6 +272,10 @@ ccz_status ccz_lattice_params_load(ccz_lattice_params *out, ccz_span in)
 ccz_status ccz_lattice_ciphertext_save(ccz_buf *out, const ccz_lattice_ciphertext *ct)
 {
     const ccz_lattice_context *ctx = ct->ctx;
+    size_t bits = 0;
+    for (unsigned i = 0; i < ct->level; i++)
+        bits += width(ctx->primes[i]);
+    CCZ_GUARD(ccz_buf_reserve(out, 40 + (ct->size * bits * ctx->n + 7) / 8));
     CCZ_GUARD(header(out, ctx, T_CIPHER));
     uint8_t h[3] = {(uint8_t)ct->size, (uint8_t)ct->level, ct->ntt};
     CCZ_GUARD(ccz_buf_append(out, h, 3));

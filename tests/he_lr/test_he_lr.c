@@ -149,9 +149,10 @@ static void keys_free(keys *k)
     ccz_lattice_context_free(k->ctx);
 }
 
-/* The batch's ciphertexts, feature by feature, at a level (public-key encryption). */
-static ccz_buf *encrypt_batch(const keys *k, const ccz_he_lr_data *d, size_t first, size_t count,
-                              unsigned level)
+/* The batch's ciphertexts, feature by feature, at a level (public-key encryption); only the
+ * first `features` are made (the others stay empty). */
+static ccz_buf *encrypt_batch(const keys *k, const ccz_he_lr_data *d, size_t count, unsigned level,
+                              size_t features)
 {
     ccz_buf *cts = calloc(d->features, sizeof *cts);
     double *v = calloc(count, sizeof *v);
@@ -160,9 +161,9 @@ static ccz_buf *encrypt_batch(const keys *k, const ccz_he_lr_data *d, size_t fir
     CHECK_OK(ccz_lattice_plaintext_new(&pt, k->ctx));
     CHECK_OK(ccz_lattice_ciphertext_new(&ct, k->ctx));
     double scale = ccz_lattice_context_params(k->ctx)->scale;
-    for (size_t f = 0; f < d->features; f++) {
+    for (size_t f = 0; f < features; f++) {
         for (size_t i = 0; i < count; i++)
-            v[i] = d->x[(first + i) * d->features + f];
+            v[i] = d->x[i * d->features + f];
         CHECK_OK(ccz_lattice_ckks_encode_real(pt, k->ctx, v, count, scale, level));
         CHECK_OK(ccz_lattice_encrypt(ct, k->ctx, k->pk, pt));
         CHECK_OK(ccz_lattice_ciphertext_save(&cts[f], ct));
@@ -210,7 +211,7 @@ static void he_against_clear(ccz_he_lr_preset preset, unsigned level)
     size_t slots = ccz_lattice_slots(k.ctx);
     CHECK(d.rows <= slots); /* one batch */
     double t0 = now();
-    ccz_buf *cts = encrypt_batch(&k, &d, 0, d.rows, level);
+    ccz_buf *cts = encrypt_batch(&k, &d, d.rows, level, d.features);
     double t1 = now();
     ccz_span *x = spans(cts, d.features);
     ccz_lattice_ciphertext *out;
@@ -275,9 +276,9 @@ static void test_he_toolkit(void)
     ccz_lattice_context *ctx = NULL;
     CHECK_STATUS(ccz_lattice_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "300 bits");
-    /* fresh at the top (level 5), dropped to 4 by the server; and sent at 4 */
+    /* fresh at the top (level 5), dropped to 4 by the evaluation (the service's clients send
+     * level 4: tests/he_lr/test_he_lr_service.c) */
     he_against_clear(CCZ_HE_LR_TOOLKIT, 5);
-    he_against_clear(CCZ_HE_LR_TOOLKIT, 4);
 }
 
 /* ---- what the evaluation refuses ----------------------------------------------------------------*/
@@ -321,11 +322,10 @@ static void test_refused(void)
     keys k = {0}, o = {0};
     keys_new(&k, &p);
     keys_new(&o, &other);
-    ccz_buf *cts = encrypt_batch(&k, &d, 0, d.rows, 4);
+    ccz_buf *cts = encrypt_batch(&k, &d, d.rows, 4, 12); /* the checks fail by ciphertext 11 */
     ccz_span *x = spans(cts, d.features);
     ccz_lattice_ciphertext *out;
     CHECK_OK(ccz_lattice_ciphertext_new(&out, k.ctx));
-    CHECK_OK(ccz_he_lr_eval(out, k.ctx, k.rk, k.pk, &m, x, d.features, 1));
 
     /* one ciphertext fewer than the model's features */
     CHECK_STATUS(ccz_he_lr_eval(out, k.ctx, k.rk, k.pk, &m, x, d.features - 1, 1),
@@ -343,7 +343,7 @@ static void test_refused(void)
     CHECK_CONTAINS(ccz_error_detail(), "ciphertext 7");
     x[7] = keep;
     /* another context's ciphertext, keys of another context */
-    ccz_buf *theirs = encrypt_batch(&o, &d, 0, 10, 4);
+    ccz_buf *theirs = encrypt_batch(&o, &d, 10, 4, 4);
     x[3] = ccz_buf_span(&theirs[3]);
     CHECK_STATUS(ccz_he_lr_eval(out, k.ctx, k.rk, k.pk, &m, x, d.features, 1), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(),
@@ -351,13 +351,17 @@ static void test_refused(void)
     x[3] = ccz_buf_span(&cts[3]);
     ccz_lattice_ciphertext *out2;
     CHECK_OK(ccz_lattice_ciphertext_new(&out2, o.ctx));
-    CHECK_STATUS(ccz_he_lr_eval(out2, k.ctx, o.rk, k.pk, &m, x, d.features, 1),
-                 CCZ_ERR_INVALID_ARGUMENT);
+    m.features = 12; /* the ciphertexts made */
+    CHECK_STATUS(ccz_he_lr_eval(out2, k.ctx, o.rk, k.pk, &m, x, 12, 1), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "of another context");
+    CHECK_STATUS(ccz_he_lr_eval(out, k.ctx, k.rk, o.pk, &m, x, 12, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "a public key of another context");
+    CHECK_OK(ccz_he_lr_eval(out, k.ctx, k.rk, k.pk, &m, x, 12, 1));
+    m.features = d.features;
     ccz_lattice_ciphertext_free(out2);
     free_cts(theirs, d.features);
     /* too low a level; another scale; three components */
-    ccz_buf *low = encrypt_batch(&k, &d, 0, 10, 3);
+    ccz_buf *low = encrypt_batch(&k, &d, 10, 3, 6);
     x[5] = ccz_buf_span(&low[5]);
     CHECK_STATUS(ccz_he_lr_eval(out, k.ctx, k.rk, k.pk, &m, x, d.features, 1),
                  CCZ_ERR_INVALID_ARGUMENT);

@@ -143,7 +143,8 @@ int cmd_kms(int argc, char **argv); /* cmd_kms.c */
 int cli_svc_serve(const char *service, const char *intro, int argc, char **argv);
 int cmd_paillier(int argc, char **argv);
 int cmd_he(int argc, char **argv);
-int cmd_ml(int argc, char **argv); /* cmd_ml.c */
+int cmd_he_lr(int argc, char **argv); /* cmd_he_lr.c */
+int cmd_ml(int argc, char **argv);    /* cmd_ml.c */
 /* ccz psi (cmd_psi.c: the group, serve and join; ecdh in cmd_psi_ecdh.c) */
 extern const cli_group psi_group;
 int cmd_psi(int argc, char **argv);
@@ -252,6 +253,8 @@ enum {
     CLI_O_BATCH_TIMEOUT,
     CLI_O_THREADS,
     CLI_O_MAX_BODY,
+    /* he lr */
+    CLI_O_INSECURE_PARAMS,
     CLI_O_HELP,
     CLI_O_COUNT_
 };
@@ -325,6 +328,8 @@ typedef struct {
     int n_models;
     const char *rest, *grpc, *secret_server, *secret_ca, *cert_key;
     long batch_max, batch_timeout_us, threads, max_body;
+    /* he lr: a chain beyond the 128-bit table */
+    bool insecure_params;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */

@@ -11,9 +11,16 @@
 
 #include "cli.h"
 
-static const char he_usage[] =
+const char cli_he_usage[] =
     "usage: ccz he params [--json]\n"
     "       ccz he bench [--log-n 13|14] [--seconds S]\n"
+    "       ccz he lr serve --model FILE.csv --listen ADDR [--insecure-params] [--threads N]\n"
+    "                       [--mode server|two-way] [--max-conns N] [--handshake-timeout MS]\n"
+    "                       [--idle-timeout MS] [--cert CERT --key KEY | attester options]\n"
+    "                       [verify options]\n"
+    "       ccz he lr infer HOST:PORT --data FILE.csv [--insecure-params] [--out FILE]\n"
+    "                       [--deadline MS] [--threads N] [--mode server|two-way]\n"
+    "                       [--cert CERT --key KEY | attester options] [verify options]\n"
     "\n"
     "params lists the BFV and CKKS presets for N = 4096 to 32768: the prime chain (bits; the\n"
     "last prime is the special prime for key switching), its total against the 128-bit\n"
@@ -21,7 +28,23 @@ static const char he_usage[] =
     "bench times, in microseconds on one core: the NTT of one 49-bit and one 60-bit prime\n"
     "(forward, inverse), and BFV and CKKS encryption, decryption, multiplication with\n"
     "relinearization, rescaling and rotation with the presets (CKKS: 60,40,40,60 at 8192,\n"
-    "60,50x6,60 at 16384), printed as JSON.\n";
+    "60,50x6,60 at 16384), printed as JSON.\n"
+    "lr is CCZoo's encrypted logistic-regression inference (lr_infer_he_sgx; package\n"
+    "inference, proto/he_lr.proto) over RA-gRPC. serve holds the model in the clear inside\n"
+    "the TEE: a CSV line, the bias then one weight per feature. infer reads the data (a header\n"
+    "line, then per sample its features and last its label, 0 or 1), makes fresh CKKS keys,\n"
+    "sends the parameters, public and relinearization keys (InitCtx), then the samples\n"
+    "encrypted feature by feature, 4096 samples per ciphertext (Infer). The server multiplies\n"
+    "them by the weights, adds the bias and evaluates the sigmoid 0.5 + 0.15012 z -\n"
+    "0.001593008 z^3; infer decrypts, takes class 1 at 0.5 and above, prints 'accuracy:\n"
+    "0.xxx' on standard output and the sizes and timings on standard error; --out FILE\n"
+    "writes the probabilities, one per line. Parameters: N 8192, scale 2^45, primes\n"
+    "50,45,45,28 and the special prime 50 (128-bit secure: the default), or with\n"
+    "--insecure-params the HE toolkit's 60,45,45,45,45,60 (300 bits, beyond the 128-bit\n"
+    "table), which the server takes only when started with --insecure-params too. Mode:\n"
+    "server (the default: only the server is attested; the client needs no TEE) or two-way.\n"
+    "--threads sets the threads of one encryption or evaluation (default: one per CPU).\n" CLI_VERIFY_HELP
+        CLI_ATTESTER_HELP;
 
 static int params(bool json)
 {
@@ -180,8 +203,9 @@ static int he_command(int argc, char **argv);
 static const cli_command he_cmds[] = {
     {"params", he_command, NULL, 0},
     {"bench", he_command, NULL, 0},
+    {"lr", cmd_he_lr, NULL, 0},
 };
-static const cli_group he_group = CLI_GROUP("he", he_usage, he_cmds, "he command", NULL, NULL);
+static const cli_group he_group = CLI_GROUP("he", cli_he_usage, he_cmds, "he command", NULL, NULL);
 
 int cmd_he(int argc, char **argv)
 {

@@ -89,6 +89,7 @@ static const struct option opts[] = {
     {"batch-timeout-us", required_argument, NULL, O(CLI_O_BATCH_TIMEOUT)},
     {"threads", required_argument, NULL, O(CLI_O_THREADS)},
     {"max-body", required_argument, NULL, O(CLI_O_MAX_BODY)},
+    {"insecure-params", no_argument, NULL, O(CLI_O_INSECURE_PARAMS)},
     {"help", no_argument, NULL, O(CLI_O_HELP)},
     {NULL, 0, NULL, 0},
 };
@@ -298,6 +299,9 @@ static int take(cli_args *a, int o, const char *cmd)
         break;
     case CLI_O_SIZE_ONLY:
         a->size_only = true;
+        break;
+    case CLI_O_INSECURE_PARAMS:
+        a->insecure_params = true;
         break;
     case CLI_O_MODEL:
         if (a->n_models == (int)CCZ_ARRAY_LEN(a->models))

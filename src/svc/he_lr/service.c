@@ -228,8 +228,12 @@ static void run_init(job *j)
     p.no_security_check = j->security_level == 0 && v->allow_insecure;
     if (j->scale != 0 && !(fabs(j->scale / p.scale - 1) < 1e-9)) {
         j->code = CCZ_RPC_INVALID_ARGUMENT;
-        snprintf(j->msg, sizeof j->msg, "scale %g is not the parameters' (2^%.2f)", j->scale,
-                 log2(p.scale));
+        if (j->scale > 0)
+            snprintf(j->msg, sizeof j->msg, "scale 2^%.2f is not the parameters' (2^%.2f)",
+                     log2(j->scale), log2(p.scale));
+        else
+            snprintf(j->msg, sizeof j->msg, "scale %g is not the parameters' (2^%.2f)", j->scale,
+                     log2(p.scale));
         return;
     }
     session *s = calloc(1, sizeof *s);

@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The encrypted LR inference service over gRPC (plaintext h2c on loopback; RA-TLS is the RPC
+ * layer's and tests/cli/test_he_lr_cli.sh's): CCZoo's 2,000 samples scored by the client
+ * library with the secure preset (every class as the cleartext polynomial's, accuracy 0.944);
+ * then hostile calls, each answered with its gRPC status and a message naming the fault: SEAL's
+ * serialization, garbage, BFV, too short a chain, the toolkit's chain at a server that takes
+ * only 128-bit-secure parameters, a wrong security level or scale, keys of another context,
+ * truncated keys, Infer before InitCtx, wrong counts, truncated, oversized and foreign
+ * ciphertexts; the server still answers a whole inference after them. A server started with
+ * allow_insecure_params scores the toolkit's chain the same. */
+#include <libgen.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccz/he_lr.h"
+#include "he_lr.pb-c.h"
+#include "test.h"
+
+static char data_dir[1024];
+
+static const char *shared_data(void)
+{
+    const char *env = getenv("CCZ_DATA"), *vec = getenv("CCZ_VECTORS"),
+               *src = getenv("CCZ_SOURCE_DIR");
+    if (env && env[0]) {
+        snprintf(data_dir, sizeof data_dir, "%s", env);
+    } else if (vec && vec[0]) {
+        char tmp[1024];
+        snprintf(tmp, sizeof tmp, "%s", vec);
+        snprintf(data_dir, sizeof data_dir, "%s/data", dirname(tmp));
+    } else {
+        snprintf(data_dir, sizeof data_dir, "%s/../shared/data", src && src[0] ? src : ".");
+    }
+    return data_dir;
+}
+
+static ccz_he_lr_model model;
+static ccz_he_lr_data data;
+static double *clear;
+
+static void load(void)
+{
+    char mp[1200], dp[1200];
+    snprintf(mp, sizeof mp, "%s/cczoo/lr_infer_he_sgx/datasets/lrtest_mid_lrmodel.csv",
+             shared_data());
+    snprintf(dp, sizeof dp, "%s/cczoo/lr_infer_he_sgx/datasets/lrtest_mid_eval.csv", shared_data());
+    if (!ccz_file_exists(mp) || !ccz_file_exists(dp))
+        test_skip(false, "CCZoo's LR data set is absent at %s (set CCZ_DATA)", dp);
+    CHECK_OK(ccz_he_lr_model_load(&model, mp));
+    CHECK_OK(ccz_he_lr_data_load(&data, dp));
+    clear = calloc(data.rows, sizeof *clear);
+    CHECK_OK(ccz_he_lr_predict(clear, &model, &data));
+}
+
+/* ---- a server on a thread ----------------------------------------------------------------------*/
+
+typedef struct {
+    ccz_rpc_server *rpc;
+    ccz_he_lr_service *svc;
+    pthread_t thread;
+    char target[64];
+} server;
+
+static void *run(void *arg)
+{
+    server *s = arg;
+    CHECK_OK(ccz_rpc_server_run(s->rpc));
+    return NULL;
+}
+
+static void server_start(server *s, bool insecure)
+{
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.max_message = CCZ_HE_LR_MAX_MESSAGE;
+    CHECK_OK(ccz_rpc_server_new(&s->rpc, &so));
+    ccz_he_lr_service_opts o = CCZ_HE_LR_SERVICE_OPTS_INIT;
+    o.model = &model;
+    o.allow_insecure_params = insecure;
+    o.max_contexts = 4;
+    o.log = stderr;
+    CHECK_OK(ccz_he_lr_service_new(&s->svc, s->rpc, &o));
+    int port = 0;
+    CHECK_OK(ccz_rpc_server_listen(s->rpc, &port, "127.0.0.1:0"));
+    snprintf(s->target, sizeof s->target, "127.0.0.1:%d", port);
+    pthread_create(&s->thread, NULL, run, s);
+}
+
+static void server_stop(server *s)
+{
+    ccz_rpc_server_shutdown(s->rpc, 1000);
+    pthread_join(s->thread, NULL);
+    ccz_he_lr_service_free(s->svc);
+    ccz_rpc_server_free(s->rpc);
+}
+
+static ccz_rpc_channel *channel(const server *s)
+{
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    co.max_message = CCZ_HE_LR_MAX_MESSAGE;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, s->target, &co));
+    return ch;
+}
+
+/* A whole inference of CCZoo's data: every class as the cleartext polynomial's. */
+static void score(const server *s, ccz_he_lr_preset preset)
+{
+    ccz_rpc_channel *ch = channel(s);
+    ccz_he_lr_infer_opts o = CCZ_HE_LR_INFER_OPTS_INIT;
+    o.preset = preset;
+    o.deadline_ms = 60000;
+    ccz_he_lr_infer_result r;
+    CHECK_OK(ccz_he_lr_infer(ch, &o, &data, &r));
+    CHECK_INT(r.code, CCZ_RPC_OK);
+    if (r.code)
+        fprintf(stderr, "%s: %s\n", r.method, r.message);
+    CHECK_INT(r.rows, data.rows);
+    CHECK_INT(r.level, CCZ_HE_LR_LEVEL);
+    size_t differ = 0;
+    double worst = 0;
+    for (size_t i = 0; r.p && i < r.rows; i++) {
+        differ += (r.p[i] >= 0.5) != (clear[i] >= 0.5);
+        worst = fmax(worst, fabs(r.p[i] - clear[i]));
+    }
+    CHECK_INT(differ, 0);
+    CHECK(worst < 1e-5);
+    char acc[16];
+    snprintf(acc, sizeof acc, "%.3f", r.p ? ccz_he_lr_accuracy(r.p, &data) : 0.0);
+    CHECK_STR(acc, "0.944");
+    CHECK_CONTAINS(r.server_times, "eval=");
+    printf("%s: pk %zu B, rlk %zu B, data %zu B, result %zu B; encrypt %.2f s, infer %.2f s "
+           "(%s), decrypt %.3f s; largest error %.1e\n",
+           preset == CCZ_HE_LR_SECURE ? "secure" : "toolkit", r.pk_bytes, r.rlk_bytes, r.data_bytes,
+           r.result_bytes, r.encrypt_s, r.infer_s, r.server_times, r.decrypt_s, worst);
+    ccz_he_lr_infer_result_free(&r);
+    ccz_rpc_channel_free(ch);
+}
+
+/* ---- raw calls ---------------------------------------------------------------------------------*/
+
+typedef struct {
+    ccz_lattice_context *ctx;
+    ccz_lattice_secret_key *sk;
+    ccz_lattice_public_key *pk;
+    ccz_lattice_relin_keys *rk;
+    ccz_buf params, pkb, rkb;
+} keys;
+
+static void keys_new(keys *k, const ccz_lattice_params *p)
+{
+    memset(k, 0, sizeof *k);
+    CHECK_OK(ccz_lattice_context_new(&k->ctx, p));
+    CHECK_OK(ccz_lattice_keygen(&k->sk, &k->pk, k->ctx));
+    CHECK_OK(ccz_lattice_relin_keygen(&k->rk, k->ctx, k->sk));
+    CHECK_OK(ccz_lattice_params_save(&k->params, k->ctx));
+    CHECK_OK(ccz_lattice_public_key_save(&k->pkb, k->pk));
+    CHECK_OK(ccz_lattice_relin_keys_save(&k->rkb, k->rk));
+}
+
+static void keys_free(keys *k)
+{
+    ccz_buf_free(&k->params);
+    ccz_buf_free(&k->pkb);
+    ccz_buf_free(&k->rkb);
+    ccz_lattice_relin_keys_free(k->rk);
+    ccz_lattice_public_key_free(k->pk);
+    ccz_lattice_secret_key_free(k->sk);
+    ccz_lattice_context_free(k->ctx);
+}
+
+static ProtobufCBinaryData bin(const ccz_buf *b)
+{
+    return (ProtobufCBinaryData){b->len, b->ptr};
+}
+
+/* A unary call; its status code, its message in msg. */
+static int call(ccz_rpc_channel *ch, const char *method, const ProtobufCMessage *req,
+                const ProtobufCMessageDescriptor *out, char *msg, size_t cap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/inference.Inference/%s", method);
+    ccz_rpc_call_opts o = {CCZ_RPC_CALL_OPTS_VERSION, 60000, NULL};
+    ccz_rpc_status st;
+    ProtobufCMessage *resp = NULL;
+    CHECK_OK(ccz_rpc_unary(ch, &resp, &st, path, req, out, &o));
+    snprintf(msg, cap, "%s", st.message);
+    int code = st.code;
+    ccz_rpc_status_free(&st);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    return code;
+}
+
+static int init_ctx(ccz_rpc_channel *ch, ccz_span params, ccz_span pk, ccz_span rk, int level,
+                    double scale, char *msg, size_t cap)
+{
+    Inference__InitCtxRequest r = INFERENCE__INIT_CTX_REQUEST__INIT;
+    r.params = (ProtobufCBinaryData){params.len, (uint8_t *)params.ptr};
+    r.pub_key = (ProtobufCBinaryData){pk.len, (uint8_t *)pk.ptr};
+    r.relin_key = (ProtobufCBinaryData){rk.len, (uint8_t *)rk.ptr};
+    r.security_level = level;
+    r.scale = scale;
+    return call(ch, "InitCtx", &r.base, &inference__init_ctx_reply__descriptor, msg, cap);
+}
+
+static int infer(ccz_rpc_channel *ch, ccz_buf *cts, size_t n, int batches, int batch_size,
+                 char *msg, size_t cap)
+{
+    ProtobufCBinaryData *d = calloc(n ? n : 1, sizeof *d);
+    for (size_t i = 0; i < n; i++)
+        d[i] = bin(&cts[i]);
+    Inference__InferRequest r = INFERENCE__INFER_REQUEST__INIT;
+    r.n_data = n;
+    r.data = d;
+    r.batches = batches;
+    r.batch_size = batch_size;
+    int code = call(ch, "Infer", &r.base, &inference__infer_reply__descriptor, msg, cap);
+    free(d);
+    return code;
+}
+
+static ccz_buf *encrypt_batch(const keys *k, size_t count)
+{
+    ccz_buf *cts = calloc(data.features, sizeof *cts);
+    double *v = calloc(count, sizeof *v);
+    ccz_lattice_plaintext *pt;
+    ccz_lattice_ciphertext *ct;
+    CHECK_OK(ccz_lattice_plaintext_new(&pt, k->ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&ct, k->ctx));
+    for (size_t f = 0; f < data.features; f++) {
+        for (size_t i = 0; i < count; i++)
+            v[i] = data.x[i * data.features + f];
+        CHECK_OK(ccz_lattice_ckks_encode_real(pt, k->ctx, v, count, 0x1p45, 4));
+        CHECK_OK(ccz_lattice_encrypt_sk(ct, k->ctx, k->sk, pt));
+        CHECK_OK(ccz_lattice_ciphertext_save(&cts[f], ct));
+    }
+    ccz_lattice_plaintext_free(pt);
+    ccz_lattice_ciphertext_free(ct);
+    free(v);
+    return cts;
+}
+
+static void free_cts(ccz_buf *cts)
+{
+    for (size_t i = 0; i < data.features; i++)
+        ccz_buf_free(&cts[i]);
+    free(cts);
+}
+
+#define EXPECT(code_expr, want_code, want_text)                                                    \
+    do {                                                                                           \
+        CHECK_INT((code_expr), (want_code));                                                       \
+        CHECK_CONTAINS(msg, (want_text));                                                          \
+    } while (0)
+
+static void hostile_init(const server *s, const keys *k, const keys *tk)
+{
+    char msg[600];
+    ccz_rpc_channel *ch = channel(s);
+    ccz_span P = ccz_buf_span(&k->params), PK = ccz_buf_span(&k->pkb), RK = ccz_buf_span(&k->rkb);
+    /* what CCZoo's client sends: SEAL's header (magic 0xA15E) */
+    static const uint8_t seal[] = {0x5e, 0xa1, 0x03, 0x04, 0x02, 0x00, 0x10, 0x00,
+                                   0x5b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+    EXPECT(init_ctx(ch, CCZ_SPAN(seal, sizeof seal), PK, RK, 0, 0x1p45, msg, sizeof msg),
+           CCZ_RPC_INVALID_ARGUMENT, "params: this is SEAL's serialization (CCZoo's client)");
+    EXPECT(init_ctx(ch, CCZ_LIT("garbage"), PK, RK, 128, 0x1p45, msg, sizeof msg),
+           CCZ_RPC_INVALID_ARGUMENT, "params: ");
+    /* BFV; the CKKS preset's 60,40,40,60 */
+    ccz_lattice_params p;
+    ccz_lattice_context *ctx;
+    ccz_buf pb = CCZ_BUF_INIT;
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 13));
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    CHECK_OK(ccz_lattice_params_save(&pb, ctx));
+    EXPECT(init_ctx(ch, ccz_buf_span(&pb), PK, RK, 128, 0, msg, sizeof msg),
+           CCZ_RPC_INVALID_ARGUMENT, "params: BFV, N 8192");
+    ccz_lattice_context_free(ctx);
+    ccz_buf_reset(&pb);
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_CKKS, 13));
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    CHECK_OK(ccz_lattice_params_save(&pb, ctx));
+    EXPECT(init_ctx(ch, ccz_buf_span(&pb), PK, RK, 128, 0, msg, sizeof msg),
+           CCZ_RPC_INVALID_ARGUMENT, "params: 3 data primes: the inference needs 4");
+    ccz_lattice_context_free(ctx);
+    ccz_buf_free(&pb);
+    /* the toolkit's chain: beyond the table, refused both ways by this server */
+    ccz_span TP = ccz_buf_span(&tk->params), TPK = ccz_buf_span(&tk->pkb),
+             TRK = ccz_buf_span(&tk->rkb);
+    EXPECT(init_ctx(ch, TP, TPK, TRK, 0, 0x1p45, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
+           "300 bits; 128-bit security at N = 8192 allows at most 218");
+    CHECK_CONTAINS(msg, "this server takes only 128-bit-secure parameters");
+    EXPECT(init_ctx(ch, TP, TPK, TRK, 128, 0x1p45, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
+           "300 bits");
+    EXPECT(init_ctx(ch, P, PK, RK, 192, 0x1p45, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
+           "security_level 192: 128");
+    EXPECT(init_ctx(ch, P, PK, RK, 128, 0x1p40, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
+           "scale 2^40.00 is not the parameters' (2^45.00)");
+    /* keys of another context, missing, truncated */
+    EXPECT(init_ctx(ch, P, TPK, RK, 128, 0x1p45, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
+           "pub_key: the public key was made with other parameters");
+    EXPECT(init_ctx(ch, P, PK, TRK, 128, 0x1p45, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
+           "relin_key: the relinearization keys was made with other parameters");
+    EXPECT(init_ctx(ch, P, CCZ_SPAN(NULL, 0), RK, 128, 0x1p45, msg, sizeof msg),
+           CCZ_RPC_INVALID_ARGUMENT, "pub_key: empty");
+    EXPECT(init_ctx(ch, P, PK, CCZ_SPAN(RK.ptr, RK.len - 1000), 128, 0x1p45, msg, sizeof msg),
+           CCZ_RPC_INVALID_ARGUMENT, "relin_key: ");
+    EXPECT(init_ctx(ch, P, PK, RK, 128, 0x1p45, msg, sizeof msg), CCZ_RPC_OK, "");
+    ccz_rpc_channel_free(ch);
+}
+
+static void hostile_infer(const server *s, const keys *k, const keys *tk)
+{
+    char msg[600];
+    const size_t F = data.features;
+    /* a connection without a context */
+    ccz_rpc_channel *ch = channel(s);
+    ccz_buf *cts = encrypt_batch(k, 300);
+    EXPECT(infer(ch, cts, F, 1, (int)F, msg, sizeof msg), CCZ_RPC_FAILED_PRECONDITION,
+           "no context on this connection: call InitCtx first");
+    EXPECT(init_ctx(ch, ccz_buf_span(&k->params), ccz_buf_span(&k->pkb), ccz_buf_span(&k->rkb), 128,
+                    0x1p45, msg, sizeof msg),
+           CCZ_RPC_OK, "");
+    /* counts */
+    EXPECT(infer(ch, cts, F, 1, (int)F - 1, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
+           "the model has 80 features, so batch_size must be 80");
+    EXPECT(infer(ch, cts, F - 1, 1, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
+           "79 ciphertexts");
+    EXPECT(infer(ch, cts, F, 0, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT, "batches 0");
+    EXPECT(infer(ch, cts, F, 2, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
+           "batches x 80 ciphertexts");
+    /* truncated, oversized, another context's ciphertext */
+    cts[7].len -= 1;
+    EXPECT(infer(ch, cts, F, 1, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
+           "batch 0: ciphertext 7: the data ends early");
+    cts[7].len += 1;
+    size_t len8 = cts[8].len; /* twice its size */
+    uint8_t *copy = malloc(len8);
+    memcpy(copy, cts[8].ptr, len8);
+    CHECK_OK(ccz_buf_append(&cts[8], copy, len8));
+    free(copy);
+    EXPECT(infer(ch, cts, F, 1, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
+           "batch 0: ciphertext 8: ciphertext: ");
+    CHECK_CONTAINS(msg, "bytes after the end");
+    cts[8].len /= 2;
+    ccz_buf *theirs = encrypt_batch(tk, 10);
+    ccz_buf keep = cts[11];
+    cts[11] = theirs[11];
+    EXPECT(infer(ch, cts, F, 1, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
+           "ciphertext 11: the ciphertext was made with other parameters");
+    cts[11] = keep;
+    free_cts(theirs);
+    /* the same connection, the same server: a good batch */
+    EXPECT(infer(ch, cts, F, 1, (int)F, msg, sizeof msg), CCZ_RPC_OK, "");
+    free_cts(cts);
+    ccz_rpc_channel_free(ch);
+}
+
+static void test_service(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    load();
+    server strict, lax;
+    server_start(&strict, false);
+    score(&strict, CCZ_HE_LR_SECURE);
+
+    ccz_lattice_params p;
+    keys k, tk;
+    CHECK_OK(ccz_he_lr_params(&p, CCZ_HE_LR_SECURE));
+    keys_new(&k, &p);
+    CHECK_OK(ccz_he_lr_params(&p, CCZ_HE_LR_TOOLKIT));
+    keys_new(&tk, &p);
+    hostile_init(&strict, &k, &tk);
+    hostile_infer(&strict, &k, &tk);
+    /* the toolkit's chain, as the client library asks for it */
+    ccz_rpc_channel *ch = channel(&strict);
+    ccz_he_lr_infer_opts o = CCZ_HE_LR_INFER_OPTS_INIT;
+    o.preset = CCZ_HE_LR_TOOLKIT;
+    ccz_he_lr_infer_result r;
+    CHECK_OK(ccz_he_lr_infer(ch, &o, &data, &r));
+    CHECK_INT(r.code, CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_STR(r.method, "InitCtx");
+    CHECK_CONTAINS(r.message, "this server takes only 128-bit-secure parameters");
+    ccz_he_lr_infer_result_free(&r);
+    ccz_rpc_channel_free(ch);
+    server_stop(&strict);
+
+    server_start(&lax, true);
+    score(&lax, CCZ_HE_LR_TOOLKIT);
+    server_stop(&lax);
+
+    keys_free(&k);
+    keys_free(&tk);
+    free(clear);
+    ccz_he_lr_model_free(&model);
+    ccz_he_lr_data_free(&data);
+}
+
+TEST_MAIN(T(test_service))
