@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# CCZoo's encrypted LR inference on 'ccz he lr serve' / 'ccz he lr infer' over RA-gRPC (the
+# server in a simulated enclave, the client appraising it with a policy): CCZoo's 2,000 samples
+# scored with the 128-bit-secure preset and with the HE toolkit's chain (--insecure-params on
+# both sides), 'accuracy: 0.944' alone on standard output, every probability of --out against
+# the cleartext polynomial (python3; the same class for all 2,000); the toolkit's chain refused
+# by a server without --insecure-params; a server the policy rejects; usage errors and a bad
+# model file; the server's log and its clean stop. CCZoo's files are read in place
+# (../shared/data).
+. "$(dirname "$0")/lib.sh"
+SHARED_DATA=${CCZ_DATA:-$(dirname "${CCZ_VECTORS:-${CCZ_SOURCE_DIR:-$(dirname "$0")/../..}/../shared/vectors}")/data}
+DS=$SHARED_DATA/cczoo/lr_infer_he_sgx/datasets
+if [ ! -f "$DS/lrtest_mid_eval.csv" ]; then
+    echo "CCZoo's LR data set is absent at $DS (set CCZ_DATA)"
+    [ "${CI:-}" != true ] || { echo "FAIL: CI=true: missing data is a failure"; exit 1; }
+    exit 77
+fi
+MODEL=$DS/lrtest_mid_lrmodel.csv DATA=$DS/lrtest_mid_eval.csv
+P=$T/plat
+"$CCZ" sim init --dir "$P" > /dev/null
+M=$("$CCZ" sim measure "$CCZ")
+echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
+echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$(printf '0%.0s' $(seq 64))\"}]}" > "$T/other.json"
+
+SERVER=
+start() { # LOG ARGS...: ccz he lr serve in the background, port 0
+    local log=$1; shift
+    "$CCZ" he lr serve --model "$MODEL" --listen 127.0.0.1:0 --tee sim --sim-dir "$P" "$@" 2> "$log" &
+    SERVER=$!
+    PORT=
+    for _ in $(seq 200); do
+        PORT=$(sed -n 's/.*serving inference.Inference on port \([0-9]*\).*/\1/p' "$log" 2>/dev/null)
+        [ -n "$PORT" ] && break
+        sleep 0.05
+    done
+    [ -n "$PORT" ] || fail "the server did not start: $(cat "$log")"
+}
+stop() { [ -n "$SERVER" ] && kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; SERVER=; }
+trap 'stop; rm -rf "$T"' EXIT
+
+# same_classes FILE: every probability of FILE against the cleartext polynomial
+same_classes() {
+    /usr/bin/python3 - "$MODEL" "$DATA" "$1" <<'PY' || fail "$1: $(tail -1 "$T/cmp.txt" 2>/dev/null)"
+import csv, sys
+m = [float(v) for v in open(sys.argv[1]).read().split(",")]
+rows = list(csv.reader(open(sys.argv[2], newline="")))[1:]
+got = [float(v) for v in open(sys.argv[3])]
+assert len(got) == len(rows) == 2000, (len(got), len(rows))
+worst, differ = 0.0, 0
+for r, p in zip(rows, got):
+    z = m[0] + sum(w * float(x) for w, x in zip(m[1:], r[:-1]))
+    want = 0.5 + 0.15012 * z - 0.001593008 * z ** 3
+    worst = max(worst, abs(p - want))
+    differ += (p >= 0.5) != (want >= 0.5)
+print("largest difference %.2e, %d classes differ" % (worst, differ))
+sys.exit(0 if differ == 0 and worst < 1e-5 else 1)
+PY
+}
+
+# ---- the 128-bit-secure preset at a server that takes only that
+start "$T/s.log"
+run 0 "$CCZ" he lr infer 127.0.0.1:$PORT --data "$DATA" --sim-dir "$P" --policy "$T/accept.json" \
+    --out "$T/secure.txt"
+[ "$out" = "accuracy: 0.944" ] || fail "standard output is '$out', expected 'accuracy: 0.944'"
+contains "$err" "server accepted: sim evidence"
+contains "$err" "primes 50,45,45,28+50 (218 bits: 128-bit secure), scale 2^45; 2000 samples x 80 features, 1 batch"
+contains "$err" "public key 344084 B, relinearization keys 1785876 B"
+contains "$err" "(80 ciphertexts at level 4)"
+contains "$err" "end to end (encrypt, infer, decrypt)"
+contains "$err" "(server: eval="
+same_classes "$T/secure.txt"
+# the toolkit's chain: the client asks for it, this server refuses it
+run 1 "$CCZ" he lr infer 127.0.0.1:$PORT --data "$DATA" --sim-dir "$P" --policy "$T/accept.json" \
+    --insecure-params
+contains "$err" "InitCtx: INVALID_ARGUMENT (3): params: the coefficient modulus has 300 bits"
+contains "$err" "this server takes only 128-bit-secure parameters"
+[ -z "$out" ] || fail "a refused run printed '$out'"
+# a server the client's policy does not accept: nothing is sent
+run 1 "$CCZ" he lr infer 127.0.0.1:$PORT --data "$DATA" --sim-dir "$P" --policy "$T/other.json"
+contains "$err" "rejected"
+stop
+contains "$(cat "$T/s.log")" "(mode server; a model of 80 features; 128-bit-secure parameters only) [SIMULATED TEE]"
+contains "$(cat "$T/s.log")" "context N 8192, primes 50,45,45,28+50 (218 bits, within the 128-bit table), scale 2^45"
+contains "$(cat "$T/s.log")" "1 batch of 80 ciphertexts"
+contains "$(cat "$T/s.log")" "InitCtx refused: params: the coefficient modulus has 300 bits"
+contains "$(cat "$T/s.log")" "ccz he lr: stopped"
+
+# ---- the HE toolkit's chain, both sides opting in
+start "$T/s2.log" --insecure-params
+run 0 "$CCZ" he lr infer 127.0.0.1:$PORT --data "$DATA" --sim-dir "$P" --policy "$T/accept.json" \
+    --insecure-params --out "$T/toolkit.txt" --threads 1
+[ "$out" = "accuracy: 0.944" ] || fail "toolkit: standard output is '$out'"
+contains "$err" "primes 60,45,45,45,45+60 (300 bits: BEYOND the 128-bit table)"
+same_classes "$T/toolkit.txt"
+stop
+contains "$(cat "$T/s2.log")" "parameters beyond the 128-bit table ACCEPTED"
+contains "$(cat "$T/s2.log")" "(300 bits, BEYOND the 128-bit table)"
+
+# ---- the command line
+run 2 "$CCZ" he lr infer 127.0.0.1:1 --sim-dir "$P"
+contains "$err" "usage: ccz he lr infer HOST:PORT --data FILE.csv"
+run 2 "$CCZ" he lr serve --model "$MODEL"
+contains "$err" "usage: ccz he lr serve --model FILE.csv --listen ADDR"
+run 2 "$CCZ" he lr infer 127.0.0.1:1 --data "$DATA" --listen 127.0.0.1:0
+contains "$err" "'--listen' does nothing for 'he lr infer'"
+run 2 "$CCZ" he lr infer 127.0.0.1:1 --data "$DATA" --mode client
+contains "$err" "--mode client: the client must attest the server"
+run 2 "$CCZ" he lr frobnicate
+contains "$err" "unknown he lr command 'frobnicate'"
+printf '0.5,1,2\n0.1,2,3\n' > "$T/two-lines.csv"
+run 2 "$CCZ" he lr serve --model "$T/two-lines.csv" --listen 127.0.0.1:0 --tee sim --sim-dir "$P"
+contains "$err" "model: line 2: the model is one line (bias, then the weights)"
+run 2 "$CCZ" he lr infer 127.0.0.1:1 --data "$T/two-lines.csv" --sim-dir "$P"
+contains "$err" "line 2: the label (last column) is 3; labels are 0 or 1"
+run 0 "$CCZ" he lr --help
+contains "$out" "ccz he lr infer HOST:PORT --data FILE.csv"
+finish
