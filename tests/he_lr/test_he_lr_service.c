@@ -71,13 +71,13 @@ static void *run(void *arg)
     return NULL;
 }
 
-static void server_start(server *s, bool insecure)
+static void server_start(server *s, const ccz_he_lr_model *m, bool insecure)
 {
     ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
     so.max_message = CCZ_HE_LR_MAX_MESSAGE;
     CHECK_OK(ccz_rpc_server_new(&s->rpc, &so));
     ccz_he_lr_service_opts o = CCZ_HE_LR_SERVICE_OPTS_INIT;
-    o.model = &model;
+    o.model = m;
     o.allow_insecure_params = insecure;
     o.max_contexts = 4;
     o.log = stderr;
@@ -222,15 +222,20 @@ static int infer(ccz_rpc_channel *ch, ccz_buf *cts, size_t n, int batches, int b
     return code;
 }
 
+/* The hostile calls go to a server of a small model (the first SMALL weights of CCZoo's), so
+ * that each Infer is a few ciphertexts, not 80. */
+#define SMALL 12
+static ccz_he_lr_model small;
+
 static ccz_buf *encrypt_batch(const keys *k, size_t count)
 {
-    ccz_buf *cts = calloc(data.features, sizeof *cts);
+    ccz_buf *cts = calloc(SMALL, sizeof *cts);
     double *v = calloc(count, sizeof *v);
     ccz_lattice_plaintext *pt;
     ccz_lattice_ciphertext *ct;
     CHECK_OK(ccz_lattice_plaintext_new(&pt, k->ctx));
     CHECK_OK(ccz_lattice_ciphertext_new(&ct, k->ctx));
-    for (size_t f = 0; f < data.features; f++) {
+    for (size_t f = 0; f < SMALL; f++) {
         for (size_t i = 0; i < count; i++)
             v[i] = data.x[i * data.features + f];
         CHECK_OK(ccz_lattice_ckks_encode_real(pt, k->ctx, v, count, 0x1p45, 4));
@@ -245,7 +250,7 @@ static ccz_buf *encrypt_batch(const keys *k, size_t count)
 
 static void free_cts(ccz_buf *cts)
 {
-    for (size_t i = 0; i < data.features; i++)
+    for (size_t i = 0; i < SMALL; i++)
         ccz_buf_free(&cts[i]);
     free(cts);
 }
@@ -314,7 +319,7 @@ static void hostile_init(const server *s, const keys *k, const keys *tk)
 static void hostile_infer(const server *s, const keys *k, const keys *tk)
 {
     char msg[600];
-    const size_t F = data.features;
+    const size_t F = SMALL;
     /* a connection without a context */
     ccz_rpc_channel *ch = channel(s);
     ccz_buf *cts = encrypt_batch(k, 300);
@@ -325,12 +330,12 @@ static void hostile_infer(const server *s, const keys *k, const keys *tk)
            CCZ_RPC_OK, "");
     /* counts */
     EXPECT(infer(ch, cts, F, 1, (int)F - 1, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
-           "the model has 80 features, so batch_size must be 80");
+           "the model has 12 features, so batch_size must be 12");
     EXPECT(infer(ch, cts, F - 1, 1, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
-           "79 ciphertexts");
+           "11 ciphertexts");
     EXPECT(infer(ch, cts, F, 0, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT, "batches 0");
     EXPECT(infer(ch, cts, F, 2, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
-           "batches x 80 ciphertexts");
+           "batches x 12 ciphertexts");
     /* truncated, oversized, another context's ciphertext */
     cts[7].len -= 1;
     EXPECT(infer(ch, cts, F, 1, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
@@ -363,8 +368,12 @@ static void test_service(void)
     signal(SIGPIPE, SIG_IGN);
     load();
     server strict, lax;
-    server_start(&strict, false);
+    server_start(&strict, &model, false);
     score(&strict, CCZ_HE_LR_SECURE);
+    server_stop(&strict);
+
+    small = (ccz_he_lr_model){SMALL, model.bias, model.weights};
+    server_start(&strict, &small, false);
 
     ccz_lattice_params p;
     keys k, tk;
@@ -387,7 +396,7 @@ static void test_service(void)
     ccz_rpc_channel_free(ch);
     server_stop(&strict);
 
-    server_start(&lax, true);
+    server_start(&lax, &model, true);
     score(&lax, CCZ_HE_LR_TOOLKIT);
     server_stop(&lax);
 
