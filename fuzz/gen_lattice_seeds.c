@@ -70,6 +70,9 @@ int main(int argc, char **argv)
             (void)!ccz_lattice_bfv_encode(pt, ctx, v, 4);
         }
         SAVE(ccz_lattice_plaintext_save, pt, "plaintext");
+        b.len = 0;
+        if (i && ccz_lattice_encrypt_sk_save(&b, ctx, sk, pt) == CCZ_OK) /* CKKS's only */
+            put(argv[1], "ckks-seeded", &b);
         (void)!ccz_lattice_encrypt(ct, ctx, pk, pt);
         SAVE(ccz_lattice_ciphertext_save, ct, "ciphertext");
         (void)!ccz_lattice_mul(ct, ctx, ct, ct, NULL); /* three components */

@@ -225,6 +225,14 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ciphertext_save(ccz_buf *out,
 CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ciphertext_load(ccz_lattice_ciphertext *c,
                                                              const ccz_lattice_context *ctx,
                                                              ccz_span in);
+/* CKKS symmetric encryption straight into its serialization, the uniform component given as the
+ * 32-byte seed it is drawn from (AES-256-CTR), as SEAL's seeded ciphertexts: about half the
+ * bytes of a saved ciphertext. ccz_lattice_ciphertext_load reads it, drawing the component
+ * again. Only the secret key's holder can make one (the public key's randomness is not a seed). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_encrypt_sk_save(ccz_buf *out,
+                                                             const ccz_lattice_context *ctx,
+                                                             const ccz_lattice_secret_key *sk,
+                                                             const ccz_lattice_plaintext *pt);
 CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_plaintext_save(ccz_buf *out,
                                                             const ccz_lattice_plaintext *p);
 CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_plaintext_load(ccz_lattice_plaintext *p,

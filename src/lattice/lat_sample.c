@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Sampling from an AES-256-CTR generator seeded by OpenSSL's RNG: uniform residues, ternary
- * secrets, centred binomial errors. */
+/* Sampling from an AES-256-CTR generator seeded by OpenSSL's RNG (or, for the uniform component
+ * of a seeded ciphertext, by a public seed): uniform residues, ternary secrets, centred binomial
+ * errors. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,19 @@ ccz_status lat_prng_init(lat_prng *g)
     int ok = g->c && EVP_EncryptInit_ex(g->c, EVP_aes_256_ctr(), NULL, key, iv) == 1;
     OPENSSL_cleanse(key, sizeof key);
     if (!ok) {
+        EVP_CIPHER_CTX_free(g->c);
+        g->c = NULL;
+        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot start AES-256-CTR");
+    }
+    return CCZ_OK;
+}
+
+ccz_status lat_prng_init_seed(lat_prng *g, const uint8_t seed[32])
+{
+    memset(g, 0, sizeof *g);
+    static const unsigned char iv[16] = "ccz seeded a v1";
+    g->c = EVP_CIPHER_CTX_new();
+    if (!g->c || EVP_EncryptInit_ex(g->c, EVP_aes_256_ctr(), NULL, seed, iv) != 1) {
         EVP_CIPHER_CTX_free(g->c);
         g->c = NULL;
         return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot start AES-256-CTR");

@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "core/guard.h"
 #include "lattice_internal.h"
@@ -21,11 +22,12 @@ enum {
     T_RELIN = 4,
     T_GALOIS = 5,
     T_PLAIN = 6,
-    T_CIPHER = 7
+    T_CIPHER = 7,
+    T_SEEDED = 8 /* a CKKS ciphertext whose second component is the seed it is drawn from */
 };
-static const char *const type_names[] = {
-    "?",           "parameters", "secret key", "public key", "relinearization keys",
-    "Galois keys", "plaintext",  "ciphertext"};
+static const char *const type_names[] = {"?",          "parameters",           "secret key",
+                                         "public key", "relinearization keys", "Galois keys",
+                                         "plaintext",  "ciphertext",           "seeded ciphertext"};
 #define VERSION 1
 
 static void fingerprint(const ccz_lattice_params *p, uint8_t out[8])
@@ -88,7 +90,8 @@ static ccz_status read_header(ccz_cursor *c, const ccz_lattice_context *ctx, int
     CCZ_ENSURE(h[4] == VERSION, CCZ_ERR_UNSUPPORTED_VERSION,
                "format version %u (this ccz reads version %d)", h[4], VERSION);
     CCZ_ENSURE(h[5] == type, CCZ_ERR_MALFORMED, "the file holds %s, not %s",
-               h[5] >= 1 && h[5] <= 7 ? type_names[h[5]] : "an unknown object", type_names[type]);
+               h[5] >= 1 && h[5] <= T_SEEDED ? type_names[h[5]] : "an unknown object",
+               type_names[type]);
     CCZ_ENSURE(h[9] == 0 && h[10] == 0 && h[11] == 0, CCZ_ERR_MALFORMED,
                "%s: reserved header bytes are not zero", type_names[type]);
     if (ctx) {
@@ -288,12 +291,97 @@ ccz_status ccz_lattice_ciphertext_save(ccz_buf *out, const ccz_lattice_ciphertex
     return pack_end(&p);
 }
 
+/* ---- seeded ciphertexts ----------------------------------------------------------------------
+ * Header, then 2 (components), the level, 1 (NTT form), the scale, the 32-byte seed and c0
+ * packed: c1 is the uniform polynomial lat_prng_init_seed(seed) draws, regenerated on loading. */
+
+ccz_status ccz_lattice_encrypt_sk_save(ccz_buf *out, const ccz_lattice_context *ctx,
+                                       const ccz_lattice_secret_key *sk,
+                                       const ccz_lattice_plaintext *pt)
+{
+    CCZ_ENSURE(ctx->params.scheme == CCZ_LATTICE_CKKS, CCZ_ERR_UNSUPPORTED,
+               "seeded ciphertexts are CKKS's");
+    CCZ_ENSURE(sk && sk->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT, "a secret key of another context");
+    CCZ_ENSURE(pt && pt->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT, "a plaintext of another context");
+    unsigned l = pt->poly.np;
+    CCZ_ENSURE(l >= 1 && l <= ctx->L && pt->poly.ntt, CCZ_ERR_INVALID_ARGUMENT,
+               "the plaintext is not encoded");
+    uint8_t seed[32];
+    CCZ_ENSURE(RAND_bytes(seed, sizeof seed) == 1, CCZ_ERR_CRYPTO, "the RNG failed");
+    size_t n = ctx->n, bits = 0;
+    uint64_t *c0 = lat_words((size_t)l * n), *c1 = lat_words((size_t)l * n);
+    ccz_status s = c0 && c1 ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    if (s == CCZ_OK)
+        s = lat_encrypt_zero(ctx, NULL, sk, l, true, c0, c1, seed);
+    for (unsigned i = 0; s == CCZ_OK && i < l; i++) {
+        lat_vec_add(c0 + (size_t)i * n, c0 + (size_t)i * n, pt->poly.d + (size_t)i * n, n,
+                    ctx->primes[i]);
+        bits += width(ctx->primes[i]);
+    }
+    if (s == CCZ_OK)
+        s = ccz_buf_reserve(out, 80 + (bits * n + 7) / 8);
+    if (s == CCZ_OK)
+        s = header(out, ctx, T_SEEDED);
+    uint8_t h[3] = {2, (uint8_t)l, 1};
+    uint64_t sc;
+    memcpy(&sc, &pt->scale, 8);
+    if (s == CCZ_OK)
+        s = ccz_buf_append(out, h, 3);
+    if (s == CCZ_OK)
+        s = put_u64(out, sc);
+    if (s == CCZ_OK)
+        s = ccz_buf_append(out, seed, sizeof seed);
+    packer p = {out, 0, 0, CCZ_OK};
+    if (s == CCZ_OK)
+        s = pack_rns(&p, ctx, c0, l, NULL);
+    if (s == CCZ_OK)
+        s = pack_end(&p);
+    free(c0);
+    free(c1);
+    return s;
+}
+
+static ccz_status seeded_load(ccz_lattice_ciphertext *ct, const ccz_lattice_context *ctx,
+                              ccz_cursor *c)
+{
+    CCZ_GUARD(read_header(c, ctx, T_SEEDED));
+    uint8_t h[3], seed[32];
+    uint64_t sc;
+    CCZ_ENSURE(ccz_cursor_copy(c, h, 3) == CCZ_OK && ccz_cursor_u64le(c, &sc) == CCZ_OK &&
+                   ccz_cursor_copy(c, seed, sizeof seed) == CCZ_OK,
+               CCZ_ERR_TRUNCATED, "seeded ciphertext: incomplete");
+    CCZ_ENSURE(ctx->params.scheme == CCZ_LATTICE_CKKS && h[0] == 2 && h[2] == 1, CCZ_ERR_MALFORMED,
+               "seeded ciphertext: %u components, form %u", h[0], h[2]);
+    CCZ_ENSURE(h[1] >= 1 && h[1] <= ctx->L, CCZ_ERR_MALFORMED,
+               "seeded ciphertext: level %u (the chain has %u data primes)", h[1], ctx->L);
+    double scale;
+    memcpy(&scale, &sc, 8);
+    CCZ_ENSURE(isfinite(scale) && scale >= 1, CCZ_ERR_MALFORMED, "seeded ciphertext: bad scale");
+    unpacker u = {c, 0, 0};
+    CCZ_GUARD(unpack_rns(&u, ctx, ct->d, h[1], NULL, "seeded ciphertext"));
+    CCZ_GUARD(finish(c, &u, "seeded ciphertext"));
+    lat_prng g;
+    ccz_status s = lat_prng_init_seed(&g, seed);
+    if (s == CCZ_OK)
+        s = lat_sample_uniform(&g, ctx, ctx->primes, h[1], ct->d + (size_t)h[1] * ctx->n);
+    lat_prng_free(&g);
+    CCZ_GUARD(s);
+    ct->size = 2;
+    ct->level = h[1];
+    ct->ntt = true;
+    ct->scale = scale;
+    return CCZ_OK;
+}
+
 ccz_status ccz_lattice_ciphertext_load(ccz_lattice_ciphertext *ct, const ccz_lattice_context *ctx,
                                        ccz_span in)
 {
     CCZ_ENSURE(ct->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT, "a ciphertext of another context");
     ccz_cursor c;
     ccz_cursor_init(&c, in);
+    ccz_span head;
+    if (ccz_cursor_peek(&c, &head, 6) == CCZ_OK && head.ptr[5] == T_SEEDED)
+        return seeded_load(ct, ctx, &c);
     CCZ_GUARD(read_header(&c, ctx, T_CIPHER));
     uint8_t h[3];
     uint64_t sc;

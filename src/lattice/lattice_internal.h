@@ -136,6 +136,9 @@ typedef struct {
 } lat_prng;
 
 ccz_status lat_prng_init(lat_prng *g);
+/* A generator whose output is a function of a public 32-byte seed (the uniform component of a
+ * seeded ciphertext), for both the encryption and the loader. */
+ccz_status lat_prng_init_seed(lat_prng *g, const uint8_t seed[32]);
 void lat_prng_free(lat_prng *g);
 ccz_status lat_prng_bytes(lat_prng *g, void *out, size_t n);
 /* uniform residues modulo each of the primes: np x N */
@@ -188,9 +191,10 @@ static inline uint64_t *lat_words(size_t n)
 }
 
 /* Shared by the schemes (lat_ops.c, bfv.c, ckks.c, eval.c) */
+/* seed (symmetric encryption only; NULL: none): c1 is drawn from lat_prng_init_seed(seed) */
 ccz_status lat_encrypt_zero(const ccz_lattice_context *ctx, const ccz_lattice_public_key *pk,
                             const ccz_lattice_secret_key *sk, unsigned level, bool ntt,
-                            uint64_t *c0, uint64_t *c1);
+                            uint64_t *c0, uint64_t *c1, const uint8_t *seed);
 ccz_status lat_decrypt_poly(const ccz_lattice_context *ctx, const ccz_lattice_secret_key *sk,
                             const ccz_lattice_ciphertext *ct, uint64_t *x);
 ccz_status lat_relinearize(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *c,

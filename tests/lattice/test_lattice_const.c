@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* CKKS products by constants at a chosen scale (ccz_lattice_ckks_mul_const_at and _add): a
- * weighted sum of ciphertexts against the same sum in the clear, before and after the rescale
- * that brings it back to the data's scale (the constants at the scale of the last prime), and
- * the arguments refused: another scale, another level, the accumulator as the operand, a
- * constant too large for 2^62, a BFV context; ciphertext_size after a product. */
+/* What encrypted LR inference added to CKKS. Products by constants at a chosen scale
+ * (ccz_lattice_ckks_mul_const_at and _add): a weighted sum of ciphertexts against the same sum
+ * in the clear, before and after the rescale that brings it back to the data's scale (the
+ * constants at the scale of the last prime), and the arguments refused: another scale, another
+ * level, the accumulator as the operand, a constant too large for 2^62, a BFV context;
+ * ciphertext_size after a product. Seeded ciphertexts (ccz_lattice_encrypt_sk_save): half the
+ * bytes, decrypted as encrypted at every level, two never alike, usable in products; a byte
+ * short or over, another context, a changed seed or component; BFV refused. */
 #include <complex.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ccz/lattice.h"
 #include "test.h"
@@ -99,4 +103,126 @@ static void test_weighted_sum(void)
     free(got);
 }
 
-TEST_MAIN(T(test_weighted_sum))
+static void test_seeded(void)
+{
+    ccz_lattice_params p, o;
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_CKKS, 13));
+    CHECK_OK(ccz_lattice_preset(&o, CCZ_LATTICE_CKKS, 12));
+    ccz_lattice_context *ctx, *other;
+    ccz_lattice_secret_key *sk;
+    ccz_lattice_public_key *pk;
+    ccz_lattice_relin_keys *rk;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    CHECK_OK(ccz_lattice_context_new(&other, &o));
+    CHECK_OK(ccz_lattice_keygen(&sk, &pk, ctx));
+    CHECK_OK(ccz_lattice_relin_keygen(&rk, ctx, sk));
+    size_t slots = ccz_lattice_slots(ctx);
+    double *x = calloc(slots, sizeof *x);
+    double complex *want = calloc(slots, sizeof *want), *got = calloc(slots, sizeof *got);
+    for (size_t i = 0; i < slots; i++) {
+        x[i] = cos((double)i) * 3;
+        want[i] = x[i];
+    }
+    ccz_lattice_plaintext *pt;
+    ccz_lattice_ciphertext *ct, *oct;
+    CHECK_OK(ccz_lattice_plaintext_new(&pt, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&ct, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&oct, other));
+    ccz_buf seeded = CCZ_BUF_INIT, again = CCZ_BUF_INIT, full = CCZ_BUF_INIT;
+    for (unsigned level = 1; level <= 3; level++) {
+        CHECK_OK(ccz_lattice_ckks_encode_real(pt, ctx, x, slots, p.scale, level));
+        ccz_buf_reset(&seeded);
+        ccz_buf_reset(&full);
+        CHECK_OK(ccz_lattice_encrypt_sk_save(&seeded, ctx, sk, pt));
+        CHECK_OK(ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(&seeded)));
+        CHECK_INT(ccz_lattice_ciphertext_level(ct), level);
+        CHECK_OK(ccz_lattice_ciphertext_save(&full, ct));
+        CHECK(seeded.len < full.len / 2 + 64); /* c0 and a seed instead of c0 and c1 */
+        CHECK_OK(ccz_lattice_decrypt(pt, ctx, sk, ct));
+        CHECK_OK(ccz_lattice_ckks_decode(got, ctx, pt));
+        CHECK(ccz_lattice_ckks_precision_bits(want, got, slots) > 25);
+    }
+    /* fresh randomness each time; the product of two seeded ciphertexts decrypts right */
+    CHECK_OK(ccz_lattice_ckks_encode_real(pt, ctx, x, slots, p.scale, 0));
+    ccz_buf_reset(&seeded);
+    CHECK_OK(ccz_lattice_encrypt_sk_save(&seeded, ctx, sk, pt));
+    CHECK_OK(ccz_lattice_encrypt_sk_save(&again, ctx, sk, pt));
+    CHECK(seeded.len == again.len && memcmp(seeded.ptr, again.ptr, seeded.len) != 0);
+    ccz_lattice_ciphertext *b;
+    CHECK_OK(ccz_lattice_ciphertext_new(&b, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(&seeded)));
+    CHECK_OK(ccz_lattice_ciphertext_load(b, ctx, ccz_buf_span(&again)));
+    CHECK_OK(ccz_lattice_mul(ct, ctx, ct, b, rk));
+    CHECK_OK(ccz_lattice_ckks_rescale(ct, ctx));
+    for (size_t i = 0; i < slots; i++)
+        want[i] = x[i] * x[i];
+    CHECK_OK(ccz_lattice_decrypt(pt, ctx, sk, ct));
+    CHECK_OK(ccz_lattice_ckks_decode(got, ctx, pt));
+    CHECK(ccz_lattice_ckks_precision_bits(want, got, slots) > 15);
+    for (size_t i = 0; i < slots; i++)
+        want[i] = x[i];
+    /* refused: a byte short, a byte over, another context */
+    CHECK_STATUS(ccz_lattice_ciphertext_load(ct, ctx, CCZ_SPAN(seeded.ptr, seeded.len - 1)),
+                 CCZ_ERR_TRUNCATED);
+    CHECK_STATUS(ccz_lattice_ciphertext_load(ct, ctx, CCZ_SPAN(seeded.ptr, 40)), CCZ_ERR_TRUNCATED);
+    CHECK_CONTAINS(ccz_error_detail(), "seeded ciphertext: incomplete");
+    CHECK_OK(ccz_buf_append_u8(&again, 0));
+    CHECK_STATUS(ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(&again)), CCZ_ERR_TRAILING_DATA);
+    CHECK_STATUS(ccz_lattice_ciphertext_load(oct, other, ccz_buf_span(&seeded)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "the seeded ciphertext was made with other parameters");
+    /* a changed seed (at 31: 20 bytes of header, 3, the scale's 8) gives another c1: decryption
+     * is noise, not the value */
+    seeded.ptr[31] ^= 1;
+    CHECK_OK(ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(&seeded)));
+    CHECK_OK(ccz_lattice_decrypt(pt, ctx, sk, ct));
+    CHECK_OK(ccz_lattice_ckks_decode(got, ctx, pt));
+    CHECK(ccz_lattice_ckks_precision_bits(want, got, slots) < 0);
+    seeded.ptr[31] ^= 1;
+    /* a header that lies (at 20: components, level, form): three components, BFV's form, a
+     * level the chain does not have */
+    seeded.ptr[20] = 3;
+    CHECK_STATUS(ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(&seeded)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "seeded ciphertext: 3 components, form 1");
+    seeded.ptr[20] = 2;
+    seeded.ptr[22] = 0;
+    CHECK_STATUS(ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(&seeded)), CCZ_ERR_MALFORMED);
+    seeded.ptr[22] = 1;
+    seeded.ptr[21] = 4;
+    CHECK_STATUS(ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(&seeded)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "seeded ciphertext: level 4 (the chain has 3 data primes)");
+    /* BFV has none */
+    ccz_lattice_params bp;
+    ccz_lattice_context *bctx;
+    ccz_lattice_secret_key *bsk;
+    ccz_lattice_plaintext *bpt;
+    ccz_buf bb = CCZ_BUF_INIT;
+    uint64_t one = 1;
+    CHECK_OK(ccz_lattice_preset(&bp, CCZ_LATTICE_BFV, 12));
+    CHECK_OK(ccz_lattice_context_new(&bctx, &bp));
+    CHECK_OK(ccz_lattice_keygen(&bsk, NULL, bctx));
+    CHECK_OK(ccz_lattice_plaintext_new(&bpt, bctx));
+    CHECK_OK(ccz_lattice_bfv_encode(bpt, bctx, &one, 1));
+    CHECK_STATUS(ccz_lattice_encrypt_sk_save(&bb, bctx, bsk, bpt), CCZ_ERR_UNSUPPORTED);
+    CHECK_STATUS(ccz_lattice_encrypt_sk_save(&bb, ctx, bsk, pt), CCZ_ERR_INVALID_ARGUMENT);
+    ccz_lattice_plaintext_free(bpt);
+    ccz_lattice_secret_key_free(bsk);
+    ccz_lattice_context_free(bctx);
+
+    ccz_buf_free(&seeded);
+    ccz_buf_free(&again);
+    ccz_buf_free(&full);
+    ccz_lattice_ciphertext_free(b);
+    ccz_lattice_ciphertext_free(ct);
+    ccz_lattice_ciphertext_free(oct);
+    ccz_lattice_plaintext_free(pt);
+    ccz_lattice_relin_keys_free(rk);
+    ccz_lattice_public_key_free(pk);
+    ccz_lattice_secret_key_free(sk);
+    ccz_lattice_context_free(ctx);
+    ccz_lattice_context_free(other);
+    free(x);
+    free(want);
+    free(got);
+}
+
+TEST_MAIN(T(test_weighted_sum), T(test_seeded))

@@ -29,35 +29,29 @@ typedef struct {
 } enc_job;
 
 /* Features [begin, end) of the batch: encoded at the parameters' scale, encrypted with the
- * secret key (the client holds it: less noise than with the public key), serialized. */
+ * secret key (the client holds it: less noise than with the public key) into seeded
+ * ciphertexts (the uniform half sent as its seed: half the bytes). */
 static ccz_status encrypt_features(size_t begin, size_t end, void *arg)
 {
     const enc_job *j = arg;
     const ccz_lattice_context *ctx = j->ctx;
     double scale = ccz_lattice_context_params(ctx)->scale;
     ccz_lattice_plaintext *pt = NULL;
-    ccz_lattice_ciphertext *ct = NULL;
     double *v = malloc(j->count * sizeof *v);
     ccz_status s =
         v ? ccz_lattice_plaintext_new(&pt, ctx) : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
-    if (s == CCZ_OK)
-        s = ccz_lattice_ciphertext_new(&ct, ctx);
     for (size_t k = begin; k < end && s == CCZ_OK; k++) {
         for (size_t i = 0; i < j->count; i++)
             v[i] = j->d->x[(j->first + i) * j->d->features + k];
         s = ccz_lattice_ckks_encode_real(pt, ctx, v, j->count, scale, j->level);
+        ccz_buf_reset(&j->cts[k]);
         if (s == CCZ_OK)
-            s = ccz_lattice_encrypt_sk(ct, ctx, j->sk, pt);
-        if (s == CCZ_OK) {
-            ccz_buf_reset(&j->cts[k]);
-            s = ccz_lattice_ciphertext_save(&j->cts[k], ct);
-        }
+            s = ccz_lattice_encrypt_sk_save(&j->cts[k], ctx, j->sk, pt);
     }
     if (v)
         ccz_wipe(v, j->count * sizeof *v);
     free(v);
     ccz_lattice_plaintext_free(pt);
-    ccz_lattice_ciphertext_free(ct);
     return s;
 }
 
