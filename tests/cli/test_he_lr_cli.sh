@@ -5,7 +5,8 @@
 # scored with the 128-bit-secure preset and with the HE toolkit's chain (--insecure-params on
 # both sides), 'accuracy: 0.944' alone on standard output, every probability of --out against
 # the cleartext polynomial (python3; the same class for all 2,000); the toolkit's chain refused
-# by a server without --insecure-params; a server the policy rejects; usage errors and a bad
+# by a server without --insecure-params; a server the policy rejects; a stock gRPC client
+# (python3-grpcio) sending CCZoo's SEAL-serialized InitCtx, told so; usage errors and a bad
 # model file; the server's log and its clean stop. CCZoo's files are read in place
 # (../shared/data).
 . "$(dirname "$0")/lib.sh"
@@ -96,6 +97,45 @@ same_classes "$T/toolkit.txt"
 stop
 contains "$(cat "$T/s2.log")" "parameters beyond the 128-bit table ACCEPTED"
 contains "$(cat "$T/s2.log")" "(300 bits, BEYOND the 128-bit table)"
+
+# ---- a stock gRPC client (python3-grpcio) with CCZoo's messages, encoded by hand from its
+# inference.proto: SEAL's serialization is named as such; Infer without a context
+if /usr/bin/python3 -c 'import grpc' 2>/dev/null; then
+    run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --cn localhost -o "$T/srv.crt" --key "$T/srv.key"
+    start "$T/s3.log" --cert "$T/srv.crt" --key "$T/srv.key"
+    out=$(timeout 60 /usr/bin/python3 - 127.0.0.1:$PORT "$T/srv.crt" <<'PY' 2> "$T/py.err") ||
+import struct, sys
+import grpc
+def varint(n):
+    out = bytearray()
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+def field(num, data):
+    return varint(num << 3 | 2) + varint(len(data)) + data
+creds = grpc.ssl_channel_credentials(root_certificates=open(sys.argv[2], "rb").read())
+ch = grpc.secure_channel(sys.argv[1], creds, options=[("grpc.ssl_target_name_override", "localhost")])
+def call(method, body):
+    try:
+        ch.unary_unary("/inference.Inference/" + method)(body, timeout=30)
+        return "OK"
+    except grpc.RpcError as e:
+        return "%s %s" % (e.code().name, e.details())
+seal = bytes([0x5E, 0xA1, 3, 4, 2, 0, 16, 0]) + struct.pack("<Q", 91)  # SEAL's header
+init = field(1, seal) + field(2, seal) + field(3, seal) + varint(4 << 3) + varint(0) + \
+    bytes([5 << 3 | 1]) + struct.pack("<d", 2.0 ** 45)
+print(call("InitCtx", init))
+print(call("Infer", field(1, b"x") + varint(2 << 3) + varint(1) + varint(3 << 3) + varint(1)))
+PY
+        fail "the grpcio client failed: $(cat "$T/py.err")"
+    contains "$out" "INVALID_ARGUMENT params: this is SEAL's serialization (CCZoo's client); this server reads ccz's"
+    contains "$out" "FAILED_PRECONDITION no context on this connection: call InitCtx first"
+    stop
+else
+    echo "SKIP (reported): python3-grpcio is not installed; the stock-client checks did not run"
+fi
 
 # ---- the command line
 run 2 "$CCZ" he lr infer 127.0.0.1:1 --sim-dir "$P"
