@@ -281,7 +281,8 @@ static void hostile_init(const server *s, const keys *k, const keys *tk)
     CHECK_OK(ccz_lattice_context_new(&ctx, &p));
     CHECK_OK(ccz_lattice_params_save(&pb, ctx));
     EXPECT(init_ctx(ch, ccz_buf_span(&pb), PK, RK, 128, 0, msg, sizeof msg),
-           CCZ_RPC_INVALID_ARGUMENT, "params: BFV, N 8192");
+           CCZ_RPC_INVALID_ARGUMENT,
+           "params: BFV, N 8192, 5 primes: the inference takes CKKS at N 4096 to 16384");
     ccz_lattice_context_free(ctx);
     ccz_buf_reset(&pb);
     CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_CKKS, 13));
@@ -291,6 +292,13 @@ static void hostile_init(const server *s, const keys *k, const keys *tk)
            CCZ_RPC_INVALID_ARGUMENT, "params: 3 data primes: the inference needs 4");
     ccz_lattice_context_free(ctx);
     ccz_buf_free(&pb);
+    /* N 32768 (the header's log_n; the fingerprint covers the primes): too costly a context */
+    ccz_buf big = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append(&big, k->params.ptr, k->params.len));
+    big.ptr[7] = 15;
+    EXPECT(init_ctx(ch, ccz_buf_span(&big), PK, RK, 128, 0x1p45, msg, sizeof msg),
+           CCZ_RPC_INVALID_ARGUMENT, "params: CKKS, N 32768, 5 primes: the inference takes CKKS");
+    ccz_buf_free(&big);
     /* the toolkit's chain: beyond the table, refused both ways by this server */
     ccz_span TP = ccz_buf_span(&tk->params), TPK = ccz_buf_span(&tk->pkb),
              TRK = ccz_buf_span(&tk->rkb);

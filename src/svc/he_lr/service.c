@@ -212,11 +212,13 @@ static void run_init(job *j)
         fail(j, CCZ_RPC_INVALID_ARGUMENT, "params");
         return;
     }
-    if (p.scheme != CCZ_LATTICE_CKKS || p.log_n < 12 || p.log_n > 15 || p.n_primes > 16) {
+    /* what a context may cost the server: at N 16384 with 8 primes, about 40 MB of keys and
+     * tables (the evaluation needs 5 primes) */
+    if (p.scheme != CCZ_LATTICE_CKKS || p.log_n < 12 || p.log_n > 14 || p.n_primes > 8) {
         j->code = CCZ_RPC_INVALID_ARGUMENT;
         snprintf(j->msg, sizeof j->msg,
-                 "params: %s, N %u, %u primes: the inference takes CKKS at N 4096 to 32768 with "
-                 "at most 16 primes",
+                 "params: %s, N %u, %u primes: the inference takes CKKS at N 4096 to 16384 with "
+                 "at most 8 primes",
                  p.scheme == CCZ_LATTICE_CKKS ? "CKKS" : "BFV", 1u << (p.log_n & 31), p.n_primes);
         return;
     }
