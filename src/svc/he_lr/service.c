@@ -195,22 +195,22 @@ static void describe(char *out, size_t cap, const ccz_lattice_context *ctx)
                  log2(p->scale));
 }
 
-/* On a worker: the connection's context from the InitCtx request. */
-static void run_init(job *j)
+/* The request's parameters, read and checked before a context costs anything; false with the
+ * job's status set. */
+static bool request_params(job *j, ccz_lattice_params *pp)
 {
     const ccz_he_lr_service *v = j->v;
-    ccz_error_clear();
     if (seal_magic(&j->params)) {
         j->code = CCZ_RPC_INVALID_ARGUMENT;
         snprintf(j->msg, sizeof j->msg,
                  "params: this is SEAL's serialization (CCZoo's client); this server reads ccz's "
                  "lattice serialization, as 'ccz he lr infer' sends it");
-        return;
+        return false;
     }
     ccz_lattice_params p;
     if (ccz_lattice_params_load(&p, ccz_buf_span(&j->params)) != CCZ_OK) {
         fail(j, CCZ_RPC_INVALID_ARGUMENT, "params");
-        return;
+        return false;
     }
     /* what a context may cost the server: at N 16384 with 8 primes, about 40 MB of keys and
      * tables (the evaluation needs 5 primes) */
@@ -220,14 +220,14 @@ static void run_init(job *j)
                  "params: %s, N %u, %u primes: the inference takes CKKS at N 4096 to 16384 with "
                  "at most 8 primes",
                  p.scheme == CCZ_LATTICE_CKKS ? "CKKS" : "BFV", 1u << (p.log_n & 31), p.n_primes);
-        return;
+        return false;
     }
     if (j->security_level != 0 && j->security_level != 128) {
         j->code = CCZ_RPC_INVALID_ARGUMENT;
         snprintf(j->msg, sizeof j->msg,
                  "security_level %d: 128 (the chain within the 128-bit table) or 0 (not checked)",
                  j->security_level);
-        return;
+        return false;
     }
     /* the client's request and the server's own rule: both must allow a chain beyond the table */
     p.no_security_check = j->security_level == 0 && v->allow_insecure;
@@ -239,8 +239,20 @@ static void run_init(job *j)
         else
             snprintf(j->msg, sizeof j->msg, "scale %g is not the parameters' (2^%.2f)", j->scale,
                      log2(p.scale));
-        return;
+        return false;
     }
+    *pp = p;
+    return true;
+}
+
+/* On a worker: the connection's context from the InitCtx request. */
+static void run_init(job *j)
+{
+    const ccz_he_lr_service *v = j->v;
+    ccz_error_clear();
+    ccz_lattice_params p;
+    if (!request_params(j, &p))
+        return;
     session *s = calloc(1, sizeof *s);
     if (!s) {
         fail(j, CCZ_RPC_RESOURCE_EXHAUSTED, "out of memory");
@@ -306,11 +318,9 @@ static void run_infer(job *j)
             char what[64];
             snprintf(what, sizeof what, "batch %u", b);
             ccz_lattice_ciphertext_free(out);
-            {
-                fail(j, st == CCZ_ERR_NOMEM ? CCZ_RPC_RESOURCE_EXHAUSTED : CCZ_RPC_INVALID_ARGUMENT,
-                     what);
-                return;
-            }
+            fail(j, st == CCZ_ERR_NOMEM ? CCZ_RPC_RESOURCE_EXHAUSTED : CCZ_RPC_INVALID_ARGUMENT,
+                 what);
+            return;
         }
     }
     ccz_lattice_ciphertext_free(out);
