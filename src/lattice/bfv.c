@@ -80,7 +80,7 @@ static ccz_status encrypt(const ccz_lattice_context *ctx, const ccz_lattice_publ
     out->ntt = false;
     out->scale = 1;
     size_t n = ctx->n;
-    CCZ_GUARD(lat_encrypt_zero(ctx, pk, sk, L, false, out->d, out->d + (size_t)L * n, NULL));
+    CCZ_GUARD(lat_encrypt_zero(ctx, pk, sk, L, false, out->d, out->d + (size_t)L * n));
     add_delta_m(ctx, out->d, pt->coeffs, L);
     return CCZ_OK;
 }

@@ -175,7 +175,7 @@ ccz_status lat_ckks_encrypt(const ccz_lattice_context *ctx, const ccz_lattice_pu
     out->level = l;
     out->ntt = true;
     out->scale = pt->scale;
-    CCZ_GUARD(lat_encrypt_zero(ctx, pk, sk, l, true, out->d, out->d + (size_t)l * n, NULL));
+    CCZ_GUARD(lat_encrypt_zero(ctx, pk, sk, l, true, out->d, out->d + (size_t)l * n));
     for (unsigned i = 0; i < l; i++)
         lat_vec_add(out->d + (size_t)i * n, out->d + (size_t)i * n, pt->poly.d + (size_t)i * n, n,
                     ctx->primes[i]);

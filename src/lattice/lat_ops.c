@@ -118,7 +118,7 @@ static void relayout(ccz_lattice_ciphertext *c, unsigned new_level)
  * when ntt else coefficient form. */
 ccz_status lat_encrypt_zero(const ccz_lattice_context *ctx, const ccz_lattice_public_key *pk,
                             const ccz_lattice_secret_key *sk, unsigned level, bool ntt,
-                            uint64_t *c0, uint64_t *c1, const uint8_t *seed)
+                            uint64_t *c0, uint64_t *c1)
 {
     size_t n = ctx->n;
     lat_prng g;
@@ -139,12 +139,7 @@ ccz_status lat_encrypt_zero(const ccz_lattice_context *ctx, const ccz_lattice_pu
             }
         }
     } else if (s == CCZ_OK) {
-        lat_prng ga; /* a from the public seed; the error below from the secret generator */
-        s = seed ? lat_prng_init_seed(&ga, seed) : CCZ_OK;
-        if (s == CCZ_OK)
-            s = lat_sample_uniform(seed ? &ga : &g, ctx, ctx->primes, level, c1);
-        if (seed)
-            lat_prng_free(&ga);
+        s = lat_sample_uniform(&g, ctx, ctx->primes, level, c1);
         for (unsigned i = 0; s == CCZ_OK && i < level; i++) {
             size_t o = (size_t)i * n;
             lat_vec_mul_w(c0 + o, c1 + o, sk->s + o, sk->s_w + o, n, ctx->primes[i]);

@@ -295,6 +295,23 @@ ccz_status ccz_lattice_ciphertext_save(ccz_buf *out, const ccz_lattice_ciphertex
  * Header, then 2 (components), the level, 1 (NTT form), the scale, the 32-byte seed and c0
  * packed: c1 is the uniform polynomial lat_prng_init_seed(seed) draws, regenerated on loading. */
 
+/* c0 = -a s + e + m for prime i, a drawn from ga (the seed's generator, prime after prime as the
+ * loader draws it), e the error's residues (coefficient form): into c0, in NTT form. */
+static ccz_status seeded_c0(uint64_t *c0, uint64_t *a, const ccz_lattice_context *ctx,
+                            const ccz_lattice_secret_key *sk, const ccz_lattice_plaintext *pt,
+                            lat_prng *ga, const int8_t *e, unsigned i)
+{
+    size_t n = ctx->n, o = (size_t)i * n;
+    uint64_t q = ctx->primes[i];
+    CCZ_GUARD(lat_sample_uniform(ga, ctx, &ctx->primes[i], 1, a));
+    lat_small_to_rns(e, n, &ctx->primes[i], 1, c0);
+    lat_ntt_forward(&ctx->ntt[i], c0);
+    lat_vec_add(c0, c0, pt->poly.d + o, n, q);
+    lat_vec_mul_w(a, a, sk->s + o, sk->s_w + o, n, q); /* a s */
+    lat_vec_sub(c0, c0, a, n, q);
+    return CCZ_OK;
+}
+
 ccz_status ccz_lattice_encrypt_sk_save(ccz_buf *out, const ccz_lattice_context *ctx,
                                        const ccz_lattice_secret_key *sk,
                                        const ccz_lattice_plaintext *pt)
@@ -309,15 +326,18 @@ ccz_status ccz_lattice_encrypt_sk_save(ccz_buf *out, const ccz_lattice_context *
     uint8_t seed[32];
     CCZ_ENSURE(RAND_bytes(seed, sizeof seed) == 1, CCZ_ERR_CRYPTO, "the RNG failed");
     size_t n = ctx->n, bits = 0;
-    uint64_t *c0 = lat_words((size_t)l * n), *c1 = lat_words((size_t)l * n);
-    ccz_status s = c0 && c1 ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
-    if (s == CCZ_OK)
-        s = lat_encrypt_zero(ctx, NULL, sk, l, true, c0, c1, seed);
-    for (unsigned i = 0; s == CCZ_OK && i < l; i++) {
-        lat_vec_add(c0 + (size_t)i * n, c0 + (size_t)i * n, pt->poly.d + (size_t)i * n, n,
-                    ctx->primes[i]);
+    for (unsigned i = 0; i < l; i++)
         bits += width(ctx->primes[i]);
-    }
+    /* prime by prime: two polynomials of one prime held, not the whole ciphertext */
+    lat_prng g, ga;
+    CCZ_GUARD(lat_prng_init(&g));
+    ccz_status s = lat_prng_init_seed(&ga, seed);
+    int8_t *e = malloc(n);
+    uint64_t *c0 = lat_words(n), *a = lat_words(n);
+    if (s == CCZ_OK && !(e && c0 && a))
+        s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    if (s == CCZ_OK)
+        s = lat_sample_cbd(&g, n, e);
     if (s == CCZ_OK)
         s = ccz_buf_reserve(out, 80 + (bits * n + 7) / 8);
     if (s == CCZ_OK)
@@ -332,12 +352,20 @@ ccz_status ccz_lattice_encrypt_sk_save(ccz_buf *out, const ccz_lattice_context *
     if (s == CCZ_OK)
         s = ccz_buf_append(out, seed, sizeof seed);
     packer p = {out, 0, 0, CCZ_OK};
-    if (s == CCZ_OK)
-        s = pack_rns(&p, ctx, c0, l, NULL);
+    for (unsigned i = 0; i < l && s == CCZ_OK; i++) {
+        s = seeded_c0(c0, a, ctx, sk, pt, &ga, e, i);
+        if (s == CCZ_OK)
+            s = pack_rns(&p, ctx, c0, 1, &i);
+    }
     if (s == CCZ_OK)
         s = pack_end(&p);
+    if (e)
+        OPENSSL_cleanse(e, n);
+    free(e);
     free(c0);
-    free(c1);
+    free(a);
+    lat_prng_free(&g);
+    lat_prng_free(&ga);
     return s;
 }
 

@@ -191,10 +191,9 @@ static inline uint64_t *lat_words(size_t n)
 }
 
 /* Shared by the schemes (lat_ops.c, bfv.c, ckks.c, eval.c) */
-/* seed (symmetric encryption only; NULL: none): c1 is drawn from lat_prng_init_seed(seed) */
 ccz_status lat_encrypt_zero(const ccz_lattice_context *ctx, const ccz_lattice_public_key *pk,
                             const ccz_lattice_secret_key *sk, unsigned level, bool ntt,
-                            uint64_t *c0, uint64_t *c1, const uint8_t *seed);
+                            uint64_t *c0, uint64_t *c1);
 ccz_status lat_decrypt_poly(const ccz_lattice_context *ctx, const ccz_lattice_secret_key *sk,
                             const ccz_lattice_ciphertext *ct, uint64_t *x);
 ccz_status lat_relinearize(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *c,
