@@ -42,8 +42,8 @@ static void fft(const ccz_lattice_context *ctx, double complex *a, size_t n, boo
         size_t step = two_n / len; /* zeta^step is a len-th root of unity */
         for (size_t i = 0; i < n; i += len)
             for (size_t j = 0; j < len / 2; j++) {
-                size_t e = (j * step) % two_n;
-                double complex w = inverse ? ctx->roots[(two_n - e) % two_n] : ctx->roots[e];
+                size_t e = j * step; /* below two_n / 2: no reduction (a division) needed */
+                double complex w = inverse ? ctx->roots[e ? two_n - e : 0] : ctx->roots[e];
                 double complex u = a[i + j], v = a[i + j + len / 2] * w;
                 a[i + j] = u + v;
                 a[i + j + len / 2] = u - v;
@@ -76,7 +76,7 @@ ccz_status ccz_lattice_ckks_encode(ccz_lattice_plaintext *pt, const ccz_lattice_
     size_t two_n = 2 * n;
     ccz_status s = CCZ_OK;
     for (size_t k = 0; k < n && s == CCZ_OK; k++) {
-        double complex m = w[k] * ctx->roots[(two_n - k) % two_n] / (double)n;
+        double complex m = w[k] * ctx->roots[k ? two_n - k : 0] / (double)n; /* k < n */
         double v = round(creal(m) * scale);
         if (!(fabs(v) < 0x1p62))
             s = ccz_fail(CCZ_ERR_OVERFLOW, "the values times the scale exceed 2^62: lower the "
@@ -133,7 +133,6 @@ ccz_status ccz_lattice_ckks_decode(double complex *values, const ccz_lattice_con
     }
     mpz_inits(half, acc, NULL);
     mpz_fdiv_q_2exp(half, Q, 1);
-    size_t two_n = 2 * n;
     for (size_t k = 0; k < n && s == CCZ_OK; k++) {
         double v;
         if (l == 1) {
@@ -148,7 +147,7 @@ ccz_status ccz_lattice_ckks_decode(double complex *values, const ccz_lattice_con
                 mpz_sub(acc, acc, Q);
             v = mpz_get_d(acc);
         }
-        w[k] = (v / pt->scale) * ctx->roots[k % two_n]; /* m_k zeta^k */
+        w[k] = (v / pt->scale) * ctx->roots[k]; /* m_k zeta^k (k < n) */
     }
     fft(ctx, w, n, false);
     for (size_t j = 0; j < slots; j++)
