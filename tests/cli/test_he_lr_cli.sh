@@ -103,7 +103,7 @@ contains "$(cat "$T/s2.log")" "(300 bits, BEYOND the 128-bit table)"
 if /usr/bin/python3 -c 'import grpc' 2>/dev/null; then
     run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --cn localhost -o "$T/srv.crt" --key "$T/srv.key"
     start "$T/s3.log" --cert "$T/srv.crt" --key "$T/srv.key"
-    out=$(timeout 60 /usr/bin/python3 - 127.0.0.1:$PORT "$T/srv.crt" <<'PY' 2> "$T/py.err") ||
+    cat > "$T/stock.py" <<'PY'
 import struct, sys
 import grpc
 def varint(n):
@@ -129,6 +129,7 @@ init = field(1, seal) + field(2, seal) + field(3, seal) + varint(4 << 3) + varin
 print(call("InitCtx", init))
 print(call("Infer", field(1, b"x") + varint(2 << 3) + varint(1) + varint(3 << 3) + varint(1)))
 PY
+    out=$(timeout 60 /usr/bin/python3 "$T/stock.py" 127.0.0.1:$PORT "$T/srv.crt" 2> "$T/py.err") ||
         fail "the grpcio client failed: $(cat "$T/py.err")"
     contains "$out" "INVALID_ARGUMENT params: this is SEAL's serialization (CCZoo's client); this server reads ccz's"
     contains "$out" "FAILED_PRECONDITION no context on this connection: call InitCtx first"
