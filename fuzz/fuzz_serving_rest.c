@@ -58,6 +58,7 @@ static sv_server *server(void)
     s.models = models;
     s.n_models = 3;
     s.o.batch_max_rows = 64;
+    s.o.max_queued = 64u << 20;
     for (size_t k = 0; k < 3; k++) {
         sv_model *m = &models[k];
         m->srv = &s;

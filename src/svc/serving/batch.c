@@ -157,6 +157,17 @@ bool sv_model_known(sv_server *s, const char *name)
 ccz_status sv_job_new(sv_job **out, sv_model *m, size_t rows)
 {
     *out = NULL;
+    /* a request's size is claimed before its values are read: bound it before allocating */
+    size_t bytes = 0;
+    for (size_t i = 0; i < m->n_in; i++)
+        bytes += m->in[i].row_elems * sizeof(float);
+    for (size_t i = 0; i < m->n_out; i++)
+        bytes += m->out[i].row_elems * sizeof(float);
+    CCZ_ENSURE(rows >= 1 && rows <= SV_MAX_ROWS && bytes <= m->srv->o.max_queued / rows,
+               CCZ_ERR_TOO_LARGE,
+               "the request holds %zu rows (%zu bytes a row of inputs and outputs); at most %d "
+               "rows and %zu bytes are taken",
+               rows, bytes, SV_MAX_ROWS, m->srv->o.max_queued);
     sv_job *j = calloc(1, sizeof *j);
     CCZ_ENSURE(j, CCZ_ERR_NOMEM, "out of memory");
     j->m = m;

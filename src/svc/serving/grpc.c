@@ -98,26 +98,31 @@ static ccz_status tensor_rows(size_t *rows, const tensor_proto *t, const ccz_ml_
     return CCZ_OK;
 }
 
-/* Copies a tensor's values: tensor_content of exactly its size, float_val of as many values or
- * of one value for all (TensorFlow's rule). */
-static ccz_status tensor_values(float *dst, size_t n, const tensor_proto *t, const char *name)
+/* Checks that a tensor holds n values: tensor_content of exactly their size, or float_val of as
+ * many values or of one value for all (TensorFlow's rule). */
+static ccz_status tensor_count(size_t n, const tensor_proto *t, const char *name)
 {
-    if (t->tensor_content.len) {
+    if (t->tensor_content.len)
         CCZ_ENSURE(t->tensor_content.len == n * sizeof(float), CCZ_ERR_INVALID_ARGUMENT,
                    "input '%s': tensor_content holds %zu bytes; the shape needs %zu", name,
                    t->tensor_content.len, n * sizeof(float));
+    else
+        CCZ_ENSURE(t->n_float_val == n || t->n_float_val == 1, CCZ_ERR_INVALID_ARGUMENT,
+                   "input '%s': %zu values in float_val; the shape needs %zu", name, t->n_float_val,
+                   n);
+    return CCZ_OK;
+}
+
+/* Copies the n values tensor_count accepted. */
+static void tensor_values(float *dst, size_t n, const tensor_proto *t)
+{
+    if (t->tensor_content.len)
         memcpy(dst, t->tensor_content.data, n * sizeof(float));
-        return CCZ_OK;
-    }
-    CCZ_ENSURE(t->n_float_val == n || t->n_float_val == 1, CCZ_ERR_INVALID_ARGUMENT,
-               "input '%s': %zu values in float_val; the shape needs %zu", name, t->n_float_val, n);
-    if (t->n_float_val == n) {
+    else if (t->n_float_val == n)
         memcpy(dst, t->float_val, n * sizeof(float));
-    } else {
+    else
         for (size_t i = 0; i < n; i++)
             dst[i] = t->float_val[0];
-    }
-    return CCZ_OK;
 }
 
 static int output_index(const sv_model *m, const char *name)
@@ -161,11 +166,12 @@ static ccz_status predict_job(sv_job **out, sv_server *s,
                    "output tensor alias not found in signature: %s", rq->output_filter[k]);
         mask |= 1u << o;
     }
+    for (size_t i = 0; i < m->n_in; i++) /* before allocating what the shapes claim */
+        CCZ_GUARD(tensor_count(rows * m->in[i].row_elems, by_input[i], m->in[i].name));
     CCZ_GUARD(sv_job_new(out, m, rows));
     (*out)->out_mask = mask ? mask : (1u << m->n_out) - 1;
     for (size_t i = 0; i < m->n_in; i++)
-        CCZ_GUARD(
-            tensor_values((*out)->in[i], rows * m->in[i].row_elems, by_input[i], m->in[i].name));
+        tensor_values((*out)->in[i], rows * m->in[i].row_elems, by_input[i]);
     return CCZ_OK;
 }
 

@@ -13,7 +13,8 @@
 #include "http/http.h"
 
 #define SV_MAX_NAME 64
-#define SV_MAX_IO 16 /* inputs and outputs of a served model */
+#define SV_MAX_IO 16          /* inputs and outputs of a served model */
+#define SV_MAX_ROWS (1 << 20) /* rows of one request */
 
 typedef struct sv_job sv_job;
 typedef struct sv_server sv_server;
