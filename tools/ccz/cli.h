@@ -150,6 +150,7 @@ int cmd_psi(int argc, char **argv);
 int cmd_psi_ecdh(int argc, char **argv);
 int cmd_pf(int argc, char **argv);          /* cmd_pf.c */
 int cmd_model_serve(int argc, char **argv); /* cmd_serve.c */
+int cmd_fl(int argc, char **argv);          /* cmd_fl.c */
 
 #define CLI_MAX_SIM_ROOTS 16
 
@@ -252,6 +253,14 @@ enum {
     CLI_O_BATCH_TIMEOUT,
     CLI_O_THREADS,
     CLI_O_MAX_BODY,
+    /* fl homo-lr: the training's shape, the validation set, the key size, a worker's id */
+    CLI_O_WORKERS,
+    CLI_O_ITERATIONS,
+    CLI_O_TEST,
+    CLI_O_VALIDATE_EVERY,
+    CLI_O_BITS,
+    CLI_O_TRACE,
+    CLI_O_ID,
     CLI_O_HELP,
     CLI_O_COUNT_
 };
@@ -325,6 +334,11 @@ typedef struct {
     int n_models;
     const char *rest, *grpc, *secret_server, *secret_ca, *cert_key;
     long batch_max, batch_timeout_us, threads, max_body;
+    /* fl homo-lr: workers, iterations, the test set, validation period, key bits, the trace
+     * file (testing), the worker's id */
+    long workers, iterations, validate_every, bits, id;
+    const char *test, *trace;
+    bool have_id;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */
