@@ -355,8 +355,21 @@ ccz_status ccz_fl_hlr_aggregate(ccz_paillier_number *out, double *plain,
     }
     if (s == CCZ_OK)
         s = ccz_paillier_decrypt_batch(m, key, (const mpz_t *)c, dim, threads);
-    /* to doubles, and each encoded afresh at its own exponent */
+    /* to doubles, and each encoded afresh at its own exponent. The workers' exact arithmetic
+     * leaves mantissas far below the key's limit; one within 64 bits of it (or past it) is an
+     * overflow or a ciphertext the workers did not compute. */
+    size_t limit = mpz_sizeinbase(n, 2) - 64;
     for (size_t i = 0; i < dim && s == CCZ_OK; i++) {
+        mpz_sub(v.m, n, m[i]);
+        size_t bits = mpz_sizeinbase(mpz_cmp(m[i], v.m) <= 0 ? m[i] : v.m, 2);
+        if (bits > limit) {
+            s = ccz_fail(CCZ_ERR_OVERFLOW,
+                         "weight %zu of the average: its mantissa has %zu bits, past the %zu this "
+                         "%zu-bit key leaves room for (an overflow, or weights the workers did "
+                         "not compute)",
+                         i, bits, limit, mpz_sizeinbase(n, 2));
+            break;
+        }
         ccz_paillier_encoded e;
         ccz_paillier_encoded_init(&e);
         mpz_set(e.mantissa, m[i]);

@@ -167,7 +167,8 @@ static void on_tick(void *arg)
             return;
         }
     }
-    if (listener_mono_ms() - v->progress >= v->o.timeout_ms) {
+    /* the clock starts with the first worker: a server may wait for its workers to start */
+    if (v->joined && listener_mono_ms() - v->progress >= v->o.timeout_ms) {
         double secs = v->o.timeout_ms / 1000.0;
         if (v->joined < v->o.workers) {
             snprintf(why, sizeof why,
