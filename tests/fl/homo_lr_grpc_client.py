@@ -41,6 +41,37 @@ def field_varint(num, n):
     return varint(num << 3 | 0) + varint(n)
 
 
+def read_varint(b, i):
+    n = shift = 0
+    while True:
+        c = b[i]
+        i += 1
+        n |= (c & 0x7F) << shift
+        shift += 7
+        if not c & 0x80:
+            return n, i
+
+
+def decode(b):
+    """{field: [values]}; length-delimited values as bytes, varints as ints."""
+    out, i = {}, 0
+    while i < len(b):
+        key, i = read_varint(b, i)
+        num, wt = key >> 3, key & 7
+        if wt == 0:
+            v, i = read_varint(b, i)
+        elif wt == 1:
+            v, i = b[i:i + 8], i + 8
+        elif wt == 2:
+            n, i = read_varint(b, i)
+            v = bytes(b[i:i + n])
+            i += n
+        else:
+            raise ValueError("unexpected wire type %d" % wt)
+        out.setdefault(num, []).append(v)
+    return out
+
+
 def key_request(wid, name=""):
     return field_varint(1, wid) + (field_bytes(2, name.encode()) if name else b"")
 
@@ -86,13 +117,17 @@ def hostile(target, root):
     case("aggregate before key", a, "AggregateModel", weights_request(1, 0, b""))
     case("wrong wire type", a, "GetPubKey", b"\x0a\x01x")
     case("control characters", a, "GetPubKey", key_request(1, "a\nb"))
-    case("key", a, "GetPubKey", key_request(1, "mallory"))
+    code, resp = case("key", a, "GetPubKey", key_request(1, "mallory"))
+    key = decode(resp)[1][0] if code == "OK" else b""
+    n = int.from_bytes(decode(key)[1][0], "big") if key else 3
     case("validate before any", a, "Validate", b"")
     good = [number(2)] * 31
     case("garbage weights", a, "AggregateModel", weights_request(1, 0, b"\xff\xff"))
     case("too few", a, "AggregateModel", weights_request(1, 0, vector([number(2)] * 3)))
     case("zero ciphertext", a, "AggregateModel",
          weights_request(1, 0, vector([number(0)] + good[1:])))
+    case("shares a factor with n", a, "AggregateModel",
+         weights_request(1, 0, vector([number(n)] + good[1:])))
     case("exponent", a, "AggregateModel", weights_request(1, 0, vector([number(2, 5000)] + good[1:])))
     case("huge ciphertext", a, "AggregateModel",
          weights_request(1, 0, vector([number(1 << 4100)] + good[1:])))

@@ -136,6 +136,11 @@ static int hlr_server(int argc, char **argv)
                 "ccz fl: a %u-bit Paillier key, made in %.2f s; its private half stays "
                 "in this process\n",
                 bits, cli_now() - t0);
+    if (s == CCZ_OK && bits < 2048)
+        fprintf(stderr,
+                "ccz fl: warning: %u bits is CCZoo's key size and short: use --bits 2048 "
+                "or more for data that matters\n",
+                bits);
     if (s == CCZ_OK)
         s = cli_endpoint_setup(&e, &a, true, &ctx, cli_print_verdict);
     ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;

@@ -13,6 +13,7 @@
 #include "homo_lr.pb-c.h"
 
 #define TICK_MS 200
+#define LINGER_MS 5000 /* after a failure, the longest wait for the workers to hear why */
 #define NAME_MAX_LEN 64
 
 typedef struct {
@@ -23,6 +24,7 @@ typedef struct {
     ccz_rpc_call *held; /* its AggregateModel, waiting for the others */
     int submitted;      /* the iteration of the weights in w (-1: none) */
     bool finished;
+    bool told; /* it has heard why the training failed */
     ccz_paillier_number *w;
 } worker;
 
@@ -38,7 +40,7 @@ struct ccz_fl_hlr_service {
     ccz_paillier_number *avg;
     double *plain;
     ccz_fl_hlr_status st;
-    int64_t progress, started;
+    int64_t progress, started, failed_at;
     ccz_rpc_timer *tick;
     bool notified;
 };
@@ -113,22 +115,37 @@ static void notify(ccz_fl_hlr_service *v)
     v->o.on_over(&v->st, v->o.payload);
 }
 
-/* Ends the training with code and why: every waiting worker gets them. */
+/* After a failure: over for the caller once every worker has heard why (or finished). */
+static void notify_when_told(ccz_fl_hlr_service *v)
+{
+    for (unsigned i = 0; i < v->joined; i++)
+        if (!v->wk[i].told && !v->wk[i].finished)
+            return;
+    notify(v);
+}
+
+/* Ends the training with code and why: every waiting worker gets them now, the others on their
+ * next call (for at most LINGER_MS). */
 static void fail(ccz_fl_hlr_service *v, int code, const char *why)
 {
     if (v->st.over)
         return;
     v->st.over = true;
     v->st.code = code;
+    v->failed_at = listener_mono_ms();
     snprintf(v->st.message, sizeof v->st.message, "%s", why);
     say(v, "training failed: %s", why);
     for (unsigned i = 0; i < v->joined; i++) {
         worker *w = &v->wk[i];
-        if (w->held && ccz_rpc_call_alive(w->held))
+        if (w->held && ccz_rpc_call_alive(w->held)) {
             (void)!ccz_rpc_finish(w->held, code, why);
+            w->told = true;
+        }
         release(w);
     }
-    notify(v);
+    notify_when_told(v);
+    if (!v->notified)
+        ccz_rpc_timer_arm(v->tick, TICK_MS);
 }
 
 /* "worker 2 (host)" */
@@ -153,8 +170,13 @@ static void waiting_for(char *out, size_t cap, ccz_fl_hlr_service *v)
 static void on_tick(void *arg)
 {
     ccz_fl_hlr_service *v = arg;
-    if (v->st.over)
+    if (v->st.over) {
+        if (!v->notified && listener_mono_ms() - v->failed_at >= LINGER_MS)
+            notify(v);
+        else if (!v->notified)
+            ccz_rpc_timer_arm(v->tick, TICK_MS);
         return;
+    }
     char why[700], who[500], b[96];
     for (unsigned i = 0; i < v->joined; i++) {
         worker *w = &v->wk[i];
@@ -296,6 +318,10 @@ static bool refuse_outsider(ccz_fl_hlr_service *v, ccz_rpc_call *call, worker **
     *out = find(v, ccz_rpc_call_connection(call));
     if (v->st.over && v->st.code != CCZ_RPC_OK) {
         (void)!ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION, v->st.message);
+        if (*out) {
+            (*out)->told = true;
+            notify_when_told(v);
+        }
         return true;
     }
     if (!*out) {
