@@ -40,7 +40,6 @@ static ccz_status unary(ccz_rpc_channel *ch, const ccz_fl_hlr_work_opts *o, cons
 typedef struct {
     ccz_paillier_pub *pk;
     unsigned iterations, every;
-    size_t features;
     double alpha, learning_rate;
 } plan;
 
