@@ -6,6 +6,8 @@
 #ifndef CCZ_ML_H
 #define CCZ_ML_H
 
+#include <stdbool.h>
+
 #include "ccz/core.h"
 
 #ifdef __cplusplus
@@ -55,6 +57,54 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_ml_output_info(const ccz_ml_model *m, size_
 CCZ_API CCZ_NODISCARD ccz_status ccz_ml_run(const ccz_ml_model *m, size_t batch,
                                             const float *const *inputs, float *const *outputs,
                                             unsigned threads);
+
+/* ---- logistic regression in the clear -------------------------------------------------------
+ * Tabular data as CCZoo's and FATE's examples ship it, and CCZoo's homomorphic LR
+ * (cczoo/phe_homo_lr) without encryption: the reference its encrypted runs are held to. */
+
+#define CCZ_ML_CSV_MAX_ROWS 1000000u
+#define CCZ_ML_CSV_MAX_FEATURES 4096u
+
+/* Rows of features with a 0/1 label. x is rows * features doubles, row-major; owned. */
+typedef struct {
+    size_t rows, features;
+    double *x;
+    uint8_t *y;
+} ccz_ml_dataset;
+
+/* CCZoo's CSV (breast_homo_*.csv): a header line naming the columns, then one line per row:
+ * an id (not used), the label y (0 or 1; "0.0" and "1.0" too) and the features (finite decimal
+ * numbers). Every row has the header's number of fields (3 to CCZ_ML_CSV_MAX_FEATURES + 2); CRLF
+ * line ends and empty lines are allowed; at most CCZ_ML_CSV_MAX_ROWS rows. The text is
+ * untrusted: CCZ_ERR_MALFORMED names the line and field that is wrong. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_ml_dataset_csv(ccz_ml_dataset *out, const char *text,
+                                                    size_t len);
+/* The same from a file (at most 1 GiB). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_ml_dataset_load(ccz_ml_dataset *out, const char *path);
+CCZ_API void ccz_ml_dataset_free(ccz_ml_dataset *d);
+
+/* Accuracy (a row is predicted 1 when sigmoid(w . [1, x]) >= 0.5) and mean log loss of the
+ * weights w (n = features + 1, the bias first) on d; the loss is NaN when a prediction is
+ * exactly 0 or 1 in double precision, as in CCZoo's validation. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_ml_lr_evaluate(double *acc, double *loss, const double *w,
+                                                    size_t n, const ccz_ml_dataset *d);
+
+#define CCZ_ML_LR_OPTS_VERSION 1
+typedef struct {
+    unsigned version;     /* CCZ_ML_LR_OPTS_VERSION */
+    double alpha;         /* L2 weight (CCZoo: 0.01) */
+    double learning_rate; /* at step t: learning_rate / sqrt(1 + t) (CCZoo: 0.15) */
+    bool taylor;          /* sigmoid(z) as 0.5 + 0.25 z, as the encrypted workers compute it */
+} ccz_ml_lr_opts;
+#define CCZ_ML_LR_OPTS_INIT                                                                        \
+    {                                                                                              \
+        CCZ_ML_LR_OPTS_VERSION, 0.01, 0.15, true                                                   \
+    }
+
+/* One full-batch gradient step t on w (n = features + 1): w -= lr_t (X^T (s(X w) - y) / rows +
+ * alpha w), with X the features behind a column of ones, in double precision. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_ml_lr_step(double *w, size_t n, const ccz_ml_dataset *d,
+                                                unsigned t, const ccz_ml_lr_opts *o);
 
 #ifdef __cplusplus
 }

@@ -221,6 +221,16 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_mul_plain_batch(mpz_t *c, const cc
                                                               const mpz_t *a, const mpz_t *k,
                                                               size_t count, unsigned threads);
 
+/* Encrypted dot products: out[r] = prod_i c[i]^e[r k + i] mod n^2 for r < rows, that is
+ * Enc(sum_i e[r k + i] m_i) for c[i] = Enc(m_i) and a rows x k matrix of integers e (row-major,
+ * |e| < n, either sign: a negative one raises the inverse of c[i]). With IFMA, Straus's
+ * simultaneous exponentiation: eight rows at a time in the lanes, sharing their squarings, each
+ * base's table of powers built once for every row; else one GMP exponentiation per term. Not
+ * constant-time in e. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_dot_batch(mpz_t *out, const ccz_paillier_pub *pk,
+                                                        const mpz_t *c, size_t k, const mpz_t *e,
+                                                        size_t rows, unsigned threads);
+
 /* Whether multi-buffer IFMA exponentiation is in use (the CPU has AVX-512 IFMA and CCZ_CPU is
  * not "portable"). */
 CCZ_API bool ccz_paillier_ifma(void);

@@ -3,6 +3,7 @@
  * at a time and decryptions four at a time (two CRT halves each), so the IFMA engine's eight
  * lanes are full. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/guard.h"
 #include "internal.h"
@@ -165,4 +166,137 @@ ccz_status ccz_paillier_mul_plain_batch(mpz_t *c, const ccz_paillier_pub *pk, co
 {
     job j = {pk, NULL, c, a, k};
     return ccz_parallel(count, threads, mul_range, &j);
+}
+
+/* ---- encrypted dot products --------------------------------------------------------------------*/
+
+typedef struct {
+    const ccz_paillier_pub *pk;
+    mpz_t *out;
+    const mpz_t *c, *inv, *e;
+    size_t k, rows;
+    mbx_straus *straus; /* NULL: GMP */
+} dot_job;
+
+/* Rows one at a time with GMP: a product of exponentiations. */
+static ccz_status dot_rows_gmp(const dot_job *j, size_t begin, size_t end)
+{
+    mpz_t t, a;
+    mpz_inits(t, a, NULL);
+    for (size_t r = begin; r < end; r++) {
+        mpz_set_ui(a, 1);
+        for (size_t i = 0; i < j->k; i++) {
+            const mpz_t *e = &j->e[r * j->k + i];
+            if (mpz_sgn(*e) == 0)
+                continue;
+            mpz_abs(t, *e);
+            mpz_powm(t, mpz_sgn(*e) < 0 ? j->inv[i] : j->c[i], t, j->pk->n2);
+            mpz_mul(a, a, t);
+            mpz_mod(a, a, j->pk->n2);
+        }
+        mpz_set(j->out[r], a);
+    }
+    mpz_clears(t, a, NULL);
+    return CCZ_OK;
+}
+
+/* Rows eight at a time in the IFMA lanes: each row's exponents as 4-bit windows. */
+static ccz_status dot_rows_mbx(const dot_job *j, size_t begin, size_t end)
+{
+    size_t k = j->k;
+    ccz_status s = CCZ_OK;
+    uint8_t *digits = NULL;
+    size_t cap = 0;
+    for (size_t at = begin; at < end && s == CCZ_OK; at += MBX_LANES) {
+        unsigned n = end - at < MBX_LANES ? (unsigned)(end - at) : MBX_LANES;
+        size_t bits = 1;
+        for (size_t q = at * k; q < (at + n) * k; q++) {
+            size_t b = mpz_sizeinbase(j->e[q], 2);
+            bits = b > bits ? b : bits;
+        }
+        unsigned nwin = (unsigned)((bits + 3) / 4);
+        size_t need = (size_t)nwin * k * MBX_LANES;
+        if (need > cap) {
+            uint8_t *p = realloc(digits, need);
+            if (!p) {
+                s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+                break;
+            }
+            digits = p;
+            cap = need;
+        }
+        memset(digits, 0, need);
+        for (unsigned l = 0; l < n; l++)
+            for (size_t i = 0; i < k; i++) {
+                const mpz_t *e = &j->e[(at + l) * k + i];
+                uint8_t neg = mpz_sgn(*e) < 0 ? 16 : 0;
+                size_t limbs = mpz_size(*e);
+                for (unsigned w = 0; w < nwin; w++) {
+                    size_t low = (size_t)(nwin - 1 - w) * 4;
+                    if (low / GMP_NUMB_BITS >= limbs)
+                        continue;
+                    mp_limb_t limb = mpz_getlimbn(*e, (mp_size_t)(low / GMP_NUMB_BITS));
+                    uint8_t v = (uint8_t)((limb >> (low % GMP_NUMB_BITS)) & 15);
+                    digits[((size_t)w * k + i) * MBX_LANES + l] = v ? (uint8_t)(v | neg) : 0;
+                }
+            }
+        s = mbx_straus_run(j->straus, j->out + at, digits, n, nwin);
+    }
+    free(digits);
+    return s;
+}
+
+/* [begin, end) counts groups of eight rows, so each thread fills whole lane groups. */
+static ccz_status dot_range(size_t begin, size_t end, void *arg)
+{
+    const dot_job *j = arg;
+    size_t first = begin * MBX_LANES, last = end * MBX_LANES;
+    if (last > j->rows)
+        last = j->rows;
+    return j->straus ? dot_rows_mbx(j, first, last) : dot_rows_gmp(j, first, last);
+}
+
+ccz_status ccz_paillier_dot_batch(mpz_t *out, const ccz_paillier_pub *pk, const mpz_t *c, size_t k,
+                                  const mpz_t *e, size_t rows, unsigned threads)
+{
+    CCZ_ENSURE(k >= 1 && k <= ((size_t)1 << 24) && rows <= ((size_t)1 << 40) / k,
+               CCZ_ERR_INVALID_ARGUMENT, "a dot product of %zu terms for %zu rows", k, rows);
+    if (rows == 0)
+        return CCZ_OK;
+    for (size_t i = 0; i < k; i++)
+        CCZ_GUARD(paillier_check_cipher(pk, c[i], i, true));
+    bool *neg = calloc(k, sizeof *neg);
+    CCZ_ENSURE(neg, CCZ_ERR_NOMEM, "out of memory");
+    size_t n_neg = 0;
+    ccz_status s = CCZ_OK;
+    for (size_t q = 0; q < rows * k && s == CCZ_OK; q++) {
+        if (mpz_cmpabs(e[q], pk->n) >= 0)
+            s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
+                         "scalar %zu of row %zu: its magnitude is not below n", q % k, q / k);
+        else if (mpz_sgn(e[q]) < 0 && !neg[q % k]) {
+            neg[q % k] = true;
+            n_neg++;
+        }
+    }
+    /* the inverses of the bases that some negative scalar needs (zero elsewhere) */
+    mpz_t *inv = s == CCZ_OK && n_neg ? malloc(k * sizeof *inv) : NULL;
+    if (s == CCZ_OK && n_neg && !inv)
+        s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; inv && i < k; i++) {
+        mpz_init(inv[i]);
+        if (s == CCZ_OK && neg[i] && !mpz_invert(inv[i], c[i], pk->n2))
+            s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "ciphertext %zu is not invertible", i);
+    }
+    dot_job j = {pk, out, c, (const mpz_t *)inv, e, k, rows, NULL};
+    if (s == CCZ_OK && mbx_available())
+        s = mbx_straus_new(&j.straus, c, (const mpz_t *)inv, k, pk->n2);
+    if (s == CCZ_OK) {
+        s = ccz_parallel((rows + MBX_LANES - 1) / MBX_LANES, threads, dot_range, &j);
+    }
+    mbx_straus_free(j.straus);
+    for (size_t i = 0; inv && i < k; i++)
+        mpz_clear(inv[i]);
+    free(inv);
+    free(neg);
+    return s;
 }

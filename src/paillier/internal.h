@@ -29,6 +29,19 @@ void mbx_fixed_free(mbx_fixed *t);
 /* out[l] = base^exp[l] mod mod for l < n (n <= 8). Not constant-time in the exponents. */
 ccz_status mbx_fixed_powm(const mbx_fixed *t, mpz_t *out, const mpz_t *exp, unsigned n);
 
+/* Products of powers of k shared bases modulo one modulus (Straus's method with a 4-bit window):
+ * tables of base[i]^d and, where inv[i] is given (non-zero), inv[i]^d for d < 16, in the
+ * engine's Montgomery form. inv may be NULL when no exponent is negative. */
+typedef struct mbx_straus mbx_straus;
+ccz_status mbx_straus_new(mbx_straus **out, const mpz_t *base, const mpz_t *inv, size_t k,
+                          const mpz_t mod);
+void mbx_straus_free(mbx_straus *t);
+/* out[l] = prod_i base[i]^e[l][i] mod m for lanes l < n (n <= 8), the exponents given as nwin
+ * 4-bit windows from the top: digits[(w * k + i) * 8 + l] is window w of |e[l][i]|, plus 16 when
+ * e[l][i] < 0 (its table must then have the inverse). Not constant-time in the exponents. */
+ccz_status mbx_straus_run(const mbx_straus *t, mpz_t *out, const uint8_t *digits, unsigned n,
+                          unsigned nwin);
+
 /* ---- Paillier ----------------------------------------------------------------------------------*/
 
 /* A fixed-base table with GMP: base^(j 2^(8 i)), for DJN randomizers without IFMA. */

@@ -409,3 +409,142 @@ ccz_status mbx_fixed_powm(const mbx_fixed *t, mpz_t *out, const mpz_t *exp, unsi
                    CCZ_ERR_INVALID_ARGUMENT, "lane %u: exponent out of range", l);
     return fixed_impl(t, out, exp, n);
 }
+
+/* ---- products of powers of shared bases (Straus), one modulus --------------------------------*/
+
+struct mbx_straus {
+    unsigned D;
+    size_t k;
+    mpz_t mod;
+    uint64_t *table; /* k * 32 entries of D digits: base^d at 16 s + d, s = 1 for the inverse */
+};
+
+void mbx_straus_free(mbx_straus *t)
+{
+    if (!t)
+        return;
+    free(t->table);
+    mpz_clear(t->mod);
+    free(t);
+}
+
+/* Entries d = 0..15 of up to eight bases (one per lane) into the single-lane table: slot
+ * (i * 32 + 16 s + d) for the lane's base i. */
+TARGET static void straus_fill(ctx *c, mbx_straus *t, const mpz_t *x, const size_t *slot,
+                               unsigned n, __m512i *pw)
+{
+    unsigned D = c->D;
+    __m512i *p0 = pw, *p1 = pw + D, *pd = pw + 2 * D;
+    for (unsigned i = 0; i < D; i++)
+        p0[i] = _mm512_setzero_si512();
+    p0[0] = _mm512_set1_epi64(1);
+    to_mont(c, p0, p0); /* R mod m: base^0 */
+    load_lanes(p1, D, x, n, x[0], c->scratch);
+    to_mont(c, p1, p1);
+    memcpy(pd, p1, D * sizeof *pd);
+    for (unsigned d = 0; d < 16; d++) {
+        const __m512i *v = d == 0 ? p0 : pd;
+        if (d >= 2)
+            amm(pd, pd, p1, c->m, c->k0, D, c->tmp);
+        for (unsigned l = 0; l < n; l++) {
+            uint64_t *dst = t->table + (slot[l] + d) * D;
+            for (unsigned i = 0; i < D; i++) {
+                uint64_t lane[MBX_LANES];
+                memcpy(lane, &v[i], sizeof lane);
+                dst[i] = lane[l];
+            }
+        }
+    }
+}
+
+ccz_status mbx_straus_new(mbx_straus **out, const mpz_t *base, const mpz_t *inv, size_t k,
+                          const mpz_t mod)
+{
+    *out = NULL;
+    CCZ_ENSURE(mbx_available(), CCZ_ERR_UNSUPPORTED, "this CPU has no AVX-512 IFMA");
+    CCZ_ENSURE(k >= 1 && k <= ((size_t)1 << 24) && mpz_odd_p(mod), CCZ_ERR_INVALID_ARGUMENT,
+               "bad multi-buffer request");
+    mbx_straus *t = calloc(1, sizeof *t);
+    CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");
+    unsigned bits = (unsigned)mpz_sizeinbase(mod, 2);
+    t->D = digits_for(bits);
+    t->k = k;
+    mpz_init_set(t->mod, mod);
+    t->table = calloc(k * 32 * t->D, sizeof *t->table);
+    ctx c;
+    ccz_status s = t->table ? ctx_init(&c, &t->mod, 1, bits, 3)
+                            : ccz_fail(CCZ_ERR_NOMEM, "out of memory for the power tables");
+    if (s) {
+        mbx_straus_free(t);
+        return s;
+    }
+    /* eight bases (or inverses) at a time in the lanes */
+    mpz_t x[MBX_LANES];
+    size_t slot[MBX_LANES];
+    unsigned n = 0;
+    for (size_t j = 0; j < 2 * k; j++) {
+        size_t i = j % k;
+        unsigned sign = j >= k;
+        const mpz_t *src = sign ? (inv ? &inv[i] : NULL) : &base[i];
+        if (src && mpz_sgn(*src) > 0) {
+            *x[n] = **src; /* read-only view */
+            slot[n++] = i * 32 + 16 * sign;
+        }
+        if (n == MBX_LANES || (n && j == 2 * k - 1)) {
+            straus_fill(&c, t, (const mpz_t *)x, slot, n, c.tmp + 2 * c.D);
+            n = 0;
+        }
+    }
+    ctx_free(&c);
+    *out = t;
+    return CCZ_OK;
+}
+
+TARGET static ccz_status straus_impl(const mbx_straus *t, mpz_t *out, const uint8_t *digits,
+                                     unsigned n, unsigned nwin)
+{
+    ctx c;
+    CCZ_GUARD(ctx_init(&c, &t->mod, 1, (unsigned)mpz_sizeinbase(t->mod, 2), 2));
+    unsigned D = c.D;
+    __m512i *acc = c.tmp + 2 * D, *b = acc + D;
+    for (unsigned i = 0; i < D; i++)
+        acc[i] = _mm512_setzero_si512();
+    acc[0] = _mm512_set1_epi64(1);
+    to_mont(&c, acc, acc);
+    bool started = false;
+    for (unsigned w = 0; w < nwin; w++) {
+        if (started)
+            for (int q = 0; q < 4; q++)
+                amm(acc, acc, acc, c.m, c.k0, D, c.tmp);
+        for (size_t i = 0; i < t->k; i++) {
+            const uint8_t *dg = digits + ((size_t)w * t->k + i) * MBX_LANES;
+            uint64_t idx[MBX_LANES];
+            bool any = false;
+            for (unsigned l = 0; l < MBX_LANES; l++) {
+                unsigned v = l < n ? dg[l] : 0;
+                any |= (v & 15) != 0;
+                idx[l] = (i * 32 + v) * D;
+            }
+            if (!any)
+                continue;
+            __m512i vi;
+            memcpy(&vi, idx, sizeof vi);
+            for (unsigned d = 0; d < D; d++)
+                b[d] = _mm512_i64gather_epi64(_mm512_add_epi64(vi, _mm512_set1_epi64(d)),
+                                              (const void *)t->table, 8);
+            amm(acc, acc, b, c.m, c.k0, D, c.tmp);
+            started = true;
+        }
+    }
+    from_mont(&c, out, n, acc, &t->mod, true);
+    ctx_free(&c);
+    return CCZ_OK;
+}
+
+ccz_status mbx_straus_run(const mbx_straus *t, mpz_t *out, const uint8_t *digits, unsigned n,
+                          unsigned nwin)
+{
+    CCZ_ENSURE(n >= 1 && n <= MBX_LANES && nwin >= 1, CCZ_ERR_INVALID_ARGUMENT,
+               "bad multi-buffer request");
+    return straus_impl(t, out, digits, n, nwin);
+}

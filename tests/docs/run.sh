@@ -7,6 +7,8 @@ set -euo pipefail
 page=$1
 export CCZ_BIN_DIR=$CCZ_BUILD_DIR
 export CCZ_VECTORS=${CCZ_VECTORS:-$CCZ_SOURCE_DIR/../shared/vectors}
+# the shared data sets (CCZoo's CSV files), beside the vectors
+export CCZ_DATA=${CCZ_DATA:-$(dirname "$CCZ_VECTORS")/data}
 if grep -q '<!-- doctest: file .*\.c -->' "$page"; then
     if [ "${CCZ_SANITIZE:-OFF}" = ON ]; then
         echo "skipped: a sanitizer build's library cannot link into the page's uninstrumented programs"

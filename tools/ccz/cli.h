@@ -151,6 +151,7 @@ int cmd_psi(int argc, char **argv);
 int cmd_psi_ecdh(int argc, char **argv);
 int cmd_pf(int argc, char **argv);          /* cmd_pf.c */
 int cmd_model_serve(int argc, char **argv); /* cmd_serve.c */
+int cmd_fl(int argc, char **argv);          /* cmd_fl.c */
 
 #define CLI_MAX_SIM_ROOTS 16
 
@@ -255,6 +256,14 @@ enum {
     CLI_O_MAX_BODY,
     /* he lr */
     CLI_O_INSECURE_PARAMS,
+    /* fl homo-lr: the training's shape, the validation set, the key size, a worker's id */
+    CLI_O_WORKERS,
+    CLI_O_ITERATIONS,
+    CLI_O_TEST,
+    CLI_O_VALIDATE_EVERY,
+    CLI_O_BITS,
+    CLI_O_TRACE,
+    CLI_O_ID,
     CLI_O_HELP,
     CLI_O_COUNT_
 };
@@ -330,6 +339,11 @@ typedef struct {
     long batch_max, batch_timeout_us, threads, max_body;
     /* he lr: a chain beyond the 128-bit table */
     bool insecure_params;
+    /* fl homo-lr: workers, iterations, the test set, validation period, key bits, the trace
+     * file (testing), the worker's id */
+    long workers, iterations, validate_every, bits, id;
+    const char *test, *trace;
+    bool have_id;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */

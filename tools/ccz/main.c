@@ -66,6 +66,10 @@ static const cli_command commands[] = {
      "psi ecdh --listen|--connect ADDR --data FILE\n"
      "                                 two-party private set intersection (ECDH, ristretto255)\n",
      0},
+    {"fl", cmd_fl,
+     "fl homo-lr server|worker         federated learning: CCZoo's homomorphic logistic\n"
+     "                                 regression, Paillier-encrypted, its server in a TEE\n",
+     0},
     {"secret", cmd_secret,
      "secret serve|get                 secret provisioning (Gramine's protocol): release\n"
      "                                 secrets to attested clients by policy, and fetch one\n",

@@ -90,6 +90,13 @@ static const struct option opts[] = {
     {"threads", required_argument, NULL, O(CLI_O_THREADS)},
     {"max-body", required_argument, NULL, O(CLI_O_MAX_BODY)},
     {"insecure-params", no_argument, NULL, O(CLI_O_INSECURE_PARAMS)},
+    {"workers", required_argument, NULL, O(CLI_O_WORKERS)},
+    {"iterations", required_argument, NULL, O(CLI_O_ITERATIONS)},
+    {"test", required_argument, NULL, O(CLI_O_TEST)},
+    {"validate-every", required_argument, NULL, O(CLI_O_VALIDATE_EVERY)},
+    {"bits", required_argument, NULL, O(CLI_O_BITS)},
+    {"trace", required_argument, NULL, O(CLI_O_TRACE)},
+    {"id", required_argument, NULL, O(CLI_O_ID)},
     {"help", no_argument, NULL, O(CLI_O_HELP)},
     {NULL, 0, NULL, 0},
 };
@@ -339,6 +346,37 @@ static int take(cli_args *a, int o, const char *cmd)
           : o == CLI_O_BATCH_TIMEOUT ? &a->batch_timeout_us
           : o == CLI_O_THREADS       ? &a->threads
                                      : &a->max_body) = (long)n;
+        break;
+    }
+    case CLI_O_TEST:
+        a->test = optarg;
+        break;
+    case CLI_O_TRACE:
+        a->trace = optarg;
+        break;
+    case CLI_O_WORKERS:
+    case CLI_O_ITERATIONS:
+    case CLI_O_VALIDATE_EVERY:
+    case CLI_O_BITS:
+    case CLI_O_ID: {
+        static const char *const names[] = {
+            "--workers", "--iterations", "--test", "--validate-every", "--bits", "--trace", "--id"};
+        static const unsigned long long max[] = {64, 1000000, 0, 1000000, 4096, 0, 2147483647};
+        static const unsigned long long min[] = {1, 1, 0, 1, 1024, 0, 0};
+        int k = o - CLI_O_WORKERS;
+        bool bad = cli_number(optarg, max[k], &n) != CCZ_OK;
+        if (bad || n < min[k] || (o == CLI_O_BITS && n % 16))
+            return cli_usage_error(cmd, "%s: %s", names[k],
+                                   bad ? ccz_error_detail()
+                                   : o == CLI_O_BITS
+                                       ? "a key of 1024 to 4096 bits, a multiple of 16"
+                                       : "must be at least 1");
+        *(o == CLI_O_WORKERS          ? &a->workers
+          : o == CLI_O_ITERATIONS     ? &a->iterations
+          : o == CLI_O_VALIDATE_EVERY ? &a->validate_every
+          : o == CLI_O_BITS           ? &a->bits
+                                      : &a->id) = (long)n;
+        a->have_id |= o == CLI_O_ID;
         break;
     }
     default:

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ccz fl: federated learning on Paillier and RA-gRPC. Homomorphic logistic regression is
+ * CCZoo's (cczoo/phe_homo_lr, package homolr, proto/homo_lr.proto): workers train on their own
+ * rows with the model encrypted under the parameter server's Paillier key; the server, in a TEE,
+ * averages their encrypted weights, decrypts and encrypts them afresh. Keys, ciphertexts and
+ * messages from peers are untrusted and checked. docs/fl.md has the algorithm and the protocol. */
+#ifndef CCZ_FL_H
+#define CCZ_FL_H
+
+#include <stdio.h>
+
+#include "ccz/ml.h"
+#include "ccz/paillier.h"
+#include "ccz/rpc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- the algorithm ---------------------------------------------------------------------------
+ * Every scalar is a double encoded exactly (python-paillier's encoding, trailing zero hex digits
+ * dropped), so sums and products of encrypted numbers are exact and the only rounding is the
+ * server's decryption to doubles before it encrypts them afresh. */
+
+/* The largest |exponent| an encrypted weight from a peer may carry. */
+#define CCZ_FL_HLR_MAX_EXPONENT 1024
+
+typedef struct ccz_fl_hlr_worker ccz_fl_hlr_worker;
+
+#define CCZ_FL_HLR_OPTS_VERSION 1
+typedef struct {
+    unsigned version;     /* CCZ_FL_HLR_OPTS_VERSION */
+    double alpha;         /* L2 weight (0: CCZoo's 0.01) */
+    double learning_rate; /* step t uses learning_rate / sqrt(1 + t) (0: CCZoo's 0.15) */
+    unsigned threads;     /* for the encrypted products (0: every core) */
+} ccz_fl_hlr_opts;
+#define CCZ_FL_HLR_OPTS_INIT                                                                       \
+    {                                                                                              \
+        CCZ_FL_HLR_OPTS_VERSION, 0, 0, 0                                                           \
+    }
+
+/* A worker of the data set d under the server's public key pk (both borrowed; they must outlive
+ * the worker): its rows behind a bias column, encoded once. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_fl_hlr_worker_new(ccz_fl_hlr_worker **out,
+                                                       const ccz_paillier_pub *pk,
+                                                       const ccz_ml_dataset *d,
+                                                       const ccz_fl_hlr_opts *o);
+CCZ_API void ccz_fl_hlr_worker_free(ccz_fl_hlr_worker *w);
+/* The model's size: the features and the bias. */
+CCZ_API size_t ccz_fl_hlr_worker_dim(const ccz_fl_hlr_worker *w);
+/* The initial weights, Enc(1) each (CCZoo's). w holds dim initialised numbers. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_fl_hlr_initial(ccz_paillier_number *w,
+                                                    const ccz_fl_hlr_worker *wk);
+/* Step t on the encrypted weights: z = Enc(w) . x per row, the Taylor sigmoid 0.5 + 0.25 z,
+ * the gradient X^T (sigmoid - y) * (1 / rows) + alpha w, and w - lr_t gradient, all on
+ * ciphertexts. out and in hold dim numbers each (they may be the same array). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_fl_hlr_step(ccz_fl_hlr_worker *wk, ccz_paillier_number *out,
+                                                 const ccz_paillier_number *in, unsigned t);
+
+/* The server's part: the average of `workers` encrypted weight vectors of dim numbers
+ * (in[k][i]: worker k's weight i), times the double 1 / workers, decrypted into plain (doubles)
+ * and encrypted afresh into out. A weight whose average overflowed or is not a finite double
+ * fails with CCZ_ERR_OVERFLOW naming it. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_fl_hlr_aggregate(ccz_paillier_number *out, double *plain,
+                                                      const ccz_paillier_key *key,
+                                                      const ccz_paillier_number *const *in,
+                                                      size_t workers, size_t dim, unsigned threads);
+
+/* Encrypted weights as sent on the wire (homolr.EncryptedVector: ciphertexts big-endian,
+ * exponents), checked against the key: dim values, each ciphertext in [1, n^2) and prime to n,
+ * |exponent| <= CCZ_FL_HLR_MAX_EXPONENT. CCZ_ERR_MALFORMED names the value that is wrong. out
+ * holds dim initialised numbers. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_fl_hlr_weights_parse(ccz_paillier_number *out, size_t dim,
+                                                          const ccz_paillier_pub *pk,
+                                                          const uint8_t *msg, size_t len);
+/* Appends the message of dim encrypted weights. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_fl_hlr_weights_write(ccz_buf *out,
+                                                          const ccz_paillier_number *w, size_t dim);
+
+/* ---- the service (homolr.Host over RA-gRPC) ---------------------------------------------------
+ * The parameter server holds the Paillier key. Each worker calls GetPubKey (the key and the
+ * plan: iterations, features, alpha, learning rate), then per iteration AggregateModel with its
+ * encrypted weights, answered when every worker's are in: their average, decrypted and encrypted
+ * afresh inside the server. Validation on the server's test set follows every validate_every-th
+ * iteration (and the last); Validate returns the latest figures; Finish ends a worker's part. A
+ * worker is its connection (the calls of one channel); two-way RA-TLS admits it by policy before
+ * any call. Training that waits timeout_ms without progress, a worker that leaves while the
+ * others wait, or weights that overflow end it for everyone with a message saying which. */
+
+typedef struct ccz_fl_hlr_service ccz_fl_hlr_service;
+
+#define CCZ_FL_HLR_MAX_WORKERS 64
+
+/* Where the training stands (the final figures once it is over). */
+typedef struct {
+    bool over;             /* finished or failed */
+    int code;              /* the gRPC status it ended with (0: trained) */
+    char message[512];     /* why it failed */
+    unsigned iterations;   /* iterations aggregated */
+    int validated;         /* the iteration of acc and loss (-1: none) */
+    double acc, loss;      /* on the test set */
+    const double *weights; /* the last average (dim doubles; NULL before the first) */
+    size_t dim;
+    double seconds; /* from the first weights to the last average */
+} ccz_fl_hlr_status;
+
+#define CCZ_FL_HLR_SERVICE_OPTS_VERSION 1
+typedef struct {
+    unsigned version;            /* CCZ_FL_HLR_SERVICE_OPTS_VERSION */
+    const ccz_paillier_key *key; /* borrowed */
+    unsigned workers;            /* 1..CCZ_FL_HLR_MAX_WORKERS */
+    unsigned iterations;         /* 1..1000000 */
+    const ccz_ml_dataset *test;  /* the validation set (borrowed; NULL: none) */
+    size_t features;             /* without a test set: the features per row */
+    unsigned validate_every;     /* 0: 10, as CCZoo's */
+    double alpha, learning_rate; /* 0: CCZoo's 0.01 and 0.15 */
+    unsigned timeout_ms;         /* the longest wait for a worker (0: 60 s) */
+    unsigned threads;            /* for decryption and encryption (0: every core) */
+    FILE *log;                   /* a line per worker event and validation (NULL: none) */
+    /* testing only: each iteration's decrypted weights, every worker's and the average, as JSON
+     * lines. They leave the TEE: never in production. */
+    FILE *trace;
+    /* called on the server's loop when the training is over (trained, or failed) */
+    void (*on_over)(const ccz_fl_hlr_status *st, void *payload);
+    void *payload;
+} ccz_fl_hlr_service_opts;
+
+#define CCZ_FL_HLR_SERVICE_OPTS_INIT                                                               \
+    {                                                                                              \
+        CCZ_FL_HLR_SERVICE_OPTS_VERSION, NULL, 0, 0, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL,     \
+            NULL                                                                                   \
+    }
+
+/* Registers homolr.Host's methods on an RPC server (before it runs). Free the service after the
+ * server has stopped and before the server is freed. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_fl_hlr_service_new(ccz_fl_hlr_service **out,
+                                                        ccz_rpc_server *rpc,
+                                                        const ccz_fl_hlr_service_opts *o);
+CCZ_API void ccz_fl_hlr_service_free(ccz_fl_hlr_service *v);
+/* The training's state (owned by the service; read it on the loop or after the server ran). */
+CCZ_API const ccz_fl_hlr_status *ccz_fl_hlr_service_status(const ccz_fl_hlr_service *v);
+
+/* A worker's side: GetPubKey, the plan's iterations of AggregateModel (with Validate after the
+ * validated ones), Finish, over one channel. */
+#define CCZ_FL_HLR_WORK_OPTS_VERSION 1
+typedef struct {
+    unsigned version;    /* CCZ_FL_HLR_WORK_OPTS_VERSION */
+    int id;              /* KeyRequest.id, unique among the workers */
+    const char *name;    /* for the server's log (NULL: none) */
+    int64_t deadline_ms; /* for each call (0: none) */
+    unsigned threads;    /* for the encrypted products (0: every core) */
+    /* after each iteration: seconds it took; validated >= 0 with the server's figures */
+    void (*progress)(unsigned iter, unsigned iterations, double seconds, int validated, double acc,
+                     double loss, void *payload);
+    void *payload;
+} ccz_fl_hlr_work_opts;
+#define CCZ_FL_HLR_WORK_OPTS_INIT                                                                  \
+    {                                                                                              \
+        CCZ_FL_HLR_WORK_OPTS_VERSION, 0, NULL, 0, 0, NULL, NULL                                    \
+    }
+
+typedef struct {
+    int code;           /* the gRPC status the work ended with (0: trained) */
+    const char *method; /* the call that ended it */
+    char message[512];
+    unsigned iterations; /* done */
+    int validated;       /* the iteration of acc and loss (-1: none) */
+    double acc, loss;
+    double seconds; /* of the iterations */
+} ccz_fl_hlr_work_result;
+
+/* Trains on d. CCZ_OK when every call completed, whatever the training's status in out->code;
+ * an error when a call could not be made or the server sent something malformed. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_fl_hlr_work(ccz_rpc_channel *ch, const ccz_fl_hlr_work_opts *o,
+                                                 const ccz_ml_dataset *d,
+                                                 ccz_fl_hlr_work_result *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# CCZoo's homomorphic LR on 'ccz fl homo-lr server|worker' (simulated TEE, two-way RA-gRPC),
+# CCZoo's breast data read in place (../shared/data): three iterations of two workers, every
+# worker's encrypted step and every average checked against the exact cleartext reference
+# (tests/fl/homo_lr_ref.py, from the server's --trace) to 1e-9, with a worker the policy
+# rejects trying first; a worker lost in the middle (the other gets DEADLINE_EXCEEDED naming
+# it); usage errors; and a stock gRPC client (python3-grpcio) sending malformed and
+# out-of-order calls while the server stays up. The full 341 iterations run in the solution
+# (solutions/homo-lr, label long).
+. "$(dirname "$0")/lib.sh"
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+SHARED_DATA=${CCZ_DATA:-$(dirname "${CCZ_VECTORS:-${CCZ_SOURCE_DIR:-$HERE/..}/../shared/vectors}")/data}
+D=$SHARED_DATA/cczoo/phe_homo_lr
+if [ ! -f "$D/breast_homo_guest.csv" ]; then
+    echo "CCZoo's breast data is missing at $D"
+    [ "${CI:-}" != true ] || { echo "FAIL: CI=true: missing data is a failure"; exit 1; }
+    exit 77
+fi
+P=$T/plat
+"$CCZ" sim init --dir "$P" > /dev/null
+M=$("$CCZ" sim measure "$CCZ")
+echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
+EP=(--tee sim --sim-dir "$P" --policy "$T/accept.json")
+
+SERVER=
+start() { # LOG ARGS...: the server in the background, port 0
+    local log=$1; shift
+    "$CCZ" fl homo-lr server --listen 127.0.0.1:0 "$@" > "$log.out" 2> "$log" &
+    SERVER=$!
+    PORT=
+    for _ in $(seq 200); do
+        PORT=$(sed -n 's/.*serving homolr.Host on port \([0-9]*\).*/\1/p' "$log" 2>/dev/null)
+        [ -n "$PORT" ] && break
+        sleep 0.05
+    done
+    [ -n "$PORT" ] || fail "the server did not start: $(cat "$log")"
+}
+stop() { [ -n "$SERVER" ] && kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; SERVER=; }
+trap 'stop; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+worker() { # NAME ID DATA [options]: a worker in the background; exit code in $T/NAME.rc
+    local name=$1 id=$2 data=$3; shift 3
+    ( "$CCZ" fl homo-lr worker 127.0.0.1:$PORT --data "$data" --id "$id" --name "$name" "$@" \
+          > "$T/$name.out" 2> "$T/$name.err"; echo $? > "$T/$name.rc" ) &
+}
+
+# ---- three iterations, every step against the exact reference; a rejected worker first
+start "$T/s.log" --workers 2 --iterations 3 --validate-every 2 --test "$D/breast_homo_test.csv" \
+    --trace "$T/trace.jsonl" --out "$T/model.json" --timeout 30000 "${EP[@]}"
+run 1 "$CCZ" fl homo-lr worker 127.0.0.1:$PORT --data "$D/breast_homo_guest.csv" --id 9 \
+    --tee sim --sim-dir "$P" --measurement "$(printf '%064d' 7)" --policy "$T/accept.json"
+contains "$err" "GetPubKey: UNAVAILABLE (14)"
+worker guest 1 "$D/breast_homo_guest.csv" "${EP[@]}"
+worker host 2 "$D/breast_homo_host.csv" "${EP[@]}"
+wait $SERVER; rc=$?; SERVER=
+wait
+[ "$rc" = 0 ] || fail "the server exited $rc: $(cat "$T/s.log")"
+for w in guest host; do
+    [ "$(cat "$T/$w.rc")" = 0 ] || fail "$w exited $(cat "$T/$w.rc"): $(cat "$T/$w.err")"
+    contains "$(cat "$T/$w.err")" "iteration 3 of 3"
+    contains "$(cat "$T/$w.err")" "iter: 2  acc: 0.316  loss: 2.570"
+    [ "$(cat "$T/$w.out")" = "accuracy: 0.316" ] || fail "$w printed '$(cat "$T/$w.out")'"
+done
+[ "$(cat "$T/s.log.out")" = "accuracy: 0.316" ] || fail "the server printed '$(cat "$T/s.log.out")'"
+log=$(cat "$T/s.log")
+contains "$log" "client REJECTED at policy"
+contains "$log" "worker 1 (guest) joined"
+contains "$log" "sim (simulated) mr_enclave ${M:0:16}"
+contains "$log" "iter: 0  acc: 0.167  loss: nan"
+contains "$log" "iter: 2  acc: 0.316  loss: 2.570"
+contains "$log" "trained: 3 iterations of 2 workers"
+out=$(cat "$T/model.json")
+jqis '.weights | length' 31
+jqis '.iterations' 3
+ref=$(/usr/bin/python3 "$HERE/fl/homo_lr_ref.py" check "$T/trace.jsonl" "$D/breast_homo_guest.csv" \
+          "$D/breast_homo_host.csv" 2>&1) || fail "the reference: $ref"
+contains "$ref" "3 iterations match the reference"
+
+# ---- a worker lost in the middle: the other gets DEADLINE_EXCEEDED naming it
+start "$T/l.log" --workers 2 --iterations 200 --test "$D/breast_homo_test.csv" --timeout 6000 "${EP[@]}"
+worker g2 1 "$D/breast_homo_guest.csv" "${EP[@]}"
+"$CCZ" fl homo-lr worker 127.0.0.1:$PORT --data "$D/breast_homo_host.csv" --id 2 --name host \
+    "${EP[@]}" > /dev/null 2> "$T/h2.err" &
+H2=$!
+for _ in $(seq 600); do grep -q "iteration 2 of" "$T/h2.err" && break; sleep 0.05; done
+kill -9 $H2; wait $H2 2>/dev/null
+wait $SERVER; rc=$?; SERVER=
+wait
+[ "$rc" = 1 ] || fail "the server exited $rc after losing a worker"
+[ "$(cat "$T/g2.rc")" = 1 ] || fail "the remaining worker exited $(cat "$T/g2.rc")"
+# killed while computing: the training times out waiting for it; killed while waiting for the
+# other's weights: it left (the server sees its call go)
+g2=$(cat "$T/g2.err")
+case $g2 in
+    *"AggregateModel: DEADLINE_EXCEEDED (4): homo-LR iteration "*" timed out after 6.0 s waiting for the weights of worker 2 (host)"*) ;;
+    *"AggregateModel: "*": worker 2 (host) left while waiting for the others' weights of iteration "*) ;;
+    *) fail "the remaining worker did not hear that worker 2 was lost: $g2" ;;
+esac
+contains "$(cat "$T/l.log")" "training failed: "
+contains "$(cat "$T/l.log")" "worker 2 (host)"
+
+# ---- usage errors
+run 2 "$CCZ" fl homo-lr server --listen 127.0.0.1:0 --workers 2 --iterations 3
+contains "$err" "usage: ccz fl homo-lr server --listen ADDR --workers N --iterations K --test FILE"
+run 2 "$CCZ" fl homo-lr worker 127.0.0.1:1 --data "$D/breast_homo_guest.csv"
+contains "$err" "usage: ccz fl homo-lr worker HOST:PORT --data FILE --id N"
+run 2 "$CCZ" fl homo-lr server --listen 127.0.0.1:0 --workers 0 --iterations 3 --test x
+contains "$err" "--workers: must be at least 1"
+run 2 "$CCZ" fl homo-lr server --listen 127.0.0.1:0 --workers 2 --iterations 3 --test x --bits 1000
+contains "$err" "--bits: a key of 1024 to 4096 bits, a multiple of 16"
+run 2 "$CCZ" fl nope
+contains "$err" "unknown algorithm 'nope'"
+printf 'id,y,x0\n1,2,0.5\n' > "$T/bad.csv"
+run 2 "$CCZ" fl homo-lr worker 127.0.0.1:1 --data "$T/bad.csv" --id 1
+contains "$err" "line 2: the label y must be 0 or 1"
+
+# ---- a stock gRPC client, server-attested mode: malformed calls; the server stays up
+if ! /usr/bin/python3 -c 'import grpc' 2>/dev/null; then
+    echo "SKIP (reported): python3-grpcio is not installed; the stock-client checks did not run"
+    finish
+    exit 77
+fi
+run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --cn localhost -o "$T/srv.crt" --key "$T/srv.key"
+start "$T/h.log" --workers 2 --iterations 3 --test "$D/breast_homo_test.csv" --mode server \
+    --cert "$T/srv.crt" --key "$T/srv.key" --timeout 30000
+out=$(timeout 60 /usr/bin/python3 "$HERE/fl/homo_lr_grpc_client.py" hostile 127.0.0.1:$PORT "$T/srv.crt" 2> "$T/py.err") ||
+    fail "the grpcio client failed: $(cat "$T/py.err")"
+case_is() { jqis "map(select(.[0] == \"$1\"))[0][1:] | tostring" "$2"; }
+case_is "aggregate before key" '["FAILED_PRECONDITION","this connection is not a worker of the training: call GetPubKey first"]'
+case_is "wrong wire type" "[\"INTERNAL\",\"the request cannot be parsed as the method's message\"]"
+case_is "control characters" '["INVALID_ARGUMENT","name must be at most 64 printable ASCII characters"]'
+case_is "key" '["OK",""]'
+case_is "validate before any" '["OK",""]'
+case_is "garbage weights" '["INVALID_ARGUMENT","the weights are not an EncryptedVector message"]'
+case_is "too few" '["INVALID_ARGUMENT","3 encrypted weights; the model has 31 (the bias and one per feature)"]'
+case_is "zero ciphertext" '["INVALID_ARGUMENT","weight 0: not a ciphertext of this key (not in [1, n^2) or not prime to n)"]'
+case_is "shares a factor with n" '["INVALID_ARGUMENT","weight 0: not a ciphertext of this key (not in [1, n^2) or not prime to n)"]'
+case_is "exponent" '["INVALID_ARGUMENT","weight 0: exponent 5000 is outside [-1024, 1024]"]'
+case_is "huge ciphertext" '["INVALID_ARGUMENT","weight 0: a ciphertext of 513 bytes (1 to 256)"]'
+case_is "wrong iteration" '["FAILED_PRECONDITION","weights for iteration 5; the training is at iteration 0"]'
+case_is "other id" "[\"PERMISSION_DENIED\",\"id 2 is not this connection's worker (worker 1 (mallory))\"]"
+case_is "duplicate id" '["ALREADY_EXISTS","a worker with id 1 has joined already (worker 1 (mallory))"]'
+case_is "oversized message" '["RESOURCE_EXHAUSTED","gRPC message of 5242890 bytes exceeds the limit of 4194304"]'
+case_is "second worker" '["OK",""]'
+case_is "third worker" '["RESOURCE_EXHAUSTED","the training has its 2 workers already"]'
+case_is "twice" '["OK",""]'
+for w in bob mallory; do
+    jqis "map(select(.[0] == \"nonsense $w\"))[0][1]" DATA_LOSS
+    contains "$(printf '%s' "$out" | jq -r "map(select(.[0] == \"nonsense $w\"))[0][2]")" \
+        "iteration 0: the average of the workers' weights cannot be decrypted to a number (weight 0 of the average: its mantissa has "
+done
+wait $SERVER; rc=$?; SERVER=
+[ "$rc" = 1 ] || fail "the server exited $rc after the nonsense weights"
+contains "$(cat "$T/h.log")" "ccz: fl homo-lr server: iteration 0: the average of the workers' weights"
+finish

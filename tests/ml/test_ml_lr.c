@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Logistic regression in the clear (src/ml/lr.c): CCZoo's CSV, each refusal with its line and
+ * field; evaluation (accuracy, log loss, NaN when a prediction saturates); one gradient step
+ * against a hand computation, Taylor and exact sigmoid. */
+#include <math.h>
+#include <string.h>
+
+#include "ccz/ccz.h"
+#include "ccz/ml.h"
+#include "test.h"
+
+static ccz_status csv(ccz_ml_dataset *d, const char *text)
+{
+    return ccz_ml_dataset_csv(d, text, strlen(text));
+}
+
+static void test_csv(void)
+{
+    ccz_ml_dataset d;
+    CHECK_OK(csv(&d, "id,y,x0,x1\r\n7,1,0.5,-2e-1\r\n\r\n8,0.0,3,4\n"));
+    CHECK_INT(d.rows, 2);
+    CHECK_INT(d.features, 2);
+    CHECK(d.x[0] == 0.5 && d.x[1] == -0.2 && d.x[2] == 3 && d.x[3] == 4);
+    CHECK(d.y[0] == 1 && d.y[1] == 0);
+    ccz_ml_dataset_free(&d);
+    static const struct {
+        const char *text;
+        ccz_status s;
+        const char *detail;
+    } bad[] = {
+        {"", CCZ_ERR_MALFORMED, "no header line"},
+        {"id,y\n1,0\n", CCZ_ERR_MALFORMED, "the header has 2 columns"},
+        {"id,y,x0\n", CCZ_ERR_MALFORMED, "a header and no rows"},
+        {"id,y,x0\n1,2,0.5\n", CCZ_ERR_MALFORMED, "line 2: the label y must be 0 or 1"},
+        {"id,y,x0,x1\n1,0,0.5\n", CCZ_ERR_MALFORMED, "line 2 has 3 fields; the header has 4"},
+        {"id,y,x0\n1,0,0.5,1\n", CCZ_ERR_MALFORMED, "line 2 has more than 3 fields"},
+        {"id,y,x0\n1,0,nan\n", CCZ_ERR_MALFORMED, "line 2, field 3: not a decimal number"},
+        {"id,y,x0\n1,0,1e999\n", CCZ_ERR_MALFORMED, "is not a finite number"},
+        {"id,y,x0\n1,0,1..2\n", CCZ_ERR_MALFORMED, "is not a finite number"},
+        {"id,y,x0\n1,0,\n", CCZ_ERR_MALFORMED, "line 2, field 3: empty"},
+        {"id,y,x0\n1,0,0.5\n2,1,0x1p3\n", CCZ_ERR_MALFORMED, "line 3, field 3"},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(bad); i++) {
+        CHECK_STATUS(csv(&d, bad[i].text), bad[i].s);
+        CHECK_CONTAINS(ccz_error_detail(), bad[i].detail);
+    }
+}
+
+static void test_evaluate_and_step(void)
+{
+    ccz_ml_dataset d;
+    CHECK_OK(csv(&d, "id,y,x0\n1,1,2\n2,0,-1\n3,1,-3\n"));
+    double w[2] = {0.5, 1}, acc, loss;
+    CHECK_OK(ccz_ml_lr_evaluate(&acc, &loss, w, 2, &d));
+    CHECK(fabs(acc - 2.0 / 3) < 1e-15);
+    double s[3] = {1 / (1 + exp(-2.5)), 1 / (1 + exp(0.5)), 1 / (1 + exp(2.5))};
+    double want = -(log(s[0]) + log(1 - s[1]) + log(s[2])) / 3;
+    CHECK(fabs(loss - want) < 1e-15);
+    double big[2] = {0, 1000};
+    CHECK_OK(ccz_ml_lr_evaluate(&acc, &loss, big, 2, &d));
+    CHECK(isnan(loss));
+    CHECK_STATUS(ccz_ml_lr_evaluate(&acc, &loss, w, 3, &d), CCZ_ERR_INVALID_ARGUMENT);
+    /* one Taylor step by hand: e = 0.5 + 0.25 z - y */
+    ccz_ml_lr_opts o = CCZ_ML_LR_OPTS_INIT;
+    double e[3] = {0.5 + 0.25 * 2.5 - 1, 0.5 + 0.25 * -0.5, 0.5 + 0.25 * -2.5 - 1};
+    double g0 = (e[0] + e[1] + e[2]) / 3, g1 = (2 * e[0] - e[1] - 3 * e[2]) / 3;
+    double lr = 0.15 / sqrt(2.0);
+    double w0 = 0.5 - lr * (g0 + 0.01 * 0.5), w1 = 1 - lr * (g1 + 0.01 * 1);
+    CHECK_OK(ccz_ml_lr_step(w, 2, &d, 1, &o));
+    CHECK(fabs(w[0] - w0) < 1e-15 && fabs(w[1] - w1) < 1e-15);
+    o.taylor = false;
+    double v[2] = {0.5, 1};
+    CHECK_OK(ccz_ml_lr_step(v, 2, &d, 0, &o));
+    double f0 = (s[0] - 1 + s[1] + s[2] - 1) / 3;
+    CHECK(fabs(v[0] - (0.5 - 0.15 * (f0 + 0.005))) < 1e-15);
+    o.version = 99;
+    CHECK_STATUS(ccz_ml_lr_step(v, 2, &d, 0, &o), CCZ_ERR_INVALID_ARGUMENT);
+    ccz_ml_dataset_free(&d);
+}
+
+TEST_MAIN(T(test_csv), T(test_evaluate_and_step))

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Encrypted dot products (ccz_paillier_dot_batch) against one exponentiation per term and
+ * against the plaintexts: rows of mixed signs and sizes (zero, one, a scalar near n, 100-bit
+ * scalars), rows that do not fill the eight IFMA lanes, a base that only negative scalars use,
+ * and the refusals (a ciphertext out of range, a scalar of n). CTest runs it again with
+ * CCZ_CPU=portable, so both the IFMA and the GMP paths are held to the same answers. */
+#include <stdlib.h>
+
+#include "ccz/ccz.h"
+#include "test.h"
+
+static gmp_randstate_t rnd;
+
+static void naive(mpz_t out, const ccz_paillier_pub *pk, const mpz_t *c, const mpz_t *e, size_t k)
+{
+    mpz_t n2, t, b;
+    mpz_inits(n2, t, b, NULL);
+    ccz_paillier_pub_n(n2, pk);
+    mpz_mul(n2, n2, n2);
+    mpz_set_ui(out, 1);
+    for (size_t i = 0; i < k; i++) {
+        mpz_abs(t, e[i]);
+        if (mpz_sgn(e[i]) < 0)
+            mpz_invert(b, c[i], n2);
+        else
+            mpz_set(b, c[i]);
+        mpz_powm(t, b, t, n2);
+        mpz_mul(out, out, t);
+        mpz_mod(out, out, n2);
+    }
+    mpz_clears(n2, t, b, NULL);
+}
+
+static void test_dot(void)
+{
+    gmp_randinit_default(rnd);
+    gmp_randseed_ui(rnd, 20261215);
+    ccz_paillier_key *key = NULL;
+    CHECK_OK(ccz_paillier_keygen(&key, 1024));
+    if (!key)
+        return;
+    const ccz_paillier_pub *pk = ccz_paillier_key_pub(key);
+    enum { K = 13, ROWS = 19 };
+    mpz_t m[K], c[K], e[ROWS * K], out[ROWS], ref, n, sum, t;
+    mpz_inits(ref, n, sum, t, NULL);
+    ccz_paillier_pub_n(n, pk);
+    for (size_t i = 0; i < K; i++) {
+        mpz_inits(m[i], c[i], NULL);
+        mpz_urandomb(m[i], rnd, 200);
+        CHECK_OK(ccz_paillier_encrypt(c[i], pk, m[i]));
+    }
+    for (size_t q = 0; q < ROWS * K; q++) {
+        mpz_init(e[q]);
+        mpz_urandomb(e[q], rnd, 20 + (unsigned)(q % 7) * 14); /* 20 to 104 bits */
+        if (q % 3 == 1)
+            mpz_neg(e[q], e[q]);
+    }
+    for (size_t r = 0; r < ROWS; r++) {
+        mpz_init(out[r]);
+        mpz_set_ui(e[r * K + 4], 0);  /* a base unused */
+        mpz_set_si(e[r * K + 5], -1); /* a base only negative scalars use */
+    }
+    mpz_set_ui(e[2 * K + 6], 1);
+    mpz_sub_ui(e[3 * K + 7], n, 1); /* n - 1, the largest magnitude */
+    mpz_neg(e[4 * K + 8], e[3 * K + 7]);
+    for (size_t i = 0; i < K; i++)
+        mpz_set_ui(e[7 * K + i], 0); /* a row of zeros: Enc(0) = 1 */
+    CHECK_OK(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, K, (const mpz_t *)e, ROWS, 0));
+    int same = 0, plain = 0;
+    for (size_t r = 0; r < ROWS; r++) {
+        naive(ref, pk, (const mpz_t *)c, (const mpz_t *)&e[r * K], K);
+        same += mpz_cmp(ref, out[r]) == 0;
+        mpz_set_ui(sum, 0);
+        for (size_t i = 0; i < K; i++)
+            mpz_addmul(sum, e[r * K + i], m[i]);
+        mpz_mod(sum, sum, n);
+        CHECK_OK(ccz_paillier_decrypt(t, key, out[r]));
+        plain += mpz_cmp(t, sum) == 0;
+    }
+    CHECK_INT(same, ROWS);
+    CHECK_INT(plain, ROWS);
+    CHECK(mpz_cmp_ui(out[7], 1) == 0);
+    /* fewer rows than lanes, on one thread */
+    CHECK_OK(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, K, (const mpz_t *)&e[9 * K], 3, 1));
+    naive(ref, pk, (const mpz_t *)c, (const mpz_t *)&e[11 * K], K);
+    CHECK(mpz_cmp(ref, out[2]) == 0);
+    CHECK_OK(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, K, (const mpz_t *)e, 0, 1));
+    /* refusals */
+    mpz_set(t, e[0]);
+    mpz_set(e[0], n);
+    CHECK_STATUS(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, K, (const mpz_t *)e, 2, 1),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "scalar 0 of row 0: its magnitude is not below n");
+    mpz_set(e[0], t);
+    mpz_set_ui(c[3], 0);
+    CHECK_STATUS(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, K, (const mpz_t *)e, 2, 1),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, 0, (const mpz_t *)e, 2, 1),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    for (size_t i = 0; i < K; i++)
+        mpz_clears(m[i], c[i], NULL);
+    for (size_t q = 0; q < ROWS * K; q++)
+        mpz_clear(e[q]);
+    for (size_t r = 0; r < ROWS; r++)
+        mpz_clear(out[r]);
+    mpz_clears(ref, n, sum, t, NULL);
+    ccz_paillier_key_free(key);
+    gmp_randclear(rnd);
+}
+
+TEST_MAIN(T(test_dot))
