@@ -36,6 +36,10 @@ static const cli_command commands[] = {
      "                                 verify evidence and appraise it against a policy\n",
      CLI_FRAG_VERIFY | CLI_OPT(CLI_O_SIM_DIR) | CLI_OPT(CLI_O_REPORT_DATA) | CLI_OPT(CLI_O_AT) |
          CLI_FRAG_JSON | CLI_FRAG_HELP},
+    {"eventlog", cmd_eventlog,
+     "eventlog FILE [--json] [--expect INDEX=HEX]...\n"
+     "                                 parse a measured-boot event log (CCEL) and replay it\n",
+     CLI_FRAG_JSON | CLI_OPT(CLI_O_EXPECT) | CLI_OPT(CLI_O_ALGORITHM) | CLI_FRAG_HELP},
     {"policy", cmd_policy,
      "policy check FILE [--json]       validate a policy (ccz or CCZoo dynamic_config.json)\n", 0},
     {"collateral", cmd_collateral,

@@ -89,6 +89,10 @@ static const struct option opts[] = {
     {"batch-timeout-us", required_argument, NULL, O(CLI_O_BATCH_TIMEOUT)},
     {"threads", required_argument, NULL, O(CLI_O_THREADS)},
     {"max-body", required_argument, NULL, O(CLI_O_MAX_BODY)},
+    {"expect", required_argument, NULL, O(CLI_O_EXPECT)},
+    {"algorithm", required_argument, NULL, O(CLI_O_ALGORITHM)},
+    {"eventlog", required_argument, NULL, O(CLI_O_EVENTLOG)},
+    {"init-data-hash", required_argument, NULL, O(CLI_O_INIT_DATA_HASH)},
     {"help", no_argument, NULL, O(CLI_O_HELP)},
     {NULL, 0, NULL, 0},
 };
@@ -337,6 +341,21 @@ static int take(cli_args *a, int o, const char *cmd)
                                      : &a->max_body) = (long)n;
         break;
     }
+    case CLI_O_EXPECT:
+        if (a->n_expects == (int)CCZ_ARRAY_LEN(a->expects) || !strchr(optarg, '='))
+            return cli_usage_error(cmd, "--expect takes INDEX=HEX, at most %zu times",
+                                   CCZ_ARRAY_LEN(a->expects));
+        a->expects[a->n_expects++] = optarg;
+        break;
+    case CLI_O_ALGORITHM:
+        a->algorithm = optarg;
+        break;
+    case CLI_O_EVENTLOG:
+        a->eventlog = optarg;
+        break;
+    case CLI_O_INIT_DATA_HASH:
+        a->init_data_hex = optarg;
+        break;
     default:
         break;
     }
