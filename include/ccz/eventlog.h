@@ -9,6 +9,7 @@
 #define CCZ_EVENTLOG_H
 
 #include "ccz/core.h"
+#include "ccz/tee.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,7 +27,7 @@ extern "C" {
 /* Most digests of one event, and most algorithms a Spec ID event may list. */
 #define CCZ_EVLOG_MAX_ALGS 8
 
-typedef struct ccz_eventlog ccz_eventlog;
+/* ccz_eventlog is declared in ccz/tee.h (verified claims refer to one). */
 
 /* One digest of an event, borrowed from the log. */
 typedef struct {
