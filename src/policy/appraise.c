@@ -74,6 +74,14 @@ static void sgx_mismatch(char *why, size_t cap, const sgx_entry *e, const ccz_cl
              e->debuggable ? "on" : "off");
 }
 
+/* Azure's confidential VMs are appraised as the hardware they run on: SNP or TDX. */
+static ccz_tee hw_tee(ccz_tee t)
+{
+    return t == CCZ_TEE_AZ_SNP_VTPM   ? CCZ_TEE_SNP
+           : t == CCZ_TEE_AZ_TDX_VTPM ? CCZ_TEE_TDX
+                                      : t;
+}
+
 static void tdx_mismatch(char *why, size_t cap, const tdx_entry *e, const ccz_tdx_claims *t)
 {
     why[0] = '\0';
@@ -113,7 +121,7 @@ static long check_measurements(ccz_appraisal *a, const ccz_policy *p, const ccz_
     const char *list;
     size_t n;
     bool has;
-    switch (c->tee) {
+    switch (hw_tee(c->tee)) {
     case CCZ_TEE_SIM:
     case CCZ_TEE_SGX:
         list = p->format == CCZ_POLICY_FORMAT_DYNAMIC_CONFIG ? "sgx_mrs" : "sgx";
@@ -144,9 +152,9 @@ static long check_measurements(ccz_appraisal *a, const ccz_policy *p, const ccz_
     for (int pass = 0; pass < 2; pass++) {
         size_t reported = 0;
         for (size_t i = 0; i < n; i++) {
-            if (c->tee == CCZ_TEE_TDX)
+            if (hw_tee(c->tee) == CCZ_TEE_TDX)
                 tdx_mismatch(why, sizeof why, &p->tdx[i], &c->tdx);
-            else if (c->tee == CCZ_TEE_SNP)
+            else if (hw_tee(c->tee) == CCZ_TEE_SNP)
                 snp_mismatch(why, sizeof why, &p->snp[i], &c->snp);
             else
                 sgx_mismatch(why, sizeof why, &p->sgx[i], c);
@@ -204,12 +212,12 @@ ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims 
         add_reason(a, "debug",
                    "the %s is in debug mode (its memory can be read by "
                    "the host); the policy does not allow debug (%sallow_debug)",
-                   c->tee == CCZ_TEE_TDX   ? "TD"
-                   : c->tee == CCZ_TEE_SNP ? "guest"
+                   hw_tee(c->tee) == CCZ_TEE_TDX   ? "TD"
+                   : hw_tee(c->tee) == CCZ_TEE_SNP ? "guest"
                                            : "enclave",
                    ext(p));
 
-    if (c->tee == CCZ_TEE_TDX) {
+    if (hw_tee(c->tee) == CCZ_TEE_TDX) {
         static const uint8_t zero[48];
         if (c->tdx.td_report_15 && memcmp(c->tdx.mr_servicetd, zero, 48) != 0 &&
             !p->allow_mrservicetd)
@@ -225,7 +233,7 @@ ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims 
                        "%sallow_sept_ve_disable_clear",
                        ext(p));
     }
-    if (c->tee == CCZ_TEE_SNP) {
+    if (hw_tee(c->tee) == CCZ_TEE_SNP) {
         const ccz_snp_claims *s = &c->snp;
         if ((s->policy >> 18) & 1 && !p->allow_migration_agent)
             add_reason(a, "migration_agent_allowed",
@@ -247,7 +255,7 @@ ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims 
                        t->bootloader, t->tee, t->snp, t->microcode, t->fmc, m->bootloader, m->tee,
                        m->snp, m->microcode, m->fmc);
     }
-    if (c->tee == CCZ_TEE_SGX || c->tee == CCZ_TEE_TDX) {
+    if (c->tee == CCZ_TEE_SGX || hw_tee(c->tee) == CCZ_TEE_TDX) {
         int k = tcb_index(c->tcb_status);
         if (k < 0)
             add_reason(a, "tcb_status_missing",

@@ -24,7 +24,8 @@ const char *const policy_tcb_status_names[TCB_STATUS_COUNT] = {
 };
 
 #define ALL_TEES                                                                                   \
-    ((1u << CCZ_TEE_SIM) | (1u << CCZ_TEE_SGX) | (1u << CCZ_TEE_TDX) | (1u << CCZ_TEE_SNP))
+    ((1u << CCZ_TEE_SIM) | (1u << CCZ_TEE_SGX) | (1u << CCZ_TEE_TDX) | (1u << CCZ_TEE_SNP) |      \
+     (1u << CCZ_TEE_AZ_SNP_VTPM) | (1u << CCZ_TEE_AZ_TDX_VTPM))
 #define OUTDATED_TCB ((1u << TCB_OUT_OF_DATE) | (1u << TCB_OUT_OF_DATE_CONFIG))
 
 static ccz_status bad(const char *where, const char *fmt, const char *what)
@@ -268,7 +269,10 @@ static ccz_status snp_field(void *entry, const char *key, const json_t *v, const
 static ccz_status read_tees(const json_t *v, unsigned *out)
 {
     if (!json_is_array(v) || json_array_size(v) == 0)
-        return bad("tees", "must be a non-empty list of \"sgx\", \"tdx\", \"snp\", \"sim\"", NULL);
+        return bad("tees",
+                   "must be a non-empty list of \"sgx\", \"tdx\", \"snp\", \"sim\", "
+                   "\"az-snp-vtpm\", \"az-tdx-vtpm\"",
+                   NULL);
     *out = 0;
     size_t i;
     const json_t *e;
@@ -755,7 +759,7 @@ json_t *ccz_policy_to_json(const ccz_policy *p)
         return NULL;
     }
     json_object_set_new(o, "ccz_policy", json_integer(1));
-    for (int t = CCZ_TEE_SIM; t <= CCZ_TEE_SNP; t++)
+    for (int t = CCZ_TEE_SIM; t <= CCZ_TEE_AZ_TDX_VTPM; t++)
         if (p->tees & (1u << t))
             json_array_append_new(tees, json_string(ccz_tee_name((ccz_tee)t)));
     json_object_set_new(o, "tees", tees);

@@ -19,6 +19,8 @@ static const tee_backend *const backends[] = {
     &tee_backend_snp,
     &tee_backend_sgx,
     &tee_backend_tdx,
+    &tee_backend_az_snp,
+    &tee_backend_az_tdx,
 };
 
 #define N_BACKENDS CCZ_ARRAY_LEN(backends)
