@@ -9,6 +9,7 @@
 #include "ccz/dcap.h"
 #include "ccz/snp.h"
 #include "ccz/eventlog.h"
+#include "ccz/azure.h"
 #include "ccz/policy.h"
 #include "ccz/ratls.h"
 #include "ccz/rpc.h"
