@@ -3,8 +3,12 @@
  * reason for rejection, so an operator sees all that is wrong at once. Claims are trusted here
  * (a verifier produced them); the policy is trusted (it was parsed and validated). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "ccz/eventlog.h"
 #include "core/guard.h"
 #include "policy/policy_internal.h"
 
@@ -173,6 +177,78 @@ static long check_measurements(ccz_appraisal *a, const ccz_policy *p, const ccz_
     return -2;
 }
 
+/* Whether an event (trustee's JSON shape) has every field a rule names. */
+static bool event_matches(const json_t *rule, const json_t *ev)
+{
+    const json_t *details = json_object_get(ev, "details");
+    const char *key;
+    const json_t *want;
+    json_object_foreach ((json_t *)rule, key, want) {
+        const char *w = json_string_value(want);
+        bool ok = false;
+        if (strcmp(key, "index") == 0) {
+            ok = json_integer_value(json_object_get(ev, "index")) == json_integer_value(want);
+        } else if (strcmp(key, "type") == 0) {
+            const char *t = json_string_value(json_object_get(ev, "type_name"));
+            ok = t && strcmp(t, w) == 0;
+        } else if (strcmp(key, "digest") == 0) {
+            const json_t *ds = json_object_get(ev, "digests");
+            for (size_t i = 0; i < json_array_size(ds) && !ok; i++) {
+                const char *d = json_string_value(json_object_get(json_array_get(ds, i), "digest"));
+                ok = d && strcmp(d, w) == 0;
+            }
+        } else if (strcmp(key, "device_path") == 0) {
+            const json_t *ps = json_object_get(details, "device_paths");
+            for (size_t i = 0; i < json_array_size(ps) && !ok; i++) {
+                const char *d = json_string_value(json_array_get(ps, i));
+                ok = d && strcmp(d, w) == 0;
+            }
+        } else { /* string, string_contains, unicode_name: text of the details */
+            const json_t *dv = json_object_get(details, strcmp(key, "unicode_name") == 0
+                                                            ? "unicode_name"
+                                                            : "string");
+            const char *d = json_string_value(dv);
+            size_t dn = json_string_length(dv), wn = strlen(w);
+            ok = d && (strcmp(key, "string_contains") == 0 ? memmem(d, dn, w, wn) != NULL
+                                                            : dn == wn && memcmp(d, w, wn) == 0);
+        }
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/* Every "eventlog" rule must match an event of the verified event log. */
+static void check_eventlog(ccz_appraisal *a, const ccz_policy *p, const ccz_claims *c)
+{
+    if (!p->eventlog || json_array_size(p->eventlog) == 0)
+        return;
+    if (!c->eventlog) {
+        add_reason(a, "eventlog_missing",
+                   "the policy requires events of a measured-boot event log, and no event log "
+                   "was verified with the evidence (ccz verify --eventlog FILE)");
+        return;
+    }
+    json_t *events = ccz_eventlog_events_json(c->eventlog);
+    if (!events) {
+        add_reason(a, "event_not_found", "out of memory reading the event log");
+        return;
+    }
+    for (size_t i = 0; i < json_array_size(p->eventlog); i++) {
+        const json_t *rule = json_array_get(p->eventlog, i);
+        bool found = false;
+        for (size_t k = 0; k < json_array_size(events) && !found; k++)
+            found = event_matches(rule, json_array_get(events, k));
+        if (!found) {
+            char *text = json_dumps(rule, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            add_reason(a, "event_not_found", "eventlog[%zu]: no event of the log matches %s", i,
+                       text ? text : "the rule");
+            free(text);
+        }
+    }
+    json_decref(events);
+}
+
 static int tcb_index(const char *status)
 {
     for (int i = 0; i < TCB_STATUS_COUNT; i++)
@@ -255,6 +331,7 @@ ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims 
                        t->bootloader, t->tee, t->snp, t->microcode, t->fmc, m->bootloader, m->tee,
                        m->snp, m->microcode, m->fmc);
     }
+    check_eventlog(a, p, c);
     if (c->tee == CCZ_TEE_SGX || hw_tee(c->tee) == CCZ_TEE_TDX) {
         int k = tcb_index(c->tcb_status);
         if (k < 0)
