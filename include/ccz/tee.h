@@ -254,10 +254,10 @@ typedef struct {
     X(CCZ_AT_QE_REPORT_DATA, 12, CCZ_STEP_QE_REPORT_DATA)                                          \
     X(CCZ_AT_QUOTE_SIGNATURE, 13, CCZ_STEP_QUOTE_SIGNATURE)                                        \
     X(CCZ_AT_TCB_LEVEL, 14, CCZ_STEP_TCB_LEVEL)                                                    \
-    X(CCZ_AT_TDX_MODULE, 15, CCZ_STEP_TDX_MODULE)                                                 \
-    X(CCZ_AT_EVENTLOG, 16, CCZ_STEP_EVENTLOG)                                                     \
-    X(CCZ_AT_HCL_REPORT, 17, CCZ_STEP_HCL_REPORT)                                                 \
-    X(CCZ_AT_TPM_QUOTE, 18, CCZ_STEP_TPM_QUOTE)                                                   \
+    X(CCZ_AT_TDX_MODULE, 15, CCZ_STEP_TDX_MODULE)                                                  \
+    X(CCZ_AT_EVENTLOG, 16, CCZ_STEP_EVENTLOG)                                                      \
+    X(CCZ_AT_HCL_REPORT, 17, CCZ_STEP_HCL_REPORT)                                                  \
+    X(CCZ_AT_TPM_QUOTE, 18, CCZ_STEP_TPM_QUOTE)                                                    \
     X(CCZ_AT_INIT_DATA, 19, CCZ_STEP_INIT_DATA)
 
 typedef enum {

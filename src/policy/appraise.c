@@ -81,9 +81,7 @@ static void sgx_mismatch(char *why, size_t cap, const sgx_entry *e, const ccz_cl
 /* Azure's confidential VMs are appraised as the hardware they run on: SNP or TDX. */
 static ccz_tee hw_tee(ccz_tee t)
 {
-    return t == CCZ_TEE_AZ_SNP_VTPM   ? CCZ_TEE_SNP
-           : t == CCZ_TEE_AZ_TDX_VTPM ? CCZ_TEE_TDX
-                                      : t;
+    return t == CCZ_TEE_AZ_SNP_VTPM ? CCZ_TEE_SNP : t == CCZ_TEE_AZ_TDX_VTPM ? CCZ_TEE_TDX : t;
 }
 
 static void tdx_mismatch(char *why, size_t cap, const tdx_entry *e, const ccz_tdx_claims *t)
@@ -204,13 +202,12 @@ static bool event_matches(const json_t *rule, const json_t *ev)
                 ok = d && strcmp(d, w) == 0;
             }
         } else { /* string, string_contains, unicode_name: text of the details */
-            const json_t *dv = json_object_get(details, strcmp(key, "unicode_name") == 0
-                                                            ? "unicode_name"
-                                                            : "string");
+            const json_t *dv = json_object_get(
+                details, strcmp(key, "unicode_name") == 0 ? "unicode_name" : "string");
             const char *d = json_string_value(dv);
             size_t dn = json_string_length(dv), wn = strlen(w);
             ok = d && (strcmp(key, "string_contains") == 0 ? memmem(d, dn, w, wn) != NULL
-                                                            : dn == wn && memcmp(d, w, wn) == 0);
+                                                           : dn == wn && memcmp(d, w, wn) == 0);
         }
         if (!ok)
             return false;
@@ -290,7 +287,7 @@ ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims 
                    "the host); the policy does not allow debug (%sallow_debug)",
                    hw_tee(c->tee) == CCZ_TEE_TDX   ? "TD"
                    : hw_tee(c->tee) == CCZ_TEE_SNP ? "guest"
-                                           : "enclave",
+                                                   : "enclave",
                    ext(p));
 
     if (hw_tee(c->tee) == CCZ_TEE_TDX) {

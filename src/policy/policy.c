@@ -26,7 +26,7 @@ const char *const policy_tcb_status_names[TCB_STATUS_COUNT] = {
 };
 
 #define ALL_TEES                                                                                   \
-    ((1u << CCZ_TEE_SIM) | (1u << CCZ_TEE_SGX) | (1u << CCZ_TEE_TDX) | (1u << CCZ_TEE_SNP) |      \
+    ((1u << CCZ_TEE_SIM) | (1u << CCZ_TEE_SGX) | (1u << CCZ_TEE_TDX) | (1u << CCZ_TEE_SNP) |       \
      (1u << CCZ_TEE_AZ_SNP_VTPM) | (1u << CCZ_TEE_AZ_TDX_VTPM))
 #define OUTDATED_TCB ((1u << TCB_OUT_OF_DATE) | (1u << TCB_OUT_OF_DATE_CONFIG))
 
@@ -323,8 +323,9 @@ static ccz_status read_min_tcb(const json_t *v, ccz_snp_tcb *t)
 static ccz_status read_event_rule(json_t *out, const json_t *rule, const char *where)
 {
     if (!json_is_object(rule) || json_object_size(rule) == 0)
-        return bad(where, "must be an object with at least one of index, type, digest, string, "
-                          "string_contains, device_path, unicode_name",
+        return bad(where,
+                   "must be an object with at least one of index, type, digest, string, "
+                   "string_contains, device_path, unicode_name",
                    NULL);
     const char *key;
     const json_t *v;
@@ -337,8 +338,8 @@ static ccz_status read_event_rule(json_t *out, const json_t *rule, const char *w
             json_object_set_new(out, key, json_integer((json_int_t)x));
             continue;
         }
-        static const char *const text_keys[] = {"type", "digest", "string", "string_contains",
-                                                 "device_path", "unicode_name"};
+        static const char *const text_keys[] = {
+            "type", "digest", "string", "string_contains", "device_path", "unicode_name"};
         size_t k = 0;
         while (k < CCZ_ARRAY_LEN(text_keys) && strcmp(key, text_keys[k]) != 0)
             k++;
@@ -354,8 +355,9 @@ static ccz_status read_event_rule(json_t *out, const json_t *rule, const char *w
             size_t n = strlen(str);
             char low[129];
             if (n != 40 && n != 64 && n != 96 && n != 128)
-                return bad(at, "must be the hex of a SHA-1, SHA-256, SM3, SHA-384 or SHA-512 "
-                               "digest",
+                return bad(at,
+                           "must be the hex of a SHA-1, SHA-256, SM3, SHA-384 or SHA-512 "
+                           "digest",
                            NULL);
             for (size_t i = 0; i <= n; i++) {
                 if (i < n && !isxdigit((unsigned char)str[i]))

@@ -143,11 +143,11 @@ json_t *ccz_claims_to_json(const ccz_claims *c)
         break;
     }
     if (c->eventlog)
-        r |= json_object_set_new(o, "eventlog",
-                                 ccz_eventlog_to_json(c->eventlog, c->tee == CCZ_TEE_TDX ||
-                                                                           c->tee == CCZ_TEE_AZ_TDX_VTPM
-                                                                       ? CCZ_EVLOG_SHA384
-                                                                       : 0));
+        r |= json_object_set_new(
+            o, "eventlog",
+            ccz_eventlog_to_json(c->eventlog, c->tee == CCZ_TEE_TDX || c->tee == CCZ_TEE_AZ_TDX_VTPM
+                                                  ? CCZ_EVLOG_SHA384
+                                                  : 0));
     if (c->tee == CCZ_TEE_SGX || c->tee == CCZ_TEE_TDX || c->tee == CCZ_TEE_AZ_TDX_VTPM) {
         json_t *adv = json_array();
         for (size_t i = 0; adv && i < c->n_advisories; i++)

@@ -15,19 +15,14 @@
 #include "internal.h"
 
 static const tee_backend *const backends[] = {
-    &tee_backend_sim,
-    &tee_backend_snp,
-    &tee_backend_sgx,
-    &tee_backend_tdx,
-    &tee_backend_az_snp,
-    &tee_backend_az_tdx,
+    &tee_backend_sim, &tee_backend_snp,    &tee_backend_sgx,
+    &tee_backend_tdx, &tee_backend_az_snp, &tee_backend_az_tdx,
 };
 
 #define N_BACKENDS CCZ_ARRAY_LEN(backends)
 
-static const char *const tee_names[] = {"none", "sim",         "sgx",
-                                        "tdx",  "snp",         "az-snp-vtpm",
-                                        "az-tdx-vtpm"};
+static const char *const tee_names[] = {"none", "sim",         "sgx",        "tdx",
+                                        "snp",  "az-snp-vtpm", "az-tdx-vtpm"};
 
 const char *ccz_tee_name(ccz_tee t)
 {

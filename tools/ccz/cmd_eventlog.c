@@ -76,8 +76,8 @@ static void print_text(const ccz_eventlog *l, uint16_t alg)
         for (size_t k = 0; k < e->n_digests; k++)
             if (e->digests[k].alg == alg)
                 ccz_hex_to_str(d, e->digests[k].digest, size);
-        printf("  %-4zu [%u] %-34s %.16s%s %zu bytes\n", i, e->index, type ? type : "(unknown)",
-               d, strlen(d) > 16 ? "..." : "", e->data.len);
+        printf("  %-4zu [%u] %-34s %.16s%s %zu bytes\n", i, e->index, type ? type : "(unknown)", d,
+               strlen(d) > 16 ? "..." : "", e->data.len);
     }
     uint32_t idx[64];
     size_t k = ccz_eventlog_indices(idx, CCZ_ARRAY_LEN(idx), l);
@@ -95,8 +95,7 @@ static void print_text(const ccz_eventlog *l, uint16_t alg)
 int cmd_eventlog(int argc, char **argv)
 {
     cli_args a = {0};
-    int r = cli_parse(&a, argc, argv, &eventlog_group,
-                      cli_command_opts(&ccz_commands, "eventlog"));
+    int r = cli_parse(&a, argc, argv, &eventlog_group, cli_command_opts(&ccz_commands, "eventlog"));
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (argc - optind != 1)
@@ -113,8 +112,8 @@ int cmd_eventlog(int argc, char **argv)
         alg = ccz_eventlog_default_alg(l);
     if (!ccz_eventlog_has_alg(l, alg)) {
         ccz_eventlog_free(l);
-        return cli_usage_error("eventlog", "--algorithm %s: the log has no %s digests",
-                               a.algorithm, a.algorithm);
+        return cli_usage_error("eventlog", "--algorithm %s: the log has no %s digests", a.algorithm,
+                               a.algorithm);
     }
     for (int i = 0; i < a.n_expects && s == CCZ_OK; i++)
         s = check_expect(l, alg, a.expects[i]);
@@ -125,8 +124,9 @@ int cmd_eventlog(int argc, char **argv)
     if (a.json) {
         json_t *o = ccz_eventlog_to_json(l, alg);
         if (o && s)
-            json_object_set_new(o, "error", json_pack("{s:s,s:s}", "code", ccz_status_name(s),
-                                                      "message", ccz_error_detail()));
+            json_object_set_new(
+                o, "error",
+                json_pack("{s:s,s:s}", "code", ccz_status_name(s), "message", ccz_error_detail()));
         char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
         if (text)
             puts(text);

@@ -116,11 +116,11 @@ static ccz_status parse(az_parsed *p, ccz_span evidence)
     memset(p, 0, sizeof *p);
     CCZ_GUARD(ccz_az_evidence_parse(&p->ev, evidence));
     CCZ_GUARD(ccz_hcl_report_parse(&p->hcl, ccz_buf_span(&p->ev.hcl_report)));
-    unsigned want = p->ev.tee == CCZ_TEE_AZ_SNP_VTPM ? CCZ_HCL_REPORT_TYPE_SNP
-                                                     : CCZ_HCL_REPORT_TYPE_TDX;
+    unsigned want =
+        p->ev.tee == CCZ_TEE_AZ_SNP_VTPM ? CCZ_HCL_REPORT_TYPE_SNP : CCZ_HCL_REPORT_TYPE_TDX;
     CCZ_ENSURE(p->hcl.report_type == want, CCZ_ERR_MALFORMED,
-               "%s evidence whose HCL report holds a report of type %u",
-               ccz_tee_name(p->ev.tee), p->hcl.report_type);
+               "%s evidence whose HCL report holds a report of type %u", ccz_tee_name(p->ev.tee),
+               p->hcl.report_type);
     CCZ_GUARD(read_var_data(p));
     CCZ_GUARD(ccz_tpm_quote_parse(&p->quote, ccz_buf_span(&p->ev.tpm_message)));
     CCZ_GUARD(hw_report_data(p));
@@ -267,8 +267,8 @@ static ccz_status az_verify(ccz_result *r, ccz_span evidence, const ccz_verify_o
 static bool az_detect(ccz_span ev, bool tdx)
 {
     size_t i = 0;
-    while (i < ev.len && (ev.ptr[i] == ' ' || ev.ptr[i] == '\n' || ev.ptr[i] == '\r' ||
-                          ev.ptr[i] == '\t'))
+    while (i < ev.len &&
+           (ev.ptr[i] == ' ' || ev.ptr[i] == '\n' || ev.ptr[i] == '\r' || ev.ptr[i] == '\t'))
         i++;
     if (i == ev.len || ev.ptr[i] != '{')
         return false;

@@ -115,8 +115,7 @@ static ccz_status quote_body(ccz_tpm_quote_info *q, ccz_cursor *c)
     for (size_t i = 0; i < nsel; i++)
         q->pcr_select |= (uint32_t)sel.ptr[i] << (8 * i);
     CCZ_GUARD(tpm2b(c, &digest, 32, "pcrDigest"));
-    CCZ_ENSURE(digest.len == 32, CCZ_ERR_MALFORMED, "a SHA-256 pcrDigest of %zu bytes",
-               digest.len);
+    CCZ_ENSURE(digest.len == 32, CCZ_ERR_MALFORMED, "a SHA-256 pcrDigest of %zu bytes", digest.len);
     memcpy(q->pcr_digest, digest.ptr, 32);
     return ccz_cursor_expect_end(c);
 }

@@ -23,8 +23,8 @@ static const struct {
     const char *name;  /* ours, lower case */
     const char *trust; /* trustee's (serde) */
 } algs[] = {
-    {CCZ_EVLOG_SHA1, 20, "sha1", "SHA-1"},        {CCZ_EVLOG_SHA256, 32, "sha256", "SHA-256"},
-    {CCZ_EVLOG_SHA384, 48, "sha384", "SHA-384"},  {CCZ_EVLOG_SHA512, 64, "sha512", "SHA-512"},
+    {CCZ_EVLOG_SHA1, 20, "sha1", "SHA-1"},       {CCZ_EVLOG_SHA256, 32, "sha256", "SHA-256"},
+    {CCZ_EVLOG_SHA384, 48, "sha384", "SHA-384"}, {CCZ_EVLOG_SHA512, 64, "sha512", "SHA-512"},
     {CCZ_EVLOG_SM3, 32, "sm3", "SM3"},
 };
 
@@ -352,7 +352,8 @@ ccz_status ccz_eventlog_replay(uint8_t *out, size_t out_len, const ccz_eventlog 
 {
     size_t n = ccz_eventlog_alg_size(alg);
     CCZ_ENSURE(n && ccz_eventlog_has_alg(l, alg), CCZ_ERR_UNSUPPORTED,
-               "the event log has no %s digests", ccz_eventlog_alg_name(alg) ? ccz_eventlog_alg_name(alg) : "such");
+               "the event log has no %s digests",
+               ccz_eventlog_alg_name(alg) ? ccz_eventlog_alg_name(alg) : "such");
     CCZ_ENSURE(out_len >= n, CCZ_ERR_INVALID_ARGUMENT, "replay: %zu bytes given for %zu", out_len,
                n);
     memset(out, 0, n);

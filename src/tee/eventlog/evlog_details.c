@@ -119,7 +119,10 @@ typedef struct {
     ccz_status s;
 } text;
 
-#define TEXT_INIT {CCZ_BUF_INIT, CCZ_OK}
+#define TEXT_INIT                                                                                  \
+    {                                                                                              \
+        CCZ_BUF_INIT, CCZ_OK                                                                       \
+    }
 
 static void t_put(text *t, const void *p, size_t n)
 {
@@ -189,8 +192,8 @@ static void uefi_guid(text *t, const uint8_t *g)
 static bool bbs_node(text *t, const uint8_t *p, size_t n)
 {
     static const char *const names[] = {
-        [1] = "FLOPPY", [2] = "HARD_DRIVE", [3] = "CDROM", [4] = "PCMCIA",
-        [5] = "USB",    [6] = "EMBEDDED_NETWORK",
+        [1] = "FLOPPY", [2] = "HARD_DRIVE", [3] = "CDROM",
+        [4] = "PCMCIA", [5] = "USB",        [6] = "EMBEDDED_NETWORK",
     };
     unsigned dt = (unsigned)le(p, 2), status = (unsigned)le(p + 2, 2);
     const uint8_t *nul = memchr(p + 4, 0, n - 4);
@@ -328,8 +331,8 @@ static json_t *boot_services_app(ccz_span d)
             t_hex(&t, data, false);
             t_str(&t, ")");
         }
-        json_t *js = t.s == CCZ_OK ? json_stringn(t.b.len ? (const char *)t.b.ptr : "", t.b.len)
-                                   : NULL;
+        json_t *js =
+            t.s == CCZ_OK ? json_stringn(t.b.len ? (const char *)t.b.ptr : "", t.b.len) : NULL;
         if (json_array_append_new(paths, js))
             json_decref(paths), paths = NULL;
         ccz_buf_free(&t.b);
