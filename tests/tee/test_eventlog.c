@@ -450,14 +450,20 @@ static void test_policy_rules(void)
     CHECK_STR(a.reasons[0].code, "eventlog_missing");
     ccz_policy_free(p);
     c.eventlog = l;
-    static const char bad[] = "{\"eventlog\": [{\"string\": \"td_payload_info\"}, {\"index\": 2,"
-                              " \"unicode_name\": \"x\"}, {\"index\": 2}]}";
+    static const char bad[] =
+        "{\"eventlog\": [{\"string\": \"td_payload_info\"}, {\"index\": 2, \"unicode_name\":"
+        " \"x\"}, {\"index\": 2}, {\"index\": 1, \"string_contains\": \"root\"}, {\"type\":"
+        " \"EV_SEPARATOR\", \"index\": 2}, {\"device_path\": \"File(x)\"}, {\"digest\": "
+        "\"cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
+        "cdcdcdce\"}, {\"string_contains\": \"root=/dev/vda2\"}]}";
     CHECK_OK(ccz_policy_parse(&p, bad, sizeof bad - 1));
     CHECK_OK(ccz_appraise(&a, p, &c));
-    CHECK_INT(a.n_reasons, 2);
+    CHECK_INT(a.n_reasons, 7); /* all but {"index": 2} */
     CHECK_STR(a.reasons[0].code, "event_not_found");
     CHECK_CONTAINS(a.reasons[0].message, "eventlog[0]");
     CHECK_CONTAINS(a.reasons[1].message, "eventlog[1]");
+    CHECK_CONTAINS(a.reasons[2].message, "eventlog[3]");
+    CHECK_CONTAINS(a.reasons[6].message, "eventlog[7]");
     ccz_policy_free(p);
     /* the rules are checked when the policy is read */
     static const char *const wrong[] = {
