@@ -8,6 +8,8 @@
 #include "ccz/sim.h"
 #include "ccz/dcap.h"
 #include "ccz/snp.h"
+#include "ccz/eventlog.h"
+#include "ccz/azure.h"
 #include "ccz/policy.h"
 #include "ccz/ratls.h"
 #include "ccz/rpc.h"

@@ -89,14 +89,20 @@ extern "C" {
     X(CCZ_ERR_POLICY_REJECTED, -36, "policy_rejected", "the policy rejects the peer",              \
       VERIFICATION)                                                                                \
     X(CCZ_ERR_BINDING, -37, "binding_mismatch",                                                    \
-      "the evidence is not bound to the certificate's key", VERIFICATION)                          \
+      "the evidence is not bound to the key or data it vouches for", VERIFICATION)                 \
     X(CCZ_ERR_TLS, -38, "tls_error", "TLS handshake or I/O failed", IO)                            \
     X(CCZ_ERR_PROTOCOL, -39, "protocol_error", "the peer does not speak the expected protocol",    \
       IO)                                                                                          \
     X(CCZ_ERR_UNAVAILABLE, -40, "unavailable", "the service is going away or overloaded", IO)      \
     X(CCZ_ERR_OVERFLOW, -41, "overflow", "the value does not fit its encoding (overflow)", INPUT)  \
     X(CCZ_ERR_COLLATERAL_UNSUPPORTED, -42, "collateral_unsupported",                               \
-      "collateral of an id, version or type this verifier does not support", VERIFICATION)
+      "collateral of an id, version or type this verifier does not support", VERIFICATION)         \
+    X(CCZ_ERR_REPLAY_MISMATCH, -43, "replay_mismatch",                                             \
+      "the event log does not replay to the measurement registers", VERIFICATION)                  \
+    X(CCZ_ERR_PCR_MISMATCH, -44, "pcr_mismatch",                                                   \
+      "the PCR values are not the ones the TPM quote covers", VERIFICATION)                        \
+    X(CCZ_ERR_INIT_DATA_MISMATCH, -45, "init_data_mismatch",                                       \
+      "the evidence measured other init data than expected", VERIFICATION)
 
 typedef enum {
 #define CCZ_X_ENUM(sym, val, name, msg, cls) sym = val,

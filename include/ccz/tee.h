@@ -17,10 +17,12 @@ typedef enum {
     CCZ_TEE_SIM = 1,
     CCZ_TEE_SGX = 2,
     CCZ_TEE_TDX = 3,
-    CCZ_TEE_SNP = 4
+    CCZ_TEE_SNP = 4,
+    CCZ_TEE_AZ_SNP_VTPM = 5, /* an Azure SEV-SNP confidential VM: HCL report + vTPM quote */
+    CCZ_TEE_AZ_TDX_VTPM = 6  /* an Azure TDX confidential VM: HCL report + vTPM quote + TD quote */
 } ccz_tee;
 
-/* "sim", "sgx", "tdx", "snp" ("none" for CCZ_TEE_NONE). */
+/* "sim", "sgx", "tdx", "snp", "az-snp-vtpm", "az-tdx-vtpm" ("none" for CCZ_TEE_NONE). */
 CCZ_API const char *ccz_tee_name(ccz_tee t);
 CCZ_API CCZ_NODISCARD ccz_status ccz_tee_parse(ccz_tee *out, const char *name);
 
@@ -102,6 +104,20 @@ typedef struct {
     char qe_status[48];       /* the quoting enclave's TCB level */
 } ccz_dcap_claims;
 
+/* What an Azure confidential VM's evidence adds to its hardware report: the vTPM's PCRs (the
+ * SHA-256 bank, all 24, covered by the TPM quote) and what the HCL report says. */
+typedef struct {
+    uint8_t pcrs[24][32];
+    uint8_t hw_report_data[64]; /* the hardware report's own report data: SHA-256 of the HCL
+                                   variable data, then zeros */
+    uint8_t user_data[64];      /* the variable data's "user-data" (zeros when absent) */
+    uint32_t evidence_version;  /* trustee's evidence format: 0, 1 or 2 */
+    char vm_unique_id[48];      /* vm-configuration: vmUniqueId ("" when absent) */
+    int8_t secure_boot, tpm_enabled, console_enabled; /* vm-configuration: 1, 0, -1 absent */
+} ccz_vtpm_claims;
+
+typedef struct ccz_eventlog ccz_eventlog; /* ccz/eventlog.h */
+
 typedef struct {
     int64_t timestamp;       /* when the sim attester produced the evidence (unix seconds) */
     uint8_t platform_id[32]; /* SHA-256 of the DER of the sim platform root that vouched */
@@ -125,6 +141,13 @@ typedef struct {
     ccz_snp_claims snp;
     ccz_sim_claims sim;
     ccz_dcap_claims dcap; /* SGX and TDX */
+    ccz_vtpm_claims vtpm; /* az-snp-vtpm, az-tdx-vtpm (the hardware report's part in .snp/.tdx) */
+    /* How many bytes of report_data the evidence carries: 0 means all 64 (every TEE but the
+     * Azure vTPM, whose report data is the TPM quote's nonce, of up to 64 bytes). */
+    uint8_t report_data_len;
+    /* The event log replayed into the registers (ccz_verify_opts.eventlog, borrowed: valid as
+     * long as the caller keeps it), or NULL. */
+    const ccz_eventlog *eventlog;
 } ccz_claims;
 
 /* Renders claims as a JSON object (measurements as lower-case hex). Returns a new jansson
@@ -179,11 +202,17 @@ typedef struct {
     const ccz_trust *trust;              /* trust anchors; required */
     const ccz_collateral *collateral;    /* NULL when the evidence needs none */
     const uint8_t *expected_report_data; /* 64 bytes to compare with, or NULL */
+    /* A measured-boot event log to replay into the evidence's runtime registers (TDX: CC MR
+     * index i into RTMR[i-1], SHA-384), or NULL; verified claims then carry it. */
+    const ccz_eventlog *eventlog;
+    /* Azure vTPM: the init data's 32-byte hash PCR 8 must hold (as SHA-256(32 zero bytes ||
+     * hash)), or NULL. */
+    const uint8_t *expected_init_data_hash;
 } ccz_verify_opts;
 
 #define CCZ_VERIFY_OPTS_INIT                                                                       \
     {                                                                                              \
-        CCZ_VERIFY_OPTS_VERSION, 0, NULL, NULL, NULL                                               \
+        CCZ_VERIFY_OPTS_VERSION, 0, NULL, NULL, NULL, NULL, NULL                                   \
     }
 
 /* Steps of verification: the stable names reported in ccz_result.step (docs/model.md; JSON
@@ -203,6 +232,10 @@ typedef struct {
 #define CCZ_STEP_QUOTE_SIGNATURE "quote_signature"
 #define CCZ_STEP_TCB_LEVEL "tcb_level"
 #define CCZ_STEP_TDX_MODULE "tdx_module"
+#define CCZ_STEP_EVENTLOG "eventlog"
+#define CCZ_STEP_HCL_REPORT "hcl_report"
+#define CCZ_STEP_TPM_QUOTE "tpm_quote"
+#define CCZ_STEP_INIT_DATA "init_data"
 
 /* The same steps as data: one list gives the enum (ccz_result.step_id) and the name
  * (ccz_step_name), as CCZ_STATUS_LIST does for statuses. Steps are only ever appended. */
@@ -221,7 +254,11 @@ typedef struct {
     X(CCZ_AT_QE_REPORT_DATA, 12, CCZ_STEP_QE_REPORT_DATA)                                          \
     X(CCZ_AT_QUOTE_SIGNATURE, 13, CCZ_STEP_QUOTE_SIGNATURE)                                        \
     X(CCZ_AT_TCB_LEVEL, 14, CCZ_STEP_TCB_LEVEL)                                                    \
-    X(CCZ_AT_TDX_MODULE, 15, CCZ_STEP_TDX_MODULE)
+    X(CCZ_AT_TDX_MODULE, 15, CCZ_STEP_TDX_MODULE)                                                  \
+    X(CCZ_AT_EVENTLOG, 16, CCZ_STEP_EVENTLOG)                                                      \
+    X(CCZ_AT_HCL_REPORT, 17, CCZ_STEP_HCL_REPORT)                                                  \
+    X(CCZ_AT_TPM_QUOTE, 18, CCZ_STEP_TPM_QUOTE)                                                    \
+    X(CCZ_AT_INIT_DATA, 19, CCZ_STEP_INIT_DATA)
 
 typedef enum {
     CCZ_AT_NONE = 0, /* nothing failed */

@@ -3,8 +3,12 @@
  * reason for rejection, so an operator sees all that is wrong at once. Claims are trusted here
  * (a verifier produced them); the policy is trusted (it was parsed and validated). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "ccz/eventlog.h"
 #include "core/guard.h"
 #include "policy/policy_internal.h"
 
@@ -74,6 +78,12 @@ static void sgx_mismatch(char *why, size_t cap, const sgx_entry *e, const ccz_cl
              e->debuggable ? "on" : "off");
 }
 
+/* Azure's confidential VMs are appraised as the hardware they run on: SNP or TDX. */
+static ccz_tee hw_tee(ccz_tee t)
+{
+    return t == CCZ_TEE_AZ_SNP_VTPM ? CCZ_TEE_SNP : t == CCZ_TEE_AZ_TDX_VTPM ? CCZ_TEE_TDX : t;
+}
+
 static void tdx_mismatch(char *why, size_t cap, const tdx_entry *e, const ccz_tdx_claims *t)
 {
     why[0] = '\0';
@@ -113,7 +123,7 @@ static long check_measurements(ccz_appraisal *a, const ccz_policy *p, const ccz_
     const char *list;
     size_t n;
     bool has;
-    switch (c->tee) {
+    switch (hw_tee(c->tee)) {
     case CCZ_TEE_SIM:
     case CCZ_TEE_SGX:
         list = p->format == CCZ_POLICY_FORMAT_DYNAMIC_CONFIG ? "sgx_mrs" : "sgx";
@@ -144,9 +154,9 @@ static long check_measurements(ccz_appraisal *a, const ccz_policy *p, const ccz_
     for (int pass = 0; pass < 2; pass++) {
         size_t reported = 0;
         for (size_t i = 0; i < n; i++) {
-            if (c->tee == CCZ_TEE_TDX)
+            if (hw_tee(c->tee) == CCZ_TEE_TDX)
                 tdx_mismatch(why, sizeof why, &p->tdx[i], &c->tdx);
-            else if (c->tee == CCZ_TEE_SNP)
+            else if (hw_tee(c->tee) == CCZ_TEE_SNP)
                 snp_mismatch(why, sizeof why, &p->snp[i], &c->snp);
             else
                 sgx_mismatch(why, sizeof why, &p->sgx[i], c);
@@ -163,6 +173,77 @@ static long check_measurements(ccz_appraisal *a, const ccz_policy *p, const ccz_
                        n - reported, list);
     }
     return -2;
+}
+
+/* Whether an event (trustee's JSON shape) has every field a rule names. */
+static bool event_matches(const json_t *rule, const json_t *ev)
+{
+    const json_t *details = json_object_get(ev, "details");
+    const char *key;
+    const json_t *want;
+    json_object_foreach ((json_t *)rule, key, want) {
+        const char *w = json_string_value(want);
+        bool ok = false;
+        if (strcmp(key, "index") == 0) {
+            ok = json_integer_value(json_object_get(ev, "index")) == json_integer_value(want);
+        } else if (strcmp(key, "type") == 0) {
+            const char *t = json_string_value(json_object_get(ev, "type_name"));
+            ok = t && strcmp(t, w) == 0;
+        } else if (strcmp(key, "digest") == 0) {
+            const json_t *ds = json_object_get(ev, "digests");
+            for (size_t i = 0; i < json_array_size(ds) && !ok; i++) {
+                const char *d = json_string_value(json_object_get(json_array_get(ds, i), "digest"));
+                ok = d && strcmp(d, w) == 0;
+            }
+        } else if (strcmp(key, "device_path") == 0) {
+            const json_t *ps = json_object_get(details, "device_paths");
+            for (size_t i = 0; i < json_array_size(ps) && !ok; i++) {
+                const char *d = json_string_value(json_array_get(ps, i));
+                ok = d && strcmp(d, w) == 0;
+            }
+        } else { /* string, string_contains, unicode_name: text of the details */
+            const json_t *dv = json_object_get(
+                details, strcmp(key, "unicode_name") == 0 ? "unicode_name" : "string");
+            const char *d = json_string_value(dv);
+            size_t dn = json_string_length(dv), wn = strlen(w);
+            ok = d && (strcmp(key, "string_contains") == 0 ? memmem(d, dn, w, wn) != NULL
+                                                           : dn == wn && memcmp(d, w, wn) == 0);
+        }
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/* Every "eventlog" rule must match an event of the verified event log. */
+static void check_eventlog(ccz_appraisal *a, const ccz_policy *p, const ccz_claims *c)
+{
+    if (!p->eventlog || json_array_size(p->eventlog) == 0)
+        return;
+    if (!c->eventlog) {
+        add_reason(a, "eventlog_missing",
+                   "the policy requires events of a measured-boot event log, and no event log "
+                   "was verified with the evidence (ccz verify --eventlog FILE)");
+        return;
+    }
+    json_t *events = ccz_eventlog_events_json(c->eventlog);
+    if (!events) {
+        add_reason(a, "event_not_found", "out of memory reading the event log");
+        return;
+    }
+    for (size_t i = 0; i < json_array_size(p->eventlog); i++) {
+        const json_t *rule = json_array_get(p->eventlog, i);
+        bool found = false;
+        for (size_t k = 0; k < json_array_size(events) && !found; k++)
+            found = event_matches(rule, json_array_get(events, k));
+        if (!found) {
+            char *text = json_dumps(rule, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            add_reason(a, "event_not_found", "eventlog[%zu]: no event of the log matches %s", i,
+                       text ? text : "the rule");
+            free(text);
+        }
+    }
+    json_decref(events);
 }
 
 static int tcb_index(const char *status)
@@ -204,12 +285,12 @@ ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims 
         add_reason(a, "debug",
                    "the %s is in debug mode (its memory can be read by "
                    "the host); the policy does not allow debug (%sallow_debug)",
-                   c->tee == CCZ_TEE_TDX   ? "TD"
-                   : c->tee == CCZ_TEE_SNP ? "guest"
-                                           : "enclave",
+                   hw_tee(c->tee) == CCZ_TEE_TDX   ? "TD"
+                   : hw_tee(c->tee) == CCZ_TEE_SNP ? "guest"
+                                                   : "enclave",
                    ext(p));
 
-    if (c->tee == CCZ_TEE_TDX) {
+    if (hw_tee(c->tee) == CCZ_TEE_TDX) {
         static const uint8_t zero[48];
         if (c->tdx.td_report_15 && memcmp(c->tdx.mr_servicetd, zero, 48) != 0 &&
             !p->allow_mrservicetd)
@@ -225,7 +306,7 @@ ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims 
                        "%sallow_sept_ve_disable_clear",
                        ext(p));
     }
-    if (c->tee == CCZ_TEE_SNP) {
+    if (hw_tee(c->tee) == CCZ_TEE_SNP) {
         const ccz_snp_claims *s = &c->snp;
         if ((s->policy >> 18) & 1 && !p->allow_migration_agent)
             add_reason(a, "migration_agent_allowed",
@@ -247,7 +328,8 @@ ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims 
                        t->bootloader, t->tee, t->snp, t->microcode, t->fmc, m->bootloader, m->tee,
                        m->snp, m->microcode, m->fmc);
     }
-    if (c->tee == CCZ_TEE_SGX || c->tee == CCZ_TEE_TDX) {
+    check_eventlog(a, p, c);
+    if (c->tee == CCZ_TEE_SGX || hw_tee(c->tee) == CCZ_TEE_TDX) {
         int k = tcb_index(c->tcb_status);
         if (k < 0)
             add_reason(a, "tcb_status_missing",

@@ -2,6 +2,8 @@
 /* Policy documents: ccz's own JSON format and CCZoo's dynamic_config.json, parsed into one
  * ccz_policy. The text is untrusted: every key is known or rejected, every value is checked for
  * type and range, and each error names the key that is wrong. */
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,7 +26,8 @@ const char *const policy_tcb_status_names[TCB_STATUS_COUNT] = {
 };
 
 #define ALL_TEES                                                                                   \
-    ((1u << CCZ_TEE_SIM) | (1u << CCZ_TEE_SGX) | (1u << CCZ_TEE_TDX) | (1u << CCZ_TEE_SNP))
+    ((1u << CCZ_TEE_SIM) | (1u << CCZ_TEE_SGX) | (1u << CCZ_TEE_TDX) | (1u << CCZ_TEE_SNP) |       \
+     (1u << CCZ_TEE_AZ_SNP_VTPM) | (1u << CCZ_TEE_AZ_TDX_VTPM))
 #define OUTDATED_TCB ((1u << TCB_OUT_OF_DATE) | (1u << TCB_OUT_OF_DATE_CONFIG))
 
 static ccz_status bad(const char *where, const char *fmt, const char *what)
@@ -268,7 +271,10 @@ static ccz_status snp_field(void *entry, const char *key, const json_t *v, const
 static ccz_status read_tees(const json_t *v, unsigned *out)
 {
     if (!json_is_array(v) || json_array_size(v) == 0)
-        return bad("tees", "must be a non-empty list of \"sgx\", \"tdx\", \"snp\", \"sim\"", NULL);
+        return bad("tees",
+                   "must be a non-empty list of \"sgx\", \"tdx\", \"snp\", \"sim\", "
+                   "\"az-snp-vtpm\", \"az-tdx-vtpm\"",
+                   NULL);
     *out = 0;
     size_t i;
     const json_t *e;
@@ -308,6 +314,80 @@ static ccz_status read_min_tcb(const json_t *v, ccz_snp_tcb *t)
         uint64_t x;
         CCZ_GUARD(read_uint(val, where, 255, &x));
         *((uint8_t *)t + f[i].off) = (uint8_t)x;
+    }
+    return CCZ_OK;
+}
+
+/* One "eventlog" rule: an object of the event's fields to match, each checked here so the
+ * appraisal compares plain values. Digests are kept in lower case. */
+static ccz_status read_event_rule(json_t *out, const json_t *rule, const char *where)
+{
+    if (!json_is_object(rule) || json_object_size(rule) == 0)
+        return bad(where,
+                   "must be an object with at least one of index, type, digest, string, "
+                   "string_contains, device_path, unicode_name",
+                   NULL);
+    const char *key;
+    const json_t *v;
+    json_object_foreach ((json_t *)rule, key, v) {
+        char at[96];
+        snprintf(at, sizeof at, "%s.%s", where, key);
+        if (strcmp(key, "index") == 0) {
+            uint64_t x;
+            CCZ_GUARD(read_uint(v, at, UINT32_MAX, &x));
+            json_object_set_new(out, key, json_integer((json_int_t)x));
+            continue;
+        }
+        static const char *const text_keys[] = {
+            "type", "digest", "string", "string_contains", "device_path", "unicode_name"};
+        size_t k = 0;
+        while (k < CCZ_ARRAY_LEN(text_keys) && strcmp(key, text_keys[k]) != 0)
+            k++;
+        if (k == CCZ_ARRAY_LEN(text_keys))
+            return bad(at,
+                       "unknown key (known: index, type, digest, string, string_contains, "
+                       "device_path, unicode_name)",
+                       NULL);
+        const char *str = json_string_value(v);
+        if (!str)
+            return bad(at, "must be a string", NULL);
+        if (strcmp(key, "digest") == 0) {
+            size_t n = strlen(str);
+            char low[129];
+            if (n != 40 && n != 64 && n != 96 && n != 128)
+                return bad(at,
+                           "must be the hex of a SHA-1, SHA-256, SM3, SHA-384 or SHA-512 "
+                           "digest",
+                           NULL);
+            for (size_t i = 0; i <= n; i++) {
+                if (i < n && !isxdigit((unsigned char)str[i]))
+                    return bad(at, "must be hex", NULL);
+                low[i] = (char)tolower((unsigned char)str[i]);
+            }
+            json_object_set_new(out, key, json_string(low));
+        } else {
+            json_object_set_new(out, key, json_string(str));
+        }
+    }
+    return CCZ_OK;
+}
+
+static ccz_status read_event_rules(ccz_policy *p, const json_t *v)
+{
+    if (!json_is_array(v))
+        return bad("eventlog", "must be a list of events the event log must hold", NULL);
+    if (json_array_size(v) > CCZ_POLICY_MAX_ENTRIES)
+        return bad("eventlog", "too many entries", NULL);
+    json_decref(p->eventlog);
+    p->eventlog = json_array();
+    CCZ_ENSURE(p->eventlog, CCZ_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        char where[48];
+        snprintf(where, sizeof where, "eventlog[%zu]", i);
+        json_t *rule = json_object();
+        CCZ_ENSURE(rule && json_array_append_new(p->eventlog, rule) == 0, CCZ_ERR_NOMEM,
+                   "out of memory");
+        CCZ_GUARD(read_event_rule(rule, json_array_get(v, i), where));
     }
     return CCZ_OK;
 }
@@ -362,12 +442,14 @@ static ccz_status parse_ccz(ccz_policy *p, const json_t *root)
             p->has_snp = true;
             CCZ_GUARD(
                 read_entries(v, key, (void **)&p->snp, &p->n_snp, sizeof(snp_entry), snp_field));
+        } else if (strcmp(key, "eventlog") == 0) {
+            CCZ_GUARD(read_event_rules(p, v));
         } else {
             return bad(key,
                        "unknown key (known: ccz_policy, tees, allow_sim, allow_debug, "
                        "allow_mrservicetd_nonzero, allow_sept_ve_disable_clear, "
                        "allow_migration_agent, snp_max_vmpl, snp_min_tcb, "
-                       "allow_outdated_tcb, accepted_tcb_statuses, sgx, tdx, snp)",
+                       "allow_outdated_tcb, accepted_tcb_statuses, sgx, tdx, snp, eventlog)",
                        NULL);
         }
     }
@@ -664,6 +746,7 @@ void ccz_policy_free(ccz_policy *p)
     free(p->sgx);
     free(p->tdx);
     free(p->snp);
+    json_decref(p->eventlog);
     free(p);
 }
 
@@ -755,7 +838,7 @@ json_t *ccz_policy_to_json(const ccz_policy *p)
         return NULL;
     }
     json_object_set_new(o, "ccz_policy", json_integer(1));
-    for (int t = CCZ_TEE_SIM; t <= CCZ_TEE_SNP; t++)
+    for (int t = CCZ_TEE_SIM; t <= CCZ_TEE_AZ_TDX_VTPM; t++)
         if (p->tees & (1u << t))
             json_array_append_new(tees, json_string(ccz_tee_name((ccz_tee)t)));
     json_object_set_new(o, "tees", tees);
@@ -793,5 +876,7 @@ json_t *ccz_policy_to_json(const ccz_policy *p)
             json_array_append_new(a, snp_entry_json(&p->snp[i]));
         json_object_set_new(o, "snp", a);
     }
+    if (p->eventlog)
+        json_object_set_new(o, "eventlog", json_deep_copy(p->eventlog));
     return o;
 }

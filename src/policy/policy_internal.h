@@ -3,6 +3,8 @@
 #ifndef CCZ_POLICY_INTERNAL_H
 #define CCZ_POLICY_INTERNAL_H
 
+#include <jansson.h>
+
 #include "ccz/policy.h"
 
 /* Fields an entry constrains (bit set = checked). Each entry struct starts with `fields`. */
@@ -85,6 +87,10 @@ struct ccz_policy {
     sgx_entry *sgx;
     tdx_entry *tdx;
     snp_entry *snp;
+    /* "eventlog": events the verified event log must hold, as validated JSON (an array of
+     * objects of index, type, digest (lower-case hex), string, string_contains, device_path,
+     * unicode_name); NULL when the policy says nothing about event logs. */
+    json_t *eventlog;
 };
 
 #endif

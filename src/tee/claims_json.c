@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Claims as JSON: the one rendering shared by the CLI and the services. Measurements and other
  * byte strings are lower-case hex; only the part of the claims for the evidence's TEE appears. */
+#include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "ccz/eventlog.h"
 #include "ccz/tee.h"
 
 static int put_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
@@ -85,6 +87,31 @@ static int snp_fields(json_t *o, const ccz_snp_claims *s)
            json_object_set_new(o, "product", json_string(s->product));
 }
 
+static json_t *tristate(int8_t v)
+{
+    return v < 0 ? json_null() : json_boolean(v);
+}
+
+/* The vTPM's PCRs as trustee names them ("tpm": {"pcr00": ...}), and what the HCL report says. */
+static int vtpm_fields(json_t *o, const ccz_vtpm_claims *v)
+{
+    json_t *tpm = json_object();
+    int r = tpm ? 0 : -1;
+    for (int i = 0; tpm && i < 24; i++) {
+        char key[8];
+        snprintf(key, sizeof key, "pcr%02d", i);
+        r |= put_hex(tpm, key, v->pcrs[i], 32);
+    }
+    json_t *vm = json_pack("{s:s,s:o,s:o,s:o}", "vm_unique_id", v->vm_unique_id, "secure_boot",
+                           tristate(v->secure_boot), "tpm_enabled", tristate(v->tpm_enabled),
+                           "console_enabled", tristate(v->console_enabled));
+    return r | json_object_set_new(o, "tpm", tpm) |
+           put_hex(o, "hw_report_data", v->hw_report_data, 64) |
+           put_hex(o, "hcl_user_data", v->user_data, 64) |
+           json_object_set_new(o, "vm_configuration", vm) |
+           put_int(o, "evidence_version", v->evidence_version);
+}
+
 json_t *ccz_claims_to_json(const ccz_claims *c)
 {
     json_t *o = json_object();
@@ -93,7 +120,8 @@ json_t *ccz_claims_to_json(const ccz_claims *c)
     int r = json_object_set_new(o, "tee", json_string(ccz_tee_name(c->tee))) |
             json_object_set_new(o, "simulated", json_boolean(c->simulated)) |
             json_object_set_new(o, "debug", json_boolean(c->debug)) |
-            put_hex(o, "report_data", c->report_data, 64);
+            put_hex(o, "report_data", c->report_data,
+                    c->report_data_len && c->report_data_len < 64 ? c->report_data_len : 64);
     switch (c->tee) {
     case CCZ_TEE_SIM:
     case CCZ_TEE_SGX:
@@ -105,10 +133,22 @@ json_t *ccz_claims_to_json(const ccz_claims *c)
     case CCZ_TEE_SNP:
         r |= snp_fields(o, &c->snp);
         break;
+    case CCZ_TEE_AZ_SNP_VTPM:
+        r |= snp_fields(o, &c->snp) | vtpm_fields(o, &c->vtpm);
+        break;
+    case CCZ_TEE_AZ_TDX_VTPM:
+        r |= tdx_fields(o, &c->tdx) | vtpm_fields(o, &c->vtpm);
+        break;
     case CCZ_TEE_NONE:
         break;
     }
-    if (c->tee == CCZ_TEE_SGX || c->tee == CCZ_TEE_TDX) {
+    if (c->eventlog)
+        r |= json_object_set_new(
+            o, "eventlog",
+            ccz_eventlog_to_json(c->eventlog, c->tee == CCZ_TEE_TDX || c->tee == CCZ_TEE_AZ_TDX_VTPM
+                                                  ? CCZ_EVLOG_SHA384
+                                                  : 0));
+    if (c->tee == CCZ_TEE_SGX || c->tee == CCZ_TEE_TDX || c->tee == CCZ_TEE_AZ_TDX_VTPM) {
         json_t *adv = json_array();
         for (size_t i = 0; adv && i < c->n_advisories; i++)
             r |= json_array_append_new(adv, json_string(c->advisories[i]));

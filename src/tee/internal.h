@@ -49,6 +49,11 @@ extern const tee_backend tee_backend_sim;
 extern const tee_backend tee_backend_snp;
 extern const tee_backend tee_backend_sgx;
 extern const tee_backend tee_backend_tdx;
+extern const tee_backend tee_backend_az_snp;
+extern const tee_backend tee_backend_az_tdx;
+
+/* The unverified claims of Azure vTPM evidence (azure/az_verify.c), for ccz_evidence_peek. */
+ccz_status tee_az_peek(ccz_claims *c, ccz_span evidence);
 
 struct ccz_trust {
     X509_STORE *sim_store;       /* sim platform roots, for X509_verify_cert */

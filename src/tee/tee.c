@@ -10,19 +10,19 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 
+#include "ccz/eventlog.h"
 #include "core/guard.h"
 #include "internal.h"
 
 static const tee_backend *const backends[] = {
-    &tee_backend_sim,
-    &tee_backend_snp,
-    &tee_backend_sgx,
-    &tee_backend_tdx,
+    &tee_backend_sim, &tee_backend_snp,    &tee_backend_sgx,
+    &tee_backend_tdx, &tee_backend_az_snp, &tee_backend_az_tdx,
 };
 
 #define N_BACKENDS CCZ_ARRAY_LEN(backends)
 
-static const char *const tee_names[] = {"none", "sim", "sgx", "tdx", "snp"};
+static const char *const tee_names[] = {"none", "sim",         "sgx",        "tdx",
+                                        "snp",  "az-snp-vtpm", "az-tdx-vtpm"};
 
 const char *ccz_tee_name(ccz_tee t)
 {
@@ -36,7 +36,8 @@ ccz_status ccz_tee_parse(ccz_tee *out, const char *name)
             *out = (ccz_tee)i;
             return CCZ_OK;
         }
-    return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "unknown TEE '%s' (expected sim, sgx, tdx or snp)",
+    return ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
+                    "unknown TEE '%s' (expected sim, sgx, tdx, snp, az-snp-vtpm or az-tdx-vtpm)",
                     name);
 }
 
@@ -98,6 +99,38 @@ ccz_tee ccz_evidence_detect(ccz_span evidence)
     return CCZ_TEE_NONE;
 }
 
+/* Replays the event log into the verified evidence's runtime registers: TDX CC MR index i is
+ * RTMR[i-1], extended with SHA-384 (trustee's deps/verifier/src/tdx). */
+static ccz_status check_eventlog(ccz_result *r, const ccz_eventlog *l)
+{
+    ccz_claims *c = &r->claims;
+    if (c->tee != CCZ_TEE_TDX && c->tee != CCZ_TEE_AZ_TDX_VTPM)
+        return ccz_result_failf(r, CCZ_AT_EVENTLOG, CCZ_ERR_UNSUPPORTED,
+                                "an event log is replayed into TDX RTMRs; %s evidence has no "
+                                "registers it extends",
+                                ccz_tee_name(c->tee));
+    if (!ccz_eventlog_has_alg(l, CCZ_EVLOG_SHA384))
+        return ccz_result_failf(r, CCZ_AT_EVENTLOG, CCZ_ERR_UNSUPPORTED,
+                                "the event log has no SHA-384 digests, which TDX RTMRs extend");
+    for (uint32_t i = 1; i <= 4; i++) {
+        uint8_t got[48];
+        ccz_status s = ccz_eventlog_replay(got, sizeof got, l, i, CCZ_EVLOG_SHA384);
+        if (s)
+            return ccz_result_fail(r, CCZ_AT_EVENTLOG, s);
+        if (memcmp(got, c->tdx.rtmr[i - 1], 48) != 0) {
+            char g[97], q[97];
+            ccz_hex_to_str(g, got, 48);
+            ccz_hex_to_str(q, c->tdx.rtmr[i - 1], 48);
+            return ccz_result_failf(r, CCZ_AT_EVENTLOG, CCZ_ERR_REPLAY_MISMATCH,
+                                    "the event log's register %u replays to %s, RTMR%u in the "
+                                    "quote is %s",
+                                    i, g, i - 1, q);
+        }
+    }
+    c->eventlog = l;
+    return CCZ_OK;
+}
+
 ccz_status ccz_verify(ccz_result *out, ccz_span evidence, const ccz_verify_opts *o)
 {
     memset(out, 0, sizeof *out);
@@ -112,10 +145,13 @@ ccz_status ccz_verify(ccz_result *out, ccz_span evidence, const ccz_verify_opts 
     if (!b) {
         return ccz_result_failf(out, CCZ_AT_DETECT, CCZ_ERR_UNKNOWN_FORMAT,
                                 "evidence (%zu bytes) is not in any format this build verifies "
-                                "(sim, SGX and TDX DCAP quotes, SEV-SNP reports)",
+                                "(sim, SGX and TDX DCAP quotes, SEV-SNP reports, Azure vTPM "
+                                "evidence)",
                                 evidence.len);
     }
     ccz_status s = b->verify(out, evidence, o);
+    if (s == CCZ_OK && o->eventlog)
+        s = check_eventlog(out, o->eventlog);
     if (s == CCZ_OK) {
         out->status = CCZ_OK;
         out->step = NULL;

@@ -73,6 +73,9 @@ int cmd_attest(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_collateral(int argc, char **argv);
+int cmd_eventlog(int argc, char **argv); /* cmd_eventlog.c */
+/* Reads and parses an event log file in any form ccz_eventlog_load takes; errors name it. */
+ccz_status cli_eventlog_load(ccz_eventlog **out, const char *path);
 
 /* Reads evidence from a file (at most 4 MiB); hex text (as some public samples are) is
  * decoded. */
@@ -264,6 +267,11 @@ enum {
     CLI_O_BITS,
     CLI_O_TRACE,
     CLI_O_ID,
+    /* event logs, and what verify compares besides the report data */
+    CLI_O_EXPECT,
+    CLI_O_ALGORITHM,
+    CLI_O_EVENTLOG,
+    CLI_O_INIT_DATA_HASH,
     CLI_O_HELP,
     CLI_O_COUNT_
 };
@@ -344,6 +352,10 @@ typedef struct {
     long workers, iterations, validate_every, bits, id;
     const char *test, *trace;
     bool have_id;
+    /* event logs: INDEX=HEX expectations, the replay algorithm; verify's log and init data */
+    const char *expects[16];
+    int n_expects;
+    const char *algorithm, *eventlog, *init_data_hex;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */

@@ -15,8 +15,9 @@ static const char collateral_usage[] =
     "                            --no-cache] [--cacert FILE] [--insecure-tls]\n"
     "       ccz collateral info FILE\n"
     "\n"
-    "fetch: gets the PCK CRL, root CA CRL, TCB info and QE identity a quote (binary or hex)\n"
-    "needs from a PCCS or Intel PCS (v4 API) and writes them as QuoteCollateralV3 JSON.\n"
+    "fetch: gets the PCK CRL, root CA CRL, TCB info and QE identity a quote (binary or hex,\n"
+    "or the TD quote of Azure TDX evidence) needs from a PCCS or Intel PCS (v4 API) and\n"
+    "writes them as QuoteCollateralV3 JSON.\n"
     "  --pccs URL       e.g. https://api.trustedservices.intel.com or https://pccs:8081\n"
     "  -o FILE          where to write the collateral ('-' for standard output)\n"
     "  --cache-dir D    keep fetched collateral here until it expires (default:\n"
@@ -58,8 +59,13 @@ static ccz_status default_cache(ccz_buf *out)
 static int wrong_kind(const char *file, const ccz_buf *ev, bool kds)
 {
     ccz_tee t = ccz_evidence_detect(ccz_buf_span(ev));
-    if (kds ? t == CCZ_TEE_SNP : (t == CCZ_TEE_SGX || t == CCZ_TEE_TDX))
+    if (kds ? t == CCZ_TEE_SNP : (t == CCZ_TEE_SGX || t == CCZ_TEE_TDX || t == CCZ_TEE_AZ_TDX_VTPM))
         return 0;
+    if (t == CCZ_TEE_AZ_SNP_VTPM)
+        return cli_usage_error("collateral",
+                               "%s holds Azure SEV-SNP evidence, which carries its VCEK: "
+                               "verify it as it is",
+                               file);
     if (t == CCZ_TEE_SIM)
         return cli_usage_error("collateral",
                                "%s holds sim evidence, which needs no collateral: "
@@ -150,6 +156,14 @@ static int fetch(int argc, char **argv)
     if (s == CCZ_OK && (r = wrong_kind(argv[optind], &quote, false)) != 0) {
         ccz_buf_free(&quote);
         return r;
+    }
+    if (s == CCZ_OK && ccz_evidence_detect(ccz_buf_span(&quote)) == CCZ_TEE_AZ_TDX_VTPM) {
+        ccz_az_evidence ev; /* the collateral is the TD quote's */
+        if ((s = ccz_az_evidence_parse(&ev, ccz_buf_span(&quote))) == CCZ_OK) {
+            ccz_buf_reset(&quote);
+            s = ccz_buf_append(&quote, ev.td_quote.ptr, ev.td_quote.len);
+            ccz_az_evidence_free(&ev);
+        }
     }
     if (s == CCZ_OK && !no_cache) {
         s = cache ? ccz_buf_append_str(&cache_dir, cache) : default_cache(&cache_dir);

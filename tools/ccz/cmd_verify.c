@@ -17,6 +17,7 @@ static const char verify_usage[] =
     "                       [--collateral FILE] [--root-ca FILE]\n"
     "                       [--vek FILE] [--cert-chain FILE]\n"
     "                       [--sim-root CERT]... [--sim-dir D]\n"
+    "                       [--eventlog FILE] [--init-data-hash HEX]\n"
     "\n"
     "Verifies evidence (binary, or hex text) and appraises it with a policy.\n"
     "  --report-data HEX  expected report data (up to 64 bytes, zero-padded)\n"
@@ -31,6 +32,12 @@ static const char verify_usage[] =
     "  --cert-chain FILE  its ASK/ASVK and ARK (PEM); default: AMD's built-in chains\n"
     "  --sim-root CERT    trust this sim platform root (repeatable); by default the root of\n"
     "                     --sim-dir, or of the default sim platform if one exists\n"
+    "  --eventlog FILE    a measured-boot event log (CCEL; binary, base64 or in JSON as\n"
+    "                     'ccz eventlog' reads it) to replay into the TD's RTMRs (index i =\n"
+    "                     RTMR[i-1]); the claims then carry its events for the policy\n"
+    "  --init-data-hash HEX\n"
+    "                     Azure vTPM evidence: the 32-byte init data hash PCR 8 must hold\n"
+    "                     (PCR8 = SHA-256(32 zero bytes || HEX))\n"
     "Exit codes: 0 verified and accepted, 1 verification failed or policy rejected,\n"
     "2 usage error or unreadable input (missing file, not evidence, malformed).\n";
 
@@ -54,6 +61,8 @@ static int parse_args(verify_args *a, int argc, char **argv)
                                          "each other");
     if (a->o.v.chain && !a->o.v.vek)
         return cli_usage_error("verify", "--cert-chain goes with --vek");
+    if (a->o.init_data_hex && strlen(a->o.init_data_hex) != 64)
+        return cli_usage_error("verify", "--init-data-hash takes 32 bytes of hex (64 digits)");
     a->file = argv[optind];
     return EXIT_OK;
 }
@@ -175,6 +184,12 @@ static void print_text(const ccz_result *r, const ccz_appraisal *ap, bool ok,
     json_t *v;
     printf("claims:\n");
     json_object_foreach (claims, key, v) {
+        if (!strcmp(key, "eventlog")) { /* the events are many: --json shows them */
+            printf("  %-16s %zu events, %s, replayed into the RTMRs\n", key,
+                   json_array_size(json_object_get(v, "events")),
+                   json_string_value(json_object_get(v, "algorithm")));
+            continue;
+        }
         char *val = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
         printf("  %-16s %s\n", key, val ? val : "?");
         free(val);
@@ -251,14 +266,17 @@ int cmd_verify(int argc, char **argv)
     int r = parse_args(&a, argc, argv);
     if (r)
         return r < 0 ? EXIT_OK : r;
-    uint8_t rd[64];
+    uint8_t rd[64], idh[32];
     if (a.o.rd_hex && cli_report_data(rd, a.o.rd_hex))
         return cli_usage_error("verify", "--report-data: %s", ccz_error_detail());
+    if (a.o.init_data_hex && ccz_hex_decode_fixed(idh, 32, a.o.init_data_hex, 64))
+        return cli_usage_error("verify", "--init-data-hash: %s", ccz_error_detail());
 
     ccz_buf ev = CCZ_BUF_INIT;
     ccz_trust *trust = NULL;
     ccz_policy *policy = NULL;
     ccz_collateral *collateral = NULL;
+    ccz_eventlog *eventlog = NULL;
     ccz_status s = cli_read_evidence(&ev, a.file);
     if (s) {
         r = cli_fail(s, "cannot read evidence %s", a.file);
@@ -277,8 +295,15 @@ int cmd_verify(int argc, char **argv)
         goto out;
     }
 
+    if (a.o.eventlog && (s = cli_eventlog_load(&eventlog, a.o.eventlog)) != CCZ_OK) {
+        r = cli_fail(s, "--eventlog");
+        goto out;
+    }
+
     ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
     o.at_unix = a.o.have_at ? a.o.at : (int64_t)time(NULL);
+    o.eventlog = eventlog;
+    o.expected_init_data_hash = a.o.init_data_hex ? idh : NULL;
     X509 *cert = evidence_as_cert(&ev);
     if (cert) { /* an RA-TLS certificate: verify its evidence, bound to its key */
         o.trust = trust;
@@ -310,6 +335,7 @@ int cmd_verify(int argc, char **argv)
         print_text(&res, &ap, ok, pname);
     r = exit_code(&res, ok);
 out:
+    ccz_eventlog_free(eventlog);
     ccz_collateral_free(collateral);
     ccz_policy_free(policy);
     ccz_trust_free(trust);

@@ -97,6 +97,10 @@ static const struct option opts[] = {
     {"bits", required_argument, NULL, O(CLI_O_BITS)},
     {"trace", required_argument, NULL, O(CLI_O_TRACE)},
     {"id", required_argument, NULL, O(CLI_O_ID)},
+    {"expect", required_argument, NULL, O(CLI_O_EXPECT)},
+    {"algorithm", required_argument, NULL, O(CLI_O_ALGORITHM)},
+    {"eventlog", required_argument, NULL, O(CLI_O_EVENTLOG)},
+    {"init-data-hash", required_argument, NULL, O(CLI_O_INIT_DATA_HASH)},
     {"help", no_argument, NULL, O(CLI_O_HELP)},
     {NULL, 0, NULL, 0},
 };
@@ -379,6 +383,21 @@ static int take(cli_args *a, int o, const char *cmd)
         a->have_id |= o == CLI_O_ID;
         break;
     }
+    case CLI_O_EXPECT:
+        if (a->n_expects == (int)CCZ_ARRAY_LEN(a->expects) || !strchr(optarg, '='))
+            return cli_usage_error(cmd, "--expect takes INDEX=HEX, at most %zu times",
+                                   CCZ_ARRAY_LEN(a->expects));
+        a->expects[a->n_expects++] = optarg;
+        break;
+    case CLI_O_ALGORITHM:
+        a->algorithm = optarg;
+        break;
+    case CLI_O_EVENTLOG:
+        a->eventlog = optarg;
+        break;
+    case CLI_O_INIT_DATA_HASH:
+        a->init_data_hex = optarg;
+        break;
     default:
         break;
     }

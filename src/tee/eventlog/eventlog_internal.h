@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private to src/tee/eventlog: the parsed log and the helpers its JSON rendering shares. */
+#ifndef CCZ_TEE_EVENTLOG_INTERNAL_H
+#define CCZ_TEE_EVENTLOG_INTERNAL_H
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "ccz/eventlog.h"
+
+struct ccz_eventlog {
+    ccz_buf bytes; /* a copy of the input: the events' spans point into it */
+    size_t n_algs;
+    uint16_t algs[CCZ_EVLOG_MAX_ALGS]; /* as the Spec ID event lists them */
+    size_t n_events, cap;
+    ccz_event *events;
+};
+
+/* OpenSSL's digest for a TCG algorithm id, NULL for an unknown one. */
+const EVP_MD *evlog_md(uint16_t alg);
+/* "SHA-384", "SM3": the names trustee's JSON gives algorithms. */
+const char *evlog_alg_trustee_name(uint16_t alg);
+/* The "details" object trustee's parser makes of an event's data (evlog_details.c): a new
+ * object, empty where trustee has nothing to say or would fail; NULL when out of memory. */
+json_t *evlog_details_json(uint32_t type, ccz_span data);
+
+#endif

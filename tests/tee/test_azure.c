@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The Azure vTPM parsers on inputs built here: the HCL report's framing, the TPMS_ATTEST of a
+ * quote, and the evidence document of each version, with the exact status of each defect. */
+#include <jansson.h>
+
+#include "ccz/ccz.h"
+#include "test.h"
+
+static void hcl(ccz_buf *b, uint32_t sig, uint32_t type, uint32_t hash, const char *var)
+{
+    ccz_buf_reset(b);
+    CHECK_OK(ccz_buf_append_u32le(b, sig));
+    for (int i = 0; i < 7; i++)
+        CHECK_OK(ccz_buf_append_u32le(b, (uint32_t)i));
+    for (int i = 0; i < CCZ_HCL_HW_REPORT_SIZE; i++)
+        CHECK_OK(ccz_buf_append_u8(b, (uint8_t)i));
+    size_t n = strlen(var);
+    CHECK_OK(ccz_buf_append_u32le(b, (uint32_t)(20 + n)));
+    CHECK_OK(ccz_buf_append_u32le(b, 1));
+    CHECK_OK(ccz_buf_append_u32le(b, type));
+    CHECK_OK(ccz_buf_append_u32le(b, hash));
+    CHECK_OK(ccz_buf_append_u32le(b, (uint32_t)n));
+    CHECK_OK(ccz_buf_append_str(b, var));
+}
+
+#define HCLA 0x414c4348u
+
+static void test_hcl_report(void)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    ccz_hcl_report r;
+    hcl(&b, HCLA, CCZ_HCL_REPORT_TYPE_SNP, 1, "{\"keys\": []}");
+    CHECK_OK(ccz_hcl_report_parse(&r, ccz_buf_span(&b)));
+    CHECK_INT(r.hw_report.len, 1184);
+    CHECK_INT(r.hw_report.ptr - b.ptr, CCZ_HCL_HW_REPORT_OFFSET);
+    CHECK_INT(r.var_data.ptr - b.ptr, CCZ_HCL_VAR_DATA_OFFSET);
+    CHECK_INT(r.var_data.len, 12);
+    CHECK_INT(r.version, 0);
+    hcl(&b, HCLA, CCZ_HCL_REPORT_TYPE_TDX, 1, "{}");
+    CHECK_OK(ccz_hcl_report_parse(&r, ccz_buf_span(&b)));
+    CHECK_INT(r.hw_report.len, 1024); /* the TDREPORT */
+    CHECK_OK(ccz_buf_append_str(&b, "padding after the variable data is allowed"));
+    CHECK_OK(ccz_hcl_report_parse(&r, ccz_buf_span(&b)));
+    hcl(&b, 0x41424344, CCZ_HCL_REPORT_TYPE_SNP, 1, "{}");
+    CHECK_STATUS(ccz_hcl_report_parse(&r, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+    hcl(&b, HCLA, 3, 1, "{}");
+    CHECK_STATUS(ccz_hcl_report_parse(&r, ccz_buf_span(&b)), CCZ_ERR_UNSUPPORTED);
+    hcl(&b, HCLA, CCZ_HCL_REPORT_TYPE_SNP, 2, "{}"); /* SHA-384 binding */
+    CHECK_STATUS(ccz_hcl_report_parse(&r, ccz_buf_span(&b)), CCZ_ERR_UNSUPPORTED);
+    hcl(&b, HCLA, CCZ_HCL_REPORT_TYPE_SNP, 1, "{}");
+    for (size_t cut = 0; cut < b.len; cut += 97) /* cut anywhere: truncated */
+        CHECK_STATUS(ccz_hcl_report_parse(&r, CCZ_SPAN(b.ptr, cut)), CCZ_ERR_TRUNCATED);
+    CHECK_STATUS(ccz_hcl_report_parse(&r, CCZ_SPAN(b.ptr, b.len - 1)), CCZ_ERR_TRUNCATED);
+    ccz_buf_free(&b);
+}
+
+/* A TPMS_ATTEST of a quote: extraData "nonce", one bank, the selection and digest given. */
+static void attest(ccz_buf *b, uint32_t magic, uint16_t type, uint32_t banks, uint16_t bank,
+                   const uint8_t *sel, uint8_t nsel, uint16_t digest_len)
+{
+    uint8_t be[8];
+    ccz_buf_reset(b);
+#define BE(v, n)                                                                                   \
+    do {                                                                                           \
+        for (int i_ = 0; i_ < (n); i_++)                                                           \
+            be[i_] = (uint8_t)((uint64_t)(v) >> (8 * ((n)-1 - i_)));                               \
+        CHECK_OK(ccz_buf_append(b, be, (n)));                                                      \
+    } while (0)
+    BE(magic, 4);
+    BE(type, 2);
+    BE(4, 2);
+    CHECK_OK(ccz_buf_append(b, "name", 4));
+    BE(5, 2);
+    CHECK_OK(ccz_buf_append(b, "nonce", 5));
+    BE(0x1122334455667788ull, 8); /* clock */
+    BE(7, 4);
+    BE(9, 4);
+    BE(1, 1);
+    BE(0x0102030405060708ull, 8);
+    BE(banks, 4);
+    BE(bank, 2);
+    BE(nsel, 1);
+    CHECK_OK(ccz_buf_append(b, sel, nsel));
+    BE(digest_len, 2);
+    for (int i = 0; i < digest_len; i++)
+        CHECK_OK(ccz_buf_append_u8(b, 0xdd));
+#undef BE
+}
+
+static void test_tpm_quote(void)
+{
+    static const uint8_t all[] = {0xff, 0xff, 0xff, 0x00};
+    ccz_buf b = CCZ_BUF_INIT;
+    ccz_tpm_quote_info q;
+    attest(&b, 0xff544347, 0x8018, 1, 0x000b, all, 3, 32);
+    CHECK_OK(ccz_tpm_quote_parse(&q, ccz_buf_span(&b)));
+    CHECK_INT(q.extra_data_len, 5);
+    CHECK(memcmp(q.extra_data, "nonce", 5) == 0);
+    CHECK_INT(q.qualified_signer.len, 4);
+    CHECK(q.clock == 0x1122334455667788ull);
+    CHECK_INT(q.reset_count, 7);
+    CHECK_INT(q.restart_count, 9);
+    CHECK_INT(q.safe, 1);
+    CHECK(q.firmware_version == 0x0102030405060708ull);
+    CHECK_INT(q.pcr_select, 0xffffff);
+    CHECK_INT(q.pcr_digest[31], 0xdd);
+    attest(&b, 0xff544347, 0x8018, 1, 0x000b, all, 4, 32);
+    CHECK_OK(ccz_tpm_quote_parse(&q, ccz_buf_span(&b)));
+    CHECK_OK(ccz_buf_append_u8(&b, 0));
+    CHECK_STATUS(ccz_tpm_quote_parse(&q, ccz_buf_span(&b)), CCZ_ERR_TRAILING_DATA);
+    attest(&b, 0xff544346, 0x8018, 1, 0x000b, all, 3, 32);
+    CHECK_STATUS(ccz_tpm_quote_parse(&q, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+    attest(&b, 0xff544347, 0x8017, 1, 0x000b, all, 3, 32); /* a certify, not a quote */
+    CHECK_STATUS(ccz_tpm_quote_parse(&q, ccz_buf_span(&b)), CCZ_ERR_UNSUPPORTED);
+    attest(&b, 0xff544347, 0x8018, 2, 0x000b, all, 3, 32);
+    CHECK_STATUS(ccz_tpm_quote_parse(&q, ccz_buf_span(&b)), CCZ_ERR_UNSUPPORTED);
+    attest(&b, 0xff544347, 0x8018, 1, 0x000c, all, 3, 32); /* the SHA-384 bank */
+    CHECK_STATUS(ccz_tpm_quote_parse(&q, ccz_buf_span(&b)), CCZ_ERR_UNSUPPORTED);
+    attest(&b, 0xff544347, 0x8018, 1, 0x000b, all, 2, 32);
+    CHECK_STATUS(ccz_tpm_quote_parse(&q, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+    attest(&b, 0xff544347, 0x8018, 1, 0x000b, all, 3, 20);
+    CHECK_STATUS(ccz_tpm_quote_parse(&q, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+    attest(&b, 0xff544347, 0x8018, 1, 0x000b, all, 3, 48);
+    CHECK_STATUS(ccz_tpm_quote_parse(&q, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+    attest(&b, 0xff544347, 0x8018, 1, 0x000b, all, 3, 32);
+    b.ptr[12] = 0x41; /* extraData of 0x41 bytes, above TPM2B_DATA's 64 */
+    CHECK_STATUS(ccz_tpm_quote_parse(&q, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+    attest(&b, 0xff544347, 0x8018, 1, 0x000b, all, 3, 32);
+    for (size_t cut = 0; cut < b.len; cut++)
+        CHECK_STATUS(ccz_tpm_quote_parse(&q, CCZ_SPAN(b.ptr, cut)), CCZ_ERR_TRUNCATED);
+    ccz_buf_free(&b);
+}
+
+static ccz_status parse_json(ccz_az_evidence *e, const char *text)
+{
+    return ccz_az_evidence_parse(e, CCZ_SPAN(text, strlen(text)));
+}
+
+/* 24 PCRs of 32 bytes, as hex strings or as byte arrays */
+static void pcrs(ccz_buf *b, bool hex, int n)
+{
+    CHECK_OK(ccz_buf_append_str(b, "["));
+    for (int i = 0; i < n; i++) {
+        CHECK_OK(ccz_buf_append_str(b, i ? "," : ""));
+        if (hex) {
+            CHECK_OK(ccz_buf_printf(b, "\"%02x", i));
+            for (int k = 1; k < 32; k++)
+                CHECK_OK(ccz_buf_append_str(b, "00"));
+            CHECK_OK(ccz_buf_append_str(b, "\""));
+        } else {
+            CHECK_OK(ccz_buf_printf(b, "[%d", i));
+            for (int k = 1; k < 32; k++)
+                CHECK_OK(ccz_buf_append_str(b, ",0"));
+            CHECK_OK(ccz_buf_append_str(b, "]"));
+        }
+    }
+    CHECK_OK(ccz_buf_append_str(b, "]"));
+}
+
+static void test_evidence_document(void)
+{
+    ccz_az_evidence e;
+    ccz_buf t = CCZ_BUF_INIT, p = CCZ_BUF_INIT;
+    pcrs(&p, true, 24);
+    /* v1, padded base64url (as trustee writes it) */
+    CHECK_OK(ccz_buf_printf(&t,
+                            "{\"version\": 1, \"tpm_quote\": {\"signature\": \"0102\", \"message\":"
+                            " \"ff54\", \"pcrs\": %s}, \"hcl_report\": \"_-8=\", \"td_quote\": "
+                            "\"AQID\"}",
+                            (const char *)p.ptr));
+    CHECK_OK(parse_json(&e, (const char *)t.ptr));
+    CHECK_INT(e.tee, CCZ_TEE_AZ_TDX_VTPM);
+    CHECK_INT(e.version, 1);
+    CHECK_INT(e.hcl_report.len, 2);
+    CHECK_INT(e.hcl_report.ptr[0], 0xff);
+    CHECK_INT(e.hcl_report.ptr[1], 0xef);
+    CHECK_INT(e.td_quote.len, 3);
+    CHECK_INT(e.tpm_signature.len, 2);
+    CHECK_INT(e.pcrs[23][0], 23);
+    ccz_az_evidence_free(&e);
+    CHECK_INT(ccz_evidence_detect(ccz_buf_span(&t)), CCZ_TEE_AZ_TDX_VTPM);
+    /* v0 SNP: byte arrays, "quote" and "report", a PEM VCEK */
+    ccz_buf_reset(&p);
+    pcrs(&p, false, 24);
+    ccz_buf_reset(&t);
+    CHECK_OK(ccz_buf_printf(&t,
+                            "{\"quote\": {\"signature\": [1], \"message\": [255, 84], \"pcrs\": "
+                            "%s}, \"report\": [1, 2, 3], \"vcek\": \"-----BEGIN\"}",
+                            (const char *)p.ptr));
+    CHECK_OK(parse_json(&e, (const char *)t.ptr));
+    CHECK_INT(e.tee, CCZ_TEE_AZ_SNP_VTPM);
+    CHECK_INT(e.version, 0);
+    CHECK_INT(e.tpm_message.len, 2);
+    CHECK_INT(e.vcek.len, 10);
+    CHECK_INT(e.pcrs[5][0], 5);
+    ccz_az_evidence_free(&e);
+    CHECK_INT(ccz_evidence_detect(ccz_buf_span(&t)), CCZ_TEE_AZ_SNP_VTPM);
+    /* version 3; a byte out of range; 23 PCRs; bad base64url; '+' from the other alphabet */
+    static const char *const bad[] = {
+        "{\"version\": 3}",
+        "{\"version\": \"1\"}",
+        "{\"quote\": {\"signature\": [256]}}",
+        "[1, 2]",
+        "{\"version\": 1, \"tpm_quote\": {\"signature\": \"0\"}}",
+    };
+    static const ccz_status want[] = {CCZ_ERR_UNSUPPORTED, CCZ_ERR_UNSUPPORTED, CCZ_ERR_MALFORMED,
+                                      CCZ_ERR_MALFORMED, CCZ_ERR_ENCODING};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(bad); i++)
+        CHECK_STATUS(parse_json(&e, bad[i]), want[i]);
+    ccz_buf_reset(&p);
+    pcrs(&p, true, 23);
+    ccz_buf_reset(&t);
+    CHECK_OK(ccz_buf_printf(&t,
+                            "{\"version\": 2, \"tpm_quote\": {\"signature\": \"\", \"message\":"
+                            " \"\", \"pcrs\": %s}}",
+                            (const char *)p.ptr));
+    CHECK_STATUS(parse_json(&e, (const char *)t.ptr), CCZ_ERR_MALFORMED);
+    ccz_buf_reset(&p);
+    pcrs(&p, true, 24);
+    ccz_buf_reset(&t);
+    CHECK_OK(ccz_buf_printf(&t,
+                            "{\"version\": 2, \"tpm_quote\": {\"signature\": \"\", \"message\":"
+                            " \"\", \"pcrs\": %s}, \"hcl_report\": \"a+b=\", \"vcek\": \"\"}",
+                            (const char *)p.ptr));
+    CHECK_STATUS(parse_json(&e, (const char *)t.ptr), CCZ_ERR_ENCODING);
+    /* not evidence: no VCEK and no TD quote; another JSON document */
+    CHECK_INT(ccz_evidence_detect(CCZ_LIT("{\"hcl_report\": 1, \"tpm_quote\": 2}")), CCZ_TEE_NONE);
+    CHECK_INT(ccz_evidence_detect(CCZ_LIT("{\"cc_eventlog\": \"\"}")), CCZ_TEE_NONE);
+    ccz_buf_free(&t);
+    ccz_buf_free(&p);
+}
+
+TEST_MAIN(T(test_hcl_report), T(test_tpm_quote), T(test_evidence_document))

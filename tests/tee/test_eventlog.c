@@ -1,0 +1,487 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Event logs built here, byte by byte: the Spec ID event and the records, the replay (SHA-384,
+ * SHA-256 and SM3 known answers computed with Python's hashlib and `openssl dgst -sm3`), every
+ * malformed input's exact status, the details of each kind of event data as trustee's parser
+ * renders it, and the policy's "eventlog" rules. */
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "ccz/ccz.h"
+#include "test.h"
+
+#define EV_NO_ACTION 3
+#define EV_SEPARATOR 4
+#define EV_EVENT_TAG 6
+#define EV_PLATFORM_CONFIG_FLAGS 0xa
+#define EV_IPL 0xd
+#define EV_EFI_VARIABLE_BOOT 0x80000002u
+#define EV_EFI_BOOT_SERVICES_APPLICATION 0x80000003u
+#define EV_EFI_ACTION 0x80000007u
+#define EV_EFI_PLATFORM_FIRMWARE_BLOB2 0x8000000au
+
+static void u32(ccz_buf *b, uint32_t v)
+{
+    CHECK_OK(ccz_buf_append_u32le(b, v));
+}
+
+static void u16(ccz_buf *b, uint16_t v)
+{
+    CHECK_OK(ccz_buf_append_u16le(b, v));
+}
+
+static void bytes(ccz_buf *b, const void *p, size_t n)
+{
+    CHECK_OK(ccz_buf_append(b, p, n));
+}
+
+/* The Spec ID event listing algs (with their sizes) and vendor bytes. */
+static void spec_id(ccz_buf *b, const uint16_t *algs, size_t n, size_t vendor)
+{
+    static const uint8_t zero[64];
+    u32(b, 0);
+    u32(b, EV_NO_ACTION);
+    bytes(b, zero, 20);
+    u32(b, (uint32_t)(24 + 4 + 4 * n + 1 + vendor));
+    bytes(b, "Spec ID Event03", 16);
+    bytes(b, zero, 8); /* platform class, versions, uintn size */
+    u32(b, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        u16(b, algs[i]);
+        u16(b, (uint16_t)ccz_eventlog_alg_size(algs[i]));
+    }
+    CHECK_OK(ccz_buf_append_u8(b, (uint8_t)vendor));
+    bytes(b, zero, vendor);
+}
+
+/* A record with one digest of alg, each byte `fill` (or the real hash of data when fill is 0). */
+static void event(ccz_buf *b, uint32_t index, uint32_t type, uint16_t alg, uint8_t fill,
+                  const void *data, size_t n)
+{
+    uint8_t d[64];
+    size_t size = ccz_eventlog_alg_size(alg);
+    const EVP_MD *md = alg == CCZ_EVLOG_SHA384   ? EVP_sha384()
+                       : alg == CCZ_EVLOG_SHA256 ? EVP_sha256()
+                                                 : EVP_sm3();
+    if (fill)
+        memset(d, fill, size);
+    else
+        CHECK(EVP_Digest(data, n, d, NULL, md, NULL) == 1);
+    u32(b, index);
+    u32(b, type);
+    u32(b, 1);
+    u16(b, alg);
+    bytes(b, d, size);
+    u32(b, (uint32_t)n);
+    bytes(b, data, n);
+}
+
+static const uint16_t sha384[] = {CCZ_EVLOG_SHA384};
+
+static ccz_eventlog *parse_ok(const ccz_buf *b)
+{
+    ccz_eventlog *l = NULL;
+    CHECK_OK(ccz_eventlog_parse(&l, ccz_buf_span(b)));
+    return l;
+}
+
+static void check_reg(const ccz_eventlog *l, uint32_t index, uint16_t alg, const char *hex)
+{
+    uint8_t r[64];
+    char h[129];
+    CHECK_OK(ccz_eventlog_replay(r, sizeof r, l, index, alg));
+    ccz_hex_to_str(h, r, ccz_eventlog_alg_size(alg));
+    CHECK_STR(h, hex);
+}
+
+static void test_replay_sha384(void)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    spec_id(&b, sha384, 1, 0);
+    event(&b, 1, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x11, "\0\0\0\0", 4);
+    event(&b, 2, EV_NO_ACTION, CCZ_EVLOG_SHA384, 0x11, "x", 1); /* replayed, as trustee does */
+    event(&b, 1, EV_EFI_ACTION, CCZ_EVLOG_SHA384, 0x22, "y", 1);
+    ccz_eventlog *l = parse_ok(&b);
+    CHECK_INT(ccz_eventlog_count(l), 3);
+    CHECK_INT(ccz_eventlog_default_alg(l), CCZ_EVLOG_SHA384);
+    check_reg(l, 1, CCZ_EVLOG_SHA384,
+              "3b0aa70f13ee0d6d1e004bc3925da1d69fa9638c77923663dd226028623932c61139aacb3696bd7a"
+              "45990d5eb4ca2868");
+    check_reg(l, 2, CCZ_EVLOG_SHA384,
+              "c7304e0aec48bbbc703c099b425485b7a60e19b6a83630b0fb558ce2f02ec41e4cdf205335b4b613"
+              "b3537ad83eb62262");
+    check_reg(l, 3, CCZ_EVLOG_SHA384,
+              "00000000000000000000000000000000000000000000000000000000000000000000000000000000"
+              "0000000000000000");
+    uint8_t r[64];
+    CHECK_STATUS(ccz_eventlog_replay(r, sizeof r, l, 1, CCZ_EVLOG_SM3), CCZ_ERR_UNSUPPORTED);
+    CHECK_STATUS(ccz_eventlog_replay(r, 47, l, 1, CCZ_EVLOG_SHA384), CCZ_ERR_INVALID_ARGUMENT);
+    uint32_t idx[8];
+    CHECK_INT(ccz_eventlog_indices(idx, 8, l), 4); /* 1..4: index 2 is among them */
+    ccz_eventlog_free(l);
+    /* an index beyond 1..4 is shown too */
+    event(&b, 9, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x11, "z", 1);
+    l = parse_ok(&b);
+    CHECK_INT(ccz_eventlog_indices(idx, 8, l), 5);
+    CHECK_INT(idx[4], 9);
+    ccz_eventlog_free(l);
+    ccz_buf_free(&b);
+}
+
+static void test_replay_sm3_sha256(void)
+{
+    static const uint16_t both[] = {CCZ_EVLOG_SHA256, CCZ_EVLOG_SM3};
+    ccz_buf b = CCZ_BUF_INIT;
+    spec_id(&b, both, 2, 3);
+    event(&b, 1, EV_SEPARATOR, CCZ_EVLOG_SM3, 0x44, "a", 1);
+    event(&b, 1, EV_SEPARATOR, CCZ_EVLOG_SHA256, 0x33, "a", 1);
+    ccz_eventlog *l = parse_ok(&b);
+    CHECK_INT(ccz_eventlog_default_alg(l), CCZ_EVLOG_SM3); /* a CSV guest's log */
+    check_reg(l, 1, CCZ_EVLOG_SM3,
+              "08e8f82bbca61cba7e161be0af13f5dc4698003764f100f9f400b412e92f1505");
+    check_reg(l, 1, CCZ_EVLOG_SHA256,
+              "aa3fbb7913e12ae041ff4ac2b75384d7e97ab7a9cc3e405c2bbfc96c65590160");
+    json_t *j = ccz_eventlog_to_json(l, 0);
+    CHECK_STR(json_string_value(json_object_get(j, "algorithm")), "sm3");
+    CHECK_INT(json_object_size(json_object_get(j, "registers")), 4);
+    CHECK_INT(json_string_length(json_object_get(json_object_get(j, "registers"), "1")), 64);
+    json_decref(j);
+    j = ccz_eventlog_to_json(l, CCZ_EVLOG_SHA384); /* not listed */
+    CHECK(j == NULL);
+    ccz_eventlog_free(l);
+    ccz_buf_free(&b);
+}
+
+/* The end of the records: the input's end, or 8 bytes of 0xFF or 0x00 (a CCEL area's rest). */
+static void test_end_of_log(void)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    spec_id(&b, sha384, 1, 0);
+    event(&b, 1, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x11, "abcd", 4);
+    size_t end = b.len;
+    for (int i = 0; i < 100; i++)
+        CHECK_OK(ccz_buf_append_u8(&b, 0xff));
+    event(&b, 1, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x11, "abcd", 4); /* not read */
+    ccz_eventlog *l = parse_ok(&b);
+    CHECK_INT(ccz_eventlog_count(l), 1);
+    ccz_eventlog_free(l);
+    b.len = end;
+    for (int i = 0; i < 8; i++)
+        CHECK_OK(ccz_buf_append_u8(&b, 0));
+    l = parse_ok(&b);
+    CHECK_INT(ccz_eventlog_count(l), 1);
+    ccz_eventlog_free(l);
+    /* fewer than 8 bytes left: padding when all 0xFF or 0x00, else a truncated record */
+    b.len = end + 5;
+    l = parse_ok(&b);
+    ccz_eventlog_free(l);
+    b.ptr[end + 4] = 0x01;
+    CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_TRUNCATED);
+    CHECK(l == NULL);
+    ccz_buf_free(&b);
+}
+
+static void test_malformed(void)
+{
+    ccz_eventlog *l = NULL;
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_STATUS(ccz_eventlog_parse(&l, CCZ_SPAN("", 0)), CCZ_ERR_TRUNCATED);
+    /* the first record is not EV_NO_ACTION */
+    spec_id(&b, sha384, 1, 0);
+    b.ptr[4] = EV_SEPARATOR;
+    CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "not the Spec ID event");
+    /* an algorithm ccz does not know; a wrong digest size; one listed twice; none */
+    static const uint16_t odd[] = {0x0027};
+    ccz_buf_reset(&b);
+    spec_id(&b, odd, 1, 0);
+    CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_UNSUPPORTED);
+    ccz_buf_reset(&b);
+    spec_id(&b, sha384, 1, 0);
+    b.ptr[32 + 24 + 4 + 2] = 47; /* SHA-384's size */
+    CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+    static const uint16_t twice[] = {CCZ_EVLOG_SHA384, CCZ_EVLOG_SHA384};
+    ccz_buf_reset(&b);
+    spec_id(&b, twice, 2, 0);
+    CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+    ccz_buf_reset(&b);
+    spec_id(&b, sha384, 0, 0);
+    CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+    /* the Spec ID event's size must be exactly what it holds */
+    ccz_buf_reset(&b);
+    spec_id(&b, sha384, 1, 0);
+    b.ptr[28] += 1;
+    CHECK_OK(ccz_buf_append_u8(&b, 0));
+    CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_TRAILING_DATA);
+    /* a record with a digest of an algorithm the Spec ID event does not list */
+    ccz_buf_reset(&b);
+    spec_id(&b, sha384, 1, 0);
+    event(&b, 1, EV_SEPARATOR, CCZ_EVLOG_SHA256, 0x11, "abcd", 4);
+    CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "event 0");
+    /* event data longer than the log; a record cut anywhere */
+    ccz_buf_reset(&b);
+    spec_id(&b, sha384, 1, 0);
+    size_t start = b.len;
+    event(&b, 1, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x11, "abcd", 4);
+    for (size_t cut = start + 1; cut < b.len; cut++) {
+        size_t keep = b.len;
+        b.len = cut;
+        bool pad = cut - start < 8; /* a cut within the index is 0x00 padding ... */
+        ccz_status s = ccz_eventlog_parse(&l, ccz_buf_span(&b));
+        if (pad && s == CCZ_OK)
+            ccz_eventlog_free(l);
+        else
+            CHECK_INT(s, CCZ_ERR_TRUNCATED);
+        b.len = keep;
+    }
+    /* too many digests in one record */
+    b.ptr[start + 8] = 9;
+    CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+    CHECK(l == NULL);
+    ccz_buf_free(&b);
+}
+
+/* ccz_eventlog_load: the binary log, its base64 text, JSON carrying it. */
+static void test_load_forms(void)
+{
+    ccz_buf b = CCZ_BUF_INIT, t = CCZ_BUF_INIT, j = CCZ_BUF_INIT;
+    spec_id(&b, sha384, 1, 0);
+    event(&b, 2, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x11, "abcd", 4);
+    CHECK_OK(ccz_base64_encode(&t, ccz_buf_span(&b)));
+    ccz_eventlog *l = NULL;
+    CHECK_OK(ccz_eventlog_load(&l, ccz_buf_span(&b)));
+    CHECK_INT(ccz_eventlog_count(l), 1);
+    ccz_eventlog_free(l);
+    CHECK_OK(ccz_buf_printf(&j, "  %.*s\n", (int)t.len, (const char *)t.ptr));
+    CHECK_OK(ccz_eventlog_load(&l, ccz_buf_span(&j)));
+    ccz_eventlog_free(l);
+    ccz_buf_reset(&j);
+    CHECK_OK(ccz_buf_printf(&j, "{\"cc_eventlog\": \"%.*s\"}", (int)t.len, (const char *)t.ptr));
+    CHECK_OK(ccz_eventlog_load(&l, ccz_buf_span(&j)));
+    CHECK_INT(ccz_eventlog_event(l, 0)->index, 2);
+    CHECK(ccz_eventlog_event(l, 1) == NULL);
+    ccz_eventlog_free(l);
+    CHECK_STATUS(ccz_eventlog_load(&l, CCZ_LIT("{\"other\": 1}")), CCZ_ERR_NOT_FOUND);
+    CHECK_STATUS(ccz_eventlog_load(&l, CCZ_LIT("{\"cc_eventlog\": \"AAA\"}")), CCZ_ERR_ENCODING);
+    CHECK_STATUS(ccz_eventlog_load(&l, CCZ_LIT("{broken")), CCZ_ERR_JSON);
+    ccz_buf_free(&b);
+    ccz_buf_free(&t);
+    ccz_buf_free(&j);
+}
+
+/* The details of one event's data, as compact JSON. */
+static char *details(uint32_t type, const void *data, size_t n)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    spec_id(&b, sha384, 1, 0);
+    event(&b, 1, type, CCZ_EVLOG_SHA384, 0, data, n);
+    ccz_eventlog *l = parse_ok(&b);
+    json_t *ev = l ? ccz_eventlog_events_json(l) : NULL;
+    json_t *e = json_array_get(ev, 0);
+    CHECK(json_is_true(json_object_get(e, "digest_matches_event")));
+    char *s = json_dumps(json_object_get(e, "details"), JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(ev);
+    ccz_eventlog_free(l);
+    ccz_buf_free(&b);
+    return s;
+}
+
+#define CHECK_DETAILS(type, lit, want)                                                             \
+    do {                                                                                           \
+        char *d_ = details((type), (lit), sizeof(lit) - 1);                                        \
+        CHECK_STR(d_, (want));                                                                     \
+        free(d_);                                                                                  \
+    } while (0)
+
+static void test_details_text(void)
+{
+    CHECK_DETAILS(EV_EFI_ACTION, "Calling EFI Application",
+                  "{\"string\":\"Calling EFI Application\"}");
+    CHECK_DETAILS(EV_EFI_ACTION, "bad \xff utf-8", "{}"); /* trustee would fail the log */
+    CHECK_DETAILS(EV_SEPARATOR, "\0\0\0\0", "{}");
+    /* config flags: 0x10 is a space, control characters (C0, DEL, C1) go; not UTF-8: "" */
+    CHECK_DETAILS(EV_PLATFORM_CONFIG_FLAGS,
+                  "a\x10"
+                  "b\x01\x7f\xc2\x85\xc2\xa0z",
+                  "{\"string\":\"a b\xc2\xa0z\"}");
+    CHECK_DETAILS(EV_PLATFORM_CONFIG_FLAGS, "td_hob\x80", "{\"string\":\"\"}");
+    /* a length-prefixed description, one byte shorter than its length (the NUL) */
+    CHECK_DETAILS(EV_EFI_PLATFORM_FIRMWARE_BLOB2, "\x09TdxTable\0\x01\x02",
+                  "{\"string\":\"TdxTable\"}");
+    CHECK_DETAILS(EV_EFI_PLATFORM_FIRMWARE_BLOB2, "\x20short", "{}");
+    CHECK_DETAILS(EV_EFI_PLATFORM_FIRMWARE_BLOB2, "\x00", "{}");
+    /* EV_IPL: text to the first NUL; Google's 2E 00 UTF-16; else hex */
+    CHECK_DETAILS(EV_IPL, "MokList\0rest", "{\"string\":\"MokList\"}");
+    CHECK_DETAILS(EV_IPL, ".\0g\0r\0u\0b\0\0\0", "{\"string\":\"grub\"}");
+    CHECK_DETAILS(EV_IPL, ".\0g\0\0", "{}");
+    CHECK_DETAILS(EV_IPL, "\xff\x01", "{\"string\":\"ff01\"}");
+    CHECK_DETAILS(EV_IPL, "x", "{}");
+}
+
+static void test_details_tags(void)
+{
+    /* tagged event: the data as text, invalid UTF-8 replaced (maximal subparts), NULs gone */
+    CHECK_DETAILS(EV_EVENT_TAG, "\xed\x22\x3b\x8f\x0a\0\0\0Linux\0\xe2\x82x\0",
+                  "{\"string\":\"Linux\xef\xbf\xbdx\"}");
+    CHECK_DETAILS(EV_EVENT_TAG, "\1\0\0\0\x40\0\0\0short", "{}");
+    /* AAEL: "DOMAIN OPERATION CONTENT", the content JSON when it parses */
+    CHECK_DETAILS(EV_EVENT_TAG, "LEAA\x19\0\0\0coco.com op {\"k\": [1, 2]}",
+                  "{\"data\":{\"content\":{\"k\":[1,2]},\"domain\":\"coco.com\",\"operation\":"
+                  "\"op\"},\"string\":\"coco.com op {\\\"k\\\": [1, 2]}\",\"unicode_name\":"
+                  "\"AAEL\"}");
+    CHECK_DETAILS(EV_EVENT_TAG, "LEAA\x0e\0\0\0d o some-thing",
+                  "{\"data\":{\"content\":\"some-thing\",\"domain\":\"d\",\"operation\":\"o\"},"
+                  "\"string\":\"d o some-thing\",\"unicode_name\":\"AAEL\"}");
+    CHECK_DETAILS(EV_EVENT_TAG, "LEAA\x04\0\0\0d-o-", "{}");
+}
+
+static void test_details_variable(void)
+{
+    /* UEFI_VARIABLE_DATA: GUID as plain hex, the name's UTF-16 units, the data in base64 */
+    CHECK_DETAILS(EV_EFI_VARIABLE_BOOT,
+                  "\x61\xdf\xe4\x8b\xca\x93\xd2\x11\xaa\x0d\x00\xe0\x98\x03\x2b\x8c"
+                  "\x04\0\0\0\0\0\0\0\x02\0\0\0\0\0\0\0B\0o\0o\0t\0\x01\x02",
+                  "{\"unicode_name\":\"Boot\",\"unicode_name_length\":4,\"variable_data\":\"AQI=\","
+                  "\"variable_data_length\":2,\"variable_name\":\"61dfe48b-ca93-d211-aa0d-"
+                  "00e098032b8c\"}");
+    CHECK_DETAILS(EV_EFI_VARIABLE_BOOT,
+                  "0123456789abcdef\x01\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x00\xd8",
+                  "{}"); /* an unpaired surrogate */
+    CHECK_DETAILS(EV_EFI_VARIABLE_BOOT, "0123456789abcdef\x09\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0A\0",
+                  "{}");
+    CHECK_DETAILS(EV_EFI_VARIABLE_BOOT, "0123456789abcde", "{}");
+}
+
+static void test_details_device_paths(void)
+{
+    /* UEFI_IMAGE_LOAD_EVENT: 24 bytes, the path's length, then nodes; the end node is left out */
+    static const char app[] =
+        "\x41\x41\x41\x41\x41\x41\x41\x41\x42\x42\x42\x42\x42\x42\x42\x42\x43\x43\x43\x43\x43\x43"
+        "\x43\x43\xa3\x00\x00\x00\x00\x00\x00\x00\x02\x01\x0c\x00\xd0\x41\x03\x0a\x00\x00\x00\x00"
+        "\x01\x01\x06\x00\x00\x01\x04\x01\x2a\x00\x0f\x00\x00\x00\x00\x28\x00\x00\x00\x00\x00\x00"
+        "\x00\x50\x03\x00\x00\x00\x00\x00\x5e\x27\xf1\x00\x75\x53\xd5\x43\x9e\xb5\xde\x2a\xdd\x4c"
+        "\x99\x32\x02\x02\x04\x01\x2a\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+        "\x00\x00\x00\x00\x00\x00\x78\x56\x34\x12\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+        "\x01\x01\x04\x04\x0e\x00\x6b\x00\x65\x00\x72\x00\x6e\x00\x00\x00\x03\x05\x06\x00\x02\x03"
+        "\x03\x0b\x25\x00\x52\x54\x00\x12\x34\x50\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+        "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x7f\xff\x04\x00";
+    CHECK_DETAILS(
+        EV_EFI_BOOT_SERVICES_APPLICATION, app,
+        "{\"device_paths\":[\"ACPI(PNP0A03,0)\",\"Pci(0,1)\",\"HD(15,GPT,00F1275E-5375-"
+        "43D5-9EB5-DE2ADD4C9932,0x2800,0x35000)\",\"HD(0,MBR,0x12345678)\",\"File(kern)\","
+        "\"USB(2,3)\",\"Mac(52540012345,0x01)\"]}");
+    static const char more[] =
+        "\x41\x41\x41\x41\x41\x41\x41\x41\x42\x42\x42\x42\x42\x42\x42\x42\x43\x43\x43\x43\x43\x43"
+        "\x43\x43\x61\x00\x00\x00\x00\x00\x00\x00\x03\x0c\x1b\x00\x0a\x00\x00\x01\xc0\xa8\x01\x02"
+        "\x50\x00\x51\x00\x06\x00\x01\x01\x00\x00\x00\x02\x00\x00\x00\x03\x15\x14\x00\x01\x02\x03"
+        "\x04\x05\x06\x07\x08\x11\x12\x13\x14\x15\x16\x17\x18\x04\x03\x15\x00\x72\xf7\x28\x14\x4a"
+        "\xb6\x1e\x44\xb8\xc3\x9e\xbd\xd7\xf8\x93\xc7\xab\x05\x01\x0e\x00\x02\x00\x07\x00\x64\x69"
+        "\x73\x6b\x00\x78\x09\x09\x06\x00\xbe\xef\x01\x01\x05\x00\x01\x7f\xff\x04\x00";
+    CHECK_DETAILS(EV_EFI_BOOT_SERVICES_APPLICATION, more,
+                  "{\"device_paths\":[\"IPv4(2.1.168.192,TCP,Static,1.0.0.10,1,2)\",\"FibreEx("
+                  "0x0102030405060708,0x1112131415161718)\",\"VenMedia(1428F772-B64A-441E-B8C3-"
+                  "9EBDD7F893C7,ab)\",\"BBS(HARD_DRIVE,disk,7)\",\"Path(9,9,beef)\",\"Path(1,1,"
+                  "01)\"]}");
+    /* no path; a path shorter than one node; a node longer than the path; a zero-length node */
+    CHECK_DETAILS(EV_EFI_BOOT_SERVICES_APPLICATION, "AAAAAAAABBBBBBBBCCCCCCCC\0\0\0\0\0\0\0\0",
+                  "{}");
+    CHECK_DETAILS(EV_EFI_BOOT_SERVICES_APPLICATION,
+                  "AAAAAAAABBBBBBBBCCCCCCCC\x06\0\0\0\0\0\0\0\x01\x01\x7f\xff\x04\0", "{}");
+    CHECK_DETAILS(EV_EFI_BOOT_SERVICES_APPLICATION,
+                  "AAAAAAAABBBBBBBBCCCCCCCC\x0c\0\0\0\0\0\0\0\x01\x01\x09\0\x7f\xff\x04\0", "{}");
+    CHECK_DETAILS(EV_EFI_BOOT_SERVICES_APPLICATION,
+                  "AAAAAAAABBBBBBBBCCCCCCCC\x0c\0\0\0\0\0\0\0\x01\x01\x00\0\x01\x01\x04\0", "{}");
+    CHECK_DETAILS(EV_EFI_BOOT_SERVICES_APPLICATION, "AAAAAAAABBBBBBBB", "{}");
+}
+
+static void test_event_json_shape(void)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    spec_id(&b, sha384, 1, 0);
+    event(&b, 3, 0x80000011u, CCZ_EVLOG_SHA384, 0x11, "ab", 2);
+    ccz_eventlog *l = parse_ok(&b);
+    json_t *ev = ccz_eventlog_events_json(l);
+    char *s = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    CHECK_STR(s,
+              "[{\"details\":{},\"digest_matches_event\":false,\"digests\":[{\"alg\":\"SHA-384\","
+              "\"digest\":\"111111111111111111111111111111111111111111111111111111111111111111"
+              "111111111111111111111111111111\"}],\"event\":\"YWI=\",\"index\":3,\"type_name\":"
+              "\"0x80000011\"}]");
+    free(s);
+    json_decref(ev);
+    CHECK_STR(ccz_event_type_name(EV_EFI_BOOT_SERVICES_APPLICATION),
+              "EV_EFI_BOOT_SERVICES_APPLICATION");
+    CHECK(ccz_event_type_name(0x80000011u) == NULL);
+    uint16_t alg;
+    CHECK_OK(ccz_eventlog_alg_parse(&alg, "sm3"));
+    CHECK_INT(alg, CCZ_EVLOG_SM3);
+    CHECK_STATUS(ccz_eventlog_alg_parse(&alg, "md5"), CCZ_ERR_INVALID_ARGUMENT);
+    ccz_eventlog_free(l);
+    ccz_buf_free(&b);
+}
+
+/* The policy's "eventlog" rules against verified claims carrying a log. */
+static void test_policy_rules(void)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    spec_id(&b, sha384, 1, 0);
+    event(&b, 2, EV_PLATFORM_CONFIG_FLAGS, CCZ_EVLOG_SHA384, 0xab, "td_payload_info root=/dev/vda1",
+          30);
+    event(&b, 2, EV_EFI_BOOT_SERVICES_APPLICATION, CCZ_EVLOG_SHA384, 0xcd,
+          "AAAAAAAABBBBBBBBCCCCCCCC\x0c\0\0\0\0\0\0\0\x04\x04\x08\0k\0\0\0\x7f\xff\x04\0", 44);
+    ccz_eventlog *l = parse_ok(&b);
+    static ccz_claims c;
+    memset(&c, 0, sizeof c);
+    c.tee = CCZ_TEE_SNP;
+    c.eventlog = l;
+    static const char ok[] =
+        "{\"eventlog\": [{\"string_contains\": \"root=/dev/vda1\", \"index\": 2},"
+        " {\"type\": \"EV_EFI_BOOT_SERVICES_APPLICATION\", \"device_path\": \"File(k)\", \"digest\":"
+        " \"CDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCD"
+        "CDCDCDCD\"}]}";
+    ccz_policy *p = NULL;
+    ccz_appraisal a;
+    CHECK_OK(ccz_policy_parse(&p, ok, sizeof ok - 1));
+    CHECK_OK(ccz_appraise(&a, p, &c));
+    CHECK(a.accepted);
+    c.eventlog = NULL;
+    CHECK_OK(ccz_appraise(&a, p, &c));
+    CHECK_INT(a.n_reasons, 1);
+    CHECK_STR(a.reasons[0].code, "eventlog_missing");
+    ccz_policy_free(p);
+    c.eventlog = l;
+    static const char bad[] =
+        "{\"eventlog\": [{\"string\": \"td_payload_info\"}, {\"index\": 2, \"unicode_name\":"
+        " \"x\"}, {\"index\": 2}, {\"index\": 1, \"string_contains\": \"root\"}, {\"type\":"
+        " \"EV_SEPARATOR\", \"index\": 2}, {\"device_path\": \"File(x)\"}, {\"digest\": "
+        "\"cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
+        "cdcdcdce\"}, {\"string_contains\": \"root=/dev/vda2\"}]}";
+    CHECK_OK(ccz_policy_parse(&p, bad, sizeof bad - 1));
+    CHECK_OK(ccz_appraise(&a, p, &c));
+    CHECK_INT(a.n_reasons, 7); /* all but {"index": 2} */
+    CHECK_STR(a.reasons[0].code, "event_not_found");
+    CHECK_CONTAINS(a.reasons[0].message, "eventlog[0]");
+    CHECK_CONTAINS(a.reasons[1].message, "eventlog[1]");
+    CHECK_CONTAINS(a.reasons[2].message, "eventlog[3]");
+    CHECK_CONTAINS(a.reasons[6].message, "eventlog[7]");
+    ccz_policy_free(p);
+    /* the rules are checked when the policy is read */
+    static const char *const wrong[] = {
+        "{\"eventlog\": {}}",
+        "{\"eventlog\": [{}]}",
+        "{\"eventlog\": [{\"index\": -1}]}",
+        "{\"eventlog\": [{\"digest\": \"abc\"}]}",
+        "{\"eventlog\": [{\"digest\": \"" /* 64 digits, one not hex */
+        "000000000000000000000000000000000000000000000000000000000000000g\"}]}",
+        "{\"eventlog\": [{\"type\": 3}]}",
+        "{\"eventlog\": [{\"kernel\": \"x\"}]}",
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(wrong); i++)
+        CHECK_STATUS(ccz_policy_parse(&p, wrong[i], strlen(wrong[i])), CCZ_ERR_POLICY);
+    ccz_eventlog_free(l);
+    ccz_buf_free(&b);
+}
+
+TEST_MAIN(T(test_replay_sha384), T(test_replay_sm3_sha256), T(test_end_of_log), T(test_malformed),
+          T(test_load_forms), T(test_details_text), T(test_details_tags), T(test_details_variable),
+          T(test_details_device_paths), T(test_event_json_shape), T(test_policy_rules))
