@@ -313,7 +313,8 @@ def _hint(doc: Dict[str, Any], tee: Optional[str]) -> Optional[str]:
     if code == "chain_invalid" and step == "platform_certificate" and tee == "sim":
         return ("name the sim platform that made the evidence: sim_dir=DIR (its root.crt) or "
                 "sim_roots=[CERT]; without them the default sim platform's root is trusted")
-    if code == "collateral_out_of_date" or (code == "expired" and step != "platform_certificate"):
+    if code == "collateral_out_of_date" or (
+            code == "expired" and step not in ("platform_certificate", "certificate")):
         return ("the collateral has expired at this instant: fetch it again (ccz collateral "
                 "fetch) or verify at an instant it covers with at=UNIX")
     if code in ("expired", "not_yet_valid"):
