@@ -545,7 +545,7 @@ class EncryptedNumber(object):
         self.__ciphertext = ciphertext
         self.exponent = exponent
         self.__is_obfuscated = False
-        if isinstance(self.ciphertext, EncryptedNumber):
+        if isinstance(ciphertext, EncryptedNumber):  # (python-paillier means to check this)
             raise _type_error("ciphertext should be an integer")
         if not isinstance(self.public_key, PaillierPublicKey):
             raise _type_error("public_key should be a PaillierPublicKey")
