@@ -17,6 +17,14 @@ import pytest
 HERE = pathlib.Path(__file__).resolve().parent
 SOURCE = pathlib.Path(os.environ.get("CCZ_SOURCE_DIR") or HERE.parent.parent)
 
+try:  # the installed package; else this checkout's (python3 -m pytest python/tests)
+    import ccz  # noqa: F401
+except ImportError as e:
+    if "libccz" in str(e):
+        raise
+    import sys
+    sys.path.insert(0, str(HERE.parent / "src"))
+
 
 def pytest_configure(config):
     # never the reader's own sim platform: a default one of the test run's
