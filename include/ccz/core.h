@@ -311,6 +311,9 @@ typedef struct json_t ccz_json;
 CCZ_API CCZ_NODISCARD ccz_status ccz_json_parse(ccz_json **out, const char *text, size_t len,
                                                 size_t max);
 CCZ_API void ccz_json_free(ccz_json *j);
+/* Appends j (any JSON value) as text to out: indented by two spaces, or compact on one line;
+ * object keys in insertion order; no trailing newline. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_json_dump(ccz_buf *out, const ccz_json *j, bool indent);
 /* Finds member `key` of the top-level object in JSON text and returns its value's exact bytes
  * (a signature may cover them byte for byte). Does not validate the rest of the document;
  * CCZ_ERR_NOT_FOUND when absent, CCZ_ERR_JSON when the text is not an object. */

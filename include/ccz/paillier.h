@@ -74,7 +74,8 @@ typedef enum {
 /* Loads a key in any of the three forms (told apart by "kty"; integers as decimal strings or
  * JSON numbers of any size; python-paillier's {"public_key": {...}, "values": [...]} document
  * gives its public key). Gives the public key, and the private key when the document has one
- * (p and q, or lambda and mu) and key is not NULL (*key NULL otherwise). A private key must agree
+ * (p and q, or lambda and mu) and key is not NULL (*key NULL otherwise); *pub is then the private
+ * key's own public key (ccz_paillier_key_pub: free the private key only). A private key must agree
  * with itself (n = p q, mu lambda = 1 mod n). DJN: a private key's "hs" is verified against p
  * and q (CCZ_ERR_INVALID_ARGUMENT when it is not (-x^2)^n mod n^2); a public key's "hs" cannot
  * be verified without the factorisation, so it is not used: the key gets a fresh h_s of its own

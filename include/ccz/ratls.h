@@ -113,6 +113,44 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_ratls_verify_cert(ccz_ratls_verdict *out, X
                                                        const ccz_policy *policy,
                                                        const ccz_verify_opts *vo);
 
+/* ---- verdicts: `ccz verify` as functions ------------------------------------------------------
+ * Evidence or an RA-TLS certificate in, the decision `ccz verify` makes out, and the JSON document
+ * `ccz verify --json` prints: one code path for the command and for bindings (python/). */
+
+/* What `ccz verify` decides. */
+typedef struct {
+    /* verified and accepted by the policy */
+    bool ok;
+    /* the input was a certificate, and its RA-TLS format (NONE when it failed before the
+     * extension was read, and for evidence) */
+    bool certificate;
+    ccz_ratls_format format;
+    /* the verification (a certificate's failing step may be an RA-TLS one: certificate,
+     * extension, binding, policy) */
+    ccz_result result;
+    /* the policy's decision, when result.status is CCZ_OK */
+    ccz_appraisal appraisal;
+} ccz_verdict;
+
+/* Verifies evidence (binary), or an RA-TLS certificate (PEM or DER: its validity at
+ * o->at_unix, self-signature, extension and binding, then its evidence, whose report data the
+ * binding decides: o->expected_report_data is not used), and appraises the claims with policy
+ * (NULL: the default policy). Fills *out and returns CCZ_OK whatever the verdict; an error only
+ * when none can be made (bad arguments, out of memory). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_verdict_run(ccz_verdict *out, ccz_span evidence,
+                                                 const ccz_verify_opts *o,
+                                                 const ccz_policy *policy);
+/* The verdict as the JSON object `ccz verify --json` prints (docs/cli.md): ok, verified, tee,
+ * simulated (and warning), tcb_status, advisories, claims, policy {accepted, reasons}, ratls
+ * {format} for a certificate ("none" when it failed before its extension was read), error {code, step, message} when not verified. A new jansson
+ * object (ccz_json_free), NULL when out of memory. */
+CCZ_API ccz_json *ccz_verdict_to_json(const ccz_verdict *v);
+/* Both in one call, for bindings: appends the JSON text to out (indented by two spaces) and sets
+ * *ok (may be NULL). Errors as ccz_verdict_run's. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_verdict_json(ccz_buf *out, bool *ok, ccz_span evidence,
+                                                  const ccz_verify_opts *o,
+                                                  const ccz_policy *policy);
+
 /* ---- OpenSSL contexts ------------------------------------------------------------------------*/
 
 typedef enum {

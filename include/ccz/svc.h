@@ -49,7 +49,8 @@ CCZ_API ccz_json *ccz_svc_config_to_json(const ccz_svc_config *c);
 typedef struct ccz_svc ccz_svc;
 
 /* Starts the service: its state opened, its keys loaded or made, listening, serving on a
- * thread of its own. With handle_signals, SIGTERM and SIGINT drain it. */
+ * thread of its own. With handle_signals, SIGTERM and SIGINT drain it. The service reads c
+ * while it runs: c is borrowed and must outlive it (free c after ccz_svc_free). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_svc_start(ccz_svc **out, const ccz_svc_config *c,
                                                bool handle_signals);
 /* The port it listens on (useful with "listen": "127.0.0.1:0"). */

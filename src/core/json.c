@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* JSON documents through jansson: size-capped parsing that rejects duplicate keys and reports
  * where the text went wrong. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -26,6 +27,17 @@ ccz_status ccz_json_parse(ccz_json **out, const char *text, size_t len, size_t m
 void ccz_json_free(ccz_json *j)
 {
     json_decref(j);
+}
+
+ccz_status ccz_json_dump(ccz_buf *out, const ccz_json *j, bool indent)
+{
+    CCZ_ENSURE(out && j, CCZ_ERR_INVALID_ARGUMENT, "ccz_json_dump: no buffer or no value");
+    size_t flags = JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | (indent ? JSON_INDENT(2) : JSON_COMPACT);
+    char *text = json_dumps(j, flags);
+    CCZ_ENSURE(text, CCZ_ERR_NOMEM, "out of memory");
+    ccz_status s = ccz_buf_append(out, text, strlen(text));
+    free(text);
+    return s;
 }
 
 /* ---- raw member extraction ---------------------------------------------------------------------

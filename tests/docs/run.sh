@@ -9,6 +9,10 @@ export CCZ_BIN_DIR=$CCZ_BUILD_DIR
 export CCZ_VECTORS=${CCZ_VECTORS:-$CCZ_SOURCE_DIR/../shared/vectors}
 # the shared data sets (CCZoo's CSV files), beside the vectors
 export CCZ_DATA=${CCZ_DATA:-$(dirname "$CCZ_VECTORS")/data}
+# the Python package of this checkout and this build's libccz.so, for pages with Python
+# examples (docs/python.md), as a reader who installed them has them
+export CCZ_LIBRARY_DIR=$CCZ_BUILD_DIR
+export PYTHONPATH=$CCZ_SOURCE_DIR/python/src${PYTHONPATH:+:$PYTHONPATH}
 if grep -q '<!-- doctest: file .*\.c -->' "$page"; then
     if [ "${CCZ_SANITIZE:-OFF}" = ON ]; then
         echo "skipped: a sanitizer build's library cannot link into the page's uninstrumented programs"

@@ -1,16 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ccz verify: verify evidence (type detected from its framing), then appraise its claims with a
  * policy. The evidence file is untrusted; the library's parsers read it. */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include <jansson.h>
-#include <openssl/err.h>
 
 #include "endpoint.h"
-#include "x509/x509.h"
 
 static const char verify_usage[] =
     "usage: ccz verify FILE [--report-data HEX] [--policy FILE] [--at UNIX] [--json]\n"
@@ -102,60 +99,19 @@ static void print_result_line(const ccz_appraisal *ap, bool ok, bool simulated)
     printf("%s\n", simulated ? " (simulated evidence)" : "");
 }
 
-static json_t *reasons_json(const ccz_appraisal *ap)
+/* The document of ccz_verdict_to_json, with the hint for people added to its error. */
+static void print_json(const ccz_verdict *v)
 {
-    json_t *arr = json_array();
-    for (size_t i = 0; i < ap->n_reasons; i++)
-        json_array_append_new(arr, json_pack("{s:s,s:s}", "code", ap->reasons[i].code, "message",
-                                             ap->reasons[i].message));
-    return arr;
-}
-
-static void print_json_ratls(const ccz_result *r, const ccz_appraisal *ap, bool ok,
-                             const char *format);
-
-static void print_json(const ccz_result *r, const ccz_appraisal *ap, bool ok)
-{
-    print_json_ratls(r, ap, ok, NULL);
-}
-
-static void print_json_ratls(const ccz_result *r, const ccz_appraisal *ap, bool ok,
-                             const char *format)
-{
-    const ccz_claims *c = &r->claims;
-    bool verified = r->status == CCZ_OK;
-    json_t *o = json_object();
-    json_object_set_new(o, "ok", json_boolean(ok));
-    json_object_set_new(o, "verified", json_boolean(verified));
-    json_object_set_new(o, "tee", verified ? json_string(ccz_tee_name(c->tee)) : json_null());
-    json_object_set_new(o, "simulated", json_boolean(verified && c->simulated));
-    if (verified && c->simulated)
-        json_object_set_new(o, "warning",
-                            json_string("SIMULATED TEE evidence: not backed by TEE hardware"));
-    json_object_set_new(o, "tcb_status",
-                        verified && c->tcb_status[0] ? json_string(c->tcb_status) : json_null());
-    json_t *adv = json_array();
-    for (size_t i = 0; verified && i < c->n_advisories; i++)
-        json_array_append_new(adv, json_string(c->advisories[i]));
-    json_object_set_new(o, "advisories", adv);
-    json_object_set_new(o, "claims", verified ? ccz_claims_to_json(c) : json_null());
-    json_object_set_new(
-        o, "policy",
-        verified ? json_pack("{s:b,s:o}", "accepted", ap->accepted, "reasons", reasons_json(ap))
-                 : json_null());
-    if (format)
-        json_object_set_new(o, "ratls", json_pack("{s:s}", "format", format));
-    if (!verified) {
-        json_t *e = json_pack("{s:s,s:s,s:s}", "code", ccz_status_name(r->status), "step",
-                              r->step ? r->step : "", "message", r->message);
-        const char *hint = failure_hint(r);
-        if (e && hint)
-            json_object_set_new(e, "hint", json_string(hint));
-        json_object_set_new(o, "error", e);
-    }
-    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_t *o = ccz_verdict_to_json(v);
+    const char *hint = failure_hint(&v->result);
+    json_t *e = json_object_get(o, "error");
+    if (e && hint)
+        json_object_set_new(e, "hint", json_string(hint));
+    char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     if (text)
         puts(text);
+    else
+        fprintf(stderr, "ccz verify: out of memory\n");
     free(text);
     json_decref(o);
 }
@@ -215,51 +171,6 @@ static int exit_code(const ccz_result *r, bool ok)
     return cli_exit_code(r->status, !reading);
 }
 
-/* A PEM or DER certificate, or NULL. */
-static X509 *evidence_as_cert(const ccz_buf *ev)
-{
-    X509 *x = NULL;
-    size_t lead = 0;
-    while (lead < ev->len && isspace(ev->ptr[lead]))
-        lead++;
-    /* the marker must open the file: quotes carry PEM certificates inside */
-    ccz_span rest = CCZ_SPAN(ev->ptr + lead, ev->len - lead);
-    if ((CCZ_SPAN_STARTS_WITH(rest, "-----BEGIN CERTIFICATE-----") ||
-         (ev->len > 2 && ev->ptr[0] == 0x30)) &&
-        x509_read_cert(&x, ccz_buf_span(ev)) != CCZ_OK)
-        ccz_error_clear(); /* not a certificate: evidence */
-    ERR_clear_error();
-    return x;
-}
-
-static int verify_cert(X509 *cert, const ccz_verify_opts *o, const ccz_policy *policy,
-                       const verify_args *a)
-{
-    static ccz_ratls_verdict v;
-    ccz_status s = ccz_ratls_verify_cert(&v, cert, policy, o);
-    bool ok = s == CCZ_OK;
-    /* a verified certificate rejected by the policy reports the policy, not an error */
-    ccz_result res = v.result;
-    if (s == CCZ_ERR_POLICY_REJECTED)
-        res.status = CCZ_OK;
-    else if (s) {
-        res.status = s;
-        res.step = v.step;
-        snprintf(res.message, sizeof res.message, "%s", v.message);
-        static ccz_ratls_info info; /* which evidence the certificate carries, for the hint */
-        if (ccz_ratls_inspect(&info, cert) == CCZ_OK)
-            res.claims.tee = info.tee;
-        ccz_ratls_info_free(&info);
-    }
-    if (a->o.json) {
-        print_json_ratls(&res, &v.appraisal, ok, ccz_ratls_format_name(v.format));
-    } else {
-        printf("certificate RA-TLS, %s\n", ccz_ratls_format_name(v.format));
-        print_text(&res, &v.appraisal, ok, a->o.v.policy ? "given policy" : "default policy");
-    }
-    return exit_code(&res, ok);
-}
-
 int cmd_verify(int argc, char **argv)
 {
     verify_args a = {0};
@@ -304,36 +215,27 @@ int cmd_verify(int argc, char **argv)
     o.at_unix = a.o.have_at ? a.o.at : (int64_t)time(NULL);
     o.eventlog = eventlog;
     o.expected_init_data_hash = a.o.init_data_hex ? idh : NULL;
-    X509 *cert = evidence_as_cert(&ev);
-    if (cert) { /* an RA-TLS certificate: verify its evidence, bound to its key */
-        o.trust = trust;
-        o.collateral = collateral;
-        r = verify_cert(cert, &o, policy, &a);
-        X509_free(cert);
-        goto out;
-    }
     o.trust = trust;
     o.collateral = collateral;
     o.expected_report_data = a.o.rd_hex ? rd : NULL;
-    static ccz_result res;
-    static ccz_appraisal ap;
-    memset(&ap, 0, sizeof ap);
-    bool ok = false;
-    if (ccz_verify(&res, ccz_buf_span(&ev), &o) == CCZ_OK) {
-        if (ccz_appraise(&ap, policy, &res.claims) == CCZ_OK)
-            ok = ap.accepted;
-    } else {
-        res.claims.tee = ccz_evidence_detect(ccz_buf_span(&ev)); /* for the hint */
+    static ccz_verdict v;
+    if ((s = ccz_verdict_run(&v, ccz_buf_span(&ev), &o, policy)) != CCZ_OK) {
+        r = cli_fail(s, "verify");
+        goto out;
     }
-    const char *pname = !a.o.v.policy ? "default policy"
+    const char *pname = !a.o.v.policy   ? "default policy"
+                        : v.certificate ? "given policy"
                         : ccz_policy_get_format(policy) == CCZ_POLICY_FORMAT_DYNAMIC_CONFIG
                             ? "CCZoo dynamic_config"
                             : "ccz policy";
-    if (a.o.json)
-        print_json(&res, &ap, ok);
-    else
-        print_text(&res, &ap, ok, pname);
-    r = exit_code(&res, ok);
+    if (a.o.json) {
+        print_json(&v);
+    } else {
+        if (v.certificate)
+            printf("certificate RA-TLS, %s\n", ccz_ratls_format_name(v.format));
+        print_text(&v.result, &v.appraisal, v.ok, pname);
+    }
+    r = exit_code(&v.result, v.ok);
 out:
     ccz_eventlog_free(eventlog);
     ccz_collateral_free(collateral);

@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Attest and verify on the simulated TEE: the claims attested come back verified, policies
+accept and reject, report data binds, the verdict is the document `ccz verify --json` prints
+(compared key for key with the command), and verify() raises only for unusable arguments."""
+import json
+import os
+
+import pytest
+from conftest import cli_json, no_hint
+
+import ccz
+
+M = bytes(range(32))
+ALLOW = {"allow_sim": True, "sgx": [{"mr_enclave": M.hex(), "isv_svn_min": 2}]}
+
+
+@pytest.fixture(scope="module")
+def evidence(plat):
+    return ccz.attest(b"\x00\x11\x22\x33", sim_dir=plat, measurement=M, svn=2, product_id=7)
+
+
+def test_round_trip(plat, evidence):
+    assert ccz.detect(evidence) == "sim"
+    doc = ccz.verify(evidence, sim_dir=plat, policy=ALLOW, report_data=bytes.fromhex("00112233"))
+    assert doc["ok"] is True and doc["verified"] is True
+    assert doc["tee"] == "sim" and doc["simulated"] is True
+    assert "SIMULATED" in doc["warning"]
+    c = doc["claims"]
+    assert c["mr_enclave"] == M.hex()
+    assert c["isv_svn"] == 2 and c["isv_prod_id"] == 7
+    assert c["report_data"] == "00112233" + "00" * 60
+    assert doc["policy"] == {"accepted": True, "reasons": []}
+    assert "error" not in doc
+
+
+def test_default_policy_rejects_sim(plat, evidence):
+    doc = ccz.verify(evidence, sim_dir=plat)
+    assert doc["verified"] is True and doc["ok"] is False
+    assert [r["code"] for r in doc["policy"]["reasons"]] == ["simulated_not_allowed"]
+
+
+def test_policy_forms(plat, evidence):
+    for p in (ALLOW, json.dumps(ALLOW), json.dumps(ALLOW).encode(), ccz.Policy(ALLOW)):
+        assert ccz.verify(evidence, sim_dir=plat, policy=p)["ok"] is True
+    low = {"allow_sim": True, "sgx": [{"isv_svn_min": 3}]}
+    doc = ccz.verify(evidence, sim_dir=plat, policy=low)
+    assert doc["ok"] is False
+    assert doc["policy"]["reasons"][0]["code"] == "measurement_not_accepted"
+    assert "isv_svn 2 is below 3" in doc["policy"]["reasons"][0]["message"]
+    assert ccz.Policy().to_dict()["allow_sim"] is False
+
+
+def test_failures_are_verdicts(plat, evidence):
+    doc = ccz.verify(evidence, sim_dir=plat, policy=ALLOW, report_data=b"\x01")
+    assert doc["verified"] is False and doc["ok"] is False
+    assert doc["error"]["code"] == "report_data_mismatch"
+    assert doc["error"]["step"] == "report_data"
+    assert doc["tee"] is None and doc["claims"] is None and doc["policy"] is None
+    bad = bytearray(evidence)
+    bad[-1] ^= 1
+    assert ccz.verify(bytes(bad), sim_dir=plat)["error"]["code"] == "signature_invalid"
+    doc = ccz.verify(b"not evidence at all")
+    assert doc["error"]["code"] == "unknown_evidence_format"
+    assert doc["error"]["step"] == "detect"
+    doc = ccz.verify(evidence[:100], sim_dir=plat)
+    assert doc["error"]["step"] == "parse"
+
+
+def test_other_platform_hint(tmp_path, evidence):
+    other = str(tmp_path / "other")
+    ccz.sim_init(other)
+    doc = ccz.verify(evidence, sim_dir=other)
+    assert doc["error"]["code"] == "chain_invalid"
+    assert doc["error"]["step"] == "platform_certificate"
+    assert "sim_dir=" in doc["error"]["hint"]
+
+
+def test_raises_only_for_unusable_arguments(plat, evidence):
+    cases = [
+        (dict(collateral=b"{}"), "malformed"),
+        (dict(collateral=b"not json"), "malformed"),
+        (dict(root_ca=b"not a certificate"), "certificate_malformed"),
+        (dict(policy={"no_such_key": 1}), "policy_invalid"),
+        (dict(report_data=b"x" * 65), "invalid_argument"),
+        (dict(sim_dir="/nonexistent/platform"), "not_found"),
+        (dict(vek=b"junk"), "certificate_malformed"),
+        (dict(collateral=b"{}", vek=b"x"), "invalid_argument"),
+    ]
+    for kwargs, name in cases:
+        with pytest.raises(ccz.Error) as e:
+            ccz.verify(evidence, **kwargs)
+        assert e.value.name == name, kwargs
+        assert e.value.status == getattr(ccz.Status, name)
+    with pytest.raises(TypeError):
+        ccz.verify(12345)
+    with pytest.raises(TypeError):
+        ccz.verify(evidence, report_data="00112233")
+
+
+def test_hex_evidence(plat, evidence):
+    doc = ccz.verify(evidence.hex().encode() + b"\n", sim_dir=plat, policy=ALLOW)
+    assert doc["ok"] is True
+
+
+def test_attester(plat, tmp_path):
+    a = ccz.Attester("sim", sim_dir=plat, svn=5, debug=True)
+    assert a.tee == "sim"
+    ev = a.attest(b"rd")
+    doc = ccz.verify(ev, sim_dir=plat, policy={"allow_sim": True, "allow_debug": True})
+    assert doc["ok"] and doc["claims"]["debug"] is True and doc["claims"]["isv_svn"] == 5
+    # the measurement of this process's executable by default
+    exe = os.path.realpath("/proc/self/exe")
+    assert doc["claims"]["mr_enclave"] == ccz.sim_measure(exe).hex()
+    k1, k2 = a.seal_key("mrenclave"), a.seal_key("mrsigner")
+    assert len(k1) == 32 and k1 != k2 and k1 == a.seal_key()
+    ev2, certs = a.attest_with_certs(b"")
+    assert ccz.detect(ev2) == "sim" and certs == ""
+    a.close()
+    with pytest.raises(ValueError):
+        a.attest(b"")
+    with pytest.raises(ccz.Error) as e:
+        ccz.Attester("sim", sim_dir=str(tmp_path / "none"))
+    assert e.value.category in ("io", "input")
+    with pytest.raises(ccz.Error) as e:
+        ccz.Attester("nonsense")
+    with pytest.raises(ccz.Error) as e:
+        ccz.sim_init(plat)
+    assert e.value.name == "already_exists"
+    assert ccz.sim_default_dir() == os.environ["CCZ_SIM_DIR"]
+
+
+def test_same_document_as_the_command(cli, plat, evidence, tmp_path):
+    ev = tmp_path / "ev.bin"
+    ev.write_bytes(evidence)
+    pol = tmp_path / "policy.json"
+    pol.write_text(json.dumps(ALLOW))
+    for extra, kwargs, exit_code in [
+        (["--policy", pol, "--report-data", "00112233"], dict(policy=ALLOW,
+                                                              report_data=b"\0\x11\x22\x33"), 0),
+        ([], {}, 1),
+        (["--policy", pol, "--report-data", "ff"], dict(policy=ALLOW, report_data=b"\xff"), 1),
+        (["--at", "1000"], dict(at=1000), 1),
+    ]:
+        code, want = cli_json(cli, "verify", ev, "--sim-dir", plat, *extra)
+        assert code == exit_code
+        got = no_hint(ccz.verify(evidence, sim_dir=plat, **kwargs))
+        assert got == want
+        assert list(got) == list(want)  # and in the same order

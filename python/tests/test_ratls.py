@@ -1,0 +1,136 @@
+# SPDX-License-Identifier: Apache-2.0
+"""RA-TLS from Python: certificates made and verified (bound to their key: a certificate
+re-signed by another key is refused), libccz's contexts attesting both ways inside the
+handshake, and Python's ssl module attesting a server before any application byte."""
+import socket
+import ssl
+import threading
+
+import pytest
+
+import ccz
+from ccz import ratls
+
+POLICY = {"allow_sim": True}
+
+
+@pytest.fixture(scope="module")
+def att(plat):
+    return ccz.Attester(sim_dir=plat, svn=2)
+
+
+def test_certificate(plat, att):
+    cert, key = ratls.create_certificate(att, subject_cn="svc", nonce=b"n1")
+    assert cert.startswith("-----BEGIN CERTIFICATE-----") and "PRIVATE KEY" in key
+    doc = ratls.verify_certificate(cert, sim_dir=plat, policy=POLICY)
+    assert doc["ok"] and doc["ratls"] == {"format": "dice"} and doc["claims"]["isv_svn"] == 2
+    der = ratls._der(cert)
+    assert ccz.verify(der, sim_dir=plat, policy=POLICY)["ok"]
+    assert not ratls.verify_certificate(cert, sim_dir=plat)["ok"]  # the default policy
+    p384, _ = ratls.create_certificate(att, key="p384")
+    assert ratls.verify_certificate(p384, sim_dir=plat, policy=POLICY)["ok"]
+    doc = ratls.verify_certificate(cert, sim_dir=plat, policy=POLICY, at=1000)
+    assert doc["error"]["code"] == "not_yet_valid" and doc["error"]["step"] == "certificate"
+
+
+def test_certificate_bound_to_its_key(plat, att):
+    """The evidence of one certificate under another key: refused at the binding."""
+    pytest.importorskip("cryptography")
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    cert, _ = ratls.create_certificate(att)
+    orig = x509.load_pem_x509_certificate(cert.encode())
+    k = ec.generate_private_key(ec.SECP256R1())
+    b = (x509.CertificateBuilder().subject_name(orig.subject).issuer_name(orig.issuer)
+         .public_key(k.public_key()).serial_number(orig.serial_number)
+         .not_valid_before(orig.not_valid_before).not_valid_after(orig.not_valid_after))
+    for ext in orig.extensions:
+        b = b.add_extension(ext.value, ext.critical)
+    from cryptography.hazmat.primitives.serialization import Encoding
+    forged = b.sign(k, hashes.SHA256()).public_bytes(Encoding.PEM)
+    doc = ratls.verify_certificate(forged, sim_dir=plat, policy=POLICY)
+    assert doc["error"]["code"] == "binding_mismatch" and doc["error"]["step"] == "binding"
+
+
+def serve(ls, ctx, n, errors):
+    for _ in range(n):
+        s, _ = ls.accept()
+        try:
+            with ctx.accept(s, timeout=10) as c:
+                c.sendall(b"echo:" + c.recv())
+        except ccz.Error as e:
+            errors.append(e)
+
+
+@pytest.fixture()
+def listener():
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen()
+    yield ls, ls.getsockname()[1]
+    ls.close()
+
+
+def test_libccz_contexts_two_way(plat, att, listener):
+    ls, port = listener
+    srv = ratls.Context(server=True, attester=att, policy=POLICY, sim_dir=plat)
+    errors = []
+    th = threading.Thread(target=serve, args=(ls, srv, 2, errors))
+    th.start()
+    cli = ratls.Context(attester=att, policy=POLICY, sim_dir=plat)
+    with cli.connect(("127.0.0.1", port)) as c:
+        c.sendall(b"hello")
+        assert c.recv() == b"echo:hello"
+        assert c.peer_verdict()["claims"]["isv_svn"] == 2
+    # a client whose policy refuses the server: refused inside the handshake
+    strict = ratls.Context(attester=att, policy={"allow_sim": True, "sgx": [{"isv_svn_min": 9}]},
+                           sim_dir=plat)
+    with pytest.raises(ccz.Error) as e:
+        strict.connect("127.0.0.1:%d" % port)
+    assert e.value.name == "policy_rejected" and "measurement_not_accepted" in e.value.detail
+    th.join(10)
+    assert len(errors) == 1  # the server saw that handshake fail
+
+
+def test_python_ssl_client(plat, att, listener):
+    ls, port = listener
+    srv = ratls.Context(server=True, mode="server", attester=att, policy=POLICY, sim_dir=plat)
+    errors = []
+    th = threading.Thread(target=serve, args=(ls, srv, 2, errors))
+    th.start()
+    ctx = ratls.client_context(policy=POLICY, sim_dir=plat)
+    assert isinstance(ctx, ssl.SSLContext)
+    with socket.create_connection(("127.0.0.1", port)) as raw:
+        with ctx.wrap_socket(raw) as s:
+            assert s.ccz_verdict["ok"] and s.ccz_verdict["tee"] == "sim"
+            s.sendall(b"py")
+            assert s.recv(100) == b"echo:py"
+    # the default policy refuses a sim server: before any byte, the socket closed
+    ctx = ratls.client_context(sim_dir=plat)
+    with socket.create_connection(("127.0.0.1", port)) as raw:
+        with pytest.raises(ssl.SSLError) as e:
+            ctx.wrap_socket(raw)
+    err = e.value
+    assert isinstance(err, ratls.AttestationError) and isinstance(err, ccz.Error)
+    assert err.name == "policy_rejected" and not err.verdict["ok"]
+    assert err.verdict["policy"]["reasons"][0]["code"] == "simulated_not_allowed"
+    th.join(10)
+
+
+def test_python_ssl_server(plat, att, listener):
+    ls, port = listener
+    sctx = ratls.server_context(attester=att)
+
+    def py_server():
+        s, _ = ls.accept()
+        with sctx.wrap_socket(s, server_side=True) as t:
+            t.sendall(b"from python:" + t.recv(100))
+
+    th = threading.Thread(target=py_server)
+    th.start()
+    cli = ratls.Context(mode="server", policy=POLICY, sim_dir=plat)
+    with cli.connect(("127.0.0.1", port)) as c:
+        c.sendall(b"x")
+        assert c.recv() == b"from python:x"
+    th.join(10)

@@ -1,0 +1,129 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The clients against ccz's services run in this process (ccz.services): attestation tokens
+(nonce, evidence, an EAR token verified offline against the JWKS; expired, another key's JWKS,
+a reused nonce), secret provisioning (only the client the policy names gets its secret),
+Trustee's KBS protocol, and the KMS (enroll attested, CreateKey, Encrypt, Decrypt)."""
+import base64
+import json
+import ssl
+import time
+import urllib.request
+
+import pytest
+
+import ccz
+from ccz import kbs, kms, secret, services, tokens
+
+M = bytes([0x5A] * 32)
+
+
+@pytest.fixture(scope="module")
+def svc(plat, tmp_path_factory):
+    d = tmp_path_factory.mktemp("att")
+    pol = d / "policy.json"
+    pol.write_text(json.dumps({"allow_sim": True, "secrets": [
+        {"secret": "app", "tee": "sim", "mr_enclave": M.hex()}]}))
+    (d / "app.txt").write_bytes(b"the app secret")
+    with services.Service("attestation", listen="127.0.0.1:0", data_dir=str(d / "state"),
+                          sim_dir=plat, policy=str(pol),
+                          secret=["app=%s" % (d / "app.txt")]) as s:
+        s.state = d / "state"
+        yield s
+
+
+def test_tokens(plat, svc):
+    c = tokens.Client(svc.url, cacert=str(svc.state / "tls-cert.pem"))
+    nonce = c.nonce()
+    ev = ccz.attest(tokens.report_data_for(nonce, b"rt"), sim_dir=plat, measurement=M)
+    token = c.attest(ev, nonce=nonce, runtime_data=b"rt")
+    jwks = c.jwks()
+    claims = tokens.verify(token, jwks)
+    sub = claims["submods"]["sim"]
+    assert sub["ear.status"] == "warning" and sub["ccz.simulated"] is True
+    assert sub["ear.veraison.annotated-evidence"]["mr_enclave"] == M.hex()
+    assert claims["eat_profile"] == "tag:github.com,2023:veraison/ear"
+    assert tokens.verify(token.encode(), json.dumps(jwks))["jti"] == claims["jti"]
+    with pytest.raises(ccz.Error) as e:
+        tokens.verify(token, jwks, at=int(time.time()) + 3600)
+    assert e.value.name == "expired"
+    other = {"keys": [dict(jwks["keys"][0], x=jwks["keys"][0]["y"])]}
+    with pytest.raises(ccz.Error) as e:
+        tokens.verify(token, other)
+    assert e.value.category in ("verification", "input")
+    with pytest.raises(ccz.Error) as e:
+        tokens.verify("a.b.c", jwks)
+    assert e.value.category == "input"
+    with pytest.raises(ccz.Error) as e:  # a nonce is single use
+        c.attest(ev, nonce=nonce, runtime_data=b"rt")
+    assert e.value.name == "policy_rejected" and "401" in e.value.detail
+    with pytest.raises(ccz.Error) as e:  # evidence not bound to the nonce
+        c.attest(ccz.attest(b"other", sim_dir=plat), nonce=c.nonce())
+    assert e.value.name == "report_data_mismatch"
+
+
+def test_secret_provisioning(plat, svc):
+    ca = str(svc.state / "tls-cert.pem")
+    addr = "127.0.0.1:%d" % svc.port
+    got = secret.get(addr, attester=ccz.Attester(sim_dir=plat, measurement=M), ca_file=ca)
+    assert got == b"the app secret"
+    with pytest.raises(ccz.Error) as e:  # another measurement: no secret for it
+        secret.get(addr, attester=ccz.Attester(sim_dir=plat), ca_file=ca, timeout=5)
+    assert e.value.name == "unavailable"
+    with pytest.raises(ccz.Error) as e:  # the server's certificate is not RA-TLS: refused
+        secret.get(addr, attester=ccz.Attester(sim_dir=plat, measurement=M), sim_dir=plat,
+                   policy={"allow_sim": True}, timeout=5)
+    assert e.value.name == "not_found" and "no RA-TLS evidence extension" in e.value.detail
+
+
+def test_kbs(plat, svc):
+    admin = (svc.state / "admin-token").read_text().strip()
+    ctx = ssl.create_default_context(cafile=str(svc.state / "tls-cert.pem"))
+    req = urllib.request.Request(svc.url + "/kbs/v0/resource/default/key/one",
+                                 data=b"resource bytes", method="POST",
+                                 headers={"Authorization": "Bearer " + admin})
+    assert urllib.request.urlopen(req, context=ctx).status in (200, 201)
+    data, token = kbs.get_resource(svc.url, "default/key/one",
+                                   ccz.Attester(sim_dir=plat, measurement=M),
+                                   cacert=str(svc.state / "tls-cert.pem"))
+    assert data == b"resource bytes" and token.count(".") == 2
+    with pytest.raises(ccz.Error) as e:
+        kbs.get_resource(svc.url, "default/key/none", ccz.Attester(sim_dir=plat),
+                         cacert=str(svc.state / "tls-cert.pem"))
+    assert e.value.name == "not_found"
+
+
+def test_kms(plat, tmp_path):
+    pol = tmp_path / "policy.json"
+    pol.write_text('{"allow_sim": true}')
+    with services.Service("kms", listen="127.0.0.1:0", data_dir=str(tmp_path / "kms"),
+                          tee="sim", sim_dir=plat, policy=str(pol)) as k:
+        url = "127.0.0.1:%d" % k.port
+        c = kms.Client(url, sim_dir=plat, policy={"allow_sim": True},
+                       attester=ccz.Attester(sim_dir=plat))
+        appid, apikey = c.enroll()
+        assert len(appid) == 36 and len(apikey) == 32
+        r = c.call("CreateKey", {"keyspec": "EH_AES_GCM_256", "origin": "EH_INTERNAL_KEY",
+                                 "keyusage": "EH_KEYUSAGE_ENCRYPT_DECRYPT"})
+        assert r["code"] == 200
+        keyid = r["result"]["keyid"]
+        b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
+        ct = c.call("Encrypt", {"keyid": keyid, "plaintext": b64(b"model key"),
+                                "aad": b64(b"v1")})["result"]["ciphertext"]
+        pt = c.call("Decrypt", {"keyid": keyid, "ciphertext": ct, "aad": b64(b"v1")})
+        assert base64.b64decode(pt["result"]["plaintext"]) == b"model key"
+        assert c.call("Decrypt", {"keyid": keyid, "ciphertext": ct})["code"] == 400
+        # the same app from its credentials; a wrong apikey is refused by the KMS
+        again = kms.Client(url, sim_dir=plat, policy={"allow_sim": True}, appid=appid,
+                           apikey=apikey)
+        ct2 = again.call("Encrypt", {"keyid": keyid, "plaintext": b64(b"y")})["result"]
+        assert base64.b64decode(c.call("Decrypt", {"keyid": keyid, "ciphertext": ct2[
+            "ciphertext"]})["result"]["plaintext"]) == b"y"
+        bad = kms.Client(url, sim_dir=plat, policy={"allow_sim": True}, appid=appid,
+                         apikey="0" * 32)
+        assert bad.call("Encrypt", {"keyid": keyid, "plaintext": b64(b"x")})["code"] != 200
+        # the KMS's own evidence is appraised: the default policy refuses sim
+        with pytest.raises(ccz.Error) as e:
+            kms.Client(url, sim_dir=plat, attester=ccz.Attester(sim_dir=plat)).enroll()
+        assert e.value.name == "policy_rejected"
+        with pytest.raises(ccz.Error):
+            kms.Client(url, sim_dir=plat).call("CreateKey", {})  # no app
