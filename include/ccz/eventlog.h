@@ -58,6 +58,9 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_eventlog_load(ccz_eventlog **out, ccz_span 
 CCZ_API void ccz_eventlog_free(ccz_eventlog *l);
 
 CCZ_API size_t ccz_eventlog_count(const ccz_eventlog *l);
+/* The bytes the records take: from the Spec ID event to the end of the last event (the rest of
+ * a CCEL area is padding). */
+CCZ_API size_t ccz_eventlog_size(const ccz_eventlog *l);
 /* Event i (0-based; the Spec ID event is not one), or NULL past the end. */
 CCZ_API const ccz_event *ccz_eventlog_event(const ccz_eventlog *l, size_t i);
 /* Whether the Spec ID event lists alg. */

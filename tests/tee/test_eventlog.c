@@ -163,6 +163,7 @@ static void test_end_of_log(void)
     event(&b, 1, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x11, "abcd", 4); /* not read */
     ccz_eventlog *l = parse_ok(&b);
     CHECK_INT(ccz_eventlog_count(l), 1);
+    CHECK_INT(ccz_eventlog_size(l), end);
     ccz_eventlog_free(l);
     b.len = end;
     for (int i = 0; i < 8; i++)

@@ -4,6 +4,7 @@
  * rules of trustee's eventlog crate (deps/eventlog/src/lib.rs). The log is untrusted: it is read
  * through the core cursor only; hashes are OpenSSL's (SM3 too). */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -231,6 +232,7 @@ static ccz_status parse_records(ccz_eventlog *l)
             return ccz_fail_context(s, "event %zu (at offset %zu)", l->n_events, c.pos);
         l->n_events++;
     }
+    l->used = c.pos;
     return CCZ_OK;
 }
 
@@ -318,6 +320,11 @@ void ccz_eventlog_free(ccz_eventlog *l)
     free(l);
 }
 
+size_t ccz_eventlog_size(const ccz_eventlog *l)
+{
+    return l->used;
+}
+
 size_t ccz_eventlog_count(const ccz_eventlog *l)
 {
     return l->n_events;
@@ -347,6 +354,24 @@ uint16_t ccz_eventlog_default_alg(const ccz_eventlog *l)
 
 /* ---- replay ----------------------------------------------------------------------------------*/
 
+/* The digests fetched once per process: an init with EVP_sha384() and the like fetches the
+ * algorithm from the provider every time, which costs more than hashing 96 bytes. */
+static EVP_MD *fetched[CCZ_ARRAY_LEN(algs)];
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch_all(void)
+{
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(algs); i++)
+        fetched[i] = EVP_MD_fetch(NULL, EVP_MD_get0_name(evlog_md(algs[i].alg)), NULL);
+}
+
+static const EVP_MD *fetched_md(uint16_t alg)
+{
+    int i = alg_slot(alg);
+    pthread_once(&fetch_once, fetch_all);
+    return i < 0 ? NULL : fetched[i];
+}
+
 ccz_status ccz_eventlog_replay(uint8_t *out, size_t out_len, const ccz_eventlog *l, uint32_t index,
                                uint16_t alg)
 {
@@ -356,22 +381,27 @@ ccz_status ccz_eventlog_replay(uint8_t *out, size_t out_len, const ccz_eventlog 
                ccz_eventlog_alg_name(alg) ? ccz_eventlog_alg_name(alg) : "such");
     CCZ_ENSURE(out_len >= n, CCZ_ERR_INVALID_ARGUMENT, "replay: %zu bytes given for %zu", out_len,
                n);
-    memset(out, 0, n);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    CCZ_ENSURE(ctx, CCZ_ERR_NOMEM, "out of memory");
-    const EVP_MD *md = evlog_md(alg);
+    const EVP_MD *md = fetched_md(alg);
+    EVP_MD_CTX *ctx = md ? EVP_MD_CTX_new() : NULL;
+    if (!ctx)
+        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "replay: no %s", ccz_eventlog_alg_name(alg));
     ccz_status s = CCZ_OK;
+    uint8_t in[128]; /* R || digest, hashed in one update */
+    memset(in, 0, n);
     for (size_t i = 0; i < l->n_events && s == CCZ_OK; i++) {
         const ccz_event *e = &l->events[i];
         if (e->index != index)
             continue;
-        for (size_t k = 0; k < e->n_digests && s == CCZ_OK; k++)
-            if (e->digests[k].alg == alg &&
-                (EVP_DigestInit_ex2(ctx, md, NULL) != 1 || EVP_DigestUpdate(ctx, out, n) != 1 ||
-                 EVP_DigestUpdate(ctx, e->digests[k].digest, n) != 1 ||
-                 EVP_DigestFinal_ex(ctx, out, NULL) != 1))
+        for (size_t k = 0; k < e->n_digests && s == CCZ_OK; k++) {
+            if (e->digests[k].alg != alg)
+                continue;
+            memcpy(in + n, e->digests[k].digest, n);
+            if (EVP_DigestInit_ex2(ctx, md, NULL) != 1 || EVP_DigestUpdate(ctx, in, 2 * n) != 1 ||
+                EVP_DigestFinal_ex(ctx, in, NULL) != 1)
                 s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "replay: %s failed", ccz_eventlog_alg_name(alg));
+        }
     }
+    memcpy(out, in, n);
     EVP_MD_CTX_free(ctx);
     return s;
 }
