@@ -145,7 +145,7 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_verdict_run(ccz_verdict *out, ccz_span evid
  * {format} for a certificate ("none" when it failed before its extension was read), error {code, step, message} when not verified. A new jansson
  * object (ccz_json_free), NULL when out of memory. */
 CCZ_API ccz_json *ccz_verdict_to_json(const ccz_verdict *v);
-/* Both in one call, for bindings: appends the JSON text to out (indented by two spaces) and sets
+/* Both in one call, for bindings: appends the JSON text to out (compact, on one line) and sets
  * *ok (may be NULL). Errors as ccz_verdict_run's. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_verdict_json(ccz_buf *out, bool *ok, ccz_span evidence,
                                                   const ccz_verify_opts *o,

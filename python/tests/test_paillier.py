@@ -246,3 +246,30 @@ def test_public_key_checks():
     assert paillier.PaillierPublicKey(35) == paillier.PaillierPublicKey(35)
     random.seed(1)
     assert math.isqrt(16) == 4
+
+
+def test_randomisers_never_shared(keys):
+    """Randomisers made eight at a time are each used once, and a forked child never takes one
+    of its parent's stash."""
+    import os
+    pk, sk = keys
+    if pk._rho() is None:
+        pytest.skip("no AVX-512 IFMA here (or CCZ_CPU=portable): libccz makes each randomiser")
+    seen = {pk._rho() for _ in range(20)}
+    assert len(seen) == 20
+    for r in seen:  # each an encryption of 0
+        assert sk.raw_decrypt(r) == 0
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its first randomiser, to the parent
+        try:
+            os.write(w, str(pk._rho()).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    child = int(os.read(r, 1 << 16))
+    os.waitpid(pid, 0)
+    os.close(r)
+    assert child not in seen and child != pk._rho()
+    cts = {pk.encrypt(5).ciphertext() for _ in range(10)}
+    assert len(cts) == 10

@@ -154,7 +154,7 @@ ccz_status ccz_verdict_json(ccz_buf *out, bool *ok, ccz_span evidence, const ccz
     if (s == CCZ_OK && !doc)
         s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     if (s == CCZ_OK)
-        s = ccz_json_dump(out, doc, true);
+        s = ccz_json_dump(out, doc, false);
     if (s == CCZ_OK && ok)
         *ok = v->ok;
     json_decref(doc);

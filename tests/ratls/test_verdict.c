@@ -55,6 +55,7 @@ static json_t *verdict_doc(bool *ok, ccz_span ev, const ccz_verify_opts *o, cons
     json_t *j = json_loadb((const char *)text.ptr, text.len, 0, NULL);
     CHECK(j != NULL);
     CHECK(text.len > 2 && text.ptr[text.len - 1] == '}'); /* no trailing newline */
+    CHECK(!memchr(text.ptr, '\n', text.len));             /* compact: one line */
     ccz_buf_free(&text);
     return j;
 }

@@ -51,8 +51,8 @@ class Buf(Structure):
                 ("secret", c_bool)]
 
     def __init__(self, max: int = 0, secret: bool = False) -> None:
-        super().__init__()
-        lib.ccz_buf_init(ctypes.byref(self), max, secret)
+        # all zero is CCZ_BUF_INIT; ccz_buf_init sets only these two (and saves a call)
+        super().__init__(None, 0, 0, max, secret)
 
     def bytes(self) -> bytes:
         return ctypes.string_at(self.ptr, self.len) if self.len else b""
@@ -71,8 +71,9 @@ class Buf(Structure):
 
 
 class Span(Structure):
-    """ccz_span: borrowed bytes. The Python object the bytes come from must outlive the span."""
-    _fields_ = [("ptr", c_void_p), ("len", c_size_t)]
+    """ccz_span: borrowed bytes (the span holds a reference to the bytes object it points
+    into)."""
+    _fields_ = [("ptr", c_char_p), ("len", c_size_t)]
 
 
 class SimOpts(Structure):
@@ -264,6 +265,8 @@ _PROTOS = {
     "ccz_paillier_encrypt_priv": (c_int, [P(Mpz), vp, P(Mpz)]),
     "ccz_paillier_decrypt": (c_int, [P(Mpz), vp, P(Mpz)]),
     "ccz_paillier_mul_plain": (c_int, [P(Mpz), vp, P(Mpz), P(Mpz)]),
+    "ccz_paillier_add": (c_int, [P(Mpz), vp, P(Mpz), P(Mpz)]),
+    "ccz_paillier_add_plain": (c_int, [P(Mpz), vp, P(Mpz), P(Mpz)]),
     "ccz_paillier_rerandomize": (c_int, [P(Mpz), vp, P(Mpz)]),
     "ccz_paillier_encrypt_batch": (c_int, [P(Mpz), vp, P(Mpz), c_size_t, c_uint]),
     "ccz_paillier_decrypt_batch": (c_int, [P(Mpz), vp, P(Mpz), c_size_t, c_uint]),
@@ -473,10 +476,8 @@ def as_bytes(value: Union[BytesLike, str], what: str) -> bytes:
 
 
 def span(b: bytes) -> Span:
-    """A span over b (which the caller keeps alive during the call)."""
-    if not b:
-        return Span(None, 0)
-    return Span(ctypes.cast(c_char_p(b), c_void_p), len(b))
+    """A span over the bytes of b (no copy)."""
+    return Span(b or None, len(b))
 
 
 def cstr(s: Union[str, bytes, "os.PathLike[str]", None]) -> Optional[bytes]:

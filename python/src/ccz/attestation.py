@@ -12,7 +12,7 @@ import ctypes
 import json
 import os
 import time
-from ctypes import byref, c_bool, c_void_p
+from ctypes import byref, c_void_p
 from typing import Any, Dict, Iterable, Optional, Tuple, Union
 
 from . import _lib
@@ -293,11 +293,17 @@ def _policy(policy: Union[None, Policy, dict, str, BytesLike]) -> Tuple[Optional
 # ---- verification ---------------------------------------------------------------------------
 
 
+_SPACE = b" \t\n\r\v\f"
+_HEX_OR_SPACE = b"0123456789abcdefABCDEF" + _SPACE
+
+
 def _unhex(b: bytes) -> bytes:
     """Evidence given as hex text (as several public samples are) decoded; anything else as is,
     as ``ccz verify`` reads files."""
-    stripped = b"".join(b.split())
-    if not stripped or any(c not in b"0123456789abcdefABCDEF" for c in stripped):
+    if not b or b[0] not in _HEX_OR_SPACE or b.translate(None, _HEX_OR_SPACE):
+        return b  # a byte that is neither hex nor space: binary (the usual case)
+    stripped = b.translate(None, _SPACE)
+    if not stripped:
         return b
     try:
         return bytes.fromhex(stripped.decode())
@@ -391,11 +397,13 @@ def verify(evidence: BytesLike, collateral: Optional[Union[BytesLike, str, dict,
         o.trust = trust.ptr
         o.collateral = col.ptr if col is not None else None
         o.expected_report_data = ctypes.cast(ctypes.c_char_p(rd), c_void_p) if rd else None
-        ok = c_bool(False)
-        with _lib.Buf() as out:
-            check(lib.ccz_verdict_json(byref(out), byref(ok), _lib.span(ev), byref(o),
+        out = _lib.Buf()
+        try:
+            check(lib.ccz_verdict_json(byref(out), None, _lib.span(ev), byref(o),
                                        pol.ptr if pol is not None else None), "verify")
-            doc = json.loads(out.text())
+            doc = json.loads(ctypes.string_at(out.ptr, out.len))
+        finally:
+            out.free()
     finally:
         for h in own:
             h.close()

@@ -1,0 +1,86 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""The Python side of bench/python/run: the binding's calls timed as binding_ref.c times the C
+calls (wall time and this thread's CPU time). Prints one JSON object per line.
+
+  bench.py verify EVIDENCE COLLATERAL ROOT_CA AT SECONDS
+  bench.py paillier BITS SECONDS          ccz.paillier: encrypt (one value), raw_encrypt,
+                                          encrypt_many (64, one thread and every core)
+  bench.py phe BITS SECONDS               python-paillier (PYTHONPATH=its checkout): encrypt
+"""
+import json
+import random
+import sys
+import time
+
+
+def rate(op, fn, secs, per_call=1):
+    n, w0, c0 = 0, time.perf_counter(), time.thread_time()
+    while True:
+        fn()
+        n += per_call
+        w = time.perf_counter()
+        if w - w0 >= secs:
+            break
+    c = time.thread_time() - c0
+    print(json.dumps({"op": op, "n": n, "per_s": round(n / (w - w0), 2),
+                      "per_cpu_s": round(n / c, 2) if c > 0 else None}), flush=True)
+
+
+def verify(ev, col, root, at, secs):
+    import ccz
+    evidence = open(ev, "rb").read()
+    collateral = ccz.Collateral(open(col, "rb").read())
+    trust = ccz.Trust(root_ca=open(root, "rb").read())
+    doc = {"accepted_tcb_statuses": ["UpToDate", "ConfigurationAndSWHardeningNeeded"]}
+    policy = ccz.Policy(doc)
+    at = int(at)
+    assert ccz.verify(evidence, collateral, trust=trust, at=at, policy=policy)["ok"]
+    rate("verify", lambda: ccz.verify(evidence, collateral, trust=trust, at=at, policy=policy),
+         secs)
+    # the convenience form: collateral, root CA and policy as bytes and a dict on every call
+    colb, rootb = open(col, "rb").read(), open(root, "rb").read()
+    rate("verify_from_bytes", lambda: ccz.verify(evidence, colb, rootb, at, doc), secs)
+
+
+def paillier(bits, secs):
+    from ccz import paillier as p
+    pk, sk = p.generate_paillier_keypair(n_length=bits)
+    m = random.SystemRandom().randrange(pk.n)
+    vals = [random.getrandbits(bits - 8) % pk.max_int for _ in range(64)]
+    i = [0]
+
+    def nxt():
+        i[0] = (i[0] + 1) % 64
+        return vals[i[0]]
+
+    rate("raw_encrypt", lambda: pk.raw_encrypt(m), secs)
+    rate("encrypt", lambda: pk.encrypt(nxt()), secs)
+    rate("encrypt_many_1_thread", lambda: pk.encrypt_many(vals, threads=1), secs, 64)
+    rate("encrypt_many_all_cores", lambda: pk.encrypt_many(vals, threads=0), secs, 64)
+
+
+def phe(bits, secs):
+    from phe import paillier, util
+    assert util.HAVE_GMP, "python-paillier without gmpy2"
+    pk, sk = paillier.generate_paillier_keypair(n_length=bits)
+    vals = [random.getrandbits(bits - 8) % pk.max_int for _ in range(64)]
+    i = [0]
+
+    def nxt():
+        i[0] = (i[0] + 1) % 64
+        return vals[i[0]]
+
+    rate("phe_encrypt", lambda: pk.encrypt(nxt()), secs)
+
+
+if __name__ == "__main__":
+    what, args = sys.argv[1], sys.argv[2:]
+    if what == "verify":
+        verify(*args[:4], float(args[4]))
+    elif what == "paillier":
+        paillier(int(args[0]), float(args[1]))
+    elif what == "phe":
+        phe(int(args[0]), float(args[1]))
+    else:
+        sys.exit(__doc__)
