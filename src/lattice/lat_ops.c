@@ -47,7 +47,8 @@ ccz_status ccz_lattice_ciphertext_new(ccz_lattice_ciphertext **out, const ccz_la
     ccz_lattice_ciphertext *c = calloc(1, sizeof *c);
     CCZ_ENSURE(c, CCZ_ERR_NOMEM, "out of memory");
     c->ctx = ctx;
-    c->d = lat_words(3 * (size_t)ctx->L * ctx->n);
+    c->cap = 2 * (size_t)ctx->L * ctx->n; /* a fresh ciphertext; products grow it */
+    c->d = lat_words(c->cap);
     if (!c->d) {
         free(c);
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
@@ -56,6 +57,35 @@ ccz_status ccz_lattice_ciphertext_new(ccz_lattice_ciphertext **out, const ccz_la
     c->level = ctx->L;
     c->ntt = ctx->params.scheme == CCZ_LATTICE_CKKS;
     *out = c;
+    return CCZ_OK;
+}
+
+ccz_status lat_ct_reserve(ccz_lattice_ciphertext *c, unsigned size, unsigned level)
+{
+    size_t need = (size_t)size * level * c->ctx->n;
+    if (need <= c->cap)
+        return CCZ_OK;
+    uint64_t *d = lat_words(need);
+    CCZ_ENSURE(d, CCZ_ERR_NOMEM, "out of memory");
+    size_t used = (size_t)c->size * c->level * c->ctx->n;
+    memcpy(d, c->d, (used < need ? used : need) * 8);
+    free(c->d);
+    c->d = d;
+    c->cap = need;
+    return CCZ_OK;
+}
+
+ccz_status ccz_lattice_ciphertext_shrink(ccz_lattice_ciphertext *c)
+{
+    size_t used = (size_t)c->size * c->level * c->ctx->n;
+    if (used == c->cap)
+        return CCZ_OK;
+    uint64_t *d = lat_words(used);
+    CCZ_ENSURE(d, CCZ_ERR_NOMEM, "out of memory");
+    memcpy(d, c->d, used * 8);
+    free(c->d);
+    c->d = d;
+    c->cap = used;
     return CCZ_OK;
 }
 
@@ -72,6 +102,7 @@ ccz_status ccz_lattice_ciphertext_copy(ccz_lattice_ciphertext *dst,
 {
     CCZ_ENSURE(dst->ctx == src->ctx, CCZ_ERR_INVALID_ARGUMENT, "ciphertexts of two contexts");
     if (dst != src) {
+        CCZ_GUARD(lat_ct_reserve(dst, src->size, src->level));
         memcpy(dst->d, src->d, (size_t)src->size * src->level * src->ctx->n * 8);
         dst->size = src->size;
         dst->level = src->level;
@@ -214,6 +245,7 @@ static ccz_status add_sub(const ccz_lattice_context *ctx, ccz_lattice_ciphertext
     size_t n = ctx->n;
     unsigned l = a->level, size = a->size > b->size ? a->size : b->size;
     const ccz_lattice_ciphertext *big = a->size >= b->size ? a : b;
+    CCZ_GUARD(lat_ct_reserve(out, size, l)); /* keeps a's or b's words when out is one of them */
     /* out may alias a or b: work component by component */
     for (unsigned j = 0; j < size; j++)
         for (unsigned i = 0; i < l; i++) {
@@ -381,6 +413,12 @@ static ccz_status apply_galois(const ccz_lattice_context *ctx, ccz_lattice_ciphe
             lat_automorph_coeff(a1, c1 + (size_t)i * n, n, g, ctx->primes[i]);
         }
     }
+    ccz_status s = lat_ct_reserve(out, 2, l);
+    if (s) {
+        free(c0);
+        free(c1);
+        return s;
+    }
     out->size = 2;
     out->level = l;
     out->ntt = a->ntt;
@@ -389,7 +427,7 @@ static ccz_status apply_galois(const ccz_lattice_context *ctx, ccz_lattice_ciphe
     memset(comp(out, 1), 0, (size_t)l * n * 8);
     if (a->ntt)
         lat_rns_intt(ctx, c1, l, NULL);
-    ccz_status s = lat_switch_into(ctx, ks, c1, out);
+    s = lat_switch_into(ctx, ks, c1, out);
     free(c0);
     free(c1);
     return s;

@@ -88,8 +88,13 @@ struct ccz_lattice_ciphertext {
     unsigned level; /* data primes */
     bool ntt;       /* BFV: coefficient form; CKKS: NTT form */
     double scale;
-    uint64_t *d; /* size * level * N, capacity for 3 * L * N */
+    uint64_t *d; /* size * level * N words used, cap words allocated (lat_ct_reserve) */
+    size_t cap;
 };
+
+/* Room for size x level x N words in c, its present words kept (c->d may move: call it after
+ * the inputs of an operation whose output may alias them have been read). */
+ccz_status lat_ct_reserve(ccz_lattice_ciphertext *c, unsigned size, unsigned level);
 
 struct ccz_lattice_secret_key {
     const ccz_lattice_context *ctx;
