@@ -133,7 +133,7 @@ static ccz_status encrypt(const ccz_lattice_context *ctx, const ccz_lattice_publ
                           ccz_lattice_ciphertext *out)
 {
     unsigned L = ctx->L;
-    CCZ_GUARD(lat_ct_reserve(out, 2, L));
+    CCZ_GUARD(lat_ct_reserve(out, 2, L, false));
     out->size = 2;
     out->level = L;
     out->ntt = false;
@@ -364,7 +364,7 @@ ccz_status lat_bfv_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *o
         }
         lat_vec_mulmod(d[2] + o, in[1] + o, in[3] + o, n, m);
     }
-    ccz_status s = lat_ct_reserve(out, 3, l); /* the inputs are in buf by now */
+    ccz_status s = lat_ct_reserve(out, 3, l, false); /* the inputs are in buf by now */
     if (s) {
         free(buf);
         return s;

@@ -60,7 +60,7 @@ ccz_status ccz_lattice_ciphertext_new(ccz_lattice_ciphertext **out, const ccz_la
     return CCZ_OK;
 }
 
-ccz_status lat_ct_reserve(ccz_lattice_ciphertext *c, unsigned size, unsigned level)
+ccz_status lat_ct_reserve(ccz_lattice_ciphertext *c, unsigned size, unsigned level, bool keep)
 {
     size_t need = (size_t)size * level * c->ctx->n;
     if (need <= c->cap)
@@ -68,7 +68,8 @@ ccz_status lat_ct_reserve(ccz_lattice_ciphertext *c, unsigned size, unsigned lev
     uint64_t *d = lat_words(need);
     CCZ_ENSURE(d, CCZ_ERR_NOMEM, "out of memory");
     size_t used = (size_t)c->size * c->level * c->ctx->n;
-    memcpy(d, c->d, (used < need ? used : need) * 8);
+    if (keep)
+        memcpy(d, c->d, (used < need ? used : need) * 8);
     free(c->d);
     c->d = d;
     c->cap = need;
@@ -102,7 +103,7 @@ ccz_status ccz_lattice_ciphertext_copy(ccz_lattice_ciphertext *dst,
 {
     CCZ_ENSURE(dst->ctx == src->ctx, CCZ_ERR_INVALID_ARGUMENT, "ciphertexts of two contexts");
     if (dst != src) {
-        CCZ_GUARD(lat_ct_reserve(dst, src->size, src->level));
+        CCZ_GUARD(lat_ct_reserve(dst, src->size, src->level, false));
         memcpy(dst->d, src->d, (size_t)src->size * src->level * src->ctx->n * 8);
         dst->size = src->size;
         dst->level = src->level;
@@ -245,7 +246,8 @@ static ccz_status add_sub(const ccz_lattice_context *ctx, ccz_lattice_ciphertext
     size_t n = ctx->n;
     unsigned l = a->level, size = a->size > b->size ? a->size : b->size;
     const ccz_lattice_ciphertext *big = a->size >= b->size ? a : b;
-    CCZ_GUARD(lat_ct_reserve(out, size, l)); /* keeps a's or b's words when out is one of them */
+    CCZ_GUARD(
+        lat_ct_reserve(out, size, l, true)); /* keeps a's or b's words when out is one of them */
     /* out may alias a or b: work component by component */
     for (unsigned j = 0; j < size; j++)
         for (unsigned i = 0; i < l; i++) {
@@ -413,7 +415,7 @@ static ccz_status apply_galois(const ccz_lattice_context *ctx, ccz_lattice_ciphe
             lat_automorph_coeff(a1, c1 + (size_t)i * n, n, g, ctx->primes[i]);
         }
     }
-    ccz_status s = lat_ct_reserve(out, 2, l);
+    ccz_status s = lat_ct_reserve(out, 2, l, false);
     if (s) {
         free(c0);
         free(c1);

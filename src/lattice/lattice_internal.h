@@ -92,9 +92,9 @@ struct ccz_lattice_ciphertext {
     size_t cap;
 };
 
-/* Room for size x level x N words in c, its present words kept (c->d may move: call it after
- * the inputs of an operation whose output may alias them have been read). */
-ccz_status lat_ct_reserve(ccz_lattice_ciphertext *c, unsigned size, unsigned level);
+/* Room for size x level x N words in c, its present words kept when keep is set (c->d may
+ * move: call it after the inputs of an operation whose output may alias them have been read). */
+ccz_status lat_ct_reserve(ccz_lattice_ciphertext *c, unsigned size, unsigned level, bool keep);
 
 struct ccz_lattice_secret_key {
     const ccz_lattice_context *ctx;

@@ -143,6 +143,9 @@ int cmd_kms(int argc, char **argv); /* cmd_kms.c */
 int cli_svc_serve(const char *service, const char *intro, int argc, char **argv);
 int cmd_paillier(int argc, char **argv);
 int cmd_he(int argc, char **argv);
+/* ccz he query serve|lookup (cmd_he_query.c), with the he group's usage */
+extern const char he_usage[];
+int cmd_he_query(int argc, char **argv);
 int cmd_ml(int argc, char **argv); /* cmd_ml.c */
 /* ccz psi (cmd_psi.c: the group, serve and join; ecdh in cmd_psi_ecdh.c) */
 extern const cli_group psi_group;
@@ -252,6 +255,10 @@ enum {
     CLI_O_BATCH_TIMEOUT,
     CLI_O_THREADS,
     CLI_O_MAX_BODY,
+    /* he query */
+    CLI_O_DB,
+    CLI_O_ALGORITHM,
+    CLI_O_MAX_PENDING,
     CLI_O_HELP,
     CLI_O_COUNT_
 };
@@ -325,6 +332,10 @@ typedef struct {
     int n_models;
     const char *rest, *grpc, *secret_server, *secret_ca, *cert_key;
     long batch_max, batch_timeout_us, threads, max_body;
+    /* he query: the database (serve), the algorithm (lookup), queries held at once (serve);
+     * --key is the key looked up there, --cert-key the certificate's key */
+    const char *db, *algorithm;
+    long max_pending;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */
