@@ -135,7 +135,8 @@ typedef struct {
 CCZ_API CCZ_NODISCARD ccz_status ccz_heq_server_new(ccz_heq_server **out,
                                                     const ccz_heq_server_opts *o);
 CCZ_API void ccz_heq_server_free(ccz_heq_server *s);
-/* The lattice context of an algorithm (owned by the server). */
+/* The lattice context of an algorithm (owned by the server; the packed one is made at the
+ * first packed query: NULL before). */
 CCZ_API const ccz_lattice_context *ccz_heq_server_context(const ccz_heq_server *s,
                                                           ccz_heq_algorithm a);
 /* Answers a query (thread-safe: answers may run at once). Everything in q is checked first;

@@ -143,9 +143,10 @@ static ccz_status decode_nibbles(ccz_buf *value, const uint64_t *m, size_t n)
 {
     size_t end = 0;
     while (2 * end + 1 < n && end < CCZ_HEQ_MAX_VALUE && (m[2 * end] || m[2 * end + 1])) {
-        CCZ_ENSURE(m[2 * end] < 16 && m[2 * end + 1] < 16, CCZ_ERR_MALFORMED,
-                   "the answer is not a value: coefficient %zu is %llu", 2 * end,
-                   (unsigned long long)(m[2 * end] < 16 ? m[2 * end + 1] : m[2 * end]));
+        size_t bad = m[2 * end] < 16 ? 2 * end + 1 : 2 * end;
+        CCZ_ENSURE(m[bad] < 16, CCZ_ERR_MALFORMED,
+                   "the answer is not a value: coefficient %zu is %llu", bad,
+                   (unsigned long long)m[bad]);
         end++;
     }
     for (size_t i = 2 * end; i < n; i++)

@@ -56,7 +56,8 @@ typedef struct {
 struct ccz_heq_server {
     const ccz_heq_db *db;
     unsigned threads;
-    ccz_lattice_context *ctx17, *ctx_packed;
+    ccz_lattice_context *ctx17, *ctx_packed; /* packed: made at its first query, under mu */
+    pthread_mutex_t mu;
     fast_plan fast;
     unsigned block, chunks; /* packed layout */
 };
@@ -172,6 +173,28 @@ static void query_free(query *q)
         ccz_lattice_ciphertext_free(q->q[i]);
 }
 
+/* The algorithm's context; the packed one (N = 16384: its tables take a while) is made when a
+ * query first needs it. */
+static ccz_status server_ctx(const ccz_lattice_context **out, ccz_heq_server *s,
+                             ccz_heq_algorithm a)
+{
+    if (a != CCZ_HEQ_PACKED) {
+        *out = s->ctx17;
+        return CCZ_OK;
+    }
+    ccz_status st = CCZ_OK;
+    pthread_mutex_lock(&s->mu);
+    if (!s->ctx_packed) {
+        ccz_lattice_params p;
+        st = ccz_heq_params(&p, CCZ_HEQ_PACKED);
+        if (st == CCZ_OK)
+            st = ccz_lattice_context_new(&s->ctx_packed, &p);
+    }
+    *out = s->ctx_packed;
+    pthread_mutex_unlock(&s->mu);
+    return st;
+}
+
 /* The parameters must be the algorithm's: a clear message when they are not. */
 static ccz_status check_params(const ccz_lattice_context *ctx, ccz_heq_algorithm a, ccz_span in)
 {
@@ -196,12 +219,12 @@ static ccz_status check_params(const ccz_lattice_context *ctx, ccz_heq_algorithm
     return CCZ_OK;
 }
 
-static ccz_status load_query(query *q, const ccz_heq_server *s, const ccz_heq_query_view *v)
+static ccz_status load_query(query *q, ccz_heq_server *s, const ccz_heq_query_view *v)
 {
     memset(q, 0, sizeof *q);
     CCZ_ENSURE(v->algorithm >= CCZ_HEQ_FAITHFUL && v->algorithm <= CCZ_HEQ_PACKED,
                CCZ_ERR_INVALID_ARGUMENT, "unknown algorithm %d", (int)v->algorithm);
-    q->ctx = ccz_heq_server_context(s, v->algorithm);
+    CCZ_GUARD(server_ctx(&q->ctx, s, v->algorithm));
     q->t = ccz_lattice_context_params(q->ctx)->plain_modulus;
     q->threads = s->threads;
     CCZ_ENSURE(v->n_key == CCZ_HEQ_KEY_CTS, CCZ_ERR_INVALID_ARGUMENT,
@@ -963,19 +986,16 @@ ccz_status ccz_heq_server_new(ccz_heq_server **out, const ccz_heq_server_opts *o
     CCZ_ENSURE(s, CCZ_ERR_NOMEM, "out of memory");
     s->db = o->db;
     s->threads = o->threads;
+    pthread_mutex_init(&s->mu, NULL);
     ccz_lattice_params p;
     ccz_status st = ccz_heq_params(&p, CCZ_HEQ_FAST);
     if (st == CCZ_OK)
         st = ccz_lattice_context_new(&s->ctx17, &p);
     if (st == CCZ_OK)
-        st = ccz_heq_params(&p, CCZ_HEQ_PACKED);
-    if (st == CCZ_OK)
-        st = ccz_lattice_context_new(&s->ctx_packed, &p);
-    if (st == CCZ_OK)
         st = fast_plan_new(&s->fast, o->db, s->ctx17);
-    if (st == CCZ_OK) {
+    if (st == CCZ_OK) { /* packed: N = 16384 slots, 2-byte chunks */
         s->chunks = o->db->max_value ? (unsigned)((o->db->max_value + 1) / 2) : 1;
-        s->block = (unsigned)(ccz_lattice_slots(s->ctx_packed) / s->chunks);
+        s->block = (unsigned)((1u << 14) / s->chunks);
     }
     if (st) {
         ccz_heq_server_free(s);
@@ -994,12 +1014,19 @@ void ccz_heq_server_free(ccz_heq_server *s)
     fast_plan_free(&s->fast);
     ccz_lattice_context_free(s->ctx17);
     ccz_lattice_context_free(s->ctx_packed);
+    pthread_mutex_destroy(&s->mu);
     free(s);
 }
 
 const ccz_lattice_context *ccz_heq_server_context(const ccz_heq_server *s, ccz_heq_algorithm a)
 {
-    return a == CCZ_HEQ_PACKED ? s->ctx_packed : s->ctx17;
+    if (a != CCZ_HEQ_PACKED)
+        return s->ctx17;
+    ccz_heq_server *m = (ccz_heq_server *)s; /* the lock only */
+    pthread_mutex_lock(&m->mu);
+    const ccz_lattice_context *ctx = s->ctx_packed;
+    pthread_mutex_unlock(&m->mu);
+    return ctx;
 }
 
 /* The answer re-randomized by a fresh encryption of zero (the sample's sum starts as one) and

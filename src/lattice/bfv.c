@@ -330,7 +330,7 @@ ccz_status lat_bfv_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *o
     const lat_bfv_level *B = ctx->bfv[l];
     unsigned kq = l, kr = B->r.k, kt = kq + kr;
     /* four inputs and three products, each over Q u R */
-    uint64_t *buf = lat_words((size_t)7 * kt * n);
+    uint64_t *buf = lat_scratch(LAT_SCRATCH_MUL, (size_t)7 * kt * n);
     CCZ_ENSURE(buf, CCZ_ERR_NOMEM, "out of memory");
     uint64_t *in[4], *d[3];
     for (int i = 0; i < 4; i++)
@@ -364,11 +364,7 @@ ccz_status lat_bfv_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *o
         }
         lat_vec_mulmod(d[2] + o, in[1] + o, in[3] + o, n, m);
     }
-    ccz_status s = lat_ct_reserve(out, 3, l, false); /* the inputs are in buf by now */
-    if (s) {
-        free(buf);
-        return s;
-    }
+    CCZ_GUARD(lat_ct_reserve(out, 3, l, false)); /* the inputs are in buf by now */
     out->size = 3;
     out->level = l;
     out->ntt = false;
@@ -381,7 +377,6 @@ ccz_status lat_bfv_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *o
         scale_round_to_r(B, d[p], d[p] + (size_t)kq * n, yr, n, tmp);
         lat_conv_apply(&B->r_to_q, yr, out->d + (size_t)p * l * n, n);
     }
-    free(buf);
     return rk ? lat_relinearize(ctx, out, rk) : CCZ_OK;
 }
 

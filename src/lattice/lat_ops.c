@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <pthread.h>
 
 #include "core/guard.h"
 #include "lattice_internal.h"
@@ -137,6 +138,54 @@ static void relayout(ccz_lattice_ciphertext *c, unsigned new_level)
         memmove(c->d + (size_t)j * new_level * n, c->d + (size_t)j * c->level * n,
                 (size_t)new_level * n * 8);
     c->level = new_level;
+}
+
+/* ---- scratch memory ------------------------------------------------------------------------*/
+
+typedef struct {
+    uint64_t *p[LAT_SCRATCH_SLOTS];
+    size_t cap[LAT_SCRATCH_SLOTS];
+} scratch;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static bool scratch_ok;
+
+static void scratch_free(void *p)
+{
+    scratch *s = p;
+    for (int i = 0; i < LAT_SCRATCH_SLOTS; i++)
+        free(s->p[i]);
+    free(s);
+}
+
+static void scratch_init(void)
+{
+    scratch_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+
+uint64_t *lat_scratch(unsigned slot, size_t words)
+{
+    pthread_once(&scratch_once, scratch_init);
+    if (!scratch_ok)
+        return NULL;
+    scratch *s = pthread_getspecific(scratch_key);
+    if (!s) {
+        if (!(s = calloc(1, sizeof *s)))
+            return NULL;
+        if (pthread_setspecific(scratch_key, s) != 0) {
+            free(s);
+            return NULL;
+        }
+    }
+    if (s->cap[slot] < words) {
+        free(s->p[slot]);
+        s->cap[slot] = 0;
+        if (!(s->p[slot] = lat_words(words)))
+            return NULL;
+        s->cap[slot] = words;
+    }
+    return s->p[slot];
 }
 
 /* ---- encryption --------------------------------------------------------------------------------*/
@@ -344,8 +393,10 @@ ccz_status lat_switch_into(const ccz_lattice_context *ctx, const lat_kswitch *ks
     unsigned l = c->level;
     if (c->ntt)
         return lat_kswitch_apply(ctx, ks, d, l, comp(c, 0), comp(c, 1));
-    uint64_t *t0 = calloc((size_t)l * n, 8), *t1 = calloc((size_t)l * n, 8);
-    CCZ_ENSURE(t0 && t1, CCZ_ERR_NOMEM, "out of memory");
+    uint64_t *t0 = lat_scratch(LAT_SCRATCH_SWITCH, 2 * (size_t)l * n);
+    CCZ_ENSURE(t0, CCZ_ERR_NOMEM, "out of memory");
+    uint64_t *t1 = t0 + (size_t)l * n;
+    memset(t0, 0, 2 * (size_t)l * n * 8);
     ccz_status s = lat_kswitch_apply(ctx, ks, d, l, t0, t1);
     if (s == CCZ_OK) {
         lat_rns_intt(ctx, t0, l, NULL);
@@ -358,8 +409,6 @@ ccz_status lat_switch_into(const ccz_lattice_context *ctx, const lat_kswitch *ks
                         lat_add_mod(o[(size_t)i * n + x], t[(size_t)i * n + x], ctx->primes[i]);
         }
     }
-    free(t0);
-    free(t1);
     return s;
 }
 
@@ -371,15 +420,13 @@ ccz_status lat_relinearize(const ccz_lattice_context *ctx, ccz_lattice_ciphertex
         return CCZ_OK;
     size_t n = ctx->n;
     unsigned l = c->level;
-    uint64_t *d = lat_words((size_t)l * n);
+    uint64_t *d = lat_scratch(LAT_SCRATCH_RELIN, (size_t)l * n);
     CCZ_ENSURE(d, CCZ_ERR_NOMEM, "out of memory");
     memcpy(d, comp(c, 2), (size_t)l * n * 8);
     if (c->ntt)
         lat_rns_intt(ctx, d, l, NULL);
     c->size = 2;
-    ccz_status s = lat_switch_into(ctx, &rk->k, d, c);
-    free(d);
-    return s;
+    return lat_switch_into(ctx, &rk->k, d, c);
 }
 
 static const lat_kswitch *galois_key(const ccz_lattice_galois_keys *gk, uint64_t g)
