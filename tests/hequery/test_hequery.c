@@ -421,6 +421,22 @@ static void other_kit_free(other_kit *o)
     ccz_buf_free(&o->ct);
 }
 
+/* A ciphertext one level down. */
+static void switched_down(ccz_buf *out, const ccz_buf *in)
+{
+    ccz_lattice_params p;
+    ccz_lattice_context *ctx;
+    ccz_lattice_ciphertext *ct;
+    CHECK_OK(ccz_heq_params(&p, CCZ_HEQ_FAST));
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    CHECK_OK(ccz_lattice_ciphertext_new(&ct, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(in)));
+    CHECK_OK(ccz_lattice_mod_switch(ct, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_save(out, ct));
+    ccz_lattice_ciphertext_free(ct);
+    ccz_lattice_context_free(ctx);
+}
+
 static void test_service(void)
 {
     ccz_heq_db *db = db_of("key,value\n");
@@ -488,6 +504,13 @@ static void test_service(void)
     keys[5] = bin(&ok.ct);
     hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
             "key ciphertext 5: the ciphertext was made with other parameters");
+    ccz_buf lower = CCZ_BUF_INIT; /* a key ciphertext switched down a level: no room left */
+    switched_down(&lower, &q.key[2]);
+    request_of(&r, keys, &q);
+    keys[2] = bin(&lower);
+    hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
+            "key ciphertext 2 is at level 3, not 4 (a fresh encryption)");
+    ccz_buf_free(&lower);
     request_of(&r, keys, &q);
     keys[3].len /= 2; /* truncated */
     hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT, "key ciphertext 3: ");
