@@ -17,6 +17,7 @@
 #include "ccz/paillier.h"
 #include "ccz/pf.h"
 #include "ccz/lattice.h"
+#include "ccz/hequery.h"
 #include "ccz/svc.h"
 #include "ccz/attestation.h"
 #include "ccz/kbs.h"

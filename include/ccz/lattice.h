@@ -28,7 +28,8 @@ typedef struct {
     unsigned n_primes;                             /* length of the chain, special prime included */
     unsigned coeff_bits[CCZ_LATTICE_MAX_PRIMES];   /* bit sizes, primes found = 1 mod 2N, or */
     uint64_t coeff_primes[CCZ_LATTICE_MAX_PRIMES]; /* explicit primes (used when [0] is non-zero) */
-    uint64_t plain_modulus;                        /* BFV: t (a prime = 1 mod 2N for batching) */
+    uint64_t plain_modulus;                        /* BFV: t; batching needs a prime = 1 mod
+                                                    * 2N, any other t encodes coefficients */
     double scale;                                  /* CKKS: the default scale (e.g. 2^40) */
     bool no_security_check;                        /* allow moduli beyond the 128-bit table */
 } ccz_lattice_params;
@@ -94,6 +95,9 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ciphertext_new(ccz_lattice_cipherte
 CCZ_API void ccz_lattice_ciphertext_free(ccz_lattice_ciphertext *c);
 CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ciphertext_copy(ccz_lattice_ciphertext *dst,
                                                              const ccz_lattice_ciphertext *src);
+/* Frees the memory c does not use now (after a modulus switch or a relinearization: a
+ * ciphertext keeps its largest size otherwise); operations grow it again as they need. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ciphertext_shrink(ccz_lattice_ciphertext *c);
 /* Data primes the ciphertext still has (drops by one per rescale / modulus switch). */
 CCZ_API unsigned ccz_lattice_ciphertext_level(const ccz_lattice_ciphertext *c);
 CCZ_API double ccz_lattice_ciphertext_scale(const ccz_lattice_ciphertext *c); /* CKKS */
@@ -108,6 +112,17 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_bfv_encode(ccz_lattice_plaintext *p
 CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_bfv_decode(uint64_t *values,
                                                         const ccz_lattice_context *ctx,
                                                         const ccz_lattice_plaintext *pt);
+
+/* BFV coefficient encoding, for any t (batching or not): values (each < t) are the plaintext
+ * polynomial's coefficients, constant term first; fewer values leave the rest 0. Decoding gives
+ * N coefficients. A constant polynomial c is c in every slot when t batches. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_bfv_encode_coeffs(ccz_lattice_plaintext *pt,
+                                                               const ccz_lattice_context *ctx,
+                                                               const uint64_t *values,
+                                                               size_t count);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_bfv_decode_coeffs(uint64_t *values,
+                                                               const ccz_lattice_context *ctx,
+                                                               const ccz_lattice_plaintext *pt);
 
 /* CKKS encoding of up to N/2 complex (or real) values at a scale, at a level (0: the top). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ckks_encode(ccz_lattice_plaintext *pt,
@@ -163,12 +178,25 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_mul_plain(ccz_lattice_ciphertext *o
                                                        const ccz_lattice_context *ctx,
                                                        const ccz_lattice_ciphertext *a,
                                                        const ccz_lattice_plaintext *p);
-/* Product of two ciphertexts, relinearized back to two components. */
+/* Product of two ciphertexts, relinearized back to two components (rk NULL: left with three,
+ * for ccz_lattice_relinearize later). a == b squares, which costs less. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_mul(ccz_lattice_ciphertext *out,
                                                  const ccz_lattice_context *ctx,
                                                  const ccz_lattice_ciphertext *a,
                                                  const ccz_lattice_ciphertext *b,
                                                  const ccz_lattice_relin_keys *rk);
+/* The product of a and b left with three components (ccz_lattice_mul without keys) is
+ * relinearized here, in place: products summed before one relinearization cost one key switch
+ * instead of one each. Two-component ciphertexts are left as they are. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_relinearize(ccz_lattice_ciphertext *c,
+                                                         const ccz_lattice_context *ctx,
+                                                         const ccz_lattice_relin_keys *rk);
+/* BFV: out = k a for an integer 0 <= k < t (k - t when k > t/2: the noise grows by at most
+ * t/2; k = t - 1 negates). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_bfv_mul_scalar(ccz_lattice_ciphertext *out,
+                                                            const ccz_lattice_context *ctx,
+                                                            const ccz_lattice_ciphertext *a,
+                                                            uint64_t k);
 /* Drops the last data prime, keeping the value: BFV scales by Q'/Q with rounding (later
  * operations are cheaper); CKKS just drops it (the scale is unchanged), to bring a ciphertext to
  * another's level. */

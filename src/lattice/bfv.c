@@ -22,10 +22,20 @@ static ccz_status need_bfv(const ccz_lattice_context *ctx)
     return CCZ_OK;
 }
 
+static ccz_status need_batching(const ccz_lattice_context *ctx)
+{
+    CCZ_GUARD(need_bfv(ctx));
+    CCZ_ENSURE(ctx->slot_index, CCZ_ERR_INVALID_ARGUMENT,
+               "plain modulus %llu cannot batch (batching needs a prime 1 mod 2N = %llu): "
+               "encode coefficients",
+               (unsigned long long)ctx->params.plain_modulus, 2 * (unsigned long long)ctx->n);
+    return CCZ_OK;
+}
+
 ccz_status ccz_lattice_bfv_encode(ccz_lattice_plaintext *pt, const ccz_lattice_context *ctx,
                                   const uint64_t *values, size_t count)
 {
-    CCZ_GUARD(need_bfv(ctx));
+    CCZ_GUARD(need_batching(ctx));
     size_t n = ctx->n;
     uint64_t t = ctx->params.plain_modulus;
     CCZ_ENSURE(count <= n, CCZ_ERR_INVALID_ARGUMENT, "%zu values for %zu slots", count, n);
@@ -43,7 +53,7 @@ ccz_status ccz_lattice_bfv_encode(ccz_lattice_plaintext *pt, const ccz_lattice_c
 ccz_status ccz_lattice_bfv_decode(uint64_t *values, const ccz_lattice_context *ctx,
                                   const ccz_lattice_plaintext *pt)
 {
-    CCZ_GUARD(need_bfv(ctx));
+    CCZ_GUARD(need_batching(ctx));
     size_t n = ctx->n;
     uint64_t *t = lat_words(n);
     CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");
@@ -52,6 +62,54 @@ ccz_status ccz_lattice_bfv_decode(uint64_t *values, const ccz_lattice_context *c
     for (size_t j = 0; j < n; j++)
         values[j] = t[ctx->slot_index[j]];
     free(t);
+    return CCZ_OK;
+}
+
+ccz_status ccz_lattice_bfv_encode_coeffs(ccz_lattice_plaintext *pt, const ccz_lattice_context *ctx,
+                                         const uint64_t *values, size_t count)
+{
+    CCZ_GUARD(need_bfv(ctx));
+    size_t n = ctx->n;
+    uint64_t t = ctx->params.plain_modulus;
+    CCZ_ENSURE(count <= n, CCZ_ERR_INVALID_ARGUMENT, "%zu coefficients for degree %zu", count, n);
+    for (size_t j = 0; j < count; j++)
+        CCZ_ENSURE(values[j] < t, CCZ_ERR_INVALID_ARGUMENT,
+                   "coefficient %zu (%llu) is not below the plain modulus %llu", j,
+                   (unsigned long long)values[j], (unsigned long long)t);
+    memset(pt->coeffs, 0, n * 8);
+    memcpy(pt->coeffs, values, count * 8);
+    return CCZ_OK;
+}
+
+ccz_status ccz_lattice_bfv_decode_coeffs(uint64_t *values, const ccz_lattice_context *ctx,
+                                         const ccz_lattice_plaintext *pt)
+{
+    CCZ_GUARD(need_bfv(ctx));
+    memcpy(values, pt->coeffs, ctx->n * 8);
+    return CCZ_OK;
+}
+
+ccz_status ccz_lattice_bfv_mul_scalar(ccz_lattice_ciphertext *out, const ccz_lattice_context *ctx,
+                                      const ccz_lattice_ciphertext *a, uint64_t k)
+{
+    CCZ_GUARD(need_bfv(ctx));
+    CCZ_GUARD(lat_check_ct(ctx, a));
+    uint64_t t = ctx->params.plain_modulus;
+    CCZ_ENSURE(k < t, CCZ_ERR_INVALID_ARGUMENT, "scalar %llu is not below the plain modulus %llu",
+               (unsigned long long)k, (unsigned long long)t);
+    CCZ_GUARD(ccz_lattice_ciphertext_copy(out, a));
+    size_t n = ctx->n;
+    unsigned l = out->level;
+    /* lifted centred, as mul_plain does: the noise grows by |k| <= t/2 */
+    for (unsigned i = 0; i < l; i++) {
+        uint64_t q = ctx->primes[i];
+        uint64_t c = k > t / 2 ? q - (t - k) % q : k % q, cs = lat_shoup(c, q);
+        for (unsigned j = 0; j < out->size; j++) {
+            uint64_t *x = out->d + ((size_t)j * l + i) * n;
+            for (size_t m = 0; m < n; m++)
+                x[m] = lat_mul_shoup(x[m], c, cs, q);
+        }
+    }
     return CCZ_OK;
 }
 
@@ -75,6 +133,7 @@ static ccz_status encrypt(const ccz_lattice_context *ctx, const ccz_lattice_publ
                           ccz_lattice_ciphertext *out)
 {
     unsigned L = ctx->L;
+    CCZ_GUARD(lat_ct_reserve(out, 2, L, false));
     out->size = 2;
     out->level = L;
     out->ntt = false;
@@ -271,7 +330,7 @@ ccz_status lat_bfv_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *o
     const lat_bfv_level *B = ctx->bfv[l];
     unsigned kq = l, kr = B->r.k, kt = kq + kr;
     /* four inputs and three products, each over Q u R */
-    uint64_t *buf = lat_words((size_t)7 * kt * n);
+    uint64_t *buf = lat_scratch(LAT_SCRATCH_MUL, (size_t)7 * kt * n);
     CCZ_ENSURE(buf, CCZ_ERR_NOMEM, "out of memory");
     uint64_t *in[4], *d[3];
     for (int i = 0; i < 4; i++)
@@ -279,7 +338,13 @@ ccz_status lat_bfv_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *o
     for (int i = 0; i < 3; i++)
         d[i] = buf + (size_t)(4 + i) * kt * n;
     const uint64_t *src[4] = {a->d, a->d + (size_t)l * n, b2->d, b2->d + (size_t)l * n};
-    for (int p = 0; p < 4; p++) {
+    /* a square extends and transforms two polynomials, not four, and makes three products */
+    bool square = a == b2;
+    if (square) {
+        in[2] = in[0];
+        in[3] = in[1];
+    }
+    for (int p = 0; p < (square ? 2 : 4); p++) {
         memcpy(in[p], src[p], (size_t)kq * n * 8);
         lat_conv_apply(&B->q_to_r, in[p], in[p] + (size_t)kq * n, n);
         lat_rns_ntt(ctx, in[p], kq, NULL);
@@ -291,10 +356,15 @@ ccz_status lat_bfv_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *o
         size_t o = (size_t)i * n;
         lat_vec_mulmod(d[0] + o, in[0] + o, in[2] + o, n, m);
         lat_vec_mulmod(d[1] + o, in[0] + o, in[3] + o, n, m);
-        lat_vec_mulmod(d[2] + o, in[1] + o, in[2] + o, n, m); /* scratch */
-        lat_vec_add(d[1] + o, d[1] + o, d[2] + o, n, m->q);
+        if (square) {
+            lat_vec_add(d[1] + o, d[1] + o, d[1] + o, n, m->q);
+        } else {
+            lat_vec_mulmod(d[2] + o, in[1] + o, in[2] + o, n, m); /* scratch */
+            lat_vec_add(d[1] + o, d[1] + o, d[2] + o, n, m->q);
+        }
         lat_vec_mulmod(d[2] + o, in[1] + o, in[3] + o, n, m);
     }
+    CCZ_GUARD(lat_ct_reserve(out, 3, l, false)); /* the inputs are in buf by now */
     out->size = 3;
     out->level = l;
     out->ntt = false;
@@ -307,7 +377,6 @@ ccz_status lat_bfv_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *o
         scale_round_to_r(B, d[p], d[p] + (size_t)kq * n, yr, n, tmp);
         lat_conv_apply(&B->r_to_q, yr, out->d + (size_t)p * l * n, n);
     }
-    free(buf);
     return rk ? lat_relinearize(ctx, out, rk) : CCZ_OK;
 }
 

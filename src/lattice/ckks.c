@@ -170,6 +170,7 @@ ccz_status lat_ckks_encrypt(const ccz_lattice_context *ctx, const ccz_lattice_pu
     CCZ_ENSURE(l >= 1 && l <= ctx->L && pt->poly.ntt, CCZ_ERR_INVALID_ARGUMENT,
                "the plaintext is not encoded");
     size_t n = ctx->n;
+    CCZ_GUARD(lat_ct_reserve(out, 2, l, false));
     out->size = 2;
     out->level = l;
     out->ntt = true;
@@ -249,6 +250,11 @@ ccz_status lat_ckks_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *
         }
     }
     double scale = a->scale * b->scale;
+    ccz_status s = lat_ct_reserve(out, 3, l, false);
+    if (s) {
+        free(d);
+        return s;
+    }
     memcpy(out->d, d, (size_t)3 * l * n * 8);
     free(d);
     out->size = 3;

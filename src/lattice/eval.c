@@ -75,3 +75,12 @@ ccz_status ccz_lattice_mul(ccz_lattice_ciphertext *out, const ccz_lattice_contex
         return lat_bfv_mul(ctx, out, a, b, rk);
     return lat_ckks_mul(ctx, out, a, b, rk);
 }
+
+ccz_status ccz_lattice_relinearize(ccz_lattice_ciphertext *c, const ccz_lattice_context *ctx,
+                                   const ccz_lattice_relin_keys *rk)
+{
+    CCZ_GUARD(lat_check_ct(ctx, c));
+    CCZ_ENSURE(rk && rk->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT,
+               "relinearization keys of another context");
+    return lat_relinearize(ctx, c, rk);
+}

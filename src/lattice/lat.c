@@ -42,7 +42,7 @@ uint64_t lat_inv_mod(uint64_t b, const lat_mod *m)
     return lat_pow_mod(b, m->q - 2, m);
 }
 
-static bool is_prime(uint64_t x)
+bool lat_is_prime(uint64_t x)
 {
     mpz_t z;
     mpz_init(z);
@@ -68,7 +68,7 @@ ccz_status lat_primes(uint64_t *out, size_t count, unsigned bits, size_t n, cons
             skip = avoid[i] == c;
         for (size_t i = 0; i < found && !skip; i++)
             skip = out[i] == c;
-        if (!skip && is_prime(c))
+        if (!skip && lat_is_prime(c))
             out[found++] = c;
         c -= step;
     }
@@ -119,8 +119,8 @@ ccz_status lat_ntt_init(lat_ntt *t, uint64_t q, unsigned log_n)
     memset(t, 0, sizeof *t);
     CCZ_ENSURE(log_n >= LAT_MIN_LOG_N && log_n <= LAT_MAX_LOG_N, CCZ_ERR_INVALID_ARGUMENT,
                "degree 2^%u is out of range", log_n);
-    CCZ_ENSURE(q > 2 && q < (1ull << LAT_MAX_PRIME_BITS) && is_prime(q), CCZ_ERR_INVALID_ARGUMENT,
-               "%llu is not a prime below 2^61", (unsigned long long)q);
+    CCZ_ENSURE(q > 2 && q < (1ull << LAT_MAX_PRIME_BITS) && lat_is_prime(q),
+               CCZ_ERR_INVALID_ARGUMENT, "%llu is not a prime below 2^61", (unsigned long long)q);
     lat_mod_init(&t->mod, q);
     t->n = (size_t)1 << log_n;
     t->log_n = log_n;

@@ -107,6 +107,8 @@ uint64_t lat_inv_mod(uint64_t b, const lat_mod *m);
 
 /* Fills out[0..count) with distinct primes q = 1 mod 2n of exactly `bits` bits, largest first,
  * skipping those in `avoid` (n_avoid of them). */
+/* exact below 2^64 */
+bool lat_is_prime(uint64_t x);
 ccz_status lat_primes(uint64_t *out, size_t count, unsigned bits, size_t n, const uint64_t *avoid,
                       size_t n_avoid);
 

@@ -328,17 +328,13 @@ ccz_status ccz_lattice_context_new(ccz_lattice_context **out, const ccz_lattice_
         for (unsigned i = 0; i < ctx->k; i++)
             if (ctx->primes[i] == t)
                 s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "the plain modulus is in the chain");
-        /* batching needs t prime and 1 mod 2N */
-        if (s == CCZ_OK && (t - 1) % two_n == 0)
+        /* batching needs t prime and 1 mod 2N; any other t has coefficient encoding only */
+        bool batching = (t - 1) % two_n == 0 && lat_is_prime(t);
+        if (s == CCZ_OK && batching)
             s = lat_ntt_init(&ctx->tntt, t, ctx->log_n);
-        else if (s == CCZ_OK)
-            s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
-                         "plain modulus %llu is not 1 mod 2N = %llu: "
-                         "no batching",
-                         (unsigned long long)t, (unsigned long long)two_n);
-        if (s == CCZ_OK && !(ctx->slot_index = malloc(n * sizeof *ctx->slot_index)))
+        if (s == CCZ_OK && batching && !(ctx->slot_index = malloc(n * sizeof *ctx->slot_index)))
             s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
-        if (s == CCZ_OK) {
+        if (s == CCZ_OK && batching) {
             uint64_t g = 1;
             for (size_t j = 0; j < n / 2; j++) {
                 ctx->slot_index[j] = lat_bitrev((g - 1) / 2, ctx->log_n);

@@ -229,9 +229,10 @@ ccz_status lat_kswitch_apply(const ccz_lattice_context *ctx, const lat_kswitch *
     unsigned k = ctx->k, L = ctx->L;
     /* accumulators over the level's primes and P, NTT form */
     unsigned np = level + 1;
-    uint64_t *acc0 = calloc((size_t)np * n, 8), *acc1 = calloc((size_t)np * n, 8),
-             *tmp = lat_words(n);
-    CCZ_ENSURE(acc0 && acc1 && tmp, CCZ_ERR_NOMEM, "out of memory");
+    uint64_t *acc0 = lat_scratch(LAT_SCRATCH_KSWITCH, (2 * (size_t)np + 1) * n);
+    CCZ_ENSURE(acc0, CCZ_ERR_NOMEM, "out of memory");
+    uint64_t *acc1 = acc0 + (size_t)np * n, *tmp = acc1 + (size_t)np * n;
+    memset(acc0, 0, 2 * (size_t)np * n * 8);
     for (unsigned i = 0; i < level; i++) {
         const uint64_t *di = d + (size_t)i * n;
         const uint64_t *bi = ks->b + (size_t)i * k * n, *ai = ks->a + (size_t)i * k * n;
@@ -275,9 +276,6 @@ ccz_status lat_kswitch_apply(const ccz_lattice_context *ctx, const lat_kswitch *
             }
         }
     }
-    free(acc0);
-    free(acc1);
-    free(tmp);
     return CCZ_OK;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <pthread.h>
 
 #include "core/guard.h"
 #include "lattice_internal.h"
@@ -47,7 +48,8 @@ ccz_status ccz_lattice_ciphertext_new(ccz_lattice_ciphertext **out, const ccz_la
     ccz_lattice_ciphertext *c = calloc(1, sizeof *c);
     CCZ_ENSURE(c, CCZ_ERR_NOMEM, "out of memory");
     c->ctx = ctx;
-    c->d = lat_words(3 * (size_t)ctx->L * ctx->n);
+    c->cap = 2 * (size_t)ctx->L * ctx->n; /* a fresh ciphertext; products grow it */
+    c->d = lat_words(c->cap);
     if (!c->d) {
         free(c);
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
@@ -56,6 +58,36 @@ ccz_status ccz_lattice_ciphertext_new(ccz_lattice_ciphertext **out, const ccz_la
     c->level = ctx->L;
     c->ntt = ctx->params.scheme == CCZ_LATTICE_CKKS;
     *out = c;
+    return CCZ_OK;
+}
+
+ccz_status lat_ct_reserve(ccz_lattice_ciphertext *c, unsigned size, unsigned level, bool keep)
+{
+    size_t need = (size_t)size * level * c->ctx->n;
+    if (need <= c->cap)
+        return CCZ_OK;
+    uint64_t *d = lat_words(need);
+    CCZ_ENSURE(d, CCZ_ERR_NOMEM, "out of memory");
+    size_t used = (size_t)c->size * c->level * c->ctx->n;
+    if (keep)
+        memcpy(d, c->d, (used < need ? used : need) * 8);
+    free(c->d);
+    c->d = d;
+    c->cap = need;
+    return CCZ_OK;
+}
+
+ccz_status ccz_lattice_ciphertext_shrink(ccz_lattice_ciphertext *c)
+{
+    size_t used = (size_t)c->size * c->level * c->ctx->n;
+    if (used == c->cap)
+        return CCZ_OK;
+    uint64_t *d = lat_words(used);
+    CCZ_ENSURE(d, CCZ_ERR_NOMEM, "out of memory");
+    memcpy(d, c->d, used * 8);
+    free(c->d);
+    c->d = d;
+    c->cap = used;
     return CCZ_OK;
 }
 
@@ -72,6 +104,7 @@ ccz_status ccz_lattice_ciphertext_copy(ccz_lattice_ciphertext *dst,
 {
     CCZ_ENSURE(dst->ctx == src->ctx, CCZ_ERR_INVALID_ARGUMENT, "ciphertexts of two contexts");
     if (dst != src) {
+        CCZ_GUARD(lat_ct_reserve(dst, src->size, src->level, false));
         memcpy(dst->d, src->d, (size_t)src->size * src->level * src->ctx->n * 8);
         dst->size = src->size;
         dst->level = src->level;
@@ -110,6 +143,54 @@ static void relayout(ccz_lattice_ciphertext *c, unsigned new_level)
         memmove(c->d + (size_t)j * new_level * n, c->d + (size_t)j * c->level * n,
                 (size_t)new_level * n * 8);
     c->level = new_level;
+}
+
+/* ---- scratch memory ------------------------------------------------------------------------*/
+
+typedef struct {
+    uint64_t *p[LAT_SCRATCH_SLOTS];
+    size_t cap[LAT_SCRATCH_SLOTS];
+} scratch;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static bool scratch_ok;
+
+static void scratch_free(void *p)
+{
+    scratch *s = p;
+    for (int i = 0; i < LAT_SCRATCH_SLOTS; i++)
+        free(s->p[i]);
+    free(s);
+}
+
+static void scratch_init(void)
+{
+    scratch_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+
+uint64_t *lat_scratch(unsigned slot, size_t words)
+{
+    pthread_once(&scratch_once, scratch_init);
+    if (!scratch_ok)
+        return NULL;
+    scratch *s = pthread_getspecific(scratch_key);
+    if (!s) {
+        if (!(s = calloc(1, sizeof *s)))
+            return NULL;
+        if (pthread_setspecific(scratch_key, s) != 0) {
+            free(s);
+            return NULL;
+        }
+    }
+    if (s->cap[slot] < words) {
+        free(s->p[slot]);
+        s->cap[slot] = 0;
+        if (!(s->p[slot] = lat_words(words)))
+            return NULL;
+        s->cap[slot] = words;
+    }
+    return s->p[slot];
 }
 
 /* ---- encryption --------------------------------------------------------------------------------*/
@@ -219,6 +300,8 @@ static ccz_status add_sub(const ccz_lattice_context *ctx, ccz_lattice_ciphertext
     size_t n = ctx->n;
     unsigned l = a->level, size = a->size > b->size ? a->size : b->size;
     const ccz_lattice_ciphertext *big = a->size >= b->size ? a : b;
+    CCZ_GUARD(
+        lat_ct_reserve(out, size, l, true)); /* keeps a's or b's words when out is one of them */
     /* out may alias a or b: work component by component */
     for (unsigned j = 0; j < size; j++)
         for (unsigned i = 0; i < l; i++) {
@@ -315,8 +398,10 @@ ccz_status lat_switch_into(const ccz_lattice_context *ctx, const lat_kswitch *ks
     unsigned l = c->level;
     if (c->ntt)
         return lat_kswitch_apply(ctx, ks, d, l, comp(c, 0), comp(c, 1));
-    uint64_t *t0 = calloc((size_t)l * n, 8), *t1 = calloc((size_t)l * n, 8);
-    CCZ_ENSURE(t0 && t1, CCZ_ERR_NOMEM, "out of memory");
+    uint64_t *t0 = lat_scratch(LAT_SCRATCH_SWITCH, 2 * (size_t)l * n);
+    CCZ_ENSURE(t0, CCZ_ERR_NOMEM, "out of memory");
+    uint64_t *t1 = t0 + (size_t)l * n;
+    memset(t0, 0, 2 * (size_t)l * n * 8);
     ccz_status s = lat_kswitch_apply(ctx, ks, d, l, t0, t1);
     if (s == CCZ_OK) {
         lat_rns_intt(ctx, t0, l, NULL);
@@ -329,8 +414,6 @@ ccz_status lat_switch_into(const ccz_lattice_context *ctx, const lat_kswitch *ks
                         lat_add_mod(o[(size_t)i * n + x], t[(size_t)i * n + x], ctx->primes[i]);
         }
     }
-    free(t0);
-    free(t1);
     return s;
 }
 
@@ -342,15 +425,13 @@ ccz_status lat_relinearize(const ccz_lattice_context *ctx, ccz_lattice_ciphertex
         return CCZ_OK;
     size_t n = ctx->n;
     unsigned l = c->level;
-    uint64_t *d = lat_words((size_t)l * n);
+    uint64_t *d = lat_scratch(LAT_SCRATCH_RELIN, (size_t)l * n);
     CCZ_ENSURE(d, CCZ_ERR_NOMEM, "out of memory");
     memcpy(d, comp(c, 2), (size_t)l * n * 8);
     if (c->ntt)
         lat_rns_intt(ctx, d, l, NULL);
     c->size = 2;
-    ccz_status s = lat_switch_into(ctx, &rk->k, d, c);
-    free(d);
-    return s;
+    return lat_switch_into(ctx, &rk->k, d, c);
 }
 
 static const lat_kswitch *galois_key(const ccz_lattice_galois_keys *gk, uint64_t g)
@@ -386,6 +467,12 @@ static ccz_status apply_galois(const ccz_lattice_context *ctx, ccz_lattice_ciphe
             lat_automorph_coeff(a1, c1 + (size_t)i * n, n, g, ctx->primes[i]);
         }
     }
+    ccz_status s = lat_ct_reserve(out, 2, l, false);
+    if (s) {
+        free(c0);
+        free(c1);
+        return s;
+    }
     out->size = 2;
     out->level = l;
     out->ntt = a->ntt;
@@ -394,7 +481,7 @@ static ccz_status apply_galois(const ccz_lattice_context *ctx, ccz_lattice_ciphe
     memset(comp(out, 1), 0, (size_t)l * n * 8);
     if (a->ntt)
         lat_rns_intt(ctx, c1, l, NULL);
-    ccz_status s = lat_switch_into(ctx, ks, c1, out);
+    s = lat_switch_into(ctx, ks, c1, out);
     free(c0);
     free(c1);
     return s;

@@ -425,6 +425,7 @@ ccz_status ccz_lattice_ciphertext_load(ccz_lattice_ciphertext *ct, const ccz_lat
     CCZ_ENSURE(ctx->params.scheme == CCZ_LATTICE_BFV || (isfinite(scale) && scale >= 1),
                CCZ_ERR_MALFORMED, "ciphertext: bad scale");
     unpacker u = {&c, 0, 0};
+    CCZ_GUARD(lat_ct_reserve(ct, h[0], h[1], false));
     for (unsigned j = 0; j < h[0]; j++)
         CCZ_GUARD(unpack_rns(&u, ctx, ct->d + (size_t)j * h[1] * ctx->n, h[1], NULL, "ciphertext"));
     CCZ_GUARD(finish(&c, &u, "ciphertext"));

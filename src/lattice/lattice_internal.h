@@ -88,8 +88,13 @@ struct ccz_lattice_ciphertext {
     unsigned level; /* data primes */
     bool ntt;       /* BFV: coefficient form; CKKS: NTT form */
     double scale;
-    uint64_t *d; /* size * level * N, capacity for 3 * L * N */
+    uint64_t *d; /* size * level * N words used, cap words allocated (lat_ct_reserve) */
+    size_t cap;
 };
+
+/* Room for size x level x N words in c, its present words kept when keep is set (c->d may
+ * move: call it after the inputs of an operation whose output may alias them have been read). */
+ccz_status lat_ct_reserve(ccz_lattice_ciphertext *c, unsigned size, unsigned level, bool keep);
 
 struct ccz_lattice_secret_key {
     const ccz_lattice_context *ctx;
@@ -183,6 +188,20 @@ static inline size_t lat_bitrev(size_t x, unsigned bits)
         r = (r << 1) | (x & 1);
     return r;
 }
+
+/* Thread-local scratch memory: one buffer per slot, grown as needed, kept while the thread
+ * lives and freed when it ends. Products and key switches take their temporaries here instead
+ * of allocating (and, being megabytes, mapping and unmapping) them at every call. A slot is
+ * used by one function at a time; functions that call each other use different slots. Not for
+ * secret-key material. NULL when out of memory. */
+enum {
+    LAT_SCRATCH_MUL,     /* lat_bfv_mul */
+    LAT_SCRATCH_RELIN,   /* lat_relinearize */
+    LAT_SCRATCH_SWITCH,  /* lat_switch_into: 2 polynomials */
+    LAT_SCRATCH_KSWITCH, /* lat_kswitch_apply: accumulators and a temporary */
+    LAT_SCRATCH_SLOTS
+};
+uint64_t *lat_scratch(unsigned slot, size_t words);
 
 /* 64-byte aligned words (free with free) */
 static inline uint64_t *lat_words(size_t n)

@@ -58,9 +58,20 @@ static void test_params(void)
     p.plain_modulus = 65537; /* 1 mod 2^16, not 1 mod 8192? it is: 65536 = 8 * 8192 */
     CHECK_OK(ccz_lattice_context_new(&ctx, &p));
     ccz_lattice_context_free(ctx);
+    /* any other t: coefficient encoding only */
     p.plain_modulus = 1000;
-    CHECK_STATUS(ccz_lattice_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
-    CHECK_CONTAINS(ccz_error_detail(), "is not 1 mod 2N");
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    ccz_lattice_plaintext *pt;
+    CHECK_OK(ccz_lattice_plaintext_new(&pt, ctx));
+    uint64_t v[2] = {999, 5};
+    CHECK_STATUS(ccz_lattice_bfv_encode(pt, ctx, v, 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "plain modulus 1000 cannot batch");
+    CHECK_OK(ccz_lattice_bfv_encode_coeffs(pt, ctx, v, 2));
+    v[0] = 1000;
+    CHECK_STATUS(ccz_lattice_bfv_encode_coeffs(pt, ctx, v, 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "coefficient 0 (1000) is not below the plain modulus");
+    ccz_lattice_plaintext_free(pt);
+    ccz_lattice_context_free(ctx);
     CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
     p.coeff_bits[0] = 62;
     CHECK_STATUS(ccz_lattice_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
@@ -534,4 +545,81 @@ static void test_serialization(void)
     kit_free(&k);
 }
 
-TEST_MAIN(T(test_params), T(test_serialization), T(test_bfv), T(test_ckks), T(test_ckks_chain))
+/* t = 17 (no batching), as the encrypted query uses it: polynomials in the coefficients, a
+ * square equal to the product of two copies, products summed before one relinearization, a
+ * scalar product, a modulus switch that frees memory. */
+static void test_bfv_coeffs(void)
+{
+    ccz_lattice_params p;
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 13));
+    p.plain_modulus = 17;
+    kit k = {0};
+    CHECK_OK(ccz_lattice_context_new(&k.ctx, &p));
+    CHECK_OK(ccz_lattice_keygen(&k.sk, &k.pk, k.ctx));
+    CHECK_OK(ccz_lattice_relin_keygen(&k.rk, k.ctx, k.sk));
+    ccz_lattice_context *ctx = k.ctx;
+    size_t n = ccz_lattice_slots(ctx);
+    CHECK_INT(n, 8192);
+    uint64_t *m = calloc(n, 8), a[3] = {3, 16, 1}; /* 3 + 16x + x^2 */
+    ccz_lattice_plaintext *pt;
+    ccz_lattice_ciphertext *ca, *cb, *sq, *pr, *acc;
+    CHECK_OK(ccz_lattice_plaintext_new(&pt, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&ca, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&cb, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&sq, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&pr, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&acc, ctx));
+    CHECK_OK(ccz_lattice_bfv_encode_coeffs(pt, ctx, a, 3));
+    CHECK_OK(ccz_lattice_encrypt(ca, ctx, k.pk, pt));
+    CHECK_OK(ccz_lattice_ciphertext_copy(cb, ca));
+    CHECK_OK(ccz_lattice_mul(sq, ctx, ca, ca, k.rk)); /* the square path */
+    CHECK_OK(ccz_lattice_mul(pr, ctx, ca, cb, k.rk)); /* the general one */
+    /* (3 + 16x + x^2)^2 mod 17 = 9 + 96x + 262x^2 + 32x^3 + x^4 = 9 + 11x + 7x^2 + 15x^3 + x^4 */
+    uint64_t want[5] = {9, 11, 7, 15, 1};
+    for (int which = 0; which < 2; which++) {
+        CHECK_OK(ccz_lattice_decrypt(pt, ctx, k.sk, which ? pr : sq));
+        CHECK_OK(ccz_lattice_bfv_decode_coeffs(m, ctx, pt));
+        CHECK(memcmp(m, want, sizeof want) == 0);
+        size_t nz = 0;
+        for (size_t i = 5; i < n; i++)
+            nz += m[i] != 0;
+        CHECK_INT(nz, 0);
+    }
+    /* lazy: two unrelinearized products summed, then one relinearization */
+    CHECK_OK(ccz_lattice_mul(acc, ctx, ca, cb, NULL));
+    CHECK_OK(ccz_lattice_mul(pr, ctx, ca, ca, NULL));
+    CHECK_OK(ccz_lattice_add(acc, ctx, acc, pr));
+    CHECK_OK(ccz_lattice_relinearize(acc, ctx, k.rk));
+    CHECK_OK(ccz_lattice_bfv_mul_scalar(acc, ctx, acc, 16)); /* negated: 2 x^2 -> -2 */
+    CHECK_OK(ccz_lattice_decrypt(pt, ctx, k.sk, acc));
+    CHECK_OK(ccz_lattice_bfv_decode_coeffs(m, ctx, pt));
+    for (int i = 0; i < 5; i++)
+        CHECK_INT(m[i], (17 - 2 * want[i] % 17) % 17);
+    CHECK_STATUS(ccz_lattice_bfv_mul_scalar(acc, ctx, acc, 17), CCZ_ERR_INVALID_ARGUMENT);
+    /* switched down and shrunk: still the same value; a product grows it again */
+    int before, after;
+    CHECK_OK(ccz_lattice_bfv_noise_budget(&before, ctx, k.sk, sq));
+    CHECK_OK(ccz_lattice_mod_switch(sq, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_shrink(sq));
+    CHECK_OK(ccz_lattice_bfv_noise_budget(&after, ctx, k.sk, sq));
+    CHECK(after > 0 && after <= before);
+    CHECK_INT(ccz_lattice_ciphertext_level(sq), ccz_lattice_max_level(ctx) - 1);
+    CHECK_OK(ccz_lattice_mul(sq, ctx, sq, sq, k.rk));
+    CHECK_OK(ccz_lattice_decrypt(pt, ctx, k.sk, sq));
+    CHECK_OK(ccz_lattice_bfv_decode_coeffs(m, ctx, pt));
+    CHECK_INT(m[0], 81 % 17);
+    fprintf(stderr,
+            "  BFV N=8192 t=17: a product has %d bits of budget, %d after a modulus switch\n",
+            before, after);
+    ccz_lattice_plaintext_free(pt);
+    ccz_lattice_ciphertext_free(ca);
+    ccz_lattice_ciphertext_free(cb);
+    ccz_lattice_ciphertext_free(sq);
+    ccz_lattice_ciphertext_free(pr);
+    ccz_lattice_ciphertext_free(acc);
+    free(m);
+    kit_free(&k);
+}
+
+TEST_MAIN(T(test_params), T(test_bfv_coeffs), T(test_serialization), T(test_bfv), T(test_ckks),
+          T(test_ckks_chain))

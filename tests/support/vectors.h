@@ -19,4 +19,12 @@ const char *shared_data_dir(void);
 /* Reads a file under the vectors directory; hex text is decoded when hex is true. */
 ccz_status vectors_read(ccz_buf *out, const char *rel, bool hex);
 
+/* The shared sample data sets, read in place: $CCZ_DATA, else "data" beside the vectors
+ * directory ($CCZ_VECTORS, else ../shared/vectors from the source tree), as the CLI tests find
+ * them; NULL (after printing why) when absent. */
+const char *shared_data_dir(void);
+/* A file under the shared data directory (path written to out), or a skip as vectors_require
+ * does when the data set is absent. */
+void shared_data_require(char *out, size_t cap, const char *rel);
+
 #endif

@@ -147,7 +147,10 @@ int cli_svc_serve(const char *service, const char *intro, int argc, char **argv)
 int cmd_paillier(int argc, char **argv);
 int cmd_he(int argc, char **argv);
 int cmd_he_lr(int argc, char **argv); /* cmd_he_lr.c */
-int cmd_ml(int argc, char **argv);    /* cmd_ml.c */
+/* ccz he query serve|lookup (cmd_he_query.c), with the he group's usage */
+extern const char cli_he_usage[];
+int cmd_he_query(int argc, char **argv);
+int cmd_ml(int argc, char **argv); /* cmd_ml.c */
 /* ccz psi (cmd_psi.c: the group, serve and join; ecdh in cmd_psi_ecdh.c) */
 extern const cli_group psi_group;
 int cmd_psi(int argc, char **argv);
@@ -272,6 +275,9 @@ enum {
     CLI_O_ALGORITHM,
     CLI_O_EVENTLOG,
     CLI_O_INIT_DATA_HASH,
+    /* he query (and --algorithm, above) */
+    CLI_O_DB,
+    CLI_O_MAX_PENDING,
     CLI_O_HELP,
     CLI_O_COUNT_
 };
@@ -356,6 +362,10 @@ typedef struct {
     const char *expects[16];
     int n_expects;
     const char *algorithm, *eventlog, *init_data_hex;
+    /* he query: the database (serve), the algorithm (lookup), queries held at once (serve);
+     * --key is the key looked up there, --cert-key the certificate's key */
+    const char *db; /* and algorithm, above */
+    long max_pending;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ccz he: lattice HE presets and timings. params lists the presets and where they stand in the
  * HomomorphicEncryption.org 128-bit table; bench times the operations (microseconds each, one
- * core) and prints JSON, the figures bench/lattice sets beside Microsoft SEAL. */
+ * core) and prints JSON, the figures bench/lattice sets beside Microsoft SEAL. The encrypted
+ * database query (he query) is cmd_he_query.c. */
 #include <complex.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,6 +22,13 @@ const char cli_he_usage[] =
     "       ccz he lr infer HOST:PORT --data FILE.csv [--insecure-params] [--out FILE]\n"
     "                       [--deadline MS] [--threads N] [--mode server|two-way]\n"
     "                       [--cert CERT --key KEY | attester options] [verify options]\n"
+    "       ccz he query serve --db FILE.csv --listen ADDR [--threads N] [--max-pending N]\n"
+    "                          [--mode two-way|server] [--handshake-timeout MS]\n"
+    "                          [--idle-timeout MS] [--max-conns N]\n"
+    "                          [--cert CERT --cert-key KEY | attester options] [verify options]\n"
+    "       ccz he query lookup HOST:PORT --key KEY [--algorithm faithful|fast|packed]\n"
+    "                          [--deadline MS] [--timeout MS] [--mode two-way|server]\n"
+    "                          [--cert CERT --cert-key KEY | attester options] [verify options]\n"
     "\n"
     "params lists the BFV and CKKS presets for N = 4096 to 32768: the prime chain (bits; the\n"
     "last prime is the special prime for key switching), its total against the 128-bit\n"
@@ -43,7 +51,21 @@ const char cli_he_usage[] =
     "--insecure-params the HE toolkit's 60,45,45,45,45,60 (300 bits, beyond the 128-bit\n"
     "table), which the server takes only when started with --insecure-params too. Mode:\n"
     "server (the default: only the server is attested; the client needs no TEE) or two-way.\n"
-    "--threads sets the threads of one encryption or evaluation (default: one per CPU).\n" CLI_VERIFY_HELP
+    "--threads sets the threads of one encryption or evaluation (default: one per CPU).\n"
+    "query: the HE toolkit's secure-query sample over RA-gRPC (ccz.hequery.HeQuery). serve\n"
+    "holds FILE.csv (\"key,value\" lines; keys compared on their first 8 bytes, unique) and\n"
+    "answers lookups without seeing the key or the value: each lookup brings a fresh BFV key\n"
+    "pair's public and relinearization keys and the key encrypted nibble by nibble. lookup\n"
+    "prints the value on standard output (an empty line when no key matches; keys longer than\n"
+    "8 bytes are cut to 8) and the noise budget left, timings and bytes on standard error.\n"
+    "--algorithm: fast (the default: N = 8192, t = 17, the sample's parameters and answer with\n"
+    "less work), faithful (the sample's own algorithm, for comparison: slow), packed (N =\n"
+    "16384, t = 65537, entries in slots). --threads: the server's threads per query (default:\n"
+    "one per CPU); --max-pending: queries waiting or running at once (default 4; more get\n"
+    "RESOURCE_EXHAUSTED). A query the server cannot use (wrong parameters, keys or ciphertexts\n"
+    "of other parameters, truncated or oversized) gets INVALID_ARGUMENT and the reason.\n"
+    "Modes: two-way (the default: both sides attested), server (the client has no TEE); the\n"
+    "RA-TLS identity is --cert/--cert-key or the attester options.\n" CLI_VERIFY_HELP
         CLI_ATTESTER_HELP;
 
 static int params(bool json)
@@ -204,6 +226,7 @@ static const cli_command he_cmds[] = {
     {"params", he_command, NULL, 0},
     {"bench", he_command, NULL, 0},
     {"lr", cmd_he_lr, NULL, 0},
+    {"query", cmd_he_query, NULL, 0},
 };
 static const cli_group he_group = CLI_GROUP("he", cli_he_usage, he_cmds, "he command", NULL, NULL);
 

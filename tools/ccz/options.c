@@ -88,6 +88,8 @@ static const struct option opts[] = {
     {"batch-max", required_argument, NULL, O(CLI_O_BATCH_MAX)},
     {"batch-timeout-us", required_argument, NULL, O(CLI_O_BATCH_TIMEOUT)},
     {"threads", required_argument, NULL, O(CLI_O_THREADS)},
+    {"db", required_argument, NULL, O(CLI_O_DB)},
+    {"max-pending", required_argument, NULL, O(CLI_O_MAX_PENDING)},
     {"max-body", required_argument, NULL, O(CLI_O_MAX_BODY)},
     {"insecure-params", no_argument, NULL, O(CLI_O_INSECURE_PARAMS)},
     {"workers", required_argument, NULL, O(CLI_O_WORKERS)},
@@ -333,6 +335,14 @@ static int take(cli_args *a, int o, const char *cmd)
         break;
     case CLI_O_CERT_KEY:
         a->cert_key = optarg;
+        break;
+    case CLI_O_DB:
+        a->db = optarg;
+        break;
+    case CLI_O_MAX_PENDING:
+        if (cli_number(optarg, 1024, &n) || n == 0)
+            return cli_usage_error(cmd, "--max-pending: 1 to 1024");
+        a->max_pending = (long)n;
         break;
     case CLI_O_BATCH_MAX:
     case CLI_O_BATCH_TIMEOUT:

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The encrypted database query over RA-gRPC on the simulated TEE: 'ccz he query serve' holds
+# the HE toolkit's us_state_capitals.csv (read in place from the shared data) and 'ccz he query
+# lookup' asks for Louisiana, North Dakota (a key cut to 8 bytes), Wyoming and Oregon, and for
+# a key that is not there (an empty line), each printing only the value; the noise budget and
+# timings go to standard error; the server's log holds neither keys nor values; usage errors,
+# a database the server refuses, a server the client's policy rejects; SIGTERM stops it
+# cleanly. Sanitizer builds look up in a one-entry database (each lookup in the fifty states is
+# thousands of products): the optimized build runs the states.
+. "$(dirname "$0")/lib.sh"
+SHARED_DATA=${CCZ_DATA:-$(dirname "${CCZ_VECTORS:-${CCZ_SOURCE_DIR:-$(dirname "$0")/../..}/../shared/vectors}")/data}
+DB=$SHARED_DATA/he-toolkit/us_state_capitals.csv
+if [ "${CCZ_SANITIZE:-}" = ON ]; then
+    echo "sanitizer build: a one-entry database (the fifty states run in the optimized build)"
+    printf 'Oregon,Salem\n' > "$T/one.csv"
+    DB=$T/one.csv
+    KEYS=("Oregon=Salem" "Atlantis=")
+elif [ ! -f "$DB" ]; then
+    echo "no $DB (set CCZ_DATA to the shared data folder)"
+    [ "${CI:-}" != true ] || { echo "FAIL: CI=true: missing data is a failure"; exit 1; }
+    exit 77
+else
+    KEYS=("Louisiana=Baton Rouge" "North Dakota=Bismarck" "Wyoming=Cheyenne" "Oregon=Salem"
+          "Atlantis=")
+fi
+P=$T/plat
+"$CCZ" sim init --dir "$P" > /dev/null
+M=$("$CCZ" sim measure "$CCZ")
+echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
+echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$(printf '%064d' 0)\"}]}" > "$T/reject.json"
+EP=(--tee sim --sim-dir "$P" --policy "$T/accept.json")
+
+# usage errors and a database the server refuses: exit 2, before any work
+run 2 "$CCZ" he query lookup 127.0.0.1:1 "${EP[@]}"
+contains "$err" "usage: ccz he query lookup HOST:PORT --key KEY"
+run 2 "$CCZ" he query lookup 127.0.0.1:1 --key Oregon --algorithm quick "${EP[@]}"
+contains "$err" "--algorithm: unknown algorithm 'quick' (faithful, fast or packed)"
+run 2 "$CCZ" he query lookup 127.0.0.1:1 --key "" "${EP[@]}"
+contains "$err" "--key: the key is empty"
+run 2 "$CCZ" he query serve --listen 127.0.0.1:0 "${EP[@]}"
+contains "$err" "usage: ccz he query serve --db FILE.csv --listen ADDR"
+run 2 "$CCZ" he query serve --db "$DB" --listen 127.0.0.1:0 --key x "${EP[@]}"
+contains "$err" "'--key' does nothing for 'he serve'"
+printf 'Massachusetts,Boston\nMassachuXYZ,Nowhere\n' > "$T/dup.csv"
+run 2 "$CCZ" he query serve --db "$T/dup.csv" --listen 127.0.0.1:0 "${EP[@]}"
+contains "$err" "the key \"Massachu\" is there twice"
+
+SERVER=
+"$CCZ" he query serve --db "$DB" --listen 127.0.0.1:0 "${EP[@]}" 2> "$T/server.log" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; rm -rf "$T"' EXIT
+PORT=
+for _ in $(seq 400); do
+    PORT=$(sed -n 's/.*serving ccz.hequery.HeQuery on port \([0-9]*\).*/\1/p' "$T/server.log")
+    [ -n "$PORT" ] && break
+    sleep 0.05
+done
+[ -n "$PORT" ] || { fail "the server did not start: $(cat "$T/server.log")"; finish; }
+contains "$(cat "$T/server.log")" "[SIMULATED TEE]"
+
+for kv in "${KEYS[@]}"; do
+    key=${kv%%=*} want=${kv#*=}
+    code=0
+    "$CCZ" he query lookup 127.0.0.1:$PORT --key "$key" "${EP[@]}" > "$T/out" 2> "$T/err" ||
+        code=$?
+    err=$(cat "$T/err")
+    [ "$code" = 0 ] || fail "'$key': exit $code: $err"
+    # only the value and its newline on standard output (an empty line when absent)
+    [ "$(cat "$T/out")" = "$want" ] || fail "'$key' gave '$(cat "$T/out")', expected '$want'"
+    [ "$(wc -l < "$T/out")" = 1 ] || fail "'$key': $(wc -l < "$T/out") lines on standard output"
+    contains "$err" "noise budget"
+    contains "$err" "bits left"
+    if [ ${#key} -gt 8 ]; then
+        contains "$err" "keys are compared on their first 8 bytes: looking up '${key:0:8}'"
+    fi
+done
+
+# a client whose policy does not accept the server: no lookup
+run 1 "$CCZ" he query lookup 127.0.0.1:$PORT --key Oregon --tee sim --sim-dir "$P" \
+    --policy "$T/reject.json"
+contains "$err" "UNAVAILABLE"
+
+kill -TERM $SERVER
+code=0; wait $SERVER || code=$?
+SERVER=
+[ "$code" = 0 ] || fail "the server exited $code after SIGTERM: $(cat "$T/server.log")"
+log=$(cat "$T/server.log")
+contains "$log" "fast query answered"
+contains "$log" "stopped"
+for kv in "${KEYS[@]}"; do
+    key=${kv%%=*} want=${kv#*=}
+    case "$log" in *"$key"*) fail "the server logged the key '$key'";; esac
+    [ -z "$want" ] || case "$log" in *"$want"*) fail "the server logged the value '$want'";; esac
+done
+finish

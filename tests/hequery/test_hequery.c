@@ -1,0 +1,563 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The encrypted query (include/ccz/hequery.h): the database parser (every refusal, with its
+ * line), the algorithms' parameters, the client's checks of keys and of answers that are not
+ * values, encrypted lookups of keys of 1 to 8 bytes and of longer keys cut to 8 (fast), the
+ * faithful and packed algorithms, the noise budget of a worst-case value, and the RA-gRPC
+ * service over plaintext h2c: hostile queries (wrong algorithm, parameters, keys of other
+ * parameters, truncated, oversized and missing ciphertexts, a message over the limit) each
+ * refused with its gRPC status and reason, the server answering right after all of them. The
+ * state capitals are test_hequery_states.c. Sanitizer builds run fewer lookups (each is
+ * thousands of products): the optimized build runs them all. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccz/ccz.h"
+#include "he_query.pb-c.h"
+#include "test.h"
+
+static ccz_heq_db *db_of(const char *text)
+{
+    ccz_heq_db *db = NULL;
+    CHECK_OK(ccz_heq_db_parse(&db, CCZ_SPAN(text, strlen(text))));
+    return db;
+}
+
+static void refused(const char *text, ccz_status want, const char *detail)
+{
+    ccz_heq_db *db = NULL;
+    CHECK_STATUS(ccz_heq_db_parse(&db, CCZ_SPAN(text, strlen(text))), want);
+    CHECK_CONTAINS(ccz_error_detail(), detail);
+    CHECK(db == NULL);
+}
+
+static void test_db(void)
+{
+    ccz_heq_db *db = db_of("Alabama,Montgomery\r\nAlaska,Juneau\n\n\r\nArizona,Phoenix");
+    CHECK_INT(ccz_heq_db_size(db), 3);
+    ccz_span k, v;
+    ccz_heq_db_entry(&k, &v, db, 1);
+    CHECK(k.len == 6 && memcmp(k.ptr, "Alaska", 6) == 0);
+    CHECK(v.len == 6 && memcmp(v.ptr, "Juneau", 6) == 0);
+    ccz_heq_db_entry(&k, &v, db, 2);
+    CHECK(v.len == 7 && memcmp(v.ptr, "Phoenix", 7) == 0); /* no newline at the end */
+    CHECK(ccz_heq_db_find(&v, db, CCZ_LIT("Alabama")) && v.len == 10);
+    CHECK(!ccz_heq_db_find(&v, db, CCZ_LIT("Alabam")) && v.len == 0);
+    ccz_heq_db_free(db);
+    /* the value is everything after the first comma; keys are cut to 8 bytes */
+    db = db_of("Massachusetts,Boston, MA\nk,\n");
+    ccz_heq_db_entry(&k, &v, db, 0);
+    CHECK(k.len == 8 && memcmp(k.ptr, "Massachu", 8) == 0);
+    CHECK(v.len == 10 && memcmp(v.ptr, "Boston, MA", 10) == 0);
+    CHECK(ccz_heq_db_find(&v, db, CCZ_LIT("Massachusetts")));
+    CHECK(ccz_heq_db_find(&v, db, CCZ_LIT("MassachuXYZ")));
+    CHECK(!ccz_heq_db_find(&v, db, CCZ_LIT("Massach")));
+    CHECK(ccz_heq_db_find(&v, db, CCZ_LIT("k")) && v.len == 0); /* an empty value */
+    ccz_heq_db_free(db);
+
+    refused("Alabama,Montgomery\nAlaska", CCZ_ERR_MALFORMED, "line 2: no comma");
+    refused("a,b\n\n,c", CCZ_ERR_MALFORMED, "line 3: the key is empty");
+    char nul[] = "a,b\nc,d\0e";
+    ccz_heq_db *bad = NULL;
+    CHECK_STATUS(ccz_heq_db_parse(&bad, CCZ_SPAN(nul, sizeof nul - 1)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "line 2: a NUL byte");
+    char big[CCZ_HEQ_MAX_VALUE + 8] = "k,";
+    memset(big + 2, 'v', CCZ_HEQ_MAX_VALUE + 1);
+    big[CCZ_HEQ_MAX_VALUE + 3] = 0;
+    refused(big, CCZ_ERR_TOO_LARGE, "line 1: a value of 257 bytes (at most 256)");
+    big[CCZ_HEQ_MAX_VALUE + 2] = 0; /* 256 bytes: fine */
+    db = db_of(big);
+    ccz_heq_db_free(db);
+    refused("Massachusetts,Boston\nMassachuXYZ,Nowhere", CCZ_ERR_EXISTS,
+            "the key \"Massachu\" is there twice");
+    refused("", CCZ_ERR_MALFORMED, "no entries");
+    refused("\n\r\n\n", CCZ_ERR_MALFORMED, "no entries");
+    /* more lines than a database may have */
+    size_t n = CCZ_HEQ_MAX_ENTRIES + 1;
+    char *many = malloc(n * 12 + 1), *p = many;
+    for (size_t i = 0; i < n; i++)
+        p += sprintf(p, "%zx,v\n", i);
+    refused(many, CCZ_ERR_TOO_LARGE, "line 65537: more than 65536 entries");
+    free(many);
+    CHECK_STATUS(ccz_heq_db_load(&db, "/nonexistent/capitals.csv"), CCZ_ERR_NOT_FOUND);
+    CHECK_CONTAINS(ccz_error_detail(), "/nonexistent/capitals.csv");
+}
+
+static void test_algorithms(void)
+{
+    ccz_heq_algorithm a;
+    CHECK_OK(ccz_heq_algorithm_parse(&a, "faithful"));
+    CHECK_INT(a, CCZ_HEQ_FAITHFUL);
+    CHECK_OK(ccz_heq_algorithm_parse(&a, "packed"));
+    CHECK_INT(a, CCZ_HEQ_PACKED);
+    CHECK_STATUS(ccz_heq_algorithm_parse(&a, "Fast"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "unknown algorithm 'Fast'");
+    CHECK_STR(ccz_heq_algorithm_name(CCZ_HEQ_FAST), "fast");
+    CHECK_STR(ccz_heq_algorithm_name((ccz_heq_algorithm)9), "?");
+    ccz_lattice_params p;
+    CHECK_OK(ccz_heq_params(&p, CCZ_HEQ_FAITHFUL)); /* the sample's: N 8192, t 17, BFVDefault */
+    CHECK_INT(p.log_n, 13);
+    CHECK_INT(p.plain_modulus, 17);
+    CHECK_INT(p.n_primes, 5);
+    CHECK(p.coeff_bits[0] == 43 && p.coeff_bits[4] == 44);
+    CHECK_OK(ccz_heq_params(&p, CCZ_HEQ_PACKED));
+    CHECK_INT(p.log_n, 14);
+    CHECK_INT(p.plain_modulus, 65537);
+    CHECK_STATUS(ccz_heq_params(&p, (ccz_heq_algorithm)0), CCZ_ERR_INVALID_ARGUMENT);
+}
+
+/* ---- answers the client refuses ---------------------------------------------------------------*/
+
+/* An answer made by hand: coefficients (or slots) under the client's public key. */
+static void forged(ccz_buf *out, const ccz_heq_client *c, const ccz_heq_query *q,
+                   ccz_heq_algorithm a, const uint64_t *m, size_t n)
+{
+    ccz_lattice_params p;
+    CHECK_OK(ccz_heq_params(&p, a));
+    ccz_lattice_context *ctx;
+    ccz_lattice_public_key *pk;
+    ccz_lattice_plaintext *pt;
+    ccz_lattice_ciphertext *ct;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    CHECK_OK(ccz_lattice_public_key_load(&pk, ctx, ccz_buf_span(&q->public_key)));
+    CHECK_OK(ccz_lattice_plaintext_new(&pt, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&ct, ctx));
+    if (a == CCZ_HEQ_PACKED)
+        CHECK_OK(ccz_lattice_bfv_encode(pt, ctx, m, n));
+    else
+        CHECK_OK(ccz_lattice_bfv_encode_coeffs(pt, ctx, m, n));
+    CHECK_OK(ccz_lattice_encrypt(ct, ctx, pk, pt));
+    CHECK_OK(ccz_lattice_ciphertext_save(out, ct));
+    (void)c;
+    ccz_lattice_ciphertext_free(ct);
+    ccz_lattice_plaintext_free(pt);
+    ccz_lattice_public_key_free(pk);
+    ccz_lattice_context_free(ctx);
+}
+
+static void decodes(const ccz_heq_client *c, const ccz_heq_query *q, ccz_heq_algorithm a,
+                    const uint64_t *m, size_t n, unsigned block, unsigned chunks, ccz_status want,
+                    const char *got)
+{
+    ccz_buf ans = CCZ_BUF_INIT, v = CCZ_BUF_INIT;
+    forged(&ans, c, q, a, m, n);
+    int budget = -1;
+    CHECK_STATUS(ccz_heq_client_decode(&v, &budget, c, ccz_buf_span(&ans), block, chunks), want);
+    if (want == CCZ_OK)
+        CHECK(v.len == strlen(got) && memcmp(v.ptr, got, v.len) == 0 && budget > 0);
+    else
+        CHECK_CONTAINS(ccz_error_detail(), got);
+    ccz_buf_free(&ans);
+    ccz_buf_free(&v);
+}
+
+static void test_client(void)
+{
+    ccz_heq_client *c;
+    ccz_heq_query q;
+    CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_FAST));
+    CHECK_STATUS(ccz_heq_client_query(&q, c, CCZ_LIT("")), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the key is empty");
+    CHECK_STATUS(ccz_heq_client_query(&q, c, CCZ_LIT("Ore\0gon")), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "NUL");
+    CHECK_OK(ccz_heq_client_query(&q, c, CCZ_LIT("Oklahoma\0City"))); /* cut before the NUL */
+    CHECK_INT(q.algorithm, CCZ_HEQ_FAST);
+    for (int i = 0; i < CCZ_HEQ_KEY_CTS; i++)
+        CHECK(q.key[i].len > 300000); /* N 8192, 4 primes of 43-44 bits: 356 KB each */
+    /* answers: "Hi" as nibbles; a nibble of 16; a coefficient past the end; garbage */
+    uint64_t hi[4] = {4, 8, 6, 9}, sixteen[2] = {4, 16}, late[40] = {4, 8, 6, 9};
+    late[39] = 1;
+    decodes(c, &q, CCZ_HEQ_FAST, hi, 4, 0, 0, CCZ_OK, "Hi");
+    decodes(c, &q, CCZ_HEQ_FAST, hi, 0, 0, 0, CCZ_OK, "");
+    decodes(c, &q, CCZ_HEQ_FAST, sixteen, 2, 0, 0, CCZ_ERR_MALFORMED, "coefficient 1 is 16");
+    decodes(c, &q, CCZ_HEQ_FAST, late, 40, 0, 0, CCZ_ERR_MALFORMED,
+            "coefficient 39 after its end is 1");
+    ccz_buf v = CCZ_BUF_INIT;
+    int budget;
+    CHECK_STATUS(ccz_heq_client_decode(&v, &budget, c, CCZ_LIT("CCZH junk"), 0, 0),
+                 CCZ_ERR_TRUNCATED);
+    CHECK_CONTAINS(ccz_error_detail(), "the answer");
+    ccz_heq_query_free(&q);
+    ccz_heq_client_free(c);
+    /* packed: slot c * block + j; one column at most */
+    CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_PACKED));
+    CHECK_OK(ccz_heq_client_query(&q, c, CCZ_LIT("Utah")));
+    uint64_t *m = calloc(16384, 8);
+    m[3] = 'S' << 8 | 'a', m[100 + 3] = 'l' << 8 | 't'; /* block 100, 2 chunks, column 3 */
+    decodes(c, &q, CCZ_HEQ_PACKED, m, 16384, 100, 2, CCZ_OK, "Salt");
+    m[100 + 4] = 1;
+    decodes(c, &q, CCZ_HEQ_PACKED, m, 16384, 100, 2, CCZ_ERR_MALFORMED,
+            "slots of two entries are set");
+    m[100 + 4] = 0;
+    decodes(c, &q, CCZ_HEQ_PACKED, m, 16384, 100, 1, CCZ_ERR_MALFORMED, "slot 103 is set");
+    decodes(c, &q, CCZ_HEQ_PACKED, m, 16384, 16384, 2, CCZ_ERR_MALFORMED, "a packed layout");
+    m[3] = 'S', m[103] = 'l' << 8 | 't'; /* "\0S" "lt": a value does not hold a NUL */
+    decodes(c, &q, CCZ_HEQ_PACKED, m, 16384, 100, 2, CCZ_ERR_MALFORMED, "byte 1 after its end");
+    free(m);
+    ccz_buf_free(&v);
+    ccz_heq_query_free(&q);
+    ccz_heq_client_free(c);
+}
+
+/* ---- encrypted lookups -------------------------------------------------------------------------*/
+
+static ccz_heq_query_view view_of(const ccz_heq_query *q, ccz_span *keys)
+{
+    for (int i = 0; i < CCZ_HEQ_KEY_CTS; i++)
+        keys[i] = ccz_buf_span(&q->key[i]);
+    ccz_heq_query_view v = {q->algorithm,
+                            ccz_buf_span(&q->params),
+                            ccz_buf_span(&q->public_key),
+                            ccz_buf_span(&q->relin_keys),
+                            keys,
+                            CCZ_HEQ_KEY_CTS};
+    return v;
+}
+
+/* One lookup in process: the answer decrypts to want (NULL: no entry); the budget left. */
+static int lookup(ccz_heq_server *s, const ccz_heq_client *c, const char *key, const char *want)
+{
+    ccz_heq_query q;
+    ccz_span keys[CCZ_HEQ_KEY_CTS];
+    ccz_heq_answer a;
+    ccz_buf v = CCZ_BUF_INIT;
+    int budget = 0;
+    CHECK_OK(ccz_heq_client_query(&q, c, CCZ_SPAN(key, strlen(key))));
+    ccz_heq_query_view qv = view_of(&q, keys);
+    CHECK_OK(ccz_heq_server_answer(&a, s, &qv));
+    CHECK_OK(ccz_heq_client_decode(&v, &budget, c, ccz_buf_span(&a.value), a.block, a.chunks));
+    const char *w = want ? want : "";
+    if (v.len != strlen(w) || memcmp(v.ptr, w, v.len) != 0) {
+        fprintf(stderr, "  %s: '%s' gave '%.*s', expected '%s'\n",
+                ccz_heq_algorithm_name(q.algorithm), key, (int)v.len, (const char *)v.ptr, w);
+        CHECK(!"the right value");
+    }
+    CHECK(budget > 0);
+    fprintf(stderr, "  %s '%s' -> '%.*s': budget %d bits, search %.2f s, answer %zu bytes\n",
+            ccz_heq_algorithm_name(q.algorithm), key, (int)v.len, (const char *)v.ptr, budget,
+            a.search_seconds, a.value.len);
+    ccz_buf_free(&v);
+    ccz_buf_free(&a.value);
+    ccz_heq_query_free(&q);
+    return budget;
+}
+
+static ccz_heq_server *server_of(const ccz_heq_db *db)
+{
+    ccz_heq_server *s = NULL;
+    ccz_heq_server_opts o = CCZ_HEQ_SERVER_OPTS_INIT;
+    o.db = db;
+    CHECK_OK(ccz_heq_server_new(&s, &o));
+    return s;
+}
+
+/* Keys of every length from 1 to 8 bytes, each finding its own entry and no other (the
+ * shorter ones are the longer ones' prefixes: the zero padding tells them apart), a longer key
+ * cut to 8 bytes, a key that is not there. (Database keys cut to 8 bytes: "North Dakota" in
+ * test_hequery_states.) */
+static void test_key_lengths(void)
+{
+    ccz_heq_db *db = db_of("a,v1\naa,v2\naaa,v3\naaaa,v4\naaaaa,v5\naaaaaa,v6\naaaaaaa,v7\n"
+                           "aaaaaaaa,v8\n");
+    ccz_heq_server *s = server_of(db);
+    ccz_heq_client *c;
+    CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_FAST));
+    static const char *const all[][2] = {
+        {"a", "v1"},           {"aa", "v2"},     {"aaa", "v3"},     {"aaaa", "v4"},
+        {"aaaaa", "v5"},       {"aaaaaa", "v6"}, {"aaaaaaa", "v7"}, {"aaaaaaaa", "v8"},
+        {"aaaaaaaaXYZ", "v8"}, {"b", NULL}};
+    static const int fewer[] = {0, 7, 8}; /* sanitizers: 1 byte, 8, cut */
+    size_t n = UNDER_ASAN ? CCZ_ARRAY_LEN(fewer) : CCZ_ARRAY_LEN(all);
+    if (UNDER_ASAN)
+        fprintf(stderr, "  sanitizer build: %zu of %zu lookups (all in the optimized build)\n", n,
+                CCZ_ARRAY_LEN(all));
+    for (size_t i = 0; i < n; i++) {
+        size_t k = UNDER_ASAN ? (size_t)fewer[i] : i;
+        lookup(s, c, all[k][0], all[k][1]);
+    }
+    ccz_heq_client_free(c);
+    ccz_heq_server_free(s);
+    ccz_heq_db_free(db);
+}
+
+/* The sample's own algorithm and the packed one give the same answers; the longest value has
+ * budget to spare. */
+static void test_algorithms_agree(void)
+{
+    if (UNDER_ASAN) {
+        fprintf(stderr, "  sanitizer build: faithful and packed run in the optimized build\n");
+        return;
+    }
+    ccz_heq_db *db = db_of("Oregon,Salem\nUtah,Salt Lake City\n");
+    ccz_heq_server *s = server_of(db);
+    ccz_heq_client *c;
+    CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_FAITHFUL));
+    lookup(s, c, "Oregon", "Salem");
+    ccz_heq_client_free(c);
+    CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_PACKED));
+    CHECK(lookup(s, c, "Utah", "Salt Lake City") >= 30);
+    ccz_heq_client_free(c);
+    ccz_heq_server_free(s);
+    ccz_heq_db_free(db);
+    /* a 256-byte value of nibbles 8 (the largest lifted plaintext coefficients) */
+    char text[300] = "worst,";
+    memset(text + 6, 0x88, CCZ_HEQ_MAX_VALUE);
+    text[6 + CCZ_HEQ_MAX_VALUE] = 0;
+    db = db_of(text);
+    s = server_of(db);
+    CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_FAST));
+    CHECK(lookup(s, c, "worst", text + 6) >= 4);
+    ccz_heq_client_free(c);
+    ccz_heq_server_free(s);
+    ccz_heq_db_free(db);
+}
+
+/* ---- the service over plaintext gRPC -----------------------------------------------------------*/
+
+typedef struct {
+    ccz_rpc_server *rpc;
+    pthread_t thread;
+    char target[64];
+} service;
+
+static void *run(void *arg)
+{
+    CHECK_OK(ccz_rpc_server_run(((service *)arg)->rpc));
+    return NULL;
+}
+
+#define PATH "/ccz.hequery.HeQuery/Query"
+
+/* A request from q with the given changes; the call's status code and message. */
+static int call(ccz_rpc_channel *ch, const Ccz__Hequery__QueryRequest *r, char *msg, size_t cap)
+{
+    ccz_rpc_status st;
+    ProtobufCMessage *resp = NULL;
+    CHECK_OK(ccz_rpc_unary(ch, &resp, &st, PATH, &r->base, &ccz__hequery__query_reply__descriptor,
+                           NULL));
+    snprintf(msg, cap, "%s", st.message);
+    int code = st.code;
+    ccz_rpc_status_free(&st);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    return code;
+}
+
+static ProtobufCBinaryData bin(const ccz_buf *b)
+{
+    return (ProtobufCBinaryData){b->len, b->ptr};
+}
+
+static void request_of(Ccz__Hequery__QueryRequest *r, ProtobufCBinaryData *keys,
+                       const ccz_heq_query *q)
+{
+    Ccz__Hequery__QueryRequest init = CCZ__HEQUERY__QUERY_REQUEST__INIT;
+    *r = init;
+    r->algorithm = (Ccz__Hequery__Algorithm)q->algorithm;
+    r->params = bin(&q->params);
+    r->public_key = bin(&q->public_key);
+    r->relin_keys = bin(&q->relin_keys);
+    for (int i = 0; i < CCZ_HEQ_KEY_CTS; i++)
+        keys[i] = bin(&q->key[i]);
+    r->n_key = CCZ_HEQ_KEY_CTS;
+    r->key = keys;
+}
+
+static void hostile(ccz_rpc_channel *ch, const Ccz__Hequery__QueryRequest *r, int want,
+                    const char *why)
+{
+    char msg[512];
+    int code = call(ch, r, msg, sizeof msg);
+    if (code != want)
+        fprintf(stderr, "  expected %s for '%s', got %s: %s\n", ccz_rpc_code_name(want), why,
+                ccz_rpc_code_name(code), msg);
+    CHECK_INT(code, want);
+    CHECK_CONTAINS(msg, why);
+}
+
+/* Parameters, keys and a ciphertext of another context (N = 4096, t = 17). */
+typedef struct {
+    ccz_buf params, pk, rk, ct;
+} other_kit;
+
+static void other_kit_make(other_kit *o)
+{
+    memset(o, 0, sizeof *o);
+    ccz_lattice_params p;
+    ccz_lattice_context *ctx;
+    ccz_lattice_secret_key *sk;
+    ccz_lattice_public_key *pk;
+    ccz_lattice_relin_keys *rk;
+    ccz_lattice_plaintext *pt;
+    ccz_lattice_ciphertext *ct;
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
+    p.plain_modulus = 17;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    CHECK_OK(ccz_lattice_keygen(&sk, &pk, ctx));
+    CHECK_OK(ccz_lattice_relin_keygen(&rk, ctx, sk));
+    CHECK_OK(ccz_lattice_plaintext_new(&pt, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&ct, ctx));
+    uint64_t one = 1;
+    CHECK_OK(ccz_lattice_bfv_encode_coeffs(pt, ctx, &one, 1));
+    CHECK_OK(ccz_lattice_encrypt(ct, ctx, pk, pt));
+    CHECK_OK(ccz_lattice_params_save(&o->params, ctx));
+    CHECK_OK(ccz_lattice_public_key_save(&o->pk, pk));
+    CHECK_OK(ccz_lattice_relin_keys_save(&o->rk, rk));
+    CHECK_OK(ccz_lattice_ciphertext_save(&o->ct, ct));
+    ccz_lattice_ciphertext_free(ct);
+    ccz_lattice_plaintext_free(pt);
+    ccz_lattice_relin_keys_free(rk);
+    ccz_lattice_public_key_free(pk);
+    ccz_lattice_secret_key_free(sk);
+    ccz_lattice_context_free(ctx);
+}
+
+static void other_kit_free(other_kit *o)
+{
+    ccz_buf_free(&o->params);
+    ccz_buf_free(&o->pk);
+    ccz_buf_free(&o->rk);
+    ccz_buf_free(&o->ct);
+}
+
+/* A ciphertext one level down. */
+static void switched_down(ccz_buf *out, const ccz_buf *in)
+{
+    ccz_lattice_params p;
+    ccz_lattice_context *ctx;
+    ccz_lattice_ciphertext *ct;
+    CHECK_OK(ccz_heq_params(&p, CCZ_HEQ_FAST));
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    CHECK_OK(ccz_lattice_ciphertext_new(&ct, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(in)));
+    CHECK_OK(ccz_lattice_mod_switch(ct, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_save(out, ct));
+    ccz_lattice_ciphertext_free(ct);
+    ccz_lattice_context_free(ctx);
+}
+
+static void test_service(void)
+{
+    ccz_heq_db *db = db_of("key,value\n");
+    ccz_heq_server *hs = server_of(db);
+    service sv = {0};
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.max_message = 16u << 20; /* a fast query is 7.5 MiB */
+    CHECK_OK(ccz_rpc_server_new(&sv.rpc, &so));
+    ccz_heq_service *svc;
+    ccz_heq_service_opts vo = CCZ_HEQ_SERVICE_OPTS_INIT;
+    vo.server = hs;
+    CHECK_OK(ccz_heq_service_new(&svc, sv.rpc, &vo));
+    int port = 0;
+    CHECK_OK(ccz_rpc_server_listen(sv.rpc, &port, "127.0.0.1:0"));
+    snprintf(sv.target, sizeof sv.target, "127.0.0.1:%d", port);
+    pthread_create(&sv.thread, NULL, run, &sv);
+    ccz_rpc_channel *ch;
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    co.max_message = 32u << 20;
+    CHECK_OK(ccz_rpc_channel_new(&ch, sv.target, &co));
+
+    /* a lookup */
+    ccz_heq_lookup_result res;
+    ccz_heq_lookup_opts lo = CCZ_HEQ_LOOKUP_OPTS_INIT;
+    CHECK_OK(ccz_heq_lookup(&res, ch, &lo, CCZ_LIT("key")));
+    CHECK_INT(res.code, CCZ_RPC_OK);
+    CHECK(res.value.len == 5 && memcmp(res.value.ptr, "value", 5) == 0);
+    CHECK(res.noise_budget > 0 && res.sent > 7000000 && res.received < 100000);
+    ccz_buf_free(&res.value);
+
+    /* hostile queries, each refused with its reason */
+    ccz_heq_client *fast;
+    ccz_heq_query q;
+    other_kit ok;
+    other_kit_make(&ok);
+    CHECK_OK(ccz_heq_client_new(&fast, CCZ_HEQ_FAST));
+    CHECK_OK(ccz_heq_client_query(&q, fast, CCZ_LIT("key")));
+    Ccz__Hequery__QueryRequest r;
+    ProtobufCBinaryData keys[CCZ_HEQ_KEY_CTS];
+    request_of(&r, keys, &q);
+    r.algorithm = CCZ__HEQUERY__ALGORITHM__ALGORITHM_UNSPECIFIED;
+    hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT, "algorithm 0: FAITHFUL, FAST or PACKED");
+    request_of(&r, keys, &q);
+    r.n_key = 15;
+    hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT, "the key is 16 ciphertexts (two nibbles for each");
+    request_of(&r, keys, &q); /* N = 4096 */
+    r.params = bin(&ok.params);
+    hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
+            "parameters: the fast algorithm runs BFV with N = 8192, t = 17 and SEAL's default "
+            "chain of 5 primes; the query has BFV with N = 4096, t = 17, 3 primes");
+    request_of(&r, keys, &q);
+    r.algorithm = CCZ__HEQUERY__ALGORITHM__PACKED; /* fast parameters, asked as packed */
+    hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
+            "parameters: the packed algorithm runs BFV with "
+            "N = 16384, t = 65537");
+    request_of(&r, keys, &q); /* the right parameters, keys of other ones */
+    r.public_key = bin(&ok.pk);
+    hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
+            "public key: the public key was made with other parameters");
+    request_of(&r, keys, &q);
+    r.relin_keys = bin(&ok.rk);
+    hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
+            "relinearization keys: the relinearization keys was made with other parameters");
+    request_of(&r, keys, &q);
+    keys[5] = bin(&ok.ct);
+    hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
+            "key ciphertext 5: the ciphertext was made with other parameters");
+    ccz_buf lower = CCZ_BUF_INIT; /* a key ciphertext switched down a level: no room left */
+    switched_down(&lower, &q.key[2]);
+    request_of(&r, keys, &q);
+    keys[2] = bin(&lower);
+    hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
+            "key ciphertext 2 is at level 3, not 4 (a fresh encryption)");
+    ccz_buf_free(&lower);
+    request_of(&r, keys, &q);
+    keys[3].len /= 2; /* truncated */
+    hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT, "key ciphertext 3: ");
+    ccz_buf longer = CCZ_BUF_INIT; /* oversized: bytes after the ciphertext */
+    CHECK_OK(ccz_buf_append(&longer, q.key[0].ptr, q.key[0].len));
+    CHECK_OK(ccz_buf_append(&longer, "\0\0\0\0\0\0\0\0", 8));
+    request_of(&r, keys, &q);
+    keys[0] = bin(&longer);
+    hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT, "key ciphertext 0: ");
+    request_of(&r, keys, &q);
+    r.params.len = 10;
+    hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT, "parameters: ");
+    request_of(&r, keys, &q);
+    r.public_key.len = 0;
+    hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT, "public key: ");
+    /* a message over the server's limit: refused by the transport (on a channel of its own:
+     * bytes it had in flight are lost to its connection) */
+    ccz_rpc_channel *ch2;
+    CHECK_OK(ccz_rpc_channel_new(&ch2, sv.target, &co));
+    ccz_buf huge = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_reserve(&huge, 17u << 20));
+    memset(huge.ptr, 0x5a, 17u << 20);
+    huge.len = 17u << 20;
+    request_of(&r, keys, &q);
+    r.relin_keys = bin(&huge);
+    hostile(ch2, &r, CCZ_RPC_RESOURCE_EXHAUSTED, "exceeds the limit");
+    ccz_rpc_channel_free(ch2);
+    ccz_buf_free(&huge);
+    ccz_buf_free(&longer);
+
+    /* and the server still answers */
+    CHECK_OK(ccz_heq_lookup(&res, ch, &lo, CCZ_LIT("nothing")));
+    CHECK_INT(res.code, CCZ_RPC_OK);
+    CHECK_INT(res.value.len, 0);
+    ccz_buf_free(&res.value);
+
+    ccz_heq_query_free(&q);
+    ccz_heq_client_free(fast);
+    other_kit_free(&ok);
+    ccz_rpc_channel_free(ch);
+    ccz_rpc_server_shutdown(sv.rpc, 500);
+    pthread_join(sv.thread, NULL);
+    ccz_heq_service_free(svc);
+    ccz_rpc_server_free(sv.rpc);
+    ccz_heq_server_free(hs);
+    ccz_heq_db_free(db);
+}
+
+TEST_MAIN(T(test_db), T(test_algorithms), T(test_client), T(test_key_lengths),
+          T(test_algorithms_agree), T(test_service))
