@@ -6,7 +6,6 @@ certificates of Gramine, the Intel SGX SDK and rats-tls are read, the Gramine le
 verifies, and each verdict is the document `ccz verify --json` prints for the same files."""
 import json
 
-import pytest
 from conftest import cli_json, no_hint
 
 import ccz
