@@ -18,12 +18,13 @@ HERE = pathlib.Path(__file__).resolve().parent
 SOURCE = pathlib.Path(os.environ.get("CCZ_SOURCE_DIR") or HERE.parent.parent)
 
 try:  # the installed package; else this checkout's (python3 -m pytest python/tests)
-    import ccz  # noqa: F401
+    import ccz
 except ImportError as e:
     if "libccz" in str(e):
         raise
     import sys
     sys.path.insert(0, str(HERE.parent / "src"))
+    import ccz
 
 
 def pytest_configure(config):
@@ -55,7 +56,6 @@ def fixtures() -> pathlib.Path:
 @pytest.fixture(scope="session")
 def plat(tmp_path_factory) -> str:
     """A sim platform of the session."""
-    import ccz
     d = str(tmp_path_factory.mktemp("plat") / "p")
     ccz.sim_init(d)
     return d

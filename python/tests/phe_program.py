@@ -53,7 +53,7 @@ print(public_key.encrypt(42).exponent, public_key.encrypt(0.5).exponent)
 # a keyring
 keyring = paillier.PaillierPrivateKeyring()
 keyring.add(private_key)
-public_key2, private_key2 = paillier.generate_paillier_keypair(keyring, n_length=2048)
+public_key2, private_key2 = paillier.generate_paillier_keypair(keyring, n_length=1024)
 print(keyring.decrypt(public_key.encrypt(7)), keyring.decrypt(public_key2.encrypt(-8)), len(keyring))
 
 # the documented serialisation, and a computation on the received numbers

@@ -33,6 +33,10 @@ rm -rf "$T/python/build" "$T/python"/src/*.egg-info
 "$PY" -m pip --python "$T/venv/bin/python" install --quiet --no-build-isolation --no-deps \
     --no-index "$T/python"
 cd "$T"
+# no unused names or undefined ones (Debian's python3-pyflakes, when present)
+if "$PY" -m pyflakes --version > /dev/null 2>&1; then
+    "$PY" -m pyflakes "$T/python/src" "$T/python/tests" "$CCZ_SOURCE_DIR/bench/python"
+fi
 # the tests must see the installed package, not a source tree
 "$T/venv/bin/python" - <<'PY'
 import ccz, sys

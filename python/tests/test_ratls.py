@@ -134,3 +134,30 @@ def test_python_ssl_server(plat, att, listener):
         c.sendall(b"x")
         assert c.recv() == b"from python:x"
     th.join(10)
+
+
+def test_asyncio_client(plat, att, listener):
+    """asyncio's streams use ssl.SSLObject: the same verification before any byte."""
+    import asyncio
+    ls, port = listener
+    srv = ratls.Context(server=True, mode="server", attester=att, policy=POLICY, sim_dir=plat)
+    th = threading.Thread(target=serve, args=(ls, srv, 2, []))
+    th.start()
+
+    async def talk(policy):
+        ctx = ratls.client_context(policy=policy, sim_dir=plat)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=ctx,
+                                                       server_hostname="")
+        verdict = writer.get_extra_info("ssl_object").ccz_verdict
+        writer.write(b"aio")
+        await writer.drain()
+        data = await reader.read(100)
+        writer.close()
+        return verdict, data
+
+    verdict, data = asyncio.run(talk(POLICY))
+    assert data == b"echo:aio" and verdict["ok"]
+    with pytest.raises(ssl.SSLError) as e:
+        asyncio.run(talk(None))
+    assert isinstance(e.value, ratls.AttestationError) and e.value.name == "policy_rejected"
+    th.join(10)

@@ -16,7 +16,6 @@ Failures are :class:`ccz.Error` with ccz's status.
 """
 from __future__ import annotations
 
-import ctypes
 from ctypes import byref, c_double, c_int, c_uint64, c_void_p
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 

@@ -27,7 +27,6 @@ import re
 import socket
 import ssl
 import tempfile
-import time
 from ctypes import byref, c_char_p, c_void_p
 from typing import Any, Dict, Iterable, Optional, Tuple, Union
 
