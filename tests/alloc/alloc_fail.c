@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <execinfo.h>
 
+#include <jansson.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -87,7 +88,7 @@ void *__wrap_aligned_alloc(size_t align, size_t n)
 
 static char vectors[4096], simdir[4096];
 static ccz_buf sgx_quote, sgx_col, tdx_quote, tdx_col, snp_report, snp_vek, paillier_json;
-static ccz_buf sim_evidence, ratls_der, he_params, he_ct;
+static ccz_buf sim_evidence, ratls_der, he_params, he_ct, az_snp, ccel;
 static ccz_buf onnx_models[3];
 static ccz_trust *builtin, *sim_trust;
 static ccz_attester *sim_att;
@@ -138,6 +139,29 @@ static ccz_status t_snp(void)
     static ccz_result r;
     s = ccz_verify(&r, ccz_buf_span(&snp_report), &o);
     ccz_collateral_free(c);
+    return s;
+}
+
+/* an Azure SEV-SNP evidence document, its HCL report, AK and VCEK chain */
+static ccz_status t_az_snp(void)
+{
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = 1767225600;
+    o.trust = builtin;
+    static ccz_result r;
+    return ccz_verify(&r, ccz_buf_span(&az_snp), &o);
+}
+
+/* a CC event log: parsed, its events rendered as trustee's JSON, its registers replayed */
+static ccz_status t_eventlog(void)
+{
+    ccz_eventlog *l = NULL;
+    ccz_status s = ccz_eventlog_load(&l, ccz_buf_span(&ccel));
+    json_t *j = s == CCZ_OK ? ccz_eventlog_to_json(l, 0) : NULL;
+    if (s == CCZ_OK && !j)
+        s = CCZ_ERR_NOMEM;
+    json_decref(j);
+    ccz_eventlog_free(l);
     return s;
 }
 
@@ -438,6 +462,8 @@ static const struct {
     {"dcap_sgx", t_dcap_sgx, true, CCZ_OK},
     {"dcap_tdx", t_dcap_tdx, true, CCZ_OK},
     {"snp", t_snp, true, CCZ_OK},
+    {"az_snp", t_az_snp, true, CCZ_OK},
+    {"eventlog", t_eventlog, true, CCZ_OK},
     {"sim", t_sim, false, CCZ_OK},
     {"policy", t_policy, false, CCZ_OK},
     {"ratls", t_ratls, false, CCZ_OK},
@@ -503,7 +529,11 @@ static int setup(bool *have_vectors)
         read_file(&tdx_quote, "Phala-Network_dcap-qvl/sample/tdx_quote") == CCZ_OK &&
         read_file(&tdx_col, "Phala-Network_dcap-qvl/sample/tdx_quote_collateral.json") == CCZ_OK &&
         read_file(&snp_report, "google_go-sev-guest/verify/testdata/attestation.bin") == CCZ_OK &&
-        read_file(&snp_vek, "google_go-sev-guest/verify/testdata/vcek.testcer") == CCZ_OK;
+        read_file(&snp_vek, "google_go-sev-guest/verify/testdata/vcek.testcer") == CCZ_OK &&
+        read_file(&az_snp, "more/confidential-containers_trustee/deps/verifier/test_data/"
+                           "az-snp-vtpm/evidence-v1.json") == CCZ_OK &&
+        read_file(&ccel, "more/confidential-containers_trustee/deps/eventlog/test_data/"
+                         "CCEL_data_grub") == CCZ_OK;
     if (ccz_trust_new(&builtin) || ccz_trust_add_builtin(builtin))
         return 1;
     static const char *const onnx[] = {"Chain_unsorted", "Conv_pad_stride",

@@ -123,7 +123,11 @@ int cmd_eventlog(int argc, char **argv)
     }
     if (a.json) {
         json_t *o = ccz_eventlog_to_json(l, alg);
-        if (o && s)
+        if (!o) {
+            ccz_eventlog_free(l);
+            return cli_fail(CCZ_ERR_NOMEM, "eventlog");
+        }
+        if (s)
             json_object_set_new(
                 o, "error",
                 json_pack("{s:s,s:s}", "code", ccz_status_name(s), "message", ccz_error_detail()));

@@ -67,8 +67,11 @@ static ccz_status read_var_data(az_parsed *p)
         s = ccz_fail(CCZ_ERR_UNSUPPORTED, "the key is not an RSA key");
     if (s) {
         ccz_json_free(doc);
-        return ccz_fail_context(CCZ_ERR_KEY_MALFORMED,
-                                "HCL variable data: no usable vTPM attestation key (" AK_KID ")");
+        return s == CCZ_ERR_NOMEM
+                   ? s
+                   : ccz_fail_context(CCZ_ERR_KEY_MALFORMED,
+                                      "HCL variable data: no usable vTPM attestation key (" AK_KID
+                                      ")");
     }
     const json_t *ud = json_object_get((json_t *)doc, "user-data");
     ccz_buf b = CCZ_BUF_INIT;

@@ -22,7 +22,8 @@ const EVP_MD *evlog_md(uint16_t alg);
 /* "SHA-384", "SM3": the names trustee's JSON gives algorithms. */
 const char *evlog_alg_trustee_name(uint16_t alg);
 /* The "details" object trustee's parser makes of an event's data (evlog_details.c): a new
- * object, empty where trustee has nothing to say or would fail; NULL when out of memory. */
+ * object, empty where trustee has nothing to say or would fail; NULL when an allocation
+ * failed. */
 json_t *evlog_details_json(uint32_t type, ccz_span data);
 
 #endif

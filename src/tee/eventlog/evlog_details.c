@@ -119,6 +119,17 @@ typedef struct {
     ccz_status s;
 } text;
 
+/* Set when an allocation failed while decoding one event's data: its details are then not
+ * "nothing to say" ({}) but a failure, and evlog_details_json returns NULL. */
+static __thread bool out_of_memory;
+
+static ccz_status noted(ccz_status s)
+{
+    if (s == CCZ_ERR_NOMEM)
+        out_of_memory = true;
+    return s;
+}
+
 #define TEXT_INIT                                                                                  \
     {                                                                                              \
         CCZ_BUF_INIT, CCZ_OK                                                                       \
@@ -127,7 +138,7 @@ typedef struct {
 static void t_put(text *t, const void *p, size_t n)
 {
     if (t->s == CCZ_OK)
-        t->s = ccz_buf_append(&t->b, p, n);
+        t->s = noted(ccz_buf_append(&t->b, p, n));
 }
 
 static void t_str(text *t, const char *s)
@@ -288,7 +299,7 @@ static bool device_node(text *t, uint8_t type, uint8_t sub, ccz_span d)
     } else if (type == 4 && sub == 0x04 && n > 0 && n % 2 == 0) { /* file path, its NUL dropped */
         t_str(t, "File(");
         if (t->s == CCZ_OK)
-            t->s = utf16_to_utf8(&t->b, CCZ_SPAN(p, n - 2), true);
+            t->s = noted(utf16_to_utf8(&t->b, CCZ_SPAN(p, n - 2), true));
         t_str(t, ")");
     } else if (type == 5 && sub == 0x01 && n >= 4) { /* BIOS boot specification */
         return bbs_node(t, p, n);
@@ -353,8 +364,8 @@ static json_t *efi_variable(ccz_span d)
         (dlen > 0 && (dlen > ccz_cursor_remaining(&c) || ccz_cursor_take(&c, &data, dlen))))
         return NULL;
     text un = TEXT_INIT, b64 = TEXT_INIT, g = TEXT_INIT;
-    un.s = utf16_to_utf8(&un.b, name, false);
-    b64.s = ccz_base64_encode(&b64.b, data);
+    un.s = noted(utf16_to_utf8(&un.b, name, false));
+    b64.s = noted(ccz_base64_encode(&b64.b, data));
     const uint8_t *p = guid.ptr; /* plain hex in groups of 4-2-2-2-6 bytes, no byte swapping */
     t_hex(&g, CCZ_SPAN(p, 4), false);
     for (size_t i = 4; i < 10; i += 2) {
@@ -406,7 +417,7 @@ static json_t *event_tag(ccz_span d)
         return NULL;
     ccz_buf lossy = CCZ_BUF_INIT;
     text t = TEXT_INIT;
-    t.s = utf8_lossy(&lossy, data);
+    t.s = noted(utf8_lossy(&lossy, data));
     for (size_t i = 0; i < lossy.len; i++)
         if (lossy.ptr[i])
             t_put(&t, lossy.ptr + i, 1);
@@ -433,7 +444,7 @@ static json_t *ipl(ccz_span d)
         size_t end = d.len - 2; /* the terminating NUL goes */
         if (end == 0 || end % 2)
             return NULL;
-        t.s = utf16_to_utf8(&t.b, CCZ_SPAN(d.ptr + 2, end - 2), true);
+        t.s = noted(utf16_to_utf8(&t.b, CCZ_SPAN(d.ptr + 2, end - 2), true));
     } else {
         const uint8_t *nul = memchr(d.ptr, 0, d.len);
         ccz_span s = CCZ_SPAN(d.ptr, nul ? (size_t)(nul - d.ptr) : d.len);
@@ -492,6 +503,7 @@ static json_t *plain_text(ccz_span d)
 json_t *evlog_details_json(uint32_t type, ccz_span data)
 {
     json_t *o = NULL;
+    out_of_memory = false;
     switch (type) {
     case 0x1:        /* EV_POST_CODE */
     case 0x5:        /* EV_ACTION */
@@ -524,6 +536,10 @@ json_t *evlog_details_json(uint32_t type, ccz_span data)
         break;
     default:
         break;
+    }
+    if (out_of_memory) {
+        json_decref(o);
+        return NULL;
     }
     return o ? o : json_object();
 }
