@@ -56,28 +56,6 @@ void vectors_require(void)
         test_skip(false, "the recorded vectors are absent");
 }
 
-const char *shared_data_dir(void)
-{
-    static char dir[1024];
-    if (dir[0])
-        return dir;
-    const char *env = getenv("CCZ_DATA"), *vec = getenv("CCZ_VECTORS"),
-               *src = getenv("CCZ_SOURCE_DIR");
-    if (env && env[0])
-        snprintf(dir, sizeof dir, "%s", env);
-    else if (vec && vec[0])
-        snprintf(dir, sizeof dir, "%s/../data", vec);
-    else
-        snprintf(dir, sizeof dir, "%s/../shared/data", src && src[0] ? src : ".");
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        printf("no shared data at %s (set CCZ_DATA to the shared data folder)\n", dir);
-        dir[0] = '\0';
-        return NULL;
-    }
-    return dir;
-}
-
 void shared_data_require(char *out, size_t cap, const char *rel)
 {
     const char *dir = shared_data_dir();

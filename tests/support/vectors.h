@@ -13,9 +13,6 @@ const char *vectors_dir(void);
 /* Returns when the vectors are present; otherwise test_skip(): exit 77 if no check ran yet and
  * CI is not set, exit 1 (a failure) otherwise. */
 void vectors_require(void);
-/* The shared data sets beside the vectors ($CCZ_DATA, else the vectors' sibling "data"), or
- * NULL (after printing why) when absent. */
-const char *shared_data_dir(void);
 /* Reads a file under the vectors directory; hex text is decoded when hex is true. */
 ccz_status vectors_read(ccz_buf *out, const char *rel, bool hex);
 
