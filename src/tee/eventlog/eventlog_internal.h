@@ -12,7 +12,7 @@ struct ccz_eventlog {
     ccz_buf bytes; /* a copy of the input: the events' spans point into it */
     size_t n_algs;
     uint16_t algs[CCZ_EVLOG_MAX_ALGS]; /* as the Spec ID event lists them */
-    size_t used; /* the bytes up to the end of the last record */
+    size_t used;                       /* the bytes up to the end of the last record */
     size_t n_events, cap;
     ccz_event *events;
 };
