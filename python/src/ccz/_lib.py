@@ -89,7 +89,8 @@ class AttesterOpts(Structure):
 
 class VerifyOpts(Structure):
     _fields_ = [("version", c_uint), ("at_unix", c_int64), ("trust", c_void_p),
-                ("collateral", c_void_p), ("expected_report_data", c_void_p)]
+                ("collateral", c_void_p), ("expected_report_data", c_void_p),
+                ("eventlog", c_void_p), ("expected_init_data_hash", c_void_p)]
 
 
 class TrustSources(Structure):
