@@ -1,0 +1,29 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# `make images`: builds localhost/ccz-SERVICE:TAG from deploy/containers/SERVICE.Containerfile
+# for every service, with the first image builder that works here (docker, podman, buildah),
+# on the local base localhost/ccz-debian:12 (deploy/containers/base.sh makes it).
+#   deploy/containers/build.sh [TAG] [SERVICE...]      (TAG default: the version of CMakeLists.txt)
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+tag=${1:-$(sed -n 's/^project(ccz VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")}
+[ $# -gt 0 ] && shift
+services=${*:-attestation kms psi serving fl postgres}
+. "$here/builder.sh"
+if ! builder=$(find_builder); then
+    echo "make images: no image builder works on this machine ($builder)" >&2
+    exit 1
+fi
+if ! "$builder" image inspect localhost/ccz-debian:12 > /dev/null 2>&1; then
+    echo "make images: no base image localhost/ccz-debian:12: make it from Debian's packages" \
+         "with deploy/containers/base.sh (nothing is pulled from a registry)" >&2
+    exit 1
+fi
+for s in $services; do
+    echo "make images: localhost/ccz-$s:$tag ($builder)"
+    case $builder in
+        buildah) buildah bud --layers -f "$here/$s.Containerfile" -t "localhost/ccz-$s:$tag" "$src" ;;
+        *) "$builder" build -f "$here/$s.Containerfile" -t "localhost/ccz-$s:$tag" "$src" ;;
+    esac
+done
