@@ -40,6 +40,10 @@ try:
 except ImportError as e:
     print(f"skipped: {e.name} is not installed (python3-yaml, python3-onnx: scripts/setup)")
     sys.exit(77)
+if os.environ.get("CCZ_SANITIZE", "OFF").upper() in ("ON", "1", "TRUE"):
+    print("skipped: runs in the release pass (a sanitizer build's services are tested by their "
+          "own tests; here leak reports at exit would mask the deployment's checks)")
+    sys.exit(77)
 if not os.access(CCZ, os.X_OK) or not shutil.which("openssl"):
     print("skipped: needs ccz ($CCZ) and openssl")
     sys.exit(77)
