@@ -50,6 +50,7 @@ install: build
 # the container images: localhost/ccz-SERVICE:VERSION, on the local Debian base
 # (deploy/containers/base.sh makes it); deploy/containers/smoke.sh starts and checks them
 images:
+	@scripts/setup images
 	@deploy/containers/build.sh
 
 clean:

@@ -7,7 +7,8 @@
 #   deploy/containers/base.sh [MIRROR]       (default: the first deb line of apt's sources)
 set -eu
 tag=localhost/ccz-debian:12
-mirror=${1:-$(grep -ho 'https\?://[^ ]*' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null | head -1)}
+mirror=${1:-$(grep -hv '^[[:space:]]*#' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null \
+    | grep -o 'https\?://[^ ]*/debian\b' | head -1)}
 mirror=${mirror:-http://deb.debian.org/debian}
 . "$(dirname "$0")/builder.sh"
 builder=$(find_builder) || { echo "base.sh: no image builder works on this machine ($builder)" >&2; exit 1; }
