@@ -15,7 +15,13 @@ if ! builder=$(find_builder); then
     echo "make images: no image builder works on this machine ($builder)" >&2
     exit 1
 fi
-if ! "$builder" image inspect localhost/ccz-debian:12 > /dev/null 2>&1; then
+have_image() {
+    case $builder in
+        buildah) buildah inspect --type image "$1" > /dev/null 2>&1 ;;
+        *) "$builder" image inspect "$1" > /dev/null 2>&1 ;;
+    esac
+}
+if ! have_image localhost/ccz-debian:12; then
     echo "make images: no base image localhost/ccz-debian:12: make it from Debian's packages" \
          "with deploy/containers/base.sh (nothing is pulled from a registry)" >&2
     exit 1
