@@ -11,6 +11,8 @@ mirror=${1:-$(grep -hv '^[[:space:]]*#' /etc/apt/sources.list /etc/apt/sources.l
     | grep -o 'https\?://[^ ]*/debian\b' | head -1)}
 mirror=${mirror:-http://deb.debian.org/debian}
 . "$(dirname "$0")/builder.sh"
+# buildah: chroot isolation and vfs storage unless told otherwise (see build.sh)
+export BUILDAH_ISOLATION=${BUILDAH_ISOLATION:-chroot} STORAGE_DRIVER=${STORAGE_DRIVER:-vfs}
 builder=$(find_builder) || { echo "base.sh: no image builder works on this machine ($builder)" >&2; exit 1; }
 tree=$(mktemp -d "${TMPDIR:-/tmp}/ccz-debian-XXXXXX")
 trap 'rm -rf "$tree"' EXIT

@@ -11,6 +11,9 @@ tag=${1:-$(sed -n 's/^project(ccz VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.t
 [ $# -gt 0 ] && shift
 services=${*:-attestation kms psi serving fl postgres}
 . "$here/builder.sh"
+# buildah: chroot isolation and vfs storage unless told otherwise: they work in a container
+# without namespaces or overlay mounts, and smoke.sh finds the images where these put them
+export BUILDAH_ISOLATION=${BUILDAH_ISOLATION:-chroot} STORAGE_DRIVER=${STORAGE_DRIVER:-vfs}
 if ! builder=$(find_builder); then
     echo "make images: no image builder works on this machine ($builder)" >&2
     exit 1

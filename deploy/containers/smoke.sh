@@ -32,7 +32,8 @@ done
 if [ -z "$runner" ]; then
     if command -v buildah > /dev/null && out=$(buildah info 2>&1 > /dev/null); then
         runner=buildah
-        export BUILDAH_ISOLATION=${BUILDAH_ISOLATION:-chroot}
+        # as build.sh builds with buildah: chroot isolation, vfs storage (they work anywhere)
+        export BUILDAH_ISOLATION=${BUILDAH_ISOLATION:-chroot} STORAGE_DRIVER=${STORAGE_DRIVER:-vfs}
         echo "note: no container runtime ($why): buildah runs each image's program in a chroot" \
              "(no namespaces, no read-only root)"
     else
@@ -113,12 +114,13 @@ start() {
             echo "FAIL $image: buildah from"; failed=1; return 1; }
         for e in "${envs[@]}"; do buildah config --env "$e" "$c"; done
         local entry
-        entry=$(buildah inspect --type image --format '{{json .OCIv1.Config.Entrypoint}}' \
-            "localhost/$image:$tag" | /usr/bin/python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)))')
+        entry=$(buildah inspect --type image "localhost/$image:$tag" | /usr/bin/python3 -c \
+            'import json, sys; print(" ".join(json.load(sys.stdin)["OCIv1"]["config"]["Entrypoint"]))')
         setsid buildah run --user 10001:10001 -v "$work/plat:/run/ccz/sim:ro" \
             -v "$work:/etc/ccz:ro" -v "$data:/var/lib/ccz" -v "$data:/var/lib/postgresql/data" \
             "$c" -- $entry "${args[@]}" > "$work/$name.log" 2>&1 &
         started+=("$c $!")
+        disown $!
     else
         for a in "$@"; do args+=("${a//LISTEN/0.0.0.0:$port}"); done
         local envflags=()
