@@ -440,9 +440,13 @@ static void on_push(ccz_rpc_call *call, const ProtobufCMessage *req, void *paylo
     if (!c)
         return;
     if (!v->open || u->round != v->round + 1 || !c->in_round) {
-        snprintf(msg, sizeof msg, "late or foreign update for round %u (%s; %s): discarded",
-                 u->round, v->open ? "the open round is" : "no round is open; the last was",
-                 c->in_round ? "this client takes part" : "this client is not in it");
+        if (u->round <= v->round)
+            snprintf(msg, sizeof msg, "late update for round %u: the round is closed (%u done)",
+                     u->round, v->round);
+        else
+            snprintf(msg, sizeof msg, "update for round %u: %s", u->round,
+                     v->open ? "this client does not take part in it" : "no round is open");
+        strcat(msg, "; discarded");
         say(v, "%s: %s", c->name, msg);
         (void)!ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION, msg);
         return;
