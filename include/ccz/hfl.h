@@ -96,7 +96,8 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_hfl_checkpoint_parse(unsigned *round, ccz_h
 
 /* ---- the aggregator (cczfl.Aggregator over RA-gRPC) ------------------------------------------
  * Rounds open when at least min_clients clients wait for the model (and every active client
- * does, or gather_ms passed since the first); every waiting client takes part. A round closes
+ * does, or gather_ms passed since the first; the first round after a start always waits
+ * gather_ms); every waiting client takes part. A round closes
  * when all its participants uploaded, or at its deadline with those that did (stragglers are
  * dropped; their late updates refused); a round without any update is opened again. After each
  * round the global model is evaluated on the test set and checkpointed. Clients are admitted by

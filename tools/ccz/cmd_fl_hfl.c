@@ -307,8 +307,10 @@ int cmd_fl_join(int argc, char **argv)
                 res.code, res.message);
         r = EXIT_REJECT;
     } else {
-        fprintf(stderr, "ccz fl: %s: trained in %u of %u rounds\n", a.name, res.rounds,
-                res.last_round);
+        fprintf(stderr,
+                "ccz fl: %s: the training is over after round %u (%u updates of this "
+                "client accepted)\n",
+                a.name, res.last_round, res.rounds);
         if (res.acc >= 0)
             printf("accuracy: %.3f\n", res.acc);
     }

@@ -42,6 +42,7 @@ struct ccz_hfl_service {
     unsigned n_clients;
     unsigned round; /* rounds done */
     bool open;      /* round + 1 runs */
+    bool opened_once;
     int64_t opened_at, done_at;
     ccz_hfl_status st;
     ccz_hfl_round last;
@@ -169,8 +170,12 @@ static void try_open(ccz_hfl_service *v)
     unsigned n = active(v, &waiting, &first);
     if (waiting < v->o.min_clients)
         return;
-    if (waiting < n && listener_mono_ms() - first < v->o.gather_ms)
+    /* the first round after a start waits out the gathering window: clients start together
+     * but join one by one */
+    bool gathered = listener_mono_ms() - first >= v->o.gather_ms;
+    if (!gathered && (waiting < n || !v->opened_once))
         return;
+    v->opened_once = true;
     v->open = true;
     v->opened_at = listener_mono_ms();
     unsigned k = 0;
@@ -267,12 +272,7 @@ static void close_round(ccz_hfl_service *v, bool deadline)
     v->st.acc = r->acc;
     v->st.loss = r->loss;
     r->seconds = (double)(listener_mono_ms() - v->opened_at) / 1000;
-    char figures[128] = "";
-    if (r->acc >= 0)
-        snprintf(figures, sizeof figures, "  test loss: %.4f  accuracy: %.4f", r->loss, r->acc);
-    say(v, "round %u/%u: %u of %u updates (%s)%s%s%s; train loss: %.4f%s  [%.1f s]", r->round,
-        v->o.rounds, r->received, r->participants, r->names, r->dropped[0] ? "; dropped " : "",
-        r->dropped, deadline ? " at the deadline" : "", r->train_loss, figures, r->seconds);
+    /* on disk before anyone hears of the round: a crash after the line below resumes after it */
     if (v->o.checkpoint) {
         s = ccz_hfl_checkpoint_write(v->o.checkpoint, v->round, v->strategy, v->global, v->dim);
         if (s) {
@@ -280,6 +280,12 @@ static void close_round(ccz_hfl_service *v, bool deadline)
             ccz_error_clear();
         }
     }
+    char figures[128] = "";
+    if (r->acc >= 0)
+        snprintf(figures, sizeof figures, "  test loss: %.4f  accuracy: %.4f", r->loss, r->acc);
+    say(v, "round %u/%u: %u of %u updates (%s)%s%s%s; train loss: %.4f%s  [%.1f s]", r->round,
+        v->o.rounds, r->received, r->participants, r->names, r->dropped[0] ? "; dropped " : "",
+        r->dropped, deadline ? " at the deadline" : "", r->train_loss, figures, r->seconds);
     if (v->o.on_round)
         v->o.on_round(r, v->o.payload);
     if (v->round >= v->o.rounds)
