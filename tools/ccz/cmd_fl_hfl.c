@@ -170,12 +170,16 @@ int cmd_fl_serve(int argc, char **argv)
         r = cli_fail(s, "fl serve");
         goto out;
     }
+    char shape[96];
+    size_t at = 0;
+    for (unsigned l = 0; l <= o.shape.layers && at < sizeof shape; l++)
+        at +=
+            (size_t)snprintf(shape + at, sizeof shape - at, "%s%u", l ? "-" : "", o.shape.sizes[l]);
     fprintf(stderr,
-            "ccz fl: serving cczfl.Aggregator on port %d (mode %s, %s %u-%u-%u of %zu "
-            "parameters, %s, %ld rounds, at least %ld clients)%s\n",
-            port, a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : "server", o.model, o.shape.sizes[0],
-            o.shape.sizes[1], o.shape.sizes[o.shape.layers], dim, ccz_hfl_strategy_name(o.strategy),
-            a.rounds, a.min_clients,
+            "ccz fl: serving cczfl.Aggregator on port %d (mode %s, %s %s of %zu parameters, %s, "
+            "%ld rounds, at least %ld clients)%s\n",
+            port, a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : "server", o.model, shape, dim,
+            ccz_hfl_strategy_name(o.strategy), a.rounds, a.min_clients,
             e.attester && ccz_attester_tee(e.attester) == CCZ_TEE_SIM ? " [SIMULATED TEE]" : "");
     cli_rpc_stop_on_signal(srv, "fl", 2000);
     s = ccz_rpc_server_run(srv);
