@@ -574,6 +574,100 @@ static void resume_from_checkpoint(void)
     CHECK(d.done && !memcmp(d.final, d.w, sizeof d.w));
 }
 
+/* Protocol errors and caps, while the aggregator keeps serving: calls before Join, bad names, a
+ * second name on one connection, a name taken, a second GetModel, the client cap. */
+static void refusals_and_caps(void)
+{
+    server s;
+    memset(&s, 0, sizeof s);
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.max_message = ccz_hfl_max_message(DIM);
+    CHECK_OK(ccz_rpc_server_new(&s.rpc, &so));
+    ccz_hfl_service_opts o = CCZ_HFL_SERVICE_OPTS_INIT;
+    o.model = "lr";
+    o.shape = (ccz_mlp_shape){1, {4, 3}};
+    o.rounds = 1;
+    o.min_clients = 2;
+    o.max_clients = 2;
+    o.log = stderr;
+    CHECK_OK(ccz_hfl_service_new(&s.svc, s.rpc, &o));
+    int port = 0;
+    CHECK_OK(ccz_rpc_server_listen(s.rpc, &port, "127.0.0.1:0"));
+    snprintf(s.target, sizeof s.target, "127.0.0.1:%d", port);
+    pthread_create(&s.thread, NULL, run, &s);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch[3];
+    for (int i = 0; i < 3; i++)
+        CHECK_OK(ccz_rpc_channel_new(&ch[i], s.target, &co));
+    ProtobufCMessage *resp = NULL;
+    char msg[512];
+    Cczfl__ModelRequest mr = CCZFL__MODEL_REQUEST__INIT;
+    CHECK_INT(unary(ch[0], "GetModel", &mr.base, &cczfl__model__descriptor, &resp, msg),
+              CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_CONTAINS(msg, "call Join first");
+    Cczfl__JoinRequest jr = CCZFL__JOIN_REQUEST__INIT;
+    jr.examples = 5;
+    const char *bad[] = {"", "a b", "a,b",
+                         "0123456789012345678901234567890123456789012345678901234567890123456789"};
+    for (size_t i = 0; i < 4; i++) {
+        jr.name = (char *)bad[i];
+        CHECK_INT(unary(ch[0], "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg),
+                  CCZ_RPC_INVALID_ARGUMENT);
+    }
+    jr.name = "one";
+    jr.model = "mlp";
+    CHECK_INT(unary(ch[0], "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg),
+              CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_CONTAINS(msg, "trains the model 'lr', not 'mlp'");
+    jr.model = "lr";
+    jr.examples = 0;
+    CHECK_INT(unary(ch[0], "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg),
+              CCZ_RPC_INVALID_ARGUMENT);
+    jr.examples = 5;
+    CHECK_INT(unary(ch[0], "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg), 0);
+    if (resp) {
+        const Cczfl__Plan *p = (const Cczfl__Plan *)resp;
+        CHECK_INT(p->n_layers, 2);
+        CHECK_INT(p->layers[0], 4);
+        CHECK_STR(p->strategy, "fedavg");
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    jr.name = "other";
+    CHECK_INT(unary(ch[0], "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg),
+              CCZ_RPC_ALREADY_EXISTS);
+    CHECK_CONTAINS(msg, "joined as one already");
+    jr.name = "one";
+    CHECK_INT(unary(ch[1], "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg), 0);
+    if (resp) /* the same (unattested) identity, not waiting: it rejoins on the new connection */
+        protobuf_c_message_free_unpacked(resp, NULL);
+    jr.name = "two";
+    CHECK_INT(unary(ch[2], "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg), 0);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    ccz_rpc_channel *extra;
+    CHECK_OK(ccz_rpc_channel_new(&extra, s.target, &co));
+    jr.name = "three";
+    CHECK_INT(unary(extra, "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg),
+              CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_CONTAINS(msg, "its 2 clients already");
+    /* an update when no round is open */
+    float w[DIM] = {0};
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_hfl_tensor_encode(&b, w, DIM, CCZ_HFL_F32));
+    Cczfl__Update u = CCZFL__UPDATE__INIT;
+    u.round = 1;
+    u.examples = 5;
+    u.weights = (ProtobufCBinaryData){b.len, b.ptr};
+    CHECK_INT(unary(ch[2], "PushUpdate", &u.base, &cczfl__ack__descriptor, &resp, msg),
+              CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_CONTAINS(msg, "no round is open");
+    ccz_buf_free(&b);
+    ccz_rpc_channel_free(extra);
+    for (int i = 0; i < 3; i++)
+        ccz_rpc_channel_free(ch[i]);
+    server_stop(&s);
+}
+
 TEST_MAIN(T(fedavg_matches_numpy), T(tensors), T(update_parse), T(checkpoints), T(trainer),
           T(idx_files), T(round_with_misshaped_update), T(straggler_dropped),
-          T(resume_from_checkpoint))
+          T(resume_from_checkpoint), T(refusals_and_caps))
