@@ -99,9 +99,12 @@ static ccz_status join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const cc
     return s;
 }
 
-static bool retryable(int code)
+/* An aggregator that is down or restarting; not one whose attestation failed (retrying would
+ * not change the verdict). */
+static bool retryable(int code, const char *message)
 {
-    return code == CCZ_RPC_UNAVAILABLE || code == -1 || code == CCZ_RPC_CANCELLED;
+    return (code == CCZ_RPC_UNAVAILABLE || code == -1 || code == CCZ_RPC_CANCELLED) &&
+           !strstr(message, "rejected");
 }
 
 ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const ccz_mlp_data *d,
@@ -127,7 +130,7 @@ ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const c
             s = join(ch, &oo, d, &p, out);
             if (s)
                 break;
-            if (retryable(out->code))
+            if (retryable(out->code, out->message))
                 goto unreachable;
             if (out->code)
                 break;
@@ -152,7 +155,7 @@ ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const c
             joined = false;
             continue;
         }
-        if (retryable(out->code))
+        if (retryable(out->code, out->message))
             goto unreachable;
         if (out->code)
             break;
@@ -201,7 +204,7 @@ ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const c
         after = round;
         if (out->code == CCZ_RPC_INVALID_ARGUMENT || out->code == CCZ_RPC_PERMISSION_DENIED)
             break;
-        if (retryable(out->code))
+        if (retryable(out->code, out->message))
             joined = false; /* the aggregator may have restarted: join again */
         continue;
     unreachable:
