@@ -51,6 +51,13 @@ static bool numpy_mean(double *out, const float *const *models, const double *w,
     return true;
 }
 
+/* NumPy is there, checked before a test's first check (a skip after one would hide it). */
+static void need_numpy(void)
+{
+    if (system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") != 0)
+        test_skip(false, "python3-numpy is missing (scripts/setup installs it)");
+}
+
 static double max_diff(const float *a, const double *b, size_t n)
 {
     double m = 0;
@@ -61,6 +68,7 @@ static double max_diff(const float *a, const double *b, size_t n)
 
 static void fedavg_matches_numpy(void)
 {
+    need_numpy();
     enum { N = 5, DIM = 200003 };
     float *models[N];
     double w[N] = {600, 1200, 7, 3000.5, 1};
@@ -72,8 +80,7 @@ static void fedavg_matches_numpy(void)
     float *out = malloc(DIM * sizeof(float));
     double *ref = malloc(DIM * sizeof(double));
     CHECK_OK(ccz_hfl_fedavg(out, (const float *const *)models, w, N, DIM, 2));
-    if (!numpy_mean(ref, (const float *const *)models, w, N, DIM))
-        test_skip(false, "python3-numpy is missing (scripts/setup installs it)");
+    CHECK(numpy_mean(ref, (const float *const *)models, w, N, DIM));
     double d = max_diff(out, ref, DIM);
     fprintf(stderr, "fedavg: %d models of %d values, max |ccz - numpy| = %.3g\n", N, DIM, d);
     CHECK(d <= 1e-6);
@@ -375,6 +382,7 @@ static void join_clients(size_t n, pthread_t *t)
  * INVALID_ARGUMENT, the round goes on, and the result is NumPy's weighted mean. */
 static void round_with_misshaped_update(void)
 {
+    need_numpy();
     server s;
     server_start(&s, 1, 2, 20000, NULL);
     client cs[2] = {{.srv = &s, .name = "alice", .examples = 30, .shape_error = 1},
@@ -397,8 +405,7 @@ static void round_with_misshaped_update(void)
     CHECK_INT(s.rounds[0].received, 2);
     const float *m[2] = {cs[0].w, cs[1].w};
     double w[2] = {30, 10}, ref[DIM];
-    if (!numpy_mean(ref, m, w, 2, DIM))
-        test_skip(false, "python3-numpy is missing (scripts/setup installs it)");
+    CHECK(numpy_mean(ref, m, w, 2, DIM));
     double d = max_diff(cs[0].final, ref, DIM);
     fprintf(stderr, "aggregator's FedAvg: max |ccz - numpy| = %.3g\n", d);
     CHECK(d <= 1e-6);
