@@ -12,14 +12,14 @@
 #include "endpoint.h"
 
 static const char fl_usage[] =
-    "usage: ccz fl homo-lr server --listen ADDR --workers N --iterations K --test FILE\n"
-    "                             [--validate-every N] [--bits B] [--timeout MS] [--threads N]\n"
-    "                             [--out FILE] [--trace FILE] [--mode two-way|server]\n"
-    "                             [--handshake-timeout MS] [--idle-timeout MS] [--max-conns N]\n"
-    "                             [--cert CERT --key KEY | attester options] [verify options]\n"
-    "       ccz fl homo-lr worker HOST:PORT --data FILE --id N [--name NAME] [--timeout MS]\n"
-    "                             [--threads N] [--mode two-way|server]\n"
-    "                             [--cert CERT --key KEY | attester options] [verify options]\n"
+    "usage: ccz fl homo-lr serve --listen ADDR --workers N --iterations K --test FILE\n"
+    "                            [--validate-every N] [--bits B] [--timeout MS] [--threads N]\n"
+    "                            [--out FILE] [--trace FILE] [--mode two-way|server]\n"
+    "                            [--handshake-timeout MS] [--idle-timeout MS] [--max-conns N]\n"
+    "                            [--cert CERT --key KEY | attester options] [verify options]\n"
+    "       ccz fl homo-lr work HOST:PORT --data FILE --id N [--name NAME] [--timeout MS]\n"
+    "                           [--threads N] [--mode two-way|server]\n"
+    "                           [--cert CERT --key KEY | attester options] [verify options]\n"
     "\n"
     "homo-lr is CCZoo's homomorphic logistic regression (package homolr, proto/homo_lr.proto)\n"
     "over RA-gRPC. The server makes a Paillier key of --bits bits (default 1024, as CCZoo's)\n"
@@ -35,30 +35,37 @@ static const char fl_usage[] =
     "weights get INVALID_ARGUMENT and the server goes on. --trace FILE (testing only) writes\n"
     "every iteration's decrypted weights, each worker's and the average: they leave the TEE.\n"
     "Data files are CCZoo's CSV: a header, then id, y (0 or 1) and the features per line.\n"
-    "worker prints its progress per iteration and the server's validations on standard error,\n"
+    "work prints its progress per iteration and the server's validations on standard error,\n"
     "and 'accuracy: A' at the end; --timeout MS bounds each call (default 300000). --id is the\n"
     "worker's number (unique in the training), --name its name in the server's log.\n"
     "Modes: two-way (the default: the server and every worker attested; the server admits\n"
     "workers by its --policy), server (only the server attested: workers without TEE, as\n"
-    "CCZoo's).\n" CLI_VERIFY_HELP CLI_ATTESTER_HELP;
+    "CCZoo's). 'server' and 'worker' are accepted as other names of serve and work.\n" CLI_VERIFY_HELP
+        CLI_ATTESTER_HELP;
 
 static int hlr_server(int argc, char **argv);
 static int hlr_worker(int argc, char **argv);
 
+#define HLR_SERVE_OPTS                                                                             \
+    (CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_LISTEN) | CLI_OPT(CLI_O_WORKERS) |                          \
+     CLI_OPT(CLI_O_ITERATIONS) | CLI_OPT(CLI_O_TEST) | CLI_OPT(CLI_O_VALIDATE_EVERY) |             \
+     CLI_OPT(CLI_O_BITS) | CLI_OPT(CLI_O_TIMEOUT) | CLI_OPT(CLI_O_THREADS) | CLI_OPT(CLI_O_OUT) |  \
+     CLI_OPT(CLI_O_TRACE) | CLI_OPT(CLI_O_HS_TIMEOUT) | CLI_OPT(CLI_O_IDLE_TIMEOUT) |              \
+     CLI_OPT(CLI_O_MAX_CONNS) | CLI_FRAG_HELP)
+#define HLR_WORK_OPTS                                                                              \
+    (CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_DATA) | CLI_OPT(CLI_O_ID) | CLI_OPT(CLI_O_NAME) |           \
+     CLI_OPT(CLI_O_TIMEOUT) | CLI_OPT(CLI_O_THREADS) | CLI_FRAG_HELP)
+
+/* serve and work are the names docs/cli.md gives; server and worker, the first ones, stay */
 static const cli_command hlr_cmds[] = {
-    {"server", hlr_server, NULL,
-     CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_LISTEN) | CLI_OPT(CLI_O_WORKERS) |
-         CLI_OPT(CLI_O_ITERATIONS) | CLI_OPT(CLI_O_TEST) | CLI_OPT(CLI_O_VALIDATE_EVERY) |
-         CLI_OPT(CLI_O_BITS) | CLI_OPT(CLI_O_TIMEOUT) | CLI_OPT(CLI_O_THREADS) |
-         CLI_OPT(CLI_O_OUT) | CLI_OPT(CLI_O_TRACE) | CLI_OPT(CLI_O_HS_TIMEOUT) |
-         CLI_OPT(CLI_O_IDLE_TIMEOUT) | CLI_OPT(CLI_O_MAX_CONNS) | CLI_FRAG_HELP},
-    {"worker", hlr_worker, NULL,
-     CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_DATA) | CLI_OPT(CLI_O_ID) | CLI_OPT(CLI_O_NAME) |
-         CLI_OPT(CLI_O_TIMEOUT) | CLI_OPT(CLI_O_THREADS) | CLI_FRAG_HELP},
+    {"serve", hlr_server, NULL, HLR_SERVE_OPTS},
+    {"work", hlr_worker, NULL, HLR_WORK_OPTS},
+    {"server", hlr_server, NULL, HLR_SERVE_OPTS},
+    {"worker", hlr_worker, NULL, HLR_WORK_OPTS},
 };
 static const cli_group hlr_group =
-    CLI_GROUP("fl", fl_usage, hlr_cmds, "command", " (try: server, worker)",
-              "usage: ccz fl homo-lr server|worker ...");
+    CLI_GROUP("fl", fl_usage, hlr_cmds, "command", " (try: serve, work)",
+              "usage: ccz fl homo-lr serve|work ...");
 
 static int homo_lr(int argc, char **argv)
 {
@@ -109,7 +116,7 @@ static int hlr_server(int argc, char **argv)
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (!a.listen || !a.workers || !a.iterations || !a.test || optind != argc)
-        return cli_usage_error("fl", "usage: ccz fl homo-lr server --listen ADDR --workers N "
+        return cli_usage_error("fl", "usage: ccz fl homo-lr serve --listen ADDR --workers N "
                                      "--iterations K --test FILE [options]");
     if (a.mode == CCZ_RATLS_CLIENT)
         return cli_usage_error("fl", "--mode client: the workers must attest the server (use "
@@ -167,7 +174,7 @@ static int hlr_server(int argc, char **argv)
     if (s == CCZ_OK)
         s = ccz_rpc_server_listen(srv, &port, a.listen);
     if (s) {
-        r = cli_fail(s, "fl homo-lr server");
+        r = cli_fail(s, "fl homo-lr serve");
         goto out;
     }
     fprintf(stderr,
@@ -180,13 +187,13 @@ static int hlr_server(int argc, char **argv)
     s = ccz_rpc_server_run(srv);
     const ccz_fl_hlr_status *st = ccz_fl_hlr_service_status(svc);
     if (s) {
-        r = cli_fail(s, "fl homo-lr server");
+        r = cli_fail(s, "fl homo-lr serve");
     } else if (!st->over || st->code != CCZ_RPC_OK) {
-        fprintf(stderr, "ccz: fl homo-lr server: %s\n",
+        fprintf(stderr, "ccz: fl homo-lr serve: %s\n",
                 st->over ? st->message : "stopped before the training was over");
         r = EXIT_REJECT;
     } else if (a.out && (s = write_model(a.out, st)) != CCZ_OK) {
-        r = cli_fail(s, "fl homo-lr server: --out");
+        r = cli_fail(s, "fl homo-lr serve: --out");
     } else if (st->validated >= 0) {
         printf("accuracy: %.3f\n", st->acc);
     }
@@ -221,7 +228,7 @@ static int hlr_worker(int argc, char **argv)
     if (r)
         return r < 0 ? EXIT_OK : r;
     if (argc - optind != 1 || !a.data || !a.have_id)
-        return cli_usage_error("fl", "usage: ccz fl homo-lr worker HOST:PORT --data FILE --id N "
+        return cli_usage_error("fl", "usage: ccz fl homo-lr work HOST:PORT --data FILE --id N "
                                      "[options]");
     if (a.mode == CCZ_RATLS_CLIENT)
         return cli_usage_error("fl", "--mode client: a worker must attest the server (use "
@@ -239,7 +246,7 @@ static int hlr_worker(int argc, char **argv)
     if (s == CCZ_OK)
         s = ccz_rpc_channel_new(&ch, argv[optind], &co);
     if (s) {
-        r = cli_fail(s, "fl homo-lr worker");
+        r = cli_fail(s, "fl homo-lr work");
         goto out;
     }
     fprintf(stderr, "ccz fl: worker %ld%s%s%s: %zu rows of %zu features\n", a.id,
@@ -253,9 +260,9 @@ static int hlr_worker(int argc, char **argv)
     ccz_fl_hlr_work_result res;
     s = ccz_fl_hlr_work(ch, &wo, &d, &res);
     if (s) {
-        r = cli_fail(s, "fl homo-lr worker");
+        r = cli_fail(s, "fl homo-lr work");
     } else if (res.code != CCZ_RPC_OK) {
-        fprintf(stderr, "ccz: fl homo-lr worker: %s: %s (%d): %s\n", res.method,
+        fprintf(stderr, "ccz: fl homo-lr work: %s: %s (%d): %s\n", res.method,
                 ccz_rpc_code_name(res.code), res.code, res.message);
         r = EXIT_REJECT;
     } else {

@@ -71,7 +71,7 @@ static const cli_command commands[] = {
      "                                 two-party private set intersection (ECDH, ristretto255)\n",
      0},
     {"fl", cmd_fl,
-     "fl homo-lr server|worker         federated learning: CCZoo's homomorphic logistic\n"
+     "fl homo-lr serve|work            federated learning: CCZoo's homomorphic logistic\n"
      "                                 regression, Paillier-encrypted, its server in a TEE\n",
      0},
     {"secret", cmd_secret,
