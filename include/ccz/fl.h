@@ -175,6 +175,84 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_fl_hlr_work(ccz_rpc_channel *ch, const ccz_
                                                  const ccz_ml_dataset *d,
                                                  ccz_fl_hlr_work_result *out);
 
+/* ---- vertical (hetero) LR ---------------------------------------------------------------------
+ * FATE's hetero-LR with an arbiter: a guest holds the labels and some features (and the
+ * intercept), hosts hold other features of the same ids, the arbiter (in a TEE) the Paillier key.
+ * A step on a mini-batch: each host sends [[u_h]] = Enc(X_h w_h) (and [[sum u_h^2]]); the guest
+ * makes the encrypted residuals [[4 d]] = [[u_h]] + u_g + 2 - 4 y (the Taylor sigmoid: d =
+ * 0.5 + 0.25 u - y) and the encrypted Taylor loss, and the residuals go to the hosts; each party
+ * computes its encrypted gradient [[X^T 4d]], adds a mask R uniform mod n, the arbiter decrypts
+ * it, and the party removes R, scales by 1 / (4 rows), adds alpha w (not the intercept) and takes
+ * a Nesterov step at lr / sqrt(1 + epoch). Reals cross the encryption as fixed-point integers
+ * round(v 2^CCZ_FL_VLR_SCALE_BITS) mod n; the only roundings are those encodings and the final
+ * conversion to double (relative error about 2^-48). Batches are consecutive runs of the aligned
+ * rows (the last one shorter). */
+
+#define CCZ_FL_VLR_SCALE_BITS 48
+
+typedef struct ccz_fl_vlr_party ccz_fl_vlr_party;
+
+#define CCZ_FL_VLR_OPTS_VERSION 1
+typedef struct {
+    unsigned version;     /* CCZ_FL_VLR_OPTS_VERSION */
+    double alpha;         /* L2 weight, not on the intercept (0: 0.01) */
+    double learning_rate; /* epoch e uses learning_rate / sqrt(1 + e) (0: 0.15) */
+    double momentum;      /* Nesterov's coefficient (0: 0.9; negative: plain SGD) */
+    size_t batch_size;    /* rows per mini-batch (0: all) */
+    unsigned threads;     /* for the encrypted products (0: every core) */
+} ccz_fl_vlr_opts;
+#define CCZ_FL_VLR_OPTS_INIT                                                                       \
+    {                                                                                              \
+        CCZ_FL_VLR_OPTS_VERSION, 0, 0, 0, 0, 0                                                     \
+    }
+
+/* A party of the aligned rows d (a guest when d has labels: it holds the intercept) under the
+ * arbiter's public key pk (borrowed; it must outlive the party). Weights start at zero. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_fl_vlr_party_new(ccz_fl_vlr_party **out,
+                                                      const ccz_paillier_pub *pk,
+                                                      const ccz_ml_dataset *d,
+                                                      const ccz_fl_vlr_opts *o);
+CCZ_API void ccz_fl_vlr_party_free(ccz_fl_vlr_party *p);
+/* The party's weights: the guest's intercept first, then one per feature. */
+CCZ_API size_t ccz_fl_vlr_dim(const ccz_fl_vlr_party *p);
+CCZ_API const double *ccz_fl_vlr_weights(const ccz_fl_vlr_party *p);
+/* Mini-batches per epoch, and the rows of step's batch (step counts over epochs). */
+CCZ_API size_t ccz_fl_vlr_batches(const ccz_fl_vlr_party *p);
+CCZ_API size_t ccz_fl_vlr_batch_rows(const ccz_fl_vlr_party *p, unsigned step);
+/* This party's scores u = X w (+ the intercept) on step's batch, in the clear (rows doubles). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_fl_vlr_scores(const ccz_fl_vlr_party *p, double *u,
+                                                   unsigned step);
+
+/* Host: fwd[r] = Enc(U_r), U = round(u 2^S) for the batch's rows, and sq = Enc(sum U_r^2). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_fl_vlr_forward(ccz_fl_vlr_party *p, mpz_t *fwd, mpz_t sq,
+                                                    unsigned step);
+/* Guest: from the hosts' forward sums (fwd: rows ciphertexts, sq), the residuals res[r] =
+ * Enc(4 d_r 2^S) and loss = Enc(sum u^2 + (4 - 8 y) u, at 2^2S) (ccz_fl_vlr_loss decodes it).
+ * loss may be NULL. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_fl_vlr_residuals(ccz_fl_vlr_party *p, mpz_t *res, mpz_t *loss,
+                                                      const mpz_t *fwd, const mpz_t sq,
+                                                      unsigned step);
+/* Any party: masked[j] = Enc(sum_r 4 d_r x_rj 2^2S + R_j) for its dim weights; R (uniform mod n)
+ * stays in the party for ccz_fl_vlr_update. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_fl_vlr_gradient(ccz_fl_vlr_party *p, mpz_t *masked,
+                                                     const mpz_t *res, unsigned step);
+/* Any party: the arbiter's decryptions of masked (dim values in [0, n)): unmasks them and takes
+ * the step. CCZ_ERR_OVERFLOW when a gradient is not a plausible value (a wrong decryption). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_fl_vlr_update(ccz_fl_vlr_party *p, const mpz_t *plain,
+                                                   unsigned step);
+/* Arbiter: the Taylor loss of a batch of rows from its decrypted loss value m (in [0, n)). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_fl_vlr_loss(double *loss, const ccz_paillier_pub *pk,
+                                                 const mpz_t m, size_t rows);
+
+/* The rows of d with the given ids, in their order, into out (owned by the caller; free with
+ * ccz_ml_dataset_free). d must have ids; an id d lacks is CCZ_ERR_NOT_FOUND. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_fl_vlr_align(ccz_ml_dataset *out, const ccz_ml_dataset *d,
+                                                  const int64_t *ids, size_t n);
+/* Each feature of d to mean 0 and standard deviation 1 (a constant one to 0). */
+CCZ_API void ccz_fl_vlr_zscore(ccz_ml_dataset *d);
+/* Area under the ROC curve of scores against labels (ties count half). */
+CCZ_API double ccz_fl_vlr_auc(const double *score, const uint8_t *y, size_t n);
+
 #ifdef __cplusplus
 }
 #endif
