@@ -253,6 +253,91 @@ CCZ_API void ccz_fl_vlr_zscore(ccz_ml_dataset *d);
 /* Area under the ROC curve of scores against labels (ties count half). */
 CCZ_API double ccz_fl_vlr_auc(const double *score, const uint8_t *y, size_t n);
 
+/* ---- the hetero-LR service (heterolr.Arbiter over RA-gRPC, proto/hetero_lr.proto) -------------
+ * The arbiter holds the Paillier key. The guest and the hosts Join (answered when all have: the
+ * key, the plan and the ids every party has); per step the hosts' encrypted scores go to the
+ * guest, the guest's encrypted residuals to the hosts (relayed, never decrypted), and each
+ * party's masked gradient is decrypted. The arbiter decodes the guest's encrypted Taylor loss
+ * (one host only, as FATE) and stops when an epoch's loss moved less than tol, or after the last
+ * epoch. A party is its connection, admitted by two-way RA-TLS before any call; a party that
+ * sends nothing for timeout_ms or leaves while others wait ends the training for everyone. */
+
+typedef struct ccz_fl_vlr_service ccz_fl_vlr_service;
+
+#define CCZ_FL_VLR_MAX_HOSTS 16
+
+typedef struct {
+    bool over;
+    int code; /* the gRPC status it ended with (0: trained) */
+    char message[512];
+    unsigned epochs, steps; /* done */
+    bool converged;
+    double loss[1024]; /* per epoch (NaN: not available) */
+    double seconds;    /* from the first step to the last */
+} ccz_fl_vlr_status;
+
+#define CCZ_FL_VLR_SERVICE_OPTS_VERSION 1
+typedef struct {
+    unsigned version;                      /* CCZ_FL_VLR_SERVICE_OPTS_VERSION */
+    const ccz_paillier_key *key;           /* borrowed */
+    unsigned hosts;                        /* 1..CCZ_FL_VLR_MAX_HOSTS */
+    unsigned epochs;                       /* 1..1024 */
+    size_t batch_size;                     /* 0: all rows */
+    double alpha, learning_rate, momentum; /* as ccz_fl_vlr_opts (0: the defaults) */
+    double tol;                            /* convergence on the loss (0: 1e-4; negative: never) */
+    unsigned timeout_ms;                   /* the longest wait for a party (0: 60 s) */
+    unsigned threads;                      /* for decryption (0: every core) */
+    FILE *log;                             /* a line per party event and epoch (NULL: none) */
+    void (*on_over)(const ccz_fl_vlr_status *st, void *payload);
+    void *payload;
+} ccz_fl_vlr_service_opts;
+#define CCZ_FL_VLR_SERVICE_OPTS_INIT                                                               \
+    {                                                                                              \
+        CCZ_FL_VLR_SERVICE_OPTS_VERSION, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL         \
+    }
+
+CCZ_API CCZ_NODISCARD ccz_status ccz_fl_vlr_service_new(ccz_fl_vlr_service **out,
+                                                        ccz_rpc_server *rpc,
+                                                        const ccz_fl_vlr_service_opts *o);
+CCZ_API void ccz_fl_vlr_service_free(ccz_fl_vlr_service *v);
+CCZ_API const ccz_fl_vlr_status *ccz_fl_vlr_service_status(const ccz_fl_vlr_service *v);
+
+/* A party's side: Join, the steps, the evaluation (hosts send their scores, the guest gets
+ * their sum), Finish, over one channel. d has ids (and labels for the guest). */
+#define CCZ_FL_VLR_RUN_OPTS_VERSION 1
+typedef struct {
+    unsigned version;    /* CCZ_FL_VLR_RUN_OPTS_VERSION */
+    int id;              /* unique among the parties */
+    const char *name;    /* for the arbiter's log (NULL: none) */
+    int64_t deadline_ms; /* for each call (0: none) */
+    unsigned threads;    /* for the encrypted products (0: every core) */
+    FILE *trace;         /* the party's own weights after each epoch, JSON lines (NULL: none) */
+    /* after each epoch: its loss (NaN: not available) and seconds */
+    void (*progress)(unsigned epoch, double loss, double seconds, void *payload);
+    void *payload;
+} ccz_fl_vlr_run_opts;
+#define CCZ_FL_VLR_RUN_OPTS_INIT                                                                   \
+    {                                                                                              \
+        CCZ_FL_VLR_RUN_OPTS_VERSION, 0, NULL, 0, 0, NULL, NULL, NULL                               \
+    }
+
+typedef struct {
+    int code;           /* the gRPC status the run ended with (0: trained) */
+    const char *method; /* the call that ended it */
+    char message[512];
+    unsigned epochs, steps;
+    bool converged;
+    size_t rows;     /* aligned */
+    double auc, acc; /* the guest's evaluation on the aligned rows (NaN on a host) */
+    double seconds;  /* of the steps */
+    double *weights; /* the party's final weights (dim; owned: free()) */
+    size_t dim;
+} ccz_fl_vlr_run_result;
+
+CCZ_API CCZ_NODISCARD ccz_status ccz_fl_vlr_run(ccz_rpc_channel *ch, const ccz_fl_vlr_run_opts *o,
+                                                const ccz_ml_dataset *d,
+                                                ccz_fl_vlr_run_result *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -278,6 +278,10 @@ enum {
     /* he query (and --algorithm, above) */
     CLI_O_DB,
     CLI_O_MAX_PENDING,
+    /* fl hetero-lr: hosts, epochs, rows per mini-batch */
+    CLI_O_HOSTS,
+    CLI_O_EPOCHS,
+    CLI_O_BATCH_SIZE,
     CLI_O_HELP,
     CLI_O_COUNT_
 };
@@ -366,6 +370,8 @@ typedef struct {
      * --key is the key looked up there, --cert-key the certificate's key */
     const char *db; /* and algorithm, above */
     long max_pending;
+    /* fl hetero-lr: hosts, epochs, rows per mini-batch */
+    long hosts, epochs, batch_size;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */

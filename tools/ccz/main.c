@@ -72,7 +72,9 @@ static const cli_command commands[] = {
      0},
     {"fl", cmd_fl,
      "fl homo-lr serve|work            federated learning: CCZoo's homomorphic logistic\n"
-     "                                 regression, Paillier-encrypted, its server in a TEE\n",
+     "                                 regression, Paillier-encrypted, its server in a TEE\n"
+     "fl hetero-lr arbiter|guest|host  FATE's vertical logistic regression, Paillier-encrypted,\n"
+     "                                 its arbiter in a TEE\n",
      0},
     {"secret", cmd_secret,
      "secret serve|get                 secret provisioning (Gramine's protocol): release\n"

@@ -103,6 +103,9 @@ static const struct option opts[] = {
     {"algorithm", required_argument, NULL, O(CLI_O_ALGORITHM)},
     {"eventlog", required_argument, NULL, O(CLI_O_EVENTLOG)},
     {"init-data-hash", required_argument, NULL, O(CLI_O_INIT_DATA_HASH)},
+    {"hosts", required_argument, NULL, O(CLI_O_HOSTS)},
+    {"epochs", required_argument, NULL, O(CLI_O_EPOCHS)},
+    {"batch-size", required_argument, NULL, O(CLI_O_BATCH_SIZE)},
     {"help", no_argument, NULL, O(CLI_O_HELP)},
     {NULL, 0, NULL, 0},
 };
@@ -391,6 +394,17 @@ static int take(cli_args *a, int o, const char *cmd)
           : o == CLI_O_BITS           ? &a->bits
                                       : &a->id) = (long)n;
         a->have_id |= o == CLI_O_ID;
+        break;
+    }
+    case CLI_O_HOSTS:
+    case CLI_O_EPOCHS:
+    case CLI_O_BATCH_SIZE: {
+        static const char *const names[] = {"--hosts", "--epochs", "--batch-size"};
+        static const unsigned long long max[] = {16, 1024, 1000000};
+        int k = o - CLI_O_HOSTS;
+        if (cli_number(optarg, max[k], &n) != CCZ_OK || n < 1)
+            return cli_usage_error(cmd, "%s: 1 to %llu", names[k], max[k]);
+        *(o == CLI_O_HOSTS ? &a->hosts : o == CLI_O_EPOCHS ? &a->epochs : &a->batch_size) = (long)n;
         break;
     }
     case CLI_O_EXPECT:
