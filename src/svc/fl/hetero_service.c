@@ -746,7 +746,7 @@ static void on_scores(ccz_rpc_call *call, const ProtobufCMessage *req, void *pay
     if (refuse_outsider(v, call, &w))
         return;
     const char *err = w->guest                 ? "only a host sends scores"
-                      : !trained(v)            ? "the training is not over"
+                      : !stopped(v, w)         ? "the training is not over"
                       : w->scored              ? "this host has sent its scores"
                       : r->n_scores != v->rows ? "one score per aligned row"
                                                : NULL;
@@ -772,7 +772,7 @@ static void on_host_scores(ccz_rpc_call *call, const ProtobufCMessage *req, void
     party *w;
     if (refuse_outsider(v, call, &w))
         return;
-    if (!w->guest || !trained(v) || w->held) {
+    if (!w->guest || !stopped(v, w) || w->held) {
         (void)!ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION,
                               !w->guest ? "only the guest gets the hosts' scores"
                                         : "the training is not over");
