@@ -91,7 +91,15 @@ static void hetero(const char *path, unsigned epochs, unsigned threads)
     }
     ccz_paillier_key *key;
     OK(ccz_paillier_keygen(&key, 1024));
-    const ccz_paillier_pub *pk = ccz_paillier_key_pub(key);
+    /* the parties' copy of the public key, with DJN randomizers as ccz fl hetero-lr's parties
+     * use them (each party makes its own h_s) */
+    ccz_paillier_pub *pk;
+    mpz_t n;
+    mpz_init(n);
+    ccz_paillier_pub_n(n, ccz_paillier_key_pub(key));
+    OK(ccz_paillier_pub_new(&pk, n));
+    if (!getenv("FL_BENCH_NO_DJN"))
+        OK(ccz_paillier_pub_set_djn(pk, NULL));
     ccz_fl_vlr_opts o = CCZ_FL_VLR_OPTS_INIT;
     o.batch_size = 320;
     o.threads = threads;
