@@ -12,6 +12,7 @@
 #include "ccz/fl.h"
 #include "core/guard.h"
 #include "core/listener.h"
+#include "fl/fl_int.h"
 #include "hetero_lr.pb-c.h"
 
 #define TICK_MS 200
@@ -208,33 +209,11 @@ static bool take_ciphertexts(ccz_fl_vlr_service *v, ccz_rpc_call *call, mpz_t *o
                              const ProtobufCBinaryData *in, size_t n_in, size_t count,
                              const char *what)
 {
-    char msg[200];
-    if (n_in != count) {
-        snprintf(msg, sizeof msg, "%zu %s; expected %zu", n_in, what, count);
-        (void)!ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, msg);
-        return false;
-    }
-    size_t max_len = (mpz_sizeinbase(v->n2, 2) + 7) / 8;
-    mpz_t g;
-    mpz_init(g);
-    bool ok = true;
-    for (size_t i = 0; i < count && ok; i++) {
-        ok = in[i].len >= 1 && in[i].len <= max_len;
-        if (ok) {
-            mpz_import(out[i], in[i].len, 1, 1, 1, 0, in[i].data);
-            mpz_gcd(g, out[i], v->n);
-            ok = mpz_sgn(out[i]) > 0 && mpz_cmp(out[i], v->n2) < 0 && mpz_cmp_ui(g, 1) == 0;
-        }
-        if (!ok) {
-            snprintf(msg, sizeof msg,
-                     "%s %zu: not a ciphertext of this key (1 to %zu bytes, in [1, n^2), prime "
-                     "to n)",
-                     what, i, max_len);
-            (void)!ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, msg);
-        }
-    }
-    mpz_clear(g);
-    return ok;
+    if (vlr_ciphertexts(out, v->n, v->n2, in, n_in, count, what) == CCZ_OK)
+        return true;
+    (void)!ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, ccz_error_detail());
+    ccz_error_clear();
+    return false;
 }
 
 /* mpz values as repeated bytes (freed with free_bytes) */
