@@ -20,6 +20,7 @@ static const char fl_usage[] =
     "       ccz fl homo-lr work HOST:PORT --data FILE --id N [--name NAME] [--timeout MS]\n"
     "                           [--threads N] [--mode two-way|server]\n"
     "                           [--cert CERT --key KEY | attester options] [verify options]\n"
+    "       ccz fl hetero-lr arbiter|guest|host|split ...  (see 'ccz fl hetero-lr --help')\n"
     "\n"
     "homo-lr is CCZoo's homomorphic logistic regression (package homolr, proto/homo_lr.proto)\n"
     "over RA-gRPC. The server makes a Paillier key of --bits bits (default 1024, as CCZoo's)\n"
