@@ -1,83 +1,153 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Horizontal FL's aggregation: FedAvg of K client updates of a 1M-parameter float32 model on one
- * thread, and the decoding of the updates from the wire (the aggregator's per-update work), as
- * GB/s of float32 updates per CPU second; and secure aggregation's share of it: one client's
- * masking against K - 1 peers (AES-256-CTR streams) and the aggregator's sum in Z_2^32. Prints
- * one JSON object per case. */
+/* Seconds per iteration of ccz's federated LR, without the network (bench/fl/run puts them beside
+ * the same algorithms on python-paillier, bench/fl/phe_fl.py):
+ *   fl_bench homo GUEST.csv HOST.csv ITERS THREADS: CCZoo's homo-LR, both workers' encrypted steps
+ *       and the server's average (decrypt, encrypt afresh) per iteration;
+ *   fl_bench hetero SKLEARN.csv EPOCHS THREADS: FATE's hetero-LR on breast cancer (10 + 20
+ *       features, batches of 320), per epoch: the host's encrypted scores, the guest's residuals
+ *       and loss, both masked gradients, the arbiter's decryptions and the updates.
+ * Prints JSON: wall and CPU seconds per iteration (min and median), 1024-bit keys. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../clock.h"
-#include "ccz/hfl.h"
-#include "ccz/secagg.h"
+#include "ccz/ccz.h"
+#include "ccz/fl.h"
 
-#define DIM (1u << 20)
+static int cmpd(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void report(const char *name, double *wall, double *cpu, unsigned n)
+{
+    qsort(wall, n, sizeof *wall, cmpd);
+    qsort(cpu, n, sizeof *cpu, cmpd);
+    printf("{\"bench\": \"%s\", \"iterations\": %u, \"wall_min\": %.4f, \"wall_median\": %.4f, "
+           "\"cpu_min\": %.4f, \"cpu_median\": %.4f, \"ifma\": %s}\n",
+           name, n, wall[0], wall[n / 2], cpu[0], cpu[n / 2],
+           ccz_paillier_ifma() ? "true" : "false");
+}
+
+#define OK(x)                                                                                      \
+    do {                                                                                           \
+        if ((x) != CCZ_OK) {                                                                       \
+            fprintf(stderr, "fl_bench: %s: %s\n", #x, ccz_error_detail());                         \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
+static void homo(const char *g, const char *h, unsigned iters, unsigned threads)
+{
+    ccz_ml_dataset d[2];
+    OK(ccz_ml_dataset_load(&d[0], g));
+    OK(ccz_ml_dataset_load(&d[1], h));
+    ccz_paillier_key *key;
+    OK(ccz_paillier_keygen(&key, 1024));
+    const ccz_paillier_pub *pk = ccz_paillier_key_pub(key);
+    ccz_fl_hlr_opts o = CCZ_FL_HLR_OPTS_INIT;
+    o.threads = threads;
+    ccz_fl_hlr_worker *wk[2];
+    OK(ccz_fl_hlr_worker_new(&wk[0], pk, &d[0], &o));
+    OK(ccz_fl_hlr_worker_new(&wk[1], pk, &d[1], &o));
+    size_t D = ccz_fl_hlr_worker_dim(wk[0]);
+    ccz_paillier_number *w[2], *avg = calloc(D, sizeof *avg);
+    double *plain = calloc(D, sizeof *plain), *wall = calloc(iters, 8), *cpu = calloc(iters, 8);
+    for (int k = 0; k < 2; k++) {
+        w[k] = calloc(D, sizeof *w[k]);
+        for (size_t i = 0; i < D; i++)
+            ccz_paillier_number_init(&w[k][i]);
+    }
+    for (size_t i = 0; i < D; i++)
+        ccz_paillier_number_init(&avg[i]);
+    OK(ccz_fl_hlr_initial(avg, wk[0]));
+    for (unsigned t = 0; t < iters; t++) {
+        double w0 = bench_wall(), c0 = bench_cpu();
+        for (int k = 0; k < 2; k++)
+            OK(ccz_fl_hlr_step(wk[k], w[k], avg, t));
+        const ccz_paillier_number *in[2] = {w[0], w[1]};
+        OK(ccz_fl_hlr_aggregate(avg, plain, key, in, 2, D, threads));
+        wall[t] = bench_wall() - w0;
+        cpu[t] = bench_cpu() - c0;
+    }
+    report("homo-lr", wall, cpu, iters);
+}
+
+static void hetero(const char *path, unsigned epochs, unsigned threads)
+{
+    ccz_ml_dataset all, g, h;
+    OK(ccz_ml_dataset_read(&all, path, CCZ_ML_CSV_SKLEARN));
+    ccz_fl_vlr_zscore(&all);
+    size_t R = all.rows;
+    g = (ccz_ml_dataset){R, 10, malloc(R * 10 * 8), malloc(R), NULL};
+    h = (ccz_ml_dataset){R, 20, malloc(R * 20 * 8), NULL, NULL};
+    for (size_t r = 0; r < R; r++) {
+        memcpy(g.x + r * 10, all.x + r * 30, 80);
+        memcpy(h.x + r * 20, all.x + r * 30 + 10, 160);
+        g.y[r] = all.y[r];
+    }
+    ccz_paillier_key *key;
+    OK(ccz_paillier_keygen(&key, 1024));
+    /* the parties' copy of the public key, with DJN randomizers as ccz fl hetero-lr's parties
+     * use them (each party makes its own h_s) */
+    ccz_paillier_pub *pk;
+    mpz_t n;
+    mpz_init(n);
+    ccz_paillier_pub_n(n, ccz_paillier_key_pub(key));
+    OK(ccz_paillier_pub_new(&pk, n));
+    if (!getenv("FL_BENCH_NO_DJN"))
+        OK(ccz_paillier_pub_set_djn(pk, NULL));
+    ccz_fl_vlr_opts o = CCZ_FL_VLR_OPTS_INIT;
+    o.batch_size = 320;
+    o.threads = threads;
+    ccz_fl_vlr_party *pg, *ph;
+    OK(ccz_fl_vlr_party_new(&pg, pk, &g, &o));
+    OK(ccz_fl_vlr_party_new(&ph, pk, &h, &o));
+    mpz_t fwd[320], res[320], mg[11], mh[20], sq, loss, lm;
+    for (int i = 0; i < 320; i++)
+        mpz_inits(fwd[i], res[i], NULL);
+    for (int i = 0; i < 11; i++)
+        mpz_init(mg[i]);
+    for (int i = 0; i < 20; i++)
+        mpz_init(mh[i]);
+    mpz_inits(sq, loss, lm, NULL);
+    double *wall = calloc(epochs, 8), *cpu = calloc(epochs, 8);
+    unsigned nb = (unsigned)ccz_fl_vlr_batches(pg);
+    for (unsigned e = 0; e < epochs; e++) {
+        double w0 = bench_wall(), c0 = bench_cpu();
+        for (unsigned b = 0; b < nb; b++) {
+            unsigned step = e * nb + b;
+            double l;
+            OK(ccz_fl_vlr_forward(ph, fwd, sq, step));
+            OK(ccz_fl_vlr_residuals(pg, res, &loss, (const mpz_t *)fwd, sq, step));
+            OK(ccz_paillier_decrypt(lm, key, loss));
+            OK(ccz_fl_vlr_loss(&l, pk, lm, ccz_fl_vlr_batch_rows(pg, step)));
+            OK(ccz_fl_vlr_gradient(pg, mg, (const mpz_t *)res, step));
+            OK(ccz_fl_vlr_gradient(ph, mh, (const mpz_t *)res, step));
+            OK(ccz_paillier_decrypt_batch(mg, key, (const mpz_t *)mg, 11, threads));
+            OK(ccz_paillier_decrypt_batch(mh, key, (const mpz_t *)mh, 20, threads));
+            OK(ccz_fl_vlr_update(pg, (const mpz_t *)mg, step));
+            OK(ccz_fl_vlr_update(ph, (const mpz_t *)mh, step));
+        }
+        wall[e] = bench_wall() - w0;
+        cpu[e] = bench_cpu() - c0;
+    }
+    report("hetero-lr", wall, cpu, epochs);
+}
 
 int main(int argc, char **argv)
 {
-    unsigned reps = argc > 1 ? (unsigned)atoi(argv[1]) : 5;
-    unsigned ks[] = {4, 16, 64};
-    float *global = malloc(DIM * sizeof(float));
-    ccz_buf wire = CCZ_BUF_INIT;
-    for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++) {
-        unsigned k = ks[c];
-        float **m = malloc(k * sizeof *m);
-        double *w = malloc(k * sizeof *w);
-        for (unsigned i = 0; i < k; i++) {
-            m[i] = malloc(DIM * sizeof(float));
-            w[i] = 100 + i;
-            for (size_t j = 0; j < DIM; j++)
-                m[i][j] = (float)((j * 2654435761u + i) % 1000) / 1000.0f;
-        }
-        wire.len = 0;
-        if (ccz_hfl_tensor_encode(&wire, m[0], DIM, CCZ_HFL_F32) != CCZ_OK)
-            return 1;
-        double bytes = (double)k * DIM * 4 * reps;
-        double c0 = bench_cpu(), t0 = bench_wall();
-        for (unsigned r = 0; r < reps; r++)
-            if (ccz_hfl_fedavg(global, (const float *const *)m, w, k, DIM, 1) != CCZ_OK)
-                return 1;
-        double cpu = bench_cpu() - c0, wall = bench_wall() - t0;
-        double d0 = bench_cpu();
-        for (unsigned r = 0; r < reps; r++)
-            for (unsigned i = 0; i < k; i++)
-                if (ccz_hfl_tensor_decode(m[i], DIM, CCZ_HFL_F32, wire.ptr, wire.len) != CCZ_OK)
-                    return 1;
-        double dcpu = bench_cpu() - d0;
-        printf("{\"bench\": \"fl_fedavg\", \"clients\": %u, \"params\": %u, \"reps\": %u, "
-               "\"wall_s\": %.4f, \"cpu_s\": %.4f, \"gb_per_cpu_s\": %.3f, "
-               "\"decode_gb_per_cpu_s\": %.3f, \"cpu_ms_per_mb\": %.4f}\n",
-               k, DIM, reps, wall, cpu, bytes / cpu / 1e9, bytes / dcpu / 1e9,
-               (cpu + dcpu) * 1e3 / (bytes / 1e6));
-        /* secure aggregation: client 0's mask against k - 1 peers, and the sum of k masked */
-        uint8_t(*sk)[32] = malloc(k * 32), (*pk)[32] = malloc(k * 32);
-        uint32_t *masked = malloc(DIM * sizeof(uint32_t)), *sum = calloc(DIM, sizeof(uint32_t));
-        for (unsigned i = 0; i < k; i++)
-            if (ccz_secagg_keygen(sk[i], pk[i]) != CCZ_OK)
-                return 1;
-        double m0 = bench_cpu();
-        if (ccz_secagg_mask(masked, m[0], DIM, 65536.0f, 0, sk[0], (const uint8_t(*)[32])pk, NULL,
-                            k) != CCZ_OK)
-            return 1;
-        double mcpu = bench_cpu() - m0, s0 = bench_cpu();
-        for (unsigned i = 0; i < k; i++)
-            for (size_t j = 0; j < DIM; j++)
-                sum[j] += masked[j];
-        double scpu = bench_cpu() - s0;
-        printf("{\"bench\": \"fl_secagg\", \"clients\": %u, \"params\": %u, "
-               "\"client_mask_cpu_s\": %.4f, \"server_sum_gb_per_cpu_s\": %.3f, "
-               "\"server_sum_vs_fedavg\": %.2f}\n",
-               k, DIM, mcpu, (double)k * DIM * 4 / scpu / 1e9, (scpu) / (cpu / reps));
-        free(sk);
-        free(pk);
-        free(masked);
-        free(sum);
-        for (unsigned i = 0; i < k; i++)
-            free(m[i]);
-        free(m);
-        free(w);
+    if (argc == 6 && !strcmp(argv[1], "homo"))
+        homo(argv[2], argv[3], (unsigned)atoi(argv[4]), (unsigned)atoi(argv[5]));
+    else if (argc == 5 && !strcmp(argv[1], "hetero"))
+        hetero(argv[2], (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]));
+    else {
+        fprintf(stderr,
+                "usage: fl_bench homo GUEST HOST ITERS THREADS | hetero CSV EPOCHS THREADS\n");
+        return 2;
     }
-    ccz_buf_free(&wire);
-    free(global);
     return 0;
 }

@@ -69,7 +69,8 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_ml_run(const ccz_ml_model *m, size_t batch,
 typedef struct {
     size_t rows, features;
     double *x;
-    uint8_t *y;
+    uint8_t *y;   /* NULL for a layout without labels */
+    int64_t *ids; /* the rows' ids, when the layout keeps them (else NULL) */
 } ccz_ml_dataset;
 
 /* CCZoo's CSV (breast_homo_*.csv): a header line naming the columns, then one line per row:
@@ -81,6 +82,19 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_ml_dataset_csv(ccz_ml_dataset *out, const c
                                                     size_t len);
 /* The same from a file (at most 1 GiB). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_ml_dataset_load(ccz_ml_dataset *out, const char *path);
+
+/* Other layouts, ids kept (vertical FL aligns parties' rows by id):
+ * - CCZ_ML_CSV_ID_Y: CCZoo's and FATE's guest files, as above; the id an integer 0 to 2^53 - 1;
+ * - CCZ_ML_CSV_ID: FATE's host files: id then the features, no label (y is NULL);
+ * - CCZ_ML_CSV_SKLEARN: scikit-learn's bundled data (datasets/data/breast_cancer.csv): a header
+ *   "ROWS,FEATURES,class names...", then the features and the label (0 or 1) last; the id is the
+ *   row's number from 0, and the header's counts must match the rows and fields.
+ * Ids must be unique. Same limits and errors as ccz_ml_dataset_csv. */
+typedef enum { CCZ_ML_CSV_ID_Y = 1, CCZ_ML_CSV_ID = 2, CCZ_ML_CSV_SKLEARN = 3 } ccz_ml_csv_layout;
+CCZ_API CCZ_NODISCARD ccz_status ccz_ml_dataset_parse(ccz_ml_dataset *out, const char *text,
+                                                      size_t len, ccz_ml_csv_layout layout);
+CCZ_API CCZ_NODISCARD ccz_status ccz_ml_dataset_read(ccz_ml_dataset *out, const char *path,
+                                                     ccz_ml_csv_layout layout);
 CCZ_API void ccz_ml_dataset_free(ccz_ml_dataset *d);
 
 /* Accuracy (a row is predicted 1 when sigmoid(w . [1, x]) >= 0.5) and mean log loss of the

@@ -18,6 +18,7 @@ void ccz_ml_dataset_free(ccz_ml_dataset *d)
         return;
     free(d->x);
     free(d->y);
+    free(d->ids);
     memset(d, 0, sizeof *d);
 }
 
@@ -67,23 +68,51 @@ static ccz_status parse_number(double *out, ccz_span f, size_t line, size_t fiel
     return CCZ_OK;
 }
 
-static ccz_status parse_row(ccz_ml_dataset *d, ccz_span line, size_t lineno)
+/* How a line's fields map to the row: the id's and the label's field (-1: none). */
+typedef struct {
+    ccz_ml_csv_layout layout; /* 0: CCZoo's, ids ignored */
+    size_t cols;
+    int id_field, y_field;
+} layout_map;
+
+/* An id: a decimal integer in [0, 2^53). */
+static ccz_status parse_id(int64_t *out, ccz_span f, size_t line)
 {
-    size_t cols = d->features + 2, field = 0, at = 0;
+    CCZ_ENSURE(f.len >= 1 && f.len <= 16, CCZ_ERR_MALFORMED,
+               "line %zu: the id must be an integer from 0 to 2^53 - 1", line);
+    int64_t v = 0;
+    for (size_t i = 0; i < f.len; i++) {
+        CCZ_ENSURE(f.ptr[i] >= '0' && f.ptr[i] <= '9', CCZ_ERR_MALFORMED,
+                   "line %zu: the id must be an integer from 0 to 2^53 - 1", line);
+        v = v * 10 + (f.ptr[i] - '0');
+    }
+    CCZ_ENSURE(v < ((int64_t)1 << 53), CCZ_ERR_MALFORMED,
+               "line %zu: the id must be an integer from 0 to 2^53 - 1", line);
+    *out = v;
+    return CCZ_OK;
+}
+
+static ccz_status parse_row(ccz_ml_dataset *d, const layout_map *m, ccz_span line, size_t lineno)
+{
+    size_t cols = m->cols, field = 0, at = 0, xi = 0;
     double *x = d->x + d->rows * d->features;
     while (field < cols) {
         const uint8_t *comma = memchr(line.ptr + at, ',', line.len - at);
         size_t len = comma ? (size_t)(comma - (line.ptr + at)) : line.len - at;
         ccz_span f = CCZ_SPAN(line.ptr + at, len);
         double v = 0;
-        if (field > 0) /* the id is not used */
+        if ((int)field == m->id_field) {
+            if (d->ids) /* else the id is not used */
+                CCZ_GUARD(parse_id(&d->ids[d->rows], f, lineno));
+        } else {
             CCZ_GUARD(parse_number(&v, f, lineno, field + 1));
-        if (field == 1) {
-            CCZ_ENSURE(v == 0 || v == 1, CCZ_ERR_MALFORMED, "line %zu: the label y must be 0 or 1",
-                       lineno);
-            d->y[d->rows] = (uint8_t)v;
-        } else if (field > 1) {
-            x[field - 2] = v;
+            if ((int)field == m->y_field) {
+                CCZ_ENSURE(v == 0 || v == 1, CCZ_ERR_MALFORMED,
+                           "line %zu: the label y must be 0 or 1", lineno);
+                d->y[d->rows] = (uint8_t)v;
+            } else {
+                x[xi++] = v;
+            }
         }
         field++;
         at += len + 1;
@@ -91,48 +120,139 @@ static ccz_status parse_row(ccz_ml_dataset *d, ccz_span line, size_t lineno)
                    "line %zu has %zu fields; the header has %zu", lineno, field, cols);
     }
     CCZ_ENSURE(at > line.len, CCZ_ERR_MALFORMED, "line %zu has more than %zu fields", lineno, cols);
+    if (m->layout == CCZ_ML_CSV_SKLEARN)
+        d->ids[d->rows] = (int64_t)d->rows;
     d->rows++;
     return CCZ_OK;
 }
 
-ccz_status ccz_ml_dataset_csv(ccz_ml_dataset *out, const char *text, size_t len)
+/* scikit-learn's header: "ROWS,FEATURES,names...": the columns are FEATURES + 1. */
+static ccz_status sklearn_header(layout_map *m, size_t *rows, ccz_span line)
+{
+    size_t v[2] = {0, 0}, k = 0, at = 0;
+    for (; k < 2; k++) {
+        const uint8_t *comma = memchr(line.ptr + at, ',', line.len - at);
+        size_t len = comma ? (size_t)(comma - (line.ptr + at)) : line.len - at;
+        CCZ_ENSURE(len >= 1 && len <= 7, CCZ_ERR_MALFORMED,
+                   "the header must start with the number of rows and of features");
+        for (size_t i = 0; i < len; i++) {
+            uint8_t ch = line.ptr[at + i];
+            CCZ_ENSURE(ch >= '0' && ch <= '9', CCZ_ERR_MALFORMED,
+                       "the header must start with the number of rows and of features");
+            v[k] = v[k] * 10 + (size_t)(ch - '0');
+        }
+        at += len + 1;
+    }
+    CCZ_ENSURE(v[0] >= 1 && v[0] <= CCZ_ML_CSV_MAX_ROWS && v[1] >= 1 &&
+                   v[1] <= CCZ_ML_CSV_MAX_FEATURES,
+               CCZ_ERR_MALFORMED, "the header announces %zu rows of %zu features", v[0], v[1]);
+    *rows = v[0];
+    m->cols = v[1] + 1;
+    m->id_field = -1;
+    m->y_field = (int)v[1];
+    return CCZ_OK;
+}
+
+/* Ids must be unique: sorted copy, neighbours compared. */
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static ccz_status unique_ids(const ccz_ml_dataset *d)
+{
+    int64_t *s = malloc(d->rows * sizeof *s);
+    CCZ_ENSURE(s, CCZ_ERR_NOMEM, "out of memory");
+    memcpy(s, d->ids, d->rows * sizeof *s);
+    qsort(s, d->rows, sizeof *s, cmp_id);
+    ccz_status st = CCZ_OK;
+    for (size_t i = 1; i < d->rows && st == CCZ_OK; i++)
+        if (s[i] == s[i - 1])
+            st = ccz_fail(CCZ_ERR_MALFORMED, "id %lld appears more than once", (long long)s[i]);
+    free(s);
+    return st;
+}
+
+static ccz_status parse_csv(ccz_ml_dataset *out, const char *text, size_t len,
+                            ccz_ml_csv_layout layout)
 {
     memset(out, 0, sizeof *out);
     ccz_cursor c;
     ccz_cursor_init(&c, CCZ_SPAN(text, len));
     ccz_span line;
-    size_t lineno = 1;
+    size_t lineno = 1, announced = 0;
     CCZ_ENSURE(next_line(&c, &line), CCZ_ERR_MALFORMED, "the CSV has no header line");
-    size_t cols = count_fields(line);
-    CCZ_ENSURE(cols >= 3 && cols <= CCZ_ML_CSV_MAX_FEATURES + 2, CCZ_ERR_MALFORMED,
-               "the header has %zu columns: id, y and 1 to %u features", cols,
-               CCZ_ML_CSV_MAX_FEATURES);
+    layout_map m = {layout, count_fields(line), 0, layout == CCZ_ML_CSV_ID ? -1 : 1};
+    if (layout == CCZ_ML_CSV_SKLEARN) {
+        CCZ_GUARD(sklearn_header(&m, &announced, line));
+    } else {
+        size_t min = layout == CCZ_ML_CSV_ID ? 2 : 3, fixed = min - 1;
+        CCZ_ENSURE(m.cols >= min && m.cols <= CCZ_ML_CSV_MAX_FEATURES + fixed, CCZ_ERR_MALFORMED,
+                   "the header has %zu columns: %s and 1 to %u features", m.cols,
+                   layout == CCZ_ML_CSV_ID ? "id" : "id, y", CCZ_ML_CSV_MAX_FEATURES);
+    }
+    size_t labelled = m.y_field >= 0;
     /* the number of lines bounds the rows: allocate once */
     size_t lines = 1;
     for (size_t i = 0; i < len; i++)
         lines += text[i] == '\n';
     CCZ_ENSURE(lines - 1 <= CCZ_ML_CSV_MAX_ROWS + 1, CCZ_ERR_TOO_LARGE, "more than %u rows",
                CCZ_ML_CSV_MAX_ROWS);
-    ccz_ml_dataset d = {0, cols - 2, NULL, NULL};
+    ccz_ml_dataset d = {0, m.cols - labelled - (m.id_field >= 0), NULL, NULL, NULL};
     d.x = malloc((lines ? lines : 1) * d.features * sizeof *d.x);
-    d.y = malloc(lines ? lines : 1);
-    ccz_status s = d.x && d.y ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    d.y = labelled ? malloc(lines ? lines : 1) : NULL;
+    d.ids = layout ? malloc((lines ? lines : 1) * sizeof *d.ids) : NULL;
+    ccz_status s = d.x && (d.y || !labelled) && (d.ids || !layout)
+                       ? CCZ_OK
+                       : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     while (s == CCZ_OK && next_line(&c, &line)) {
         lineno++;
         if (line.len == 0)
             continue;
         s = d.rows < CCZ_ML_CSV_MAX_ROWS
-                ? parse_row(&d, line, lineno)
+                ? parse_row(&d, &m, line, lineno)
                 : ccz_fail(CCZ_ERR_TOO_LARGE, "more than %u rows", CCZ_ML_CSV_MAX_ROWS);
     }
     if (s == CCZ_OK && d.rows == 0)
         s = ccz_fail(CCZ_ERR_MALFORMED, "the CSV has a header and no rows");
+    if (s == CCZ_OK && layout == CCZ_ML_CSV_SKLEARN && d.rows != announced)
+        s = ccz_fail(CCZ_ERR_MALFORMED, "the header announces %zu rows; the file has %zu",
+                     announced, d.rows);
+    if (s == CCZ_OK && layout)
+        s = unique_ids(&d);
     if (s) {
         ccz_ml_dataset_free(&d);
         return s;
     }
     *out = d;
     return CCZ_OK;
+}
+
+ccz_status ccz_ml_dataset_csv(ccz_ml_dataset *out, const char *text, size_t len)
+{
+    return parse_csv(out, text, len, 0);
+}
+
+ccz_status ccz_ml_dataset_parse(ccz_ml_dataset *out, const char *text, size_t len,
+                                ccz_ml_csv_layout layout)
+{
+    memset(out, 0, sizeof *out);
+    CCZ_ENSURE(layout == CCZ_ML_CSV_ID_Y || layout == CCZ_ML_CSV_ID || layout == CCZ_ML_CSV_SKLEARN,
+               CCZ_ERR_INVALID_ARGUMENT, "unknown CSV layout %d", (int)layout);
+    return parse_csv(out, text, len, layout);
+}
+
+ccz_status ccz_ml_dataset_read(ccz_ml_dataset *out, const char *path, ccz_ml_csv_layout layout)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    memset(out, 0, sizeof *out);
+    ccz_status s = ccz_file_read(&b, path, (size_t)1 << 30);
+    if (s == CCZ_OK &&
+        (s = ccz_ml_dataset_parse(out, (const char *)b.ptr, b.len, layout)) != CCZ_OK)
+        s = ccz_fail_context(s, "%s", path);
+    ccz_buf_free(&b);
+    return s;
 }
 
 ccz_status ccz_ml_dataset_load(ccz_ml_dataset *out, const char *path)
@@ -157,7 +277,7 @@ static double dot_row(const double *w, const double *x, size_t features)
 ccz_status ccz_ml_lr_evaluate(double *acc, double *loss, const double *w, size_t n,
                               const ccz_ml_dataset *d)
 {
-    CCZ_ENSURE(d && d->rows && n == d->features + 1, CCZ_ERR_INVALID_ARGUMENT,
+    CCZ_ENSURE(d && d->rows && d->y && n == d->features + 1, CCZ_ERR_INVALID_ARGUMENT,
                "%zu weights for %zu features: expected the bias and one per feature", n,
                d ? d->features : 0);
     size_t right = 0;
@@ -180,7 +300,7 @@ ccz_status ccz_ml_lr_step(double *w, size_t n, const ccz_ml_dataset *d, unsigned
     CCZ_ENSURE(o && o->version == CCZ_ML_LR_OPTS_VERSION, CCZ_ERR_INVALID_ARGUMENT,
                "ccz_ml_lr_opts: version %u, expected %u", o ? o->version : 0,
                CCZ_ML_LR_OPTS_VERSION);
-    CCZ_ENSURE(d && d->rows && n == d->features + 1, CCZ_ERR_INVALID_ARGUMENT,
+    CCZ_ENSURE(d && d->rows && d->y && n == d->features + 1, CCZ_ERR_INVALID_ARGUMENT,
                "%zu weights for %zu features: expected the bias and one per feature", n,
                d ? d->features : 0);
     double *g = calloc(n, sizeof *g);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# CCZoo's homomorphic LR on 'ccz fl homo-lr server|worker' (simulated TEE, two-way RA-gRPC),
+# CCZoo's homomorphic LR on 'ccz fl homo-lr serve|work' (simulated TEE, two-way RA-gRPC),
 # CCZoo's breast data read in place (../shared/data): three iterations of two workers, every
 # worker's encrypted step and every average checked against the exact cleartext reference
 # (tests/fl/homo_lr_ref.py, from the server's --trace) to 1e-9, with a worker the policy
@@ -26,7 +26,7 @@ EP=(--tee sim --sim-dir "$P" --policy "$T/accept.json")
 SERVER=
 start() { # LOG ARGS...: the server in the background, port 0
     local log=$1; shift
-    "$CCZ" fl homo-lr server --listen 127.0.0.1:0 "$@" > "$log.out" 2> "$log" &
+    "$CCZ" fl homo-lr serve --listen 127.0.0.1:0 "$@" > "$log.out" 2> "$log" &
     SERVER=$!
     PORT=
     for _ in $(seq 200); do
@@ -40,14 +40,14 @@ stop() { [ -n "$SERVER" ] && kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null;
 trap 'stop; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 worker() { # NAME ID DATA [options]: a worker in the background; exit code in $T/NAME.rc
     local name=$1 id=$2 data=$3; shift 3
-    ( "$CCZ" fl homo-lr worker 127.0.0.1:$PORT --data "$data" --id "$id" --name "$name" "$@" \
+    ( "$CCZ" fl homo-lr work 127.0.0.1:$PORT --data "$data" --id "$id" --name "$name" "$@" \
           > "$T/$name.out" 2> "$T/$name.err"; echo $? > "$T/$name.rc" ) &
 }
 
 # ---- three iterations, every step against the exact reference; a rejected worker first
 start "$T/s.log" --workers 2 --iterations 3 --validate-every 2 --test "$D/breast_homo_test.csv" \
     --trace "$T/trace.jsonl" --out "$T/model.json" --timeout 30000 "${EP[@]}"
-run 1 "$CCZ" fl homo-lr worker 127.0.0.1:$PORT --data "$D/breast_homo_guest.csv" --id 9 \
+run 1 "$CCZ" fl homo-lr work 127.0.0.1:$PORT --data "$D/breast_homo_guest.csv" --id 9 \
     --tee sim --sim-dir "$P" --measurement "$(printf '%064d' 7)" --policy "$T/accept.json"
 contains "$err" "GetPubKey: UNAVAILABLE (14)"
 worker guest 1 "$D/breast_homo_guest.csv" "${EP[@]}"
@@ -79,7 +79,7 @@ contains "$ref" "3 iterations match the reference"
 # ---- a worker lost in the middle: the other gets DEADLINE_EXCEEDED naming it
 start "$T/l.log" --workers 2 --iterations 200 --test "$D/breast_homo_test.csv" --timeout 6000 "${EP[@]}"
 worker g2 1 "$D/breast_homo_guest.csv" "${EP[@]}"
-"$CCZ" fl homo-lr worker 127.0.0.1:$PORT --data "$D/breast_homo_host.csv" --id 2 --name host \
+"$CCZ" fl homo-lr work 127.0.0.1:$PORT --data "$D/breast_homo_host.csv" --id 2 --name host \
     "${EP[@]}" > /dev/null 2> "$T/h2.err" &
 H2=$!
 for _ in $(seq 600); do grep -q "iteration 2 of" "$T/h2.err" && break; sleep 0.05; done
@@ -100,18 +100,23 @@ contains "$(cat "$T/l.log")" "training failed: "
 contains "$(cat "$T/l.log")" "worker 2 (host)"
 
 # ---- usage errors
-run 2 "$CCZ" fl homo-lr server --listen 127.0.0.1:0 --workers 2 --iterations 3
-contains "$err" "usage: ccz fl homo-lr server --listen ADDR --workers N --iterations K --test FILE"
-run 2 "$CCZ" fl homo-lr worker 127.0.0.1:1 --data "$D/breast_homo_guest.csv"
-contains "$err" "usage: ccz fl homo-lr worker HOST:PORT --data FILE --id N"
-run 2 "$CCZ" fl homo-lr server --listen 127.0.0.1:0 --workers 0 --iterations 3 --test x
+run 2 "$CCZ" fl homo-lr serve --listen 127.0.0.1:0 --workers 2 --iterations 3
+contains "$err" "usage: ccz fl homo-lr serve --listen ADDR --workers N --iterations K --test FILE"
+run 2 "$CCZ" fl homo-lr work 127.0.0.1:1 --data "$D/breast_homo_guest.csv"
+contains "$err" "usage: ccz fl homo-lr work HOST:PORT --data FILE --id N"
+run 2 "$CCZ" fl homo-lr serve --listen 127.0.0.1:0 --workers 0 --iterations 3 --test x
 contains "$err" "--workers: must be at least 1"
-run 2 "$CCZ" fl homo-lr server --listen 127.0.0.1:0 --workers 2 --iterations 3 --test x --bits 1000
+run 2 "$CCZ" fl homo-lr serve --listen 127.0.0.1:0 --workers 2 --iterations 3 --test x --bits 1000
 contains "$err" "--bits: a key of 1024 to 4096 bits, a multiple of 16"
+# the first names stay accepted
+run 2 "$CCZ" fl homo-lr server --listen 127.0.0.1:0 --workers 2 --iterations 3
+contains "$err" "usage: ccz fl homo-lr serve --listen ADDR --workers N --iterations K --test FILE"
+run 2 "$CCZ" fl homo-lr worker 127.0.0.1:1 --data "$D/breast_homo_guest.csv"
+contains "$err" "usage: ccz fl homo-lr work HOST:PORT --data FILE --id N"
 run 2 "$CCZ" fl nope
 contains "$err" "unknown algorithm 'nope'"
 printf 'id,y,x0\n1,2,0.5\n' > "$T/bad.csv"
-run 2 "$CCZ" fl homo-lr worker 127.0.0.1:1 --data "$T/bad.csv" --id 1
+run 2 "$CCZ" fl homo-lr work 127.0.0.1:1 --data "$T/bad.csv" --id 1
 contains "$err" "line 2: the label y must be 0 or 1"
 
 # ---- a stock gRPC client, server-attested mode: malformed calls; the server stays up
@@ -151,5 +156,5 @@ for w in bob mallory; do
 done
 wait $SERVER; rc=$?; SERVER=
 [ "$rc" = 1 ] || fail "the server exited $rc after the nonsense weights"
-contains "$(cat "$T/h.log")" "ccz: fl homo-lr server: iteration 0: the average of the workers' weights"
+contains "$(cat "$T/h.log")" "ccz: fl homo-lr serve: iteration 0: the average of the workers' weights"
 finish

@@ -9,7 +9,7 @@ server decrypts.
 
     homo_lr_ref.py run K TRAIN.csv... [--test TEST.csv]    the aggregated weights of K iterations
                                                            (JSON lines) and the validation lines
-    homo_lr_ref.py check TRACE TRAIN.csv...                 a server trace (ccz fl homo-lr server
+    homo_lr_ref.py check TRACE TRAIN.csv...                 a server trace (ccz fl homo-lr serve
                                                            --trace) against this reference: every
                                                            worker's step and every average, 1e-9
 """

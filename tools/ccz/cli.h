@@ -278,6 +278,9 @@ enum {
     /* he query (and --algorithm, above) */
     CLI_O_DB,
     CLI_O_MAX_PENDING,
+    /* fl hetero-lr: hosts, rows per mini-batch (--epochs below, shared with fl serve) */
+    CLI_O_HOSTS,
+    CLI_O_BATCH_SIZE,
     CLI_O_HELP,
     /* fl serve and join */
     CLI_O_ROUNDS,
@@ -385,6 +388,8 @@ typedef struct {
     const char *strategy, *checkpoint, *shard, *optimizer;
     double lr, mu;
     unsigned long long seed;
+    /* fl hetero-lr: hosts, rows per mini-batch (epochs above) */
+    long hosts, batch_size;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */

@@ -71,8 +71,10 @@ static const cli_command commands[] = {
      "                                 two-party private set intersection (ECDH, ristretto255)\n",
      0},
     {"fl", cmd_fl,
-     "fl homo-lr server|worker         federated learning: CCZoo's homomorphic logistic\n"
+     "fl homo-lr serve|work            federated learning: CCZoo's homomorphic logistic\n"
      "                                 regression, Paillier-encrypted, its server in a TEE\n"
+     "fl hetero-lr arbiter|guest|host  FATE's vertical logistic regression, Paillier-encrypted,\n"
+     "                                 its arbiter in a TEE\n"
      "fl serve|join                    horizontal federated learning (FedAvg, FedProx,\n"
      "                                 FedAdam) with an attested aggregator\n",
      0},

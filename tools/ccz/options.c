@@ -105,6 +105,8 @@ static const struct option opts[] = {
     {"algorithm", required_argument, NULL, O(CLI_O_ALGORITHM)},
     {"eventlog", required_argument, NULL, O(CLI_O_EVENTLOG)},
     {"init-data-hash", required_argument, NULL, O(CLI_O_INIT_DATA_HASH)},
+    {"hosts", required_argument, NULL, O(CLI_O_HOSTS)},
+    {"batch-size", required_argument, NULL, O(CLI_O_BATCH_SIZE)},
     {"help", no_argument, NULL, O(CLI_O_HELP)},
     {"rounds", required_argument, NULL, O(CLI_O_ROUNDS)},
     {"min-clients", required_argument, NULL, O(CLI_O_MIN_CLIENTS)},
@@ -407,6 +409,16 @@ static int take(cli_args *a, int o, const char *cmd)
         a->have_id |= o == CLI_O_ID;
         break;
     }
+    case CLI_O_HOSTS:
+    case CLI_O_BATCH_SIZE: {
+        static const char *const names[] = {"--hosts", "--batch-size"};
+        static const unsigned long long max[] = {16, 1000000};
+        int k = o - CLI_O_HOSTS;
+        if (cli_number(optarg, max[k], &n) != CCZ_OK || n < 1)
+            return cli_usage_error(cmd, "%s: 1 to %llu", names[k], max[k]);
+        *(o == CLI_O_HOSTS ? &a->hosts : &a->batch_size) = (long)n;
+        break;
+    }
     case CLI_O_EXPECT:
         if (a->n_expects == (int)CCZ_ARRAY_LEN(a->expects) || !strchr(optarg, '='))
             return cli_usage_error(cmd, "--expect takes INDEX=HEX, at most %zu times",
@@ -430,7 +442,7 @@ static int take(cli_args *a, int o, const char *cmd)
         static const char *const names[] = {"--rounds",     "--min-clients", "--strategy",
                                             "--checkpoint", "--shard",       "--epochs",
                                             "--batch",      "--hidden"};
-        static const unsigned long long max[] = {100000, 256, 0, 0, 0, 1000, 65536, 65536};
+        static const unsigned long long max[] = {100000, 256, 0, 0, 0, 1024, 65536, 65536};
         int k = o - CLI_O_ROUNDS;
         bool bad = cli_number(optarg, max[k], &n) != CCZ_OK;
         if (bad || n < 1)
