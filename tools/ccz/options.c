@@ -103,6 +103,8 @@ static const struct option opts[] = {
     {"algorithm", required_argument, NULL, O(CLI_O_ALGORITHM)},
     {"eventlog", required_argument, NULL, O(CLI_O_EVENTLOG)},
     {"init-data-hash", required_argument, NULL, O(CLI_O_INIT_DATA_HASH)},
+    {"hsk-cek", required_argument, NULL, O(CLI_O_HSK_CEK)},
+    {"hygon-kds", required_argument, NULL, O(CLI_O_HYGON_KDS)},
     {"help", no_argument, NULL, O(CLI_O_HELP)},
     {NULL, 0, NULL, 0},
 };
@@ -407,6 +409,12 @@ static int take(cli_args *a, int o, const char *cmd)
         break;
     case CLI_O_INIT_DATA_HASH:
         a->init_data_hex = optarg;
+        break;
+    case CLI_O_HSK_CEK:
+        a->v.hsk_cek = optarg;
+        break;
+    case CLI_O_HYGON_KDS:
+        a->hygon_kds = optarg;
         break;
     default:
         break;
