@@ -159,6 +159,59 @@ static void eventlog(ccz_buf *log, uint8_t rtmr[5][32])
     CHECK_OK(ccz_buf_append(log, "\xff\xff\xff\xff\xff\xff\xff\xff", 8));
 }
 
+static json_t *arr(const uint8_t *p, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_integer(p[i]));
+    return a;
+}
+
+static int le32(const uint8_t *p)
+{
+    return (int)(p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24);
+}
+
+/* A CSV certificate in its JSON form (csv-rs's serde shape), as trustee's evidence has it. */
+static json_t *cert_json(const uint8_t *b)
+{
+    json_t *sigs = json_array();
+    for (int i = 0; i < 2; i++) {
+        const uint8_t *g = b + 1044 + 520 * i;
+        json_array_append_new(sigs, json_pack("{s:i,s:i,s:{s:o,s:o},s:o}", "usage", le32(g), "algo",
+                                              le32(g + 4), "signature", "r", arr(g + 8, 72), "s",
+                                              arr(g + 80, 72), "_reserved", arr(g + 152, 368)));
+    }
+    return json_pack("{s:{s:i,s:{s:{s:i,s:i},s:i,s:{s:i,s:i,s:{s:i,s:o,s:o}},s:i,s:o,s:o,s:o}},"
+                     "s:o}",
+                     "body", "ver", le32(b), "data", "firmware", "major", b[4], "minor", b[5],
+                     "reserved1", b[6] | b[7] << 8, "pubkey", "usage", le32(b + 8), "algo",
+                     le32(b + 12), "key", "g", le32(b + 16), "x", arr(b + 20, 72), "y",
+                     arr(b + 92, 72), "uid_size", b[164] | b[165] << 8, "user_id",
+                     arr(b + 166, 254), "sid", arr(b + 420, 16), "reserved2", arr(b + 436, 608),
+                     "sigs", sigs);
+}
+
+/* trustee's evidence JSON around a wrapped report, with an event log */
+static void evidence_json(ccz_buf *out, const ccz_buf *wrapped, const ccz_buf *log)
+{
+    ccz_buf b64 = CCZ_BUF_INIT;
+    CHECK_OK(ccz_base64_encode(&b64, ccz_buf_span(log)));
+    CHECK_OK(ccz_buf_append_u8(&b64, 0));
+    uint8_t serial[64] = "TESTCHIP0001";
+    json_t *doc = json_pack("{s:{s:o,s:i,s:o},s:{s:o},s:o,s:s}", "attestation_report", "magic",
+                            arr(wrapped->ptr, 16), "flags", le32(wrapped->ptr + 16), "data",
+                            arr(wrapped->ptr + 20, CCZ_CSV_REPORT_DATA_SIZE), "cert_chain", "pek",
+                            cert_json(pek.cert), "serial_number", arr(serial, 64), "cc_eventlog",
+                            (const char *)b64.ptr);
+    char *text = json_dumps(doc, JSON_COMPACT);
+    ccz_buf_reset(out);
+    CHECK_OK(ccz_buf_append_str(out, text));
+    free(text);
+    json_decref(doc);
+    ccz_buf_free(&b64);
+}
+
 static void test_chain_v2_v3(void)
 {
     ca(&hrk, CCZ_CSV_USAGE_HRK, "HYGON-SSD-HRK", NULL);
@@ -219,6 +272,16 @@ static void test_chain_v2_v3(void)
         CHECK_STR(r.step, "signature");
         ev.ptr[20 + 0x40] ^= 1;
     }
+    /* trustee's JSON: the evidence's own event log replays to rtmr1..4 (version 2), or not */
+    ccz_buf js = CCZ_BUF_INIT;
+    report(&ev, 2, rd, rtmr);
+    evidence_json(&js, &ev, &log);
+    ccz_verify_opts jo = CCZ_VERIFY_OPTS_INIT;
+    jo.trust = t;
+    jo.collateral = col;
+    CHECK_INT(ccz_evidence_detect(ccz_buf_span(&js)), CCZ_TEE_CSV);
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&js), &jo));
+    CHECK_STR(r.claims.csv.chip_serial, "TESTCHIP0001");
     /* a log whose replay differs from the report's RTMRs */
     uint8_t other[5][32];
     memcpy(other, rtmr, sizeof other);
@@ -231,6 +294,11 @@ static void test_chain_v2_v3(void)
     CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&ev), &o), CCZ_ERR_REPLAY_MISMATCH);
     CHECK_STR(r.step, "eventlog");
     CHECK_CONTAINS(r.message, "rtmr2");
+    evidence_json(&js, &ev, &log);
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&js), &jo), CCZ_ERR_REPLAY_MISMATCH);
+    CHECK_STR(r.step, "eventlog");
+    CHECK_CONTAINS(r.message, "cc_eventlog");
+    ccz_buf_free(&js);
     /* the built-in HRK does not anchor this chain */
     ccz_trust *builtin;
     CHECK_OK(ccz_trust_new(&builtin));

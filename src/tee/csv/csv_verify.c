@@ -228,6 +228,30 @@ static ccz_status check_chain(ccz_result *r, const csv_parsed *p, const ccz_veri
     return s ? ccz_result_fail(r, CCZ_AT_PLATFORM_CERT, s) : CCZ_OK;
 }
 
+/* Versions 2 and 3 with trustee's "cc_eventlog" (and no log given by the caller): CC MR index i
+ * replays with SM3 to rtmr[i], i = 1..4, as trustee checks it. */
+static ccz_status check_own_eventlog(ccz_result *r, const csv_parsed *p, const ccz_verify_opts *o)
+{
+    const ccz_csv_report *rep = &p->ev.report;
+    if (rep->version < 2 || !p->ev.eventlog.len || o->eventlog)
+        return CCZ_OK;
+    ccz_eventlog *l = NULL;
+    ccz_status s = ccz_eventlog_parse(&l, ccz_buf_span(&p->ev.eventlog));
+    if (s == CCZ_OK && !ccz_eventlog_has_alg(l, CCZ_EVLOG_SM3))
+        s = ccz_fail(CCZ_ERR_UNSUPPORTED, "the evidence's event log has no SM3 digests");
+    for (uint32_t i = 1; s == CCZ_OK && i <= 4; i++) {
+        uint8_t got[32];
+        if ((s = ccz_eventlog_replay(got, sizeof got, l, i, CCZ_EVLOG_SM3)) == CCZ_OK &&
+            memcmp(got, rep->rtmr[i], 32) != 0)
+            s = ccz_fail(CCZ_ERR_REPLAY_MISMATCH,
+                         "the evidence's event log (\"cc_eventlog\") does not replay to rtmr%u of "
+                         "the report",
+                         i);
+    }
+    ccz_eventlog_free(l);
+    return s ? ccz_result_fail(r, CCZ_AT_EVENTLOG, s) : CCZ_OK;
+}
+
 static ccz_status csv_verify(ccz_result *r, ccz_span evidence, const ccz_verify_opts *o)
 {
     static __thread csv_parsed p;
@@ -245,6 +269,8 @@ static ccz_status csv_verify(ccz_result *r, ccz_span evidence, const ccz_verify_
         !ccz_ct_equal(o->expected_report_data, p.ev.report.report_data, 64))
         s = ccz_result_failf(r, CCZ_AT_REPORT_DATA, CCZ_ERR_REPORT_DATA_MISMATCH,
                              "report data in the CSV report is not the expected value");
+    if (s == CCZ_OK)
+        s = check_own_eventlog(r, &p, o);
     if (s == CCZ_OK) {
         fill_claims(&r->claims, &p);
         r->claims.csv.mac_checked = v.mac_checked;
