@@ -4,6 +4,7 @@
 #   make check   all tests, then the ASan+UBSan build of the tests (without those labelled
 #                long, which run once, in the first pass), then a short fuzz run
 #                (FUZZ_SECONDS per target; the whole fuzz run stays under a minute)
+#   make images  the services' container images (deploy/containers; not part of check)
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 4
@@ -11,7 +12,7 @@ FUZZ_SECONDS ?= 4
 WERROR := -DCCZ_WERROR=$(if $(filter true 1,$(CI)),ON,OFF)
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all setup build demo check test asan fuzz install clean
+.PHONY: all setup build demo check test asan fuzz install clean images
 
 all: build
 
@@ -45,6 +46,12 @@ check: test asan fuzz
 
 install: build
 	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
+
+# the container images: localhost/ccz-SERVICE:VERSION, on the local Debian base
+# (deploy/containers/base.sh makes it); deploy/containers/smoke.sh starts and checks them
+images:
+	@scripts/setup images
+	@deploy/containers/build.sh
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

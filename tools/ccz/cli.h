@@ -283,6 +283,19 @@ enum {
     CLI_O_HSK_CEK,
     CLI_O_HYGON_KDS,
     CLI_O_HELP,
+    /* fl serve and join */
+    CLI_O_ROUNDS,
+    CLI_O_MIN_CLIENTS,
+    CLI_O_STRATEGY,
+    CLI_O_CHECKPOINT,
+    CLI_O_SHARD,
+    CLI_O_EPOCHS,
+    CLI_O_BATCH,
+    CLI_O_HIDDEN,
+    CLI_O_LR,
+    CLI_O_MU,
+    CLI_O_OPTIMIZER,
+    CLI_O_SEED,
     CLI_O_COUNT_
 };
 #define CLI_OPT(o) ((cli_opts)1 << (o))
@@ -372,6 +385,12 @@ typedef struct {
     const char *db; /* and algorithm, above */
     long max_pending;
     const char *hygon_kds; /* collateral fetch: Hygon's KDS */
+    /* fl serve and join: rounds, clients to open a round, local epochs, batch, hidden units,
+     * the strategy, checkpoint, shard (I/N[:ALPHA]), optimizer, learning rate, FedProx's mu */
+    long rounds, min_clients, epochs, batch, hidden;
+    const char *strategy, *checkpoint, *shard, *optimizer;
+    double lr, mu;
+    unsigned long long seed;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */

@@ -20,6 +20,8 @@ static const char fl_usage[] =
     "       ccz fl homo-lr worker HOST:PORT --data FILE --id N [--name NAME] [--timeout MS]\n"
     "                             [--threads N] [--mode two-way|server]\n"
     "                             [--cert CERT --key KEY | attester options] [verify options]\n"
+    "       ccz fl serve --listen ADDR --rounds R --min-clients K [options]\n"
+    "       ccz fl join HOST:PORT --data IMAGES --name NAME [options]\n"
     "\n"
     "homo-lr is CCZoo's homomorphic logistic regression (package homolr, proto/homo_lr.proto)\n"
     "over RA-gRPC. The server makes a Paillier key of --bits bits (default 1024, as CCZoo's)\n"
@@ -40,7 +42,10 @@ static const char fl_usage[] =
     "worker's number (unique in the training), --name its name in the server's log.\n"
     "Modes: two-way (the default: the server and every worker attested; the server admits\n"
     "workers by its --policy), server (only the server attested: workers without TEE, as\n"
-    "CCZoo's).\n" CLI_VERIFY_HELP CLI_ATTESTER_HELP;
+    "CCZoo's).\n"
+    "serve and join are horizontal federated learning with an attested aggregator (FedAvg,\n"
+    "FedProx, FedAdam over RA-gRPC): see 'ccz fl serve --help'.\n" CLI_VERIFY_HELP
+        CLI_ATTESTER_HELP;
 
 static int hlr_server(int argc, char **argv);
 static int hlr_worker(int argc, char **argv);
@@ -65,11 +70,17 @@ static int homo_lr(int argc, char **argv)
     return cli_dispatch(&hlr_group, argc, argv);
 }
 
+/* horizontal FL (cmd_fl_hfl.c) */
+int cmd_fl_serve(int argc, char **argv);
+int cmd_fl_join(int argc, char **argv);
+
 static const cli_command fl_cmds[] = {
     {"homo-lr", homo_lr, NULL, 0},
+    {"serve", cmd_fl_serve, NULL, 0},
+    {"join", cmd_fl_join, NULL, 0},
 };
 static const cli_group fl_group =
-    CLI_GROUP("fl", fl_usage, fl_cmds, "algorithm", " (try: homo-lr)", NULL);
+    CLI_GROUP("fl", fl_usage, fl_cmds, "algorithm", " (try: homo-lr, serve, join)", NULL);
 
 int cmd_fl(int argc, char **argv)
 {

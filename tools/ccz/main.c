@@ -74,7 +74,9 @@ static const cli_command commands[] = {
      0},
     {"fl", cmd_fl,
      "fl homo-lr server|worker         federated learning: CCZoo's homomorphic logistic\n"
-     "                                 regression, Paillier-encrypted, its server in a TEE\n",
+     "                                 regression, Paillier-encrypted, its server in a TEE\n"
+     "fl serve|join                    horizontal federated learning (FedAvg, FedProx,\n"
+     "                                 FedAdam) with an attested aggregator\n",
      0},
     {"secret", cmd_secret,
      "secret serve|get                 secret provisioning (Gramine's protocol): release\n"

@@ -5,6 +5,8 @@
  * option outside them is refused as a usage error, named as the command line spelled it. (sim,
  * collateral and policy parse with it too; paillier and he read their few options themselves.) */
 #include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -106,6 +108,18 @@ static const struct option opts[] = {
     {"hsk-cek", required_argument, NULL, O(CLI_O_HSK_CEK)},
     {"hygon-kds", required_argument, NULL, O(CLI_O_HYGON_KDS)},
     {"help", no_argument, NULL, O(CLI_O_HELP)},
+    {"rounds", required_argument, NULL, O(CLI_O_ROUNDS)},
+    {"min-clients", required_argument, NULL, O(CLI_O_MIN_CLIENTS)},
+    {"strategy", required_argument, NULL, O(CLI_O_STRATEGY)},
+    {"checkpoint", required_argument, NULL, O(CLI_O_CHECKPOINT)},
+    {"shard", required_argument, NULL, O(CLI_O_SHARD)},
+    {"epochs", required_argument, NULL, O(CLI_O_EPOCHS)},
+    {"batch", required_argument, NULL, O(CLI_O_BATCH)},
+    {"hidden", required_argument, NULL, O(CLI_O_HIDDEN)},
+    {"lr", required_argument, NULL, O(CLI_O_LR)},
+    {"mu", required_argument, NULL, O(CLI_O_MU)},
+    {"optimizer", required_argument, NULL, O(CLI_O_OPTIMIZER)},
+    {"seed", required_argument, NULL, O(CLI_O_SEED)},
     {NULL, 0, NULL, 0},
 };
 
@@ -409,6 +423,56 @@ static int take(cli_args *a, int o, const char *cmd)
         break;
     case CLI_O_INIT_DATA_HASH:
         a->init_data_hex = optarg;
+        break;
+    case CLI_O_ROUNDS:
+    case CLI_O_MIN_CLIENTS:
+    case CLI_O_EPOCHS:
+    case CLI_O_BATCH:
+    case CLI_O_HIDDEN: {
+        static const char *const names[] = {"--rounds",     "--min-clients", "--strategy",
+                                            "--checkpoint", "--shard",       "--epochs",
+                                            "--batch",      "--hidden"};
+        static const unsigned long long max[] = {100000, 256, 0, 0, 0, 1000, 65536, 65536};
+        int k = o - CLI_O_ROUNDS;
+        bool bad = cli_number(optarg, max[k], &n) != CCZ_OK;
+        if (bad || n < 1)
+            return cli_usage_error(cmd, "%s: %s", names[k],
+                                   bad ? ccz_error_detail() : "must be at least 1");
+        *(o == CLI_O_ROUNDS        ? &a->rounds
+          : o == CLI_O_MIN_CLIENTS ? &a->min_clients
+          : o == CLI_O_EPOCHS      ? &a->epochs
+          : o == CLI_O_BATCH       ? &a->batch
+                                   : &a->hidden) = (long)n;
+        break;
+    }
+    case CLI_O_STRATEGY:
+        a->strategy = optarg;
+        break;
+    case CLI_O_CHECKPOINT:
+        a->checkpoint = optarg;
+        break;
+    case CLI_O_SHARD:
+        a->shard = optarg;
+        break;
+    case CLI_O_OPTIMIZER:
+        if (strcmp(optarg, "sgd") && strcmp(optarg, "adam"))
+            return cli_usage_error(cmd, "--optimizer: sgd or adam, not '%s'", optarg);
+        a->optimizer = optarg;
+        break;
+    case CLI_O_LR:
+    case CLI_O_MU: {
+        char *end;
+        double d = strtod(optarg, &end);
+        if (end == optarg || *end || !(d >= 0 && d < 1000))
+            return cli_usage_error(cmd, "%s: a number in [0, 1000), not '%s'",
+                                   o == CLI_O_LR ? "--lr" : "--mu", optarg);
+        *(o == CLI_O_LR ? &a->lr : &a->mu) = d;
+        break;
+    }
+    case CLI_O_SEED:
+        if (cli_number(optarg, UINT64_MAX, &n))
+            return cli_usage_error(cmd, "--seed: %s", ccz_error_detail());
+        a->seed = n;
         break;
     case CLI_O_HSK_CEK:
         a->v.hsk_cek = optarg;

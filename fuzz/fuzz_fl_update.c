@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Fuzz target: a horizontal-FL update as the aggregator receives it (a cczfl.Update), parsed by
+ * ccz_hfl_update_parse for models of 15 parameters and of as many as its bytes field would hold
+ * in float32 (at most 4096). Accepted values must be finite and survive encoding and a second
+ * parse unchanged; anything else aborts. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccz/ccz.h"
+#include "ccz/hfl.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check(const uint8_t *data, size_t size, size_t dim)
+{
+    float *a = calloc(dim, sizeof *a), *b = calloc(dim, sizeof *b);
+    if (!a || !b)
+        abort();
+    ccz_hfl_update u;
+    if (ccz_hfl_update_parse(&u, a, dim, data, size) == CCZ_OK) {
+        if (u.examples == 0 || u.examples > CCZ_HFL_MAX_EXAMPLES || !isfinite(u.loss))
+            abort();
+        ccz_buf out = CCZ_BUF_INIT;
+        if (ccz_hfl_tensor_encode(&out, a, dim, CCZ_HFL_F32) != CCZ_OK ||
+            ccz_hfl_tensor_decode(b, dim, CCZ_HFL_F32, out.ptr, out.len) != CCZ_OK ||
+            memcmp(a, b, dim * sizeof *a))
+            abort();
+        for (size_t i = 0; i < dim; i++)
+            if (!isfinite(a[i]))
+                abort();
+        ccz_buf_free(&out);
+    }
+    free(a);
+    free(b);
+    ccz_error_clear();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    check(data, size, 15);
+    size_t guess = size / 4;
+    if (guess >= 1 && guess <= 4096 && guess != 15)
+        check(data, size, guess);
+    if (size / 2 >= 1 && size / 2 <= 4096)
+        check(data, size, size / 2);
+    return 0;
+}

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.ccz;
+
+import java.lang.ref.Cleaner;
+
+/**
+ * Produces evidence of the TEE this program runs in: {@code sim} (simulated, from a platform
+ * directory), {@code sgx} (in Gramine: /dev/attestation), {@code tdx}, {@code snp} (in a
+ * confidential VM guest). Close it when done (or let the cleaner do it).
+ */
+public final class Attester implements AutoCloseable {
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    private static final class Handle implements Runnable {
+        long ptr;
+
+        Handle(long ptr) {
+            this.ptr = ptr;
+        }
+
+        @Override
+        public synchronized void run() {
+            if (ptr != 0) {
+                Native.attesterFree(ptr);
+                ptr = 0;
+            }
+        }
+    }
+
+    private final Handle handle;
+    private final Cleaner.Cleanable cleanable;
+
+    /** Options of a sim attester: its measurement (32 bytes), product id, SVN, debug flag. */
+    public static final class Options {
+        String tee = "sim";
+        String simDir;
+        byte[] measurement;
+        int productId;
+        int svn;
+        boolean debug;
+        String deviceRoot;
+
+        public Options tee(String tee) {
+            this.tee = tee;
+            return this;
+        }
+
+        public Options simDir(String dir) {
+            this.simDir = dir;
+            return this;
+        }
+
+        public Options measurement(byte[] m) {
+            this.measurement = m == null ? null : m.clone();
+            return this;
+        }
+
+        public Options productId(int id) {
+            this.productId = id;
+            return this;
+        }
+
+        public Options svn(int svn) {
+            this.svn = svn;
+            return this;
+        }
+
+        public Options debug(boolean debug) {
+            this.debug = debug;
+            return this;
+        }
+
+        /** sgx, tdx, snp: look for /dev and /sys under this directory. */
+        public Options deviceRoot(String root) {
+            this.deviceRoot = root;
+            return this;
+        }
+    }
+
+    public Attester(Options o) {
+        long p = Native.attesterNew(o.tee, o.simDir, o.measurement, o.productId, o.svn, o.debug,
+                o.deviceRoot);
+        handle = new Handle(p);
+        cleanable = CLEANER.register(this, handle);
+    }
+
+    /** An attester of the given TEE with default options (sim: the default platform). */
+    public Attester(String tee) {
+        this(new Options().tee(tee));
+    }
+
+    /** A sim attester on the platform in simDir. */
+    public static Attester sim(String simDir) {
+        return new Attester(new Options().simDir(simDir));
+    }
+
+    long ptr() {
+        synchronized (handle) {
+            if (handle.ptr == 0) {
+                throw new IllegalStateException("attester closed");
+            }
+            return handle.ptr;
+        }
+    }
+
+    /** The TEE its evidence is of. */
+    public String tee() {
+        return Native.attesterTee(ptr());
+    }
+
+    /** Evidence binding reportData (at most 64 bytes, zero-padded). */
+    public byte[] attest(byte[] reportData) {
+        return Native.attest(ptr(), reportData == null ? new byte[0] : reportData);
+    }
+
+    @Override
+    public void close() {
+        cleanable.clean();
+    }
+}

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.ccz;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A small JSON reader for the documents libccz returns (verdicts): objects as LinkedHashMap,
+ * arrays as ArrayList, strings, Long or Double numbers, Boolean, null. It reads only what libccz
+ * wrote, but checks every byte anyway and throws IllegalArgumentException on anything else.
+ */
+final class Json {
+    private final String s;
+    private int i;
+
+    private Json(String s) {
+        this.s = s;
+    }
+
+    static Object parse(String text) {
+        Json j = new Json(text);
+        j.ws();
+        Object v = j.value(0);
+        j.ws();
+        if (j.i != text.length()) {
+            throw j.error("trailing data");
+        }
+        return v;
+    }
+
+    private IllegalArgumentException error(String what) {
+        return new IllegalArgumentException("JSON: " + what + " at " + i);
+    }
+
+    private void ws() {
+        while (i < s.length() && " \t\r\n".indexOf(s.charAt(i)) >= 0) {
+            i++;
+        }
+    }
+
+    private void expect(char c) {
+        if (i >= s.length() || s.charAt(i) != c) {
+            throw error("'" + c + "' expected");
+        }
+        i++;
+    }
+
+    private Object value(int depth) {
+        if (depth > 64) {
+            throw error("nested too deep");
+        }
+        if (i >= s.length()) {
+            throw error("value expected");
+        }
+        char c = s.charAt(i);
+        switch (c) {
+            case '{': {
+                i++;
+                Map<String, Object> m = new LinkedHashMap<>();
+                ws();
+                if (i < s.length() && s.charAt(i) == '}') {
+                    i++;
+                    return m;
+                }
+                while (true) {
+                    ws();
+                    String k = string();
+                    ws();
+                    expect(':');
+                    ws();
+                    m.put(k, value(depth + 1));
+                    ws();
+                    if (i < s.length() && s.charAt(i) == ',') {
+                        i++;
+                        continue;
+                    }
+                    expect('}');
+                    return m;
+                }
+            }
+            case '[': {
+                i++;
+                List<Object> l = new ArrayList<>();
+                ws();
+                if (i < s.length() && s.charAt(i) == ']') {
+                    i++;
+                    return l;
+                }
+                while (true) {
+                    ws();
+                    l.add(value(depth + 1));
+                    ws();
+                    if (i < s.length() && s.charAt(i) == ',') {
+                        i++;
+                        continue;
+                    }
+                    expect(']');
+                    return l;
+                }
+            }
+            case '"':
+                return string();
+            case 't':
+                literal("true");
+                return Boolean.TRUE;
+            case 'f':
+                literal("false");
+                return Boolean.FALSE;
+            case 'n':
+                literal("null");
+                return null;
+            default:
+                return number();
+        }
+    }
+
+    private void literal(String w) {
+        if (!s.startsWith(w, i)) {
+            throw error(w + " expected");
+        }
+        i += w.length();
+    }
+
+    private Object number() {
+        int start = i;
+        if (i < s.length() && s.charAt(i) == '-') {
+            i++;
+        }
+        boolean real = false;
+        while (i < s.length()) {
+            char c = s.charAt(i);
+            if (c >= '0' && c <= '9') {
+                i++;
+            } else if (c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-') {
+                real = true;
+                i++;
+            } else {
+                break;
+            }
+        }
+        String t = s.substring(start, i);
+        if (t.isEmpty() || t.equals("-")) {
+            throw error("value expected");
+        }
+        try {
+            return real ? (Object) Double.valueOf(t) : (Object) Long.valueOf(t);
+        } catch (NumberFormatException e) {
+            throw error("bad number " + t);
+        }
+    }
+
+    private String string() {
+        expect('"');
+        StringBuilder b = new StringBuilder();
+        while (true) {
+            if (i >= s.length()) {
+                throw error("unterminated string");
+            }
+            char c = s.charAt(i++);
+            if (c == '"') {
+                return b.toString();
+            }
+            if (c < 0x20) {
+                throw error("control character in a string");
+            }
+            if (c != '\\') {
+                b.append(c);
+                continue;
+            }
+            if (i >= s.length()) {
+                throw error("unterminated escape");
+            }
+            char e = s.charAt(i++);
+            switch (e) {
+                case '"': b.append('"'); break;
+                case '\\': b.append('\\'); break;
+                case '/': b.append('/'); break;
+                case 'b': b.append('\b'); break;
+                case 'f': b.append('\f'); break;
+                case 'n': b.append('\n'); break;
+                case 'r': b.append('\r'); break;
+                case 't': b.append('\t'); break;
+                case 'u':
+                    if (i + 4 > s.length()) {
+                        throw error("short \\u escape");
+                    }
+                    try {
+                        b.append((char) Integer.parseInt(s.substring(i, i + 4), 16));
+                    } catch (NumberFormatException x) {
+                        throw error("bad \\u escape");
+                    }
+                    i += 4;
+                    break;
+                default:
+                    throw error("bad escape");
+            }
+        }
+    }
+}

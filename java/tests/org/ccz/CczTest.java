@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: Apache-2.0
+package org.ccz;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The Java binding's tests, run with plain `java` (CTest's java/binding): sim attestation and
+ * verification, the recorded SGX and TDX quotes of $CCZ_VECTORS against `ccz verify --json`
+ * ($CCZ) with the same inputs, RA-TLS certificates, Paillier against an independent
+ * computation in java.math.BigInteger, and errors as CczException with ccz's status. Exit: 0
+ * passed, 1 a check failed.
+ */
+public final class CczTest {
+    private static int checks;
+    private static final List<String> failures = new ArrayList<>();
+
+    private static void check(boolean cond, String what) {
+        checks++;
+        if (!cond) {
+            failures.add(what);
+            System.out.println("FAIL " + what);
+        }
+    }
+
+    private static void eq(Object got, Object want, String what) {
+        check(Objects.equals(got, want), what + ": got " + got + ", want " + want);
+    }
+
+    private static <T extends Throwable> T throwsOf(Class<T> cls, Runnable r, String what) {
+        try {
+            r.run();
+        } catch (Throwable t) {
+            if (cls.isInstance(t)) {
+                checks++;
+                return cls.cast(t);
+            }
+            check(false, what + ": threw " + t);
+            return null;
+        }
+        check(false, what + ": did not throw " + cls.getSimpleName());
+        return null;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path work = Files.createTempDirectory("ccz-java-");
+        try {
+            sim(work);
+            ratls(work);
+            paillier();
+            errors();
+            vectors();
+        } finally {
+            deleteTree(work);
+        }
+        System.out.println(checks + " checks, " + failures.size() + " failed");
+        System.exit(failures.isEmpty() ? 0 : 1);
+    }
+
+    static void sim(Path work) {
+        String plat = work.resolve("plat").toString();
+        Sim.init(plat, false);
+        byte[] rd = "java report data".getBytes(StandardCharsets.UTF_8);
+        byte[] evidence;
+        try (Attester a = new Attester(new Attester.Options().simDir(plat).svn(3).productId(7))) {
+            eq(a.tee(), "sim", "attester tee");
+            evidence = a.attest(rd);
+        }
+        String policy = "{\"allow_sim\": true, \"sgx\": [{\"isv_svn_min\": 3, \"isv_prod_id\": 7}]}";
+        Verdict v = Verifier.verify(evidence, new VerifyOptions().simDir(plat).policy(policy)
+                .reportData(rd));
+        check(v.ok(), "sim evidence accepted: " + v);
+        check(v.verified(), "sim evidence verified");
+        eq(v.tee(), "sim", "verdict tee");
+        eq(v.claims().get("isv_svn"), 3L, "claims isv_svn");
+        eq(v.document().get("simulated"), Boolean.TRUE, "simulated flag");
+
+        v = Verifier.verify(evidence, new VerifyOptions().simDir(plat));
+        check(v.verified() && !v.ok(), "the default policy refuses sim evidence: " + v);
+
+        v = Verifier.verify(evidence, new VerifyOptions().simDir(plat).policy(policy)
+                .reportData("other".getBytes(StandardCharsets.UTF_8)));
+        check(!v.ok() && !v.verified(), "other report data: not verified: " + v);
+        check(v.errorCode() != null, "other report data: an error code");
+
+        String strict = "{\"allow_sim\": true, \"sgx\": [{\"isv_svn_min\": 4}]}";
+        v = Verifier.verify(evidence, new VerifyOptions().simDir(plat).policy(strict));
+        check(v.verified() && !v.ok(), "svn below the policy's minimum: refused");
+
+        byte[] bad = evidence.clone();
+        bad[bad.length - 10] ^= 1;
+        v = Verifier.verify(bad, new VerifyOptions().simDir(plat).policy(policy));
+        check(!v.verified(), "a flipped byte: not verified");
+
+        v = Verifier.verify(evidence, new VerifyOptions().policy(policy));
+        check(!v.verified(), "sim evidence without its platform's root: not verified");
+
+        byte[] m = Sim.measure("/bin/sh");
+        eq(m.length, 32, "sim measure length");
+        System.out.println("ok   sim: attest, verify, policy, report data, tampering");
+    }
+
+    static void ratls(Path work) {
+        String plat = work.resolve("plat").toString();
+        String policy = "{\"allow_sim\": true}";
+        RaTls.Certificate c;
+        try (Attester a = Attester.sim(plat)) {
+            c = RaTls.createCertificate(a, "java.example");
+        }
+        check(c.certificatePem().startsWith("-----BEGIN CERTIFICATE-----"), "certificate PEM");
+        check(c.privateKeyPem().contains("PRIVATE KEY-----"), "key PEM");
+        Verdict v = RaTls.verifyCertificate(c.certificatePem(),
+                new VerifyOptions().simDir(plat).policy(policy));
+        check(v.ok(), "RA-TLS certificate accepted: " + v);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> r = (Map<String, Object>) v.document().get("ratls");
+        check(r != null && "dice".equals(r.get("format")), "RA-TLS format dice: " + r);
+
+        // another platform's root: the certificate's evidence is not trusted
+        String other = work.resolve("other").toString();
+        Sim.init(other, false);
+        v = RaTls.verifyCertificate(c.certificatePem(),
+                new VerifyOptions().simDir(other).policy(policy));
+        check(!v.ok() && !v.verified(), "a certificate from another platform: refused");
+
+        // a certificate whose signature no longer matches
+        byte[] der = java.util.Base64.getMimeDecoder().decode(c.certificatePem()
+                .replace("-----BEGIN CERTIFICATE-----", "").replace("-----END CERTIFICATE-----", ""));
+        der[der.length - 5] ^= 0x40;
+        v = RaTls.verifyCertificate(der, new VerifyOptions().simDir(plat).policy(policy));
+        check(!v.ok() && !v.verified(), "a tampered certificate: refused: " + v.errorCode());
+        System.out.println("ok   RA-TLS: create, verify, another platform, tampering");
+    }
+
+    static void paillier() {
+        Paillier.KeyPair kp = Paillier.generatePaillierKeypair(1024);
+        Paillier.PublicKey pk = kp.publicKey;
+        Paillier.PrivateKey sk = kp.privateKey;
+        eq(pk.n.bitLength(), 1024, "n's length");
+        eq(sk.decrypt(pk.encrypt(42)), BigInteger.valueOf(42), "decrypt(encrypt(42))");
+        eq(sk.decrypt(pk.encrypt(-7)), BigInteger.valueOf(-7), "decrypt(encrypt(-7))");
+        eq(sk.decrypt(pk.encrypt(0)), BigInteger.ZERO, "decrypt(encrypt(0))");
+        Paillier.EncryptedNumber a = pk.encrypt(1234567), b = pk.encrypt(-234567);
+        eq(sk.decrypt(a.add(b)), BigInteger.valueOf(1000000), "a + b");
+        eq(sk.decrypt(a.add(10)), BigInteger.valueOf(1234577), "a + 10");
+        eq(sk.decrypt(a.multiply(-3)), BigInteger.valueOf(-3703701), "a * -3");
+        eq(sk.decrypt(a.subtract(b)), BigInteger.valueOf(1469134), "a - b");
+        eq(sk.decrypt(pk.encrypt(pk.maxInt)), pk.maxInt, "maxInt round trip");
+        check(!pk.encrypt(5).ciphertext().equals(pk.encrypt(5).ciphertext()),
+                "two encryptions of 5 differ");
+        Paillier.EncryptedNumber s = a.add(b);
+        BigInteger before = s.ciphertext(false);
+        check(!s.ciphertext(true).equals(before), "be_secure rerandomizes an operation's result");
+        eq(sk.decrypt(s), BigInteger.valueOf(1000000), "after rerandomizing");
+
+        // independent: python-paillier's ciphertext (1 + n)^m r^n mod n^2, made here
+        SecureRandom rnd = new SecureRandom();
+        BigInteger n = pk.n, n2 = pk.nsquare;
+        BigInteger m = new BigInteger(200, rnd);
+        BigInteger rr = new BigInteger(n.bitLength() - 1, rnd).add(BigInteger.ONE);
+        BigInteger c = pk.g.modPow(m, n2).multiply(rr.modPow(n, n2)).mod(n2);
+        eq(sk.decrypt(new Paillier.EncryptedNumber(pk, c)), m, "decrypt an independent ciphertext");
+        // and ours decrypts independently: L(c^lambda mod n^2) * mu mod n needs p and q, which
+        // stay native; instead check the homomorphism against BigInteger: E(x)*E(y) = E(x+y)
+        BigInteger cx = pk.encrypt(11).ciphertext(), cy = pk.encrypt(31).ciphertext();
+        eq(sk.decrypt(new Paillier.EncryptedNumber(pk, cx.multiply(cy).mod(n2))),
+                BigInteger.valueOf(42), "E(11) * E(31) mod n^2 (BigInteger) decrypts to 42");
+
+        throwsOf(ArithmeticException.class, () -> pk.encrypt(pk.maxInt.add(BigInteger.ONE)),
+                "encrypting maxInt + 1");
+        throwsOf(ArithmeticException.class,
+                () -> sk.decrypt(pk.rawEncrypt(n.divide(BigInteger.TWO))), "decrypting an overflow");
+        Paillier.KeyPair other = Paillier.generatePaillierKeypair(512);
+        throwsOf(IllegalArgumentException.class, () -> a.add(other.publicKey.encrypt(1)),
+                "adding numbers of two keys");
+        other.privateKey.close();
+        sk.close();
+        throwsOf(IllegalStateException.class, () -> sk.decrypt(a), "decrypting with a closed key");
+        System.out.println("ok   Paillier: signed integers, homomorphism, independent ciphertexts");
+    }
+
+    static void errors() {
+        CczException e = throwsOf(CczException.class,
+                () -> Verifier.verify(new byte[] {1, 2, 3}, new VerifyOptions().policy("{\"allow_sim\": 3}")),
+                "a policy that does not parse");
+        if (e != null) {
+            check(e.status() < 0, "status negative: " + e.status());
+            check(e.getMessage().contains("allow_sim"), "the message names the key: " + e.getMessage());
+            System.out.println("ok   errors: " + e.name() + " (" + e.status() + "): " + e.getMessage());
+        }
+        Verdict v = Verifier.verify("not evidence".getBytes(StandardCharsets.UTF_8));
+        check(!v.ok() && !v.verified() && v.errorCode() != null,
+                "garbage is a verdict, not an exception: " + v);
+        e = throwsOf(CczException.class, () -> new Attester(new Attester.Options().tee("nonsense")),
+                "an unknown TEE");
+        e = throwsOf(CczException.class, () -> Attester.sim("/nonexistent/ccz-platform"),
+                "a sim platform that does not exist");
+    }
+
+    static byte[] read(Path p, String format) throws IOException {
+        byte[] b = Files.readAllBytes(p);
+        if (!"hex".equals(format)) {
+            return b;
+        }
+        String s = new String(b, StandardCharsets.US_ASCII).trim();
+        if (s.startsWith("0x")) {
+            s = s.substring(2);
+        }
+        byte[] out = new byte[s.length() / 2];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (byte) Integer.parseInt(s.substring(2 * i, 2 * i + 2), 16);
+        }
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    static void vectors() throws Exception {
+        String dir = System.getenv("CCZ_VECTORS");
+        String ccz = System.getenv("CCZ");
+        if (dir == null || !Files.exists(Paths.get(dir, "dcap_cases.json"))) {
+            System.out.println("note: no $CCZ_VECTORS/dcap_cases.json: the recorded quotes are not checked");
+            return;
+        }
+        List<Object> cases = (List<Object>) Json.parse(
+                new String(Files.readAllBytes(Paths.get(dir, "dcap_cases.json")), StandardCharsets.UTF_8));
+        int n = 0;
+        for (Object o : cases) {
+            Map<String, Object> c = (Map<String, Object>) o;
+            String id = (String) c.get("id");
+            Path quote = Paths.get(dir, (String) c.get("quote"));
+            Path col = Paths.get(dir, (String) c.get("collateral"));
+            Path root = Paths.get(dir, (String) c.get("root_ca"));
+            long at = ((Number) c.get("now_unix")).longValue();
+            VerifyOptions opts = new VerifyOptions().collateral(Files.readAllBytes(col))
+                    .rootCa(Files.readAllBytes(root)).at(at);
+            Verdict v = Verifier.verify(read(quote, (String) c.get("quote_format")), opts);
+            Map<String, Object> want = (Map<String, Object>) c.get("verify");
+            eq(v.verified(), want.get("ok"), id + ": verified as recorded");
+            if (Boolean.TRUE.equals(want.get("ok")) && want.containsKey("tcb_status")) {
+                eq(v.document().get("tcb_status"), want.get("tcb_status"), id + ": tcb_status");
+            }
+            if (ccz != null) {
+                Map<String, Object> cli = cliVerify(ccz, quote, col, root, at);
+                for (String k : Arrays.asList("ok", "verified", "tee", "tcb_status", "advisories",
+                        "claims")) {
+                    eq(v.document().get(k), cli.get(k), id + ": " + k + " as ccz verify --json");
+                }
+                eq(v.errorCode(), cli.get("error") == null ? null
+                        : ((Map<String, Object>) cli.get("error")).get("code"),
+                        id + ": error code as ccz verify --json");
+            }
+            n++;
+        }
+        System.out.println("ok   " + n + " recorded quotes: the verdicts of the C library"
+                + (ccz != null ? " (ccz verify --json)" : ""));
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> cliVerify(String ccz, Path quote, Path col, Path root, long at)
+            throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(ccz, "verify", quote.toString(), "--collateral",
+                col.toString(), "--root-ca", root.toString(), "--at", Long.toString(at), "--json")
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        byte[] out;
+        try (InputStream in = p.getInputStream()) {
+            ByteArrayOutputStream b = new ByteArrayOutputStream();
+            in.transferTo(b);
+            out = b.toByteArray();
+        }
+        p.waitFor();
+        return (Map<String, Object>) Json.parse(new String(out, StandardCharsets.UTF_8));
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (var s = Files.walk(p)) {
+            s.sorted((x, y) -> y.compareTo(x)).forEach(q -> q.toFile().delete());
+        }
+    }
+}

@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Horizontal FL's pieces without the network (include/ccz/hfl.h): tensors on the wire, the
+ * parser of updates, the strategies and checkpoints. Update and checkpoint bytes are untrusted:
+ * lengths are checked against the model's size before any value is read. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccz/hfl.h"
+#include "core/guard.h"
+#include "fl.pb-c.h"
+
+/* ---- tensors ---------------------------------------------------------------------------------*/
+
+static float half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0x1f) {
+        bits = sign | 0x7f800000u | (man << 13);
+    } else if (exp == 0) {
+        float f = ldexpf((float)man, -24);
+        return sign ? -f : f;
+    } else {
+        bits = sign | ((exp + 112) << 23) | (man << 13);
+    }
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static uint16_t float_to_half(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, sizeof x);
+    uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
+    float a = fabsf(f);
+    if (isnan(f))
+        return sign | 0x7e00;
+    if (a >= 65520.0f)
+        return sign | 0x7c00;
+    if (a < ldexpf(1, -14)) /* subnormal: a multiple of 2^-24, rounded to even */
+        return sign | (uint16_t)nearbyintf(a * ldexpf(1, 24));
+    int e;
+    float m = frexpf(a, &e); /* a = m 2^e, m in [0.5, 1) */
+    uint32_t man = (uint32_t)nearbyintf((m * 2 - 1) * 1024);
+    uint32_t exp = (uint32_t)(e - 1 + 15);
+    if (man == 1024) {
+        man = 0;
+        exp++;
+    }
+    if (exp >= 31)
+        return sign | 0x7c00;
+    return sign | (uint16_t)(exp << 10 | man);
+}
+
+ccz_status ccz_hfl_tensor_decode(float *out, size_t dim, int dtype, const uint8_t *bytes,
+                                 size_t len)
+{
+    CCZ_ENSURE(dtype == CCZ_HFL_F32 || dtype == CCZ_HFL_F16, CCZ_ERR_MALFORMED,
+               "dtype %d (F32 = 0, F16 = 1)", dtype);
+    size_t size = dtype == CCZ_HFL_F32 ? 4 : 2;
+    CCZ_ENSURE(len % size == 0 && len / size == dim, CCZ_ERR_MALFORMED,
+               "%zu bytes of weights are not the model's %zu %s values (%zu bytes)", len, dim,
+               dtype == CCZ_HFL_F32 ? "float32" : "float16", dim * size);
+    ccz_cursor c;
+    ccz_cursor_init(&c, (ccz_span){bytes, len});
+    ccz_span all; /* the whole length was checked above: one read, then plain loops */
+    CCZ_GUARD(ccz_cursor_take(&c, &all, len));
+    const uint8_t *p = all.ptr;
+    size_t bad = SIZE_MAX;
+    if (dtype == CCZ_HFL_F32) {
+        for (size_t i = 0; i < dim; i++) {
+            uint32_t u = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+                         (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
+            memcpy(&out[i], &u, sizeof u);
+            /* exponent all ones: infinity or NaN */
+            if ((u & 0x7f800000u) == 0x7f800000u && bad == SIZE_MAX)
+                bad = i;
+        }
+    } else {
+        for (size_t i = 0; i < dim; i++) {
+            uint16_t h = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
+            out[i] = half_to_float(h);
+            if ((h & 0x7c00) == 0x7c00 && bad == SIZE_MAX)
+                bad = i;
+        }
+    }
+    CCZ_ENSURE(bad == SIZE_MAX, CCZ_ERR_MALFORMED, "weight %zu is not a finite number", bad);
+    return CCZ_OK;
+}
+
+ccz_status ccz_hfl_tensor_encode(ccz_buf *out, const float *v, size_t dim, ccz_hfl_dtype dtype)
+{
+    size_t size = dtype == CCZ_HFL_F16 ? 2 : 4;
+    CCZ_GUARD(ccz_buf_reserve(out, dim * size));
+    uint8_t *p = out->ptr + out->len;
+    for (size_t i = 0; i < dim; i++) {
+        if (dtype == CCZ_HFL_F16) {
+            uint16_t h = float_to_half(v[i]);
+            p[2 * i] = (uint8_t)h;
+            p[2 * i + 1] = (uint8_t)(h >> 8);
+        } else {
+            uint32_t u;
+            memcpy(&u, &v[i], sizeof u);
+            for (int b = 0; b < 4; b++)
+                p[4 * i + (size_t)b] = (uint8_t)(u >> (8 * b));
+        }
+    }
+    out->len += dim * size;
+    return CCZ_OK;
+}
+
+ccz_status ccz_hfl_update_parse(ccz_hfl_update *out, float *values, size_t dim, const uint8_t *msg,
+                                size_t len)
+{
+    /* the bytes field must fit the model before protobuf-c copies it */
+    CCZ_ENSURE(len <= ccz_hfl_max_message(dim), CCZ_ERR_TOO_LARGE,
+               "an update of %zu bytes for a model of %zu parameters", len, dim);
+    Cczfl__Update *u = cczfl__update__unpack(NULL, len, msg);
+    CCZ_ENSURE(u, CCZ_ERR_MALFORMED, "the update is not a cczfl.Update message");
+    ccz_status s = CCZ_OK;
+    if (u->examples == 0 || u->examples > CCZ_HFL_MAX_EXAMPLES || !isfinite(u->loss))
+        s = ccz_fail(CCZ_ERR_MALFORMED, "examples %llu (1 to %llu), loss %g (finite)",
+                     (unsigned long long)u->examples, CCZ_HFL_MAX_EXAMPLES, u->loss);
+    if (s == CCZ_OK)
+        s = ccz_hfl_tensor_decode(values, dim, u->dtype, u->weights.data, u->weights.len);
+    if (s == CCZ_OK) {
+        out->round = u->round;
+        out->examples = u->examples;
+        out->loss = u->loss;
+    }
+    cczfl__update__free_unpacked(u, NULL);
+    return s;
+}
+
+size_t ccz_hfl_max_message(size_t dim)
+{
+    return dim * 4 + 4096;
+}
+
+/* ---- strategies ------------------------------------------------------------------------------*/
+
+typedef struct {
+    const char *name;
+    bool has_state; /* m and v, checkpointed */
+    ccz_status (*aggregate)(ccz_hfl_strategy *s, float *global, const float *const *models,
+                            const double *weights, size_t n);
+} strategy_ops;
+
+struct ccz_hfl_strategy {
+    ccz_hfl_strategy_kind kind;
+    const strategy_ops *ops;
+    ccz_hfl_strategy_opts o;
+    size_t dim;
+    float *mean, *m, *v;
+    unsigned long steps;
+};
+
+typedef struct {
+    float *out;
+    const float *const *models;
+    double *w; /* normalised */
+    size_t n;
+} mean_job;
+
+static ccz_status mean_chunk(size_t begin, size_t end, void *arg)
+{
+    const mean_job *j = arg;
+    for (size_t i = begin; i < end; i++) {
+        double acc = 0;
+        for (size_t k = 0; k < j->n; k++)
+            acc += j->w[k] * (double)j->models[k][i];
+        j->out[i] = (float)acc;
+    }
+    return CCZ_OK;
+}
+
+/* chunks of 64 Ki values, so a thread's share is worth its start */
+typedef struct {
+    mean_job *j;
+    size_t dim;
+} block_job;
+
+static ccz_status block_chunk(size_t begin, size_t end, void *arg)
+{
+    const block_job *b = arg;
+    size_t lo = begin << 16, hi = end << 16;
+    return mean_chunk(lo, hi < b->dim ? hi : b->dim, b->j);
+}
+
+ccz_status ccz_hfl_fedavg(float *out, const float *const *models, const double *weights, size_t n,
+                          size_t dim, unsigned threads)
+{
+    CCZ_ENSURE(n >= 1, CCZ_ERR_INVALID_ARGUMENT, "no models to average");
+    double total = 0;
+    for (size_t k = 0; k < n; k++) {
+        CCZ_ENSURE(weights[k] > 0 && isfinite(weights[k]), CCZ_ERR_INVALID_ARGUMENT,
+                   "model %zu has weight %g (must be positive)", k, weights[k]);
+        total += weights[k];
+    }
+    double *w = malloc(n * sizeof *w);
+    CCZ_ENSURE(w, CCZ_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < n; k++)
+        w[k] = weights[k] / total;
+    mean_job j = {out, models, w, n};
+    block_job b = {&j, dim};
+    ccz_status s = ccz_parallel((dim + 0xffff) >> 16, threads, block_chunk, &b);
+    free(w);
+    return s;
+}
+
+static ccz_status agg_mean(ccz_hfl_strategy *s, float *global, const float *const *models,
+                           const double *weights, size_t n)
+{
+    return ccz_hfl_fedavg(global, models, weights, n, s->dim, s->o.threads);
+}
+
+static ccz_status agg_adam(ccz_hfl_strategy *s, float *global, const float *const *models,
+                           const double *weights, size_t n)
+{
+    CCZ_GUARD(ccz_hfl_fedavg(s->mean, models, weights, n, s->dim, s->o.threads));
+    const float b1 = s->o.beta1, b2 = s->o.beta2, lr = s->o.server_lr, tau = s->o.tau;
+    s->steps++;
+    for (size_t i = 0; i < s->dim; i++) {
+        float d = s->mean[i] - global[i];
+        s->m[i] = b1 * s->m[i] + (1 - b1) * d;
+        s->v[i] = b2 * s->v[i] + (1 - b2) * d * d;
+        global[i] += lr * s->m[i] / (sqrtf(s->v[i]) + tau);
+    }
+    return CCZ_OK;
+}
+
+static const strategy_ops ops[] = {
+    [CCZ_HFL_FEDAVG] = {"fedavg", false, agg_mean},
+    [CCZ_HFL_FEDPROX] = {"fedprox", false, agg_mean},
+    [CCZ_HFL_FEDADAM] = {"fedadam", true, agg_adam},
+};
+
+const char *ccz_hfl_strategy_name(ccz_hfl_strategy_kind k)
+{
+    return (unsigned)k < CCZ_ARRAY_LEN(ops) ? ops[k].name : "unknown";
+}
+
+ccz_status ccz_hfl_strategy_parse(ccz_hfl_strategy_kind *out, const char *name)
+{
+    for (size_t k = 0; k < CCZ_ARRAY_LEN(ops); k++)
+        if (!strcmp(name, ops[k].name)) {
+            *out = (ccz_hfl_strategy_kind)k;
+            return CCZ_OK;
+        }
+    return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "unknown strategy '%s' (fedavg, fedprox, fedadam)",
+                    name);
+}
+
+ccz_status ccz_hfl_strategy_new(ccz_hfl_strategy **out, ccz_hfl_strategy_kind kind, size_t dim,
+                                const ccz_hfl_strategy_opts *o)
+{
+    *out = NULL;
+    CCZ_ENSURE((unsigned)kind < CCZ_ARRAY_LEN(ops), CCZ_ERR_INVALID_ARGUMENT, "strategy %d",
+               (int)kind);
+    CCZ_ENSURE(o && o->version == CCZ_HFL_STRATEGY_OPTS_VERSION, CCZ_ERR_INVALID_ARGUMENT,
+               "ccz_hfl_strategy_opts: version %u, expected %u", o ? o->version : 0,
+               CCZ_HFL_STRATEGY_OPTS_VERSION);
+    CCZ_ENSURE(dim >= 1, CCZ_ERR_INVALID_ARGUMENT, "an empty model");
+    ccz_hfl_strategy *s = calloc(1, sizeof *s);
+    CCZ_ENSURE(s, CCZ_ERR_NOMEM, "out of memory");
+    s->kind = kind;
+    s->ops = &ops[kind];
+    s->dim = dim;
+    s->o = *o;
+    s->o.server_lr = o->server_lr > 0 ? o->server_lr : 0.01f;
+    s->o.beta1 = o->beta1 > 0 ? o->beta1 : 0.9f;
+    s->o.beta2 = o->beta2 > 0 ? o->beta2 : 0.99f;
+    s->o.tau = o->tau > 0 ? o->tau : 1e-3f;
+    if (s->ops->has_state) {
+        s->mean = calloc(dim, sizeof(float));
+        s->m = calloc(dim, sizeof(float));
+        s->v = calloc(dim, sizeof(float));
+        if (!s->mean || !s->m || !s->v) {
+            ccz_hfl_strategy_free(s);
+            return ccz_fail(CCZ_ERR_NOMEM, "out of memory for the strategy's state");
+        }
+    }
+    *out = s;
+    return CCZ_OK;
+}
+
+void ccz_hfl_strategy_free(ccz_hfl_strategy *s)
+{
+    if (!s)
+        return;
+    free(s->mean);
+    free(s->m);
+    free(s->v);
+    free(s);
+}
+
+ccz_hfl_strategy_kind ccz_hfl_strategy_kind_of(const ccz_hfl_strategy *s)
+{
+    return s->kind;
+}
+
+ccz_status ccz_hfl_strategy_aggregate(ccz_hfl_strategy *s, float *global,
+                                      const float *const *models, const double *weights, size_t n)
+{
+    CCZ_GUARD(s->ops->aggregate(s, global, models, weights, n));
+    for (size_t i = 0; i < s->dim; i++)
+        CCZ_ENSURE(isfinite(global[i]), CCZ_ERR_OVERFLOW,
+                   "the aggregate's weight %zu is not finite", i);
+    return CCZ_OK;
+}
+
+/* ---- checkpoints: "CCZHFL1\n", round, strategy, states (u32le), dim (u64le), the global model
+ * and each state array (float32le), all little-endian ---------------------------------------*/
+
+static const char MAGIC[8] = "CCZHFL1\n";
+
+ccz_status ccz_hfl_checkpoint_write(const char *path, unsigned round, const ccz_hfl_strategy *s,
+                                    const float *global, size_t dim)
+{
+    CCZ_ENSURE(dim == s->dim, CCZ_ERR_INVALID_ARGUMENT, "a model of %zu, the strategy's %zu", dim,
+               s->dim);
+    ccz_buf b = CCZ_BUF_INIT;
+    uint32_t states = s->ops->has_state ? 2 : 0;
+    uint8_t head[28];
+    memcpy(head, MAGIC, 8);
+    uint32_t w32[3] = {round, (uint32_t)s->kind, states};
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < 4; i++)
+            head[8 + 4 * k + i] = (uint8_t)(w32[k] >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        head[20 + i] = (uint8_t)((uint64_t)dim >> (8 * i));
+    ccz_status st = ccz_buf_append(&b, head, sizeof head);
+    if (st == CCZ_OK)
+        st = ccz_hfl_tensor_encode(&b, global, dim, CCZ_HFL_F32);
+    if (st == CCZ_OK && states)
+        st = ccz_hfl_tensor_encode(&b, s->m, dim, CCZ_HFL_F32);
+    if (st == CCZ_OK && states)
+        st = ccz_hfl_tensor_encode(&b, s->v, dim, CCZ_HFL_F32);
+    if (st == CCZ_OK)
+        st = ccz_file_write(path, ccz_buf_span(&b), 0600);
+    ccz_buf_free(&b);
+    return st;
+}
+
+ccz_status ccz_hfl_checkpoint_parse(unsigned *round, ccz_hfl_strategy *s, float *global, size_t dim,
+                                    ccz_span bytes)
+{
+    ccz_cursor c;
+    ccz_cursor_init(&c, bytes);
+    ccz_span magic;
+    uint32_t r, kind, states;
+    uint64_t n;
+    CCZ_GUARD(ccz_cursor_take(&c, &magic, sizeof MAGIC));
+    CCZ_ENSURE(!memcmp(magic.ptr, MAGIC, sizeof MAGIC), CCZ_ERR_MALFORMED,
+               "not a ccz FL checkpoint");
+    CCZ_GUARD(ccz_cursor_u32le(&c, &r));
+    CCZ_GUARD(ccz_cursor_u32le(&c, &kind));
+    CCZ_GUARD(ccz_cursor_u32le(&c, &states));
+    CCZ_GUARD(ccz_cursor_u64le(&c, &n));
+    CCZ_ENSURE(kind == (uint32_t)s->kind, CCZ_ERR_MALFORMED, "a checkpoint of strategy %s, not %s",
+               ccz_hfl_strategy_name(kind), ccz_hfl_strategy_name(s->kind));
+    CCZ_ENSURE(n == dim && dim == s->dim, CCZ_ERR_MALFORMED,
+               "a checkpoint of a model of %llu parameters; this one has %zu",
+               (unsigned long long)n, dim);
+    CCZ_ENSURE(states == (s->ops->has_state ? 2u : 0u), CCZ_ERR_MALFORMED,
+               "%u state arrays for strategy %s", states, s->ops->name);
+    CCZ_ENSURE(ccz_cursor_remaining(&c) == (1 + (size_t)states) * dim * 4, CCZ_ERR_MALFORMED,
+               "%zu bytes of arrays; expected %zu", ccz_cursor_remaining(&c),
+               (1 + (size_t)states) * dim * 4);
+    ccz_span t;
+    CCZ_GUARD(ccz_cursor_take(&c, &t, dim * 4));
+    CCZ_GUARD(ccz_hfl_tensor_decode(global, dim, CCZ_HFL_F32, t.ptr, t.len));
+    for (uint32_t k = 0; k < states; k++) {
+        CCZ_GUARD(ccz_cursor_take(&c, &t, dim * 4));
+        CCZ_GUARD(ccz_hfl_tensor_decode(k ? s->v : s->m, dim, CCZ_HFL_F32, t.ptr, t.len));
+    }
+    *round = r;
+    return CCZ_OK;
+}

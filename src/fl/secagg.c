@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Secure aggregation's primitives (Bonawitz et al., CCS 2017), without the protocol around them:
+ * X25519 key agreement between clients, pairwise masks from AES-256-CTR streams keyed by the
+ * agreed secrets, fixed-point encoding in Z_2^32 so that masks cancel in the sum, and t-of-n
+ * Shamir sharing over GF(2^8) of a client's key so that the masks of a client that dropped out
+ * can be removed. Not wired into the aggregator yet (include/ccz/secagg.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "ccz/secagg.h"
+#include "core/guard.h"
+
+ccz_status ccz_secagg_keygen(uint8_t sk[32], uint8_t pk[32])
+{
+    CCZ_ENSURE(RAND_bytes(sk, 32) == 1, CCZ_ERR_CRYPTO, "RAND_bytes failed");
+    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, sk, 32);
+    size_t len = 32;
+    int ok = k && EVP_PKEY_get_raw_public_key(k, pk, &len) == 1 && len == 32;
+    EVP_PKEY_free(k);
+    CCZ_ENSURE(ok, CCZ_ERR_CRYPTO, "X25519 key generation failed");
+    return CCZ_OK;
+}
+
+ccz_status ccz_secagg_agree(uint8_t seed[32], const uint8_t sk[32], const uint8_t peer_pk[32])
+{
+    EVP_PKEY *a = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, sk, 32);
+    EVP_PKEY *b = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer_pk, 32);
+    EVP_PKEY_CTX *c = a ? EVP_PKEY_CTX_new(a, NULL) : NULL;
+    uint8_t shared[32];
+    size_t len = sizeof shared;
+    int ok = a && b && c && EVP_PKEY_derive_init(c) == 1 && EVP_PKEY_derive_set_peer(c, b) == 1 &&
+             EVP_PKEY_derive(c, shared, &len) == 1 && len == 32;
+    EVP_PKEY_CTX_free(c);
+    EVP_PKEY_free(a);
+    EVP_PKEY_free(b);
+    /* the seed is the hash of the shared secret: both ends get the same one */
+    unsigned int n = 0;
+    ok = ok && EVP_Digest(shared, 32, seed, &n, EVP_sha256(), NULL) == 1 && n == 32;
+    OPENSSL_cleanse(shared, sizeof shared);
+    CCZ_ENSURE(ok, CCZ_ERR_CRYPTO, "X25519 agreement failed (a low-order peer key?)");
+    return CCZ_OK;
+}
+
+/* out[i] += sign * (the i-th 32-bit word of AES-256-CTR(seed, zero IV)) */
+static ccz_status add_stream(uint32_t *out, size_t dim, const uint8_t seed[32], int sign)
+{
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    static const uint8_t iv[16] = {0};
+    uint8_t buf[4096];
+    static const uint8_t zero[4096] = {0};
+    ccz_status s = c && EVP_EncryptInit_ex(c, EVP_aes_256_ctr(), NULL, seed, iv) == 1
+                       ? CCZ_OK
+                       : ccz_fail(CCZ_ERR_CRYPTO, "AES-256-CTR failed");
+    for (size_t at = 0; s == CCZ_OK && at < dim; at += sizeof buf / 4) {
+        size_t n = dim - at < sizeof buf / 4 ? dim - at : sizeof buf / 4;
+        int len = 0;
+        if (EVP_EncryptUpdate(c, buf, &len, zero, (int)(n * 4)) != 1 || len != (int)(n * 4)) {
+            s = ccz_fail(CCZ_ERR_CRYPTO, "AES-256-CTR failed");
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            uint32_t w = (uint32_t)buf[4 * i] | (uint32_t)buf[4 * i + 1] << 8 |
+                         (uint32_t)buf[4 * i + 2] << 16 | (uint32_t)buf[4 * i + 3] << 24;
+            out[at + i] += sign > 0 ? w : (uint32_t)0 - w;
+        }
+    }
+    OPENSSL_cleanse(buf, sizeof buf);
+    EVP_CIPHER_CTX_free(c);
+    return s;
+}
+
+ccz_status ccz_secagg_mask(uint32_t *out, const float *x, size_t dim, float scale, unsigned me,
+                           const uint8_t sk[32], const uint8_t (*pks)[32], const bool *present,
+                           unsigned n)
+{
+    CCZ_ENSURE(me < n && scale > 0 && isfinite(scale), CCZ_ERR_INVALID_ARGUMENT,
+               "client %u of %u, scale %g", me, n, scale);
+    for (size_t i = 0; i < dim; i++) {
+        CCZ_ENSURE(isfinite(x[i]) && fabs((double)x[i] * scale) < 2147483647.0, CCZ_ERR_OVERFLOW,
+                   "value %zu (%g) does not fit the fixed-point encoding", i, (double)x[i]);
+        out[i] = (uint32_t)(int32_t)lrint((double)x[i] * scale);
+    }
+    uint8_t seed[32];
+    for (unsigned j = 0; j < n; j++) {
+        if (j == me || (present && !present[j]))
+            continue;
+        CCZ_GUARD(ccz_secagg_agree(seed, sk, pks[j]));
+        ccz_status s = add_stream(out, dim, seed, j > me ? 1 : -1);
+        OPENSSL_cleanse(seed, sizeof seed);
+        CCZ_GUARD(s);
+    }
+    return CCZ_OK;
+}
+
+ccz_status ccz_secagg_unmask_dropped(uint32_t *sum, size_t dim, unsigned dropped,
+                                     const uint8_t dropped_sk[32], const uint8_t (*pks)[32],
+                                     const bool *survived, unsigned n)
+{
+    CCZ_ENSURE(dropped < n, CCZ_ERR_INVALID_ARGUMENT, "client %u of %u", dropped, n);
+    uint8_t seed[32];
+    for (unsigned j = 0; j < n; j++) {
+        if (j == dropped || !survived[j])
+            continue;
+        /* survivor j added sign(dropped vs j) * PRG(s): take it away */
+        CCZ_GUARD(ccz_secagg_agree(seed, dropped_sk, pks[j]));
+        ccz_status s = add_stream(sum, dim, seed, dropped > j ? -1 : 1);
+        OPENSSL_cleanse(seed, sizeof seed);
+        CCZ_GUARD(s);
+    }
+    return CCZ_OK;
+}
+
+void ccz_secagg_decode(float *out, const uint32_t *sum, size_t dim, float scale)
+{
+    for (size_t i = 0; i < dim; i++)
+        out[i] = (float)((double)(int32_t)sum[i] / scale);
+}
+
+/* ---- Shamir over GF(2^8) (the AES polynomial), byte by byte ---------------------------------*/
+
+static uint8_t gf_mul(uint8_t a, uint8_t b)
+{
+    uint8_t p = 0;
+    while (b) {
+        if (b & 1)
+            p ^= a;
+        a = (uint8_t)((a << 1) ^ (a & 0x80 ? 0x1b : 0));
+        b >>= 1;
+    }
+    return p;
+}
+
+static uint8_t gf_inv(uint8_t a)
+{
+    uint8_t r = 1; /* a^254 */
+    for (int i = 0; i < 254; i++)
+        r = gf_mul(r, a);
+    return r;
+}
+
+ccz_status ccz_secagg_share(uint8_t (*shares)[32], const uint8_t secret[32], unsigned t, unsigned n)
+{
+    CCZ_ENSURE(t >= 1 && t <= n && n <= 255, CCZ_ERR_INVALID_ARGUMENT,
+               "a %u-of-%u sharing (1 <= t <= n <= 255)", t, n);
+    uint8_t coef[255];
+    for (size_t b = 0; b < 32; b++) {
+        coef[0] = secret[b];
+        CCZ_ENSURE(t == 1 || RAND_bytes(coef + 1, (int)t - 1) == 1, CCZ_ERR_CRYPTO,
+                   "RAND_bytes failed");
+        for (unsigned k = 0; k < n; k++) { /* share k is the polynomial at x = k + 1 */
+            uint8_t x = (uint8_t)(k + 1), y = 0;
+            for (unsigned c = t; c-- > 0;)
+                y = (uint8_t)(gf_mul(y, x) ^ coef[c]);
+            shares[k][b] = y;
+        }
+    }
+    OPENSSL_cleanse(coef, sizeof coef);
+    return CCZ_OK;
+}
+
+ccz_status ccz_secagg_combine(uint8_t secret[32], const uint8_t (*shares)[32], const uint8_t *xs,
+                              unsigned t)
+{
+    CCZ_ENSURE(t >= 1 && t <= 255, CCZ_ERR_INVALID_ARGUMENT, "%u shares", t);
+    for (unsigned i = 0; i < t; i++) {
+        CCZ_ENSURE(xs[i] != 0, CCZ_ERR_INVALID_ARGUMENT, "share index 0");
+        for (unsigned j = 0; j < i; j++)
+            CCZ_ENSURE(xs[i] != xs[j], CCZ_ERR_INVALID_ARGUMENT, "share %u given twice", xs[i]);
+    }
+    for (size_t b = 0; b < 32; b++) {
+        uint8_t acc = 0;
+        for (unsigned i = 0; i < t; i++) { /* Lagrange at 0: prod x_j / (x_j - x_i) */
+            uint8_t num = 1, den = 1;
+            for (unsigned j = 0; j < t; j++)
+                if (j != i) {
+                    num = gf_mul(num, xs[j]);
+                    den = gf_mul(den, (uint8_t)(xs[j] ^ xs[i]));
+                }
+            acc ^= gf_mul(shares[i][b], gf_mul(num, gf_inv(den)));
+        }
+        secret[b] = acc;
+    }
+    return CCZ_OK;
+}

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A horizontal FL client (include/ccz/hfl.h): Join, then per round GetModel, local training
+ * (include/ccz/mlp.h) and PushUpdate, over one channel. The plan and models from the aggregator
+ * are checked before use; an aggregator that goes away is waited for and joined again. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ccz/hfl.h"
+#include "core/guard.h"
+#include "fl.pb-c.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static ccz_status call(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const char *method,
+                       const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
+                       ProtobufCMessage **resp, ccz_hfl_join_result *out)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/cczfl.Aggregator/%s", method);
+    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, o->deadline_ms, NULL};
+    ccz_rpc_status st;
+    *resp = NULL;
+    CCZ_GUARD(ccz_rpc_unary(ch, resp, &st, path, req, desc, &co));
+    out->code = st.code;
+    out->method = method;
+    snprintf(out->message, sizeof out->message, "%s", st.message);
+    ccz_rpc_status_free(&st);
+    return CCZ_OK;
+}
+
+typedef struct {
+    ccz_mlp_shape shape;
+    size_t dim;
+    unsigned rounds;
+    ccz_mlp_train_opts train;
+    bool prox;
+} plan;
+
+static ccz_status read_plan(plan *p, const Cczfl__Plan *r, const ccz_mlp_data *d,
+                            const ccz_hfl_join_opts *o)
+{
+    CCZ_ENSURE(r->n_layers >= 2 && r->n_layers <= CCZ_MLP_MAX_LAYERS + 1, CCZ_ERR_PROTOCOL,
+               "the aggregator's model has %zu layer sizes", r->n_layers);
+    memset(&p->shape, 0, sizeof p->shape);
+    p->shape.layers = (unsigned)r->n_layers - 1;
+    for (size_t l = 0; l < r->n_layers; l++)
+        p->shape.sizes[l] = r->layers[l];
+    ccz_status s = ccz_mlp_shape_check(&p->shape, &p->dim);
+    if (s)
+        return ccz_fail_context(CCZ_ERR_PROTOCOL, "the aggregator's model");
+    CCZ_ENSURE(p->shape.sizes[0] == d->features && d->classes <= p->shape.sizes[p->shape.layers],
+               CCZ_ERR_INVALID_ARGUMENT,
+               "the aggregator's model takes %u features and %u classes; the data has %zu "
+               "features and %u classes",
+               p->shape.sizes[0], p->shape.sizes[p->shape.layers], d->features, d->classes);
+    CCZ_ENSURE(r->rounds >= 1 && r->epochs >= 1 && r->epochs <= 1000 && r->batch >= 1 &&
+                   r->batch <= 65536 && isfinite(r->lr) && r->lr >= 0 && r->lr < 100 &&
+                   isfinite(r->mu) && r->mu >= 0 && r->mu < 1000,
+               CCZ_ERR_PROTOCOL, "the aggregator's plan is out of range");
+    p->rounds = r->rounds;
+    p->train = (ccz_mlp_train_opts)CCZ_MLP_TRAIN_OPTS_INIT;
+    p->train.epochs = r->epochs;
+    p->train.batch = r->batch;
+    p->train.lr = r->lr;
+    p->train.optimizer = r->optimizer && !strcmp(r->optimizer, "adam") ? CCZ_MLP_ADAM : CCZ_MLP_SGD;
+    p->train.mu = r->mu;
+    p->train.threads = o->threads;
+    p->prox = r->mu > 0;
+    return CCZ_OK;
+}
+
+/* Join (again): the plan. */
+static ccz_status join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const ccz_mlp_data *d,
+                       plan *p, ccz_hfl_join_result *out)
+{
+    Cczfl__JoinRequest jr = CCZFL__JOIN_REQUEST__INIT;
+    jr.name = (char *)o->name;
+    jr.examples = d->rows;
+    jr.model = (char *)(o->model ? o->model : "");
+    ProtobufCMessage *resp;
+    CCZ_GUARD(call(ch, o, "Join", &jr.base, &cczfl__plan__descriptor, &resp, out));
+    if (out->code)
+        return CCZ_OK;
+    ccz_status s = read_plan(p, (const Cczfl__Plan *)resp, d, o);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return s;
+}
+
+/* An aggregator that is down or restarting; not one whose attestation failed (retrying would
+ * not change the verdict). */
+static bool retryable(int code, const char *message)
+{
+    return (code == CCZ_RPC_UNAVAILABLE || code == -1 || code == CCZ_RPC_CANCELLED) &&
+           !strstr(message, "rejected");
+}
+
+ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const ccz_mlp_data *d,
+                        ccz_hfl_join_result *out)
+{
+    memset(out, 0, sizeof *out);
+    out->acc = out->loss = -1;
+    CCZ_ENSURE(o && o->version == CCZ_HFL_JOIN_OPTS_VERSION && o->name, CCZ_ERR_INVALID_ARGUMENT,
+               "ccz_hfl_join_opts: version %u (expected %u) and a name", o ? o->version : 0,
+               CCZ_HFL_JOIN_OPTS_VERSION);
+    ccz_hfl_join_opts oo = *o;
+    oo.deadline_ms = o->deadline_ms ? o->deadline_ms : 1800000;
+    double retry = (o->retry_ms ? o->retry_ms : 60000) / 1000.0;
+    plan p = {0};
+    float *w = NULL, *anchor = NULL;
+    ccz_buf msg = CCZ_BUF_INIT;
+    ccz_status s = CCZ_OK;
+    bool joined = false;
+    unsigned after = 0;
+    double down_since = 0;
+    for (;;) {
+        if (!joined) {
+            s = join(ch, &oo, d, &p, out);
+            if (s)
+                break;
+            if (retryable(out->code, out->message))
+                goto unreachable;
+            if (out->code)
+                break;
+            joined = true;
+            down_since = 0;
+            if (!w) {
+                w = malloc(p.dim * sizeof(float));
+                anchor = malloc(p.dim * sizeof(float));
+                if (!w || !anchor) {
+                    s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+                    break;
+                }
+            }
+        }
+        Cczfl__ModelRequest mr = CCZFL__MODEL_REQUEST__INIT;
+        mr.after_round = after;
+        ProtobufCMessage *resp;
+        s = call(ch, &oo, "GetModel", &mr.base, &cczfl__model__descriptor, &resp, out);
+        if (s)
+            break;
+        if (out->code == CCZ_RPC_FAILED_PRECONDITION) { /* an aggregator that restarted */
+            joined = false;
+            continue;
+        }
+        if (retryable(out->code, out->message))
+            goto unreachable;
+        if (out->code)
+            break;
+        down_since = 0;
+        const Cczfl__Model *m = (const Cczfl__Model *)resp;
+        s = ccz_hfl_tensor_decode(w, p.dim, m->dtype, m->weights.data, m->weights.len);
+        unsigned round = m->round;
+        bool done = m->done;
+        out->last_round = round;
+        out->acc = m->accuracy;
+        out->loss = m->loss;
+        protobuf_c_message_free_unpacked(resp, NULL);
+        if (s) {
+            s = ccz_fail_context(CCZ_ERR_PROTOCOL, "the aggregator's model");
+            break;
+        }
+        if (done)
+            break;
+        double t0 = now(), loss = 0;
+        memcpy(anchor, w, p.dim * sizeof(float));
+        ccz_mlp_train_opts to = p.train;
+        to.anchor = p.prox ? anchor : NULL;
+        to.seed = o->seed * 1000003u + round;
+        s = ccz_mlp_train(w, &p.shape, d, &to, &loss);
+        msg.len = 0;
+        if (s == CCZ_OK)
+            s = ccz_hfl_tensor_encode(&msg, w, p.dim, o->dtype);
+        if (s)
+            break;
+        Cczfl__Update u = CCZFL__UPDATE__INIT;
+        u.round = round;
+        u.examples = d->rows;
+        u.loss = loss;
+        u.dtype = o->dtype == CCZ_HFL_F16 ? CCZFL__DTYPE__F16 : CCZFL__DTYPE__F32;
+        u.weights = (ProtobufCBinaryData){msg.len, msg.ptr};
+        s = call(ch, &oo, "PushUpdate", &u.base, &cczfl__ack__descriptor, &resp, out);
+        if (s)
+            break;
+        if (resp)
+            protobuf_c_message_free_unpacked(resp, NULL);
+        bool accepted = out->code == CCZ_RPC_OK;
+        if (accepted)
+            out->rounds++;
+        if (o->progress)
+            o->progress(round, p.rounds, loss, now() - t0, accepted, out->message, o->payload);
+        after = round;
+        if (out->code == CCZ_RPC_INVALID_ARGUMENT || out->code == CCZ_RPC_PERMISSION_DENIED)
+            break;
+        if (retryable(out->code, out->message))
+            joined = false; /* the aggregator may have restarted: join again */
+        continue;
+    unreachable:
+        if (down_since == 0)
+            down_since = now();
+        if (now() - down_since > retry)
+            break;
+        joined = false;
+        sleep_ms(500);
+    }
+    if (s == CCZ_OK && out->code == CCZ_RPC_OK && !out->method)
+        out->method = "GetModel";
+    free(w);
+    free(anchor);
+    ccz_buf_free(&msg);
+    return s;
+}

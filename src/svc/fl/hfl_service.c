@@ -1,0 +1,602 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The horizontal FL aggregator (include/ccz/hfl.h): cczfl.Aggregator on the RPC server's loop.
+ * GetModel calls wait (held, no thread blocks) until a round opens; updates are checked against
+ * the model's shape and answered at once; a timer closes rounds at their deadline. Clients are
+ * admitted by RA-TLS before any call; what they send is untrusted. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccz/hfl.h"
+#include "core/guard.h"
+#include "core/listener.h"
+#include "fl.pb-c.h"
+
+#define TICK_MS 100
+#define LINGER_MS 3000 /* after the last round, for the clients to fetch the final model */
+
+typedef struct {
+    char name[CCZ_HFL_NAME_MAX + 1];
+    char who[96]; /* its attested identity */
+    uint64_t conn;
+    bool used;
+    bool dropped;       /* missed a deadline; back when it calls again */
+    ccz_rpc_call *held; /* its GetModel */
+    unsigned after;     /* of the held call */
+    int64_t wait_since;
+    bool in_round, sent; /* a participant of the open round; its update is in */
+    uint64_t examples;
+    double loss;
+    float *w;
+} client;
+
+struct ccz_hfl_service {
+    ccz_hfl_service_opts o;
+    ccz_rpc_server *rpc;
+    ccz_hfl_strategy *strategy;
+    size_t dim;
+    float *global;
+    ccz_buf model_msg; /* the global model as float32 bytes */
+    client cl[CCZ_HFL_MAX_CLIENTS];
+    unsigned n_clients;
+    unsigned round; /* rounds done */
+    bool open;      /* round + 1 runs */
+    bool opened_once;
+    int64_t opened_at, done_at;
+    ccz_hfl_status st;
+    ccz_hfl_round last;
+    ccz_rpc_timer *tick;
+    bool notified;
+};
+
+static void say(ccz_hfl_service *v, const char *fmt, ...) CCZ_PRINTF(2, 3);
+static void say(ccz_hfl_service *v, const char *fmt, ...)
+{
+    if (!v->o.log)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("ccz fl: ", v->o.log);
+    vfprintf(v->o.log, fmt, ap);
+    fputc('\n', v->o.log);
+    fflush(v->o.log);
+    va_end(ap);
+}
+
+static void identity(char *out, size_t cap, const ccz_ratls_verdict *vd)
+{
+    if (!vd || vd->status != CCZ_OK) {
+        snprintf(out, cap, "not attested");
+        return;
+    }
+    const ccz_claims *c = &vd->result.claims;
+    const uint8_t *m = c->tee == CCZ_TEE_TDX   ? c->tdx.mr_td
+                       : c->tee == CCZ_TEE_SNP ? c->snp.measurement
+                                               : c->sgx.mr_enclave;
+    char hex[17];
+    for (int i = 0; i < 8; i++)
+        snprintf(hex + 2 * i, 3, "%02x", m[i]);
+    snprintf(out, cap, "%s%s %s %s", ccz_tee_name(c->tee), c->simulated ? " (simulated)" : "",
+             c->tee == CCZ_TEE_TDX   ? "mr_td"
+             : c->tee == CCZ_TEE_SNP ? "measurement"
+                                     : "mr_enclave",
+             hex);
+}
+
+static bool name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > CCZ_HFL_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] > 0x7e || s[i] == ',')
+            return false;
+    return true;
+}
+
+static client *by_conn(ccz_hfl_service *v, uint64_t conn)
+{
+    for (unsigned i = 0; i < v->n_clients; i++)
+        if (v->cl[i].used && v->cl[i].conn == conn)
+            return &v->cl[i];
+    return NULL;
+}
+
+static void release(client *c)
+{
+    if (c->held)
+        ccz_rpc_call_unref(c->held);
+    c->held = NULL;
+}
+
+static ccz_status refresh_model(ccz_hfl_service *v)
+{
+    v->model_msg.len = 0;
+    return ccz_hfl_tensor_encode(&v->model_msg, v->global, v->dim, CCZ_HFL_F32);
+}
+
+/* Answers c's held GetModel with the global model (for round, or done). */
+static void send_model(ccz_hfl_service *v, client *c, unsigned round, bool done)
+{
+    Cczfl__Model m = CCZFL__MODEL__INIT;
+    m.round = round;
+    m.done = done;
+    m.dtype = CCZFL__DTYPE__F32;
+    m.weights = (ProtobufCBinaryData){v->model_msg.len, v->model_msg.ptr};
+    m.accuracy = v->st.acc;
+    m.loss = v->st.loss;
+    if (c->held && ccz_rpc_call_alive(c->held))
+        (void)!ccz_rpc_reply(c->held, &m.base);
+    release(c);
+}
+
+static void notify(ccz_hfl_service *v)
+{
+    if (v->notified)
+        return;
+    v->notified = true;
+    ccz_rpc_timer_stop(v->tick);
+    if (v->o.on_over)
+        v->o.on_over(&v->st, v->o.payload);
+}
+
+/* ---- rounds ----------------------------------------------------------------------------------*/
+
+static unsigned active(ccz_hfl_service *v, unsigned *waiting, int64_t *first)
+{
+    unsigned n = 0;
+    *waiting = 0;
+    *first = INT64_MAX;
+    for (unsigned i = 0; i < v->n_clients; i++) {
+        client *c = &v->cl[i];
+        if (!c->used || c->dropped)
+            continue;
+        n++;
+        if (c->held) {
+            (*waiting)++;
+            *first = c->wait_since < *first ? c->wait_since : *first;
+        }
+    }
+    return n;
+}
+
+static void try_open(ccz_hfl_service *v)
+{
+    if (v->open || v->st.over)
+        return;
+    unsigned waiting;
+    int64_t first;
+    unsigned n = active(v, &waiting, &first);
+    if (waiting < v->o.min_clients)
+        return;
+    /* the first round after a start waits out the gathering window: clients start together
+     * but join one by one */
+    bool gathered = listener_mono_ms() - first >= v->o.gather_ms;
+    if (!gathered && (waiting < n || !v->opened_once))
+        return;
+    v->opened_once = true;
+    v->open = true;
+    v->opened_at = listener_mono_ms();
+    unsigned k = 0;
+    char names[600] = "";
+    size_t at = 0;
+    for (unsigned i = 0; i < v->n_clients; i++) {
+        client *c = &v->cl[i];
+        if (!c->used || !c->held)
+            continue;
+        c->in_round = true;
+        c->sent = false;
+        c->dropped = false;
+        k++;
+        if (at < sizeof names)
+            at += (size_t)snprintf(names + at, sizeof names - at, "%s%s", at ? ", " : "", c->name);
+        send_model(v, c, v->round + 1, false);
+    }
+    say(v, "round %u/%u: open with %u clients (%s)", v->round + 1, v->o.rounds, k, names);
+}
+
+static void append_name(char *out, size_t cap, const char *name)
+{
+    size_t n = strlen(out);
+    if (n < cap)
+        snprintf(out + n, cap - n, "%s%s", n ? "," : "", name);
+}
+
+static void finish_training(ccz_hfl_service *v)
+{
+    v->st.over = true;
+    v->done_at = listener_mono_ms();
+    say(v, "trained: %u rounds%s", v->round, v->o.test ? "" : " (no test set)");
+    for (unsigned i = 0; i < v->n_clients; i++)
+        if (v->cl[i].held)
+            send_model(v, &v->cl[i], v->round, true);
+}
+
+static void close_round(ccz_hfl_service *v, bool deadline)
+{
+    const float *models[CCZ_HFL_MAX_CLIENTS];
+    double weights[CCZ_HFL_MAX_CLIENTS];
+    ccz_hfl_round *r = &v->last;
+    memset(r, 0, sizeof *r);
+    r->round = v->round + 1;
+    r->rounds = v->o.rounds;
+    size_t n = 0;
+    double loss = 0, total = 0;
+    for (unsigned i = 0; i < v->n_clients; i++) {
+        client *c = &v->cl[i];
+        if (!c->in_round)
+            continue;
+        r->participants++;
+        if (c->sent) {
+            models[n] = c->w;
+            weights[n++] = (double)c->examples;
+            loss += c->loss * (double)c->examples;
+            total += (double)c->examples;
+            append_name(r->names, sizeof r->names, c->name);
+        } else {
+            c->dropped = true;
+            append_name(r->dropped, sizeof r->dropped, c->name);
+        }
+        c->in_round = c->sent = false;
+    }
+    r->received = (unsigned)n;
+    v->open = false;
+    if (n == 0) {
+        say(v, "round %u/%u: no update before the deadline (%s dropped); opening it again",
+            r->round, v->o.rounds, r->dropped);
+        return;
+    }
+    ccz_status s = ccz_hfl_strategy_aggregate(v->strategy, v->global, models, weights, n);
+    if (s == CCZ_OK)
+        s = refresh_model(v);
+    if (s) {
+        snprintf(v->st.message, sizeof v->st.message, "round %u: %s", r->round, ccz_error_detail());
+        v->st.code = CCZ_RPC_INTERNAL;
+        say(v, "aggregation failed: %s", v->st.message);
+        finish_training(v);
+        return;
+    }
+    v->round++;
+    v->st.rounds_done = v->round;
+    r->train_loss = loss / total;
+    r->acc = r->loss = -1;
+    if (v->o.test) {
+        if (ccz_mlp_evaluate(&r->acc, &r->loss, v->global, &v->o.shape, v->o.test, v->o.threads) !=
+            CCZ_OK) {
+            say(v, "evaluation failed: %s", ccz_error_detail());
+            ccz_error_clear();
+            r->acc = r->loss = -1;
+        }
+    }
+    v->st.acc = r->acc;
+    v->st.loss = r->loss;
+    r->seconds = (double)(listener_mono_ms() - v->opened_at) / 1000;
+    /* on disk before anyone hears of the round: a crash after the line below resumes after it */
+    if (v->o.checkpoint) {
+        s = ccz_hfl_checkpoint_write(v->o.checkpoint, v->round, v->strategy, v->global, v->dim);
+        if (s) {
+            say(v, "warning: checkpoint %s: %s", v->o.checkpoint, ccz_error_detail());
+            ccz_error_clear();
+        }
+    }
+    char figures[128] = "";
+    if (r->acc >= 0)
+        snprintf(figures, sizeof figures, "  test loss: %.4f  accuracy: %.4f", r->loss, r->acc);
+    say(v, "round %u/%u: %u of %u updates (%s)%s%s%s; train loss: %.4f%s  [%.1f s]", r->round,
+        v->o.rounds, r->received, r->participants, r->names, r->dropped[0] ? "; dropped " : "",
+        r->dropped, deadline ? " at the deadline" : "", r->train_loss, figures, r->seconds);
+    if (v->o.on_round)
+        v->o.on_round(r, v->o.payload);
+    if (v->round >= v->o.rounds)
+        finish_training(v);
+}
+
+static void on_tick(void *arg)
+{
+    ccz_hfl_service *v = arg;
+    for (unsigned i = 0; i < v->n_clients; i++) {
+        client *c = &v->cl[i];
+        if (c->held && !ccz_rpc_call_alive(c->held)) {
+            say(v, "%s went away while waiting for a round", c->name);
+            release(c);
+            c->dropped = true;
+        }
+    }
+    if (v->st.over) {
+        if (listener_mono_ms() - v->done_at >= LINGER_MS) {
+            notify(v);
+            return;
+        }
+    } else if (v->open && listener_mono_ms() - v->opened_at >= (int64_t)v->o.round_timeout_ms) {
+        close_round(v, true);
+    }
+    try_open(v);
+    ccz_rpc_timer_arm(v->tick, TICK_MS);
+}
+
+/* ---- handlers --------------------------------------------------------------------------------*/
+
+static void fill_plan(ccz_hfl_service *v, Cczfl__Plan *p, uint32_t *layers)
+{
+    p->model = (char *)(v->o.model ? v->o.model : "mlp");
+    for (unsigned l = 0; l <= v->o.shape.layers; l++)
+        layers[l] = v->o.shape.sizes[l];
+    p->n_layers = v->o.shape.layers + 1;
+    p->layers = layers;
+    p->rounds = v->o.rounds;
+    p->strategy = (char *)ccz_hfl_strategy_name(v->o.strategy);
+    p->mu = v->o.strategy == CCZ_HFL_FEDPROX ? v->o.mu : 0;
+    p->epochs = v->o.epochs;
+    p->batch = v->o.batch;
+    p->lr = v->o.lr;
+    p->optimizer = (char *)(v->o.optimizer == CCZ_MLP_ADAM ? "adam" : "sgd");
+    p->round = v->round;
+}
+
+static void on_join(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
+{
+    ccz_hfl_service *v = payload;
+    const Cczfl__JoinRequest *r = (const Cczfl__JoinRequest *)req;
+    char msg[300], who[96];
+    if (!r->name || !name_ok(r->name)) {
+        (void)!ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT,
+                              "name: 1 to 64 printable ASCII characters, no spaces or commas");
+        return;
+    }
+    const char *model = v->o.model ? v->o.model : "mlp";
+    if (r->model && r->model[0] && strcmp(r->model, model)) {
+        snprintf(msg, sizeof msg, "this aggregator trains the model '%s', not '%s'", model,
+                 r->model);
+        (void)!ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION, msg);
+        return;
+    }
+    if (r->examples == 0 || r->examples > CCZ_HFL_MAX_EXAMPLES) {
+        (void)!ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, "examples: 1 to 1000000000");
+        return;
+    }
+    identity(who, sizeof who, ccz_rpc_call_peer(call));
+    uint64_t conn = ccz_rpc_call_connection(call);
+    client *c = by_conn(v, conn);
+    if (c && strcmp(c->name, r->name)) {
+        snprintf(msg, sizeof msg, "this connection joined as %s already", c->name);
+        (void)!ccz_rpc_finish(call, CCZ_RPC_ALREADY_EXISTS, msg);
+        return;
+    }
+    for (unsigned i = 0; !c && i < v->n_clients; i++)
+        if (v->cl[i].used && !strcmp(v->cl[i].name, r->name)) {
+            c = &v->cl[i];
+            /* a client that comes back: the same attested identity, and not one still here */
+            if (strcmp(c->who, who) || (c->held && ccz_rpc_call_alive(c->held))) {
+                snprintf(msg, sizeof msg, "a client named %s has joined already (%s)", c->name,
+                         c->who);
+                (void)!ccz_rpc_finish(call, CCZ_RPC_ALREADY_EXISTS, msg);
+                return;
+            }
+            release(c);
+            c->conn = conn;
+            c->dropped = false;
+            say(v, "%s rejoined (%s)", c->name, who);
+        }
+    if (!c) {
+        unsigned cap = v->o.max_clients;
+        if (v->n_clients == cap) {
+            snprintf(msg, sizeof msg, "the aggregator has its %u clients already", cap);
+            (void)!ccz_rpc_finish(call, CCZ_RPC_RESOURCE_EXHAUSTED, msg);
+            return;
+        }
+        c = &v->cl[v->n_clients];
+        if (!c->w && !(c->w = malloc(v->dim * sizeof(float)))) {
+            (void)!ccz_rpc_finish(call, CCZ_RPC_RESOURCE_EXHAUSTED, "out of memory");
+            return;
+        }
+        v->n_clients++;
+        c->used = true;
+        snprintf(c->name, sizeof c->name, "%s", r->name);
+        snprintf(c->who, sizeof c->who, "%s", who);
+        c->conn = conn;
+        say(v, "%s joined (%u clients; %s; %llu examples)", c->name, v->n_clients, who,
+            (unsigned long long)r->examples);
+    }
+    Cczfl__Plan p = CCZFL__PLAN__INIT;
+    uint32_t layers[CCZ_MLP_MAX_LAYERS + 1];
+    fill_plan(v, &p, layers);
+    (void)!ccz_rpc_reply(call, &p.base);
+}
+
+static client *member(ccz_hfl_service *v, ccz_rpc_call *call)
+{
+    client *c = by_conn(v, ccz_rpc_call_connection(call));
+    if (!c)
+        (void)!ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION,
+                              "this connection has not joined: call Join first");
+    return c;
+}
+
+static void on_get_model(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
+{
+    ccz_hfl_service *v = payload;
+    const Cczfl__ModelRequest *r = (const Cczfl__ModelRequest *)req;
+    client *c = member(v, call);
+    if (!c)
+        return;
+    if (c->held) {
+        (void)!ccz_rpc_finish(call, CCZ_RPC_ALREADY_EXISTS,
+                              "this client waits for the model already (one GetModel at a time)");
+        return;
+    }
+    ccz_rpc_call_ref(call);
+    c->held = call;
+    c->after = r->after_round;
+    c->wait_since = listener_mono_ms();
+    c->dropped = false;
+    if (v->st.over) {
+        send_model(v, c, v->round, true);
+        return;
+    }
+    try_open(v);
+}
+
+static void on_push(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
+{
+    ccz_hfl_service *v = payload;
+    const Cczfl__Update *u = (const Cczfl__Update *)req;
+    char msg[400];
+    client *c = member(v, call);
+    if (!c)
+        return;
+    if (!v->open || u->round != v->round + 1 || !c->in_round) {
+        if (u->round <= v->round)
+            snprintf(msg, sizeof msg, "late update for round %u: the round is closed (%u done)",
+                     u->round, v->round);
+        else
+            snprintf(msg, sizeof msg, "update for round %u: %s", u->round,
+                     v->open ? "this client does not take part in it" : "no round is open");
+        strcat(msg, "; discarded");
+        say(v, "%s: %s", c->name, msg);
+        (void)!ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION, msg);
+        return;
+    }
+    if (c->sent) {
+        (void)!ccz_rpc_finish(call, CCZ_RPC_ALREADY_EXISTS,
+                              "this client's update for the round is in already");
+        return;
+    }
+    ccz_status s = CCZ_OK;
+    if (u->examples == 0 || u->examples > CCZ_HFL_MAX_EXAMPLES || !isfinite(u->loss))
+        s = ccz_fail(CCZ_ERR_MALFORMED, "examples %llu (1 to 1000000000), loss %g (finite)",
+                     (unsigned long long)u->examples, u->loss);
+    if (s == CCZ_OK)
+        s = ccz_hfl_tensor_decode(c->w, v->dim, u->dtype, u->weights.data, u->weights.len);
+    if (s) {
+        snprintf(msg, sizeof msg, "update rejected: %s", ccz_error_detail());
+        ccz_error_clear();
+        say(v, "%s: %s", c->name, msg);
+        (void)!ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, msg);
+        return;
+    }
+    c->sent = true;
+    c->examples = u->examples;
+    c->loss = u->loss;
+    Cczfl__Ack a = CCZFL__ACK__INIT;
+    a.round = u->round;
+    (void)!ccz_rpc_reply(call, &a.base);
+    for (unsigned i = 0; i < v->n_clients; i++)
+        if (v->cl[i].in_round && !v->cl[i].sent)
+            return;
+    close_round(v, false);
+    try_open(v);
+}
+
+/* ---- the service -----------------------------------------------------------------------------*/
+
+static ccz_status resume(ccz_hfl_service *v)
+{
+    if (!v->o.checkpoint || !ccz_file_exists(v->o.checkpoint))
+        return CCZ_OK;
+    ccz_buf b = CCZ_BUF_INIT;
+    ccz_status s = ccz_file_read(&b, v->o.checkpoint, 64 + 3 * v->dim * 4);
+    unsigned round = 0;
+    if (s == CCZ_OK)
+        s = ccz_hfl_checkpoint_parse(&round, v->strategy, v->global, v->dim, ccz_buf_span(&b));
+    ccz_buf_free(&b);
+    if (s)
+        return ccz_fail_context(s, "checkpoint %s", v->o.checkpoint);
+    CCZ_ENSURE(round <= v->o.rounds, CCZ_ERR_INVALID_ARGUMENT,
+               "checkpoint %s is of round %u; this training has %u rounds", v->o.checkpoint, round,
+               v->o.rounds);
+    v->round = round;
+    v->st.rounds_done = round;
+    say(v, "resuming from checkpoint %s: %u of %u rounds done", v->o.checkpoint, round,
+        v->o.rounds);
+    return CCZ_OK;
+}
+
+ccz_status ccz_hfl_service_new(ccz_hfl_service **out, ccz_rpc_server *rpc,
+                               const ccz_hfl_service_opts *o)
+{
+    *out = NULL;
+    CCZ_ENSURE(o && o->version == CCZ_HFL_SERVICE_OPTS_VERSION, CCZ_ERR_INVALID_ARGUMENT,
+               "ccz_hfl_service_opts: version %u, expected %u", o ? o->version : 0,
+               CCZ_HFL_SERVICE_OPTS_VERSION);
+    size_t dim;
+    CCZ_GUARD(ccz_mlp_shape_check(&o->shape, &dim));
+    CCZ_ENSURE(o->rounds >= 1 && o->rounds <= 100000, CCZ_ERR_INVALID_ARGUMENT,
+               "1 to 100000 rounds, not %u", o->rounds);
+    unsigned maxc = o->max_clients ? o->max_clients : CCZ_HFL_MAX_CLIENTS;
+    CCZ_ENSURE(maxc <= CCZ_HFL_MAX_CLIENTS && o->min_clients >= 1 && o->min_clients <= maxc,
+               CCZ_ERR_INVALID_ARGUMENT, "1 <= min clients (%u) <= max clients (%u) <= %d",
+               o->min_clients, maxc, CCZ_HFL_MAX_CLIENTS);
+    CCZ_ENSURE(!o->test || (o->test->features == o->shape.sizes[0]), CCZ_ERR_INVALID_ARGUMENT,
+               "the test set has %zu features; the model takes %u", o->test->features,
+               o->shape.sizes[0]);
+    ccz_hfl_service *v = calloc(1, sizeof *v);
+    CCZ_ENSURE(v, CCZ_ERR_NOMEM, "out of memory");
+    v->o = *o;
+    v->o.max_clients = maxc;
+    v->o.mu = o->mu > 0 ? o->mu : 0.01f;
+    v->o.epochs = o->epochs ? o->epochs : 1;
+    v->o.batch = o->batch ? o->batch : 32;
+    v->o.round_timeout_ms = o->round_timeout_ms ? o->round_timeout_ms : 120000;
+    v->o.gather_ms = o->gather_ms ? o->gather_ms : 2000;
+    v->rpc = rpc;
+    v->dim = dim;
+    v->st.dim = dim;
+    v->st.acc = v->st.loss = -1;
+    v->global = malloc(dim * sizeof(float));
+    v->st.weights = v->global;
+    ccz_hfl_strategy_opts so = o->strategy_opts;
+    so.threads = o->threads;
+    ccz_status s = v->global ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    if (s == CCZ_OK)
+        s = ccz_hfl_strategy_new(&v->strategy, o->strategy, dim, &so);
+    if (s == CCZ_OK) {
+        ccz_mlp_init(v->global, &o->shape, o->seed);
+        s = resume(v);
+    }
+    if (s == CCZ_OK)
+        s = refresh_model(v);
+    if (s == CCZ_OK)
+        s = ccz_rpc_timer_new(&v->tick, rpc, on_tick, v);
+    const ProtobufCMessageDescriptor *in[] = {&cczfl__join_request__descriptor,
+                                              &cczfl__model_request__descriptor,
+                                              &cczfl__update__descriptor};
+    const ProtobufCMessageDescriptor *outd[] = {&cczfl__plan__descriptor, &cczfl__model__descriptor,
+                                                &cczfl__ack__descriptor};
+    static const char *const paths[] = {"/cczfl.Aggregator/Join", "/cczfl.Aggregator/GetModel",
+                                        "/cczfl.Aggregator/PushUpdate"};
+    const ccz_rpc_handler handlers[] = {on_join, on_get_model, on_push};
+    for (size_t i = 0; s == CCZ_OK && i < CCZ_ARRAY_LEN(paths); i++)
+        s = ccz_rpc_server_add(rpc, paths[i], CCZ_RPC_UNARY, in[i], outd[i], handlers[i], v);
+    if (s) {
+        ccz_hfl_service_free(v);
+        return s;
+    }
+    if (v->round >= v->o.rounds) {
+        v->st.over = true;
+        v->done_at = listener_mono_ms();
+    }
+    ccz_rpc_timer_arm(v->tick, TICK_MS);
+    *out = v;
+    return CCZ_OK;
+}
+
+const ccz_hfl_status *ccz_hfl_service_status(const ccz_hfl_service *v)
+{
+    return &v->st;
+}
+
+void ccz_hfl_service_free(ccz_hfl_service *v)
+{
+    if (!v)
+        return;
+    for (unsigned i = 0; i < CCZ_HFL_MAX_CLIENTS; i++) {
+        release(&v->cl[i]);
+        free(v->cl[i].w);
+    }
+    ccz_hfl_strategy_free(v->strategy);
+    free(v->global);
+    ccz_buf_free(&v->model_msg);
+    ccz_rpc_timer_free(v->tick);
+    free(v);
+}

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Horizontal FL on 'ccz fl serve|join' (simulated TEE, two-way RA-gRPC), Fashion-MNIST's test
+# set (Debian's dataset-fashion-mnist) split over the clients: a client the policy rejects; a
+# round with a crashed client (SIGKILL) and a straggler (SIGSTOP) that closes at its deadline
+# with the others, the straggler's late update refused and the training finished; an
+# aggregator killed (SIGKILL) after round 2 of 4 that resumes from its checkpoint while its
+# clients wait and rejoin; usage errors. Quality runs are solutions/hfl's (label long).
+. "$(dirname "$0")/lib.sh"
+D=/usr/share/datasets/fashion-mnist
+IMG=$D/t10k-images-idx3-ubyte.gz
+if [ ! -f "$IMG" ]; then
+    echo "Fashion-MNIST is missing at $D (scripts/setup installs dataset-fashion-mnist)"
+    [ "${CI:-}" != true ] || { echo "FAIL: CI=true: missing data is a failure"; exit 1; }
+    exit 77
+fi
+P=$T/plat
+"$CCZ" sim init --dir "$P" > /dev/null
+M=$("$CCZ" sim measure "$CCZ")
+echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
+EP=(--tee sim --sim-dir "$P" --policy "$T/accept.json")
+
+SERVER=
+PIDS=()
+start() { # LOG ARGS...: the aggregator in the background
+    local log=$1; shift
+    "$CCZ" fl serve "$@" "${EP[@]}" > "$log.out" 2> "$log" &
+    SERVER=$!
+    PORT=
+    for _ in $(seq 200); do
+        PORT=$(sed -n 's/.*serving cczfl.Aggregator on port \([0-9]*\).*/\1/p' "$log" 2>/dev/null)
+        [ -n "$PORT" ] && break
+        sleep 0.05
+    done
+    [ -n "$PORT" ] || fail "the aggregator did not start: $(cat "$log")"
+}
+cleanup() {
+    for p in "${PIDS[@]}" $SERVER; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
+    wait 2>/dev/null
+}
+trap 'cleanup; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+client() { # NAME SHARD [options]: a client in the background; exit code in $T/NAME.rc
+    local name=$1 shard=$2; shift 2
+    ( "$CCZ" fl join 127.0.0.1:$PORT --data "$IMG" --name "$name" --shard "$shard" --threads 1 \
+          "${EP[@]}" "$@" > "$T/$name.out" 2> "$T/$name.err"; echo $? > "$T/$name.rc" ) &
+    PIDS+=($!)
+}
+pid_of() { pgrep -f -- "--name $1 " | head -1; } # the ccz process of client NAME
+await() { # FILE TEXT [TENTHS]: waits until FILE contains TEXT
+    for _ in $(seq "${3:-300}"); do
+        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    fail "'$2' never appeared in $1: $(tail -5 "$1")"
+    return 1
+}
+
+# ---- usage errors
+run 2 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2
+contains "$err" "usage: ccz fl serve"
+run 2 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 1 --strategy fedsgd
+contains "$err" "unknown strategy 'fedsgd'"
+run 2 "$CCZ" fl join 127.0.0.1:1 --data "$IMG" --name x --shard 4/4
+contains "$err" "--shard: I/N with I < N"
+
+# ---- a rejected client; a crashed client and a straggler do not stall round 1
+start "$T/s.log" --listen 127.0.0.1:0 --rounds 4 --min-clients 2 --epochs 3 --timeout 4000 \
+    --test "$IMG" --checkpoint "$T/a.ckpt"
+run 1 "$CCZ" fl join 127.0.0.1:$PORT --data "$IMG" --name intruder --shard 0/20 --timeout 1000 \
+    --tee sim --sim-dir "$P" --measurement "$(printf '%064d' 7)" --policy "$T/accept.json"
+contains "$err" "UNAVAILABLE"
+client crash 0/2
+client slow 1/2 --timeout 30000
+client c0 0/20
+client c1 1/20
+await "$T/s.log" "round 1/4: open with 4 clients"
+kill -9 "$(pid_of crash)"
+kill -STOP "$(pid_of slow)"
+await "$T/s.log" "round 1/4: 2 of 4 updates"
+kill -CONT "$(pid_of slow)"
+wait $SERVER; rc=$?; SERVER=
+wait
+[ "$rc" = 0 ] || fail "the aggregator exited $rc: $(cat "$T/s.log")"
+log=$(cat "$T/s.log")
+contains "$log" "client REJECTED at policy"
+contains "$log" "c0 joined"
+contains "$log" "sim (simulated) mr_enclave ${M:0:16}"
+line=$(grep 'round 1/4: 2 of 4 updates' "$T/s.log")
+for c in c0 c1 "dropped " crash slow; do contains "$line" "$c"; done
+contains "$log" "at the deadline"
+contains "$log" "round 4/4:"
+contains "$log" "slow: late update for round 1: the round is closed"
+contains "$(cat "$T/slow.err")" "update refused: late update for round 1"
+for c in c0 c1 slow; do
+    [ "$(cat "$T/$c.rc")" = 0 ] || fail "$c exited $(cat "$T/$c.rc"): $(cat "$T/$c.err")"
+done
+acc=$(sed -n 's/^accuracy: //p' "$T/s.log.out")
+[ -n "$acc" ] || fail "the aggregator printed no accuracy"
+[ "$(cat "$T/c0.out")" = "accuracy: $acc" ] || fail "c0 printed '$(cat "$T/c0.out")'"
+awk -v a="$acc" 'BEGIN { exit !(a > 0.6) }' || fail "accuracy $acc after 4 rounds"
+
+# ---- the aggregator killed after round 2 of 4 resumes from its checkpoint
+start "$T/k.log" --listen 127.0.0.1:0 --rounds 4 --min-clients 2 --epochs 5 --test "$IMG" \
+    --checkpoint "$T/k.ckpt" --strategy fedadam
+client k0 0/10 --timeout 60000
+client k1 1/10 --timeout 60000
+await "$T/k.log" "round 2/4: 2 of 2 updates"
+kill -9 $SERVER
+wait $SERVER 2>/dev/null
+SERVER=
+sleep 1
+start "$T/k2.log" --listen 127.0.0.1:$PORT --rounds 4 --min-clients 2 --epochs 5 --test "$IMG" \
+    --checkpoint "$T/k.ckpt" --strategy fedadam
+wait $SERVER; rc=$?; SERVER=
+wait
+[ "$rc" = 0 ] || fail "the restarted aggregator exited $rc: $(cat "$T/k2.log")"
+log=$(cat "$T/k2.log")
+contains "$log" "resuming from checkpoint $T/k.ckpt: "
+contains "$log" "round 4/4: 2 of 2 updates"
+contains "$log" "2 of 4 rounds done"
+grep -q 'round [12]/4' "$T/k2.log" && fail "the restart trained rounds again"
+for c in k0 k1; do
+    [ "$(cat "$T/$c.rc")" = 0 ] || fail "$c exited $(cat "$T/$c.rc"): $(cat "$T/$c.err")"
+    contains "$(cat "$T/$c.err")" "round 4 of 4"
+done
+finish

@@ -1,0 +1,161 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""Checks the Gramine manifest templates (deploy/gramine) as CI does:
+
+  1. every service renders (deploy/gramine/render.py) to TOML that python3-toml reads, with
+     DCAP attestation, the extra runtime domain names, trusted entrypoint and mounts,
+     encrypted mounts with keys, and every /etc/ccz file it names among its trusted etc/;
+  2. the etc/ files are byte for byte the ConfigMaps of deploy/k8s/sgx (Gramine refuses a
+     trusted file whose hash differs from the signed one);
+  3. each pod's sgx.intel.com/epc in deploy/k8s/sgx is its enclave's size (sizes.json);
+  4. the sizes still fit the code: measure.py --check runs the services that need no input
+     on the simulated TEE and compares (when $CCZ names a ccz executable);
+  5. the check refuses a manifest without DCAP, with broken TOML, or with an untrusted mount;
+  6. the solutions' own templates (solutions/*/*.manifest.template) render to TOML too.
+
+Exit: 0 passed, 1 failed, 77 python3-toml or PyYAML is missing.
+"""
+import glob
+import os
+import re
+import subprocess
+import sys
+
+SRC = os.environ.get("CCZ_SOURCE_DIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+try:
+    import toml
+    import yaml
+except ImportError as e:
+    print(f"skipped: {e.name} is not installed (Debian's python3-toml and python3-yaml; "
+          "scripts/setup installs them)")
+    sys.exit(77)
+sys.path.insert(0, os.path.join(SRC, "deploy", "gramine"))
+import render  # noqa: E402  deploy/gramine/render.py
+
+failures = []
+
+
+def fail(msg):
+    failures.append(msg)
+    print(f"FAIL {msg}")
+
+
+def k8s_objects(path):
+    with open(path, encoding="utf-8") as f:
+        return [d for d in yaml.safe_load_all(f) if d]
+
+
+def main():
+    sgx_dir = os.path.join(SRC, "deploy", "k8s", "sgx")
+    configmaps = {}
+    pods = {}
+    for path in glob.glob(os.path.join(sgx_dir, "*.yaml")):
+        for d in k8s_objects(path):
+            if d["kind"] == "ConfigMap":
+                configmaps[d["metadata"]["name"]] = d.get("data", {})
+            elif d["kind"] in ("Deployment", "StatefulSet", "Job"):
+                pods[d["metadata"]["name"]] = d["spec"]["template"]["spec"]
+    # service -> (its ConfigMap, its workload, its image name)
+    where = {"attestation": ("ccz-attestation-config", "ccz-attestation"),
+             "kms-seed": ("ccz-kms-config", "ccz-kms-seed"),
+             "kms": ("ccz-kms-config", "ccz-kms"),
+             "psi": ("ccz-psi-config", "ccz-psi"),
+             "serving": ("ccz-serving-ca", "ccz-serving"),
+             "fl": ("ccz-fl-config", "ccz-fl-aggregator")}
+    sizes = render.sizes
+    for svc in render.SERVICES:
+        try:
+            text, etc = render.render(svc)
+        except Exception as e:  # noqa: BLE001  a template that does not render is a failure
+            fail(f"{svc}: does not render: {e}")
+            continue
+        problems = render.check(svc, text, etc)
+        for p in problems:
+            fail(f"{svc}.manifest: {p}")
+        cm_name, workload = where[svc]
+        cm = configmaps.get(cm_name)
+        if cm is None:
+            fail(f"{svc}: deploy/k8s/sgx has no ConfigMap {cm_name}")
+        else:
+            for name, body in etc.items():
+                if cm.get(name) != body:
+                    fail(f"{svc}: etc/{name} differs from ConfigMap {cm_name}'s {name}")
+        pod = pods.get(workload)
+        if pod is None:
+            fail(f"{svc}: deploy/k8s/sgx has no workload {workload}")
+        else:
+            c = pod["containers"][0]
+            epc = c["resources"]["limits"].get("sgx.intel.com/epc", "")
+            want = sizes(svc)["enclave_size"]
+            if epc != want + "i":
+                fail(f"{svc}: {workload} asks sgx.intel.com/epc {epc!r}, its enclave is {want}")
+            if "args" in c:
+                fail(f"{svc}: {workload} passes args, but the Gramine manifest fixes argv")
+            if not c["image"].split("/")[-1].startswith(
+                    ("ccz-kms-seed-gramine" if svc == "kms-seed" else f"ccz-{svc}-gramine",
+                     "ccz-fl-gramine")):
+                fail(f"{svc}: {workload} runs {c['image']}, not its Gramine image")
+        if not problems:
+            m = toml.loads(text)
+            print(f"ok {svc}.manifest: TOML, argv {' '.join(m['loader']['argv'][:4])}..., "
+                  f"enclave {m['sgx']['enclave_size']}, {m['sgx']['max_threads']} threads, "
+                  f"etc/ {', '.join(etc)}")
+
+    # 4. the sizes fit a measurement
+    ccz = os.environ.get("CCZ")
+    if ccz and os.environ.get("CCZ_SANITIZE", "OFF").upper() in ("ON", "1", "TRUE"):
+        print("note: a sanitizer build's memory is not the release build's: the sizes are "
+              "measured in the release pass only")
+    elif ccz:
+        r = subprocess.run([sys.executable, os.path.join(SRC, "deploy", "gramine", "measure.py"),
+                            "--ccz", ccz, "--check"], capture_output=True, text=True, timeout=120)
+        print(r.stdout, end="")
+        if r.returncode != 0:
+            fail("measure.py --check: " + (r.stderr.strip() or "sizes.json is too small"))
+    else:
+        print("note: CCZ not set, the sizes are not measured again")
+
+    # 5. the check refuses what it must
+    text, etc = render.render("psi")
+    cases = {
+        "no DCAP": (text.replace('sgx.remote_attestation = "dcap"', ""), "remote_attestation"),
+        "broken TOML": (text.replace("sgx.max_threads =", "sgx.max_threads"), "not TOML"),
+        "an untrusted mount": (text.replace('"file:etc/",', ""), "nothing under it is trusted"),
+        "no domain names": (text.replace("sys.enable_extra_runtime_domain_names_conf = true",
+                                         ""), "domain_names"),
+        "an enclave size that is no power of two": (
+            re.sub(r'sgx.enclave_size = "\w+"', 'sgx.enclave_size = "3G"', text), "power of two"),
+    }
+    for what, (bad, expect) in cases.items():
+        errs = render.check("psi", bad, etc)
+        if not any(expect in e for e in errs):
+            fail(f"the check let a manifest with {what} through: {errs}")
+    if not any(expect in e for e in render.check("psi", text, {}) for expect in ["etc/"]):
+        fail("the check let a manifest through whose policy etc/ does not hold")
+
+    # 6. the solutions' templates are TOML once their Jinja2 expressions are filled in
+    for path in sorted(glob.glob(os.path.join(SRC, "solutions", "*", "*.manifest.template"))):
+        rel = os.path.relpath(path, SRC)
+        with open(path, encoding="utf-8") as f:
+            t = f.read()
+        filled = re.sub(r"\{\{[^}]*\}\}", "1", t)  # "1": a number or in a string
+        try:
+            m = toml.loads(filled)
+        except toml.TomlDecodeError as e:
+            fail(f"{rel}: not TOML: {e}")
+            continue
+        if m.get("sgx", {}).get("remote_attestation") != "dcap":
+            fail(f"{rel}: sgx.remote_attestation is not dcap")
+        else:
+            print(f"ok {rel}: TOML, DCAP")
+
+    if failures:
+        print(f"{len(failures)} problem(s)")
+        return 1
+    print("all Gramine checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

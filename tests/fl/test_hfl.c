@@ -1,0 +1,569 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Horizontal FL (include/ccz/hfl.h, include/ccz/mlp.h): FedAvg against NumPy's weighted mean,
+ * tensors and checkpoints, and the aggregator on plaintext h2c with raw clients:
+ * a mis-shaped update refused while the round goes on, a straggler dropped at the deadline and
+ * its late update refused, a restart resumed from the checkpoint. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ccz/hfl.h"
+#include "fl.pb-c.h"
+#include "test.h"
+
+static uint64_t rng = 42;
+static float frand(void)
+{
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((double)(rng >> 11) / 9007199254740992.0 * 2 - 1);
+}
+
+/* Runs NumPy's weighted mean of n models of dim float32 values; false when NumPy is absent. */
+static bool numpy_mean(double *out, const float *const *models, const double *w, size_t n,
+                       size_t dim)
+{
+    char in[1100], res[1100], cmd[3000];
+    snprintf(in, sizeof in, "%s/models.bin", test_tmpdir());
+    snprintf(res, sizeof res, "%s/mean.bin", test_tmpdir());
+    FILE *f = fopen(in, "wb");
+    CHECK(f != NULL);
+    for (size_t k = 0; k < n; k++)
+        fwrite(models[k], sizeof(float), dim, f);
+    fclose(f);
+    char ws[512] = "";
+    for (size_t k = 0; k < n; k++)
+        snprintf(ws + strlen(ws), sizeof ws - strlen(ws), "%s%.17g", k ? "," : "", w[k]);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c 'import numpy as np\n"
+             "m = np.fromfile(\"%s\", dtype=\"<f4\").reshape(%zu, %zu).astype(np.float64)\n"
+             "w = np.array([%s])\n"
+             "np.average(m, axis=0, weights=w).astype(\"<f8\").tofile(\"%s\")'",
+             in, n, dim, ws, res);
+    if (system(cmd) != 0)
+        return false;
+    f = fopen(res, "rb");
+    CHECK(f != NULL);
+    CHECK(fread(out, sizeof(double), dim, f) == dim);
+    fclose(f);
+    return true;
+}
+
+/* NumPy is there, checked before a test's first check (a skip after one would hide it). */
+static void need_numpy(void)
+{
+    if (system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") != 0)
+        test_skip(false, "python3-numpy is missing (scripts/setup installs it)");
+}
+
+static double max_diff(const float *a, const double *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs((double)a[i] - b[i]));
+    return m;
+}
+
+static void fedavg_matches_numpy(void)
+{
+    need_numpy();
+    enum { N = 5, DIM = 200003 };
+    float *models[N];
+    double w[N] = {600, 1200, 7, 3000.5, 1};
+    for (int k = 0; k < N; k++) {
+        models[k] = malloc(DIM * sizeof(float));
+        for (int i = 0; i < DIM; i++)
+            models[k][i] = frand() * (float)(k + 1);
+    }
+    float *out = malloc(DIM * sizeof(float));
+    double *ref = malloc(DIM * sizeof(double));
+    CHECK_OK(ccz_hfl_fedavg(out, (const float *const *)models, w, N, DIM, 2));
+    CHECK(numpy_mean(ref, (const float *const *)models, w, N, DIM));
+    double d = max_diff(out, ref, DIM);
+    fprintf(stderr, "fedavg: %d models of %d values, max |ccz - numpy| = %.3g\n", N, DIM, d);
+    CHECK(d <= 1e-6);
+    /* weights must be positive */
+    w[2] = 0;
+    CHECK_STATUS(ccz_hfl_fedavg(out, (const float *const *)models, w, N, DIM, 1),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    for (int k = 0; k < N; k++)
+        free(models[k]);
+    free(out);
+    free(ref);
+}
+
+static void tensors(void)
+{
+    float v[6] = {0, -1.5f, 65504.0f, 1e-7f, 3.14159f, -2e-5f}, back[6];
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_hfl_tensor_encode(&b, v, 6, CCZ_HFL_F32));
+    CHECK_INT(b.len, 24);
+    CHECK_OK(ccz_hfl_tensor_decode(back, 6, CCZ_HFL_F32, b.ptr, b.len));
+    CHECK(!memcmp(v, back, sizeof v));
+    /* one value short, one too many, an odd length, an unknown type */
+    CHECK_STATUS(ccz_hfl_tensor_decode(back, 6, CCZ_HFL_F32, b.ptr, 20), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(ccz_hfl_tensor_decode(back, 5, CCZ_HFL_F32, b.ptr, 24), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(ccz_hfl_tensor_decode(back, 6, CCZ_HFL_F32, b.ptr, 23), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(ccz_hfl_tensor_decode(back, 6, 7, b.ptr, 24), CCZ_ERR_MALFORMED);
+    /* a NaN is refused */
+    b.ptr[7] = 0x7f;
+    b.ptr[6] = 0xc0;
+    CHECK_STATUS(ccz_hfl_tensor_decode(back, 6, CCZ_HFL_F32, b.ptr, 24), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "weight 1 is not a finite number");
+    b.len = 0;
+    CHECK_OK(ccz_hfl_tensor_encode(&b, v, 6, CCZ_HFL_F16));
+    CHECK_INT(b.len, 12);
+    CHECK_OK(ccz_hfl_tensor_decode(back, 6, CCZ_HFL_F16, b.ptr, b.len));
+    for (int i = 0; i < 6; i++)
+        CHECK(fabsf(back[i] - v[i]) <= fabsf(v[i]) * 1e-3f + 6e-8f);
+    CHECK(back[2] == 65504.0f);
+    ccz_buf_free(&b);
+}
+
+static void update_parse(void)
+{
+    float w[15], got[15];
+    for (int i = 0; i < 15; i++)
+        w[i] = (float)i / 4;
+    ccz_buf t = CCZ_BUF_INIT;
+    CHECK_OK(ccz_hfl_tensor_encode(&t, w, 15, CCZ_HFL_F32));
+    Cczfl__Update u = CCZFL__UPDATE__INIT;
+    u.round = 3;
+    u.examples = 17;
+    u.loss = 0.5;
+    u.weights = (ProtobufCBinaryData){t.len, t.ptr};
+    uint8_t msg[200];
+    size_t len = cczfl__update__pack(&u, msg);
+    ccz_hfl_update up;
+    CHECK_OK(ccz_hfl_update_parse(&up, got, 15, msg, len));
+    CHECK_INT(up.round, 3);
+    CHECK_INT(up.examples, 17);
+    CHECK(!memcmp(got, w, sizeof w));
+    CHECK_STATUS(ccz_hfl_update_parse(&up, got, 14, msg, len), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "not the model's 14 float32 values");
+    CHECK_STATUS(ccz_hfl_update_parse(&up, got, 15, msg, len - 1), CCZ_ERR_MALFORMED);
+    u.examples = 0;
+    len = cczfl__update__pack(&u, msg);
+    CHECK_STATUS(ccz_hfl_update_parse(&up, got, 15, msg, len), CCZ_ERR_MALFORMED);
+    /* larger than the model allows: refused before unpacking */
+    uint8_t *big = calloc(1, ccz_hfl_max_message(15) + 1);
+    CHECK_STATUS(ccz_hfl_update_parse(&up, got, 15, big, ccz_hfl_max_message(15) + 1),
+                 CCZ_ERR_TOO_LARGE);
+    free(big);
+    ccz_buf_free(&t);
+}
+
+static void checkpoints(void)
+{
+    enum { DIM = 1000 };
+    char path[1100];
+    snprintf(path, sizeof path, "%s/ck.bin", test_tmpdir());
+    ccz_hfl_strategy_opts so = CCZ_HFL_STRATEGY_OPTS_INIT;
+    ccz_hfl_strategy *s, *s2, *avg;
+    CHECK_OK(ccz_hfl_strategy_new(&s, CCZ_HFL_FEDADAM, DIM, &so));
+    CHECK_OK(ccz_hfl_strategy_new(&s2, CCZ_HFL_FEDADAM, DIM, &so));
+    CHECK_OK(ccz_hfl_strategy_new(&avg, CCZ_HFL_FEDAVG, DIM, &so));
+    float g[DIM], a[DIM], b[DIM], g2[DIM];
+    for (int i = 0; i < DIM; i++) {
+        g[i] = frand();
+        a[i] = g[i] + 0.1f;
+        b[i] = g[i] + 0.3f;
+    }
+    const float *m[2] = {a, b};
+    double w[2] = {1, 3};
+    CHECK_OK(ccz_hfl_strategy_aggregate(s, g, m, w, 2));
+    /* FedAdam's first step moves each weight by lr m / (sqrt(v) + tau) toward the mean */
+    CHECK(g[0] > a[0] - 0.1f && g[0] - (a[0] - 0.1f) < 0.011f);
+    CHECK_OK(ccz_hfl_checkpoint_write(path, 7, s, g, DIM));
+    ccz_buf f = CCZ_BUF_INIT;
+    CHECK_OK(ccz_file_read(&f, path, 1 << 20));
+    unsigned round = 0;
+    CHECK_OK(ccz_hfl_checkpoint_parse(&round, s2, g2, DIM, ccz_buf_span(&f)));
+    CHECK_INT(round, 7);
+    CHECK(!memcmp(g, g2, sizeof g));
+    /* the same step from both states gives the same model */
+    CHECK_OK(ccz_hfl_strategy_aggregate(s, g, m, w, 2));
+    CHECK_OK(ccz_hfl_strategy_aggregate(s2, g2, m, w, 2));
+    CHECK(!memcmp(g, g2, sizeof g));
+    /* another strategy, another size, a truncated or extended file */
+    CHECK_STATUS(ccz_hfl_checkpoint_parse(&round, avg, g2, DIM, ccz_buf_span(&f)),
+                 CCZ_ERR_MALFORMED);
+    CHECK_STATUS(ccz_hfl_checkpoint_parse(&round, s2, g2, DIM - 1, ccz_buf_span(&f)),
+                 CCZ_ERR_MALFORMED);
+    CHECK(ccz_hfl_checkpoint_parse(&round, s2, g2, DIM, (ccz_span){f.ptr, f.len - 1}) != CCZ_OK);
+    CHECK_OK(ccz_buf_append(&f, "x", 1));
+    CHECK_STATUS(ccz_hfl_checkpoint_parse(&round, s2, g2, DIM, ccz_buf_span(&f)),
+                 CCZ_ERR_MALFORMED);
+    ccz_buf_free(&f);
+    ccz_hfl_strategy_free(s);
+    ccz_hfl_strategy_free(s2);
+    ccz_hfl_strategy_free(avg);
+}
+
+/* ---- the aggregator --------------------------------------------------------------------------*/
+
+#define DIM 15 /* lr 4 -> 3 */
+
+typedef struct {
+    ccz_rpc_server *rpc;
+    ccz_hfl_service *svc;
+    pthread_t thread;
+    char target[64];
+    ccz_hfl_round rounds[8];
+    unsigned n_rounds;
+} server;
+
+static void *run(void *arg)
+{
+    server *s = arg;
+    CHECK_OK(ccz_rpc_server_run(s->rpc));
+    return NULL;
+}
+
+static void on_round(const ccz_hfl_round *r, void *payload)
+{
+    server *s = payload;
+    if (s->n_rounds < 8)
+        s->rounds[s->n_rounds++] = *r;
+}
+
+static void on_over(const ccz_hfl_status *st, void *payload)
+{
+    (void)st;
+    ccz_rpc_server_shutdown(((server *)payload)->rpc, 1000);
+}
+
+static void server_start(server *s, unsigned rounds, unsigned min, unsigned timeout_ms,
+                         const char *checkpoint)
+{
+    memset(s, 0, sizeof *s);
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.max_message = ccz_hfl_max_message(DIM);
+    CHECK_OK(ccz_rpc_server_new(&s->rpc, &so));
+    ccz_hfl_service_opts o = CCZ_HFL_SERVICE_OPTS_INIT;
+    o.model = "lr";
+    o.shape = (ccz_mlp_shape){1, {4, 3}};
+    o.rounds = rounds;
+    o.min_clients = min;
+    o.round_timeout_ms = timeout_ms;
+    o.gather_ms = 3000;
+    o.checkpoint = checkpoint;
+    o.log = stderr;
+    o.on_round = on_round;
+    o.on_over = on_over;
+    o.payload = s;
+    CHECK_OK(ccz_hfl_service_new(&s->svc, s->rpc, &o));
+    int port = 0;
+    CHECK_OK(ccz_rpc_server_listen(s->rpc, &port, "127.0.0.1:0"));
+    snprintf(s->target, sizeof s->target, "127.0.0.1:%d", port);
+    pthread_create(&s->thread, NULL, run, s);
+}
+
+static void server_stop(server *s)
+{
+    ccz_rpc_server_shutdown(s->rpc, 1000);
+    pthread_join(s->thread, NULL);
+    ccz_hfl_service_free(s->svc);
+    ccz_rpc_server_free(s->rpc);
+}
+
+typedef struct {
+    const server *srv;
+    const char *name;
+    float w[DIM];
+    uint64_t examples;
+    int shape_error; /* send a mis-shaped update first */
+    int sleep_ms;    /* before uploading round 1 (a straggler) */
+    int codes[8];    /* of each PushUpdate */
+    char msgs[8][512];
+    unsigned pushes;
+    float final[DIM];
+    bool done;
+    unsigned resumed_at; /* the plan's rounds done at join */
+} client;
+
+static int unary(ccz_rpc_channel *ch, const char *method, const ProtobufCMessage *req,
+                 const ProtobufCMessageDescriptor *d, ProtobufCMessage **resp, char *msg)
+{
+    char path[80];
+    snprintf(path, sizeof path, "/cczfl.Aggregator/%s", method);
+    ccz_rpc_call_opts co = CCZ_RPC_CALL_OPTS_INIT;
+    co.deadline_ms = 20000;
+    ccz_rpc_status st;
+    CHECK_OK(ccz_rpc_unary(ch, resp, &st, path, req, d, &co));
+    if (msg)
+        snprintf(msg, 512, "%s", st.message);
+    int code = st.code;
+    ccz_rpc_status_free(&st);
+    return code;
+}
+
+static int push(client *c, ccz_rpc_channel *ch, unsigned round, size_t n)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    float w[DIM + 1];
+    memcpy(w, c->w, sizeof c->w);
+    w[DIM] = 1;
+    CHECK_OK(ccz_hfl_tensor_encode(&b, w, n, CCZ_HFL_F32));
+    Cczfl__Update u = CCZFL__UPDATE__INIT;
+    u.round = round;
+    u.examples = c->examples;
+    u.loss = 1;
+    u.weights = (ProtobufCBinaryData){b.len, b.ptr};
+    ProtobufCMessage *resp = NULL;
+    unsigned k = c->pushes < 8 ? c->pushes++ : 7;
+    c->codes[k] = unary(ch, "PushUpdate", &u.base, &cczfl__ack__descriptor, &resp, c->msgs[k]);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    ccz_buf_free(&b);
+    return c->codes[k];
+}
+
+static void *client_run(void *arg)
+{
+    client *c = arg;
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, c->srv->target, &co));
+    Cczfl__JoinRequest jr = CCZFL__JOIN_REQUEST__INIT;
+    jr.name = (char *)c->name;
+    jr.examples = c->examples;
+    jr.model = "lr";
+    ProtobufCMessage *resp = NULL;
+    CHECK_INT(unary(ch, "Join", &jr.base, &cczfl__plan__descriptor, &resp, NULL), 0);
+    if (resp) {
+        c->resumed_at = ((Cczfl__Plan *)resp)->round;
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    unsigned after = 0;
+    for (int guard = 0; guard < 10; guard++) {
+        Cczfl__ModelRequest mr = CCZFL__MODEL_REQUEST__INIT;
+        mr.after_round = after;
+        resp = NULL;
+        int code = unary(ch, "GetModel", &mr.base, &cczfl__model__descriptor, &resp, NULL);
+        CHECK_INT(code, 0);
+        if (code || !resp)
+            break;
+        const Cczfl__Model *m = (const Cczfl__Model *)resp;
+        unsigned round = m->round;
+        c->done = m->done;
+        if (m->done)
+            CHECK_OK(
+                ccz_hfl_tensor_decode(c->final, DIM, m->dtype, m->weights.data, m->weights.len));
+        protobuf_c_message_free_unpacked(resp, NULL);
+        if (c->done)
+            break;
+        if (c->shape_error && round == 1)
+            push(c, ch, round, DIM + 1);
+        if (c->sleep_ms && round == 1)
+            usleep((useconds_t)c->sleep_ms * 1000);
+        push(c, ch, round, DIM);
+        after = round;
+    }
+    ccz_rpc_channel_free(ch);
+    return NULL;
+}
+
+static void start_clients(client *cs, size_t n, pthread_t *t)
+{
+    for (size_t i = 0; i < n; i++)
+        pthread_create(&t[i], NULL, client_run, &cs[i]);
+}
+
+static void join_clients(size_t n, pthread_t *t)
+{
+    for (size_t i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+}
+
+/* One round of two clients, one of which sends a mis-shaped update first: refused with
+ * INVALID_ARGUMENT, the round goes on, and the result is NumPy's weighted mean. */
+static void round_with_misshaped_update(void)
+{
+    need_numpy();
+    server s;
+    server_start(&s, 1, 2, 20000, NULL);
+    client cs[2] = {{.srv = &s, .name = "alice", .examples = 30, .shape_error = 1},
+                    {.srv = &s, .name = "bob", .examples = 10}};
+    for (int i = 0; i < DIM; i++) {
+        cs[0].w[i] = frand();
+        cs[1].w[i] = frand() * 3;
+    }
+    pthread_t t[2];
+    start_clients(cs, 2, t);
+    join_clients(2, t);
+    server_stop(&s);
+    CHECK_INT(cs[0].pushes, 2);
+    CHECK_INT(cs[0].codes[0], CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_CONTAINS(cs[0].msgs[0], "64 bytes of weights are not the model's 15 float32 values");
+    CHECK_INT(cs[0].codes[1], CCZ_RPC_OK);
+    CHECK_INT(cs[1].codes[0], CCZ_RPC_OK);
+    CHECK(cs[0].done && cs[1].done);
+    CHECK_INT(s.n_rounds, 1);
+    CHECK_INT(s.rounds[0].received, 2);
+    const float *m[2] = {cs[0].w, cs[1].w};
+    double w[2] = {30, 10}, ref[DIM];
+    CHECK(numpy_mean(ref, m, w, 2, DIM));
+    double d = max_diff(cs[0].final, ref, DIM);
+    fprintf(stderr, "aggregator's FedAvg: max |ccz - numpy| = %.3g\n", d);
+    CHECK(d <= 1e-6);
+    CHECK(!memcmp(cs[0].final, cs[1].final, sizeof cs[0].final));
+}
+
+/* Three clients, one a straggler: round 1 closes at its deadline with the other two, round 2
+ * does not wait for the dropped straggler, whose late update is refused; it still hears that
+ * the training is over. */
+static void straggler_dropped(void)
+{
+    server s;
+    server_start(&s, 2, 2, 1000, NULL);
+    client cs[3] = {{.srv = &s, .name = "a", .examples = 5},
+                    {.srv = &s, .name = "b", .examples = 5},
+                    {.srv = &s, .name = "slow", .examples = 5, .sleep_ms = 2000}};
+    pthread_t t[3];
+    start_clients(cs, 3, t);
+    join_clients(3, t);
+    server_stop(&s);
+    CHECK_INT(s.n_rounds, 2);
+    CHECK_INT(s.rounds[0].participants, 3);
+    CHECK_INT(s.rounds[0].received, 2);
+    CHECK_STR(s.rounds[0].dropped, "slow");
+    CHECK(s.rounds[0].seconds >= 0.9 && s.rounds[0].seconds < 1.9);
+    CHECK_INT(cs[2].codes[0], CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_CONTAINS(cs[2].msgs[0], "late update for round 1: the round is closed");
+    CHECK_INT(s.rounds[1].participants, 2);
+    CHECK_INT(s.rounds[1].received, 2);
+    CHECK(cs[0].done && cs[1].done && cs[2].done);
+}
+
+/* An aggregator stopped after round 1 of 3 resumes from its checkpoint at round 2. */
+static void resume_from_checkpoint(void)
+{
+    char ck[1100];
+    snprintf(ck, sizeof ck, "%s/agg.ckpt", test_tmpdir());
+    server s;
+    server_start(&s, 1, 1, 20000, ck);
+    client c = {.srv = &s, .name = "solo", .examples = 3};
+    for (int i = 0; i < DIM; i++)
+        c.w[i] = (float)i;
+    pthread_t t;
+    start_clients(&c, 1, &t);
+    join_clients(1, &t);
+    server_stop(&s);
+    CHECK(c.done);
+    /* the same checkpoint under a longer training: round 1 is done */
+    server_start(&s, 3, 1, 20000, ck);
+    CHECK_INT(ccz_hfl_service_status(s.svc)->rounds_done, 1);
+    CHECK(!memcmp(ccz_hfl_service_status(s.svc)->weights, c.w, sizeof c.w));
+    client d = {.srv = &s, .name = "solo", .examples = 3};
+    for (int i = 0; i < DIM; i++)
+        d.w[i] = (float)-i;
+    start_clients(&d, 1, &t);
+    join_clients(1, &t);
+    server_stop(&s);
+    CHECK_INT(d.resumed_at, 1);
+    CHECK_INT(d.pushes, 2); /* rounds 2 and 3 */
+    CHECK_INT(s.n_rounds, 2);
+    CHECK_INT(s.rounds[0].round, 2);
+    CHECK(d.done && !memcmp(d.final, d.w, sizeof d.w));
+}
+
+/* Protocol errors and caps, while the aggregator keeps serving: calls before Join, bad names, a
+ * second name on one connection, a name taken, a second GetModel, the client cap. */
+static void refusals_and_caps(void)
+{
+    server s;
+    memset(&s, 0, sizeof s);
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.max_message = ccz_hfl_max_message(DIM);
+    CHECK_OK(ccz_rpc_server_new(&s.rpc, &so));
+    ccz_hfl_service_opts o = CCZ_HFL_SERVICE_OPTS_INIT;
+    o.model = "lr";
+    o.shape = (ccz_mlp_shape){1, {4, 3}};
+    o.rounds = 1;
+    o.min_clients = 2;
+    o.max_clients = 2;
+    o.log = stderr;
+    CHECK_OK(ccz_hfl_service_new(&s.svc, s.rpc, &o));
+    int port = 0;
+    CHECK_OK(ccz_rpc_server_listen(s.rpc, &port, "127.0.0.1:0"));
+    snprintf(s.target, sizeof s.target, "127.0.0.1:%d", port);
+    pthread_create(&s.thread, NULL, run, &s);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch[3];
+    for (int i = 0; i < 3; i++)
+        CHECK_OK(ccz_rpc_channel_new(&ch[i], s.target, &co));
+    ProtobufCMessage *resp = NULL;
+    char msg[512];
+    Cczfl__ModelRequest mr = CCZFL__MODEL_REQUEST__INIT;
+    CHECK_INT(unary(ch[0], "GetModel", &mr.base, &cczfl__model__descriptor, &resp, msg),
+              CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_CONTAINS(msg, "call Join first");
+    Cczfl__JoinRequest jr = CCZFL__JOIN_REQUEST__INIT;
+    jr.examples = 5;
+    const char *bad[] = {"", "a b", "a,b",
+                         "0123456789012345678901234567890123456789012345678901234567890123456789"};
+    for (size_t i = 0; i < 4; i++) {
+        jr.name = (char *)bad[i];
+        CHECK_INT(unary(ch[0], "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg),
+                  CCZ_RPC_INVALID_ARGUMENT);
+    }
+    jr.name = "one";
+    jr.model = "mlp";
+    CHECK_INT(unary(ch[0], "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg),
+              CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_CONTAINS(msg, "trains the model 'lr', not 'mlp'");
+    jr.model = "lr";
+    jr.examples = 0;
+    CHECK_INT(unary(ch[0], "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg),
+              CCZ_RPC_INVALID_ARGUMENT);
+    jr.examples = 5;
+    CHECK_INT(unary(ch[0], "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg), 0);
+    if (resp) {
+        const Cczfl__Plan *p = (const Cczfl__Plan *)resp;
+        CHECK_INT(p->n_layers, 2);
+        CHECK_INT(p->layers[0], 4);
+        CHECK_STR(p->strategy, "fedavg");
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    jr.name = "other";
+    CHECK_INT(unary(ch[0], "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg),
+              CCZ_RPC_ALREADY_EXISTS);
+    CHECK_CONTAINS(msg, "joined as one already");
+    jr.name = "one";
+    CHECK_INT(unary(ch[1], "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg), 0);
+    if (resp) /* the same (unattested) identity, not waiting: it rejoins on the new connection */
+        protobuf_c_message_free_unpacked(resp, NULL);
+    jr.name = "two";
+    CHECK_INT(unary(ch[2], "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg), 0);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    ccz_rpc_channel *extra;
+    CHECK_OK(ccz_rpc_channel_new(&extra, s.target, &co));
+    jr.name = "three";
+    CHECK_INT(unary(extra, "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg),
+              CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_CONTAINS(msg, "its 2 clients already");
+    /* an update when no round is open */
+    float w[DIM] = {0};
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_hfl_tensor_encode(&b, w, DIM, CCZ_HFL_F32));
+    Cczfl__Update u = CCZFL__UPDATE__INIT;
+    u.round = 1;
+    u.examples = 5;
+    u.weights = (ProtobufCBinaryData){b.len, b.ptr};
+    CHECK_INT(unary(ch[2], "PushUpdate", &u.base, &cczfl__ack__descriptor, &resp, msg),
+              CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_CONTAINS(msg, "no round is open");
+    ccz_buf_free(&b);
+    ccz_rpc_channel_free(extra);
+    for (int i = 0; i < 3; i++)
+        ccz_rpc_channel_free(ch[i]);
+    server_stop(&s);
+}
+
+TEST_MAIN(T(fedavg_matches_numpy), T(tensors), T(update_parse), T(checkpoints),
+          T(round_with_misshaped_update), T(straggler_dropped), T(resume_from_checkpoint),
+          T(refusals_and_caps))

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Secure aggregation's primitives (include/ccz/secagg.h): the masked updates of five clients sum
+ * to the plain sum; one masked update does not show its client's values; a client that dropped
+ * out has its key recovered from three of five Shamir shares and its masks removed, giving the
+ * survivors' plain sum; two shares do not give the key. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccz/secagg.h"
+#include "test.h"
+
+#define N 5
+#define DIM 4099
+#define SCALE 65536.0f
+
+static uint8_t sk[N][32], pk[N][32];
+static float x[N][DIM];
+
+static void setup(void)
+{
+    static bool done;
+    if (done)
+        return;
+    done = true;
+    uint64_t r = 7;
+    for (int i = 0; i < N; i++) {
+        CHECK_OK(ccz_secagg_keygen(sk[i], pk[i]));
+        for (int k = 0; k < DIM; k++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            x[i][k] = (float)((double)(r >> 11) / 9007199254740992.0 * 20 - 10);
+        }
+    }
+}
+
+static void agreement(void)
+{
+    setup();
+    uint8_t a[32], b[32];
+    CHECK_OK(ccz_secagg_agree(a, sk[0], pk[1]));
+    CHECK_OK(ccz_secagg_agree(b, sk[1], pk[0]));
+    CHECK(!memcmp(a, b, 32));
+    CHECK_OK(ccz_secagg_agree(b, sk[2], pk[0]));
+    CHECK(memcmp(a, b, 32) != 0);
+}
+
+static void sum_equals_plain_sum(void)
+{
+    setup();
+    static uint32_t m[N][DIM];
+    uint32_t sum[DIM] = {0};
+    for (int i = 0; i < N; i++) {
+        CHECK_OK(ccz_secagg_mask(m[i], x[i], DIM, SCALE, (unsigned)i, sk[i],
+                                 (const uint8_t(*)[32])pk, NULL, N));
+        for (int k = 0; k < DIM; k++)
+            sum[k] += m[i][k];
+    }
+    float got[DIM];
+    ccz_secagg_decode(got, sum, DIM, SCALE);
+    double worst = 0;
+    for (int k = 0; k < DIM; k++) {
+        double plain = 0;
+        for (int i = 0; i < N; i++)
+            plain += x[i][k];
+        worst = fmax(worst, fabs(got[k] - plain));
+    }
+    fprintf(stderr, "secure sum of %d clients: max |masked sum - plain sum| = %.3g\n", N, worst);
+    CHECK(worst <= N * 0.5 / SCALE + 1e-5);
+    /* one masked update alone: its words are not its values (the mask is a keyed stream) */
+    int same = 0, near = 0;
+    for (int k = 0; k < DIM; k++) {
+        int32_t q = (int32_t)lrint((double)x[0][k] * SCALE);
+        same += m[0][k] == (uint32_t)q;
+        near += fabs((double)(int32_t)m[0][k] / SCALE - x[0][k]) < 1.0;
+    }
+    fprintf(stderr, "client 0's masked update: %d of %d words equal, %d within 1.0\n", same, DIM,
+            near);
+    CHECK(same == 0);
+    CHECK(near < DIM / 100);
+    /* overflow is refused */
+    float big = 1e6f;
+    uint32_t o;
+    CHECK_STATUS(ccz_secagg_mask(&o, &big, 1, SCALE, 0, sk[0], (const uint8_t(*)[32])pk, NULL, N),
+                 CCZ_ERR_OVERFLOW);
+}
+
+static void dropout_recovered(void)
+{
+    setup();
+    /* client 2 masked nothing in: it dropped after the keys were exchanged; its key was shared
+     * 3-of-5 beforehand */
+    uint8_t shares[N][32];
+    CHECK_OK(ccz_secagg_share(shares, sk[2], 3, N));
+    static uint32_t m[N][DIM];
+    uint32_t sum[DIM] = {0};
+    bool survived[N] = {true, true, false, true, true};
+    for (int i = 0; i < N; i++) {
+        if (!survived[i])
+            continue;
+        CHECK_OK(ccz_secagg_mask(m[i], x[i], DIM, SCALE, (unsigned)i, sk[i],
+                                 (const uint8_t(*)[32])pk, NULL, N));
+        for (int k = 0; k < DIM; k++)
+            sum[k] += m[i][k];
+    }
+    /* three survivors' shares (x = 1, 4, 5) give the key back */
+    uint8_t pick[3][32], xs[3] = {1, 4, 5}, rec[32];
+    memcpy(pick[0], shares[0], 32);
+    memcpy(pick[1], shares[3], 32);
+    memcpy(pick[2], shares[4], 32);
+    CHECK_OK(ccz_secagg_combine(rec, (const uint8_t(*)[32])pick, xs, 3));
+    CHECK(!memcmp(rec, sk[2], 32));
+    /* two are not enough */
+    uint8_t two[32];
+    CHECK_OK(ccz_secagg_combine(two, (const uint8_t(*)[32])pick, xs, 2));
+    CHECK(memcmp(two, sk[2], 32) != 0);
+    CHECK_STATUS(ccz_secagg_combine(two, (const uint8_t(*)[32])pick, (const uint8_t[]){1, 1, 5}, 3),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(ccz_secagg_unmask_dropped(sum, DIM, 2, rec, (const uint8_t(*)[32])pk, survived, N));
+    float got[DIM];
+    ccz_secagg_decode(got, sum, DIM, SCALE);
+    double worst = 0;
+    for (int k = 0; k < DIM; k++) {
+        double plain = 0;
+        for (int i = 0; i < N; i++)
+            plain += survived[i] ? x[i][k] : 0;
+        worst = fmax(worst, fabs(got[k] - plain));
+    }
+    fprintf(stderr, "after client 2's masks were removed: max |sum - survivors' sum| = %.3g\n",
+            worst);
+    CHECK(worst <= N * 0.5 / SCALE + 1e-5);
+}
+
+TEST_MAIN(T(agreement), T(sum_equals_plain_sum), T(dropout_recovered))
