@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Replays files of the shared vectors through a fuzz target: DEFAULT_VECTORS REPLAY SUBDIR...
 # The vectors are $CCZ_VECTORS, else DEFAULT_VECTORS. Absent, the run is skipped (77), or fails
-# under CI=true; a named folder missing from present vectors is a failure.
+# under CI=true; a named folder (or file) missing from present vectors is a failure.
 vectors=${CCZ_VECTORS:-$1}
 replay=$2
 shift 2
@@ -13,7 +13,7 @@ if [ ! -d "$vectors" ]; then
 fi
 dirs=()
 for sub in "$@"; do
-    [ -d "$vectors/$sub" ] || { echo "FAIL: $vectors/$sub is missing"; exit 1; }
+    [ -e "$vectors/$sub" ] || { echo "FAIL: $vectors/$sub is missing"; exit 1; }
     dirs+=("$vectors/$sub")
 done
 exec "$replay" "${dirs[@]}"

@@ -19,10 +19,11 @@ typedef enum {
     CCZ_TEE_TDX = 3,
     CCZ_TEE_SNP = 4,
     CCZ_TEE_AZ_SNP_VTPM = 5, /* an Azure SEV-SNP confidential VM: HCL report + vTPM quote */
-    CCZ_TEE_AZ_TDX_VTPM = 6  /* an Azure TDX confidential VM: HCL report + vTPM quote + TD quote */
+    CCZ_TEE_AZ_TDX_VTPM = 6, /* an Azure TDX confidential VM: HCL report + vTPM quote + TD quote */
+    CCZ_TEE_CSV = 7          /* a Hygon CSV guest: an attestation report signed by its PEK */
 } ccz_tee;
 
-/* "sim", "sgx", "tdx", "snp", "az-snp-vtpm", "az-tdx-vtpm" ("none" for CCZ_TEE_NONE). */
+/* "sim", "sgx", "tdx", "snp", "az-snp-vtpm", "az-tdx-vtpm", "csv" ("none" for CCZ_TEE_NONE). */
 CCZ_API const char *ccz_tee_name(ccz_tee t);
 CCZ_API CCZ_NODISCARD ccz_status ccz_tee_parse(ccz_tee *out, const char *name);
 
@@ -116,6 +117,26 @@ typedef struct {
     int8_t secure_boot, tpm_enabled, console_enabled; /* vm-configuration: 1, 0, -1 absent */
 } ccz_vtpm_claims;
 
+/* What a Hygon CSV report says (unmasked), and the chip it comes from. */
+typedef struct {
+    uint32_t version; /* the report's: 1, 2 or 3 */
+    uint8_t measurement[32];
+    uint8_t user_pubkey_digest[32]; /* the guest owner's data bound at launch */
+    uint8_t vm_id[16];
+    uint8_t vm_version[16];
+    uint8_t mnonce[16];
+    uint32_t policy; /* nodbg bit 0, noks 1, es 2, nosend 3, domain 4, csv 5, csv3 6, asid_reuse
+                        7, hsk_version 8-11, cek_version 12-15, api_major 16-23, api_minor 24-31 */
+    uint32_t anonce; /* version 1 */
+    uint32_t build;  /* versions 2 and 3 */
+    uint16_t rtmr_version;
+    uint8_t rtmr[5][32];   /* versions 2 and 3 */
+    uint8_t host_data[64]; /* version 3 */
+    char chip_serial[65];  /* the chip's serial number ("NZA9T14052605") */
+    bool mac_checked; /* version 1: the signer area's MAC checked (the PEK came from the report,
+                         masked with the anonce) */
+} ccz_csv_claims;
+
 typedef struct ccz_eventlog ccz_eventlog; /* ccz/eventlog.h */
 
 typedef struct {
@@ -148,6 +169,7 @@ typedef struct {
     /* The event log replayed into the registers (ccz_verify_opts.eventlog, borrowed: valid as
      * long as the caller keeps it), or NULL. */
     const ccz_eventlog *eventlog;
+    ccz_csv_claims csv; /* csv */
 } ccz_claims;
 
 /* Renders claims as a JSON object (measurements as lower-case hex). Returns a new jansson

@@ -27,7 +27,7 @@ const char *const policy_tcb_status_names[TCB_STATUS_COUNT] = {
 
 #define ALL_TEES                                                                                   \
     ((1u << CCZ_TEE_SIM) | (1u << CCZ_TEE_SGX) | (1u << CCZ_TEE_TDX) | (1u << CCZ_TEE_SNP) |       \
-     (1u << CCZ_TEE_AZ_SNP_VTPM) | (1u << CCZ_TEE_AZ_TDX_VTPM))
+     (1u << CCZ_TEE_AZ_SNP_VTPM) | (1u << CCZ_TEE_AZ_TDX_VTPM) | (1u << CCZ_TEE_CSV))
 #define OUTDATED_TCB ((1u << TCB_OUT_OF_DATE) | (1u << TCB_OUT_OF_DATE_CONFIG))
 
 static ccz_status bad(const char *where, const char *fmt, const char *what)
@@ -273,7 +273,7 @@ static ccz_status read_tees(const json_t *v, unsigned *out)
     if (!json_is_array(v) || json_array_size(v) == 0)
         return bad("tees",
                    "must be a non-empty list of \"sgx\", \"tdx\", \"snp\", \"sim\", "
-                   "\"az-snp-vtpm\", \"az-tdx-vtpm\"",
+                   "\"az-snp-vtpm\", \"az-tdx-vtpm\", \"csv\"",
                    NULL);
     *out = 0;
     size_t i;

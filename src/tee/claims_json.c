@@ -112,6 +112,37 @@ static int vtpm_fields(json_t *o, const ccz_vtpm_claims *v)
            put_int(o, "evidence_version", v->evidence_version);
 }
 
+/* CSV: the report's fields (unmasked) and the policy's bits by csv-rs's names. */
+static int csv_fields(json_t *o, const ccz_csv_claims *v)
+{
+    char pol[16];
+    snprintf(pol, sizeof pol, "0x%x", v->policy);
+    uint32_t p = v->policy;
+    json_t *bits =
+        json_pack("{s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:i,s:i}", "nodbg", p & 1, "noks",
+                  (p >> 1) & 1, "es", (p >> 2) & 1, "nosend", (p >> 3) & 1, "domain", (p >> 4) & 1,
+                  "csv", (p >> 5) & 1, "csv3", (p >> 6) & 1, "asid_reuse", (p >> 7) & 1,
+                  "hsk_version", (p >> 8) & 0xf, "cek_version", (p >> 12) & 0xf, "api_major",
+                  (p >> 16) & 0xff, "api_minor", (p >> 24) & 0xff);
+    int r = put_int(o, "version", v->version) | put_hex(o, "measurement", v->measurement, 32) |
+            json_object_set_new(o, "policy", json_string(pol)) |
+            json_object_set_new(o, "policy_bits", bits) |
+            json_object_set_new(o, "chip_serial", json_string(v->chip_serial)) |
+            put_hex(o, "user_pubkey_digest", v->user_pubkey_digest, 32) |
+            put_hex(o, "vm_id", v->vm_id, 16) | put_hex(o, "vm_version", v->vm_version, 16) |
+            put_hex(o, "mnonce", v->mnonce, 16) |
+            json_object_set_new(o, "mac_checked", json_boolean(v->mac_checked));
+    if (v->version == 1)
+        return r | put_int(o, "anonce", v->anonce);
+    static const char *const rtmr[] = {"rtmr0", "rtmr1", "rtmr2", "rtmr3", "rtmr4"};
+    r |= put_int(o, "build", v->build) | put_int(o, "rtmr_version", v->rtmr_version);
+    for (int i = 0; i < 5; i++)
+        r |= put_hex(o, rtmr[i], v->rtmr[i], 32);
+    if (v->version >= 3)
+        r |= put_hex(o, "host_data", v->host_data, 64);
+    return r;
+}
+
 json_t *ccz_claims_to_json(const ccz_claims *c)
 {
     json_t *o = json_object();
@@ -139,6 +170,9 @@ json_t *ccz_claims_to_json(const ccz_claims *c)
     case CCZ_TEE_AZ_TDX_VTPM:
         r |= tdx_fields(o, &c->tdx) | vtpm_fields(o, &c->vtpm);
         break;
+    case CCZ_TEE_CSV:
+        r |= csv_fields(o, &c->csv);
+        break;
     case CCZ_TEE_NONE:
         break;
     }
@@ -147,7 +181,8 @@ json_t *ccz_claims_to_json(const ccz_claims *c)
             o, "eventlog",
             ccz_eventlog_to_json(c->eventlog, c->tee == CCZ_TEE_TDX || c->tee == CCZ_TEE_AZ_TDX_VTPM
                                                   ? CCZ_EVLOG_SHA384
-                                                  : 0));
+                                              : c->tee == CCZ_TEE_CSV ? CCZ_EVLOG_SM3
+                                                                      : 0));
     if (c->tee == CCZ_TEE_SGX || c->tee == CCZ_TEE_TDX || c->tee == CCZ_TEE_AZ_TDX_VTPM) {
         json_t *adv = json_array();
         for (size_t i = 0; adv && i < c->n_advisories; i++)

@@ -51,9 +51,12 @@ extern const tee_backend tee_backend_sgx;
 extern const tee_backend tee_backend_tdx;
 extern const tee_backend tee_backend_az_snp;
 extern const tee_backend tee_backend_az_tdx;
+extern const tee_backend tee_backend_csv;
 
 /* The unverified claims of Azure vTPM evidence (azure/az_verify.c), for ccz_evidence_peek. */
 ccz_status tee_az_peek(ccz_claims *c, ccz_span evidence);
+/* The unverified claims of Hygon CSV evidence (csv/csv_verify.c), for ccz_evidence_peek. */
+ccz_status tee_csv_peek(ccz_claims *c, ccz_span evidence);
 
 struct ccz_trust {
     X509_STORE *sim_store;       /* sim platform roots, for X509_verify_cert */
@@ -63,8 +66,13 @@ struct ccz_trust {
     X509_STORE *amd_store;       /* AMD ARKs */
     STACK_OF(X509) *amd_roots;
     STACK_OF(X509) *amd_intermediates; /* built-in ASKs and ASVKs */
-    uint64_t id; /* changes whenever the roots change (keys verifier caches) */
+    uint64_t id;        /* changes whenever the roots change (keys verifier caches) */
+    bool has_hygon_hrk; /* the Hygon root key CSV chains start from */
+    uint8_t hygon_hrk[832];
 };
+
+/* A fresh trust store id (trust.c): every change of a store's roots takes one. */
+uint64_t tee_trust_next_id(void);
 
 /* Device files under a configurable root (tests point it at recorded evidence). Missing or
  * unreadable devices are CCZ_ERR_TEE_UNAVAILABLE. */

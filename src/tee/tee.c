@@ -15,14 +15,14 @@
 #include "internal.h"
 
 static const tee_backend *const backends[] = {
-    &tee_backend_sim, &tee_backend_snp,    &tee_backend_sgx,
-    &tee_backend_tdx, &tee_backend_az_snp, &tee_backend_az_tdx,
+    &tee_backend_sim,    &tee_backend_snp,    &tee_backend_sgx, &tee_backend_tdx,
+    &tee_backend_az_snp, &tee_backend_az_tdx, &tee_backend_csv,
 };
 
 #define N_BACKENDS CCZ_ARRAY_LEN(backends)
 
-static const char *const tee_names[] = {"none", "sim",         "sgx",        "tdx",
-                                        "snp",  "az-snp-vtpm", "az-tdx-vtpm"};
+static const char *const tee_names[] = {"none", "sim",         "sgx",         "tdx",
+                                        "snp",  "az-snp-vtpm", "az-tdx-vtpm", "csv"};
 
 const char *ccz_tee_name(ccz_tee t)
 {
@@ -36,9 +36,9 @@ ccz_status ccz_tee_parse(ccz_tee *out, const char *name)
             *out = (ccz_tee)i;
             return CCZ_OK;
         }
-    return ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
-                    "unknown TEE '%s' (expected sim, sgx, tdx, snp, az-snp-vtpm or az-tdx-vtpm)",
-                    name);
+    return ccz_fail(
+        CCZ_ERR_INVALID_ARGUMENT,
+        "unknown TEE '%s' (expected sim, sgx, tdx, snp, az-snp-vtpm, az-tdx-vtpm or csv)", name);
 }
 
 static const tee_backend *backend_for(ccz_tee t)
@@ -99,11 +99,45 @@ ccz_tee ccz_evidence_detect(ccz_span evidence)
     return CCZ_TEE_NONE;
 }
 
+/* A CSV guest's log (report version 2 and later): CC MR index i is the report's rtmr[i],
+ * extended with SM3 (trustee's deps/verifier/src/csv). */
+static ccz_status check_csv_eventlog(ccz_result *r, const ccz_eventlog *l)
+{
+    ccz_claims *c = &r->claims;
+    if (c->csv.version < 2)
+        return ccz_result_failf(r, CCZ_AT_EVENTLOG, CCZ_ERR_UNSUPPORTED,
+                                "a version %u CSV report has no RTMRs to replay an event log "
+                                "into (version 2 and later have)",
+                                c->csv.version);
+    if (!ccz_eventlog_has_alg(l, CCZ_EVLOG_SM3))
+        return ccz_result_failf(r, CCZ_AT_EVENTLOG, CCZ_ERR_UNSUPPORTED,
+                                "the event log has no SM3 digests, which CSV RTMRs extend");
+    for (uint32_t i = 1; i <= 4; i++) {
+        uint8_t got[32];
+        ccz_status s = ccz_eventlog_replay(got, sizeof got, l, i, CCZ_EVLOG_SM3);
+        if (s)
+            return ccz_result_fail(r, CCZ_AT_EVENTLOG, s);
+        if (memcmp(got, c->csv.rtmr[i], 32) != 0) {
+            char g[65], q[65];
+            ccz_hex_to_str(g, got, 32);
+            ccz_hex_to_str(q, c->csv.rtmr[i], 32);
+            return ccz_result_failf(r, CCZ_AT_EVENTLOG, CCZ_ERR_REPLAY_MISMATCH,
+                                    "the event log's register %u replays to %s, rtmr%u in the "
+                                    "report is %s",
+                                    i, g, i, q);
+        }
+    }
+    c->eventlog = l;
+    return CCZ_OK;
+}
+
 /* Replays the event log into the verified evidence's runtime registers: TDX CC MR index i is
  * RTMR[i-1], extended with SHA-384 (trustee's deps/verifier/src/tdx). */
 static ccz_status check_eventlog(ccz_result *r, const ccz_eventlog *l)
 {
     ccz_claims *c = &r->claims;
+    if (c->tee == CCZ_TEE_CSV)
+        return check_csv_eventlog(r, l);
     if (c->tee != CCZ_TEE_TDX && c->tee != CCZ_TEE_AZ_TDX_VTPM)
         return ccz_result_failf(r, CCZ_AT_EVENTLOG, CCZ_ERR_UNSUPPORTED,
                                 "an event log is replayed into TDX RTMRs; %s evidence has no "
@@ -146,7 +180,7 @@ ccz_status ccz_verify(ccz_result *out, ccz_span evidence, const ccz_verify_opts 
         return ccz_result_failf(out, CCZ_AT_DETECT, CCZ_ERR_UNKNOWN_FORMAT,
                                 "evidence (%zu bytes) is not in any format this build verifies "
                                 "(sim, SGX and TDX DCAP quotes, SEV-SNP reports, Azure vTPM "
-                                "evidence)",
+                                "evidence, Hygon CSV reports)",
                                 evidence.len);
     }
     ccz_status s = b->verify(out, evidence, o);

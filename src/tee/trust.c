@@ -13,9 +13,15 @@
 static atomic_uint_fast64_t next_trust_id = 1;
 
 #include "core/guard.h"
+#include "ccz/csv.h"
 #include "ccz/dcap.h"
 #include "ccz/snp.h"
 #include "internal.h"
+
+uint64_t tee_trust_next_id(void)
+{
+    return atomic_fetch_add(&next_trust_id, 1);
+}
 
 ccz_status ccz_trust_new(ccz_trust **out)
 {
@@ -133,6 +139,7 @@ static ccz_status add_amd_builtin(ccz_trust *t)
 ccz_status ccz_trust_add_builtin(ccz_trust *t)
 {
     CCZ_GUARD(ccz_trust_add_intel_root(t, ccz_dcap_intel_root_ca()));
+    CCZ_GUARD(ccz_trust_add_hygon_hrk(t, ccz_csv_builtin_hrk()));
     return add_amd_builtin(t);
 }
 

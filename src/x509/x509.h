@@ -81,7 +81,7 @@ ccz_status x509_read_der(X509 **out, ccz_span in);
  * cache keyed by the exact input bytes (src/x509/cache.c): the objects they return may be
  * shared with other callers and other threads, so they are read-only (never X509_set_*,
  * X509_sign or EVP_PKEY_set_*); free them as usual. Only parsing is cached, never a check. */
-enum { X509_CACHE_CERT = 1, X509_CACHE_CHAIN, X509_CACHE_P256 };
+enum { X509_CACHE_CERT = 1, X509_CACHE_CHAIN, X509_CACHE_P256, X509_CACHE_SM2 };
 /* On a hit, sets *certs (a new stack of new references) or *key (a new reference). */
 bool x509_cache_get(int kind, ccz_span in, STACK_OF(X509) **certs, EVP_PKEY **key);
 /* Remembers certs or key (new references are taken) as what in parses to. */
@@ -145,5 +145,12 @@ ccz_status x509_p256_key_from_raw(EVP_PKEY **out, const uint8_t xy[64]);
 /* ECDSA P-256 with SHA-256 over msg, r||s. */
 ccz_status x509_p256_verify(EVP_PKEY *key, ccz_span msg, const uint8_t sig[64]);
 ccz_status x509_p256_sign(uint8_t sig[64], EVP_PKEY *key, ccz_span msg);
+
+/* ---- SM2 (GB/T 32918) with SM3, as Hygon's certificates and CSV reports use it (sm2.c) ------
+ * An SM2 signature hashes Z = SM3(id, curve, key) before the message: id is the signer's
+ * distinguishing identifier. Verification returns CCZ_ERR_BAD_SIGNATURE without a detail. */
+ccz_status x509_sm2_key_from_raw(EVP_PKEY **out, const uint8_t x[32], const uint8_t y[32]);
+ccz_status x509_sm2_verify_rs(EVP_PKEY *key, ccz_span id, ccz_span msg, const uint8_t r[32],
+                              const uint8_t s[32]);
 
 #endif

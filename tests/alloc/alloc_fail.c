@@ -88,7 +88,8 @@ void *__wrap_aligned_alloc(size_t align, size_t n)
 
 static char vectors[4096], simdir[4096];
 static ccz_buf sgx_quote, sgx_col, tdx_quote, tdx_col, snp_report, snp_vek, paillier_json;
-static ccz_buf sim_evidence, ratls_der, he_params, he_ct, az_snp, ccel;
+static ccz_buf sim_evidence, ratls_der, he_params, he_ct, az_snp, ccel, csv_json, csv_report,
+    csv_bundle;
 static ccz_buf onnx_models[3];
 static ccz_trust *builtin, *sim_trust;
 static ccz_attester *sim_att;
@@ -150,6 +151,26 @@ static ccz_status t_az_snp(void)
     o.trust = builtin;
     static ccz_result r;
     return ccz_verify(&r, ccz_buf_span(&az_snp), &o);
+}
+
+/* Hygon CSV: trustee's JSON evidence (up to the step that needs the network), then csv-rs's
+ * report through the whole chain with its chip's HSK/CEK */
+static ccz_status t_csv(void)
+{
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = 1767225600;
+    o.trust = builtin;
+    static ccz_result r;
+    ccz_status s = ccz_verify(&r, ccz_buf_span(&csv_json), &o);
+    if (s != CCZ_ERR_COLLATERAL_MISSING)
+        return s == CCZ_OK ? CCZ_ERR_INVALID_ARGUMENT : s;
+    ccz_collateral *c = NULL;
+    if ((s = ccz_csv_collateral_new(&c, ccz_buf_span(&csv_bundle))) != CCZ_OK)
+        return s;
+    o.collateral = c;
+    s = ccz_verify(&r, ccz_buf_span(&csv_report), &o);
+    ccz_collateral_free(c);
+    return s;
 }
 
 /* a CC event log: parsed, its events rendered as trustee's JSON, its registers replayed */
@@ -464,6 +485,7 @@ static const struct {
     {"snp", t_snp, true, CCZ_OK},
     {"az_snp", t_az_snp, true, CCZ_OK},
     {"eventlog", t_eventlog, true, CCZ_OK},
+    {"csv", t_csv, true, CCZ_OK},
     {"sim", t_sim, false, CCZ_OK},
     {"policy", t_policy, false, CCZ_OK},
     {"ratls", t_ratls, false, CCZ_OK},
@@ -533,7 +555,13 @@ static int setup(bool *have_vectors)
         read_file(&az_snp, "more/confidential-containers_trustee/deps/verifier/test_data/"
                            "az-snp-vtpm/evidence-v1.json") == CCZ_OK &&
         read_file(&ccel, "more/confidential-containers_trustee/deps/eventlog/test_data/"
-                         "CCEL_data_grub") == CCZ_OK;
+                         "CCEL_data_grub") == CCZ_OK &&
+        read_file(&csv_json, "more/confidential-containers_trustee/deps/verifier/test_data/"
+                             "csv_evidence.json") == CCZ_OK &&
+        read_file(&csv_report, "more/wojiaohanliyang_csv-rs/tests/test_data/report.cert") ==
+            CCZ_OK &&
+        read_file(&csv_bundle, "more/wojiaohanliyang_csv-rs/tests/test_data/hsk_cek.cert") ==
+            CCZ_OK;
     if (ccz_trust_new(&builtin) || ccz_trust_add_builtin(builtin))
         return 1;
     static const char *const onnx[] = {"Chain_unsorted", "Conv_pad_stride",

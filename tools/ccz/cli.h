@@ -113,7 +113,7 @@ typedef struct {
  * endpoint (verify documents each one). */
 #define CLI_VERIFY_HELP                                                                            \
     "verify options: --policy FILE, --collateral FILE, --vek FILE, --cert-chain FILE,\n"           \
-    "                --sim-root CERT (repeatable), --root-ca FILE\n"
+    "                --sim-root CERT (repeatable), --root-ca FILE, --hsk-cek FILE\n"
 
 #define CLI_ATTESTER_HELP                                                                          \
     "attester options:\n"                                                                          \
@@ -166,6 +166,7 @@ typedef struct {
     const char *policy, *collateral, *vek, *chain, *root_ca;
     const char *sim_roots[CLI_MAX_SIM_ROOTS];
     int n_sim_roots;
+    const char *hsk_cek; /* Hygon CSV: the HSK/CEK bundle */
 } cli_verify_opts;
 
 /* ---- shared options (options.c) ------------------------------------------------------------
@@ -281,6 +282,9 @@ enum {
     /* fl hetero-lr: hosts, rows per mini-batch (--epochs below, shared with fl serve) */
     CLI_O_HOSTS,
     CLI_O_BATCH_SIZE,
+    /* Hygon CSV: the HSK/CEK bundle (verify), Hygon's KDS (collateral fetch) */
+    CLI_O_HSK_CEK,
+    CLI_O_HYGON_KDS,
     CLI_O_HELP,
     /* fl serve and join */
     CLI_O_ROUNDS,
@@ -304,7 +308,8 @@ enum {
      CLI_OPT(CLI_O_DEBUG) | CLI_OPT(CLI_O_DEVICE_ROOT) | CLI_OPT(CLI_O_TSM_ENTRY))
 #define CLI_FRAG_VERIFY                                                                            \
     (CLI_OPT(CLI_O_POLICY) | CLI_OPT(CLI_O_COLLATERAL) | CLI_OPT(CLI_O_VEK) |                      \
-     CLI_OPT(CLI_O_CHAIN) | CLI_OPT(CLI_O_SIM_ROOT) | CLI_OPT(CLI_O_ROOT_CA))
+     CLI_OPT(CLI_O_CHAIN) | CLI_OPT(CLI_O_SIM_ROOT) | CLI_OPT(CLI_O_ROOT_CA) |                     \
+     CLI_OPT(CLI_O_HSK_CEK))
 /* every side of an RA-TLS or RA-gRPC connection, client or server */
 #define CLI_FRAG_ENDPOINT                                                                          \
     (CLI_FRAG_ATTESTER | CLI_FRAG_VERIFY | CLI_OPT(CLI_O_MODE) | CLI_OPT(CLI_O_CERT) |             \
@@ -382,6 +387,7 @@ typedef struct {
      * --key is the key looked up there, --cert-key the certificate's key */
     const char *db; /* and algorithm, above */
     long max_pending;
+    const char *hygon_kds; /* collateral fetch: Hygon's KDS */
     /* fl serve and join: rounds, clients to open a round, local epochs, batch, hidden units,
      * the strategy, checkpoint, shard (I/N[:ALPHA]), optimizer, learning rate, FedProx's mu */
     long rounds, min_clients, epochs, batch, hidden;

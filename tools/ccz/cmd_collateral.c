@@ -13,6 +13,8 @@ static const char collateral_usage[] =
     "                            [--at UNIX] [--cacert FILE] [--insecure-tls]\n"
     "       ccz collateral fetch REPORT --kds URL -o FILE [--product NAME] [--cache-dir D |\n"
     "                            --no-cache] [--cacert FILE] [--insecure-tls]\n"
+    "       ccz collateral fetch EVIDENCE --hygon-kds URL -o FILE [--cache-dir D |\n"
+    "                            --no-cache] [--cacert FILE] [--insecure-tls]\n"
     "       ccz collateral info FILE\n"
     "\n"
     "fetch: gets the PCK CRL, root CA CRL, TCB info and QE identity a quote (binary or hex,\n"
@@ -31,7 +33,12 @@ static const char collateral_usage[] =
     "(https://kdsintf.amd.com) by chip id and reported TCB and writes it (DER) for\n"
     "'ccz verify REPORT --vek FILE'. --product Milan|Genoa|Turin is needed for version 2\n"
     "reports, which do not name their CPU.\n"
-    "info: prints the TEE, FMSPC and validity of a collateral file.\n";
+    "With --hygon-kds (Hygon CSV evidence): fetches the chip's HSK/CEK bundle from Hygon's\n"
+    "KDS (https://cert.hygon.cn/hsk_cek?snumber=CHIP) and writes it (binary, HSK then CEK)\n"
+    "for 'ccz verify EVIDENCE --hsk-cek FILE'.\n"
+    "info: prints the TEE, FMSPC and validity of a collateral file; for Hygon certificates\n"
+    "(HRK, HSK, an HSK/CEK bundle, ... in chain order) checks each link from the built-in\n"
+    "HRK.\n";
 
 static int fetch(int argc, char **argv);
 static int info(int argc, char **argv);
@@ -39,7 +46,7 @@ static int info(int argc, char **argv);
 static const cli_command collateral_cmds[] = {
     {"fetch", fetch, NULL,
      CLI_OPT(CLI_O_PCCS) | CLI_OPT(CLI_O_KDS) | CLI_OPT(CLI_O_PRODUCT) | CLI_OPT(CLI_O_OUT) |
-         CLI_OPT(CLI_O_AT) | CLI_FRAG_FETCH | CLI_FRAG_HELP},
+         CLI_OPT(CLI_O_AT) | CLI_FRAG_FETCH | CLI_OPT(CLI_O_HYGON_KDS) | CLI_FRAG_HELP},
     {"info", info, NULL, 0}, /* FILE alone, or --help */
 };
 static const cli_group collateral_group =
@@ -61,6 +68,11 @@ static int wrong_kind(const char *file, const ccz_buf *ev, bool kds)
     ccz_tee t = ccz_evidence_detect(ccz_buf_span(ev));
     if (kds ? t == CCZ_TEE_SNP : (t == CCZ_TEE_SGX || t == CCZ_TEE_TDX || t == CCZ_TEE_AZ_TDX_VTPM))
         return 0;
+    if (t == CCZ_TEE_CSV)
+        return cli_usage_error("collateral",
+                               "%s holds Hygon CSV evidence: fetch its HSK/CEK with "
+                               "--hygon-kds URL",
+                               file);
     if (t == CCZ_TEE_AZ_SNP_VTPM)
         return cli_usage_error("collateral",
                                "%s holds Azure SEV-SNP evidence, which carries its VCEK: "
@@ -126,6 +138,43 @@ static int fetch_vcek(const char *report, const char *kds, const char *out, cons
     return r;
 }
 
+static int fetch_hsk_cek(const char *file, const char *kds, const char *out, const char *cache,
+                         bool no_cache, const ccz_collateral_fetch_opts *fo)
+{
+    ccz_csv_fetch_opts o = CCZ_CSV_FETCH_OPTS_INIT;
+    o.kds_url = kds;
+    o.ca_file = fo->ca_file;
+    o.tls_verify_insecure = fo->tls_verify_insecure;
+    o.timeout_seconds = fo->timeout_seconds;
+    ccz_buf ev = CCZ_BUF_INIT, bundle = CCZ_BUF_INIT, dir = CCZ_BUF_INIT;
+    bool from_cache = false;
+    ccz_status s = cli_read_evidence(&ev, file);
+    if (s == CCZ_OK && ccz_evidence_detect(ccz_buf_span(&ev)) != CCZ_TEE_CSV) {
+        ccz_buf_free(&ev);
+        return cli_usage_error("collateral", "%s is not Hygon CSV evidence (--hygon-kds)", file);
+    }
+    if (s == CCZ_OK && !no_cache) {
+        s = cache ? ccz_buf_append_str(&dir, cache) : default_cache(&dir);
+        o.cache_dir = (const char *)dir.ptr;
+    }
+    if (s == CCZ_OK)
+        s = ccz_csv_hsk_cek_fetch(&bundle, &from_cache, ccz_buf_span(&ev), &o);
+    if (s == CCZ_OK && strcmp(out, "-") == 0)
+        s = fwrite(bundle.ptr, 1, bundle.len, stdout) == bundle.len ? CCZ_OK : CCZ_ERR_IO;
+    else if (s == CCZ_OK)
+        s = ccz_file_write(out, ccz_buf_span(&bundle), 0644);
+    int r = EXIT_OK;
+    if (s)
+        r = cli_fail(s, "collateral fetch --hygon-kds");
+    else
+        fprintf(stderr, "HSK/CEK %s (%zu bytes)\n", from_cache ? "from the cache" : "fetched",
+                bundle.len);
+    ccz_buf_free(&ev);
+    ccz_buf_free(&bundle);
+    ccz_buf_free(&dir);
+    return r;
+}
+
 static int fetch(int argc, char **argv)
 {
     cli_args a = {0};
@@ -145,8 +194,12 @@ static int fetch(int argc, char **argv)
         return cli_usage_error("collateral", "give exactly one quote file");
     if (!out)
         return cli_usage_error("collateral", "-o FILE is required");
+    if (kds && a.hygon_kds)
+        return cli_usage_error("collateral", "--kds (AMD) and --hygon-kds exclude each other");
     if (kds)
         return fetch_vcek(argv[optind], kds, out, cache, no_cache, product, &o);
+    if (a.hygon_kds)
+        return fetch_hsk_cek(argv[optind], a.hygon_kds, out, cache, no_cache, &o);
     if (!o.base_url)
         return cli_usage_error("collateral", "--pccs URL is required (or --kds URL for an "
                                              "SEV-SNP report)");
@@ -202,12 +255,53 @@ static int fetch(int argc, char **argv)
     return r;
 }
 
+/* Hygon's certificates are binary: some CA certificates (832 bytes) and CSV certificates
+ * (2084 bytes), at most a whole chain (HRK, HSK, CEK, PEK). */
+static bool looks_like_csv_certs(const char *path)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    bool yes = false;
+    if (ccz_file_read(&b, path, 1 << 20) == CCZ_OK && b.len && b.ptr[0] != '{')
+        for (size_t ca = 0; ca <= 2 && !yes; ca++)
+            for (size_t csv = 0; csv <= 2 && !yes; csv++)
+                yes = ca + csv > 0 && ca * CCZ_CSV_CA_CERT_SIZE + csv * CCZ_CSV_CERT_SIZE == b.len;
+    ccz_buf_free(&b);
+    ccz_error_clear();
+    return yes;
+}
+
+static int csv_info(const char *path)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    ccz_trust *t = NULL;
+    char lines[1024];
+    ccz_status s = ccz_file_read(&b, path, 1 << 20);
+    if (s == CCZ_OK)
+        s = ccz_trust_load(&t, &(ccz_trust_sources)CCZ_TRUST_SOURCES_INIT);
+    if (s == CCZ_OK)
+        s = ccz_csv_chain_check(lines, sizeof lines, ccz_buf_span(&b), t);
+    int r = EXIT_OK;
+    printf("tee         CSV (Hygon certificates)\n");
+    if (s == CCZ_OK) {
+        printf("%s", lines);
+        printf("chain       verified from the built-in HRK\n");
+    } else {
+        printf("chain       FAILED: %s: %s\n", ccz_status_name(s), ccz_error_detail());
+        r = cli_exit_code(s, true);
+    }
+    ccz_trust_free(t);
+    ccz_buf_free(&b);
+    return r;
+}
+
 static int info(int argc, char **argv)
 {
     if (argc == 2 && cli_is_help(argv[1]))
         return cli_help(&collateral_group);
     if (argc != 2 || argv[1][0] == '-')
         return cli_usage_error("collateral", "usage: ccz collateral info FILE");
+    if (looks_like_csv_certs(argv[1]))
+        return csv_info(argv[1]);
     ccz_collateral *c;
     ccz_status s = ccz_collateral_load_file(&c, argv[1]);
     if (s)

@@ -15,6 +15,7 @@ static const char verify_usage[] =
     "                       [--vek FILE] [--cert-chain FILE]\n"
     "                       [--sim-root CERT]... [--sim-dir D]\n"
     "                       [--eventlog FILE] [--init-data-hash HEX]\n"
+    "                       [--hsk-cek FILE]\n"
     "\n"
     "Verifies evidence (binary, or hex text) and appraises it with a policy.\n"
     "  --report-data HEX  expected report data (up to 64 bytes, zero-padded)\n"
@@ -35,6 +36,9 @@ static const char verify_usage[] =
     "  --init-data-hash HEX\n"
     "                     Azure vTPM evidence: the 32-byte init data hash PCR 8 must hold\n"
     "                     (PCR8 = SHA-256(32 zero bytes || HEX))\n"
+    "  --hsk-cek FILE     Hygon CSV: the chip's HSK/CEK bundle (as Hygon's KDS serves it and\n"
+    "                     'ccz collateral fetch --hygon-kds' writes it), for evidence that\n"
+    "                     lacks it; the HRK is built in\n"
     "Exit codes: 0 verified and accepted, 1 verification failed or policy rejected,\n"
     "2 usage error or unreadable input (missing file, not evidence, malformed).\n";
 
@@ -56,6 +60,8 @@ static int parse_args(verify_args *a, int argc, char **argv)
     if (a->o.v.vek && a->o.v.collateral)
         return cli_usage_error("verify", "--vek (SEV-SNP) and --collateral (SGX/TDX) exclude "
                                          "each other");
+    if (a->o.v.hsk_cek && (a->o.v.vek || a->o.v.collateral))
+        return cli_usage_error("verify", "--hsk-cek (Hygon CSV) excludes --vek and --collateral");
     if (a->o.v.chain && !a->o.v.vek)
         return cli_usage_error("verify", "--cert-chain goes with --vek");
     if (a->o.init_data_hex && strlen(a->o.init_data_hex) != 64)
@@ -202,7 +208,9 @@ int cmd_verify(int argc, char **argv)
         goto out;
     }
     if ((s = cli_collateral_load(&collateral, &a.o.v)) != CCZ_OK) {
-        r = a.o.v.collateral ? cli_fail(s, "collateral") : cli_fail(s, "--vek %s", a.o.v.vek);
+        r = a.o.v.collateral ? cli_fail(s, "collateral")
+            : a.o.v.hsk_cek  ? cli_fail(s, "HSK/CEK bundle")
+                             : cli_fail(s, "--vek %s", a.o.v.vek);
         goto out;
     }
 

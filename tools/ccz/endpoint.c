@@ -37,6 +37,14 @@ ccz_status cli_collateral_load(ccz_collateral **out, const cli_verify_opts *v)
     *out = NULL;
     if (v->collateral)
         return ccz_collateral_load_file(out, v->collateral);
+    if (v->hsk_cek) {
+        ccz_buf b = CCZ_BUF_INIT;
+        ccz_status s = ccz_file_read(&b, v->hsk_cek, 1 << 20);
+        if (s == CCZ_OK)
+            s = ccz_csv_collateral_new(out, ccz_buf_span(&b));
+        ccz_buf_free(&b);
+        return s ? ccz_fail_context(s, "--hsk-cek %s", v->hsk_cek) : CCZ_OK;
+    }
     if (!v->vek)
         return CCZ_OK;
     ccz_buf vek = CCZ_BUF_INIT, chain = CCZ_BUF_INIT;

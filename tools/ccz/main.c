@@ -46,7 +46,9 @@ static const cli_command commands[] = {
      "collateral fetch QUOTE --pccs URL -o FILE\n"
      "                                 fetch Intel collateral for an SGX/TDX quote\n"
      "collateral fetch REPORT --kds URL -o FILE\n"
-     "                                 fetch the VCEK of an SEV-SNP report from AMD KDS\n",
+     "                                 fetch the VCEK of an SEV-SNP report from AMD KDS\n"
+     "collateral fetch REPORT --hygon-kds URL -o FILE\n"
+     "                                 fetch the HSK/CEK of a Hygon CSV report from Hygon's KDS\n",
      0},
     {"ratls", cmd_ratls,
      "ratls cert|inspect|server|client RA-TLS certificates, and an attested TLS echo\n"

@@ -107,6 +107,8 @@ static const struct option opts[] = {
     {"init-data-hash", required_argument, NULL, O(CLI_O_INIT_DATA_HASH)},
     {"hosts", required_argument, NULL, O(CLI_O_HOSTS)},
     {"batch-size", required_argument, NULL, O(CLI_O_BATCH_SIZE)},
+    {"hsk-cek", required_argument, NULL, O(CLI_O_HSK_CEK)},
+    {"hygon-kds", required_argument, NULL, O(CLI_O_HYGON_KDS)},
     {"help", no_argument, NULL, O(CLI_O_HELP)},
     {"rounds", required_argument, NULL, O(CLI_O_ROUNDS)},
     {"min-clients", required_argument, NULL, O(CLI_O_MIN_CLIENTS)},
@@ -483,6 +485,12 @@ static int take(cli_args *a, int o, const char *cmd)
         if (cli_number(optarg, UINT64_MAX, &n))
             return cli_usage_error(cmd, "--seed: %s", ccz_error_detail());
         a->seed = n;
+        break;
+    case CLI_O_HSK_CEK:
+        a->v.hsk_cek = optarg;
+        break;
+    case CLI_O_HYGON_KDS:
+        a->hygon_kds = optarg;
         break;
     default:
         break;

@@ -597,6 +597,9 @@ void ccz_collateral_free(ccz_collateral *c)
     X509_free(c->snp.vek);
     sk_X509_pop_free(c->snp.chain, X509_free);
     EVP_PKEY_free(c->snp.vek_key);
+    for (int i = 0; c->csv && i < CSV_PEK_CACHE; i++)
+        EVP_PKEY_free(c->csv->pek_key[i]);
+    free(c->csv);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -610,12 +613,14 @@ const char *ccz_collateral_tee(const ccz_collateral *c)
 {
     if (c->kind == COLLATERAL_SNP)
         return "SNP";
+    if (c->kind == COLLATERAL_CSV)
+        return "CSV";
     return c->tcb.tdx ? "TDX" : "SGX";
 }
 
 ccz_status ccz_collateral_problem(const ccz_collateral *c)
 {
-    if (c->kind == COLLATERAL_SNP || !c->unusable)
+    if (c->kind == COLLATERAL_SNP || c->kind == COLLATERAL_CSV || !c->unusable)
         return CCZ_OK;
     return ccz_fail(c->unusable, "%s", c->unusable_detail);
 }
@@ -624,6 +629,8 @@ int64_t ccz_collateral_expiry(const ccz_collateral *c)
 {
     if (c->kind == COLLATERAL_SNP)
         return x509_time_unix(X509_get0_notAfter(c->snp.vek), 0);
+    if (c->kind == COLLATERAL_CSV) /* Hygon's certificates carry no validity */
+        return INT64_MAX;
     int64_t e = c->tcb.next_update < c->qe.next_update ? c->tcb.next_update : c->qe.next_update;
     X509_CRL *crls[2] = {c->root_crl, c->pck_crl};
     for (int i = 0; i < 2; i++) {

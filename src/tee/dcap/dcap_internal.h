@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include "ccz/dcap.h"
+#include "ccz/csv.h"
 #include "ccz/snp.h"
 
 #define DCAP_MAX_ADVISORIES 64
@@ -85,7 +86,7 @@ typedef struct {
 
 #define DCAP_PCK_CACHE 8
 
-typedef enum { COLLATERAL_DCAP = 1, COLLATERAL_SNP = 2 } collateral_kind;
+typedef enum { COLLATERAL_DCAP = 1, COLLATERAL_SNP = 2, COLLATERAL_CSV = 3 } collateral_kind;
 
 /* SNP collateral: the VEK and its chain, and what has been verified of them. */
 typedef struct {
@@ -99,9 +100,22 @@ typedef struct {
     ccz_snp_vek_info info;
 } snp_collateral;
 
+#define CSV_PEK_CACHE 8
+
+/* CSV collateral: the HSK/CEK bundle of one chip, and what has been verified of it (under the
+ * trust store's HRK) and with it (the PEKs the CEK signed, by SHA-256 of their bytes). */
+typedef struct {
+    uint8_t hsk[CCZ_CSV_CA_CERT_SIZE], cek[CCZ_CSV_CERT_SIZE];
+    uint64_t checked_trust_id; /* 0: HRK -> HSK -> CEK not verified yet */
+    uint8_t pek_hash[CSV_PEK_CACHE][32];
+    EVP_PKEY *pek_key[CSV_PEK_CACHE];
+    unsigned pek_next;
+} csv_collateral;
+
 struct ccz_collateral {
     collateral_kind kind;
     snp_collateral snp;
+    csv_collateral *csv; /* COLLATERAL_CSV */
     char *tcb_info_text;
     size_t tcb_info_len;
     uint8_t tcb_info_sig[64];

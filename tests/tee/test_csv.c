@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Hygon CSV on evidence made here: a whole chain HRK -> HSK -> CEK -> PEK of fresh SM2 keys (the
+ * test's HRK trusted instead of Hygon's), version 2 and 3 reports wrapped as the firmware hands
+ * them out, each field where the claims say, and an SM3 event log replayed into the RTMRs. */
+#include <jansson.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+
+#include "ccz/ccz.h"
+#include "test.h"
+
+typedef struct {
+    EVP_PKEY *key;
+    uint8_t cert[CCZ_CSV_CERT_SIZE]; /* 832 or 2084 bytes used */
+    size_t len;
+    uint32_t usage;
+    const char *uid;
+    uint8_t kid[16];
+} party;
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* a 32-byte big-endian number into a 72-byte little-endian field */
+static void put_le(uint8_t *p, const uint8_t be[32])
+{
+    memset(p, 0, 72);
+    for (int i = 0; i < 32; i++)
+        p[i] = be[31 - i];
+}
+
+static void put_key(uint8_t *p, EVP_PKEY *k)
+{
+    uint8_t pt[65];
+    size_t n = 0;
+    CHECK(EVP_PKEY_get_octet_string_param(k, "pub", pt, sizeof pt, &n) == 1 && n == 65);
+    put32(p, 3);
+    put_le(p + 4, pt + 1);
+    put_le(p + 76, pt + 33);
+}
+
+static void sign(uint8_t r_le[72], uint8_t s_le[72], const party *signer, const uint8_t *msg,
+                 size_t n)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_pkey(NULL, signer->key, NULL);
+    CHECK(EVP_PKEY_CTX_set1_id(pctx, signer->uid, strlen(signer->uid)) == 1);
+    EVP_MD_CTX_set_pkey_ctx(md, pctx);
+    uint8_t der[80];
+    size_t dl = sizeof der;
+    CHECK(EVP_DigestSignInit(md, NULL, EVP_sm3(), NULL, signer->key) == 1);
+    CHECK(EVP_DigestSign(md, der, &dl, msg, n) == 1);
+    const unsigned char *p = der;
+    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)dl);
+    uint8_t r[32], s[32];
+    CHECK(sig && BN_bn2binpad(ECDSA_SIG_get0_r(sig), r, 32) == 32 &&
+          BN_bn2binpad(ECDSA_SIG_get0_s(sig), s, 32) == 32);
+    put_le(r_le, r);
+    put_le(s_le, s);
+    ECDSA_SIG_free(sig);
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_CTX_free(pctx);
+}
+
+static void ca(party *p, uint32_t usage, const char *uid, const party *signer)
+{
+    p->key = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+    p->usage = usage, p->uid = uid, p->len = CCZ_CSV_CA_CERT_SIZE;
+    memset(p->cert, 0, sizeof p->cert);
+    for (int i = 0; i < 16; i++)
+        p->kid[i] = (uint8_t)(usage + i + 1);
+    put32(p->cert, 1);
+    memcpy(p->cert + 4, p->kid, 16);
+    memcpy(p->cert + 20, signer ? signer->kid : p->kid, 16);
+    put32(p->cert + 36, usage);
+    put_key(p->cert + 64, p->key);
+    p->cert[212] = (uint8_t)strlen(uid);
+    memcpy(p->cert + 214, uid, strlen(uid));
+    sign(p->cert + 576, p->cert + 648, signer ? signer : p, p->cert, 576);
+}
+
+static void csv(party *p, uint32_t usage, const char *uid, const party *signer)
+{
+    p->key = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+    p->usage = usage, p->uid = uid, p->len = CCZ_CSV_CERT_SIZE;
+    memset(p->cert, 0, sizeof p->cert);
+    put32(p->cert, 1);
+    put32(p->cert + 8, usage);
+    put32(p->cert + 12, 4);
+    put_key(p->cert + 16, p->key);
+    p->cert[164] = (uint8_t)strlen(uid);
+    memcpy(p->cert + 166, uid, strlen(uid));
+    put32(p->cert + 1044, signer->usage);
+    put32(p->cert + 1048, 4);
+    sign(p->cert + 1052, p->cert + 1124, signer, p->cert, 1044);
+}
+
+static party hrk, hsk, cek, pek;
+
+/* A wrapped version 2 or 3 report with report data rd and the RTMRs given. */
+static void report(ccz_buf *out, uint32_t version, const uint8_t rd[64], uint8_t rtmr[5][32])
+{
+    uint8_t d[CCZ_CSV_REPORT_DATA_SIZE] = {0};
+    memset(d + 0x20, 0x11, 16);         /* vm_id */
+    memset(d + 0x30, 0x22, 16);         /* vm_version */
+    memcpy(d + 0x40, rd, 64);           /* report_data */
+    memset(d + 0x90, 0x33, 32);         /* measure */
+    put32(d + 0xb0, 0x45);              /* policy: nodbg */
+    put32(d + 0xb4, CCZ_CSV_USAGE_PEK); /* sig_usage */
+    put32(d + 0xb8, 4);                 /* sig_algo */
+    put32(d + 0xbc, 2100);              /* build */
+    d[0xc0] = 1;                        /* rtmr_version */
+    memcpy(d + 0xd0, rtmr, 5 * 32);
+    if (version == 3)
+        memset(d + 0x3c0, 0x44, 64); /* host_data */
+    sign(d + 0x400, d + 0x400 + 72, &pek, d, 0x400);
+    memcpy(d + 0x490, pek.cert, CCZ_CSV_CERT_SIZE);
+    memcpy(d + 0x490 + CCZ_CSV_CERT_SIZE, "TESTCHIP0001", 12);
+    ccz_buf_reset(out);
+    CHECK_OK(ccz_buf_append(out, "ATTESTATION_EXT", 16));
+    CHECK_OK(ccz_buf_append_u32le(out, version == 2 ? 1 : 3));
+    CHECK_OK(ccz_buf_append(out, d, sizeof d));
+}
+
+/* An SM3 CC event log: the Spec ID header, then one event per index 1..4 (and two for 1). */
+static void eventlog(ccz_buf *log, uint8_t rtmr[5][32])
+{
+    ccz_buf_reset(log);
+    uint8_t spec[33] = "Spec ID Event03";
+    put32(spec + 24, 1);            /* numberOfAlgorithms */
+    spec[28] = 0x12, spec[30] = 32; /* SM3, 32 bytes */
+    CHECK_OK(ccz_buf_append_u32le(log, 0));
+    CHECK_OK(ccz_buf_append_u32le(log, 3)); /* EV_NO_ACTION */
+    CHECK_OK(ccz_buf_append(log, (uint8_t[20]){0}, 20));
+    CHECK_OK(ccz_buf_append_u32le(log, sizeof spec));
+    CHECK_OK(ccz_buf_append(log, spec, sizeof spec));
+    memset(rtmr, 0, 5 * 32);
+    static const uint32_t index[] = {1, 2, 1, 3, 4};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(index); i++) {
+        uint8_t digest[32], cat[64];
+        unsigned dl = 32;
+        char ev[16];
+        snprintf(ev, sizeof ev, "event %zu", i);
+        CHECK(EVP_Digest(ev, strlen(ev), digest, &dl, EVP_sm3(), NULL) == 1);
+        CHECK_OK(ccz_buf_append_u32le(log, index[i]));
+        CHECK_OK(ccz_buf_append_u32le(log, 0x0d)); /* EV_IPL */
+        CHECK_OK(ccz_buf_append_u32le(log, 1));
+        CHECK_OK(ccz_buf_append_u16le(log, 0x12));
+        CHECK_OK(ccz_buf_append(log, digest, 32));
+        CHECK_OK(ccz_buf_append_u32le(log, (uint32_t)strlen(ev)));
+        CHECK_OK(ccz_buf_append(log, ev, strlen(ev)));
+        memcpy(cat, rtmr[index[i]], 32);
+        memcpy(cat + 32, digest, 32);
+        CHECK(EVP_Digest(cat, 64, rtmr[index[i]], &dl, EVP_sm3(), NULL) == 1);
+    }
+    CHECK_OK(ccz_buf_append(log, "\xff\xff\xff\xff\xff\xff\xff\xff", 8));
+}
+
+static json_t *arr(const uint8_t *p, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_integer(p[i]));
+    return a;
+}
+
+static int le32(const uint8_t *p)
+{
+    return (int)(p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24);
+}
+
+/* A CSV certificate in its JSON form (csv-rs's serde shape), as trustee's evidence has it. */
+static json_t *cert_json(const uint8_t *b)
+{
+    json_t *sigs = json_array();
+    for (int i = 0; i < 2; i++) {
+        const uint8_t *g = b + 1044 + 520 * i;
+        json_array_append_new(sigs, json_pack("{s:i,s:i,s:{s:o,s:o},s:o}", "usage", le32(g), "algo",
+                                              le32(g + 4), "signature", "r", arr(g + 8, 72), "s",
+                                              arr(g + 80, 72), "_reserved", arr(g + 152, 368)));
+    }
+    return json_pack("{s:{s:i,s:{s:{s:i,s:i},s:i,s:{s:i,s:i,s:{s:i,s:o,s:o}},s:i,s:o,s:o,s:o}},"
+                     "s:o}",
+                     "body", "ver", le32(b), "data", "firmware", "major", b[4], "minor", b[5],
+                     "reserved1", b[6] | b[7] << 8, "pubkey", "usage", le32(b + 8), "algo",
+                     le32(b + 12), "key", "g", le32(b + 16), "x", arr(b + 20, 72), "y",
+                     arr(b + 92, 72), "uid_size", b[164] | b[165] << 8, "user_id",
+                     arr(b + 166, 254), "sid", arr(b + 420, 16), "reserved2", arr(b + 436, 608),
+                     "sigs", sigs);
+}
+
+/* trustee's evidence JSON around a wrapped report, with an event log */
+static void evidence_json(ccz_buf *out, const ccz_buf *wrapped, const ccz_buf *log)
+{
+    ccz_buf b64 = CCZ_BUF_INIT;
+    CHECK_OK(ccz_base64_encode(&b64, ccz_buf_span(log)));
+    CHECK_OK(ccz_buf_append_u8(&b64, 0));
+    uint8_t serial[64] = "TESTCHIP0001";
+    json_t *doc = json_pack("{s:{s:o,s:i,s:o},s:{s:o},s:o,s:s}", "attestation_report", "magic",
+                            arr(wrapped->ptr, 16), "flags", le32(wrapped->ptr + 16), "data",
+                            arr(wrapped->ptr + 20, CCZ_CSV_REPORT_DATA_SIZE), "cert_chain", "pek",
+                            cert_json(pek.cert), "serial_number", arr(serial, 64), "cc_eventlog",
+                            (const char *)b64.ptr);
+    char *text = json_dumps(doc, JSON_COMPACT);
+    ccz_buf_reset(out);
+    CHECK_OK(ccz_buf_append_str(out, text));
+    free(text);
+    json_decref(doc);
+    ccz_buf_free(&b64);
+}
+
+static void test_chain_v2_v3(void)
+{
+    ca(&hrk, CCZ_CSV_USAGE_HRK, "HYGON-SSD-HRK", NULL);
+    ca(&hsk, CCZ_CSV_USAGE_HSK, "HYGON-SSD-HSK", &hrk);
+    csv(&cek, CCZ_CSV_USAGE_CEK, "HYGON-SSD-CEK", &hsk);
+    csv(&pek, CCZ_CSV_USAGE_PEK, "HYGON-SSD-PEK", &cek);
+    ccz_trust *t;
+    CHECK_OK(ccz_trust_new(&t));
+    CHECK_OK(ccz_trust_add_hygon_hrk(t, CCZ_SPAN(hrk.cert, hrk.len)));
+    /* an HSK is not an HRK */
+    CHECK_STATUS(ccz_trust_add_hygon_hrk(t, CCZ_SPAN(hsk.cert, hsk.len)), CCZ_ERR_MALFORMED);
+    uint8_t bundle[CCZ_CSV_HSK_CEK_SIZE];
+    memcpy(bundle, hsk.cert, CCZ_CSV_CA_CERT_SIZE);
+    memcpy(bundle + CCZ_CSV_CA_CERT_SIZE, cek.cert, CCZ_CSV_CERT_SIZE);
+    ccz_collateral *col;
+    CHECK_OK(ccz_csv_collateral_new(&col, CCZ_SPAN(bundle, sizeof bundle)));
+    ccz_buf ev = CCZ_BUF_INIT, log = CCZ_BUF_INIT;
+    uint8_t rd[64] = "nonce", rtmr[5][32];
+    eventlog(&log, rtmr);
+    ccz_eventlog *l;
+    CHECK_OK(ccz_eventlog_parse(&l, ccz_buf_span(&log)));
+    static ccz_result r;
+    for (uint32_t v = 2; v <= 3; v++) {
+        report(&ev, v, rd, rtmr);
+        CHECK_INT(ccz_evidence_detect(ccz_buf_span(&ev)), CCZ_TEE_CSV);
+        ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+        o.trust = t;
+        o.collateral = col;
+        o.expected_report_data = rd;
+        o.eventlog = l;
+        CHECK_OK(ccz_verify(&r, ccz_buf_span(&ev), &o));
+        const ccz_csv_claims *c = &r.claims.csv;
+        CHECK_INT(c->version, v);
+        CHECK_INT(c->build, 2100);
+        CHECK_INT(c->rtmr_version, 1);
+        CHECK_INT(c->policy, 0x45);
+        CHECK_INT(c->vm_id[0], 0x11);
+        CHECK_INT(c->vm_version[15], 0x22);
+        CHECK_INT(c->measurement[31], 0x33);
+        CHECK_INT(c->host_data[0], v == 3 ? 0x44 : 0);
+        CHECK(memcmp(c->rtmr, rtmr, sizeof rtmr) == 0);
+        CHECK_STR(c->chip_serial, "TESTCHIP0001");
+        CHECK(!c->mac_checked);
+        CHECK(r.claims.eventlog == l);
+        json_t *j = ccz_claims_to_json(&r.claims);
+        CHECK_STR(json_string_value(json_object_get(json_object_get(j, "eventlog"), "algorithm")),
+                  "sm3");
+        CHECK(json_object_get(j, "rtmr4") != NULL);
+        CHECK((json_object_get(j, "host_data") != NULL) == (v == 3));
+        json_decref(j);
+        /* an RTMR the log does not replay to */
+        ev.ptr[20 + 0xd0 + 32] ^= 1; /* rtmr1: the signature breaks first */
+        CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&ev), &o), CCZ_ERR_BAD_SIGNATURE);
+        ev.ptr[20 + 0xd0 + 32] ^= 1;
+        /* the same report, without the collateral's chain for the PEK: another CEK */
+        ev.ptr[20 + 0x40] ^= 1;
+        CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&ev), &o), CCZ_ERR_BAD_SIGNATURE);
+        CHECK_STR(r.step, "signature");
+        ev.ptr[20 + 0x40] ^= 1;
+    }
+    /* trustee's JSON: the evidence's own event log replays to rtmr1..4 (version 2), or not */
+    ccz_buf js = CCZ_BUF_INIT;
+    report(&ev, 2, rd, rtmr);
+    evidence_json(&js, &ev, &log);
+    ccz_verify_opts jo = CCZ_VERIFY_OPTS_INIT;
+    jo.trust = t;
+    jo.collateral = col;
+    CHECK_INT(ccz_evidence_detect(ccz_buf_span(&js)), CCZ_TEE_CSV);
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&js), &jo));
+    CHECK_STR(r.claims.csv.chip_serial, "TESTCHIP0001");
+    /* a log whose replay differs from the report's RTMRs */
+    uint8_t other[5][32];
+    memcpy(other, rtmr, sizeof other);
+    other[2][0] ^= 1;
+    report(&ev, 2, rd, other);
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.trust = t;
+    o.collateral = col;
+    o.eventlog = l;
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&ev), &o), CCZ_ERR_REPLAY_MISMATCH);
+    CHECK_STR(r.step, "eventlog");
+    CHECK_CONTAINS(r.message, "rtmr2");
+    evidence_json(&js, &ev, &log);
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&js), &jo), CCZ_ERR_REPLAY_MISMATCH);
+    CHECK_STR(r.step, "eventlog");
+    CHECK_CONTAINS(r.message, "cc_eventlog");
+    ccz_buf_free(&js);
+    /* the built-in HRK does not anchor this chain */
+    ccz_trust *builtin;
+    CHECK_OK(ccz_trust_new(&builtin));
+    CHECK_OK(ccz_trust_add_builtin(builtin));
+    o.trust = builtin;
+    o.eventlog = NULL;
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&ev), &o), CCZ_ERR_CERT_CHAIN);
+    CHECK_CONTAINS(r.message, "HRK -> HSK");
+    /* a PEK signed by the HSK instead of the CEK */
+    party rogue;
+    csv(&rogue, CCZ_CSV_USAGE_PEK, "HYGON-SSD-PEK", &hsk);
+    ccz_csv_cert a, b;
+    CHECK_OK(ccz_csv_cert_parse(&a, CCZ_SPAN(cek.cert, cek.len)));
+    CHECK_OK(ccz_csv_cert_parse(&b, CCZ_SPAN(rogue.cert, rogue.len)));
+    CHECK_STATUS(ccz_csv_cert_verify(&a, &b), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_CONTAINS(ccz_error_detail(), "no signature by a key of usage 0x1004");
+    EVP_PKEY_free(rogue.key);
+    /* unknown wrapper flags */
+    report(&ev, 2, rd, rtmr);
+    ev.ptr[16] = 2;
+    static ccz_csv_evidence e;
+    CHECK_STATUS(ccz_csv_evidence_parse(&e, ccz_buf_span(&ev)), CCZ_ERR_UNSUPPORTED_VERSION);
+    ccz_eventlog_free(l);
+    ccz_collateral_free(col);
+    ccz_trust_free(builtin);
+    ccz_trust_free(t);
+    ccz_buf_free(&ev);
+    ccz_buf_free(&log);
+    EVP_PKEY_free(hrk.key);
+    EVP_PKEY_free(hsk.key);
+    EVP_PKEY_free(cek.key);
+    EVP_PKEY_free(pek.key);
+}
+
+TEST_MAIN(T(test_chain_v2_v3))
