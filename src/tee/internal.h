@@ -51,9 +51,27 @@ extern const tee_backend tee_backend_sgx;
 extern const tee_backend tee_backend_tdx;
 extern const tee_backend tee_backend_az_snp;
 extern const tee_backend tee_backend_az_tdx;
+extern const tee_backend tee_backend_cca;
 
 /* The unverified claims of Azure vTPM evidence (azure/az_verify.c), for ccz_evidence_peek. */
 ccz_status tee_az_peek(ccz_claims *c, ccz_span evidence);
+/* The unverified claims of an Arm CCA token (cca/cca_verify.c), for ccz_evidence_peek. */
+ccz_status tee_cca_peek(ccz_claims *c, ccz_span evidence);
+/* A new trust id (the store changed). */
+uint64_t tee_trust_next_id(void);
+
+/* An Arm CCA platform attestation key (cca/cca_trust.c): the instance it belongs to (any
+ * instance when has_instance is false) and the key, NULL when the store's key was unusable. */
+typedef struct {
+    bool has_instance;
+    uint8_t instance_id[33];
+    bool has_implementation;
+    uint8_t implementation_id[32];
+    EVP_PKEY *key;
+    char why[160]; /* why key is NULL */
+} tee_cca_anchor;
+
+void tee_cca_anchors_free(tee_cca_anchor *a, size_t n);
 
 struct ccz_trust {
     X509_STORE *sim_store;       /* sim platform roots, for X509_verify_cert */
@@ -63,7 +81,9 @@ struct ccz_trust {
     X509_STORE *amd_store;       /* AMD ARKs */
     STACK_OF(X509) *amd_roots;
     STACK_OF(X509) *amd_intermediates; /* built-in ASKs and ASVKs */
-    uint64_t id; /* changes whenever the roots change (keys verifier caches) */
+    uint64_t id;         /* changes whenever the roots change (keys verifier caches) */
+    tee_cca_anchor *cca; /* Arm CCA platform keys */
+    size_t n_cca;
 };
 
 /* Device files under a configurable root (tests point it at recorded evidence). Missing or

@@ -278,6 +278,8 @@ enum {
     /* he query (and --algorithm, above) */
     CLI_O_DB,
     CLI_O_MAX_PENDING,
+    /* verify: Arm CCA trust anchors */
+    CLI_O_CCA_TA,
     CLI_O_HELP,
     CLI_O_COUNT_
 };
@@ -366,6 +368,8 @@ typedef struct {
      * --key is the key looked up there, --cert-key the certificate's key */
     const char *db; /* and algorithm, above */
     long max_pending;
+    /* verify: the Arm CCA platform keys (a store, a JWK or a PEM key) */
+    const char *cca_ta;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */

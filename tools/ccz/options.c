@@ -103,6 +103,7 @@ static const struct option opts[] = {
     {"algorithm", required_argument, NULL, O(CLI_O_ALGORITHM)},
     {"eventlog", required_argument, NULL, O(CLI_O_EVENTLOG)},
     {"init-data-hash", required_argument, NULL, O(CLI_O_INIT_DATA_HASH)},
+    {"cca-ta", required_argument, NULL, O(CLI_O_CCA_TA)},
     {"help", no_argument, NULL, O(CLI_O_HELP)},
     {NULL, 0, NULL, 0},
 };
@@ -407,6 +408,9 @@ static int take(cli_args *a, int o, const char *cmd)
         break;
     case CLI_O_INIT_DATA_HASH:
         a->init_data_hex = optarg;
+        break;
+    case CLI_O_CCA_TA:
+        a->cca_ta = optarg;
         break;
     default:
         break;
