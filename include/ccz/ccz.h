@@ -10,6 +10,7 @@
 #include "ccz/snp.h"
 #include "ccz/eventlog.h"
 #include "ccz/azure.h"
+#include "ccz/cca.h"
 #include "ccz/policy.h"
 #include "ccz/ratls.h"
 #include "ccz/rpc.h"

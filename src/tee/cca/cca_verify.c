@@ -13,6 +13,7 @@
 
 #include "ccz/cca.h"
 #include "core/guard.h"
+#include "tee/cca/cca_internal.h"
 #include "tee/internal.h"
 
 #define COSE_KTY_EC2 2
@@ -110,7 +111,7 @@ static ccz_status cose_key(EVP_PKEY **out, ccz_span in)
 }
 
 /* The RAK: a SEC1 uncompressed point (legacy realm profile) or a COSE_Key. */
-static ccz_status rak_key(EVP_PKEY **out, const ccz_cca_evidence *e)
+ccz_status tee_cca_rak_key(EVP_PKEY **out, const ccz_cca_evidence *e)
 {
     if (e->rak_is_cose_key)
         return cose_key(out, e->rak);
@@ -245,7 +246,7 @@ static ccz_status check_platform(ccz_result *r, const ccz_cca_evidence *e, const
 static ccz_status check_realm(ccz_result *r, const ccz_cca_evidence *e)
 {
     EVP_PKEY *rak = NULL;
-    ccz_status s = rak_key(&rak, e);
+    ccz_status s = tee_cca_rak_key(&rak, e);
     if (s)
         return ccz_result_fail(r, CCZ_AT_REALM_TOKEN,
                                ccz_fail_context(s, "the realm token's public key (RAK)"));
