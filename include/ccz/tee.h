@@ -310,9 +310,9 @@ typedef struct {
     X(CCZ_AT_HCL_REPORT, 17, CCZ_STEP_HCL_REPORT)                                                  \
     X(CCZ_AT_TPM_QUOTE, 18, CCZ_STEP_TPM_QUOTE)                                                    \
     X(CCZ_AT_INIT_DATA, 19, CCZ_STEP_INIT_DATA)                                                    \
-    X(CCZ_AT_PLATFORM_TOKEN, 30, CCZ_STEP_PLATFORM_TOKEN)                                          \
-    X(CCZ_AT_REALM_TOKEN, 31, CCZ_STEP_REALM_TOKEN)                                                \
-    X(CCZ_AT_REALM_BINDING, 32, CCZ_STEP_REALM_BINDING)
+    X(CCZ_AT_PLATFORM_TOKEN, 20, CCZ_STEP_PLATFORM_TOKEN)                                          \
+    X(CCZ_AT_REALM_TOKEN, 21, CCZ_STEP_REALM_TOKEN)                                                \
+    X(CCZ_AT_REALM_BINDING, 22, CCZ_STEP_REALM_BINDING)
 
 typedef enum {
     CCZ_AT_NONE = 0, /* nothing failed */
