@@ -88,7 +88,7 @@ void *__wrap_aligned_alloc(size_t align, size_t n)
 
 static char vectors[4096], simdir[4096];
 static ccz_buf sgx_quote, sgx_col, tdx_quote, tdx_col, snp_report, snp_vek, paillier_json;
-static ccz_buf sim_evidence, ratls_der, he_params, he_ct, az_snp, ccel;
+static ccz_buf sim_evidence, ratls_der, he_params, he_ct, az_snp, ccel, cca_token, cca_ta;
 static ccz_buf onnx_models[3];
 static ccz_trust *builtin, *sim_trust;
 static ccz_attester *sim_att;
@@ -150,6 +150,23 @@ static ccz_status t_az_snp(void)
     o.trust = builtin;
     static ccz_result r;
     return ccz_verify(&r, ccz_buf_span(&az_snp), &o);
+}
+
+/* an Arm CCA token: the trust-anchor store read, both signatures, the binding, the claims */
+static ccz_status t_cca(void)
+{
+    ccz_trust *t = NULL;
+    ccz_status s = ccz_trust_new(&t);
+    if (s == CCZ_OK)
+        s = ccz_trust_add_cca_anchors(t, ccz_buf_span(&cca_ta));
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = 1767225600;
+    o.trust = t;
+    static ccz_result r;
+    if (s == CCZ_OK)
+        s = ccz_verify(&r, ccz_buf_span(&cca_token), &o);
+    ccz_trust_free(t);
+    return s;
 }
 
 /* a CC event log: parsed, its events rendered as trustee's JSON, its registers replayed */
@@ -464,6 +481,7 @@ static const struct {
     {"snp", t_snp, true, CCZ_OK},
     {"az_snp", t_az_snp, true, CCZ_OK},
     {"eventlog", t_eventlog, true, CCZ_OK},
+    {"cca", t_cca, true, CCZ_OK},
     {"sim", t_sim, false, CCZ_OK},
     {"policy", t_policy, false, CCZ_OK},
     {"ratls", t_ratls, false, CCZ_OK},
@@ -533,7 +551,10 @@ static int setup(bool *have_vectors)
         read_file(&az_snp, "more/confidential-containers_trustee/deps/verifier/test_data/"
                            "az-snp-vtpm/evidence-v1.json") == CCZ_OK &&
         read_file(&ccel, "more/confidential-containers_trustee/deps/eventlog/test_data/"
-                         "CCEL_data_grub") == CCZ_OK;
+                         "CCEL_data_grub") == CCZ_OK &&
+        read_file(&cca_token, "more/veraison_rust-ccatoken/testdata/cca-token-draft-ffm-00.cbor") ==
+            CCZ_OK &&
+        read_file(&cca_ta, "more/veraison_rust-ccatoken/testdata/ta-tfa.json") == CCZ_OK;
     if (ccz_trust_new(&builtin) || ccz_trust_add_builtin(builtin))
         return 1;
     static const char *const onnx[] = {"Chain_unsorted", "Conv_pad_stride",
