@@ -45,7 +45,7 @@ cc -std=c11 -Wall -Werror -o "$T/app" "$T/app.c" $(pkg-config --cflags --libs cc
 run 0 env LD_LIBRARY_PATH="$libdir" "$T/app"
 [ "$out" = "unknown_evidence_format detect" ] || fail "pkg-config app printed '$out'"
 cc -std=c11 -o "$T/app-static" "$T/app.c" $(pkg-config --cflags ccz) "$libdir/libccz.a" \
-    $(pkg-config --libs libcrypto libssl jansson libcurl libcbor) -lpthread || fail "cannot link libccz.a"
+    $(pkg-config --libs libcrypto libssl jansson libcurl libcbor) -lpthread -lm || fail "cannot link libccz.a"
 run 0 "$T/app-static"
 
 mkdir -p "$T/cmakeapp"
