@@ -11,6 +11,7 @@
 #include "ccz/eventlog.h"
 #include "ccz/azure.h"
 #include "ccz/csv.h"
+#include "ccz/cca.h"
 #include "ccz/policy.h"
 #include "ccz/ratls.h"
 #include "ccz/rpc.h"

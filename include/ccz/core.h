@@ -102,7 +102,9 @@ extern "C" {
     X(CCZ_ERR_PCR_MISMATCH, -44, "pcr_mismatch",                                                   \
       "the PCR values are not the ones the TPM quote covers", VERIFICATION)                        \
     X(CCZ_ERR_INIT_DATA_MISMATCH, -45, "init_data_mismatch",                                       \
-      "the evidence measured other init data than expected", VERIFICATION)
+      "the evidence measured other init data than expected", VERIFICATION)                         \
+    X(CCZ_ERR_PLATFORM_KEY_UNKNOWN, -46, "platform_key_unknown",                                   \
+      "the platform's attestation key is not among the trust anchors", VERIFICATION)
 
 typedef enum {
 #define CCZ_X_ENUM(sym, val, name, msg, cls) sym = val,

@@ -20,10 +20,11 @@ typedef enum {
     CCZ_TEE_SNP = 4,
     CCZ_TEE_AZ_SNP_VTPM = 5, /* an Azure SEV-SNP confidential VM: HCL report + vTPM quote */
     CCZ_TEE_AZ_TDX_VTPM = 6, /* an Azure TDX confidential VM: HCL report + vTPM quote + TD quote */
-    CCZ_TEE_CSV = 7          /* a Hygon CSV guest: an attestation report signed by its PEK */
+    CCZ_TEE_CSV = 7,         /* a Hygon CSV guest: an attestation report signed by its PEK */
+    CCZ_TEE_CCA = 8          /* an Arm CCA realm: platform token + realm delegated token */
 } ccz_tee;
 
-/* "sim", "sgx", "tdx", "snp", "az-snp-vtpm", "az-tdx-vtpm", "csv" ("none" for CCZ_TEE_NONE). */
+/* "sim", "sgx", "tdx", "snp", "az-snp-vtpm", "az-tdx-vtpm", "csv", "cca" ("none" for CCZ_TEE_NONE). */
 CCZ_API const char *ccz_tee_name(ccz_tee t);
 CCZ_API CCZ_NODISCARD ccz_status ccz_tee_parse(ccz_tee *out, const char *name);
 
@@ -136,6 +137,43 @@ typedef struct {
     bool mac_checked; /* version 1: the signer area's MAC checked (the PEK came from the report,
                          masked with the anonce) */
 } ccz_csv_claims;
+/* What an Arm CCA attestation token says: the platform token (signed by the CPAK) and the
+ * realm token (signed by the RAK it carries). Byte strings longer than their field are refused
+ * by the parser, so every *_len is at most the field's size. */
+#define CCZ_CCA_MAX_SW_COMPONENTS 32
+
+typedef struct {
+    char type[32]; /* measurement type ("BL", "RSE_BL1_2", ...); "" when absent */
+    uint8_t measurement[64];
+    uint8_t measurement_len;
+    char version[32]; /* "" when absent */
+    uint8_t signer_id[64];
+    uint8_t signer_id_len;
+    char hash_alg[16]; /* "sha-256" ...; "" when absent */
+} ccz_cca_sw_component;
+
+typedef struct {
+    char platform_profile
+        [64]; /* "http://arm.com/CCA-SSD/1.0.0", "tag:arm.com,2023:cca_platform#1.0.0" */
+    uint8_t platform_challenge[64]; /* the hash of the RAK */
+    uint8_t platform_challenge_len;
+    uint8_t implementation_id[32];
+    uint8_t instance_id[33];
+    uint8_t platform_config[64];
+    uint8_t platform_config_len;
+    uint16_t lifecycle; /* PSA security lifecycle: 0x3000..0x30ff secured */
+    char platform_hash_alg[16];
+    char verification_service[128];
+    size_t n_sw_components;
+    ccz_cca_sw_component sw_components[CCZ_CCA_MAX_SW_COMPONENTS];
+    char realm_profile[64]; /* "" for the legacy profile, "tag:arm.com,2023:realm#1.0.0", ... */
+    uint8_t personalization_value[64];
+    char realm_hash_alg[16];
+    char rak_hash_alg[16];
+    uint8_t rim[64]; /* realm initial measurement */
+    uint8_t rim_len;
+    uint8_t rem[4][64]; /* realm extensible measurements, each rim_len bytes */
+} ccz_cca_claims;
 
 typedef struct ccz_eventlog ccz_eventlog; /* ccz/eventlog.h */
 
@@ -163,6 +201,7 @@ typedef struct {
     ccz_sim_claims sim;
     ccz_dcap_claims dcap; /* SGX and TDX */
     ccz_vtpm_claims vtpm; /* az-snp-vtpm, az-tdx-vtpm (the hardware report's part in .snp/.tdx) */
+    ccz_cca_claims cca;   /* cca (report_data is the realm challenge) */
     /* How many bytes of report_data the evidence carries: 0 means all 64 (every TEE but the
      * Azure vTPM, whose report data is the TPM quote's nonce, of up to 64 bytes). */
     uint8_t report_data_len;
@@ -187,6 +226,14 @@ CCZ_API void ccz_trust_free(ccz_trust *t);
 CCZ_API CCZ_NODISCARD ccz_status ccz_trust_add_sim_root(ccz_trust *t, ccz_span cert);
 CCZ_API CCZ_NODISCARD ccz_status ccz_trust_add_sim_root_file(ccz_trust *t, const char *path);
 CCZ_API size_t ccz_trust_sim_root_count(const ccz_trust *t);
+/* Adds Arm CCA platform attestation keys (CPAKs): a Veraison-style store (a JSON array of
+ * {"instance-id": hex, "implementation-id": hex, "pkey": JWK}), one JWK, or a PEM key (public,
+ * or private: its public half). A key given without an instance id vouches for any platform.
+ * A store entry whose key is unusable is kept, so a token from that instance fails its
+ * signature rather than passing as unknown. Errors name the entry. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_trust_add_cca_anchors(ccz_trust *t, ccz_span doc);
+CCZ_API CCZ_NODISCARD ccz_status ccz_trust_add_cca_anchors_file(ccz_trust *t, const char *path);
+CCZ_API size_t ccz_trust_cca_anchor_count(const ccz_trust *t);
 
 /* Where a program's trust anchors come from, as ccz's commands and services take them (the
  * fields are named after their options: --root-ca, --sim-root, --sim-dir). */
@@ -258,6 +305,9 @@ typedef struct {
 #define CCZ_STEP_HCL_REPORT "hcl_report"
 #define CCZ_STEP_TPM_QUOTE "tpm_quote"
 #define CCZ_STEP_INIT_DATA "init_data"
+#define CCZ_STEP_PLATFORM_TOKEN "platform_token"
+#define CCZ_STEP_REALM_TOKEN "realm_token"
+#define CCZ_STEP_REALM_BINDING "realm_binding"
 
 /* The same steps as data: one list gives the enum (ccz_result.step_id) and the name
  * (ccz_step_name), as CCZ_STATUS_LIST does for statuses. Steps are only ever appended. */
@@ -280,7 +330,10 @@ typedef struct {
     X(CCZ_AT_EVENTLOG, 16, CCZ_STEP_EVENTLOG)                                                      \
     X(CCZ_AT_HCL_REPORT, 17, CCZ_STEP_HCL_REPORT)                                                  \
     X(CCZ_AT_TPM_QUOTE, 18, CCZ_STEP_TPM_QUOTE)                                                    \
-    X(CCZ_AT_INIT_DATA, 19, CCZ_STEP_INIT_DATA)
+    X(CCZ_AT_INIT_DATA, 19, CCZ_STEP_INIT_DATA)                                                    \
+    X(CCZ_AT_PLATFORM_TOKEN, 20, CCZ_STEP_PLATFORM_TOKEN)                                          \
+    X(CCZ_AT_REALM_TOKEN, 21, CCZ_STEP_REALM_TOKEN)                                                \
+    X(CCZ_AT_REALM_BINDING, 22, CCZ_STEP_REALM_BINDING)
 
 typedef enum {
     CCZ_AT_NONE = 0, /* nothing failed */

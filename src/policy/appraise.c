@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -246,6 +247,103 @@ static void check_eventlog(ccz_appraisal *a, const ccz_policy *p, const ccz_clai
     json_decref(events);
 }
 
+/* ---- Arm CCA reference values --------------------------------------------------------------*/
+
+/* Whether a policy hex string (any case) spells these bytes. */
+static bool hex_is(const json_t *v, const uint8_t *p, size_t n)
+{
+    char h[2 * 64 + 1];
+    if (!v)
+        return true; /* not constrained */
+    if (n > 64 || json_string_length(v) != 2 * n)
+        return false;
+    ccz_hex_to_str(h, p, n);
+    return strcasecmp(h, json_string_value(v)) == 0;
+}
+
+static bool str_is(const json_t *v, const char *s)
+{
+    return !v || strcmp(json_string_value(v), s) == 0;
+}
+
+static bool sw_matches(const json_t *ref, const ccz_cca_sw_component *c)
+{
+    return hex_is(json_object_get(ref, "measurement-value"), c->measurement, c->measurement_len) &&
+           hex_is(json_object_get(ref, "signer-id"), c->signer_id, c->signer_id_len) &&
+           str_is(json_object_get(ref, "component-type"), c->type) &&
+           str_is(json_object_get(ref, "version"), c->version) &&
+           str_is(json_object_get(ref, "hash-algo-id"), c->hash_alg);
+}
+
+/* A platform entry: its implementation id and configuration, and, when it lists software
+ * components, exactly those (each of the token's matches one listed, each listed is present). */
+static bool cca_platform_matches(const json_t *e, const ccz_cca_claims *a)
+{
+    if (!hex_is(json_object_get(e, "implementation-id"), a->implementation_id, 32) ||
+        !hex_is(json_object_get(e, "platform-configuration"), a->platform_config,
+                a->platform_config_len))
+        return false;
+    const json_t *sw = json_object_get(e, "sw-components");
+    if (!sw)
+        return true;
+    for (size_t i = 0; i < a->n_sw_components; i++) {
+        bool found = false;
+        for (size_t k = 0; k < json_array_size(sw) && !found; k++)
+            found = sw_matches(json_array_get(sw, k), &a->sw_components[i]);
+        if (!found)
+            return false;
+    }
+    for (size_t k = 0; k < json_array_size(sw); k++) {
+        bool found = false;
+        for (size_t i = 0; i < a->n_sw_components && !found; i++)
+            found = sw_matches(json_array_get(sw, k), &a->sw_components[i]);
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+static bool cca_realm_matches(const json_t *e, const ccz_cca_claims *a)
+{
+    const json_t *rem = json_object_get(e, "extensible-measurements");
+    for (size_t i = 0; rem && i < 4; i++)
+        if (!hex_is(json_array_get(rem, i), a->rem[i], a->rim_len))
+            return false;
+    return hex_is(json_object_get(e, "initial-measurement"), a->rim, a->rim_len) &&
+           hex_is(json_object_get(e, "personalization-value"), a->personalization_value, 64) &&
+           str_is(json_object_get(e, "rak-hash-algorithm"), a->rak_hash_alg);
+}
+
+/* The policy's "cca" reference values: some platform entry and some realm entry must match. */
+static void check_cca(ccz_appraisal *a, const ccz_policy *p, const ccz_claims *c)
+{
+    if (c->tee != CCZ_TEE_CCA || !p->cca)
+        return;
+    const json_t *pl = json_object_get(p->cca, "platform"), *rl = json_object_get(p->cca, "realm");
+    bool ok = !pl;
+    for (size_t i = 0; pl && i < json_array_size(pl) && !ok; i++)
+        ok = cca_platform_matches(json_array_get(pl, i), &c->cca);
+    if (!ok) {
+        char id[65];
+        ccz_hex_to_str(id, c->cca.implementation_id, 32);
+        add_reason(a, "cca_platform_not_accepted",
+                   "no entry of cca.platform matches the platform (implementation id %.16s..., "
+                   "%zu software components, configuration and measurements)",
+                   id, c->cca.n_sw_components);
+    }
+    ok = !rl;
+    for (size_t i = 0; rl && i < json_array_size(rl) && !ok; i++)
+        ok = cca_realm_matches(json_array_get(rl, i), &c->cca);
+    if (!ok) {
+        char rim[129];
+        ccz_hex_to_str(rim, c->cca.rim, c->cca.rim_len);
+        add_reason(a, "cca_realm_not_accepted",
+                   "no entry of cca.realm matches the realm (initial measurement %.16s..., "
+                   "extensible measurements, personalization value, RAK hash algorithm)",
+                   rim);
+    }
+}
+
 static int tcb_index(const char *status)
 {
     for (int i = 0; i < TCB_STATUS_COUNT; i++)
@@ -287,6 +385,7 @@ ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims 
                    "the host); the policy does not allow debug (%sallow_debug)",
                    hw_tee(c->tee) == CCZ_TEE_TDX   ? "TD"
                    : hw_tee(c->tee) == CCZ_TEE_SNP ? "guest"
+                   : c->tee == CCZ_TEE_CCA         ? "CCA platform (its lifecycle is not secured)"
                                                    : "enclave",
                    ext(p));
 
@@ -329,6 +428,7 @@ ccz_status ccz_appraise(ccz_appraisal *a, const ccz_policy *p, const ccz_claims 
                        m->snp, m->microcode, m->fmc);
     }
     check_eventlog(a, p, c);
+    check_cca(a, p, c);
     if (c->tee == CCZ_TEE_SGX || hw_tee(c->tee) == CCZ_TEE_TDX) {
         int k = tcb_index(c->tcb_status);
         if (k < 0)

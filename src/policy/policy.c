@@ -27,7 +27,8 @@ const char *const policy_tcb_status_names[TCB_STATUS_COUNT] = {
 
 #define ALL_TEES                                                                                   \
     ((1u << CCZ_TEE_SIM) | (1u << CCZ_TEE_SGX) | (1u << CCZ_TEE_TDX) | (1u << CCZ_TEE_SNP) |       \
-     (1u << CCZ_TEE_AZ_SNP_VTPM) | (1u << CCZ_TEE_AZ_TDX_VTPM) | (1u << CCZ_TEE_CSV))
+     (1u << CCZ_TEE_AZ_SNP_VTPM) | (1u << CCZ_TEE_AZ_TDX_VTPM) | (1u << CCZ_TEE_CSV) |
+     (1u << CCZ_TEE_CCA))
 #define OUTDATED_TCB ((1u << TCB_OUT_OF_DATE) | (1u << TCB_OUT_OF_DATE_CONFIG))
 
 static ccz_status bad(const char *where, const char *fmt, const char *what)
@@ -273,7 +274,7 @@ static ccz_status read_tees(const json_t *v, unsigned *out)
     if (!json_is_array(v) || json_array_size(v) == 0)
         return bad("tees",
                    "must be a non-empty list of \"sgx\", \"tdx\", \"snp\", \"sim\", "
-                   "\"az-snp-vtpm\", \"az-tdx-vtpm\", \"csv\"",
+                   "\"az-snp-vtpm\", \"az-tdx-vtpm\", \"csv\", \"cca\"",
                    NULL);
     *out = 0;
     size_t i;
@@ -392,6 +393,131 @@ static ccz_status read_event_rules(ccz_policy *p, const json_t *v)
     return CCZ_OK;
 }
 
+/* ---- Arm CCA reference values ---------------------------------------------------------------
+ * Kept as validated JSON in Veraison's names; appraise.c compares them with the claims. */
+
+/* A hex string of 1 to max bytes (a measurement, an id). */
+static ccz_status cca_hex(const json_t *v, const char *where, size_t max)
+{
+    const char *h = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (!h || n == 0 || n % 2 || n / 2 > max)
+        return ccz_fail(CCZ_ERR_POLICY, "policy: %s: must be 1 to %zu bytes of hex", where, max);
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("0123456789abcdefABCDEF", h[i]) || !h[i])
+            return ccz_fail(CCZ_ERR_POLICY, "policy: %s: not hex", where);
+    return CCZ_OK;
+}
+
+/* Checks an object's members: each key in keys[] (hex of at most max[i] bytes, or a string
+ * when max[i] is 0); others are refused unless sub() takes them. */
+static ccz_status cca_object(const json_t *o, const char *where, const char *const *keys,
+                             const size_t *max, size_t n,
+                             ccz_status (*sub)(const char *key, const json_t *v, const char *at),
+                             const char *known)
+{
+    if (!json_is_object(o))
+        return bad(where, "must be an object", NULL);
+    const char *key;
+    const json_t *v;
+    json_object_foreach ((json_t *)o, key, v) {
+        char at[160];
+        snprintf(at, sizeof at, "%s.%s", where, key);
+        size_t i = 0;
+        while (i < n && strcmp(key, keys[i]) != 0)
+            i++;
+        if (i < n && max[i])
+            CCZ_GUARD(cca_hex(v, at, max[i]));
+        else if (i < n && !json_is_string(v))
+            return bad(at, "must be a string", NULL);
+        if (i < n)
+            continue;
+        ccz_status s = sub ? sub(key, v, at) : CCZ_ERR_NOT_FOUND;
+        if (s == CCZ_ERR_NOT_FOUND)
+            return bad(at, "unknown key (known: ", known);
+        CCZ_GUARD(s);
+    }
+    return CCZ_OK;
+}
+
+static ccz_status cca_sw_list(const char *key, const json_t *v, const char *at)
+{
+    static const char *const keys[] = {"component-type", "measurement-value", "signer-id",
+                                       "version", "hash-algo-id"};
+    static const size_t max[] = {0, 64, 64, 0, 0};
+    if (strcmp(key, "sw-components") != 0)
+        return CCZ_ERR_NOT_FOUND;
+    if (!json_is_array(v) || json_array_size(v) > CCZ_CCA_MAX_SW_COMPONENTS)
+        return bad(at, "must be a list of at most 32 software components", NULL);
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        char w[176];
+        snprintf(w, sizeof w, "%s[%zu]", at, i);
+        CCZ_GUARD(cca_object(json_array_get(v, i), w, keys, max, CCZ_ARRAY_LEN(keys), NULL,
+                             "component-type, measurement-value, signer-id, version, "
+                             "hash-algo-id)"));
+        if (!json_object_get(json_array_get(v, i), "measurement-value"))
+            return bad(w, "needs a measurement-value", NULL);
+    }
+    return CCZ_OK;
+}
+
+static ccz_status cca_rem_list(const char *key, const json_t *v, const char *at)
+{
+    if (strcmp(key, "extensible-measurements") != 0)
+        return CCZ_ERR_NOT_FOUND;
+    if (!json_is_array(v) || json_array_size(v) != 4)
+        return bad(at, "must be a list of 4 measurements (hex)", NULL);
+    for (size_t i = 0; i < 4; i++) {
+        char w[176];
+        snprintf(w, sizeof w, "%s[%zu]", at, i);
+        CCZ_GUARD(cca_hex(json_array_get(v, i), w, 64));
+    }
+    return CCZ_OK;
+}
+
+static ccz_status cca_list(const json_t *v, const char *where, bool platform)
+{
+    static const char *const pkeys[] = {"implementation-id", "platform-configuration"};
+    static const size_t pmax[] = {32, 64};
+    static const char *const rkeys[] = {"initial-measurement", "personalization-value",
+                                        "rak-hash-algorithm"};
+    static const size_t rmax[] = {64, 64, 0};
+    if (!json_is_array(v) || json_array_size(v) > CCZ_POLICY_MAX_ENTRIES)
+        return bad(where, "must be a list of reference values", NULL);
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        char w[64];
+        snprintf(w, sizeof w, "%s[%zu]", where, i);
+        if (platform)
+            CCZ_GUARD(cca_object(json_array_get(v, i), w, pkeys, pmax, 2, cca_sw_list,
+                                 "implementation-id, platform-configuration, sw-components)"));
+        else
+            CCZ_GUARD(cca_object(json_array_get(v, i), w, rkeys, rmax, 3, cca_rem_list,
+                                 "initial-measurement, extensible-measurements, "
+                                 "personalization-value, rak-hash-algorithm)"));
+    }
+    return CCZ_OK;
+}
+
+static ccz_status read_cca(ccz_policy *p, const json_t *v)
+{
+    if (!json_is_object(v))
+        return bad("cca", "must be an object of \"platform\" and \"realm\" reference values", NULL);
+    const char *key;
+    const json_t *l;
+    json_object_foreach ((json_t *)v, key, l) {
+        if (strcmp(key, "platform") == 0)
+            CCZ_GUARD(cca_list(l, "cca.platform", true));
+        else if (strcmp(key, "realm") == 0)
+            CCZ_GUARD(cca_list(l, "cca.realm", false));
+        else
+            return bad("cca", "unknown key (known: platform, realm): ", key);
+    }
+    json_decref(p->cca);
+    p->cca = json_deep_copy(v);
+    CCZ_ENSURE(p->cca, CCZ_ERR_NOMEM, "out of memory");
+    return CCZ_OK;
+}
+
 static ccz_status parse_ccz(ccz_policy *p, const json_t *root)
 {
     bool outdated = false, have_tcb = false;
@@ -444,12 +570,14 @@ static ccz_status parse_ccz(ccz_policy *p, const json_t *root)
                 read_entries(v, key, (void **)&p->snp, &p->n_snp, sizeof(snp_entry), snp_field));
         } else if (strcmp(key, "eventlog") == 0) {
             CCZ_GUARD(read_event_rules(p, v));
+        } else if (strcmp(key, "cca") == 0) {
+            CCZ_GUARD(read_cca(p, v));
         } else {
             return bad(key,
                        "unknown key (known: ccz_policy, tees, allow_sim, allow_debug, "
                        "allow_mrservicetd_nonzero, allow_sept_ve_disable_clear, "
                        "allow_migration_agent, snp_max_vmpl, snp_min_tcb, "
-                       "allow_outdated_tcb, accepted_tcb_statuses, sgx, tdx, snp, eventlog)",
+                       "allow_outdated_tcb, accepted_tcb_statuses, sgx, tdx, snp, eventlog, cca)",
                        NULL);
         }
     }
@@ -747,6 +875,7 @@ void ccz_policy_free(ccz_policy *p)
     free(p->tdx);
     free(p->snp);
     json_decref(p->eventlog);
+    json_decref(p->cca);
     free(p);
 }
 
@@ -838,7 +967,7 @@ json_t *ccz_policy_to_json(const ccz_policy *p)
         return NULL;
     }
     json_object_set_new(o, "ccz_policy", json_integer(1));
-    for (int t = CCZ_TEE_SIM; t <= CCZ_TEE_AZ_TDX_VTPM; t++)
+    for (int t = CCZ_TEE_SIM; t <= CCZ_TEE_CCA; t++)
         if (p->tees & (1u << t))
             json_array_append_new(tees, json_string(ccz_tee_name((ccz_tee)t)));
     json_object_set_new(o, "tees", tees);
@@ -878,5 +1007,7 @@ json_t *ccz_policy_to_json(const ccz_policy *p)
     }
     if (p->eventlog)
         json_object_set_new(o, "eventlog", json_deep_copy(p->eventlog));
+    if (p->cca)
+        json_object_set_new(o, "cca", json_deep_copy(p->cca));
     return o;
 }

@@ -91,6 +91,9 @@ struct ccz_policy {
      * objects of index, type, digest (lower-case hex), string, string_contains, device_path,
      * unicode_name); NULL when the policy says nothing about event logs. */
     json_t *eventlog;
+    /* "cca": Arm CCA reference values, {"platform": [...], "realm": [...]} in Veraison's shape
+     * (rust-ccatoken testdata/rv.json), validated; NULL when the policy says nothing. */
+    json_t *cca;
 };
 
 #endif

@@ -143,6 +143,50 @@ static int csv_fields(json_t *o, const ccz_csv_claims *v)
     return r;
 }
 
+static json_t *str_or_null(const char *s)
+{
+    return s[0] ? json_string(s) : json_null();
+}
+
+static json_t *hex_value(const uint8_t *p, size_t n)
+{
+    char s[2 * 64 + 1];
+    ccz_hex_to_str(s, p, n);
+    return json_string(s);
+}
+
+/* The platform's claims and the realm's, as the CCA token names them (snake_case). */
+static int cca_fields(json_t *o, const ccz_cca_claims *a)
+{
+    json_t *sw = json_array(), *rem = json_array();
+    int r = sw && rem ? 0 : -1;
+    for (size_t i = 0; sw && i < a->n_sw_components; i++) {
+        const ccz_cca_sw_component *c = &a->sw_components[i];
+        r |= json_array_append_new(sw, json_pack("{s:o,s:o,s:o,s:o,s:o}", "type",
+                                                 str_or_null(c->type), "measurement",
+                                                 hex_value(c->measurement, c->measurement_len),
+                                                 "version", str_or_null(c->version), "signer_id",
+                                                 hex_value(c->signer_id, c->signer_id_len),
+                                                 "hash_alg", str_or_null(c->hash_alg)));
+    }
+    for (int i = 0; rem && i < 4; i++)
+        r |= json_array_append_new(rem, hex_value(a->rem[i], a->rim_len));
+    return r | json_object_set_new(o, "platform_profile", str_or_null(a->platform_profile)) |
+           put_hex(o, "implementation_id", a->implementation_id, 32) |
+           put_hex(o, "instance_id", a->instance_id, 33) |
+           put_hex(o, "platform_config", a->platform_config, a->platform_config_len) |
+           put_int(o, "lifecycle", a->lifecycle) |
+           json_object_set_new(o, "platform_hash_alg", str_or_null(a->platform_hash_alg)) |
+           json_object_set_new(o, "verification_service", str_or_null(a->verification_service)) |
+           json_object_set_new(o, "sw_components", sw) |
+           put_hex(o, "platform_challenge", a->platform_challenge, a->platform_challenge_len) |
+           json_object_set_new(o, "realm_profile", str_or_null(a->realm_profile)) |
+           put_hex(o, "personalization_value", a->personalization_value, 64) |
+           json_object_set_new(o, "realm_hash_alg", json_string(a->realm_hash_alg)) |
+           json_object_set_new(o, "rak_hash_alg", json_string(a->rak_hash_alg)) |
+           put_hex(o, "rim", a->rim, a->rim_len) | json_object_set_new(o, "rem", rem);
+}
+
 json_t *ccz_claims_to_json(const ccz_claims *c)
 {
     json_t *o = json_object();
@@ -172,6 +216,8 @@ json_t *ccz_claims_to_json(const ccz_claims *c)
         break;
     case CCZ_TEE_CSV:
         r |= csv_fields(o, &c->csv);
+    case CCZ_TEE_CCA:
+        r |= cca_fields(o, &c->cca);
         break;
     case CCZ_TEE_NONE:
         break;

@@ -52,9 +52,27 @@ extern const tee_backend tee_backend_tdx;
 extern const tee_backend tee_backend_az_snp;
 extern const tee_backend tee_backend_az_tdx;
 extern const tee_backend tee_backend_csv;
+extern const tee_backend tee_backend_cca;
 
 /* The unverified claims of Azure vTPM evidence (azure/az_verify.c), for ccz_evidence_peek. */
 ccz_status tee_az_peek(ccz_claims *c, ccz_span evidence);
+/* The unverified claims of an Arm CCA token (cca/cca_verify.c), for ccz_evidence_peek. */
+ccz_status tee_cca_peek(ccz_claims *c, ccz_span evidence);
+/* A new trust id (the store changed). */
+uint64_t tee_trust_next_id(void);
+
+/* An Arm CCA platform attestation key (cca/cca_trust.c): the instance it belongs to (any
+ * instance when has_instance is false) and the key, NULL when the store's key was unusable. */
+typedef struct {
+    bool has_instance;
+    uint8_t instance_id[33];
+    bool has_implementation;
+    uint8_t implementation_id[32];
+    EVP_PKEY *key;
+    char why[160]; /* why key is NULL */
+} tee_cca_anchor;
+
+void tee_cca_anchors_free(tee_cca_anchor *a, size_t n);
 /* The unverified claims of Hygon CSV evidence (csv/csv_verify.c), for ccz_evidence_peek. */
 ccz_status tee_csv_peek(ccz_claims *c, ccz_span evidence);
 
@@ -69,6 +87,8 @@ struct ccz_trust {
     uint64_t id;        /* changes whenever the roots change (keys verifier caches) */
     bool has_hygon_hrk; /* the Hygon root key CSV chains start from */
     uint8_t hygon_hrk[832];
+    tee_cca_anchor *cca; /* Arm CCA platform keys */
+    size_t n_cca;
 };
 
 /* A fresh trust store id (trust.c): every change of a store's roots takes one. */

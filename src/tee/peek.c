@@ -52,6 +52,8 @@ ccz_status ccz_evidence_peek(ccz_claims *c, ccz_span ev)
         return tee_az_peek(c, ev);
     case CCZ_TEE_CSV:
         return tee_csv_peek(c, ev);
+    case CCZ_TEE_CCA:
+        return tee_cca_peek(c, ev);
     default:
         return ccz_fail(CCZ_ERR_UNKNOWN_FORMAT, "evidence (%zu bytes) is in no known format",
                         ev.len);

@@ -16,29 +16,37 @@
 
 static const tee_backend *const backends[] = {
     &tee_backend_sim,    &tee_backend_snp,    &tee_backend_sgx, &tee_backend_tdx,
-    &tee_backend_az_snp, &tee_backend_az_tdx, &tee_backend_csv,
+    &tee_backend_az_snp, &tee_backend_az_tdx, &tee_backend_csv, &tee_backend_cca,
 };
 
 #define N_BACKENDS CCZ_ARRAY_LEN(backends)
 
-static const char *const tee_names[] = {"none", "sim",         "sgx",         "tdx",
-                                        "snp",  "az-snp-vtpm", "az-tdx-vtpm", "csv"};
+static const char *const tee_names[] = {[CCZ_TEE_NONE] = "none",
+                                        [CCZ_TEE_SIM] = "sim",
+                                        [CCZ_TEE_SGX] = "sgx",
+                                        [CCZ_TEE_TDX] = "tdx",
+                                        [CCZ_TEE_SNP] = "snp",
+                                        [CCZ_TEE_AZ_SNP_VTPM] = "az-snp-vtpm",
+                                        [CCZ_TEE_AZ_TDX_VTPM] = "az-tdx-vtpm",
+                                        [CCZ_TEE_CSV] = "csv",
+                                        [CCZ_TEE_CCA] = "cca"};
 
 const char *ccz_tee_name(ccz_tee t)
 {
-    return (unsigned)t < CCZ_ARRAY_LEN(tee_names) ? tee_names[t] : "unknown";
+    return (unsigned)t < CCZ_ARRAY_LEN(tee_names) && tee_names[t] ? tee_names[t] : "unknown";
 }
 
 ccz_status ccz_tee_parse(ccz_tee *out, const char *name)
 {
     for (unsigned i = 1; i < CCZ_ARRAY_LEN(tee_names); i++)
-        if (strcmp(name, tee_names[i]) == 0) {
+        if (tee_names[i] && strcmp(name, tee_names[i]) == 0) {
             *out = (ccz_tee)i;
             return CCZ_OK;
         }
     return ccz_fail(
         CCZ_ERR_INVALID_ARGUMENT,
-        "unknown TEE '%s' (expected sim, sgx, tdx, snp, az-snp-vtpm, az-tdx-vtpm or csv)", name);
+        "unknown TEE '%s' (expected sim, sgx, tdx, snp, az-snp-vtpm, az-tdx-vtpm, csv or cca)",
+        name);
 }
 
 static const tee_backend *backend_for(ccz_tee t)
@@ -180,7 +188,7 @@ ccz_status ccz_verify(ccz_result *out, ccz_span evidence, const ccz_verify_opts 
         return ccz_result_failf(out, CCZ_AT_DETECT, CCZ_ERR_UNKNOWN_FORMAT,
                                 "evidence (%zu bytes) is not in any format this build verifies "
                                 "(sim, SGX and TDX DCAP quotes, SEV-SNP reports, Azure vTPM "
-                                "evidence, Hygon CSV reports)",
+                                "evidence, Hygon CSV reports, Arm CCA tokens)",
                                 evidence.len);
     }
     ccz_status s = b->verify(out, evidence, o);

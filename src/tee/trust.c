@@ -56,7 +56,13 @@ void ccz_trust_free(ccz_trust *t)
     X509_STORE_free(t->amd_store);
     sk_X509_pop_free(t->amd_roots, X509_free);
     sk_X509_pop_free(t->amd_intermediates, X509_free);
+    tee_cca_anchors_free(t->cca, t->n_cca);
     free(t);
+}
+
+uint64_t tee_trust_next_id(void)
+{
+    return atomic_fetch_add(&next_trust_id, 1);
 }
 
 ccz_status ccz_trust_add_sim_root(ccz_trust *t, ccz_span cert)

@@ -89,7 +89,7 @@ void *__wrap_aligned_alloc(size_t align, size_t n)
 static char vectors[4096], simdir[4096];
 static ccz_buf sgx_quote, sgx_col, tdx_quote, tdx_col, snp_report, snp_vek, paillier_json;
 static ccz_buf sim_evidence, ratls_der, he_params, he_ct, az_snp, ccel, csv_json, csv_report,
-    csv_bundle;
+    csv_bundle, cca_token, cca_ta;
 static ccz_buf onnx_models[3];
 static ccz_trust *builtin, *sim_trust;
 static ccz_attester *sim_att;
@@ -170,6 +170,23 @@ static ccz_status t_csv(void)
     o.collateral = c;
     s = ccz_verify(&r, ccz_buf_span(&csv_report), &o);
     ccz_collateral_free(c);
+    return s;
+}
+
+/* an Arm CCA token: the trust-anchor store read, both signatures, the binding, the claims */
+static ccz_status t_cca(void)
+{
+    ccz_trust *t = NULL;
+    ccz_status s = ccz_trust_new(&t);
+    if (s == CCZ_OK)
+        s = ccz_trust_add_cca_anchors(t, ccz_buf_span(&cca_ta));
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = 1767225600;
+    o.trust = t;
+    static ccz_result r;
+    if (s == CCZ_OK)
+        s = ccz_verify(&r, ccz_buf_span(&cca_token), &o);
+    ccz_trust_free(t);
     return s;
 }
 
@@ -486,6 +503,7 @@ static const struct {
     {"az_snp", t_az_snp, true, CCZ_OK},
     {"eventlog", t_eventlog, true, CCZ_OK},
     {"csv", t_csv, true, CCZ_OK},
+    {"cca", t_cca, true, CCZ_OK},
     {"sim", t_sim, false, CCZ_OK},
     {"policy", t_policy, false, CCZ_OK},
     {"ratls", t_ratls, false, CCZ_OK},
@@ -561,7 +579,10 @@ static int setup(bool *have_vectors)
         read_file(&csv_report, "more/wojiaohanliyang_csv-rs/tests/test_data/report.cert") ==
             CCZ_OK &&
         read_file(&csv_bundle, "more/wojiaohanliyang_csv-rs/tests/test_data/hsk_cek.cert") ==
-            CCZ_OK;
+            CCZ_OK &&
+        read_file(&cca_token, "more/veraison_rust-ccatoken/testdata/cca-token-draft-ffm-00.cbor") ==
+            CCZ_OK &&
+        read_file(&cca_ta, "more/veraison_rust-ccatoken/testdata/ta-tfa.json") == CCZ_OK;
     if (ccz_trust_new(&builtin) || ccz_trust_add_builtin(builtin))
         return 1;
     static const char *const onnx[] = {"Chain_unsorted", "Conv_pad_stride",

@@ -285,6 +285,8 @@ enum {
     /* Hygon CSV: the HSK/CEK bundle (verify), Hygon's KDS (collateral fetch) */
     CLI_O_HSK_CEK,
     CLI_O_HYGON_KDS,
+    /* verify: Arm CCA trust anchors */
+    CLI_O_CCA_TA,
     CLI_O_HELP,
     /* fl serve and join */
     CLI_O_ROUNDS,
@@ -396,6 +398,8 @@ typedef struct {
     unsigned long long seed;
     /* fl hetero-lr: hosts, rows per mini-batch (epochs above) */
     long hosts, batch_size;
+    /* verify: the Arm CCA platform keys (a store, a JWK or a PEM key) */
+    const char *cca_ta;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */

@@ -16,6 +16,7 @@ static const char verify_usage[] =
     "                       [--sim-root CERT]... [--sim-dir D]\n"
     "                       [--eventlog FILE] [--init-data-hash HEX]\n"
     "                       [--hsk-cek FILE]\n"
+    "                       [--cca-ta FILE]\n"
     "\n"
     "Verifies evidence (binary, or hex text) and appraises it with a policy.\n"
     "  --report-data HEX  expected report data (up to 64 bytes, zero-padded)\n"
@@ -39,6 +40,9 @@ static const char verify_usage[] =
     "  --hsk-cek FILE     Hygon CSV: the chip's HSK/CEK bundle (as Hygon's KDS serves it and\n"
     "                     'ccz collateral fetch --hygon-kds' writes it), for evidence that\n"
     "                     lacks it; the HRK is built in\n"
+    "  --cca-ta FILE      Arm CCA tokens: the platform keys (CPAKs) to trust: a Veraison\n"
+    "                     trust-anchor store (JSON array of instance-id, implementation-id,\n"
+    "                     pkey JWK), one JWK, or a PEM key (then for any instance)\n"
     "Exit codes: 0 verified and accepted, 1 verification failed or policy rejected,\n"
     "2 usage error or unreadable input (missing file, not evidence, malformed).\n";
 
@@ -86,6 +90,9 @@ static const char *failure_hint(const ccz_result *r)
         return "the collateral has expired at this instant: fetch it again (ccz collateral "
                "fetch EVIDENCE --pccs URL -o FILE) or verify at an instant it covers with "
                "--at UNIX";
+    if (r->status == CCZ_ERR_PLATFORM_KEY_UNKNOWN)
+        return "give the platform's attestation key: --cca-ta FILE (a Veraison trust-anchor "
+               "store, a JWK or a PEM key)";
     if (r->status == CCZ_ERR_EXPIRED || r->status == CCZ_ERR_NOT_YET_VALID)
         return "a certificate is outside its validity at this instant: check --at and the "
                "clock";
@@ -201,6 +208,10 @@ int cmd_verify(int argc, char **argv)
     }
     if ((s = cli_trust_load(&trust, &a.o.v, a.o.ca.dir_arg, true)) != CCZ_OK) {
         r = cli_fail(s, "trust anchors");
+        goto out;
+    }
+    if (a.o.cca_ta && (s = ccz_trust_add_cca_anchors_file(trust, a.o.cca_ta)) != CCZ_OK) {
+        r = cli_fail(s, "--cca-ta");
         goto out;
     }
     if ((s = cli_policy_load(&policy, &a.o.v)) != CCZ_OK) {

@@ -35,7 +35,8 @@ static const cli_command commands[] = {
      "verify FILE [--report-data HEX] [--policy FILE] [--at UNIX] [--json]\n"
      "                                 verify evidence and appraise it against a policy\n",
      CLI_FRAG_VERIFY | CLI_OPT(CLI_O_SIM_DIR) | CLI_OPT(CLI_O_REPORT_DATA) | CLI_OPT(CLI_O_AT) |
-         CLI_OPT(CLI_O_EVENTLOG) | CLI_OPT(CLI_O_INIT_DATA_HASH) | CLI_FRAG_JSON | CLI_FRAG_HELP},
+         CLI_OPT(CLI_O_EVENTLOG) | CLI_OPT(CLI_O_INIT_DATA_HASH) | CLI_FRAG_JSON | CLI_FRAG_HELP |
+         CLI_OPT(CLI_O_CCA_TA)},
     {"eventlog", cmd_eventlog,
      "eventlog FILE [--json] [--expect INDEX=HEX]...\n"
      "                                 parse a measured-boot event log (CCEL) and replay it\n",

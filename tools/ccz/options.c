@@ -109,6 +109,7 @@ static const struct option opts[] = {
     {"batch-size", required_argument, NULL, O(CLI_O_BATCH_SIZE)},
     {"hsk-cek", required_argument, NULL, O(CLI_O_HSK_CEK)},
     {"hygon-kds", required_argument, NULL, O(CLI_O_HYGON_KDS)},
+    {"cca-ta", required_argument, NULL, O(CLI_O_CCA_TA)},
     {"help", no_argument, NULL, O(CLI_O_HELP)},
     {"rounds", required_argument, NULL, O(CLI_O_ROUNDS)},
     {"min-clients", required_argument, NULL, O(CLI_O_MIN_CLIENTS)},
@@ -491,6 +492,9 @@ static int take(cli_args *a, int o, const char *cmd)
         break;
     case CLI_O_HYGON_KDS:
         a->hygon_kds = optarg;
+        break;
+    case CLI_O_CCA_TA:
+        a->cca_ta = optarg;
         break;
     default:
         break;

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Arm CCA tokens built and signed here (keys generated per run): every signature algorithm,
+ * both collections, the legacy and COSE_Key RAKs, both binding hashes, and each failure with its
+ * code and step; the Sig_structure against bytes written out by hand; malformed framings. */
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "ccz/ccz.h"
+#include "test.h"
+
+/* ---- a CBOR writer for the tests ----------------------------------------------------------*/
+static void head(ccz_buf *b, uint8_t major, uint64_t n)
+{
+    uint8_t h[9];
+    size_t len = 1;
+    if (n < 24) {
+        h[0] = (uint8_t)(major << 5 | n);
+    } else {
+        int k = n <= 0xff ? 1 : n <= 0xffff ? 2 : n <= 0xffffffffu ? 4 : 8;
+        h[0] = (uint8_t)(major << 5 | (k == 1 ? 24 : k == 2 ? 25 : k == 4 ? 26 : 27));
+        for (int i = 0; i < k; i++)
+            h[1 + i] = (uint8_t)(n >> (8 * (k - 1 - i)));
+        len += (size_t)k;
+    }
+    CHECK_OK(ccz_buf_append(b, h, len));
+}
+static void num(ccz_buf *b, int64_t v)
+{
+    v >= 0 ? head(b, 0, (uint64_t)v) : head(b, 1, (uint64_t)(-1 - v));
+}
+static void bstr(ccz_buf *b, const void *p, size_t n)
+{
+    head(b, 2, n);
+    CHECK_OK(ccz_buf_append(b, p, n));
+}
+static void tstr(ccz_buf *b, const char *s)
+{
+    head(b, 3, strlen(s));
+    CHECK_OK(ccz_buf_append(b, s, strlen(s)));
+}
+
+typedef struct {
+    unsigned tag;            /* 399 or 907 */
+    const char *plat_curve;  /* "P-256", ... */
+    int64_t plat_alg;        /* the alg written (may disagree with the curve) */
+    const char *realm_curve; /* the RAK's */
+    int64_t realm_alg;
+    const char *realm_profile; /* NULL: legacy (SEC1 RAK) */
+    const char *rak_hash;      /* the RAK hash algorithm claimed */
+    const char *bind_hash;     /* the one the challenge is made with */
+    uint16_t lifecycle;
+    bool break_realm_sig;
+} spec;
+
+static size_t coord(const char *curve)
+{
+    return !strcmp(curve, "P-256") ? 32 : !strcmp(curve, "P-384") ? 48 : 66;
+}
+
+/* raw r||s of an ECDSA signature over the Sig_structure */
+static void sign(ccz_buf *out, EVP_PKEY *k, const char *curve, int64_t alg, ccz_span payload)
+{
+    ccz_buf prot = CCZ_BUF_INIT, tbs = CCZ_BUF_INIT;
+    head(&prot, 5, 1);
+    num(&prot, 1);
+    num(&prot, alg);
+    ccz_cose_sign1 m = {ccz_buf_span(&prot), payload, {0}, alg};
+    CHECK_OK(ccz_cose_sig_structure(&tbs, &m));
+    const EVP_MD *md = alg == -7 ? EVP_sha256() : alg == -35 ? EVP_sha384() : EVP_sha512();
+    uint8_t der[256];
+    size_t dl = sizeof der;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    CHECK(EVP_DigestSignInit(ctx, NULL, md, NULL, k) == 1 &&
+          EVP_DigestSign(ctx, der, &dl, tbs.ptr, tbs.len) == 1);
+    EVP_MD_CTX_free(ctx);
+    const uint8_t *p = der;
+    ECDSA_SIG *s = d2i_ECDSA_SIG(NULL, &p, (long)dl);
+    size_t n = coord(curve);
+    uint8_t rs[132];
+    BN_bn2binpad(ECDSA_SIG_get0_r(s), rs, (int)n);
+    BN_bn2binpad(ECDSA_SIG_get0_s(s), rs + n, (int)n);
+    ECDSA_SIG_free(s);
+    head(out, 6, 18);
+    head(out, 4, 4);
+    bstr(out, prot.ptr, prot.len);
+    head(out, 5, 0);
+    bstr(out, payload.ptr, payload.len);
+    bstr(out, rs, 2 * n);
+    ccz_buf_free(&prot);
+    ccz_buf_free(&tbs);
+}
+
+static const uint8_t instance[33] = {0x01, 7, 6, 5, 4, 3, 2, 1};
+
+/* the RAK as the realm token carries it */
+static void rak_bytes(ccz_buf *out, EVP_PKEY *k, const spec *s)
+{
+    size_t n = coord(s->realm_curve);
+    BIGNUM *x = NULL, *y = NULL;
+    CHECK(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, &x) &&
+          EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, &y));
+    uint8_t xb[66], yb[66];
+    BN_bn2binpad(x, xb, (int)n);
+    BN_bn2binpad(y, yb, (int)n);
+    BN_free(x);
+    BN_free(y);
+    if (!s->realm_profile) {
+        CHECK_OK(ccz_buf_append_u8(out, 0x04));
+        CHECK_OK(ccz_buf_append(out, xb, n));
+        CHECK_OK(ccz_buf_append(out, yb, n));
+        return;
+    }
+    head(out, 5, 4);
+    num(out, 1), num(out, 2);
+    num(out, -1), num(out, n == 32 ? 1 : n == 48 ? 2 : 3);
+    num(out, -2), bstr(out, xb, n);
+    num(out, -3), bstr(out, yb, n);
+}
+
+/* Builds a token per spec, signed by plat and realm. */
+static void build(ccz_buf *tok, const spec *s, EVP_PKEY *plat, EVP_PKEY *realm)
+{
+    ccz_buf rak = CCZ_BUF_INIT, pp = CCZ_BUF_INIT, rp = CCZ_BUF_INIT, pc = CCZ_BUF_INIT,
+            rc = CCZ_BUF_INIT;
+    rak_bytes(&rak, realm, s);
+    uint8_t ch[64];
+    unsigned chl = 0;
+    EVP_Digest(rak.ptr, rak.len, ch, &chl,
+               !strcmp(s->bind_hash, "sha-256") ? EVP_sha256() : EVP_sha512(), NULL);
+    static const uint8_t id32[32] = {0x7f, 0x45}, m32[32] = {0x11};
+    head(&pp, 5, 7);
+    num(&pp, 265), tstr(&pp, "tag:arm.com,2023:cca_platform#1.0.0");
+    num(&pp, 10), bstr(&pp, ch, chl);
+    num(&pp, 2396), bstr(&pp, id32, 32);
+    num(&pp, 256), bstr(&pp, instance, 33);
+    num(&pp, 2395), num(&pp, s->lifecycle);
+    num(&pp, 2399), head(&pp, 4, 1), head(&pp, 5, 3);
+    num(&pp, 1), tstr(&pp, "BL"), num(&pp, 2), bstr(&pp, m32, 32), num(&pp, 5), bstr(&pp, m32, 32);
+    num(&pp, 2402), tstr(&pp, "sha-256");
+    uint8_t chal[64], pv[64] = {0}, rim[32] = {0x31};
+    memset(chal, 0xab, 64);
+    head(&rp, 5, s->realm_profile ? 8 : 7);
+    if (s->realm_profile)
+        num(&rp, 265), tstr(&rp, s->realm_profile);
+    num(&rp, 10), bstr(&rp, chal, 64);
+    num(&rp, 44235), bstr(&rp, pv, 64);
+    num(&rp, 44236), tstr(&rp, "sha-256");
+    num(&rp, 44237), bstr(&rp, rak.ptr, rak.len);
+    num(&rp, 44238), bstr(&rp, rim, 32);
+    num(&rp, 44239), head(&rp, 4, 4);
+    for (int i = 0; i < 4; i++)
+        bstr(&rp, rim, 32);
+    num(&rp, 44240), tstr(&rp, s->rak_hash);
+    sign(&pc, plat, s->plat_curve, s->plat_alg, ccz_buf_span(&pp));
+    sign(&rc, realm, s->realm_curve, s->realm_alg, ccz_buf_span(&rp));
+    if (s->break_realm_sig)
+        rc.ptr[rc.len - 1] ^= 1;
+    head(tok, 6, s->tag);
+    head(tok, 5, 2);
+    num(tok, 44234);
+    if (s->tag == 907)
+        head(tok, 4, 2), num(tok, 263);
+    bstr(tok, pc.ptr, pc.len);
+    num(tok, 44241);
+    if (s->tag == 907)
+        head(tok, 4, 2), num(tok, 263);
+    bstr(tok, rc.ptr, rc.len);
+    ccz_buf_free(&rak), ccz_buf_free(&pp), ccz_buf_free(&rp), ccz_buf_free(&pc);
+    ccz_buf_free(&rc);
+}
+
+/* A trust store whose one anchor is key (PEM public), for any instance. */
+static ccz_trust *trust_for(EVP_PKEY *key)
+{
+    ccz_trust *t;
+    CHECK_OK(ccz_trust_new(&t));
+    BIO *bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_PUBKEY(bio, key);
+    char *p;
+    long n = BIO_get_mem_data(bio, &p);
+    CHECK_OK(ccz_trust_add_cca_anchors(t, CCZ_SPAN(p, (size_t)n)));
+    BIO_free(bio);
+    return t;
+}
+
+static ccz_status run(ccz_result *r, const spec *s, const char *anchor_curve)
+{
+    EVP_PKEY *plat = EVP_EC_gen(s->plat_curve), *realm = EVP_EC_gen(s->realm_curve);
+    EVP_PKEY *anchor = anchor_curve ? EVP_EC_gen(anchor_curve) : plat;
+    ccz_buf tok = CCZ_BUF_INIT;
+    build(&tok, s, plat, realm);
+    ccz_trust *t = trust_for(anchor);
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.trust = t;
+    o.at_unix = 1767225600;
+    ccz_status st = ccz_verify(r, ccz_buf_span(&tok), &o);
+    ccz_trust_free(t);
+    ccz_buf_free(&tok);
+    if (anchor != plat)
+        EVP_PKEY_free(anchor);
+    EVP_PKEY_free(plat);
+    EVP_PKEY_free(realm);
+    return st;
+}
+
+static const spec base = {399,  "P-256",   -7,        "P-384", -35,
+                          NULL, "sha-256", "sha-256", 0x3003,  false};
+
+static void test_every_algorithm_and_form(void)
+{
+    static ccz_result r;
+    CHECK_OK(run(&r, &base, NULL));
+    CHECK_INT(r.claims.tee, CCZ_TEE_CCA);
+    CHECK_INT(r.claims.cca.lifecycle, 0x3003);
+    CHECK(!r.claims.debug);
+    CHECK_INT(r.claims.report_data[0], 0xab);
+    CHECK_INT(r.claims.cca.rim_len, 32);
+    spec s = base;
+    s.tag = 907, s.plat_curve = "P-521", s.plat_alg = -36, s.realm_curve = "P-521";
+    s.realm_alg = -36, s.realm_profile = "tag:arm.com,2024:realm#2.0.0";
+    s.rak_hash = s.bind_hash = "sha-512";
+    CHECK_OK(run(&r, &s, NULL));
+    CHECK_STR(r.claims.cca.realm_profile, "tag:arm.com,2024:realm#2.0.0");
+    CHECK_STR(r.claims.cca.rak_hash_alg, "sha-512");
+    CHECK_INT(r.claims.cca.platform_challenge_len, 64);
+    s = base, s.plat_curve = "P-384", s.plat_alg = -35,
+    s.realm_profile = "tag:arm.com,2023:realm#1.0.0";
+    CHECK_OK(run(&r, &s, NULL));
+    /* a lifecycle outside "secured" is debug */
+    s = base, s.lifecycle = 0x5000;
+    CHECK_OK(run(&r, &s, NULL));
+    CHECK(r.claims.debug);
+}
+
+static void test_each_failure(void)
+{
+    static ccz_result r;
+    spec s = base;
+    /* the platform token claims ES384 with a P-256 key */
+    s.plat_alg = -35;
+    CHECK_STATUS(run(&r, &s, NULL), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STR(r.step, "platform_token");
+    /* another key than the anchor's */
+    CHECK_STATUS(run(&r, &base, "P-256"), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STR(r.step, "platform_token");
+    s = base, s.break_realm_sig = true;
+    CHECK_STATUS(run(&r, &s, NULL), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STR(r.step, "realm_token");
+    /* the challenge made with SHA-256, the claim says SHA-512 */
+    s = base, s.rak_hash = "sha-512";
+    CHECK_STATUS(run(&r, &s, NULL), CCZ_ERR_BINDING);
+    CHECK_STR(r.step, "realm_binding");
+    s = base, s.rak_hash = "md5";
+    CHECK_STATUS(run(&r, &s, NULL), CCZ_ERR_UNSUPPORTED);
+    CHECK_STR(r.step, "realm_binding");
+}
+
+static void test_anchor_lookup(void)
+{
+    EVP_PKEY *plat = EVP_EC_gen("P-256"), *realm = EVP_EC_gen("P-384");
+    ccz_buf tok = CCZ_BUF_INIT;
+    build(&tok, &base, plat, realm);
+    ccz_trust *t;
+    CHECK_OK(ccz_trust_new(&t));
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.trust = t;
+    static ccz_result r;
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&tok), &o), CCZ_ERR_PLATFORM_KEY_UNKNOWN);
+    CHECK_STR(r.step, "platform_token");
+    /* a store entry of another instance does not vouch */
+    static const char other[] =
+        "[{\"instance-id\":\"01AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
+        "\"pkey\":{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"TKRFE_RwSXooI8DdatPOYg_uiKm2XrtT_uEMEvqQZrw\","
+        "\"y\":\"CRx3H8NHN1lcxqKi92P0OsZBxX3VFaktllpD3SjtN7s\"}}]";
+    CHECK_OK(ccz_trust_add_cca_anchors(t, CCZ_SPAN(other, sizeof other - 1)));
+    CHECK_INT(ccz_trust_cca_anchor_count(t), 1);
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&tok), &o), CCZ_ERR_PLATFORM_KEY_UNKNOWN);
+    /* not a store, a JWK or a PEM key */
+    CHECK_STATUS(ccz_trust_add_cca_anchors(t, CCZ_LIT("[1]")), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(ccz_trust_add_cca_anchors(t, CCZ_LIT("[{\"pkey\":{}}]")), CCZ_ERR_MALFORMED);
+    ccz_trust_free(t);
+    ccz_buf_free(&tok);
+    EVP_PKEY_free(plat);
+    EVP_PKEY_free(realm);
+}
+
+/* The Sig_structure of RFC 9052 §4.4, written out: ["Signature1", h'a10126', h'', h'6869'] */
+static void test_sig_structure(void)
+{
+    static const uint8_t prot[] = {0xa1, 0x01, 0x26},
+                         want[] = {0x84, 0x6a, 'S',  'i',  'g',  'n',  'a',  't',  'u', 'r',
+                                   'e',  '1',  0x43, 0xa1, 0x01, 0x26, 0x40, 0x42, 'h', 'i'};
+    ccz_cose_sign1 m = {CCZ_SPAN(prot, 3), CCZ_LIT("hi"), {0}, -7};
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_cose_sig_structure(&b, &m));
+    CHECK(b.len == sizeof want && memcmp(b.ptr, want, sizeof want) == 0);
+    ccz_buf_free(&b);
+}
+
+static void test_malformed(void)
+{
+    ccz_cose_sign1 m;
+    /* 18([h'a10126', {}, h'', h'']) parses; with 3 elements, a nil payload or no alg it does not */
+    static const uint8_t ok[] = {0xd2, 0x84, 0x43, 0xa1, 0x01, 0x26, 0xa0, 0x40, 0x40};
+    CHECK_OK(ccz_cose_sign1_parse(&m, CCZ_SPAN(ok, sizeof ok)));
+    CHECK_INT(m.alg, -7);
+    static const uint8_t three[] = {0x83, 0x43, 0xa1, 0x01, 0x26, 0xa0, 0x40};
+    CHECK_STATUS(ccz_cose_sign1_parse(&m, CCZ_SPAN(three, sizeof three)), CCZ_ERR_MALFORMED);
+    static const uint8_t nil[] = {0x84, 0x43, 0xa1, 0x01, 0x26, 0xa0, 0xf6, 0x40};
+    CHECK_STATUS(ccz_cose_sign1_parse(&m, CCZ_SPAN(nil, sizeof nil)), CCZ_ERR_UNSUPPORTED);
+    static const uint8_t noalg[] = {0x84, 0x43, 0xa1, 0x04, 0x40, 0xa0, 0x40, 0x40};
+    CHECK_STATUS(ccz_cose_sign1_parse(&m, CCZ_SPAN(noalg, sizeof noalg)), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(ccz_cose_sign1_parse(&m, CCZ_SPAN(ok, sizeof ok - 1)), CCZ_ERR_TRUNCATED);
+    /* collections: another key, a key twice, an entry missing */
+    ccz_cca_token t;
+    static const uint8_t extra[] = {0xd9, 0x01, 0x8f, 0xa3, 0x19, 0xac, 0xca,
+                                    0x40, 0x19, 0xac, 0xd1, 0x40, 0x01, 0x40};
+    CHECK_STATUS(ccz_cca_token_parse(&t, CCZ_SPAN(extra, sizeof extra)), CCZ_ERR_MALFORMED);
+    static const uint8_t twice[] = {0xd9, 0x01, 0x8f, 0xa2, 0x19, 0xac,
+                                    0xca, 0x40, 0x19, 0xac, 0xca, 0x40};
+    CHECK_STATUS(ccz_cca_token_parse(&t, CCZ_SPAN(twice, sizeof twice)), CCZ_ERR_MALFORMED);
+    static const uint8_t one[] = {0xd9, 0x01, 0x8f, 0xa1, 0x19, 0xac, 0xca, 0x40};
+    CHECK_STATUS(ccz_cca_token_parse(&t, CCZ_SPAN(one, sizeof one)), CCZ_ERR_MALFORMED);
+    static const uint8_t good[] = {0xd9, 0x01, 0x8f, 0xa2, 0x19, 0xac,
+                                   0xca, 0x40, 0x19, 0xac, 0xd1, 0x40};
+    CHECK_OK(ccz_cca_token_parse(&t, CCZ_SPAN(good, sizeof good)));
+    CHECK(ccz_cca_detect(CCZ_SPAN(good, sizeof good)));
+    CHECK_INT(ccz_evidence_detect(CCZ_SPAN(good, sizeof good)), CCZ_TEE_CCA);
+    /* the CMW form wants [263, bstr] */
+    static const uint8_t cmw[] = {0xd9, 0x03, 0x8b, 0xa2, 0x19, 0xac, 0xca, 0x82, 0x19, 0x01,
+                                  0x08, 0x40, 0x19, 0xac, 0xd1, 0x82, 0x19, 0x01, 0x07, 0x40};
+    CHECK_STATUS(ccz_cca_token_parse(&t, CCZ_SPAN(cmw, sizeof cmw)), CCZ_ERR_UNSUPPORTED);
+    CHECK_STR(ccz_tee_name(CCZ_TEE_CCA), "cca");
+    ccz_tee tee;
+    CHECK_OK(ccz_tee_parse(&tee, "cca"));
+    CHECK_INT(tee, CCZ_TEE_CCA);
+    CHECK_STATUS(ccz_tee_parse(&tee, "unknown"), CCZ_ERR_INVALID_ARGUMENT);
+}
+
+TEST_MAIN(T(test_every_algorithm_and_form), T(test_each_failure), T(test_anchor_lookup),
+          T(test_sig_structure), T(test_malformed))
