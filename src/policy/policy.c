@@ -27,7 +27,7 @@ const char *const policy_tcb_status_names[TCB_STATUS_COUNT] = {
 
 #define ALL_TEES                                                                                   \
     ((1u << CCZ_TEE_SIM) | (1u << CCZ_TEE_SGX) | (1u << CCZ_TEE_TDX) | (1u << CCZ_TEE_SNP) |       \
-     (1u << CCZ_TEE_AZ_SNP_VTPM) | (1u << CCZ_TEE_AZ_TDX_VTPM) | (1u << CCZ_TEE_CSV) |
+     (1u << CCZ_TEE_AZ_SNP_VTPM) | (1u << CCZ_TEE_AZ_TDX_VTPM) | (1u << CCZ_TEE_CSV) |             \
      (1u << CCZ_TEE_CCA))
 #define OUTDATED_TCB ((1u << TCB_OUT_OF_DATE) | (1u << TCB_OUT_OF_DATE_CONFIG))
 

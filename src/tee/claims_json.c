@@ -216,6 +216,7 @@ json_t *ccz_claims_to_json(const ccz_claims *c)
         break;
     case CCZ_TEE_CSV:
         r |= csv_fields(o, &c->csv);
+        break;
     case CCZ_TEE_CCA:
         r |= cca_fields(o, &c->cca);
         break;

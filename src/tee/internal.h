@@ -92,7 +92,6 @@ struct ccz_trust {
 };
 
 /* A fresh trust store id (trust.c): every change of a store's roots takes one. */
-uint64_t tee_trust_next_id(void);
 
 /* Device files under a configurable root (tests point it at recorded evidence). Missing or
  * unreadable devices are CCZ_ERR_TEE_UNAVAILABLE. */

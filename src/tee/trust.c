@@ -60,11 +60,6 @@ void ccz_trust_free(ccz_trust *t)
     free(t);
 }
 
-uint64_t tee_trust_next_id(void)
-{
-    return atomic_fetch_add(&next_trust_id, 1);
-}
-
 ccz_status ccz_trust_add_sim_root(ccz_trust *t, ccz_span cert)
 {
     X509 *x;
