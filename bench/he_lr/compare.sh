@@ -37,8 +37,9 @@ export CCZ_SIM_DIR=${CCZ_SIM_DIR:-$work/sim}
 "$ccz" sim info > /dev/null 2>&1 || "$ccz" sim init > /dev/null
 m=$("$ccz" sim measure "$ccz")
 echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$m\"}]}" > "$work/policy.json"
-pin "$ccz" he lr serve --model "$model_csv" --listen 127.0.0.1:0 --tee sim --insecure-params \
-    --threads 1 2> "$work/server.log" &
+# taskset directly (not the function): $! must be the server itself, for its CPU time and to stop it
+taskset -c "$CPU" "$ccz" he lr serve --model "$model_csv" --listen 127.0.0.1:0 --tee sim \
+    --insecure-params --threads 1 2> "$work/server.log" > /dev/null &
 server=$!
 port=
 for _ in $(seq 400); do
