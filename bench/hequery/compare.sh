@@ -44,6 +44,9 @@ for _ in $(seq "$REPEAT"); do
         v[$side.budget]+="$(jq -r '[.lookups[].budget] | min' <<< "$out") "
         v[$side.setup]+="$(jq -r '[.lookups[].setup_s] | add / length' <<< "$out") "
         bytes[$side]=$(jq -r '"\(.lookups[0].query_bytes) \(.lookups[0].answer_bytes)"' <<< "$out")
+        jq -r --arg s "$side" '"  run: \($s): search \(.records_per_s_search) records/s (\(.records_per_cpu_s_search) " +
+            "per CPU s), end to end \(.records_per_s_end_to_end) (\(.records_per_cpu_s_end_to_end) per CPU s); " +
+            "search \(.lookups[0].search_s) s wall, \(.lookups[0].search_cpu_s) s CPU"' <<< "$out"
     done
     echo "  load average after the repeat: $(cut -d' ' -f1-3 /proc/loadavg)"
 done
@@ -54,7 +57,7 @@ for f in "${figs[@]}"; do
     for side in fast faithful seal; do
         # shellcheck disable=SC2086
         if [ -n "${v[$side.$f]:-}" ]; then
-            row+=("$(printf '%.1f / %.1f' "$(mn ${v[$side.$f]})" "$(med ${v[$side.$f]})")")
+            row+=("$(printf '%.3f / %.3f' "$(mn ${v[$side.$f]})" "$(med ${v[$side.$f]})")")
         else
             row+=("-")
         fi
