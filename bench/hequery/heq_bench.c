@@ -86,8 +86,8 @@ int main(int argc, char **argv)
         ccz_heq_client_free(c);
     }
     int k = argc - 4;
-    printf("], \"records_per_s_search\": %.2f, \"records_per_cpu_s_search\": %.2f, "
-           "\"records_per_s_end_to_end\": %.2f, \"records_per_cpu_s_end_to_end\": %.2f}\n",
+    printf("], \"records_per_s_search\": %.4f, \"records_per_cpu_s_search\": %.4f, "
+           "\"records_per_s_end_to_end\": %.4f, \"records_per_cpu_s_end_to_end\": %.4f}\n",
            n * k / search_w, n * k / search_c, n * k / total_w, n * k / total_c);
     ccz_heq_server_free(srv);
     ccz_heq_db_free(db);
