@@ -13,6 +13,10 @@ export CCZ_DATA=${CCZ_DATA:-$(dirname "$CCZ_VECTORS")/data}
 # examples (docs/python.md), as a reader who installed them has them
 export CCZ_LIBRARY_DIR=$CCZ_BUILD_DIR
 export PYTHONPATH=$CCZ_SOURCE_DIR/python/src${PYTHONPATH:+:$PYTHONPATH}
+if [ "${CCZ_SANITIZE:-OFF}" = ON ] && grep -qE '^(import ccz|from ccz( |\.))' "$page"; then
+    echo "skipped: a sanitizer build's libccz cannot be loaded into the page's uninstrumented python3"
+    exit 77
+fi
 if grep -q '<!-- doctest: file .*\.c -->' "$page"; then
     if [ "${CCZ_SANITIZE:-OFF}" = ON ]; then
         echo "skipped: a sanitizer build's library cannot link into the page's uninstrumented programs"

@@ -184,7 +184,8 @@ static int lookup(int argc, char **argv)
         r = EXIT_REJECT;
     } else {
         report(&res, lo.algorithm);
-        fwrite(res.value.ptr, 1, res.value.len, stdout);
+        if (res.value.len)
+            fwrite(res.value.ptr, 1, res.value.len, stdout);
         putchar('\n');
         if (fflush(stdout) != 0)
             r = cli_fail(ccz_fail(CCZ_ERR_IO, "cannot write the value"), "he query lookup");
