@@ -87,7 +87,7 @@ class Server:
 
     def stop(self):
         self.p.terminate()
-        code = self.p.wait(20)
+        code = self.p.wait(60)  # a sanitizer build on a loaded machine is slow to drain
         check(code == 0, "ccz serve exited %s after SIGTERM" % code)
 
 
