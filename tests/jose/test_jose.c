@@ -300,6 +300,22 @@ static void test_jwk_rsa(void)
     json_object_set_new(z, "n", json_string((const char *)text.ptr));
     CHECK_STATUS(jose_jwk_to_key(&k, z), CCZ_ERR_KEY_MALFORMED);
     json_decref(z);
+    /* an even modulus, an exponent of 1, an even exponent: not RSA public keys */
+    ccz_buf_free(&raw);
+    ccz_buf_free(&text);
+    CHECK_OK(jose_b64url_decode(&raw, n, strlen(n)));
+    raw.ptr[raw.len - 1] &= 0xfe;
+    CHECK_OK(jose_b64url_encode(&text, ccz_buf_span(&raw)));
+    z = json_deep_copy(j);
+    json_object_set_new(z, "n", json_string((const char *)text.ptr));
+    CHECK_STATUS(jose_jwk_to_key(&k, z), CCZ_ERR_KEY_MALFORMED);
+    static const char *const bad_e[] = {"AQ", "AQAA"}; /* 1, 65536 */
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(bad_e); i++) {
+        json_object_set(z, "n", json_object_get(j, "n"));
+        json_object_set_new(z, "e", json_string(bad_e[i]));
+        CHECK_STATUS(jose_jwk_to_key(&k, z), CCZ_ERR_KEY_MALFORMED);
+    }
+    json_decref(z);
     ccz_buf_free(&raw);
     ccz_buf_free(&text);
     json_decref(j);
