@@ -110,7 +110,8 @@ typedef struct {
     uint8_t hsk[CCZ_CSV_CA_CERT_SIZE], cek[CCZ_CSV_CERT_SIZE];
     char serial[65]; /* the chip's serial number: "serial_number", else the report's */
     bool json;
-    ccz_buf eventlog; /* "cc_eventlog", decoded (empty when absent) */
+    ccz_buf eventlog;    /* "cc_eventlog", decoded (empty when absent) */
+    ccz_buf json_report; /* JSON evidence: the report's bytes, which report's spans borrow */
 } ccz_csv_evidence;
 
 CCZ_API CCZ_NODISCARD ccz_status ccz_csv_evidence_parse(ccz_csv_evidence *out, ccz_span in);

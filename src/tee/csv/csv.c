@@ -407,7 +407,7 @@ out:
 static ccz_status evidence_json(ccz_csv_evidence *e, ccz_span in)
 {
     ccz_json *doc = NULL;
-    ccz_buf data = CCZ_BUF_INIT, raw = CCZ_BUF_INIT;
+    ccz_buf raw = CCZ_BUF_INIT;
     ccz_status s = ccz_json_parse(&doc, (const char *)in.ptr, in.len, MAX_JSON);
     if (s)
         return s;
@@ -424,8 +424,10 @@ static ccz_status evidence_json(ccz_csv_evidence *e, ccz_span in)
     flags = (uint32_t)raw.ptr[0] | (uint32_t)raw.ptr[1] << 8 | (uint32_t)raw.ptr[2] << 16 |
             (uint32_t)raw.ptr[3] << 24;
     CCZ_GUARD_GOTO(wrapper_version(&version, magic, flags), s, out);
-    CCZ_GUARD_GOTO(put_bytes(&data, rep, "data", CCZ_CSV_REPORT_DATA_SIZE), s, out);
-    CCZ_GUARD_GOTO(ccz_csv_report_parse(&e->report, ccz_buf_span(&data), version), s, out);
+    /* kept in the evidence: the parsed report's spans borrow these bytes */
+    CCZ_GUARD_GOTO(put_bytes(&e->json_report, rep, "data", CCZ_CSV_REPORT_DATA_SIZE), s, out);
+    CCZ_GUARD_GOTO(ccz_csv_report_parse(&e->report, ccz_buf_span(&e->json_report), version), s,
+                   out);
     if (!json_is_object(json_object_get(chain, "pek"))) {
         s = ccz_fail(CCZ_ERR_MALFORMED, "no \"cert_chain\".\"pek\"");
         goto out;
@@ -450,7 +452,6 @@ static ccz_status evidence_json(ccz_csv_evidence *e, ccz_span in)
     else if (log && !json_is_null(log))
         s = ccz_fail(CCZ_ERR_MALFORMED, "\"cc_eventlog\" is not a base64 string");
 out:
-    ccz_buf_free(&data);
     ccz_buf_free(&raw);
     ccz_json_free(doc);
     return s;
@@ -496,6 +497,8 @@ ccz_status ccz_csv_evidence_parse(ccz_csv_evidence *e, ccz_span in)
 
 void ccz_csv_evidence_free(ccz_csv_evidence *e)
 {
-    if (e)
-        ccz_buf_free(&e->eventlog);
+    if (!e)
+        return;
+    ccz_buf_free(&e->eventlog);
+    ccz_buf_free(&e->json_report);
 }
