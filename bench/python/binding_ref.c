@@ -31,9 +31,9 @@ static int verify(char **argv)
     if (ccz_file_read(&ev, argv[0], 1 << 22) || ccz_file_read(&col, argv[1], 1 << 22) ||
         ccz_file_read(&root, argv[2], 1 << 20))
         die("read");
-    ccz_trust *t;
-    ccz_collateral *c;
-    ccz_policy *p;
+    ccz_trust *t = NULL;
+    ccz_collateral *c = NULL;
+    ccz_policy *p = NULL;
     static const char doc[] = "{\"accepted_tcb_statuses\": [\"UpToDate\", "
                               "\"ConfigurationAndSWHardeningNeeded\"]}";
     if (ccz_trust_new(&t) || ccz_trust_add_intel_root(t, ccz_buf_span(&root)) ||
