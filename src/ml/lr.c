@@ -131,9 +131,10 @@ static ccz_status sklearn_header(layout_map *m, size_t *rows, ccz_span line)
 {
     size_t v[2] = {0, 0}, k = 0, at = 0;
     for (; k < 2; k++) {
-        const uint8_t *comma = memchr(line.ptr + at, ',', line.len - at);
+        const uint8_t *comma = at < line.len ? memchr(line.ptr + at, ',', line.len - at) : NULL;
         size_t len = comma ? (size_t)(comma - (line.ptr + at)) : line.len - at;
-        CCZ_ENSURE(len >= 1 && len <= 7, CCZ_ERR_MALFORMED,
+        /* the row count is followed by a comma; the feature count may end the line */
+        CCZ_ENSURE(at <= line.len && (comma || k == 1) && len >= 1 && len <= 7, CCZ_ERR_MALFORMED,
                    "the header must start with the number of rows and of features");
         for (size_t i = 0; i < len; i++) {
             uint8_t ch = line.ptr[at + i];
