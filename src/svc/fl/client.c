@@ -5,36 +5,18 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ccz/fl.h"
 #include "core/guard.h"
 #include "homo_lr.pb-c.h"
+#include "svc/fl/party.h"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* One unary call: CCZ_OK when it completed (its status in out: the caller stops on any code
- * but OK); an error when it could not be made. */
 static ccz_status unary(ccz_rpc_channel *ch, const ccz_fl_hlr_work_opts *o, const char *method,
                         const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
                         ProtobufCMessage **resp, ccz_fl_hlr_work_result *out)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/homolr.Host/%s", method);
-    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, o->deadline_ms, NULL};
-    ccz_rpc_status st;
-    *resp = NULL;
-    CCZ_GUARD(ccz_rpc_unary(ch, resp, &st, path, req, desc, &co));
-    out->code = st.code;
-    out->method = method;
-    snprintf(out->message, sizeof out->message, "%s", st.message);
-    ccz_rpc_status_free(&st);
-    return CCZ_OK;
+    fl_call_status st = {&out->code, &out->method, out->message, sizeof out->message};
+    return fl_unary(ch, "homolr.Host", method, o->deadline_ms, req, desc, resp, st);
 }
 
 typedef struct {
@@ -97,9 +79,9 @@ static ccz_status train(ccz_rpc_channel *ch, const ccz_fl_hlr_work_opts *o, cons
     ccz_buf msg = CCZ_BUF_INIT;
     ProtobufCMessage *resp;
     ccz_status s = ccz_fl_hlr_initial(w, wk);
-    double start = now();
+    double start = fl_now();
     for (unsigned t = 0; t < p->iterations && s == CCZ_OK; t++) {
-        double t0 = now();
+        double t0 = fl_now();
         s = ccz_fl_hlr_step(wk, w, w, t);
         msg.len = 0;
         if (s == CCZ_OK)
@@ -123,7 +105,7 @@ static ccz_status train(ccz_rpc_channel *ch, const ccz_fl_hlr_work_opts *o, cons
             break;
         }
         out->iterations = t + 1;
-        out->seconds = now() - start;
+        out->seconds = fl_now() - start;
         int validated = -1;
         if (t % p->every == 0 || t + 1 == p->iterations) {
             Homolr__Empty e = HOMOLR__EMPTY__INIT;
@@ -137,7 +119,8 @@ static ccz_status train(ccz_rpc_channel *ch, const ccz_fl_hlr_work_opts *o, cons
             protobuf_c_message_free_unpacked(resp, NULL);
         }
         if (o->progress)
-            o->progress(t, p->iterations, now() - t0, validated, out->acc, out->loss, o->payload);
+            o->progress(t, p->iterations, fl_now() - t0, validated, out->acc, out->loss,
+                        o->payload);
     }
     ccz_buf_free(&msg);
     return s;

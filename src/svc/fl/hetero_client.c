@@ -5,34 +5,18 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ccz/fl.h"
 #include "core/guard.h"
 #include "hetero_lr.pb-c.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "svc/fl/party.h"
 
 static ccz_status unary(ccz_rpc_channel *ch, const ccz_fl_vlr_run_opts *o, const char *method,
                         const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
                         ProtobufCMessage **resp, ccz_fl_vlr_run_result *out)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/heterolr.Arbiter/%s", method);
-    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, o->deadline_ms, NULL};
-    ccz_rpc_status st;
-    *resp = NULL;
-    CCZ_GUARD(ccz_rpc_unary(ch, resp, &st, path, req, desc, &co));
-    out->code = st.code;
-    out->method = method;
-    snprintf(out->message, sizeof out->message, "%s", st.message);
-    ccz_rpc_status_free(&st);
-    return CCZ_OK;
+    fl_call_status st = {&out->code, &out->method, out->message, sizeof out->message};
+    return fl_unary(ch, "heterolr.Arbiter", method, o->deadline_ms, req, desc, resp, st);
 }
 
 typedef struct {
@@ -235,7 +219,7 @@ static ccz_status train(ccz_rpc_channel *ch, const ccz_fl_vlr_run_opts *o, run *
     mpz_t *g = mpzs(dim);
     CCZ_ENSURE(g, CCZ_ERR_NOMEM, "out of memory");
     ccz_status s = CCZ_OK;
-    double start = now(), epoch_start = start;
+    double start = fl_now(), epoch_start = start;
     for (unsigned step = 0; s == CCZ_OK; step++) {
         CCZ_ENSURE(step < r->epochs * nb, CCZ_ERR_PROTOCOL,
                    "the arbiter did not stop the training after its %u epochs", r->epochs);
@@ -268,15 +252,15 @@ static ccz_status train(ccz_rpc_channel *ch, const ccz_fl_vlr_run_opts *o, run *
         if (s)
             break;
         out->steps = step + 1;
-        out->seconds = now() - start;
+        out->seconds = fl_now() - start;
         if (ends || stop) {
             unsigned e = step / (unsigned)nb;
             out->epochs = e + 1;
             if (o->trace)
                 trace(o->trace, r, e);
             if (o->progress)
-                o->progress(e, loss, now() - epoch_start, o->payload);
-            epoch_start = now();
+                o->progress(e, loss, fl_now() - epoch_start, o->payload);
+            epoch_start = fl_now();
         }
         if (stop)
             break;

@@ -5,7 +5,6 @@
  * attested claims; everything they send is checked; every wait is bounded. Runs on the RPC
  * server's loop: a call that must wait for another party is held, not a thread. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,27 +13,23 @@
 #include "core/listener.h"
 #include "fl/fl_int.h"
 #include "hetero_lr.pb-c.h"
+#include "svc/fl/party.h"
+#include "svc/peer.h"
 
-#define TICK_MS 200
-#define LINGER_MS 5000
-#define NAME_MAX_LEN 64
 #define MAX_PARTIES (CCZ_FL_VLR_MAX_HOSTS + 1)
 
 typedef struct {
+    fl_party fl; /* held: Join, Forward or HostForwards waiting for the others */
     bool guest;
-    int id;
-    char name[NAME_MAX_LEN + 1];
-    uint64_t conn;
     size_t features;
     int64_t *ids;
     size_t n_ids;
-    ccz_rpc_call *held; /* Join, Forward or HostForwards waiting for the others */
-    int fwd_step;       /* hosts: the step of the scores in fwd (-1: none) */
+    int fwd_step; /* hosts: the step of the scores in fwd (-1: none) */
     mpz_t *fwd;
     mpz_t sq;
     double *scores; /* hosts: the evaluation's scores */
     unsigned step;  /* the party's next step (it has the gradients of the ones before) */
-    bool scored, finished, told;
+    bool scored;
 } party;
 
 struct ccz_fl_vlr_service {
@@ -58,33 +53,24 @@ struct ccz_fl_vlr_service {
     bool notified;
 };
 
-static void say(ccz_fl_vlr_service *v, const char *fmt, ...) CCZ_PRINTF(2, 3);
-static void say(ccz_fl_vlr_service *v, const char *fmt, ...)
-{
-    if (!v->o.log)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("ccz fl: ", v->o.log);
-    vfprintf(v->o.log, fmt, ap);
-    fputc('\n', v->o.log);
-    fflush(v->o.log);
-    va_end(ap);
-}
+#define say(v, ...) svc_log((v)->o.log, "fl", __VA_ARGS__)
+#define PARTIES(v) FL_PARTIES((v)->p, (v)->joined)
 
 static const char *label(const party *w, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "%s %d%s%s%s", w->guest ? "guest" : "host", w->id, w->name[0] ? " (" : "",
-             w->name, w->name[0] ? ")" : "");
+    snprintf(buf, cap, "%s %d%s%s%s", w->guest ? "guest" : "host", w->fl.id,
+             w->fl.name[0] ? " (" : "", w->fl.name, w->fl.name[0] ? ")" : "");
     return buf;
+}
+
+static const char *party_label(const fl_party *p, char *buf, size_t cap)
+{
+    return label((const party *)p, buf, cap);
 }
 
 static party *find(ccz_fl_vlr_service *v, uint64_t conn)
 {
-    for (unsigned i = 0; i < v->joined; i++)
-        if (v->p[i].conn == conn)
-            return &v->p[i];
-    return NULL;
+    return (party *)fl_find(PARTIES(v), conn);
 }
 
 static party *guest_of(ccz_fl_vlr_service *v)
@@ -93,19 +79,6 @@ static party *guest_of(ccz_fl_vlr_service *v)
         if (v->p[i].guest)
             return &v->p[i];
     return NULL;
-}
-
-static void release(party *w)
-{
-    if (w->held)
-        ccz_rpc_call_unref(w->held);
-    w->held = NULL;
-}
-
-static void hold(party *w, ccz_rpc_call *call)
-{
-    ccz_rpc_call_ref(call);
-    w->held = call;
 }
 
 static void notify(ccz_fl_vlr_service *v)
@@ -119,10 +92,8 @@ static void notify(ccz_fl_vlr_service *v)
 
 static void notify_when_told(ccz_fl_vlr_service *v)
 {
-    for (unsigned i = 0; i < v->joined; i++)
-        if (!v->p[i].told && !v->p[i].finished)
-            return;
-    notify(v);
+    if (fl_all_told(PARTIES(v)))
+        notify(v);
 }
 
 static void fail(ccz_fl_vlr_service *v, int code, const char *why)
@@ -134,47 +105,26 @@ static void fail(ccz_fl_vlr_service *v, int code, const char *why)
     v->failed_at = listener_mono_ms();
     snprintf(v->st.message, sizeof v->st.message, "%s", why);
     say(v, "training failed: %s", why);
-    for (unsigned i = 0; i < v->joined; i++) {
-        party *w = &v->p[i];
-        if (w->held && ccz_rpc_call_alive(w->held)) {
-            (void)!ccz_rpc_finish(w->held, code, why);
-            w->told = true;
-        }
-        release(w);
-    }
+    fl_tell_all(PARTIES(v), code, why);
     notify_when_told(v);
     if (!v->notified)
-        ccz_rpc_timer_arm(v->tick, TICK_MS);
-}
-
-/* Who the training waits for, for the timeout's message. */
-static void waiting_for(char *out, size_t cap, ccz_fl_vlr_service *v)
-{
-    size_t n = 0;
-    char b[96];
-    out[0] = 0;
-    for (unsigned i = 0; i < v->joined && n < cap; i++)
-        if (!v->p[i].held && !v->p[i].finished)
-            n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? ", " : "",
-                                  label(&v->p[i], b, sizeof b));
-    if (!n)
-        snprintf(out, cap, "no party (all are waiting)");
+        ccz_rpc_timer_arm(v->tick, FL_TICK_MS);
 }
 
 static void on_tick(void *arg)
 {
     ccz_fl_vlr_service *v = arg;
     if (v->st.over) {
-        if (!v->notified && listener_mono_ms() - v->failed_at >= LINGER_MS)
+        if (!v->notified && listener_mono_ms() - v->failed_at >= FL_LINGER_MS)
             notify(v);
         else if (!v->notified)
-            ccz_rpc_timer_arm(v->tick, TICK_MS);
+            ccz_rpc_timer_arm(v->tick, FL_TICK_MS);
         return;
     }
     char why[800], who[600], b[96];
     for (unsigned i = 0; i < v->joined; i++) {
         party *w = &v->p[i];
-        if (w->held && !ccz_rpc_call_alive(w->held)) {
+        if (w->fl.held && !ccz_rpc_call_alive(w->fl.held)) {
             snprintf(why, sizeof why,
                      "%s left while waiting for the other parties (its call was cancelled or its "
                      "connection closed)",
@@ -192,14 +142,14 @@ static void on_tick(void *arg)
                      "join",
                      secs, want - v->joined, want);
         else {
-            waiting_for(who, sizeof who, v);
+            fl_waiting_for(who, sizeof who, PARTIES(v), party_label, "no party (all are waiting)");
             snprintf(why, sizeof why, "hetero-LR step %u timed out after %.1f s waiting for %s",
                      v->st.steps, secs, who);
         }
         fail(v, CCZ_RPC_DEADLINE_EXCEEDED, why);
         return;
     }
-    ccz_rpc_timer_arm(v->tick, TICK_MS);
+    ccz_rpc_timer_arm(v->tick, FL_TICK_MS);
 }
 
 /* ---- ciphertexts on the wire ----------------------------------------------------------------*/
@@ -310,9 +260,9 @@ static void all_joined(ccz_fl_vlr_service *v)
     reply.hosts = (int32_t)v->o.hosts;
     for (unsigned k = 0; k < v->joined; k++) {
         party *w = &v->p[k];
-        if (w->held && ccz_rpc_call_alive(w->held))
-            (void)!ccz_rpc_reply(w->held, &reply.base);
-        release(w);
+        if (w->fl.held && ccz_rpc_call_alive(w->fl.held))
+            (void)!ccz_rpc_reply(w->fl.held, &reply.base);
+        fl_release(&w->fl);
         free(w->ids); /* the party's own ids are not needed any more */
         w->ids = NULL;
     }
@@ -320,30 +270,11 @@ static void all_joined(ccz_fl_vlr_service *v)
     v->progress = v->started = listener_mono_ms();
 }
 
-static bool name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-            return false;
-    return n <= NAME_MAX_LEN;
-}
-
-static void identity(char *out, size_t cap, const ccz_ratls_verdict *vd)
-{
-    if (!vd || vd->status != CCZ_OK) {
-        snprintf(out, cap, "not attested");
-        return;
-    }
-    const ccz_claims *c = &vd->result.claims;
-    snprintf(out, cap, "%s%s", ccz_tee_name(c->tee), c->simulated ? " (simulated)" : "");
-}
-
 static void on_join(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
 {
     ccz_fl_vlr_service *v = payload;
     const Heterolr__JoinRequest *r = (const Heterolr__JoinRequest *)req;
-    char msg[300], b[96], who[64];
+    char msg[300], b[96], who[96];
     if (v->st.over) {
         (void)!ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION,
                               v->st.code ? v->st.message : "the training is over");
@@ -353,7 +284,7 @@ static void on_join(ccz_rpc_call *call, const ProtobufCMessage *req, void *paylo
     const char *err = NULL;
     if (!r->role || (!guest && strcmp(r->role, "host")))
         err = "role must be \"guest\" or \"host\"";
-    else if (!name_ok(r->name ? r->name : ""))
+    else if (!fl_name_ok(r->name ? r->name : "", false))
         err = "name must be at most 64 printable ASCII characters";
     else if (r->features < 1 || r->features > (int32_t)CCZ_ML_CSV_MAX_FEATURES)
         err = "features must be 1 to 4096";
@@ -370,7 +301,7 @@ static void on_join(ccz_rpc_call *call, const ProtobufCMessage *req, void *paylo
         return;
     }
     for (unsigned i = 0; i < v->joined; i++)
-        if (v->p[i].id == r->id || (guest && v->p[i].guest)) {
+        if (v->p[i].fl.id == r->id || (guest && v->p[i].guest)) {
             snprintf(msg, sizeof msg, "%s has joined already",
                      guest && v->p[i].guest ? "the guest" : "a party with this id");
             (void)!ccz_rpc_finish(call, CCZ_RPC_ALREADY_EXISTS, msg);
@@ -399,16 +330,16 @@ static void on_join(ccz_rpc_call *call, const ProtobufCMessage *req, void *paylo
     v->joined++;
     w->guest = guest;
     v->has_guest |= guest;
-    w->id = r->id;
-    snprintf(w->name, sizeof w->name, "%s", r->name ? r->name : "");
-    w->conn = ccz_rpc_call_connection(call);
+    w->fl.id = r->id;
+    snprintf(w->fl.name, sizeof w->fl.name, "%s", r->name ? r->name : "");
+    w->fl.conn = ccz_rpc_call_connection(call);
     w->features = (size_t)r->features;
     w->ids = ids;
     w->n_ids = r->n_ids;
     w->fwd_step = -1;
     mpz_init(w->sq);
-    identity(who, sizeof who, ccz_rpc_call_peer(call));
-    hold(w, call);
+    svc_peer_identity(who, sizeof who, ccz_rpc_call_peer(call));
+    fl_hold(&w->fl, call);
     v->progress = listener_mono_ms();
     say(v, "%s joined with %zu rows of %zu features (%u of %u parties; %s)", label(w, b, sizeof b),
         w->n_ids, w->features, v->joined, v->o.hosts + 1, who);
@@ -423,7 +354,7 @@ static bool refuse_outsider(ccz_fl_vlr_service *v, ccz_rpc_call *call, party **o
     if (v->st.over && v->st.code != CCZ_RPC_OK) {
         (void)!ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION, v->st.message);
         if (*out) {
-            (*out)->told = true;
+            (*out)->fl.told = true;
             notify_when_told(v);
         }
         return true;
@@ -457,9 +388,9 @@ static bool right_step(ccz_fl_vlr_service *v, ccz_rpc_call *call, int step, bool
         (void)!ccz_rpc_finish(call, CCZ_RPC_PERMISSION_DENIED, msg);
         return false;
     }
-    if (step < 0 || (unsigned)step != w->step || w->held || stopped(v, w)) {
+    if (step < 0 || (unsigned)step != w->step || w->fl.held || stopped(v, w)) {
         snprintf(msg, sizeof msg, "%s for step %d; this party is at step %u%s",
-                 w->held ? "a second call" : "a call", step, w->step,
+                 w->fl.held ? "a second call" : "a call", step, w->step,
                  stopped(v, w) ? ", and the training is over" : "");
         (void)!ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION, msg);
         return false;
@@ -471,7 +402,7 @@ static bool right_step(ccz_fl_vlr_service *v, ccz_rpc_call *call, int step, bool
 static void forwards_ready(ccz_fl_vlr_service *v)
 {
     party *g = guest_of(v);
-    if (!g || !g->held || v->res_step == (int)g->step)
+    if (!g || !g->fl.held || v->res_step == (int)g->step)
         return;
     unsigned step = g->step;
     for (unsigned k = 0; k < v->joined; k++)
@@ -501,16 +432,16 @@ static void forwards_ready(ccz_fl_vlr_service *v)
     }
     ProtobufCBinaryData *b = s == CCZ_OK ? to_bytes((const mpz_t *)sum, rows + 1) : NULL;
     if (!b) {
-        (void)!ccz_rpc_finish(g->held, CCZ_RPC_INTERNAL, "cannot sum the hosts' scores");
+        (void)!ccz_rpc_finish(g->fl.held, CCZ_RPC_INTERNAL, "cannot sum the hosts' scores");
     } else {
         Heterolr__ForwardReply reply = HETEROLR__FORWARD_REPLY__INIT;
         reply.n_forward = rows;
         reply.forward = b;
         if (v->o.hosts == 1) /* the loss needs sum u_h^2: one host only, as FATE */
             reply.square = b[rows];
-        (void)!ccz_rpc_reply(g->held, &reply.base);
+        (void)!ccz_rpc_reply(g->fl.held, &reply.base);
     }
-    release(g);
+    fl_release(&g->fl);
     free_bytes(b, rows + 1);
     for (size_t r = 0; r <= rows; r++)
         mpz_clear(sum[r]);
@@ -527,13 +458,13 @@ static void residuals_ready(ccz_fl_vlr_service *v)
     reply.values = b;
     for (unsigned k = 0; k < v->joined; k++) {
         party *h = &v->p[k];
-        if (h->guest || !h->held || h->fwd_step != v->res_step)
+        if (h->guest || !h->fl.held || h->fwd_step != v->res_step)
             continue;
         if (b)
-            (void)!ccz_rpc_reply(h->held, &reply.base);
+            (void)!ccz_rpc_reply(h->fl.held, &reply.base);
         else
-            (void)!ccz_rpc_finish(h->held, CCZ_RPC_RESOURCE_EXHAUSTED, "out of memory");
-        release(h);
+            (void)!ccz_rpc_finish(h->fl.held, CCZ_RPC_RESOURCE_EXHAUSTED, "out of memory");
+        fl_release(&h->fl);
     }
     free_bytes(b, rows);
 }
@@ -550,7 +481,7 @@ static void on_forward(ccz_rpc_call *call, const ProtobufCMessage *req, void *pa
         !take_ciphertexts(v, call, &w->sq, &r->square, 1, 1, "square"))
         return;
     w->fwd_step = (int)w->step;
-    hold(w, call);
+    fl_hold(&w->fl, call);
     v->progress = listener_mono_ms();
     forwards_ready(v);
 }
@@ -562,7 +493,7 @@ static void on_host_forwards(ccz_rpc_call *call, const ProtobufCMessage *req, vo
     party *w;
     if (refuse_outsider(v, call, &w) || !right_step(v, call, r->step, true, w))
         return;
-    hold(w, call);
+    fl_hold(&w->fl, call);
     v->progress = listener_mono_ms();
     forwards_ready(v);
 }
@@ -696,7 +627,7 @@ static void on_gradient(ccz_rpc_call *call, const ProtobufCMessage *req, void *p
 static void scores_ready(ccz_fl_vlr_service *v)
 {
     party *g = guest_of(v);
-    if (!g || !g->held)
+    if (!g || !g->fl.held)
         return;
     for (unsigned k = 0; k < v->joined; k++)
         if (!v->p[k].guest && !v->p[k].scored)
@@ -712,8 +643,8 @@ static void scores_ready(ccz_fl_vlr_service *v)
     Heterolr__ScoresRequest reply = HETEROLR__SCORES_REQUEST__INIT;
     reply.n_scores = v->rows;
     reply.scores = sum;
-    (void)!ccz_rpc_reply(g->held, &reply.base);
-    release(g);
+    (void)!ccz_rpc_reply(g->fl.held, &reply.base);
+    fl_release(&g->fl);
     free(sum);
 }
 
@@ -751,13 +682,13 @@ static void on_host_scores(ccz_rpc_call *call, const ProtobufCMessage *req, void
     party *w;
     if (refuse_outsider(v, call, &w))
         return;
-    if (!w->guest || !stopped(v, w) || w->held) {
+    if (!w->guest || !stopped(v, w) || w->fl.held) {
         (void)!ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION,
                               !w->guest ? "only the guest gets the hosts' scores"
                                         : "the training is not over");
         return;
     }
-    hold(w, call);
+    fl_hold(&w->fl, call);
     v->progress = listener_mono_ms();
     scores_ready(v);
 }
@@ -772,12 +703,12 @@ static void on_finish(ccz_rpc_call *call, const ProtobufCMessage *req, void *pay
         return;
     Heterolr__Empty reply = HETEROLR__EMPTY__INIT;
     (void)!ccz_rpc_reply(call, &reply.base);
-    if (!w->finished) {
-        w->finished = true;
+    if (!w->fl.finished) {
+        w->fl.finished = true;
         say(v, "%s finished", label(w, b, sizeof b));
     }
     for (unsigned k = 0; k < v->joined; k++)
-        if (!v->p[k].finished)
+        if (!v->p[k].fl.finished)
             return;
     if (trained(v)) {
         v->st.over = true;
@@ -842,7 +773,7 @@ ccz_status ccz_fl_vlr_service_new(ccz_fl_vlr_service **out, ccz_rpc_server *rpc,
         ccz_fl_vlr_service_free(v);
         return s;
     }
-    ccz_rpc_timer_arm(v->tick, TICK_MS);
+    ccz_rpc_timer_arm(v->tick, FL_TICK_MS);
     *out = v;
     return CCZ_OK;
 }
@@ -858,7 +789,7 @@ void ccz_fl_vlr_service_free(ccz_fl_vlr_service *v)
         return;
     for (unsigned k = 0; k < MAX_PARTIES; k++) {
         party *w = &v->p[k];
-        release(w);
+        fl_release(&w->fl);
         for (size_t r = 0; w->fwd && r < v->batch; r++)
             mpz_clear(w->fwd[r]);
         free(w->fwd);

@@ -10,13 +10,7 @@
 #include "ccz/hfl.h"
 #include "core/guard.h"
 #include "fl.pb-c.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "svc/fl/party.h"
 
 static void sleep_ms(unsigned ms)
 {
@@ -28,17 +22,8 @@ static ccz_status call(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const ch
                        const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
                        ProtobufCMessage **resp, ccz_hfl_join_result *out)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/cczfl.Aggregator/%s", method);
-    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, o->deadline_ms, NULL};
-    ccz_rpc_status st;
-    *resp = NULL;
-    CCZ_GUARD(ccz_rpc_unary(ch, resp, &st, path, req, desc, &co));
-    out->code = st.code;
-    out->method = method;
-    snprintf(out->message, sizeof out->message, "%s", st.message);
-    ccz_rpc_status_free(&st);
-    return CCZ_OK;
+    fl_call_status st = {&out->code, &out->method, out->message, sizeof out->message};
+    return fl_unary(ch, "cczfl.Aggregator", method, o->deadline_ms, req, desc, resp, st);
 }
 
 typedef struct {
@@ -174,7 +159,7 @@ ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const c
         }
         if (done)
             break;
-        double t0 = now(), loss = 0;
+        double t0 = fl_now(), loss = 0;
         memcpy(anchor, w, p.dim * sizeof(float));
         ccz_mlp_train_opts to = p.train;
         to.anchor = p.prox ? anchor : NULL;
@@ -200,7 +185,7 @@ ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const c
         if (accepted)
             out->rounds++;
         if (o->progress)
-            o->progress(round, p.rounds, loss, now() - t0, accepted, out->message, o->payload);
+            o->progress(round, p.rounds, loss, fl_now() - t0, accepted, out->message, o->payload);
         after = round;
         if (out->code == CCZ_RPC_INVALID_ARGUMENT || out->code == CCZ_RPC_PERMISSION_DENIED)
             break;
@@ -209,8 +194,8 @@ ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const c
         continue;
     unreachable:
         if (down_since == 0)
-            down_since = now();
-        if (now() - down_since > retry)
+            down_since = fl_now();
+        if (fl_now() - down_since > retry)
             break;
         joined = false;
         sleep_ms(500);

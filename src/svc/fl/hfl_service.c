@@ -4,7 +4,6 @@
  * the model's shape and answered at once; a timer closes rounds at their deadline. Clients are
  * admitted by RA-TLS before any call; what they send is untrusted. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +11,8 @@
 #include "core/guard.h"
 #include "core/listener.h"
 #include "fl.pb-c.h"
+#include "svc/fl/party.h"
+#include "svc/peer.h"
 
 #define TICK_MS 100
 #define LINGER_MS 3000 /* after the last round, for the clients to fetch the final model */
@@ -50,50 +51,7 @@ struct ccz_hfl_service {
     bool notified;
 };
 
-static void say(ccz_hfl_service *v, const char *fmt, ...) CCZ_PRINTF(2, 3);
-static void say(ccz_hfl_service *v, const char *fmt, ...)
-{
-    if (!v->o.log)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("ccz fl: ", v->o.log);
-    vfprintf(v->o.log, fmt, ap);
-    fputc('\n', v->o.log);
-    fflush(v->o.log);
-    va_end(ap);
-}
-
-static void identity(char *out, size_t cap, const ccz_ratls_verdict *vd)
-{
-    if (!vd || vd->status != CCZ_OK) {
-        snprintf(out, cap, "not attested");
-        return;
-    }
-    const ccz_claims *c = &vd->result.claims;
-    const uint8_t *m = c->tee == CCZ_TEE_TDX   ? c->tdx.mr_td
-                       : c->tee == CCZ_TEE_SNP ? c->snp.measurement
-                                               : c->sgx.mr_enclave;
-    char hex[17];
-    for (int i = 0; i < 8; i++)
-        snprintf(hex + 2 * i, 3, "%02x", m[i]);
-    snprintf(out, cap, "%s%s %s %s", ccz_tee_name(c->tee), c->simulated ? " (simulated)" : "",
-             c->tee == CCZ_TEE_TDX   ? "mr_td"
-             : c->tee == CCZ_TEE_SNP ? "measurement"
-                                     : "mr_enclave",
-             hex);
-}
-
-static bool name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > CCZ_HFL_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] > 0x7e || s[i] == ',')
-            return false;
-    return true;
-}
+#define say(v, ...) svc_log((v)->o.log, "fl", __VA_ARGS__)
 
 static client *by_conn(ccz_hfl_service *v, uint64_t conn)
 {
@@ -339,7 +297,7 @@ static void on_join(ccz_rpc_call *call, const ProtobufCMessage *req, void *paylo
     ccz_hfl_service *v = payload;
     const Cczfl__JoinRequest *r = (const Cczfl__JoinRequest *)req;
     char msg[300], who[96];
-    if (!r->name || !name_ok(r->name)) {
+    if (!r->name || !fl_name_ok(r->name, true)) {
         (void)!ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT,
                               "name: 1 to 64 printable ASCII characters, no spaces or commas");
         return;
@@ -355,7 +313,7 @@ static void on_join(ccz_rpc_call *call, const ProtobufCMessage *req, void *paylo
         (void)!ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, "examples: 1 to 1000000000");
         return;
     }
-    identity(who, sizeof who, ccz_rpc_call_peer(call));
+    svc_peer_identity(who, sizeof who, ccz_rpc_call_peer(call));
     uint64_t conn = ccz_rpc_call_connection(call);
     client *c = by_conn(v, conn);
     if (c && strcmp(c->name, r->name)) {

@@ -3,7 +3,6 @@
  * AggregateModel answered when the last worker's weights arrive (no thread waits), workers known
  * by their connection and attested claims, every wait bounded. Runs on the RPC server's loop. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,20 +10,13 @@
 #include "core/guard.h"
 #include "core/listener.h"
 #include "homo_lr.pb-c.h"
-
-#define TICK_MS 200
-#define LINGER_MS 5000 /* after a failure, the longest wait for the workers to hear why */
-#define NAME_MAX_LEN 64
+#include "svc/fl/party.h"
+#include "svc/peer.h"
 
 typedef struct {
-    int id;
-    char name[NAME_MAX_LEN + 1];
-    uint64_t conn;
+    fl_party fl; /* held: its AggregateModel, waiting for the others */
     char who[96];
-    ccz_rpc_call *held; /* its AggregateModel, waiting for the others */
-    int submitted;      /* the iteration of the weights in w (-1: none) */
-    bool finished;
-    bool told; /* it has heard why the training failed */
+    int submitted; /* the iteration of the weights in w (-1: none) */
     ccz_paillier_number *w;
 } worker;
 
@@ -45,65 +37,12 @@ struct ccz_fl_hlr_service {
     bool notified;
 };
 
-static void say(ccz_fl_hlr_service *v, const char *fmt, ...) CCZ_PRINTF(2, 3);
-static void say(ccz_fl_hlr_service *v, const char *fmt, ...)
-{
-    if (!v->o.log)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("ccz fl: ", v->o.log);
-    vfprintf(v->o.log, fmt, ap);
-    fputc('\n', v->o.log);
-    fflush(v->o.log);
-    va_end(ap);
-}
-
-/* TEE and the first 8 bytes of its main measurement, from the RA-TLS verdict on the client. */
-static void identity(char *out, size_t cap, const ccz_ratls_verdict *vd)
-{
-    if (!vd || vd->status != CCZ_OK) {
-        snprintf(out, cap, "not attested");
-        return;
-    }
-    const ccz_claims *c = &vd->result.claims;
-    const uint8_t *m = c->tee == CCZ_TEE_TDX   ? c->tdx.mr_td
-                       : c->tee == CCZ_TEE_SNP ? c->snp.measurement
-                                               : c->sgx.mr_enclave;
-    char hex[17];
-    for (int i = 0; i < 8; i++)
-        snprintf(hex + 2 * i, 3, "%02x", m[i]);
-    snprintf(out, cap, "%s%s %s %s", ccz_tee_name(c->tee), c->simulated ? " (simulated)" : "",
-             c->tee == CCZ_TEE_TDX   ? "mr_td"
-             : c->tee == CCZ_TEE_SNP ? "measurement"
-                                     : "mr_enclave",
-             hex);
-}
-
-static bool name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n > NAME_MAX_LEN)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-            return false;
-    return true;
-}
+#define say(v, ...) svc_log((v)->o.log, "fl", __VA_ARGS__)
+#define PARTIES(v) FL_PARTIES((v)->wk, (v)->joined)
 
 static worker *find(ccz_fl_hlr_service *v, uint64_t conn)
 {
-    for (unsigned i = 0; i < v->joined; i++)
-        if (v->wk[i].conn == conn)
-            return &v->wk[i];
-    return NULL;
-}
-
-static void release(worker *w)
-{
-    if (w->held)
-        ccz_rpc_call_unref(w->held);
-    w->held = NULL;
+    return (worker *)fl_find(PARTIES(v), conn);
 }
 
 static void notify(ccz_fl_hlr_service *v)
@@ -118,14 +57,12 @@ static void notify(ccz_fl_hlr_service *v)
 /* After a failure: over for the caller once every worker has heard why (or finished). */
 static void notify_when_told(ccz_fl_hlr_service *v)
 {
-    for (unsigned i = 0; i < v->joined; i++)
-        if (!v->wk[i].told && !v->wk[i].finished)
-            return;
-    notify(v);
+    if (fl_all_told(PARTIES(v)))
+        notify(v);
 }
 
 /* Ends the training with code and why: every waiting worker gets them now, the others on their
- * next call (for at most LINGER_MS). */
+ * next call (for at most FL_LINGER_MS). */
 static void fail(ccz_fl_hlr_service *v, int code, const char *why)
 {
     if (v->st.over)
@@ -135,24 +72,17 @@ static void fail(ccz_fl_hlr_service *v, int code, const char *why)
     v->failed_at = listener_mono_ms();
     snprintf(v->st.message, sizeof v->st.message, "%s", why);
     say(v, "training failed: %s", why);
-    for (unsigned i = 0; i < v->joined; i++) {
-        worker *w = &v->wk[i];
-        if (w->held && ccz_rpc_call_alive(w->held)) {
-            (void)!ccz_rpc_finish(w->held, code, why);
-            w->told = true;
-        }
-        release(w);
-    }
+    fl_tell_all(PARTIES(v), code, why);
     notify_when_told(v);
     if (!v->notified)
-        ccz_rpc_timer_arm(v->tick, TICK_MS);
+        ccz_rpc_timer_arm(v->tick, FL_TICK_MS);
 }
 
 /* "worker 2 (host)" */
 static const char *label(const worker *w, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "worker %d%s%s%s", w->id, w->name[0] ? " (" : "", w->name,
-             w->name[0] ? ")" : "");
+    snprintf(buf, cap, "worker %d%s%s%s", w->fl.id, w->fl.name[0] ? " (" : "", w->fl.name,
+             w->fl.name[0] ? ")" : "");
     return buf;
 }
 
@@ -171,16 +101,16 @@ static void on_tick(void *arg)
 {
     ccz_fl_hlr_service *v = arg;
     if (v->st.over) {
-        if (!v->notified && listener_mono_ms() - v->failed_at >= LINGER_MS)
+        if (!v->notified && listener_mono_ms() - v->failed_at >= FL_LINGER_MS)
             notify(v);
         else if (!v->notified)
-            ccz_rpc_timer_arm(v->tick, TICK_MS);
+            ccz_rpc_timer_arm(v->tick, FL_TICK_MS);
         return;
     }
     char why[700], who[500], b[96];
     for (unsigned i = 0; i < v->joined; i++) {
         worker *w = &v->wk[i];
-        if (w->held && !ccz_rpc_call_alive(w->held)) {
+        if (w->fl.held && !ccz_rpc_call_alive(w->fl.held)) {
             snprintf(why, sizeof why,
                      "%s left while waiting for the others' weights of iteration %u (its call "
                      "was cancelled or its connection closed)",
@@ -210,7 +140,7 @@ static void on_tick(void *arg)
         fail(v, CCZ_RPC_DEADLINE_EXCEEDED, why);
         return;
     }
-    ccz_rpc_timer_arm(v->tick, TICK_MS);
+    ccz_rpc_timer_arm(v->tick, FL_TICK_MS);
 }
 
 /* ---- the aggregation -------------------------------------------------------------------------*/
@@ -248,7 +178,7 @@ static void aggregate(ccz_fl_hlr_service *v)
     for (unsigned i = 0; i < v->joined; i++)
         order[i] = i;
     for (unsigned i = 1; i < v->joined; i++)
-        for (unsigned j = i; j > 0 && v->wk[order[j]].id < v->wk[order[j - 1]].id; j--) {
+        for (unsigned j = i; j > 0 && v->wk[order[j]].fl.id < v->wk[order[j - 1]].fl.id; j--) {
             unsigned t = order[j];
             order[j] = order[j - 1];
             order[j - 1] = t;
@@ -288,13 +218,13 @@ static void aggregate(ccz_fl_hlr_service *v)
     reply.updated_weights = (ProtobufCBinaryData){msg.len, msg.ptr};
     for (unsigned i = 0; i < v->joined; i++) {
         worker *w = &v->wk[i];
-        if (w->held && ccz_rpc_call_alive(w->held)) {
+        if (w->fl.held && ccz_rpc_call_alive(w->fl.held)) {
             if (s == CCZ_OK)
-                (void)!ccz_rpc_reply(w->held, &reply.base);
+                (void)!ccz_rpc_reply(w->fl.held, &reply.base);
             else
-                (void)!ccz_rpc_finish(w->held, CCZ_RPC_INTERNAL, ccz_error_detail());
+                (void)!ccz_rpc_finish(w->fl.held, CCZ_RPC_INTERNAL, ccz_error_detail());
         }
-        release(w);
+        fl_release(&w->fl);
     }
     ccz_buf_free(&msg);
     v->in = 0;
@@ -319,7 +249,7 @@ static bool refuse_outsider(ccz_fl_hlr_service *v, ccz_rpc_call *call, worker **
     if (v->st.over && v->st.code != CCZ_RPC_OK) {
         (void)!ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION, v->st.message);
         if (*out) {
-            (*out)->told = true;
+            (*out)->fl.told = true;
             notify_when_told(v);
         }
         return true;
@@ -343,7 +273,7 @@ static void on_key(ccz_rpc_call *call, const ProtobufCMessage *req, void *payloa
         return;
     }
     const char *name = r->name ? r->name : "";
-    if (!name_ok(name)) {
+    if (!fl_name_ok(name, false)) {
         (void)!ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT,
                               "name must be at most 64 printable ASCII characters");
         return;
@@ -351,7 +281,7 @@ static void on_key(ccz_rpc_call *call, const ProtobufCMessage *req, void *payloa
     worker *w = find(v, ccz_rpc_call_connection(call));
     if (!w) {
         for (unsigned i = 0; i < v->joined; i++)
-            if (v->wk[i].id == r->id) {
+            if (v->wk[i].fl.id == r->id) {
                 snprintf(msg, sizeof msg, "a worker with id %d has joined already (%s)", r->id,
                          label(&v->wk[i], b, sizeof b));
                 (void)!ccz_rpc_finish(call, CCZ_RPC_ALREADY_EXISTS, msg);
@@ -363,11 +293,11 @@ static void on_key(ccz_rpc_call *call, const ProtobufCMessage *req, void *payloa
             return;
         }
         w = &v->wk[v->joined++];
-        w->id = r->id;
-        snprintf(w->name, sizeof w->name, "%s", name);
-        w->conn = ccz_rpc_call_connection(call);
+        w->fl.id = r->id;
+        snprintf(w->fl.name, sizeof w->fl.name, "%s", name);
+        w->fl.conn = ccz_rpc_call_connection(call);
         w->submitted = -1;
-        identity(w->who, sizeof w->who, ccz_rpc_call_peer(call));
+        svc_peer_identity(w->who, sizeof w->who, ccz_rpc_call_peer(call));
         v->progress = listener_mono_ms();
         say(v, "%s joined (%u of %u; %s)", label(w, b, sizeof b), v->joined, v->o.workers, w->who);
     }
@@ -390,7 +320,7 @@ static void on_aggregate(ccz_rpc_call *call, const ProtobufCMessage *req, void *
     char msg[400], b[96];
     if (refuse_outsider(v, call, &w))
         return;
-    if (r->id != w->id) {
+    if (r->id != w->fl.id) {
         snprintf(msg, sizeof msg, "id %d is not this connection's worker (%s)", r->id,
                  label(w, b, sizeof b));
         (void)!ccz_rpc_finish(call, CCZ_RPC_PERMISSION_DENIED, msg);
@@ -419,8 +349,7 @@ static void on_aggregate(ccz_rpc_call *call, const ProtobufCMessage *req, void *
         return;
     }
     w->submitted = (int)v->iter;
-    ccz_rpc_call_ref(call);
-    w->held = call;
+    fl_hold(&w->fl, call);
     v->in++;
     v->progress = listener_mono_ms();
     if (v->in == v->o.workers)
@@ -451,8 +380,8 @@ static void on_finish(ccz_rpc_call *call, const ProtobufCMessage *req, void *pay
         return;
     Homolr__Empty reply = HOMOLR__EMPTY__INIT;
     (void)!ccz_rpc_reply(call, &reply.base);
-    if (!w->finished) {
-        w->finished = true;
+    if (!w->fl.finished) {
+        w->fl.finished = true;
         v->finished++;
         say(v, "%s finished", label(w, b, sizeof b));
     }
@@ -545,7 +474,7 @@ ccz_status ccz_fl_hlr_service_new(ccz_fl_hlr_service **out, ccz_rpc_server *rpc,
         ccz_fl_hlr_service_free(v);
         return s;
     }
-    ccz_rpc_timer_arm(v->tick, TICK_MS);
+    ccz_rpc_timer_arm(v->tick, FL_TICK_MS);
     *out = v;
     return CCZ_OK;
 }
@@ -560,7 +489,7 @@ void ccz_fl_hlr_service_free(ccz_fl_hlr_service *v)
     if (!v)
         return;
     for (unsigned k = 0; k < CCZ_FL_HLR_MAX_WORKERS; k++) {
-        release(&v->wk[k]);
+        fl_release(&v->wk[k].fl);
         for (size_t i = 0; v->wk[k].w && i < v->dim; i++)
             ccz_paillier_number_clear(&v->wk[k].w[i]);
         free(v->wk[k].w);

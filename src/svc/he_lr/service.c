@@ -7,7 +7,6 @@
  * untrusted: the lattice loaders check every byte. */
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +14,7 @@
 #include "core/guard.h"
 #include "core/listener.h"
 #include "he_lr.pb-c.h"
+#include "svc/peer.h"
 
 #define MAX_BATCHES 64
 #define QUEUE_PER_WORKER 4
@@ -76,19 +76,7 @@ struct ccz_he_lr_service {
     ccz_buf spare;
 };
 
-static void say(const ccz_he_lr_service *v, const char *fmt, ...) CCZ_PRINTF(2, 3);
-static void say(const ccz_he_lr_service *v, const char *fmt, ...)
-{
-    if (!v->log)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("ccz he lr: ", v->log);
-    vfprintf(v->log, fmt, ap);
-    fputc('\n', v->log);
-    fflush(v->log);
-    va_end(ap);
-}
+#define say(v, ...) svc_log((v)->log, "he lr", __VA_ARGS__)
 
 /* ---- sessions (loop only) --------------------------------------------------------------------*/
 

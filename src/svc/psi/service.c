@@ -2,7 +2,6 @@
 /* The TEE PSI service (include/ccz/psi.h): CCZoo's psi.PSI with answers given when the last
  * party arrives (no thread waits), one session after another, parties known by their
  * connection and attested claims, every wait bounded. Runs on the RPC server's loop only. */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +10,7 @@
 #include "core/listener.h"
 #include "internal.h"
 #include "psi.pb-c.h"
+#include "svc/peer.h"
 
 #define NAME_MAX_LEN 128
 #define TICK_MS 200
@@ -57,19 +57,7 @@ struct ccz_psi_service {
     char ended_why[400];
 };
 
-static void say(ccz_psi_service *v, const char *fmt, ...) CCZ_PRINTF(2, 3);
-static void say(ccz_psi_service *v, const char *fmt, ...)
-{
-    if (!v->log)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("ccz psi: ", v->log);
-    vfprintf(v->log, fmt, ap);
-    fputc('\n', v->log);
-    fflush(v->log);
-    va_end(ap);
-}
+#define say(v, ...) svc_log((v)->log, "psi", __VA_ARGS__)
 
 /* A name that is safe in a log line: UTF-8 without control characters. */
 static bool name_ok(const char *name, size_t len)
@@ -81,27 +69,6 @@ static bool name_ok(const char *name, size_t len)
 }
 
 /* ---- parties and sessions --------------------------------------------------------------------*/
-
-/* TEE and the first 8 bytes of its main measurement, from the RA-TLS verdict on the client. */
-static void identity(char *out, size_t cap, const ccz_ratls_verdict *v)
-{
-    if (!v || v->status != CCZ_OK) {
-        snprintf(out, cap, "not attested");
-        return;
-    }
-    const ccz_claims *c = &v->result.claims;
-    const uint8_t *m = c->tee == CCZ_TEE_TDX   ? c->tdx.mr_td
-                       : c->tee == CCZ_TEE_SNP ? c->snp.measurement
-                                               : c->sgx.mr_enclave;
-    const char *what = c->tee == CCZ_TEE_TDX   ? "mr_td"
-                       : c->tee == CCZ_TEE_SNP ? "measurement"
-                                               : "mr_enclave";
-    char hex[17];
-    for (int i = 0; i < 8; i++)
-        snprintf(hex + 2 * i, 3, "%02x", m[i]);
-    snprintf(out, cap, "%s%s %s %s", ccz_tee_name(c->tee), c->simulated ? " (simulated)" : "", what,
-             hex);
-}
 
 static party *find_party(session *s, uint64_t conn)
 {
@@ -283,7 +250,7 @@ static void on_attest(ccz_rpc_call *call, const ProtobufCMessage *req, void *pay
     ccz_psi_service *v = payload;
     const Psi__RARequest *r = (const Psi__RARequest *)req;
     char who[96];
-    identity(who, sizeof who, ccz_rpc_call_peer(call));
+    svc_peer_identity(who, sizeof who, ccz_rpc_call_peer(call));
     say(v, "remote attestation from %.64s: %s",
         r->name && name_ok(r->name, strlen(r->name)) ? r->name : "?", who);
     Psi__RAReply reply = PSI__RAREPLY__INIT;
@@ -357,7 +324,7 @@ static void on_connect(ccz_rpc_call *call, const ProtobufCMessage *req, void *pa
     memcpy(p->name, name, len + 1);
     p->conn = conn;
     p->chief = r->is_chief;
-    identity(p->who, sizeof p->who, ccz_rpc_call_peer(call));
+    svc_peer_identity(p->who, sizeof p->who, ccz_rpc_call_peer(call));
     hold(p, call, HELD_CONNECT);
     s->progress = listener_mono_ms();
     say(v, "session %u: %s joined (%u of %u%s; %s)", s->id, p->name, s->joined, v->parties,

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <string.h>
+#include <time.h>
+
+#include "core/guard.h"
+#include "svc/fl/party.h"
+
+bool fl_name_ok(const char *s, bool required)
+{
+    size_t n = strlen(s);
+    if (n > FL_NAME_MAX || (required && n == 0))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch > 0x7e || (required && (ch == ' ' || ch == ',')))
+            return false;
+    }
+    return true;
+}
+
+fl_party *fl_find(fl_parties t, uint64_t conn)
+{
+    for (unsigned i = 0; i < t.n; i++)
+        if (fl_at(t, i)->conn == conn)
+            return fl_at(t, i);
+    return NULL;
+}
+
+void fl_hold(fl_party *p, ccz_rpc_call *call)
+{
+    ccz_rpc_call_ref(call);
+    p->held = call;
+}
+
+void fl_release(fl_party *p)
+{
+    if (p->held)
+        ccz_rpc_call_unref(p->held);
+    p->held = NULL;
+}
+
+void fl_tell_all(fl_parties t, int code, const char *why)
+{
+    for (unsigned i = 0; i < t.n; i++) {
+        fl_party *p = fl_at(t, i);
+        if (p->held && ccz_rpc_call_alive(p->held)) {
+            (void)!ccz_rpc_finish(p->held, code, why);
+            p->told = true;
+        }
+        fl_release(p);
+    }
+}
+
+bool fl_all_told(fl_parties t)
+{
+    for (unsigned i = 0; i < t.n; i++)
+        if (!fl_at(t, i)->told && !fl_at(t, i)->finished)
+            return false;
+    return true;
+}
+
+void fl_waiting_for(char *out, size_t cap, fl_parties t,
+                    const char *(*label)(const fl_party *p, char *buf, size_t cap),
+                    const char *none)
+{
+    size_t n = 0;
+    char b[96];
+    out[0] = 0;
+    for (unsigned i = 0; i < t.n && n < cap; i++) {
+        const fl_party *p = fl_at(t, i);
+        if (!p->held && !p->finished)
+            n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? ", " : "", label(p, b, sizeof b));
+    }
+    if (!n)
+        snprintf(out, cap, "%s", none);
+}
+
+ccz_status fl_unary(ccz_rpc_channel *ch, const char *service, const char *method,
+                    int64_t deadline_ms, const ProtobufCMessage *req,
+                    const ProtobufCMessageDescriptor *desc, ProtobufCMessage **resp,
+                    fl_call_status out)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/%s/%s", service, method);
+    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, deadline_ms, NULL};
+    ccz_rpc_status st;
+    *resp = NULL;
+    CCZ_GUARD(ccz_rpc_unary(ch, resp, &st, path, req, desc, &co));
+    *out.code = st.code;
+    *out.method = method;
+    snprintf(out.message, out.message_cap, "%s", st.message);
+    ccz_rpc_status_free(&st);
+    return CCZ_OK;
+}
+
+double fl_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}

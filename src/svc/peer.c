@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "svc/peer.h"
+
+void svc_log(FILE *log, const char *who, const char *fmt, ...)
+{
+    if (!log)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(log, "ccz %s: ", who);
+    vfprintf(log, fmt, ap);
+    fputc('\n', log);
+    fflush(log);
+    va_end(ap);
+}
+
+void svc_peer_identity(char *out, size_t cap, const ccz_ratls_verdict *vd)
+{
+    if (!vd || vd->status != CCZ_OK) {
+        snprintf(out, cap, "not attested");
+        return;
+    }
+    const ccz_claims *c = &vd->result.claims;
+    const uint8_t *m = c->sgx.mr_enclave;
+    const char *what = "mr_enclave";
+    switch (c->tee) {
+    case CCZ_TEE_TDX:
+    case CCZ_TEE_AZ_TDX_VTPM:
+        m = c->tdx.mr_td, what = "mr_td";
+        break;
+    case CCZ_TEE_SNP:
+    case CCZ_TEE_AZ_SNP_VTPM:
+        m = c->snp.measurement, what = "measurement";
+        break;
+    case CCZ_TEE_CSV:
+        m = c->csv.measurement, what = "measurement";
+        break;
+    case CCZ_TEE_CCA:
+        m = c->cca.rim, what = "rim";
+        break;
+    default:
+        break;
+    }
+    char hex[17];
+    for (int i = 0; i < 8; i++)
+        snprintf(hex + 2 * i, 3, "%02x", m[i]);
+    snprintf(out, cap, "%s%s %s %s", ccz_tee_name(c->tee), c->simulated ? " (simulated)" : "", what,
+             hex);
+}

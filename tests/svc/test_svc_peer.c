@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The services' shared pieces: a peer's identity line for every TEE, the FL party names and
+ * the party table's bookkeeping. */
+#include <string.h>
+
+#include "svc/fl/party.h"
+#include "svc/peer.h"
+#include "test.h"
+
+static void identity_line(ccz_tee tee, bool sim, const char *want)
+{
+    ccz_ratls_verdict vd;
+    memset(&vd, 0, sizeof vd);
+    vd.status = CCZ_OK;
+    ccz_claims *c = &vd.result.claims;
+    c->tee = tee;
+    c->simulated = sim;
+    for (int i = 0; i < 8; i++) { /* each TEE's main measurement gets its own bytes */
+        c->sgx.mr_enclave[i] = (uint8_t)(0x10 + i);
+        c->tdx.mr_td[i] = (uint8_t)(0x20 + i);
+        c->snp.measurement[i] = (uint8_t)(0x30 + i);
+        c->csv.measurement[i] = (uint8_t)(0x40 + i);
+        c->cca.rim[i] = (uint8_t)(0x50 + i);
+    }
+    char out[96];
+    svc_peer_identity(out, sizeof out, &vd);
+    CHECK_STR(out, want);
+}
+
+static void identities(void)
+{
+    identity_line(CCZ_TEE_SIM, true, "sim (simulated) mr_enclave 1011121314151617");
+    identity_line(CCZ_TEE_SGX, false, "sgx mr_enclave 1011121314151617");
+    identity_line(CCZ_TEE_TDX, false, "tdx mr_td 2021222324252627");
+    identity_line(CCZ_TEE_AZ_TDX_VTPM, false, "az-tdx-vtpm mr_td 2021222324252627");
+    identity_line(CCZ_TEE_SNP, false, "snp measurement 3031323334353637");
+    identity_line(CCZ_TEE_AZ_SNP_VTPM, false, "az-snp-vtpm measurement 3031323334353637");
+    identity_line(CCZ_TEE_CSV, false, "csv measurement 4041424344454647");
+    identity_line(CCZ_TEE_CCA, false, "cca rim 5051525354555657");
+    char out[32];
+    svc_peer_identity(out, sizeof out, NULL);
+    CHECK_STR(out, "not attested");
+    ccz_ratls_verdict bad;
+    memset(&bad, 0, sizeof bad);
+    bad.status = CCZ_ERR_BAD_SIGNATURE;
+    svc_peer_identity(out, sizeof out, &bad);
+    CHECK_STR(out, "not attested");
+}
+
+static void names(void)
+{
+    char long_name[FL_NAME_MAX + 2];
+    memset(long_name, 'a', sizeof long_name - 1);
+    long_name[FL_NAME_MAX + 1] = 0;
+    CHECK(fl_name_ok("", false));
+    CHECK(!fl_name_ok("", true));
+    CHECK(fl_name_ok("host one", false));
+    CHECK(!fl_name_ok("host one", true));
+    CHECK(!fl_name_ok("a,b", true));
+    CHECK(fl_name_ok("client-1", true));
+    CHECK(!fl_name_ok("tab\there", false));
+    CHECK(!fl_name_ok("caf\xc3\xa9", false));
+    CHECK(!fl_name_ok(long_name, false));
+    long_name[FL_NAME_MAX] = 0;
+    CHECK(fl_name_ok(long_name, true));
+}
+
+typedef struct {
+    fl_party fl;
+    int extra;
+} record;
+
+static const char *record_label(const fl_party *p, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "r%d", p->id);
+    return buf;
+}
+
+static void table(void)
+{
+    record r[3];
+    memset(r, 0, sizeof r);
+    for (int i = 0; i < 3; i++) {
+        r[i].fl.id = i + 1;
+        r[i].fl.conn = 100u + (unsigned)i;
+        r[i].extra = -1;
+    }
+    fl_parties t = FL_PARTIES(r, 3);
+    CHECK(fl_find(t, 102) == &r[2].fl);
+    CHECK(fl_find(t, 7) == NULL);
+    CHECK(fl_find(FL_PARTIES(r, 2), 102) == NULL); /* only the joined ones */
+    char out[64];
+    fl_waiting_for(out, sizeof out, t, record_label, "none");
+    CHECK_STR(out, "r1, r2, r3");
+    r[1].fl.finished = true;
+    fl_waiting_for(out, sizeof out, t, record_label, "none");
+    CHECK_STR(out, "r1, r3");
+    CHECK(!fl_all_told(t));
+    r[0].fl.told = r[2].fl.told = true;
+    CHECK(fl_all_told(t));
+    r[0].fl.finished = r[2].fl.finished = true;
+    fl_waiting_for(out, sizeof out, t, record_label, "none");
+    CHECK_STR(out, "none");
+    CHECK(r[0].extra == -1 && r[2].extra == -1);
+}
+
+TEST_MAIN(T(identities), T(names), T(table))
