@@ -223,13 +223,8 @@ static int hlr_server(int argc, char **argv)
                 bits);
     if (s == CCZ_OK)
         s = cli_endpoint_setup(&e, &a, true, &ctx, cli_print_verdict);
-    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
-    so.tls = ctx;
-    so.handshake_timeout_ms = (unsigned)a.handshake_timeout_ms;
-    so.idle_timeout_ms = (unsigned)a.idle_timeout_ms;
-    so.max_connections = (unsigned)a.max_conns;
     if (s == CCZ_OK)
-        s = ccz_rpc_server_new(&srv, &so);
+        s = cli_rpc_server_new(&srv, &a, ctx, 0);
     ccz_fl_hlr_service_opts o = CCZ_FL_HLR_SERVICE_OPTS_INIT;
     o.key = key;
     o.workers = (unsigned)a.workers;
@@ -463,13 +458,8 @@ static int vlr_arbiter(int argc, char **argv)
                 bits, cli_now() - t0);
     if (s == CCZ_OK)
         s = cli_endpoint_setup(&e, &a, true, &ctx, cli_print_verdict);
-    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
-    so.tls = ctx;
-    so.handshake_timeout_ms = (unsigned)a.handshake_timeout_ms;
-    so.idle_timeout_ms = (unsigned)a.idle_timeout_ms;
-    so.max_connections = (unsigned)a.max_conns;
     if (s == CCZ_OK)
-        s = ccz_rpc_server_new(&srv, &so);
+        s = cli_rpc_server_new(&srv, &a, ctx, 0);
     ccz_fl_vlr_service_opts o = CCZ_FL_VLR_SERVICE_OPTS_INIT;
     o.key = key;
     o.hosts = (unsigned)a.hosts;

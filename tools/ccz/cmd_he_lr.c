@@ -65,14 +65,8 @@ static int serve(int argc, char **argv)
     ccz_he_lr_service *lr = NULL;
     int port = 0;
     s = cli_endpoint_setup(&e, &a, true, &ctx, cli_print_verdict);
-    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
-    so.tls = ctx;
-    so.max_message = CCZ_HE_LR_MAX_MESSAGE;
-    so.handshake_timeout_ms = (unsigned)a.handshake_timeout_ms;
-    so.idle_timeout_ms = (unsigned)a.idle_timeout_ms;
-    so.max_connections = (unsigned)a.max_conns;
     if (s == CCZ_OK)
-        s = ccz_rpc_server_new(&srv, &so);
+        s = cli_rpc_server_new(&srv, &a, ctx, CCZ_HE_LR_MAX_MESSAGE);
     ccz_he_lr_service_opts lo = CCZ_HE_LR_SERVICE_OPTS_INIT;
     lo.model = &model;
     lo.threads = (unsigned)a.threads;

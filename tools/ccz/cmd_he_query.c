@@ -82,14 +82,8 @@ static int serve(int argc, char **argv)
         s = ccz_heq_server_new(&hs, &ho);
     if (s == CCZ_OK)
         s = endpoint(&e, &a, true, &ctx);
-    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
-    so.tls = ctx;
-    so.max_message = CCZ_HEQ_MAX_MESSAGE;
-    so.handshake_timeout_ms = (unsigned)a.handshake_timeout_ms;
-    so.idle_timeout_ms = (unsigned)a.idle_timeout_ms;
-    so.max_connections = (unsigned)a.max_conns;
     if (s == CCZ_OK)
-        s = ccz_rpc_server_new(&srv, &so);
+        s = cli_rpc_server_new(&srv, &a, ctx, CCZ_HEQ_MAX_MESSAGE);
     ccz_heq_service_opts vo = CCZ_HEQ_SERVICE_OPTS_INIT;
     vo.server = hs;
     vo.max_pending = (unsigned)a.max_pending;

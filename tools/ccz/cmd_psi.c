@@ -98,13 +98,8 @@ static int serve(int argc, char **argv)
     ccz_psi_service *psi = NULL;
     int port = 0;
     ccz_status s = cli_endpoint_setup(&e, &a, true, &ctx, cli_print_verdict);
-    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
-    so.tls = ctx;
-    so.handshake_timeout_ms = (unsigned)a.handshake_timeout_ms;
-    so.idle_timeout_ms = (unsigned)a.idle_timeout_ms;
-    so.max_connections = (unsigned)a.max_conns;
     if (s == CCZ_OK)
-        s = ccz_rpc_server_new(&srv, &so);
+        s = cli_rpc_server_new(&srv, &a, ctx, 0);
     ccz_psi_service_opts po = CCZ_PSI_SERVICE_OPTS_INIT;
     po.parties = (unsigned)a.parties;
     po.timeout_ms = (unsigned)a.timeout_ms;

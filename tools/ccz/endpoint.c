@@ -232,3 +232,15 @@ void cli_rpc_stop_on_signal(ccz_rpc_server *srv, const char *who, int grace_ms)
 {
     cli_stop_on_signal(stop_rpc, srv, who, (unsigned)grace_ms);
 }
+
+ccz_status cli_rpc_server_new(ccz_rpc_server **out, const cli_args *a, SSL_CTX *ctx,
+                              size_t max_message)
+{
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.tls = ctx;
+    so.max_message = max_message;
+    so.handshake_timeout_ms = (unsigned)a->handshake_timeout_ms;
+    so.idle_timeout_ms = (unsigned)a->idle_timeout_ms;
+    so.max_connections = (unsigned)a->max_conns;
+    return ccz_rpc_server_new(out, &so);
+}

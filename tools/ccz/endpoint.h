@@ -35,6 +35,10 @@ ccz_status cli_endpoint_setup(cli_endpoint *e, cli_args *a, bool server, SSL_CTX
 ccz_status cli_endpoint_ctx(const cli_endpoint *e, const cli_args *a, bool server,
                             ccz_ratls_mode mode, SSL_CTX **ctx, ccz_ratls_verdict_cb cb);
 void cli_endpoint_free(cli_endpoint *e);
+/* An RPC server on ctx with the command's connection limits (--handshake-timeout,
+ * --idle-timeout, --max-conns) and its largest message (0: the library's default). */
+ccz_status cli_rpc_server_new(ccz_rpc_server **out, const cli_args *a, SSL_CTX *ctx,
+                              size_t max_message);
 /* Prints a peer verdict to stderr; payload names the peer ("client", "server"). */
 void cli_print_verdict(const ccz_ratls_verdict *v, void *payload);
 
