@@ -10,66 +10,14 @@ hand from proto/homo_lr.proto (field numbers and wire types), nothing generated 
       list of [case, code, details]
 """
 import json
+import os
 import sys
 import threading
 
 import grpc
 
-
-def varint(n):
-    n &= 0xFFFFFFFFFFFFFFFF
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def zigzag(n):
-    return (n << 1) ^ (n >> 31)
-
-
-def field_bytes(num, data):
-    return varint(num << 3 | 2) + varint(len(data)) + data
-
-
-def field_varint(num, n):
-    return varint(num << 3 | 0) + varint(n)
-
-
-def read_varint(b, i):
-    n = shift = 0
-    while True:
-        c = b[i]
-        i += 1
-        n |= (c & 0x7F) << shift
-        shift += 7
-        if not c & 0x80:
-            return n, i
-
-
-def decode(b):
-    """{field: [values]}; length-delimited values as bytes, varints as ints."""
-    out, i = {}, 0
-    while i < len(b):
-        key, i = read_varint(b, i)
-        num, wt = key >> 3, key & 7
-        if wt == 0:
-            v, i = read_varint(b, i)
-        elif wt == 1:
-            v, i = b[i:i + 8], i + 8
-        elif wt == 2:
-            n, i = read_varint(b, i)
-            v = bytes(b[i:i + n])
-            i += n
-        else:
-            raise ValueError("unexpected wire type %d" % wt)
-        out.setdefault(num, []).append(v)
-    return out
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from pbwire import decode, field_bytes, field_varint, zigzag  # noqa: E402
 
 
 def key_request(wid, name=""):
