@@ -19,6 +19,7 @@
 #include "ccz/ccz.h"
 #include "greeter.pb-c.h"
 #include "rpc/internal.h"
+#include "sim_side.h"
 #include "test.h"
 
 /* ---- wire ------------------------------------------------------------------------------------*/
@@ -167,59 +168,6 @@ static void test_timeouts(void)
 
 /* ---- a server and its clients ----------------------------------------------------------------*/
 
-static char plat[512], root_path[600];
-static uint8_t measurement[32] = {0x52, 0x50, 0x43};
-
-static ccz_attester *sim_attester(bool debug)
-{
-    if (!plat[0]) {
-        snprintf(plat, sizeof plat, "%s/plat", test_tmpdir());
-        snprintf(root_path, sizeof root_path, "%s/root.crt", plat);
-        CHECK_OK(ccz_sim_platform_init(plat, false));
-    }
-    ccz_attester_opts o = CCZ_ATTESTER_OPTS_INIT;
-    o.tee = CCZ_TEE_SIM;
-    o.sim.dir = plat;
-    o.sim.measurement = measurement;
-    o.sim.debug = debug;
-    ccz_attester *a = NULL;
-    CHECK_OK(ccz_attester_new(&a, &o));
-    return a;
-}
-
-typedef struct {
-    ccz_attester *attester;
-    ccz_trust *trust;
-    ccz_policy *policy;
-    SSL_CTX *ctx;
-} side;
-
-static void side_init(side *s, bool server, bool debug)
-{
-    s->attester = sim_attester(debug);
-    CHECK_OK(ccz_trust_new(&s->trust));
-    CHECK_OK(ccz_trust_add_sim_root_file(s->trust, root_path));
-    static const char pol[] =
-        "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": "
-        "\"5250430000000000000000000000000000000000000000000000000000000000\"}]}";
-    CHECK_OK(ccz_policy_parse(&s->policy, pol, strlen(pol)));
-    ccz_ratls_opts o = CCZ_RATLS_OPTS_INIT;
-    o.server = server;
-    o.mode = CCZ_RATLS_TWO_WAY;
-    o.attester = s->attester;
-    o.policy = s->policy;
-    o.trust = s->trust;
-    CHECK_OK(ccz_ratls_ctx_new(&s->ctx, &o));
-}
-
-static void side_free(side *s)
-{
-    SSL_CTX_free(s->ctx);
-    ccz_policy_free(s->policy);
-    ccz_trust_free(s->trust);
-    ccz_attester_free(s->attester);
-}
-
 typedef struct {
     ccz_rpc_server *srv;
     pthread_t thread;
@@ -343,7 +291,7 @@ static void join(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
     CHECK_OK(ccz_rpc_reply(call, &r.base));
 }
 
-static side server_side;
+static test_side server_side;
 
 static void *run_server(void *arg)
 {
@@ -387,7 +335,7 @@ static void server_stop(void)
     fx.srv = NULL;
 }
 
-static ccz_rpc_channel *channel(side *c, size_t max)
+static ccz_rpc_channel *channel(test_side *c, size_t max)
 {
     ccz_rpc_channel_opts o = CCZ_RPC_CHANNEL_OPTS_INIT;
     o.tls = c->ctx;
@@ -416,8 +364,8 @@ static const char *say(ccz_rpc_channel *ch, const char *name, ccz_rpc_status *st
 
 static void test_unary(void)
 {
-    side cli;
-    side_init(&cli, false, false);
+    test_side cli;
+    test_side_init(&cli, false, false);
     ccz_rpc_channel *ch = channel(&cli, 0);
     ccz_rpc_status st;
     CHECK_STR(say(ch, "world", &st, NULL), "Hello world");
@@ -469,7 +417,7 @@ static void test_unary(void)
 
     ccz_rpc_md_free(&md);
     ccz_rpc_channel_free(ch);
-    side_free(&cli);
+    test_side_free(&cli);
 }
 
 typedef struct {
@@ -498,8 +446,8 @@ static void on_done(const ccz_rpc_status *st, void *p)
 
 static void test_streaming(void)
 {
-    side cli;
-    side_init(&cli, false, false);
+    test_side cli;
+    test_side_init(&cli, false, false);
     ccz_rpc_channel *ch = channel(&cli, 0);
 
     collect a = {0};
@@ -539,13 +487,13 @@ static void test_streaming(void)
         ok += many[i].done && many[i].code == CCZ_RPC_OK && !strcmp(many[i].got, "0");
     CHECK_INT(ok, 200);
     ccz_rpc_channel_free(ch);
-    side_free(&cli);
+    test_side_free(&cli);
 }
 
 static void test_deadlines(void)
 {
-    side cli;
-    side_init(&cli, false, false);
+    test_side cli;
+    test_side_init(&cli, false, false);
     ccz_rpc_channel *ch = channel(&cli, 0);
     ccz_rpc_status st;
     /* the server answers after 300 ms; the client gives up at 80 */
@@ -565,13 +513,13 @@ static void test_deadlines(void)
         usleep(10000);
     CHECK_INT(fx.late_answered, 2);
     ccz_rpc_channel_free(ch);
-    side_free(&cli);
+    test_side_free(&cli);
 }
 
 static void test_limits(void)
 {
-    side cli;
-    side_init(&cli, false, false);
+    test_side cli;
+    test_side_init(&cli, false, false);
     ccz_rpc_channel *ch = channel(&cli, 8u << 20);
     ccz_rpc_status st;
     /* the server takes at most 4 KiB */
@@ -601,7 +549,7 @@ static void test_limits(void)
     ccz_rpc_status_free(&st);
     free(name);
     ccz_rpc_channel_free(ch);
-    side_free(&cli);
+    test_side_free(&cli);
 }
 
 /* ---- hostile requests, frame by frame ---------------------------------------------------------*/
@@ -684,7 +632,7 @@ static ssize_t raw_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len
 
 /* Sends one request with the given path, content type, header (NULL: none; "name: value")
  * and body bytes; returns grpc-status; last_raw keeps what came back. */
-static int raw_call_with(side *cli, const char *path, const char *ctype, const char *header,
+static int raw_call_with(test_side *cli, const char *path, const char *ctype, const char *header,
                          const void *data, size_t n, char *message)
 {
     raw r = {.status = -1, .flag = -1};
@@ -726,7 +674,7 @@ static int raw_call_with(side *cli, const char *path, const char *ctype, const c
     return r.status;
 }
 
-static int raw_call(side *cli, const char *path, const char *ctype, const void *data, size_t n,
+static int raw_call(test_side *cli, const char *path, const char *ctype, const void *data, size_t n,
                     char *message)
 {
     return raw_call_with(cli, path, ctype, NULL, data, n, message);
@@ -754,8 +702,8 @@ static void zipped_request(ccz_buf *out, int window_bits, const void *name, size
 
 static void test_compressed_requests(void)
 {
-    side cli;
-    side_init(&cli, false, false);
+    test_side cli;
+    test_side_init(&cli, false, false);
     char msg[256];
     ccz_buf f = CCZ_BUF_INIT;
     /* gzip and deflate (the zlib format), as grpcio sends them */
@@ -805,13 +753,13 @@ static void test_compressed_requests(void)
               "Hello sent zipped, sent zipped, sent zipped");
     ccz_rpc_status_free(&st);
     ccz_rpc_channel_free(ch);
-    side_free(&cli);
+    test_side_free(&cli);
 }
 
 static void test_hostile_requests(void)
 {
-    side cli;
-    side_init(&cli, false, false);
+    test_side cli;
+    test_side_init(&cli, false, false);
     char msg[256];
     /* a valid request for reference: 0a 01 'z' */
     CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "\0\0\0\0\3\x0a\x01z",
@@ -856,13 +804,13 @@ static void test_hostile_requests(void)
     CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "\0\0\0\0\3\x0a\x01z",
                        8, msg),
               CCZ_RPC_OK);
-    side_free(&cli);
+    test_side_free(&cli);
 }
 
 static void test_rejected_client(void)
 {
-    side cli;
-    side_init(&cli, false, true); /* a debug enclave: the server's policy refuses it */
+    test_side cli;
+    test_side_init(&cli, false, true); /* a debug enclave: the server's policy refuses it */
     ccz_rpc_channel *ch = channel(&cli, 0);
     ccz_rpc_status st;
     CHECK(say(ch, "x", &st, NULL) == NULL);
@@ -870,13 +818,13 @@ static void test_rejected_client(void)
     CHECK_STR(st.message, "the server refused us (TLS alert: bad certificate)");
     ccz_rpc_status_free(&st);
     ccz_rpc_channel_free(ch);
-    side_free(&cli);
+    test_side_free(&cli);
 }
 
 static void test_graceful_shutdown(void)
 {
-    side cli;
-    side_init(&cli, false, false);
+    test_side cli;
+    test_side_init(&cli, false, false);
     ccz_rpc_channel *ch = channel(&cli, 0);
     collect a = {0};
     Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
@@ -962,13 +910,13 @@ static void test_graceful_shutdown(void)
     CHECK_STR(st.message, "the gzip message inflates beyond the limit of 200 bytes");
     ccz_rpc_status_free(&st);
     ccz_rpc_channel_free(ch);
-    side_free(&cli);
+    test_side_free(&cli);
 }
 
 static void test_server(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    side_init(&server_side, true, false);
+    test_side_init(&server_side, true, false);
     server_start(4096, 0, CCZ_RPC_IDENTITY);
     test_unary();
     test_streaming();
@@ -980,7 +928,7 @@ static void test_server(void)
     test_graceful_shutdown();
     if (fx.srv)
         server_stop();
-    side_free(&server_side);
+    test_side_free(&server_side);
 }
 
 TEST_MAIN(T(test_frames), T(test_compression), T(test_timeouts), T(test_server))

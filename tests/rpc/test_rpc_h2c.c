@@ -21,6 +21,7 @@
 
 #include "ccz/ccz.h"
 #include "greeter.pb-c.h"
+#include "sim_side.h"
 #include "test.h"
 
 static int64_t now_ms(void)
@@ -31,51 +32,6 @@ static int64_t now_ms(void)
 }
 
 /* ---- RA-TLS sides (for the mismatches): two-way sim attestation ------------------------------*/
-
-static char plat[512], root_path[600];
-static uint8_t measurement[32] = {0x52, 0x50, 0x43};
-
-typedef struct {
-    ccz_attester *attester;
-    ccz_trust *trust;
-    ccz_policy *policy;
-    SSL_CTX *ctx;
-} side;
-
-static void side_init(side *s, bool server)
-{
-    if (!plat[0]) {
-        snprintf(plat, sizeof plat, "%s/plat", test_tmpdir());
-        snprintf(root_path, sizeof root_path, "%s/root.crt", plat);
-        CHECK_OK(ccz_sim_platform_init(plat, false));
-    }
-    ccz_attester_opts ao = CCZ_ATTESTER_OPTS_INIT;
-    ao.tee = CCZ_TEE_SIM;
-    ao.sim.dir = plat;
-    ao.sim.measurement = measurement;
-    CHECK_OK(ccz_attester_new(&s->attester, &ao));
-    CHECK_OK(ccz_trust_new(&s->trust));
-    CHECK_OK(ccz_trust_add_sim_root_file(s->trust, root_path));
-    static const char pol[] =
-        "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": "
-        "\"5250430000000000000000000000000000000000000000000000000000000000\"}]}";
-    CHECK_OK(ccz_policy_parse(&s->policy, pol, strlen(pol)));
-    ccz_ratls_opts o = CCZ_RATLS_OPTS_INIT;
-    o.server = server;
-    o.mode = CCZ_RATLS_TWO_WAY;
-    o.attester = s->attester;
-    o.policy = s->policy;
-    o.trust = s->trust;
-    CHECK_OK(ccz_ratls_ctx_new(&s->ctx, &o));
-}
-
-static void side_free(side *s)
-{
-    SSL_CTX_free(s->ctx);
-    ccz_policy_free(s->policy);
-    ccz_trust_free(s->trust);
-    ccz_attester_free(s->attester);
-}
 
 /* ---- a server in a thread --------------------------------------------------------------------*/
 
@@ -301,9 +257,9 @@ static void test_plaintext(void)
 
 static void test_mismatch(void)
 {
-    side srv_side, cli_side;
-    side_init(&srv_side, true);
-    side_init(&cli_side, false);
+    test_side srv_side, cli_side;
+    test_side_init(&srv_side, true, false);
+    test_side_init(&cli_side, false, false);
     server sv;
     char text[512];
 
@@ -331,8 +287,8 @@ static void test_mismatch(void)
     CHECK_INT(say_once(sv.target, NULL, "plain", 5000, 0, text, sizeof text), CCZ_RPC_OK);
     CHECK_STR(text, "Hello plain");
     server_stop(&sv);
-    side_free(&srv_side);
-    side_free(&cli_side);
+    test_side_free(&srv_side);
+    test_side_free(&cli_side);
 }
 
 /* ---- 3. a server that accepts and never speaks -----------------------------------------------*/

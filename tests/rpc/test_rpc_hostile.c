@@ -29,6 +29,7 @@
 
 #include "ccz/ccz.h"
 #include "greeter.pb-c.h"
+#include "sim_side.h"
 #include "test.h"
 
 static int64_t now_ms(void)
@@ -40,52 +41,7 @@ static int64_t now_ms(void)
 
 /* ---- sides: two-way sim attestation ----------------------------------------------------------*/
 
-static char plat[512], root_path[600];
-static uint8_t measurement[32] = {0x52, 0x50, 0x43};
-
-typedef struct {
-    ccz_attester *attester;
-    ccz_trust *trust;
-    ccz_policy *policy;
-    SSL_CTX *ctx;
-} side;
-
-static void side_init(side *s, bool server)
-{
-    if (!plat[0]) {
-        snprintf(plat, sizeof plat, "%s/plat", test_tmpdir());
-        snprintf(root_path, sizeof root_path, "%s/root.crt", plat);
-        CHECK_OK(ccz_sim_platform_init(plat, false));
-    }
-    ccz_attester_opts ao = CCZ_ATTESTER_OPTS_INIT;
-    ao.tee = CCZ_TEE_SIM;
-    ao.sim.dir = plat;
-    ao.sim.measurement = measurement;
-    CHECK_OK(ccz_attester_new(&s->attester, &ao));
-    CHECK_OK(ccz_trust_new(&s->trust));
-    CHECK_OK(ccz_trust_add_sim_root_file(s->trust, root_path));
-    static const char pol[] =
-        "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": "
-        "\"5250430000000000000000000000000000000000000000000000000000000000\"}]}";
-    CHECK_OK(ccz_policy_parse(&s->policy, pol, strlen(pol)));
-    ccz_ratls_opts o = CCZ_RATLS_OPTS_INIT;
-    o.server = server;
-    o.mode = CCZ_RATLS_TWO_WAY;
-    o.attester = s->attester;
-    o.policy = s->policy;
-    o.trust = s->trust;
-    CHECK_OK(ccz_ratls_ctx_new(&s->ctx, &o));
-}
-
-static void side_free(side *s)
-{
-    SSL_CTX_free(s->ctx);
-    ccz_policy_free(s->policy);
-    ccz_trust_free(s->trust);
-    ccz_attester_free(s->attester);
-}
-
-static side srv_side, cli_side;
+static test_side srv_side, cli_side;
 static bool plaintext; /* servers and channels without TLS (h2c) */
 
 /* ---- a server in a thread --------------------------------------------------------------------*/
@@ -518,8 +474,8 @@ static void emfile_child(int port_pipe, const char *log_path, bool fill)
     getrlimit(RLIMIT_NOFILE, &rl);
     rl.rlim_cur = 64;
     setrlimit(RLIMIT_NOFILE, &rl);
-    side s;
-    side_init(&s, true);
+    test_side s;
+    test_side_init(&s, true, false);
     ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
     so.tls = s.ctx;
     ccz_rpc_server *srv;
@@ -995,13 +951,13 @@ static void test_hostile(void)
         rl.rlim_cur = 1024;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-    side_init(&cli_side, false);
+    test_side_init(&cli_side, false, false);
     int64_t t = now_ms();
 #define STEP(fn)                                                                                   \
     (fn(), fprintf(stderr, "%s: %lld ms\n", #fn, (long long)(now_ms() - t)), t = now_ms())
     STEP(test_cap_from_descriptor_limit); /* these two fork: before any thread */
     STEP(test_out_of_descriptors);
-    side_init(&srv_side, true);
+    test_side_init(&srv_side, true, false);
     STEP(test_connection_flood);
     STEP(test_deadlines);
     STEP(test_unfinished_messages);
@@ -1009,8 +965,8 @@ static void test_hostile(void)
     STEP(test_silent_server);
     STEP(test_plaintext_flood);
 #undef STEP
-    side_free(&srv_side);
-    side_free(&cli_side);
+    test_side_free(&srv_side);
+    test_side_free(&cli_side);
 }
 
 TEST_MAIN(T(test_hostile))
