@@ -48,9 +48,8 @@ struct ccz_fl_vlr_service {
     bool loss_ok;
     int stop_step; /* the step the training stops after (-1: not decided) */
     ccz_fl_vlr_status st;
-    int64_t progress, started, failed_at;
-    ccz_rpc_timer *tick;
-    bool notified;
+    int64_t progress, started;
+    fl_room room;
 };
 
 #define say(v, ...) svc_log((v)->o.log, "fl", __VA_ARGS__)
@@ -81,46 +80,21 @@ static party *guest_of(ccz_fl_vlr_service *v)
     return NULL;
 }
 
-static void notify(ccz_fl_vlr_service *v)
+static void over(void *svc)
 {
-    if (v->notified || !v->o.on_over)
-        return;
-    v->notified = true;
-    ccz_rpc_timer_stop(v->tick);
+    ccz_fl_vlr_service *v = svc;
     v->o.on_over(&v->st, v->o.payload);
 }
 
-static void notify_when_told(ccz_fl_vlr_service *v)
-{
-    if (fl_all_told(PARTIES(v)))
-        notify(v);
-}
-
-static void fail(ccz_fl_vlr_service *v, int code, const char *why)
-{
-    if (v->st.over)
-        return;
-    v->st.over = true;
-    v->st.code = code;
-    v->failed_at = listener_mono_ms();
-    snprintf(v->st.message, sizeof v->st.message, "%s", why);
-    say(v, "training failed: %s", why);
-    fl_tell_all(PARTIES(v), code, why);
-    notify_when_told(v);
-    if (!v->notified)
-        ccz_rpc_timer_arm(v->tick, FL_TICK_MS);
-}
+#define notify(v) fl_room_notify(&(v)->room)
+#define notify_when_told(v) fl_room_notify_when_told(&(v)->room, PARTIES(v))
+#define fail(v, code, why) fl_room_fail(&(v)->room, PARTIES(v), code, why)
 
 static void on_tick(void *arg)
 {
     ccz_fl_vlr_service *v = arg;
-    if (v->st.over) {
-        if (!v->notified && listener_mono_ms() - v->failed_at >= FL_LINGER_MS)
-            notify(v);
-        else if (!v->notified)
-            ccz_rpc_timer_arm(v->tick, FL_TICK_MS);
+    if (fl_room_over_tick(&v->room))
         return;
-    }
     char why[800], who[600], b[96];
     for (unsigned i = 0; i < v->joined; i++) {
         party *w = &v->p[i];
@@ -149,7 +123,7 @@ static void on_tick(void *arg)
         fail(v, CCZ_RPC_DEADLINE_EXCEEDED, why);
         return;
     }
-    ccz_rpc_timer_arm(v->tick, FL_TICK_MS);
+    ccz_rpc_timer_arm(v->room.tick, FL_TICK_MS);
 }
 
 /* ---- ciphertexts on the wire ----------------------------------------------------------------*/
@@ -733,6 +707,7 @@ ccz_status ccz_fl_vlr_service_new(ccz_fl_vlr_service **out, ccz_rpc_server *rpc,
     ccz_fl_vlr_service *v = calloc(1, sizeof *v);
     CCZ_ENSURE(v, CCZ_ERR_NOMEM, "out of memory");
     v->o = *o;
+    fl_room_init(&v->room, o->log, FL_ROOM_STATUS(v->st), o->on_over ? over : NULL, v);
     v->o.alpha = o->alpha ? o->alpha : 0.01;
     v->o.learning_rate = o->learning_rate ? o->learning_rate : 0.15;
     v->o.momentum = o->momentum ? o->momentum : 0.9;
@@ -746,7 +721,7 @@ ccz_status ccz_fl_vlr_service_new(ccz_fl_vlr_service **out, ccz_rpc_server *rpc,
     for (size_t e = 0; e < CCZ_ARRAY_LEN(v->st.loss); e++)
         v->st.loss[e] = NAN;
     v->progress = listener_mono_ms();
-    ccz_status s = ccz_rpc_timer_new(&v->tick, rpc, on_tick, v);
+    ccz_status s = ccz_rpc_timer_new(&v->room.tick, rpc, on_tick, v);
     const ProtobufCMessageDescriptor *in[] = {&heterolr__join_request__descriptor,
                                               &heterolr__forward_request__descriptor,
                                               &heterolr__step__descriptor,
@@ -773,7 +748,7 @@ ccz_status ccz_fl_vlr_service_new(ccz_fl_vlr_service **out, ccz_rpc_server *rpc,
         ccz_fl_vlr_service_free(v);
         return s;
     }
-    ccz_rpc_timer_arm(v->tick, FL_TICK_MS);
+    ccz_rpc_timer_arm(v->room.tick, FL_TICK_MS);
     *out = v;
     return CCZ_OK;
 }
@@ -803,6 +778,6 @@ void ccz_fl_vlr_service_free(ccz_fl_vlr_service *v)
     free(v->res);
     free(v->ids);
     mpz_clears(v->n, v->n2, NULL);
-    ccz_rpc_timer_free(v->tick);
+    ccz_rpc_timer_free(v->room.tick);
     free(v);
 }

@@ -4,6 +4,7 @@
 
 #include "core/guard.h"
 #include "svc/fl/party.h"
+#include "svc/peer.h"
 
 bool fl_name_ok(const char *s, bool required)
 {
@@ -73,6 +74,59 @@ void fl_waiting_for(char *out, size_t cap, fl_parties t,
     }
     if (!n)
         snprintf(out, cap, "%s", none);
+}
+
+void fl_room_init(fl_room *r, FILE *log, bool *over, int *code, char *message, size_t cap,
+                  void (*on_over)(void *svc), void *svc)
+{
+    r->log = log;
+    r->over = over;
+    r->code = code;
+    r->message = message;
+    r->message_cap = cap;
+    r->on_over = on_over;
+    r->svc = svc;
+}
+
+void fl_room_notify(fl_room *r)
+{
+    if (r->notified || !r->on_over)
+        return;
+    r->notified = true;
+    ccz_rpc_timer_stop(r->tick);
+    r->on_over(r->svc);
+}
+
+void fl_room_notify_when_told(fl_room *r, fl_parties t)
+{
+    if (fl_all_told(t))
+        fl_room_notify(r);
+}
+
+void fl_room_fail(fl_room *r, fl_parties t, int code, const char *why)
+{
+    if (*r->over)
+        return;
+    *r->over = true;
+    *r->code = code;
+    r->failed_at = listener_mono_ms();
+    snprintf(r->message, r->message_cap, "%s", why);
+    svc_log(r->log, "fl", "training failed: %s", why);
+    fl_tell_all(t, code, why);
+    fl_room_notify_when_told(r, t);
+    if (!r->notified)
+        ccz_rpc_timer_arm(r->tick, FL_TICK_MS);
+}
+
+bool fl_room_over_tick(fl_room *r)
+{
+    if (!*r->over)
+        return false;
+    if (!r->notified && listener_mono_ms() - r->failed_at >= FL_LINGER_MS)
+        fl_room_notify(r);
+    else if (!r->notified)
+        ccz_rpc_timer_arm(r->tick, FL_TICK_MS);
+    return true;
 }
 
 ccz_status fl_unary(ccz_rpc_channel *ch, const char *service, const char *method,

@@ -15,6 +15,7 @@
 
 #include "ccz/ratls.h"
 #include "ccz/rpc.h"
+#include "core/listener.h"
 
 #define FL_NAME_MAX 64
 #define FL_TICK_MS 200
@@ -67,6 +68,38 @@ bool fl_all_told(fl_parties t);
 void fl_waiting_for(char *out, size_t cap, fl_parties t,
                     const char *(*label)(const fl_party *p, char *buf, size_t cap),
                     const char *none);
+
+/* A training's end, as the services share it: a failure is told to every party holding a call
+ * at once and to the others on their next call, and the service's caller hears that the
+ * training is over (on_over) once every party has heard why, or FL_LINGER_MS after the
+ * failure. The service's status (over, code, message) is written through the pointers. */
+typedef struct {
+    ccz_rpc_timer *tick; /* the service's timer (FL_TICK_MS) */
+    FILE *log;
+    bool *over;
+    int *code;
+    char *message;
+    size_t message_cap;
+    void (*on_over)(void *svc); /* calls the caller's callback with the typed status */
+    void *svc;
+    int64_t failed_at;
+    bool notified;
+} fl_room;
+
+/* The status fields of a service's status struct st, for fl_room_init. */
+#define FL_ROOM_STATUS(st) &(st).over, &(st).code, (st).message, sizeof(st).message
+
+void fl_room_init(fl_room *r, FILE *log, bool *over, int *code, char *message, size_t cap,
+                  void (*on_over)(void *svc), void *svc);
+/* The caller is told once that the training is over (the timer stops). */
+void fl_room_notify(fl_room *r);
+/* The same once every party has heard why the training failed, or finished. */
+void fl_room_notify_when_told(fl_room *r, fl_parties t);
+/* Ends the training with a gRPC code and why (the first failure wins), logged. */
+void fl_room_fail(fl_room *r, fl_parties t, int code, const char *why);
+/* For the tick of a training that is over: tells the caller when the linger is over, else
+ * re-arms the timer; false (nothing done) while the training runs. */
+bool fl_room_over_tick(fl_room *r);
 
 /* The status of a client's unary call, kept for its result. */
 typedef struct {

@@ -32,9 +32,8 @@ struct ccz_fl_hlr_service {
     ccz_paillier_number *avg;
     double *plain;
     ccz_fl_hlr_status st;
-    int64_t progress, started, failed_at;
-    ccz_rpc_timer *tick;
-    bool notified;
+    int64_t progress, started;
+    fl_room room;
 };
 
 #define say(v, ...) svc_log((v)->o.log, "fl", __VA_ARGS__)
@@ -45,38 +44,15 @@ static worker *find(ccz_fl_hlr_service *v, uint64_t conn)
     return (worker *)fl_find(PARTIES(v), conn);
 }
 
-static void notify(ccz_fl_hlr_service *v)
+static void over(void *svc)
 {
-    if (v->notified || !v->o.on_over)
-        return;
-    v->notified = true;
-    ccz_rpc_timer_stop(v->tick);
+    ccz_fl_hlr_service *v = svc;
     v->o.on_over(&v->st, v->o.payload);
 }
 
-/* After a failure: over for the caller once every worker has heard why (or finished). */
-static void notify_when_told(ccz_fl_hlr_service *v)
-{
-    if (fl_all_told(PARTIES(v)))
-        notify(v);
-}
-
-/* Ends the training with code and why: every waiting worker gets them now, the others on their
- * next call (for at most FL_LINGER_MS). */
-static void fail(ccz_fl_hlr_service *v, int code, const char *why)
-{
-    if (v->st.over)
-        return;
-    v->st.over = true;
-    v->st.code = code;
-    v->failed_at = listener_mono_ms();
-    snprintf(v->st.message, sizeof v->st.message, "%s", why);
-    say(v, "training failed: %s", why);
-    fl_tell_all(PARTIES(v), code, why);
-    notify_when_told(v);
-    if (!v->notified)
-        ccz_rpc_timer_arm(v->tick, FL_TICK_MS);
-}
+#define notify(v) fl_room_notify(&(v)->room)
+#define notify_when_told(v) fl_room_notify_when_told(&(v)->room, PARTIES(v))
+#define fail(v, code, why) fl_room_fail(&(v)->room, PARTIES(v), code, why)
 
 /* "worker 2 (host)" */
 static const char *label(const worker *w, char *buf, size_t cap)
@@ -100,13 +76,8 @@ static void waiting_for(char *out, size_t cap, ccz_fl_hlr_service *v)
 static void on_tick(void *arg)
 {
     ccz_fl_hlr_service *v = arg;
-    if (v->st.over) {
-        if (!v->notified && listener_mono_ms() - v->failed_at >= FL_LINGER_MS)
-            notify(v);
-        else if (!v->notified)
-            ccz_rpc_timer_arm(v->tick, FL_TICK_MS);
+    if (fl_room_over_tick(&v->room))
         return;
-    }
     char why[700], who[500], b[96];
     for (unsigned i = 0; i < v->joined; i++) {
         worker *w = &v->wk[i];
@@ -140,7 +111,7 @@ static void on_tick(void *arg)
         fail(v, CCZ_RPC_DEADLINE_EXCEEDED, why);
         return;
     }
-    ccz_rpc_timer_arm(v->tick, FL_TICK_MS);
+    ccz_rpc_timer_arm(v->room.tick, FL_TICK_MS);
 }
 
 /* ---- the aggregation -------------------------------------------------------------------------*/
@@ -433,6 +404,7 @@ ccz_status ccz_fl_hlr_service_new(ccz_fl_hlr_service **out, ccz_rpc_server *rpc,
     ccz_fl_hlr_service *v = calloc(1, sizeof *v);
     CCZ_ENSURE(v, CCZ_ERR_NOMEM, "out of memory");
     v->o = *o;
+    fl_room_init(&v->room, o->log, FL_ROOM_STATUS(v->st), o->on_over ? over : NULL, v);
     v->o.validate_every = o->validate_every ? o->validate_every : 10;
     v->o.alpha = o->alpha ? o->alpha : 0.01;
     v->o.learning_rate = o->learning_rate ? o->learning_rate : 0.15;
@@ -458,7 +430,7 @@ ccz_status ccz_fl_hlr_service_new(ccz_fl_hlr_service **out, ccz_rpc_server *rpc,
     if (s == CCZ_OK)
         s = key_message(v);
     if (s == CCZ_OK)
-        s = ccz_rpc_timer_new(&v->tick, rpc, on_tick, v);
+        s = ccz_rpc_timer_new(&v->room.tick, rpc, on_tick, v);
     const ProtobufCMessageDescriptor *in[] = {
         &homolr__key_request__descriptor, &homolr__weights_request__descriptor,
         &homolr__empty__descriptor, &homolr__empty__descriptor};
@@ -474,7 +446,7 @@ ccz_status ccz_fl_hlr_service_new(ccz_fl_hlr_service **out, ccz_rpc_server *rpc,
         ccz_fl_hlr_service_free(v);
         return s;
     }
-    ccz_rpc_timer_arm(v->tick, FL_TICK_MS);
+    ccz_rpc_timer_arm(v->room.tick, FL_TICK_MS);
     *out = v;
     return CCZ_OK;
 }
@@ -499,6 +471,6 @@ void ccz_fl_hlr_service_free(ccz_fl_hlr_service *v)
     free(v->avg);
     free(v->plain);
     ccz_buf_free(&v->key_msg);
-    ccz_rpc_timer_free(v->tick);
+    ccz_rpc_timer_free(v->room.tick);
     free(v);
 }
