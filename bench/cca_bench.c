@@ -13,29 +13,7 @@
 
 #include "ccz/ccz.h"
 #include "clock.h"
-
-static bench_run p384_verify_run(double seconds)
-{
-    EVP_PKEY *k = EVP_EC_gen("P-384");
-    unsigned char msg[48] = {1}, sig[120];
-    size_t sig_len = sizeof sig;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(k, NULL);
-    EVP_PKEY_sign_init(ctx);
-    EVP_PKEY_sign(ctx, sig, &sig_len, msg, sizeof msg);
-    EVP_PKEY_verify_init(ctx);
-    bench_run r = {0};
-    double t0 = bench_wall(), c0 = bench_cpu(), t;
-    do {
-        for (int i = 0; i < 20; i++)
-            r.ops += EVP_PKEY_verify(ctx, sig, sig_len, msg, sizeof msg) == 1;
-        t = bench_wall();
-    } while (t - t0 < seconds);
-    r.wall = t - t0;
-    r.cpu = bench_cpu() - c0;
-    EVP_PKEY_CTX_free(ctx);
-    EVP_PKEY_free(k);
-    return r;
-}
+#include "sigrate.h"
 
 static bool verify_once(ccz_result *r, ccz_span token, ccz_span anchors, ccz_trust *warm)
 {
@@ -85,7 +63,7 @@ int main(int argc, char **argv)
     }
     bench_run warm = run(ccz_buf_span(&token), ccz_buf_span(&anchors), trust, seconds);
     bench_run fresh = run(ccz_buf_span(&token), ccz_buf_span(&anchors), NULL, seconds);
-    bench_run p384 = p384_verify_run(seconds);
+    bench_run p384 = bench_ec_verify_run("P-384", 48, seconds);
     printf("{\"warm_per_s\":%.0f,\"fresh_per_s\":%.0f,\"p384_verify_per_s\":%.0f,"
            "\"warm_cost_in_p384_verifies\":%.3f,\"fresh_cost_in_p384_verifies\":%.3f,"
            "\"warm_cpu_us\":%.2f,\"fresh_cpu_us\":%.2f,\"p384_verify_cpu_us\":%.2f}\n",

@@ -3,6 +3,7 @@
  * threads), so every rate comes with the CPU time it cost (the machines are shared). */
 #ifndef CCZ_BENCH_CLOCK_H
 #define CCZ_BENCH_CLOCK_H
+#include <stdbool.h>
 #include <time.h>
 
 static inline double bench_wall(void)
@@ -34,6 +35,22 @@ typedef struct {
     long ops;
     double wall, cpu, client;
 } bench_run;
+
+/* Calls op(arg) in batches of `batch` until `seconds` of wall-clock time have passed; ops
+ * counts the calls that returned true. */
+static inline bench_run bench_repeat(bool (*op)(void *arg), void *arg, int batch, double seconds)
+{
+    bench_run r = {0};
+    double t0 = bench_wall(), c0 = bench_cpu(), t;
+    do {
+        for (int i = 0; i < batch; i++)
+            r.ops += op(arg);
+        t = bench_wall();
+    } while (t - t0 < seconds);
+    r.wall = t - t0;
+    r.cpu = bench_cpu() - c0;
+    return r;
+}
 
 static inline double bench_rate(const bench_run *r)
 {

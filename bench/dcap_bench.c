@@ -16,6 +16,7 @@
 
 #include "ccz/ccz.h"
 #include "clock.h"
+#include "sigrate.h"
 
 static int read_quote(ccz_buf *q, const char *path)
 {
@@ -32,30 +33,6 @@ static int read_quote(ccz_buf *q, const char *path)
     }
     *q = raw;
     return 0;
-}
-
-/* P-256 verifications through EVP, as `openssl speed ecdsap256` does, timed like the quotes. */
-static bench_run p256_verify_run(double seconds)
-{
-    EVP_PKEY *k = EVP_EC_gen("P-256");
-    unsigned char msg[32] = {1}, sig[80];
-    size_t sig_len = sizeof sig;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(k, NULL);
-    EVP_PKEY_sign_init(ctx);
-    EVP_PKEY_sign(ctx, sig, &sig_len, msg, sizeof msg);
-    EVP_PKEY_verify_init(ctx);
-    bench_run r = {0};
-    double t0 = bench_wall(), c0 = bench_cpu(), t;
-    do {
-        for (int i = 0; i < 100; i++)
-            r.ops += EVP_PKEY_verify(ctx, sig, sig_len, msg, sizeof msg) == 1;
-        t = bench_wall();
-    } while (t - t0 < seconds);
-    r.wall = t - t0;
-    r.cpu = bench_cpu() - c0;
-    EVP_PKEY_CTX_free(ctx);
-    EVP_PKEY_free(k);
-    return r;
 }
 
 int main(int argc, char **argv)
@@ -108,7 +85,7 @@ int main(int argc, char **argv)
     } while (t - t0 < seconds);
     cold.wall = t - t0;
     cold.cpu = bench_cpu() - c0;
-    bench_run p256 = p256_verify_run(seconds);
+    bench_run p256 = bench_ec_verify_run("P-256", 32, seconds);
     /* the cost in P-256 verifications is a ratio of CPU times in one process: it holds on a
      * loaded machine, where wall-clock rates do not */
     printf("{\"tee\":\"%s\",\"warm_per_s\":%.0f,\"cold_per_s\":%.0f,\"p256_verify_per_s\":%.0f,"
