@@ -43,6 +43,30 @@ flip() {
     printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
 
+# sim_endpoint: a sim platform in $P ($T/plat), the ccz binary's measurement in $M, a policy
+# that accepts exactly it in $T/accept.json, and EP=(the options of an endpoint attested there).
+sim_endpoint() {
+    P=$T/plat
+    "$CCZ" sim init --dir "$P" > /dev/null || fail "ccz sim init --dir $P"
+    M=$("$CCZ" sim measure "$CCZ")
+    echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
+    EP=(--tee sim --sim-dir "$P" --policy "$T/accept.json")
+}
+
+# port_from LOG [SECONDS] [PID]: waits (10 s by default) for a server started with port 0 to
+# write "... on port N" to LOG; N in $PORT. Returns 1 when it did not (or PID ended first).
+port_from() {
+    local log=$1 tries=$(( ${2:-10} * 20 )) pid=${3:-}
+    PORT=
+    for _ in $(seq "$tries"); do
+        PORT=$(sed -n 's/.* on port \([0-9]*\).*/\1/p' "$log" 2>/dev/null | head -1)
+        [ -n "$PORT" ] && return 0
+        [ -z "$pid" ] || kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
 finish() {
     if [ "$failures" -gt 0 ]; then echo "$failures checks failed"; exit 1; fi
     echo "all checks passed"

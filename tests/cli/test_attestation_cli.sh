@@ -27,13 +27,7 @@ start() { # DATA_DIR ARGS...: the service in the background on a free port
     "$CCZ" attestation serve --listen 127.0.0.1:0 --data-dir "$data" --sim-dir "$P" \
         --policy "$T/policy.json" "$@" 2> "$T/serve.log" &
     SERVER=$!
-    PORT=
-    for _ in $(seq 200); do
-        PORT=$(sed -n 's/.*serving on port \([0-9]*\).*/\1/p' "$T/serve.log" 2>/dev/null)
-        [ -n "$PORT" ] && break
-        sleep 0.05
-    done
-    [ -n "$PORT" ] || { fail "the service did not start: $(cat "$T/serve.log")"; finish; }
+    port_from "$T/serve.log" || { fail "the service did not start: $(cat "$T/serve.log")"; finish; }
     URL=https://127.0.0.1:$PORT
     CA=$data/tls-cert.pem
 }

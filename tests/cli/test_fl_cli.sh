@@ -17,24 +17,14 @@ if [ ! -f "$D/breast_homo_guest.csv" ]; then
     [ "${CI:-}" != true ] || { echo "FAIL: CI=true: missing data is a failure"; exit 1; }
     exit 77
 fi
-P=$T/plat
-"$CCZ" sim init --dir "$P" > /dev/null
-M=$("$CCZ" sim measure "$CCZ")
-echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
-EP=(--tee sim --sim-dir "$P" --policy "$T/accept.json")
+sim_endpoint
 
 SERVER=
 start() { # LOG ARGS...: the server in the background, port 0
     local log=$1; shift
     "$CCZ" fl homo-lr serve --listen 127.0.0.1:0 "$@" > "$log.out" 2> "$log" &
     SERVER=$!
-    PORT=
-    for _ in $(seq 200); do
-        PORT=$(sed -n 's/.*serving homolr.Host on port \([0-9]*\).*/\1/p' "$log" 2>/dev/null)
-        [ -n "$PORT" ] && break
-        sleep 0.05
-    done
-    [ -n "$PORT" ] || fail "the server did not start: $(cat "$log")"
+    port_from "$log" || fail "the server did not start: $(cat "$log")"
 }
 stop() { [ -n "$SERVER" ] && kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; SERVER=; }
 trap 'stop; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT

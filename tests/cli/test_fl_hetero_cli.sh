@@ -14,11 +14,7 @@ if [ ! -f "$SK" ]; then
     echo "SKIP: $SK is absent (Debian's python3-sklearn)"
     exit 77
 fi
-P=$T/plat
-"$CCZ" sim init --dir "$P" > /dev/null
-M=$("$CCZ" sim measure "$CCZ")
-echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
-EP=(--tee sim --sim-dir "$P" --policy "$T/accept.json")
+sim_endpoint
 
 run 0 "$CCZ" fl hetero-lr split --data "$SK" --out "$T"
 contains "$err" "569 rows, z-scored: guest.csv has the labels and 10 features, 1 host file the other 20"
@@ -30,13 +26,7 @@ start() { # LOG ARGS...: the arbiter in the background, port 0
     local log=$1; shift
     "$CCZ" fl hetero-lr arbiter --listen 127.0.0.1:0 "$@" > "$log.out" 2> "$log" &
     ARB=$!
-    PORT=
-    for _ in $(seq 200); do
-        PORT=$(sed -n 's/.*serving heterolr.Arbiter on port \([0-9]*\).*/\1/p' "$log" 2>/dev/null)
-        [ -n "$PORT" ] && break
-        sleep 0.05
-    done
-    [ -n "$PORT" ] || fail "the arbiter did not start: $(cat "$log")"
+    port_from "$log" || fail "the arbiter did not start: $(cat "$log")"
 }
 stop() { [ -n "$ARB" ] && kill $ARB 2>/dev/null; wait $ARB 2>/dev/null; ARB=; }
 trap 'stop; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT

@@ -18,10 +18,7 @@ if [ ! -f "$DS/lrtest_mid_eval.csv" ]; then
     exit 77
 fi
 MODEL=$DS/lrtest_mid_lrmodel.csv DATA=$DS/lrtest_mid_eval.csv
-P=$T/plat
-"$CCZ" sim init --dir "$P" > /dev/null
-M=$("$CCZ" sim measure "$CCZ")
-echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
+sim_endpoint
 echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$(printf '0%.0s' $(seq 64))\"}]}" > "$T/other.json"
 
 SERVER=
@@ -29,13 +26,7 @@ start() { # LOG ARGS...: ccz he lr serve in the background, port 0
     local log=$1; shift
     "$CCZ" he lr serve --model "$MODEL" --listen 127.0.0.1:0 --tee sim --sim-dir "$P" "$@" 2> "$log" &
     SERVER=$!
-    PORT=
-    for _ in $(seq 200); do
-        PORT=$(sed -n 's/.*serving inference.Inference on port \([0-9]*\).*/\1/p' "$log" 2>/dev/null)
-        [ -n "$PORT" ] && break
-        sleep 0.05
-    done
-    [ -n "$PORT" ] || fail "the server did not start: $(cat "$log")"
+    port_from "$log" || fail "the server did not start: $(cat "$log")"
 }
 stop() { [ -n "$SERVER" ] && kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; SERVER=; }
 trap 'stop; rm -rf "$T"' EXIT

@@ -24,10 +24,7 @@ else
     KEYS=("Louisiana=Baton Rouge" "North Dakota=Bismarck" "Wyoming=Cheyenne" "Oregon=Salem"
           "Atlantis=")
 fi
-P=$T/plat
-"$CCZ" sim init --dir "$P" > /dev/null
-M=$("$CCZ" sim measure "$CCZ")
-echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
+sim_endpoint
 echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$(printf '%064d' 0)\"}]}" > "$T/reject.json"
 EP=(--tee sim --sim-dir "$P" --policy "$T/accept.json")
 
@@ -50,13 +47,7 @@ SERVER=
 "$CCZ" he query serve --db "$DB" --listen 127.0.0.1:0 "${EP[@]}" 2> "$T/server.log" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf "$T"' EXIT
-PORT=
-for _ in $(seq 400); do
-    PORT=$(sed -n 's/.*serving ccz.hequery.HeQuery on port \([0-9]*\).*/\1/p' "$T/server.log")
-    [ -n "$PORT" ] && break
-    sleep 0.05
-done
-[ -n "$PORT" ] || { fail "the server did not start: $(cat "$T/server.log")"; finish; }
+port_from "$T/server.log" 20 || { fail "the server did not start: $(cat "$T/server.log")"; finish; }
 contains "$(cat "$T/server.log")" "[SIMULATED TEE]"
 
 for kv in "${KEYS[@]}"; do

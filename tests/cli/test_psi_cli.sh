@@ -13,11 +13,7 @@ CLIENT="$(dirname "$0")/../psi/psi_grpc_client.py"
 # CCZoo's sample sets, read in place beside the vectors (../shared/data)
 SHARED_DATA=${CCZ_DATA:-$(dirname "${CCZ_VECTORS:-${CCZ_SOURCE_DIR:-$(dirname "$0")/../..}/../shared/vectors}")/data}
 SAMPLE=$SHARED_DATA/cczoo/psi/gramine/CI-Examples/psi/python
-P=$T/plat
-"$CCZ" sim init --dir "$P" > /dev/null
-M=$("$CCZ" sim measure "$CCZ")
-echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
-EP=(--tee sim --sim-dir "$P" --policy "$T/accept.json")
+sim_endpoint
 
 SERVER=
 start() { # LOG ARGS...: ccz psi serve in the background, port 0

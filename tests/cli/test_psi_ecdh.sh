@@ -60,10 +60,7 @@ contains "$err" "intersection size $want_n of"
 contains "$(cat "$T/s.log")" "(it learns the size only)"
 
 # RA-TLS with sim evidence, two-way: both accept, no warning, the same intersection
-P=$T/plat
-"$CCZ" sim init --dir "$P" > /dev/null
-M=$("$CCZ" sim measure "$CCZ")
-echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
+sim_endpoint
 echo '{"allow_sim": true, "sgx": [{"mr_enclave": "0000000000000000000000000000000000000000000000000000000000000000"}]}' > "$T/wrong.json"
 start "$T/s.log" --data "$T/a.txt" --tee sim --sim-dir "$P" --policy "$T/accept.json" --once
 run 0 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/b.txt" -o "$T/got.txt" \

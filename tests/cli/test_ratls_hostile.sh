@@ -8,10 +8,7 @@
 # a server that accepts and never speaks, with a timeout error.
 . "$(dirname "$0")/lib.sh"
 STALL=$(dirname "$0")/ratls_stall.py
-P=$T/plat
-"$CCZ" sim init --dir "$P" > /dev/null
-M=$("$CCZ" sim measure "$CCZ")
-echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
+sim_endpoint
 run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" -o "$T/cert.pem" --key "$T/key.pem"
 
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

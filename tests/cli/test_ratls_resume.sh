@@ -6,10 +6,7 @@
 # session from another server offered to ccz), and grpcio with an SSL session cache calling
 # 'ccz rpc greeter serve' over three channels, in the modes where the server verifies clients.
 . "$(dirname "$0")/lib.sh"
-P=$T/plat
-"$CCZ" sim init --dir "$P" > /dev/null
-M=$("$CCZ" sim measure "$CCZ")
-echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
+sim_endpoint
 run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --cn localhost -o "$T/srv.crt" --key "$T/srv.key"
 run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --cn client -o "$T/cli.crt" --key "$T/cli.key"
 

@@ -12,10 +12,7 @@ PEER="$(dirname "$0")/../rpc/grpc_peer.py"
 if ! /usr/bin/python3 -c 'import grpc' 2>/dev/null; then
     echo "python3-grpcio is not installed (scripts/setup installs it)"; exit 77
 fi
-P=$T/plat
-"$CCZ" sim init --dir "$P" > /dev/null
-M=$("$CCZ" sim measure "$CCZ")
-echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
+sim_endpoint
 cat > "$T/dynamic_config.json" <<JSON
 {"verify_mr_enclave": "on", "verify_mr_signer": "off", "verify_isv_prod_id": "off",
  "verify_isv_svn": "off", "ccz_allow_sim": "on", "sgx_mrs": [{"mr_enclave": "$M"}]}
