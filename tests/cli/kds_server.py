@@ -1,38 +1,64 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""A recorded-response AMD KDS for the tests: serves one VCEK (DER) for
-/vcek/v1/{PRODUCT}/{hwid}?... and logs every request.
+"""A recorded-response key distribution server for the tests: one recorded body for the
+requests of one vendor's KDS, 404 for anything else, every request logged.
 
-usage: kds_server.py VCEK.der PRODUCT LOG PORTFILE
+usage: kds_server.py amd VCEK.der PRODUCT LOG PORTFILE
+           AMD's KDS: the VCEK (DER) for /vcek/v1/{PRODUCT}/{hwid}?...
+       kds_server.py hygon BUNDLE CHIPS LOG PORTFILE
+           Hygon's KDS: the HSK/CEK bundle for /hsk_cek?snumber=CHIP, CHIP one of CHIPS
+           (comma-separated)
 """
 import http.server
 import sys
 import urllib.parse
 
-vcek = open(sys.argv[1], "rb").read()
-product, log_path, port_path = sys.argv[2], sys.argv[3], sys.argv[4]
+
+def amd_route(product):
+    def route(u):
+        parts = u.path.strip("/").split("/")
+        return parts[:3] == ["vcek", "v1", product] and len(parts) == 4
+    return route, "application/pkix-cert"
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        with open(log_path, "a") as log:
-            log.write(self.path + "\n")
-        parts = urllib.parse.urlparse(self.path).path.strip("/").split("/")
-        if parts[:3] == ["vcek", "v1", product] and len(parts) == 4:
-            body, status = vcek, 200
-        else:
-            body, status = b"not found", 404
-        self.send_response(status)
-        self.send_header("Content-Type", "application/pkix-cert")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+def hygon_route(chips):
+    chips = chips.split(",")
 
-    def log_message(self, *args):
-        pass
+    def route(u):
+        q = urllib.parse.parse_qs(u.query)
+        return u.path == "/hsk_cek" and q.get("snumber", [""])[0] in chips
+    return route, "application/octet-stream"
 
 
-server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-with open(port_path, "w") as f:
-    f.write(str(server.server_address[1]))
-server.serve_forever()
+def main():
+    if len(sys.argv) != 6 or sys.argv[1] not in ("amd", "hygon"):
+        sys.exit(__doc__)
+    kind, body_path, which, log_path, port_path = sys.argv[1:]
+    recorded = open(body_path, "rb").read()
+    route, ctype = (amd_route if kind == "amd" else hygon_route)(which)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            with open(log_path, "a") as log:
+                log.write(self.path + "\n")
+            if route(urllib.parse.urlparse(self.path)):
+                body, status = recorded, 200
+            else:
+                body, status = b"not found", 404
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    with open(port_path, "w") as f:
+        f.write(str(server.server_address[1]))
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -133,7 +133,7 @@ R=$M/wojiaohanliyang_csv-rs/tests/test_data/report.cert
 B=$M/wojiaohanliyang_csv-rs/tests/test_data/hsk_cek.cert
 E=$M/confidential-containers_trustee/deps/verifier/test_data/csv_evidence.json
 rm -f "$T/port"
-/usr/bin/python3 "$(dirname "$0")/hygon_kds_server.py" "$B" NZA9T14052605,KPA64911240507 \
+/usr/bin/python3 "$(dirname "$0")/kds_server.py" hygon "$B" NZA9T14052605,KPA64911240507 \
     "$T/kds.log" "$T/port" &
 kds_pid=$!
 trap 'kill $kds_pid 2>/dev/null; rm -rf "$T"' EXIT

@@ -81,7 +81,7 @@ contains "$err" "other report data"
 
 # collateral fetch --kds: the VCEK by chip id and reported TCB, then from the cache
 rm -f "$T/port"
-/usr/bin/python3 "$(dirname "$0")/kds_server.py" "$K" Milan "$T/kds.log" "$T/port" &
+/usr/bin/python3 "$(dirname "$0")/kds_server.py" amd "$K" Milan "$T/kds.log" "$T/port" &
 kds_pid=$!
 trap 'kill $kds_pid 2>/dev/null; rm -rf "$T"' EXIT
 for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
