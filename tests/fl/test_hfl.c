@@ -221,11 +221,27 @@ static void fedyogi_by_hand(void)
     CHECK_OK(ccz_hfl_strategy_aggregate(s, &g, m, w, 1));
     double v1 = 1e-6 + 0.01, g1 = 0.01 * 0.1 / (sqrt(v1) + 0.001);
     CHECK(fabs(g - g1) < 1e-7);
+    /* its state survives a checkpoint: a resumed strategy takes the same second step */
+    char path[1100];
+    snprintf(path, sizeof path, "%s/yogi.ckpt", test_tmpdir());
+    CHECK_OK(ccz_hfl_checkpoint_write(path, 1, s, &g, 1));
+    ccz_buf f = CCZ_BUF_INIT;
+    CHECK_OK(ccz_file_read(&f, path, 1 << 10));
+    ccz_hfl_strategy *r;
+    CHECK_OK(ccz_hfl_strategy_new(&r, CCZ_HFL_FEDYOGI, 1, &so));
+    unsigned round = 0;
+    float gr = 0;
+    CHECK_OK(ccz_hfl_checkpoint_parse(&round, r, &gr, 1, ccz_buf_span(&f)));
+    CHECK(round == 1 && gr == g);
+    CHECK_OK(ccz_hfl_strategy_aggregate(r, &gr, m, w, 1));
+    ccz_hfl_strategy_free(r);
+    ccz_buf_free(&f);
     CHECK_OK(ccz_hfl_strategy_aggregate(s, &g, m, w, 1));
     double d = 1 - g1, m2 = 0.9 * 0.1 + 0.1 * d, v2 = v1 + 0.01 * d * d;
     double g2 = g1 + 0.01 * m2 / (sqrt(v2) + 0.001);
     fprintf(stderr, "fedyogi by hand: %.9g after two steps (expected %.9g)\n", (double)g, g2);
     CHECK(fabs(g - g2) < 1e-6);
+    CHECK(gr == g);
     ccz_hfl_strategy_free(s);
 }
 
