@@ -214,7 +214,7 @@ def flatten(model):
     return torch.cat(parts).numpy().astype("<f4")
 
 
-def train(model, x, y, plan, anchor, seed):
+def train(model, x, y, plan, seed):
     adam = plan["optimizer"] == "adam"
     lr = plan["lr"] or (0.001 if adam else 0.05)
     params = list(model.parameters())
@@ -297,21 +297,28 @@ def verify_certificate(a, pem, work):
     return path, summary[-1] if summary else "verified"
 
 
-def common_name(path):
-    subject = ssl._ssl._test_decode_cert(path).get("subject", ())
-    for rdn in subject:
-        for k, v in rdn:
-            if k == "commonName":
-                return v
-    return None
+def common_name(pem):
+    try:  # python3-cryptography, when there
+        from cryptography import x509
+        from cryptography.x509.oid import NameOID
+        names = x509.load_pem_x509_certificate(pem.encode()).subject.get_attributes_for_oid(
+            NameOID.COMMON_NAME)
+        return names[0].value if names else None
+    except ImportError:
+        pass
+    with tempfile.NamedTemporaryFile("w", suffix=".pem") as f:
+        f.write(pem)
+        f.flush()
+        subject = ssl._ssl._test_decode_cert(f.name).get("subject", ())
+    return next((v for rdn in subject for k, v in rdn if k == "commonName"), None)
 
 
 def attested_channel(a, host, port, creds, work, log):
     """Fetches and verifies the aggregator's certificate, then a gRPC channel pinned to it."""
     pem = fetch_certificate(host, port, creds, 10)
-    path, verdict = verify_certificate(a, pem, work)
+    _, verdict = verify_certificate(a, pem, work)
     log("aggregator attested by ccz verify: %s" % verdict)
-    cn = common_name(path)
+    cn = common_name(pem)
     key = chain = None
     if creds:
         with open(creds[0], "rb") as f:
@@ -514,7 +521,7 @@ def session(a, host, port, creds, work, x, y, log):
             return 0
         t0 = time.monotonic()
         load_flat(model, glob)
-        loss = train(model, x, y, plan, glob, a.seed * 1000003 + round_)
+        loss = train(model, x, y, plan, a.seed * 1000003 + round_)
         flat = flatten(model)
         saved = residual.copy()
         body, sent = update(round_, len(x), loss, flat, glob, residual, k)
