@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # The PyTorch client (solutions/hfl/client.py, python3-torch and python3-grpcio) and the C client
 # in one training: 'ccz fl serve' (simulated TEE, two-way RA-gRPC) with 'ccz fl join --top-k' and
-# client.py for 2 rounds of an MLP on slices of Fashion-MNIST's test set: both take part in both
-# rounds, both print the aggregator's accuracy. A client.py whose policy refuses the aggregator
-# stops after 'ccz verify' without joining.
+# two client.py (dense, and --top-k) for 2 rounds of an MLP on slices of Fashion-MNIST's test set:
+# all take part in both rounds and print the aggregator's accuracy. A client.py whose policy
+# refuses the aggregator stops after 'ccz verify' without joining.
 . "$(dirname "$0")/lib.sh"
 D=/usr/share/datasets/fashion-mnist
 IMG=$D/t10k-images-idx3-ubyte.gz
@@ -29,7 +29,7 @@ EP=(--tee sim --sim-dir "$P" --policy "$T/accept.json")
 SERVER=
 trap 'kill $SERVER 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 
-"$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 2 --hidden 32 --test "$IMG" \
+"$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 3 --hidden 32 --test "$IMG" \
     --timeout 60000 --threads 1 "${EP[@]}" > "$T/s.out" 2> "$T/s.log" &
 SERVER=$!
 PORT=
@@ -48,18 +48,24 @@ contains "$err" "the aggregator REJECTED by ccz verify"
 ( "$CCZ" fl join 127.0.0.1:$PORT --data "$IMG" --name c0 --shard 0/20 --top-k 0.1 --threads 1 \
       "${EP[@]}" > "$T/c0.out" 2> "$T/c0.err"; echo $? > "$T/c0.rc" ) &
 C0=$!
+( timeout 120 /usr/bin/python3 "$PY" 127.0.0.1:$PORT --data "$IMG" --name pyk --shard 2/20 \
+      --top-k 0.05 --ccz "$CCZ" "${EP[@]}" > "$T/pyk.out" 2> "$T/pyk.err"; echo $? > "$T/pyk.rc" ) &
+PYK=$!
 run 0 timeout 120 /usr/bin/python3 "$PY" 127.0.0.1:$PORT --data "$IMG" --name py --shard 1/20 \
     --ccz "$CCZ" "${EP[@]}"
 py_out=$out
 py_err=$err
-wait $C0
+wait $C0 $PYK
 wait $SERVER; rc=$?; SERVER=
 [ "$rc" = 0 ] || fail "the aggregator exited $rc: $(cat "$T/s.log")"
 log=$(cat "$T/s.log")
 [ "$(cat "$T/c0.rc")" = 0 ] || fail "c0 exited $(cat "$T/c0.rc"): $(cat "$T/c0.err")"
+[ "$(cat "$T/pyk.rc")" = 0 ] || fail "pyk exited $(cat "$T/pyk.rc"): $(cat "$T/pyk.err")"
 for r in 1 2; do
-    line=$(grep "round $r/2: 2 of 2 updates" "$T/s.log") || fail "round $r: $log"
-    contains "$line" "(c0,py)"
+    line=$(grep "round $r/2: 3 of 3 updates" "$T/s.log") || fail "round $r: $log"
+    for c in c0 py pyk; do
+        printf '%s\n' "$line" | grep -qE "[(,]$c[,)]" || fail "$c is not in round $r: $line"
+    done
 done
 contains "$log" "py joined (2 clients; sim (simulated) mr_enclave ${M:0:16}"
 case "$log" in *"mallory"*) fail "the refused client reached the service: $log" ;; esac
@@ -67,9 +73,12 @@ contains "$py_err" "aggregator attested by ccz verify: result      OK (simulated
 contains "$py_err" "joined: mlp 784-32-10 (25450 parameters), fedavg, 2 rounds"
 contains "$py_err" "round 2 of 2: train loss"
 contains "$(cat "$T/c0.err")" "uploads of 2545 of the model's 25450 values (top-k, with error feedback)"
+contains "$(cat "$T/pyk.err")" "round 2 of 2: train loss"
+contains "$(cat "$T/pyk.err")" "top 1273 of 25450 values"
 acc=$(sed -n 's/^accuracy: //p' "$T/s.out")
 [ -n "$acc" ] || fail "the aggregator printed no accuracy"
 [ "$py_out" = "accuracy: $acc" ] || fail "client.py printed '$py_out', the aggregator $acc"
 [ "$(cat "$T/c0.out")" = "accuracy: $acc" ] || fail "c0 printed '$(cat "$T/c0.out")'"
+[ "$(cat "$T/pyk.out")" = "accuracy: $acc" ] || fail "pyk printed '$(cat "$T/pyk.out")'"
 awk -v a="$acc" 'BEGIN { exit !(a > 0.4) }' || fail "accuracy $acc after 2 rounds"
 finish
