@@ -4,7 +4,8 @@
 # in one training: 'ccz fl serve' (simulated TEE, two-way RA-gRPC) with 'ccz fl join --top-k' and
 # two client.py (dense, and --top-k) for 2 rounds of an MLP on slices of Fashion-MNIST's test set:
 # all take part in both rounds and print the aggregator's accuracy. A client.py whose policy
-# refuses the aggregator stops after 'ccz verify' without joining.
+# refuses the aggregator stops after 'ccz verify' without joining; a channel pinned to another
+# aggregator's certificate cannot complete its handshake.
 . "$(dirname "$0")/lib.sh"
 D=/usr/share/datasets/fashion-mnist
 IMG=$D/t10k-images-idx3-ubyte.gz
@@ -44,6 +45,44 @@ done
 run 1 /usr/bin/python3 "$PY" 127.0.0.1:$PORT --data "$IMG" --name mallory --shard 2/20 \
     --ccz "$CCZ" --tee sim --sim-dir "$P" --policy "$T/other.json"
 contains "$err" "the aggregator REJECTED by ccz verify"
+
+# pinned: a channel whose root is this aggregator's certificate cannot reach another aggregator
+# (same subject, another key)
+"$CCZ" fl serve --listen 127.0.0.1:0 --rounds 1 --min-clients 5 --mode server "${EP[@]}" \
+    > /dev/null 2> "$T/b.log" &
+OTHER=$!
+PORT_B=
+for _ in $(seq 200); do
+    PORT_B=$(sed -n 's/.*serving cczfl.Aggregator on port \([0-9]*\).*/\1/p' "$T/b.log")
+    [ -n "$PORT_B" ] && break
+    sleep 0.05
+done
+run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" -o "$T/me.crt" --key "$T/me.key"
+run 0 /usr/bin/python3 - "$PY" "$PORT" "$PORT_B" "$T/me.crt" "$T/me.key" <<'EOF_PY'
+import os, sys
+import grpc
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
+import client as c
+pem = c.fetch_certificate("127.0.0.1", int(sys.argv[3]), None, 5)  # B's, before any call
+tls = grpc.ssl_channel_credentials(root_certificates=pem.encode(),
+                                   private_key=open(sys.argv[5], "rb").read(),
+                                   certificate_chain=open(sys.argv[4], "rb").read())
+# B itself, then (two-way) A with B's certificate pinned: this client's own certificate is one
+# A accepts, so only the pin can fail
+for port in (sys.argv[3], sys.argv[2]):
+    ch = grpc.secure_channel("127.0.0.1:" + port, tls, options=[
+        ("grpc.default_authority", "127.0.0.1"),
+        ("grpc.ssl_target_name_override", c.common_name(pem))])
+    code, _, why = c.call(ch, "GetModel", b"", 10)
+    print(code.name, why.replace("\n", " "))
+EOF_PY
+kill $OTHER 2> /dev/null
+wait $OTHER 2> /dev/null
+line1=$(printf '%s\n' "$out" | sed -n 1p)
+line2=$(printf '%s\n' "$out" | sed -n 2p)
+contains "$line1" "FAILED_PRECONDITION this connection has not joined"
+contains "$line2" "UNAVAILABLE"
+contains "$line2" "certificate verify failed"
 
 ( "$CCZ" fl join 127.0.0.1:$PORT --data "$IMG" --name c0 --shard 0/20 --top-k 0.1 --threads 1 \
       "${EP[@]}" > "$T/c0.out" 2> "$T/c0.err"; echo $? > "$T/c0.rc" ) &
