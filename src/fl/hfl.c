@@ -179,8 +179,8 @@ static float select_nth(float *a, ptrdiff_t n, ptrdiff_t nth)
 
 ccz_status ccz_hfl_topk(uint32_t *indices, float *values, const float *delta, size_t dim, size_t k)
 {
-    CCZ_ENSURE(k >= 1 && k <= dim && dim <= (size_t)UINT32_MAX + 1, CCZ_ERR_INVALID_ARGUMENT,
-               "top %zu of %zu values", k, dim);
+    CCZ_ENSURE(k >= 1 && k <= dim && (uint64_t)dim <= (uint64_t)UINT32_MAX + 1,
+               CCZ_ERR_INVALID_ARGUMENT, "top %zu of %zu values", k, dim);
     float *mag = malloc(dim * sizeof *mag);
     CCZ_ENSURE(mag, CCZ_ERR_NOMEM, "out of memory");
     size_t bad = SIZE_MAX;
