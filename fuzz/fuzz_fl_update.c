@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: a horizontal-FL update as the aggregator receives it (a cczfl.Update), parsed by
  * ccz_hfl_update_parse for models of 15 parameters and of as many as its bytes field would hold
- * in float32 (at most 4096). Accepted values must be finite and survive encoding and a second
- * parse unchanged; anything else aborts. */
+ * in float32 (at most 4096), then by ccz_hfl_update_parse_on over a global model (top-k sparse
+ * updates densified: indices, counts and deltas checked). Accepted values must be finite and
+ * survive encoding and a second parse unchanged; anything else aborts. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,16 @@ static void check(const uint8_t *data, size_t size, size_t dim)
             if (!isfinite(a[i]))
                 abort();
         ccz_buf_free(&out);
+    }
+    /* with the round's model: sparse (top-k) updates too, densified on it */
+    for (size_t i = 0; i < dim; i++)
+        b[i] = (float)i / 8 - 1;
+    if (ccz_hfl_update_parse_on(&u, a, dim, b, data, size) == CCZ_OK) {
+        if (u.examples == 0 || u.examples > CCZ_HFL_MAX_EXAMPLES || !isfinite(u.loss))
+            abort();
+        for (size_t i = 0; i < dim; i++)
+            if (!isfinite(a[i]))
+                abort();
     }
     free(a);
     free(b);

@@ -40,16 +40,48 @@ typedef struct {
 CCZ_API CCZ_NODISCARD ccz_status ccz_hfl_update_parse(ccz_hfl_update *out, float *values,
                                                       size_t dim, const uint8_t *msg, size_t len);
 
+/* ---- top-k sparse updates --------------------------------------------------------------------
+ * A client may upload only the k changes from the round's global model that are largest in
+ * magnitude (indices strictly increasing, values as dtype); the aggregator adds them to the
+ * global model. Clients keep what they did not send and add it to the next round's changes
+ * (error feedback), so no change is lost, only delayed. */
+
+/* Picks the k entries of delta (dim finite floats) largest in magnitude (of equal ones, the lower
+ * indices) into indices (increasing) and values, k each, allocated by the caller. 1 <= k <= dim
+ * <= 2^32; CCZ_ERR_INVALID_ARGUMENT otherwise or for a value that is not finite. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_hfl_topk(uint32_t *indices, float *values, const float *delta,
+                                              size_t dim, size_t k);
+/* out (dim floats) = global, plus count values of dtype (in bytes, whose length is checked
+ * against count first) at indices: count <= dim, indices strictly increasing and below dim,
+ * every value and every sum finite. CCZ_ERR_MALFORMED says what is wrong (out is then partly
+ * written). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_hfl_sparse_decode(float *out, const float *global, size_t dim,
+                                                       const uint32_t *indices, size_t count,
+                                                       int dtype, const uint8_t *bytes, size_t len);
+/* ccz_hfl_update_parse for updates of either form: a sparse one is densified on global (the
+ * round's model, dim floats); global NULL refuses sparse updates (CCZ_ERR_MALFORMED). A sparse
+ * update must leave weights empty. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_hfl_update_parse_on(ccz_hfl_update *out, float *values,
+                                                         size_t dim, const float *global,
+                                                         const uint8_t *msg, size_t len);
+
 /* ---- strategies ------------------------------------------------------------------------------
  * One interface: a strategy takes the global model of the round and the clients' models with
  * their weights (examples) and replaces the global model. FedAvg is the weighted mean (McMahan
  * et al.); FedProx aggregates as FedAvg, its clients add mu/2 |w - global|^2 to their loss (Li
  * et al.); FedAdam treats the mean's difference from the global model as a gradient for Adam on
- * the server (Reddi et al., "Adaptive Federated Optimization"). */
-typedef enum { CCZ_HFL_FEDAVG = 0, CCZ_HFL_FEDPROX = 1, CCZ_HFL_FEDADAM = 2 } ccz_hfl_strategy_kind;
+ * the server (Reddi et al., "Adaptive Federated Optimization"); FedYogi is the same with Yogi's
+ * second moment, v -= (1 - beta2) d^2 sign(v - d^2), which grows v more slowly (its v starts at
+ * tau^2, as in the paper's algorithm). */
+typedef enum {
+    CCZ_HFL_FEDAVG = 0,
+    CCZ_HFL_FEDPROX = 1,
+    CCZ_HFL_FEDADAM = 2,
+    CCZ_HFL_FEDYOGI = 3
+} ccz_hfl_strategy_kind;
 typedef struct ccz_hfl_strategy ccz_hfl_strategy;
 
-/* "fedavg", "fedprox", "fedadam" */
+/* "fedavg", "fedprox", "fedadam", "fedyogi" */
 CCZ_API const char *ccz_hfl_strategy_name(ccz_hfl_strategy_kind k);
 /* CCZ_ERR_INVALID_ARGUMENT for other names. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_hfl_strategy_parse(ccz_hfl_strategy_kind *out,
@@ -58,8 +90,8 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_hfl_strategy_parse(ccz_hfl_strategy_kind *o
 #define CCZ_HFL_STRATEGY_OPTS_VERSION 1
 typedef struct {
     unsigned version;        /* CCZ_HFL_STRATEGY_OPTS_VERSION */
-    float server_lr;         /* FedAdam's step (0: 0.01) */
-    float beta1, beta2, tau; /* FedAdam (0: 0.9, 0.99, 0.001) */
+    float server_lr;         /* FedAdam's and FedYogi's step (0: 0.01) */
+    float beta1, beta2, tau; /* FedAdam, FedYogi (0: 0.9, 0.99, 0.001) */
     unsigned threads;        /* 0: every core */
 } ccz_hfl_strategy_opts;
 #define CCZ_HFL_STRATEGY_OPTS_INIT                                                                 \
@@ -186,10 +218,14 @@ typedef struct {
     void (*progress)(unsigned round, unsigned rounds, double loss, double seconds, bool accepted,
                      const char *why, void *payload);
     void *payload;
+    /* top-k sparse uploads with error feedback: 0 dense; below 1, that fraction of the model's
+     * weights (rounded up); else that many. An upload that would not be smaller sparse is
+     * sent dense. */
+    double top_k;
 } ccz_hfl_join_opts;
 #define CCZ_HFL_JOIN_OPTS_INIT                                                                     \
     {                                                                                              \
-        CCZ_HFL_JOIN_OPTS_VERSION, NULL, NULL, CCZ_HFL_F32, 0, 0, 0, 0, NULL, NULL                 \
+        CCZ_HFL_JOIN_OPTS_VERSION, NULL, NULL, CCZ_HFL_F32, 0, 0, 0, 0, NULL, NULL, 0              \
     }
 
 typedef struct {
@@ -199,6 +235,8 @@ typedef struct {
     unsigned rounds;     /* rounds this client trained in */
     unsigned last_round; /* the aggregator's */
     double acc, loss;    /* the aggregator's figures at the end (-1: none) */
+    size_t sent_values;  /* in the last upload: the model's size, or k when it was sparse */
+    size_t model_values; /* the model's size */
 } ccz_hfl_join_result;
 
 /* Joins and trains on d until the aggregator says the training is over. CCZ_OK when it ran to

@@ -113,6 +113,12 @@ ccz_status ccz_hfl_tensor_encode(ccz_buf *out, const float *v, size_t dim, ccz_h
 ccz_status ccz_hfl_update_parse(ccz_hfl_update *out, float *values, size_t dim, const uint8_t *msg,
                                 size_t len)
 {
+    return ccz_hfl_update_parse_on(out, values, dim, NULL, msg, len);
+}
+
+ccz_status ccz_hfl_update_parse_on(ccz_hfl_update *out, float *values, size_t dim,
+                                   const float *global, const uint8_t *msg, size_t len)
+{
     /* the bytes field must fit the model before protobuf-c copies it */
     CCZ_ENSURE(len <= ccz_hfl_max_message(dim), CCZ_ERR_TOO_LARGE,
                "an update of %zu bytes for a model of %zu parameters", len, dim);
@@ -122,7 +128,12 @@ ccz_status ccz_hfl_update_parse(ccz_hfl_update *out, float *values, size_t dim, 
     if (u->examples == 0 || u->examples > CCZ_HFL_MAX_EXAMPLES || !isfinite(u->loss))
         s = ccz_fail(CCZ_ERR_MALFORMED, "examples %llu (1 to %llu), loss %g (finite)",
                      (unsigned long long)u->examples, CCZ_HFL_MAX_EXAMPLES, u->loss);
-    if (s == CCZ_OK)
+    if (s == CCZ_OK && u->sparse)
+        s = !global ? ccz_fail(CCZ_ERR_MALFORMED, "a sparse update, without the round's model")
+            : u->weights.len ? ccz_fail(CCZ_ERR_MALFORMED, "a sparse update with dense weights too")
+                             : ccz_hfl_sparse_decode(values, global, dim, u->indices, u->n_indices,
+                                                     u->dtype, u->deltas.data, u->deltas.len);
+    else if (s == CCZ_OK)
         s = ccz_hfl_tensor_decode(values, dim, u->dtype, u->weights.data, u->weights.len);
     if (s == CCZ_OK) {
         out->round = u->round;
@@ -131,6 +142,112 @@ ccz_status ccz_hfl_update_parse(ccz_hfl_update *out, float *values, size_t dim, 
     }
     cczfl__update__free_unpacked(u, NULL);
     return s;
+}
+
+/* ---- top-k sparse updates --------------------------------------------------------------------*/
+
+/* The nth smallest of a[0..n) (0-based), reordering a: Hoare's selection with a median-of-three
+ * pivot. */
+static float select_nth(float *a, ptrdiff_t n, ptrdiff_t nth)
+{
+    ptrdiff_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        float x = a[lo], y = a[lo + (hi - lo) / 2], z = a[hi];
+        float p = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
+        ptrdiff_t i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] < p)
+                i++;
+            while (a[j] > p)
+                j--;
+            if (i <= j) {
+                float t = a[i];
+                a[i++] = a[j];
+                a[j--] = t;
+            }
+        }
+        /* a[lo..j] <= p, a[i..hi] >= p, and what lies between equals p */
+        if (nth <= j)
+            hi = j;
+        else if (nth >= i)
+            lo = i;
+        else
+            return a[nth];
+    }
+    return a[nth];
+}
+
+ccz_status ccz_hfl_topk(uint32_t *indices, float *values, const float *delta, size_t dim, size_t k)
+{
+    CCZ_ENSURE(k >= 1 && k <= dim && (uint64_t)dim <= (uint64_t)UINT32_MAX + 1,
+               CCZ_ERR_INVALID_ARGUMENT, "top %zu of %zu values", k, dim);
+    float *mag = malloc(dim * sizeof *mag);
+    CCZ_ENSURE(mag, CCZ_ERR_NOMEM, "out of memory");
+    size_t bad = SIZE_MAX;
+    for (size_t i = 0; i < dim; i++) {
+        mag[i] = fabsf(delta[i]);
+        if (!isfinite(delta[i]) && bad == SIZE_MAX)
+            bad = i;
+    }
+    if (bad != SIZE_MAX) {
+        free(mag);
+        return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "value %zu is not a finite number", bad);
+    }
+    /* the threshold: the kth largest magnitude; all above it go, then ties in index order */
+    float t = select_nth(mag, (ptrdiff_t)dim, (ptrdiff_t)(dim - k));
+    free(mag);
+    size_t above = 0;
+    for (size_t i = 0; i < dim; i++)
+        above += fabsf(delta[i]) > t;
+    size_t ties = k - above, n = 0;
+    for (size_t i = 0; i < dim && n < k; i++) {
+        float a = fabsf(delta[i]);
+        if (a > t || (a == t && ties > 0 && ties--)) {
+            indices[n] = (uint32_t)i;
+            values[n++] = delta[i];
+        }
+    }
+    return CCZ_OK;
+}
+
+ccz_status ccz_hfl_sparse_decode(float *out, const float *global, size_t dim,
+                                 const uint32_t *indices, size_t count, int dtype,
+                                 const uint8_t *bytes, size_t len)
+{
+    CCZ_ENSURE(dtype == CCZ_HFL_F32 || dtype == CCZ_HFL_F16, CCZ_ERR_MALFORMED,
+               "dtype %d (F32 = 0, F16 = 1)", dtype);
+    size_t size = dtype == CCZ_HFL_F32 ? 4 : 2;
+    CCZ_ENSURE(count <= dim, CCZ_ERR_MALFORMED, "a sparse update of %zu values for a model of %zu",
+               count, dim);
+    CCZ_ENSURE(len % size == 0 && len / size == count, CCZ_ERR_MALFORMED,
+               "%zu bytes of deltas are not the %zu %s values the indices count", len, count,
+               dtype == CCZ_HFL_F32 ? "float32" : "float16");
+    ccz_cursor c;
+    ccz_cursor_init(&c, (ccz_span){bytes, len});
+    ccz_span all; /* the whole length was checked above: one read, then a plain loop */
+    CCZ_GUARD(ccz_cursor_take(&c, &all, len));
+    const uint8_t *p = all.ptr;
+    memcpy(out, global, dim * sizeof *out);
+    for (size_t j = 0; j < count; j++) {
+        uint32_t at = indices[j];
+        CCZ_ENSURE(at < dim, CCZ_ERR_MALFORMED, "index %zu is %u, beyond the model's %zu values", j,
+                   at, dim);
+        CCZ_ENSURE(j == 0 || at > indices[j - 1], CCZ_ERR_MALFORMED,
+                   "index %zu (%u) does not follow index %zu (%u): indices must increase", j, at,
+                   j - 1, indices[j - 1]);
+        float d;
+        if (dtype == CCZ_HFL_F32) {
+            uint32_t u = (uint32_t)p[4 * j] | (uint32_t)p[4 * j + 1] << 8 |
+                         (uint32_t)p[4 * j + 2] << 16 | (uint32_t)p[4 * j + 3] << 24;
+            memcpy(&d, &u, sizeof d);
+        } else {
+            d = half_to_float((uint16_t)(p[2 * j] | p[2 * j + 1] << 8));
+        }
+        out[at] = global[at] + d;
+        CCZ_ENSURE(isfinite(d) && isfinite(out[at]), CCZ_ERR_MALFORMED,
+                   "delta %zu (at %u) is not a finite number, or its sum is not", j, at);
+    }
+    return CCZ_OK;
 }
 
 size_t ccz_hfl_max_message(size_t dim)
@@ -230,10 +347,29 @@ static ccz_status agg_adam(ccz_hfl_strategy *s, float *global, const float *cons
     return CCZ_OK;
 }
 
+/* Yogi (Zaheer et al.) on the server, as FedYogi in Reddi et al.: Adam's update with
+ * v -= (1 - b2) d^2 sign(v - d^2), so v moves toward d^2 by a step that does not depend on v */
+static ccz_status agg_yogi(ccz_hfl_strategy *s, float *global, const float *const *models,
+                           const double *weights, size_t n)
+{
+    CCZ_GUARD(ccz_hfl_fedavg(s->mean, models, weights, n, s->dim, s->o.threads));
+    const float b1 = s->o.beta1, b2 = s->o.beta2, lr = s->o.server_lr, tau = s->o.tau;
+    s->steps++;
+    for (size_t i = 0; i < s->dim; i++) {
+        float d = s->mean[i] - global[i], d2 = d * d, diff = s->v[i] - d2;
+        float sign = diff > 0 ? 1.0f : diff < 0 ? -1.0f : 0.0f;
+        s->m[i] = b1 * s->m[i] + (1 - b1) * d;
+        s->v[i] -= (1 - b2) * d2 * sign;
+        global[i] += lr * s->m[i] / (sqrtf(s->v[i]) + tau);
+    }
+    return CCZ_OK;
+}
+
 static const strategy_ops ops[] = {
     [CCZ_HFL_FEDAVG] = {"fedavg", false, agg_mean},
     [CCZ_HFL_FEDPROX] = {"fedprox", false, agg_mean},
     [CCZ_HFL_FEDADAM] = {"fedadam", true, agg_adam},
+    [CCZ_HFL_FEDYOGI] = {"fedyogi", true, agg_yogi},
 };
 
 const char *ccz_hfl_strategy_name(ccz_hfl_strategy_kind k)
@@ -248,8 +384,8 @@ ccz_status ccz_hfl_strategy_parse(ccz_hfl_strategy_kind *out, const char *name)
             *out = (ccz_hfl_strategy_kind)k;
             return CCZ_OK;
         }
-    return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "unknown strategy '%s' (fedavg, fedprox, fedadam)",
-                    name);
+    return ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
+                    "unknown strategy '%s' (fedavg, fedprox, fedadam, fedyogi)", name);
 }
 
 ccz_status ccz_hfl_strategy_new(ccz_hfl_strategy **out, ccz_hfl_strategy_kind kind, size_t dim,
@@ -281,6 +417,9 @@ ccz_status ccz_hfl_strategy_new(ccz_hfl_strategy **out, ccz_hfl_strategy_kind ki
             return ccz_fail(CCZ_ERR_NOMEM, "out of memory for the strategy's state");
         }
     }
+    if (kind == CCZ_HFL_FEDYOGI) /* v_{-1} >= tau^2 (Reddi et al., Algorithm 2) */
+        for (size_t i = 0; i < dim; i++)
+            s->v[i] = s->o.tau * s->o.tau;
     *out = s;
     return CCZ_OK;
 }

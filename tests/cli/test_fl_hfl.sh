@@ -62,6 +62,10 @@ run 2 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 1 --strategy
 contains "$err" "unknown strategy 'fedsgd'"
 run 2 "$CCZ" fl join 127.0.0.1:1 --data "$IMG" --name x --shard 4/4
 contains "$err" "--shard: I/N with I < N"
+run 2 "$CCZ" fl join 127.0.0.1:1 --data "$IMG" --name x --top-k 1.5
+contains "$err" "--top-k: a count of weights (1 or more) or a fraction of the model"
+run 2 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 1 --top-k 5
+contains "$err" "--top-k"
 
 # ---- a rejected client; a crashed client and a straggler do not stall round 1
 start "$T/s.log" --listen 127.0.0.1:0 --rounds 4 --min-clients 2 --epochs 3 --timeout 4000 \

@@ -202,6 +202,218 @@ static void checkpoints(void)
     ccz_hfl_strategy_free(avg);
 }
 
+/* FedYogi by hand: global 0, one model at 1 (d = 1), tau = 0.001 so v starts at 1e-6:
+ * m = 0.1, v = 1e-6 + 0.01 (sign(v - d^2) = -1), global = 0.01 * 0.1 / (0.1 + 0.001);
+ * a second identical step (d = 1 - g1) keeps v below d^2, so v grows by 0.01 d^2 again. */
+static void fedyogi_by_hand(void)
+{
+    ccz_hfl_strategy_opts so = CCZ_HFL_STRATEGY_OPTS_INIT;
+    ccz_hfl_strategy *s;
+    CHECK_OK(ccz_hfl_strategy_new(&s, CCZ_HFL_FEDYOGI, 1, &so));
+    CHECK_INT(ccz_hfl_strategy_kind_of(s), CCZ_HFL_FEDYOGI);
+    ccz_hfl_strategy_kind k;
+    CHECK_OK(ccz_hfl_strategy_parse(&k, "fedyogi"));
+    CHECK_INT(k, CCZ_HFL_FEDYOGI);
+    CHECK_STR(ccz_hfl_strategy_name(CCZ_HFL_FEDYOGI), "fedyogi");
+    float g = 0, one = 1;
+    const float *m[1] = {&one};
+    double w[1] = {1};
+    CHECK_OK(ccz_hfl_strategy_aggregate(s, &g, m, w, 1));
+    double v1 = 1e-6 + 0.01, g1 = 0.01 * 0.1 / (sqrt(v1) + 0.001);
+    CHECK(fabs(g - g1) < 1e-7);
+    /* its state survives a checkpoint: a resumed strategy takes the same second step */
+    char path[1100];
+    snprintf(path, sizeof path, "%s/yogi.ckpt", test_tmpdir());
+    CHECK_OK(ccz_hfl_checkpoint_write(path, 1, s, &g, 1));
+    ccz_buf f = CCZ_BUF_INIT;
+    CHECK_OK(ccz_file_read(&f, path, 1 << 10));
+    ccz_hfl_strategy *r;
+    CHECK_OK(ccz_hfl_strategy_new(&r, CCZ_HFL_FEDYOGI, 1, &so));
+    unsigned round = 0;
+    float gr = 0;
+    CHECK_OK(ccz_hfl_checkpoint_parse(&round, r, &gr, 1, ccz_buf_span(&f)));
+    CHECK(round == 1 && gr == g);
+    CHECK_OK(ccz_hfl_strategy_aggregate(r, &gr, m, w, 1));
+    ccz_hfl_strategy_free(r);
+    ccz_buf_free(&f);
+    CHECK_OK(ccz_hfl_strategy_aggregate(s, &g, m, w, 1));
+    double d = 1 - g1, m2 = 0.9 * 0.1 + 0.1 * d, v2 = v1 + 0.01 * d * d;
+    double g2 = g1 + 0.01 * m2 / (sqrt(v2) + 0.001);
+    fprintf(stderr, "fedyogi by hand: %.9g after two steps (expected %.9g)\n", (double)g, g2);
+    CHECK(fabs(g - g2) < 1e-6);
+    CHECK(gr == g);
+    ccz_hfl_strategy_free(s);
+}
+
+/* Five rounds of FedYogi on 3 clients' models against the same recurrence in NumPy (float64),
+ * with updates both above and below v, so both signs of Yogi's step are taken. */
+static void fedyogi_matches_numpy(void)
+{
+    need_numpy();
+    enum { N = 3, D = 4096, R = 5 };
+    ccz_hfl_strategy_opts so = CCZ_HFL_STRATEGY_OPTS_INIT;
+    so.server_lr = 0.05f;
+    ccz_hfl_strategy *s;
+    CHECK_OK(ccz_hfl_strategy_new(&s, CCZ_HFL_FEDYOGI, D, &so));
+    static float g[D], models[R][N][D];
+    double w[N] = {100, 250, 40};
+    for (int i = 0; i < D; i++)
+        g[i] = frand();
+    char in[1100], res[1100], cmd[4000];
+    snprintf(in, sizeof in, "%s/yogi.bin", test_tmpdir());
+    snprintf(res, sizeof res, "%s/yogi-out.bin", test_tmpdir());
+    FILE *f = fopen(in, "wb");
+    CHECK(f != NULL);
+    fwrite(g, sizeof(float), D, f);
+    for (int r = 0; r < R; r++) {
+        /* early rounds move far (v grows), later ones little (v shrinks toward d^2) */
+        float scale = r < 2 ? 0.5f : 0.01f;
+        for (int k = 0; k < N; k++)
+            for (int i = 0; i < D; i++)
+                models[r][k][i] = g[i] + scale * frand();
+        fwrite(models[r], sizeof(float), (size_t)N * D, f);
+    }
+    fclose(f);
+    for (int r = 0; r < R; r++) {
+        const float *m[N] = {models[r][0], models[r][1], models[r][2]};
+        CHECK_OK(ccz_hfl_strategy_aggregate(s, g, m, w, N));
+    }
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c 'import numpy as np\n"
+             "a = np.fromfile(\"%s\", dtype=\"<f4\").astype(np.float64)\n"
+             "D, N, R = %d, %d, %d\n"
+             "x = a[:D].copy(); ms = a[D:].reshape(R, N, D)\n"
+             "w = np.array([100.0, 250.0, 40.0])\n"
+             "b1, b2, lr, tau = 0.9, 0.99, 0.05, 1e-3\n"
+             "m = np.zeros(D); v = np.full(D, tau * tau)\n"
+             "for r in range(R):\n"
+             "    d = np.average(ms[r], axis=0, weights=w) - x\n"
+             "    m = b1 * m + (1 - b1) * d\n"
+             "    v = v - (1 - b2) * d * d * np.sign(v - d * d)\n"
+             "    x = x + lr * m / (np.sqrt(v) + tau)\n"
+             "x.astype(\"<f8\").tofile(\"%s\")'",
+             in, D, N, R, res);
+    CHECK(system(cmd) == 0);
+    static double ref[D];
+    f = fopen(res, "rb");
+    CHECK(f != NULL);
+    CHECK(fread(ref, sizeof(double), D, f) == D);
+    fclose(f);
+    double dmax = max_diff(g, ref, D);
+    fprintf(stderr, "fedyogi: %d rounds of %d clients, %d values: max |ccz - numpy| = %.3g\n", R, N,
+            D, dmax);
+    CHECK(dmax <= 1e-5);
+    ccz_hfl_strategy_free(s);
+}
+
+/* Top-k picks the largest magnitudes (ties: lower indices) in index order. */
+static void topk_selection(void)
+{
+    float d[7] = {0.1f, -5, 3, 0, 3, -0.2f, 7}, vals[7];
+    uint32_t idx[7];
+    CHECK_OK(ccz_hfl_topk(idx, vals, d, 7, 3));
+    CHECK_INT(idx[0], 1);
+    CHECK_INT(idx[1], 2);
+    CHECK_INT(idx[2], 6);
+    CHECK(vals[0] == -5 && vals[1] == 3 && vals[2] == 7);
+    CHECK_OK(ccz_hfl_topk(idx, vals, d, 7, 7));
+    for (uint32_t i = 0; i < 7; i++)
+        CHECK(idx[i] == i && vals[i] == d[i]);
+    CHECK_STATUS(ccz_hfl_topk(idx, vals, d, 7, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_hfl_topk(idx, vals, d, 7, 8), CCZ_ERR_INVALID_ARGUMENT);
+    d[3] = NAN;
+    CHECK_STATUS(ccz_hfl_topk(idx, vals, d, 7, 2), CCZ_ERR_INVALID_ARGUMENT);
+    /* many equal magnitudes: exactly k, increasing, none left out larger than one taken */
+    enum { N = 10007 };
+    static float big[N], v[N];
+    static uint32_t ix[N];
+    static bool taken[N];
+    for (int i = 0; i < N; i++)
+        big[i] = (float)((int)(frand() * 20)) / 4;
+    for (size_t k = 1; k <= N; k += 1111) {
+        CHECK_OK(ccz_hfl_topk(ix, v, big, N, k));
+        memset(taken, 0, sizeof taken);
+        float least = INFINITY, most_left = 0;
+        for (size_t j = 0; j < k; j++) {
+            CHECK(j == 0 || ix[j] > ix[j - 1]);
+            CHECK(v[j] == big[ix[j]]);
+            taken[ix[j]] = true;
+            least = fminf(least, fabsf(v[j]));
+        }
+        for (int i = 0; i < N; i++)
+            if (!taken[i])
+                most_left = fmaxf(most_left, fabsf(big[i]));
+        CHECK(least >= most_left);
+    }
+}
+
+/* Densifying a sparse update on the global model, and every inconsistency refused. */
+static void sparse_decoding(void)
+{
+    float g[6] = {1, 2, 3, 4, 5, 6}, out[6], dv[3] = {0.5f, -2, 10};
+    uint32_t idx[3] = {0, 3, 5};
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_hfl_tensor_encode(&b, dv, 3, CCZ_HFL_F32));
+    CHECK_OK(ccz_hfl_sparse_decode(out, g, 6, idx, 3, CCZ_HFL_F32, b.ptr, b.len));
+    float want[6] = {1.5f, 2, 3, 2, 5, 16};
+    CHECK(!memcmp(out, want, sizeof want));
+    CHECK_OK(ccz_hfl_sparse_decode(out, g, 6, idx, 0, CCZ_HFL_F32, b.ptr, 0));
+    CHECK(!memcmp(out, g, sizeof g));
+    /* an index beyond the model, repeated or decreasing indices, counts that disagree */
+    uint32_t far[3] = {0, 3, 6}, same[3] = {0, 3, 3}, down[3] = {3, 0, 5};
+    CHECK_STATUS(ccz_hfl_sparse_decode(out, g, 6, far, 3, CCZ_HFL_F32, b.ptr, b.len),
+                 CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "index 2 is 6, beyond the model's 6 values");
+    CHECK_STATUS(ccz_hfl_sparse_decode(out, g, 6, same, 3, CCZ_HFL_F32, b.ptr, b.len),
+                 CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "indices must increase");
+    CHECK_STATUS(ccz_hfl_sparse_decode(out, g, 6, down, 3, CCZ_HFL_F32, b.ptr, b.len),
+                 CCZ_ERR_MALFORMED);
+    CHECK_STATUS(ccz_hfl_sparse_decode(out, g, 6, idx, 3, CCZ_HFL_F32, b.ptr, b.len - 4),
+                 CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "8 bytes of deltas are not the 3 float32 values");
+    CHECK_STATUS(ccz_hfl_sparse_decode(out, g, 6, idx, 2, CCZ_HFL_F32, b.ptr, b.len),
+                 CCZ_ERR_MALFORMED);
+    CHECK_STATUS(ccz_hfl_sparse_decode(out, g, 2, idx, 3, CCZ_HFL_F32, b.ptr, b.len),
+                 CCZ_ERR_MALFORMED);
+    CHECK_STATUS(ccz_hfl_sparse_decode(out, g, 6, idx, 3, 5, b.ptr, b.len), CCZ_ERR_MALFORMED);
+    /* a finite delta whose sum with the global weight is not */
+    float huge[6] = {3e38f, 0, 0, 0, 0, 0};
+    dv[0] = 3e38f;
+    b.len = 0;
+    CHECK_OK(ccz_hfl_tensor_encode(&b, dv, 3, CCZ_HFL_F32));
+    CHECK_STATUS(ccz_hfl_sparse_decode(out, huge, 6, idx, 3, CCZ_HFL_F32, b.ptr, b.len),
+                 CCZ_ERR_MALFORMED);
+    /* float16 deltas */
+    b.len = 0;
+    float hv[3] = {0.25f, -1, 2};
+    CHECK_OK(ccz_hfl_tensor_encode(&b, hv, 3, CCZ_HFL_F16));
+    CHECK_OK(ccz_hfl_sparse_decode(out, g, 6, idx, 3, CCZ_HFL_F16, b.ptr, b.len));
+    CHECK(out[0] == 1.25f && out[3] == 3 && out[5] == 8 && out[1] == 2);
+    /* through the message parser: sparse needs the round's model and no dense weights */
+    Cczfl__Update u = CCZFL__UPDATE__INIT;
+    u.round = 2;
+    u.examples = 9;
+    u.dtype = CCZFL__DTYPE__F16;
+    u.sparse = true;
+    u.n_indices = 3;
+    u.indices = idx;
+    u.deltas = (ProtobufCBinaryData){b.len, b.ptr};
+    uint8_t msg[200];
+    size_t len = cczfl__update__pack(&u, msg);
+    ccz_hfl_update up;
+    CHECK_OK(ccz_hfl_update_parse_on(&up, out, 6, g, msg, len));
+    CHECK_INT(up.round, 2);
+    CHECK(out[5] == 8);
+    CHECK_STATUS(ccz_hfl_update_parse(&up, out, 6, msg, len), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "without the round's model");
+    u.weights = (ProtobufCBinaryData){b.len, b.ptr};
+    len = cczfl__update__pack(&u, msg);
+    CHECK_STATUS(ccz_hfl_update_parse_on(&up, out, 6, g, msg, len), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "dense weights too");
+    ccz_buf_free(&b);
+}
+
 /* ---- the aggregator --------------------------------------------------------------------------*/
 
 #define DIM 15 /* lr 4 -> 3 */
@@ -282,6 +494,9 @@ typedef struct {
     float final[DIM];
     bool done;
     unsigned resumed_at; /* the plan's rounds done at join */
+    bool sparse;         /* uploads w at 4 indices as top-k deltas, after 3 malformed ones */
+    float global[DIM];   /* the round's model */
+    float sent[DIM];     /* the model the sparse upload stands for */
 } client;
 
 static int unary(ccz_rpc_channel *ch, const char *method, const ProtobufCMessage *req,
@@ -321,6 +536,38 @@ static int push(client *c, ccz_rpc_channel *ch, unsigned round, size_t n)
     return c->codes[k];
 }
 
+/* Three malformed sparse updates (an index beyond the model, indices out of order, fewer deltas
+ * than indices), then the valid one: w's values at 4 indices as deltas from the global model. */
+static void push_sparse(client *c, ccz_rpc_channel *ch, unsigned round)
+{
+    static const uint32_t good[4] = {0, 4, 9, 14}, far[4] = {0, 4, 9, 15}, order[4] = {4, 0, 9, 14};
+    const uint32_t *cases[4] = {far, order, good, good};
+    float d[4];
+    memcpy(c->sent, c->global, sizeof c->sent);
+    for (int j = 0; j < 4; j++) {
+        d[j] = c->w[good[j]] - c->global[good[j]];
+        c->sent[good[j]] = c->global[good[j]] + d[j];
+    }
+    for (int t = 0; t < 4; t++) {
+        ccz_buf b = CCZ_BUF_INIT;
+        CHECK_OK(ccz_hfl_tensor_encode(&b, d, t == 2 ? 3 : 4, CCZ_HFL_F32));
+        Cczfl__Update u = CCZFL__UPDATE__INIT;
+        u.round = round;
+        u.examples = c->examples;
+        u.loss = 1;
+        u.sparse = true;
+        u.n_indices = 4;
+        u.indices = (uint32_t *)cases[t];
+        u.deltas = (ProtobufCBinaryData){b.len, b.ptr};
+        ProtobufCMessage *resp = NULL;
+        unsigned k = c->pushes < 8 ? c->pushes++ : 7;
+        c->codes[k] = unary(ch, "PushUpdate", &u.base, &cczfl__ack__descriptor, &resp, c->msgs[k]);
+        if (resp)
+            protobuf_c_message_free_unpacked(resp, NULL);
+        ccz_buf_free(&b);
+    }
+}
+
 static void *client_run(void *arg)
 {
     client *c = arg;
@@ -352,6 +599,9 @@ static void *client_run(void *arg)
         if (m->done)
             CHECK_OK(
                 ccz_hfl_tensor_decode(c->final, DIM, m->dtype, m->weights.data, m->weights.len));
+        else
+            CHECK_OK(
+                ccz_hfl_tensor_decode(c->global, DIM, m->dtype, m->weights.data, m->weights.len));
         protobuf_c_message_free_unpacked(resp, NULL);
         if (c->done)
             break;
@@ -359,7 +609,10 @@ static void *client_run(void *arg)
             push(c, ch, round, DIM + 1);
         if (c->sleep_ms && round == 1)
             usleep((useconds_t)c->sleep_ms * 1000);
-        push(c, ch, round, DIM);
+        if (c->sparse)
+            push_sparse(c, ch, round);
+        else
+            push(c, ch, round, DIM);
         after = round;
     }
     ccz_rpc_channel_free(ch);
@@ -410,6 +663,42 @@ static void round_with_misshaped_update(void)
     fprintf(stderr, "aggregator's FedAvg: max |ccz - numpy| = %.3g\n", d);
     CHECK(d <= 1e-6);
     CHECK(!memcmp(cs[0].final, cs[1].final, sizeof cs[0].final));
+}
+
+/* A top-k sparse update densified on the round's model, after malformed ones were refused with
+ * INVALID_ARGUMENT while the round went on: the result is NumPy's weighted mean of the
+ * densified model and the other client's dense one. */
+static void round_with_sparse_update(void)
+{
+    need_numpy();
+    server s;
+    server_start(&s, 1, 2, 20000, NULL);
+    client cs[2] = {{.srv = &s, .name = "topk", .examples = 20, .sparse = true},
+                    {.srv = &s, .name = "dense", .examples = 60}};
+    for (int i = 0; i < DIM; i++) {
+        cs[0].w[i] = frand() * 2;
+        cs[1].w[i] = frand();
+    }
+    pthread_t t[2];
+    start_clients(cs, 2, t);
+    join_clients(2, t);
+    server_stop(&s);
+    CHECK_INT(cs[0].pushes, 4);
+    for (int k = 0; k < 3; k++)
+        CHECK_INT(cs[0].codes[k], CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_CONTAINS(cs[0].msgs[0], "index 3 is 15, beyond the model's 15 values");
+    CHECK_CONTAINS(cs[0].msgs[1], "indices must increase");
+    CHECK_CONTAINS(cs[0].msgs[2], "12 bytes of deltas are not the 4 float32 values");
+    CHECK_INT(cs[0].codes[3], CCZ_RPC_OK);
+    CHECK_INT(s.n_rounds, 1);
+    CHECK_INT(s.rounds[0].received, 2);
+    const float *m[2] = {cs[0].sent, cs[1].w};
+    double w[2] = {20, 60}, ref[DIM];
+    CHECK(numpy_mean(ref, m, w, 2, DIM));
+    double d = max_diff(cs[1].final, ref, DIM);
+    fprintf(stderr,
+            "aggregator's FedAvg of a sparse and a dense update: max |ccz - numpy| = %.3g\n", d);
+    CHECK(d <= 1e-6);
 }
 
 /* Three clients, one a straggler: round 1 closes at its deadline with the other two, round 2
@@ -564,6 +853,7 @@ static void refusals_and_caps(void)
     server_stop(&s);
 }
 
-TEST_MAIN(T(fedavg_matches_numpy), T(tensors), T(update_parse), T(checkpoints),
-          T(round_with_misshaped_update), T(straggler_dropped), T(resume_from_checkpoint),
-          T(refusals_and_caps))
+TEST_MAIN(T(fedavg_matches_numpy), T(tensors), T(update_parse), T(checkpoints), T(fedyogi_by_hand),
+          T(fedyogi_matches_numpy), T(topk_selection), T(sparse_decoding),
+          T(round_with_sparse_update), T(round_with_misshaped_update), T(straggler_dropped),
+          T(resume_from_checkpoint), T(refusals_and_caps))

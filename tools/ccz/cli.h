@@ -301,6 +301,7 @@ enum {
     CLI_O_MU,
     CLI_O_OPTIMIZER,
     CLI_O_SEED,
+    CLI_O_TOP_K,
     CLI_O_COUNT_
 };
 #define CLI_OPT(o) ((cli_opts)1 << (o))
@@ -400,6 +401,8 @@ typedef struct {
     long hosts, batch_size;
     /* verify: the Arm CCA platform keys (a store, a JWK or a PEM key) */
     const char *cca_ta;
+    /* fl join: top-k sparse uploads (a count, or a fraction below 1) */
+    double top_k;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */

@@ -12,14 +12,15 @@
 
 static const char hfl_usage[] =
     "usage: ccz fl serve --listen ADDR --rounds R --min-clients K\n"
-    "                    [--strategy fedavg|fedprox|fedadam] [--mu MU] [--model mlp|lr]\n"
+    "                    [--strategy fedavg|fedprox|fedadam|fedyogi] [--mu MU] [--model mlp|lr]\n"
     "                    [--hidden N] [--test IMAGES] [--epochs E] [--batch B] [--lr LR]\n"
     "                    [--optimizer sgd|adam] [--timeout MS] [--checkpoint FILE] [--seed N]\n"
     "                    [--out FILE] [--threads N] [--mode two-way|server]\n"
     "                    [--handshake-timeout MS] [--idle-timeout MS] [--max-conns N]\n"
     "                    [--cert CERT --key KEY | attester options] [verify options]\n"
     "       ccz fl join HOST:PORT --data IMAGES --name NAME [--model mlp|lr] [--shard I/N[:A]]\n"
-    "                    [--seed N] [--threads N] [--timeout MS] [--mode two-way|server]\n"
+    "                    [--seed N] [--threads N] [--timeout MS] [--top-k K]\n"
+    "                    [--mode two-way|server]\n"
     "                    [--cert CERT --key KEY | attester options] [verify options]\n"
     "\n"
     "Horizontal federated learning with an attested aggregator (cczfl.Aggregator over\n"
@@ -27,7 +28,8 @@ static const char hfl_usage[] =
     "model (and every active client does, or 2 s passed), each trains on its own data for\n"
     "--epochs E (default 1) and uploads its weights, and the --strategy (default fedavg)\n"
     "combines them weighted by the clients' examples: fedavg (the weighted mean), fedprox (the\n"
-    "clients add --mu/2 |w - global|^2, default 0.01), fedadam (Adam on the server). A round\n"
+    "clients add --mu/2 |w - global|^2, default 0.01), fedadam (Adam on the server), fedyogi\n"
+    "(Yogi on the server). A round\n"
     "closes when every participant uploaded or after --timeout MS (default 120000) with those\n"
     "that did; stragglers are dropped and their late updates refused. Each round prints its\n"
     "participants, training loss and, with --test, the test loss and accuracy on standard\n"
@@ -39,7 +41,9 @@ static const char hfl_usage[] =
     "the labels are the file of the same name with labels-idx1 for images-idx3.\n"
     "join trains as the client NAME on shard I of N of IMAGES (a seeded shuffle dealt in\n"
     "turn; with :A, per-class proportions from Dirichlet(A), non-IID), rejoins an aggregator\n"
-    "that restarted, and prints 'accuracy: A' (the aggregator's figure) at the end. Modes:\n"
+    "that restarted, and prints 'accuracy: A' (the aggregator's figure) at the end. --top-k K\n"
+    "uploads only the K changes from the global model largest in magnitude (K below 1: that\n"
+    "fraction of the weights), keeping the rest for the next rounds (error feedback). Modes:\n"
     "two-way (the default: the aggregator admits clients by its --policy on their attested\n"
     "claims), server (clients without TEE).\n" CLI_VERIFY_HELP CLI_ATTESTER_HELP;
 
@@ -60,7 +64,7 @@ static const cli_command hfl_cmds[] = {
     {"join", cmd_fl_join, NULL,
      CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_DATA) | CLI_OPT(CLI_O_NAME) | CLI_OPT(CLI_O_MODEL) |
          CLI_OPT(CLI_O_SHARD) | CLI_OPT(CLI_O_SEED) | CLI_OPT(CLI_O_THREADS) |
-         CLI_OPT(CLI_O_TIMEOUT) | CLI_FRAG_HELP},
+         CLI_OPT(CLI_O_TIMEOUT) | CLI_FRAG_HELP | CLI_OPT(CLI_O_TOP_K)},
 };
 static const cli_group hfl_group = CLI_GROUP("fl", hfl_usage, hfl_cmds, "command",
                                              " (try: serve, join)", "usage: ccz fl serve|join ...");
@@ -302,6 +306,7 @@ int cmd_fl_join(int argc, char **argv)
     jo.retry_ms = (unsigned)a.timeout_ms;
     jo.progress = on_progress;
     jo.payload = (void *)a.name;
+    jo.top_k = a.top_k;
     ccz_hfl_join_result res;
     s = ccz_hfl_join(ch, &jo, &d, &res);
     if (s) {
@@ -315,6 +320,11 @@ int cmd_fl_join(int argc, char **argv)
                 "ccz fl: %s: the training is over after round %u (%u updates of this "
                 "client accepted)\n",
                 a.name, res.last_round, res.rounds);
+        if (a.top_k > 0 && res.sent_values)
+            fprintf(stderr, "ccz fl: %s: uploads of %zu of the model's %zu values (%s)\n", a.name,
+                    res.sent_values, res.model_values,
+                    res.sent_values == res.model_values ? "dense: top-k would not be smaller"
+                                                        : "top-k, with error feedback");
         if (res.acc >= 0)
             printf("accuracy: %.3f\n", res.acc);
     }

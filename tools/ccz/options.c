@@ -123,6 +123,7 @@ static const struct option opts[] = {
     {"mu", required_argument, NULL, O(CLI_O_MU)},
     {"optimizer", required_argument, NULL, O(CLI_O_OPTIMIZER)},
     {"seed", required_argument, NULL, O(CLI_O_SEED)},
+    {"top-k", required_argument, NULL, O(CLI_O_TOP_K)},
     {NULL, 0, NULL, 0},
 };
 
@@ -496,6 +497,17 @@ static int take(cli_args *a, int o, const char *cmd)
     case CLI_O_CCA_TA:
         a->cca_ta = optarg;
         break;
+    case CLI_O_TOP_K: {
+        char *end;
+        double d = strtod(optarg, &end);
+        if (end == optarg || *end || !(d > 0 && d <= 1e9) || (d >= 1 && d != (double)(long)d))
+            return cli_usage_error(cmd,
+                                   "--top-k: a count of weights (1 or more) or a fraction of "
+                                   "the model (between 0 and 1), not '%s'",
+                                   optarg);
+        a->top_k = d;
+        break;
+    }
     default:
         break;
     }

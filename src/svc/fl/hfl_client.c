@@ -92,6 +92,69 @@ static bool retryable(int code, const char *message)
            !strstr(message, "rejected");
 }
 
+/* Top-k with error feedback: what the client did not send (and what float16 rounded away) is
+ * kept in residual and added to the next round's changes. */
+typedef struct {
+    size_t k;
+    float *delta, *residual, *values, *sent;
+    uint32_t *indices;
+} sparse_state;
+
+static void sparse_free(sparse_state *z)
+{
+    free(z->delta);
+    free(z->residual);
+    free(z->values);
+    free(z->sent);
+    free(z->indices);
+    memset(z, 0, sizeof *z);
+}
+
+/* k for a model of dim weights, 0 when a sparse upload would not be smaller than a dense one
+ * (an index costs at most 5 bytes on the wire). */
+static size_t topk_count(double top_k, size_t dim, ccz_hfl_dtype dtype)
+{
+    if (!(top_k > 0))
+        return 0;
+    double k = top_k < 1 ? ceil(top_k * (double)dim) : floor(top_k);
+    size_t n = k >= (double)dim ? dim : (size_t)k, size = dtype == CCZ_HFL_F16 ? 2 : 4;
+    return n >= 1 && n * (size + 5) < dim * size ? n : 0;
+}
+
+static ccz_status sparse_alloc(sparse_state *z, size_t dim, size_t k)
+{
+    z->k = k;
+    z->delta = malloc(dim * sizeof(float));
+    z->residual = calloc(dim, sizeof(float));
+    z->values = malloc(k * sizeof(float));
+    z->sent = malloc(k * sizeof(float));
+    z->indices = malloc(k * sizeof(uint32_t));
+    CCZ_ENSURE(z->delta && z->residual && z->values && z->sent && z->indices, CCZ_ERR_NOMEM,
+               "out of memory for top-k uploads");
+    return CCZ_OK;
+}
+
+/* Fills u's sparse fields from the trained w and the round's global model, encoding the deltas
+ * into msg; the residual keeps the rest. */
+static ccz_status sparse_encode(sparse_state *z, Cczfl__Update *u, ccz_buf *msg, const float *w,
+                                const float *global, size_t dim, ccz_hfl_dtype dtype)
+{
+    for (size_t i = 0; i < dim; i++)
+        z->delta[i] = w[i] - global[i] + z->residual[i];
+    CCZ_GUARD(ccz_hfl_topk(z->indices, z->values, z->delta, dim, z->k));
+    CCZ_GUARD(ccz_hfl_tensor_encode(msg, z->values, z->k, dtype));
+    /* what the aggregator will add: the values as dtype rounded them */
+    CCZ_GUARD(ccz_hfl_tensor_decode(z->sent, z->k, dtype, msg->ptr, msg->len));
+    memcpy(z->residual, z->delta, dim * sizeof(float));
+    for (size_t j = 0; j < z->k; j++)
+        z->residual[z->indices[j]] -= z->sent[j];
+    u->sparse = true;
+    u->n_indices = z->k;
+    u->indices = z->indices;
+    u->deltas = (ProtobufCBinaryData){msg->len, msg->ptr};
+    return CCZ_OK;
+}
+
 ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const ccz_mlp_data *d,
                         ccz_hfl_join_result *out)
 {
@@ -106,6 +169,7 @@ ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const c
     plan p = {0};
     float *w = NULL, *anchor = NULL;
     ccz_buf msg = CCZ_BUF_INIT;
+    sparse_state z = {0};
     ccz_status s = CCZ_OK;
     bool joined = false;
     unsigned after = 0;
@@ -128,6 +192,9 @@ ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const c
                     s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
                     break;
                 }
+                size_t k = topk_count(o->top_k, p.dim, o->dtype);
+                if (k && (s = sparse_alloc(&z, p.dim, k)) != CCZ_OK)
+                    break;
             }
         }
         Cczfl__ModelRequest mr = CCZFL__MODEL_REQUEST__INIT;
@@ -166,16 +233,21 @@ ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const c
         to.seed = o->seed * 1000003u + round;
         s = ccz_mlp_train(w, &p.shape, d, &to, &loss);
         msg.len = 0;
-        if (s == CCZ_OK)
+        Cczfl__Update u = CCZFL__UPDATE__INIT;
+        if (s == CCZ_OK && z.k)
+            s = sparse_encode(&z, &u, &msg, w, anchor, p.dim, o->dtype);
+        else if (s == CCZ_OK)
             s = ccz_hfl_tensor_encode(&msg, w, p.dim, o->dtype);
         if (s)
             break;
-        Cczfl__Update u = CCZFL__UPDATE__INIT;
+        out->sent_values = z.k ? z.k : p.dim;
+        out->model_values = p.dim;
         u.round = round;
         u.examples = d->rows;
         u.loss = loss;
         u.dtype = o->dtype == CCZ_HFL_F16 ? CCZFL__DTYPE__F16 : CCZFL__DTYPE__F32;
-        u.weights = (ProtobufCBinaryData){msg.len, msg.ptr};
+        if (!z.k)
+            u.weights = (ProtobufCBinaryData){msg.len, msg.ptr};
         s = call(ch, &oo, "PushUpdate", &u.base, &cczfl__ack__descriptor, &resp, out);
         if (s)
             break;
@@ -184,6 +256,8 @@ ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const c
         bool accepted = out->code == CCZ_RPC_OK;
         if (accepted)
             out->rounds++;
+        else if (z.k) /* nothing of it reached the model: all of it is still to send */
+            memcpy(z.residual, z.delta, p.dim * sizeof(float));
         if (o->progress)
             o->progress(round, p.rounds, loss, fl_now() - t0, accepted, out->message, o->payload);
         after = round;
@@ -205,5 +279,6 @@ ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const c
     free(w);
     free(anchor);
     ccz_buf_free(&msg);
+    sparse_free(&z);
     return s;
 }

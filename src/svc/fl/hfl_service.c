@@ -424,7 +424,12 @@ static void on_push(ccz_rpc_call *call, const ProtobufCMessage *req, void *paylo
     if (u->examples == 0 || u->examples > CCZ_HFL_MAX_EXAMPLES || !isfinite(u->loss))
         s = ccz_fail(CCZ_ERR_MALFORMED, "examples %llu (1 to 1000000000), loss %g (finite)",
                      (unsigned long long)u->examples, u->loss);
-    if (s == CCZ_OK)
+    if (s == CCZ_OK && u->sparse) /* top-k: the round's global model plus the deltas */
+        s = u->weights.len
+                ? ccz_fail(CCZ_ERR_MALFORMED, "a sparse update with dense weights too")
+                : ccz_hfl_sparse_decode(c->w, v->global, v->dim, u->indices, u->n_indices, u->dtype,
+                                        u->deltas.data, u->deltas.len);
+    else if (s == CCZ_OK)
         s = ccz_hfl_tensor_decode(c->w, v->dim, u->dtype, u->weights.data, u->weights.len);
     if (s) {
         snprintf(msg, sizeof msg, "update rejected: %s", ccz_error_detail());

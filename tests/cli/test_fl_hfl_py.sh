@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The PyTorch client (solutions/hfl/client.py, python3-torch and python3-grpcio) and the C client
+# in one training: 'ccz fl serve' (simulated TEE, two-way RA-gRPC) with 'ccz fl join --top-k' and
+# two client.py (dense, and --top-k) for 2 rounds of an MLP on slices of Fashion-MNIST's test set:
+# all take part in both rounds and print the aggregator's accuracy. A client.py whose policy
+# refuses the aggregator stops after 'ccz verify' without joining; a channel pinned to another
+# aggregator's certificate cannot complete its handshake.
+. "$(dirname "$0")/lib.sh"
+D=/usr/share/datasets/fashion-mnist
+IMG=$D/t10k-images-idx3-ubyte.gz
+PY=$CCZ_SOURCE_DIR/solutions/hfl/client.py
+if [ ! -f "$IMG" ]; then
+    echo "Fashion-MNIST is missing at $D (scripts/setup installs dataset-fashion-mnist)"
+    [ "${CI:-}" != true ] || { echo "FAIL: CI=true: missing data is a failure"; exit 1; }
+    exit 77
+fi
+for m in torch grpc numpy; do
+    if ! /usr/bin/python3 -c "import $m" 2> /dev/null; then
+        echo "SKIP: python3 cannot import $m (Debian's python3-torch, python3-grpcio, python3-numpy; scripts/setup installs them)"
+        exit 77
+    fi
+done
+P=$T/plat
+"$CCZ" sim init --dir "$P" > /dev/null
+M=$("$CCZ" sim measure "$CCZ")
+echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
+echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$(printf '%064d' 7)\"}]}" > "$T/other.json"
+EP=(--tee sim --sim-dir "$P" --policy "$T/accept.json")
+SERVER=
+trap 'kill $SERVER 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+
+"$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 3 --hidden 32 --test "$IMG" \
+    --timeout 60000 --threads 1 "${EP[@]}" > "$T/s.out" 2> "$T/s.log" &
+SERVER=$!
+PORT=
+for _ in $(seq 200); do
+    PORT=$(sed -n 's/.*serving cczfl.Aggregator on port \([0-9]*\).*/\1/p' "$T/s.log")
+    [ -n "$PORT" ] && break
+    sleep 0.05
+done
+[ -n "$PORT" ] || { fail "the aggregator did not start: $(cat "$T/s.log")"; finish; exit 1; }
+
+# refused by its own policy: verified, not joined
+run 1 /usr/bin/python3 "$PY" 127.0.0.1:$PORT --data "$IMG" --name mallory --shard 2/20 \
+    --ccz "$CCZ" --tee sim --sim-dir "$P" --policy "$T/other.json"
+contains "$err" "the aggregator REJECTED by ccz verify"
+
+# pinned: a channel whose root is this aggregator's certificate cannot reach another aggregator
+# (same subject, another key)
+"$CCZ" fl serve --listen 127.0.0.1:0 --rounds 1 --min-clients 5 --mode server "${EP[@]}" \
+    > /dev/null 2> "$T/b.log" &
+OTHER=$!
+PORT_B=
+for _ in $(seq 200); do
+    PORT_B=$(sed -n 's/.*serving cczfl.Aggregator on port \([0-9]*\).*/\1/p' "$T/b.log")
+    [ -n "$PORT_B" ] && break
+    sleep 0.05
+done
+run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" -o "$T/me.crt" --key "$T/me.key"
+run 0 /usr/bin/python3 - "$PY" "$PORT" "$PORT_B" "$T/me.crt" "$T/me.key" <<'EOF_PY'
+import os, sys
+import grpc
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
+import client as c
+pem = c.fetch_certificate("127.0.0.1", int(sys.argv[3]), None, 5)  # B's, before any call
+tls = grpc.ssl_channel_credentials(root_certificates=pem.encode(),
+                                   private_key=open(sys.argv[5], "rb").read(),
+                                   certificate_chain=open(sys.argv[4], "rb").read())
+# B itself, then (two-way) A with B's certificate pinned: this client's own certificate is one
+# A accepts, so only the pin can fail
+for port in (sys.argv[3], sys.argv[2]):
+    ch = grpc.secure_channel("127.0.0.1:" + port, tls, options=[
+        ("grpc.default_authority", "127.0.0.1"),
+        ("grpc.ssl_target_name_override", c.common_name(pem))])
+    code, _, why = c.call(ch, "GetModel", b"", 10)
+    print(code.name, why.replace("\n", " "))
+EOF_PY
+kill $OTHER 2> /dev/null
+wait $OTHER 2> /dev/null
+line1=$(printf '%s\n' "$out" | sed -n 1p)
+line2=$(printf '%s\n' "$out" | sed -n 2p)
+contains "$line1" "FAILED_PRECONDITION this connection has not joined"
+contains "$line2" "UNAVAILABLE"
+contains "$line2" "certificate verify failed"
+
+( "$CCZ" fl join 127.0.0.1:$PORT --data "$IMG" --name c0 --shard 0/20 --top-k 0.1 --threads 1 \
+      "${EP[@]}" > "$T/c0.out" 2> "$T/c0.err"; echo $? > "$T/c0.rc" ) &
+C0=$!
+( timeout 120 /usr/bin/python3 "$PY" 127.0.0.1:$PORT --data "$IMG" --name pyk --shard 2/20 \
+      --top-k 0.05 --ccz "$CCZ" "${EP[@]}" > "$T/pyk.out" 2> "$T/pyk.err"; echo $? > "$T/pyk.rc" ) &
+PYK=$!
+run 0 timeout 120 /usr/bin/python3 "$PY" 127.0.0.1:$PORT --data "$IMG" --name py --shard 1/20 \
+    --ccz "$CCZ" "${EP[@]}"
+py_out=$out
+py_err=$err
+wait $C0 $PYK
+wait $SERVER; rc=$?; SERVER=
+[ "$rc" = 0 ] || fail "the aggregator exited $rc: $(cat "$T/s.log")"
+log=$(cat "$T/s.log")
+[ "$(cat "$T/c0.rc")" = 0 ] || fail "c0 exited $(cat "$T/c0.rc"): $(cat "$T/c0.err")"
+[ "$(cat "$T/pyk.rc")" = 0 ] || fail "pyk exited $(cat "$T/pyk.rc"): $(cat "$T/pyk.err")"
+for r in 1 2; do
+    line=$(grep "round $r/2: 3 of 3 updates" "$T/s.log") || fail "round $r: $log"
+    for c in c0 py pyk; do
+        printf '%s\n' "$line" | grep -qE "[(,]$c[,)]" || fail "$c is not in round $r: $line"
+    done
+done
+contains "$log" "py joined (2 clients; sim (simulated) mr_enclave ${M:0:16}"
+case "$log" in *"mallory"*) fail "the refused client reached the service: $log" ;; esac
+contains "$py_err" "aggregator attested by ccz verify: result      OK (simulated)"
+contains "$py_err" "joined: mlp 784-32-10 (25450 parameters), fedavg, 2 rounds"
+contains "$py_err" "round 2 of 2: train loss"
+contains "$(cat "$T/c0.err")" "uploads of 2545 of the model's 25450 values (top-k, with error feedback)"
+contains "$(cat "$T/pyk.err")" "round 2 of 2: train loss"
+contains "$(cat "$T/pyk.err")" "top 1273 of 25450 values"
+acc=$(sed -n 's/^accuracy: //p' "$T/s.out")
+[ -n "$acc" ] || fail "the aggregator printed no accuracy"
+[ "$py_out" = "accuracy: $acc" ] || fail "client.py printed '$py_out', the aggregator $acc"
+[ "$(cat "$T/c0.out")" = "accuracy: $acc" ] || fail "c0 printed '$(cat "$T/c0.out")'"
+[ "$(cat "$T/pyk.out")" = "accuracy: $acc" ] || fail "pyk printed '$(cat "$T/pyk.out")'"
+awk -v a="$acc" 'BEGIN { exit !(a > 0.4) }' || fail "accuracy $acc after 2 rounds"
+finish
