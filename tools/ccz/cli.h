@@ -301,6 +301,8 @@ enum {
     CLI_O_MU,
     CLI_O_OPTIMIZER,
     CLI_O_SEED,
+    /* fl serve: secure aggregation */
+    CLI_O_SECURE_AGG,
     CLI_O_COUNT_
 };
 #define CLI_OPT(o) ((cli_opts)1 << (o))
@@ -400,6 +402,8 @@ typedef struct {
     long hosts, batch_size;
     /* verify: the Arm CCA platform keys (a store, a JWK or a PEM key) */
     const char *cca_ta;
+    /* fl serve: secure aggregation */
+    bool secure_agg;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */
