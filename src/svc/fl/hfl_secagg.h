@@ -46,4 +46,10 @@ void hfl_sa_close(hfl_sa *a, const char *why);
 /* The fixed point of masked updates: values times 2^22 in Z_2^32 (|weight x value| < 512). */
 #define HFL_SA_SCALE 4194304.0f
 
+/* The fuzz target (fuzz/fuzz_fl_secagg.c): data[0] % 3 picks a KeyList, SharesForYou or
+ * UnmaskPlan from the aggregator, the rest is its bytes, checked by the client's parsers for
+ * round 7 (client 0 of three for the last two); non-zero when an accepted one breaks an
+ * invariant. */
+int hfl_sa_client_fuzz(const uint8_t *data, size_t size);
+
 #endif

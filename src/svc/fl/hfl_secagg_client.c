@@ -315,3 +315,51 @@ ccz_status ccz_hfl_secagg_upload(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o
     free(z);
     return s;
 }
+
+/* ---- the fuzz target's entry (fuzz/fuzz_fl_secagg.c) -------------------------------------------*/
+
+int hfl_sa_client_fuzz(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    state *z = calloc(1, sizeof *z);
+    if (!z)
+        return 0;
+    const unsigned round = 7;
+    memset(z->c_pk, 1, 32);
+    memset(z->s_pk, 2, 32);
+    memset(z->c_sk, 3, 32);
+    int bad = 0;
+    if (data[0] % 3 == 0) {
+        Cczfl__KeyList *l = cczfl__key_list__unpack(NULL, size - 1, data + 1);
+        if (l && read_keys(z, l, round) == CCZ_OK)
+            bad = !z->listed[z->me] || z->t * 2 <= l->n_clients || z->n > SA_MAX;
+        if (l)
+            cczfl__key_list__free_unpacked(l, NULL);
+    } else if (data[0] % 3 == 1) {
+        Cczfl__SharesForYou *r = cczfl__shares_for_you__unpack(NULL, size - 1, data + 1);
+        for (unsigned k = 0; k < 3; k++)
+            z->listed[k] = true, memset(z->c_pks[k], 9, 32);
+        if (r && read_shares(z, r, round) == CCZ_OK)
+            bad = !z->present[z->me];
+        if (r)
+            cczfl__shares_for_you__free_unpacked(r, NULL);
+    } else {
+        Cczfl__UnmaskPlan *p = cczfl__unmask_plan__unpack(NULL, size - 1, data + 1);
+        z->t = 2;
+        for (unsigned k = 0; k < 3; k++)
+            z->present[k] = true;
+        if (p) {
+            ProtobufCBinaryData *sv = calloc(p->n_survivors + 1, sizeof *sv);
+            ProtobufCBinaryData *dr = calloc(p->n_dropped + 1, sizeof *dr);
+            if (sv && dr && unmask_shares(z, p, round, sv, dr) == CCZ_OK)
+                bad = p->n_survivors < z->t || p->n_survivors + p->n_dropped > 3;
+            free(sv);
+            free(dr);
+            cczfl__unmask_plan__free_unpacked(p, NULL);
+        }
+    }
+    ccz_error_clear();
+    free(z);
+    return bad;
+}
