@@ -85,6 +85,8 @@ static int unary(ccz_rpc_channel *ch, const char *method, const ProtobufCMessage
     if (ccz_rpc_unary(ch, resp, &st, path, req, d, &co) != CCZ_OK)
         return -1;
     int code = st.code;
+    if (code)
+        fprintf(stderr, "hfl_bench: %s: %d %s\n", method, code, st.message);
     ccz_rpc_status_free(&st);
     return code;
 }
@@ -156,6 +158,8 @@ static int rounds(unsigned k, bool secure, unsigned reps, const float *w, const 
     ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
     so.max_message = ccz_hfl_max_message(DIM);
     so.max_connections = 1024;
+    /* every client's upload in flight at once (the default 64 MiB sheds all but 16) */
+    so.max_buffer = (size_t)(k + 1) * so.max_message;
     if (ccz_rpc_server_new(&a.rpc, &so) != CCZ_OK)
         return 1;
     ccz_hfl_service_opts o = CCZ_HFL_SERVICE_OPTS_INIT;

@@ -153,6 +153,11 @@ int cmd_fl_serve(int argc, char **argv)
     so.handshake_timeout_ms = (unsigned)a.handshake_timeout_ms;
     so.idle_timeout_ms = (unsigned)a.idle_timeout_ms;
     so.max_connections = (unsigned)a.max_conns;
+    /* a round's uploads arrive together: room for min_clients of them, or the server sheds the
+     * largest unfinished one (RESOURCE_EXHAUSTED; with 1M parameters, past 15 clients) */
+    so.max_buffer = (size_t)(a.min_clients + 1) * so.max_message;
+    if (so.max_buffer < (64u << 20))
+        so.max_buffer = 64u << 20; /* the server's default */
     if (s == CCZ_OK)
         s = ccz_rpc_server_new(&srv, &so);
     o.rounds = (unsigned)a.rounds;
