@@ -5,7 +5,8 @@
  * plain aggregator's, to within the fixed point; FedAdam applies on the unmasked mean; a masked
  * update as the aggregator sees it is uncorrelated with its client's model and looks uniform; a
  * client that stops after sending its shares and one whose masked update is mis-shaped are
- * dropped, the round completing with the survivors' mean (the dropped masks removed). */
+ * dropped, the round completing with the survivors' mean (the dropped masks removed); calls out
+ * of turn refused. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "ccz/hfl.h"
+#include "fl.pb-c.h"
 #include "test.h"
 
 #define MAXC 5
@@ -372,4 +374,72 @@ static void dropped_clients_recovered(void)
     free_clients(cs, 5);
 }
 
-TEST_MAIN(T(secure_mean_equals_fedavg), T(plain_and_fedadam_agree), T(dropped_clients_recovered))
+static int raw(ccz_rpc_channel *ch, const char *method, const ProtobufCMessage *req,
+               const ProtobufCMessageDescriptor *d, char *msg)
+{
+    char path[80];
+    snprintf(path, sizeof path, "/cczfl.Aggregator/%s", method);
+    ccz_rpc_call_opts co = CCZ_RPC_CALL_OPTS_INIT;
+    co.deadline_ms = 5000;
+    ccz_rpc_status st;
+    ProtobufCMessage *resp = NULL;
+    CHECK_OK(ccz_rpc_unary(ch, &resp, &st, path, req, d, &co));
+    snprintf(msg, 512, "%s", st.message);
+    int code = st.code;
+    ccz_rpc_status_free(&st);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    return code;
+}
+
+/* Calls out of turn on a secure aggregator: a plain update, and each phase's call when no round
+ * is open, are FAILED_PRECONDITION; the plan says secure_agg. */
+static void out_of_turn(void)
+{
+    static server s;
+    server_start(&s, true, CCZ_HFL_FEDAVG, 2, 20000);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, s.target, &co));
+    char msg[512];
+    Cczfl__JoinRequest jr = CCZFL__JOIN_REQUEST__INIT;
+    jr.name = "x";
+    jr.examples = 3;
+    ProtobufCMessage *resp = NULL;
+    ccz_rpc_call_opts o = CCZ_RPC_CALL_OPTS_INIT;
+    ccz_rpc_status st;
+    CHECK_OK(ccz_rpc_unary(ch, &resp, &st, "/cczfl.Aggregator/Join", &jr.base,
+                           &cczfl__plan__descriptor, &o));
+    CHECK_INT(st.code, 0);
+    ccz_rpc_status_free(&st);
+    CHECK(resp && ((Cczfl__Plan *)resp)->secure_agg);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    Cczfl__Update u = CCZFL__UPDATE__INIT;
+    u.round = 1;
+    u.examples = 3;
+    CHECK_INT(raw(ch, "PushUpdate", &u.base, &cczfl__ack__descriptor, msg),
+              CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_CONTAINS(msg, "runs secure aggregation");
+    uint8_t k[32] = {1};
+    Cczfl__RoundKeys rk = CCZFL__ROUND_KEYS__INIT;
+    rk.round = 1;
+    rk.c_pk = rk.s_pk = (ProtobufCBinaryData){32, k};
+    CHECK_INT(raw(ch, "AdvertiseKeys", &rk.base, &cczfl__key_list__descriptor, msg),
+              CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_CONTAINS(msg, "AdvertiseKeys for round 1: no secure round of that number is open");
+    Cczfl__MaskedUpdate mu = CCZFL__MASKED_UPDATE__INIT;
+    mu.round = 1;
+    CHECK_INT(raw(ch, "PushMasked", &mu.base, &cczfl__unmask_plan__descriptor, msg),
+              CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_CONTAINS(msg, "PushMasked for round 1: no secure round");
+    Cczfl__UnmaskShares us = CCZFL__UNMASK_SHARES__INIT;
+    us.round = 1;
+    CHECK_INT(raw(ch, "Unmask", &us.base, &cczfl__ack__descriptor, msg),
+              CCZ_RPC_FAILED_PRECONDITION);
+    ccz_rpc_channel_free(ch);
+    server_stop(&s);
+}
+
+TEST_MAIN(T(secure_mean_equals_fedavg), T(plain_and_fedadam_agree), T(dropped_clients_recovered),
+          T(out_of_turn))
