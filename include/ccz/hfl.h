@@ -184,12 +184,18 @@ typedef struct {
     void (*on_round)(const ccz_hfl_round *r, void *payload);
     void (*on_over)(const ccz_hfl_status *st, void *payload);
     void *payload;
+    /* Secure aggregation (Bonawitz et al.; include/ccz/secagg.h): the aggregator sees only the
+     * survivors' weighted sum, unmasked with t = n/2 + 1 of their shares; every phase of a
+     * round has round_timeout_ms. At most 255 participants a round. */
+    bool secure_agg;
+    /* Sees each masked update as it arrives (little-endian 32-bit words; tests, audits). */
+    void (*on_masked)(const char *name, const uint8_t *words_le, size_t dim, void *payload);
 } ccz_hfl_service_opts;
 #define CCZ_HFL_SERVICE_OPTS_INIT                                                                  \
     {                                                                                              \
         CCZ_HFL_SERVICE_OPTS_VERSION, NULL, {0, {0}}, 0, 0, 0, CCZ_HFL_FEDAVG,                     \
             CCZ_HFL_STRATEGY_OPTS_INIT, 0, 0, 0, 0, CCZ_MLP_SGD, 0, 0, NULL, NULL, 0, 0, NULL,     \
-            NULL, NULL, NULL                                                                       \
+            NULL, NULL, NULL, false, NULL                                                          \
     }
 
 typedef struct ccz_hfl_service ccz_hfl_service;
@@ -222,10 +228,16 @@ typedef struct {
      * weights (rounded up); else that many. An upload that would not be smaller sparse is
      * sent dense. */
     double top_k;
+    /* Testing: in round fault_round, a secure-aggregation client stops after sending its shares
+     * (CCZ_HFL_FAULT_DROP, as a crash) or uploads a truncated masked update
+     * (CCZ_HFL_FAULT_TRUNCATE). */
+    int fault;
+    unsigned fault_round;
 } ccz_hfl_join_opts;
+enum { CCZ_HFL_FAULT_NONE = 0, CCZ_HFL_FAULT_DROP = 1, CCZ_HFL_FAULT_TRUNCATE = 2 };
 #define CCZ_HFL_JOIN_OPTS_INIT                                                                     \
     {                                                                                              \
-        CCZ_HFL_JOIN_OPTS_VERSION, NULL, NULL, CCZ_HFL_F32, 0, 0, 0, 0, NULL, NULL, 0              \
+        CCZ_HFL_JOIN_OPTS_VERSION, NULL, NULL, CCZ_HFL_F32, 0, 0, 0, 0, NULL, NULL, 0, 0, 0        \
     }
 
 typedef struct {
@@ -243,6 +255,16 @@ typedef struct {
  * an answer (out->code); an error when the aggregator sent something malformed. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o,
                                               const ccz_mlp_data *d, ccz_hfl_join_result *out);
+
+/* One round's upload under secure aggregation, for a client that has the model w (dim floats)
+ * it trained for round (GetModel's) with loss: AdvertiseKeys, ShareKeys, PushMasked and Unmask
+ * (proto/fl.proto). ccz_hfl_join calls it when the plan says secure_agg; benchmarks and other
+ * trainers call it alone. CCZ_OK when the calls ran (out->code: the first failure, 0: in);
+ * an error when the aggregator or a peer sent something malformed. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_hfl_secagg_upload(ccz_rpc_channel *ch,
+                                                       const ccz_hfl_join_opts *o, unsigned round,
+                                                       const float *w, size_t dim, double loss,
+                                                       ccz_hfl_join_result *out);
 
 #ifdef __cplusplus
 }

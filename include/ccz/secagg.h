@@ -3,7 +3,8 @@
  * Aggregation for Privacy-Preserving Machine Learning", CCS 2017) so that an aggregator sees only
  * the sum of the clients' updates: X25519 agreement between every pair of clients, pairwise
  * masks that cancel in the sum, and t-of-n Shamir shares of each client's key for removing the
- * masks of clients that drop out. The aggregator's protocol does not use them yet (docs/fl.md).
+ * masks of clients that drop out. The aggregator's protocol (include/ccz/hfl.h, secure_agg) runs
+ * on them (docs/fl.md).
  * Keys and seeds are secrets: callers wipe them. */
 #ifndef CCZ_SECAGG_H
 #define CCZ_SECAGG_H
@@ -45,6 +46,30 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_secagg_share(uint8_t (*shares)[32], const u
 /* The secret from t shares with their x (distinct, non-zero). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_secagg_combine(uint8_t secret[32], const uint8_t (*shares)[32],
                                                     const uint8_t *xs, unsigned t);
+
+/* ---- for the protocol around them (src/svc/fl) ------------------------------------------------*/
+
+/* The public key of sk (a key recovered from shares is checked against the one advertised). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_secagg_public(uint8_t pk[32], const uint8_t sk[32]);
+/* Adds (sign > 0) or subtracts the stream of seed (AES-256-CTR, as the pairwise masks) to dim
+ * words of v: a client's self mask, and the aggregator's removal of it. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_secagg_self_mask(uint32_t *v, size_t dim,
+                                                      const uint8_t seed[32], int sign);
+/* The AES-256-GCM key of the pair (sk, peer_pk) for the shares they send each other:
+ * HKDF-SHA256 of their agreement, info "ccz secagg shares". */
+CCZ_API CCZ_NODISCARD ccz_status ccz_secagg_pair_key(uint8_t key[32], const uint8_t sk[32],
+                                                     const uint8_t peer_pk[32]);
+#define CCZ_SECAGG_TAG 16
+/* AES-256-GCM of len bytes into out (len + CCZ_SECAGG_TAG bytes) with a nonce used once under
+ * key, binding aad. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_secagg_seal(uint8_t *out, const uint8_t *in, size_t len,
+                                                 const uint8_t key[32], const uint8_t nonce[12],
+                                                 const uint8_t *aad, size_t aad_len);
+/* The inverse: len bytes of in (len >= CCZ_SECAGG_TAG) into out (len - CCZ_SECAGG_TAG);
+ * CCZ_ERR_BAD_SIGNATURE when the tag does not verify (out is then wiped). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_secagg_open(uint8_t *out, const uint8_t *in, size_t len,
+                                                 const uint8_t key[32], const uint8_t nonce[12],
+                                                 const uint8_t *aad, size_t aad_len);
 
 #ifdef __cplusplus
 }

@@ -3,12 +3,14 @@
  * X25519 key agreement between clients, pairwise masks from AES-256-CTR streams keyed by the
  * agreed secrets, fixed-point encoding in Z_2^32 so that masks cancel in the sum, and t-of-n
  * Shamir sharing over GF(2^8) of a client's key so that the masks of a client that dropped out
- * can be removed. Not wired into the aggregator yet (include/ccz/secagg.h). */
+ * can be removed; and what the aggregator's protocol around them needs (src/svc/fl/hfl_secagg.c):
+ * self masks and AES-256-GCM for the shares clients send each other (include/ccz/secagg.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 
 #include "ccz/secagg.h"
@@ -45,6 +47,11 @@ ccz_status ccz_secagg_agree(uint8_t seed[32], const uint8_t sk[32], const uint8_
     return CCZ_OK;
 }
 
+static inline uint32_t word_le(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 /* out[i] += sign * (the i-th 32-bit word of AES-256-CTR(seed, zero IV)) */
 static ccz_status add_stream(uint32_t *out, size_t dim, const uint8_t seed[32], int sign)
 {
@@ -62,11 +69,13 @@ static ccz_status add_stream(uint32_t *out, size_t dim, const uint8_t seed[32], 
             s = ccz_fail(CCZ_ERR_CRYPTO, "AES-256-CTR failed");
             break;
         }
-        for (size_t i = 0; i < n; i++) {
-            uint32_t w = (uint32_t)buf[4 * i] | (uint32_t)buf[4 * i + 1] << 8 |
-                         (uint32_t)buf[4 * i + 2] << 16 | (uint32_t)buf[4 * i + 3] << 24;
-            out[at + i] += sign > 0 ? w : (uint32_t)0 - w;
-        }
+        uint32_t *o = out + at;
+        if (sign > 0) /* two loops without a branch inside: both vectorise */
+            for (size_t i = 0; i < n; i++)
+                o[i] += word_le(buf + 4 * i);
+        else
+            for (size_t i = 0; i < n; i++)
+                o[i] -= word_le(buf + 4 * i);
     }
     OPENSSL_cleanse(buf, sizeof buf);
     EVP_CIPHER_CTX_free(c);
@@ -185,4 +194,77 @@ ccz_status ccz_secagg_combine(uint8_t secret[32], const uint8_t (*shares)[32], c
         secret[b] = acc;
     }
     return CCZ_OK;
+}
+
+/* ---- the protocol's helpers ------------------------------------------------------------------*/
+
+ccz_status ccz_secagg_public(uint8_t pk[32], const uint8_t sk[32])
+{
+    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, sk, 32);
+    size_t len = 32;
+    int ok = k && EVP_PKEY_get_raw_public_key(k, pk, &len) == 1 && len == 32;
+    EVP_PKEY_free(k);
+    CCZ_ENSURE(ok, CCZ_ERR_CRYPTO, "X25519 public key failed");
+    return CCZ_OK;
+}
+
+ccz_status ccz_secagg_self_mask(uint32_t *v, size_t dim, const uint8_t seed[32], int sign)
+{
+    return add_stream(v, dim, seed, sign);
+}
+
+ccz_status ccz_secagg_pair_key(uint8_t key[32], const uint8_t sk[32], const uint8_t peer_pk[32])
+{
+    uint8_t seed[32];
+    CCZ_GUARD(ccz_secagg_agree(seed, sk, peer_pk));
+    static const char info[] = "ccz secagg shares";
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
+    size_t len = 32;
+    int ok = c && EVP_PKEY_derive_init(c) == 1 && EVP_PKEY_CTX_set_hkdf_md(c, EVP_sha256()) == 1 &&
+             EVP_PKEY_CTX_set1_hkdf_key(c, seed, sizeof seed) == 1 &&
+             EVP_PKEY_CTX_add1_hkdf_info(c, (const unsigned char *)info, sizeof info - 1) == 1 &&
+             EVP_PKEY_derive(c, key, &len) == 1 && len == 32;
+    EVP_PKEY_CTX_free(c);
+    OPENSSL_cleanse(seed, sizeof seed);
+    CCZ_ENSURE(ok, CCZ_ERR_CRYPTO, "HKDF-SHA256 failed");
+    return CCZ_OK;
+}
+
+static ccz_status gcm(uint8_t *out, const uint8_t *in, size_t len, const uint8_t key[32],
+                      const uint8_t nonce[12], const uint8_t *aad, size_t aad_len, uint8_t *tag,
+                      bool seal)
+{
+    CCZ_ENSURE(len <= INT32_MAX && aad_len <= INT32_MAX, CCZ_ERR_TOO_LARGE, "%zu bytes", len);
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int n = 0, fin = 0;
+    int ok = c && EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce, seal ? 1 : 0) == 1 &&
+             (aad_len == 0 || EVP_CipherUpdate(c, NULL, &n, aad, (int)aad_len) == 1) &&
+             EVP_CipherUpdate(c, out, &n, in, (int)len) == 1;
+    if (ok && !seal)
+        ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, CCZ_SECAGG_TAG, tag) == 1;
+    int verified = ok && EVP_CipherFinal_ex(c, out + n, &fin) == 1;
+    if (verified && seal)
+        ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, CCZ_SECAGG_TAG, tag) == 1;
+    EVP_CIPHER_CTX_free(c);
+    CCZ_ENSURE(ok, CCZ_ERR_CRYPTO, "AES-256-GCM failed");
+    if (!verified) {
+        OPENSSL_cleanse(out, len);
+        return ccz_fail(CCZ_ERR_BAD_SIGNATURE, "the share's AES-GCM tag does not verify");
+    }
+    return CCZ_OK;
+}
+
+ccz_status ccz_secagg_seal(uint8_t *out, const uint8_t *in, size_t len, const uint8_t key[32],
+                           const uint8_t nonce[12], const uint8_t *aad, size_t aad_len)
+{
+    return gcm(out, in, len, key, nonce, aad, aad_len, out + len, true);
+}
+
+ccz_status ccz_secagg_open(uint8_t *out, const uint8_t *in, size_t len, const uint8_t key[32],
+                           const uint8_t nonce[12], const uint8_t *aad, size_t aad_len)
+{
+    CCZ_ENSURE(len >= CCZ_SECAGG_TAG, CCZ_ERR_MALFORMED, "%zu bytes: shorter than a GCM tag", len);
+    uint8_t tag[CCZ_SECAGG_TAG];
+    memcpy(tag, in + len - CCZ_SECAGG_TAG, sizeof tag);
+    return gcm(out, in, len - CCZ_SECAGG_TAG, key, nonce, aad, aad_len, tag, false);
 }

@@ -2,7 +2,8 @@
 /* Secure aggregation's primitives (include/ccz/secagg.h): the masked updates of five clients sum
  * to the plain sum; one masked update does not show its client's values; a client that dropped
  * out has its key recovered from three of five Shamir shares and its masks removed, giving the
- * survivors' plain sum; two shares do not give the key. */
+ * survivors' plain sum; two shares do not give the key; the helpers of the protocol around them
+ * (public keys, the pair's share key, AES-GCM sealing with tampering refused, self masks). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,4 +132,51 @@ static void dropout_recovered(void)
     CHECK(worst <= N * 0.5 / SCALE + 1e-5);
 }
 
-TEST_MAIN(T(agreement), T(sum_equals_plain_sum), T(dropout_recovered))
+/* The protocol's helpers: the public key of a secret, the pair's share key from both ends,
+ * AES-GCM sealing with one flipped byte (ciphertext, tag, nonce) refused, a self mask removed. */
+static void protocol_helpers(void)
+{
+    setup();
+    uint8_t pk0[32], k01[32], k10[32], k02[32];
+    CHECK_OK(ccz_secagg_public(pk0, sk[0]));
+    CHECK(!memcmp(pk0, pk[0], 32));
+    CHECK_OK(ccz_secagg_pair_key(k01, sk[0], pk[1]));
+    CHECK_OK(ccz_secagg_pair_key(k10, sk[1], pk[0]));
+    CHECK_OK(ccz_secagg_pair_key(k02, sk[0], pk[2]));
+    CHECK(!memcmp(k01, k10, 32));
+    CHECK(memcmp(k01, k02, 32) != 0);
+    uint8_t pt[76], ct[76 + CCZ_SECAGG_TAG], back[76], nonce[12] = {1, 2, 3};
+    for (int i = 0; i < 76; i++)
+        pt[i] = (uint8_t)(i * 7);
+    CHECK_OK(ccz_secagg_seal(ct, pt, sizeof pt, k01, nonce, NULL, 0));
+    CHECK_OK(ccz_secagg_open(back, ct, sizeof ct, k10, nonce, NULL, 0));
+    CHECK(!memcmp(back, pt, sizeof pt));
+    for (size_t at = 0; at < sizeof ct; at += 37) { /* bytes 0, 37, 74 (ciphertext), 91 (tag) */
+        ct[at] ^= 1;
+        CHECK_STATUS(ccz_secagg_open(back, ct, sizeof ct, k10, nonce, NULL, 0),
+                     CCZ_ERR_BAD_SIGNATURE);
+        ct[at] ^= 1;
+    }
+    ct[sizeof ct - 1] ^= 0x80;
+    CHECK_STATUS(ccz_secagg_open(back, ct, sizeof ct, k10, nonce, NULL, 0), CCZ_ERR_BAD_SIGNATURE);
+    ct[sizeof ct - 1] ^= 0x80;
+    /* another pair's key, another nonce */
+    CHECK_STATUS(ccz_secagg_open(back, ct, sizeof ct, k02, nonce, NULL, 0), CCZ_ERR_BAD_SIGNATURE);
+    nonce[0] ^= 1;
+    CHECK_STATUS(ccz_secagg_open(back, ct, sizeof ct, k10, nonce, NULL, 0), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STATUS(ccz_secagg_open(back, ct, CCZ_SECAGG_TAG - 1, k10, nonce, NULL, 0),
+                 CCZ_ERR_MALFORMED);
+    /* a self mask added and taken away */
+    static uint32_t v[DIM], orig[DIM];
+    for (int i = 0; i < DIM; i++)
+        v[i] = orig[i] = (uint32_t)i * 2654435761u;
+    CHECK_OK(ccz_secagg_self_mask(v, DIM, k01, 1));
+    int same = 0;
+    for (int i = 0; i < DIM; i++)
+        same += v[i] == orig[i];
+    CHECK(same < 3);
+    CHECK_OK(ccz_secagg_self_mask(v, DIM, k01, -1));
+    CHECK(!memcmp(v, orig, sizeof v));
+}
+
+TEST_MAIN(T(agreement), T(sum_equals_plain_sum), T(dropout_recovered), T(protocol_helpers))

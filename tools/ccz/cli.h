@@ -302,6 +302,8 @@ enum {
     CLI_O_OPTIMIZER,
     CLI_O_SEED,
     CLI_O_TOP_K,
+    /* fl serve: secure aggregation */
+    CLI_O_SECURE_AGG,
     CLI_O_COUNT_
 };
 #define CLI_OPT(o) ((cli_opts)1 << (o))
@@ -403,6 +405,8 @@ typedef struct {
     const char *cca_ta;
     /* fl join: top-k sparse uploads (a count, or a fraction below 1) */
     double top_k;
+    /* fl serve: secure aggregation */
+    bool secure_agg;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */

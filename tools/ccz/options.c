@@ -124,6 +124,7 @@ static const struct option opts[] = {
     {"optimizer", required_argument, NULL, O(CLI_O_OPTIMIZER)},
     {"seed", required_argument, NULL, O(CLI_O_SEED)},
     {"top-k", required_argument, NULL, O(CLI_O_TOP_K)},
+    {"secure-agg", no_argument, NULL, O(CLI_O_SECURE_AGG)},
     {NULL, 0, NULL, 0},
 };
 
@@ -314,6 +315,9 @@ static int take(cli_args *a, int o, const char *cmd)
         break;
     case CLI_O_CHIEF:
         a->chief = true;
+        break;
+    case CLI_O_SECURE_AGG:
+        a->secure_agg = true;
         break;
     case CLI_O_PARTIES:
     case CLI_O_MAX_MEMORY: {

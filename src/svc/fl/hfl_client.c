@@ -32,6 +32,7 @@ typedef struct {
     unsigned rounds;
     ccz_mlp_train_opts train;
     bool prox;
+    bool secure; /* secure aggregation: ccz_hfl_secagg_upload */
 } plan;
 
 static ccz_status read_plan(plan *p, const Cczfl__Plan *r, const ccz_mlp_data *d,
@@ -64,6 +65,7 @@ static ccz_status read_plan(plan *p, const Cczfl__Plan *r, const ccz_mlp_data *d
     p->train.mu = r->mu;
     p->train.threads = o->threads;
     p->prox = r->mu > 0;
+    p->secure = r->secure_agg;
     return CCZ_OK;
 }
 
@@ -232,6 +234,22 @@ ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const c
         to.anchor = p.prox ? anchor : NULL;
         to.seed = o->seed * 1000003u + round;
         s = ccz_mlp_train(w, &p.shape, d, &to, &loss);
+        if (s == CCZ_OK && p.secure) {
+            s = ccz_hfl_secagg_upload(ch, &oo, round, w, p.dim, loss, out);
+            if (s)
+                break;
+            bool in = out->code == CCZ_RPC_OK;
+            out->rounds += in;
+            if (o->progress)
+                o->progress(round, p.rounds, loss, fl_now() - t0, in, out->message, o->payload);
+            after = round;
+            if ((o->fault && round == o->fault_round) || out->code == CCZ_RPC_INVALID_ARGUMENT ||
+                out->code == CCZ_RPC_PERMISSION_DENIED)
+                break;
+            if (retryable(out->code, out->message))
+                joined = false;
+            continue;
+        }
         msg.len = 0;
         Cczfl__Update u = CCZFL__UPDATE__INIT;
         if (s == CCZ_OK && z.k)

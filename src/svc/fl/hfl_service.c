@@ -11,6 +11,7 @@
 #include "core/guard.h"
 #include "core/listener.h"
 #include "fl.pb-c.h"
+#include "hfl_secagg.h"
 #include "svc/fl/party.h"
 #include "svc/peer.h"
 
@@ -30,6 +31,7 @@ typedef struct {
     uint64_t examples;
     double loss;
     float *w;
+    uint64_t joined_examples; /* from Join: its weight under secure aggregation */
 } client;
 
 struct ccz_hfl_service {
@@ -49,7 +51,13 @@ struct ccz_hfl_service {
     ccz_hfl_round last;
     ccz_rpc_timer *tick;
     bool notified;
+    hfl_sa *sa; /* secure aggregation (NULL: off) */
 };
+
+/* secure aggregation's rounds (below) */
+static void sa_open(ccz_hfl_service *v);
+static void sa_event(ccz_hfl_service *v, hfl_sa_event e, bool deadline);
+static ccz_status sa_register(ccz_hfl_service *v);
 
 #define say(v, ...) svc_log((v)->o.log, "fl", __VA_ARGS__)
 
@@ -152,6 +160,8 @@ static void try_open(ccz_hfl_service *v)
         send_model(v, c, v->round + 1, false);
     }
     say(v, "round %u/%u: open with %u clients (%s)", v->round + 1, v->o.rounds, k, names);
+    if (v->sa)
+        sa_open(v);
 }
 
 static void append_name(char *out, size_t cap, const char *name)
@@ -204,6 +214,11 @@ static void close_round(ccz_hfl_service *v, bool deadline)
         say(v, "round %u/%u: no update before the deadline (%s dropped); opening it again",
             r->round, v->o.rounds, r->dropped);
         return;
+    }
+    if (v->sa) { /* the survivors' weighted mean, unmasked: the strategy sees one model */
+        models[0] = hfl_sa_mean(v->sa);
+        weights[0] = 1;
+        n = 1;
     }
     ccz_status s = ccz_hfl_strategy_aggregate(v->strategy, v->global, models, weights, n);
     if (s == CCZ_OK)
@@ -266,6 +281,8 @@ static void on_tick(void *arg)
             notify(v);
             return;
         }
+    } else if (v->open && v->sa) {
+        sa_event(v, hfl_sa_tick(v->sa, v->o.round_timeout_ms), true);
     } else if (v->open && listener_mono_ms() - v->opened_at >= (int64_t)v->o.round_timeout_ms) {
         close_round(v, true);
     }
@@ -290,6 +307,7 @@ static void fill_plan(ccz_hfl_service *v, Cczfl__Plan *p, uint32_t *layers)
     p->lr = v->o.lr;
     p->optimizer = (char *)(v->o.optimizer == CCZ_MLP_ADAM ? "adam" : "sgd");
     p->round = v->round;
+    p->secure_agg = v->sa != NULL;
 }
 
 static void on_join(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
@@ -334,6 +352,7 @@ static void on_join(ccz_rpc_call *call, const ProtobufCMessage *req, void *paylo
             release(c);
             c->conn = conn;
             c->dropped = false;
+            c->joined_examples = r->examples;
             say(v, "%s rejoined (%s)", c->name, who);
         }
     if (!c) {
@@ -353,6 +372,7 @@ static void on_join(ccz_rpc_call *call, const ProtobufCMessage *req, void *paylo
         snprintf(c->name, sizeof c->name, "%s", r->name);
         snprintf(c->who, sizeof c->who, "%s", who);
         c->conn = conn;
+        c->joined_examples = r->examples;
         say(v, "%s joined (%u clients; %s; %llu examples)", c->name, v->n_clients, who,
             (unsigned long long)r->examples);
     }
@@ -403,6 +423,12 @@ static void on_push(ccz_rpc_call *call, const ProtobufCMessage *req, void *paylo
     client *c = member(v, call);
     if (!c)
         return;
+    if (v->sa) {
+        (void)!ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION,
+                              "this aggregator runs secure aggregation: updates go masked "
+                              "(AdvertiseKeys, ShareKeys, PushMasked, Unmask)");
+        return;
+    }
     if (!v->open || u->round != v->round + 1 || !c->in_round) {
         if (u->round <= v->round)
             snprintf(msg, sizeof msg, "late update for round %u: the round is closed (%u done)",
@@ -451,6 +477,105 @@ static void on_push(ccz_rpc_call *call, const ProtobufCMessage *req, void *paylo
     try_open(v);
 }
 
+/* ---- secure aggregation (hfl_secagg.c runs the round's phases) ------------------------------*/
+
+static void sa_open(ccz_hfl_service *v)
+{
+    unsigned slots[CCZ_HFL_MAX_CLIENTS], n = 0;
+    uint64_t examples[CCZ_HFL_MAX_CLIENTS];
+    const char *names[CCZ_HFL_MAX_CLIENTS];
+    for (unsigned i = 0; i < v->n_clients; i++)
+        if (v->cl[i].in_round) {
+            slots[n] = i;
+            examples[n] = v->cl[i].joined_examples;
+            names[n++] = v->cl[i].name;
+        }
+    if (hfl_sa_open(v->sa, v->round + 1, slots, examples, names, n) != CCZ_OK) {
+        say(v, "round %u: %s", v->round + 1, ccz_error_detail());
+        ccz_error_clear();
+    }
+}
+
+/* A phase's end: the round closes with the survivors, or without anyone when it failed. */
+static void sa_event(ccz_hfl_service *v, hfl_sa_event e, bool deadline)
+{
+    if (e == HFL_SA_WAIT)
+        return;
+    if (e == HFL_SA_FAILED)
+        say(v, "round %u: secure aggregation failed: %s", v->round + 1, hfl_sa_why(v->sa));
+    for (unsigned i = 0; i < v->n_clients; i++) {
+        client *c = &v->cl[i];
+        double loss = 0;
+        c->sent = c->in_round && e == HFL_SA_DONE && hfl_sa_survived(v->sa, i, &loss);
+        c->loss = loss;
+        c->examples = c->joined_examples;
+    }
+    close_round(v, deadline);
+    try_open(v);
+}
+
+static client *sa_member(ccz_hfl_service *v, ccz_rpc_call *call, unsigned *slot)
+{
+    client *c = member(v, call);
+    if (c)
+        *slot = (unsigned)(c - v->cl);
+    return c;
+}
+
+static void on_sa_keys(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
+{
+    ccz_hfl_service *v = payload;
+    unsigned slot;
+    if (sa_member(v, call, &slot))
+        sa_event(v, hfl_sa_advertise(v->sa, call, slot, (const Cczfl__RoundKeys *)req), false);
+}
+
+static void on_sa_share(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
+{
+    ccz_hfl_service *v = payload;
+    unsigned slot;
+    if (sa_member(v, call, &slot))
+        sa_event(v, hfl_sa_share(v->sa, call, slot, (const Cczfl__KeyShares *)req), false);
+}
+
+static void on_sa_push(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
+{
+    ccz_hfl_service *v = payload;
+    unsigned slot;
+    if (sa_member(v, call, &slot))
+        sa_event(v,
+                 hfl_sa_push(v->sa, call, slot, (const Cczfl__MaskedUpdate *)req, v->o.on_masked,
+                             v->o.payload),
+                 false);
+}
+
+static void on_sa_unmask(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
+{
+    ccz_hfl_service *v = payload;
+    unsigned slot;
+    if (sa_member(v, call, &slot))
+        sa_event(v, hfl_sa_unmask(v->sa, call, slot, (const Cczfl__UnmaskShares *)req), false);
+}
+
+static ccz_status sa_register(ccz_hfl_service *v)
+{
+    CCZ_GUARD(hfl_sa_new(&v->sa, v->dim, v->o.log));
+    static const char *const paths[] = {"/cczfl.Aggregator/AdvertiseKeys",
+                                        "/cczfl.Aggregator/ShareKeys",
+                                        "/cczfl.Aggregator/PushMasked", "/cczfl.Aggregator/Unmask"};
+    const ProtobufCMessageDescriptor *in[] = {
+        &cczfl__round_keys__descriptor, &cczfl__key_shares__descriptor,
+        &cczfl__masked_update__descriptor, &cczfl__unmask_shares__descriptor};
+    const ProtobufCMessageDescriptor *out[] = {
+        &cczfl__key_list__descriptor, &cczfl__shares_for_you__descriptor,
+        &cczfl__unmask_plan__descriptor, &cczfl__ack__descriptor};
+    const ccz_rpc_handler handlers[] = {on_sa_keys, on_sa_share, on_sa_push, on_sa_unmask};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(paths); i++)
+        CCZ_GUARD(
+            ccz_rpc_server_add(v->rpc, paths[i], CCZ_RPC_UNARY, in[i], out[i], handlers[i], v));
+    return CCZ_OK;
+}
+
 /* ---- the service -----------------------------------------------------------------------------*/
 
 static ccz_status resume(ccz_hfl_service *v)
@@ -497,6 +622,8 @@ ccz_status ccz_hfl_service_new(ccz_hfl_service **out, ccz_rpc_server *rpc,
     CCZ_ENSURE(v, CCZ_ERR_NOMEM, "out of memory");
     v->o = *o;
     v->o.max_clients = maxc;
+    if (o->secure_agg && maxc > 255) /* Shamir over GF(2^8) */
+        v->o.max_clients = 255;
     v->o.mu = o->mu > 0 ? o->mu : 0.01f;
     v->o.epochs = o->epochs ? o->epochs : 1;
     v->o.batch = o->batch ? o->batch : 32;
@@ -531,6 +658,8 @@ ccz_status ccz_hfl_service_new(ccz_hfl_service **out, ccz_rpc_server *rpc,
     const ccz_rpc_handler handlers[] = {on_join, on_get_model, on_push};
     for (size_t i = 0; s == CCZ_OK && i < CCZ_ARRAY_LEN(paths); i++)
         s = ccz_rpc_server_add(rpc, paths[i], CCZ_RPC_UNARY, in[i], outd[i], handlers[i], v);
+    if (s == CCZ_OK && o->secure_agg)
+        s = sa_register(v);
     if (s) {
         ccz_hfl_service_free(v);
         return s;
@@ -557,6 +686,7 @@ void ccz_hfl_service_free(ccz_hfl_service *v)
         release(&v->cl[i]);
         free(v->cl[i].w);
     }
+    hfl_sa_free(v->sa);
     ccz_hfl_strategy_free(v->strategy);
     free(v->global);
     ccz_buf_free(&v->model_msg);

@@ -1,0 +1,446 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Secure aggregation in the aggregator's protocol (include/ccz/hfl.h, secure_agg; proto/fl.proto),
+ * the real service and the real client (ccz_hfl_join) over loopback h2c: the secure mean equals
+ * the weighted mean of the clients' models (computed here by training the same models) and the
+ * plain aggregator's, to within the fixed point; FedAdam applies on the unmasked mean; a masked
+ * update as the aggregator sees it is uncorrelated with its client's model and looks uniform; a
+ * client that stops after sending its shares and one whose masked update is mis-shaped are
+ * dropped, the round completing with the survivors' mean (the dropped masks removed); calls out
+ * of turn refused. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccz/hfl.h"
+#include "fl.pb-c.h"
+#include "test.h"
+
+#define MAXC 5
+static const ccz_mlp_shape SHAPE = {2, {16, 32, 4}};
+#define DIM (16 * 32 + 32 + 32 * 4 + 4)
+#define MODEL_SEED 11
+/* each survivor's rounding (half a step of 2^-22), one step more for float32 products, over the
+ * survivors' share of the weight */
+static double tol(unsigned survivors, double weight)
+{
+    return (survivors * 0.5 + 1) / 4194304.0 / weight;
+}
+
+typedef struct {
+    ccz_rpc_server *rpc;
+    ccz_hfl_service *svc;
+    pthread_t thread;
+    char target[64];
+    ccz_hfl_round rounds[4];
+    unsigned n_rounds;
+    uint8_t masked[MAXC][DIM * 4]; /* what the aggregator saw */
+    char masked_by[MAXC][16];
+    unsigned n_masked;
+} server;
+
+static void *run(void *arg)
+{
+    server *s = arg;
+    CHECK_OK(ccz_rpc_server_run(s->rpc));
+    return NULL;
+}
+
+static void on_round(const ccz_hfl_round *r, void *payload)
+{
+    server *s = payload;
+    if (s->n_rounds < 4)
+        s->rounds[s->n_rounds++] = *r;
+}
+
+static void on_over(const ccz_hfl_status *st, void *payload)
+{
+    (void)st;
+    ccz_rpc_server_shutdown(((server *)payload)->rpc, 1000);
+}
+
+static void on_masked(const char *name, const uint8_t *words, size_t dim, void *payload)
+{
+    server *s = payload;
+    CHECK_INT(dim, DIM);
+    if (s->n_masked < MAXC) {
+        memcpy(s->masked[s->n_masked], words, DIM * 4);
+        snprintf(s->masked_by[s->n_masked++], 16, "%s", name);
+    }
+}
+
+static void server_start(server *s, bool secure, ccz_hfl_strategy_kind strategy, unsigned min,
+                         unsigned timeout_ms)
+{
+    memset(s, 0, sizeof *s);
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.max_message = ccz_hfl_max_message(DIM);
+    CHECK_OK(ccz_rpc_server_new(&s->rpc, &so));
+    ccz_hfl_service_opts o = CCZ_HFL_SERVICE_OPTS_INIT;
+    o.model = "mlp";
+    o.shape = SHAPE;
+    o.rounds = 1;
+    o.min_clients = min;
+    o.strategy = strategy;
+    o.round_timeout_ms = timeout_ms;
+    o.gather_ms = 400;
+    o.seed = MODEL_SEED;
+    o.threads = 1;
+    o.log = stderr;
+    o.on_round = on_round;
+    o.on_over = on_over;
+    o.payload = s;
+    o.secure_agg = secure;
+    o.on_masked = on_masked;
+    CHECK_OK(ccz_hfl_service_new(&s->svc, s->rpc, &o));
+    int port = 0;
+    CHECK_OK(ccz_rpc_server_listen(s->rpc, &port, "127.0.0.1:0"));
+    snprintf(s->target, sizeof s->target, "127.0.0.1:%d", port);
+    pthread_create(&s->thread, NULL, run, s);
+}
+
+/* after the clients heard the training is over (without waiting for the aggregator's linger) */
+static void server_stop(server *s)
+{
+    ccz_rpc_server_shutdown(s->rpc, 1000);
+    pthread_join(s->thread, NULL);
+    ccz_hfl_service_free(s->svc);
+    ccz_rpc_server_free(s->rpc);
+}
+
+/* ---- clients ---------------------------------------------------------------------------------*/
+
+typedef struct {
+    const server *srv;
+    char name[16];
+    ccz_mlp_data d;
+    int fault;
+    ccz_hfl_join_result res;
+    ccz_status st;
+} client;
+
+/* rows of 16 features, labelled by the largest of four sums of them */
+static void make_data(ccz_mlp_data *d, size_t rows, uint64_t seed)
+{
+    d->rows = rows;
+    d->features = 16;
+    d->classes = 4;
+    d->x = malloc(rows * 16 * sizeof(float));
+    d->y = malloc(rows);
+    uint64_t r = seed;
+    for (size_t i = 0; i < rows; i++) {
+        float best = -1e9f;
+        for (int f = 0; f < 16; f++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            d->x[i * 16 + f] = (float)((double)(r >> 11) / 9007199254740992.0 * 2 - 1);
+        }
+        for (int c = 0; c < 4; c++) {
+            float v = 0;
+            for (int f = 0; f < 4; f++)
+                v += d->x[i * 16 + c * 4 + f];
+            if (v > best) {
+                best = v;
+                d->y[i] = (uint8_t)c;
+            }
+        }
+    }
+}
+
+static void *client_run(void *arg)
+{
+    client *c = arg;
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, c->srv->target, &co));
+    ccz_hfl_join_opts o = CCZ_HFL_JOIN_OPTS_INIT;
+    o.name = c->name;
+    o.threads = 1;
+    o.seed = 5;
+    o.retry_ms = 5000;
+    o.deadline_ms = 20000;
+    o.fault = c->fault;
+    o.fault_round = 1;
+    c->st = ccz_hfl_join(ch, &o, &c->d, &c->res);
+    ccz_rpc_channel_free(ch);
+    return NULL;
+}
+
+static void run_clients(client *cs, unsigned n)
+{
+    pthread_t t[MAXC];
+    for (unsigned i = 0; i < n; i++)
+        pthread_create(&t[i], NULL, client_run, &cs[i]);
+    for (unsigned i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+}
+
+static void make_clients(client *cs, unsigned n, const server *s)
+{
+    memset(cs, 0, n * sizeof *cs);
+    for (unsigned i = 0; i < n; i++) {
+        cs[i].srv = s;
+        snprintf(cs[i].name, sizeof cs[i].name, "c%u", i);
+        make_data(&cs[i].d, 60 + 40 * i, 100 + i);
+    }
+}
+
+static void free_clients(client *cs, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        ccz_mlp_data_free(&cs[i].d);
+}
+
+/* The model client i trains in round 1, as ccz_hfl_join does it. */
+static void local_model(float *w, const client *c)
+{
+    ccz_mlp_init(w, &SHAPE, MODEL_SEED);
+    ccz_mlp_train_opts to = CCZ_MLP_TRAIN_OPTS_INIT;
+    to.epochs = 1;
+    to.batch = 32;
+    to.threads = 1;
+    to.seed = 5 * 1000003u + 1;
+    double loss;
+    CHECK_OK(ccz_mlp_train(w, &SHAPE, &c->d, &to, &loss));
+}
+
+/* The weighted mean of the clients in `in`, weighted by their rows. */
+static void reference_mean(double *out, const client *cs, unsigned n, const bool *in)
+{
+    static float w[DIM];
+    double total = 0;
+    memset(out, 0, DIM * sizeof *out);
+    for (unsigned i = 0; i < n; i++) {
+        if (!in[i])
+            continue;
+        local_model(w, &cs[i]);
+        for (int k = 0; k < DIM; k++)
+            out[k] += (double)cs[i].d.rows * w[k];
+        total += (double)cs[i].d.rows;
+    }
+    for (int k = 0; k < DIM; k++)
+        out[k] /= total;
+}
+
+static double max_diff(const float *a, const double *b)
+{
+    double m = 0;
+    for (int i = 0; i < DIM; i++)
+        m = fmax(m, fabs((double)a[i] - b[i]));
+    return m;
+}
+
+/* ---- tests -----------------------------------------------------------------------------------*/
+
+static float secure_final[DIM];
+
+/* (a) and (b): three clients of 60, 100 and 140 rows, one round. */
+static void secure_mean_equals_fedavg(void)
+{
+    static server s;
+    client cs[3];
+    server_start(&s, true, CCZ_HFL_FEDAVG, 3, 20000);
+    make_clients(cs, 3, &s);
+    run_clients(cs, 3);
+    const ccz_hfl_status *st = ccz_hfl_service_status(s.svc);
+    CHECK(st->over && st->code == 0);
+    memcpy(secure_final, st->weights, sizeof secure_final);
+    server_stop(&s);
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(cs[i].st);
+        CHECK_INT(cs[i].res.code, 0);
+        CHECK_INT(cs[i].res.rounds, 1);
+    }
+    CHECK_INT(s.n_rounds, 1);
+    CHECK_INT(s.rounds[0].received, 3);
+    double ref[DIM];
+    bool all[3] = {true, true, true};
+    reference_mean(ref, cs, 3, all);
+    double d = max_diff(secure_final, ref);
+    fprintf(stderr,
+            "secure aggregation of 3 clients: max |secure mean - weighted mean| = %.3g "
+            "(tolerance %.3g)\n",
+            d, tol(3, 1));
+    CHECK(d <= tol(3, 1));
+    CHECK(d > 0); /* it went through the fixed point */
+
+    /* (b) the aggregator's view of c0's update against c0's model */
+    CHECK_INT(s.n_masked, 3);
+    unsigned k0 = 0;
+    while (k0 < 3 && strcmp(s.masked_by[k0], "c0"))
+        k0++;
+    CHECK(k0 < 3);
+    static float w0[DIM];
+    local_model(w0, &cs[0]);
+    double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0, mean01 = 0;
+    unsigned small = 0;
+    for (int i = 0; i < DIM; i++) {
+        const uint8_t *p = s.masked[k0] + 4 * i;
+        uint32_t u =
+            (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        double x = (double)(int32_t)u, y = w0[i];
+        sx += x, sy += y, sxx += x * x, syy += y * y, sxy += x * y;
+        mean01 += (double)u / 4294967296.0;
+        small += fabs(x) < 268435456.0; /* unmasked, every value would be below 2^28 */
+    }
+    double n = DIM, corr = (sxy - sx * sy / n) / sqrt((sxx - sx * sx / n) * (syy - sy * sy / n));
+    mean01 /= n;
+    fprintf(stderr,
+            "c0's masked update: correlation with its model %.3f, mean word / 2^32 %.3f, %u of %d "
+            "words below 2^28 in magnitude (uniform: 1/8)\n",
+            corr, mean01, small, DIM);
+    CHECK(fabs(corr) < 0.15); /* 4 standard deviations of 676 independent values */
+    CHECK(fabs(mean01 - 0.5) < 0.05);
+    CHECK(small < DIM / 4);
+    free_clients(cs, 3);
+}
+
+/* The plain aggregator on the same clients gives the same model, to within the fixed point;
+ * FedAdam runs on the unmasked mean as on the plain one. */
+static void plain_and_fedadam_agree(void)
+{
+    static server s;
+    client cs[3];
+    static float plain[DIM];
+    server_start(&s, false, CCZ_HFL_FEDAVG, 3, 20000);
+    make_clients(cs, 3, &s);
+    run_clients(cs, 3);
+    memcpy(plain, ccz_hfl_service_status(s.svc)->weights, sizeof plain);
+    server_stop(&s);
+    double ref[DIM];
+    for (int i = 0; i < DIM; i++)
+        ref[i] = plain[i];
+    double d = max_diff(secure_final, ref);
+    fprintf(stderr, "plain vs secure FedAvg: max difference %.3g\n", d);
+    CHECK(d <= tol(3, 1));
+    static float adam[2][DIM];
+    for (int secure = 0; secure < 2; secure++) {
+        server_start(&s, secure, CCZ_HFL_FEDADAM, 3, 20000);
+        for (int i = 0; i < 3; i++)
+            cs[i].srv = &s;
+        run_clients(cs, 3);
+        memcpy(adam[secure], ccz_hfl_service_status(s.svc)->weights, sizeof adam[secure]);
+        CHECK_INT(ccz_hfl_service_status(s.svc)->code, 0);
+        server_stop(&s);
+    }
+    /* one Adam step moves each weight by about lr = 0.01: the two agree far closer */
+    double da = 0;
+    for (int i = 0; i < DIM; i++)
+        da = fmax(da, fabs(adam[0][i] - adam[1][i]));
+    fprintf(stderr, "plain vs secure FedAdam: max difference %.3g\n", da);
+    CHECK(da <= 1e-4);
+    free_clients(cs, 3);
+}
+
+/* (c) and (d): five clients (threshold 3); c3 stops after sending its shares, c4 uploads a
+ * masked update one word short, refused with INVALID_ARGUMENT. At the upload's deadline the
+ * round goes on with c0..c2: c3's and c4's pairwise masks are removed with the survivors'
+ * shares, and the mean is the survivors' weighted mean. */
+static void dropped_clients_recovered(void)
+{
+    static server s;
+    client cs[5];
+    server_start(&s, true, CCZ_HFL_FEDAVG, 5, 2500);
+    make_clients(cs, 5, &s);
+    cs[3].fault = CCZ_HFL_FAULT_DROP;
+    cs[4].fault = CCZ_HFL_FAULT_TRUNCATE;
+    run_clients(cs, 5);
+    const ccz_hfl_status *st = ccz_hfl_service_status(s.svc);
+    CHECK(st->over && st->code == 0);
+    static float got[DIM];
+    memcpy(got, st->weights, sizeof got);
+    server_stop(&s);
+    CHECK_INT(cs[3].res.code, CCZ_RPC_ABORTED);
+    CHECK_INT(cs[4].res.code, CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_CONTAINS(cs[4].res.message, "masked update rejected: 2700 bytes are not the model's "
+                                      "676 32-bit words");
+    for (int i = 0; i < 3; i++)
+        CHECK_INT(cs[i].res.code, 0);
+    CHECK_INT(s.n_rounds, 1);
+    CHECK_INT(s.rounds[0].participants, 5);
+    CHECK_INT(s.rounds[0].received, 3);
+    /* in the order they joined */
+    CHECK(!strcmp(s.rounds[0].dropped, "c3,c4") || !strcmp(s.rounds[0].dropped, "c4,c3"));
+    CHECK_INT(s.n_masked, 3);
+    double ref[DIM];
+    bool in[5] = {true, true, true, false, false};
+    reference_mean(ref, cs, 5, in);
+    double d = max_diff(got, ref);
+    double t = tol(3, 300.0 / 700); /* rows 60, 100, 140 of 700 */
+    fprintf(stderr,
+            "2 of 5 clients dropped: max |secure mean - survivors' weighted mean| = %.3g "
+            "(tolerance %.3g)\n",
+            d, t);
+    CHECK(d <= t);
+    free_clients(cs, 5);
+}
+
+static int raw(ccz_rpc_channel *ch, const char *method, const ProtobufCMessage *req,
+               const ProtobufCMessageDescriptor *d, char *msg)
+{
+    char path[80];
+    snprintf(path, sizeof path, "/cczfl.Aggregator/%s", method);
+    ccz_rpc_call_opts co = CCZ_RPC_CALL_OPTS_INIT;
+    co.deadline_ms = 5000;
+    ccz_rpc_status st;
+    ProtobufCMessage *resp = NULL;
+    CHECK_OK(ccz_rpc_unary(ch, &resp, &st, path, req, d, &co));
+    snprintf(msg, 512, "%s", st.message);
+    int code = st.code;
+    ccz_rpc_status_free(&st);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    return code;
+}
+
+/* Calls out of turn on a secure aggregator: a plain update, and each phase's call when no round
+ * is open, are FAILED_PRECONDITION; the plan says secure_agg. */
+static void out_of_turn(void)
+{
+    static server s;
+    server_start(&s, true, CCZ_HFL_FEDAVG, 2, 20000);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, s.target, &co));
+    char msg[512];
+    Cczfl__JoinRequest jr = CCZFL__JOIN_REQUEST__INIT;
+    jr.name = "x";
+    jr.examples = 3;
+    ProtobufCMessage *resp = NULL;
+    ccz_rpc_call_opts o = CCZ_RPC_CALL_OPTS_INIT;
+    ccz_rpc_status st;
+    CHECK_OK(ccz_rpc_unary(ch, &resp, &st, "/cczfl.Aggregator/Join", &jr.base,
+                           &cczfl__plan__descriptor, &o));
+    CHECK_INT(st.code, 0);
+    ccz_rpc_status_free(&st);
+    CHECK(resp && ((Cczfl__Plan *)resp)->secure_agg);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    Cczfl__Update u = CCZFL__UPDATE__INIT;
+    u.round = 1;
+    u.examples = 3;
+    CHECK_INT(raw(ch, "PushUpdate", &u.base, &cczfl__ack__descriptor, msg),
+              CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_CONTAINS(msg, "runs secure aggregation");
+    uint8_t k[32] = {1};
+    Cczfl__RoundKeys rk = CCZFL__ROUND_KEYS__INIT;
+    rk.round = 1;
+    rk.c_pk = rk.s_pk = (ProtobufCBinaryData){32, k};
+    CHECK_INT(raw(ch, "AdvertiseKeys", &rk.base, &cczfl__key_list__descriptor, msg),
+              CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_CONTAINS(msg, "AdvertiseKeys for round 1: no secure round of that number is open");
+    Cczfl__MaskedUpdate mu = CCZFL__MASKED_UPDATE__INIT;
+    mu.round = 1;
+    CHECK_INT(raw(ch, "PushMasked", &mu.base, &cczfl__unmask_plan__descriptor, msg),
+              CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_CONTAINS(msg, "PushMasked for round 1: no secure round");
+    Cczfl__UnmaskShares us = CCZFL__UNMASK_SHARES__INIT;
+    us.round = 1;
+    CHECK_INT(raw(ch, "Unmask", &us.base, &cczfl__ack__descriptor, msg),
+              CCZ_RPC_FAILED_PRECONDITION);
+    ccz_rpc_channel_free(ch);
+    server_stop(&s);
+}
+
+TEST_MAIN(T(secure_mean_equals_fedavg), T(plain_and_fedadam_agree), T(dropped_clients_recovered),
+          T(out_of_turn))
