@@ -14,11 +14,7 @@ if [ ! -f "$IMG" ]; then
     [ "${CI:-}" != true ] || { echo "FAIL: CI=true: missing data is a failure"; exit 1; }
     exit 77
 fi
-P=$T/plat
-"$CCZ" sim init --dir "$P" > /dev/null
-M=$("$CCZ" sim measure "$CCZ")
-echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
-EP=(--tee sim --sim-dir "$P" --policy "$T/accept.json")
+sim_endpoint
 
 SERVER=
 PIDS=()
@@ -26,13 +22,7 @@ start() { # LOG ARGS...: the aggregator in the background
     local log=$1; shift
     "$CCZ" fl serve "$@" "${EP[@]}" > "$log.out" 2> "$log" &
     SERVER=$!
-    PORT=
-    for _ in $(seq 200); do
-        PORT=$(sed -n 's/.*serving cczfl.Aggregator on port \([0-9]*\).*/\1/p' "$log" 2>/dev/null)
-        [ -n "$PORT" ] && break
-        sleep 0.05
-    done
-    [ -n "$PORT" ] || fail "the aggregator did not start: $(cat "$log")"
+    port_from "$log" || fail "the aggregator did not start: $(cat "$log")"
 }
 cleanup() {
     for p in "${PIDS[@]}" $SERVER; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done

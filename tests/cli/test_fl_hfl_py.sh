@@ -21,25 +21,15 @@ for m in torch grpc numpy; do
         exit 77
     fi
 done
-P=$T/plat
-"$CCZ" sim init --dir "$P" > /dev/null
-M=$("$CCZ" sim measure "$CCZ")
-echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
+sim_endpoint
 echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$(printf '%064d' 7)\"}]}" > "$T/other.json"
-EP=(--tee sim --sim-dir "$P" --policy "$T/accept.json")
 SERVER=
 trap 'kill $SERVER 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 
 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 3 --hidden 32 --test "$IMG" \
     --timeout 60000 --threads 1 "${EP[@]}" > "$T/s.out" 2> "$T/s.log" &
 SERVER=$!
-PORT=
-for _ in $(seq 200); do
-    PORT=$(sed -n 's/.*serving cczfl.Aggregator on port \([0-9]*\).*/\1/p' "$T/s.log")
-    [ -n "$PORT" ] && break
-    sleep 0.05
-done
-[ -n "$PORT" ] || { fail "the aggregator did not start: $(cat "$T/s.log")"; finish; exit 1; }
+port_from "$T/s.log" || { fail "the aggregator did not start: $(cat "$T/s.log")"; finish; exit 1; }
 
 # refused by its own policy: verified, not joined
 run 1 /usr/bin/python3 "$PY" 127.0.0.1:$PORT --data "$IMG" --name mallory --shard 2/20 \
@@ -51,12 +41,9 @@ contains "$err" "the aggregator REJECTED by ccz verify"
 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 1 --min-clients 5 --mode server "${EP[@]}" \
     > /dev/null 2> "$T/b.log" &
 OTHER=$!
-PORT_B=
-for _ in $(seq 200); do
-    PORT_B=$(sed -n 's/.*serving cczfl.Aggregator on port \([0-9]*\).*/\1/p' "$T/b.log")
-    [ -n "$PORT_B" ] && break
-    sleep 0.05
-done
+A_PORT=$PORT
+port_from "$T/b.log" || fail "the second aggregator did not start: $(cat "$T/b.log")"
+PORT_B=$PORT PORT=$A_PORT
 run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" -o "$T/me.crt" --key "$T/me.key"
 run 0 /usr/bin/python3 - "$PY" "$PORT" "$PORT_B" "$T/me.crt" "$T/me.key" <<'EOF_PY'
 import os, sys

@@ -13,24 +13,14 @@ if [ ! -f "$IMG" ]; then
     [ "${CI:-}" != true ] || { echo "FAIL: CI=true: missing data is a failure"; exit 1; }
     exit 77
 fi
-P=$T/plat
-"$CCZ" sim init --dir "$P" > /dev/null
-M=$("$CCZ" sim measure "$CCZ")
-echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}]}" > "$T/accept.json"
-EP=(--tee sim --sim-dir "$P" --policy "$T/accept.json")
+sim_endpoint
 SERVER=
 trap 'kill $SERVER 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 
 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 3 --model lr --epochs 2 \
     --test "$IMG" --timeout 20000 --secure-agg "${EP[@]}" > "$T/s.out" 2> "$T/s.log" &
 SERVER=$!
-PORT=
-for _ in $(seq 200); do
-    PORT=$(sed -n 's/.*serving cczfl.Aggregator on port \([0-9]*\).*/\1/p' "$T/s.log")
-    [ -n "$PORT" ] && break
-    sleep 0.05
-done
-[ -n "$PORT" ] || fail "the aggregator did not start: $(cat "$T/s.log")"
+port_from "$T/s.log" || fail "the aggregator did not start: $(cat "$T/s.log")"
 for i in 0 1 2; do
     ( "$CCZ" fl join 127.0.0.1:$PORT --data "$IMG" --name "c$i" --shard "$i/6" --model lr \
           --threads 1 "${EP[@]}" > "$T/c$i.out" 2> "$T/c$i.err"; echo $? > "$T/c$i.rc" ) &
