@@ -413,10 +413,12 @@ ccz_status mbx_fixed_powm(const mbx_fixed *t, mpz_t *out, const mpz_t *exp, unsi
 /* ---- products of powers of shared bases (Straus), one modulus --------------------------------*/
 
 struct mbx_straus {
-    unsigned D;
+    unsigned D, entries;
     size_t k;
     mpz_t mod;
-    uint64_t *table; /* k * 32 entries of D digits: base^d at 16 s + d, s = 1 for the inverse */
+    /* k * 2 * entries entries of D digits: base^d at (2 i + s) entries + d, s = 1 for the
+     * inverse */
+    uint64_t *table;
 };
 
 void mbx_straus_free(mbx_straus *t)
@@ -428,8 +430,8 @@ void mbx_straus_free(mbx_straus *t)
     free(t);
 }
 
-/* Entries d = 0..15 of up to eight bases (one per lane) into the single-lane table: slot
- * (i * 32 + 16 s + d) for the lane's base i. */
+/* Entries d < entries of up to eight bases (one per lane) into the single-lane table from the
+ * lane's slot on. */
 TARGET static void straus_fill(ctx *c, mbx_straus *t, const mpz_t *x, const size_t *slot,
                                unsigned n, __m512i *pw)
 {
@@ -442,7 +444,7 @@ TARGET static void straus_fill(ctx *c, mbx_straus *t, const mpz_t *x, const size
     load_lanes(p1, D, x, n, x[0], c->scratch);
     to_mont(c, p1, p1);
     memcpy(pd, p1, D * sizeof *pd);
-    for (unsigned d = 0; d < 16; d++) {
+    for (unsigned d = 0; d < t->entries; d++) {
         const __m512i *v = d == 0 ? p0 : pd;
         if (d >= 2)
             amm(pd, pd, p1, c->m, c->k0, D, c->tmp);
@@ -458,19 +460,21 @@ TARGET static void straus_fill(ctx *c, mbx_straus *t, const mpz_t *x, const size
 }
 
 ccz_status mbx_straus_new(mbx_straus **out, const mpz_t *base, const mpz_t *inv, size_t k,
-                          const mpz_t mod)
+                          const mpz_t mod, unsigned entries)
 {
     *out = NULL;
     CCZ_ENSURE(mbx_available(), CCZ_ERR_UNSUPPORTED, "this CPU has no AVX-512 IFMA");
-    CCZ_ENSURE(k >= 1 && k <= ((size_t)1 << 24) && mpz_odd_p(mod), CCZ_ERR_INVALID_ARGUMENT,
-               "bad multi-buffer request");
+    CCZ_ENSURE(k >= 1 && k <= ((size_t)1 << 24) && mpz_odd_p(mod) && entries >= 2 &&
+                   entries <= MBX_STRAUS_MAX_ENTRIES,
+               CCZ_ERR_INVALID_ARGUMENT, "bad multi-buffer request");
     mbx_straus *t = calloc(1, sizeof *t);
     CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");
     unsigned bits = (unsigned)mpz_sizeinbase(mod, 2);
     t->D = digits_for(bits);
     t->k = k;
+    t->entries = entries;
     mpz_init_set(t->mod, mod);
-    t->table = calloc(k * 32 * t->D, sizeof *t->table);
+    t->table = calloc(k * 2 * entries * t->D, sizeof *t->table);
     ctx c;
     ccz_status s = t->table ? ctx_init(&c, &t->mod, 1, bits, 3)
                             : ccz_fail(CCZ_ERR_NOMEM, "out of memory for the power tables");
@@ -488,7 +492,7 @@ ccz_status mbx_straus_new(mbx_straus **out, const mpz_t *base, const mpz_t *inv,
         const mpz_t *src = sign ? (inv ? &inv[i] : NULL) : &base[i];
         if (src && mpz_sgn(*src) > 0) {
             *x[n] = **src; /* read-only view */
-            slot[n++] = i * 32 + 16 * sign;
+            slot[n++] = (2 * i + sign) * entries;
         }
         if (n == MBX_LANES || (n && j == 2 * k - 1)) {
             straus_fill(&c, t, (const mpz_t *)x, slot, n, c.tmp + 2 * c.D);
@@ -500,8 +504,41 @@ ccz_status mbx_straus_new(mbx_straus **out, const mpz_t *base, const mpz_t *inv,
     return CCZ_OK;
 }
 
-TARGET static ccz_status straus_impl(const mbx_straus *t, mpz_t *out, const uint8_t *digits,
-                                     unsigned n, unsigned nwin)
+/* The table offsets (in words) of step q's entries, one per lane; false when every digit is
+ * zero. A lane with a zero digit (or past the table) points at entry 0 of base 0, R mod m. */
+TARGET static bool straus_index(const mbx_straus *t, __m512i *vi, const uint16_t *digits,
+                                const size_t *base_of, size_t steps, size_t q)
+{
+    const uint16_t *dg = digits + q * MBX_LANES;
+    size_t j = q % steps;
+    uint64_t idx[MBX_LANES];
+    bool any = false;
+    for (unsigned l = 0; l < MBX_LANES; l++) {
+        bool use = dg[l] && dg[l] < 2 * t->entries && base_of[l] + j < t->k;
+        any |= use;
+        idx[l] = use ? ((base_of[l] + j) * 2 * t->entries + dg[l]) * t->D : 0;
+    }
+    memcpy(vi, idx, sizeof idx);
+    return any;
+}
+
+/* Brings step q's entries towards L1 while the previous product runs. */
+TARGET static void straus_prefetch(const mbx_straus *t, __m512i vi)
+{
+    uint64_t idx[MBX_LANES];
+    memcpy(idx, &vi, sizeof idx);
+    size_t bytes = (size_t)t->D * 8;
+    for (unsigned l = 0; l < MBX_LANES; l++) {
+        const char *p = (const char *)(t->table + idx[l]);
+        for (size_t o = 0; o < bytes; o += 64)
+            _mm_prefetch(p + o, _MM_HINT_T0);
+        _mm_prefetch(p + bytes - 1, _MM_HINT_T0);
+    }
+}
+
+TARGET static ccz_status straus_impl(const mbx_straus *t, mpz_t *out, const uint16_t *digits,
+                                     const size_t *base_of, size_t steps, unsigned n, unsigned nwin,
+                                     unsigned sq)
 {
     ctx c;
     CCZ_GUARD(ctx_init(&c, &t->mod, 1, (unsigned)mpz_sizeinbase(t->mod, 2), 2));
@@ -512,39 +549,36 @@ TARGET static ccz_status straus_impl(const mbx_straus *t, mpz_t *out, const uint
     acc[0] = _mm512_set1_epi64(1);
     to_mont(&c, acc, acc);
     bool started = false;
-    for (unsigned w = 0; w < nwin; w++) {
-        if (started)
-            for (int q = 0; q < 4; q++)
+    size_t total = (size_t)nwin * steps;
+    __m512i vi, next = _mm512_setzero_si512();
+    bool any = straus_index(t, &vi, digits, base_of, steps, 0);
+    for (size_t q = 0; q < total; q++) {
+        if (q % steps == 0 && started)
+            for (unsigned r = 0; r < sq; r++)
                 amm(acc, acc, acc, c.m, c.k0, D, c.tmp);
-        for (size_t i = 0; i < t->k; i++) {
-            const uint8_t *dg = digits + ((size_t)w * t->k + i) * MBX_LANES;
-            uint64_t idx[MBX_LANES];
-            bool any = false;
-            for (unsigned l = 0; l < MBX_LANES; l++) {
-                unsigned v = l < n ? dg[l] : 0;
-                any |= (v & 15) != 0;
-                idx[l] = (i * 32 + v) * D;
-            }
-            if (!any)
-                continue;
-            __m512i vi;
-            memcpy(&vi, idx, sizeof vi);
+        bool any_next = q + 1 < total && straus_index(t, &next, digits, base_of, steps, q + 1);
+        if (any_next)
+            straus_prefetch(t, next);
+        if (any) {
             for (unsigned d = 0; d < D; d++)
                 b[d] = _mm512_i64gather_epi64(_mm512_add_epi64(vi, _mm512_set1_epi64(d)),
                                               (const void *)t->table, 8);
             amm(acc, acc, b, c.m, c.k0, D, c.tmp);
             started = true;
         }
+        vi = next;
+        any = any_next;
     }
     from_mont(&c, out, n, acc, &t->mod, true);
     ctx_free(&c);
     return CCZ_OK;
 }
 
-ccz_status mbx_straus_run(const mbx_straus *t, mpz_t *out, const uint8_t *digits, unsigned n,
-                          unsigned nwin)
+ccz_status mbx_straus_run(const mbx_straus *t, mpz_t *out, const uint16_t *digits,
+                          const size_t *base_of, size_t steps, unsigned n, unsigned nwin,
+                          unsigned sq)
 {
-    CCZ_ENSURE(n >= 1 && n <= MBX_LANES && nwin >= 1, CCZ_ERR_INVALID_ARGUMENT,
-               "bad multi-buffer request");
-    return straus_impl(t, out, digits, n, nwin);
+    CCZ_ENSURE(n >= 1 && n <= MBX_LANES && nwin >= 1 && steps >= 1 && sq >= 1 && sq <= 16,
+               CCZ_ERR_INVALID_ARGUMENT, "bad multi-buffer request");
+    return straus_impl(t, out, digits, base_of, steps, n, nwin, sq);
 }
