@@ -241,31 +241,33 @@ static void recode(uint16_t *col, size_t stride, const mpz_t e, unsigned c, unsi
     }
 }
 
-/* Items (row, part) eight at a time in the IFMA lanes; each item's lane runs over its part's
- * bases. */
+/* Items (row, part) eight to a group of IFMA lanes, up to DOT_GROUPS groups at a time; each item's
+ * lane runs over its part's bases. */
+#define DOT_GROUPS 32
 static ccz_status dot_items_mbx(const dot_job *j, size_t first, size_t last)
 {
-    size_t k = j->k, steps = j->part;
+    size_t k = j->k, steps = j->part, per = (size_t)DOT_GROUPS * MBX_LANES;
     unsigned c = j->win;
     ccz_status s = CCZ_OK;
     uint16_t *digits = NULL;
-    size_t cap = 0;
-    for (size_t at = first; at < last && s == CCZ_OK; at += MBX_LANES) {
-        unsigned n = last - at < MBX_LANES ? (unsigned)(last - at) : MBX_LANES;
-        size_t base_of[MBX_LANES] = {0}, len[MBX_LANES] = {0}, bits = 1;
-        const mpz_t *row[MBX_LANES];
+    size_t cap = 0, base_of[DOT_GROUPS * MBX_LANES];
+    for (size_t at = first; at < last && s == CCZ_OK; at += per) {
+        unsigned n = last - at < per ? (unsigned)(last - at) : (unsigned)per;
+        unsigned groups = (n + MBX_LANES - 1) / MBX_LANES;
+        size_t bits = 1;
+        memset(base_of, 0, sizeof base_of);
         for (unsigned l = 0; l < n; l++) {
-            size_t q = at + l;
+            size_t q = at + l, len;
             base_of[l] = (q % j->split) * steps;
-            len[l] = k - base_of[l] < steps ? k - base_of[l] : steps;
-            row[l] = &j->e[(q / j->split) * k + base_of[l]];
-            for (size_t i = 0; i < len[l]; i++) {
-                size_t b = mpz_sizeinbase(row[l][i], 2);
+            len = k - base_of[l] < steps ? k - base_of[l] : steps;
+            const mpz_t *row = &j->e[(q / j->split) * k + base_of[l]];
+            for (size_t i = 0; i < len; i++) {
+                size_t b = mpz_sizeinbase(row[i], 2);
                 bits = b > bits ? b : bits;
             }
         }
         unsigned nwin = (unsigned)((bits + c) / c);
-        size_t need = (size_t)nwin * steps * MBX_LANES;
+        size_t stride = steps * groups * MBX_LANES, need = (size_t)nwin * stride;
         if (need > cap) {
             uint16_t *p = realloc(digits, need * sizeof *digits);
             if (!p) {
@@ -276,12 +278,17 @@ static ccz_status dot_items_mbx(const dot_job *j, size_t first, size_t last)
             cap = need;
         }
         memset(digits, 0, need * sizeof *digits);
-        for (unsigned l = 0; l < n; l++)
-            for (size_t i = 0; i < len[l]; i++)
-                if (mpz_sgn(row[l][i]) != 0)
-                    recode(digits + i * MBX_LANES + l, steps * MBX_LANES, row[l][i], c, nwin);
+        for (unsigned l = 0; l < n; l++) {
+            size_t q = at + l;
+            size_t len = k - base_of[l] < steps ? k - base_of[l] : steps;
+            const mpz_t *row = &j->e[(q / j->split) * k + base_of[l]];
+            for (size_t i = 0; i < len; i++)
+                if (mpz_sgn(row[i]) != 0)
+                    recode(digits + (i * groups + l / MBX_LANES) * MBX_LANES + l % MBX_LANES,
+                           stride, row[i], c, nwin);
+        }
         s = mbx_straus_run(j->straus, (j->split > 1 ? j->partial : j->out) + at, digits, base_of,
-                           steps, n, nwin, c);
+                           steps, groups, n, nwin, c);
     }
     free(digits);
     return s;

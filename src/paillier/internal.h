@@ -37,14 +37,15 @@ typedef struct mbx_straus mbx_straus;
 ccz_status mbx_straus_new(mbx_straus **out, const mpz_t *base, const mpz_t *inv, size_t k,
                           const mpz_t mod, unsigned entries);
 void mbx_straus_free(mbx_straus *t);
-/* out[l] = prod_j base[base_of[l] + j]^e[l][j] mod m for lanes l < n (n <= 8), j < steps (bases
- * past k count as exponent 0), the exponents given as nwin digits from the top, sq bits apart
- * (sq squarings between windows): digits[(w * steps + j) * 8 + l] is 0 for a zero digit, d for
- * a digit d and entries + d for a digit -d (the inverse's entry). Lanes n..7 must have zero
- * digits. Not constant-time in the exponents. */
+/* out[l] = prod_j base[base_of[l] + j]^e[l][j] mod m for the lanes l < n of `groups` groups of
+ * eight (n <= 8 groups), j < steps (bases past k count as exponent 0), the exponents given as
+ * nwin digits from the top, sq bits apart (sq squarings between windows): digits[((w * steps +
+ * j) * groups + l / 8) * 8 + l % 8] is 0 for a zero digit, d for a digit d and entries + d for a
+ * digit -d (the inverse's entry). Lanes from n on must have zero digits. Not constant-time in
+ * the exponents. */
 ccz_status mbx_straus_run(const mbx_straus *t, mpz_t *out, const uint16_t *digits,
-                          const size_t *base_of, size_t steps, unsigned n, unsigned nwin,
-                          unsigned sq);
+                          const size_t *base_of, size_t steps, unsigned groups, unsigned n,
+                          unsigned nwin, unsigned sq);
 
 /* ---- Paillier ----------------------------------------------------------------------------------*/
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <immintrin.h>
+#include <sys/mman.h>
 #include <openssl/crypto.h>
 
 #include "core/guard.h"
@@ -421,6 +422,22 @@ struct mbx_straus {
     uint64_t *table;
 };
 
+/* Tables of megabytes in huge pages where the kernel has them: the lanes' entries are far apart,
+ * and with 4 KiB pages most loads would miss the TLB. */
+static uint64_t *straus_alloc(size_t bytes)
+{
+    size_t huge = (size_t)2 << 20;
+    if (bytes < huge)
+        return malloc(bytes);
+    size_t size = (bytes + huge - 1) / huge * huge;
+    void *p = aligned_alloc(huge, size);
+#ifdef MADV_HUGEPAGE
+    if (p)
+        (void)madvise(p, size, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
 void mbx_straus_free(mbx_straus *t)
 {
     if (!t)
@@ -448,13 +465,11 @@ TARGET static void straus_fill(ctx *c, mbx_straus *t, const mpz_t *x, const size
         const __m512i *v = d == 0 ? p0 : pd;
         if (d >= 2)
             amm(pd, pd, p1, c->m, c->k0, D, c->tmp);
+        const uint64_t *w = (const uint64_t *)v; /* digit i of lane l at w[i * 8 + l] */
         for (unsigned l = 0; l < n; l++) {
             uint64_t *dst = t->table + (slot[l] + d) * D;
-            for (unsigned i = 0; i < D; i++) {
-                uint64_t lane[MBX_LANES];
-                memcpy(lane, &v[i], sizeof lane);
-                dst[i] = lane[l];
-            }
+            for (unsigned i = 0; i < D; i++)
+                dst[i] = w[(size_t)i * MBX_LANES + l];
         }
     }
 }
@@ -474,7 +489,7 @@ ccz_status mbx_straus_new(mbx_straus **out, const mpz_t *base, const mpz_t *inv,
     t->k = k;
     t->entries = entries;
     mpz_init_set(t->mod, mod);
-    t->table = calloc(k * 2 * entries * t->D, sizeof *t->table);
+    t->table = straus_alloc(k * 2 * entries * t->D * sizeof *t->table);
     ctx c;
     ccz_status s = t->table ? ctx_init(&c, &t->mod, 1, bits, 3)
                             : ccz_fail(CCZ_ERR_NOMEM, "out of memory for the power tables");
@@ -493,6 +508,9 @@ ccz_status mbx_straus_new(mbx_straus **out, const mpz_t *base, const mpz_t *inv,
         if (src && mpz_sgn(*src) > 0) {
             *x[n] = **src; /* read-only view */
             slot[n++] = (2 * i + sign) * entries;
+        } else {
+            memset(t->table + (2 * i + sign) * entries * t->D, 0,
+                   entries * t->D * sizeof *t->table);
         }
         if (n == MBX_LANES || (n && j == 2 * k - 1)) {
             straus_fill(&c, t, (const mpz_t *)x, slot, n, c.tmp + 2 * c.D);
@@ -504,25 +522,26 @@ ccz_status mbx_straus_new(mbx_straus **out, const mpz_t *base, const mpz_t *inv,
     return CCZ_OK;
 }
 
-/* The table offsets (in words) of step q's entries, one per lane; false when every digit is
- * zero. A lane with a zero digit (or past the table) points at entry 0 of base 0, R mod m. */
+/* The table offsets (in words) of step q's entries, one per lane of its group; false when every
+ * digit is zero. A lane with a zero digit (or past the table) points at entry 0 of base 0. */
 TARGET static bool straus_index(const mbx_straus *t, __m512i *vi, const uint16_t *digits,
-                                const size_t *base_of, size_t steps, size_t q)
+                                const size_t *base_of, size_t steps, unsigned groups, size_t q)
 {
     const uint16_t *dg = digits + q * MBX_LANES;
-    size_t j = q % steps;
+    size_t j = (q / groups) % steps;
+    const size_t *bo = base_of + (size_t)(q % groups) * MBX_LANES;
     uint64_t idx[MBX_LANES];
     bool any = false;
     for (unsigned l = 0; l < MBX_LANES; l++) {
-        bool use = dg[l] && dg[l] < 2 * t->entries && base_of[l] + j < t->k;
+        bool use = dg[l] && dg[l] < 2 * t->entries && bo[l] + j < t->k;
         any |= use;
-        idx[l] = use ? ((base_of[l] + j) * 2 * t->entries + dg[l]) * t->D : 0;
+        idx[l] = use ? ((bo[l] + j) * 2 * t->entries + dg[l]) * t->D : 0;
     }
     memcpy(vi, idx, sizeof idx);
     return any;
 }
 
-/* Brings step q's entries towards L1 while the previous product runs. */
+/* Brings a step's entries towards L1 while the previous product runs. */
 TARGET static void straus_prefetch(const mbx_straus *t, __m512i vi)
 {
     uint64_t idx[MBX_LANES];
@@ -536,49 +555,100 @@ TARGET static void straus_prefetch(const mbx_straus *t, __m512i vi)
     }
 }
 
+/* b[d] = digit d of each lane's entry: eight digits at a time as rows of an 8 x 8 matrix of
+ * words, transposed (contiguous loads are far cheaper than gathers), the rest gathered. */
+TARGET static void straus_load(const mbx_straus *t, __m512i *b, __m512i vi)
+{
+    uint64_t idx[MBX_LANES];
+    memcpy(idx, &vi, sizeof idx);
+    const uint64_t *p[MBX_LANES];
+    for (unsigned l = 0; l < MBX_LANES; l++)
+        p[l] = t->table + idx[l];
+    const __m512i lo = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
+    const __m512i hi = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
+    unsigned d = 0;
+    for (; d + 8 <= t->D; d += 8) {
+        __m512i r[MBX_LANES], u[MBX_LANES], v[MBX_LANES];
+        for (unsigned l = 0; l < MBX_LANES; l++)
+            r[l] = _mm512_loadu_si512((const void *)(p[l] + d));
+        for (unsigned l = 0; l < MBX_LANES; l += 2) { /* u: columns 0 2 4 6, v: 1 3 5 7 */
+            u[l / 2] = _mm512_unpacklo_epi64(r[l], r[l + 1]);
+            v[l / 2] = _mm512_unpackhi_epi64(r[l], r[l + 1]);
+        }
+        /* rows 0-3 then 4-7 of columns {0, 4} and {2, 6} (from u) and {1, 5}, {3, 7} (v) */
+        __m512i a0 = _mm512_permutex2var_epi64(u[0], lo, u[1]);
+        __m512i a1 = _mm512_permutex2var_epi64(u[2], lo, u[3]);
+        __m512i a2 = _mm512_permutex2var_epi64(u[0], hi, u[1]);
+        __m512i a3 = _mm512_permutex2var_epi64(u[2], hi, u[3]);
+        __m512i b0 = _mm512_permutex2var_epi64(v[0], lo, v[1]);
+        __m512i b1 = _mm512_permutex2var_epi64(v[2], lo, v[3]);
+        __m512i b2 = _mm512_permutex2var_epi64(v[0], hi, v[1]);
+        __m512i b3 = _mm512_permutex2var_epi64(v[2], hi, v[3]);
+        b[d + 0] = _mm512_shuffle_i64x2(a0, a1, 0x44);
+        b[d + 4] = _mm512_shuffle_i64x2(a0, a1, 0xee);
+        b[d + 2] = _mm512_shuffle_i64x2(a2, a3, 0x44);
+        b[d + 6] = _mm512_shuffle_i64x2(a2, a3, 0xee);
+        b[d + 1] = _mm512_shuffle_i64x2(b0, b1, 0x44);
+        b[d + 5] = _mm512_shuffle_i64x2(b0, b1, 0xee);
+        b[d + 3] = _mm512_shuffle_i64x2(b2, b3, 0x44);
+        b[d + 7] = _mm512_shuffle_i64x2(b2, b3, 0xee);
+    }
+    for (; d < t->D; d++)
+        b[d] = _mm512_i64gather_epi64(_mm512_add_epi64(vi, _mm512_set1_epi64(d)),
+                                      (const void *)t->table, 8);
+}
+
+/* The groups' accumulators side by side, so that one base's entries serve every group while
+ * they are in cache. */
 TARGET static ccz_status straus_impl(const mbx_straus *t, mpz_t *out, const uint16_t *digits,
-                                     const size_t *base_of, size_t steps, unsigned n, unsigned nwin,
-                                     unsigned sq)
+                                     const size_t *base_of, size_t steps, unsigned groups,
+                                     unsigned n, unsigned nwin, unsigned sq)
 {
     ctx c;
-    CCZ_GUARD(ctx_init(&c, &t->mod, 1, (unsigned)mpz_sizeinbase(t->mod, 2), 2));
+    CCZ_GUARD(ctx_init(&c, &t->mod, 1, (unsigned)mpz_sizeinbase(t->mod, 2), 1 + (size_t)groups));
     unsigned D = c.D;
-    __m512i *acc = c.tmp + 2 * D, *b = acc + D;
+    __m512i *b = c.tmp + 2 * D, *acc = b + D;
     for (unsigned i = 0; i < D; i++)
         acc[i] = _mm512_setzero_si512();
     acc[0] = _mm512_set1_epi64(1);
     to_mont(&c, acc, acc);
-    bool started = false;
-    size_t total = (size_t)nwin * steps;
+    for (unsigned g = 1; g < groups; g++)
+        memcpy(acc + (size_t)g * D, acc, D * sizeof *acc);
+    size_t per_win = steps * groups, total = (size_t)nwin * per_win;
     __m512i vi, next = _mm512_setzero_si512();
-    bool any = straus_index(t, &vi, digits, base_of, steps, 0);
+    bool any = straus_index(t, &vi, digits, base_of, steps, groups, 0);
     for (size_t q = 0; q < total; q++) {
-        if (q % steps == 0 && started)
-            for (unsigned r = 0; r < sq; r++)
-                amm(acc, acc, acc, c.m, c.k0, D, c.tmp);
-        bool any_next = q + 1 < total && straus_index(t, &next, digits, base_of, steps, q + 1);
+        if (q > 0 && q % per_win == 0)
+            for (unsigned g = 0; g < groups; g++)
+                for (unsigned r = 0; r < sq; r++)
+                    amm(acc + (size_t)g * D, acc + (size_t)g * D, acc + (size_t)g * D, c.m, c.k0, D,
+                        c.tmp);
+        bool any_next =
+            q + 1 < total && straus_index(t, &next, digits, base_of, steps, groups, q + 1);
         if (any_next)
             straus_prefetch(t, next);
         if (any) {
-            for (unsigned d = 0; d < D; d++)
-                b[d] = _mm512_i64gather_epi64(_mm512_add_epi64(vi, _mm512_set1_epi64(d)),
-                                              (const void *)t->table, 8);
-            amm(acc, acc, b, c.m, c.k0, D, c.tmp);
-            started = true;
+            __m512i *a = acc + (q % groups) * D;
+            straus_load(t, b, vi);
+            amm(a, a, b, c.m, c.k0, D, c.tmp);
         }
         vi = next;
         any = any_next;
     }
-    from_mont(&c, out, n, acc, &t->mod, true);
+    for (unsigned g = 0; g < groups && g * MBX_LANES < n; g++) {
+        unsigned m = n - g * MBX_LANES < MBX_LANES ? n - g * MBX_LANES : MBX_LANES;
+        from_mont(&c, out + (size_t)g * MBX_LANES, m, acc + (size_t)g * D, &t->mod, true);
+    }
     ctx_free(&c);
     return CCZ_OK;
 }
 
 ccz_status mbx_straus_run(const mbx_straus *t, mpz_t *out, const uint16_t *digits,
-                          const size_t *base_of, size_t steps, unsigned n, unsigned nwin,
-                          unsigned sq)
+                          const size_t *base_of, size_t steps, unsigned groups, unsigned n,
+                          unsigned nwin, unsigned sq)
 {
-    CCZ_ENSURE(n >= 1 && n <= MBX_LANES && nwin >= 1 && steps >= 1 && sq >= 1 && sq <= 16,
+    CCZ_ENSURE(groups >= 1 && groups <= 4096 && n >= 1 && n <= groups * MBX_LANES && nwin >= 1 &&
+                   steps >= 1 && sq >= 1 && sq <= 16,
                CCZ_ERR_INVALID_ARGUMENT, "bad multi-buffer request");
-    return straus_impl(t, out, digits, base_of, steps, n, nwin, sq);
+    return straus_impl(t, out, digits, base_of, steps, groups, n, nwin, sq);
 }
