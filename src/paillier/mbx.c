@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <immintrin.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <openssl/crypto.h>
 
@@ -420,29 +421,68 @@ struct mbx_straus {
     /* k * 2 * entries entries of D digits: base^d at (2 i + s) entries + d, s = 1 for the
      * inverse */
     uint64_t *table;
+    size_t table_size;
 };
 
 /* Tables of megabytes in huge pages where the kernel has them: the lanes' entries are far apart,
- * and with 4 KiB pages most loads would miss the TLB. */
-static uint64_t *straus_alloc(size_t bytes)
+ * and with 4 KiB pages most loads would miss the TLB. The last table freed is kept for the next
+ * (its pages already faulted in: fresh huge pages cost their zeroing on every call); a table
+ * holds powers of ciphertexts, nothing secret. */
+static struct {
+    pthread_mutex_t mu;
+    void *p;
+    size_t size;
+} straus_spare = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
+
+static size_t straus_size(size_t bytes)
 {
     size_t huge = (size_t)2 << 20;
-    if (bytes < huge)
-        return malloc(bytes);
-    size_t size = (bytes + huge - 1) / huge * huge;
-    void *p = aligned_alloc(huge, size);
+    return bytes < huge ? bytes : (bytes + huge - 1) / huge * huge;
+}
+
+static uint64_t *straus_alloc(size_t bytes, size_t *size)
+{
+    *size = straus_size(bytes);
+    void *p = NULL;
+    pthread_mutex_lock(&straus_spare.mu);
+    if (straus_spare.p && straus_spare.size >= *size && straus_spare.size <= 2 * *size) {
+        p = straus_spare.p;
+        *size = straus_spare.size;
+        straus_spare.p = NULL;
+    }
+    pthread_mutex_unlock(&straus_spare.mu);
+    if (p)
+        return p;
+    if (*size < ((size_t)2 << 20))
+        return malloc(*size);
+    p = aligned_alloc((size_t)2 << 20, *size);
 #ifdef MADV_HUGEPAGE
     if (p)
-        (void)madvise(p, size, MADV_HUGEPAGE);
+        (void)madvise(p, *size, MADV_HUGEPAGE);
 #endif
     return p;
+}
+
+static void straus_release(void *p, size_t size)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&straus_spare.mu);
+    if (!straus_spare.p || straus_spare.size < size) {
+        void *old = straus_spare.p;
+        straus_spare.p = p;
+        straus_spare.size = size;
+        p = old;
+    }
+    pthread_mutex_unlock(&straus_spare.mu);
+    free(p);
 }
 
 void mbx_straus_free(mbx_straus *t)
 {
     if (!t)
         return;
-    free(t->table);
+    straus_release(t->table, t->table_size);
     mpz_clear(t->mod);
     free(t);
 }
@@ -489,7 +529,7 @@ ccz_status mbx_straus_new(mbx_straus **out, const mpz_t *base, const mpz_t *inv,
     t->k = k;
     t->entries = entries;
     mpz_init_set(t->mod, mod);
-    t->table = straus_alloc(k * 2 * entries * t->D * sizeof *t->table);
+    t->table = straus_alloc(k * 2 * entries * t->D * sizeof *t->table, &t->table_size);
     ctx c;
     ccz_status s = t->table ? ctx_init(&c, &t->mod, 1, bits, 3)
                             : ccz_fail(CCZ_ERR_NOMEM, "out of memory for the power tables");
