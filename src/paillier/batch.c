@@ -366,7 +366,12 @@ static bool inverses_at_once(mpz_t *inv, const ccz_paillier_pub *pk, const mpz_t
 static ccz_status dot_inverses(mpz_t *inv, const ccz_paillier_pub *pk, const mpz_t *c,
                                const bool *neg, size_t k, bool *all)
 {
-    if (*all && inverses_at_once(inv, pk, c, k))
+    bool ok = false;
+    if (*all && mbx_available())
+        CCZ_GUARD(mbx_straus_inverses(inv, c, k, pk->n2, &ok));
+    else if (*all)
+        ok = inverses_at_once(inv, pk, c, k);
+    if (ok)
         return CCZ_OK;
     for (size_t i = 0; i < k; i++) {
         if (!*all && !neg[i])

@@ -47,6 +47,10 @@ ccz_status mbx_straus_run(const mbx_straus *t, mpz_t *out, const uint16_t *digit
                           const size_t *base_of, size_t steps, unsigned groups, unsigned n,
                           unsigned nwin, unsigned sq);
 
+/* inv[i] = x[i]^-1 mod m for i < k (0 < x[i] < m odd) with eight inversions, the rest Montgomery
+ * products in the lanes; *ok false (inv unspecified) when some x[i] has no inverse. */
+ccz_status mbx_straus_inverses(mpz_t *inv, const mpz_t *x, size_t k, const mpz_t mod, bool *ok);
+
 /* ---- Paillier ----------------------------------------------------------------------------------*/
 
 /* A fixed-base table with GMP: base^(j 2^(8 i)), for DJN randomizers without IFMA. */

@@ -692,3 +692,69 @@ ccz_status mbx_straus_run(const mbx_straus *t, mpz_t *out, const uint16_t *digit
                CCZ_ERR_INVALID_ARGUMENT, "bad multi-buffer request");
     return straus_impl(t, out, digits, base_of, steps, groups, n, nwin, sq);
 }
+
+/* ---- the bases' inverses for Straus's tables (Montgomery's trick, eight chains in the lanes) ---*/
+
+TARGET static ccz_status straus_inverses_impl(mpz_t *inv, const mpz_t *x, size_t k, const mpz_t mod,
+                                              bool *ok)
+{
+    size_t m = (k + MBX_LANES - 1) / MBX_LANES;
+    mpz_t mods[1], one, pr[MBX_LANES];
+    *mods[0] = *mod; /* read-only view */
+    ctx c;
+    CCZ_GUARD(ctx_init(&c, (const mpz_t *)mods, 1, (unsigned)mpz_sizeinbase(mod, 2), 2));
+    unsigned D = c.D;
+    __m512i *q = c.tmp + 2 * D, *r = q + D;
+    /* X[j]: numbers 8 j .. 8 j + 7 (lane l: number 8 j + l), P[j] = X[0] ... X[j] lane-wise */
+    __m512i *X = aligned_alloc(64, 2 * m * D * sizeof *X), *P = X ? X + m * D : NULL;
+    if (!X) {
+        ctx_free(&c);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
+    mpz_init_set_ui(one, 1);
+    for (unsigned l = 0; l < MBX_LANES; l++)
+        mpz_init(pr[l]);
+    for (size_t j = 0; j < m; j++) {
+        unsigned n = k - j * MBX_LANES < MBX_LANES ? (unsigned)(k - j * MBX_LANES) : MBX_LANES;
+        load_lanes(X + j * D, D, x + j * MBX_LANES, n, one, c.scratch);
+        to_mont(&c, X + j * D, X + j * D);
+        if (j == 0)
+            memcpy(P, X, D * sizeof *P);
+        else
+            amm(P + j * D, P + (j - 1) * D, X + j * D, c.m, c.k0, D, c.tmp);
+    }
+    from_mont(&c, pr, MBX_LANES, P + (m - 1) * D, (const mpz_t *)mods, true);
+    *ok = true;
+    for (unsigned l = 0; l < MBX_LANES; l++)
+        *ok &= mpz_invert(pr[l], pr[l], mod) != 0;
+    if (*ok) {
+        /* q = (X[0] ... X[j])^-1 walks down: X[j]^-1 = q P[j - 1], then q X[j] */
+        load_lanes(q, D, (const mpz_t *)pr, MBX_LANES, one, c.scratch);
+        to_mont(&c, q, q);
+        for (size_t j = m - 1; j > 0; j--) {
+            unsigned n = k - j * MBX_LANES < MBX_LANES ? (unsigned)(k - j * MBX_LANES) : MBX_LANES;
+            amm(r, q, P + (j - 1) * D, c.m, c.k0, D, c.tmp);
+            from_mont(&c, inv + j * MBX_LANES, n, r, (const mpz_t *)mods, true);
+            amm(q, q, X + j * D, c.m, c.k0, D, c.tmp);
+        }
+        from_mont(&c, inv, k < MBX_LANES ? (unsigned)k : MBX_LANES, q, (const mpz_t *)mods, true);
+    }
+    for (unsigned l = 0; l < MBX_LANES; l++)
+        mpz_clear(pr[l]);
+    mpz_clear(one);
+    free(X);
+    ctx_free(&c);
+    return CCZ_OK;
+}
+
+ccz_status mbx_straus_inverses(mpz_t *inv, const mpz_t *x, size_t k, const mpz_t mod, bool *ok)
+{
+    *ok = false;
+    CCZ_ENSURE(mbx_available(), CCZ_ERR_UNSUPPORTED, "this CPU has no AVX-512 IFMA");
+    CCZ_ENSURE(k >= 1 && k <= ((size_t)1 << 24) && mpz_odd_p(mod) && mpz_sizeinbase(mod, 2) <= 8192,
+               CCZ_ERR_INVALID_ARGUMENT, "bad multi-buffer request");
+    for (size_t i = 0; i < k; i++)
+        CCZ_ENSURE(mpz_sgn(x[i]) > 0 && mpz_cmp(x[i], mod) < 0, CCZ_ERR_INVALID_ARGUMENT,
+                   "number %zu is not in [1, m)", i);
+    return straus_inverses_impl(inv, x, k, mod, ok);
+}
