@@ -225,9 +225,11 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_mul_plain_batch(mpz_t *c, const cc
 /* Encrypted dot products: out[r] = prod_i c[i]^e[r k + i] mod n^2 for r < rows, that is
  * Enc(sum_i e[r k + i] m_i) for c[i] = Enc(m_i) and a rows x k matrix of integers e (row-major,
  * |e| < n, either sign: a negative one raises the inverse of c[i]). With IFMA, Straus's
- * simultaneous exponentiation: eight rows at a time in the lanes, sharing their squarings, each
- * base's table of powers built once for every row; else one GMP exponentiation per term. Not
- * constant-time in e. */
+ * simultaneous exponentiation with signed digits (tables of the powers of every base and of its
+ * inverse, built once for every row; the inverses by Montgomery's trick): eight rows at a time in
+ * the lanes sharing their squarings, or, for fewer rows than that, each row's bases split over
+ * several lanes; the window and the split chosen for the fewest products. Else one GMP
+ * exponentiation per term. Not constant-time in e. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_dot_batch(mpz_t *out, const ccz_paillier_pub *pk,
                                                         const mpz_t *c, size_t k, const mpz_t *e,
                                                         size_t rows, unsigned threads);

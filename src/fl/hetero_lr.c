@@ -25,6 +25,11 @@ struct ccz_fl_vlr_party {
      * xt[batch offset * dim + j * b + r] */
     mpz_t *xt;
     mpz_t *mask; /* dim: the masks of the last gradient */
+    /* the guest's gradient, computed with the loss from the residuals (their power tables
+     * shared): valid for step gstep and the residuals in res */
+    mpz_t *grad, *res;
+    unsigned gstep;
+    bool gvalid;
     double *w, *m, *u;
     double alpha, learning_rate, momentum;
     unsigned threads;
@@ -86,6 +91,8 @@ void ccz_fl_vlr_party_free(ccz_fl_vlr_party *p)
         return;
     mpz_array_free(p->xt, p->rows * p->dim, false);
     mpz_array_free(p->mask, p->dim, true);
+    mpz_array_free(p->grad, p->dim, false);
+    mpz_array_free(p->res, p->batch, false);
     mpz_clears(p->n, p->half, NULL);
     free(p->x);
     free(p->y);
@@ -137,7 +144,10 @@ ccz_status ccz_fl_vlr_party_new(ccz_fl_vlr_party **out, const ccz_paillier_pub *
     p->u = malloc(p->batch * sizeof *p->u);
     p->xt = mpz_array(p->rows * p->dim);
     p->mask = mpz_array(p->dim);
-    if (!p->x || (p->guest && !p->y) || !p->w || !p->m || !p->u || !p->xt || !p->mask) {
+    p->grad = mpz_array(p->dim);
+    p->res = mpz_array(p->batch);
+    if (!p->x || (p->guest && !p->y) || !p->w || !p->m || !p->u || !p->xt || !p->mask || !p->grad ||
+        !p->res) {
         ccz_fl_vlr_party_free(p);
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
@@ -195,6 +205,40 @@ ccz_status ccz_fl_vlr_forward(ccz_fl_vlr_party *p, mpz_t *fwd, mpz_t sq, unsigne
     return s;
 }
 
+/* The guest's gradient products prod res^x into p->grad (kept for ccz_fl_vlr_gradient with these
+ * residuals) and, when loss is given, prod res^c into it, in one dot product: the rows of the
+ * batch's X^T and c share the tables of res. */
+static ccz_status guest_products(ccz_fl_vlr_party *p, mpz_t *loss, const mpz_t *res, const mpz_t *c,
+                                 size_t rows, unsigned step)
+{
+    size_t off = batch_off(p, step), lines = p->dim + (loss != NULL);
+    mpz_t *e = malloc(lines * rows * sizeof *e), *out = malloc(lines * sizeof *out);
+    ccz_status s = e && out ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    p->gvalid = false;
+    if (s == CCZ_OK) { /* read-only views */
+        memcpy(e, &p->xt[off * p->dim], p->dim * rows * sizeof *e);
+        if (loss)
+            memcpy(e + p->dim * rows, c, rows * sizeof *e);
+        memcpy(out, p->grad, p->dim * sizeof *out);
+        if (loss)
+            memcpy(out + p->dim, loss, sizeof *out);
+        s = ccz_paillier_dot_batch(out, p->pk, res, rows, (const mpz_t *)e, lines, p->threads);
+        /* the views' limbs may have been reallocated */
+        memcpy(p->grad, out, p->dim * sizeof *out);
+        if (loss)
+            memcpy(loss, out + p->dim, sizeof *out);
+    }
+    for (size_t r = 0; r < rows && s == CCZ_OK; r++)
+        mpz_set(p->res[r], res[r]);
+    if (s == CCZ_OK) {
+        p->gstep = step;
+        p->gvalid = true;
+    }
+    free(e);
+    free(out);
+    return s;
+}
+
 ccz_status ccz_fl_vlr_residuals(ccz_fl_vlr_party *p, mpz_t *res, mpz_t *loss, const mpz_t *fwd,
                                 const mpz_t sq, unsigned step)
 {
@@ -203,9 +247,9 @@ ccz_status ccz_fl_vlr_residuals(ccz_fl_vlr_party *p, mpz_t *res, mpz_t *loss, co
     CCZ_GUARD(ccz_fl_vlr_scores(p, p->u, step));
     /* [[4 d 2^S]] = [[U_h]] + G + (2 - 4 y) 2^S; for the loss, the coefficients of [[U_h]]:
      * 2 G + (4 - 8 y) 2^S, and the constant sum G^2 + (4 - 8 y) 2^S G */
-    mpz_t *c = mpz_array(rows), G, t, k;
+    mpz_t *c = mpz_array(rows), G, t, k, ts;
     CCZ_ENSURE(c, CCZ_ERR_NOMEM, "out of memory");
-    mpz_inits(G, t, k, NULL);
+    mpz_inits(G, t, k, ts, NULL);
     mpz_set_ui(k, 0);
     ccz_status s = CCZ_OK;
     for (size_t r = 0; r < rows && s == CCZ_OK; r++) {
@@ -216,22 +260,26 @@ ccz_status ccz_fl_vlr_residuals(ccz_fl_vlr_party *p, mpz_t *res, mpz_t *loss, co
         mpz_add(t, t, G);
         mpz_mod(t, t, p->n);
         s = ccz_paillier_add_plain(res[r], p->pk, fwd[r], t);
+        mpz_set(ts, t);
         mpz_set_si(t, 4 - 8 * y);
         mpz_mul_2exp(t, t, S);
         mpz_addmul(k, t, G);
         mpz_addmul(k, G, G);
         mpz_mul_2exp(c[r], G, 1);
         mpz_add(c[r], c[r], t);
+        mpz_submul(k, c[r], ts);
     }
+    /* the gradient's products and the loss's in one call over [[4 d 2^S]]: the loss's
+     * prod [[U_h]]^c = prod [[4 d 2^S]]^c [[-sum c t]], t what the residuals added */
+    if (s == CCZ_OK)
+        s = guest_products(p, loss, res, (const mpz_t *)c, rows, step);
     if (s == CCZ_OK && loss) {
-        s = ccz_paillier_dot_batch(loss, p->pk, fwd, rows, (const mpz_t *)c, 1, p->threads);
-        if (s == CCZ_OK)
-            s = ccz_paillier_add(*loss, p->pk, *loss, sq);
+        s = ccz_paillier_add(*loss, p->pk, *loss, sq);
         mpz_mod(k, k, p->n);
         if (s == CCZ_OK)
             s = ccz_paillier_add_plain(*loss, p->pk, *loss, k);
     }
-    mpz_clears(G, t, k, NULL);
+    mpz_clears(G, t, k, ts, NULL);
     mpz_array_free(c, rows, false);
     return s;
 }
@@ -252,8 +300,17 @@ static ccz_status rand_mod(mpz_t out, const mpz_t n)
 ccz_status ccz_fl_vlr_gradient(ccz_fl_vlr_party *p, mpz_t *masked, const mpz_t *res, unsigned step)
 {
     size_t off = batch_off(p, step), rows = ccz_fl_vlr_batch_rows(p, step);
-    CCZ_GUARD(ccz_paillier_dot_batch(masked, p->pk, res, rows, (const mpz_t *)&p->xt[off * p->dim],
-                                     p->dim, p->threads));
+    bool kept = p->gvalid && p->gstep == step;
+    for (size_t r = 0; r < rows && kept; r++)
+        kept = mpz_cmp(res[r], p->res[r]) == 0;
+    p->gvalid = false;
+    if (kept) {
+        for (size_t j = 0; j < p->dim; j++)
+            mpz_set(masked[j], p->grad[j]);
+    } else {
+        CCZ_GUARD(ccz_paillier_dot_batch(masked, p->pk, res, rows,
+                                         (const mpz_t *)&p->xt[off * p->dim], p->dim, p->threads));
+    }
     mpz_t *e = mpz_array(p->dim);
     CCZ_ENSURE(e, CCZ_ERR_NOMEM, "out of memory");
     ccz_status s = CCZ_OK;

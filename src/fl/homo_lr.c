@@ -75,8 +75,8 @@ struct ccz_fl_hlr_worker {
     const ccz_paillier_pub *pk;
     mpz_t n, n2;
     size_t rows, dim;
-    /* z_r = sum_i w_i x_ri with the w at one exponent: ez[r dim + i] = x_ri at row r's lowest
-     * exponent ex_row[r] */
+    /* 4 z_r = sum_i w_i 4 x_ri with the w at one exponent: ez[r dim + i] = 4 x_ri at row r's
+     * lowest exponent ex_row[r] */
     mpz_t *ez;
     int *ex_row, ex_max;
     /* g_i = sum_r p_r x_ri, p_r at exponent ex_row[r] + const: eg[i rows + r] at column i's
@@ -167,6 +167,9 @@ static ccz_status encode_rows(ccz_fl_hlr_worker *w, const ccz_ml_dataset *d)
                    "row %zu: the features span too many orders of magnitude to be encoded "
                    "exactly under a %zu-bit key",
                    q / D + 1, mpz_sizeinbase(w->n, 2));
+    /* z^4 is needed, never z: the factor in the scalars saves a power per row */
+    for (size_t q = 0; q < R * D; q++)
+        mpz_mul_2exp(w->ez[q], w->ez[q], 2);
     return CCZ_OK;
 }
 
@@ -261,7 +264,7 @@ ccz_status ccz_fl_hlr_step(ccz_fl_hlr_worker *w, ccz_paillier_number *out,
     CCZ_GUARD(ccz_paillier_mul_plain_batch(w->base, w->pk, (const mpz_t *)w->f, (const mpz_t *)w->k,
                                            D, w->threads));
     /* z = Enc(w) . x, then p = 0.25 z + 0.5 - y at exponent Ez - 1 (Ez = Ew + ex_row <= 0):
-     * Enc(4 z + (8 - 16 y) 16^-Ez) */
+     * Enc(4 z + (8 - 16 y) 16^-Ez), the 4 already in ez */
     CCZ_GUARD(ccz_paillier_dot_batch(w->z, w->pk, (const mpz_t *)w->base, D, (const mpz_t *)w->ez,
                                      R, w->threads));
     mpz_t c;
@@ -269,7 +272,6 @@ ccz_status ccz_fl_hlr_step(ccz_fl_hlr_worker *w, ccz_paillier_number *out,
     ccz_status s = CCZ_OK;
     for (size_t r = 0; r < R && s == CCZ_OK; r++) {
         long ez = (long)ew + w->ex_row[r];
-        mpz_powm_ui(w->z[r], w->z[r], 4, w->n2);
         mpz_set_si(c, w->y[r] ? -8 : 8);
         mul_pow16(c, c, -ez);
         mpz_mod(c, c, w->n);

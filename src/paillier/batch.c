@@ -170,12 +170,19 @@ ccz_status ccz_paillier_mul_plain_batch(mpz_t *c, const ccz_paillier_pub *pk, co
 
 /* ---- encrypted dot products --------------------------------------------------------------------*/
 
+/* Straus's tables above this size cost more in cache misses than their wider window saves. */
+#define DOT_TABLE_MAX ((size_t)8 << 20)
+
 typedef struct {
     const ccz_paillier_pub *pk;
     mpz_t *out;
     const mpz_t *c, *inv, *e;
     size_t k, rows;
     mbx_straus *straus; /* NULL: GMP */
+    unsigned win;       /* IFMA: signed digits of win bits, |d| <= 2^(win - 1) */
+    unsigned split;     /* IFMA: each row's bases in split parts of `part` bases, a lane each */
+    size_t part;
+    mpz_t *partial; /* rows * split products when split > 1 */
 } dot_job;
 
 /* Rows one at a time with GMP: a product of exponentiations. */
@@ -200,24 +207,69 @@ static ccz_status dot_rows_gmp(const dot_job *j, size_t begin, size_t end)
     return CCZ_OK;
 }
 
-/* Rows eight at a time in the IFMA lanes: each row's exponents as 4-bit windows. */
-static ccz_status dot_rows_mbx(const dot_job *j, size_t begin, size_t end)
+/* Bits [pos, pos + c) of |e|, c < 32. */
+static unsigned bits_at(const mpz_t e, size_t pos, unsigned c)
 {
-    size_t k = j->k;
-    ccz_status s = CCZ_OK;
-    uint8_t *digits = NULL;
-    size_t cap = 0;
-    for (size_t at = begin; at < end && s == CCZ_OK; at += MBX_LANES) {
-        unsigned n = end - at < MBX_LANES ? (unsigned)(end - at) : MBX_LANES;
-        size_t bits = 1;
-        for (size_t q = at * k; q < (at + n) * k; q++) {
-            size_t b = mpz_sizeinbase(j->e[q], 2);
-            bits = b > bits ? b : bits;
+    size_t limbs = mpz_size(e), li = pos / GMP_NUMB_BITS;
+    unsigned off = (unsigned)(pos % GMP_NUMB_BITS);
+    if (li >= limbs)
+        return 0;
+    mp_limb_t v = mpz_getlimbn(e, (mp_size_t)li) >> off;
+    if (off + c > GMP_NUMB_BITS && li + 1 < limbs)
+        v |= mpz_getlimbn(e, (mp_size_t)li + 1) << (GMP_NUMB_BITS - off);
+    return (unsigned)(v & ((1u << c) - 1));
+}
+
+/* e as nwin signed digits of c bits from the top, into one lane's column of the digits
+ * (mbx_straus_run's encoding: d, or entries + |d| for an inverse's power). A digit's sign is
+ * flipped for a negative e. nwin c > bits(e), so the last carry is zero. */
+static void recode(uint16_t *col, size_t stride, const mpz_t e, unsigned c, unsigned nwin)
+{
+    unsigned half = 1u << (c - 1), entries = half + 1;
+    unsigned flip = mpz_sgn(e) < 0 ? entries : 0, carry = 0;
+    for (unsigned w = 0; w < nwin; w++) {
+        unsigned v = bits_at(e, (size_t)w * c, c) + carry, d;
+        if (v > half) {
+            d = (1u << c) - v;
+            d = d ? d + (entries - flip) : 0;
+            carry = 1;
+        } else {
+            d = v ? v + flip : 0;
+            carry = 0;
         }
-        unsigned nwin = (unsigned)((bits + 3) / 4);
-        size_t need = (size_t)nwin * k * MBX_LANES;
+        col[(size_t)(nwin - 1 - w) * stride] = (uint16_t)d;
+    }
+}
+
+/* Items (row, part) eight to a group of IFMA lanes, up to DOT_GROUPS groups at a time; each item's
+ * lane runs over its part's bases. */
+#define DOT_GROUPS 32
+static ccz_status dot_items_mbx(const dot_job *j, size_t first, size_t last)
+{
+    size_t k = j->k, steps = j->part, per = (size_t)DOT_GROUPS * MBX_LANES;
+    unsigned c = j->win;
+    ccz_status s = CCZ_OK;
+    uint16_t *digits = NULL;
+    size_t cap = 0, base_of[DOT_GROUPS * MBX_LANES];
+    for (size_t at = first; at < last && s == CCZ_OK; at += per) {
+        unsigned n = last - at < per ? (unsigned)(last - at) : (unsigned)per;
+        unsigned groups = (n + MBX_LANES - 1) / MBX_LANES;
+        size_t bits = 1;
+        memset(base_of, 0, sizeof base_of);
+        for (unsigned l = 0; l < n; l++) {
+            size_t q = at + l, len;
+            base_of[l] = (q % j->split) * steps;
+            len = k - base_of[l] < steps ? k - base_of[l] : steps;
+            const mpz_t *row = &j->e[(q / j->split) * k + base_of[l]];
+            for (size_t i = 0; i < len; i++) {
+                size_t b = mpz_sizeinbase(row[i], 2);
+                bits = b > bits ? b : bits;
+            }
+        }
+        unsigned nwin = (unsigned)((bits + c) / c);
+        size_t stride = steps * groups * MBX_LANES, need = (size_t)nwin * stride;
         if (need > cap) {
-            uint8_t *p = realloc(digits, need);
+            uint16_t *p = realloc(digits, need * sizeof *digits);
             if (!p) {
                 s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
                 break;
@@ -225,35 +277,124 @@ static ccz_status dot_rows_mbx(const dot_job *j, size_t begin, size_t end)
             digits = p;
             cap = need;
         }
-        memset(digits, 0, need);
-        for (unsigned l = 0; l < n; l++)
-            for (size_t i = 0; i < k; i++) {
-                const mpz_t *e = &j->e[(at + l) * k + i];
-                uint8_t neg = mpz_sgn(*e) < 0 ? 16 : 0;
-                size_t limbs = mpz_size(*e);
-                for (unsigned w = 0; w < nwin; w++) {
-                    size_t low = (size_t)(nwin - 1 - w) * 4;
-                    if (low / GMP_NUMB_BITS >= limbs)
-                        continue;
-                    mp_limb_t limb = mpz_getlimbn(*e, (mp_size_t)(low / GMP_NUMB_BITS));
-                    uint8_t v = (uint8_t)((limb >> (low % GMP_NUMB_BITS)) & 15);
-                    digits[((size_t)w * k + i) * MBX_LANES + l] = v ? (uint8_t)(v | neg) : 0;
-                }
-            }
-        s = mbx_straus_run(j->straus, j->out + at, digits, n, nwin);
+        memset(digits, 0, need * sizeof *digits);
+        for (unsigned l = 0; l < n; l++) {
+            size_t q = at + l;
+            size_t len = k - base_of[l] < steps ? k - base_of[l] : steps;
+            const mpz_t *row = &j->e[(q / j->split) * k + base_of[l]];
+            for (size_t i = 0; i < len; i++)
+                if (mpz_sgn(row[i]) != 0)
+                    recode(digits + (i * groups + l / MBX_LANES) * MBX_LANES + l % MBX_LANES,
+                           stride, row[i], c, nwin);
+        }
+        s = mbx_straus_run(j->straus, (j->split > 1 ? j->partial : j->out) + at, digits, base_of,
+                           steps, groups, n, nwin, c);
     }
     free(digits);
     return s;
 }
 
-/* [begin, end) counts groups of eight rows, so each thread fills whole lane groups. */
+/* [begin, end) counts groups of eight items (rows, or parts of rows with the IFMA engine), so
+ * each thread fills whole lane groups. */
 static ccz_status dot_range(size_t begin, size_t end, void *arg)
 {
     const dot_job *j = arg;
+    size_t items = j->straus ? j->rows * j->split : j->rows;
     size_t first = begin * MBX_LANES, last = end * MBX_LANES;
-    if (last > j->rows)
-        last = j->rows;
-    return j->straus ? dot_rows_mbx(j, first, last) : dot_rows_gmp(j, first, last);
+    if (last > items)
+        last = items;
+    return j->straus ? dot_items_mbx(j, first, last) : dot_rows_gmp(j, first, last);
+}
+
+/* The window and the split of rows into parts with the fewest products (Montgomery
+ * multiplications of eight lanes): the tables' k (2^(c-1) - 1) / 8 for both signs, and per lane
+ * group nwin (part (1 - 2^-c) + c), the rows' parts multiplied together after. */
+static void dot_plan(dot_job *j, size_t bits)
+{
+    size_t k = j->k, rows = j->rows;
+    size_t words = (mpz_sizeinbase(j->pk->n2, 2) + 2 + 51) / 52;
+    double best = -1;
+    for (unsigned c = 2; c <= 8; c++) {
+        size_t entries = ((size_t)1 << (c - 1)) + 1;
+        if (c > 2 && k * 2 * entries * words * 8 > DOT_TABLE_MAX)
+            break;
+        double table = (double)k * 2 * (double)(entries - 2) / MBX_LANES;
+        double nwin = (double)((bits + c) / c), nz = 1 - 1.0 / (double)(1u << c);
+        for (size_t split = 1; split <= MBX_LANES && split <= k; split++) {
+            size_t part = (k + split - 1) / split, parts = (k + part - 1) / part;
+            double groups = (double)((rows * parts + MBX_LANES - 1) / MBX_LANES);
+            double cost = table + groups * nwin * ((double)part * nz + c) +
+                          (double)(rows * (parts - 1)) * 0.5;
+            if (best < 0 || cost < best) {
+                best = cost;
+                j->win = c;
+                j->split = (unsigned)parts;
+                j->part = part;
+            }
+        }
+    }
+}
+
+/* Every inverse with one inversion (Montgomery's trick): inv[i] holds the product of c[0..i]
+ * until the inverse of the whole product is walked back down. False when some c[i] has no
+ * inverse. */
+static bool inverses_at_once(mpz_t *inv, const ccz_paillier_pub *pk, const mpz_t *c, size_t k)
+{
+    mpz_set(inv[0], c[0]);
+    for (size_t i = 1; i < k; i++) {
+        mpz_mul(inv[i], inv[i - 1], c[i]);
+        mpz_mod(inv[i], inv[i], pk->n2);
+    }
+    mpz_t t, u;
+    mpz_inits(t, u, NULL);
+    bool ok = mpz_invert(t, inv[k - 1], pk->n2) != 0;
+    for (size_t i = k - 1; ok && i > 0; i--) {
+        mpz_mul(u, t, inv[i - 1]); /* (c[0..i])^-1 c[0..i-1] = c[i]^-1 */
+        mpz_mod(inv[i], u, pk->n2);
+        mpz_mul(t, t, c[i]);
+        mpz_mod(t, t, pk->n2);
+    }
+    if (ok)
+        mpz_set(inv[0], t);
+    mpz_clears(t, u, NULL);
+    return ok;
+}
+
+/* The inverses of the bases: every one for the IFMA engine's signed digits (*all false when one
+ * has none, which only a base sharing a factor with n can lack), those some negative scalar needs
+ * for GMP (zero elsewhere). */
+static ccz_status dot_inverses(mpz_t *inv, const ccz_paillier_pub *pk, const mpz_t *c,
+                               const bool *neg, size_t k, bool *all)
+{
+    bool ok = false;
+    if (*all && mbx_available())
+        CCZ_GUARD(mbx_straus_inverses(inv, c, k, pk->n2, &ok));
+    else if (*all)
+        ok = inverses_at_once(inv, pk, c, k);
+    if (ok)
+        return CCZ_OK;
+    for (size_t i = 0; i < k; i++) {
+        if (!*all && !neg[i])
+            continue;
+        if (mpz_invert(inv[i], c[i], pk->n2))
+            continue;
+        CCZ_ENSURE(!neg[i], CCZ_ERR_INVALID_ARGUMENT, "ciphertext %zu is not invertible", i);
+        *all = false;
+        mpz_set_ui(inv[i], 0);
+    }
+    return CCZ_OK;
+}
+
+/* The parts of each row multiplied together. */
+static void dot_join(const dot_job *j)
+{
+    for (size_t r = 0; r < j->rows; r++) {
+        mpz_set(j->out[r], j->partial[r * j->split]);
+        for (unsigned p = 1; p < j->split; p++) {
+            mpz_mul(j->out[r], j->out[r], j->partial[r * j->split + p]);
+            mpz_mod(j->out[r], j->out[r], j->pk->n2);
+        }
+    }
 }
 
 ccz_status ccz_paillier_dot_batch(mpz_t *out, const ccz_paillier_pub *pk, const mpz_t *c, size_t k,
@@ -267,9 +408,11 @@ ccz_status ccz_paillier_dot_batch(mpz_t *out, const ccz_paillier_pub *pk, const 
         CCZ_GUARD(paillier_check_cipher(pk, c[i], i, true));
     bool *neg = calloc(k, sizeof *neg);
     CCZ_ENSURE(neg, CCZ_ERR_NOMEM, "out of memory");
-    size_t n_neg = 0;
+    size_t n_neg = 0, bits = 1;
     ccz_status s = CCZ_OK;
     for (size_t q = 0; q < rows * k && s == CCZ_OK; q++) {
+        size_t b = mpz_sizeinbase(e[q], 2);
+        bits = b > bits ? b : bits;
         if (mpz_cmpabs(e[q], pk->n) >= 0)
             s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
                          "scalar %zu of row %zu: its magnitude is not below n", q % k, q / k);
@@ -278,21 +421,34 @@ ccz_status ccz_paillier_dot_batch(mpz_t *out, const ccz_paillier_pub *pk, const 
             n_neg++;
         }
     }
-    /* the inverses of the bases that some negative scalar needs (zero elsewhere) */
-    mpz_t *inv = s == CCZ_OK && n_neg ? malloc(k * sizeof *inv) : NULL;
-    if (s == CCZ_OK && n_neg && !inv)
+    bool ifma = mbx_available();
+    mpz_t *inv = s == CCZ_OK && (n_neg || ifma) ? malloc(k * sizeof *inv) : NULL;
+    if (s == CCZ_OK && (n_neg || ifma) && !inv)
         s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; inv && i < k; i++) {
+    for (size_t i = 0; inv && i < k; i++)
         mpz_init(inv[i]);
-        if (s == CCZ_OK && neg[i] && !mpz_invert(inv[i], c[i], pk->n2))
-            s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "ciphertext %zu is not invertible", i);
+    if (inv && s == CCZ_OK)
+        s = dot_inverses(inv, pk, c, neg, k, &ifma);
+    dot_job j = {pk, out, c, (const mpz_t *)inv, e, k, rows, NULL, 0, 1, k, NULL};
+    if (s == CCZ_OK && ifma) {
+        dot_plan(&j, bits);
+        s = mbx_straus_new(&j.straus, c, (const mpz_t *)inv, k, pk->n2, (1u << (j.win - 1)) + 1);
     }
-    dot_job j = {pk, out, c, (const mpz_t *)inv, e, k, rows, NULL};
-    if (s == CCZ_OK && mbx_available())
-        s = mbx_straus_new(&j.straus, c, (const mpz_t *)inv, k, pk->n2);
-    if (s == CCZ_OK) {
-        s = ccz_parallel((rows + MBX_LANES - 1) / MBX_LANES, threads, dot_range, &j);
+    size_t items = j.straus ? rows * j.split : rows;
+    if (s == CCZ_OK && j.split > 1) {
+        j.partial = malloc(items * sizeof *j.partial);
+        if (!j.partial)
+            s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+        for (size_t q = 0; j.partial && q < items; q++)
+            mpz_init(j.partial[q]);
     }
+    if (s == CCZ_OK)
+        s = ccz_parallel((items + MBX_LANES - 1) / MBX_LANES, threads, dot_range, &j);
+    if (s == CCZ_OK && j.partial)
+        dot_join(&j);
+    for (size_t q = 0; j.partial && q < items; q++)
+        mpz_clear(j.partial[q]);
+    free(j.partial);
     mbx_straus_free(j.straus);
     for (size_t i = 0; inv && i < k; i++)
         mpz_clear(inv[i]);

@@ -29,18 +29,27 @@ void mbx_fixed_free(mbx_fixed *t);
 /* out[l] = base^exp[l] mod mod for l < n (n <= 8). Not constant-time in the exponents. */
 ccz_status mbx_fixed_powm(const mbx_fixed *t, mpz_t *out, const mpz_t *exp, unsigned n);
 
-/* Products of powers of k shared bases modulo one modulus (Straus's method with a 4-bit window):
- * tables of base[i]^d and, where inv[i] is given (non-zero), inv[i]^d for d < 16, in the
- * engine's Montgomery form. inv may be NULL when no exponent is negative. */
+/* Products of powers of k shared bases modulo one modulus (Straus's method): tables of base[i]^d
+ * and, where inv[i] is given (non-zero), inv[i]^d for d < entries, in the engine's Montgomery
+ * form. inv may be NULL when no digit is negative. */
+#define MBX_STRAUS_MAX_ENTRIES 257
 typedef struct mbx_straus mbx_straus;
 ccz_status mbx_straus_new(mbx_straus **out, const mpz_t *base, const mpz_t *inv, size_t k,
-                          const mpz_t mod);
+                          const mpz_t mod, unsigned entries);
 void mbx_straus_free(mbx_straus *t);
-/* out[l] = prod_i base[i]^e[l][i] mod m for lanes l < n (n <= 8), the exponents given as nwin
- * 4-bit windows from the top: digits[(w * k + i) * 8 + l] is window w of |e[l][i]|, plus 16 when
- * e[l][i] < 0 (its table must then have the inverse). Not constant-time in the exponents. */
-ccz_status mbx_straus_run(const mbx_straus *t, mpz_t *out, const uint8_t *digits, unsigned n,
-                          unsigned nwin);
+/* out[l] = prod_j base[base_of[l] + j]^e[l][j] mod m for the lanes l < n of `groups` groups of
+ * eight (n <= 8 groups), j < steps (bases past k count as exponent 0), the exponents given as
+ * nwin digits from the top, sq bits apart (sq squarings between windows): digits[((w * steps +
+ * j) * groups + l / 8) * 8 + l % 8] is 0 for a zero digit, d for a digit d and entries + d for a
+ * digit -d (the inverse's entry). Lanes from n on must have zero digits. Not constant-time in
+ * the exponents. */
+ccz_status mbx_straus_run(const mbx_straus *t, mpz_t *out, const uint16_t *digits,
+                          const size_t *base_of, size_t steps, unsigned groups, unsigned n,
+                          unsigned nwin, unsigned sq);
+
+/* inv[i] = x[i]^-1 mod m for i < k (0 < x[i] < m odd) with eight inversions, the rest Montgomery
+ * products in the lanes; *ok false (inv unspecified) when some x[i] has no inverse. */
+ccz_status mbx_straus_inverses(mpz_t *inv, const mpz_t *x, size_t k, const mpz_t mod, bool *ok);
 
 /* ---- Paillier ----------------------------------------------------------------------------------*/
 

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include <immintrin.h>
+#include <pthread.h>
+#include <sys/mman.h>
 #include <openssl/crypto.h>
 
 #include "core/guard.h"
@@ -413,23 +415,80 @@ ccz_status mbx_fixed_powm(const mbx_fixed *t, mpz_t *out, const mpz_t *exp, unsi
 /* ---- products of powers of shared bases (Straus), one modulus --------------------------------*/
 
 struct mbx_straus {
-    unsigned D;
+    unsigned D, entries;
     size_t k;
     mpz_t mod;
-    uint64_t *table; /* k * 32 entries of D digits: base^d at 16 s + d, s = 1 for the inverse */
+    /* k * 2 * entries entries of D digits: base^d at (2 i + s) entries + d, s = 1 for the
+     * inverse */
+    uint64_t *table;
+    size_t table_size;
 };
+
+/* Tables of megabytes in huge pages where the kernel has them: the lanes' entries are far apart,
+ * and with 4 KiB pages most loads would miss the TLB. The last table freed is kept for the next
+ * (its pages already faulted in: fresh huge pages cost their zeroing on every call); a table
+ * holds powers of ciphertexts, nothing secret. */
+static struct {
+    pthread_mutex_t mu;
+    void *p;
+    size_t size;
+} straus_spare = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
+
+static size_t straus_size(size_t bytes)
+{
+    size_t huge = (size_t)2 << 20;
+    return bytes < huge ? bytes : (bytes + huge - 1) / huge * huge;
+}
+
+static uint64_t *straus_alloc(size_t bytes, size_t *size)
+{
+    *size = straus_size(bytes);
+    void *p = NULL;
+    pthread_mutex_lock(&straus_spare.mu);
+    if (straus_spare.p && straus_spare.size >= *size && straus_spare.size <= 2 * *size) {
+        p = straus_spare.p;
+        *size = straus_spare.size;
+        straus_spare.p = NULL;
+    }
+    pthread_mutex_unlock(&straus_spare.mu);
+    if (p)
+        return p;
+    if (*size < ((size_t)2 << 20))
+        return malloc(*size);
+    p = aligned_alloc((size_t)2 << 20, *size);
+#ifdef MADV_HUGEPAGE
+    if (p)
+        (void)madvise(p, *size, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+static void straus_release(void *p, size_t size)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&straus_spare.mu);
+    if (!straus_spare.p || straus_spare.size < size) {
+        void *old = straus_spare.p;
+        straus_spare.p = p;
+        straus_spare.size = size;
+        p = old;
+    }
+    pthread_mutex_unlock(&straus_spare.mu);
+    free(p);
+}
 
 void mbx_straus_free(mbx_straus *t)
 {
     if (!t)
         return;
-    free(t->table);
+    straus_release(t->table, t->table_size);
     mpz_clear(t->mod);
     free(t);
 }
 
-/* Entries d = 0..15 of up to eight bases (one per lane) into the single-lane table: slot
- * (i * 32 + 16 s + d) for the lane's base i. */
+/* Entries d < entries of up to eight bases (one per lane) into the single-lane table from the
+ * lane's slot on. */
 TARGET static void straus_fill(ctx *c, mbx_straus *t, const mpz_t *x, const size_t *slot,
                                unsigned n, __m512i *pw)
 {
@@ -442,35 +501,35 @@ TARGET static void straus_fill(ctx *c, mbx_straus *t, const mpz_t *x, const size
     load_lanes(p1, D, x, n, x[0], c->scratch);
     to_mont(c, p1, p1);
     memcpy(pd, p1, D * sizeof *pd);
-    for (unsigned d = 0; d < 16; d++) {
+    for (unsigned d = 0; d < t->entries; d++) {
         const __m512i *v = d == 0 ? p0 : pd;
         if (d >= 2)
             amm(pd, pd, p1, c->m, c->k0, D, c->tmp);
+        const uint64_t *w = (const uint64_t *)v; /* digit i of lane l at w[i * 8 + l] */
         for (unsigned l = 0; l < n; l++) {
             uint64_t *dst = t->table + (slot[l] + d) * D;
-            for (unsigned i = 0; i < D; i++) {
-                uint64_t lane[MBX_LANES];
-                memcpy(lane, &v[i], sizeof lane);
-                dst[i] = lane[l];
-            }
+            for (unsigned i = 0; i < D; i++)
+                dst[i] = w[(size_t)i * MBX_LANES + l];
         }
     }
 }
 
 ccz_status mbx_straus_new(mbx_straus **out, const mpz_t *base, const mpz_t *inv, size_t k,
-                          const mpz_t mod)
+                          const mpz_t mod, unsigned entries)
 {
     *out = NULL;
     CCZ_ENSURE(mbx_available(), CCZ_ERR_UNSUPPORTED, "this CPU has no AVX-512 IFMA");
-    CCZ_ENSURE(k >= 1 && k <= ((size_t)1 << 24) && mpz_odd_p(mod), CCZ_ERR_INVALID_ARGUMENT,
-               "bad multi-buffer request");
+    CCZ_ENSURE(k >= 1 && k <= ((size_t)1 << 24) && mpz_odd_p(mod) && entries >= 2 &&
+                   entries <= MBX_STRAUS_MAX_ENTRIES,
+               CCZ_ERR_INVALID_ARGUMENT, "bad multi-buffer request");
     mbx_straus *t = calloc(1, sizeof *t);
     CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");
     unsigned bits = (unsigned)mpz_sizeinbase(mod, 2);
     t->D = digits_for(bits);
     t->k = k;
+    t->entries = entries;
     mpz_init_set(t->mod, mod);
-    t->table = calloc(k * 32 * t->D, sizeof *t->table);
+    t->table = straus_alloc(k * 2 * entries * t->D * sizeof *t->table, &t->table_size);
     ctx c;
     ccz_status s = t->table ? ctx_init(&c, &t->mod, 1, bits, 3)
                             : ccz_fail(CCZ_ERR_NOMEM, "out of memory for the power tables");
@@ -488,7 +547,10 @@ ccz_status mbx_straus_new(mbx_straus **out, const mpz_t *base, const mpz_t *inv,
         const mpz_t *src = sign ? (inv ? &inv[i] : NULL) : &base[i];
         if (src && mpz_sgn(*src) > 0) {
             *x[n] = **src; /* read-only view */
-            slot[n++] = i * 32 + 16 * sign;
+            slot[n++] = (2 * i + sign) * entries;
+        } else {
+            memset(t->table + (2 * i + sign) * entries * t->D, 0,
+                   entries * t->D * sizeof *t->table);
         }
         if (n == MBX_LANES || (n && j == 2 * k - 1)) {
             straus_fill(&c, t, (const mpz_t *)x, slot, n, c.tmp + 2 * c.D);
@@ -500,51 +562,199 @@ ccz_status mbx_straus_new(mbx_straus **out, const mpz_t *base, const mpz_t *inv,
     return CCZ_OK;
 }
 
-TARGET static ccz_status straus_impl(const mbx_straus *t, mpz_t *out, const uint8_t *digits,
-                                     unsigned n, unsigned nwin)
+/* The table offsets (in words) of step q's entries, one per lane of its group; false when every
+ * digit is zero. A lane with a zero digit (or past the table) points at entry 0 of base 0. */
+TARGET static bool straus_index(const mbx_straus *t, __m512i *vi, const uint16_t *digits,
+                                const size_t *base_of, size_t steps, unsigned groups, size_t q)
+{
+    const uint16_t *dg = digits + q * MBX_LANES;
+    size_t j = (q / groups) % steps;
+    const size_t *bo = base_of + (size_t)(q % groups) * MBX_LANES;
+    uint64_t idx[MBX_LANES];
+    bool any = false;
+    for (unsigned l = 0; l < MBX_LANES; l++) {
+        bool use = dg[l] && dg[l] < 2 * t->entries && bo[l] + j < t->k;
+        any |= use;
+        idx[l] = use ? ((bo[l] + j) * 2 * t->entries + dg[l]) * t->D : 0;
+    }
+    memcpy(vi, idx, sizeof idx);
+    return any;
+}
+
+/* Brings a step's entries towards L1 while the previous product runs. */
+TARGET static void straus_prefetch(const mbx_straus *t, __m512i vi)
+{
+    uint64_t idx[MBX_LANES];
+    memcpy(idx, &vi, sizeof idx);
+    size_t bytes = (size_t)t->D * 8;
+    for (unsigned l = 0; l < MBX_LANES; l++) {
+        const char *p = (const char *)(t->table + idx[l]);
+        for (size_t o = 0; o < bytes; o += 64)
+            _mm_prefetch(p + o, _MM_HINT_T0);
+        _mm_prefetch(p + bytes - 1, _MM_HINT_T0);
+    }
+}
+
+/* b[d] = digit d of each lane's entry: eight digits at a time as rows of an 8 x 8 matrix of
+ * words, transposed (contiguous loads are far cheaper than gathers), the rest gathered. */
+TARGET static void straus_load(const mbx_straus *t, __m512i *b, __m512i vi)
+{
+    uint64_t idx[MBX_LANES];
+    memcpy(idx, &vi, sizeof idx);
+    const uint64_t *p[MBX_LANES];
+    for (unsigned l = 0; l < MBX_LANES; l++)
+        p[l] = t->table + idx[l];
+    const __m512i lo = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
+    const __m512i hi = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
+    unsigned d = 0;
+    for (; d + 8 <= t->D; d += 8) {
+        __m512i r[MBX_LANES], u[MBX_LANES], v[MBX_LANES];
+        for (unsigned l = 0; l < MBX_LANES; l++)
+            r[l] = _mm512_loadu_si512((const void *)(p[l] + d));
+        for (unsigned l = 0; l < MBX_LANES; l += 2) { /* u: columns 0 2 4 6, v: 1 3 5 7 */
+            u[l / 2] = _mm512_unpacklo_epi64(r[l], r[l + 1]);
+            v[l / 2] = _mm512_unpackhi_epi64(r[l], r[l + 1]);
+        }
+        /* rows 0-3 then 4-7 of columns {0, 4} and {2, 6} (from u) and {1, 5}, {3, 7} (v) */
+        __m512i a0 = _mm512_permutex2var_epi64(u[0], lo, u[1]);
+        __m512i a1 = _mm512_permutex2var_epi64(u[2], lo, u[3]);
+        __m512i a2 = _mm512_permutex2var_epi64(u[0], hi, u[1]);
+        __m512i a3 = _mm512_permutex2var_epi64(u[2], hi, u[3]);
+        __m512i b0 = _mm512_permutex2var_epi64(v[0], lo, v[1]);
+        __m512i b1 = _mm512_permutex2var_epi64(v[2], lo, v[3]);
+        __m512i b2 = _mm512_permutex2var_epi64(v[0], hi, v[1]);
+        __m512i b3 = _mm512_permutex2var_epi64(v[2], hi, v[3]);
+        b[d + 0] = _mm512_shuffle_i64x2(a0, a1, 0x44);
+        b[d + 4] = _mm512_shuffle_i64x2(a0, a1, 0xee);
+        b[d + 2] = _mm512_shuffle_i64x2(a2, a3, 0x44);
+        b[d + 6] = _mm512_shuffle_i64x2(a2, a3, 0xee);
+        b[d + 1] = _mm512_shuffle_i64x2(b0, b1, 0x44);
+        b[d + 5] = _mm512_shuffle_i64x2(b0, b1, 0xee);
+        b[d + 3] = _mm512_shuffle_i64x2(b2, b3, 0x44);
+        b[d + 7] = _mm512_shuffle_i64x2(b2, b3, 0xee);
+    }
+    for (; d < t->D; d++)
+        b[d] = _mm512_i64gather_epi64(_mm512_add_epi64(vi, _mm512_set1_epi64(d)),
+                                      (const void *)t->table, 8);
+}
+
+/* The groups' accumulators side by side, so that one base's entries serve every group while
+ * they are in cache. */
+TARGET static ccz_status straus_impl(const mbx_straus *t, mpz_t *out, const uint16_t *digits,
+                                     const size_t *base_of, size_t steps, unsigned groups,
+                                     unsigned n, unsigned nwin, unsigned sq)
 {
     ctx c;
-    CCZ_GUARD(ctx_init(&c, &t->mod, 1, (unsigned)mpz_sizeinbase(t->mod, 2), 2));
+    CCZ_GUARD(ctx_init(&c, &t->mod, 1, (unsigned)mpz_sizeinbase(t->mod, 2), 1 + (size_t)groups));
     unsigned D = c.D;
-    __m512i *acc = c.tmp + 2 * D, *b = acc + D;
+    __m512i *b = c.tmp + 2 * D, *acc = b + D;
     for (unsigned i = 0; i < D; i++)
         acc[i] = _mm512_setzero_si512();
     acc[0] = _mm512_set1_epi64(1);
     to_mont(&c, acc, acc);
-    bool started = false;
-    for (unsigned w = 0; w < nwin; w++) {
-        if (started)
-            for (int q = 0; q < 4; q++)
-                amm(acc, acc, acc, c.m, c.k0, D, c.tmp);
-        for (size_t i = 0; i < t->k; i++) {
-            const uint8_t *dg = digits + ((size_t)w * t->k + i) * MBX_LANES;
-            uint64_t idx[MBX_LANES];
-            bool any = false;
-            for (unsigned l = 0; l < MBX_LANES; l++) {
-                unsigned v = l < n ? dg[l] : 0;
-                any |= (v & 15) != 0;
-                idx[l] = (i * 32 + v) * D;
-            }
-            if (!any)
-                continue;
-            __m512i vi;
-            memcpy(&vi, idx, sizeof vi);
-            for (unsigned d = 0; d < D; d++)
-                b[d] = _mm512_i64gather_epi64(_mm512_add_epi64(vi, _mm512_set1_epi64(d)),
-                                              (const void *)t->table, 8);
-            amm(acc, acc, b, c.m, c.k0, D, c.tmp);
-            started = true;
+    for (unsigned g = 1; g < groups; g++)
+        memcpy(acc + (size_t)g * D, acc, D * sizeof *acc);
+    size_t per_win = steps * groups, total = (size_t)nwin * per_win;
+    __m512i vi, next = _mm512_setzero_si512();
+    bool any = straus_index(t, &vi, digits, base_of, steps, groups, 0);
+    for (size_t q = 0; q < total; q++) {
+        if (q > 0 && q % per_win == 0)
+            for (unsigned g = 0; g < groups; g++)
+                for (unsigned r = 0; r < sq; r++)
+                    amm(acc + (size_t)g * D, acc + (size_t)g * D, acc + (size_t)g * D, c.m, c.k0, D,
+                        c.tmp);
+        bool any_next =
+            q + 1 < total && straus_index(t, &next, digits, base_of, steps, groups, q + 1);
+        if (any_next)
+            straus_prefetch(t, next);
+        if (any) {
+            __m512i *a = acc + (q % groups) * D;
+            straus_load(t, b, vi);
+            amm(a, a, b, c.m, c.k0, D, c.tmp);
         }
+        vi = next;
+        any = any_next;
     }
-    from_mont(&c, out, n, acc, &t->mod, true);
+    for (unsigned g = 0; g < groups && g * MBX_LANES < n; g++) {
+        unsigned m = n - g * MBX_LANES < MBX_LANES ? n - g * MBX_LANES : MBX_LANES;
+        from_mont(&c, out + (size_t)g * MBX_LANES, m, acc + (size_t)g * D, &t->mod, true);
+    }
     ctx_free(&c);
     return CCZ_OK;
 }
 
-ccz_status mbx_straus_run(const mbx_straus *t, mpz_t *out, const uint8_t *digits, unsigned n,
-                          unsigned nwin)
+ccz_status mbx_straus_run(const mbx_straus *t, mpz_t *out, const uint16_t *digits,
+                          const size_t *base_of, size_t steps, unsigned groups, unsigned n,
+                          unsigned nwin, unsigned sq)
 {
-    CCZ_ENSURE(n >= 1 && n <= MBX_LANES && nwin >= 1, CCZ_ERR_INVALID_ARGUMENT,
-               "bad multi-buffer request");
-    return straus_impl(t, out, digits, n, nwin);
+    CCZ_ENSURE(groups >= 1 && groups <= 4096 && n >= 1 && n <= groups * MBX_LANES && nwin >= 1 &&
+                   steps >= 1 && sq >= 1 && sq <= 16,
+               CCZ_ERR_INVALID_ARGUMENT, "bad multi-buffer request");
+    return straus_impl(t, out, digits, base_of, steps, groups, n, nwin, sq);
+}
+
+/* ---- the bases' inverses for Straus's tables (Montgomery's trick, eight chains in the lanes) ---*/
+
+TARGET static ccz_status straus_inverses_impl(mpz_t *inv, const mpz_t *x, size_t k, const mpz_t mod,
+                                              bool *ok)
+{
+    size_t m = (k + MBX_LANES - 1) / MBX_LANES;
+    mpz_t mods[1], one, pr[MBX_LANES];
+    *mods[0] = *mod; /* read-only view */
+    ctx c;
+    CCZ_GUARD(ctx_init(&c, (const mpz_t *)mods, 1, (unsigned)mpz_sizeinbase(mod, 2), 2));
+    unsigned D = c.D;
+    __m512i *q = c.tmp + 2 * D, *r = q + D;
+    /* X[j]: numbers 8 j .. 8 j + 7 (lane l: number 8 j + l), P[j] = X[0] ... X[j] lane-wise */
+    __m512i *X = aligned_alloc(64, 2 * m * D * sizeof *X), *P = X ? X + m * D : NULL;
+    if (!X) {
+        ctx_free(&c);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
+    mpz_init_set_ui(one, 1);
+    for (unsigned l = 0; l < MBX_LANES; l++)
+        mpz_init(pr[l]);
+    for (size_t j = 0; j < m; j++) {
+        unsigned n = k - j * MBX_LANES < MBX_LANES ? (unsigned)(k - j * MBX_LANES) : MBX_LANES;
+        load_lanes(X + j * D, D, x + j * MBX_LANES, n, one, c.scratch);
+        to_mont(&c, X + j * D, X + j * D);
+        if (j == 0)
+            memcpy(P, X, D * sizeof *P);
+        else
+            amm(P + j * D, P + (j - 1) * D, X + j * D, c.m, c.k0, D, c.tmp);
+    }
+    from_mont(&c, pr, MBX_LANES, P + (m - 1) * D, (const mpz_t *)mods, true);
+    *ok = true;
+    for (unsigned l = 0; l < MBX_LANES; l++)
+        *ok &= mpz_invert(pr[l], pr[l], mod) != 0;
+    if (*ok) {
+        /* q = (X[0] ... X[j])^-1 walks down: X[j]^-1 = q P[j - 1], then q X[j] */
+        load_lanes(q, D, (const mpz_t *)pr, MBX_LANES, one, c.scratch);
+        to_mont(&c, q, q);
+        for (size_t j = m - 1; j > 0; j--) {
+            unsigned n = k - j * MBX_LANES < MBX_LANES ? (unsigned)(k - j * MBX_LANES) : MBX_LANES;
+            amm(r, q, P + (j - 1) * D, c.m, c.k0, D, c.tmp);
+            from_mont(&c, inv + j * MBX_LANES, n, r, (const mpz_t *)mods, true);
+            amm(q, q, X + j * D, c.m, c.k0, D, c.tmp);
+        }
+        from_mont(&c, inv, k < MBX_LANES ? (unsigned)k : MBX_LANES, q, (const mpz_t *)mods, true);
+    }
+    for (unsigned l = 0; l < MBX_LANES; l++)
+        mpz_clear(pr[l]);
+    mpz_clear(one);
+    free(X);
+    ctx_free(&c);
+    return CCZ_OK;
+}
+
+ccz_status mbx_straus_inverses(mpz_t *inv, const mpz_t *x, size_t k, const mpz_t mod, bool *ok)
+{
+    *ok = false;
+    CCZ_ENSURE(mbx_available(), CCZ_ERR_UNSUPPORTED, "this CPU has no AVX-512 IFMA");
+    CCZ_ENSURE(k >= 1 && k <= ((size_t)1 << 24) && mpz_odd_p(mod) && mpz_sizeinbase(mod, 2) <= 8192,
+               CCZ_ERR_INVALID_ARGUMENT, "bad multi-buffer request");
+    for (size_t i = 0; i < k; i++)
+        CCZ_ENSURE(mpz_sgn(x[i]) > 0 && mpz_cmp(x[i], mod) < 0, CCZ_ERR_INVALID_ARGUMENT,
+                   "number %zu is not in [1, m)", i);
+    return straus_inverses_impl(inv, x, k, mod, ok);
 }

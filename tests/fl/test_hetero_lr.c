@@ -249,4 +249,49 @@ static void test_auc(void)
     CHECK(isnan(ccz_fl_vlr_auc(s, y, 1)));
 }
 
-TEST_MAIN(T(test_layouts), T(test_steps), T(test_auc))
+/* The guest's gradient kept from its residuals serves only those residuals: given others, the
+ * gradient is computed afresh (the same update as a party that never kept one). */
+static void test_kept_gradient(void)
+{
+    load();
+    ccz_paillier_key *key = NULL;
+    CHECK_OK(ccz_paillier_keygen(&key, 1024));
+    const ccz_paillier_pub *pk = ccz_paillier_key_pub(key);
+    ccz_fl_vlr_opts o = CCZ_FL_VLR_OPTS_INIT;
+    o.batch_size = 320;
+    ccz_fl_vlr_party *g1 = NULL, *g2 = NULL, *h = NULL;
+    CHECK_OK(ccz_fl_vlr_party_new(&g1, pk, &guest, &o));
+    CHECK_OK(ccz_fl_vlr_party_new(&g2, pk, &guest, &o));
+    CHECK_OK(ccz_fl_vlr_party_new(&h, pk, &host, &o));
+    size_t rows = ccz_fl_vlr_batch_rows(g1, 0);
+    mpz_t *fwd = mpzs(rows), *res = mpzs(rows), *m1 = mpzs(11), *m2 = mpzs(11), sq, loss, t;
+    mpz_inits(sq, loss, t, NULL);
+    CHECK_OK(ccz_fl_vlr_forward(h, fwd, sq, 0));
+    CHECK_OK(ccz_fl_vlr_residuals(g1, res, &loss, (const mpz_t *)fwd, sq, 0));
+    mpz_set_ui(t, 1000);
+    mpz_mul_2exp(t, t, CCZ_FL_VLR_SCALE_BITS);
+    CHECK_OK(ccz_paillier_add_plain(res[0], pk, res[0], t)); /* other residuals */
+    CHECK_OK(ccz_fl_vlr_gradient(g1, m1, (const mpz_t *)res, 0));
+    CHECK_OK(ccz_fl_vlr_gradient(g2, m2, (const mpz_t *)res, 0));
+    CHECK_OK(ccz_paillier_decrypt_batch(m1, key, (const mpz_t *)m1, 11, 0));
+    CHECK_OK(ccz_paillier_decrypt_batch(m2, key, (const mpz_t *)m2, 11, 0));
+    CHECK_OK(ccz_fl_vlr_update(g1, (const mpz_t *)m1, 0));
+    CHECK_OK(ccz_fl_vlr_update(g2, (const mpz_t *)m2, 0));
+    int same = 0;
+    for (int j = 0; j < 11; j++)
+        same += ccz_fl_vlr_weights(g1)[j] == ccz_fl_vlr_weights(g2)[j];
+    CHECK_INT(same, 11);
+    mpz_clears(sq, loss, t, NULL);
+    mpzs_free(fwd, rows);
+    mpzs_free(res, rows);
+    mpzs_free(m1, 11);
+    mpzs_free(m2, 11);
+    ccz_fl_vlr_party_free(g1);
+    ccz_fl_vlr_party_free(g2);
+    ccz_fl_vlr_party_free(h);
+    ccz_paillier_key_free(key);
+    ccz_ml_dataset_free(&guest);
+    ccz_ml_dataset_free(&host);
+}
+
+TEST_MAIN(T(test_layouts), T(test_steps), T(test_kept_gradient), T(test_auc))

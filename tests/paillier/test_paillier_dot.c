@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Encrypted dot products (ccz_paillier_dot_batch) against one exponentiation per term and
  * against the plaintexts: rows of mixed signs and sizes (zero, one, a scalar near n, 100-bit
- * scalars), rows that do not fill the eight IFMA lanes, a base that only negative scalars use,
- * and the refusals (a ciphertext out of range, a scalar of n). CTest runs it again with
+ * scalars), rows that do not fill the eight IFMA lanes, many bases for few rows (split over
+ * lanes), a base that only negative scalars use, a base with no inverse, and the refusals (a ciphertext out of range, a scalar of n). CTest runs it again with
  * CCZ_CPU=portable, so both the IFMA and the GMP paths are held to the same answers. */
 #include <stdlib.h>
 
@@ -108,4 +108,64 @@ static void test_dot(void)
     gmp_randclear(rnd);
 }
 
-TEST_MAIN(T(test_dot))
+/* Many bases and few rows (the IFMA engine splits each row's bases over several lanes, with wide
+ * windows), and a base sharing a factor with n: no inverse, which only a negative scalar needs. */
+static void test_dot_shapes(void)
+{
+    gmp_randstate_t r;
+    gmp_randinit_default(r);
+    gmp_randseed_ui(r, 20261203);
+    ccz_paillier_key *key = NULL;
+    CHECK_OK(ccz_paillier_keygen(&key, 1024));
+    if (!key)
+        return;
+    const ccz_paillier_pub *pk = ccz_paillier_key_pub(key);
+    enum { K = 150, ROWS = 11 };
+    mpz_t c[K], e[ROWS * K], out[ROWS], ref, n;
+    mpz_inits(ref, n, NULL);
+    ccz_paillier_pub_n(n, pk);
+    for (size_t i = 0; i < K; i++) {
+        mpz_init(c[i]);
+        mpz_urandomb(ref, r, 64);
+        CHECK_OK(ccz_paillier_encrypt(c[i], pk, ref));
+    }
+    for (size_t q = 0; q < ROWS * K; q++) {
+        mpz_init(e[q]);
+        mpz_urandomb(e[q], r, 40 + (unsigned)(q % 5) * 6);
+        if (q % 2)
+            mpz_neg(e[q], e[q]);
+    }
+    for (size_t i = 0; i < ROWS; i++)
+        mpz_init(out[i]);
+    for (size_t rows = 1; rows <= ROWS; rows += 5) {
+        CHECK_OK(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, K, (const mpz_t *)e, rows, 0));
+        int same = 0;
+        for (size_t i = 0; i < rows; i++) {
+            naive(ref, pk, (const mpz_t *)c, (const mpz_t *)&e[i * K], K);
+            same += mpz_cmp(ref, out[i]) == 0;
+        }
+        CHECK_INT(same, (int)rows);
+    }
+    /* base 7 is n: no inverse; fine while its scalars are not negative */
+    mpz_set(c[7], n);
+    for (size_t i = 0; i < ROWS; i++)
+        mpz_abs(e[i * K + 7], e[i * K + 7]);
+    CHECK_OK(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, K, (const mpz_t *)e, ROWS, 1));
+    naive(ref, pk, (const mpz_t *)c, (const mpz_t *)&e[3 * K], K);
+    CHECK(mpz_cmp(ref, out[3]) == 0);
+    mpz_neg(e[2 * K + 7], e[2 * K + 7]);
+    CHECK_STATUS(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, K, (const mpz_t *)e, ROWS, 1),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "ciphertext 7 is not invertible");
+    for (size_t i = 0; i < K; i++)
+        mpz_clear(c[i]);
+    for (size_t q = 0; q < ROWS * K; q++)
+        mpz_clear(e[q]);
+    for (size_t i = 0; i < ROWS; i++)
+        mpz_clear(out[i]);
+    mpz_clears(ref, n, NULL);
+    ccz_paillier_key_free(key);
+    gmp_randclear(r);
+}
+
+TEST_MAIN(T(test_dot), T(test_dot_shapes))
