@@ -108,6 +108,81 @@ TARGET static void amm(__m512i *r, const __m512i *a, const __m512i *b, const __m
     }
 }
 
+/* sum over t < n of x[t] y[-t] into (lo, hi): the low 52 bits of each product added to *lo, the
+ * high ones to *hi. Four accumulators of each so that the multiply-adds overlap. */
+TARGET static inline void mac_pairs(__m512i *lo, __m512i *hi, const __m512i *x, const __m512i *y,
+                                    int n)
+{
+    __m512i l0 = *lo, l1 = _mm512_setzero_si512(), l2 = l1, l3 = l1;
+    __m512i h0 = *hi, h1 = l1, h2 = l1, h3 = l1;
+    int t = 0;
+    for (; t + 4 <= n; t += 4) {
+        l0 = _mm512_madd52lo_epu64(l0, x[t], y[-t]);
+        h0 = _mm512_madd52hi_epu64(h0, x[t], y[-t]);
+        l1 = _mm512_madd52lo_epu64(l1, x[t + 1], y[-t - 1]);
+        h1 = _mm512_madd52hi_epu64(h1, x[t + 1], y[-t - 1]);
+        l2 = _mm512_madd52lo_epu64(l2, x[t + 2], y[-t - 2]);
+        h2 = _mm512_madd52hi_epu64(h2, x[t + 2], y[-t - 2]);
+        l3 = _mm512_madd52lo_epu64(l3, x[t + 3], y[-t - 3]);
+        h3 = _mm512_madd52hi_epu64(h3, x[t + 3], y[-t - 3]);
+    }
+    for (; t < n; t++) {
+        l0 = _mm512_madd52lo_epu64(l0, x[t], y[-t]);
+        h0 = _mm512_madd52hi_epu64(h0, x[t], y[-t]);
+    }
+    *lo = _mm512_add_epi64(_mm512_add_epi64(l0, l1), _mm512_add_epi64(l2, l3));
+    *hi = _mm512_add_epi64(_mm512_add_epi64(h0, h1), _mm512_add_epi64(h2, h3));
+}
+
+/* r = a^2 R^-1 mod m (almost: r < 2m), a < 2m normalised; tmp has 3D slots. Each cross product
+ * a_i a_j (i < j) is computed once and doubled, so the square costs D^2 multiply-adds instead
+ * of 2 D^2, then a Montgomery reduction column by column (product scanning: the running sums
+ * stay in registers). Column sums stay below 2^62 for D <= 158 (8192 bits): each column has at
+ * most 2D + 2 products' halves from the square and 2D from the reduction, each below 2^52. */
+TARGET static void ams(__m512i *r, const __m512i *a, const __m512i *m, __m512i k0, unsigned D,
+                       __m512i *tmp)
+{
+    const __m512i zero = _mm512_setzero_si512(), mask = _mm512_set1_epi64((long long)MASK52);
+    __m512i *T = tmp, *y = tmp + 2 * D;
+    int d = (int)D;
+    /* T = a^2: column k gets lo(a_i a_{k-i}) and column k + 1 hi(a_i a_{k-i}), i < k - i */
+    __m512i carry_hi = zero, diag_hi = zero;
+    for (int k = 0; k < 2 * d; k++) {
+        int i0 = k - d + 1 > 0 ? k - d + 1 : 0, i1 = (k + 1) / 2; /* i in [i0, i1) */
+        __m512i lo = carry_hi, hi = zero;
+        if (i1 > i0)
+            mac_pairs(&lo, &hi, a + i0, a + (k - i0), i1 - i0);
+        __m512i col = _mm512_add_epi64(_mm512_slli_epi64(lo, 1), diag_hi);
+        diag_hi = zero;
+        if ((k & 1) == 0 && k / 2 < d) {
+            col = _mm512_madd52lo_epu64(col, a[k / 2], a[k / 2]);
+            diag_hi = _mm512_madd52hi_epu64(zero, a[k / 2], a[k / 2]);
+        }
+        T[k] = col;
+        carry_hi = hi;
+    }
+    /* Montgomery reduction: y_k makes column k divisible by 2^52 */
+    __m512i c = zero;
+    for (int k = 0; k < d; k++) {
+        __m512i lo = _mm512_add_epi64(T[k], c), hi = zero;
+        if (k > 0)
+            mac_pairs(&lo, &hi, y, m + k, k);
+        __m512i yk = _mm512_and_si512(_mm512_madd52lo_epu64(zero, lo, k0), mask);
+        y[k] = yk;
+        lo = _mm512_madd52lo_epu64(lo, yk, m[0]);
+        hi = _mm512_madd52hi_epu64(hi, yk, m[0]);
+        c = _mm512_add_epi64(hi, _mm512_srli_epi64(lo, 52));
+    }
+    for (int k = d; k < 2 * d; k++) {
+        __m512i lo = _mm512_add_epi64(T[k], c), hi = zero;
+        int i0 = k - d + 1;
+        if (i0 < d)
+            mac_pairs(&lo, &hi, y + i0, m + (d - 1), d - i0);
+        r[k - d] = _mm512_and_si512(lo, mask);
+        c = _mm512_add_epi64(hi, _mm512_srli_epi64(lo, 52));
+    }
+}
+
 /* Lane-interleaved numbers from up to eight mpz (missing lanes get `fill`). */
 static void load_lanes(__m512i *v, unsigned D, const mpz_t *x, unsigned n, const mpz_t fill,
                        uint64_t *scratch)
@@ -138,6 +213,7 @@ static void store_lanes(mpz_t *x, unsigned n, const __m512i *v, unsigned D, uint
 typedef struct {
     unsigned D;
     __m512i *m, *rr, *one, *tmp, *t1;
+    __m512i *ext; /* the caller's `extra` vectors of D */
     __m512i k0;
     uint64_t *scratch;
     void *mem;
@@ -157,8 +233,8 @@ static ccz_status ctx_init(ctx *c, const mpz_t *mod, unsigned n, unsigned bits, 
     memset(c, 0, sizeof *c);
     c->D = digits_for(bits);
     unsigned D = c->D;
-    /* m, rr, one, t1: D each; tmp: 2D; extra (caller's) D-sized vectors; scratch 8 D words */
-    c->mem_size = ((size_t)(6 + extra) * D) * sizeof(__m512i) + (size_t)MBX_LANES * D * 8 + 64;
+    /* m, rr, one, t1: D each; tmp: 3D; extra (caller's) D-sized vectors; scratch 8 D words */
+    c->mem_size = ((size_t)(7 + extra) * D) * sizeof(__m512i) + (size_t)MBX_LANES * D * 8 + 64;
     c->mem = aligned_alloc(64, (c->mem_size + 63) / 64 * 64);
     CCZ_ENSURE(c->mem, CCZ_ERR_NOMEM, "out of memory");
     __m512i *p = c->mem;
@@ -167,7 +243,8 @@ static ccz_status ctx_init(ctx *c, const mpz_t *mod, unsigned n, unsigned bits, 
     c->one = p + 2 * D;
     c->t1 = p + 3 * D;
     c->tmp = p + 4 * D;
-    c->scratch = (uint64_t *)(p + (size_t)(6 + extra) * D);
+    c->ext = p + 7 * D;
+    c->scratch = (uint64_t *)(p + (size_t)(7 + extra) * D);
     uint64_t k0[MBX_LANES];
     mpz_t rr;
     mpz_init(rr);
@@ -222,7 +299,7 @@ TARGET static void powm_lanes(ctx *c, __m512i *acc, __m512i *table, const uint64
     for (unsigned w = 0; w < nwin; w++) {
         if (w > 0)
             for (int k = 0; k < WIN; k++)
-                amm(acc, acc, acc, c->m, c->k0, D, c->tmp);
+                ams(acc, acc, c->m, c->k0, D, c->tmp);
         __m512i idx;
         memcpy(&idx, windows + (size_t)w * MBX_LANES, sizeof idx);
         for (unsigned i = 0; i < D; i++)
@@ -249,7 +326,7 @@ TARGET static ccz_status mbx_powm_impl(mpz_t *out, const mpz_t *base, const mpz_
     size_t entries = 1u << WIN;
     CCZ_GUARD(ctx_init(&c, mod, n, max_bits, 1 + entries));
     unsigned D = c.D;
-    __m512i *acc = c.tmp + 2 * D, *table = acc + D;
+    __m512i *acc = c.ext, *table = acc + D;
     /* table[e] = base^e in Montgomery form; table[0] = R mod m */
     for (unsigned i = 0; i < D; i++)
         table[i] = _mm512_setzero_si512();
@@ -269,8 +346,13 @@ TARGET static ccz_status mbx_powm_impl(mpz_t *out, const mpz_t *base, const mpz_
         }
         load_lanes(table + D, D, (const mpz_t *)reduced, n, reduced[0], c.scratch);
         to_mont(&c, table + D, table + D);
-        for (unsigned e = 2; e < entries; e++)
-            amm(table + (size_t)e * D, table + (size_t)(e - 1) * D, table + D, c.m, c.k0, D, c.tmp);
+        for (unsigned e = 2; e < entries; e++) {
+            __m512i *te = table + (size_t)e * D;
+            if (e % 2 == 0)
+                ams(te, table + (size_t)(e / 2) * D, c.m, c.k0, D, c.tmp);
+            else
+                amm(te, te - D, table + D, c.m, c.k0, D, c.tmp);
+        }
         for (unsigned w = 0; w < nwin; w++) {
             unsigned low = (nwin - 1 - w) * WIN;
             for (unsigned l = 0; l < n; l++) {
@@ -305,6 +387,96 @@ ccz_status mbx_powm(mpz_t *out, const mpz_t *base, const mpz_t *exp, const mpz_t
                        mpz_sgn(exp[l]) >= 0 && mpz_sizeinbase(exp[l], 2) <= exp_bits,
                    CCZ_ERR_INVALID_ARGUMENT, "lane %u: modulus or exponent out of range", l);
     return mbx_powm_impl(out, base, exp, mod, n, max_bits, exp_bits);
+}
+
+/* ---- one public exponent for every lane ---------------------------------------------------------*/
+
+/* The window for a sliding-window exponentiation with an e-bit exponent: the fewest
+ * multiplications, table (2^(w-1) odd powers) included. */
+static unsigned public_window(unsigned bits)
+{
+    unsigned best = 1;
+    double cost = bits;
+    for (unsigned w = 2; w <= 7; w++) {
+        double c = (double)(1u << (w - 1)) + (double)bits / (w + 1);
+        if (c < cost) {
+            cost = c;
+            best = w;
+        }
+    }
+    return best;
+}
+
+/* Sliding window, left to right, over the bits of the shared exponent: which squarings and which
+ * table entry are used depends on the exponent only (public), never on the bases, and every
+ * operation is on all lanes, so the bases' values do not change the time or the addresses. */
+TARGET static ccz_status public_impl(mpz_t *out, const mpz_t *base, const mpz_t exp,
+                                     const mpz_t *mod, unsigned n, unsigned max_bits)
+{
+    unsigned ebits = mpz_sgn(exp) ? (unsigned)mpz_sizeinbase(exp, 2) : 0;
+    unsigned w = public_window(ebits), odd = 1u << (w - 1);
+    ctx c;
+    CCZ_GUARD(ctx_init(&c, mod, n, max_bits, 2 + odd));
+    unsigned D = c.D;
+    __m512i *acc = c.ext, *sq = acc + D, *table = sq + D; /* table[j] = base^(2 j + 1) */
+    mpz_t reduced[MBX_LANES];
+    for (unsigned l = 0; l < MBX_LANES; l++) {
+        mpz_init(reduced[l]);
+        if (l < n) /* the bases (randomizers) are secret: reduced in constant time */
+            paillier_sec_mod(reduced[l], base[l], mod[l]);
+    }
+    load_lanes(table, D, (const mpz_t *)reduced, n, reduced[0], c.scratch);
+    for (unsigned l = 0; l < MBX_LANES; l++)
+        paillier_mpz_wipe(reduced[l]);
+    to_mont(&c, table, table);
+    ams(sq, table, c.m, c.k0, D, c.tmp);
+    for (unsigned j = 1; j < odd; j++)
+        amm(table + (size_t)j * D, table + (size_t)(j - 1) * D, sq, c.m, c.k0, D, c.tmp);
+    /* acc = R mod m: the Montgomery one, the result for a zero exponent */
+    for (unsigned i = 0; i < D; i++)
+        acc[i] = _mm512_setzero_si512();
+    acc[0] = _mm512_set1_epi64(1);
+    to_mont(&c, acc, acc);
+    bool started = false;
+    for (long i = (long)ebits - 1; i >= 0;) {
+        if (!mpz_tstbit(exp, (mp_bitcnt_t)i)) {
+            if (started)
+                ams(acc, acc, c.m, c.k0, D, c.tmp);
+            i--;
+            continue;
+        }
+        long j = i - (long)w + 1 > 0 ? i - (long)w + 1 : 0;
+        while (!mpz_tstbit(exp, (mp_bitcnt_t)j))
+            j++;
+        unsigned v = 0;
+        for (long b = i; b >= j; b--)
+            v = v << 1 | (unsigned)mpz_tstbit(exp, (mp_bitcnt_t)b);
+        const __m512i *t = table + (size_t)(v >> 1) * D;
+        if (started) {
+            for (long b = i; b >= j; b--)
+                ams(acc, acc, c.m, c.k0, D, c.tmp);
+            amm(acc, acc, t, c.m, c.k0, D, c.tmp);
+        } else {
+            memcpy(acc, t, D * sizeof *acc);
+            started = true;
+        }
+        i = j - 1;
+    }
+    from_mont(&c, out, n, acc, mod, false);
+    ctx_free(&c);
+    return CCZ_OK;
+}
+
+ccz_status mbx_powm_public(mpz_t *out, const mpz_t *base, const mpz_t exp, const mpz_t *mod,
+                           unsigned n, unsigned max_bits)
+{
+    CCZ_ENSURE(mbx_available(), CCZ_ERR_UNSUPPORTED, "this CPU has no AVX-512 IFMA");
+    CCZ_ENSURE(n >= 1 && n <= MBX_LANES && max_bits <= 8192 && mpz_sgn(exp) >= 0,
+               CCZ_ERR_INVALID_ARGUMENT, "bad multi-buffer request");
+    for (unsigned l = 0; l < n; l++)
+        CCZ_ENSURE(mpz_odd_p(mod[l]) && mpz_sizeinbase(mod[l], 2) <= max_bits,
+                   CCZ_ERR_INVALID_ARGUMENT, "lane %u: modulus out of range", l);
+    return public_impl(out, base, exp, mod, n, max_bits);
 }
 
 /* ---- fixed base, one modulus -----------------------------------------------------------------*/
@@ -370,7 +542,7 @@ TARGET static ccz_status fixed_impl(const mbx_fixed *t, mpz_t *out, const mpz_t 
         *mods[l] = *t->mod; /* read-only views */
     CCZ_GUARD(ctx_init(&c, (const mpz_t *)mods, MBX_LANES, (unsigned)mpz_sizeinbase(t->mod, 2), 2));
     unsigned D = c.D;
-    __m512i *acc = c.tmp + 2 * D, *b = acc + D;
+    __m512i *acc = c.ext, *b = acc + D;
     /* acc = R mod m (Montgomery one) in every lane */
     for (unsigned i = 0; i < D; i++)
         acc[i] = _mm512_setzero_si512();
@@ -491,7 +663,7 @@ ccz_status mbx_straus_new(mbx_straus **out, const mpz_t *base, const mpz_t *inv,
             slot[n++] = i * 32 + 16 * sign;
         }
         if (n == MBX_LANES || (n && j == 2 * k - 1)) {
-            straus_fill(&c, t, (const mpz_t *)x, slot, n, c.tmp + 2 * c.D);
+            straus_fill(&c, t, (const mpz_t *)x, slot, n, c.ext);
             n = 0;
         }
     }
@@ -506,7 +678,7 @@ TARGET static ccz_status straus_impl(const mbx_straus *t, mpz_t *out, const uint
     ctx c;
     CCZ_GUARD(ctx_init(&c, &t->mod, 1, (unsigned)mpz_sizeinbase(t->mod, 2), 2));
     unsigned D = c.D;
-    __m512i *acc = c.tmp + 2 * D, *b = acc + D;
+    __m512i *acc = c.ext, *b = acc + D;
     for (unsigned i = 0; i < D; i++)
         acc[i] = _mm512_setzero_si512();
     acc[0] = _mm512_set1_epi64(1);
@@ -515,7 +687,7 @@ TARGET static ccz_status straus_impl(const mbx_straus *t, mpz_t *out, const uint
     for (unsigned w = 0; w < nwin; w++) {
         if (started)
             for (int q = 0; q < 4; q++)
-                amm(acc, acc, acc, c.m, c.k0, D, c.tmp);
+                ams(acc, acc, c.m, c.k0, D, c.tmp);
         for (size_t i = 0; i < t->k; i++) {
             const uint8_t *dg = digits + ((size_t)w * t->k + i) * MBX_LANES;
             uint64_t idx[MBX_LANES];
