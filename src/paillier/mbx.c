@@ -76,38 +76,6 @@ static uint64_t mont_k0(const mpz_t m)
 
 /* ---- the arithmetic ------------------------------------------------------------------------*/
 
-/* r = a b R^-1 mod m (almost: r < 2m) in each lane; a, b < 2m normalised; tmp has 2D slots. */
-TARGET static void amm(__m512i *r, const __m512i *a, const __m512i *b, const __m512i *m, __m512i k0,
-                       unsigned D, __m512i *tmp)
-{
-    const __m512i zero = _mm512_setzero_si512(), mask = _mm512_set1_epi64((long long)MASK52);
-    for (unsigned t = 0; t < 2 * D; t++)
-        tmp[t] = zero;
-    for (unsigned i = 0; i < D; i++) {
-        __m512i ai = a[i];
-        __m512i t0 = _mm512_madd52lo_epu64(tmp[i], ai, b[0]);
-        __m512i y = _mm512_and_si512(_mm512_madd52lo_epu64(zero, t0, k0), mask);
-        t0 = _mm512_madd52lo_epu64(t0, y, m[0]);
-        __m512i hi = _mm512_madd52hi_epu64(_mm512_madd52hi_epu64(zero, ai, b[0]), y, m[0]);
-        hi = _mm512_add_epi64(hi, _mm512_srli_epi64(t0, 52));
-        __m512i *s = tmp + i;
-        for (unsigned j = 1; j < D; j++) {
-            __m512i x = _mm512_add_epi64(s[j], hi);
-            x = _mm512_madd52lo_epu64(x, ai, b[j]);
-            x = _mm512_madd52lo_epu64(x, y, m[j]);
-            hi = _mm512_madd52hi_epu64(_mm512_madd52hi_epu64(zero, ai, b[j]), y, m[j]);
-            s[j] = x;
-        }
-        s[D] = _mm512_add_epi64(s[D], hi);
-    }
-    __m512i carry = zero;
-    for (unsigned t = 0; t < D; t++) {
-        __m512i x = _mm512_add_epi64(tmp[D + t], carry);
-        r[t] = _mm512_and_si512(x, mask);
-        carry = _mm512_srli_epi64(x, 52);
-    }
-}
-
 /* sum over t < n of x[t] y[-t] into (lo, hi): the low 52 bits of each product added to *lo, the
  * high ones to *hi. Four accumulators of each so that the multiply-adds overlap. */
 TARGET static inline void mac_pairs(__m512i *lo, __m512i *hi, const __m512i *x, const __m512i *y,
@@ -134,53 +102,157 @@ TARGET static inline void mac_pairs(__m512i *lo, __m512i *hi, const __m512i *x, 
     *hi = _mm512_add_epi64(_mm512_add_epi64(h0, h1), _mm512_add_epi64(h2, h3));
 }
 
+/* Two adjacent columns at once: sum over t < n of x[t] y[-t] into (lo0, hi0) and of x[t] y[1 - t]
+ * into (lo1, hi1). y[-t] is y[1 - (t + 1)], so each step loads two vectors for four
+ * multiply-adds; two steps at a time keep eight accumulators in flight. */
+TARGET static inline void mac_cols2(__m512i *lo0, __m512i *hi0, __m512i *lo1, __m512i *hi1,
+                                    const __m512i *x, const __m512i *y, int n)
+{
+    __m512i a0 = *lo0, b0 = *hi0, c0 = *lo1, d0 = *hi1;
+    __m512i a1 = _mm512_setzero_si512(), b1 = a1, c1 = a1, d1 = a1;
+    if (n <= 0)
+        return;
+    __m512i up = y[1];
+    int t = 0;
+    for (; t + 2 <= n; t += 2) {
+        __m512i x0 = x[t], x1 = x[t + 1], y0 = y[-t], y1 = y[-t - 1];
+        a0 = _mm512_madd52lo_epu64(a0, x0, y0);
+        b0 = _mm512_madd52hi_epu64(b0, x0, y0);
+        c0 = _mm512_madd52lo_epu64(c0, x0, up);
+        d0 = _mm512_madd52hi_epu64(d0, x0, up);
+        a1 = _mm512_madd52lo_epu64(a1, x1, y1);
+        b1 = _mm512_madd52hi_epu64(b1, x1, y1);
+        c1 = _mm512_madd52lo_epu64(c1, x1, y0);
+        d1 = _mm512_madd52hi_epu64(d1, x1, y0);
+        up = y1;
+    }
+    if (t < n) {
+        __m512i x0 = x[t], y0 = y[-t];
+        a0 = _mm512_madd52lo_epu64(a0, x0, y0);
+        b0 = _mm512_madd52hi_epu64(b0, x0, y0);
+        c0 = _mm512_madd52lo_epu64(c0, x0, up);
+        d0 = _mm512_madd52hi_epu64(d0, x0, up);
+    }
+    *lo0 = _mm512_add_epi64(a0, a1);
+    *hi0 = _mm512_add_epi64(b0, b1);
+    *lo1 = _mm512_add_epi64(c0, c1);
+    *hi1 = _mm512_add_epi64(d0, d1);
+}
+
+/* One product x y into (lo, hi). */
+TARGET static inline void mac1(__m512i *lo, __m512i *hi, __m512i x, __m512i y)
+{
+    *lo = _mm512_madd52lo_epu64(*lo, x, y);
+    *hi = _mm512_madd52hi_epu64(*hi, x, y);
+}
+
+/* Montgomery reduction of a product in columns: r = T R^-1 mod m (almost), T in 2D columns of up
+ * to 62 bits (not normalised), y a scratch of D. Product scanning, two columns at a time: y_k
+ * makes column k divisible by 2^52. */
+TARGET static void redc(__m512i *r, const __m512i *T, const __m512i *m, __m512i k0, unsigned D,
+                        __m512i *y)
+{
+    const __m512i zero = _mm512_setzero_si512(), mask = _mm512_set1_epi64((long long)MASK52);
+    int d = (int)D;
+    __m512i c = zero;
+    int k = 0;
+    for (; k + 1 < d; k += 2) {
+        __m512i la = _mm512_add_epi64(T[k], c), ha = zero, lb = T[k + 1], hb = zero;
+        mac_cols2(&la, &ha, &lb, &hb, y, m + k, k);
+        __m512i ya = _mm512_and_si512(_mm512_madd52lo_epu64(zero, la, k0), mask);
+        y[k] = ya;
+        mac1(&la, &ha, ya, m[0]);
+        lb = _mm512_add_epi64(lb, _mm512_add_epi64(ha, _mm512_srli_epi64(la, 52)));
+        mac1(&lb, &hb, ya, m[1]);
+        __m512i yb = _mm512_and_si512(_mm512_madd52lo_epu64(zero, lb, k0), mask);
+        y[k + 1] = yb;
+        mac1(&lb, &hb, yb, m[0]);
+        c = _mm512_add_epi64(hb, _mm512_srli_epi64(lb, 52));
+    }
+    if (k < d) { /* D odd: the last low column alone */
+        __m512i lo = _mm512_add_epi64(T[k], c), hi = zero;
+        mac_pairs(&lo, &hi, y, m + k, k);
+        __m512i yk = _mm512_and_si512(_mm512_madd52lo_epu64(zero, lo, k0), mask);
+        y[k] = yk;
+        mac1(&lo, &hi, yk, m[0]);
+        c = _mm512_add_epi64(hi, _mm512_srli_epi64(lo, 52));
+        k++;
+    }
+    /* the high columns k >= D: pairs (i, k - i) for i in [k - D + 1, D) */
+    for (; k + 1 < 2 * d; k += 2) {
+        __m512i la = _mm512_add_epi64(T[k], c), ha = zero, lb = T[k + 1], hb = zero;
+        int i0 = k - d + 2;
+        mac_cols2(&la, &ha, &lb, &hb, y + i0, m + (d - 2), d - i0);
+        mac1(&la, &ha, y[i0 - 1], m[d - 1]);
+        r[k - d] = _mm512_and_si512(la, mask);
+        lb = _mm512_add_epi64(lb, _mm512_add_epi64(ha, _mm512_srli_epi64(la, 52)));
+        r[k + 1 - d] = _mm512_and_si512(lb, mask);
+        c = _mm512_add_epi64(hb, _mm512_srli_epi64(lb, 52));
+    }
+    if (k < 2 * d) /* the top column: only the carry */
+        r[k - d] = _mm512_and_si512(_mm512_add_epi64(T[k], c), mask);
+}
+
+/* r = a b R^-1 mod m (almost: r < 2m) in each lane; a, b < 2m normalised; tmp has 3D slots.
+ * The product column by column, two at a time (pairs (i, k - i) and (i, k + 1 - i)), then the
+ * reduction; columns stay below 2^62 for D <= 158: 2D products' halves and 2D from the
+ * reduction, each below 2^52. */
+TARGET static void amm(__m512i *r, const __m512i *a, const __m512i *b, const __m512i *m, __m512i k0,
+                       unsigned D, __m512i *tmp)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i *T = tmp, *y = tmp + 2 * D;
+    int d = (int)D;
+    __m512i carry_hi = zero;
+    for (int k = 0; k < 2 * d; k += 2) {
+        int i0a = k - d + 1 > 0 ? k - d + 1 : 0, i0b = k - d + 2 > 0 ? k - d + 2 : 0;
+        int i1 = k < d - 1 ? k : d - 1; /* column k: i in [i0a, i1] */
+        __m512i la = carry_hi, ha = zero, lb = zero, hb = zero;
+        mac_cols2(&la, &ha, &lb, &hb, a + i0b, b + (k - i0b), i1 - i0b + 1);
+        if (i0a < i0b && i0a <= i1)
+            mac1(&la, &ha, a[i0a], b[k - i0a]);
+        if (k + 1 < d) /* column k + 1 also has (k + 1, 0) */
+            mac1(&lb, &hb, a[k + 1], b[0]);
+        T[k] = la;
+        T[k + 1] = _mm512_add_epi64(ha, lb);
+        carry_hi = hb;
+    }
+    redc(r, T, m, k0, D, y);
+}
+
 /* r = a^2 R^-1 mod m (almost: r < 2m), a < 2m normalised; tmp has 3D slots. Each cross product
  * a_i a_j (i < j) is computed once and doubled, so the square costs D^2 multiply-adds instead
  * of 2 D^2, then a Montgomery reduction column by column (product scanning: the running sums
- * stay in registers). Column sums stay below 2^62 for D <= 158 (8192 bits): each column has at
- * most 2D + 2 products' halves from the square and 2D from the reduction, each below 2^52. */
+ * stay in registers), two columns at a time. Column sums stay below 2^62 for D <= 158 (8192
+ * bits): each column has at most 2D + 2 products' halves from the square and 2D from the
+ * reduction, each below 2^52. */
 TARGET static void ams(__m512i *r, const __m512i *a, const __m512i *m, __m512i k0, unsigned D,
                        __m512i *tmp)
 {
-    const __m512i zero = _mm512_setzero_si512(), mask = _mm512_set1_epi64((long long)MASK52);
+    const __m512i zero = _mm512_setzero_si512();
     __m512i *T = tmp, *y = tmp + 2 * D;
     int d = (int)D;
-    /* T = a^2: column k gets lo(a_i a_{k-i}) and column k + 1 hi(a_i a_{k-i}), i < k - i */
-    __m512i carry_hi = zero, diag_hi = zero;
-    for (int k = 0; k < 2 * d; k++) {
-        int i0 = k - d + 1 > 0 ? k - d + 1 : 0, i1 = (k + 1) / 2; /* i in [i0, i1) */
-        __m512i lo = carry_hi, hi = zero;
-        if (i1 > i0)
-            mac_pairs(&lo, &hi, a + i0, a + (k - i0), i1 - i0);
-        __m512i col = _mm512_add_epi64(_mm512_slli_epi64(lo, 1), diag_hi);
-        diag_hi = zero;
-        if ((k & 1) == 0 && k / 2 < d) {
-            col = _mm512_madd52lo_epu64(col, a[k / 2], a[k / 2]);
-            diag_hi = _mm512_madd52hi_epu64(zero, a[k / 2], a[k / 2]);
+    /* T = a^2, columns k (even) and k + 1: pairs (i, k - i), i < k / 2, and (i, k + 1 - i),
+     * i <= k / 2; each pair's low half in its column, its high half in the next */
+    __m512i carry_hi = zero;
+    for (int k = 0; k < 2 * d; k += 2) {
+        int h = k / 2, i0a = k - d + 1 > 0 ? k - d + 1 : 0, i0b = k - d + 2 > 0 ? k - d + 2 : 0;
+        __m512i la = carry_hi, ha = zero, lb = zero, hb = zero;
+        mac_cols2(&la, &ha, &lb, &hb, a + i0b, a + (k - i0b), h - i0b);
+        if (i0a < i0b && i0a < h)
+            mac1(&la, &ha, a[i0a], a[k - i0a]);
+        if (h >= i0b && h + 1 < d)
+            mac1(&lb, &hb, a[h], a[h + 1]);
+        __m512i ca = _mm512_slli_epi64(la, 1), cb = _mm512_slli_epi64(_mm512_add_epi64(ha, lb), 1);
+        if (h < d) {
+            ca = _mm512_madd52lo_epu64(ca, a[h], a[h]);
+            cb = _mm512_madd52hi_epu64(cb, a[h], a[h]);
         }
-        T[k] = col;
-        carry_hi = hi;
+        T[k] = ca;
+        T[k + 1] = cb;
+        carry_hi = hb;
     }
-    /* Montgomery reduction: y_k makes column k divisible by 2^52 */
-    __m512i c = zero;
-    for (int k = 0; k < d; k++) {
-        __m512i lo = _mm512_add_epi64(T[k], c), hi = zero;
-        if (k > 0)
-            mac_pairs(&lo, &hi, y, m + k, k);
-        __m512i yk = _mm512_and_si512(_mm512_madd52lo_epu64(zero, lo, k0), mask);
-        y[k] = yk;
-        lo = _mm512_madd52lo_epu64(lo, yk, m[0]);
-        hi = _mm512_madd52hi_epu64(hi, yk, m[0]);
-        c = _mm512_add_epi64(hi, _mm512_srli_epi64(lo, 52));
-    }
-    for (int k = d; k < 2 * d; k++) {
-        __m512i lo = _mm512_add_epi64(T[k], c), hi = zero;
-        int i0 = k - d + 1;
-        if (i0 < d)
-            mac_pairs(&lo, &hi, y + i0, m + (d - 1), d - i0);
-        r[k - d] = _mm512_and_si512(lo, mask);
-        c = _mm512_add_epi64(hi, _mm512_srli_epi64(lo, 52));
-    }
+    redc(r, T, m, k0, D, y);
 }
 
 /* Lane-interleaved numbers from up to eight mpz (missing lanes get `fill`). */
