@@ -157,8 +157,9 @@ TARGET static void redc(__m512i *r, const __m512i *T, const __m512i *m, __m512i 
     __m512i c = zero;
     int k = 0;
     for (; k + 1 < d; k += 2) {
-        __m512i la = _mm512_add_epi64(T[k], c), ha = zero, lb = T[k + 1], hb = zero;
+        __m512i la = T[k], ha = zero, lb = T[k + 1], hb = zero;
         mac_cols2(&la, &ha, &lb, &hb, y, m + k, k);
+        la = _mm512_add_epi64(la, c); /* late: the sums above need not wait for c */
         __m512i ya = _mm512_and_si512(_mm512_madd52lo_epu64(zero, la, k0), mask);
         y[k] = ya;
         mac1(&la, &ha, ya, m[0]);
@@ -170,8 +171,9 @@ TARGET static void redc(__m512i *r, const __m512i *T, const __m512i *m, __m512i 
         c = _mm512_add_epi64(hb, _mm512_srli_epi64(lb, 52));
     }
     if (k < d) { /* D odd: the last low column alone */
-        __m512i lo = _mm512_add_epi64(T[k], c), hi = zero;
+        __m512i lo = T[k], hi = zero;
         mac_pairs(&lo, &hi, y, m + k, k);
+        lo = _mm512_add_epi64(lo, c);
         __m512i yk = _mm512_and_si512(_mm512_madd52lo_epu64(zero, lo, k0), mask);
         y[k] = yk;
         mac1(&lo, &hi, yk, m[0]);
@@ -180,9 +182,10 @@ TARGET static void redc(__m512i *r, const __m512i *T, const __m512i *m, __m512i 
     }
     /* the high columns k >= D: pairs (i, k - i) for i in [k - D + 1, D) */
     for (; k + 1 < 2 * d; k += 2) {
-        __m512i la = _mm512_add_epi64(T[k], c), ha = zero, lb = T[k + 1], hb = zero;
+        __m512i la = T[k], ha = zero, lb = T[k + 1], hb = zero;
         int i0 = k - d + 2;
         mac_cols2(&la, &ha, &lb, &hb, y + i0, m + (d - 2), d - i0);
+        la = _mm512_add_epi64(la, c);
         mac1(&la, &ha, y[i0 - 1], m[d - 1]);
         r[k - d] = _mm512_and_si512(la, mask);
         lb = _mm512_add_epi64(lb, _mm512_add_epi64(ha, _mm512_srli_epi64(la, 52)));
@@ -207,8 +210,9 @@ TARGET static void amm(__m512i *r, const __m512i *a, const __m512i *b, const __m
     for (int k = 0; k < 2 * d; k += 2) {
         int i0a = k - d + 1 > 0 ? k - d + 1 : 0, i0b = k - d + 2 > 0 ? k - d + 2 : 0;
         int i1 = k < d - 1 ? k : d - 1; /* column k: i in [i0a, i1] */
-        __m512i la = carry_hi, ha = zero, lb = zero, hb = zero;
+        __m512i la = zero, ha = zero, lb = zero, hb = zero;
         mac_cols2(&la, &ha, &lb, &hb, a + i0b, b + (k - i0b), i1 - i0b + 1);
+        la = _mm512_add_epi64(la, carry_hi);
         if (i0a < i0b && i0a <= i1)
             mac1(&la, &ha, a[i0a], b[k - i0a]);
         if (k + 1 < d) /* column k + 1 also has (k + 1, 0) */
@@ -237,8 +241,9 @@ TARGET static void ams(__m512i *r, const __m512i *a, const __m512i *m, __m512i k
     __m512i carry_hi = zero;
     for (int k = 0; k < 2 * d; k += 2) {
         int h = k / 2, i0a = k - d + 1 > 0 ? k - d + 1 : 0, i0b = k - d + 2 > 0 ? k - d + 2 : 0;
-        __m512i la = carry_hi, ha = zero, lb = zero, hb = zero;
+        __m512i la = zero, ha = zero, lb = zero, hb = zero;
         mac_cols2(&la, &ha, &lb, &hb, a + i0b, a + (k - i0b), h - i0b);
+        la = _mm512_add_epi64(la, carry_hi);
         if (i0a < i0b && i0a < h)
             mac1(&la, &ha, a[i0a], a[k - i0a]);
         if (h >= i0b && h + 1 < d)
