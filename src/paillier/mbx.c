@@ -2,8 +2,11 @@
 /* Multi-buffer modular exponentiation with AVX-512 IFMA: eight independent numbers, one per
  * 64-bit lane of a zmm register, in radix 2^52 (vpmadd52luq / vpmadd52huq multiply 52-bit
  * digits into 104-bit products). Multiplication is Montgomery's, "almost" reduced (results
- * below 2m, R = 2^(52 D) > 4m). Exponentiation uses a fixed 5-bit window and reads every table
- * entry for each lookup, so its time does not depend on the exponents. The code is compiled for
+ * below 2m, R = 2^(52 D) > 4m), by product scanning with a squaring of its own; no branch or
+ * address depends on the numbers. Exponentiation with secret exponents (mbx_powm) uses a fixed
+ * 5-bit window and reads every table entry for each lookup, so its time does not depend on the
+ * exponents; a public exponent shared by the lanes (mbx_powm_public, Paillier's r^n) takes a
+ * sliding window over its bits instead. The code is compiled for
  * AVX-512 with a function attribute and only called after a run-time CPU check; without IFMA
  * callers use GMP. */
 #include <stdlib.h>
