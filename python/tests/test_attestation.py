@@ -66,6 +66,34 @@ def test_failures_are_verdicts(plat, evidence):
     assert doc["error"]["step"] == "parse"
 
 
+def test_verdicts_in_turn_and_in_threads(plat, evidence):
+    """verify() keeps an output buffer per thread: a long verdict, a short one (a failure), the
+    long one again, and the same from several threads at once give the documents of fresh calls,
+    whole and unmixed."""
+    import threading
+    good = ccz.verify(evidence, sim_dir=plat, policy=ALLOW)
+    bad = ccz.verify(b"not evidence at all")
+    assert len(json.dumps(good)) > len(json.dumps(bad))
+    for _ in range(3):
+        assert ccz.verify(evidence, sim_dir=plat, policy=ALLOW) == good
+        assert ccz.verify(b"not evidence at all") == bad
+    trust, policy, seen = ccz.Trust(sim_dir=plat), ccz.Policy(ALLOW), []
+
+    def work(i):
+        for k in range(20):
+            if (i + k) % 2:
+                seen.append(ccz.verify(evidence, trust=trust, policy=policy) == good)
+            else:
+                seen.append(ccz.verify(b"not evidence at all") == bad)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == [True] * 80
+
+
 def test_other_platform_hint(tmp_path, evidence):
     other = str(tmp_path / "other")
     ccz.sim_init(other)

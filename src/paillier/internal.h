@@ -21,6 +21,13 @@ bool mbx_available(void);
 ccz_status mbx_powm(mpz_t *out, const mpz_t *base, const mpz_t *exp, const mpz_t *mod, unsigned n,
                     unsigned max_bits, unsigned exp_bits);
 
+/* out[l] = base[l]^exp mod mod[l] for the lanes l < n, with one exponent for every lane that is
+ * PUBLIC (Paillier's r^n: the exponent is the modulus n): a sliding window whose squarings and
+ * table reads follow the exponent's bits. Constant-time in the bases only; callers with secret
+ * exponents use mbx_powm. */
+ccz_status mbx_powm_public(mpz_t *out, const mpz_t *base, const mpz_t exp, const mpz_t *mod,
+                           unsigned n, unsigned max_bits);
+
 /* A fixed-base table: base^(j 2^(w i)) for j < 2^w, i < rows, in the engine's Montgomery form
  * modulo one modulus. */
 typedef struct mbx_fixed mbx_fixed;

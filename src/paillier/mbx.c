@@ -2,8 +2,11 @@
 /* Multi-buffer modular exponentiation with AVX-512 IFMA: eight independent numbers, one per
  * 64-bit lane of a zmm register, in radix 2^52 (vpmadd52luq / vpmadd52huq multiply 52-bit
  * digits into 104-bit products). Multiplication is Montgomery's, "almost" reduced (results
- * below 2m, R = 2^(52 D) > 4m). Exponentiation uses a fixed 5-bit window and reads every table
- * entry for each lookup, so its time does not depend on the exponents. The code is compiled for
+ * below 2m, R = 2^(52 D) > 4m), by product scanning with a squaring of its own; no branch or
+ * address depends on the numbers. Exponentiation with secret exponents (mbx_powm) uses a fixed
+ * 5-bit window and reads every table entry for each lookup, so its time does not depend on the
+ * exponents; a public exponent shared by the lanes (mbx_powm_public, Paillier's r^n) takes a
+ * sliding window over its bits instead. The code is compiled for
  * AVX-512 with a function attribute and only called after a run-time CPU check; without IFMA
  * callers use GMP. */
 #include <stdlib.h>
@@ -78,36 +81,188 @@ static uint64_t mont_k0(const mpz_t m)
 
 /* ---- the arithmetic ------------------------------------------------------------------------*/
 
-/* r = a b R^-1 mod m (almost: r < 2m) in each lane; a, b < 2m normalised; tmp has 2D slots. */
+/* sum over t < n of x[t] y[-t] into (lo, hi): the low 52 bits of each product added to *lo, the
+ * high ones to *hi. Four accumulators of each so that the multiply-adds overlap. */
+TARGET static inline void mac_pairs(__m512i *lo, __m512i *hi, const __m512i *x, const __m512i *y,
+                                    int n)
+{
+    __m512i l0 = *lo, l1 = _mm512_setzero_si512(), l2 = l1, l3 = l1;
+    __m512i h0 = *hi, h1 = l1, h2 = l1, h3 = l1;
+    int t = 0;
+    for (; t + 4 <= n; t += 4) {
+        l0 = _mm512_madd52lo_epu64(l0, x[t], y[-t]);
+        h0 = _mm512_madd52hi_epu64(h0, x[t], y[-t]);
+        l1 = _mm512_madd52lo_epu64(l1, x[t + 1], y[-t - 1]);
+        h1 = _mm512_madd52hi_epu64(h1, x[t + 1], y[-t - 1]);
+        l2 = _mm512_madd52lo_epu64(l2, x[t + 2], y[-t - 2]);
+        h2 = _mm512_madd52hi_epu64(h2, x[t + 2], y[-t - 2]);
+        l3 = _mm512_madd52lo_epu64(l3, x[t + 3], y[-t - 3]);
+        h3 = _mm512_madd52hi_epu64(h3, x[t + 3], y[-t - 3]);
+    }
+    for (; t < n; t++) {
+        l0 = _mm512_madd52lo_epu64(l0, x[t], y[-t]);
+        h0 = _mm512_madd52hi_epu64(h0, x[t], y[-t]);
+    }
+    *lo = _mm512_add_epi64(_mm512_add_epi64(l0, l1), _mm512_add_epi64(l2, l3));
+    *hi = _mm512_add_epi64(_mm512_add_epi64(h0, h1), _mm512_add_epi64(h2, h3));
+}
+
+/* Two adjacent columns at once: sum over t < n of x[t] y[-t] into (lo0, hi0) and of x[t] y[1 - t]
+ * into (lo1, hi1). y[-t] is y[1 - (t + 1)], so each step loads two vectors for four
+ * multiply-adds; two steps at a time keep eight accumulators in flight. */
+TARGET static inline void mac_cols2(__m512i *lo0, __m512i *hi0, __m512i *lo1, __m512i *hi1,
+                                    const __m512i *x, const __m512i *y, int n)
+{
+    __m512i a0 = *lo0, b0 = *hi0, c0 = *lo1, d0 = *hi1;
+    __m512i a1 = _mm512_setzero_si512(), b1 = a1, c1 = a1, d1 = a1;
+    if (n <= 0)
+        return;
+    __m512i up = y[1];
+    int t = 0;
+    for (; t + 2 <= n; t += 2) {
+        __m512i x0 = x[t], x1 = x[t + 1], y0 = y[-t], y1 = y[-t - 1];
+        a0 = _mm512_madd52lo_epu64(a0, x0, y0);
+        b0 = _mm512_madd52hi_epu64(b0, x0, y0);
+        c0 = _mm512_madd52lo_epu64(c0, x0, up);
+        d0 = _mm512_madd52hi_epu64(d0, x0, up);
+        a1 = _mm512_madd52lo_epu64(a1, x1, y1);
+        b1 = _mm512_madd52hi_epu64(b1, x1, y1);
+        c1 = _mm512_madd52lo_epu64(c1, x1, y0);
+        d1 = _mm512_madd52hi_epu64(d1, x1, y0);
+        up = y1;
+    }
+    if (t < n) {
+        __m512i x0 = x[t], y0 = y[-t];
+        a0 = _mm512_madd52lo_epu64(a0, x0, y0);
+        b0 = _mm512_madd52hi_epu64(b0, x0, y0);
+        c0 = _mm512_madd52lo_epu64(c0, x0, up);
+        d0 = _mm512_madd52hi_epu64(d0, x0, up);
+    }
+    *lo0 = _mm512_add_epi64(a0, a1);
+    *hi0 = _mm512_add_epi64(b0, b1);
+    *lo1 = _mm512_add_epi64(c0, c1);
+    *hi1 = _mm512_add_epi64(d0, d1);
+}
+
+/* One product x y into (lo, hi). */
+TARGET static inline void mac1(__m512i *lo, __m512i *hi, __m512i x, __m512i y)
+{
+    *lo = _mm512_madd52lo_epu64(*lo, x, y);
+    *hi = _mm512_madd52hi_epu64(*hi, x, y);
+}
+
+/* Montgomery reduction of a product in columns: r = T R^-1 mod m (almost), T in 2D columns of up
+ * to 62 bits (not normalised), y a scratch of D. Product scanning, two columns at a time: y_k
+ * makes column k divisible by 2^52. */
+TARGET static void redc(__m512i *r, const __m512i *T, const __m512i *m, __m512i k0, unsigned D,
+                        __m512i *y)
+{
+    const __m512i zero = _mm512_setzero_si512(), mask = _mm512_set1_epi64((long long)MASK52);
+    int d = (int)D;
+    __m512i c = zero;
+    int k = 0;
+    for (; k + 1 < d; k += 2) {
+        __m512i la = T[k], ha = zero, lb = T[k + 1], hb = zero;
+        mac_cols2(&la, &ha, &lb, &hb, y, m + k, k);
+        la = _mm512_add_epi64(la, c); /* late: the sums above need not wait for c */
+        __m512i ya = _mm512_and_si512(_mm512_madd52lo_epu64(zero, la, k0), mask);
+        y[k] = ya;
+        mac1(&la, &ha, ya, m[0]);
+        lb = _mm512_add_epi64(lb, _mm512_add_epi64(ha, _mm512_srli_epi64(la, 52)));
+        mac1(&lb, &hb, ya, m[1]);
+        __m512i yb = _mm512_and_si512(_mm512_madd52lo_epu64(zero, lb, k0), mask);
+        y[k + 1] = yb;
+        mac1(&lb, &hb, yb, m[0]);
+        c = _mm512_add_epi64(hb, _mm512_srli_epi64(lb, 52));
+    }
+    if (k < d) { /* D odd: the last low column alone */
+        __m512i lo = T[k], hi = zero;
+        mac_pairs(&lo, &hi, y, m + k, k);
+        lo = _mm512_add_epi64(lo, c);
+        __m512i yk = _mm512_and_si512(_mm512_madd52lo_epu64(zero, lo, k0), mask);
+        y[k] = yk;
+        mac1(&lo, &hi, yk, m[0]);
+        c = _mm512_add_epi64(hi, _mm512_srli_epi64(lo, 52));
+        k++;
+    }
+    /* the high columns k >= D: pairs (i, k - i) for i in [k - D + 1, D) */
+    for (; k + 1 < 2 * d; k += 2) {
+        __m512i la = T[k], ha = zero, lb = T[k + 1], hb = zero;
+        int i0 = k - d + 2;
+        mac_cols2(&la, &ha, &lb, &hb, y + i0, m + (d - 2), d - i0);
+        la = _mm512_add_epi64(la, c);
+        mac1(&la, &ha, y[i0 - 1], m[d - 1]);
+        r[k - d] = _mm512_and_si512(la, mask);
+        lb = _mm512_add_epi64(lb, _mm512_add_epi64(ha, _mm512_srli_epi64(la, 52)));
+        r[k + 1 - d] = _mm512_and_si512(lb, mask);
+        c = _mm512_add_epi64(hb, _mm512_srli_epi64(lb, 52));
+    }
+    if (k < 2 * d) /* the top column: only the carry */
+        r[k - d] = _mm512_and_si512(_mm512_add_epi64(T[k], c), mask);
+}
+
+/* r = a b R^-1 mod m (almost: r < 2m) in each lane; a, b < 2m normalised; tmp has 3D slots.
+ * The product column by column, two at a time (pairs (i, k - i) and (i, k + 1 - i)), then the
+ * reduction; columns stay below 2^62 for D <= 158: 2D products' halves and 2D from the
+ * reduction, each below 2^52. */
 TARGET static void amm(__m512i *r, const __m512i *a, const __m512i *b, const __m512i *m, __m512i k0,
                        unsigned D, __m512i *tmp)
 {
-    const __m512i zero = _mm512_setzero_si512(), mask = _mm512_set1_epi64((long long)MASK52);
-    for (unsigned t = 0; t < 2 * D; t++)
-        tmp[t] = zero;
-    for (unsigned i = 0; i < D; i++) {
-        __m512i ai = a[i];
-        __m512i t0 = _mm512_madd52lo_epu64(tmp[i], ai, b[0]);
-        __m512i y = _mm512_and_si512(_mm512_madd52lo_epu64(zero, t0, k0), mask);
-        t0 = _mm512_madd52lo_epu64(t0, y, m[0]);
-        __m512i hi = _mm512_madd52hi_epu64(_mm512_madd52hi_epu64(zero, ai, b[0]), y, m[0]);
-        hi = _mm512_add_epi64(hi, _mm512_srli_epi64(t0, 52));
-        __m512i *s = tmp + i;
-        for (unsigned j = 1; j < D; j++) {
-            __m512i x = _mm512_add_epi64(s[j], hi);
-            x = _mm512_madd52lo_epu64(x, ai, b[j]);
-            x = _mm512_madd52lo_epu64(x, y, m[j]);
-            hi = _mm512_madd52hi_epu64(_mm512_madd52hi_epu64(zero, ai, b[j]), y, m[j]);
-            s[j] = x;
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i *T = tmp, *y = tmp + 2 * D;
+    int d = (int)D;
+    __m512i carry_hi = zero;
+    for (int k = 0; k < 2 * d; k += 2) {
+        int i0a = k - d + 1 > 0 ? k - d + 1 : 0, i0b = k - d + 2 > 0 ? k - d + 2 : 0;
+        int i1 = k < d - 1 ? k : d - 1; /* column k: i in [i0a, i1] */
+        __m512i la = zero, ha = zero, lb = zero, hb = zero;
+        mac_cols2(&la, &ha, &lb, &hb, a + i0b, b + (k - i0b), i1 - i0b + 1);
+        la = _mm512_add_epi64(la, carry_hi);
+        if (i0a < i0b && i0a <= i1)
+            mac1(&la, &ha, a[i0a], b[k - i0a]);
+        if (k + 1 < d) /* column k + 1 also has (k + 1, 0) */
+            mac1(&lb, &hb, a[k + 1], b[0]);
+        T[k] = la;
+        T[k + 1] = _mm512_add_epi64(ha, lb);
+        carry_hi = hb;
+    }
+    redc(r, T, m, k0, D, y);
+}
+
+/* r = a^2 R^-1 mod m (almost: r < 2m), a < 2m normalised; tmp has 3D slots. Each cross product
+ * a_i a_j (i < j) is computed once and doubled, so the square costs D^2 multiply-adds instead
+ * of 2 D^2, then a Montgomery reduction column by column (product scanning: the running sums
+ * stay in registers), two columns at a time. Column sums stay below 2^62 for D <= 158 (8192
+ * bits): each column has at most 2D + 2 products' halves from the square and 2D from the
+ * reduction, each below 2^52. */
+TARGET static void ams(__m512i *r, const __m512i *a, const __m512i *m, __m512i k0, unsigned D,
+                       __m512i *tmp)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i *T = tmp, *y = tmp + 2 * D;
+    int d = (int)D;
+    /* T = a^2, columns k (even) and k + 1: pairs (i, k - i), i < k / 2, and (i, k + 1 - i),
+     * i <= k / 2; each pair's low half in its column, its high half in the next */
+    __m512i carry_hi = zero;
+    for (int k = 0; k < 2 * d; k += 2) {
+        int h = k / 2, i0a = k - d + 1 > 0 ? k - d + 1 : 0, i0b = k - d + 2 > 0 ? k - d + 2 : 0;
+        __m512i la = zero, ha = zero, lb = zero, hb = zero;
+        mac_cols2(&la, &ha, &lb, &hb, a + i0b, a + (k - i0b), h - i0b);
+        la = _mm512_add_epi64(la, carry_hi);
+        if (i0a < i0b && i0a < h)
+            mac1(&la, &ha, a[i0a], a[k - i0a]);
+        if (h >= i0b && h + 1 < d)
+            mac1(&lb, &hb, a[h], a[h + 1]);
+        __m512i ca = _mm512_slli_epi64(la, 1), cb = _mm512_slli_epi64(_mm512_add_epi64(ha, lb), 1);
+        if (h < d) {
+            ca = _mm512_madd52lo_epu64(ca, a[h], a[h]);
+            cb = _mm512_madd52hi_epu64(cb, a[h], a[h]);
         }
-        s[D] = _mm512_add_epi64(s[D], hi);
+        T[k] = ca;
+        T[k + 1] = cb;
+        carry_hi = hb;
     }
-    __m512i carry = zero;
-    for (unsigned t = 0; t < D; t++) {
-        __m512i x = _mm512_add_epi64(tmp[D + t], carry);
-        r[t] = _mm512_and_si512(x, mask);
-        carry = _mm512_srli_epi64(x, 52);
-    }
+    redc(r, T, m, k0, D, y);
 }
 
 /* Lane-interleaved numbers from up to eight mpz (missing lanes get `fill`). */
@@ -140,6 +295,7 @@ static void store_lanes(mpz_t *x, unsigned n, const __m512i *v, unsigned D, uint
 typedef struct {
     unsigned D;
     __m512i *m, *rr, *one, *tmp, *t1;
+    __m512i *ext; /* the caller's `extra` vectors of D */
     __m512i k0;
     uint64_t *scratch;
     void *mem;
@@ -159,8 +315,8 @@ static ccz_status ctx_init(ctx *c, const mpz_t *mod, unsigned n, unsigned bits, 
     memset(c, 0, sizeof *c);
     c->D = digits_for(bits);
     unsigned D = c->D;
-    /* m, rr, one, t1: D each; tmp: 2D; extra (caller's) D-sized vectors; scratch 8 D words */
-    c->mem_size = ((size_t)(6 + extra) * D) * sizeof(__m512i) + (size_t)MBX_LANES * D * 8 + 64;
+    /* m, rr, one, t1: D each; tmp: 3D; extra (caller's) D-sized vectors; scratch 8 D words */
+    c->mem_size = ((size_t)(7 + extra) * D) * sizeof(__m512i) + (size_t)MBX_LANES * D * 8 + 64;
     c->mem = aligned_alloc(64, (c->mem_size + 63) / 64 * 64);
     CCZ_ENSURE(c->mem, CCZ_ERR_NOMEM, "out of memory");
     __m512i *p = c->mem;
@@ -169,7 +325,8 @@ static ccz_status ctx_init(ctx *c, const mpz_t *mod, unsigned n, unsigned bits, 
     c->one = p + 2 * D;
     c->t1 = p + 3 * D;
     c->tmp = p + 4 * D;
-    c->scratch = (uint64_t *)(p + (size_t)(6 + extra) * D);
+    c->ext = p + 7 * D;
+    c->scratch = (uint64_t *)(p + (size_t)(7 + extra) * D);
     uint64_t k0[MBX_LANES];
     mpz_t rr;
     mpz_init(rr);
@@ -224,7 +381,7 @@ TARGET static void powm_lanes(ctx *c, __m512i *acc, __m512i *table, const uint64
     for (unsigned w = 0; w < nwin; w++) {
         if (w > 0)
             for (int k = 0; k < WIN; k++)
-                amm(acc, acc, acc, c->m, c->k0, D, c->tmp);
+                ams(acc, acc, c->m, c->k0, D, c->tmp);
         __m512i idx;
         memcpy(&idx, windows + (size_t)w * MBX_LANES, sizeof idx);
         for (unsigned i = 0; i < D; i++)
@@ -251,7 +408,7 @@ TARGET static ccz_status mbx_powm_impl(mpz_t *out, const mpz_t *base, const mpz_
     size_t entries = 1u << WIN;
     CCZ_GUARD(ctx_init(&c, mod, n, max_bits, 1 + entries));
     unsigned D = c.D;
-    __m512i *acc = c.tmp + 2 * D, *table = acc + D;
+    __m512i *acc = c.ext, *table = acc + D;
     /* table[e] = base^e in Montgomery form; table[0] = R mod m */
     for (unsigned i = 0; i < D; i++)
         table[i] = _mm512_setzero_si512();
@@ -271,8 +428,13 @@ TARGET static ccz_status mbx_powm_impl(mpz_t *out, const mpz_t *base, const mpz_
         }
         load_lanes(table + D, D, (const mpz_t *)reduced, n, reduced[0], c.scratch);
         to_mont(&c, table + D, table + D);
-        for (unsigned e = 2; e < entries; e++)
-            amm(table + (size_t)e * D, table + (size_t)(e - 1) * D, table + D, c.m, c.k0, D, c.tmp);
+        for (unsigned e = 2; e < entries; e++) {
+            __m512i *te = table + (size_t)e * D;
+            if (e % 2 == 0)
+                ams(te, table + (size_t)(e / 2) * D, c.m, c.k0, D, c.tmp);
+            else
+                amm(te, te - D, table + D, c.m, c.k0, D, c.tmp);
+        }
         for (unsigned w = 0; w < nwin; w++) {
             unsigned low = (nwin - 1 - w) * WIN;
             for (unsigned l = 0; l < n; l++) {
@@ -307,6 +469,96 @@ ccz_status mbx_powm(mpz_t *out, const mpz_t *base, const mpz_t *exp, const mpz_t
                        mpz_sgn(exp[l]) >= 0 && mpz_sizeinbase(exp[l], 2) <= exp_bits,
                    CCZ_ERR_INVALID_ARGUMENT, "lane %u: modulus or exponent out of range", l);
     return mbx_powm_impl(out, base, exp, mod, n, max_bits, exp_bits);
+}
+
+/* ---- one public exponent for every lane ---------------------------------------------------------*/
+
+/* The window for a sliding-window exponentiation with an e-bit exponent: the fewest
+ * multiplications, table (2^(w-1) odd powers) included. */
+static unsigned public_window(unsigned bits)
+{
+    unsigned best = 1;
+    double cost = bits;
+    for (unsigned w = 2; w <= 7; w++) {
+        double c = (double)(1u << (w - 1)) + (double)bits / (w + 1);
+        if (c < cost) {
+            cost = c;
+            best = w;
+        }
+    }
+    return best;
+}
+
+/* Sliding window, left to right, over the bits of the shared exponent: which squarings and which
+ * table entry are used depends on the exponent only (public), never on the bases, and every
+ * operation is on all lanes, so the bases' values do not change the time or the addresses. */
+TARGET static ccz_status public_impl(mpz_t *out, const mpz_t *base, const mpz_t exp,
+                                     const mpz_t *mod, unsigned n, unsigned max_bits)
+{
+    unsigned ebits = mpz_sgn(exp) ? (unsigned)mpz_sizeinbase(exp, 2) : 0;
+    unsigned w = public_window(ebits), odd = 1u << (w - 1);
+    ctx c;
+    CCZ_GUARD(ctx_init(&c, mod, n, max_bits, 2 + odd));
+    unsigned D = c.D;
+    __m512i *acc = c.ext, *sq = acc + D, *table = sq + D; /* table[j] = base^(2 j + 1) */
+    mpz_t reduced[MBX_LANES];
+    for (unsigned l = 0; l < MBX_LANES; l++) {
+        mpz_init(reduced[l]);
+        if (l < n) /* the bases (randomizers) are secret: reduced in constant time */
+            paillier_sec_mod(reduced[l], base[l], mod[l]);
+    }
+    load_lanes(table, D, (const mpz_t *)reduced, n, reduced[0], c.scratch);
+    for (unsigned l = 0; l < MBX_LANES; l++)
+        paillier_mpz_wipe(reduced[l]);
+    to_mont(&c, table, table);
+    ams(sq, table, c.m, c.k0, D, c.tmp);
+    for (unsigned j = 1; j < odd; j++)
+        amm(table + (size_t)j * D, table + (size_t)(j - 1) * D, sq, c.m, c.k0, D, c.tmp);
+    /* acc = R mod m: the Montgomery one, the result for a zero exponent */
+    for (unsigned i = 0; i < D; i++)
+        acc[i] = _mm512_setzero_si512();
+    acc[0] = _mm512_set1_epi64(1);
+    to_mont(&c, acc, acc);
+    bool started = false;
+    for (long i = (long)ebits - 1; i >= 0;) {
+        if (!mpz_tstbit(exp, (mp_bitcnt_t)i)) {
+            if (started)
+                ams(acc, acc, c.m, c.k0, D, c.tmp);
+            i--;
+            continue;
+        }
+        long j = i - (long)w + 1 > 0 ? i - (long)w + 1 : 0;
+        while (!mpz_tstbit(exp, (mp_bitcnt_t)j))
+            j++;
+        unsigned v = 0;
+        for (long b = i; b >= j; b--)
+            v = v << 1 | (unsigned)mpz_tstbit(exp, (mp_bitcnt_t)b);
+        const __m512i *t = table + (size_t)(v >> 1) * D;
+        if (started) {
+            for (long b = i; b >= j; b--)
+                ams(acc, acc, c.m, c.k0, D, c.tmp);
+            amm(acc, acc, t, c.m, c.k0, D, c.tmp);
+        } else {
+            memcpy(acc, t, D * sizeof *acc);
+            started = true;
+        }
+        i = j - 1;
+    }
+    from_mont(&c, out, n, acc, mod, false);
+    ctx_free(&c);
+    return CCZ_OK;
+}
+
+ccz_status mbx_powm_public(mpz_t *out, const mpz_t *base, const mpz_t exp, const mpz_t *mod,
+                           unsigned n, unsigned max_bits)
+{
+    CCZ_ENSURE(mbx_available(), CCZ_ERR_UNSUPPORTED, "this CPU has no AVX-512 IFMA");
+    CCZ_ENSURE(n >= 1 && n <= MBX_LANES && max_bits <= 8192 && mpz_sgn(exp) >= 0,
+               CCZ_ERR_INVALID_ARGUMENT, "bad multi-buffer request");
+    for (unsigned l = 0; l < n; l++)
+        CCZ_ENSURE(mpz_odd_p(mod[l]) && mpz_sizeinbase(mod[l], 2) <= max_bits,
+                   CCZ_ERR_INVALID_ARGUMENT, "lane %u: modulus out of range", l);
+    return public_impl(out, base, exp, mod, n, max_bits);
 }
 
 /* ---- fixed base, one modulus -----------------------------------------------------------------*/
@@ -372,7 +624,7 @@ TARGET static ccz_status fixed_impl(const mbx_fixed *t, mpz_t *out, const mpz_t 
         *mods[l] = *t->mod; /* read-only views */
     CCZ_GUARD(ctx_init(&c, (const mpz_t *)mods, MBX_LANES, (unsigned)mpz_sizeinbase(t->mod, 2), 2));
     unsigned D = c.D;
-    __m512i *acc = c.tmp + 2 * D, *b = acc + D;
+    __m512i *acc = c.ext, *b = acc + D;
     /* acc = R mod m (Montgomery one) in every lane */
     for (unsigned i = 0; i < D; i++)
         acc[i] = _mm512_setzero_si512();
@@ -553,7 +805,7 @@ ccz_status mbx_straus_new(mbx_straus **out, const mpz_t *base, const mpz_t *inv,
                    entries * t->D * sizeof *t->table);
         }
         if (n == MBX_LANES || (n && j == 2 * k - 1)) {
-            straus_fill(&c, t, (const mpz_t *)x, slot, n, c.tmp + 2 * c.D);
+            straus_fill(&c, t, (const mpz_t *)x, slot, n, c.ext);
             n = 0;
         }
     }
@@ -647,7 +899,7 @@ TARGET static ccz_status straus_impl(const mbx_straus *t, mpz_t *out, const uint
     ctx c;
     CCZ_GUARD(ctx_init(&c, &t->mod, 1, (unsigned)mpz_sizeinbase(t->mod, 2), 1 + (size_t)groups));
     unsigned D = c.D;
-    __m512i *b = c.tmp + 2 * D, *acc = b + D;
+    __m512i *acc = c.ext, *b = acc + (size_t)groups * D;
     for (unsigned i = 0; i < D; i++)
         acc[i] = _mm512_setzero_si512();
     acc[0] = _mm512_set1_epi64(1);
@@ -661,8 +913,7 @@ TARGET static ccz_status straus_impl(const mbx_straus *t, mpz_t *out, const uint
         if (q > 0 && q % per_win == 0)
             for (unsigned g = 0; g < groups; g++)
                 for (unsigned r = 0; r < sq; r++)
-                    amm(acc + (size_t)g * D, acc + (size_t)g * D, acc + (size_t)g * D, c.m, c.k0, D,
-                        c.tmp);
+                    ams(acc + (size_t)g * D, acc + (size_t)g * D, c.m, c.k0, D, c.tmp);
         bool any_next =
             q + 1 < total && straus_index(t, &next, digits, base_of, steps, groups, q + 1);
         if (any_next)
@@ -704,7 +955,7 @@ TARGET static ccz_status straus_inverses_impl(mpz_t *inv, const mpz_t *x, size_t
     ctx c;
     CCZ_GUARD(ctx_init(&c, (const mpz_t *)mods, 1, (unsigned)mpz_sizeinbase(mod, 2), 2));
     unsigned D = c.D;
-    __m512i *q = c.tmp + 2 * D, *r = q + D;
+    __m512i *q = c.ext, *r = q + D;
     /* X[j]: numbers 8 j .. 8 j + 7 (lane l: number 8 j + l), P[j] = X[0] ... X[j] lane-wise */
     __m512i *X = aligned_alloc(64, 2 * m * D * sizeof *X), *P = X ? X + m * D : NULL;
     if (!X) {

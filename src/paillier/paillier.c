@@ -390,13 +390,12 @@ static ccz_status compute_obfuscators(const ccz_paillier_pub *pk, mpz_t *out, un
             for (unsigned i = 0; i < n; i++)
                 fixed_powm(pk->fixed, out[i], r[i], pk->n2);
         } else if (n > 1 && mbx_available()) {
-            mpz_t e[MBX_LANES], m[MBX_LANES];
-            for (unsigned i = 0; i < n; i++) { /* read-only views of n and n^2 */
-                *e[i] = *pk->n;
+            mpz_t m[MBX_LANES];
+            for (unsigned i = 0; i < n; i++) /* read-only views of n^2 */
                 *m[i] = *pk->n2;
-            }
-            s = mbx_powm(out, (const mpz_t *)r, (const mpz_t *)e, (const mpz_t *)m, n,
-                         (unsigned)mpz_sizeinbase(pk->n2, 2), pk->bits);
+            /* r^n: the exponent n is public (the secret r is the base) */
+            s = mbx_powm_public(out, (const mpz_t *)r, pk->n, (const mpz_t *)m, n,
+                                (unsigned)mpz_sizeinbase(pk->n2, 2));
         } else {
             for (unsigned i = 0; i < n; i++)
                 mpz_powm(out[i], r[i], pk->n, pk->n2);

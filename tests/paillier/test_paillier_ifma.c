@@ -80,4 +80,93 @@ static void test_ifma_engine(void)
     gmp_randclear(rnd);
 }
 
-TEST_MAIN(T(test_ifma_engine))
+/* Lanes l < n of o against GMP's base[l]^e[l] mod m[l] (e[l] = e[0] when shared). */
+static int count_matches(mpz_t *o, mpz_t *b, mpz_t *e, mpz_t *m, unsigned n, bool shared)
+{
+    mpz_t ref;
+    mpz_init(ref);
+    int ok = 0;
+    for (unsigned l = 0; l < n; l++) {
+        mpz_powm(ref, b[l], shared ? e[0] : e[l], m[l]);
+        ok += mpz_cmp(ref, o[l]) == 0;
+    }
+    mpz_clear(ref);
+    return ok;
+}
+
+/* The Montgomery squaring and the public-exponent sliding window against GMP at Paillier's sizes
+ * (moduli n^2 of 4096, 6144 and 8192 bits, exponents of n's size), with the edge bases 0, 1,
+ * m - 1 and m, and exponents 0, 1, 2, all ones and a single high bit. */
+static void test_ifma_square_and_public(void)
+{
+    gmp_randinit_default(rnd);
+    gmp_randseed_ui(rnd, 20261203);
+    if (!mbx_available())
+        test_skip(true, "no AVX-512 IFMA on this CPU: the engine cannot run here");
+    unsigned sizes[] = {2048, 3072, 4096};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        unsigned B = sizes[si], M = 2 * B;
+        mpz_t b[8], e[8], m[8], o[8];
+        for (int l = 0; l < 8; l++) {
+            mpz_inits(b[l], e[l], m[l], o[l], NULL);
+            mpz_urandomb(m[l], rnd, M);
+            mpz_setbit(m[l], M - 1);
+            mpz_setbit(m[l], 0);
+            mpz_urandomb(b[l], rnd, M);
+            mpz_urandomb(e[l], rnd, B);
+            mpz_setbit(e[l], B - 1);
+        }
+        mpz_set_ui(b[0], 0);
+        mpz_set_ui(b[1], 1);
+        mpz_sub_ui(b[2], m[2], 1);
+        mpz_set(b[3], m[3]);
+        mpz_sub_ui(b[4], m[4], 2);
+        /* secret exponents (constant-time path, squarings by ams), full-size exponents */
+        CHECK_OK(mbx_powm(o, (const mpz_t *)b, (const mpz_t *)e, (const mpz_t *)m, 8, M, B));
+        CHECK_INT(count_matches(o, b, e, m, 8, false), 8);
+        /* a public exponent shared by all lanes: random, then edge exponents */
+        for (int k = 0; k < 6; k++) {
+            if (k == 1)
+                mpz_set_ui(e[0], 0);
+            else if (k == 2)
+                mpz_set_ui(e[0], 1);
+            else if (k == 3)
+                mpz_set_ui(e[0], 2);
+            else if (k == 4) { /* all ones: every window full */
+                mpz_set_ui(e[0], 0);
+                mpz_setbit(e[0], B);
+                mpz_sub_ui(e[0], e[0], 1);
+            } else if (k == 5) { /* one high bit: only squarings after the first window */
+                mpz_set_ui(e[0], 0);
+                mpz_setbit(e[0], B - 1);
+            }
+            CHECK_OK(mbx_powm_public(o, (const mpz_t *)b, e[0], (const mpz_t *)m, 8, M));
+            CHECK_INT(count_matches(o, b, e, m, 8, true), 8);
+        }
+        /* fewer lanes, bases above the modulus, the modulus smaller than max_bits */
+        mpz_urandomb(e[0], rnd, B);
+        mpz_urandomb(b[5], rnd, M + 30);
+        mpz_urandomb(m[5], rnd, M - 100);
+        mpz_setbit(m[5], 0);
+        CHECK_OK(mbx_powm_public(o + 5, (const mpz_t *)b + 5, e[0], (const mpz_t *)m + 5, 3, M));
+        mpz_set(e[5], e[0]);
+        CHECK_INT(count_matches(o + 5, b + 5, e + 5, m + 5, 3, true), 3);
+        for (int l = 0; l < 8; l++)
+            mpz_clears(b[l], e[l], m[l], o[l], NULL);
+    }
+    /* refused: an even modulus, a negative exponent */
+    mpz_t b, e, m, o;
+    mpz_inits(b, e, m, o, NULL);
+    mpz_set_ui(m, 1000);
+    mpz_set_ui(e, 3);
+    CHECK_STATUS(mbx_powm_public(&o, (const mpz_t *)&b, e, (const mpz_t *)&m, 1, 64),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    mpz_set_ui(m, 1001);
+    mpz_set_si(e, -3);
+    CHECK_STATUS(mbx_powm_public(&o, (const mpz_t *)&b, e, (const mpz_t *)&m, 1, 64),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    mpz_clears(b, e, m, o, NULL);
+    gmp_randclear(rnd);
+}
+
+TEST_MAIN(T(test_ifma_engine), T(test_ifma_square_and_public))
