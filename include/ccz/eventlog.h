@@ -86,6 +86,26 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_eventlog_replay(uint8_t *out, size_t out_le
                                                      const ccz_eventlog *l, uint32_t index,
                                                      uint16_t alg);
 
+/* Most registers one call of ccz_eventlog_replay_many or ccz_eventlog_replay_bytes replays. */
+#define CCZ_EVLOG_MAX_REPLAY 32
+
+/* Replays the n registers `indices` names (at most CCZ_EVLOG_MAX_REPLAY) in one pass over the
+ * log, as ccz_eventlog_replay each: out receives n * ccz_eventlog_alg_size(alg) bytes, register
+ * indices[i] at i * that size (out_len must be at least that). Errors as ccz_eventlog_replay's,
+ * and CCZ_ERR_INVALID_ARGUMENT for too many registers. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_eventlog_replay_many(uint8_t *out, size_t out_len,
+                                                          const ccz_eventlog *l,
+                                                          const uint32_t *indices, size_t n,
+                                                          uint16_t alg);
+/* The same from the log's bytes, without keeping them or its events: every record is read and
+ * checked as ccz_eventlog_parse does (same errors) and extended as it is read, with no copy and
+ * no allocation but OpenSSL's one digest context. *used (when not NULL) receives the bytes the
+ * records took, as ccz_eventlog_size. For a verifier that needs the registers, not the events. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_eventlog_replay_bytes(uint8_t *out, size_t out_len,
+                                                           size_t *used, ccz_span log,
+                                                           const uint32_t *indices, size_t n,
+                                                           uint16_t alg);
+
 /* The registers a log is shown with: the platform's CC MR indices 1 to 4 (TDX RTMR0-3, CSV
  * RTMR1-4) and any other index an event names, ascending. Returns how many were written (at
  * most cap) to out. */

@@ -57,18 +57,29 @@ static void skip_ws(ccz_cursor *c)
 /* Skips a string whose opening quote has been read. */
 static ccz_status skip_string(ccz_cursor *c)
 {
-    /* scanned over the rest as one span (a long base64 string is thousands of bytes) */
+    /* scanned over the rest as one span (a long base64 string is thousands of bytes), with
+     * memchr: the closing quote, then any escape before it */
     ccz_cursor t = *c;
     ccz_span rest;
     if (ccz_cursor_take(&t, &rest, ccz_cursor_remaining(c)))
         return ccz_fail(CCZ_ERR_JSON, "JSON: unterminated string");
-    for (size_t i = 0; i < rest.len; i++) {
-        if (rest.ptr[i] == '"')
-            return ccz_cursor_skip(c, i + 1);
-        if (rest.ptr[i] == '\\' && ++i == rest.len)
-            return ccz_fail(CCZ_ERR_JSON, "JSON: unterminated escape");
+    size_t i = 0;
+    while (i < rest.len) {
+        const uint8_t *q = memchr(rest.ptr + i, '"', rest.len - i);
+        if (!q)
+            break;
+        size_t end = (size_t)(q - rest.ptr);
+        const uint8_t *esc = memchr(rest.ptr + i, '\\', end - i);
+        if (!esc)
+            return ccz_cursor_skip(c, end + 1);
+        i = (size_t)(esc - rest.ptr) + 2; /* the escape and the byte it escapes */
     }
-    return ccz_fail(CCZ_ERR_JSON, "JSON: unterminated string");
+    bool dangling = false; /* no closing quote: does the input end inside an escape? */
+    for (size_t k = i; k < rest.len; k++)
+        if (rest.ptr[k] == '\\' && ++k == rest.len)
+            dangling = true;
+    return ccz_fail(CCZ_ERR_JSON,
+                    dangling ? "JSON: unterminated escape" : "JSON: unterminated string");
 }
 
 static ccz_status skip_value(ccz_cursor *c)

@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 
 #include "ccz/tee.h"
+#include "tee/chain_cache.h"
 #include "x509/x509.h"
 
 /* Attester operations a backend may have (NULL when this build cannot attest for it). */
@@ -58,6 +59,11 @@ extern const tee_backend tee_backend_cca;
 ccz_status tee_az_peek(ccz_claims *c, ccz_span evidence);
 /* The unverified claims of an Arm CCA token (cca/cca_verify.c), for ccz_evidence_peek. */
 ccz_status tee_cca_peek(ccz_claims *c, ccz_span evidence);
+/* An SEV-SNP report verified with the VEK given as certificate bytes (DER or PEM) and no chain:
+ * the trust store's ASKs complete it, and the store remembers the verified chain by the VEK's
+ * bytes, so the next report with the same VEK skips parsing and chain (snp/snp.c). */
+ccz_status tee_snp_verify_with_vek(ccz_result *r, ccz_span report, ccz_span vek,
+                                   const ccz_verify_opts *o);
 /* A new trust id (the store changed). */
 uint64_t tee_trust_next_id(void);
 
@@ -89,6 +95,9 @@ struct ccz_trust {
     uint8_t hygon_hrk[832];
     tee_cca_anchor *cca; /* Arm CCA platform keys */
     size_t n_cca;
+    /* chains verified under this store's roots (SEV-SNP VEK chains); its own lock, so verifiers
+     * holding a const store may add to it */
+    tee_chain_cache *chains;
 };
 
 /* A fresh trust store id (trust.c): every change of a store's roots takes one. */

@@ -120,11 +120,13 @@ static ccz_status check_csv_eventlog(ccz_result *r, const ccz_eventlog *l)
     if (!ccz_eventlog_has_alg(l, CCZ_EVLOG_SM3))
         return ccz_result_failf(r, CCZ_AT_EVENTLOG, CCZ_ERR_UNSUPPORTED,
                                 "the event log has no SM3 digests, which CSV RTMRs extend");
+    static const uint32_t mr[] = {1, 2, 3, 4};
+    uint8_t regs[4][32];
+    ccz_status s = ccz_eventlog_replay_many(regs[0], sizeof regs, l, mr, 4, CCZ_EVLOG_SM3);
+    if (s)
+        return ccz_result_fail(r, CCZ_AT_EVENTLOG, s);
     for (uint32_t i = 1; i <= 4; i++) {
-        uint8_t got[32];
-        ccz_status s = ccz_eventlog_replay(got, sizeof got, l, i, CCZ_EVLOG_SM3);
-        if (s)
-            return ccz_result_fail(r, CCZ_AT_EVENTLOG, s);
+        const uint8_t *got = regs[i - 1];
         if (memcmp(got, c->csv.rtmr[i], 32) != 0) {
             char g[65], q[65];
             ccz_hex_to_str(g, got, 32);
@@ -154,11 +156,13 @@ static ccz_status check_eventlog(ccz_result *r, const ccz_eventlog *l)
     if (!ccz_eventlog_has_alg(l, CCZ_EVLOG_SHA384))
         return ccz_result_failf(r, CCZ_AT_EVENTLOG, CCZ_ERR_UNSUPPORTED,
                                 "the event log has no SHA-384 digests, which TDX RTMRs extend");
+    static const uint32_t mr[] = {1, 2, 3, 4};
+    uint8_t regs[4][48];
+    ccz_status s = ccz_eventlog_replay_many(regs[0], sizeof regs, l, mr, 4, CCZ_EVLOG_SHA384);
+    if (s)
+        return ccz_result_fail(r, CCZ_AT_EVENTLOG, s);
     for (uint32_t i = 1; i <= 4; i++) {
-        uint8_t got[48];
-        ccz_status s = ccz_eventlog_replay(got, sizeof got, l, i, CCZ_EVLOG_SHA384);
-        if (s)
-            return ccz_result_fail(r, CCZ_AT_EVENTLOG, s);
+        const uint8_t *got = regs[i - 1];
         if (memcmp(got, c->tdx.rtmr[i - 1], 48) != 0) {
             char g[97], q[97];
             ccz_hex_to_str(g, got, 48);

@@ -37,7 +37,7 @@ ccz_status ccz_trust_new(ccz_trust **out)
     t->amd_intermediates = sk_X509_new_null();
     t->id = atomic_fetch_add(&next_trust_id, 1);
     if (!t->sim_store || !t->sim_roots || !t->intel_roots || !t->intel_store || !t->amd_store ||
-        !t->amd_roots || !t->amd_intermediates) {
+        !t->amd_roots || !t->amd_intermediates || tee_chain_cache_new(&t->chains) != CCZ_OK) {
         ccz_trust_free(t);
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
@@ -57,6 +57,7 @@ void ccz_trust_free(ccz_trust *t)
     sk_X509_pop_free(t->amd_roots, X509_free);
     sk_X509_pop_free(t->amd_intermediates, X509_free);
     tee_cca_anchors_free(t->cca, t->n_cca);
+    tee_chain_cache_free(t->chains);
     free(t);
 }
 

@@ -36,9 +36,15 @@ static void test_json(void)
     static const char open_str[] = "{\"ev\": \"QUJD";
     CHECK_STATUS(ccz_json_raw_member(&v, CCZ_SPAN(open_str, sizeof open_str - 1), "ev"),
                  CCZ_ERR_JSON);
+    CHECK_CONTAINS(ccz_error_detail(), "unterminated string");
     static const char open_esc[] = "{\"ev\": \"QU\\";
     CHECK_STATUS(ccz_json_raw_member(&v, CCZ_SPAN(open_esc, sizeof open_esc - 1), "ev"),
                  CCZ_ERR_JSON);
+    CHECK_CONTAINS(ccz_error_detail(), "unterminated escape");
+    /* escaped quotes and backslashes, then the closing quote, in a long string */
+    static const char esc[] = "{\"a\": \"xxxxxxxxxxxxxxxx\\\"\\\\yy\\\"\", \"b\": 1}";
+    CHECK_OK(ccz_json_raw_member(&v, CCZ_SPAN(esc, sizeof esc - 1), "b"));
+    CHECK_INT((long)v.len, 1);
 }
 
 static char last[256];

@@ -5,9 +5,12 @@
  * assembled here into evidence, then mutated as the cases say: each mutation fails at its own
  * step with its own status. */
 #include <jansson.h>
+#include <pthread.h>
 
 #include "ccz/ccz.h"
+#include "ccz/snp.h"
 #include "jose/jose.h"
+#include "tee/internal.h"
 #include "test.h"
 #include "vectors.h"
 
@@ -231,6 +234,131 @@ static void test_snp_parts(void)
     ccz_buf_free(&ev);
 }
 
+/* ---- the trust store's cache of verified VEK chains ------------------------------------------
+ * A hit must accept nothing a cold verification would reject: other bytes, other roots or an
+ * instant outside the certificates' validity are misses, verified (and refused) in full. */
+
+static ccz_status verify_with(ccz_result *r, const ccz_buf *ev, ccz_trust *t, int64_t at)
+{
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = at;
+    o.trust = t;
+    return ccz_verify(r, ccz_buf_span(ev), &o);
+}
+
+static void stats(ccz_trust *t, uint64_t hits, uint64_t misses)
+{
+    uint64_t h, m;
+    tee_chain_cache_stats(t->chains, &h, &m);
+    CHECK_INT(h, hits);
+    CHECK_INT(m, misses);
+}
+
+/* A store with the built-in roots plus one built-in ARK added again (a new trust id, the same
+ * anchors' bytes) */
+static void add_an_ark_again(ccz_trust *t)
+{
+    const char *pem = (const char *)ccz_snp_builtin_certs().ptr;
+    bool added = false;
+    for (const char *b = strstr(pem, "-----BEGIN"); b && !added; b = strstr(b + 1, "-----BEGIN")) {
+        const char *e = strstr(b, "-----END CERTIFICATE-----");
+        CHECK(e != NULL);
+        added = ccz_trust_add_amd_ark(t, CCZ_SPAN(b, (size_t)(e - b) + 25)) == CCZ_OK;
+        ccz_error_clear();
+    }
+    CHECK(added);
+}
+
+typedef struct {
+    const ccz_buf *ev;
+    ccz_trust *t;
+    int ok;
+} thread_arg;
+
+static void *verify_many(void *p)
+{
+    thread_arg *a = p;
+    static __thread ccz_result r;
+    for (int i = 0; i < 25; i++)
+        a->ok += verify_with(&r, a->ev, a->t, NOW) == CCZ_OK;
+    return NULL;
+}
+
+static void test_snp_chain_cache(void)
+{
+    vectors_require();
+    ccz_buf hcl = CCZ_BUF_INIT, vcek = CCZ_BUF_INIT, ev = CCZ_BUF_INIT;
+    CHECK_OK(vectors_read(&hcl, SNP_DIR "hcl-report.bin", false));
+    read_vcek_der(&vcek);
+    compose(&ev, &hcl, SNP_DIR "tpm-quote-v1.json", NULL, &vcek, NULL);
+    ccz_trust *a = NULL, *b = NULL, *none = NULL;
+    CHECK_OK(ccz_trust_new(&a));
+    CHECK_OK(ccz_trust_add_builtin(a));
+    static ccz_result r;
+    CHECK_OK(verify_with(&r, &ev, a, NOW));
+    stats(a, 0, 1);
+    CHECK_OK(verify_with(&r, &ev, a, NOW));
+    stats(a, 1, 1);
+    CHECK_STR(r.claims.snp.product, "Milan"); /* the product the chain named, remembered */
+
+    /* (1) the VCEK with one bit flipped, once in its signature and once in what it signs (the
+     * serial number): other bytes, a miss, and the chain no longer verifies */
+    static const size_t flips[] = {0, 15};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(flips); i++) {
+        ccz_buf bad = CCZ_BUF_INIT;
+        CHECK_OK(ccz_buf_append(&bad, vcek.ptr, vcek.len));
+        size_t off = flips[i] ? flips[i] : bad.len - 1;
+        bad.ptr[off] ^= 0x01;
+        compose(&ev, &hcl, SNP_DIR "tpm-quote-v1.json", NULL, &bad, NULL);
+        CHECK_STATUS(verify_with(&r, &ev, a, NOW), CCZ_ERR_CERT_CHAIN);
+        CHECK_STR(r.step, "platform_certificate");
+        ccz_buf_free(&bad);
+    }
+    stats(a, 1, 3);
+
+    /* (2) trusted under store a: not a hit under another store, nor under a once its roots
+     * change, nor accepted by a store without AMD roots */
+    compose(&ev, &hcl, SNP_DIR "tpm-quote-v1.json", NULL, &vcek, NULL);
+    CHECK_OK(ccz_trust_new(&b));
+    CHECK_OK(ccz_trust_add_builtin(b));
+    CHECK_OK(verify_with(&r, &ev, b, NOW));
+    stats(b, 0, 1);
+    CHECK_OK(ccz_trust_new(&none));
+    CHECK_STATUS(verify_with(&r, &ev, none, NOW), CCZ_ERR_CERT_CHAIN);
+    CHECK_STR(r.step, "platform_certificate");
+    add_an_ark_again(a);
+    CHECK_OK(verify_with(&r, &ev, a, NOW));
+    stats(a, 1, 4);
+    CHECK_OK(verify_with(&r, &ev, a, NOW));
+    stats(a, 2, 4);
+
+    /* (3) the VCEK is valid 2023-05-02T21:22:19Z..2030-05-02T21:22:19Z: cached, it is still
+     * refused after its notAfter and before its notBefore, and accepted on both ends */
+    CHECK_STATUS(verify_with(&r, &ev, a, 1903987340), CCZ_ERR_EXPIRED);
+    CHECK_STR(r.step, "platform_certificate");
+    CHECK_STATUS(verify_with(&r, &ev, a, 1683062538), CCZ_ERR_NOT_YET_VALID);
+    CHECK_OK(verify_with(&r, &ev, a, 1903987339));
+    CHECK_OK(verify_with(&r, &ev, a, 1683062539));
+
+    /* one store from four threads at once */
+    pthread_t th[4];
+    thread_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (thread_arg){.ev = &ev, .t = a};
+        CHECK(pthread_create(&th[i], NULL, verify_many, &args[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_INT(args[i].ok, 25);
+    }
+    ccz_trust_free(a);
+    ccz_trust_free(b);
+    ccz_trust_free(none);
+    ccz_buf_free(&hcl);
+    ccz_buf_free(&vcek);
+    ccz_buf_free(&ev);
+}
+
 /* test_verify_init_data(_failure): PCR 8 = SHA-256(32 zero bytes || init data hash) */
 static void test_init_data(void)
 {
@@ -328,4 +456,4 @@ static void cleanup(void)
 }
 
 TEST_MAIN(T(test_snp_evidence_files), T(test_snp_v2_user_data), T(test_snp_parts),
-          T(test_init_data), T(test_tdx), T(cleanup))
+          T(test_snp_chain_cache), T(test_init_data), T(test_tdx), T(cleanup))

@@ -93,6 +93,48 @@ static void check_reg(const ccz_eventlog *l, uint32_t index, uint16_t alg, const
     CHECK_STR(h, hex);
 }
 
+/* ccz_eventlog_replay_many over the parsed log and ccz_eventlog_replay_bytes over its bytes give
+ * every register as ccz_eventlog_replay does, for each algorithm the log lists */
+static void check_one_pass(const ccz_buf *b)
+{
+    ccz_eventlog *l = parse_ok(b);
+    uint32_t idx[CCZ_EVLOG_MAX_REPLAY];
+    size_t n = ccz_eventlog_indices(idx, CCZ_EVLOG_MAX_REPLAY, l);
+    static const uint16_t all[] = {CCZ_EVLOG_SHA256, CCZ_EVLOG_SHA384, CCZ_EVLOG_SM3};
+    for (size_t a = 0; a < CCZ_ARRAY_LEN(all); a++) {
+        if (!ccz_eventlog_has_alg(l, all[a]))
+            continue;
+        size_t size = ccz_eventlog_alg_size(all[a]), used = 0;
+        static uint8_t many[CCZ_EVLOG_MAX_REPLAY][64], streamed[CCZ_EVLOG_MAX_REPLAY][64];
+        CHECK_OK(ccz_eventlog_replay_many(many[0], n * size, l, idx, n, all[a]));
+        CHECK_OK(ccz_eventlog_replay_bytes(streamed[0], n * size, &used, ccz_buf_span(b), idx, n,
+                                           all[a]));
+        CHECK_INT(used, ccz_eventlog_size(l));
+        for (size_t i = 0; i < n; i++) {
+            uint8_t one[64];
+            CHECK_OK(ccz_eventlog_replay(one, sizeof one, l, idx[i], all[a]));
+            CHECK(memcmp(one, many[0] + i * size, size) == 0);
+            CHECK(memcmp(one, streamed[0] + i * size, size) == 0);
+        }
+        CHECK_STATUS(ccz_eventlog_replay_many(many[0], n * size - 1, l, idx, n, all[a]),
+                     CCZ_ERR_INVALID_ARGUMENT);
+    }
+    uint8_t r[64];
+    CHECK_STATUS(ccz_eventlog_replay_bytes(r, sizeof r, NULL, ccz_buf_span(b), idx, 1, 0x0027),
+                 CCZ_ERR_UNSUPPORTED);
+    ccz_eventlog_free(l);
+}
+
+/* ccz_eventlog_replay_bytes fails on a log as ccz_eventlog_parse does */
+static void check_bytes_status(const ccz_buf *b, ccz_status want)
+{
+    static const uint32_t idx[] = {1, 2, 3, 4};
+    static uint8_t r[4][48];
+    CHECK_STATUS(
+        ccz_eventlog_replay_bytes(r[0], sizeof r, NULL, ccz_buf_span(b), idx, 4, CCZ_EVLOG_SHA384),
+        want);
+}
+
 static void test_replay_sha384(void)
 {
     ccz_buf b = CCZ_BUF_INIT;
@@ -100,6 +142,7 @@ static void test_replay_sha384(void)
     event(&b, 1, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x11, "\0\0\0\0", 4);
     event(&b, 2, EV_NO_ACTION, CCZ_EVLOG_SHA384, 0x11, "x", 1); /* replayed, as trustee does */
     event(&b, 1, EV_EFI_ACTION, CCZ_EVLOG_SHA384, 0x22, "y", 1);
+    check_one_pass(&b);
     ccz_eventlog *l = parse_ok(&b);
     CHECK_INT(ccz_eventlog_count(l), 3);
     CHECK_INT(ccz_eventlog_default_alg(l), CCZ_EVLOG_SHA384);
@@ -120,6 +163,7 @@ static void test_replay_sha384(void)
     ccz_eventlog_free(l);
     /* an index beyond 1..4 is shown too */
     event(&b, 9, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x11, "z", 1);
+    check_one_pass(&b);
     l = parse_ok(&b);
     CHECK_INT(ccz_eventlog_indices(idx, 8, l), 5);
     CHECK_INT(idx[4], 9);
@@ -134,6 +178,9 @@ static void test_replay_sm3_sha256(void)
     spec_id(&b, both, 2, 3);
     event(&b, 1, EV_SEPARATOR, CCZ_EVLOG_SM3, 0x44, "a", 1);
     event(&b, 1, EV_SEPARATOR, CCZ_EVLOG_SHA256, 0x33, "a", 1);
+    event(&b, 3, EV_SEPARATOR, CCZ_EVLOG_SM3, 0x55, "b", 1);
+    check_one_pass(&b);
+    b.len -= 4 + 4 + 4 + 2 + 32 + 4 + 1; /* the SM3 event of index 3 again */
     ccz_eventlog *l = parse_ok(&b);
     CHECK_INT(ccz_eventlog_default_alg(l), CCZ_EVLOG_SM3); /* a CSV guest's log */
     check_reg(l, 1, CCZ_EVLOG_SM3,
@@ -161,6 +208,7 @@ static void test_end_of_log(void)
     for (int i = 0; i < 100; i++)
         CHECK_OK(ccz_buf_append_u8(&b, 0xff));
     event(&b, 1, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x11, "abcd", 4); /* not read */
+    check_one_pass(&b);
     ccz_eventlog *l = parse_ok(&b);
     CHECK_INT(ccz_eventlog_count(l), 1);
     CHECK_INT(ccz_eventlog_size(l), end);
@@ -177,6 +225,7 @@ static void test_end_of_log(void)
     ccz_eventlog_free(l);
     b.ptr[end + 4] = 0x01;
     CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_TRUNCATED);
+    check_bytes_status(&b, CCZ_ERR_TRUNCATED);
     CHECK(l == NULL);
     ccz_buf_free(&b);
 }
@@ -186,6 +235,7 @@ static void test_malformed(void)
     ccz_eventlog *l = NULL;
     ccz_buf b = CCZ_BUF_INIT;
     CHECK_STATUS(ccz_eventlog_parse(&l, CCZ_SPAN("", 0)), CCZ_ERR_TRUNCATED);
+    check_bytes_status(&b, CCZ_ERR_TRUNCATED);
     /* the first record is not EV_NO_ACTION */
     spec_id(&b, sha384, 1, 0);
     b.ptr[4] = EV_SEPARATOR;
@@ -219,6 +269,8 @@ static void test_malformed(void)
     event(&b, 1, EV_SEPARATOR, CCZ_EVLOG_SHA256, 0x11, "abcd", 4);
     CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "event 0");
+    check_bytes_status(&b, CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "event 0");
     /* event data longer than the log; a record cut anywhere */
     ccz_buf_reset(&b);
     spec_id(&b, sha384, 1, 0);
@@ -233,11 +285,13 @@ static void test_malformed(void)
             ccz_eventlog_free(l);
         else
             CHECK_INT(s, CCZ_ERR_TRUNCATED);
+        check_bytes_status(&b, s);
         b.len = keep;
     }
     /* too many digests in one record */
     b.ptr[start + 8] = 9;
     CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+    check_bytes_status(&b, CCZ_ERR_MALFORMED);
     CHECK(l == NULL);
     ccz_buf_free(&b);
 }

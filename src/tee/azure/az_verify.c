@@ -191,20 +191,14 @@ static ccz_status verify_hardware(ccz_result *r, const az_parsed *p, const ccz_v
                                     "fetch EVIDENCE --pccs URL -o FILE', then --collateral FILE");
         return s;
     }
-    ccz_collateral *col = NULL;
     if (o->collateral && ((const ccz_collateral *)o->collateral)->kind != COLLATERAL_SNP)
         return ccz_result_failf(r, CCZ_AT_COLLATERAL, CCZ_ERR_COLLATERAL_MISMATCH,
                                 "Azure SEV-SNP evidence carries its VCEK: Intel collateral does "
                                 "not apply");
-    if (!o->collateral) {
-        ccz_status s = ccz_snp_collateral_new(&col, ccz_buf_span(&p->ev.vcek), CCZ_SPAN(NULL, 0));
-        if (s)
-            return ccz_result_fail(r, CCZ_AT_PARSE, ccz_fail_context(s, "the evidence's \"vcek\""));
-        ho.collateral = col;
-    }
-    ccz_status s = tee_backend_snp.verify(r, p->hcl.hw_report, &ho);
-    ccz_collateral_free(col);
-    return s;
+    if (o->collateral)
+        return tee_backend_snp.verify(r, p->hcl.hw_report, &ho);
+    /* the evidence's own VCEK: its chain is remembered in the trust store between evidences */
+    return tee_snp_verify_with_vek(r, p->hcl.hw_report, ccz_buf_span(&p->ev.vcek), &ho);
 }
 
 static ccz_status check_init_data(ccz_result *r, const az_parsed *p, const uint8_t hash[32])

@@ -166,6 +166,7 @@ static ccz_status read_spec_id(ccz_eventlog *l, ccz_cursor *c)
                    ccz_eventlog_alg_name(alg), dsize, ccz_eventlog_alg_size(alg));
         CCZ_ENSURE(!ccz_eventlog_has_alg(l, alg), CCZ_ERR_MALFORMED,
                    "the Spec ID event lists %s twice", ccz_eventlog_alg_name(alg));
+        l->sizes[l->n_algs] = dsize;
         l->algs[l->n_algs++] = alg;
     }
     uint8_t vendor;
@@ -178,40 +179,55 @@ static ccz_status read_spec_id(ccz_eventlog *l, ccz_cursor *c)
  * in a CCEL area (trustee's stop flag). */
 static bool at_stop(const ccz_cursor *c)
 {
-    size_t n = ccz_cursor_remaining(c) < 8 ? ccz_cursor_remaining(c) : 8;
+    size_t n = ccz_cursor_remaining(c);
     ccz_span p;
-    if (ccz_cursor_peek(c, &p, n) != CCZ_OK)
+    if (ccz_cursor_peek(c, &p, n < 8 ? n : 8) != CCZ_OK)
         return false;
-    bool ff = true, zero = true;
-    for (size_t i = 0; i < n; i++) {
-        ff &= p.ptr[i] == 0xff;
-        zero &= p.ptr[i] == 0x00;
+    uint8_t all_or = 0, all_and = 0xff;
+    for (size_t i = 0; i < p.len; i++) {
+        all_or |= p.ptr[i];
+        all_and &= p.ptr[i];
     }
-    return ff || zero;
+    return all_or == 0 || all_and == 0xff;
 }
 
+/* A little-endian field inside a span the cursor took (the take checked its length). */
+static inline uint32_t le_at(ccz_span s, size_t off, size_t n)
+{
+    uint32_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v |= (uint32_t)s.ptr[off + i] << (8 * i);
+    return v;
+}
+
+/* One TCG_PCR_EVENT2 record. Its fixed parts are taken whole and decoded from the span taken:
+ * a replay reads every record, and a cursor call per field cost as much as a third of a hash. */
 static ccz_status read_event(ccz_event *e, const ccz_eventlog *l, ccz_cursor *c)
 {
-    uint32_t n, size;
-    memset(e, 0, sizeof *e);
-    CCZ_GUARD(ccz_cursor_u32le(c, &e->index));
-    CCZ_GUARD(ccz_cursor_u32le(c, &e->type));
-    CCZ_GUARD(ccz_cursor_u32le(c, &n));
+    ccz_span h;
+    CCZ_GUARD(ccz_cursor_take(c, &h, 12)); /* PCR index, event type, digest count */
+    e->index = le_at(h, 0, 4);
+    e->type = le_at(h, 4, 4);
+    uint32_t n = le_at(h, 8, 4);
+    e->n_digests = 0;
     CCZ_ENSURE(n <= CCZ_EVLOG_MAX_ALGS, CCZ_ERR_MALFORMED, "an event claims %u digests", n);
     for (uint32_t i = 0; i < n; i++) {
-        uint16_t alg;
-        ccz_span d;
-        CCZ_GUARD(ccz_cursor_u16le(c, &alg));
-        CCZ_ENSURE(ccz_eventlog_has_alg(l, alg), CCZ_ERR_MALFORMED,
+        ccz_span a, d;
+        CCZ_GUARD(ccz_cursor_take(c, &a, 2));
+        uint16_t alg = (uint16_t)le_at(a, 0, 2);
+        size_t k = 0;
+        while (k < l->n_algs && l->algs[k] != alg)
+            k++;
+        CCZ_ENSURE(k < l->n_algs, CCZ_ERR_MALFORMED,
                    "an event has a digest of algorithm 0x%04x, which the Spec ID event does not "
                    "list",
                    alg);
-        CCZ_GUARD(ccz_cursor_take(c, &d, ccz_eventlog_alg_size(alg)));
+        CCZ_GUARD(ccz_cursor_take(c, &d, l->sizes[k]));
         e->digests[e->n_digests].alg = alg;
         e->digests[e->n_digests++].digest = d.ptr;
     }
-    CCZ_GUARD(ccz_cursor_u32le(c, &size));
-    return ccz_cursor_take(c, &e->data, size);
+    CCZ_GUARD(ccz_cursor_take(c, &h, 4));
+    return ccz_cursor_take(c, &e->data, le_at(h, 0, 4));
 }
 
 static ccz_status parse_records(ccz_eventlog *l)
@@ -227,6 +243,7 @@ static ccz_status parse_records(ccz_eventlog *l)
             l->events = ev;
             l->cap = cap;
         }
+        memset(&l->events[l->n_events], 0, sizeof l->events[l->n_events]);
         ccz_status s = read_event(&l->events[l->n_events], l, &c);
         if (s)
             return ccz_fail_context(s, "event %zu (at offset %zu)", l->n_events, c.pos);
@@ -372,37 +389,150 @@ static const EVP_MD *fetched_md(uint16_t alg)
     return i < 0 ? NULL : fetched[i];
 }
 
+/* One digest context per thread, kept between replays (freed when the thread ends): a new
+ * context's first init allocates the provider's state, which costs as much as a few extends. */
+static pthread_key_t ctx_key;
+static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
+static bool ctx_key_ok;
+
+static void ctx_free(void *p)
+{
+    EVP_MD_CTX_free(p);
+}
+
+static void ctx_key_create(void)
+{
+    ctx_key_ok = pthread_key_create(&ctx_key, ctx_free) == 0;
+}
+
+/* The thread's context (kept: *owned false), or a new one the caller frees (*owned true). */
+static EVP_MD_CTX *thread_ctx(bool *owned)
+{
+    pthread_once(&ctx_once, ctx_key_create);
+    EVP_MD_CTX *ctx = ctx_key_ok ? pthread_getspecific(ctx_key) : NULL;
+    *owned = false;
+    if (ctx)
+        return ctx;
+    if (!(ctx = EVP_MD_CTX_new()))
+        return NULL;
+    *owned = !ctx_key_ok || pthread_setspecific(ctx_key, ctx) != 0;
+    return ctx;
+}
+
+/* The registers of one replay, each kept as R || the digest to extend it with, so an extend is
+ * one copy of the digest and one hash of the whole; one context serves every extend. */
+typedef struct {
+    const uint32_t *indices;
+    size_t n_regs;
+    uint16_t alg;
+    size_t size; /* the digest size */
+    const EVP_MD *md;
+    EVP_MD_CTX *ctx;
+    bool own_ctx; /* ctx is not the thread's */
+    bool primed;  /* ctx was initialised with md in this replay: later inits pass NULL */
+    uint8_t reg[CCZ_EVLOG_MAX_REPLAY][128];
+} replayer;
+
+static ccz_status replayer_init(replayer *x, const ccz_eventlog *l, const uint32_t *indices,
+                                size_t n, uint16_t alg, size_t out_len)
+{
+    x->size = ccz_eventlog_alg_size(alg);
+    CCZ_ENSURE(x->size && ccz_eventlog_has_alg(l, alg), CCZ_ERR_UNSUPPORTED,
+               "the event log has no %s digests",
+               ccz_eventlog_alg_name(alg) ? ccz_eventlog_alg_name(alg) : "such");
+    CCZ_ENSURE(n <= CCZ_EVLOG_MAX_REPLAY, CCZ_ERR_INVALID_ARGUMENT,
+               "replay: %zu registers at once, more than %d", n, CCZ_EVLOG_MAX_REPLAY);
+    CCZ_ENSURE(out_len >= n * x->size, CCZ_ERR_INVALID_ARGUMENT,
+               "replay: %zu bytes given for %zu registers of %zu", out_len, n, x->size);
+    x->indices = indices;
+    x->n_regs = n;
+    x->alg = alg;
+    x->md = fetched_md(alg);
+    x->ctx = x->md ? thread_ctx(&x->own_ctx) : NULL;
+    x->primed = false;
+    if (!x->ctx)
+        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "replay: no %s", ccz_eventlog_alg_name(alg));
+    for (size_t i = 0; i < n; i++)
+        memset(x->reg[i], 0, x->size);
+    return CCZ_OK;
+}
+
+/* Extends the register the event names (if it is one of the replay's) with its digest of the
+ * replay's algorithm. */
+static ccz_status replayer_extend(replayer *x, const ccz_event *e)
+{
+    size_t r = 0;
+    while (r < x->n_regs && x->indices[r] != e->index)
+        r++;
+    if (r == x->n_regs)
+        return CCZ_OK;
+    for (size_t k = 0; k < e->n_digests; k++) {
+        if (e->digests[k].alg != x->alg)
+            continue;
+        uint8_t *in = x->reg[r];
+        memcpy(in + x->size, e->digests[k].digest, x->size);
+        /* NULL: the same digest again, which OpenSSL 3.0 re-initialises with less work */
+        if (EVP_DigestInit_ex2(x->ctx, x->primed ? NULL : x->md, NULL) != 1 ||
+            EVP_DigestUpdate(x->ctx, in, 2 * x->size) != 1 ||
+            EVP_DigestFinal_ex(x->ctx, in, NULL) != 1)
+            return ccz_fail_ossl(CCZ_ERR_CRYPTO, "replay: %s failed",
+                                 ccz_eventlog_alg_name(x->alg));
+        x->primed = true;
+    }
+    return CCZ_OK;
+}
+
+static void replayer_finish(replayer *x, uint8_t *out)
+{
+    for (size_t i = 0; i < x->n_regs; i++)
+        memcpy(out + i * x->size, x->reg[i], x->size);
+    if (x->own_ctx)
+        EVP_MD_CTX_free(x->ctx);
+}
+
+ccz_status ccz_eventlog_replay_many(uint8_t *out, size_t out_len, const ccz_eventlog *l,
+                                    const uint32_t *indices, size_t n, uint16_t alg)
+{
+    static __thread replayer x;
+    CCZ_GUARD(replayer_init(&x, l, indices, n, alg, out_len));
+    ccz_status s = CCZ_OK;
+    for (size_t i = 0; i < l->n_events && s == CCZ_OK; i++)
+        s = replayer_extend(&x, &l->events[i]);
+    replayer_finish(&x, out);
+    return s;
+}
+
 ccz_status ccz_eventlog_replay(uint8_t *out, size_t out_len, const ccz_eventlog *l, uint32_t index,
                                uint16_t alg)
 {
-    size_t n = ccz_eventlog_alg_size(alg);
-    CCZ_ENSURE(n && ccz_eventlog_has_alg(l, alg), CCZ_ERR_UNSUPPORTED,
-               "the event log has no %s digests",
-               ccz_eventlog_alg_name(alg) ? ccz_eventlog_alg_name(alg) : "such");
-    CCZ_ENSURE(out_len >= n, CCZ_ERR_INVALID_ARGUMENT, "replay: %zu bytes given for %zu", out_len,
-               n);
-    const EVP_MD *md = fetched_md(alg);
-    EVP_MD_CTX *ctx = md ? EVP_MD_CTX_new() : NULL;
-    if (!ctx)
-        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "replay: no %s", ccz_eventlog_alg_name(alg));
-    ccz_status s = CCZ_OK;
-    uint8_t in[128]; /* R || digest, hashed in one update */
-    memset(in, 0, n);
-    for (size_t i = 0; i < l->n_events && s == CCZ_OK; i++) {
-        const ccz_event *e = &l->events[i];
-        if (e->index != index)
-            continue;
-        for (size_t k = 0; k < e->n_digests && s == CCZ_OK; k++) {
-            if (e->digests[k].alg != alg)
-                continue;
-            memcpy(in + n, e->digests[k].digest, n);
-            if (EVP_DigestInit_ex2(ctx, md, NULL) != 1 || EVP_DigestUpdate(ctx, in, 2 * n) != 1 ||
-                EVP_DigestFinal_ex(ctx, in, NULL) != 1)
-                s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "replay: %s failed", ccz_eventlog_alg_name(alg));
-        }
+    return ccz_eventlog_replay_many(out, out_len, l, &index, 1, alg);
+}
+
+ccz_status ccz_eventlog_replay_bytes(uint8_t *out, size_t out_len, size_t *used, ccz_span log,
+                                     const uint32_t *indices, size_t n, uint16_t alg)
+{
+    CCZ_ENSURE(log.len <= CCZ_EVLOG_MAX_BYTES, CCZ_ERR_TOO_LARGE,
+               "event log: %zu bytes, more than %u", log.len, CCZ_EVLOG_MAX_BYTES);
+    /* the log object's header alone: its records are read one at a time and not kept */
+    static __thread ccz_eventlog l;
+    static __thread replayer x;
+    memset(&l, 0, sizeof l);
+    ccz_cursor c;
+    ccz_cursor_init(&c, log);
+    ccz_status s = read_spec_id(&l, &c);
+    if (s)
+        return ccz_fail_context(s, "event log");
+    CCZ_GUARD(replayer_init(&x, &l, indices, n, alg, out_len));
+    ccz_event e;
+    for (size_t i = 0; s == CCZ_OK && ccz_cursor_remaining(&c) > 0 && !at_stop(&c); i++) {
+        if ((s = read_event(&e, &l, &c)) != CCZ_OK)
+            s = ccz_fail_context(s, "event log: event %zu (at offset %zu)", i, c.pos);
+        else
+            s = replayer_extend(&x, &e);
     }
-    memcpy(out, in, n);
-    EVP_MD_CTX_free(ctx);
+    replayer_finish(&x, out);
+    if (used)
+        *used = c.pos;
     return s;
 }
 

@@ -11,8 +11,9 @@
 struct ccz_eventlog {
     ccz_buf bytes; /* a copy of the input: the events' spans point into it */
     size_t n_algs;
-    uint16_t algs[CCZ_EVLOG_MAX_ALGS]; /* as the Spec ID event lists them */
-    size_t used;                       /* the bytes up to the end of the last record */
+    uint16_t algs[CCZ_EVLOG_MAX_ALGS];  /* as the Spec ID event lists them */
+    uint16_t sizes[CCZ_EVLOG_MAX_ALGS]; /* their digest sizes */
+    size_t used;                        /* the bytes up to the end of the last record */
     size_t n_events, cap;
     ccz_event *events;
 };

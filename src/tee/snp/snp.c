@@ -262,18 +262,51 @@ ccz_status ccz_snp_collateral_new(ccz_collateral **out, ccz_span vek, ccz_span c
 
 /* ---- verification ----------------------------------------------------------------------------*/
 
-/* Verifies VEK -> ASK/ASVK -> ARK at the instant, unless already verified for these roots and
- * this instant. Called with the collateral locked. */
-static ccz_status check_chain(ccz_result *r, snp_collateral *k, const ccz_trust *t, int64_t at)
+/* What a verified VEK chain establishes, kept in the trust store's chain cache. */
+typedef struct {
+    ccz_snp_vek_info info;
+    int product; /* ccz_snp_product the ARK names */
+} snp_chain_facts;
+
+_Static_assert(sizeof(snp_chain_facts) <= TEE_CHAIN_FACTS_MAX, "SNP chain facts too large");
+
+/* The trust store's key of a VEK chain: the VEK's bytes and those of the chain the caller gave
+ * (none: the store's own ASKs and ASVKs complete it, and the store's id stands for them). */
+static ccz_status chain_key(uint8_t key[32], ccz_span vek, const STACK_OF(X509) *chain)
 {
-    if (k->vek_key && k->checked_trust_id == t->id && at >= k->checked_from &&
-        at <= k->checked_until)
-        return CCZ_OK;
-    CCZ_ENSURE(sk_X509_num(t->amd_roots) > 0, CCZ_ERR_CERT_CHAIN, "no AMD root is trusted");
+    ccz_span parts[1 + 4];
+    uint8_t *der[4] = {0};
+    size_t n = 0;
+    parts[n++] = vek;
+    ccz_status s = CCZ_OK;
+    for (int i = 0; chain && i < sk_X509_num(chain) && i < 4 && s == CCZ_OK; i++) {
+        int len = i2d_X509(sk_X509_value(chain, i), &der[i]);
+        if (len <= 0)
+            s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "encoding the VEK chain");
+        else
+            parts[n++] = CCZ_SPAN(der[i], (size_t)len);
+    }
+    if (s == CCZ_OK && chain && sk_X509_num(chain) > 4)
+        s = ccz_fail(CCZ_ERR_CERT_CHAIN, "a VEK chain of more than 4 certificates");
+    if (s == CCZ_OK)
+        s = tee_chain_key(key, "ccz snp vek chain", parts, n);
+    for (int i = 0; i < 4; i++)
+        OPENSSL_free(der[i]);
+    return s;
+}
+
+/* Verifies VEK -> ASK/ASVK -> ARK at the instant and remembers the chain in the trust store
+ * under key. Called with the collateral locked (or on a collateral of the caller's own). */
+static ccz_status verify_chain(ccz_result *r, snp_collateral *k, const ccz_trust *t, int64_t at,
+                               const uint8_t key[32])
+{
+    if (sk_X509_num(t->amd_roots) <= 0)
+        return ccz_result_failf(r, CCZ_AT_PLATFORM_CERT, CCZ_ERR_CERT_CHAIN,
+                                "no AMD root is trusted");
+    ccz_status s = CCZ_OK;
     STACK_OF(X509) *untrusted = sk_X509_dup(k->chain);
     X509 *root = NULL;
     x509_window w = X509_WINDOW_ALWAYS;
-    ccz_status s = CCZ_OK;
     /* a chain the caller gives is used alone; otherwise the built-in ASKs and ASVKs */
     for (int i = 0; untrusted && !sk_X509_num(k->chain) && i < sk_X509_num(t->amd_intermediates);
          i++)
@@ -300,22 +333,53 @@ static ccz_status check_chain(ccz_result *r, snp_collateral *k, const ccz_trust 
         s = ccz_fail(CCZ_ERR_CERT_CHAIN, "the VEK chain ends in '%s', not an AMD ARK", ark);
         goto out;
     }
-    EVP_PKEY *key = X509_get0_pubkey(k->vek);
-    if (!x509_is_p384(key)) {
+    EVP_PKEY *vk = X509_get0_pubkey(k->vek);
+    if (!x509_is_p384(vk)) {
         s = ccz_fail(CCZ_ERR_KEY_MALFORMED, "the VEK's key is not an EC P-384 key");
         goto out;
     }
     EVP_PKEY_free(k->vek_key);
-    EVP_PKEY_up_ref(key);
-    k->vek_key = key;
+    EVP_PKEY_up_ref(vk);
+    k->vek_key = vk;
     k->product = p;
     k->checked_trust_id = t->id;
     k->checked_from = w.from;
     k->checked_until = w.until;
+    snp_chain_facts f = {.info = k->info, .product = p};
+    tee_chain_remember(t->chains, key, t->id, w.from, w.until, vk, &f, sizeof f);
 out:
     X509_free(root);
     sk_X509_free(untrusted);
     return s ? ccz_result_fail(r, CCZ_AT_PLATFORM_CERT, s) : CCZ_OK;
+}
+
+/* VEK -> ASK/ASVK -> ARK at the instant, unless already verified for these roots and this
+ * instant (by this collateral, or by the trust store for the same certificates' bytes). Called
+ * with the collateral locked. */
+static ccz_status check_chain(ccz_result *r, snp_collateral *k, const ccz_trust *t, int64_t at)
+{
+    if (k->vek_key && k->checked_trust_id == t->id && at >= k->checked_from &&
+        at <= k->checked_until)
+        return CCZ_OK;
+    uint8_t key[32];
+    uint8_t *vek_der = NULL;
+    int vek_len = i2d_X509(k->vek, &vek_der);
+    ccz_status s = vek_len > 0 ? chain_key(key, CCZ_SPAN(vek_der, (size_t)vek_len), k->chain)
+                               : ccz_fail_ossl(CCZ_ERR_CRYPTO, "encoding the VEK");
+    OPENSSL_free(vek_der);
+    if (s)
+        return ccz_result_fail(r, CCZ_AT_PLATFORM_CERT, s);
+    tee_chain_hit hit;
+    if (!tee_chain_lookup(t->chains, &hit, key, t->id, at, sizeof(snp_chain_facts)))
+        return verify_chain(r, k, t, at, key);
+    const snp_chain_facts *f = (const snp_chain_facts *)hit.facts;
+    EVP_PKEY_free(k->vek_key);
+    k->vek_key = hit.leaf_key;
+    k->product = f->product;
+    k->checked_trust_id = t->id;
+    k->checked_from = hit.valid_from;
+    k->checked_until = hit.valid_until;
+    return CCZ_OK;
 }
 
 static bool tcb_equal(const ccz_snp_tcb *a, const ccz_snp_tcb *b, bool turin)
@@ -387,6 +451,21 @@ static ccz_status check_report(ccz_result *r, const snp_collateral *k, ccz_snp_r
     return verify_signature(r, k->vek_key, rep);
 }
 
+/* The report data check and the claims of a report whose signature verified. */
+static ccz_status finish(ccz_result *r, const ccz_snp_report *rep, const ccz_verify_opts *o)
+{
+    if (o->expected_report_data && !ccz_ct_equal(o->expected_report_data, rep->report_data, 64)) {
+        return ccz_result_failf(r, CCZ_AT_REPORT_DATA, CCZ_ERR_REPORT_DATA_MISMATCH,
+                                "report data in the report is not the expected value");
+    }
+    ccz_claims *c = &r->claims;
+    c->tee = CCZ_TEE_SNP;
+    c->snp = rep->claims;
+    c->debug = (rep->claims.policy & POLICY_DEBUG) != 0;
+    memcpy(c->report_data, rep->report_data, 64);
+    return CCZ_OK;
+}
+
 static ccz_status snp_verify(ccz_result *r, ccz_span ev, const ccz_verify_opts *o)
 {
     static __thread ccz_snp_report rep;
@@ -406,18 +485,38 @@ static ccz_status snp_verify(ccz_result *r, ccz_span ev, const ccz_verify_opts *
     if (s == CCZ_OK)
         s = check_report(r, &col->snp, &rep);
     pthread_mutex_unlock(&col->lock);
+    return s ? s : finish(r, &rep, o);
+}
+
+ccz_status tee_snp_verify_with_vek(ccz_result *r, ccz_span report, ccz_span vek,
+                                   const ccz_verify_opts *o)
+{
+    static __thread ccz_snp_report rep;
+    ccz_status s = ccz_snp_report_parse(&rep, report, CCZ_SNP_UNKNOWN);
     if (s)
-        return s;
-    if (o->expected_report_data && !ccz_ct_equal(o->expected_report_data, rep.report_data, 64)) {
-        return ccz_result_failf(r, CCZ_AT_REPORT_DATA, CCZ_ERR_REPORT_DATA_MISMATCH,
-                                "report data in the report is not the expected value");
+        return ccz_result_fail(r, CCZ_AT_PARSE, s);
+    const ccz_trust *t = o->trust;
+    uint8_t key[32];
+    if ((s = chain_key(key, vek, NULL)) != CCZ_OK)
+        return ccz_result_fail(r, CCZ_AT_PLATFORM_CERT, s);
+    tee_chain_hit hit;
+    if (tee_chain_lookup(t->chains, &hit, key, t->id, o->at_unix, sizeof(snp_chain_facts))) {
+        /* the same bytes verified under these roots, valid now: the VEK as that verification
+         * left it, without parsing it again */
+        const snp_chain_facts *f = (const snp_chain_facts *)hit.facts;
+        snp_collateral k = {.vek_key = hit.leaf_key, .product = f->product, .info = f->info};
+        s = check_report(r, &k, &rep);
+        EVP_PKEY_free(hit.leaf_key);
+        return s ? s : finish(r, &rep, o);
     }
-    ccz_claims *c = &r->claims;
-    c->tee = CCZ_TEE_SNP;
-    c->snp = rep.claims;
-    c->debug = (rep.claims.policy & POLICY_DEBUG) != 0;
-    memcpy(c->report_data, rep.report_data, 64);
-    return CCZ_OK;
+    ccz_collateral *col = NULL;
+    if ((s = ccz_snp_collateral_new(&col, vek, CCZ_SPAN(NULL, 0))) != CCZ_OK)
+        return ccz_result_fail(r, CCZ_AT_PARSE, ccz_fail_context(s, "the evidence's \"vcek\""));
+    s = verify_chain(r, &col->snp, t, o->at_unix, key);
+    if (s == CCZ_OK)
+        s = check_report(r, &col->snp, &rep);
+    ccz_collateral_free(col);
+    return s ? s : finish(r, &rep, o);
 }
 
 static bool snp_detect(ccz_span ev)
