@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The PyTorch client (solutions/hfl/client.py) in secure aggregation: 'ccz fl serve --secure-agg'
+# (simulated TEE, two-way RA-gRPC) with two 'ccz fl join' clients and one client.py for 2 rounds
+# of logistic regression on slices of Fashion-MNIST's test set. The masks of the three cancel
+# only when client.py's keys, encrypted shares, fixed-point encoding, AES-CTR masks and unmask
+# shares are byte for byte the C client's: all three are in both rounds and the model learns.
+# Then a second client.py with --top-k (which secure aggregation does not use, as ccz fl join).
+. "$(dirname "$0")/lib.sh"
+D=/usr/share/datasets/fashion-mnist
+IMG=$D/t10k-images-idx3-ubyte.gz
+PY=$CCZ_SOURCE_DIR/solutions/hfl/client.py
+if [ ! -f "$IMG" ]; then
+    echo "Fashion-MNIST is missing at $D (scripts/setup installs dataset-fashion-mnist)"
+    [ "${CI:-}" != true ] || { echo "FAIL: CI=true: missing data is a failure"; exit 1; }
+    exit 77
+fi
+for m in torch grpc numpy cryptography; do
+    if ! /usr/bin/python3 -c "import $m" 2> /dev/null; then
+        echo "SKIP: python3 cannot import $m (Debian's python3-torch, python3-grpcio, python3-numpy, python3-cryptography; scripts/setup installs them)"
+        exit 77
+    fi
+done
+sim_endpoint
+SERVER=
+trap 'kill $SERVER 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+
+"$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 3 --model lr --epochs 2 \
+    --test "$IMG" --timeout 60000 --threads 1 --secure-agg "${EP[@]}" > "$T/s.out" 2> "$T/s.log" &
+SERVER=$!
+port_from "$T/s.log" 10 $SERVER || { fail "the aggregator did not start: $(cat "$T/s.log")"; finish; exit 1; }
+for i in 0 1; do
+    ( "$CCZ" fl join 127.0.0.1:$PORT --data "$IMG" --name "c$i" --shard "$i/6" --model lr \
+          --threads 1 "${EP[@]}" > "$T/c$i.out" 2> "$T/c$i.err"; echo $? > "$T/c$i.rc" ) &
+done
+( timeout 180 /usr/bin/python3 "$PY" 127.0.0.1:$PORT --data "$IMG" --name py --shard 2/6 \
+      --top-k 0.05 --ccz "$CCZ" "${EP[@]}" > "$T/py.out" 2> "$T/py.err"; echo $? > "$T/py.rc" ) &
+wait $SERVER; rc=$?; SERVER=
+wait
+log=$(cat "$T/s.log")
+[ "$rc" = 0 ] || fail "the aggregator exited $rc: $log"
+contains "$log" "secure aggregation)"
+for r in 1 2; do
+    line=$(grep "round $r/2: 3 of 3 updates" "$T/s.log") || fail "round $r: $log"
+    for c in c0 c1 py; do
+        printf '%s\n' "$line" | grep -qE "[(,]$c[,)]" || fail "$c is not in round $r: $line"
+    done
+done
+for c in c0 c1 py; do
+    [ "$(cat "$T/$c.rc")" = 0 ] || fail "$c exited $(cat "$T/$c.rc"): $(cat "$T/$c.err")"
+done
+contains "$(cat "$T/c0.err")" "round 2 of 2: train loss"
+py_err=$(cat "$T/py.err")
+contains "$py_err" "aggregator attested by ccz verify: result      OK (simulated)"
+contains "$py_err" "--top-k is not used with secure aggregation"
+contains "$py_err" "joined: lr 784-10 (7850 parameters), fedavg, 2 rounds, secure aggregation"
+contains "$py_err" "round 1 of 2: train loss"
+contains "$py_err" "round 2 of 2: train loss"
+contains "$py_err" "masked)"
+acc=$(sed -n 's/^accuracy: //p' "$T/s.out")
+[ -n "$acc" ] || fail "the aggregator printed no accuracy"
+[ "$(cat "$T/py.out")" = "accuracy: $acc" ] || fail "client.py printed '$(cat "$T/py.out")', the aggregator $acc"
+[ "$(cat "$T/c0.out")" = "accuracy: $acc" ] || fail "c0 printed '$(cat "$T/c0.out")'"
+awk -v a="$acc" 'BEGIN { exit !(a > 0.5) }' || fail "accuracy $acc after 2 secure rounds"
+finish
