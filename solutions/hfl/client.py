@@ -549,7 +549,7 @@ class SecAggError(ValueError):
     pass
 
 
-def secagg_upload(ch, round_, flat, loss, log):
+def secagg_upload(ch, round_, flat, loss, log, drop=False):
     """One round's AdvertiseKeys, ShareKeys, PushMasked and Unmask (ccz_hfl_secagg_upload):
     (status code, details) of the calls up to PushMasked; anything malformed from the
     aggregator or a peer raises SecAggError."""
@@ -613,6 +613,9 @@ def secagg_upload(ch, round_, flat, loss, log):
             raise SecAggError("the share from %d is for another round or client" % f)
         got_s[f], got_b[f] = pt[12:44], pt[44:76]
         present.add(f)
+    if drop:  # a fault injected for testing (--fault-drop): gone after its shares
+        return grpc.StatusCode.ABORTED, "stopped before the masked upload (a fault injected " \
+            "for testing)"
     # the model times the weight, masked with every peer that shared and the self mask
     masked = sa_mask(flat, weight, me, s_sk, s_pks, present, b)
     code, resp, why = call(ch, "PushMasked",
@@ -682,6 +685,8 @@ def main():
     p.add_argument("--policy", required=True)
     p.add_argument("--verify-opt", dest="verify_opt", action="append", default=[],
                    help="another option for ccz verify (repeatable; --verify-opt=--sim-root=X)")
+    # testing only: under secure aggregation, stop after ShareKeys in round N (a dropped client)
+    p.add_argument("--fault-drop", type=int, default=0, dest="fault_drop", help=argparse.SUPPRESS)
     a = p.parse_args()
     host, _, port = a.target.rpartition(":")
     host = host.strip("[]")
@@ -789,7 +794,8 @@ def session(a, host, port, creds, work, x, y, log):
         loss = train(model, x, y, plan, a.seed * 1000003 + round_)
         flat = flatten(model)
         if plan["secure_agg"]:
-            code, why = secagg_upload(ch, round_, flat, loss, log)
+            drop = a.fault_drop == round_
+            code, why = secagg_upload(ch, round_, flat, loss, log, drop)
             if code == grpc.StatusCode.OK:
                 rounds_done += 1
                 log("round %d of %d: train loss %.4f (%.1f s, masked)" % (
@@ -797,7 +803,8 @@ def session(a, host, port, creds, work, x, y, log):
             else:
                 log("round %d of %d: masked update refused: %s: %s" % (
                     round_, plan["rounds"], code.name, why))
-                if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.PERMISSION_DENIED):
+                if drop or code in (grpc.StatusCode.INVALID_ARGUMENT,
+                                    grpc.StatusCode.PERMISSION_DENIED):
                     return 1
                 if code == grpc.StatusCode.UNAVAILABLE:  # attest it again, join again
                     ch, joined = None, False

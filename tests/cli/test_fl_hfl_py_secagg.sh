@@ -5,7 +5,11 @@
 # of logistic regression on slices of Fashion-MNIST's test set. The masks of the three cancel
 # only when client.py's keys, encrypted shares, fixed-point encoding, AES-CTR masks and unmask
 # shares are byte for byte the C client's: all three are in both rounds and the model learns.
-# Then a second client.py with --top-k (which secure aggregation does not use, as ccz fl join).
+# client.py joins second, so that it has a peer of a lower index (its masks subtracted) and one
+# of a higher (added); it asks for --top-k, which secure aggregation does not use (as ccz fl
+# join). Then one round of four where a second client.py stops after sharing its keys (a fault
+# injected for testing): the three others' Unmask shares, client.py's among them, rebuild its
+# mask key (Shamir shares made by Python, combined in C) and the round completes without it.
 . "$(dirname "$0")/lib.sh"
 D=/usr/share/datasets/fashion-mnist
 IMG=$D/t10k-images-idx3-ubyte.gz
@@ -29,12 +33,30 @@ trap 'kill $SERVER 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "
     --test "$IMG" --timeout 60000 --threads 1 --secure-agg "${EP[@]}" > "$T/s.out" 2> "$T/s.log" &
 SERVER=$!
 port_from "$T/s.log" 10 $SERVER || { fail "the aggregator did not start: $(cat "$T/s.log")"; finish; exit 1; }
-for i in 0 1; do
-    ( "$CCZ" fl join 127.0.0.1:$PORT --data "$IMG" --name "c$i" --shard "$i/6" --model lr \
-          --threads 1 "${EP[@]}" > "$T/c$i.out" 2> "$T/c$i.err"; echo $? > "$T/c$i.rc" ) &
-done
-( timeout 180 /usr/bin/python3 "$PY" 127.0.0.1:$PORT --data "$IMG" --name py --shard 2/6 \
-      --top-k 0.05 --ccz "$CCZ" "${EP[@]}" > "$T/py.out" 2> "$T/py.err"; echo $? > "$T/py.rc" ) &
+# joined LOG NAME: waits (60 s at most) for the aggregator to log that NAME joined
+joined() {
+    for _ in $(seq 600); do
+        grep -q "ccz fl: $2 joined" "$1" && return 0
+        sleep 0.1
+    done
+    fail "$2 did not join: $(cat "$1")"
+}
+c_join() { # NAME SHARD
+    ( "$CCZ" fl join 127.0.0.1:$PORT --data "$IMG" --name "$1" --shard "$2" --model lr \
+          --threads 1 "${EP[@]}" > "$T/$1.out" 2> "$T/$1.err"; echo $? > "$T/$1.rc" ) &
+}
+py_join() { # NAME SHARD OPTION...
+    local name=$1 shard=$2
+    shift 2
+    ( timeout 180 /usr/bin/python3 "$PY" 127.0.0.1:$PORT --data "$IMG" --name "$name" \
+          --shard "$shard" --ccz "$CCZ" "${EP[@]}" "$@" > "$T/$name.out" 2> "$T/$name.err"
+      echo $? > "$T/$name.rc" ) &
+}
+c_join c0 0/6
+joined "$T/s.log" c0
+py_join py 2/6 --top-k 0.05
+joined "$T/s.log" py
+c_join c1 1/6
 wait $SERVER; rc=$?; SERVER=
 wait
 log=$(cat "$T/s.log")
@@ -62,4 +84,34 @@ acc=$(sed -n 's/^accuracy: //p' "$T/s.out")
 [ "$(cat "$T/py.out")" = "accuracy: $acc" ] || fail "client.py printed '$(cat "$T/py.out")', the aggregator $acc"
 [ "$(cat "$T/c0.out")" = "accuracy: $acc" ] || fail "c0 printed '$(cat "$T/c0.out")'"
 awk -v a="$acc" 'BEGIN { exit !(a > 0.5) }' || fail "accuracy $acc after 2 secure rounds"
+contains "$log" "round 1/2: open with 3 clients (c0, py, c1)"
+acc1=$(sed -n 's/.*round 1\/2: 3 of 3 updates.*  accuracy: \([0-9.]*\).*/\1/p' "$T/s.log")
+
+# a client.py that drops out after its shares
+"$CCZ" fl serve --listen 127.0.0.1:0 --rounds 1 --min-clients 4 --model lr --epochs 2 \
+    --test "$IMG" --timeout 10000 --threads 1 --secure-agg "${EP[@]}" > "$T/s.out" 2> "$T/s.log" &
+SERVER=$!
+port_from "$T/s.log" 10 $SERVER || { fail "the aggregator did not start: $(cat "$T/s.log")"; finish; exit 1; }
+c_join c0 0/6
+py_join py 2/6
+py_join pyd 3/6 --fault-drop 1
+c_join c1 1/6
+wait $SERVER; rc=$?; SERVER=
+wait
+log=$(cat "$T/s.log")
+[ "$rc" = 0 ] || fail "the aggregator exited $rc: $log"
+line=$(grep "round 1/1: 3 of 4 updates" "$T/s.log") || fail "round 1 with one dropped: $log"
+for c in c0 c1 py; do
+    printf '%s\n' "$line" | grep -qE "[(,]$c[,)]" || fail "$c is not in the round: $line"
+    [ "$(cat "$T/$c.rc")" = 0 ] || fail "$c exited $(cat "$T/$c.rc"): $(cat "$T/$c.err")"
+done
+[ "$(cat "$T/pyd.rc")" = 1 ] || fail "pyd exited $(cat "$T/pyd.rc"): $(cat "$T/pyd.err")"
+contains "$(cat "$T/pyd.err")" "stopped before the masked upload (a fault injected for testing)"
+contains "$(cat "$T/py.err")" "round 1 of 1: train loss"
+acc=$(sed -n 's/^accuracy: //p' "$T/s.out")
+[ "$(cat "$T/py.out")" = "accuracy: $acc" ] || fail "client.py printed '$(cat "$T/py.out")', the aggregator $acc"
+awk -v a="$acc" 'BEGIN { exit !(a > 0.5) }' || fail "accuracy $acc after a secure round with a dropout"
+# the survivors are the first training's three with the same data and seeds: the same mean
+acc2=$(sed -n 's/.*round 1\/1: 3 of 4 updates.*  accuracy: \([0-9.]*\).*/\1/p' "$T/s.log")
+[ -n "$acc1" ] && [ "$acc1" = "$acc2" ] || fail "round 1's accuracy: '$acc1' with three, '$acc2' with one dropped"
 finish
