@@ -411,7 +411,9 @@ def topk_count(top_k, dim):
 # the model times the client's weight in fixed point (2^22) in Z_2^32, plus AES-256-CTR streams
 # (key the seed, zero IV, little-endian 32-bit words): pairwise, added for a peer of a higher
 # index and subtracted for a lower one, and the self mask of seed b. The primitives are
-# python3-cryptography's (OpenSSL); Shamir and the encoding are the protocol's.
+# python3-cryptography's (OpenSSL); Shamir and the encoding are the protocol's. Unlike the C
+# client, Python cannot wipe the round's keys, seeds and shares from memory: they are dropped
+# (left to the garbage collector) when the round's call returns.
 
 SA_MAX = 255
 SA_SCALE = 4194304.0  # 2^22 (HFL_SA_SCALE)
