@@ -25,6 +25,37 @@ for m in torch grpc numpy cryptography; do
         exit 77
     fi
 done
+# client.py's protocol pieces alone: GF(2^8) (FIPS-197's 0x57 x 0x83 = 0xc1), 3-of-5 Shamir
+# shares (any 3 recover the secret, 2 do not), the pair key of both ends, the nonce layout, and
+# three clients' masked updates whose sum less the self masks is the weighted mean to 1e-6
+run 0 /usr/bin/python3 - "$PY" <<'EOF_PY'
+import os, sys
+import numpy as np
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
+import client as c
+assert c.gf_mul_table()[0x57, 0x83] == 0xC1
+sec = os.urandom(32)
+sh = c.shamir_share(sec, 3, 5)
+assert c.shamir_combine([sh[4], sh[0], sh[2]], [5, 1, 3]) == sec
+assert c.shamir_combine([sh[1], sh[3]], [2, 4]) != sec
+keys = [c.sa_keygen() for _ in range(3)]
+pks = {i: k[1] for i, k in enumerate(keys)}
+assert c.sa_pair_key(keys[0][0], pks[2]) == c.sa_pair_key(keys[2][0], pks[0])
+assert c.sa_nonce(1, 2, 3).hex() == "010000000200000003000000"
+ws = [np.random.default_rng(i).normal(size=1000).astype(np.float32) for i in range(3)]
+bs = [os.urandom(32) for _ in range(3)]
+tot = np.zeros(1000, dtype=np.uint32)
+for i in range(3):
+    m = np.frombuffer(c.sa_mask(ws[i], 0.25 if i else 0.5, i, keys[i][0], pks, {0, 1, 2}, bs[i]),
+                      dtype="<u4")
+    assert abs(np.corrcoef(m.astype(np.float64), ws[i])[0, 1]) < 0.2
+    tot = tot + m - c.sa_stream(bs[i], 1000)
+err = np.abs(tot.view(np.int32) / c.SA_SCALE - (ws[0] * 0.5 + ws[1] * 0.25 + ws[2] * 0.25))
+print("max error %.2g" % err.max())
+assert err.max() < 1e-6
+EOF_PY
+contains "$out" "max error"
+
 sim_endpoint
 SERVER=
 trap 'kill $SERVER 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
