@@ -22,8 +22,15 @@ rows of `out` values (the transpose of torch's Linear.weight) then its biases. T
 optimizer (SGD or Adam), learning rate, batch, epochs and FedProx's mu apply. --top-k uploads the
 K largest changes (a fraction below 1) with error feedback, as `ccz fl join --top-k`.
 
+With an aggregator that runs secure aggregation (`ccz fl serve --secure-agg`, the plan's
+secure_agg), each round's PushUpdate gives way to AdvertiseKeys, ShareKeys, PushMasked and Unmask
+(Bonawitz et al.; docs/fl.md), byte for byte as `ccz fl join`: the aggregator sees only the sum of
+the masked updates. Its primitives (X25519, HKDF-SHA256, AES-256-GCM, AES-256-CTR) are Debian's
+python3-cryptography's. As with `ccz fl join`, --top-k does not apply then (masked uploads are
+dense).
+
 The messages are encoded by hand (field numbers and wire types of proto/fl.proto): Debian has
-no grpcio-tools, and these six messages do not need them.
+no grpcio-tools, and these messages do not need them.
 Exit codes: 0 trained; 1 the aggregator was rejected or the training ended with a status;
 2 usage, unreadable data, no aggregator.
 """
@@ -354,7 +361,7 @@ def parse_plan(b, features):
             "rounds": one(m, 3), "strategy": one(m, 4, b"").decode(),
             "mu": as_float(one(m, 5, None)), "epochs": one(m, 6), "batch": one(m, 7),
             "lr": as_float(one(m, 8, None)), "optimizer": one(m, 9, b"").decode(),
-            "round": one(m, 10)}
+            "round": one(m, 10), "secure_agg": bool(one(m, 20))}
     ls = plan["layers"]
     if not (2 <= len(ls) <= 9 and all(1 <= v <= 65536 for v in ls)) or plan["rounds"] < 1 or \
             not 1 <= plan["epochs"] <= 1000 or not 1 <= plan["batch"] <= 65536 or \
@@ -396,6 +403,259 @@ def topk_count(top_k, dim):
     return k if k >= 1 and k * 9 < dim * 4 else 0
 
 
+# ---- secure aggregation (docs/fl.md, "Secure aggregation"; src/svc/fl/hfl_secagg_client.c) ----
+# Byte-compatible with `ccz fl join`: X25519 round keys (c for the shares, s for the masks), the
+# seed of two clients being SHA-256 of their X25519 agreement; shares sealed with AES-256-GCM
+# under HKDF-SHA256(seed, info "ccz secagg shares"), nonce from || to || round (32-bit little
+# endian words); t-of-n Shamir over GF(2^8) (the AES polynomial, share of index k at x = k + 1);
+# the model times the client's weight in fixed point (2^22) in Z_2^32, plus AES-256-CTR streams
+# (key the seed, zero IV, little-endian 32-bit words): pairwise, added for a peer of a higher
+# index and subtracted for a lower one, and the self mask of seed b. The primitives are
+# python3-cryptography's (OpenSSL); Shamir and the encoding are the protocol's. Unlike the C
+# client, Python cannot wipe the round's keys, seeds and shares from memory: they are dropped
+# (left to the garbage collector) when the round's call returns.
+
+SA_MAX = 255
+SA_SCALE = 4194304.0  # 2^22 (HFL_SA_SCALE)
+SHARE_PT = 12 + 32 + 32
+SHARE_CT = SHARE_PT + 16
+
+
+def _gf_tables():
+    mul = np.zeros((256, 256), dtype=np.uint8)
+    a = np.arange(256, dtype=np.uint16)
+    for b in range(256):  # mul[:, b] = a * b, shift and add, all a at once
+        p = np.zeros(256, dtype=np.uint16)
+        x, y = a.copy(), b
+        while y:
+            if y & 1:
+                p ^= x
+            x = ((x << 1) ^ np.where(x & 0x80, 0x1B, 0).astype(np.uint16)) & 0xFF
+            y >>= 1
+        mul[:, b] = p
+    return mul
+
+
+_GF_MUL = None
+
+
+def gf_mul_table():
+    global _GF_MUL
+    if _GF_MUL is None:
+        _GF_MUL = _gf_tables()
+    return _GF_MUL
+
+
+def shamir_share(secret, t, n):
+    """n shares (32 bytes each) of a 32-byte secret, any t of which recover it: byte b of share
+    k is the polynomial secret[b] + c1 x + ... + c(t-1) x^(t-1) at x = k + 1 (ccz_secagg_share)."""
+    if not 1 <= t <= n <= 255:
+        raise ValueError("a %d-of-%d sharing" % (t, n))
+    mul = gf_mul_table()
+    coef = np.frombuffer(secret + os.urandom(32 * (t - 1)), dtype=np.uint8).reshape(t, 32)
+    out = []
+    for k in range(n):
+        y = np.zeros(32, dtype=np.uint8)
+        for c in range(t - 1, -1, -1):  # Horner
+            y = mul[y, k + 1] ^ coef[c]
+        out.append(y.tobytes())
+    return out
+
+
+def shamir_combine(shares, xs):
+    """The secret from t shares at points xs (Lagrange at 0; ccz_secagg_combine). For tests."""
+    mul = gf_mul_table()
+    inv = np.zeros(256, dtype=np.uint8)
+    for a in range(1, 256):
+        inv[a] = np.flatnonzero(mul[a] == 1)[0]
+    acc = np.zeros(32, dtype=np.uint8)
+    for i, s in enumerate(shares):
+        num = den = 1
+        for j, x in enumerate(xs):
+            if j != i:
+                num, den = mul[num, x], mul[den, x ^ xs[i]]
+        acc ^= mul[np.frombuffer(s, dtype=np.uint8), mul[num, inv[den]]]
+    return acc.tobytes()
+
+
+def sa_keygen():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    sk = X25519PrivateKey.generate()
+    return sk, sk.public_key().public_bytes(serialization.Encoding.Raw,
+                                            serialization.PublicFormat.Raw)
+
+
+def sa_agree(sk, peer_pk):
+    """SHA-256 of the X25519 agreement (ccz_secagg_agree): both ends get the same seed."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+    shared = sk.exchange(X25519PublicKey.from_public_bytes(peer_pk))
+    h = hashes.Hash(hashes.SHA256())
+    h.update(shared)
+    return h.finalize()
+
+
+def sa_pair_key(sk, peer_pk):
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"ccz secagg shares").derive(sa_agree(sk, peer_pk))
+
+
+def sa_nonce(frm, to, round_):
+    return struct.pack("<III", frm, to, round_)
+
+
+def sa_stream(seed, dim):
+    """The dim 32-bit little-endian words of AES-256-CTR(seed, zero IV) (add_stream)."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    enc = Cipher(algorithms.AES(seed), modes.CTR(bytes(16))).encryptor()
+    return np.frombuffer(enc.update(bytes(4 * dim)) + enc.finalize(), dtype="<u4")
+
+
+def sa_encode(w, weight):
+    """w times weight (in float32, as the C client) in fixed point 2^22, mod 2^32."""
+    x = (np.asarray(w, dtype=np.float32) * np.float32(weight)).astype(np.float64) * SA_SCALE
+    if not np.all(np.isfinite(x)) or np.any(np.abs(x) >= 2147483647.0):
+        raise ValueError("a weight does not fit the fixed-point encoding")
+    return np.rint(x).astype(np.int64).astype(np.uint32)  # rint: lrint's ties to even
+
+
+def sa_mask(w, weight, me, s_sk, s_pks, present, b):
+    """The masked update's bytes (masked_bytes): encoding, pairwise masks, self mask."""
+    m = sa_encode(w, weight)
+    with np.errstate(over="ignore"):
+        for j in sorted(present):
+            if j == me:
+                continue
+            stream = sa_stream(sa_agree(s_sk, s_pks[j]), len(m))
+            m = m + stream if j > me else m - stream
+        m = m + sa_stream(b, len(m))
+    return m.astype("<u4").tobytes()
+
+
+def sa_check():
+    """python3-cryptography is there (an ImportError otherwise, before the first round)."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    return X25519PrivateKey, AESGCM
+
+
+def f_bytes_always(num, data):
+    """A length-delimited field even when empty (an element of a repeated bytes field)."""
+    return varint(num << 3 | 2) + varint(len(data)) + data
+
+
+class SecAggError(ValueError):
+    pass
+
+
+def secagg_upload(ch, round_, flat, loss, log, drop=False):
+    """One round's AdvertiseKeys, ShareKeys, PushMasked and Unmask (ccz_hfl_secagg_upload):
+    (status code, details) of the calls up to PushMasked; anything malformed from the
+    aggregator or a peer raises SecAggError."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    c_sk, c_pk = sa_keygen()
+    s_sk, s_pk = sa_keygen()
+    b = os.urandom(32)
+    code, resp, why = call(ch, "AdvertiseKeys",
+                           f_varint(1, round_) + f_bytes(2, c_pk) + f_bytes(3, s_pk), 1800)
+    if code != grpc.StatusCode.OK:
+        return code, "AdvertiseKeys: " + why
+    # the key list: this client in it with its keys, indexes unique, a threshold of a majority
+    m = decode(resp)
+    n_list = len(m.get(5, []))
+    me, t, weight = one(m, 3), one(m, 2), as_double(one(m, 4, None))
+    if one(m, 1) != round_ or not 1 <= n_list <= SA_MAX or me >= SA_MAX or \
+            not (math.isfinite(weight) and 0 < weight <= 1):
+        raise SecAggError("the aggregator's key list is out of range")
+    order, c_pks, s_pks = [], {}, {}
+    for i, e in enumerate(m[5]):
+        c = decode(e)
+        k, cp, sp = one(c, 1), one(c, 3, b""), one(c, 4, b"")
+        if k >= SA_MAX or k in c_pks or len(cp) != 32 or len(sp) != 32:
+            raise SecAggError("the aggregator's key list has a bad entry (%d)" % i)
+        order.append(k)
+        c_pks[k], s_pks[k] = cp, sp
+    if c_pks.get(me) != c_pk or s_pks.get(me) != s_pk:
+        raise SecAggError("the aggregator's key list does not hold this client's keys")
+    if not n_list // 2 < t <= n_list:
+        raise SecAggError("a threshold of %d for %d clients" % (t, n_list))
+    n = max(order) + 1
+    # the shares for each peer, in the key list's order, sealed to it
+    ss, bs = shamir_share(sa_private_bytes(s_sk), t, n), shamir_share(b, t, n)
+    body = f_varint(1, round_)
+    for j in order:
+        if j == me:
+            body += f_bytes_always(2, b"")
+            continue
+        pt = struct.pack("<III", round_, me, j) + ss[j] + bs[j]
+        body += f_bytes_always(2, AESGCM(sa_pair_key(c_sk, c_pks[j])).encrypt(
+            sa_nonce(me, j, round_), pt, None))
+    own_b = bs[me]
+    code, resp, why = call(ch, "ShareKeys", body, 1800)
+    if code != grpc.StatusCode.OK:
+        return code, "ShareKeys: " + why
+    # the shares the peers sent: each from a listed peer, decrypted, addressed to this client
+    m = decode(resp)
+    frm, shares = packed_uints(m, 2), m.get(3, [])
+    if one(m, 1) != round_ or len(frm) != len(shares):
+        raise SecAggError("the aggregator's shares are out of range")
+    got_s, got_b, present = {}, {}, {me}
+    for i, (f, sh) in enumerate(zip(frm, shares)):
+        if f >= SA_MAX or f == me or f not in c_pks or f in present or len(sh) != SHARE_CT:
+            raise SecAggError("share %d (from %d) is not a listed peer's" % (i, f))
+        try:
+            pt = AESGCM(sa_pair_key(c_sk, c_pks[f])).decrypt(sa_nonce(f, me, round_), sh, None)
+        except InvalidTag:
+            raise SecAggError("the share from %d: its AES-GCM tag does not verify" % f)
+        if struct.unpack("<III", pt[:12]) != (round_, f, me):
+            raise SecAggError("the share from %d is for another round or client" % f)
+        got_s[f], got_b[f] = pt[12:44], pt[44:76]
+        present.add(f)
+    if drop:  # a fault injected for testing (--fault-drop): gone after its shares
+        return grpc.StatusCode.ABORTED, "stopped before the masked upload (a fault injected " \
+            "for testing)"
+    # the model times the weight, masked with every peer that shared and the self mask
+    masked = sa_mask(flat, weight, me, s_sk, s_pks, present, b)
+    code, resp, why = call(ch, "PushMasked",
+                           f_varint(1, round_) + f_double(2, loss) + f_bytes(3, masked), 1800)
+    if code != grpc.StatusCode.OK:
+        return code, "PushMasked: " + why
+    # the shares that unmask: self-mask seed shares of the survivors, mask-key shares of the
+    # dropped; never both for one client, and only when at least t survived
+    m = decode(resp)
+    surv, drop = packed_uints(m, 2), packed_uints(m, 3)
+    if one(m, 1) != round_ or not t <= len(surv) <= SA_MAX or len(drop) > SA_MAX:
+        raise SecAggError("the unmask plan (%d survivors, threshold %d) is out of range"
+                          % (len(surv), t))
+    seen = set()
+    for k in surv + drop:
+        if k not in present or k in seen or (k == me and k in drop):
+            raise SecAggError("the unmask plan names client %d badly" % k)
+        seen.add(k)
+    if me not in seen:
+        raise SecAggError("the unmask plan leaves this client out")
+    body = f_varint(1, round_)
+    for k in surv:
+        body += f_bytes_always(2, own_b if k == me else got_b[k])
+    for k in drop:
+        body += f_bytes_always(3, got_s[k])
+    # the update is in the sum: an Unmask after t others gave theirs may come too late to count
+    ucode, _, uwhy = call(ch, "Unmask", body, 1800)
+    if ucode != grpc.StatusCode.OK:
+        log("round %d: Unmask: %s: %s (the masked update is in)" % (round_, ucode.name, uwhy))
+    return grpc.StatusCode.OK, ""
+
+
+def sa_private_bytes(sk):
+    from cryptography.hazmat.primitives import serialization
+    return sk.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                            serialization.NoEncryption())
+
+
 def parse_shard(s):
     try:
         part, _, alpha = s.partition(":")
@@ -427,6 +687,8 @@ def main():
     p.add_argument("--policy", required=True)
     p.add_argument("--verify-opt", dest="verify_opt", action="append", default=[],
                    help="another option for ccz verify (repeatable; --verify-opt=--sim-root=X)")
+    # testing only: under secure aggregation, stop after ShareKeys in round N (a dropped client)
+    p.add_argument("--fault-drop", type=int, default=0, dest="fault_drop", help=argparse.SUPPRESS)
     a = p.parse_args()
     host, _, port = a.target.rpartition(":")
     host = host.strip("[]")
@@ -452,6 +714,9 @@ def main():
         except Rejected as e:
             log(str(e))
             return 1
+        except ImportError as e:
+            log("secure aggregation needs python3-cryptography: %s" % e)
+            return 2
         except (OSError, RuntimeError, ValueError) as e:
             log("error: %s" % e)
             return 2
@@ -490,9 +755,16 @@ def session(a, host, port, creds, work, x, y, log):
                 dim = sum(p.numel() for p in model.parameters())
                 k = topk_count(a.top_k, dim)
                 residual = np.zeros(dim, dtype=np.float32)
-                log("joined: %s %s (%d parameters), %s, %d rounds%s" % (
+                if plan["secure_agg"]:
+                    sa_check()
+                    if k:  # as ccz fl join: a masked upload is dense
+                        log("--top-k is not used with secure aggregation (masked uploads are "
+                            "dense)")
+                        k = 0
+                log("joined: %s %s (%d parameters), %s, %d rounds%s%s" % (
                     plan["model"], "-".join(map(str, plan["layers"])), dim, plan["strategy"],
-                    plan["rounds"], ", top-%d uploads" % k if k else ""))
+                    plan["rounds"], ", top-%d uploads" % k if k else "",
+                    ", secure aggregation" if plan["secure_agg"] else ""))
             joined, deadline = True, None
         code, resp, why = call(ch, "GetModel", f_varint(1, after), 1800)
         if code == grpc.StatusCode.FAILED_PRECONDITION:  # an aggregator that restarted
@@ -523,6 +795,23 @@ def session(a, host, port, creds, work, x, y, log):
         load_flat(model, glob)
         loss = train(model, x, y, plan, a.seed * 1000003 + round_)
         flat = flatten(model)
+        if plan["secure_agg"]:
+            drop = a.fault_drop == round_
+            code, why = secagg_upload(ch, round_, flat, loss, log, drop)
+            if code == grpc.StatusCode.OK:
+                rounds_done += 1
+                log("round %d of %d: train loss %.4f (%.1f s, masked)" % (
+                    round_, plan["rounds"], loss, time.monotonic() - t0))
+            else:
+                log("round %d of %d: masked update refused: %s: %s" % (
+                    round_, plan["rounds"], code.name, why))
+                if drop or code in (grpc.StatusCode.INVALID_ARGUMENT,
+                                    grpc.StatusCode.PERMISSION_DENIED):
+                    return 1
+                if code == grpc.StatusCode.UNAVAILABLE:  # attest it again, join again
+                    ch, joined = None, False
+            after = round_
+            continue
         saved = residual.copy()
         body, sent = update(round_, len(x), loss, flat, glob, residual, k)
         code, _, why = call(ch, "PushUpdate", body, 300)
