@@ -129,7 +129,7 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_hfl_checkpoint_parse(unsigned *round, ccz_h
 /* ---- the aggregator (cczfl.Aggregator over RA-gRPC) ------------------------------------------
  * Rounds open when at least min_clients clients wait for the model (and every active client
  * does, or gather_ms passed since the first; the first round after a start always waits
- * gather_ms); every waiting client takes part. A round closes
+ * gather_ms); every waiting client takes part, or clients_per_round of them. A round closes
  * when all its participants uploaded, or at its deadline with those that did (stragglers are
  * dropped; their late updates refused); a round without any update is opened again. After each
  * round the global model is evaluated on the test set and checkpointed. Clients are admitted by
@@ -190,12 +190,15 @@ typedef struct {
     bool secure_agg;
     /* Sees each masked update as it arrives (little-endian 32-bit words; tests, audits). */
     void (*on_masked)(const char *name, const uint8_t *words_le, size_t dim, void *payload);
+    /* Client selection: at most this many of the waiting clients take part in a round, drawn
+     * uniformly at random (OpenSSL's RAND); the others wait for a later round. 0: all. */
+    unsigned clients_per_round;
 } ccz_hfl_service_opts;
 #define CCZ_HFL_SERVICE_OPTS_INIT                                                                  \
     {                                                                                              \
         CCZ_HFL_SERVICE_OPTS_VERSION, NULL, {0, {0}}, 0, 0, 0, CCZ_HFL_FEDAVG,                     \
             CCZ_HFL_STRATEGY_OPTS_INIT, 0, 0, 0, 0, CCZ_MLP_SGD, 0, 0, NULL, NULL, 0, 0, NULL,     \
-            NULL, NULL, NULL, false, NULL                                                          \
+            NULL, NULL, NULL, false, NULL, 0                                                       \
     }
 
 typedef struct ccz_hfl_service ccz_hfl_service;

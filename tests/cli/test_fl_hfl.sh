@@ -117,4 +117,25 @@ for c in k0 k1; do
     [ "$(cat "$T/$c.rc")" = 0 ] || fail "$c exited $(cat "$T/$c.rc"): $(cat "$T/$c.err")"
     contains "$(cat "$T/$c.err")" "round 4 of 4"
 done
+
+# ---- client selection: 2 of the 3 waiting clients drawn for each round
+run 2 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 2 --clients-per-round 1
+contains "$err" "--clients-per-round 1 is below --min-clients 2"
+start "$T/sel.log" --listen 127.0.0.1:0 --rounds 3 --min-clients 2 --clients-per-round 2 \
+    --model lr --test "$IMG"
+for c in s0 s1 s2; do client "$c" "${c#s}/20" --model lr; done
+wait $SERVER; rc=$?; SERVER=
+wait
+[ "$rc" = 0 ] || fail "the selecting aggregator exited $rc: $(cat "$T/sel.log")"
+log=$(cat "$T/sel.log")
+contains "$log" "2 drawn per round"
+for r in 1 2 3; do
+    contains "$log" "round $r/3: open with 2 clients"
+    contains "$log" "round $r/3: 2 of 2 updates"
+done
+grep -q "open with 3 clients" "$T/sel.log" && fail "a round took all three clients: $log"
+for c in s0 s1 s2; do
+    contains "$log" "$c joined"
+    [ "$(cat "$T/$c.rc")" = 0 ] || fail "$c exited $(cat "$T/$c.rc"): $(cat "$T/$c.err")"
+done
 finish

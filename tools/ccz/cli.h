@@ -304,6 +304,8 @@ enum {
     CLI_O_TOP_K,
     /* fl serve: secure aggregation */
     CLI_O_SECURE_AGG,
+    /* fl serve: client selection */
+    CLI_O_CLIENTS_PER_ROUND,
     CLI_O_COUNT_
 };
 #define CLI_OPT(o) ((cli_opts)1 << (o))
@@ -407,6 +409,8 @@ typedef struct {
     double top_k;
     /* fl serve: secure aggregation */
     bool secure_agg;
+    /* fl serve: client selection (0: every waiting client) */
+    long clients_per_round;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */

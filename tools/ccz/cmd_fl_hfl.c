@@ -17,7 +17,7 @@ static const char hfl_usage[] =
     "                    [--optimizer sgd|adam] [--timeout MS] [--checkpoint FILE] [--seed N]\n"
     "                    [--out FILE] [--threads N] [--mode two-way|server]\n"
     "                    [--handshake-timeout MS] [--idle-timeout MS] [--max-conns N]\n"
-    "                    [--secure-agg]\n"
+    "                    [--secure-agg] [--clients-per-round N]\n"
     "                    [--cert CERT --key KEY | attester options] [verify options]\n"
     "       ccz fl join HOST:PORT --data IMAGES --name NAME [--model mlp|lr] [--shard I/N[:A]]\n"
     "                    [--seed N] [--threads N] [--timeout MS] [--top-k K]\n"
@@ -47,6 +47,8 @@ static const char hfl_usage[] =
     "fraction of the weights), keeping the rest for the next rounds (error feedback). Modes:\n"
     "two-way (the default: the aggregator admits clients by its --policy on their attested\n"
     "claims), server (clients without TEE).\n"
+    "--clients-per-round N (client selection): N of the waiting clients (N >= K), drawn at\n"
+    "random, take part in each round; the others wait for a later one.\n"
     "--secure-agg: secure aggregation (Bonawitz et al.) on top of the TEE, so that even the\n"
     "aggregator's operator sees only the sum: clients mask their weighted updates with\n"
     "pairwise masks agreed by X25519 and Shamir-share their secrets, so that the masks of\n"
@@ -68,7 +70,7 @@ static const cli_command hfl_cmds[] = {
          CLI_OPT(CLI_O_OPTIMIZER) | CLI_OPT(CLI_O_TIMEOUT) | CLI_OPT(CLI_O_CHECKPOINT) |
          CLI_OPT(CLI_O_SEED) | CLI_OPT(CLI_O_OUT) | CLI_OPT(CLI_O_THREADS) |
          CLI_OPT(CLI_O_HS_TIMEOUT) | CLI_OPT(CLI_O_IDLE_TIMEOUT) | CLI_OPT(CLI_O_MAX_CONNS) |
-         CLI_FRAG_HELP | CLI_OPT(CLI_O_SECURE_AGG)},
+         CLI_FRAG_HELP | CLI_OPT(CLI_O_SECURE_AGG) | CLI_OPT(CLI_O_CLIENTS_PER_ROUND)},
     {"join", cmd_fl_join, NULL,
      CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_DATA) | CLI_OPT(CLI_O_NAME) | CLI_OPT(CLI_O_MODEL) |
          CLI_OPT(CLI_O_SHARD) | CLI_OPT(CLI_O_SEED) | CLI_OPT(CLI_O_THREADS) |
@@ -125,6 +127,9 @@ int cmd_fl_serve(int argc, char **argv)
                                      "--min-clients K [options]");
     if (bad)
         return cli_usage_error("fl", "--model: mlp or lr");
+    if (a.clients_per_round && a.clients_per_round < a.min_clients)
+        return cli_usage_error("fl", "--clients-per-round %ld is below --min-clients %ld",
+                               a.clients_per_round, a.min_clients);
     if (a.mode == CCZ_RATLS_CLIENT)
         return cli_usage_error("fl", "--mode client: the clients must attest the aggregator "
                                      "(use two-way or server)");
@@ -180,6 +185,7 @@ int cmd_fl_serve(int argc, char **argv)
     o.on_over = on_over;
     o.payload = srv;
     o.secure_agg = a.secure_agg;
+    o.clients_per_round = (unsigned)a.clients_per_round;
     if (s == CCZ_OK)
         s = ccz_hfl_service_new(&svc, srv, &o);
     if (s == CCZ_OK)
@@ -188,16 +194,18 @@ int cmd_fl_serve(int argc, char **argv)
         r = cli_fail(s, "fl serve");
         goto out;
     }
-    char shape[96];
+    char shape[96], per_round[48] = "";
+    if (a.clients_per_round)
+        snprintf(per_round, sizeof per_round, ", %ld drawn per round", a.clients_per_round);
     size_t at = 0;
     for (unsigned l = 0; l <= o.shape.layers && at < sizeof shape; l++)
         at +=
             (size_t)snprintf(shape + at, sizeof shape - at, "%s%u", l ? "-" : "", o.shape.sizes[l]);
     fprintf(stderr,
             "ccz fl: serving cczfl.Aggregator on port %d (mode %s, %s %s of %zu parameters, %s, "
-            "%ld rounds, at least %ld clients%s)%s\n",
+            "%ld rounds, at least %ld clients%s%s)%s\n",
             port, a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : "server", o.model, shape, dim,
-            ccz_hfl_strategy_name(o.strategy), a.rounds, a.min_clients,
+            ccz_hfl_strategy_name(o.strategy), a.rounds, a.min_clients, per_round,
             o.secure_agg ? ", secure aggregation" : "",
             e.attester && ccz_attester_tee(e.attester) == CCZ_TEE_SIM ? " [SIMULATED TEE]" : "");
     cli_rpc_stop_on_signal(srv, "fl", 2000);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ccz/hfl.h"
 #include "ccz/psi.h"
 #include "cli.h"
 
@@ -125,6 +126,7 @@ static const struct option opts[] = {
     {"seed", required_argument, NULL, O(CLI_O_SEED)},
     {"top-k", required_argument, NULL, O(CLI_O_TOP_K)},
     {"secure-agg", no_argument, NULL, O(CLI_O_SECURE_AGG)},
+    {"clients-per-round", required_argument, NULL, O(CLI_O_CLIENTS_PER_ROUND)},
     {NULL, 0, NULL, 0},
 };
 
@@ -319,6 +321,14 @@ static int take(cli_args *a, int o, const char *cmd)
     case CLI_O_SECURE_AGG:
         a->secure_agg = true;
         break;
+    case CLI_O_CLIENTS_PER_ROUND: {
+        bool bad = cli_number(optarg, CCZ_HFL_MAX_CLIENTS, &n) != CCZ_OK;
+        if (bad || n < 1)
+            return cli_usage_error(cmd, "--clients-per-round: %s",
+                                   bad ? ccz_error_detail() : "must be at least 1");
+        a->clients_per_round = (long)n;
+        break;
+    }
     case CLI_O_PARTIES:
     case CLI_O_MAX_MEMORY: {
         bool parties = o == CLI_O_PARTIES;

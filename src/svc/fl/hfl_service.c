@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "ccz/hfl.h"
 #include "core/guard.h"
 #include "core/listener.h"
@@ -127,6 +129,36 @@ static unsigned active(ccz_hfl_service *v, unsigned *waiting, int64_t *first)
     return n;
 }
 
+/* The round's participants among the waiting clients: all of them, or clients_per_round drawn
+ * uniformly (a partial Fisher-Yates shuffle; OpenSSL's RAND, falling back to all when it
+ * fails). */
+static void select_clients(ccz_hfl_service *v, bool *chosen, unsigned waiting)
+{
+    unsigned idx[CCZ_HFL_MAX_CLIENTS], n = 0;
+    for (unsigned i = 0; i < v->n_clients; i++)
+        if (v->cl[i].used && v->cl[i].held)
+            idx[n++] = i;
+    unsigned want = v->o.clients_per_round;
+    if (!want || want >= waiting || n != waiting) {
+        for (unsigned j = 0; j < n; j++)
+            chosen[idx[j]] = true;
+        return;
+    }
+    for (unsigned j = 0; j < want; j++) {
+        uint32_t r;
+        if (RAND_bytes((unsigned char *)&r, sizeof r) != 1) {
+            for (unsigned q = 0; q < n; q++)
+                chosen[idx[q]] = true;
+            return;
+        }
+        unsigned pick = j + (unsigned)(((uint64_t)r * (n - j)) >> 32);
+        unsigned t = idx[j];
+        idx[j] = idx[pick];
+        idx[pick] = t;
+        chosen[idx[j]] = true;
+    }
+}
+
 static void try_open(ccz_hfl_service *v)
 {
     if (v->open || v->st.over)
@@ -144,12 +176,14 @@ static void try_open(ccz_hfl_service *v)
     v->opened_once = true;
     v->open = true;
     v->opened_at = listener_mono_ms();
+    bool chosen[CCZ_HFL_MAX_CLIENTS] = {false};
+    select_clients(v, chosen, waiting);
     unsigned k = 0;
     char names[600] = "";
     size_t at = 0;
     for (unsigned i = 0; i < v->n_clients; i++) {
         client *c = &v->cl[i];
-        if (!c->used || !c->held)
+        if (!c->used || !c->held || !chosen[i])
             continue;
         c->in_round = true;
         c->sent = false;
@@ -615,6 +649,10 @@ ccz_status ccz_hfl_service_new(ccz_hfl_service **out, ccz_rpc_server *rpc,
     CCZ_ENSURE(maxc <= CCZ_HFL_MAX_CLIENTS && o->min_clients >= 1 && o->min_clients <= maxc,
                CCZ_ERR_INVALID_ARGUMENT, "1 <= min clients (%u) <= max clients (%u) <= %d",
                o->min_clients, maxc, CCZ_HFL_MAX_CLIENTS);
+    CCZ_ENSURE(!o->clients_per_round ||
+                   (o->clients_per_round >= o->min_clients && o->clients_per_round <= maxc),
+               CCZ_ERR_INVALID_ARGUMENT, "clients per round (%u) between min clients (%u) and %u",
+               o->clients_per_round, o->min_clients, maxc);
     CCZ_ENSURE(!o->test || (o->test->features == o->shape.sizes[0]), CCZ_ERR_INVALID_ARGUMENT,
                "the test set has %zu features; the model takes %u", o->test->features,
                o->shape.sizes[0]);
