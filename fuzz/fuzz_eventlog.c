@@ -58,16 +58,16 @@ static void same_replay(const uint8_t *data, size_t size)
     ccz_status parsed = ccz_eventlog_parse(&l, CCZ_SPAN(data, size));
     uint16_t alg = parsed == CCZ_OK ? ccz_eventlog_default_alg(l) : CCZ_EVLOG_SHA384;
     static const uint32_t idx[] = {1, 2, 3, 4, 0};
-    uint8_t streamed[5][64], kept[5][64];
+    uint8_t streamed[5 * 64], kept[5 * 64]; /* five registers of n bytes each */
     size_t used = 0, n = ccz_eventlog_alg_size(alg);
-    ccz_status s = ccz_eventlog_replay_bytes(streamed[0], sizeof streamed, &used,
-                                             CCZ_SPAN(data, size), idx, 5, alg);
+    ccz_status s = ccz_eventlog_replay_bytes(streamed, sizeof streamed, &used, CCZ_SPAN(data, size),
+                                             idx, 5, alg);
     if (parsed == CCZ_OK) {
         if (s != CCZ_OK || used != ccz_eventlog_size(l) ||
-            ccz_eventlog_replay_many(kept[0], sizeof kept, l, idx, 5, alg) != CCZ_OK)
+            ccz_eventlog_replay_many(kept, sizeof kept, l, idx, 5, alg) != CCZ_OK)
             abort();
         for (size_t i = 0; i < 5; i++)
-            if (memcmp(streamed[0] + i * n, kept[0] + i * n, n) != 0)
+            if (memcmp(streamed + i * n, kept + i * n, n) != 0)
                 abort();
     } else if (s != parsed && s != CCZ_ERR_UNSUPPORTED) {
         abort(); /* UNSUPPORTED: a log that parses but lists no SHA-384 cannot be here */

@@ -23,7 +23,8 @@ ccz_status ccz_cursor_peek(const ccz_cursor *c, ccz_span *out, size_t n)
     if (n > ccz_cursor_remaining(c))
         return ccz_fail(CCZ_ERR_TRUNCATED, "need %zu bytes at offset %zu, only %zu remain", n,
                         c->pos, ccz_cursor_remaining(c));
-    *out = (ccz_span){c->base + c->pos, n};
+    /* no arithmetic on a NULL base (an empty span's cursor) */
+    *out = (ccz_span){c->base ? c->base + c->pos : NULL, n};
     return CCZ_OK;
 }
 
