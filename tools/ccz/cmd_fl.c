@@ -251,8 +251,9 @@ static int hlr_server(int argc, char **argv)
             port, a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : "server", a.workers, a.iterations,
             test.features,
             e.attester && ccz_attester_tee(e.attester) == CCZ_TEE_SIM ? " [SIMULATED TEE]" : "");
-    cli_rpc_stop_on_signal(srv, "fl", 2000);
+    cli_stopper *stopper = cli_rpc_stop_on_signal(srv, "fl", 2000);
     s = ccz_rpc_server_run(srv);
+    cli_stopper_end(stopper);
     const ccz_fl_hlr_status *st = ccz_fl_hlr_service_status(svc);
     if (s) {
         r = cli_fail(s, "fl homo-lr serve");
@@ -482,8 +483,9 @@ static int vlr_arbiter(int argc, char **argv)
             "ccz fl: serving heterolr.Arbiter on port %d (mode %s, %ld hosts, %ld epochs)%s\n",
             port, "two-way", a.hosts, a.epochs,
             e.attester && ccz_attester_tee(e.attester) == CCZ_TEE_SIM ? " [SIMULATED TEE]" : "");
-    cli_rpc_stop_on_signal(srv, "fl", 2000);
+    cli_stopper *stopper = cli_rpc_stop_on_signal(srv, "fl", 2000);
     s = ccz_rpc_server_run(srv);
+    cli_stopper_end(stopper);
     const ccz_fl_vlr_status *st = ccz_fl_vlr_service_status(svc);
     if (s) {
         r = cli_fail(s, "fl hetero-lr arbiter");

@@ -208,8 +208,9 @@ int cmd_fl_serve(int argc, char **argv)
             ccz_hfl_strategy_name(o.strategy), a.rounds, a.min_clients, per_round,
             o.secure_agg ? ", secure aggregation" : "",
             e.attester && ccz_attester_tee(e.attester) == CCZ_TEE_SIM ? " [SIMULATED TEE]" : "");
-    cli_rpc_stop_on_signal(srv, "fl", 2000);
+    cli_stopper *stopper = cli_rpc_stop_on_signal(srv, "fl", 2000);
     s = ccz_rpc_server_run(srv);
+    cli_stopper_end(stopper);
     const ccz_hfl_status *st = ccz_hfl_service_status(svc);
     if (s) {
         r = cli_fail(s, "fl serve");

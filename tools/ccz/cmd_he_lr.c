@@ -87,8 +87,9 @@ static int serve(int argc, char **argv)
             a.insecure_params ? "parameters beyond the 128-bit table ACCEPTED"
                               : "128-bit-secure parameters only",
             e.attester && ccz_attester_tee(e.attester) == CCZ_TEE_SIM ? " [SIMULATED TEE]" : "");
-    cli_rpc_stop_on_signal(srv, "he lr", 2000);
+    cli_stopper *stopper = cli_rpc_stop_on_signal(srv, "he lr", 2000);
     s = ccz_rpc_server_run(srv);
+    cli_stopper_end(stopper);
     if (s)
         r = cli_fail(s, "he lr serve");
     else

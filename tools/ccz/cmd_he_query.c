@@ -101,8 +101,9 @@ static int serve(int argc, char **argv)
             "faithful, fast, packed; mode %s)%s\n",
             port, ccz_heq_db_size(db), a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : "server",
             e.attester && ccz_attester_tee(e.attester) == CCZ_TEE_SIM ? " [SIMULATED TEE]" : "");
-    cli_rpc_stop_on_signal(srv, "he query", 2000);
+    cli_stopper *stopper = cli_rpc_stop_on_signal(srv, "he query", 2000);
     s = ccz_rpc_server_run(srv);
+    cli_stopper_end(stopper);
     if (s)
         r = cli_fail(s, "he query serve");
     else

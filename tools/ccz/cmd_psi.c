@@ -116,8 +116,9 @@ static int serve(int argc, char **argv)
     fprintf(stderr, "ccz psi: serving psi.PSI on port %d (mode %s, sessions of %ld parties)%s\n",
             port, a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : "server", a.parties,
             e.attester && ccz_attester_tee(e.attester) == CCZ_TEE_SIM ? " [SIMULATED TEE]" : "");
-    cli_rpc_stop_on_signal(srv, "psi", 2000);
+    cli_stopper *stopper = cli_rpc_stop_on_signal(srv, "psi", 2000);
     s = ccz_rpc_server_run(srv);
+    cli_stopper_end(stopper);
     if (s)
         r = cli_fail(s, "psi serve");
     else

@@ -156,8 +156,9 @@ static int serve(int argc, char **argv)
     }
     fprintf(stderr, "ccz rpc: serving ratls.Greeter on port %d (mode %s)\n", port,
             mode_name(a.mode));
-    cli_rpc_stop_on_signal(g.srv, "rpc", 5000);
+    cli_stopper *stopper = cli_rpc_stop_on_signal(g.srv, "rpc", 5000);
     s = ccz_rpc_server_run(g.srv);
+    cli_stopper_end(stopper);
     if (s)
         r = cli_fail(s, "rpc greeter serve");
     else

@@ -274,8 +274,9 @@ int cmd_model_serve(int argc, char **argv)
     if (a.grpc)
         fprintf(stderr, "ccz serve: gRPC on port %d (%s)\n", ccz_serving_grpc_port(sv),
                 kind(&a, tls));
-    cli_stop_on_signal(stop_serving, sv, "serve", GRACE_MS);
+    cli_stopper *stopper = cli_stop_on_signal(stop_serving, sv, "serve", GRACE_MS);
     s = ccz_serving_run(sv);
+    cli_stopper_end(stopper);
     r = s == CCZ_OK ? EXIT_OK : cli_fail(s, "serve");
 out:
     OPENSSL_cleanse(key, sizeof key);
