@@ -14,6 +14,14 @@
 #include "core/guard.h"
 #include "core/listener.h"
 
+bool listener_silent(const SSL *ssl, evutil_socket_t fd)
+{
+    if (ssl && (!SSL_in_before(ssl) || SSL_has_pending(ssl)))
+        return false;
+    char b;
+    return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) <= 0; /* nothing waiting, EOF or an error */
+}
+
 #define EPISODE_MS 10000 /* failures closer together than this are one episode */
 
 int64_t listener_mono_ms(void)

@@ -8,6 +8,8 @@
 
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ccz/core.h"
@@ -30,5 +32,10 @@ CCZ_NODISCARD ccz_status listener_bind(struct evconnlistener **out, int *port,
 #define LISTENER_PAUSE_MS 250
 void listener_pause(struct evconnlistener *l, struct event *relisten, int64_t *failed_at,
                     const char *name, unsigned open, unsigned max);
+/* A connection in its handshake whose client has sent nothing yet (no TLS record read, none
+ * waiting on the socket; ssl NULL: plaintext), or that is closed already: at the connection cap
+ * these make room first, so that a flood of silent connections cannot push out a client
+ * whose handshake is under way, however slow the machine is to finish it. */
+bool listener_silent(const SSL *ssl, evutil_socket_t fd);
 
 #endif

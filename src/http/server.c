@@ -1101,14 +1101,18 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
 }
 
 /* Room for a newcomer from peer p: at the per-peer cap one of p's own connections makes room,
- * at the server's cap anyone's; the oldest unfinished handshake first, then the connection idle
- * longest. Requests in progress are never cut. False: no room. */
+ * at the server's cap anyone's; the oldest unfinished handshake whose client has sent nothing
+ * first, then the oldest unfinished handshake, then the connection idle longest. Requests in
+ * progress are never cut. False: no room. */
 static bool make_room(http_server *s, peer_slot *p)
 {
     bool per_peer = p && p->n >= s->max_per_peer;
     if (!per_peer && s->n_conns < s->max_conns)
         return true;
     conn *victim = NULL;
+    for (conn *c = s->handshaking.head; c && !victim; c = c->next)
+        if ((!per_peer || c->peer == p) && listener_silent(c->ssl, bufferevent_getfd(c->bev)))
+            victim = c;
     for (conn *c = s->handshaking.head; c && !victim; c = c->next)
         if (!per_peer || c->peer == p)
             victim = c;

@@ -1173,11 +1173,17 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         return;
     }
     if (s->n_conns >= s->max_conns) {
-        /* room is made by the oldest connection still in its handshake, else by the one
-         * without calls that has been idle longest (its client reconnects when it needs to);
-         * addresses decide nothing, as a flood and a client may share one. When every
-         * connection has calls in flight the new one is refused. */
-        conn *victim = s->handshaking.head;
+        /* room is made by the oldest connection still in its handshake whose client has sent
+         * nothing, else by the oldest in its handshake, else by the one without calls that has
+         * been idle longest (its client reconnects when it needs to); addresses decide nothing,
+         * as a flood and a client may share one. When every connection has calls in flight the
+         * new one is refused. */
+        conn *victim = NULL;
+        for (conn *c = s->handshaking.head; c && !victim; c = c->next)
+            if (listener_silent(c->ssl, bufferevent_getfd(c->bev)))
+                victim = c;
+        if (!victim)
+            victim = s->handshaking.head;
         for (conn *c = victim ? NULL : s->ready.head; c; c = c->next)
             if (!c->calls && (!victim || c->last_active < victim->last_active))
                 victim = c;
