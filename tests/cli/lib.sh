@@ -56,12 +56,29 @@ sim_endpoint() {
 # port_from LOG [SECONDS] [PID]: waits (10 s by default) for a server started with port 0 to
 # write "... on port N" to LOG; N in $PORT. Returns 1 when it did not (or PID ended first).
 port_from() {
-    local log=$1 tries=$(( ${2:-10} * 20 )) pid=${3:-}
+    local log=$1 tries=$(( ${2:-60} * 20 )) pid=${3:-}
     PORT=
     for _ in $(seq "$tries"); do
         PORT=$(sed -n 's/.* on port \([0-9]*\).*/\1/p' "$log" 2>/dev/null | head -1)
         [ -n "$PORT" ] && return 0
         [ -z "$pid" ] || kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# await FILE [PATTERN] [SECS] [PID]: waits until FILE holds a line matching PATTERN (without
+# one: until it is not empty), for up to SECS (default 60: the sanitizer pass on a loaded
+# machine can take seconds to start a server) or until PID has exited; 1 when it did not come.
+await() {
+    local f=$1 pat=${2:-} tries=$(( ${3:-60} * 20 )) pid=${4:-}
+    for _ in $(seq "$tries"); do
+        if [ -n "$pat" ]; then
+            grep -q -- "$pat" "$f" 2> /dev/null && return 0
+        else
+            [ -s "$f" ] && return 0
+        fi
+        [ -z "$pid" ] || kill -0 "$pid" 2> /dev/null || return 1
         sleep 0.05
     done
     return 1

@@ -141,7 +141,7 @@ IN=1749095100
 /usr/bin/python3 "$(dirname "$0")/pcs_server.py" "$COL" "$T/requests.log" "$T/port" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$T"' EXIT
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+await "$T/port"
 run 0 "$CCZ" collateral fetch "$X/evidence-v1.json" --pccs "http://127.0.0.1:$(cat "$T/port")" \
     -o "$T/col.json" --no-cache --at $IN
 contains "$err" "TDX collateral for FMSPC 00806F050000 fetched"

@@ -16,7 +16,7 @@ start_server() { # COLLATERAL [pcs_server.py options]
     rm -f "$T/port" "$T/proxyport"
     /usr/bin/python3 "$SERVER" "$1" "$T/requests.log" "$T/port" "${@:2}" &
     server_pid=$!
-    for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+    await "$T/port"
     url="http://127.0.0.1:$(cat "$T/port")"
 }
 stop_server() { kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; }
@@ -103,7 +103,7 @@ openssl x509 -req -in "$T/tls.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreates
     -out "$T/tls.pem" -days 2 -extfile "$T/ext" 2>/dev/null || fail "cannot make the test TLS certificate"
 : > "$T/requests.log"
 start_server "$SC" --shape pcs --tls "$T/tls.pem" "$T/tls.key" --proxy "$T/proxyport"
-for _ in $(seq 100); do [ -s "$T/proxyport" ] && break; sleep 0.05; done
+await "$T/proxyport"
 pcs="https://127.0.0.1:$(cat "$T/port")"
 proxy="http://127.0.0.1:$(cat "$T/proxyport")"
 run 0 env https_proxy="$proxy" no_proxy=127.0.0.1 "$CCZ" collateral fetch "$SQ" --pccs "$pcs" \

@@ -137,7 +137,7 @@ rm -f "$T/port"
     "$T/kds.log" "$T/port" &
 kds_pid=$!
 trap 'kill $kds_pid 2>/dev/null; rm -rf "$T"' EXIT
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+await "$T/port"
 url="http://127.0.0.1:$(cat "$T/port")"
 run 0 "$CCZ" collateral fetch "$R" --hygon-kds "$url" -o "$T/hc.cert" --cache-dir "$T/cache"
 contains "$err" "HSK/CEK fetched"

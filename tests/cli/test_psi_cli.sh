@@ -20,13 +20,7 @@ start() { # LOG ARGS...: ccz psi serve in the background, port 0
     local log=$1; shift
     "$CCZ" psi serve --listen 127.0.0.1:0 "$@" 2> "$log" &
     SERVER=$!
-    PORT=
-    for _ in $(seq 200); do
-        PORT=$(sed -n 's/.*serving psi.PSI on port \([0-9]*\).*/\1/p' "$log" 2>/dev/null)
-        [ -n "$PORT" ] && break
-        sleep 0.05
-    done
-    [ -n "$PORT" ] || fail "the server did not start: $(cat "$log")"
+    port_from "$log" 60 $SERVER || fail "the server did not start: $(cat "$log")"
 }
 stop() { [ -n "$SERVER" ] && kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; SERVER=; }
 trap 'stop; rm -rf "$T"' EXIT

@@ -12,7 +12,10 @@ start() { # LOG ARGS...: a listener in the background
     PORT=$(port)
     "$CCZ" psi ecdh --listen 127.0.0.1:$PORT "$@" 2> "$log" &
     SERVER=$!
-    for _ in $(seq 200); do grep -q listening "$log" 2>/dev/null && break; sleep 0.05; done
+    await "$log" listening 60 $SERVER && return 0
+    fail "the listener did not start: $(cat "$log")"
+    stop
+    exit 1
 }
 stop() { kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; }
 trap 'stop; rm -rf "$T"' EXIT

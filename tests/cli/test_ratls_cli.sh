@@ -43,7 +43,7 @@ start() { # LOG ARGS...: a ccz ratls server in the background
     PORT=$(port)
     "$CCZ" ratls server --listen 127.0.0.1:$PORT "$@" 2> "$log" &
     SERVER=$!
-    for _ in $(seq 100); do grep -q listening "$log" 2>/dev/null && break; sleep 0.05; done
+    await "$log" listening
 }
 stop() { kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; }
 trap 'stop; rm -rf "$T"' EXIT

@@ -18,14 +18,14 @@ start() { # LOG ARGS...: a ccz ratls server in the background
     "$CCZ" ratls server --listen 127.0.0.1:$PORT --mode server --cert "$T/cert.pem" \
         --key "$T/key.pem" "$@" 2> "$log" &
     SERVER=$!
-    for _ in $(seq 100); do grep -q listening "$log" 2>/dev/null && break; sleep 0.05; done
+    await "$log" listening
 }
 stop() { kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; }
 stall() { # OUT WAIT KIND=N...: hostile connections in the background, until they are all open
     local o=$1; shift
     /usr/bin/python3 "$STALL" $PORT "$@" > "$o" &
     STALLER=$!
-    for _ in $(seq 100); do grep -q ready "$o" 2>/dev/null && break; sleep 0.05; done
+    await "$o" ready
 }
 now_ms() { date +%s%3N; }
 legit() { # a ccz client and curl, each within 10 s; sets ELAPSED (ms) for both
@@ -96,7 +96,7 @@ s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); print("ready", flush=True)
 c = s.accept(); time.sleep(30)' $PORT > "$T/mute.out" &
 STALLER=$!
-for _ in $(seq 100); do grep -q ready "$T/mute.out" 2>/dev/null && break; sleep 0.05; done
+await "$T/mute.out" ready
 t0=$(now_ms)
 echo x | timeout 20 "$CCZ" ratls client 127.0.0.1:$PORT --mode server --sim-dir "$P" \
     --timeout 800 > /dev/null 2> "$T/mute.err"; code=$?

@@ -18,7 +18,7 @@ start() { # LOG ARGS...: a ccz ratls server in the background
     "$CCZ" ratls server --listen 127.0.0.1:$PORT --cert "$T/srv.crt" --key "$T/srv.key" \
         --sim-dir "$P" --policy "$T/accept.json" "$@" 2> "$log" &
     SERVER=$!
-    for _ in $(seq 100); do grep -q listening "$log" 2>/dev/null && break; sleep 0.05; done
+    await "$log" listening
 }
 stop() { [ -n "$SERVER" ] && kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; SERVER=; }
 trap 'stop; rm -rf "$T"' EXIT
@@ -72,12 +72,7 @@ if /usr/bin/python3 -c 'import grpc' 2>/dev/null; then
         "$CCZ" rpc greeter serve --listen 127.0.0.1:0 --sim-dir "$P" --mode $mode \
             --cert "$T/srv.crt" --key "$T/srv.key" --policy "$T/accept.json" 2> "$T/rpc-$mode.log" &
         SERVER=$!
-        PORT=
-        for _ in $(seq 100); do
-            PORT=$(sed -n 's/.*serving ratls.Greeter on port \([0-9]*\).*/\1/p' "$T/rpc-$mode.log")
-            [ -n "$PORT" ] && break
-            sleep 0.05
-        done
+        port_from "$T/rpc-$mode.log" 60 $SERVER
         out=$(timeout 30 /usr/bin/python3 "$(dirname "$0")/ratls_resume_grpc.py" 127.0.0.1:$PORT \
               "$T/srv.crt" "$T/cli.crt" "$T/cli.key" 2>&1)
         [ "$out" = '["Hello c0", "Hello c1", "Hello c2"]' ] || fail "$mode: grpcio with a session cache got $out"

@@ -27,12 +27,7 @@ start() { # LOG ARGS...: ccz rpc greeter serve in the background, port 0
     local log=$1; shift
     "$CCZ" rpc greeter serve --listen 127.0.0.1:0 --sim-dir "$P" "$@" 2> "$log" &
     SERVER=$!
-    PORT=
-    for _ in $(seq 100); do
-        PORT=$(sed -n 's/.*serving ratls.Greeter on port \([0-9]*\).*/\1/p' "$log" 2>/dev/null)
-        [ -n "$PORT" ] && break
-        sleep 0.05
-    done
+    port_from "$log" 60 $SERVER
 }
 stop() { [ -n "$SERVER" ] && kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; SERVER=; }
 PYSERVER=
@@ -40,7 +35,7 @@ pystart() { # CERT KEY [gzip|deflate]: the grpcio server
     rm -f "$T/pyport"
     /usr/bin/python3 "$PEER" server "$1" "$2" "$T/pyport" ${3:-} 2> "$T/py.log" &
     PYSERVER=$!
-    for _ in $(seq 100); do [ -s "$T/pyport" ] && break; sleep 0.05; done
+    await "$T/pyport"
     PYPORT=$(cat "$T/pyport")
 }
 pystop() { [ -n "$PYSERVER" ] && kill $PYSERVER 2>/dev/null; wait $PYSERVER 2>/dev/null; PYSERVER=; }
@@ -147,7 +142,7 @@ while True:
     conns.append(s.accept()[0])
 ' "$T/silentport" &
 SILENT=$!
-for _ in $(seq 100); do [ -s "$T/silentport" ] && break; sleep 0.05; done
+await "$T/silentport"
 t0=$(date +%s%N)
 run 1 timeout 20 "$CCZ" rpc greeter call 127.0.0.1:$(cat "$T/silentport") --name x --mode server \
     --sim-dir "$P" --policy "$T/accept.json" --deadline 700

@@ -42,13 +42,7 @@ start() { # LOG ARGS...: ccz secret serve in the background on a free port
     local log=$1; shift
     "$CCZ" secret serve --listen 127.0.0.1:0 --sim-dir "$P" --timeout 1000 "$@" 2> "$log" &
     SERVER=$!
-    PORT=
-    for _ in $(seq 100); do
-        PORT=$(sed -n 's/.*serving .* on port \([0-9]*\).*/\1/p' "$log" 2>/dev/null)
-        [ -n "$PORT" ] && break
-        sleep 0.05
-    done
-    [ -n "$PORT" ] || fail "the server did not start: $(cat "$log")"
+    port_from "$log" 60 $SERVER || fail "the server did not start: $(cat "$log")"
 }
 stop() { # sends SIGTERM; the server must exit 0
     [ -n "$SERVER" ] || return 0

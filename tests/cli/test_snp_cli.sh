@@ -84,7 +84,7 @@ rm -f "$T/port"
 /usr/bin/python3 "$(dirname "$0")/kds_server.py" amd "$K" Milan "$T/kds.log" "$T/port" &
 kds_pid=$!
 trap 'kill $kds_pid 2>/dev/null; rm -rf "$T"' EXIT
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+await "$T/port"
 url="http://127.0.0.1:$(cat "$T/port")"
 run 2 "$CCZ" collateral fetch "$R" --kds "$url" -o "$T/vcek.der" --no-cache
 contains "$err" "give the product"
