@@ -196,14 +196,11 @@ static int hlr_server(int argc, char **argv)
                                      "two-way or server)");
     signal(SIGPIPE, SIG_IGN);
     cli_block_stop_signals();
-    cli_endpoint e = {0};
-    SSL_CTX *ctx = NULL;
-    ccz_rpc_server *srv = NULL;
+    cli_rpc_side p = {0};
     ccz_fl_hlr_service *svc = NULL;
     ccz_paillier_key *key = NULL;
     ccz_ml_dataset test = {0};
     FILE *trace = NULL;
-    int port = 0;
     unsigned bits = a.bits ? (unsigned)a.bits : 1024;
     ccz_status s = ccz_ml_dataset_load(&test, a.test);
     if (s == CCZ_OK && a.trace && !(trace = fopen(a.trace, "w")))
@@ -222,9 +219,7 @@ static int hlr_server(int argc, char **argv)
                 "or more for data that matters\n",
                 bits);
     if (s == CCZ_OK)
-        s = cli_endpoint_setup(&e, &a, true, &ctx, cli_print_verdict);
-    if (s == CCZ_OK)
-        s = cli_rpc_server_new(&srv, &a, ctx, 0);
+        s = cli_rpc_side_serve(&p, &a, 0);
     ccz_fl_hlr_service_opts o = CCZ_FL_HLR_SERVICE_OPTS_INIT;
     o.key = key;
     o.workers = (unsigned)a.workers;
@@ -236,11 +231,11 @@ static int hlr_server(int argc, char **argv)
     o.log = stderr;
     o.trace = trace;
     o.on_over = on_over;
-    o.payload = srv;
+    o.payload = p.srv;
     if (s == CCZ_OK)
-        s = ccz_fl_hlr_service_new(&svc, srv, &o);
+        s = ccz_fl_hlr_service_new(&svc, p.srv, &o);
     if (s == CCZ_OK)
-        s = ccz_rpc_server_listen(srv, &port, a.listen);
+        s = cli_rpc_side_listen(&p, &a);
     if (s) {
         r = cli_fail(s, "fl homo-lr serve");
         goto out;
@@ -248,12 +243,9 @@ static int hlr_server(int argc, char **argv)
     fprintf(stderr,
             "ccz fl: serving homolr.Host on port %d (mode %s, %ld workers, %ld iterations, "
             "%zu features)%s\n",
-            port, a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : "server", a.workers, a.iterations,
-            test.features,
-            e.attester && ccz_attester_tee(e.attester) == CCZ_TEE_SIM ? " [SIMULATED TEE]" : "");
-    cli_stopper *stopper = cli_rpc_stop_on_signal(srv, "fl", 2000);
-    s = ccz_rpc_server_run(srv);
-    cli_stopper_end(stopper);
+            p.port, a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : "server", a.workers, a.iterations,
+            test.features, cli_rpc_side_sim(&p));
+    s = cli_rpc_side_run(&p, "fl", 2000);
     const ccz_fl_hlr_status *st = ccz_fl_hlr_service_status(svc);
     if (s) {
         r = cli_fail(s, "fl homo-lr serve");
@@ -268,10 +260,7 @@ static int hlr_server(int argc, char **argv)
     }
 out:
     ccz_fl_hlr_service_free(svc);
-    ccz_rpc_server_free(srv);
-    SSL_CTX_free(ctx);
-    cli_endpoint_free(&e);
-    cli_attester_free(&a.ca);
+    cli_rpc_side_free(&p, &a);
     ccz_paillier_key_free(key);
     ccz_ml_dataset_free(&test);
     if (trace)
@@ -303,17 +292,12 @@ static int hlr_worker(int argc, char **argv)
         return cli_usage_error("fl", "--mode client: a worker must attest the server (use "
                                      "two-way or server)");
     signal(SIGPIPE, SIG_IGN);
-    cli_endpoint e = {0};
-    SSL_CTX *ctx = NULL;
-    ccz_rpc_channel *ch = NULL;
+    cli_rpc_side p = {0};
     ccz_ml_dataset d = {0};
     ccz_status s = ccz_ml_dataset_load(&d, a.data);
     if (s == CCZ_OK)
-        s = cli_endpoint_setup(&e, &a, false, &ctx, cli_print_verdict);
-    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    co.tls = ctx;
-    if (s == CCZ_OK)
-        s = ccz_rpc_channel_new(&ch, argv[optind], &co);
+        s = cli_rpc_side_connect(&p, &a, argv[optind],
+                                 (ccz_rpc_channel_opts)CCZ_RPC_CHANNEL_OPTS_INIT);
     if (s) {
         r = cli_fail(s, "fl homo-lr work");
         goto out;
@@ -327,7 +311,7 @@ static int hlr_worker(int argc, char **argv)
     wo.threads = (unsigned)a.threads;
     wo.progress = on_progress;
     ccz_fl_hlr_work_result res;
-    s = ccz_fl_hlr_work(ch, &wo, &d, &res);
+    s = ccz_fl_hlr_work(p.ch, &wo, &d, &res);
     if (s) {
         r = cli_fail(s, "fl homo-lr work");
     } else if (res.code != CCZ_RPC_OK) {
@@ -341,10 +325,7 @@ static int hlr_worker(int argc, char **argv)
             printf("accuracy: %.3f\n", res.acc);
     }
 out:
-    ccz_rpc_channel_free(ch);
-    SSL_CTX_free(ctx);
-    cli_endpoint_free(&e);
-    cli_attester_free(&a.ca);
+    cli_rpc_side_free(&p, &a);
     ccz_ml_dataset_free(&d);
     return r;
 }
@@ -443,12 +424,9 @@ static int vlr_arbiter(int argc, char **argv)
                                      "attested)");
     signal(SIGPIPE, SIG_IGN);
     cli_block_stop_signals();
-    cli_endpoint e = {0};
-    SSL_CTX *ctx = NULL;
-    ccz_rpc_server *srv = NULL;
+    cli_rpc_side p = {0};
     ccz_fl_vlr_service *svc = NULL;
     ccz_paillier_key *key = NULL;
-    int port = 0;
     unsigned bits = a.bits ? (unsigned)a.bits : 1024;
     double t0 = cli_now();
     ccz_status s = ccz_paillier_keygen(&key, bits);
@@ -458,9 +436,7 @@ static int vlr_arbiter(int argc, char **argv)
                 "process\n",
                 bits, cli_now() - t0);
     if (s == CCZ_OK)
-        s = cli_endpoint_setup(&e, &a, true, &ctx, cli_print_verdict);
-    if (s == CCZ_OK)
-        s = cli_rpc_server_new(&srv, &a, ctx, 0);
+        s = cli_rpc_side_serve(&p, &a, 0);
     ccz_fl_vlr_service_opts o = CCZ_FL_VLR_SERVICE_OPTS_INIT;
     o.key = key;
     o.hosts = (unsigned)a.hosts;
@@ -470,22 +446,19 @@ static int vlr_arbiter(int argc, char **argv)
     o.threads = (unsigned)a.threads;
     o.log = stderr;
     o.on_over = vlr_on_over;
-    o.payload = srv;
+    o.payload = p.srv;
     if (s == CCZ_OK)
-        s = ccz_fl_vlr_service_new(&svc, srv, &o);
+        s = ccz_fl_vlr_service_new(&svc, p.srv, &o);
     if (s == CCZ_OK)
-        s = ccz_rpc_server_listen(srv, &port, a.listen);
+        s = cli_rpc_side_listen(&p, &a);
     if (s) {
         r = cli_fail(s, "fl hetero-lr arbiter");
         goto out;
     }
     fprintf(stderr,
             "ccz fl: serving heterolr.Arbiter on port %d (mode %s, %ld hosts, %ld epochs)%s\n",
-            port, "two-way", a.hosts, a.epochs,
-            e.attester && ccz_attester_tee(e.attester) == CCZ_TEE_SIM ? " [SIMULATED TEE]" : "");
-    cli_stopper *stopper = cli_rpc_stop_on_signal(srv, "fl", 2000);
-    s = ccz_rpc_server_run(srv);
-    cli_stopper_end(stopper);
+            p.port, "two-way", a.hosts, a.epochs, cli_rpc_side_sim(&p));
+    s = cli_rpc_side_run(&p, "fl", 2000);
     const ccz_fl_vlr_status *st = ccz_fl_vlr_service_status(svc);
     if (s) {
         r = cli_fail(s, "fl hetero-lr arbiter");
@@ -502,10 +475,7 @@ static int vlr_arbiter(int argc, char **argv)
     }
 out:
     ccz_fl_vlr_service_free(svc);
-    ccz_rpc_server_free(srv);
-    SSL_CTX_free(ctx);
-    cli_endpoint_free(&e);
-    cli_attester_free(&a.ca);
+    cli_rpc_side_free(&p, &a);
     ccz_paillier_key_free(key);
     return r;
 }
@@ -554,9 +524,7 @@ static int vlr_party(int argc, char **argv)
         return cli_usage_error("fl", "--mode: hetero-lr runs two-way RA-TLS only (every party "
                                      "attested)");
     signal(SIGPIPE, SIG_IGN);
-    cli_endpoint e = {0};
-    SSL_CTX *ctx = NULL;
-    ccz_rpc_channel *ch = NULL;
+    cli_rpc_side p = {0};
     ccz_ml_dataset d = {0};
     FILE *trace = NULL;
     ccz_fl_vlr_run_result res = {0};
@@ -564,11 +532,8 @@ static int vlr_party(int argc, char **argv)
     if (s == CCZ_OK && a.trace && !(trace = fopen(a.trace, "w")))
         s = ccz_fail(CCZ_ERR_IO, "cannot write %s", a.trace);
     if (s == CCZ_OK)
-        s = cli_endpoint_setup(&e, &a, false, &ctx, cli_print_verdict);
-    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    co.tls = ctx;
-    if (s == CCZ_OK)
-        s = ccz_rpc_channel_new(&ch, argv[optind], &co);
+        s = cli_rpc_side_connect(&p, &a, argv[optind],
+                                 (ccz_rpc_channel_opts)CCZ_RPC_CHANNEL_OPTS_INIT);
     if (s) {
         r = cli_fail(s, guest ? "fl hetero-lr guest" : "fl hetero-lr host");
         goto out;
@@ -582,7 +547,7 @@ static int vlr_party(int argc, char **argv)
     ro.threads = (unsigned)a.threads;
     ro.trace = trace;
     ro.progress = vlr_progress;
-    s = ccz_fl_vlr_run(ch, &ro, &d, &res);
+    s = ccz_fl_vlr_run(p.ch, &ro, &d, &res);
     if (s) {
         r = cli_fail(s, guest ? "fl hetero-lr guest" : "fl hetero-lr host");
     } else if (res.code != CCZ_RPC_OK) {
@@ -601,10 +566,7 @@ static int vlr_party(int argc, char **argv)
     }
 out:
     free(res.weights);
-    ccz_rpc_channel_free(ch);
-    SSL_CTX_free(ctx);
-    cli_endpoint_free(&e);
-    cli_attester_free(&a.ca);
+    cli_rpc_side_free(&p, &a);
     ccz_ml_dataset_free(&d);
     if (trace)
         fclose(trace);

@@ -59,23 +59,18 @@ static int serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     cli_block_stop_signals();
 
-    cli_endpoint e = {0};
-    SSL_CTX *ctx = NULL;
-    ccz_rpc_server *srv = NULL;
+    cli_rpc_side p = {0};
     ccz_he_lr_service *lr = NULL;
-    int port = 0;
-    s = cli_endpoint_setup(&e, &a, true, &ctx, cli_print_verdict);
-    if (s == CCZ_OK)
-        s = cli_rpc_server_new(&srv, &a, ctx, CCZ_HE_LR_MAX_MESSAGE);
+    s = cli_rpc_side_serve(&p, &a, CCZ_HE_LR_MAX_MESSAGE);
     ccz_he_lr_service_opts lo = CCZ_HE_LR_SERVICE_OPTS_INIT;
     lo.model = &model;
     lo.threads = (unsigned)a.threads;
     lo.allow_insecure_params = a.insecure_params;
     lo.log = stderr;
     if (s == CCZ_OK)
-        s = ccz_he_lr_service_new(&lr, srv, &lo);
+        s = ccz_he_lr_service_new(&lr, p.srv, &lo);
     if (s == CCZ_OK)
-        s = ccz_rpc_server_listen(srv, &port, a.listen);
+        s = cli_rpc_side_listen(&p, &a);
     if (s) {
         r = cli_fail(s, "he lr serve");
         goto out;
@@ -83,23 +78,18 @@ static int serve(int argc, char **argv)
     fprintf(stderr,
             "ccz he lr: serving inference.Inference on port %d (mode %s; a model of %zu "
             "features; %s)%s\n",
-            port, a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : "server", model.features,
+            p.port, a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : "server", model.features,
             a.insecure_params ? "parameters beyond the 128-bit table ACCEPTED"
                               : "128-bit-secure parameters only",
-            e.attester && ccz_attester_tee(e.attester) == CCZ_TEE_SIM ? " [SIMULATED TEE]" : "");
-    cli_stopper *stopper = cli_rpc_stop_on_signal(srv, "he lr", 2000);
-    s = ccz_rpc_server_run(srv);
-    cli_stopper_end(stopper);
+            cli_rpc_side_sim(&p));
+    s = cli_rpc_side_run(&p, "he lr", 2000);
     if (s)
         r = cli_fail(s, "he lr serve");
     else
         fprintf(stderr, "ccz he lr: stopped\n");
 out:
     ccz_he_lr_service_free(lr);
-    ccz_rpc_server_free(srv);
-    SSL_CTX_free(ctx);
-    cli_endpoint_free(&e);
-    cli_attester_free(&a.ca);
+    cli_rpc_side_free(&p, &a);
     ccz_he_lr_model_free(&model);
     return r;
 }
@@ -152,25 +142,20 @@ static int infer(int argc, char **argv)
         return cli_usage_error("he lr", "--mode client: the client must attest the server (use "
                                         "server or two-way)");
     signal(SIGPIPE, SIG_IGN);
-    cli_endpoint e = {0};
-    SSL_CTX *ctx = NULL;
-    ccz_rpc_channel *ch = NULL;
+    cli_rpc_side p = {0};
     ccz_he_lr_data d;
     ccz_he_lr_infer_result res = {0};
     ccz_status s = ccz_he_lr_data_load(&d, a.data);
-    if (s == CCZ_OK)
-        s = cli_endpoint_setup(&e, &a, false, &ctx, cli_print_verdict);
     ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    co.tls = ctx;
     co.max_message = CCZ_HE_LR_MAX_MESSAGE;
     if (s == CCZ_OK)
-        s = ccz_rpc_channel_new(&ch, argv[optind], &co);
+        s = cli_rpc_side_connect(&p, &a, argv[optind], co);
     ccz_he_lr_infer_opts io = CCZ_HE_LR_INFER_OPTS_INIT;
     io.preset = a.insecure_params ? CCZ_HE_LR_TOOLKIT : CCZ_HE_LR_SECURE;
     io.deadline_ms = a.deadline_ms;
     io.threads = (unsigned)a.threads;
     if (s == CCZ_OK)
-        s = ccz_he_lr_infer(ch, &io, &d, &res);
+        s = ccz_he_lr_infer(p.ch, &io, &d, &res);
     if (s) {
         r = cli_fail(s, "he lr infer");
     } else if (res.code != CCZ_RPC_OK) {
@@ -185,9 +170,6 @@ static int infer(int argc, char **argv)
     }
     ccz_he_lr_infer_result_free(&res);
     ccz_he_lr_data_free(&d);
-    ccz_rpc_channel_free(ch);
-    SSL_CTX_free(ctx);
-    cli_endpoint_free(&e);
-    cli_attester_free(&a.ca);
+    cli_rpc_side_free(&p, &a);
     return r;
 }

@@ -35,12 +35,17 @@ int cmd_he_query(int argc, char **argv)
     return cli_dispatch(&query_group, argc, argv);
 }
 
-/* --cert and --cert-key are the RA-TLS identity here (--key is the key looked up). */
-static ccz_status endpoint(cli_endpoint *e, cli_args *a, bool server, SSL_CTX **ctx)
+/* The server's side (addr NULL) or the client's, to addr. --cert and --cert-key are the RA-TLS
+ * identity here (--key is the key looked up). */
+static ccz_status side(cli_rpc_side *p, cli_args *a, const char *addr)
 {
     const char *key = a->key;
     a->key = a->cert_key;
-    ccz_status s = cli_endpoint_setup(e, a, server, ctx, cli_print_verdict);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    co.max_message = CCZ_HEQ_MAX_MESSAGE;
+    co.connect_timeout_ms = (unsigned)a->timeout_ms;
+    ccz_status s =
+        addr ? cli_rpc_side_connect(p, a, addr, co) : cli_rpc_side_serve(p, a, CCZ_HEQ_MAX_MESSAGE);
     a->key = key;
     return s;
 }
@@ -67,13 +72,10 @@ static int serve(int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
 
-    cli_endpoint e = {0};
-    SSL_CTX *ctx = NULL;
-    ccz_rpc_server *srv = NULL;
+    cli_rpc_side p = {0};
     ccz_heq_db *db = NULL;
     ccz_heq_server *hs = NULL;
     ccz_heq_service *svc = NULL;
-    int port = 0;
     ccz_status s = ccz_heq_db_load(&db, a.db);
     ccz_heq_server_opts ho = CCZ_HEQ_SERVER_OPTS_INIT;
     ho.db = db;
@@ -81,17 +83,15 @@ static int serve(int argc, char **argv)
     if (s == CCZ_OK)
         s = ccz_heq_server_new(&hs, &ho);
     if (s == CCZ_OK)
-        s = endpoint(&e, &a, true, &ctx);
-    if (s == CCZ_OK)
-        s = cli_rpc_server_new(&srv, &a, ctx, CCZ_HEQ_MAX_MESSAGE);
+        s = side(&p, &a, NULL);
     ccz_heq_service_opts vo = CCZ_HEQ_SERVICE_OPTS_INIT;
     vo.server = hs;
     vo.max_pending = (unsigned)a.max_pending;
     vo.log = stderr;
     if (s == CCZ_OK)
-        s = ccz_heq_service_new(&svc, srv, &vo);
+        s = ccz_heq_service_new(&svc, p.srv, &vo);
     if (s == CCZ_OK)
-        s = ccz_rpc_server_listen(srv, &port, a.listen);
+        s = cli_rpc_side_listen(&p, &a);
     if (s) {
         r = cli_fail(s, "he query serve");
         goto out;
@@ -99,23 +99,18 @@ static int serve(int argc, char **argv)
     fprintf(stderr,
             "ccz he query: serving ccz.hequery.HeQuery on port %d (%zu entries; algorithms "
             "faithful, fast, packed; mode %s)%s\n",
-            port, ccz_heq_db_size(db), a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : "server",
-            e.attester && ccz_attester_tee(e.attester) == CCZ_TEE_SIM ? " [SIMULATED TEE]" : "");
-    cli_stopper *stopper = cli_rpc_stop_on_signal(srv, "he query", 2000);
-    s = ccz_rpc_server_run(srv);
-    cli_stopper_end(stopper);
+            p.port, ccz_heq_db_size(db), a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : "server",
+            cli_rpc_side_sim(&p));
+    s = cli_rpc_side_run(&p, "he query", 2000);
     if (s)
         r = cli_fail(s, "he query serve");
     else
         fprintf(stderr, "ccz he query: stopped\n");
 out:
     ccz_heq_service_free(svc);
-    ccz_rpc_server_free(srv);
+    cli_rpc_side_free(&p, &a);
     ccz_heq_server_free(hs);
     ccz_heq_db_free(db);
-    SSL_CTX_free(ctx);
-    cli_endpoint_free(&e);
-    cli_attester_free(&a.ca);
     return r;
 }
 
@@ -158,19 +153,11 @@ static int lookup(int argc, char **argv)
                 "'%.*s'\n",
                 CCZ_HEQ_KEY_BYTES, CCZ_HEQ_KEY_BYTES, a.key);
     signal(SIGPIPE, SIG_IGN);
-    cli_endpoint e = {0};
-    SSL_CTX *ctx = NULL;
-    ccz_rpc_channel *ch = NULL;
+    cli_rpc_side p = {0};
     ccz_heq_lookup_result res = {0};
-    ccz_status s = endpoint(&e, &a, false, &ctx);
-    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    co.tls = ctx;
-    co.max_message = CCZ_HEQ_MAX_MESSAGE;
-    co.connect_timeout_ms = (unsigned)a.timeout_ms;
+    ccz_status s = side(&p, &a, argv[optind]);
     if (s == CCZ_OK)
-        s = ccz_rpc_channel_new(&ch, argv[optind], &co);
-    if (s == CCZ_OK)
-        s = ccz_heq_lookup(&res, ch, &lo, CCZ_SPAN(a.key, len));
+        s = ccz_heq_lookup(&res, p.ch, &lo, CCZ_SPAN(a.key, len));
     if (s) {
         r = cli_fail(s, "he query lookup");
     } else if (res.code != CCZ_RPC_OK) {
@@ -186,9 +173,6 @@ static int lookup(int argc, char **argv)
             r = cli_fail(ccz_fail(CCZ_ERR_IO, "cannot write the value"), "he query lookup");
     }
     ccz_buf_free(&res.value);
-    ccz_rpc_channel_free(ch);
-    SSL_CTX_free(ctx);
-    cli_endpoint_free(&e);
-    cli_attester_free(&a.ca);
+    cli_rpc_side_free(&p, &a);
     return r;
 }

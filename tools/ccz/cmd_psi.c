@@ -92,43 +92,33 @@ static int serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     cli_block_stop_signals();
 
-    cli_endpoint e = {0};
-    SSL_CTX *ctx = NULL;
-    ccz_rpc_server *srv = NULL;
+    cli_rpc_side p = {0};
     ccz_psi_service *psi = NULL;
-    int port = 0;
-    ccz_status s = cli_endpoint_setup(&e, &a, true, &ctx, cli_print_verdict);
-    if (s == CCZ_OK)
-        s = cli_rpc_server_new(&srv, &a, ctx, 0);
+    ccz_status s = cli_rpc_side_serve(&p, &a, 0);
     ccz_psi_service_opts po = CCZ_PSI_SERVICE_OPTS_INIT;
     po.parties = (unsigned)a.parties;
     po.timeout_ms = (unsigned)a.timeout_ms;
     po.max_memory = (size_t)a.max_memory_mb << 20;
     po.log = stderr;
     if (s == CCZ_OK)
-        s = ccz_psi_service_new(&psi, srv, &po);
+        s = ccz_psi_service_new(&psi, p.srv, &po);
     if (s == CCZ_OK)
-        s = ccz_rpc_server_listen(srv, &port, a.listen);
+        s = cli_rpc_side_listen(&p, &a);
     if (s) {
         r = cli_fail(s, "psi serve");
         goto out;
     }
     fprintf(stderr, "ccz psi: serving psi.PSI on port %d (mode %s, sessions of %ld parties)%s\n",
-            port, a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : "server", a.parties,
-            e.attester && ccz_attester_tee(e.attester) == CCZ_TEE_SIM ? " [SIMULATED TEE]" : "");
-    cli_stopper *stopper = cli_rpc_stop_on_signal(srv, "psi", 2000);
-    s = ccz_rpc_server_run(srv);
-    cli_stopper_end(stopper);
+            p.port, a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : "server", a.parties,
+            cli_rpc_side_sim(&p));
+    s = cli_rpc_side_run(&p, "psi", 2000);
     if (s)
         r = cli_fail(s, "psi serve");
     else
         fprintf(stderr, "ccz psi: stopped\n");
 out:
     ccz_psi_service_free(psi);
-    ccz_rpc_server_free(srv);
-    SSL_CTX_free(ctx);
-    cli_endpoint_free(&e);
-    cli_attester_free(&a.ca);
+    cli_rpc_side_free(&p, &a);
     return r;
 }
 
@@ -202,21 +192,16 @@ static int join(int argc, char **argv)
         return cli_usage_error("psi", "--mode client: a party must attest the server (use "
                                       "two-way or server)");
     signal(SIGPIPE, SIG_IGN);
-    cli_endpoint e = {0};
-    SSL_CTX *ctx = NULL;
-    ccz_rpc_channel *ch = NULL;
+    cli_rpc_side p = {0};
     ccz_buf file = CCZ_BUF_INIT;
     ccz_span *items = NULL;
     size_t n = 0;
     join_state j = {stdout, cli_now_ms(), false};
     ccz_status s = read_set(&file, &items, &n, a.data);
-    if (s == CCZ_OK)
-        s = cli_endpoint_setup(&e, &a, false, &ctx, cli_print_verdict);
     ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    co.tls = ctx;
     co.max_message = 8u << 20;
     if (s == CCZ_OK)
-        s = ccz_rpc_channel_new(&ch, argv[optind], &co);
+        s = cli_rpc_side_connect(&p, &a, argv[optind], co);
     if (s == CCZ_OK && a.out && !(j.out = fopen(a.out, "w")))
         s = ccz_fail(CCZ_ERR_IO, "cannot write %s", a.out);
     if (s) {
@@ -233,7 +218,7 @@ static int join(int argc, char **argv)
     jo.on_item = on_item;
     jo.payload = &j;
     ccz_psi_join_result res;
-    s = ccz_psi_join(ch, &jo, items, n, &res);
+    s = ccz_psi_join(p.ch, &jo, items, n, &res);
     if (s) {
         r = cli_fail(s, "psi join");
     } else if (res.code != CCZ_RPC_OK) {
@@ -251,10 +236,7 @@ out:
         fclose(j.out);
     free(items);
     ccz_buf_free(&file);
-    ccz_rpc_channel_free(ch);
-    SSL_CTX_free(ctx);
-    cli_endpoint_free(&e);
-    cli_attester_free(&a.ca);
+    cli_rpc_side_free(&p, &a);
     return r;
 }
 

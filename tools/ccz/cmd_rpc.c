@@ -136,38 +136,27 @@ static int serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     cli_block_stop_signals();
 
-    cli_endpoint e = {0};
-    SSL_CTX *ctx = NULL;
-    greeter g = {NULL, a.delay_ms};
-    int port = 0;
-    ccz_status s = cli_endpoint_setup(&e, &a, true, &ctx, cli_print_verdict);
-    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
-    so.tls = ctx;
-    if (s == CCZ_OK)
-        s = ccz_rpc_server_new(&g.srv, &so);
+    cli_rpc_side p = {0};
+    ccz_status s = cli_rpc_side_serve(&p, &a, 0);
+    greeter g = {p.srv, a.delay_ms};
     ccz_rpc_handler handlers[] = {say_hello};
     if (s == CCZ_OK)
         s = ccz_rpc_server_add_service(g.srv, &ratls__greeter__descriptor, handlers, &g);
     if (s == CCZ_OK)
-        s = ccz_rpc_server_listen(g.srv, &port, a.listen);
+        s = cli_rpc_side_listen(&p, &a);
     if (s) {
         r = cli_fail(s, "rpc greeter serve");
         goto out;
     }
-    fprintf(stderr, "ccz rpc: serving ratls.Greeter on port %d (mode %s)\n", port,
+    fprintf(stderr, "ccz rpc: serving ratls.Greeter on port %d (mode %s)\n", p.port,
             mode_name(a.mode));
-    cli_stopper *stopper = cli_rpc_stop_on_signal(g.srv, "rpc", 5000);
-    s = ccz_rpc_server_run(g.srv);
-    cli_stopper_end(stopper);
+    s = cli_rpc_side_run(&p, "rpc", 5000);
     if (s)
         r = cli_fail(s, "rpc greeter serve");
     else
         fprintf(stderr, "ccz rpc: stopped\n");
 out:
-    ccz_rpc_server_free(g.srv);
-    SSL_CTX_free(ctx);
-    cli_endpoint_free(&e);
-    cli_attester_free(&a.ca);
+    cli_rpc_side_free(&p, &a);
     return r;
 }
 
@@ -205,11 +194,9 @@ static int call(int argc, char **argv)
         return cli_usage_error("rpc", "usage: ccz rpc greeter call HOST:PORT --name NAME "
                                       "[options]");
     signal(SIGPIPE, SIG_IGN);
-    cli_endpoint e = {0};
-    SSL_CTX *ctx = NULL;
-    ccz_rpc_channel *ch = NULL;
+    cli_rpc_side p = {0};
     ccz_rpc_metadata md = {0};
-    ccz_status s = cli_endpoint_setup(&e, &a, false, &ctx, cli_print_verdict);
+    ccz_status s = CCZ_OK;
     for (int i = 0; s == CCZ_OK && i < a.n_md; i++) {
         const char *eq = strchr(a.md[i], '=');
         char key[256];
@@ -227,10 +214,9 @@ static int call(int argc, char **argv)
         ccz_buf_free(&bin);
     }
     ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    co.tls = ctx;
     co.authority = a.authority;
     if (s == CCZ_OK)
-        s = ccz_rpc_channel_new(&ch, argv[optind], &co);
+        s = cli_rpc_side_connect(&p, &a, argv[optind], co);
     if (s) {
         r = cli_fail(s, "rpc greeter call");
         goto out;
@@ -241,7 +227,7 @@ static int call(int argc, char **argv)
     for (long i = 0; i < (a.count ? a.count : 1); i++) {
         ProtobufCMessage *resp;
         ccz_rpc_status st;
-        s = ccz_rpc_unary(ch, &resp, &st, "/ratls.Greeter/SayHello", &req.base,
+        s = ccz_rpc_unary(p.ch, &resp, &st, "/ratls.Greeter/SayHello", &req.base,
                           &ratls__hello_reply__descriptor, &opts);
         if (s) {
             r = cli_fail(s, "rpc greeter call");
@@ -263,10 +249,7 @@ static int call(int argc, char **argv)
     }
 out:
     ccz_rpc_md_free(&md);
-    ccz_rpc_channel_free(ch);
-    SSL_CTX_free(ctx);
-    cli_endpoint_free(&e);
-    cli_attester_free(&a.ca);
+    cli_rpc_side_free(&p, &a);
     return r;
 }
 

@@ -263,3 +263,48 @@ ccz_status cli_rpc_server_new(ccz_rpc_server **out, const cli_args *a, SSL_CTX *
     so.max_connections = (unsigned)a->max_conns;
     return ccz_rpc_server_new(out, &so);
 }
+
+/* ---- one side of an RA-gRPC command ----------------------------------------------------------*/
+
+ccz_status cli_rpc_side_serve(cli_rpc_side *p, cli_args *a, size_t max_message)
+{
+    ccz_status s = cli_endpoint_setup(&p->e, a, true, &p->ctx, cli_print_verdict);
+    return s == CCZ_OK ? cli_rpc_server_new(&p->srv, a, p->ctx, max_message) : s;
+}
+
+ccz_status cli_rpc_side_listen(cli_rpc_side *p, const cli_args *a)
+{
+    return ccz_rpc_server_listen(p->srv, &p->port, a->listen);
+}
+
+ccz_status cli_rpc_side_run(cli_rpc_side *p, const char *who, int grace_ms)
+{
+    cli_stopper *stopper = cli_rpc_stop_on_signal(p->srv, who, grace_ms);
+    ccz_status s = ccz_rpc_server_run(p->srv);
+    cli_stopper_end(stopper);
+    return s;
+}
+
+ccz_status cli_rpc_side_connect(cli_rpc_side *p, cli_args *a, const char *addr,
+                                ccz_rpc_channel_opts co)
+{
+    ccz_status s = cli_endpoint_setup(&p->e, a, false, &p->ctx, cli_print_verdict);
+    co.tls = p->ctx;
+    return s == CCZ_OK ? ccz_rpc_channel_new(&p->ch, addr, &co) : s;
+}
+
+void cli_rpc_side_free(cli_rpc_side *p, cli_args *a)
+{
+    ccz_rpc_channel_free(p->ch);
+    ccz_rpc_server_free(p->srv);
+    SSL_CTX_free(p->ctx);
+    cli_endpoint_free(&p->e);
+    cli_attester_free(&a->ca);
+    *p = (cli_rpc_side){0};
+}
+
+const char *cli_rpc_side_sim(const cli_rpc_side *p)
+{
+    return p->e.attester && ccz_attester_tee(p->e.attester) == CCZ_TEE_SIM ? " [SIMULATED TEE]"
+                                                                           : "";
+}

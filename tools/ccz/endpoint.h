@@ -42,6 +42,33 @@ ccz_status cli_rpc_server_new(ccz_rpc_server **out, const cli_args *a, SSL_CTX *
 /* Prints a peer verdict to stderr; payload names the peer ("client", "server"). */
 void cli_print_verdict(const ccz_ratls_verdict *v, void *payload);
 
+/* One side of an RA-gRPC command: its endpoint, TLS context and either the server it serves on
+ * (serve commands) or the channel to the server (client commands). Zeroed before setup; freed
+ * by cli_rpc_side_free after the command's service, which uses the server, is freed. */
+typedef struct {
+    cli_endpoint e;
+    SSL_CTX *ctx;
+    ccz_rpc_server *srv;
+    ccz_rpc_channel *ch;
+    int port; /* the server's, after cli_rpc_side_listen */
+} cli_rpc_side;
+
+/* The server side: endpoint and context (peers' verdicts printed), then the server with the
+ * command's limits and largest message (0: the library's default). */
+ccz_status cli_rpc_side_serve(cli_rpc_side *p, cli_args *a, size_t max_message);
+/* Listens on --listen; the port lands in p->port. */
+ccz_status cli_rpc_side_listen(cli_rpc_side *p, const cli_args *a);
+/* Runs the server until it shuts down, or a SIGINT/SIGTERM drains it for grace_ms (the signals
+ * blocked beforehand by cli_block_stop_signals), saying so as "ccz WHO: SIGTERM: ...". */
+ccz_status cli_rpc_side_run(cli_rpc_side *p, const char *who, int grace_ms);
+/* The client side: endpoint and context (the server's verdict printed), then a channel to addr
+ * with the caller's options (co->tls is set here). */
+ccz_status cli_rpc_side_connect(cli_rpc_side *p, cli_args *a, const char *addr,
+                                ccz_rpc_channel_opts co);
+void cli_rpc_side_free(cli_rpc_side *p, cli_args *a);
+/* " [SIMULATED TEE]" when the side attests on the simulated TEE, else "": for its banner. */
+const char *cli_rpc_side_sim(const cli_rpc_side *p);
+
 /* SIGINT and SIGTERM for an RPC server: block them in every thread (call before starting
  * any), then have a thread wait for one and shut srv down gracefully (grace_ms), saying so on
  * standard error as "ccz WHO: SIGTERM: ...". The server's run returns once it has drained, and

@@ -325,8 +325,10 @@ static ccz_status sw_component(ccz_cursor *c, ccz_cca_sw_component *sw)
     return CCZ_OK;
 }
 
-static ccz_status platform_claim(ccz_cursor *c, int64_t key, ccz_cca_claims *cl, uint32_t *mask)
+/* One platform claim into the ccz_cca_claims at arg. */
+static ccz_status platform_claim(ccz_cursor *c, int64_t key, void *arg, uint32_t *mask)
 {
+    ccz_cca_claims *cl = arg;
     uint64_t n;
     int64_t v;
     switch (key) {
@@ -387,8 +389,10 @@ static ccz_status platform_claim(ccz_cursor *c, int64_t key, ccz_cca_claims *cl,
     }
 }
 
-static ccz_status realm_claim(ccz_cursor *c, int64_t key, ccz_cca_evidence *e, uint32_t *mask)
+/* One realm claim into the ccz_cca_evidence at arg. */
+static ccz_status realm_claim(ccz_cursor *c, int64_t key, void *arg, uint32_t *mask)
 {
+    ccz_cca_evidence *e = arg;
     ccz_cca_claims *cl = &e->claims;
     uint64_t n;
     uint8_t len;
@@ -435,46 +439,20 @@ static ccz_status realm_claim(ccz_cursor *c, int64_t key, ccz_cca_evidence *e, u
     }
 }
 
-/* Platform claims: every required claim present. */
-static ccz_status platform_claims(ccz_cca_evidence *e)
-{
-    ccz_cursor c;
-    ccz_cursor_init(&c, e->platform.payload);
-    uint64_t n;
-    uint32_t mask = 0;
-    CCZ_GUARD(cbor_expect(&c, 5, &n, "claims map"));
-    for (uint64_t i = 0; i < n; i++) {
-        int64_t key;
-        ccz_cursor k = c;
-        if (cbor_int(&k, &key) != CCZ_OK) { /* a text key: not a claim of this profile */
-            ccz_error_clear();
-            CCZ_GUARD(ccz_cbor_skip(&c));
-            CCZ_GUARD(ccz_cbor_skip(&c));
-            continue;
-        }
-        c = k;
-        ccz_status s = platform_claim(&c, key, &e->claims, &mask);
-        if (s)
-            return ccz_fail_context(s, "claim %lld", (long long)key);
-    }
-    CCZ_GUARD(ccz_cursor_expect_end(&c));
-    static const struct {
-        unsigned bit;
-        const char *name;
-    } required[] = {{1, "challenge (10)"},
-                    {2, "implementation id (2396)"},
-                    {3, "instance id (256)"},
-                    {5, "lifecycle (2395)"},
-                    {6, "software components (2399)"}};
-    for (size_t i = 0; i < CCZ_ARRAY_LEN(required); i++)
-        CCZ_ENSURE(mask & (1u << required[i].bit), CCZ_ERR_MALFORMED, "no %s", required[i].name);
-    return CCZ_OK;
-}
+typedef struct {
+    unsigned bit;
+    const char *name;
+} required_claim;
 
-static ccz_status realm_claims(ccz_cca_evidence *e)
+/* Walks a token's claims map, each integer-keyed claim through claim (a text key is not a claim
+ * of this profile: skipped), then checks that every required claim was seen. */
+static ccz_status claims_map(ccz_span payload,
+                             ccz_status (*claim)(ccz_cursor *c, int64_t key, void *arg,
+                                                 uint32_t *mask),
+                             void *arg, const required_claim *required, size_t n_required)
 {
     ccz_cursor c;
-    ccz_cursor_init(&c, e->realm.payload);
+    ccz_cursor_init(&c, payload);
     uint64_t n;
     uint32_t mask = 0;
     CCZ_GUARD(cbor_expect(&c, 5, &n, "claims map"));
@@ -488,23 +466,38 @@ static ccz_status realm_claims(ccz_cca_evidence *e)
             continue;
         }
         c = k;
-        ccz_status s = realm_claim(&c, key, e, &mask);
+        ccz_status s = claim(&c, key, arg, &mask);
         if (s)
             return ccz_fail_context(s, "claim %lld", (long long)key);
     }
     CCZ_GUARD(ccz_cursor_expect_end(&c));
-    static const struct {
-        unsigned bit;
-        const char *name;
-    } required[] = {{0, "challenge (10)"},
-                    {2, "personalization value (44235)"},
-                    {3, "hash algorithm (44236)"},
-                    {4, "public key (44237)"},
-                    {5, "initial measurement (44238)"},
-                    {6, "extensible measurements (44239)"},
-                    {7, "public key hash algorithm (44240)"}};
-    for (size_t i = 0; i < CCZ_ARRAY_LEN(required); i++)
+    for (size_t i = 0; i < n_required; i++)
         CCZ_ENSURE(mask & (1u << required[i].bit), CCZ_ERR_MALFORMED, "no %s", required[i].name);
+    return CCZ_OK;
+}
+
+/* Platform claims: every required claim present. */
+static ccz_status platform_claims(ccz_cca_evidence *e)
+{
+    static const required_claim required[] = {{1, "challenge (10)"},
+                                              {2, "implementation id (2396)"},
+                                              {3, "instance id (256)"},
+                                              {5, "lifecycle (2395)"},
+                                              {6, "software components (2399)"}};
+    return claims_map(e->platform.payload, platform_claim, &e->claims, required,
+                      CCZ_ARRAY_LEN(required));
+}
+
+static ccz_status realm_claims(ccz_cca_evidence *e)
+{
+    static const required_claim required[] = {{0, "challenge (10)"},
+                                              {2, "personalization value (44235)"},
+                                              {3, "hash algorithm (44236)"},
+                                              {4, "public key (44237)"},
+                                              {5, "initial measurement (44238)"},
+                                              {6, "extensible measurements (44239)"},
+                                              {7, "public key hash algorithm (44240)"}};
+    CCZ_GUARD(claims_map(e->realm.payload, realm_claim, e, required, CCZ_ARRAY_LEN(required)));
     for (int i = 0; i < 4; i++)
         CCZ_ENSURE(e->rem_len[i] == e->claims.rim_len, CCZ_ERR_MALFORMED,
                    "extensible measurement %d: %u bytes, the initial measurement %u", i,
