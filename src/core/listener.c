@@ -16,7 +16,7 @@
 
 bool listener_silent(const SSL *ssl, evutil_socket_t fd)
 {
-    if (ssl && (!SSL_in_before(ssl) || SSL_has_pending(ssl)))
+    if (ssl && (SSL_get_state(ssl) != TLS_ST_BEFORE || SSL_has_pending(ssl)))
         return false;
     char b;
     return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) <= 0; /* nothing waiting, EOF or an error */
