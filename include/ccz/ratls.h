@@ -150,6 +150,11 @@ CCZ_API ccz_json *ccz_verdict_to_json(const ccz_verdict *v);
 CCZ_API CCZ_NODISCARD ccz_status ccz_verdict_json(ccz_buf *out, bool *ok, ccz_span evidence,
                                                   const ccz_verify_opts *o,
                                                   const ccz_policy *policy);
+/* The same document in Python's marshal format (ccz_json_dump_marshal), which the Python
+ * binding turns into its dict with marshal.loads: no JSON text written and scanned per call. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_verdict_marshal(ccz_buf *out, bool *ok, ccz_span evidence,
+                                                     const ccz_verify_opts *o,
+                                                     const ccz_policy *policy);
 
 /* ---- OpenSSL contexts ------------------------------------------------------------------------*/
 

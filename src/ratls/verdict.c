@@ -143,21 +143,34 @@ ccz_json *ccz_verdict_to_json(const ccz_verdict *v)
     return o;
 }
 
-ccz_status ccz_verdict_json(ccz_buf *out, bool *ok, ccz_span evidence, const ccz_verify_opts *o,
-                            const ccz_policy *policy)
+/* The verdict written by dump (JSON text or marshal) */
+static ccz_status verdict_doc(ccz_buf *out, bool *ok, ccz_span evidence, const ccz_verify_opts *o,
+                              const ccz_policy *policy, bool marshal)
 {
     CCZ_ENSURE(out, CCZ_ERR_INVALID_ARGUMENT, "ccz_verdict_json: no output buffer");
-    ccz_verdict *v = calloc(1, sizeof *v);
+    ccz_verdict *v = malloc(sizeof *v); /* ccz_verdict_run zeroes it */
     CCZ_ENSURE(v, CCZ_ERR_NOMEM, "out of memory");
     ccz_status s = ccz_verdict_run(v, evidence, o, policy);
     json_t *doc = s == CCZ_OK ? ccz_verdict_to_json(v) : NULL;
     if (s == CCZ_OK && !doc)
         s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     if (s == CCZ_OK)
-        s = ccz_json_dump(out, doc, false);
+        s = marshal ? ccz_json_dump_marshal(out, doc) : ccz_json_dump(out, doc, false);
     if (s == CCZ_OK && ok)
         *ok = v->ok;
     json_decref(doc);
     free(v);
     return s;
+}
+
+ccz_status ccz_verdict_json(ccz_buf *out, bool *ok, ccz_span evidence, const ccz_verify_opts *o,
+                            const ccz_policy *policy)
+{
+    return verdict_doc(out, ok, evidence, o, policy, false);
+}
+
+ccz_status ccz_verdict_marshal(ccz_buf *out, bool *ok, ccz_span evidence, const ccz_verify_opts *o,
+                               const ccz_policy *policy)
+{
+    return verdict_doc(out, ok, evidence, o, policy, true);
 }
