@@ -177,15 +177,16 @@ def test_same_document_as_the_command(cli, plat, evidence, tmp_path):
 
 
 def test_verdict_in_marshal_format(plat, evidence):
-    """verify() reads the verdict in Python's marshal format (ccz_verdict_marshal): the same
-    document as ccz_verdict_json's text for a verdict that verified and one that did not, and
-    any JSON value comes through exactly (UTF-8 and long strings, 64-bit integers, floats)."""
+    """verify() reads the verdict in Python's marshal format (ccz_verdict_marshal_to, into this
+    thread's memory): the same document as ccz_verdict_json's text for a verdict that verified
+    and one that did not, a document longer than the memory makes room for itself, and any JSON
+    value comes through exactly (UTF-8 and long strings, 64-bit integers, floats)."""
     import ctypes
     import marshal
 
     from ccz import _lib
     lib = _lib.lib
-    assert ccz.attestation._load_verdict is marshal.loads  # this libccz has it
+    assert ccz.attestation._marshal_to is not None  # this libccz has it
 
     def dump(fn, *args):
         with _lib.Buf() as b:
@@ -199,6 +200,16 @@ def test_verdict_in_marshal_format(plat, evidence):
             want = json.loads(dump(lib.ccz_verdict_json, *args))
             assert marshal.loads(dump(lib.ccz_verdict_marshal, *args)) == want
             assert list(ccz.verify(ev, sim_dir=plat, policy=pol, at=0)) == list(want)
+            size = len(dump(lib.ccz_verdict_marshal, *args))
+            mem, n = ctypes.create_string_buffer(size + 1), ctypes.c_size_t()
+            for cap, status in ((size, _lib.Status.too_large), (size + 1, 0)):
+                assert lib.ccz_verdict_marshal_to(mem, cap, ctypes.byref(n), ev, len(ev),
+                                                  ctypes.byref(o), pol.ptr) == status
+                assert n.value == size  # what it takes, or what it wrote
+            assert marshal.loads(mem.raw) == want
+            small = ccz.attestation._VerdictBuf(64)  # grows to the document's size
+            small.opts.at_unix, small.opts.trust = 0, trust.ptr
+            assert small.verdict(ev, pol.ptr) == want and small.cap == size + 1
     values = {"ascii": "x" * 300, "utf8": "\u00e9\u2028\U0001f600" * 100, "": "",
               "ints": [0, 1, -1, 2 ** 31 - 1, 2 ** 31, -2 ** 31, -2 ** 31 - 1, 2 ** 63 - 1,
                        -2 ** 63, 2 ** 45 + 12345],
