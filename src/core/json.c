@@ -58,9 +58,17 @@ static ccz_status marshal_len(ccz_buf *out, uint8_t type, size_t n)
 
 static ccz_status marshal_str(ccz_buf *out, const char *p, size_t n)
 {
-    bool ascii = true;
-    for (size_t i = 0; i < n && ascii; i++)
-        ascii = (unsigned char)p[i] < 0x80;
+    /* ASCII (every byte below 0x80): eight bytes at a time, then the rest */
+    uint64_t high = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        high |= w;
+    }
+    for (; i < n; i++)
+        high |= (unsigned char)p[i];
+    bool ascii = !(high & 0x8080808080808080ULL);
     ccz_status s;
     if (ascii && n < 256) { /* TYPE_SHORT_ASCII: one byte of length */
         uint8_t head[2] = {'z', (uint8_t)n};
