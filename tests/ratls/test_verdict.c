@@ -2,7 +2,8 @@
 /* Verdicts (ccz_verdict_run, ccz_verdict_to_json, ccz_verdict_json, the marshal forms) and
  * ccz_json_dump: sim evidence accepted and rejected by a policy, evidence that does not verify,
  * report data that differs, an RA-TLS certificate in PEM and DER, and the JSON document's keys
- * and values as `ccz verify --json` prints them. No vectors needed (the CLI tests cover recorded quotes). */
+ * and values as `ccz verify --json` prints them. No vectors needed (the CLI tests cover recorded
+ * quotes). */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
