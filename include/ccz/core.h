@@ -316,6 +316,9 @@ CCZ_API void ccz_json_free(ccz_json *j);
 /* Appends j (any JSON value) as text to out: indented by two spaces, or compact on one line;
  * object keys in insertion order; no trailing newline. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_json_dump(ccz_buf *out, const ccz_json *j, bool indent);
+/* Appends j in Python's marshal format (version 4: marshal.loads of the bytes is the value
+ * json.loads makes of its text, keys in insertion order), for the Python binding. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_json_dump_marshal(ccz_buf *out, const ccz_json *j);
 /* Finds member `key` of the top-level object in JSON text and returns its value's exact bytes
  * (a signature may cover them byte for byte). Does not validate the rest of the document;
  * CCZ_ERR_NOT_FOUND when absent, CCZ_ERR_JSON when the text is not an object. */

@@ -150,6 +150,19 @@ CCZ_API ccz_json *ccz_verdict_to_json(const ccz_verdict *v);
 CCZ_API CCZ_NODISCARD ccz_status ccz_verdict_json(ccz_buf *out, bool *ok, ccz_span evidence,
                                                   const ccz_verify_opts *o,
                                                   const ccz_policy *policy);
+/* The same document in Python's marshal format (ccz_json_dump_marshal), which the Python
+ * binding turns into its dict with marshal.loads: no JSON text written and scanned per call. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_verdict_marshal(ccz_buf *out, bool *ok, ccz_span evidence,
+                                                     const ccz_verify_opts *o,
+                                                     const ccz_policy *policy);
+/* ccz_verdict_marshal into cap bytes of the caller's memory at dst (nothing allocated for the
+ * output), the evidence as pointer and length: the Python binding's per-call path. Sets *len to
+ * the document's size; CCZ_ERR_TOO_LARGE when it needs more than cap - 1 bytes, *len then being
+ * the size it needs (call again with a buffer of *len + 1 bytes). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_verdict_marshal_to(void *dst, size_t cap, size_t *len,
+                                                        const void *evidence, size_t evidence_len,
+                                                        const ccz_verify_opts *o,
+                                                        const ccz_policy *policy);
 
 /* ---- OpenSSL contexts ------------------------------------------------------------------------*/
 

@@ -174,3 +174,51 @@ def test_same_document_as_the_command(cli, plat, evidence, tmp_path):
         got = no_hint(ccz.verify(evidence, sim_dir=plat, **kwargs))
         assert got == want
         assert list(got) == list(want)  # and in the same order
+
+
+def test_verdict_in_marshal_format(plat, evidence):
+    """verify() reads the verdict in Python's marshal format (ccz_verdict_marshal_to, into this
+    thread's memory): the same document as ccz_verdict_json's text for a verdict that verified
+    and one that did not, a document longer than the memory makes room for itself, and any JSON
+    value comes through exactly (UTF-8 and long strings, 64-bit integers, floats)."""
+    import ctypes
+    import marshal
+
+    from ccz import _lib
+    lib = _lib.lib
+    assert ccz.attestation._marshal_to is not None  # this libccz has it
+
+    def dump(fn, *args):
+        with _lib.Buf() as b:
+            _lib.check(fn(ctypes.byref(b), *args))
+            return ctypes.string_at(b.ptr, b.len)
+
+    with ccz.Trust(sim_dir=plat) as trust, ccz.Policy(ALLOW) as pol:
+        for ev in (evidence, evidence[:100]):
+            o = _lib.VerifyOpts(_lib.VERIFY_OPTS_VERSION, 0, trust.ptr, None, None)
+            args = (None, _lib.span(ev), ctypes.byref(o), pol.ptr)
+            want = json.loads(dump(lib.ccz_verdict_json, *args))
+            assert marshal.loads(dump(lib.ccz_verdict_marshal, *args)) == want
+            assert list(ccz.verify(ev, sim_dir=plat, policy=pol, at=0)) == list(want)
+            size = len(dump(lib.ccz_verdict_marshal, *args))
+            mem, n = ctypes.create_string_buffer(size + 1), ctypes.c_size_t()
+            for cap, status in ((size, _lib.Status.too_large), (size + 1, 0)):
+                assert lib.ccz_verdict_marshal_to(mem, cap, ctypes.byref(n), ev, len(ev),
+                                                  ctypes.byref(o), pol.ptr) == status
+                assert n.value == size  # what it takes, or what it wrote
+            assert marshal.loads(mem.raw) == want
+            small = ccz.attestation._VerdictBuf(64)  # grows to the document's size
+            small.opts.at_unix, small.opts.trust = 0, trust.ptr
+            assert small.verdict(ev, pol.ptr) == want and small.cap == size + 1
+    values = {"ascii": "x" * 300, "utf8": "\u00e9\u2028\U0001f600" * 100, "": "",
+              "ints": [0, 1, -1, 2 ** 31 - 1, 2 ** 31, -2 ** 31, -2 ** 31 - 1, 2 ** 63 - 1,
+                       -2 ** 63, 2 ** 45 + 12345],
+              "floats": [0.5, -1e300, 2.0 ** -1074], "nested": [{"a": [None, True, False]}, []],
+              "\u00fcber": {}}
+    j = _lib.json_new(values)
+    try:
+        got = marshal.loads(dump(lib.ccz_json_dump_marshal, j))
+    finally:
+        lib.ccz_json_free(j)
+    assert got == values and list(got) == list(values)
+    assert type(got["ints"][-1]) is int and got["ints"][7] == 2 ** 63 - 1

@@ -143,21 +143,60 @@ ccz_json *ccz_verdict_to_json(const ccz_verdict *v)
     return o;
 }
 
-ccz_status ccz_verdict_json(ccz_buf *out, bool *ok, ccz_span evidence, const ccz_verify_opts *o,
-                            const ccz_policy *policy)
+/* The verdict written to out as JSON text or in marshal format; *need (when given) is the size
+ * the marshal document needed when out was too small for it. */
+static ccz_status verdict_doc(ccz_buf *out, bool *ok, ccz_span evidence, const ccz_verify_opts *o,
+                              const ccz_policy *policy, bool marshal, size_t *need)
 {
-    CCZ_ENSURE(out, CCZ_ERR_INVALID_ARGUMENT, "ccz_verdict_json: no output buffer");
-    ccz_verdict *v = calloc(1, sizeof *v);
+    CCZ_ENSURE(out, CCZ_ERR_INVALID_ARGUMENT, "ccz_verdict: no output buffer");
+    ccz_verdict *v = malloc(sizeof *v); /* ccz_verdict_run zeroes it */
     CCZ_ENSURE(v, CCZ_ERR_NOMEM, "out of memory");
     ccz_status s = ccz_verdict_run(v, evidence, o, policy);
     json_t *doc = s == CCZ_OK ? ccz_verdict_to_json(v) : NULL;
     if (s == CCZ_OK && !doc)
         s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     if (s == CCZ_OK)
-        s = ccz_json_dump(out, doc, false);
+        s = marshal ? ccz_json_dump_marshal(out, doc) : ccz_json_dump(out, doc, false);
+    if (s == CCZ_ERR_TOO_LARGE && need) { /* how much it takes, for the caller's next try */
+        ccz_buf all = CCZ_BUF_INIT;
+        if (ccz_json_dump_marshal(&all, doc) == CCZ_OK) {
+            *need = all.len;
+            s = ccz_fail(CCZ_ERR_TOO_LARGE, "the verdict takes %zu bytes, the buffer has %zu",
+                         all.len, out->max);
+        }
+        ccz_buf_free(&all);
+    }
     if (s == CCZ_OK && ok)
         *ok = v->ok;
     json_decref(doc);
     free(v);
+    return s;
+}
+
+ccz_status ccz_verdict_json(ccz_buf *out, bool *ok, ccz_span evidence, const ccz_verify_opts *o,
+                            const ccz_policy *policy)
+{
+    return verdict_doc(out, ok, evidence, o, policy, false, NULL);
+}
+
+ccz_status ccz_verdict_marshal(ccz_buf *out, bool *ok, ccz_span evidence, const ccz_verify_opts *o,
+                               const ccz_policy *policy)
+{
+    return verdict_doc(out, ok, evidence, o, policy, true, NULL);
+}
+
+ccz_status ccz_verdict_marshal_to(void *dst, size_t cap, size_t *len, const void *evidence,
+                                  size_t evidence_len, const ccz_verify_opts *o,
+                                  const ccz_policy *policy)
+{
+    CCZ_ENSURE(dst && cap > 1 && len, CCZ_ERR_INVALID_ARGUMENT,
+               "ccz_verdict_marshal_to: no output memory or length");
+    *len = 0;
+    /* a buffer over the caller's memory: its limit (one byte short, for the NUL ccz_buf keeps
+     * after its bytes) stops it before it would ever reallocate */
+    ccz_buf b = {dst, 0, cap, cap - 1, false};
+    size_t need = 0;
+    ccz_status s = verdict_doc(&b, NULL, CCZ_SPAN(evidence, evidence_len), o, policy, true, &need);
+    *len = s == CCZ_OK ? b.len : need;
     return s;
 }

@@ -47,6 +47,48 @@ static void test_json(void)
     CHECK_INT((long)v.len, 1);
 }
 
+/* Python's marshal format, byte for byte (marshal.loads of these bytes is the document) */
+static void test_json_marshal(void)
+{
+    static const char text[] = "{\"a\": \"\xc3\xa9\", \"n\": [1, -2, 2147483648, -2147483649], "
+                               "\"t\": true, \"f\": false, \"z\": null, \"r\": 0.5}";
+    /* 'é' is not ASCII: UTF-8; 2^31 is three 15-bit digits 0, 0, 2; -(2^31 + 1) has -3 */
+    static const uint8_t want[] = {
+        '{', 'z', 1,   'a', 'u', 2,   0,   0,   0,   0xc3, 0xa9, 'z',  1,    'n', '[', 4,
+        0,   0,   0,   'i', 1,   0,   0,   0,   'i', 0xfe, 0xff, 0xff, 0xff, 'l', 3,   0,
+        0,   0,   0,   0,   0,   0,   2,   0,   'l', 0xfd, 0xff, 0xff, 0xff, 1,   0,   0,
+        0,   2,   0,   'z', 1,   't', 'T', 'z', 1,   'f',  'F',  'z',  1,    'z', 'N', 'z',
+        1,   'r', 'g', 0,   0,   0,   0,   0,   0,   0xe0, 0x3f, '0',
+    };
+    ccz_json *j;
+    CHECK_OK(ccz_json_parse(&j, text, sizeof text - 1, 0));
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append(&b, "x", 1)); /* appended after what is there */
+    CHECK_OK(ccz_json_dump_marshal(&b, j));
+    CHECK_INT((long)b.len, (long)sizeof want + 1);
+    CHECK(memcmp(b.ptr + 1, want, sizeof want) == 0);
+    ccz_json_free(j);
+    /* a long ASCII string: TYPE_ASCII with a 32-bit length */
+    char big[300 + 8];
+    memset(big, 'k', sizeof big);
+    memcpy(big, "[\"", 2);
+    memcpy(big + 302, "\"]", 2);
+    ccz_buf_reset(&b);
+    CHECK_OK(ccz_json_parse(&j, big, 304, 0));
+    CHECK_OK(ccz_json_dump_marshal(&b, j));
+    CHECK_INT((long)b.len, 5 + 5 + 300);
+    CHECK(memcmp(b.ptr + 5, "a\x2c\x01\0\0kkk", 8) == 0);
+    /* the limit of the buffer: an error and nothing half-written */
+    ccz_buf small;
+    ccz_buf_init(&small, 16, false);
+    CHECK_STATUS(ccz_json_dump_marshal(&small, j), CCZ_ERR_TOO_LARGE);
+    CHECK_INT((long)small.len, 0);
+    CHECK_STATUS(ccz_json_dump_marshal(&small, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    ccz_json_free(j);
+    ccz_buf_free(&small);
+    ccz_buf_free(&b);
+}
+
 static char last[256];
 static int calls;
 
@@ -77,4 +119,4 @@ static void test_log(void)
     ccz_log_set_level(CCZ_LOG_WARN);
 }
 
-TEST_MAIN(T(test_json), T(test_log))
+TEST_MAIN(T(test_json), T(test_json_marshal), T(test_log))

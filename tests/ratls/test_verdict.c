@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Verdicts (ccz_verdict_run, ccz_verdict_to_json, ccz_verdict_json) and ccz_json_dump: sim
- * evidence accepted and rejected by a policy, evidence that does not verify, report data that
- * differs, an RA-TLS certificate in PEM and DER, and the JSON document's keys and values as
- * `ccz verify --json` prints them. No vectors needed (the CLI tests cover recorded quotes). */
+/* Verdicts (ccz_verdict_run, ccz_verdict_to_json, ccz_verdict_json, the marshal forms) and
+ * ccz_json_dump: sim evidence accepted and rejected by a policy, evidence that does not verify,
+ * report data that differs, an RA-TLS certificate in PEM and DER, and the JSON document's keys
+ * and values as `ccz verify --json` prints them. No vectors needed (the CLI tests cover recorded
+ * quotes). */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -116,6 +117,26 @@ static void test_evidence(void)
         CHECK(i < CCZ_ARRAY_LEN(order) && !strcmp(json_object_iter_key(it), order[i]));
     CHECK_INT(i, CCZ_ARRAY_LEN(order));
     json_decref(j);
+
+    /* the marshal forms: into a ccz_buf, and into the caller's memory (the size it needs when
+     * that is too small, then the same bytes) */
+    ccz_buf m = CCZ_BUF_INIT;
+    CHECK_OK(ccz_verdict_marshal(&m, &ok, ccz_buf_span(&ev), &o, allow));
+    CHECK(ok && m.len > 100 && m.ptr[0] == '{' && m.ptr[m.len - 1] == '0');
+    uint8_t mem[4096];
+    size_t len = 1;
+    CHECK_STATUS(ccz_verdict_marshal_to(mem, m.len, &len, ev.ptr, ev.len, &o, allow),
+                 CCZ_ERR_TOO_LARGE);
+    CHECK_INT((long)len, (long)m.len);
+    CHECK_CONTAINS(ccz_error_detail(), "the verdict takes");
+    CHECK_OK(ccz_verdict_marshal_to(mem, m.len + 1, &len, ev.ptr, ev.len, &o, allow));
+    CHECK_INT((long)len, (long)m.len);
+    CHECK(memcmp(mem, m.ptr, m.len) == 0);
+    CHECK_STATUS(ccz_verdict_marshal_to(mem, 1, &len, ev.ptr, ev.len, &o, allow),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_verdict_marshal_to(mem, sizeof mem, NULL, ev.ptr, ev.len, &o, allow),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    ccz_buf_free(&m);
 
     /* the default policy: verified, rejected */
     j = verdict_doc(&ok, ccz_buf_span(&ev), &o, NULL);

@@ -220,6 +220,7 @@ _PROTOS = {
     "ccz_buf_free": (None, [P(Buf)]),
     "ccz_json_parse": (c_int, [P(vp), c_char_p, c_size_t, c_size_t]),
     "ccz_json_dump": (c_int, [P(Buf), vp, c_bool]),
+    "ccz_json_dump_marshal": (c_int, [P(Buf), vp]),
     "ccz_json_free": (None, [vp]),
     # tee
     "ccz_tee_name": (c_char_p, [c_int]),
@@ -250,6 +251,9 @@ _PROTOS = {
     "ccz_policy_free": (None, [vp]),
     "ccz_policy_to_json": (vp, [vp]),
     "ccz_verdict_json": (c_int, [P(Buf), P(c_bool), Span, P(VerifyOpts), vp]),
+    "ccz_verdict_marshal": (c_int, [P(Buf), P(c_bool), Span, P(VerifyOpts), vp]),
+    "ccz_verdict_marshal_to": (c_int, [vp, c_size_t, P(c_size_t), c_char_p, c_size_t,
+                                       P(VerifyOpts), vp]),
     # paillier
     "ccz_paillier_keygen": (c_int, [P(vp), c_uint]),
     "ccz_paillier_key_from_primes": (c_int, [P(vp), P(Mpz), P(Mpz)]),

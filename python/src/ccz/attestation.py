@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import json
 import json.decoder
+import marshal
 import os
 import threading
 import time
@@ -330,6 +331,14 @@ def _hint(doc: Dict[str, Any], tee: Optional[str]) -> Optional[str]:
     return None
 
 
+# The verdict comes in Python's marshal format (ccz_verdict_marshal_to: the document of
+# ccz_verdict_json, length-prefixed, written into this thread's memory), which marshal.loads turns
+# into the dict at a third of the cost of scanning its JSON text; a libccz without it sends the
+# JSON text.
+_marshal_to = getattr(lib, "ccz_verdict_marshal_to", None)
+_load_marshal = marshal.loads
+_TOO_LARGE = int(Status.too_large)
+
 # The verdict's JSON parsed by json's C scanner directly: json.loads(bytes) also detects the
 # encoding, decodes and matches trailing whitespace, about a third of the parse for a verdict of
 # 1.5 KB; the C library writes compact UTF-8 JSON with nothing after it.
@@ -346,17 +355,45 @@ def _parse_verdict(text: bytes) -> Dict[str, Any]:
 
 
 class _VerdictBuf:
-    """A thread's output buffer for ccz_verdict_json, kept between calls (its allocation is
-    reused; freed with the thread's state)."""
+    """A thread's memory for verdicts, kept between calls: the bytes ccz_verdict_marshal_to
+    writes (marshal.loads reads the document at their start and ignores what follows), its
+    length, and the options structure, whose fields are set per call (a libccz without
+    ccz_verdict_marshal_to: a ccz_buf that ccz_verdict_json appends to, freed with the thread's
+    state)."""
 
-    __slots__ = ("buf", "busy")
+    __slots__ = ("mem", "cmem", "cap", "n", "nref", "opts", "optsref", "buf", "busy")
 
-    def __init__(self) -> None:
-        self.buf = _lib.Buf()
+    def __init__(self, cap: int = 16384) -> None:
         self.busy = False
+        self.opts = _lib.VerifyOpts()
+        self.opts.version = _lib.VERIFY_OPTS_VERSION
+        self.optsref = byref(self.opts)
+        self.n = ctypes.c_size_t()
+        self.nref = byref(self.n)
+        self.buf = None if _marshal_to else _lib.Buf()
+        self.grow(cap)
+
+    def grow(self, cap: int) -> None:
+        self.mem = bytearray(cap)
+        self.cmem = (ctypes.c_char * cap).from_buffer(self.mem)
+        self.cap = cap
+
+    def verdict(self, ev: bytes, pol: Optional[int]) -> Dict[str, Any]:
+        if _marshal_to is None:
+            out = self.buf
+            out.len = 0  # appended to: empty it, keep its memory
+            check(lib.ccz_verdict_json(byref(out), None, _lib.span(ev), self.optsref, pol),
+                  "verify")
+            return _parse_verdict(ctypes.string_at(out.ptr, out.len))
+        s = _marshal_to(self.cmem, self.cap, self.nref, ev, len(ev), self.optsref, pol)
+        if s == _TOO_LARGE and self.n.value >= self.cap:  # a long document: room for it
+            self.grow(self.n.value + 1)
+            s = _marshal_to(self.cmem, self.cap, self.nref, ev, len(ev), self.optsref, pol)
+        check(s, "verify")
+        return _load_marshal(self.mem)
 
     def __del__(self) -> None:
-        if _lib is not None and _lib.lib is not None:
+        if self.buf is not None and _lib is not None and _lib.lib is not None:
             self.buf.free()
 
 
@@ -426,24 +463,21 @@ def verify(evidence: BytesLike, collateral: Optional[Union[BytesLike, str, dict,
         pol, made = _policy(policy)
         if made:
             own.append(pol)
-        o = _lib.VerifyOpts(_lib.VERIFY_OPTS_VERSION, int(time.time()) if at is None else int(at),
-                            trust.ptr, col.ptr if col is not None else None,
-                            ctypes.cast(ctypes.c_char_p(rd), c_void_p) if rd else None)
         vb = getattr(_tls, "verdict", None)
         if vb is None:
             vb = _tls.verdict = _VerdictBuf()
-        if vb.busy:  # re-entered (a finalizer run by the collector): a buffer of its own
-            vb = _VerdictBuf()
+        if vb.busy:  # re-entered (a finalizer run by the collector): memory of its own
+            vb = _VerdictBuf(1024)
         vb.busy = True
-        out = vb.buf
-        out.len = 0  # appended to: empty it, keep its memory
         try:
-            check(lib.ccz_verdict_json(byref(out), None, _lib.span(ev), byref(o),
-                                       pol.ptr if pol is not None else None), "verify")
-            text = ctypes.string_at(out.ptr, out.len)
+            o = vb.opts
+            o.at_unix = int(time.time()) if at is None else int(at)
+            o.trust = trust.ptr
+            o.collateral = col.ptr if col is not None else None
+            o.expected_report_data = ctypes.cast(ctypes.c_char_p(rd), c_void_p) if rd else None
+            doc = vb.verdict(ev, pol.ptr if pol is not None else None)
         finally:
             vb.busy = False
-        doc = _parse_verdict(text)
     finally:
         for h in own:
             h.close()
