@@ -50,6 +50,7 @@ static double thread_cpu(void)
 static void *agg_run(void *arg)
 {
     agg *a = arg;
+    pthread_setname_np(pthread_self(), "aggregator"); /* for perf report --comm aggregator */
     a->last_cpu = thread_cpu();
     if (ccz_rpc_server_run(a->rpc) != CCZ_OK)
         fprintf(stderr, "hfl_bench: %s\n", ccz_error_detail());
@@ -236,9 +237,12 @@ static int rounds_main(unsigned reps, int argc, char **argv)
         for (int i = 3; i < argc && nk < 3; i++)
             ks[nk++] = (unsigned)atoi(argv[i]);
     }
+    /* HFL_SECURE=0: plain rounds only, 1: secure only; unset: both */
+    const char *only = getenv("HFL_SECURE");
+    int first = only && !strcmp(only, "1"), last = only && !strcmp(only, "0") ? 0 : 1;
     int r = 0;
     for (unsigned i = 0; i < nk && !r; i++)
-        for (int secure = 0; secure < 2 && !r; secure++)
+        for (int secure = first; secure <= last && !r; secure++)
             r = rounds(ks[i], secure, reps, w, &plain);
     ccz_buf_free(&plain);
     free(w);
