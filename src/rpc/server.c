@@ -1255,6 +1255,8 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error_
 
 /* Output waiting for a client that does not read: past this, nghttp2 is told to wait. */
 #define OUTPUT_HIGH (1u << 20)
+/* Bytes per read and write system call at most. */
+#define IO_CHUNK (256u << 10)
 
 static void list_push(conn_list *l, conn *c)
 {
@@ -1561,6 +1563,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         return;
     }
     s->n_conns++;
+    /* libevent reads and writes 16 KiB per system call unless told otherwise: a 4 MiB message
+     * would be 256 of each (what a read may bring in is bounded by the HTTP/2 windows) */
+    bufferevent_set_max_single_read(c->bev, IO_CHUNK);
+    bufferevent_set_max_single_write(c->bev, IO_CHUNK);
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     if (!ssl) { /* plaintext: no handshake, the client's preface comes first */
