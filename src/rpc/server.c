@@ -45,6 +45,9 @@ typedef struct {
 
 typedef struct conn conn;
 
+/* Large messages' receive buffers kept for reuse, at most. */
+#define RPC_POOL 64
+
 /* Packed response bytes (gRPC prefix and message), reference-counted: a call's queue and the
  * connection's output (libevent references them, not copies) each hold one, and so does the
  * application for the ones it packs to send to many calls (ccz_rpc_packed_new). */
@@ -84,6 +87,12 @@ struct ccz_rpc_server {
     method *methods;
     size_t n_methods;
     conn_list handshaking, ready; /* TLS not done yet (the ones shed at the cap); serving */
+    struct {
+        uint8_t *p;
+        size_t cap;
+    } pool[RPC_POOL]; /* large messages' buffers given back (lazily freed), for the next ones */
+    unsigned n_pool;
+    size_t pooled; /* their bytes, at most max_held */
     bool shutting_down;
     struct event *grace;
 };
@@ -152,7 +161,7 @@ struct ccz_rpc_call {
 /* ---- calls -----------------------------------------------------------------------------------*/
 
 static void rpc_request_free(ProtobufCMessage *m, struct arena_block *arena);
-static void inbuf_release(inbuf *b);
+static void inbuf_release(ccz_rpc_server *s, inbuf *b);
 
 static void call_free(ccz_rpc_call *k)
 {
@@ -163,7 +172,7 @@ static void call_free(ccz_rpc_call *k)
     ccz_rpc_md_free(&k->md);
     ccz_rpc_md_free(&k->send_headers);
     ccz_rpc_md_free(&k->send_trailers);
-    inbuf_release(&k->in); /* given back at detach; empty by now */
+    inbuf_release(NULL, &k->in); /* given back at detach; empty by now */
     while (k->out) {
         out_seg *g = k->out;
         k->out = g->next;
@@ -245,13 +254,30 @@ static void consume(conn *c, ccz_rpc_call *k, size_t n)
 #define RPC_MAP 1
 #endif
 
-/* An anonymous mapping of cap bytes (a multiple of the page), not committed until written. */
-static uint8_t *map_new(size_t cap)
+/* An anonymous mapping of at least want bytes (a multiple of the page; *cap gets its size), not
+ * committed until written: one the server gave back before if one fits (at most twice the size
+ * wanted), else a new one. */
+static uint8_t *map_new(ccz_rpc_server *s, size_t want, size_t *cap)
 {
-    if (!RPC_MAP)
-        return malloc(cap);
-    void *p =
-        mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (!RPC_MAP) {
+        *cap = want;
+        return malloc(want);
+    }
+    unsigned best = s->n_pool;
+    for (unsigned i = 0; i < s->n_pool; i++)
+        if (s->pool[i].cap >= want && s->pool[i].cap / 2 <= want &&
+            (best == s->n_pool || s->pool[i].cap < s->pool[best].cap))
+            best = i;
+    if (best < s->n_pool) {
+        uint8_t *p = s->pool[best].p;
+        *cap = s->pool[best].cap;
+        s->pooled -= *cap;
+        s->pool[best] = s->pool[--s->n_pool];
+        return p;
+    }
+    void *p = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    *cap = want;
     return p == MAP_FAILED ? NULL : p;
 }
 
@@ -264,18 +290,31 @@ static uint8_t *map_grow(uint8_t *p, size_t old, size_t cap)
     return q == MAP_FAILED ? NULL : q;
 }
 
-static void map_free(uint8_t *p, size_t cap)
+/* Gives a mapping back: to the server's pool (s may be NULL: not), its pages lazily freed
+ * (MADV_FREE: the kernel takes them back when it needs memory, and a later write to one it
+ * has not taken costs no page fault), or unmapped when the pool is full. */
+static void map_free(ccz_rpc_server *s, uint8_t *p, size_t cap)
 {
-    if (!RPC_MAP)
+    if (!RPC_MAP) {
         free(p);
-    else if (p)
-        munmap(p, cap);
+        return;
+    }
+    if (!p)
+        return;
+    if (s && s->n_pool < RPC_POOL && s->pooled + cap <= s->max_held &&
+        madvise(p, cap, MADV_FREE) == 0) {
+        s->pool[s->n_pool].p = p;
+        s->pool[s->n_pool++].cap = cap;
+        s->pooled += cap;
+        return;
+    }
+    munmap(p, cap);
 }
 
-static void inbuf_release(inbuf *b)
+static void inbuf_release(ccz_rpc_server *s, inbuf *b)
 {
     if (b->mapped)
-        map_free(b->p, b->cap);
+        map_free(s, b->p, b->cap);
     else
         free(b->p);
     *b = (inbuf){0};
@@ -288,7 +327,7 @@ static void in_drop(ccz_rpc_call *k)
         consume(k->c, k, k->in.len);
         k->c->srv->held -= k->in.charge;
     }
-    inbuf_release(&k->in);
+    inbuf_release(k->c ? k->c->srv : NULL, &k->in);
 }
 
 /* The first message's frame size once its length prefix is among the buffer's bytes and data
@@ -328,7 +367,7 @@ static bool in_reserve(ccz_rpc_call *k, size_t frame, size_t need)
         k->in.cap = cap;
         return true;
     }
-    uint8_t *p = map_new(cap);
+    uint8_t *p = map_new(s, cap, &cap);
     if (!p)
         return false;
     if (k->in.len)
@@ -399,7 +438,7 @@ static void in_shift(ccz_rpc_call *k, size_t used)
         if (p) {
             memcpy(p, k->in.p + used, left);
             k->c->srv->held -= k->in.charge;
-            map_free(k->in.p, k->in.cap);
+            map_free(k->c->srv, k->in.p, k->in.cap);
             k->in = (inbuf){p, left, cap, cap, 0, false};
             k->c->srv->held += cap;
             return;
@@ -1697,6 +1736,8 @@ void ccz_rpc_server_free(ccz_rpc_server *s)
     free(s->methods);
     SSL_CTX_free(s->tls);
     event_base_free(s->base);
+    while (s->n_pool--)
+        munmap(s->pool[s->n_pool].p, s->pool[s->n_pool].cap);
     free(s);
 }
 
