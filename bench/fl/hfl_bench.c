@@ -5,8 +5,10 @@
  * masking against K - 1 peers (AES-256-CTR streams) and the aggregator's sum in Z_2^32.
  * `hfl_bench rounds [REPS [K...]]`: whole rounds over loopback h2c with the aggregator and K
  * simulated clients (4, 16, 64; no training) in this process, plain and with secure aggregation:
- * round time and the aggregator thread's CPU time per MB of updates. Prints one JSON object per
- * case. */
+ * round time, the aggregator thread's CPU time per MB of updates and MB of updates per CPU
+ * second of it (the whole round: receiving and decoding the updates, FedAvg, sending the model
+ * back), and the kernel's share of that CPU. HFL_SECURE=0 runs the plain rounds only, =1 the
+ * secure ones. Prints one JSON object per case. */
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/resource.h>

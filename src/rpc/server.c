@@ -377,7 +377,7 @@ static bool in_reserve(ccz_rpc_call *k, size_t frame, size_t need)
     k->in.p = p;
     k->in.cap = cap;
     k->in.mapped = true;
-    k->in.charge = PAGE_ROUND(k->in.len);
+    k->in.charge = PAGE_ROUND(k->in.len); /* what it occupies: the pages written */
     s->held += k->in.charge;
     return true;
 }
