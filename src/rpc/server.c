@@ -46,7 +46,7 @@ typedef struct {
 typedef struct conn conn;
 
 /* Large messages' receive buffers kept for reuse, at most. */
-#define RPC_POOL 64
+#define RPC_POOL 128
 
 /* Packed response bytes (gRPC prefix and message), reference-counted: a call's queue and the
  * connection's output (libevent references them, not copies) each hold one, and so does the
@@ -126,7 +126,8 @@ typedef struct {
 } inbuf;
 
 struct ccz_rpc_call {
-    conn *c; /* NULL once the stream is gone */
+    conn *c;             /* NULL once the stream is gone */
+    ccz_rpc_server *srv; /* its server (which outlives its calls) */
     uint64_t conn_serial;
     int32_t id;
     const method *m;
@@ -160,7 +161,7 @@ struct ccz_rpc_call {
 
 /* ---- calls -----------------------------------------------------------------------------------*/
 
-static void rpc_request_free(ProtobufCMessage *m, struct arena_block *arena);
+static void rpc_request_free(ccz_rpc_server *s, ProtobufCMessage *m, struct arena_block *arena);
 static void inbuf_release(ccz_rpc_server *s, inbuf *b);
 
 static void call_free(ccz_rpc_call *k)
@@ -180,7 +181,7 @@ static void call_free(ccz_rpc_call *k)
         free(g);
     }
     if (k->request)
-        rpc_request_free(k->request, k->request_arena);
+        rpc_request_free(k->srv, k->request, k->request_arena);
     free(k->message);
     free(k);
 }
@@ -909,6 +910,7 @@ static bool inflate_message(ccz_rpc_call *k, ccz_span *msg, ccz_buf *out)
 typedef struct arena_block {
     struct arena_block *next;
     size_t used, cap;
+    size_t mapped; /* a large message's first block: the size of its mapping (else 0) */
     max_align_t data[];
 } arena_block;
 
@@ -938,6 +940,7 @@ static void *arena_alloc(void *data, size_t n)
         nb->next = b;
         nb->used = 0;
         nb->cap = cap;
+        nb->mapped = 0;
         *head = b = nb;
     }
     void *p = (char *)b->data + b->used;
@@ -950,25 +953,40 @@ static void arena_keep(void *data, void *p)
     (void)data, (void)p; /* freed with the arena */
 }
 
-static void arena_free(arena_block *b)
+/* s: the server whose pool takes a large message's block back */
+static void arena_free(ccz_rpc_server *s, arena_block *b)
 {
     while (b) {
         arena_block *next = b->next;
-        free(b);
+        if (b->mapped)
+            map_free(s, (uint8_t *)b, b->mapped);
+        else
+            free(b);
         b = next;
     }
 }
 
 /* Unpacks a request; *arena gets what to free it with (rpc_request_free). */
-static ProtobufCMessage *rpc_request_unpack(const ProtobufCMessageDescriptor *d, ccz_span msg,
-                                            arena_block **arena)
+static ProtobufCMessage *rpc_request_unpack(ccz_rpc_server *s, const ProtobufCMessageDescriptor *d,
+                                            ccz_span msg, arena_block **arena)
 {
     *arena = NULL;
     if (!RPC_ARENA)
         return protobuf_c_message_unpack(d, NULL, msg.len, msg.ptr);
+    /* a large message (mostly its bytes or packed numbers) unpacks into a mapping from the
+     * server's pool, reused without page faults */
+    if (RPC_MAP && msg.len >= BIG_FRAME) {
+        size_t cap;
+        arena_block *b =
+            (arena_block *)map_new(s, PAGE_ROUND(sizeof *b + msg.len + msg.len / 8 + 65536), &cap);
+        if (!b)
+            return NULL;
+        *b = (arena_block){NULL, 0, cap - sizeof *b, cap};
+        *arena = b;
+    }
     /* about what a message of many small items unpacks to, so one block usually does */
-    if (msg.len > 2048 && !arena_alloc(arena, msg.len + msg.len / 2)) {
-        arena_free(*arena);
+    else if (msg.len > 2048 && !arena_alloc(arena, msg.len + msg.len / 2)) {
+        arena_free(s, *arena);
         *arena = NULL;
         return NULL;
     }
@@ -977,17 +995,17 @@ static ProtobufCMessage *rpc_request_unpack(const ProtobufCMessageDescriptor *d,
     ProtobufCAllocator a = {arena_alloc, arena_keep, arena};
     ProtobufCMessage *m = protobuf_c_message_unpack(d, &a, msg.len, msg.ptr);
     if (!m) {
-        arena_free(*arena);
+        arena_free(s, *arena);
         *arena = NULL;
     }
     return m;
 }
 
-static void rpc_request_free(ProtobufCMessage *m, arena_block *arena)
+static void rpc_request_free(ccz_rpc_server *s, ProtobufCMessage *m, arena_block *arena)
 {
     if (!RPC_ARENA)
         protobuf_c_message_free_unpacked(m, NULL);
-    arena_free(arena);
+    arena_free(s, arena);
 }
 
 static void take_messages(ccz_rpc_call *k)
@@ -1016,7 +1034,7 @@ static void take_messages(ccz_rpc_call *k)
             return;
         }
         arena_block *arena;
-        ProtobufCMessage *m = rpc_request_unpack(k->m->in, msg, &arena);
+        ProtobufCMessage *m = rpc_request_unpack(k->srv, k->m->in, msg, &arena);
         ccz_buf_free(&plain);
         if (!m) {
             fail_call(k, CCZ_RPC_INTERNAL, "the request cannot be parsed as the method's message");
@@ -1027,11 +1045,11 @@ static void take_messages(ccz_rpc_call *k)
         if (k->m->kind == CCZ_RPC_CLIENT_STREAMING) {
             if (!k->finished)
                 dispatch(k, m);
-            rpc_request_free(m, arena);
+            rpc_request_free(k->srv, m, arena);
             if (!k->c) /* the handler's answer closed the connection */
                 return;
         } else if (k->request) {
-            rpc_request_free(m, arena);
+            rpc_request_free(k->srv, m, arena);
             fail_call(k, CCZ_RPC_UNIMPLEMENTED, "more than one request message on a unary call");
         } else {
             k->request = m;
@@ -1051,6 +1069,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
     if (!k)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     k->c = c;
+    k->srv = c->srv;
     k->conn_serial = c->serial;
     k->id = frame->hd.stream_id;
     k->alive = true;
