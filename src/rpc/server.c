@@ -237,9 +237,9 @@ static void consume(conn *c, ccz_rpc_call *k, size_t n)
 }
 
 /* A message whose frame is at least this large is received into a buffer reserved once at the
- * frame's size (its length prefix says it), so it is never copied to grow, and that buffer's
- * pages come fresh from the kernel (a 4 MiB malloc/free per message would be as many page
- * faults, plus glibc's trimming). */
+ * frame's size (its length prefix says it), so it is never copied to grow; the server pools
+ * those buffers, so that the next large message does not fault its pages in again (a 4 MiB
+ * malloc/free per message was as many page faults, plus glibc's trimming). */
 #define BIG_FRAME (256u << 10)
 #define PAGE_ROUND(n) (((n) + 4095) & ~(size_t)4095)
 
