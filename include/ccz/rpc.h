@@ -196,6 +196,20 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_call_add_trailer(ccz_rpc_call *c, const
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_reply(ccz_rpc_call *c, const ProtobufCMessage *response);
 /* Sends one message of a server-streaming call. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_send(ccz_rpc_call *c, const ProtobufCMessage *response);
+/* A response packed once to be sent to many calls (the same large answer to every client: it
+ * is neither packed nor copied again per call; the connections write its bytes by reference).
+ * Reference-counted: each call sending it holds a reference until its bytes are written, so
+ * the caller may free its own right after sending. Calls whose clients asked for compressed
+ * responses get a compressed copy of their own. */
+typedef struct ccz_rpc_packed ccz_rpc_packed;
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_packed_new(ccz_rpc_packed **out,
+                                                    const ProtobufCMessage *m);
+/* Drops the caller's reference (NULL is ignored). */
+CCZ_API void ccz_rpc_packed_free(ccz_rpc_packed *p);
+/* As ccz_rpc_send and ccz_rpc_reply, with a packed message of the method's response type
+ * (within the server's max_message). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_send_packed(ccz_rpc_call *c, ccz_rpc_packed *p);
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_reply_packed(ccz_rpc_call *c, ccz_rpc_packed *p);
 /* Ends a call with a status (and message, may be NULL). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_finish(ccz_rpc_call *c, int code, const char *message);
 

@@ -21,6 +21,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,27 @@ typedef struct {
 
 typedef struct conn conn;
 
+/* Large messages' receive buffers kept for reuse, at most. */
+#define RPC_POOL 128
+
+/* Packed response bytes (gRPC prefix and message), reference-counted: a call's queue and the
+ * connection's output (libevent references them, not copies) each hold one, and so does the
+ * application for the ones it packs to send to many calls (ccz_rpc_packed_new). */
+struct ccz_rpc_packed {
+    atomic_uint refs;
+    const ProtobufCMessageDescriptor *d;
+    bool compressed; /* flag 1 in the prefix */
+    size_t len;      /* of data: the prefix and the message */
+    uint8_t data[];
+};
+
+/* A call's response queue: the packed messages, sent in order. */
+typedef struct out_seg {
+    struct out_seg *next;
+    ccz_rpc_packed *p;
+    size_t off; /* bytes of it sent */
+} out_seg;
+
 /* Connections in a list: in order of arrival (oldest first). */
 typedef struct {
     conn *head, *tail;
@@ -64,6 +87,12 @@ struct ccz_rpc_server {
     method *methods;
     size_t n_methods;
     conn_list handshaking, ready; /* TLS not done yet (the ones shed at the cap); serving */
+    struct {
+        uint8_t *p;
+        size_t cap;
+    } pool[RPC_POOL]; /* large messages' buffers given back (lazily freed), for the next ones */
+    unsigned n_pool;
+    size_t pooled; /* their bytes, at most max_held */
     bool shutting_down;
     struct event *grace;
 };
@@ -85,14 +114,20 @@ struct conn {
     conn *prev, *next;
 };
 
-/* A request's bytes not yet parsed into messages; held counts towards the server's bound. */
+/* A request's bytes not yet parsed into messages. charge is what counts towards the bounds:
+ * the capacity of a heap buffer; for a large message's reserved buffer (mapped: its frame's
+ * full size, committed by the kernel page by page as bytes are written), the pages written so
+ * far, which is what it occupies. */
 typedef struct {
     uint8_t *p;
-    size_t len, cap;
+    size_t len, cap, charge;
+    size_t frame; /* the first message's frame (prefix + message) once its prefix arrived */
+    bool mapped;
 } inbuf;
 
 struct ccz_rpc_call {
-    conn *c; /* NULL once the stream is gone */
+    conn *c;             /* NULL once the stream is gone */
+    ccz_rpc_server *srv; /* its server (which outlives its calls) */
     uint64_t conn_serial;
     int32_t id;
     const method *m;
@@ -103,8 +138,8 @@ struct ccz_rpc_call {
     bool headers_over;   /* more header bytes than allowed: refused */
     ccz_rpc_metadata md, send_headers, send_trailers;
     inbuf in;
-    ccz_buf out;
-    size_t out_off;
+    out_seg *out, **out_tail;         /* responses queued, oldest first */
+    size_t unsent;                    /* their bytes not handed to the connection yet */
     ccz_rpc_encoding in_enc, out_enc; /* grpc-encoding of the request, of the response */
     char bad_enc[32];                 /* an encoding this server does not read */
     unsigned accepts;                 /* grpc-accept-encoding, a set of 1 << encoding */
@@ -126,7 +161,8 @@ struct ccz_rpc_call {
 
 /* ---- calls -----------------------------------------------------------------------------------*/
 
-static void rpc_request_free(ProtobufCMessage *m, struct arena_block *arena);
+static void rpc_request_free(ccz_rpc_server *s, ProtobufCMessage *m, struct arena_block *arena);
+static void inbuf_release(ccz_rpc_server *s, inbuf *b);
 
 static void call_free(ccz_rpc_call *k)
 {
@@ -137,10 +173,15 @@ static void call_free(ccz_rpc_call *k)
     ccz_rpc_md_free(&k->md);
     ccz_rpc_md_free(&k->send_headers);
     ccz_rpc_md_free(&k->send_trailers);
-    free(k->in.p); /* given back at detach; empty by now */
-    ccz_buf_free(&k->out);
+    inbuf_release(NULL, &k->in); /* given back at detach; empty by now */
+    while (k->out) {
+        out_seg *g = k->out;
+        k->out = g->next;
+        ccz_rpc_packed_free(g->p);
+        free(g);
+    }
     if (k->request)
-        rpc_request_free(k->request, k->request_arena);
+        rpc_request_free(k->srv, k->request, k->request_arena);
     free(k->message);
     free(k);
 }
@@ -195,26 +236,167 @@ static void consume(conn *c, ccz_rpc_call *k, size_t n)
     credit(c, k, k->id, n);
 }
 
+/* A message whose frame is at least this large is received into a buffer reserved once at the
+ * frame's size (its length prefix says it), so it is never copied to grow; the server pools
+ * those buffers, so that the next large message does not fault its pages in again (a 4 MiB
+ * malloc/free per message was as many page faults, plus glibc's trimming). */
+#define BIG_FRAME (256u << 10)
+#define PAGE_ROUND(n) (((n) + 4095) & ~(size_t)4095)
+
+/* Sanitizer builds take reserved buffers from malloc, so that ASan sees overruns of them. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RPC_MAP 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RPC_MAP 0
+#endif
+#endif
+#ifndef RPC_MAP
+#define RPC_MAP 1
+#endif
+
+/* An anonymous mapping of at least want bytes (a multiple of the page; *cap gets its size), not
+ * committed until written: one the server gave back before if one fits (at most twice the size
+ * wanted), else a new one. */
+static uint8_t *map_new(ccz_rpc_server *s, size_t want, size_t *cap)
+{
+    if (!RPC_MAP) {
+        *cap = want;
+        return malloc(want);
+    }
+    unsigned best = s->n_pool;
+    for (unsigned i = 0; i < s->n_pool; i++)
+        if (s->pool[i].cap >= want && s->pool[i].cap / 2 <= want &&
+            (best == s->n_pool || s->pool[i].cap < s->pool[best].cap))
+            best = i;
+    if (best < s->n_pool) {
+        uint8_t *p = s->pool[best].p;
+        *cap = s->pool[best].cap;
+        s->pooled -= *cap;
+        s->pool[best] = s->pool[--s->n_pool];
+        return p;
+    }
+    void *p = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    *cap = want;
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* Grows a mapping (the kernel moves its pages, nothing is copied). */
+static uint8_t *map_grow(uint8_t *p, size_t old, size_t cap)
+{
+    if (!RPC_MAP)
+        return realloc(p, cap);
+    void *q = mremap(p, old, cap, MREMAP_MAYMOVE);
+    return q == MAP_FAILED ? NULL : q;
+}
+
+/* Gives a mapping back: to the server's pool (s may be NULL: not), its pages lazily freed
+ * (MADV_FREE: the kernel takes them back when it needs memory, and a later write to one it
+ * has not taken costs no page fault), or unmapped when the pool is full. */
+static void map_free(ccz_rpc_server *s, uint8_t *p, size_t cap)
+{
+    if (!RPC_MAP) {
+        free(p);
+        return;
+    }
+    if (!p)
+        return;
+    if (s && s->n_pool < RPC_POOL && s->pooled + cap <= s->max_held &&
+        madvise(p, cap, MADV_FREE) == 0) {
+        s->pool[s->n_pool].p = p;
+        s->pool[s->n_pool++].cap = cap;
+        s->pooled += cap;
+        return;
+    }
+    munmap(p, cap);
+}
+
+static void inbuf_release(ccz_rpc_server *s, inbuf *b)
+{
+    if (b->mapped)
+        map_free(s, b->p, b->cap);
+    else
+        free(b->p);
+    *b = (inbuf){0};
+}
+
 /* Gives the request buffer back: its bytes credited to the client, its memory uncounted. */
 static void in_drop(ccz_rpc_call *k)
 {
     if (k->c) {
         consume(k->c, k, k->in.len);
-        k->c->srv->held -= k->in.cap;
+        k->c->srv->held -= k->in.charge;
     }
-    free(k->in.p);
-    k->in = (inbuf){0};
+    inbuf_release(k->c ? k->c->srv : NULL, &k->in);
 }
 
-/* Appends a DATA chunk (at most a frame, 16 KiB: the frame size is never raised). The buffer
- * grows by an eighth (at most 256 KiB) beyond what it needs, and every byte of it counts. */
+/* The first message's frame size once its length prefix is among the buffer's bytes and data
+ * (0 before, and for a prefix the frame reader refuses). */
+static size_t frame_size(const inbuf *b, const uint8_t *data, size_t n, size_t max)
+{
+    if (b->frame)
+        return b->frame;
+    if (b->len + n < 5)
+        return 0;
+    uint8_t h[5];
+    size_t from = b->len < 5 ? b->len : 5;
+    if (from)
+        memcpy(h, b->p, from);
+    memcpy(h + from, data, 5 - from);
+    ccz_cursor cur;
+    ccz_cursor_init(&cur, CCZ_SPAN(h, 5));
+    uint8_t flag;
+    uint32_t len;
+    /* a bad flag or length is refused by the frame reader as soon as the prefix is in */
+    if (ccz_cursor_u8(&cur, &flag) || ccz_cursor_u32be(&cur, &len) || flag > 1 || len > max)
+        return 0;
+    return (size_t)len + 5;
+}
+
+/* Makes room for need bytes in a reserved buffer of at least the frame's size: a new mapping
+ * (the few bytes held so far moved in) or the mapping grown. */
+static bool in_reserve(ccz_rpc_call *k, size_t frame, size_t need)
+{
+    ccz_rpc_server *s = k->c->srv;
+    size_t cap = PAGE_ROUND(need > frame ? need : frame);
+    if (k->in.mapped) {
+        uint8_t *p = map_grow(k->in.p, k->in.cap, cap);
+        if (!p)
+            return false;
+        k->in.p = p;
+        k->in.cap = cap;
+        return true;
+    }
+    uint8_t *p = map_new(s, cap, &cap);
+    if (!p)
+        return false;
+    if (k->in.len)
+        memcpy(p, k->in.p, k->in.len);
+    free(k->in.p);
+    s->held -= k->in.charge;
+    k->in.p = p;
+    k->in.cap = cap;
+    k->in.mapped = true;
+    k->in.charge = PAGE_ROUND(k->in.len); /* what it occupies: the pages written */
+    s->held += k->in.charge;
+    return true;
+}
+
+/* Appends a DATA chunk (at most a frame, 16 KiB: the frame size is never raised). A large
+ * message goes into a buffer reserved at its frame's size, charged by the pages written; a
+ * small one into a heap buffer that grows by doubling, every byte of it charged. */
 static bool in_append(ccz_rpc_call *k, const uint8_t *data, size_t n)
 {
     ccz_rpc_server *s = k->c->srv;
     size_t need = k->in.len + n;
     if (need > s->max_message + 5 + 16384) /* the frame reader sees an oversize length first */
         return false;
-    if (need > k->in.cap) {
+    k->in.frame = frame_size(&k->in, data, n, s->max_message);
+    if (need > k->in.cap && (k->in.mapped || k->in.frame >= BIG_FRAME)) {
+        if (!in_reserve(k, k->in.frame, need))
+            return false;
+    } else if (need > k->in.cap) {
         /* doubling: a large message arriving in small pieces is copied about twice, not
          * once per piece; what is held stays within twice what arrived */
         size_t extra = k->in.len;
@@ -226,11 +408,15 @@ static bool in_append(ccz_rpc_call *k, const uint8_t *data, size_t n)
             return false;
         s->held += cap - k->in.cap;
         k->in.p = p;
-        k->in.cap = cap;
+        k->in.cap = k->in.charge = cap;
     }
     memcpy(k->in.p + k->in.len, data, n);
     k->in.len += n;
     k->c->unconsumed += n;
+    if (k->in.mapped && PAGE_ROUND(k->in.len) > k->in.charge) { /* pages written: committed */
+        s->held += PAGE_ROUND(k->in.len) - k->in.charge;
+        k->in.charge = PAGE_ROUND(k->in.len);
+    }
     return true;
 }
 
@@ -238,18 +424,36 @@ static bool in_append(ccz_rpc_call *k, const uint8_t *data, size_t n)
  * holds is given back. */
 static void in_shift(ccz_rpc_call *k, size_t used)
 {
-    consume(k->c, k, used);
-    memmove(k->in.p, k->in.p + used, k->in.len - used);
-    k->in.len -= used;
-    if (k->in.len == 0) {
+    if (!used)
+        return;
+    if (used == k->in.len) {
         in_drop(k);
-    } else if (k->in.cap > 2 * k->in.len + 65536) {
-        size_t cap = (k->in.len + 4095) & ~(size_t)4095;
+        return;
+    }
+    consume(k->c, k, used);
+    k->in.frame = 0; /* the next message's prefix is read anew */
+    size_t left = k->in.len - used;
+    if (k->in.mapped) { /* the next message's first bytes go to a heap buffer of their own */
+        size_t cap = PAGE_ROUND(left);
+        uint8_t *p = malloc(cap);
+        if (p) {
+            memcpy(p, k->in.p + used, left);
+            k->c->srv->held -= k->in.charge;
+            map_free(k->c->srv, k->in.p, k->in.cap);
+            k->in = (inbuf){p, left, cap, cap, 0, false};
+            k->c->srv->held += cap;
+            return;
+        }
+    }
+    memmove(k->in.p, k->in.p + used, left);
+    k->in.len = left;
+    if (!k->in.mapped && k->in.cap > 2 * k->in.len + 65536) {
+        size_t cap = PAGE_ROUND(k->in.len);
         uint8_t *p = realloc(k->in.p, cap);
         if (p) {
             k->c->srv->held -= k->in.cap - cap;
             k->in.p = p;
-            k->in.cap = cap;
+            k->in.cap = k->in.charge = cap;
         }
     }
 }
@@ -306,7 +510,7 @@ uint64_t ccz_rpc_call_connection(const ccz_rpc_call *k)
 
 size_t ccz_rpc_call_unsent(const ccz_rpc_call *k)
 {
-    return k->out.len - k->out_off;
+    return k->unsent;
 }
 
 const ccz_ratls_verdict *ccz_rpc_call_peer(const ccz_rpc_call *k)
@@ -341,6 +545,66 @@ ccz_status ccz_rpc_call_add_trailer(ccz_rpc_call *k, const char *key, ccz_span v
 
 /* ---- sending ---------------------------------------------------------------------------------*/
 
+/* A packed message of already framed bytes (prefix included). */
+static ccz_status packed_of(ccz_rpc_packed **out, const ProtobufCMessageDescriptor *d,
+                            ccz_span framed, bool compressed)
+{
+    ccz_rpc_packed *p = malloc(sizeof *p + framed.len);
+    CCZ_ENSURE(p, CCZ_ERR_NOMEM, "out of memory");
+    atomic_init(&p->refs, 1);
+    p->d = d;
+    p->compressed = compressed;
+    p->len = framed.len;
+    memcpy(p->data, framed.ptr, framed.len);
+    *out = p;
+    return CCZ_OK;
+}
+
+ccz_status ccz_rpc_packed_new(ccz_rpc_packed **out, const ProtobufCMessage *m)
+{
+    *out = NULL;
+    CCZ_ENSURE(m && m->descriptor, CCZ_ERR_INVALID_ARGUMENT, "no message");
+    size_t n = protobuf_c_message_get_packed_size(m);
+    CCZ_ENSURE(n <= INT32_MAX, CCZ_ERR_TOO_LARGE, "message of %zu bytes: too large", n);
+    ccz_rpc_packed *p = malloc(sizeof *p + 5 + n);
+    CCZ_ENSURE(p, CCZ_ERR_NOMEM, "out of memory");
+    atomic_init(&p->refs, 1);
+    p->d = m->descriptor;
+    p->compressed = false;
+    p->len = 5 + n;
+    p->data[0] = 0;
+    p->data[1] = (uint8_t)(n >> 24), p->data[2] = (uint8_t)(n >> 16);
+    p->data[3] = (uint8_t)(n >> 8), p->data[4] = (uint8_t)n;
+    protobuf_c_message_pack(m, p->data + 5);
+    *out = p;
+    return CCZ_OK;
+}
+
+void ccz_rpc_packed_free(ccz_rpc_packed *p)
+{
+    if (p && atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1)
+        free(p);
+}
+
+static void packed_cleanup(const void *data, size_t len, void *extra)
+{
+    (void)data, (void)len;
+    ccz_rpc_packed_free(extra);
+}
+
+/* Appends p (referenced, not copied) to the call's responses. */
+static ccz_status queue(ccz_rpc_call *k, ccz_rpc_packed *p)
+{
+    out_seg *g = malloc(sizeof *g);
+    CCZ_ENSURE(g, CCZ_ERR_NOMEM, "out of memory");
+    atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+    *g = (out_seg){NULL, p, 0};
+    *k->out_tail = g;
+    k->out_tail = &g->next;
+    k->unsent += p->len;
+    return CCZ_OK;
+}
+
 static void conn_flush(conn *c);
 static void conn_close(conn *c);
 
@@ -373,18 +637,56 @@ static ccz_status add_status(rpc_headers *h, const ccz_rpc_call *k)
     return add_md(h, &k->send_trailers);
 }
 
+/* Takes n bytes off the front of the call's queue: copied to buf, or (buf NULL) referenced by
+ * the connection's output. False when the output cannot take them. */
+static bool out_take(ccz_rpc_call *k, uint8_t *buf, struct evbuffer *to, size_t n)
+{
+    while (n) {
+        out_seg *g = k->out;
+        size_t m = g->p->len - g->off;
+        if (m > n)
+            m = n;
+        if (buf) {
+            memcpy(buf, g->p->data + g->off, m);
+            buf += m;
+        } else if (m < 4096) { /* a reference costs more than copying a few bytes */
+            if (evbuffer_add(to, g->p->data + g->off, m) != 0)
+                return false;
+        } else {
+            atomic_fetch_add_explicit(&g->p->refs, 1, memory_order_relaxed);
+            if (evbuffer_add_reference(to, g->p->data + g->off, m, packed_cleanup, g->p) != 0) {
+                ccz_rpc_packed_free(g->p);
+                return false;
+            }
+        }
+        g->off += m;
+        k->unsent -= m;
+        n -= m;
+        if (g->off == g->p->len) {
+            k->out = g->next;
+            if (!k->out)
+                k->out_tail = &k->out;
+            ccz_rpc_packed_free(g->p);
+            free(g);
+        }
+    }
+    return true;
+}
+
+/* A DATA frame's payload: messages larger than a frame go out by reference (send_data), not
+ * copied; smaller ones are copied into the frame, several to a frame. */
 static ssize_t read_out(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
                         uint32_t *flags, nghttp2_data_source *source, void *user_data)
 {
     (void)user_data;
     ccz_rpc_call *k = source->ptr;
-    size_t pending = k->out.len - k->out_off;
-    if (pending) {
-        size_t n = pending < length ? pending : length;
-        memcpy(buf, k->out.ptr + k->out_off, n);
-        k->out_off += n;
-        if (k->out_off == k->out.len)
-            k->out.len = k->out_off = 0;
+    if (k->unsent) {
+        size_t n = k->unsent < length ? k->unsent : length;
+        if (k->out->p->len - k->out->off >= n) {
+            *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+            return (ssize_t)n;
+        }
+        out_take(k, buf, NULL, n);
         return (ssize_t)n;
     }
     if (!k->finished) {
@@ -417,7 +719,7 @@ static ccz_status start_response(ccz_rpc_call *k)
     if (s == CCZ_OK)
         s = rpc_headers_add(&h, "grpc-accept-encoding",
                             CCZ_SPAN(RPC_ACCEPT_ENCODING, sizeof RPC_ACCEPT_ENCODING - 1));
-    bool trailers_only = k->finished && k->out.len == 0;
+    bool trailers_only = k->finished && !k->out;
     if (s == CCZ_OK && !trailers_only && k->out_enc != CCZ_RPC_IDENTITY) {
         const char *e = rpc_encoding_name(k->out_enc);
         s = rpc_headers_add(&h, "grpc-encoding", CCZ_SPAN(e, strlen(e)));
@@ -456,8 +758,66 @@ ccz_status ccz_rpc_send(ccz_rpc_call *k, const ProtobufCMessage *response)
                "the call is over (finished, cancelled, past its deadline or disconnected)");
     CCZ_ENSURE(response->descriptor == k->m->out, CCZ_ERR_INVALID_ARGUMENT, "%s answers %s, not %s",
                k->path, k->m->out->name, response->descriptor->name);
-    CCZ_GUARD(rpc_pack(&k->out, response, k->c->srv->max_message, k->out_enc));
+    ccz_rpc_packed *p;
+    if (k->out_enc == CCZ_RPC_IDENTITY) {
+        size_t n = protobuf_c_message_get_packed_size(response);
+        CCZ_ENSURE(n <= k->c->srv->max_message, CCZ_ERR_TOO_LARGE,
+                   "message of %zu bytes exceeds the limit of %zu", n, k->c->srv->max_message);
+        CCZ_GUARD(ccz_rpc_packed_new(&p, response));
+    } else {
+        ccz_buf b = CCZ_BUF_INIT;
+        ccz_status s = rpc_pack(&b, response, k->c->srv->max_message, k->out_enc);
+        if (s == CCZ_OK)
+            s = packed_of(&p, response->descriptor, ccz_buf_span(&b), true);
+        ccz_buf_free(&b);
+        CCZ_GUARD(s);
+    }
+    ccz_status s = queue(k, p);
+    ccz_rpc_packed_free(p);
+    CCZ_GUARD(s);
     return kick(k);
+}
+
+ccz_status ccz_rpc_send_packed(ccz_rpc_call *k, ccz_rpc_packed *p)
+{
+    CCZ_ENSURE(k->alive && !k->finished, CCZ_ERR_INVALID_ARGUMENT,
+               "the call is over (finished, cancelled, past its deadline or disconnected)");
+    CCZ_ENSURE(p->d == k->m->out, CCZ_ERR_INVALID_ARGUMENT, "%s answers %s, not %s", k->path,
+               k->m->out->name, p->d->name);
+    size_t n = p->len - 5;
+    CCZ_ENSURE(n <= k->c->srv->max_message, CCZ_ERR_TOO_LARGE,
+               "message of %zu bytes exceeds the limit of %zu", n, k->c->srv->max_message);
+    if (k->out_enc == CCZ_RPC_IDENTITY) {
+        CCZ_GUARD(queue(k, p));
+        return kick(k);
+    }
+    /* this client gets its answers compressed: its own copy */
+    ccz_buf b = CCZ_BUF_INIT;
+    uint8_t h[5] = {1, 0, 0, 0, 0};
+    ccz_status s = ccz_buf_append(&b, h, 5);
+    if (s == CCZ_OK)
+        s = rpc_compress(&b, k->out_enc, CCZ_SPAN(p->data + 5, n));
+    if (s == CCZ_OK && b.len - 5 > UINT32_MAX)
+        s = ccz_fail(CCZ_ERR_TOO_LARGE, "message too large");
+    ccz_rpc_packed *q = NULL;
+    if (s == CCZ_OK) {
+        size_t c = b.len - 5;
+        b.ptr[1] = (uint8_t)(c >> 24), b.ptr[2] = (uint8_t)(c >> 16);
+        b.ptr[3] = (uint8_t)(c >> 8), b.ptr[4] = (uint8_t)c;
+        s = packed_of(&q, p->d, ccz_buf_span(&b), true);
+    }
+    ccz_buf_free(&b);
+    if (s == CCZ_OK)
+        s = queue(k, q);
+    ccz_rpc_packed_free(q);
+    CCZ_GUARD(s);
+    return kick(k);
+}
+
+ccz_status ccz_rpc_reply_packed(ccz_rpc_call *k, ccz_rpc_packed *p)
+{
+    CCZ_GUARD(ccz_rpc_send_packed(k, p));
+    return ccz_rpc_finish(k, CCZ_RPC_OK, NULL);
 }
 
 ccz_status ccz_rpc_finish(ccz_rpc_call *k, int code, const char *message)
@@ -550,6 +910,7 @@ static bool inflate_message(ccz_rpc_call *k, ccz_span *msg, ccz_buf *out)
 typedef struct arena_block {
     struct arena_block *next;
     size_t used, cap;
+    size_t mapped; /* a large message's first block: the size of its mapping (else 0) */
     max_align_t data[];
 } arena_block;
 
@@ -579,6 +940,7 @@ static void *arena_alloc(void *data, size_t n)
         nb->next = b;
         nb->used = 0;
         nb->cap = cap;
+        nb->mapped = 0;
         *head = b = nb;
     }
     void *p = (char *)b->data + b->used;
@@ -591,25 +953,40 @@ static void arena_keep(void *data, void *p)
     (void)data, (void)p; /* freed with the arena */
 }
 
-static void arena_free(arena_block *b)
+/* s: the server whose pool takes a large message's block back */
+static void arena_free(ccz_rpc_server *s, arena_block *b)
 {
     while (b) {
         arena_block *next = b->next;
-        free(b);
+        if (b->mapped)
+            map_free(s, (uint8_t *)b, b->mapped);
+        else
+            free(b);
         b = next;
     }
 }
 
 /* Unpacks a request; *arena gets what to free it with (rpc_request_free). */
-static ProtobufCMessage *rpc_request_unpack(const ProtobufCMessageDescriptor *d, ccz_span msg,
-                                            arena_block **arena)
+static ProtobufCMessage *rpc_request_unpack(ccz_rpc_server *s, const ProtobufCMessageDescriptor *d,
+                                            ccz_span msg, arena_block **arena)
 {
     *arena = NULL;
     if (!RPC_ARENA)
         return protobuf_c_message_unpack(d, NULL, msg.len, msg.ptr);
+    /* a large message (mostly its bytes or packed numbers) unpacks into a mapping from the
+     * server's pool, reused without page faults */
+    if (RPC_MAP && msg.len >= BIG_FRAME) {
+        size_t cap;
+        arena_block *b =
+            (arena_block *)map_new(s, PAGE_ROUND(sizeof *b + msg.len + msg.len / 8 + 65536), &cap);
+        if (!b)
+            return NULL;
+        *b = (arena_block){NULL, 0, cap - sizeof *b, cap};
+        *arena = b;
+    }
     /* about what a message of many small items unpacks to, so one block usually does */
-    if (msg.len > 2048 && !arena_alloc(arena, msg.len + msg.len / 2)) {
-        arena_free(*arena);
+    else if (msg.len > 2048 && !arena_alloc(arena, msg.len + msg.len / 2)) {
+        arena_free(s, *arena);
         *arena = NULL;
         return NULL;
     }
@@ -618,21 +995,23 @@ static ProtobufCMessage *rpc_request_unpack(const ProtobufCMessageDescriptor *d,
     ProtobufCAllocator a = {arena_alloc, arena_keep, arena};
     ProtobufCMessage *m = protobuf_c_message_unpack(d, &a, msg.len, msg.ptr);
     if (!m) {
-        arena_free(*arena);
+        arena_free(s, *arena);
         *arena = NULL;
     }
     return m;
 }
 
-static void rpc_request_free(ProtobufCMessage *m, arena_block *arena)
+static void rpc_request_free(ccz_rpc_server *s, ProtobufCMessage *m, arena_block *arena)
 {
     if (!RPC_ARENA)
         protobuf_c_message_free_unpacked(m, NULL);
-    arena_free(arena);
+    arena_free(s, arena);
 }
 
 static void take_messages(ccz_rpc_call *k)
 {
+    if (k->in.frame && k->in.len < k->in.frame)
+        return; /* the first message is incomplete still */
     ccz_cursor cur;
     ccz_cursor_init(&cur, CCZ_SPAN(k->in.p, k->in.len));
     size_t max = k->c->srv->max_message;
@@ -655,7 +1034,7 @@ static void take_messages(ccz_rpc_call *k)
             return;
         }
         arena_block *arena;
-        ProtobufCMessage *m = rpc_request_unpack(k->m->in, msg, &arena);
+        ProtobufCMessage *m = rpc_request_unpack(k->srv, k->m->in, msg, &arena);
         ccz_buf_free(&plain);
         if (!m) {
             fail_call(k, CCZ_RPC_INTERNAL, "the request cannot be parsed as the method's message");
@@ -666,11 +1045,11 @@ static void take_messages(ccz_rpc_call *k)
         if (k->m->kind == CCZ_RPC_CLIENT_STREAMING) {
             if (!k->finished)
                 dispatch(k, m);
-            rpc_request_free(m, arena);
+            rpc_request_free(k->srv, m, arena);
             if (!k->c) /* the handler's answer closed the connection */
                 return;
         } else if (k->request) {
-            rpc_request_free(m, arena);
+            rpc_request_free(k->srv, m, arena);
             fail_call(k, CCZ_RPC_UNIMPLEMENTED, "more than one request message on a unary call");
         } else {
             k->request = m;
@@ -690,13 +1069,14 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
     if (!k)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     k->c = c;
+    k->srv = c->srv;
     k->conn_serial = c->serial;
     k->id = frame->hd.stream_id;
     k->alive = true;
     k->refs = 1; /* the stream's */
     k->accepts = 1u << CCZ_RPC_IDENTITY;
     k->progress = listener_mono_ms();
-    ccz_buf_init(&k->out, 0, false);
+    k->out_tail = &k->out;
     k->next = c->calls;
     if (c->calls)
         c->calls->prev = k;
@@ -855,7 +1235,7 @@ static ccz_rpc_call *largest_request(ccz_rpc_server *s, conn *only)
     ccz_rpc_call *big = NULL;
     for (conn *c = only ? only : s->ready.head; c; c = only ? NULL : c->next)
         for (ccz_rpc_call *k = c->calls; k; k = k->next)
-            if (k->in.cap && (!big || k->in.cap > big->in.cap))
+            if (k->in.charge && (!big || k->in.charge > big->in.charge))
                 big = k;
     return big;
 }
@@ -933,6 +1313,8 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error_
 
 /* Output waiting for a client that does not read: past this, nghttp2 is told to wait. */
 #define OUTPUT_HIGH (1u << 20)
+/* Bytes per read and write system call at most. */
+#define IO_CHUNK (256u << 10)
 
 static void list_push(conn_list *l, conn *c)
 {
@@ -977,6 +1359,24 @@ static ssize_t send_cb(nghttp2_session *session, const uint8_t *data, size_t len
     if (bufferevent_write(c->bev, data, length) != 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     return (ssize_t)length;
+}
+
+/* A DATA frame whose payload read_out left in the call's queue: its header copied, the payload
+ * referenced (the bytes stay in the packed message until the connection has written them). */
+static int send_data(nghttp2_session *session, nghttp2_frame *frame, const uint8_t *framehd,
+                     size_t length, nghttp2_data_source *source, void *user_data)
+{
+    (void)session;
+    conn *c = user_data;
+    ccz_rpc_call *k = source->ptr;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) >= OUTPUT_HIGH)
+        return NGHTTP2_ERR_WOULDBLOCK;
+    /* no padding is ever asked for; the payload is what read_out saw queued */
+    if (frame->data.padlen || length > k->unsent || evbuffer_add(out, framehd, 9) != 0 ||
+        !out_take(k, NULL, out, length))
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    return 0;
 }
 
 static void conn_flush(conn *c)
@@ -1095,6 +1495,7 @@ static ccz_status start_h2(conn *c)
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
     nghttp2_session_callbacks_set_send_callback(cb, send_cb);
+    nghttp2_session_callbacks_set_send_data_callback(cb, send_data);
     nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
     nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
@@ -1226,6 +1627,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         return;
     }
     s->n_conns++;
+    /* libevent reads and writes 16 KiB per system call unless told otherwise: a 4 MiB message
+     * would be 256 of each (what a read may bring in is bounded by the HTTP/2 windows) */
+    bufferevent_set_max_single_read(c->bev, IO_CHUNK);
+    bufferevent_set_max_single_write(c->bev, IO_CHUNK);
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     if (!ssl) { /* plaintext: no handshake, the client's preface comes first */
@@ -1356,6 +1761,8 @@ void ccz_rpc_server_free(ccz_rpc_server *s)
     free(s->methods);
     SSL_CTX_free(s->tls);
     event_base_free(s->base);
+    while (s->n_pool--)
+        munmap(s->pool[s->n_pool].p, s->pool[s->n_pool].cap);
     free(s);
 }
 

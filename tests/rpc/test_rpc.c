@@ -185,6 +185,47 @@ typedef struct {
     char name[64];
 } later;
 
+/* "packed": answered from one packed message shared by every such call (its caller's reference
+ * kept until the server stops); "packed-big": 1 MiB packed for the call and its reference
+ * dropped at once (the call's own keeps the bytes until they are written). */
+static ccz_rpc_packed *shared;
+static size_t server_max;
+
+static void answer_packed(ccz_rpc_call *call, const char *name)
+{
+    bool big = !strcmp(name, "packed-big");
+    ccz_rpc_packed *p = shared;
+    /* a packed message of another type is refused */
+    Ratls__HelloRequest q = RATLS__HELLO_REQUEST__INIT;
+    q.name = "x";
+    CHECK_OK(ccz_rpc_packed_new(&p, &q.base));
+    CHECK_STATUS(ccz_rpc_send_packed(call, p), CCZ_ERR_INVALID_ARGUMENT);
+    ccz_rpc_packed_free(p);
+    p = shared;
+    if (!p || big) {
+        size_t n = big ? 1u << 20 : 12;
+        char *t = malloc(n + 1);
+        memset(t, 'x', n);
+        memcpy(t, "Hello packed", 12);
+        t[n] = '\0';
+        Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
+        r.message = t;
+        CHECK_OK(ccz_rpc_packed_new(&p, &r.base));
+        free(t);
+        if (!big)
+            shared = p;
+    }
+    ccz_status s = ccz_rpc_reply_packed(call, p);
+    if (big)
+        ccz_rpc_packed_free(p);
+    if (big && server_max < (2u << 20)) { /* the server's own limit on what it sends */
+        CHECK_STATUS(s, CCZ_ERR_TOO_LARGE);
+        CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_RESOURCE_EXHAUSTED, "reply too large"));
+    } else {
+        CHECK_OK(s);
+    }
+}
+
 static void answer(ccz_rpc_call *call, const char *name)
 {
     const ccz_rpc_metadata *md = ccz_rpc_call_metadata(call);
@@ -197,6 +238,10 @@ static void answer(ccz_rpc_call *call, const char *name)
         }
     if (!strcmp(name, "")) {
         CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, "50% done\nthen \xc3\xa9"));
+        return;
+    }
+    if (!strncmp(name, "packed", 6)) {
+        answer_packed(call, name);
         return;
     }
     size_t tl = strlen(name) + 7;
@@ -306,6 +351,7 @@ static void server_start(size_t max_message, int port, ccz_rpc_encoding send_enc
     so.tls = server_side.ctx;
     so.max_message = max_message;
     so.send_encoding = send_encoding;
+    server_max = max_message;
     CHECK_OK(ccz_rpc_server_new(&fx.srv, &so));
     CHECK_OK(ccz_rpc_server_add(fx.srv, "/ratls.Greeter/SayHello", CCZ_RPC_UNARY,
                                 &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
@@ -333,6 +379,8 @@ static void server_stop(void)
     pthread_join(fx.thread, NULL);
     ccz_rpc_server_free(fx.srv);
     fx.srv = NULL;
+    ccz_rpc_packed_free(shared);
+    shared = NULL;
 }
 
 static ccz_rpc_channel *channel(test_side *c, size_t max)
@@ -405,6 +453,17 @@ static void test_unary(void)
     CHECK(say(ch, "", &st, NULL) == NULL);
     CHECK_INT(st.code, CCZ_RPC_INVALID_ARGUMENT);
     CHECK_STR(st.message, "50% done\nthen \xc3\xa9");
+    ccz_rpc_status_free(&st);
+
+    /* answers packed once and sent to several calls */
+    for (int i = 0; i < 3; i++) {
+        CHECK_STR(say(ch, "packed", &st, NULL), "Hello packed");
+        CHECK_INT(st.code, CCZ_RPC_OK);
+        ccz_rpc_status_free(&st);
+    }
+    /* within the server's limit on what it sends */
+    CHECK(say(ch, "packed-big", &st, NULL) == NULL);
+    CHECK_INT(st.code, CCZ_RPC_RESOURCE_EXHAUSTED);
     ccz_rpc_status_free(&st);
 
     /* an unknown method */
@@ -887,6 +946,20 @@ static void test_graceful_shutdown(void)
         protobuf_c_message_free_unpacked(resp, NULL);
     ccz_rpc_status_free(&st);
     free(name);
+    /* a packed answer of 1 MiB, compressed for this client from the shared bytes, and the
+     * small shared one */
+    req2.name = "packed-big";
+    CHECK_OK(ccz_rpc_unary(ch, &resp, &st, "/ratls.Greeter/SayHello", &req2.base,
+                           &ratls__hello_reply__descriptor, NULL));
+    CHECK_INT(st.code, CCZ_RPC_OK);
+    m = resp ? ((Ratls__HelloReply *)resp)->message : "";
+    CHECK_INT(strlen(m), 1u << 20);
+    CHECK(!strncmp(m, "Hello packedxx", 14) && m[(1u << 20) - 1] == 'x');
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    ccz_rpc_status_free(&st);
+    CHECK_STR(say(ch, "packed", &st, NULL), "Hello packed");
+    ccz_rpc_status_free(&st);
     ccz_rpc_channel_free(ch);
     /* the answers were compressed: to a client that accepts gzip only */
     CHECK_INT(raw_call_with(&cli, "/ratls.Greeter/SayHello", "application/grpc",

@@ -4,7 +4,8 @@
  * cap, handshake and idle deadlines (PINGs do not keep a connection, a stalled request is
  * cancelled), the cap sized from RLIMIT_NOFILE, a server out of descriptors (a child under a
  * low RLIMIT_NOFILE: no spinning, one log line), streams that promise 4 MiB messages and never
- * finish them (memory stays bounded, checked outside ASan), HTTP/2 windows credited as bytes
+ * finish them (memory stays bounded, checked outside ASan), streams that announce 4 MiB and
+ * send 64 bytes (charged what they sent, not what they announced), HTTP/2 windows credited as bytes
  * are consumed (no stall), a client whose connection is bounded by its deadline against a
  * server that never speaks, and a flood of plaintext (h2c) connections: the same cap, and the idle
  * deadline where there is no handshake. */
@@ -780,6 +781,77 @@ static void test_unfinished_messages(void)
     server_stop(&sv);
 }
 
+/* A message that promises 4 MiB and sends only its first 64 bytes. */
+static ssize_t promise_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
+                            uint32_t *flags, nghttp2_data_source *src, void *u)
+{
+    (void)s, (void)id, (void)flags, (void)u;
+    size_t *sent = src->ptr;
+    if (*sent || len < 64)
+        return NGHTTP2_ERR_DEFERRED;
+    memset(buf, 0, 64);
+    buf[2] = 0x40; /* 00 00 40 00 00: 4 MiB */
+    *sent = 64;
+    return 64;
+}
+
+/* A large message is received into a buffer reserved at its announced size, but what it holds
+ * is charged by the pages written: 16 streams that announce 4 MiB each (64 MiB, eight times
+ * the server's bound) and send 64 bytes hold 64 KiB, and none is shed. */
+static void test_promises(void)
+{
+    server sv;
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.max_buffer = 8u << 20; /* the least it may be: one connection's window */
+    server_start(&sv, &so);
+    hog h = {0};
+    CHECK_OK(ccz_ratls_connect(&h.ssl, cli_side.ctx, sv.target));
+    SSL_set_mode(h.ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    fcntl(SSL_get_fd(h.ssl), F_SETFL, O_NONBLOCK);
+    nghttp2_session_callbacks *cb;
+    nghttp2_session_callbacks_new(&cb);
+    nghttp2_session_callbacks_set_send_callback(cb, hog_send);
+    nghttp2_session_callbacks_set_on_header_callback(cb, hog_header);
+    nghttp2_session_client_new(&h.h2, cb, &h);
+    nghttp2_session_callbacks_del(cb);
+    nghttp2_submit_settings(h.h2, NGHTTP2_FLAG_NONE, NULL, 0);
+    nghttp2_nv nv[] = {
+#define NV(a, b) {(uint8_t *)a, (uint8_t *)b, strlen(a), strlen(b), NGHTTP2_NV_FLAG_NONE}
+        NV(":method", "POST"),
+        NV(":scheme", "https"),
+        NV(":path", "/test.Stream/Total"),
+        NV(":authority", "x"),
+        NV("content-type", "application/grpc"),
+        NV("te", "trailers"),
+#undef NV
+    };
+    size_t sent[16] = {0};
+    for (int j = 0; j < 16; j++) {
+        nghttp2_data_provider prd = {.source.ptr = &sent[j], .read_callback = promise_body};
+        CHECK(nghttp2_submit_request(h.h2, NULL, nv, 6, &prd, NULL) > 0);
+    }
+    for (int i = 0; i < 30; i++) { /* 300 ms of the server reading them */
+        struct pollfd p = {SSL_get_fd(h.ssl), POLLIN, 0};
+        poll(&p, 1, 10);
+        uint8_t buf[16384];
+        int k;
+        while ((k = SSL_read(h.ssl, buf, sizeof buf)) > 0)
+            nghttp2_session_mem_recv(h.h2, buf, (size_t)k);
+        nghttp2_session_send(h.h2);
+    }
+    size_t total = 0;
+    for (int j = 0; j < 16; j++)
+        total += sent[j];
+    CHECK_INT(total, 16 * 64);
+    CHECK_INT(h.exhausted, 0);
+    CHECK_STR(h.message, "");
+    char text[256];
+    CHECK_INT(say(sv.target, "meanwhile", 5000, 0, text, sizeof text), CCZ_RPC_OK);
+    nghttp2_session_del(h.h2);
+    SSL_free(h.ssl);
+    server_stop(&sv);
+}
+
 /* ---- 5. windows credited as bytes are consumed -----------------------------------------------*/
 
 typedef struct {
@@ -979,6 +1051,7 @@ static void test_hostile(void)
     STEP(test_connection_flood);
     STEP(test_deadlines);
     STEP(test_unfinished_messages);
+    STEP(test_promises);
     STEP(test_window_credit);
     STEP(test_silent_server);
     STEP(test_plaintext_flood);

@@ -43,6 +43,8 @@ struct ccz_hfl_service {
     size_t dim;
     float *global;
     ccz_buf model_msg; /* the global model as float32 bytes */
+    Cczfl__Model sent; /* the Model packed once for every client (its weights unused) */
+    ccz_rpc_packed *packed;
     client cl[CCZ_HFL_MAX_CLIENTS];
     unsigned n_clients;
     unsigned round; /* rounds done */
@@ -81,6 +83,8 @@ static void release(client *c)
 static ccz_status refresh_model(ccz_hfl_service *v)
 {
     v->model_msg.len = 0;
+    ccz_rpc_packed_free(v->packed);
+    v->packed = NULL;
     return ccz_hfl_tensor_encode(&v->model_msg, v->global, v->dim, CCZ_HFL_F32);
 }
 
@@ -94,8 +98,20 @@ static void send_model(ccz_hfl_service *v, client *c, unsigned round, bool done)
     m.weights = (ProtobufCBinaryData){v->model_msg.len, v->model_msg.ptr};
     m.accuracy = v->st.acc;
     m.loss = v->st.loss;
-    if (c->held && ccz_rpc_call_alive(c->held))
-        (void)!ccz_rpc_reply(c->held, &m.base);
+    if (c->held && ccz_rpc_call_alive(c->held)) {
+        /* every client waiting gets the same bytes: packed once (refresh_model drops them) */
+        if (v->packed && (v->sent.round != round || v->sent.done != done ||
+                          v->sent.accuracy != m.accuracy || v->sent.loss != m.loss)) {
+            ccz_rpc_packed_free(v->packed);
+            v->packed = NULL;
+        }
+        if (!v->packed && ccz_rpc_packed_new(&v->packed, &m.base) == CCZ_OK)
+            v->sent = m;
+        if (v->packed)
+            (void)!ccz_rpc_reply_packed(c->held, v->packed);
+        else
+            (void)!ccz_rpc_reply(c->held, &m.base);
+    }
     release(c);
 }
 
@@ -728,6 +744,7 @@ void ccz_hfl_service_free(ccz_hfl_service *v)
     ccz_hfl_strategy_free(v->strategy);
     free(v->global);
     ccz_buf_free(&v->model_msg);
+    ccz_rpc_packed_free(v->packed);
     ccz_rpc_timer_free(v->tick);
     free(v);
 }
