@@ -510,6 +510,9 @@ static void accept_update(ccz_hfl_service *v, ccz_rpc_call *call, client *c,
     try_open(v);
 }
 
+static bool streaming(const ccz_hfl_service *v, const client *c);
+static void upstream_detach(upstream *u);
+
 static void on_push(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
 {
     ccz_hfl_service *v = payload;
@@ -517,11 +520,13 @@ static void on_push(ccz_rpc_call *call, const ProtobufCMessage *req, void *paylo
     client *c = member(v, call);
     if (!c || !may_upload(v, call, c, u->round))
         return;
-    if (c->stream) {
+    if (streaming(v, c)) {
         (void)!ccz_rpc_finish(call, CCZ_RPC_ALREADY_EXISTS,
                               "this client's update for the round is being streamed");
         return;
     }
+    if (c->stream) /* one for a round gone, or cut */
+        upstream_detach(c->stream);
     ccz_status s = CCZ_OK;
     if (u->examples == 0 || u->examples > CCZ_HFL_MAX_EXAMPLES || !isfinite(u->loss))
         s = ccz_fail(CCZ_ERR_MALFORMED, "examples %llu (1 to 1000000000), loss %g (finite)",
@@ -547,7 +552,8 @@ static void on_push(ccz_rpc_call *call, const ProtobufCMessage *req, void *paylo
  * stream that is refused, ends, or is cut (the call freed) detaches; a client whose stream did
  * not end well has sent nothing (c->sent stays false), whatever its w holds. */
 struct upstream {
-    client *c; /* NULL: detached */
+    client *c;          /* NULL: detached */
+    ccz_rpc_call *call; /* its call (which frees it) */
     ccz_hfl_stream st;
 };
 
@@ -556,6 +562,13 @@ static void upstream_detach(upstream *u)
     if (u->c && u->c->stream == u)
         u->c->stream = NULL;
     u->c = NULL;
+}
+
+/* c streams its update for the open round on a call still alive. */
+static bool streaming(const ccz_hfl_service *v, const client *c)
+{
+    return c->stream && c->stream->st.head.round == v->round + 1 &&
+           ccz_rpc_call_alive(c->stream->call);
 }
 
 static void upstream_free(void *p)
@@ -580,17 +593,18 @@ static void on_push_stream(ccz_rpc_call *call, const ProtobufCMessage *req, void
         }
         if (!may_upload(v, call, c, m->header->round))
             return;
-        if (c->stream && c->stream->st.head.round == v->round + 1) {
+        if (streaming(v, c)) {
             (void)!ccz_rpc_finish(call, CCZ_RPC_ALREADY_EXISTS,
                                   "this client's update for the round is being streamed");
             return;
         }
-        if (c->stream) /* one for a round gone: its next chunk is refused */
+        if (c->stream) /* one for a round gone, or cut: its next chunk is refused */
             upstream_detach(c->stream);
         if (!(u = calloc(1, sizeof *u))) {
             (void)!ccz_rpc_finish(call, CCZ_RPC_RESOURCE_EXHAUSTED, "out of memory");
             return;
         }
+        u->call = call;
         ccz_hfl_stream_init(&u->st, v->dim, v->global);
         ccz_rpc_call_set_user(call, u, upstream_free);
         if (hfl_stream_apply(&u->st, c->w, m) != CCZ_OK) {
