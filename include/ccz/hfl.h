@@ -296,6 +296,7 @@ typedef struct {
     double acc, loss;    /* the aggregator's figures at the end (-1: none) */
     size_t sent_values;  /* in the last upload: the model's size, or k when it was sparse */
     size_t model_values; /* the model's size */
+    unsigned streamed;   /* updates accepted through PushUpdateStream */
 } ccz_hfl_join_result;
 
 /* Joins and trains on d until the aggregator says the training is over. CCZ_OK when it ran to

@@ -344,8 +344,8 @@ int cmd_fl_join(int argc, char **argv)
     } else {
         fprintf(stderr,
                 "ccz fl: %s: the training is over after round %u (%u updates of this "
-                "client accepted)\n",
-                a.name, res.last_round, res.rounds);
+                "client accepted, %u streamed)\n",
+                a.name, res.last_round, res.rounds, res.streamed);
         if (a.top_k > 0 && res.sent_values)
             fprintf(stderr, "ccz fl: %s: uploads of %zu of the model's %zu values (%s)\n", a.name,
                     res.sent_values, res.model_values,

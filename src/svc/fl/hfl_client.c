@@ -346,9 +346,10 @@ ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const c
         if (resp)
             protobuf_c_message_free_unpacked(resp, NULL);
         bool accepted = out->code == CCZ_RPC_OK;
-        if (accepted)
+        if (accepted) {
             out->rounds++;
-        else if (z.k) /* nothing of it reached the model: all of it is still to send */
+            out->streamed += !unary;
+        } else if (z.k) /* nothing of it reached the model: all of it is still to send */
             memcpy(z.residual, z.delta, p.dim * sizeof(float));
         if (o->progress)
             o->progress(round, p.rounds, loss, fl_now() - t0, accepted, out->message, o->payload);
