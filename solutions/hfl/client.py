@@ -497,12 +497,21 @@ def gf_mul_table():
 
 
 def shamir_share(secret, t, n):
-    """n shares (32 bytes each) of a 32-byte secret, any t of which recover it: byte b of share
-    k is the polynomial secret[b] + c1 x + ... + c(t-1) x^(t-1) at x = k + 1 (ccz_secagg_share)."""
+    """n shares (32 bytes each) of a 32-byte secret, any t of which recover it, with random
+    coefficients (ccz_secagg_share)."""
     if not 1 <= t <= n <= 255:
         raise ValueError("a %d-of-%d sharing" % (t, n))
+    return shamir_share_with(secret, os.urandom(32 * (t - 1)), t, n)
+
+
+def shamir_share_with(secret, coefs, t, n):
+    """The shares with the coefficients given (ccz_secagg_share_with): byte b of share k is the
+    polynomial secret[b] + c1 x + ... + c(t-1) x^(t-1) at x = k + 1, ci of byte b being
+    coefs[32 (i - 1) + b]."""
+    if not 1 <= t <= n <= 255 or len(secret) != 32 or len(coefs) != 32 * (t - 1):
+        raise ValueError("a %d-of-%d sharing" % (t, n))
     mul = gf_mul_table()
-    coef = np.frombuffer(secret + os.urandom(32 * (t - 1)), dtype=np.uint8).reshape(t, 32)
+    coef = np.frombuffer(secret + coefs, dtype=np.uint8).reshape(t, 32)
     out = []
     for k in range(n):
         y = np.zeros(32, dtype=np.uint8)
@@ -555,6 +564,14 @@ def sa_pair_key(sk, peer_pk):
 
 def sa_nonce(frm, to, round_):
     return struct.pack("<III", frm, to, round_)
+
+
+def sa_seal_share(key, round_, frm, to, s_share, b_share):
+    """A share as ShareKeys sends it (hfl_sa_seal_share): round, from, to (32-bit little endian),
+    the two shares, sealed with AES-256-GCM under the pair's key, nonce from || to || round."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    pt = struct.pack("<III", round_, frm, to) + s_share + b_share
+    return AESGCM(key).encrypt(sa_nonce(frm, to, round_), pt, None)
 
 
 def sa_stream(seed, dim):
@@ -641,9 +658,8 @@ def secagg_upload(ch, round_, flat, loss, log, drop=False):
         if j == me:
             body += f_bytes_always(2, b"")
             continue
-        pt = struct.pack("<III", round_, me, j) + ss[j] + bs[j]
-        body += f_bytes_always(2, AESGCM(sa_pair_key(c_sk, c_pks[j])).encrypt(
-            sa_nonce(me, j, round_), pt, None))
+        body += f_bytes_always(2, sa_seal_share(sa_pair_key(c_sk, c_pks[j]), round_, me, j,
+                                                ss[j], bs[j]))
     own_b = bs[me]
     code, resp, why = call(ch, "ShareKeys", body, 1800)
     if code != grpc.StatusCode.OK:
