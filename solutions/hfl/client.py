@@ -414,14 +414,16 @@ def update_body(u):
 
 def update_chunks(u, chunk):
     """The update as cczfl.UpdateChunk messages (PushUpdateStream): the header (UpdateHeader:
-    round, examples, loss, dtype F32, sparse and count, total bytes), then slices of at most
-    chunk bytes of whole float32 values (with their indices when sparse)."""
+    round, examples, loss, dtype F32, sparse and count, total bytes), then slices of whole
+    float32 values (with their indices when sparse) in messages of at most chunk bytes."""
     sparse, data = u["idx"] is not None, u["values"]
     head = f_varint(1, u["round"]) + f_varint(2, u["examples"]) + f_double(3, u["loss"])
     if sparse:
         head += f_varint(5, 1) + f_varint(6, len(u["idx"]))
     yield f_bytes(1, head + f_varint(7, len(data)))
-    per = max(1, min(chunk, CHUNK_MAX) // 4)  # values per slice
+    # values per slice: a message of at most chunk bytes (an index takes at most 5 bytes)
+    chunk = min(chunk, CHUNK_MAX)
+    per = max(1, (chunk - 64 if chunk > 128 else chunk) // (9 if sparse else 4))
     for at in range(0, len(data) // 4, per):
         piece = data[4 * at:4 * (at + per)]
         if sparse:

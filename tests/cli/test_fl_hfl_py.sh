@@ -105,7 +105,8 @@ contains "$py_err" "round 2 of 2: train loss"
 contains "$(cat "$T/c0.err")" "uploads of 2545 of the model's 25450 values (top-k, with error feedback)"
 contains "$(cat "$T/pyk.err")" "round 2 of 2: train loss"
 contains "$(cat "$T/pyk.err")" "top 1273 of 25450 values, streamed)"
-# every upload streamed (PushUpdateStream): py's in 25 slices of 4096 bytes, c0's in 11 of 1000
+# every upload streamed (PushUpdateStream): py's in 26 chunks of at most 4096 bytes, c0's (top-k)
+# in 25 of at most 1000
 contains "$py_err" "round 2 of 2: train loss"
 [ "$(grep -c ', streamed)$' <<< "$py_err")" = 2 ] || fail "py did not stream its updates: $py_err"
 contains "$(cat "$T/c0.err")" "(2 updates of this client accepted, 2 streamed)"

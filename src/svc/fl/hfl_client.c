@@ -181,8 +181,11 @@ static ccz_status push_stream(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o,
 {
     size_t chunk = o->chunk_bytes ? o->chunk_bytes : CCZ_HFL_CHUNK_DEFAULT;
     chunk = chunk > CCZ_HFL_CHUNK_MAX ? CCZ_HFL_CHUNK_MAX : chunk;
-    size_t size = u->dtype == CCZFL__DTYPE__F16 ? 2 : 4;
-    size_t per = chunk / size ? chunk / size : 1; /* values per slice */
+    /* values per slice: a message of at most chunk bytes (a field's tag and length aside, an
+     * index takes at most 5 bytes) */
+    size_t size = u->dtype == CCZFL__DTYPE__F16 ? 2 : 4, budget = chunk > 128 ? chunk - 64 : chunk;
+    size_t per = budget / (size + (u->sparse ? 5 : 0));
+    per = per ? per : 1;
     const ProtobufCBinaryData *b = u->sparse ? &u->deltas : &u->weights;
     Cczfl__UpdateHeader h = CCZFL__UPDATE_HEADER__INIT;
     h.round = u->round;
@@ -213,8 +216,9 @@ static ccz_status push_stream(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o,
         }
         s = ccz_rpc_stream_send(st, &m.base);
     }
-    if (s == CCZ_OK)
-        s = ccz_rpc_stream_close(st);
+    /* closed even after a failed send: the aggregator then refuses the short stream at once */
+    ccz_status s1 = ccz_rpc_stream_close(st);
+    s = s ? s : s1;
     ccz_status s2 = ccz_rpc_channel_run(ch);
     if (s == CCZ_OK)
         s = s2;
