@@ -650,6 +650,7 @@ typedef struct {
     bool stream;         /* uploads with PushUpdateStream, in 16-byte slices */
     int stream_faults;   /* first: a slice past the model, a wrong total, a stream closed short */
     bool cut;            /* round 1: a stream cut after one slice, then a late one */
+    bool retry;          /* round 1: a stream cut after one slice, then a whole one at once */
 } client;
 
 static int unary(ccz_rpc_channel *ch, const char *method, const ProtobufCMessage *req,
@@ -787,10 +788,10 @@ static void push_streams(client *c, ccz_rpc_channel *ch, unsigned round)
         push_stream(c, ch, round, DIM * 4 - 4, DIM * 4 - 4, 0, true, 20000); /* wrong total */
         push_stream(c, ch, round, DIM * 4, 32, 0, true, 20000); /* closed before its end */
     }
-    if (c->cut && round == 1) {
+    if ((c->cut || c->retry) && round == 1)
         push_stream(c, ch, round, DIM * 4, 16, 0, false, 500); /* cut after one slice */
-        usleep(2000 * 1000);                                   /* past the round's deadline */
-    }
+    if (c->cut && round == 1)
+        usleep(2000 * 1000); /* past the round's deadline */
     push_stream(c, ch, round, DIM * 4, DIM * 4, 0, true, 20000);
 }
 
@@ -931,26 +932,29 @@ static void round_with_sparse_update(void)
 
 /* Streamed uploads (PushUpdateStream) in 16-byte slices: a stream with a slice past the model, one
  * announcing the wrong total, one closed before its end are refused with INVALID_ARGUMENT while
- * the round goes on; a stream cut mid-way contributes nothing (its client is dropped at the
- * deadline) and its client's later stream is late (FAILED_PRECONDITION). The round's result is
- * NumPy's weighted mean of the two complete streams. */
+ * the round goes on; a stream cut mid-way contributes nothing: one client whose stream was cut
+ * uploads again at once (accepted), another waits past the deadline (dropped; its later stream
+ * is late, FAILED_PRECONDITION). The round's result is NumPy's weighted mean of the three
+ * complete streams. */
 static void round_with_streamed_updates(void)
 {
     need_numpy();
     server s;
-    server_start(&s, 1, 3, 1500, NULL);
-    client cs[3] = {
+    server_start(&s, 1, 4, 1500, NULL);
+    client cs[4] = {
         {.srv = &s, .name = "alice", .examples = 30, .stream = true, .stream_faults = 1},
         {.srv = &s, .name = "bob", .examples = 10, .stream = true},
-        {.srv = &s, .name = "carol", .examples = 50, .stream = true, .cut = true}};
+        {.srv = &s, .name = "carol", .examples = 50, .stream = true, .cut = true},
+        {.srv = &s, .name = "dave", .examples = 20, .stream = true, .retry = true}};
     for (int i = 0; i < DIM; i++) {
         cs[0].w[i] = frand();
         cs[1].w[i] = frand() * 3;
         cs[2].w[i] = 100;
+        cs[3].w[i] = frand() - 2;
     }
-    pthread_t t[3];
-    start_clients(cs, 3, t);
-    join_clients(3, t);
+    pthread_t t[4];
+    start_clients(cs, 4, t);
+    join_clients(4, t);
     server_stop(&s);
     CHECK_INT(cs[0].pushes, 4);
     CHECK_INT(cs[0].codes[0], CCZ_RPC_INVALID_ARGUMENT);
@@ -966,15 +970,20 @@ static void round_with_streamed_updates(void)
     CHECK_INT(cs[2].codes[0], CCZ_RPC_DEADLINE_EXCEEDED);
     CHECK_INT(cs[2].codes[1], CCZ_RPC_FAILED_PRECONDITION);
     CHECK_CONTAINS(cs[2].msgs[1], "late update for round 1: the round is closed");
-    CHECK(cs[0].done && cs[1].done && cs[2].done);
+    CHECK_INT(cs[3].pushes, 2);
+    CHECK_INT(cs[3].codes[0], CCZ_RPC_DEADLINE_EXCEEDED);
+    CHECK_INT(cs[3].codes[1], CCZ_RPC_OK);
+    CHECK(cs[0].done && cs[1].done && cs[2].done && cs[3].done);
     CHECK_INT(s.n_rounds, 1);
-    CHECK_INT(s.rounds[0].participants, 3);
-    CHECK_INT(s.rounds[0].received, 2);
-    CHECK(!strcmp(s.rounds[0].names, "alice,bob") || !strcmp(s.rounds[0].names, "bob,alice"));
+    CHECK_INT(s.rounds[0].participants, 4);
+    CHECK_INT(s.rounds[0].received, 3);
+    CHECK_CONTAINS(s.rounds[0].names, "alice");
+    CHECK_CONTAINS(s.rounds[0].names, "bob");
+    CHECK_CONTAINS(s.rounds[0].names, "dave");
     CHECK_STR(s.rounds[0].dropped, "carol");
-    const float *m[2] = {cs[0].w, cs[1].w};
-    double w[2] = {30, 10}, ref[DIM];
-    CHECK(numpy_mean(ref, m, w, 2, DIM));
+    const float *m[3] = {cs[0].w, cs[1].w, cs[3].w};
+    double w[3] = {30, 10, 20}, ref[DIM];
+    CHECK(numpy_mean(ref, m, w, 3, DIM));
     double d = max_diff(cs[0].final, ref, DIM);
     fprintf(stderr, "aggregator's FedAvg of streamed updates: max |ccz - numpy| = %.3g\n", d);
     CHECK(d <= 1e-6);
