@@ -65,6 +65,44 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_hfl_update_parse_on(ccz_hfl_update *out, fl
                                                          size_t dim, const float *global,
                                                          const uint8_t *msg, size_t len);
 
+/* ---- streamed updates ------------------------------------------------------------------------
+ * PushUpdateStream (proto/fl.proto): a header (cczfl.UpdateHeader: round, examples, loss, dtype,
+ * sparse and count, total bytes), then slices of the weights or of the sparse indices and
+ * deltas, each decoded into values as it arrives. The header's total must be exactly the
+ * model's size (dense) or count values (sparse) in dtype, every slice whole values that stay
+ * within it, sparse indices strictly increasing across slices; the update is complete when the
+ * total arrived. Nothing but values (dim floats, the caller's) is held. */
+#define CCZ_HFL_CHUNK_MAX (4u << 20)     /* bytes of one slice, at most */
+#define CCZ_HFL_CHUNK_DEFAULT (1u << 20) /* what clients send */
+typedef struct {
+    size_t dim;
+    const float *global; /* the round's model (NULL: sparse updates refused) */
+    ccz_hfl_update head;
+    int dtype;
+    bool started, sparse;
+    size_t count;      /* sparse: indices announced */
+    uint64_t total;    /* bytes of weights or deltas announced */
+    uint64_t got;      /* bytes so far */
+    size_t at;         /* values so far */
+    uint32_t last;     /* sparse: the last index */
+    unsigned messages; /* chunks so far */
+} ccz_hfl_stream;
+
+CCZ_API void ccz_hfl_stream_init(ccz_hfl_stream *st, size_t dim, const float *global);
+/* One chunk (a serialized cczfl.UpdateChunk) decoded into values (dim floats; for a sparse
+ * update the header copies global there first). CCZ_ERR_MALFORMED says what is wrong; the
+ * stream is then to be abandoned. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_hfl_stream_chunk(ccz_hfl_stream *st, float *values,
+                                                      const uint8_t *msg, size_t len);
+/* The end of the stream: CCZ_ERR_MALFORMED unless the header and all its bytes arrived; *out
+ * then has the header's round, examples and loss. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_hfl_stream_end(const ccz_hfl_stream *st, ccz_hfl_update *out);
+/* A whole stream at once (the fuzz target's entry): chunks as gRPC frames (a 0 byte, a 4-byte
+ * big-endian length, the message), then the end. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_hfl_update_stream_parse(ccz_hfl_update *out, float *values,
+                                                             size_t dim, const float *global,
+                                                             const uint8_t *bytes, size_t len);
+
 /* ---- strategies ------------------------------------------------------------------------------
  * One interface: a strategy takes the global model of the round and the clients' models with
  * their weights (examples) and replaces the global model. FedAvg is the weighted mean (McMahan
@@ -236,11 +274,17 @@ typedef struct {
      * (CCZ_HFL_FAULT_TRUNCATE). */
     int fault;
     unsigned fault_round;
+    /* Uploads go streamed (PushUpdateStream) in slices of at most chunk_bytes (0:
+     * CCZ_HFL_CHUNK_DEFAULT; at most CCZ_HFL_CHUNK_MAX), or unary (PushUpdate) when unary is
+     * set or the aggregator has no PushUpdateStream (UNIMPLEMENTED). */
+    size_t chunk_bytes;
+    bool unary;
 } ccz_hfl_join_opts;
 enum { CCZ_HFL_FAULT_NONE = 0, CCZ_HFL_FAULT_DROP = 1, CCZ_HFL_FAULT_TRUNCATE = 2 };
 #define CCZ_HFL_JOIN_OPTS_INIT                                                                     \
     {                                                                                              \
-        CCZ_HFL_JOIN_OPTS_VERSION, NULL, NULL, CCZ_HFL_F32, 0, 0, 0, 0, NULL, NULL, 0, 0, 0        \
+        CCZ_HFL_JOIN_OPTS_VERSION, NULL, NULL, CCZ_HFL_F32, 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0,    \
+            false                                                                                  \
     }
 
 typedef struct {
@@ -252,6 +296,7 @@ typedef struct {
     double acc, loss;    /* the aggregator's figures at the end (-1: none) */
     size_t sent_values;  /* in the last upload: the model's size, or k when it was sparse */
     size_t model_values; /* the model's size */
+    unsigned streamed;   /* updates accepted through PushUpdateStream */
 } ccz_hfl_join_result;
 
 /* Joins and trains on d until the aggregator says the training is over. CCZ_OK when it ran to

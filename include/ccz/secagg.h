@@ -43,6 +43,12 @@ CCZ_API void ccz_secagg_decode(float *out, const uint32_t *sum, size_t dim, floa
 /* t-of-n Shamir shares of a 32-byte secret over GF(2^8): share k is for x = k + 1. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_secagg_share(uint8_t (*shares)[32], const uint8_t secret[32],
                                                   unsigned t, unsigned n);
+/* The same with the polynomials' coefficients given (ccz_secagg_share draws them): byte b of
+ * share k is secret[b] + c_1 x + ... + c_(t-1) x^(t-1) at x = k + 1 (the AES polynomial), with
+ * c_i of byte b at coefs[32 (i - 1) + b]; (t - 1) 32 bytes. For known-answer tests. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_secagg_share_with(uint8_t (*shares)[32],
+                                                       const uint8_t secret[32], unsigned t,
+                                                       unsigned n, const uint8_t *coefs);
 /* The secret from t shares with their x (distinct, non-zero). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_secagg_combine(uint8_t secret[32], const uint8_t (*shares)[32],
                                                     const uint8_t *xs, unsigned t);

@@ -4,7 +4,7 @@
 proto/fl.proto), speaking the same protocol as `ccz fl join` over Debian's python3-grpcio.
 
     client.py HOST:PORT --data IMAGES --name NAME [--shard I/N[:ALPHA]] [--seed N]
-              [--top-k K] [--threads N] [--timeout MS] [--ccz PATH]
+              [--top-k K] [--chunk-size BYTES] [--threads N] [--timeout MS] [--ccz PATH]
               [--tee TEE [--sim-dir D] [--measurement HEX]] --policy FILE [--verify-opt ARG]...
 
 Before it sends anything, it fetches the aggregator's RA-TLS certificate (a TLS handshake that
@@ -15,7 +15,9 @@ cannot complete the handshake). With --tee it presents its own RA-TLS certificat
 cert`, the attester options passed on), which a two-way aggregator appraises with its policy.
 
 Then, as `ccz fl join`: Join (the plan), and per round GetModel, training of the plan's model in
-PyTorch on its shard, PushUpdate; at the end the aggregator's `accuracy: A` on standard output.
+PyTorch on its shard, PushUpdateStream (the update streamed in slices of --chunk-size BYTES,
+default 1 MiB; 0, or an aggregator without it: PushUpdate); at the end the aggregator's
+`accuracy: A` on standard output.
 The model is ccz's (include/ccz/mlp.h): Linear layers with ReLU between them, softmax
 cross-entropy; the weights travel as one float32 little-endian vector, per layer its weights in
 rows of `out` values (the transpose of torch's Linear.weight) then its biases. The plan's
@@ -382,18 +384,68 @@ def tensor(b, dtype, dim):
     return a.astype(np.float32)
 
 
+CHUNK_DEFAULT = 1 << 20  # CCZ_HFL_CHUNK_DEFAULT: bytes of a slice of a streamed update
+CHUNK_MAX = 4 << 20  # CCZ_HFL_CHUNK_MAX
+
+
 def update(round_, examples, loss, flat, glob, residual, k):
-    """An Update: dense weights, or the top k changes (with residual, error feedback)."""
-    msg = f_varint(1, round_) + f_varint(2, examples) + f_double(3, loss)
+    """An update's parts: dense weights, or the top k changes (with residual, error feedback)."""
+    u = {"round": round_, "examples": examples, "loss": loss, "idx": None}
     if not k:
-        return msg + f_bytes(5, flat.astype("<f4").tobytes()), 0
+        u["values"] = flat.astype("<f4").tobytes()
+        return u, 0
     delta = flat - glob + residual
     idx = np.sort(np.argpartition(-np.abs(delta), k - 1)[:k])
     vals = delta[idx].astype("<f4")
     residual[:] = delta
     residual[idx] -= vals
-    msg += f_varint(20, 1) + f_bytes(21, b"".join(varint(int(i)) for i in idx))
-    return msg + f_bytes(22, vals.tobytes()), k
+    u["idx"], u["values"] = [int(i) for i in idx], vals.tobytes()
+    return u, k
+
+
+def update_body(u):
+    """The update as one cczfl.Update (PushUpdate)."""
+    msg = f_varint(1, u["round"]) + f_varint(2, u["examples"]) + f_double(3, u["loss"])
+    if u["idx"] is None:
+        return msg + f_bytes(5, u["values"])
+    msg += f_varint(20, 1) + f_bytes(21, b"".join(varint(i) for i in u["idx"]))
+    return msg + f_bytes(22, u["values"])
+
+
+def update_chunks(u, chunk):
+    """The update as cczfl.UpdateChunk messages (PushUpdateStream): the header (UpdateHeader:
+    round, examples, loss, dtype F32, sparse and count, total bytes), then slices of whole
+    float32 values (with their indices when sparse) in messages of at most chunk bytes."""
+    sparse, data = u["idx"] is not None, u["values"]
+    head = f_varint(1, u["round"]) + f_varint(2, u["examples"]) + f_double(3, u["loss"])
+    if sparse:
+        head += f_varint(5, 1) + f_varint(6, len(u["idx"]))
+    yield f_bytes(1, head + f_varint(7, len(data)))
+    # values per slice: a message of at most chunk bytes (an index takes at most 5 bytes)
+    chunk = min(chunk, CHUNK_MAX)
+    per = max(1, (chunk - 64 if chunk > 128 else chunk) // (9 if sparse else 4))
+    for at in range(0, len(data) // 4, per):
+        piece = data[4 * at:4 * (at + per)]
+        if sparse:
+            ix = u["idx"][at:at + per]
+            yield f_bytes(3, b"".join(varint(i) for i in ix)) + f_bytes(4, piece)
+        else:
+            yield f_bytes(2, piece)
+
+
+def push_update(ch, u, chunk, timeout):
+    """PushUpdateStream, or PushUpdate when chunk is 0 or the aggregator has no stream call
+    (UNIMPLEMENTED): (code, why, streamed)."""
+    if chunk:
+        try:
+            ch.stream_unary("/cczfl.Aggregator/PushUpdateStream")(
+                update_chunks(u, chunk), timeout=timeout)
+            return grpc.StatusCode.OK, "", True
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.UNIMPLEMENTED:
+                return e.code(), e.details() or "", True
+    code, _, why = call(ch, "PushUpdate", update_body(u), timeout)
+    return code, why, False
 
 
 def topk_count(top_k, dim):
@@ -447,12 +499,21 @@ def gf_mul_table():
 
 
 def shamir_share(secret, t, n):
-    """n shares (32 bytes each) of a 32-byte secret, any t of which recover it: byte b of share
-    k is the polynomial secret[b] + c1 x + ... + c(t-1) x^(t-1) at x = k + 1 (ccz_secagg_share)."""
+    """n shares (32 bytes each) of a 32-byte secret, any t of which recover it, with random
+    coefficients (ccz_secagg_share)."""
     if not 1 <= t <= n <= 255:
         raise ValueError("a %d-of-%d sharing" % (t, n))
+    return shamir_share_with(secret, os.urandom(32 * (t - 1)), t, n)
+
+
+def shamir_share_with(secret, coefs, t, n):
+    """The shares with the coefficients given (ccz_secagg_share_with): byte b of share k is the
+    polynomial secret[b] + c1 x + ... + c(t-1) x^(t-1) at x = k + 1, ci of byte b being
+    coefs[32 (i - 1) + b]."""
+    if not 1 <= t <= n <= 255 or len(secret) != 32 or len(coefs) != 32 * (t - 1):
+        raise ValueError("a %d-of-%d sharing" % (t, n))
     mul = gf_mul_table()
-    coef = np.frombuffer(secret + os.urandom(32 * (t - 1)), dtype=np.uint8).reshape(t, 32)
+    coef = np.frombuffer(secret + coefs, dtype=np.uint8).reshape(t, 32)
     out = []
     for k in range(n):
         y = np.zeros(32, dtype=np.uint8)
@@ -505,6 +566,14 @@ def sa_pair_key(sk, peer_pk):
 
 def sa_nonce(frm, to, round_):
     return struct.pack("<III", frm, to, round_)
+
+
+def sa_seal_share(key, round_, frm, to, s_share, b_share):
+    """A share as ShareKeys sends it (hfl_sa_seal_share): round, from, to (32-bit little endian),
+    the two shares, sealed with AES-256-GCM under the pair's key, nonce from || to || round."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    pt = struct.pack("<III", round_, frm, to) + s_share + b_share
+    return AESGCM(key).encrypt(sa_nonce(frm, to, round_), pt, None)
 
 
 def sa_stream(seed, dim):
@@ -591,9 +660,8 @@ def secagg_upload(ch, round_, flat, loss, log, drop=False):
         if j == me:
             body += f_bytes_always(2, b"")
             continue
-        pt = struct.pack("<III", round_, me, j) + ss[j] + bs[j]
-        body += f_bytes_always(2, AESGCM(sa_pair_key(c_sk, c_pks[j])).encrypt(
-            sa_nonce(me, j, round_), pt, None))
+        body += f_bytes_always(2, sa_seal_share(sa_pair_key(c_sk, c_pks[j]), round_, me, j,
+                                                ss[j], bs[j]))
     own_b = bs[me]
     code, resp, why = call(ch, "ShareKeys", body, 1800)
     if code != grpc.StatusCode.OK:
@@ -656,6 +724,15 @@ def sa_private_bytes(sk):
                             serialization.NoEncryption())
 
 
+def chunk_size(s):
+    """--chunk-size: bytes per slice of a streamed upload (16 to 4 MiB; 0: unary PushUpdate)."""
+    n = int(s)
+    if n != 0 and not 16 <= n <= CHUNK_MAX:
+        raise argparse.ArgumentTypeError("16 to %d bytes (0: unary uploads), not %r"
+                                         % (CHUNK_MAX, s))
+    return n
+
+
 def parse_shard(s):
     try:
         part, _, alpha = s.partition(":")
@@ -676,6 +753,8 @@ def main():
     p.add_argument("--shard", type=parse_shard)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--top-k", type=float, default=0, dest="top_k")
+    p.add_argument("--chunk-size", type=chunk_size, default=CHUNK_DEFAULT, dest="chunk_size",
+                   metavar="BYTES")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--timeout", type=int, default=60000, metavar="MS",
                    help="how long to keep retrying an aggregator it cannot reach")
@@ -813,13 +892,16 @@ def session(a, host, port, creds, work, x, y, log):
             after = round_
             continue
         saved = residual.copy()
-        body, sent = update(round_, len(x), loss, flat, glob, residual, k)
-        code, _, why = call(ch, "PushUpdate", body, 300)
+        u, sent = update(round_, len(x), loss, flat, glob, residual, k)
+        code, why, streamed = push_update(ch, u, a.chunk_size, 300)
+        if not streamed:
+            a.chunk_size = 0  # an aggregator without PushUpdateStream: unary from now on
         if code == grpc.StatusCode.OK:
             rounds_done += 1
-            log("round %d of %d: train loss %.4f (%.1f s%s)" % (
+            log("round %d of %d: train loss %.4f (%.1f s%s, %s)" % (
                 round_, plan["rounds"], loss, time.monotonic() - t0,
-                ", top %d of %d values" % (sent, dim) if sent else ""))
+                ", top %d of %d values" % (sent, dim) if sent else "",
+                "streamed" if streamed else "unary"))
         else:
             if k:  # none of it reached the model: all of it is still to send
                 residual[:] = saved + flat - glob

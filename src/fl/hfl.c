@@ -9,6 +9,7 @@
 #include "ccz/hfl.h"
 #include "core/guard.h"
 #include "fl.pb-c.h"
+#include "fl/hfl_int.h"
 
 /* ---- tensors ---------------------------------------------------------------------------------*/
 
@@ -210,6 +211,34 @@ ccz_status ccz_hfl_topk(uint32_t *indices, float *values, const float *delta, si
     return CCZ_OK;
 }
 
+/* count deltas of dtype from p (their length checked by the caller) added to global at indices
+ * into out; j0 numbers them in messages, prev (when has_prev) is the index before them. */
+static ccz_status sparse_slice(float *out, const float *global, size_t dim, const uint32_t *indices,
+                               size_t count, int dtype, const uint8_t *p, size_t j0, bool has_prev,
+                               uint32_t prev)
+{
+    for (size_t j = 0; j < count; j++) {
+        uint32_t at = indices[j];
+        CCZ_ENSURE(at < dim, CCZ_ERR_MALFORMED, "index %zu is %u, beyond the model's %zu values",
+                   j0 + j, at, dim);
+        CCZ_ENSURE((j == 0 && !has_prev) || at > (j ? indices[j - 1] : prev), CCZ_ERR_MALFORMED,
+                   "index %zu (%u) does not follow index %zu (%u): indices must increase", j0 + j,
+                   at, j0 + j - 1, j ? indices[j - 1] : prev);
+        float d;
+        if (dtype == CCZ_HFL_F32) {
+            uint32_t u = (uint32_t)p[4 * j] | (uint32_t)p[4 * j + 1] << 8 |
+                         (uint32_t)p[4 * j + 2] << 16 | (uint32_t)p[4 * j + 3] << 24;
+            memcpy(&d, &u, sizeof d);
+        } else {
+            d = half_to_float((uint16_t)(p[2 * j] | p[2 * j + 1] << 8));
+        }
+        out[at] = global[at] + d;
+        CCZ_ENSURE(isfinite(d) && isfinite(out[at]), CCZ_ERR_MALFORMED,
+                   "delta %zu (at %u) is not a finite number, or its sum is not", j0 + j, at);
+    }
+    return CCZ_OK;
+}
+
 ccz_status ccz_hfl_sparse_decode(float *out, const float *global, size_t dim,
                                  const uint32_t *indices, size_t count, int dtype,
                                  const uint8_t *bytes, size_t len)
@@ -226,28 +255,128 @@ ccz_status ccz_hfl_sparse_decode(float *out, const float *global, size_t dim,
     ccz_cursor_init(&c, (ccz_span){bytes, len});
     ccz_span all; /* the whole length was checked above: one read, then a plain loop */
     CCZ_GUARD(ccz_cursor_take(&c, &all, len));
-    const uint8_t *p = all.ptr;
     memcpy(out, global, dim * sizeof *out);
-    for (size_t j = 0; j < count; j++) {
-        uint32_t at = indices[j];
-        CCZ_ENSURE(at < dim, CCZ_ERR_MALFORMED, "index %zu is %u, beyond the model's %zu values", j,
-                   at, dim);
-        CCZ_ENSURE(j == 0 || at > indices[j - 1], CCZ_ERR_MALFORMED,
-                   "index %zu (%u) does not follow index %zu (%u): indices must increase", j, at,
-                   j - 1, indices[j - 1]);
-        float d;
-        if (dtype == CCZ_HFL_F32) {
-            uint32_t u = (uint32_t)p[4 * j] | (uint32_t)p[4 * j + 1] << 8 |
-                         (uint32_t)p[4 * j + 2] << 16 | (uint32_t)p[4 * j + 3] << 24;
-            memcpy(&d, &u, sizeof d);
-        } else {
-            d = half_to_float((uint16_t)(p[2 * j] | p[2 * j + 1] << 8));
-        }
-        out[at] = global[at] + d;
-        CCZ_ENSURE(isfinite(d) && isfinite(out[at]), CCZ_ERR_MALFORMED,
-                   "delta %zu (at %u) is not a finite number, or its sum is not", j, at);
+    return sparse_slice(out, global, dim, indices, count, dtype, all.ptr, 0, false, 0);
+}
+
+/* ---- streamed updates ------------------------------------------------------------------------*/
+
+void ccz_hfl_stream_init(ccz_hfl_stream *st, size_t dim, const float *global)
+{
+    memset(st, 0, sizeof *st);
+    st->dim = dim;
+    st->global = global;
+}
+
+static ccz_status stream_header(ccz_hfl_stream *st, float *values, const Cczfl__UpdateHeader *h)
+{
+    CCZ_ENSURE(h->examples >= 1 && h->examples <= CCZ_HFL_MAX_EXAMPLES && isfinite(h->loss),
+               CCZ_ERR_MALFORMED, "examples %llu (1 to %llu), loss %g (finite)",
+               (unsigned long long)h->examples, CCZ_HFL_MAX_EXAMPLES, h->loss);
+    int dtype = (int)h->dtype;
+    CCZ_ENSURE(dtype == CCZ_HFL_F32 || dtype == CCZ_HFL_F16, CCZ_ERR_MALFORMED,
+               "dtype %d (F32 = 0, F16 = 1)", dtype);
+    uint64_t size = dtype == CCZ_HFL_F32 ? 4 : 2;
+    if (h->sparse) {
+        CCZ_ENSURE(st->global, CCZ_ERR_MALFORMED, "a sparse update, without the round's model");
+        CCZ_ENSURE(h->count <= st->dim, CCZ_ERR_MALFORMED,
+                   "a sparse update of %u values for a model of %zu", h->count, st->dim);
+    } else {
+        CCZ_ENSURE(h->count == 0, CCZ_ERR_MALFORMED, "a dense update with a count of %u", h->count);
     }
+    uint64_t want = (h->sparse ? (uint64_t)h->count : (uint64_t)st->dim) * size;
+    CCZ_ENSURE(h->total == want, CCZ_ERR_MALFORMED,
+               "a total of %llu bytes, not the %llu of %s %s values", (unsigned long long)h->total,
+               (unsigned long long)want, h->sparse ? "the count's" : "the model's",
+               dtype == CCZ_HFL_F32 ? "float32" : "float16");
+    st->head = (ccz_hfl_update){h->round, h->examples, h->loss};
+    st->dtype = dtype;
+    st->sparse = h->sparse;
+    st->count = h->sparse ? h->count : st->dim;
+    st->total = h->total;
+    st->started = true;
+    if (st->sparse)
+        memcpy(values, st->global, st->dim * sizeof *values);
     return CCZ_OK;
+}
+
+ccz_status hfl_stream_apply(ccz_hfl_stream *st, float *values, const Cczfl__UpdateChunk *m)
+{
+    unsigned n = ++st->messages;
+    if (!st->started) {
+        CCZ_ENSURE(m->header && !m->weights.len && !m->n_indices && !m->deltas.len,
+                   CCZ_ERR_MALFORMED, "chunk 1 must be the header alone");
+        return stream_header(st, values, m->header);
+    }
+    CCZ_ENSURE(!m->header, CCZ_ERR_MALFORMED, "chunk %u: a second header", n);
+    size_t size = st->dtype == CCZ_HFL_F32 ? 4 : 2;
+    const ProtobufCBinaryData *b = st->sparse ? &m->deltas : &m->weights;
+    CCZ_ENSURE(st->sparse ? !m->weights.len : !m->n_indices && !m->deltas.len, CCZ_ERR_MALFORMED,
+               "chunk %u: %s in a %s update", n, st->sparse ? "dense weights" : "sparse values",
+               st->sparse ? "sparse" : "dense");
+    CCZ_ENSURE(b->len <= CCZ_HFL_CHUNK_MAX, CCZ_ERR_MALFORMED,
+               "chunk %u: a slice of %zu bytes (at most %u)", n, b->len, CCZ_HFL_CHUNK_MAX);
+    CCZ_ENSURE(b->len % size == 0, CCZ_ERR_MALFORMED, "chunk %u: %zu bytes are not whole %s values",
+               n, b->len, st->dtype == CCZ_HFL_F32 ? "float32" : "float16");
+    size_t k = b->len / size;
+    CCZ_ENSURE(st->got + b->len <= st->total && st->at + k <= st->count, CCZ_ERR_MALFORMED,
+               "chunk %u: %zu bytes past the update's %llu (%llu in already)", n, b->len,
+               (unsigned long long)st->total, (unsigned long long)st->got);
+    ccz_cursor c;
+    ccz_cursor_init(&c, (ccz_span){b->data, b->len});
+    ccz_span all;
+    CCZ_GUARD(ccz_cursor_take(&c, &all, b->len));
+    if (st->sparse) {
+        CCZ_ENSURE(m->n_indices == k, CCZ_ERR_MALFORMED,
+                   "chunk %u: %zu indices for %zu bytes of deltas (%zu %s values)", n, m->n_indices,
+                   b->len, k, st->dtype == CCZ_HFL_F32 ? "float32" : "float16");
+        CCZ_GUARD(sparse_slice(values, st->global, st->dim, m->indices, k, st->dtype, all.ptr,
+                               st->at, st->at > 0, st->last));
+        if (k)
+            st->last = m->indices[k - 1];
+    } else if (k) {
+        ccz_status s = ccz_hfl_tensor_decode(values + st->at, k, st->dtype, all.ptr, all.len);
+        if (s)
+            return ccz_fail_context(s, "chunk %u (values from %zu)", n, st->at);
+    }
+    st->at += k;
+    st->got += b->len;
+    return CCZ_OK;
+}
+
+ccz_status ccz_hfl_stream_chunk(ccz_hfl_stream *st, float *values, const uint8_t *msg, size_t len)
+{
+    CCZ_ENSURE(len <= CCZ_HFL_CHUNK_MAX + 4096, CCZ_ERR_TOO_LARGE, "a chunk of %zu bytes", len);
+    Cczfl__UpdateChunk *m = cczfl__update_chunk__unpack(NULL, len, msg);
+    CCZ_ENSURE(m, CCZ_ERR_MALFORMED, "the chunk is not a cczfl.UpdateChunk message");
+    ccz_status s = hfl_stream_apply(st, values, m);
+    cczfl__update_chunk__free_unpacked(m, NULL);
+    return s;
+}
+
+ccz_status ccz_hfl_stream_end(const ccz_hfl_stream *st, ccz_hfl_update *out)
+{
+    CCZ_ENSURE(st->started, CCZ_ERR_MALFORMED, "the stream ended without a header");
+    CCZ_ENSURE(st->got == st->total, CCZ_ERR_MALFORMED,
+               "the stream ended after %llu of its %llu bytes", (unsigned long long)st->got,
+               (unsigned long long)st->total);
+    *out = st->head;
+    return CCZ_OK;
+}
+
+ccz_status ccz_hfl_update_stream_parse(ccz_hfl_update *out, float *values, size_t dim,
+                                       const float *global, const uint8_t *bytes, size_t len)
+{
+    ccz_hfl_stream st;
+    ccz_hfl_stream_init(&st, dim, global);
+    ccz_cursor c;
+    ccz_cursor_init(&c, (ccz_span){bytes, len});
+    while (ccz_cursor_remaining(&c)) {
+        ccz_span m;
+        CCZ_GUARD(ccz_rpc_frame_read(&c, &m, CCZ_HFL_CHUNK_MAX + 4096));
+        CCZ_GUARD(ccz_hfl_stream_chunk(&st, values, m.ptr, m.len));
+    }
+    return ccz_hfl_stream_end(&st, out);
 }
 
 size_t ccz_hfl_max_message(size_t dim)

@@ -151,24 +151,32 @@ static uint8_t gf_inv(uint8_t a)
     return r;
 }
 
+ccz_status ccz_secagg_share_with(uint8_t (*shares)[32], const uint8_t secret[32], unsigned t,
+                                 unsigned n, const uint8_t *coefs)
+{
+    CCZ_ENSURE(t >= 1 && t <= n && n <= 255, CCZ_ERR_INVALID_ARGUMENT,
+               "a %u-of-%u sharing (1 <= t <= n <= 255)", t, n);
+    for (size_t b = 0; b < 32; b++) {
+        for (unsigned k = 0; k < n; k++) { /* share k is the polynomial at x = k + 1 (Horner) */
+            uint8_t x = (uint8_t)(k + 1), y = 0;
+            for (unsigned c = t; c-- > 1;)
+                y = (uint8_t)(gf_mul(y, x) ^ coefs[32 * (size_t)(c - 1) + b]);
+            shares[k][b] = (uint8_t)(gf_mul(y, x) ^ secret[b]);
+        }
+    }
+    return CCZ_OK;
+}
+
 ccz_status ccz_secagg_share(uint8_t (*shares)[32], const uint8_t secret[32], unsigned t, unsigned n)
 {
     CCZ_ENSURE(t >= 1 && t <= n && n <= 255, CCZ_ERR_INVALID_ARGUMENT,
                "a %u-of-%u sharing (1 <= t <= n <= 255)", t, n);
-    uint8_t coef[255];
-    for (size_t b = 0; b < 32; b++) {
-        coef[0] = secret[b];
-        CCZ_ENSURE(t == 1 || RAND_bytes(coef + 1, (int)t - 1) == 1, CCZ_ERR_CRYPTO,
-                   "RAND_bytes failed");
-        for (unsigned k = 0; k < n; k++) { /* share k is the polynomial at x = k + 1 */
-            uint8_t x = (uint8_t)(k + 1), y = 0;
-            for (unsigned c = t; c-- > 0;)
-                y = (uint8_t)(gf_mul(y, x) ^ coef[c]);
-            shares[k][b] = y;
-        }
-    }
-    OPENSSL_cleanse(coef, sizeof coef);
-    return CCZ_OK;
+    uint8_t coefs[32 * 254];
+    CCZ_ENSURE(t == 1 || RAND_bytes(coefs, (int)(32 * (t - 1))) == 1, CCZ_ERR_CRYPTO,
+               "RAND_bytes failed");
+    ccz_status s = ccz_secagg_share_with(shares, secret, t, n, coefs);
+    OPENSSL_cleanse(coefs, 32 * (size_t)(t - 1));
+    return s;
 }
 
 ccz_status ccz_secagg_combine(uint8_t secret[32], const uint8_t (*shares)[32], const uint8_t *xs,

@@ -871,9 +871,11 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     ccz_rpc_call *k = arg;
+    ccz_rpc_call_ref(k); /* ending the call may close its stream, which drops the last ref */
     if (k->alive)
         fail_call(k, CCZ_RPC_DEADLINE_EXCEEDED, "deadline exceeded");
     k->alive = false; /* the client has given up: later answers go nowhere */
+    ccz_rpc_call_unref(k);
 }
 
 static void dispatch(ccz_rpc_call *k, const ProtobufCMessage *req)

@@ -72,13 +72,14 @@ contains "$line2" "UNAVAILABLE"
 contains "$line2" "certificate verify failed"
 
 ( "$CCZ" fl join 127.0.0.1:$PORT --data "$IMG" --name c0 --shard 0/20 --top-k 0.1 --threads 1 \
+      --chunk-size 1000 \
       "${EP[@]}" > "$T/c0.out" 2> "$T/c0.err"; echo $? > "$T/c0.rc" ) &
 C0=$!
 ( timeout 120 /usr/bin/python3 "$PY" 127.0.0.1:$PORT --data "$IMG" --name pyk --shard 2/20 \
       --top-k 0.05 --ccz "$CCZ" "${EP[@]}" > "$T/pyk.out" 2> "$T/pyk.err"; echo $? > "$T/pyk.rc" ) &
 PYK=$!
 run 0 timeout 120 /usr/bin/python3 "$PY" 127.0.0.1:$PORT --data "$IMG" --name py --shard 1/20 \
-    --ccz "$CCZ" "${EP[@]}"
+    --chunk-size 4096 --ccz "$CCZ" "${EP[@]}"
 py_out=$out
 py_err=$err
 wait $C0 $PYK
@@ -103,7 +104,12 @@ contains "$py_err" "joined: mlp 784-32-10 (25450 parameters), fedavg, 2 rounds"
 contains "$py_err" "round 2 of 2: train loss"
 contains "$(cat "$T/c0.err")" "uploads of 2545 of the model's 25450 values (top-k, with error feedback)"
 contains "$(cat "$T/pyk.err")" "round 2 of 2: train loss"
-contains "$(cat "$T/pyk.err")" "top 1273 of 25450 values"
+contains "$(cat "$T/pyk.err")" "top 1273 of 25450 values, streamed)"
+# every upload streamed (PushUpdateStream): py's in 26 chunks of at most 4096 bytes, c0's (top-k)
+# in 25 of at most 1000
+contains "$py_err" "round 2 of 2: train loss"
+[ "$(grep -c ', streamed)$' <<< "$py_err")" = 2 ] || fail "py did not stream its updates: $py_err"
+contains "$(cat "$T/c0.err")" "(2 updates of this client accepted, 2 streamed)"
 acc=$(sed -n 's/^accuracy: //p' "$T/s.out")
 [ -n "$acc" ] || fail "the aggregator printed no accuracy"
 [ "$py_out" = "accuracy: $acc" ] || fail "client.py printed '$py_out', the aggregator $acc"

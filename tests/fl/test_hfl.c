@@ -414,6 +414,156 @@ static void sparse_decoding(void)
     ccz_buf_free(&b);
 }
 
+/* ---- streamed updates ------------------------------------------------------------------------*/
+
+/* Appends one UpdateChunk as a gRPC frame: the header when h, else a slice. */
+static void frame(ccz_buf *out, const Cczfl__UpdateHeader *h, const uint8_t *bytes, size_t len,
+                  const uint32_t *indices, size_t n_indices)
+{
+    Cczfl__UpdateChunk m = CCZFL__UPDATE_CHUNK__INIT;
+    m.header = (Cczfl__UpdateHeader *)h;
+    if (indices) {
+        m.n_indices = n_indices;
+        m.indices = (uint32_t *)indices;
+        m.deltas = (ProtobufCBinaryData){len, (uint8_t *)bytes};
+    } else {
+        m.weights = (ProtobufCBinaryData){len, (uint8_t *)bytes};
+    }
+    uint8_t msg[512];
+    size_t n = cczfl__update_chunk__pack(&m, msg);
+    CHECK(n <= sizeof msg);
+    CHECK_OK(ccz_rpc_frame_write(out, (ccz_span){msg, n}));
+}
+
+/* A header for 15 float32 weights, then slices of 16, 16, 16 and 12 bytes (or as told). */
+static ccz_status dense_stream(float *got, ccz_hfl_update *up, const ccz_buf *t, uint64_t total,
+                               size_t stop, size_t extra)
+{
+    Cczfl__UpdateHeader h = CCZFL__UPDATE_HEADER__INIT;
+    h.round = 4;
+    h.examples = 11;
+    h.loss = 0.25;
+    h.total = total;
+    ccz_buf b = CCZ_BUF_INIT;
+    frame(&b, &h, NULL, 0, NULL, 0);
+    for (size_t at = 0; at < stop; at += 16)
+        frame(&b, NULL, t->ptr + at, stop - at < 16 ? stop - at : 16, NULL, 0);
+    if (extra)
+        frame(&b, NULL, t->ptr, extra, NULL, 0);
+    ccz_status s = ccz_hfl_update_stream_parse(up, got, 15, NULL, b.ptr, b.len);
+    ccz_buf_free(&b);
+    return s;
+}
+
+/* The chunk parser alone: a dense update in slices equals the unary one; slices past the model,
+ * a wrong total, a stream cut short, headers out of place and partial values are refused; a
+ * sparse one in slices keeps its indices increasing across them. */
+static void stream_parsing(void)
+{
+    float w[15], got[15];
+    for (int i = 0; i < 15; i++)
+        w[i] = (float)i / 4 - 1;
+    ccz_buf t = CCZ_BUF_INIT;
+    CHECK_OK(ccz_hfl_tensor_encode(&t, w, 15, CCZ_HFL_F32));
+    ccz_hfl_update up;
+    CHECK_OK(dense_stream(got, &up, &t, 60, 60, 0));
+    CHECK_INT(up.round, 4);
+    CHECK_INT(up.examples, 11);
+    CHECK(up.loss == 0.25);
+    CHECK(!memcmp(got, w, sizeof w));
+    CHECK_STATUS(dense_stream(got, &up, &t, 60, 60, 4), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "chunk 6: 4 bytes past the update's 60 (60 in already)");
+    CHECK_STATUS(dense_stream(got, &up, &t, 56, 56, 0), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "a total of 56 bytes, not the 60 of the model's float32");
+    CHECK_STATUS(dense_stream(got, &up, &t, 64, 60, 4), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "a total of 64 bytes");
+    CHECK_STATUS(dense_stream(got, &up, &t, 60, 32, 0), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "the stream ended after 32 of its 60 bytes");
+    CHECK_STATUS(dense_stream(got, &up, &t, 60, 30, 0), CCZ_ERR_MALFORMED); /* half a value */
+    CHECK_CONTAINS(ccz_error_detail(), "chunk 3: 14 bytes are not whole float32 values");
+    CHECK_STATUS(ccz_hfl_update_stream_parse(&up, got, 15, NULL, NULL, 0), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "without a header");
+    /* a slice first, a second header, a NaN in a slice */
+    Cczfl__UpdateHeader h = CCZFL__UPDATE_HEADER__INIT;
+    h.examples = 1;
+    h.total = 60;
+    ccz_buf b = CCZ_BUF_INIT;
+    frame(&b, NULL, t.ptr, 16, NULL, 0);
+    CHECK_STATUS(ccz_hfl_update_stream_parse(&up, got, 15, NULL, b.ptr, b.len), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "chunk 1 must be the header alone");
+    b.len = 0;
+    frame(&b, &h, NULL, 0, NULL, 0);
+    frame(&b, &h, NULL, 0, NULL, 0);
+    CHECK_STATUS(ccz_hfl_update_stream_parse(&up, got, 15, NULL, b.ptr, b.len), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "chunk 2: a second header");
+    b.len = 0;
+    frame(&b, &h, NULL, 0, NULL, 0);
+    uint8_t nan[8] = {0, 0, 0, 0, 0, 0, 0xc0, 0x7f};
+    frame(&b, NULL, nan, 8, NULL, 0);
+    CHECK_STATUS(ccz_hfl_update_stream_parse(&up, got, 15, NULL, b.ptr, b.len), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "weight 1 is not a finite number");
+    CHECK_CONTAINS(ccz_error_detail(), "chunk 2 (values from 0)");
+    /* sparse: 4 deltas over two slices, on a global model */
+    float g[15], d[4] = {1, 2, 3, 4};
+    for (int i = 0; i < 15; i++)
+        g[i] = (float)i;
+    ccz_buf dv = CCZ_BUF_INIT;
+    CHECK_OK(ccz_hfl_tensor_encode(&dv, d, 4, CCZ_HFL_F16));
+    static const uint32_t idx[4] = {1, 5, 9, 14}, bad[4] = {1, 5, 5, 14};
+    h.sparse = true;
+    h.count = 4;
+    h.dtype = CCZFL__DTYPE__F16;
+    h.total = 8;
+    for (int k = 0; k < 2; k++) {
+        const uint32_t *ix = k ? bad : idx;
+        b.len = 0;
+        frame(&b, &h, NULL, 0, NULL, 0);
+        frame(&b, NULL, dv.ptr, 4, ix, 2);
+        frame(&b, NULL, dv.ptr + 4, 4, ix + 2, 2);
+        ccz_status s = ccz_hfl_update_stream_parse(&up, got, 15, g, b.ptr, b.len);
+        if (k == 0) {
+            CHECK_OK(s);
+            CHECK(got[0] == 0 && got[1] == 2 && got[5] == 7 && got[9] == 12 && got[14] == 18);
+            CHECK(got[13] == 13);
+            CHECK_STATUS(ccz_hfl_update_stream_parse(&up, got, 15, NULL, b.ptr, b.len),
+                         CCZ_ERR_MALFORMED);
+            CHECK_CONTAINS(ccz_error_detail(), "without the round's model");
+        } else {
+            CHECK_STATUS(s, CCZ_ERR_MALFORMED);
+            CHECK_CONTAINS(ccz_error_detail(),
+                           "index 2 (5) does not follow index 1 (5): indices must increase");
+        }
+    }
+    /* indices that disagree with the deltas, dense weights in a sparse stream, too many */
+    b.len = 0;
+    frame(&b, &h, NULL, 0, NULL, 0);
+    frame(&b, NULL, dv.ptr, 4, idx, 3);
+    CHECK_STATUS(ccz_hfl_update_stream_parse(&up, got, 15, g, b.ptr, b.len), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "chunk 2: 3 indices for 4 bytes of deltas");
+    b.len = 0;
+    frame(&b, &h, NULL, 0, NULL, 0);
+    frame(&b, NULL, dv.ptr, 4, NULL, 0);
+    CHECK_STATUS(ccz_hfl_update_stream_parse(&up, got, 15, g, b.ptr, b.len), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "dense weights in a sparse update");
+    h.count = 16;
+    h.total = 32;
+    b.len = 0;
+    frame(&b, &h, NULL, 0, NULL, 0);
+    CHECK_STATUS(ccz_hfl_update_stream_parse(&up, got, 15, g, b.ptr, b.len), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "a sparse update of 16 values for a model of 15");
+    h.count = 2;
+    h.total = 4;
+    b.len = 0;
+    frame(&b, &h, NULL, 0, NULL, 0);
+    frame(&b, NULL, dv.ptr, 4, idx, 2);
+    frame(&b, NULL, dv.ptr + 4, 2, idx + 2, 1);
+    CHECK_STATUS(ccz_hfl_update_stream_parse(&up, got, 15, g, b.ptr, b.len), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "chunk 3: 2 bytes past the update's 4");
+    ccz_buf_free(&dv);
+    ccz_buf_free(&b);
+    ccz_buf_free(&t);
+}
+
 /* ---- the aggregator --------------------------------------------------------------------------*/
 
 #define DIM 15 /* lr 4 -> 3 */
@@ -497,6 +647,10 @@ typedef struct {
     bool sparse;         /* uploads w at 4 indices as top-k deltas, after 3 malformed ones */
     float global[DIM];   /* the round's model */
     float sent[DIM];     /* the model the sparse upload stands for */
+    bool stream;         /* uploads with PushUpdateStream, in 16-byte slices */
+    int stream_faults;   /* first: a slice past the model, a wrong total, a stream closed short */
+    bool cut;            /* round 1: a stream cut after one slice, then a late one */
+    bool retry;          /* round 1: a stream cut after one slice, then a whole one at once */
 } client;
 
 static int unary(ccz_rpc_channel *ch, const char *method, const ProtobufCMessage *req,
@@ -568,6 +722,79 @@ static void push_sparse(client *c, ccz_rpc_channel *ch, unsigned round)
     }
 }
 
+typedef struct {
+    int code;
+    char message[512];
+} stream_status;
+
+static void stream_msg(const ProtobufCMessage *resp, void *payload)
+{
+    (void)resp, (void)payload;
+}
+
+static void stream_end(const ccz_rpc_status *st, void *payload)
+{
+    stream_status *r = payload;
+    r->code = st->code;
+    snprintf(r->message, sizeof r->message, "%s", st->message);
+}
+
+/* A PushUpdateStream of c's weights: a header announcing total bytes, slices of 16 bytes up to
+ * stop, then a slice of extra bytes, then the end (not when close is false: the call is cut at
+ * its deadline). */
+static int push_stream(client *c, ccz_rpc_channel *ch, unsigned round, uint64_t total, size_t stop,
+                       size_t extra, bool close, int64_t deadline_ms)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_hfl_tensor_encode(&b, c->w, DIM, CCZ_HFL_F32));
+    Cczfl__UpdateHeader h = CCZFL__UPDATE_HEADER__INIT;
+    h.round = round;
+    h.examples = c->examples;
+    h.loss = 1;
+    h.total = total;
+    ccz_rpc_call_opts co = CCZ_RPC_CALL_OPTS_INIT;
+    co.deadline_ms = deadline_ms;
+    stream_status r = {-1, ""};
+    ccz_rpc_stream *st;
+    CHECK_OK(ccz_rpc_start(ch, &st, "/cczfl.Aggregator/PushUpdateStream", NULL,
+                           &cczfl__ack__descriptor, &co, stream_msg, stream_end, &r));
+    Cczfl__UpdateChunk m = CCZFL__UPDATE_CHUNK__INIT;
+    m.header = &h;
+    CHECK_OK(ccz_rpc_stream_send(st, &m.base));
+    m.header = NULL;
+    for (size_t at = 0; at < stop; at += 16) {
+        m.weights = (ProtobufCBinaryData){stop - at < 16 ? stop - at : 16, b.ptr + at};
+        CHECK_OK(ccz_rpc_stream_send(st, &m.base));
+    }
+    if (extra) {
+        m.weights = (ProtobufCBinaryData){extra, b.ptr};
+        CHECK_OK(ccz_rpc_stream_send(st, &m.base));
+    }
+    if (close)
+        CHECK_OK(ccz_rpc_stream_close(st));
+    CHECK_OK(ccz_rpc_channel_run(ch));
+    unsigned k = c->pushes < 8 ? c->pushes++ : 7;
+    c->codes[k] = r.code;
+    snprintf(c->msgs[k], sizeof c->msgs[k], "%s", r.message);
+    ccz_buf_free(&b);
+    return r.code;
+}
+
+/* Round 1's streamed uploads of a client, with its faults first. */
+static void push_streams(client *c, ccz_rpc_channel *ch, unsigned round)
+{
+    if (c->stream_faults && round == 1) {
+        push_stream(c, ch, round, DIM * 4, DIM * 4, 4, true, 20000); /* a slice past the end */
+        push_stream(c, ch, round, DIM * 4 - 4, DIM * 4 - 4, 0, true, 20000); /* wrong total */
+        push_stream(c, ch, round, DIM * 4, 32, 0, true, 20000); /* closed before its end */
+    }
+    if ((c->cut || c->retry) && round == 1)
+        push_stream(c, ch, round, DIM * 4, 16, 0, false, 500); /* cut after one slice */
+    if (c->cut && round == 1)
+        usleep(2000 * 1000); /* past the round's deadline */
+    push_stream(c, ch, round, DIM * 4, DIM * 4, 0, true, 20000);
+}
+
 static void *client_run(void *arg)
 {
     client *c = arg;
@@ -611,6 +838,8 @@ static void *client_run(void *arg)
             usleep((useconds_t)c->sleep_ms * 1000);
         if (c->sparse)
             push_sparse(c, ch, round);
+        else if (c->stream)
+            push_streams(c, ch, round);
         else
             push(c, ch, round, DIM);
         after = round;
@@ -699,6 +928,66 @@ static void round_with_sparse_update(void)
     fprintf(stderr,
             "aggregator's FedAvg of a sparse and a dense update: max |ccz - numpy| = %.3g\n", d);
     CHECK(d <= 1e-6);
+}
+
+/* Streamed uploads (PushUpdateStream) in 16-byte slices: a stream with a slice past the model, one
+ * announcing the wrong total, one closed before its end are refused with INVALID_ARGUMENT while
+ * the round goes on; a stream cut mid-way contributes nothing: one client whose stream was cut
+ * uploads again at once (accepted), another waits past the deadline (dropped; its later stream
+ * is late, FAILED_PRECONDITION). The round's result is NumPy's weighted mean of the three
+ * complete streams. */
+static void round_with_streamed_updates(void)
+{
+    need_numpy();
+    server s;
+    server_start(&s, 1, 4, 1500, NULL);
+    client cs[4] = {
+        {.srv = &s, .name = "alice", .examples = 30, .stream = true, .stream_faults = 1},
+        {.srv = &s, .name = "bob", .examples = 10, .stream = true},
+        {.srv = &s, .name = "carol", .examples = 50, .stream = true, .cut = true},
+        {.srv = &s, .name = "dave", .examples = 20, .stream = true, .retry = true}};
+    for (int i = 0; i < DIM; i++) {
+        cs[0].w[i] = frand();
+        cs[1].w[i] = frand() * 3;
+        cs[2].w[i] = 100;
+        cs[3].w[i] = frand() - 2;
+    }
+    pthread_t t[4];
+    start_clients(cs, 4, t);
+    join_clients(4, t);
+    server_stop(&s);
+    CHECK_INT(cs[0].pushes, 4);
+    CHECK_INT(cs[0].codes[0], CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_CONTAINS(cs[0].msgs[0], "chunk 6: 4 bytes past the update's 60");
+    CHECK_INT(cs[0].codes[1], CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_CONTAINS(cs[0].msgs[1], "a total of 56 bytes, not the 60");
+    CHECK_INT(cs[0].codes[2], CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_CONTAINS(cs[0].msgs[2], "the stream ended after 32 of its 60 bytes");
+    CHECK_INT(cs[0].codes[3], CCZ_RPC_OK);
+    CHECK_INT(cs[1].pushes, 1);
+    CHECK_INT(cs[1].codes[0], CCZ_RPC_OK);
+    CHECK_INT(cs[2].pushes, 2);
+    CHECK_INT(cs[2].codes[0], CCZ_RPC_DEADLINE_EXCEEDED);
+    CHECK_INT(cs[2].codes[1], CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_CONTAINS(cs[2].msgs[1], "late update for round 1: the round is closed");
+    CHECK_INT(cs[3].pushes, 2);
+    CHECK_INT(cs[3].codes[0], CCZ_RPC_DEADLINE_EXCEEDED);
+    CHECK_INT(cs[3].codes[1], CCZ_RPC_OK);
+    CHECK(cs[0].done && cs[1].done && cs[2].done && cs[3].done);
+    CHECK_INT(s.n_rounds, 1);
+    CHECK_INT(s.rounds[0].participants, 4);
+    CHECK_INT(s.rounds[0].received, 3);
+    CHECK_CONTAINS(s.rounds[0].names, "alice");
+    CHECK_CONTAINS(s.rounds[0].names, "bob");
+    CHECK_CONTAINS(s.rounds[0].names, "dave");
+    CHECK_STR(s.rounds[0].dropped, "carol");
+    const float *m[3] = {cs[0].w, cs[1].w, cs[3].w};
+    double w[3] = {30, 10, 20}, ref[DIM];
+    CHECK(numpy_mean(ref, m, w, 3, DIM));
+    double d = max_diff(cs[0].final, ref, DIM);
+    fprintf(stderr, "aggregator's FedAvg of streamed updates: max |ccz - numpy| = %.3g\n", d);
+    CHECK(d <= 1e-6);
+    CHECK(!memcmp(cs[0].final, cs[2].final, sizeof cs[0].final));
 }
 
 /* Three clients, one a straggler: round 1 closes at its deadline with the other two, round 2
@@ -854,6 +1143,7 @@ static void refusals_and_caps(void)
 }
 
 TEST_MAIN(T(fedavg_matches_numpy), T(tensors), T(update_parse), T(checkpoints), T(fedyogi_by_hand),
-          T(fedyogi_matches_numpy), T(topk_selection), T(sparse_decoding),
-          T(round_with_sparse_update), T(round_with_misshaped_update), T(straggler_dropped),
-          T(resume_from_checkpoint), T(refusals_and_caps))
+          T(fedyogi_matches_numpy), T(topk_selection), T(sparse_decoding), T(stream_parsing),
+          T(round_with_sparse_update), T(round_with_misshaped_update),
+          T(round_with_streamed_updates), T(straggler_dropped), T(resume_from_checkpoint),
+          T(refusals_and_caps))

@@ -306,6 +306,8 @@ enum {
     CLI_O_SECURE_AGG,
     /* fl serve: client selection */
     CLI_O_CLIENTS_PER_ROUND,
+    /* fl join: streamed uploads */
+    CLI_O_CHUNK_SIZE,
     CLI_O_COUNT_
 };
 #define CLI_OPT(o) ((cli_opts)1 << (o))
@@ -407,6 +409,8 @@ typedef struct {
     const char *cca_ta;
     /* fl join: top-k sparse uploads (a count, or a fraction below 1) */
     double top_k;
+    /* fl join: bytes per slice of a streamed upload (0: the default) */
+    long chunk_size;
     /* fl serve: secure aggregation */
     bool secure_agg;
     /* fl serve: client selection (0: every waiting client) */

@@ -21,7 +21,7 @@ static const char hfl_usage[] =
     "                    [--cert CERT --key KEY | attester options] [verify options]\n"
     "       ccz fl join HOST:PORT --data IMAGES --name NAME [--model mlp|lr] [--shard I/N[:A]]\n"
     "                    [--seed N] [--threads N] [--timeout MS] [--top-k K]\n"
-    "                    [--mode two-way|server]\n"
+    "                    [--chunk-size BYTES] [--mode two-way|server]\n"
     "                    [--cert CERT --key KEY | attester options] [verify options]\n"
     "\n"
     "Horizontal federated learning with an attested aggregator (cczfl.Aggregator over\n"
@@ -44,7 +44,9 @@ static const char hfl_usage[] =
     "turn; with :A, per-class proportions from Dirichlet(A), non-IID), rejoins an aggregator\n"
     "that restarted, and prints 'accuracy: A' (the aggregator's figure) at the end. --top-k K\n"
     "uploads only the K changes from the global model largest in magnitude (K below 1: that\n"
-    "fraction of the weights), keeping the rest for the next rounds (error feedback). Modes:\n"
+    "fraction of the weights), keeping the rest for the next rounds (error feedback).\n"
+    "Updates are streamed (PushUpdateStream) in slices of --chunk-size BYTES (default 1 MiB,\n"
+    "at most 4 MiB). Modes:\n"
     "two-way (the default: the aggregator admits clients by its --policy on their attested\n"
     "claims), server (clients without TEE).\n"
     "--clients-per-round N (client selection): N of the waiting clients (N >= K), drawn at\n"
@@ -74,7 +76,7 @@ static const cli_command hfl_cmds[] = {
     {"join", cmd_fl_join, NULL,
      CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_DATA) | CLI_OPT(CLI_O_NAME) | CLI_OPT(CLI_O_MODEL) |
          CLI_OPT(CLI_O_SHARD) | CLI_OPT(CLI_O_SEED) | CLI_OPT(CLI_O_THREADS) |
-         CLI_OPT(CLI_O_TIMEOUT) | CLI_FRAG_HELP | CLI_OPT(CLI_O_TOP_K)},
+         CLI_OPT(CLI_O_TIMEOUT) | CLI_FRAG_HELP | CLI_OPT(CLI_O_TOP_K) | CLI_OPT(CLI_O_CHUNK_SIZE)},
 };
 static const cli_group hfl_group = CLI_GROUP("fl", hfl_usage, hfl_cmds, "command",
                                              " (try: serve, join)", "usage: ccz fl serve|join ...");
@@ -331,6 +333,7 @@ int cmd_fl_join(int argc, char **argv)
     jo.progress = on_progress;
     jo.payload = (void *)a.name;
     jo.top_k = a.top_k;
+    jo.chunk_bytes = (size_t)a.chunk_size;
     ccz_hfl_join_result res;
     s = ccz_hfl_join(ch, &jo, &d, &res);
     if (s) {
@@ -342,8 +345,8 @@ int cmd_fl_join(int argc, char **argv)
     } else {
         fprintf(stderr,
                 "ccz fl: %s: the training is over after round %u (%u updates of this "
-                "client accepted)\n",
-                a.name, res.last_round, res.rounds);
+                "client accepted, %u streamed)\n",
+                a.name, res.last_round, res.rounds, res.streamed);
         if (a.top_k > 0 && res.sent_values)
             fprintf(stderr, "ccz fl: %s: uploads of %zu of the model's %zu values (%s)\n", a.name,
                     res.sent_values, res.model_values,

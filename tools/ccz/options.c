@@ -127,6 +127,7 @@ static const struct option opts[] = {
     {"top-k", required_argument, NULL, O(CLI_O_TOP_K)},
     {"secure-agg", no_argument, NULL, O(CLI_O_SECURE_AGG)},
     {"clients-per-round", required_argument, NULL, O(CLI_O_CLIENTS_PER_ROUND)},
+    {"chunk-size", required_argument, NULL, O(CLI_O_CHUNK_SIZE)},
     {NULL, 0, NULL, 0},
 };
 
@@ -327,6 +328,14 @@ static int take(cli_args *a, int o, const char *cmd)
             return cli_usage_error(cmd, "--clients-per-round: %s",
                                    bad ? ccz_error_detail() : "must be at least 1");
         a->clients_per_round = (long)n;
+        break;
+    }
+    case CLI_O_CHUNK_SIZE: {
+        bool bad = cli_number(optarg, CCZ_HFL_CHUNK_MAX, &n) != CCZ_OK;
+        if (bad || n < 16)
+            return cli_usage_error(cmd, "--chunk-size: %s",
+                                   bad ? ccz_error_detail() : "at least 16 bytes");
+        a->chunk_size = (long)n;
         break;
     }
     case CLI_O_PARTIES:

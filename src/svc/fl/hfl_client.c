@@ -157,6 +157,77 @@ static ccz_status sparse_encode(sparse_state *z, Cczfl__Update *u, ccz_buf *msg,
     return CCZ_OK;
 }
 
+typedef struct {
+    int code;
+    char message[512];
+} stream_result;
+
+static void stream_message(const ProtobufCMessage *resp, void *payload)
+{
+    (void)resp, (void)payload;
+}
+
+static void stream_done(const ccz_rpc_status *st, void *payload)
+{
+    stream_result *r = payload;
+    r->code = st->code;
+    snprintf(r->message, sizeof r->message, "%s", st->message);
+}
+
+/* u (a dense or sparse update) as PushUpdateStream: its header, then slices of at most chunk
+ * bytes of whole values. */
+static ccz_status push_stream(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o,
+                              const Cczfl__Update *u, ccz_hfl_join_result *out)
+{
+    size_t chunk = o->chunk_bytes ? o->chunk_bytes : CCZ_HFL_CHUNK_DEFAULT;
+    chunk = chunk > CCZ_HFL_CHUNK_MAX ? CCZ_HFL_CHUNK_MAX : chunk;
+    /* values per slice: a message of at most chunk bytes (a field's tag and length aside, an
+     * index takes at most 5 bytes) */
+    size_t size = u->dtype == CCZFL__DTYPE__F16 ? 2 : 4, budget = chunk > 128 ? chunk - 64 : chunk;
+    size_t per = budget / (size + (u->sparse ? 5 : 0));
+    per = per ? per : 1;
+    const ProtobufCBinaryData *b = u->sparse ? &u->deltas : &u->weights;
+    Cczfl__UpdateHeader h = CCZFL__UPDATE_HEADER__INIT;
+    h.round = u->round;
+    h.examples = u->examples;
+    h.loss = u->loss;
+    h.dtype = u->dtype;
+    h.sparse = u->sparse;
+    h.count = u->sparse ? (uint32_t)u->n_indices : 0;
+    h.total = b->len;
+    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, o->deadline_ms, NULL};
+    stream_result r = {-1, "the call did not complete"};
+    ccz_rpc_stream *st;
+    CCZ_GUARD(ccz_rpc_start(ch, &st, "/cczfl.Aggregator/PushUpdateStream", NULL,
+                            &cczfl__ack__descriptor, &co, stream_message, stream_done, &r));
+    Cczfl__UpdateChunk m = CCZFL__UPDATE_CHUNK__INIT;
+    m.header = &h;
+    ccz_status s = ccz_rpc_stream_send(st, &m.base);
+    m.header = NULL;
+    for (size_t at = 0; s == CCZ_OK && at < b->len / size; at += per) {
+        size_t k = b->len / size - at < per ? b->len / size - at : per;
+        ProtobufCBinaryData slice = {k * size, b->data + at * size};
+        if (u->sparse) {
+            m.n_indices = k;
+            m.indices = u->indices + at;
+            m.deltas = slice;
+        } else {
+            m.weights = slice;
+        }
+        s = ccz_rpc_stream_send(st, &m.base);
+    }
+    /* closed even after a failed send: the aggregator then refuses the short stream at once */
+    ccz_status s1 = ccz_rpc_stream_close(st);
+    s = s ? s : s1;
+    ccz_status s2 = ccz_rpc_channel_run(ch);
+    if (s == CCZ_OK)
+        s = s2;
+    out->code = r.code;
+    out->method = "PushUpdateStream";
+    snprintf(out->message, sizeof out->message, "%s", r.message);
+    return s;
+}
+
 ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const ccz_mlp_data *d,
                         ccz_hfl_join_result *out)
 {
@@ -173,7 +244,7 @@ ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const c
     ccz_buf msg = CCZ_BUF_INIT;
     sparse_state z = {0};
     ccz_status s = CCZ_OK;
-    bool joined = false;
+    bool joined = false, unary = o->unary;
     unsigned after = 0;
     double down_since = 0;
     for (;;) {
@@ -266,15 +337,23 @@ ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const c
         u.dtype = o->dtype == CCZ_HFL_F16 ? CCZFL__DTYPE__F16 : CCZFL__DTYPE__F32;
         if (!z.k)
             u.weights = (ProtobufCBinaryData){msg.len, msg.ptr};
-        s = call(ch, &oo, "PushUpdate", &u.base, &cczfl__ack__descriptor, &resp, out);
+        resp = NULL;
+        if (!unary) {
+            s = push_stream(ch, &oo, &u, out);
+            if (s == CCZ_OK && out->code == CCZ_RPC_UNIMPLEMENTED)
+                unary = true; /* an aggregator without it: the unary call from now on */
+        }
+        if (s == CCZ_OK && unary)
+            s = call(ch, &oo, "PushUpdate", &u.base, &cczfl__ack__descriptor, &resp, out);
         if (s)
             break;
         if (resp)
             protobuf_c_message_free_unpacked(resp, NULL);
         bool accepted = out->code == CCZ_RPC_OK;
-        if (accepted)
+        if (accepted) {
             out->rounds++;
-        else if (z.k) /* nothing of it reached the model: all of it is still to send */
+            out->streamed += !unary;
+        } else if (z.k) /* nothing of it reached the model: all of it is still to send */
             memcpy(z.residual, z.delta, p.dim * sizeof(float));
         if (o->progress)
             o->progress(round, p.rounds, loss, fl_now() - t0, accepted, out->message, o->payload);

@@ -17,8 +17,8 @@
 #include "hfl_secagg.h"
 
 #define SA_MAX 255
-#define SHARE_PT (12 + 32 + 32)
-#define SHARE_CT (SHARE_PT + CCZ_SECAGG_TAG)
+#define SHARE_PT HFL_SA_SHARE_PT
+#define SHARE_CT HFL_SA_SHARE_CT
 
 typedef struct {
     uint8_t c_sk[32], c_pk[32], s_sk[32], s_pk[32], b[32];
@@ -108,7 +108,7 @@ static ccz_status make_shares(state *z, const Cczfl__KeyList *l, unsigned round,
         s = ccz_secagg_share(ss, z->s_sk, z->t, z->n);
     if (s == CCZ_OK)
         s = ccz_secagg_share(bs, z->b, z->t, z->n);
-    uint8_t pt[SHARE_PT], key[32], nonce[12];
+    uint8_t key[32];
     for (size_t i = 0; s == CCZ_OK && i < l->n_clients; i++) {
         unsigned j = l->clients[i]->index;
         if (j == z->me) {
@@ -117,18 +117,11 @@ static ccz_status make_shares(state *z, const Cczfl__KeyList *l, unsigned round,
             memcpy(z->own_b, bs[j], 32);
             continue;
         }
-        put32(pt, round);
-        put32(pt + 4, z->me);
-        put32(pt + 8, j);
-        memcpy(pt + 12, ss[j], 32);
-        memcpy(pt + 44, bs[j], 32);
-        nonce_of(nonce, z->me, j, round);
         s = ccz_secagg_pair_key(key, z->c_sk, z->c_pks[j]);
         if (s == CCZ_OK)
-            s = ccz_secagg_seal(ct + i * SHARE_CT, pt, SHARE_PT, key, nonce, NULL, 0);
+            s = hfl_sa_seal_share(ct + i * SHARE_CT, key, round, z->me, j, ss[j], bs[j]);
         out[i] = (ProtobufCBinaryData){SHARE_CT, ct + i * SHARE_CT};
     }
-    OPENSSL_cleanse(pt, sizeof pt);
     OPENSSL_cleanse(key, sizeof key);
     if (ss)
         OPENSSL_cleanse(ss, (size_t)z->n * 32);
@@ -171,31 +164,53 @@ static ccz_status read_shares(state *z, const Cczfl__SharesForYou *r, unsigned r
     return s;
 }
 
-/* w times the weight, masked: pairwise with every peer that shared, plus the self mask. */
-static ccz_status masked_bytes(state *z, const float *w, size_t dim, ccz_buf *out)
+ccz_status hfl_sa_seal_share(uint8_t out[HFL_SA_SHARE_CT], const uint8_t key[32], unsigned round,
+                             unsigned from, unsigned to, const uint8_t s_share[32],
+                             const uint8_t b_share[32])
+{
+    uint8_t pt[SHARE_PT], nonce[12];
+    put32(pt, round);
+    put32(pt + 4, from);
+    put32(pt + 8, to);
+    memcpy(pt + 12, s_share, 32);
+    memcpy(pt + 44, b_share, 32);
+    nonce_of(nonce, from, to, round);
+    ccz_status s = ccz_secagg_seal(out, pt, SHARE_PT, key, nonce, NULL, 0);
+    OPENSSL_cleanse(pt, sizeof pt);
+    return s;
+}
+
+ccz_status hfl_sa_masked(uint8_t *out, const float *w, size_t dim, double weight, unsigned me,
+                         const uint8_t s_sk[32], const uint8_t (*s_pks)[32], const bool *present,
+                         unsigned n, const uint8_t b[32])
 {
     float *x = malloc(dim * sizeof *x);
     uint32_t *m = malloc(dim * sizeof *m);
     ccz_status s = x && m ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     if (s == CCZ_OK) {
-        const float wt = (float)z->weight;
+        const float wt = (float)weight;
         for (size_t i = 0; i < dim; i++)
             x[i] = w[i] * wt;
-        s = ccz_secagg_mask(m, x, dim, HFL_SA_SCALE, z->me, z->s_sk, (const uint8_t(*)[32])z->s_pks,
-                            z->present, z->n);
+        s = ccz_secagg_mask(m, x, dim, HFL_SA_SCALE, me, s_sk, s_pks, present, n);
     }
     if (s == CCZ_OK)
-        s = ccz_secagg_self_mask(m, dim, z->b, 1);
+        s = ccz_secagg_self_mask(m, dim, b, 1);
     if (s == CCZ_OK)
-        s = ccz_buf_reserve(out, dim * 4);
-    if (s == CCZ_OK) {
         for (size_t i = 0; i < dim; i++)
-            put32(out->ptr + 4 * i, m[i]);
-        out->len = dim * 4;
-    }
+            put32(out + 4 * i, m[i]);
     free(x);
     free(m);
     return s;
+}
+
+/* w times the weight, masked: pairwise with every peer that shared, plus the self mask. */
+static ccz_status masked_bytes(state *z, const float *w, size_t dim, ccz_buf *out)
+{
+    CCZ_GUARD(ccz_buf_reserve(out, dim * 4));
+    CCZ_GUARD(hfl_sa_masked(out->ptr, w, dim, z->weight, z->me, z->s_sk,
+                            (const uint8_t(*)[32])z->s_pks, z->present, z->n, z->b));
+    out->len = dim * 4;
+    return CCZ_OK;
 }
 
 /* The shares that unmask: self-mask seed shares of survivors, mask-key shares of the dropped;

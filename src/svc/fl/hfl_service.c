@@ -13,12 +13,15 @@
 #include "core/guard.h"
 #include "core/listener.h"
 #include "fl.pb-c.h"
+#include "fl/hfl_int.h"
 #include "hfl_secagg.h"
 #include "svc/fl/party.h"
 #include "svc/peer.h"
 
 #define TICK_MS 100
 #define LINGER_MS 3000 /* after the last round, for the clients to fetch the final model */
+
+typedef struct upstream upstream;
 
 typedef struct {
     char name[CCZ_HFL_NAME_MAX + 1];
@@ -34,6 +37,7 @@ typedef struct {
     double loss;
     float *w;
     uint64_t joined_examples; /* from Join: its weight under secure aggregation */
+    upstream *stream;         /* its PushUpdateStream under way, decoding into w */
 } client;
 
 struct ccz_hfl_service {
@@ -465,37 +469,80 @@ static void on_get_model(ccz_rpc_call *call, const ProtobufCMessage *req, void *
     try_open(v);
 }
 
-static void on_push(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
+/* Whether c may upload for round now: else the call is finished with the status a refused
+ * update gets (late or out of turn: FAILED_PRECONDITION; twice: ALREADY_EXISTS). */
+static bool may_upload(ccz_hfl_service *v, ccz_rpc_call *call, client *c, unsigned round)
 {
-    ccz_hfl_service *v = payload;
-    const Cczfl__Update *u = (const Cczfl__Update *)req;
     char msg[400];
-    client *c = member(v, call);
-    if (!c)
-        return;
     if (v->sa) {
         (void)!ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION,
                               "this aggregator runs secure aggregation: updates go masked "
                               "(AdvertiseKeys, ShareKeys, PushMasked, Unmask)");
-        return;
+        return false;
     }
-    if (!v->open || u->round != v->round + 1 || !c->in_round) {
-        if (u->round <= v->round)
+    if (!v->open || round != v->round + 1 || !c->in_round) {
+        if (round <= v->round)
             snprintf(msg, sizeof msg, "late update for round %u: the round is closed (%u done)",
-                     u->round, v->round);
+                     round, v->round);
         else
-            snprintf(msg, sizeof msg, "update for round %u: %s", u->round,
+            snprintf(msg, sizeof msg, "update for round %u: %s", round,
                      v->open ? "this client does not take part in it" : "no round is open");
         strcat(msg, "; discarded");
         say(v, "%s: %s", c->name, msg);
         (void)!ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION, msg);
-        return;
+        return false;
     }
     if (c->sent) {
         (void)!ccz_rpc_finish(call, CCZ_RPC_ALREADY_EXISTS,
                               "this client's update for the round is in already");
+        return false;
+    }
+    return true;
+}
+
+static void refuse_update(ccz_hfl_service *v, ccz_rpc_call *call, client *c)
+{
+    char msg[400];
+    snprintf(msg, sizeof msg, "update rejected: %s", ccz_error_detail());
+    ccz_error_clear();
+    say(v, "%s: %s", c->name, msg);
+    (void)!ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, msg);
+}
+
+/* c's update (in c->w) is in: the answer, and the round closes when it was the last. */
+static void accept_update(ccz_hfl_service *v, ccz_rpc_call *call, client *c,
+                          const ccz_hfl_update *u)
+{
+    c->sent = true;
+    c->examples = u->examples;
+    c->loss = u->loss;
+    Cczfl__Ack a = CCZFL__ACK__INIT;
+    a.round = u->round;
+    (void)!ccz_rpc_reply(call, &a.base);
+    for (unsigned i = 0; i < v->n_clients; i++)
+        if (v->cl[i].in_round && !v->cl[i].sent)
+            return;
+    close_round(v, false);
+    try_open(v);
+}
+
+static bool streaming(const ccz_hfl_service *v, const client *c);
+static void upstream_detach(upstream *u);
+
+static void on_push(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
+{
+    ccz_hfl_service *v = payload;
+    const Cczfl__Update *u = (const Cczfl__Update *)req;
+    client *c = member(v, call);
+    if (!c || !may_upload(v, call, c, u->round))
+        return;
+    if (streaming(v, c)) {
+        (void)!ccz_rpc_finish(call, CCZ_RPC_ALREADY_EXISTS,
+                              "this client's update for the round is being streamed");
         return;
     }
+    if (c->stream) /* one for a round gone, or cut */
+        upstream_detach(c->stream);
     ccz_status s = CCZ_OK;
     if (u->examples == 0 || u->examples > CCZ_HFL_MAX_EXAMPLES || !isfinite(u->loss))
         s = ccz_fail(CCZ_ERR_MALFORMED, "examples %llu (1 to 1000000000), loss %g (finite)",
@@ -508,23 +555,103 @@ static void on_push(ccz_rpc_call *call, const ProtobufCMessage *req, void *paylo
     else if (s == CCZ_OK)
         s = ccz_hfl_tensor_decode(c->w, v->dim, u->dtype, u->weights.data, u->weights.len);
     if (s) {
-        snprintf(msg, sizeof msg, "update rejected: %s", ccz_error_detail());
-        ccz_error_clear();
-        say(v, "%s: %s", c->name, msg);
-        (void)!ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, msg);
+        refuse_update(v, call, c);
         return;
     }
-    c->sent = true;
-    c->examples = u->examples;
-    c->loss = u->loss;
-    Cczfl__Ack a = CCZFL__ACK__INIT;
-    a.round = u->round;
-    (void)!ccz_rpc_reply(call, &a.base);
-    for (unsigned i = 0; i < v->n_clients; i++)
-        if (v->cl[i].in_round && !v->cl[i].sent)
+    ccz_hfl_update head = {u->round, u->examples, u->loss};
+    accept_update(v, call, c, &head);
+}
+
+/* ---- streamed updates ------------------------------------------------------------------------
+ * A PushUpdateStream decodes each slice into its client's w as it arrives: at most one stream
+ * per client is attached (c->stream), and only an attached stream for the open round writes. A
+ * stream that is refused, ends, or is cut (the call freed) detaches; a client whose stream did
+ * not end well has sent nothing (c->sent stays false), whatever its w holds. */
+struct upstream {
+    client *c;          /* NULL: detached */
+    ccz_rpc_call *call; /* its call (which frees it) */
+    ccz_hfl_stream st;
+};
+
+static void upstream_detach(upstream *u)
+{
+    if (u->c && u->c->stream == u)
+        u->c->stream = NULL;
+    u->c = NULL;
+}
+
+/* c streams its update for the open round on a call still alive. */
+static bool streaming(const ccz_hfl_service *v, const client *c)
+{
+    return c->stream && c->stream->st.head.round == v->round + 1 &&
+           ccz_rpc_call_alive(c->stream->call);
+}
+
+static void upstream_free(void *p)
+{
+    upstream_detach(p);
+    free(p);
+}
+
+static void on_push_stream(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
+{
+    ccz_hfl_service *v = payload;
+    const Cczfl__UpdateChunk *m = (const Cczfl__UpdateChunk *)req;
+    upstream *u = ccz_rpc_call_user(call);
+    if (!u) { /* the first chunk: a header for this client's round */
+        client *c = member(v, call);
+        if (!c)
             return;
-    close_round(v, false);
-    try_open(v);
+        if (!m || !m->header) {
+            ccz_fail(CCZ_ERR_MALFORMED, "chunk 1 must be the header alone");
+            refuse_update(v, call, c);
+            return;
+        }
+        if (!may_upload(v, call, c, m->header->round))
+            return;
+        if (streaming(v, c)) {
+            (void)!ccz_rpc_finish(call, CCZ_RPC_ALREADY_EXISTS,
+                                  "this client's update for the round is being streamed");
+            return;
+        }
+        if (c->stream) /* one for a round gone, or cut: its next chunk is refused */
+            upstream_detach(c->stream);
+        if (!(u = calloc(1, sizeof *u))) {
+            (void)!ccz_rpc_finish(call, CCZ_RPC_RESOURCE_EXHAUSTED, "out of memory");
+            return;
+        }
+        u->call = call;
+        ccz_hfl_stream_init(&u->st, v->dim, v->global);
+        ccz_rpc_call_set_user(call, u, upstream_free);
+        if (hfl_stream_apply(&u->st, c->w, m) != CCZ_OK) {
+            refuse_update(v, call, c);
+            return;
+        }
+        u->c = c;
+        c->stream = u;
+        return;
+    }
+    client *c = u->c;
+    if (c && c->conn != ccz_rpc_call_connection(call)) /* the client came back on another */
+        upstream_detach(u);
+    c = u->c;
+    if (!c) { /* detached: the service is gone, or a later stream took over */
+        (void)!ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION,
+                              "this update stream was superseded; discarded");
+        return;
+    }
+    if (!may_upload(v, call, c, u->st.head.round)) { /* the round closed during the upload */
+        upstream_detach(u);
+        return;
+    }
+    ccz_hfl_update head;
+    ccz_status s = m ? hfl_stream_apply(&u->st, c->w, m) : ccz_hfl_stream_end(&u->st, &head);
+    if (s || !m)
+        upstream_detach(u);
+    if (s)
+        refuse_update(v, call, c);
+    else if (!m)
+        accept_update(v, call, c, &head);
 }
 
 /* ---- secure aggregation (hfl_secagg.c runs the round's phases) ------------------------------*/
@@ -702,16 +829,19 @@ ccz_status ccz_hfl_service_new(ccz_hfl_service **out, ccz_rpc_server *rpc,
         s = refresh_model(v);
     if (s == CCZ_OK)
         s = ccz_rpc_timer_new(&v->tick, rpc, on_tick, v);
-    const ProtobufCMessageDescriptor *in[] = {&cczfl__join_request__descriptor,
-                                              &cczfl__model_request__descriptor,
-                                              &cczfl__update__descriptor};
+    const ProtobufCMessageDescriptor *in[] = {
+        &cczfl__join_request__descriptor, &cczfl__model_request__descriptor,
+        &cczfl__update__descriptor, &cczfl__update_chunk__descriptor};
     const ProtobufCMessageDescriptor *outd[] = {&cczfl__plan__descriptor, &cczfl__model__descriptor,
-                                                &cczfl__ack__descriptor};
+                                                &cczfl__ack__descriptor, &cczfl__ack__descriptor};
     static const char *const paths[] = {"/cczfl.Aggregator/Join", "/cczfl.Aggregator/GetModel",
-                                        "/cczfl.Aggregator/PushUpdate"};
-    const ccz_rpc_handler handlers[] = {on_join, on_get_model, on_push};
+                                        "/cczfl.Aggregator/PushUpdate",
+                                        "/cczfl.Aggregator/PushUpdateStream"};
+    const ccz_rpc_handler handlers[] = {on_join, on_get_model, on_push, on_push_stream};
+    const ccz_rpc_kind kinds[] = {CCZ_RPC_UNARY, CCZ_RPC_UNARY, CCZ_RPC_UNARY,
+                                  CCZ_RPC_CLIENT_STREAMING};
     for (size_t i = 0; s == CCZ_OK && i < CCZ_ARRAY_LEN(paths); i++)
-        s = ccz_rpc_server_add(rpc, paths[i], CCZ_RPC_UNARY, in[i], outd[i], handlers[i], v);
+        s = ccz_rpc_server_add(rpc, paths[i], kinds[i], in[i], outd[i], handlers[i], v);
     if (s == CCZ_OK && o->secure_agg)
         s = sa_register(v);
     if (s) {
@@ -737,6 +867,8 @@ void ccz_hfl_service_free(ccz_hfl_service *v)
     if (!v)
         return;
     for (unsigned i = 0; i < CCZ_HFL_MAX_CLIENTS; i++) {
+        if (v->cl[i].stream) /* its call may outlive the service */
+            upstream_detach(v->cl[i].stream);
         release(&v->cl[i]);
         free(v->cl[i].w);
     }
