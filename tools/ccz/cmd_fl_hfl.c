@@ -140,12 +140,9 @@ int cmd_fl_serve(int argc, char **argv)
         return cli_usage_error("fl", "--strategy: %s", ccz_error_detail());
     signal(SIGPIPE, SIG_IGN);
     cli_block_stop_signals();
-    cli_endpoint e = {0};
-    SSL_CTX *ctx = NULL;
-    ccz_rpc_server *srv = NULL;
+    cli_rpc_side p = {0};
     ccz_hfl_service *svc = NULL;
     ccz_mlp_data test = {0};
-    int port = 0;
     ccz_status s = a.test ? load_idx(&test, a.test) : CCZ_OK;
     bool lr = model && !strcmp(model, "lr");
     o.model = lr ? "lr" : "mlp";
@@ -156,21 +153,15 @@ int cmd_fl_serve(int argc, char **argv)
     size_t dim = 0;
     if (s == CCZ_OK)
         s = ccz_mlp_shape_check(&o.shape, &dim);
-    if (s == CCZ_OK)
-        s = cli_endpoint_setup(&e, &a, true, &ctx, cli_print_verdict);
     ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
-    so.tls = ctx;
     so.max_message = ccz_hfl_max_message(dim);
-    so.handshake_timeout_ms = (unsigned)a.handshake_timeout_ms;
-    so.idle_timeout_ms = (unsigned)a.idle_timeout_ms;
-    so.max_connections = (unsigned)a.max_conns;
     /* a round's uploads arrive together: room for min_clients of them, or the server sheds the
      * largest unfinished one (RESOURCE_EXHAUSTED; with 1M parameters, past 15 clients) */
     so.max_buffer = (size_t)(a.min_clients + 1) * so.max_message;
     if (so.max_buffer < (64u << 20))
         so.max_buffer = 64u << 20; /* the server's default */
     if (s == CCZ_OK)
-        s = ccz_rpc_server_new(&srv, &so);
+        s = cli_rpc_side_serve_opts(&p, &a, so);
     o.rounds = (unsigned)a.rounds;
     o.min_clients = (unsigned)a.min_clients;
     o.mu = (float)a.mu;
@@ -185,13 +176,13 @@ int cmd_fl_serve(int argc, char **argv)
     o.threads = (unsigned)a.threads;
     o.log = stderr;
     o.on_over = on_over;
-    o.payload = srv;
+    o.payload = p.srv;
     o.secure_agg = a.secure_agg;
     o.clients_per_round = (unsigned)a.clients_per_round;
     if (s == CCZ_OK)
-        s = ccz_hfl_service_new(&svc, srv, &o);
+        s = ccz_hfl_service_new(&svc, p.srv, &o);
     if (s == CCZ_OK)
-        s = ccz_rpc_server_listen(srv, &port, a.listen);
+        s = cli_rpc_side_listen(&p, &a);
     if (s) {
         r = cli_fail(s, "fl serve");
         goto out;
@@ -206,13 +197,10 @@ int cmd_fl_serve(int argc, char **argv)
     fprintf(stderr,
             "ccz fl: serving cczfl.Aggregator on port %d (mode %s, %s %s of %zu parameters, %s, "
             "%ld rounds, at least %ld clients%s%s)%s\n",
-            port, a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : "server", o.model, shape, dim,
+            p.port, a.mode == CCZ_RATLS_TWO_WAY ? "two-way" : "server", o.model, shape, dim,
             ccz_hfl_strategy_name(o.strategy), a.rounds, a.min_clients, per_round,
-            o.secure_agg ? ", secure aggregation" : "",
-            e.attester && ccz_attester_tee(e.attester) == CCZ_TEE_SIM ? " [SIMULATED TEE]" : "");
-    cli_stopper *stopper = cli_rpc_stop_on_signal(srv, "fl", 2000);
-    s = ccz_rpc_server_run(srv);
-    cli_stopper_end(stopper);
+            o.secure_agg ? ", secure aggregation" : "", cli_rpc_side_sim(&p));
+    s = cli_rpc_side_run(&p, "fl", 2000);
     const ccz_hfl_status *st = ccz_hfl_service_status(svc);
     if (s) {
         r = cli_fail(s, "fl serve");
@@ -235,10 +223,7 @@ int cmd_fl_serve(int argc, char **argv)
     }
 out:
     ccz_hfl_service_free(svc);
-    ccz_rpc_server_free(srv);
-    SSL_CTX_free(ctx);
-    cli_endpoint_free(&e);
-    cli_attester_free(&a.ca);
+    cli_rpc_side_free(&p, &a);
     ccz_mlp_data_free(&test);
     return r;
 }
@@ -304,20 +289,15 @@ int cmd_fl_join(int argc, char **argv)
         return cli_usage_error("fl", "--mode client: a client must attest the aggregator (use "
                                      "two-way or server)");
     signal(SIGPIPE, SIG_IGN);
-    cli_endpoint e = {0};
-    SSL_CTX *ctx = NULL;
-    ccz_rpc_channel *ch = NULL;
+    cli_rpc_side p = {0};
     ccz_mlp_data d = {0};
     ccz_status s = load_idx(&d, a.data);
     if (s == CCZ_OK && a.shard)
         s = ccz_mlp_data_shard(&d, si, sn, alpha, a.seed);
-    if (s == CCZ_OK)
-        s = cli_endpoint_setup(&e, &a, false, &ctx, cli_print_verdict);
     ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    co.tls = ctx;
     co.max_message = ccz_hfl_max_message(CCZ_MLP_MAX_PARAMS / 16);
     if (s == CCZ_OK)
-        s = ccz_rpc_channel_new(&ch, argv[optind], &co);
+        s = cli_rpc_side_connect(&p, &a, argv[optind], co);
     if (s) {
         r = cli_fail(s, "fl join");
         goto out;
@@ -335,7 +315,7 @@ int cmd_fl_join(int argc, char **argv)
     jo.top_k = a.top_k;
     jo.chunk_bytes = (size_t)a.chunk_size;
     ccz_hfl_join_result res;
-    s = ccz_hfl_join(ch, &jo, &d, &res);
+    s = ccz_hfl_join(p.ch, &jo, &d, &res);
     if (s) {
         r = cli_fail(s, "fl join");
     } else if (res.code != CCZ_RPC_OK) {
@@ -356,10 +336,7 @@ int cmd_fl_join(int argc, char **argv)
             printf("accuracy: %.3f\n", res.acc);
     }
 out:
-    ccz_rpc_channel_free(ch);
-    SSL_CTX_free(ctx);
-    cli_endpoint_free(&e);
-    cli_attester_free(&a.ca);
+    cli_rpc_side_free(&p, &a);
     ccz_mlp_data_free(&d);
     return r;
 }

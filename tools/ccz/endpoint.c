@@ -252,24 +252,23 @@ cli_stopper *cli_rpc_stop_on_signal(ccz_rpc_server *srv, const char *who, int gr
     return cli_stop_on_signal(stop_rpc, srv, who, (unsigned)grace_ms);
 }
 
-ccz_status cli_rpc_server_new(ccz_rpc_server **out, const cli_args *a, SSL_CTX *ctx,
-                              size_t max_message)
+/* ---- one side of an RA-gRPC command ----------------------------------------------------------*/
+
+ccz_status cli_rpc_side_serve_opts(cli_rpc_side *p, cli_args *a, ccz_rpc_server_opts so)
 {
-    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
-    so.tls = ctx;
-    so.max_message = max_message;
+    ccz_status s = cli_endpoint_setup(&p->e, a, true, &p->ctx, cli_print_verdict);
+    so.tls = p->ctx;
     so.handshake_timeout_ms = (unsigned)a->handshake_timeout_ms;
     so.idle_timeout_ms = (unsigned)a->idle_timeout_ms;
     so.max_connections = (unsigned)a->max_conns;
-    return ccz_rpc_server_new(out, &so);
+    return s == CCZ_OK ? ccz_rpc_server_new(&p->srv, &so) : s;
 }
-
-/* ---- one side of an RA-gRPC command ----------------------------------------------------------*/
 
 ccz_status cli_rpc_side_serve(cli_rpc_side *p, cli_args *a, size_t max_message)
 {
-    ccz_status s = cli_endpoint_setup(&p->e, a, true, &p->ctx, cli_print_verdict);
-    return s == CCZ_OK ? cli_rpc_server_new(&p->srv, a, p->ctx, max_message) : s;
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.max_message = max_message;
+    return cli_rpc_side_serve_opts(p, a, so);
 }
 
 ccz_status cli_rpc_side_listen(cli_rpc_side *p, const cli_args *a)

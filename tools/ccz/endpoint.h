@@ -35,10 +35,6 @@ ccz_status cli_endpoint_setup(cli_endpoint *e, cli_args *a, bool server, SSL_CTX
 ccz_status cli_endpoint_ctx(const cli_endpoint *e, const cli_args *a, bool server,
                             ccz_ratls_mode mode, SSL_CTX **ctx, ccz_ratls_verdict_cb cb);
 void cli_endpoint_free(cli_endpoint *e);
-/* An RPC server on ctx with the command's connection limits (--handshake-timeout,
- * --idle-timeout, --max-conns) and its largest message (0: the library's default). */
-ccz_status cli_rpc_server_new(ccz_rpc_server **out, const cli_args *a, SSL_CTX *ctx,
-                              size_t max_message);
 /* Prints a peer verdict to stderr; payload names the peer ("client", "server"). */
 void cli_print_verdict(const ccz_ratls_verdict *v, void *payload);
 
@@ -54,8 +50,10 @@ typedef struct {
 } cli_rpc_side;
 
 /* The server side: endpoint and context (peers' verdicts printed), then the server with the
- * command's limits and largest message (0: the library's default). */
+ * command's connection limits (--handshake-timeout, --idle-timeout, --max-conns) and largest
+ * message (0: the library's default); _opts takes the rest of the server's options. */
 ccz_status cli_rpc_side_serve(cli_rpc_side *p, cli_args *a, size_t max_message);
+ccz_status cli_rpc_side_serve_opts(cli_rpc_side *p, cli_args *a, ccz_rpc_server_opts so);
 /* Listens on --listen; the port lands in p->port. */
 ccz_status cli_rpc_side_listen(cli_rpc_side *p, const cli_args *a);
 /* Runs the server until it shuts down, or a SIGINT/SIGTERM drains it for grace_ms (the signals
