@@ -32,6 +32,7 @@
 #include <openssl/err.h>
 
 #include "core/guard.h"
+#include "core/list.h"
 #include "core/listener.h"
 #include "http/http.h"
 
@@ -54,9 +55,7 @@ typedef struct {
 
 typedef struct conn conn;
 
-typedef struct {
-    conn *head, *tail;
-} conn_list;
+CCZ_LIST_TYPE(conn_list, conn);
 
 typedef struct {
     char addr[INET6_ADDRSTRLEN];
@@ -131,31 +130,7 @@ struct http_server {
 
 /* ---- lists and peers -------------------------------------------------------------------------*/
 
-static void list_push(conn_list *l, conn *c)
-{
-    c->list = l;
-    c->prev = l->tail;
-    c->next = NULL;
-    if (l->tail)
-        l->tail->next = c;
-    else
-        l->head = c;
-    l->tail = c;
-}
-
-static void list_remove(conn *c)
-{
-    conn_list *l = c->list;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        l->head = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    else
-        l->tail = c->prev;
-    c->prev = c->next = NULL;
-}
+CCZ_LIST_FUNCS(conn_list, conn)
 
 static peer_slot *peer_find(http_server *s, const char *addr, bool add)
 {
@@ -207,7 +182,7 @@ static void conn_close(conn *c)
         event_free(c->timer);
     if (c->peer)
         c->peer->n--;
-    list_remove(c);
+    conn_list_remove(c);
     s->n_conns--;
     free(c);
     if (s->draining && !s->ready.head && !s->handshaking.head)
@@ -1064,8 +1039,8 @@ static void conn_timer(evutil_socket_t fd, short what, void *arg)
 /* The handshake is done (or there is none): requests may come. */
 static void conn_ready(conn *c)
 {
-    list_remove(c);
-    list_push(&c->srv->ready, c);
+    conn_list_remove(c);
+    conn_list_push(&c->srv->ready, c);
     c->state = C_IDLE;
     c->last_active = listener_mono_ms();
     arm(c, c->srv->idle_ms);
@@ -1195,10 +1170,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     if (ssl) {
         c->state = C_HANDSHAKE;
-        list_push(&s->handshaking, c);
+        conn_list_push(&s->handshaking, c);
         arm(c, s->handshake_ms);
     } else { /* plain HTTP: no handshake, ready at once */
-        list_push(&s->handshaking, c);
+        conn_list_push(&s->handshaking, c);
         conn_ready(c);
     }
 }

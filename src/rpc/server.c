@@ -32,6 +32,7 @@
 #include <openssl/err.h>
 
 #include "core/guard.h"
+#include "core/list.h"
 #include "core/listener.h"
 #include "internal.h"
 
@@ -67,9 +68,7 @@ typedef struct out_seg {
 } out_seg;
 
 /* Connections in a list: in order of arrival (oldest first). */
-typedef struct {
-    conn *head, *tail;
-} conn_list;
+CCZ_LIST_TYPE(conn_list, conn);
 
 struct ccz_rpc_server {
     struct event_base *base;
@@ -1318,31 +1317,7 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error_
 /* Bytes per read and write system call at most. */
 #define IO_CHUNK (256u << 10)
 
-static void list_push(conn_list *l, conn *c)
-{
-    c->list = l;
-    c->prev = l->tail;
-    c->next = NULL;
-    if (l->tail)
-        l->tail->next = c;
-    else
-        l->head = c;
-    l->tail = c;
-}
-
-static void list_remove(conn *c)
-{
-    conn_list *l = c->list;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        l->head = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    else
-        l->tail = c->prev;
-    c->prev = c->next = NULL;
-}
+CCZ_LIST_FUNCS(conn_list, conn)
 
 static void arm(conn *c, int64_t ms)
 {
@@ -1404,7 +1379,7 @@ static void conn_close(conn *c)
         bufferevent_free(c->bev); /* closes the socket and frees the SSL */
     if (c->timer)
         event_free(c->timer);
-    list_remove(c);
+    conn_list_remove(c);
     s->n_conns--;
     free(c);
     if (s->shutting_down && !s->ready.head && !s->handshaking.head)
@@ -1541,8 +1516,8 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
     conn *c = arg;
     ccz_rpc_server *s = c->srv;
     if (events & BEV_EVENT_CONNECTED) {
-        list_remove(c);
-        list_push(&s->ready, c);
+        conn_list_remove(c);
+        conn_list_push(&s->ready, c);
         conn_ready(c);
         return;
     }
@@ -1636,11 +1611,11 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     if (!ssl) { /* plaintext: no handshake, the client's preface comes first */
-        list_push(&s->ready, c);
+        conn_list_push(&s->ready, c);
         conn_ready(c);
         return;
     }
-    list_push(&s->handshaking, c);
+    conn_list_push(&s->handshaking, c);
     arm(c, s->handshake_ms);
 }
 
@@ -1951,7 +1926,7 @@ ccz_status rpc_server_feed(ccz_rpc_server *s, const uint8_t *data, size_t n)
     }
     c->srv = s;
     c->bev = pair[0];
-    list_push(&s->ready, c);
+    conn_list_push(&s->ready, c);
     s->n_conns++;
     bufferevent_setcb(c->bev, NULL, NULL, NULL, c);
     ccz_status st = start_h2(c);

@@ -67,6 +67,31 @@ port_from() {
     return 1
 }
 
+# missing WHY...: a prerequisite is absent: the test is skipped (77), or fails under CI=true, where
+# scripts/setup has installed everything and a skip would hide a broken machine.
+missing() {
+    echo "$*"
+    [ "${CI:-}" != true ] || { echo "FAIL: CI=true: a missing prerequisite is a failure"; exit 1; }
+    exit 77
+}
+
+# need_python MODULE...: /usr/bin/python3 (Debian's packages) imports each, or missing.
+need_python() {
+    local m
+    for m; do
+        /usr/bin/python3 -c "import $m" 2> /dev/null ||
+            missing "python3 cannot import $m (scripts/setup installs Debian's package for it)"
+    done
+}
+
+# need_fashion_mnist: D and IMG, Fashion-MNIST's test images (Debian's dataset-fashion-mnist).
+need_fashion_mnist() {
+    D=/usr/share/datasets/fashion-mnist
+    IMG=$D/t10k-images-idx3-ubyte.gz
+    [ -f "$IMG" ] ||
+        missing "Fashion-MNIST is missing at $D (scripts/setup installs dataset-fashion-mnist)"
+}
+
 # await FILE [PATTERN] [SECS] [PID]: waits until FILE holds a line matching PATTERN (without
 # one: until it is not empty), for up to SECS (default 60: the sanitizer pass on a loaded
 # machine can take seconds to start a server) or until PID has exited; 1 when it did not come.

@@ -7,13 +7,7 @@
 # aggregator killed (SIGKILL) after round 2 of 4 that resumes from its checkpoint while its
 # clients wait and rejoin; usage errors. Quality runs are solutions/hfl's (label long).
 . "$(dirname "$0")/lib.sh"
-D=/usr/share/datasets/fashion-mnist
-IMG=$D/t10k-images-idx3-ubyte.gz
-if [ ! -f "$IMG" ]; then
-    echo "Fashion-MNIST is missing at $D (scripts/setup installs dataset-fashion-mnist)"
-    [ "${CI:-}" != true ] || { echo "FAIL: CI=true: missing data is a failure"; exit 1; }
-    exit 77
-fi
+need_fashion_mnist
 sim_endpoint
 
 SERVER=

@@ -7,20 +7,9 @@
 # refuses the aggregator stops after 'ccz verify' without joining; a channel pinned to another
 # aggregator's certificate cannot complete its handshake.
 . "$(dirname "$0")/lib.sh"
-D=/usr/share/datasets/fashion-mnist
-IMG=$D/t10k-images-idx3-ubyte.gz
 PY=$CCZ_SOURCE_DIR/solutions/hfl/client.py
-if [ ! -f "$IMG" ]; then
-    echo "Fashion-MNIST is missing at $D (scripts/setup installs dataset-fashion-mnist)"
-    [ "${CI:-}" != true ] || { echo "FAIL: CI=true: missing data is a failure"; exit 1; }
-    exit 77
-fi
-for m in torch grpc numpy; do
-    if ! /usr/bin/python3 -c "import $m" 2> /dev/null; then
-        echo "SKIP: python3 cannot import $m (Debian's python3-torch, python3-grpcio, python3-numpy; scripts/setup installs them)"
-        exit 77
-    fi
-done
+need_fashion_mnist
+need_python torch grpc numpy
 sim_endpoint
 echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$(printf '%064d' 7)\"}]}" > "$T/other.json"
 SERVER=

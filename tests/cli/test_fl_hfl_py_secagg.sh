@@ -11,20 +11,9 @@
 # injected for testing): the three others' Unmask shares, client.py's among them, rebuild its
 # mask key (Shamir shares made by Python, combined in C) and the round completes without it.
 . "$(dirname "$0")/lib.sh"
-D=/usr/share/datasets/fashion-mnist
-IMG=$D/t10k-images-idx3-ubyte.gz
 PY=$CCZ_SOURCE_DIR/solutions/hfl/client.py
-if [ ! -f "$IMG" ]; then
-    echo "Fashion-MNIST is missing at $D (scripts/setup installs dataset-fashion-mnist)"
-    [ "${CI:-}" != true ] || { echo "FAIL: CI=true: missing data is a failure"; exit 1; }
-    exit 77
-fi
-for m in torch grpc numpy cryptography; do
-    if ! /usr/bin/python3 -c "import $m" 2> /dev/null; then
-        echo "SKIP: python3 cannot import $m (Debian's python3-torch, python3-grpcio, python3-numpy, python3-cryptography; scripts/setup installs them)"
-        exit 77
-    fi
-done
+need_fashion_mnist
+need_python torch grpc numpy cryptography
 # client.py's protocol pieces alone: GF(2^8) (FIPS-197's 0x57 x 0x83 = 0xc1), 3-of-5 Shamir
 # shares (any 3 recover the secret, 2 do not), the pair key of both ends, the nonce layout, and
 # three clients' masked updates whose sum less the self masks is the weighted mean to 1e-6

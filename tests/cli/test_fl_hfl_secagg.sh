@@ -6,13 +6,7 @@
 # rounds. The numeric checks (the secure mean against the weighted mean, dropped clients) are
 # tests/fl/test_hfl_secagg.c's.
 . "$(dirname "$0")/lib.sh"
-D=/usr/share/datasets/fashion-mnist
-IMG=$D/t10k-images-idx3-ubyte.gz
-if [ ! -f "$IMG" ]; then
-    echo "Fashion-MNIST is missing at $D (scripts/setup installs dataset-fashion-mnist)"
-    [ "${CI:-}" != true ] || { echo "FAIL: CI=true: missing data is a failure"; exit 1; }
-    exit 77
-fi
+need_fashion_mnist
 sim_endpoint
 SERVER=
 trap 'kill $SERVER 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
