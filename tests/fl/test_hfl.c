@@ -12,6 +12,7 @@
 
 #include "ccz/hfl.h"
 #include "fl.pb-c.h"
+#include "hfl_server.h"
 #include "test.h"
 
 static uint64_t rng = 42;
@@ -568,42 +569,12 @@ static void stream_parsing(void)
 
 #define DIM 15 /* lr 4 -> 3 */
 
-typedef struct {
-    ccz_rpc_server *rpc;
-    ccz_hfl_service *svc;
-    pthread_t thread;
-    char target[64];
-    ccz_hfl_round rounds[8];
-    unsigned n_rounds;
-} server;
-
-static void *run(void *arg)
-{
-    server *s = arg;
-    CHECK_OK(ccz_rpc_server_run(s->rpc));
-    return NULL;
-}
-
-static void on_round(const ccz_hfl_round *r, void *payload)
-{
-    server *s = payload;
-    if (s->n_rounds < 8)
-        s->rounds[s->n_rounds++] = *r;
-}
-
-static void on_over(const ccz_hfl_status *st, void *payload)
-{
-    (void)st;
-    ccz_rpc_server_shutdown(((server *)payload)->rpc, 1000);
-}
+typedef hfl_test_server server;
 
 static void server_start(server *s, unsigned rounds, unsigned min, unsigned timeout_ms,
                          const char *checkpoint)
 {
     memset(s, 0, sizeof *s);
-    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
-    so.max_message = ccz_hfl_max_message(DIM);
-    CHECK_OK(ccz_rpc_server_new(&s->rpc, &so));
     ccz_hfl_service_opts o = CCZ_HFL_SERVICE_OPTS_INIT;
     o.model = "lr";
     o.shape = (ccz_mlp_shape){1, {4, 3}};
@@ -613,22 +584,12 @@ static void server_start(server *s, unsigned rounds, unsigned min, unsigned time
     o.gather_ms = 3000;
     o.checkpoint = checkpoint;
     o.log = stderr;
-    o.on_round = on_round;
-    o.on_over = on_over;
-    o.payload = s;
-    CHECK_OK(ccz_hfl_service_new(&s->svc, s->rpc, &o));
-    int port = 0;
-    CHECK_OK(ccz_rpc_server_listen(s->rpc, &port, "127.0.0.1:0"));
-    snprintf(s->target, sizeof s->target, "127.0.0.1:%d", port);
-    pthread_create(&s->thread, NULL, run, s);
+    hfl_test_server_start(s, &o, DIM);
 }
 
 static void server_stop(server *s)
 {
-    ccz_rpc_server_shutdown(s->rpc, 1000);
-    pthread_join(s->thread, NULL);
-    ccz_hfl_service_free(s->svc);
-    ccz_rpc_server_free(s->rpc);
+    hfl_test_server_stop(s);
 }
 
 typedef struct {
@@ -1054,9 +1015,6 @@ static void refusals_and_caps(void)
 {
     server s;
     memset(&s, 0, sizeof s);
-    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
-    so.max_message = ccz_hfl_max_message(DIM);
-    CHECK_OK(ccz_rpc_server_new(&s.rpc, &so));
     ccz_hfl_service_opts o = CCZ_HFL_SERVICE_OPTS_INIT;
     o.model = "lr";
     o.shape = (ccz_mlp_shape){1, {4, 3}};
@@ -1064,11 +1022,7 @@ static void refusals_and_caps(void)
     o.min_clients = 2;
     o.max_clients = 2;
     o.log = stderr;
-    CHECK_OK(ccz_hfl_service_new(&s.svc, s.rpc, &o));
-    int port = 0;
-    CHECK_OK(ccz_rpc_server_listen(s.rpc, &port, "127.0.0.1:0"));
-    snprintf(s.target, sizeof s.target, "127.0.0.1:%d", port);
-    pthread_create(&s.thread, NULL, run, &s);
+    hfl_test_server_start(&s, &o, DIM);
     ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
     ccz_rpc_channel *ch[3];
     for (int i = 0; i < 3; i++)

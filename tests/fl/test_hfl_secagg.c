@@ -15,6 +15,7 @@
 
 #include "ccz/hfl.h"
 #include "fl.pb-c.h"
+#include "hfl_server.h"
 #include "test.h"
 
 #define MAXC 5
@@ -29,36 +30,11 @@ static double tol(unsigned survivors, double weight)
 }
 
 typedef struct {
-    ccz_rpc_server *rpc;
-    ccz_hfl_service *svc;
-    pthread_t thread;
-    char target[64];
-    ccz_hfl_round rounds[4];
-    unsigned n_rounds;
+    hfl_test_server h;             /* first: the service's payload is the server */
     uint8_t masked[MAXC][DIM * 4]; /* what the aggregator saw */
     char masked_by[MAXC][16];
     unsigned n_masked;
 } server;
-
-static void *run(void *arg)
-{
-    server *s = arg;
-    CHECK_OK(ccz_rpc_server_run(s->rpc));
-    return NULL;
-}
-
-static void on_round(const ccz_hfl_round *r, void *payload)
-{
-    server *s = payload;
-    if (s->n_rounds < 4)
-        s->rounds[s->n_rounds++] = *r;
-}
-
-static void on_over(const ccz_hfl_status *st, void *payload)
-{
-    (void)st;
-    ccz_rpc_server_shutdown(((server *)payload)->rpc, 1000);
-}
 
 static void on_masked(const char *name, const uint8_t *words, size_t dim, void *payload)
 {
@@ -74,9 +50,6 @@ static void server_start(server *s, bool secure, ccz_hfl_strategy_kind strategy,
                          unsigned timeout_ms)
 {
     memset(s, 0, sizeof *s);
-    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
-    so.max_message = ccz_hfl_max_message(DIM);
-    CHECK_OK(ccz_rpc_server_new(&s->rpc, &so));
     ccz_hfl_service_opts o = CCZ_HFL_SERVICE_OPTS_INIT;
     o.model = "mlp";
     o.shape = SHAPE;
@@ -88,25 +61,15 @@ static void server_start(server *s, bool secure, ccz_hfl_strategy_kind strategy,
     o.seed = MODEL_SEED;
     o.threads = 1;
     o.log = stderr;
-    o.on_round = on_round;
-    o.on_over = on_over;
-    o.payload = s;
     o.secure_agg = secure;
     o.on_masked = on_masked;
-    CHECK_OK(ccz_hfl_service_new(&s->svc, s->rpc, &o));
-    int port = 0;
-    CHECK_OK(ccz_rpc_server_listen(s->rpc, &port, "127.0.0.1:0"));
-    snprintf(s->target, sizeof s->target, "127.0.0.1:%d", port);
-    pthread_create(&s->thread, NULL, run, s);
+    hfl_test_server_start(&s->h, &o, DIM);
 }
 
 /* after the clients heard the training is over (without waiting for the aggregator's linger) */
 static void server_stop(server *s)
 {
-    ccz_rpc_server_shutdown(s->rpc, 1000);
-    pthread_join(s->thread, NULL);
-    ccz_hfl_service_free(s->svc);
-    ccz_rpc_server_free(s->rpc);
+    hfl_test_server_stop(&s->h);
 }
 
 /* ---- clients ---------------------------------------------------------------------------------*/
@@ -152,7 +115,7 @@ static void *client_run(void *arg)
     client *c = arg;
     ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
     ccz_rpc_channel *ch = NULL;
-    CHECK_OK(ccz_rpc_channel_new(&ch, c->srv->target, &co));
+    CHECK_OK(ccz_rpc_channel_new(&ch, c->srv->h.target, &co));
     ccz_hfl_join_opts o = CCZ_HFL_JOIN_OPTS_INIT;
     o.name = c->name;
     o.threads = 1;
@@ -242,7 +205,7 @@ static void secure_mean_equals_fedavg(void)
     server_start(&s, true, CCZ_HFL_FEDAVG, 3, 20000);
     make_clients(cs, 3, &s);
     run_clients(cs, 3);
-    const ccz_hfl_status *st = ccz_hfl_service_status(s.svc);
+    const ccz_hfl_status *st = ccz_hfl_service_status(s.h.svc);
     CHECK(st->over && st->code == 0);
     memcpy(secure_final, st->weights, sizeof secure_final);
     server_stop(&s);
@@ -251,8 +214,8 @@ static void secure_mean_equals_fedavg(void)
         CHECK_INT(cs[i].res.code, 0);
         CHECK_INT(cs[i].res.rounds, 1);
     }
-    CHECK_INT(s.n_rounds, 1);
-    CHECK_INT(s.rounds[0].received, 3);
+    CHECK_INT(s.h.n_rounds, 1);
+    CHECK_INT(s.h.rounds[0].received, 3);
     double ref[DIM];
     bool all[3] = {true, true, true};
     reference_mean(ref, cs, 3, all);
@@ -305,7 +268,7 @@ static void plain_and_fedadam_agree(void)
     server_start(&s, false, CCZ_HFL_FEDAVG, 3, 20000);
     make_clients(cs, 3, &s);
     run_clients(cs, 3);
-    memcpy(plain, ccz_hfl_service_status(s.svc)->weights, sizeof plain);
+    memcpy(plain, ccz_hfl_service_status(s.h.svc)->weights, sizeof plain);
     server_stop(&s);
     double ref[DIM];
     for (int i = 0; i < DIM; i++)
@@ -319,8 +282,8 @@ static void plain_and_fedadam_agree(void)
         for (int i = 0; i < 3; i++)
             cs[i].srv = &s;
         run_clients(cs, 3);
-        memcpy(adam[secure], ccz_hfl_service_status(s.svc)->weights, sizeof adam[secure]);
-        CHECK_INT(ccz_hfl_service_status(s.svc)->code, 0);
+        memcpy(adam[secure], ccz_hfl_service_status(s.h.svc)->weights, sizeof adam[secure]);
+        CHECK_INT(ccz_hfl_service_status(s.h.svc)->code, 0);
         server_stop(&s);
     }
     /* one Adam step moves each weight by about lr = 0.01: the two agree far closer */
@@ -345,7 +308,7 @@ static void dropped_clients_recovered(void)
     cs[3].fault = CCZ_HFL_FAULT_DROP;
     cs[4].fault = CCZ_HFL_FAULT_TRUNCATE;
     run_clients(cs, 5);
-    const ccz_hfl_status *st = ccz_hfl_service_status(s.svc);
+    const ccz_hfl_status *st = ccz_hfl_service_status(s.h.svc);
     CHECK(st->over && st->code == 0);
     static float got[DIM];
     memcpy(got, st->weights, sizeof got);
@@ -356,11 +319,11 @@ static void dropped_clients_recovered(void)
                                       "676 32-bit words");
     for (int i = 0; i < 3; i++)
         CHECK_INT(cs[i].res.code, 0);
-    CHECK_INT(s.n_rounds, 1);
-    CHECK_INT(s.rounds[0].participants, 5);
-    CHECK_INT(s.rounds[0].received, 3);
+    CHECK_INT(s.h.n_rounds, 1);
+    CHECK_INT(s.h.rounds[0].participants, 5);
+    CHECK_INT(s.h.rounds[0].received, 3);
     /* in the order they joined */
-    CHECK(!strcmp(s.rounds[0].dropped, "c3,c4") || !strcmp(s.rounds[0].dropped, "c4,c3"));
+    CHECK(!strcmp(s.h.rounds[0].dropped, "c3,c4") || !strcmp(s.h.rounds[0].dropped, "c4,c3"));
     CHECK_INT(s.n_masked, 3);
     double ref[DIM];
     bool in[5] = {true, true, true, false, false};
@@ -401,7 +364,7 @@ static void out_of_turn(void)
     server_start(&s, true, CCZ_HFL_FEDAVG, 2, 20000);
     ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
     ccz_rpc_channel *ch = NULL;
-    CHECK_OK(ccz_rpc_channel_new(&ch, s.target, &co));
+    CHECK_OK(ccz_rpc_channel_new(&ch, s.h.target, &co));
     char msg[512];
     Cczfl__JoinRequest jr = CCZFL__JOIN_REQUEST__INIT;
     jr.name = "x";
