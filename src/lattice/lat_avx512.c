@@ -135,126 +135,43 @@ TARGET INLINE void join(__m512i x, __m512i y, __m512i *a, __m512i *b, unsigned g
     *b = _mm512_permutex2var_epi64(x, ib, y);
 }
 
-/* One stage of whole-register butterflies, groups m .. 2m - 1, butterflies gap apart */
-TARGET INLINE void fwd_stage(const lat_ntt *t, const uint64_t *rs, uint64_t *a, size_t m,
-                             size_t gap, __m512i q, __m512i q2, const int ifma)
-{
-    for (size_t i = 0; i < m; i++) {
-        __m512i w = _mm512_set1_epi64((long long)t->root[m + i]),
-                ws = _mm512_set1_epi64((long long)rs[m + i]);
-        uint64_t *x = a + 2 * i * gap, *y = x + gap;
-        for (size_t j = 0; j < gap; j += 8) {
-            __m512i vx = _mm512_loadu_si512(x + j), vy = _mm512_loadu_si512(y + j);
-            fwd_bfly(&vx, &vy, w, ws, q, q2, ifma);
-            _mm512_storeu_si512(x + j, vx);
-            _mm512_storeu_si512(y + j, vy);
-        }
-    }
-}
-
-/* Two stages in one pass over memory (radix 4): groups m .. 2m - 1 with butterflies gap apart,
- * then groups 2m .. 4m - 1 with butterflies gap / 2 apart; gap / 2 at least 8 */
-TARGET INLINE void fwd_stage2(const lat_ntt *t, const uint64_t *rs, uint64_t *a, size_t m,
-                              size_t gap, __m512i q, __m512i q2, const int ifma)
-{
-    size_t h = gap / 2;
-    for (size_t i = 0; i < m; i++) {
-        __m512i w = _mm512_set1_epi64((long long)t->root[m + i]),
-                ws = _mm512_set1_epi64((long long)rs[m + i]),
-                w0 = _mm512_set1_epi64((long long)t->root[2 * m + 2 * i]),
-                ws0 = _mm512_set1_epi64((long long)rs[2 * m + 2 * i]),
-                w1 = _mm512_set1_epi64((long long)t->root[2 * m + 2 * i + 1]),
-                ws1 = _mm512_set1_epi64((long long)rs[2 * m + 2 * i + 1]);
-        uint64_t *p = a + 2 * i * gap;
-        for (size_t j = 0; j < h; j += 8) {
-            __m512i x0 = _mm512_loadu_si512(p + j), x1 = _mm512_loadu_si512(p + h + j),
-                    x2 = _mm512_loadu_si512(p + gap + j), x3 = _mm512_loadu_si512(p + gap + h + j);
-            fwd_bfly(&x0, &x2, w, ws, q, q2, ifma);
-            fwd_bfly(&x1, &x3, w, ws, q, q2, ifma);
-            fwd_bfly(&x0, &x1, w0, ws0, q, q2, ifma);
-            fwd_bfly(&x2, &x3, w1, ws1, q, q2, ifma);
-            _mm512_storeu_si512(p + j, x0);
-            _mm512_storeu_si512(p + h + j, x1);
-            _mm512_storeu_si512(p + gap + j, x2);
-            _mm512_storeu_si512(p + gap + h + j, x3);
-        }
-    }
-}
-
 TARGET INLINE void forward(const lat_ntt *t, uint64_t *a, const int ifma)
 {
     const uint64_t *rs = ifma ? t->root_s52 : t->root_s;
     const __m512i q = _mm512_set1_epi64((long long)t->mod.q),
                   q2 = _mm512_set1_epi64((long long)(2 * t->mod.q));
-    size_t n = t->n, gap = n, m = 1;
-    /* the whole-register stages (gaps n/2 .. 8), two at a time after an odd one */
-    unsigned stages = 0;
-    for (size_t g = n / 2; g >= 8; g >>= 1)
-        stages++;
-    if (stages & 1) {
+    size_t n = t->n, gap = n;
+    size_t m = 1;
+    for (; m < n && gap > 8; m <<= 1) {
         gap >>= 1;
-        fwd_stage(t, rs, a, m, gap, q, q2, ifma);
-        m <<= 1;
+        for (size_t i = 0; i < m; i++) {
+            __m512i w = _mm512_set1_epi64((long long)t->root[m + i]),
+                    ws = _mm512_set1_epi64((long long)rs[m + i]);
+            uint64_t *x = a + 2 * i * gap, *y = x + gap;
+            for (size_t j = 0; j < gap; j += 8) {
+                __m512i vx = _mm512_loadu_si512(x + j), vy = _mm512_loadu_si512(y + j);
+                fwd_bfly(&vx, &vy, w, ws, q, q2, ifma);
+                _mm512_storeu_si512(x + j, vx);
+                _mm512_storeu_si512(y + j, vy);
+            }
+        }
     }
-    for (; gap / 2 >= 16; m <<= 2, gap >>= 2)
-        fwd_stage2(t, rs, a, m, gap / 2, q, q2, ifma);
-    /* gaps 4, 2, 1 on two registers (16 coefficients) at a time, then the full reduction */
-    for (size_t j = 0, i = 0; j < n; j += 16, i++) {
-        __m512i va = _mm512_loadu_si512(a + j), vb = _mm512_loadu_si512(a + j + 8), x, y;
-        size_t mm = m;
-        for (unsigned g = 4; g >= 1; g >>= 1, mm <<= 1) {
-            size_t k = mm + i * (16 / (2 * g));
+    /* gaps 4, 2, 1: two registers (16 coefficients) at a time */
+    for (unsigned g = 4; g >= 1; g >>= 1, m <<= 1) {
+        unsigned per = 16 / (2 * g); /* butterfly groups in 16 coefficients */
+        for (size_t j = 0, i = 0; j < n; j += 16, i += per) {
+            __m512i va = _mm512_loadu_si512(a + j), vb = _mm512_loadu_si512(a + j + 8), x, y;
             split(va, vb, &x, &y, g);
-            fwd_bfly(&x, &y, spread(t->root, k, g), spread(rs, k, g), q, q2, ifma);
+            fwd_bfly(&x, &y, spread(t->root, m + i, g), spread(rs, m + i, g), q, q2, ifma);
             join(x, y, &va, &vb, g);
-        }
-        _mm512_storeu_si512(a + j, reduce_once(reduce_once(va, q2), q));
-        _mm512_storeu_si512(a + j + 8, reduce_once(reduce_once(vb, q2), q));
-    }
-}
-
-/* inverse stages: groups m .. 2m - 1, butterflies gap apart */
-TARGET INLINE void inv_stage(const lat_ntt *t, const uint64_t *rs, uint64_t *a, size_t m,
-                             size_t gap, __m512i q, __m512i q2, const int ifma)
-{
-    for (size_t i = 0; i < m; i++) {
-        __m512i w = _mm512_set1_epi64((long long)t->iroot[m + i]),
-                ws = _mm512_set1_epi64((long long)rs[m + i]);
-        uint64_t *x = a + 2 * i * gap, *y = x + gap;
-        for (size_t j = 0; j < gap; j += 8) {
-            __m512i vx = _mm512_loadu_si512(x + j), vy = _mm512_loadu_si512(y + j);
-            inv_bfly(&vx, &vy, w, ws, q, q2, ifma);
-            _mm512_storeu_si512(x + j, vx);
-            _mm512_storeu_si512(y + j, vy);
+            _mm512_storeu_si512(a + j, va);
+            _mm512_storeu_si512(a + j + 8, vb);
         }
     }
-}
-
-/* two inverse stages in one pass: groups m .. 2m - 1 (gap apart), then m/2 .. m - 1 (2 gap) */
-TARGET INLINE void inv_stage2(const lat_ntt *t, const uint64_t *rs, uint64_t *a, size_t m,
-                              size_t gap, __m512i q, __m512i q2, const int ifma)
-{
-    for (size_t i = 0; i < m / 2; i++) {
-        __m512i w0 = _mm512_set1_epi64((long long)t->iroot[m + 2 * i]),
-                ws0 = _mm512_set1_epi64((long long)rs[m + 2 * i]),
-                w1 = _mm512_set1_epi64((long long)t->iroot[m + 2 * i + 1]),
-                ws1 = _mm512_set1_epi64((long long)rs[m + 2 * i + 1]),
-                w = _mm512_set1_epi64((long long)t->iroot[m / 2 + i]),
-                ws = _mm512_set1_epi64((long long)rs[m / 2 + i]);
-        uint64_t *p = a + 4 * i * gap;
-        for (size_t j = 0; j < gap; j += 8) {
-            __m512i x0 = _mm512_loadu_si512(p + j), x1 = _mm512_loadu_si512(p + gap + j),
-                    x2 = _mm512_loadu_si512(p + 2 * gap + j),
-                    x3 = _mm512_loadu_si512(p + 3 * gap + j);
-            inv_bfly(&x0, &x1, w0, ws0, q, q2, ifma);
-            inv_bfly(&x2, &x3, w1, ws1, q, q2, ifma);
-            inv_bfly(&x0, &x2, w, ws, q, q2, ifma);
-            inv_bfly(&x1, &x3, w, ws, q, q2, ifma);
-            _mm512_storeu_si512(p + j, x0);
-            _mm512_storeu_si512(p + gap + j, x1);
-            _mm512_storeu_si512(p + 2 * gap + j, x2);
-            _mm512_storeu_si512(p + 3 * gap + j, x3);
-        }
+    for (size_t j = 0; j < n; j += 8) {
+        __m512i v = _mm512_loadu_si512(a + j);
+        v = reduce_once(reduce_once(v, q2), q);
+        _mm512_storeu_si512(a + j, v);
     }
 }
 
@@ -264,33 +181,31 @@ TARGET INLINE void inverse(const lat_ntt *t, uint64_t *a, const int ifma)
     const __m512i q = _mm512_set1_epi64((long long)t->mod.q),
                   q2 = _mm512_set1_epi64((long long)(2 * t->mod.q));
     size_t n = t->n, m = n >> 1;
-    /* gaps 1, 2, 4 on two registers at a time */
-    for (size_t j = 0, i = 0; j < n; j += 16, i++) {
-        __m512i va = _mm512_loadu_si512(a + j), vb = _mm512_loadu_si512(a + j + 8), x, y;
-        size_t mm = m;
-        for (unsigned g = 1; g <= 4; g <<= 1, mm >>= 1) {
-            size_t k = mm + i * (16 / (2 * g));
+    for (unsigned g = 1; g <= 4; g <<= 1, m >>= 1) {
+        unsigned per = 16 / (2 * g);
+        for (size_t j = 0, i = 0; j < n; j += 16, i += per) {
+            __m512i va = _mm512_loadu_si512(a + j), vb = _mm512_loadu_si512(a + j + 8), x, y;
             split(va, vb, &x, &y, g);
-            inv_bfly(&x, &y, spread(t->iroot, k, g), spread(rs, k, g), q, q2, ifma);
+            inv_bfly(&x, &y, spread(t->iroot, m + i, g), spread(rs, m + i, g), q, q2, ifma);
             join(x, y, &va, &vb, g);
+            _mm512_storeu_si512(a + j, va);
+            _mm512_storeu_si512(a + j + 8, vb);
         }
-        _mm512_storeu_si512(a + j, va);
-        _mm512_storeu_si512(a + j + 8, vb);
     }
-    m >>= 3;
     size_t gap = 8;
-    /* the whole-register stages before the last (groups m down to 2), two at a time after an
-     * odd one */
-    unsigned stages = 0;
-    for (size_t mm = m; mm > 1; mm >>= 1)
-        stages++;
-    if (stages & 1) {
-        inv_stage(t, rs, a, m, gap, q, q2, ifma);
-        m >>= 1;
-        gap <<= 1;
+    for (; m > 1; m >>= 1, gap <<= 1) {
+        for (size_t i = 0; i < m; i++) {
+            __m512i w = _mm512_set1_epi64((long long)t->iroot[m + i]),
+                    ws = _mm512_set1_epi64((long long)rs[m + i]);
+            uint64_t *x = a + 2 * i * gap, *y = x + gap;
+            for (size_t j = 0; j < gap; j += 8) {
+                __m512i vx = _mm512_loadu_si512(x + j), vy = _mm512_loadu_si512(y + j);
+                inv_bfly(&vx, &vy, w, ws, q, q2, ifma);
+                _mm512_storeu_si512(x + j, vx);
+                _mm512_storeu_si512(y + j, vy);
+            }
+        }
     }
-    for (; m > 1; m >>= 2, gap <<= 2)
-        inv_stage2(t, rs, a, m, gap, q, q2, ifma);
     /* the last stage (gap n/2) with n^-1 folded in, fully reduced */
     const __m512i ni = _mm512_set1_epi64((long long)t->n_inv),
                   nis = _mm512_set1_epi64((long long)(ifma ? t->n_inv_s52 : t->n_inv_s)),
