@@ -630,10 +630,11 @@ static void test_bfv_wide_primes(void)
 {
     ccz_lattice_params p;
     CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
-    p.n_primes = 3;
+    p.n_primes = 4; /* 58 + 45 + 58 data bits: budget left after the square */
     p.coeff_bits[0] = 58;
     p.coeff_bits[1] = 45;
-    p.coeff_bits[2] = 60;
+    p.coeff_bits[2] = 58;
+    p.coeff_bits[3] = 60;
     p.no_security_check = true;
     kit k;
     CHECK_OK(ccz_lattice_context_new(&k.ctx, &p));
@@ -664,6 +665,11 @@ static void test_bfv_wide_primes(void)
         want[i] = mulmod(want[i], want[i], t);
     CHECK_OK(ccz_lattice_mul(pr, k.ctx, pr, pr, k.rk));
     CHECK_INT(bfv_check(&k, pr, want), 0);
+    int budget;
+    CHECK_OK(ccz_lattice_bfv_noise_budget(&budget, k.ctx, k.sk, pr));
+    CHECK(budget >= 20);
+    fprintf(stderr, "  BFV N=4096, 58+45+58-bit primes: %d bits of budget after two products\n",
+            budget);
     ccz_lattice_plaintext_free(pt);
     ccz_lattice_ciphertext_free(ca);
     ccz_lattice_ciphertext_free(cb);
