@@ -298,6 +298,36 @@ static void scale_round_to_r(const lat_bfv_level *b, const uint64_t *xq, const u
         fh += lo < fl;
         rounded[c] = ((u128)fh << 64) | (uint64_t)(lo >> 64);
     }
+    /* one pass per prime of R when every residue fits the 52-bit kernels: round(.) is below the
+     * sum of Q's primes */
+    bool narrow = !wide;
+    uint64_t qsum = 0;
+    for (unsigned i = 0; i < kq; i++)
+        qsum += b->q.q[i];
+    narrow &= qsum < (1ull << 52);
+    for (unsigned j = 0; j < kr; j++)
+        narrow &= b->r.q[j] < LAT_SHOUP52_LIMIT;
+    if (narrow) {
+        uint64_t *r64 = t; /* the rounded terms as words */
+        for (size_t c = 0; c < n; c++)
+            r64[c] = (uint64_t)rounded[c];
+        for (unsigned j = 0; j < kr; j++) {
+            uint64_t q = b->r.q[j], w[MAXP + 2], ws[MAXP + 2];
+            const uint64_t *in[MAXP + 2];
+            in[0] = r64;
+            w[0] = 1;
+            for (unsigned i = 0; i < kq; i++) {
+                in[1 + i] = xq + (size_t)i * n;
+                w[1 + i] = b->theta_int[i][j];
+            }
+            in[kq + 1] = xr + (size_t)j * n;
+            w[kq + 1] = b->rterm[j];
+            for (unsigned i = 0; i < kq + 2; i++)
+                ws[i] = lat_shoup_w(w[i], q);
+            lat_vec_dot_c(out + (size_t)j * n, in, w, ws, kq + 2, 0, n, q);
+        }
+        return;
+    }
     for (unsigned j = 0; j < kr; j++) {
         const lat_mod *m = &b->r.mod[j];
         uint64_t *o = out + (size_t)j * n;

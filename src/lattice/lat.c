@@ -3,6 +3,7 @@
  * Forward: Cooley-Tukey with psi powers in bit-reversed order, values kept in [0, 4q) between
  * stages (Harvey); inverse: Gentleman-Sande in [0, 2q), n^-1 applied at the end. Both end fully
  * reduced, so every implementation gives the same words. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -337,6 +338,36 @@ void lat_vec_mulmod(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t 
     }
     for (size_t x = 0; x < n; x++)
         out[x] = lat_mul_mod(a[x], b[x], m);
+}
+
+void lat_vec_dot_c(uint64_t *out, const uint64_t *const *a, const uint64_t *c, const uint64_t *cs,
+                   unsigned k, uint64_t k0, size_t n, uint64_t q)
+{
+    if (n >= 8 && lat_avx512()) {
+        lat_vec_dot_c_avx512(out, a, c, cs, k, k0, n, q);
+        return;
+    }
+    for (size_t x = 0; x < n; x++) {
+        uint64_t s = k0;
+        for (unsigned i = 0; i < k; i++)
+            s = lat_add_mod(s, lat_mul_shoup_w(a[i][x], c[i], cs[i], q), q);
+        out[x] = s;
+    }
+}
+
+void lat_vec_round_sum(uint64_t *v, const uint64_t *const *y, const double *inv, unsigned k,
+                       size_t n)
+{
+    if (n >= 8 && lat_avx512()) {
+        lat_vec_round_sum_avx512(v, y, inv, k, n);
+        return;
+    }
+    for (size_t x = 0; x < n; x++) {
+        double s = 0.5;
+        for (unsigned i = 0; i < k; i++)
+            s = fma((double)y[i][x], inv[i], s);
+        v[x] = (uint64_t)floor(s);
+    }
 }
 
 void lat_vec_mul_c_add(uint64_t *acc, const uint64_t *a, uint64_t c, size_t n, uint64_t q)

@@ -166,6 +166,20 @@ void lat_vec_mulmod(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t 
                     const lat_mod *m);
 void lat_vec_mulmod_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
                            const lat_mod *m);
+/* out = (k0 + sum_{i<k} a_i c_i) mod q, fully reduced, for constants c_i < q with Shoup
+ * constants cs_i (lat_shoup_w) and k0 < q; every a_i below 2^52 when q < 2^50 (any 64-bit value
+ * otherwise). out may be one of the a_i. One pass over the inputs: base conversions, BFV's
+ * scale-and-round and the key switch's division by P in one kernel each. */
+void lat_vec_dot_c(uint64_t *out, const uint64_t *const *a, const uint64_t *c, const uint64_t *cs,
+                   unsigned k, uint64_t k0, size_t n, uint64_t q);
+void lat_vec_dot_c_avx512(uint64_t *out, const uint64_t *const *a, const uint64_t *c,
+                          const uint64_t *cs, unsigned k, uint64_t k0, size_t n, uint64_t q);
+/* v = floor(1/2 + sum_{i<k} y_i inv_i) in doubles, the terms fused-multiply-added in order
+ * (y_i below 2^53): the multiple of the base to take away in a conversion */
+void lat_vec_round_sum(uint64_t *v, const uint64_t *const *y, const double *inv, unsigned k,
+                       size_t n);
+void lat_vec_round_sum_avx512(uint64_t *v, const uint64_t *const *y, const double *inv, unsigned k,
+                              size_t n);
 /* Shoup constants of an array (lat_shoup_w) */
 void lat_vec_shoup(uint64_t *ws, const uint64_t *w, size_t n, uint64_t q);
 

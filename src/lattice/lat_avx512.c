@@ -344,3 +344,53 @@ TARGET void lat_vec_mul_c_add_avx512(uint64_t *acc, const uint64_t *a, uint64_t 
     for (; x < n; x++)
         acc[x] = lat_add_mod(acc[x], lat_mul_shoup_w(a[x], c, cs, q), q);
 }
+
+TARGET void lat_vec_dot_c_avx512(uint64_t *out, const uint64_t *const *a, const uint64_t *c,
+                                 const uint64_t *cs, unsigned k, uint64_t k0, size_t n, uint64_t q)
+{
+    const __m512i vq = _mm512_set1_epi64((long long)q), vq2 = _mm512_set1_epi64((long long)(2 * q)),
+                  vk0 = _mm512_set1_epi64((long long)k0);
+    const bool small = q < LAT_SHOUP52_LIMIT, ifma = small && lat_ifma();
+    size_t x = 0;
+    for (; x + 8 <= n; x += 8) {
+        __m512i acc = vk0; /* below 2q after every term */
+        for (unsigned i = 0; i < k; i++) {
+            __m512i va = _mm512_loadu_si512(a[i] + x), vc = _mm512_set1_epi64((long long)c[i]),
+                    vs = _mm512_set1_epi64((long long)cs[i]), r;
+            if (ifma) {
+                r = mul_lazy(va, vc, vs, vq, 1);
+            } else {
+                __m512i qe = mulhi64(small ? _mm512_slli_epi64(va, 12) : va, vs);
+                r = _mm512_sub_epi64(_mm512_mullo_epi64(va, vc), _mm512_mullo_epi64(qe, vq));
+            }
+            acc = reduce_once(_mm512_add_epi64(acc, r), vq2);
+        }
+        _mm512_storeu_si512(out + x, reduce_once(acc, vq));
+    }
+    for (; x < n; x++) {
+        uint64_t s = k0;
+        for (unsigned i = 0; i < k; i++)
+            s = lat_add_mod(s, lat_mul_shoup_w(a[i][x], c[i], cs[i], q), q);
+        out[x] = s;
+    }
+}
+
+TARGET void lat_vec_round_sum_avx512(uint64_t *v, const uint64_t *const *y, const double *inv,
+                                     unsigned k, size_t n)
+{
+    size_t x = 0;
+    for (; x + 8 <= n; x += 8) {
+        __m512d s = _mm512_set1_pd(0.5);
+        for (unsigned i = 0; i < k; i++)
+            s = _mm512_fmadd_pd(_mm512_cvtepu64_pd(_mm512_loadu_si512(y[i] + x)),
+                                _mm512_set1_pd(inv[i]), s);
+        s = _mm512_roundscale_pd(s, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+        _mm512_storeu_si512(v + x, _mm512_cvttpd_epu64(s));
+    }
+    for (; x < n; x++) {
+        double s = 0.5;
+        for (unsigned i = 0; i < k; i++)
+            s = __builtin_fma((double)y[i][x], inv[i], s);
+        v[x] = (uint64_t)__builtin_floor(s);
+    }
+}

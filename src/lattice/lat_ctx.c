@@ -158,18 +158,22 @@ static ccz_status bfv_level_init(ccz_lattice_context *ctx, unsigned l, lat_bfv_l
     CCZ_ENSURE(b, CCZ_ERR_NOMEM, "out of memory");
     uint64_t t = ctx->params.plain_modulus;
     CCZ_GUARD(lat_base_init(&b->q, ctx->primes, l));
-    /* R: enough 49-bit primes (IFMA-friendly) for 2 t N Q^2 < Q R / 2 with margin */
+    /* R: enough primes below 2^50 (IFMA-friendly) for 2 t N Q^2 < Q R / 2 with margin, counted
+     * by their real sizes (the largest 50-bit primes: 4 where 49-bit ones took 5 at N = 8192) */
     unsigned qbits = 0;
     for (unsigned i = 0; i < l; i++)
         qbits += 64 - (unsigned)__builtin_clzll(ctx->primes[i]);
     unsigned tbits = 64 - (unsigned)__builtin_clzll(t);
     unsigned need = qbits + ctx->log_n + tbits + 6;
-    unsigned kr = (need + 47) / 48;
-    CCZ_ENSURE(kr <= MAXP, CCZ_ERR_INVALID_ARGUMENT, "the modulus is too large for BFV products");
+    unsigned kmax = (need + 48) / 49; /* each prime is above 2^49 */
+    CCZ_ENSURE(kmax <= MAXP, CCZ_ERR_INVALID_ARGUMENT, "the modulus is too large for BFV products");
     uint64_t avoid[MAXP + 1], r[MAXP];
     memcpy(avoid, ctx->primes, ctx->k * sizeof *avoid);
     avoid[ctx->k] = t;
-    ccz_status s = lat_primes(r, kr, 49, ctx->n, avoid, ctx->k + 1);
+    ccz_status s = lat_primes(r, kmax, 50, ctx->n, avoid, ctx->k + 1);
+    unsigned kr = 0;
+    for (double rbits = 0; s == CCZ_OK && kr < kmax && rbits <= need; kr++)
+        rbits += log2((double)r[kr]) - 1e-9; /* below the true size */
     if (s == CCZ_OK)
         s = lat_base_init(&b->r, r, kr);
     if (s == CCZ_OK && !(b->rntt = calloc(kr, sizeof *b->rntt)))

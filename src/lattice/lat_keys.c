@@ -223,7 +223,8 @@ ccz_status lat_kswitch_gen(const ccz_lattice_context *ctx, const ccz_lattice_sec
 }
 
 ccz_status lat_kswitch_apply(const ccz_lattice_context *ctx, const lat_kswitch *ks,
-                             const uint64_t *d, unsigned level, uint64_t *c0, uint64_t *c1)
+                             const uint64_t *d, unsigned level, bool coeff, uint64_t *c0,
+                             uint64_t *c1)
 {
     size_t n = ctx->n;
     unsigned k = ctx->k, L = ctx->L;
@@ -232,7 +233,6 @@ ccz_status lat_kswitch_apply(const ccz_lattice_context *ctx, const lat_kswitch *
     uint64_t *acc0 = lat_scratch(LAT_SCRATCH_KSWITCH, (2 * (size_t)np + 1) * n);
     CCZ_ENSURE(acc0, CCZ_ERR_NOMEM, "out of memory");
     uint64_t *acc1 = acc0 + (size_t)np * n, *tmp = acc1 + (size_t)np * n;
-    memset(acc0, 0, 2 * (size_t)np * n * 8);
     for (unsigned i = 0; i < level; i++) {
         const uint64_t *di = d + (size_t)i * n;
         const uint64_t *bi = ks->b + (size_t)i * k * n, *ai = ks->a + (size_t)i * k * n;
@@ -242,16 +242,23 @@ ccz_status lat_kswitch_apply(const ccz_lattice_context *ctx, const lat_kswitch *
             uint64_t q = t->mod.q;
             if (j == i) {
                 memcpy(tmp, di, n * 8);
+            } else if (q >= LAT_SHOUP52_LIMIT || ctx->primes[i] < (1ull << 52)) {
+                uint64_t one = 1, one_s = lat_shoup_w(1, q); /* d_i mod q_j, one pass */
+                lat_vec_dot_c(tmp, &di, &one, &one_s, 1, 0, n, q);
             } else {
                 for (size_t x = 0; x < n; x++)
                     tmp[x] = lat_reduce64(di[x], &t->mod);
             }
             lat_ntt_forward(t, tmp);
-            size_t o = (size_t)j * n;
-            lat_vec_mul_w_add(acc0 + (size_t)jj * n, tmp, bi + o, ks->b_w + (size_t)i * k * n + o,
-                              n, q);
-            lat_vec_mul_w_add(acc1 + (size_t)jj * n, tmp, ai + o, ks->a_w + (size_t)i * k * n + o,
-                              n, q);
+            size_t o = (size_t)j * n, ow = (size_t)i * k * n + o;
+            uint64_t *a0 = acc0 + (size_t)jj * n, *a1 = acc1 + (size_t)jj * n;
+            if (i == 0) { /* the first term sets the accumulators */
+                lat_vec_mul_w(a0, tmp, bi + o, ks->b_w + ow, n, q);
+                lat_vec_mul_w(a1, tmp, ai + o, ks->a_w + ow, n, q);
+            } else {
+                lat_vec_mul_w_add(a0, tmp, bi + o, ks->b_w + ow, n, q);
+                lat_vec_mul_w_add(a1, tmp, ai + o, ks->a_w + ow, n, q);
+            }
         }
     }
     /* divide by P, rounding: (acc - [acc]_P) P^-1, [acc]_P centred */
@@ -265,15 +272,29 @@ ccz_status lat_kswitch_apply(const ccz_lattice_context *ctx, const lat_kswitch *
         for (unsigned i = 0; i < level; i++) {
             const lat_ntt *t = &ctx->ntt[i];
             uint64_t q = t->mod.q, hq = lat_reduce64(half, &t->mod);
+            uint64_t *a = acc + (size_t)i * n, *o = out + (size_t)i * n;
+            if (coeff && (q >= LAT_SHOUP52_LIMIT || P < (1ull << 52))) {
+                /* in coefficient form, one pass: o + a P^-1 - ([acc]_P + P/2) P^-1 + (P/2) P^-1 */
+                lat_ntt_inverse(t, a);
+                uint64_t pi = ctx->p_inv[i], mpi = pi ? q - pi : 0;
+                uint64_t w[3] = {1, pi, mpi}, ws[3];
+                for (int e = 0; e < 3; e++)
+                    ws[e] = lat_shoup_w(w[e], q);
+                const uint64_t *in[3] = {o, a, ap};
+                lat_vec_dot_c(o, in, w, ws, 3, lat_mul_mod(hq, pi, &t->mod), n, q);
+                continue;
+            }
             for (size_t x = 0; x < n; x++) /* ([acc]_P + P/2 - P/2) mod q_i */
                 tmp[x] = lat_sub_mod(lat_reduce64(ap[x], &t->mod), hq, q);
             lat_ntt_forward(t, tmp);
-            uint64_t *a = acc + (size_t)i * n, *o = out + (size_t)i * n;
             for (size_t x = 0; x < n; x++) {
                 uint64_t v = lat_sub_mod(a[x], tmp[x], q);
                 v = lat_mul_shoup(v, ctx->p_inv[i], ctx->p_inv_s[i], q);
-                o[x] = lat_add_mod(o[x], v, q);
+                a[x] = v;
             }
+            if (coeff)
+                lat_ntt_inverse(t, a);
+            lat_vec_add(o, o, a, n, q);
         }
     }
     return CCZ_OK;

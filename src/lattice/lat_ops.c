@@ -394,27 +394,7 @@ ccz_status ccz_lattice_mod_switch(ccz_lattice_ciphertext *c, const ccz_lattice_c
 ccz_status lat_switch_into(const ccz_lattice_context *ctx, const lat_kswitch *ks, const uint64_t *d,
                            ccz_lattice_ciphertext *c)
 {
-    size_t n = ctx->n;
-    unsigned l = c->level;
-    if (c->ntt)
-        return lat_kswitch_apply(ctx, ks, d, l, comp(c, 0), comp(c, 1));
-    uint64_t *t0 = lat_scratch(LAT_SCRATCH_SWITCH, 2 * (size_t)l * n);
-    CCZ_ENSURE(t0, CCZ_ERR_NOMEM, "out of memory");
-    uint64_t *t1 = t0 + (size_t)l * n;
-    memset(t0, 0, 2 * (size_t)l * n * 8);
-    ccz_status s = lat_kswitch_apply(ctx, ks, d, l, t0, t1);
-    if (s == CCZ_OK) {
-        lat_rns_intt(ctx, t0, l, NULL);
-        lat_rns_intt(ctx, t1, l, NULL);
-        for (int j = 0; j < 2; j++) {
-            uint64_t *o = comp(c, (unsigned)j), *t = j ? t1 : t0;
-            for (unsigned i = 0; i < l; i++)
-                for (size_t x = 0; x < n; x++)
-                    o[(size_t)i * n + x] =
-                        lat_add_mod(o[(size_t)i * n + x], t[(size_t)i * n + x], ctx->primes[i]);
-        }
-    }
-    return s;
+    return lat_kswitch_apply(ctx, ks, d, c->level, !c->ntt, comp(c, 0), comp(c, 1));
 }
 
 /* Relinearizes a size-3 ciphertext. */

@@ -49,14 +49,51 @@ void lat_conv_init(lat_conv *c, const lat_base *a, const lat_base *b)
                 if (l != i)
                     prod = lat_mul_mod(prod, a->q[l] % m->q, m);
             c->ahat[i][j] = prod;
+            c->row[j][i] = prod;
+            c->row_s[j][i] = lat_shoup_w(prod, m->q);
         }
+        c->row[j][a->k] = all ? m->q - all : 0;
+        c->row_s[j][a->k] = lat_shoup_w(c->row[j][a->k], m->q);
     }
+    c->narrow = true;
+    for (unsigned i = 0; i < a->k; i++) {
+        c->qhat_inv_w[i] = lat_shoup_w(a->qhat_inv[i], a->q[i]);
+        c->narrow &= a->q[i] < LAT_SHOUP52_LIMIT;
+    }
+    for (unsigned j = 0; j < b->k; j++)
+        c->narrow &= b->q[j] < LAT_SHOUP52_LIMIT;
+}
+
+/* lat_conv_apply when every prime is below 2^50: y_i, v and each target prime in one pass each */
+static void conv_narrow(const lat_conv *c, const uint64_t *in, uint64_t *out, size_t n, uint64_t *y)
+{
+    const lat_base *a = c->a, *b = c->b;
+    unsigned ka = a->k, kb = b->k;
+    const uint64_t *ys[MAXP + 1];
+    for (unsigned i = 0; i < ka; i++) {
+        const uint64_t *src = in + (size_t)i * n;
+        ys[i] = y + (size_t)i * n;
+        lat_vec_dot_c(y + (size_t)i * n, &src, &a->qhat_inv[i], &c->qhat_inv_w[i], 1, 0, n,
+                      a->q[i]);
+    }
+    uint64_t *v = y + (size_t)ka * n;
+    lat_vec_round_sum(v, ys, a->qinv, ka, n);
+    ys[ka] = v; /* - v A */
+    for (unsigned j = 0; j < kb; j++)
+        lat_vec_dot_c(out + (size_t)j * n, ys, c->row[j], c->row_s[j], ka + 1, 0, n, b->q[j]);
 }
 
 void lat_conv_apply(const lat_conv *c, const uint64_t *in, uint64_t *out, size_t n)
 {
     const lat_base *a = c->a, *b = c->b;
     unsigned ka = a->k, kb = b->k;
+    if (c->narrow) {
+        uint64_t *ys = lat_scratch(LAT_SCRATCH_CONV, ((size_t)ka + 1) * n);
+        if (ys) {
+            conv_narrow(c, in, out, n, ys);
+            return;
+        }
+    }
     /* y_i = [x_i (A/a_i)^-1]_{a_i}, prime by prime */
     uint64_t *y = aligned_alloc(64, ((size_t)ka * n + 8) * 8), *v = aligned_alloc(64, (n + 8) * 8),
              *t = aligned_alloc(64, (n + 8) * 8);

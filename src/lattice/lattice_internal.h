@@ -25,6 +25,11 @@ typedef struct {
     const lat_base *a, *b;
     uint64_t ahat[MAXP][MAXP]; /* (A / a_i) mod b_j */
     uint64_t amod[MAXP];       /* A mod b_j */
+    /* for lat_vec_dot_c: row j = (A / a_i) mod b_j for i < ka, then -A mod b_j, and their
+     * Shoup constants (lat_shoup_w); [(A/a_i)^-1]_{a_i} with lat_shoup_w constants */
+    uint64_t row[MAXP][MAXP + 1], row_s[MAXP][MAXP + 1];
+    uint64_t qhat_inv_w[MAXP];
+    bool narrow; /* every prime of A and B below 2^50: the one-pass path */
 } lat_conv;
 
 /* BFV multiplication at one level (HPS): base Q (the level's primes), base R (auxiliary), and
@@ -166,13 +171,14 @@ void lat_conv_init(lat_conv *c, const lat_base *a, const lat_base *b);
 /* out[j][..] (base b) from in[i][..] (base a), N coefficients, exact with centred rounding */
 void lat_conv_apply(const lat_conv *c, const uint64_t *in, uint64_t *out, size_t n);
 
-/* Key switching: adds to (c0, c1) (NTT form over `level` data primes) the switch of d (coefficient
- * form over `level` primes) with key ks. */
+/* Key switching: adds to (c0, c1) (NTT form over `level` data primes, or coefficient form when
+ * coeff) the switch of d (coefficient form over `level` primes) with key ks. */
 ccz_status lat_kswitch_gen(const ccz_lattice_context *ctx, const ccz_lattice_secret_key *sk,
                            const uint64_t *target_ntt, lat_kswitch *out);
 void lat_kswitch_free(lat_kswitch *k);
 ccz_status lat_kswitch_apply(const ccz_lattice_context *ctx, const lat_kswitch *ks,
-                             const uint64_t *d, unsigned level, uint64_t *c0, uint64_t *c1);
+                             const uint64_t *d, unsigned level, bool coeff, uint64_t *c0,
+                             uint64_t *c1);
 
 /* Galois automorphism x -> x^g on N coefficients modulo q (coefficient form) */
 void lat_automorph_coeff(const uint64_t *in, uint64_t *out, size_t n, uint64_t g, uint64_t q);
@@ -197,8 +203,8 @@ static inline size_t lat_bitrev(size_t x, unsigned bits)
 enum {
     LAT_SCRATCH_MUL,     /* lat_bfv_mul */
     LAT_SCRATCH_RELIN,   /* lat_relinearize */
-    LAT_SCRATCH_SWITCH,  /* lat_switch_into: 2 polynomials */
     LAT_SCRATCH_KSWITCH, /* lat_kswitch_apply: accumulators and a temporary */
+    LAT_SCRATCH_CONV,    /* lat_conv_apply */
     LAT_SCRATCH_SLOTS
 };
 uint64_t *lat_scratch(unsigned slot, size_t words);

@@ -621,5 +621,64 @@ static void test_bfv_coeffs(void)
     kit_free(&k);
 }
 
+/* BFV products and relinearization with primes above 2^52 beside one below 2^50 (the 52-bit
+ * one-pass kernels must not see the wide residues: the conversions and the scale-and-round take
+ * their wide paths, the key switch reduces a wide digit into the narrow prime and divides by a
+ * 60-bit P the old way): the slots of a product are the products of the slots, then of a square
+ * of it */
+static void test_bfv_wide_primes(void)
+{
+    ccz_lattice_params p;
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
+    p.n_primes = 4; /* 58 + 45 + 58 data bits: budget left after the square */
+    p.coeff_bits[0] = 58;
+    p.coeff_bits[1] = 45;
+    p.coeff_bits[2] = 58;
+    p.coeff_bits[3] = 60;
+    p.no_security_check = true;
+    kit k;
+    CHECK_OK(ccz_lattice_context_new(&k.ctx, &p));
+    CHECK_OK(ccz_lattice_keygen(&k.sk, &k.pk, k.ctx));
+    CHECK_OK(ccz_lattice_relin_keygen(&k.rk, k.ctx, k.sk));
+    k.gk = NULL;
+    size_t n = ccz_lattice_slots(k.ctx);
+    uint64_t t = p.plain_modulus, *a = malloc(n * 8), *b = malloc(n * 8), *want = malloc(n * 8);
+    for (size_t i = 0; i < n; i++) {
+        a[i] = (i * 7919 + 3) % t;
+        b[i] = (t - 1 - i * 104729 % t) % t;
+        want[i] = mulmod(a[i], b[i], t);
+    }
+    ccz_lattice_plaintext *pt;
+    ccz_lattice_ciphertext *ca, *cb, *pr;
+    CHECK_OK(ccz_lattice_plaintext_new(&pt, k.ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&ca, k.ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&cb, k.ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&pr, k.ctx));
+    CHECK_OK(ccz_lattice_bfv_encode(pt, k.ctx, a, n));
+    CHECK_OK(ccz_lattice_encrypt(ca, k.ctx, k.pk, pt));
+    CHECK_OK(ccz_lattice_bfv_encode(pt, k.ctx, b, n));
+    CHECK_OK(ccz_lattice_encrypt(cb, k.ctx, k.pk, pt));
+    CHECK_OK(ccz_lattice_mul(pr, k.ctx, ca, cb, k.rk));
+    CHECK_INT(ccz_lattice_ciphertext_size(pr), 2);
+    CHECK_INT(bfv_check(&k, pr, want), 0);
+    for (size_t i = 0; i < n; i++)
+        want[i] = mulmod(want[i], want[i], t);
+    CHECK_OK(ccz_lattice_mul(pr, k.ctx, pr, pr, k.rk));
+    CHECK_INT(bfv_check(&k, pr, want), 0);
+    int budget;
+    CHECK_OK(ccz_lattice_bfv_noise_budget(&budget, k.ctx, k.sk, pr));
+    CHECK(budget >= 20);
+    fprintf(stderr, "  BFV N=4096, 58+45+58-bit primes: %d bits of budget after two products\n",
+            budget);
+    ccz_lattice_plaintext_free(pt);
+    ccz_lattice_ciphertext_free(ca);
+    ccz_lattice_ciphertext_free(cb);
+    ccz_lattice_ciphertext_free(pr);
+    free(a);
+    free(b);
+    free(want);
+    kit_free(&k);
+}
+
 TEST_MAIN(T(test_params), T(test_bfv_coeffs), T(test_serialization), T(test_bfv), T(test_ckks),
-          T(test_ckks_chain))
+          T(test_ckks_chain), T(test_bfv_wide_primes))

@@ -14,7 +14,7 @@
 
 const char cli_he_usage[] =
     "usage: ccz he params [--json]\n"
-    "       ccz he bench [--log-n 13|14] [--seconds S]\n"
+    "       ccz he bench [--log-n 13|14] [--seconds S] [--plain-modulus T]\n"
     "       ccz he lr serve --model FILE.csv --listen ADDR [--insecure-params] [--threads N]\n"
     "                       [--mode server|two-way] [--max-conns N] [--handshake-timeout MS]\n"
     "                       [--idle-timeout MS] [--cert CERT --key KEY | attester options]\n"
@@ -36,7 +36,8 @@ const char cli_he_usage[] =
     "bench times, in microseconds on one core: the NTT of one 49-bit and one 60-bit prime\n"
     "(forward, inverse), and BFV and CKKS encryption, decryption, multiplication with\n"
     "relinearization, rescaling and rotation with the presets (CKKS: 60,40,40,60 at 8192,\n"
-    "60,50x6,60 at 16384), printed as JSON.\n"
+    "60,50x6,60 at 16384), printed as JSON. --plain-modulus sets BFV's t (17 for the encrypted\n"
+    "query's products; a t that cannot batch encodes coefficients).\n"
     "lr is CCZoo's encrypted logistic-regression inference (lr_infer_he_sgx; package\n"
     "inference, proto/he_lr.proto) over RA-gRPC. serve holds the model in the clear inside\n"
     "the TEE: a CSV line, the bias then one weight per feature. infer reads the data (a header\n"
@@ -113,7 +114,8 @@ static int params(bool json)
 }
 
 static double secs = 1;
-static double cpu_us_; /* the CPU time per operation of the last TIME() */
+static uint64_t bench_t; /* BFV's plain modulus when set (--plain-modulus) */
+static double cpu_us_;   /* the CPU time per operation of the last TIME() */
 
 static double cpu_now(void)
 {
@@ -177,6 +179,7 @@ static int bench(unsigned log_n)
         ccz_lattice_ciphertext *c1, *c2, *c3;
         int one = 1;
         if (ccz_lattice_preset(&p, (ccz_lattice_scheme)s, log_n) ||
+            (s == CCZ_LATTICE_BFV && bench_t && !(p.plain_modulus = bench_t)) ||
             ccz_lattice_context_new(&ctx, &p) || ccz_lattice_keygen(&sk, &pk, ctx) ||
             ccz_lattice_relin_keygen(&rk, ctx, sk) ||
             ccz_lattice_galois_keygen(&gk, ctx, sk, &one, 1, false) ||
@@ -187,12 +190,15 @@ static int bench(unsigned log_n)
         size_t slots = ccz_lattice_slots(ctx);
         const char *pre = s == CCZ_LATTICE_BFV ? "bfv" : "ckks";
         if (s == CCZ_LATTICE_BFV) {
-            uint64_t *v = calloc(slots, 8);
-            for (size_t i = 0; i < slots; i++)
-                v[i] = 3;
-            if (ccz_lattice_bfv_encode(pt, ctx, v, slots))
+            uint64_t *v = calloc(n, 8);
+            for (size_t i = 0; i < n; i++)
+                v[i] = 3 % p.plain_modulus;
+            /* batching when t allows it, else coefficients */
+            if (ccz_lattice_bfv_encode(pt, ctx, v, slots) &&
+                ccz_lattice_bfv_encode_coeffs(pt, ctx, v, n))
                 return cli_fail(CCZ_ERR_CRYPTO, "he bench: %s", ccz_error_detail());
             free(v);
+            printf(", \"bfv_plain_modulus\": %llu", (unsigned long long)p.plain_modulus);
         } else {
             double complex *v = calloc(slots, sizeof *v);
             for (size_t i = 0; i < slots; i++)
@@ -272,6 +278,12 @@ static int he_command(int argc, char **argv)
             secs = atof(argv[++i]);
             if (secs <= 0 || secs > 600)
                 return cli_usage_error("he", "--seconds: between 0 and 600");
+        } else if (is_bench && !strcmp(argv[i], "--plain-modulus") && i + 1 < argc) {
+            char *end;
+            unsigned long long t = strtoull(argv[++i], &end, 10);
+            if (*end || t < 2 || t >= (1ull << 60))
+                return cli_usage_error("he", "--plain-modulus: an integer from 2 to 2^60");
+            bench_t = t;
         } else {
             return cli_usage_error(
                 "he", "'%s' is not an option of 'he %s'%s", argv[i], argv[0],
