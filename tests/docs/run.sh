@@ -17,6 +17,17 @@ if [ "${CCZ_SANITIZE:-OFF}" = ON ] && grep -qE '^(import ccz|from ccz( |\.))' "$
     echo "skipped: a sanitizer build's libccz cannot be loaded into the page's uninstrumented python3"
     exit 77
 fi
+if grep -q '<!-- doctest: file .*\.java -->' "$page"; then
+    if [ "${CCZ_SANITIZE:-OFF}" = ON ]; then
+        echo "skipped: a sanitizer build's JNI library cannot be loaded into the page's java"
+        exit 77
+    fi
+    command -v javac > /dev/null || {
+        echo "no javac: the page's Java program cannot be built (scripts/setup installs default-jdk)"
+        [ "${CI:-}" != true ] || exit 1
+        exit 77
+    }
+fi
 if grep -q '<!-- doctest: file .*\.c -->' "$page"; then
     if [ "${CCZ_SANITIZE:-OFF}" = ON ]; then
         echo "skipped: a sanitizer build's library cannot link into the page's uninstrumented programs"
