@@ -722,28 +722,11 @@ ccz_status ccz_fl_vlr_service_new(ccz_fl_vlr_service **out, ccz_rpc_server *rpc,
         v->st.loss[e] = NAN;
     v->progress = listener_mono_ms();
     ccz_status s = ccz_rpc_timer_new(&v->room.tick, rpc, on_tick, v);
-    const ProtobufCMessageDescriptor *in[] = {&heterolr__join_request__descriptor,
-                                              &heterolr__forward_request__descriptor,
-                                              &heterolr__step__descriptor,
-                                              &heterolr__residuals_request__descriptor,
-                                              &heterolr__gradient_request__descriptor,
-                                              &heterolr__scores_request__descriptor,
-                                              &heterolr__empty__descriptor,
-                                              &heterolr__empty__descriptor};
-    const ProtobufCMessageDescriptor *outd[] = {
-        &heterolr__join_reply__descriptor,     &heterolr__ciphertexts__descriptor,
-        &heterolr__forward_reply__descriptor,  &heterolr__empty__descriptor,
-        &heterolr__gradient_reply__descriptor, &heterolr__empty__descriptor,
-        &heterolr__scores_request__descriptor, &heterolr__empty__descriptor};
-    static const char *const paths[] = {
-        "/heterolr.Arbiter/Join",         "/heterolr.Arbiter/Forward",
-        "/heterolr.Arbiter/HostForwards", "/heterolr.Arbiter/Residuals",
-        "/heterolr.Arbiter/Gradient",     "/heterolr.Arbiter/Scores",
-        "/heterolr.Arbiter/HostScores",   "/heterolr.Arbiter/Finish"};
+    /* the handlers in the order of the service's methods in its .proto */
     const ccz_rpc_handler handlers[] = {on_join,     on_forward, on_host_forwards, on_residuals,
                                         on_gradient, on_scores,  on_host_scores,   on_finish};
-    for (size_t i = 0; s == CCZ_OK && i < CCZ_ARRAY_LEN(paths); i++)
-        s = ccz_rpc_server_add(rpc, paths[i], CCZ_RPC_UNARY, in[i], outd[i], handlers[i], v);
+    if (s == CCZ_OK)
+        s = ccz_rpc_server_add_service(rpc, &heterolr__arbiter__descriptor, handlers, v);
     if (s) {
         ccz_fl_vlr_service_free(v);
         return s;

@@ -431,17 +431,10 @@ ccz_status ccz_fl_hlr_service_new(ccz_fl_hlr_service **out, ccz_rpc_server *rpc,
         s = key_message(v);
     if (s == CCZ_OK)
         s = ccz_rpc_timer_new(&v->room.tick, rpc, on_tick, v);
-    const ProtobufCMessageDescriptor *in[] = {
-        &homolr__key_request__descriptor, &homolr__weights_request__descriptor,
-        &homolr__empty__descriptor, &homolr__empty__descriptor};
-    const ProtobufCMessageDescriptor *outd[] = {
-        &homolr__key_reply__descriptor, &homolr__weights_reply__descriptor,
-        &homolr__validate_reply__descriptor, &homolr__empty__descriptor};
-    static const char *const paths[] = {"/homolr.Host/GetPubKey", "/homolr.Host/AggregateModel",
-                                        "/homolr.Host/Validate", "/homolr.Host/Finish"};
+    /* the handlers in the order of the service's methods in its .proto */
     const ccz_rpc_handler handlers[] = {on_key, on_aggregate, on_validate, on_finish};
-    for (size_t i = 0; s == CCZ_OK && i < CCZ_ARRAY_LEN(paths); i++)
-        s = ccz_rpc_server_add(rpc, paths[i], CCZ_RPC_UNARY, in[i], outd[i], handlers[i], v);
+    if (s == CCZ_OK)
+        s = ccz_rpc_server_add_service(rpc, &homolr__host__descriptor, handlers, v);
     if (s) {
         ccz_fl_hlr_service_free(v);
         return s;
