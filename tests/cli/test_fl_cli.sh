@@ -20,6 +20,7 @@ sim_endpoint
 SERVER=
 start() { # LOG ARGS...: the server in the background, port 0
     local log=$1; shift
+    : > "$log" # not the last server's log: its port is not this one's
     "$CCZ" fl homo-lr serve --listen 127.0.0.1:0 "$@" > "$log.out" 2> "$log" &
     SERVER=$!
     port_from "$log" || fail "the server did not start: $(cat "$log")"

@@ -24,6 +24,7 @@ contains "$err" "569 rows, z-scored: guest.csv has the labels and 10 features, 1
 ARB=
 start() { # LOG ARGS...: the arbiter in the background, port 0
     local log=$1; shift
+    : > "$log" # not the last server's log: its port is not this one's
     "$CCZ" fl hetero-lr arbiter --listen 127.0.0.1:0 "$@" > "$log.out" 2> "$log" &
     ARB=$!
     port_from "$log" || fail "the arbiter did not start: $(cat "$log")"

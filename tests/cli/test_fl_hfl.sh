@@ -14,6 +14,7 @@ SERVER=
 PIDS=()
 start() { # LOG ARGS...: the aggregator in the background
     local log=$1; shift
+    : > "$log" # not the last server's log: its port is not this one's
     "$CCZ" fl serve "$@" "${EP[@]}" > "$log.out" 2> "$log" &
     SERVER=$!
     port_from "$log" || fail "the aggregator did not start: $(cat "$log")"

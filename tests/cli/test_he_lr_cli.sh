@@ -22,6 +22,7 @@ echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$(printf '0%.0s' $(seq 
 SERVER=
 start() { # LOG ARGS...: ccz he lr serve in the background, port 0
     local log=$1; shift
+    : > "$log" # not the last server's log: its port is not this one's
     "$CCZ" he lr serve --model "$MODEL" --listen 127.0.0.1:0 --tee sim --sim-dir "$P" "$@" 2> "$log" &
     SERVER=$!
     port_from "$log" || fail "the server did not start: $(cat "$log")"

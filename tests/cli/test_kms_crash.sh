@@ -41,6 +41,7 @@ serve() {
     local name=$1; shift
     starts=$((starts + 1))
     local log=$T/$name.$starts.log
+    : > "$log" # not the last server's log: its port is not this one's
     "$CCZ" kms serve --listen 127.0.0.1:0 --tee sim --sim-dir "$P" --tls-cert "$T/tls.crt" \
         --tls-key "$T/tls.key" --data-dir "$T/$name" "$@" 2> "$log" &
     KMS_PID=$!

@@ -18,6 +18,7 @@ sim_endpoint
 SERVER=
 start() { # LOG ARGS...: ccz psi serve in the background, port 0
     local log=$1; shift
+    : > "$log" # not the last server's log: its port is not this one's
     "$CCZ" psi serve --listen 127.0.0.1:0 "$@" 2> "$log" &
     SERVER=$!
     port_from "$log" 60 $SERVER || fail "the server did not start: $(cat "$log")"

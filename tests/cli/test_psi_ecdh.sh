@@ -10,6 +10,7 @@ port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0
 start() { # LOG ARGS...: a listener in the background
     local log=$1; shift
     PORT=$(port)
+    : > "$log" # not the last server's log: its port is not this one's
     "$CCZ" psi ecdh --listen 127.0.0.1:$PORT "$@" 2> "$log" &
     SERVER=$!
     await "$log" listening 60 $SERVER && return 0

@@ -15,6 +15,7 @@ port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0
 start() { # LOG ARGS...: a ccz ratls server in the background
     local log=$1; shift
     PORT=$(port)
+    : > "$log" # not the last server's log: its port is not this one's
     "$CCZ" ratls server --listen 127.0.0.1:$PORT --mode server --cert "$T/cert.pem" \
         --key "$T/key.pem" "$@" 2> "$log" &
     SERVER=$!

@@ -15,6 +15,7 @@ SERVER=
 start() { # LOG ARGS...: a ccz ratls server in the background
     local log=$1; shift
     PORT=$(port)
+    : > "$log" # not the last server's log: its port is not this one's
     "$CCZ" ratls server --listen 127.0.0.1:$PORT --cert "$T/srv.crt" --key "$T/srv.key" \
         --sim-dir "$P" --policy "$T/accept.json" "$@" 2> "$log" &
     SERVER=$!

@@ -25,6 +25,7 @@ run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --cn client --debug -o "$T/dbg.
 SERVER=
 start() { # LOG ARGS...: ccz rpc greeter serve in the background, port 0
     local log=$1; shift
+    : > "$log" # not the last server's log: its port is not this one's
     "$CCZ" rpc greeter serve --listen 127.0.0.1:0 --sim-dir "$P" "$@" 2> "$log" &
     SERVER=$!
     port_from "$log" 60 $SERVER

@@ -40,6 +40,7 @@ run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --cn client --debug -o "$T/dbg.
 SERVER=
 start() { # LOG ARGS...: ccz secret serve in the background on a free port
     local log=$1; shift
+    : > "$log" # not the last server's log: its port is not this one's
     "$CCZ" secret serve --listen 127.0.0.1:0 --sim-dir "$P" --timeout 1000 "$@" 2> "$log" &
     SERVER=$!
     port_from "$log" 60 $SERVER || fail "the server did not start: $(cat "$log")"
