@@ -3,9 +3,9 @@
  * compact JWS (verified against a fixed key and a JWKS, then its claims checked), as a flattened
  * JWE (decrypted with a fixed EC and a fixed RSA key), as base64url, and as JSON: a JWK to
  * import and thumbprint, a JWKS to search, a document to canonicalize. Invariants: base64url
- * decoding is canonical (re-encoding gives the input back) and JCS is idempotent (its output
- * parses back to the same canonical bytes). The keys below exist only for this target and the
- * seeds in fuzz/corpus/jose. */
+ * decoding is canonical (re-encoding gives the input back), JCS is idempotent (its output
+ * parses back to the same canonical bytes) and ccz_json_dump's compact text is jansson's, byte
+ * for byte. The keys below exist only for this target and the seeds in fuzz/corpus/jose. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,6 +140,14 @@ static void fuzz_json(const char *text, size_t size)
     }
     ccz_buf_free(&c1);
     ccz_buf_free(&c2);
+    /* the compact writer (tokens, verdicts) writes exactly what jansson writes */
+    ccz_buf d = CCZ_BUF_INIT;
+    char *ref = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!ref || ccz_json_dump(&d, j, false) != CCZ_OK || d.len != strlen(ref) ||
+        memcmp(d.ptr, ref, d.len) != 0)
+        abort();
+    free(ref);
+    ccz_buf_free(&d);
     json_decref(j);
 }
 

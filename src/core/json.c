@@ -29,14 +29,149 @@ void ccz_json_free(ccz_json *j)
     json_decref(j);
 }
 
-ccz_status ccz_json_dump(ccz_buf *out, const ccz_json *j, bool indent)
+static ccz_status jansson_dump(ccz_buf *out, const json_t *j, size_t flags)
 {
-    CCZ_ENSURE(out && j, CCZ_ERR_INVALID_ARGUMENT, "ccz_json_dump: no buffer or no value");
-    size_t flags = JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | (indent ? JSON_INDENT(2) : JSON_COMPACT);
-    char *text = json_dumps(j, flags);
+    char *text = json_dumps(j, flags | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
     CCZ_ENSURE(text, CCZ_ERR_NOMEM, "out of memory");
     ccz_status s = ccz_buf_append(out, text, strlen(text));
     free(text);
+    return s;
+}
+
+/* ---- compact text ------------------------------------------------------------------------------
+ * The bytes json_dumps(JSON_COMPACT) writes, without its intermediate string and per-character
+ * UTF-8 walk: runs of bytes that need no escape are copied whole. jansson keeps strings valid
+ * UTF-8, so bytes from 0x80 up are copied as they are; escapes are jansson's (\b \f \n \r \t,
+ * else \u00XX in upper-case hex). Reals, and nesting deeper than COMPACT_MAX_DEPTH, are handed to
+ * jansson itself, so every value comes out exactly as jansson writes it (fuzz/fuzz_jose holds
+ * the two to that). */
+
+enum {
+    COMPACT_MAX_DEPTH = 64,
+};
+
+static ccz_status compact_str(ccz_buf *out, const char *p, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    CCZ_GUARD(ccz_buf_reserve(out, n + 2));
+    CCZ_GUARD(ccz_buf_append_u8(out, '"'));
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch >= 0x20 && ch != '"' && ch != '\\')
+            continue;
+        CCZ_GUARD(ccz_buf_append(out, p + run, i - run));
+        run = i + 1;
+        char esc[6] = {'\\', (char)ch, 0, 0, 0, 0};
+        size_t len = 2;
+        switch (ch) {
+        case '"':
+        case '\\':
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[ch >> 4];
+            esc[5] = hex[ch & 15];
+            len = 6;
+        }
+        CCZ_GUARD(ccz_buf_append(out, esc, len));
+    }
+    CCZ_GUARD(ccz_buf_append(out, p + run, n - run));
+    return ccz_buf_append_u8(out, '"');
+}
+
+static ccz_status compact_int(ccz_buf *out, json_int_t v)
+{
+    char digits[24], *e = digits + sizeof digits, *d = e;
+    unsigned long long m = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--d = (char)('0' + m % 10);
+        m /= 10;
+    } while (m);
+    if (v < 0)
+        *--d = '-';
+    return ccz_buf_append(out, d, (size_t)(e - d));
+}
+
+static ccz_status compact_value(ccz_buf *out, const json_t *j, int depth)
+{
+    if (depth >= COMPACT_MAX_DEPTH)
+        return jansson_dump(out, j, JSON_COMPACT);
+    ccz_status s = CCZ_OK;
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: {
+        const char *key;
+        size_t klen;
+        json_t *v;
+        char sep = '{';
+        json_object_keylen_foreach((json_t *)j, key, klen, v)
+        {
+            if (!s)
+                s = ccz_buf_append_u8(out, (uint8_t)sep);
+            if (!s)
+                s = compact_str(out, key, klen);
+            if (!s)
+                s = ccz_buf_append_u8(out, ':');
+            if (!s)
+                s = compact_value(out, v, depth + 1);
+            sep = ',';
+        }
+        return s ? s : ccz_buf_append(out, sep == '{' ? "{}" : "}", sep == '{' ? 2 : 1);
+    }
+    case JSON_ARRAY: {
+        size_t n = json_array_size(j);
+        s = ccz_buf_append_u8(out, '[');
+        for (size_t i = 0; !s && i < n; i++) {
+            if (i)
+                s = ccz_buf_append_u8(out, ',');
+            if (!s)
+                s = compact_value(out, json_array_get(j, i), depth + 1);
+        }
+        return s ? s : ccz_buf_append_u8(out, ']');
+    }
+    case JSON_STRING:
+        return compact_str(out, json_string_value(j), json_string_length(j));
+    case JSON_INTEGER:
+        return compact_int(out, json_integer_value(j));
+    case JSON_REAL:
+        return jansson_dump(out, j, JSON_COMPACT);
+    case JSON_TRUE:
+        return ccz_buf_append(out, "true", 4);
+    case JSON_FALSE:
+        return ccz_buf_append(out, "false", 5);
+    case JSON_NULL:
+        return ccz_buf_append(out, "null", 4);
+    }
+    return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "JSON: not a JSON value");
+}
+
+ccz_status ccz_json_dump(ccz_buf *out, const ccz_json *j, bool indent)
+{
+    CCZ_ENSURE(out && j, CCZ_ERR_INVALID_ARGUMENT, "ccz_json_dump: no buffer or no value");
+    if (indent)
+        return jansson_dump(out, j, JSON_INDENT(2));
+    size_t len = out->len;
+    ccz_status s = compact_value(out, j, 0);
+    if (s) {
+        out->len = len; /* nothing half-written */
+        if (out->ptr)
+            out->ptr[len] = 0;
+    }
     return s;
 }
 

@@ -73,6 +73,14 @@ ccz_status jose_jwks_find(const json_t **out, const json_t *jwks, const char *ki
  * thumbprint. Appends the token (NUL-terminated) to out. */
 ccz_status jose_jwt_sign(ccz_buf *out, EVP_PKEY *key, const char *kid, const json_t *claims);
 
+/* The same, with the key made ready once for many tokens (the header encoded, OpenSSL's signing
+ * context set up): what a service issuing tokens keeps. jose_signer_new takes its own reference
+ * on key; jose_signer_sign is safe from any thread. */
+typedef struct jose_signer jose_signer;
+ccz_status jose_signer_new(jose_signer **out, EVP_PKEY *key, const char *kid);
+ccz_status jose_signer_sign(jose_signer *sg, ccz_buf *out, const json_t *claims);
+void jose_signer_free(jose_signer *sg);
+
 /* Verifies a compact JWS and returns its payload as a JSON object in *claims (the caller's),
  * checking nothing of the claims (see jose_jwt_check_claims). Exactly three base64url parts;
  * the header a JSON object whose "alg" is in the allow-list `algs` (0: JOSE_ALGS_DEFAULT) and

@@ -4,6 +4,8 @@
  * untrusted: the header's alg is only ever compared with an allow-list and with the key's
  * curve, never used to pick a key type, so "none", HMAC with a public key as secret and
  * algorithm confusion cannot arise. */
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/ecdsa.h>
@@ -42,49 +44,50 @@ static const sig_alg *sig_alg_by_curve(int bits)
     return NULL;
 }
 
-/* ECDSA over msg as r||s of a->size bytes each (OpenSSL signs DER). x509/ecdsa.c has only the
- * P-256 signer; this is its generalisation to any size. */
-static ccz_status ecdsa_sign_rs(uint8_t *sig, const sig_alg *a, EVP_PKEY *key, ccz_span msg)
+/* r||s of `size` bytes each from OpenSSL's DER ECDSA-Sig-Value (SEQUENCE of two INTEGERs). */
+static ccz_status sig_der_to_rs(uint8_t *rs, size_t size, ccz_span der)
 {
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char der[160];
-    size_t der_len = sizeof der;
-    ECDSA_SIG *es = NULL;
-    ccz_status s = CCZ_OK;
-    if (!md || EVP_DigestSignInit(md, NULL, a->md(), NULL, key) != 1 ||
-        EVP_DigestSign(md, der, &der_len, msg.ptr, msg.len) != 1) {
-        s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "JWS: cannot sign");
-        goto out;
+    ccz_cursor c, seq;
+    ccz_span body, v;
+    uint8_t tag;
+    ccz_cursor_init(&c, der);
+    if (ccz_cursor_der(&c, &tag, &body) || tag != 0x30 || ccz_cursor_expect_end(&c))
+        goto bad;
+    ccz_cursor_init(&seq, body);
+    for (size_t i = 0; i < 2; i++) {
+        if (ccz_cursor_der(&seq, &tag, &v) || tag != 0x02 || !v.len)
+            goto bad;
+        while (v.len > 1 && v.ptr[0] == 0) { /* the sign byte of a positive INTEGER */
+            v.ptr++;
+            v.len--;
+        }
+        if (v.len > size)
+            goto bad;
+        memset(rs + i * size, 0, size - v.len);
+        memcpy(rs + i * size + size - v.len, v.ptr, v.len);
     }
-    const unsigned char *p = der;
-    es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
-    if (!es || BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, (int)a->size) != (int)a->size ||
-        BN_bn2binpad(ECDSA_SIG_get0_s(es), sig + a->size, (int)a->size) != (int)a->size)
-        s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "JWS: cannot encode the signature");
-out:
-    ECDSA_SIG_free(es);
-    EVP_MD_CTX_free(md);
-    return s;
+    if (ccz_cursor_expect_end(&seq) == CCZ_OK)
+        return CCZ_OK;
+bad:
+    return ccz_fail(CCZ_ERR_CRYPTO, "JWS: the signer's output is not an ECDSA signature");
 }
 
-/* Appends base64url(compact JSON of v). */
-static ccz_status put_json_b64(ccz_buf *out, const json_t *v)
-{
-    char *text = json_dumps(v, JSON_COMPACT);
-    if (!text)
-        return ccz_fail(CCZ_ERR_NOMEM, "JWS: cannot serialise JSON");
-    ccz_status s = jose_b64url_encode(out, CCZ_SPAN(text, strlen(text)));
-    free(text);
-    return s;
-}
+/* A signing key made ready once: its algorithm, the encoded protected header followed by '.',
+ * and an OpenSSL context initialised for signing digests, reused under a lock. */
+struct jose_signer {
+    const sig_alg *alg;
+    EVP_PKEY *key;
+    EVP_PKEY_CTX *ctx;
+    ccz_buf prefix; /* base64url(header) "." */
+    pthread_mutex_t lock;
+};
 
-ccz_status jose_jwt_sign(ccz_buf *out, EVP_PKEY *key, const char *kid, const json_t *claims)
+ccz_status jose_signer_new(jose_signer **out, EVP_PKEY *key, const char *kid)
 {
+    *out = NULL;
     const sig_alg *a = sig_alg_by_curve(jose_ec_bits(key));
     if (!a)
         return ccz_fail(CCZ_ERR_UNSUPPORTED, "JWS: signing needs an EC key on P-256 or P-384");
-    if (!json_is_object(claims))
-        return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "JWS: the claims are not a JSON object");
     char thumb[JOSE_THUMBPRINT_LEN + 1];
     if (!kid) {
         json_t *jwk;
@@ -93,26 +96,95 @@ ccz_status jose_jwt_sign(ccz_buf *out, EVP_PKEY *key, const char *kid, const jso
         json_decref(jwk);
         kid = thumb;
     }
+    jose_signer *sg = calloc(1, sizeof *sg);
     json_t *hdr = json_pack("{s:s, s:s, s:s}", "alg", a->name, "typ", "JWT", "kid", kid);
-    if (!hdr)
-        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    ccz_buf text = CCZ_BUF_INIT;
+    ccz_status s = sg && hdr ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    if (!s) {
+        sg->alg = a;
+        sg->key = key;
+        EVP_PKEY_up_ref(key);
+        pthread_mutex_init(&sg->lock, NULL);
+        s = ccz_json_dump(&text, hdr, false);
+    }
+    if (!s)
+        s = jose_b64url_encode(&sg->prefix, ccz_buf_span(&text));
+    if (!s)
+        s = ccz_buf_append_u8(&sg->prefix, '.');
+    if (!s && (!(sg->ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL)) ||
+               EVP_PKEY_sign_init(sg->ctx) != 1))
+        s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "JWS: cannot set up signing");
+    json_decref(hdr);
+    ccz_buf_free(&text);
+    if (s) {
+        jose_signer_free(sg);
+        return s;
+    }
+    *out = sg;
+    return CCZ_OK;
+}
+
+void jose_signer_free(jose_signer *sg)
+{
+    if (!sg)
+        return;
+    if (sg->alg)
+        pthread_mutex_destroy(&sg->lock);
+    EVP_PKEY_CTX_free(sg->ctx);
+    EVP_PKEY_free(sg->key);
+    ccz_buf_free(&sg->prefix);
+    free(sg);
+}
+
+ccz_status jose_signer_sign(jose_signer *sg, ccz_buf *out, const json_t *claims)
+{
+    if (!json_is_object(claims))
+        return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "JWS: the claims are not a JSON object");
+    const sig_alg *a = sg->alg;
     size_t start = out->len;
-    uint8_t sig[2 * 48];
-    ccz_status s;
-    CCZ_GUARD_GOTO(put_json_b64(out, hdr), s, fail);
-    CCZ_GUARD_GOTO(ccz_buf_append_u8(out, '.'), s, fail);
-    CCZ_GUARD_GOTO(put_json_b64(out, claims), s, fail);
-    ccz_span signing_input = CCZ_SPAN(out->ptr + start, out->len - start);
-    CCZ_GUARD_GOTO(ecdsa_sign_rs(sig, a, key, signing_input), s, fail);
+    ccz_buf text = CCZ_BUF_INIT;
+    uint8_t digest[EVP_MAX_MD_SIZE], sig[2 * 48], der[160];
+    size_t der_len = sizeof der;
+    ccz_status s = ccz_json_dump(&text, claims, false);
+    if (!s)
+        s = ccz_buf_append(out, sg->prefix.ptr, sg->prefix.len);
+    if (!s)
+        s = jose_b64url_encode(out, ccz_buf_span(&text));
+    ccz_buf_free(&text);
+    if (s)
+        goto fail;
+    /* the digest of the signing input, signed by the context made ready in jose_signer_new */
+    unsigned md_len = 0;
+    if (EVP_Digest(out->ptr + start, out->len - start, digest, &md_len, a->md(), NULL) != 1) {
+        s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "JWS: cannot hash the signing input");
+        goto fail;
+    }
+    pthread_mutex_lock(&sg->lock);
+    int ok = EVP_PKEY_sign(sg->ctx, der, &der_len, digest, md_len) == 1;
+    pthread_mutex_unlock(&sg->lock);
+    if (!ok) {
+        s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "JWS: cannot sign");
+        goto fail;
+    }
+    CCZ_GUARD_GOTO(sig_der_to_rs(sig, a->size, CCZ_SPAN(der, der_len)), s, fail);
     CCZ_GUARD_GOTO(ccz_buf_append_u8(out, '.'), s, fail);
     CCZ_GUARD_GOTO(jose_b64url_encode(out, CCZ_SPAN(sig, 2 * a->size)), s, fail);
-    json_decref(hdr);
     return CCZ_OK;
 fail:
     out->len = start;
     if (out->ptr)
         out->ptr[start] = 0;
-    json_decref(hdr);
+    return s;
+}
+
+ccz_status jose_jwt_sign(ccz_buf *out, EVP_PKEY *key, const char *kid, const json_t *claims)
+{
+    if (!json_is_object(claims))
+        return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "JWS: the claims are not a JSON object");
+    jose_signer *sg;
+    CCZ_GUARD(jose_signer_new(&sg, key, kid));
+    ccz_status s = jose_signer_sign(sg, out, claims);
+    jose_signer_free(sg);
     return s;
 }
 

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* JSON parsing limits and errors; logging levels and sinks. */
+#include <stdlib.h>
+#include <string.h>
+
 #include <jansson.h>
 
 #include "test.h"
@@ -89,6 +92,66 @@ static void test_json_marshal(void)
     ccz_buf_free(&b);
 }
 
+/* The compact writer writes what jansson's json_dumps(JSON_COMPACT) writes, byte for byte. */
+static void same_as_jansson(const json_t *j, const char *want)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_json_dump(&b, j, false));
+    char *ref = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    CHECK(ref != NULL);
+    CHECK_INT(b.len, strlen(ref));
+    CHECK_STR((const char *)b.ptr, ref);
+    if (want)
+        CHECK_STR((const char *)b.ptr, want);
+    free(ref);
+    ccz_buf_free(&b);
+}
+
+static void test_json_compact(void)
+{
+    static const char text[] =
+        "{\"s\":\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u0001\\u001f\\u007f\u00e9\u20ac\",\"n\":"
+        "-9223372036854775808,\"m\":9223372036854775807,\"z\":0,\"r\":0.1,\"e\":1e300,"
+        "\"o\":{},\"a\":[],\"t\":[true,false,null,[{}],{\"\":\"\"}],\"k\\n\\\"\":-1}";
+    ccz_json *j;
+    CHECK_OK(ccz_json_parse(&j, text, sizeof text - 1, 0));
+    same_as_jansson(j, NULL);
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_json_dump(&b, json_object_get(j, "s"), false));
+    CHECK_STR((const char *)b.ptr,
+              "\"a\\\"b\\\\c/d\\b\\f\\n\\r\\t\\u0001\\u001F\x7f\u00e9\u20ac\"");
+    ccz_json_free(j);
+    /* an embedded NUL and every control byte */
+    char ctl[40];
+    for (int i = 0; i < 32; i++)
+        ctl[i] = (char)i;
+    memcpy(ctl + 32, "\"\\/xyz", 7);
+    json_t *s = json_stringn(ctl, 39);
+    same_as_jansson(s, NULL);
+    json_decref(s);
+    /* keys in insertion order, not sorted */
+    json_t *o = json_pack("{s:i}", "zeta", 1);
+    json_object_set_new(o, "alpha", json_integer(2));
+    same_as_jansson(o, "{\"zeta\":1,\"alpha\":2}");
+    /* nesting beyond the writer's own depth is handed to jansson */
+    json_t *deep = o;
+    for (int i = 0; i < 100; i++) {
+        json_t *outer = json_array();
+        json_array_append_new(outer, deep);
+        deep = outer;
+    }
+    same_as_jansson(deep, NULL);
+    json_decref(deep);
+    /* indented output is jansson's own */
+    ccz_buf_reset(&b);
+    json_t *small = json_pack("{s:[i]}", "a", 1);
+    CHECK_OK(ccz_json_dump(&b, small, true));
+    CHECK_STR((const char *)b.ptr, "{\n  \"a\": [\n    1\n  ]\n}");
+    json_decref(small);
+    CHECK_STATUS(ccz_json_dump(&b, NULL, false), CCZ_ERR_INVALID_ARGUMENT);
+    ccz_buf_free(&b);
+}
+
 static char last[256];
 static int calls;
 
@@ -119,4 +182,4 @@ static void test_log(void)
     ccz_log_set_level(CCZ_LOG_WARN);
 }
 
-TEST_MAIN(T(test_json), T(test_json_marshal), T(test_log))
+TEST_MAIN(T(test_json), T(test_json_marshal), T(test_json_compact), T(test_log))

@@ -3,6 +3,7 @@
  * and escapes), JWK thumbprints (RFC 7638's example) and import checks, ES256/ES384 tokens and
  * every way a token is refused with its exact status, the claim checks, and the KBS JWE in each
  * algorithm with tampering refused. Interop with Python's JOSE libraries: test_jose_interop. */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -481,6 +482,77 @@ static void test_jwt_roundtrip(void)
     json_decref(claims);
 }
 
+/* A signer kept for many tokens: the same header as jose_jwt_sign, every token verifies, from
+ * two threads at once, and r and s are left-padded to the curve size (of 2,000 signatures some
+ * r or s starts with a zero byte almost surely: 1 - (255/256)^4000). */
+typedef struct {
+    jose_signer *sg;
+    const json_t *claims;
+    int n, bad, padded;
+} signer_run;
+
+static void *sign_many(void *arg)
+{
+    signer_run *r = arg;
+    ccz_buf t = CCZ_BUF_INIT, sig = CCZ_BUF_INIT;
+    for (int i = 0; i < r->n; i++) {
+        ccz_buf_reset(&t);
+        ccz_buf_reset(&sig);
+        const char *dot;
+        if (jose_signer_sign(r->sg, &t, r->claims) != CCZ_OK ||
+            verify(p256, (const char *)t.ptr, JOSE_ES256) != CCZ_OK ||
+            !(dot = strrchr((const char *)t.ptr, '.')) ||
+            jose_b64url_decode(&sig, dot + 1, strlen(dot + 1)) != CCZ_OK || sig.len != 64) {
+            r->bad++;
+            continue;
+        }
+        r->padded += sig.ptr[0] == 0 || sig.ptr[32] == 0;
+    }
+    ccz_buf_free(&t);
+    ccz_buf_free(&sig);
+    return NULL;
+}
+
+static void test_jwt_signer(void)
+{
+    setup();
+    json_t *claims = claims_at(1000, 2000);
+    jose_signer *sg = NULL;
+    CHECK_OK(jose_signer_new(&sg, p256, "k1"));
+    ccz_buf a = CCZ_BUF_INIT, b = CCZ_BUF_INIT;
+    CHECK_OK(jose_signer_sign(sg, &a, claims));
+    CHECK_OK(jose_jwt_sign(&b, p256, "k1", claims));
+    const char *da = strchr((const char *)a.ptr, '.'), *db = strchr((const char *)b.ptr, '.');
+    CHECK(da - (const char *)a.ptr == db - (const char *)b.ptr &&
+          memcmp(a.ptr, b.ptr, (size_t)(strrchr(da + 1, '.') - (const char *)a.ptr)) == 0);
+    /* a failed call leaves what was in the buffer */
+    json_t *arr = json_array();
+    size_t len = a.len;
+    CHECK_STATUS(jose_signer_sign(sg, &a, arr), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_INT(a.len, len);
+    json_decref(arr);
+    signer_run runs[2] = {{sg, claims, 1000, 0, 0}, {sg, claims, 1000, 0, 0}};
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, sign_many, &runs[1]) == 0);
+    sign_many(&runs[0]);
+    pthread_join(th, NULL);
+    CHECK_INT(runs[0].bad + runs[1].bad, 0);
+    CHECK(runs[0].padded + runs[1].padded > 0);
+    jose_signer_free(sg);
+    /* ES384 from the key's curve; the kid defaults to the thumbprint */
+    CHECK_OK(jose_signer_new(&sg, p384, NULL));
+    ccz_buf_reset(&a);
+    CHECK_OK(jose_signer_sign(sg, &a, claims));
+    CHECK_OK(verify(p384, (const char *)a.ptr, JOSE_ES384));
+    jose_signer_free(sg);
+    CHECK_STATUS(jose_signer_new(&sg, rsa, NULL), CCZ_ERR_UNSUPPORTED);
+    CHECK(sg == NULL);
+    jose_signer_free(NULL);
+    ccz_buf_free(&a);
+    ccz_buf_free(&b);
+    json_decref(claims);
+}
+
 static void test_jwt_refused(void)
 {
     setup();
@@ -953,5 +1025,5 @@ static void test_jwe_refused(void)
 }
 
 TEST_MAIN(T(test_b64url), T(test_jcs), T(test_thumbprint), T(test_jwk_ec), T(test_jwk_rsa),
-          T(test_jwks), T(test_jwt_roundtrip), T(test_jwt_refused), T(test_claims),
-          T(test_jwe_roundtrip), T(test_jwe_refused))
+          T(test_jwks), T(test_jwt_roundtrip), T(test_jwt_signer), T(test_jwt_refused),
+          T(test_claims), T(test_jwe_roundtrip), T(test_jwe_refused))

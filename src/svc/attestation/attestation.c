@@ -96,6 +96,7 @@ static ccz_status load_keys(attestation *a)
     CCZ_GUARD(jose_jwks_from_keys(&a->jwks, &a->signing_key, 1));
     const json_t *k = json_array_get(json_object_get(a->jwks, "keys"), 0);
     snprintf(a->kid, sizeof a->kid, "%s", json_string_value(json_object_get(k, "kid")));
+    CCZ_GUARD(jose_signer_new(&a->signer, a->signing_key, a->kid));
 
     return svc_admin_token_load(a->admin_hash, a->sc);
 }
@@ -330,7 +331,7 @@ ccz_status att_issue_token(ccz_buf *out, attestation *a, const ccz_claims *c, co
     if (st == CCZ_OK && extra && json_object_update(claims, extra) != 0)
         st = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     if (st == CCZ_OK)
-        st = jose_jwt_sign(out, a->signing_key, a->kid, claims);
+        st = jose_signer_sign(a->signer, out, claims);
     json_decref(claims);
     return st;
 }
@@ -648,6 +649,7 @@ static void stop(void *state)
     if (a->purge)
         event_free(a->purge);
     store_close(a->db);
+    jose_signer_free(a->signer);
     EVP_PKEY_free(a->signing_key);
     json_decref(a->jwks);
     free(a);

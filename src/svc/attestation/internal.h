@@ -18,6 +18,7 @@ typedef struct {
     store *db;
     EVP_PKEY *signing_key;
     char kid[JOSE_THUMBPRINT_LEN + 1];
+    jose_signer *signer; /* signing_key made ready for tokens */
     json_t *jwks;
     uint8_t admin_hash[32]; /* SHA-256 of the admin token: compared in constant time */
     unsigned token_ttl, nonce_ttl;
