@@ -18,6 +18,7 @@
 
 #include "ccz/ccz.h"
 #include "greeter.pb-c.h"
+#include "h2_client.h"
 #include "rpc/internal.h"
 #include "sim_side.h"
 #include "test.h"
@@ -697,25 +698,15 @@ static int raw_call_with(test_side *cli, const char *path, const char *ctype, co
     raw r = {.status = -1, .flag = -1};
     if (ccz_ratls_connect(&r.ssl, cli->ctx, fx.target) != CCZ_OK)
         return -2;
-    nghttp2_session_callbacks *cb;
-    nghttp2_session_callbacks_new(&cb);
-    nghttp2_session_callbacks_set_send_callback(cb, raw_send);
-    nghttp2_session_callbacks_set_on_header_callback(cb, raw_header);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cb, raw_close);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, raw_data);
-    nghttp2_session *h2;
-    nghttp2_session_client_new(&h2, cb, &r);
-    nghttp2_session_callbacks_del(cb);
-    nghttp2_submit_settings(h2, NGHTTP2_FLAG_NONE, NULL, 0);
+    h2_client_callbacks cb = {
+        .send = raw_send, .header = raw_header, .close = raw_close, .data = raw_data};
+    nghttp2_session *h2 = h2_client_new(&cb, &r, NULL, 0);
     char hname[64] = "", hvalue[64] = "";
     if (header)
         sscanf(header, "%63[^:]: %63s", hname, hvalue);
-    nghttp2_nv nv[] = {
-#define NV(a, b) {(uint8_t *)a, (uint8_t *)b, strlen(a), strlen(b), NGHTTP2_NV_FLAG_NONE}
-        NV(":method", "POST"),     NV(":scheme", "https"), NV(":path", path), NV(":authority", "x"),
-        NV("content-type", ctype), NV("te", "trailers"),   NV(hname, hvalue),
-#undef NV
-    };
+    nghttp2_nv nv[7];
+    h2_grpc_headers(nv, path, ctype);
+    nv[6] = h2_nv(hname, hvalue);
     body b = {data, n};
     nghttp2_data_provider prd = {.source.ptr = &b, .read_callback = raw_body};
     nghttp2_submit_request(h2, NULL, nv, header ? 7 : 6, &prd, NULL);
