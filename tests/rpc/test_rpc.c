@@ -19,6 +19,7 @@
 #include "ccz/ccz.h"
 #include "greeter.pb-c.h"
 #include "h2_client.h"
+#include "rpc_fixture.h"
 #include "rpc/internal.h"
 #include "sim_side.h"
 #include "test.h"
@@ -229,14 +230,7 @@ static void answer_packed(ccz_rpc_call *call, const char *name)
 
 static void answer(ccz_rpc_call *call, const char *name)
 {
-    const ccz_rpc_metadata *md = ccz_rpc_call_metadata(call);
-    for (size_t i = 0; i < md->n; i++)
-        if (!strncmp(md->entries[i].key, "x-", 2)) {
-            CHECK_OK(ccz_rpc_call_add_header(call, md->entries[i].key,
-                                             ccz_buf_span(&md->entries[i].value)));
-            CHECK_OK(ccz_rpc_call_add_trailer(call, md->entries[i].key,
-                                              ccz_buf_span(&md->entries[i].value)));
-        }
+    greeter_echo_metadata(call);
     if (!strcmp(name, "")) {
         CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, "50% done\nthen \xc3\xa9"));
         return;
@@ -293,21 +287,6 @@ static void hello(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload
     answer(call, r->name);
 }
 
-/* Server streaming: N replies "0".."N-1". */
-static void count(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
-{
-    (void)payload;
-    int n = atoi(((const Ratls__HelloRequest *)req)->name);
-    for (int i = 0; i < n; i++) {
-        char t[16];
-        snprintf(t, sizeof t, "%d", i);
-        Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
-        r.message = t;
-        CHECK_OK(ccz_rpc_send(call, &r.base));
-    }
-    CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_OK, NULL));
-}
-
 static void buf_delete(void *p)
 {
     ccz_buf_free(p);
@@ -359,7 +338,7 @@ static void server_start(size_t max_message, int port, ccz_rpc_encoding send_enc
                                 hello, NULL));
     CHECK_OK(ccz_rpc_server_add(fx.srv, "/test.Stream/Count", CCZ_RPC_SERVER_STREAMING,
                                 &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
-                                count, NULL));
+                                greeter_count, NULL));
     CHECK_OK(ccz_rpc_server_add(fx.srv, "/test.Stream/Join", CCZ_RPC_CLIENT_STREAMING,
                                 &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
                                 join, NULL));

@@ -31,6 +31,7 @@
 #include "ccz/ccz.h"
 #include "greeter.pb-c.h"
 #include "h2_client.h"
+#include "rpc_fixture.h"
 #include "sim_side.h"
 #include "test.h"
 
@@ -902,14 +903,8 @@ static void test_window_credit(void)
 
 static void test_silent_server(void)
 {
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    CHECK(bind(l, (struct sockaddr *)&a, sizeof a) == 0 && listen(l, 16) == 0);
-    getsockname(l, (struct sockaddr *)&a, &al);
     char target[64], text[256];
-    snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(a.sin_port));
+    int l = silent_listener(target);
 
     /* the call's deadline bounds connect and handshake */
     int64_t t0 = now_ms();
