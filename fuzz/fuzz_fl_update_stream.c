@@ -5,12 +5,10 @@
  * hold in float32 (at most 4096), over a global model (sparse slices densified on it) and
  * without one. An accepted stream must give finite values and the header's fields in range;
  * anything else aborts. */
-#include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "ccz/ccz.h"
-#include "ccz/hfl.h"
+#include "fl_update_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,13 +21,8 @@ static void check(const uint8_t *data, size_t size, size_t dim)
         g[i] = (float)i / 8 - 1;
     for (int with_global = 0; with_global < 2; with_global++) {
         ccz_hfl_update u;
-        if (ccz_hfl_update_stream_parse(&u, a, dim, with_global ? g : NULL, data, size) != CCZ_OK)
-            continue;
-        if (u.examples == 0 || u.examples > CCZ_HFL_MAX_EXAMPLES || !isfinite(u.loss))
-            abort();
-        for (size_t i = 0; i < dim; i++)
-            if (!isfinite(a[i]))
-                abort();
+        if (ccz_hfl_update_stream_parse(&u, a, dim, with_global ? g : NULL, data, size) == CCZ_OK)
+            fl_update_accepted(&u, a, dim);
     }
     free(a);
     free(g);
@@ -38,9 +31,6 @@ static void check(const uint8_t *data, size_t size, size_t dim)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    check(data, size, 15);
-    size_t guess = size / 4;
-    if (guess >= 1 && guess <= 4096 && guess != 15)
-        check(data, size, guess);
+    fl_update_try_sizes(data, size, check, false);
     return 0;
 }

@@ -417,6 +417,15 @@ static void sparse_decoding(void)
 
 /* ---- streamed updates ------------------------------------------------------------------------*/
 
+/* Appends m as a gRPC frame to the buffer out. */
+static void frame_chunk(const Cczfl__UpdateChunk *m, void *out)
+{
+    uint8_t msg[512];
+    size_t n = cczfl__update_chunk__pack(m, msg);
+    CHECK(n <= sizeof msg);
+    CHECK_OK(ccz_rpc_frame_write(out, (ccz_span){msg, n}));
+}
+
 /* Appends one UpdateChunk as a gRPC frame: the header when h, else a slice. */
 static void frame(ccz_buf *out, const Cczfl__UpdateHeader *h, const uint8_t *bytes, size_t len,
                   const uint32_t *indices, size_t n_indices)
@@ -430,10 +439,27 @@ static void frame(ccz_buf *out, const Cczfl__UpdateHeader *h, const uint8_t *byt
     } else {
         m.weights = (ProtobufCBinaryData){len, (uint8_t *)bytes};
     }
-    uint8_t msg[512];
-    size_t n = cczfl__update_chunk__pack(&m, msg);
-    CHECK(n <= sizeof msg);
-    CHECK_OK(ccz_rpc_frame_write(out, (ccz_span){msg, n}));
+    frame_chunk(&m, out);
+}
+
+/* The chunks of a dense streamed update, each given to emit with to: the header h, slices of 16
+ * bytes of w up to stop, then a slice of w's first extra bytes (none when extra is 0). The
+ * parser's tests frame them; the aggregator's clients send them on a PushUpdateStream. */
+static void dense_chunks(const Cczfl__UpdateHeader *h, const uint8_t *w, size_t stop, size_t extra,
+                         void (*emit)(const Cczfl__UpdateChunk *m, void *to), void *to)
+{
+    Cczfl__UpdateChunk m = CCZFL__UPDATE_CHUNK__INIT;
+    m.header = (Cczfl__UpdateHeader *)h;
+    emit(&m, to);
+    m.header = NULL;
+    for (size_t at = 0; at < stop; at += 16) {
+        m.weights = (ProtobufCBinaryData){stop - at < 16 ? stop - at : 16, (uint8_t *)w + at};
+        emit(&m, to);
+    }
+    if (extra) {
+        m.weights = (ProtobufCBinaryData){extra, (uint8_t *)w};
+        emit(&m, to);
+    }
 }
 
 /* A header for 15 float32 weights, then slices of 16, 16, 16 and 12 bytes (or as told). */
@@ -446,11 +472,7 @@ static ccz_status dense_stream(float *got, ccz_hfl_update *up, const ccz_buf *t,
     h.loss = 0.25;
     h.total = total;
     ccz_buf b = CCZ_BUF_INIT;
-    frame(&b, &h, NULL, 0, NULL, 0);
-    for (size_t at = 0; at < stop; at += 16)
-        frame(&b, NULL, t->ptr + at, stop - at < 16 ? stop - at : 16, NULL, 0);
-    if (extra)
-        frame(&b, NULL, t->ptr, extra, NULL, 0);
+    dense_chunks(&h, t->ptr, stop, extra, frame_chunk, &b);
     ccz_status s = ccz_hfl_update_stream_parse(up, got, 15, NULL, b.ptr, b.len);
     ccz_buf_free(&b);
     return s;
@@ -700,6 +722,11 @@ static void stream_end(const ccz_rpc_status *st, void *payload)
     snprintf(r->message, sizeof r->message, "%s", st->message);
 }
 
+static void send_chunk(const Cczfl__UpdateChunk *m, void *st)
+{
+    CHECK_OK(ccz_rpc_stream_send(st, &m->base));
+}
+
 /* A PushUpdateStream of c's weights: a header announcing total bytes, slices of 16 bytes up to
  * stop, then a slice of extra bytes, then the end (not when close is false: the call is cut at
  * its deadline). */
@@ -719,18 +746,7 @@ static int push_stream(client *c, ccz_rpc_channel *ch, unsigned round, uint64_t 
     ccz_rpc_stream *st;
     CHECK_OK(ccz_rpc_start(ch, &st, "/cczfl.Aggregator/PushUpdateStream", NULL,
                            &cczfl__ack__descriptor, &co, stream_msg, stream_end, &r));
-    Cczfl__UpdateChunk m = CCZFL__UPDATE_CHUNK__INIT;
-    m.header = &h;
-    CHECK_OK(ccz_rpc_stream_send(st, &m.base));
-    m.header = NULL;
-    for (size_t at = 0; at < stop; at += 16) {
-        m.weights = (ProtobufCBinaryData){stop - at < 16 ? stop - at : 16, b.ptr + at};
-        CHECK_OK(ccz_rpc_stream_send(st, &m.base));
-    }
-    if (extra) {
-        m.weights = (ProtobufCBinaryData){extra, b.ptr};
-        CHECK_OK(ccz_rpc_stream_send(st, &m.base));
-    }
+    dense_chunks(&h, b.ptr, stop, extra, send_chunk, st);
     if (close)
         CHECK_OK(ccz_rpc_stream_close(st));
     CHECK_OK(ccz_rpc_channel_run(ch));

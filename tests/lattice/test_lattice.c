@@ -12,6 +12,7 @@
 
 #include "ccz/ccz.h"
 #include "lattice/lattice_internal.h"
+#include "lattice_kit.h"
 #include "test.h"
 
 static uint64_t rs = 0x243f6a8885a308d3ull;
@@ -78,32 +79,11 @@ static void test_params(void)
     CHECK_CONTAINS(ccz_error_detail(), "prime 0 has 62 bits");
 }
 
-typedef struct {
-    ccz_lattice_context *ctx;
-    ccz_lattice_secret_key *sk;
-    ccz_lattice_public_key *pk;
-    ccz_lattice_relin_keys *rk;
-    ccz_lattice_galois_keys *gk;
-} kit;
-
-static void kit_new(kit *k, ccz_lattice_scheme s, unsigned log_n)
+/* A kit with the rotations these tests make: 1, -1 and 5, and the row swap. */
+static void kit_new(lattice_kit *k, ccz_lattice_scheme s, unsigned log_n)
 {
-    ccz_lattice_params p;
-    CHECK_OK(ccz_lattice_preset(&p, s, log_n));
-    CHECK_OK(ccz_lattice_context_new(&k->ctx, &p));
-    CHECK_OK(ccz_lattice_keygen(&k->sk, &k->pk, k->ctx));
-    CHECK_OK(ccz_lattice_relin_keygen(&k->rk, k->ctx, k->sk));
-    int steps[] = {1, -1, 5};
-    CHECK_OK(ccz_lattice_galois_keygen(&k->gk, k->ctx, k->sk, steps, 3, true));
-}
-
-static void kit_free(kit *k)
-{
-    ccz_lattice_galois_keys_free(k->gk);
-    ccz_lattice_relin_keys_free(k->rk);
-    ccz_lattice_public_key_free(k->pk);
-    ccz_lattice_secret_key_free(k->sk);
-    ccz_lattice_context_free(k->ctx);
+    static const int steps[] = {1, -1, 5};
+    lattice_kit_new(k, s, log_n, steps, 3, true);
 }
 
 static uint64_t mulmod(uint64_t a, uint64_t b, uint64_t t)
@@ -112,7 +92,7 @@ static uint64_t mulmod(uint64_t a, uint64_t b, uint64_t t)
 }
 
 /* decrypts and compares with want[]: the number of slots that differ */
-static size_t bfv_check(kit *k, const ccz_lattice_ciphertext *c, const uint64_t *want)
+static size_t bfv_check(lattice_kit *k, const ccz_lattice_ciphertext *c, const uint64_t *want)
 {
     size_t n = ccz_lattice_slots(k->ctx), bad = 0;
     uint64_t *got = malloc(n * 8);
@@ -129,7 +109,7 @@ static size_t bfv_check(kit *k, const ccz_lattice_ciphertext *c, const uint64_t 
 
 static void test_bfv(void)
 {
-    kit k;
+    lattice_kit k;
     kit_new(&k, CCZ_LATTICE_BFV, 13);
     ccz_lattice_context *ctx = k.ctx;
     size_t n = ccz_lattice_slots(ctx);
@@ -246,10 +226,10 @@ static void test_bfv(void)
     ccz_lattice_ciphertext_free(ca);
     ccz_lattice_ciphertext_free(cb);
     ccz_lattice_ciphertext_free(cc);
-    kit_free(&k);
+    lattice_kit_free(&k);
 }
 
-static double err_bits(kit *k, const ccz_lattice_ciphertext *c, const double complex *want)
+static double err_bits(lattice_kit *k, const ccz_lattice_ciphertext *c, const double complex *want)
 {
     size_t m = ccz_lattice_slots(k->ctx);
     double complex *got = malloc(m * sizeof *got);
@@ -265,7 +245,7 @@ static double err_bits(kit *k, const ccz_lattice_ciphertext *c, const double com
 
 static void test_ckks(void)
 {
-    kit k;
+    lattice_kit k;
     kit_new(&k, CCZ_LATTICE_CKKS, 13);
     ccz_lattice_context *ctx = k.ctx;
     size_t m = ccz_lattice_slots(ctx);
@@ -371,13 +351,13 @@ static void test_ckks(void)
     ccz_lattice_ciphertext_free(cx);
     ccz_lattice_ciphertext_free(cy);
     ccz_lattice_ciphertext_free(cz);
-    kit_free(&k);
+    lattice_kit_free(&k);
 }
 
 /* A chain at N = 16384: four products with rescales (the depth of an LR inference). */
 static void test_ckks_chain(void)
 {
-    kit k;
+    lattice_kit k;
     kit_new(&k, CCZ_LATTICE_CKKS, 14);
     ccz_lattice_context *ctx = k.ctx;
     size_t m = ccz_lattice_slots(ctx);
@@ -410,7 +390,7 @@ static void test_ckks_chain(void)
     ccz_lattice_plaintext_free(p);
     ccz_lattice_ciphertext_free(c);
     ccz_lattice_ciphertext_free(acc);
-    kit_free(&k);
+    lattice_kit_free(&k);
 }
 
 static void flip(ccz_buf *b, size_t at)
@@ -420,7 +400,7 @@ static void flip(ccz_buf *b, size_t at)
 
 static void test_serialization(void)
 {
-    kit k;
+    lattice_kit k;
     kit_new(&k, CCZ_LATTICE_BFV, 12);
     ccz_lattice_context *ctx = k.ctx;
     size_t n = ccz_lattice_slots(ctx);
@@ -508,16 +488,16 @@ static void test_serialization(void)
     CHECK_STATUS(ccz_lattice_ciphertext_load(c2, ctx, ccz_buf_span(&cb)),
                  CCZ_ERR_UNSUPPORTED_VERSION);
     /* another context's parameters */
-    kit other;
+    lattice_kit other;
     kit_new(&other, CCZ_LATTICE_BFV, 12); /* same preset: the same primes, so it loads */
     CHECK_OK(ccz_lattice_public_key_load(&pk2, other.ctx, ccz_buf_span(&kb)));
     ccz_lattice_public_key_free(pk2);
-    kit_free(&other);
+    lattice_kit_free(&other);
     kit_new(&other, CCZ_LATTICE_CKKS, 12);
     CHECK_STATUS(ccz_lattice_public_key_load(&pk2, other.ctx, ccz_buf_span(&kb)),
                  CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "made with other parameters");
-    kit_free(&other);
+    lattice_kit_free(&other);
     /* a secret key with a coefficient 3 */
     ccz_buf bs;
     ccz_buf_init(&bs, 0, true);
@@ -542,7 +522,7 @@ static void test_serialization(void)
     ccz_lattice_plaintext_free(p2);
     ccz_lattice_ciphertext_free(c);
     ccz_lattice_ciphertext_free(c2);
-    kit_free(&k);
+    lattice_kit_free(&k);
 }
 
 /* t = 17 (no batching), as the encrypted query uses it: polynomials in the coefficients, a
@@ -553,7 +533,7 @@ static void test_bfv_coeffs(void)
     ccz_lattice_params p;
     CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 13));
     p.plain_modulus = 17;
-    kit k = {0};
+    lattice_kit k = {0};
     CHECK_OK(ccz_lattice_context_new(&k.ctx, &p));
     CHECK_OK(ccz_lattice_keygen(&k.sk, &k.pk, k.ctx));
     CHECK_OK(ccz_lattice_relin_keygen(&k.rk, k.ctx, k.sk));
@@ -618,7 +598,7 @@ static void test_bfv_coeffs(void)
     ccz_lattice_ciphertext_free(pr);
     ccz_lattice_ciphertext_free(acc);
     free(m);
-    kit_free(&k);
+    lattice_kit_free(&k);
 }
 
 /* BFV products and relinearization with primes above 2^52 beside one below 2^50 (the 52-bit
@@ -636,7 +616,7 @@ static void test_bfv_wide_primes(void)
     p.coeff_bits[2] = 58;
     p.coeff_bits[3] = 60;
     p.no_security_check = true;
-    kit k;
+    lattice_kit k;
     CHECK_OK(ccz_lattice_context_new(&k.ctx, &p));
     CHECK_OK(ccz_lattice_keygen(&k.sk, &k.pk, k.ctx));
     CHECK_OK(ccz_lattice_relin_keygen(&k.rk, k.ctx, k.sk));
@@ -677,7 +657,7 @@ static void test_bfv_wide_primes(void)
     free(a);
     free(b);
     free(want);
-    kit_free(&k);
+    lattice_kit_free(&k);
 }
 
 TEST_MAIN(T(test_params), T(test_bfv_coeffs), T(test_serialization), T(test_bfv), T(test_ckks),

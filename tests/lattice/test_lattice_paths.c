@@ -10,6 +10,7 @@
 
 #include "ccz/ccz.h"
 #include "lattice/lattice_internal.h"
+#include "lattice_kit.h"
 #include "test.h"
 
 static uint64_t rs = 0x13198a2e03707344ull;
@@ -21,32 +22,11 @@ static uint64_t rnd(void)
     return rs;
 }
 
-typedef struct {
-    ccz_lattice_context *ctx;
-    ccz_lattice_secret_key *sk;
-    ccz_lattice_public_key *pk;
-    ccz_lattice_relin_keys *rk;
-    ccz_lattice_galois_keys *gk;
-} kit;
-
-static void kit_new(kit *k, ccz_lattice_scheme s, unsigned log_n)
+/* A kit with the one rotation these tests make: 1. */
+static void kit_new(lattice_kit *k, ccz_lattice_scheme s, unsigned log_n)
 {
-    ccz_lattice_params p;
-    CHECK_OK(ccz_lattice_preset(&p, s, log_n));
-    CHECK_OK(ccz_lattice_context_new(&k->ctx, &p));
-    CHECK_OK(ccz_lattice_keygen(&k->sk, &k->pk, k->ctx));
-    CHECK_OK(ccz_lattice_relin_keygen(&k->rk, k->ctx, k->sk));
-    int steps[] = {1};
-    CHECK_OK(ccz_lattice_galois_keygen(&k->gk, k->ctx, k->sk, steps, 1, false));
-}
-
-static void kit_free(kit *k)
-{
-    ccz_lattice_galois_keys_free(k->gk);
-    ccz_lattice_relin_keys_free(k->rk);
-    ccz_lattice_public_key_free(k->pk);
-    ccz_lattice_secret_key_free(k->sk);
-    ccz_lattice_context_free(k->ctx);
+    static const int steps[] = {1};
+    lattice_kit_new(k, s, log_n, steps, 1, false);
 }
 
 /* r1 on the AVX-512 path, r2 on the portable one: the same level and words. */
@@ -59,7 +39,7 @@ static void same_words(const ccz_lattice_ciphertext *r1, const ccz_lattice_ciphe
 
 static void test_bfv_same_words(void)
 {
-    kit k;
+    lattice_kit k;
     kit_new(&k, CCZ_LATTICE_BFV, 12);
     ccz_lattice_context *ctx = k.ctx;
     size_t n = ccz_lattice_slots(ctx);
@@ -87,12 +67,12 @@ static void test_bfv_same_words(void)
     ccz_lattice_ciphertext_free(c);
     ccz_lattice_ciphertext_free(r1);
     ccz_lattice_ciphertext_free(r2);
-    kit_free(&k);
+    lattice_kit_free(&k);
 }
 
 static void test_ckks_same_words(void)
 {
-    kit k;
+    lattice_kit k;
     kit_new(&k, CCZ_LATTICE_CKKS, 13);
     ccz_lattice_context *ctx = k.ctx;
     size_t m = ccz_lattice_slots(ctx), n = 2 * m;
@@ -120,7 +100,7 @@ static void test_ckks_same_words(void)
     ccz_lattice_ciphertext_free(c);
     ccz_lattice_ciphertext_free(r1);
     ccz_lattice_ciphertext_free(r2);
-    kit_free(&k);
+    lattice_kit_free(&k);
 }
 
 int main(int argc, char **argv)

@@ -18,6 +18,8 @@
 
 #include "ccz/ccz.h"
 #include "greeter.pb-c.h"
+#include "h2_client.h"
+#include "rpc_fixture.h"
 #include "rpc/internal.h"
 #include "sim_side.h"
 #include "test.h"
@@ -228,14 +230,7 @@ static void answer_packed(ccz_rpc_call *call, const char *name)
 
 static void answer(ccz_rpc_call *call, const char *name)
 {
-    const ccz_rpc_metadata *md = ccz_rpc_call_metadata(call);
-    for (size_t i = 0; i < md->n; i++)
-        if (!strncmp(md->entries[i].key, "x-", 2)) {
-            CHECK_OK(ccz_rpc_call_add_header(call, md->entries[i].key,
-                                             ccz_buf_span(&md->entries[i].value)));
-            CHECK_OK(ccz_rpc_call_add_trailer(call, md->entries[i].key,
-                                              ccz_buf_span(&md->entries[i].value)));
-        }
+    greeter_echo_metadata(call);
     if (!strcmp(name, "")) {
         CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, "50% done\nthen \xc3\xa9"));
         return;
@@ -292,21 +287,6 @@ static void hello(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload
     answer(call, r->name);
 }
 
-/* Server streaming: N replies "0".."N-1". */
-static void count(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
-{
-    (void)payload;
-    int n = atoi(((const Ratls__HelloRequest *)req)->name);
-    for (int i = 0; i < n; i++) {
-        char t[16];
-        snprintf(t, sizeof t, "%d", i);
-        Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
-        r.message = t;
-        CHECK_OK(ccz_rpc_send(call, &r.base));
-    }
-    CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_OK, NULL));
-}
-
 static void buf_delete(void *p)
 {
     ccz_buf_free(p);
@@ -358,7 +338,7 @@ static void server_start(size_t max_message, int port, ccz_rpc_encoding send_enc
                                 hello, NULL));
     CHECK_OK(ccz_rpc_server_add(fx.srv, "/test.Stream/Count", CCZ_RPC_SERVER_STREAMING,
                                 &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
-                                count, NULL));
+                                greeter_count, NULL));
     CHECK_OK(ccz_rpc_server_add(fx.srv, "/test.Stream/Join", CCZ_RPC_CLIENT_STREAMING,
                                 &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
                                 join, NULL));
@@ -697,25 +677,15 @@ static int raw_call_with(test_side *cli, const char *path, const char *ctype, co
     raw r = {.status = -1, .flag = -1};
     if (ccz_ratls_connect(&r.ssl, cli->ctx, fx.target) != CCZ_OK)
         return -2;
-    nghttp2_session_callbacks *cb;
-    nghttp2_session_callbacks_new(&cb);
-    nghttp2_session_callbacks_set_send_callback(cb, raw_send);
-    nghttp2_session_callbacks_set_on_header_callback(cb, raw_header);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cb, raw_close);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, raw_data);
-    nghttp2_session *h2;
-    nghttp2_session_client_new(&h2, cb, &r);
-    nghttp2_session_callbacks_del(cb);
-    nghttp2_submit_settings(h2, NGHTTP2_FLAG_NONE, NULL, 0);
+    h2_client_callbacks cb = {
+        .send = raw_send, .header = raw_header, .close = raw_close, .data = raw_data};
+    nghttp2_session *h2 = h2_client_new(&cb, &r, NULL, 0);
     char hname[64] = "", hvalue[64] = "";
     if (header)
         sscanf(header, "%63[^:]: %63s", hname, hvalue);
-    nghttp2_nv nv[] = {
-#define NV(a, b) {(uint8_t *)a, (uint8_t *)b, strlen(a), strlen(b), NGHTTP2_NV_FLAG_NONE}
-        NV(":method", "POST"),     NV(":scheme", "https"), NV(":path", path), NV(":authority", "x"),
-        NV("content-type", ctype), NV("te", "trailers"),   NV(hname, hvalue),
-#undef NV
-    };
+    nghttp2_nv nv[7];
+    h2_grpc_headers(nv, path, ctype);
+    nv[6] = h2_nv(hname, hvalue);
     body b = {data, n};
     nghttp2_data_provider prd = {.source.ptr = &b, .read_callback = raw_body};
     nghttp2_submit_request(h2, NULL, nv, header ? 7 : 6, &prd, NULL);

@@ -21,6 +21,7 @@
 
 #include "ccz/ccz.h"
 #include "greeter.pb-c.h"
+#include "rpc_fixture.h"
 #include "sim_side.h"
 #include "test.h"
 
@@ -52,39 +53,7 @@ static void hello(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload
     if (ccz_rpc_call_peer(call))
         atomic_fetch_add(&verdicts, 1);
     atomic_store(&last_conn, ccz_rpc_call_connection(call));
-    const ccz_rpc_metadata *md = ccz_rpc_call_metadata(call);
-    for (size_t i = 0; i < md->n; i++)
-        if (!strncmp(md->entries[i].key, "x-", 2)) {
-            CHECK_OK(ccz_rpc_call_add_header(call, md->entries[i].key,
-                                             ccz_buf_span(&md->entries[i].value)));
-            CHECK_OK(ccz_rpc_call_add_trailer(call, md->entries[i].key,
-                                              ccz_buf_span(&md->entries[i].value)));
-        }
-    const char *name = ((const Ratls__HelloRequest *)req)->name;
-    if (!name[0]) {
-        CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, "name is empty"));
-        return;
-    }
-    char text[256];
-    snprintf(text, sizeof text, "Hello %.200s", name);
-    Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
-    r.message = text;
-    CHECK_OK(ccz_rpc_reply(call, &r.base));
-}
-
-/* Server streaming: N replies "0".."N-1". */
-static void count(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
-{
-    (void)payload;
-    int n = atoi(((const Ratls__HelloRequest *)req)->name);
-    for (int i = 0; i < n; i++) {
-        char t[16];
-        snprintf(t, sizeof t, "%d", i);
-        Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
-        r.message = t;
-        CHECK_OK(ccz_rpc_send(call, &r.base));
-    }
-    CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_OK, NULL));
+    greeter_hello_reply(call, ((const Ratls__HelloRequest *)req)->name);
 }
 
 static void *run(void *arg)
@@ -105,7 +74,7 @@ static void server_start(server *sv, SSL_CTX *tls)
                                 hello, NULL));
     CHECK_OK(ccz_rpc_server_add(sv->srv, "/test.Stream/Count", CCZ_RPC_SERVER_STREAMING,
                                 &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
-                                count, NULL));
+                                greeter_count, NULL));
     int port = 0;
     CHECK_OK(ccz_rpc_server_listen(sv->srv, &port, "127.0.0.1:0"));
     snprintf(sv->target, sizeof sv->target, "127.0.0.1:%d", port);
@@ -295,14 +264,8 @@ static void test_mismatch(void)
 
 static void test_silent_server(void)
 {
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    CHECK(bind(l, (struct sockaddr *)&a, sizeof a) == 0 && listen(l, 16) == 0);
-    getsockname(l, (struct sockaddr *)&a, &al);
     char target[64], text[512];
-    snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(a.sin_port));
+    int l = silent_listener(target);
 
     /* TCP connects; the call's deadline bounds the wait for the server's SETTINGS */
     int64_t t0 = now_ms();

@@ -17,6 +17,7 @@
 
 #include "ccz/ccz.h"
 #include "greeter.pb-c.h"
+#include "rpc_fixture.h"
 #include "test.h"
 
 #define PY "/usr/bin/python3"
@@ -34,39 +35,7 @@ static void hello(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload
 {
     (void)payload;
     CHECK(ccz_rpc_call_peer(call) == NULL);
-    const ccz_rpc_metadata *md = ccz_rpc_call_metadata(call);
-    for (size_t i = 0; i < md->n; i++)
-        if (!strncmp(md->entries[i].key, "x-", 2)) {
-            CHECK_OK(ccz_rpc_call_add_header(call, md->entries[i].key,
-                                             ccz_buf_span(&md->entries[i].value)));
-            CHECK_OK(ccz_rpc_call_add_trailer(call, md->entries[i].key,
-                                              ccz_buf_span(&md->entries[i].value)));
-        }
-    const char *name = ((const Ratls__HelloRequest *)req)->name;
-    if (!name[0]) {
-        CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, "name is empty"));
-        return;
-    }
-    char text[256];
-    snprintf(text, sizeof text, "Hello %.200s", name);
-    Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
-    r.message = text;
-    CHECK_OK(ccz_rpc_reply(call, &r.base));
-}
-
-/* Server streaming: N replies "0".."N-1". */
-static void count(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
-{
-    (void)payload;
-    int n = atoi(((const Ratls__HelloRequest *)req)->name);
-    for (int i = 0; i < n; i++) {
-        char t[16];
-        snprintf(t, sizeof t, "%d", i);
-        Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
-        r.message = t;
-        CHECK_OK(ccz_rpc_send(call, &r.base));
-    }
-    CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_OK, NULL));
+    greeter_hello_reply(call, ((const Ratls__HelloRequest *)req)->name);
 }
 
 static void *run(void *arg)
@@ -128,7 +97,7 @@ static void test_grpcio_client(void)
                                 hello, NULL));
     CHECK_OK(ccz_rpc_server_add(srv, "/test.Stream/Count", CCZ_RPC_SERVER_STREAMING,
                                 &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
-                                count, NULL));
+                                greeter_count, NULL));
     int port = 0;
     CHECK_OK(ccz_rpc_server_listen(srv, &port, "127.0.0.1:0"));
     snprintf(srv_target, sizeof srv_target, "127.0.0.1:%d", port);

@@ -30,6 +30,8 @@
 
 #include "ccz/ccz.h"
 #include "greeter.pb-c.h"
+#include "h2_client.h"
+#include "rpc_fixture.h"
 #include "sim_side.h"
 #include "test.h"
 
@@ -325,6 +327,10 @@ static int peer_frame(nghttp2_session *s, const nghttp2_frame *fr, void *u)
     return 0;
 }
 
+/* The peers' callbacks: GOAWAY and the call's grpc-status and grpc-message recorded. */
+static const h2_client_callbacks peer_callbacks = {
+    .send = peer_send, .frame = peer_frame, .header = peer_header};
+
 static void test_deadlines(void)
 {
     server sv;
@@ -347,14 +353,7 @@ static void test_deadlines(void)
     h2peer p = {0};
     CHECK_OK(ccz_ratls_connect(&p.ssl, cli_side.ctx, sv.target));
     t0 = now_ms();
-    nghttp2_session_callbacks *cb;
-    nghttp2_session_callbacks_new(&cb);
-    nghttp2_session_callbacks_set_send_callback(cb, peer_send);
-    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, peer_frame);
-    nghttp2_session *h2;
-    nghttp2_session_client_new(&h2, cb, &p);
-    nghttp2_session_callbacks_del(cb);
-    nghttp2_submit_settings(h2, NGHTTP2_FLAG_NONE, NULL, 0);
+    nghttp2_session *h2 = h2_client_new(&peer_callbacks, &p, NULL, 0);
     CHECK_INT(nghttp2_session_send(h2), 0);
     uint8_t buf[4096];
     while (now_ms() - t0 < 5000) {
@@ -379,23 +378,9 @@ static void test_deadlines(void)
      * idle time, and then the connection, without calls, is closed after another */
     h2peer q = {.status = -1};
     CHECK_OK(ccz_ratls_connect(&q.ssl, cli_side.ctx, sv.target));
-    nghttp2_session_callbacks_new(&cb);
-    nghttp2_session_callbacks_set_send_callback(cb, peer_send);
-    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, peer_frame);
-    nghttp2_session_callbacks_set_on_header_callback(cb, peer_header);
-    nghttp2_session_client_new(&h2, cb, &q);
-    nghttp2_session_callbacks_del(cb);
-    nghttp2_submit_settings(h2, NGHTTP2_FLAG_NONE, NULL, 0);
-    nghttp2_nv nv[] = {
-#define NV(a, b) {(uint8_t *)a, (uint8_t *)b, strlen(a), strlen(b), NGHTTP2_NV_FLAG_NONE}
-        NV(":method", "POST"),
-        NV(":scheme", "https"),
-        NV(":path", "/ratls.Greeter/SayHello"),
-        NV(":authority", "x"),
-        NV("content-type", "application/grpc"),
-        NV("te", "trailers"),
-#undef NV
-    };
+    h2 = h2_client_new(&peer_callbacks, &q, NULL, 0);
+    nghttp2_nv nv[6];
+    h2_grpc_headers(nv, "/ratls.Greeter/SayHello", "application/grpc");
     bool sent = false;
     nghttp2_data_provider prd = {.source.ptr = &sent, .read_callback = stall_body};
     CHECK(nghttp2_submit_request(h2, NULL, nv, 6, &prd, NULL) > 0);
@@ -423,20 +408,14 @@ static void test_deadlines(void)
     /* 30 KB of request headers, beyond the 16 KiB announced: refused, nothing kept */
     h2peer r = {.status = -1};
     CHECK_OK(ccz_ratls_connect(&r.ssl, cli_side.ctx, sv.target));
-    nghttp2_session_callbacks_new(&cb);
-    nghttp2_session_callbacks_set_send_callback(cb, peer_send);
-    nghttp2_session_callbacks_set_on_header_callback(cb, peer_header);
-    nghttp2_session_client_new(&h2, cb, &r);
-    nghttp2_session_callbacks_del(cb);
-    nghttp2_submit_settings(h2, NGHTTP2_FLAG_NONE, NULL, 0);
+    h2 = h2_client_new(&peer_callbacks, &r, NULL, 0);
     static char pad[1001], names[30][16];
     memset(pad, 'p', 1000);
     nghttp2_nv big[36];
     memcpy(big, nv, sizeof nv);
     for (int i = 0; i < 30; i++) {
         snprintf(names[i], sizeof names[i], "x-pad-%d", i);
-        big[6 + i] = (nghttp2_nv){(uint8_t *)names[i], (uint8_t *)pad, strlen(names[i]), 1000,
-                                  NGHTTP2_NV_FLAG_NONE};
+        big[6 + i] = h2_nv(names[i], pad);
     }
     CHECK(nghttp2_submit_request(h2, NULL, big, 36, NULL, NULL) > 0);
     CHECK_INT(nghttp2_session_send(h2), 0);
@@ -659,6 +638,8 @@ static ssize_t hog_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len
     return (ssize_t)len;
 }
 
+static const h2_client_callbacks hog_callbacks = {.send = hog_send, .header = hog_header};
+
 static size_t hog_sent[5][100];
 
 static void *hogs_run(void *arg)
@@ -709,24 +690,10 @@ static void test_unfinished_messages(void)
         SSL_set_mode(hs[i].ssl,
                      SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
         fcntl(SSL_get_fd(hs[i].ssl), F_SETFL, O_NONBLOCK);
-        nghttp2_session_callbacks *cb;
-        nghttp2_session_callbacks_new(&cb);
-        nghttp2_session_callbacks_set_send_callback(cb, hog_send);
-        nghttp2_session_callbacks_set_on_header_callback(cb, hog_header);
-        nghttp2_session_client_new(&hs[i].h2, cb, &hs[i]);
-        nghttp2_session_callbacks_del(cb);
         nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1u << 20}};
-        nghttp2_submit_settings(hs[i].h2, NGHTTP2_FLAG_NONE, iv, 1);
-        nghttp2_nv nv[] = {
-#define NV(a, b) {(uint8_t *)a, (uint8_t *)b, strlen(a), strlen(b), NGHTTP2_NV_FLAG_NONE}
-            NV(":method", "POST"),
-            NV(":scheme", "https"),
-            NV(":path", "/test.Stream/Total"),
-            NV(":authority", "x"),
-            NV("content-type", "application/grpc"),
-            NV("te", "trailers"),
-#undef NV
-        };
+        hs[i].h2 = h2_client_new(&hog_callbacks, &hs[i], iv, 1);
+        nghttp2_nv nv[6];
+        h2_grpc_headers(nv, "/test.Stream/Total", "application/grpc");
         for (int j = 0; j < 100; j++) {
             nghttp2_data_provider prd = {.source.ptr = &hog_sent[i][j], .read_callback = hog_body};
             CHECK(nghttp2_submit_request(hs[i].h2, NULL, nv, 6, &prd, NULL) > 0);
@@ -808,23 +775,9 @@ static void test_promises(void)
     CHECK_OK(ccz_ratls_connect(&h.ssl, cli_side.ctx, sv.target));
     SSL_set_mode(h.ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     fcntl(SSL_get_fd(h.ssl), F_SETFL, O_NONBLOCK);
-    nghttp2_session_callbacks *cb;
-    nghttp2_session_callbacks_new(&cb);
-    nghttp2_session_callbacks_set_send_callback(cb, hog_send);
-    nghttp2_session_callbacks_set_on_header_callback(cb, hog_header);
-    nghttp2_session_client_new(&h.h2, cb, &h);
-    nghttp2_session_callbacks_del(cb);
-    nghttp2_submit_settings(h.h2, NGHTTP2_FLAG_NONE, NULL, 0);
-    nghttp2_nv nv[] = {
-#define NV(a, b) {(uint8_t *)a, (uint8_t *)b, strlen(a), strlen(b), NGHTTP2_NV_FLAG_NONE}
-        NV(":method", "POST"),
-        NV(":scheme", "https"),
-        NV(":path", "/test.Stream/Total"),
-        NV(":authority", "x"),
-        NV("content-type", "application/grpc"),
-        NV("te", "trailers"),
-#undef NV
-    };
+    h.h2 = h2_client_new(&hog_callbacks, &h, NULL, 0);
+    nghttp2_nv nv[6];
+    h2_grpc_headers(nv, "/test.Stream/Total", "application/grpc");
     size_t sent[16] = {0};
     for (int j = 0; j < 16; j++) {
         nghttp2_data_provider prd = {.source.ptr = &sent[j], .read_callback = promise_body};
@@ -950,14 +903,8 @@ static void test_window_credit(void)
 
 static void test_silent_server(void)
 {
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    CHECK(bind(l, (struct sockaddr *)&a, sizeof a) == 0 && listen(l, 16) == 0);
-    getsockname(l, (struct sockaddr *)&a, &al);
     char target[64], text[256];
-    snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(a.sin_port));
+    int l = silent_listener(target);
 
     /* the call's deadline bounds connect and handshake */
     int64_t t0 = now_ms();

@@ -6,6 +6,7 @@
 #define CCZ_CLI_ENDPOINT_H
 
 #include "cli.h"
+#include "stopper.h"
 
 /* The trust anchors: --root-ca (else the built-in roots), the --sim-root certificates, else the
  * root of the sim platform in sim_dir (or of the default platform, when there is one). strict:
@@ -66,21 +67,6 @@ ccz_status cli_rpc_side_connect(cli_rpc_side *p, cli_args *a, const char *addr,
 void cli_rpc_side_free(cli_rpc_side *p, cli_args *a);
 /* " [SIMULATED TEE]" when the side attests on the simulated TEE, else "": for its banner. */
 const char *cli_rpc_side_sim(const cli_rpc_side *p);
-
-/* SIGINT and SIGTERM for an RPC server: block them in every thread (call before starting
- * any), then have a thread wait for one and shut srv down gracefully (grace_ms), saying so on
- * standard error as "ccz WHO: SIGTERM: ...". The server's run returns once it has drained, and
- * the stop may still be running on the signal's thread then: cli_stopper_end, after the run and
- * before the server is freed, waits for it (or ends the waiting thread when no signal came). */
-typedef struct cli_stopper cli_stopper;
-void cli_block_stop_signals(void);
-cli_stopper *cli_rpc_stop_on_signal(ccz_rpc_server *srv, const char *who, int grace_ms);
-/* The same for any server: stop(arg, grace_ms) runs on the signal's thread. NULL when no
- * thread could be started (the server then stops only when killed). */
-cli_stopper *cli_stop_on_signal(void (*stop)(void *arg, unsigned grace_ms), void *arg,
-                                const char *who, unsigned grace_ms);
-/* Ends the stopper (NULL: nothing): after it returns, stop is not running and will not run. */
-void cli_stopper_end(cli_stopper *st);
 
 /* Reads a certificate, PEM or DER. */
 ccz_status cli_read_cert(X509 **out, const char *path);

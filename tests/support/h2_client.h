@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A raw HTTP/2 client for the RPC tests (nghttp2): a client session with the callbacks a test
+ * gives, and the headers of a gRPC request, to send what ccz's own channel never would. */
+#ifndef CCZ_TEST_H2_CLIENT_H
+#define CCZ_TEST_H2_CLIENT_H
+
+#include <nghttp2/nghttp2.h>
+
+typedef struct {
+    nghttp2_send_callback send;
+    nghttp2_on_header_callback header; /* NULL: none, as for the others */
+    nghttp2_on_frame_recv_callback frame;
+    nghttp2_on_data_chunk_recv_callback data;
+    nghttp2_on_stream_close_callback close;
+} h2_client_callbacks;
+
+/* A client session whose callbacks get u, its SETTINGS (the niv entries of iv) submitted but not
+ * yet sent; the caller deletes it (nghttp2_session_del). */
+nghttp2_session *h2_client_new(const h2_client_callbacks *cb, void *u,
+                               const nghttp2_settings_entry *iv, size_t niv);
+/* A header of name and value (both NUL-terminated, kept by the caller until submitted). */
+nghttp2_nv h2_nv(const char *name, const char *value);
+/* The six headers of a gRPC call of path with content type ctype (over https, authority "x")
+ * into nv[0..5]; returns 6. */
+size_t h2_grpc_headers(nghttp2_nv *nv, const char *path, const char *ctype);
+
+#endif
