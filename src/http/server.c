@@ -449,19 +449,12 @@ void http_reply_raw_secret(http_request *r, int status, ccz_span bytes)
 
 void http_reply_json(http_request *r, int status, const json_t *body)
 {
-    char *text = json_dumps(body, JSON_COMPACT);
-    if (!text) {
-        http_reply(r, 500, "text/plain", CCZ_LIT("out of memory\n"));
-        return;
-    }
-    size_t n = strlen(text);
     ccz_buf b = CCZ_BUF_INIT;
-    if (ccz_buf_append(&b, text, n) == CCZ_OK && ccz_buf_append(&b, "\n", 1) == CCZ_OK)
+    if (ccz_json_dump(&b, body, false) == CCZ_OK && ccz_buf_append(&b, "\n", 1) == CCZ_OK)
         http_reply(r, status, "application/json", ccz_buf_span(&b));
     else
         http_reply(r, 500, "text/plain", CCZ_LIT("out of memory\n"));
     ccz_buf_free(&b);
-    free(text);
 }
 
 static json_t *error_body(const http_server *s, int status, const char *msg)
