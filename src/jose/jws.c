@@ -78,6 +78,7 @@ struct jose_signer {
     const sig_alg *alg;
     EVP_PKEY *key;
     EVP_PKEY_CTX *ctx;
+    EVP_MD *md;     /* fetched once: EVP_sha256() would be looked up in the provider per call */
     ccz_buf prefix; /* base64url(header) "." */
     pthread_mutex_t lock;
 };
@@ -112,7 +113,8 @@ ccz_status jose_signer_new(jose_signer **out, EVP_PKEY *key, const char *kid)
     if (!s)
         s = ccz_buf_append_u8(&sg->prefix, '.');
     if (!s && (!(sg->ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL)) ||
-               EVP_PKEY_sign_init(sg->ctx) != 1))
+               EVP_PKEY_sign_init(sg->ctx) != 1 ||
+               !(sg->md = EVP_MD_fetch(NULL, EVP_MD_get0_name(a->md()), NULL))))
         s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "JWS: cannot set up signing");
     json_decref(hdr);
     ccz_buf_free(&text);
@@ -131,6 +133,7 @@ void jose_signer_free(jose_signer *sg)
     if (sg->alg)
         pthread_mutex_destroy(&sg->lock);
     EVP_PKEY_CTX_free(sg->ctx);
+    EVP_MD_free(sg->md);
     EVP_PKEY_free(sg->key);
     ccz_buf_free(&sg->prefix);
     free(sg);
@@ -155,7 +158,7 @@ ccz_status jose_signer_sign(jose_signer *sg, ccz_buf *out, const json_t *claims)
         goto fail;
     /* the digest of the signing input, signed by the context made ready in jose_signer_new */
     unsigned md_len = 0;
-    if (EVP_Digest(out->ptr + start, out->len - start, digest, &md_len, a->md(), NULL) != 1) {
+    if (EVP_Digest(out->ptr + start, out->len - start, digest, &md_len, sg->md, NULL) != 1) {
         s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "JWS: cannot hash the signing input");
         goto fail;
     }
