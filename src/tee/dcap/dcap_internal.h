@@ -86,6 +86,12 @@ typedef struct {
 
 #define DCAP_PCK_CACHE 8
 
+/* QE report signatures already verified against this collateral's PCK chains, by the SHA-256
+ * of a domain string, the PCK chain's cache key (chain_hash), the QE report and its signature:
+ * one platform's quoting enclave signs the same report for every quote its attestation key
+ * signs. Only that ECDSA verification is remembered; nothing of a quote's own verdict. */
+#define DCAP_QE_SIG_CACHE 8
+
 typedef enum { COLLATERAL_DCAP = 1, COLLATERAL_SNP = 2, COLLATERAL_CSV = 3 } collateral_kind;
 
 /* SNP collateral: the VEK and its chain, and what has been verified of them. */
@@ -139,6 +145,8 @@ struct ccz_collateral {
     int64_t checked_from, checked_until; /* window in which the collateral's own checks hold */
     dcap_pck_cache pck[DCAP_PCK_CACHE];
     unsigned pck_next;
+    uint8_t qe_sig[DCAP_QE_SIG_CACHE][32]; /* the first qe_sig_n hold keys (oldest replaced) */
+    unsigned qe_sig_n, qe_sig_next;
 };
 
 /* "2025-06-19T10:56:11Z" (or with fractional seconds / "+00:00") to unix seconds. */

@@ -102,11 +102,11 @@ static ccz_status pck_ext_of(ccz_pck_ext *ext, X509 *pck)
 }
 
 /* Verifies the quote's PCK chain (or finds it verified in the cache) and returns the PCK key
- * (a new reference) and SGX extensions. Called with c->lock held. */
+ * (a new reference), SGX extensions and the chain's cache key h (SHA-256 of its bytes). Called
+ * with c->lock held. */
 static ccz_status check_pck(ccz_result *r, ccz_collateral *c, const ccz_trust *t, int64_t at,
-                            ccz_span chain_pem, EVP_PKEY **key, ccz_pck_ext *ext)
+                            ccz_span chain_pem, EVP_PKEY **key, ccz_pck_ext *ext, uint8_t h[32])
 {
-    uint8_t h[32];
     ccz_status s = tee_sha256(h, chain_pem);
     if (s)
         return ccz_result_fail(r, CCZ_AT_PCK_CHAIN, s);
@@ -377,18 +377,53 @@ static ccz_status tcb_status(ccz_result *r, const ccz_collateral *col, const ccz
 
 /* ---- QE --------------------------------------------------------------------------------------*/
 
-/* The QE report (signature, report data), then the QE identity: for this TEE, then MISCSELECT,
- * ATTRIBUTES, MRSIGNER and ISVPRODID in QVL's order. *qe_status is the QE's TCB level, NULL when
- * none matches its ISVSVN (judged later, as QVL does). */
-static ccz_status check_qe(ccz_result *r, const ccz_dcap_quote *q, EVP_PKEY *pck,
-                           const dcap_qe_identity *id, uint16_t *isv_svn,
-                           const dcap_status_info **qe_status)
+/* The key under which a verified QE report signature is remembered: the PCK chain (by its
+ * cache key), the exact report and the exact signature. */
+static ccz_status qe_sig_key(uint8_t key[32], const uint8_t pck_id[32], const ccz_dcap_quote *q)
 {
+    static const char domain[] = "ccz dcap QE report signature v1";
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+             EVP_DigestUpdate(md, domain, sizeof domain) && EVP_DigestUpdate(md, pck_id, 32) &&
+             EVP_DigestUpdate(md, q->qe_report.ptr, q->qe_report.len) &&
+             EVP_DigestUpdate(md, q->qe_report_signature, 64) && EVP_DigestFinal_ex(md, key, NULL);
+    EVP_MD_CTX_free(md);
+    return ok ? CCZ_OK : ccz_fail_ossl(CCZ_ERR_CRYPTO, "SHA-256 failed");
+}
+
+/* The QE report signature by the PCK key, or its key found among those already verified
+ * against this collateral. Called with col->lock held. */
+static ccz_status check_qe_signature(ccz_result *r, ccz_collateral *col, const ccz_dcap_quote *q,
+                                     EVP_PKEY *pck, const uint8_t pck_id[32])
+{
+    uint8_t key[32];
+    ccz_status s = qe_sig_key(key, pck_id, q);
+    if (s)
+        return ccz_result_fail(r, CCZ_AT_QE_REPORT_SIGNATURE, s);
+    for (unsigned i = 0; i < col->qe_sig_n; i++)
+        if (memcmp(col->qe_sig[i], key, 32) == 0)
+            return CCZ_OK;
     if (x509_p256_verify(pck, q->qe_report, q->qe_report_signature) != CCZ_OK) {
         return ccz_result_failf(r, CCZ_AT_QE_REPORT_SIGNATURE, CCZ_ERR_BAD_SIGNATURE,
                                 "the QE report signature does not verify with the PCK "
                                 "certificate's key");
     }
+    memcpy(col->qe_sig[col->qe_sig_next], key, 32);
+    col->qe_sig_next = (col->qe_sig_next + 1) % DCAP_QE_SIG_CACHE;
+    if (col->qe_sig_n < DCAP_QE_SIG_CACHE)
+        col->qe_sig_n++;
+    return CCZ_OK;
+}
+
+/* The QE report (signature, report data), then the QE identity: for this TEE, then MISCSELECT,
+ * ATTRIBUTES, MRSIGNER and ISVPRODID in QVL's order. *qe_status is the QE's TCB level, NULL when
+ * none matches its ISVSVN (judged later, as QVL does). Called with col->lock held. */
+static ccz_status check_qe(ccz_result *r, ccz_collateral *col, const ccz_dcap_quote *q,
+                           EVP_PKEY *pck, const uint8_t pck_id[32], uint16_t *isv_svn,
+                           const dcap_status_info **qe_status)
+{
+    const dcap_qe_identity *id = &col->qe;
+    CCZ_GUARD(check_qe_signature(r, col, q, pck, pck_id));
     ccz_sgx_claims qe;
     uint8_t qe_rd[64], want[64] = {0};
     ccz_status s = ccz_dcap_sgx_report_decode(&qe, qe_rd, q->qe_report);
@@ -507,18 +542,20 @@ static ccz_status verify_locked(ccz_result *r, const ccz_dcap_quote *q, ccz_coll
     ccz_claims *c = &r->claims;
     EVP_PKEY *pck = NULL, *ak = NULL;
     ccz_pck_ext ext;
+    uint8_t pck_id[32];
     const dcap_status_info *qe = NULL;
     const dcap_module_identity *module = NULL;
     uint16_t qe_svn = 0;
     ccz_status s;
     CCZ_GUARD_GOTO(check_collateral(r, col, o->trust, o->at_unix), s, out);
-    CCZ_GUARD_GOTO(check_pck(r, col, o->trust, o->at_unix, q->cert_data, &pck, &ext), s, out);
+    CCZ_GUARD_GOTO(check_pck(r, col, o->trust, o->at_unix, q->cert_data, &pck, &ext, pck_id), s,
+                   out);
     memcpy(c->dcap.fmspc, ext.fmspc, 6);
     memcpy(c->dcap.pce_id, ext.pce_id, 2);
     CCZ_GUARD_GOTO(check_tcb_info_fits(r, &col->tcb, q, &ext), s, out);
     if (col->tcb.tdx)
         CCZ_GUARD_GOTO(tdx_module_identity(r, &col->tcb, q, &c->tdx, &module), s, out);
-    CCZ_GUARD_GOTO(check_qe(r, q, pck, &col->qe, &qe_svn, &qe), s, out);
+    CCZ_GUARD_GOTO(check_qe(r, col, q, pck, pck_id, &qe_svn, &qe), s, out);
     if ((s = x509_p256_key_from_raw(&ak, q->attestation_key)) != CCZ_OK ||
         (s = x509_p256_verify(ak, q->signed_part, q->signature)) != CCZ_OK) {
         s = ccz_result_failf(r, CCZ_AT_QUOTE_SIGNATURE, CCZ_ERR_BAD_SIGNATURE,
