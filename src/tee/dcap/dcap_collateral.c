@@ -592,8 +592,13 @@ void ccz_collateral_free(ccz_collateral *c)
         free_isv_levels(c->tcb.modules[i].levels, c->tcb.modules[i].n_levels);
     free(c->tcb.modules);
     free_isv_levels(c->qe.levels, c->qe.n_levels);
-    for (int i = 0; i < DCAP_PCK_CACHE; i++)
+    for (int i = 0; i < DCAP_PCK_CACHE; i++) {
         EVP_PKEY_free(c->pck[i].pck_key);
+        free(c->pck[i].chain);
+    }
+    X509_free(c->crl_signer);
+    for (int i = 0; i < DCAP_AK_CACHE; i++)
+        EVP_PKEY_CTX_free(c->ak[i].verifier);
     X509_free(c->snp.vek);
     sk_X509_pop_free(c->snp.chain, X509_free);
     EVP_PKEY_free(c->snp.vek_key);
