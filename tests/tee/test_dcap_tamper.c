@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ccz/ccz.h"
+#include "tee/dcap/dcap_internal.h"
 #include "test.h"
 #include "vectors.h"
 
@@ -336,6 +337,100 @@ static void test_bad_collateral(void)
     CHECK_STATUS(ccz_collateral_load_file(&c, "/nonexistent.json"), CCZ_ERR_NOT_FOUND);
 }
 
+/* One region of a quote flipped bit by bit, each flip judged by one collateral object that a
+ * good quote has warmed (its PCK chain, QE report signature and attestation key cached). */
+typedef struct {
+    const char *what;
+    size_t off, len;
+    ccz_step step;           /* where every flip fails; CCZ_AT_NONE: anywhere but verified */
+    ccz_status status;       /* with step */
+    size_t lax_from, lax_to; /* within the region: fields checked before the signatures */
+} region;
+
+static void flip_region(const sample *smp, ccz_buf *q, const ccz_verify_opts *o, const region *g)
+{
+    static ccz_result r;
+    for (size_t i = 0; i < g->len; i++) {
+        size_t at = g->off + i;
+        uint8_t bit = (uint8_t)(1u << (i % 8));
+        q->ptr[at] ^= bit;
+        ccz_status got = ccz_verify(&r, ccz_buf_span(q), o);
+        q->ptr[at] ^= bit;
+        bool lax = g->step == CCZ_AT_NONE || (i >= g->lax_from && i < g->lax_to);
+        if (got == CCZ_OK || (!lax && (got != g->status || r.step_id != g->step))) {
+            fprintf(stderr, "%s: %s %s byte %zu bit %02x: got %s at %s (%s), want %s at %s\n",
+                    test_name, smp == &TDX ? "TDX" : "SGX", g->what, i, bit, ccz_status_name(got),
+                    r.step ? r.step : "-", r.message,
+                    lax ? "a failure" : ccz_status_name(g->status),
+                    lax ? "any step" : ccz_step_name(g->step));
+            test_failures++;
+            return;
+        }
+    }
+}
+
+/* Issue 22.3: the warm path remembers verified QE report signatures by their exact bytes; a
+ * quote whose signed bytes differ anywhere is still rejected, at the step that owns the byte,
+ * and nothing a rejected quote carried is remembered. */
+static void test_warm_bitflips(void)
+{
+    const sample *samples[] = {&SGX, &TDX};
+    for (int k = 0; k < 2; k++) {
+        const sample *smp = samples[k];
+        ccz_buf q = CCZ_BUF_INIT, c = CCZ_BUF_INIT;
+        load(smp, &q, &c);
+        ccz_collateral *col;
+        CHECK_OK(ccz_collateral_parse(&col, (const char *)c.ptr, c.len));
+        ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+        o.at_unix = smp->at;
+        o.trust = trust;
+        o.collateral = col;
+        static ccz_result r;
+        CHECK_OK(ccz_verify(&r, ccz_buf_span(&q), &o));
+        CHECK_OK(ccz_verify(&r, ccz_buf_span(&q), &o));
+        CHECK(col->qe_sig_n == 1);
+        ccz_dcap_quote dq;
+        CHECK_OK(ccz_dcap_quote_parse(&dq, ccz_buf_span(&q)));
+        size_t body = (size_t)(dq.body.ptr - q.ptr);
+        size_t sig = dq.signed_part.len + 4; /* after the signature-data length */
+        size_t qe = (size_t)(dq.qe_report.ptr - q.ptr);
+        CHECK(dq.qe_auth_data.len > 0);
+        /* the header's version, key type and TEE type decide how the quote is read, and its QE
+         * vendor is checked when parsed; a TD report's TEE_TCB_SVN, MRSEAM, MRSIGNERSEAM and
+         * SEAMATTRIBUTES meet the TCB info's module identity first (QVL's order) */
+        const region header_ids = {
+            "header (version, key and TEE type)", 0, 8, CCZ_AT_NONE, 0, 0, 0};
+        const region header = {
+            "header", 8, body - 8, CCZ_AT_QUOTE_SIGNATURE, CCZ_ERR_BAD_SIGNATURE, 12 - 8, 28 - 8};
+        region report = {"body", body, dq.body.len, CCZ_AT_QUOTE_SIGNATURE, CCZ_ERR_BAD_SIGNATURE,
+                         0,      0};
+        if (smp == &TDX)
+            report.lax_to = 16 + 48 + 48 + 8;
+        const region rest[] = {
+            {"QE report", qe, 384, CCZ_AT_QE_REPORT_SIGNATURE, CCZ_ERR_BAD_SIGNATURE, 0, 0},
+            {"QE report signature", qe + 384, 64, CCZ_AT_QE_REPORT_SIGNATURE, CCZ_ERR_BAD_SIGNATURE,
+             0, 0},
+            {"quote signature", sig, 64, CCZ_AT_QUOTE_SIGNATURE, CCZ_ERR_BAD_SIGNATURE, 0, 0},
+            {"attestation key", sig + 64, 64, CCZ_AT_QE_REPORT_DATA, CCZ_ERR_BAD_SIGNATURE, 0, 0},
+            {"QE auth data", (size_t)(dq.qe_auth_data.ptr - q.ptr), dq.qe_auth_data.len,
+             CCZ_AT_QE_REPORT_DATA, CCZ_ERR_BAD_SIGNATURE, 0, 0},
+        };
+        CHECK(memcmp(q.ptr + qe + 384, dq.qe_report_signature, 64) == 0);
+        CHECK(memcmp(q.ptr + sig + 64, dq.attestation_key, 64) == 0);
+        flip_region(smp, &q, &o, &header_ids);
+        flip_region(smp, &q, &o, &header);
+        flip_region(smp, &q, &o, &report);
+        for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++)
+            flip_region(smp, &q, &o, &rest[i]);
+        /* the good quote still verifies, from the cache, which holds its signature alone */
+        CHECK_OK(ccz_verify(&r, ccz_buf_span(&q), &o));
+        CHECK(col->qe_sig_n == 1);
+        ccz_collateral_free(col);
+        ccz_buf_free(&q);
+        ccz_buf_free(&c);
+    }
+}
+
 static void cleanup(void)
 {
     ccz_trust_free(trust);
@@ -343,4 +438,5 @@ static void cleanup(void)
 }
 
 TEST_MAIN(T(test_quote_regions), T(test_pck_certificate), T(test_collateral_regions),
-          T(test_instants_and_mismatches), T(test_truncation), T(test_bad_collateral), T(cleanup))
+          T(test_instants_and_mismatches), T(test_truncation), T(test_bad_collateral),
+          T(test_warm_bitflips), T(cleanup))
