@@ -433,7 +433,7 @@ static ccz_status qe_sig_key(uint8_t key[32], const uint8_t pck_id[32], const cc
 {
     static const char domain[] = "ccz dcap QE report signature v1";
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+    int ok = md && EVP_DigestInit_ex(md, x509_sha256(), NULL) &&
              EVP_DigestUpdate(md, domain, sizeof domain) && EVP_DigestUpdate(md, pck_id, 32) &&
              EVP_DigestUpdate(md, q->qe_report.ptr, q->qe_report.len) &&
              EVP_DigestUpdate(md, q->qe_report_signature, 64) && EVP_DigestFinal_ex(md, key, NULL);
@@ -480,7 +480,7 @@ static ccz_status check_qe(ccz_result *r, ccz_collateral *col, const ccz_dcap_qu
     if (s)
         return ccz_result_fail(r, CCZ_AT_PARSE, s);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+    int ok = md && EVP_DigestInit_ex(md, x509_sha256(), NULL) &&
              EVP_DigestUpdate(md, q->attestation_key, 64) &&
              EVP_DigestUpdate(md, q->qe_auth_data.ptr, q->qe_auth_data.len) &&
              EVP_DigestFinal_ex(md, want, NULL);
