@@ -4,7 +4,10 @@
  * attestation key, the QE identity, the quote signature, TCB level matching (platform, TDX
  * module, QE) and status convergence. Quotes and collateral are untrusted; trust anchors and
  * the instant come from the caller. What has been verified against a collateral object is
- * cached in it until its validity window ends, so repeat quotes cost two signature checks. */
+ * cached in it until its validity window ends: its own signatures and chains, PCK chains and QE
+ * report signatures (each by exact bytes), so a repeat quote from a known platform costs one
+ * signature check, the quote's own, plus hashing; every other check runs on every quote, and
+ * no quote's verdict is cached. */
 #include <ctype.h>
 #include <strings.h>
 #include <stdlib.h>
