@@ -131,7 +131,9 @@ ccz_status x509_ecdsa_verify_rs(EVP_PKEY *key, const EVP_MD *md_type, ccz_span m
                                 const uint8_t *r_raw, const uint8_t *s_raw, size_t n)
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
-    if (!ctx || EVP_PKEY_verify_init(ctx) != 1) {
+    if (!ctx)
+        return ccz_fail_ossl(CCZ_ERR_NOMEM, "cannot set up an ECDSA verification");
+    if (EVP_PKEY_verify_init(ctx) != 1) { /* not an EC key */
         EVP_PKEY_CTX_free(ctx);
         ERR_clear_error();
         return CCZ_ERR_BAD_SIGNATURE;
