@@ -141,9 +141,22 @@ static void test_pck_certificate(void)
     char *pem;
     long pem_len = BIO_get_mem_data(out, &pem);
     CHECK(pem_len > 0 && (size_t)pem_len <= dq.cert_data.len);
+    /* a collateral object that has verified the untouched chain: its PCK cache holds that
+     * chain's exact bytes, and the tampered chain (of the same length) is not among them */
+    ccz_collateral *warm;
+    CHECK_OK(ccz_collateral_parse(&warm, (const char *)c.ptr, c.len));
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = SGX.at;
+    o.trust = trust;
+    o.collateral = warm;
+    static ccz_result r;
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&q), &o));
     memcpy(q.ptr + off, pem, (size_t)pem_len);
     expect("PCK certificate", ccz_buf_span(&q), ccz_buf_span(&c), SGX.at, CCZ_ERR_CERT_CHAIN,
            "pck_chain");
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&q), &o), CCZ_ERR_CERT_CHAIN);
+    CHECK_STR(r.step, "pck_chain");
+    ccz_collateral_free(warm);
     /* a chain that is not PEM at all */
     memset(q.ptr + off, 'A', dq.cert_data.len);
     expect("PCK chain garbage", ccz_buf_span(&q), ccz_buf_span(&c), SGX.at, CCZ_ERR_CERT_MALFORMED,
