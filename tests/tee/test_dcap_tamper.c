@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ccz/ccz.h"
+#include "dcap_forge.h"
 #include "tee/dcap/dcap_internal.h"
 #include "test.h"
 #include "vectors.h"
@@ -444,6 +445,66 @@ static void test_warm_bitflips(void)
     }
 }
 
+/* The QE report signature cache is keyed by the PCK chain too: a QE report and signature that
+ * one platform's PCK key made, remembered when its quote verified, carried in a quote whose PCK
+ * chain names another key is checked against that key and rejected. */
+static void test_qe_signature_cache_per_pck(void)
+{
+    forge *f = forge_new();
+    forge_quote_opts qo;
+    forge_quote_defaults(&qo);
+    ccz_buf a = CCZ_BUF_INIT, b = CCZ_BUF_INIT, spliced = CCZ_BUF_INIT, cb = CCZ_BUF_INIT;
+    CHECK_OK(forge_quote(f, &a, &qo));
+    forge_new_pck_key(f);
+    CHECK_OK(forge_quote(f, &b, &qo));
+    uint8_t sgx[16];
+    memset(sgx, 5, sizeof sgx);
+    char *ti = forge_dump(forge_tcb_info(
+        false, json_pack("[o]", forge_tcb_level(sgx, 10, NULL, "UpToDate", NULL)), NULL));
+    char *qi = forge_dump(
+        forge_qe_identity(false, json_pack("[o]", forge_isv_level(8, "UpToDate", NULL))));
+    forge_collateral_opts co = {ti, qi, 1735689600 /* 2025 */, 2051222400 /* 2035 */, false, false};
+    CHECK_OK(forge_collateral(f, &cb, &co));
+    /* quote a (v3) with b's certification data: a's QE report, its signature by the first PCK
+     * key, a's attestation key and quote signature; b's PCK chain */
+    ccz_dcap_quote da, db;
+    CHECK_OK(ccz_dcap_quote_parse(&da, ccz_buf_span(&a)));
+    CHECK_OK(ccz_dcap_quote_parse(&db, ccz_buf_span(&b)));
+    size_t head = (size_t)(da.cert_data.ptr - a.ptr) - 4; /* up to the certification data size */
+    CHECK_OK(ccz_buf_append(&spliced, a.ptr, head));
+    CHECK_OK(ccz_buf_append_u32le(&spliced, (uint32_t)db.cert_data.len));
+    CHECK_OK(ccz_buf_append(&spliced, db.cert_data.ptr, db.cert_data.len));
+    size_t sig_len = spliced.len - da.signed_part.len - 4;
+    for (int i = 0; i < 4; i++)
+        spliced.ptr[da.signed_part.len + i] = (uint8_t)(sig_len >> (8 * i));
+
+    ccz_trust *t;
+    CHECK_OK(ccz_trust_new(&t));
+    CHECK_OK(ccz_trust_add_intel_root(t, forge_root_pem(f)));
+    ccz_collateral *col;
+    CHECK_OK(ccz_collateral_parse(&col, (const char *)cb.ptr, cb.len));
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = 1893456000; /* 2030 */
+    o.trust = t;
+    o.collateral = col;
+    static ccz_result r;
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&a), &o));
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&b), &o));
+    CHECK(col->qe_sig_n == 2);
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&spliced), &o), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STR(r.step, "qe_report_signature");
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&a), &o));
+    ccz_collateral_free(col);
+    ccz_trust_free(t);
+    free(ti);
+    free(qi);
+    ccz_buf_free(&a);
+    ccz_buf_free(&b);
+    ccz_buf_free(&spliced);
+    ccz_buf_free(&cb);
+    forge_free(f);
+}
+
 static void cleanup(void)
 {
     ccz_trust_free(trust);
@@ -452,4 +513,4 @@ static void cleanup(void)
 
 TEST_MAIN(T(test_quote_regions), T(test_pck_certificate), T(test_collateral_regions),
           T(test_instants_and_mismatches), T(test_truncation), T(test_bad_collateral),
-          T(test_warm_bitflips), T(cleanup))
+          T(test_warm_bitflips), T(test_qe_signature_cache_per_pck), T(cleanup))
