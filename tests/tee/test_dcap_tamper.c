@@ -439,6 +439,16 @@ static void test_warm_bitflips(void)
         /* the good quote still verifies, from the cache, which holds its signature alone */
         CHECK_OK(ccz_verify(&r, ccz_buf_span(&q), &o));
         CHECK(col->qe_sig_n == 1);
+        /* the same document parsed again: a copy of its parse, with nothing verified */
+        ccz_collateral *again;
+        CHECK_OK(ccz_collateral_parse(&again, (const char *)c.ptr, c.len));
+        CHECK(again != col && again->checked_trust_id == 0 && again->crl_signer == NULL);
+        CHECK(again->qe_sig_n == 0 && again->pck[0].pck_key == NULL &&
+              again->ak[0].verifier == NULL);
+        CHECK(again->tcb.n_levels == col->tcb.n_levels && again->tcb.levels != col->tcb.levels);
+        CHECK(again->tcb_info_len == col->tcb_info_len &&
+              memcmp(again->tcb_info_text, col->tcb_info_text, col->tcb_info_len) == 0);
+        ccz_collateral_free(again);
         ccz_collateral_free(col);
         ccz_buf_free(&q);
         ccz_buf_free(&c);

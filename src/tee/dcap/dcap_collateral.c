@@ -534,34 +534,35 @@ static struct {
     uint64_t clock;
 } parsed = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static bool dup_bytes(void *out, const void *src, size_t n)
+static void *dup_mem(const void *src, size_t n)
 {
-    void **o = out;
-    *o = NULL;
-    if (!src)
-        return true;
-    *o = malloc(n ? n : 1);
-    if (*o)
-        memcpy(*o, src, n);
-    return *o != NULL;
+    void *p = malloc(n ? n : 1);
+    if (p)
+        memcpy(p, src, n);
+    return p;
 }
 
-/* dst[i].st.advisories for i < n: copies of src's (NULL until copied, so that a partial copy
- * frees only its own). */
+/* dst's advisories: a copy of src's (NULL when src has none). */
 static bool dup_advisories(dcap_status_info *dst, const dcap_status_info *src)
 {
-    return dup_bytes(&dst->advisories, src->advisories,
-                     (src->n_advisories ? src->n_advisories : 1) * sizeof *src->advisories);
+    size_t n = (src->n_advisories ? src->n_advisories : 1) * sizeof *src->advisories;
+    dst->advisories = NULL;
+    return !src->advisories || (dst->advisories = dup_mem(src->advisories, n)) != NULL;
 }
 
+/* A copy of n levels (NULL when src is NULL); each level's advisories stay NULL until copied,
+ * so that a partial copy frees only its own. */
 static bool dup_isv_levels(dcap_isv_level **dst, const dcap_isv_level *src, size_t n)
 {
-    if (!dup_bytes(dst, src, n * sizeof *src))
+    *dst = NULL;
+    if (!src)
+        return true;
+    if ((*dst = dup_mem(src, n * sizeof *src)) == NULL)
         return false;
-    for (size_t i = 0; *dst && i < n; i++)
+    for (size_t i = 0; i < n; i++)
         (*dst)[i].st.advisories = NULL;
     bool ok = true;
-    for (size_t i = 0; *dst && ok && i < n; i++)
+    for (size_t i = 0; ok && i < n; i++)
         ok = dup_advisories(&(*dst)[i].st, &src[i].st);
     return ok;
 }
@@ -584,8 +585,11 @@ static ccz_collateral *clone_parsed(const ccz_collateral *t)
     pthread_mutex_init(&c->lock, NULL);
     /* every pointer c holds is its own from here on: ccz_collateral_free undoes a partial copy */
     c->tcb.levels = NULL, c->tcb.modules = NULL, c->qe.levels = NULL;
-    bool ok = dup_bytes(&c->tcb_info_text, t->tcb_info_text, t->tcb_info_len + 1) &&
-              dup_bytes(&c->qe_identity_text, t->qe_identity_text, t->qe_identity_len + 1);
+    bool ok =
+        (!t->tcb_info_text ||
+         (c->tcb_info_text = dup_mem(t->tcb_info_text, t->tcb_info_len + 1)) != NULL) &&
+        (!t->qe_identity_text ||
+         (c->qe_identity_text = dup_mem(t->qe_identity_text, t->qe_identity_len + 1)) != NULL);
     ok = ok && (!t->tcb_chain || (c->tcb_chain = X509_chain_up_ref(t->tcb_chain)) != NULL);
     ok = ok && (!t->qe_chain || (c->qe_chain = X509_chain_up_ref(t->qe_chain)) != NULL);
     ok = ok &&
@@ -597,15 +601,17 @@ static ccz_collateral *clone_parsed(const ccz_collateral *t)
     ok = ok && (c->root_crl != NULL) == (t->root_crl != NULL) &&
          (c->pck_crl != NULL) == (t->pck_crl != NULL);
     if (ok && t->tcb.levels) {
-        ok = dup_bytes(&c->tcb.levels, t->tcb.levels, t->tcb.n_levels * sizeof *t->tcb.levels);
-        for (size_t i = 0; c->tcb.levels && i < t->tcb.n_levels; i++)
+        ok = (c->tcb.levels = dup_mem(t->tcb.levels, t->tcb.n_levels * sizeof *t->tcb.levels)) !=
+             NULL;
+        for (size_t i = 0; ok && i < t->tcb.n_levels; i++)
             c->tcb.levels[i].st.advisories = NULL;
         for (size_t i = 0; ok && i < t->tcb.n_levels; i++)
             ok = dup_advisories(&c->tcb.levels[i].st, &t->tcb.levels[i].st);
     }
     if (ok && t->tcb.modules) {
-        ok = dup_bytes(&c->tcb.modules, t->tcb.modules, t->tcb.n_modules * sizeof *t->tcb.modules);
-        for (size_t i = 0; c->tcb.modules && i < t->tcb.n_modules; i++)
+        ok = (c->tcb.modules =
+                  dup_mem(t->tcb.modules, t->tcb.n_modules * sizeof *t->tcb.modules)) != NULL;
+        for (size_t i = 0; ok && i < t->tcb.n_modules; i++)
             c->tcb.modules[i].levels = NULL;
         for (size_t i = 0; ok && i < t->tcb.n_modules; i++)
             ok = dup_isv_levels(&c->tcb.modules[i].levels, t->tcb.modules[i].levels,
@@ -640,9 +646,9 @@ static ccz_collateral *parsed_get(const char *text, size_t len)
 /* Remembers a copy of c (just parsed from text, not yet verified), least recently used out. */
 static void parsed_put(const char *text, size_t len, const ccz_collateral *c)
 {
-    char *copy;
+    char *copy = NULL;
     ccz_collateral *t = clone_parsed(c);
-    if (!t || !dup_bytes(&copy, text, len)) {
+    if (!t || (copy = dup_mem(text, len)) == NULL) {
         ccz_collateral_free(t);
         return;
     }
