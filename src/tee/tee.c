@@ -94,7 +94,7 @@ ccz_status ccz_result_failf(ccz_result *r, ccz_step step, ccz_status s, const ch
 
 ccz_status tee_sha256(uint8_t out[32], ccz_span in)
 {
-    CCZ_GUARD_OSSL(EVP_Digest(in.ptr, in.len, out, NULL, EVP_sha256(), NULL), CCZ_ERR_CRYPTO,
+    CCZ_GUARD_OSSL(EVP_Digest(in.ptr, in.len, out, NULL, x509_sha256(), NULL), CCZ_ERR_CRYPTO,
                    "SHA-256 failed");
     return CCZ_OK;
 }

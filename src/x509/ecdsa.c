@@ -2,6 +2,7 @@
 /* ECDSA with raw encodings: r||s signatures and x||y public keys, as DCAP quotes (P-256),
  * sim evidence (P-256) and SNP reports (P-384) carry them. Inputs are fixed-size arrays;
  * OpenSSL does the arithmetic. */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -58,34 +59,109 @@ ccz_status x509_p256_key_from_raw(EVP_PKEY **out, const uint8_t xy[64])
     return CCZ_OK;
 }
 
-ccz_status x509_ecdsa_verify_rs(EVP_PKEY *key, const EVP_MD *md_type, ccz_span msg,
-                                const uint8_t *r_raw, const uint8_t *s_raw, size_t n)
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;
+
+static void fetch_sha256(void)
 {
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(r_raw, (int)n, NULL), *s = BN_bin2bn(s_raw, (int)n, NULL);
-    unsigned char *der = NULL;
-    int der_len = -1;
-    if (es && r && s && ECDSA_SIG_set0(es, r, s)) {
-        r = s = NULL;
-        der_len = i2d_ECDSA_SIG(es, &der);
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+const EVP_MD *x509_sha256(void)
+{
+    pthread_once(&sha256_once, fetch_sha256);
+    return sha256_md ? sha256_md : EVP_sha256();
+}
+
+/* DER INTEGER of the big-endian unsigned n bytes at v: leading zeros dropped (one kept for
+ * zero), a zero byte added before a set high bit. Returns the bytes written. */
+static size_t der_uint(uint8_t *out, const uint8_t *v, size_t n)
+{
+    while (n > 1 && v[0] == 0) {
+        v++;
+        n--;
     }
-    BN_free(r);
-    BN_free(s);
-    ECDSA_SIG_free(es);
-    if (der_len <= 0)
-        return ccz_fail_ossl(CCZ_ERR_NOMEM, "cannot encode signature");
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int ok = md && EVP_DigestVerifyInit(md, NULL, md_type, NULL, key) == 1 &&
-             EVP_DigestVerify(md, der, (size_t)der_len, msg.ptr, msg.len) == 1;
-    EVP_MD_CTX_free(md);
-    OPENSSL_free(der);
+    size_t pad = v[0] & 0x80 ? 1 : 0;
+    out[0] = 0x02;
+    out[1] = (uint8_t)(n + pad);
+    out[2] = 0;
+    memcpy(out + 2 + pad, v, n);
+    return 2 + pad + n;
+}
+
+/* The DER ECDSA-Sig-Value of r and s (n <= X509_ECDSA_MAX bytes each) into der, which holds
+ * X509_ECDSA_DER_MAX bytes. Returns its length. */
+enum { X509_ECDSA_MAX = 66, X509_ECDSA_DER_MAX = 3 + 2 * (3 + X509_ECDSA_MAX) };
+
+static size_t der_sig(uint8_t der[X509_ECDSA_DER_MAX], const uint8_t *r, const uint8_t *s, size_t n)
+{
+    uint8_t ints[2 * (3 + X509_ECDSA_MAX)];
+    size_t len = der_uint(ints, r, n);
+    len += der_uint(ints + len, s, n);
+    size_t hdr = len < 0x80 ? 2 : 3;
+    der[0] = 0x30;
+    if (hdr == 2) {
+        der[1] = (uint8_t)len;
+    } else {
+        der[1] = 0x81;
+        der[2] = (uint8_t)len;
+    }
+    memcpy(der + hdr, ints, len);
+    return hdr + len;
+}
+
+/* The digest of msg, then the signature checked against it with ctx (initialised to verify). */
+static ccz_status verify_digest(EVP_PKEY_CTX *ctx, const EVP_MD *md, ccz_span msg, const uint8_t *r,
+                                const uint8_t *s, size_t n)
+{
+    uint8_t der[X509_ECDSA_DER_MAX], digest[EVP_MAX_MD_SIZE];
+    unsigned digest_len = 0;
+    if (n == 0 || n > X509_ECDSA_MAX)
+        return CCZ_ERR_BAD_SIGNATURE;
+    if (md == EVP_sha256())
+        md = x509_sha256(); /* the legacy handle is fetched again on every use */
+    size_t der_len = der_sig(der, r, s, n);
+    int ok = EVP_Digest(msg.ptr, msg.len, digest, &digest_len, md, NULL) == 1 &&
+             EVP_PKEY_verify(ctx, der, der_len, digest, digest_len) == 1;
     ERR_clear_error();
     return ok ? CCZ_OK : CCZ_ERR_BAD_SIGNATURE;
 }
 
+ccz_status x509_ecdsa_verify_rs(EVP_PKEY *key, const EVP_MD *md_type, ccz_span msg,
+                                const uint8_t *r_raw, const uint8_t *s_raw, size_t n)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+    if (!ctx)
+        return ccz_fail_ossl(CCZ_ERR_NOMEM, "cannot set up an ECDSA verification");
+    if (EVP_PKEY_verify_init(ctx) != 1) { /* not an EC key */
+        EVP_PKEY_CTX_free(ctx);
+        ERR_clear_error();
+        return CCZ_ERR_BAD_SIGNATURE;
+    }
+    ccz_status s = verify_digest(ctx, md_type, msg, r_raw, s_raw, n);
+    EVP_PKEY_CTX_free(ctx);
+    return s;
+}
+
 ccz_status x509_p256_verify(EVP_PKEY *key, ccz_span msg, const uint8_t sig[64])
 {
-    return x509_ecdsa_verify_rs(key, EVP_sha256(), msg, sig, sig + 32, 32);
+    return x509_ecdsa_verify_rs(key, x509_sha256(), msg, sig, sig + 32, 32);
+}
+
+ccz_status x509_p256_verifier_new(EVP_PKEY_CTX **out, EVP_PKEY *key)
+{
+    *out = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+    if (!*out || EVP_PKEY_verify_init(*out) != 1) {
+        EVP_PKEY_CTX_free(*out);
+        *out = NULL;
+        return ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot set up an ECDSA verification");
+    }
+    return CCZ_OK;
+}
+
+ccz_status x509_p256_verify_with(EVP_PKEY_CTX *verifier, ccz_span msg, const uint8_t sig[64])
+{
+    return verify_digest(verifier, x509_sha256(), msg, sig, sig + 32, 32);
 }
 
 ccz_status x509_p256_sign(uint8_t sig[64], EVP_PKEY *key, ccz_span msg)

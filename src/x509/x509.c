@@ -108,14 +108,12 @@ ccz_status x509_status_of(int err, bool collateral)
     }
 }
 
-static ccz_status chain_failed(const x509_chain_check *k, X509_STORE_CTX *ctx, int *x509_err)
+static ccz_status cert_failed(const x509_chain_check *k, int err, X509 *bad, int *x509_err)
 {
-    int err = X509_STORE_CTX_get_error(ctx);
     if (x509_err)
         *x509_err = err;
     ccz_status s;
     if (k->name_cert) {
-        X509 *bad = X509_STORE_CTX_get_current_cert(ctx);
         char name[160] = "?";
         if (bad)
             X509_NAME_get_text_by_NID(X509_get_subject_name(bad), NID_commonName, name,
@@ -128,6 +126,37 @@ static ccz_status chain_failed(const x509_chain_check *k, X509_STORE_CTX *ctx, i
     }
     ERR_clear_error();
     return s;
+}
+
+static ccz_status chain_failed(const x509_chain_check *k, X509_STORE_CTX *ctx, int *x509_err)
+{
+    return cert_failed(k, X509_STORE_CTX_get_error(ctx), X509_STORE_CTX_get_current_cert(ctx),
+                       x509_err);
+}
+
+/* The X509_V_ERR_* of checking x, issued by issuer, against k->ca_crls (crl_leaf_only). */
+static int ca_crl_error(const x509_chain_check *k, X509 *x, X509 *issuer)
+{
+    X509_CRL *crl = NULL;
+    for (int i = 0; i < k->n_ca_crls && !crl; i++)
+        if (X509_NAME_cmp(X509_CRL_get_issuer(k->ca_crls[i]), X509_get_issuer_name(x)) == 0)
+            crl = k->ca_crls[i];
+    if (!crl)
+        return X509_V_ERR_UNABLE_TO_GET_CRL;
+    const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
+    if (ASN1_TIME_cmp_time_t(X509_CRL_get0_lastUpdate(crl), (time_t)k->at) > 0)
+        return X509_V_ERR_CRL_NOT_YET_VALID;
+    if (next && ASN1_TIME_cmp_time_t(next, (time_t)k->at) < 0)
+        return X509_V_ERR_CRL_HAS_EXPIRED;
+    if (!k->ca_crls_signer || X509_cmp(issuer, k->ca_crls_signer) != 0) {
+        if (!(X509_get_key_usage(issuer) & KU_CRL_SIGN))
+            return X509_V_ERR_KEYUSAGE_NO_CRL_SIGN;
+        EVP_PKEY *key = X509_get0_pubkey(issuer);
+        if (!key || X509_CRL_verify(crl, key) != 1)
+            return X509_V_ERR_CRL_SIGNATURE_FAILURE;
+    }
+    X509_REVOKED *rev = NULL;
+    return X509_CRL_get0_by_cert(crl, &rev, x) == 1 ? X509_V_ERR_CERT_REVOKED : X509_V_OK;
 }
 
 ccz_status x509_verify_chain(const x509_chain_check *k, X509 *leaf, x509_window *w, X509 **root,
@@ -152,17 +181,28 @@ ccz_status x509_verify_chain(const x509_chain_check *k, X509 *leaf, x509_window 
         }
     if (k->n_crls > 0) {
         X509_STORE_CTX_set0_crls(ctx, crls);
-        X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+        X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_CRL_CHECK |
+                                          (k->crl_leaf_only ? 0 : X509_V_FLAG_CRL_CHECK_ALL));
     }
     if (x509_verify_at(ctx, k->at) != 1) {
         s = chain_failed(k, ctx, x509_err);
         goto out;
     }
     STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+    for (int i = 1; k->crl_leaf_only && i + 1 < sk_X509_num(chain); i++) {
+        X509 *x = sk_X509_value(chain, i);
+        int err = ca_crl_error(k, x, sk_X509_value(chain, i + 1));
+        if (err != X509_V_OK) {
+            s = cert_failed(k, err, x, x509_err);
+            goto out;
+        }
+    }
     for (int i = 0; w && i < sk_X509_num(chain); i++)
         x509_window_narrow_cert(w, sk_X509_value(chain, i));
     for (int i = 0; w && i < k->n_crls; i++)
         x509_window_narrow_crl(w, k->crls[i]);
+    for (int i = 0; w && k->crl_leaf_only && i < k->n_ca_crls; i++)
+        x509_window_narrow_crl(w, k->ca_crls[i]);
     if (root) {
         *root = sk_X509_value(chain, sk_X509_num(chain) - 1);
         X509_up_ref(*root);

@@ -57,6 +57,16 @@ typedef struct {
     int64_t at;      /* the instant (unix seconds) */
     bool collateral; /* see x509_status_of */
     bool name_cert;  /* the detail names the failing certificate's CN */
+    /* With crl_leaf_only, OpenSSL checks the leaf alone against crls (none of the root), and
+     * each certificate between leaf and root is checked here against ca_crls: the CRL its
+     * issuer issued must be valid at `at`, signed by that issuer (not checked again when the
+     * issuer is ca_crls_signer: the caller has verified that signer's CRL at this instant,
+     * e.g. in another chain of the same collateral) and not list it. So a CRL that several
+     * chains share is verified once. */
+    bool crl_leaf_only;
+    X509_CRL *const *ca_crls;
+    int n_ca_crls;
+    X509 *ca_crls_signer;
 } x509_chain_check;
 
 /* Verifies leaf to a root of check->store at check->at. On failure: the status of the OpenSSL
@@ -144,6 +154,13 @@ ccz_status x509_ecdsa_verify_rs(EVP_PKEY *key, const EVP_MD *md, ccz_span msg, c
 ccz_status x509_p256_key_from_raw(EVP_PKEY **out, const uint8_t xy[64]);
 /* ECDSA P-256 with SHA-256 over msg, r||s. */
 ccz_status x509_p256_verify(EVP_PKEY *key, ccz_span msg, const uint8_t sig[64]);
+/* The same with a context made once per key (x509_p256_verifier_new, freed with
+ * EVP_PKEY_CTX_free), which its owner uses from one thread at a time: a verifier that sees one
+ * key again and again skips setting the verification up each time. */
+ccz_status x509_p256_verifier_new(EVP_PKEY_CTX **out, EVP_PKEY *key);
+ccz_status x509_p256_verify_with(EVP_PKEY_CTX *verifier, ccz_span msg, const uint8_t sig[64]);
+/* SHA-256, fetched once per process (EVP_sha256() is fetched again on every use). */
+const EVP_MD *x509_sha256(void);
 ccz_status x509_p256_sign(uint8_t sig[64], EVP_PKEY *key, ccz_span msg);
 
 /* ---- SM2 (GB/T 32918) with SM3, as Hygon's certificates and CSV reports use it (sm2.c) ------

@@ -127,6 +127,12 @@ static forge *forge_make(bool platform)
     return f;
 }
 
+void forge_new_pck_key(forge *f)
+{
+    EVP_PKEY_free(f->pck_key);
+    f->pck_key = gen();
+}
+
 forge *forge_new(void)
 {
     return forge_make(false);

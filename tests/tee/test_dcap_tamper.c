@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "ccz/ccz.h"
+#include "dcap_forge.h"
+#include "tee/dcap/dcap_internal.h"
 #include "test.h"
 #include "vectors.h"
 
@@ -140,9 +142,22 @@ static void test_pck_certificate(void)
     char *pem;
     long pem_len = BIO_get_mem_data(out, &pem);
     CHECK(pem_len > 0 && (size_t)pem_len <= dq.cert_data.len);
+    /* a collateral object that has verified the untouched chain: its PCK cache holds that
+     * chain's exact bytes, and the tampered chain (of the same length) is not among them */
+    ccz_collateral *warm;
+    CHECK_OK(ccz_collateral_parse(&warm, (const char *)c.ptr, c.len));
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = SGX.at;
+    o.trust = trust;
+    o.collateral = warm;
+    static ccz_result r;
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&q), &o));
     memcpy(q.ptr + off, pem, (size_t)pem_len);
     expect("PCK certificate", ccz_buf_span(&q), ccz_buf_span(&c), SGX.at, CCZ_ERR_CERT_CHAIN,
            "pck_chain");
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&q), &o), CCZ_ERR_CERT_CHAIN);
+    CHECK_STR(r.step, "pck_chain");
+    ccz_collateral_free(warm);
     /* a chain that is not PEM at all */
     memset(q.ptr + off, 'A', dq.cert_data.len);
     expect("PCK chain garbage", ccz_buf_span(&q), ccz_buf_span(&c), SGX.at, CCZ_ERR_CERT_MALFORMED,
@@ -336,6 +351,170 @@ static void test_bad_collateral(void)
     CHECK_STATUS(ccz_collateral_load_file(&c, "/nonexistent.json"), CCZ_ERR_NOT_FOUND);
 }
 
+/* One region of a quote flipped bit by bit, each flip judged by one collateral object that a
+ * good quote has warmed (its PCK chain, QE report signature and attestation key cached). */
+typedef struct {
+    const char *what;
+    size_t off, len;
+    ccz_step step;           /* where every flip fails; CCZ_AT_NONE: anywhere but verified */
+    ccz_status status;       /* with step */
+    size_t lax_from, lax_to; /* within the region: fields checked before the signatures */
+} region;
+
+static void flip_region(const sample *smp, ccz_buf *q, const ccz_verify_opts *o, const region *g)
+{
+    static ccz_result r;
+    for (size_t i = 0; i < g->len; i++) {
+        size_t at = g->off + i;
+        uint8_t bit = (uint8_t)(1u << (i % 8));
+        q->ptr[at] ^= bit;
+        ccz_status got = ccz_verify(&r, ccz_buf_span(q), o);
+        q->ptr[at] ^= bit;
+        bool lax = g->step == CCZ_AT_NONE || (i >= g->lax_from && i < g->lax_to);
+        if (got == CCZ_OK || (!lax && (got != g->status || r.step_id != g->step))) {
+            fprintf(stderr, "%s: %s %s byte %zu bit %02x: got %s at %s (%s), want %s at %s\n",
+                    test_name, smp == &TDX ? "TDX" : "SGX", g->what, i, bit, ccz_status_name(got),
+                    r.step ? r.step : "-", r.message,
+                    lax ? "a failure" : ccz_status_name(g->status),
+                    lax ? "any step" : ccz_step_name(g->step));
+            test_failures++;
+            return;
+        }
+    }
+}
+
+/* Issue 22.3: the warm path remembers verified QE report signatures by their exact bytes; a
+ * quote whose signed bytes differ anywhere is still rejected, at the step that owns the byte,
+ * and nothing a rejected quote carried is remembered. */
+static void test_warm_bitflips(void)
+{
+    const sample *samples[] = {&SGX, &TDX};
+    for (int k = 0; k < 2; k++) {
+        const sample *smp = samples[k];
+        ccz_buf q = CCZ_BUF_INIT, c = CCZ_BUF_INIT;
+        load(smp, &q, &c);
+        ccz_collateral *col;
+        CHECK_OK(ccz_collateral_parse(&col, (const char *)c.ptr, c.len));
+        ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+        o.at_unix = smp->at;
+        o.trust = trust;
+        o.collateral = col;
+        static ccz_result r;
+        CHECK_OK(ccz_verify(&r, ccz_buf_span(&q), &o));
+        CHECK_OK(ccz_verify(&r, ccz_buf_span(&q), &o));
+        CHECK(col->qe_sig_n == 1);
+        ccz_dcap_quote dq;
+        CHECK_OK(ccz_dcap_quote_parse(&dq, ccz_buf_span(&q)));
+        size_t body = (size_t)(dq.body.ptr - q.ptr);
+        size_t sig = dq.signed_part.len + 4; /* after the signature-data length */
+        size_t qe = (size_t)(dq.qe_report.ptr - q.ptr);
+        CHECK(dq.qe_auth_data.len > 0);
+        /* the header's version, key type and TEE type decide how the quote is read, and its QE
+         * vendor is checked when parsed; a TD report's TEE_TCB_SVN, MRSEAM, MRSIGNERSEAM and
+         * SEAMATTRIBUTES meet the TCB info's module identity first (QVL's order) */
+        const region header_ids = {
+            "header (version, key and TEE type)", 0, 8, CCZ_AT_NONE, 0, 0, 0};
+        const region header = {
+            "header", 8, body - 8, CCZ_AT_QUOTE_SIGNATURE, CCZ_ERR_BAD_SIGNATURE, 12 - 8, 28 - 8};
+        region report = {"body", body, dq.body.len, CCZ_AT_QUOTE_SIGNATURE, CCZ_ERR_BAD_SIGNATURE,
+                         0,      0};
+        if (smp == &TDX)
+            report.lax_to = 16 + 48 + 48 + 8;
+        const region rest[] = {
+            {"QE report", qe, 384, CCZ_AT_QE_REPORT_SIGNATURE, CCZ_ERR_BAD_SIGNATURE, 0, 0},
+            {"QE report signature", qe + 384, 64, CCZ_AT_QE_REPORT_SIGNATURE, CCZ_ERR_BAD_SIGNATURE,
+             0, 0},
+            {"quote signature", sig, 64, CCZ_AT_QUOTE_SIGNATURE, CCZ_ERR_BAD_SIGNATURE, 0, 0},
+            {"attestation key", sig + 64, 64, CCZ_AT_QE_REPORT_DATA, CCZ_ERR_BAD_SIGNATURE, 0, 0},
+            {"QE auth data", (size_t)(dq.qe_auth_data.ptr - q.ptr), dq.qe_auth_data.len,
+             CCZ_AT_QE_REPORT_DATA, CCZ_ERR_BAD_SIGNATURE, 0, 0},
+        };
+        CHECK(memcmp(q.ptr + qe + 384, dq.qe_report_signature, 64) == 0);
+        CHECK(memcmp(q.ptr + sig + 64, dq.attestation_key, 64) == 0);
+        flip_region(smp, &q, &o, &header_ids);
+        flip_region(smp, &q, &o, &header);
+        flip_region(smp, &q, &o, &report);
+        for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++)
+            flip_region(smp, &q, &o, &rest[i]);
+        /* the good quote still verifies, from the cache, which holds its signature alone */
+        CHECK_OK(ccz_verify(&r, ccz_buf_span(&q), &o));
+        CHECK(col->qe_sig_n == 1);
+        /* the same document parsed again: a copy of its parse, with nothing verified */
+        ccz_collateral *again;
+        CHECK_OK(ccz_collateral_parse(&again, (const char *)c.ptr, c.len));
+        CHECK(again != col && again->checked_trust_id == 0 && again->crl_signer == NULL);
+        CHECK(again->qe_sig_n == 0 && again->pck[0].pck_key == NULL &&
+              again->ak[0].verifier == NULL);
+        CHECK(again->tcb.n_levels == col->tcb.n_levels && again->tcb.levels != col->tcb.levels);
+        CHECK(again->tcb_info_len == col->tcb_info_len &&
+              memcmp(again->tcb_info_text, col->tcb_info_text, col->tcb_info_len) == 0);
+        ccz_collateral_free(again);
+        ccz_collateral_free(col);
+        ccz_buf_free(&q);
+        ccz_buf_free(&c);
+    }
+}
+
+/* The QE report signature cache is keyed by the PCK chain too: a QE report and signature that
+ * one platform's PCK key made, remembered when its quote verified, carried in a quote whose PCK
+ * chain names another key is checked against that key and rejected. */
+static void test_qe_signature_cache_per_pck(void)
+{
+    forge *f = forge_new();
+    forge_quote_opts qo;
+    forge_quote_defaults(&qo);
+    ccz_buf a = CCZ_BUF_INIT, b = CCZ_BUF_INIT, spliced = CCZ_BUF_INIT, cb = CCZ_BUF_INIT;
+    CHECK_OK(forge_quote(f, &a, &qo));
+    forge_new_pck_key(f);
+    CHECK_OK(forge_quote(f, &b, &qo));
+    uint8_t sgx[16];
+    memset(sgx, 5, sizeof sgx);
+    char *ti = forge_dump(forge_tcb_info(
+        false, json_pack("[o]", forge_tcb_level(sgx, 10, NULL, "UpToDate", NULL)), NULL));
+    char *qi = forge_dump(
+        forge_qe_identity(false, json_pack("[o]", forge_isv_level(8, "UpToDate", NULL))));
+    forge_collateral_opts co = {ti, qi, 1735689600 /* 2025 */, 2051222400 /* 2035 */, false, false};
+    CHECK_OK(forge_collateral(f, &cb, &co));
+    /* quote a (v3) with b's certification data: a's QE report, its signature by the first PCK
+     * key, a's attestation key and quote signature; b's PCK chain */
+    ccz_dcap_quote da, db;
+    CHECK_OK(ccz_dcap_quote_parse(&da, ccz_buf_span(&a)));
+    CHECK_OK(ccz_dcap_quote_parse(&db, ccz_buf_span(&b)));
+    size_t head = (size_t)(da.cert_data.ptr - a.ptr) - 4; /* up to the certification data size */
+    CHECK_OK(ccz_buf_append(&spliced, a.ptr, head));
+    CHECK_OK(ccz_buf_append_u32le(&spliced, (uint32_t)db.cert_data.len));
+    CHECK_OK(ccz_buf_append(&spliced, db.cert_data.ptr, db.cert_data.len));
+    size_t sig_len = spliced.len - da.signed_part.len - 4;
+    for (int i = 0; i < 4; i++)
+        spliced.ptr[da.signed_part.len + i] = (uint8_t)(sig_len >> (8 * i));
+
+    ccz_trust *t;
+    CHECK_OK(ccz_trust_new(&t));
+    CHECK_OK(ccz_trust_add_intel_root(t, forge_root_pem(f)));
+    ccz_collateral *col;
+    CHECK_OK(ccz_collateral_parse(&col, (const char *)cb.ptr, cb.len));
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = 1893456000; /* 2030 */
+    o.trust = t;
+    o.collateral = col;
+    static ccz_result r;
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&a), &o));
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&b), &o));
+    CHECK(col->qe_sig_n == 2);
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&spliced), &o), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STR(r.step, "qe_report_signature");
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&a), &o));
+    ccz_collateral_free(col);
+    ccz_trust_free(t);
+    free(ti);
+    free(qi);
+    ccz_buf_free(&a);
+    ccz_buf_free(&b);
+    ccz_buf_free(&spliced);
+    ccz_buf_free(&cb);
+    forge_free(f);
+}
+
 static void cleanup(void)
 {
     ccz_trust_free(trust);
@@ -343,4 +522,5 @@ static void cleanup(void)
 }
 
 TEST_MAIN(T(test_quote_regions), T(test_pck_certificate), T(test_collateral_regions),
-          T(test_instants_and_mismatches), T(test_truncation), T(test_bad_collateral), T(cleanup))
+          T(test_instants_and_mismatches), T(test_truncation), T(test_bad_collateral),
+          T(test_warm_bitflips), T(test_qe_signature_cache_per_pck), T(cleanup))

@@ -314,5 +314,38 @@ static void test_cleanup(void)
     store = NULL;
 }
 
+/* The raw r||s path builds the DER itself: r or s with leading zero bytes (shortened) or a set
+ * high bit (a zero byte prepended) verify, through a one-off context and a reusable verifier,
+ * and a flipped byte fails with the verifier still usable after. */
+static void test_ecdsa_der_edges(void)
+{
+    setup();
+    EVP_PKEY_CTX *v;
+    CHECK_OK(x509_p256_verifier_new(&v, leaf_key));
+    bool seen_zero = false, seen_high = false, seen_low = false;
+    for (uint32_t i = 0; i < 4000 && !(seen_zero && seen_high && seen_low); i++) {
+        uint8_t msg[4] = {(uint8_t)(i >> 24), (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
+        uint8_t sig[64];
+        CHECK_OK(x509_p256_sign(sig, leaf_key, CCZ_SPAN(msg, 4)));
+        bool zero = sig[0] == 0 || sig[32] == 0, high = (sig[0] & 0x80) || (sig[32] & 0x80);
+        bool low = !(sig[0] & 0x80) && !(sig[32] & 0x80);
+        if ((zero && seen_zero) || (high && seen_high && !zero) || (low && seen_low && !zero))
+            continue;
+        seen_zero |= zero, seen_high |= high, seen_low |= low;
+        CHECK_OK(x509_p256_verify(leaf_key, CCZ_SPAN(msg, 4), sig));
+        CHECK_OK(x509_p256_verify_with(v, CCZ_SPAN(msg, 4), sig));
+        sig[63] ^= 0x10;
+        CHECK_STATUS(x509_p256_verify_with(v, CCZ_SPAN(msg, 4), sig), CCZ_ERR_BAD_SIGNATURE);
+        sig[63] ^= 0x10;
+        CHECK_OK(x509_p256_verify_with(v, CCZ_SPAN(msg, 4), sig));
+    }
+    CHECK(seen_zero && seen_high && seen_low);
+    /* r = 0 and s = 0 are not signatures */
+    uint8_t zeros[64] = {0};
+    CHECK_STATUS(x509_p256_verify_with(v, CCZ_SPAN("x", 1), zeros), CCZ_ERR_BAD_SIGNATURE);
+    EVP_PKEY_CTX_free(v);
+}
+
 TEST_MAIN(T(test_time), T(test_chain_inclusive_and_mapped), T(test_find_ext), T(test_issue_raw_ext),
-          T(test_hashes_and_pem), T(test_ecdsa_raw), T(test_parse_cache), T(test_cleanup))
+          T(test_hashes_and_pem), T(test_ecdsa_raw), T(test_ecdsa_der_edges), T(test_parse_cache),
+          T(test_cleanup))

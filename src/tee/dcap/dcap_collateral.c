@@ -514,9 +514,165 @@ static ccz_status read_signed(ccz_collateral *c, const json_t *root, bool tcb)
     return CCZ_OK;
 }
 
+/* ---- the parse cache -------------------------------------------------------------------------
+ * A verifier is handed the same collateral document again and again (one per platform, renewed
+ * daily); parsing it (JSON, hex, DER) costs as much as verifying a quote. What a parse yields is
+ * kept by the document's exact bytes and copied into each new object. Only the parse: a copy
+ * has none of the verification state (checked_*, crl_signer, the PCK, QE report and
+ * attestation key caches), so every check is made again for it. */
+
+#define PARSE_CACHE 4
+
+static struct {
+    pthread_mutex_t lock;
+    struct {
+        char *text;
+        size_t len;
+        ccz_collateral *parsed; /* never verified: a template */
+        uint64_t used;
+    } e[PARSE_CACHE];
+    uint64_t clock;
+} parsed = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void *dup_mem(const void *src, size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (p)
+        memcpy(p, src, n);
+    return p;
+}
+
+/* dst's advisories: a copy of src's (NULL when src has none). */
+static bool dup_advisories(dcap_status_info *dst, const dcap_status_info *src)
+{
+    size_t n = (src->n_advisories ? src->n_advisories : 1) * sizeof *src->advisories;
+    dst->advisories = NULL;
+    return !src->advisories || (dst->advisories = dup_mem(src->advisories, n)) != NULL;
+}
+
+/* A copy of n levels (NULL when src is NULL); each level's advisories stay NULL until copied,
+ * so that a partial copy frees only its own. */
+static bool dup_isv_levels(dcap_isv_level **dst, const dcap_isv_level *src, size_t n)
+{
+    *dst = NULL;
+    if (!src)
+        return true;
+    if ((*dst = dup_mem(src, n * sizeof *src)) == NULL)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        (*dst)[i].st.advisories = NULL;
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = dup_advisories(&(*dst)[i].st, &src[i].st);
+    return ok;
+}
+
+/* A new object with a copy of what t parsed and nothing verified. */
+static ccz_collateral *clone_parsed(const ccz_collateral *t)
+{
+    ccz_collateral *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->kind = t->kind;
+    c->tcb_info_len = t->tcb_info_len;
+    c->qe_identity_len = t->qe_identity_len;
+    memcpy(c->tcb_info_sig, t->tcb_info_sig, 64);
+    memcpy(c->qe_identity_sig, t->qe_identity_sig, 64);
+    c->tcb = t->tcb;
+    c->qe = t->qe;
+    c->unusable = t->unusable;
+    memcpy(c->unusable_detail, t->unusable_detail, sizeof c->unusable_detail);
+    pthread_mutex_init(&c->lock, NULL);
+    /* every pointer c holds is its own from here on: ccz_collateral_free undoes a partial copy */
+    c->tcb.levels = NULL, c->tcb.modules = NULL, c->qe.levels = NULL;
+    bool ok =
+        (!t->tcb_info_text ||
+         (c->tcb_info_text = dup_mem(t->tcb_info_text, t->tcb_info_len + 1)) != NULL) &&
+        (!t->qe_identity_text ||
+         (c->qe_identity_text = dup_mem(t->qe_identity_text, t->qe_identity_len + 1)) != NULL);
+    ok = ok && (!t->tcb_chain || (c->tcb_chain = X509_chain_up_ref(t->tcb_chain)) != NULL);
+    ok = ok && (!t->qe_chain || (c->qe_chain = X509_chain_up_ref(t->qe_chain)) != NULL);
+    ok = ok &&
+         (!t->pck_crl_chain || (c->pck_crl_chain = X509_chain_up_ref(t->pck_crl_chain)) != NULL);
+    if (ok && t->root_crl && X509_CRL_up_ref(t->root_crl))
+        c->root_crl = t->root_crl;
+    if (ok && t->pck_crl && X509_CRL_up_ref(t->pck_crl))
+        c->pck_crl = t->pck_crl;
+    ok = ok && (c->root_crl != NULL) == (t->root_crl != NULL) &&
+         (c->pck_crl != NULL) == (t->pck_crl != NULL);
+    if (ok && t->tcb.levels) {
+        ok = (c->tcb.levels = dup_mem(t->tcb.levels, t->tcb.n_levels * sizeof *t->tcb.levels)) !=
+             NULL;
+        for (size_t i = 0; ok && i < t->tcb.n_levels; i++)
+            c->tcb.levels[i].st.advisories = NULL;
+        for (size_t i = 0; ok && i < t->tcb.n_levels; i++)
+            ok = dup_advisories(&c->tcb.levels[i].st, &t->tcb.levels[i].st);
+    }
+    if (ok && t->tcb.modules) {
+        ok = (c->tcb.modules =
+                  dup_mem(t->tcb.modules, t->tcb.n_modules * sizeof *t->tcb.modules)) != NULL;
+        for (size_t i = 0; ok && i < t->tcb.n_modules; i++)
+            c->tcb.modules[i].levels = NULL;
+        for (size_t i = 0; ok && i < t->tcb.n_modules; i++)
+            ok = dup_isv_levels(&c->tcb.modules[i].levels, t->tcb.modules[i].levels,
+                                t->tcb.modules[i].n_levels);
+    }
+    if (ok && t->qe.levels)
+        ok = dup_isv_levels(&c->qe.levels, t->qe.levels, t->qe.n_levels);
+    if (!ok) {
+        ccz_collateral_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* A copy of the parse of exactly these bytes, or NULL. */
+static ccz_collateral *parsed_get(const char *text, size_t len)
+{
+    ccz_collateral *c = NULL;
+    pthread_mutex_lock(&parsed.lock);
+    for (int i = 0; i < PARSE_CACHE; i++) {
+        if (parsed.e[i].parsed && parsed.e[i].len == len &&
+            memcmp(parsed.e[i].text, text, len) == 0) {
+            parsed.e[i].used = ++parsed.clock;
+            c = clone_parsed(parsed.e[i].parsed);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&parsed.lock);
+    return c;
+}
+
+/* Remembers a copy of c (just parsed from text, not yet verified), least recently used out. */
+static void parsed_put(const char *text, size_t len, const ccz_collateral *c)
+{
+    char *copy = NULL;
+    ccz_collateral *t = clone_parsed(c);
+    if (!t || (copy = dup_mem(text, len)) == NULL) {
+        ccz_collateral_free(t);
+        return;
+    }
+    pthread_mutex_lock(&parsed.lock);
+    int k = 0;
+    for (int i = 1; i < PARSE_CACHE; i++)
+        if (parsed.e[i].used < parsed.e[k].used)
+            k = i;
+    char *old_text = parsed.e[k].text;
+    ccz_collateral *old = parsed.e[k].parsed;
+    parsed.e[k].text = copy;
+    parsed.e[k].len = len;
+    parsed.e[k].parsed = t;
+    parsed.e[k].used = ++parsed.clock;
+    pthread_mutex_unlock(&parsed.lock);
+    free(old_text);
+    ccz_collateral_free(old);
+}
+
 ccz_status ccz_collateral_parse(ccz_collateral **out, const char *text, size_t len)
 {
     *out = NULL;
+    if (len <= COLLATERAL_MAX && (*out = parsed_get(text, len)) != NULL)
+        return CCZ_OK;
     json_t *root;
     if (ccz_json_parse(&root, text, len, COLLATERAL_MAX))
         return ccz_fail_context(CCZ_ERR_MALFORMED, "collateral");
@@ -545,6 +701,7 @@ out:
         ccz_collateral_free(c);
         return s;
     }
+    parsed_put(text, len, c);
     *out = c;
     return CCZ_OK;
 }
@@ -592,8 +749,13 @@ void ccz_collateral_free(ccz_collateral *c)
         free_isv_levels(c->tcb.modules[i].levels, c->tcb.modules[i].n_levels);
     free(c->tcb.modules);
     free_isv_levels(c->qe.levels, c->qe.n_levels);
-    for (int i = 0; i < DCAP_PCK_CACHE; i++)
+    for (int i = 0; i < DCAP_PCK_CACHE; i++) {
         EVP_PKEY_free(c->pck[i].pck_key);
+        free(c->pck[i].chain);
+    }
+    X509_free(c->crl_signer);
+    for (int i = 0; i < DCAP_AK_CACHE; i++)
+        EVP_PKEY_CTX_free(c->ak[i].verifier);
     X509_free(c->snp.vek);
     sk_X509_pop_free(c->snp.chain, X509_free);
     EVP_PKEY_free(c->snp.vek_key);

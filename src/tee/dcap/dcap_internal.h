@@ -77,7 +77,9 @@ typedef struct {
 /* A PCK chain already verified against this collateral, kept so the next quote from the same
  * platform costs no certificate work. */
 typedef struct {
-    uint8_t chain_hash[32]; /* SHA-256 of the certification data */
+    uint8_t *chain; /* the certification data, compared byte for byte */
+    size_t chain_len;
+    uint8_t chain_hash[32]; /* its SHA-256: the chain's key in the QE report signature cache */
     uint64_t trust_id;      /* the roots it was verified against */
     EVP_PKEY *pck_key;
     ccz_pck_ext ext;
@@ -85,6 +87,22 @@ typedef struct {
 } dcap_pck_cache;
 
 #define DCAP_PCK_CACHE 8
+
+/* QE report signatures already verified against this collateral's PCK chains, by the SHA-256
+ * of a domain string, the PCK chain's cache key (chain_hash), the QE report and its signature:
+ * one platform's quoting enclave signs the same report for every quote its attestation key
+ * signs. Only that ECDSA verification is remembered; nothing of a quote's own verdict. */
+#define DCAP_QE_SIG_CACHE 8
+
+/* Attestation keys seen in quotes, each with a context set up to verify with it (used under
+ * the collateral's lock). A key is parsed, not trusted: the QE report vouches for it on every
+ * quote. */
+typedef struct {
+    uint8_t xy[64];
+    EVP_PKEY_CTX *verifier; /* NULL: unused */
+} dcap_ak_cache;
+
+#define DCAP_AK_CACHE 8
 
 typedef enum { COLLATERAL_DCAP = 1, COLLATERAL_SNP = 2, COLLATERAL_CSV = 3 } collateral_kind;
 
@@ -137,8 +155,13 @@ struct ccz_collateral {
     pthread_mutex_t lock;      /* guards what follows */
     uint64_t checked_trust_id; /* the roots the signatures were checked against (0: none) */
     int64_t checked_from, checked_until; /* window in which the collateral's own checks hold */
+    X509 *crl_signer; /* the root that verified root_crl in those checks (NULL: none) */
     dcap_pck_cache pck[DCAP_PCK_CACHE];
     unsigned pck_next;
+    uint8_t qe_sig[DCAP_QE_SIG_CACHE][32]; /* the first qe_sig_n hold keys (oldest replaced) */
+    unsigned qe_sig_n, qe_sig_next;
+    dcap_ak_cache ak[DCAP_AK_CACHE];
+    unsigned ak_next;
 };
 
 /* "2025-06-19T10:56:11Z" (or with fractional seconds / "+00:00") to unix seconds. */

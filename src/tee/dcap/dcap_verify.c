@@ -4,7 +4,10 @@
  * attestation key, the QE identity, the quote signature, TCB level matching (platform, TDX
  * module, QE) and status convergence. Quotes and collateral are untrusted; trust anchors and
  * the instant come from the caller. What has been verified against a collateral object is
- * cached in it until its validity window ends, so repeat quotes cost two signature checks. */
+ * cached in it until its validity window ends: its own signatures and chains, PCK chains and QE
+ * report signatures (each by exact bytes), so a repeat quote from a known platform costs one
+ * signature check, the quote's own, plus hashing; every other check runs on every quote, and
+ * no quote's verdict is cached. */
 #include <ctype.h>
 #include <strings.h>
 #include <stdlib.h>
@@ -24,11 +27,15 @@ static const uint8_t INTEL_QE_VENDOR[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 
 
 /* ---- certificate chains ----------------------------------------------------------------------*/
 
-/* Verifies leaf to a trusted Intel root at `at`, every certificate checked against the CRLs,
- * and narrows w to where the chain and the CRLs are valid. */
+/* Verifies leaf to a trusted Intel root at `at` and narrows w to where the chain and the CRLs
+ * are valid. The leaf is checked against the CRLs by OpenSSL, the CAs between it and the root
+ * against ca_crl, whose signature is not verified again when its issuer is ca_crl_signer (the
+ * root that verified it in the collateral's own checks); the root, trusted, against none. Sets
+ * *root (when not NULL) to a new reference to the root. */
 static ccz_status verify_chain(X509 *leaf, STACK_OF(X509) *untrusted, X509_CRL *const *crls,
-                               int n_crls, const ccz_trust *t, int64_t at, bool collateral,
-                               const char *what, x509_window *w)
+                               int n_crls, X509_CRL *ca_crl, X509 *ca_crl_signer,
+                               const ccz_trust *t, int64_t at, bool collateral, const char *what,
+                               x509_window *w, X509 **root)
 {
     CCZ_ENSURE(sk_X509_num(t->intel_roots) > 0, CCZ_ERR_CERT_CHAIN, "%s: no Intel root is trusted",
                what);
@@ -41,22 +48,42 @@ static ccz_status verify_chain(X509 *leaf, STACK_OF(X509) *untrusted, X509_CRL *
         .at = at,
         .collateral = collateral,
         .name_cert = true,
+        .crl_leaf_only = true,
+        .ca_crls = &ca_crl,
+        .n_ca_crls = 1,
+        .ca_crls_signer = ca_crl_signer,
     };
-    return x509_verify_chain(&check, leaf, w, NULL, NULL);
+    return x509_verify_chain(&check, leaf, w, root, NULL);
+}
+
+static bool same_chain(STACK_OF(X509) *a, STACK_OF(X509) *b)
+{
+    if (sk_X509_num(a) != sk_X509_num(b))
+        return false;
+    for (int i = 0; i < sk_X509_num(a); i++)
+        if (X509_cmp(sk_X509_value(a, i), sk_X509_value(b, i)) != 0)
+            return false;
+    return true;
 }
 
 /* ---- collateral: TCB info and QE identity ----------------------------------------------------*/
 
+/* One signed JSON document: its chain with the root CRL (unless it is the chain just verified
+ * for the other document: the same certificates, CRL and instant), its signature and dates.
+ * Sets *root (when not NULL) to the root that verified the chain and the root CRL. */
 static ccz_status check_signed_json(ccz_result *r, ccz_collateral *c, const ccz_trust *t,
-                                    int64_t at, bool tcb, x509_window *w)
+                                    int64_t at, bool tcb, x509_window *w, X509 **root)
 {
     ccz_step step = tcb ? CCZ_AT_TCB_INFO : CCZ_AT_QE_IDENTITY;
     const char *what = tcb ? "TCB info" : "QE identity";
     STACK_OF(X509) *chain = tcb ? c->tcb_chain : c->qe_chain;
     X509 *signer = sk_X509_value(chain, 0);
-    ccz_status s = verify_chain(signer, chain, &c->root_crl, 1, t, at, true, what, w);
-    if (s)
-        return ccz_result_fail(r, step, s);
+    if (tcb || !same_chain(c->tcb_chain, c->qe_chain)) {
+        ccz_status s = verify_chain(signer, chain, &c->root_crl, 1, c->root_crl, NULL, t, at, true,
+                                    what, w, root);
+        if (s)
+            return ccz_result_fail(r, step, s);
+    }
     EVP_PKEY *key = X509_get0_pubkey(signer);
     ccz_span body = tcb ? CCZ_SPAN(c->tcb_info_text, c->tcb_info_len)
                         : CCZ_SPAN(c->qe_identity_text, c->qe_identity_len);
@@ -83,8 +110,22 @@ static ccz_status check_collateral(ccz_result *r, ccz_collateral *c, const ccz_t
     if (c->checked_trust_id == t->id && at >= c->checked_from && at <= c->checked_until)
         return CCZ_OK;
     x509_window w = X509_WINDOW_ALWAYS;
-    CCZ_GUARD(check_signed_json(r, c, t, at, true, &w));
-    CCZ_GUARD(check_signed_json(r, c, t, at, false, &w));
+    X509 *root = NULL;
+    ccz_status s = check_signed_json(r, c, t, at, true, &w, &root);
+    if (s == CCZ_OK)
+        s = check_signed_json(r, c, t, at, false, &w, NULL);
+    if (s) {
+        X509_free(root);
+        return s;
+    }
+    /* the TCB signing certificate's CRL, the root CRL, was verified with its issuer's key: the
+     * root's when the root issued it */
+    X509_free(c->crl_signer);
+    c->crl_signer = NULL;
+    if (X509_check_issued(root, sk_X509_value(c->tcb_chain, 0)) == X509_V_OK)
+        c->crl_signer = root;
+    else
+        X509_free(root);
     c->checked_trust_id = t->id;
     c->checked_from = w.from;
     c->checked_until = w.until;
@@ -102,48 +143,60 @@ static ccz_status pck_ext_of(ccz_pck_ext *ext, X509 *pck)
 }
 
 /* Verifies the quote's PCK chain (or finds it verified in the cache) and returns the PCK key
- * (a new reference) and SGX extensions. Called with c->lock held. */
+ * (a new reference), SGX extensions and the chain's cache key h (SHA-256 of its bytes). Called
+ * with c->lock held. */
 static ccz_status check_pck(ccz_result *r, ccz_collateral *c, const ccz_trust *t, int64_t at,
-                            ccz_span chain_pem, EVP_PKEY **key, ccz_pck_ext *ext)
+                            ccz_span chain_pem, EVP_PKEY **key, ccz_pck_ext *ext, uint8_t h[32])
 {
-    uint8_t h[32];
-    ccz_status s = tee_sha256(h, chain_pem);
-    if (s)
-        return ccz_result_fail(r, CCZ_AT_PCK_CHAIN, s);
     for (int i = 0; i < DCAP_PCK_CACHE; i++) {
         dcap_pck_cache *e = &c->pck[i];
-        if (e->pck_key && e->trust_id == t->id && memcmp(e->chain_hash, h, 32) == 0 &&
-            at >= e->valid_from && at <= e->valid_until) {
+        if (e->pck_key && e->trust_id == t->id && e->chain_len == chain_pem.len &&
+            memcmp(e->chain, chain_pem.ptr, chain_pem.len) == 0 && at >= e->valid_from &&
+            at <= e->valid_until) {
             EVP_PKEY_up_ref(e->pck_key);
             *key = e->pck_key;
             *ext = e->ext;
+            memcpy(h, e->chain_hash, 32);
             return CCZ_OK;
         }
     }
     STACK_OF(X509) *chain = NULL;
     x509_window w = X509_WINDOW_ALWAYS;
     X509_CRL *crls[2] = {c->root_crl, c->pck_crl};
+    uint8_t *copy = NULL;
+    ccz_status s = tee_sha256(h, chain_pem);
+    if (s)
+        goto fail;
     if ((s = x509_read_pem_certs(&chain, chain_pem, 4)) != CCZ_OK) {
         ccz_fail_context(s, "the quote's PCK certificate chain");
         goto fail;
     }
     X509 *pck = sk_X509_value(chain, 0);
-    CCZ_GUARD_GOTO(verify_chain(pck, chain, crls, 2, t, at, false, "PCK chain", &w), s, fail);
+    CCZ_GUARD_GOTO(verify_chain(pck, chain, crls, 2, c->root_crl, c->crl_signer, t, at, false,
+                                "PCK chain", &w, NULL),
+                   s, fail);
     CCZ_GUARD_GOTO(pck_ext_of(ext, pck), s, fail);
     EVP_PKEY *k = X509_get0_pubkey(pck);
     if (!k || !x509_is_p256(k)) {
         s = ccz_fail(CCZ_ERR_KEY_MALFORMED, "the PCK certificate's key is not P-256");
         goto fail;
     }
-    dcap_pck_cache *e = &c->pck[c->pck_next++ % DCAP_PCK_CACHE];
-    EVP_PKEY_free(e->pck_key);
-    EVP_PKEY_up_ref(k);
-    e->pck_key = k;
-    memcpy(e->chain_hash, h, 32);
-    e->ext = *ext;
-    e->trust_id = t->id;
-    e->valid_from = w.from;
-    e->valid_until = w.until;
+    /* remembered when there is memory for it; verified either way */
+    if ((copy = malloc(chain_pem.len ? chain_pem.len : 1)) != NULL) {
+        memcpy(copy, chain_pem.ptr, chain_pem.len);
+        dcap_pck_cache *e = &c->pck[c->pck_next++ % DCAP_PCK_CACHE];
+        EVP_PKEY_free(e->pck_key);
+        free(e->chain);
+        EVP_PKEY_up_ref(k);
+        e->pck_key = k;
+        e->chain = copy;
+        e->chain_len = chain_pem.len;
+        memcpy(e->chain_hash, h, 32);
+        e->ext = *ext;
+        e->trust_id = t->id;
+        e->valid_from = w.from;
+        e->valid_until = w.until;
+    }
     EVP_PKEY_up_ref(k);
     *key = k;
     sk_X509_pop_free(chain, X509_free);
@@ -377,25 +430,60 @@ static ccz_status tcb_status(ccz_result *r, const ccz_collateral *col, const ccz
 
 /* ---- QE --------------------------------------------------------------------------------------*/
 
-/* The QE report (signature, report data), then the QE identity: for this TEE, then MISCSELECT,
- * ATTRIBUTES, MRSIGNER and ISVPRODID in QVL's order. *qe_status is the QE's TCB level, NULL when
- * none matches its ISVSVN (judged later, as QVL does). */
-static ccz_status check_qe(ccz_result *r, const ccz_dcap_quote *q, EVP_PKEY *pck,
-                           const dcap_qe_identity *id, uint16_t *isv_svn,
-                           const dcap_status_info **qe_status)
+/* The key under which a verified QE report signature is remembered: the PCK chain (by its
+ * cache key), the exact report and the exact signature. */
+static ccz_status qe_sig_key(uint8_t key[32], const uint8_t pck_id[32], const ccz_dcap_quote *q)
 {
+    static const char domain[] = "ccz dcap QE report signature v1";
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md && EVP_DigestInit_ex(md, x509_sha256(), NULL) &&
+             EVP_DigestUpdate(md, domain, sizeof domain) && EVP_DigestUpdate(md, pck_id, 32) &&
+             EVP_DigestUpdate(md, q->qe_report.ptr, q->qe_report.len) &&
+             EVP_DigestUpdate(md, q->qe_report_signature, 64) && EVP_DigestFinal_ex(md, key, NULL);
+    EVP_MD_CTX_free(md);
+    return ok ? CCZ_OK : ccz_fail_ossl(CCZ_ERR_CRYPTO, "SHA-256 failed");
+}
+
+/* The QE report signature by the PCK key, or its key found among those already verified
+ * against this collateral. Called with col->lock held. */
+static ccz_status check_qe_signature(ccz_result *r, ccz_collateral *col, const ccz_dcap_quote *q,
+                                     EVP_PKEY *pck, const uint8_t pck_id[32])
+{
+    uint8_t key[32];
+    ccz_status s = qe_sig_key(key, pck_id, q);
+    if (s)
+        return ccz_result_fail(r, CCZ_AT_QE_REPORT_SIGNATURE, s);
+    for (unsigned i = 0; i < col->qe_sig_n; i++)
+        if (memcmp(col->qe_sig[i], key, 32) == 0)
+            return CCZ_OK;
     if (x509_p256_verify(pck, q->qe_report, q->qe_report_signature) != CCZ_OK) {
         return ccz_result_failf(r, CCZ_AT_QE_REPORT_SIGNATURE, CCZ_ERR_BAD_SIGNATURE,
                                 "the QE report signature does not verify with the PCK "
                                 "certificate's key");
     }
+    memcpy(col->qe_sig[col->qe_sig_next], key, 32);
+    col->qe_sig_next = (col->qe_sig_next + 1) % DCAP_QE_SIG_CACHE;
+    if (col->qe_sig_n < DCAP_QE_SIG_CACHE)
+        col->qe_sig_n++;
+    return CCZ_OK;
+}
+
+/* The QE report (signature, report data), then the QE identity: for this TEE, then MISCSELECT,
+ * ATTRIBUTES, MRSIGNER and ISVPRODID in QVL's order. *qe_status is the QE's TCB level, NULL when
+ * none matches its ISVSVN (judged later, as QVL does). Called with col->lock held. */
+static ccz_status check_qe(ccz_result *r, ccz_collateral *col, const ccz_dcap_quote *q,
+                           EVP_PKEY *pck, const uint8_t pck_id[32], uint16_t *isv_svn,
+                           const dcap_status_info **qe_status)
+{
+    const dcap_qe_identity *id = &col->qe;
+    CCZ_GUARD(check_qe_signature(r, col, q, pck, pck_id));
     ccz_sgx_claims qe;
     uint8_t qe_rd[64], want[64] = {0};
     ccz_status s = ccz_dcap_sgx_report_decode(&qe, qe_rd, q->qe_report);
     if (s)
         return ccz_result_fail(r, CCZ_AT_PARSE, s);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+    int ok = md && EVP_DigestInit_ex(md, x509_sha256(), NULL) &&
              EVP_DigestUpdate(md, q->attestation_key, 64) &&
              EVP_DigestUpdate(md, q->qe_auth_data.ptr, q->qe_auth_data.len) &&
              EVP_DigestFinal_ex(md, want, NULL);
@@ -497,6 +585,32 @@ static ccz_status check_tcb_info_fits(ccz_result *r, const dcap_tcb_info *ti,
     return CCZ_OK;
 }
 
+/* A context to verify with the attestation key xy: the collateral's for that key, or a new
+ * one it keeps (oldest replaced). Called with col->lock held. */
+static ccz_status attestation_verifier(ccz_collateral *col, const uint8_t xy[64],
+                                       EVP_PKEY_CTX **out)
+{
+    for (int i = 0; i < DCAP_AK_CACHE; i++) {
+        if (col->ak[i].verifier && memcmp(col->ak[i].xy, xy, 64) == 0) {
+            *out = col->ak[i].verifier;
+            return CCZ_OK;
+        }
+    }
+    EVP_PKEY *key;
+    EVP_PKEY_CTX *v;
+    CCZ_GUARD(x509_p256_key_from_raw(&key, xy));
+    ccz_status s = x509_p256_verifier_new(&v, key);
+    EVP_PKEY_free(key);
+    if (s)
+        return s;
+    dcap_ak_cache *e = &col->ak[col->ak_next++ % DCAP_AK_CACHE];
+    EVP_PKEY_CTX_free(e->verifier);
+    memcpy(e->xy, xy, 64);
+    e->verifier = v;
+    *out = v;
+    return CCZ_OK;
+}
+
 /* The checks in the order of Intel's QVL (QvE's sgx_qve_verify_quote, then
  * QuoteVerifier::verify), so that a quote with several faults reports the one Intel reports,
  * but for one deliberate difference: the TCB info and QE identity (signatures, dates) come
@@ -505,22 +619,25 @@ static ccz_status verify_locked(ccz_result *r, const ccz_dcap_quote *q, ccz_coll
                                 const ccz_verify_opts *o)
 {
     ccz_claims *c = &r->claims;
-    EVP_PKEY *pck = NULL, *ak = NULL;
+    EVP_PKEY *pck = NULL;
+    EVP_PKEY_CTX *ak = NULL; /* the collateral's */
     ccz_pck_ext ext;
+    uint8_t pck_id[32];
     const dcap_status_info *qe = NULL;
     const dcap_module_identity *module = NULL;
     uint16_t qe_svn = 0;
     ccz_status s;
     CCZ_GUARD_GOTO(check_collateral(r, col, o->trust, o->at_unix), s, out);
-    CCZ_GUARD_GOTO(check_pck(r, col, o->trust, o->at_unix, q->cert_data, &pck, &ext), s, out);
+    CCZ_GUARD_GOTO(check_pck(r, col, o->trust, o->at_unix, q->cert_data, &pck, &ext, pck_id), s,
+                   out);
     memcpy(c->dcap.fmspc, ext.fmspc, 6);
     memcpy(c->dcap.pce_id, ext.pce_id, 2);
     CCZ_GUARD_GOTO(check_tcb_info_fits(r, &col->tcb, q, &ext), s, out);
     if (col->tcb.tdx)
         CCZ_GUARD_GOTO(tdx_module_identity(r, &col->tcb, q, &c->tdx, &module), s, out);
-    CCZ_GUARD_GOTO(check_qe(r, q, pck, &col->qe, &qe_svn, &qe), s, out);
-    if ((s = x509_p256_key_from_raw(&ak, q->attestation_key)) != CCZ_OK ||
-        (s = x509_p256_verify(ak, q->signed_part, q->signature)) != CCZ_OK) {
+    CCZ_GUARD_GOTO(check_qe(r, col, q, pck, pck_id, &qe_svn, &qe), s, out);
+    if ((s = attestation_verifier(col, q->attestation_key, &ak)) != CCZ_OK ||
+        (s = x509_p256_verify_with(ak, q->signed_part, q->signature)) != CCZ_OK) {
         s = ccz_result_failf(r, CCZ_AT_QUOTE_SIGNATURE, CCZ_ERR_BAD_SIGNATURE,
                              "the quote signature does not verify with the attestation key");
         goto out;
@@ -528,7 +645,6 @@ static ccz_status verify_locked(ccz_result *r, const ccz_dcap_quote *q, ccz_coll
     CCZ_GUARD_GOTO(tcb_status(r, col, &ext, module, qe, qe_svn), s, out);
 out:
     EVP_PKEY_free(pck);
-    EVP_PKEY_free(ak);
     return s;
 }
 
