@@ -515,6 +515,65 @@ static void test_qe_signature_cache_per_pck(void)
     forge_free(f);
 }
 
+/* The QE identity's chain is verified on its own unless it is the TCB info's very chain: a QE
+ * identity signed under another root, carried in collateral whose TCB info is genuine, is
+ * refused at the QE identity even though its signature verifies with the chain it brings. */
+static void test_qe_identity_chain_of_its_own(void)
+{
+    forge *f = forge_new(), *other = forge_new();
+    forge_quote_opts qo;
+    forge_quote_defaults(&qo);
+    ccz_buf q = CCZ_BUF_INIT, c1 = CCZ_BUF_INIT, c2 = CCZ_BUF_INIT;
+    CHECK_OK(forge_quote(f, &q, &qo));
+    uint8_t sgx[16];
+    memset(sgx, 5, sizeof sgx);
+    char *ti = forge_dump(forge_tcb_info(
+        false, json_pack("[o]", forge_tcb_level(sgx, 10, NULL, "UpToDate", NULL)), NULL));
+    char *qi = forge_dump(
+        forge_qe_identity(false, json_pack("[o]", forge_isv_level(8, "UpToDate", NULL))));
+    forge_collateral_opts co = {ti, qi, 1735689600 /* 2025 */, 2051222400 /* 2035 */, false, false};
+    CHECK_OK(forge_collateral(f, &c1, &co));
+    CHECK_OK(forge_collateral(other, &c2, &co));
+    json_t *j1 = json_loadb((const char *)c1.ptr, c1.len, 0, NULL),
+           *j2 = json_loadb((const char *)c2.ptr, c2.len, 0, NULL);
+    CHECK(j1 && j2);
+    static const char *const qe_keys[] = {"qe_identity_issuer_chain", "qe_identity",
+                                          "qe_identity_signature"};
+    for (size_t i = 0; i < 3; i++)
+        CHECK(json_object_set(j1, qe_keys[i], json_object_get(j2, qe_keys[i])) == 0);
+    char *spliced = json_dumps(j1, JSON_COMPACT);
+    CHECK(spliced != NULL);
+
+    ccz_trust *t;
+    CHECK_OK(ccz_trust_new(&t));
+    CHECK_OK(ccz_trust_add_intel_root(t, forge_root_pem(f)));
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = 1893456000; /* 2030 */
+    o.trust = t;
+    static ccz_result r;
+    ccz_collateral *col;
+    CHECK_OK(ccz_collateral_parse(&col, (const char *)c1.ptr, c1.len));
+    o.collateral = col;
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&q), &o));
+    ccz_collateral_free(col);
+    CHECK_OK(ccz_collateral_parse(&col, spliced, strlen(spliced)));
+    o.collateral = col;
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&q), &o), CCZ_ERR_CERT_CHAIN);
+    CHECK_STR(r.step, "qe_identity");
+    ccz_collateral_free(col);
+    ccz_trust_free(t);
+    free(spliced);
+    json_decref(j1);
+    json_decref(j2);
+    free(ti);
+    free(qi);
+    ccz_buf_free(&q);
+    ccz_buf_free(&c1);
+    ccz_buf_free(&c2);
+    forge_free(f);
+    forge_free(other);
+}
+
 static void cleanup(void)
 {
     ccz_trust_free(trust);
@@ -523,4 +582,5 @@ static void cleanup(void)
 
 TEST_MAIN(T(test_quote_regions), T(test_pck_certificate), T(test_collateral_regions),
           T(test_instants_and_mismatches), T(test_truncation), T(test_bad_collateral),
-          T(test_warm_bitflips), T(test_qe_signature_cache_per_pck), T(cleanup))
+          T(test_warm_bitflips), T(test_qe_signature_cache_per_pck),
+          T(test_qe_identity_chain_of_its_own), T(cleanup))
