@@ -591,6 +591,27 @@ json_t *http_request_json(http_request *r)
     return http_request_json_lifted(r, NULL, NULL);
 }
 
+/* Whether a JSON string's body needs no unescaping and is valid as it stands: no '\\', no '"',
+ * no byte below 0x20. Kilobytes of base64 evidence pass through here on every request: two
+ * memchr and a test of eight bytes at a time (a byte below 0x20 makes x - 0x20..20 borrow into
+ * a top bit that x itself does not have). */
+static bool json_plain(const uint8_t *p, size_t n)
+{
+    if (memchr(p, '\\', n) || memchr(p, '"', n))
+        return false;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        if ((x - 0x2020202020202020ull) & ~x & 0x8080808080808080ull)
+            return false;
+    }
+    for (; i < n; i++)
+        if (p[i] < 0x20)
+            return false;
+    return true;
+}
+
 json_t *http_request_json_lifted(http_request *r, const char *key, ccz_buf *lifted)
 {
     const char *type = http_request_header(r, "content-type");
@@ -608,11 +629,9 @@ json_t *http_request_json_lifted(http_request *r, const char *key, ccz_buf *lift
      * syntax and duplicate keys are still checked */
     if (key && ccz_json_raw_member(&v, body, key) == CCZ_OK && v.len > 256 && v.ptr[0] == '"' &&
         v.ptr[v.len - 1] == '"') {
-        bool plain = true;
-        for (size_t i = 1; plain && i + 1 < v.len; i++)
-            plain = v.ptr[i] >= 0x20 && v.ptr[i] != '\\' && v.ptr[i] != '"';
         size_t at = (size_t)(v.ptr - body.ptr);
-        if (plain && ccz_buf_append(lifted, v.ptr + 1, v.len - 2) == CCZ_OK &&
+        if (json_plain(v.ptr + 1, v.len - 2) &&
+            ccz_buf_append(lifted, v.ptr + 1, v.len - 2) == CCZ_OK &&
             ccz_buf_append(&rest, body.ptr, at) == CCZ_OK &&
             ccz_buf_append(&rest, "\"\"", 2) == CCZ_OK &&
             ccz_buf_append(&rest, v.ptr + v.len, body.len - at - v.len) == CCZ_OK)

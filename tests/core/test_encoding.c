@@ -45,6 +45,31 @@ static void test_base64(void)
     CHECK_STATUS(ccz_base64_decode(&b, "Z===", 4), CCZ_ERR_ENCODING);
     CHECK_STATUS(ccz_base64_decode(&b, "Zg=a", 4), CCZ_ERR_ENCODING);
     CHECK_STATUS(ccz_base64_decode(&b, "Zm9v-_==", 8), CCZ_ERR_ENCODING);
+    CHECK_STATUS(ccz_base64_decode(&b, "Zm9v\n\n\n\n", 8), CCZ_ERR_ENCODING); /* trimmed whole */
+    CHECK_STATUS(ccz_base64_decode(&b, "    Zm9v", 8), CCZ_ERR_ENCODING);
+    CHECK_INT(b.len, 0);
+    /* every byte value at the start, in the middle and at the end (before padding or not) is
+     * taken exactly when it is in the alphabet: OpenSSL trims white space at the ends and
+     * reads '=' anywhere as zero bits, which the decoder must not let through */
+    static const char *const shapes[] = {"?m9vYmFy", "Zm?vYmFy", "Zm9vYmF?",
+                                         "Zm9vYm?=", "Zm9vY?=="};
+    for (size_t k = 0; k < CCZ_ARRAY_LEN(shapes); k++) {
+        for (int c = 0; c < 256; c++) {
+            char text[9];
+            memcpy(text, shapes[k], 9);
+            *strchr(text, '?') = (char)c;
+            bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                         (c >= '0' && c <= '9') || c == '+' || c == '/';
+            bool padding = c == '=' && (k == 2 || k == 3); /* "Zm9vYmF=", "Zm9vYm==" */
+            ccz_buf_reset(&b);
+            ccz_status st = ccz_base64_decode(&b, text, 8);
+            CHECK_STATUS(st, alpha || padding ? CCZ_OK : CCZ_ERR_ENCODING);
+            if (alpha)
+                CHECK_INT(b.len, 6 - (strchr(shapes[k], '=') ? strlen(strchr(shapes[k], '=')) : 0));
+            else if (!padding)
+                CHECK(strstr(ccz_error_detail(), "not in the alphabet") != NULL);
+        }
+    }
     ccz_buf_free(&b);
 }
 

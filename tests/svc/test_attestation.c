@@ -295,6 +295,24 @@ static void test_service(void)
         CHECK_CONTAINS(s(&r), "\"token\":\"ey");
         free(text);
         json_decref(b);
+        /* a raw control byte inside the long string, at the start of an eight-byte word, in
+         * its middle and in the tail after the last whole word (three bytes added past the
+         * evidence make one), is JSON's error, not base64's */
+        for (size_t at = 0; at < 3; at++) {
+            ccz_buf ctl = CCZ_BUF_INIT;
+            CHECK_OK(ccz_buf_append_str(&ctl, "{\"evidence\":\""));
+            size_t start = ctl.len;
+            CHECK_OK(ccz_buf_append_str(&ctl, s(&plain)));
+            CHECK_OK(ccz_buf_append_str(&ctl, at == 2 ? "AAA" : ""));
+            size_t n = ctl.len - start, where[3] = {64, 101, n - 1};
+            if (at == 2)
+                CHECK(n % 8 != 0 && where[2] >= n / 8 * 8);
+            ctl.ptr[start + where[at]] = (uint8_t)(at == 0 ? 0x1f : at == 1 ? 0x01 : '\t');
+            CHECK_OK(ccz_buf_append_str(&ctl, "\"}"));
+            CHECK_INT(call(port, "POST", "/v1/attest", "application/json", s(&ctl), NULL, &r), 400);
+            CHECK_CONTAINS(s(&r), "not JSON");
+            ccz_buf_free(&ctl);
+        }
         ccz_buf dup = CCZ_BUF_INIT;
         CHECK_OK(ccz_buf_append_str(&dup, "{\"evidence\":\""));
         CHECK_OK(ccz_buf_append_str(&dup, s(&plain)));
