@@ -574,6 +574,67 @@ static void test_qe_identity_chain_of_its_own(void)
     forge_free(other);
 }
 
+/* Two trusted roots with the same name (as a rotated Intel root would be): collateral whose TCB
+ * info, QE identity and root CRL come from the first, a quote and PCK CRL from the second. The
+ * PCK CA under the second root is looked up in the first root's CRL, which its issuer did not
+ * sign: refused, not taken as "not revoked". */
+static void test_root_crl_of_another_root(void)
+{
+    forge *a = forge_new(), *b = forge_new();
+    forge_quote_opts qo;
+    forge_quote_defaults(&qo);
+    ccz_buf q = CCZ_BUF_INIT, ca = CCZ_BUF_INIT, cb = CCZ_BUF_INIT;
+    CHECK_OK(forge_quote(b, &q, &qo));
+    uint8_t sgx[16];
+    memset(sgx, 5, sizeof sgx);
+    char *ti = forge_dump(forge_tcb_info(
+        false, json_pack("[o]", forge_tcb_level(sgx, 10, NULL, "UpToDate", NULL)), NULL));
+    char *qi = forge_dump(
+        forge_qe_identity(false, json_pack("[o]", forge_isv_level(8, "UpToDate", NULL))));
+    forge_collateral_opts co = {ti, qi, 1735689600 /* 2025 */, 2051222400 /* 2035 */, false, false};
+    CHECK_OK(forge_collateral(a, &ca, &co));
+    CHECK_OK(forge_collateral(b, &cb, &co));
+    json_t *ja = json_loadb((const char *)ca.ptr, ca.len, 0, NULL),
+           *jb = json_loadb((const char *)cb.ptr, cb.len, 0, NULL);
+    CHECK(ja && jb);
+    CHECK(json_object_set(ja, "pck_crl", json_object_get(jb, "pck_crl")) == 0 &&
+          json_object_set(ja, "pck_crl_issuer_chain",
+                          json_object_get(jb, "pck_crl_issuer_chain")) == 0);
+    char *mixed = json_dumps(ja, JSON_COMPACT);
+    CHECK(mixed != NULL);
+
+    ccz_trust *t;
+    CHECK_OK(ccz_trust_new(&t));
+    CHECK_OK(ccz_trust_add_intel_root(t, forge_root_pem(a)));
+    CHECK_OK(ccz_trust_add_intel_root(t, forge_root_pem(b)));
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = 1893456000; /* 2030 */
+    o.trust = t;
+    static ccz_result r;
+    ccz_collateral *col;
+    CHECK_OK(ccz_collateral_parse(&col, (const char *)cb.ptr, cb.len));
+    o.collateral = col;
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&q), &o)); /* b's own collateral */
+    ccz_collateral_free(col);
+    CHECK_OK(ccz_collateral_parse(&col, mixed, strlen(mixed)));
+    o.collateral = col;
+    CHECK(ccz_verify(&r, ccz_buf_span(&q), &o) != CCZ_OK);
+    CHECK_STR(r.step, "pck_chain");
+    CHECK_CONTAINS(r.message, "CRL");
+    ccz_collateral_free(col);
+    ccz_trust_free(t);
+    free(mixed);
+    json_decref(ja);
+    json_decref(jb);
+    free(ti);
+    free(qi);
+    ccz_buf_free(&q);
+    ccz_buf_free(&ca);
+    ccz_buf_free(&cb);
+    forge_free(a);
+    forge_free(b);
+}
+
 static void cleanup(void)
 {
     ccz_trust_free(trust);
@@ -583,4 +644,4 @@ static void cleanup(void)
 TEST_MAIN(T(test_quote_regions), T(test_pck_certificate), T(test_collateral_regions),
           T(test_instants_and_mismatches), T(test_truncation), T(test_bad_collateral),
           T(test_warm_bitflips), T(test_qe_signature_cache_per_pck),
-          T(test_qe_identity_chain_of_its_own), T(cleanup))
+          T(test_qe_identity_chain_of_its_own), T(test_root_crl_of_another_root), T(cleanup))
