@@ -140,6 +140,12 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_add_service(ccz_rpc_server *s,
                                                             const ProtobufCServiceDescriptor *d,
                                                             const ccz_rpc_handler *handlers,
                                                             void *payload);
+/* The same with each method's kind, kinds[i] for method i (protobuf-c's descriptors do not say
+ * which methods stream; NULL: all unary). A NULL handlers[i] leaves method i unregistered: its
+ * callers get UNIMPLEMENTED. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_add_service_kinds(
+    ccz_rpc_server *s, const ProtobufCServiceDescriptor *d, const ccz_rpc_kind *kinds,
+    const ccz_rpc_handler *handlers, void *payload);
 /* Listens on ADDR ("127.0.0.1:50051", ":0" for any port); *port gets the port bound. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_listen(ccz_rpc_server *s, int *port,
                                                        const char *addr);

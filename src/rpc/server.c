@@ -1762,16 +1762,25 @@ ccz_status ccz_rpc_server_add(ccz_rpc_server *s, const char *path, ccz_rpc_kind 
     return CCZ_OK;
 }
 
-ccz_status ccz_rpc_server_add_service(ccz_rpc_server *s, const ProtobufCServiceDescriptor *d,
-                                      const ccz_rpc_handler *handlers, void *payload)
+ccz_status ccz_rpc_server_add_service_kinds(ccz_rpc_server *s, const ProtobufCServiceDescriptor *d,
+                                            const ccz_rpc_kind *kinds,
+                                            const ccz_rpc_handler *handlers, void *payload)
 {
     for (unsigned i = 0; i < d->n_methods; i++) {
+        if (!handlers[i])
+            continue;
         char path[256];
         snprintf(path, sizeof path, "/%s/%s", d->name, d->methods[i].name);
-        CCZ_GUARD(ccz_rpc_server_add(s, path, CCZ_RPC_UNARY, d->methods[i].input,
+        CCZ_GUARD(ccz_rpc_server_add(s, path, kinds ? kinds[i] : CCZ_RPC_UNARY, d->methods[i].input,
                                      d->methods[i].output, handlers[i], payload));
     }
     return CCZ_OK;
+}
+
+ccz_status ccz_rpc_server_add_service(ccz_rpc_server *s, const ProtobufCServiceDescriptor *d,
+                                      const ccz_rpc_handler *handlers, void *payload)
+{
+    return ccz_rpc_server_add_service_kinds(s, d, NULL, handlers, payload);
 }
 
 ccz_status ccz_rpc_server_listen(ccz_rpc_server *s, int *port, const char *addr)

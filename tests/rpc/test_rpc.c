@@ -336,12 +336,25 @@ static void server_start(size_t max_message, int port, ccz_rpc_encoding send_enc
     CHECK_OK(ccz_rpc_server_add(fx.srv, "/ratls.Greeter/SayHello", CCZ_RPC_UNARY,
                                 &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
                                 hello, NULL));
-    CHECK_OK(ccz_rpc_server_add(fx.srv, "/test.Stream/Count", CCZ_RPC_SERVER_STREAMING,
-                                &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
-                                greeter_count, NULL));
-    CHECK_OK(ccz_rpc_server_add(fx.srv, "/test.Stream/Join", CCZ_RPC_CLIENT_STREAMING,
-                                &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
-                                join, NULL));
+    /* test.Stream from a service descriptor: each method's kind given, one left out */
+    static const ProtobufCMethodDescriptor methods[] = {
+        {"Count", &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor},
+        {"Join", &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor},
+        {"Left", &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor},
+    };
+    static const unsigned by_name[] = {0, 1, 2};
+    static const ProtobufCServiceDescriptor stream_service = {PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+                                                              "test.Stream",
+                                                              "Stream",
+                                                              "Test__Stream",
+                                                              "test",
+                                                              3,
+                                                              methods,
+                                                              by_name};
+    const ccz_rpc_kind kinds[] = {CCZ_RPC_SERVER_STREAMING, CCZ_RPC_CLIENT_STREAMING,
+                                  CCZ_RPC_UNARY};
+    const ccz_rpc_handler handlers[] = {greeter_count, join, NULL};
+    CHECK_OK(ccz_rpc_server_add_service_kinds(fx.srv, &stream_service, kinds, handlers, NULL));
     CHECK_STATUS(ccz_rpc_server_add(fx.srv, "/test.Stream/Join", CCZ_RPC_UNARY,
                                     &ratls__hello_request__descriptor,
                                     &ratls__hello_reply__descriptor, join, NULL),
@@ -452,6 +465,12 @@ static void test_unary(void)
     CHECK(resp == NULL);
     CHECK_INT(st.code, CCZ_RPC_UNIMPLEMENTED);
     CHECK_STR(st.message, "unknown method /ratls.Greeter/SayGoodbye");
+    ccz_rpc_status_free(&st);
+    /* a method of a registered service whose handler was left out */
+    CHECK_OK(ccz_rpc_unary(ch, &resp, &st, "/test.Stream/Left", &req.base,
+                           &ratls__hello_reply__descriptor, NULL));
+    CHECK(resp == NULL);
+    CHECK_INT(st.code, CCZ_RPC_UNIMPLEMENTED);
     ccz_rpc_status_free(&st);
 
     ccz_rpc_md_free(&md);

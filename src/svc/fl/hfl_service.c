@@ -737,20 +737,11 @@ static void on_sa_unmask(ccz_rpc_call *call, const ProtobufCMessage *req, void *
 static ccz_status sa_register(ccz_hfl_service *v)
 {
     CCZ_GUARD(hfl_sa_new(&v->sa, v->dim, v->o.log));
-    static const char *const paths[] = {"/cczfl.Aggregator/AdvertiseKeys",
-                                        "/cczfl.Aggregator/ShareKeys",
-                                        "/cczfl.Aggregator/PushMasked", "/cczfl.Aggregator/Unmask"};
-    const ProtobufCMessageDescriptor *in[] = {
-        &cczfl__round_keys__descriptor, &cczfl__key_shares__descriptor,
-        &cczfl__masked_update__descriptor, &cczfl__unmask_shares__descriptor};
-    const ProtobufCMessageDescriptor *out[] = {
-        &cczfl__key_list__descriptor, &cczfl__shares_for_you__descriptor,
-        &cczfl__unmask_plan__descriptor, &cczfl__ack__descriptor};
-    const ccz_rpc_handler handlers[] = {on_sa_keys, on_sa_share, on_sa_push, on_sa_unmask};
-    for (size_t i = 0; i < CCZ_ARRAY_LEN(paths); i++)
-        CCZ_GUARD(
-            ccz_rpc_server_add(v->rpc, paths[i], CCZ_RPC_UNARY, in[i], out[i], handlers[i], v));
-    return CCZ_OK;
+    /* in fl.proto's order: the four plain methods (registered by ccz_hfl_service_new), then
+     * AdvertiseKeys, ShareKeys, PushMasked, Unmask */
+    const ccz_rpc_handler handlers[] = {NULL,       NULL,        NULL,       NULL,
+                                        on_sa_keys, on_sa_share, on_sa_push, on_sa_unmask};
+    return ccz_rpc_server_add_service(v->rpc, &cczfl__aggregator__descriptor, handlers, v);
 }
 
 /* ---- the service -----------------------------------------------------------------------------*/
@@ -829,19 +820,16 @@ ccz_status ccz_hfl_service_new(ccz_hfl_service **out, ccz_rpc_server *rpc,
         s = refresh_model(v);
     if (s == CCZ_OK)
         s = ccz_rpc_timer_new(&v->tick, rpc, on_tick, v);
-    const ProtobufCMessageDescriptor *in[] = {
-        &cczfl__join_request__descriptor, &cczfl__model_request__descriptor,
-        &cczfl__update__descriptor, &cczfl__update_chunk__descriptor};
-    const ProtobufCMessageDescriptor *outd[] = {&cczfl__plan__descriptor, &cczfl__model__descriptor,
-                                                &cczfl__ack__descriptor, &cczfl__ack__descriptor};
-    static const char *const paths[] = {"/cczfl.Aggregator/Join", "/cczfl.Aggregator/GetModel",
-                                        "/cczfl.Aggregator/PushUpdate",
-                                        "/cczfl.Aggregator/PushUpdateStream"};
-    const ccz_rpc_handler handlers[] = {on_join, on_get_model, on_push, on_push_stream};
-    const ccz_rpc_kind kinds[] = {CCZ_RPC_UNARY, CCZ_RPC_UNARY, CCZ_RPC_UNARY,
-                                  CCZ_RPC_CLIENT_STREAMING};
-    for (size_t i = 0; s == CCZ_OK && i < CCZ_ARRAY_LEN(paths); i++)
-        s = ccz_rpc_server_add(rpc, paths[i], kinds[i], in[i], outd[i], handlers[i], v);
+    /* in fl.proto's order: Join, GetModel, PushUpdate, PushUpdateStream, then secure
+     * aggregation's four (sa_register) */
+    const ccz_rpc_handler handlers[] = {on_join, on_get_model, on_push, on_push_stream,
+                                        NULL,    NULL,         NULL,    NULL};
+    const ccz_rpc_kind kinds[] = {
+        CCZ_RPC_UNARY, CCZ_RPC_UNARY, CCZ_RPC_UNARY, CCZ_RPC_CLIENT_STREAMING,
+        CCZ_RPC_UNARY, CCZ_RPC_UNARY, CCZ_RPC_UNARY, CCZ_RPC_UNARY};
+    if (s == CCZ_OK)
+        s = ccz_rpc_server_add_service_kinds(rpc, &cczfl__aggregator__descriptor, kinds, handlers,
+                                             v);
     if (s == CCZ_OK && o->secure_agg)
         s = sa_register(v);
     if (s) {

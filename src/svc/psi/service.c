@@ -631,21 +631,13 @@ ccz_status ccz_psi_service_new(ccz_psi_service **out, ccz_rpc_server *rpc,
     ccz_status s = ccz_rpc_timer_new(&v->tick, rpc, on_tick, v);
     if (s == CCZ_OK)
         s = ccz_rpc_timer_new(&v->pump, rpc, on_pump, v);
-    const ProtobufCMessageDescriptor *in[] = {
-        &psi__rarequest__descriptor, &psi__connect_request__descriptor,
-        &psi__data_upload_request__descriptor, &psi__cal_psi_request__descriptor,
-        &psi__cal_psi_request__descriptor};
-    const ProtobufCMessageDescriptor *outd[] = {
-        &psi__rareply__descriptor, &psi__connect_reply__descriptor, &psi__upload_reply__descriptor,
-        &psi__results__descriptor, &psi__results__descriptor};
-    static const char *const paths[] = {"/psi.PSI/RemoteAttestation", "/psi.PSI/Connect",
-                                        "/psi.PSI/DataUpload", "/psi.PSI/CalPsi",
-                                        "/psi.PSI/CalPsiStream"};
+    /* in psi.proto's order: RemoteAttestation, Connect, DataUpload, CalPsi, CalPsiStream */
     const ccz_rpc_handler handlers[] = {on_attest, on_connect, on_upload, on_calpsi,
                                         on_calpsi_stream};
-    for (size_t i = 0; s == CCZ_OK && i < CCZ_ARRAY_LEN(paths); i++)
-        s = ccz_rpc_server_add(rpc, paths[i], i == 4 ? CCZ_RPC_SERVER_STREAMING : CCZ_RPC_UNARY,
-                               in[i], outd[i], handlers[i], v);
+    const ccz_rpc_kind kinds[] = {CCZ_RPC_UNARY, CCZ_RPC_UNARY, CCZ_RPC_UNARY, CCZ_RPC_UNARY,
+                                  CCZ_RPC_SERVER_STREAMING};
+    if (s == CCZ_OK)
+        s = ccz_rpc_server_add_service_kinds(rpc, &psi__psi__descriptor, kinds, handlers, v);
     if (s) {
         ccz_psi_service_free(v);
         return s;
