@@ -37,5 +37,8 @@ void listener_pause(struct evconnlistener *l, struct event *relisten, int64_t *f
  * these make room first, so that a flood of silent connections cannot push out a client
  * whose handshake is under way, however slow the machine is to finish it. */
 bool listener_silent(const SSL *ssl, evutil_socket_t fd);
+/* At the cap, how many of the oldest handshakes are looked at for a silent one (each look a
+ * recv(MSG_PEEK)), so that a list of stalled handshakes cannot make every accept a walk of it. */
+#define LISTENER_SILENT_SCAN 64
 
 #endif

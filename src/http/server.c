@@ -1097,9 +1097,15 @@ static bool make_room(http_server *s, peer_slot *p)
     if (!per_peer && s->n_conns < s->max_conns)
         return true;
     conn *victim = NULL;
-    for (conn *c = s->handshaking.head; c && !victim; c = c->next)
-        if ((!per_peer || c->peer == p) && listener_silent(c->ssl, bufferevent_getfd(c->bev)))
+    int looked = 0;
+    for (conn *c = s->handshaking.head; c && !victim && looked < LISTENER_SILENT_SCAN;
+         c = c->next) {
+        if (per_peer && c->peer != p)
+            continue;
+        looked++;
+        if (listener_silent(c->ssl, bufferevent_getfd(c->bev)))
             victim = c;
+    }
     for (conn *c = s->handshaking.head; c && !victim; c = c->next)
         if (!per_peer || c->peer == p)
             victim = c;

@@ -1557,7 +1557,9 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
          * as a flood and a client may share one. When every connection has calls in flight the
          * new one is refused. */
         conn *victim = NULL;
-        for (conn *c = s->handshaking.head; c && !victim; c = c->next)
+        int looked = 0;
+        for (conn *c = s->handshaking.head; c && !victim && looked++ < LISTENER_SILENT_SCAN;
+             c = c->next)
             if (listener_silent(c->ssl, bufferevent_getfd(c->bev)))
                 victim = c;
         if (!victim)
