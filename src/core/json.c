@@ -50,17 +50,34 @@ enum {
     COMPACT_MAX_DEPTH = 64,
 };
 
+/* Appends within the room the buffer has (no call, no allocation), else through ccz_buf. */
+static inline ccz_status put(ccz_buf *b, const void *p, size_t n)
+{
+    if (n < b->cap - b->len && (!b->max || n <= b->max - b->len)) {
+        memcpy(b->ptr + b->len, p, n);
+        b->len += n;
+        b->ptr[b->len] = 0;
+        return CCZ_OK;
+    }
+    return ccz_buf_append(b, p, n);
+}
+
+static inline ccz_status put_ch(ccz_buf *b, char ch)
+{
+    return put(b, &ch, 1);
+}
+
 static ccz_status compact_str(ccz_buf *out, const char *p, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     CCZ_GUARD(ccz_buf_reserve(out, n + 2));
-    CCZ_GUARD(ccz_buf_append_u8(out, '"'));
+    CCZ_GUARD(put_ch(out, '"'));
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)p[i];
         if (ch >= 0x20 && ch != '"' && ch != '\\')
             continue;
-        CCZ_GUARD(ccz_buf_append(out, p + run, i - run));
+        CCZ_GUARD(put(out, p + run, i - run));
         run = i + 1;
         char esc[6] = {'\\', (char)ch, 0, 0, 0, 0};
         size_t len = 2;
@@ -89,10 +106,10 @@ static ccz_status compact_str(ccz_buf *out, const char *p, size_t n)
             esc[5] = hex[ch & 15];
             len = 6;
         }
-        CCZ_GUARD(ccz_buf_append(out, esc, len));
+        CCZ_GUARD(put(out, esc, len));
     }
-    CCZ_GUARD(ccz_buf_append(out, p + run, n - run));
-    return ccz_buf_append_u8(out, '"');
+    CCZ_GUARD(put(out, p + run, n - run));
+    return put_ch(out, '"');
 }
 
 static ccz_status compact_int(ccz_buf *out, json_int_t v)
@@ -105,7 +122,7 @@ static ccz_status compact_int(ccz_buf *out, json_int_t v)
     } while (m);
     if (v < 0)
         *--d = '-';
-    return ccz_buf_append(out, d, (size_t)(e - d));
+    return put(out, d, (size_t)(e - d));
 }
 
 static ccz_status compact_value(ccz_buf *out, const json_t *j, int depth)
@@ -122,27 +139,27 @@ static ccz_status compact_value(ccz_buf *out, const json_t *j, int depth)
         json_object_keylen_foreach((json_t *)j, key, klen, v)
         {
             if (!s)
-                s = ccz_buf_append_u8(out, (uint8_t)sep);
+                s = put_ch(out, sep);
             if (!s)
                 s = compact_str(out, key, klen);
             if (!s)
-                s = ccz_buf_append_u8(out, ':');
+                s = put_ch(out, ':');
             if (!s)
                 s = compact_value(out, v, depth + 1);
             sep = ',';
         }
-        return s ? s : ccz_buf_append(out, sep == '{' ? "{}" : "}", sep == '{' ? 2 : 1);
+        return s ? s : put(out, sep == '{' ? "{}" : "}", sep == '{' ? 2 : 1);
     }
     case JSON_ARRAY: {
         size_t n = json_array_size(j);
-        s = ccz_buf_append_u8(out, '[');
+        s = put_ch(out, '[');
         for (size_t i = 0; !s && i < n; i++) {
             if (i)
-                s = ccz_buf_append_u8(out, ',');
+                s = put_ch(out, ',');
             if (!s)
                 s = compact_value(out, json_array_get(j, i), depth + 1);
         }
-        return s ? s : ccz_buf_append_u8(out, ']');
+        return s ? s : put_ch(out, ']');
     }
     case JSON_STRING:
         return compact_str(out, json_string_value(j), json_string_length(j));
@@ -151,11 +168,11 @@ static ccz_status compact_value(ccz_buf *out, const json_t *j, int depth)
     case JSON_REAL:
         return jansson_dump(out, j, JSON_COMPACT);
     case JSON_TRUE:
-        return ccz_buf_append(out, "true", 4);
+        return put(out, "true", 4);
     case JSON_FALSE:
-        return ccz_buf_append(out, "false", 5);
+        return put(out, "false", 5);
     case JSON_NULL:
-        return ccz_buf_append(out, "null", 4);
+        return put(out, "null", 4);
     }
     return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "JSON: not a JSON value");
 }

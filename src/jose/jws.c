@@ -148,7 +148,9 @@ ccz_status jose_signer_sign(jose_signer *sg, ccz_buf *out, const json_t *claims)
     ccz_buf text = CCZ_BUF_INIT;
     uint8_t digest[EVP_MAX_MD_SIZE], sig[2 * 48], der[160];
     size_t der_len = sizeof der;
-    ccz_status s = ccz_json_dump(&text, claims, false);
+    ccz_status s = ccz_buf_reserve(&text, 2048); /* an EAR's claims, most often */
+    if (!s)
+        s = ccz_json_dump(&text, claims, false);
     if (!s)
         s = ccz_buf_append(out, sg->prefix.ptr, sg->prefix.len);
     if (!s)

@@ -149,6 +149,21 @@ static void test_json_compact(void)
     CHECK_STR((const char *)b.ptr, "{\n  \"a\": [\n    1\n  ]\n}");
     json_decref(small);
     CHECK_STATUS(ccz_json_dump(&b, NULL, false), CCZ_ERR_INVALID_ARGUMENT);
+    /* a buffer's limit holds, with room to spare in its allocation or not */
+    ccz_buf capped;
+    ccz_buf_init(&capped, 12, false);
+    CHECK_OK(ccz_buf_reserve(&capped, 12));
+    json_t *long_doc = json_pack("{s:s}", "key", "a value longer than twelve bytes");
+    CHECK_STATUS(ccz_json_dump(&capped, long_doc, false), CCZ_ERR_TOO_LARGE);
+    CHECK_INT(capped.len, 0);
+    json_t *short_doc = json_pack("{s:i}", "k", 1);
+    CHECK_OK(ccz_json_dump(&capped, short_doc, false));
+    CHECK_STR((const char *)capped.ptr, "{\"k\":1}");
+    CHECK_STATUS(ccz_json_dump(&capped, short_doc, false), CCZ_ERR_TOO_LARGE);
+    CHECK_STR((const char *)capped.ptr, "{\"k\":1}");
+    json_decref(long_doc);
+    json_decref(short_doc);
+    ccz_buf_free(&capped);
     ccz_buf_free(&b);
 }
 
