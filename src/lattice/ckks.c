@@ -63,34 +63,22 @@ ccz_status ccz_lattice_ckks_encode(ccz_lattice_plaintext *pt, const ccz_lattice_
     CCZ_ENSURE(level <= ctx->L, CCZ_ERR_INVALID_ARGUMENT, "level %u: the chain has %u data primes",
                level, ctx->L);
     CCZ_ENSURE(scale >= 1 && scale < 0x1p62, CCZ_ERR_INVALID_ARGUMENT, "scale out of range");
-    double complex *w = calloc(n, sizeof *w);
-    CCZ_ENSURE(w, CCZ_ERR_NOMEM, "out of memory");
-    for (size_t j = 0; j < count; j++) {
+    for (size_t j = 0; j < count; j++)
         CCZ_ENSURE(isfinite(creal(values[j])) && isfinite(cimag(values[j])),
                    CCZ_ERR_INVALID_ARGUMENT, "value %zu is not finite", j);
-        w[ctx->ckks_index[j]] = values[j];
-        w[ctx->ckks_index[slots + j]] = conj(values[j]);
+    /* the values at their points of the half-size FFT (lat_fft.c), the coefficients times the
+     * scale, rounded into residues */
+    double *re = (double *)lat_scratch(LAT_SCRATCH_ENCODE, n);
+    CCZ_ENSURE(re, CCZ_ERR_NOMEM, "out of memory");
+    double *im = re + slots;
+    memset(re, 0, n * sizeof *re);
+    for (size_t j = 0; j < count; j++) {
+        uint32_t pos = ctx->ckks_pos[j];
+        re[pos >> 1] = creal(values[j]);
+        im[pos >> 1] = pos & 1 ? -cimag(values[j]) : cimag(values[j]);
     }
-    /* m_k = (1/N) zeta^-k sum_t w_t omega^-tk */
-    fft(ctx, w, n, true);
-    size_t two_n = 2 * n;
-    ccz_status s = CCZ_OK;
-    for (size_t k = 0; k < n && s == CCZ_OK; k++) {
-        double complex m = w[k] * ctx->roots[k ? two_n - k : 0] / (double)n; /* k < n */
-        double v = round(creal(m) * scale);
-        if (!(fabs(v) < 0x1p62))
-            s = ccz_fail(CCZ_ERR_OVERFLOW, "the values times the scale exceed 2^62: lower the "
-                                           "scale");
-        int64_t iv = (int64_t)v;
-        for (unsigned i = 0; i < level; i++) {
-            uint64_t q = ctx->primes[i];
-            uint64_t r = iv < 0 ? q - ((uint64_t)(-iv) % q) : (uint64_t)iv % q;
-            pt->poly.d[(size_t)i * n + k] = r == q ? 0 : r;
-        }
-    }
-    free(w);
-    if (s)
-        return s;
+    lat_ckks_embed(ctx, re, im, scale / (double)slots);
+    CCZ_GUARD(lat_ckks_round_rns(ctx, re, level, pt->poly.d));
     lat_rns_ntt(ctx, pt->poly.d, level, NULL);
     pt->poly.np = level;
     pt->poly.ntt = true;

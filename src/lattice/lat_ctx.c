@@ -263,6 +263,8 @@ void ccz_lattice_context_free(ccz_lattice_context *ctx)
     free(ctx->slot_index);
     free(ctx->roots);
     free(ctx->ckks_index);
+    free(ctx->ckks_fft);
+    free(ctx->ckks_pos);
     free(ctx);
 }
 
@@ -364,6 +366,7 @@ ccz_status ccz_lattice_context_new(ccz_lattice_context **out, const ccz_lattice_
                 ctx->ckks_index[n / 2 + j] = (size_t)((two_n - g - 1) / 2);
                 g = g * 3 % two_n;
             }
+            s = lat_ckks_fft_init(ctx);
         }
     }
     if (s) {

@@ -69,6 +69,11 @@ struct ccz_lattice_context {
     /* CKKS */
     double complex *roots; /* e^(i pi k / N), k < 2N */
     size_t *ckks_index;    /* slot j -> position of zeta^(3^j) in the bit-reversed FFT */
+    /* the encoder's FFT of size h = N/2 (lat_fft.c): its twiddles (h real parts, h imaginary
+     * parts; stage m at [m, 2m)), then the twist zeta^-k (likewise); slot j -> 2 bitrev(t) + 1
+     * when the conjugate goes to point t, 2 bitrev(t) when the value does */
+    double *ckks_fft;
+    uint32_t *ckks_pos;
 };
 
 /* ---- polynomials in RNS: np primes x N words, prime-major ---------------------------------*/
@@ -180,6 +185,24 @@ ccz_status lat_kswitch_apply(const ccz_lattice_context *ctx, const lat_kswitch *
                              const uint64_t *d, unsigned level, bool coeff, uint64_t *c0,
                              uint64_t *c1);
 
+/* The CKKS encoder's kernels (lat_fft.c). lat_ckks_fft_init fills ctx->ckks_fft and ckks_pos
+ * from ctx->roots. lat_ckks_embed: re and im (h = N/2 each) hold the values at their positions
+ * (ckks_pos); on return re[k] = m_k c h and im[k] = m_(k+h) c h, the coefficients of the real
+ * polynomial with those values (c = scale / h gives them times the scale). lat_ckks_round_rns:
+ * the N doubles d rounded half away from zero (as round()), as residues modulo the first `level`
+ * primes (level x N words); CCZ_ERR_OVERFLOW when one is not below 2^62 in magnitude. The
+ * portable and AVX-512 paths give the same doubles and words. */
+ccz_status lat_ckks_fft_init(ccz_lattice_context *ctx);
+void lat_ckks_embed(const ccz_lattice_context *ctx, double *re, double *im, double c);
+void lat_ckks_embed_portable(const ccz_lattice_context *ctx, double *re, double *im, double c);
+void lat_ckks_embed_avx512(const ccz_lattice_context *ctx, double *re, double *im, double c);
+ccz_status lat_ckks_round_rns(const ccz_lattice_context *ctx, const double *d, unsigned level,
+                              uint64_t *out);
+ccz_status lat_ckks_round_rns_portable(const ccz_lattice_context *ctx, const double *d,
+                                       unsigned level, uint64_t *out);
+ccz_status lat_ckks_round_rns_avx512(const ccz_lattice_context *ctx, const double *d,
+                                     unsigned level, uint64_t *out);
+
 /* Galois automorphism x -> x^g on N coefficients modulo q (coefficient form) */
 void lat_automorph_coeff(const uint64_t *in, uint64_t *out, size_t n, uint64_t g, uint64_t q);
 /* on an NTT-form polynomial (bit-reversed evaluations): a permutation */
@@ -205,6 +228,8 @@ enum {
     LAT_SCRATCH_RELIN,   /* lat_relinearize */
     LAT_SCRATCH_KSWITCH, /* lat_kswitch_apply: accumulators and a temporary */
     LAT_SCRATCH_CONV,    /* lat_conv_apply */
+    LAT_SCRATCH_ENCODE,  /* ccz_lattice_ckks_encode: N doubles */
+    LAT_SCRATCH_RESCALE, /* lat_drop_last */
     LAT_SCRATCH_SLOTS
 };
 uint64_t *lat_scratch(unsigned slot, size_t words);
