@@ -347,33 +347,29 @@ ccz_status lat_drop_last(const ccz_lattice_context *ctx, ccz_lattice_ciphertext 
                "the ciphertext is at the last level: no prime left to drop");
     size_t n = ctx->n;
     unsigned l = c->level;
-    uint64_t ql = ctx->primes[l - 1], half = ql >> 1;
-    uint64_t *last = lat_words(n), *tmp = lat_words(n);
-    CCZ_ENSURE(last && tmp, CCZ_ERR_NOMEM, "out of memory");
+    uint64_t ql = ctx->primes[l - 1];
+    uint64_t *last = lat_scratch(LAT_SCRATCH_RESCALE, 2 * n);
+    CCZ_ENSURE(last, CCZ_ERR_NOMEM, "out of memory");
+    uint64_t *tmp = last + n;
     const lat_level *lv = &ctx->level[l];
+    /* Component j's prime i goes straight to its place at the new level, (j (l - 1) + i) N: that
+     * is where j's prime i or an earlier one of it was (or, for j's first prime, the last prime
+     * of component j - 1, already read), so nothing is overwritten before it is read. */
     for (unsigned j = 0; j < c->size; j++) {
-        uint64_t *cj = c->d + (size_t)j * l * n;
+        uint64_t *cj = c->d + (size_t)j * l * n, *oj = c->d + (size_t)j * (l - 1) * n;
         memcpy(last, cj + (size_t)(l - 1) * n, n * 8);
         if (c->ntt)
             lat_ntt_inverse(&ctx->ntt[l - 1], last);
-        for (size_t x = 0; x < n; x++) /* centre: + q_last / 2 now, - q_last / 2 below */
-            last[x] = last[x] + half >= ql ? last[x] + half - ql : last[x] + half;
-        for (unsigned i = 0; i + 1 < l; i++) {
+        for (unsigned i = 0; i + 1 < l; i++) { /* the last prime's part, centred, modulo q_i */
             const lat_mod *m = &ctx->ntt[i].mod;
-            uint64_t q = m->q, hq = lat_reduce64(half, m);
-            for (size_t x = 0; x < n; x++)
-                tmp[x] = lat_sub_mod(lat_reduce64(last[x], m), hq, q);
+            lat_vec_centred_mod(tmp, last, ql, lat_reduce64(ql, m), n, m->q);
             if (c->ntt)
                 lat_ntt_forward(&ctx->ntt[i], tmp);
-            uint64_t *ci = cj + (size_t)i * n;
-            for (size_t x = 0; x < n; x++)
-                ci[x] = lat_mul_shoup(lat_sub_mod(ci[x], tmp[x], q), lv->inv_last[i],
-                                      lv->inv_last_s[i], q);
+            lat_vec_sub_mul_c(oj + (size_t)i * n, cj + (size_t)i * n, tmp, lv->inv_last[i],
+                              lv->inv_last_w[i], n, m->q);
         }
     }
-    free(last);
-    free(tmp);
-    relayout(c, l - 1);
+    c->level = l - 1;
     if (ctx->params.scheme == CCZ_LATTICE_CKKS)
         c->scale /= (double)ql;
     return CCZ_OK;

@@ -50,6 +50,7 @@ typedef struct {
 typedef struct {
     uint64_t inv_last[MAXP]; /* q_{l-1}^-1 mod q_i, i < l-1 (CKKS rescale, BFV mod switch) */
     uint64_t inv_last_s[MAXP];
+    uint64_t inv_last_w[MAXP]; /* lat_shoup_w constants of inv_last */
 } lat_level;
 
 struct ccz_lattice_context {
