@@ -267,6 +267,17 @@ ccz_status lat_kswitch_apply(const ccz_lattice_context *ctx, const lat_kswitch *
         uint64_t *acc = c ? acc1 : acc0, *out = c ? c1 : c0;
         uint64_t *ap = acc + (size_t)level * n;
         lat_ntt_inverse(&ctx->ntt[L], ap);
+        if (!coeff) { /* NTT form: [acc]_P centred modulo each prime, in NTT form, vector passes */
+            for (unsigned i = 0; i < level; i++) {
+                const lat_ntt *t = &ctx->ntt[i];
+                uint64_t q = t->mod.q, *a = acc + (size_t)i * n;
+                lat_vec_centred_mod(tmp, ap, P, lat_reduce64(P, &t->mod), n, q);
+                lat_ntt_forward(t, tmp);
+                lat_vec_sub_mul_c(a, a, tmp, ctx->p_inv[i], lat_shoup_w(ctx->p_inv[i], q), n, q);
+                lat_vec_add(out + (size_t)i * n, out + (size_t)i * n, a, n, q);
+            }
+            continue;
+        }
         for (size_t x = 0; x < n; x++)
             ap[x] = ap[x] + half >= P ? ap[x] + half - P : ap[x] + half; /* + P/2 */
         for (unsigned i = 0; i < level; i++) {

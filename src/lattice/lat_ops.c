@@ -431,8 +431,9 @@ static ccz_status apply_galois(const ccz_lattice_context *ctx, ccz_lattice_ciphe
                what, (unsigned long long)g);
     size_t n = ctx->n;
     unsigned l = a->level;
-    uint64_t *c0 = lat_words((size_t)l * n), *c1 = lat_words((size_t)l * n);
-    CCZ_ENSURE(c0 && c1, CCZ_ERR_NOMEM, "out of memory");
+    uint64_t *c0 = lat_scratch(LAT_SCRATCH_GALOIS, (size_t)2 * l * n);
+    CCZ_ENSURE(c0, CCZ_ERR_NOMEM, "out of memory");
+    uint64_t *c1 = c0 + (size_t)l * n;
     for (unsigned i = 0; i < l; i++) {
         const uint64_t *a0 = comp(a, 0) + (size_t)i * n, *a1 = comp(a, 1) + (size_t)i * n;
         if (a->ntt) {
@@ -443,24 +444,18 @@ static ccz_status apply_galois(const ccz_lattice_context *ctx, ccz_lattice_ciphe
             lat_automorph_coeff(a1, c1 + (size_t)i * n, n, g, ctx->primes[i]);
         }
     }
-    ccz_status s = lat_ct_reserve(out, 2, l, false);
-    if (s) {
-        free(c0);
-        free(c1);
-        return s;
-    }
+    bool ntt = a->ntt;
+    double scale = a->scale;
+    CCZ_GUARD(lat_ct_reserve(out, 2, l, false)); /* a is read: out may be a */
     out->size = 2;
     out->level = l;
-    out->ntt = a->ntt;
-    out->scale = a->scale;
+    out->ntt = ntt;
+    out->scale = scale;
     memcpy(comp(out, 0), c0, (size_t)l * n * 8);
     memset(comp(out, 1), 0, (size_t)l * n * 8);
-    if (a->ntt)
+    if (ntt)
         lat_rns_intt(ctx, c1, l, NULL);
-    s = lat_switch_into(ctx, ks, c1, out);
-    free(c0);
-    free(c1);
-    return s;
+    return lat_switch_into(ctx, ks, c1, out);
 }
 
 ccz_status ccz_lattice_rotate(ccz_lattice_ciphertext *out, const ccz_lattice_context *ctx,

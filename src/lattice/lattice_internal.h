@@ -231,6 +231,7 @@ enum {
     LAT_SCRATCH_CONV,    /* lat_conv_apply */
     LAT_SCRATCH_ENCODE,  /* ccz_lattice_ckks_encode: N doubles */
     LAT_SCRATCH_RESCALE, /* lat_drop_last */
+    LAT_SCRATCH_GALOIS,  /* apply_galois (lat_ops.c): the automorphism's two components */
     LAT_SCRATCH_SLOTS
 };
 uint64_t *lat_scratch(unsigned slot, size_t words);
