@@ -388,9 +388,9 @@ ccz_status ccz_lattice_mod_switch(ccz_lattice_ciphertext *c, const ccz_lattice_c
 
 /* Key switching of component d (coefficient form) into (c0, c1) of a ciphertext in either form. */
 ccz_status lat_switch_into(const ccz_lattice_context *ctx, const lat_kswitch *ks, const uint64_t *d,
-                           ccz_lattice_ciphertext *c)
+                           const uint64_t *d_ntt, ccz_lattice_ciphertext *c)
 {
-    return lat_kswitch_apply(ctx, ks, d, c->level, !c->ntt, comp(c, 0), comp(c, 1));
+    return lat_kswitch_apply(ctx, ks, d, d_ntt, c->level, !c->ntt, comp(c, 0), comp(c, 1));
 }
 
 /* Relinearizes a size-3 ciphertext. */
@@ -406,8 +406,8 @@ ccz_status lat_relinearize(const ccz_lattice_context *ctx, ccz_lattice_ciphertex
     memcpy(d, comp(c, 2), (size_t)l * n * 8);
     if (c->ntt)
         lat_rns_intt(ctx, d, l, NULL);
-    c->size = 2;
-    return lat_switch_into(ctx, &rk->k, d, c);
+    c->size = 2; /* the third component's words stay where they are while the switch reads them */
+    return lat_switch_into(ctx, &rk->k, d, c->ntt ? comp(c, 2) : NULL, c);
 }
 
 static const lat_kswitch *galois_key(const ccz_lattice_galois_keys *gk, uint64_t g)
@@ -431,14 +431,17 @@ static ccz_status apply_galois(const ccz_lattice_context *ctx, ccz_lattice_ciphe
                what, (unsigned long long)g);
     size_t n = ctx->n;
     unsigned l = a->level;
-    uint64_t *c0 = lat_scratch(LAT_SCRATCH_GALOIS, (size_t)2 * l * n);
+    uint64_t *c0 = lat_scratch(LAT_SCRATCH_GALOIS, (size_t)3 * l * n + n / 2);
     CCZ_ENSURE(c0, CCZ_ERR_NOMEM, "out of memory");
-    uint64_t *c1 = c0 + (size_t)l * n;
+    uint64_t *c1 = c0 + (size_t)l * n, *c1_ntt = c1 + (size_t)l * n;
+    uint32_t *idx = (uint32_t *)(c1_ntt + (size_t)l * n); /* N entries */
+    if (a->ntt)
+        lat_automorph_ntt_index(idx, ctx->log_n, g);
     for (unsigned i = 0; i < l; i++) {
         const uint64_t *a0 = comp(a, 0) + (size_t)i * n, *a1 = comp(a, 1) + (size_t)i * n;
         if (a->ntt) {
-            lat_automorph_ntt(a0, c0 + (size_t)i * n, ctx->log_n, g);
-            lat_automorph_ntt(a1, c1 + (size_t)i * n, ctx->log_n, g);
+            lat_automorph_ntt_apply(a0, c0 + (size_t)i * n, idx, n);
+            lat_automorph_ntt_apply(a1, c1 + (size_t)i * n, idx, n);
         } else {
             lat_automorph_coeff(a0, c0 + (size_t)i * n, n, g, ctx->primes[i]);
             lat_automorph_coeff(a1, c1 + (size_t)i * n, n, g, ctx->primes[i]);
@@ -453,9 +456,11 @@ static ccz_status apply_galois(const ccz_lattice_context *ctx, ccz_lattice_ciphe
     out->scale = scale;
     memcpy(comp(out, 0), c0, (size_t)l * n * 8);
     memset(comp(out, 1), 0, (size_t)l * n * 8);
-    if (ntt)
+    if (ntt) {
+        memcpy(c1_ntt, c1, (size_t)l * n * 8);
         lat_rns_intt(ctx, c1, l, NULL);
-    return lat_switch_into(ctx, ks, c1, out);
+    }
+    return lat_switch_into(ctx, ks, c1, ntt ? c1_ntt : NULL, out);
 }
 
 ccz_status ccz_lattice_rotate(ccz_lattice_ciphertext *out, const ccz_lattice_context *ctx,

@@ -178,13 +178,14 @@ void lat_conv_init(lat_conv *c, const lat_base *a, const lat_base *b);
 void lat_conv_apply(const lat_conv *c, const uint64_t *in, uint64_t *out, size_t n);
 
 /* Key switching: adds to (c0, c1) (NTT form over `level` data primes, or coefficient form when
- * coeff) the switch of d (coefficient form over `level` primes) with key ks. */
+ * coeff) the switch of d (coefficient form over `level` primes) with key ks. d_ntt, when not
+ * NULL, is d in NTT form (its NTTs modulo its own primes are then not recomputed). */
 ccz_status lat_kswitch_gen(const ccz_lattice_context *ctx, const ccz_lattice_secret_key *sk,
                            const uint64_t *target_ntt, lat_kswitch *out);
 void lat_kswitch_free(lat_kswitch *k);
 ccz_status lat_kswitch_apply(const ccz_lattice_context *ctx, const lat_kswitch *ks,
-                             const uint64_t *d, unsigned level, bool coeff, uint64_t *c0,
-                             uint64_t *c1);
+                             const uint64_t *d, const uint64_t *d_ntt, unsigned level, bool coeff,
+                             uint64_t *c0, uint64_t *c1);
 
 /* The CKKS encoder's kernels (lat_fft.c). lat_ckks_fft_init fills ctx->ckks_fft and ckks_pos
  * from ctx->roots. lat_ckks_embed: re and im (h = N/2 each) hold the values at their positions
@@ -208,6 +209,10 @@ ccz_status lat_ckks_round_rns_avx512(const ccz_lattice_context *ctx, const doubl
 void lat_automorph_coeff(const uint64_t *in, uint64_t *out, size_t n, uint64_t g, uint64_t q);
 /* on an NTT-form polynomial (bit-reversed evaluations): a permutation */
 void lat_automorph_ntt(const uint64_t *in, uint64_t *out, unsigned log_n, uint64_t g);
+/* the same permutation as an index (out[i] = in[idx[i]], N entries), made once and applied to
+ * several polynomials */
+void lat_automorph_ntt_index(uint32_t *idx, unsigned log_n, uint64_t g);
+void lat_automorph_ntt_apply(const uint64_t *in, uint64_t *out, const uint32_t *idx, size_t n);
 uint64_t lat_galois_elt(const ccz_lattice_context *ctx, int steps);
 
 /* x with its low `bits` bits reversed */
@@ -252,7 +257,7 @@ ccz_status lat_relinearize(const ccz_lattice_context *ctx, ccz_lattice_ciphertex
                            const ccz_lattice_relin_keys *rk);
 ccz_status lat_drop_last(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *c);
 ccz_status lat_switch_into(const ccz_lattice_context *ctx, const lat_kswitch *ks, const uint64_t *d,
-                           ccz_lattice_ciphertext *c);
+                           const uint64_t *d_ntt, ccz_lattice_ciphertext *c);
 ccz_status lat_bfv_encrypt(const ccz_lattice_context *ctx, const ccz_lattice_public_key *pk,
                            const ccz_lattice_secret_key *sk, const ccz_lattice_plaintext *pt,
                            ccz_lattice_ciphertext *out);
