@@ -348,16 +348,16 @@ ccz_status lat_drop_last(const ccz_lattice_context *ctx, ccz_lattice_ciphertext 
     size_t n = ctx->n;
     unsigned l = c->level;
     uint64_t ql = ctx->primes[l - 1];
-    uint64_t *last = lat_scratch(LAT_SCRATCH_RESCALE, 2 * n);
-    CCZ_ENSURE(last, CCZ_ERR_NOMEM, "out of memory");
-    uint64_t *tmp = last + n;
+    uint64_t *tmp = lat_scratch(LAT_SCRATCH_RESCALE, n);
+    CCZ_ENSURE(tmp, CCZ_ERR_NOMEM, "out of memory");
     const lat_level *lv = &ctx->level[l];
-    /* Component j's prime i goes straight to its place at the new level, (j (l - 1) + i) N: that
-     * is where j's prime i or an earlier one of it was (or, for j's first prime, the last prime
-     * of component j - 1, already read), so nothing is overwritten before it is read. */
+    /* Component j's last prime is transformed where it is (it is dropped), and its prime i goes
+     * straight to its place at the new level, (j (l - 1) + i) N: that is where j's prime i or an
+     * earlier one of it was (or, for j's first prime, the last prime of component j - 1, already
+     * used), so nothing is overwritten before it is read. */
     for (unsigned j = 0; j < c->size; j++) {
         uint64_t *cj = c->d + (size_t)j * l * n, *oj = c->d + (size_t)j * (l - 1) * n;
-        memcpy(last, cj + (size_t)(l - 1) * n, n * 8);
+        uint64_t *last = cj + (size_t)(l - 1) * n;
         if (c->ntt)
             lat_ntt_inverse(&ctx->ntt[l - 1], last);
         for (unsigned i = 0; i + 1 < l; i++) { /* the last prime's part, centred, modulo q_i */
