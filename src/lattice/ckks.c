@@ -223,7 +223,12 @@ ccz_status lat_ckks_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *
                b->level);
     size_t n = ctx->n;
     unsigned l = a->level;
-    uint64_t *d = lat_words((size_t)3 * l * n);
+    double scale = a->scale * b->scale;
+    /* the product straight into out unless out is an operand (then in scratch, copied after) */
+    bool direct = out != a && out != b;
+    if (direct)
+        CCZ_GUARD(lat_ct_reserve(out, 3, l, false));
+    uint64_t *d = direct ? out->d : lat_scratch(LAT_SCRATCH_MUL, (size_t)3 * l * n);
     CCZ_ENSURE(d, CCZ_ERR_NOMEM, "out of memory");
     for (unsigned i = 0; i < l; i++) {
         const lat_mod *m = &ctx->ntt[i].mod;
@@ -231,20 +236,24 @@ ccz_status lat_ckks_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *
                        *b0 = b->d + (size_t)i * n, *b1 = b->d + ((size_t)l + i) * n;
         uint64_t *d0 = d + (size_t)i * n, *d1 = d + ((size_t)l + i) * n,
                  *d2 = d + ((size_t)2 * l + i) * n;
+        if (m->q < LAT_SHOUP52_LIMIT && lat_ifma()) { /* vector passes (d2 a temporary first) */
+            lat_vec_mulmod(d0, a0, b0, n, m);
+            lat_vec_mulmod(d1, a0, b1, n, m);
+            lat_vec_mulmod(d2, a1, b0, n, m);
+            lat_vec_add(d1, d1, d2, n, m->q);
+            lat_vec_mulmod(d2, a1, b1, n, m);
+            continue;
+        }
         for (size_t x = 0; x < n; x++) {
             d0[x] = lat_mul_mod(a0[x], b0[x], m);
             d1[x] = lat_reduce128((u128)a0[x] * b1[x] + (u128)a1[x] * b0[x], m);
             d2[x] = lat_mul_mod(a1[x], b1[x], m);
         }
     }
-    double scale = a->scale * b->scale;
-    ccz_status s = lat_ct_reserve(out, 3, l, false);
-    if (s) {
-        free(d);
-        return s;
+    if (!direct) {
+        CCZ_GUARD(lat_ct_reserve(out, 3, l, false));
+        memcpy(out->d, d, (size_t)3 * l * n * 8);
     }
-    memcpy(out->d, d, (size_t)3 * l * n * 8);
-    free(d);
     out->size = 3;
     out->level = l;
     out->ntt = true;

@@ -230,7 +230,7 @@ static inline size_t lat_bitrev(size_t x, unsigned bits)
  * used by one function at a time; functions that call each other use different slots. Not for
  * secret-key material. NULL when out of memory. */
 enum {
-    LAT_SCRATCH_MUL,     /* lat_bfv_mul */
+    LAT_SCRATCH_MUL,     /* lat_bfv_mul, lat_ckks_mul */
     LAT_SCRATCH_RELIN,   /* lat_relinearize */
     LAT_SCRATCH_KSWITCH, /* lat_kswitch_apply: accumulators and a temporary */
     LAT_SCRATCH_CONV,    /* lat_conv_apply */
