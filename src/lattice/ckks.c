@@ -63,34 +63,22 @@ ccz_status ccz_lattice_ckks_encode(ccz_lattice_plaintext *pt, const ccz_lattice_
     CCZ_ENSURE(level <= ctx->L, CCZ_ERR_INVALID_ARGUMENT, "level %u: the chain has %u data primes",
                level, ctx->L);
     CCZ_ENSURE(scale >= 1 && scale < 0x1p62, CCZ_ERR_INVALID_ARGUMENT, "scale out of range");
-    double complex *w = calloc(n, sizeof *w);
-    CCZ_ENSURE(w, CCZ_ERR_NOMEM, "out of memory");
-    for (size_t j = 0; j < count; j++) {
+    for (size_t j = 0; j < count; j++)
         CCZ_ENSURE(isfinite(creal(values[j])) && isfinite(cimag(values[j])),
                    CCZ_ERR_INVALID_ARGUMENT, "value %zu is not finite", j);
-        w[ctx->ckks_index[j]] = values[j];
-        w[ctx->ckks_index[slots + j]] = conj(values[j]);
+    /* the values at their points of the half-size FFT (lat_fft.c), the coefficients times the
+     * scale, rounded into residues */
+    double *re = (double *)lat_scratch(LAT_SCRATCH_ENCODE, n);
+    CCZ_ENSURE(re, CCZ_ERR_NOMEM, "out of memory");
+    double *im = re + slots;
+    memset(re, 0, n * sizeof *re);
+    for (size_t j = 0; j < count; j++) {
+        uint32_t pos = ctx->ckks_pos[j];
+        re[pos >> 1] = creal(values[j]);
+        im[pos >> 1] = pos & 1 ? -cimag(values[j]) : cimag(values[j]);
     }
-    /* m_k = (1/N) zeta^-k sum_t w_t omega^-tk */
-    fft(ctx, w, n, true);
-    size_t two_n = 2 * n;
-    ccz_status s = CCZ_OK;
-    for (size_t k = 0; k < n && s == CCZ_OK; k++) {
-        double complex m = w[k] * ctx->roots[k ? two_n - k : 0] / (double)n; /* k < n */
-        double v = round(creal(m) * scale);
-        if (!(fabs(v) < 0x1p62))
-            s = ccz_fail(CCZ_ERR_OVERFLOW, "the values times the scale exceed 2^62: lower the "
-                                           "scale");
-        int64_t iv = (int64_t)v;
-        for (unsigned i = 0; i < level; i++) {
-            uint64_t q = ctx->primes[i];
-            uint64_t r = iv < 0 ? q - ((uint64_t)(-iv) % q) : (uint64_t)iv % q;
-            pt->poly.d[(size_t)i * n + k] = r == q ? 0 : r;
-        }
-    }
-    free(w);
-    if (s)
-        return s;
+    lat_ckks_embed(ctx, re, im, scale / (double)slots);
+    CCZ_GUARD(lat_ckks_round_rns(ctx, re, level, pt->poly.d));
     lat_rns_ntt(ctx, pt->poly.d, level, NULL);
     pt->poly.np = level;
     pt->poly.ntt = true;
@@ -235,7 +223,12 @@ ccz_status lat_ckks_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *
                b->level);
     size_t n = ctx->n;
     unsigned l = a->level;
-    uint64_t *d = lat_words((size_t)3 * l * n);
+    double scale = a->scale * b->scale;
+    /* the product straight into out unless out is an operand (then in scratch, copied after) */
+    bool direct = out != a && out != b;
+    if (direct)
+        CCZ_GUARD(lat_ct_reserve(out, 3, l, false));
+    uint64_t *d = direct ? out->d : lat_scratch(LAT_SCRATCH_MUL, (size_t)3 * l * n);
     CCZ_ENSURE(d, CCZ_ERR_NOMEM, "out of memory");
     for (unsigned i = 0; i < l; i++) {
         const lat_mod *m = &ctx->ntt[i].mod;
@@ -243,20 +236,24 @@ ccz_status lat_ckks_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *
                        *b0 = b->d + (size_t)i * n, *b1 = b->d + ((size_t)l + i) * n;
         uint64_t *d0 = d + (size_t)i * n, *d1 = d + ((size_t)l + i) * n,
                  *d2 = d + ((size_t)2 * l + i) * n;
+        if (m->q < LAT_SHOUP52_LIMIT && lat_ifma()) { /* vector passes (d2 a temporary first) */
+            lat_vec_mulmod(d0, a0, b0, n, m);
+            lat_vec_mulmod(d1, a0, b1, n, m);
+            lat_vec_mulmod(d2, a1, b0, n, m);
+            lat_vec_add(d1, d1, d2, n, m->q);
+            lat_vec_mulmod(d2, a1, b1, n, m);
+            continue;
+        }
         for (size_t x = 0; x < n; x++) {
             d0[x] = lat_mul_mod(a0[x], b0[x], m);
             d1[x] = lat_reduce128((u128)a0[x] * b1[x] + (u128)a1[x] * b0[x], m);
             d2[x] = lat_mul_mod(a1[x], b1[x], m);
         }
     }
-    double scale = a->scale * b->scale;
-    ccz_status s = lat_ct_reserve(out, 3, l, false);
-    if (s) {
-        free(d);
-        return s;
+    if (!direct) {
+        CCZ_GUARD(lat_ct_reserve(out, 3, l, false));
+        memcpy(out->d, d, (size_t)3 * l * n * 8);
     }
-    memcpy(out->d, d, (size_t)3 * l * n * 8);
-    free(d);
     out->size = 3;
     out->level = l;
     out->ntt = true;

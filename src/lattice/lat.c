@@ -370,6 +370,33 @@ void lat_vec_round_sum(uint64_t *v, const uint64_t *const *y, const double *inv,
     }
 }
 
+void lat_vec_centred_mod(uint64_t *out, const uint64_t *a, uint64_t p, uint64_t cp, size_t n,
+                         uint64_t q)
+{
+    if (n >= 8 && lat_avx512()) {
+        lat_vec_centred_mod_avx512(out, a, p, cp, n, q);
+        return;
+    }
+    lat_mod m;
+    lat_mod_init(&m, q);
+    uint64_t half = p >> 1;
+    for (size_t x = 0; x < n; x++) {
+        uint64_t r = lat_reduce64(a[x], &m);
+        out[x] = a[x] > half ? lat_sub_mod(r, cp, q) : r;
+    }
+}
+
+void lat_vec_sub_mul_c(uint64_t *out, const uint64_t *a, const uint64_t *b, uint64_t c, uint64_t cs,
+                       size_t n, uint64_t q)
+{
+    if (n >= 8 && lat_avx512()) {
+        lat_vec_sub_mul_c_avx512(out, a, b, c, cs, n, q);
+        return;
+    }
+    for (size_t x = 0; x < n; x++)
+        out[x] = lat_mul_shoup_w(lat_sub_mod(a[x], b[x], q), c, cs, q);
+}
+
 void lat_vec_mul_c_add(uint64_t *acc, const uint64_t *a, uint64_t c, size_t n, uint64_t q)
 {
     uint64_t cs = lat_shoup_w(c, q);

@@ -180,6 +180,17 @@ void lat_vec_round_sum(uint64_t *v, const uint64_t *const *y, const double *inv,
                        size_t n);
 void lat_vec_round_sum_avx512(uint64_t *v, const uint64_t *const *y, const double *inv, unsigned k,
                               size_t n);
+/* The rescale's kernels (lat_drop_last): out = v mod q for v = a if a <= p / 2, else a - p (the
+ * centred value of a residue a < p of an odd p < 2^62), cp = p mod q; out = (a - b) c mod q for
+ * a, b < q and a constant c < q with its lat_shoup_w constant cs. */
+void lat_vec_centred_mod(uint64_t *out, const uint64_t *a, uint64_t p, uint64_t cp, size_t n,
+                         uint64_t q);
+void lat_vec_centred_mod_avx512(uint64_t *out, const uint64_t *a, uint64_t p, uint64_t cp, size_t n,
+                                uint64_t q);
+void lat_vec_sub_mul_c(uint64_t *out, const uint64_t *a, const uint64_t *b, uint64_t c, uint64_t cs,
+                       size_t n, uint64_t q);
+void lat_vec_sub_mul_c_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, uint64_t c,
+                              uint64_t cs, size_t n, uint64_t q);
 /* Shoup constants of an array (lat_shoup_w) */
 void lat_vec_shoup(uint64_t *ws, const uint64_t *w, size_t n, uint64_t q);
 

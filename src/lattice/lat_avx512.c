@@ -394,3 +394,58 @@ TARGET void lat_vec_round_sum_avx512(uint64_t *v, const uint64_t *const *y, cons
         v[x] = (uint64_t)__builtin_floor(s);
     }
 }
+
+/* a mod q, a - p mod q above p / 2 (a < p < 2^62): the quotient from doubles is off by at most
+ * one (a / q < 2^48, relative error below 2^-51), so a - qe q is in [-q, 2q) */
+TARGET void lat_vec_centred_mod_avx512(uint64_t *out, const uint64_t *a, uint64_t p, uint64_t cp,
+                                       size_t n, uint64_t q)
+{
+    const __m512i vq = _mm512_set1_epi64((long long)q), vcp = _mm512_set1_epi64((long long)cp),
+                  half = _mm512_set1_epi64((long long)(p >> 1)), zero = _mm512_setzero_si512();
+    const __m512d inv = _mm512_set1_pd(1.0 / (double)q);
+    size_t x = 0;
+    for (; x + 8 <= n; x += 8) {
+        __m512i va = _mm512_loadu_si512(a + x);
+        __m512d qd = _mm512_roundscale_pd(_mm512_mul_pd(_mm512_cvtepu64_pd(va), inv),
+                                          _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+        __m512i r = _mm512_sub_epi64(va, _mm512_mullo_epi64(_mm512_cvttpd_epu64(qd), vq));
+        r = _mm512_mask_add_epi64(r, _mm512_cmplt_epi64_mask(r, zero), r, vq);
+        r = reduce_once(r, vq);
+        /* above p / 2: - (p mod q), in [0, q) again */
+        r = _mm512_mask_sub_epi64(r, _mm512_cmpgt_epu64_mask(va, half), r, vcp);
+        r = _mm512_mask_add_epi64(r, _mm512_cmplt_epi64_mask(r, zero), r, vq);
+        _mm512_storeu_si512(out + x, r);
+    }
+    if (x < n) {
+        lat_mod m;
+        lat_mod_init(&m, q);
+        for (; x < n; x++) {
+            uint64_t r = lat_reduce64(a[x], &m);
+            out[x] = a[x] > (p >> 1) ? lat_sub_mod(r, cp, q) : r;
+        }
+    }
+}
+
+TARGET void lat_vec_sub_mul_c_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b,
+                                     uint64_t c, uint64_t cs, size_t n, uint64_t q)
+{
+    const __m512i vq = _mm512_set1_epi64((long long)q), vc = _mm512_set1_epi64((long long)c),
+                  vs = _mm512_set1_epi64((long long)cs);
+    const bool small = q < LAT_SHOUP52_LIMIT, ifma = small && lat_ifma();
+    size_t x = 0;
+    for (; x + 8 <= n; x += 8) {
+        /* a - b + q in [1, 2q): below 2^51 for the 52-bit path */
+        __m512i d = _mm512_add_epi64(
+                    _mm512_sub_epi64(_mm512_loadu_si512(a + x), _mm512_loadu_si512(b + x)), vq),
+                r;
+        if (ifma) {
+            r = mul_lazy(d, vc, vs, vq, 1);
+        } else {
+            __m512i qe = mulhi64(small ? _mm512_slli_epi64(d, 12) : d, vs);
+            r = _mm512_sub_epi64(_mm512_mullo_epi64(d, vc), _mm512_mullo_epi64(qe, vq));
+        }
+        _mm512_storeu_si512(out + x, reduce_once(r, vq));
+    }
+    for (; x < n; x++)
+        out[x] = lat_mul_shoup_w(lat_sub_mod(a[x], b[x], q), c, cs, q);
+}

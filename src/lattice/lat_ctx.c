@@ -263,6 +263,8 @@ void ccz_lattice_context_free(ccz_lattice_context *ctx)
     free(ctx->slot_index);
     free(ctx->roots);
     free(ctx->ckks_index);
+    free(ctx->ckks_fft);
+    free(ctx->ckks_pos);
     free(ctx);
 }
 
@@ -323,6 +325,7 @@ ccz_status ccz_lattice_context_new(ccz_lattice_context **out, const ccz_lattice_
             const lat_mod *m = &ctx->ntt[i].mod;
             ctx->level[l].inv_last[i] = lat_inv_mod(ctx->primes[l - 1] % m->q, m);
             ctx->level[l].inv_last_s[i] = lat_shoup(ctx->level[l].inv_last[i], m->q);
+            ctx->level[l].inv_last_w[i] = lat_shoup_w(ctx->level[l].inv_last[i], m->q);
         }
     size_t n = ctx->n;
     uint64_t two_n = 2 * (uint64_t)n;
@@ -364,6 +367,7 @@ ccz_status ccz_lattice_context_new(ccz_lattice_context **out, const ccz_lattice_
                 ctx->ckks_index[n / 2 + j] = (size_t)((two_n - g - 1) / 2);
                 g = g * 3 % two_n;
             }
+            s = lat_ckks_fft_init(ctx);
         }
     }
     if (s) {

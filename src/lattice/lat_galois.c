@@ -18,14 +18,41 @@ void lat_automorph_coeff(const uint64_t *in, uint64_t *out, size_t n, uint64_t g
     }
 }
 
+/* x with its low `bits` bits reversed (bits 1 to 32), without a loop */
+static inline uint32_t rev_bits(uint32_t x, unsigned bits)
+{
+    x = __builtin_bswap32(x);
+    x = ((x & 0x0f0f0f0fu) << 4) | ((x >> 4) & 0x0f0f0f0fu);
+    x = ((x & 0x33333333u) << 2) | ((x >> 2) & 0x33333333u);
+    x = ((x & 0x55555555u) << 1) | ((x >> 1) & 0x55555555u);
+    return x >> (32 - bits);
+}
+
+/* NTT position i holds the evaluation at psi^e, e = 2 bitrev(i) + 1; x -> x^g moves there the
+ * evaluation at psi^(e g mod 2N) (2N a power of two: a mask) */
+void lat_automorph_ntt_index(uint32_t *idx, unsigned log_n, uint64_t g)
+{
+    size_t n = (size_t)1 << log_n;
+    uint64_t mask = 2 * (uint64_t)n - 1;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t e = 2 * (uint64_t)rev_bits((uint32_t)i, log_n) + 1;
+        idx[i] = rev_bits((uint32_t)(((e * g) & mask) >> 1), log_n);
+    }
+}
+
+void lat_automorph_ntt_apply(const uint64_t *in, uint64_t *out, const uint32_t *idx, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = in[idx[i]];
+}
+
 void lat_automorph_ntt(const uint64_t *in, uint64_t *out, unsigned log_n, uint64_t g)
 {
     size_t n = (size_t)1 << log_n;
-    uint64_t two_n = 2 * (uint64_t)n;
+    uint64_t mask = 2 * (uint64_t)n - 1;
     for (size_t i = 0; i < n; i++) {
-        uint64_t e = 2 * (uint64_t)lat_bitrev(i, log_n) + 1; /* the evaluation point at i */
-        uint64_t src = (e * g) % two_n;
-        out[i] = in[lat_bitrev((src - 1) / 2, log_n)];
+        uint64_t e = 2 * (uint64_t)rev_bits((uint32_t)i, log_n) + 1;
+        out[i] = in[rev_bits((uint32_t)(((e * g) & mask) >> 1), log_n)];
     }
 }
 

@@ -223,8 +223,8 @@ ccz_status lat_kswitch_gen(const ccz_lattice_context *ctx, const ccz_lattice_sec
 }
 
 ccz_status lat_kswitch_apply(const ccz_lattice_context *ctx, const lat_kswitch *ks,
-                             const uint64_t *d, unsigned level, bool coeff, uint64_t *c0,
-                             uint64_t *c1)
+                             const uint64_t *d, const uint64_t *d_ntt, unsigned level, bool coeff,
+                             uint64_t *c0, uint64_t *c1)
 {
     size_t n = ctx->n;
     unsigned k = ctx->k, L = ctx->L;
@@ -240,16 +240,19 @@ ccz_status lat_kswitch_apply(const ccz_lattice_context *ctx, const lat_kswitch *
             unsigned j = jj < level ? jj : L; /* prime index in the chain */
             const lat_ntt *t = &ctx->ntt[j];
             uint64_t q = t->mod.q;
-            if (j == i) {
-                memcpy(tmp, di, n * 8);
-            } else if (q >= LAT_SHOUP52_LIMIT || ctx->primes[i] < (1ull << 52)) {
-                uint64_t one = 1, one_s = lat_shoup_w(1, q); /* d_i mod q_j, one pass */
-                lat_vec_dot_c(tmp, &di, &one, &one_s, 1, 0, n, q);
+            if (j == i && d_ntt) { /* d_i in NTT form modulo q_i: the caller had it */
+                memcpy(tmp, d_ntt + (size_t)i * n, n * 8);
             } else {
-                for (size_t x = 0; x < n; x++)
-                    tmp[x] = lat_reduce64(di[x], &t->mod);
+                if (j == i) {
+                    memcpy(tmp, di, n * 8);
+                } else if (q >= LAT_SHOUP52_LIMIT || ctx->primes[i] < (1ull << 52)) {
+                    uint64_t one = 1, one_s = lat_shoup_w(1, q); /* d_i mod q_j, one pass */
+                    lat_vec_dot_c(tmp, &di, &one, &one_s, 1, 0, n, q);
+                } else {
+                    lat_vec_centred_mod(tmp, di, 0, 0, n, q); /* cp = 0: plain d_i mod q_j */
+                }
+                lat_ntt_forward(t, tmp);
             }
-            lat_ntt_forward(t, tmp);
             size_t o = (size_t)j * n, ow = (size_t)i * k * n + o;
             uint64_t *a0 = acc0 + (size_t)jj * n, *a1 = acc1 + (size_t)jj * n;
             if (i == 0) { /* the first term sets the accumulators */
@@ -267,6 +270,17 @@ ccz_status lat_kswitch_apply(const ccz_lattice_context *ctx, const lat_kswitch *
         uint64_t *acc = c ? acc1 : acc0, *out = c ? c1 : c0;
         uint64_t *ap = acc + (size_t)level * n;
         lat_ntt_inverse(&ctx->ntt[L], ap);
+        if (!coeff) { /* NTT form: [acc]_P centred modulo each prime, in NTT form, vector passes */
+            for (unsigned i = 0; i < level; i++) {
+                const lat_ntt *t = &ctx->ntt[i];
+                uint64_t q = t->mod.q, *a = acc + (size_t)i * n;
+                lat_vec_centred_mod(tmp, ap, P, lat_reduce64(P, &t->mod), n, q);
+                lat_ntt_forward(t, tmp);
+                lat_vec_sub_mul_c(a, a, tmp, ctx->p_inv[i], lat_shoup_w(ctx->p_inv[i], q), n, q);
+                lat_vec_add(out + (size_t)i * n, out + (size_t)i * n, a, n, q);
+            }
+            continue;
+        }
         for (size_t x = 0; x < n; x++)
             ap[x] = ap[x] + half >= P ? ap[x] + half - P : ap[x] + half; /* + P/2 */
         for (unsigned i = 0; i < level; i++) {

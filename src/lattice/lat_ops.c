@@ -347,33 +347,29 @@ ccz_status lat_drop_last(const ccz_lattice_context *ctx, ccz_lattice_ciphertext 
                "the ciphertext is at the last level: no prime left to drop");
     size_t n = ctx->n;
     unsigned l = c->level;
-    uint64_t ql = ctx->primes[l - 1], half = ql >> 1;
-    uint64_t *last = lat_words(n), *tmp = lat_words(n);
-    CCZ_ENSURE(last && tmp, CCZ_ERR_NOMEM, "out of memory");
+    uint64_t ql = ctx->primes[l - 1];
+    uint64_t *tmp = lat_scratch(LAT_SCRATCH_RESCALE, n);
+    CCZ_ENSURE(tmp, CCZ_ERR_NOMEM, "out of memory");
     const lat_level *lv = &ctx->level[l];
+    /* Component j's last prime is transformed where it is (it is dropped), and its prime i goes
+     * straight to its place at the new level, (j (l - 1) + i) N: that is where j's prime i or an
+     * earlier one of it was (or, for j's first prime, the last prime of component j - 1, already
+     * used), so nothing is overwritten before it is read. */
     for (unsigned j = 0; j < c->size; j++) {
-        uint64_t *cj = c->d + (size_t)j * l * n;
-        memcpy(last, cj + (size_t)(l - 1) * n, n * 8);
+        uint64_t *cj = c->d + (size_t)j * l * n, *oj = c->d + (size_t)j * (l - 1) * n;
+        uint64_t *last = cj + (size_t)(l - 1) * n;
         if (c->ntt)
             lat_ntt_inverse(&ctx->ntt[l - 1], last);
-        for (size_t x = 0; x < n; x++) /* centre: + q_last / 2 now, - q_last / 2 below */
-            last[x] = last[x] + half >= ql ? last[x] + half - ql : last[x] + half;
-        for (unsigned i = 0; i + 1 < l; i++) {
+        for (unsigned i = 0; i + 1 < l; i++) { /* the last prime's part, centred, modulo q_i */
             const lat_mod *m = &ctx->ntt[i].mod;
-            uint64_t q = m->q, hq = lat_reduce64(half, m);
-            for (size_t x = 0; x < n; x++)
-                tmp[x] = lat_sub_mod(lat_reduce64(last[x], m), hq, q);
+            lat_vec_centred_mod(tmp, last, ql, lat_reduce64(ql, m), n, m->q);
             if (c->ntt)
                 lat_ntt_forward(&ctx->ntt[i], tmp);
-            uint64_t *ci = cj + (size_t)i * n;
-            for (size_t x = 0; x < n; x++)
-                ci[x] = lat_mul_shoup(lat_sub_mod(ci[x], tmp[x], q), lv->inv_last[i],
-                                      lv->inv_last_s[i], q);
+            lat_vec_sub_mul_c(oj + (size_t)i * n, cj + (size_t)i * n, tmp, lv->inv_last[i],
+                              lv->inv_last_w[i], n, m->q);
         }
     }
-    free(last);
-    free(tmp);
-    relayout(c, l - 1);
+    c->level = l - 1;
     if (ctx->params.scheme == CCZ_LATTICE_CKKS)
         c->scale /= (double)ql;
     return CCZ_OK;
@@ -392,9 +388,9 @@ ccz_status ccz_lattice_mod_switch(ccz_lattice_ciphertext *c, const ccz_lattice_c
 
 /* Key switching of component d (coefficient form) into (c0, c1) of a ciphertext in either form. */
 ccz_status lat_switch_into(const ccz_lattice_context *ctx, const lat_kswitch *ks, const uint64_t *d,
-                           ccz_lattice_ciphertext *c)
+                           const uint64_t *d_ntt, ccz_lattice_ciphertext *c)
 {
-    return lat_kswitch_apply(ctx, ks, d, c->level, !c->ntt, comp(c, 0), comp(c, 1));
+    return lat_kswitch_apply(ctx, ks, d, d_ntt, c->level, !c->ntt, comp(c, 0), comp(c, 1));
 }
 
 /* Relinearizes a size-3 ciphertext. */
@@ -410,8 +406,8 @@ ccz_status lat_relinearize(const ccz_lattice_context *ctx, ccz_lattice_ciphertex
     memcpy(d, comp(c, 2), (size_t)l * n * 8);
     if (c->ntt)
         lat_rns_intt(ctx, d, l, NULL);
-    c->size = 2;
-    return lat_switch_into(ctx, &rk->k, d, c);
+    c->size = 2; /* the third component's words stay where they are while the switch reads them */
+    return lat_switch_into(ctx, &rk->k, d, c->ntt ? comp(c, 2) : NULL, c);
 }
 
 static const lat_kswitch *galois_key(const ccz_lattice_galois_keys *gk, uint64_t g)
@@ -435,36 +431,36 @@ static ccz_status apply_galois(const ccz_lattice_context *ctx, ccz_lattice_ciphe
                what, (unsigned long long)g);
     size_t n = ctx->n;
     unsigned l = a->level;
-    uint64_t *c0 = lat_words((size_t)l * n), *c1 = lat_words((size_t)l * n);
-    CCZ_ENSURE(c0 && c1, CCZ_ERR_NOMEM, "out of memory");
+    uint64_t *c0 = lat_scratch(LAT_SCRATCH_GALOIS, (size_t)3 * l * n + n / 2);
+    CCZ_ENSURE(c0, CCZ_ERR_NOMEM, "out of memory");
+    uint64_t *c1 = c0 + (size_t)l * n, *c1_ntt = c1 + (size_t)l * n;
+    uint32_t *idx = (uint32_t *)(c1_ntt + (size_t)l * n); /* N entries */
+    if (a->ntt)
+        lat_automorph_ntt_index(idx, ctx->log_n, g);
     for (unsigned i = 0; i < l; i++) {
         const uint64_t *a0 = comp(a, 0) + (size_t)i * n, *a1 = comp(a, 1) + (size_t)i * n;
         if (a->ntt) {
-            lat_automorph_ntt(a0, c0 + (size_t)i * n, ctx->log_n, g);
-            lat_automorph_ntt(a1, c1 + (size_t)i * n, ctx->log_n, g);
+            lat_automorph_ntt_apply(a0, c0 + (size_t)i * n, idx, n);
+            lat_automorph_ntt_apply(a1, c1 + (size_t)i * n, idx, n);
         } else {
             lat_automorph_coeff(a0, c0 + (size_t)i * n, n, g, ctx->primes[i]);
             lat_automorph_coeff(a1, c1 + (size_t)i * n, n, g, ctx->primes[i]);
         }
     }
-    ccz_status s = lat_ct_reserve(out, 2, l, false);
-    if (s) {
-        free(c0);
-        free(c1);
-        return s;
-    }
+    bool ntt = a->ntt;
+    double scale = a->scale;
+    CCZ_GUARD(lat_ct_reserve(out, 2, l, false)); /* a is read: out may be a */
     out->size = 2;
     out->level = l;
-    out->ntt = a->ntt;
-    out->scale = a->scale;
+    out->ntt = ntt;
+    out->scale = scale;
     memcpy(comp(out, 0), c0, (size_t)l * n * 8);
     memset(comp(out, 1), 0, (size_t)l * n * 8);
-    if (a->ntt)
+    if (ntt) {
+        memcpy(c1_ntt, c1, (size_t)l * n * 8);
         lat_rns_intt(ctx, c1, l, NULL);
-    s = lat_switch_into(ctx, ks, c1, out);
-    free(c0);
-    free(c1);
-    return s;
+    }
+    return lat_switch_into(ctx, ks, c1, ntt ? c1_ntt : NULL, out);
 }
 
 ccz_status ccz_lattice_rotate(ccz_lattice_ciphertext *out, const ccz_lattice_context *ctx,

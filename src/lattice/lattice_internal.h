@@ -50,6 +50,7 @@ typedef struct {
 typedef struct {
     uint64_t inv_last[MAXP]; /* q_{l-1}^-1 mod q_i, i < l-1 (CKKS rescale, BFV mod switch) */
     uint64_t inv_last_s[MAXP];
+    uint64_t inv_last_w[MAXP]; /* lat_shoup_w constants of inv_last */
 } lat_level;
 
 struct ccz_lattice_context {
@@ -69,6 +70,11 @@ struct ccz_lattice_context {
     /* CKKS */
     double complex *roots; /* e^(i pi k / N), k < 2N */
     size_t *ckks_index;    /* slot j -> position of zeta^(3^j) in the bit-reversed FFT */
+    /* the encoder's FFT of size h = N/2 (lat_fft.c): its twiddles (h real parts, h imaginary
+     * parts; stage m at [m, 2m)), then the twist zeta^-k (likewise); slot j -> 2 bitrev(t) + 1
+     * when the conjugate goes to point t, 2 bitrev(t) when the value does */
+    double *ckks_fft;
+    uint32_t *ckks_pos;
 };
 
 /* ---- polynomials in RNS: np primes x N words, prime-major ---------------------------------*/
@@ -172,18 +178,41 @@ void lat_conv_init(lat_conv *c, const lat_base *a, const lat_base *b);
 void lat_conv_apply(const lat_conv *c, const uint64_t *in, uint64_t *out, size_t n);
 
 /* Key switching: adds to (c0, c1) (NTT form over `level` data primes, or coefficient form when
- * coeff) the switch of d (coefficient form over `level` primes) with key ks. */
+ * coeff) the switch of d (coefficient form over `level` primes) with key ks. d_ntt, when not
+ * NULL, is d in NTT form (its NTTs modulo its own primes are then not recomputed). */
 ccz_status lat_kswitch_gen(const ccz_lattice_context *ctx, const ccz_lattice_secret_key *sk,
                            const uint64_t *target_ntt, lat_kswitch *out);
 void lat_kswitch_free(lat_kswitch *k);
 ccz_status lat_kswitch_apply(const ccz_lattice_context *ctx, const lat_kswitch *ks,
-                             const uint64_t *d, unsigned level, bool coeff, uint64_t *c0,
-                             uint64_t *c1);
+                             const uint64_t *d, const uint64_t *d_ntt, unsigned level, bool coeff,
+                             uint64_t *c0, uint64_t *c1);
+
+/* The CKKS encoder's kernels (lat_fft.c). lat_ckks_fft_init fills ctx->ckks_fft and ckks_pos
+ * from ctx->roots. lat_ckks_embed: re and im (h = N/2 each) hold the values at their positions
+ * (ckks_pos); on return re[k] = m_k c h and im[k] = m_(k+h) c h, the coefficients of the real
+ * polynomial with those values (c = scale / h gives them times the scale). lat_ckks_round_rns:
+ * the N doubles d rounded half away from zero (as round()), as residues modulo the first `level`
+ * primes (level x N words); CCZ_ERR_OVERFLOW when one is not below 2^62 in magnitude. The
+ * portable and AVX-512 paths give the same doubles and words. */
+ccz_status lat_ckks_fft_init(ccz_lattice_context *ctx);
+void lat_ckks_embed(const ccz_lattice_context *ctx, double *re, double *im, double c);
+void lat_ckks_embed_portable(const ccz_lattice_context *ctx, double *re, double *im, double c);
+void lat_ckks_embed_avx512(const ccz_lattice_context *ctx, double *re, double *im, double c);
+ccz_status lat_ckks_round_rns(const ccz_lattice_context *ctx, const double *d, unsigned level,
+                              uint64_t *out);
+ccz_status lat_ckks_round_rns_portable(const ccz_lattice_context *ctx, const double *d,
+                                       unsigned level, uint64_t *out);
+ccz_status lat_ckks_round_rns_avx512(const ccz_lattice_context *ctx, const double *d,
+                                     unsigned level, uint64_t *out);
 
 /* Galois automorphism x -> x^g on N coefficients modulo q (coefficient form) */
 void lat_automorph_coeff(const uint64_t *in, uint64_t *out, size_t n, uint64_t g, uint64_t q);
 /* on an NTT-form polynomial (bit-reversed evaluations): a permutation */
 void lat_automorph_ntt(const uint64_t *in, uint64_t *out, unsigned log_n, uint64_t g);
+/* the same permutation as an index (out[i] = in[idx[i]], N entries), made once and applied to
+ * several polynomials */
+void lat_automorph_ntt_index(uint32_t *idx, unsigned log_n, uint64_t g);
+void lat_automorph_ntt_apply(const uint64_t *in, uint64_t *out, const uint32_t *idx, size_t n);
 uint64_t lat_galois_elt(const ccz_lattice_context *ctx, int steps);
 
 /* x with its low `bits` bits reversed */
@@ -201,10 +230,13 @@ static inline size_t lat_bitrev(size_t x, unsigned bits)
  * used by one function at a time; functions that call each other use different slots. Not for
  * secret-key material. NULL when out of memory. */
 enum {
-    LAT_SCRATCH_MUL,     /* lat_bfv_mul */
+    LAT_SCRATCH_MUL,     /* lat_bfv_mul, lat_ckks_mul */
     LAT_SCRATCH_RELIN,   /* lat_relinearize */
     LAT_SCRATCH_KSWITCH, /* lat_kswitch_apply: accumulators and a temporary */
     LAT_SCRATCH_CONV,    /* lat_conv_apply */
+    LAT_SCRATCH_ENCODE,  /* ccz_lattice_ckks_encode: N doubles */
+    LAT_SCRATCH_RESCALE, /* lat_drop_last */
+    LAT_SCRATCH_GALOIS,  /* apply_galois (lat_ops.c): the automorphism's two components */
     LAT_SCRATCH_SLOTS
 };
 uint64_t *lat_scratch(unsigned slot, size_t words);
@@ -225,7 +257,7 @@ ccz_status lat_relinearize(const ccz_lattice_context *ctx, ccz_lattice_ciphertex
                            const ccz_lattice_relin_keys *rk);
 ccz_status lat_drop_last(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *c);
 ccz_status lat_switch_into(const ccz_lattice_context *ctx, const lat_kswitch *ks, const uint64_t *d,
-                           ccz_lattice_ciphertext *c);
+                           const uint64_t *d_ntt, ccz_lattice_ciphertext *c);
 ccz_status lat_bfv_encrypt(const ccz_lattice_context *ctx, const ccz_lattice_public_key *pk,
                            const ccz_lattice_secret_key *sk, const ccz_lattice_plaintext *pt,
                            ccz_lattice_ciphertext *out);
