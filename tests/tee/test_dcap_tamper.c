@@ -455,6 +455,56 @@ static void test_warm_bitflips(void)
     }
 }
 
+/* ---- forged platforms: collateral from one, pieces of another -------------------------------*/
+
+/* Collateral from f for forge_quote_defaults' SGX platform: one UpToDate TCB level, the default
+ * QE at ISVSVN 8, CRLs valid 2025..2035. */
+static void sgx_collateral(forge *f, ccz_buf *out)
+{
+    uint8_t sgx[16];
+    memset(sgx, 5, sizeof sgx);
+    char *ti = forge_dump(forge_tcb_info(
+        false, json_pack("[o]", forge_tcb_level(sgx, 10, NULL, "UpToDate", NULL)), NULL));
+    char *qi = forge_dump(
+        forge_qe_identity(false, json_pack("[o]", forge_isv_level(8, "UpToDate", NULL))));
+    forge_collateral_opts co = {ti, qi, 1735689600 /* 2025 */, 2051222400 /* 2035 */, false, false};
+    CHECK_OK(forge_collateral(f, out, &co));
+    free(ti);
+    free(qi);
+}
+
+/* The collateral document `into` with the members keys[0..n) taken from `from`: compact JSON
+ * text, the caller's. */
+static char *splice_collateral(const ccz_buf *into, const ccz_buf *from, const char *const *keys,
+                               size_t n)
+{
+    json_t *ji = json_loadb((const char *)into->ptr, into->len, 0, NULL),
+           *jf = json_loadb((const char *)from->ptr, from->len, 0, NULL);
+    CHECK(ji && jf);
+    for (size_t i = 0; i < n; i++)
+        CHECK(json_object_set(ji, keys[i], json_object_get(jf, keys[i])) == 0);
+    char *text = json_dumps(ji, JSON_COMPACT);
+    CHECK(text != NULL);
+    json_decref(ji);
+    json_decref(jf);
+    return text;
+}
+
+/* Verifies quote at 2030 under t against a collateral object parsed afresh from text. */
+static ccz_status verify_forged(ccz_result *r, ccz_trust *t, const ccz_buf *quote, const char *text,
+                                size_t len)
+{
+    ccz_collateral *col;
+    CHECK_OK(ccz_collateral_parse(&col, text, len));
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = 1893456000; /* 2030 */
+    o.trust = t;
+    o.collateral = col;
+    ccz_status s = ccz_verify(r, ccz_buf_span(quote), &o);
+    ccz_collateral_free(col);
+    return s;
+}
+
 /* The QE report signature cache is keyed by the PCK chain too: a QE report and signature that
  * one platform's PCK key made, remembered when its quote verified, carried in a quote whose PCK
  * chain names another key is checked against that key and rejected. */
@@ -467,14 +517,7 @@ static void test_qe_signature_cache_per_pck(void)
     CHECK_OK(forge_quote(f, &a, &qo));
     forge_new_pck_key(f);
     CHECK_OK(forge_quote(f, &b, &qo));
-    uint8_t sgx[16];
-    memset(sgx, 5, sizeof sgx);
-    char *ti = forge_dump(forge_tcb_info(
-        false, json_pack("[o]", forge_tcb_level(sgx, 10, NULL, "UpToDate", NULL)), NULL));
-    char *qi = forge_dump(
-        forge_qe_identity(false, json_pack("[o]", forge_isv_level(8, "UpToDate", NULL))));
-    forge_collateral_opts co = {ti, qi, 1735689600 /* 2025 */, 2051222400 /* 2035 */, false, false};
-    CHECK_OK(forge_collateral(f, &cb, &co));
+    sgx_collateral(f, &cb);
     /* quote a (v3) with b's certification data: a's QE report, its signature by the first PCK
      * key, a's attestation key and quote signature; b's PCK chain */
     ccz_dcap_quote da, db;
@@ -506,8 +549,6 @@ static void test_qe_signature_cache_per_pck(void)
     CHECK_OK(ccz_verify(&r, ccz_buf_span(&a), &o));
     ccz_collateral_free(col);
     ccz_trust_free(t);
-    free(ti);
-    free(qi);
     ccz_buf_free(&a);
     ccz_buf_free(&b);
     ccz_buf_free(&spliced);
@@ -525,48 +566,21 @@ static void test_qe_identity_chain_of_its_own(void)
     forge_quote_defaults(&qo);
     ccz_buf q = CCZ_BUF_INIT, c1 = CCZ_BUF_INIT, c2 = CCZ_BUF_INIT;
     CHECK_OK(forge_quote(f, &q, &qo));
-    uint8_t sgx[16];
-    memset(sgx, 5, sizeof sgx);
-    char *ti = forge_dump(forge_tcb_info(
-        false, json_pack("[o]", forge_tcb_level(sgx, 10, NULL, "UpToDate", NULL)), NULL));
-    char *qi = forge_dump(
-        forge_qe_identity(false, json_pack("[o]", forge_isv_level(8, "UpToDate", NULL))));
-    forge_collateral_opts co = {ti, qi, 1735689600 /* 2025 */, 2051222400 /* 2035 */, false, false};
-    CHECK_OK(forge_collateral(f, &c1, &co));
-    CHECK_OK(forge_collateral(other, &c2, &co));
-    json_t *j1 = json_loadb((const char *)c1.ptr, c1.len, 0, NULL),
-           *j2 = json_loadb((const char *)c2.ptr, c2.len, 0, NULL);
-    CHECK(j1 && j2);
+    sgx_collateral(f, &c1);
+    sgx_collateral(other, &c2);
     static const char *const qe_keys[] = {"qe_identity_issuer_chain", "qe_identity",
                                           "qe_identity_signature"};
-    for (size_t i = 0; i < 3; i++)
-        CHECK(json_object_set(j1, qe_keys[i], json_object_get(j2, qe_keys[i])) == 0);
-    char *spliced = json_dumps(j1, JSON_COMPACT);
-    CHECK(spliced != NULL);
+    char *spliced = splice_collateral(&c1, &c2, qe_keys, 3);
 
     ccz_trust *t;
     CHECK_OK(ccz_trust_new(&t));
     CHECK_OK(ccz_trust_add_intel_root(t, forge_root_pem(f)));
-    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
-    o.at_unix = 1893456000; /* 2030 */
-    o.trust = t;
     static ccz_result r;
-    ccz_collateral *col;
-    CHECK_OK(ccz_collateral_parse(&col, (const char *)c1.ptr, c1.len));
-    o.collateral = col;
-    CHECK_OK(ccz_verify(&r, ccz_buf_span(&q), &o));
-    ccz_collateral_free(col);
-    CHECK_OK(ccz_collateral_parse(&col, spliced, strlen(spliced)));
-    o.collateral = col;
-    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&q), &o), CCZ_ERR_CERT_CHAIN);
+    CHECK_OK(verify_forged(&r, t, &q, (const char *)c1.ptr, c1.len));
+    CHECK_STATUS(verify_forged(&r, t, &q, spliced, strlen(spliced)), CCZ_ERR_CERT_CHAIN);
     CHECK_STR(r.step, "qe_identity");
-    ccz_collateral_free(col);
     ccz_trust_free(t);
     free(spliced);
-    json_decref(j1);
-    json_decref(j2);
-    free(ti);
-    free(qi);
     ccz_buf_free(&q);
     ccz_buf_free(&c1);
     ccz_buf_free(&c2);
@@ -585,49 +599,22 @@ static void test_root_crl_of_another_root(void)
     forge_quote_defaults(&qo);
     ccz_buf q = CCZ_BUF_INIT, ca = CCZ_BUF_INIT, cb = CCZ_BUF_INIT;
     CHECK_OK(forge_quote(b, &q, &qo));
-    uint8_t sgx[16];
-    memset(sgx, 5, sizeof sgx);
-    char *ti = forge_dump(forge_tcb_info(
-        false, json_pack("[o]", forge_tcb_level(sgx, 10, NULL, "UpToDate", NULL)), NULL));
-    char *qi = forge_dump(
-        forge_qe_identity(false, json_pack("[o]", forge_isv_level(8, "UpToDate", NULL))));
-    forge_collateral_opts co = {ti, qi, 1735689600 /* 2025 */, 2051222400 /* 2035 */, false, false};
-    CHECK_OK(forge_collateral(a, &ca, &co));
-    CHECK_OK(forge_collateral(b, &cb, &co));
-    json_t *ja = json_loadb((const char *)ca.ptr, ca.len, 0, NULL),
-           *jb = json_loadb((const char *)cb.ptr, cb.len, 0, NULL);
-    CHECK(ja && jb);
-    CHECK(json_object_set(ja, "pck_crl", json_object_get(jb, "pck_crl")) == 0 &&
-          json_object_set(ja, "pck_crl_issuer_chain",
-                          json_object_get(jb, "pck_crl_issuer_chain")) == 0);
-    char *mixed = json_dumps(ja, JSON_COMPACT);
-    CHECK(mixed != NULL);
+    sgx_collateral(a, &ca);
+    sgx_collateral(b, &cb);
+    static const char *const pck_keys[] = {"pck_crl", "pck_crl_issuer_chain"};
+    char *mixed = splice_collateral(&ca, &cb, pck_keys, 2);
 
     ccz_trust *t;
     CHECK_OK(ccz_trust_new(&t));
     CHECK_OK(ccz_trust_add_intel_root(t, forge_root_pem(a)));
     CHECK_OK(ccz_trust_add_intel_root(t, forge_root_pem(b)));
-    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
-    o.at_unix = 1893456000; /* 2030 */
-    o.trust = t;
     static ccz_result r;
-    ccz_collateral *col;
-    CHECK_OK(ccz_collateral_parse(&col, (const char *)cb.ptr, cb.len));
-    o.collateral = col;
-    CHECK_OK(ccz_verify(&r, ccz_buf_span(&q), &o)); /* b's own collateral */
-    ccz_collateral_free(col);
-    CHECK_OK(ccz_collateral_parse(&col, mixed, strlen(mixed)));
-    o.collateral = col;
-    CHECK(ccz_verify(&r, ccz_buf_span(&q), &o) != CCZ_OK);
+    CHECK_OK(verify_forged(&r, t, &q, (const char *)cb.ptr, cb.len)); /* b's own collateral */
+    CHECK(verify_forged(&r, t, &q, mixed, strlen(mixed)) != CCZ_OK);
     CHECK_STR(r.step, "pck_chain");
     CHECK_CONTAINS(r.message, "CRL");
-    ccz_collateral_free(col);
     ccz_trust_free(t);
     free(mixed);
-    json_decref(ja);
-    json_decref(jb);
-    free(ti);
-    free(qi);
     ccz_buf_free(&q);
     ccz_buf_free(&ca);
     ccz_buf_free(&cb);
