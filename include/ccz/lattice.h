@@ -232,6 +232,38 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_conjugate(ccz_lattice_ciphertext *o
                                                        const ccz_lattice_ciphertext *a,
                                                        const ccz_lattice_galois_keys *gk);
 
+/* ---- batches ---------------------------------------------------------------------------------
+ * count independent operations of one kind over arrays, split into contiguous runs over
+ * `threads` threads (0: one per CPU; the calling thread takes a run): element i's result is
+ * exactly what the single call gives for it (ccz_lattice_encrypt_many: a fresh encryption of
+ * pt[i]). Refused before any work: a NULL array or element, two elements writing one object, an
+ * element reading what another writes (an output may be its own element's input where the
+ * single call allows that). The first failure names its element ("element 3: ..."); the outputs
+ * are then unspecified. What the HE solutions do many times at once: their entries' encryptions,
+ * products and rotations on both cores. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_encrypt_many(ccz_lattice_ciphertext *const *out,
+                                                          const ccz_lattice_context *ctx,
+                                                          const ccz_lattice_public_key *pk,
+                                                          const ccz_lattice_plaintext *const *pt,
+                                                          size_t count, unsigned threads);
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_decrypt_many(ccz_lattice_plaintext *const *out,
+                                                          const ccz_lattice_context *ctx,
+                                                          const ccz_lattice_secret_key *sk,
+                                                          const ccz_lattice_ciphertext *const *ct,
+                                                          size_t count, unsigned threads);
+/* out[i] = a[i] b[i], relinearized when rk is given */
+CCZ_API CCZ_NODISCARD ccz_status
+ccz_lattice_mul_many(ccz_lattice_ciphertext *const *out, const ccz_lattice_context *ctx,
+                     const ccz_lattice_ciphertext *const *a, const ccz_lattice_ciphertext *const *b,
+                     size_t count, const ccz_lattice_relin_keys *rk, unsigned threads);
+/* out[i] = a[i] rotated by steps */
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_rotate_many(ccz_lattice_ciphertext *const *out,
+                                                         const ccz_lattice_context *ctx,
+                                                         const ccz_lattice_ciphertext *const *a,
+                                                         size_t count, int steps,
+                                                         const ccz_lattice_galois_keys *gk,
+                                                         unsigned threads);
+
 /* The arithmetic in use: "avx512-ifma", "avx512" or "portable" (CCZ_CPU=portable forces it). */
 CCZ_API const char *ccz_lattice_simd(void);
 /* Times the NTT of one prime of prime_bits bits at degree 2^log_n: microseconds per forward

@@ -93,25 +93,31 @@ void ccz_heq_query_free(ccz_heq_query *q)
         ccz_buf_free(&q->key[i]);
 }
 
-/* The nibble ciphertexts: public-key encryptions of constant polynomials, as the sample's. */
+/* The nibble ciphertexts: public-key encryptions of constant polynomials, as the sample's, on
+ * every CPU at once. */
 static ccz_status encrypt_key(ccz_heq_query *q, const ccz_heq_client *c,
                               const uint8_t key[CCZ_HEQ_KEY_BYTES])
 {
-    ccz_lattice_plaintext *pt = NULL;
-    ccz_lattice_ciphertext *ct = NULL;
-    ccz_status s = ccz_lattice_plaintext_new(&pt, c->ctx);
-    if (s == CCZ_OK)
-        s = ccz_lattice_ciphertext_new(&ct, c->ctx);
+    ccz_lattice_plaintext *pt[CCZ_HEQ_KEY_CTS] = {0};
+    ccz_lattice_ciphertext *ct[CCZ_HEQ_KEY_CTS] = {0};
+    ccz_status s = CCZ_OK;
     for (unsigned i = 0; s == CCZ_OK && i < CCZ_HEQ_KEY_CTS; i++) {
         uint64_t v = heq_nibble(key, i);
-        s = ccz_lattice_bfv_encode_coeffs(pt, c->ctx, &v, 1);
+        s = ccz_lattice_plaintext_new(&pt[i], c->ctx);
         if (s == CCZ_OK)
-            s = ccz_lattice_encrypt(ct, c->ctx, c->pk, pt);
+            s = ccz_lattice_ciphertext_new(&ct[i], c->ctx);
         if (s == CCZ_OK)
-            s = ccz_lattice_ciphertext_save(&q->key[i], ct);
+            s = ccz_lattice_bfv_encode_coeffs(pt[i], c->ctx, &v, 1);
     }
-    ccz_lattice_ciphertext_free(ct);
-    ccz_lattice_plaintext_free(pt);
+    if (s == CCZ_OK)
+        s = ccz_lattice_encrypt_many(ct, c->ctx, c->pk, (const ccz_lattice_plaintext *const *)pt,
+                                     CCZ_HEQ_KEY_CTS, 0);
+    for (unsigned i = 0; s == CCZ_OK && i < CCZ_HEQ_KEY_CTS; i++)
+        s = ccz_lattice_ciphertext_save(&q->key[i], ct[i]);
+    for (unsigned i = 0; i < CCZ_HEQ_KEY_CTS; i++) {
+        ccz_lattice_ciphertext_free(ct[i]);
+        ccz_lattice_plaintext_free(pt[i]);
+    }
     return s;
 }
 

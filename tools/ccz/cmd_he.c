@@ -153,6 +153,52 @@ static ccz_status copy_rescale(const ccz_lattice_context *ctx, ccz_lattice_ciphe
     return ccz_lattice_ckks_rescale(out, ctx);
 }
 
+enum { BATCH = 16 };
+
+static int bench_many_run(const char *pre, const ccz_lattice_context *ctx,
+                          const ccz_lattice_public_key *pk, const ccz_lattice_relin_keys *rk,
+                          ccz_lattice_ciphertext **in, ccz_lattice_ciphertext **out,
+                          const ccz_lattice_plaintext **pts, const ccz_lattice_ciphertext **a,
+                          const ccz_lattice_ciphertext **b)
+{
+    double w = TIME(ccz_lattice_encrypt_many(in, ctx, pk, pts, BATCH, 0));
+    printf(", \"%s_encrypt_many_us\": %.1f, \"%s_encrypt_many_cpu_us\": %.1f", pre, w / BATCH, pre,
+           cpu_us_ / BATCH);
+    w = TIME(ccz_lattice_mul_many(out, ctx, a, b, BATCH, rk, 0));
+    printf(", \"%s_mul_relin_many_us\": %.1f, \"%s_mul_relin_many_cpu_us\": %.1f", pre, w / BATCH,
+           pre, cpu_us_ / BATCH);
+    return EXIT_OK;
+}
+
+/* A batch of BATCH encryptions and then BATCH products on every CPU (ccz_lattice_encrypt_many,
+ * ccz_lattice_mul_many): "PRE_encrypt_many_us" and "PRE_mul_relin_many_us", wall clock and this
+ * process's CPU time per ciphertext. */
+static int bench_many(const char *pre, const ccz_lattice_context *ctx,
+                      const ccz_lattice_public_key *pk, const ccz_lattice_relin_keys *rk,
+                      const ccz_lattice_plaintext *pt)
+{
+    ccz_lattice_ciphertext *in[BATCH] = {0}, *out[BATCH] = {0};
+    const ccz_lattice_plaintext *pts[BATCH];
+    const ccz_lattice_ciphertext *a[BATCH], *b[BATCH];
+    int rc = EXIT_OK;
+    for (int i = 0; i < BATCH && rc == EXIT_OK; i++) {
+        pts[i] = pt;
+        if (ccz_lattice_ciphertext_new(&in[i], ctx) || ccz_lattice_ciphertext_new(&out[i], ctx))
+            rc = cli_fail(CCZ_ERR_NOMEM, "he bench: %s", ccz_error_detail());
+    }
+    for (int i = 0; i < BATCH; i++) {
+        a[i] = in[i];
+        b[i] = in[(i + 1) % BATCH];
+    }
+    if (rc == EXIT_OK)
+        rc = bench_many_run(pre, ctx, pk, rk, in, out, pts, a, b);
+    for (int i = 0; i < BATCH; i++) {
+        ccz_lattice_ciphertext_free(in[i]);
+        ccz_lattice_ciphertext_free(out[i]);
+    }
+    return rc;
+}
+
 static int bench(unsigned log_n)
 {
     size_t n = (size_t)1 << log_n;
@@ -230,6 +276,9 @@ static int bench(unsigned log_n)
             ccz_lattice_ciphertext_free(m);
         }
         EMIT(pre, "rotate", ccz_lattice_rotate(c3, ctx, c1, 1, gk));
+        int rc = bench_many(pre, ctx, pk, rk, pt);
+        if (rc != EXIT_OK)
+            return rc;
         ccz_lattice_ciphertext_free(c1);
         ccz_lattice_ciphertext_free(c2);
         ccz_lattice_ciphertext_free(c3);

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Batches (ccz_lattice_*_many): BFV encryptions, products and rotations of K entries on both
+ * cores decrypt to exactly what each entry's single call gives (every slot compared), in place
+ * where the single call allows it; each encryption is fresh; CKKS (N = 8192) within 15 bits;
+ * a thread count above the entries and count 0. Refused before any work, naming the elements: two
+ * outputs that are one object, an input that another element writes, a NULL element or array,
+ * keys of another context; a ciphertext of another context names its element. */
+#include <complex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccz/lattice.h"
+#include "lattice_kit.h"
+#include "test.h"
+
+enum { K = 7 };
+
+typedef struct {
+    lattice_kit k;
+    size_t slots;
+    uint64_t t;
+    ccz_lattice_plaintext *pt[K], *out[K];
+    ccz_lattice_ciphertext *ct[K], *res[K];
+    uint64_t *v[K];
+} bfv_set;
+
+static void bfv_set_new(bfv_set *b)
+{
+    static const int steps[] = {3};
+    lattice_kit_new(&b->k, CCZ_LATTICE_BFV, 12, steps, 1, false);
+    const ccz_lattice_params *p = ccz_lattice_context_params(b->k.ctx);
+    b->t = p->plain_modulus;
+    b->slots = ccz_lattice_slots(b->k.ctx);
+    for (int i = 0; i < K; i++) {
+        b->v[i] = calloc(b->slots, sizeof *b->v[i]);
+        for (size_t j = 0; j < b->slots; j++)
+            b->v[i][j] = (j * 7919 + (size_t)i * 104729 + 1) % b->t;
+        CHECK_OK(ccz_lattice_plaintext_new(&b->pt[i], b->k.ctx));
+        CHECK_OK(ccz_lattice_plaintext_new(&b->out[i], b->k.ctx));
+        CHECK_OK(ccz_lattice_ciphertext_new(&b->ct[i], b->k.ctx));
+        CHECK_OK(ccz_lattice_ciphertext_new(&b->res[i], b->k.ctx));
+        CHECK_OK(ccz_lattice_bfv_encode(b->pt[i], b->k.ctx, b->v[i], b->slots));
+    }
+}
+
+static void bfv_set_free(bfv_set *b)
+{
+    for (int i = 0; i < K; i++) {
+        free(b->v[i]);
+        ccz_lattice_plaintext_free(b->pt[i]);
+        ccz_lattice_plaintext_free(b->out[i]);
+        ccz_lattice_ciphertext_free(b->ct[i]);
+        ccz_lattice_ciphertext_free(b->res[i]);
+    }
+    lattice_kit_free(&b->k);
+}
+
+/* res[i] decrypts (one element at a time) to want(i, j) in every slot j */
+static void expect_slots(bfv_set *b, ccz_lattice_ciphertext *const *res,
+                         uint64_t (*want)(const bfv_set *, int, size_t))
+{
+    uint64_t *got = calloc(b->slots, sizeof *got);
+    for (int i = 0; i < K; i++) {
+        CHECK_OK(ccz_lattice_decrypt(b->out[i], b->k.ctx, b->k.sk, res[i]));
+        CHECK_OK(ccz_lattice_bfv_decode(got, b->k.ctx, b->out[i]));
+        size_t bad = 0;
+        for (size_t j = 0; j < b->slots; j++)
+            bad += got[j] != want(b, i, j);
+        CHECK_INT(bad, 0);
+    }
+    free(got);
+}
+
+static uint64_t same(const bfv_set *b, int i, size_t j)
+{
+    return b->v[i][j];
+}
+
+static uint64_t product(const bfv_set *b, int i, size_t j)
+{
+    return b->v[i][j] * b->v[(i + 1) % K][j] % b->t;
+}
+
+/* slot j of a row of h slots holds slot j + 3 (mod h) of the same row after rotating by 3 */
+static uint64_t rotated(const bfv_set *b, int i, size_t j)
+{
+    size_t h = b->slots / 2, row = j / h * h;
+    return b->v[i][row + (j - row + 3) % h];
+}
+
+static void test_bfv_batches(void)
+{
+    bfv_set b;
+    bfv_set_new(&b);
+    const ccz_lattice_plaintext *const *pt = (const ccz_lattice_plaintext *const *)b.pt;
+    CHECK_OK(ccz_lattice_encrypt_many(b.ct, b.k.ctx, b.k.pk, pt, K, 2));
+    expect_slots(&b, b.ct, same);
+    /* decrypt_many gives what the single decryption gives */
+    uint64_t *got = calloc(b.slots, sizeof *got);
+    CHECK_OK(ccz_lattice_decrypt_many(b.out, b.k.ctx, b.k.sk,
+                                      (const ccz_lattice_ciphertext *const *)b.ct, K, 0));
+    for (int i = 0; i < K; i++) {
+        CHECK_OK(ccz_lattice_bfv_decode(got, b.k.ctx, b.out[i]));
+        CHECK(memcmp(got, b.v[i], b.slots * sizeof *got) == 0);
+    }
+    free(got);
+    /* fresh randomness per element: two encryptions of one plaintext differ */
+    const ccz_lattice_plaintext *twice[2] = {b.pt[0], b.pt[0]};
+    CHECK_OK(ccz_lattice_encrypt_many(b.res, b.k.ctx, b.k.pk, twice, 2, 2));
+    ccz_buf s0 = {0}, s1 = {0};
+    CHECK_OK(ccz_lattice_ciphertext_save(&s0, b.res[0]));
+    CHECK_OK(ccz_lattice_ciphertext_save(&s1, b.res[1]));
+    CHECK(s0.len == s1.len && memcmp(s0.ptr, s1.ptr, s0.len) != 0);
+    ccz_buf_free(&s0);
+    ccz_buf_free(&s1);
+
+    const ccz_lattice_ciphertext *a[K], *c[K];
+    for (int i = 0; i < K; i++) {
+        a[i] = b.ct[i];
+        c[i] = b.ct[(i + 1) % K];
+    }
+    CHECK_OK(ccz_lattice_mul_many(b.res, b.k.ctx, a, c, K, b.k.rk, 5));
+    for (int i = 0; i < K; i++)
+        CHECK_INT(ccz_lattice_ciphertext_size(b.res[i]), 2);
+    expect_slots(&b, b.res, product);
+    /* without keys the products keep three components and still decrypt */
+    CHECK_OK(ccz_lattice_mul_many(b.res, b.k.ctx, a, c, K, NULL, 2));
+    CHECK_INT(ccz_lattice_ciphertext_size(b.res[K - 1]), 3);
+    expect_slots(&b, b.res, product);
+
+    CHECK_OK(ccz_lattice_rotate_many(b.res, b.k.ctx, a, K, 3, b.k.gk, 2));
+    expect_slots(&b, b.res, rotated);
+    /* in place: each element's output is its own input */
+    CHECK_OK(ccz_lattice_rotate_many(b.ct, b.k.ctx, a, K, 3, b.k.gk, 2));
+    expect_slots(&b, b.ct, rotated);
+    /* nothing to do */
+    CHECK_OK(ccz_lattice_encrypt_many(b.ct, b.k.ctx, b.k.pk, pt, 0, 2));
+    bfv_set_free(&b);
+}
+
+static void test_ckks_batch(void)
+{
+    static const int steps[] = {1};
+    lattice_kit k;
+    lattice_kit_new(&k, CCZ_LATTICE_CKKS, 13, steps, 1, false);
+    size_t slots = ccz_lattice_slots(k.ctx);
+    double scale = ccz_lattice_context_params(k.ctx)->scale;
+    ccz_lattice_plaintext *pt[K], *out[K];
+    ccz_lattice_ciphertext *ct[K];
+    double *x = calloc(slots, sizeof *x);
+    double complex *got = calloc(slots, sizeof *got), *want = calloc(slots, sizeof *want);
+    for (int i = 0; i < K; i++) {
+        for (size_t j = 0; j < slots; j++)
+            x[j] = (double)((j + (size_t)i * 31) % 97) / 16 - 3;
+        CHECK_OK(ccz_lattice_plaintext_new(&pt[i], k.ctx));
+        CHECK_OK(ccz_lattice_plaintext_new(&out[i], k.ctx));
+        CHECK_OK(ccz_lattice_ciphertext_new(&ct[i], k.ctx));
+        CHECK_OK(ccz_lattice_ckks_encode_real(pt[i], k.ctx, x, slots, scale, 0));
+    }
+    CHECK_OK(
+        ccz_lattice_encrypt_many(ct, k.ctx, k.pk, (const ccz_lattice_plaintext *const *)pt, K, 2));
+    CHECK_OK(ccz_lattice_decrypt_many(out, k.ctx, k.sk, (const ccz_lattice_ciphertext *const *)ct,
+                                      K, 2));
+    for (int i = 0; i < K; i++) {
+        for (size_t j = 0; j < slots; j++)
+            want[j] = (double)((j + (size_t)i * 31) % 97) / 16 - 3;
+        CHECK_OK(ccz_lattice_ckks_decode(got, k.ctx, out[i]));
+        double bits = ccz_lattice_ckks_precision_bits(want, got, slots);
+        if (bits <= 15)
+            fprintf(stderr, "element %d: %.1f bits\n", i, bits);
+        CHECK(bits > 15);
+    }
+    for (int i = 0; i < K; i++) {
+        ccz_lattice_plaintext_free(pt[i]);
+        ccz_lattice_plaintext_free(out[i]);
+        ccz_lattice_ciphertext_free(ct[i]);
+    }
+    free(x);
+    free(got);
+    free(want);
+    lattice_kit_free(&k);
+}
+
+static void test_refused(void)
+{
+    bfv_set b;
+    bfv_set_new(&b);
+    const ccz_lattice_plaintext *const *pt = (const ccz_lattice_plaintext *const *)b.pt;
+    CHECK_OK(ccz_lattice_encrypt_many(b.ct, b.k.ctx, b.k.pk, pt, K, 2));
+    const ccz_lattice_ciphertext *a[K];
+    ccz_lattice_ciphertext *o[K];
+    for (int i = 0; i < K; i++) {
+        a[i] = b.ct[i];
+        o[i] = b.res[i];
+    }
+    /* two elements writing one object */
+    o[5] = o[2];
+    CHECK_STATUS(ccz_lattice_mul_many(o, b.k.ctx, a, a, K, b.k.rk, 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "batch: elements 2 and 5 write the same object");
+    o[5] = b.res[5];
+    /* an element reading what another writes */
+    o[1] = b.ct[4];
+    CHECK_STATUS(ccz_lattice_rotate_many(o, b.k.ctx, a, K, 3, b.k.gk, 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "batch: element 4 reads the object element 1 writes");
+    /* ... through the product's second operand too */
+    const ccz_lattice_ciphertext *c[K];
+    memcpy(c, a, sizeof c);
+    o[1] = b.res[1];
+    c[6] = b.res[0];
+    CHECK_STATUS(ccz_lattice_mul_many(o, b.k.ctx, a, c, K, NULL, 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "batch: element 6 reads the object element 0 writes");
+    /* NULL elements and arrays */
+    o[3] = NULL;
+    CHECK_STATUS(ccz_lattice_rotate_many(o, b.k.ctx, a, K, 3, b.k.gk, 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "batch: element 3 is NULL");
+    o[3] = b.res[3];
+    CHECK_STATUS(ccz_lattice_mul_many(o, b.k.ctx, a, NULL, K, NULL, 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "batch: an array is NULL");
+    /* a ciphertext of another context is named by its element */
+    static const int steps[] = {3};
+    lattice_kit other;
+    lattice_kit_new(&other, CCZ_LATTICE_BFV, 12, steps, 1, false);
+    ccz_lattice_ciphertext *foreign;
+    CHECK_OK(ccz_lattice_ciphertext_new(&foreign, other.ctx));
+    o[4] = foreign;
+    CHECK_STATUS(ccz_lattice_encrypt_many(o, b.k.ctx, b.k.pk, pt, K, 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "element 4: a ciphertext of another context");
+    o[4] = b.res[4];
+    CHECK_STATUS(ccz_lattice_encrypt_many(o, b.k.ctx, other.pk, pt, K, 2),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a public key of another context");
+    CHECK_STATUS(ccz_lattice_decrypt_many(b.out, b.k.ctx, other.sk, a, K, 2),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_lattice_mul_many(o, b.k.ctx, a, a, K, other.rk, 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_lattice_rotate_many(o, b.k.ctx, a, K, 3, other.gk, 2),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    ccz_lattice_ciphertext_free(foreign);
+    lattice_kit_free(&other);
+    bfv_set_free(&b);
+}
+
+TEST_MAIN(T(test_bfv_batches), T(test_ckks_batch), T(test_refused))
