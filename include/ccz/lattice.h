@@ -232,6 +232,17 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_conjugate(ccz_lattice_ciphertext *o
                                                        const ccz_lattice_ciphertext *a,
                                                        const ccz_lattice_galois_keys *gk);
 
+/* Several rotations of one ciphertext: out[r] = a rotated by steps[r] (keys for every step
+ * needed; checked before any work). Hoisted: a's decomposition for key switching is made once
+ * and permuted for each step, so each rotation after the first costs the inner products and the
+ * division by the special prime, not a decomposition and its NTTs. The results decrypt to the
+ * single rotations' values with the same noise, not to the same words. An output may be a. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_rotate_hoisted(ccz_lattice_ciphertext *const *out,
+                                                            const ccz_lattice_context *ctx,
+                                                            const ccz_lattice_ciphertext *a,
+                                                            const int *steps, size_t count,
+                                                            const ccz_lattice_galois_keys *gk);
+
 /* ---- batches ---------------------------------------------------------------------------------
  * count independent operations of one kind over arrays, split into contiguous runs over
  * `threads` threads (0: one per CPU; the calling thread takes a run): element i's result is

@@ -222,48 +222,58 @@ ccz_status lat_kswitch_gen(const ccz_lattice_context *ctx, const ccz_lattice_sec
     return st;
 }
 
-ccz_status lat_kswitch_apply(const ccz_lattice_context *ctx, const lat_kswitch *ks,
-                             const uint64_t *d, const uint64_t *d_ntt, unsigned level, bool coeff,
-                             uint64_t *c0, uint64_t *c1)
+void lat_kswitch_digit(const ccz_lattice_context *ctx, const uint64_t *d, const uint64_t *d_ntt,
+                       unsigned i, unsigned jj, unsigned level, uint64_t *out)
 {
     size_t n = ctx->n;
-    unsigned k = ctx->k, L = ctx->L;
-    /* accumulators over the level's primes and P, NTT form */
-    unsigned np = level + 1;
-    uint64_t *acc0 = lat_scratch(LAT_SCRATCH_KSWITCH, (2 * (size_t)np + 1) * n);
-    CCZ_ENSURE(acc0, CCZ_ERR_NOMEM, "out of memory");
-    uint64_t *acc1 = acc0 + (size_t)np * n, *tmp = acc1 + (size_t)np * n;
-    for (unsigned i = 0; i < level; i++) {
-        const uint64_t *di = d + (size_t)i * n;
-        const uint64_t *bi = ks->b + (size_t)i * k * n, *ai = ks->a + (size_t)i * k * n;
-        for (unsigned jj = 0; jj < np; jj++) {
-            unsigned j = jj < level ? jj : L; /* prime index in the chain */
-            const lat_ntt *t = &ctx->ntt[j];
-            uint64_t q = t->mod.q;
-            if (j == i && d_ntt) { /* d_i in NTT form modulo q_i: the caller had it */
-                memcpy(tmp, d_ntt + (size_t)i * n, n * 8);
-            } else {
-                if (j == i) {
-                    memcpy(tmp, di, n * 8);
-                } else if (q >= LAT_SHOUP52_LIMIT || ctx->primes[i] < (1ull << 52)) {
-                    uint64_t one = 1, one_s = lat_shoup_w(1, q); /* d_i mod q_j, one pass */
-                    lat_vec_dot_c(tmp, &di, &one, &one_s, 1, 0, n, q);
-                } else {
-                    lat_vec_centred_mod(tmp, di, 0, 0, n, q); /* cp = 0: plain d_i mod q_j */
-                }
-                lat_ntt_forward(t, tmp);
-            }
-            size_t o = (size_t)j * n, ow = (size_t)i * k * n + o;
-            uint64_t *a0 = acc0 + (size_t)jj * n, *a1 = acc1 + (size_t)jj * n;
-            if (i == 0) { /* the first term sets the accumulators */
-                lat_vec_mul_w(a0, tmp, bi + o, ks->b_w + ow, n, q);
-                lat_vec_mul_w(a1, tmp, ai + o, ks->a_w + ow, n, q);
-            } else {
-                lat_vec_mul_w_add(a0, tmp, bi + o, ks->b_w + ow, n, q);
-                lat_vec_mul_w_add(a1, tmp, ai + o, ks->a_w + ow, n, q);
-            }
-        }
+    unsigned j = jj < level ? jj : ctx->L; /* prime index in the chain */
+    const lat_ntt *t = &ctx->ntt[j];
+    uint64_t q = t->mod.q;
+    const uint64_t *di = d + (size_t)i * n;
+    if (j == i && d_ntt) { /* d_i in NTT form modulo q_i: the caller had it */
+        memcpy(out, d_ntt + (size_t)i * n, n * 8);
+        return;
     }
+    if (j == i) {
+        memcpy(out, di, n * 8);
+    } else if (q >= LAT_SHOUP52_LIMIT || ctx->primes[i] < (1ull << 52)) {
+        uint64_t one = 1, one_s = lat_shoup_w(1, q); /* d_i mod q_j, one pass */
+        lat_vec_dot_c(out, &di, &one, &one_s, 1, 0, n, q);
+    } else {
+        lat_vec_centred_mod(out, di, 0, 0, n, q); /* cp = 0: plain d_i mod q_j */
+    }
+    lat_ntt_forward(t, out);
+}
+
+void lat_kswitch_term(const ccz_lattice_context *ctx, const lat_kswitch *ks, const uint64_t *digit,
+                      unsigned i, unsigned jj, unsigned level, uint64_t *acc0, uint64_t *acc1)
+{
+    size_t n = ctx->n;
+    unsigned k = ctx->k, j = jj < level ? jj : ctx->L;
+    uint64_t q = ctx->ntt[j].mod.q;
+    const uint64_t *bi = ks->b + (size_t)i * k * n, *ai = ks->a + (size_t)i * k * n;
+    size_t o = (size_t)j * n, ow = (size_t)i * k * n + o;
+    uint64_t *a0 = acc0 + (size_t)jj * n, *a1 = acc1 + (size_t)jj * n;
+    if (i == 0) { /* the first term sets the accumulators */
+        lat_vec_mul_w(a0, digit, bi + o, ks->b_w + ow, n, q);
+        lat_vec_mul_w(a1, digit, ai + o, ks->a_w + ow, n, q);
+    } else {
+        lat_vec_mul_w_add(a0, digit, bi + o, ks->b_w + ow, n, q);
+        lat_vec_mul_w_add(a1, digit, ai + o, ks->a_w + ow, n, q);
+    }
+}
+
+uint64_t *lat_kswitch_acc(const ccz_lattice_context *ctx, unsigned level)
+{
+    return lat_scratch(LAT_SCRATCH_KSWITCH, (2 * ((size_t)level + 1) + 1) * ctx->n);
+}
+
+void lat_kswitch_mod_down(const ccz_lattice_context *ctx, uint64_t *acc0, unsigned level,
+                          bool coeff, uint64_t *c0, uint64_t *c1)
+{
+    size_t n = ctx->n;
+    unsigned L = ctx->L, np = level + 1;
+    uint64_t *acc1 = acc0 + (size_t)np * n, *tmp = acc1 + (size_t)np * n;
     /* divide by P, rounding: (acc - [acc]_P) P^-1, [acc]_P centred */
     uint64_t P = ctx->primes[L], half = P >> 1;
     for (int c = 0; c < 2; c++) {
@@ -311,6 +321,24 @@ ccz_status lat_kswitch_apply(const ccz_lattice_context *ctx, const lat_kswitch *
             lat_vec_add(o, o, a, n, q);
         }
     }
+}
+
+ccz_status lat_kswitch_apply(const ccz_lattice_context *ctx, const lat_kswitch *ks,
+                             const uint64_t *d, const uint64_t *d_ntt, unsigned level, bool coeff,
+                             uint64_t *c0, uint64_t *c1)
+{
+    size_t n = ctx->n;
+    /* accumulators over the level's primes and P, NTT form, and a temporary */
+    unsigned np = level + 1;
+    uint64_t *acc0 = lat_kswitch_acc(ctx, level);
+    CCZ_ENSURE(acc0, CCZ_ERR_NOMEM, "out of memory");
+    uint64_t *acc1 = acc0 + (size_t)np * n, *tmp = acc1 + (size_t)np * n;
+    for (unsigned i = 0; i < level; i++)
+        for (unsigned jj = 0; jj < np; jj++) {
+            lat_kswitch_digit(ctx, d, d_ntt, i, jj, level, tmp);
+            lat_kswitch_term(ctx, ks, tmp, i, jj, level, acc0, acc1);
+        }
+    lat_kswitch_mod_down(ctx, acc0, level, coeff, c0, c1);
     return CCZ_OK;
 }
 

@@ -478,3 +478,75 @@ ccz_status ccz_lattice_conjugate(ccz_lattice_ciphertext *out, const ccz_lattice_
     return apply_galois(ctx, out, a, 2 * (uint64_t)ctx->n - 1, gk,
                         ctx->params.scheme == CCZ_LATTICE_BFV ? "the row swap" : "conjugation");
 }
+
+/* Hoisted rotations: c1's decomposition (its digits lifted to every prime of the level and P,
+ * NTT form) is made once; each rotation permutes the digits in NTT form instead of decomposing
+ * its own rotated c1. The permuted lift of d_i is the automorphism of an integer polynomial
+ * with coefficients in (-q_i, q_i) congruent to [sigma(c1)]_{q_i}: a digit as small as the single
+ * rotation's, so the noise is the same though the words differ. */
+ccz_status ccz_lattice_rotate_hoisted(ccz_lattice_ciphertext *const *out,
+                                      const ccz_lattice_context *ctx,
+                                      const ccz_lattice_ciphertext *a, const int *steps,
+                                      size_t count, const ccz_lattice_galois_keys *gk)
+{
+    CCZ_GUARD(lat_check_ct(ctx, a));
+    CCZ_ENSURE(gk && gk->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT, "Galois keys of another context");
+    CCZ_ENSURE(a->size == 2, CCZ_ERR_INVALID_ARGUMENT, "relinearize before rotating");
+    if (count == 0)
+        return CCZ_OK;
+    CCZ_ENSURE(out && steps, CCZ_ERR_INVALID_ARGUMENT, "hoisted rotations: an array is NULL");
+    for (size_t r = 0; r < count; r++) {
+        CCZ_GUARD(lat_check_ct(ctx, out[r]));
+        CCZ_ENSURE(galois_key(gk, lat_galois_elt(ctx, steps[r])), CCZ_ERR_NOT_FOUND,
+                   "no Galois key for rotation by %d: make one with ccz_lattice_galois_keygen",
+                   steps[r]);
+    }
+    size_t n = ctx->n;
+    unsigned l = a->level, np = l + 1;
+    size_t digits = (size_t)l * np * n;
+    uint64_t *dig = lat_scratch(LAT_SCRATCH_HOIST, digits + 2 * (size_t)l * n + n / 2);
+    CCZ_ENSURE(dig, CCZ_ERR_NOMEM, "out of memory");
+    uint64_t *c0 = dig + digits, *c1 = c0 + (size_t)l * n;
+    uint32_t *idx = (uint32_t *)(c1 + (size_t)l * n); /* N entries */
+    bool ntt = a->ntt;
+    double scale = a->scale;
+    memcpy(c0, comp(a, 0), (size_t)l * n * 8);
+    memcpy(c1, comp(a, 1), (size_t)l * n * 8);
+    if (ntt)
+        lat_rns_intt(ctx, c1, l, NULL);
+    for (unsigned i = 0; i < l; i++)
+        for (unsigned jj = 0; jj < np; jj++)
+            lat_kswitch_digit(ctx, c1, ntt ? comp(a, 1) : NULL, i, jj, l,
+                              dig + ((size_t)i * np + jj) * n);
+    /* a is not read after this: an output may be a */
+    for (size_t r = 0; r < count; r++) {
+        uint64_t g = lat_galois_elt(ctx, steps[r]);
+        const lat_kswitch *ks = galois_key(gk, g);
+        uint64_t *acc0 = lat_kswitch_acc(ctx, l);
+        CCZ_ENSURE(acc0, CCZ_ERR_NOMEM, "out of memory");
+        uint64_t *acc1 = acc0 + (size_t)np * n;
+        lat_automorph_ntt_index(idx, ctx->log_n, g);
+        uint64_t *tmp = acc1 + (size_t)np * n;
+        for (unsigned i = 0; i < l; i++)
+            for (unsigned jj = 0; jj < np; jj++) {
+                lat_automorph_ntt_apply(dig + ((size_t)i * np + jj) * n, tmp, idx, n);
+                lat_kswitch_term(ctx, ks, tmp, i, jj, l, acc0, acc1);
+            }
+        ccz_lattice_ciphertext *o = out[r];
+        CCZ_GUARD(lat_ct_reserve(o, 2, l, false));
+        o->size = 2;
+        o->level = l;
+        o->ntt = ntt;
+        o->scale = scale;
+        for (unsigned i = 0; i < l; i++) {
+            const uint64_t *from = c0 + (size_t)i * n;
+            if (ntt)
+                lat_automorph_ntt_apply(from, comp(o, 0) + (size_t)i * n, idx, n);
+            else
+                lat_automorph_coeff(from, comp(o, 0) + (size_t)i * n, n, g, ctx->primes[i]);
+        }
+        memset(comp(o, 1), 0, (size_t)l * n * 8);
+        lat_kswitch_mod_down(ctx, acc0, l, !ntt, comp(o, 0), comp(o, 1));
+    }
+    return CCZ_OK;
+}

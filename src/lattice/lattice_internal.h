@@ -186,6 +186,20 @@ void lat_kswitch_free(lat_kswitch *k);
 ccz_status lat_kswitch_apply(const ccz_lattice_context *ctx, const lat_kswitch *ks,
                              const uint64_t *d, const uint64_t *d_ntt, unsigned level, bool coeff,
                              uint64_t *c0, uint64_t *c1);
+/* lat_kswitch_apply in its parts, so that one decomposition serves several keys (hoisted
+ * rotations). lat_kswitch_digit: d_i (from [0, q_i)) modulo the jj-th prime of the level (jj ==
+ * level: P), NTT form, into out (N words). lat_kswitch_acc: the thread's accumulators for a level
+ * (2 (level + 1) N words, NTT form) and a temporary (N words) after them. lat_kswitch_term: adds
+ * that digit times the i-th pair of ks to the accumulators (i == 0 sets them).
+ * lat_kswitch_mod_down: divides the accumulators by P with rounding and adds the result to (c0,
+ * c1), NTT form or coefficient form when coeff. */
+void lat_kswitch_digit(const ccz_lattice_context *ctx, const uint64_t *d, const uint64_t *d_ntt,
+                       unsigned i, unsigned jj, unsigned level, uint64_t *out);
+uint64_t *lat_kswitch_acc(const ccz_lattice_context *ctx, unsigned level);
+void lat_kswitch_term(const ccz_lattice_context *ctx, const lat_kswitch *ks, const uint64_t *digit,
+                      unsigned i, unsigned jj, unsigned level, uint64_t *acc0, uint64_t *acc1);
+void lat_kswitch_mod_down(const ccz_lattice_context *ctx, uint64_t *acc0, unsigned level,
+                          bool coeff, uint64_t *c0, uint64_t *c1);
 
 /* The CKKS encoder's kernels (lat_fft.c). lat_ckks_fft_init fills ctx->ckks_fft and ckks_pos
  * from ctx->roots. lat_ckks_embed: re and im (h = N/2 each) hold the values at their positions
@@ -237,6 +251,7 @@ enum {
     LAT_SCRATCH_ENCODE,  /* ccz_lattice_ckks_encode: N doubles */
     LAT_SCRATCH_RESCALE, /* lat_drop_last */
     LAT_SCRATCH_GALOIS,  /* apply_galois (lat_ops.c): the automorphism's two components */
+    LAT_SCRATCH_HOIST,   /* ccz_lattice_rotate_hoisted: the decomposition, c0, c1 */
     LAT_SCRATCH_SLOTS
 };
 uint64_t *lat_scratch(unsigned slot, size_t words);

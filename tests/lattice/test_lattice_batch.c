@@ -25,10 +25,11 @@ typedef struct {
     uint64_t *v[K];
 } bfv_set;
 
+static const int hoist_steps[] = {3, 1, -2, 1000};
+
 static void bfv_set_new(bfv_set *b)
 {
-    static const int steps[] = {3};
-    lattice_kit_new(&b->k, CCZ_LATTICE_BFV, 12, steps, 1, false);
+    lattice_kit_new(&b->k, CCZ_LATTICE_BFV, 12, hoist_steps, 4, false);
     const ccz_lattice_params *p = ccz_lattice_context_params(b->k.ctx);
     b->t = p->plain_modulus;
     b->slots = ccz_lattice_slots(b->k.ctx);
@@ -57,11 +58,11 @@ static void bfv_set_free(bfv_set *b)
 }
 
 /* res[i] decrypts (one element at a time) to want(i, j) in every slot j */
-static void expect_slots(bfv_set *b, ccz_lattice_ciphertext *const *res,
-                         uint64_t (*want)(const bfv_set *, int, size_t))
+static void expect_n(bfv_set *b, ccz_lattice_ciphertext *const *res, int count,
+                     uint64_t (*want)(const bfv_set *, int, size_t))
 {
     uint64_t *got = calloc(b->slots, sizeof *got);
-    for (int i = 0; i < K; i++) {
+    for (int i = 0; i < count; i++) {
         CHECK_OK(ccz_lattice_decrypt(b->out[i], b->k.ctx, b->k.sk, res[i]));
         CHECK_OK(ccz_lattice_bfv_decode(got, b->k.ctx, b->out[i]));
         size_t bad = 0;
@@ -70,6 +71,12 @@ static void expect_slots(bfv_set *b, ccz_lattice_ciphertext *const *res,
         CHECK_INT(bad, 0);
     }
     free(got);
+}
+
+static void expect_slots(bfv_set *b, ccz_lattice_ciphertext *const *res,
+                         uint64_t (*want)(const bfv_set *, int, size_t))
+{
+    expect_n(b, res, K, want);
 }
 
 static uint64_t same(const bfv_set *b, int i, size_t j)
@@ -82,11 +89,23 @@ static uint64_t product(const bfv_set *b, int i, size_t j)
     return b->v[i][j] * b->v[(i + 1) % K][j] % b->t;
 }
 
-/* slot j of a row of h slots holds slot j + 3 (mod h) of the same row after rotating by 3 */
-static uint64_t rotated(const bfv_set *b, int i, size_t j)
+/* slot j of a row of h slots holds slot j + s (mod h) of the same row after rotating by s */
+static uint64_t rotated_by(const bfv_set *b, int i, size_t j, int s)
 {
     size_t h = b->slots / 2, row = j / h * h;
-    return b->v[i][row + (j - row + 3) % h];
+    long at = ((long)(j - row) + s) % (long)h;
+    return b->v[i][row + (size_t)(at < 0 ? at + (long)h : at)];
+}
+
+static uint64_t rotated(const bfv_set *b, int i, size_t j)
+{
+    return rotated_by(b, i, j, 3);
+}
+
+/* element i of a hoisted batch: ciphertext 0 rotated by hoist_steps[i] */
+static uint64_t hoisted(const bfv_set *b, int i, size_t j)
+{
+    return rotated_by(b, 0, j, hoist_steps[i]);
 }
 
 static void test_bfv_batches(void)
@@ -141,9 +160,9 @@ static void test_bfv_batches(void)
 
 static void test_ckks_batch(void)
 {
-    static const int steps[] = {1};
+    static const int steps[] = {1, 7, 4000};
     lattice_kit k;
-    lattice_kit_new(&k, CCZ_LATTICE_CKKS, 13, steps, 1, false);
+    lattice_kit_new(&k, CCZ_LATTICE_CKKS, 13, steps, 3, false);
     size_t slots = ccz_lattice_slots(k.ctx);
     double scale = ccz_lattice_context_params(k.ctx)->scale;
     ccz_lattice_plaintext *pt[K], *out[K];
@@ -171,6 +190,18 @@ static void test_ckks_batch(void)
             fprintf(stderr, "element %d: %.1f bits\n", i, bits);
         CHECK(bits > 15);
     }
+    /* hoisted rotations of ciphertext 0 against the single rotations' values */
+    CHECK_OK(ccz_lattice_rotate_hoisted(ct + 1, k.ctx, ct[0], steps, 3, k.gk));
+    for (int r = 0; r < 3; r++) {
+        for (size_t j = 0; j < slots; j++)
+            want[j] = (double)(((j + (size_t)steps[r]) % slots) % 97) / 16 - 3;
+        CHECK_OK(ccz_lattice_decrypt(out[0], k.ctx, k.sk, ct[1 + r]));
+        CHECK_OK(ccz_lattice_ckks_decode(got, k.ctx, out[0]));
+        double bits = ccz_lattice_ckks_precision_bits(want, got, slots);
+        if (bits <= 15)
+            fprintf(stderr, "rotation by %d: %.1f bits\n", steps[r], bits);
+        CHECK(bits > 15);
+    }
     for (int i = 0; i < K; i++) {
         ccz_lattice_plaintext_free(pt[i]);
         ccz_lattice_plaintext_free(out[i]);
@@ -180,6 +211,34 @@ static void test_ckks_batch(void)
     free(got);
     free(want);
     lattice_kit_free(&k);
+}
+
+/* Hoisted rotations of one ciphertext: each decrypts to its rotation, with the single rotation's
+ * noise budget (to a bit); an output may be the input; a step without a key is refused first. */
+static void test_bfv_hoisted(void)
+{
+    bfv_set b;
+    bfv_set_new(&b);
+    CHECK_OK(ccz_lattice_encrypt(b.ct[0], b.k.ctx, b.k.pk, b.pt[0]));
+    CHECK_OK(ccz_lattice_rotate_hoisted(b.res, b.k.ctx, b.ct[0], hoist_steps, 4, b.k.gk));
+    expect_n(&b, b.res, 4, hoisted);
+    for (int r = 0; r < 4; r++) {
+        int single, hoist;
+        CHECK_OK(ccz_lattice_rotate(b.ct[1], b.k.ctx, b.ct[0], hoist_steps[r], b.k.gk));
+        CHECK_OK(ccz_lattice_bfv_noise_budget(&single, b.k.ctx, b.k.sk, b.ct[1]));
+        CHECK_OK(ccz_lattice_bfv_noise_budget(&hoist, b.k.ctx, b.k.sk, b.res[r]));
+        CHECK(hoist >= single - 1 && hoist > 0);
+    }
+    /* the input among the outputs, written last */
+    ccz_lattice_ciphertext *o[4] = {b.res[0], b.res[1], b.res[2], b.ct[0]};
+    CHECK_OK(ccz_lattice_rotate_hoisted(o, b.k.ctx, b.ct[0], hoist_steps, 4, b.k.gk));
+    expect_n(&b, o, 4, hoisted);
+    static const int missing[] = {1, 5};
+    CHECK_STATUS(ccz_lattice_rotate_hoisted(b.res, b.k.ctx, b.ct[1], missing, 2, b.k.gk),
+                 CCZ_ERR_NOT_FOUND);
+    CHECK_STR(ccz_error_detail(),
+              "no Galois key for rotation by 5: make one with ccz_lattice_galois_keygen");
+    bfv_set_free(&b);
 }
 
 static void test_refused(void)
@@ -240,4 +299,4 @@ static void test_refused(void)
     bfv_set_free(&b);
 }
 
-TEST_MAIN(T(test_bfv_batches), T(test_ckks_batch), T(test_refused))
+TEST_MAIN(T(test_bfv_batches), T(test_bfv_hoisted), T(test_ckks_batch), T(test_refused))
