@@ -205,6 +205,10 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_mod_switch(ccz_lattice_ciphertext *
 /* CKKS: divides by the last data prime (the scale drops by it). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ckks_rescale(ccz_lattice_ciphertext *c,
                                                           const ccz_lattice_context *ctx);
+/* The same into out, a left as it is (out may be a): no copy of a first. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ckks_rescale_to(ccz_lattice_ciphertext *out,
+                                                             const ccz_lattice_context *ctx,
+                                                             const ccz_lattice_ciphertext *a);
 CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ckks_mul_const(ccz_lattice_ciphertext *out,
                                                             const ccz_lattice_context *ctx,
                                                             const ccz_lattice_ciphertext *a,

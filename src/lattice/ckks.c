@@ -268,6 +268,15 @@ ccz_status ccz_lattice_ckks_rescale(ccz_lattice_ciphertext *c, const ccz_lattice
     return lat_drop_last(ctx, c);
 }
 
+ccz_status ccz_lattice_ckks_rescale_to(ccz_lattice_ciphertext *out, const ccz_lattice_context *ctx,
+                                       const ccz_lattice_ciphertext *a)
+{
+    CCZ_GUARD(need_ckks(ctx));
+    CCZ_GUARD(lat_check_ct(ctx, a));
+    CCZ_GUARD(lat_check_ct(ctx, out));
+    return lat_drop_last_to(ctx, out, a);
+}
+
 ccz_status ccz_lattice_ckks_mul_const(ccz_lattice_ciphertext *out, const ccz_lattice_context *ctx,
                                       const ccz_lattice_ciphertext *a, double k)
 {

@@ -340,39 +340,55 @@ ccz_status ccz_lattice_sub(ccz_lattice_ciphertext *out, const ccz_lattice_contex
     return add_sub(ctx, out, a, b, true);
 }
 
-/* Divides by the last prime with rounding: c' = (c - [c]_{q_last}) q_last^-1 (all components). */
-ccz_status lat_drop_last(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *c)
+/* Divides by the last prime with rounding: out = (c - [c]_{q_last}) q_last^-1 (all components);
+ * out may be c. */
+ccz_status lat_drop_last_to(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                            const ccz_lattice_ciphertext *c)
 {
     CCZ_ENSURE(c->level >= 2, CCZ_ERR_INVALID_ARGUMENT,
                "the ciphertext is at the last level: no prime left to drop");
     size_t n = ctx->n;
-    unsigned l = c->level;
+    unsigned l = c->level, size = c->size;
+    bool ntt = c->ntt, in_place = out == c;
     uint64_t ql = ctx->primes[l - 1];
-    uint64_t *tmp = lat_scratch(LAT_SCRATCH_RESCALE, n);
+    uint64_t *tmp = lat_scratch(LAT_SCRATCH_RESCALE, 2 * n);
     CCZ_ENSURE(tmp, CCZ_ERR_NOMEM, "out of memory");
+    if (!in_place) /* c is read only: its last prime is transformed in a copy */
+        CCZ_GUARD(lat_ct_reserve(out, size, l - 1, false));
     const lat_level *lv = &ctx->level[l];
-    /* Component j's last prime is transformed where it is (it is dropped), and its prime i goes
-     * straight to its place at the new level, (j (l - 1) + i) N: that is where j's prime i or an
-     * earlier one of it was (or, for j's first prime, the last prime of component j - 1, already
-     * used), so nothing is overwritten before it is read. */
-    for (unsigned j = 0; j < c->size; j++) {
-        uint64_t *cj = c->d + (size_t)j * l * n, *oj = c->d + (size_t)j * (l - 1) * n;
-        uint64_t *last = cj + (size_t)(l - 1) * n;
-        if (c->ntt)
+    /* In place, component j's last prime is transformed where it is (it is dropped), and its
+     * prime i goes straight to its place at the new level, (j (l - 1) + i) N: that is where j's
+     * prime i or an earlier one of it was (or, for j's first prime, the last prime of component
+     * j - 1, already used), so nothing is overwritten before it is read. */
+    for (unsigned j = 0; j < size; j++) {
+        const uint64_t *cj = c->d + (size_t)j * l * n;
+        uint64_t *oj = out->d + (size_t)j * (l - 1) * n;
+        uint64_t *last = in_place ? c->d + ((size_t)j * l + l - 1) * n : tmp + n;
+        if (!in_place)
+            memcpy(last, cj + (size_t)(l - 1) * n, n * 8);
+        if (ntt)
             lat_ntt_inverse(&ctx->ntt[l - 1], last);
         for (unsigned i = 0; i + 1 < l; i++) { /* the last prime's part, centred, modulo q_i */
             const lat_mod *m = &ctx->ntt[i].mod;
             lat_vec_centred_mod(tmp, last, ql, lat_reduce64(ql, m), n, m->q);
-            if (c->ntt)
+            if (ntt)
                 lat_ntt_forward(&ctx->ntt[i], tmp);
             lat_vec_sub_mul_c(oj + (size_t)i * n, cj + (size_t)i * n, tmp, lv->inv_last[i],
                               lv->inv_last_w[i], n, m->q);
         }
     }
-    c->level = l - 1;
+    out->size = size;
+    out->level = l - 1;
+    out->ntt = ntt;
+    out->scale = c->scale;
     if (ctx->params.scheme == CCZ_LATTICE_CKKS)
-        c->scale /= (double)ql;
+        out->scale /= (double)ql;
     return CCZ_OK;
+}
+
+ccz_status lat_drop_last(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *c)
+{
+    return lat_drop_last_to(ctx, c, c);
 }
 
 ccz_status ccz_lattice_mod_switch(ccz_lattice_ciphertext *c, const ccz_lattice_context *ctx)

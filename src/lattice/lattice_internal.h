@@ -271,6 +271,8 @@ ccz_status lat_decrypt_poly(const ccz_lattice_context *ctx, const ccz_lattice_se
 ccz_status lat_relinearize(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *c,
                            const ccz_lattice_relin_keys *rk);
 ccz_status lat_drop_last(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *c);
+ccz_status lat_drop_last_to(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
+                            const ccz_lattice_ciphertext *c);
 ccz_status lat_switch_into(const ccz_lattice_context *ctx, const lat_kswitch *ks, const uint64_t *d,
                            const uint64_t *d_ntt, ccz_lattice_ciphertext *c);
 ccz_status lat_bfv_encrypt(const ccz_lattice_context *ctx, const ccz_lattice_public_key *pk,

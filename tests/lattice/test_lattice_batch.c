@@ -4,8 +4,11 @@
  * where the single call allows it; each encryption is fresh; CKKS (N = 8192) within 15 bits;
  * a thread count above the entries and count 0. Refused before any work, naming the elements: two
  * outputs that are one object, an input that another element writes, a NULL element or array,
- * keys of another context; a ciphertext of another context names its element. */
+ * keys of another context; a ciphertext of another context names its element. Hoisted
+ * rotations (ccz_lattice_rotate_hoisted) and the out-of-place rescale (ccz_lattice_ckks_rescale_to),
+ * the other calls that save work. */
 #include <complex.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +244,63 @@ static void test_bfv_hoisted(void)
     bfv_set_free(&b);
 }
 
+static bool same_bytes(const ccz_lattice_ciphertext *a, const ccz_lattice_ciphertext *b)
+{
+    ccz_buf x = {0}, y = {0};
+    CHECK_OK(ccz_lattice_ciphertext_save(&x, a));
+    CHECK_OK(ccz_lattice_ciphertext_save(&y, b));
+    bool same = x.len == y.len && memcmp(x.ptr, y.ptr, x.len) == 0;
+    ccz_buf_free(&x);
+    ccz_buf_free(&y);
+    return same;
+}
+
+/* The out-of-place rescale gives the in-place one's words, its input untouched; out may be the
+ * input; BFV refused. */
+static void test_rescale_to(void)
+{
+    static const int steps[] = {1};
+    lattice_kit k;
+    lattice_kit_new(&k, CCZ_LATTICE_CKKS, 13, steps, 1, false);
+    double x[4] = {1.5, -2, 0.25, 3};
+    ccz_lattice_plaintext *pt;
+    ccz_lattice_ciphertext *c, *m, *keep, *in_place, *to;
+    CHECK_OK(ccz_lattice_plaintext_new(&pt, k.ctx));
+    CHECK_OK(
+        ccz_lattice_ckks_encode_real(pt, k.ctx, x, 4, ccz_lattice_context_params(k.ctx)->scale, 0));
+    CHECK_OK(ccz_lattice_ciphertext_new(&c, k.ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&m, k.ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&keep, k.ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&in_place, k.ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&to, k.ctx));
+    CHECK_OK(ccz_lattice_encrypt(c, k.ctx, k.pk, pt));
+    CHECK_OK(ccz_lattice_mul(m, k.ctx, c, c, k.rk));
+    CHECK_OK(ccz_lattice_ciphertext_copy(keep, m));
+    CHECK_OK(ccz_lattice_ciphertext_copy(in_place, m));
+    CHECK_OK(ccz_lattice_ckks_rescale(in_place, k.ctx));
+    CHECK_OK(ccz_lattice_ckks_rescale_to(to, k.ctx, m));
+    CHECK(same_bytes(to, in_place));
+    CHECK(same_bytes(m, keep));
+    CHECK_INT(ccz_lattice_ciphertext_level(to), ccz_lattice_ciphertext_level(m) - 1);
+    CHECK(ccz_lattice_ciphertext_scale(to) == ccz_lattice_ciphertext_scale(in_place));
+    CHECK_OK(ccz_lattice_ckks_rescale_to(m, k.ctx, m));
+    CHECK(same_bytes(m, in_place));
+    lattice_kit b;
+    lattice_kit_new(&b, CCZ_LATTICE_BFV, 12, steps, 1, false);
+    ccz_lattice_ciphertext *bc;
+    CHECK_OK(ccz_lattice_ciphertext_new(&bc, b.ctx));
+    CHECK_STATUS(ccz_lattice_ckks_rescale_to(bc, b.ctx, bc), CCZ_ERR_INVALID_ARGUMENT);
+    ccz_lattice_ciphertext_free(bc);
+    lattice_kit_free(&b);
+    ccz_lattice_ciphertext_free(c);
+    ccz_lattice_ciphertext_free(m);
+    ccz_lattice_ciphertext_free(keep);
+    ccz_lattice_ciphertext_free(in_place);
+    ccz_lattice_ciphertext_free(to);
+    ccz_lattice_plaintext_free(pt);
+    lattice_kit_free(&k);
+}
+
 static void test_refused(void)
 {
     bfv_set b;
@@ -299,4 +359,5 @@ static void test_refused(void)
     bfv_set_free(&b);
 }
 
-TEST_MAIN(T(test_bfv_batches), T(test_bfv_hoisted), T(test_ckks_batch), T(test_refused))
+TEST_MAIN(T(test_bfv_batches), T(test_bfv_hoisted), T(test_ckks_batch), T(test_rescale_to),
+          T(test_refused))
