@@ -236,6 +236,11 @@ static void test_bfv_hoisted(void)
     ccz_lattice_ciphertext *o[4] = {b.res[0], b.res[1], b.res[2], b.ct[0]};
     CHECK_OK(ccz_lattice_rotate_hoisted(o, b.k.ctx, b.ct[0], hoist_steps, 4, b.k.gk));
     expect_n(&b, o, 4, hoisted);
+    /* ... and written first */
+    CHECK_OK(ccz_lattice_encrypt(b.ct[0], b.k.ctx, b.k.pk, b.pt[0]));
+    ccz_lattice_ciphertext *first[4] = {b.ct[0], b.res[1], b.res[2], b.res[3]};
+    CHECK_OK(ccz_lattice_rotate_hoisted(first, b.k.ctx, b.ct[0], hoist_steps, 4, b.k.gk));
+    expect_n(&b, first, 4, hoisted);
     static const int missing[] = {1, 5};
     CHECK_STATUS(ccz_lattice_rotate_hoisted(b.res, b.k.ctx, b.ct[1], missing, 2, b.k.gk),
                  CCZ_ERR_NOT_FOUND);
