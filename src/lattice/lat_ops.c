@@ -495,30 +495,14 @@ ccz_status ccz_lattice_conjugate(ccz_lattice_ciphertext *out, const ccz_lattice_
                         ctx->params.scheme == CCZ_LATTICE_BFV ? "the row swap" : "conjugation");
 }
 
-/* The rotations one at a time, a copied first when an output before the last is a. */
-static ccz_status rotate_each(ccz_lattice_ciphertext *const *out, const ccz_lattice_context *ctx,
-                              const ccz_lattice_ciphertext *a, const int *steps, size_t count,
-                              const ccz_lattice_galois_keys *gk)
-{
-    ccz_lattice_ciphertext *copy = NULL;
-    ccz_status s = CCZ_OK;
-    for (size_t r = 0; r + 1 < count && !copy && !s; r++)
-        if (out[r] == a && (s = ccz_lattice_ciphertext_new(&copy, ctx)) == CCZ_OK)
-            s = ccz_lattice_ciphertext_copy(copy, a);
-    for (size_t r = 0; r < count && !s; r++)
-        s = ccz_lattice_rotate(out[r], ctx, copy ? copy : a, steps[r], gk);
-    ccz_lattice_ciphertext_free(copy);
-    return s;
-}
-
 /* Hoisted rotations: c1's decomposition (its digits lifted to every prime of the level and P,
  * NTT form) is made once; each rotation permutes the digits in NTT form instead of decomposing
  * its own rotated c1. The permuted lift of d_i is the automorphism of an integer polynomial
  * with coefficients in (-q_i, q_i) congruent to [sigma(c1)]_{q_i}: a digit as small as the single
- * rotation's, so the noise is the same though the words differ. Ciphertexts in coefficient form
- * (BFV) are rotated one at a time: their decomposition has one more prime per digit and does not
- * stay in the core's cache, and permuting it cost more than the NTTs it saves (+7 to +9% per
- * rotation at N = 8192, where CKKS gains 13 to 23%). */
+ * rotation's, so the noise is the same though the words differ. The permutation reads each digit
+ * in order and writes it out of order into N words that stay near the core: the decomposition
+ * (l (l + 1) N words) is larger than the core's cache at N = 16384, and reading it out of order
+ * cost more than the NTTs it saves. */
 ccz_status ccz_lattice_rotate_hoisted(ccz_lattice_ciphertext *const *out,
                                       const ccz_lattice_context *ctx,
                                       const ccz_lattice_ciphertext *a, const int *steps,
@@ -536,15 +520,13 @@ ccz_status ccz_lattice_rotate_hoisted(ccz_lattice_ciphertext *const *out,
                    "no Galois key for rotation by %d: make one with ccz_lattice_galois_keygen",
                    steps[r]);
     }
-    if (!a->ntt)
-        return rotate_each(out, ctx, a, steps, count, gk);
     size_t n = ctx->n;
     unsigned l = a->level, np = l + 1;
     size_t digits = (size_t)l * np * n;
-    uint64_t *dig = lat_scratch(LAT_SCRATCH_HOIST, digits + 2 * (size_t)l * n + n / 2);
+    uint64_t *dig = lat_scratch(LAT_SCRATCH_HOIST, digits + 2 * (size_t)l * n + n);
     CCZ_ENSURE(dig, CCZ_ERR_NOMEM, "out of memory");
     uint64_t *c0 = dig + digits, *c1 = c0 + (size_t)l * n;
-    uint32_t *idx = (uint32_t *)(c1 + (size_t)l * n); /* N entries */
+    uint32_t *idx = (uint32_t *)(c1 + (size_t)l * n), *inv = idx + n; /* N entries each */
     bool ntt = a->ntt;
     double scale = a->scale;
     memcpy(c0, comp(a, 0), (size_t)l * n * 8);
@@ -563,10 +545,16 @@ ccz_status ccz_lattice_rotate_hoisted(ccz_lattice_ciphertext *const *out,
         CCZ_ENSURE(acc0, CCZ_ERR_NOMEM, "out of memory");
         uint64_t *acc1 = acc0 + (size_t)np * n;
         lat_automorph_ntt_index(idx, ctx->log_n, g);
+        for (size_t x = 0; x < n; x++)
+            inv[idx[x]] = (uint32_t)x;
         uint64_t *tmp = acc1 + (size_t)np * n;
         for (unsigned i = 0; i < l; i++)
             for (unsigned jj = 0; jj < np; jj++) {
-                lat_automorph_ntt_apply(dig + ((size_t)i * np + jj) * n, tmp, idx, n);
+                /* tmp[x] = d[idx[x]], d read in order (it may be far from the core), tmp written
+                 * out of order (N words: near) */
+                const uint64_t *d = dig + ((size_t)i * np + jj) * n;
+                for (size_t y = 0; y < n; y++)
+                    tmp[inv[y]] = d[y];
                 lat_kswitch_term(ctx, ks, tmp, i, jj, l, acc0, acc1);
             }
         ccz_lattice_ciphertext *o = out[r];
