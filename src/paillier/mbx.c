@@ -4,7 +4,8 @@
  * digits into 104-bit products). Multiplication is Montgomery's, "almost" reduced (results
  * below 2m, R = 2^(52 D) > 4m), by product scanning with a squaring of its own; no branch or
  * address depends on the numbers. Exponentiation with secret exponents (mbx_powm) uses a fixed
- * 5-bit window and reads every table entry for each lookup, so its time does not depend on the
+ * window (5 bits, fewer for short exponents: the size depends only on the public bound on their
+ * length) and reads every table entry for each lookup, so its time does not depend on the
  * exponents; a public exponent shared by the lanes (mbx_powm_public, Paillier's r^n) takes a
  * sliding window over its bits instead. The code is compiled for
  * AVX-512 with a function attribute and only called after a run-time CPU check; without IFMA
@@ -22,7 +23,7 @@
 #include "internal.h"
 
 #define MASK52 ((1ull << 52) - 1)
-#define WIN 5
+#define WIN 5 /* the largest fixed window */
 #define TARGET __attribute__((target("avx512f,avx512ifma")))
 
 bool mbx_available(void)
@@ -372,26 +373,76 @@ TARGET static void from_mont(ctx *c, mpz_t *out, unsigned n, const __m512i *x, c
 
 /* ---- exponentiation with a window, per-lane bases and exponents ------------------------------*/
 
+/* The fixed window for secret exponents of at most `bits` bits (a public length): the fewest
+ * multiplications, the table's 2^w - 2 included, up to WIN (a 64-bit scalar takes 3 bits: 28
+ * multiplications instead of 43 with 5). The squarings are the same for every window. */
+static unsigned fixed_window(unsigned bits)
+{
+    unsigned best = 1, cost = bits;
+    for (unsigned w = 2; w <= WIN; w++) {
+        unsigned c = (1u << w) - 2 + (bits + w - 1) / w;
+        if (c < cost) {
+            cost = c;
+            best = w;
+        }
+    }
+    return best;
+}
+
+/* sel = table[idx] in each lane, reading every entry: eight digits at a time in registers (each
+ * entry's digits are loaded once, the result stored once), the entries' masks made once. */
+TARGET static void select_entry(__m512i *sel, const __m512i *table, __m512i idx, unsigned D,
+                                unsigned entries)
+{
+    __mmask8 hit[1u << WIN];
+    for (unsigned e = 0; e < entries; e++)
+        hit[e] = _mm512_cmpeq_epi64_mask(idx, _mm512_set1_epi64(e));
+    unsigned i = 0;
+    for (; i + 8 <= D; i += 8) {
+        __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0,
+                s7 = s0;
+        for (unsigned e = 0; e < entries; e++) {
+            const __m512i *t = table + (size_t)e * D + i;
+            __mmask8 h = hit[e];
+            s0 = _mm512_mask_mov_epi64(s0, h, t[0]);
+            s1 = _mm512_mask_mov_epi64(s1, h, t[1]);
+            s2 = _mm512_mask_mov_epi64(s2, h, t[2]);
+            s3 = _mm512_mask_mov_epi64(s3, h, t[3]);
+            s4 = _mm512_mask_mov_epi64(s4, h, t[4]);
+            s5 = _mm512_mask_mov_epi64(s5, h, t[5]);
+            s6 = _mm512_mask_mov_epi64(s6, h, t[6]);
+            s7 = _mm512_mask_mov_epi64(s7, h, t[7]);
+        }
+        sel[i] = s0;
+        sel[i + 1] = s1;
+        sel[i + 2] = s2;
+        sel[i + 3] = s3;
+        sel[i + 4] = s4;
+        sel[i + 5] = s5;
+        sel[i + 6] = s6;
+        sel[i + 7] = s7;
+    }
+    for (; i < D; i++) {
+        __m512i s0 = _mm512_setzero_si512();
+        for (unsigned e = 0; e < entries; e++)
+            s0 = _mm512_mask_mov_epi64(s0, hit[e], table[(size_t)e * D + i]);
+        sel[i] = s0;
+    }
+}
+
 TARGET static void powm_lanes(ctx *c, __m512i *acc, __m512i *table, const uint64_t *windows,
-                              unsigned nwin)
+                              unsigned nwin, unsigned win)
 {
     unsigned D = c->D;
     __m512i *sel = c->t1;
     /* windows[w * 8 + l]: window w (from the top) of lane l */
     for (unsigned w = 0; w < nwin; w++) {
         if (w > 0)
-            for (int k = 0; k < WIN; k++)
+            for (unsigned k = 0; k < win; k++)
                 ams(acc, acc, c->m, c->k0, D, c->tmp);
         __m512i idx;
         memcpy(&idx, windows + (size_t)w * MBX_LANES, sizeof idx);
-        for (unsigned i = 0; i < D; i++)
-            sel[i] = _mm512_setzero_si512();
-        for (unsigned e = 0; e < (1u << WIN); e++) {
-            __mmask8 hit = _mm512_cmpeq_epi64_mask(idx, _mm512_set1_epi64(e));
-            const __m512i *t = table + (size_t)e * D;
-            for (unsigned i = 0; i < D; i++)
-                sel[i] = _mm512_mask_blend_epi64(hit, sel[i], t[i]);
-        }
+        select_entry(sel, table, idx, D, 1u << win);
         if (w == 0) {
             memcpy(acc, sel, D * sizeof *acc);
         } else {
@@ -405,7 +456,8 @@ TARGET static ccz_status mbx_powm_impl(mpz_t *out, const mpz_t *base, const mpz_
                                        unsigned exp_bits)
 {
     ctx c;
-    size_t entries = 1u << WIN;
+    unsigned win = fixed_window(exp_bits);
+    size_t entries = 1u << win;
     CCZ_GUARD(ctx_init(&c, mod, n, max_bits, 1 + entries));
     unsigned D = c.D;
     __m512i *acc = c.ext, *table = acc + D;
@@ -417,7 +469,7 @@ TARGET static ccz_status mbx_powm_impl(mpz_t *out, const mpz_t *base, const mpz_
     mpz_t *reduced = malloc(MBX_LANES * sizeof *reduced);
     uint64_t *windows = NULL;
     ccz_status s = reduced ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
-    unsigned nwin = (exp_bits + WIN - 1) / WIN;
+    unsigned nwin = (exp_bits + win - 1) / win;
     if (s == CCZ_OK && !(windows = calloc((size_t)nwin * MBX_LANES, sizeof *windows)))
         s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     if (s == CCZ_OK) {
@@ -436,15 +488,15 @@ TARGET static ccz_status mbx_powm_impl(mpz_t *out, const mpz_t *base, const mpz_
                 amm(te, te - D, table + D, c.m, c.k0, D, c.tmp);
         }
         for (unsigned w = 0; w < nwin; w++) {
-            unsigned low = (nwin - 1 - w) * WIN;
+            unsigned low = (nwin - 1 - w) * win;
             for (unsigned l = 0; l < n; l++) {
                 uint64_t v = 0;
-                for (unsigned b = 0; b < WIN; b++)
+                for (unsigned b = 0; b < win; b++)
                     v |= (uint64_t)mpz_tstbit(exp[l], low + b) << b;
                 windows[(size_t)w * MBX_LANES + l] = v;
             }
         }
-        powm_lanes(&c, acc, table, windows, nwin);
+        powm_lanes(&c, acc, table, windows, nwin, win);
         from_mont(&c, out, n, acc, mod, false);
         for (unsigned l = 0; l < MBX_LANES; l++)
             paillier_mpz_wipe(reduced[l]);

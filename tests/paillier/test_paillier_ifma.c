@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Paillier's AVX-512 IFMA exponentiation engine against GMP: eight lanes of moduli of several
  * sizes (521 to 4096 bits), edge values (exponent 0 and 1, base 0, -1, a multiple of the
- * modulus), fewer lanes, and the fixed-base tables. Without IFMA it reports a skip (exit 77)
- * before any check, never a pass. */
+ * modulus), fewer lanes, short secret exponents (every fixed window), and the fixed-base
+ * tables. Without IFMA it reports a skip (exit 77) before any check, never a pass. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -169,4 +169,44 @@ static void test_ifma_square_and_public(void)
     gmp_randclear(rnd);
 }
 
-TEST_MAIN(T(test_ifma_engine), T(test_ifma_square_and_public))
+/* Short secret exponents take smaller fixed windows (1 to 5 bits by the exponents' length, the
+ * 64-bit scalars of scalar multiplication 3): every window size against GMP, each lane's exponent
+ * with its top bit set and one lane's shorter, and one lane's exponent 0. */
+static void test_ifma_short_exponents(void)
+{
+    gmp_randinit_default(rnd);
+    gmp_randseed_ui(rnd, 20261204);
+    if (!mbx_available())
+        test_skip(true, "no AVX-512 IFMA on this CPU: the engine cannot run here");
+    unsigned ebits[] = {1, 2, 5, 9, 20, 64, 100, 300, 400};
+    mpz_t b[8], e[8], m[8], o[8], ref;
+    mpz_init(ref);
+    for (int l = 0; l < 8; l++)
+        mpz_inits(b[l], e[l], m[l], o[l], NULL);
+    for (size_t k = 0; k < sizeof ebits / sizeof ebits[0]; k++) {
+        unsigned E = ebits[k];
+        for (int l = 0; l < 8; l++) {
+            mpz_urandomb(m[l], rnd, 4096);
+            mpz_setbit(m[l], 4095);
+            mpz_setbit(m[l], 0);
+            mpz_urandomb(b[l], rnd, 4096);
+            mpz_urandomb(e[l], rnd, E);
+            mpz_setbit(e[l], E - 1);
+        }
+        mpz_set_ui(e[6], 0);
+        if (E > 1)
+            mpz_clrbit(e[7], E - 1);
+        CHECK_OK(mbx_powm(o, (const mpz_t *)b, (const mpz_t *)e, (const mpz_t *)m, 8, 4096, E));
+        int ok = 0;
+        for (int l = 0; l < 8; l++) {
+            mpz_powm(ref, b[l], e[l], m[l]);
+            ok += mpz_cmp(ref, o[l]) == 0;
+        }
+        CHECK_INT(ok, 8);
+    }
+    for (int l = 0; l < 8; l++)
+        mpz_clears(b[l], e[l], m[l], o[l], NULL);
+    mpz_clear(ref);
+}
+
+TEST_MAIN(T(test_ifma_engine), T(test_ifma_square_and_public), T(test_ifma_short_exponents))
