@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Keys and key switching. Secret: ternary, kept in NTT form over every prime. Public key:
- * (-a s + e, a) over every prime, the special prime P included (encryption divides by P). Key-switching keys (relinearization, Galois) use the
- * special prime P and one component per data prime (RNS decomposition): for data prime i,
- * (b_i, a_i) = (-a_i s + e_i + [i = j] (P mod q_j) s', a_i) over every prime j. Switching d:
- * sum_i [d]_{q_i} (b_i, a_i), then division by P with rounding. */
+ * (-a s + e, a) over every prime, the special prime P included (encryption divides by P).
+ * Key-switching keys (relinearization, Galois) use P and one component per data prime (RNS
+ * decomposition): for data prime i, (b_i, a_i) = (-a_i s + e_i + [i = j] (P mod q_j) s', a_i)
+ * over every prime j. Switching d: sum_i [d]_{q_i} (b_i, a_i), then division by P with
+ * rounding. */
 #include <stdlib.h>
 #include <string.h>
 
