@@ -39,7 +39,8 @@ ccz_status ccz_lattice_bfv_encode(ccz_lattice_plaintext *pt, const ccz_lattice_c
     size_t n = ctx->n;
     uint64_t t = ctx->params.plain_modulus;
     CCZ_ENSURE(count <= n, CCZ_ERR_INVALID_ARGUMENT, "%zu values for %zu slots", count, n);
-    memset(pt->coeffs, 0, n * 8);
+    if (count < n) /* slot_index is a permutation: n values write every position */
+        memset(pt->coeffs, 0, n * 8);
     for (size_t j = 0; j < count; j++) {
         CCZ_ENSURE(values[j] < t, CCZ_ERR_INVALID_ARGUMENT,
                    "value %zu (%llu) is not below the plain modulus %llu", j,

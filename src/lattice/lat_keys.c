@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Keys and key switching. Secret: ternary, kept in NTT form over every prime. Public key:
- * (-a s + e, a) over the data primes. Key-switching keys (relinearization, Galois) use the
- * special prime P and one component per data prime (RNS decomposition): for data prime i,
- * (b_i, a_i) = (-a_i s + e_i + [i = j] (P mod q_j) s', a_i) over every prime j. Switching d:
- * sum_i [d]_{q_i} (b_i, a_i), then division by P with rounding. */
+ * (-a s + e, a) over every prime, the special prime P included (encryption divides by P).
+ * Key-switching keys (relinearization, Galois) use P and one component per data prime (RNS
+ * decomposition): for data prime i, (b_i, a_i) = (-a_i s + e_i + [i = j] (P mod q_j) s', a_i)
+ * over every prime j. Switching d: sum_i [d]_{q_i} (b_i, a_i), then division by P with
+ * rounding. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,7 +104,7 @@ ccz_status ccz_lattice_keygen(ccz_lattice_secret_key **sk, ccz_lattice_public_ke
     if (pk)
         *pk = NULL;
     size_t n = ctx->n;
-    unsigned k = ctx->k, L = ctx->L;
+    unsigned k = ctx->k;
     ccz_lattice_secret_key *s = calloc(1, sizeof *s);
     CCZ_ENSURE(s, CCZ_ERR_NOMEM, "out of memory");
     s->ctx = ctx;
@@ -129,32 +130,33 @@ ccz_status ccz_lattice_keygen(ccz_lattice_secret_key **sk, ccz_lattice_public_ke
         e = malloc(n);
         if (p) {
             p->ctx = ctx;
-            p->b = lat_words((size_t)L * n);
-            p->a = lat_words((size_t)L * n);
+            p->np = k;
+            p->b = lat_words((size_t)k * n);
+            p->a = lat_words((size_t)k * n);
         }
         if (!p || !p->a || !p->b || !e)
             st = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
         if (st == CCZ_OK)
-            st = lat_sample_uniform(&g, ctx, ctx->primes, L, p->a);
+            st = lat_sample_uniform(&g, ctx, ctx->primes, k, p->a);
         if (st == CCZ_OK)
             st = lat_sample_cbd(&g, n, e);
         if (st == CCZ_OK) {
-            /* b = -a s + e */
-            lat_small_to_rns(e, n, ctx->primes, L, p->b);
-            lat_rns_ntt(ctx, p->b, L, NULL);
+            /* b = -a s + e, over every prime */
+            lat_small_to_rns(e, n, ctx->primes, k, p->b);
+            lat_rns_ntt(ctx, p->b, k, NULL);
             uint64_t *as = lat_words(n);
             if (!as)
                 st = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
-            for (unsigned i = 0; st == CCZ_OK && i < L; i++) {
+            for (unsigned i = 0; st == CCZ_OK && i < k; i++) {
                 size_t o = (size_t)i * n;
                 lat_vec_mul_w(as, p->a + o, s->s + o, s->s_w + o, n, ctx->primes[i]);
                 lat_vec_sub(p->b + o, p->b + o, as, n, ctx->primes[i]);
             }
             free(as);
             if (st == CCZ_OK)
-                st = lat_shoup_poly(ctx, p->b, L, &p->b_w);
+                st = lat_shoup_poly(ctx, p->b, k, &p->b_w);
             if (st == CCZ_OK)
-                st = lat_shoup_poly(ctx, p->a, L, &p->a_w);
+                st = lat_shoup_poly(ctx, p->a, k, &p->a_w);
         }
     }
     free(e);

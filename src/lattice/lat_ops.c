@@ -195,8 +195,69 @@ uint64_t *lat_scratch(unsigned slot, size_t words)
 
 /* ---- encryption --------------------------------------------------------------------------------*/
 
+/* Public-key encryption of zero with the special prime P (a key that has P's part): u ternary,
+ * (X0, X1) = u (b, a) + (e0, e1) modulo q_0 ... q_(level-1) P, then c_j = (X_j - r_j) / P with
+ * r_j = [X_j]_P centred, modulo the level's primes: the noise u e + e0 + e1 s is divided by P
+ * and what remains is the rounding, r0 / P + (r1 / P) s, below N / 2 in magnitude. Each prime's
+ * u is transformed on its own (u never exists in RNS form in full); X_j modulo P goes back to
+ * coefficient form, where e_j is added and r_j - e_j (an integer, |r_j - e_j| < P / 2 + 32) is
+ * taken, so that X_j - r_j = u pk_j - (r_j - e_j): in NTT form (CKKS) one forward NTT of
+ * r_j - e_j per prime, in coefficient form (BFV) one inverse NTT of u pk_j per prime. */
+static ccz_status encrypt_zero_p(const ccz_lattice_context *ctx, const ccz_lattice_public_key *pk,
+                                 lat_prng *g, int8_t *small, unsigned level, bool ntt, uint64_t *c0,
+                                 uint64_t *c1)
+{
+    size_t n = ctx->n;
+    unsigned L = ctx->L;
+    uint64_t P = ctx->primes[L], half = P >> 1;
+    /* r_j - e_j is kept as a centred residue modulo the odd pp, which holds it: lat_vec_centred_mod
+     * takes it to each prime */
+    uint64_t pp = P + 64;
+    uint64_t *t = lat_words(3 * n); /* u modulo one prime, then r_j - e_j modulo one prime */
+    CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");
+    uint64_t *xp[2] = {t + n, t + 2 * n}; /* X0, X1 modulo P */
+    ccz_status s = lat_sample_ternary(g, n, small);
+    for (unsigned j = 0; s == CCZ_OK && j <= level; j++) {
+        unsigned pi = j < level ? j : L; /* the level's primes, then P */
+        uint64_t q = ctx->primes[pi];
+        size_t o = (size_t)pi * n;
+        lat_small_to_rns(small, n, &q, 1, t);
+        lat_ntt_forward(&ctx->ntt[pi], t);
+        uint64_t *o0 = j < level ? c0 + (size_t)j * n : xp[0],
+                 *o1 = j < level ? c1 + (size_t)j * n : xp[1];
+        lat_vec_mul_w(o0, t, pk->b + o, pk->b_w + o, n, q);
+        lat_vec_mul_w(o1, t, pk->a + o, pk->a_w + o, n, q);
+    }
+    for (int c = 0; s == CCZ_OK && c < 2; c++) {
+        if ((s = lat_sample_cbd(g, n, small)) != CCZ_OK)
+            break;
+        uint64_t *x = xp[c], *out = c ? c1 : c0;
+        lat_ntt_inverse(&ctx->ntt[L], x);
+        for (size_t i = 0; i < n; i++) { /* x = (r - e) modulo pp, r = [x + e]_P centred */
+            int64_t e = small[i], v = (int64_t)x[i] + e;
+            v += v < 0 ? (int64_t)P : 0;
+            v -= v >= (int64_t)P ? (int64_t)P : 0;
+            v = (v > (int64_t)half ? v - (int64_t)P : v) - e;
+            x[i] = (uint64_t)(v < 0 ? v + (int64_t)pp : v);
+        }
+        for (unsigned i = 0; i < level; i++) {
+            const lat_ntt *tt = &ctx->ntt[i];
+            uint64_t q = tt->mod.q, *oi = out + (size_t)i * n;
+            lat_vec_centred_mod(t, x, pp, lat_reduce64(pp, &tt->mod), n, q);
+            if (ntt)
+                lat_ntt_forward(tt, t);
+            else
+                lat_ntt_inverse(tt, oi);
+            lat_vec_sub_mul_c(oi, oi, t, ctx->p_inv[i], lat_shoup_w(ctx->p_inv[i], q), n, q);
+        }
+    }
+    OPENSSL_cleanse(t, 3 * n * 8);
+    free(t);
+    return s;
+}
+
 /* (c0, c1) = (b u + e0, a u + e1) or, symmetric, (-a s + e0, a), over `level` primes, in NTT form
- * when ntt else coefficient form. */
+ * when ntt else coefficient form; with P when the public key has it (encrypt_zero_p). */
 ccz_status lat_encrypt_zero(const ccz_lattice_context *ctx, const ccz_lattice_public_key *pk,
                             const ccz_lattice_secret_key *sk, unsigned level, bool ntt,
                             uint64_t *c0, uint64_t *c1)
@@ -205,6 +266,13 @@ ccz_status lat_encrypt_zero(const ccz_lattice_context *ctx, const ccz_lattice_pu
     lat_prng g;
     CCZ_GUARD(lat_prng_init(&g));
     int8_t *small = malloc(n);
+    if (small && pk && pk->np == ctx->k) {
+        ccz_status s = encrypt_zero_p(ctx, pk, &g, small, level, ntt, c0, c1);
+        OPENSSL_cleanse(small, n);
+        free(small);
+        lat_prng_free(&g);
+        return s;
+    }
     uint64_t *e = lat_words((size_t)level * n);
     ccz_status s = small && e ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     if (s == CCZ_OK && pk) {
@@ -246,6 +314,8 @@ ccz_status lat_encrypt_zero(const ccz_lattice_context *ctx, const ccz_lattice_pu
     if (small)
         OPENSSL_cleanse(small, n);
     free(small);
+    if (e)
+        OPENSSL_cleanse(e, (size_t)level * n * 8);
     free(e);
     lat_prng_free(&g);
     return s;

@@ -540,12 +540,20 @@ ccz_status ccz_lattice_secret_key_load(ccz_lattice_secret_key **out, const ccz_l
     return CCZ_OK;
 }
 
+/* A public key's body: b and a over the data primes, then, in keys that have it, b and a modulo
+ * the special prime (older files end after the data primes, and load as keys without it). */
 ccz_status ccz_lattice_public_key_save(ccz_buf *out, const ccz_lattice_public_key *k)
 {
-    CCZ_GUARD(header(out, k->ctx, T_PUBLIC));
+    const ccz_lattice_context *ctx = k->ctx;
+    CCZ_GUARD(header(out, ctx, T_PUBLIC));
     packer p = {out, 0, 0, CCZ_OK};
-    CCZ_GUARD(pack_rns(&p, k->ctx, k->b, k->ctx->L, NULL));
-    CCZ_GUARD(pack_rns(&p, k->ctx, k->a, k->ctx->L, NULL));
+    CCZ_GUARD(pack_rns(&p, ctx, k->b, ctx->L, NULL));
+    CCZ_GUARD(pack_rns(&p, ctx, k->a, ctx->L, NULL));
+    if (k->np == ctx->k) {
+        unsigned sp = ctx->L;
+        CCZ_GUARD(pack_rns(&p, ctx, k->b + (size_t)sp * ctx->n, 1, &sp));
+        CCZ_GUARD(pack_rns(&p, ctx, k->a + (size_t)sp * ctx->n, 1, &sp));
+    }
     return pack_end(&p);
 }
 
@@ -559,21 +567,30 @@ ccz_status ccz_lattice_public_key_load(ccz_lattice_public_key **out, const ccz_l
     ccz_lattice_public_key *k = calloc(1, sizeof *k);
     CCZ_ENSURE(k, CCZ_ERR_NOMEM, "out of memory");
     k->ctx = ctx;
-    size_t words = (size_t)ctx->L * ctx->n;
-    k->b = aligned_alloc(64, words * 8);
-    k->a = aligned_alloc(64, words * 8);
+    k->np = ctx->k;
+    size_t words = (size_t)ctx->k * ctx->n;
+    k->b = lat_words(words);
+    k->a = lat_words(words);
     unpacker u = {&c, 0, 0};
+    unsigned sp = ctx->L;
     ccz_status s = k->a && k->b ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     if (s == CCZ_OK)
         s = unpack_rns(&u, ctx, k->b, ctx->L, NULL, "public key");
     if (s == CCZ_OK)
         s = unpack_rns(&u, ctx, k->a, ctx->L, NULL, "public key");
+    /* the special prime's part, unless the file ends here (a key saved without it) */
+    if (s == CCZ_OK && ccz_cursor_remaining(&c) + u.n / 8 == 0)
+        k->np = ctx->L;
+    if (s == CCZ_OK && k->np == ctx->k)
+        s = unpack_rns(&u, ctx, k->b + (size_t)sp * ctx->n, 1, &sp, "public key");
+    if (s == CCZ_OK && k->np == ctx->k)
+        s = unpack_rns(&u, ctx, k->a + (size_t)sp * ctx->n, 1, &sp, "public key");
     if (s == CCZ_OK)
         s = finish(&c, &u, "public key");
     if (s == CCZ_OK)
-        s = lat_shoup_poly(ctx, k->b, ctx->L, &k->b_w);
+        s = lat_shoup_poly(ctx, k->b, k->np, &k->b_w);
     if (s == CCZ_OK)
-        s = lat_shoup_poly(ctx, k->a, ctx->L, &k->a_w);
+        s = lat_shoup_poly(ctx, k->a, k->np, &k->a_w);
     if (s) {
         ccz_lattice_public_key_free(k);
         return s;

@@ -113,9 +113,14 @@ struct ccz_lattice_secret_key {
     int8_t *coeffs;    /* ternary coefficients */
 };
 
+/* (b, a) = (-a s + e, a). Keys made by this ccz hold the special prime P too (np = k: the data
+ * primes, then P), so that encryption computes u (b, a) + (e0, e1) modulo Q P and divides by P
+ * with rounding, which divides the noise u e by P; keys saved by an older ccz have the data
+ * primes only (np = L) and encrypt at the data level. */
 struct ccz_lattice_public_key {
     const ccz_lattice_context *ctx;
-    uint64_t *b, *a;     /* NTT form over the L data primes */
+    unsigned np;         /* L or k */
+    uint64_t *b, *a;     /* NTT form over np primes */
     uint64_t *b_w, *a_w; /* Shoup constants */
 };
 

@@ -56,7 +56,7 @@ run 0 "$CCZ" he lr infer 127.0.0.1:$PORT --data "$DATA" --sim-dir "$P" --policy 
 [ "$out" = "accuracy: 0.944" ] || fail "standard output is '$out', expected 'accuracy: 0.944'"
 contains "$err" "server accepted: sim evidence"
 contains "$err" "primes 50,45,45,28+50 (218 bits: 128-bit secure), scale 2^45; 2000 samples x 80 features, 1 batch"
-contains "$err" "public key 344084 B, relinearization keys 1785876 B"
+contains "$err" "public key 446484 B, relinearization keys 1785876 B"
 contains "$err" "(80 ciphertexts at level 4)"
 contains "$err" "end to end (encrypt, infer, decrypt)"
 contains "$err" "(server: eval="

@@ -267,23 +267,26 @@ static void test_ckks(void)
     CHECK_OK(ccz_lattice_ckks_encode(py, ctx, y, m, scale, 0));
     CHECK_OK(ccz_lattice_encrypt(cx, ctx, k.pk, px));
     CHECK_OK(ccz_lattice_encrypt_sk(cy, ctx, k.sk, py));
-    /* docs/perf.md: 23 bits at N = 8192, scale 2^40 (the worst slot's error; asserted with a
-     * margin of one bit, and of 0.3 bit after a rescale, whose rounding is worth a bit) */
+    /* the worst slot's error at N = 8192, scale 2^40: 26.2 to 26.8 bits over 40 runs with the
+     * public key's encryption modulo Q P divided by P (22 to 23.7 when it encrypted at the data
+     * level, docs/perf.md); asserted with a margin of a bit */
     double b_enc = err_bits(&k, cx, x);
-    CHECK(b_enc >= 22);
+    CHECK(b_enc >= 25);
     CHECK_OK(ccz_lattice_add(cz, ctx, cx, cy));
     for (size_t i = 0; i < m; i++)
         w[i] = x[i] + y[i];
     double b_add = err_bits(&k, cz, w);
-    CHECK(b_add >= 22);
+    CHECK(b_add >= 25);
     /* x * y, rescaled */
     CHECK_OK(ccz_lattice_mul(cz, ctx, cx, cy, k.rk));
     CHECK_OK(ccz_lattice_ckks_rescale(cz, ctx));
     CHECK_INT(ccz_lattice_ciphertext_level(cz), 2);
     for (size_t i = 0; i < m; i++)
         w[i] = x[i] * y[i];
-    /* one product's worst slot varies (22.6 to 23.7 bits over 150 runs), flooring in the rescale
-     * costs about a bit: the mean over five fresh products tells them apart with room */
+    /* one product's worst slot varies (22.6 to 23.7 bits over 150 runs when the public key
+     * encrypted at the data level; the mean of five 26.15 to 26.7 over 80 runs with P), flooring
+     * in the rescale costs about a bit: the mean over five fresh products tells them apart with
+     * room */
     double b_mul = err_bits(&k, cz, w);
     ccz_lattice_ciphertext *ca = NULL, *cb = NULL;
     CHECK_OK(ccz_lattice_ciphertext_new(&ca, ctx));
@@ -300,7 +303,7 @@ static void test_ckks(void)
         fprintf(stderr, "b_mul %.3f\n", b_mul);
     ccz_lattice_ciphertext_free(ca);
     ccz_lattice_ciphertext_free(cb);
-    CHECK(b_mul >= 22.8);
+    CHECK(b_mul >= 25.5);
     /* rotations and conjugation on the product */
     CHECK_OK(ccz_lattice_rotate(cx, ctx, cx, 5, k.gk));
     for (size_t i = 0; i < m; i++)
@@ -352,6 +355,120 @@ static void test_ckks(void)
     ccz_lattice_ciphertext_free(cy);
     ccz_lattice_ciphertext_free(cz);
     lattice_kit_free(&k);
+}
+
+/* The noise of a fresh encryption of zero, c0 + c1 s centred modulo the first prime: its RMS over
+ * the coefficients. */
+static double noise_rms(lattice_kit *k, const ccz_lattice_ciphertext *c)
+{
+    const ccz_lattice_context *ctx = k->ctx;
+    size_t n = ctx->n;
+    uint64_t *x = lat_words((size_t)c->level * n), q = ctx->primes[0];
+    CHECK(x != NULL);
+    CHECK_OK(lat_decrypt_poly(ctx, k->sk, c, x));
+    lat_ntt_inverse(&ctx->ntt[0], x);
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = x[i] > q / 2 ? -(double)(q - x[i]) : (double)x[i];
+        sum += v * v;
+    }
+    free(x);
+    return sqrt(sum / (double)n);
+}
+
+/* Public-key encryption with the special prime: u (b, a) + (e0, e1) modulo Q P divided by P with
+ * rounding leaves the rounding only, r0 + r1 s with r_j uniform in [-1/2, 1/2]: RMS sqrt(N / 18),
+ * 21.3 at N = 8192 (flooring instead of rounding: 42.7). Encryption at the data level, as public
+ * keys saved without P's part still do, leaves u e + e0 + e1 s: about 340. Both schemes (CKKS in
+ * NTT form, BFV in coefficient form), at the top level and below it (CKKS). */
+static void test_encrypt_noise(void)
+{
+    for (int s = CCZ_LATTICE_BFV; s <= CCZ_LATTICE_CKKS; s++) {
+        lattice_kit k;
+        kit_new(&k, (ccz_lattice_scheme)s, 13);
+        ccz_lattice_context *ctx = k.ctx;
+        ccz_lattice_plaintext *pt;
+        ccz_lattice_ciphertext *c;
+        CHECK_OK(ccz_lattice_plaintext_new(&pt, ctx));
+        CHECK_OK(ccz_lattice_ciphertext_new(&c, ctx));
+        double scale = ccz_lattice_context_params(ctx)->scale;
+        if (s == CCZ_LATTICE_BFV)
+            CHECK_OK(ccz_lattice_bfv_encode(pt, ctx, NULL, 0));
+        else
+            CHECK_OK(ccz_lattice_ckks_encode(pt, ctx, NULL, 0, scale, 0));
+        CHECK_INT(k.pk->np, ctx->k);
+        CHECK_OK(ccz_lattice_encrypt(c, ctx, k.pk, pt));
+        double fresh = noise_rms(&k, c), low = 0;
+        CHECK(fresh > 15 && fresh < 30);
+        if (s == CCZ_LATTICE_CKKS) { /* one level down: the level's primes and P */
+            CHECK_OK(ccz_lattice_ckks_encode(pt, ctx, NULL, 0, scale, ctx->L - 1));
+            CHECK_OK(ccz_lattice_encrypt(c, ctx, k.pk, pt));
+            CHECK_INT(ccz_lattice_ciphertext_level(c), ctx->L - 1);
+            low = noise_rms(&k, c);
+            CHECK(low > 15 && low < 30);
+            CHECK_OK(ccz_lattice_ckks_encode(pt, ctx, NULL, 0, scale, 0));
+        }
+        /* a public key as an earlier ccz saved it: the data primes only (the file cut before P's
+         * part; these chains' data primes fill whole bytes). It loads, saves the same bytes,
+         * encrypts at the data level, and decrypts right. */
+        ccz_buf kb = CCZ_BUF_INIT, old = CCZ_BUF_INIT, again = CCZ_BUF_INIT;
+        CHECK_OK(ccz_lattice_public_key_save(&kb, k.pk));
+        size_t bits = 0;
+        for (unsigned i = 0; i < ctx->L; i++)
+            bits += 64 - (size_t)__builtin_clzll(ctx->primes[i] - 1);
+        CHECK(bits * ctx->n % 8 == 0);
+        size_t body = 2 * bits * ctx->n / 8,
+               p_bits = 64 - (size_t)__builtin_clzll(ctx->primes[ctx->L] - 1);
+        CHECK_INT(kb.len, 20 + body + (2 * p_bits * ctx->n + 7) / 8);
+        CHECK_OK(ccz_buf_append(&old, kb.ptr, 20 + body));
+        ccz_lattice_public_key *pk_old;
+        CHECK_OK(ccz_lattice_public_key_load(&pk_old, ctx, ccz_buf_span(&old)));
+        CHECK_INT(pk_old->np, ctx->L);
+        CHECK_OK(ccz_lattice_public_key_save(&again, pk_old));
+        CHECK(again.len == old.len && memcmp(again.ptr, old.ptr, old.len) == 0);
+        CHECK_OK(ccz_lattice_encrypt(c, ctx, pk_old, pt));
+        double data_level = noise_rms(&k, c);
+        CHECK(data_level > 200);
+        /* cut inside P's part: truncated */
+        ccz_lattice_public_key *cut;
+        CHECK_STATUS(ccz_lattice_public_key_load(&cut, ctx, (ccz_span){kb.ptr, kb.len - 1}),
+                     CCZ_ERR_TRUNCATED);
+        if (s == CCZ_LATTICE_BFV)
+            fprintf(stderr, "  BFV N=8192: fresh noise RMS %.1f with P, %.1f at the data level\n",
+                    fresh, data_level);
+        else
+            fprintf(stderr,
+                    "  CKKS N=8192: fresh noise RMS %.1f with P (%.1f a level down), %.1f at the "
+                    "data level\n",
+                    fresh, low, data_level);
+        /* and the data-level encryption decrypts right */
+        if (s == CCZ_LATTICE_CKKS) {
+            size_t m = ccz_lattice_slots(ctx);
+            double complex *v = malloc(m * sizeof *v);
+            for (size_t i = 0; i < m; i++)
+                v[i] = (double)(i % 7) - 3;
+            CHECK_OK(ccz_lattice_ckks_encode(pt, ctx, v, m, scale, 0));
+            CHECK_OK(ccz_lattice_encrypt(c, ctx, pk_old, pt));
+            CHECK(err_bits(&k, c, v) >= 20);
+            free(v);
+        } else {
+            size_t m = ccz_lattice_slots(ctx);
+            uint64_t *v = malloc(m * 8);
+            for (size_t i = 0; i < m; i++)
+                v[i] = i % 1000;
+            CHECK_OK(ccz_lattice_bfv_encode(pt, ctx, v, m));
+            CHECK_OK(ccz_lattice_encrypt(c, ctx, pk_old, pt));
+            CHECK_INT(bfv_check(&k, c, v), 0);
+            free(v);
+        }
+        ccz_lattice_public_key_free(pk_old);
+        ccz_buf_free(&kb);
+        ccz_buf_free(&old);
+        ccz_buf_free(&again);
+        ccz_lattice_plaintext_free(pt);
+        ccz_lattice_ciphertext_free(c);
+        lattice_kit_free(&k);
+    }
 }
 
 /* A chain at N = 16384: four products with rescales (the depth of an LR inference). */
@@ -661,4 +778,4 @@ static void test_bfv_wide_primes(void)
 }
 
 TEST_MAIN(T(test_params), T(test_bfv_coeffs), T(test_serialization), T(test_bfv), T(test_ckks),
-          T(test_ckks_chain), T(test_bfv_wide_primes))
+          T(test_encrypt_noise), T(test_ckks_chain), T(test_bfv_wide_primes))

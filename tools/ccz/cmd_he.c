@@ -233,9 +233,11 @@ static int bench(unsigned log_n)
             for (size_t i = 0; i < n; i++)
                 v[i] = 3 % p.plain_modulus;
             /* batching when t allows it, else coefficients */
-            if (ccz_lattice_bfv_encode(pt, ctx, v, slots) &&
-                ccz_lattice_bfv_encode_coeffs(pt, ctx, v, n))
-                return cli_fail(CCZ_ERR_CRYPTO, "he bench: %s", ccz_error_detail());
+            bool batch = ccz_lattice_bfv_encode(pt, ctx, v, slots) == CCZ_OK;
+            if (batch)
+                EMIT("bfv", "encode", ccz_lattice_bfv_encode(pt, ctx, v, slots));
+            else
+                EMIT("bfv", "encode", ccz_lattice_bfv_encode_coeffs(pt, ctx, v, n));
             free(v);
             printf(", \"bfv_plain_modulus\": %llu", (unsigned long long)p.plain_modulus);
         } else {
