@@ -12,12 +12,6 @@
 
 #include "core/cpu.h"
 #include "lat.h"
-#ifndef NTT_BLOCK
-#define NTT_BLOCK 2048
-#endif
-#ifndef NTT_VAR
-#define NTT_VAR 1
-#endif
 
 #define TARGET __attribute__((target("avx512f,avx512dq,avx512ifma")))
 #define INLINE static inline __attribute__((always_inline))
@@ -227,31 +221,25 @@ TARGET INLINE void inverse_small(const lat_ntt *t, uint64_t *a, const int ifma)
     }
 }
 
-/* ---- fused transforms, n >= 128 ---------------------------------------------------------------
- * The stages go in passes over memory, each doing up to three stages on eight registers (radix 8)
- * before storing them: with n = 2^L, the forward transform's first L - 6 stages (butterflies 64
- * or more apart) in passes of 3 or 2 stages, then its last six on each 64 coefficients at once
- * (three between registers, three inside pairs of registers, the layout carried from one stage to
- * the next by one permutation per register), the final reduction fused into that pass; the
- * inverse one the other way round, n^-1 folded into its last stage. Values stay below r between
- * stages (forward: below 2r before the butterfly's own reduction): r = 2q with IFMA, whose
- * products are in [0, 2q); r = 4q on the 64-bit path, whose products are only in [0, 4q) (below). */
+/* ---- fused transforms, n >= 64 ----------------------------------------------------------------
+ * The stages go in passes over memory, each doing up to three of them on eight registers (radix 8)
+ * before storing them: with n = 2^L, the forward transform's first L - 3 stages (butterflies 8 or
+ * more apart, whole registers) in passes of 3 or 2 stages, then its last three on 64 coefficients
+ * at a time, in four pairs of registers whose layout goes from one stage to the next by one
+ * permutation per register, the twiddles of each stage loaded as vectors (lat_ntt's sp tables),
+ * the final reduction fused in; the inverse transform the other way round, n^-1 folded into its
+ * last stage. Values stay below r between stages (forward: below 2r before a butterfly reduces
+ * x): r = 2q with IFMA, whose products are in [0, 2q); r = 4q on the 64-bit path, whose products
+ * are only in [0, 4q) (mulw). */
 
 typedef struct {
-    __m512i q, r, nq, m52;
+    __m512i q, r;
 } kconst;
 
-/* a twiddle w with its Shoup constant s; sh = s >> 32 for the 64-bit path */
+/* a twiddle w with its Shoup constant s (52-bit with IFMA); sh = s >> 32 on the 64-bit path */
 typedef struct {
     __m512i w, s, sh;
 } twid;
-
-TARGET INLINE kconst kconst_of(const lat_ntt *t, uint64_t r)
-{
-    kconst k = {_mm512_set1_epi64((long long)t->mod.q), _mm512_set1_epi64((long long)r),
-                _mm512_set1_epi64(-(long long)t->mod.q), _mm512_set1_epi64((1ll << 52) - 1)};
-    return k;
-}
 
 TARGET INLINE twid tw_bcast(uint64_t w, uint64_t s, const int ifma)
 {
@@ -268,31 +256,25 @@ TARGET INLINE twid tw_load(const uint64_t *w, const uint64_t *s, const int ifma)
     return t;
 }
 
-/* y w mod q. IFMA: in [0, 2q) for y < 2^52 (Shoup with 52-bit constants; the quotient's multiple
- * taken away modulo 2^52 as an addition of -q). 64-bit: in [0, 4q) for any y, the quotient
- * hi64(y s) taken without the product of the low halves and without carries out of the middle
- * ones, so at most 2 below Shoup's (whose remainder is below 2q). */
+/* y w mod q, as y w - Q q with 64-bit products, Q a quotient at most a few below y w / q.
+ * IFMA: Q = hi52(y s), Shoup's with 52-bit constants, for y < 2^52: the result is in [0, 2q).
+ * 64-bit: Q = hi64(y s) without the product of the low halves and without the carries out of the
+ * middle ones, so at most 2 below Shoup's, for any y: in [0, 4q). The empty asm keeps the
+ * compiler from distributing the difference into the butterfly's sums (one more operation). */
 TARGET INLINE __m512i mulw(__m512i y, twid w, const kconst *k, const int ifma)
 {
+    __m512i qh;
     if (ifma) {
-        const __m512i zero = _mm512_setzero_si512();
-        __m512i qh = _mm512_madd52hi_epu64(zero, y, w.s);
-#if NTT_VAR % 10 == 1
-        return _mm512_sub_epi64(_mm512_mullo_epi64(y, w.w), _mm512_mullo_epi64(qh, k->q));
-#elif NTT_VAR % 10 == 2
-        return _mm512_and_si512(
-            _mm512_sub_epi64(_mm512_mullo_epi64(y, w.w), _mm512_madd52lo_epu64(zero, qh, k->q)),
-            k->m52);
-#else
-        __m512i lo = _mm512_madd52lo_epu64(zero, y, w.w);
-        return _mm512_and_si512(_mm512_madd52lo_epu64(lo, qh, k->nq), k->m52);
-#endif
+        qh = _mm512_madd52hi_epu64(_mm512_setzero_si512(), y, w.s);
+    } else {
+        __m512i yh = _mm512_srli_epi64(y, 32);
+        __m512i mid = _mm512_add_epi64(_mm512_srli_epi64(_mm512_mul_epu32(yh, w.s), 32),
+                                       _mm512_srli_epi64(_mm512_mul_epu32(y, w.sh), 32));
+        qh = _mm512_add_epi64(_mm512_mul_epu32(yh, w.sh), mid);
     }
-    __m512i yh = _mm512_srli_epi64(y, 32);
-    __m512i mid = _mm512_add_epi64(_mm512_srli_epi64(_mm512_mul_epu32(yh, w.s), 32),
-                                   _mm512_srli_epi64(_mm512_mul_epu32(y, w.sh), 32));
-    __m512i qh = _mm512_add_epi64(_mm512_mul_epu32(yh, w.sh), mid);
-    return _mm512_sub_epi64(_mm512_mullo_epi64(y, w.w), _mm512_mullo_epi64(qh, k->q));
+    __m512i r = _mm512_sub_epi64(_mm512_mullo_epi64(y, w.w), _mm512_mullo_epi64(qh, k->q));
+    __asm__("" : "+v"(r));
+    return r;
 }
 
 /* forward: x, y < 2r -> x + y w, x - y w + r, both below 2r */
@@ -313,21 +295,20 @@ TARGET INLINE void ibf(__m512i *x, __m512i *y, twid w, const kconst *k, const in
     *y = mulw(d, w, k, ifma);
 }
 
-/* Forward stages s .. s + nk - 1 (nk <= 3, butterflies at least 64 apart at the last): rows
- * (1 << nk) of the gap g = n >> (s + nk) apart, eight columns at a time. */
+/* Forward stages s .. s + nk - 1 (nk <= 3): rows 1 << nk, g = n >> (s + nk) >= 8 apart, eight
+ * columns at a time, the twiddles of each block of rows broadcast once */
 TARGET INLINE void fwd_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, unsigned s,
-                            const unsigned nk, size_t i0a, size_t i0b, const kconst *k,
-                            const int ifma)
+                            const unsigned nk, const kconst *k, const int ifma)
 {
     const size_t n = t->n, g = n >> (s + nk), rows = (size_t)1 << nk;
-    for (size_t i0 = i0a; i0 < i0b; i0++) {
-        twid w[7];
-#pragma GCC unroll 8
+    for (size_t i0 = 0; i0 < ((size_t)1 << s); i0++) {
+        twid w[7]; /* stage st's twiddles at (1 << st) - 1 */
+#pragma GCC unroll 3
         for (unsigned st = 0; st < nk; st++)
-#pragma GCC unroll 8
+#pragma GCC unroll 4
             for (size_t b = 0; b < ((size_t)1 << st); b++) {
-                size_t idx = ((size_t)1 << (s + st)) + (i0 << st) + b;
-                w[((size_t)1 << st) - 1 + b] = tw_bcast(t->root[idx], rs[idx], ifma);
+                size_t i = ((size_t)1 << (s + st)) + (i0 << st) + b;
+                w[((size_t)1 << st) - 1 + b] = tw_bcast(t->root[i], rs[i], ifma);
             }
         uint64_t *p = a + i0 * (n >> s);
         for (size_t j = 0; j < g; j += 8) {
@@ -335,12 +316,12 @@ TARGET INLINE void fwd_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, u
 #pragma GCC unroll 8
             for (size_t r = 0; r < rows; r++)
                 v[r] = _mm512_loadu_si512(p + j + r * g);
-#pragma GCC unroll 8
+#pragma GCC unroll 3
             for (unsigned st = 0; st < nk; st++) {
                 const size_t h = rows >> (st + 1);
-#pragma GCC unroll 8
+#pragma GCC unroll 4
                 for (size_t b = 0; b < ((size_t)1 << st); b++)
-#pragma GCC unroll 8
+#pragma GCC unroll 4
                     for (size_t r = 0; r < h; r++)
                         fbf(&v[2 * h * b + r], &v[2 * h * b + r + h], w[((size_t)1 << st) - 1 + b],
                             k, ifma);
@@ -352,45 +333,29 @@ TARGET INLINE void fwd_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, u
     }
 }
 
-/* The forward transform's last nt stages (3 <= nt <= 6) on a[64 b, 64 b + 64), fully reduced at
- * the end: those with butterflies 32, 16, 8 apart between registers, then those 4, 2, 1 apart in
- * four pairs of registers, each stage done on the four pairs before the next (independent work
- * side by side) */
-TARGET INLINE void fwd_tail(const lat_ntt *t, uint64_t *a, const uint64_t *rs, const uint64_t *sps,
-                            size_t b, const unsigned nt, const kconst *k, const int ifma)
+/* The forward transform's last three stages (butterflies 4, 2, 1 apart) on a[64 b, 64 b + 64),
+ * fully reduced at the end: four pairs of registers, each stage done on the four before the next
+ * (independent work side by side) */
+TARGET INLINE void fwd_last3(const lat_ntt *t, uint64_t *a, const uint64_t *rs, const uint64_t *sps,
+                             size_t b, const kconst *k, const int ifma)
 {
-    const size_t n = t->n;
+    const size_t n = t->n, o = 32 * b; /* twiddle vectors: 8 per 16 coefficients */
     const __m512i p2a = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0),
                   p2b = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2),
                   pja = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0),
                   pjb = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4),
                   q2 = _mm512_add_epi64(k->q, k->q);
     uint64_t *p = a + 64 * b;
-    const size_t o = 32 * b; /* twiddle vectors of these 64 coefficients: 8 per 16 */
-    __m512i v[8], x[4], y[4];
-#pragma GCC unroll 8
-    for (int r = 0; r < 8; r++)
-        v[r] = _mm512_loadu_si512(p + 8 * r);
-#pragma GCC unroll 4
-    for (int st = 6 - (int)nt; st < 3; st++) { /* gap 32 >> st, twiddles from n / 64 << st */
-        const int h = 4 >> st;
-#pragma GCC unroll 4
-        for (int bb = 0; bb < (1 << st); bb++) {
-            size_t i = ((n / 64) << st) + (b << st) + (size_t)bb;
-            twid w = tw_bcast(t->root[i], rs[i], ifma);
-#pragma GCC unroll 4
-            for (int r = 0; r < h; r++)
-                fbf(&v[2 * h * bb + r], &v[2 * h * bb + r + h], w, k, ifma);
-        }
-    }
+    __m512i x[4], y[4];
 #pragma GCC unroll 4
     for (int c = 0; c < 4; c++) { /* gap 4: halves of the two registers */
-        x[c] = _mm512_shuffle_i64x2(v[2 * c], v[2 * c + 1], 0x44);
-        y[c] = _mm512_shuffle_i64x2(v[2 * c], v[2 * c + 1], 0xee);
+        __m512i lo = _mm512_loadu_si512(p + 16 * c), hi = _mm512_loadu_si512(p + 16 * c + 8);
+        x[c] = _mm512_shuffle_i64x2(lo, hi, 0x44);
+        y[c] = _mm512_shuffle_i64x2(lo, hi, 0xee);
         fbf(&x[c], &y[c], tw_load(t->sp[0] + o + 8 * c, sps + o + 8 * c, ifma), k, ifma);
     }
 #pragma GCC unroll 4
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < 4; c++) { /* gap 2 */
         __m512i x2 = _mm512_permutex2var_epi64(x[c], p2a, y[c]),
                 y2 = _mm512_permutex2var_epi64(x[c], p2b, y[c]);
         fbf(&x2, &y2, tw_load(t->sp[0] + n / 2 + o + 8 * c, sps + n / 2 + o + 8 * c, ifma), k,
@@ -399,92 +364,58 @@ TARGET INLINE void fwd_tail(const lat_ntt *t, uint64_t *a, const uint64_t *rs, c
         y[c] = _mm512_unpackhi_epi64(x2, y2);
     }
 #pragma GCC unroll 4
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < 4; c++) { /* gap 1: even and odd coefficients */
         fbf(&x[c], &y[c], tw_load(t->root + n / 2 + o + 8 * c, rs + n / 2 + o + 8 * c, ifma), k,
             ifma);
         __m512i lo = _mm512_permutex2var_epi64(x[c], pja, y[c]),
                 hi = _mm512_permutex2var_epi64(x[c], pjb, y[c]);
-        /* below 2r: down to [0, q) */
-        if (!ifma) {
-            lo = _mm512_min_epu64(lo, _mm512_sub_epi64(lo, k->r));
-            hi = _mm512_min_epu64(hi, _mm512_sub_epi64(hi, k->r));
+        if (!ifma) { /* below 2r = 8q */
+            lo = reduce_once(lo, k->r);
+            hi = reduce_once(hi, k->r);
         }
         _mm512_storeu_si512(p + 16 * c, reduce_once(reduce_once(lo, q2), k->q));
         _mm512_storeu_si512(p + 16 * c + 8, reduce_once(reduce_once(hi, q2), k->q));
     }
 }
 
-/* The passes before the three last forward stages: their sizes (stages) from the first, and how
- * many go over the whole array before the others go block by block, each block (NTT_BLOCK
- * coefficients at most) through all of them while it stays in the L1 cache. */
-typedef struct {
-    unsigned k[LAT_MAX_LOG_N], count, whole, s1;
-} ntt_plan;
-
-static ntt_plan plan_of(unsigned log_n)
+/* how many stages a pass takes when `left` remain: threes, and twos rather than a one */
+static unsigned pass_stages(unsigned left)
 {
-    ntt_plan p = {{0}, 0, 0, 0};
-    unsigned s = 0, head = log_n - 3;
-    while (s < head) {
-        unsigned left = head - s, kk = left >= 5 || left == 3 ? 3 : left >= 2 ? 2 : 1;
-        if (((size_t)1 << (log_n - s)) > NTT_BLOCK) {
-            p.whole = p.count + 1;
-            p.s1 = s + kk;
-        }
-        p.k[p.count++] = kk;
-        s += kk;
-    }
-    return p;
+    return left >= 5 || left == 3 ? 3 : left >= 2 ? 2 : 1;
 }
-
-#define PASS(f, nk, ...)                                                                           \
-    do {                                                                                           \
-        if ((nk) == 3)                                                                             \
-            f(__VA_ARGS__, 3, i0a, i0b, &k, ifma);                                                 \
-        else if ((nk) == 2)                                                                        \
-            f(__VA_ARGS__, 2, i0a, i0b, &k, ifma);                                                 \
-        else                                                                                       \
-            f(__VA_ARGS__, 1, i0a, i0b, &k, ifma);                                                 \
-    } while (0)
 
 TARGET INLINE void forward_fused(const lat_ntt *t, uint64_t *a, const int ifma)
 {
     const uint64_t *rs = ifma ? t->root_s52 : t->root_s, *sps = ifma ? t->sp_s52[0] : t->sp_s[0];
-    const kconst k = kconst_of(t, (ifma ? 2 : 4) * t->mod.q);
-    const ntt_plan p = plan_of(t->log_n);
-    unsigned s = 0;
-    for (unsigned i = 0; i < p.whole; s += p.k[i++]) {
-        size_t i0a = 0, i0b = (size_t)1 << s;
-        PASS(fwd_pass, p.k[i], t, a, rs, s);
+    const kconst k = {_mm512_set1_epi64((long long)t->mod.q),
+                      _mm512_set1_epi64((long long)((ifma ? 2 : 4) * t->mod.q))};
+    for (unsigned s = 0, nk; s < t->log_n - 3; s += nk) {
+        nk = pass_stages(t->log_n - 3 - s);
+        if (nk == 3)
+            fwd_pass(t, a, rs, s, 3, &k, ifma);
+        else if (nk == 2)
+            fwd_pass(t, a, rs, s, 2, &k, ifma);
+        else
+            fwd_pass(t, a, rs, s, 1, &k, ifma);
     }
-    const size_t blk = t->n >> p.s1;
-    for (size_t bb = 0; bb < ((size_t)1 << p.s1); bb++) {
-        s = p.s1;
-        for (unsigned i = p.whole; i < p.count; s += p.k[i++]) {
-            size_t i0a = bb << (s - p.s1), i0b = (bb + 1) << (s - p.s1);
-            if (NTT_VAR / 10 != 1)
-                PASS(fwd_pass, p.k[i], t, a, rs, s);
-        }
-        for (size_t b = bb * blk / 64; b < (bb + 1) * blk / 64 && NTT_VAR / 10 != 2; b++)
-            fwd_tail(t, a, rs, sps, b, 3, &k, ifma);
-    }
+    for (size_t b = 0; b < t->n / 64; b++)
+        fwd_last3(t, a, rs, sps, b, &k, ifma);
 }
 
-/* The inverse transform's first nt stages (3 <= nt <= 6; butterflies 1, 2, 4 apart in pairs of
- * registers, then 8, 16, 32 apart between them) on a[64 b, 64 b + 64), as fwd_tail */
-TARGET INLINE void inv_head(const lat_ntt *t, uint64_t *a, const uint64_t *rs, const uint64_t *sps,
-                            size_t b, const unsigned nt, const kconst *k, const int ifma)
+/* The inverse transform's first three stages (butterflies 1, 2, 4 apart) on a[64 b, 64 b + 64),
+ * as fwd_last3 */
+TARGET INLINE void inv_first3(const lat_ntt *t, uint64_t *a, const uint64_t *rs,
+                              const uint64_t *sps, size_t b, const kconst *k, const int ifma)
 {
-    const size_t n = t->n;
+    const size_t n = t->n, o = 32 * b;
     const __m512i pev = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0),
                   pod = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1),
                   p4a = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0),
                   p4b = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
     uint64_t *p = a + 64 * b;
-    const size_t o = 32 * b;
-    __m512i v[8], x[4], y[4];
+    __m512i x[4], y[4];
 #pragma GCC unroll 4
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < 4; c++) { /* gap 1 */
         __m512i lo = _mm512_loadu_si512(p + 16 * c), hi = _mm512_loadu_si512(p + 16 * c + 8);
         x[c] = _mm512_permutex2var_epi64(lo, pev, hi);
         y[c] = _mm512_permutex2var_epi64(lo, pod, hi);
@@ -492,7 +423,7 @@ TARGET INLINE void inv_head(const lat_ntt *t, uint64_t *a, const uint64_t *rs, c
             ifma);
     }
 #pragma GCC unroll 4
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < 4; c++) { /* gap 2 */
         __m512i x2 = _mm512_unpacklo_epi64(x[c], y[c]), y2 = _mm512_unpackhi_epi64(x[c], y[c]);
         ibf(&x2, &y2, tw_load(t->sp[1] + n / 2 + o + 8 * c, sps + n / 2 + o + 8 * c, ifma), k,
             ifma);
@@ -500,46 +431,30 @@ TARGET INLINE void inv_head(const lat_ntt *t, uint64_t *a, const uint64_t *rs, c
         y[c] = _mm512_permutex2var_epi64(x2, p4b, y2);
     }
 #pragma GCC unroll 4
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < 4; c++) { /* gap 4 */
         ibf(&x[c], &y[c], tw_load(t->sp[1] + o + 8 * c, sps + o + 8 * c, ifma), k, ifma);
-        v[2 * c] = _mm512_shuffle_i64x2(x[c], y[c], 0x44);
-        v[2 * c + 1] = _mm512_shuffle_i64x2(x[c], y[c], 0xee);
+        _mm512_storeu_si512(p + 16 * c, _mm512_shuffle_i64x2(x[c], y[c], 0x44));
+        _mm512_storeu_si512(p + 16 * c + 8, _mm512_shuffle_i64x2(x[c], y[c], 0xee));
     }
-#pragma GCC unroll 4
-    for (int st = 2; st > 5 - (int)nt; st--) { /* gap 32 >> st, twiddles from n / 64 << st */
-        const int h = 4 >> st;
-#pragma GCC unroll 4
-        for (int bb = 0; bb < (1 << st); bb++) {
-            size_t i = ((n / 64) << st) + (b << st) + (size_t)bb;
-            twid w = tw_bcast(t->iroot[i], rs[i], ifma);
-#pragma GCC unroll 4
-            for (int r = 0; r < h; r++)
-                ibf(&v[2 * h * bb + r], &v[2 * h * bb + r + h], w, k, ifma);
-        }
-    }
-#pragma GCC unroll 8
-    for (int r = 0; r < 8; r++)
-        _mm512_storeu_si512(p + 8 * r, v[r]);
 }
 
-/* Inverse stages from the gap g = 64 << ... up: nk of them (<= 3), the first with butterflies g
- * apart; the last one of the transform (gap n / 2) takes n^-1 and reduces fully. */
+/* Inverse stages with butterflies g, 2g, ... (nk <= 3 of them, g >= 8) apart; the transform's
+ * last one (n / 2 apart) takes n^-1 and reduces fully. */
 TARGET INLINE void inv_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, size_t g,
-                            const unsigned nk, size_t i0a, size_t i0b, const kconst *k,
-                            const int ifma)
+                            const unsigned nk, const kconst *k, const int ifma)
 {
     const size_t n = t->n, rows = (size_t)1 << nk, span = g << nk;
     const bool last = span == n;
     const __m512i q2 = _mm512_add_epi64(k->q, k->q);
-    for (size_t i0 = i0a; i0 < i0b; i0++) {
-        twid w[7];
-#pragma GCC unroll 8
+    for (size_t i0 = 0; i0 < n / span; i0++) {
+        twid w[7]; /* stage st's twiddles at rows - (rows >> st) */
+#pragma GCC unroll 3
         for (unsigned st = 0; st < nk; st++) {
             size_t cnt = rows >> (st + 1), m = n / (2 * (g << st));
-#pragma GCC unroll 8
+#pragma GCC unroll 4
             for (size_t b = 0; b < cnt; b++) {
-                size_t idx = m + i0 * cnt + b;
-                w[(rows - 2 * cnt) + b] = tw_bcast(t->iroot[idx], rs[idx], ifma);
+                size_t i = m + i0 * cnt + b;
+                w[(rows - 2 * cnt) + b] = tw_bcast(t->iroot[i], rs[i], ifma);
             }
         }
         twid ni = w[0], lw = w[0];
@@ -553,11 +468,11 @@ TARGET INLINE void inv_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, s
 #pragma GCC unroll 8
             for (size_t r = 0; r < rows; r++)
                 v[r] = _mm512_loadu_si512(p + j + r * g);
-#pragma GCC unroll 8
+#pragma GCC unroll 3
             for (unsigned st = 0; st < nk; st++) {
                 const size_t h = (size_t)1 << st, cnt = rows >> (st + 1);
-                if (last && st == nk - 1) {
-#pragma GCC unroll 8
+                if (last && st == nk - 1) { /* x, y < r: x + y < 2r fits IFMA's 52 bits */
+#pragma GCC unroll 4
                     for (size_t r = 0; r < h; r++) {
                         __m512i x = v[r], y = v[r + h];
                         __m512i sx = mulw(_mm512_add_epi64(x, y), ni, k, ifma),
@@ -572,9 +487,9 @@ TARGET INLINE void inv_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, s
                     }
                     break;
                 }
-#pragma GCC unroll 8
+#pragma GCC unroll 4
                 for (size_t b = 0; b < cnt; b++)
-#pragma GCC unroll 8
+#pragma GCC unroll 4
                     for (size_t r = 0; r < h; r++)
                         ibf(&v[2 * h * b + r], &v[2 * h * b + r + h], w[(rows - 2 * cnt) + b], k,
                             ifma);
@@ -589,23 +504,19 @@ TARGET INLINE void inv_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, s
 TARGET INLINE void inverse_fused(const lat_ntt *t, uint64_t *a, const int ifma)
 {
     const uint64_t *rs = ifma ? t->iroot_s52 : t->iroot_s, *sps = ifma ? t->sp_s52[1] : t->sp_s[1];
-    const kconst k = kconst_of(t, (ifma ? 2 : 4) * t->mod.q);
-    const ntt_plan p = plan_of(t->log_n);
-    const size_t blk = t->n >> p.s1;
+    const kconst k = {_mm512_set1_epi64((long long)t->mod.q),
+                      _mm512_set1_epi64((long long)((ifma ? 2 : 4) * t->mod.q))};
+    for (size_t b = 0; b < t->n / 64; b++)
+        inv_first3(t, a, rs, sps, b, &k, ifma);
     size_t g = 8;
-    for (size_t bb = 0; bb < ((size_t)1 << p.s1); bb++) {
-        for (size_t b = bb * blk / 64; b < (bb + 1) * blk / 64 && NTT_VAR / 10 != 2; b++)
-            inv_head(t, a, rs, sps, b, 3, &k, ifma);
-        g = 8;
-        for (unsigned i = p.count; i-- > p.whole; g <<= p.k[i]) {
-            size_t span = g << p.k[i], i0a = bb * blk / span, i0b = (bb + 1) * blk / span;
-            if (NTT_VAR / 10 != 1)
-                PASS(inv_pass, p.k[i], t, a, rs, g);
-        }
-    }
-    for (unsigned i = p.whole; i-- > 0; g <<= p.k[i]) {
-        size_t i0a = 0, i0b = t->n / (g << p.k[i]);
-        PASS(inv_pass, p.k[i], t, a, rs, g);
+    for (unsigned s = 0, nk; s < t->log_n - 3; s += nk, g <<= nk) {
+        nk = pass_stages(t->log_n - 3 - s);
+        if (nk == 3)
+            inv_pass(t, a, rs, g, 3, &k, ifma);
+        else if (nk == 2)
+            inv_pass(t, a, rs, g, 2, &k, ifma);
+        else
+            inv_pass(t, a, rs, g, 1, &k, ifma);
     }
 }
 
