@@ -311,11 +311,16 @@ TARGET INLINE void fwd_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, u
                 w[((size_t)1 << st) - 1 + b] = tw_bcast(t->root[i], rs[i], ifma);
             }
         uint64_t *p = a + i0 * (n >> s);
-        for (size_t j = 0; j < g; j += 8) {
-            __m512i v[8];
+        /* two groups of columns side by side when there are (independent chains for the
+         * out-of-order core: a butterfly's latency is about 11 cycles) */
+        const size_t cols = g >= 16 ? 2 : 1;
+        for (size_t j = 0; j < g; j += 8 * cols) {
+            __m512i v[2][8];
+#pragma GCC unroll 2
+            for (size_t c = 0; c < cols; c++)
 #pragma GCC unroll 8
-            for (size_t r = 0; r < rows; r++)
-                v[r] = _mm512_loadu_si512(p + j + r * g);
+                for (size_t r = 0; r < rows; r++)
+                    v[c][r] = _mm512_loadu_si512(p + j + 8 * c + r * g);
 #pragma GCC unroll 3
             for (unsigned st = 0; st < nk; st++) {
                 const size_t h = rows >> (st + 1);
@@ -323,12 +328,16 @@ TARGET INLINE void fwd_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, u
                 for (size_t b = 0; b < ((size_t)1 << st); b++)
 #pragma GCC unroll 4
                     for (size_t r = 0; r < h; r++)
-                        fbf(&v[2 * h * b + r], &v[2 * h * b + r + h], w[((size_t)1 << st) - 1 + b],
-                            k, ifma);
+#pragma GCC unroll 2
+                        for (size_t c = 0; c < cols; c++)
+                            fbf(&v[c][2 * h * b + r], &v[c][2 * h * b + r + h],
+                                w[((size_t)1 << st) - 1 + b], k, ifma);
             }
+#pragma GCC unroll 2
+            for (size_t c = 0; c < cols; c++)
 #pragma GCC unroll 8
-            for (size_t r = 0; r < rows; r++)
-                _mm512_storeu_si512(p + j + r * g, v[r]);
+                for (size_t r = 0; r < rows; r++)
+                    _mm512_storeu_si512(p + j + 8 * c + r * g, v[c][r]);
         }
     }
 }
@@ -463,40 +472,49 @@ TARGET INLINE void inv_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, s
             lw = tw_bcast(t->last_w, ifma ? t->last_w_s52 : t->last_w_s, ifma);
         }
         uint64_t *p = a + i0 * span;
-        for (size_t j = 0; j < g; j += 8) {
-            __m512i v[8];
+        const size_t cols = g >= 16 ? 2 : 1; /* as in fwd_pass */
+        for (size_t j = 0; j < g; j += 8 * cols) {
+            __m512i v[2][8];
+#pragma GCC unroll 2
+            for (size_t c = 0; c < cols; c++)
 #pragma GCC unroll 8
-            for (size_t r = 0; r < rows; r++)
-                v[r] = _mm512_loadu_si512(p + j + r * g);
+                for (size_t r = 0; r < rows; r++)
+                    v[c][r] = _mm512_loadu_si512(p + j + 8 * c + r * g);
 #pragma GCC unroll 3
             for (unsigned st = 0; st < nk; st++) {
                 const size_t h = (size_t)1 << st, cnt = rows >> (st + 1);
                 if (last && st == nk - 1) { /* x, y < r: x + y < 2r fits IFMA's 52 bits */
 #pragma GCC unroll 4
-                    for (size_t r = 0; r < h; r++) {
-                        __m512i x = v[r], y = v[r + h];
-                        __m512i sx = mulw(_mm512_add_epi64(x, y), ni, k, ifma),
-                                dy = mulw(_mm512_sub_epi64(_mm512_add_epi64(x, k->r), y), lw, k,
-                                          ifma);
-                        if (!ifma) {
-                            sx = reduce_once(sx, q2);
-                            dy = reduce_once(dy, q2);
+                    for (size_t r = 0; r < h; r++)
+#pragma GCC unroll 2
+                        for (size_t c = 0; c < cols; c++) {
+                            __m512i x = v[c][r], y = v[c][r + h];
+                            __m512i sx = mulw(_mm512_add_epi64(x, y), ni, k, ifma),
+                                    dy = mulw(_mm512_sub_epi64(_mm512_add_epi64(x, k->r), y), lw, k,
+                                              ifma);
+                            if (!ifma) {
+                                sx = reduce_once(sx, q2);
+                                dy = reduce_once(dy, q2);
+                            }
+                            v[c][r] = reduce_once(sx, k->q);
+                            v[c][r + h] = reduce_once(dy, k->q);
                         }
-                        v[r] = reduce_once(sx, k->q);
-                        v[r + h] = reduce_once(dy, k->q);
-                    }
                     break;
                 }
 #pragma GCC unroll 4
                 for (size_t b = 0; b < cnt; b++)
 #pragma GCC unroll 4
                     for (size_t r = 0; r < h; r++)
-                        ibf(&v[2 * h * b + r], &v[2 * h * b + r + h], w[(rows - 2 * cnt) + b], k,
-                            ifma);
+#pragma GCC unroll 2
+                        for (size_t c = 0; c < cols; c++)
+                            ibf(&v[c][2 * h * b + r], &v[c][2 * h * b + r + h],
+                                w[(rows - 2 * cnt) + b], k, ifma);
             }
+#pragma GCC unroll 2
+            for (size_t c = 0; c < cols; c++)
 #pragma GCC unroll 8
-            for (size_t r = 0; r < rows; r++)
-                _mm512_storeu_si512(p + j + r * g, v[r]);
+                for (size_t r = 0; r < rows; r++)
+                    _mm512_storeu_si512(p + j + 8 * c + r * g, v[c][r]);
         }
     }
 }
