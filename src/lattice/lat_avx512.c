@@ -221,11 +221,11 @@ TARGET INLINE void inverse_small(const lat_ntt *t, uint64_t *a, const int ifma)
     }
 }
 
-/* ---- fused transforms, n >= 64 ----------------------------------------------------------------
+/* ---- fused transforms, n >= 128 ---------------------------------------------------------------
  * The stages go in passes over memory, each doing up to three of them on eight registers (radix 8)
  * before storing them: with n = 2^L, the forward transform's first L - 3 stages (butterflies 8 or
- * more apart, whole registers) in passes of 3 or 2 stages, then its last three on 64 coefficients
- * at a time, in four pairs of registers whose layout goes from one stage to the next by one
+ * more apart, whole registers) in passes of 3 or 2 stages, then its last three on 128 coefficients
+ * at a time, in eight pairs of registers whose layout goes from one stage to the next by one
  * permutation per register, the twiddles of each stage loaded as vectors (lat_ntt's sp tables),
  * the final reduction fused in; the inverse transform the other way round, n^-1 folded into its
  * last stage. Values stay below r between stages (forward: below 2r before a butterfly reduces
@@ -342,29 +342,29 @@ TARGET INLINE void fwd_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, u
     }
 }
 
-/* The forward transform's last three stages (butterflies 4, 2, 1 apart) on a[64 b, 64 b + 64),
- * fully reduced at the end: four pairs of registers, each stage done on the four before the next
+/* The forward transform's last three stages (butterflies 4, 2, 1 apart) on a[128 b, 128 b + 128),
+ * fully reduced at the end: eight pairs of registers, each stage done on the eight before the next
  * (independent work side by side) */
 TARGET INLINE void fwd_last3(const lat_ntt *t, uint64_t *a, const uint64_t *rs, const uint64_t *sps,
                              size_t b, const kconst *k, const int ifma)
 {
-    const size_t n = t->n, o = 32 * b; /* twiddle vectors: 8 per 16 coefficients */
+    const size_t n = t->n, o = 64 * b; /* twiddle vectors: 8 per 16 coefficients */
     const __m512i p2a = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0),
                   p2b = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2),
                   pja = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0),
                   pjb = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4),
                   q2 = _mm512_add_epi64(k->q, k->q);
-    uint64_t *p = a + 64 * b;
-    __m512i x[4], y[4];
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; c++) { /* gap 4: halves of the two registers */
+    uint64_t *p = a + 128 * b;
+    __m512i x[8], y[8];
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; c++) { /* gap 4: halves of the two registers */
         __m512i lo = _mm512_loadu_si512(p + 16 * c), hi = _mm512_loadu_si512(p + 16 * c + 8);
         x[c] = _mm512_shuffle_i64x2(lo, hi, 0x44);
         y[c] = _mm512_shuffle_i64x2(lo, hi, 0xee);
         fbf(&x[c], &y[c], tw_load(t->sp[0] + o + 8 * c, sps + o + 8 * c, ifma), k, ifma);
     }
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; c++) { /* gap 2 */
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; c++) { /* gap 2 */
         __m512i x2 = _mm512_permutex2var_epi64(x[c], p2a, y[c]),
                 y2 = _mm512_permutex2var_epi64(x[c], p2b, y[c]);
         fbf(&x2, &y2, tw_load(t->sp[0] + n / 2 + o + 8 * c, sps + n / 2 + o + 8 * c, ifma), k,
@@ -372,8 +372,8 @@ TARGET INLINE void fwd_last3(const lat_ntt *t, uint64_t *a, const uint64_t *rs, 
         x[c] = _mm512_unpacklo_epi64(x2, y2);
         y[c] = _mm512_unpackhi_epi64(x2, y2);
     }
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; c++) { /* gap 1: even and odd coefficients */
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; c++) { /* gap 1: even and odd coefficients */
         fbf(&x[c], &y[c], tw_load(t->root + n / 2 + o + 8 * c, rs + n / 2 + o + 8 * c, ifma), k,
             ifma);
         __m512i lo = _mm512_permutex2var_epi64(x[c], pja, y[c]),
@@ -407,40 +407,40 @@ TARGET INLINE void forward_fused(const lat_ntt *t, uint64_t *a, const int ifma)
         else
             fwd_pass(t, a, rs, s, 1, &k, ifma);
     }
-    for (size_t b = 0; b < t->n / 64; b++)
+    for (size_t b = 0; b < t->n / 128; b++)
         fwd_last3(t, a, rs, sps, b, &k, ifma);
 }
 
-/* The inverse transform's first three stages (butterflies 1, 2, 4 apart) on a[64 b, 64 b + 64),
+/* The inverse transform's first three stages (butterflies 1, 2, 4 apart) on a[128 b, 128 b + 128),
  * as fwd_last3 */
 TARGET INLINE void inv_first3(const lat_ntt *t, uint64_t *a, const uint64_t *rs,
                               const uint64_t *sps, size_t b, const kconst *k, const int ifma)
 {
-    const size_t n = t->n, o = 32 * b;
+    const size_t n = t->n, o = 64 * b;
     const __m512i pev = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0),
                   pod = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1),
                   p4a = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0),
                   p4b = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
-    uint64_t *p = a + 64 * b;
-    __m512i x[4], y[4];
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; c++) { /* gap 1 */
+    uint64_t *p = a + 128 * b;
+    __m512i x[8], y[8];
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; c++) { /* gap 1 */
         __m512i lo = _mm512_loadu_si512(p + 16 * c), hi = _mm512_loadu_si512(p + 16 * c + 8);
         x[c] = _mm512_permutex2var_epi64(lo, pev, hi);
         y[c] = _mm512_permutex2var_epi64(lo, pod, hi);
         ibf(&x[c], &y[c], tw_load(t->iroot + n / 2 + o + 8 * c, rs + n / 2 + o + 8 * c, ifma), k,
             ifma);
     }
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; c++) { /* gap 2 */
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; c++) { /* gap 2 */
         __m512i x2 = _mm512_unpacklo_epi64(x[c], y[c]), y2 = _mm512_unpackhi_epi64(x[c], y[c]);
         ibf(&x2, &y2, tw_load(t->sp[1] + n / 2 + o + 8 * c, sps + n / 2 + o + 8 * c, ifma), k,
             ifma);
         x[c] = _mm512_permutex2var_epi64(x2, p4a, y2);
         y[c] = _mm512_permutex2var_epi64(x2, p4b, y2);
     }
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; c++) { /* gap 4 */
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; c++) { /* gap 4 */
         ibf(&x[c], &y[c], tw_load(t->sp[1] + o + 8 * c, sps + o + 8 * c, ifma), k, ifma);
         _mm512_storeu_si512(p + 16 * c, _mm512_shuffle_i64x2(x[c], y[c], 0x44));
         _mm512_storeu_si512(p + 16 * c + 8, _mm512_shuffle_i64x2(x[c], y[c], 0xee));
@@ -524,7 +524,7 @@ TARGET INLINE void inverse_fused(const lat_ntt *t, uint64_t *a, const int ifma)
     const uint64_t *rs = ifma ? t->iroot_s52 : t->iroot_s, *sps = ifma ? t->sp_s52[1] : t->sp_s[1];
     const kconst k = {_mm512_set1_epi64((long long)t->mod.q),
                       _mm512_set1_epi64((long long)((ifma ? 2 : 4) * t->mod.q))};
-    for (size_t b = 0; b < t->n / 64; b++)
+    for (size_t b = 0; b < t->n / 128; b++)
         inv_first3(t, a, rs, sps, b, &k, ifma);
     size_t g = 8;
     for (unsigned s = 0, nk; s < t->log_n - 3; s += nk, g <<= nk) {
@@ -541,7 +541,7 @@ TARGET INLINE void inverse_fused(const lat_ntt *t, uint64_t *a, const int ifma)
 TARGET void lat_ntt_forward_avx512(const lat_ntt *t, uint64_t *a)
 {
     bool ifma = t->root_s52 && lat_ifma();
-    if (t->n < 64)
+    if (t->n < 128)
         ifma ? forward_small(t, a, 1) : forward_small(t, a, 0);
     else if (ifma)
         forward_fused(t, a, 1);
@@ -552,7 +552,7 @@ TARGET void lat_ntt_forward_avx512(const lat_ntt *t, uint64_t *a)
 TARGET void lat_ntt_inverse_avx512(const lat_ntt *t, uint64_t *a)
 {
     bool ifma = t->iroot_s52 && lat_ifma();
-    if (t->n < 64)
+    if (t->n < 128)
         ifma ? inverse_small(t, a, 1) : inverse_small(t, a, 0);
     else if (ifma)
         inverse_fused(t, a, 1);
