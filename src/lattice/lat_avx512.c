@@ -304,12 +304,14 @@ TARGET INLINE void fwd_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, u
     for (size_t i0 = 0; i0 < ((size_t)1 << s); i0++) {
         twid w[7]; /* stage st's twiddles at (1 << st) - 1 */
 #pragma GCC unroll 3
-        for (unsigned st = 0; st < nk; st++)
+        for (unsigned st = 0; st < nk; st++) {
+            const size_t nb = (size_t)1 << st; /* outside the loop's test (UBSan's shift check) */
 #pragma GCC unroll 4
-            for (size_t b = 0; b < ((size_t)1 << st); b++) {
+            for (size_t b = 0; b < nb; b++) {
                 size_t i = ((size_t)1 << (s + st)) + (i0 << st) + b;
-                w[((size_t)1 << st) - 1 + b] = tw_bcast(t->root[i], rs[i], ifma);
+                w[nb - 1 + b] = tw_bcast(t->root[i], rs[i], ifma);
             }
+        }
         uint64_t *p = a + i0 * (n >> s);
         /* two groups of columns side by side when there are (independent chains for the
          * out-of-order core: a butterfly's latency is about 11 cycles) */
@@ -323,15 +325,15 @@ TARGET INLINE void fwd_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, u
                     v[c][r] = _mm512_loadu_si512(p + j + 8 * c + r * g);
 #pragma GCC unroll 3
             for (unsigned st = 0; st < nk; st++) {
-                const size_t h = rows >> (st + 1);
+                const size_t h = rows >> (st + 1), nb = (size_t)1 << st;
 #pragma GCC unroll 4
-                for (size_t b = 0; b < ((size_t)1 << st); b++)
+                for (size_t b = 0; b < nb; b++)
 #pragma GCC unroll 4
                     for (size_t r = 0; r < h; r++)
 #pragma GCC unroll 2
                         for (size_t c = 0; c < cols; c++)
-                            fbf(&v[c][2 * h * b + r], &v[c][2 * h * b + r + h],
-                                w[((size_t)1 << st) - 1 + b], k, ifma);
+                            fbf(&v[c][2 * h * b + r], &v[c][2 * h * b + r + h], w[nb - 1 + b], k,
+                                ifma);
             }
 #pragma GCC unroll 2
             for (size_t c = 0; c < cols; c++)
