@@ -4,7 +4,9 @@
  * three inverse ones) regroup two registers with permutations so that every lane still does a
  * butterfly. Multiplication by a twiddle is Shoup's: with IFMA for q < 2^50 (52-bit products,
  * values kept below 4q < 2^52), otherwise with 64-bit products assembled from 32-bit ones.
- * The butterflies are the portable ones, lane for lane, so results are identical. */
+ * Below n = 128 the butterflies are the portable ones, lane for lane, one stage per pass; from
+ * 128 on, the fused transforms (below) do several stages per pass with their own lazy bounds.
+ * Every path ends fully reduced, so all give the portable transforms' words. */
 #include <stdatomic.h>
 #include <stdlib.h>
 
