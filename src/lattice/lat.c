@@ -127,7 +127,7 @@ ccz_status lat_ntt_init(lat_ntt *t, uint64_t q, unsigned log_n)
     t->log_n = log_n;
     CCZ_GUARD(minimal_root(&t->psi, &t->mod, t->n));
     size_t n = t->n;
-    uint64_t *mem = aligned_alloc(64, 6 * n * sizeof *mem);
+    uint64_t *mem = aligned_alloc(64, 12 * n * sizeof *mem);
     CCZ_ENSURE(mem, CCZ_ERR_NOMEM, "out of memory");
     t->root = mem;
     t->root_s = mem + n;
@@ -159,6 +159,22 @@ ccz_status lat_ntt_init(lat_ntt *t, uint64_t q, unsigned log_n)
             t->iroot_s52[i] = (uint64_t)(((u128)t->iroot[i] << 52) / q);
         }
         t->n_inv_s52 = (uint64_t)(((u128)t->n_inv << 52) / q);
+    }
+    for (int d = 0; d < 2; d++) {
+        const uint64_t *r = d ? t->iroot : t->root;
+        t->sp[d] = mem + (6 + 3 * d) * n;
+        t->sp_s[d] = mem + (7 + 3 * d) * n;
+        t->sp_s52[d] = q < (1ull << 50) ? mem + (8 + 3 * d) * n : NULL;
+        for (size_t k = 0; k < n / 16; k++)
+            for (size_t l = 0; l < 8; l++) {
+                t->sp[d][8 * k + l] = r[n / 8 + 2 * k + l / 4];
+                t->sp[d][n / 2 + 8 * k + l] = r[n / 4 + 4 * k + l / 2];
+            }
+        for (size_t i = 0; i < (n >= 16 ? n : 0); i++) {
+            t->sp_s[d][i] = lat_shoup(t->sp[d][i], q);
+            if (t->sp_s52[d])
+                t->sp_s52[d][i] = (uint64_t)(((u128)t->sp[d][i] << 52) / q);
+        }
     }
     return CCZ_OK;
 }

@@ -127,6 +127,12 @@ typedef struct {
     /* for q < 2^50: floor(w 2^52 / q) companions, for the IFMA butterflies */
     uint64_t *root_s52, *iroot_s52;
     uint64_t n_inv_s52;
+    /* The AVX-512 transforms' last (forward) or first (inverse) stages with butterflies 4 and 2
+     * apart, as the registers hold them: per 16 coefficients from 16k, a vector of the twiddles
+     * for gap 4 (those at n/8 + 2k, 2k + 1, four times each; entries [8k, 8k + 8)) and one for
+     * gap 2 (n/4 + 4k .. 4k + 3, twice each; entries n/2 + [8k, 8k + 8)). sp[0] forward, sp[1]
+     * inverse; the Shoup companions beside them (s52 only for q < 2^50, else NULL). */
+    uint64_t *sp[2], *sp_s[2], *sp_s52[2];
 } lat_ntt;
 
 ccz_status lat_ntt_init(lat_ntt *t, uint64_t q, unsigned log_n);

@@ -4,7 +4,9 @@
  * three inverse ones) regroup two registers with permutations so that every lane still does a
  * butterfly. Multiplication by a twiddle is Shoup's: with IFMA for q < 2^50 (52-bit products,
  * values kept below 4q < 2^52), otherwise with 64-bit products assembled from 32-bit ones.
- * The butterflies are the portable ones, lane for lane, so results are identical. */
+ * Below n = 128 the butterflies are the portable ones, lane for lane, one stage per pass; from
+ * 128 on, the fused transforms (below) do several stages per pass with their own lazy bounds.
+ * Every path ends fully reduced, so all give the portable transforms' words. */
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -135,7 +137,7 @@ TARGET INLINE void join(__m512i x, __m512i y, __m512i *a, __m512i *b, unsigned g
     *b = _mm512_permutex2var_epi64(x, ib, y);
 }
 
-TARGET INLINE void forward(const lat_ntt *t, uint64_t *a, const int ifma)
+TARGET INLINE void forward_small(const lat_ntt *t, uint64_t *a, const int ifma)
 {
     const uint64_t *rs = ifma ? t->root_s52 : t->root_s;
     const __m512i q = _mm512_set1_epi64((long long)t->mod.q),
@@ -175,7 +177,7 @@ TARGET INLINE void forward(const lat_ntt *t, uint64_t *a, const int ifma)
     }
 }
 
-TARGET INLINE void inverse(const lat_ntt *t, uint64_t *a, const int ifma)
+TARGET INLINE void inverse_small(const lat_ntt *t, uint64_t *a, const int ifma)
 {
     const uint64_t *rs = ifma ? t->iroot_s52 : t->iroot_s;
     const __m512i q = _mm512_set1_epi64((long long)t->mod.q),
@@ -221,20 +223,345 @@ TARGET INLINE void inverse(const lat_ntt *t, uint64_t *a, const int ifma)
     }
 }
 
+/* ---- fused transforms, n >= 128 ---------------------------------------------------------------
+ * The stages go in passes over memory, each doing up to three of them on eight registers (radix 8)
+ * before storing them: with n = 2^L, the forward transform's first L - 3 stages (butterflies 8 or
+ * more apart, whole registers) in passes of 3 or 2 stages, then its last three on 128 coefficients
+ * at a time, in eight pairs of registers whose layout goes from one stage to the next by one
+ * permutation per register, the twiddles of each stage loaded as vectors (lat_ntt's sp tables),
+ * the final reduction fused in; the inverse transform the other way round, n^-1 folded into its
+ * last stage. Values stay below r between stages (forward: below 2r before a butterfly reduces
+ * x): r = 2q with IFMA, whose products are in [0, 2q); r = 4q on the 64-bit path, whose products
+ * are only in [0, 4q) (mulw). */
+
+typedef struct {
+    __m512i q, r;
+} kconst;
+
+/* a twiddle w with its Shoup constant s (52-bit with IFMA); sh = s >> 32 on the 64-bit path */
+typedef struct {
+    __m512i w, s, sh;
+} twid;
+
+TARGET INLINE twid tw_bcast(uint64_t w, uint64_t s, const int ifma)
+{
+    twid t = {_mm512_set1_epi64((long long)w), _mm512_set1_epi64((long long)s),
+              _mm512_set1_epi64(ifma ? 0 : (long long)(s >> 32))};
+    return t;
+}
+
+TARGET INLINE twid tw_load(const uint64_t *w, const uint64_t *s, const int ifma)
+{
+    twid t = {_mm512_loadu_si512(w), _mm512_loadu_si512(s), _mm512_setzero_si512()};
+    if (!ifma)
+        t.sh = _mm512_srli_epi64(t.s, 32);
+    return t;
+}
+
+/* y w mod q, as y w - Q q with 64-bit products, Q a quotient at most a few below y w / q.
+ * IFMA: Q = hi52(y s), Shoup's with 52-bit constants, for y < 2^52: the result is in [0, 2q).
+ * 64-bit: Q = hi64(y s) without the product of the low halves and without the carries out of the
+ * middle ones, so at most 2 below Shoup's, for any y: in [0, 4q). The empty asm keeps the
+ * compiler from distributing the difference into the butterfly's sums (one more operation). */
+TARGET INLINE __m512i mulw(__m512i y, twid w, const kconst *k, const int ifma)
+{
+    __m512i qh;
+    if (ifma) {
+        qh = _mm512_madd52hi_epu64(_mm512_setzero_si512(), y, w.s);
+    } else {
+        __m512i yh = _mm512_srli_epi64(y, 32);
+        __m512i mid = _mm512_add_epi64(_mm512_srli_epi64(_mm512_mul_epu32(yh, w.s), 32),
+                                       _mm512_srli_epi64(_mm512_mul_epu32(y, w.sh), 32));
+        qh = _mm512_add_epi64(_mm512_mul_epu32(yh, w.sh), mid);
+    }
+    __m512i r = _mm512_sub_epi64(_mm512_mullo_epi64(y, w.w), _mm512_mullo_epi64(qh, k->q));
+    __asm__("" : "+v"(r));
+    return r;
+}
+
+/* forward: x, y < 2r -> x + y w, x - y w + r, both below 2r */
+TARGET INLINE void fbf(__m512i *x, __m512i *y, twid w, const kconst *k, const int ifma)
+{
+    __m512i u = _mm512_min_epu64(*x, _mm512_sub_epi64(*x, k->r));
+    __m512i v = mulw(*y, w, k, ifma);
+    *x = _mm512_add_epi64(u, v);
+    *y = _mm512_sub_epi64(_mm512_add_epi64(u, k->r), v);
+}
+
+/* inverse: x, y < r -> x + y, (x - y + r) w, both below r */
+TARGET INLINE void ibf(__m512i *x, __m512i *y, twid w, const kconst *k, const int ifma)
+{
+    __m512i s = _mm512_add_epi64(*x, *y);
+    __m512i d = _mm512_sub_epi64(_mm512_add_epi64(*x, k->r), *y);
+    *x = _mm512_min_epu64(s, _mm512_sub_epi64(s, k->r));
+    *y = mulw(d, w, k, ifma);
+}
+
+/* Forward stages s .. s + nk - 1 (nk <= 3): rows 1 << nk, g = n >> (s + nk) >= 8 apart, eight
+ * columns at a time, the twiddles of each block of rows broadcast once */
+TARGET INLINE void fwd_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, unsigned s,
+                            const unsigned nk, const kconst *k, const int ifma)
+{
+    const size_t n = t->n, g = n >> (s + nk), rows = (size_t)1 << nk;
+    for (size_t i0 = 0; i0 < ((size_t)1 << s); i0++) {
+        twid w[7]; /* stage st's twiddles at (1 << st) - 1 */
+#pragma GCC unroll 3
+        for (unsigned st = 0; st < nk; st++) {
+            const size_t nb = (size_t)1 << st; /* outside the loop's test (UBSan's shift check) */
+#pragma GCC unroll 4
+            for (size_t b = 0; b < nb; b++) {
+                size_t i = ((size_t)1 << (s + st)) + (i0 << st) + b;
+                w[nb - 1 + b] = tw_bcast(t->root[i], rs[i], ifma);
+            }
+        }
+        uint64_t *p = a + i0 * (n >> s);
+        /* two groups of columns side by side when there are (independent chains for the
+         * out-of-order core: a butterfly's latency is about 11 cycles) */
+        const size_t cols = g >= 16 ? 2 : 1;
+        for (size_t j = 0; j < g; j += 8 * cols) {
+            __m512i v[2][8];
+#pragma GCC unroll 2
+            for (size_t c = 0; c < cols; c++)
+#pragma GCC unroll 8
+                for (size_t r = 0; r < rows; r++)
+                    v[c][r] = _mm512_loadu_si512(p + j + 8 * c + r * g);
+#pragma GCC unroll 3
+            for (unsigned st = 0; st < nk; st++) {
+                const size_t h = rows >> (st + 1), nb = (size_t)1 << st;
+#pragma GCC unroll 4
+                for (size_t b = 0; b < nb; b++)
+#pragma GCC unroll 4
+                    for (size_t r = 0; r < h; r++)
+#pragma GCC unroll 2
+                        for (size_t c = 0; c < cols; c++)
+                            fbf(&v[c][2 * h * b + r], &v[c][2 * h * b + r + h], w[nb - 1 + b], k,
+                                ifma);
+            }
+#pragma GCC unroll 2
+            for (size_t c = 0; c < cols; c++)
+#pragma GCC unroll 8
+                for (size_t r = 0; r < rows; r++)
+                    _mm512_storeu_si512(p + j + 8 * c + r * g, v[c][r]);
+        }
+    }
+}
+
+/* The forward transform's last three stages (butterflies 4, 2, 1 apart) on a[128 b, 128 b + 128),
+ * fully reduced at the end: eight pairs of registers, each stage done on the eight before the next
+ * (independent work side by side) */
+TARGET INLINE void fwd_last3(const lat_ntt *t, uint64_t *a, const uint64_t *rs, const uint64_t *sps,
+                             size_t b, const kconst *k, const int ifma)
+{
+    const size_t n = t->n, o = 64 * b; /* twiddle vectors: 8 per 16 coefficients */
+    const __m512i p2a = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0),
+                  p2b = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2),
+                  pja = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0),
+                  pjb = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4),
+                  q2 = _mm512_add_epi64(k->q, k->q);
+    uint64_t *p = a + 128 * b;
+    __m512i x[8], y[8];
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; c++) { /* gap 4: halves of the two registers */
+        __m512i lo = _mm512_loadu_si512(p + 16 * c), hi = _mm512_loadu_si512(p + 16 * c + 8);
+        x[c] = _mm512_shuffle_i64x2(lo, hi, 0x44);
+        y[c] = _mm512_shuffle_i64x2(lo, hi, 0xee);
+        fbf(&x[c], &y[c], tw_load(t->sp[0] + o + 8 * c, sps + o + 8 * c, ifma), k, ifma);
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; c++) { /* gap 2 */
+        __m512i x2 = _mm512_permutex2var_epi64(x[c], p2a, y[c]),
+                y2 = _mm512_permutex2var_epi64(x[c], p2b, y[c]);
+        fbf(&x2, &y2, tw_load(t->sp[0] + n / 2 + o + 8 * c, sps + n / 2 + o + 8 * c, ifma), k,
+            ifma);
+        x[c] = _mm512_unpacklo_epi64(x2, y2);
+        y[c] = _mm512_unpackhi_epi64(x2, y2);
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; c++) { /* gap 1: even and odd coefficients */
+        fbf(&x[c], &y[c], tw_load(t->root + n / 2 + o + 8 * c, rs + n / 2 + o + 8 * c, ifma), k,
+            ifma);
+        __m512i lo = _mm512_permutex2var_epi64(x[c], pja, y[c]),
+                hi = _mm512_permutex2var_epi64(x[c], pjb, y[c]);
+        if (!ifma) { /* below 2r = 8q */
+            lo = reduce_once(lo, k->r);
+            hi = reduce_once(hi, k->r);
+        }
+        _mm512_storeu_si512(p + 16 * c, reduce_once(reduce_once(lo, q2), k->q));
+        _mm512_storeu_si512(p + 16 * c + 8, reduce_once(reduce_once(hi, q2), k->q));
+    }
+}
+
+/* how many stages a pass takes when `left` remain: threes, and twos rather than a one */
+static unsigned pass_stages(unsigned left)
+{
+    return left >= 5 || left == 3 ? 3 : left >= 2 ? 2 : 1;
+}
+
+TARGET INLINE void forward_fused(const lat_ntt *t, uint64_t *a, const int ifma)
+{
+    const uint64_t *rs = ifma ? t->root_s52 : t->root_s, *sps = ifma ? t->sp_s52[0] : t->sp_s[0];
+    const kconst k = {_mm512_set1_epi64((long long)t->mod.q),
+                      _mm512_set1_epi64((long long)((ifma ? 2 : 4) * t->mod.q))};
+    for (unsigned s = 0, nk; s < t->log_n - 3; s += nk) {
+        nk = pass_stages(t->log_n - 3 - s);
+        if (nk == 3)
+            fwd_pass(t, a, rs, s, 3, &k, ifma);
+        else if (nk == 2)
+            fwd_pass(t, a, rs, s, 2, &k, ifma);
+        else
+            fwd_pass(t, a, rs, s, 1, &k, ifma);
+    }
+    for (size_t b = 0; b < t->n / 128; b++)
+        fwd_last3(t, a, rs, sps, b, &k, ifma);
+}
+
+/* The inverse transform's first three stages (butterflies 1, 2, 4 apart) on a[128 b, 128 b + 128),
+ * as fwd_last3 */
+TARGET INLINE void inv_first3(const lat_ntt *t, uint64_t *a, const uint64_t *rs,
+                              const uint64_t *sps, size_t b, const kconst *k, const int ifma)
+{
+    const size_t n = t->n, o = 64 * b;
+    const __m512i pev = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0),
+                  pod = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1),
+                  p4a = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0),
+                  p4b = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
+    uint64_t *p = a + 128 * b;
+    __m512i x[8], y[8];
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; c++) { /* gap 1 */
+        __m512i lo = _mm512_loadu_si512(p + 16 * c), hi = _mm512_loadu_si512(p + 16 * c + 8);
+        x[c] = _mm512_permutex2var_epi64(lo, pev, hi);
+        y[c] = _mm512_permutex2var_epi64(lo, pod, hi);
+        ibf(&x[c], &y[c], tw_load(t->iroot + n / 2 + o + 8 * c, rs + n / 2 + o + 8 * c, ifma), k,
+            ifma);
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; c++) { /* gap 2 */
+        __m512i x2 = _mm512_unpacklo_epi64(x[c], y[c]), y2 = _mm512_unpackhi_epi64(x[c], y[c]);
+        ibf(&x2, &y2, tw_load(t->sp[1] + n / 2 + o + 8 * c, sps + n / 2 + o + 8 * c, ifma), k,
+            ifma);
+        x[c] = _mm512_permutex2var_epi64(x2, p4a, y2);
+        y[c] = _mm512_permutex2var_epi64(x2, p4b, y2);
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; c++) { /* gap 4 */
+        ibf(&x[c], &y[c], tw_load(t->sp[1] + o + 8 * c, sps + o + 8 * c, ifma), k, ifma);
+        _mm512_storeu_si512(p + 16 * c, _mm512_shuffle_i64x2(x[c], y[c], 0x44));
+        _mm512_storeu_si512(p + 16 * c + 8, _mm512_shuffle_i64x2(x[c], y[c], 0xee));
+    }
+}
+
+/* Inverse stages with butterflies g, 2g, ... (nk <= 3 of them, g >= 8) apart; the transform's
+ * last one (n / 2 apart) takes n^-1 and reduces fully. */
+TARGET INLINE void inv_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, size_t g,
+                            const unsigned nk, const kconst *k, const int ifma)
+{
+    const size_t n = t->n, rows = (size_t)1 << nk, span = g << nk;
+    const bool last = span == n;
+    const __m512i q2 = _mm512_add_epi64(k->q, k->q);
+    for (size_t i0 = 0; i0 < n / span; i0++) {
+        twid w[7]; /* stage st's twiddles at rows - (rows >> st) */
+#pragma GCC unroll 3
+        for (unsigned st = 0; st < nk; st++) {
+            size_t cnt = rows >> (st + 1), m = n / (2 * (g << st));
+#pragma GCC unroll 4
+            for (size_t b = 0; b < cnt; b++) {
+                size_t i = m + i0 * cnt + b;
+                w[(rows - 2 * cnt) + b] = tw_bcast(t->iroot[i], rs[i], ifma);
+            }
+        }
+        twid ni = w[0], lw = w[0];
+        if (last) {
+            ni = tw_bcast(t->n_inv, ifma ? t->n_inv_s52 : t->n_inv_s, ifma);
+            lw = tw_bcast(t->last_w, ifma ? t->last_w_s52 : t->last_w_s, ifma);
+        }
+        uint64_t *p = a + i0 * span;
+        const size_t cols = g >= 16 ? 2 : 1; /* as in fwd_pass */
+        for (size_t j = 0; j < g; j += 8 * cols) {
+            __m512i v[2][8];
+#pragma GCC unroll 2
+            for (size_t c = 0; c < cols; c++)
+#pragma GCC unroll 8
+                for (size_t r = 0; r < rows; r++)
+                    v[c][r] = _mm512_loadu_si512(p + j + 8 * c + r * g);
+#pragma GCC unroll 3
+            for (unsigned st = 0; st < nk; st++) {
+                const size_t h = (size_t)1 << st, cnt = rows >> (st + 1);
+                if (last && st == nk - 1) { /* x, y < r: x + y < 2r fits IFMA's 52 bits */
+#pragma GCC unroll 4
+                    for (size_t r = 0; r < h; r++)
+#pragma GCC unroll 2
+                        for (size_t c = 0; c < cols; c++) {
+                            __m512i x = v[c][r], y = v[c][r + h];
+                            __m512i sx = mulw(_mm512_add_epi64(x, y), ni, k, ifma),
+                                    dy = mulw(_mm512_sub_epi64(_mm512_add_epi64(x, k->r), y), lw, k,
+                                              ifma);
+                            if (!ifma) {
+                                sx = reduce_once(sx, q2);
+                                dy = reduce_once(dy, q2);
+                            }
+                            v[c][r] = reduce_once(sx, k->q);
+                            v[c][r + h] = reduce_once(dy, k->q);
+                        }
+                    break;
+                }
+#pragma GCC unroll 4
+                for (size_t b = 0; b < cnt; b++)
+#pragma GCC unroll 4
+                    for (size_t r = 0; r < h; r++)
+#pragma GCC unroll 2
+                        for (size_t c = 0; c < cols; c++)
+                            ibf(&v[c][2 * h * b + r], &v[c][2 * h * b + r + h],
+                                w[(rows - 2 * cnt) + b], k, ifma);
+            }
+#pragma GCC unroll 2
+            for (size_t c = 0; c < cols; c++)
+#pragma GCC unroll 8
+                for (size_t r = 0; r < rows; r++)
+                    _mm512_storeu_si512(p + j + 8 * c + r * g, v[c][r]);
+        }
+    }
+}
+
+TARGET INLINE void inverse_fused(const lat_ntt *t, uint64_t *a, const int ifma)
+{
+    const uint64_t *rs = ifma ? t->iroot_s52 : t->iroot_s, *sps = ifma ? t->sp_s52[1] : t->sp_s[1];
+    const kconst k = {_mm512_set1_epi64((long long)t->mod.q),
+                      _mm512_set1_epi64((long long)((ifma ? 2 : 4) * t->mod.q))};
+    for (size_t b = 0; b < t->n / 128; b++)
+        inv_first3(t, a, rs, sps, b, &k, ifma);
+    size_t g = 8;
+    for (unsigned s = 0, nk; s < t->log_n - 3; s += nk, g <<= nk) {
+        nk = pass_stages(t->log_n - 3 - s);
+        if (nk == 3)
+            inv_pass(t, a, rs, g, 3, &k, ifma);
+        else if (nk == 2)
+            inv_pass(t, a, rs, g, 2, &k, ifma);
+        else
+            inv_pass(t, a, rs, g, 1, &k, ifma);
+    }
+}
+
 TARGET void lat_ntt_forward_avx512(const lat_ntt *t, uint64_t *a)
 {
-    if (t->root_s52 && lat_ifma())
-        forward(t, a, 1);
+    bool ifma = t->root_s52 && lat_ifma();
+    if (t->n < 128)
+        ifma ? forward_small(t, a, 1) : forward_small(t, a, 0);
+    else if (ifma)
+        forward_fused(t, a, 1);
     else
-        forward(t, a, 0);
+        forward_fused(t, a, 0);
 }
 
 TARGET void lat_ntt_inverse_avx512(const lat_ntt *t, uint64_t *a)
 {
-    if (t->iroot_s52 && lat_ifma())
-        inverse(t, a, 1);
+    bool ifma = t->iroot_s52 && lat_ifma();
+    if (t->n < 128)
+        ifma ? inverse_small(t, a, 1) : inverse_small(t, a, 0);
+    else if (ifma)
+        inverse_fused(t, a, 1);
     else
-        inverse(t, a, 0);
+        inverse_fused(t, a, 0);
 }
 
 /* ---- vector kernels ---------------------------------------------------------------------------*/

@@ -63,6 +63,53 @@ static void test_transforms_same_words(void)
 }
 
 /* the vector kernels: both paths, the same words (tails included) */
+/* Every pass layout of the fused transforms (n = 2^7 .. 2^15: passes of 3 and 2 stages before
+ * the last three) on the inputs that push the lazy bounds furthest (all q - 1, q - 1 and 0 in
+ * turn, random), on the IFMA path and on the 64-bit one for the same primes below 2^50 (without
+ * their 52-bit constants, as on a CPU without IFMA), and above 2^50 up to 2^61. */
+static void test_transforms_bounds(void)
+{
+    unsigned bits[] = {30, 49, 50, 59, 60, 61};
+    for (size_t bi = 0; bi < sizeof bits / sizeof bits[0]; bi++)
+        for (unsigned log_n = 7; log_n <= 15; log_n++) {
+            size_t n = (size_t)1 << log_n;
+            uint64_t q;
+            CHECK_OK(lat_primes(&q, 1, bits[bi], n, NULL, 0));
+            lat_ntt t;
+            CHECK_OK(lat_ntt_init(&t, q, log_n));
+            uint64_t *a = malloc(n * 8), *c = malloc(n * 8), *d = malloc(n * 8);
+            for (int path = 0; path < 2; path++) {
+                if (path == 1) { /* the 64-bit path for primes below 2^50 too */
+                    if (!t.root_s52)
+                        break;
+                    t.root_s52 = NULL;
+                    t.iroot_s52 = NULL;
+                }
+                for (int input = 0; input < 3; input++) {
+                    for (size_t i = 0; i < n; i++)
+                        a[i] = input == 0 ? q - 1 : input == 1 ? (i & 1 ? 0 : q - 1) : rnd() % q;
+                    memcpy(c, a, n * 8);
+                    memcpy(d, a, n * 8);
+                    lat_ntt_forward_portable(&t, c);
+                    lat_ntt_forward(&t, d);
+                    CHECK(memcmp(c, d, n * 8) == 0);
+                    /* the inverse from the same words, and from the same extremes */
+                    lat_ntt_inverse_portable(&t, c);
+                    lat_ntt_inverse(&t, d);
+                    CHECK(memcmp(c, d, n * 8) == 0);
+                    CHECK(memcmp(c, a, n * 8) == 0);
+                    for (size_t i = 0; i < n; i++)
+                        c[i] = d[i] = q - 1 - (input == 1 ? i & 1 : 0);
+                    lat_ntt_inverse_portable(&t, c);
+                    lat_ntt_inverse(&t, d);
+                    CHECK(memcmp(c, d, n * 8) == 0);
+                }
+            }
+            free(a), free(c), free(d);
+            lat_ntt_free(&t);
+        }
+}
+
 static void test_kernels_same_words(void)
 {
     unsigned bits[] = {17, 30, 43, 49, 50, 55, 61};
@@ -104,6 +151,7 @@ static void test_kernels_same_words(void)
 int main(int argc, char **argv)
 {
     require_avx512();
-    static const test_case cases[] = {T(test_transforms_same_words), T(test_kernels_same_words)};
+    static const test_case cases[] = {T(test_transforms_same_words), T(test_transforms_bounds),
+                                      T(test_kernels_same_words)};
     return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
