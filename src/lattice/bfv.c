@@ -41,12 +41,17 @@ ccz_status ccz_lattice_bfv_encode(ccz_lattice_plaintext *pt, const ccz_lattice_c
     CCZ_ENSURE(count <= n, CCZ_ERR_INVALID_ARGUMENT, "%zu values for %zu slots", count, n);
     if (count < n) /* slot_index is a permutation: n values write every position */
         memset(pt->coeffs, 0, n * 8);
+    const uint32_t *at = ctx->slot_index;
+    uint64_t *c = pt->coeffs, above = 0; /* the values placed and checked in one pass */
     for (size_t j = 0; j < count; j++) {
+        uint64_t v = values[j];
+        above |= v >= t;
+        c[at[j]] = v;
+    }
+    for (size_t j = 0; above && j < count; j++) /* the first value out of range, named */
         CCZ_ENSURE(values[j] < t, CCZ_ERR_INVALID_ARGUMENT,
                    "value %zu (%llu) is not below the plain modulus %llu", j,
                    (unsigned long long)values[j], (unsigned long long)t);
-        pt->coeffs[ctx->slot_index[j]] = values[j];
-    }
     lat_ntt_inverse(&ctx->tntt, pt->coeffs);
     return CCZ_OK;
 }

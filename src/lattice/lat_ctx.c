@@ -344,8 +344,8 @@ ccz_status ccz_lattice_context_new(ccz_lattice_context **out, const ccz_lattice_
         if (s == CCZ_OK && batching) {
             uint64_t g = 1;
             for (size_t j = 0; j < n / 2; j++) {
-                ctx->slot_index[j] = lat_bitrev((g - 1) / 2, ctx->log_n);
-                ctx->slot_index[n / 2 + j] = lat_bitrev((two_n - g - 1) / 2, ctx->log_n);
+                ctx->slot_index[j] = (uint32_t)lat_bitrev((g - 1) / 2, ctx->log_n);
+                ctx->slot_index[n / 2 + j] = (uint32_t)lat_bitrev((two_n - g - 1) / 2, ctx->log_n);
                 g = g * 3 % two_n;
             }
         }

@@ -65,7 +65,7 @@ struct ccz_lattice_context {
     /* BFV */
     lat_mod tmod;
     lat_ntt tntt;                 /* the batching NTT modulo t */
-    size_t *slot_index;           /* slot j -> NTT position */
+    uint32_t *slot_index;         /* slot j -> NTT position */
     lat_bfv_level *bfv[MAXP + 1]; /* by number of data primes */
     /* CKKS */
     double complex *roots; /* e^(i pi k / N), k < 2N */
