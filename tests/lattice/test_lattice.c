@@ -58,6 +58,24 @@ static void test_params(void)
     CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
     p.plain_modulus = 65537; /* 1 mod 2^16, not 1 mod 8192? it is: 65536 = 8 * 8192 */
     CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    {
+        /* a slot value at or above t is refused and named, with every slot given or fewer */
+        size_t n = ccz_lattice_slots(ctx);
+        uint64_t *sv = calloc(n, sizeof *sv);
+        ccz_lattice_plaintext *bp;
+        CHECK_OK(ccz_lattice_plaintext_new(&bp, ctx));
+        sv[n - 1] = 65536;
+        CHECK_OK(ccz_lattice_bfv_encode(bp, ctx, sv, n));
+        sv[n - 1] = 65537;
+        CHECK_STATUS(ccz_lattice_bfv_encode(bp, ctx, sv, n), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "value 4095 (65537) is not below the plain modulus 65537");
+        sv[7] = 1ull << 63;
+        CHECK_STATUS(ccz_lattice_bfv_encode(bp, ctx, sv, 10), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(),
+                  "value 7 (9223372036854775808) is not below the plain modulus 65537");
+        ccz_lattice_plaintext_free(bp);
+        free(sv);
+    }
     ccz_lattice_context_free(ctx);
     /* any other t: coefficient encoding only */
     p.plain_modulus = 1000;
