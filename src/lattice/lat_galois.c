@@ -46,16 +46,6 @@ void lat_automorph_ntt_apply(const uint64_t *in, uint64_t *out, const uint32_t *
         out[i] = in[idx[i]];
 }
 
-void lat_automorph_ntt(const uint64_t *in, uint64_t *out, unsigned log_n, uint64_t g)
-{
-    size_t n = (size_t)1 << log_n;
-    uint64_t mask = 2 * (uint64_t)n - 1;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t e = 2 * (uint64_t)rev_bits((uint32_t)i, log_n) + 1;
-        out[i] = in[rev_bits((uint32_t)(((e * g) & mask) >> 1), log_n)];
-    }
-}
-
 uint64_t lat_galois_elt(const ccz_lattice_context *ctx, int steps)
 {
     uint64_t two_n = 2 * (uint64_t)ctx->n, half = ctx->n / 2;

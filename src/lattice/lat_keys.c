@@ -386,14 +386,16 @@ ccz_status ccz_lattice_galois_keygen(ccz_lattice_galois_keys **out, const ccz_la
     gk->elts = calloc(count, sizeof *gk->elts);
     gk->keys = calloc(count, sizeof *gk->keys);
     uint64_t *target = lat_words((size_t)k * n);
+    uint32_t *idx = malloc(n * sizeof *idx);
     ccz_status st =
-        gk->elts && gk->keys && target ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+        gk->elts && gk->keys && target && idx ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < count && st == CCZ_OK; i++) {
         uint64_t g = i < n_steps ? lat_galois_elt(ctx, steps[i]) : 2 * (uint64_t)n - 1;
         gk->elts[i] = g;
-        /* s(x^g), in NTT form: a permutation of s's evaluations */
+        /* s(x^g), in NTT form: a permutation of s's evaluations, the same for every prime */
+        lat_automorph_ntt_index(idx, ctx->log_n, g);
         for (unsigned j = 0; j < k; j++)
-            lat_automorph_ntt(sk->s + (size_t)j * n, target + (size_t)j * n, ctx->log_n, g);
+            lat_automorph_ntt_apply(sk->s + (size_t)j * n, target + (size_t)j * n, idx, n);
         st = lat_kswitch_gen(ctx, sk, target, &gk->keys[i]);
         if (st == CCZ_OK)
             gk->n = i + 1;
@@ -402,6 +404,7 @@ ccz_status ccz_lattice_galois_keygen(ccz_lattice_galois_keys **out, const ccz_la
         OPENSSL_cleanse(target, (size_t)k * n * 8);
         free(target);
     }
+    free(idx);
     if (st) {
         ccz_lattice_galois_keys_free(gk);
         return st;

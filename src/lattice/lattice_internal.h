@@ -226,10 +226,8 @@ ccz_status lat_ckks_round_rns_avx512(const ccz_lattice_context *ctx, const doubl
 
 /* Galois automorphism x -> x^g on N coefficients modulo q (coefficient form) */
 void lat_automorph_coeff(const uint64_t *in, uint64_t *out, size_t n, uint64_t g, uint64_t q);
-/* on an NTT-form polynomial (bit-reversed evaluations): a permutation */
-void lat_automorph_ntt(const uint64_t *in, uint64_t *out, unsigned log_n, uint64_t g);
-/* the same permutation as an index (out[i] = in[idx[i]], N entries), made once and applied to
- * several polynomials */
+/* on an NTT-form polynomial (bit-reversed evaluations), a permutation: its index (out[i] =
+ * in[idx[i]], N entries), made once and applied to several polynomials */
 void lat_automorph_ntt_index(uint32_t *idx, unsigned log_n, uint64_t g);
 void lat_automorph_ntt_apply(const uint64_t *in, uint64_t *out, const uint32_t *idx, size_t n);
 uint64_t lat_galois_elt(const ccz_lattice_context *ctx, int steps);
