@@ -504,6 +504,19 @@ static const lat_kswitch *galois_key(const ccz_lattice_galois_keys *gk, uint64_t
     return NULL;
 }
 
+/* o made the two-component result of a key switch at level l: its c1 zero, for the switch to
+ * add into (c0 is the caller's to fill). */
+static ccz_status switch_output(ccz_lattice_ciphertext *o, unsigned l, bool ntt, double scale)
+{
+    CCZ_GUARD(lat_ct_reserve(o, 2, l, false));
+    o->size = 2;
+    o->level = l;
+    o->ntt = ntt;
+    o->scale = scale;
+    memset(comp(o, 1), 0, (size_t)l * o->ctx->n * 8);
+    return CCZ_OK;
+}
+
 static ccz_status apply_galois(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
                                const ccz_lattice_ciphertext *a, uint64_t g,
                                const ccz_lattice_galois_keys *gk, const char *what)
@@ -535,13 +548,8 @@ static ccz_status apply_galois(const ccz_lattice_context *ctx, ccz_lattice_ciphe
     }
     bool ntt = a->ntt;
     double scale = a->scale;
-    CCZ_GUARD(lat_ct_reserve(out, 2, l, false)); /* a is read: out may be a */
-    out->size = 2;
-    out->level = l;
-    out->ntt = ntt;
-    out->scale = scale;
+    CCZ_GUARD(switch_output(out, l, ntt, scale)); /* a is read: out may be a */
     memcpy(comp(out, 0), c0, (size_t)l * n * 8);
-    memset(comp(out, 1), 0, (size_t)l * n * 8);
     if (ntt) {
         memcpy(c1_ntt, c1, (size_t)l * n * 8);
         lat_rns_intt(ctx, c1, l, NULL);
@@ -628,11 +636,7 @@ ccz_status ccz_lattice_rotate_hoisted(ccz_lattice_ciphertext *const *out,
                 lat_kswitch_term(ctx, ks, tmp, i, jj, l, acc0, acc1);
             }
         ccz_lattice_ciphertext *o = out[r];
-        CCZ_GUARD(lat_ct_reserve(o, 2, l, false));
-        o->size = 2;
-        o->level = l;
-        o->ntt = ntt;
-        o->scale = scale;
+        CCZ_GUARD(switch_output(o, l, ntt, scale));
         for (unsigned i = 0; i < l; i++) {
             const uint64_t *from = c0 + (size_t)i * n;
             if (ntt)
@@ -640,7 +644,6 @@ ccz_status ccz_lattice_rotate_hoisted(ccz_lattice_ciphertext *const *out,
             else
                 lat_automorph_coeff(from, comp(o, 0) + (size_t)i * n, n, g, ctx->primes[i]);
         }
-        memset(comp(o, 1), 0, (size_t)l * n * 8);
         lat_kswitch_mod_down(ctx, acc0, l, !ntt, comp(o, 0), comp(o, 1));
     }
     return CCZ_OK;
