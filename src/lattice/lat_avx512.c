@@ -297,6 +297,27 @@ TARGET INLINE void ibf(__m512i *x, __m512i *y, twid w, const kconst *k, const in
     *y = mulw(d, w, k, ifma);
 }
 
+/* A fused pass's block: `rows` rows g words apart of `cols` groups of eight columns from p, into
+ * v[c][r], and back. */
+TARGET INLINE void block_load(__m512i v[2][8], const uint64_t *p, size_t g, size_t rows,
+                              size_t cols)
+{
+#pragma GCC unroll 2
+    for (size_t c = 0; c < cols; c++)
+#pragma GCC unroll 8
+        for (size_t r = 0; r < rows; r++)
+            v[c][r] = _mm512_loadu_si512(p + 8 * c + r * g);
+}
+
+TARGET INLINE void block_store(__m512i v[2][8], uint64_t *p, size_t g, size_t rows, size_t cols)
+{
+#pragma GCC unroll 2
+    for (size_t c = 0; c < cols; c++)
+#pragma GCC unroll 8
+        for (size_t r = 0; r < rows; r++)
+            _mm512_storeu_si512(p + 8 * c + r * g, v[c][r]);
+}
+
 /* Forward stages s .. s + nk - 1 (nk <= 3): rows 1 << nk, g = n >> (s + nk) >= 8 apart, eight
  * columns at a time, the twiddles of each block of rows broadcast once */
 TARGET INLINE void fwd_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, unsigned s,
@@ -320,11 +341,7 @@ TARGET INLINE void fwd_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, u
         const size_t cols = g >= 16 ? 2 : 1;
         for (size_t j = 0; j < g; j += 8 * cols) {
             __m512i v[2][8];
-#pragma GCC unroll 2
-            for (size_t c = 0; c < cols; c++)
-#pragma GCC unroll 8
-                for (size_t r = 0; r < rows; r++)
-                    v[c][r] = _mm512_loadu_si512(p + j + 8 * c + r * g);
+            block_load(v, p + j, g, rows, cols);
 #pragma GCC unroll 3
             for (unsigned st = 0; st < nk; st++) {
                 const size_t h = rows >> (st + 1), nb = (size_t)1 << st;
@@ -337,11 +354,7 @@ TARGET INLINE void fwd_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, u
                             fbf(&v[c][2 * h * b + r], &v[c][2 * h * b + r + h], w[nb - 1 + b], k,
                                 ifma);
             }
-#pragma GCC unroll 2
-            for (size_t c = 0; c < cols; c++)
-#pragma GCC unroll 8
-                for (size_t r = 0; r < rows; r++)
-                    _mm512_storeu_si512(p + j + 8 * c + r * g, v[c][r]);
+            block_store(v, p + j, g, rows, cols);
         }
     }
 }
@@ -479,11 +492,7 @@ TARGET INLINE void inv_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, s
         const size_t cols = g >= 16 ? 2 : 1; /* as in fwd_pass */
         for (size_t j = 0; j < g; j += 8 * cols) {
             __m512i v[2][8];
-#pragma GCC unroll 2
-            for (size_t c = 0; c < cols; c++)
-#pragma GCC unroll 8
-                for (size_t r = 0; r < rows; r++)
-                    v[c][r] = _mm512_loadu_si512(p + j + 8 * c + r * g);
+            block_load(v, p + j, g, rows, cols);
 #pragma GCC unroll 3
             for (unsigned st = 0; st < nk; st++) {
                 const size_t h = (size_t)1 << st, cnt = rows >> (st + 1);
@@ -514,11 +523,7 @@ TARGET INLINE void inv_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, s
                             ibf(&v[c][2 * h * b + r], &v[c][2 * h * b + r + h],
                                 w[(rows - 2 * cnt) + b], k, ifma);
             }
-#pragma GCC unroll 2
-            for (size_t c = 0; c < cols; c++)
-#pragma GCC unroll 8
-                for (size_t r = 0; r < rows; r++)
-                    _mm512_storeu_si512(p + j + 8 * c + r * g, v[c][r]);
+            block_store(v, p + j, g, rows, cols);
         }
     }
 }
