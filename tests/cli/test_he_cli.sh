@@ -16,7 +16,9 @@ run 0 "$CCZ" he bench --log-n 13 --seconds 0.02
 for f in ntt_fwd_49_us ntt_inv_60_us bfv_encrypt_us bfv_decrypt_us bfv_mul_relin_us bfv_rotate_us \
          ckks_encrypt_us ckks_decrypt_us ckks_mul_relin_us ckks_rescale_us ckks_rotate_us \
          ntt_fwd_49_cpu_us bfv_mul_relin_cpu_us ckks_encode_cpu_us ckks_rotate_cpu_us \
-         bfv_encode_us bfv_encode_cpu_us; do
+         bfv_encode_us bfv_encode_cpu_us bfv_rotate_hoisted_us ckks_rotate_hoisted_cpu_us \
+         bfv_encrypt_many_us ckks_encrypt_many_cpu_us bfv_mul_relin_many_cpu_us \
+         ckks_mul_relin_many_us; do
     jqis ".$f > 0" true
 done
 jqis '.ckks_mul_precision_bits > 15' true
