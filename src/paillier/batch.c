@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Batches: arrays split over threads (ccz_parallel); inside a thread, randomizers are made eight
- * at a time and decryptions four at a time (two CRT halves each), so the IFMA engine's eight
- * lanes are full. */
+ * at a time and decryptions four at a time (two CRT halves each, c^(p-1) mod p^2 and c^(q-1)
+ * mod q^2 in pairs of numbers modulo p and q: mbx_powm_p2), so the IFMA engine's eight lanes are
+ * full. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,7 +50,7 @@ static ccz_status decrypt_range(size_t begin, size_t end, void *arg)
     job *j = arg;
     const ccz_paillier_key *k = j->k;
     bool ifma = mbx_available();
-    mpz_t base[MBX_LANES], x[MBX_LANES], exp[MBX_LANES], mod[MBX_LANES];
+    mpz_t base[MBX_LANES], x[MBX_LANES], exp[MBX_LANES], mod[MBX_LANES], root[MBX_LANES];
     for (unsigned i = 0; i < MBX_LANES; i++)
         mpz_inits(base[i], x[i], NULL);
     for (unsigned i = 0; i < MBX_LANES; i += 2) { /* read-only views */
@@ -57,10 +58,9 @@ static ccz_status decrypt_range(size_t begin, size_t end, void *arg)
         *exp[i + 1] = *k->qm1;
         *mod[i] = *k->p2;
         *mod[i + 1] = *k->q2;
+        *root[i] = *k->p;
+        *root[i + 1] = *k->q;
     }
-    unsigned bits =
-        (unsigned)(mpz_sizeinbase(k->p2, 2) > mpz_sizeinbase(k->q2, 2) ? mpz_sizeinbase(k->p2, 2)
-                                                                       : mpz_sizeinbase(k->q2, 2));
     unsigned ebits =
         (unsigned)(mpz_sizeinbase(k->p, 2) > mpz_sizeinbase(k->q, 2) ? mpz_sizeinbase(k->p, 2)
                                                                      : mpz_sizeinbase(k->q, 2));
@@ -79,8 +79,8 @@ static ccz_status decrypt_range(size_t begin, size_t end, void *arg)
         if (s)
             break;
         if (ifma && n > 1) {
-            s = mbx_powm(x, (const mpz_t *)base, (const mpz_t *)exp, (const mpz_t *)mod, 2 * n,
-                         bits, ebits);
+            s = mbx_powm_p2(x, (const mpz_t *)base, (const mpz_t *)exp, (const mpz_t *)root, 2 * n,
+                            ebits, ebits);
         } else {
             for (unsigned i = 0; i < 2 * n; i++)
                 paillier_sec_powm(x[i], base[i], exp[i], mod[i]);

@@ -21,6 +21,13 @@ bool mbx_available(void);
 ccz_status mbx_powm(mpz_t *out, const mpz_t *base, const mpz_t *exp, const mpz_t *mod, unsigned n,
                     unsigned max_bits, unsigned exp_bits);
 
+/* out[l] = base[l]^exp[l] mod root[l]^2 for the lanes l < n (n <= 8): Paillier's c^(p-1) mod
+ * p^2, in pairs of numbers modulo root[l] (cheaper than mbx_powm modulo the square). Roots odd,
+ * above 1, at most max_bits bits; exponents at most exp_bits bits. Constant-time in the bases and
+ * the exponents, as mbx_powm. */
+ccz_status mbx_powm_p2(mpz_t *out, const mpz_t *base, const mpz_t *exp, const mpz_t *root,
+                       unsigned n, unsigned max_bits, unsigned exp_bits);
+
 /* out[l] = base[l]^exp mod mod[l] for the lanes l < n, with one exponent for every lane that is
  * PUBLIC (Paillier's r^n: the exponent is the modulus n): a sliding window whose squarings and
  * table reads follow the exponent's bits. Constant-time in the bases only; callers with secret

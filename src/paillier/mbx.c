@@ -154,9 +154,13 @@ TARGET static inline void mac1(__m512i *lo, __m512i *hi, __m512i x, __m512i y)
 
 /* Montgomery reduction of a product in columns: r = T R^-1 mod m (almost), T in 2D columns of up
  * to 62 bits (not normalised), y a scratch of D. Product scanning, two columns at a time: y_k
- * makes column k divisible by 2^52. */
-TARGET static void redc(__m512i *r, const __m512i *T, const __m512i *m, __m512i k0, unsigned D,
-                        __m512i *y)
+ * makes column k divisible by 2^52, so that on return y holds, in normalised digits, the y < R
+ * with T + y m = r R exactly (the p-adic exponentiation uses it). With `top`, digit D of r
+ * too. */
+static inline __attribute__((always_inline)) TARGET void redc_top(__m512i *r, __m512i *top,
+                                                                  const __m512i *T,
+                                                                  const __m512i *m, __m512i k0,
+                                                                  unsigned D, __m512i *y)
 {
     const __m512i zero = _mm512_setzero_si512(), mask = _mm512_set1_epi64((long long)MASK52);
     int d = (int)D;
@@ -198,19 +202,29 @@ TARGET static void redc(__m512i *r, const __m512i *T, const __m512i *m, __m512i 
         r[k + 1 - d] = _mm512_and_si512(lb, mask);
         c = _mm512_add_epi64(hb, _mm512_srli_epi64(lb, 52));
     }
-    if (k < 2 * d) /* the top column: only the carry */
-        r[k - d] = _mm512_and_si512(_mm512_add_epi64(T[k], c), mask);
+    if (k < 2 * d) { /* the top column: only the carry */
+        __m512i v = _mm512_add_epi64(T[k], c);
+        r[k - d] = _mm512_and_si512(v, mask);
+        c = _mm512_srli_epi64(v, 52);
+    }
+    if (top) /* digit D of the result, for the callers whose results may reach R */
+        *top = c;
 }
 
-/* r = a b R^-1 mod m (almost: r < 2m) in each lane; a, b < 2m normalised; tmp has 3D slots.
- * The product column by column, two at a time (pairs (i, k - i) and (i, k + 1 - i)), then the
- * reduction; columns stay below 2^62 for D <= 158: 2D products' halves and 2D from the
- * reduction, each below 2^52. */
-TARGET static void amm(__m512i *r, const __m512i *a, const __m512i *b, const __m512i *m, __m512i k0,
-                       unsigned D, __m512i *tmp)
+TARGET static void redc(__m512i *r, const __m512i *T, const __m512i *m, __m512i k0, unsigned D,
+                        __m512i *y)
+{
+    redc_top(r, NULL, T, m, k0, D, y);
+}
+
+/* T = the columns of a b, or of a b + c d when c and d are given (2D columns, unnormalised),
+ * column by column, two at a time (pairs (i, k - i) and (i, k + 1 - i)). */
+static inline __attribute__((always_inline)) TARGET void product_cols(__m512i *T, const __m512i *a,
+                                                                      const __m512i *b,
+                                                                      const __m512i *c,
+                                                                      const __m512i *e, unsigned D)
 {
     const __m512i zero = _mm512_setzero_si512();
-    __m512i *T = tmp, *y = tmp + 2 * D;
     int d = (int)D;
     __m512i carry_hi = zero;
     for (int k = 0; k < 2 * d; k += 2) {
@@ -218,16 +232,33 @@ TARGET static void amm(__m512i *r, const __m512i *a, const __m512i *b, const __m
         int i1 = k < d - 1 ? k : d - 1; /* column k: i in [i0a, i1] */
         __m512i la = zero, ha = zero, lb = zero, hb = zero;
         mac_cols2(&la, &ha, &lb, &hb, a + i0b, b + (k - i0b), i1 - i0b + 1);
+        if (c)
+            mac_cols2(&la, &ha, &lb, &hb, c + i0b, e + (k - i0b), i1 - i0b + 1);
         la = _mm512_add_epi64(la, carry_hi);
-        if (i0a < i0b && i0a <= i1)
+        if (i0a < i0b && i0a <= i1) {
             mac1(&la, &ha, a[i0a], b[k - i0a]);
-        if (k + 1 < d) /* column k + 1 also has (k + 1, 0) */
+            if (c)
+                mac1(&la, &ha, c[i0a], e[k - i0a]);
+        }
+        if (k + 1 < d) { /* column k + 1 also has (k + 1, 0) */
             mac1(&lb, &hb, a[k + 1], b[0]);
+            if (c)
+                mac1(&lb, &hb, c[k + 1], e[0]);
+        }
         T[k] = la;
         T[k + 1] = _mm512_add_epi64(ha, lb);
         carry_hi = hb;
     }
-    redc(r, T, m, k0, D, y);
+}
+
+/* r = a b R^-1 mod m (almost: r < 2m) in each lane; a, b < 2m normalised; tmp has 3D slots.
+ * The product's columns, then the reduction; columns stay below 2^62 for D <= 158: 2D
+ * products' halves and 2D from the reduction, each below 2^52. */
+TARGET static void amm(__m512i *r, const __m512i *a, const __m512i *b, const __m512i *m, __m512i k0,
+                       unsigned D, __m512i *tmp)
+{
+    product_cols(tmp, a, b, NULL, NULL, D);
+    redc(r, tmp, m, k0, D, tmp + 2 * D);
 }
 
 /* r = a^2 R^-1 mod m (almost: r < 2m), a < 2m normalised; tmp has 3D slots. Each cross product
@@ -430,6 +461,21 @@ TARGET static void select_entry(__m512i *sel, const __m512i *table, __m512i idx,
     }
 }
 
+/* windows[w * 8 + l] = window w (from the top) of exp[l], for l < n */
+static void exp_windows(uint64_t *windows, const mpz_t *exp, unsigned n, unsigned nwin,
+                        unsigned win)
+{
+    for (unsigned w = 0; w < nwin; w++) {
+        unsigned low = (nwin - 1 - w) * win;
+        for (unsigned l = 0; l < n; l++) {
+            uint64_t v = 0;
+            for (unsigned b = 0; b < win; b++)
+                v |= (uint64_t)mpz_tstbit(exp[l], low + b) << b;
+            windows[(size_t)w * MBX_LANES + l] = v;
+        }
+    }
+}
+
 TARGET static void powm_lanes(ctx *c, __m512i *acc, __m512i *table, const uint64_t *windows,
                               unsigned nwin, unsigned win)
 {
@@ -487,15 +533,7 @@ TARGET static ccz_status mbx_powm_impl(mpz_t *out, const mpz_t *base, const mpz_
             else
                 amm(te, te - D, table + D, c.m, c.k0, D, c.tmp);
         }
-        for (unsigned w = 0; w < nwin; w++) {
-            unsigned low = (nwin - 1 - w) * win;
-            for (unsigned l = 0; l < n; l++) {
-                uint64_t v = 0;
-                for (unsigned b = 0; b < win; b++)
-                    v |= (uint64_t)mpz_tstbit(exp[l], low + b) << b;
-                windows[(size_t)w * MBX_LANES + l] = v;
-            }
-        }
+        exp_windows(windows, exp, n, nwin, win);
         powm_lanes(&c, acc, table, windows, nwin, win);
         from_mont(&c, out, n, acc, mod, false);
         for (unsigned l = 0; l < MBX_LANES; l++)
@@ -521,6 +559,180 @@ ccz_status mbx_powm(mpz_t *out, const mpz_t *base, const mpz_t *exp, const mpz_t
                        mpz_sgn(exp[l]) >= 0 && mpz_sizeinbase(exp[l], 2) <= exp_bits,
                    CCZ_ERR_INVALID_ARGUMENT, "lane %u: modulus or exponent out of range", l);
     return mbx_powm_impl(out, base, exp, mod, n, max_bits, exp_bits);
+}
+
+/* ---- modulo p^2 in pairs of numbers modulo p ---------------------------------------------------*/
+
+/* Paillier's decryption raises c to p - 1 modulo p^2 (and to q - 1 modulo q^2). Montgomery
+ * arithmetic on the 2D digits of p^2 costs 6 D^2 multiply-adds per square and 8 D^2 per product
+ * (D the digits of p). Here a residue modulo p^2 is a pair (A, B) of numbers of D digits, standing
+ * for V = R A - p B mod p^2 (R = 2^(52 D) for p; every residue has such a pair), and the
+ * product of two is V W R^-2, for values in the Montgomery form x R^2:
+ *   (R A - p B)(R C - p E) R^-2 = A C - p (A E + B C) R^-1                    (mod p^2);
+ * the Montgomery reduction of A C gives A' and the y < R with A C + y p = R A' exactly, so
+ *   = R A' - p B',   B' = REDC(A E + B C + y R)   (only B' mod p matters).
+ * A square then costs 3.5 D^2 multiply-adds and a product 5 D^2. Bounds, for R >= 64 p (D is
+ * chosen so): A < 2p always (A' < A C / R + p); B' < (A E + B C + y R) / R + p < R + 9p, so
+ * B has a digit D that is 0 or 1, kept beside it: B = B_lo + b R, whose products enter the
+ * upper columns as masked adds (b C R). A pair is 2D + 1 vectors: A, B_lo, b. A number
+ * T < p^2 is the pair (REDC(T), y) exactly (T + y p = R REDC(T)). */
+
+#define PAIR(D) (2 * (size_t)(D) + 1)
+
+/* The pair of T in columns (T < R p: normalised digits) */
+TARGET static void pair_of(__m512i *z, const __m512i *T, const __m512i *m, __m512i k0, unsigned D,
+                           __m512i *y)
+{
+    redc_top(z, NULL, T, m, k0, D, y);
+    memcpy(z + D, y, D * sizeof *z);
+    z[2 * D] = _mm512_setzero_si512();
+}
+
+/* B' = REDC(U + y R), y the quotient of A' in tmp + 2D, and its digit D */
+static inline __attribute__((always_inline)) TARGET void pair_finish(__m512i *z, __m512i *U,
+                                                                     const __m512i *m, __m512i k0,
+                                                                     unsigned D, __m512i *tmp)
+{
+    for (unsigned i = 0; i < D; i++)
+        U[D + i] = _mm512_add_epi64(U[D + i], tmp[2 * D + i]);
+    redc_top(z + D, z + 2 * D, U, m, k0, D, tmp + 2 * D);
+}
+
+/* z = x y R^-2 (z may be x or y); tmp has 3D slots, U 2D */
+TARGET static void pair_mul(__m512i *z, const __m512i *x, const __m512i *y, const __m512i *m,
+                            __m512i k0, unsigned D, __m512i *tmp, __m512i *U)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    product_cols(U, x, y + D, x + D, y, D); /* A E_lo + B_lo C */
+    __m512i ne = _mm512_sub_epi64(zero, y[2 * D]), nb = _mm512_sub_epi64(zero, x[2 * D]);
+    for (unsigned i = 0; i < D; i++) /* + (e A + b C) R */
+        U[D + i] = _mm512_add_epi64(
+            U[D + i], _mm512_add_epi64(_mm512_and_si512(x[i], ne), _mm512_and_si512(y[i], nb)));
+    amm(z, x, y, m, k0, D, tmp); /* A' = REDC(A C); its y in tmp + 2D */
+    pair_finish(z, U, m, k0, D, tmp);
+}
+
+/* z = x^2 R^-2 (z may be x) */
+TARGET static void pair_sqr(__m512i *z, const __m512i *x, const __m512i *m, __m512i k0, unsigned D,
+                            __m512i *tmp, __m512i *U)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    product_cols(U, x, x + D, NULL, NULL, D); /* A B_lo, doubled below */
+    for (unsigned k = 0; k < D; k++)
+        U[k] = _mm512_slli_epi64(U[k], 1);
+    __m512i nb = _mm512_sub_epi64(zero, x[2 * D]);
+    for (unsigned i = 0; i < D; i++) /* 2 (A B_lo + b A R) */
+        U[D + i] = _mm512_slli_epi64(_mm512_add_epi64(U[D + i], _mm512_and_si512(x[i], nb)), 1);
+    ams(z, x, m, k0, D, tmp); /* A' = REDC(A^2) */
+    pair_finish(z, U, m, k0, D, tmp);
+}
+
+TARGET static ccz_status powm_p2_impl(mpz_t *out, const mpz_t *base, const mpz_t *exp,
+                                      const mpz_t *root, unsigned n, unsigned max_bits,
+                                      unsigned exp_bits)
+{
+    /* R >= 64 p; a window of at most 4 bits: a table of 32 pairs (80 KiB at 1024 bits) is read
+     * whole for every window from beyond L1, which cost more than the 20% more products */
+    unsigned win = fixed_window(exp_bits), D = digits_for(max_bits + 4);
+    win = win > 4 ? 4 : win;
+    size_t entries = (size_t)1 << win, P = PAIR(D);
+    /* pairs: acc, sel, the table, three for the set-up; U, the columns: 2D each; scratch for
+     * 2D-digit lanes: 2D vectors (16 D words) */
+    size_t vecs = (entries + 5) * P + 6 * (size_t)D;
+    ctx c;
+    CCZ_GUARD(ctx_init(&c, root, n, max_bits + 4, (vecs + D - 1) / D));
+    __m512i *acc = c.ext, *sel = acc + P, *table = sel + P, *cp = table + entries * P, *rp = cp + P,
+            *one = rp + P, *U = one + P, *cols = U + 2 * D;
+    uint64_t *scratch = (uint64_t *)(cols + 2 * D);
+    mpz_t v[3][MBX_LANES], w;
+    mpz_init(w);
+    for (unsigned l = 0; l < MBX_LANES; l++)
+        mpz_inits(v[0][l], v[1][l], v[2][l], NULL);
+    unsigned nwin = (exp_bits + win - 1) / win;
+    uint64_t *windows = calloc((size_t)nwin * MBX_LANES, sizeof *windows);
+    ccz_status s = windows ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    if (s == CCZ_OK) {
+        /* per lane: p^2, c mod p^2 (constant-time), R^4 and R^2 mod p^2 */
+        for (unsigned l = 0; l < n; l++) {
+            mpz_mul(v[2][l], root[l], root[l]);
+            paillier_sec_mod(v[0][l], base[l], v[2][l]);
+            mpz_set_ui(w, 0);
+            mpz_setbit(w, 208ul * D);
+            paillier_sec_mod(v[1][l], w, v[2][l]);
+            mpz_set_ui(w, 0);
+            mpz_setbit(w, 104ul * D);
+            paillier_sec_mod(v[2][l], w, v[2][l]);
+        }
+        load_lanes(cols, 2 * D, (const mpz_t *)v[0], n, v[0][0], scratch);
+        pair_of(cp, cols, c.m, c.k0, D, c.tmp);
+        load_lanes(cols, 2 * D, (const mpz_t *)v[1], n, v[1][0], scratch);
+        pair_of(rp, cols, c.m, c.k0, D, c.tmp);
+        load_lanes(cols, 2 * D, (const mpz_t *)v[2], n, v[2][0], scratch);
+        pair_of(table, cols, c.m, c.k0, D, c.tmp);           /* R^2: 1 in Montgomery form */
+        pair_mul(table + P, cp, rp, c.m, c.k0, D, c.tmp, U); /* c R^4 R^-2 */
+        for (size_t e = 2; e < entries; e++) {
+            __m512i *te = table + e * P;
+            if (e % 2 == 0)
+                pair_sqr(te, table + (e / 2) * P, c.m, c.k0, D, c.tmp, U);
+            else
+                pair_mul(te, te - P, table + P, c.m, c.k0, D, c.tmp, U);
+        }
+        exp_windows(windows, exp, n, nwin, win);
+        for (unsigned wi = 0; wi < nwin; wi++) {
+            if (wi > 0)
+                for (unsigned k = 0; k < win; k++)
+                    pair_sqr(acc, acc, c.m, c.k0, D, c.tmp, U);
+            __m512i idx;
+            memcpy(&idx, windows + (size_t)wi * MBX_LANES, sizeof idx);
+            select_entry(wi == 0 ? acc : sel, table, idx, (unsigned)P, (unsigned)entries);
+            if (wi > 0)
+                pair_mul(acc, acc, sel, c.m, c.k0, D, c.tmp, U);
+        }
+        /* out of Montgomery form: times the pair of 1, then V = R A - p B mod p^2 */
+        for (unsigned k = 0; k < 2 * D; k++)
+            cols[k] = _mm512_setzero_si512();
+        cols[0] = _mm512_set1_epi64(1);
+        pair_of(one, cols, c.m, c.k0, D, c.tmp);
+        pair_mul(acc, acc, one, c.m, c.k0, D, c.tmp, U);
+        store_lanes(v[0], n, acc, D, scratch);
+        store_lanes(v[1], n, acc + D, D + 1, scratch);
+        for (unsigned l = 0; l < n; l++) {
+            /* R A + p (2 R p - B): B < 2R */
+            mpz_mul_2exp(w, root[l], 52ul * D + 1);
+            mpz_sub(w, w, v[1][l]);
+            mpz_mul(w, w, root[l]);
+            mpz_mul_2exp(v[0][l], v[0][l], 52ul * D);
+            mpz_add(w, w, v[0][l]);
+            mpz_mul(v[2][l], root[l], root[l]);
+            paillier_sec_mod(out[l], w, v[2][l]);
+        }
+    }
+    if (windows) {
+        OPENSSL_cleanse(windows, (size_t)nwin * MBX_LANES * sizeof *windows);
+        free(windows);
+    }
+    paillier_mpz_wipe(w);
+    for (unsigned l = 0; l < MBX_LANES; l++) {
+        paillier_mpz_wipe(v[0][l]);
+        paillier_mpz_wipe(v[1][l]);
+        paillier_mpz_wipe(v[2][l]);
+    }
+    ctx_free(&c);
+    return s;
+}
+
+ccz_status mbx_powm_p2(mpz_t *out, const mpz_t *base, const mpz_t *exp, const mpz_t *root,
+                       unsigned n, unsigned max_bits, unsigned exp_bits)
+{
+    CCZ_ENSURE(mbx_available(), CCZ_ERR_UNSUPPORTED, "this CPU has no AVX-512 IFMA");
+    CCZ_ENSURE(n >= 1 && n <= MBX_LANES && max_bits >= 3 && max_bits <= 4096 && exp_bits >= 1,
+               CCZ_ERR_INVALID_ARGUMENT, "bad multi-buffer request");
+    for (unsigned l = 0; l < n; l++)
+        CCZ_ENSURE(mpz_odd_p(root[l]) && mpz_cmp_ui(root[l], 1) > 0 &&
+                       mpz_sizeinbase(root[l], 2) <= max_bits && mpz_sgn(exp[l]) >= 0 &&
+                       mpz_sizeinbase(exp[l], 2) <= exp_bits,
+                   CCZ_ERR_INVALID_ARGUMENT, "lane %u: modulus or exponent out of range", l);
+    return powm_p2_impl(out, base, exp, root, n, max_bits, exp_bits);
 }
 
 /* ---- one public exponent for every lane ---------------------------------------------------------*/

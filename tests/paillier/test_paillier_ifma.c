@@ -2,7 +2,7 @@
 /* Paillier's AVX-512 IFMA exponentiation engine against GMP: eight lanes of moduli of several
  * sizes (521 to 4096 bits), edge values (exponent 0 and 1, base 0, -1, a multiple of the
  * modulus), fewer lanes, short secret exponents (every fixed window), and the fixed-base
- * tables. Without IFMA it reports a skip (exit 77) before any check, never a pass. */
+ * tables; exponentiation modulo squares in pairs (mbx_powm_p2). Without IFMA it reports a skip (exit 77) before any check, never a pass. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -209,4 +209,87 @@ static void test_ifma_short_exponents(void)
     mpz_clear(ref);
 }
 
-TEST_MAIN(T(test_ifma_engine), T(test_ifma_square_and_public), T(test_ifma_short_exponents))
+/* Modulo the squares of roots in pairs (mbx_powm_p2) against GMP: roots of the sizes of Paillier's
+ * primes and of sizes where R is only 64 times the root (1034 and 514 bits: the upper digit of B
+ * is often 1 there), every lane a different root, bases above p^2 and at the edges (0, p, p^2,
+ * -1 and p + 1 mod p^2), exponents 0, 1, p - 1 and random; fewer lanes; short exponents. */
+static void test_ifma_square_moduli(void)
+{
+    gmp_randinit_default(rnd);
+    gmp_randseed_ui(rnd, 20261203);
+    if (!mbx_available())
+        test_skip(true, "no AVX-512 IFMA on this CPU: the engine cannot run here");
+    unsigned sizes[] = {514, 521, 1024, 1034, 1536, 2048};
+    mpz_t b[8], e[8], r[8], o[8], sq, ref;
+    mpz_inits(sq, ref, NULL);
+    for (int l = 0; l < 8; l++)
+        mpz_inits(b[l], e[l], r[l], o[l], NULL);
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        unsigned B = sizes[si];
+        for (int l = 0; l < 8; l++) {
+            mpz_urandomb(r[l], rnd, B - (l % 3) * 5);
+            mpz_setbit(r[l], B - (l % 3) * 5 - 1);
+            mpz_setbit(r[l], 0);
+            mpz_urandomb(b[l], rnd, 2 * B + 30);
+            mpz_sub_ui(e[l], r[l], 1); /* Paillier's exponent */
+        }
+        mpz_urandomb(e[1], rnd, B);
+        mpz_set_ui(e[2], 0);
+        mpz_set_ui(e[3], 1);
+        mpz_set_ui(b[4], 0);
+        mpz_set(b[5], r[5]);
+        mpz_mul(b[6], r[6], r[6]);
+        mpz_sub_ui(b[7], b[6], 1);
+        mpz_add_ui(b[0], r[0], 1);
+        CHECK_OK(mbx_powm_p2(o, (const mpz_t *)b, (const mpz_t *)e, (const mpz_t *)r, 8, B, B));
+        int ok = 0;
+        for (int l = 0; l < 8; l++) {
+            mpz_mul(sq, r[l], r[l]);
+            mpz_powm(ref, b[l], e[l], sq);
+            ok += mpz_cmp(ref, o[l]) == 0;
+        }
+        CHECK_INT(ok, 8);
+        /* fewer lanes, random bases, short exponents (a narrower window) */
+        for (int l = 0; l < 3; l++) {
+            mpz_urandomb(b[l], rnd, 2 * B);
+            mpz_urandomb(e[l], rnd, 40);
+        }
+        CHECK_OK(mbx_powm_p2(o, (const mpz_t *)b, (const mpz_t *)e, (const mpz_t *)r, 3, B, 40));
+        ok = 0;
+        for (int l = 0; l < 3; l++) {
+            mpz_mul(sq, r[l], r[l]);
+            mpz_powm(ref, b[l], e[l], sq);
+            ok += mpz_cmp(ref, o[l]) == 0;
+        }
+        CHECK_INT(ok, 3);
+    }
+    /* roots of 514 bits, where R is 64 times the root: the upper digit of B is 1 in about one
+     * product in 40, in table entries too; many rounds so that every use of it is exercised */
+    int good = 0;
+    for (int round = 0; round < 24; round++) {
+        for (int l = 0; l < 8; l++) {
+            mpz_urandomb(r[l], rnd, 514);
+            mpz_setbit(r[l], 513);
+            mpz_setbit(r[l], 0);
+            mpz_urandomb(b[l], rnd, 1028);
+            mpz_sub_ui(e[l], r[l], 1);
+        }
+        CHECK_OK(mbx_powm_p2(o, (const mpz_t *)b, (const mpz_t *)e, (const mpz_t *)r, 8, 514, 514));
+        for (int l = 0; l < 8; l++) {
+            mpz_mul(sq, r[l], r[l]);
+            mpz_powm(ref, b[l], e[l], sq);
+            good += mpz_cmp(ref, o[l]) == 0;
+        }
+    }
+    CHECK_INT(good, 24 * 8);
+    /* an even root: refused */
+    mpz_set_ui(r[0], 1u << 20);
+    CHECK_STATUS(mbx_powm_p2(o, (const mpz_t *)b, (const mpz_t *)e, (const mpz_t *)r, 1, 64, 40),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    for (int l = 0; l < 8; l++)
+        mpz_clears(b[l], e[l], r[l], o[l], NULL);
+    mpz_clears(sq, ref, NULL);
+}
+
+TEST_MAIN(T(test_ifma_engine), T(test_ifma_square_and_public), T(test_ifma_short_exponents),
+          T(test_ifma_square_moduli))
