@@ -2,7 +2,8 @@
 /* Paillier's AVX-512 IFMA exponentiation engine against GMP: eight lanes of moduli of several
  * sizes (521 to 4096 bits), edge values (exponent 0 and 1, base 0, -1, a multiple of the
  * modulus), fewer lanes, short secret exponents (every fixed window), and the fixed-base
- * tables; exponentiation modulo squares in pairs (mbx_powm_p2). Without IFMA it reports a skip (exit 77) before any check, never a pass. */
+ * tables; exponentiation modulo squares in pairs (mbx_powm_p2). Without IFMA it reports a skip
+ * (exit 77) before any check, never a pass. */
 #include <stdio.h>
 #include <stdlib.h>
 
