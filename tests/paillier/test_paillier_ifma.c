@@ -208,6 +208,7 @@ static void test_ifma_short_exponents(void)
     for (int l = 0; l < 8; l++)
         mpz_clears(b[l], e[l], m[l], o[l], NULL);
     mpz_clear(ref);
+    gmp_randclear(rnd);
 }
 
 /* Modulo the squares of roots in pairs (mbx_powm_p2) against GMP: roots of the sizes of Paillier's
@@ -290,6 +291,7 @@ static void test_ifma_square_moduli(void)
     for (int l = 0; l < 8; l++)
         mpz_clears(b[l], e[l], r[l], o[l], NULL);
     mpz_clears(sq, ref, NULL);
+    gmp_randclear(rnd);
 }
 
 TEST_MAIN(T(test_ifma_engine), T(test_ifma_square_and_public), T(test_ifma_short_exponents),
