@@ -7,7 +7,8 @@
  * window (5 bits, fewer for short exponents: the size depends only on the public bound on their
  * length) and reads every table entry for each lookup, so its time does not depend on the
  * exponents; a public exponent shared by the lanes (mbx_powm_public, Paillier's r^n) takes a
- * sliding window over its bits instead. The code is compiled for
+ * sliding window over its bits instead; Paillier's decryption exponentiations modulo p^2 run on
+ * pairs of numbers modulo p (mbx_powm_p2). The code is compiled for
  * AVX-512 with a function attribute and only called after a run-time CPU check; without IFMA
  * callers use GMP. */
 #include <stdlib.h>
@@ -157,58 +158,111 @@ TARGET static inline void mac1(__m512i *lo, __m512i *hi, __m512i x, __m512i y)
  * makes column k divisible by 2^52, so that on return y holds, in normalised digits, the y < R
  * with T + y m = r R exactly (the p-adic exponentiation uses it). With `top`, digit D of r
  * too. */
-static inline __attribute__((always_inline)) TARGET void redc_top(__m512i *r, __m512i *top,
-                                                                  const __m512i *T,
-                                                                  const __m512i *m, __m512i k0,
-                                                                  unsigned D, __m512i *y)
+#define INLINE static inline __attribute__((always_inline))
+
+/* One step of the low phase: columns k and k + 1 made divisible by 2^52 (y_k, y_k+1), carry c */
+INLINE TARGET void redc_low2(const __m512i *T, __m512i *y, const __m512i *m, __m512i k0, int k,
+                             __m512i *c)
 {
     const __m512i zero = _mm512_setzero_si512(), mask = _mm512_set1_epi64((long long)MASK52);
-    int d = (int)D;
-    __m512i c = zero;
-    int k = 0;
-    for (; k + 1 < d; k += 2) {
-        __m512i la = T[k], ha = zero, lb = T[k + 1], hb = zero;
-        mac_cols2(&la, &ha, &lb, &hb, y, m + k, k);
-        la = _mm512_add_epi64(la, c); /* late: the sums above need not wait for c */
-        __m512i ya = _mm512_and_si512(_mm512_madd52lo_epu64(zero, la, k0), mask);
-        y[k] = ya;
-        mac1(&la, &ha, ya, m[0]);
-        lb = _mm512_add_epi64(lb, _mm512_add_epi64(ha, _mm512_srli_epi64(la, 52)));
-        mac1(&lb, &hb, ya, m[1]);
-        __m512i yb = _mm512_and_si512(_mm512_madd52lo_epu64(zero, lb, k0), mask);
-        y[k + 1] = yb;
-        mac1(&lb, &hb, yb, m[0]);
-        c = _mm512_add_epi64(hb, _mm512_srli_epi64(lb, 52));
-    }
-    if (k < d) { /* D odd: the last low column alone */
-        __m512i lo = T[k], hi = zero;
-        mac_pairs(&lo, &hi, y, m + k, k);
-        lo = _mm512_add_epi64(lo, c);
-        __m512i yk = _mm512_and_si512(_mm512_madd52lo_epu64(zero, lo, k0), mask);
-        y[k] = yk;
-        mac1(&lo, &hi, yk, m[0]);
-        c = _mm512_add_epi64(hi, _mm512_srli_epi64(lo, 52));
-        k++;
-    }
-    /* the high columns k >= D: pairs (i, k - i) for i in [k - D + 1, D) */
-    for (; k + 1 < 2 * d; k += 2) {
-        __m512i la = T[k], ha = zero, lb = T[k + 1], hb = zero;
-        int i0 = k - d + 2;
-        mac_cols2(&la, &ha, &lb, &hb, y + i0, m + (d - 2), d - i0);
-        la = _mm512_add_epi64(la, c);
-        mac1(&la, &ha, y[i0 - 1], m[d - 1]);
-        r[k - d] = _mm512_and_si512(la, mask);
-        lb = _mm512_add_epi64(lb, _mm512_add_epi64(ha, _mm512_srli_epi64(la, 52)));
-        r[k + 1 - d] = _mm512_and_si512(lb, mask);
-        c = _mm512_add_epi64(hb, _mm512_srli_epi64(lb, 52));
-    }
-    if (k < 2 * d) { /* the top column: only the carry */
-        __m512i v = _mm512_add_epi64(T[k], c);
-        r[k - d] = _mm512_and_si512(v, mask);
-        c = _mm512_srli_epi64(v, 52);
-    }
+    __m512i la = T[k], ha = zero, lb = T[k + 1], hb = zero;
+    mac_cols2(&la, &ha, &lb, &hb, y, m + k, k);
+    la = _mm512_add_epi64(la, *c); /* late: the sums above need not wait for c */
+    __m512i ya = _mm512_and_si512(_mm512_madd52lo_epu64(zero, la, k0), mask);
+    y[k] = ya;
+    mac1(&la, &ha, ya, m[0]);
+    lb = _mm512_add_epi64(lb, _mm512_add_epi64(ha, _mm512_srli_epi64(la, 52)));
+    mac1(&lb, &hb, ya, m[1]);
+    __m512i yb = _mm512_and_si512(_mm512_madd52lo_epu64(zero, lb, k0), mask);
+    y[k + 1] = yb;
+    mac1(&lb, &hb, yb, m[0]);
+    *c = _mm512_add_epi64(hb, _mm512_srli_epi64(lb, 52));
+}
+
+/* D odd: the last low column alone */
+INLINE TARGET void redc_low1(const __m512i *T, __m512i *y, const __m512i *m, __m512i k0, int k,
+                             __m512i *c)
+{
+    const __m512i zero = _mm512_setzero_si512(), mask = _mm512_set1_epi64((long long)MASK52);
+    __m512i lo = T[k], hi = zero;
+    mac_pairs(&lo, &hi, y, m + k, k);
+    lo = _mm512_add_epi64(lo, *c);
+    __m512i yk = _mm512_and_si512(_mm512_madd52lo_epu64(zero, lo, k0), mask);
+    y[k] = yk;
+    mac1(&lo, &hi, yk, m[0]);
+    *c = _mm512_add_epi64(hi, _mm512_srli_epi64(lo, 52));
+}
+
+/* One step of the high phase: digits k - D and k + 1 - D of the result (columns k, k + 1 >= D:
+ * pairs (i, k - i) for i in [k - D + 1, D)) */
+INLINE TARGET void redc_high2(__m512i *r, const __m512i *T, const __m512i *y, const __m512i *m,
+                              int d, int k, __m512i *c)
+{
+    const __m512i zero = _mm512_setzero_si512(), mask = _mm512_set1_epi64((long long)MASK52);
+    __m512i la = T[k], ha = zero, lb = T[k + 1], hb = zero;
+    int i0 = k - d + 2;
+    mac_cols2(&la, &ha, &lb, &hb, y + i0, m + (d - 2), d - i0);
+    la = _mm512_add_epi64(la, *c);
+    mac1(&la, &ha, y[i0 - 1], m[d - 1]);
+    r[k - d] = _mm512_and_si512(la, mask);
+    lb = _mm512_add_epi64(lb, _mm512_add_epi64(ha, _mm512_srli_epi64(la, 52)));
+    r[k + 1 - d] = _mm512_and_si512(lb, mask);
+    *c = _mm512_add_epi64(hb, _mm512_srli_epi64(lb, 52));
+}
+
+/* D odd: the top column, only the carry */
+INLINE TARGET void redc_high1(__m512i *r, const __m512i *T, int d, int k, __m512i *c)
+{
+    __m512i v = _mm512_add_epi64(T[k], *c);
+    r[k - d] = _mm512_and_si512(v, _mm512_set1_epi64((long long)MASK52));
+    *c = _mm512_srli_epi64(v, 52);
+}
+
+INLINE TARGET void redc_top(__m512i *r, __m512i *top, const __m512i *T, const __m512i *m,
+                            __m512i k0, unsigned D, __m512i *y)
+{
+    int d = (int)D, k = 0;
+    __m512i c = _mm512_setzero_si512();
+    for (; k + 1 < d; k += 2)
+        redc_low2(T, y, m, k0, k, &c);
+    if (k < d)
+        redc_low1(T, y, m, k0, k++, &c);
+    for (; k + 1 < 2 * d; k += 2)
+        redc_high2(r, T, y, m, d, k, &c);
+    if (k < 2 * d)
+        redc_high1(r, T, d, k, &c);
     if (top) /* digit D of the result, for the callers whose results may reach R */
         *top = c;
+}
+
+/* Two reductions with their latency chains interleaved: r1 = T1 R^-1 (its quotient in y1), then
+ * r2 and its digit D in top2 = (T2 + y1 R) R^-1 (quotient y2): the upper columns of T2 take y1
+ * between the phases (their lower columns do not depend on it). */
+INLINE TARGET void redc_pair(__m512i *r1, const __m512i *T1, __m512i *y1, __m512i *r2,
+                             __m512i *top2, __m512i *T2, __m512i *y2, const __m512i *m, __m512i k0,
+                             unsigned D)
+{
+    int d = (int)D, k = 0;
+    __m512i c1 = _mm512_setzero_si512(), c2 = c1;
+    for (; k + 1 < d; k += 2) {
+        redc_low2(T1, y1, m, k0, k, &c1);
+        redc_low2(T2, y2, m, k0, k, &c2);
+    }
+    if (k < d) {
+        redc_low1(T1, y1, m, k0, k, &c1);
+        redc_low1(T2, y2, m, k0, k++, &c2);
+    }
+    for (int i = 0; i < d; i++)
+        T2[d + i] = _mm512_add_epi64(T2[d + i], y1[i]);
+    for (; k + 1 < 2 * d; k += 2) {
+        redc_high2(r1, T1, y1, m, d, k, &c1);
+        redc_high2(r2, T2, y2, m, d, k, &c2);
+    }
+    if (k < 2 * d) {
+        redc_high1(r1, T1, d, k, &c1);
+        redc_high1(r2, T2, d, k, &c2);
+    }
+    *top2 = c2;
 }
 
 TARGET static void redc(__m512i *r, const __m512i *T, const __m512i *m, __m512i k0, unsigned D,
@@ -267,11 +321,9 @@ TARGET static void amm(__m512i *r, const __m512i *a, const __m512i *b, const __m
  * stay in registers), two columns at a time. Column sums stay below 2^62 for D <= 158 (8192
  * bits): each column has at most 2D + 2 products' halves from the square and 2D from the
  * reduction, each below 2^52. */
-TARGET static void ams(__m512i *r, const __m512i *a, const __m512i *m, __m512i k0, unsigned D,
-                       __m512i *tmp)
+INLINE TARGET void square_cols(__m512i *T, const __m512i *a, unsigned D)
 {
     const __m512i zero = _mm512_setzero_si512();
-    __m512i *T = tmp, *y = tmp + 2 * D;
     int d = (int)D;
     /* T = a^2, columns k (even) and k + 1: pairs (i, k - i), i < k / 2, and (i, k + 1 - i),
      * i <= k / 2; each pair's low half in its column, its high half in the next */
@@ -294,7 +346,13 @@ TARGET static void ams(__m512i *r, const __m512i *a, const __m512i *m, __m512i k
         T[k + 1] = cb;
         carry_hi = hb;
     }
-    redc(r, T, m, k0, D, y);
+}
+
+TARGET static void ams(__m512i *r, const __m512i *a, const __m512i *m, __m512i k0, unsigned D,
+                       __m512i *tmp)
+{
+    square_cols(tmp, a, D);
+    redc(r, tmp, m, k0, D, tmp + 2 * D);
 }
 
 /* Lane-interleaved numbers from up to eight mpz (missing lanes get `fill`). */
@@ -588,17 +646,7 @@ TARGET static void pair_of(__m512i *z, const __m512i *T, const __m512i *m, __m51
     z[2 * D] = _mm512_setzero_si512();
 }
 
-/* B' = REDC(U + y R), y the quotient of A' in tmp + 2D, and its digit D */
-static inline __attribute__((always_inline)) TARGET void pair_finish(__m512i *z, __m512i *U,
-                                                                     const __m512i *m, __m512i k0,
-                                                                     unsigned D, __m512i *tmp)
-{
-    for (unsigned i = 0; i < D; i++)
-        U[D + i] = _mm512_add_epi64(U[D + i], tmp[2 * D + i]);
-    redc_top(z + D, z + 2 * D, U, m, k0, D, tmp + 2 * D);
-}
-
-/* z = x y R^-2 (z may be x or y); tmp has 3D slots, U 2D */
+/* z = x y R^-2 (z may be x or y); tmp has 3D slots, U 3D */
 TARGET static void pair_mul(__m512i *z, const __m512i *x, const __m512i *y, const __m512i *m,
                             __m512i k0, unsigned D, __m512i *tmp, __m512i *U)
 {
@@ -608,8 +656,8 @@ TARGET static void pair_mul(__m512i *z, const __m512i *x, const __m512i *y, cons
     for (unsigned i = 0; i < D; i++) /* + (e A + b C) R */
         U[D + i] = _mm512_add_epi64(
             U[D + i], _mm512_add_epi64(_mm512_and_si512(x[i], ne), _mm512_and_si512(y[i], nb)));
-    amm(z, x, y, m, k0, D, tmp); /* A' = REDC(A C); its y in tmp + 2D */
-    pair_finish(z, U, m, k0, D, tmp);
+    product_cols(tmp, x, y, NULL, NULL, D); /* A C */
+    redc_pair(z, tmp, tmp + 2 * D, z + D, z + 2 * D, U, U + 2 * D, m, k0, D);
 }
 
 /* z = x^2 R^-2 (z may be x) */
@@ -623,8 +671,8 @@ TARGET static void pair_sqr(__m512i *z, const __m512i *x, const __m512i *m, __m5
     __m512i nb = _mm512_sub_epi64(zero, x[2 * D]);
     for (unsigned i = 0; i < D; i++) /* 2 (A B_lo + b A R) */
         U[D + i] = _mm512_slli_epi64(_mm512_add_epi64(U[D + i], _mm512_and_si512(x[i], nb)), 1);
-    ams(z, x, m, k0, D, tmp); /* A' = REDC(A^2) */
-    pair_finish(z, U, m, k0, D, tmp);
+    square_cols(tmp, x, D); /* A^2 */
+    redc_pair(z, tmp, tmp + 2 * D, z + D, z + 2 * D, U, U + 2 * D, m, k0, D);
 }
 
 TARGET static ccz_status powm_p2_impl(mpz_t *out, const mpz_t *base, const mpz_t *exp,
@@ -636,13 +684,13 @@ TARGET static ccz_status powm_p2_impl(mpz_t *out, const mpz_t *base, const mpz_t
     unsigned win = fixed_window(exp_bits), D = digits_for(max_bits + 4);
     win = win > 4 ? 4 : win;
     size_t entries = (size_t)1 << win, P = PAIR(D);
-    /* pairs: acc, sel, the table, three for the set-up; U, the columns: 2D each; scratch for
+    /* pairs: acc, sel, the table, three for the set-up; U 3D, the columns 2D; scratch for
      * 2D-digit lanes: 2D vectors (16 D words) */
-    size_t vecs = (entries + 5) * P + 6 * (size_t)D;
+    size_t vecs = (entries + 5) * P + 7 * (size_t)D;
     ctx c;
     CCZ_GUARD(ctx_init(&c, root, n, max_bits + 4, (vecs + D - 1) / D));
     __m512i *acc = c.ext, *sel = acc + P, *table = sel + P, *cp = table + entries * P, *rp = cp + P,
-            *one = rp + P, *U = one + P, *cols = U + 2 * D;
+            *one = rp + P, *U = one + P, *cols = U + 3 * D;
     uint64_t *scratch = (uint64_t *)(cols + 2 * D);
     mpz_t v[3][MBX_LANES], w;
     mpz_init(w);
