@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Parallel loops on a thread pool: one worker per CPU but one (the caller works too), started on
- * first use and kept. A loop is split into one contiguous chunk per thread; workers and the
- * caller claim chunks until none is left. One loop runs on the pool at a time; a loop started
+ * first use and kept. A loop is split into one contiguous chunk per thread (or, with a grain, up
+ * to four per thread of whole groups); workers and the caller claim chunks until none is left. One loop runs on the pool at a time; a loop started
  * while another runs gets threads of its own, so callers never wait on each other. */
 #include <pthread.h>
 #include <sched.h>
@@ -36,6 +36,7 @@ typedef struct {
     unsigned n_chunks;
     atomic_uint next, done;
     unsigned users; /* workers holding the job (under the pool's lock) */
+    unsigned seats; /* workers that may still join it: threads - 1 (under the pool's lock) */
 } job;
 
 static void run(job *j, chunk *c)
@@ -78,6 +79,9 @@ static void *worker(void *arg)
             pthread_cond_wait(&pool.wake, &pool.mu);
         seen = pool.gen;
         job *j = pool.cur;
+        if (j->seats == 0) /* the loop has the threads it asked for */
+            continue;
+        j->seats--;
         j->users++;
         pthread_mutex_unlock(&pool.mu);
         work(j);
@@ -123,27 +127,21 @@ static void run_with_threads(job *j, unsigned threads)
         pthread_join(t[i], NULL);
 }
 
-ccz_status ccz_parallel(size_t n, unsigned threads,
-                        ccz_status (*fn)(size_t begin, size_t end, void *arg), void *arg)
+/* [0, n) in `chunks` chunks of whole groups of `grain` (the last group may be short) */
+static ccz_status parallel_run(size_t n, unsigned threads, unsigned n_chunks, size_t grain,
+                               ccz_status (*fn)(size_t begin, size_t end, void *arg), void *arg)
 {
-    if (n == 0)
-        return CCZ_OK;
-    if (threads == 0)
-        threads = ccz_cpu_count();
-    if (threads > n)
-        threads = (unsigned)n;
-    if (threads <= 1)
-        return fn(0, n, arg);
-    job j = {.fn = fn, .arg = arg, .n_chunks = threads};
-    j.chunks = calloc(threads, sizeof *j.chunks);
+    job j = {.fn = fn, .arg = arg, .n_chunks = n_chunks, .seats = threads - 1};
+    j.chunks = calloc(n_chunks, sizeof *j.chunks);
     CCZ_ENSURE(j.chunks, CCZ_ERR_NOMEM, "out of memory");
     atomic_init(&j.next, 0);
     atomic_init(&j.done, 0);
-    size_t per = n / threads, extra = n % threads, at = 0;
-    for (unsigned i = 0; i < threads; i++) {
+    size_t groups = (n + grain - 1) / grain, per = groups / n_chunks, extra = groups % n_chunks;
+    size_t at = 0;
+    for (unsigned i = 0; i < n_chunks; i++) {
         j.chunks[i].begin = at;
-        at += per + (i < extra);
-        j.chunks[i].end = at;
+        at += (per + (i < extra)) * grain;
+        j.chunks[i].end = at < n ? at : n;
     }
     pthread_once(&pool.once, pool_start);
     if (pool.workers > 0 && pthread_mutex_trylock(&pool.busy) == 0) {
@@ -164,9 +162,41 @@ ccz_status ccz_parallel(size_t n, unsigned threads,
         run_with_threads(&j, threads);
     }
     ccz_status s = CCZ_OK;
-    for (unsigned i = 0; i < threads && !s; i++)
+    for (unsigned i = 0; i < n_chunks && !s; i++)
         if (j.chunks[i].status)
             s = ccz_fail(j.chunks[i].status, "%s", j.chunks[i].detail);
     free(j.chunks);
     return s;
+}
+
+ccz_status ccz_parallel(size_t n, unsigned threads,
+                        ccz_status (*fn)(size_t begin, size_t end, void *arg), void *arg)
+{
+    if (n == 0)
+        return CCZ_OK;
+    if (threads == 0)
+        threads = ccz_cpu_count();
+    if (threads > n)
+        threads = (unsigned)n;
+    if (threads <= 1)
+        return fn(0, n, arg);
+    return parallel_run(n, threads, threads, 1, fn, arg);
+}
+
+ccz_status ccz_parallel_grain(size_t n, unsigned threads, size_t grain,
+                              ccz_status (*fn)(size_t begin, size_t end, void *arg), void *arg)
+{
+    if (n == 0)
+        return CCZ_OK;
+    if (grain == 0)
+        grain = 1;
+    if (threads == 0)
+        threads = ccz_cpu_count();
+    size_t groups = (n + grain - 1) / grain;
+    if (threads > groups)
+        threads = (unsigned)groups;
+    if (threads <= 1)
+        return fn(0, n, arg);
+    size_t chunks = (size_t)threads * 4 < groups ? (size_t)threads * 4 : groups;
+    return parallel_run(n, threads, (unsigned)chunks, grain, fn, arg);
 }

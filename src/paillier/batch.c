@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Batches: arrays split over threads (ccz_parallel); inside a thread, randomizers are made eight
- * at a time and decryptions four at a time (two CRT halves each, c^(p-1) mod p^2 and c^(q-1)
- * mod q^2 in pairs of numbers modulo p and q: mbx_powm_p2), so the IFMA engine's eight lanes are
- * full. */
+/* Batches: arrays split over threads in chunks of whole lane groups (ccz_parallel_grain); inside
+ * a thread, randomizers are made eight at a time and decryptions four at a time (two CRT halves
+ * each, c^(p-1) mod p^2 and c^(q-1) mod q^2 in pairs of numbers modulo p and q: mbx_powm_p2), so
+ * the IFMA engine's eight lanes are full. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +42,7 @@ ccz_status ccz_paillier_encrypt_batch(mpz_t *c, const ccz_paillier_pub *pk, cons
                                       size_t count, unsigned threads)
 {
     job j = {pk, NULL, c, m, NULL};
-    return ccz_parallel(count, threads, encrypt_range, &j);
+    return ccz_parallel_grain(count, threads, MBX_LANES, encrypt_range, &j);
 }
 
 static ccz_status decrypt_range(size_t begin, size_t end, void *arg)
@@ -99,7 +99,7 @@ ccz_status ccz_paillier_decrypt_batch(mpz_t *m, const ccz_paillier_key *k, const
                                       size_t count, unsigned threads)
 {
     job j = {k->pub, k, m, c, NULL};
-    return ccz_parallel(count, threads, decrypt_range, &j);
+    return ccz_parallel_grain(count, threads, MBX_LANES / 2, decrypt_range, &j);
 }
 
 static ccz_status add_range(size_t begin, size_t end, void *arg)
@@ -165,7 +165,7 @@ ccz_status ccz_paillier_mul_plain_batch(mpz_t *c, const ccz_paillier_pub *pk, co
                                         const mpz_t *k, size_t count, unsigned threads)
 {
     job j = {pk, NULL, c, a, k};
-    return ccz_parallel(count, threads, mul_range, &j);
+    return ccz_parallel_grain(count, threads, MBX_LANES, mul_range, &j);
 }
 
 /* ---- encrypted dot products --------------------------------------------------------------------*/

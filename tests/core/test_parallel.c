@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Parallel loops: every index visited exactly once for any thread count, the first failure
- * returned with its detail, and two loops at once from two threads (one on the pool, one on
- * threads of its own) both complete. */
+ * returned with its detail, two loops at once from two threads (one on the pool, one on threads
+ * of its own) both complete, and chunks of whole groups with a grain. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -84,4 +84,47 @@ static void test_two_callers(void)
     free(h2);
 }
 
-TEST_MAIN(T(test_every_index_once), T(test_failure), T(test_two_callers))
+/* With a grain: every index once, every chunk starting on a multiple of the grain and ending on
+ * one (or at n), and no more than four chunks per thread. */
+typedef struct {
+    visit v;
+    size_t grain;
+    atomic_int chunks, misaligned;
+} grained;
+
+static ccz_status mark_grained(size_t begin, size_t end, void *arg)
+{
+    grained *g = arg;
+    atomic_fetch_add(&g->chunks, 1);
+    if (begin % g->grain != 0 || (end % g->grain != 0 && end != g->v.fail_at))
+        atomic_fetch_add(&g->misaligned, 1);
+    return mark(begin, end, &g->v);
+}
+
+static void test_grain(void)
+{
+    size_t sizes[] = {1, 3, 4, 5, 64, 100, 1001};
+    unsigned threads[] = {0, 1, 2, 3, 8};
+    size_t grains[] = {1, 4, 8};
+    for (size_t a = 0; a < sizeof sizes / sizeof sizes[0]; a++)
+        for (size_t b = 0; b < sizeof threads / sizeof threads[0]; b++)
+            for (size_t c = 0; c < sizeof grains / sizeof grains[0]; c++) {
+                size_t n = sizes[a];
+                atomic_int *hits = calloc(n, sizeof *hits);
+                /* fail_at doubles as "n" for the last chunk's end: nothing fails */
+                grained g = {{hits, n}, grains[c], 0, 0};
+                CHECK_OK(ccz_parallel_grain(n, threads[b], grains[c], mark_grained, &g));
+                CHECK(all_once(hits, n));
+                CHECK_INT(atomic_load(&g.misaligned), 0);
+                unsigned t = threads[b] ? threads[b] : ccz_cpu_count();
+                CHECK(atomic_load(&g.chunks) <= (int)(4 * t));
+                free(hits);
+            }
+    atomic_int *hits = calloc(100, sizeof *hits);
+    grained g = {{hits, 50}, 8, 0, 0};
+    CHECK_STATUS(ccz_parallel_grain(100, 2, 8, mark_grained, &g), CCZ_ERR_OVERFLOW);
+    CHECK_STR(ccz_error_detail(), "element 50 failed");
+    free(hits);
+}
+
+TEST_MAIN(T(test_every_index_once), T(test_failure), T(test_two_callers), T(test_grain))
