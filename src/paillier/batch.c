@@ -78,7 +78,7 @@ static ccz_status decrypt_range(size_t begin, size_t end, void *arg)
         }
         if (s)
             break;
-        if (ifma && n > 1) {
+        if (ifma) {
             s = mbx_powm_p2(x, (const mpz_t *)base, (const mpz_t *)exp, (const mpz_t *)root, 2 * n,
                             ebits, ebits);
         } else {

@@ -759,15 +759,33 @@ ccz_status paillier_decrypt_finish(const ccz_paillier_key *k, mpz_t m, const mpz
 ccz_status ccz_paillier_decrypt(mpz_t m, const ccz_paillier_key *k, const mpz_t c)
 {
     CCZ_GUARD(paillier_check_cipher(k->pub, c, 0, false));
-    mpz_t xp, xq;
-    mpz_inits(xp, xq, NULL);
-    /* c itself, not c mod p^2: mpz_powm_sec reduces it in constant time, whereas the size of a
-     * variable-time c mod p^2 tells how close a chosen c came to a multiple of p^2 */
-    paillier_sec_powm(xp, c, k->pm1, k->p2);
-    paillier_sec_powm(xq, c, k->qm1, k->q2);
-    ccz_status s = paillier_decrypt_finish(k, m, xp, xq, 0, false);
-    paillier_mpz_wipe(xp);
-    paillier_mpz_wipe(xq);
+    mpz_t x[2]; /* c^(p-1) mod p^2, c^(q-1) mod q^2 */
+    mpz_inits(x[0], x[1], NULL);
+    /* c itself, not c mod p^2: mpz_powm_sec (and mbx_powm_p2) reduce it in constant time,
+     * whereas the size of a variable-time c mod p^2 tells how close a chosen c came to a
+     * multiple of p^2. With IFMA both halves run as two lanes of one exponentiation in pairs
+     * modulo p and q (about 2.7 times GMP's two at 2048 bits). */
+    ccz_status s = CCZ_OK;
+    if (mbx_available()) {
+        mpz_t base[2], exp[2], root[2]; /* read-only views */
+        *base[0] = *c;
+        *base[1] = *c;
+        *exp[0] = *k->pm1;
+        *exp[1] = *k->qm1;
+        *root[0] = *k->p;
+        *root[1] = *k->q;
+        size_t bp = mpz_sizeinbase(k->p, 2), bq = mpz_sizeinbase(k->q, 2);
+        unsigned bits = (unsigned)(bp > bq ? bp : bq);
+        s = mbx_powm_p2(x, (const mpz_t *)base, (const mpz_t *)exp, (const mpz_t *)root, 2, bits,
+                        bits);
+    } else {
+        paillier_sec_powm(x[0], c, k->pm1, k->p2);
+        paillier_sec_powm(x[1], c, k->qm1, k->q2);
+    }
+    if (s == CCZ_OK)
+        s = paillier_decrypt_finish(k, m, x[0], x[1], 0, false);
+    paillier_mpz_wipe(x[0]);
+    paillier_mpz_wipe(x[1]);
     return s;
 }
 

@@ -580,11 +580,11 @@ static void test_constant_time(void)
     CHECK_OK(ccz_paillier_key_from_primes(&k2, p, q));
     CHECK_INT(vt_disarm(&sec), 0);
     CHECK(sec >= 28); /* 2 x 12 Miller-Rabin rounds, h_p, h_q and their inverses, q^-1 */
-    /* decryption */
+    /* decryption: GMP's two constant-time exponentiations, or the IFMA engine's pairs */
     vt_arm(pk);
     CHECK_OK(ccz_paillier_decrypt(out, k2, c));
     CHECK_INT(vt_disarm(&sec), 0);
-    CHECK_INT(sec, 2);
+    CHECK_INT(sec, mbx_available() ? 0 : 2);
     CHECK(mpz_cmp_ui(out, 5) == 0);
     /* encryption by the key holder (CRT randomizer) */
     vt_arm(pk);
