@@ -692,23 +692,38 @@ ccz_status ccz_paillier_encrypt_priv(mpz_t c, const ccz_paillier_key *k, const m
     CCZ_GUARD(check_plain(pk, m));
     if (pk->djn) /* the fixed-base table is as fast */
         return ccz_paillier_encrypt(c, pk, m);
-    mpz_t r, a, b;
-    mpz_inits(r, a, b, NULL);
+    mpz_t r, x[2]; /* r^n mod p^2 and mod q^2 */
+    mpz_inits(r, x[0], x[1], NULL);
     ccz_status s = rand_unit(r, pk->n);
-    if (s == CCZ_OK) {
-        /* r^n mod p^2 and mod q^2, joined: rho = b + q^2 ((a - b) (q^2)^-1 mod p^2) */
-        paillier_sec_powm(a, r, k->ep, k->p2);
-        paillier_sec_powm(b, r, k->eq, k->q2);
-        mpz_sub(a, a, b);
-        mpz_mul(a, a, k->q2inv);
-        mpz_mod(a, a, k->p2);
-        mpz_mul(a, a, k->q2);
-        mpz_add(a, a, b);
-        paillier_times_gm(pk, c, m, a);
+    /* with IFMA the two halves as lanes of the engine's pairs (their exponents are below p^2 and
+     * q^2: a public bound) */
+    if (s == CCZ_OK && mbx_available()) {
+        mpz_t base[2], exp[2], root[2]; /* read-only views */
+        *base[0] = *r;
+        *base[1] = *r;
+        *exp[0] = *k->ep;
+        *exp[1] = *k->eq;
+        *root[0] = *k->p;
+        *root[1] = *k->q;
+        size_t bp = mpz_sizeinbase(k->p, 2), bq = mpz_sizeinbase(k->q, 2);
+        unsigned bits = (unsigned)(bp > bq ? bp : bq);
+        s = mbx_powm_p2(x, (const mpz_t *)base, (const mpz_t *)exp, (const mpz_t *)root, 2, bits,
+                        2 * bits);
+    } else if (s == CCZ_OK) {
+        paillier_sec_powm(x[0], r, k->ep, k->p2);
+        paillier_sec_powm(x[1], r, k->eq, k->q2);
+    }
+    if (s == CCZ_OK) { /* joined: rho = b + q^2 ((a - b) (q^2)^-1 mod p^2) */
+        mpz_sub(x[0], x[0], x[1]);
+        mpz_mul(x[0], x[0], k->q2inv);
+        mpz_mod(x[0], x[0], k->p2);
+        mpz_mul(x[0], x[0], k->q2);
+        mpz_add(x[0], x[0], x[1]);
+        paillier_times_gm(pk, c, m, x[0]);
     }
     paillier_mpz_wipe(r);
-    paillier_mpz_wipe(a);
-    paillier_mpz_wipe(b);
+    paillier_mpz_wipe(x[0]);
+    paillier_mpz_wipe(x[1]);
     return s;
 }
 

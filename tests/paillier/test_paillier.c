@@ -586,11 +586,11 @@ static void test_constant_time(void)
     CHECK_INT(vt_disarm(&sec), 0);
     CHECK_INT(sec, mbx_available() ? 0 : 2);
     CHECK(mpz_cmp_ui(out, 5) == 0);
-    /* encryption by the key holder (CRT randomizer) */
+    /* encryption by the key holder (CRT randomizer): likewise */
     vt_arm(pk);
     CHECK_OK(ccz_paillier_encrypt_priv(c, k2, m));
     CHECK_INT(vt_disarm(&sec), 0);
-    CHECK_INT(sec, 2);
+    CHECK_INT(sec, mbx_available() ? 0 : 2);
     CHECK_OK(ccz_paillier_decrypt(out, k2, c));
     CHECK(mpz_cmp_ui(out, 5) == 0);
     /* batches: GMP's constant-time path without IFMA, the IFMA engine (no GMP) with it */
