@@ -675,6 +675,19 @@ TARGET static void pair_sqr(__m512i *z, const __m512i *x, const __m512i *m, __m5
     redc_pair(z, tmp, tmp + 2 * D, z + D, z + 2 * D, U, U + 2 * D, m, k0, D);
 }
 
+/* The first lane j <= l whose root equals lane l's, compared in constant time (which lanes share
+ * a root is public: the lanes of one key) */
+static unsigned same_root(const mpz_t *root, unsigned l)
+{
+    size_t len = mpz_size(root[l]);
+    for (unsigned j = 0; j < l; j++)
+        if (mpz_size(root[j]) == len &&
+            CRYPTO_memcmp(mpz_limbs_read(root[j]), mpz_limbs_read(root[l]),
+                          len * sizeof(mp_limb_t)) == 0)
+            return j;
+    return l;
+}
+
 TARGET static ccz_status powm_p2_impl(mpz_t *out, const mpz_t *base, const mpz_t *exp,
                                       const mpz_t *root, unsigned n, unsigned max_bits,
                                       unsigned exp_bits)
@@ -692,24 +705,32 @@ TARGET static ccz_status powm_p2_impl(mpz_t *out, const mpz_t *base, const mpz_t
     __m512i *acc = c.ext, *sel = acc + P, *table = sel + P, *cp = table + entries * P, *rp = cp + P,
             *one = rp + P, *U = one + P, *cols = U + 3 * D;
     uint64_t *scratch = (uint64_t *)(cols + 2 * D);
-    mpz_t v[3][MBX_LANES], w;
+    mpz_t v[3][MBX_LANES], sq[MBX_LANES], w;
     mpz_init(w);
     for (unsigned l = 0; l < MBX_LANES; l++)
-        mpz_inits(v[0][l], v[1][l], v[2][l], NULL);
+        mpz_inits(v[0][l], v[1][l], v[2][l], sq[l], NULL);
     unsigned nwin = (exp_bits + win - 1) / win;
     uint64_t *windows = calloc((size_t)nwin * MBX_LANES, sizeof *windows);
     ccz_status s = windows ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     if (s == CCZ_OK) {
-        /* per lane: p^2, c mod p^2 (constant-time), R^4 and R^2 mod p^2 */
+        /* per lane: c mod p^2 (constant-time); per root (a decryption's lanes alternate p and q):
+         * p^2, R^4 and R^2 mod p^2 */
         for (unsigned l = 0; l < n; l++) {
-            mpz_mul(v[2][l], root[l], root[l]);
-            paillier_sec_mod(v[0][l], base[l], v[2][l]);
-            mpz_set_ui(w, 0);
-            mpz_setbit(w, 208ul * D);
-            paillier_sec_mod(v[1][l], w, v[2][l]);
-            mpz_set_ui(w, 0);
-            mpz_setbit(w, 104ul * D);
-            paillier_sec_mod(v[2][l], w, v[2][l]);
+            unsigned j = same_root(root, l);
+            if (j < l) {
+                mpz_set(sq[l], sq[j]);
+                mpz_set(v[1][l], v[1][j]);
+                mpz_set(v[2][l], v[2][j]);
+            } else {
+                mpz_mul(sq[l], root[l], root[l]);
+                mpz_set_ui(w, 0);
+                mpz_setbit(w, 208ul * D);
+                paillier_sec_mod(v[1][l], w, sq[l]);
+                mpz_set_ui(w, 0);
+                mpz_setbit(w, 104ul * D);
+                paillier_sec_mod(v[2][l], w, sq[l]);
+            }
+            paillier_sec_mod(v[0][l], base[l], sq[l]);
         }
         load_lanes(cols, 2 * D, (const mpz_t *)v[0], n, v[0][0], scratch);
         pair_of(cp, cols, c.m, c.k0, D, c.tmp);
@@ -751,8 +772,7 @@ TARGET static ccz_status powm_p2_impl(mpz_t *out, const mpz_t *base, const mpz_t
             mpz_mul(w, w, root[l]);
             mpz_mul_2exp(v[0][l], v[0][l], 52ul * D);
             mpz_add(w, w, v[0][l]);
-            mpz_mul(v[2][l], root[l], root[l]);
-            paillier_sec_mod(out[l], w, v[2][l]);
+            paillier_sec_mod(out[l], w, sq[l]);
         }
     }
     if (windows) {
@@ -764,6 +784,7 @@ TARGET static ccz_status powm_p2_impl(mpz_t *out, const mpz_t *base, const mpz_t
         paillier_mpz_wipe(v[0][l]);
         paillier_mpz_wipe(v[1][l]);
         paillier_mpz_wipe(v[2][l]);
+        paillier_mpz_wipe(sq[l]);
     }
     ctx_free(&c);
     return s;
