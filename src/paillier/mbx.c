@@ -519,17 +519,20 @@ TARGET static void select_entry(__m512i *sel, const __m512i *table, __m512i idx,
     }
 }
 
-/* windows[w * 8 + l] = window w (from the top) of exp[l], for l < n */
+/* windows[w * 8 + l] = window w (from the top) of exp[l], for l < n: read from the limbs (the
+ * positions are public; limbs beyond an exponent's size read as 0) */
 static void exp_windows(uint64_t *windows, const mpz_t *exp, unsigned n, unsigned nwin,
                         unsigned win)
 {
+    uint64_t mask = ((uint64_t)1 << win) - 1;
     for (unsigned w = 0; w < nwin; w++) {
-        unsigned low = (nwin - 1 - w) * win;
+        unsigned low = (nwin - 1 - w) * win, off = low % 64;
+        mp_size_t limb = (mp_size_t)(low / 64);
         for (unsigned l = 0; l < n; l++) {
-            uint64_t v = 0;
-            for (unsigned b = 0; b < win; b++)
-                v |= (uint64_t)mpz_tstbit(exp[l], low + b) << b;
-            windows[(size_t)w * MBX_LANES + l] = v;
+            uint64_t v = (uint64_t)mpz_getlimbn(exp[l], limb) >> off;
+            if (off + win > 64)
+                v |= (uint64_t)mpz_getlimbn(exp[l], limb + 1) << (64 - off);
+            windows[(size_t)w * MBX_LANES + l] = v & mask;
         }
     }
 }
