@@ -297,6 +297,20 @@ TARGET INLINE void ibf(__m512i *x, __m512i *y, twid w, const kconst *k, const in
     *y = mulw(d, w, k, ifma);
 }
 
+/* inverse with IFMA, growing (lat.c, inverse_may_grow): x, y < K = 2^s q at stage s ->
+ * x + y < 2K, (x - y + K) w < 2q; without growth (grow = 0), ibf */
+TARGET INLINE void ibf_g(__m512i *x, __m512i *y, twid w, __m512i kc, const kconst *k,
+                         const int ifma, const int grow)
+{
+    if (!grow) {
+        ibf(x, y, w, k, ifma);
+        return;
+    }
+    __m512i d = _mm512_sub_epi64(_mm512_add_epi64(*x, kc), *y);
+    *x = _mm512_add_epi64(*x, *y);
+    *y = mulw(d, w, k, 1);
+}
+
 /* A fused pass's block: `rows` rows g words apart of `cols` groups of eight columns from p, into
  * v[c][r], and back. */
 TARGET INLINE void block_load(__m512i v[2][8], const uint64_t *p, size_t g, size_t rows,
@@ -431,7 +445,8 @@ TARGET INLINE void forward_fused(const lat_ntt *t, uint64_t *a, const int ifma)
 /* The inverse transform's first three stages (butterflies 1, 2, 4 apart) on a[128 b, 128 b + 128),
  * as fwd_last3 */
 TARGET INLINE void inv_first3(const lat_ntt *t, uint64_t *a, const uint64_t *rs,
-                              const uint64_t *sps, size_t b, const kconst *k, const int ifma)
+                              const uint64_t *sps, size_t b, const kconst *k, const int ifma,
+                              const int grow, const int from32)
 {
     const size_t n = t->n, o = 64 * b;
     const __m512i pev = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0),
@@ -439,26 +454,39 @@ TARGET INLINE void inv_first3(const lat_ntt *t, uint64_t *a, const uint64_t *rs,
                   p4a = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0),
                   p4b = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
     uint64_t *p = a + 128 * b;
+    /* from32: the input is 32-bit words from byte 4n (lat_ntt_inverse_from32). Blocks go
+     * upwards and each is read whole before it is written: its stores, below byte 1024 (b + 1),
+     * reach no 32-bit word of a later block (from byte 4n + 512 (b + 1)). */
+    const uint32_t *src = (const uint32_t *)(a + n / 2) + 128 * b;
+    const __m512i k1 = k->q, k2 = _mm512_add_epi64(k1, k1), k4 = _mm512_add_epi64(k2, k2);
     __m512i x[8], y[8];
 #pragma GCC unroll 8
     for (int c = 0; c < 8; c++) { /* gap 1 */
-        __m512i lo = _mm512_loadu_si512(p + 16 * c), hi = _mm512_loadu_si512(p + 16 * c + 8);
+        __m512i lo, hi;
+        if (from32) {
+            lo = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(src + 16 * c)));
+            hi = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(src + 16 * c + 8)));
+        } else {
+            lo = _mm512_loadu_si512(p + 16 * c);
+            hi = _mm512_loadu_si512(p + 16 * c + 8);
+        }
         x[c] = _mm512_permutex2var_epi64(lo, pev, hi);
         y[c] = _mm512_permutex2var_epi64(lo, pod, hi);
-        ibf(&x[c], &y[c], tw_load(t->iroot + n / 2 + o + 8 * c, rs + n / 2 + o + 8 * c, ifma), k,
-            ifma);
+        ibf_g(&x[c], &y[c], tw_load(t->iroot + n / 2 + o + 8 * c, rs + n / 2 + o + 8 * c, ifma), k1,
+              k, ifma, grow);
     }
 #pragma GCC unroll 8
     for (int c = 0; c < 8; c++) { /* gap 2 */
         __m512i x2 = _mm512_unpacklo_epi64(x[c], y[c]), y2 = _mm512_unpackhi_epi64(x[c], y[c]);
-        ibf(&x2, &y2, tw_load(t->sp[1] + n / 2 + o + 8 * c, sps + n / 2 + o + 8 * c, ifma), k,
-            ifma);
+        ibf_g(&x2, &y2, tw_load(t->sp[1] + n / 2 + o + 8 * c, sps + n / 2 + o + 8 * c, ifma), k2, k,
+              ifma, grow);
         x[c] = _mm512_permutex2var_epi64(x2, p4a, y2);
         y[c] = _mm512_permutex2var_epi64(x2, p4b, y2);
     }
 #pragma GCC unroll 8
     for (int c = 0; c < 8; c++) { /* gap 4 */
-        ibf(&x[c], &y[c], tw_load(t->sp[1] + o + 8 * c, sps + o + 8 * c, ifma), k, ifma);
+        ibf_g(&x[c], &y[c], tw_load(t->sp[1] + o + 8 * c, sps + o + 8 * c, ifma), k4, k, ifma,
+              grow);
         _mm512_storeu_si512(p + 16 * c, _mm512_shuffle_i64x2(x[c], y[c], 0x44));
         _mm512_storeu_si512(p + 16 * c + 8, _mm512_shuffle_i64x2(x[c], y[c], 0xee));
     }
@@ -467,11 +495,15 @@ TARGET INLINE void inv_first3(const lat_ntt *t, uint64_t *a, const uint64_t *rs,
 /* Inverse stages with butterflies g, 2g, ... (nk <= 3 of them, g >= 8) apart; the transform's
  * last one (n / 2 apart) takes n^-1 and reduces fully. */
 TARGET INLINE void inv_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, size_t g,
-                            const unsigned nk, const kconst *k, const int ifma)
+                            const unsigned nk, const kconst *k, const int ifma, const int grow)
 {
     const size_t n = t->n, rows = (size_t)1 << nk, span = g << nk;
     const bool last = span == n;
     const __m512i q2 = _mm512_add_epi64(k->q, k->q);
+    __m512i kc[3]; /* growing: stage st's K = g q 2^st (stage log2(g) + st, see ibf_g) */
+    kc[0] = _mm512_set1_epi64((long long)(g * t->mod.q));
+    kc[1] = _mm512_add_epi64(kc[0], kc[0]);
+    kc[2] = _mm512_add_epi64(kc[1], kc[1]);
     for (size_t i0 = 0; i0 < n / span; i0++) {
         twid w[7]; /* stage st's twiddles at rows - (rows >> st) */
 #pragma GCC unroll 3
@@ -503,8 +535,9 @@ TARGET INLINE void inv_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, s
                         for (size_t c = 0; c < cols; c++) {
                             __m512i x = v[c][r], y = v[c][r + h];
                             __m512i sx = mulw(_mm512_add_epi64(x, y), ni, k, ifma),
-                                    dy = mulw(_mm512_sub_epi64(_mm512_add_epi64(x, k->r), y), lw, k,
-                                              ifma);
+                                    dy = mulw(_mm512_sub_epi64(
+                                                  _mm512_add_epi64(x, grow ? kc[st] : k->r), y),
+                                              lw, k, ifma);
                             if (!ifma) {
                                 sx = reduce_once(sx, q2);
                                 dy = reduce_once(dy, q2);
@@ -520,30 +553,31 @@ TARGET INLINE void inv_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, s
                     for (size_t r = 0; r < h; r++)
 #pragma GCC unroll 2
                         for (size_t c = 0; c < cols; c++)
-                            ibf(&v[c][2 * h * b + r], &v[c][2 * h * b + r + h],
-                                w[(rows - 2 * cnt) + b], k, ifma);
+                            ibf_g(&v[c][2 * h * b + r], &v[c][2 * h * b + r + h],
+                                  w[(rows - 2 * cnt) + b], kc[st], k, ifma, grow);
             }
             block_store(v, p + j, g, rows, cols);
         }
     }
 }
 
-TARGET INLINE void inverse_fused(const lat_ntt *t, uint64_t *a, const int ifma)
+TARGET INLINE void inverse_fused(const lat_ntt *t, uint64_t *a, const int ifma, const int grow,
+                                 const int from32)
 {
     const uint64_t *rs = ifma ? t->iroot_s52 : t->iroot_s, *sps = ifma ? t->sp_s52[1] : t->sp_s[1];
     const kconst k = {_mm512_set1_epi64((long long)t->mod.q),
                       _mm512_set1_epi64((long long)((ifma ? 2 : 4) * t->mod.q))};
     for (size_t b = 0; b < t->n / 128; b++)
-        inv_first3(t, a, rs, sps, b, &k, ifma);
+        inv_first3(t, a, rs, sps, b, &k, ifma, grow, from32);
     size_t g = 8;
     for (unsigned s = 0, nk; s < t->log_n - 3; s += nk, g <<= nk) {
         nk = pass_stages(t->log_n - 3 - s);
         if (nk == 3)
-            inv_pass(t, a, rs, g, 3, &k, ifma);
+            inv_pass(t, a, rs, g, 3, &k, ifma, grow);
         else if (nk == 2)
-            inv_pass(t, a, rs, g, 2, &k, ifma);
+            inv_pass(t, a, rs, g, 2, &k, ifma, grow);
         else
-            inv_pass(t, a, rs, g, 1, &k, ifma);
+            inv_pass(t, a, rs, g, 1, &k, ifma, grow);
     }
 }
 
@@ -563,13 +597,49 @@ TARGET void lat_ntt_inverse_avx512(const lat_ntt *t, uint64_t *a)
     bool ifma = t->iroot_s52 && lat_ifma();
     if (t->n < 128)
         ifma ? inverse_small(t, a, 1) : inverse_small(t, a, 0);
+    else if (ifma && t->inv_grow)
+        inverse_fused(t, a, 1, 1, 0);
     else if (ifma)
-        inverse_fused(t, a, 1);
+        inverse_fused(t, a, 1, 0, 0);
     else
-        inverse_fused(t, a, 0);
+        inverse_fused(t, a, 0, 0, 0);
+}
+
+/* Widening fused into the first pass on the path batch encoding takes (growing, IFMA); a pass of
+ * its own before the transform elsewhere */
+TARGET void lat_ntt_inverse_from32_avx512(const lat_ntt *t, uint64_t *a)
+{
+    if (t->n >= 128 && t->inv_grow && t->iroot_s52 && lat_ifma()) {
+        inverse_fused(t, a, 1, 1, 1);
+        return;
+    }
+    lat_widen32(a, t->n);
+    lat_ntt_inverse_avx512(t, a);
 }
 
 /* ---- vector kernels ---------------------------------------------------------------------------*/
+
+/* The range check on whole registers beside the scalar stores (AVX-512 has scatters, but they
+ * are slow on the CPUs measured) */
+TARGET bool lat_vec_scatter32_avx512(uint32_t *out, const uint64_t *v, const uint32_t *at,
+                                     size_t count, uint64_t bound)
+{
+    __m512i m = _mm512_setzero_si512();
+    size_t j = 0;
+    for (; j + 16 <= count; j += 16) {
+        m = _mm512_max_epu64(m, _mm512_loadu_si512(v + j));
+        m = _mm512_max_epu64(m, _mm512_loadu_si512(v + j + 8));
+#pragma GCC unroll 16
+        for (size_t l = 0; l < 16; l++)
+            out[at[j + l]] = (uint32_t)v[j + l];
+    }
+    uint64_t top = _mm512_reduce_max_epu64(m);
+    for (; j < count; j++) {
+        top = v[j] > top ? v[j] : top;
+        out[at[j]] = (uint32_t)v[j];
+    }
+    return top < bound;
+}
 
 TARGET void lat_vec_add_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
                                uint64_t q)
