@@ -41,18 +41,11 @@ ccz_status ccz_lattice_bfv_encode(ccz_lattice_plaintext *pt, const ccz_lattice_c
     CCZ_ENSURE(count <= n, CCZ_ERR_INVALID_ARGUMENT, "%zu values for %zu slots", count, n);
     const uint32_t *at = ctx->slot_index;
     uint64_t *c = pt->coeffs;
-    /* The values placed and checked in one pass. Below 2^32 (every batching t in practice) as
-     * 32-bit words in the second half of the coefficients, which the transform's first pass
-     * widens: the random stores cover half the memory. slot_index is a permutation: n values
-     * write every position. */
-    bool narrow = t <= UINT32_MAX, below = true;
-    if (narrow) {
-        uint32_t *c32 = (uint32_t *)(c + n / 2);
-        if (count < n)
-            memset(c32, 0, n * 4);
-        below = lat_vec_scatter32(c32, values, at, count, t);
+    bool below = true; /* the values placed and checked in one pass */
+    if (count == n && ctx->slot_line) {
+        below = lat_vec_scatter_lines(c, values, ctx->slot_line, ctx->slot_lane, n, t);
     } else {
-        if (count < n)
+        if (count < n) /* slot_index is a permutation: n values write every position */
             memset(c, 0, n * 8);
         for (size_t j = 0; j < count; j++) {
             below &= values[j] < t;
@@ -63,10 +56,7 @@ ccz_status ccz_lattice_bfv_encode(ccz_lattice_plaintext *pt, const ccz_lattice_c
         CCZ_ENSURE(values[j] < t, CCZ_ERR_INVALID_ARGUMENT,
                    "value %zu (%llu) is not below the plain modulus %llu", j,
                    (unsigned long long)values[j], (unsigned long long)t);
-    if (narrow)
-        lat_ntt_inverse_from32(&ctx->tntt, c);
-    else
-        lat_ntt_inverse(&ctx->tntt, c);
+    lat_ntt_inverse(&ctx->tntt, c);
     return CCZ_OK;
 }
 

@@ -256,24 +256,6 @@ void lat_ntt_inverse_portable(const lat_ntt *t, uint64_t *a)
     }
 }
 
-void lat_widen32(uint64_t *a, size_t n)
-{
-    /* upwards: word i's bytes [8i, 8i + 8) end at or before 4n + 4(i + 1), where the 32-bit
-     * words not yet read begin */
-    const unsigned char *src = (const unsigned char *)a + 4 * n;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t v;
-        memcpy(&v, src + 4 * i, 4);
-        a[i] = v;
-    }
-}
-
-void lat_ntt_inverse_from32_portable(const lat_ntt *t, uint64_t *a)
-{
-    lat_widen32(a, t->n);
-    lat_ntt_inverse_portable(t, a);
-}
-
 void lat_ntt_forward(const lat_ntt *t, uint64_t *a)
 {
     if (t->n >= 16 && lat_avx512())
@@ -288,14 +270,6 @@ void lat_ntt_inverse(const lat_ntt *t, uint64_t *a)
         lat_ntt_inverse_avx512(t, a);
     else
         lat_ntt_inverse_portable(t, a);
-}
-
-void lat_ntt_inverse_from32(const lat_ntt *t, uint64_t *a)
-{
-    if (t->n >= 16 && lat_avx512())
-        lat_ntt_inverse_from32_avx512(t, a);
-    else
-        lat_ntt_inverse_from32_portable(t, a);
 }
 
 const char *ccz_lattice_simd(void)
@@ -384,16 +358,19 @@ void lat_vec_mul_w_add(uint64_t *acc, const uint64_t *a, const uint64_t *w, cons
         acc[x] = lat_add_mod(acc[x], lat_mul_shoup_w(a[x], w[x], ws[x], q), q);
 }
 
-bool lat_vec_scatter32(uint32_t *out, const uint64_t *v, const uint32_t *at, size_t count,
-                       uint64_t bound)
+bool lat_vec_scatter_lines(uint64_t *out, const uint64_t *v, const uint32_t *line,
+                           const uint8_t *lane, size_t n, uint64_t bound)
 {
-    if (count >= 16 && lat_avx512())
-        return lat_vec_scatter32_avx512(out, v, at, count, bound);
+    if (lat_avx512())
+        return lat_vec_scatter_lines_avx512(out, v, line, lane, n, bound);
+    size_t m = n / 16;
     uint64_t above = 0;
-    for (size_t j = 0; j < count; j++) {
-        above |= v[j] >= bound;
-        out[at[j]] = (uint32_t)v[j];
-    }
+    for (size_t g = 0; g < n / 8; g++)
+        for (size_t l = 0; l < 8; l++) {
+            uint64_t x = v[g / m * (n / 2) + g % m + lane[8 * g + l] * m];
+            above |= x >= bound;
+            out[line[g] + l] = x;
+        }
     return !above;
 }
 

@@ -134,7 +134,7 @@ typedef struct {
      * inverse; the Shoup companions beside them (s52 only for q < 2^50, else NULL). */
     uint64_t *sp[2], *sp_s[2], *sp_s52[2];
     /* The inverse transform may let its values grow instead of reducing them after each stage
-     * (q <= 2^52 / n with IFMA; see LAT_GROW_LIMIT in lat.c) */
+     * (q <= 2^52 / n, IFMA; the bound is derived at inverse_may_grow in lat.c) */
     bool inv_grow;
 } lat_ntt;
 
@@ -145,16 +145,9 @@ void lat_ntt_free(lat_ntt *t);
  * at the odd powers of psi (in bit-reversed order), so products are pointwise. */
 void lat_ntt_forward(const lat_ntt *t, uint64_t *a);
 void lat_ntt_inverse(const lat_ntt *t, uint64_t *a);
-/* The inverse transform of n residues below q < 2^32 given as 32-bit words in a's second half
- * (bytes 4n to 8n, in order): a holds the n 64-bit words of the result (batch encoding scatters
- * into half the memory, then the first pass widens them). */
-void lat_ntt_inverse_from32(const lat_ntt *t, uint64_t *a);
 /* The portable implementations, whatever the CPU (tests compare the two). */
 void lat_ntt_forward_portable(const lat_ntt *t, uint64_t *a);
 void lat_ntt_inverse_portable(const lat_ntt *t, uint64_t *a);
-void lat_ntt_inverse_from32_portable(const lat_ntt *t, uint64_t *a);
-/* a[i] = the 32-bit word i of a's second half, for i < n */
-void lat_widen32(uint64_t *a, size_t n);
 
 /* Whether the AVX-512 paths are used (AVX-512F and DQ; IFMA for q < 2^50), as core/cpu.h finds
  * them (none under CCZ_CPU=portable). */
@@ -207,12 +200,14 @@ void lat_vec_sub_mul_c(uint64_t *out, const uint64_t *a, const uint64_t *b, uint
                        size_t n, uint64_t q);
 void lat_vec_sub_mul_c_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, uint64_t c,
                               uint64_t cs, size_t n, uint64_t q);
-/* out[at[j]] = v[j] (its low 32 bits) for j < count; true when every v[j] is below bound (the
- * stores are made either way) */
-bool lat_vec_scatter32(uint32_t *out, const uint64_t *v, const uint32_t *at, size_t count,
-                       uint64_t bound);
-bool lat_vec_scatter32_avx512(uint32_t *out, const uint64_t *v, const uint32_t *at, size_t count,
-                              uint64_t bound);
+/* out[line[g] + l] = v[s(g, lane[8 g + l])] for the n / 8 groups g, l < 8, where group g's slot
+ * i is s(g, i) = (g / m) (n / 2) + g % m + i m with m = n / 16 (n >= 128): the batching
+ * permutation by whole lines (lattice_internal.h, slot_line); true when every v[j] is below
+ * bound (the stores are made either way) */
+bool lat_vec_scatter_lines(uint64_t *out, const uint64_t *v, const uint32_t *line,
+                           const uint8_t *lane, size_t n, uint64_t bound);
+bool lat_vec_scatter_lines_avx512(uint64_t *out, const uint64_t *v, const uint32_t *line,
+                                  const uint8_t *lane, size_t n, uint64_t bound);
 /* Shoup constants of an array (lat_shoup_w) */
 void lat_vec_shoup(uint64_t *ws, const uint64_t *w, size_t n, uint64_t q);
 
@@ -223,6 +218,5 @@ void lat_vec_mul_w_avx512(uint64_t *out, const uint64_t *acc, const uint64_t *a,
                           const uint64_t *ws, size_t n, uint64_t q);
 void lat_ntt_forward_avx512(const lat_ntt *t, uint64_t *a);
 void lat_ntt_inverse_avx512(const lat_ntt *t, uint64_t *a);
-void lat_ntt_inverse_from32_avx512(const lat_ntt *t, uint64_t *a);
 
 #endif

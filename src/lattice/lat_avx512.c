@@ -232,7 +232,8 @@ TARGET INLINE void inverse_small(const lat_ntt *t, uint64_t *a, const int ifma)
  * the final reduction fused in; the inverse transform the other way round, n^-1 folded into its
  * last stage. Values stay below r between stages (forward: below 2r before a butterfly reduces
  * x): r = 2q with IFMA, whose products are in [0, 2q); r = 4q on the 64-bit path, whose products
- * are only in [0, 4q) (mulw). */
+ * are only in [0, 4q) (mulw). For small primes (q <= 2^52 / n: lat_ntt's inv_grow) the IFMA
+ * inverse makes no correction at all: the sums grow a bit per stage (ibf_g). */
 
 typedef struct {
     __m512i q, r;
@@ -446,7 +447,7 @@ TARGET INLINE void forward_fused(const lat_ntt *t, uint64_t *a, const int ifma)
  * as fwd_last3 */
 TARGET INLINE void inv_first3(const lat_ntt *t, uint64_t *a, const uint64_t *rs,
                               const uint64_t *sps, size_t b, const kconst *k, const int ifma,
-                              const int grow, const int from32)
+                              const int grow)
 {
     const size_t n = t->n, o = 64 * b;
     const __m512i pev = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0),
@@ -454,22 +455,11 @@ TARGET INLINE void inv_first3(const lat_ntt *t, uint64_t *a, const uint64_t *rs,
                   p4a = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0),
                   p4b = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
     uint64_t *p = a + 128 * b;
-    /* from32: the input is 32-bit words from byte 4n (lat_ntt_inverse_from32). Blocks go
-     * upwards and each is read whole before it is written: its stores, below byte 1024 (b + 1),
-     * reach no 32-bit word of a later block (from byte 4n + 512 (b + 1)). */
-    const uint32_t *src = (const uint32_t *)(a + n / 2) + 128 * b;
     const __m512i k1 = k->q, k2 = _mm512_add_epi64(k1, k1), k4 = _mm512_add_epi64(k2, k2);
     __m512i x[8], y[8];
 #pragma GCC unroll 8
     for (int c = 0; c < 8; c++) { /* gap 1 */
-        __m512i lo, hi;
-        if (from32) {
-            lo = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(src + 16 * c)));
-            hi = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(src + 16 * c + 8)));
-        } else {
-            lo = _mm512_loadu_si512(p + 16 * c);
-            hi = _mm512_loadu_si512(p + 16 * c + 8);
-        }
+        __m512i lo = _mm512_loadu_si512(p + 16 * c), hi = _mm512_loadu_si512(p + 16 * c + 8);
         x[c] = _mm512_permutex2var_epi64(lo, pev, hi);
         y[c] = _mm512_permutex2var_epi64(lo, pod, hi);
         ibf_g(&x[c], &y[c], tw_load(t->iroot + n / 2 + o + 8 * c, rs + n / 2 + o + 8 * c, ifma), k1,
@@ -561,14 +551,13 @@ TARGET INLINE void inv_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, s
     }
 }
 
-TARGET INLINE void inverse_fused(const lat_ntt *t, uint64_t *a, const int ifma, const int grow,
-                                 const int from32)
+TARGET INLINE void inverse_fused(const lat_ntt *t, uint64_t *a, const int ifma, const int grow)
 {
     const uint64_t *rs = ifma ? t->iroot_s52 : t->iroot_s, *sps = ifma ? t->sp_s52[1] : t->sp_s[1];
     const kconst k = {_mm512_set1_epi64((long long)t->mod.q),
                       _mm512_set1_epi64((long long)((ifma ? 2 : 4) * t->mod.q))};
     for (size_t b = 0; b < t->n / 128; b++)
-        inv_first3(t, a, rs, sps, b, &k, ifma, grow, from32);
+        inv_first3(t, a, rs, sps, b, &k, ifma, grow);
     size_t g = 8;
     for (unsigned s = 0, nk; s < t->log_n - 3; s += nk, g <<= nk) {
         nk = pass_stages(t->log_n - 3 - s);
@@ -598,47 +587,59 @@ TARGET void lat_ntt_inverse_avx512(const lat_ntt *t, uint64_t *a)
     if (t->n < 128)
         ifma ? inverse_small(t, a, 1) : inverse_small(t, a, 0);
     else if (ifma && t->inv_grow)
-        inverse_fused(t, a, 1, 1, 0);
+        inverse_fused(t, a, 1, 1);
     else if (ifma)
-        inverse_fused(t, a, 1, 0, 0);
+        inverse_fused(t, a, 1, 0);
     else
-        inverse_fused(t, a, 0, 0, 0);
-}
-
-/* Widening fused into the first pass on the path batch encoding takes (growing, IFMA); a pass of
- * its own before the transform elsewhere */
-TARGET void lat_ntt_inverse_from32_avx512(const lat_ntt *t, uint64_t *a)
-{
-    if (t->n >= 128 && t->inv_grow && t->iroot_s52 && lat_ifma()) {
-        inverse_fused(t, a, 1, 1, 1);
-        return;
-    }
-    lat_widen32(a, t->n);
-    lat_ntt_inverse_avx512(t, a);
+        inverse_fused(t, a, 0, 0);
 }
 
 /* ---- vector kernels ---------------------------------------------------------------------------*/
 
-/* The range check on whole registers beside the scalar stores (AVX-512 has scatters, but they
- * are slow on the CPUs measured) */
-TARGET bool lat_vec_scatter32_avx512(uint32_t *out, const uint64_t *v, const uint32_t *at,
-                                     size_t count, uint64_t bound)
+/* Eight groups at a time: eight registers of eight consecutive slots each, N/16 apart, transposed
+ * so that each holds one group, permuted into its line's order and stored whole */
+TARGET bool lat_vec_scatter_lines_avx512(uint64_t *out, const uint64_t *v, const uint32_t *line,
+                                         const uint8_t *lane, size_t n, uint64_t bound)
 {
-    __m512i m = _mm512_setzero_si512();
-    size_t j = 0;
-    for (; j + 16 <= count; j += 16) {
-        m = _mm512_max_epu64(m, _mm512_loadu_si512(v + j));
-        m = _mm512_max_epu64(m, _mm512_loadu_si512(v + j + 8));
-#pragma GCC unroll 16
-        for (size_t l = 0; l < 16; l++)
-            out[at[j + l]] = (uint32_t)v[j + l];
-    }
-    uint64_t top = _mm512_reduce_max_epu64(m);
-    for (; j < count; j++) {
-        top = v[j] > top ? v[j] : top;
-        out[at[j]] = (uint32_t)v[j];
-    }
-    return top < bound;
+    const size_t m = n / 16;
+    const __m512i ia = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0),
+                  ib = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
+    __m512i top = _mm512_setzero_si512();
+    for (size_t h = 0; h < 2; h++)
+        for (size_t j = 0; j < m; j += 8) {
+            const uint64_t *src = v + h * (n / 2) + j;
+            __m512i r[8], t[8], u[8];
+#pragma GCC unroll 8
+            for (int i = 0; i < 8; i++) {
+                r[i] = _mm512_loadu_si512(src + i * m);
+                top = _mm512_max_epu64(top, r[i]);
+            }
+#pragma GCC unroll 4
+            for (int i = 0; i < 8; i += 2) { /* t[i]: rows i, i + 1 at even columns, t[i + 1] odd */
+                t[i] = _mm512_unpacklo_epi64(r[i], r[i + 1]);
+                t[i + 1] = _mm512_unpackhi_epi64(r[i], r[i + 1]);
+            }
+#pragma GCC unroll 2
+            for (int i = 0; i < 8; i += 4) { /* u[i + c]: rows i .. i + 3 of columns c, c + 4 */
+                u[i] = _mm512_permutex2var_epi64(t[i], ia, t[i + 2]);
+                u[i + 1] = _mm512_permutex2var_epi64(t[i + 1], ia, t[i + 3]);
+                u[i + 2] = _mm512_permutex2var_epi64(t[i], ib, t[i + 2]);
+                u[i + 3] = _mm512_permutex2var_epi64(t[i + 1], ib, t[i + 3]);
+            }
+#pragma GCC unroll 4
+            for (int c = 0; c < 4; c++) { /* columns c and c + 4: groups j + c, j + c + 4 */
+                r[c] = _mm512_shuffle_i64x2(u[c], u[c + 4], 0x44);
+                r[c + 4] = _mm512_shuffle_i64x2(u[c], u[c + 4], 0xee);
+            }
+#pragma GCC unroll 8
+            for (int c = 0; c < 8; c++) {
+                size_t g = h * m + j + c;
+                __m512i idx =
+                    _mm512_cvtepu8_epi64(_mm_loadl_epi64((const __m128i *)(lane + 8 * g)));
+                _mm512_storeu_si512(out + line[g], _mm512_permutexvar_epi64(idx, r[c]));
+            }
+        }
+    return _mm512_reduce_max_epu64(top) < bound;
 }
 
 TARGET void lat_vec_add_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
