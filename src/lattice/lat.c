@@ -118,18 +118,19 @@ static ccz_status minimal_root(uint64_t *out, const lat_mod *m, size_t n)
 /* The inverse transform without its corrections (lat_avx512.c, inverse_fused with `grow`): the
  * Gentleman-Sande stage s = 0 .. L - 1 (n = 2^L, butterflies 2^s apart) maps x, y to x + y and
  * (x - y + K_s) w, the product by Shoup's method with 52-bit constants (IFMA), which gives a value
- * in [0, 2q) for any multiplicand below 2^52. With the inputs below q and K_s = 2^s q, every
- * value entering stage s is below B_s = 2^s q: B_0 = q; the sums are below 2 B_s = B_{s + 1}, the
- * products below 2q <= B_{s + 1}; and x - y + K_s lies in [K_s - B_s + 1, B_s + K_s), that is in
- * [1, 2^(s + 1) q). The largest multiplicands are the last stage's (s = L - 1): x + y, taken
- * times n^-1, and x - y + K_(L - 1), times n^-1 psi^-1, both below 2^L q; their products, in
- * [0, 2q), are reduced once. So the rule is 2^L q <= 2^52, and no tighter one holds: with every
- * input q - 1, the words at 0 and n/2 after L - 1 stages are the sums of their halves,
- * (n/2)(q - 1) each, and the last sum is n (q - 1). (2^L q = 2^52 cannot happen for q odd.)
- * The batching NTT modulo a 20-bit t qualifies up to N = 2^32; a 30-bit prime up to 2^22. */
+ * in [0, 2q) for any multiplicand below 2^52. The inputs may be below 2q, as the other paths
+ * allow. With K_s = 2^(s + 1) q, every value entering stage s is below B_s = 2^(s + 1) q:
+ * B_0 = 2q; the sums are below 2 B_s = B_(s + 1), the products below 2q <= B_(s + 1); and
+ * x - y + K_s lies in [K_s - B_s + 1, B_s + K_s), that is in [1, 2^(s + 2) q). The largest
+ * multiplicands are the last stage's (s = L - 1): x + y, taken times n^-1, and x - y + K_(L - 1),
+ * times n^-1 psi^-1, both below 2^(L + 1) q; their products, in [0, 2q), are reduced once. So
+ * the rule is 2^(L + 1) q <= 2^52, and no looser one holds: with every input 2q - 1, the words
+ * at 0 and n/2 after L - 1 stages are the sums of their halves, (n/2)(2q - 1) each, and the last
+ * sum is n (2q - 1). (Equality cannot happen for q odd.) The batching NTT modulo a 20-bit t
+ * qualifies up to N = 2^31; a 30-bit prime up to 2^21. */
 static bool inverse_may_grow(uint64_t q, unsigned log_n)
 {
-    return q < LAT_SHOUP52_LIMIT && q <= (1ull << 52) >> log_n;
+    return q < LAT_SHOUP52_LIMIT && q <= (1ull << 51) >> log_n;
 }
 
 ccz_status lat_ntt_init(lat_ntt *t, uint64_t q, unsigned log_n)

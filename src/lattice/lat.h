@@ -134,7 +134,7 @@ typedef struct {
      * inverse; the Shoup companions beside them (s52 only for q < 2^50, else NULL). */
     uint64_t *sp[2], *sp_s[2], *sp_s52[2];
     /* The inverse transform may let its values grow instead of reducing them after each stage
-     * (q <= 2^52 / n, IFMA; the bound is derived at inverse_may_grow in lat.c) */
+     * (q <= 2^51 / n, IFMA; the bound is derived at inverse_may_grow in lat.c) */
     bool inv_grow;
 } lat_ntt;
 

@@ -232,7 +232,7 @@ TARGET INLINE void inverse_small(const lat_ntt *t, uint64_t *a, const int ifma)
  * the final reduction fused in; the inverse transform the other way round, n^-1 folded into its
  * last stage. Values stay below r between stages (forward: below 2r before a butterfly reduces
  * x): r = 2q with IFMA, whose products are in [0, 2q); r = 4q on the 64-bit path, whose products
- * are only in [0, 4q) (mulw). For small primes (q <= 2^52 / n: lat_ntt's inv_grow) the IFMA
+ * are only in [0, 4q) (mulw). For small primes (q <= 2^51 / n: lat_ntt's inv_grow) the IFMA
  * inverse makes no correction at all: the sums grow a bit per stage (ibf_g). */
 
 typedef struct {
@@ -298,7 +298,7 @@ TARGET INLINE void ibf(__m512i *x, __m512i *y, twid w, const kconst *k, const in
     *y = mulw(d, w, k, ifma);
 }
 
-/* inverse with IFMA, growing (lat.c, inverse_may_grow): x, y < K = 2^s q at stage s ->
+/* inverse with IFMA, growing (lat.c, inverse_may_grow): x, y < K = 2^(s + 1) q at stage s ->
  * x + y < 2K, (x - y + K) w < 2q; without growth (grow = 0), ibf */
 TARGET INLINE void ibf_g(__m512i *x, __m512i *y, twid w, __m512i kc, const kconst *k,
                          const int ifma, const int grow)
@@ -455,7 +455,8 @@ TARGET INLINE void inv_first3(const lat_ntt *t, uint64_t *a, const uint64_t *rs,
                   p4a = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0),
                   p4b = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
     uint64_t *p = a + 128 * b;
-    const __m512i k1 = k->q, k2 = _mm512_add_epi64(k1, k1), k4 = _mm512_add_epi64(k2, k2);
+    const __m512i k1 = _mm512_add_epi64(k->q, k->q), k2 = _mm512_add_epi64(k1, k1),
+                  k4 = _mm512_add_epi64(k2, k2); /* growing: K of stages 0, 1, 2 */
     __m512i x[8], y[8];
 #pragma GCC unroll 8
     for (int c = 0; c < 8; c++) { /* gap 1 */
@@ -490,8 +491,8 @@ TARGET INLINE void inv_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, s
     const size_t n = t->n, rows = (size_t)1 << nk, span = g << nk;
     const bool last = span == n;
     const __m512i q2 = _mm512_add_epi64(k->q, k->q);
-    __m512i kc[3]; /* growing: stage st's K = g q 2^st (stage log2(g) + st, see ibf_g) */
-    kc[0] = _mm512_set1_epi64((long long)(g * t->mod.q));
+    __m512i kc[3]; /* growing: stage st's K = 2 g q 2^st (stage log2(g) + st, see ibf_g) */
+    kc[0] = _mm512_set1_epi64((long long)(2 * g * t->mod.q));
     kc[1] = _mm512_add_epi64(kc[0], kc[0]);
     kc[2] = _mm512_add_epi64(kc[1], kc[1]);
     for (size_t i0 = 0; i0 < n / span; i0++) {
