@@ -39,20 +39,24 @@ ccz_status ccz_lattice_bfv_encode(ccz_lattice_plaintext *pt, const ccz_lattice_c
     size_t n = ctx->n;
     uint64_t t = ctx->params.plain_modulus;
     CCZ_ENSURE(count <= n, CCZ_ERR_INVALID_ARGUMENT, "%zu values for %zu slots", count, n);
-    if (count < n) /* slot_index is a permutation: n values write every position */
-        memset(pt->coeffs, 0, n * 8);
     const uint32_t *at = ctx->slot_index;
-    uint64_t *c = pt->coeffs, above = 0; /* the values placed and checked in one pass */
-    for (size_t j = 0; j < count; j++) {
-        uint64_t v = values[j];
-        above |= v >= t;
-        c[at[j]] = v;
+    uint64_t *c = pt->coeffs;
+    bool below = true; /* the values placed and checked in one pass */
+    if (count == n && ctx->slot_line) {
+        below = lat_vec_scatter_lines(c, values, ctx->slot_line, ctx->slot_lane, n, t);
+    } else {
+        if (count < n) /* slot_index is a permutation: n values write every position */
+            memset(c, 0, n * 8);
+        for (size_t j = 0; j < count; j++) {
+            below &= values[j] < t;
+            c[at[j]] = values[j];
+        }
     }
-    for (size_t j = 0; above && j < count; j++) /* the first value out of range, named */
+    for (size_t j = 0; !below && j < count; j++) /* the first value out of range, named */
         CCZ_ENSURE(values[j] < t, CCZ_ERR_INVALID_ARGUMENT,
                    "value %zu (%llu) is not below the plain modulus %llu", j,
                    (unsigned long long)values[j], (unsigned long long)t);
-    lat_ntt_inverse(&ctx->tntt, pt->coeffs);
+    lat_ntt_inverse(&ctx->tntt, c);
     return CCZ_OK;
 }
 

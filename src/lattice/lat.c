@@ -115,6 +115,24 @@ static ccz_status minimal_root(uint64_t *out, const lat_mod *m, size_t n)
     return CCZ_OK;
 }
 
+/* The inverse transform without its corrections (lat_avx512.c, inverse_fused with `grow`): the
+ * Gentleman-Sande stage s = 0 .. L - 1 (n = 2^L, butterflies 2^s apart) maps x, y to x + y and
+ * (x - y + K_s) w, the product by Shoup's method with 52-bit constants (IFMA), which gives a value
+ * in [0, 2q) for any multiplicand below 2^52. The inputs may be below 2q, as the other paths
+ * allow. With K_s = 2^(s + 1) q, every value entering stage s is below B_s = 2^(s + 1) q:
+ * B_0 = 2q; the sums are below 2 B_s = B_(s + 1), the products below 2q <= B_(s + 1); and
+ * x - y + K_s lies in [K_s - B_s + 1, B_s + K_s), that is in [1, 2^(s + 2) q). The largest
+ * multiplicands are the last stage's (s = L - 1): x + y, taken times n^-1, and x - y + K_(L - 1),
+ * times n^-1 psi^-1, both below 2^(L + 1) q; their products, in [0, 2q), are reduced once. So
+ * the rule is 2^(L + 1) q <= 2^52, and no looser one holds: with every input 2q - 1, the words
+ * at 0 and n/2 after L - 1 stages are the sums of their halves, (n/2)(2q - 1) each, and the last
+ * sum is n (2q - 1). (Equality cannot happen for q odd.) The batching NTT modulo a 20-bit t
+ * qualifies up to N = 2^31; a 30-bit prime up to 2^21. */
+static bool inverse_may_grow(uint64_t q, unsigned log_n)
+{
+    return q < LAT_SHOUP52_LIMIT && q <= (1ull << 51) >> log_n;
+}
+
 ccz_status lat_ntt_init(lat_ntt *t, uint64_t q, unsigned log_n)
 {
     memset(t, 0, sizeof *t);
@@ -151,6 +169,7 @@ ccz_status lat_ntt_init(lat_ntt *t, uint64_t q, unsigned log_n)
     t->last_w = lat_mul_mod(t->iroot[1], t->n_inv, &t->mod);
     t->last_w_s = lat_shoup(t->last_w, q);
     t->last_w_s52 = (uint64_t)(((u128)t->last_w << 52) / q);
+    t->inv_grow = inverse_may_grow(q, log_n);
     if (q < (1ull << 50)) {
         t->root_s52 = mem + 4 * n;
         t->iroot_s52 = mem + 5 * n;
@@ -338,6 +357,22 @@ void lat_vec_mul_w_add(uint64_t *acc, const uint64_t *a, const uint64_t *w, cons
     }
     for (size_t x = 0; x < n; x++)
         acc[x] = lat_add_mod(acc[x], lat_mul_shoup_w(a[x], w[x], ws[x], q), q);
+}
+
+bool lat_vec_scatter_lines(uint64_t *out, const uint64_t *v, const uint32_t *line,
+                           const uint8_t *lane, size_t n, uint64_t bound)
+{
+    if (lat_avx512())
+        return lat_vec_scatter_lines_avx512(out, v, line, lane, n, bound);
+    size_t m = n / 16;
+    uint64_t above = 0;
+    for (size_t g = 0; g < n / 8; g++)
+        for (size_t l = 0; l < 8; l++) {
+            uint64_t x = v[g / m * (n / 2) + g % m + lane[8 * g + l] * m];
+            above |= x >= bound;
+            out[line[g] + l] = x;
+        }
+    return !above;
 }
 
 void lat_vec_shoup(uint64_t *ws, const uint64_t *w, size_t n, uint64_t q)

@@ -133,6 +133,9 @@ typedef struct {
      * gap 2 (n/4 + 4k .. 4k + 3, twice each; entries n/2 + [8k, 8k + 8)). sp[0] forward, sp[1]
      * inverse; the Shoup companions beside them (s52 only for q < 2^50, else NULL). */
     uint64_t *sp[2], *sp_s[2], *sp_s52[2];
+    /* The inverse transform may let its values grow instead of reducing them after each stage
+     * (q <= 2^51 / n, IFMA; the bound is derived at inverse_may_grow in lat.c) */
+    bool inv_grow;
 } lat_ntt;
 
 ccz_status lat_ntt_init(lat_ntt *t, uint64_t q, unsigned log_n);
@@ -197,6 +200,14 @@ void lat_vec_sub_mul_c(uint64_t *out, const uint64_t *a, const uint64_t *b, uint
                        size_t n, uint64_t q);
 void lat_vec_sub_mul_c_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, uint64_t c,
                               uint64_t cs, size_t n, uint64_t q);
+/* out[line[g] + l] = v[s(g, lane[8 g + l])] for the n / 8 groups g, l < 8, where group g's slot
+ * i is s(g, i) = (g / m) (n / 2) + g % m + i m with m = n / 16 (n >= 128): the batching
+ * permutation by whole lines (lattice_internal.h, slot_line); true when every v[j] is below
+ * bound (the stores are made either way) */
+bool lat_vec_scatter_lines(uint64_t *out, const uint64_t *v, const uint32_t *line,
+                           const uint8_t *lane, size_t n, uint64_t bound);
+bool lat_vec_scatter_lines_avx512(uint64_t *out, const uint64_t *v, const uint32_t *line,
+                                  const uint8_t *lane, size_t n, uint64_t bound);
 /* Shoup constants of an array (lat_shoup_w) */
 void lat_vec_shoup(uint64_t *ws, const uint64_t *w, size_t n, uint64_t q);
 

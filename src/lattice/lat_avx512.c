@@ -232,7 +232,8 @@ TARGET INLINE void inverse_small(const lat_ntt *t, uint64_t *a, const int ifma)
  * the final reduction fused in; the inverse transform the other way round, n^-1 folded into its
  * last stage. Values stay below r between stages (forward: below 2r before a butterfly reduces
  * x): r = 2q with IFMA, whose products are in [0, 2q); r = 4q on the 64-bit path, whose products
- * are only in [0, 4q) (mulw). */
+ * are only in [0, 4q) (mulw). For small primes (q <= 2^51 / n: lat_ntt's inv_grow) the IFMA
+ * inverse makes no correction at all: the sums grow a bit per stage (ibf_g). */
 
 typedef struct {
     __m512i q, r;
@@ -295,6 +296,20 @@ TARGET INLINE void ibf(__m512i *x, __m512i *y, twid w, const kconst *k, const in
     __m512i d = _mm512_sub_epi64(_mm512_add_epi64(*x, k->r), *y);
     *x = _mm512_min_epu64(s, _mm512_sub_epi64(s, k->r));
     *y = mulw(d, w, k, ifma);
+}
+
+/* inverse with IFMA, growing (lat.c, inverse_may_grow): x, y < K = 2^(s + 1) q at stage s ->
+ * x + y < 2K, (x - y + K) w < 2q; without growth (grow = 0), ibf */
+TARGET INLINE void ibf_g(__m512i *x, __m512i *y, twid w, __m512i kc, const kconst *k,
+                         const int ifma, const int grow)
+{
+    if (!grow) {
+        ibf(x, y, w, k, ifma);
+        return;
+    }
+    __m512i d = _mm512_sub_epi64(_mm512_add_epi64(*x, kc), *y);
+    *x = _mm512_add_epi64(*x, *y);
+    *y = mulw(d, w, k, 1);
 }
 
 /* A fused pass's block: `rows` rows g words apart of `cols` groups of eight columns from p, into
@@ -431,7 +446,8 @@ TARGET INLINE void forward_fused(const lat_ntt *t, uint64_t *a, const int ifma)
 /* The inverse transform's first three stages (butterflies 1, 2, 4 apart) on a[128 b, 128 b + 128),
  * as fwd_last3 */
 TARGET INLINE void inv_first3(const lat_ntt *t, uint64_t *a, const uint64_t *rs,
-                              const uint64_t *sps, size_t b, const kconst *k, const int ifma)
+                              const uint64_t *sps, size_t b, const kconst *k, const int ifma,
+                              const int grow)
 {
     const size_t n = t->n, o = 64 * b;
     const __m512i pev = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0),
@@ -439,26 +455,29 @@ TARGET INLINE void inv_first3(const lat_ntt *t, uint64_t *a, const uint64_t *rs,
                   p4a = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0),
                   p4b = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
     uint64_t *p = a + 128 * b;
+    const __m512i k1 = _mm512_add_epi64(k->q, k->q), k2 = _mm512_add_epi64(k1, k1),
+                  k4 = _mm512_add_epi64(k2, k2); /* growing: K of stages 0, 1, 2 */
     __m512i x[8], y[8];
 #pragma GCC unroll 8
     for (int c = 0; c < 8; c++) { /* gap 1 */
         __m512i lo = _mm512_loadu_si512(p + 16 * c), hi = _mm512_loadu_si512(p + 16 * c + 8);
         x[c] = _mm512_permutex2var_epi64(lo, pev, hi);
         y[c] = _mm512_permutex2var_epi64(lo, pod, hi);
-        ibf(&x[c], &y[c], tw_load(t->iroot + n / 2 + o + 8 * c, rs + n / 2 + o + 8 * c, ifma), k,
-            ifma);
+        ibf_g(&x[c], &y[c], tw_load(t->iroot + n / 2 + o + 8 * c, rs + n / 2 + o + 8 * c, ifma), k1,
+              k, ifma, grow);
     }
 #pragma GCC unroll 8
     for (int c = 0; c < 8; c++) { /* gap 2 */
         __m512i x2 = _mm512_unpacklo_epi64(x[c], y[c]), y2 = _mm512_unpackhi_epi64(x[c], y[c]);
-        ibf(&x2, &y2, tw_load(t->sp[1] + n / 2 + o + 8 * c, sps + n / 2 + o + 8 * c, ifma), k,
-            ifma);
+        ibf_g(&x2, &y2, tw_load(t->sp[1] + n / 2 + o + 8 * c, sps + n / 2 + o + 8 * c, ifma), k2, k,
+              ifma, grow);
         x[c] = _mm512_permutex2var_epi64(x2, p4a, y2);
         y[c] = _mm512_permutex2var_epi64(x2, p4b, y2);
     }
 #pragma GCC unroll 8
     for (int c = 0; c < 8; c++) { /* gap 4 */
-        ibf(&x[c], &y[c], tw_load(t->sp[1] + o + 8 * c, sps + o + 8 * c, ifma), k, ifma);
+        ibf_g(&x[c], &y[c], tw_load(t->sp[1] + o + 8 * c, sps + o + 8 * c, ifma), k4, k, ifma,
+              grow);
         _mm512_storeu_si512(p + 16 * c, _mm512_shuffle_i64x2(x[c], y[c], 0x44));
         _mm512_storeu_si512(p + 16 * c + 8, _mm512_shuffle_i64x2(x[c], y[c], 0xee));
     }
@@ -467,11 +486,15 @@ TARGET INLINE void inv_first3(const lat_ntt *t, uint64_t *a, const uint64_t *rs,
 /* Inverse stages with butterflies g, 2g, ... (nk <= 3 of them, g >= 8) apart; the transform's
  * last one (n / 2 apart) takes n^-1 and reduces fully. */
 TARGET INLINE void inv_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, size_t g,
-                            const unsigned nk, const kconst *k, const int ifma)
+                            const unsigned nk, const kconst *k, const int ifma, const int grow)
 {
     const size_t n = t->n, rows = (size_t)1 << nk, span = g << nk;
     const bool last = span == n;
     const __m512i q2 = _mm512_add_epi64(k->q, k->q);
+    __m512i kc[3]; /* growing: stage st's K = 2 g q 2^st (stage log2(g) + st, see ibf_g) */
+    kc[0] = _mm512_set1_epi64((long long)(2 * g * t->mod.q));
+    kc[1] = _mm512_add_epi64(kc[0], kc[0]);
+    kc[2] = _mm512_add_epi64(kc[1], kc[1]);
     for (size_t i0 = 0; i0 < n / span; i0++) {
         twid w[7]; /* stage st's twiddles at rows - (rows >> st) */
 #pragma GCC unroll 3
@@ -503,8 +526,9 @@ TARGET INLINE void inv_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, s
                         for (size_t c = 0; c < cols; c++) {
                             __m512i x = v[c][r], y = v[c][r + h];
                             __m512i sx = mulw(_mm512_add_epi64(x, y), ni, k, ifma),
-                                    dy = mulw(_mm512_sub_epi64(_mm512_add_epi64(x, k->r), y), lw, k,
-                                              ifma);
+                                    dy = mulw(_mm512_sub_epi64(
+                                                  _mm512_add_epi64(x, grow ? kc[st] : k->r), y),
+                                              lw, k, ifma);
                             if (!ifma) {
                                 sx = reduce_once(sx, q2);
                                 dy = reduce_once(dy, q2);
@@ -520,30 +544,30 @@ TARGET INLINE void inv_pass(const lat_ntt *t, uint64_t *a, const uint64_t *rs, s
                     for (size_t r = 0; r < h; r++)
 #pragma GCC unroll 2
                         for (size_t c = 0; c < cols; c++)
-                            ibf(&v[c][2 * h * b + r], &v[c][2 * h * b + r + h],
-                                w[(rows - 2 * cnt) + b], k, ifma);
+                            ibf_g(&v[c][2 * h * b + r], &v[c][2 * h * b + r + h],
+                                  w[(rows - 2 * cnt) + b], kc[st], k, ifma, grow);
             }
             block_store(v, p + j, g, rows, cols);
         }
     }
 }
 
-TARGET INLINE void inverse_fused(const lat_ntt *t, uint64_t *a, const int ifma)
+TARGET INLINE void inverse_fused(const lat_ntt *t, uint64_t *a, const int ifma, const int grow)
 {
     const uint64_t *rs = ifma ? t->iroot_s52 : t->iroot_s, *sps = ifma ? t->sp_s52[1] : t->sp_s[1];
     const kconst k = {_mm512_set1_epi64((long long)t->mod.q),
                       _mm512_set1_epi64((long long)((ifma ? 2 : 4) * t->mod.q))};
     for (size_t b = 0; b < t->n / 128; b++)
-        inv_first3(t, a, rs, sps, b, &k, ifma);
+        inv_first3(t, a, rs, sps, b, &k, ifma, grow);
     size_t g = 8;
     for (unsigned s = 0, nk; s < t->log_n - 3; s += nk, g <<= nk) {
         nk = pass_stages(t->log_n - 3 - s);
         if (nk == 3)
-            inv_pass(t, a, rs, g, 3, &k, ifma);
+            inv_pass(t, a, rs, g, 3, &k, ifma, grow);
         else if (nk == 2)
-            inv_pass(t, a, rs, g, 2, &k, ifma);
+            inv_pass(t, a, rs, g, 2, &k, ifma, grow);
         else
-            inv_pass(t, a, rs, g, 1, &k, ifma);
+            inv_pass(t, a, rs, g, 1, &k, ifma, grow);
     }
 }
 
@@ -563,13 +587,61 @@ TARGET void lat_ntt_inverse_avx512(const lat_ntt *t, uint64_t *a)
     bool ifma = t->iroot_s52 && lat_ifma();
     if (t->n < 128)
         ifma ? inverse_small(t, a, 1) : inverse_small(t, a, 0);
+    else if (ifma && t->inv_grow)
+        inverse_fused(t, a, 1, 1);
     else if (ifma)
-        inverse_fused(t, a, 1);
+        inverse_fused(t, a, 1, 0);
     else
-        inverse_fused(t, a, 0);
+        inverse_fused(t, a, 0, 0);
 }
 
 /* ---- vector kernels ---------------------------------------------------------------------------*/
+
+/* Eight groups at a time: eight registers of eight consecutive slots each, N/16 apart, transposed
+ * so that each holds one group, permuted into its line's order and stored whole */
+TARGET bool lat_vec_scatter_lines_avx512(uint64_t *out, const uint64_t *v, const uint32_t *line,
+                                         const uint8_t *lane, size_t n, uint64_t bound)
+{
+    const size_t m = n / 16;
+    const __m512i ia = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0),
+                  ib = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
+    __m512i top = _mm512_setzero_si512();
+    for (size_t h = 0; h < 2; h++)
+        for (size_t j = 0; j < m; j += 8) {
+            const uint64_t *src = v + h * (n / 2) + j;
+            __m512i r[8], t[8], u[8];
+#pragma GCC unroll 8
+            for (int i = 0; i < 8; i++) {
+                r[i] = _mm512_loadu_si512(src + i * m);
+                top = _mm512_max_epu64(top, r[i]);
+            }
+#pragma GCC unroll 4
+            for (int i = 0; i < 8; i += 2) { /* t[i]: rows i, i + 1 at even columns, t[i + 1] odd */
+                t[i] = _mm512_unpacklo_epi64(r[i], r[i + 1]);
+                t[i + 1] = _mm512_unpackhi_epi64(r[i], r[i + 1]);
+            }
+#pragma GCC unroll 2
+            for (int i = 0; i < 8; i += 4) { /* u[i + c]: rows i .. i + 3 of columns c, c + 4 */
+                u[i] = _mm512_permutex2var_epi64(t[i], ia, t[i + 2]);
+                u[i + 1] = _mm512_permutex2var_epi64(t[i + 1], ia, t[i + 3]);
+                u[i + 2] = _mm512_permutex2var_epi64(t[i], ib, t[i + 2]);
+                u[i + 3] = _mm512_permutex2var_epi64(t[i + 1], ib, t[i + 3]);
+            }
+#pragma GCC unroll 4
+            for (int c = 0; c < 4; c++) { /* columns c and c + 4: groups j + c, j + c + 4 */
+                r[c] = _mm512_shuffle_i64x2(u[c], u[c + 4], 0x44);
+                r[c + 4] = _mm512_shuffle_i64x2(u[c], u[c + 4], 0xee);
+            }
+#pragma GCC unroll 8
+            for (int c = 0; c < 8; c++) {
+                size_t g = h * m + j + c;
+                __m512i idx =
+                    _mm512_cvtepu8_epi64(_mm_loadl_epi64((const __m128i *)(lane + 8 * g)));
+                _mm512_storeu_si512(out + line[g], _mm512_permutexvar_epi64(idx, r[c]));
+            }
+        }
+    return _mm512_reduce_max_epu64(top) < bound;
+}
 
 TARGET void lat_vec_add_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
                                uint64_t q)

@@ -251,6 +251,43 @@ static void bfv_level_free(lat_bfv_level *b)
     free(b);
 }
 
+/* The batching permutation by whole lines. Slot j < N/2 goes to position bitrev((3^j mod 2N - 1)
+ * / 2), slot N/2 + j to the mirror image N - 1 - that one. Positions that differ in their low
+ * three bits only are bitrev of exponents that differ by multiples of N/8, that is roots
+ * 3^j (1 + c N/4) mod 2N; and 1 + c N/4 = 3^(c' N/16) (the elements 1 mod N/4 of <3>, of order
+ * 8). So the eight slots h N/2 + j + i N/16 (i < 8, j < N/16) fill an aligned group of eight
+ * positions, in an order that depends on j (checked here, not assumed: without it the encoder
+ * scatters slot by slot). Group g = h N/16 + j. */
+static ccz_status slot_lines_init(ccz_lattice_context *ctx)
+{
+    size_t n = ctx->n, m = n / 16;
+    if (n < 128) /* lat_vec_scatter_lines works on eight groups at a time */
+        return CCZ_OK;
+    uint32_t *line = malloc(n / 8 * sizeof *line);
+    uint8_t *lane = malloc(n);
+    bool ok = line && lane;
+    for (size_t g = 0; ok && g < n / 8; g++) {
+        size_t first = g / m * (n / 2) + g % m;
+        unsigned seen = 0;
+        line[g] = ctx->slot_index[first] & ~7u;
+        for (unsigned i = 0; i < 8; i++) {
+            uint32_t p = ctx->slot_index[first + i * m];
+            ok = ok && (p & ~7u) == line[g] && !(seen >> (p & 7) & 1);
+            seen |= 1u << (p & 7);
+            lane[8 * g + (p & 7)] = (uint8_t)i;
+        }
+    }
+    if (ok) {
+        ctx->slot_line = line;
+        ctx->slot_lane = lane;
+        return CCZ_OK;
+    }
+    bool nomem = !line || !lane;
+    free(line);
+    free(lane);
+    return nomem ? ccz_fail(CCZ_ERR_NOMEM, "out of memory") : CCZ_OK;
+}
+
 void ccz_lattice_context_free(ccz_lattice_context *ctx)
 {
     if (!ctx)
@@ -261,6 +298,8 @@ void ccz_lattice_context_free(ccz_lattice_context *ctx)
         bfv_level_free(ctx->bfv[l]);
     lat_ntt_free(&ctx->tntt);
     free(ctx->slot_index);
+    free(ctx->slot_line);
+    free(ctx->slot_lane);
     free(ctx->roots);
     free(ctx->ckks_index);
     free(ctx->ckks_fft);
@@ -348,6 +387,7 @@ ccz_status ccz_lattice_context_new(ccz_lattice_context **out, const ccz_lattice_
                 ctx->slot_index[n / 2 + j] = (uint32_t)lat_bitrev((two_n - g - 1) / 2, ctx->log_n);
                 g = g * 3 % two_n;
             }
+            s = slot_lines_init(ctx);
         }
         for (unsigned l = 1; s == CCZ_OK && l <= ctx->L; l++)
             s = bfv_level_init(ctx, l, &ctx->bfv[l]);

@@ -19,12 +19,14 @@ ccz_status ccz_lattice_plaintext_new(ccz_lattice_plaintext **out, const ccz_latt
     ccz_lattice_plaintext *p = calloc(1, sizeof *p);
     CCZ_ENSURE(p, CCZ_ERR_NOMEM, "out of memory");
     p->ctx = ctx;
-    p->coeffs = calloc(ctx->n, 8);
+    /* aligned like every polynomial: BFV's batch encoding transforms the coefficients in place */
+    p->coeffs = lat_words(ctx->n);
     p->poly.d = lat_words((size_t)ctx->k * ctx->n);
     if (!p->coeffs || !p->poly.d) {
         ccz_lattice_plaintext_free(p);
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
+    memset(p->coeffs, 0, ctx->n * 8);
     *out = p;
     return CCZ_OK;
 }

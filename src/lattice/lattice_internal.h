@@ -64,8 +64,13 @@ struct ccz_lattice_context {
     lat_level level[MAXP + 1];                          /* by number of data primes */
     /* BFV */
     lat_mod tmod;
-    lat_ntt tntt;                 /* the batching NTT modulo t */
-    uint32_t *slot_index;         /* slot j -> NTT position */
+    lat_ntt tntt;         /* the batching NTT modulo t */
+    uint32_t *slot_index; /* slot j -> NTT position */
+    /* slot_index by whole lines (lat_vec_scatter_lines): group g's eight positions begin at
+     * slot_line[g], position slot_line[g] + l takes group slot slot_lane[8 g + l] (NULL below
+     * N = 128) */
+    uint32_t *slot_line;
+    uint8_t *slot_lane;
     lat_bfv_level *bfv[MAXP + 1]; /* by number of data primes */
     /* CKKS */
     double complex *roots; /* e^(i pi k / N), k < 2N */

@@ -103,6 +103,54 @@ static void test_ckks_same_words(void)
     lattice_kit_free(&k);
 }
 
+/* Batch encoding: the AVX-512 path (whole lines, the inverse NTT growing when t is small) and the
+ * portable one give the words of the definition, slot_index scattered then the portable inverse
+ * NTT, at every degree and for plain moduli that take the growing NTT (17, 20 bits) and not
+ * (45 bits at N >= 2^13, 59 bits), with every slot given (lines) and fewer (slot by slot). */
+static void test_bfv_encode_same_words(void)
+{
+    static const unsigned t_bits[] = {17, 20, 45, 59};
+    for (unsigned log_n = 10; log_n <= 15; log_n++)
+        for (size_t ti = 0; ti < sizeof t_bits / sizeof t_bits[0]; ti++) {
+            ccz_lattice_params p;
+            ccz_lattice_context *ctx;
+            CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
+            p.log_n = log_n;
+            p.no_security_check = true;
+            CHECK_OK(lat_primes(&p.plain_modulus, 1, t_bits[ti], 1u << 15, NULL, 0));
+            CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+            CHECK(ctx->slot_line != NULL); /* the lines' structure was found */
+            size_t n = ctx->n;
+            uint64_t t = p.plain_modulus;
+            uint64_t *v = malloc(n * 8), *ref = malloc(n * 8), *back = malloc(n * 8);
+            for (size_t i = 0; i < n; i++)
+                v[i] = i < 16 || i >= n - 16 ? t - 1 : rnd() % t;
+            ccz_lattice_plaintext *pa, *pb;
+            CHECK_OK(ccz_lattice_plaintext_new(&pa, ctx));
+            CHECK_OK(ccz_lattice_plaintext_new(&pb, ctx));
+            for (size_t count = n; count + 2 > n; count--) {
+                memset(ref, 0, n * 8);
+                for (size_t j = 0; j < count; j++)
+                    ref[ctx->slot_index[j]] = v[j];
+                lat_ntt_inverse_portable(&ctx->tntt, ref);
+                lat_set_avx512(true);
+                CHECK_OK(ccz_lattice_bfv_encode(pa, ctx, v, count));
+                lat_set_avx512(false);
+                CHECK_OK(ccz_lattice_bfv_encode(pb, ctx, v, count));
+                lat_set_avx512(true);
+                CHECK(memcmp(pa->coeffs, ref, n * 8) == 0);
+                CHECK(memcmp(pb->coeffs, ref, n * 8) == 0);
+            }
+            CHECK_OK(ccz_lattice_bfv_encode(pa, ctx, v, n));
+            CHECK_OK(ccz_lattice_bfv_decode(back, ctx, pa));
+            CHECK(memcmp(back, v, n * 8) == 0);
+            free(v), free(ref), free(back);
+            ccz_lattice_plaintext_free(pa);
+            ccz_lattice_plaintext_free(pb);
+            ccz_lattice_context_free(ctx);
+        }
+}
+
 int main(int argc, char **argv)
 {
     lat_set_avx512(true);
@@ -110,6 +158,7 @@ int main(int argc, char **argv)
         test_skip(true, "no AVX-512 path here (CPU without AVX-512F/DQ, or CCZ_CPU=portable): "
                         "the portable path would be compared with itself");
     printf("comparing %s with portable\n", lat_ifma() ? "avx512-ifma" : "avx512");
-    static const test_case cases[] = {T(test_bfv_same_words), T(test_ckks_same_words)};
+    static const test_case cases[] = {T(test_bfv_same_words), T(test_ckks_same_words),
+                                      T(test_bfv_encode_same_words)};
     return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

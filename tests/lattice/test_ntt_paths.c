@@ -110,6 +110,48 @@ static void test_transforms_bounds(void)
         }
 }
 
+/* The inverse transform that lets its values grow (lat.c, inverse_may_grow: 2^(L + 1) q <= 2^52)
+ * at its bound: the largest prime it admits and the smallest above, at the degrees of the
+ * batching NTT and the largest, on the inputs that reach the bound (every word 2q - 1: the last
+ * stage's sum is n (2q - 1)), every word q - 1, q - 1 and 0 in turn, and random; the same words
+ * as the portable transform (and for inputs below q, the forward transform's inverse). */
+static void test_inverse_grow_bound(void)
+{
+    static const unsigned log_ns[] = {7, 13, 14, 17};
+    for (size_t li = 0; li < sizeof log_ns / sizeof log_ns[0]; li++) {
+        unsigned log_n = log_ns[li];
+        size_t n = (size_t)1 << log_n;
+        uint64_t edge = (1ull << 51) >> log_n, qs[2];
+        /* the largest prime 1 mod 2n at or below the edge, and the smallest above it */
+        CHECK_OK(lat_primes(&qs[0], 1, 51 - log_n, n, NULL, 0));
+        for (qs[1] = edge + 1; !lat_is_prime(qs[1]); qs[1] += 2 * n)
+            ;
+        uint64_t *a = malloc(n * 8), *c = malloc(n * 8), *d = malloc(n * 8);
+        for (int e = 0; e < 2; e++) {
+            lat_ntt t;
+            CHECK_OK(lat_ntt_init(&t, qs[e], log_n));
+            CHECK(t.inv_grow == (e == 0));
+            uint64_t q = qs[e];
+            for (int input = 0; input < 4; input++) {
+                for (size_t i = 0; i < n; i++)
+                    a[i] = input == 0   ? 2 * q - 1
+                           : input == 1 ? q - 1
+                           : input == 2 ? (i & 1 ? 0 : q - 1)
+                                        : rnd() % q;
+                memcpy(c, a, n * 8);
+                memcpy(d, a, n * 8);
+                lat_ntt_inverse_portable(&t, c);
+                lat_ntt_inverse(&t, d);
+                CHECK(memcmp(c, d, n * 8) == 0);
+                lat_ntt_forward(&t, d); /* and back */
+                CHECK(input == 0 || memcmp(d, a, n * 8) == 0);
+            }
+            lat_ntt_free(&t);
+        }
+        free(a), free(c), free(d);
+    }
+}
+
 static void test_kernels_same_words(void)
 {
     unsigned bits[] = {17, 30, 43, 49, 50, 55, 61};
@@ -152,6 +194,6 @@ int main(int argc, char **argv)
 {
     require_avx512();
     static const test_case cases[] = {T(test_transforms_same_words), T(test_transforms_bounds),
-                                      T(test_kernels_same_words)};
+                                      T(test_inverse_grow_bound), T(test_kernels_same_words)};
     return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
