@@ -185,11 +185,9 @@ ccz_status lat_bfv_decrypt(const ccz_lattice_context *ctx, const ccz_lattice_sec
     unsigned l = ct->level;
     uint64_t *x = lat_words((size_t)l * n);
     CCZ_ENSURE(x, CCZ_ERR_NOMEM, "out of memory");
-    ccz_status s = lat_decrypt_poly(ctx, sk, ct, x);
-    if (s == CCZ_OK) {
-        lat_rns_intt(ctx, x, l, NULL);
+    ccz_status s = lat_decrypt_coeffs(ctx, sk, ct, x);
+    if (s == CCZ_OK)
         scale_to_t(ctx, x, l, out->coeffs);
-    }
     OPENSSL_cleanse(x, (size_t)l * n * 8);
     free(x);
     return s;
@@ -204,12 +202,11 @@ ccz_status ccz_lattice_bfv_noise_budget(int *bits, const ccz_lattice_context *ct
     unsigned l = ct->level;
     uint64_t *x = lat_words((size_t)l * n);
     CCZ_ENSURE(x, CCZ_ERR_NOMEM, "out of memory");
-    ccz_status s = lat_decrypt_poly(ctx, sk, ct, x);
+    ccz_status s = lat_decrypt_coeffs(ctx, sk, ct, x);
     if (s) {
         free(x);
         return s;
     }
-    lat_rns_intt(ctx, x, l, NULL);
     /* [t x]_Q, centred, composed with GMP; budget = log2(Q/2) - log2(max |.|) */
     mpz_t Q, acc, coef[MAXP], half, max;
     if ((s = lat_crt_init(ctx, l, Q, coef)) != CCZ_OK) {

@@ -349,6 +349,47 @@ ccz_status lat_decrypt_poly(const ccz_lattice_context *ctx, const ccz_lattice_se
     return CCZ_OK;
 }
 
+ccz_status lat_decrypt_coeffs(const ccz_lattice_context *ctx, const ccz_lattice_secret_key *sk,
+                              const ccz_lattice_ciphertext *ct, uint64_t *x)
+{
+    if (ct->ntt) {
+        CCZ_GUARD(lat_decrypt_poly(ctx, sk, ct, x));
+        lat_rns_intt(ctx, x, ct->level, NULL);
+        return CCZ_OK;
+    }
+    /* coefficient form: (((c2) s + c1) s) in NTT form, back, then + c0 there: c0 needs no
+     * transform */
+    size_t n = ctx->n;
+    unsigned l = ct->level;
+    uint64_t *t = ct->size > 2 ? lat_words((size_t)l * n) : NULL;
+    CCZ_ENSURE(ct->size <= 2 || t, CCZ_ERR_NOMEM, "out of memory");
+    memcpy(x, comp(ct, ct->size - 1), (size_t)l * n * 8);
+    lat_rns_ntt(ctx, x, l, NULL);
+    for (int j = (int)ct->size - 2; j >= 0; j--) {
+        if (j > 0) {
+            memcpy(t, comp(ct, (unsigned)j), (size_t)l * n * 8);
+            lat_rns_ntt(ctx, t, l, NULL);
+        }
+        for (unsigned i = 0; i < l; i++) {
+            size_t o = (size_t)i * n;
+            lat_vec_mul_w(x + o, x + o, sk->s + o, sk->s_w + o, n, ctx->primes[i]);
+            if (j > 0)
+                lat_vec_add(x + o, x + o, t + o, n, ctx->primes[i]);
+        }
+    }
+    lat_rns_intt(ctx, x, l, NULL);
+    const uint64_t *c0 = comp(ct, 0);
+    for (unsigned i = 0; i < l; i++) {
+        size_t o = (size_t)i * n;
+        lat_vec_add(x + o, x + o, c0 + o, n, ctx->primes[i]);
+    }
+    if (t) {
+        OPENSSL_cleanse(t, (size_t)l * n * 8);
+        free(t);
+    }
+    return CCZ_OK;
+}
+
 /* ---- arithmetic -----------------------------------------------------------------------------*/
 
 static ccz_status same_shape(const ccz_lattice_ciphertext *a, const ccz_lattice_ciphertext *b)

@@ -276,6 +276,10 @@ ccz_status lat_encrypt_zero(const ccz_lattice_context *ctx, const ccz_lattice_pu
                             uint64_t *c0, uint64_t *c1);
 ccz_status lat_decrypt_poly(const ccz_lattice_context *ctx, const ccz_lattice_secret_key *sk,
                             const ccz_lattice_ciphertext *ct, uint64_t *x);
+/* The same in coefficient form; a ciphertext in coefficient form has its c0 added after the
+ * inverse transform instead of transformed (one NTT per prime fewer) */
+ccz_status lat_decrypt_coeffs(const ccz_lattice_context *ctx, const ccz_lattice_secret_key *sk,
+                              const ccz_lattice_ciphertext *ct, uint64_t *x);
 ccz_status lat_relinearize(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *c,
                            const ccz_lattice_relin_keys *rk);
 ccz_status lat_drop_last(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *c);
