@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Parallel loops on a thread pool: one worker per CPU but one (the caller works too), started on
  * first use and kept. A loop is split into one contiguous chunk per thread (or, with a grain, up
- * to four per thread of whole groups); workers and the caller claim chunks until none is left. One loop runs on the pool at a time; a loop started
- * while another runs gets threads of its own, so callers never wait on each other. */
+ * to four per thread of whole groups); workers and the caller claim chunks until none is left.
+ * One loop runs on the pool at a time; a loop started while another runs gets threads of its
+ * own, so callers never wait on each other. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>

@@ -61,9 +61,7 @@ static ccz_status decrypt_range(size_t begin, size_t end, void *arg)
         *root[i] = *k->p;
         *root[i + 1] = *k->q;
     }
-    unsigned ebits =
-        (unsigned)(mpz_sizeinbase(k->p, 2) > mpz_sizeinbase(k->q, 2) ? mpz_sizeinbase(k->p, 2)
-                                                                     : mpz_sizeinbase(k->q, 2));
+    unsigned ebits = paillier_root_bits(k);
     ccz_status s = CCZ_OK;
     for (size_t at = begin; at < end && !s; at += MBX_LANES / 2) {
         unsigned n = end - at < MBX_LANES / 2 ? (unsigned)(end - at) : MBX_LANES / 2;

@@ -111,6 +111,13 @@ void paillier_sec_invert(mpz_t out, const mpz_t x, const mpz_t phi_m1, const mpz
 /* Whether c is in [1, n^2) (index names it in a batch). */
 ccz_status paillier_check_cipher(const ccz_paillier_pub *pk, const mpz_t c, size_t index,
                                  bool batch);
+/* The larger of p's and q's bit lengths. */
+unsigned paillier_root_bits(const ccz_paillier_key *k);
+/* x[0] = base^ep mod p^2 and x[1] = base^eq mod q^2 for a base of any size (reduced in constant
+ * time), exponents at most exp_bits bits: with IFMA as two lanes of mbx_powm_p2 (about 2.7 times
+ * GMP's two exponentiations at 2048 bits), else paillier_sec_powm. */
+ccz_status paillier_crt_powm(mpz_t x[2], const ccz_paillier_key *k, const mpz_t base,
+                             const mpz_t ep, const mpz_t eq, unsigned exp_bits);
 /* Decryption after the two exponentiations xp = c^(p-1) mod p^2, xq = c^(q-1) mod q^2; refuses
  * a c that shares a factor with n (xp or xq is 0). */
 ccz_status paillier_decrypt_finish(const ccz_paillier_key *k, mpz_t m, const mpz_t xp,

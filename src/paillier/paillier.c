@@ -686,6 +686,32 @@ ccz_status ccz_paillier_encrypt(mpz_t c, const ccz_paillier_pub *pk, const mpz_t
     return s;
 }
 
+/* The larger of p's and q's bit lengths (public: half of n's, give or take one). */
+unsigned paillier_root_bits(const ccz_paillier_key *k)
+{
+    size_t bp = mpz_sizeinbase(k->p, 2), bq = mpz_sizeinbase(k->q, 2);
+    return (unsigned)(bp > bq ? bp : bq);
+}
+
+ccz_status paillier_crt_powm(mpz_t x[2], const ccz_paillier_key *k, const mpz_t base,
+                             const mpz_t ep, const mpz_t eq, unsigned exp_bits)
+{
+    if (!mbx_available()) {
+        paillier_sec_powm(x[0], base, ep, k->p2);
+        paillier_sec_powm(x[1], base, eq, k->q2);
+        return CCZ_OK;
+    }
+    mpz_t b[2], exp[2], root[2]; /* read-only views */
+    *b[0] = *base;
+    *b[1] = *base;
+    *exp[0] = *ep;
+    *exp[1] = *eq;
+    *root[0] = *k->p;
+    *root[1] = *k->q;
+    return mbx_powm_p2(x, (const mpz_t *)b, (const mpz_t *)exp, (const mpz_t *)root, 2,
+                       paillier_root_bits(k), exp_bits);
+}
+
 ccz_status ccz_paillier_encrypt_priv(mpz_t c, const ccz_paillier_key *k, const mpz_t m)
 {
     const ccz_paillier_pub *pk = k->pub;
@@ -695,24 +721,9 @@ ccz_status ccz_paillier_encrypt_priv(mpz_t c, const ccz_paillier_key *k, const m
     mpz_t r, x[2]; /* r^n mod p^2 and mod q^2 */
     mpz_inits(r, x[0], x[1], NULL);
     ccz_status s = rand_unit(r, pk->n);
-    /* with IFMA the two halves as lanes of the engine's pairs (their exponents are below p^2 and
-     * q^2: a public bound) */
-    if (s == CCZ_OK && mbx_available()) {
-        mpz_t base[2], exp[2], root[2]; /* read-only views */
-        *base[0] = *r;
-        *base[1] = *r;
-        *exp[0] = *k->ep;
-        *exp[1] = *k->eq;
-        *root[0] = *k->p;
-        *root[1] = *k->q;
-        size_t bp = mpz_sizeinbase(k->p, 2), bq = mpz_sizeinbase(k->q, 2);
-        unsigned bits = (unsigned)(bp > bq ? bp : bq);
-        s = mbx_powm_p2(x, (const mpz_t *)base, (const mpz_t *)exp, (const mpz_t *)root, 2, bits,
-                        2 * bits);
-    } else if (s == CCZ_OK) {
-        paillier_sec_powm(x[0], r, k->ep, k->p2);
-        paillier_sec_powm(x[1], r, k->eq, k->q2);
-    }
+    /* the exponents are below p^2 and q^2: a public bound */
+    if (s == CCZ_OK)
+        s = paillier_crt_powm(x, k, r, k->ep, k->eq, 2 * paillier_root_bits(k));
     if (s == CCZ_OK) { /* joined: rho = b + q^2 ((a - b) (q^2)^-1 mod p^2) */
         mpz_sub(x[0], x[0], x[1]);
         mpz_mul(x[0], x[0], k->q2inv);
@@ -778,25 +789,8 @@ ccz_status ccz_paillier_decrypt(mpz_t m, const ccz_paillier_key *k, const mpz_t 
     mpz_inits(x[0], x[1], NULL);
     /* c itself, not c mod p^2: mpz_powm_sec (and mbx_powm_p2) reduce it in constant time,
      * whereas the size of a variable-time c mod p^2 tells how close a chosen c came to a
-     * multiple of p^2. With IFMA both halves run as two lanes of one exponentiation in pairs
-     * modulo p and q (about 2.7 times GMP's two at 2048 bits). */
-    ccz_status s = CCZ_OK;
-    if (mbx_available()) {
-        mpz_t base[2], exp[2], root[2]; /* read-only views */
-        *base[0] = *c;
-        *base[1] = *c;
-        *exp[0] = *k->pm1;
-        *exp[1] = *k->qm1;
-        *root[0] = *k->p;
-        *root[1] = *k->q;
-        size_t bp = mpz_sizeinbase(k->p, 2), bq = mpz_sizeinbase(k->q, 2);
-        unsigned bits = (unsigned)(bp > bq ? bp : bq);
-        s = mbx_powm_p2(x, (const mpz_t *)base, (const mpz_t *)exp, (const mpz_t *)root, 2, bits,
-                        bits);
-    } else {
-        paillier_sec_powm(x[0], c, k->pm1, k->p2);
-        paillier_sec_powm(x[1], c, k->qm1, k->q2);
-    }
+     * multiple of p^2. */
+    ccz_status s = paillier_crt_powm(x, k, c, k->pm1, k->qm1, paillier_root_bits(k));
     if (s == CCZ_OK)
         s = paillier_decrypt_finish(k, m, x[0], x[1], 0, false);
     paillier_mpz_wipe(x[0]);
