@@ -34,6 +34,7 @@ typedef struct {
     size_t n_headers;
     bool has_length;
     uint64_t content_length;
+    bool chunked;         /* Transfer-Encoding: chunked (then there is no Content-Length) */
     bool keep_alive;      /* after this request (HTTP/1.1 unless "close"; 1.0 only on request) */
     bool expect_continue; /* Expect: 100-continue */
     size_t head_len;      /* bytes of the head, through the blank line */
@@ -43,14 +44,39 @@ typedef struct {
  * head is not there yet (read more, unless in.len already reached max_head: then
  * CCZ_ERR_TOO_LARGE). Every other failure sets *http_status to the answer the client gets:
  * 400 (malformed: bare LF, obsolete line folding, a space before a colon, control bytes,
- * conflicting or non-numeric Content-Length, no or several Host headers in HTTP/1.1), 411
- * (Transfer-Encoding: bodies need a Content-Length), 417 (an Expect other than 100-continue),
- * 431 (head too large or too many headers), 505 (not HTTP/1.0 or 1.1), 501 (a method this
- * server does not know). */
+ * conflicting or non-numeric Content-Length, no or several Host headers in HTTP/1.1, both
+ * Transfer-Encoding and Content-Length, Transfer-Encoding in HTTP/1.0), 417 (an Expect other
+ * than 100-continue), 431 (head too large or too many headers), 505 (not HTTP/1.0 or 1.1), 501
+ * (a method this server does not know, a transfer coding other than chunked alone). */
 CCZ_NODISCARD ccz_status http_parse_head(http_head *out, int *http_status, ccz_span in,
                                          size_t max_head);
 /* The value of the first header named name (case-insensitive), or false. */
 bool http_head_get(const http_head *h, const char *name, ccz_span *value);
+
+/* A chunked body's framing, decoded a step at a time (zero-initialised to start). */
+typedef enum {
+    HTTP_CHUNK_SIZE,     /* a chunk-size line (extensions are checked and ignored) */
+    HTTP_CHUNK_DATA,     /* left bytes of the current chunk's data */
+    HTTP_CHUNK_DATA_END, /* the CRLF after them */
+    HTTP_CHUNK_TRAILER,  /* after the last chunk: trailer fields (checked, dropped), a blank line */
+    HTTP_CHUNK_DONE,
+} http_chunk_state;
+
+typedef struct {
+    http_chunk_state state;
+    uint64_t left;      /* data bytes left in the current chunk */
+    size_t trailer_len; /* bytes of the trailer section so far */
+} http_chunked;
+
+/* One step over the bytes at the start of in. CCZ_OK: *used bytes were consumed (0 only in
+ * HTTP_CHUNK_DONE), of which *data (in HTTP_CHUNK_DATA, up to left bytes) are the body's; a step
+ * that reads a chunk-size line leaves the new chunk's size in left, for the caller to admit before
+ * its data arrive. CCZ_ERR_TRUNCATED: nothing consumed, read on. Every other failure sets
+ * *http_status: 400 (a malformed size line, data longer than its size, a bare CR or LF, a chunk
+ * size line over max_line bytes), 413 (a size of more than 16 hex digits), 431 (a trailer
+ * section over max_line bytes). */
+CCZ_NODISCARD ccz_status http_chunked_step(http_chunked *ck, int *http_status, ccz_span in,
+                                           size_t max_line, size_t *used, ccz_span *data);
 
 /* ---- the server ------------------------------------------------------------------------------*/
 

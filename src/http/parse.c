@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The HTTP/1.1 request head (RFC 9112 sections 3 and 5), read through the cursor. Strict where
  * leniency lets two parsers disagree about where a request ends (request smuggling): CRLF line
- * ends only, no obsolete line folding, no blank before a colon, one Content-Length value, no
- * Transfer-Encoding (bodies carry a length), exactly one Host in HTTP/1.1. */
+ * ends only, no obsolete line folding, no blank before a colon, one Content-Length value, the
+ * chunked transfer coding alone and never beside a Content-Length or in HTTP/1.0, exactly one
+ * Host in HTTP/1.1. The chunked body's framing (RFC 9112 section 7.1) is decoded here too. */
 #include <string.h>
 #include <strings.h>
 
@@ -94,7 +95,9 @@ static ccz_status parse_request_line(http_head *h, int *code, ccz_span line)
     return CCZ_OK;
 }
 
-static ccz_status parse_header(http_head *h, int *code, ccz_span line)
+/* A field line (a header, or a trailer of a chunked body): name and value, the value without
+ * the blanks around it. */
+static ccz_status parse_field(int *code, ccz_span line, ccz_span *name, ccz_span *value)
 {
     if (line.ptr[0] == ' ' || line.ptr[0] == '\t')
         return fail(code, 400, CCZ_ERR_MALFORMED, "obsolete line folding");
@@ -111,10 +114,18 @@ static ccz_status parse_header(http_head *h, int *code, ccz_span line)
         v++;
     while (e > v && (line.ptr[e - 1] == ' ' || line.ptr[e - 1] == '\t'))
         e--;
+    *name = CCZ_SPAN(line.ptr, n);
+    *value = CCZ_SPAN(line.ptr + v, e - v);
+    return CCZ_OK;
+}
+
+static ccz_status parse_header(http_head *h, int *code, ccz_span line)
+{
+    ccz_span name, value;
+    CCZ_GUARD(parse_field(code, line, &name, &value));
     if (h->n_headers == HTTP_MAX_HEADERS)
         return fail(code, 431, CCZ_ERR_TOO_LARGE, "too many header lines");
-    h->headers[h->n_headers++] =
-        (http_header){CCZ_SPAN(line.ptr, n), CCZ_SPAN(line.ptr + v, e - v)};
+    h->headers[h->n_headers++] = (http_header){name, value};
     return CCZ_OK;
 }
 
@@ -208,8 +219,12 @@ ccz_status http_parse_head(http_head *out, int *http_status, ccz_span in, size_t
         if (span_eq_ci(hd->name, "content-length")) {
             CCZ_GUARD(parse_length(out, http_status, hd->value));
         } else if (span_eq_ci(hd->name, "transfer-encoding")) {
-            return fail(http_status, 411, CCZ_ERR_UNSUPPORTED,
-                        "Transfer-Encoding is not accepted: send the body with a Content-Length");
+            /* RFC 9112 6.1: chunked is the only coding every recipient must know, and it must
+             * come last; gzip or a repeated chunked under it is not decoded here */
+            if (out->chunked || !span_eq_ci(hd->value, "chunked"))
+                return fail(http_status, 501, CCZ_ERR_UNSUPPORTED,
+                            "a transfer coding other than chunked alone");
+            out->chunked = true;
         } else if (span_eq_ci(hd->name, "host")) {
             hosts++;
         } else if (span_eq_ci(hd->name, "connection")) {
@@ -223,6 +238,13 @@ ccz_status http_parse_head(http_head *out, int *http_status, ccz_span in, size_t
             out->expect_continue = out->minor == 1;
         }
     }
+    /* a message with both could be framed either way by two parsers (RFC 9112 6.3, item 3);
+     * HTTP/1.0 has no Transfer-Encoding, and an old proxy on the way would not know it */
+    if (out->chunked && out->has_length)
+        return fail(http_status, 400, CCZ_ERR_MALFORMED,
+                    "both Transfer-Encoding and Content-Length");
+    if (out->chunked && out->minor == 0)
+        return fail(http_status, 400, CCZ_ERR_MALFORMED, "Transfer-Encoding in HTTP/1.0");
     if (out->minor == 1 && hosts != 1)
         return fail(http_status, 400, CCZ_ERR_MALFORMED,
                     hosts ? "several Host headers" : "no Host header");
@@ -238,4 +260,111 @@ bool http_head_get(const http_head *h, const char *name, ccz_span *value)
             return true;
         }
     return false;
+}
+
+/* ---- the chunked body (RFC 9112 7.1) ---------------------------------------------------------*/
+
+static int hex_value(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+        return (c | 0x20) - 'a' + 10;
+    return -1;
+}
+
+/* chunk-size [ chunk-ext ]: up to 16 hex digits (a size that fits in 64 bits), then nothing, or
+ * extensions after optional blanks and a ';' (their names and values are not used) */
+static ccz_status parse_chunk_size(int *code, ccz_span line, uint64_t *size)
+{
+    size_t i = 0;
+    uint64_t n = 0;
+    for (; i < line.len && hex_value(line.ptr[i]) >= 0; i++) {
+        if (i == 16)
+            return fail(code, 413, CCZ_ERR_TOO_LARGE, "a chunk size of more than 16 hex digits");
+        n = n << 4 | (uint64_t)hex_value(line.ptr[i]);
+    }
+    if (i == 0)
+        return fail(code, 400, CCZ_ERR_MALFORMED, "a chunk without a hexadecimal size");
+    size_t j = i;
+    while (j < line.len && (line.ptr[j] == ' ' || line.ptr[j] == '\t'))
+        j++;
+    if (j < line.len && line.ptr[j] != ';')
+        return fail(code, 400, CCZ_ERR_MALFORMED, "a malformed chunk size");
+    if (j == line.len && j != i)
+        return fail(code, 400, CCZ_ERR_MALFORMED, "blanks after a chunk size");
+    for (; j < line.len; j++)
+        if (!is_value_char(line.ptr[j]))
+            return fail(code, 400, CCZ_ERR_MALFORMED, "a control byte in a chunk extension");
+    *size = n;
+    return CCZ_OK;
+}
+
+ccz_status http_chunked_step(http_chunked *ck, int *http_status, ccz_span in, size_t max_line,
+                             size_t *used, ccz_span *data)
+{
+    *used = 0;
+    *data = CCZ_SPAN(NULL, 0);
+    *http_status = 0;
+    ccz_cursor c;
+    ccz_span line;
+    switch (ck->state) {
+    case HTTP_CHUNK_DATA: {
+        size_t n = in.len < ck->left ? in.len : (size_t)ck->left;
+        if (n == 0)
+            return CCZ_ERR_TRUNCATED;
+        *data = CCZ_SPAN(in.ptr, n);
+        *used = n;
+        ck->left -= n;
+        if (ck->left == 0)
+            ck->state = HTTP_CHUNK_DATA_END;
+        return CCZ_OK;
+    }
+    case HTTP_CHUNK_DATA_END:
+        if (in.len < 2)
+            return in.len && in.ptr[0] != '\r' ? fail(http_status, 400, CCZ_ERR_MALFORMED,
+                                                      "chunk data longer than its size")
+                                               : CCZ_ERR_TRUNCATED;
+        if (in.ptr[0] != '\r' || in.ptr[1] != '\n')
+            return fail(http_status, 400, CCZ_ERR_MALFORMED, "chunk data longer than its size");
+        *used = 2;
+        ck->state = HTTP_CHUNK_SIZE;
+        return CCZ_OK;
+    case HTTP_CHUNK_SIZE:
+    case HTTP_CHUNK_TRAILER: {
+        bool trailer = ck->state == HTTP_CHUNK_TRAILER;
+        size_t limit =
+            trailer ? (max_line > ck->trailer_len ? max_line - ck->trailer_len : 0) : max_line;
+        ccz_cursor_init(&c, in.len > limit ? CCZ_SPAN(in.ptr, limit) : in);
+        ccz_status st = read_line(&c, &line);
+        if (st == CCZ_ERR_TRUNCATED) {
+            if (in.len < limit)
+                return CCZ_ERR_TRUNCATED; /* read on */
+            return trailer
+                       ? fail(http_status, 431, CCZ_ERR_TOO_LARGE,
+                              "the trailer section exceeds its limit")
+                       : fail(http_status, 400, CCZ_ERR_MALFORMED, "an over-long chunk size line");
+        }
+        if (st != CCZ_OK)
+            return fail(http_status, 400, CCZ_ERR_MALFORMED, "a chunk line not ended by CRLF");
+        *used = c.pos;
+        if (trailer) {
+            ck->trailer_len += c.pos;
+            if (line.len == 0) {
+                ck->state = HTTP_CHUNK_DONE;
+                return CCZ_OK;
+            }
+            ccz_span name, value; /* trailer fields are checked and dropped (RFC 9110 6.5.1) */
+            return parse_field(http_status, line, &name, &value);
+        }
+        uint64_t size = 0;
+        CCZ_GUARD(parse_chunk_size(http_status, line, &size));
+        ck->left = size;
+        ck->state = size ? HTTP_CHUNK_DATA : HTTP_CHUNK_TRAILER;
+        return CCZ_OK;
+    }
+    case HTTP_CHUNK_DONE:
+        break;
+    }
+    return CCZ_OK;
 }

@@ -69,6 +69,7 @@ struct http_request {
     http_head head;
     uint8_t *head_bytes; /* a copy of the head; the spans of head point into it */
     ccz_buf body;
+    http_chunked chunked; /* the framing of a chunked body, as far as it has been read */
     const route *route;
     const char *method, *path, *rest;
     ccz_buf extra_headers;
@@ -843,29 +844,40 @@ static bool take_head(conn *c, const http_head *parsed, struct evbuffer *in)
     return true;
 }
 
+/* Reserves room for len more body bytes (a Content-Length, or a chunk's size): in the limit of
+ * one body, in the server's count of bytes held, and in the body's buffer; or refuses. */
+static bool admit_body(conn *c, uint64_t len)
+{
+    http_server *s = c->srv;
+    http_request *r = &c->req;
+    if (len > s->max_body - r->body.len) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "the body is larger than %zu bytes", s->max_body);
+        refuse(c, 413, msg);
+        return false;
+    }
+    if (len > s->max_held - s->held) {
+        refuse(c, 503, "the server holds as many request bytes as it may; try again later");
+        return false;
+    }
+    s->held += len;
+    c->reserved += len;
+    if (len && ccz_buf_reserve(&r->body, (size_t)len) != CCZ_OK) {
+        refuse(c, 503, "out of memory");
+        return false;
+    }
+    return true;
+}
+
 static void start_body(conn *c)
 {
     http_server *s = c->srv;
     http_request *r = &c->req;
     uint64_t len = r->head.has_length ? r->head.content_length : 0;
-    if (len > s->max_body) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "the body is larger than %zu bytes", s->max_body);
-        refuse(c, 413, msg);
+    ccz_buf_init(&r->body, s->max_body, false);
+    if (!admit_body(c, len))
         return;
-    }
-    if (s->held + len > s->max_held) {
-        refuse(c, 503, "the server holds as many request bytes as it may; try again later");
-        return;
-    }
-    s->held += len;
-    c->reserved = len;
-    ccz_buf_init(&r->body, (size_t)len, false);
-    if (len && ccz_buf_reserve(&r->body, (size_t)len) != CCZ_OK) {
-        refuse(c, 503, "out of memory");
-        return;
-    }
-    if (r->head.expect_continue && len)
+    if (r->head.expect_continue && (len || r->head.chunked))
         evbuffer_add_printf(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n");
     c->state = C_BODY;
 }
@@ -895,6 +907,50 @@ static void finish_request(conn *c)
         return;
     }
     request_done(c);
+}
+
+/* Reads a chunked body as far as the input goes: false when it waits for more bytes or the
+ * request was refused, true when the request has been dispatched. */
+static bool read_chunked(conn *c)
+{
+    http_server *s = c->srv;
+    http_request *r = &c->req;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    for (;;) {
+        http_chunked *ck = &r->chunked;
+        if (ck->state == HTTP_CHUNK_DONE) {
+            finish_request(c);
+            return c->list != NULL; /* not closed */
+        }
+        size_t avail = evbuffer_get_length(in);
+        if (ck->state == HTTP_CHUNK_DATA && avail > ck->left)
+            avail = (size_t)ck->left; /* pull up no more than the chunk's data */
+        if (avail == 0)
+            return false;
+        bool sizing = ck->state == HTTP_CHUNK_SIZE;
+        int code;
+        size_t used;
+        ccz_span data;
+        ccz_status st =
+            http_chunked_step(ck, &code, CCZ_SPAN(evbuffer_pullup(in, (ssize_t)avail), avail),
+                              s->max_head, &used, &data);
+        if (st == CCZ_ERR_TRUNCATED)
+            return false;
+        if (st != CCZ_OK) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", ccz_error_detail());
+            refuse(c, code, msg);
+            return false;
+        }
+        if (data.len) { /* admitted with its chunk's size */
+            memcpy(r->body.ptr + r->body.len, data.ptr, data.len);
+            r->body.len += data.len;
+            r->body.ptr[r->body.len] = 0;
+        }
+        evbuffer_drain(in, used);
+        if (sizing && ck->state == HTTP_CHUNK_DATA && !admit_body(c, ck->left))
+            return false;
+    }
 }
 
 static void process(conn *c)
@@ -967,6 +1023,11 @@ static void process(conn *c)
         }
         /* C_BODY */
         http_request *r = &c->req;
+        if (r->head.chunked) {
+            if (!read_chunked(c))
+                return;
+            continue;
+        }
         size_t want = c->reserved - r->body.len;
         size_t take = avail < want ? avail : want;
         if (take) {

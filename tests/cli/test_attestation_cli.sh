@@ -89,12 +89,24 @@ run 1 "$CCZ" attestation token verify "$TOKEN" --jwks "$T/other.json"
 run 2 "$CCZ" attestation token verify "$TOKEN"
 contains "$err" "--jwks"
 
+# a client that streams its body with the chunked coding (curl's, as for a body of unknown length)
+NONCE=$(curl -sS --cacert "$CA" "$URL/v1/nonce" | jq -r .nonce)
+RD=$(printf '%s' "$NONCE" | openssl dgst -sha512 -binary | od -An -tx1 | tr -d ' \n')
+run 0 "$CCZ" attest --tee sim --sim-dir "$P" --measurement "$M" --report-data "$RD" -o "$T/ev.bin"
+jq -n --arg ev "$(base64 -w0 "$T/ev.bin")" --arg n "$NONCE" '{evidence: $ev, nonce: $n}' > "$T/req.json"
+run 0 curl -sS --cacert "$CA" -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
+    -T - "$URL/v1/attest" -X POST < "$T/req.json"
+run 0 "$CCZ" attestation token verify "$(printf '%s' "$out" | jq -r .token)" --jwks "$T/jwks.json"
+jqis .eat_nonce "$NONCE"
+
 # plain HTTPS clients get clear 4xx answers, and the service stays up
 code() { curl -sS -o "$T/body" -w '%{http_code}' --cacert "$CA" "$@"; }
 [ "$(code -H 'Content-Type: application/json' --data-binary '{"evidence":' "$URL/v1/attest")" = 400 ] || fail "malformed JSON: not 400"
 [ "$(code -H 'Content-Type: text/plain' --data-binary '{}' "$URL/v1/attest")" = 415 ] || fail "text/plain: not 415"
 head -c 2000000 /dev/zero | tr '\0' a > "$T/big"
 [ "$(code -H 'Content-Type: application/json' --data-binary @"$T/big" "$URL/v1/attest")" = 413 ] || fail "2 MB: not 413"
+[ "$(code -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' -X POST -T - \
+    "$URL/v1/attest" < "$T/big")" = 413 ] || fail "2 MB chunked: not 413"
 [ "$(code "$URL/v1/nope")" = 404 ] || fail "unknown path: not 404"
 [ "$(code -X PUT -H 'Content-Type: application/json' --data-binary '{}' "$URL/v1/policies/p")" = 401 ] || fail "no admin token: not 401"
 printf 'POST /v1/attest HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"ev' | \

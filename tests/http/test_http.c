@@ -293,6 +293,27 @@ static void test_routes_and_keepalive(void)
     CHECK_CONTAINS(interim, "HTTP/1.1 100 Continue");
     client_send(&c, "{}");
     CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    /* a chunked body (RFC 9112 7.1): sizes in either case, extensions ignored, trailer fields
+     * dropped; sent in pieces, and followed by a pipelined request */
+    client_send(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                    "Transfer-Encoding: Chunked\r\n\r\n4;name=\"va;l\"\r\n{\"a");
+    usleep(20 * 1000);
+    client_send(&c, "\"\r\nA\r\n:[1,2,3]}\n\r\n00");
+    usleep(20 * 1000);
+    client_send(&c, "\r\nX-Checksum: 1\r\n\r\n" GET("/items/x"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "{\"a\":[1,2,3],\"seen\":true}");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "item=x q=-");
+    /* an empty chunked body is an empty body, and 100-continue comes first */
+    client_send(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                    "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n");
+    memset(interim, 0, sizeof interim);
+    CHECK(SSL_read(c.ssl, interim, sizeof interim - 1) > 0);
+    CHECK_CONTAINS(interim, "HTTP/1.1 100 Continue");
+    client_send(&c, "0\r\n\r\n");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 400);
+    CHECK_CONTAINS(buf, "the body is not JSON");
     /* Connection: close is honoured */
     client_send(&c, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     CHECK_INT(client_read(&c, buf, sizeof buf), 200);
@@ -345,7 +366,7 @@ static void test_refusals(void)
     server s;
     http_server_opts o = {.max_head = 2048, .max_body = 1000};
     server_start(&s, &o);
-    char big[4096], buf[8192];
+    char big[4096], buf[8192], chunks[2048];
     struct {
         const char *req;
         int status;
@@ -361,8 +382,28 @@ static void test_refusals(void)
          "conflicting Content-Length"},
         {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", 400,
          "malformed Content-Length"},
-        {"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n", 411,
-         "Content-Length"},
+        {"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501,
+         "other than chunked"},
+        {"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+         "Transfer-Encoding: chunked\r\n\r\n",
+         501, "other than chunked"},
+        {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n"
+         "\r\n5\r\nhello\r\n0\r\n\r\n",
+         400, "both Transfer-Encoding and Content-Length"},
+        {"POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, "in HTTP/1.0"},
+        {"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nz\r\n", 400,
+         "without a hexadecimal size"},
+        {"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "2\r\n{}}\r\n0\r\n\r\n",
+         400, "longer than its size"},
+        {"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\n{}\r\n", 400,
+         "not ended by CRLF"},
+        {"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "11111111111111111\r\n",
+         413, "16 hex digits"},
+        {"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3E9\r\n", 413,
+         "1000 bytes"},
+        {chunks, 413, "1000 bytes"},
         {"POST /echo HTTP/1.1\r\nHost: t\r\nExpect: magic\r\n\r\n", 417, "expectation"},
         {"GET /healthz HTTP/2.0\r\nHost: t\r\n\r\n", 505, "HTTP/1.0 or HTTP/1.1"},
         {"BREW /healthz HTTP/1.1\r\nHost: t\r\n\r\n", 501, "unknown method"},
@@ -371,6 +412,12 @@ static void test_refusals(void)
         {big, 431, "exceeds its limit"},
     };
     snprintf(big, sizeof big, "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: %03000d\r\n\r\n", 1);
+    /* a chunked body over the limit in many small chunks: refused at the chunk that crosses it */
+    size_t k = (size_t)snprintf(chunks, sizeof chunks,
+                                "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+                                "Content-Type: application/json\r\n\r\n");
+    for (int i = 0; i < 11; i++)
+        k += (size_t)snprintf(chunks + k, sizeof chunks - k, "64\r\n%0100d\r\n", i);
     for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {
         client c;
         CHECK(client_open(&c, s.port));
@@ -575,10 +622,111 @@ static void test_parser_unit(void)
     CHECK_INT(code, 431);
 }
 
+/* Decodes a chunked body whose bytes arrive step at a time; the body in out (NUL-ended) and 1,
+ * 0 when the input ends inside the body, or -status. */
+static int dechunk(const char *in, size_t step, char *out, size_t cap, size_t max_line)
+{
+    http_chunked ck = {0};
+    size_t len = strlen(in), at = 0, got = 0, have = step < len ? step : len;
+    while (ck.state != HTTP_CHUNK_DONE) {
+        int code;
+        size_t used;
+        ccz_span data;
+        ccz_status st =
+            http_chunked_step(&ck, &code, CCZ_SPAN(in + at, have - at), max_line, &used, &data);
+        if (st == CCZ_ERR_TRUNCATED) {
+            CHECK_INT(code, 0);
+            CHECK_INT(used, 0);
+            if (have == len)
+                return 0;
+            have = have + step < len ? have + step : len;
+            continue;
+        }
+        if (st != CCZ_OK)
+            return -code;
+        CHECK(used > 0 && used <= have - at);
+        CHECK(got + data.len < cap);
+        memcpy(out + got, data.ptr, data.len);
+        got += data.len;
+        at += used;
+    }
+    out[got] = 0;
+    CHECK_INT(at, len - strlen("rest")); /* every complete input ends in "rest", not consumed */
+    return 1;
+}
+
+static void test_chunked_unit(void)
+{
+    http_head h;
+    int code;
+    CHECK_OK(http_parse_head(
+        &h, &code, CCZ_LIT("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"),
+        1024));
+    CHECK(h.chunked);
+    CHECK(!h.has_length);
+    CHECK_STATUS(
+        http_parse_head(&h, &code,
+                        CCZ_LIT("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                                "Content-Length: 0\r\n\r\n"),
+                        1024),
+        CCZ_ERR_MALFORMED);
+    CHECK_INT(code, 400);
+    CHECK_STATUS(http_parse_head(&h, &code,
+                                 CCZ_LIT("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity"
+                                         "\r\n\r\n"),
+                                 1024),
+                 CCZ_ERR_UNSUPPORTED);
+    CHECK_INT(code, 501);
+    char out[256];
+    const char *body = "4\r\nWiki\r\n7;a=b;c\r\npedia i\r\nB\r\nn \r\nchunks.\r\n000\r\n"
+                       "Expires: x\r\nX-Empty:\r\n\r\nrest";
+    for (size_t step = 1; step < 20; step++) {
+        CHECK_INT(dechunk(body, step, out, sizeof out, 64), 1);
+        CHECK_STR(out, "Wikipedia in \r\nchunks.");
+    }
+    CHECK_INT(dechunk("0\r\n\r\nrest", 1, out, sizeof out, 64), 1);
+    CHECK_STR(out, "");
+    CHECK_INT(dechunk("ff\r\nab", 3, out, sizeof out, 64), 0); /* data still to come */
+    CHECK_INT(dechunk("2\r\nab\r\n0\r\n", 1, out, sizeof out, 64), 0);
+    struct {
+        const char *in;
+        int status;
+    } bad[] = {
+        {"\r\n", 400},                         /* no size */
+        {"-1\r\n", 400},                       /* not hex */
+        {"0x5\r\n", 400},                      /* not hex either */
+        {"5 \r\nhello\r\n0\r\n\r\nrest", 400}, /* a blank and no extension */
+        {"5 ;x\r\nhello\r\n0\r\n\r\nrest", 1}, /* BWS before an extension is allowed */
+        {"5;\x01\r\n", 400},                   /* a control byte in an extension */
+        {"5\r\nhelloX\r\n", 400},              /* longer than its size */
+        {"5\r\nhello\n0\r\n", 400},            /* a bare LF after data */
+        {"5\nhello", 400},                     /* a bare LF after the size */
+        {"5\rhello", 400},                     /* a bare CR */
+        {"0000000000000000f\r\n", 413},        /* 17 digits */
+        {"ffffffffffffffff\r\n", 1},           /* 16 digits: admitted by the caller, or not */
+        {"0\r\nno colon\r\n\r\n", 400},        /* a malformed trailer field */
+        {"0\r\n folded: x\r\n\r\n", 400},      /* obsolete line folding in a trailer */
+        {"0\r\nA: 0123456789012345678901234567890123456789012345678901234567890\r\n\r\nrest",
+         431}, /* a trailer section over the line limit */
+        {"0\r\nA: 01234567890123456789012345678\r\nB: 01234567890123456789012345678\r\n\r\nrest",
+         431}, /* two trailer lines within it, over it together */
+        {"0\r\nA: 01234567890123456789012345678\r\n\r\nrest", 1},
+        {"1;00000000000000000000000000000000000000000000000000000000000000000000\r\n", 400},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(bad); i++) {
+        int got = dechunk(bad[i].in, 1, out, sizeof out, 64);
+        if (bad[i].status == 1 && strstr(bad[i].in, "rest") == NULL)
+            CHECK_INT(got, 0); /* accepted so far */
+        else
+            CHECK_INT(got, bad[i].status == 1 ? 1 : -bad[i].status);
+    }
+}
+
 static void test_all(void)
 {
     signal(SIGPIPE, SIG_IGN);
     test_parser_unit();
+    test_chunked_unit();
     test_routes_and_keepalive();
     test_preface();
     test_refusals();
