@@ -700,6 +700,7 @@ static void test_chunked_unit(void)
         {"5;\x01\r\n", 400},                   /* a control byte in an extension */
         {"5\r\nhelloX\r\n", 400},              /* longer than its size */
         {"5\r\nhello\n0\r\n", 400},            /* a bare LF after data */
+        {"5\r\nhello\rX0\r\n\r\nrest", 400},   /* a bare CR after data */
         {"5\nhello", 400},                     /* a bare LF after the size */
         {"5\rhello", 400},                     /* a bare CR */
         {"0000000000000000f\r\n", 413},        /* 17 digits */
