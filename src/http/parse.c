@@ -347,20 +347,20 @@ ccz_status http_chunked_step(http_chunked *ck, int *http_status, ccz_span in, si
         }
         if (st != CCZ_OK)
             return fail(http_status, 400, CCZ_ERR_MALFORMED, "a chunk line not ended by CRLF");
-        *used = c.pos;
         if (trailer) {
-            ck->trailer_len += c.pos;
-            if (line.len == 0) {
-                ck->state = HTTP_CHUNK_DONE;
-                return CCZ_OK;
+            if (line.len) { /* trailer fields are checked and dropped (RFC 9110 6.5.1) */
+                ccz_span name, value;
+                CCZ_GUARD(parse_field(http_status, line, &name, &value));
             }
-            ccz_span name, value; /* trailer fields are checked and dropped (RFC 9110 6.5.1) */
-            return parse_field(http_status, line, &name, &value);
+            ck->trailer_len += c.pos;
+            ck->state = line.len ? HTTP_CHUNK_TRAILER : HTTP_CHUNK_DONE;
+        } else {
+            uint64_t size = 0;
+            CCZ_GUARD(parse_chunk_size(http_status, line, &size));
+            ck->left = size;
+            ck->state = size ? HTTP_CHUNK_DATA : HTTP_CHUNK_TRAILER;
         }
-        uint64_t size = 0;
-        CCZ_GUARD(parse_chunk_size(http_status, line, &size));
-        ck->left = size;
-        ck->state = size ? HTTP_CHUNK_DATA : HTTP_CHUNK_TRAILER;
+        *used = c.pos; /* only now: a failure consumes nothing */
         return CCZ_OK;
     }
     case HTTP_CHUNK_DONE:

@@ -642,8 +642,10 @@ static int dechunk(const char *in, size_t step, char *out, size_t cap, size_t ma
             have = have + step < len ? have + step : len;
             continue;
         }
-        if (st != CCZ_OK)
+        if (st != CCZ_OK) {
+            CHECK_INT(used, 0); /* a failure consumes nothing */
             return -code;
+        }
         CHECK(used > 0 && used <= have - at);
         CHECK(got + data.len < cap);
         memcpy(out + got, data.ptr, data.len);
