@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # The KMS killed (SIGKILL) under load loses nothing it acknowledged: tests/svc/kms_load.py runs
 # CreateKey + Encrypt in a loop and journals (fsync'd) every answer 200; 1-3 s (random) after
-# the first the KMS is killed, restarted on the same data directory or database, and every journalled key
-# must be listed (ListKey) and every journalled ciphertext must Decrypt to its plaintext. With
+# the first acknowledged key the KMS is killed, restarted on the same data directory or
+# database, and every journalled key must be listed (ListKey) and every journalled ciphertext
+# must Decrypt to its plaintext. With
 # SQLite, and with PostgreSQL (a throwaway server, tests/store/pg_server.sh) when its server
 # binaries are there (CI=true: they must be).
 here=$(cd "$(dirname "$0")" && pwd)
