@@ -4,9 +4,8 @@
 # CreateKey + Encrypt in a loop and journals (fsync'd) every answer 200; 1-3 s (random) after
 # the first acknowledged key the KMS is killed, restarted on the same data directory or
 # database, and every journalled key must be listed (ListKey) and every journalled ciphertext
-# must Decrypt to its plaintext. With
-# SQLite, and with PostgreSQL (a throwaway server, tests/store/pg_server.sh) when its server
-# binaries are there (CI=true: they must be).
+# must Decrypt to its plaintext. With SQLite, and with PostgreSQL (a throwaway server,
+# tests/store/pg_server.sh) when its server binaries are there (CI=true: they must be).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 if ! /usr/bin/python3 -c 'import requests, cryptography' 2>/dev/null; then
