@@ -312,6 +312,10 @@ static void send_response_ex(conn *c, http_request *r, int status, const char *t
     http_server *s = c->srv;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     bool keep = !close && !s->draining && r->head.keep_alive && !c->close_after;
+    /* the answer to HEAD has GET's head, Content-Length included, and no body */
+    size_t length = body.len;
+    if (r->method && strcmp(r->method, "HEAD") == 0)
+        body.len = 0;
     /* head and a body of ordinary size in one contiguous chain: bufferevent_openssl makes one
      * SSL_write, so one TLS record and one write(2), per chain */
     if (body.len <= 64 * 1024)
@@ -321,14 +325,14 @@ static void send_response_ex(conn *c, http_request *r, int status, const char *t
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\nCache-Control: no-store\r\n%s",
                      status, http_reason(status), type ? "Content-Type: " : "", type ? type : "",
-                     type ? "\r\n" : "", body.len,
+                     type ? "\r\n" : "", length,
                      !keep                ? "Connection: close\r\n"
                      : r->head.minor == 0 ? "Connection: keep-alive\r\n"
                                           : "");
     if (n < 0 || (size_t)n >= sizeof head) { /* a content type of hundreds of bytes */
         n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n%s",
-                     status, http_reason(status), body.len, keep ? "" : "Connection: close\r\n");
+                     status, http_reason(status), length, keep ? "" : "Connection: close\r\n");
     }
     evbuffer_add(out, head, (size_t)n);
     if (r->extra_headers.len)
@@ -769,6 +773,9 @@ static void metrics(http_request *r, void *payload)
 static route *find_route(http_server *s, http_request *r, bool *path_known, ccz_buf *allow)
 {
     *path_known = false;
+    /* HEAD is GET without the body (RFC 9110 9.3.2): GET's handler answers, send_response_ex
+     * leaves the body out */
+    bool head = strcmp(r->method, "HEAD") == 0;
     for (size_t i = 0; i < s->n_routes; i++) {
         route *rt = &s->routes[i];
         size_t n = strlen(rt->path);
@@ -776,13 +783,14 @@ static route *find_route(http_server *s, http_request *r, bool *path_known, ccz_
                               : strcmp(r->path, rt->path) == 0;
         if (!hit)
             continue;
-        if (strcmp(r->method, rt->method) == 0) {
+        if (strcmp(r->method, rt->method) == 0 || (head && strcmp(rt->method, "GET") == 0)) {
             r->rest = rt->prefix ? r->path + n : NULL;
             return rt;
         }
         /* Allow lists each method once (an incomplete list when memory runs out) */
         if ((!*path_known || !strstr((const char *)allow->ptr, rt->method)) &&
-            ccz_buf_printf(allow, "%s%s", *path_known ? ", " : "", rt->method) != CCZ_OK)
+            ccz_buf_printf(allow, "%s%s%s", *path_known ? ", " : "", rt->method,
+                           strcmp(rt->method, "GET") == 0 ? ", HEAD" : "") != CCZ_OK)
             ccz_buf_reset(allow);
         *path_known = true;
     }

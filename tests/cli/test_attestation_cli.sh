@@ -112,6 +112,8 @@ head -c 2000000 /dev/zero | tr '\0' a > "$T/big"
 printf 'POST /v1/attest HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"ev' | \
     timeout 5 openssl s_client -quiet -connect "127.0.0.1:$PORT" > /dev/null 2>&1
 [ "$(code "$URL/healthz")" = 200 ] || fail "the service is not up after a truncated request"
+[ "$(code -I "$URL/healthz")" = 200 ] || fail "HEAD /healthz: not 200"
+grep -qi '^content-length: 16' "$T/body" || fail "HEAD /healthz: not GET's Content-Length"
 run 0 curl -sS --cacert "$CA" "$URL/metrics"
 contains "$out" 'ccz_http_requests_total{service="attestation",method="POST",route="/v1/attest",code="200"}'
 contains "$out" "ccz_attestation_tokens_total"

@@ -269,6 +269,32 @@ static void test_routes_and_keepalive(void)
     CHECK_CONTAINS(buf, "Allow: POST\r\n");
     client_send(&c, GET("/items/"));
     CHECK_INT(client_read(&c, buf, sizeof buf), 404);
+    client_send(&c, "POST /items/x HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 405);
+    CHECK_CONTAINS(buf, "Allow: GET, HEAD\r\n");
+    /* HEAD: GET's head, its Content-Length included, and no body: the next answer follows the
+     * blank line at once */
+    client_send(&c, "HEAD /items/abc HTTP/1.1\r\nHost: t\r\n\r\n" GET("/healthz"));
+    size_t got = 0;
+    buf[0] = 0;
+    while (!strstr(buf, "{\"status\":\"ok\"}") && got + 1 < sizeof buf) {
+        int k = SSL_read(c.ssl, buf + got, (int)(sizeof buf - got - 1));
+        CHECK(k > 0);
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+        buf[got] = 0;
+    }
+    CHECK(strncmp(buf, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    CHECK_CONTAINS(buf, "Content-Length: 12\r\n"); /* of "item=abc q=-", not sent */
+    char *blank = strstr(buf, "\r\n\r\n");
+    CHECK(blank && strncmp(blank + 4, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    client_send(&c, "HEAD /echo HTTP/1.1\r\nHost: t\r\n\r\n");
+    memset(buf, 0, sizeof buf);
+    CHECK(SSL_read(c.ssl, buf, sizeof buf - 1) > 0);
+    CHECK(strncmp(buf, "HTTP/1.1 405", 12) == 0);
+    CHECK_CONTAINS(buf, "Allow: POST\r\n");
+    CHECK(strstr(buf, "\r\n\r\n") && strstr(buf, "\r\n\r\n")[4] == 0); /* no body */
     const char *post = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json; "
                        "charset=utf-8\r\nContent-Length: 8\r\n\r\n{\"a\":1}\n";
     client_send(&c, post);
