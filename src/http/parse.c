@@ -232,6 +232,12 @@ ccz_status http_parse_head(http_head *out, int *http_status, ccz_span in, size_t
                 out->keep_alive = false;
             else if (has_token(hd->value, "keep-alive"))
                 out->keep_alive = true;
+        } else if (span_eq_ci(hd->name, "content-encoding")) {
+            /* RFC 9110 15.5.16: a content coding the server does not decode is 415 (a gzip body
+             * would otherwise be refused as "not JSON") */
+            if (hd->value.len && !span_eq_ci(hd->value, "identity"))
+                return fail(http_status, 415, CCZ_ERR_UNSUPPORTED,
+                            "a Content-Encoding other than identity: send the body uncompressed");
         } else if (span_eq_ci(hd->name, "expect")) {
             if (!span_eq_ci(hd->value, "100-continue"))
                 return fail(http_status, 417, CCZ_ERR_UNSUPPORTED, "an unknown expectation");

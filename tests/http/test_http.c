@@ -431,6 +431,8 @@ static void test_refusals(void)
          "1000 bytes"},
         {chunks, 413, "1000 bytes"},
         {"POST /echo HTTP/1.1\r\nHost: t\r\nExpect: magic\r\n\r\n", 417, "expectation"},
+        {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc",
+         415, "send the body uncompressed"},
         {"GET /healthz HTTP/2.0\r\nHost: t\r\n\r\n", 505, "HTTP/1.0 or HTTP/1.1"},
         {"BREW /healthz HTTP/1.1\r\nHost: t\r\n\r\n", 501, "unknown method"},
         {"GET healthz HTTP/1.1\r\nHost: t\r\n\r\n", 400, "not a path"},
