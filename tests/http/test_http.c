@@ -676,7 +676,8 @@ static int dechunk(const char *in, size_t step, char *out, size_t cap, size_t ma
         }
         CHECK(used > 0 && used <= have - at);
         CHECK(got + data.len < cap);
-        memcpy(out + got, data.ptr, data.len);
+        if (data.len)
+            memcpy(out + got, data.ptr, data.len);
         got += data.len;
         at += used;
     }
