@@ -110,8 +110,8 @@ void http_server_free(http_server *s);
 
 /* Routes: an exact path ("/v1/nonce"), or a prefix ending in '/' when prefix is set
  * ("/v1/policies/": the rest is http_request_rest()). A path that matches with another method
- * is answered 405 with Allow; no match, 404. HEAD runs the GET route's handler (its method is
- * "HEAD"), and the answer goes out without its body. */
+ * is answered 405 with Allow; no match, 404. HEAD runs the GET route's handler, which sees the
+ * method GET; every answer to HEAD goes out without its body. */
 CCZ_NODISCARD ccz_status http_route(http_server *s, const char *method, const char *path,
                                     bool prefix, http_handler h, void *payload);
 /* Extra lines for GET /metrics (Prometheus text format, each ending in '\n'). */

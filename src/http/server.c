@@ -75,6 +75,7 @@ struct http_request {
     ccz_buf extra_headers;
     bool replied;
     bool deferred;           /* the handler answers later (http_request_defer) */
+    bool head_only;          /* a HEAD request: every answer goes without its body */
     void (*gone)(void *arg); /* ... and is told when the connection goes first */
     void *gone_arg;
     int status;
@@ -298,8 +299,11 @@ static void access_log(const conn *c, const http_request *r, int status, size_t 
     const char *p = r->path ? r->path : "-";
     snprintf(path, sizeof path, "%s%s", p, strlen(p) >= sizeof path ? "..." : "");
     ccz_log(CCZ_LOG_INFO, "%s: %s \"%s %s\" %d %zu %lld ms", c->srv->name,
-            c->peer ? c->peer->addr : "-", r->method ? r->method : "-", path, status, bytes,
-            (long long)(listener_mono_ms() - r->started));
+            c->peer ? c->peer->addr : "-",
+            r->head_only ? "HEAD"
+            : r->method  ? r->method
+                         : "-",
+            path, status, bytes, (long long)(listener_mono_ms() - r->started));
 }
 
 /* Sends a response on c; the connection stays open when the request allows it, else it is
@@ -312,9 +316,10 @@ static void send_response_ex(conn *c, http_request *r, int status, const char *t
     http_server *s = c->srv;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     bool keep = !close && !s->draining && r->head.keep_alive && !c->close_after;
-    /* the answer to HEAD has GET's head, Content-Length included, and no body */
+    /* the answer to HEAD has GET's head, Content-Length included, and no body (an error's too:
+     * the client reads none, and the next answer must follow at once) */
     size_t length = body.len;
-    if (r->method && strcmp(r->method, "HEAD") == 0)
+    if (r->head_only)
         body.len = 0;
     /* head and a body of ordinary size in one contiguous chain: bufferevent_openssl makes one
      * SSL_write, so one TLS record and one write(2), per chain */
@@ -773,9 +778,10 @@ static void metrics(http_request *r, void *payload)
 static route *find_route(http_server *s, http_request *r, bool *path_known, ccz_buf *allow)
 {
     *path_known = false;
-    /* HEAD is GET without the body (RFC 9110 9.3.2): GET's handler answers, send_response_ex
-     * leaves the body out */
-    bool head = strcmp(r->method, "HEAD") == 0;
+    /* HEAD is GET without the body (RFC 9110 9.3.2): GET's handler answers, seeing the method
+     * GET (a handler of several methods must not take HEAD for one of its others), and
+     * send_response_ex leaves the body out */
+    bool head = r->head_only;
     for (size_t i = 0; i < s->n_routes; i++) {
         route *rt = &s->routes[i];
         size_t n = strlen(rt->path);
@@ -784,6 +790,7 @@ static route *find_route(http_server *s, http_request *r, bool *path_known, ccz_
         if (!hit)
             continue;
         if (strcmp(r->method, rt->method) == 0 || (head && strcmp(rt->method, "GET") == 0)) {
+            r->method = rt->method;
             r->rest = rt->prefix ? r->path + n : NULL;
             return rt;
         }
@@ -849,6 +856,7 @@ static bool take_head(conn *c, const http_head *parsed, struct evbuffer *in)
 #undef TERMINATE
     r->method = (const char *)r->head.method.ptr;
     r->path = (const char *)r->head.path.ptr;
+    r->head_only = strcmp(r->method, "HEAD") == 0;
     return true;
 }
 

@@ -74,8 +74,8 @@ static void item(http_request *r, void *payload)
     ccz_buf q = CCZ_BUF_INIT;
     char text[256];
     bool has = http_request_query(r, "q", &q);
-    snprintf(text, sizeof text, "item=%s q=%s", http_request_rest(r),
-             has ? (const char *)q.ptr : "-");
+    snprintf(text, sizeof text, "item=%s q=%s m=%s", http_request_rest(r),
+             has ? (const char *)q.ptr : "-", http_request_method(r));
     ccz_buf_free(&q);
     http_reply(r, 200, "text/plain", CCZ_SPAN(text, strlen(text)));
 }
@@ -286,7 +286,7 @@ static void test_routes_and_keepalive(void)
         buf[got] = 0;
     }
     CHECK(strncmp(buf, "HTTP/1.1 200 OK\r\n", 17) == 0);
-    CHECK_CONTAINS(buf, "Content-Length: 12\r\n"); /* of "item=abc q=-", not sent */
+    CHECK_CONTAINS(buf, "Content-Length: 18\r\n"); /* of "item=abc q=- m=GET", not sent */
     char *blank = strstr(buf, "\r\n\r\n");
     CHECK(blank && strncmp(blank + 4, "HTTP/1.1 200 OK\r\n", 17) == 0);
     client_send(&c, "HEAD /echo HTTP/1.1\r\nHost: t\r\n\r\n");
