@@ -340,6 +340,10 @@ static void test_routes_and_keepalive(void)
     client_send(&c, "0\r\n\r\n");
     CHECK_INT(client_read(&c, buf, sizeof buf), 400);
     CHECK_CONTAINS(buf, "the body is not JSON");
+    /* the chunks' reservations are all released */
+    client_send(&c, GET("/metrics"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "ccz_http_request_bytes_held{service=\"test\"} 0\n");
     /* Connection: close is honoured */
     client_send(&c, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     CHECK_INT(client_read(&c, buf, sizeof buf), 200);
