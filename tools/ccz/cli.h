@@ -306,6 +306,8 @@ enum {
     CLI_O_SECURE_AGG,
     /* fl serve: client selection */
     CLI_O_CLIENTS_PER_ROUND,
+    /* fl serve: the first round's gathering window */
+    CLI_O_GATHER,
     /* fl join: streamed uploads */
     CLI_O_CHUNK_SIZE,
     CLI_O_COUNT_
@@ -415,6 +417,8 @@ typedef struct {
     bool secure_agg;
     /* fl serve: client selection (0: every waiting client) */
     long clients_per_round;
+    /* fl serve: ms the first round waits for clients after the first joins (0: the default) */
+    long gather_ms;
 } cli_args;
 
 /* The options a command of g takes (its table entry's opts). */

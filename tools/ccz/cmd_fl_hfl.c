@@ -17,7 +17,7 @@ static const char hfl_usage[] =
     "                    [--optimizer sgd|adam] [--timeout MS] [--checkpoint FILE] [--seed N]\n"
     "                    [--out FILE] [--threads N] [--mode two-way|server]\n"
     "                    [--handshake-timeout MS] [--idle-timeout MS] [--max-conns N]\n"
-    "                    [--secure-agg] [--clients-per-round N]\n"
+    "                    [--secure-agg] [--clients-per-round N] [--gather MS]\n"
     "                    [--cert CERT --key KEY | attester options] [verify options]\n"
     "       ccz fl join HOST:PORT --data IMAGES --name NAME [--model mlp|lr] [--shard I/N[:A]]\n"
     "                    [--seed N] [--threads N] [--timeout MS] [--top-k K]\n"
@@ -26,7 +26,8 @@ static const char hfl_usage[] =
     "\n"
     "Horizontal federated learning with an attested aggregator (cczfl.Aggregator over\n"
     "RA-gRPC, proto/fl.proto). serve runs R rounds: a round opens when K clients wait for the\n"
-    "model (and every active client does, or 2 s passed), each trains on its own data for\n"
+    "model (and every active client does, or --gather MS passed, default 2000; the first round\n"
+    "after a start always waits that long after the first client joined), each trains on its own data for\n"
     "--epochs E (default 1) and uploads its weights, and the --strategy (default fedavg)\n"
     "combines them weighted by the clients' examples: fedavg (the weighted mean), fedprox (the\n"
     "clients add --mu/2 |w - global|^2, default 0.01), fedadam (Adam on the server), fedyogi\n"
@@ -72,7 +73,8 @@ static const cli_command hfl_cmds[] = {
          CLI_OPT(CLI_O_OPTIMIZER) | CLI_OPT(CLI_O_TIMEOUT) | CLI_OPT(CLI_O_CHECKPOINT) |
          CLI_OPT(CLI_O_SEED) | CLI_OPT(CLI_O_OUT) | CLI_OPT(CLI_O_THREADS) |
          CLI_OPT(CLI_O_HS_TIMEOUT) | CLI_OPT(CLI_O_IDLE_TIMEOUT) | CLI_OPT(CLI_O_MAX_CONNS) |
-         CLI_FRAG_HELP | CLI_OPT(CLI_O_SECURE_AGG) | CLI_OPT(CLI_O_CLIENTS_PER_ROUND)},
+         CLI_FRAG_HELP | CLI_OPT(CLI_O_SECURE_AGG) | CLI_OPT(CLI_O_CLIENTS_PER_ROUND) |
+         CLI_OPT(CLI_O_GATHER)},
     {"join", cmd_fl_join, NULL,
      CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_DATA) | CLI_OPT(CLI_O_NAME) | CLI_OPT(CLI_O_MODEL) |
          CLI_OPT(CLI_O_SHARD) | CLI_OPT(CLI_O_SEED) | CLI_OPT(CLI_O_THREADS) |
@@ -179,6 +181,7 @@ int cmd_fl_serve(int argc, char **argv)
     o.payload = p.srv;
     o.secure_agg = a.secure_agg;
     o.clients_per_round = (unsigned)a.clients_per_round;
+    o.gather_ms = (unsigned)a.gather_ms;
     if (s == CCZ_OK)
         s = ccz_hfl_service_new(&svc, p.srv, &o);
     if (s == CCZ_OK)

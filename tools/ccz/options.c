@@ -127,6 +127,7 @@ static const struct option opts[] = {
     {"top-k", required_argument, NULL, O(CLI_O_TOP_K)},
     {"secure-agg", no_argument, NULL, O(CLI_O_SECURE_AGG)},
     {"clients-per-round", required_argument, NULL, O(CLI_O_CLIENTS_PER_ROUND)},
+    {"gather", required_argument, NULL, O(CLI_O_GATHER)},
     {"chunk-size", required_argument, NULL, O(CLI_O_CHUNK_SIZE)},
     {NULL, 0, NULL, 0},
 };
@@ -328,6 +329,14 @@ static int take(cli_args *a, int o, const char *cmd)
             return cli_usage_error(cmd, "--clients-per-round: %s",
                                    bad ? ccz_error_detail() : "must be at least 1");
         a->clients_per_round = (long)n;
+        break;
+    }
+    case CLI_O_GATHER: {
+        bool bad = cli_number(optarg, 3600000, &n) != CCZ_OK;
+        if (bad || n < 1)
+            return cli_usage_error(cmd, "--gather: %s",
+                                   bad ? ccz_error_detail() : "milliseconds, at least 1");
+        a->gather_ms = (long)n;
         break;
     }
     case CLI_O_CHUNK_SIZE: {
