@@ -46,9 +46,9 @@ typedef struct {
  * 400 (malformed: bare LF, obsolete line folding, a space before a colon, control bytes,
  * conflicting or non-numeric Content-Length, no or several Host headers in HTTP/1.1, both
  * Transfer-Encoding and Content-Length, Transfer-Encoding in HTTP/1.0), 415 (a Content-Encoding
- * other than identity), 417 (an Expect other
- * than 100-continue), 431 (head too large or too many headers), 505 (not HTTP/1.0 or 1.1), 501
- * (a method this server does not know, a transfer coding other than chunked alone). */
+ * other than identity), 417 (an Expect other than 100-continue), 431 (head too large or too many
+ * headers), 505 (not HTTP/1.0 or 1.1), 501 (a method this server does not know, a transfer
+ * coding other than chunked alone). */
 CCZ_NODISCARD ccz_status http_parse_head(http_head *out, int *http_status, ccz_span in,
                                          size_t max_head);
 /* The value of the first header named name (case-insensitive), or false. */

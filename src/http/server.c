@@ -781,7 +781,6 @@ static route *find_route(http_server *s, http_request *r, bool *path_known, ccz_
     /* HEAD is GET without the body (RFC 9110 9.3.2): GET's handler answers, seeing the method
      * GET (a handler of several methods must not take HEAD for one of its others), and
      * send_response_ex leaves the body out */
-    bool head = r->head_only;
     for (size_t i = 0; i < s->n_routes; i++) {
         route *rt = &s->routes[i];
         size_t n = strlen(rt->path);
@@ -789,7 +788,8 @@ static route *find_route(http_server *s, http_request *r, bool *path_known, ccz_
                               : strcmp(r->path, rt->path) == 0;
         if (!hit)
             continue;
-        if (strcmp(r->method, rt->method) == 0 || (head && strcmp(rt->method, "GET") == 0)) {
+        if (strcmp(r->method, rt->method) == 0 ||
+            (r->head_only && strcmp(rt->method, "GET") == 0)) {
             r->method = rt->method;
             r->rest = rt->prefix ? r->path + n : NULL;
             return rt;
