@@ -376,9 +376,10 @@ static void hostile(ccz_rpc_channel *ch, const Ccz__Hequery__QueryRequest *r, in
     CHECK_CONTAINS(msg, why);
 }
 
-/* Parameters, keys and a ciphertext of another context (N = 4096, t = 17). */
+/* Parameters, keys and a ciphertext of another context (N = 4096, t = 17), and the fast
+ * algorithm's parameters with only the plaintext modulus changed (t = 65537). */
 typedef struct {
-    ccz_buf params, pk, rk, ct;
+    ccz_buf params, pk, rk, ct, t_params;
 } other_kit;
 
 static void other_kit_make(other_kit *o)
@@ -405,6 +406,12 @@ static void other_kit_make(other_kit *o)
     CHECK_OK(ccz_lattice_public_key_save(&o->pk, pk));
     CHECK_OK(ccz_lattice_relin_keys_save(&o->rk, rk));
     CHECK_OK(ccz_lattice_ciphertext_save(&o->ct, ct));
+    ccz_lattice_context *tctx;
+    CHECK_OK(ccz_heq_params(&p, CCZ_HEQ_FAST));
+    p.plain_modulus = 65537;
+    CHECK_OK(ccz_lattice_context_new(&tctx, &p));
+    CHECK_OK(ccz_lattice_params_save(&o->t_params, tctx));
+    ccz_lattice_context_free(tctx);
     ccz_lattice_ciphertext_free(ct);
     ccz_lattice_plaintext_free(pt);
     ccz_lattice_relin_keys_free(rk);
@@ -419,6 +426,7 @@ static void other_kit_free(other_kit *o)
     ccz_buf_free(&o->pk);
     ccz_buf_free(&o->rk);
     ccz_buf_free(&o->ct);
+    ccz_buf_free(&o->t_params);
 }
 
 /* A ciphertext one level down. */
@@ -487,6 +495,11 @@ static void test_service(void)
     hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
             "parameters: the fast algorithm runs BFV with N = 8192, t = 17 and SEAL's default "
             "chain of 5 primes; the query has BFV with N = 4096, t = 17, 3 primes");
+    request_of(&r, keys, &q); /* the same N and primes, another plaintext modulus */
+    r.params = bin(&ok.t_params);
+    hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
+            "parameters: the fast algorithm runs BFV with N = 8192, t = 17 and SEAL's default "
+            "chain of 5 primes; the query has BFV with N = 8192, t = 65537, 5 primes");
     request_of(&r, keys, &q);
     r.algorithm = CCZ__HEQUERY__ALGORITHM__PACKED; /* fast parameters, asked as packed */
     hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,

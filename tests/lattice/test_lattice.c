@@ -175,6 +175,20 @@ static void test_bfv(void)
     for (size_t i = 0; i < n; i++)
         w[i] = mulmod(a[i], b[i], t);
     CHECK_INT(bfv_check(&k, cc, w), 0);
+    /* a sum of products relinearized once: a two-component ciphertext holding just its own
+     * words takes a three-component product in place, and grows without losing its words */
+    ccz_lattice_ciphertext *acc, *prod;
+    CHECK_OK(ccz_lattice_ciphertext_new(&acc, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&prod, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_copy(acc, ca));
+    CHECK_OK(ccz_lattice_mul(prod, ctx, ca, cb, NULL));
+    CHECK_OK(ccz_lattice_add(acc, ctx, acc, prod));
+    CHECK_OK(ccz_lattice_relinearize(acc, ctx, k.rk));
+    for (size_t i = 0; i < n; i++)
+        w[i] = (a[i] + mulmod(a[i], b[i], t)) % t;
+    CHECK_INT(bfv_check(&k, acc, w), 0);
+    ccz_lattice_ciphertext_free(acc);
+    ccz_lattice_ciphertext_free(prod);
     /* rotations: rows of N/2 move left by the step; the swap exchanges rows */
     int steps[] = {1, -1, 5};
     for (int s = 0; s < 3; s++) {
