@@ -69,6 +69,7 @@ static long call(int port, const char *method, const char *path, const char *typ
         curl_easy_setopt(c, CURLOPT_COOKIE, cookie);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L); /* "/../" reaches the server as sent */
     curl_easy_setopt(c, CURLOPT_CAINFO, ca);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -345,6 +346,44 @@ static void test_service(void)
         CHECK_STATUS(
             ccz_attestation_token_verify(&claims, s(&forged), s(&jwks), jwks.len, time(NULL)),
             CCZ_ERR_NOT_FOUND);
+        /* the EAR form, checked with a key set of the other key: a contraindicated submodule,
+         * another profile and no submodules are refused; affirming passes */
+        json_t *oset = NULL;
+        CHECK_OK(jose_jwks_from_keys(&oset, &other, 1));
+        char *otext = json_dumps(oset, JSON_COMPACT);
+        const char *okid = json_string_value(
+            json_object_get(json_array_get(json_object_get(oset, "keys"), 0), "kid"));
+        ccz_buf_reset(&forged);
+        CHECK_OK(jose_jwt_sign(&forged, other, okid, c));
+        CHECK_OK(
+            ccz_attestation_token_verify(&claims, s(&forged), otext, strlen(otext), time(NULL)));
+        ccz_json_free(claims);
+        json_object_set_new(json_object_get(json_object_get(c, "submods"), "sim"), "ear.status",
+                            json_string("contraindicated"));
+        ccz_buf_reset(&forged);
+        CHECK_OK(jose_jwt_sign(&forged, other, okid, c));
+        CHECK_STATUS(
+            ccz_attestation_token_verify(&claims, s(&forged), otext, strlen(otext), time(NULL)),
+            CCZ_ERR_POLICY_REJECTED);
+        CHECK_CONTAINS(ccz_error_detail(), "submodule sim: ear.status contraindicated");
+        json_object_set_new(json_object_get(json_object_get(c, "submods"), "sim"), "ear.status",
+                            json_string("affirming"));
+        json_object_set_new(c, "eat_profile", json_string("tag:example.com,2023:other"));
+        ccz_buf_reset(&forged);
+        CHECK_OK(jose_jwt_sign(&forged, other, okid, c));
+        CHECK_STATUS(
+            ccz_attestation_token_verify(&claims, s(&forged), otext, strlen(otext), time(NULL)),
+            CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), "eat_profile tag:example.com,2023:other");
+        json_object_set_new(c, "eat_profile", json_string(CCZ_EAR_PROFILE));
+        json_object_set_new(c, "submods", json_object());
+        ccz_buf_reset(&forged);
+        CHECK_OK(jose_jwt_sign(&forged, other, okid, c));
+        CHECK_STATUS(
+            ccz_attestation_token_verify(&claims, s(&forged), otext, strlen(otext), time(NULL)),
+            CCZ_ERR_MALFORMED);
+        free(otext);
+        json_decref(oset);
         ccz_buf_free(&forged);
         json_decref(set);
         json_decref(c);
@@ -409,6 +448,30 @@ static void test_service(void)
     evidence_b64(&ev, m_bad, false, nonce, NULL, NULL);
     CHECK_INT(attest(port, s(&ev), nonce, NULL, "bad-only", &r), 200);
     CHECK_INT(attest(port, s(&ev), NULL, NULL, "missing", &r), 404);
+    /* a debug enclave a stored policy admits: its token says so (configuration 32) */
+    ccz_hex_to_str(hex, m_good, 32);
+    snprintf(pol, sizeof pol,
+             "{\"allow_sim\": true, \"allow_debug\": true, \"sgx\": [{\"mr_enclave\": \"%s\"}]}",
+             hex);
+    CHECK_INT(call(port, "PUT", "/v1/policies/debug-ok", "application/json", pol, admin, &r), 201);
+    evidence_b64(&ev, m_good, true, NULL, NULL, NULL);
+    CHECK_INT(attest(port, s(&ev), NULL, NULL, "debug-ok", &r), 200);
+    {
+        ccz_buf keys = CCZ_BUF_INIT;
+        char dtok[8192];
+        token_of(&r, dtok, sizeof dtok);
+        jwks_of(port, &keys);
+        ccz_json *dc = NULL;
+        CHECK_OK(ccz_attestation_token_verify(&dc, dtok, s(&keys), keys.len, time(NULL)));
+        json_t *dsm = json_object_get(json_object_get(dc, "submods"), "sim");
+        json_t *tv = json_object_get(dsm, "ear.trustworthiness-vector");
+        CHECK_INT(json_integer_value(json_object_get(tv, "configuration")), 32);
+        CHECK_INT(json_integer_value(json_object_get(tv, "hardware")), 32);
+        CHECK_STR(json_string_value(json_object_get(dsm, "ear.status")), "warning");
+        CHECK_STR(json_string_value(json_object_get(dsm, "ear.appraisal-policy-id")), "debug-ok");
+        ccz_json_free(dc);
+        ccz_buf_free(&keys);
+    }
 
     /* an RA-TLS certificate as evidence, its nonce in the claims */
     get_nonce(port, nonce, sizeof nonce);
@@ -431,6 +494,9 @@ static void test_service(void)
         CHECK_INT(attest(port, s(&ev), nonce, NULL, NULL, &r), 200);
         get_nonce(port, nonce, sizeof nonce); /* another nonce than the certificate carries */
         CHECK_INT(attest(port, s(&ev), nonce, NULL, NULL, &r), 401);
+        /* a certificate binds its own key: runtime data beside it would be bound by nothing */
+        CHECK_INT(attest(port, s(&ev), NULL, "aGVsbG8=", NULL, &r), 400);
+        CHECK_CONTAINS(s(&r), "binds its own key");
         OPENSSL_free(der);
         X509_free(x);
         EVP_PKEY_free(k);
@@ -440,7 +506,7 @@ static void test_service(void)
     /* the service survives a truncated request */
     CHECK_INT(call(port, "GET", "/healthz", NULL, NULL, NULL, &r), 200);
     CHECK_INT(call(port, "GET", "/metrics", NULL, NULL, NULL, &r), 200);
-    CHECK_CONTAINS(s(&r), "ccz_attestation_tokens_total 4\n");
+    CHECK_CONTAINS(s(&r), "ccz_attestation_tokens_total 5\n"); /* with the debug enclave */
 
     /* a restart keeps the policies, the signing key (old tokens verify) and the admin token */
     char kid_before[1024];
@@ -487,15 +553,17 @@ static void test_service(void)
 
 /* ---- the KBS protocol ------------------------------------------------------------------------*/
 
-/* The Attestation of a sim TEE with key tee for the session's nonce; rd_override replaces the
- * report data (a mismatch). */
-static char *kbs_attestation(EVP_PKEY *tee, const char *nonce, const uint8_t *m, bool mismatch)
+/* The Attestation of a sim TEE with key tee for the session's nonce, its evidence under field
+ * ("evidence" as sim's, "quote" as sgx's), with additional evidence addl, all bound in the
+ * report data (mismatch: one bit of it flipped). */
+static char *kbs_attestation_as(EVP_PKEY *tee, const char *nonce, const uint8_t *m, bool mismatch,
+                                const char *field, const char *addl)
 {
     json_t *jwk = NULL;
     CHECK_OK(jose_jwk_from_key(&jwk, tee, "ECDH-ES+A256KW", NULL));
     json_object_del(jwk, "kid");
     json_t *rd =
-        json_pack("{s:O,s:s,s:s}", "tee-pubkey", jwk, "nonce", nonce, "additional-evidence", "");
+        json_pack("{s:O,s:s,s:s}", "tee-pubkey", jwk, "nonce", nonce, "additional-evidence", addl);
     ccz_buf c = CCZ_BUF_INIT, ev = CCZ_BUF_INIT;
     CHECK_OK(jose_jcs(&c, rd));
     uint8_t report[64] = {0};
@@ -504,8 +572,8 @@ static char *kbs_attestation(EVP_PKEY *tee, const char *nonce, const uint8_t *m,
         report[0] ^= 1;
     evidence_b64(&ev, m, false, NULL, NULL, report);
     json_t *att = json_pack("{s:{s:s,s:O},s:{s:{s:s},s:s}}", "runtime-data", "nonce", nonce,
-                            "tee-pubkey", jwk, "tee-evidence", "primary_evidence", "evidence",
-                            s(&ev), "additional_evidence", "");
+                            "tee-pubkey", jwk, "tee-evidence", "primary_evidence", field, s(&ev),
+                            "additional_evidence", addl);
     char *text = json_dumps(att, JSON_COMPACT);
     json_decref(att);
     json_decref(rd);
@@ -513,6 +581,11 @@ static char *kbs_attestation(EVP_PKEY *tee, const char *nonce, const uint8_t *m,
     ccz_buf_free(&c);
     ccz_buf_free(&ev);
     return text;
+}
+
+static char *kbs_attestation(EVP_PKEY *tee, const char *nonce, const uint8_t *m, bool mismatch)
+{
+    return kbs_attestation_as(tee, nonce, m, mismatch, "evidence", "");
 }
 
 static const char *problem_type(const ccz_buf *resp)
@@ -526,18 +599,23 @@ static const char *problem_type(const ccz_buf *resp)
     return t;
 }
 
-static void kbs_auth(int port, char *nonce, size_t cap)
+static void kbs_auth_as(int port, const char *tee, char *nonce, size_t cap)
 {
     ccz_buf r = CCZ_BUF_INIT;
+    char req[128];
+    snprintf(req, sizeof req, "{\"version\":\"0.4.0\",\"tee\":\"%s\",\"extra-params\":{}}", tee);
     cookie[0] = 0;
-    CHECK_INT(call(port, "POST", "/kbs/v0/auth", "application/json",
-                   "{\"version\":\"0.4.0\",\"tee\":\"sim\",\"extra-params\":{}}", NULL, &r),
-              200);
+    CHECK_INT(call(port, "POST", "/kbs/v0/auth", "application/json", req, NULL, &r), 200);
     CHECK_CONTAINS(cookie, "kbs-session-id=");
     json_t *j = json_loads(s(&r), 0, NULL);
     snprintf(nonce, cap, "%s", j ? json_string_value(json_object_get(j, "nonce")) : "");
     json_decref(j);
     ccz_buf_free(&r);
+}
+
+static void kbs_auth(int port, char *nonce, size_t cap)
+{
+    kbs_auth_as(port, "sim", nonce, cap);
 }
 
 static void test_kbs(void)
@@ -595,6 +673,22 @@ static void test_kbs(void)
     CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 401);
     CHECK_CONTAINS(s(&r), "report_data");
     free(att);
+    /* additional evidence, bound in the report data but verified by nothing here */
+    att = kbs_attestation_as(tee, nonce, m_good, false, "evidence", "{\"tdx\":\"AAAA\"}");
+    CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 401);
+    CHECK_CONTAINS(s(&r), "additional evidence is not verified by this KBS");
+    free(att);
+    /* a session for sgx evidence that gets sim evidence (in sgx's field) */
+    {
+        char sgx_nonce[64];
+        kbs_auth_as(port, "sgx", sgx_nonce, sizeof sgx_nonce);
+        att = kbs_attestation_as(tee, sgx_nonce, m_good, false, "quote", "");
+        CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 401);
+        CHECK_STR(problem_type(&r), "AttestationError");
+        CHECK_CONTAINS(s(&r), "the session is for sgx evidence, this is sim");
+        free(att);
+        kbs_auth(port, nonce, sizeof nonce); /* back to a sim session */
+    }
     /* a measurement the attestation policy rejects */
     att = kbs_attestation(tee, nonce, m_bad, false);
     CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 401);
@@ -624,6 +718,10 @@ static void test_kbs(void)
     CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/none", NULL, NULL, NULL, &r), 404);
     CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key", NULL, NULL, NULL, &r), 404);
     CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/../model", NULL, NULL, NULL, &r), 404);
+    CHECK_INT(call(port, "POST", "/kbs/v0/resource/repo/../model", "application/octet-stream",
+                   "bytes", admin, &r),
+              404);
+    CHECK_CONTAINS(s(&r), "a resource is REPOSITORY/TYPE/TAG");
 
     /* the attestation token instead of the cookie */
     char bearer[8300];
@@ -632,6 +730,11 @@ static void test_kbs(void)
     CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/model", NULL, NULL, bearer, &r), 200);
     ccz_buf_reset(&plain);
     CHECK_OK(jose_jwe_decrypt(&plain, tee, s(&r), r.len));
+    /* a resource with a policy of its own is only for a session: the token does not carry
+     * the evidence its policy is checked against */
+    CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/guarded", NULL, NULL, bearer, &r), 403);
+    CHECK_STR(problem_type(&r), "PolicyDeny");
+    CHECK_CONTAINS(s(&r), "it needs a session");
     bearer[strlen(bearer) - 3] ^= 1; /* a flipped signature bit */
     CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/model", NULL, NULL, bearer, &r), 401);
     CHECK_STR(problem_type(&r), "TokenVerifierError");

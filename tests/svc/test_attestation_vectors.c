@@ -123,6 +123,14 @@ static void test_real_evidence(void)
     json_t *ae = json_object_get(sm, "ear.veraison.annotated-evidence");
     CHECK_INT(strlen(json_string_value(json_object_get(ae, "mr_enclave")) ?: ""), 64);
     CHECK(json_is_false(json_object_get(sm, "ccz.simulated")));
+    /* the quote's TCB is ConfigurationAndSWHardeningNeeded, which the policy accepts: the
+     * hardware claim is a warning (32), not affirming */
+    CHECK_STR(json_string_value(json_object_get(ae, "tcb_status")),
+              "ConfigurationAndSWHardeningNeeded");
+    CHECK_INT(json_integer_value(
+                  json_object_get(json_object_get(sm, "ear.trustworthiness-vector"), "hardware")),
+              32);
+    CHECK_STR(json_string_value(json_object_get(sm, "ear.status")), "warning");
     json_decref(sm);
     free(text);
     /* a flipped byte in the quote's body: the verifier's status */

@@ -99,6 +99,7 @@ static void csv(party *p, uint32_t usage, const char *uid, const party *signer)
 }
 
 static party hrk, hsk, cek, pek;
+static uint32_t report_policy = 0x45; /* nodbg (bit 0) set */
 
 /* A wrapped version 2 or 3 report with report data rd and the RTMRs given. */
 static void report(ccz_buf *out, uint32_t version, const uint8_t rd[64], uint8_t rtmr[5][32])
@@ -108,7 +109,7 @@ static void report(ccz_buf *out, uint32_t version, const uint8_t rd[64], uint8_t
     memset(d + 0x30, 0x22, 16);         /* vm_version */
     memcpy(d + 0x40, rd, 64);           /* report_data */
     memset(d + 0x90, 0x33, 32);         /* measure */
-    put32(d + 0xb0, 0x45);              /* policy: nodbg */
+    put32(d + 0xb0, report_policy);     /* policy */
     put32(d + 0xb4, CCZ_CSV_USAGE_PEK); /* sig_usage */
     put32(d + 0xb8, 4);                 /* sig_algo */
     put32(d + 0xbc, 2100);              /* build */
@@ -316,6 +317,55 @@ static void test_chain_v2_v3(void)
     CHECK_STATUS(ccz_csv_cert_verify(&a, &b), CCZ_ERR_BAD_SIGNATURE);
     CHECK_CONTAINS(ccz_error_detail(), "no signature by a key of usage 0x1004");
     EVP_PKEY_free(rogue.key);
+    /* with the collateral that has seen the right PEK: a report by another PEK that claims to
+     * be one (signed by the HSK); a report by a certificate the CEK signed that is not a PEK
+     * (usage PDH) */
+    party good_pek = pek, not_pek;
+    o.trust = t;
+    o.eventlog = l;
+    report(&ev, 2, rd, rtmr);
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&ev), &o));
+    csv(&rogue, CCZ_CSV_USAGE_PEK, "HYGON-SSD-PEK", &hsk);
+    pek = rogue;
+    report(&ev, 2, rd, rtmr);
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&ev), &o), CCZ_ERR_CERT_CHAIN);
+    CHECK_STR(r.step, "platform_certificate");
+    CHECK_CONTAINS(r.message, "CEK -> PEK");
+    csv(&not_pek, CCZ_CSV_USAGE_PDH, "HYGON-SSD-PDH", &cek);
+    pek = not_pek;
+    report(&ev, 2, rd, rtmr);
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&ev), &o), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(r.message, "not the PEK's");
+    pek = good_pek;
+    EVP_PKEY_free(rogue.key);
+    EVP_PKEY_free(not_pek.key);
+    /* the policy's nodbg bit clear: a debug guest */
+    report_policy = 0x44;
+    report(&ev, 2, rd, rtmr);
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&ev), &o));
+    CHECK(r.claims.debug);
+    report_policy = 0x45;
+    report(&ev, 2, rd, rtmr);
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&ev), &o));
+    CHECK(!r.claims.debug);
+    /* a chain given as certificates (ccz csv chain): from the trusted HRK, or from another HRK
+     * that signs itself */
+    {
+        char lines[256];
+        uint8_t certs[2 * CCZ_CSV_CA_CERT_SIZE + CCZ_CSV_CERT_SIZE];
+        memcpy(certs, hrk.cert, CCZ_CSV_CA_CERT_SIZE);
+        memcpy(certs + CCZ_CSV_CA_CERT_SIZE, hsk.cert, CCZ_CSV_CA_CERT_SIZE);
+        memcpy(certs + 2 * CCZ_CSV_CA_CERT_SIZE, cek.cert, CCZ_CSV_CERT_SIZE);
+        CHECK_OK(ccz_csv_chain_check(lines, sizeof lines, CCZ_SPAN(certs, sizeof certs), t));
+        CHECK_STR(lines, "HRK self-signature: ok\nHRK -> HSK: ok\nHSK -> CEK: ok\n");
+        party other_hrk;
+        ca(&other_hrk, CCZ_CSV_USAGE_HRK, "HYGON-SSD-HRK", NULL);
+        CHECK_STATUS(ccz_csv_chain_check(lines, sizeof lines,
+                                         CCZ_SPAN(other_hrk.cert, CCZ_CSV_CA_CERT_SIZE), t),
+                     CCZ_ERR_CERT_CHAIN);
+        CHECK_CONTAINS(ccz_error_detail(), "signs itself but is not the trusted HRK");
+        EVP_PKEY_free(other_hrk.key);
+    }
     /* unknown wrapper flags */
     report(&ev, 2, rd, rtmr);
     ev.ptr[16] = 2;

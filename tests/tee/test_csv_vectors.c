@@ -179,7 +179,8 @@ static void test_report_v1(void)
         {0xc4, CCZ_ERR_BAD_SIGNATURE, "signature"},       /* r */
         {0x80, CCZ_ERR_BAD_SIGNATURE, "signature"},       /* mnonce (signed; it keys the MAC) */
         {0x150 + 2084 + 3, CCZ_ERR_BINDING, "signature"}, /* the serial */
-        {0x150 + 2084 + 64 + 32 + 5, CCZ_ERR_BINDING, "signature"}, /* the MAC */
+        {0x150 + 2084 + 64 + 32 + 5, CCZ_ERR_BINDING, "signature"},  /* the MAC */
+        {0x150 + 2084 + 64 + 32 + 31, CCZ_ERR_BINDING, "signature"}, /* its last byte */
     };
     for (size_t i = 0; i < CCZ_ARRAY_LEN(m); i++) {
         rep.ptr[m[i].off] ^= 1;
