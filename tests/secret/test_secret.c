@@ -461,6 +461,12 @@ static void test_rules(void)
     c.sgx.isv_prod_id = 7;
     c.sgx.isv_svn = 3;
     CHECK_INT((int)secret_choose(svc, &c, why, sizeof why), 0);
+    c.sgx.mr_signer[31] ^= 1; /* another signer */
+    CHECK_INT((int)secret_choose(svc, &c, why, sizeof why), -1);
+    c.sgx.mr_signer[31] ^= 1;
+    c.sgx.isv_prod_id = 8; /* another product */
+    CHECK_INT((int)secret_choose(svc, &c, why, sizeof why), -1);
+    c.sgx.isv_prod_id = 7;
     c.sgx.isv_svn = 2; /* below the minimum */
     CHECK_INT((int)secret_choose(svc, &c, why, sizeof why), -1);
     CHECK_CONTAINS(why, "no entry");
@@ -493,10 +499,26 @@ static void test_rules(void)
     c.tee = CCZ_TEE_TDX;
     memcpy(c.tdx.mr_td, mr_td, 48);
     CHECK_INT((int)secret_choose(svc, &c, why, sizeof why), 2);
+    c.tdx.mr_td[0] ^= 1; /* another TD */
+    CHECK_INT((int)secret_choose(svc, &c, why, sizeof why), -1);
+    c.tdx.mr_td[0] ^= 1;
     c.tee = CCZ_TEE_SIM; /* 48 bytes are never a sim (or SGX) measurement */
     CHECK_INT((int)secret_choose(svc, &c, why, sizeof why), -1);
     CHECK_STR(secret_service_item(svc, 2)->name, "snp");
     CHECK_INT((int)secret_service_count(svc), 4);
+    secret_service_free(svc);
+    /* an SGX entry never matches a TD, though the TD's claims leave the SGX fields zero */
+    char zero[65];
+    memset(zero, '0', 64);
+    zero[64] = 0;
+    snprintf(doc, sizeof doc, "{\"secrets\": [{\"secret\": \"sgx\", \"mr_signer\": \"%s\"}]}",
+             zero);
+    CHECK_OK(secret_service_new(&svc, CCZ_SPAN(doc, strlen(doc)), e, 4));
+    memset(&c, 0, sizeof c);
+    c.tee = CCZ_TEE_SGX;
+    CHECK_INT((int)secret_choose(svc, &c, why, sizeof why), 0);
+    c.tee = CCZ_TEE_TDX;
+    CHECK_INT((int)secret_choose(svc, &c, why, sizeof why), -1);
     secret_service_free(svc);
 }
 
