@@ -583,6 +583,11 @@ static void test_mutual_handshakes(void)
     CHECK_CONTAINS(c.detail, "measurement_not_accepted");
     CHECK(s.status != CCZ_OK);
     CHECK_CONTAINS(s.detail, "bad certificate");
+    /* again: the certificate's verification comes from the cache, its appraisal is made anew
+     * and rejects it again */
+    CHECK_STATUS(handshake(srv, picky, &s, &c), CCZ_ERR_POLICY_REJECTED);
+    CHECK(c.peer_cached);
+    CHECK_CONTAINS(c.detail, "measurement_not_accepted");
 
     /* a debug server */
     SSL_CTX *dbg = context(true, CCZ_RATLS_TWO_WAY, debug, accept, t, NULL, NULL);
@@ -609,6 +614,18 @@ static void test_mutual_handshakes(void)
     SSL_CTX *expired = context(true, CCZ_RATLS_TWO_WAY, NULL, accept, t, old, ko);
     CHECK_STATUS(handshake(expired, cli, &s, &c), CCZ_ERR_EXPIRED);
     CHECK_CONTAINS(s.detail, "certificate expired");
+    /* a certificate that expires while its verdict is cached: the cache keeps it no longer */
+    ccz_ratls_cert_opts bo = CCZ_RATLS_CERT_OPTS_INIT;
+    bo.not_before = time(NULL) - 60;
+    bo.not_after = time(NULL) + 2;
+    X509 *brief;
+    EVP_PKEY *kb;
+    CHECK_OK(ccz_ratls_cert_create(&brief, &kb, good, &bo));
+    SSL_CTX *short_lived = context(true, CCZ_RATLS_TWO_WAY, NULL, accept, t, brief, kb);
+    CHECK_OK(handshake(short_lived, cli, &s, &c));
+    sleep(3);
+    CHECK_STATUS(handshake(short_lived, cli, &s, &c), CCZ_ERR_EXPIRED);
+    CHECK(!c.peer_cached);
 
     /* the server rejects a debug client; the client learns it from the alert */
     SSL_CTX *dbg_cli = context(false, CCZ_RATLS_TWO_WAY, debug, accept, t, NULL, NULL);
@@ -618,15 +635,17 @@ static void test_mutual_handshakes(void)
     CHECK_STATUS(c.status, CCZ_ERR_TLS);
     CHECK_CONTAINS(c.detail, "bad certificate");
 
-    SSL_CTX *all[] = {srv, cli, picky, dbg, swapped, expired, dbg_cli};
+    SSL_CTX *all[] = {srv, cli, picky, dbg, swapped, expired, short_lived, dbg_cli};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         SSL_CTX_free(all[i]);
     X509_free(x);
     X509_free(sw);
     X509_free(old);
+    X509_free(brief);
     EVP_PKEY_free(k);
     EVP_PKEY_free(k2);
     EVP_PKEY_free(ko);
+    EVP_PKEY_free(kb);
     ccz_policy_free(accept);
     ccz_policy_free(wrong);
     ccz_trust_free(t);
