@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The cursor: reads in both byte orders, and failures that leave the position untouched. */
+/* The cursor: reads in both byte orders, DER's tag-length-value, and failures that leave the
+ * position untouched. */
 #include "test.h"
 
 static void test_reads(void)
@@ -55,4 +56,53 @@ static void test_huge_lengths(void)
     CHECK_INT(ccz_cursor_remaining(&c), 0);
 }
 
-TEST_MAIN(T(test_reads), T(test_huge_lengths))
+/* One DER element of in: its status, and on success its tag and value length. */
+static ccz_status der(const uint8_t *in, size_t n, uint8_t *tag, size_t *len)
+{
+    ccz_cursor c;
+    ccz_cursor_init(&c, CCZ_SPAN(in, n));
+    ccz_span v = {NULL, 0};
+    ccz_status s = ccz_cursor_der(&c, tag, &v);
+    *len = v.len;
+    CHECK_INT(c.pos, s == CCZ_OK ? n : 0); /* all of it, or nothing */
+    return s;
+}
+
+static void test_der(void)
+{
+    static uint8_t in[300];
+    uint8_t tag = 0;
+    size_t len = 0;
+    memcpy(in,
+           "\x04\x03"
+           "abc",
+           5); /* short form */
+    CHECK_OK(der(in, 5, &tag, &len));
+    CHECK_INT(tag, 0x04);
+    CHECK_INT(len, 3);
+    CHECK_STATUS(der(in, 4, &tag, &len), CCZ_ERR_TRUNCATED);
+    memcpy(in, "\x30\x81\x80", 3); /* long form, one byte */
+    CHECK_OK(der(in, 3 + 128, &tag, &len));
+    CHECK_INT(tag, 0x30);
+    CHECK_INT(len, 128);
+    memcpy(in, "\x30\x82\x01\x00", 4); /* two bytes */
+    CHECK_OK(der(in, 4 + 256, &tag, &len));
+    CHECK_INT(len, 256);
+    memcpy(in, "\x04\x81\x05", 3); /* a short length in the long form */
+    CHECK_STATUS(der(in, 3 + 5, &tag, &len), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "non-minimal length");
+    memcpy(in, "\x04\x82\x00\x80", 4); /* a leading zero byte */
+    CHECK_STATUS(der(in, 4 + 128, &tag, &len), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "non-minimal length");
+    memcpy(in, "\x04\x80", 2); /* BER's indefinite length */
+    CHECK_STATUS(der(in, 2 + 10, &tag, &len), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "unsupported length form 0x80");
+    memcpy(in, "\x04\x85\x01\x00\x00\x00\x00", 7); /* five length bytes */
+    CHECK_STATUS(der(in, sizeof in, &tag, &len), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "unsupported length form 0x85");
+    memcpy(in, "\x1f\x81\x01\x01\x00", 5); /* a tag number in more bytes */
+    CHECK_STATUS(der(in, 5, &tag, &len), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "multi-byte tag");
+}
+
+TEST_MAIN(T(test_reads), T(test_huge_lengths), T(test_der))
