@@ -117,6 +117,11 @@ static void dropout_recovered(void)
     CHECK(memcmp(two, sk[2], 32) != 0);
     CHECK_STATUS(ccz_secagg_combine(two, (const uint8_t(*)[32])pick, (const uint8_t[]){1, 1, 5}, 3),
                  CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "share 1 given twice");
+    /* x = 0 is where the secret is: no share has that index */
+    CHECK_STATUS(ccz_secagg_combine(two, (const uint8_t(*)[32])pick, (const uint8_t[]){1, 0, 5}, 3),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "share index 0");
     CHECK_OK(ccz_secagg_unmask_dropped(sum, DIM, 2, rec, (const uint8_t(*)[32])pk, survived, N));
     float got[DIM];
     ccz_secagg_decode(got, sum, DIM, SCALE);
