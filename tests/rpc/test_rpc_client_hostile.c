@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The gRPC client against a hostile plaintext (h2c) server, written here on nghttp2's server
+ * API: a response that ends inside a message, one without trailers, trailers without
+ * grpc-status, one that is not gRPC (HTTP 503), one whose message announces more than the
+ * channel's limit, one whose message is not the method's. Each call ends with its code and
+ * reason; none passes for a success, and a well-formed answer from the same server does. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nghttp2/nghttp2.h>
+
+#include "ccz/ccz.h"
+#include "greeter.pb-c.h"
+#include "test.h"
+
+typedef enum {
+    WELL_FORMED,
+    CUT_MESSAGE,
+    NO_TRAILERS,
+    NO_STATUS,
+    NOT_GRPC,
+    TOO_LARGE,
+    NOT_THE_MESSAGE
+} misdeed;
+
+typedef struct {
+    int listen_fd, fd;
+    misdeed what;
+    const uint8_t *body;
+    size_t body_len, sent;
+    bool trailers;
+} hostile;
+
+#define NV(n, v)                                                                                   \
+    {                                                                                              \
+        (uint8_t *)n, (uint8_t *)v, sizeof n - 1, sizeof v - 1, NGHTTP2_NV_FLAG_NONE               \
+    }
+
+static ssize_t send_cb(nghttp2_session *s, const uint8_t *data, size_t len, int flags, void *user)
+{
+    (void)s, (void)flags;
+    hostile *h = user;
+    ssize_t n = send(h->fd, data, len, MSG_NOSIGNAL);
+    return n < 0 ? NGHTTP2_ERR_CALLBACK_FAILURE : n;
+}
+
+static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+                         nghttp2_data_source *src, void *user)
+{
+    (void)src;
+    hostile *h = user;
+    size_t n = h->body_len - h->sent < len ? h->body_len - h->sent : len;
+    memcpy(buf, h->body + h->sent, n);
+    h->sent += n;
+    if (h->sent == h->body_len) {
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+        if (h->trailers) {
+            nghttp2_nv t[] = {h->what == NO_STATUS ? (nghttp2_nv)NV("x-note", "no status")
+                                                   : (nghttp2_nv)NV("grpc-status", "0")};
+            *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+            if (nghttp2_submit_trailer(s, id, t, 1) != 0)
+                return NGHTTP2_ERR_CALLBACK_FAILURE;
+        }
+    }
+    return (ssize_t)n;
+}
+
+/* The request is in (its END_STREAM): the answer of this case. */
+static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
+{
+    hostile *h = user;
+    if (!(f->hd.flags & NGHTTP2_FLAG_END_STREAM) ||
+        (f->hd.type != NGHTTP2_DATA && f->hd.type != NGHTTP2_HEADERS))
+        return 0;
+    static const uint8_t reply[] = {0, 0, 0, 0, 4, 0x0a, 0x02, 'h', 'i'}; /* message: "hi" */
+    static const uint8_t cut[] = {0, 0, 0, 0, 10, 0x0a, 0x08, 'h'};       /* 10 announced, 3 sent */
+    static const uint8_t empty[] = {0, 0, 0, 0, 0};
+    static const uint8_t big[] = {0, 0, 0x10, 0, 0};                   /* 1 MiB announced */
+    static const uint8_t garbage[] = {0, 0, 0, 0, 3, 0x0a, 0x7f, 'h'}; /* a string past its end */
+    static const uint8_t busy[] = "busy";
+    h->trailers = h->what != NO_TRAILERS && h->what != NOT_GRPC;
+    h->sent = 0;
+    switch (h->what) {
+    case WELL_FORMED:
+        h->body = reply, h->body_len = sizeof reply;
+        break;
+    case CUT_MESSAGE:
+        h->body = cut, h->body_len = sizeof cut;
+        break;
+    case NO_TRAILERS:
+    case NO_STATUS:
+        h->body = empty, h->body_len = sizeof empty;
+        break;
+    case NOT_GRPC:
+        h->body = busy, h->body_len = 4;
+        break;
+    case TOO_LARGE:
+        h->body = big, h->body_len = sizeof big;
+        break;
+    case NOT_THE_MESSAGE:
+        h->body = garbage, h->body_len = sizeof garbage;
+        break;
+    }
+    nghttp2_nv grpc[] = {NV(":status", "200"), NV("content-type", "application/grpc")};
+    nghttp2_nv http[] = {NV(":status", "503"), NV("content-type", "text/plain")};
+    nghttp2_data_provider p = {.read_callback = read_body};
+    return nghttp2_submit_response(s, f->hd.stream_id, h->what == NOT_GRPC ? http : grpc, 2, &p)
+               ? NGHTTP2_ERR_CALLBACK_FAILURE
+               : 0;
+}
+
+/* One connection: the server's SETTINGS, then answers until the client goes. */
+static void *serve(void *arg)
+{
+    hostile *h = arg;
+    h->fd = accept(h->listen_fd, NULL, NULL);
+    CHECK(h->fd >= 0);
+    nghttp2_session_callbacks *cb;
+    nghttp2_session *s;
+    CHECK_INT(nghttp2_session_callbacks_new(&cb), 0);
+    nghttp2_session_callbacks_set_send_callback(cb, send_cb);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame);
+    CHECK_INT(nghttp2_session_server_new(&s, cb, h), 0);
+    nghttp2_session_callbacks_del(cb);
+    CHECK_INT(nghttp2_submit_settings(s, NGHTTP2_FLAG_NONE, NULL, 0), 0);
+    uint8_t buf[16384];
+    while (nghttp2_session_want_read(s) || nghttp2_session_want_write(s)) {
+        if (nghttp2_session_send(s) != 0)
+            break;
+        ssize_t n = recv(h->fd, buf, sizeof buf, 0);
+        if (n <= 0 || nghttp2_session_mem_recv(s, buf, (size_t)n) < 0)
+            break;
+    }
+    nghttp2_session_del(s);
+    close(h->fd);
+    return NULL;
+}
+
+/* A SayHello to a server that answers as `what` says: the status code, and the reply's text or
+ * the status message. */
+static int call(misdeed what, char *text, size_t cap)
+{
+    hostile h = {.what = what};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    h.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(h.listen_fd >= 0 && bind(h.listen_fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+          listen(h.listen_fd, 1) == 0 && getsockname(h.listen_fd, (struct sockaddr *)&a, &al) == 0);
+    pthread_t t;
+    pthread_create(&t, NULL, serve, &h);
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(a.sin_port));
+    ccz_rpc_channel_opts o = CCZ_RPC_CHANNEL_OPTS_INIT;
+    o.max_message = 1024;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, target, &o));
+    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
+    req.name = "client";
+    ProtobufCMessage *resp = NULL;
+    ccz_rpc_status st;
+    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, 5000, NULL};
+    CHECK_OK(ccz_rpc_unary(ch, &resp, &st, "/ratls.Greeter/SayHello", &req.base,
+                           &ratls__hello_reply__descriptor, &co));
+    CHECK((resp != NULL) == (st.code == CCZ_RPC_OK));
+    snprintf(text, cap, "%s", resp ? ((Ratls__HelloReply *)resp)->message : st.message);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    int code = st.code;
+    ccz_rpc_status_free(&st);
+    ccz_rpc_channel_free(ch); /* the connection closes: the server's thread ends */
+    pthread_join(t, NULL);
+    close(h.listen_fd);
+    return code;
+}
+
+static void test_hostile_answers(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    char text[600];
+    CHECK_INT(call(WELL_FORMED, text, sizeof text), CCZ_RPC_OK);
+    CHECK_STR(text, "hi");
+    CHECK_INT(call(CUT_MESSAGE, text, sizeof text), CCZ_RPC_INTERNAL);
+    CHECK_STR(text, "the response ended inside a message");
+    CHECK_INT(call(NO_TRAILERS, text, sizeof text), CCZ_RPC_INTERNAL);
+    CHECK_STR(text, "the server closed the stream without a status");
+    CHECK_INT(call(NO_STATUS, text, sizeof text), CCZ_RPC_INTERNAL);
+    CHECK_STR(text, "the response ended without grpc-status");
+    CHECK_INT(call(NOT_GRPC, text, sizeof text), CCZ_RPC_UNAVAILABLE);
+    CHECK_CONTAINS(text, "the server answered HTTP status 503, not a gRPC response");
+    CHECK_INT(call(TOO_LARGE, text, sizeof text), CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_CONTAINS(text, "gRPC message of 1048576 bytes exceeds the limit of 1024");
+    CHECK_INT(call(NOT_THE_MESSAGE, text, sizeof text), CCZ_RPC_INTERNAL);
+    CHECK_CONTAINS(text, "cannot be parsed as the method's message");
+}
+
+TEST_MAIN(T(test_hostile_answers))
