@@ -547,6 +547,18 @@ static void flip(ccz_buf *b, size_t at)
     b->ptr[at] ^= 0x40;
 }
 
+/* Sets the first value packed at b[off] (w bits, least significant first) to v. */
+static void set_first_packed(ccz_buf *b, size_t off, uint64_t v, uint64_t modulus)
+{
+    unsigned w = 64 - (unsigned)__builtin_clzll(modulus - 1);
+    uint64_t word = 0;
+    for (int i = 0; i < 8; i++)
+        word |= (uint64_t)b->ptr[off + i] << (8 * i);
+    word = (word & ~((1ull << w) - 1)) | v;
+    for (int i = 0; i < 8; i++)
+        b->ptr[off + i] = (uint8_t)(word >> (8 * i));
+}
+
 static void test_serialization(void)
 {
     lattice_kit k;
@@ -647,6 +659,49 @@ static void test_serialization(void)
                  CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "made with other parameters");
     lattice_kit_free(&other);
+    /* a residue equal to its prime (the first of the ciphertext's, at byte 31: the header's 20,
+     * then components, level, form and scale), a BFV plaintext coefficient equal to t (at 20) */
+    flip(&cb, 4); /* the version, as it was */
+    unsigned np_ctx;
+    const uint64_t *primes = ccz_lattice_context_primes(&np_ctx, ctx);
+    ccz_buf_reset(&bad_c);
+    CHECK_OK(ccz_buf_append(&bad_c, cb.ptr, cb.len - 1)); /* without the trailing byte */
+    CHECK_OK(ccz_lattice_ciphertext_load(c2, ctx, ccz_buf_span(&bad_c)));
+    set_first_packed(&bad_c, 31, primes[0] - 1, primes[0]);
+    CHECK_OK(ccz_lattice_ciphertext_load(c2, ctx, ccz_buf_span(&bad_c)));
+    set_first_packed(&bad_c, 31, primes[0], primes[0]);
+    CHECK_STATUS(ccz_lattice_ciphertext_load(c2, ctx, ccz_buf_span(&bad_c)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "residue 0 of prime 0 is not below it");
+    ccz_buf bad_p = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append(&bad_p, pl.ptr, pl.len));
+    set_first_packed(&bad_p, 20, t - 1, t);
+    CHECK_OK(ccz_lattice_plaintext_load(p2, ctx, ccz_buf_span(&bad_p)));
+    set_first_packed(&bad_p, 20, t, t);
+    CHECK_STATUS(ccz_lattice_plaintext_load(p2, ctx, ccz_buf_span(&bad_p)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "coefficient 0 is not below t");
+    ccz_buf_free(&bad_p);
+    /* four components; the NTT form in BFV */
+    ccz_buf_reset(&bad_c);
+    CHECK_OK(ccz_buf_append(&bad_c, cb.ptr, cb.len - 1));
+    bad_c.ptr[20] = 4;
+    CHECK_STATUS(ccz_lattice_ciphertext_load(c2, ctx, ccz_buf_span(&bad_c)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "ciphertext: 4 components");
+    bad_c.ptr[20] = 2;
+    bad_c.ptr[22] = 1;
+    CHECK_STATUS(ccz_lattice_ciphertext_load(c2, ctx, ccz_buf_span(&bad_c)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "wrong form for the scheme");
+    /* the same primes with another plaintext modulus: another fingerprint */
+    ccz_lattice_params tp = *ccz_lattice_context_params(ctx);
+    tp.plain_modulus = 17;
+    ccz_lattice_context *tctx;
+    CHECK_OK(ccz_lattice_context_new(&tctx, &tp));
+    CHECK_STATUS(ccz_lattice_public_key_load(&pk2, tctx, ccz_buf_span(&kb)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "made with other parameters");
+    ccz_lattice_context_free(tctx);
+    /* parameters whose fingerprint is not theirs */
+    flip(&pb, 12);
+    CHECK_STATUS(ccz_lattice_params_load(&pp, ccz_buf_span(&pb)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "the fingerprint does not match the contents");
     /* a secret key with a coefficient 3 */
     ccz_buf bs;
     ccz_buf_init(&bs, 0, true);
