@@ -264,6 +264,30 @@ static void test_encoding(void)
     for (size_t i = 0; i < sizeof bad_numbers / sizeof bad_numbers[0]; i++)
         CHECK(ccz_paillier_number_from_json(&y, pk, bad_numbers[i], strlen(bad_numbers[i])) !=
               CCZ_OK);
+    {
+        /* the ciphertext's range is [1, n^2): n^2 - 1 loads, n^2 is not under this key */
+        mpz_t n2;
+        mpz_init(n2);
+        ccz_paillier_pub_n(n2, pk);
+        mpz_mul(n2, n2, n2);
+        for (int over = 0; over <= 1; over++) {
+            if (!over)
+                mpz_sub_ui(n2, n2, 1);
+            else
+                mpz_add_ui(n2, n2, 1);
+            char *digits = mpz_get_str(NULL, 10, n2), doc[2048];
+            snprintf(doc, sizeof doc, "{\"ciphertext\": \"%s\", \"exponent\": 0}", digits);
+            free(digits);
+            if (!over) {
+                CHECK_OK(ccz_paillier_number_from_json(&y, pk, doc, strlen(doc)));
+            } else {
+                CHECK_STATUS(ccz_paillier_number_from_json(&y, pk, doc, strlen(doc)),
+                             CCZ_ERR_INVALID_ARGUMENT);
+                CHECK_CONTAINS(ccz_error_detail(), "not in [1, n^2): not under this key");
+            }
+        }
+        mpz_clear(n2);
+    }
 
     mpz_clears(v, max, NULL);
     ccz_paillier_encoded_clear(&e);
