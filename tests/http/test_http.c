@@ -504,6 +504,17 @@ static void test_deadlines(void)
     CHECK_INT(recv(fd, &b, 1, 0), 0);
     close(fd);
     server_stop(&s);
+    /* the handshake's deadline is its own, not the idle one */
+    http_server_opts h = {.request_ms = 8000, .idle_ms = 8000, .handshake_ms = 300};
+    server_start(&s, &h);
+    fd = tcp_connect_from(s.port, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_INT(recv(fd, &b, 1, 0), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    CHECK(ms >= 250 && ms < 4000);
+    close(fd);
+    server_stop(&s);
 }
 
 static void test_caps(void)
@@ -558,6 +569,64 @@ static void test_caps(void)
         CHECK_INT(client_read(&busy[i], buf, sizeof buf), 200);
         client_close(&busy[i]);
     }
+    server_stop(&s);
+
+    /* the server's own cap: four peers in the middle of a request fill it, a fifth peer is
+     * refused, and served once one of them is done */
+    http_server_opts all = {.max_per_peer = 100, .max_connections = 4, .request_ms = 20000};
+    server_start(&s, &all);
+    char from[16];
+    for (int i = 0; i < 4; i++) {
+        snprintf(from, sizeof from, "127.0.0.%d", 10 + i);
+        CHECK(client_open_from(&busy[i], s.port, from));
+        client_send(&busy[i], "GET /healthz HTTP/1.1\r\n");
+    }
+    usleep(200 * 1000);
+    served = client_open_from(&c, s.port, "127.0.0.20");
+    if (served) {
+        client_send(&c, GET("/healthz"));
+        served = client_read(&c, buf, sizeof buf) == 200;
+        client_close(&c);
+    }
+    CHECK(!served);
+    client_send(&busy[0], "Host: t\r\nConnection: close\r\n\r\n");
+    CHECK_INT(client_read(&busy[0], buf, sizeof buf), 200);
+    client_close(&busy[0]);
+    usleep(100 * 1000);
+    CHECK(client_open_from(&c, s.port, "127.0.0.20"));
+    client_send(&c, GET("/metrics"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "ccz_http_connections_refused_total{service=\"test\"} 1\n");
+    client_close(&c);
+    for (int i = 1; i < 4; i++) {
+        client_send(&busy[i], "Host: t\r\n\r\n");
+        CHECK_INT(client_read(&busy[i], buf, sizeof buf), 200);
+        client_close(&busy[i]);
+    }
+    server_stop(&s);
+
+    /* the bytes held for request bodies, across connections: a body that would take the total
+     * past max_held is refused (503) before it is read, while the first one is served */
+    http_server_opts held = {.max_held = 1000, .max_body = 900, .request_ms = 20000};
+    server_start(&s, &held);
+    client a, b;
+    CHECK(client_open(&a, s.port));
+    client_send(&a, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                    "Content-Length: 600\r\n\r\n{");
+    usleep(100 * 1000);
+    CHECK(client_open(&b, s.port));
+    client_send(&b, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                    "Content-Length: 600\r\n\r\n{");
+    CHECK_INT(client_read(&b, buf, sizeof buf), 503);
+    CHECK_CONTAINS(buf, "the server holds as many request bytes as it may");
+    client_close(&b);
+    char body[600];
+    memset(body, ' ', sizeof body - 1);
+    body[sizeof body - 2] = '}';
+    body[sizeof body - 1] = 0; /* with the "{" sent: 600 bytes */
+    client_send(&a, body);
+    CHECK_INT(client_read(&a, buf, sizeof buf), 200);
+    client_close(&a);
     server_stop(&s);
 }
 
