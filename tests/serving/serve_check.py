@@ -304,6 +304,13 @@ def grpc_checks(channel):
          grpc.StatusCode.INVALID_ARGUMENT, "31 values in float_val; the shape needs 30"),
         (pred, w.predict_request("lr", {"X": w.tensor([1, 30], x[0], dtype=2)}), grpc.StatusCode.INVALID_ARGUMENT,
          "DT_FLOAT"),
+        (pred, w.predict_request("lr", {"X": w.tensor([1, 30, 1], x[0])}), grpc.StatusCode.INVALID_ARGUMENT,
+         "input 'X': the shape must have 2 dimensions"),
+        (pred, w.predict_request("two", {"a": w.tensor([1, 3], [1, 2, 3]), "b": w.tensor([2, 3], [1] * 6)}),
+         grpc.StatusCode.INVALID_ARGUMENT, "the inputs' batch sizes (dimension 0) differ"),
+        (pred, w.predict_request("two", {"a": w.tensor([1, 3], [1, 2, 3])})
+         + w.field_bytes(2, w.field_bytes(1, "a") + w.field_bytes(2, w.tensor([1, 3], [1, 2, 3]))),
+         grpc.StatusCode.INVALID_ARGUMENT, "input 'a' is given twice"),
         (pred, w.predict_request("lr", {"Z": w.tensor([1, 30], x[0])}), grpc.StatusCode.INVALID_ARGUMENT,
          "input tensor alias not found in signature: Z"),
         (pred, w.predict_request("lr", {"X": w.tensor([1, 30], x[0])}, output_filter=["z"]),
