@@ -270,8 +270,10 @@ typedef struct {
      * sent dense. */
     double top_k;
     /* Testing: in round fault_round, a secure-aggregation client stops after sending its shares
-     * (CCZ_HFL_FAULT_DROP, as a crash) or uploads a truncated masked update
-     * (CCZ_HFL_FAULT_TRUNCATE). */
+     * (CCZ_HFL_FAULT_DROP, as a crash), uploads a truncated masked update
+     * (CCZ_HFL_FAULT_TRUNCATE), advertises one key as both of its keys
+     * (CCZ_HFL_FAULT_SAME_KEYS) or asks to unmask before advertising its keys
+     * (CCZ_HFL_FAULT_EARLY_UNMASK); the last two stop with the aggregator's answer. */
     int fault;
     unsigned fault_round;
     /* Uploads go streamed (PushUpdateStream) in slices of at most chunk_bytes (0:
@@ -280,7 +282,13 @@ typedef struct {
     size_t chunk_bytes;
     bool unary;
 } ccz_hfl_join_opts;
-enum { CCZ_HFL_FAULT_NONE = 0, CCZ_HFL_FAULT_DROP = 1, CCZ_HFL_FAULT_TRUNCATE = 2 };
+enum {
+    CCZ_HFL_FAULT_NONE = 0,
+    CCZ_HFL_FAULT_DROP = 1,
+    CCZ_HFL_FAULT_TRUNCATE = 2,
+    CCZ_HFL_FAULT_SAME_KEYS = 3,
+    CCZ_HFL_FAULT_EARLY_UNMASK = 4
+};
 #define CCZ_HFL_JOIN_OPTS_INIT                                                                     \
     {                                                                                              \
         CCZ_HFL_JOIN_OPTS_VERSION, NULL, NULL, CCZ_HFL_F32, 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0,    \

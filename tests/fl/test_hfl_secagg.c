@@ -5,8 +5,9 @@
  * plain aggregator's, to within the fixed point; FedAdam applies on the unmasked mean; a masked
  * update as the aggregator sees it is uncorrelated with its client's model and looks uniform; a
  * client that stops after sending its shares and one whose masked update is mis-shaped are
- * dropped, the round completing with the survivors' mean (the dropped masks removed); calls out
- * of turn refused. */
+ * dropped, the round completing with the survivors' mean (the dropped masks removed); a client
+ * that advertises one key twice and one that asks to unmask out of turn, refused with their
+ * reasons while the round completes; calls out of turn refused. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -338,6 +339,40 @@ static void dropped_clients_recovered(void)
     free_clients(cs, 5);
 }
 
+/* Hostile members of a round: one advertises the same key as both of its keys, one asks to
+ * unmask before the round is there; each is refused with its reason, and the round completes
+ * with the three others' mean. */
+static void hostile_members(void)
+{
+    static server s;
+    client cs[5];
+    server_start(&s, true, CCZ_HFL_FEDAVG, 5, 2500);
+    make_clients(cs, 5, &s);
+    cs[3].fault = CCZ_HFL_FAULT_SAME_KEYS;
+    cs[4].fault = CCZ_HFL_FAULT_EARLY_UNMASK;
+    run_clients(cs, 5);
+    const ccz_hfl_status *st = ccz_hfl_service_status(s.h.svc);
+    CHECK(st->over && st->code == 0);
+    static float got[DIM];
+    memcpy(got, st->weights, sizeof got);
+    server_stop(&s);
+    CHECK_INT(cs[3].res.code, CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_CONTAINS(cs[3].res.message, "keys rejected: two distinct 32-byte X25519 public keys");
+    CHECK_INT(cs[4].res.code, CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_CONTAINS(cs[4].res.message,
+                   "Unmask for round 1 out of turn (the round is at AdvertiseKeys)");
+    for (int i = 0; i < 3; i++)
+        CHECK_INT(cs[i].res.code, 0);
+    CHECK_INT(s.h.n_rounds, 1);
+    CHECK_INT(s.h.rounds[0].received, 3);
+    CHECK_INT(s.n_masked, 3);
+    double ref[DIM];
+    bool in[5] = {true, true, true, false, false};
+    reference_mean(ref, cs, 5, in);
+    CHECK(max_diff(got, ref) <= tol(3, 300.0 / 700));
+    free_clients(cs, 5);
+}
+
 static int raw(ccz_rpc_channel *ch, const char *method, const ProtobufCMessage *req,
                const ProtobufCMessageDescriptor *d, char *msg)
 {
@@ -406,4 +441,4 @@ static void out_of_turn(void)
 }
 
 TEST_MAIN(T(secure_mean_equals_fedavg), T(plain_and_fedadam_agree), T(dropped_clients_recovered),
-          T(out_of_turn))
+          T(hostile_members), T(out_of_turn))

@@ -251,6 +251,23 @@ static ccz_status upload(state *z, ccz_rpc_channel *ch, const ccz_hfl_join_opts 
     rk.c_pk = (ProtobufCBinaryData){32, z->c_pk};
     rk.s_pk = (ProtobufCBinaryData){32, z->s_pk};
     ProtobufCMessage *resp;
+    bool faulty = round == o->fault_round;
+    if (faulty && o->fault == CCZ_HFL_FAULT_EARLY_UNMASK) { /* a hostile client: out of turn */
+        Cczfl__UnmaskShares early = CCZFL__UNMASK_SHARES__INIT;
+        early.round = round;
+        CCZ_GUARD(call(ch, dl, "Unmask", &early.base, &cczfl__ack__descriptor, &resp, out));
+        if (resp)
+            protobuf_c_message_free_unpacked(resp, NULL);
+        return CCZ_OK;
+    }
+    if (faulty && o->fault == CCZ_HFL_FAULT_SAME_KEYS) { /* a hostile client: one key twice */
+        rk.s_pk = rk.c_pk;
+        CCZ_GUARD(
+            call(ch, dl, "AdvertiseKeys", &rk.base, &cczfl__key_list__descriptor, &resp, out));
+        if (resp)
+            protobuf_c_message_free_unpacked(resp, NULL);
+        return CCZ_OK;
+    }
     CCZ_GUARD(call(ch, dl, "AdvertiseKeys", &rk.base, &cczfl__key_list__descriptor, &resp, out));
     if (out->code)
         return CCZ_OK;
