@@ -260,17 +260,15 @@ static ccz_status upload(state *z, ccz_rpc_channel *ch, const ccz_hfl_join_opts 
             protobuf_c_message_free_unpacked(resp, NULL);
         return CCZ_OK;
     }
-    if (faulty && o->fault == CCZ_HFL_FAULT_SAME_KEYS) { /* a hostile client: one key twice */
+    bool same_keys = faulty && o->fault == CCZ_HFL_FAULT_SAME_KEYS;
+    if (same_keys) /* a hostile client: one key twice, then it stops whatever the answer */
         rk.s_pk = rk.c_pk;
-        CCZ_GUARD(
-            call(ch, dl, "AdvertiseKeys", &rk.base, &cczfl__key_list__descriptor, &resp, out));
+    CCZ_GUARD(call(ch, dl, "AdvertiseKeys", &rk.base, &cczfl__key_list__descriptor, &resp, out));
+    if (out->code || same_keys) {
         if (resp)
             protobuf_c_message_free_unpacked(resp, NULL);
         return CCZ_OK;
     }
-    CCZ_GUARD(call(ch, dl, "AdvertiseKeys", &rk.base, &cczfl__key_list__descriptor, &resp, out));
-    if (out->code)
-        return CCZ_OK;
     const Cczfl__KeyList *l = (const Cczfl__KeyList *)resp;
     ccz_status s = read_keys(z, l, round);
     uint8_t *ct = s == CCZ_OK ? malloc(l->n_clients * SHARE_CT) : NULL;
@@ -294,7 +292,7 @@ static ccz_status upload(state *z, ccz_rpc_channel *ch, const ccz_hfl_join_opts 
     s = read_shares(z, (const Cczfl__SharesForYou *)r2, round);
     protobuf_c_message_free_unpacked(r2, NULL);
     CCZ_GUARD(s);
-    if (o->fault == CCZ_HFL_FAULT_DROP && round == o->fault_round) {
+    if (faulty && o->fault == CCZ_HFL_FAULT_DROP) {
         out->code = CCZ_RPC_ABORTED;
         snprintf(out->message, sizeof out->message,
                  "stopped before the masked upload (a fault "
@@ -307,7 +305,7 @@ static ccz_status upload(state *z, ccz_rpc_channel *ch, const ccz_hfl_join_opts 
     mu.round = round;
     mu.loss = loss;
     mu.masked = (ProtobufCBinaryData){mb.len, mb.ptr};
-    if (o->fault == CCZ_HFL_FAULT_TRUNCATE && round == o->fault_round)
+    if (faulty && o->fault == CCZ_HFL_FAULT_TRUNCATE)
         mu.masked.len -= 4;
     if (s == CCZ_OK)
         s = call(ch, dl, "PushMasked", &mu.base, &cczfl__unmask_plan__descriptor, &resp, out);
