@@ -47,10 +47,11 @@ def channel(target, root):
         ("grpc.max_send_message_length", 64 << 20)])
 
 
-def call(ch, method, body, metadata=None, timeout=30):
+def call(ch, method, body, metadata=None, timeout=30, wait_for_ready=None):
     fn = ch.unary_unary("/psi.PSI/" + method)
     try:
-        resp, c = fn.with_call(body, metadata=metadata, timeout=timeout)
+        resp, c = fn.with_call(body, metadata=metadata, timeout=timeout,
+                               wait_for_ready=wait_for_ready)
         return "OK", resp, dict(c.trailing_metadata() or ())
     except grpc.RpcError as e:
         return e.code().name, e.details(), dict(e.trailing_metadata() or ())
@@ -65,7 +66,9 @@ def party(target, root, parties, name, path, chief, out):
     items = [x for x in items if x]
     r = {"name": name}
     with channel(target, root) as ch:
-        code, resp, _ = call(ch, "RemoteAttestation", ra_request(name))
+        # the channel's first call: a connection attempt that fails under load is tried again
+        # within the call's timeout instead of failing the party at once
+        code, resp, _ = call(ch, "RemoteAttestation", ra_request(name), wait_for_ready=True)
         r["ra"] = [code, message(resp) if code == "OK" else resp]
         code, resp, _ = call(ch, "Connect", connect_request(name, chief, parties))
         r["connect"] = [code, message(resp) if code == "OK" else resp]
