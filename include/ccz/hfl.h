@@ -272,8 +272,10 @@ typedef struct {
     /* Testing: in round fault_round, a secure-aggregation client stops after sending its shares
      * (CCZ_HFL_FAULT_DROP, as a crash), uploads a truncated masked update
      * (CCZ_HFL_FAULT_TRUNCATE), advertises one key as both of its keys
-     * (CCZ_HFL_FAULT_SAME_KEYS) or asks to unmask before advertising its keys
-     * (CCZ_HFL_FAULT_EARLY_UNMASK); the last two stop with the aggregator's answer. */
+     * (CCZ_HFL_FAULT_SAME_KEYS), asks to unmask before advertising its keys
+     * (CCZ_HFL_FAULT_EARLY_UNMASK) or, without uploading, asks to unmask until the unmask phase
+     * answers (CCZ_HFL_FAULT_UNMASK_UNUPLOADED): these three stop with the aggregator's answer;
+     * or it gives its unmask shares 1.5 s late (CCZ_HFL_FAULT_LATE_UNMASK). */
     int fault;
     unsigned fault_round;
     /* Uploads go streamed (PushUpdateStream) in slices of at most chunk_bytes (0:
@@ -287,7 +289,9 @@ enum {
     CCZ_HFL_FAULT_DROP = 1,
     CCZ_HFL_FAULT_TRUNCATE = 2,
     CCZ_HFL_FAULT_SAME_KEYS = 3,
-    CCZ_HFL_FAULT_EARLY_UNMASK = 4
+    CCZ_HFL_FAULT_EARLY_UNMASK = 4,
+    CCZ_HFL_FAULT_UNMASK_UNUPLOADED = 5,
+    CCZ_HFL_FAULT_LATE_UNMASK = 6
 };
 #define CCZ_HFL_JOIN_OPTS_INIT                                                                     \
     {                                                                                              \

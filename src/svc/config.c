@@ -42,11 +42,20 @@ static const ccz_svc_option common_opts[] = {
 
 static const svc_def *const services[] = {&svc_attestation, &svc_kms};
 
+/* The service named, or NULL with an error that lists the services there are. */
 static const svc_def *find_def(const char *service)
 {
-    for (size_t i = 0; i < CCZ_ARRAY_LEN(services); i++)
-        if (strcmp(services[i]->name, service) == 0)
+    char names[64] = "";
+    size_t at = 0;
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(services); i++) {
+        if (service && strcmp(services[i]->name, service) == 0)
             return services[i];
+        if (at < sizeof names)
+            at += (size_t)snprintf(names + at, sizeof names - at, "%s%s", i ? ", " : "",
+                                   services[i]->name);
+    }
+    (void)!ccz_fail(CCZ_ERR_NOT_FOUND, "no service named '%s' (there are: %s)",
+                    service ? service : "(null)", names);
     return NULL;
 }
 
@@ -81,9 +90,9 @@ static const option_table *table_of(const svc_def *d)
 
 ccz_status ccz_svc_options(const ccz_svc_option **out, size_t *n, const char *service)
 {
-    const svc_def *d = service ? find_def(service) : NULL;
-    CCZ_ENSURE(d, CCZ_ERR_NOT_FOUND, "no service named '%s' (there is: attestation)",
-               service ? service : "(null)");
+    const svc_def *d = find_def(service);
+    if (!d)
+        return CCZ_ERR_NOT_FOUND;
     const option_table *t = table_of(d);
     *out = t->all;
     *n = t->n;
@@ -118,8 +127,9 @@ static ccz_status parse_value(json_t **out, const ccz_svc_option *o, const char 
         char *end;
         errno = 0;
         unsigned long long v = strtoull(text, &end, 10);
-        CCZ_ENSURE(!*end && !errno && text[0] != '-' && v <= UINT_MAX, CCZ_ERR_INVALID_ARGUMENT,
-                   "--%s: '%s' is not a number from 0 to %u", o->name, text, UINT_MAX);
+        CCZ_ENSURE(!*end && !errno && text[0] >= '0' && text[0] <= '9' && v <= UINT_MAX,
+                   CCZ_ERR_INVALID_ARGUMENT, "--%s: '%s' is not a number from 0 to %u", o->name,
+                   text, UINT_MAX);
         *out = json_integer((json_int_t)v);
         break;
     }
@@ -140,9 +150,9 @@ static ccz_status parse_value(json_t **out, const ccz_svc_option *o, const char 
 ccz_status ccz_svc_config_new(ccz_svc_config **out, const char *service)
 {
     *out = NULL;
-    const svc_def *d = service ? find_def(service) : NULL;
-    CCZ_ENSURE(d, CCZ_ERR_NOT_FOUND, "no service named '%s' (there is: attestation)",
-               service ? service : "(null)");
+    const svc_def *d = find_def(service);
+    if (!d)
+        return CCZ_ERR_NOT_FOUND;
     ccz_svc_config *c = calloc(1, sizeof *c);
     CCZ_ENSURE(c, CCZ_ERR_NOMEM, "out of memory");
     c->def = d;
@@ -220,8 +230,11 @@ ccz_status ccz_svc_config_load_file(ccz_svc_config *c, const char *path)
         st = ccz_fail(CCZ_ERR_JSON, "%s: the configuration must be a JSON object", path);
         goto out;
     }
+    /* every key checked before any is taken: a file refused changes nothing */
     const char *key;
     json_t *v;
+    const ccz_svc_option *seen[64] = {NULL};
+    size_t n_seen = 0;
     json_object_foreach (doc, key, v) {
         char canon[64];
         const ccz_svc_option *o = find_opt(c, key, canon, sizeof canon);
@@ -230,6 +243,13 @@ ccz_status ccz_svc_config_load_file(ccz_svc_config *c, const char *path)
                           c->def->name, key);
             goto out;
         }
+        for (size_t i = 0; i < n_seen; i++)
+            if (seen[i] == o) {
+                st = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "%s: \"%s\" is given twice", path, o->name);
+                goto out;
+            }
+        if (n_seen < CCZ_ARRAY_LEN(seen))
+            seen[n_seen++] = o;
         bool ok = o->type == CCZ_SVC_STRING ? json_is_string(v) || json_is_null(v)
                   : o->type == CCZ_SVC_UINT ? json_is_integer(v) && json_integer_value(v) >= 0 &&
                                                   json_integer_value(v) <= UINT_MAX
@@ -244,10 +264,15 @@ ccz_status ccz_svc_config_load_file(ccz_svc_config *c, const char *path)
                           want[o->type]);
             goto out;
         }
+    }
+    json_object_foreach (doc, key, v) {
+        char canon[64];
+        const ccz_svc_option *o = find_opt(c, key, canon, sizeof canon);
         /* flags (set before or after) win: only options no flag has set take the file's value */
         if (o->type == CCZ_SVC_LIST && json_object_get(c->flag_lists, o->name))
             continue;
-        if (json_object_set(c->values, o->name, o->type == CCZ_SVC_LIST ? json_deep_copy(v) : v)) {
+        if (json_object_set_new(c->values, o->name,
+                                o->type == CCZ_SVC_LIST ? json_deep_copy(v) : json_incref(v))) {
             st = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
             goto out;
         }

@@ -7,7 +7,9 @@
  * client that stops after sending its shares and one whose masked update is mis-shaped are
  * dropped, the round completing with the survivors' mean (the dropped masks removed); a client
  * that advertises one key twice and one that asks to unmask out of turn, refused with their
- * reasons while the round completes; calls out of turn refused. */
+ * reasons while the round completes; an Unmask from a client with no upload refused while the
+ * round waits for a late survivor; too few survivors failing the round, which opens again with
+ * them; calls out of turn refused. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -47,8 +49,8 @@ static void on_masked(const char *name, const uint8_t *words, size_t dim, void *
     }
 }
 
-static void server_start(server *s, bool secure, ccz_hfl_strategy_kind strategy, unsigned min,
-                         unsigned timeout_ms)
+static void server_start_gather(server *s, bool secure, ccz_hfl_strategy_kind strategy,
+                                unsigned min, unsigned timeout_ms, unsigned gather_ms)
 {
     memset(s, 0, sizeof *s);
     ccz_hfl_service_opts o = CCZ_HFL_SERVICE_OPTS_INIT;
@@ -58,13 +60,19 @@ static void server_start(server *s, bool secure, ccz_hfl_strategy_kind strategy,
     o.min_clients = min;
     o.strategy = strategy;
     o.round_timeout_ms = timeout_ms;
-    o.gather_ms = 400;
+    o.gather_ms = gather_ms;
     o.seed = MODEL_SEED;
     o.threads = 1;
     o.log = stderr;
     o.secure_agg = secure;
     o.on_masked = on_masked;
     hfl_test_server_start(&s->h, &o, DIM);
+}
+
+static void server_start(server *s, bool secure, ccz_hfl_strategy_kind strategy, unsigned min,
+                         unsigned timeout_ms)
+{
+    server_start_gather(s, secure, strategy, min, timeout_ms, 400);
 }
 
 /* after the clients heard the training is over (without waiting for the aggregator's linger) */
@@ -82,7 +90,21 @@ typedef struct {
     int fault;
     ccz_hfl_join_result res;
     ccz_status st;
+    unsigned reports; /* the rounds' progress reports: how many, and the first */
+    bool first_accepted;
+    char first_why[256];
 } client;
+
+static void on_progress(unsigned round, unsigned rounds, double loss, double seconds, bool accepted,
+                        const char *why, void *payload)
+{
+    (void)round, (void)rounds, (void)loss, (void)seconds;
+    client *c = payload;
+    if (c->reports++ == 0) {
+        c->first_accepted = accepted;
+        snprintf(c->first_why, sizeof c->first_why, "%s", why ? why : "");
+    }
+}
 
 /* rows of 16 features, labelled by the largest of four sums of them */
 static void make_data(ccz_mlp_data *d, size_t rows, uint64_t seed)
@@ -125,6 +147,8 @@ static void *client_run(void *arg)
     o.deadline_ms = 20000;
     o.fault = c->fault;
     o.fault_round = 1;
+    o.progress = on_progress;
+    o.payload = c;
     c->st = ccz_hfl_join(ch, &o, &c->d, &c->res);
     ccz_rpc_channel_free(ch);
     return NULL;
@@ -362,6 +386,88 @@ static void hostile_members(void)
     free_clients(cs, 5);
 }
 
+/* A client that shared its keys but uploaded nothing asks to unmask while one survivor holds
+ * its shares back (four clients, threshold 3): refused as no survivor, its pairwise masks come
+ * off the sum with the late survivor's shares, and the mean is the three survivors'. */
+static void unmask_by_non_survivor(void)
+{
+    static server s;
+    client cs[4];
+    server_start(&s, true, CCZ_HFL_FEDAVG, 4, 2500);
+    make_clients(cs, 4, &s);
+    cs[2].fault = CCZ_HFL_FAULT_LATE_UNMASK;
+    cs[3].fault = CCZ_HFL_FAULT_UNMASK_UNUPLOADED;
+    run_clients(cs, 4);
+    const ccz_hfl_status *st = ccz_hfl_service_status(s.h.svc);
+    CHECK(st->over && st->code == 0);
+    static float got[DIM];
+    memcpy(got, st->weights, sizeof got);
+    server_stop(&s);
+    for (int i = 0; i < 3; i++) {
+        CHECK_INT(cs[i].res.code, 0);
+        CHECK_INT(cs[i].res.rounds, 1);
+    }
+    CHECK_INT(cs[3].res.code, CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_STR(cs[3].res.message,
+              "Unmask: not a survivor (no masked update from this client is in the sum)");
+    CHECK_INT(s.h.n_rounds, 1);
+    CHECK_INT(s.h.rounds[0].participants, 4);
+    CHECK_INT(s.h.rounds[0].received, 3);
+    CHECK_STR(s.h.rounds[0].dropped, "c3");
+    double ref[DIM];
+    bool in[4] = {true, true, true, false};
+    reference_mean(ref, cs, 4, in);
+    double d = max_diff(got, ref), t = tol(3, 300.0 / 480); /* rows 60, 100, 140 of 480 */
+    fprintf(stderr,
+            "an Unmask from a client without an upload: max |secure mean - survivors' "
+            "weighted mean| = %.3g (tolerance %.3g)\n",
+            d, t);
+    CHECK(d <= t);
+    free_clients(cs, 4);
+}
+
+/* Three of five clients stop after sharing (threshold 3): two masked updates cannot be
+ * unmasked, so the round fails at the upload's deadline with its reason, the two survivors'
+ * calls aborted; it opens again with the two (--min-clients 2), who complete it with their
+ * mean. */
+static void too_few_survivors(void)
+{
+    static server s;
+    client cs[5];
+    server_start_gather(&s, true, CCZ_HFL_FEDAVG, 2, 2500, 2000);
+    make_clients(cs, 5, &s);
+    for (int i = 2; i < 5; i++)
+        cs[i].fault = CCZ_HFL_FAULT_DROP;
+    run_clients(cs, 5);
+    const ccz_hfl_status *st = ccz_hfl_service_status(s.h.svc);
+    CHECK(st->over && st->code == 0);
+    static float got[DIM];
+    memcpy(got, st->weights, sizeof got);
+    server_stop(&s);
+    for (int i = 0; i < 2; i++) {
+        CHECK_INT(cs[i].res.code, 0);
+        CHECK_INT(cs[i].res.rounds, 1);
+        CHECK_INT(cs[i].reports, 2);
+        CHECK(!cs[i].first_accepted);
+        CHECK_STR(cs[i].first_why, "2 masked updates; 3 are needed to unmask");
+    }
+    for (int i = 2; i < 5; i++)
+        CHECK_INT(cs[i].res.code, CCZ_RPC_ABORTED);
+    CHECK_INT(s.h.n_rounds, 1); /* the failed attempt closes no round */
+    CHECK_INT(s.h.rounds[0].participants, 2);
+    CHECK_INT(s.h.rounds[0].received, 2);
+    double ref[DIM];
+    bool in[5] = {true, true, false, false, false};
+    reference_mean(ref, cs, 5, in);
+    double d = max_diff(got, ref);
+    fprintf(stderr,
+            "the round again with its two survivors: max |secure mean - their weighted "
+            "mean| = %.3g (tolerance %.3g)\n",
+            d, tol(2, 1));
+    CHECK(d <= tol(2, 1));
+    free_clients(cs, 5);
+}
+
 static int raw(ccz_rpc_channel *ch, const char *method, const ProtobufCMessage *req,
                const ProtobufCMessageDescriptor *d, char *msg)
 {
@@ -430,4 +536,4 @@ static void out_of_turn(void)
 }
 
 TEST_MAIN(T(secure_mean_equals_fedavg), T(plain_and_fedadam_agree), T(dropped_clients_recovered),
-          T(hostile_members), T(out_of_turn))
+          T(hostile_members), T(unmask_by_non_survivor), T(too_few_survivors), T(out_of_turn))

@@ -507,7 +507,9 @@ hfl_sa_event hfl_sa_unmask(hfl_sa *a, ccz_rpc_call *call, unsigned slot,
                            const Cczfl__UnmaskShares *r)
 {
     unsigned k;
-    if (a->phase == OVER && r->round == a->round && !a->why[0] && find(a, slot, &k)) {
+    const member *done_m =
+        a->phase == OVER && r->round == a->round && !a->why[0] ? find(a, slot, &k) : NULL;
+    if (done_m && done_m->uploaded) {
         /* t survivors' shares came first: the sum is unmasked already */
         Cczfl__Ack done = CCZFL__ACK__INIT;
         done.round = a->round;
@@ -519,7 +521,9 @@ hfl_sa_event hfl_sa_unmask(hfl_sa *a, ccz_rpc_call *call, unsigned slot,
         return HFL_SA_WAIT;
     if (!m->uploaded || m->unmasked) {
         (void)!ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION,
-                              m->unmasked ? "shares given already" : "not a survivor");
+                              m->unmasked ? "Unmask: shares given already"
+                                          : "Unmask: not a survivor (no masked update from "
+                                            "this client is in the sum)");
         return HFL_SA_WAIT;
     }
     size_t ns = 0, nd = 0;

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -67,6 +68,32 @@ static ccz_status call(ccz_rpc_channel *ch, int64_t deadline_ms, const char *met
         *resp = NULL;
     }
     return CCZ_OK;
+}
+
+static void pause_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+/* A hostile client (CCZ_HFL_FAULT_UNMASK_UNUPLOADED): no masked update, then Unmask with no
+ * shares every 20 ms while the round is still at its upload; the first other answer ends it. */
+static ccz_status unmask_unuploaded(ccz_rpc_channel *ch, int64_t dl, unsigned round,
+                                    ccz_hfl_join_result *out)
+{
+    Cczfl__UnmaskShares none = CCZFL__UNMASK_SHARES__INIT;
+    none.round = round;
+    for (int64_t waited = 0;; waited += 20) {
+        ProtobufCMessage *resp;
+        CCZ_GUARD(call(ch, dl, "Unmask", &none.base, &cczfl__ack__descriptor, &resp, out));
+        if (resp)
+            protobuf_c_message_free_unpacked(resp, NULL);
+        if (out->code != CCZ_RPC_FAILED_PRECONDITION || !strstr(out->message, "at PushMasked") ||
+            waited >= dl)
+            return CCZ_OK;
+        pause_ms(20);
+    }
 }
 
 /* The aggregator's key list: this client in it with its keys, indexes unique. */
@@ -299,6 +326,8 @@ static ccz_status upload(state *z, ccz_rpc_channel *ch, const ccz_hfl_join_opts 
                  "injected for testing)");
         return CCZ_OK;
     }
+    if (faulty && o->fault == CCZ_HFL_FAULT_UNMASK_UNUPLOADED)
+        return unmask_unuploaded(ch, dl, round, out);
     ccz_buf mb = CCZ_BUF_INIT;
     s = masked_bytes(z, w, dim, &mb);
     Cczfl__MaskedUpdate mu = CCZFL__MASKED_UPDATE__INIT;
@@ -324,6 +353,8 @@ static ccz_status upload(state *z, ccz_rpc_channel *ch, const ccz_hfl_join_opts 
     us.dropped_shares = dr;
     ProtobufCMessage *r3 = NULL;
     ccz_hfl_join_result ur = *out;
+    if (s == CCZ_OK && faulty && o->fault == CCZ_HFL_FAULT_LATE_UNMASK)
+        pause_ms(1500);
     if (s == CCZ_OK)
         s = call(ch, dl, "Unmask", &us.base, &cczfl__ack__descriptor, &r3, &ur);
     /* the update is in the sum: an Unmask after t others gave theirs may come too late to count */

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The services' configuration (include/ccz/svc.h, src/svc/config.c): the embedded defaults, a
+ * JSON file (keys spelled with '-' or '_'), then flags, which win; every wrong value, unknown
+ * key and malformed file refused with an error that names it, and the configuration unchanged
+ * by what was refused. */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ccz/ccz.h"
+#include "ccz/svc.h"
+#include "test.h"
+
+static const char *write_file(const char *name, const char *text)
+{
+    static char path[4][512];
+    static int k;
+    char *p = path[k++ % 4];
+    snprintf(p, 512, "%s/%s", test_tmpdir(), name);
+    FILE *f = fopen(p, "w");
+    CHECK(f != NULL);
+    fputs(text, f);
+    fclose(f);
+    return p;
+}
+
+/* The effective value of an option, as compact JSON. */
+static const char *value(const ccz_svc_config *c, const char *name)
+{
+    static char out[512];
+    json_t *all = (json_t *)ccz_svc_config_to_json(c);
+    CHECK(all != NULL);
+    char *text = json_dumps(json_object_get(all, name), JSON_COMPACT | JSON_ENCODE_ANY);
+    snprintf(out, sizeof out, "%s", text ? text : "(absent)");
+    free(text);
+    json_decref(all);
+    return out;
+}
+
+static void defaults(void)
+{
+    ccz_svc_config *c = NULL;
+    CHECK_OK(ccz_svc_config_new(&c, "attestation"));
+    CHECK_STR(value(c, "listen"), "\"127.0.0.1:8443\"");
+    CHECK_STR(value(c, "max-body"), "1048576");
+    CHECK_STR(value(c, "token-ttl"), "300");
+    CHECK_STR(value(c, "data-dir"), "null");
+    CHECK_STR(value(c, "sim-root"), "[]");
+    ccz_svc_config_free(c);
+    CHECK_OK(ccz_svc_config_new(&c, "kms"));
+    CHECK_STR(value(c, "pkcs1-decrypt"), "false");
+    CHECK_STR(value(c, "rate"), "5000");
+    CHECK_STR(value(c, "token-ttl"), "(absent)"); /* the attestation service's, not the KMS's */
+    ccz_svc_config_free(c);
+
+    /* the table help prints: the common options first, then the service's */
+    const ccz_svc_option *o;
+    size_t n;
+    CHECK_OK(ccz_svc_options(&o, &n, "kms"));
+    CHECK(n > 3);
+    CHECK_STR(o[0].name, "listen");
+    bool has_rate = false;
+    for (size_t i = 0; i < n; i++)
+        has_rate |= strcmp(o[i].name, "rate") == 0;
+    CHECK(has_rate);
+
+    CHECK_STATUS(ccz_svc_config_new(&c, "nope"), CCZ_ERR_NOT_FOUND);
+    CHECK_CONTAINS(ccz_error_detail(), "no service named 'nope' (there are: attestation, kms)");
+    CHECK_STATUS(ccz_svc_options(&o, &n, NULL), CCZ_ERR_NOT_FOUND);
+}
+
+/* Flag values: numbers from 0 to UINT_MAX, booleans, and an unknown option named. */
+static void flags(void)
+{
+    ccz_svc_config *c = NULL;
+    CHECK_OK(ccz_svc_config_new(&c, "kms"));
+    CHECK_OK(ccz_svc_config_set(c, "rate", "0"));
+    CHECK_STR(value(c, "rate"), "0");
+    CHECK_OK(ccz_svc_config_set(c, "rate", "4294967295"));
+    CHECK_STR(value(c, "rate"), "4294967295");
+    static const char *const bad_numbers[] = {
+        "4294967296", "-1", "12abc", "", " 7", "0x10", "99999999999999999999999"};
+    for (size_t i = 0; i < sizeof bad_numbers / sizeof *bad_numbers; i++) {
+        CHECK_STATUS(ccz_svc_config_set(c, "rate", bad_numbers[i]), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ccz_error_detail(), "--rate");
+        CHECK_STR(value(c, "rate"), "4294967295"); /* unchanged */
+    }
+    CHECK_STATUS(ccz_svc_config_set(c, "rate", NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "--rate needs a number");
+
+    CHECK_OK(ccz_svc_config_set(c, "pkcs1-decrypt", NULL)); /* a bare flag */
+    CHECK_STR(value(c, "pkcs1-decrypt"), "true");
+    CHECK_OK(ccz_svc_config_set(c, "pkcs1_decrypt", "0")); /* '_' for '-' */
+    CHECK_STR(value(c, "pkcs1-decrypt"), "false");
+    CHECK_OK(ccz_svc_config_set(c, "pkcs1-decrypt", "1"));
+    CHECK_STR(value(c, "pkcs1-decrypt"), "true");
+    CHECK_STATUS(ccz_svc_config_set(c, "pkcs1-decrypt", "yes"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "--pkcs1-decrypt: 'yes' is not true or false");
+    CHECK_STR(value(c, "pkcs1-decrypt"), "true");
+
+    CHECK_STATUS(ccz_svc_config_set(c, "listen", NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "--listen needs a value (ADDR)");
+    CHECK_STATUS(ccz_svc_config_set(c, "token-ttl", "5"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the kms service has no option --token-ttl");
+    ccz_svc_config_free(c);
+}
+
+/* A file's values over the defaults; flags afterwards over the file; a list flag replaces the
+ * file's list, and a second one adds to it. */
+static void file_then_flags(void)
+{
+    ccz_svc_config *c = NULL;
+    CHECK_OK(ccz_svc_config_new(&c, "attestation"));
+    const char *f = write_file("good.json", "{\"listen\": \"127.0.0.1:9000\", \"max_body\": 4096,"
+                                            " \"token-ttl\": 60, \"data-dir\": null,"
+                                            " \"sim_root\": [\"a.pem\", \"b.pem\"]}");
+    CHECK_OK(ccz_svc_config_load_file(c, f));
+    CHECK_STR(value(c, "listen"), "\"127.0.0.1:9000\"");
+    CHECK_STR(value(c, "max-body"), "4096");
+    CHECK_STR(value(c, "token-ttl"), "60");
+    CHECK_STR(value(c, "nonce-ttl"), "300"); /* not in the file: the default */
+    CHECK_STR(value(c, "sim-root"), "[\"a.pem\",\"b.pem\"]");
+    CHECK_OK(ccz_svc_config_set(c, "token-ttl", "90"));
+    CHECK_OK(ccz_svc_config_set(c, "sim-root", "c.pem"));
+    CHECK_STR(value(c, "sim-root"), "[\"c.pem\"]");
+    CHECK_OK(ccz_svc_config_set(c, "sim-root", "d.pem"));
+    CHECK_STR(value(c, "sim-root"), "[\"c.pem\",\"d.pem\"]");
+    CHECK_STR(value(c, "token-ttl"), "90");
+    CHECK_STR(value(c, "listen"), "\"127.0.0.1:9000\"");
+    /* a list a flag set stays the flags' when a file comes after */
+    CHECK_OK(ccz_svc_config_load_file(c, f));
+    CHECK_STR(value(c, "sim-root"), "[\"c.pem\",\"d.pem\"]");
+    ccz_svc_config_free(c);
+}
+
+/* Each wrong file is refused with the file, the key and what it must be. */
+static void bad_files(void)
+{
+    static const struct {
+        const char *text, *error;
+    } cases[] = {
+        {"{\"listen\": 8443}", "\"listen\" must be a string"},
+        {"{\"max-body\": -1}", "\"max-body\" must be a number from 0 to 4294967295"},
+        {"{\"max-body\": 4294967296}", "\"max-body\" must be a number from 0 to 4294967295"},
+        {"{\"max-body\": \"1024\"}", "\"max-body\" must be a number from 0 to 4294967295"},
+        {"{\"max-body\": 1.5}", "\"max-body\" must be a number from 0 to 4294967295"},
+        {"{\"sim-root\": \"a.pem\"}", "\"sim-root\" must be an array of strings"},
+        {"{\"sim-root\": [\"a.pem\", 3]}", "\"sim-root\" must be an array of strings"},
+        {"{\"no-such\": 1}", "the attestation service has no option \"no-such\""},
+        {"{\"listen\": \"a\", \"listen\": \"b\"}", "duplicate object key"},
+        {"{\"data-dir\": \"/a\", \"data_dir\": \"/b\"}", "\"data-dir\" is given twice"},
+        {"{\"listen\": \"127.0.0.1:1\", \"no-such\": 1}", "no option \"no-such\""},
+        {"[1, 2]", "the configuration must be a JSON object"},
+        {"{\"listen\": ", "line 1"},
+    };
+    ccz_svc_config *c = NULL;
+    CHECK_OK(ccz_svc_config_new(&c, "attestation"));
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *f = write_file("bad.json", cases[i].text);
+        ccz_status s = ccz_svc_config_load_file(c, f);
+        CHECK(s == CCZ_ERR_INVALID_ARGUMENT || s == CCZ_ERR_JSON);
+        CHECK_CONTAINS(ccz_error_detail(), f);
+        CHECK_CONTAINS(ccz_error_detail(), cases[i].error);
+        if (!strstr(ccz_error_detail(), cases[i].error))
+            fprintf(stderr, "  for %s\n", cases[i].text);
+    }
+    CHECK_STR(value(c, "listen"), "\"127.0.0.1:8443\"");
+    CHECK_STR(value(c, "max-body"), "1048576");
+    CHECK_STR(value(c, "sim-root"), "[]");
+    CHECK_STATUS(ccz_svc_config_load_file(c, "/nonexistent/ccz.json"), CCZ_ERR_NOT_FOUND);
+    CHECK_CONTAINS(ccz_error_detail(), "/nonexistent/ccz.json");
+    ccz_svc_config_free(c);
+}
+
+TEST_MAIN(T(defaults), T(flags), T(file_then_flags), T(bad_files))
