@@ -1,0 +1,612 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The hetero-LR arbiter (include/ccz/fl.h, ccz_fl_vlr_service; proto/hetero_lr.proto) against
+ * parties that do not keep to the protocol, over loopback h2c with raw calls: a connection that
+ * never joined, malformed joins, a second guest, an id taken, a party too many, calls by the
+ * wrong role or for the wrong step, ciphertexts that are not of the key (too few, n, n^2, 0,
+ * empty), residuals twice, a gradient before the residuals and one of the wrong size, scores of
+ * the wrong length or not finite; each refused with its status and reason while the training
+ * goes on, and completes: the arbiter's decryptions of the masked gradients are exact and the
+ * guest receives the hosts' scores. Then the ways a training ends early: too few ids in common,
+ * a party that never joins (the deadline), a party that leaves while another waits. */
+#include <gmp.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ccz/fl.h"
+#include "ccz/paillier.h"
+#include "ccz/rpc.h"
+#include "hetero_lr.pb-c.h"
+#include "test.h"
+
+static ccz_paillier_key *key;
+static mpz_t n, n2;
+
+typedef struct {
+    ccz_rpc_server *rpc;
+    ccz_fl_vlr_service *svc;
+    pthread_t thread;
+    char target[64];
+    char log_path[512];
+    FILE *log;
+} arbiter;
+
+static void *serve(void *arg)
+{
+    CHECK_OK(ccz_rpc_server_run(((arbiter *)arg)->rpc));
+    return NULL;
+}
+
+static void on_over(const ccz_fl_vlr_status *st, void *payload)
+{
+    (void)st;
+    ccz_rpc_server_shutdown(((arbiter *)payload)->rpc, 1000);
+}
+
+static void free_key(void)
+{
+    ccz_paillier_key_free(key);
+    mpz_clears(n, n2, NULL);
+}
+
+static void arbiter_start(arbiter *a, unsigned timeout_ms)
+{
+    static int k;
+    if (!key) { /* one key for every test */
+        CHECK_OK(ccz_paillier_keygen(&key, 1024));
+        mpz_inits(n, n2, NULL);
+        ccz_paillier_pub_n(n, ccz_paillier_key_pub(key));
+        mpz_mul(n2, n, n);
+        atexit(free_key);
+    }
+    memset(a, 0, sizeof *a);
+    snprintf(a->log_path, sizeof a->log_path, "%s/arbiter%d.log", test_tmpdir(), k++);
+    a->log = fopen(a->log_path, "w");
+    CHECK(a->log != NULL);
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    CHECK_OK(ccz_rpc_server_new(&a->rpc, &so));
+    ccz_fl_vlr_service_opts o = CCZ_FL_VLR_SERVICE_OPTS_INIT;
+    o.key = key;
+    o.hosts = 1;
+    o.epochs = 1;
+    o.timeout_ms = timeout_ms;
+    o.threads = 1;
+    o.log = a->log;
+    o.on_over = on_over;
+    o.payload = a;
+    CHECK_OK(ccz_fl_vlr_service_new(&a->svc, a->rpc, &o));
+    int port = 0;
+    CHECK_OK(ccz_rpc_server_listen(a->rpc, &port, "127.0.0.1:0"));
+    snprintf(a->target, sizeof a->target, "127.0.0.1:%d", port);
+    pthread_create(&a->thread, NULL, serve, a);
+}
+
+static const ccz_fl_vlr_status *arbiter_stop(arbiter *a)
+{
+    ccz_rpc_server_shutdown(a->rpc, 1000);
+    pthread_join(a->thread, NULL);
+    return ccz_fl_vlr_service_status(a->svc);
+}
+
+static void arbiter_free(arbiter *a)
+{
+    ccz_fl_vlr_service_free(a->svc);
+    ccz_rpc_server_free(a->rpc);
+    fclose(a->log);
+}
+
+/* Waits (up to 10 s) until the arbiter's log has a line containing what. */
+static void wait_log(const arbiter *a, const char *what)
+{
+    for (int i = 0; i < 1000; i++) {
+        FILE *f = fopen(a->log_path, "r");
+        char line[512];
+        bool found = false;
+        while (f && !found && fgets(line, sizeof line, f))
+            found = strstr(line, what) != NULL;
+        if (f)
+            fclose(f);
+        if (found)
+            return;
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
+    CHECK(!"the arbiter's log never said it");
+    fprintf(stderr, "  waited for: %s\n", what);
+}
+
+static ccz_rpc_channel *party_channel(const arbiter *a)
+{
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, a->target, &co));
+    return ch;
+}
+
+/* ---- calls -----------------------------------------------------------------------------------*/
+
+typedef struct {
+    ccz_rpc_channel *ch;
+    const char *method;
+    const ProtobufCMessage *req;
+    const ProtobufCMessageDescriptor *desc;
+    int64_t deadline_ms;
+    ProtobufCMessage *resp;
+    int code;
+    char msg[512];
+    pthread_t thread;
+} call;
+
+static void *run_call(void *arg)
+{
+    call *c = arg;
+    char path[80];
+    snprintf(path, sizeof path, "/heterolr.Arbiter/%s", c->method);
+    ccz_rpc_call_opts co = CCZ_RPC_CALL_OPTS_INIT;
+    co.deadline_ms = c->deadline_ms ? c->deadline_ms : 20000;
+    ccz_rpc_status st;
+    c->resp = NULL;
+    CHECK_OK(ccz_rpc_unary(c->ch, &c->resp, &st, path, c->req, c->desc, &co));
+    c->code = st.code;
+    snprintf(c->msg, sizeof c->msg, "%s", st.message);
+    ccz_rpc_status_free(&st);
+    return NULL;
+}
+
+/* A call that waits for others, in a thread of its own: finished with join_call. */
+static void start_call(call *c, ccz_rpc_channel *ch, const char *method,
+                       const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc)
+{
+    c->ch = ch;
+    c->method = method;
+    c->req = req;
+    c->desc = desc;
+    pthread_create(&c->thread, NULL, run_call, c);
+}
+
+static void join_call(call *c)
+{
+    pthread_join(c->thread, NULL);
+}
+
+static void free_call(call *c)
+{
+    if (c->resp)
+        protobuf_c_message_free_unpacked(c->resp, NULL);
+    c->resp = NULL;
+}
+
+/* A call answered at once: its status code, the message in msg (512 bytes). */
+static int now(ccz_rpc_channel *ch, const char *method, const ProtobufCMessage *req,
+               const ProtobufCMessageDescriptor *desc, char *msg)
+{
+    call c = {0};
+    c.ch = ch;
+    c.method = method;
+    c.req = req;
+    c.desc = desc;
+    c.deadline_ms = 5000;
+    run_call(&c);
+    snprintf(msg, 512, "%s", c.msg);
+    free_call(&c);
+    return c.code;
+}
+
+#define EXPECT(ch, method, req, desc, want_code, want_msg)                                         \
+    do {                                                                                           \
+        char m_[512];                                                                              \
+        CHECK_INT(now(ch, method, &(req).base, desc, m_), want_code);                              \
+        CHECK_STR(m_, want_msg);                                                                   \
+    } while (0)
+
+static Heterolr__JoinRequest join_req(const char *role, int id, const char *name, int features,
+                                      int64_t *ids, size_t n_ids)
+{
+    Heterolr__JoinRequest r = HETEROLR__JOIN_REQUEST__INIT;
+    r.role = (char *)role;
+    r.id = id;
+    r.name = (char *)name;
+    r.features = features;
+    r.ids = ids;
+    r.n_ids = n_ids;
+    return r;
+}
+
+/* ---- ciphertexts -----------------------------------------------------------------------------*/
+
+typedef struct {
+    ProtobufCBinaryData b[8];
+    size_t count;
+} cts;
+
+static void put(cts *c, size_t i, const mpz_t x)
+{
+    free(c->b[i].data);
+    c->b[i].data = mpz_export(NULL, &c->b[i].len, 1, 1, 1, 0, x);
+    if (!c->b[i].data) { /* zero: one zero byte */
+        c->b[i].data = calloc(1, 1);
+        c->b[i].len = 1;
+    }
+}
+
+/* count encryptions of first, first + 1, ... */
+static void encrypt_run(cts *c, size_t count, unsigned long first)
+{
+    mpz_t m, x;
+    mpz_inits(m, x, NULL);
+    c->count = count;
+    for (size_t i = 0; i < count; i++) {
+        mpz_set_ui(m, first + i);
+        CHECK_OK(ccz_paillier_encrypt(x, ccz_paillier_key_pub(key), m));
+        put(c, i, x);
+    }
+    mpz_clears(m, x, NULL);
+}
+
+static void cts_free(cts *c)
+{
+    for (size_t i = 0; i < 8; i++)
+        free(c->b[i].data);
+    memset(c, 0, sizeof *c);
+}
+
+/* ---- tests -----------------------------------------------------------------------------------*/
+
+static int64_t guest_ids[] = {1, 2, 3, 4, 5, 6}, host_ids[] = {10, 9, 8, 7, 6, 5, 4, 3};
+
+static void hostile_parties(void)
+{
+    static arbiter a;
+    arbiter_start(&a, 20000);
+    ccz_rpc_channel *x = party_channel(&a), *g = party_channel(&a), *h = party_channel(&a);
+    char msg[512];
+
+    /* a connection that never joined */
+    Heterolr__ForwardRequest fw = HETEROLR__FORWARD_REQUEST__INIT;
+    EXPECT(x, "Forward", fw, &heterolr__ciphertexts__descriptor, CCZ_RPC_FAILED_PRECONDITION,
+           "this connection is not a party of the training: call Join first");
+
+    /* malformed joins */
+    int64_t two[] = {1, 1}, one[] = {1};
+    char long_name[80];
+    memset(long_name, 'a', 65);
+    long_name[65] = 0;
+    const struct {
+        const char *role, *name;
+        int features;
+        int64_t *ids;
+        size_t n_ids;
+        const char *error;
+    } bad[] = {
+        {"arbiter", "x", 2, guest_ids, 6, "role must be \"guest\" or \"host\""},
+        {NULL, "x", 2, guest_ids, 6, "role must be \"guest\" or \"host\""},
+        {"guest", long_name, 2, guest_ids, 6, "name must be at most 64 printable ASCII characters"},
+        {"guest", "tab\there", 2, guest_ids, 6,
+         "name must be at most 64 printable ASCII characters"},
+        {"guest", "x", 0, guest_ids, 6, "features must be 1 to 4096"},
+        {"host", "x", 4097, guest_ids, 6, "features must be 1 to 4096"},
+        {"guest", "x", 2, one, 1, "a party has 2 to 1000000 ids"},
+        {"guest", "x", 2, two, 2, "the ids are not unique"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        Heterolr__JoinRequest r =
+            join_req(bad[i].role, 0, bad[i].name, bad[i].features, bad[i].ids, bad[i].n_ids);
+        CHECK_INT(now(x, "Join", &r.base, &heterolr__join_reply__descriptor, msg),
+                  CCZ_RPC_INVALID_ARGUMENT);
+        CHECK_STR(msg, bad[i].error);
+    }
+
+    /* the guest joins and waits; a second guest and a taken id are refused */
+    Heterolr__JoinRequest gj = join_req("guest", 0, "g", 2, guest_ids, 6);
+    call gc = {0};
+    start_call(&gc, g, "Join", &gj.base, &heterolr__join_reply__descriptor);
+    wait_log(&a, "guest 0 (g) joined with 6 rows of 2 features (1 of 2 parties");
+    Heterolr__JoinRequest g2 = join_req("guest", 5, "g2", 2, guest_ids, 6);
+    EXPECT(x, "Join", g2, &heterolr__join_reply__descriptor, CCZ_RPC_ALREADY_EXISTS,
+           "the guest has joined already");
+    Heterolr__JoinRequest same_id = join_req("host", 0, "h0", 3, host_ids, 8);
+    EXPECT(x, "Join", same_id, &heterolr__join_reply__descriptor, CCZ_RPC_ALREADY_EXISTS,
+           "a party with this id has joined already");
+    Heterolr__Step st0 = HETEROLR__STEP__INIT;
+    EXPECT(x, "HostForwards", st0, &heterolr__forward_reply__descriptor,
+           CCZ_RPC_FAILED_PRECONDITION,
+           "this connection is not a party of the training: call Join first");
+
+    /* the host joins: both hear the ids in common, ascending */
+    Heterolr__JoinRequest hj = join_req("host", 1, "h", 3, host_ids, 8);
+    call hc = {0};
+    start_call(&hc, h, "Join", &hj.base, &heterolr__join_reply__descriptor);
+    join_call(&gc);
+    join_call(&hc);
+    CHECK_INT(gc.code, 0);
+    CHECK_INT(hc.code, 0);
+    for (call *c = &gc; c; c = c == &gc ? &hc : NULL) {
+        const Heterolr__JoinReply *jr = (const Heterolr__JoinReply *)c->resp;
+        CHECK(jr != NULL);
+        if (!jr)
+            continue;
+        CHECK_INT(jr->n_ids, 4);
+        for (size_t i = 0; i < jr->n_ids && i < 4; i++)
+            CHECK_INT(jr->ids[i], 3 + (int64_t)i);
+        CHECK_INT(jr->hosts, 1);
+        CHECK_INT(jr->epochs, 1);
+        CHECK_INT(jr->batch_size, 4);
+        mpz_t got;
+        mpz_init(got);
+        mpz_import(got, jr->n.len, 1, 1, 1, 0, jr->n.data);
+        CHECK(mpz_cmp(got, n) == 0);
+        mpz_clear(got);
+    }
+    free_call(&gc);
+    free_call(&hc);
+    Heterolr__JoinRequest late = join_req("host", 7, "late", 3, host_ids, 8);
+    EXPECT(x, "Join", late, &heterolr__join_reply__descriptor, CCZ_RPC_ALREADY_EXISTS,
+           "every party has joined already");
+    EXPECT(x, "Forward", fw, &heterolr__ciphertexts__descriptor, CCZ_RPC_FAILED_PRECONDITION,
+           "this connection is not a party of the training: call Join first");
+
+    /* the wrong role, the wrong step */
+    EXPECT(g, "Forward", fw, &heterolr__ciphertexts__descriptor, CCZ_RPC_PERMISSION_DENIED,
+           "only a host calls this");
+    EXPECT(h, "HostForwards", st0, &heterolr__forward_reply__descriptor, CCZ_RPC_PERMISSION_DENIED,
+           "only the guest calls this");
+    Heterolr__ResidualsRequest rr = HETEROLR__RESIDUALS_REQUEST__INIT;
+    EXPECT(h, "Residuals", rr, &heterolr__empty__descriptor, CCZ_RPC_PERMISSION_DENIED,
+           "only the guest calls this");
+    fw.step = 1;
+    EXPECT(h, "Forward", fw, &heterolr__ciphertexts__descriptor, CCZ_RPC_FAILED_PRECONDITION,
+           "a call for step 1; this party is at step 0");
+    fw.step = -1;
+    EXPECT(h, "Forward", fw, &heterolr__ciphertexts__descriptor, CCZ_RPC_FAILED_PRECONDITION,
+           "a call for step -1; this party is at step 0");
+    fw.step = 0;
+    Heterolr__GradientRequest gr = HETEROLR__GRADIENT_REQUEST__INIT;
+    EXPECT(h, "Gradient", gr, &heterolr__gradient_reply__descriptor, CCZ_RPC_FAILED_PRECONDITION,
+           "a gradient for step 0; this party is at step 0 (no residuals yet)");
+    Heterolr__ScoresRequest sr = HETEROLR__SCORES_REQUEST__INIT;
+    EXPECT(h, "Scores", sr, &heterolr__empty__descriptor, CCZ_RPC_FAILED_PRECONDITION,
+           "the training is not over");
+
+    /* scores that are not ciphertexts of the key */
+    cts s = {0}, sq = {0};
+    encrypt_run(&s, 4, 100);
+    encrypt_run(&sq, 1, 7);
+    fw.forward = s.b;
+    fw.n_forward = 3;
+    fw.square = sq.b[0];
+    EXPECT(h, "Forward", fw, &heterolr__ciphertexts__descriptor, CCZ_RPC_INVALID_ARGUMENT,
+           "3 scores; expected 4");
+    fw.n_forward = 4;
+    mpz_t bad_ct, zero;
+    mpz_inits(bad_ct, zero, NULL);
+    const mpz_t *bad_values[] = {&n, &n2, &zero};
+    for (size_t i = 0; i < 3; i++) {
+        cts t = {0};
+        encrypt_run(&t, 4, 100);
+        put(&t, 2, *bad_values[i]);
+        fw.forward = t.b;
+        EXPECT(h, "Forward", fw, &heterolr__ciphertexts__descriptor, CCZ_RPC_INVALID_ARGUMENT,
+               "scores 2: not a ciphertext of this key (1 to 256 bytes, in [1, n^2), prime to n)");
+        cts_free(&t);
+    }
+    fw.forward = s.b;
+    fw.square = (ProtobufCBinaryData){0, NULL};
+    EXPECT(h, "Forward", fw, &heterolr__ciphertexts__descriptor, CCZ_RPC_INVALID_ARGUMENT,
+           "square 0: not a ciphertext of this key (1 to 256 bytes, in [1, n^2), prime to n)");
+
+    /* the host's scores go in (its call waits for the guest's residuals) */
+    fw.square = sq.b[0];
+    call fc = {0};
+    start_call(&fc, h, "Forward", &fw.base, &heterolr__ciphertexts__descriptor);
+    call hfc = {0}; /* answered once the host's scores are in, whichever came first */
+    hfc.ch = g;
+    hfc.method = "HostForwards";
+    hfc.req = &st0.base;
+    hfc.desc = &heterolr__forward_reply__descriptor;
+    run_call(&hfc);
+    CHECK_INT(hfc.code, 0);
+    const Heterolr__ForwardReply *hf = (const Heterolr__ForwardReply *)hfc.resp;
+    if (hf) {
+        CHECK_INT(hf->n_forward, 4); /* one host: its scores are the sum */
+        for (size_t i = 0; i < hf->n_forward && i < 4; i++)
+            CHECK(hf->forward[i].len == s.b[i].len &&
+                  !memcmp(hf->forward[i].data, s.b[i].data, s.b[i].len));
+    }
+    free_call(&hfc);
+
+    /* residuals: wrong, then right, then twice */
+    cts res = {0};
+    encrypt_run(&res, 4, 1000);
+    rr.residuals = res.b;
+    rr.n_residuals = 5;
+    EXPECT(g, "Residuals", rr, &heterolr__empty__descriptor, CCZ_RPC_INVALID_ARGUMENT,
+           "5 residuals; expected 4");
+    rr.n_residuals = 4;
+    rr.step = 1;
+    EXPECT(g, "Residuals", rr, &heterolr__empty__descriptor, CCZ_RPC_FAILED_PRECONDITION,
+           "a call for step 1; this party is at step 0");
+    rr.step = 0;
+    rr.loss = (ProtobufCBinaryData){1, (uint8_t *)"\0"};
+    EXPECT(g, "Residuals", rr, &heterolr__empty__descriptor, CCZ_RPC_INVALID_ARGUMENT,
+           "loss 0: not a ciphertext of this key (1 to 256 bytes, in [1, n^2), prime to n)");
+    rr.loss = (ProtobufCBinaryData){0, NULL};
+    EXPECT(g, "Residuals", rr, &heterolr__empty__descriptor, 0, "");
+    EXPECT(g, "Residuals", rr, &heterolr__empty__descriptor, CCZ_RPC_ALREADY_EXISTS,
+           "the residuals of this step are in");
+    join_call(&fc);
+    CHECK_INT(fc.code, 0); /* the host hears the guest's residuals */
+    if (fc.resp) {
+        const Heterolr__Ciphertexts *cr = (const Heterolr__Ciphertexts *)fc.resp;
+        CHECK_INT(cr->n_values, 4);
+        for (size_t i = 0; i < cr->n_values && i < 4; i++)
+            CHECK(cr->values[i].len == res.b[i].len &&
+                  !memcmp(cr->values[i].data, res.b[i].data, res.b[i].len));
+    }
+    free_call(&fc);
+
+    /* gradients: the wrong size, then decrypted exactly; not twice */
+    cts grad = {0};
+    encrypt_run(&grad, 3, 5);
+    gr.masked = grad.b;
+    gr.n_masked = 2;
+    EXPECT(h, "Gradient", gr, &heterolr__gradient_reply__descriptor, CCZ_RPC_INVALID_ARGUMENT,
+           "2 gradients; expected 3");
+    gr.n_masked = 3;
+    for (int who = 0; who < 2; who++) { /* the host (3 features), the guest (2 and the bias) */
+        call c = {0};
+        c.ch = who ? g : h;
+        c.method = "Gradient";
+        c.req = &gr.base;
+        c.desc = &heterolr__gradient_reply__descriptor;
+        run_call(&c);
+        CHECK_INT(c.code, 0);
+        const Heterolr__GradientReply *rep = (const Heterolr__GradientReply *)c.resp;
+        if (rep) {
+            CHECK_INT(rep->n_plain, 3);
+            for (size_t i = 0; i < rep->n_plain && i < 3; i++)
+                CHECK(rep->plain[i].len == 1 && rep->plain[i].data[0] == 5 + i);
+            CHECK(rep->stop); /* one epoch of one batch */
+            CHECK_INT(rep->epoch, 0);
+            CHECK(isnan(rep->loss)); /* no loss was sent */
+        }
+        free_call(&c);
+    }
+    EXPECT(h, "Gradient", gr, &heterolr__gradient_reply__descriptor, CCZ_RPC_FAILED_PRECONDITION,
+           "a gradient for step 0; this party is at step 1 (no residuals yet)");
+    fw.step = 1;
+    EXPECT(h, "Forward", fw, &heterolr__ciphertexts__descriptor, CCZ_RPC_FAILED_PRECONDITION,
+           "a call for step 1; this party is at step 1, and the training is over");
+
+    /* the evaluation: scores of the wrong length or not finite, the wrong role */
+    double scores[4] = {0.5, -1.25, 2, 3}, nan_scores[4] = {0.5, NAN, 2, 3};
+    Heterolr__Empty empty = HETEROLR__EMPTY__INIT;
+    EXPECT(h, "HostScores", empty, &heterolr__scores_request__descriptor,
+           CCZ_RPC_FAILED_PRECONDITION, "only the guest gets the hosts' scores");
+    sr.scores = scores;
+    sr.n_scores = 4;
+    EXPECT(g, "Scores", sr, &heterolr__empty__descriptor, CCZ_RPC_FAILED_PRECONDITION,
+           "only a host sends scores");
+    sr.n_scores = 3;
+    EXPECT(h, "Scores", sr, &heterolr__empty__descriptor, CCZ_RPC_FAILED_PRECONDITION,
+           "one score per aligned row");
+    sr.n_scores = 4;
+    sr.scores = nan_scores;
+    EXPECT(h, "Scores", sr, &heterolr__empty__descriptor, CCZ_RPC_FAILED_PRECONDITION,
+           "the scores must be finite");
+    sr.scores = scores;
+    call hs = {0};
+    start_call(&hs, g, "HostScores", &empty.base, &heterolr__scores_request__descriptor);
+    EXPECT(h, "Scores", sr, &heterolr__empty__descriptor, 0, "");
+    EXPECT(h, "Scores", sr, &heterolr__empty__descriptor, CCZ_RPC_FAILED_PRECONDITION,
+           "this host has sent its scores");
+    join_call(&hs);
+    CHECK_INT(hs.code, 0);
+    if (hs.resp) {
+        const Heterolr__ScoresRequest *got = (const Heterolr__ScoresRequest *)hs.resp;
+        CHECK_INT(got->n_scores, 4);
+        for (size_t i = 0; i < got->n_scores && i < 4; i++)
+            CHECK(got->scores[i] == scores[i]);
+    }
+    free_call(&hs);
+
+    EXPECT(g, "Finish", empty, &heterolr__empty__descriptor, 0, "");
+    EXPECT(h, "Finish", empty, &heterolr__empty__descriptor, 0, "");
+    const ccz_fl_vlr_status *st = arbiter_stop(&a);
+    CHECK(st->over);
+    CHECK_INT(st->code, 0);
+    CHECK_INT(st->steps, 1);
+    CHECK_INT(st->epochs, 1);
+    ccz_rpc_channel_free(x);
+    ccz_rpc_channel_free(g);
+    ccz_rpc_channel_free(h);
+    arbiter_free(&a);
+    mpz_clears(bad_ct, zero, NULL);
+    cts_free(&s);
+    cts_free(&sq);
+    cts_free(&res);
+    cts_free(&grad);
+}
+
+/* Fewer than two ids in common: both joins refused with the reason, and every later call. */
+static void too_few_in_common(void)
+{
+    static arbiter a;
+    arbiter_start(&a, 20000);
+    ccz_rpc_channel *g = party_channel(&a), *h = party_channel(&a);
+    int64_t gi[] = {1, 2, 3}, hi[] = {3, 4, 5};
+    Heterolr__JoinRequest gj = join_req("guest", 0, "g", 2, gi, 3),
+                          hj = join_req("host", 1, "h", 2, hi, 3);
+    call gc = {0}, hc = {0};
+    start_call(&gc, g, "Join", &gj.base, &heterolr__join_reply__descriptor);
+    wait_log(&a, "guest 0 (g) joined");
+    start_call(&hc, h, "Join", &hj.base, &heterolr__join_reply__descriptor);
+    join_call(&gc);
+    join_call(&hc);
+    for (call *c = &gc; c; c = c == &gc ? &hc : NULL) {
+        CHECK_INT(c->code, CCZ_RPC_FAILED_PRECONDITION);
+        CHECK_STR(c->msg, "the parties have fewer than 2 ids in common");
+        free_call(c);
+    }
+    const ccz_fl_vlr_status *st = arbiter_stop(&a);
+    CHECK(st->over);
+    CHECK_INT(st->code, CCZ_RPC_FAILED_PRECONDITION);
+    ccz_rpc_channel_free(g);
+    ccz_rpc_channel_free(h);
+    arbiter_free(&a);
+}
+
+/* A host that never joins: the waiting guest hears the deadline, and the arbiter ends. */
+static void party_never_joins(void)
+{
+    static arbiter a;
+    arbiter_start(&a, 1000);
+    ccz_rpc_channel *g = party_channel(&a);
+    Heterolr__JoinRequest gj = join_req("guest", 0, "g", 2, guest_ids, 6);
+    char msg[512];
+    CHECK_INT(now(g, "Join", &gj.base, &heterolr__join_reply__descriptor, msg),
+              CCZ_RPC_DEADLINE_EXCEEDED);
+    CHECK_STR(msg, "hetero-LR training timed out after 1.0 s waiting for 1 of 2 parties to join");
+    const ccz_fl_vlr_status *st = arbiter_stop(&a); /* it ends once every party was told */
+    CHECK(st->over);
+    CHECK_INT(st->code, CCZ_RPC_DEADLINE_EXCEEDED);
+    CHECK_STR(st->message,
+              "hetero-LR training timed out after 1.0 s waiting for 1 of 2 parties to join");
+    ccz_rpc_channel_free(g);
+    arbiter_free(&a);
+}
+
+/* The guest gives up waiting (its call's deadline): the arbiter ends the training and says
+ * which party left; the host joining later hears it. */
+static void party_leaves(void)
+{
+    static arbiter a;
+    arbiter_start(&a, 20000);
+    ccz_rpc_channel *g = party_channel(&a), *h = party_channel(&a);
+    Heterolr__JoinRequest gj = join_req("guest", 0, "g", 2, guest_ids, 6);
+    call gc = {0};
+    gc.ch = g;
+    gc.method = "Join";
+    gc.req = &gj.base;
+    gc.desc = &heterolr__join_reply__descriptor;
+    gc.deadline_ms = 500;
+    run_call(&gc);
+    CHECK_INT(gc.code, CCZ_RPC_DEADLINE_EXCEEDED);
+    free_call(&gc);
+    const char *why = "guest 0 (g) left while waiting for the other parties (its call was "
+                      "cancelled or its connection closed)";
+    wait_log(&a, why);
+    Heterolr__JoinRequest hj = join_req("host", 1, "h", 3, host_ids, 8);
+    char msg[512];
+    CHECK_INT(now(h, "Join", &hj.base, &heterolr__join_reply__descriptor, msg),
+              CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_STR(msg, why);
+    const ccz_fl_vlr_status *st = arbiter_stop(&a);
+    CHECK_INT(st->code, CCZ_RPC_ABORTED);
+    ccz_rpc_channel_free(g);
+    ccz_rpc_channel_free(h);
+    arbiter_free(&a);
+}
+
+TEST_MAIN(T(hostile_parties), T(too_few_in_common), T(party_never_joins), T(party_leaves))
