@@ -2,7 +2,8 @@
 /* The small trainer and IDX files (include/ccz/mlp.h): an MLP and multinomial LR learn separable
  * blobs with SGD and Adam, FedProx's proximal term holds the model at its anchor, shards
  * partition the rows (IID and Dirichlet), IDX pairs parse and malformed ones are refused with
- * the field named. */
+ * the field named; the loss and one step of SGD, Adam and FedProx equal a reference written
+ * here in double precision from the definitions; wrong data, options and shapes refused. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,4 +130,165 @@ static void idx_files(void)
         CCZ_ERR_MALFORMED);
 }
 
-TEST_MAIN(T(trainer), T(idx_files))
+/* ---- the trainer against a reference in double precision, written from the definitions ------*/
+
+#define R_ROWS 5
+static const ccz_mlp_shape R_SHAPE = {2, {3, 4, 3}};
+#define R_PARAMS (4 * 4 + 5 * 3)
+
+/* Mean cross-entropy of a ReLU MLP (weights in x out row-major, then out biases, per layer)
+ * with softmax outputs, and its gradient by back-propagation. */
+static double reference(const float *w, const float *x, const uint8_t *y, double *grad)
+{
+    double loss = 0;
+    memset(grad, 0, R_PARAMS * sizeof *grad);
+    const float *w1 = w, *b1 = w + 12, *w2 = w + 16, *b2 = w + 28;
+    double *g1 = grad, *gb1 = grad + 12, *g2 = grad + 16, *gb2 = grad + 28;
+    for (int r = 0; r < R_ROWS; r++) {
+        const float *in = x + 3 * r;
+        double z1[4], h[4], z2[3], p[3], mx = -1e300, sum = 0;
+        for (int j = 0; j < 4; j++) {
+            z1[j] = b1[j];
+            for (int i = 0; i < 3; i++)
+                z1[j] += (double)in[i] * w1[i * 4 + j];
+            h[j] = z1[j] > 0 ? z1[j] : 0;
+        }
+        for (int k = 0; k < 3; k++) {
+            z2[k] = b2[k];
+            for (int j = 0; j < 4; j++)
+                z2[k] += h[j] * w2[j * 3 + k];
+            mx = fmax(mx, z2[k]);
+        }
+        for (int k = 0; k < 3; k++)
+            sum += p[k] = exp(z2[k] - mx);
+        for (int k = 0; k < 3; k++)
+            p[k] /= sum;
+        loss -= log(p[y[r]]) / R_ROWS;
+        double d2[3], d1[4];
+        for (int k = 0; k < 3; k++)
+            d2[k] = (p[k] - (k == y[r])) / R_ROWS;
+        for (int j = 0; j < 4; j++) {
+            d1[j] = 0;
+            for (int k = 0; k < 3; k++) {
+                g2[j * 3 + k] += h[j] * d2[k];
+                d1[j] += w2[j * 3 + k] * d2[k];
+            }
+            d1[j] = z1[j] > 0 ? d1[j] : 0;
+        }
+        for (int k = 0; k < 3; k++)
+            gb2[k] += d2[k];
+        for (int j = 0; j < 4; j++) {
+            for (int i = 0; i < 3; i++)
+                g1[i * 4 + j] += (double)in[i] * d1[j];
+            gb1[j] += d1[j];
+        }
+    }
+    return loss;
+}
+
+/* The loss ccz_mlp_evaluate reports and one full-batch step of SGD, Adam and SGD with the
+ * proximal term, each against the reference: the step recovers the gradient. */
+static void matches_reference(void)
+{
+    float x[3 * R_ROWS], w[R_PARAMS], w2[R_PARAMS], anchor[R_PARAMS];
+    uint8_t y[R_ROWS] = {0, 2, 1, 2, 0};
+    rng = 7;
+    for (int i = 0; i < 3 * R_ROWS; i++)
+        x[i] = 2 * frand();
+    size_t n;
+    CHECK_OK(ccz_mlp_shape_check(&R_SHAPE, &n));
+    CHECK_INT(n, R_PARAMS);
+    ccz_mlp_init(w, &R_SHAPE, 3);
+    ccz_mlp_data d = {R_ROWS, 3, 3, x, y};
+    double g[R_PARAMS], ref = reference(w, x, y, g), acc, loss;
+    /* some hidden units are off for some rows: the ReLU is exercised */
+    unsigned off = 0;
+    for (int r = 0; r < R_ROWS; r++)
+        for (int j = 0; j < 4; j++) {
+            double z = w[12 + j];
+            for (int i = 0; i < 3; i++)
+                z += (double)x[3 * r + i] * w[i * 4 + j];
+            off += z <= 0;
+        }
+    CHECK(off >= 3 && off <= 17);
+    CHECK_OK(ccz_mlp_evaluate(&acc, &loss, w, &R_SHAPE, &d, 1));
+    fprintf(stderr, "reference: loss %.9f, ccz %.9f; %u of 20 hidden units off\n", ref, loss, off);
+    CHECK(fabs(loss - ref) < 1e-6);
+    for (int opt = 0; opt < 3; opt++) {
+        ccz_mlp_train_opts o = CCZ_MLP_TRAIN_OPTS_INIT;
+        o.batch = R_ROWS;
+        o.threads = 1;
+        o.lr = opt == 1 ? 0.01f : 1.0f;
+        o.optimizer = opt == 1 ? CCZ_MLP_ADAM : CCZ_MLP_SGD;
+        if (opt == 2) {
+            for (int i = 0; i < R_PARAMS; i++)
+                anchor[i] = w[i] + 0.5f;
+            o.mu = 0.2f;
+            o.anchor = anchor;
+        }
+        memcpy(w2, w, sizeof w);
+        double tl, worst = 0;
+        CHECK_OK(ccz_mlp_train(w2, &R_SHAPE, &d, &o, &tl));
+        CHECK(fabs(tl - ref) < 1e-6); /* the loss before the step */
+        for (int i = 0; i < R_PARAMS; i++) {
+            double step = (double)w[i] - w2[i], want;
+            if (opt == 0)
+                want = g[i];
+            else if (opt == 1) /* Adam's first step: lr times g / (|g| + eps) */
+                want = 0.01 * g[i] / (fabs(g[i]) + 1e-8);
+            else
+                want = g[i] - 0.2 * 0.5;
+            worst = fmax(worst, fabs(step - want));
+        }
+        fprintf(stderr, "reference: %s step, largest difference %.3g\n",
+                opt == 0   ? "SGD"
+                : opt == 1 ? "Adam"
+                           : "FedProx",
+                worst);
+        CHECK(worst < 1e-5);
+    }
+}
+
+/* Data and options the trainer refuses, each with its reason. */
+static void refused(void)
+{
+    float x[3 * R_ROWS] = {0}, w[R_PARAMS] = {0};
+    uint8_t y[R_ROWS] = {0, 1, 3, 2, 0};
+    ccz_mlp_data d = {R_ROWS, 3, 4, x, y};
+    double acc, loss;
+    CHECK_STATUS(ccz_mlp_evaluate(&acc, &loss, w, &R_SHAPE, &d, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "row 2 has class 3; the model has 3 classes");
+    y[2] = 2;
+    d.features = 4;
+    CHECK_STATUS(ccz_mlp_evaluate(&acc, &loss, w, &R_SHAPE, &d, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the data has 4 features per row; the model takes 3");
+    d.features = 3;
+    d.rows = 0;
+    CHECK_STATUS(ccz_mlp_evaluate(&acc, &loss, w, &R_SHAPE, &d, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "no rows to train or evaluate on");
+    d.rows = R_ROWS;
+    ccz_mlp_train_opts o = CCZ_MLP_TRAIN_OPTS_INIT;
+    o.mu = -0.5f;
+    o.anchor = w;
+    CHECK_STATUS(ccz_mlp_train(w, &R_SHAPE, &d, &o, &loss), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the proximal term needs mu >= 0 and the global model");
+    o.mu = 0.5f;
+    o.anchor = NULL;
+    CHECK_STATUS(ccz_mlp_train(w, &R_SHAPE, &d, &o, &loss), CCZ_ERR_INVALID_ARGUMENT);
+    o.mu = 0;
+    o.optimizer = (ccz_mlp_optimizer)2;
+    CHECK_STATUS(ccz_mlp_train(w, &R_SHAPE, &d, &o, &loss), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "unknown optimizer 2");
+    size_t n;
+    const ccz_mlp_shape one_class = {1, {3, 1}}, no_layer = {0, {3}}, too_wide = {1, {65537, 2}},
+                        too_many = {2, {65536, 4097, 2}}, most = {2, {65536, 4095, 2}};
+    CHECK_STATUS(ccz_mlp_shape_check(&one_class, &n), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "at least two classes");
+    CHECK_STATUS(ccz_mlp_shape_check(&no_layer, &n), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_mlp_shape_check(&too_wide, &n), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_mlp_shape_check(&too_many, &n), CCZ_ERR_TOO_LARGE);
+    CHECK_OK(ccz_mlp_shape_check(&most, &n));
+    CHECK_INT(n, 65537ull * 4095 + 4096 * 2);
+}
+
+TEST_MAIN(T(trainer), T(matches_reference), T(refused), T(idx_files))
