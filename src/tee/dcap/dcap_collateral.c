@@ -793,6 +793,8 @@ int64_t ccz_collateral_expiry(const ccz_collateral *c)
         return x509_time_unix(X509_get0_notAfter(c->snp.vek), 0);
     if (c->kind == COLLATERAL_CSV) /* Hygon's certificates carry no validity */
         return INT64_MAX;
+    if (c->unusable) /* its dates may not even have been read: fetch it again */
+        return 0;
     int64_t e = c->tcb.next_update < c->qe.next_update ? c->tcb.next_update : c->qe.next_update;
     X509_CRL *crls[2] = {c->root_crl, c->pck_crl};
     for (int i = 0; i < 2; i++) {
