@@ -221,9 +221,15 @@ ccz_status ccz_svc_config_load_file(ccz_svc_config *c, const char *path)
 {
     ccz_buf text = CCZ_BUF_INIT;
     CCZ_GUARD(ccz_file_read(&text, path, 1 << 20));
-    json_error_t err;
-    json_t *doc = json_loadb((const char *)text.ptr, text.len, JSON_REJECT_DUPLICATES, &err);
+    ccz_status s = svc_config_load_text(c, path, (const char *)text.ptr, text.len);
     ccz_buf_free(&text);
+    return s;
+}
+
+ccz_status svc_config_load_text(ccz_svc_config *c, const char *path, const char *text, size_t len)
+{
+    json_error_t err;
+    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
     CCZ_ENSURE(doc, CCZ_ERR_JSON, "%s: line %d: %s", path, err.line, err.text);
     ccz_status st = CCZ_OK;
     if (!json_is_object(doc)) {

@@ -49,6 +49,9 @@ unsigned svc_uint(const ccz_svc_config *c, const char *name);
 bool svc_bool(const ccz_svc_config *c, const char *name);
 size_t svc_list_len(const ccz_svc_config *c, const char *name);
 const char *svc_list_at(const ccz_svc_config *c, const char *name, size_t i);
+/* ccz_svc_config_load_file on a document already read (path names it in errors); a document
+ * refused changes nothing. */
+ccz_status svc_config_load_text(ccz_svc_config *c, const char *path, const char *text, size_t len);
 
 /* A file inside the data directory. */
 CCZ_NODISCARD ccz_status svc_path(char *out, size_t cap, const svc_common *sc, const char *name);
