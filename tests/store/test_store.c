@@ -910,6 +910,29 @@ static void test_two_handles(void)
     store_close(a);
 }
 
+/* Another process holding the write lock: a write waits out the busy timeout (5 s) and fails
+ * as unavailable (the services answer 503, which clients retry), naming the lock; once the lock
+ * is gone the same write succeeds. */
+static void test_locked_is_unavailable(void)
+{
+    if (sqlite_only())
+        return;
+    const char *path = db_path("locked.db");
+    store *s = NULL;
+    CHECK_OK(store_open(&s, path, NULL, 0));
+    sqlite3 *other = NULL;
+    CHECK_INT(sqlite3_open(path, &other), SQLITE_OK);
+    CHECK_INT(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    ccz_log_set_level(CCZ_LOG_OFF); /* the store logs the failure */
+    CHECK_STATUS(store_kv_put(s, "nonce", "n", "v", 1, 0), CCZ_ERR_UNAVAILABLE);
+    CHECK_CONTAINS(ccz_error_detail(), "database is locked");
+    ccz_log_set_level(CCZ_LOG_WARN);
+    CHECK_INT(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    CHECK_OK(store_kv_put(s, "nonce", "n", "v", 1, 0));
+    store_close(s);
+}
+
 /* ---- SQLite settings and the file ------------------------------------------------------------*/
 
 typedef struct {
@@ -1315,8 +1338,8 @@ TEST_MAIN(T(test_migrations_applied_once), T(test_failed_migration_rolls_back),
           T(test_expiry_with_clock), T(test_add_first_wins), T(test_purge), T(test_list_order),
           T(test_constraints), T(test_exec_rejects), T(test_typed_roundtrip),
           T(test_injection_shaped_key), T(test_transactions), T(test_threads_share_a_handle),
-          T(test_two_handles), T(test_durability_settings), T(test_file_mode),
-          T(test_sqlite_out_of_memory), T(test_pg_unreachable), T(test_pg_replicas),
-          T(test_pg_replicas_migrate_at_once), T(test_pg_nul_bytes),
+          T(test_locked_is_unavailable), T(test_two_handles), T(test_durability_settings),
+          T(test_file_mode), T(test_sqlite_out_of_memory), T(test_pg_unreachable),
+          T(test_pg_replicas), T(test_pg_replicas_migrate_at_once), T(test_pg_nul_bytes),
           T(test_pg_rollback_leaves_nothing), T(test_pg_wrong_password), T(test_pg_reconnect),
           T(test_pg_settings))
