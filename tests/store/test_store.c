@@ -604,6 +604,10 @@ static void test_exec_rejects(void)
     CHECK_STATUS(store_exec(s, NULL, "SELECT ?, ?", STORE_PARAMS(STORE_INT(1)), NULL, NULL),
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "2 parameters and 1 values");
+    CHECK_STATUS(
+        store_exec(s, NULL, "SELECT ?", STORE_PARAMS(STORE_INT(1), STORE_INT(2)), NULL, NULL),
+        CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "\"SELECT ?\" has 1 parameters and 2 values were given");
     CHECK_STATUS(store_exec(s, NULL, "SELEC 1", NULL, 0, NULL, NULL), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "syntax error");
     CHECK_STATUS(store_exec(s, NULL, "SELECT * FROM nothing", NULL, 0, NULL, NULL),
