@@ -2,12 +2,13 @@
 /* The hetero-LR arbiter (include/ccz/fl.h, ccz_fl_vlr_service; proto/hetero_lr.proto) against
  * parties that do not keep to the protocol, over loopback h2c with raw calls: a connection that
  * never joined, malformed joins, a second guest, an id taken, a party too many, calls by the
- * wrong role or for the wrong step, ciphertexts that are not of the key (too few, n, n^2, 0,
- * empty), residuals twice, a gradient before the residuals and one of the wrong size, scores of
- * the wrong length or not finite; each refused with its status and reason while the training
- * goes on, and completes: the arbiter's decryptions of the masked gradients are exact and the
- * guest receives the hosts' scores. Then the ways a training ends early: too few ids in common,
- * a party that never joins (the deadline), a party that leaves while another waits. */
+ * wrong role or for the wrong step, ciphertexts that are not of the key (too few, n, n^2,
+ * n^2 + 1, 0, empty), residuals twice, a gradient before the residuals and one of the wrong
+ * size, scores of the wrong length or not finite; each refused with its status and reason while
+ * the training goes on, and completes: the arbiter's decryptions of the masked gradients are
+ * exact and the guest receives the hosts' scores. Then the ways a training ends early: too few
+ * ids in common, a party that never joins (the deadline), a party that leaves while another
+ * waits. */
 #include <gmp.h>
 #include <math.h>
 #include <pthread.h>
@@ -381,8 +382,9 @@ static void hostile_parties(void)
     fw.n_forward = 4;
     mpz_t bad_ct, zero;
     mpz_inits(bad_ct, zero, NULL);
-    const mpz_t *bad_values[] = {&n, &n2, &zero};
-    for (size_t i = 0; i < 3; i++) {
+    mpz_add_ui(bad_ct, n2, 1); /* n^2 + 1: prime to n, of n^2's length, out of range */
+    const mpz_t *bad_values[] = {&n, &n2, &bad_ct, &zero};
+    for (size_t i = 0; i < 4; i++) {
         cts t = {0};
         encrypt_run(&t, 4, 100);
         put(&t, 2, *bad_values[i]);
