@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Arm CCA tokens built and signed here (keys generated per run): every signature algorithm,
  * both collections, the legacy and COSE_Key RAKs, both binding hashes, and each failure with its
- * code and step; the Sig_structure against bytes written out by hand; malformed framings. */
+ * code and step; the Sig_structure against bytes written out by hand; malformed framings; each
+ * claim's rule (sizes, type byte, ranges, counts, required and repeated claims) on unsigned
+ * tokens. */
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -341,5 +343,165 @@ static void test_malformed(void)
     CHECK_STATUS(ccz_tee_parse(&tee, "unknown"), CCZ_ERR_INVALID_ARGUMENT);
 }
 
+/* ---- claims, parsed (no signature is checked by ccz_cca_evidence_parse) ----------------------*/
+
+typedef struct {
+    size_t challenge;    /* the platform challenge's bytes */
+    uint8_t instance0;   /* the instance id's type byte */
+    int64_t lifecycle;   /* the platform lifecycle */
+    unsigned sw;         /* software components */
+    size_t rim, rem3;    /* the RIM's bytes and REM[3]'s */
+    unsigned rems;       /* extensible measurements */
+    int64_t drop;        /* a claim key left out of either token (0: none) */
+    int64_t twice;       /* a claim key given twice (0: none) */
+    const char *profile; /* the realm profile (NULL: legacy) */
+} claims_spec;
+
+static const claims_spec good_claims = {32, 0x01, 0x3000, 1, 32, 32, 4, 0, 0, NULL};
+
+/* 18([h'a10126', {}, payload, h'']) */
+static void unsigned_sign1(ccz_buf *out, const ccz_buf *payload)
+{
+    static const uint8_t prot[] = {0xa1, 0x01, 0x26};
+    head(out, 6, 18);
+    head(out, 4, 4);
+    bstr(out, prot, sizeof prot);
+    head(out, 5, 0);
+    bstr(out, payload->ptr, payload->len);
+    bstr(out, "", 0);
+}
+
+/* One claim of key k into b, counted in *n, unless the spec drops it; twice if it says so. */
+#define CLAIM(b, n, c, k, ...)                                                                     \
+    for (int rep_ = 0; rep_ < ((c)->drop == (k) ? 0 : (c)->twice == (k) ? 2 : 1); rep_++) {        \
+        num(b, k);                                                                                 \
+        __VA_ARGS__;                                                                               \
+        (*(n))++;                                                                                  \
+    }
+
+static void claims_token(ccz_buf *tok, const claims_spec *c)
+{
+    uint8_t big[64] = {0x11}, inst[33];
+    memcpy(inst, instance, 33);
+    inst[0] = c->instance0;
+    ccz_buf pm = CCZ_BUF_INIT, rm = CCZ_BUF_INIT, pp = CCZ_BUF_INIT, rp = CCZ_BUF_INIT;
+    unsigned np = 0, nr = 0;
+    CLAIM(&pm, &np, c, 265, tstr(&pm, "tag:arm.com,2023:cca_platform#1.0.0"));
+    CLAIM(&pm, &np, c, 10, bstr(&pm, big, c->challenge));
+    CLAIM(&pm, &np, c, 2396, bstr(&pm, big, 32));
+    CLAIM(&pm, &np, c, 256, bstr(&pm, inst, 33));
+    CLAIM(&pm, &np, c, 2395, num(&pm, c->lifecycle));
+    CLAIM(
+        &pm, &np, c, 2399, head(&pm, 4, c->sw); for (unsigned i = 0; i < c->sw; i++) {
+            head(&pm, 5, 2);
+            num(&pm, 2), bstr(&pm, big, 32);
+            num(&pm, 5), bstr(&pm, big, 32);
+        });
+    head(&pp, 5, np);
+    CHECK_OK(ccz_buf_append(&pp, pm.ptr, pm.len));
+    if (c->profile)
+        CLAIM(&rm, &nr, c, 265, tstr(&rm, c->profile));
+    CLAIM(&rm, &nr, c, 10, bstr(&rm, big, 64));
+    CLAIM(&rm, &nr, c, 44235, bstr(&rm, big, 64));
+    CLAIM(&rm, &nr, c, 44236, tstr(&rm, "sha-256"));
+    CLAIM(&rm, &nr, c, 44237, bstr(&rm, big, 33));
+    CLAIM(&rm, &nr, c, 44238, bstr(&rm, big, c->rim));
+    CLAIM(&rm, &nr, c, 44239, head(&rm, 4, c->rems);
+          for (unsigned i = 0; i < c->rems; i++) bstr(&rm, big, i == 3 ? c->rem3 : c->rim));
+    CLAIM(&rm, &nr, c, 44240, tstr(&rm, "sha-256"));
+    head(&rp, 5, nr);
+    CHECK_OK(ccz_buf_append(&rp, rm.ptr, rm.len));
+    ccz_buf ps = CCZ_BUF_INIT, rs = CCZ_BUF_INIT;
+    unsigned_sign1(&ps, &pp);
+    unsigned_sign1(&rs, &rp);
+    head(tok, 6, 399);
+    head(tok, 5, 2);
+    num(tok, 44234), bstr(tok, ps.ptr, ps.len);
+    num(tok, 44241), bstr(tok, rs.ptr, rs.len);
+    ccz_buf_free(&pm), ccz_buf_free(&rm), ccz_buf_free(&pp), ccz_buf_free(&rp);
+    ccz_buf_free(&ps), ccz_buf_free(&rs);
+}
+
+static ccz_status parse_claims(const claims_spec *c, ccz_cca_evidence *e)
+{
+    ccz_buf tok = CCZ_BUF_INIT;
+    claims_token(&tok, c);
+    ccz_status s = ccz_cca_evidence_parse(e, ccz_buf_span(&tok));
+    ccz_buf_free(&tok);
+    return s;
+}
+
+/* Each claim's rule, one change at a time from a token that parses. */
+static void test_claims(void)
+{
+    static ccz_cca_evidence e;
+    CHECK_OK(parse_claims(&good_claims, &e));
+    CHECK_INT(e.claims.lifecycle, 0x3000);
+    CHECK(!e.rak_is_cose_key); /* the legacy profile: the RAK is a SEC1 point */
+    claims_spec c = good_claims;
+    c.profile = "tag:arm.com,2023:realm#1.0.0";
+    CHECK_OK(parse_claims(&c, &e));
+    CHECK(e.rak_is_cose_key);
+    for (size_t len = 32; len <= 64; len += 16) {
+        c = good_claims;
+        c.challenge = len;
+        CHECK_OK(parse_claims(&c, &e));
+        c.rim = c.rem3 = len;
+        CHECK_OK(parse_claims(&c, &e));
+    }
+    static const struct {
+        const char *field;
+        claims_spec c;
+        const char *detail;
+    } bad[] = {
+        {"challenge",
+         {33, 1, 0x3000, 1, 32, 32, 4, 0, 0, NULL},
+         "challenge: 33 bytes, not 32, 48 or 64"},
+        {"instance",
+         {32, 2, 0x3000, 1, 32, 32, 4, 0, 0, NULL},
+         "instance id: type byte 0x02, not 0x01 (a RAND EUID)"},
+        {"lifecycle", {32, 1, 0x10000, 1, 32, 32, 4, 0, 0, NULL}, "lifecycle 65536 out of range"},
+        {"lifecycle", {32, 1, -1, 1, 32, 32, 4, 0, 0, NULL}, "lifecycle -1 out of range"},
+        {"components", {32, 1, 0x3000, 0, 32, 32, 4, 0, 0, NULL}, "0 software components (1 to"},
+        {"rim",
+         {32, 1, 0x3000, 1, 33, 33, 4, 0, 0, NULL},
+         "initial measurement: 33 bytes, not 32, 48 or 64"},
+        {"rems", {32, 1, 0x3000, 1, 32, 32, 3, 0, 0, NULL}, "3 extensible measurements, not 4"},
+        {"rems", {32, 1, 0x3000, 1, 32, 32, 5, 0, 0, NULL}, "5 extensible measurements, not 4"},
+        {"rem size",
+         {32, 1, 0x3000, 1, 32, 48, 4, 0, 0, NULL},
+         "extensible measurement 3: 48 bytes, the initial measurement 32"},
+        {"rem size",
+         {32, 1, 0x3000, 1, 32, 33, 4, 0, 0, NULL},
+         "extensible measurement 3: 33 bytes, not 32, 48 or 64"},
+        {"drop", {32, 1, 0x3000, 1, 32, 32, 4, 2396, 0, NULL}, "no implementation id (2396)"},
+        {"drop", {32, 1, 0x3000, 1, 32, 32, 4, 2399, 0, NULL}, "no software components (2399)"},
+        {"drop", {32, 1, 0x3000, 1, 32, 32, 4, 44237, 0, NULL}, "no public key (44237)"},
+        {"drop",
+         {32, 1, 0x3000, 1, 32, 32, 4, 44240, 0, NULL},
+         "no public key hash algorithm (44240)"},
+        {"twice", {32, 1, 0x3000, 1, 32, 32, 4, 0, 256, NULL}, "platform claim 256 given twice"},
+        {"twice", {32, 1, 0x3000, 1, 32, 32, 4, 0, 44238, NULL}, "realm claim 44238 given twice"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        test_name = bad[i].field;
+        CHECK_STATUS(parse_claims(&bad[i].c, &e), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), bad[i].detail);
+    }
+    test_name = "test_claims";
+    /* the collection: a tag that is not CCA's, a key twice after both were given */
+    ccz_buf tok = CCZ_BUF_INIT;
+    claims_token(&tok, &good_claims);
+    tok.ptr[2] = 0x90; /* tag 400 */
+    CHECK_STATUS(ccz_cca_evidence_parse(&e, ccz_buf_span(&tok)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "CCA token: CBOR tag 399 or 907 expected");
+    ccz_buf_free(&tok);
+    ccz_cca_token t;
+    static const uint8_t thrice[] = {0xd9, 0x01, 0x8f, 0xa3, 0x19, 0xac, 0xca, 0x40,
+                                     0x19, 0xac, 0xd1, 0x40, 0x19, 0xac, 0xca, 0x40};
+    CHECK_STATUS(ccz_cca_token_parse(&t, CCZ_SPAN(thrice, sizeof thrice)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "CCA token: key 44234 given twice");
+}
+
 TEST_MAIN(T(test_every_algorithm_and_form), T(test_each_failure), T(test_anchor_lookup),
-          T(test_sig_structure), T(test_malformed))
+          T(test_sig_structure), T(test_malformed), T(test_claims))
