@@ -193,6 +193,13 @@ static void test_encoding(void)
     /* reals: python-paillier's exponent for 3.14159 is floor((2 - 53) / 4) = -13 */
     CHECK_OK(ccz_paillier_encode_double(&e, pk, 3.14159, 0));
     CHECK_INT(e.exponent, -13);
+    /* a real is not an integer: decoded as one it is refused; 2.5 * 16^2 exactly is */
+    CHECK_STATUS(ccz_paillier_decode_mpz(v, pk, &e), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the value is not an integer (exponent -13)");
+    CHECK_OK(ccz_paillier_encode_double(&f, pk, 640, 1.0 / 256));
+    CHECK_INT(f.exponent, -2);
+    CHECK_OK(ccz_paillier_decode_mpz(v, pk, &f));
+    CHECK(mpz_cmp_si(v, 640) == 0);
     double d;
     CHECK_OK(ccz_paillier_decode_double(&d, pk, &e));
     CHECK(d == 3.14159);
