@@ -200,7 +200,20 @@ static void test_encoding(void)
     CHECK_INT(f.exponent, -2);
     CHECK_OK(ccz_paillier_decode_mpz(v, pk, &f));
     CHECK(mpz_cmp_si(v, 640) == 0);
+    /* 2^60 + 129 to a double: to nearest (2^60 + 256), not truncated (2^60) */
+    mpz_set_ui(v, 1);
+    mpz_mul_2exp(v, v, 60);
+    mpz_add_ui(v, v, 129);
+    CHECK_OK(ccz_paillier_encode_mpz(&f, pk, v));
     double d;
+    CHECK_OK(ccz_paillier_decode_double(&d, pk, &f));
+    CHECK(d == ldexp(1, 60) + 256);
+    /* a scalar in the overflow band (above n/3, below 2n/3) is not an encoding */
+    ccz_paillier_max_int(max, pk);
+    mpz_add_ui(f.mantissa, max, 1);
+    f.exponent = 0;
+    CHECK_STATUS(ccz_paillier_number_mul_encoded(&x, pk, &z, &f), CCZ_ERR_OVERFLOW);
+    CHECK_CONTAINS(ccz_error_detail(), "the scalar is not a valid encoding");
     CHECK_OK(ccz_paillier_decode_double(&d, pk, &e));
     CHECK(d == 3.14159);
     CHECK_OK(ccz_paillier_encode_double(&e, pk, 0.1, 0));
