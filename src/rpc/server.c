@@ -72,6 +72,7 @@ CCZ_LIST_TYPE(conn_list, conn);
 
 struct ccz_rpc_server {
     struct event_base *base;
+    atomic_int shutdown_grace_ms; /* of the shutdown asked for (ccz_rpc_server_shutdown) */
     struct evconnlistener *listener;
     struct event *relisten;   /* re-enables accepting after descriptors ran out */
     int64_t accept_failed_at; /* the last accept() failure (an episode is logged once) */
@@ -1803,16 +1804,11 @@ static void grace_over(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(((ccz_rpc_server *)arg)->base, NULL);
 }
 
-typedef struct {
-    ccz_rpc_server *s;
-    int grace_ms;
-} shutdown_req;
-
 static void do_shutdown(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
-    shutdown_req *r = arg;
-    ccz_rpc_server *s = r->s;
+    ccz_rpc_server *s = arg;
+    int grace_ms = atomic_load(&s->shutdown_grace_ms);
     if (!s->shutting_down) {
         s->shutting_down = true;
         if (s->listener) { /* new clients are refused at once, not left waiting */
@@ -1828,24 +1824,21 @@ static void do_shutdown(evutil_socket_t fd, short what, void *arg)
                                   NULL, 0);
             conn_flush(c);
         }
-        struct timeval tv = {r->grace_ms / 1000, (r->grace_ms % 1000) * 1000};
+        struct timeval tv = {grace_ms / 1000, (grace_ms % 1000) * 1000};
         s->grace = evtimer_new(s->base, grace_over, s);
         if (s->grace)
             evtimer_add(s->grace, &tv);
         if (!s->ready.head)
             event_base_loopexit(s->base, NULL);
     }
-    free(r);
 }
 
+/* The request carries nothing allocated: one asked for after the loop ended is never run, and
+ * libevent frees its own part with the base. */
 void ccz_rpc_server_shutdown(ccz_rpc_server *s, int grace_ms)
 {
-    shutdown_req *r = malloc(sizeof *r);
-    if (!r)
-        return;
-    *r = (shutdown_req){s, grace_ms < 0 ? 0 : grace_ms};
-    if (event_base_once(s->base, -1, EV_TIMEOUT, do_shutdown, r, NULL) != 0)
-        free(r);
+    atomic_store(&s->shutdown_grace_ms, grace_ms < 0 ? 0 : grace_ms);
+    (void)event_base_once(s->base, -1, EV_TIMEOUT, do_shutdown, s, NULL);
 }
 
 typedef struct {

@@ -8,7 +8,8 @@
  * the training goes on, and completes: the arbiter's decryptions of the masked gradients are
  * exact and the guest receives the hosts' scores. Then the ways a training ends early: too few
  * ids in common, a party that never joins (the deadline), a party that leaves while another
- * waits. */
+ * waits. Last, a guest whose Join is held calls on a second HTTP/2 stream of its connection
+ * (raw nghttp2: ccz's client puts one call on a channel at a time) and is refused. */
 #include <gmp.h>
 #include <math.h>
 #include <pthread.h>
@@ -17,9 +18,15 @@
 #include <string.h>
 #include <time.h>
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "ccz/fl.h"
 #include "ccz/paillier.h"
 #include "ccz/rpc.h"
+#include "h2_client.h"
 #include "hetero_lr.pb-c.h"
 #include "test.h"
 
@@ -611,4 +618,147 @@ static void party_leaves(void)
     arbiter_free(&a);
 }
 
-TEST_MAIN(T(hostile_parties), T(too_few_in_common), T(party_never_joins), T(party_leaves))
+/* ---- two calls on one connection (raw HTTP/2: ccz's client puts one call on a channel) ------*/
+
+typedef struct {
+    int fd;
+    int32_t ids[2];
+    int status[2];
+    char message[2][256];
+    bool closed[2];
+} mux;
+
+static int mux_slot(const mux *m, int32_t id)
+{
+    return m->ids[0] == id ? 0 : m->ids[1] == id ? 1 : -1;
+}
+
+static ssize_t mux_send(nghttp2_session *s, const uint8_t *d, size_t len, int f, void *u)
+{
+    (void)s, (void)f;
+    ssize_t w = write(((mux *)u)->fd, d, len);
+    return w > 0 ? w : NGHTTP2_ERR_CALLBACK_FAILURE;
+}
+
+static int mux_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t *name, size_t nl,
+                      const uint8_t *value, size_t vl, uint8_t flags, void *u)
+{
+    (void)s, (void)flags;
+    mux *m = u;
+    int k = mux_slot(m, fr->hd.stream_id);
+    if (k < 0)
+        return 0;
+    if (nl == 11 && !memcmp(name, "grpc-status", 11))
+        m->status[k] = atoi((const char *)value);
+    else if (nl == 12 && !memcmp(name, "grpc-message", 12))
+        snprintf(m->message[k], sizeof m->message[k], "%.*s", (int)vl, value);
+    return 0;
+}
+
+static int mux_close(nghttp2_session *s, int32_t id, uint32_t e, void *u)
+{
+    (void)s, (void)e;
+    int k = mux_slot(u, id);
+    if (k >= 0)
+        ((mux *)u)->closed[k] = true;
+    return 0;
+}
+
+typedef struct {
+    uint8_t frame[512];
+    size_t n, at;
+} grpc_body;
+
+static ssize_t mux_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+                        nghttp2_data_source *src, void *u)
+{
+    (void)s, (void)id, (void)u;
+    grpc_body *b = src->ptr;
+    size_t take = b->n - b->at < len ? b->n - b->at : len;
+    memcpy(buf, b->frame + b->at, take);
+    b->at += take;
+    if (b->at == b->n)
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (ssize_t)take;
+}
+
+/* A gRPC request of msg on h2 (the body kept in b until sent); returns its stream. */
+static int32_t mux_call(nghttp2_session *h2, const char *path, const ProtobufCMessage *msg,
+                        grpc_body *b)
+{
+    size_t size = protobuf_c_message_get_packed_size(msg);
+    CHECK(size + 5 <= sizeof b->frame);
+    b->frame[0] = 0;
+    b->frame[1] = (uint8_t)(size >> 24), b->frame[2] = (uint8_t)(size >> 16);
+    b->frame[3] = (uint8_t)(size >> 8), b->frame[4] = (uint8_t)size;
+    protobuf_c_message_pack(msg, b->frame + 5);
+    b->n = size + 5;
+    b->at = 0;
+    nghttp2_nv nv[6];
+    h2_grpc_headers(nv, path, "application/grpc");
+    nghttp2_data_provider prd = {.source.ptr = b, .read_callback = mux_body};
+    return nghttp2_submit_request(h2, NULL, nv, 6, &prd, NULL);
+}
+
+/* Sends what h2 has and reads what comes for up to ms. */
+static void mux_pump(nghttp2_session *h2, mux *m, int ms)
+{
+    CHECK_INT(nghttp2_session_send(h2), 0);
+    struct pollfd p = {m->fd, POLLIN, 0};
+    uint8_t buf[16384];
+    while (poll(&p, 1, ms) == 1) {
+        ssize_t k = read(m->fd, buf, sizeof buf);
+        if (k <= 0 || nghttp2_session_mem_recv(h2, buf, (size_t)k) < 0)
+            break;
+        CHECK_INT(nghttp2_session_send(h2), 0);
+        ms = 50;
+    }
+}
+
+/* A guest whose Join is held calls Finish on a second stream of its own connection: it is a
+ * party, but the training has not started, and the call is refused as such. */
+static void second_stream_before_all_joined(void)
+{
+    static arbiter a;
+    arbiter_start(&a, 20000);
+    int port = atoi(strchr(a.target, ':') + 1);
+    mux m = {.fd = socket(AF_INET, SOCK_STREAM, 0), .ids = {-1, -1}, .status = {-1, -1}};
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    CHECK_INT(connect(m.fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    h2_client_callbacks cb = {.send = mux_send, .header = mux_header, .close = mux_close};
+    nghttp2_session *h2 = h2_client_new(&cb, &m, NULL, 0);
+    Heterolr__JoinRequest gj = join_req("guest", 0, "g", 2, guest_ids, 6);
+    static grpc_body jb, fb;
+    m.ids[0] = mux_call(h2, "/heterolr.Arbiter/Join", &gj.base, &jb);
+    for (int i = 0; i < 100 && !m.closed[0]; i++) {
+        mux_pump(h2, &m, 20);
+        FILE *f = fopen(a.log_path, "r");
+        char line[512];
+        bool joined = false;
+        while (f && !joined && fgets(line, sizeof line, f))
+            joined = strstr(line, "guest 0 (g) joined") != NULL;
+        if (f)
+            fclose(f);
+        if (joined)
+            break;
+    }
+    CHECK(!m.closed[0]); /* the Join waits for the host */
+    Heterolr__Empty empty = HETEROLR__EMPTY__INIT;
+    m.ids[1] = mux_call(h2, "/heterolr.Arbiter/Finish", &empty.base, &fb);
+    for (int i = 0; i < 100 && !m.closed[1]; i++)
+        mux_pump(h2, &m, 50);
+    CHECK(m.closed[1]);
+    CHECK_INT(m.status[1], CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_STR(m.message[1], "the parties have not all joined yet");
+    CHECK(!m.closed[0]);
+    nghttp2_session_del(h2);
+    close(m.fd); /* the guest leaves: the arbiter ends the training */
+    wait_log(&a, "guest 0 (g) left while waiting");
+    arbiter_stop(&a);
+    arbiter_free(&a);
+}
+
+TEST_MAIN(T(hostile_parties), T(too_few_in_common), T(party_never_joins), T(party_leaves),
+          T(second_stream_before_all_joined))

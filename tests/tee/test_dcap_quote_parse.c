@@ -199,7 +199,8 @@ static const ext_spec good_ext = {16, 6, 0x04, {5}, 1, 1, 0, false, false, false
 
 static void extension(ccz_buf *out, const ext_spec *e)
 {
-    static const uint8_t bytes[16] = {0x00, 0x90, 0x6e, 0xd5, 0x00, 0x00, 7, 7, 7, 7, 7, 7, 7, 7};
+    static const uint8_t bytes[32] = {0x00, 0x90, 0x6e, 0xd5, 0x00, 0x00, 7, 7, 7, 7, 7, 7, 7, 7};
+    /* (17 bytes are read of it for a PPID one byte long) */
     ccz_buf body = CCZ_BUF_INIT, tcb = CCZ_BUF_INIT;
     pair(&body, 0x01, (const uint8_t[]){1}, 1, 0x04, bytes, e->ppid);
     for (uint8_t c = 1; c <= 16; c++) {
