@@ -60,8 +60,10 @@ static const svc_def *find_def(const char *service)
 }
 
 /* The common options and the service's, as one table per service (built once). */
+#define MAX_OPTIONS 64 /* of one service, the common ones included */
+
 typedef struct {
-    ccz_svc_option all[64];
+    ccz_svc_option all[MAX_OPTIONS];
     size_t n;
 } option_table;
 
@@ -239,7 +241,7 @@ ccz_status svc_config_load_text(ccz_svc_config *c, const char *path, const char 
     /* every key checked before any is taken: a file refused changes nothing */
     const char *key;
     json_t *v;
-    const ccz_svc_option *seen[64] = {NULL};
+    const ccz_svc_option *seen[MAX_OPTIONS]; /* each key's option, in the file's order */
     size_t n_seen = 0;
     json_object_foreach (doc, key, v) {
         char canon[64];
@@ -254,8 +256,7 @@ ccz_status svc_config_load_text(ccz_svc_config *c, const char *path, const char 
                 st = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "%s: \"%s\" is given twice", path, o->name);
                 goto out;
             }
-        if (n_seen < CCZ_ARRAY_LEN(seen))
-            seen[n_seen++] = o;
+        seen[n_seen++] = o; /* no option twice: at most MAX_OPTIONS */
         bool ok = o->type == CCZ_SVC_STRING ? json_is_string(v) || json_is_null(v)
                   : o->type == CCZ_SVC_UINT ? json_is_integer(v) && json_integer_value(v) >= 0 &&
                                                   json_integer_value(v) <= UINT_MAX
@@ -271,9 +272,9 @@ ccz_status svc_config_load_text(ccz_svc_config *c, const char *path, const char 
             goto out;
         }
     }
+    size_t k = 0;
     json_object_foreach (doc, key, v) {
-        char canon[64];
-        const ccz_svc_option *o = find_opt(c, key, canon, sizeof canon);
+        const ccz_svc_option *o = seen[k++];
         /* flags (set before or after) win: only options no flag has set take the file's value */
         if (o->type == CCZ_SVC_LIST && json_object_get(c->flag_lists, o->name))
             continue;
