@@ -218,6 +218,33 @@ static double max_diff(const float *a, const double *b)
     return m;
 }
 
+/* The model a training that ended well left, once the server is stopped. */
+static const float *final_model(server *s)
+{
+    static float got[DIM];
+    const ccz_hfl_status *st = ccz_hfl_service_status(s->h.svc);
+    CHECK(st->over && st->code == 0);
+    memcpy(got, st->weights, sizeof got);
+    server_stop(s);
+    return got;
+}
+
+/* got against the weighted mean of the clients in `in`, within the fixed point's tolerance for
+ * that many survivors holding `weight` of the round's rows. */
+static void check_survivors_mean(const float *got, const client *cs, unsigned n, const bool *in,
+                                 double weight, const char *what)
+{
+    double ref[DIM];
+    unsigned survivors = 0;
+    for (unsigned i = 0; i < n; i++)
+        survivors += in[i];
+    reference_mean(ref, cs, n, in);
+    double d = max_diff(got, ref), t = tol(survivors, weight);
+    fprintf(stderr, "%s: max |secure mean - survivors' weighted mean| = %.3g (tolerance %.3g)\n",
+            what, d, t);
+    CHECK(d <= t);
+}
+
 /* ---- tests -----------------------------------------------------------------------------------*/
 
 static float secure_final[DIM];
@@ -230,10 +257,7 @@ static void secure_mean_equals_fedavg(void)
     server_start(&s, true, CCZ_HFL_FEDAVG, 3, 20000);
     make_clients(cs, 3, &s);
     run_clients(cs, 3);
-    const ccz_hfl_status *st = ccz_hfl_service_status(s.h.svc);
-    CHECK(st->over && st->code == 0);
-    memcpy(secure_final, st->weights, sizeof secure_final);
-    server_stop(&s);
+    memcpy(secure_final, final_model(&s), sizeof secure_final);
     for (int i = 0; i < 3; i++) {
         CHECK_OK(cs[i].st);
         CHECK_INT(cs[i].res.code, 0);
@@ -320,12 +344,9 @@ static void plain_and_fedadam_agree(void)
     free_clients(cs, 3);
 }
 
-/* (c) and (d): five clients (threshold 3); c3 stops after sending its shares, c4 uploads a
- * masked update one word short, refused with INVALID_ARGUMENT. At the upload's deadline the
- * round goes on with c0..c2: c3's and c4's pairwise masks are removed with the survivors'
- * shares, and the mean is the survivors' weighted mean. */
-/* Five clients of which c3 and c4 run with the faults given: the round completes with the other
- * three, whose weighted mean the secure mean equals. */
+/* Five clients (threshold 3) of which c3 and c4 run with the faults given: at the upload's
+ * deadline the round goes on with c0..c2, the others' pairwise masks removed with the
+ * survivors' shares, and the secure mean equals the three's weighted mean. */
 static void three_of_five(server *s, client *cs, int fault3, int fault4)
 {
     server_start(s, true, CCZ_HFL_FEDAVG, 5, 2500);
@@ -333,27 +354,15 @@ static void three_of_five(server *s, client *cs, int fault3, int fault4)
     cs[3].fault = fault3;
     cs[4].fault = fault4;
     run_clients(cs, 5);
-    const ccz_hfl_status *st = ccz_hfl_service_status(s->h.svc);
-    CHECK(st->over && st->code == 0);
-    static float got[DIM];
-    memcpy(got, st->weights, sizeof got);
-    server_stop(s);
+    const float *got = final_model(s);
     for (int i = 0; i < 3; i++)
         CHECK_INT(cs[i].res.code, 0);
     CHECK_INT(s->h.n_rounds, 1);
     CHECK_INT(s->h.rounds[0].participants, 5);
     CHECK_INT(s->h.rounds[0].received, 3);
     CHECK_INT(s->n_masked, 3);
-    double ref[DIM];
     bool in[5] = {true, true, true, false, false};
-    reference_mean(ref, cs, 5, in);
-    double d = max_diff(got, ref);
-    double t = tol(3, 300.0 / 700); /* rows 60, 100, 140 of 700 */
-    fprintf(stderr,
-            "2 of 5 clients out: max |secure mean - survivors' weighted mean| = %.3g "
-            "(tolerance %.3g)\n",
-            d, t);
-    CHECK(d <= t);
+    check_survivors_mean(got, cs, 5, in, 300.0 / 700, "2 of 5 clients out"); /* 60+100+140 rows */
 }
 
 static void dropped_clients_recovered(void)
@@ -398,11 +407,7 @@ static void unmask_by_non_survivor(void)
     cs[2].fault = CCZ_HFL_FAULT_LATE_UNMASK;
     cs[3].fault = CCZ_HFL_FAULT_UNMASK_UNUPLOADED;
     run_clients(cs, 4);
-    const ccz_hfl_status *st = ccz_hfl_service_status(s.h.svc);
-    CHECK(st->over && st->code == 0);
-    static float got[DIM];
-    memcpy(got, st->weights, sizeof got);
-    server_stop(&s);
+    const float *got = final_model(&s);
     for (int i = 0; i < 3; i++) {
         CHECK_INT(cs[i].res.code, 0);
         CHECK_INT(cs[i].res.rounds, 1);
@@ -414,15 +419,9 @@ static void unmask_by_non_survivor(void)
     CHECK_INT(s.h.rounds[0].participants, 4);
     CHECK_INT(s.h.rounds[0].received, 3);
     CHECK_STR(s.h.rounds[0].dropped, "c3");
-    double ref[DIM];
     bool in[4] = {true, true, true, false};
-    reference_mean(ref, cs, 4, in);
-    double d = max_diff(got, ref), t = tol(3, 300.0 / 480); /* rows 60, 100, 140 of 480 */
-    fprintf(stderr,
-            "an Unmask from a client without an upload: max |secure mean - survivors' "
-            "weighted mean| = %.3g (tolerance %.3g)\n",
-            d, t);
-    CHECK(d <= t);
+    check_survivors_mean(got, cs, 4, in, 300.0 / 480, /* 60+100+140 of 480 rows */
+                         "an Unmask from a client without an upload");
     free_clients(cs, 4);
 }
 
@@ -439,11 +438,7 @@ static void too_few_survivors(void)
     for (int i = 2; i < 5; i++)
         cs[i].fault = CCZ_HFL_FAULT_DROP;
     run_clients(cs, 5);
-    const ccz_hfl_status *st = ccz_hfl_service_status(s.h.svc);
-    CHECK(st->over && st->code == 0);
-    static float got[DIM];
-    memcpy(got, st->weights, sizeof got);
-    server_stop(&s);
+    const float *got = final_model(&s);
     for (int i = 0; i < 2; i++) {
         CHECK_INT(cs[i].res.code, 0);
         CHECK_INT(cs[i].res.rounds, 1);
@@ -456,15 +451,8 @@ static void too_few_survivors(void)
     CHECK_INT(s.h.n_rounds, 1); /* the failed attempt closes no round */
     CHECK_INT(s.h.rounds[0].participants, 2);
     CHECK_INT(s.h.rounds[0].received, 2);
-    double ref[DIM];
     bool in[5] = {true, true, false, false, false};
-    reference_mean(ref, cs, 5, in);
-    double d = max_diff(got, ref);
-    fprintf(stderr,
-            "the round again with its two survivors: max |secure mean - their weighted "
-            "mean| = %.3g (tolerance %.3g)\n",
-            d, tol(2, 1));
-    CHECK(d <= tol(2, 1));
+    check_survivors_mean(got, cs, 5, in, 1, "the round again with its two survivors");
     free_clients(cs, 5);
 }
 
