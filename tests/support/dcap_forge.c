@@ -163,6 +163,14 @@ ccz_span forge_root_pem(const forge *f)
     return ccz_buf_span(&f->root_pem);
 }
 
+ccz_trust *forge_trust(const forge *f)
+{
+    ccz_trust *t = NULL;
+    must(ccz_trust_new(&t));
+    must(ccz_trust_add_intel_root(t, forge_root_pem(f)));
+    return t;
+}
+
 /* ---- DER for the SGX extension ---------------------------------------------------------------*/
 
 static void tlv(ccz_buf *out, uint8_t tag, const uint8_t *p, size_t n)
@@ -587,8 +595,7 @@ forge_outcome forge_verify(forge *f, int64_t at, const forge_quote_opts *qo,
     must(forge_collateral(f, &c, co));
     if (tamper)
         tamper(&q);
-    must(ccz_trust_new(&trust));
-    must(ccz_trust_add_intel_root(trust, forge_root_pem(f)));
+    trust = forge_trust(f);
     o.status = ccz_collateral_parse(&col, (const char *)c.ptr, c.len);
     if (o.status) {
         snprintf(o.step, sizeof o.step, "collateral_parse");

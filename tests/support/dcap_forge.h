@@ -23,6 +23,8 @@ forge *forge_new_platform(void);
 void forge_free(forge *f);
 /* The root certificate (PEM), to trust with ccz_trust_add_intel_root. */
 ccz_span forge_root_pem(const forge *f);
+/* A new trust store whose one Intel root is f's (the caller frees it). */
+ccz_trust *forge_trust(const forge *f);
 /* A new PCK key: the quotes forged from now on carry a PCK certificate for it (another
  * platform under the same PCK CA). */
 void forge_new_pck_key(forge *f);

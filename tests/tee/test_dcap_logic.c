@@ -23,8 +23,7 @@ static void setup(void)
     if (F)
         return;
     F = forge_new();
-    CHECK_OK(ccz_trust_new(&trust));
-    CHECK_OK(ccz_trust_add_intel_root(trust, forge_root_pem(F)));
+    trust = forge_trust(F);
 }
 
 /* One TCB level: 16 SGX components all `sgx` except comp[2] = sgx3 when nonzero; optional

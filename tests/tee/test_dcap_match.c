@@ -64,8 +64,7 @@ static ccz_status run(const forge_quote_opts *qo, const char *ti, const char *qe
 {
     if (!F) {
         F = forge_new();
-        CHECK_OK(ccz_trust_new(&trust));
-        CHECK_OK(ccz_trust_add_intel_root(trust, forge_root_pem(F)));
+        trust = forge_trust(F);
     }
     forge_collateral_opts co = {ti, qe, 1735689600, 2051222400, false, false};
     ccz_buf q = CCZ_BUF_INIT, c = CCZ_BUF_INIT;

@@ -531,9 +531,7 @@ static void test_qe_signature_cache_per_pck(void)
     for (int i = 0; i < 4; i++)
         spliced.ptr[da.signed_part.len + i] = (uint8_t)(sig_len >> (8 * i));
 
-    ccz_trust *t;
-    CHECK_OK(ccz_trust_new(&t));
-    CHECK_OK(ccz_trust_add_intel_root(t, forge_root_pem(f)));
+    ccz_trust *t = forge_trust(f);
     ccz_collateral *col;
     CHECK_OK(ccz_collateral_parse(&col, (const char *)cb.ptr, cb.len));
     ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
@@ -572,9 +570,7 @@ static void test_qe_identity_chain_of_its_own(void)
                                           "qe_identity_signature"};
     char *spliced = splice_collateral(&c1, &c2, qe_keys, 3);
 
-    ccz_trust *t;
-    CHECK_OK(ccz_trust_new(&t));
-    CHECK_OK(ccz_trust_add_intel_root(t, forge_root_pem(f)));
+    ccz_trust *t = forge_trust(f);
     static ccz_result r;
     CHECK_OK(verify_forged(&r, t, &q, (const char *)c1.ptr, c1.len));
     CHECK_STATUS(verify_forged(&r, t, &q, spliced, strlen(spliced)), CCZ_ERR_CERT_CHAIN);

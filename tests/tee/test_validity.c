@@ -28,8 +28,7 @@ static void setup(void)
     if (F)
         return;
     F = forge_new();
-    CHECK_OK(ccz_trust_new(&trust));
-    CHECK_OK(ccz_trust_add_intel_root(trust, forge_root_pem(F)));
+    trust = forge_trust(F);
 }
 
 static void iso(char out[32], int64_t t)
