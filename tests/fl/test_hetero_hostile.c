@@ -28,6 +28,7 @@
 #include "ccz/rpc.h"
 #include "h2_client.h"
 #include "hetero_lr.pb-c.h"
+#include "rpc_fixture.h"
 #include "test.h"
 
 static ccz_paillier_key *key;
@@ -41,12 +42,6 @@ typedef struct {
     char log_path[512];
     FILE *log;
 } arbiter;
-
-static void *serve(void *arg)
-{
-    CHECK_OK(ccz_rpc_server_run(((arbiter *)arg)->rpc));
-    return NULL;
-}
 
 static void on_over(const ccz_fl_vlr_status *st, void *payload)
 {
@@ -86,16 +81,12 @@ static void arbiter_start(arbiter *a, unsigned timeout_ms)
     o.on_over = on_over;
     o.payload = a;
     CHECK_OK(ccz_fl_vlr_service_new(&a->svc, a->rpc, &o));
-    int port = 0;
-    CHECK_OK(ccz_rpc_server_listen(a->rpc, &port, "127.0.0.1:0"));
-    snprintf(a->target, sizeof a->target, "127.0.0.1:%d", port);
-    pthread_create(&a->thread, NULL, serve, a);
+    rpc_serve(a->rpc, &a->thread, a->target);
 }
 
 static const ccz_fl_vlr_status *arbiter_stop(arbiter *a)
 {
-    ccz_rpc_server_shutdown(a->rpc, 1000);
-    pthread_join(a->thread, NULL);
+    rpc_serve_stop(a->rpc, a->thread, 1000);
     return ccz_fl_vlr_service_status(a->svc);
 }
 

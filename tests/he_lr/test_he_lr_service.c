@@ -17,6 +17,7 @@
 
 #include "ccz/he_lr.h"
 #include "he_lr.pb-c.h"
+#include "rpc_fixture.h"
 #include "test.h"
 
 static char data_dir[1024];
@@ -64,13 +65,6 @@ typedef struct {
     char target[64];
 } server;
 
-static void *run(void *arg)
-{
-    server *s = arg;
-    CHECK_OK(ccz_rpc_server_run(s->rpc));
-    return NULL;
-}
-
 static void server_start(server *s, const ccz_he_lr_model *m, bool insecure)
 {
     ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
@@ -82,16 +76,12 @@ static void server_start(server *s, const ccz_he_lr_model *m, bool insecure)
     o.max_contexts = 4;
     o.log = stderr;
     CHECK_OK(ccz_he_lr_service_new(&s->svc, s->rpc, &o));
-    int port = 0;
-    CHECK_OK(ccz_rpc_server_listen(s->rpc, &port, "127.0.0.1:0"));
-    snprintf(s->target, sizeof s->target, "127.0.0.1:%d", port);
-    pthread_create(&s->thread, NULL, run, s);
+    rpc_serve(s->rpc, &s->thread, s->target);
 }
 
 static void server_stop(server *s)
 {
-    ccz_rpc_server_shutdown(s->rpc, 1000);
-    pthread_join(s->thread, NULL);
+    rpc_serve_stop(s->rpc, s->thread, 1000);
     ccz_he_lr_service_free(s->svc);
     ccz_rpc_server_free(s->rpc);
 }

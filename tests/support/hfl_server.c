@@ -4,14 +4,8 @@
 
 #include <stdio.h>
 
+#include "rpc_fixture.h"
 #include "test.h"
-
-static void *run(void *arg)
-{
-    hfl_test_server *s = arg;
-    CHECK_OK(ccz_rpc_server_run(s->rpc));
-    return NULL;
-}
 
 static void on_round(const ccz_hfl_round *r, void *payload)
 {
@@ -36,16 +30,12 @@ void hfl_test_server_start(hfl_test_server *s, ccz_hfl_service_opts *o, size_t d
     o->on_over = on_over;
     o->payload = s;
     CHECK_OK(ccz_hfl_service_new(&s->svc, s->rpc, o));
-    int port = 0;
-    CHECK_OK(ccz_rpc_server_listen(s->rpc, &port, "127.0.0.1:0"));
-    snprintf(s->target, sizeof s->target, "127.0.0.1:%d", port);
-    pthread_create(&s->thread, NULL, run, s);
+    rpc_serve(s->rpc, &s->thread, s->target);
 }
 
 void hfl_test_server_stop(hfl_test_server *s)
 {
-    ccz_rpc_server_shutdown(s->rpc, 1000);
-    pthread_join(s->thread, NULL);
+    rpc_serve_stop(s->rpc, s->thread, 1000);
     ccz_hfl_service_free(s->svc);
     ccz_rpc_server_free(s->rpc);
 }

@@ -63,3 +63,23 @@ int silent_listener(char target[64])
     snprintf(target, 64, "127.0.0.1:%d", ntohs(a.sin_port));
     return l;
 }
+
+static void *serve_loop(void *arg)
+{
+    CHECK_OK(ccz_rpc_server_run(arg));
+    return NULL;
+}
+
+void rpc_serve(ccz_rpc_server *s, pthread_t *thread, char target[64])
+{
+    int port = 0;
+    CHECK_OK(ccz_rpc_server_listen(s, &port, "127.0.0.1:0"));
+    snprintf(target, 64, "127.0.0.1:%d", port);
+    CHECK_INT(pthread_create(thread, NULL, serve_loop, s), 0);
+}
+
+void rpc_serve_stop(ccz_rpc_server *s, pthread_t thread, int grace_ms)
+{
+    ccz_rpc_server_shutdown(s, grace_ms);
+    pthread_join(thread, NULL);
+}

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* What the RPC tests share: the sample Greeter's handlers (ratls.Greeter/SayHello's echo and a
- * server-streaming count, on ratls.HelloRequest and HelloReply) and a loopback listener that
- * accepts connections and never speaks. */
+ * server-streaming count, on ratls.HelloRequest and HelloReply), a loopback listener that
+ * accepts connections and never speaks, and a server's loop run in a thread. */
 #ifndef CCZ_TEST_RPC_FIXTURE_H
 #define CCZ_TEST_RPC_FIXTURE_H
+
+#include <pthread.h>
 
 #include "ccz/ccz.h"
 
@@ -18,5 +20,10 @@ void greeter_count(ccz_rpc_call *call, const ProtobufCMessage *req, void *payloa
 /* A TCP listener on a free loopback port that is never accepted from (the kernel completes the
  * connections): its descriptor, the caller closes it; target gets "127.0.0.1:PORT". */
 int silent_listener(char target[64]);
+
+/* Listens with s on a free loopback port (target gets "127.0.0.1:PORT") and runs its loop in a
+ * thread; rpc_serve_stop shuts it down with grace_ms of grace and waits for the thread. */
+void rpc_serve(ccz_rpc_server *s, pthread_t *thread, char target[64]);
+void rpc_serve_stop(ccz_rpc_server *s, pthread_t thread, int grace_ms);
 
 #endif
