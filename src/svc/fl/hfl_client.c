@@ -5,18 +5,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ccz/hfl.h"
 #include "core/guard.h"
 #include "fl.pb-c.h"
 #include "svc/fl/party.h"
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static ccz_status call(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const char *method,
                        const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
@@ -369,7 +362,7 @@ ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const c
         if (fl_now() - down_since > retry)
             break;
         joined = false;
-        sleep_ms(500);
+        fl_sleep_ms(500);
     }
     if (s == CCZ_OK && out->code == CCZ_RPC_OK && !out->method)
         out->method = "GetModel";

@@ -8,7 +8,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -16,6 +15,7 @@
 #include "ccz/secagg.h"
 #include "core/guard.h"
 #include "hfl_secagg.h"
+#include "svc/fl/party.h"
 
 #define SA_MAX 255
 #define SHARE_PT HFL_SA_SHARE_PT
@@ -70,13 +70,6 @@ static ccz_status call(ccz_rpc_channel *ch, int64_t deadline_ms, const char *met
     return CCZ_OK;
 }
 
-static void pause_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
 /* A hostile client (CCZ_HFL_FAULT_UNMASK_UNUPLOADED): no masked update, then Unmask with no
  * shares every 20 ms while the round is still at its upload; the first other answer ends it. */
 static ccz_status unmask_unuploaded(ccz_rpc_channel *ch, int64_t dl, unsigned round,
@@ -92,7 +85,7 @@ static ccz_status unmask_unuploaded(ccz_rpc_channel *ch, int64_t dl, unsigned ro
         if (out->code != CCZ_RPC_FAILED_PRECONDITION || !strstr(out->message, "at PushMasked") ||
             waited >= dl)
             return CCZ_OK;
-        pause_ms(20);
+        fl_sleep_ms(20);
     }
 }
 
@@ -354,7 +347,7 @@ static ccz_status upload(state *z, ccz_rpc_channel *ch, const ccz_hfl_join_opts 
     ProtobufCMessage *r3 = NULL;
     ccz_hfl_join_result ur = *out;
     if (s == CCZ_OK && faulty && o->fault == CCZ_HFL_FAULT_LATE_UNMASK)
-        pause_ms(1500);
+        fl_sleep_ms(1500);
     if (s == CCZ_OK)
         s = call(ch, dl, "Unmask", &us.base, &cczfl__ack__descriptor, &r3, &ur);
     /* the update is in the sum: an Unmask after t others gave theirs may come too late to count */

@@ -118,5 +118,7 @@ CCZ_NODISCARD ccz_status fl_unary(ccz_rpc_channel *ch, const char *service, cons
 
 /* Seconds on the monotonic clock. */
 double fl_now(void);
+/* Sleeps ms milliseconds (the whole of them, through signals). */
+void fl_sleep_ms(unsigned ms);
 
 #endif
