@@ -45,15 +45,14 @@ static const svc_def *const services[] = {&svc_attestation, &svc_kms};
 /* The service named, or NULL with an error that lists the services there are. */
 static const svc_def *find_def(const char *service)
 {
+    for (size_t i = 0; service && i < CCZ_ARRAY_LEN(services); i++)
+        if (strcmp(services[i]->name, service) == 0)
+            return services[i];
     char names[64] = "";
     size_t at = 0;
-    for (size_t i = 0; i < CCZ_ARRAY_LEN(services); i++) {
-        if (service && strcmp(services[i]->name, service) == 0)
-            return services[i];
-        if (at < sizeof names)
-            at += (size_t)snprintf(names + at, sizeof names - at, "%s%s", i ? ", " : "",
-                                   services[i]->name);
-    }
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(services) && at < sizeof names; i++)
+        at += (size_t)snprintf(names + at, sizeof names - at, "%s%s", i ? ", " : "",
+                               services[i]->name);
     (void)!ccz_fail(CCZ_ERR_NOT_FOUND, "no service named '%s' (there are: %s)",
                     service ? service : "(null)", names);
     return NULL;
