@@ -3,9 +3,12 @@
  * Connection: close), used by ccz_kms_enroll and ccz_kms_call and by replicas asking a peer for
  * the domain key. Answers are untrusted: bounded, the status line and Content-Length parsed
  * strictly. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/rand.h>
@@ -19,6 +22,50 @@
 
 #define ANSWER_MAX (1u << 20)
 #define DEFAULT_TIMEOUT_MS 30000
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The socket's send and receive timeouts set to what is left before the deadline; false when
+ * nothing is left. */
+static bool until(SSL *ssl, int64_t deadline)
+{
+    int64_t left = deadline - now_ms();
+    if (left <= 0)
+        return false;
+    struct timeval tv = {.tv_sec = (time_t)(left / 1000), .tv_usec = (long)(left % 1000) * 1000};
+    int fd = SSL_get_fd(ssl);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    return true;
+}
+
+/* Where the head's Content-Length value starts (the name case-insensitively, at a line start),
+ * or NULL; head is the length of the head with its blank line. */
+static const char *content_length(ccz_span in, size_t head)
+{
+    const char *p = (const char *)in.ptr;
+    for (size_t i = 0; i + 16 < head; i++)
+        if (p[i] == '\n' && strncasecmp(p + i + 1, "content-length:", 15) == 0)
+            return p + i + 16;
+    return NULL;
+}
+
+/* Whether the answer so far is whole by its Content-Length (an answer without one ends when
+ * the server closes). The answer's buffer keeps a NUL after its bytes; the head ends in CRLF. */
+static bool answer_complete(ccz_span in)
+{
+    const uint8_t *end = memmem(in.ptr, in.len, "\r\n\r\n", 4);
+    size_t head = end ? (size_t)(end - in.ptr) + 4 : 0;
+    const char *v = end ? content_length(in, head) : NULL;
+    char *e = NULL;
+    unsigned long long n = v ? strtoull(v, &e, 10) : 0;
+    return v && e != v && n <= in.len - head;
+}
 
 /* Splits an answer: "HTTP/1.x NNN ...\r\n" headers "\r\n\r\n" body (Content-Length long, or to
  * the end when absent). */
@@ -35,16 +82,13 @@ static ccz_status parse_answer(int *status, ccz_span *body, ccz_span in)
     CCZ_ENSURE(end, CCZ_ERR_PROTOCOL, "the answer's head does not end");
     size_t head = (size_t)(end - in.ptr) + 4;
     *body = CCZ_SPAN(in.ptr + head, in.len - head);
-    /* Content-Length, case-insensitively, at a line start */
-    for (size_t i = 0; i + 16 < head; i++) {
-        if (in.ptr[i] == '\n' && strncasecmp(p + i + 1, "content-length:", 15) == 0) {
-            char *e;
-            unsigned long long n = strtoull(p + i + 16, &e, 10);
-            CCZ_ENSURE(e != p + i + 16, CCZ_ERR_PROTOCOL, "a malformed Content-Length");
-            CCZ_ENSURE(n <= body->len, CCZ_ERR_TRUNCATED, "the answer's body is cut short");
-            body->len = (size_t)n;
-            break;
-        }
+    const char *v = content_length(in, head);
+    if (v) {
+        char *e;
+        unsigned long long n = strtoull(v, &e, 10);
+        CCZ_ENSURE(e != v, CCZ_ERR_PROTOCOL, "a malformed Content-Length");
+        CCZ_ENSURE(n <= body->len, CCZ_ERR_TRUNCATED, "the answer's body is cut short");
+        body->len = (size_t)n;
     }
     return CCZ_OK;
 }
@@ -64,11 +108,14 @@ static bool refused(const char *host_port)
 }
 
 ccz_status kms_https(int *status, ccz_buf *answer, SSL_CTX *ctx, const char *host_port,
-                     const char *method, const char *target, const char *headers, const void *body,
-                     size_t body_len)
+                     long timeout_ms, const char *method, const char *target, const char *headers,
+                     const void *body, size_t body_len)
 {
+    if (timeout_ms <= 0)
+        timeout_ms = DEFAULT_TIMEOUT_MS;
+    int64_t deadline = now_ms() + timeout_ms;
     SSL *ssl = NULL;
-    CCZ_GUARD(ccz_ratls_connect_timeout(&ssl, ctx, host_port, DEFAULT_TIMEOUT_MS));
+    CCZ_GUARD(ccz_ratls_connect_timeout(&ssl, ctx, host_port, timeout_ms));
     ccz_buf req = CCZ_BUF_INIT, raw;
     ccz_buf_init(&raw, ANSWER_MAX, answer->secret);
     char head[1024];
@@ -81,6 +128,9 @@ ccz_status kms_https(int *status, ccz_buf *answer, SSL_CTX *ctx, const char *hos
                         : ccz_fail(CCZ_ERR_TOO_LARGE, "the request head is too long");
     if (st == CCZ_OK && body_len)
         st = ccz_buf_append(&req, body, body_len);
+    if (st == CCZ_OK && !until(ssl, deadline))
+        st = ccz_fail(CCZ_ERR_NETWORK, "%s: no time left to send the request (%ld ms)", host_port,
+                      timeout_ms);
     if (st == CCZ_OK && SSL_write(ssl, req.ptr, (int)req.len) != (int)req.len) {
         uint8_t b;
         (void)SSL_read(ssl, &b, 1); /* a TLS 1.3 server refuses a client certificate after the
@@ -91,12 +141,18 @@ ccz_status kms_https(int *status, ccz_buf *answer, SSL_CTX *ctx, const char *hos
     }
     while (st == CCZ_OK) {
         uint8_t buf[16384];
-        int got = SSL_read(ssl, buf, sizeof buf);
+        bool time_left = until(ssl, deadline);
+        errno = 0;
+        int got = time_left ? SSL_read(ssl, buf, sizeof buf) : 0;
         if (got <= 0) {
-            int e = SSL_get_error(ssl, got);
-            if (refused(host_port))
+            int err = errno;
+            int e = time_left ? SSL_get_error(ssl, got) : SSL_ERROR_NONE;
+            if (time_left && refused(host_port))
                 st = CCZ_ERR_POLICY_REJECTED;
-            else if (e != SSL_ERROR_ZERO_RETURN && !(e == SSL_ERROR_SYSCALL && raw.len))
+            else if (!time_left || err == EAGAIN || err == EWOULDBLOCK)
+                st = ccz_fail(CCZ_ERR_NETWORK, "%s did not answer within %ld ms", host_port,
+                              timeout_ms);
+            else if (e != SSL_ERROR_ZERO_RETURN) /* closed without TLS's close: cut */
                 st = ccz_fail_ossl(CCZ_ERR_NETWORK, "%s: the answer was cut short", host_port);
             break;
         }
@@ -104,6 +160,8 @@ ccz_status kms_https(int *status, ccz_buf *answer, SSL_CTX *ctx, const char *hos
         ccz_wipe(buf, (size_t)got);
         if (st == CCZ_ERR_TOO_LARGE)
             st = ccz_fail(CCZ_ERR_TOO_LARGE, "%s: an answer over %u bytes", host_port, ANSWER_MAX);
+        if (st == CCZ_OK && answer_complete(ccz_buf_span(&raw)))
+            break; /* whole by its length: what follows, or how the server closes, is not read */
     }
     SSL_free(ssl); /* closes the socket */
     ERR_clear_error();
@@ -139,16 +197,20 @@ static ccz_status client_ctx(SSL_CTX **out, const ccz_kms_opts *o, const char *h
         CCZ_ENSURE(ctx, CCZ_ERR_NOMEM, "out of memory");
         SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-        char host[256];
-        size_t n = strcspn(hp, ":");
-        snprintf(host, sizeof host, "%.*s", (int)(n < sizeof host ? n : sizeof host - 1), hp);
-        if (SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1 ||
-            X509_VERIFY_PARAM_set1_host(SSL_CTX_get0_param(ctx), host, 0) != 1) {
+        char host[256], port[6];
+        ccz_status s = ccz_host_port_split(host, sizeof host, port, hp, NULL, false);
+        X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ctx);
+        /* the certificate must name the host: an IP address as an address, else a name */
+        if (s == CCZ_OK && X509_VERIFY_PARAM_set1_ip_asc(param, host) != 1 &&
+            X509_VERIFY_PARAM_set1_host(param, host, 0) != 1)
+            s = ccz_fail_ossl(CCZ_ERR_INVALID_ARGUMENT, "%s: not a host name", host);
+        if (s == CCZ_OK && SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1)
+            s = ccz_fail_ossl(CCZ_ERR_IO, "%s: cannot load the CA file", o->ca_file);
+        if (s)
             SSL_CTX_free(ctx);
-            return ccz_fail_ossl(CCZ_ERR_IO, "%s: cannot load the CA file", o->ca_file);
-        }
-        *out = ctx;
-        return CCZ_OK;
+        else
+            *out = ctx;
+        return s;
     }
     ccz_ratls_opts r = CCZ_RATLS_OPTS_INIT;
     r.server = false;
@@ -165,10 +227,12 @@ static ccz_status client_ctx(SSL_CTX **out, const ccz_kms_opts *o, const char *h
 static ccz_status answer_json(json_t **out, int status, const ccz_buf *body)
 {
     *out = json_loadb((const char *)body->ptr, body->len, JSON_REJECT_DUPLICATES, NULL);
-    CCZ_ENSURE(*out && json_is_object(*out) && json_is_integer(json_object_get(*out, "code")),
-               CCZ_ERR_PROTOCOL, "the KMS's answer (HTTP %d) is not {code, message, result}",
-               status);
-    return CCZ_OK;
+    if (*out && json_is_object(*out) && json_is_integer(json_object_get(*out, "code")))
+        return CCZ_OK;
+    json_decref(*out);
+    *out = NULL;
+    return ccz_fail(CCZ_ERR_PROTOCOL, "the KMS's answer (HTTP %d) is not {code, message, result}",
+                    status);
 }
 
 ccz_status ccz_kms_enroll(char appid[37], char apikey[33], const ccz_kms_opts *o)
@@ -188,7 +252,8 @@ ccz_status ccz_kms_enroll(char appid[37], char apikey[33], const ccz_kms_opts *o
     int status = 0;
     ccz_buf body;
     ccz_buf_init(&body, ANSWER_MAX, true);
-    ccz_status st = kms_https(&status, &body, ctx, hp, "GET", "/ehsm?Action=Enroll", auth, NULL, 0);
+    ccz_status st = kms_https(&status, &body, ctx, hp, o->timeout_ms, "GET", "/ehsm?Action=Enroll",
+                              auth, NULL, 0);
     ccz_wipe(auth, sizeof auth);
     SSL_CTX_free(ctx);
     json_t *j = NULL;
@@ -250,7 +315,7 @@ ccz_status ccz_kms_call(ccz_json **response, const ccz_kms_opts *o, const char *
     ccz_buf body;
     ccz_buf_init(&body, ANSWER_MAX, true);
     if (st == CCZ_OK) {
-        st = kms_https(&status, &body, ctx, hp, "POST", target,
+        st = kms_https(&status, &body, ctx, hp, o->timeout_ms, "POST", target,
                        "Content-Type: application/json\r\n", text, strlen(text));
         SSL_CTX_free(ctx);
     }

@@ -70,7 +70,7 @@ ccz_status kms_domain_fetch(kms *k, const char *peer)
     ccz_buf answer;
     ccz_buf_init(&answer, PEER_ANSWER_MAX, true);
     ccz_status st =
-        kms_https(&status, &answer, ctx, peer, "POST", "/kms/v1/domain-key", NULL, NULL, 0);
+        kms_https(&status, &answer, ctx, peer, 0, "POST", "/kms/v1/domain-key", NULL, NULL, 0);
     SSL_CTX_free(ctx);
     json_t *j = NULL;
     if (st == CCZ_OK)

@@ -86,11 +86,13 @@ const kms_action *kms_action_find(const char *name);
 bool kms_payload_check(const kms_action *a, const json_t *payload, char *problem, size_t cap);
 void kms_keys_free(kms *k);
 
-/* client.c: one HTTPS request on its own connection (ctx: RA-TLS or ordinary); the body of
- * the answer is appended to answer (its max bounds it). */
+/* client.c: one HTTPS request on its own connection (ctx: RA-TLS or ordinary), connected,
+ * sent and answered within timeout_ms (0: 30 s); the body of the answer is appended to answer
+ * (its max bounds it). */
 CCZ_NODISCARD ccz_status kms_https(int *status, ccz_buf *answer, SSL_CTX *ctx,
-                                   const char *host_port, const char *method, const char *target,
-                                   const char *headers, const void *body, size_t body_len);
+                                   const char *host_port, long timeout_ms, const char *method,
+                                   const char *target, const char *headers, const void *body,
+                                   size_t body_len);
 
 /* domain.c: the domain key between replicas */
 void kms_domain_serve(http_request *r, void *payload);
