@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "dcap_forge.h"
+#include "test.h"
 
 /* Test set-up failures are bugs in the test: stop at once. */
 static void must(ccz_status s)
@@ -289,17 +290,6 @@ void forge_quote_defaults(forge_quote_opts *o)
     o->cert_type = 5;
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 ccz_status forge_quote(forge *f, ccz_buf *out, const forge_quote_opts *o)
 {
     static const uint8_t vendor[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
@@ -326,17 +316,17 @@ ccz_status forge_quote(forge *f, ccz_buf *out, const forge_quote_opts *o)
 
     size_t start = out->len;
     uint8_t hdr[48] = {0};
-    put16(hdr, (uint16_t)o->version);
-    put16(hdr + 2, 2);
-    put32(hdr + 4, o->tdx ? 0x81 : 0);
-    put16(hdr + 10, o->ext.pcesvn);
+    put_le16(hdr, (uint16_t)o->version);
+    put_le16(hdr + 2, 2);
+    put_le32(hdr + 4, o->tdx ? 0x81 : 0);
+    put_le16(hdr + 10, o->ext.pcesvn);
     memcpy(hdr + 12, vendor, 16);
     must(ccz_buf_append(out, hdr, 48));
     size_t body_len = !o->tdx ? 384 : o->td15 ? 648 : 584;
     if (o->version == 5) {
         uint8_t d[6];
-        put16(d, !o->tdx ? 1 : o->td15 ? 3 : 2);
-        put32(d + 2, (uint32_t)body_len);
+        put_le16(d, !o->tdx ? 1 : o->td15 ? 3 : 2);
+        put_le32(d + 2, (uint32_t)body_len);
         must(ccz_buf_append(out, d, 6));
     }
     uint8_t body[648] = {0};
@@ -362,8 +352,8 @@ ccz_status forge_quote(forge *f, ccz_buf *out, const forge_quote_opts *o)
     qe[48] = o->qe_attributes0;
     memset(qe + 64, 0x4e, 32);
     memcpy(qe + 128, o->qe_mrsigner, 32);
-    put16(qe + 256, o->qe_isvprodid);
-    put16(qe + 258, o->qe_isvsvn);
+    put_le16(qe + 256, o->qe_isvprodid);
+    put_le16(qe + 258, o->qe_isvsvn);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     EVP_DigestUpdate(md, ak_xy, 64);

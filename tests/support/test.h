@@ -110,6 +110,19 @@ _Noreturn void test_skip(bool allow_in_ci, const char *fmt, ...) CCZ_PRINTF(2, 3
 #define UNDER_ASAN 0
 #endif
 
+/* Little-endian stores, for the structures tests build byte by byte (quotes, reports). */
+static inline void put_le16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
 /* A fresh private temporary directory for this test binary (removed at exit). */
 const char *test_tmpdir(void);
 

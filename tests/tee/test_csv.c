@@ -18,12 +18,6 @@ typedef struct {
     uint8_t kid[16];
 } party;
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* a 32-byte big-endian number into a 72-byte little-endian field */
 static void put_le(uint8_t *p, const uint8_t be[32])
 {
@@ -37,7 +31,7 @@ static void put_key(uint8_t *p, EVP_PKEY *k)
     uint8_t pt[65];
     size_t n = 0;
     CHECK(EVP_PKEY_get_octet_string_param(k, "pub", pt, sizeof pt, &n) == 1 && n == 65);
-    put32(p, 3);
+    put_le32(p, 3);
     put_le(p + 4, pt + 1);
     put_le(p + 76, pt + 33);
 }
@@ -72,10 +66,10 @@ static void ca(party *p, uint32_t usage, const char *uid, const party *signer)
     memset(p->cert, 0, sizeof p->cert);
     for (int i = 0; i < 16; i++)
         p->kid[i] = (uint8_t)(usage + i + 1);
-    put32(p->cert, 1);
+    put_le32(p->cert, 1);
     memcpy(p->cert + 4, p->kid, 16);
     memcpy(p->cert + 20, signer ? signer->kid : p->kid, 16);
-    put32(p->cert + 36, usage);
+    put_le32(p->cert + 36, usage);
     put_key(p->cert + 64, p->key);
     p->cert[212] = (uint8_t)strlen(uid);
     memcpy(p->cert + 214, uid, strlen(uid));
@@ -87,14 +81,14 @@ static void csv(party *p, uint32_t usage, const char *uid, const party *signer)
     p->key = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
     p->usage = usage, p->uid = uid, p->len = CCZ_CSV_CERT_SIZE;
     memset(p->cert, 0, sizeof p->cert);
-    put32(p->cert, 1);
-    put32(p->cert + 8, usage);
-    put32(p->cert + 12, 4);
+    put_le32(p->cert, 1);
+    put_le32(p->cert + 8, usage);
+    put_le32(p->cert + 12, 4);
     put_key(p->cert + 16, p->key);
     p->cert[164] = (uint8_t)strlen(uid);
     memcpy(p->cert + 166, uid, strlen(uid));
-    put32(p->cert + 1044, signer->usage);
-    put32(p->cert + 1048, 4);
+    put_le32(p->cert + 1044, signer->usage);
+    put_le32(p->cert + 1048, 4);
     sign(p->cert + 1052, p->cert + 1124, signer, p->cert, 1044);
 }
 
@@ -105,15 +99,15 @@ static uint32_t report_policy = 0x45; /* nodbg (bit 0) set */
 static void report(ccz_buf *out, uint32_t version, const uint8_t rd[64], uint8_t rtmr[5][32])
 {
     uint8_t d[CCZ_CSV_REPORT_DATA_SIZE] = {0};
-    memset(d + 0x20, 0x11, 16);         /* vm_id */
-    memset(d + 0x30, 0x22, 16);         /* vm_version */
-    memcpy(d + 0x40, rd, 64);           /* report_data */
-    memset(d + 0x90, 0x33, 32);         /* measure */
-    put32(d + 0xb0, report_policy);     /* policy */
-    put32(d + 0xb4, CCZ_CSV_USAGE_PEK); /* sig_usage */
-    put32(d + 0xb8, 4);                 /* sig_algo */
-    put32(d + 0xbc, 2100);              /* build */
-    d[0xc0] = 1;                        /* rtmr_version */
+    memset(d + 0x20, 0x11, 16);            /* vm_id */
+    memset(d + 0x30, 0x22, 16);            /* vm_version */
+    memcpy(d + 0x40, rd, 64);              /* report_data */
+    memset(d + 0x90, 0x33, 32);            /* measure */
+    put_le32(d + 0xb0, report_policy);     /* policy */
+    put_le32(d + 0xb4, CCZ_CSV_USAGE_PEK); /* sig_usage */
+    put_le32(d + 0xb8, 4);                 /* sig_algo */
+    put_le32(d + 0xbc, 2100);              /* build */
+    d[0xc0] = 1;                           /* rtmr_version */
     memcpy(d + 0xd0, rtmr, 5 * 32);
     if (version == 3)
         memset(d + 0x3c0, 0x44, 64); /* host_data */
@@ -131,7 +125,7 @@ static void eventlog(ccz_buf *log, uint8_t rtmr[5][32])
 {
     ccz_buf_reset(log);
     uint8_t spec[33] = "Spec ID Event03";
-    put32(spec + 24, 1);            /* numberOfAlgorithms */
+    put_le32(spec + 24, 1);         /* numberOfAlgorithms */
     spec[28] = 0x12, spec[30] = 32; /* SM3, 32 bytes */
     CHECK_OK(ccz_buf_append_u32le(log, 0));
     CHECK_OK(ccz_buf_append_u32le(log, 3)); /* EV_NO_ACTION */

@@ -28,17 +28,6 @@ static void quote(ccz_buf *q, int version, bool tdx)
     CHECK_OK(forge_quote(F, q, &o));
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static ccz_status parse(const ccz_buf *q, size_t len)
 {
     static ccz_dcap_quote d;
@@ -74,34 +63,34 @@ static void headers(void)
         }
     ccz_buf q = CCZ_BUF_INIT;
     quote(&q, 4, false);
-    put16(q.ptr, 6);
+    put_le16(q.ptr, 6);
     REFUSED(&q, q.len, CCZ_ERR_UNSUPPORTED, "quote version 6 is not supported (3, 4, 5 are)");
-    put16(q.ptr, 2);
+    put_le16(q.ptr, 2);
     REFUSED(&q, q.len, CCZ_ERR_UNSUPPORTED, "quote version 2 is not supported");
-    put16(q.ptr, 4);
-    put16(q.ptr + 2, 3); /* ECDSA P-384 */
+    put_le16(q.ptr, 4);
+    put_le16(q.ptr + 2, 3); /* ECDSA P-384 */
     REFUSED(&q, q.len, CCZ_ERR_UNSUPPORTED, "quote attestation key type 3 is not supported");
-    put16(q.ptr + 2, 2);
-    put32(q.ptr + 4, 0x80);
+    put_le16(q.ptr + 2, 2);
+    put_le32(q.ptr + 4, 0x80);
     REFUSED(&q, q.len, CCZ_ERR_UNSUPPORTED, "quote TEE type 0x80 is not SGX (0) or TDX (0x81)");
-    put32(q.ptr + 4, 0);
+    put_le32(q.ptr + 4, 0);
     CHECK_OK(parse(&q, q.len));
     /* the outer certification data of v4 must be the QE report's (6) */
     size_t outer = sig_at(4, false) + 4 + 128;
-    put16(q.ptr + outer, 5);
+    put_le16(q.ptr + outer, 5);
     REFUSED(&q, q.len, CCZ_ERR_UNSUPPORTED,
             "quote v4: outer certification data type 5 is not supported (expected 6");
-    put16(q.ptr + outer, 6);
+    put_le16(q.ptr + outer, 6);
     /* the inner one must be the PCK chain (5) */
     size_t inner = outer + 6 + 384 + 64;
     uint16_t auth = (uint16_t)(q.ptr[inner] | q.ptr[inner + 1] << 8);
-    put16(q.ptr + inner + 2 + auth, 3);
+    put_le16(q.ptr + inner + 2 + auth, 3);
     REFUSED(&q, q.len, CCZ_ERR_UNSUPPORTED, "quote certification data type 3 is not supported");
     ccz_buf_free(&q);
 
     /* v3 is SGX only */
     quote(&q, 3, false);
-    put32(q.ptr + 4, CCZ_DCAP_TEE_TDX);
+    put_le32(q.ptr + 4, CCZ_DCAP_TEE_TDX);
     REFUSED(&q, q.len, CCZ_ERR_MALFORMED, "quote v3 with TEE type 0x81 (v3 is SGX only)");
     ccz_buf_free(&q);
 }
@@ -110,24 +99,24 @@ static void v5_bodies(void)
 {
     ccz_buf q = CCZ_BUF_INIT;
     quote(&q, 5, false);
-    put16(q.ptr + HEADER, 4);
+    put_le16(q.ptr + HEADER, 4);
     REFUSED(&q, q.len, CCZ_ERR_UNSUPPORTED, "quote v5 body type 4 is not supported");
-    put16(q.ptr + HEADER, 0);
+    put_le16(q.ptr + HEADER, 0);
     REFUSED(&q, q.len, CCZ_ERR_UNSUPPORTED, "quote v5 body type 0 is not supported");
-    put16(q.ptr + HEADER, 1);
-    put32(q.ptr + HEADER + 2, 385);
+    put_le16(q.ptr + HEADER, 1);
+    put_le32(q.ptr + HEADER + 2, 385);
     REFUSED(&q, q.len, CCZ_ERR_MALFORMED, "quote v5 body type 1 has size 385, expected 384");
-    put32(q.ptr + HEADER + 2, 383);
+    put_le32(q.ptr + HEADER + 2, 383);
     REFUSED(&q, q.len, CCZ_ERR_MALFORMED, "quote v5 body type 1 has size 383, expected 384");
     /* a TD report's descriptor in an SGX quote */
-    put16(q.ptr + HEADER, 2);
-    put32(q.ptr + HEADER + 2, 584);
+    put_le16(q.ptr + HEADER, 2);
+    put_le32(q.ptr + HEADER + 2, 584);
     REFUSED(&q, q.len, CCZ_ERR_MALFORMED, "quote v5 body type 2 does not fit TEE type 0x0");
     ccz_buf_free(&q);
     /* an SGX report's descriptor in a TDX quote */
     quote(&q, 5, true);
-    put16(q.ptr + HEADER, 1);
-    put32(q.ptr + HEADER + 2, 384);
+    put_le16(q.ptr + HEADER, 1);
+    put_le32(q.ptr + HEADER + 2, 384);
     REFUSED(&q, q.len, CCZ_ERR_MALFORMED, "quote v5 body type 1 does not fit TEE type 0x81");
     ccz_buf_free(&q);
 }
@@ -148,7 +137,7 @@ static void cuts(void)
     REFUSED(&q, cut[1].at, CCZ_ERR_TRUNCATED, cut[1].part);
     REFUSED(&q, sig + 2, CCZ_ERR_TRUNCATED, cut[2].part);
     /* a signature data length that says less than the signature and key */
-    put32(q.ptr + sig, 100);
+    put_le32(q.ptr + sig, 100);
     REFUSED(&q, q.len, CCZ_ERR_TRUNCATED, cut[3].part);
     ccz_buf_free(&q);
 }
