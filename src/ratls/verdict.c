@@ -37,9 +37,8 @@ static ccz_status run_cert(ccz_verdict *out, X509 *cert, const ccz_verify_opts *
 {
     ccz_ratls_verdict *v = calloc(1, sizeof *v);
     CCZ_ENSURE(v, CCZ_ERR_NOMEM, "out of memory");
-    ccz_verify_opts vo = *o;
-    vo.expected_report_data = NULL; /* the binding decides the report data */
-    ccz_status s = ccz_ratls_verify_cert(v, cert, policy, &vo);
+    /* the certificate's binding decides the report data, whatever o expects */
+    ccz_status s = ccz_ratls_verify_cert(v, cert, policy, o);
     out->ok = s == CCZ_OK;
     out->certificate = true;
     out->format = v->format;
