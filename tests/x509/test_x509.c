@@ -344,6 +344,14 @@ static void test_ecdsa_der_edges(void)
     uint8_t zeros[64] = {0};
     CHECK_STATUS(x509_p256_verify_with(v, CCZ_SPAN("x", 1), zeros), CCZ_ERR_BAD_SIGNATURE);
     EVP_PKEY_CTX_free(v);
+    /* integers of no bytes, or of more than P-521's 66 (they would overrun the DER buffer), are
+     * refused before they are encoded */
+    uint8_t r1[1] = {0x80}, big[67];
+    memset(big, 0x11, sizeof big);
+    CHECK_STATUS(x509_ecdsa_verify_rs(leaf_key, EVP_sha256(), CCZ_SPAN("x", 1), r1, r1, 0),
+                 CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STATUS(x509_ecdsa_verify_rs(leaf_key, EVP_sha256(), CCZ_SPAN("x", 1), big, big, 67),
+                 CCZ_ERR_BAD_SIGNATURE);
 }
 
 TEST_MAIN(T(test_time), T(test_chain_inclusive_and_mapped), T(test_find_ext), T(test_issue_raw_ext),
