@@ -580,5 +580,19 @@ static void test_parse_errors(void)
     CHECK(t.fmc == 5 && t.bootloader == 1 && t.tee == 2 && t.snp == 3 && t.microcode == 0x4d);
 }
 
+/* An ARK is a root: a certificate another key signed (an ASK) is refused as one, by name. */
+static void test_ark_must_be_root(void)
+{
+    amd_chain c;
+    chain_new(&c, CCZ_SNP_GENOA);
+    size_t n;
+    char *ask = pem_of(c.ask, &n);
+    CHECK_STATUS(ccz_trust_add_amd_ark(c.trust, CCZ_SPAN(ask, n)), CCZ_ERR_CERT_CHAIN);
+    CHECK_CONTAINS(ccz_error_detail(), "an AMD root (ARK) must be self-signed");
+    free(ask);
+    chain_free(&c);
+}
+
 TEST_MAIN(T(test_parse_errors), T(test_each_product), T(test_each_tcb_component),
-          T(test_cpu_against_chain), T(test_chip_id), T(test_turin_vek_info), T(test_chain_window))
+          T(test_cpu_against_chain), T(test_chip_id), T(test_turin_vek_info), T(test_chain_window),
+          T(test_ark_must_be_root))
