@@ -361,6 +361,31 @@ static void test_bad_options(void)
     ccz_trust_free(t);
 }
 
+/* Trust from a platform directory: its root when it has one; a directory given as required
+ * without a root is an error naming the file, one given as optional is no root. */
+static void test_trust_from_dir(void)
+{
+    setup_platforms();
+    char none[600];
+    snprintf(none, sizeof none, "%s/no-such-platform", test_tmpdir());
+    ccz_trust_sources src = CCZ_TRUST_SOURCES_INIT;
+    ccz_trust *t = NULL;
+    src.sim_dir = plat;
+    src.sim_dir_required = true;
+    CHECK_OK(ccz_trust_load(&t, &src));
+    CHECK_INT(t ? ccz_trust_sim_root_count(t) : 0, 1);
+    ccz_trust_free(t);
+    src.sim_dir = none;
+    CHECK_STATUS(ccz_trust_load(&t, &src), CCZ_ERR_NOT_FOUND);
+    CHECK(t == NULL);
+    CHECK_CONTAINS(ccz_error_detail(), "no-such-platform/root.crt");
+    src.sim_dir_required = false;
+    CHECK_OK(ccz_trust_load(&t, &src));
+    CHECK_INT(t ? ccz_trust_sim_root_count(t) : 1, 0);
+    ccz_trust_free(t);
+}
+
 TEST_MAIN(T(test_round_trip), T(test_debug_flag), T(test_every_byte_flip), T(test_steps_named),
           T(test_truncation_and_trailing), T(test_report_data_mismatch), T(test_untrusted_platform),
-          T(test_instant), T(test_platform_init), T(test_measure), T(test_bad_options))
+          T(test_instant), T(test_platform_init), T(test_measure), T(test_bad_options),
+          T(test_trust_from_dir))
