@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 
 #include "ccz/ccz.h"
+#include "jose/jose.h"
 #include "test.h"
 
 /* ---- a CBOR writer for the tests ----------------------------------------------------------*/
@@ -290,6 +291,91 @@ static void test_anchor_lookup(void)
     EVP_PKEY_free(realm);
 }
 
+/* An RSA public key as a JWK (the store's "pkey" may hold any key; a CCA platform key is EC). */
+static json_t *rsa_jwk(void)
+{
+    EVP_PKEY *k = EVP_RSA_gen(2048);
+    BIGNUM *n = NULL;
+    CHECK(k && EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_N, &n) == 1);
+    uint8_t nb[256];
+    CHECK(BN_bn2binpad(n, nb, sizeof nb) == sizeof nb);
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(jose_b64url_encode(&b, CCZ_SPAN(nb, sizeof nb)));
+    json_t *j =
+        json_pack("{s:s,s:s,s:s#}", "kty", "RSA", "e", "AQAB", "n", (const char *)b.ptr, b.len);
+    ccz_buf_free(&b);
+    BN_free(n);
+    EVP_PKEY_free(k);
+    return j;
+}
+
+/* A store entry for the token's own instance: taken without an implementation id and with the
+ * token's, refused with another; an entry whose key is RSA is kept as the reason the token
+ * cannot verify; an RSA key in PEM is refused when it is added. */
+static void test_anchor_store_entry(void)
+{
+    EVP_PKEY *plat = EVP_EC_gen("P-256"), *realm = EVP_EC_gen("P-384");
+    ccz_buf tok = CCZ_BUF_INIT;
+    build(&tok, &base, plat, realm);
+    json_t *ec = NULL;
+    CHECK_OK(jose_jwk_from_key(&ec, plat, NULL, NULL));
+    json_t *rsa = rsa_jwk();
+    char inst[67];
+    ccz_hex_to_str(inst, instance, 33);
+    static const struct {
+        bool rsa;
+        const char *impl;
+        ccz_status want;
+        const char *detail;
+    } cases[] = {
+        {false, NULL, CCZ_OK, NULL},
+        {false, "7f45000000000000000000000000000000000000000000000000000000000000", CCZ_OK, NULL},
+        {false, "7f46000000000000000000000000000000000000000000000000000000000000",
+         CCZ_ERR_PLATFORM_KEY_UNKNOWN, "is for another implementation id"},
+        {true, NULL, CCZ_ERR_BAD_SIGNATURE, "is unusable (not an EC key)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *e = json_pack("{s:s,s:O}", "instance-id", inst, "pkey", cases[i].rsa ? rsa : ec);
+        if (cases[i].impl)
+            json_object_set_new(e, "implementation-id", json_string(cases[i].impl));
+        json_t *store = json_pack("[o]", e);
+        char *text = json_dumps(store, 0);
+        ccz_trust *t;
+        CHECK_OK(ccz_trust_new(&t));
+        CHECK_OK(ccz_trust_add_cca_anchors(t, CCZ_SPAN(text, strlen(text))));
+        ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+        o.trust = t;
+        o.at_unix = 1767225600;
+        static ccz_result r;
+        CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&tok), &o), cases[i].want);
+        if (cases[i].detail) {
+            CHECK_CONTAINS(r.message, cases[i].detail);
+            CHECK_STR(r.step, "platform_token");
+        }
+        ccz_trust_free(t);
+        free(text);
+        json_decref(store);
+    }
+    EVP_PKEY *rk = EVP_RSA_gen(2048);
+    BIO *bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_PUBKEY(bio, rk);
+    char *p;
+    long n = BIO_get_mem_data(bio, &p);
+    ccz_trust *t;
+    CHECK_OK(ccz_trust_new(&t));
+    CHECK_STATUS(ccz_trust_add_cca_anchors(t, CCZ_SPAN(p, (size_t)n)), CCZ_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(ccz_error_detail(), "a CCA platform key is an EC key");
+    CHECK_INT(ccz_trust_cca_anchor_count(t), 0);
+    ccz_trust_free(t);
+    BIO_free(bio);
+    EVP_PKEY_free(rk);
+    json_decref(ec);
+    json_decref(rsa);
+    ccz_buf_free(&tok);
+    EVP_PKEY_free(plat);
+    EVP_PKEY_free(realm);
+}
+
 /* The Sig_structure of RFC 9052 §4.4, written out: ["Signature1", h'a10126', h'', h'6869'] */
 static void test_sig_structure(void)
 {
@@ -504,4 +590,4 @@ static void test_claims(void)
 }
 
 TEST_MAIN(T(test_every_algorithm_and_form), T(test_each_failure), T(test_anchor_lookup),
-          T(test_sig_structure), T(test_malformed), T(test_claims))
+          T(test_anchor_store_entry), T(test_sig_structure), T(test_malformed), T(test_claims))
