@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Claims rendering and TEE names: every TEE's part appears under its own keys, as hex. */
+/* Claims rendering and TEE names: every TEE's part appears under its own keys, as hex; SNP's
+ * policy bits by name, DCAP's findings, the Azure vTPM's and CSV's versions of their parts. */
+#include <string.h>
+
 #include <jansson.h>
 
 #include "ccz/ccz.h"
@@ -94,4 +97,101 @@ static void test_snp(void)
     json_decref(o);
 }
 
-TEST_MAIN(T(test_names), T(test_sgx_and_sim), T(test_tdx), T(test_snp))
+/* SNP's policy bits by name: DEBUG is bit 19, MIGRATE_MA bit 18. */
+static void test_snp_policy_bits(void)
+{
+    static ccz_claims c;
+    c.tee = CCZ_TEE_SNP;
+    strcpy(c.snp.product, "Genoa");
+    c.snp.policy = 1ull << 19;
+    json_t *o = ccz_claims_to_json(&c);
+    CHECK(json_is_true(json_object_get(o, "debug_allowed")));
+    CHECK(json_is_false(json_object_get(o, "migration_agent_allowed")));
+    json_decref(o);
+    c.snp.policy = 1ull << 18;
+    o = ccz_claims_to_json(&c);
+    CHECK(json_is_false(json_object_get(o, "debug_allowed")));
+    CHECK(json_is_true(json_object_get(o, "migration_agent_allowed")));
+    json_decref(o);
+}
+
+/* DCAP's findings (FMSPC, the TCB statuses, advisories) for SGX and TDX, not for SNP. */
+static void test_dcap_fields(void)
+{
+    static ccz_claims c;
+    c.tee = CCZ_TEE_TDX;
+    c.dcap.fmspc[0] = 0x90;
+    c.dcap.fmspc[5] = 0x01;
+    strcpy(c.tcb_status, "OutOfDate");
+    strcpy(c.dcap.platform_status, "OutOfDate");
+    strcpy(c.dcap.qe_status, "UpToDate");
+    c.n_advisories = 2;
+    strcpy(c.advisories[0], "INTEL-SA-00828");
+    strcpy(c.advisories[1], "INTEL-SA-00837");
+    json_t *o = ccz_claims_to_json(&c);
+    CHECK_STR(str(o, "fmspc"), "900000000001");
+    CHECK_STR(str(o, "tcb_status"), "OutOfDate");
+    CHECK_STR(str(o, "qe_tcb_status"), "UpToDate");
+    json_t *adv = json_object_get(o, "advisories");
+    CHECK_INT(json_array_size(adv), 2);
+    CHECK_STR(json_string_value(json_array_get(adv, 1)), "INTEL-SA-00837");
+    json_decref(o);
+    c.tee = CCZ_TEE_SNP;
+    o = ccz_claims_to_json(&c);
+    CHECK(json_object_get(o, "fmspc") == NULL && json_object_get(o, "advisories") == NULL);
+    json_decref(o);
+}
+
+/* An Azure vTPM's report data is the TPM quote's nonce, as long as it was; the VM configuration
+ * the HCL report left out is null, not false. */
+static void test_vtpm(void)
+{
+    static ccz_claims c;
+    c.tee = CCZ_TEE_AZ_SNP_VTPM;
+    strcpy(c.snp.product, "Milan");
+    c.report_data_len = 3;
+    c.report_data[0] = 0xaa;
+    c.vtpm.secure_boot = 1;
+    c.vtpm.tpm_enabled = 0;
+    c.vtpm.console_enabled = -1;
+    memset(c.vtpm.pcrs[7], 0x07, 32);
+    json_t *o = ccz_claims_to_json(&c);
+    CHECK_STR(str(o, "report_data"), "aa0000");
+    json_t *vm = json_object_get(o, "vm_configuration");
+    CHECK(json_is_true(json_object_get(vm, "secure_boot")));
+    CHECK(json_is_false(json_object_get(vm, "tpm_enabled")));
+    CHECK(json_is_null(json_object_get(vm, "console_enabled")));
+    CHECK_STR(str(json_object_get(o, "tpm"), "pcr07"),
+              "0707070707070707070707070707070707070707070707070707070707070707");
+    json_decref(o);
+}
+
+/* CSV: version 1 carries the anonce, versions 2 and 3 the build and RTMRs, version 3 the host
+ * data too. */
+static void test_csv(void)
+{
+    static ccz_claims c;
+    c.tee = CCZ_TEE_CSV;
+    c.csv.version = 1;
+    c.csv.anonce = 0x1234;
+    c.csv.policy = 0x10000 | 1; /* api_major 1, nodbg */
+    json_t *o = ccz_claims_to_json(&c);
+    CHECK_INT(json_integer_value(json_object_get(o, "anonce")), 0x1234);
+    CHECK(json_object_get(o, "rtmr0") == NULL && json_object_get(o, "build") == NULL);
+    json_t *bits = json_object_get(o, "policy_bits");
+    CHECK(json_is_true(json_object_get(bits, "nodbg")));
+    CHECK_INT(json_integer_value(json_object_get(bits, "api_major")), 1);
+    json_decref(o);
+    c.csv.version = 2;
+    o = ccz_claims_to_json(&c);
+    CHECK(json_object_get(o, "anonce") == NULL);
+    CHECK(json_object_get(o, "rtmr4") != NULL && json_object_get(o, "host_data") == NULL);
+    json_decref(o);
+    c.csv.version = 3;
+    o = ccz_claims_to_json(&c);
+    CHECK(json_object_get(o, "rtmr4") != NULL && json_object_get(o, "host_data") != NULL);
+    json_decref(o);
+}
+
+TEST_MAIN(T(test_names), T(test_sgx_and_sim), T(test_tdx), T(test_snp), T(test_snp_policy_bits),
+          T(test_dcap_fields), T(test_vtpm), T(test_csv))
