@@ -310,8 +310,9 @@ static json_t *rsa_jwk(void)
 }
 
 /* A store entry for the token's own instance: taken without an implementation id and with the
- * token's, refused with another; an entry whose key is RSA is kept as the reason the token
- * cannot verify; an RSA key in PEM is refused when it is added. */
+ * token's, refused with another; an entry whose key is RSA, or not a key, is kept as the reason
+ * the token cannot verify (the rest of the store still loads); an RSA key in PEM is refused when
+ * it is added. */
 static void test_anchor_store_entry(void)
 {
     EVP_PKEY *plat = EVP_EC_gen("P-256"), *realm = EVP_EC_gen("P-384");
@@ -322,20 +323,26 @@ static void test_anchor_store_entry(void)
     json_t *rsa = rsa_jwk();
     char inst[67];
     ccz_hex_to_str(inst, instance, 33);
+    enum { EC_KEY, RSA_KEY, NOT_A_KEY };
     static const struct {
-        bool rsa;
+        int key;
         const char *impl;
         ccz_status want;
         const char *detail;
     } cases[] = {
-        {false, NULL, CCZ_OK, NULL},
-        {false, "7f45000000000000000000000000000000000000000000000000000000000000", CCZ_OK, NULL},
-        {false, "7f46000000000000000000000000000000000000000000000000000000000000",
+        {EC_KEY, NULL, CCZ_OK, NULL},
+        {EC_KEY, "7f45000000000000000000000000000000000000000000000000000000000000", CCZ_OK, NULL},
+        {EC_KEY, "7f46000000000000000000000000000000000000000000000000000000000000",
          CCZ_ERR_PLATFORM_KEY_UNKNOWN, "is for another implementation id"},
-        {true, NULL, CCZ_ERR_BAD_SIGNATURE, "is unusable (not an EC key)"},
+        {RSA_KEY, NULL, CCZ_ERR_BAD_SIGNATURE, "is unusable (not an EC key)"},
+        {NOT_A_KEY, NULL, CCZ_ERR_BAD_SIGNATURE, "is unusable (JWK"},
     };
+    json_t *bad = json_pack("{s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x", "AA", "y", "AA");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        json_t *e = json_pack("{s:s,s:O}", "instance-id", inst, "pkey", cases[i].rsa ? rsa : ec);
+        json_t *e = json_pack("{s:s,s:O}", "instance-id", inst, "pkey",
+                              cases[i].key == EC_KEY    ? ec
+                              : cases[i].key == RSA_KEY ? rsa
+                                                        : bad);
         if (cases[i].impl)
             json_object_set_new(e, "implementation-id", json_string(cases[i].impl));
         json_t *store = json_pack("[o]", e);
@@ -371,6 +378,7 @@ static void test_anchor_store_entry(void)
     EVP_PKEY_free(rk);
     json_decref(ec);
     json_decref(rsa);
+    json_decref(bad);
     ccz_buf_free(&tok);
     EVP_PKEY_free(plat);
     EVP_PKEY_free(realm);
