@@ -5,182 +5,63 @@
  * certificate against the CA file and the address it dialled, keep to its deadline, and read the
  * answer strictly: the status line, the end of the head, Content-Length (shorter bodies are cut
  * to it, longer ones refused as truncated), the 1 MiB bound and eHSM's {code, message, result}. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <stdlib.h>
 #include <time.h>
-#include <unistd.h>
-
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
 
 #include "svc/kms/internal.h"
-#include "x509/x509.h"
 #include "test.h"
+#include "tls_fake.h"
 
 static const char appid[] = "0d5fb6c9-0f2c-4ce5-9e5a-4f3e2cb0e6a1";
 static const char apikey[] = "44RPFy3SEqLbAahaP9PXSGQ6ABB6gctr";
 
-/* ---- certificates ----------------------------------------------------------------------------
- * A CA, the KMS's certificate from it for the address 127.0.0.1 (its CN names no address, so
- * only the IP SAN can match), one for another address, and one the CA did not issue. */
+/* ---- the scripted KMS ------------------------------------------------------------------------
+ * Its certificate comes from a CA, for the address 127.0.0.1 (its CN names no address, so only
+ * the IP SAN can match); others name another address or come from no CA. */
 
-typedef struct {
-    EVP_PKEY *key;
-    X509 *cert;
-} keyed_cert;
-
-static keyed_cert ca, good, other_ip, stranger;
+static test_cert ca, good, other_ip, stranger;
 static char ca_file[512];
-
-static keyed_cert issue(const char *cn, const char *san, const keyed_cert *issuer, bool is_ca)
-{
-    keyed_cert k = {EVP_EC_gen("P-256"), NULL};
-    CHECK(k.key != NULL);
-    int64_t now = (int64_t)time(NULL);
-    x509_issue_opts o = {.cn = cn,
-                         .issuer = issuer ? issuer->cert : NULL,
-                         .issuer_key = issuer ? issuer->key : k.key,
-                         .ca = is_ca,
-                         .not_before = now - 3600,
-                         .not_after = now + 86400,
-                         .san = san};
-    CHECK_OK(x509_issue(&k.cert, k.key, &o));
-    return k;
-}
 
 static void make_certs(void)
 {
     if (ca.cert)
         return;
-    signal(SIGPIPE, SIG_IGN); /* a client that stops reading closes under the server's writes */
-    ca = issue("ccz test KMS CA", NULL, NULL, true);
-    good = issue("ccz test KMS", "IP:127.0.0.1", &ca, false);
-    other_ip = issue("ccz test KMS elsewhere", "IP:127.0.0.2", &ca, false);
-    stranger = issue("ccz test KMS", "IP:127.0.0.1", NULL, false);
+    ca = test_cert_issue("ccz test KMS CA", NULL, NULL, true);
+    good = test_cert_issue("ccz test KMS", "IP:127.0.0.1", &ca, false);
+    other_ip = test_cert_issue("ccz test KMS elsewhere", "IP:127.0.0.2", &ca, false);
+    stranger = test_cert_issue("ccz test KMS", "IP:127.0.0.1", NULL, false);
     snprintf(ca_file, sizeof ca_file, "%s/ca.pem", test_tmpdir());
-    FILE *f = fopen(ca_file, "w");
-    CHECK(f && PEM_write_X509(f, ca.cert) == 1);
-    if (f)
-        fclose(f);
+    test_cert_write_pem(&ca, ca_file);
 }
 
-/* ---- the scripted KMS ------------------------------------------------------------------------ */
-
-typedef enum {
-    KMS_ANSWER,    /* reads the request, sends the answer, closes with close_notify */
-    KMS_CUT,       /* reads the request, sends the answer, closes the socket without TLS's close */
-    KMS_SILENT,    /* reads the request and holds the connection until the client leaves */
-    KMS_WANT_CERT, /* requires a client certificate (the client has none) */
-} kms_mode;
+/* An HTTP request is whole with its head and Content-Length bytes of body. */
+static bool http_whole(const char *req, size_t len)
+{
+    const char *end = strstr(req, "\r\n\r\n");
+    const char *cl = strstr(req, "Content-Length: ");
+    return end && cl && len >= (size_t)(end + 4 - req) + strtoul(cl + 16, NULL, 10);
+}
 
 typedef struct {
-    kms_mode mode;
-    const keyed_cert *cert;
-    const char *answer;
-    size_t answer_len; /* 0: strlen(answer) */
-    /* what the server saw */
-    char request[8192];
-    size_t request_len;
-    bool handshake_done;
-    /* set up by fake_start */
-    int listener;
-    SSL_CTX *ctx;
-    pthread_t thread;
-    char url[64];
+    tls_fake tls;
+    char url[80];
 } fake_kms;
-
-/* The request: its head, then Content-Length bytes of body. */
-static void read_request(fake_kms *f, SSL *ssl)
-{
-    for (;;) {
-        size_t got = 0;
-        if (f->request_len + 1 >= sizeof f->request ||
-            SSL_read_ex(ssl, f->request + f->request_len, sizeof f->request - 1 - f->request_len,
-                        &got) != 1)
-            return;
-        f->request_len += got;
-        f->request[f->request_len] = 0;
-        const char *end = strstr(f->request, "\r\n\r\n");
-        const char *cl = strstr(f->request, "Content-Length: ");
-        if (end && cl && f->request_len >= (size_t)(end + 4 - f->request) + strtoul(cl + 16, 0, 10))
-            return;
-    }
-}
-
-static void *fake_serve(void *arg)
-{
-    fake_kms *f = arg;
-    int c = accept(f->listener, NULL, NULL);
-    if (c < 0)
-        return NULL;
-    struct timeval tv = {.tv_sec = 10};
-    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    SSL *ssl = SSL_new(f->ctx);
-    SSL_set_fd(ssl, c);
-    f->handshake_done = SSL_accept(ssl) == 1;
-    if (f->handshake_done) {
-        read_request(f, ssl);
-        if (f->mode == KMS_SILENT) { /* until the client closes */
-            struct pollfd p = {.fd = c, .events = POLLIN};
-            poll(&p, 1, 10000);
-        } else {
-            size_t n = f->answer_len ? f->answer_len : strlen(f->answer);
-            size_t w = 0;
-            while (n && SSL_write_ex(ssl, f->answer, n, &w) == 1) {
-                f->answer += w;
-                n -= w;
-            }
-            if (f->mode == KMS_ANSWER)
-                SSL_shutdown(ssl);
-        }
-    } else {
-        /* the alert is sent: let the client read it before the socket goes (closing with its
-         * request unread would reset the connection under the alert) */
-        shutdown(c, SHUT_WR);
-        char sink[4096];
-        while (read(c, sink, sizeof sink) > 0) {
-        }
-    }
-    SSL_free(ssl);
-    close(c);
-    return NULL;
-}
 
 static void fake_start(fake_kms *f)
 {
     make_certs();
-    if (!f->cert)
-        f->cert = &good;
-    f->ctx = SSL_CTX_new(TLS_server_method());
-    CHECK(f->ctx && SSL_CTX_use_certificate(f->ctx, f->cert->cert) == 1 &&
-          SSL_CTX_use_PrivateKey(f->ctx, f->cert->key) == 1);
-    SSL_CTX_set_num_tickets(f->ctx, 0);
-    if (f->mode == KMS_WANT_CERT)
-        SSL_CTX_set_verify(f->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
-    f->listener = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    CHECK(bind(f->listener, (struct sockaddr *)&a, sizeof a) == 0 && listen(f->listener, 4) == 0);
-    getsockname(f->listener, (struct sockaddr *)&a, &al);
-    snprintf(f->url, sizeof f->url, "https://127.0.0.1:%d/ehsm", ntohs(a.sin_port));
-    CHECK_INT(pthread_create(&f->thread, NULL, fake_serve, f), 0);
+    if (!f->tls.cert)
+        f->tls.cert = &good;
+    f->tls.request_whole = http_whole;
+    tls_fake_start(&f->tls);
+    snprintf(f->url, sizeof f->url, "https://%s/ehsm", f->tls.addr);
 }
 
 static void fake_stop(fake_kms *f)
 {
-    shutdown(f->listener, SHUT_RDWR); /* a server that saw no connection stops waiting */
-    pthread_join(f->thread, NULL);
-    close(f->listener);
-    SSL_CTX_free(f->ctx);
+    tls_fake_stop(&f->tls);
 }
 
 static ccz_kms_opts opts_for(const fake_kms *f)
@@ -213,7 +94,7 @@ static ccz_status call_with(fake_kms *f, json_t **resp)
 
 static ccz_status call_answer(const char *answer, json_t **resp)
 {
-    fake_kms f = {.mode = KMS_ANSWER, .answer = answer};
+    fake_kms f = {.tls = {.mode = TLS_FAKE_ANSWER, .answer = answer}};
     return call_with(&f, resp);
 }
 
@@ -225,21 +106,21 @@ static ccz_status call_answer(const char *answer, json_t **resp)
  * string with the API key (recomputed here from what arrived), and the answer handed back whole. */
 static void test_call_request_and_answer(void)
 {
-    fake_kms f = {.mode = KMS_ANSWER,
-                  .answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                            "Content-Length: 58\r\n\r\n" OK_BODY};
+    fake_kms f = {.tls.mode = TLS_FAKE_ANSWER,
+                  .tls.answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                "Content-Length: 58\r\n\r\n" OK_BODY};
     json_t *resp = NULL;
     CHECK_OK(call_with(&f, &resp));
     CHECK_INT(json_integer_value(json_object_get(resp, "code")), 200);
     CHECK_STR(json_string_value(json_object_get(json_object_get(resp, "result"), "keyid")), "k-1");
     json_decref(resp);
 
-    CHECK(strncmp(f.request, "POST /ehsm?Action=ListKey HTTP/1.1\r\n", 36) == 0);
+    CHECK(strncmp(f.tls.request, "POST /ehsm?Action=ListKey HTTP/1.1\r\n", 36) == 0);
     char host[80];
     snprintf(host, sizeof host, "\r\nHost: %.*s\r\n", (int)(strlen(f.url) - 13), f.url + 8);
-    CHECK_CONTAINS(f.request, host);
-    CHECK_CONTAINS(f.request, "\r\nContent-Type: application/json\r\n");
-    const char *body = strstr(f.request, "\r\n\r\n");
+    CHECK_CONTAINS(f.tls.request, host);
+    CHECK_CONTAINS(f.tls.request, "\r\nContent-Type: application/json\r\n");
+    const char *body = strstr(f.tls.request, "\r\n\r\n");
     CHECK(body != NULL);
     json_t *env = body ? json_loads(body + 4, 0, NULL) : NULL;
     CHECK(env != NULL);
@@ -263,11 +144,11 @@ static void test_call_request_and_answer(void)
  * the KMS's message; an answer without a 36-character id and a 32-character key is refused. */
 static void test_enroll(void)
 {
-    fake_kms f = {.mode = KMS_ANSWER,
-                  .answer = "HTTP/1.1 200 OK\r\nContent-Length: 135\r\n\r\n"
-                            "{\"code\":200,\"message\":\"success!\",\"result\":{\"appid\":"
-                            "\"0d5fb6c9-0f2c-4ce5-9e5a-4f3e2cb0e6a1\",\"apikey\":"
-                            "\"44RPFy3SEqLbAahaP9PXSGQ6ABB6gctr\"}}"};
+    fake_kms f = {.tls.mode = TLS_FAKE_ANSWER,
+                  .tls.answer = "HTTP/1.1 200 OK\r\nContent-Length: 135\r\n\r\n"
+                                "{\"code\":200,\"message\":\"success!\",\"result\":{\"appid\":"
+                                "\"0d5fb6c9-0f2c-4ce5-9e5a-4f3e2cb0e6a1\",\"apikey\":"
+                                "\"44RPFy3SEqLbAahaP9PXSGQ6ABB6gctr\"}}"};
     fake_start(&f);
     ccz_kms_opts o = opts_for(&f);
     o.admin_token = "tok-123";
@@ -276,8 +157,8 @@ static void test_enroll(void)
     fake_stop(&f);
     CHECK_STR(id, appid);
     CHECK_STR(key, apikey);
-    CHECK(strncmp(f.request, "GET /ehsm?Action=Enroll HTTP/1.1\r\n", 34) == 0);
-    CHECK_CONTAINS(f.request, "\r\nAuthorization: Bearer tok-123\r\n");
+    CHECK(strncmp(f.tls.request, "GET /ehsm?Action=Enroll HTTP/1.1\r\n", 34) == 0);
+    CHECK_CONTAINS(f.tls.request, "\r\nAuthorization: Bearer tok-123\r\n");
 
     static const struct {
         const char *answer;
@@ -297,7 +178,7 @@ static void test_enroll(void)
          CCZ_ERR_PROTOCOL, "no appid and apikey"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        fake_kms g = {.mode = KMS_ANSWER, .answer = bad[i].answer};
+        fake_kms g = {.tls.mode = TLS_FAKE_ANSWER, .tls.answer = bad[i].answer};
         fake_start(&g);
         o = opts_for(&g);
         o.admin_token = "tok-123";
@@ -412,14 +293,14 @@ static void test_answer_too_large(void)
  * whole answer by its length, the answer stands. */
 static void test_cut_connection(void)
 {
-    fake_kms f = {.mode = KMS_CUT, .answer = ""};
+    fake_kms f = {.tls.mode = TLS_FAKE_CUT, .tls.answer = ""};
     CHECK_STATUS(call_with(&f, NULL), CCZ_ERR_NETWORK);
     CHECK_CONTAINS(ccz_error_detail(), "the answer was cut short");
-    CHECK(f.handshake_done);
-    fake_kms g = {.mode = KMS_CUT,
-                  .answer = "HTTP/1.1 200 OK\r\nContent-Length: 58\r\n\r\n" OK_BODY};
+    CHECK(f.tls.handshake_done);
+    fake_kms g = {.tls.mode = TLS_FAKE_CUT,
+                  .tls.answer = "HTTP/1.1 200 OK\r\nContent-Length: 58\r\n\r\n" OK_BODY};
     CHECK_OK(call_with(&g, NULL));
-    fake_kms h = {.mode = KMS_CUT, .answer = "HTTP/1.0 200 OK\r\n\r\n" OK_BODY};
+    fake_kms h = {.tls.mode = TLS_FAKE_CUT, .tls.answer = "HTTP/1.0 200 OK\r\n\r\n" OK_BODY};
     CHECK_STATUS(call_with(&h, NULL), CCZ_ERR_NETWORK);
     CHECK_CONTAINS(ccz_error_detail(), "the answer was cut short");
 }
@@ -427,7 +308,7 @@ static void test_cut_connection(void)
 /* A server that takes the request and never answers: the call ends at its timeout. */
 static void test_silent_server(void)
 {
-    fake_kms f = {.mode = KMS_SILENT};
+    fake_kms f = {.tls.mode = TLS_FAKE_SILENT};
     fake_start(&f);
     ccz_kms_opts o = opts_for(&f);
     o.timeout_ms = 400;
@@ -440,7 +321,7 @@ static void test_silent_server(void)
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     CHECK(ms >= 350 && ms < 3000);
     fake_stop(&f);
-    CHECK(f.request_len > 0);
+    CHECK(f.tls.request_len > 0);
 }
 
 /* The server's certificate: it must chain to the CA file and name the address dialled (as an
@@ -448,15 +329,19 @@ static void test_silent_server(void)
  * the client does not have is reported as refusing this client. */
 static void test_server_certificate(void)
 {
-    fake_kms f = {.mode = KMS_ANSWER, .cert = &other_ip, .answer = "HTTP/1.1 200 OK\r\n\r\n{}"};
+    fake_kms f = {.tls.mode = TLS_FAKE_ANSWER,
+                  .tls.cert = &other_ip,
+                  .tls.answer = "HTTP/1.1 200 OK\r\n\r\n{}"};
     CHECK_STATUS(call_with(&f, NULL), CCZ_ERR_TLS);
     CHECK_CONTAINS(ccz_error_detail(), "certificate verify failed");
-    CHECK(!f.handshake_done);
-    fake_kms g = {.mode = KMS_ANSWER, .cert = &stranger, .answer = "HTTP/1.1 200 OK\r\n\r\n{}"};
+    CHECK(!f.tls.handshake_done);
+    fake_kms g = {.tls.mode = TLS_FAKE_ANSWER,
+                  .tls.cert = &stranger,
+                  .tls.answer = "HTTP/1.1 200 OK\r\n\r\n{}"};
     CHECK_STATUS(call_with(&g, NULL), CCZ_ERR_TLS);
     CHECK_CONTAINS(ccz_error_detail(), "certificate verify failed");
-    CHECK(!g.handshake_done);
-    fake_kms h = {.mode = KMS_WANT_CERT, .answer = ""};
+    CHECK(!g.tls.handshake_done);
+    fake_kms h = {.tls.mode = TLS_FAKE_WANT_CERT, .tls.answer = ""};
     CHECK_STATUS(call_with(&h, NULL), CCZ_ERR_POLICY_REJECTED);
     CHECK_CONTAINS(ccz_error_detail(), "refused this client's certificate");
 }

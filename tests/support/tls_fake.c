@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "tls_fake.h"
+#include "test.h"
+#include "x509/x509.h"
+
+test_cert test_cert_issue(const char *cn, const char *san, const test_cert *issuer, bool ca)
+{
+    test_cert k = {EVP_EC_gen("P-256"), NULL};
+    CHECK(k.key != NULL);
+    int64_t now = (int64_t)time(NULL);
+    x509_issue_opts o = {.cn = cn,
+                         .issuer = issuer ? issuer->cert : NULL,
+                         .issuer_key = issuer ? issuer->key : k.key,
+                         .ca = ca,
+                         .not_before = now - 3600,
+                         .not_after = now + 86400,
+                         .san = san};
+    CHECK_OK(x509_issue(&k.cert, k.key, &o));
+    return k;
+}
+
+void test_cert_write_pem(const test_cert *c, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f && PEM_write_X509(f, c->cert) == 1);
+    if (f)
+        fclose(f);
+}
+
+void test_cert_free(test_cert *c)
+{
+    X509_free(c->cert);
+    EVP_PKEY_free(c->key);
+    c->cert = NULL;
+    c->key = NULL;
+}
+
+static void read_request(tls_fake *f, SSL *ssl)
+{
+    for (;;) {
+        size_t got = 0;
+        if (f->request_len + 1 >= sizeof f->request ||
+            SSL_read_ex(ssl, f->request + f->request_len, sizeof f->request - 1 - f->request_len,
+                        &got) != 1)
+            return;
+        f->request_len += got;
+        f->request[f->request_len] = 0;
+        if (!f->request_whole || f->request_whole(f->request, f->request_len))
+            return;
+    }
+}
+
+static void *serve(void *arg)
+{
+    tls_fake *f = arg;
+    int c = accept(f->listener, NULL, NULL);
+    if (c < 0)
+        return NULL;
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    SSL *ssl = SSL_new(f->ctx);
+    SSL_set_fd(ssl, c);
+    f->handshake_done = SSL_accept(ssl) == 1;
+    if (f->handshake_done) {
+        read_request(f, ssl);
+        if (f->mode == TLS_FAKE_SILENT) { /* until the client closes */
+            struct pollfd p = {.fd = c, .events = POLLIN};
+            poll(&p, 1, 10000);
+        } else {
+            const char *a = f->answer ? f->answer : "";
+            size_t n = f->answer_len ? f->answer_len : strlen(a), w = 0;
+            while (n && SSL_write_ex(ssl, a, n, &w) == 1) {
+                a += w;
+                n -= w;
+            }
+            if (f->mode == TLS_FAKE_ANSWER)
+                SSL_shutdown(ssl);
+        }
+    } else {
+        /* the alert is sent: let the client read it before the socket goes (closing with its
+         * bytes unread would reset the connection under the alert) */
+        shutdown(c, SHUT_WR);
+        char sink[4096];
+        while (read(c, sink, sizeof sink) > 0) {
+        }
+    }
+    SSL_free(ssl);
+    close(c);
+    return NULL;
+}
+
+void tls_fake_start(tls_fake *f)
+{
+    signal(SIGPIPE, SIG_IGN);
+    f->ctx = SSL_CTX_new(TLS_server_method());
+    CHECK(f->ctx && f->cert && SSL_CTX_use_certificate(f->ctx, f->cert->cert) == 1 &&
+          SSL_CTX_use_PrivateKey(f->ctx, f->cert->key) == 1);
+    SSL_CTX_set_num_tickets(f->ctx, 0);
+    if (f->mode == TLS_FAKE_WANT_CERT)
+        SSL_CTX_set_verify(f->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    f->listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    CHECK(bind(f->listener, (struct sockaddr *)&a, sizeof a) == 0 && listen(f->listener, 4) == 0);
+    getsockname(f->listener, (struct sockaddr *)&a, &al);
+    snprintf(f->addr, sizeof f->addr, "127.0.0.1:%d", ntohs(a.sin_port));
+    CHECK_INT(pthread_create(&f->thread, NULL, serve, f), 0);
+}
+
+void tls_fake_stop(tls_fake *f)
+{
+    shutdown(f->listener, SHUT_RDWR); /* a server no client reached stops waiting */
+    pthread_join(f->thread, NULL);
+    close(f->listener);
+    SSL_CTX_free(f->ctx);
+}

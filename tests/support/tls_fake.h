@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A server played by a test: a TLS listener on loopback that takes one connection, reads the
+ * client's request until the test's rule says it is whole, then answers bytes the test scripts,
+ * cuts the connection, holds it, or refuses the client for want of a certificate. And the
+ * certificates such servers present: a CA, certificates it issues for an address, and one no
+ * CA issued. For clients whose handling of a hostile server is under test. */
+#ifndef CCZ_TEST_TLS_FAKE_H
+#define CCZ_TEST_TLS_FAKE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+typedef struct {
+    EVP_PKEY *key;
+    X509 *cert;
+} test_cert;
+
+/* A P-256 certificate for cn (and the subjectAltName san, OpenSSL's text form, or NULL), issued
+ * by issuer (NULL: self-signed), a CA when ca. Valid from an hour ago for a day. */
+test_cert test_cert_issue(const char *cn, const char *san, const test_cert *issuer, bool ca);
+/* Writes c's certificate as PEM to path. */
+void test_cert_write_pem(const test_cert *c, const char *path);
+void test_cert_free(test_cert *c);
+
+typedef enum {
+    TLS_FAKE_ANSWER,    /* reads the request, sends the answer, closes with TLS's close_notify */
+    TLS_FAKE_CUT,       /* reads the request, sends the answer, closes the socket without it */
+    TLS_FAKE_SILENT,    /* reads the request, then holds the connection until the client leaves */
+    TLS_FAKE_WANT_CERT, /* requires a client certificate (the client under test has none) */
+} tls_fake_mode;
+
+typedef struct {
+    /* set by the test */
+    tls_fake_mode mode;
+    const test_cert *cert;
+    const char *answer;
+    size_t answer_len; /* 0: strlen(answer) */
+    /* whether the request so far is whole (NULL: any byte makes it whole) */
+    bool (*request_whole)(const char *request, size_t len);
+    /* what the server saw */
+    char request[8192];
+    size_t request_len;
+    bool handshake_done;
+    /* set by tls_fake_start */
+    char addr[64]; /* "127.0.0.1:PORT" */
+    int listener;
+    SSL_CTX *ctx;
+    pthread_t thread;
+} tls_fake;
+
+/* Listens and serves one connection in a thread; tls_fake_stop waits for it (a server no client
+ * reached stops waiting). SIGPIPE is ignored from the first start on: a client that stops
+ * reading closes under the server's writes. */
+void tls_fake_start(tls_fake *f);
+void tls_fake_stop(tls_fake *f);
+
+#endif
