@@ -219,8 +219,10 @@ ccz_status ccz_secret_get(ccz_buf *secret, SSL_CTX *ctx, const char *host_port, 
          * send delays by up to 40 ms) */
         int one = 1;
         setsockopt(SSL_get_fd(ssl), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        BIO_set_nbio(SSL_get_rbio(ssl), 1);
-        s = exchange(secret, ssl, deadline);
+        if (!BIO_socket_nbio(SSL_get_fd(ssl), 1)) /* a socket BIO ignores BIO_set_nbio */
+            s = ccz_fail_ossl(CCZ_ERR_NETWORK, "cannot make the connection non-blocking");
+        if (s == CCZ_OK)
+            s = exchange(secret, ssl, deadline);
     }
     if (s)
         ccz_buf_reset(secret);

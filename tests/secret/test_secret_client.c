@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The secret-provisioning client (ccz_secret_get) against a server played by the test, with an
+ * ordinary certificate from a CA file (Gramine's SECRET_PROVISION_CA_CHAIN_PATH): the request is
+ * Gramine's 35 bytes; the answer is read strictly (the response string with its NUL, the
+ * big-endian size, the size bound, a secret cut short, a silent server) and a failure leaves
+ * no byte of the secret behind; the server's certificate must be verified and name the address
+ * dialled; a server that refuses the client's RA-TLS certificate is reported as a refusal. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ccz/ccz.h"
+#include "ccz/secret.h"
+#include "test.h"
+#include "tls_fake.h"
+
+static test_cert ca, good, other_ip, stranger;
+static char ca_file[512];
+static ccz_attester *client_att;
+
+static void setup(void)
+{
+    if (ca.cert)
+        return;
+    ca = test_cert_issue("ccz test secret CA", NULL, NULL, true);
+    good = test_cert_issue("ccz test secret server", "IP:127.0.0.1", &ca, false);
+    other_ip = test_cert_issue("ccz test secret server", "IP:127.0.0.2", &ca, false);
+    stranger = test_cert_issue("ccz test secret server", "IP:127.0.0.1", NULL, false);
+    snprintf(ca_file, sizeof ca_file, "%s/ca.pem", test_tmpdir());
+    test_cert_write_pem(&ca, ca_file);
+    char plat[512];
+    snprintf(plat, sizeof plat, "%s/plat", test_tmpdir());
+    CHECK_OK(ccz_sim_platform_init(plat, false));
+    ccz_attester_opts ao = CCZ_ATTESTER_OPTS_INIT;
+    ao.tee = CCZ_TEE_SIM;
+    ao.sim.dir = plat;
+    CHECK_OK(ccz_attester_new(&client_att, &ao));
+}
+
+/* The client's context: it presents its sim RA-TLS certificate and, with_ca, verifies the
+ * server by the CA file. */
+static SSL_CTX *client_ctx(bool with_ca)
+{
+    ccz_ratls_opts o = CCZ_RATLS_OPTS_INIT;
+    o.server = false;
+    o.mode = CCZ_RATLS_CLIENT;
+    o.attester = client_att;
+    SSL_CTX *ctx = NULL;
+    CHECK_OK(ccz_ratls_ctx_new(&ctx, &o));
+    if (with_ca)
+        CHECK_OK(ccz_secret_ctx_use_ca_file(ctx, ca_file));
+    return ctx;
+}
+
+static bool request_whole(const char *req, size_t len)
+{
+    (void)req;
+    return len >= sizeof CCZ_SECRET_REQUEST;
+}
+
+/* One exchange with a server that answers answer (n bytes) in mode, into out. */
+static ccz_status get_from(tls_fake *f, ccz_buf *out, bool with_ca, long timeout_ms)
+{
+    setup();
+    if (!f->cert)
+        f->cert = &good;
+    f->request_whole = request_whole;
+    tls_fake_start(f);
+    SSL_CTX *ctx = client_ctx(with_ca);
+    ccz_status s = ccz_secret_get(out, ctx, f->addr, timeout_ms);
+    SSL_CTX_free(ctx);
+    tls_fake_stop(f);
+    return s;
+}
+
+#define MAGIC CCZ_SECRET_RESPONSE "\0"
+#define MAGIC_LEN (sizeof CCZ_SECRET_RESPONSE)
+
+static void test_exchange(void)
+{
+    static const char answer[] = MAGIC "\0\0\0\x07"
+                                       "s\0cret!";
+    tls_fake f = {.mode = TLS_FAKE_ANSWER, .answer = answer, .answer_len = sizeof answer - 1};
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(get_from(&f, &b, true, 5000));
+    CHECK_INT(b.len, 7);
+    CHECK(b.len == 7 && memcmp(b.ptr, "s\0cret!", 7) == 0);
+    CHECK(b.secret);
+    CHECK_INT(f.request_len, 35);
+    CHECK(memcmp(f.request, "SECRET_PROVISION_RA_TLS_REQUEST_V1\0", 35) == 0);
+    ccz_buf_free(&b);
+}
+
+/* Answers that are not the protocol's or not whole: each refused with its reason, and the
+ * buffer left empty. */
+static void test_bad_answers(void)
+{
+    static const struct {
+        const char *answer;
+        size_t len;
+        size_t max; /* the buffer's bound (0: the default) */
+        ccz_status want;
+        const char *detail;
+    } cases[] = {
+        {"SECRET_PROVISION_RA_TLS_RESPONSE_V2:\0\0\0\0\x01x", 42, 0, CCZ_ERR_PROTOCOL,
+         "does not start with SECRET_PROVISION_RA_TLS_RESPONSE_V1:"},
+        {"SECRET_PROVISION_RA_TLS_RESPONSE_V1:x\0\0\0\x01x", 42, 0, CCZ_ERR_PROTOCOL,
+         "does not start with"},
+        {MAGIC "\0\0\0\x05hello", MAGIC_LEN + 9, 4, CCZ_ERR_TOO_LARGE,
+         "announces a secret of 5 bytes, more than the 4 accepted"},
+        {MAGIC "\0\x10\0\x01", MAGIC_LEN + 4, 0, CCZ_ERR_TOO_LARGE,
+         "announces a secret of 1048577 bytes, more than the 1048576 accepted"},
+        {MAGIC "\0\0\0\x0ahello", MAGIC_LEN + 9, 0, CCZ_ERR_UNAVAILABLE,
+         "closed the connection without a secret (reading the secret)"},
+        {MAGIC "\0\0", MAGIC_LEN + 2, 0, CCZ_ERR_UNAVAILABLE,
+         "closed the connection without a secret (reading the response)"},
+        {"", 0, 0, CCZ_ERR_UNAVAILABLE, "it does not release one to this client"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tls_fake f = {
+            .mode = TLS_FAKE_ANSWER, .answer = cases[i].answer, .answer_len = cases[i].len};
+        ccz_buf b;
+        ccz_buf_init(&b, cases[i].max, false);
+        CHECK_STATUS(get_from(&f, &b, true, 5000), cases[i].want);
+        CHECK_CONTAINS(ccz_error_detail(), cases[i].detail);
+        CHECK_INT(b.len, 0);
+        ccz_buf_free(&b);
+    }
+}
+
+/* A server that takes the request and says nothing: the call ends at its timeout. */
+static void test_silent_server(void)
+{
+    tls_fake f = {.mode = TLS_FAKE_SILENT};
+    ccz_buf b = CCZ_BUF_INIT;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_STATUS(get_from(&f, &b, true, 400), CCZ_ERR_NETWORK);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK_CONTAINS(ccz_error_detail(), "the server did not answer in time");
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    CHECK(ms >= 350 && ms < 3000);
+    CHECK_INT(f.request_len, 35);
+    ccz_buf_free(&b);
+}
+
+/* The server's certificate: verified by the CA file and naming the address dialled; a context
+ * that verifies nothing gets nothing; a server that refuses the client's certificate is a
+ * refusal, not a network failure. */
+static void test_server_certificate(void)
+{
+    static const char answer[] = MAGIC "\0\0\0\x01x";
+    ccz_buf b = CCZ_BUF_INIT;
+    tls_fake f = {.mode = TLS_FAKE_ANSWER, .answer = answer, .answer_len = sizeof answer - 1};
+    CHECK_STATUS(get_from(&f, &b, false, 5000), CCZ_ERR_CERT_CHAIN);
+    CHECK_CONTAINS(ccz_error_detail(), "the server's certificate is not verified: ");
+    CHECK_INT(f.request_len, 0); /* nothing was asked of an unverified server */
+    tls_fake g = {.mode = TLS_FAKE_ANSWER,
+                  .cert = &other_ip,
+                  .answer = answer,
+                  .answer_len = sizeof answer - 1};
+    CHECK_STATUS(get_from(&g, &b, true, 5000), CCZ_ERR_CERT_CHAIN);
+    CHECK_CONTAINS(ccz_error_detail(), "the server's certificate is not for 127.0.0.1");
+    CHECK_INT(g.request_len, 0);
+    tls_fake h = {.mode = TLS_FAKE_ANSWER,
+                  .cert = &stranger,
+                  .answer = answer,
+                  .answer_len = sizeof answer - 1};
+    CHECK_STATUS(get_from(&h, &b, true, 5000), CCZ_ERR_TLS);
+    CHECK_CONTAINS(ccz_error_detail(), "certificate verify failed");
+    CHECK(!h.handshake_done);
+    tls_fake k = {.mode = TLS_FAKE_WANT_CERT};
+    CHECK_STATUS(get_from(&k, &b, true, 5000), CCZ_ERR_POLICY_REJECTED);
+    CHECK_CONTAINS(ccz_error_detail(), "the server refused our certificate (TLS alert: ");
+    CHECK_INT(b.len, 0);
+    ccz_buf_free(&b);
+}
+
+TEST_MAIN(T(test_exchange), T(test_bad_answers), T(test_silent_server), T(test_server_certificate))
