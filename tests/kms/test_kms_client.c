@@ -18,23 +18,7 @@ static const char appid[] = "0d5fb6c9-0f2c-4ce5-9e5a-4f3e2cb0e6a1";
 static const char apikey[] = "44RPFy3SEqLbAahaP9PXSGQ6ABB6gctr";
 
 /* ---- the scripted KMS ------------------------------------------------------------------------
- * Its certificate comes from a CA, for the address 127.0.0.1 (its CN names no address, so only
- * the IP SAN can match); others name another address or come from no CA. */
-
-static test_cert ca, good, other_ip, stranger;
-static char ca_file[512];
-
-static void make_certs(void)
-{
-    if (ca.cert)
-        return;
-    ca = test_cert_issue("ccz test KMS CA", NULL, NULL, true);
-    good = test_cert_issue("ccz test KMS", "IP:127.0.0.1", &ca, false);
-    other_ip = test_cert_issue("ccz test KMS elsewhere", "IP:127.0.0.2", &ca, false);
-    stranger = test_cert_issue("ccz test KMS", "IP:127.0.0.1", NULL, false);
-    snprintf(ca_file, sizeof ca_file, "%s/ca.pem", test_tmpdir());
-    test_cert_write_pem(&ca, ca_file);
-}
+ * Its certificate is tls_fake's: from the CA file, for 127.0.0.1 by its IP SAN only. */
 
 /* An HTTP request is whole with its head and Content-Length bytes of body. */
 static bool http_whole(const char *req, size_t len)
@@ -51,9 +35,6 @@ typedef struct {
 
 static void fake_start(fake_kms *f)
 {
-    make_certs();
-    if (!f->tls.cert)
-        f->tls.cert = &good;
     f->tls.request_whole = http_whole;
     tls_fake_start(&f->tls);
     snprintf(f->url, sizeof f->url, "https://%s/ehsm", f->tls.addr);
@@ -68,7 +49,7 @@ static ccz_kms_opts opts_for(const fake_kms *f)
 {
     ccz_kms_opts o = CCZ_KMS_OPTS_INIT;
     o.url = f->url;
-    o.ca_file = ca_file;
+    o.ca_file = tls_certs_get()->ca_file;
     o.timeout_ms = 5000;
     return o;
 }
@@ -194,9 +175,8 @@ static void test_enroll(void)
  * target), plain HTTP, an address without a port. */
 static void test_arguments(void)
 {
-    make_certs();
     ccz_kms_opts o = CCZ_KMS_OPTS_INIT;
-    o.ca_file = ca_file;
+    o.ca_file = tls_certs_get()->ca_file;
     o.url = "127.0.0.1:9";
     ccz_json *r = NULL;
     CHECK_STATUS(ccz_kms_call(&r, &o, appid, apikey, "ListKey&Action=Enroll", NULL),
@@ -330,13 +310,13 @@ static void test_silent_server(void)
 static void test_server_certificate(void)
 {
     fake_kms f = {.tls.mode = TLS_FAKE_ANSWER,
-                  .tls.cert = &other_ip,
+                  .tls.cert = &tls_certs_get()->other_ip,
                   .tls.answer = "HTTP/1.1 200 OK\r\n\r\n{}"};
     CHECK_STATUS(call_with(&f, NULL), CCZ_ERR_TLS);
     CHECK_CONTAINS(ccz_error_detail(), "certificate verify failed");
     CHECK(!f.tls.handshake_done);
     fake_kms g = {.tls.mode = TLS_FAKE_ANSWER,
-                  .tls.cert = &stranger,
+                  .tls.cert = &tls_certs_get()->stranger,
                   .tls.answer = "HTTP/1.1 200 OK\r\n\r\n{}"};
     CHECK_STATUS(call_with(&g, NULL), CCZ_ERR_TLS);
     CHECK_CONTAINS(ccz_error_detail(), "certificate verify failed");

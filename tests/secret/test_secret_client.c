@@ -11,30 +11,16 @@
 
 #include "ccz/ccz.h"
 #include "ccz/secret.h"
+#include "sim_side.h"
 #include "test.h"
 #include "tls_fake.h"
 
-static test_cert ca, good, other_ip, stranger;
-static char ca_file[512];
 static ccz_attester *client_att;
 
 static void setup(void)
 {
-    if (ca.cert)
-        return;
-    ca = test_cert_issue("ccz test secret CA", NULL, NULL, true);
-    good = test_cert_issue("ccz test secret server", "IP:127.0.0.1", &ca, false);
-    other_ip = test_cert_issue("ccz test secret server", "IP:127.0.0.2", &ca, false);
-    stranger = test_cert_issue("ccz test secret server", "IP:127.0.0.1", NULL, false);
-    snprintf(ca_file, sizeof ca_file, "%s/ca.pem", test_tmpdir());
-    test_cert_write_pem(&ca, ca_file);
-    char plat[512];
-    snprintf(plat, sizeof plat, "%s/plat", test_tmpdir());
-    CHECK_OK(ccz_sim_platform_init(plat, false));
-    ccz_attester_opts ao = CCZ_ATTESTER_OPTS_INIT;
-    ao.tee = CCZ_TEE_SIM;
-    ao.sim.dir = plat;
-    CHECK_OK(ccz_attester_new(&client_att, &ao));
+    if (!client_att)
+        client_att = test_sim_attester(false);
 }
 
 /* The client's context: it presents its sim RA-TLS certificate and, with_ca, verifies the
@@ -48,7 +34,7 @@ static SSL_CTX *client_ctx(bool with_ca)
     SSL_CTX *ctx = NULL;
     CHECK_OK(ccz_ratls_ctx_new(&ctx, &o));
     if (with_ca)
-        CHECK_OK(ccz_secret_ctx_use_ca_file(ctx, ca_file));
+        CHECK_OK(ccz_secret_ctx_use_ca_file(ctx, tls_certs_get()->ca_file));
     return ctx;
 }
 
@@ -62,8 +48,6 @@ static bool request_whole(const char *req, size_t len)
 static ccz_status get_from(tls_fake *f, ccz_buf *out, bool with_ca, long timeout_ms)
 {
     setup();
-    if (!f->cert)
-        f->cert = &good;
     f->request_whole = request_whole;
     tls_fake_start(f);
     SSL_CTX *ctx = client_ctx(with_ca);
@@ -156,14 +140,14 @@ static void test_server_certificate(void)
     CHECK_CONTAINS(ccz_error_detail(), "the server's certificate is not verified: ");
     CHECK_INT(f.request_len, 0); /* nothing was asked of an unverified server */
     tls_fake g = {.mode = TLS_FAKE_ANSWER,
-                  .cert = &other_ip,
+                  .cert = &tls_certs_get()->other_ip,
                   .answer = answer,
                   .answer_len = sizeof answer - 1};
     CHECK_STATUS(get_from(&g, &b, true, 5000), CCZ_ERR_CERT_CHAIN);
     CHECK_CONTAINS(ccz_error_detail(), "the server's certificate is not for 127.0.0.1");
     CHECK_INT(g.request_len, 0);
     tls_fake h = {.mode = TLS_FAKE_ANSWER,
-                  .cert = &stranger,
+                  .cert = &tls_certs_get()->stranger,
                   .answer = answer,
                   .answer_len = sizeof answer - 1};
     CHECK_STATUS(get_from(&h, &b, true, 5000), CCZ_ERR_TLS);

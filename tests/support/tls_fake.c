@@ -47,6 +47,20 @@ void test_cert_free(test_cert *c)
     c->key = NULL;
 }
 
+const tls_certs *tls_certs_get(void)
+{
+    static tls_certs c;
+    if (!c.ca.cert) {
+        c.ca = test_cert_issue("ccz test CA", NULL, NULL, true);
+        c.good = test_cert_issue("ccz test server", "IP:127.0.0.1", &c.ca, false);
+        c.other_ip = test_cert_issue("ccz test server elsewhere", "IP:127.0.0.2", &c.ca, false);
+        c.stranger = test_cert_issue("ccz test server", "IP:127.0.0.1", NULL, false);
+        snprintf(c.ca_file, sizeof c.ca_file, "%s/tls-fake-ca.pem", test_tmpdir());
+        test_cert_write_pem(&c.ca, c.ca_file);
+    }
+    return &c;
+}
+
 static void read_request(tls_fake *f, SSL *ssl)
 {
     for (;;) {
@@ -108,6 +122,8 @@ static void *serve(void *arg)
 void tls_fake_start(tls_fake *f)
 {
     signal(SIGPIPE, SIG_IGN);
+    if (!f->cert)
+        f->cert = &tls_certs_get()->good;
     f->ctx = SSL_CTX_new(TLS_server_method());
     CHECK(f->ctx && f->cert && SSL_CTX_use_certificate(f->ctx, f->cert->cert) == 1 &&
           SSL_CTX_use_PrivateKey(f->ctx, f->cert->key) == 1);

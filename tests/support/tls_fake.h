@@ -25,6 +25,16 @@ test_cert test_cert_issue(const char *cn, const char *san, const test_cert *issu
 void test_cert_write_pem(const test_cert *c, const char *path);
 void test_cert_free(test_cert *c);
 
+/* The certificates the tests' servers present, made on first use: a CA (its certificate
+ * written to ca_file), a certificate it issued for 127.0.0.1 (by an IP subjectAltName: the CN
+ * names no address), one it issued for 127.0.0.2, and one for 127.0.0.1 that no CA issued. */
+typedef struct {
+    test_cert ca, good, other_ip, stranger;
+    char ca_file[512];
+} tls_certs;
+
+const tls_certs *tls_certs_get(void);
+
 typedef enum {
     TLS_FAKE_ANSWER,    /* reads the request, sends the answer, closes with TLS's close_notify */
     TLS_FAKE_CUT,       /* reads the request, sends the answer, closes the socket without it */
@@ -35,7 +45,7 @@ typedef enum {
 typedef struct {
     /* set by the test */
     tls_fake_mode mode;
-    const test_cert *cert;
+    const test_cert *cert; /* NULL: tls_certs_get()->good */
     const char *answer;
     size_t answer_len; /* 0: strlen(answer) */
     /* whether the request so far is whole (NULL: any byte makes it whole) */
