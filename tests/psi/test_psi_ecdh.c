@@ -239,6 +239,11 @@ static void test_set_lines(void)
     ccz_psi_set_free(s);
     CHECK_OK(ccz_psi_set_new(&s));
     CHECK_STATUS(ccz_psi_set_add_file(s, "/nonexistent/psi"), CCZ_ERR_NOT_FOUND);
+    /* an item of the bound is taken, one byte more is refused */
+    static uint8_t big[CCZ_PSI_SET_ITEM_MAX + 1];
+    CHECK_OK(ccz_psi_set_add(s, CCZ_SPAN(big, CCZ_PSI_SET_ITEM_MAX)));
+    CHECK_STATUS(ccz_psi_set_add(s, CCZ_SPAN(big, sizeof big)), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "an item of 65537 bytes (at most 65536)");
     ccz_psi_set_free(s);
 }
 
