@@ -735,8 +735,10 @@ static void test_kbs(void)
 
     stop(svc, cfg);
 
-    /* a token past its exp is refused as a bearer (a replay after its lifetime) */
-    svc = start(&cfg, "token-ttl", "1");
+    /* a token past its exp is refused as a bearer (a replay after its lifetime). Its exp is
+     * whole seconds after iat, so a lifetime of 1 s can end a few milliseconds after issue:
+     * 2 s leave it at least one whole second for the first use */
+    svc = start(&cfg, "token-ttl", "2");
     port = ccz_svc_port(svc);
     CHECK_INT(call(port, "POST", "/kbs/v0/resource/repo/key/model", "application/octet-stream",
                    "model-key-bytes", admin, &r),
@@ -749,7 +751,7 @@ static void test_kbs(void)
     cookie[0] = 0;
     snprintf(bearer, sizeof bearer, "%s", tok);
     CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/model", NULL, NULL, bearer, &r), 200);
-    sleep(2);
+    sleep(3);
     CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/model", NULL, NULL, bearer, &r), 401);
     CHECK_STR(problem_type(&r), "TokenVerifierError");
     CHECK_CONTAINS(s(&r), "expired");
