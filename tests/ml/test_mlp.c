@@ -128,6 +128,66 @@ static void idx_files(void)
     CHECK_STATUS(
         ccz_mlp_data_parse_idx(&d, (ccz_span){img, sizeof img}, (ccz_span){lab, sizeof lab}),
         CCZ_ERR_MALFORMED);
+    img[3] = 3;
+    /* a byte after the images or after the labels */
+    uint8_t img2[sizeof img + 1] = {0}, lab2[sizeof lab + 1] = {0};
+    memcpy(img2, img, sizeof img);
+    memcpy(lab2, lab, sizeof lab);
+    CHECK_STATUS(
+        ccz_mlp_data_parse_idx(&d, (ccz_span){img2, sizeof img2}, (ccz_span){lab, sizeof lab}),
+        CCZ_ERR_TRAILING_DATA);
+    CHECK_STATUS(
+        ccz_mlp_data_parse_idx(&d, (ccz_span){img, sizeof img}, (ccz_span){lab2, sizeof lab2}),
+        CCZ_ERR_TRAILING_DATA);
+    /* images of 257 x 256 pixels: wider than a layer may be */
+    img[10] = 1, img[11] = 1, img[14] = 1, img[15] = 0;
+    CHECK_STATUS(
+        ccz_mlp_data_parse_idx(&d, (ccz_span){img, sizeof img}, (ccz_span){lab, sizeof lab}),
+        CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "of 257 x 256 pixels (1 to 65536 pixels each)");
+}
+
+static void copy_data(ccz_mlp_data *to, const ccz_mlp_data *from)
+{
+    *to = *from;
+    to->x = malloc(from->rows * from->features * sizeof(float));
+    to->y = malloc(from->rows);
+    memcpy(to->x, from->x, from->rows * from->features * sizeof(float));
+    memcpy(to->y, from->y, from->rows);
+}
+
+/* A shard is the seed's: the same seed picks the same rows, another seed others; a shard left
+ * with no rows is refused, by name. */
+static void shards(void)
+{
+    ccz_mlp_data d;
+    make_blobs(&d, 300);
+    for (int alpha = 0; alpha < 2; alpha++) {
+        ccz_mlp_data a, b, c;
+        copy_data(&a, &d), copy_data(&b, &d), copy_data(&c, &d);
+        CHECK_OK(ccz_mlp_data_shard(&a, 1, 3, alpha ? 0.5 : 0, 9));
+        CHECK_OK(ccz_mlp_data_shard(&b, 1, 3, alpha ? 0.5 : 0, 9));
+        CHECK_OK(ccz_mlp_data_shard(&c, 1, 3, alpha ? 0.5 : 0, 10));
+        CHECK(a.rows == b.rows && memcmp(a.x, b.x, a.rows * 4 * sizeof(float)) == 0);
+        CHECK(a.rows != c.rows || memcmp(a.x, c.x, a.rows * 4 * sizeof(float)) != 0);
+        ccz_mlp_data_free(&a), ccz_mlp_data_free(&b), ccz_mlp_data_free(&c);
+    }
+    /* with alpha 0.001 nearly every row of a class goes to one shard: some shards are empty */
+    unsigned empty = 0;
+    for (unsigned s = 0; s < 8; s++) {
+        ccz_mlp_data a;
+        copy_data(&a, &d);
+        a.rows = 9;
+        ccz_status st = ccz_mlp_data_shard(&a, s, 8, 0.001, 3);
+        if (st) {
+            CHECK_INT(st, CCZ_ERR_INVALID_ARGUMENT);
+            CHECK_CONTAINS(ccz_error_detail(), "is empty (alpha 0.001): try another seed");
+            empty++;
+        }
+        ccz_mlp_data_free(&a);
+    }
+    CHECK(empty >= 1);
+    ccz_mlp_data_free(&d);
 }
 
 /* ---- the trainer against a reference in double precision, written from the definitions ------*/
@@ -291,4 +351,4 @@ static void refused(void)
     CHECK_INT(n, 65537ull * 4095 + 4096 * 2);
 }
 
-TEST_MAIN(T(trainer), T(matches_reference), T(refused), T(idx_files))
+TEST_MAIN(T(trainer), T(matches_reference), T(refused), T(idx_files), T(shards))
