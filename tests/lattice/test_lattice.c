@@ -95,6 +95,55 @@ static void test_params(void)
     p.coeff_bits[0] = 62;
     CHECK_STATUS(ccz_lattice_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "prime 0 has 62 bits");
+    p.coeff_bits[0] = 13;
+    CHECK_STATUS(ccz_lattice_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "prime 0 has 13 bits: use 14 to");
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
+    p.n_primes = 1;
+    CHECK_STATUS(ccz_lattice_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the chain needs at least one data prime and the special");
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_CKKS, 13));
+    p.scale = 0x1p60;
+    CHECK_STATUS(ccz_lattice_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the CKKS scale must be in [2, 2^60)");
+
+    /* explicit primes: each 1 mod 2N, none twice, none the plain modulus */
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    const uint64_t *q12 = ccz_lattice_context_primes(&count, ctx);
+    ccz_lattice_params e = p;
+    for (unsigned i = 0; i < count; i++)
+        e.coeff_primes[i] = q12[i];
+    ccz_lattice_context_free(ctx);
+    CHECK_OK(ccz_lattice_context_new(&ctx, &e)); /* the same primes, given */
+    ccz_lattice_context_free(ctx);
+    ccz_lattice_params twice = e;
+    twice.coeff_primes[1] = twice.coeff_primes[0];
+    CHECK_STATUS(ccz_lattice_context_new(&ctx, &twice), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "prime 1 repeats prime 0");
+    ccz_lattice_params in_chain = e;
+    in_chain.plain_modulus = e.coeff_primes[1];
+    CHECK_STATUS(ccz_lattice_context_new(&ctx, &in_chain), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the plain modulus is in the chain");
+    /* at N = 8192 a prime must be 1 mod 16384: one of N = 4096's that is only 1 mod 8192 */
+    ccz_lattice_params wider = e;
+    wider.log_n = 13;
+    bool found = false;
+    for (unsigned i = 0; i < count && !found; i++)
+        if ((e.coeff_primes[i] - 1) % 16384 != 0) {
+            found = true;
+            CHECK_STATUS(ccz_lattice_context_new(&ctx, &wider), CCZ_ERR_INVALID_ARGUMENT);
+            CHECK_CONTAINS(ccz_error_detail(), "is not 1 mod 2N");
+        }
+    CHECK(found); /* the preset's primes are fixed: at least one of them is */
+    /* a plain modulus 1 mod 2N that is not prime cannot batch: (2N + 1)(4N + 1) at N = 4096 */
+    p.plain_modulus = 8193ull * 16385ull;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    CHECK_OK(ccz_lattice_plaintext_new(&pt, ctx));
+    CHECK_STATUS(ccz_lattice_bfv_encode(pt, ctx, v, 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "cannot batch");
+    ccz_lattice_plaintext_free(pt);
+    ccz_lattice_context_free(ctx);
 }
 
 /* A kit with the rotations these tests make: 1, -1 and 5, and the row swap. */
