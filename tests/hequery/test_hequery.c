@@ -15,6 +15,7 @@
 
 #include "ccz/ccz.h"
 #include "he_query.pb-c.h"
+#include "rpc_fixture.h"
 #include "test.h"
 
 static ccz_heq_db *db_of(const char *text)
@@ -321,12 +322,6 @@ typedef struct {
     char target[64];
 } service;
 
-static void *run(void *arg)
-{
-    CHECK_OK(ccz_rpc_server_run(((service *)arg)->rpc));
-    return NULL;
-}
-
 #define PATH "/ccz.hequery.HeQuery/Query"
 
 /* A request from q with the given changes; the call's status code and message. */
@@ -457,10 +452,7 @@ static void test_service(void)
     ccz_heq_service_opts vo = CCZ_HEQ_SERVICE_OPTS_INIT;
     vo.server = hs;
     CHECK_OK(ccz_heq_service_new(&svc, sv.rpc, &vo));
-    int port = 0;
-    CHECK_OK(ccz_rpc_server_listen(sv.rpc, &port, "127.0.0.1:0"));
-    snprintf(sv.target, sizeof sv.target, "127.0.0.1:%d", port);
-    pthread_create(&sv.thread, NULL, run, &sv);
+    rpc_serve(sv.rpc, &sv.thread, sv.target);
     ccz_rpc_channel *ch;
     ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
     co.max_message = 32u << 20;
@@ -564,8 +556,7 @@ static void test_service(void)
     ccz_heq_client_free(fast);
     other_kit_free(&ok);
     ccz_rpc_channel_free(ch);
-    ccz_rpc_server_shutdown(sv.rpc, 500);
-    pthread_join(sv.thread, NULL);
+    rpc_serve_stop(sv.rpc, sv.thread, 500);
     ccz_heq_service_free(svc);
     ccz_rpc_server_free(sv.rpc);
     ccz_heq_server_free(hs);
