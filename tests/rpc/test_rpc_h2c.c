@@ -56,12 +56,6 @@ static void hello(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload
     greeter_hello_reply(call, ((const Ratls__HelloRequest *)req)->name);
 }
 
-static void *run(void *arg)
-{
-    CHECK_OK(ccz_rpc_server_run(((server *)arg)->srv));
-    return NULL;
-}
-
 /* A server on a free port: plaintext when tls is NULL. */
 static void server_start(server *sv, SSL_CTX *tls)
 {
@@ -75,16 +69,12 @@ static void server_start(server *sv, SSL_CTX *tls)
     CHECK_OK(ccz_rpc_server_add(sv->srv, "/test.Stream/Count", CCZ_RPC_SERVER_STREAMING,
                                 &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
                                 greeter_count, NULL));
-    int port = 0;
-    CHECK_OK(ccz_rpc_server_listen(sv->srv, &port, "127.0.0.1:0"));
-    snprintf(sv->target, sizeof sv->target, "127.0.0.1:%d", port);
-    pthread_create(&sv->thread, NULL, run, sv);
+    rpc_serve(sv->srv, &sv->thread, sv->target);
 }
 
 static void server_stop(server *sv)
 {
-    ccz_rpc_server_shutdown(sv->srv, 500);
-    pthread_join(sv->thread, NULL);
+    rpc_serve_stop(sv->srv, sv->thread, 500);
     ccz_rpc_server_free(sv->srv);
     sv->srv = NULL;
 }
