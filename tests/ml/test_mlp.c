@@ -172,6 +172,21 @@ static void shards(void)
         CHECK(a.rows != c.rows || memcmp(a.x, c.x, a.rows * 4 * sizeof(float)) != 0);
         ccz_mlp_data_free(&a), ccz_mlp_data_free(&b), ccz_mlp_data_free(&c);
     }
+    /* Dirichlet shards partition the rows whatever the seed: the last shard takes the rest of
+     * each class (its cumulative share, summed in floating point, may fall short of 1) */
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        size_t total = 0;
+        for (unsigned s = 0; s < 7; s++) {
+            ccz_mlp_data a;
+            copy_data(&a, &d);
+            if (ccz_mlp_data_shard(&a, s, 7, 0.3, seed) == CCZ_OK)
+                total += a.rows;
+            else
+                ccz_error_clear(); /* an empty shard: none of the rows */
+            ccz_mlp_data_free(&a);
+        }
+        CHECK_INT(total, 300);
+    }
     /* with alpha 0.001 nearly every row of a class goes to one shard: some shards are empty */
     unsigned empty = 0;
     for (unsigned s = 0; s < 8; s++) {

@@ -800,6 +800,41 @@ static void test_transactions(void)
     store_close(s);
 }
 
+/* Inserts 'first', then a row whose conflict clause makes SQLite roll the whole transaction
+ * back (INSERT OR ROLLBACK), then, ignoring that failure, 'after'; returns CCZ_OK whatever
+ * happened, as a careless caller would. payload gets the third statement's status. */
+static ccz_status past_a_rollback(store *s, void *payload)
+{
+    CCZ_GUARD(
+        store_exec(s, NULL, "INSERT INTO item (id, n) VALUES ('first', 1)", NULL, 0, NULL, NULL));
+    CHECK_STATUS(store_exec(s, NULL, "INSERT OR ROLLBACK INTO item (id, n) VALUES ('first', 2)",
+                            NULL, 0, NULL, NULL),
+                 CCZ_ERR_EXISTS);
+    *(ccz_status *)payload =
+        store_exec(s, NULL, "INSERT INTO item (id, n) VALUES ('after', 1)", NULL, 0, NULL, NULL);
+    return CCZ_OK;
+}
+
+/* A transaction the database ended by itself: a statement after it is refused (it would run
+ * on its own and commit at once), and so is the transaction's commit, each saying why. */
+static void test_tx_ended_by_database(void)
+{
+    if (sqlite_only())
+        return;
+    store *s = NULL;
+    CHECK_OK(store_open(&s, memory_db(), v1, CCZ_ARRAY_LEN(v1)));
+    ccz_status after = CCZ_OK;
+    CHECK_STATUS(store_tx(s, past_a_rollback, &after), CCZ_ERR_IO);
+    CHECK_CONTAINS(ccz_error_detail(), "the transaction was rolled back by an earlier error");
+    CHECK_STATUS(after, CCZ_ERR_IO);
+    CHECK_INT(count(s, "SELECT count(*) FROM item"), 0);
+    /* the handle is usable after */
+    CHECK_OK(
+        store_exec(s, NULL, "INSERT INTO item (id, n) VALUES ('later', 1)", NULL, 0, NULL, NULL));
+    CHECK_INT(count(s, "SELECT count(*) FROM item"), 1);
+    store_close(s);
+}
+
 /* ---- threads ---------------------------------------------------------------------------------*/
 
 #define THREADS 4
@@ -1341,9 +1376,9 @@ TEST_MAIN(T(test_migrations_applied_once), T(test_failed_migration_rolls_back),
           T(test_put_get_replace_delete), T(test_bad_names), T(test_take_single_use),
           T(test_expiry_with_clock), T(test_add_first_wins), T(test_purge), T(test_list_order),
           T(test_constraints), T(test_exec_rejects), T(test_typed_roundtrip),
-          T(test_injection_shaped_key), T(test_transactions), T(test_threads_share_a_handle),
-          T(test_locked_is_unavailable), T(test_two_handles), T(test_durability_settings),
-          T(test_file_mode), T(test_sqlite_out_of_memory), T(test_pg_unreachable),
-          T(test_pg_replicas), T(test_pg_replicas_migrate_at_once), T(test_pg_nul_bytes),
-          T(test_pg_rollback_leaves_nothing), T(test_pg_wrong_password), T(test_pg_reconnect),
-          T(test_pg_settings))
+          T(test_injection_shaped_key), T(test_transactions), T(test_tx_ended_by_database),
+          T(test_threads_share_a_handle), T(test_locked_is_unavailable), T(test_two_handles),
+          T(test_durability_settings), T(test_file_mode), T(test_sqlite_out_of_memory),
+          T(test_pg_unreachable), T(test_pg_replicas), T(test_pg_replicas_migrate_at_once),
+          T(test_pg_nul_bytes), T(test_pg_rollback_leaves_nothing), T(test_pg_wrong_password),
+          T(test_pg_reconnect), T(test_pg_settings))
