@@ -766,6 +766,17 @@ static ccz_status outer_with_nested(store *s, void *payload)
     return CCZ_OK;
 }
 
+/* A nested transaction that succeeds, then an outer one that fails. */
+static ccz_status nested_then_fail(store *s, void *payload)
+{
+    (void)payload;
+    tx_job inner = {"inner", CCZ_OK, false};
+    CCZ_GUARD(
+        store_exec(s, NULL, "INSERT INTO item (id, n) VALUES ('outer', 1)", NULL, 0, NULL, NULL));
+    CCZ_GUARD(store_tx(s, insert_then, &inner));
+    return CCZ_ERR_POLICY_REJECTED;
+}
+
 /* Takes a nonce and records a session in one transaction: both or neither. */
 static ccz_status take_and_record(store *s, void *payload)
 {
@@ -789,6 +800,11 @@ static void test_transactions(void)
     CHECK_OK(store_tx(s, outer_with_nested, &nest));
     CHECK_INT(count(s, "SELECT count(*) FROM item WHERE id = 'outer'"), 1);
     CHECK_INT(count(s, "SELECT count(*) FROM item WHERE id = 'inner'"), 0);
+    CHECK_INT(count(s, "SELECT count(*) FROM store_kv WHERE key = 'inner'"), 0);
+    /* a nested transaction that succeeded is undone with the outer one that fails after it */
+    CHECK_OK(store_exec(s, NULL, "DELETE FROM item WHERE id = 'outer'", NULL, 0, NULL, NULL));
+    CHECK_STATUS(store_tx(s, nested_then_fail, NULL), CCZ_ERR_POLICY_REJECTED);
+    CHECK_INT(count(s, "SELECT count(*) FROM item WHERE id IN ('outer', 'inner')"), 0);
     CHECK_INT(count(s, "SELECT count(*) FROM store_kv WHERE key = 'inner'"), 0);
     /* a take and an insert commit together, or neither happens */
     CHECK_OK(store_kv_put(s, "nonce", "n", "1", 1, 0));
