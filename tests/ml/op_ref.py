@@ -109,6 +109,11 @@ def softmax(x, axis):
 
 simple("Softmax_last", "Softmax", (3, 6), lambda x: softmax(x, -1))
 simple("Softmax_axis1", "Softmax", (3, 6), lambda x: softmax(x, 1), {"axis": 1})
+# logits beyond exp's float range (e^89 overflows): the maximum must be subtracted first
+x = rand(3, 3, 6, lo=200.0, hi=1000.0)
+m = model("Softmax_large", [helper.make_node("Softmax", ["X"], ["Y"], name="Softmax_large")],
+          [vi("X", ["N", 3, 6])], [vi("Y", ["N", 3, 6])])
+case("Softmax_large", m, [x], [softmax(x.astype(np.float64), -1)])
 
 
 def softmax_2d(x, axis):  # opset < 13: over the flattened dims from axis on
