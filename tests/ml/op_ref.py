@@ -237,6 +237,20 @@ simple("MaxPool_3x3_pad", "MaxPool", (2, 7, 7), lambda x: pool_ref(x, (3, 3), (2
        {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]})
 simple("MaxPool_ceil", "MaxPool", (2, 7, 7), lambda x: pool_ref(x, (2, 2), (2, 2), ceil=True),
        {"kernel_shape": [2, 2], "strides": [2, 2], "ceil_mode": 1})
+
+
+def maxpool_dilated(x, k, d):  # stride 1, no padding: window elements d apart
+    n, c, h, w = x.shape
+    eh, ew = (k[0] - 1) * d[0] + 1, (k[1] - 1) * d[1] + 1
+    y = np.full((n, c, h - eh + 1, w - ew + 1), -np.inf)
+    for a in range(k[0]):
+        for b in range(k[1]):
+            y = np.maximum(y, x[:, :, a * d[0]:a * d[0] + h - eh + 1, b * d[1]:b * d[1] + w - ew + 1])
+    return y
+
+
+simple("MaxPool_dilated", "MaxPool", (2, 7, 7), lambda x: maxpool_dilated(x, (2, 3), (2, 2)),
+       {"kernel_shape": [2, 3], "dilations": [2, 2]})
 simple("AveragePool_2x2", "AveragePool", (3, 8, 8), lambda x: pool_ref(x, (2, 2), (2, 2), kind="avg"),
        {"kernel_shape": [2, 2], "strides": [2, 2]})
 simple("AveragePool_pad_excl", "AveragePool", (2, 7, 7),
