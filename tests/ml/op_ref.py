@@ -309,6 +309,14 @@ m = model("LinearClassifier_binary", [node], [vi("X", ["N", F_])],
           [vi("L", ["N"], TensorProto.INT64), vi("Z", ["N", 2])], ml=True)
 p = 1 / (1 + np.exp(-s))
 case("LinearClassifier_binary", m, [x], [(s > 0).astype(np.float64), np.stack([1 - p, p], 1)])
+# a score of exactly 0 is the first label's (the second needs a score above 0), at 1/2 each
+node = helper.make_node("LinearClassifier", ["X"], ["L", "Z"], name="lc", domain="ai.onnx.ml",
+                        coefficients=[0.0] * F_, intercepts=[0.0], classlabels_ints=[3, 7],
+                        post_transform="LOGISTIC")
+m = model("LinearClassifier_binary_zero", [node], [vi("X", ["N", F_])],
+          [vi("L", ["N"], TensorProto.INT64), vi("Z", ["N", 2])], ml=True)
+x = rand(2, F_)
+case("LinearClassifier_binary_zero", m, [x], [np.array([3.0, 3.0]), np.full((2, 2), 0.5)])
 T_ = 3
 coef, icpt = rand(T_, F_), rand(T_)
 node = helper.make_node("LinearRegressor", ["X"], ["Y"], name="lr", domain="ai.onnx.ml",
