@@ -299,6 +299,19 @@ for post in ("NONE", "LOGISTIC", "SOFTMAX"):
     m = model(f"LinearClassifier_{post}", [node], [vi("X", ["N", F_])],
               [vi("L", ["N"], TensorProto.INT64), vi("Z", ["N", E_])], ml=True)
     case(f"LinearClassifier_{post}", m, [x], [labels[s.argmax(1)], z])
+# SOFTMAX_ZERO: a score of exactly 0 stays 0, the others share 1
+cz, iz = rand(3, F_), rand(3)
+cz[1], iz[1] = 0, 0
+x = rand(4, F_)
+s = x.astype(np.float64) @ cz.T.astype(np.float64) + iz
+e = np.where(s != 0, np.exp(s - np.where(s != 0, s, -np.inf).max(1, keepdims=True)), 0)
+node = helper.make_node("LinearClassifier", ["X"], ["L", "Z"], name="lc", domain="ai.onnx.ml",
+                        coefficients=cz.ravel().tolist(), intercepts=iz.tolist(),
+                        classlabels_ints=[1, 2, 3], post_transform="SOFTMAX_ZERO")
+m = model("LinearClassifier_SOFTMAX_ZERO", [node], [vi("X", ["N", F_])],
+          [vi("L", ["N"], TensorProto.INT64), vi("Z", ["N", 3])], ml=True)
+case("LinearClassifier_SOFTMAX_ZERO", m, [x],
+     [np.array([1, 2, 3])[s.argmax(1)].astype(np.float64), e / e.sum(1, keepdims=True)])
 w1, b1 = rand(1, F_), rand(1)
 x = rand(9, F_)
 s = (x.astype(np.float64) @ w1.T.astype(np.float64) + b1)[:, 0]
