@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/guard.h"
+#include "core/listener.h"
 #include "ccz/kms.h"
 #include "ccz/ratls.h"
 #include "svc/kms/kms.h"
@@ -23,18 +24,11 @@
 #define ANSWER_MAX (1u << 20)
 #define DEFAULT_TIMEOUT_MS 30000
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The socket's send and receive timeouts set to what is left before the deadline; false when
  * nothing is left. */
 static bool until(SSL *ssl, int64_t deadline)
 {
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - listener_mono_ms();
     if (left <= 0)
         return false;
     struct timeval tv = {.tv_sec = (time_t)(left / 1000), .tv_usec = (long)(left % 1000) * 1000};
@@ -113,7 +107,7 @@ ccz_status kms_https(int *status, ccz_buf *answer, SSL_CTX *ctx, const char *hos
 {
     if (timeout_ms <= 0)
         timeout_ms = DEFAULT_TIMEOUT_MS;
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = listener_mono_ms() + timeout_ms;
     SSL *ssl = NULL;
     CCZ_GUARD(ccz_ratls_connect_timeout(&ssl, ctx, host_port, timeout_ms));
     ccz_buf req = CCZ_BUF_INIT, raw;

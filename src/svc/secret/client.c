@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/guard.h"
+#include "core/listener.h"
 #include "svc/secret/secret.h"
 
 ccz_status ccz_secret_ctx_use_ca_file(SSL_CTX *ctx, const char *path)
@@ -24,13 +25,6 @@ ccz_status ccz_secret_ctx_use_ca_file(SSL_CTX *ctx, const char *path)
                    "CA chain %s", path);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     return CCZ_OK;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* A server verified by a CA chain (no RA-TLS verdict) must also be the host we asked for. */
@@ -59,7 +53,7 @@ static bool wait_io(SSL *ssl, int err, int64_t deadline)
     short ev = err == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN;
     struct pollfd p = {.fd = SSL_get_fd(ssl), .events = ev};
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - listener_mono_ms();
         if (left <= 0)
             return false;
         int r = poll(&p, 1, (int)left);
@@ -204,7 +198,7 @@ ccz_status ccz_secret_get(ccz_buf *secret, SSL_CTX *ctx, const char *host_port, 
     secret->secret = true;
     if (timeout_ms <= 0)
         timeout_ms = CCZ_RATLS_TIMEOUT_MS;
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = listener_mono_ms() + timeout_ms;
     char host[256], port[6];
     CCZ_GUARD(ccz_host_port_split(host, sizeof host, port, host_port, NULL, false));
     pipe_guard g;
