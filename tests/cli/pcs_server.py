@@ -13,6 +13,14 @@ usage: pcs_server.py COLLATERAL.json LOG PORTFILE [options]
                  reached through the proxy below); pckcrl without encoding=der answers PEM
   --pck-crl E    serve the PCK CRL as E (der, pem or hex) whatever the request asks
   --root-crl E   serve the root CA CRL as E (der, pem or hex)
+  --legacy-headers
+                 name the issuer chains as the v3 API and older PCCSs do
+                 (SGX-TCB-Info-Issuer-Chain, Enclave-Identity-Issuer-Chain)
+  --no-chain-header
+                 send the PCK CRL without its issuer-chain header
+  --rootcacrl-status N
+                 answer GET rootcacrl with HTTP status N (a PCCS in trouble)
+  --bad-tcb-info serve a TCB info that is not one (a JSON array, not an object)
   --tls CERT KEY speak HTTPS with this certificate
   --proxy PORTFILE
                  also run an HTTP proxy on another loopback port: CONNECT tunnels to any host
@@ -37,6 +45,10 @@ ap.add_argument("portfile")
 ap.add_argument("--shape", choices=("pccs", "pcs"), default="pccs")
 ap.add_argument("--pck-crl", choices=("der", "pem", "hex"))
 ap.add_argument("--root-crl", choices=("der", "pem", "hex"))
+ap.add_argument("--legacy-headers", action="store_true")
+ap.add_argument("--no-chain-header", action="store_true")
+ap.add_argument("--rootcacrl-status", type=int)
+ap.add_argument("--bad-tcb-info", action="store_true")
 ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
 ap.add_argument("--proxy", metavar="PORTFILE")
 args = ap.parse_args()
@@ -108,18 +120,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         what = "/".join(parts[3:])
         if what == "pckcrl" and parts[0] == "sgx":
             asked = "der" if q.get("encoding", [""])[0] == "der" else "pem"
-            return self.reply(encode_crl(coll["pck_crl"], args.pck_crl or asked),
-                              {"SGX-PCK-CRL-Issuer-Chain": coll["pck_crl_issuer_chain"]})
+            chain = {} if args.no_chain_header else {"SGX-PCK-CRL-Issuer-Chain":
+                                                     coll["pck_crl_issuer_chain"]}
+            return self.reply(encode_crl(coll["pck_crl"], args.pck_crl or asked), chain)
         if what == "tcb":
             if q.get("fmspc", [""])[0].upper() != fmspc:
                 return self.reply(b"no such FMSPC", status=404)
-            body = '{"tcbInfo":%s,"signature":"%s"}' % (coll["tcb_info"], coll["tcb_info_signature"])
-            return self.reply(body.encode(), {"TCB-Info-Issuer-Chain": coll["tcb_info_issuer_chain"]})
+            info = '[3]' if args.bad_tcb_info else coll["tcb_info"]
+            body = '{"tcbInfo":%s,"signature":"%s"}' % (info, coll["tcb_info_signature"])
+            name = "SGX-TCB-Info-Issuer-Chain" if args.legacy_headers else "TCB-Info-Issuer-Chain"
+            return self.reply(body.encode(), {name: coll["tcb_info_issuer_chain"]})
         if what == "qe/identity":
             body = '{"enclaveIdentity":%s,"signature":"%s"}' % (coll["qe_identity"],
                                                                  coll["qe_identity_signature"])
-            return self.reply(body.encode(),
-                              {"SGX-Enclave-Identity-Issuer-Chain": coll["qe_identity_issuer_chain"]})
+            name = ("Enclave-Identity-Issuer-Chain" if args.legacy_headers
+                    else "SGX-Enclave-Identity-Issuer-Chain")
+            return self.reply(body.encode(), {name: coll["qe_identity_issuer_chain"]})
+        if what == "rootcacrl" and args.rootcacrl_status:
+            return self.reply(b"PCCS error", status=args.rootcacrl_status)
         if what == "rootcacrl" and parts[0] == "sgx" and args.shape == "pccs":
             return self.reply(encode_crl(coll["root_ca_crl"], args.root_crl or "hex"))
         return self.reply(b"not found", status=404)

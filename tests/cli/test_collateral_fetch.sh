@@ -61,6 +61,7 @@ start_server "$V/Phala-Network_dcap-qvl/sample/tdx_quote_collateral.json"
 run 0 "$CCZ" collateral fetch "$Q" --pccs "$url/sgx/certification/v4/" -o "$T/tdx.json" --no-cache
 contains "$(cat "$T/requests.log")" "/tdx/certification/v4/tcb?fmspc=B0C06F000000"
 contains "$(cat "$T/requests.log")" "/tdx/certification/v4/qe/identity"
+contains "$(cat "$T/requests.log")" "/sgx/certification/v4/pckcrl?ca=platform&encoding=der"
 run 0 "$CCZ" verify "$Q" --collateral "$T/tdx.json" --at 1752919234 --json
 jqis .tcb_status UpToDate
 jqis .tee tdx
@@ -68,10 +69,44 @@ run 2 "$CCZ" collateral fetch "$V/Phala-Network_dcap-qvl/sample/sgx_quote" --pcc
 contains "$err" "HTTP status 404"
 stop_server
 
-# CRL encodings: a PCCS that serves the root CA CRL as DER (first byte '0', last byte '3':
-# Intel's root CA CRL) and the PCK CRL as hex text
+# a damaged cache entry is fetched again and replaced
+start_server "$V/Phala-Network_dcap-qvl/sample/sgx_quote_collateral.json"
+echo '{"damaged": true' > "$T/cache/sgx-00A067110000-processor.json"
+run 0 "$CCZ" collateral fetch "$V/Phala-Network_dcap-qvl/sample/sgx_quote" --pccs "$url" \
+    -o "$T/refetched.json" --cache-dir "$T/cache" --at 1752919277
+contains "$err" "fetched"
+cmp -s "$T/sgx.json" "$T/cache/sgx-00A067110000-processor.json" || fail "the damaged cache entry stayed"
+stop_server
+
+# hostile or unusual servers, each with an SGX quote
 SQ=$V/Phala-Network_dcap-qvl/sample/sgx_quote
 SC=$V/Phala-Network_dcap-qvl/sample/sgx_quote_collateral.json
+# the v3 API's and older PCCSs' names for the issuer-chain headers
+start_server "$SC" --legacy-headers
+run 0 "$CCZ" collateral fetch "$SQ" --pccs "$url" -o "$T/legacy.json" --no-cache
+cmp -s "$T/sgx.json" "$T/legacy.json" || fail "collateral fetched with the legacy headers differs"
+stop_server
+# a PCK CRL without its issuer chain
+start_server "$SC" --no-chain-header
+run 2 "$CCZ" collateral fetch "$SQ" --pccs "$url" -o "$T/x.json" --no-cache
+contains "$err" "no SGX-PCK-CRL-Issuer-Chain header with the issuer chain"
+stop_server
+# a PCCS whose rootcacrl fails for another reason than 404: its error, no detour elsewhere
+start_server "$SC" --rootcacrl-status 500
+run 2 "$CCZ" collateral fetch "$SQ" --pccs "$url" -o "$T/x.json" --no-cache
+contains "$err" "/sgx/certification/v4/rootcacrl"
+contains "$err" "HTTP status 500"
+stop_server
+# a TCB info of the wrong shape: refused, and nothing is cached
+start_server "$SC" --bad-tcb-info
+run 2 "$CCZ" collateral fetch "$SQ" --pccs "$url" -o "$T/x.json" --cache-dir "$T/badcache"
+contains "$err" "the collateral $url served"
+[ ! -e "$T/badcache/sgx-00A067110000-processor.json" ] || fail "collateral that does not parse was cached"
+[ ! -e "$T/x.json" ] || fail "collateral that does not parse was written"
+stop_server
+
+# CRL encodings: a PCCS that serves the root CA CRL as DER (first byte '0', last byte '3':
+# Intel's root CA CRL) and the PCK CRL as hex text
 [ "$(jq -r .root_ca_crl "$SC" | tail -c 3)" = 33 ] || fail "the recorded root CA CRL no longer ends in '3'"
 same_crls() { # FILE
     for k in pck_crl root_ca_crl; do

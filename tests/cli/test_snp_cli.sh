@@ -93,6 +93,35 @@ contains "$err" "VCEK fetched"
 hwid=$(od -An -tx1 -v -j 416 -N 64 "$R" | tr -d ' \n')
 contains "$(cat "$T/kds.log")" "/vcek/v1/Milan/$hwid?blSPL=2&teeSPL=0&snpSPL=5&ucodeSPL=68"
 cmp -s "$T/vcek.der" "$K" || fail "fetched VCEK differs"
+# the KDS base URL may end in a slash; the path gets no second one
+: > "$T/kds.log"
+run 0 "$CCZ" collateral fetch "$R" --kds "$url/" --product Milan -o "$T/slash.der" --no-cache
+case "$(cat "$T/kds.log")" in //*) fail "a trailing slash in --kds doubled the path's";; esac
+# what KDS answers must be the VCEK of the report's chip at its reported TCB: the same recorded
+# VCEK is refused for a report whose chip id (at 0x1A0) or reported TCB (microcode, 0x187)
+# differs; a report that masks its chip id (key info bit 1, 0x48) cannot be looked up at all
+patched() { # NAME OFFSET BYTE
+    cp "$R" "$T/$1.bin"
+    printf "$3" | dd of="$T/$1.bin" bs=1 seek=$(($2)) conv=notrunc status=none
+}
+patched chip 0x1a0 '\x3b'
+patched tcb 0x187 '\x45'
+patched masked 0x48 '\x02'
+for r in chip tcb; do
+    run 2 "$CCZ" collateral fetch "$T/$r.bin" --kds "$url" --product Milan -o "$T/x" --no-cache
+    contains "$err" "KDS answered with a VCEK for another chip or TCB"
+done
+run 2 "$CCZ" collateral fetch "$T/masked.bin" --kds "$url" --product Milan -o "$T/x" --no-cache
+contains "$err" "masks its chip id"
+# a Turin VCEK is looked up by the first 8 bytes of the chip id, with the FMC's SPL
+: > "$T/kds.log"
+run 2 "$CCZ" collateral fetch "$R" --kds "$url" --product Turin -o "$T/x" --no-cache
+contains "$(cat "$T/kds.log")" "/vcek/v1/Turin/${hwid:0:16}?fmcSPL=2&blSPL=0&teeSPL=0&snpSPL=0&ucodeSPL=68"
+# a damaged cache entry is fetched again and replaced
+for f in "$T"/cache/*.der; do echo damaged > "$f"; done
+run 0 "$CCZ" collateral fetch "$R" --kds "$url" --product Milan -o "$T/vcek3.der" --cache-dir "$T/cache"
+contains "$err" "VCEK fetched"
+cmp -s "$T/vcek3.der" "$K" || fail "a damaged cache entry was served"
 kill $kds_pid; wait $kds_pid 2>/dev/null
 run 0 "$CCZ" collateral fetch "$R" --kds "$url" --product Milan -o "$T/vcek2.der" --cache-dir "$T/cache"
 contains "$err" "from the cache"

@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The SGX (Gramine) and TDX (configfs-tsm, /dev/tdx_guest) attesters, pointed at directories
  * that replay quotes the way the devices hand them out; and the QGS message framing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/pem.h>
@@ -127,6 +133,106 @@ static void test_configfs_tsm(void)
     ccz_buf_free(&inblob);
 }
 
+/* A configfs-tsm `generation` attribute that answers each read with the next of a list of
+ * values: a FIFO, written once per reader. The writer waits for each reader to close (inotify)
+ * before it serves the next, so every read sees exactly one value, and it gives up after 2 s
+ * without a reader (a reader that never comes must not hang the test). */
+typedef struct {
+    char path[800];
+    const char *const *values;
+    int n, served;
+} generation_feed;
+
+static void *feed_generations(void *arg)
+{
+    generation_feed *g = arg;
+    int in = inotify_init1(IN_CLOEXEC);
+    if (in < 0 || inotify_add_watch(in, g->path, IN_CLOSE_NOWRITE) < 0)
+        return NULL;
+    for (g->served = 0; g->served < g->n; g->served++) {
+        int fd = -1;
+        for (int waited = 0; fd < 0 && waited < 2000; waited++) {
+            fd = open(g->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+            if (fd < 0 && errno == ENXIO) /* no reader yet */
+                nanosleep(&(struct timespec){0, 1000000}, NULL);
+        }
+        if (fd < 0)
+            break;
+        const char *v = g->values[g->served];
+        bool ok = write(fd, v, strlen(v)) == (ssize_t)strlen(v);
+        close(fd);
+        struct pollfd p = {in, POLLIN, 0};
+        char events[4096];
+        if (!ok || poll(&p, 1, 2000) != 1 || read(in, events, sizeof events) <= 0)
+            break;
+    }
+    close(in);
+    return NULL;
+}
+
+/* tee_tsm_report with `generation` fed by a FIFO; returns how many values were read. */
+static int tsm_with_generations(ccz_status *s, const char *root, const char *entry_dir,
+                                const tee_tsm_request *rq, ccz_buf *out, const char *const *values,
+                                int n)
+{
+    generation_feed g = {.values = values, .n = n};
+    snprintf(g.path, sizeof g.path, "%s/generation", entry_dir);
+    unlink(g.path);
+    CHECK(mkfifo(g.path, 0600) == 0);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, feed_generations, &g) == 0);
+    ccz_buf_reset(out);
+    *s = tee_tsm_report(root, rq, out, NULL);
+    pthread_join(t, NULL);
+    return g.served;
+}
+
+static void test_tsm_rounds(void)
+{
+    uint8_t rd[64] = {7};
+    char root[512], entry[700], path[800];
+    snprintf(root, sizeof root, "%s/tsm", test_tmpdir());
+    snprintf(entry, sizeof entry, "%s/sys/kernel/config/tsm/report/r", root);
+    put(entry, "provider", CCZ_SPAN("sev_guest\n", 10));
+    put(entry, "outblob", CCZ_SPAN("REPORT", 6));
+    tee_tsm_request rq = {"sev_guest", rd, 0, "r"};
+    ccz_buf out = CCZ_BUF_INIT, text = CCZ_BUF_INIT;
+    ccz_status s;
+    /* another writer between the two reads of the first round: a second round, which holds */
+    static const char *const once[] = {"1\n", "2\n", "2\n", "2\n"};
+    CHECK_INT(tsm_with_generations(&s, root, entry, &rq, &out, once, 4), 4);
+    CHECK_OK(s);
+    CHECK(out.len == 6 && memcmp(out.ptr, "REPORT", 6) == 0); /* one round's outblob, not two */
+    /* the VMPL asked for is written, level 0 included */
+    snprintf(path, sizeof path, "%s/privlevel", entry);
+    CHECK_OK(ccz_file_read(&text, path, 0));
+    CHECK(text.len == 2 && memcmp(text.ptr, "0\n", 2) == 0);
+    /* a generation that changes in every round: three rounds, then a refusal */
+    static const char *const always[] = {"1", "2", "3", "4", "5", "6"};
+    CHECK_INT(tsm_with_generations(&s, root, entry, &rq, &out, always, 6), 6);
+    CHECK_STATUS(s, CCZ_ERR_TEE_UNAVAILABLE);
+    CHECK_CONTAINS(ccz_error_detail(), "kept changing under us");
+    /* a generation that is not a number */
+    static const char *const junk[] = {"7x\n"};
+    CHECK_INT(tsm_with_generations(&s, root, entry, &rq, &out, junk, 1), 1);
+    CHECK_STATUS(s, CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "holds '7x', not a number");
+    /* an auxblob beyond the 1 MiB bound is an error, not a missing certificate table */
+    snprintf(path, sizeof path, "%s/generation", entry);
+    unlink(path);
+    put(entry, "generation", CCZ_SPAN("5\n", 2));
+    ccz_buf big = CCZ_BUF_INIT, aux = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_reserve(&big, (1u << 20) + 1));
+    big.len = (1u << 20) + 1;
+    memset(big.ptr, 'a', big.len);
+    put(entry, "auxblob", ccz_buf_span(&big));
+    CHECK_STATUS(tee_tsm_report(root, &rq, &out, &aux), CCZ_ERR_TOO_LARGE);
+    ccz_buf_free(&big);
+    ccz_buf_free(&aux);
+    ccz_buf_free(&out);
+    ccz_buf_free(&text);
+}
+
 static void test_tdx_guest_device(void)
 {
     uint8_t rd[64] = {0};
@@ -226,6 +332,37 @@ static void test_snp_configfs(void)
     ccz_buf_free(&certs);
 }
 
+/* The GUIDs of the host's certificate table (GHCB specification, mixed-endian). */
+static const uint8_t table_guid_vlek[16] = {0xc2, 0x4b, 0x07, 0xa8, 0x5a, 0xa2, 0x3e, 0x48,
+                                            0xaa, 0xe6, 0x39, 0xc0, 0x45, 0xa0, 0xb8, 0xa1};
+static const uint8_t table_guid_ask[16] = {0x79, 0xb3, 0xb7, 0x4a, 0xac, 0xbb, 0xe4, 0x4f,
+                                           0xa0, 0x2f, 0x05, 0xae, 0xf3, 0x27, 0xc7, 0x82};
+static const uint8_t table_guid_ark[16] = {0xa4, 0x06, 0xb4, 0xc0, 0x03, 0xa8, 0x52, 0x49,
+                                           0x97, 0x43, 0x3f, 0xb6, 0x01, 0x4c, 0xd0, 0xae};
+
+/* A certificate table whose n entries all point at one certificate after the zero entry. */
+static void cert_table(ccz_buf *t, const uint8_t *const *guids, int n, ccz_span der)
+{
+    ccz_buf_reset(t);
+    uint32_t at = (uint32_t)(n + 1) * 24;
+    for (int i = 0; i < n; i++) {
+        CHECK_OK(ccz_buf_append(t, guids[i], 16));
+        CHECK_OK(ccz_buf_append_u32le(t, at));
+        CHECK_OK(ccz_buf_append_u32le(t, (uint32_t)der.len));
+    }
+    uint8_t zero[24] = {0};
+    CHECK_OK(ccz_buf_append(t, zero, 24));
+    CHECK_OK(ccz_buf_append(t, der.ptr, der.len));
+}
+
+static int pem_count(const ccz_buf *b)
+{
+    int n = 0;
+    for (size_t i = 0; i + 27 <= b->len; i++)
+        n += memcmp(b->ptr + i, "-----BEGIN CERTIFICATE-----", 27) == 0;
+    return n;
+}
+
 static void test_snp_cert_table(void)
 {
     /* a table with a VCEK-tagged certificate (a forged one stands in) and an unknown GUID */
@@ -258,6 +395,31 @@ static void test_snp_cert_table(void)
     table.ptr[43] = 0xff; /* the VCEK entry's offset */
     CHECK_STATUS(ccz_snp_cert_table(&vek, &chain, ccz_buf_span(&table)), CCZ_ERR_TRUNCATED);
     CHECK_STATUS(ccz_snp_cert_table(&vek, &chain, CCZ_SPAN(table.ptr, 30)), CCZ_ERR_TRUNCATED);
+    /* a VLEK is the VEK too; the ASK and ARK go to the chain */
+    ccz_span cert = CCZ_SPAN(p, (size_t)n);
+    static const uint8_t *const vlek_ask_ark[] = {table_guid_vlek, table_guid_ask, table_guid_ark};
+    cert_table(&table, vlek_ask_ark, 3, cert);
+    ccz_buf_reset(&vek);
+    CHECK_OK(ccz_snp_cert_table(&vek, &chain, ccz_buf_span(&table)));
+    CHECK_INT(pem_count(&vek), 1);
+    CHECK_INT(pem_count(&chain), 2);
+    /* a chain without a VEK */
+    ccz_buf_reset(&vek);
+    ccz_buf_reset(&chain);
+    cert_table(&table, vlek_ask_ark + 1, 2, cert);
+    CHECK_STATUS(ccz_snp_cert_table(&vek, &chain, ccz_buf_span(&table)), CCZ_ERR_NOT_FOUND);
+    CHECK_CONTAINS(ccz_error_detail(), "holds no VCEK or VLEK");
+    /* 32 entries are read; a 33rd is one too many */
+    const uint8_t *many[33];
+    for (int i = 0; i < 33; i++)
+        many[i] = vcek_guid;
+    cert_table(&table, many, 32, cert);
+    ccz_buf_reset(&vek);
+    CHECK_OK(ccz_snp_cert_table(&vek, &chain, ccz_buf_span(&table)));
+    CHECK_INT(pem_count(&vek), 32);
+    cert_table(&table, many, 33, cert);
+    CHECK_STATUS(ccz_snp_cert_table(&vek, &chain, ccz_buf_span(&table)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "too many entries");
     OPENSSL_free(p);
     ccz_buf_free(&der);
     ccz_buf_free(&table);
@@ -270,5 +432,5 @@ static void cleanup(void)
     forge_free(F);
 }
 
-TEST_MAIN(T(test_gramine), T(test_configfs_tsm), T(test_tdx_guest_device), T(test_qgs_messages),
-          T(test_snp_configfs), T(test_snp_cert_table), T(cleanup))
+TEST_MAIN(T(test_gramine), T(test_configfs_tsm), T(test_tsm_rounds), T(test_tdx_guest_device),
+          T(test_qgs_messages), T(test_snp_configfs), T(test_snp_cert_table), T(cleanup))
