@@ -20,14 +20,6 @@ static const char apikey[] = "44RPFy3SEqLbAahaP9PXSGQ6ABB6gctr";
 /* ---- the scripted KMS ------------------------------------------------------------------------
  * Its certificate is tls_fake's: from the CA file, for 127.0.0.1 by its IP SAN only. */
 
-/* An HTTP request is whole with its head and Content-Length bytes of body. */
-static bool http_whole(const char *req, size_t len)
-{
-    const char *end = strstr(req, "\r\n\r\n");
-    const char *cl = strstr(req, "Content-Length: ");
-    return end && cl && len >= (size_t)(end + 4 - req) + strtoul(cl + 16, NULL, 10);
-}
-
 typedef struct {
     tls_fake tls;
     char url[80];
@@ -35,7 +27,7 @@ typedef struct {
 
 static void fake_start(fake_kms *f)
 {
-    f->tls.request_whole = http_whole;
+    f->tls.request_whole = tls_fake_http_whole;
     tls_fake_start(&f->tls);
     snprintf(f->url, sizeof f->url, "https://%s/ehsm", f->tls.addr);
 }

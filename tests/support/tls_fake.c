@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -61,8 +62,28 @@ const tls_certs *tls_certs_get(void)
     return &c;
 }
 
+bool tls_fake_http_whole(const char *req, size_t len)
+{
+    const char *end = strstr(req, "\r\n\r\n");
+    if (!end)
+        return false;
+    const char *cl = strcasestr(req, "\r\nContent-Length: ");
+    size_t body = cl && cl < end ? strtoul(cl + 18, NULL, 10) : 0;
+    return len >= (size_t)(end + 4 - req) + body;
+}
+
+static void write_all(SSL *ssl, const char *a, size_t n)
+{
+    size_t w = 0;
+    while (n && SSL_write_ex(ssl, a, n, &w) == 1) {
+        a += w;
+        n -= w;
+    }
+}
+
 static void read_request(tls_fake *f, SSL *ssl)
 {
+    f->request_start = f->request_len;
     for (;;) {
         size_t got = 0;
         if (f->request_len + 1 >= sizeof f->request ||
@@ -71,7 +92,8 @@ static void read_request(tls_fake *f, SSL *ssl)
             return;
         f->request_len += got;
         f->request[f->request_len] = 0;
-        if (!f->request_whole || f->request_whole(f->request, f->request_len))
+        if (!f->request_whole ||
+            f->request_whole(f->request + f->request_start, f->request_len - f->request_start))
             return;
     }
 }
@@ -89,6 +111,10 @@ static void *serve(void *arg)
     SSL_set_fd(ssl, c);
     f->handshake_done = SSL_accept(ssl) == 1;
     if (f->handshake_done) {
+        for (int i = 0; i < (int)CCZ_ARRAY_LEN(f->before) && f->before[i]; i++) {
+            read_request(f, ssl);
+            write_all(ssl, f->before[i], strlen(f->before[i]));
+        }
         read_request(f, ssl);
         if (f->mode == TLS_FAKE_SILENT) { /* reads on, answering nothing, until the client
                                               closes (or 10 s pass) */
@@ -97,12 +123,13 @@ static void *serve(void *arg)
             while (SSL_read_ex(ssl, sink, sizeof sink, &got) == 1) {
             }
         } else {
-            const char *a = f->answer ? f->answer : "";
-            size_t n = f->answer_len ? f->answer_len : strlen(a), w = 0;
-            while (n && SSL_write_ex(ssl, a, n, &w) == 1) {
-                a += w;
-                n -= w;
-            }
+            size_t n = 0;
+            char *made = f->answer_for ? f->answer_for(f->request, f->request_len, &n) : NULL;
+            const char *a = made ? made : f->answer ? f->answer : "";
+            if (!made)
+                n = f->answer_len ? f->answer_len : strlen(a);
+            write_all(ssl, a, n);
+            free(made);
             if (f->mode == TLS_FAKE_ANSWER)
                 SSL_shutdown(ssl);
         }

@@ -48,11 +48,16 @@ typedef struct {
     const test_cert *cert; /* NULL: tls_certs_get()->good */
     const char *answer;
     size_t answer_len; /* 0: strlen(answer) */
+    /* answers to the requests before the last, in order, NULL-ended (none by default): a
+     * connection of several exchanges; the mode and answer are the last one's */
+    const char *before[4];
+    /* when set, makes the last answer (malloc'd; its length in *len) from the requests so far */
+    char *(*answer_for)(const char *requests, size_t len, size_t *answer_len);
     /* whether the request so far is whole (NULL: any byte makes it whole) */
     bool (*request_whole)(const char *request, size_t len);
-    /* what the server saw */
-    char request[8192];
-    size_t request_len;
+    /* what the server saw: every request, one after another */
+    char request[16384];
+    size_t request_len, request_start;
     bool handshake_done;
     /* set by tls_fake_start */
     char addr[64]; /* "127.0.0.1:PORT" */
@@ -60,6 +65,10 @@ typedef struct {
     SSL_CTX *ctx;
     pthread_t thread;
 } tls_fake;
+
+/* An HTTP/1.1 request is whole with its head and its Content-Length bytes of body (none
+ * without the header). */
+bool tls_fake_http_whole(const char *request, size_t len);
 
 /* Listens and serves one connection in a thread; tls_fake_stop waits for it (a server no client
  * reached stops waiting). SIGPIPE is ignored from the first start on: a client that stops

@@ -48,7 +48,6 @@ static ccz_status request(session *s, long *status, ccz_buf *body, const char *m
         curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, json);
     else
         curl_easy_setopt(s->curl, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(s->curl, CURLOPT_CUSTOMREQUEST, method);
     CURLcode rc = curl_easy_perform(s->curl);
     CCZ_ENSURE(rc == CURLE_OK, CCZ_ERR_NETWORK, "KBS %s: %s", url, curl_easy_strerror(rc));
     curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, status);
@@ -175,8 +174,8 @@ ccz_status ccz_kbs_get_resource(ccz_buf *out, const ccz_attester *a, const char 
     long status;
     CCZ_GUARD_GOTO(request(&s, &status, &body, "GET", rpath, NULL), st, out);
     st = jose_jwe_decrypt(out, key, (const char *)body.ptr, body.len);
-    if (st != CCZ_OK)
-        st = ccz_fail_context(st == CCZ_ERR_BAD_SIGNATURE ? CCZ_ERR_PROTOCOL : st,
+    if (st != CCZ_OK) /* not a JWE, or not one for this key: not the protocol's answer */
+        st = ccz_fail_context(st == CCZ_ERR_NOMEM ? st : CCZ_ERR_PROTOCOL,
                               "KBS resource %s: the JWE", path);
     if (st == CCZ_OK && o->token)
         st = ccz_buf_append_str(o->token, (const char *)token.ptr);
