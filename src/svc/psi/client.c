@@ -33,6 +33,8 @@ typedef struct {
     ccz_buf items; /* 2-byte length, bytes */
     size_t n;
     ccz_status failed;
+    char why[256]; /* the failure's detail, kept: the call goes on and the RPC layer's own
+                    * errors (reading frames) would overwrite it */
     ccz_psi_join_result *out;
 } collected;
 
@@ -52,6 +54,8 @@ static void on_results(const ProtobufCMessage *m, void *payload)
             c->failed = ccz_buf_append(&c->items, d->data, d->len);
         c->n++;
     }
+    if (c->failed && !c->why[0])
+        snprintf(c->why, sizeof c->why, "%s", ccz_error_detail());
 }
 
 static void on_done(const ccz_rpc_status *st, void *payload)
@@ -176,15 +180,15 @@ ccz_status ccz_psi_join(ccz_rpc_channel *ch, const ccz_psi_join_opts *o, const c
     Psi__CalPsiRequest cp = PSI__CAL_PSI_REQUEST__INIT;
     cp.client_name = (char *)o->name;
     cp.is_chief = o->chief;
-    collected c = {CCZ_BUF_INIT, 0, CCZ_OK, out};
+    collected c = {CCZ_BUF_INIT, 0, CCZ_OK, "", out};
     ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, o->deadline_ms, NULL};
     ccz_rpc_stream *st;
     s = ccz_rpc_start(ch, &st, "/psi.PSI/CalPsiStream", &cp.base, &psi__results__descriptor, &co,
                       on_results, on_done, &c);
     if (s == CCZ_OK)
         s = ccz_rpc_channel_run(ch);
-    if (s == CCZ_OK)
-        s = c.failed;
+    if (s == CCZ_OK && c.failed)
+        s = ccz_fail(c.failed, "%s", c.why);
     if (s == CCZ_OK && out->code == CCZ_RPC_OK)
         s = deliver(o, &c, out);
     ccz_buf_free(&c.items);
