@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The client of encrypted LR inference (ccz_he_lr_infer, src/svc/he_lr/client.c) against a
+ * server played by the test: inference.Inference on a plaintext gRPC server whose InitCtx
+ * answer and Infer answers each case scripts. An Infer answer may echo the batch's first
+ * ciphertext back, which the client must decrypt to that feature's values at the right rows:
+ * so the batching (4096 rows per call at N = 8192), the level the server asked for, and the
+ * decryption are checked without a model. Hostile answers (another feature count, a level off
+ * the chain, two results or none, bytes that are no ciphertext, a failing call) each end the
+ * run with their status and no probabilities. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccz/ccz.h"
+#include "ccz/he_lr.h"
+#include "he_lr.pb-c.h"
+#include "rpc_fixture.h"
+#include "test.h"
+
+#define ROWS 5000 /* two batches: 4096 and 904 rows */
+#define FEATURES 2
+
+typedef enum { ECHO, TWO_RESULTS, NO_RESULT, JUNK, FAIL_FIRST } infer_answer;
+
+typedef struct {
+    /* the script */
+    int features, level, init_code;
+    infer_answer infer;
+    /* what the server saw */
+    int infer_calls;
+    int32_t security_level, batches, batch_size;
+    double scale;
+    size_t n_data, params_len;
+} script;
+
+static void on_init(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload)
+{
+    script *s = payload;
+    const Inference__InitCtxRequest *q = (const Inference__InitCtxRequest *)m;
+    s->security_level = q->security_level;
+    s->scale = q->scale;
+    s->params_len = q->params.len;
+    if (s->init_code) {
+        CHECK_OK(ccz_rpc_finish(call, s->init_code, "no context for you"));
+        return;
+    }
+    Inference__InitCtxReply r = INFERENCE__INIT_CTX_REPLY__INIT;
+    r.features = s->features;
+    r.level = s->level;
+    CHECK_OK(ccz_rpc_reply(call, &r.base));
+}
+
+static void on_infer(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload)
+{
+    script *s = payload;
+    const Inference__InferRequest *q = (const Inference__InferRequest *)m;
+    s->infer_calls++;
+    s->n_data = q->n_data;
+    s->batches = q->batches;
+    s->batch_size = q->batch_size;
+    CHECK_OK(ccz_rpc_call_add_trailer(call, "ccz-he-lr-times", CCZ_SPAN("eval 1 ms", 9)));
+    if (s->infer == FAIL_FIRST) {
+        CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_RESOURCE_EXHAUSTED, "too many batches"));
+        return;
+    }
+    ProtobufCBinaryData junk = {4, (uint8_t *)"junk"};
+    ProtobufCBinaryData res[2] = {q->n_data ? q->data[0] : junk, q->n_data ? q->data[0] : junk};
+    Inference__InferReply r = INFERENCE__INFER_REPLY__INIT;
+    r.result = res;
+    r.n_result = s->infer == TWO_RESULTS ? 2 : s->infer == NO_RESULT ? 0 : 1;
+    if (s->infer == JUNK)
+        res[0] = junk;
+    CHECK_OK(ccz_rpc_reply(call, &r.base));
+}
+
+static ccz_he_lr_data data;
+
+static ccz_status infer(script *s, ccz_he_lr_infer_result *r)
+{
+    ccz_rpc_server *srv;
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.max_message = CCZ_HE_LR_MAX_MESSAGE;
+    CHECK_OK(ccz_rpc_server_new(&srv, &so));
+    const ccz_rpc_handler handlers[] = {on_init, on_infer};
+    CHECK_OK(ccz_rpc_server_add_service(srv, &inference__inference__descriptor, handlers, s));
+    pthread_t thread;
+    char target[64];
+    rpc_serve(srv, &thread, target);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    co.max_message = CCZ_HE_LR_MAX_MESSAGE;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, target, &co));
+    ccz_he_lr_infer_opts o = CCZ_HE_LR_INFER_OPTS_INIT;
+    o.deadline_ms = 30000;
+    o.threads = 1;
+    ccz_status st = ccz_he_lr_infer(ch, &o, &data, r);
+    ccz_rpc_channel_free(ch);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+    return st;
+}
+
+static void setup(void)
+{
+    data.rows = ROWS;
+    data.features = FEATURES;
+    data.x = malloc(ROWS * FEATURES * sizeof *data.x);
+    data.y = calloc(ROWS, 1);
+    for (size_t i = 0; i < ROWS; i++) {
+        data.x[i * FEATURES] = sin((double)i) * 0.9; /* each row its own value */
+        data.x[i * FEATURES + 1] = 0.5;
+    }
+}
+
+static void test_echo(void)
+{
+    ccz_he_lr_infer_result r, low;
+    script s = {.features = FEATURES, .infer = ECHO};
+    CHECK_OK(infer(&s, &r));
+    CHECK_INT(r.code, 0);
+    CHECK_INT(r.rows, ROWS);
+    CHECK_INT(s.infer_calls, 2);
+    CHECK_INT(s.n_data, FEATURES);
+    CHECK(s.batches == 1 && s.batch_size == FEATURES);
+    CHECK_INT(s.security_level, 128);
+    CHECK(s.scale == ldexp(1.0, 45));
+    CHECK(s.params_len > 0 && r.params_bytes == s.params_len);
+    CHECK_STR(r.server_times, "eval 1 ms");
+    double worst = 0;
+    for (size_t i = 0; r.p && i < ROWS; i++)
+        worst = fmax(worst, fabs(r.p[i] - data.x[i * FEATURES]));
+    CHECK(r.p && worst < 1e-6);
+    unsigned top = r.level;
+    CHECK_INT(top, 4); /* level 0 from the server: the chain's top */
+    /* a level the server asks for is the level the data is encrypted at: fewer primes, fewer
+     * bytes, and still the same values */
+    s = (script){.features = 0, .level = 1, .infer = ECHO};
+    CHECK_OK(infer(&s, &low));
+    CHECK_INT(low.level, 1);
+    CHECK(low.data_bytes > 0 && low.data_bytes * 2 < r.data_bytes);
+    worst = 0;
+    for (size_t i = 0; low.p && i < ROWS; i++)
+        worst = fmax(worst, fabs(low.p[i] - data.x[i * FEATURES]));
+    CHECK(low.p && worst < 1e-6);
+    ccz_he_lr_infer_result_free(&r);
+    ccz_he_lr_infer_result_free(&low);
+}
+
+static void test_hostile_server(void)
+{
+    const struct {
+        const char *what;
+        script s;
+        ccz_status want;
+        const char *detail;
+    } cases[] = {
+        {"another feature count",
+         {.features = 3},
+         CCZ_ERR_INVALID_ARGUMENT,
+         "the server's model has 3 features, the data 2"},
+        {"a level above the chain",
+         {.level = 5},
+         CCZ_ERR_PROTOCOL,
+         "the server asks for level 5; the chain has 4 data primes"},
+        {"a negative level", {.level = -1}, CCZ_ERR_PROTOCOL, "asks for level -1"},
+        {"two results for a batch",
+         {.infer = TWO_RESULTS},
+         CCZ_ERR_PROTOCOL,
+         "the server answered 2 ciphertexts for one batch"},
+        {"no result",
+         {.infer = NO_RESULT},
+         CCZ_ERR_PROTOCOL,
+         "the server answered 0 ciphertexts for one batch"},
+        {"bytes that are no ciphertext", {.infer = JUNK}, CCZ_ERR_TRUNCATED, "the server's result"},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {
+        test_name = cases[i].what;
+        script s = cases[i].s;
+        ccz_he_lr_infer_result r;
+        CHECK_STATUS(infer(&s, &r), cases[i].want);
+        CHECK_CONTAINS(ccz_error_detail(), cases[i].detail);
+        CHECK_INT(r.rows, 0);
+        ccz_he_lr_infer_result_free(&r);
+    }
+    test_name = __func__;
+    /* a failing call ends the run with its code, and no later call is made */
+    script s = {.init_code = CCZ_RPC_FAILED_PRECONDITION};
+    ccz_he_lr_infer_result r;
+    CHECK_OK(infer(&s, &r));
+    CHECK_INT(r.code, CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_STR(r.method, "InitCtx");
+    CHECK_STR(r.message, "no context for you");
+    CHECK_INT(s.infer_calls, 0);
+    CHECK(r.p == NULL && r.rows == 0);
+    ccz_he_lr_infer_result_free(&r);
+    s = (script){.infer = FAIL_FIRST};
+    CHECK_OK(infer(&s, &r));
+    CHECK_INT(r.code, CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(r.method, "Infer");
+    CHECK_INT(s.infer_calls, 1);
+    CHECK_INT(r.rows, 0);
+    ccz_he_lr_infer_result_free(&r);
+}
+
+static void cleanup(void)
+{
+    free(data.x);
+    free(data.y);
+}
+
+TEST_MAIN(T(setup), T(test_echo), T(test_hostile_server), T(cleanup))
