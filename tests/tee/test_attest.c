@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -134,13 +135,14 @@ static void test_configfs_tsm(void)
 }
 
 /* A configfs-tsm `generation` attribute that answers each read with the next of a list of
- * values: a FIFO, written once per reader. The writer waits for each reader to close (inotify)
- * before it serves the next, so every read sees exactly one value, and it gives up after 2 s
- * without a reader (a reader that never comes must not hang the test). */
+ * values, then the last again until the test is done: a FIFO, written once per reader. The
+ * writer waits for each reader to close (inotify) before it serves the next, so every read sees
+ * exactly one value, and a reader never waits for a writer that is gone. */
 typedef struct {
     char path[800];
     const char *const *values;
     int n, served;
+    atomic_bool done;
 } generation_feed;
 
 static void *feed_generations(void *arg)
@@ -149,21 +151,19 @@ static void *feed_generations(void *arg)
     int in = inotify_init1(IN_CLOEXEC);
     if (in < 0 || inotify_add_watch(in, g->path, IN_CLOSE_NOWRITE) < 0)
         return NULL;
-    for (g->served = 0; g->served < g->n; g->served++) {
-        int fd = -1;
-        for (int waited = 0; fd < 0 && waited < 2000; waited++) {
-            fd = open(g->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-            if (fd < 0 && errno == ENXIO) /* no reader yet */
-                nanosleep(&(struct timespec){0, 1000000}, NULL);
+    while (!atomic_load(&g->done)) {
+        int fd = open(g->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) { /* no reader yet (ENXIO) */
+            nanosleep(&(struct timespec){0, 1000000}, NULL);
+            continue;
         }
-        if (fd < 0)
-            break;
-        const char *v = g->values[g->served];
+        const char *v = g->values[g->served < g->n ? g->served : g->n - 1];
         bool ok = write(fd, v, strlen(v)) == (ssize_t)strlen(v);
         close(fd);
+        g->served++;
         struct pollfd p = {in, POLLIN, 0};
         char events[4096];
-        if (!ok || poll(&p, 1, 2000) != 1 || read(in, events, sizeof events) <= 0)
+        if (!ok || poll(&p, 1, 5000) != 1 || read(in, events, sizeof events) <= 0)
             break;
     }
     close(in);
@@ -176,6 +176,7 @@ static int tsm_with_generations(ccz_status *s, const char *root, const char *ent
                                 int n)
 {
     generation_feed g = {.values = values, .n = n};
+    atomic_init(&g.done, false);
     snprintf(g.path, sizeof g.path, "%s/generation", entry_dir);
     unlink(g.path);
     CHECK(mkfifo(g.path, 0600) == 0);
@@ -183,6 +184,7 @@ static int tsm_with_generations(ccz_status *s, const char *root, const char *ent
     CHECK(pthread_create(&t, NULL, feed_generations, &g) == 0);
     ccz_buf_reset(out);
     *s = tee_tsm_report(root, rq, out, NULL);
+    atomic_store(&g.done, true);
     pthread_join(t, NULL);
     return g.served;
 }
