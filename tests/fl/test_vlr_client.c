@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A party of the hetero-LR service (ccz_fl_vlr_run, src/svc/fl/hetero_client.c) against an
+ * arbiter played by the test: heterolr.Arbiter on a plaintext gRPC server that holds the
+ * Paillier key, answers each step with encryptions of zero (zero residuals, zero scores from the
+ * hosts) and decrypts the party's masked gradients as the real arbiter does, unless the case
+ * scripts otherwise. The party (a host, and the guest) must keep to the steps, stop when told,
+ * and refuse a key that is not one, a plan out of range, ids it does not have, and ciphertexts
+ * or plaintexts the arbiter should not send: too few, empty or zero, n^2 or beyond, longer than
+ * n^2, a plaintext of n; and an arbiter that does not stop after its epochs. */
+#include <gmp.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccz/ccz.h"
+#include "ccz/fl.h"
+#include "hetero_lr.pb-c.h"
+#include "rpc_fixture.h"
+#include "test.h"
+
+#define ROWS 6
+
+static ccz_paillier_key *key;
+
+typedef enum { GOOD, FEW, ZERO, N2, LONG } cipher_fault;
+
+typedef struct {
+    /* the script */
+    const char *n_bytes; /* instead of the key's modulus (NULL: the key's) */
+    int64_t ids[ROWS + 1];
+    size_t n_ids;
+    int epochs, batch;
+    double alpha, lr, momentum;
+    cipher_fault residuals; /* host: Forward's answer; guest: HostForwards' */
+    bool plain_n;           /* a decrypted gradient of n */
+    bool never_stop;
+    size_t host_scores; /* the guest's HostScores (0: ROWS) */
+    /* what the arbiter saw */
+    char role[8];
+    int forwards, gradients, scores, finishes;
+    size_t n_forward, n_scores, n_residuals;
+    bool square;
+} script;
+
+static void put_mpz(ProtobufCBinaryData *b, const mpz_t x)
+{
+    b->data = mpz_export(NULL, &b->len, 1, 1, 1, 0, x);
+}
+
+/* count encryptions of zero, one spoiled as the script says */
+static size_t ciphertexts(ProtobufCBinaryData *out, size_t count, cipher_fault f)
+{
+    mpz_t c, zero, n2;
+    mpz_inits(c, zero, n2, NULL);
+    ccz_paillier_pub_n(n2, ccz_paillier_key_pub(key));
+    mpz_mul(n2, n2, n2);
+    for (size_t i = 0; i < count; i++) {
+        CHECK_OK(ccz_paillier_encrypt(c, ccz_paillier_key_pub(key), zero));
+        if (i == 1 && f == ZERO)
+            mpz_set_ui(c, 0);
+        if (i == 1 && f == N2)
+            mpz_set(c, n2);
+        if (i == 1 && f == LONG)
+            mpz_mul_2exp(c, n2, 8);
+        put_mpz(&out[i], c);
+    }
+    mpz_clears(c, zero, n2, NULL);
+    return f == FEW ? count - 1 : count;
+}
+
+static void free_all(ProtobufCBinaryData *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(b[i].data);
+}
+
+static void on_join(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload)
+{
+    script *s = payload;
+    snprintf(s->role, sizeof s->role, "%s", ((const Heterolr__JoinRequest *)m)->role);
+    mpz_t n;
+    mpz_init(n);
+    ccz_paillier_pub_n(n, ccz_paillier_key_pub(key));
+    Heterolr__JoinReply r = HETEROLR__JOIN_REPLY__INIT;
+    if (s->n_bytes)
+        r.n = (ProtobufCBinaryData){strlen(s->n_bytes), (uint8_t *)s->n_bytes};
+    else
+        put_mpz(&r.n, n);
+    r.ids = s->ids;
+    r.n_ids = s->n_ids;
+    r.epochs = s->epochs;
+    r.batch_size = s->batch;
+    r.alpha = s->alpha;
+    r.learning_rate = s->lr;
+    r.momentum = s->momentum;
+    r.hosts = 1;
+    CHECK_OK(ccz_rpc_reply(call, &r.base));
+    if (!s->n_bytes)
+        free(r.n.data);
+    mpz_clear(n);
+}
+
+static void on_forward(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload)
+{
+    script *s = payload;
+    const Heterolr__ForwardRequest *q = (const Heterolr__ForwardRequest *)m;
+    s->forwards++;
+    s->n_forward = q->n_forward;
+    s->square = q->square.len > 0;
+    ProtobufCBinaryData v[ROWS];
+    Heterolr__Ciphertexts r = HETEROLR__CIPHERTEXTS__INIT;
+    r.values = v;
+    r.n_values = ciphertexts(v, q->n_forward <= ROWS ? q->n_forward : ROWS, s->residuals);
+    CHECK_OK(ccz_rpc_reply(call, &r.base));
+    free_all(v, q->n_forward <= ROWS ? q->n_forward : ROWS);
+}
+
+static void on_host_forwards(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload)
+{
+    (void)m;
+    script *s = payload;
+    s->forwards++;
+    ProtobufCBinaryData v[ROWS + 1];
+    Heterolr__ForwardReply r = HETEROLR__FORWARD_REPLY__INIT;
+    r.forward = v;
+    r.n_forward = ciphertexts(v, ROWS + 1, s->residuals) - 1; /* the last is the square */
+    r.square = v[ROWS];
+    CHECK_OK(ccz_rpc_reply(call, &r.base));
+    free_all(v, ROWS + 1);
+}
+
+static void on_residuals(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload)
+{
+    script *s = payload;
+    const Heterolr__ResidualsRequest *q = (const Heterolr__ResidualsRequest *)m;
+    s->n_residuals = q->n_residuals;
+    s->square = q->loss.len > 0;
+    Heterolr__Empty r = HETEROLR__EMPTY__INIT;
+    CHECK_OK(ccz_rpc_reply(call, &r.base));
+}
+
+static void on_gradient(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload)
+{
+    script *s = payload;
+    const Heterolr__GradientRequest *q = (const Heterolr__GradientRequest *)m;
+    s->gradients++;
+    ProtobufCBinaryData p[16];
+    size_t n = q->n_masked < 16 ? q->n_masked : 16;
+    mpz_t c, x;
+    mpz_inits(c, x, NULL);
+    for (size_t i = 0; i < n; i++) {
+        mpz_import(c, q->masked[i].len, 1, 1, 1, 0, q->masked[i].data);
+        CHECK_OK(ccz_paillier_decrypt(x, key, c));
+        if (i == 0 && s->plain_n)
+            ccz_paillier_pub_n(x, ccz_paillier_key_pub(key));
+        put_mpz(&p[i], x);
+    }
+    mpz_clears(c, x, NULL);
+    Heterolr__GradientReply r = HETEROLR__GRADIENT_REPLY__INIT;
+    r.plain = p;
+    r.n_plain = n;
+    r.stop = !s->never_stop;
+    r.loss = 0.5;
+    CHECK_OK(ccz_rpc_reply(call, &r.base));
+    free_all(p, n);
+}
+
+static void on_scores(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload)
+{
+    script *s = payload;
+    s->scores++;
+    s->n_scores = ((const Heterolr__ScoresRequest *)m)->n_scores;
+    Heterolr__Empty r = HETEROLR__EMPTY__INIT;
+    CHECK_OK(ccz_rpc_reply(call, &r.base));
+}
+
+static void on_host_scores(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload)
+{
+    (void)m;
+    script *s = payload;
+    s->scores++;
+    double u[ROWS + 1] = {0};
+    Heterolr__ScoresRequest r = HETEROLR__SCORES_REQUEST__INIT;
+    r.scores = u;
+    r.n_scores = s->host_scores ? s->host_scores : ROWS;
+    CHECK_OK(ccz_rpc_reply(call, &r.base));
+}
+
+static void on_finish(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload)
+{
+    (void)m;
+    ((script *)payload)->finishes++;
+    Heterolr__Empty r = HETEROLR__EMPTY__INIT;
+    CHECK_OK(ccz_rpc_reply(call, &r.base));
+}
+
+static ccz_ml_dataset host_data, guest_data;
+
+static ccz_status run(script *s, bool guest, ccz_fl_vlr_run_result *out)
+{
+    ccz_rpc_server *srv;
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    CHECK_OK(ccz_rpc_server_new(&srv, &so));
+    const ccz_rpc_handler handlers[] = {on_join,     on_forward, on_host_forwards, on_residuals,
+                                        on_gradient, on_scores,  on_host_scores,   on_finish};
+    CHECK_OK(ccz_rpc_server_add_service(srv, &heterolr__arbiter__descriptor, handlers, s));
+    pthread_t thread;
+    char target[64];
+    rpc_serve(srv, &thread, target);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, target, &co));
+    ccz_fl_vlr_run_opts o = CCZ_FL_VLR_RUN_OPTS_INIT;
+    o.id = guest ? 0 : 1;
+    o.deadline_ms = 10000;
+    o.threads = 1;
+    ccz_status st = ccz_fl_vlr_run(ch, &o, guest ? &guest_data : &host_data, out);
+    ccz_rpc_channel_free(ch);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+    return st;
+}
+
+static script plan(void)
+{
+    script s = {.n_ids = ROWS, .epochs = 1, .batch = ROWS, .alpha = 0.01, .lr = 0.15};
+    for (int i = 0; i < ROWS; i++)
+        s.ids[i] = 10 + i;
+    return s;
+}
+
+static void data_of(ccz_ml_dataset *d, bool labels)
+{
+    d->rows = ROWS;
+    d->features = 2;
+    d->x = malloc(ROWS * 2 * sizeof *d->x);
+    d->ids = malloc(ROWS * sizeof *d->ids);
+    d->y = labels ? malloc(ROWS) : NULL;
+    for (size_t i = 0; i < ROWS; i++) {
+        d->x[2 * i] = (double)i / ROWS;
+        d->x[2 * i + 1] = 0.25;
+        d->ids[i] = 15 - (int64_t)i; /* another order than the arbiter's */
+        if (labels)
+            d->y[i] = i % 2;
+    }
+}
+
+static void setup(void)
+{
+    CHECK_OK(ccz_paillier_keygen(&key, 1024));
+    data_of(&host_data, false);
+    data_of(&guest_data, true);
+}
+
+static void test_a_run(void)
+{
+    ccz_fl_vlr_run_result out;
+    script s = plan();
+    CHECK_OK(run(&s, false, &out));
+    CHECK_INT(out.code, 0);
+    CHECK_STR(s.role, "host");
+    CHECK_INT(out.rows, ROWS);
+    CHECK(out.steps == 1 && out.epochs == 1);
+    CHECK(s.forwards == 1 && s.n_forward == ROWS && s.square);
+    CHECK_INT(s.gradients, 1);
+    CHECK(s.scores == 1 && s.n_scores == ROWS);
+    CHECK_INT(s.finishes, 1);
+    CHECK(out.weights && out.dim == 2);
+    free(out.weights);
+    /* the guest: the hosts' scores in, its residuals (and the loss) out, the evaluation */
+    s = plan();
+    CHECK_OK(run(&s, true, &out));
+    CHECK_INT(out.code, 0);
+    CHECK_STR(s.role, "guest");
+    CHECK(s.n_residuals == ROWS && s.square);
+    CHECK(s.scores == 1 && s.finishes == 1);
+    CHECK(isfinite(out.auc) && isfinite(out.acc));
+    free(out.weights);
+}
+
+static void test_hostile_arbiter(void)
+{
+    script c[16];
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(c); i++)
+        c[i] = plan();
+    c[0].n_bytes = "\x0f";
+    c[1].n_ids = 1;
+    c[2].batch = ROWS + 1;
+    c[3].epochs = 0;
+    c[4].alpha = -1;
+    c[5].lr = 0;
+    c[6].momentum = 1;
+    c[7].ids[2] = 99; /* an id this party does not have */
+    c[8].residuals = FEW;
+    c[9].residuals = ZERO;
+    c[10].residuals = N2;
+    c[11].residuals = LONG;
+    c[12].plain_n = true;
+    c[13].never_stop = true;
+    c[14].residuals = FEW; /* the guest: the hosts' scores */
+    c[15].host_scores = ROWS - 1;
+    const struct {
+        bool guest;
+        ccz_status want;
+        const char *detail;
+    } e[] = {
+        {false, CCZ_ERR_INVALID_ARGUMENT, "the arbiter's Paillier key"},
+        {false, CCZ_ERR_PROTOCOL, "the arbiter's plan is out of range"},
+        {false, CCZ_ERR_PROTOCOL, "batches of 7 of 6 rows"},
+        {false, CCZ_ERR_PROTOCOL, "(0 epochs"},
+        {false, CCZ_ERR_PROTOCOL, "alpha -1"},
+        {false, CCZ_ERR_PROTOCOL, "learning rate 0"},
+        {false, CCZ_ERR_PROTOCOL, "momentum 1)"},
+        {false, CCZ_ERR_NOT_FOUND, "id 99 is not in this party's data"},
+        {false, CCZ_ERR_PROTOCOL, "the arbiter sent 5 residuals; expected 6"},
+        {false, CCZ_ERR_PROTOCOL, "the arbiter's residuals 1 is out of range"},
+        {false, CCZ_ERR_PROTOCOL, "the arbiter's residuals 1 is out of range"},
+        {false, CCZ_ERR_PROTOCOL, "the arbiter's residuals 1 is too long"},
+        {false, CCZ_ERR_PROTOCOL, "the arbiter's gradients 0 is out of range"},
+        {false, CCZ_ERR_PROTOCOL, "the arbiter did not stop the training after its 1 epochs"},
+        {true, CCZ_ERR_PROTOCOL, "the arbiter sent 5 scores; expected 6"},
+        {true, CCZ_ERR_PROTOCOL, "the arbiter sent 5 scores for 6 rows"},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(c); i++) {
+        ccz_fl_vlr_run_result out;
+        CHECK_STATUS(run(&c[i], e[i].guest, &out), e[i].want);
+        CHECK_CONTAINS(ccz_error_detail(), e[i].detail);
+        CHECK_INT(c[i].finishes, 0);
+        free(out.weights);
+    }
+}
+
+static void cleanup(void)
+{
+    ccz_paillier_key_free(key);
+    ccz_ml_dataset_free(&host_data);
+    ccz_ml_dataset_free(&guest_data);
+}
+
+TEST_MAIN(T(setup), T(test_a_run), T(test_hostile_arbiter), T(cleanup))
