@@ -327,6 +327,8 @@ static void test_hostile_arbiter(void)
         CHECK_STATUS(run(&c[i], e[i].guest, &out), e[i].want);
         CHECK_CONTAINS(ccz_error_detail(), e[i].detail);
         CHECK_INT(c[i].finishes, 0);
+        if (c[i].never_stop) /* refused at the first step past the plan, not later */
+            CHECK_INT(c[i].gradients, 1);
         free(out.weights);
     }
 }
