@@ -6,7 +6,12 @@
  * after the aggregator restarted (FAILED_PRECONDITION), retry an unreachable aggregator for its
  * retry time but not one that rejected it, stop at a refused update, and refuse a plan or a
  * model it cannot use: too few layers, another feature or class count, values out of range,
- * weights of the wrong size. */
+ * weights of the wrong size. Then a secure-aggregation round with two peers the test simulates:
+ * the client's shares of its keys open for each peer and recombine to the keys it advertised,
+ * its masked update unmasks to its model times its weight, and its unmask shares are exactly the
+ * ones held for the plan's survivors and dropped; while an aggregator that lists a weak
+ * threshold, leaves out or duplicates keys, forwards shares from nowhere or for another round,
+ * or plans to unmask one client both ways (or this one's keys) gets nothing. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +19,10 @@
 
 #include "ccz/ccz.h"
 #include "ccz/hfl.h"
+#include "ccz/mlp.h"
+#include "ccz/secagg.h"
 #include "fl.pb-c.h"
+#include "svc/fl/hfl_secagg.h"
 #include "rpc_fixture.h"
 #include "test.h"
 
@@ -29,10 +37,11 @@ typedef struct {
     float lr;
     int join_code;
     const char *join_message;
-    bool no_stream;      /* no PushUpdateStream: UNIMPLEMENTED */
-    unsigned restart_at; /* this GetModel (1-based) answers FAILED_PRECONDITION */
-    int push_code;       /* the first upload is refused with it */
-    size_t model_bytes;  /* the model's weights (0: DIM floats) */
+    bool no_stream;           /* no PushUpdateStream: UNIMPLEMENTED */
+    unsigned restart_at;      /* this GetModel (1-based) answers FAILED_PRECONDITION */
+    int push_code;            /* the first upload is refused with it */
+    size_t model_bytes;       /* the model's weights (0: DIM floats) */
+    struct secagg_script *sa; /* secure aggregation (NULL: none) */
     /* what the aggregator saw */
     int joins, get_models, pushes, streams, stream_msgs;
     unsigned pushed_round[8];
@@ -59,6 +68,8 @@ static void on_join(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload
     p.batch = 4;
     p.lr = s->lr;
     p.optimizer = "sgd";
+    p.secure_agg = s->sa != NULL;
+    p.secure_agg = s->sa != NULL;
     CHECK_OK(ccz_rpc_reply(call, &p.base));
 }
 
@@ -127,6 +138,205 @@ static void on_stream(ccz_rpc_call *call, const ProtobufCMessage *m, void *paylo
     s->stream_bytes += c->weights.len;
 }
 
+/* ---- secure aggregation: the aggregator and two peers it simulates ---------------------------
+ * The client is index ME of three; the peers 0 and 2 have keys, self-mask seeds and 2-of-3
+ * shares of both made here. */
+
+#define ME 1
+
+typedef struct {
+    uint8_t c_sk[32], c_pk[32], s_sk[32], s_pk[32], b[32];
+    uint8_t s_shares[3][32], b_shares[3][32]; /* [k]: the share for client k (x = k + 1) */
+} peer;
+
+typedef enum {
+    SA_OK,
+    SA_LOW_THRESHOLD,
+    SA_HIGH_THRESHOLD,
+    SA_NOT_MINE,
+    SA_DUPLICATE,
+    SA_WEIGHT,
+    SA_UNLISTED_SHARE,
+    SA_SHARE_ROUND,
+    SA_SHARE_TWICE,
+    SA_PLAN_BOTH,
+    SA_PLAN_ME_DROPPED,
+    SA_PLAN_FEW,
+    SA_PLAN_WITHOUT_ME,
+} sa_fault;
+
+typedef struct secagg_script {
+    sa_fault fault;
+    uint32_t survivors[3], dropped[3];
+    size_t n_survivors, n_dropped;
+    peer peers[3]; /* [0] and [2] */
+    /* what the aggregator saw and worked out */
+    uint8_t my_c_pk[32], my_s_pk[32], got_s[3][32], got_b[3][32], my_s_sk[32], my_b[32];
+    bool shares_open, keys_recovered, unmask_right;
+    uint8_t masked[4 * DIM];
+    size_t masked_len;
+    int unmasks;
+} secagg_script;
+
+static void sa_nonce(uint8_t nonce[12], uint32_t from, uint32_t to, uint32_t round)
+{
+    put_le32(nonce, from);
+    put_le32(nonce + 4, to);
+    put_le32(nonce + 8, round);
+}
+
+static void sa_peers(secagg_script *a)
+{
+    for (int k = 0; k < 3; k += 2) {
+        peer *p = &a->peers[k];
+        CHECK_OK(ccz_secagg_keygen(p->c_sk, p->c_pk));
+        CHECK_OK(ccz_secagg_keygen(p->s_sk, p->s_pk));
+        for (int i = 0; i < 32; i++)
+            p->b[i] = (uint8_t)(k * 50 + i);
+        CHECK_OK(ccz_secagg_share(p->s_shares, p->s_sk, 2, 3));
+        CHECK_OK(ccz_secagg_share(p->b_shares, p->b, 2, 3));
+    }
+}
+
+static void on_advertise(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload)
+{
+    secagg_script *a = ((script *)payload)->sa;
+    const Cczfl__RoundKeys *r = (const Cczfl__RoundKeys *)m;
+    CHECK(r->c_pk.len == 32 && r->s_pk.len == 32);
+    memcpy(a->my_c_pk, r->c_pk.data, 32);
+    memcpy(a->my_s_pk, r->s_pk.data, 32);
+    sa_peers(a);
+    Cczfl__ClientKeys k[3], *kp[3];
+    for (uint32_t i = 0; i < 3; i++) {
+        k[i] = (Cczfl__ClientKeys)CCZFL__CLIENT_KEYS__INIT;
+        k[i].index = i;
+        k[i].name = i == ME ? "carol" : "peer";
+        k[i].c_pk = (ProtobufCBinaryData){32, i == ME ? a->my_c_pk : a->peers[i].c_pk};
+        k[i].s_pk = (ProtobufCBinaryData){32, i == ME ? a->my_s_pk : a->peers[i].s_pk};
+        kp[i] = &k[i];
+    }
+    Cczfl__KeyList l = CCZFL__KEY_LIST__INIT;
+    l.round = r->round;
+    l.threshold = a->fault == SA_LOW_THRESHOLD ? 1 : a->fault == SA_HIGH_THRESHOLD ? 4 : 2;
+    l.you = ME;
+    l.weight = a->fault == SA_WEIGHT ? 1.5 : 0.5;
+    l.clients = kp;
+    l.n_clients = 3;
+    if (a->fault == SA_NOT_MINE)
+        k[ME].c_pk.data = a->peers[2].c_pk;
+    if (a->fault == SA_DUPLICATE)
+        k[2].index = 0;
+    CHECK_OK(ccz_rpc_reply(call, &l.base));
+}
+
+static void on_share(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload)
+{
+    secagg_script *a = ((script *)payload)->sa;
+    const Cczfl__KeyShares *r = (const Cczfl__KeyShares *)m;
+    uint8_t key[32], nonce[12], pt[HFL_SA_SHARE_PT];
+    /* the client's shares for each peer: sealed to it, from ME, for this round */
+    a->shares_open = r->n_shares == 3 && r->shares[ME].len == 0;
+    for (uint32_t j = 0; j < 3 && a->shares_open; j += 2) {
+        CHECK_OK(ccz_secagg_pair_key(key, a->peers[j].c_sk, a->my_c_pk));
+        sa_nonce(nonce, ME, j, r->round);
+        a->shares_open = r->shares[j].len == HFL_SA_SHARE_CT &&
+                         ccz_secagg_open(pt, r->shares[j].data, HFL_SA_SHARE_CT, key, nonce, NULL,
+                                         0) == CCZ_OK &&
+                         get_le32(pt) == r->round && get_le32(pt + 4) == ME &&
+                         get_le32(pt + 8) == j;
+        memcpy(a->got_s[j], pt + 12, 32);
+        memcpy(a->got_b[j], pt + 44, 32);
+    }
+    /* two of them give back the client's mask key, whose public key it advertised, and its
+     * self-mask seed */
+    uint8_t s2[2][32], b2[2][32], xs[2] = {1, 3}, pk[32];
+    memcpy(s2[0], a->got_s[0], 32);
+    memcpy(s2[1], a->got_s[2], 32);
+    memcpy(b2[0], a->got_b[0], 32);
+    memcpy(b2[1], a->got_b[2], 32);
+    a->keys_recovered = a->shares_open &&
+                        ccz_secagg_combine(a->my_s_sk, (const uint8_t(*)[32])s2, xs, 2) == CCZ_OK &&
+                        ccz_secagg_public(pk, a->my_s_sk) == CCZ_OK &&
+                        !memcmp(pk, a->my_s_pk, 32) &&
+                        ccz_secagg_combine(a->my_b, (const uint8_t(*)[32])b2, xs, 2) == CCZ_OK;
+    /* the peers' shares for the client */
+    uint8_t ct[2][HFL_SA_SHARE_CT];
+    uint32_t from[2] = {0, 2};
+    for (int i = 0; i < 2; i++) {
+        uint32_t j = from[i];
+        CHECK_OK(ccz_secagg_pair_key(key, a->peers[j].c_sk, a->my_c_pk));
+        if (a->fault == SA_SHARE_ROUND && j == 2) { /* sealed right, but for the next round */
+            put_le32(pt, r->round + 1);
+            put_le32(pt + 4, j);
+            put_le32(pt + 8, ME);
+            memcpy(pt + 12, a->peers[j].s_shares[ME], 32);
+            memcpy(pt + 44, a->peers[j].b_shares[ME], 32);
+            sa_nonce(nonce, j, ME, r->round);
+            CHECK_OK(ccz_secagg_seal(ct[i], pt, HFL_SA_SHARE_PT, key, nonce, NULL, 0));
+        } else {
+            CHECK_OK(hfl_sa_seal_share(ct[i], key, r->round, j, ME, a->peers[j].s_shares[ME],
+                                       a->peers[j].b_shares[ME]));
+        }
+    }
+    if (a->fault == SA_UNLISTED_SHARE)
+        from[1] = 5;
+    if (a->fault == SA_SHARE_TWICE)
+        from[1] = 0;
+    ProtobufCBinaryData sh[2] = {{HFL_SA_SHARE_CT, ct[0]}, {HFL_SA_SHARE_CT, ct[1]}};
+    Cczfl__SharesForYou y = CCZFL__SHARES_FOR_YOU__INIT;
+    y.round = r->round;
+    y.from = from;
+    y.n_from = 2;
+    y.shares = sh;
+    y.n_shares = 2;
+    CHECK_OK(ccz_rpc_reply(call, &y.base));
+}
+
+static void on_push_masked(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload)
+{
+    secagg_script *a = ((script *)payload)->sa;
+    const Cczfl__MaskedUpdate *r = (const Cczfl__MaskedUpdate *)m;
+    a->masked_len = r->masked.len;
+    if (r->masked.len <= sizeof a->masked)
+        memcpy(a->masked, r->masked.data, r->masked.len);
+    Cczfl__UnmaskPlan p = CCZFL__UNMASK_PLAN__INIT;
+    p.round = r->round;
+    p.survivors = a->survivors;
+    p.n_survivors = a->n_survivors;
+    p.dropped = a->dropped;
+    p.n_dropped = a->n_dropped;
+    CHECK_OK(ccz_rpc_reply(call, &p.base));
+}
+
+static void on_unmask(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload)
+{
+    secagg_script *a = ((script *)payload)->sa;
+    const Cczfl__UnmaskShares *r = (const Cczfl__UnmaskShares *)m;
+    a->unmasks++;
+    /* a survivor's self-mask seed share, a dropped client's mask-key share: the ones it holds */
+    bool right = r->n_survivor_shares == a->n_survivors && r->n_dropped_shares == a->n_dropped;
+    for (size_t i = 0; right && i < a->n_survivors; i++) {
+        uint32_t k = a->survivors[i];
+        right = r->survivor_shares[i].len == 32;
+        if (right && k == ME) { /* its own share of its seed: with peer 0's, the seed again */
+            uint8_t two[2][32], xs[2] = {1, ME + 1}, b[32];
+            memcpy(two[0], a->got_b[0], 32);
+            memcpy(two[1], r->survivor_shares[i].data, 32);
+            right = ccz_secagg_combine(b, (const uint8_t(*)[32])two, xs, 2) == CCZ_OK &&
+                    !memcmp(b, a->my_b, 32);
+        } else if (right) {
+            right = !memcmp(r->survivor_shares[i].data, a->peers[k].b_shares[ME], 32);
+        }
+    }
+    for (size_t i = 0; right && i < a->n_dropped; i++)
+        right = r->dropped_shares[i].len == 32 &&
+                !memcmp(r->dropped_shares[i].data, a->peers[a->dropped[i]].s_shares[ME], 32);
+    a->unmask_right = right;
+    Cczfl__Ack ack = CCZFL__ACK__INIT;
+    ack.round = r->round;
+    CHECK_OK(ccz_rpc_reply(call, &ack.base));
+}
+
 typedef struct {
     char rounds[64];
 } seen;
@@ -147,17 +357,20 @@ static ccz_status join(script *s, unsigned retry_ms, ccz_hfl_join_result *out, s
     ccz_rpc_server *srv;
     ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
     CHECK_OK(ccz_rpc_server_new(&srv, &so));
-    const ccz_rpc_handler handlers[] = {on_join, on_get_model, on_push,
-                                        s->no_stream ? NULL : on_stream};
-    const ccz_rpc_kind kinds[] = {CCZ_RPC_UNARY, CCZ_RPC_UNARY, CCZ_RPC_UNARY,
-                                  CCZ_RPC_CLIENT_STREAMING};
-    /* the first four methods; the secure-aggregation ones stay unregistered */
-    ccz_rpc_handler all[8] = {0};
-    ccz_rpc_kind all_kinds[8] = {0};
-    memcpy(all, handlers, sizeof handlers);
-    memcpy(all_kinds, kinds, sizeof kinds);
+    /* in fl.proto's order; the secure-aggregation methods only for a secure plan */
+    const ccz_rpc_handler handlers[] = {on_join,
+                                        on_get_model,
+                                        on_push,
+                                        s->no_stream ? NULL : on_stream,
+                                        s->sa ? on_advertise : NULL,
+                                        s->sa ? on_share : NULL,
+                                        s->sa ? on_push_masked : NULL,
+                                        s->sa ? on_unmask : NULL};
+    const ccz_rpc_kind kinds[] = {
+        CCZ_RPC_UNARY, CCZ_RPC_UNARY, CCZ_RPC_UNARY, CCZ_RPC_CLIENT_STREAMING,
+        CCZ_RPC_UNARY, CCZ_RPC_UNARY, CCZ_RPC_UNARY, CCZ_RPC_UNARY};
     CHECK_OK(
-        ccz_rpc_server_add_service_kinds(srv, &cczfl__aggregator__descriptor, all_kinds, all, s));
+        ccz_rpc_server_add_service_kinds(srv, &cczfl__aggregator__descriptor, kinds, handlers, s));
     pthread_t thread;
     char target[64];
     rpc_serve(srv, &thread, target);
@@ -310,6 +523,102 @@ static void test_unusable_plans(void)
     data.classes = 2;
 }
 
+/* A secure round of the plan (one round) with peers 0 and 2. */
+static void secure_round(secagg_script *a, ccz_hfl_join_result *out, ccz_status want)
+{
+    script s = plan();
+    s.rounds = 1;
+    s.sa = a;
+    seen w;
+    CHECK_STATUS(join(&s, 0, out, &w), want);
+}
+
+static void test_secure_aggregation(void)
+{
+    ccz_hfl_join_result out;
+    /* everyone survives */
+    secagg_script a = {.survivors = {0, 1, 2}, .n_survivors = 3};
+    secure_round(&a, &out, CCZ_OK);
+    CHECK_INT(out.code, 0);
+    CHECK_INT(out.rounds, 1);
+    CHECK(a.shares_open);
+    CHECK(a.keys_recovered);
+    CHECK_INT(a.unmasks, 1);
+    CHECK(a.unmask_right);
+    /* the masked update, without the client's self mask and its pairwise masks with the two
+     * peers, is its model after the round's training, times its weight 0.5 */
+    CHECK_INT(a.masked_len, 4 * DIM);
+    uint32_t words[DIM], pairwise[DIM];
+    for (size_t i = 0; i < DIM; i++)
+        words[i] = get_le32(a.masked + 4 * i);
+    CHECK_OK(ccz_secagg_self_mask(words, DIM, a.my_b, -1));
+    uint8_t pks[3][32];
+    memcpy(pks[0], a.peers[0].s_pk, 32);
+    memcpy(pks[1], a.my_s_pk, 32);
+    memcpy(pks[2], a.peers[2].s_pk, 32);
+    float zero[DIM] = {0}, got[DIM], want[DIM] = {0};
+    CHECK_OK(ccz_secagg_mask(pairwise, zero, DIM, HFL_SA_SCALE, ME, a.my_s_sk,
+                             (const uint8_t(*)[32])pks, NULL, 3));
+    for (size_t i = 0; i < DIM; i++)
+        words[i] -= pairwise[i];
+    ccz_secagg_decode(got, words, DIM, HFL_SA_SCALE);
+    ccz_mlp_shape shape = {.layers = 2, .sizes = {2, 3, 2}};
+    ccz_mlp_train_opts to = CCZ_MLP_TRAIN_OPTS_INIT;
+    to.epochs = 1;
+    to.batch = 4;
+    to.lr = 0.1f;
+    to.threads = 1;
+    to.seed = 5 * 1000003u + 1;
+    double loss;
+    CHECK_OK(ccz_mlp_train(want, &shape, &data, &to, &loss));
+    size_t off = 0;
+    for (size_t i = 0; i < DIM; i++)
+        off += fabsf(got[i] - want[i] * 0.5f) > 1e-6f;
+    CHECK_INT(off, 0);
+
+    /* peer 2 dropped: its mask-key share for the aggregator, peer 0's and this client's seed
+     * shares */
+    a = (secagg_script){.survivors = {0, 1}, .n_survivors = 2, .dropped = {2}, .n_dropped = 1};
+    secure_round(&a, &out, CCZ_OK);
+    CHECK_INT(out.code, 0);
+    CHECK(a.unmasks == 1 && a.unmask_right);
+}
+
+static void test_hostile_aggregator(void)
+{
+    const struct {
+        sa_fault fault;
+        uint32_t survivors[3], dropped[3];
+        size_t n_survivors, n_dropped;
+        const char *detail;
+    } cases[] = {
+        {SA_LOW_THRESHOLD, {0, 1, 2}, {0}, 3, 0, "a threshold of 1 for 3 clients"},
+        {SA_HIGH_THRESHOLD, {0, 1, 2}, {0}, 3, 0, "a threshold of 4 for 3 clients"},
+        {SA_NOT_MINE, {0, 1, 2}, {0}, 3, 0, "does not hold this client's keys"},
+        {SA_DUPLICATE, {0, 1, 2}, {0}, 3, 0, "the aggregator's key list has a bad entry (2)"},
+        {SA_WEIGHT, {0, 1, 2}, {0}, 3, 0, "the aggregator's key list is out of range"},
+        {SA_UNLISTED_SHARE, {0, 1, 2}, {0}, 3, 0, "share 1 (from 5) is not a listed peer's"},
+        {SA_SHARE_TWICE, {0, 1, 2}, {0}, 3, 0, "share 1 (from 0) is not a listed peer's"},
+        {SA_SHARE_ROUND, {0, 1, 2}, {0}, 3, 0, "the share from 2 is for another round or client"},
+        /* peer 2's seed and mask key both: its update alone would be unmasked */
+        {SA_PLAN_BOTH, {0, 1, 2}, {2}, 3, 1, "the unmask plan names client 2 badly"},
+        {SA_PLAN_ME_DROPPED, {0, 2}, {ME}, 2, 1, "the unmask plan names client 1 badly"},
+        {SA_PLAN_FEW, {ME}, {0, 2}, 1, 2, "the unmask plan (1 survivors, threshold 2)"},
+        {SA_PLAN_WITHOUT_ME, {0, 2}, {0}, 2, 0, "the unmask plan leaves this client out"},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {
+        secagg_script a = {.fault = cases[i].fault,
+                           .n_survivors = cases[i].n_survivors,
+                           .n_dropped = cases[i].n_dropped};
+        memcpy(a.survivors, cases[i].survivors, sizeof a.survivors);
+        memcpy(a.dropped, cases[i].dropped, sizeof a.dropped);
+        ccz_hfl_join_result out;
+        secure_round(&a, &out, CCZ_ERR_PROTOCOL);
+        CHECK_CONTAINS(ccz_error_detail(), cases[i].detail);
+        CHECK_INT(a.unmasks, 0); /* no share of anything given */
+    }
+}
+
 static void cleanup(void)
 {
     free(data.x);
@@ -317,4 +626,4 @@ static void cleanup(void)
 }
 
 TEST_MAIN(T(setup), T(test_rounds), T(test_unreachable_or_rejected), T(test_unusable_plans),
-          T(cleanup))
+          T(test_secure_aggregation), T(test_hostile_aggregator), T(cleanup))

@@ -110,7 +110,8 @@ _Noreturn void test_skip(bool allow_in_ci, const char *fmt, ...) CCZ_PRINTF(2, 3
 #define UNDER_ASAN 0
 #endif
 
-/* Little-endian stores, for the structures tests build byte by byte (quotes, reports). */
+/* Little-endian stores and loads, for the structures tests build or read byte by byte (quotes,
+ * reports, wire formats). */
 static inline void put_le16(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)v;
@@ -121,6 +122,11 @@ static inline void put_le32(uint8_t *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
         p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint32_t get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 /* A fresh private temporary directory for this test binary (removed at exit). */
