@@ -71,11 +71,6 @@ static uint32_t word(json_t *v)
     return (uint32_t)json_integer_value(v);
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* X25519 between fixed keys (RFC 7748's and others): the public keys, the pair's seed
  * (SHA-256 of the agreement) from both ends, and the share key (HKDF-SHA256). */
 static void x25519_pairs(void)
@@ -167,7 +162,7 @@ static void fixed_point(void)
         uint32_t self[1] = {0};
         CHECK_OK(ccz_secagg_self_mask(self, 1, zero, 1));
         CHECK_OK(hfl_sa_masked(got, &w, 1, weight, 0, zero, NULL, none, 1, zero));
-        uint32_t v = le32(got) - self[0];
+        uint32_t v = get_le32(got) - self[0];
         if (v != word(at(c, "word")))
             fprintf(stderr, "encode %.9g x %.9g: %u, expected %u\n", (double)w, weight, v,
                     word(at(c, "word")));
@@ -302,7 +297,7 @@ static void masked_updates(void)
         json_t *words = at(c, "words");
         CHECK_INT(json_array_size(words), dim);
         for (size_t k = 0; k < dim; k++)
-            CHECK_INT(le32(got + 4 * k), word(json_array_get(words, k)));
+            CHECK_INT(get_le32(got + 4 * k), word(json_array_get(words, k)));
     }
 }
 
