@@ -281,6 +281,10 @@ static void test_qgs_messages(void)
     resp[16] = 0;
     resp[8] = 0; /* a request, not a response */
     CHECK_STATUS(tee_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp)), CCZ_ERR_MALFORMED);
+    resp[8] = 1;
+    resp[4] = 2; /* version 2.0: not the message format read here */
+    CHECK_STATUS(tee_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "version 2.0 type 1 is not a GET_QUOTE response");
     ccz_buf_free(&req);
 }
 
