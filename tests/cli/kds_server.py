@@ -39,8 +39,8 @@ def main():
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            with open(log_path, "a") as log:
-                log.write(self.path + "\n")
+            with open(log_path, "a") as log:  # the target as sent (self.path folds "//")
+                log.write(self.requestline.split(" ")[1] + "\n")
             if route(urllib.parse.urlparse(self.path)):
                 body, status = recorded, 200
             else:
