@@ -1369,7 +1369,8 @@ static void test_pg_reconnect(void)
     store_close(a);
 }
 
-/* synchronous_commit is on: a commit that returned is on the server's disk. */
+/* synchronous_commit is on, whatever the session's default: a commit that returned is on the
+ * server's disk. */
 static void test_pg_settings(void)
 {
     if (pg_only())
@@ -1383,6 +1384,18 @@ static void test_pg_settings(void)
     CHECK_OK(
         store_exec(s, NULL, "SELECT current_setting('client_encoding')", NULL, 0, read_pragma, &p));
     CHECK_STR(p.text, "UTF8");
+    store_close(s);
+    /* a session whose default is synchronous_commit off (here by libpq's options; a server's
+     * setting alike) is set on */
+    char uri[1024];
+    snprintf(uri, sizeof uri, "%s%coptions=-c%%20synchronous_commit%%3Doff", pg_uri(),
+             strchr(pg_uri(), '?') ? '&' : '?');
+    ccz_log_set_level(CCZ_LOG_ERROR); /* its warning */
+    CHECK_OK(store_open(&s, uri, NULL, 0));
+    ccz_log_set_level(CCZ_LOG_WARN);
+    CHECK_OK(store_exec(s, NULL, "SELECT current_setting('synchronous_commit')", NULL, 0,
+                        read_pragma, &p));
+    CHECK_STR(p.text, "on");
     store_close(s);
 }
 
