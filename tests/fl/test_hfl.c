@@ -1051,9 +1051,14 @@ static void refusals_and_caps(void)
     CHECK_CONTAINS(msg, "call Join first");
     Cczfl__JoinRequest jr = CCZFL__JOIN_REQUEST__INIT;
     jr.examples = 5;
-    const char *bad[] = {"", "a b", "a,b",
+    const char *bad[] = {"",
+                         "a b",
+                         "a,b",
+                         "a\tb",
+                         "del\x7f",
+                         "caf\xc3\xa9",
                          "0123456789012345678901234567890123456789012345678901234567890123456789"};
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(bad); i++) {
         jr.name = (char *)bad[i];
         CHECK_INT(unary(ch[0], "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg),
                   CCZ_RPC_INVALID_ARGUMENT);
