@@ -354,9 +354,6 @@ static ccz_mlp_data data;
 
 static ccz_status join(script *s, unsigned retry_ms, ccz_hfl_join_result *out, seen *w)
 {
-    ccz_rpc_server *srv;
-    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
-    CHECK_OK(ccz_rpc_server_new(&srv, &so));
     /* in fl.proto's order; the secure-aggregation methods only for a secure plan */
     const ccz_rpc_handler handlers[] = {on_join,
                                         on_get_model,
@@ -369,14 +366,8 @@ static ccz_status join(script *s, unsigned retry_ms, ccz_hfl_join_result *out, s
     const ccz_rpc_kind kinds[] = {
         CCZ_RPC_UNARY, CCZ_RPC_UNARY, CCZ_RPC_UNARY, CCZ_RPC_CLIENT_STREAMING,
         CCZ_RPC_UNARY, CCZ_RPC_UNARY, CCZ_RPC_UNARY, CCZ_RPC_UNARY};
-    CHECK_OK(
-        ccz_rpc_server_add_service_kinds(srv, &cczfl__aggregator__descriptor, kinds, handlers, s));
-    pthread_t thread;
-    char target[64];
-    rpc_serve(srv, &thread, target);
-    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    ccz_rpc_channel *ch = NULL;
-    CHECK_OK(ccz_rpc_channel_new(&ch, target, &co));
+    rpc_fake f;
+    rpc_fake_start(&f, &cczfl__aggregator__descriptor, kinds, handlers, s, 0);
     ccz_hfl_join_opts o = CCZ_HFL_JOIN_OPTS_INIT;
     o.name = "carol";
     o.threads = 1;
@@ -387,10 +378,8 @@ static ccz_status join(script *s, unsigned retry_ms, ccz_hfl_join_result *out, s
     o.progress = on_progress;
     o.payload = w;
     memset(w, 0, sizeof *w);
-    ccz_status st = ccz_hfl_join(ch, &o, &data, out);
-    ccz_rpc_channel_free(ch);
-    rpc_serve_stop(srv, thread, 500);
-    ccz_rpc_server_free(srv);
+    ccz_status st = ccz_hfl_join(f.ch, &o, &data, out);
+    rpc_fake_stop(&f);
     return st;
 }
 

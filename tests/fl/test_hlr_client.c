@@ -141,17 +141,9 @@ static void on_progress(unsigned iter, unsigned iterations, double seconds, int 
 
 static ccz_status work(script *s, ccz_fl_hlr_work_result *out, seen *w)
 {
-    ccz_rpc_server *srv;
-    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
-    CHECK_OK(ccz_rpc_server_new(&srv, &so));
     const ccz_rpc_handler handlers[] = {on_key, on_aggregate, on_validate, on_finish};
-    CHECK_OK(ccz_rpc_server_add_service(srv, &homolr__host__descriptor, handlers, s));
-    pthread_t thread;
-    char target[64];
-    rpc_serve(srv, &thread, target);
-    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    ccz_rpc_channel *ch = NULL;
-    CHECK_OK(ccz_rpc_channel_new(&ch, target, &co));
+    rpc_fake f;
+    rpc_fake_start(&f, &homolr__host__descriptor, NULL, handlers, s, 0);
     ccz_fl_hlr_work_opts o = CCZ_FL_HLR_WORK_OPTS_INIT;
     o.id = 7;
     o.name = "w7";
@@ -160,10 +152,8 @@ static ccz_status work(script *s, ccz_fl_hlr_work_result *out, seen *w)
     o.progress = on_progress;
     o.payload = w;
     memset(w, 0, sizeof *w);
-    ccz_status st = ccz_fl_hlr_work(ch, &o, &data, out);
-    ccz_rpc_channel_free(ch);
-    rpc_serve_stop(srv, thread, 500);
-    ccz_rpc_server_free(srv);
+    ccz_status st = ccz_fl_hlr_work(f.ch, &o, &data, out);
+    rpc_fake_stop(&f);
     return st;
 }
 

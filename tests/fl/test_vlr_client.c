@@ -199,26 +199,16 @@ static ccz_ml_dataset host_data, guest_data;
 
 static ccz_status run(script *s, bool guest, ccz_fl_vlr_run_result *out)
 {
-    ccz_rpc_server *srv;
-    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
-    CHECK_OK(ccz_rpc_server_new(&srv, &so));
     const ccz_rpc_handler handlers[] = {on_join,     on_forward, on_host_forwards, on_residuals,
                                         on_gradient, on_scores,  on_host_scores,   on_finish};
-    CHECK_OK(ccz_rpc_server_add_service(srv, &heterolr__arbiter__descriptor, handlers, s));
-    pthread_t thread;
-    char target[64];
-    rpc_serve(srv, &thread, target);
-    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    ccz_rpc_channel *ch = NULL;
-    CHECK_OK(ccz_rpc_channel_new(&ch, target, &co));
+    rpc_fake f;
+    rpc_fake_start(&f, &heterolr__arbiter__descriptor, NULL, handlers, s, 0);
     ccz_fl_vlr_run_opts o = CCZ_FL_VLR_RUN_OPTS_INIT;
     o.id = guest ? 0 : 1;
     o.deadline_ms = 10000;
     o.threads = 1;
-    ccz_status st = ccz_fl_vlr_run(ch, &o, guest ? &guest_data : &host_data, out);
-    ccz_rpc_channel_free(ch);
-    rpc_serve_stop(srv, thread, 500);
-    ccz_rpc_server_free(srv);
+    ccz_status st = ccz_fl_vlr_run(f.ch, &o, guest ? &guest_data : &host_data, out);
+    rpc_fake_stop(&f);
     return st;
 }
 

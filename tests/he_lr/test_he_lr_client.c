@@ -78,26 +78,14 @@ static ccz_he_lr_data data;
 
 static ccz_status infer(script *s, ccz_he_lr_infer_result *r)
 {
-    ccz_rpc_server *srv;
-    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
-    so.max_message = CCZ_HE_LR_MAX_MESSAGE;
-    CHECK_OK(ccz_rpc_server_new(&srv, &so));
     const ccz_rpc_handler handlers[] = {on_init, on_infer};
-    CHECK_OK(ccz_rpc_server_add_service(srv, &inference__inference__descriptor, handlers, s));
-    pthread_t thread;
-    char target[64];
-    rpc_serve(srv, &thread, target);
-    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    co.max_message = CCZ_HE_LR_MAX_MESSAGE;
-    ccz_rpc_channel *ch = NULL;
-    CHECK_OK(ccz_rpc_channel_new(&ch, target, &co));
+    rpc_fake f;
+    rpc_fake_start(&f, &inference__inference__descriptor, NULL, handlers, s, CCZ_HE_LR_MAX_MESSAGE);
     ccz_he_lr_infer_opts o = CCZ_HE_LR_INFER_OPTS_INIT;
     o.deadline_ms = 30000;
     o.threads = 1;
-    ccz_status st = ccz_he_lr_infer(ch, &o, &data, r);
-    ccz_rpc_channel_free(ch);
-    rpc_serve_stop(srv, thread, 500);
-    ccz_rpc_server_free(srv);
+    ccz_status st = ccz_he_lr_infer(f.ch, &o, &data, r);
+    rpc_fake_stop(&f);
     return st;
 }
 

@@ -143,19 +143,11 @@ static void on_progress(uint64_t done, uint64_t total, void *payload)
 static ccz_status join(script *s, const char *const *items, size_t n, size_t chunk,
                        ccz_psi_join_result *out, seen *w)
 {
-    ccz_rpc_server *srv;
-    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
-    CHECK_OK(ccz_rpc_server_new(&srv, &so));
     const ccz_rpc_handler handlers[] = {on_ra, on_connect, on_upload, NULL, on_stream};
     const ccz_rpc_kind kinds[] = {CCZ_RPC_UNARY, CCZ_RPC_UNARY, CCZ_RPC_UNARY, CCZ_RPC_UNARY,
                                   CCZ_RPC_SERVER_STREAMING};
-    CHECK_OK(ccz_rpc_server_add_service_kinds(srv, &psi__psi__descriptor, kinds, handlers, s));
-    pthread_t thread;
-    char target[64];
-    rpc_serve(srv, &thread, target);
-    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    ccz_rpc_channel *ch = NULL;
-    CHECK_OK(ccz_rpc_channel_new(&ch, target, &co));
+    rpc_fake f;
+    rpc_fake_start(&f, &psi__psi__descriptor, kinds, handlers, s, 0);
     ccz_psi_join_opts o = CCZ_PSI_JOIN_OPTS_INIT;
     o.name = "alice";
     o.chief = true;
@@ -169,10 +161,8 @@ static ccz_status join(script *s, const char *const *items, size_t n, size_t chu
     for (size_t i = 0; i < n; i++)
         spans[i] = CCZ_SPAN(items[i], strlen(items[i]));
     memset(w, 0, sizeof *w);
-    ccz_status st = ccz_psi_join(ch, &o, spans, n, out);
-    ccz_rpc_channel_free(ch);
-    rpc_serve_stop(srv, thread, 500);
-    ccz_rpc_server_free(srv);
+    ccz_status st = ccz_psi_join(f.ch, &o, spans, n, out);
+    rpc_fake_stop(&f);
     return st;
 }
 

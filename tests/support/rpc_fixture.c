@@ -83,3 +83,25 @@ void rpc_serve_stop(ccz_rpc_server *s, pthread_t thread, int grace_ms)
     ccz_rpc_server_shutdown(s, grace_ms);
     pthread_join(thread, NULL);
 }
+
+void rpc_fake_start(rpc_fake *f, const ProtobufCServiceDescriptor *service,
+                    const ccz_rpc_kind *kinds, const ccz_rpc_handler *handlers, void *payload,
+                    size_t max_message)
+{
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.max_message = max_message;
+    CHECK_OK(ccz_rpc_server_new(&f->srv, &so));
+    CHECK_OK(ccz_rpc_server_add_service_kinds(f->srv, service, kinds, handlers, payload));
+    rpc_serve(f->srv, &f->thread, f->target);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    co.max_message = max_message;
+    f->ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&f->ch, f->target, &co));
+}
+
+void rpc_fake_stop(rpc_fake *f)
+{
+    ccz_rpc_channel_free(f->ch);
+    rpc_serve_stop(f->srv, f->thread, 500);
+    ccz_rpc_server_free(f->srv);
+}

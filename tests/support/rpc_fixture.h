@@ -26,4 +26,20 @@ int silent_listener(char target[64]);
 void rpc_serve(ccz_rpc_server *s, pthread_t *thread, char target[64]);
 void rpc_serve_stop(ccz_rpc_server *s, pthread_t thread, int grace_ms);
 
+/* A server the test plays: one service's methods (kinds NULL: all unary; a NULL handler leaves
+ * its method unimplemented) on a plaintext loopback server run in a thread, and a channel to it;
+ * max_message for both (0: 4 MiB). rpc_fake_stop frees the channel, then shuts the server down
+ * (500 ms of grace) and frees it. */
+typedef struct {
+    ccz_rpc_server *srv;
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_channel *ch;
+} rpc_fake;
+
+void rpc_fake_start(rpc_fake *f, const ProtobufCServiceDescriptor *service,
+                    const ccz_rpc_kind *kinds, const ccz_rpc_handler *handlers, void *payload,
+                    size_t max_message);
+void rpc_fake_stop(rpc_fake *f);
+
 #endif
