@@ -23,7 +23,7 @@
 
 static ccz_paillier_key *key;
 
-typedef enum { GOOD, FEW, ZERO, N2, LONG } cipher_fault;
+typedef enum { GOOD, FEW, MORE, ZERO, N2, LONG } cipher_fault;
 
 typedef struct {
     /* the script */
@@ -48,14 +48,15 @@ static void put_mpz(ProtobufCBinaryData *b, const mpz_t x)
     b->data = mpz_export(NULL, &b->len, 1, 1, 1, 0, x);
 }
 
-/* count encryptions of zero, one spoiled as the script says */
+/* count + 1 encryptions of zero into out, one spoiled as the script says; how many to send
+ * (count, one fewer or one more) */
 static size_t ciphertexts(ProtobufCBinaryData *out, size_t count, cipher_fault f)
 {
     mpz_t c, zero, n2;
     mpz_inits(c, zero, n2, NULL);
     ccz_paillier_pub_n(n2, ccz_paillier_key_pub(key));
     mpz_mul(n2, n2, n2);
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i <= count; i++) {
         CHECK_OK(ccz_paillier_encrypt(c, ccz_paillier_key_pub(key), zero));
         if (i == 1 && f == ZERO)
             mpz_set_ui(c, 0);
@@ -66,7 +67,7 @@ static size_t ciphertexts(ProtobufCBinaryData *out, size_t count, cipher_fault f
         put_mpz(&out[i], c);
     }
     mpz_clears(c, zero, n2, NULL);
-    return f == FEW ? count - 1 : count;
+    return f == FEW ? count - 1 : f == MORE ? count + 1 : count;
 }
 
 static void free_all(ProtobufCBinaryData *b, size_t n)
@@ -108,12 +109,13 @@ static void on_forward(ccz_rpc_call *call, const ProtobufCMessage *m, void *payl
     s->forwards++;
     s->n_forward = q->n_forward;
     s->square = q->square.len > 0;
-    ProtobufCBinaryData v[ROWS];
+    ProtobufCBinaryData v[ROWS + 1];
+    size_t count = q->n_forward <= ROWS ? q->n_forward : ROWS;
     Heterolr__Ciphertexts r = HETEROLR__CIPHERTEXTS__INIT;
     r.values = v;
-    r.n_values = ciphertexts(v, q->n_forward <= ROWS ? q->n_forward : ROWS, s->residuals);
+    r.n_values = ciphertexts(v, count, s->residuals);
     CHECK_OK(ccz_rpc_reply(call, &r.base));
-    free_all(v, q->n_forward <= ROWS ? q->n_forward : ROWS);
+    free_all(v, count + 1);
 }
 
 static void on_host_forwards(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload)
@@ -121,13 +123,15 @@ static void on_host_forwards(ccz_rpc_call *call, const ProtobufCMessage *m, void
     (void)m;
     script *s = payload;
     s->forwards++;
-    ProtobufCBinaryData v[ROWS + 1];
+    ProtobufCBinaryData v[ROWS + 1], sq[2];
     Heterolr__ForwardReply r = HETEROLR__FORWARD_REPLY__INIT;
     r.forward = v;
-    r.n_forward = ciphertexts(v, ROWS + 1, s->residuals) - 1; /* the last is the square */
-    r.square = v[ROWS];
+    r.n_forward = ciphertexts(v, ROWS, s->residuals);
+    ciphertexts(sq, 1, GOOD);
+    r.square = sq[0];
     CHECK_OK(ccz_rpc_reply(call, &r.base));
     free_all(v, ROWS + 1);
+    free_all(sq, 2);
 }
 
 static void on_residuals(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload)
@@ -271,7 +275,7 @@ static void test_a_run(void)
 
 static void test_hostile_arbiter(void)
 {
-    script c[16];
+    script c[17];
     for (size_t i = 0; i < CCZ_ARRAY_LEN(c); i++)
         c[i] = plan();
     c[0].n_bytes = "\x0f";
@@ -290,6 +294,7 @@ static void test_hostile_arbiter(void)
     c[13].never_stop = true;
     c[14].residuals = FEW; /* the guest: the hosts' scores */
     c[15].host_scores = ROWS - 1;
+    c[16].residuals = MORE;
     const struct {
         bool guest;
         ccz_status want;
@@ -311,6 +316,7 @@ static void test_hostile_arbiter(void)
         {false, CCZ_ERR_PROTOCOL, "the arbiter did not stop the training after its 1 epochs"},
         {true, CCZ_ERR_PROTOCOL, "the arbiter sent 5 scores; expected 6"},
         {true, CCZ_ERR_PROTOCOL, "the arbiter sent 5 scores for 6 rows"},
+        {false, CCZ_ERR_PROTOCOL, "the arbiter sent 7 residuals; expected 6"},
     };
     for (size_t i = 0; i < CCZ_ARRAY_LEN(c); i++) {
         ccz_fl_vlr_run_result out;
