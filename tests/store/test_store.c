@@ -1270,6 +1270,8 @@ static void test_pg_nul_bytes(void)
     store_close(s);
 }
 
+static char second_why[512];
+
 static ccz_status fail_then_go_on(store *s, void *payload)
 {
     ccz_status *second = payload;
@@ -1282,6 +1284,7 @@ static ccz_status fail_then_go_on(store *s, void *payload)
         return CCZ_ERR_POLICY;
     /* PostgreSQL aborted the transaction: the next statement is refused, not run */
     *second = store_kv_put(s, "tx", "b", "2", 1, 0);
+    snprintf(second_why, sizeof second_why, "%s", ccz_error_detail());
     return CCZ_OK; /* as if the failure were handled: the commit must still not happen */
 }
 
@@ -1302,6 +1305,7 @@ static void test_pg_rollback_leaves_nothing(void)
     CHECK_STATUS(store_tx(s, fail_then_go_on, &second), CCZ_ERR_IO);
     CHECK_CONTAINS(ccz_error_detail(), "aborted by an earlier error");
     CHECK_STATUS(second, CCZ_ERR_IO);
+    CHECK_CONTAINS(second_why, "its remaining statements are not run"); /* not sent at all */
     ccz_log_set_level(CCZ_LOG_WARN);
     CHECK_INT(count(s, "SELECT count(*) FROM item"), 0);
     CHECK_INT(count(s, "SELECT count(*) FROM store_kv"), 0);
