@@ -325,6 +325,9 @@ def grpc_checks(channel):
         (md, w.metadata_request("lr", fields=("other",)), grpc.StatusCode.INVALID_ARGUMENT, "not supported"),
         (st, w.status_request("nope"), grpc.StatusCode.NOT_FOUND, "Could not find any versions of model nope"),
         (st, w.status_request("lr", 5), grpc.StatusCode.NOT_FOUND, "Could not find version 5 of model lr"),
+        # over --max-body (65536): the gRPC listener's message limit too
+        (pred, w.predict_request("lr", {"X": w.tensor([600, 30], list(x[0]) * 600)}),
+         grpc.StatusCode.RESOURCE_EXHAUSTED, "exceeds the limit of 65536"),
     ]
     for fn, req, code, text in errors:
         try:
