@@ -221,8 +221,11 @@ static ccz_status train(ccz_rpc_channel *ch, const ccz_fl_vlr_run_opts *o, run *
     ccz_status s = CCZ_OK;
     double start = fl_now(), epoch_start = start;
     for (unsigned step = 0; s == CCZ_OK; step++) {
-        CCZ_ENSURE(step < r->epochs * nb, CCZ_ERR_PROTOCOL,
-                   "the arbiter did not stop the training after its %u epochs", r->epochs);
+        if (step >= r->epochs * nb) {
+            s = ccz_fail(CCZ_ERR_PROTOCOL,
+                         "the arbiter did not stop the training after its %u epochs", r->epochs);
+            break;
+        }
         s = r->guest ? guest_step(ch, o, r, step, out) : host_step(ch, o, r, step, out);
         if (s || out->code)
             break;
@@ -304,7 +307,7 @@ static ccz_status evaluate(ccz_rpc_channel *ch, const ccz_fl_vlr_run_opts *o, ru
             out->acc = (double)right / (double)rows;
         }
     }
-    if (s == CCZ_OK && !out->code && resp)
+    if (resp) /* NULL unless the call completed OK; freed whatever came of its contents */
         protobuf_c_message_free_unpacked(resp, NULL);
     free(u);
     return s;
