@@ -21,6 +21,10 @@ usage: pcs_server.py COLLATERAL.json LOG PORTFILE [options]
   --rootcacrl-status N
                  answer GET rootcacrl with HTTP status N (a PCCS in trouble)
   --bad-tcb-info serve a TCB info that is not one (a JSON array, not an object)
+  --decoy-header send, before each issuer chain, a header whose name starts with the chain's
+                 (SGX-PCK-CRL-Issuer-Chain-Note: ...)
+  --huge-tcb-info
+                 pad the TCB info answer with 3 MiB of blanks (over ccz's 2 MiB bound)
   --tls CERT KEY speak HTTPS with this certificate
   --proxy PORTFILE
                  also run an HTTP proxy on another loopback port: CONNECT tunnels to any host
@@ -49,6 +53,8 @@ ap.add_argument("--legacy-headers", action="store_true")
 ap.add_argument("--no-chain-header", action="store_true")
 ap.add_argument("--rootcacrl-status", type=int)
 ap.add_argument("--bad-tcb-info", action="store_true")
+ap.add_argument("--huge-tcb-info", action="store_true")
+ap.add_argument("--decoy-header", action="store_true")
 ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
 ap.add_argument("--proxy", metavar="PORTFILE")
 args = ap.parse_args()
@@ -122,12 +128,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             asked = "der" if q.get("encoding", [""])[0] == "der" else "pem"
             chain = {} if args.no_chain_header else {"SGX-PCK-CRL-Issuer-Chain":
                                                      coll["pck_crl_issuer_chain"]}
+            if args.decoy_header:
+                chain = {"SGX-PCK-CRL-Issuer-Chain-Note": "not the chain", **chain}
             return self.reply(encode_crl(coll["pck_crl"], args.pck_crl or asked), chain)
         if what == "tcb":
             if q.get("fmspc", [""])[0].upper() != fmspc:
                 return self.reply(b"no such FMSPC", status=404)
             info = '[3]' if args.bad_tcb_info else coll["tcb_info"]
             body = '{"tcbInfo":%s,"signature":"%s"}' % (info, coll["tcb_info_signature"])
+            if args.huge_tcb_info:
+                body += " " * (3 << 20)
             name = "SGX-TCB-Info-Issuer-Chain" if args.legacy_headers else "TCB-Info-Issuer-Chain"
             return self.reply(body.encode(), {name: coll["tcb_info_issuer_chain"]})
         if what == "qe/identity":

@@ -86,6 +86,11 @@ start_server "$SC" --legacy-headers
 run 0 "$CCZ" collateral fetch "$SQ" --pccs "$url" -o "$T/legacy.json" --no-cache
 cmp -s "$T/sgx.json" "$T/legacy.json" || fail "collateral fetched with the legacy headers differs"
 stop_server
+# a header whose name only starts with the chain's is not the chain
+start_server "$SC" --decoy-header
+run 0 "$CCZ" collateral fetch "$SQ" --pccs "$url" -o "$T/decoy.json" --no-cache
+cmp -s "$T/sgx.json" "$T/decoy.json" || fail "collateral fetched after a decoy header differs"
+stop_server
 # a PCK CRL without its issuer chain
 start_server "$SC" --no-chain-header
 run 2 "$CCZ" collateral fetch "$SQ" --pccs "$url" -o "$T/x.json" --no-cache
@@ -96,6 +101,11 @@ start_server "$SC" --rootcacrl-status 500
 run 2 "$CCZ" collateral fetch "$SQ" --pccs "$url" -o "$T/x.json" --no-cache
 contains "$err" "/sgx/certification/v4/rootcacrl"
 contains "$err" "HTTP status 500"
+stop_server
+# an answer over the 2 MiB bound is not read whole
+start_server "$SC" --huge-tcb-info
+run 2 "$CCZ" collateral fetch "$SQ" --pccs "$url" -o "$T/x.json" --no-cache
+contains "$err" "/sgx/certification/v4/tcb?fmspc=00A067110000: response larger than the limit"
 stop_server
 # a TCB info of the wrong shape: refused, and nothing is cached
 start_server "$SC" --bad-tcb-info
