@@ -144,6 +144,13 @@ contains "$err" "HSK/CEK fetched"
 contains "$(cat "$T/kds.log")" "/hsk_cek?snumber=NZA9T14052605"
 cmp -s "$T/hc.cert" "$B" || fail "fetched bundle differs"
 run 0 "$CCZ" verify "$R" --hsk-cek "$T/hc.cert" --at $AT
+# a KDS URL ending in a slash; a damaged cache entry is fetched again and replaced
+: > "$T/kds.log"
+echo damaged > "$T/cache/hsk_cek-NZA9T14052605.cert"
+run 0 "$CCZ" collateral fetch "$R" --hygon-kds "$url/" -o "$T/hc.cert" --cache-dir "$T/cache"
+contains "$err" "HSK/CEK fetched"
+case "$(cat "$T/kds.log")" in //*) fail "a trailing slash in --hygon-kds doubled the path's";; esac
+cmp -s "$T/cache/hsk_cek-NZA9T14052605.cert" "$B" || fail "the damaged cache entry stayed"
 # trustee's evidence: the bundle served is another chip's, so its CEK did not sign this PEK
 run 0 "$CCZ" collateral fetch "$E" --hygon-kds "$url" -o "$T/hc2.cert" --no-cache
 run 1 "$CCZ" verify "$E" --hsk-cek "$T/hc2.cert" --json
@@ -156,6 +163,21 @@ run 0 "$CCZ" collateral fetch "$R" --hygon-kds "$url" -o "$T/hc3.cert" --cache-d
 contains "$err" "from the cache"
 [ "$(wc -l < "$T/kds.log")" = "$lines" ] || fail "the cached fetch reached the server"
 cmp -s "$T/hc3.cert" "$B" || fail "cached bundle differs"
+# a KDS that serves something else: a bundle of the wrong size, and one that does not parse
+# (neither is cached)
+cat "$B" "$B" > "$T/double.cert"
+for bad in "$T/double.cert:answered with $(($(wc -c < "$B") * 2)) bytes, not an HSK/CEK bundle" \
+    "$M/wojiaohanliyang_csv-rs/tests/test_data/cek.cert:/hsk_cek?snumber=NZA9T14052605 served: HSK/CEK bundle"; do
+    rm -f "$T/port"
+    /usr/bin/python3 "$(dirname "$0")/kds_server.py" hygon "${bad%%:*}" NZA9T14052605 "$T/kds2.log" "$T/port" &
+    bad_pid=$!
+    await "$T/port"
+    run 2 "$CCZ" collateral fetch "$R" --hygon-kds "http://127.0.0.1:$(cat "$T/port")" -o "$T/x.cert" \
+        --cache-dir "$T/badcache"
+    contains "$err" "${bad#*:}"
+    [ ! -e "$T/badcache/hsk_cek-NZA9T14052605.cert" ] || fail "a bad bundle was cached"
+    kill $bad_pid; wait $bad_pid 2>/dev/null
+done
 # the server gone, no cache: a network error; wrong kinds of evidence: usage errors
 run 2 "$CCZ" collateral fetch "$R" --hygon-kds "$url" -o "$T/x.cert" --no-cache
 run 2 "$CCZ" collateral fetch "$B" --hygon-kds "$url" -o "$T/x.cert" --no-cache

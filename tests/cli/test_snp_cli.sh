@@ -78,6 +78,21 @@ openssl x509 -in "$T/certs.pem" -noout -subject | grep -q SEV-VCEK || fail "no V
 run 0 "$CCZ" verify "$T/report.bin" --vek "$T/certs.pem" --at $AT --policy "$T/p.json" --report-data "$RD"
 run 2 "$CCZ" attest --tee snp --device-root "$T/snp" --tsm-entry replay --report-data 00 -o "$T/x"
 contains "$err" "other report data"
+# a table with the ASK too (GUID 4ab7b379-bbac-4fe4-a02f-05aef327c782; the VCEK's bytes stand in
+# for it): the VEK, then the chain, in --certs-out
+{
+    printf '\x8d\x75\xda\x63\x64\xe6\x64\x45\xad\xc5\xf4\xb9\x3b\xe8\xac\xcd'
+    printf "$(printf '\\%03o\\%03o\\000\\000' 72 0)"                    # offset 72
+    printf "$(printf '\\%03o\\%03o\\000\\000' $((size & 255)) $((size >> 8)))"
+    printf '\x79\xb3\xb7\x4a\xac\xbb\xe4\x4f\xa0\x2f\x05\xae\xf3\x27\xc7\x82'
+    printf "$(printf '\\%03o\\%03o\\000\\000' 72 0)"
+    printf "$(printf '\\%03o\\%03o\\000\\000' $((size & 255)) $((size >> 8)))"
+    head -c 24 /dev/zero
+    cat "$K"
+} > "$E/auxblob"
+run 0 "$CCZ" attest --tee snp --device-root "$T/snp" --tsm-entry replay --report-data "$RD" \
+    -o "$T/report.bin" --certs-out "$T/certs2.pem"
+[ "$(grep -c 'BEGIN CERTIFICATE' "$T/certs2.pem")" = 2 ] || fail "the ASK is not in --certs-out"
 
 # collateral fetch --kds: the VCEK by chip id and reported TCB, then from the cache
 rm -f "$T/port"
