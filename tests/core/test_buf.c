@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Buffers: growth, caps, formatting, wiping. */
+#include <stdint.h>
+
 #include "test.h"
 
 static void test_append_and_cap(void)
@@ -17,6 +19,14 @@ static void test_append_and_cap(void)
     CHECK_INT(b.len, 10);
     ccz_buf_free(&b);
     CHECK(b.ptr == NULL && b.len == 0);
+    /* without a cap, a size that would wrap around is refused, not wrapped */
+    ccz_buf_init(&b, 0, false);
+    CHECK_OK(ccz_buf_append(&b, "abc", 3));
+    CHECK_STATUS(ccz_buf_reserve(&b, SIZE_MAX - 3), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "buffer size overflows");
+    CHECK_STATUS(ccz_buf_append(&b, "x", SIZE_MAX), CCZ_ERR_TOO_LARGE);
+    CHECK_INT(b.len, 3);
+    ccz_buf_free(&b);
 }
 
 static void test_integers_and_printf(void)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Files: atomic writes with modes, bounded reads, directories. */
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include "test.h"
@@ -20,7 +21,18 @@ static void test_write_read(void)
     ccz_buf_reset(&b);
     CHECK_STATUS(ccz_file_read(&b, path, 9), CCZ_ERR_TOO_LARGE);
     CHECK_CONTAINS(ccz_error_detail(), "9-byte limit");
-    CHECK_OK(ccz_file_write(path, CCZ_SPAN("new", 3), 0644)); /* replaces */
+    CHECK_OK(ccz_file_write(path, CCZ_SPAN("new", 3), 0644));   /* replaces */
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644); /* with its own mode */
+    /* and leaves no temporary file beside it */
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/a/b/c", test_tmpdir());
+    DIR *d = opendir(dir);
+    int entries = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        entries += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    CHECK_INT(entries, 1);
     ccz_buf_reset(&b);
     CHECK_OK(ccz_file_read(&b, path, 0));
     CHECK_STR((const char *)b.ptr, "new");
@@ -39,6 +51,8 @@ static void test_errors(void)
     char path[512];
     snprintf(path, sizeof path, "%s/file", test_tmpdir());
     CHECK_OK(ccz_file_write(path, CCZ_SPAN("a", 1), 0600));
+    CHECK_STATUS(ccz_mkdir_p(path, 0700), CCZ_ERR_IO); /* a file where the directory should be */
+    CHECK_CONTAINS(ccz_error_detail(), "is not a directory");
     strcat(path, "/sub");
     CHECK_STATUS(ccz_mkdir_p(path, 0700), CCZ_ERR_IO);
     CHECK_STATUS(ccz_mkdir_p("", 0700), CCZ_ERR_INVALID_ARGUMENT);
