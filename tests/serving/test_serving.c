@@ -75,30 +75,27 @@ static void post(char *answer, size_t cap, int port, const char *path, const cha
     close(fd);
 }
 
-static void test_rest_only(void)
+/* A server of the Relu model on the listeners given, its loop run in a thread (NULL when it
+ * could not be made). */
+static ccz_serving *serving_start(pthread_t *t, const char *rest, const char *grpc)
 {
     ccz_serving_model m = {"relu", model_path, 1, NULL};
     ccz_serving_opts o = CCZ_SERVING_OPTS_INIT;
     o.models = &m;
     o.n_models = 1;
-    o.rest_listen = "127.0.0.1:0";
+    o.rest_listen = rest;
+    o.grpc_listen = grpc;
     o.threads = 1;
     ccz_serving *sv = NULL;
     CHECK_OK(ccz_serving_new(&sv, &o));
-    if (!sv)
-        return;
-    int port = ccz_serving_rest_port(sv);
-    CHECK(port > 0);
-    CHECK_INT(ccz_serving_grpc_port(sv), 0);
-    pthread_t t;
-    CHECK_INT(pthread_create(&t, NULL, run, sv), 0);
-    char answer[4096];
-    post(answer, sizeof answer, port, "/v1/models/relu:predict",
-         "{\"instances\": [[-1, 2, -3], [4, 0, -0.5]]}");
-    CHECK_CONTAINS(answer, "HTTP/1.1 200");
-    CHECK_CONTAINS(answer, "{\"predictions\":[[0,2,0],[4,0,0]]}");
-    post(answer, sizeof answer, port, "/v1/models/other:predict", "{\"instances\": [[1, 2, 3]]}");
-    CHECK_CONTAINS(answer, "HTTP/1.1 404");
+    if (sv)
+        CHECK_INT(pthread_create(t, NULL, run, sv), 0);
+    return sv;
+}
+
+/* Shuts it down: its loop must end with CCZ_OK. */
+static void serving_stop(ccz_serving *sv, pthread_t t)
+{
     ccz_serving_shutdown(sv, 1000);
     void *rc = NULL;
     pthread_join(t, &rc);
@@ -106,26 +103,34 @@ static void test_rest_only(void)
     ccz_serving_free(sv);
 }
 
+static void test_rest_only(void)
+{
+    pthread_t t;
+    ccz_serving *sv = serving_start(&t, "127.0.0.1:0", NULL);
+    if (!sv)
+        return;
+    int port = ccz_serving_rest_port(sv);
+    CHECK(port > 0);
+    CHECK_INT(ccz_serving_grpc_port(sv), 0);
+    char answer[4096];
+    post(answer, sizeof answer, port, "/v1/models/relu:predict",
+         "{\"instances\": [[-1, 2, -3], [4, 0, -0.5]]}");
+    CHECK_CONTAINS(answer, "HTTP/1.1 200");
+    CHECK_CONTAINS(answer, "{\"predictions\":[[0,2,0],[4,0,0]]}");
+    post(answer, sizeof answer, port, "/v1/models/other:predict", "{\"instances\": [[1, 2, 3]]}");
+    CHECK_CONTAINS(answer, "HTTP/1.1 404");
+    serving_stop(sv, t);
+}
+
 static void test_grpc_only(void)
 {
-    ccz_serving_model m = {"relu", model_path, 1, NULL};
-    ccz_serving_opts o = CCZ_SERVING_OPTS_INIT;
-    o.models = &m;
-    o.n_models = 1;
-    o.grpc_listen = "127.0.0.1:0";
-    ccz_serving *sv = NULL;
-    CHECK_OK(ccz_serving_new(&sv, &o));
+    pthread_t t;
+    ccz_serving *sv = serving_start(&t, NULL, "127.0.0.1:0");
     if (!sv)
         return;
     CHECK(ccz_serving_grpc_port(sv) > 0);
     CHECK_INT(ccz_serving_rest_port(sv), 0);
-    pthread_t t;
-    CHECK_INT(pthread_create(&t, NULL, run, sv), 0);
-    ccz_serving_shutdown(sv, 1000);
-    void *rc = NULL;
-    pthread_join(t, &rc);
-    CHECK_INT((ccz_status)(intptr_t)rc, CCZ_OK);
-    ccz_serving_free(sv);
+    serving_stop(sv, t);
 }
 
 static void setup(void)
