@@ -346,8 +346,7 @@ static void on_progress(unsigned round, unsigned rounds, double loss, double sec
 {
     (void)rounds, (void)loss, (void)seconds, (void)why;
     seen *w = payload;
-    size_t at = strlen(w->rounds);
-    snprintf(w->rounds + at, sizeof w->rounds - at, "%u%s ", round, accepted ? "" : "!");
+    test_appendf(w->rounds, sizeof w->rounds, "%u%s ", round, accepted ? "" : "!");
 }
 
 static ccz_mlp_data data;

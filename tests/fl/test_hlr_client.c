@@ -135,8 +135,7 @@ static void on_progress(unsigned iter, unsigned iterations, double seconds, int 
 {
     (void)iterations, (void)seconds, (void)acc, (void)loss;
     seen *w = payload;
-    size_t at = strlen(w->validated);
-    snprintf(w->validated + at, sizeof w->validated - at, "%u:%d ", iter, validated);
+    test_appendf(w->validated, sizeof w->validated, "%u:%d ", iter, validated);
 }
 
 static ccz_status work(script *s, ccz_fl_hlr_work_result *out, seen *w)

@@ -76,9 +76,8 @@ static void on_upload(ccz_rpc_call *call, const ProtobufCMessage *m, void *paylo
         s->more[k] = ccz_rpc_md_get(ccz_rpc_call_metadata(call), "ccz-psi-more") != NULL;
     }
     for (size_t i = 0; i < q->n_input_data; i++) {
-        size_t at = strlen(s->set);
-        snprintf(s->set + at, sizeof s->set - at, "%.*s\n", (int)q->input_data[i].len,
-                 (const char *)q->input_data[i].data);
+        test_appendf(s->set, sizeof s->set, "%.*s\n", (int)q->input_data[i].len,
+                     (const char *)q->input_data[i].data);
     }
     if (s->upload_code && k == 1) {
         CHECK_OK(ccz_rpc_finish(call, s->upload_code, "out of room"));
@@ -127,16 +126,14 @@ typedef struct {
 static void on_item(ccz_span item, void *payload)
 {
     seen *w = payload;
-    size_t at = strlen(w->items);
-    snprintf(w->items + at, sizeof w->items - at, "%.*s\n", (int)item.len, (const char *)item.ptr);
+    test_appendf(w->items, sizeof w->items, "%.*s\n", (int)item.len, (const char *)item.ptr);
 }
 
 static void on_progress(uint64_t done, uint64_t total, void *payload)
 {
     seen *w = payload;
-    size_t at = strlen(w->progress);
-    snprintf(w->progress + at, sizeof w->progress - at, "%llu/%llu ", (unsigned long long)done,
-             (unsigned long long)total);
+    test_appendf(w->progress, sizeof w->progress, "%llu/%llu ", (unsigned long long)done,
+                 (unsigned long long)total);
 }
 
 /* Serves s, joins as alice (chief, 2 parties, chunks of chunk bytes) with items, stops. */

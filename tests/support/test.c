@@ -82,3 +82,14 @@ int test_main(int argc, char **argv, const test_case *cases, size_t n)
     printf("%d tests, %d failed checks\n", ran, test_failures);
     return test_failures ? 1 : 0;
 }
+
+void test_appendf(char *buf, size_t cap, const char *fmt, ...)
+{
+    size_t at = strlen(buf);
+    if (at + 1 >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + at, cap - at, fmt, ap);
+    va_end(ap);
+}

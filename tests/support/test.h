@@ -132,4 +132,8 @@ static inline uint32_t get_le32(const uint8_t *p)
 /* A fresh private temporary directory for this test binary (removed at exit). */
 const char *test_tmpdir(void);
 
+/* Appends formatted text to the NUL-terminated text in buf (of cap bytes), cut at its end: what
+ * a scripted peer or a callback saw, kept for one comparison. */
+void test_appendf(char *buf, size_t cap, const char *fmt, ...) CCZ_PRINTF(3, 4);
+
 #endif
