@@ -27,13 +27,19 @@ demo: build
 	@scripts/demo $(BUILD)/ccz
 
 test: build
-	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+	@rm -f $(BUILD)/Testing/strays.log
+	CCZ_TEST_STRAYS=$(abspath $(BUILD))/Testing/strays.log \
+	    ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS); \
+	    rc=$$?; scripts/strays $(BUILD)/Testing/strays.log; exit $$rc
 
 asan: setup
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCCZ_SANITIZE=ON $(WERROR) > /dev/null
 	@cmake --build build-asan -j$(JOBS)
+	@rm -f build-asan/Testing/strays.log
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    ctest --test-dir build-asan --output-on-failure -j$(JOBS) -LE long
+	    CCZ_TEST_STRAYS=$(abspath build-asan)/Testing/strays.log \
+	    ctest --test-dir build-asan --output-on-failure -j$(JOBS) -LE long; \
+	    rc=$$?; scripts/strays build-asan/Testing/strays.log; exit $$rc
 
 fuzz: setup
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_FUZZERS=ON \
