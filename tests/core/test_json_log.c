@@ -186,13 +186,24 @@ static void test_log(void)
     ccz_log(CCZ_LOG_ERROR, "shown %d", 2);
     CHECK_INT(calls, 1);
     CHECK_STR(last, "3:shown 2");
+    ccz_log(CCZ_LOG_WARN, "at the level"); /* the level itself is shown */
+    CHECK_INT(calls, 2);
+    CHECK_STR(last, "2:at the level");
+    CHECK_INT(ccz_log_get_level(), CCZ_LOG_WARN);
     ccz_log_level l;
     CHECK_OK(ccz_log_level_parse(&l, "DEBUG"));
     CHECK_INT(l, CCZ_LOG_DEBUG);
+    static const char *const names[] = {"debug", "info", "warn", "error", "off"};
+    for (int i = 0; i < 5; i++) {
+        CHECK_OK(ccz_log_level_parse(&l, names[i]));
+        CHECK_INT(l, i);
+    }
     CHECK_STATUS(ccz_log_level_parse(&l, "loud"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "'loud' is not one of debug, info, warn, error, off");
+    CHECK_STATUS(ccz_log_level_parse(&l, "warning"), CCZ_ERR_INVALID_ARGUMENT);
     ccz_log_set_level(CCZ_LOG_OFF);
     ccz_log(CCZ_LOG_ERROR, "off");
-    CHECK_INT(calls, 1);
+    CHECK_INT(calls, 2);
     ccz_log_set_sink(NULL, NULL);
     ccz_log_set_level(CCZ_LOG_WARN);
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Status codes: one list gives unique values, names and messages; details carry context. */
 #include <ctype.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
 
 #include "test.h"
 
@@ -42,6 +44,32 @@ static void test_detail(void)
     ccz_error_clear();
     CHECK_STATUS(ccz_fail_context(CCZ_ERR_IO, "ctx"), CCZ_ERR_IO);
     CHECK_STR(ccz_error_detail(), "ctx");
+    /* a context over a detail that fills the buffer: cut to 1023 characters, the context first */
+    char long_inner[1100];
+    memset(long_inner, 'i', sizeof long_inner - 1);
+    long_inner[sizeof long_inner - 1] = '\0';
+    (void)ccz_fail(CCZ_ERR_MALFORMED, "%s", long_inner);
+    CHECK_INT(strlen(ccz_error_detail()), 1023);
+    CHECK_STATUS(ccz_fail_context(CCZ_ERR_IO, "outer"), CCZ_ERR_IO);
+    CHECK_INT(strlen(ccz_error_detail()), 1023);
+    CHECK(strncmp(ccz_error_detail(), "outer: iii", 10) == 0);
 }
 
-TEST_MAIN(T(test_list_is_consistent), T(test_detail))
+/* ccz_fail_ossl: OpenSSL's last error appended in parentheses, and the queue emptied, so that a
+ * later failure does not carry this one's reason */
+static void test_detail_ossl(void)
+{
+    static const unsigned char junk[] = {0x30, 0x03, 0x02, 0x01};
+    const unsigned char *p = junk;
+    ERR_clear_error();
+    CHECK(d2i_X509(NULL, &p, sizeof junk) == NULL);
+    CHECK(ERR_peek_last_error() != 0);
+    CHECK_STATUS(ccz_fail_ossl(CCZ_ERR_MALFORMED, "reading %s", "cert.der"), CCZ_ERR_MALFORMED);
+    CHECK(strncmp(ccz_error_detail(), "reading cert.der (error:", 24) == 0);
+    CHECK_INT(ERR_peek_last_error(), 0);
+    /* with nothing queued, the detail alone */
+    CHECK_STATUS(ccz_fail_ossl(CCZ_ERR_IO, "no reason"), CCZ_ERR_IO);
+    CHECK_STR(ccz_error_detail(), "no reason");
+}
+
+TEST_MAIN(T(test_list_is_consistent), T(test_detail), T(test_detail_ossl))
