@@ -116,6 +116,7 @@ static void session_close(session *t)
     (void)!write(t->srv.done[1], "x", 1);
     SSL_free(t->ssl);
     close(t->fd);
+    shutdown(t->srv.listener, SHUT_RDWR); /* a server no client reached stops waiting */
     pthread_join(t->thread, NULL);
     close(t->srv.listener);
     close(t->srv.done[0]);

@@ -137,7 +137,8 @@ static void test_configfs_tsm(void)
 /* A configfs-tsm `generation` attribute that answers each read with the next of a list of
  * values, then the last again until the test is done: a FIFO, written once per reader. The
  * writer waits for each reader to close (inotify) before it serves the next, so every read sees
- * exactly one value, and a reader never waits for a writer that is gone. */
+ * exactly one value, and it serves until the test is done, so a reader never waits for a writer
+ * that is gone. */
 typedef struct {
     char path[800];
     const char *const *values;
@@ -161,9 +162,14 @@ static void *feed_generations(void *arg)
         bool ok = write(fd, v, strlen(v)) == (ssize_t)strlen(v);
         close(fd);
         g->served++;
+        /* the reader's close, however long a loaded machine takes to get there: giving up
+         * would leave its next open() waiting for a writer for ever */
         struct pollfd p = {in, POLLIN, 0};
         char events[4096];
-        if (!ok || poll(&p, 1, 5000) != 1 || read(in, events, sizeof events) <= 0)
+        int r = 0;
+        while (ok && r == 0 && !atomic_load(&g->done))
+            r = poll(&p, 1, 100);
+        if (!ok || r < 0 || (r == 1 && read(in, events, sizeof events) <= 0))
             break;
     }
     close(in);
