@@ -318,7 +318,11 @@ def run_page(page):
                     else:
                         print("ok   %s:%d: $ %s" % (name, ex.line, ex.command.split("\n")[0]))
     finally:
-        send('for p in $bgpids; do kill -- -$p 2>/dev/null; done; wait 2>/dev/null')
+        # each background job's group stopped, and waited for until it is empty (a server
+        # drains before it exits; the job's shell does not wait for it): at most 10 s each
+        send('for p in $bgpids; do kill -- -$p 2>/dev/null; done; wait 2>/dev/null; '
+             'for p in $bgpids; do for i in $(seq 200); do kill -0 -- -$p 2>/dev/null || break; '
+             'sleep 0.05; done; done')
         shell.stdin.close()
         shell.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
