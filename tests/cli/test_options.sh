@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The ccz command's option values checked where they are read (tools/ccz/options.c): each out of
+# range refused as a usage error (exit 2) that names the option and its bounds, the value at the
+# bound accepted (the command then stops at the next thing missing), the options that repeat
+# bounded, --days and --not-after exclusive, a validity that ends before it begins refused, and
+# an option a command does not take named as the command line spelled it.
+. "$(dirname "$0")/lib.sh"
+
+# refused VALUE-OPTIONS... -- MESSAGE: exit 2, and the message on stderr
+refused() {
+    local args=()
+    while [ "$1" != -- ]; do args+=("$1"); shift; done
+    run 2 "$CCZ" "${args[@]}"
+    contains "$err" "ccz: $2"
+}
+# accepted OPTION-ARGS... -- MESSAGE: the value passes; the command stops at MESSAGE instead
+accepted() {
+    local args=()
+    while [ "$1" != -- ]; do args+=("$1"); shift; done
+    run 2 "$CCZ" "${args[@]}"
+    contains "$err" "ccz: $2"
+}
+
+# certificate validity
+refused ratls cert --tee sim --key "$T/k.pem" -o "$T/c.pem" --days 0 -- \
+    "--days: a certificate is valid at least 1 day"
+refused ratls cert --tee sim --key "$T/k.pem" -o "$T/c.pem" --days 1 --not-after 2000000000 -- \
+    "give --days or --not-after, not both"
+refused ratls cert --tee sim --key "$T/k.pem" -o "$T/c.pem" --not-before 2000000000 \
+    --not-after 1900000000 -- \
+    "--not-before (2000000000) must come before the end of validity (1900000000): such a certificate would never be valid"
+refused ratls cert --tee sim --key "$T/k.pem" -o "$T/c.pem" --not-before 2000000000 \
+    --not-after 2000000000 -- "--not-before (2000000000) must come before the end of validity"
+accepted ratls cert --tee sim --key "$T/k.pem" -o "$T/c.pem" --days 1 --sim-dir "$T/none" -- \
+    "ratls cert: sim platform file $T/none/ak.key is missing"
+
+# horizontal FL
+refused fl serve --clients-per-round 0 -- "--clients-per-round: must be at least 1"
+accepted fl serve --clients-per-round 1 -- "usage: ccz fl serve --listen ADDR"
+refused fl serve --gather 0 -- "--gather: milliseconds, at least 1"
+accepted fl serve --gather 1 -- "usage: ccz fl serve --listen ADDR"
+refused fl join 127.0.0.1:1 --chunk-size 15 -- "--chunk-size: at least 16 bytes"
+accepted fl join 127.0.0.1:1 --chunk-size 16 -- "usage: ccz fl join HOST:PORT"
+refused fl serve --optimizer adagrad -- "--optimizer: sgd or adam, not 'adagrad'"
+accepted fl serve --optimizer sgd -- "usage: ccz fl serve --listen ADDR"
+
+# PSI and the encrypted query service
+refused psi serve --parties 1 -- "--parties: a session has at least 2 parties"
+accepted psi serve --parties 2 -- "usage: ccz psi serve --listen ADDR --parties N"
+refused psi serve --max-memory 0 -- "--max-memory: must be at least 1 (MiB)"
+refused he query serve --max-pending 0 -- "--max-pending: 1 to 1024"
+refused he query serve --max-pending 1025 -- "--max-pending: 1 to 1024"
+accepted he query serve --max-pending 1024 -- "usage: ccz he query serve --db FILE.csv"
+accepted he query serve --max-pending 1 -- "usage: ccz he query serve --db FILE.csv"
+
+# repeatable options, bounded
+md=()
+for i in $(seq 16); do md+=(--metadata "k$i=v"); done
+accepted rpc greeter call 127.0.0.1:1 --name x "${md[@]}" -- "rpc greeter call: --tee is required"
+refused rpc greeter call 127.0.0.1:1 --name x "${md[@]}" --metadata k17=v -- \
+    "--metadata takes KEY=VALUE, at most 16 times"
+refused rpc greeter call 127.0.0.1:1 --name x --metadata novalue -- \
+    "--metadata takes KEY=VALUE, at most 16 times"
+roots=()
+for i in $(seq 17); do roots+=(--sim-root "$T/root$i.pem"); done
+refused verify "$T/evidence" "${roots[@]}" -- "at most 16 --sim-root options"
+
+# an option the command does not take, named as written
+refused ratls cert --once -- "'--once' does nothing for 'ratls cert'"
+refused ratls cert --listen=127.0.0.1:5 -- "'--listen=127.0.0.1:5' does nothing for 'ratls cert'"
+refused fl serve --chunk-size 64 -- "'--chunk-size' does nothing for 'fl serve'"
+finish
