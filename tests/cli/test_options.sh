@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The ccz command's option values checked where they are read (tools/ccz/options.c): each out of
-# range refused as a usage error (exit 2) that names the option and its bounds, the value at the
-# bound accepted (the command then stops at the next thing missing), the options that repeat
-# bounded, --days and --not-after exclusive, a validity that ends before it begins refused, and
-# an option a command does not take named as the command line spelled it.
+# The ccz command's option values checked where they are read (tools/ccz/options.c, and
+# verify's own in cmd_verify.c): each out of range refused as a usage error (exit 2) that names
+# the option and its bounds, the value at the bound accepted (the command then stops at the next
+# thing missing), the options that repeat bounded, --days and --not-after exclusive, a validity
+# that ends before it begins refused, verify's options that exclude each other, and an option a
+# command does not take named as the command line spelled it.
 . "$(dirname "$0")/lib.sh"
 
 # refused VALUE-OPTIONS... -- MESSAGE: exit 2, and the message on stderr
@@ -65,6 +66,22 @@ refused rpc greeter call 127.0.0.1:1 --name x --metadata novalue -- \
 roots=()
 for i in $(seq 17); do roots+=(--sim-root "$T/root$i.pem"); done
 refused verify "$T/evidence" "${roots[@]}" -- "at most 16 --sim-root options"
+
+# verify's evidence and collateral options that exclude each other, and its hashes
+refused verify "$T/e" "$T/f" -- "give exactly one evidence file"
+refused verify "$T/e" --vek "$T/v" --collateral "$T/c" -- \
+    "--vek (SEV-SNP) and --collateral (SGX/TDX) exclude each other"
+refused verify "$T/e" --hsk-cek "$T/h" --vek "$T/v" -- \
+    "--hsk-cek (Hygon CSV) excludes --vek and --collateral"
+refused verify "$T/e" --hsk-cek "$T/h" --collateral "$T/c" -- \
+    "--hsk-cek (Hygon CSV) excludes --vek and --collateral"
+refused verify "$T/e" --init-data-hash abc -- "--init-data-hash takes 32 bytes of hex (64 digits)"
+refused verify "$T/e" --init-data-hash "$(printf 'a%.0s' $(seq 66))" -- \
+    "--init-data-hash takes 32 bytes of hex (64 digits)"
+refused verify "$T/e" --init-data-hash "$(printf 'z%.0s' $(seq 64))" -- \
+    "--init-data-hash: hex: character 0 is not a hex digit"
+accepted verify "$T/e" --init-data-hash "$(printf 'a%.0s' $(seq 64))" -- \
+    "cannot read evidence $T/e"
 
 # an option the command does not take, named as written
 refused ratls cert --once -- "'--once' does nothing for 'ratls cert'"
