@@ -229,8 +229,18 @@ int main(int argc, char **argv)
             killpg(child, forward_signal);
             forward_signal = 0;
         }
-        pid_t r = waitpid(child, &status, WNOHANG);
-        if (r == child)
+        /* the test's end, and the orphans we adopted reaped as they end, as init would: one
+         * left a zombie would still answer kill -0 (and a test that waits for its group to be
+         * empty, for ever) */
+        bool ended = false;
+        pid_t r;
+        int st;
+        while ((r = waitpid(-1, &st, WNOHANG)) > 0)
+            if (r == child) {
+                status = st;
+                ended = true;
+            }
+        if (ended)
             break;
         if (deadline && now() > deadline) {
             fprintf(stderr, "bounded: %s ran past its %g s; stopping it\n", test_name, limit);

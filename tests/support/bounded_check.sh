@@ -4,7 +4,8 @@
 # skip and fatal signal come through as its own; its stdout and stderr come through; what it
 # left running (in its process group, or escaped from it by setsid) is named and killed when it
 # ends, so that a leftover holding the output open cannot hold the run; past CCZ_TEST_TIMEOUT it
-# is stopped with exit 124. Usage: bounded_check.sh CCZ_BOUNDED
+# is stopped with exit 124; an orphan it adopts is reaped when it ends. Usage: bounded_check.sh
+# CCZ_BOUNDED
 set -u
 B=$1
 T=$(mktemp -d)
@@ -56,6 +57,14 @@ run escaped sh -c "setsid sh -c 'echo \$\$ > $T/escaped.pid; exec sleep 300' & s
 [ "$code" = 0 ] && [ "$ms" -lt 10000 ] && ok "an escaped child does not hold the run (${ms} ms)" ||
     fail "an escaped child: exit $code after $ms ms"
 gone "$T/escaped.pid" && ok "the escaped child was killed" || fail "the escaped child still runs"
+
+# an orphan it adopted is reaped when it ends, as init would: a test that polls for its end
+# (kill -0) sees it gone, not a zombie
+run orphan sh -c "( sleep 0.2 & echo \$! > $T/orphan.pid ); sleep 0.1
+    for i in \$(seq 50); do kill -0 \$(cat $T/orphan.pid) 2>/dev/null || exit 0; sleep 0.1; done
+    exit 1"
+[ "$code" = 0 ] && ok "an adopted orphan is reaped when it ends (${ms} ms)" ||
+    fail "an adopted orphan stayed a zombie: exit $code after $ms ms"
 
 # the time limit
 LIMIT=1 run slow sh -c "echo \$\$ > $T/slow.pid; sleep 300"
