@@ -26,20 +26,21 @@ build: setup
 demo: build
 	@scripts/demo $(BUILD)/ccz
 
+# ctest over the build tree $(1) with the arguments $(2); what each test left running is logged
+# to $(1)/Testing/strays.log and printed after (scripts/strays); the status is ctest's
+run_ctest = rm -f $(1)/Testing/strays.log; \
+	CCZ_TEST_STRAYS=$(abspath $(1))/Testing/strays.log \
+	    ctest --test-dir $(1) --output-on-failure -j$(JOBS) $(2); \
+	    rc=$$?; scripts/strays $(1)/Testing/strays.log; exit $$rc
+
 test: build
-	@rm -f $(BUILD)/Testing/strays.log
-	CCZ_TEST_STRAYS=$(abspath $(BUILD))/Testing/strays.log \
-	    ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS); \
-	    rc=$$?; scripts/strays $(BUILD)/Testing/strays.log; exit $$rc
+	$(call run_ctest,$(BUILD))
 
 asan: setup
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCCZ_SANITIZE=ON $(WERROR) > /dev/null
 	@cmake --build build-asan -j$(JOBS)
-	@rm -f build-asan/Testing/strays.log
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    CCZ_TEST_STRAYS=$(abspath build-asan)/Testing/strays.log \
-	    ctest --test-dir build-asan --output-on-failure -j$(JOBS) -LE long; \
-	    rc=$$?; scripts/strays build-asan/Testing/strays.log; exit $$rc
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1; $(call run_ctest,build-asan,-LE long)
 
 fuzz: setup
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_FUZZERS=ON \

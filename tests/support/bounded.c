@@ -244,8 +244,7 @@ int main(int argc, char **argv)
             break;
         if (deadline && now() > deadline) {
             fprintf(stderr, "bounded: %s ran past its %g s; stopping it\n", test_name, limit);
-            end_all(child, "still running at the time limit");
-            waitpid(child, &status, 0);
+            end_all(child, "still running at the time limit"); /* reaps the test too */
             status = 124 << 8;
             break;
         }
