@@ -3,10 +3,10 @@
  * the test plays: ccz.hequery.HeQuery on a plaintext gRPC server whose Query handler answers with
  * a real ccz_heq_server over a small database (so the client's decryption is checked against a
  * real answer, in the fast and the packed layout), or refuses, or answers bytes that are no
- * ciphertext. What the client sends is
- * checked (the algorithm, sixteen key ciphertexts, its keys); the server's times are reported as
- * it gave them; a refusal is the call's code and message with no value; an answer it cannot
- * decrypt is an error and no value; a server that never speaks is cut at the deadline. */
+ * ciphertext. What the client sends is checked (the algorithm, sixteen key ciphertexts, its
+ * keys); the server's times are reported as it gave them; a refusal is the call's code and
+ * message with no value; an answer it cannot decrypt is an error and no value; a server that
+ * never speaks is cut at the deadline. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
