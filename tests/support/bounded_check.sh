@@ -44,7 +44,10 @@ run missing /nonexistent/test
 
 # a background server the test forgot: named, killed, and the run goes on at once
 : > "$T/strays"
-run forgot sh -c "sleep 300 & echo \$! > $T/forgot.pid; exit 0"
+# (it exits once the child has exec'd sleep: a child still between fork and exec is named as
+# the shell it still is)
+run forgot sh -c "sleep 300 & echo \$! > $T/forgot.pid
+    until tr '\\0' ' ' < /proc/\$!/cmdline | grep -q '^sleep 300'; do sleep 0.01; done; exit 0"
 [ "$code" = 0 ] && [ "$ms" -lt 10000 ] && ok "a forgotten child does not hold the run (${ms} ms)" ||
     fail "a forgotten child: exit $code after $ms ms"
 gone "$T/forgot.pid" && ok "the forgotten child was killed" || fail "the forgotten child still runs"
