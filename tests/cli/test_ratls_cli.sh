@@ -36,6 +36,14 @@ run 1 "$CCZ" verify "$T/cert.pem" --sim-dir "$P" --json
 jqis '.policy.reasons[0].code' simulated_not_allowed
 run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --p384 -o "$T/cert384.pem" --key "$T/key384.pem"
 openssl x509 -in "$T/cert384.pem" -noout -text | grep -q "secp384r1" || fail "--p384 did not make a P-384 key"
+# the key is the owner's alone; a certificate's key is given with it, and is a private key
+[ "$(stat -c %a "$T/key.pem")" = 600 ] || fail "the key file's mode is $(stat -c %a "$T/key.pem")"
+[ "$(stat -c %a "$T/cert.pem")" = 644 ] || fail "the certificate's mode is $(stat -c %a "$T/cert.pem")"
+run 2 "$CCZ" ratls client 127.0.0.1:9 --cert "$T/cert.pem"
+contains "$err" "--cert and --key go together"
+openssl pkey -in "$T/key.pem" -pubout -out "$T/pub.pem"
+run 2 "$CCZ" ratls client 127.0.0.1:9 --cert "$T/cert.pem" --key "$T/pub.pem"
+contains "$err" "$T/pub.pem is not a PEM private key"
 
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 start() { # LOG ARGS...: a ccz ratls server in the background

@@ -37,6 +37,29 @@ run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --cn client --measurement "$M2"
 run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --cn client --measurement "$M3" -o "$T/cli3.crt" --key "$T/cli3.key"
 run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --cn client --debug -o "$T/dbg.crt" --key "$T/dbg.key"
 
+# usage errors (exit 2, before anything listens): each --secret is NAME=FILE, a name under 80
+# bytes; serve needs a listener, a secret and a policy; get, one address
+usage() { # MESSAGE ARGS...: ccz secret ARGS exits 2 saying MESSAGE
+    local msg=$1; shift
+    run 2 "$CCZ" secret "$@"
+    contains "$err" "$msg"
+}
+for bad in "=$T/app.txt" "app=" "app" "$(printf 'n%.0s' $(seq 80))=$T/app.txt"; do
+    usage "--secret takes NAME=FILE ('$bad')" serve --listen 127.0.0.1:0 --secret "$bad" \
+        --policy "$T/server.json"
+done
+usage "serve needs --listen ADDR, --secret NAME=FILE and --policy FILE" serve \
+    --listen 127.0.0.1:0 --secret "app=$T/app.txt"
+usage "serve needs --listen ADDR" serve --secret "app=$T/app.txt" --policy "$T/server.json"
+usage "serve needs --listen ADDR" serve --listen 127.0.0.1:0 --policy "$T/server.json"
+usage "unexpected argument 'extra'" serve --listen 127.0.0.1:0 --secret "app=$T/app.txt" \
+    --policy "$T/server.json" extra
+usage "get takes one server address, HOST:PORT" get
+usage "get takes one server address, HOST:PORT" get 127.0.0.1:1 127.0.0.1:2
+run 2 "$CCZ" secret serve --listen 127.0.0.1:0 --secret "app=$T/none" --policy "$T/server.json" \
+    --sim-dir "$P" --tee sim
+contains "$err" "$T/none"
+
 SERVER=
 start() { # LOG ARGS...: ccz secret serve in the background on a free port
     local log=$1; shift
@@ -62,7 +85,7 @@ start "$T/a.log" --secret app="$T/app.txt" --secret shell="$T/shell.txt" \
     --secret key="$T/key.bin" --policy "$T/server.json" --cert "$T/srv.crt" --key "$T/srv.key"
 run 0 get 127.0.0.1:$PORT --tee sim --policy "$T/client.json"
 [ "$out" = "the app secret" ] || fail "the ccz client got '$out', expected the app secret"
-contains "$err" "server accepted: sim evidence (dice)"
+contains "$err" "server accepted: sim evidence (dice), mr_enclave $M [SIMULATED TEE]"
 run 0 get 127.0.0.1:$PORT --tee sim --policy "$T/client.json" -o "$T/got.app"
 cmp -s "$T/got.app" "$T/app.txt" || fail "-o wrote other bytes than the app secret"
 [ "$(stat -c %a "$T/got.app")" = 600 ] || fail "-o file mode is $(stat -c %a "$T/got.app"), not 600"
