@@ -63,6 +63,7 @@ contains "$err" "protected file: bound to path '/models/m.onnx', not 'sub/m.pf'"
 [ ! -e m.out ] || fail "a refused decrypt left its output"
 ls m.out.tmp-* > /dev/null 2>&1 && fail "a refused decrypt left a temporary file"
 run 0 "$CCZ" pf decrypt -w key -i sub/m.pf -o m.out -p /models/m.onnx
+[ "$(stat -c %a m.out)" = 600 ] || fail "decrypt wrote mode $(stat -c %a m.out), not 0600"
 run 0 "$CCZ" pf decrypt -w key -i sub/m.pf -o m.out # no check without -V
 /usr/bin/python3 "$REF" decrypt key sub/m.pf m.py --path /models/m.onnx || fail "reference: -p path"
 run 0 "$CCZ" pf encrypt -w key -i plain.1 -o sub/../n.pf
@@ -77,6 +78,7 @@ run 1 "$CCZ" pf verify -w key -i t.pf
 contains "$err" "data node 7 (node 9 at file offset 36864, plaintext offset 31744): GCM tag mismatch"
 run 1 "$CCZ" pf decrypt -w key -i t.pf -o t.out
 [ ! -e t.out ] || fail "a tampered file's decrypt left plaintext behind"
+ls t.out.tmp-* > /dev/null 2>&1 && fail "a tampered file's decrypt left its temporary file"
 cp r.500000.2 t.pf
 truncate -s $((99 * 4096)) t.pf
 run 1 "$CCZ" pf verify -w key -i t.pf
@@ -87,8 +89,11 @@ contains "$err" "truncated: 99 nodes where size 500000 needs 125 (data node 96 (
 mkdir -p tree/a/b
 cp plain.3073 tree/a/x
 cp plain.500000 tree/a/b/y
+ln -s "$T/plain.1" tree/a/link # a link is not followed out of the tree
 run 0 "$CCZ" pf encrypt -w key -i tree -o enc --format 2
 contains "$out" "bound to 'enc/a/b/y'"
+contains "$err" "skipping tree/a/link (not a regular file)"
+[ -e enc/a/link ] && fail "encrypt followed a symbolic link"
 /usr/bin/python3 "$REF" decrypt key enc/a/b/y y.py --path enc/a/b/y || fail "reference: directory file"
 cmp -s y.py plain.500000 || fail "directory: y differs"
 run 0 "$CCZ" pf decrypt -w key -i enc -o dec -V
@@ -104,7 +109,23 @@ contains "$err" "the wrap key file (-w KEYFILE) is required"
 head -c 15 /dev/urandom > short.key
 run 2 "$CCZ" pf verify -w short.key -i c.0.1
 contains "$err" "wrap key short.key holds 15 bytes, not 16"
+head -c 17 /dev/urandom > long.key
+run 2 "$CCZ" pf verify -w long.key -i c.0.1
+contains "$err" "wrap key long.key holds 17 bytes, not 16"
 run 2 "$CCZ" pf verify -w key -i absent.pf
+run 2 "$CCZ" pf verify -w key -i c.0.1 -o x
+contains "$err" "verify writes nothing (no -o)"
+run 2 "$CCZ" pf encrypt -w key -i plain.1 -o x.pf -V
+contains "$err" "-V checks the path when decrypting, not encrypting"
+run 2 "$CCZ" pf decrypt -w key -i c.0.1 -o x --format 2
+contains "$err" "--format chooses the version of new files (encrypt)"
+run 2 "$CCZ" pf gen-key -w new.key -i plain.1
+contains "$err" "gen-key takes -w KEYFILE only"
+[ -e new.key ] && fail "gen-key with -i wrote a key"
+run 2 "$CCZ" pf encrypt -w key -i absent -o absent.pf
+contains "$err" "cannot open absent"
+[ -e absent.pf ] && fail "encrypt of a missing input left an output"
+[ -e x.pf ] || [ -e x ] && fail "a usage error left an output"
 run 2 "$CCZ" pf frobnicate
 contains "$err" "unknown pf command 'frobnicate'"
 finish
