@@ -33,6 +33,21 @@ run 2 "$CCZ" attest --tee nope -o "$T/x"
 contains "$err" "unknown TEE 'nope'"
 run 2 "$CCZ" attest --tee sim --sim-dir "$P"
 contains "$err" "-o FILE is required"
+run 2 "$CCZ" attest --tee sim --sim-dir "$P" -o "$T/x" extra
+contains "$err" "unexpected argument 'extra'"
+# the simulated TEE hands out no certificates: refused, and no evidence written either
+run 2 "$CCZ" attest --tee sim --sim-dir "$P" -o "$T/x" --certs-out "$T/x.pem"
+contains "$err" "ccz: attest --tee sim: the TEE handed out no certificates (--certs-out)"
+[ -e "$T/x" ] || [ -e "$T/x.pem" ] && fail "a refused attest wrote a file"
+# evidence to standard output ('-'), with the report data padded to 64 bytes; to a file, the
+# simulated TEE is said
+"$CCZ" attest --tee sim --sim-dir "$P" --report-data abcd -o - > "$T/ev.stdout" 2> /dev/null ||
+    fail "attest -o - failed"
+echo '{"allow_sim": true}' > "$T/sim.json"
+run 0 "$CCZ" verify "$T/ev.stdout" --sim-dir "$P" --policy "$T/sim.json" --json
+jqis .claims.report_data "abcd$(printf '0%.0s' $(seq 124))"
+run 0 "$CCZ" attest --tee sim --sim-dir "$P" -o "$T/ev.file"
+contains "$err" "wrote $(stat -c %s "$T/ev.file") bytes of sim evidence to $T/ev.file (SIMULATED TEE: not hardware-backed)"
 run 2 "$CCZ" attest --tee sim --sim-dir "$P" --svn 70000 -o "$T/x"
 contains "$err" "--svn: 70000 is larger than 65535"
 run 2 "$CCZ" attest --tee sim --sim-dir "$P" --measurement abcd -o "$T/x"
@@ -46,6 +61,9 @@ contains "$err" "cannot open /nonexistent/prog"
 run 2 "$CCZ" sim bake
 run 2 "$CCZ" policy
 run 2 "$CCZ" policy check
+contains "$err" "no policy file given"
+run 2 "$CCZ" policy check "$T/a.json" "$T/b.json"
+contains "$err" "give exactly one policy file"
 run 2 "$CCZ" policy lint x
 
 # unreadable evidence
