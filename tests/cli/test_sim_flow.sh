@@ -11,6 +11,18 @@ run 2 "$CCZ" sim init --dir "$P"
 contains "$err" "exists in $P already"
 run 0 "$CCZ" sim info --dir "$P"
 contains "$out" "SIMULATED TEE platform"
+# platform_id = SHA-256 of the root certificate's DER, as openssl computes it
+root_id=$(openssl x509 -in "$P/root.crt" -outform DER | sha256sum | cut -d' ' -f1)
+contains "$out" "platform_id     $root_id"
+# the private keys are the owner's alone
+modes=$(cd "$P" && stat -c '%n %a' . root.key ak.key signer.key | tr '\n' ' ')
+[ "$modes" = ". 700 root.key 600 ak.key 600 signer.key 600 " ] || fail "platform modes: $modes"
+# --force replaces the platform: another root
+run 0 "$CCZ" sim init --dir "$T/forced"
+first=$(openssl x509 -in "$T/forced/root.crt" -outform DER | sha256sum)
+run 0 "$CCZ" sim init --dir "$T/forced" --force
+[ "$first" != "$(openssl x509 -in "$T/forced/root.crt" -outform DER | sha256sum)" ] ||
+    fail "sim init --force kept the root"
 
 # measurement = SHA-256 of the file, as sha256sum computes it
 run 0 "$CCZ" sim measure "$CCZ"
@@ -21,6 +33,15 @@ run 0 "$CCZ" sim signer --dir "$P"
 want=$(openssl pkey -in "$P/signer.key" -pubout -outform DER | sha256sum | cut -d' ' -f1)
 [ "$out" = "$want" ] || fail "sim signer $out differs from openssl's $want"
 signer=$out
+run 0 "$CCZ" sim signer "$P/signer.key"
+[ "$out" = "$want" ] || fail "sim signer KEY: $out differs from openssl's $want"
+run 2 "$CCZ" sim signer "$P/root.crt"
+contains "$err" "$P/root.crt is not a PEM key"
+run 2 "$CCZ" sim signer a b
+run 2 "$CCZ" sim info --dir "$P" extra
+contains "$err" "'sim info' takes no arguments"
+run 2 "$CCZ" sim init --dir "$P" extra
+contains "$err" "'sim init' takes no arguments"
 # the platform's certificates form a chain openssl accepts
 openssl verify -CAfile "$P/root.crt" "$P/ak.crt" >/dev/null || fail "openssl rejects ak.crt"
 
