@@ -55,6 +55,10 @@ contains "$out" "ok   the resource decrypts to its bytes (RSA-OAEP-256)"
 run 0 "$CCZ" kbs get-resource "$URL" repo/key/model --tee sim --sim-dir "$P" --measurement "$M" \
     --cacert "$CA"
 [ "$out" = "resource bytes" ] || fail "kbs get-resource printed '$out'"
+run 0 "$CCZ" kbs get-resource "$URL" repo/key/model --tee sim --sim-dir "$P" --measurement "$M" \
+    --cacert "$CA" -o "$T/res.out"
+[ -z "$out" ] && [ "$(cat "$T/res.out")" = "resource bytes" ] || fail "kbs get-resource -o: '$out'"
+[ "$(stat -c %a "$T/res.out")" = 600 ] || fail "kbs get-resource -o wrote mode $(stat -c %a "$T/res.out")"
 run 1 "$CCZ" kbs get-resource "$URL" repo/key/model --tee sim --sim-dir "$P" --measurement "$M2" \
     --cacert "$CA"
 contains "$err" "the attestation policy rejected the evidence"
@@ -88,6 +92,10 @@ echo '{"keys":[]}' > "$T/other.json"
 run 1 "$CCZ" attestation token verify "$TOKEN" --jwks "$T/other.json"
 run 2 "$CCZ" attestation token verify "$TOKEN"
 contains "$err" "--jwks"
+run 2 "$CCZ" attestation token verify "$TOKEN" "$TOKEN" --jwks "$T/jwks.json"
+contains "$err" "verify takes TOKEN (or -) and --jwks"
+run 2 "$CCZ" attestation token verify "$TOKEN" --jwks "$URL/.well-known/none.json" --cacert "$CA"
+contains "$err" "$URL/.well-known/none.json answered 404"
 
 # a client that streams its body with the chunked coding (curl's, as for a body of unknown length)
 NONCE=$(curl -sS --cacert "$CA" "$URL/v1/nonce" | jq -r .nonce)
