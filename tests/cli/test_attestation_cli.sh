@@ -137,6 +137,32 @@ run 0 "$CCZ" kbs get-resource "$URL" repo/key/model --tee sim --sim-dir "$P" --m
 [ "$out" = "resource bytes" ] || fail "after a restart, kbs get-resource printed '$out'"
 stop
 
+# a --config file (its keys as the flags' names, - or _), read before the flags, which win
+echo '{"issuer": "from-the-file", "token_ttl": 100, "token-alg": "ES384"}' > "$T/cfg.json"
+start "$T/data3" --config="$T/cfg.json" --token-ttl 200
+NONCE=$(curl -sS --cacert "$CA" "$URL/v1/nonce" | jq -r .nonce)
+RD=$(printf '%s' "$NONCE" | openssl dgst -sha512 -binary | od -An -tx1 | tr -d ' \n')
+run 0 "$CCZ" attest --tee sim --sim-dir "$P" --measurement "$M" --report-data "$RD" -o "$T/ev3.bin"
+jq -n --arg ev "$(base64 -w0 "$T/ev3.bin")" --arg n "$NONCE" '{evidence: $ev, nonce: $n}' > "$T/req3.json"
+run 0 curl -sS --cacert "$CA" -H 'Content-Type: application/json' --data-binary @"$T/req3.json" \
+    "$URL/v1/attest"
+TOKEN3=$(printf '%s' "$out" | jq -r .token)
+alg=$(/usr/bin/python3 -c 'import base64, json, sys; h = sys.argv[1].split(".")[0]
+print(json.loads(base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)))["alg"])' "$TOKEN3")
+[ "$alg" = ES384 ] || fail "the file's token-alg was not used: alg '$alg'"
+run 0 "$CCZ" attestation token verify "$TOKEN3" --jwks "$URL/.well-known/jwks.json" --cacert "$CA"
+jqis .iss from-the-file
+jqis '.exp - .iat' 200
+stop
+run 2 "$CCZ" attestation serve --config
+contains "$err" "--config needs a FILE"
+run 2 "$CCZ" attestation serve --config "$T/none.json"
+contains "$err" "$T/none.json"
+run 2 "$CCZ" attestation serve --token-ttl
+contains "$err" "--token-ttl needs a value"
+run 2 "$CCZ" attestation serve extra
+contains "$err" "unexpected argument 'extra'"
+
 # usage errors
 run 2 "$CCZ" attestation serve --no-such-option 1
 contains "$err" "unknown option '--no-such-option'"
