@@ -190,6 +190,19 @@ else
     # without SECRET_PROVISION_CONSTRUCTOR the library does nothing
     run 0 env LD_PRELOAD="$PRELOAD" sh -c 'echo ran'
     [ "$out" = ran ] || fail "preload without the constructor variable: '$out'"
+    # nor with a value other than 1, true or TRUE (Gramine's)
+    run 0 env LD_PRELOAD="$PRELOAD" SECRET_PROVISION_CONSTRUCTOR=yes \
+        SECRET_PROVISION_SERVERS="127.0.0.1:1" sh -c 'echo ran'
+    [ "$out" = ran ] || fail "preload with SECRET_PROVISION_CONSTRUCTOR=yes: '$out'"
+    # a key name is a name, not a path
+    run 1 pre SECRET_PROVISION_SERVERS="127.0.0.1:$PORT" SECRET_PROVISION_SET_KEY=../model \
+        "$TRUE_BIN"
+    contains "$err" "SECRET_PROVISION_SET_KEY '../model' is not a key name"
+    # a secret delivered to a file leaves no string a parent set in the environment
+    run 0 pre SECRET_PROVISION_SERVERS="127.0.0.1:$PORT" CCZ_SECRET_KEY_FILE="$T/shell.out" \
+        SECRET_PROVISION_SECRET_STRING=stale sh -c 'echo "${SECRET_PROVISION_SECRET_STRING-unset}"'
+    [ "$out" = unset ] || fail "preload into a file left SECRET_PROVISION_SECRET_STRING '$out'"
+    cmp -s "$T/shell.out" "$T/shell.txt" || fail "preload: the file does not hold the shell secret"
 fi
 stop
 log=$(cat "$T/a.log")
