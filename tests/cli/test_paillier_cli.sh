@@ -67,6 +67,9 @@ run 0 "$CCZ" paillier encrypt --key "$T/djn.json" -31337
 [ "$(py decrypt "$T/djn.json" "$out")" = "-31337" ] || fail "python decrypts a DJN ciphertext"
 run 0 "$CCZ" paillier keygen --bits 2048 --public-only -o "$T/pub.json"
 [ "$(jq -r 'keys | join(",")' "$T/pub.json")" = "n" ] || fail "--public-only writes n alone"
+# a private key is the owner's alone; a public key anyone's to read
+[ "$(stat -c %a "$T/djn.json")" = 600 ] || fail "a private key's mode is $(stat -c %a "$T/djn.json")"
+[ "$(stat -c %a "$T/pub.json")" = 644 ] || fail "a public key's mode is $(stat -c %a "$T/pub.json")"
 
 # ---- python-paillier's own files (tests/paillier/fixtures/python-paillier, written by it) ----
 # ccz decrypts every ciphertext python-paillier wrote (pheutil's {v, e} under its current and
