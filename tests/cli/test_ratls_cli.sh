@@ -3,7 +3,9 @@
 # RA-TLS with real peers: a ccz certificate checked independently by Python's cryptography and
 # cbor2; openssl s_client and curl completing handshakes with ccz ratls server; ccz ratls client
 # and server accepting each other, and rejecting (a wrong measurement, a debug peer, an expired
-# certificate) with the reason on both sides; inspect and verify of recorded certificates.
+# certificate) with the reason on both sides; a certificate carrying another's evidence refused
+# by inspect, verify and the client; a public key as --key; inspect and verify of recorded
+# certificates.
 . "$(dirname "$0")/lib.sh"
 P=$T/plat
 "$CCZ" sim init --dir "$P" > /dev/null
@@ -111,6 +113,27 @@ echo x | timeout 10 "$CCZ" ratls client 127.0.0.1:$PORT --mode server --sim-dir 
 contains "$(cat "$T/c5.err")" "server REJECTED at certificate: expired"
 sleep 0.2
 contains "$(cat "$T/s4.log")" "certificate expired"
+stop
+
+# a certificate carrying another's evidence (tests/cli/ratls_graft.py): the evidence verifies,
+# but does not bind this certificate's key; inspect says so, verify and a client refuse it
+run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" -o "$T/other.pem" --key "$T/other.key"
+run 0 /usr/bin/python3 "$(dirname "$0")/ratls_graft.py" "$T/cert.pem" "$T/key.pem" \
+    "$T/other.pem" "$T/graft.pem"
+run 1 "$CCZ" ratls inspect "$T/graft.pem" --json
+jqis .binding_ok false
+jqis .claims.mr_enclave "$M"
+run 1 "$CCZ" ratls inspect "$T/graft.pem"
+contains "$out" "binding     BROKEN"
+run 1 "$CCZ" verify "$T/graft.pem" --sim-dir "$P" --policy "$T/accept.json" --json
+jqis .error.code binding_mismatch
+jqis .error.step binding
+start "$T/s6.log" --mode server --cert "$T/graft.pem" --key "$T/key.pem"
+echo x | timeout 10 "$CCZ" ratls client 127.0.0.1:$PORT --mode server --sim-dir "$P" \
+    --policy "$T/accept.json" > "$T/c6.out" 2> "$T/c6.err"; code=$?
+[ $code = 1 ] || fail "a client took a certificate with another's evidence ($code)"
+contains "$(cat "$T/c6.err")" "server REJECTED at binding: binding_mismatch"
+[ -s "$T/c6.out" ] && fail "a client that refused the server got data back"
 stop
 
 # recorded certificates
