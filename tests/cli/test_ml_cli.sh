@@ -44,6 +44,14 @@ run 2 "$CCZ" ml run "$T/Concat.onnx" --input "$T/Concat.in0"
 contains "$err" "the model has 2 inputs: give 2 --input files"
 run 2 "$CCZ" ml run "$T/Concat.onnx" --json
 contains "$err" "'--json' is not an option of 'ml run'"
+run 2 "$CCZ" ml run --input "$T/Concat.in0"
+contains "$err" "ml run: no MODEL"
+run 2 "$CCZ" ml run "$T/Concat.onnx" --input "$T/Concat.in0" --input "$T/Concat.in1" --threads 257
+contains "$err" "--threads: 0 (one per CPU) to 256"
+run 2 "$CCZ" ml run "$T/Concat.onnx" $(for i in $(seq 17); do printf -- '--input %s ' "$T/Concat.in0"; done)
+contains "$err" "at most 16 --input files"
+run 2 "$CCZ" ml run "$T/Concat.onnx" "$T/Concat.onnx"
+contains "$err" "'$T/Concat.onnx' is not an option of 'ml run'"
 run 2 "$CCZ" ml frobnicate
 contains "$err" "unknown ml command"
 finish

@@ -198,4 +198,19 @@ run 2 "$CCZ" paillier encrypt --key "$T/bad.json" 1
 contains "$err" "512 to 8192 bits"
 run 2 "$CCZ" paillier keygen --bits 1000 -o "$T/x.json"
 contains "$err" "use 2048, 3072 or 4096 bits"
+run 2 "$CCZ" paillier keygen -o "$T/x.json" --bits
+contains "$err" "--bits needs a value"
+run 2 "$CCZ" paillier keygen --bits 2048
+contains "$err" "keygen needs --bits N and -o KEY.json"
+run 2 "$CCZ" paillier encrypt --key "$K"
+contains "$err" "encrypt takes one or more values"
+run 2 "$CCZ" paillier add --key "$K" 1
+contains "$err" "add takes 2 operands"
+run 2 "$CCZ" paillier bench --seconds 0
+contains "$err" "--seconds: '0' is not a number of seconds above 0 and at most 600"
+run 2 "$CCZ" paillier bench --threads 1025
+contains "$err" "--threads: 1025 is larger than 1024"
+run 2 "$CCZ" paillier keygen --bits 2048 -o "$T/x.json" --frob
+contains "$err" "unknown option '--frob'"
+[ -e "$T/x.json" ] && fail "a refused keygen wrote a key"
 finish

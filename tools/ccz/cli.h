@@ -96,6 +96,8 @@ ccz_status cli_sim_dir(ccz_buf *out, const char *given);
 ccz_status cli_report_data(uint8_t out[64], const char *hex);
 /* Parses a decimal number in [0, max]. */
 ccz_status cli_number(const char *s, unsigned long long max, unsigned long long *out);
+/* Parses a number of seconds in (0, max] (a decimal fraction allowed). */
+ccz_status cli_seconds(const char *s, double max, double *out);
 /* The monotonic clock, in seconds and in milliseconds (for timings and progress lines). */
 double cli_now(void);
 int64_t cli_now_ms(void);

@@ -322,13 +322,13 @@ static int he_command(int argc, char **argv)
         } else if (is_params && !strcmp(argv[i], "--json")) {
             json = true;
         } else if (is_bench && !strcmp(argv[i], "--log-n") && i + 1 < argc) {
-            log_n = (unsigned)atoi(argv[++i]);
-            if (log_n < 12 || log_n > 15)
-                return cli_usage_error("he", "--log-n: 12 to 15");
+            unsigned long long v;
+            if (cli_number(argv[++i], 15, &v) != CCZ_OK || v < 12)
+                return cli_usage_error("he", "--log-n: 12 to 15, not '%s'", argv[i]);
+            log_n = (unsigned)v;
         } else if (is_bench && !strcmp(argv[i], "--seconds") && i + 1 < argc) {
-            secs = atof(argv[++i]);
-            if (secs <= 0 || secs > 600)
-                return cli_usage_error("he", "--seconds: between 0 and 600");
+            if (cli_seconds(argv[++i], 600, &secs) != CCZ_OK)
+                return cli_usage_error("he", "--seconds: %s", ccz_error_detail());
         } else if (is_bench && !strcmp(argv[i], "--plain-modulus") && i + 1 < argc) {
             char *end;
             unsigned long long t = strtoull(argv[++i], &end, 10);

@@ -149,9 +149,8 @@ static int parse(args *a, int argc, char **argv)
             a->has_format = true;
             break;
         case OPT_SECONDS:
-            a->seconds = atof(v);
-            if (a->seconds <= 0 || a->seconds > 600)
-                return cli_usage_error("paillier", "--seconds: between 0 and 600");
+            if (cli_seconds(v, 600, &a->seconds) != CCZ_OK)
+                return cli_usage_error("paillier", "--seconds: %s", ccz_error_detail());
             break;
         case OPT_THREADS:
             if (cli_number(v, 1024, &n))

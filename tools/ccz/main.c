@@ -308,6 +308,18 @@ ccz_status cli_number(const char *s, unsigned long long max, unsigned long long 
     return CCZ_OK;
 }
 
+ccz_status cli_seconds(const char *s, double max, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = s[0] && !isspace((unsigned char)s[0]) ? strtod(s, &end) : 0;
+    CCZ_ENSURE(s[0] && !isspace((unsigned char)s[0]) && !*end && errno == 0 && v > 0 && v <= max,
+               CCZ_ERR_INVALID_ARGUMENT, "'%s' is not a number of seconds above 0 and at most %g",
+               s, max);
+    *out = v;
+    return CCZ_OK;
+}
+
 double cli_now(void)
 {
     struct timespec ts;
