@@ -36,6 +36,14 @@ jqis() {
 
 contains() { case "$1" in *"$2"*) ;; *) fail "'$1' does not contain '$2'";; esac; }
 
+# refused ARGS... -- MESSAGE: ccz ARGS is a usage error (exit 2) saying "ccz: MESSAGE"
+refused() {
+    local args=()
+    while [ "$1" != -- ]; do args+=("$1"); shift; done
+    run 2 "$CCZ" "${args[@]}"
+    contains "$err" "ccz: $2"
+}
+
 # flip FILE OFFSET: XOR one byte with 0x01
 flip() {
     local b

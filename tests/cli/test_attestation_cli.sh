@@ -38,6 +38,17 @@ stop() {
     [ "$code" = 0 ] || fail "attestation serve exited $code after SIGTERM: $(tail -5 "$T/serve.log")"
 }
 
+# attest_request: the body of POST /v1/attest in $T/req.json: sim evidence of measurement $M
+# binding a fresh nonce of the service ($NONCE), SHA-512 of the nonce as its report data
+attest_request() {
+    NONCE=$(curl -sS --cacert "$CA" "$URL/v1/nonce" | jq -r .nonce)
+    local rd
+    rd=$(printf '%s' "$NONCE" | openssl dgst -sha512 -binary | od -An -tx1 | tr -d ' \n')
+    run 0 "$CCZ" attest --tee sim --sim-dir "$P" --measurement "$M" --report-data "$rd" -o "$T/ev.bin"
+    jq -n --arg ev "$(base64 -w0 "$T/ev.bin")" --arg n "$NONCE" '{evidence: $ev, nonce: $n}' \
+        > "$T/req.json"
+}
+
 start "$T/data" --secret "model-key=$T/model.key"
 
 # the independent clients
@@ -74,10 +85,7 @@ run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --measurement "$M2" -o "$T/bad.
 run 1 "$CCZ" secret get "127.0.0.1:$PORT" --cert "$T/bad.crt" --key "$T/bad.key" --ca "$CA"
 
 # a token verified offline by the CLI, against the JWKS by URL and by file
-NONCE=$(curl -sS --cacert "$CA" "$URL/v1/nonce" | jq -r .nonce)
-RD=$(printf '%s' "$NONCE" | openssl dgst -sha512 -binary | od -An -tx1 | tr -d ' \n')
-run 0 "$CCZ" attest --tee sim --sim-dir "$P" --measurement "$M" --report-data "$RD" -o "$T/ev.bin"
-jq -n --arg ev "$(base64 -w0 "$T/ev.bin")" --arg n "$NONCE" '{evidence: $ev, nonce: $n}' > "$T/req.json"
+attest_request
 run 0 curl -sS --cacert "$CA" -H 'Content-Type: application/json' --data-binary @"$T/req.json" \
     "$URL/v1/attest"
 TOKEN=$(printf '%s' "$out" | jq -r .token)
@@ -98,10 +106,7 @@ run 2 "$CCZ" attestation token verify "$TOKEN" --jwks "$URL/.well-known/none.jso
 contains "$err" "$URL/.well-known/none.json answered 404"
 
 # a client that streams its body with the chunked coding (curl's, as for a body of unknown length)
-NONCE=$(curl -sS --cacert "$CA" "$URL/v1/nonce" | jq -r .nonce)
-RD=$(printf '%s' "$NONCE" | openssl dgst -sha512 -binary | od -An -tx1 | tr -d ' \n')
-run 0 "$CCZ" attest --tee sim --sim-dir "$P" --measurement "$M" --report-data "$RD" -o "$T/ev.bin"
-jq -n --arg ev "$(base64 -w0 "$T/ev.bin")" --arg n "$NONCE" '{evidence: $ev, nonce: $n}' > "$T/req.json"
+attest_request
 run 0 curl -sS --cacert "$CA" -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
     -T - "$URL/v1/attest" -X POST < "$T/req.json"
 run 0 "$CCZ" attestation token verify "$(printf '%s' "$out" | jq -r .token)" --jwks "$T/jwks.json"
@@ -140,11 +145,8 @@ stop
 # a --config file (its keys as the flags' names, - or _), read before the flags, which win
 echo '{"issuer": "from-the-file", "token_ttl": 100, "token-alg": "ES384"}' > "$T/cfg.json"
 start "$T/data3" --config="$T/cfg.json" --token-ttl 200
-NONCE=$(curl -sS --cacert "$CA" "$URL/v1/nonce" | jq -r .nonce)
-RD=$(printf '%s' "$NONCE" | openssl dgst -sha512 -binary | od -An -tx1 | tr -d ' \n')
-run 0 "$CCZ" attest --tee sim --sim-dir "$P" --measurement "$M" --report-data "$RD" -o "$T/ev3.bin"
-jq -n --arg ev "$(base64 -w0 "$T/ev3.bin")" --arg n "$NONCE" '{evidence: $ev, nonce: $n}' > "$T/req3.json"
-run 0 curl -sS --cacert "$CA" -H 'Content-Type: application/json' --data-binary @"$T/req3.json" \
+attest_request
+run 0 curl -sS --cacert "$CA" -H 'Content-Type: application/json' --data-binary @"$T/req.json" \
     "$URL/v1/attest"
 TOKEN3=$(printf '%s' "$out" | jq -r .token)
 alg=$(/usr/bin/python3 -c 'import base64, json, sys; h = sys.argv[1].split(".")[0]

@@ -57,8 +57,8 @@ serve() {
     done
     fail "replica $name did not start: $(cat "$T/$name.log")"
 }
-# refused NAME BINARY MESSAGE ARGS...: a replica that must exit 2 before serving, saying MESSAGE
-refused() {
+# replica_refused NAME BINARY MESSAGE ARGS...: a replica that must exit 2 before serving, saying MESSAGE
+replica_refused() {
     local name=$1 bin=$2 msg=$3; shift 3
     run 2 timeout 30 "$bin" kms serve --listen 127.0.0.1:0 --tee sim --sim-dir "$P" \
         --policy "$T/policy.json" --data-dir "$T/$name" "$@"
@@ -108,19 +108,19 @@ call "$PA" EnableKey "{\"keyid\": \"$K\"}"
 [ "$code" = 0 ] || fail "EnableKey on A exited $code: $out $err"
 
 # ---- C, without --peer, on the store that has a domain key: refused
-refused C "$CCZ" "ccz: kms serve: the key store already has keys under a domain key this replica does not hold: start it with --peer HOST:PORT of a replica that has it" \
+replica_refused C "$CCZ" "ccz: kms serve: the key store already has keys under a domain key this replica does not hold: start it with --peer HOST:PORT of a replica that has it" \
     --db "$uri" --peer-policy "$T/peers.json"
 
 # ---- D: other code (one more byte, another sim measurement) that A's --peer-policy does not
 # list; D itself would accept A
 cp "$CCZ" "$T/ccz-other"
 printf x >> "$T/ccz-other"
-refused D "$T/ccz-other" "ccz: kms serve: the peer 127.0.0.1:$PA gave no domain key (HTTP 403: the peer's evidence does not satisfy this replica's --peer-policy)" \
+replica_refused D "$T/ccz-other" "ccz: kms serve: the peer 127.0.0.1:$PA gave no domain key (HTTP 403: the peer's evidence does not satisfy this replica's --peer-policy)" \
     --db "$uri" --peer "127.0.0.1:$PA" --peer-policy "$T/policy.json"
 contains "$(cat "$T/A.log")" "kms: a peer asked for the domain key; its evidence is not on the --peer-policy allow-list"
 
 # ---- E: its own --peer-policy does not list A: it takes nothing from A
-refused E "$CCZ" "ccz: kms serve: connect: the peer was rejected at policy: measurement_not_accepted: sgx[0]: mr_enclave is ${M:0:12}..., not 000000000000..." \
+replica_refused E "$CCZ" "ccz: kms serve: connect: the peer was rejected at policy: measurement_not_accepted: sgx[0]: mr_enclave is ${M:0:12}..., not 000000000000..." \
     --db "$uri" --peer "127.0.0.1:$PA" --peer-policy "$T/nobody.json"
 
 # ---- B restarts from its sealed key, without --peer

@@ -8,20 +8,8 @@
 # command does not take named as the command line spelled it.
 . "$(dirname "$0")/lib.sh"
 
-# refused VALUE-OPTIONS... -- MESSAGE: exit 2, and the message on stderr
-refused() {
-    local args=()
-    while [ "$1" != -- ]; do args+=("$1"); shift; done
-    run 2 "$CCZ" "${args[@]}"
-    contains "$err" "ccz: $2"
-}
 # accepted OPTION-ARGS... -- MESSAGE: the value passes; the command stops at MESSAGE instead
-accepted() {
-    local args=()
-    while [ "$1" != -- ]; do args+=("$1"); shift; done
-    run 2 "$CCZ" "${args[@]}"
-    contains "$err" "ccz: $2"
-}
+accepted() { refused "$@"; }
 
 # certificate validity
 refused ratls cert --tee sim --key "$T/k.pem" -o "$T/c.pem" --days 0 -- \

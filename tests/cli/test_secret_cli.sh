@@ -39,23 +39,18 @@ run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --cn client --debug -o "$T/dbg.
 
 # usage errors (exit 2, before anything listens): each --secret is NAME=FILE, a name under 80
 # bytes; serve needs a listener, a secret and a policy; get, one address
-usage() { # MESSAGE ARGS...: ccz secret ARGS exits 2 saying MESSAGE
-    local msg=$1; shift
-    run 2 "$CCZ" secret "$@"
-    contains "$err" "$msg"
-}
 for bad in "=$T/app.txt" "app=" "app" "$(printf 'n%.0s' $(seq 80))=$T/app.txt"; do
-    usage "--secret takes NAME=FILE ('$bad')" serve --listen 127.0.0.1:0 --secret "$bad" \
-        --policy "$T/server.json"
+    refused secret serve --listen 127.0.0.1:0 --secret "$bad" \
+        --policy "$T/server.json" -- "--secret takes NAME=FILE ('$bad')"
 done
-usage "serve needs --listen ADDR, --secret NAME=FILE and --policy FILE" serve \
-    --listen 127.0.0.1:0 --secret "app=$T/app.txt"
-usage "serve needs --listen ADDR" serve --secret "app=$T/app.txt" --policy "$T/server.json"
-usage "serve needs --listen ADDR" serve --listen 127.0.0.1:0 --policy "$T/server.json"
-usage "unexpected argument 'extra'" serve --listen 127.0.0.1:0 --secret "app=$T/app.txt" \
-    --policy "$T/server.json" extra
-usage "get takes one server address, HOST:PORT" get
-usage "get takes one server address, HOST:PORT" get 127.0.0.1:1 127.0.0.1:2
+refused secret serve --listen 127.0.0.1:0 --secret "app=$T/app.txt" -- \
+    "serve needs --listen ADDR, --secret NAME=FILE and --policy FILE"
+refused secret serve --secret "app=$T/app.txt" --policy "$T/server.json" -- "serve needs --listen ADDR"
+refused secret serve --listen 127.0.0.1:0 --policy "$T/server.json" -- "serve needs --listen ADDR"
+refused secret serve --listen 127.0.0.1:0 --secret "app=$T/app.txt" \
+    --policy "$T/server.json" extra -- "unexpected argument 'extra'"
+refused secret get -- "get takes one server address, HOST:PORT"
+refused secret get 127.0.0.1:1 127.0.0.1:2 -- "get takes one server address, HOST:PORT"
 run 2 "$CCZ" secret serve --listen 127.0.0.1:0 --secret "app=$T/none" --policy "$T/server.json" \
     --sim-dir "$P" --tee sim
 contains "$err" "$T/none"

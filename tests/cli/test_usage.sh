@@ -8,14 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 touch "$T/data.csv" "$T/m.csv"
 
-# refused ARGS... -- MESSAGE: exit 2, and MESSAGE on stderr
-refused() {
-    local args=()
-    while [ "$1" != -- ]; do args+=("$1"); shift; done
-    run 2 "$CCZ" "${args[@]}"
-    contains "$err" "ccz: $2"
-}
-
 # a party never sends its data to a server it has not attested
 refused psi serve --listen 127.0.0.1:0 --parties 2 --mode client -- \
     "--mode client: the parties must attest the server (use two-way or server)"
