@@ -93,21 +93,22 @@ static void csv(party *p, uint32_t usage, const char *uid, const party *signer)
 }
 
 static party hrk, hsk, cek, pek;
-static uint32_t report_policy = 0x45; /* nodbg (bit 0) set */
+static uint32_t report_policy = 0x45;                 /* nodbg (bit 0) set */
+static uint32_t report_sig_usage = CCZ_CSV_USAGE_PEK; /* whose signature the report says it is */
 
 /* A wrapped version 2 or 3 report with report data rd and the RTMRs given. */
 static void report(ccz_buf *out, uint32_t version, const uint8_t rd[64], uint8_t rtmr[5][32])
 {
     uint8_t d[CCZ_CSV_REPORT_DATA_SIZE] = {0};
-    memset(d + 0x20, 0x11, 16);            /* vm_id */
-    memset(d + 0x30, 0x22, 16);            /* vm_version */
-    memcpy(d + 0x40, rd, 64);              /* report_data */
-    memset(d + 0x90, 0x33, 32);            /* measure */
-    put_le32(d + 0xb0, report_policy);     /* policy */
-    put_le32(d + 0xb4, CCZ_CSV_USAGE_PEK); /* sig_usage */
-    put_le32(d + 0xb8, 4);                 /* sig_algo */
-    put_le32(d + 0xbc, 2100);              /* build */
-    d[0xc0] = 1;                           /* rtmr_version */
+    memset(d + 0x20, 0x11, 16);           /* vm_id */
+    memset(d + 0x30, 0x22, 16);           /* vm_version */
+    memcpy(d + 0x40, rd, 64);             /* report_data */
+    memset(d + 0x90, 0x33, 32);           /* measure */
+    put_le32(d + 0xb0, report_policy);    /* policy */
+    put_le32(d + 0xb4, report_sig_usage); /* sig_usage */
+    put_le32(d + 0xb8, 4);                /* sig_algo */
+    put_le32(d + 0xbc, 2100);             /* build */
+    d[0xc0] = 1;                          /* rtmr_version */
     memcpy(d + 0xd0, rtmr, 5 * 32);
     if (version == 3)
         memset(d + 0x3c0, 0x44, 64); /* host_data */
@@ -377,4 +378,75 @@ static void test_chain_v2_v3(void)
     EVP_PKEY_free(pek.key);
 }
 
-TEST_MAIN(T(test_chain_v2_v3))
+/* The checks of one certificate by its signer that a chain of genuine signatures can still fail:
+ * a CA certificate names its signer (sid = the HRK's kid) and only an HRK signs one; a signature
+ * slot counts only when its usage is the signer's; a report says the PEK signed it. */
+static void test_signer_checks(void)
+{
+    ca(&hrk, CCZ_CSV_USAGE_HRK, "HYGON-SSD-HRK", NULL);
+    ca(&hsk, CCZ_CSV_USAGE_HSK, "HYGON-SSD-HSK", &hrk);
+    csv(&cek, CCZ_CSV_USAGE_CEK, "HYGON-SSD-CEK", &hsk);
+    csv(&pek, CCZ_CSV_USAGE_PEK, "HYGON-SSD-PEK", &cek);
+    ccz_csv_cert h, k, x;
+    CHECK_OK(ccz_csv_cert_parse(&h, CCZ_SPAN(hrk.cert, hrk.len)));
+    CHECK_OK(ccz_csv_cert_parse(&k, CCZ_SPAN(hsk.cert, hsk.len)));
+    /* an HSK the HRK signed, whose sid names another key */
+    party other;
+    ca(&other, CCZ_CSV_USAGE_HSK, "HYGON-SSD-HSK", &hrk);
+    memset(other.cert + 20, 0xee, 16);
+    sign(other.cert + 576, other.cert + 648, &hrk, other.cert, 576);
+    CHECK_OK(ccz_csv_cert_parse(&x, CCZ_SPAN(other.cert, other.len)));
+    CHECK_STATUS(ccz_csv_cert_verify(&h, &x), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_CONTAINS(ccz_error_detail(), "names another signer (its sid is not the HRK's kid)");
+    EVP_PKEY_free(other.key);
+    /* a CA certificate the HSK signed (sid = the HSK's kid) */
+    ca(&other, CCZ_CSV_USAGE_HSK, "HYGON-SSD-HSK", &hsk);
+    CHECK_OK(ccz_csv_cert_parse(&x, CCZ_SPAN(other.cert, other.len)));
+    CHECK_STATUS(ccz_csv_cert_verify(&k, &x), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_CONTAINS(ccz_error_detail(), "a CA certificate is signed by an HRK, and the signer's "
+                                       "usage is 0x13");
+    EVP_PKEY_free(other.key);
+    /* a CEK the HSK signed, its signature slot saying another key's usage (the slot is not in
+     * the signed part) */
+    csv(&other, CCZ_CSV_USAGE_CEK, "HYGON-SSD-CEK", &hsk);
+    CHECK_OK(ccz_csv_cert_parse(&x, CCZ_SPAN(other.cert, other.len)));
+    CHECK_OK(ccz_csv_cert_verify(&k, &x));
+    put_le32(other.cert + 1044, CCZ_CSV_USAGE_OCA);
+    CHECK_OK(ccz_csv_cert_parse(&x, CCZ_SPAN(other.cert, other.len)));
+    CHECK_STATUS(ccz_csv_cert_verify(&k, &x), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_CONTAINS(ccz_error_detail(), "no signature by a key of usage 0x13");
+    EVP_PKEY_free(other.key);
+    /* a report the PEK signed that says the CEK did */
+    ccz_trust *t;
+    CHECK_OK(ccz_trust_new(&t));
+    CHECK_OK(ccz_trust_add_hygon_hrk(t, CCZ_SPAN(hrk.cert, hrk.len)));
+    uint8_t bundle[CCZ_CSV_HSK_CEK_SIZE];
+    memcpy(bundle, hsk.cert, CCZ_CSV_CA_CERT_SIZE);
+    memcpy(bundle + CCZ_CSV_CA_CERT_SIZE, cek.cert, CCZ_CSV_CERT_SIZE);
+    ccz_collateral *col;
+    CHECK_OK(ccz_csv_collateral_new(&col, CCZ_SPAN(bundle, sizeof bundle)));
+    ccz_buf ev = CCZ_BUF_INIT;
+    uint8_t rd[64] = "nonce", rtmr[5][32] = {{0}};
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.trust = t;
+    o.collateral = col;
+    o.expected_report_data = rd;
+    static ccz_result r;
+    report(&ev, 2, rd, rtmr);
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&ev), &o));
+    report_sig_usage = CCZ_CSV_USAGE_CEK;
+    report(&ev, 2, rd, rtmr);
+    report_sig_usage = CCZ_CSV_USAGE_PEK;
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&ev), &o), CCZ_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(r.message, "signed by a key of usage 0x1004 with algorithm 4, not the PEK "
+                              "(0x1002) with SM2 (4)");
+    ccz_collateral_free(col);
+    ccz_trust_free(t);
+    ccz_buf_free(&ev);
+    EVP_PKEY_free(hrk.key);
+    EVP_PKEY_free(hsk.key);
+    EVP_PKEY_free(cek.key);
+    EVP_PKEY_free(pek.key);
+}
+
+TEST_MAIN(T(test_chain_v2_v3), T(test_signer_checks))
