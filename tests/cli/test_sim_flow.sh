@@ -37,7 +37,8 @@ run 0 "$CCZ" sim signer "$P/signer.key"
 [ "$out" = "$want" ] || fail "sim signer KEY: $out differs from openssl's $want"
 run 2 "$CCZ" sim signer "$P/root.crt"
 contains "$err" "$P/root.crt is not a PEM key"
-run 2 "$CCZ" sim signer a b
+run 2 "$CCZ" sim signer "$P/signer.key" "$P/signer.key"
+contains "$err" "usage: ccz sim signer [KEY] [--dir D]"
 run 2 "$CCZ" sim info --dir "$P" extra
 contains "$err" "'sim info' takes no arguments"
 run 2 "$CCZ" sim init --dir "$P" extra
