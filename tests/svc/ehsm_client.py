@@ -383,6 +383,12 @@ class Run:
             self.refused("EH_SM4_CBC Decrypt of a 6144-byte plaintext's ciphertext",
                          "Decrypt", {"keyid": keyid, "ciphertext": ct["ciphertext"]}, 400,
                          "Parameter invalid, The ciphertext length error.")
+        if spec == "EH_AES_GCM_128" and SERVER == "ccz":  # ccz's refusal (eHSM's not recorded)
+            skey = self.create(spec, SIG)
+            self.refused("%s Sign with a symmetric key" % spec, "Sign",
+                         {"keyid": skey, "message": b64(b"m"), "message_type": "EH_RAW",
+                          "digest_mode": "EH_SHA_256", "padding_mode": "EH_PAD_NONE"}, 400,
+                         "Parameter invalid, Sign is not possible with a %s key." % spec)
         self.datakeys(spec, keyid)
         self.sym_key = keyid  # used by the management checks
 
@@ -455,6 +461,10 @@ class Run:
                      {"keyid": ekey, "message": b64(b"m"), "message_type": "EH_RAW",
                       "digest_mode": "EH_SHA_256", "padding_mode": "EH_RSA_PKCS1"},
                      500, "Server exception.", ccz=(400, USAGE_ENC))
+        if spec == "EH_RSA_2048" and SERVER == "ccz":  # ccz's refusal (eHSM's not recorded)
+            self.refused("%s Encrypt (symmetric) with an RSA key" % spec, "Encrypt",
+                         {"keyid": ekey, "plaintext": b64(b"x")}, 400,
+                         "Parameter invalid, Encrypt is not possible with a %s key." % spec)
         if spec == "EH_RSA_3072":
             self.export(ekey, epub)
 
