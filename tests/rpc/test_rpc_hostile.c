@@ -805,6 +805,59 @@ static void test_promises(void)
     server_stop(&sv);
 }
 
+/* A stream the server closed with RST_STREAM(REFUSED_STREAM): counted. */
+static int refused_close(nghttp2_session *s, int32_t id, uint32_t error, void *u)
+{
+    (void)s, (void)id;
+    if (error == NGHTTP2_REFUSED_STREAM)
+        ((hog *)u)->exhausted++;
+    return 0;
+}
+
+static const h2_client_callbacks cap_callbacks = {
+    .send = hog_send, .header = hog_header, .close = refused_close};
+
+/* The calls a connection may have at once (max_streams, the server's
+ * SETTINGS_MAX_CONCURRENT_STREAMS): a client that opens ten in its first flight, before it has
+ * read the server's settings, gets four and has six refused; another connection is served. */
+static void test_stream_cap(void)
+{
+    server sv;
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.max_streams = 4;
+    server_start(&sv, &so);
+    hog h = {0};
+    CHECK_OK(ccz_ratls_connect(&h.ssl, cli_side.ctx, sv.target));
+    SSL_set_mode(h.ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    fcntl(SSL_get_fd(h.ssl), F_SETFL, O_NONBLOCK);
+    h.h2 = h2_client_new(&cap_callbacks, &h, NULL, 0);
+    nghttp2_nv nv[6];
+    h2_grpc_headers(nv, "/test.Stream/Total", "application/grpc");
+    size_t sent[10] = {0};
+    for (int j = 0; j < 10; j++) {
+        nghttp2_data_provider prd = {.source.ptr = &sent[j], .read_callback = promise_body};
+        CHECK(nghttp2_submit_request(h.h2, NULL, nv, 6, &prd, NULL) > 0);
+    }
+    CHECK_INT(nghttp2_session_send(h.h2), 0);          /* all ten before a byte of the server's */
+    for (int i = 0; i < 100 && h.exhausted < 6; i++) { /* at most 1 s */
+        struct pollfd p = {SSL_get_fd(h.ssl), POLLIN, 0};
+        poll(&p, 1, 10);
+        uint8_t buf[16384];
+        int k;
+        while ((k = SSL_read(h.ssl, buf, sizeof buf)) > 0)
+            nghttp2_session_mem_recv(h.h2, buf, (size_t)k);
+        nghttp2_session_send(h.h2);
+    }
+    CHECK_INT(h.exhausted, 6);
+    CHECK_INT(nghttp2_session_get_remote_settings(h.h2, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS),
+              4);
+    char text[256];
+    CHECK_INT(say(sv.target, "meanwhile", 5000, 0, text, sizeof text), CCZ_RPC_OK);
+    nghttp2_session_del(h.h2);
+    SSL_free(h.ssl);
+    server_stop(&sv);
+}
+
 /* ---- 5. windows credited as bytes are consumed -----------------------------------------------*/
 
 typedef struct {
@@ -999,6 +1052,7 @@ static void test_hostile(void)
     STEP(test_deadlines);
     STEP(test_unfinished_messages);
     STEP(test_promises);
+    STEP(test_stream_cap);
     STEP(test_window_credit);
     STEP(test_silent_server);
     STEP(test_plaintext_flood);
