@@ -50,6 +50,11 @@ attest_request() {
 }
 
 start "$T/data" --secret "model-key=$T/model.key"
+# the state the service made at its first start is the owner's alone
+modes=$(cd "$T/data" && stat -c '%n %a' . admin-token signing-key-es256.pem tls-key.pem \
+    attestation.db | tr '\n' ' ')
+[ "$modes" = ". 700 admin-token 600 signing-key-es256.pem 600 tls-key.pem 600 attestation.db 600 " ] ||
+    fail "the data directory's modes: $modes"
 
 # the independent clients
 run 0 /usr/bin/python3 "$SVC/ear_client.py" "$URL" "$CA" "$CCZ" "$P" "$M"
@@ -164,6 +169,9 @@ run 2 "$CCZ" attestation serve --token-ttl
 contains "$err" "--token-ttl needs a value"
 run 2 "$CCZ" attestation serve extra
 contains "$err" "unexpected argument 'extra'"
+mkdir -m 700 "$T/data4" && printf 'short\n' > "$T/data4/admin-token"
+run 2 "$CCZ" attestation serve --listen 127.0.0.1:0 --data-dir "$T/data4" --sim-dir "$P"
+contains "$err" "$T/data4/admin-token: the admin token is shorter than 16 bytes"
 
 # usage errors
 run 2 "$CCZ" attestation serve --no-such-option 1
