@@ -640,6 +640,17 @@ static ssize_t hog_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len
 
 static const h2_client_callbacks hog_callbacks = {.send = hog_send, .header = hog_header};
 
+/* h connected to target over RA-TLS, non-blocking, with an HTTP/2 client session of cb and the
+ * settings iv. */
+static void hog_connect(hog *h, const char *target, const h2_client_callbacks *cb,
+                        const nghttp2_settings_entry *iv, size_t niv)
+{
+    CHECK_OK(ccz_ratls_connect(&h->ssl, cli_side.ctx, target));
+    SSL_set_mode(h->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    fcntl(SSL_get_fd(h->ssl), F_SETFL, O_NONBLOCK);
+    h->h2 = h2_client_new(cb, h, iv, niv);
+}
+
 static size_t hog_sent[5][100];
 
 static void *hogs_run(void *arg)
@@ -686,12 +697,8 @@ static void test_unfinished_messages(void)
 
     hog hs[5] = {0};
     for (int i = 0; i < 5; i++) {
-        CHECK_OK(ccz_ratls_connect(&hs[i].ssl, cli_side.ctx, sv.target));
-        SSL_set_mode(hs[i].ssl,
-                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-        fcntl(SSL_get_fd(hs[i].ssl), F_SETFL, O_NONBLOCK);
         nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1u << 20}};
-        hs[i].h2 = h2_client_new(&hog_callbacks, &hs[i], iv, 1);
+        hog_connect(&hs[i], sv.target, &hog_callbacks, iv, 1);
         nghttp2_nv nv[6];
         h2_grpc_headers(nv, "/test.Stream/Total", "application/grpc");
         for (int j = 0; j < 100; j++) {
@@ -762,6 +769,21 @@ static ssize_t promise_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t
     return 64;
 }
 
+/* Turns of 10 ms (at most rounds) in which h reads what the server sent and sends what it has;
+ * with until > 0, they stop once until streams have ended in h's count. */
+static void hog_pump(hog *h, int rounds, int until)
+{
+    for (int i = 0; i < rounds && (until <= 0 || h->exhausted < until); i++) {
+        struct pollfd p = {SSL_get_fd(h->ssl), POLLIN, 0};
+        poll(&p, 1, 10);
+        uint8_t buf[16384];
+        int k;
+        while ((k = SSL_read(h->ssl, buf, sizeof buf)) > 0)
+            nghttp2_session_mem_recv(h->h2, buf, (size_t)k);
+        nghttp2_session_send(h->h2);
+    }
+}
+
 /* A large message is received into a buffer reserved at its announced size, but what it holds
  * is charged by the pages written: 16 streams that announce 4 MiB each (64 MiB, eight times
  * the server's bound) and send 64 bytes hold 64 KiB, and none is shed. */
@@ -772,10 +794,7 @@ static void test_promises(void)
     so.max_buffer = 8u << 20; /* the least it may be: one connection's window */
     server_start(&sv, &so);
     hog h = {0};
-    CHECK_OK(ccz_ratls_connect(&h.ssl, cli_side.ctx, sv.target));
-    SSL_set_mode(h.ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    fcntl(SSL_get_fd(h.ssl), F_SETFL, O_NONBLOCK);
-    h.h2 = h2_client_new(&hog_callbacks, &h, NULL, 0);
+    hog_connect(&h, sv.target, &hog_callbacks, NULL, 0);
     nghttp2_nv nv[6];
     h2_grpc_headers(nv, "/test.Stream/Total", "application/grpc");
     size_t sent[16] = {0};
@@ -783,15 +802,7 @@ static void test_promises(void)
         nghttp2_data_provider prd = {.source.ptr = &sent[j], .read_callback = promise_body};
         CHECK(nghttp2_submit_request(h.h2, NULL, nv, 6, &prd, NULL) > 0);
     }
-    for (int i = 0; i < 30; i++) { /* 300 ms of the server reading them */
-        struct pollfd p = {SSL_get_fd(h.ssl), POLLIN, 0};
-        poll(&p, 1, 10);
-        uint8_t buf[16384];
-        int k;
-        while ((k = SSL_read(h.ssl, buf, sizeof buf)) > 0)
-            nghttp2_session_mem_recv(h.h2, buf, (size_t)k);
-        nghttp2_session_send(h.h2);
-    }
+    hog_pump(&h, 30, 0); /* 300 ms of the server reading them */
     size_t total = 0;
     for (int j = 0; j < 16; j++)
         total += sent[j];
@@ -827,10 +838,7 @@ static void test_stream_cap(void)
     so.max_streams = 4;
     server_start(&sv, &so);
     hog h = {0};
-    CHECK_OK(ccz_ratls_connect(&h.ssl, cli_side.ctx, sv.target));
-    SSL_set_mode(h.ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    fcntl(SSL_get_fd(h.ssl), F_SETFL, O_NONBLOCK);
-    h.h2 = h2_client_new(&cap_callbacks, &h, NULL, 0);
+    hog_connect(&h, sv.target, &cap_callbacks, NULL, 0);
     nghttp2_nv nv[6];
     h2_grpc_headers(nv, "/test.Stream/Total", "application/grpc");
     size_t sent[10] = {0};
@@ -838,16 +846,8 @@ static void test_stream_cap(void)
         nghttp2_data_provider prd = {.source.ptr = &sent[j], .read_callback = promise_body};
         CHECK(nghttp2_submit_request(h.h2, NULL, nv, 6, &prd, NULL) > 0);
     }
-    CHECK_INT(nghttp2_session_send(h.h2), 0);          /* all ten before a byte of the server's */
-    for (int i = 0; i < 100 && h.exhausted < 6; i++) { /* at most 1 s */
-        struct pollfd p = {SSL_get_fd(h.ssl), POLLIN, 0};
-        poll(&p, 1, 10);
-        uint8_t buf[16384];
-        int k;
-        while ((k = SSL_read(h.ssl, buf, sizeof buf)) > 0)
-            nghttp2_session_mem_recv(h.h2, buf, (size_t)k);
-        nghttp2_session_send(h.h2);
-    }
+    CHECK_INT(nghttp2_session_send(h.h2), 0); /* all ten before a byte of the server's */
+    hog_pump(&h, 100, 6);                     /* at most 1 s */
     CHECK_INT(h.exhausted, 6);
     CHECK_INT(nghttp2_session_get_remote_settings(h.h2, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS),
               4);
