@@ -36,11 +36,12 @@ jqis() {
 
 contains() { case "$1" in *"$2"*) ;; *) fail "'$1' does not contain '$2'";; esac; }
 
-# refused ARGS... -- MESSAGE: ccz ARGS is a usage error (exit 2) saying "ccz: MESSAGE"
+# refused ARGS... -- MESSAGE: ccz ARGS is a usage error (exit 2) saying "ccz: MESSAGE" (within
+# 30 s: a server that takes the command line instead serves until then, and exits 124)
 refused() {
     local args=()
     while [ "$1" != -- ]; do args+=("$1"); shift; done
-    run 2 "$CCZ" "${args[@]}"
+    run 2 timeout 30 "$CCZ" "${args[@]}"
     contains "$err" "ccz: $2"
 }
 

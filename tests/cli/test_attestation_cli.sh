@@ -161,22 +161,22 @@ run 0 "$CCZ" attestation token verify "$TOKEN3" --jwks "$URL/.well-known/jwks.js
 jqis .iss from-the-file
 jqis '.exp - .iat' 200
 stop
-run 2 "$CCZ" attestation serve --config
+run 2 timeout 30 "$CCZ" attestation serve --config
 contains "$err" "--config needs a FILE"
-run 2 "$CCZ" attestation serve --config "$T/none.json"
+run 2 timeout 30 "$CCZ" attestation serve --config "$T/none.json"
 contains "$err" "$T/none.json"
-run 2 "$CCZ" attestation serve --token-ttl
+run 2 timeout 30 "$CCZ" attestation serve --token-ttl
 contains "$err" "--token-ttl needs a value"
-run 2 "$CCZ" attestation serve extra
+run 2 timeout 30 "$CCZ" attestation serve extra
 contains "$err" "unexpected argument 'extra'"
 mkdir -m 700 "$T/data4" && printf 'short\n' > "$T/data4/admin-token"
-run 2 "$CCZ" attestation serve --listen 127.0.0.1:0 --data-dir "$T/data4" --sim-dir "$P"
+run 2 timeout 30 "$CCZ" attestation serve --listen 127.0.0.1:0 --data-dir "$T/data4" --sim-dir "$P"
 contains "$err" "$T/data4/admin-token: the admin token is shorter than 16 bytes"
 
 # usage errors
-run 2 "$CCZ" attestation serve --no-such-option 1
+run 2 timeout 30 "$CCZ" attestation serve --no-such-option 1
 contains "$err" "unknown option '--no-such-option'"
-run 2 "$CCZ" attestation serve --token-ttl soon
+run 2 timeout 30 "$CCZ" attestation serve --token-ttl soon
 run 2 "$CCZ" kbs get-resource "$URL"
 run 2 "$CCZ" attestation bogus
 finish

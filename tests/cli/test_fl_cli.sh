@@ -89,13 +89,13 @@ contains "$(cat "$T/l.log")" "training failed: "
 contains "$(cat "$T/l.log")" "worker 2 (host)"
 
 # ---- usage errors
-run 2 "$CCZ" fl homo-lr serve --listen 127.0.0.1:0 --workers 2 --iterations 3
+run 2 timeout 30 "$CCZ" fl homo-lr serve --listen 127.0.0.1:0 --workers 2 --iterations 3
 contains "$err" "usage: ccz fl homo-lr serve --listen ADDR --workers N --iterations K --test FILE"
 run 2 "$CCZ" fl homo-lr work 127.0.0.1:1 --data "$D/breast_homo_guest.csv"
 contains "$err" "usage: ccz fl homo-lr work HOST:PORT --data FILE --id N"
-run 2 "$CCZ" fl homo-lr serve --listen 127.0.0.1:0 --workers 0 --iterations 3 --test x
+run 2 timeout 30 "$CCZ" fl homo-lr serve --listen 127.0.0.1:0 --workers 0 --iterations 3 --test x
 contains "$err" "--workers: must be at least 1"
-run 2 "$CCZ" fl homo-lr serve --listen 127.0.0.1:0 --workers 2 --iterations 3 --test x --bits 1000
+run 2 timeout 30 "$CCZ" fl homo-lr serve --listen 127.0.0.1:0 --workers 2 --iterations 3 --test x --bits 1000
 contains "$err" "--bits: a key of 1024 to 4096 bits, a multiple of 16"
 # the first names stay accepted
 run 2 "$CCZ" fl homo-lr server --listen 127.0.0.1:0 --workers 2 --iterations 3

@@ -41,17 +41,17 @@ await() { # FILE TEXT [TENTHS]: waits until FILE contains TEXT
 }
 
 # ---- usage errors
-run 2 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2
+run 2 timeout 30 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2
 contains "$err" "usage: ccz fl serve"
-run 2 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 1 --strategy fedsgd
+run 2 timeout 30 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 1 --strategy fedsgd
 contains "$err" "unknown strategy 'fedsgd'"
 run 2 "$CCZ" fl join 127.0.0.1:1 --data "$IMG" --name x --shard 4/4
 contains "$err" "--shard: I/N with I < N"
 run 2 "$CCZ" fl join 127.0.0.1:1 --data "$IMG" --name x --top-k 1.5
 contains "$err" "--top-k: a count of weights (1 or more) or a fraction of the model"
-run 2 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 1 --top-k 5
+run 2 timeout 30 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 1 --top-k 5
 contains "$err" "--top-k"
-run 2 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 1 --gather 0
+run 2 timeout 30 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 1 --gather 0
 contains "$err" "--gather: milliseconds, at least 1"
 
 # ---- a rejected client; a crashed client and a straggler do not stall round 1
@@ -130,7 +130,7 @@ for c in k0 k1; do
 done
 
 # ---- client selection: 2 of the 3 waiting clients drawn for each round
-run 2 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 2 --clients-per-round 1
+run 2 timeout 30 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 2 --clients-per-round 1
 contains "$err" "--clients-per-round 1 is below --min-clients 2"
 start "$T/sel.log" --listen 127.0.0.1:0 --rounds 3 --min-clients 2 --clients-per-round 2 \
     --model lr --test "$IMG"

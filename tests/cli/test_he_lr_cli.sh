@@ -131,7 +131,7 @@ fi
 # ---- the command line
 run 2 "$CCZ" he lr infer 127.0.0.1:1 --sim-dir "$P"
 contains "$err" "usage: ccz he lr infer HOST:PORT --data FILE.csv"
-run 2 "$CCZ" he lr serve --model "$MODEL"
+run 2 timeout 30 "$CCZ" he lr serve --model "$MODEL"
 contains "$err" "usage: ccz he lr serve --model FILE.csv --listen ADDR"
 run 2 "$CCZ" he lr infer 127.0.0.1:1 --data "$DATA" --listen 127.0.0.1:0
 contains "$err" "'--listen' does nothing for 'he lr infer'"
@@ -140,7 +140,7 @@ contains "$err" "--mode client: the client must attest the server"
 run 2 "$CCZ" he lr frobnicate
 contains "$err" "unknown he lr command 'frobnicate'"
 printf '0.5,1,2\n0.1,2,3\n' > "$T/two-lines.csv"
-run 2 "$CCZ" he lr serve --model "$T/two-lines.csv" --listen 127.0.0.1:0 --tee sim --sim-dir "$P"
+run 2 timeout 30 "$CCZ" he lr serve --model "$T/two-lines.csv" --listen 127.0.0.1:0 --tee sim --sim-dir "$P"
 contains "$err" "model: line 2: the model is one line (bias, then the weights)"
 run 2 "$CCZ" he lr infer 127.0.0.1:1 --data "$T/two-lines.csv" --sim-dir "$P"
 contains "$err" "line 2: the label (last column) is 3; labels are 0 or 1"

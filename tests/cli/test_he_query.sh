@@ -33,12 +33,12 @@ run 2 "$CCZ" he query lookup 127.0.0.1:1 --key Oregon --algorithm quick "${EP[@]
 contains "$err" "--algorithm: unknown algorithm 'quick' (faithful, fast or packed)"
 run 2 "$CCZ" he query lookup 127.0.0.1:1 --key "" "${EP[@]}"
 contains "$err" "--key: the key is empty"
-run 2 "$CCZ" he query serve --listen 127.0.0.1:0 "${EP[@]}"
+run 2 timeout 30 "$CCZ" he query serve --listen 127.0.0.1:0 "${EP[@]}"
 contains "$err" "usage: ccz he query serve --db FILE.csv --listen ADDR"
-run 2 "$CCZ" he query serve --db "$DB" --listen 127.0.0.1:0 --key x "${EP[@]}"
+run 2 timeout 30 "$CCZ" he query serve --db "$DB" --listen 127.0.0.1:0 --key x "${EP[@]}"
 contains "$err" "'--key' does nothing for 'he serve'"
 printf 'Massachusetts,Boston\nMassachuXYZ,Nowhere\n' > "$T/dup.csv"
-run 2 "$CCZ" he query serve --db "$T/dup.csv" --listen 127.0.0.1:0 "${EP[@]}"
+run 2 timeout 30 "$CCZ" he query serve --db "$T/dup.csv" --listen 127.0.0.1:0 "${EP[@]}"
 contains "$err" "the key \"Massachu\" is there twice"
 
 SERVER=

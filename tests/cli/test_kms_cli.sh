@@ -240,7 +240,7 @@ run 0 "$CCZ" kms enroll "127.0.0.1:${PORT[strict]}" --tee sim --sim-dir "$P" \
 
 # replicas: the domain key goes only to a peer --peer-policy accepts
 stop strict
-run 2 "$CCZ" kms serve --listen 127.0.0.1:0 --data-dir "$T/r1" --tee sim --sim-dir "$P" \
+run 2 timeout 30 "$CCZ" kms serve --listen 127.0.0.1:0 --data-dir "$T/r1" --tee sim --sim-dir "$P" \
     --policy "$T/policy.json" --peer "127.0.0.1:${PORT[att]}" --peer-policy "$T/policy.json"
 contains "$err" "gives its domain key to no one"
 started giver "$T/giver" --sim-dir "$P" --policy "$T/policy.json" --peer-policy "$T/only-m2.json"
@@ -316,7 +316,7 @@ run 0 "$CCZ" kms call "$L" ListKey --appid "$LAPP" --apikey "$LKEY" --cacert "$C
 stop limited
 
 # usage errors
-run 2 "$CCZ" kms serve --no-such-option 1
+run 2 timeout 30 "$CCZ" kms serve --no-such-option 1
 run 2 "$CCZ" kms enroll "$A"
 contains "$err" "--tee"
 run 2 "$CCZ" kms call "$A" Encrypt

@@ -160,11 +160,11 @@ wait $FLOOD
 stop
 
 # ---- usage errors
-run 2 "$CCZ" psi serve --listen 127.0.0.1:0 --parties 1
+run 2 timeout 30 "$CCZ" psi serve --listen 127.0.0.1:0 --parties 1
 contains "$err" "--parties: a session has at least 2 parties"
 run 2 "$CCZ" psi join 127.0.0.1:1 --name x
 contains "$err" "usage: ccz psi join HOST:PORT --name NAME --data FILE"
-run 2 "$CCZ" psi serve --listen 127.0.0.1:0 --parties 2 --mode client --tee sim --sim-dir "$P"
+run 2 timeout 30 "$CCZ" psi serve --listen 127.0.0.1:0 --parties 2 --mode client --tee sim --sim-dir "$P"
 contains "$err" "the parties must attest the server"
 printf 'ok\n%05000d\n' 1 > "$T/long.txt"
 run 2 "$CCZ" psi join 127.0.0.1:1 --name x --data "$T/long.txt" --tee sim --sim-dir "$P" --policy "$T/accept.json"

@@ -176,7 +176,7 @@ run 1 "$CCZ" rpc greeter call 127.0.0.1:$PORT --name x --tee sim --debug --sim-d
 contains "$err" "UNAVAILABLE (14): the server refused us (TLS alert: bad certificate)"
 run 2 "$CCZ" rpc greeter call 127.0.0.1:$PORT --sim-dir "$P"
 contains "$err" "usage: ccz rpc greeter call HOST:PORT --name NAME"
-run 2 "$CCZ" rpc greeter serve --listen nowhere --tee sim --sim-dir "$P"
+run 2 timeout 30 "$CCZ" rpc greeter serve --listen nowhere --tee sim --sim-dir "$P"
 contains "$err" "'nowhere' is not HOST:PORT or :PORT"
 stop
 finish

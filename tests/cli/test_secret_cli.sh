@@ -51,7 +51,7 @@ refused secret serve --listen 127.0.0.1:0 --secret "app=$T/app.txt" \
     --policy "$T/server.json" extra -- "unexpected argument 'extra'"
 refused secret get -- "get takes one server address, HOST:PORT"
 refused secret get 127.0.0.1:1 127.0.0.1:2 -- "get takes one server address, HOST:PORT"
-run 2 "$CCZ" secret serve --listen 127.0.0.1:0 --secret "app=$T/none" --policy "$T/server.json" \
+run 2 timeout 30 "$CCZ" secret serve --listen 127.0.0.1:0 --secret "app=$T/none" --policy "$T/server.json" \
     --sim-dir "$P" --tee sim
 contains "$err" "$T/none"
 
