@@ -22,21 +22,21 @@ for f in ntt_fwd_49_us ntt_inv_60_us bfv_encrypt_us bfv_decrypt_us bfv_mul_relin
     jqis ".$f > 0" true
 done
 jqis '.ckks_mul_precision_bits > 15' true
-run 2 "$CCZ" he bench --log-n 9
+run 2 timeout 10 "$CCZ" he bench --log-n 9
 contains "$err" "--log-n: 12 to 15, not '9'"
 for bad in 16 13x ""; do
-    run 2 "$CCZ" he bench --log-n "$bad"
+    run 2 timeout 10 "$CCZ" he bench --log-n "$bad"
     contains "$err" "--log-n: 12 to 15, not '$bad'"
 done
 for bad in 0 601 1s nan; do
-    run 2 "$CCZ" he bench --seconds "$bad"
+    run 2 timeout 10 "$CCZ" he bench --seconds "$bad"
     contains "$err" "--seconds: '$bad' is not a number of seconds above 0 and at most 600"
 done
 for bad in 1 1152921504606846976 12x; do
-    run 2 "$CCZ" he bench --plain-modulus "$bad"
+    run 2 timeout 10 "$CCZ" he bench --plain-modulus "$bad"
     contains "$err" "--plain-modulus: an integer from 2 to 2^60"
 done
-run 2 "$CCZ" he bench --json
+run 2 timeout 10 "$CCZ" he bench --json
 contains "$err" "'--json' is not an option of 'he bench' (bench always prints JSON)"
 run 2 "$CCZ" he params --log-n 13
 contains "$err" "'--log-n' is not an option of 'he params'"

@@ -206,9 +206,9 @@ run 2 "$CCZ" paillier encrypt --key "$K"
 contains "$err" "encrypt takes one or more values"
 run 2 "$CCZ" paillier add --key "$K" 1
 contains "$err" "add takes 2 operands"
-run 2 "$CCZ" paillier bench --seconds 0
+run 2 timeout 10 "$CCZ" paillier bench --seconds 0
 contains "$err" "--seconds: '0' is not a number of seconds above 0 and at most 600"
-run 2 "$CCZ" paillier bench --threads 1025
+run 2 timeout 10 "$CCZ" paillier bench --threads 1025
 contains "$err" "--threads: 1025 is larger than 1024"
 run 2 "$CCZ" paillier keygen --bits 2048 -o "$T/x.json" --frob
 contains "$err" "unknown option '--frob'"
