@@ -450,6 +450,18 @@ static void test_hostile_server(void)
     CHECK_STATUS(against(false, &b, set, 0, d), CCZ_ERR_PROTOCOL);
     CHECK_STR(d, "psi ecdh: a batch of 2 where only 1 are still due");
 
+    /* one tag for a batch of two */
+    static const char *const two[] = {"x", "y"};
+    ccz_psi_set *pair = set_of(two, 2);
+    ccz_buf_reset(&b);
+    put_hello(&b, 1, 0, 0);
+    CHECK(psi_ecdh_put_header(&b, PSI_ECDH_TAGS, 4 + 16) == CCZ_OK);
+    CHECK(ccz_buf_append_u32le(&b, 1) == CCZ_OK);
+    CHECK(ccz_buf_append(&b, "0123456789abcdef", 16) == CCZ_OK);
+    CHECK_STATUS(against(false, &b, pair, 0, d), CCZ_ERR_PROTOCOL);
+    CHECK_STR(d, "psi ecdh: 1 tags answer a batch of 2 points");
+    ccz_psi_set_free(pair);
+
     /* the server gives up: its reason reaches the client */
     ccz_buf_reset(&b);
     CHECK(psi_ecdh_put_header(&b, PSI_ECDH_ABORT, 12) == CCZ_OK);
