@@ -191,6 +191,17 @@ def rest_checks(base, tls):
         ("/v1/models/lr:explain", {"instances": [[0] * 30]}, 400, "Malformed request"),
         ("/v1/models/two:classify", {"examples": [{"a": [1, 2, 3]}]}, 400, "use :predict"),
         ("/v1/models/lr/labels/stable:predict", {"instances": [[0] * 30]}, 501, "version labels"),
+        ("/v1/models/lr:predict", {"instances": [[0] * 30], "inputs": [[0] * 30]}, 400,
+         "Not both 'instances' and 'inputs' may be given"),
+        ("/v1/models/lr:predict", {"instances": [0] * 30}, 400,
+         "input 'X': expected a list at dimension 1"),
+        ("/v1/models/two:predict", {"instances": [[1, 2, 3]]}, 400,
+         "instance 0: the model takes 2 named inputs; expected an object"),
+        ("/v1/models/lr:classify", {"examples": [[0] * 30]}, 400, "example 0 is not an object"),
+        ("/v1/models/lr:classify", {"examples": [{"Y": [0] * 30}]}, 400,
+         "example 0 has no feature 'X'"),
+        ("/v1/models/lr:classify", {"examples": [{"X": ["a"] * 30}]}, 400,
+         "input 'X': a value is not a number"),
     ]
     for path, body, want_code, want_text in errors:
         code, r = curl(base + path, body, tls)
@@ -236,7 +247,13 @@ def rest_checks(base, tls):
             ({"inputs": [{"name": "Y", "shape": [1, 30], "datatype": "FP32", "data": [0] * 30}]}, 400,
              "not an input"),
             ({"inputs": [{"name": "X", "shape": [1, 30], "datatype": "FP32", "data": [0] * 30}],
-              "outputs": [{"name": "nope"}]}, 400, "not an output")]:
+              "outputs": [{"name": "nope"}]}, 400, "not an output"),
+            ({"inputs": [{"shape": [1, 30], "datatype": "FP32", "data": [0] * 30}]}, 400,
+             "input 0 has no name"),
+            ({"inputs": [{"name": "X", "shape": [1, 30], "datatype": "FP32", "data": [0] * 31}]},
+             400, "more values than the shape holds"),
+            ({"inputs": [{"name": "X", "shape": [1, 30], "datatype": "FP32", "data": ["a"] * 30}]},
+             400, "data must be numbers")]:
         code, r = curl(base + "/v2/models/lr/infer", b, tls)
         check(code == want_code and text in r.get("error", ""), "v2 error %s: %s %s" % (text, code, r))
     code, r = curl(base + "/v2/models/nope/infer", body, tls)
