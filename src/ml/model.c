@@ -536,11 +536,12 @@ static ccz_status compile_concat(compile *c)
 {
     CCZ_GUARD(need_inputs(c, 1, ML_MAX_IN));
     const ml_value *x = in(c, 0);
-    int64_t axis;
+    int64_t given;
     CCZ_ENSURE(attr_present(&c->A, "axis"), CCZ_ERR_MALFORMED, "attribute 'axis' is required");
-    CCZ_GUARD(attr_int(&c->A, "axis", 0, &axis));
-    axis = norm_axis(axis, x->rank);
-    CCZ_ENSURE(axis >= 0 && axis < (int64_t)x->rank, CCZ_ERR_MALFORMED, "axis out of range");
+    CCZ_GUARD(attr_int(&c->A, "axis", 0, &given));
+    int64_t axis = norm_axis(given, x->rank);
+    CCZ_ENSURE(axis >= 0 && axis < (int64_t)x->rank, CCZ_ERR_MALFORMED,
+               "axis %lld out of range for rank %zu", (long long)given, x->rank);
     CCZ_ENSURE(!(x->batched && axis == 0), CCZ_ERR_UNSUPPORTED,
                "concatenation along the batch dimension");
     int64_t dims[CCZ_ML_MAX_RANK];
@@ -566,10 +567,11 @@ static ccz_status compile_softmax(compile *c)
     CCZ_GUARD(need_inputs(c, 1, 1));
     const ml_value *x = in(c, 0);
     bool legacy = c->L->opset < 13;
-    int64_t axis;
-    CCZ_GUARD(attr_int(&c->A, "axis", legacy ? 1 : -1, &axis));
-    axis = norm_axis(axis, x->rank);
-    CCZ_ENSURE(axis >= 0 && axis < (int64_t)x->rank, CCZ_ERR_MALFORMED, "axis out of range");
+    int64_t given;
+    CCZ_GUARD(attr_int(&c->A, "axis", legacy ? 1 : -1, &given));
+    int64_t axis = norm_axis(given, x->rank);
+    CCZ_ENSURE(axis >= 0 && axis < (int64_t)x->rank, CCZ_ERR_MALFORMED,
+               "axis %lld out of range for rank %zu", (long long)given, x->rank);
     CCZ_ENSURE(!(x->batched && axis == 0), CCZ_ERR_UNSUPPORTED,
                "softmax across the batch dimension");
     c->n->axis = (int)axis;

@@ -397,6 +397,49 @@ error("err_input_dim", helper.make_model(g, opset_imports=[helper.make_opsetid("
       "input 'X': dimension 1 is not fixed")
 error("err_int_input", one("MatMul", "mm", inits=[("B", np.ones((4, 2), dtype=np.int64))]), "unsupported",
       "node 0 'mm' (MatMul): input 1 is an int64 tensor (float expected)")
+# initializers whose data and dimensions disagree, in each of the two encodings and both types
+few = numpy_helper.from_array(rand(4, 5), "B")
+few.ClearField("raw_data")
+few.float_data.extend(rand(19).tolist())
+g = helper.make_graph([helper.make_node("MatMul", ["X", "B"], ["Y"], name="mm")], "g",
+                      [vi("X", ["N", 4])], [vi("Y", ["N", 5])], [few])
+error("err_float_count", helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "malformed",
+      "initializer 'B': 19 floats of data for 20 elements")
+for enc in ("raw", "list"):
+    shape = numpy_helper.from_array(np.array([0, 2, 2], dtype=np.int64), "s")
+    if enc == "raw":
+        shape.raw_data = shape.raw_data[:-8]
+        want = "initializer 's': 16 bytes of data for 3 int64s"
+    else:
+        shape.ClearField("raw_data")
+        shape.int64_data.extend([0, 2])
+        want = "initializer 's': 2 int64s of data for 3 elements"
+    g = helper.make_graph([helper.make_node("Reshape", ["X", "s"], ["Y"], name="r")], "g",
+                          [vi("X", ["N", 4])], [vi("Y", ["N", 2, 2])], [shape])
+    error("err_int64_" + enc, helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]),
+          "malformed", want)
+ext = numpy_helper.from_array(rand(4, 5), "B")
+ext.ClearField("raw_data")
+ext.data_location = TensorProto.EXTERNAL
+ext.external_data.add(key="location", value="/etc/passwd")
+g = helper.make_graph([helper.make_node("MatMul", ["X", "B"], ["Y"], name="mm")], "g",
+                      [vi("X", ["N", 4])], [vi("Y", ["N", 5])], [ext])
+error("err_external", helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "unsupported",
+      "initializer 'B': external data is not supported")
+# shapes that do not fit together
+error("err_matmul_inner", one("MatMul", "mm", inits=[("B", rand(5, 2))]), "malformed",
+      "inner dimensions 4 and 5 differ")
+error("err_perm", one("Transpose", "t", {"perm": [0, 0]}), "malformed", "perm is not a permutation")
+error("err_reshape_two", one("Reshape", "r", inits=[("s", np.array([0, -1, -1], dtype=np.int64))]),
+      "malformed", "more than one -1 in the shape")
+error("err_reshape_fit", one("Reshape", "r", inits=[("s", np.array([0, 3], dtype=np.int64))]),
+      "malformed", "do not fit the new shape")
+error("err_gemm_c", one("Gemm", "g", inits=[("B", rand(4, 2)), ("C", rand(3))]), "malformed",
+      "C does not broadcast to the result")
+error("err_softmax_axis", one("Softmax", "s", {"axis": 5}), "malformed",
+      "node 0 's' (Softmax): axis 5 out of range for rank 2")
+error("err_concat_axis", one("Concat", "c", {"axis": -3}), "malformed",
+      "node 0 'c' (Concat): axis -3 out of range for rank 2")
 old_ir = one("Relu", "r")
 old_ir.ir_version = 2
 error("err_ir_version", old_ir, "unsupported_version", "ml: IR version 2 (3 to 9 supported)")
