@@ -24,6 +24,7 @@ printf 'resource bytes\n' > "$T/resource.bin"
 SERVER=
 start() { # DATA_DIR ARGS...: the service in the background on a free port
     local data=$1; shift
+    : > "$T/serve.log" # not the last server's log: its port is not this one's
     "$CCZ" attestation serve --listen 127.0.0.1:0 --data-dir "$data" --sim-dir "$P" \
         --policy "$T/policy.json" "$@" 2> "$T/serve.log" &
     SERVER=$!

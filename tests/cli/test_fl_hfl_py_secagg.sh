@@ -108,6 +108,7 @@ contains "$log" "round 1/2: open with 3 clients (c0, py, c1)"
 acc1=$(sed -n 's/.*round 1\/2: 3 of 3 updates.*  accuracy: \([0-9.]*\).*/\1/p' "$T/s.log")
 
 # a client.py that drops out after its shares
+: > "$T/s.log" # not the last aggregator's log: its port is not this one's
 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 1 --min-clients 4 --model lr --epochs 2 \
     --test "$IMG" --timeout 10000 --threads 1 --secure-agg "${EP[@]}" > "$T/s.out" 2> "$T/s.log" &
 SERVER=$!

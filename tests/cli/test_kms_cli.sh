@@ -24,6 +24,7 @@ CA=$T/tls.crt
 declare -A PID PORT
 start() {
     local name=$1 data=$2; shift 2
+    : > "$T/$name.log" # not the last server's of that name: its port is not this one's
     "$CCZ" kms serve --listen 127.0.0.1:0 --data-dir "$data" --tee sim "$@" 2> "$T/$name.log" &
     PID[$name]=$!
     PORT[$name]=

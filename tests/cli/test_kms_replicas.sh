@@ -43,6 +43,7 @@ V=(--sim-dir "$P" --policy "$T/policy.json")
 # waits until it serves (sets PORT) or exits
 serve() {
     local name=$1 bin=$2; shift 2
+    : > "$T/$name.log" # not the last replica's of that name: its port is not this one's
     "$bin" kms serve --listen 127.0.0.1:0 --tee sim --sim-dir "$P" --policy "$T/policy.json" \
         --data-dir "$T/$name" "$@" 2> "$T/$name.log" &
     local pid=$!
