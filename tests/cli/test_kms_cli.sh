@@ -326,12 +326,11 @@ run 2 "$CCZ" kms enroll "$A" "$A" --admin-token "$ADMIN"
 contains "$err" "enroll takes the KMS's address, HOST:PORT"
 run 2 "$CCZ" kms call "$A" --appid "$APPID" --apikey "$APIKEY"
 contains "$err" "call takes the KMS's address and an ACTION"
-kcall() { run 2 "$CCZ" kms call "$A" Encrypt --appid "$APPID" --apikey "$APIKEY" --payload "$1"; }
-kcall '{"keyid": '
+want=2 call Encrypt '{"keyid": '
 contains "$err" "--payload is not JSON"
-kcall '{"keyid": "a", "keyid": "b"}'
+want=2 call Encrypt '{"keyid": "a", "keyid": "b"}'
 contains "$err" "--payload is not JSON: duplicate object key"
-kcall '["keyid"]'
+want=2 call Encrypt '["keyid"]'
 contains "$err" "--payload is not a JSON object"
 if [ "$failures" -gt 0 ]; then # the services' own account
     for log in "$T"/*.log; do echo "--- ${log##*/}"; tail -8 "$log"; done

@@ -306,6 +306,17 @@ static void put_points(ccz_buf *b, uint32_t count, uint8_t fill, size_t n_points
             abort();
 }
 
+/* A TAGS message saying count, with n_tags 16-byte tags. */
+static void put_tags(ccz_buf *b, uint32_t count, size_t n_tags)
+{
+    if (psi_ecdh_put_header(b, PSI_ECDH_TAGS, (uint32_t)(4 + n_tags * 16)) ||
+        ccz_buf_append_u32le(b, count))
+        abort();
+    for (size_t i = 0; i < n_tags; i++)
+        if (ccz_buf_append(b, "0123456789abcdef", 16))
+            abort();
+}
+
 /* Runs the real side (server, or client) against the bytes of a hostile peer; returns its
  * status with the detail in `detail`. */
 static ccz_status against(bool server, const ccz_buf *bytes, ccz_psi_set *set, uint64_t max_peer,
@@ -434,9 +445,7 @@ static void test_hostile_server(void)
     /* a tag for the client's point, then an invalid point of its own */
     ccz_buf_reset(&b);
     put_hello(&b, 1, 0, 1);
-    CHECK(psi_ecdh_put_header(&b, PSI_ECDH_TAGS, 4 + 16) == CCZ_OK);
-    CHECK(ccz_buf_append_u32le(&b, 1) == CCZ_OK);
-    CHECK(ccz_buf_append(&b, "0123456789abcdef", 16) == CCZ_OK);
+    put_tags(&b, 1, 1);
     put_points(&b, 1, 0xff, 1);
     CHECK_STATUS(against(false, &b, set, 0, d), CCZ_ERR_MALFORMED);
     CHECK_STR(d, "psi ecdh: point 0 of batch 0 is not a valid ristretto255 point");
@@ -444,9 +453,7 @@ static void test_hostile_server(void)
     /* two tags for a batch of one */
     ccz_buf_reset(&b);
     put_hello(&b, 1, 0, 0);
-    CHECK(psi_ecdh_put_header(&b, PSI_ECDH_TAGS, 4 + 32) == CCZ_OK);
-    CHECK(ccz_buf_append_u32le(&b, 2) == CCZ_OK);
-    CHECK(ccz_buf_append(&b, "0123456789abcdef0123456789abcdef", 32) == CCZ_OK);
+    put_tags(&b, 2, 2);
     CHECK_STATUS(against(false, &b, set, 0, d), CCZ_ERR_PROTOCOL);
     CHECK_STR(d, "psi ecdh: a batch of 2 where only 1 are still due");
 
@@ -455,9 +462,7 @@ static void test_hostile_server(void)
     ccz_psi_set *pair = set_of(two, 2);
     ccz_buf_reset(&b);
     put_hello(&b, 1, 0, 0);
-    CHECK(psi_ecdh_put_header(&b, PSI_ECDH_TAGS, 4 + 16) == CCZ_OK);
-    CHECK(ccz_buf_append_u32le(&b, 1) == CCZ_OK);
-    CHECK(ccz_buf_append(&b, "0123456789abcdef", 16) == CCZ_OK);
+    put_tags(&b, 1, 1);
     CHECK_STATUS(against(false, &b, pair, 0, d), CCZ_ERR_PROTOCOL);
     CHECK_STR(d, "psi ecdh: 1 tags answer a batch of 2 points");
     ccz_psi_set_free(pair);

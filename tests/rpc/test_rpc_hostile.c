@@ -595,6 +595,7 @@ typedef struct {
     SSL *ssl;
     nghttp2_session *h2;
     int exhausted; /* streams ended RESOURCE_EXHAUSTED */
+    int refused;   /* streams reset with REFUSED_STREAM */
     char message[256];
 } hog;
 
@@ -651,6 +652,16 @@ static void hog_connect(hog *h, const char *target, const h2_client_callbacks *c
     h->h2 = h2_client_new(cb, h, iv, niv);
 }
 
+/* One turn of h: what the server sent read into its session, what it has to send sent. */
+static void hog_turn(hog *h)
+{
+    uint8_t buf[16384];
+    int k;
+    while ((k = SSL_read(h->ssl, buf, sizeof buf)) > 0)
+        nghttp2_session_mem_recv(h->h2, buf, (size_t)k);
+    nghttp2_session_send(h->h2);
+}
+
 static size_t hog_sent[5][100];
 
 static void *hogs_run(void *arg)
@@ -661,13 +672,8 @@ static void *hogs_run(void *arg)
         for (int i = 0; i < 5; i++)
             p[i] = (struct pollfd){SSL_get_fd(hs[i].ssl), POLLIN, 0};
         poll(p, 5, 10);
-        for (int i = 0; i < 5; i++) {
-            uint8_t buf[16384];
-            int k;
-            while ((k = SSL_read(hs[i].ssl, buf, sizeof buf)) > 0)
-                nghttp2_session_mem_recv(hs[i].h2, buf, (size_t)k);
-            nghttp2_session_send(hs[i].h2);
-        }
+        for (int i = 0; i < 5; i++)
+            hog_turn(&hs[i]);
     }
     return NULL;
 }
@@ -769,18 +775,14 @@ static ssize_t promise_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t
     return 64;
 }
 
-/* Turns of 10 ms (at most rounds) in which h reads what the server sent and sends what it has;
- * with until > 0, they stop once until streams have ended in h's count. */
-static void hog_pump(hog *h, int rounds, int until)
+/* Turns of h, 10 ms apart, at most rounds of them; with refusals > 0, they stop once that many
+ * streams have been refused. */
+static void hog_pump(hog *h, int rounds, int refusals)
 {
-    for (int i = 0; i < rounds && (until <= 0 || h->exhausted < until); i++) {
+    for (int i = 0; i < rounds && (refusals <= 0 || h->refused < refusals); i++) {
         struct pollfd p = {SSL_get_fd(h->ssl), POLLIN, 0};
         poll(&p, 1, 10);
-        uint8_t buf[16384];
-        int k;
-        while ((k = SSL_read(h->ssl, buf, sizeof buf)) > 0)
-            nghttp2_session_mem_recv(h->h2, buf, (size_t)k);
-        nghttp2_session_send(h->h2);
+        hog_turn(h);
     }
 }
 
@@ -821,7 +823,7 @@ static int refused_close(nghttp2_session *s, int32_t id, uint32_t error, void *u
 {
     (void)s, (void)id;
     if (error == NGHTTP2_REFUSED_STREAM)
-        ((hog *)u)->exhausted++;
+        ((hog *)u)->refused++;
     return 0;
 }
 
@@ -848,7 +850,7 @@ static void test_stream_cap(void)
     }
     CHECK_INT(nghttp2_session_send(h.h2), 0); /* all ten before a byte of the server's */
     hog_pump(&h, 100, 6);                     /* at most 1 s */
-    CHECK_INT(h.exhausted, 6);
+    CHECK_INT(h.refused, 6);
     CHECK_INT(nghttp2_session_get_remote_settings(h.h2, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS),
               4);
     char text[256];

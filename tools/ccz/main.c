@@ -312,10 +312,10 @@ ccz_status cli_seconds(const char *s, double max, double *out)
 {
     char *end;
     errno = 0;
-    double v = s[0] && !isspace((unsigned char)s[0]) ? strtod(s, &end) : 0;
-    CCZ_ENSURE(s[0] && !isspace((unsigned char)s[0]) && !*end && errno == 0 && v > 0 && v <= max,
-               CCZ_ERR_INVALID_ARGUMENT, "'%s' is not a number of seconds above 0 and at most %g",
-               s, max);
+    double v = strtod(s, &end); /* which skips leading blanks: refused below */
+    CCZ_ENSURE(
+        end != s && !*end && !isspace((unsigned char)s[0]) && errno == 0 && v > 0 && v <= max,
+        CCZ_ERR_INVALID_ARGUMENT, "'%s' is not a number of seconds above 0 and at most %g", s, max);
     *out = v;
     return CCZ_OK;
 }
