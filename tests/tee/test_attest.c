@@ -3,13 +3,13 @@
  * that replay quotes the way the devices hand them out; and the QGS message framing. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -135,44 +135,66 @@ static void test_configfs_tsm(void)
 }
 
 /* A configfs-tsm `generation` attribute that answers each read with the next of a list of
- * values, then the last again until the test is done: a FIFO, written once per reader. The
- * writer waits for each reader to close (inotify) before it serves the next, so every read sees
- * exactly one value, and it serves until the test is done, so a reader never waits for a writer
- * that is gone. */
+ * values, then the last again until the test is done: a FIFO, written once per open. The reader
+ * is this process's own thread, so the writer serves when that thread is asleep in open(2) (its
+ * /proc syscall file) and has slept again since the last value (its count of voluntary context
+ * switches): a FIFO's reader only sleeps in open() until a writer comes, so each value goes to
+ * one open, and nothing here can run out (inotify instances are a per-user limit that a busy
+ * machine can exhaust, which left the reader waiting for ever in CI once). */
 typedef struct {
     char path[800];
     const char *const *values;
-    int n, served;
+    int n, served, short_writes;
+    pid_t reader;
     atomic_bool done;
 } generation_feed;
+
+/* Whether thread `tid` of this process is asleep in open(2), and its voluntary switches. */
+static bool asleep_in_open(pid_t tid, unsigned long *switches)
+{
+    char path[96], line[512];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", (long)tid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return false;
+    bool in_open = fgets(line, sizeof line, f) &&
+                   (atol(line) == SYS_openat
+#ifdef SYS_open
+                    || atol(line) == SYS_open
+#endif
+                    ) &&
+                   line[0] != 'r';
+    fclose(f);
+    if (!in_open)
+        return false;
+    snprintf(path, sizeof path, "/proc/self/task/%ld/status", (long)tid);
+    if (!(f = fopen(path, "re")))
+        return false;
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f))
+        found = sscanf(line, "voluntary_ctxt_switches: %lu", switches) == 1;
+    fclose(f);
+    return found;
+}
 
 static void *feed_generations(void *arg)
 {
     generation_feed *g = arg;
-    int in = inotify_init1(IN_CLOEXEC);
-    if (in < 0 || inotify_add_watch(in, g->path, IN_CLOSE_NOWRITE) < 0)
-        return NULL;
+    unsigned long last = (unsigned long)-1, now;
     while (!atomic_load(&g->done)) {
-        int fd = open(g->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-        if (fd < 0) { /* no reader yet (ENXIO) */
+        int fd = -1;
+        if (asleep_in_open(g->reader, &now) && now != last)
+            fd = open(g->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) { /* not in open() of this FIFO (ENXIO): look again */
             nanosleep(&(struct timespec){0, 1000000}, NULL);
             continue;
         }
         const char *v = g->values[g->served < g->n ? g->served : g->n - 1];
-        bool ok = write(fd, v, strlen(v)) == (ssize_t)strlen(v);
+        g->short_writes += write(fd, v, strlen(v)) != (ssize_t)strlen(v);
         close(fd);
         g->served++;
-        /* the reader's close, however long a loaded machine takes to get there: giving up
-         * would leave its next open() waiting for a writer for ever */
-        struct pollfd p = {in, POLLIN, 0};
-        char events[4096];
-        int r = 0;
-        while (ok && r == 0 && !atomic_load(&g->done))
-            r = poll(&p, 1, 100);
-        if (!ok || r < 0 || (r == 1 && read(in, events, sizeof events) <= 0))
-            break;
+        last = now;
     }
-    close(in);
     return NULL;
 }
 
@@ -181,7 +203,7 @@ static int tsm_with_generations(ccz_status *s, const char *root, const char *ent
                                 const tee_tsm_request *rq, ccz_buf *out, const char *const *values,
                                 int n)
 {
-    generation_feed g = {.values = values, .n = n};
+    generation_feed g = {.values = values, .n = n, .reader = (pid_t)syscall(SYS_gettid)};
     atomic_init(&g.done, false);
     snprintf(g.path, sizeof g.path, "%s/generation", entry_dir);
     unlink(g.path);
@@ -192,6 +214,7 @@ static int tsm_with_generations(ccz_status *s, const char *root, const char *ent
     *s = tee_tsm_report(root, rq, out, NULL);
     atomic_store(&g.done, true);
     pthread_join(t, NULL);
+    CHECK_INT(g.short_writes, 0);
     return g.served;
 }
 
