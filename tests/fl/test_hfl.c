@@ -1062,6 +1062,7 @@ static void refusals_and_caps(void)
         jr.name = (char *)bad[i];
         CHECK_INT(unary(ch[0], "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg),
                   CCZ_RPC_INVALID_ARGUMENT);
+        CHECK_CONTAINS(msg, "name: 1 to 64 printable ASCII characters");
     }
     jr.name = "one";
     jr.model = "mlp";
@@ -1072,6 +1073,11 @@ static void refusals_and_caps(void)
     jr.examples = 0;
     CHECK_INT(unary(ch[0], "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg),
               CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_STR(msg, "examples: 1 to 1000000000");
+    jr.examples = 1000000001;
+    CHECK_INT(unary(ch[0], "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg),
+              CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_STR(msg, "examples: 1 to 1000000000");
     jr.examples = 5;
     CHECK_INT(unary(ch[0], "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg), 0);
     if (resp) {
@@ -1117,8 +1123,147 @@ static void refusals_and_caps(void)
     server_stop(&s);
 }
 
+/* A GetModel's end, for the calls run by a thread or started asynchronously. */
+typedef struct {
+    ccz_rpc_channel *ch;
+    int code;
+    char msg[512];
+} model_call;
+
+static void *get_model_run(void *arg)
+{
+    model_call *m = arg;
+    Cczfl__ModelRequest mr = CCZFL__MODEL_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    m->code = unary(m->ch, "GetModel", &mr.base, &cczfl__model__descriptor, &resp, m->msg);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    return NULL;
+}
+
+static void model_call_done(const ccz_rpc_status *st, void *payload)
+{
+    model_call *m = payload;
+    m->code = st->code;
+    snprintf(m->msg, sizeof m->msg, "%s", st->message);
+}
+
+/* Calls out of turn while a round is open: a second GetModel from a client that waits already,
+ * an update from a client the round did not take, a second update from one it did. None of them
+ * counts: the round closes on the two updates it asked for. */
+static void out_of_turn(void)
+{
+    server s;
+    memset(&s, 0, sizeof s);
+    ccz_hfl_service_opts o = CCZ_HFL_SERVICE_OPTS_INIT;
+    o.model = "lr";
+    o.shape = (ccz_mlp_shape){1, {4, 3}};
+    o.rounds = 1;
+    o.min_clients = 2;
+    o.gather_ms = 1;
+    o.round_timeout_ms = 30000;
+    o.log = stderr;
+    hfl_test_server_start(&s, &o, DIM);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch[3];
+    client cs[3] = {
+        {.name = "a", .examples = 10}, {.name = "b", .examples = 30}, {.name = "c", .examples = 5}};
+    ProtobufCMessage *resp = NULL;
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(ccz_rpc_channel_new(&ch[i], s.target, &co));
+        Cczfl__JoinRequest jr = CCZFL__JOIN_REQUEST__INIT;
+        jr.name = (char *)cs[i].name;
+        jr.examples = cs[i].examples;
+        CHECK_INT(unary(ch[i], "Join", &jr.base, &cczfl__plan__descriptor, &resp, NULL), 0);
+        if (resp)
+            protobuf_c_message_free_unpacked(resp, NULL);
+        resp = NULL;
+        for (int k = 0; k < DIM; k++)
+            cs[i].w[k] = (float)(i + 1);
+    }
+    /* a and b wait for the model together: the round opens with the two of them */
+    pthread_t t;
+    model_call first[2] = {{.ch = ch[0], .code = -1}, {.ch = ch[1], .code = -1}};
+    CHECK(pthread_create(&t, NULL, get_model_run, &first[0]) == 0);
+    get_model_run(&first[1]);
+    pthread_join(t, NULL);
+    CHECK_INT(first[0].code, 0);
+    CHECK_INT(first[1].code, 0);
+    /* c asks twice on one connection: the first waits (for the next round), the second is
+     * refused at once */
+    model_call got[2] = {{.code = -1}, {.code = -1}};
+    ccz_rpc_call_opts wait = CCZ_RPC_CALL_OPTS_INIT;
+    wait.deadline_ms = 300;
+    Cczfl__ModelRequest mr = CCZFL__MODEL_REQUEST__INIT;
+    for (int i = 0; i < 2; i++) {
+        ccz_rpc_stream *st;
+        CHECK_OK(ccz_rpc_start(ch[2], &st, "/cczfl.Aggregator/GetModel", &mr.base,
+                               &cczfl__model__descriptor, &wait, NULL, model_call_done, &got[i]));
+    }
+    CHECK_OK(ccz_rpc_channel_run(ch[2]));
+    CHECK_INT(got[0].code, CCZ_RPC_DEADLINE_EXCEEDED);
+    CHECK_INT(got[1].code, CCZ_RPC_ALREADY_EXISTS);
+    CHECK_CONTAINS(got[1].msg, "one GetModel at a time");
+    /* c is not in the round; a's second update is one too many */
+    CHECK_INT(push(&cs[2], ch[2], 1, DIM), CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_CONTAINS(cs[2].msgs[0], "update for round 1: this client does not take part in it");
+    /* a's updates that say nothing true: no examples, too many, a loss that is not a number,
+     * dense weights in a sparse update; refused, and a may still send its update */
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_hfl_tensor_encode(&b, cs[0].w, DIM, CCZ_HFL_F32));
+    static const struct {
+        uint64_t examples;
+        double loss;
+        bool sparse;
+        const char *why;
+    } bad[] = {
+        {0, 1, false, "update rejected: examples 0 (1 to 1000000000), loss 1 (finite)"},
+        {1000000001, 1, false, "examples 1000000001 (1 to 1000000000)"},
+        {10, NAN, false, "loss nan (finite)"},
+        {10, INFINITY, false, "loss inf (finite)"},
+        {10, 1, true, "update rejected: a sparse update with dense weights too"},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(bad); i++) {
+        Cczfl__Update u = CCZFL__UPDATE__INIT;
+        u.round = 1;
+        u.examples = bad[i].examples;
+        u.loss = bad[i].loss;
+        u.sparse = bad[i].sparse;
+        u.weights = (ProtobufCBinaryData){b.len, b.ptr};
+        char msg[512];
+        CHECK_INT(unary(ch[0], "PushUpdate", &u.base, &cczfl__ack__descriptor, &resp, msg),
+                  CCZ_RPC_INVALID_ARGUMENT);
+        CHECK_CONTAINS(msg, bad[i].why);
+    }
+    ccz_buf_free(&b);
+    CHECK_INT(push(&cs[0], ch[0], 1, DIM), 0);
+    cs[0].w[0] = 100;
+    CHECK_INT(push(&cs[0], ch[0], 1, DIM), CCZ_RPC_ALREADY_EXISTS);
+    CHECK_CONTAINS(cs[0].msgs[1], "update for the round is in already");
+    CHECK_INT(s.n_rounds, 0);
+    CHECK_INT(push(&cs[1], ch[1], 1, DIM), 0);
+    /* the round closed on a's first update and b's: (1*10 + 2*30) / 40 everywhere */
+    CHECK_INT(unary(ch[2], "GetModel", &mr.base, &cczfl__model__descriptor, &resp, NULL), 0);
+    if (resp) {
+        const Cczfl__Model *m = (const Cczfl__Model *)resp;
+        CHECK(m->done && m->round == 1);
+        float w[DIM];
+        CHECK_OK(ccz_hfl_tensor_decode(w, DIM, m->dtype, m->weights.data, m->weights.len));
+        for (int k = 0; k < DIM; k++)
+            CHECK(w[k] == 1.75f);
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    for (int i = 0; i < 3; i++)
+        ccz_rpc_channel_free(ch[i]);
+    server_stop(&s);
+    CHECK_INT(s.n_rounds, 1);
+    CHECK_INT(s.rounds[0].received, 2);
+    CHECK_INT(s.rounds[0].participants, 2);
+    CHECK_STR(s.rounds[0].names, "a,b");
+}
+
 TEST_MAIN(T(fedavg_matches_numpy), T(tensors), T(update_parse), T(checkpoints), T(fedyogi_by_hand),
           T(fedyogi_matches_numpy), T(topk_selection), T(sparse_decoding), T(stream_parsing),
           T(round_with_sparse_update), T(round_with_misshaped_update),
           T(round_with_streamed_updates), T(straggler_dropped), T(resume_from_checkpoint),
-          T(refusals_and_caps))
+          T(refusals_and_caps), T(out_of_turn))

@@ -141,10 +141,10 @@ static unsigned active(ccz_hfl_service *v, unsigned *waiting, int64_t *first)
         if (!c->used || c->dropped)
             continue;
         n++;
-        if (c->held) {
-            (*waiting)++;
-            *first = c->wait_since < *first ? c->wait_since : *first;
-        }
+        if (!c->held)
+            continue;
+        (*waiting)++;
+        *first = c->wait_since < *first ? c->wait_since : *first;
     }
     return n;
 }
@@ -250,15 +250,15 @@ static void close_round(ccz_hfl_service *v, bool deadline)
         if (!c->in_round)
             continue;
         r->participants++;
-        if (c->sent) {
+        if (!c->sent) {
+            c->dropped = true;
+            append_name(r->dropped, sizeof r->dropped, c->name);
+        } else {
             models[n] = c->w;
             weights[n++] = (double)c->examples;
             loss += c->loss * (double)c->examples;
             total += (double)c->examples;
             append_name(r->names, sizeof r->names, c->name);
-        } else {
-            c->dropped = true;
-            append_name(r->dropped, sizeof r->dropped, c->name);
         }
         c->in_round = c->sent = false;
     }
