@@ -115,16 +115,28 @@ ccz_status ccz_paillier_add_batch(mpz_t *c, const ccz_paillier_pub *pk, const mp
     return ccz_parallel(count, threads, add_range, &j);
 }
 
+/* Item `at` of a batch of c^k: checked, as base^e with c inverted first for a negative k. */
+static ccz_status mul_operands(mpz_t base, mpz_t e, const ccz_paillier_pub *pk, const mpz_t c,
+                               const mpz_t k, size_t at)
+{
+    if (mpz_sgn(c) <= 0 || mpz_cmp(c, pk->n2) >= 0)
+        return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "ciphertext %zu is not in [1, n^2)", at);
+    if (mpz_cmpabs(k, pk->n) >= 0)
+        return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "scalar %zu: magnitude not below n", at);
+    if (mpz_sgn(k) < 0 && !mpz_invert(base, c, pk->n2))
+        return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "ciphertext %zu is not invertible", at);
+    if (mpz_sgn(k) >= 0)
+        mpz_set(base, c);
+    mpz_abs(e, k);
+    return CCZ_OK;
+}
+
 static ccz_status mul_range(size_t begin, size_t end, void *arg)
 {
     job *j = arg;
     const ccz_paillier_pub *pk = j->pk;
-    if (!mbx_available()) {
-        for (size_t i = begin; i < end; i++)
-            CCZ_GUARD(ccz_paillier_mul_plain(j->out[i], pk, j->a[i], j->b[i]));
-        return CCZ_OK;
-    }
-    /* eight at a time: c^|k|, with c inverted first for a negative k */
+    bool ifma = mbx_available();
+    /* eight at a time on the IFMA engine, one at a time with GMP */
     mpz_t base[MBX_LANES], e[MBX_LANES], mod[MBX_LANES];
     for (unsigned i = 0; i < MBX_LANES; i++) {
         mpz_inits(base[i], e[i], NULL);
@@ -135,22 +147,15 @@ static ccz_status mul_range(size_t begin, size_t end, void *arg)
         unsigned n = end - at < MBX_LANES ? (unsigned)(end - at) : MBX_LANES;
         unsigned ebits = 1;
         for (unsigned i = 0; i < n && !s; i++) {
-            const mpz_t *c = &j->a[at + i], *k = &j->b[at + i];
-            if (mpz_sgn(*c) <= 0 || mpz_cmp(*c, pk->n2) >= 0)
-                s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "ciphertext %zu is not in [1, n^2)", at + i);
-            else if (mpz_cmpabs(*k, pk->n) >= 0)
-                s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "scalar %zu: magnitude not below n", at + i);
-            else if (mpz_sgn(*k) < 0 && !mpz_invert(base[i], *c, pk->n2))
-                s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "ciphertext %zu is not invertible", at + i);
-            if (s)
-                break;
-            if (mpz_sgn(*k) >= 0)
-                mpz_set(base[i], *c);
-            mpz_abs(e[i], *k);
+            s = mul_operands(base[i], e[i], pk, j->a[at + i], j->b[at + i], at + i);
             unsigned b = (unsigned)mpz_sizeinbase(e[i], 2);
             ebits = b > ebits ? b : ebits;
+            if (s == CCZ_OK && !ifma && mpz_fits_ulong_p(e[i])) /* small scalars: no table */
+                mpz_powm_ui(j->out[at + i], base[i], mpz_get_ui(e[i]), pk->n2);
+            else if (s == CCZ_OK && !ifma)
+                mpz_powm(j->out[at + i], base[i], e[i], pk->n2);
         }
-        if (s == CCZ_OK)
+        if (s == CCZ_OK && ifma)
             s = mbx_powm(j->out + at, (const mpz_t *)base, (const mpz_t *)e, (const mpz_t *)mod, n,
                          (unsigned)mpz_sizeinbase(pk->n2, 2), ebits);
     }

@@ -730,8 +730,57 @@ static void test_ciphertext_units(void)
     CHECK_STATUS(ccz_paillier_decrypt_batch(ms, k, (const mpz_t *)cs, N, 1),
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "ciphertext 7 shares a factor with n");
+    /* products in a batch: Enc(i)^(+-i); a refusal names the item, on both paths */
+    mpz_t ks[N];
+    for (int i = 0; i < N; i++) {
+        mpz_set_ui(out, (unsigned long)i);
+        CHECK_OK(ccz_paillier_encrypt(cs[i], pk, out));
+        mpz_init_set_si(ks[i], i % 2 ? -i : i);
+    }
+    CHECK_OK(ccz_paillier_mul_plain_batch(ms, pk, (const mpz_t *)cs, (const mpz_t *)ks, N, 2));
+    int right = 0;
+    for (int i = 0; i < N; i++) {
+        CHECK_OK(ccz_paillier_decrypt(out, k, ms[i]));
+        mpz_mul_si(c, ks[i], i);
+        mpz_mod(c, c, n);
+        right += mpz_cmp(out, c) == 0;
+    }
+    CHECK_INT(right, N);
+    mpz_set_ui(cs[3], 0);
+    CHECK_STATUS(ccz_paillier_mul_plain_batch(ms, pk, (const mpz_t *)cs, (const mpz_t *)ks, N, 2),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ciphertext 3 is not in [1, n^2)");
+    mpz_set(cs[3], n2);
+    CHECK_STATUS(ccz_paillier_mul_plain_batch(ms, pk, (const mpz_t *)cs, (const mpz_t *)ks, N, 1),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ciphertext 3 is not in [1, n^2)");
+    mpz_add_ui(cs[3], n, 1);
+    for (int sign = 1; sign >= -1; sign -= 2) {
+        mpz_mul_si(ks[5], n, sign);
+        CHECK_STATUS(
+            ccz_paillier_mul_plain_batch(ms, pk, (const mpz_t *)cs, (const mpz_t *)ks, N, 2),
+            CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "scalar 5: magnitude not below n");
+    }
+    mpz_set_si(ks[5], -5);
+    mpz_mul(cs[5], cs[5], p); /* not a unit: no inverse for the negative scalar */
+    mpz_mod(cs[5], cs[5], n2);
+    CHECK_STATUS(ccz_paillier_mul_plain_batch(ms, pk, (const mpz_t *)cs, (const mpz_t *)ks, N, 2),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ciphertext 5 is not invertible");
+    /* plaintexts outside [0, n) */
     for (int i = 0; i < N; i++)
-        mpz_clears(cs[i], ms[i], NULL);
+        mpz_set_ui(ms[i], (unsigned long)i);
+    mpz_set(ms[4], n);
+    CHECK_STATUS(ccz_paillier_encrypt_batch(cs, pk, (const mpz_t *)ms, N, 2),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "plaintext 4 is not in [0, n)");
+    mpz_set_si(ms[4], -1);
+    CHECK_STATUS(ccz_paillier_encrypt_batch(cs, pk, (const mpz_t *)ms, N, 1),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "plaintext 4 is not in [0, n)");
+    for (int i = 0; i < N; i++)
+        mpz_clears(cs[i], ms[i], ks[i], NULL);
     mpz_clears(n, n2, c, out, p, q, NULL);
     ccz_paillier_key_free(k);
 }
