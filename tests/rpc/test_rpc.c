@@ -820,6 +820,7 @@ static void test_hostile_requests(void)
     CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "\0\0\0\0\x09\x0a\x01z",
                        8, msg),
               CCZ_RPC_INTERNAL);
+    CHECK_STR(msg, "the request stream ended inside a message");
     /* a declared length beyond the limit is refused before the bytes arrive */
     CHECK_INT(
         raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "\0\x7f\xff\xff\xff", 5, msg),
@@ -841,6 +842,7 @@ static void test_hostile_requests(void)
     CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "\0\0\0\0\0\0\0\0\0\0",
                        10, msg),
               CCZ_RPC_UNIMPLEMENTED);
+    CHECK_STR(msg, "more than one request message on a unary call");
     CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "", 0, msg),
               CCZ_RPC_UNIMPLEMENTED);
     CHECK_STR(msg, "no request message");

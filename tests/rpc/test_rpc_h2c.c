@@ -275,12 +275,47 @@ static void test_silent_server(void)
     CHECK_CONTAINS(text, "Connection refused");
 }
 
+/* Options a server cannot keep: each refused by what to change; the boundaries accepted. */
+static void test_server_options(void)
+{
+    ccz_rpc_server *srv = NULL;
+    CHECK_STATUS(ccz_rpc_server_new(&srv, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "server options missing or of the wrong version");
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.version = CCZ_RPC_SERVER_OPTS_VERSION + 1;
+    CHECK_STATUS(ccz_rpc_server_new(&srv, &so), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "server options missing or of the wrong version");
+    so = (ccz_rpc_server_opts)CCZ_RPC_SERVER_OPTS_INIT;
+    so.max_message = INT32_MAX - 65536;
+    CHECK_STATUS(ccz_rpc_server_new(&srv, &so), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "max_message must be below 2 GiB");
+    CHECK(srv == NULL);
+    /* the connection's window holds a message and 64 KiB: 4 MiB + 65536 by default */
+    so.max_message = 0;
+    so.max_conn_buffer = (4u << 20) + 65535;
+    CHECK_STATUS(ccz_rpc_server_new(&srv, &so), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "max_conn_buffer must hold a message and two frames (4259840 "
+                                  "bytes) and be below 2 GiB");
+    so.max_conn_buffer = (4u << 20) + 65536;
+    so.max_buffer = so.max_conn_buffer - 1;
+    CHECK_STATUS(ccz_rpc_server_new(&srv, &so), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "max_buffer must be at least max_conn_buffer (4259840 bytes)");
+    so.max_buffer = so.max_conn_buffer;
+    so.send_encoding = (ccz_rpc_encoding)(CCZ_RPC_DEFLATE + 1);
+    CHECK_STATUS(ccz_rpc_server_new(&srv, &so), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "is not an encoding");
+    so.send_encoding = CCZ_RPC_DEFLATE;
+    CHECK_OK(ccz_rpc_server_new(&srv, &so));
+    ccz_rpc_server_free(srv);
+}
+
 static void test_h2c(void)
 {
     signal(SIGPIPE, SIG_IGN);
     test_plaintext();
     test_mismatch();
     test_silent_server();
+    test_server_options();
 }
 
 TEST_MAIN(T(test_h2c))
