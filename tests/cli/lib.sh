@@ -118,6 +118,21 @@ await() {
     return 1
 }
 
+# reap PID [SECONDS]: the exit status of a background process that ends by itself (a --once
+# listener, a server sent SIGTERM); one still running after SECONDS (60) is killed, the check
+# fails, and the status is 124. A bare `wait` would hold the test until its time limit.
+reap() {
+    local pid=$1 tries=$(( ${2:-60} * 20 ))
+    for _ in $(seq "$tries"); do
+        kill -0 "$pid" 2> /dev/null || { wait "$pid"; return; }
+        sleep 0.05
+    done
+    kill -KILL "$pid" 2> /dev/null
+    wait "$pid" 2> /dev/null
+    fail "process $pid ($(basename "$(readlink /proc/$pid/exe 2> /dev/null || echo '?')")) did not end within ${2:-60} s"
+    return 124
+}
+
 finish() {
     if [ "$failures" -gt 0 ]; then echo "$failures checks failed"; exit 1; fi
     echo "all checks passed"

@@ -34,7 +34,7 @@ start() { # DATA_DIR ARGS...: the service in the background on a free port
 }
 stop() {
     kill -TERM $SERVER 2>/dev/null
-    wait $SERVER
+    reap $SERVER 30
     local code=$?
     [ "$code" = 0 ] || fail "attestation serve exited $code after SIGTERM: $(tail -5 "$T/serve.log")"
 }

@@ -46,7 +46,7 @@ for roles in "a b" "b a"; do
     set -- $roles
     start "$T/s.log" --data "$T/$2.txt" --once
     run 0 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/$1.txt" -o "$T/got.txt"
-    wait $SERVER; code=$?
+    reap $SERVER; code=$?
     [ $code = 0 ] || fail "listener ($roles) exited $code: $(cat "$T/s.log")"
     cmp -s "$T/got.txt" "$T/want.txt" || fail "intersection ($roles) differs from sort -u | comm -12"
     contains "$err" "WARNING: no --tee, --cert, --mode or verify option: ordinary TLS with an ephemeral self-signed certificate; the peer is NOT authenticated"
@@ -58,7 +58,7 @@ done
 # size only: the count on standard output, nothing else
 start "$T/s.log" --data "$T/b.txt" --once
 run 0 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/a.txt" --size-only
-wait $SERVER
+reap $SERVER
 [ "$out" = "$want_n" ] || fail "--size-only printed '$out', expected $want_n"
 contains "$err" "intersection size $want_n of"
 contains "$(cat "$T/s.log")" "(it learns the size only)"
@@ -69,7 +69,7 @@ echo '{"allow_sim": true, "sgx": [{"mr_enclave": "000000000000000000000000000000
 start "$T/s.log" --data "$T/a.txt" --tee sim --sim-dir "$P" --policy "$T/accept.json" --once
 run 0 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/b.txt" -o "$T/got.txt" \
     --tee sim --sim-dir "$P" --policy "$T/accept.json"
-wait $SERVER; code=$?
+reap $SERVER; code=$?
 [ $code = 0 ] || fail "RA-TLS listener exited $code: $(cat "$T/s.log")"
 cmp -s "$T/got.txt" "$T/want.txt" || fail "RA-TLS intersection differs from sort -u | comm -12"
 contains "$err" "server accepted: sim evidence"
@@ -81,7 +81,7 @@ case "$err$(cat "$T/s.log")" in *"NOT authenticated"*) fail "RA-TLS warned of no
 start "$T/s.log" --data "$T/a.txt" --tee sim --sim-dir "$P" --mode server --once
 run 0 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/b.txt" --size-only --mode server \
     --sim-dir "$P" --policy "$T/accept.json"
-wait $SERVER
+reap $SERVER
 [ "$out" = "$want_n" ] || fail "server-mode RA-TLS size was '$out', expected $want_n"
 contains "$err" "server accepted: sim evidence"
 
@@ -90,7 +90,7 @@ rm -f "$T/got.txt"
 start "$T/s.log" --data "$T/a.txt" --tee sim --sim-dir "$P" --policy "$T/accept.json" --once
 run 1 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/b.txt" -o "$T/got.txt" \
     --tee sim --sim-dir "$P" --policy "$T/wrong.json"
-wait $SERVER
+reap $SERVER
 contains "$err" "server REJECTED at policy: policy_rejected: measurement_not_accepted"
 [ -e "$T/got.txt" ] && fail "a rejected session wrote an intersection"
 
@@ -98,7 +98,7 @@ contains "$err" "server REJECTED at policy: policy_rejected: measurement_not_acc
 start "$T/s.log" --data "$T/a.txt" --tee sim --sim-dir "$P" --policy "$T/wrong.json" --once
 run 1 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/b.txt" \
     --tee sim --sim-dir "$P" --policy "$T/accept.json"
-wait $SERVER; code=$?
+reap $SERVER; code=$?
 [ $code = 1 ] || fail "the listener that rejected its client exited $code"
 # (while sending its hello or receiving the answer, as the alert and the reset race)
 contains "$err" "the peer refused this side while"
@@ -119,9 +119,10 @@ contains "$(cat "$T/s.log")" "session 2: "
 # waiting client is served
 start "$T/s.log" --data "$T/a.txt" --max-conns 1 --handshake-timeout 700
 /usr/bin/python3 -c 'import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); time.sleep(5)' $PORT &
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); print("connected", flush=True)
+time.sleep(5)' $PORT > "$T/stall.out" &
 STALL=$!
-sleep 0.2
+await "$T/stall.out" connected 30 $STALL || fail "the stalling peer did not connect"
 t0=$(date +%s%N)
 run 0 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/b.txt" -o "$T/got.txt"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))

@@ -88,7 +88,7 @@ echo x | timeout 10 "$CCZ" ratls client 127.0.0.1:$PORT --tee sim --sim-dir "$P"
     --policy "$T/wrong.json" > /dev/null 2>"$T/c3.err"; code=$?
 [ $code = 1 ] || fail "rejecting client exited $code"
 contains "$(cat "$T/c3.err")" "server REJECTED at policy: policy_rejected: measurement_not_accepted"
-sleep 0.2
+await "$T/s2.log" "handshake failed" 30
 contains "$(cat "$T/s2.log")" "handshake failed"
 contains "$(cat "$T/s2.log")" "alert"
 stop
@@ -97,7 +97,7 @@ stop
 start "$T/s3.log" --mode two-way --tee sim --sim-dir "$P" --policy "$T/accept.json"
 echo x | timeout 10 "$CCZ" ratls client 127.0.0.1:$PORT --tee sim --sim-dir "$P" --debug \
     --policy "$T/accept.json" > "$T/c4.out" 2>"$T/c4.err"; code=$?
-sleep 0.2
+await "$T/s3.log" "client REJECTED" 30
 contains "$(cat "$T/s3.log")" "client REJECTED at policy: policy_rejected: debug"
 [ -s "$T/c4.out" ] && fail "a rejected client got data back"
 contains "$(cat "$T/c4.err")" "bad certificate"
@@ -111,7 +111,7 @@ echo x | timeout 10 "$CCZ" ratls client 127.0.0.1:$PORT --mode server --sim-dir 
     --policy "$T/accept.json" > /dev/null 2>"$T/c5.err"; code=$?
 [ $code = 1 ] || fail "client accepted an expired certificate ($code)"
 contains "$(cat "$T/c5.err")" "server REJECTED at certificate: expired"
-sleep 0.2
+await "$T/s4.log" "certificate expired" 30
 contains "$(cat "$T/s4.log")" "certificate expired"
 stop
 

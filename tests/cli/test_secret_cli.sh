@@ -66,7 +66,7 @@ start() { # LOG ARGS...: ccz secret serve in the background on a free port
 stop() { # sends SIGTERM; the server must exit 0
     [ -n "$SERVER" ] || return 0
     kill -TERM $SERVER 2>/dev/null
-    wait $SERVER
+    reap $SERVER 30
     local code=$?
     [ "$code" = 0 ] || fail "secret serve exited $code after SIGTERM"
     SERVER=

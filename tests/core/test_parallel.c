@@ -72,7 +72,7 @@ static void test_two_callers(void)
     atomic_int *h1 = calloc(5000, sizeof *h1), *h2 = calloc(5000, sizeof *h2);
     visit v1 = {h1, (size_t)-1}, v2 = {h2, (size_t)-1};
     pthread_t t;
-    pthread_create(&t, NULL, other_loop, &v2);
+    test_thread(&t, other_loop, &v2);
     void *r1 = other_loop(&v1), *r2;
     pthread_join(t, &r2);
     CHECK(r1 == &v1 && r2 == &v2);

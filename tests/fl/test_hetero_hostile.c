@@ -176,7 +176,7 @@ static void start_call(call *c, ccz_rpc_channel *ch, const char *method,
                        const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc)
 {
     call_set(c, ch, method, req, desc, 0);
-    pthread_create(&c->thread, NULL, run_call, c);
+    test_thread(&c->thread, run_call, c);
 }
 
 /* A call run here, with the deadline given (0: 20 s); its reply stays in c until free_call. */

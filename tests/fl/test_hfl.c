@@ -828,7 +828,7 @@ static void *client_run(void *arg)
 static void start_clients(client *cs, size_t n, pthread_t *t)
 {
     for (size_t i = 0; i < n; i++)
-        pthread_create(&t[i], NULL, client_run, &cs[i]);
+        test_thread(&t[i], client_run, &cs[i]);
 }
 
 static void join_clients(size_t n, pthread_t *t)
@@ -1184,7 +1184,7 @@ static void out_of_turn(void)
     /* a and b wait for the model together: the round opens with the two of them */
     pthread_t t;
     model_call first[2] = {{.ch = ch[0], .code = -1}, {.ch = ch[1], .code = -1}};
-    CHECK(pthread_create(&t, NULL, get_model_run, &first[0]) == 0);
+    test_thread(&t, get_model_run, &first[0]);
     get_model_run(&first[1]);
     pthread_join(t, NULL);
     CHECK_INT(first[0].code, 0);

@@ -158,7 +158,7 @@ static void run_clients(client *cs, unsigned n)
 {
     pthread_t t[MAXC];
     for (unsigned i = 0; i < n; i++)
-        pthread_create(&t[i], NULL, client_run, &cs[i]);
+        test_thread(&t[i], client_run, &cs[i]);
     for (unsigned i = 0; i < n; i++)
         pthread_join(t[i], NULL);
 }

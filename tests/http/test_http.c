@@ -105,7 +105,7 @@ static void server_start(server *s, http_server_opts *o)
     CHECK_STATUS(http_route(s->srv, "POST", "/echo", false, echo, NULL), CCZ_ERR_EXISTS);
     CHECK_OK(http_server_set_preface(s->srv, CCZ_SPAN("PING\0", 5), "PING", pong, NULL));
     CHECK_OK(http_server_listen(s->srv, "127.0.0.1:0", &s->port));
-    pthread_create(&s->thread, NULL, run, s);
+    test_thread(&s->thread, run, s);
 }
 
 static void server_stop(server *s)

@@ -533,7 +533,7 @@ static void test_jwt_signer(void)
     json_decref(arr);
     signer_run runs[2] = {{sg, claims, 1000, 0, 0}, {sg, claims, 1000, 0, 0}};
     pthread_t th;
-    CHECK(pthread_create(&th, NULL, sign_many, &runs[1]) == 0);
+    test_thread(&th, sign_many, &runs[1]);
     sign_many(&runs[0]);
     pthread_join(th, NULL);
     CHECK_INT(runs[0].bad + runs[1].bad, 0);

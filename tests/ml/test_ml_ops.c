@@ -95,7 +95,7 @@ static void test_concurrent_runs(void)
     pthread_t t[4];
     for (int i = 0; x && want && i < 4; i++) {
         runs[i] = r;
-        CHECK(pthread_create(&t[i], NULL, run_many, &runs[i]) == 0);
+        test_thread(&t[i], run_many, &runs[i]);
     }
     for (int i = 0; x && want && i < 4; i++) {
         pthread_join(t[i], NULL);

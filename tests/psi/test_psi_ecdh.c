@@ -137,7 +137,7 @@ static void run_pair(party *c, party *s)
     c->f.fd = sv[0];
     s->f.fd = sv[1];
     pthread_t t;
-    pthread_create(&t, NULL, server_thread, s);
+    test_thread(&t, server_thread, s);
     ccz_psi_io io = {fd_write, fd_read, &c->f};
     c->s = ccz_psi_ecdh_client(&c->r, c->set, &io, &c->o);
     snprintf(c->detail, sizeof c->detail, "%s", ccz_error_detail());

@@ -102,7 +102,7 @@ static bool session_open(session *t, enum after after, SSL_CTX *client_ctx)
     CHECK(bind(t->srv.listener, (struct sockaddr *)&a, sizeof a) == 0);
     CHECK(listen(t->srv.listener, 1) == 0);
     CHECK(getsockname(t->srv.listener, (struct sockaddr *)&a, &al) == 0);
-    CHECK(pthread_create(&t->thread, NULL, serve, &t->srv) == 0);
+    test_thread(&t->thread, serve, &t->srv);
     t->fd = socket(AF_INET, SOCK_STREAM, 0);
     CHECK(connect(t->fd, (struct sockaddr *)&a, sizeof a) == 0);
     t->ssl = SSL_new(t->client_ctx);

@@ -502,7 +502,7 @@ static ccz_status handshake(SSL_CTX *server, SSL_CTX *client, side *srv, side *c
     *srv = (side){server, sv[1], 0, "", false, false, 0};
     *cli = (side){client, sv[0], 0, "", false, false, 0};
     pthread_t th;
-    pthread_create(&th, NULL, server_thread, srv);
+    test_thread(&th, server_thread, srv);
     SSL *ssl = SSL_new(client);
     SSL_set_fd(ssl, sv[0]);
     int rc = SSL_connect(ssl);
@@ -795,7 +795,7 @@ static void test_possession(void)
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
     s = (side){real_srv, sv[1], 0, "", false, false, 0};
     pthread_t th;
-    pthread_create(&th, NULL, server_thread, &s);
+    test_thread(&th, server_thread, &s);
     SSL *cs = SSL_new(cli);
     SSL_set_fd(cs, sv[0]);
     CHECK(SSL_connect(cs) == 1);
@@ -827,7 +827,7 @@ static int plain_connect(SSL_CTX *server, SSL_CTX *client, SSL_SESSION **sess)
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
     side s = {server, sv[1], 0, "", false, false, 0};
     pthread_t th;
-    pthread_create(&th, NULL, server_thread, &s);
+    test_thread(&th, server_thread, &s);
     SSL *ssl = SSL_new(client);
     SSL_set_fd(ssl, sv[0]);
     if (*sess)

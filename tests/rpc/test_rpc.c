@@ -363,7 +363,7 @@ static void server_start(size_t max_message, int port, ccz_rpc_encoding send_enc
     snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
     CHECK_OK(ccz_rpc_server_listen(fx.srv, &fx.port, addr));
     snprintf(fx.target, sizeof fx.target, "127.0.0.1:%d", fx.port);
-    pthread_create(&fx.thread, NULL, run_server, NULL);
+    test_thread(&fx.thread, run_server, NULL);
 }
 
 static void server_stop(void)

@@ -120,7 +120,8 @@ static void *serve(void *arg)
 {
     hostile *h = arg;
     h->fd = accept(h->listen_fd, NULL, NULL);
-    CHECK(h->fd >= 0);
+    if (h->fd < 0) /* the client never came: call() shut the listener down */
+        return NULL;
     nghttp2_session_callbacks *cb;
     nghttp2_session *s;
     CHECK_INT(nghttp2_session_callbacks_new(&cb), 0);
@@ -153,7 +154,7 @@ static int call(misdeed what, char *text, size_t cap)
     CHECK(h.listen_fd >= 0 && bind(h.listen_fd, (struct sockaddr *)&a, sizeof a) == 0 &&
           listen(h.listen_fd, 1) == 0 && getsockname(h.listen_fd, (struct sockaddr *)&a, &al) == 0);
     pthread_t t;
-    pthread_create(&t, NULL, serve, &h);
+    test_thread(&t, serve, &h);
     char target[64];
     snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(a.sin_port));
     ccz_rpc_channel_opts o = CCZ_RPC_CHANNEL_OPTS_INIT;
@@ -173,7 +174,8 @@ static int call(misdeed what, char *text, size_t cap)
         protobuf_c_message_free_unpacked(resp, NULL);
     int code = st.code;
     ccz_rpc_status_free(&st);
-    ccz_rpc_channel_free(ch); /* the connection closes: the server's thread ends */
+    ccz_rpc_channel_free(ch);         /* the connection closes: the server's thread ends */
+    shutdown(h.listen_fd, SHUT_RDWR); /* and one still in accept() returns */
     pthread_join(t, NULL);
     close(h.listen_fd);
     return code;

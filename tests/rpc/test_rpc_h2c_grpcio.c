@@ -101,7 +101,7 @@ static void test_grpcio_client(void)
     int port = 0;
     CHECK_OK(ccz_rpc_server_listen(srv, &port, "127.0.0.1:0"));
     snprintf(srv_target, sizeof srv_target, "127.0.0.1:%d", port);
-    pthread_create(&srv_thread, NULL, run, NULL);
+    test_thread(&srv_thread, run, NULL);
 
     json_t *j = py_client("hello"); /* with x-trace and x-raw-bin metadata */
     CHECK_STR(jstr(j, "code", NULL), "OK");

@@ -115,7 +115,7 @@ static void server_start(server *s, const char *policy, const ccz_secret_entry *
 {
     CHECK_OK(server_try(s, policy, e, n, 0, 0));
     snprintf(s->addr, sizeof s->addr, "127.0.0.1:%d", ccz_secret_server_port(s->srv));
-    pthread_create(&s->thread, NULL, run, s);
+    test_thread(&s->thread, run, s);
 }
 
 static void server_stop(server *s)
@@ -343,7 +343,7 @@ static void test_flood(void)
     make_policy_two();
     CHECK_OK(server_try(&s, policy_two, two_secrets, 2, 64, 1000));
     snprintf(s.addr, sizeof s.addr, "127.0.0.1:%d", ccz_secret_server_port(s.srv));
-    pthread_create(&s.thread, NULL, run, &s);
+    test_thread(&s.thread, run, &s);
     /* 200 silent TCP connections and 20 handshaken ones that never send the request, from the
      * client's own address: the client gets its secret every time */
     int fds[200];

@@ -89,7 +89,7 @@ static ccz_serving *serving_start(pthread_t *t, const char *rest, const char *gr
     ccz_serving *sv = NULL;
     CHECK_OK(ccz_serving_new(&sv, &o));
     if (sv)
-        CHECK_INT(pthread_create(t, NULL, run, sv), 0);
+        test_thread(t, run, sv);
     return sv;
 }
 

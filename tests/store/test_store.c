@@ -909,7 +909,7 @@ static void test_threads_share_a_handle(void)
     worker w[THREADS];
     for (int i = 0; i < THREADS; i++) {
         w[i] = (worker){s, i};
-        CHECK_INT(pthread_create(&th[i], NULL, work, &w[i]), 0);
+        test_thread(&th[i], work, &w[i]);
     }
     for (int i = 0; i < THREADS; i++)
         pthread_join(th[i], NULL);
@@ -1239,7 +1239,7 @@ static void test_pg_replicas_migrate_at_once(void)
         opener o[3];
         for (int i = 0; i < 3; i++) {
             o[i] = (opener){uri, CCZ_ERR_IO, -1};
-            CHECK_INT(pthread_create(&th[i], NULL, open_replica, &o[i]), 0);
+            test_thread(&th[i], open_replica, &o[i]);
         }
         for (int i = 0; i < 3; i++) {
             pthread_join(th[i], NULL);

@@ -75,7 +75,7 @@ void rpc_serve(ccz_rpc_server *s, pthread_t *thread, char target[64])
     int port = 0;
     CHECK_OK(ccz_rpc_server_listen(s, &port, "127.0.0.1:0"));
     snprintf(target, 64, "127.0.0.1:%d", port);
-    CHECK_INT(pthread_create(thread, NULL, serve_loop, s), 0);
+    test_thread(thread, serve_loop, s);
 }
 
 void rpc_serve_stop(ccz_rpc_server *s, pthread_t thread, int grace_ms)

@@ -24,6 +24,15 @@ static void cleanup(void)
         nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+void test_thread(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    int e = pthread_create(t, NULL, fn, arg);
+    if (e) {
+        fprintf(stderr, "%s: cannot start a thread: %s\n", test_name, strerror(e));
+        exit(1);
+    }
+}
+
 const char *test_tmpdir(void)
 {
     if (!tmpdir[0]) {

@@ -4,6 +4,7 @@
 #ifndef CCZ_TEST_H
 #define CCZ_TEST_H
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,5 +136,9 @@ const char *test_tmpdir(void);
 /* Appends formatted text to the NUL-terminated text in buf (of cap bytes), cut at its end: what
  * a scripted peer or a callback saw, kept for one comparison. */
 void test_appendf(char *buf, size_t cap, const char *fmt, ...) CCZ_PRINTF(3, 4);
+
+/* pthread_create, or the binary ends at once (exit 1, the reason said): a peer thread that never
+ * started (a machine out of threads) would leave the test's other side waiting for ever. */
+void test_thread(pthread_t *t, void *(*fn)(void *), void *arg);
 
 #endif

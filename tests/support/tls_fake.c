@@ -164,7 +164,7 @@ void tls_fake_start(tls_fake *f)
     CHECK(bind(f->listener, (struct sockaddr *)&a, sizeof a) == 0 && listen(f->listener, 4) == 0);
     getsockname(f->listener, (struct sockaddr *)&a, &al);
     snprintf(f->addr, sizeof f->addr, "127.0.0.1:%d", ntohs(a.sin_port));
-    CHECK_INT(pthread_create(&f->thread, NULL, serve, f), 0);
+    test_thread(&f->thread, serve, f);
 }
 
 void tls_fake_stop(tls_fake *f)

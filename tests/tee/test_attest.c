@@ -209,7 +209,7 @@ static int tsm_with_generations(ccz_status *s, const char *root, const char *ent
     unlink(g.path);
     CHECK(mkfifo(g.path, 0600) == 0);
     pthread_t t;
-    CHECK(pthread_create(&t, NULL, feed_generations, &g) == 0);
+    test_thread(&t, feed_generations, &g);
     ccz_buf_reset(out);
     *s = tee_tsm_report(root, rq, out, NULL);
     atomic_store(&g.done, true);

@@ -345,7 +345,7 @@ static void test_snp_chain_cache(void)
     thread_arg args[4];
     for (int i = 0; i < 4; i++) {
         args[i] = (thread_arg){.ev = &ev, .t = a};
-        CHECK(pthread_create(&th[i], NULL, verify_many, &args[i]) == 0);
+        test_thread(&th[i], verify_many, &args[i]);
     }
     for (int i = 0; i < 4; i++) {
         pthread_join(th[i], NULL);

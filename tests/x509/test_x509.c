@@ -122,7 +122,7 @@ static void test_find_ext(void)
     CHECK(x509_find_ext(root, "2.5.29.35") == NULL); /* self-signed: no authority key id */
     pthread_t th[4];
     for (int i = 0; i < 4; i++)
-        CHECK(pthread_create(&th[i], NULL, find_ext_thread, NULL) == 0);
+        test_thread(&th[i], find_ext_thread, NULL);
     for (int i = 0; i < 4; i++) {
         void *ret;
         pthread_join(th[i], &ret);
