@@ -62,7 +62,7 @@ sim_endpoint() {
     EP=(--tee sim --sim-dir "$P" --policy "$T/accept.json")
 }
 
-# port_from LOG [SECONDS] [PID]: waits (10 s by default) for a server started with port 0 to
+# port_from LOG [SECONDS] [PID]: waits (60 s by default) for a server started with port 0 to
 # write "... on port N" to LOG; N in $PORT. Returns 1 when it did not (or PID ended first).
 port_from() {
     local log=$1 tries=$(( ${2:-60} * 20 )) pid=${3:-}

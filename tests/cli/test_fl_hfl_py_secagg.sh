@@ -52,7 +52,7 @@ trap 'kill $SERVER 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "
 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 3 --model lr --epochs 2 \
     --test "$IMG" --timeout 60000 --threads 1 --secure-agg "${EP[@]}" > "$T/s.out" 2> "$T/s.log" &
 SERVER=$!
-port_from "$T/s.log" 10 $SERVER || { fail "the aggregator did not start: $(cat "$T/s.log")"; finish; exit 1; }
+port_from "$T/s.log" 60 $SERVER || { fail "the aggregator did not start: $(cat "$T/s.log")"; finish; exit 1; }
 # joined LOG NAME: waits (60 s at most) for the aggregator to log that NAME joined
 joined() {
     for _ in $(seq 600); do
@@ -112,7 +112,7 @@ acc1=$(sed -n 's/.*round 1\/2: 3 of 3 updates.*  accuracy: \([0-9.]*\).*/\1/p' "
 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 1 --min-clients 4 --model lr --epochs 2 \
     --test "$IMG" --timeout 10000 --threads 1 --secure-agg "${EP[@]}" > "$T/s.out" 2> "$T/s.log" &
 SERVER=$!
-port_from "$T/s.log" 10 $SERVER || { fail "the aggregator did not start: $(cat "$T/s.log")"; finish; exit 1; }
+port_from "$T/s.log" 60 $SERVER || { fail "the aggregator did not start: $(cat "$T/s.log")"; finish; exit 1; }
 c_join c0 0/6
 py_join py 2/6
 py_join pyd 3/6 --fault-drop 1

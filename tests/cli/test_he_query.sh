@@ -45,7 +45,7 @@ SERVER=
 "$CCZ" he query serve --db "$DB" --listen 127.0.0.1:0 "${EP[@]}" 2> "$T/server.log" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf "$T"' EXIT
-port_from "$T/server.log" 20 || { fail "the server did not start: $(cat "$T/server.log")"; finish; }
+port_from "$T/server.log" 60 || { fail "the server did not start: $(cat "$T/server.log")"; finish; }
 contains "$(cat "$T/server.log")" "[SIMULATED TEE]"
 
 for kv in "${KEYS[@]}"; do

@@ -28,7 +28,7 @@ start() {
     "$CCZ" kms serve --listen 127.0.0.1:0 --data-dir "$data" --tee sim "$@" 2> "$T/$name.log" &
     PID[$name]=$!
     PORT[$name]=
-    for _ in $(seq 200); do
+    for _ in $(seq 1200); do
         PORT[$name]=$(sed -n 's/.*serving on port \([0-9]*\).*/\1/p' "$T/$name.log" 2>/dev/null)
         [ -n "${PORT[$name]}" ] && return 0
         kill -0 "${PID[$name]}" 2>/dev/null || return 1

@@ -32,7 +32,7 @@ echo '{"allow_sim": true, "secrets": [{"secret": "model-key", "measurement": "'"
 echo '{"allow_sim": true}' > "$T/appraise.json"
 wait_port() { # LOG PATTERN: the port a server printed
     local p=
-    for _ in $(seq 200); do
+    for _ in $(seq 1200); do
         p=$(sed -n "s/.*$2 \\([0-9]*\\).*/\\1/p" "$1" | head -1)
         [ -n "$p" ] && { echo "$p"; return; }
         sleep 0.05

@@ -216,7 +216,7 @@ def free_port(host):
         return sk.getsockname()[1]
 
 
-def wait_port(host, port, seconds=15):
+def wait_port(host, port, seconds=60):
     end = time.time() + seconds
     while time.time() < end:
         try:

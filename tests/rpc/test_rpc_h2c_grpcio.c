@@ -156,7 +156,7 @@ static pid_t py_server(int *port)
     }
     *port = 0;
     ccz_buf b = CCZ_BUF_INIT;
-    for (int i = 0; i < 300 && !*port; i++) { /* importing grpc takes a while */
+    for (int i = 0; i < 1200 && !*port; i++) { /* importing grpc takes a while: 60 s at most */
         usleep(50000);
         struct stat sb;
         if (stat(port_file, &sb) == 0 && ccz_file_read(&b, port_file, 64) == CCZ_OK) {

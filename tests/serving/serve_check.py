@@ -70,7 +70,7 @@ class Server:
             self.log.seek(0)
             self.text = self.log.read()
             return
-        for _ in range(400):
+        for _ in range(3000):  # 60 s at most: a loaded machine
             self.log.seek(0)
             self.text = self.log.read()
             m = re.search(r"REST on port (\d+)", self.text)
