@@ -6,14 +6,12 @@
 # garbage does not stop the listener serving the next; usage errors.
 . "$(dirname "$0")/lib.sh"
 
-port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-start() { # LOG ARGS...: a listener in the background
+start() { # LOG ARGS...: a listener in the background, on a port the kernel picks ($PORT)
     local log=$1; shift
-    PORT=$(port)
     : > "$log" # not the last server's log: its port is not this one's
-    "$CCZ" psi ecdh --listen 127.0.0.1:$PORT "$@" 2> "$log" &
+    "$CCZ" psi ecdh --listen 127.0.0.1:0 "$@" 2> "$log" &
     SERVER=$!
-    await "$log" listening 60 $SERVER && return 0
+    port_from "$log" 60 $SERVER && return 0
     fail "the listener did not start: $(cat "$log")"
     stop
     exit 1

@@ -47,14 +47,13 @@ openssl pkey -in "$T/key.pem" -pubout -out "$T/pub.pem"
 run 2 "$CCZ" ratls client 127.0.0.1:9 --cert "$T/cert.pem" --key "$T/pub.pem"
 contains "$err" "$T/pub.pem is not a PEM private key"
 
-port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 start() { # LOG ARGS...: a ccz ratls server in the background
     local log=$1; shift
-    PORT=$(port)
     : > "$log" # not the last server's log: its port is not this one's
-    "$CCZ" ratls server --listen 127.0.0.1:$PORT "$@" 2> "$log" &
+    "$CCZ" ratls server --listen 127.0.0.1:0 "$@" 2> "$log" &
     SERVER=$!
-    await "$log" listening
+    await "$log" listening 60 $SERVER || fail "the server did not start: $(cat "$log")"
+    PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$log" | head -1)
 }
 stop() { kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; }
 trap 'stop; rm -rf "$T"' EXIT

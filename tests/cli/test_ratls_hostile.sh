@@ -11,15 +11,14 @@ STALL=$(dirname "$0")/ratls_stall.py
 sim_endpoint
 run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" -o "$T/cert.pem" --key "$T/key.pem"
 
-port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 start() { # LOG ARGS...: a ccz ratls server in the background
     local log=$1; shift
-    PORT=$(port)
     : > "$log" # not the last server's log: its port is not this one's
-    "$CCZ" ratls server --listen 127.0.0.1:$PORT --mode server --cert "$T/cert.pem" \
+    "$CCZ" ratls server --listen 127.0.0.1:0 --mode server --cert "$T/cert.pem" \
         --key "$T/key.pem" "$@" 2> "$log" &
     SERVER=$!
-    await "$log" listening
+    await "$log" listening 60 $SERVER || fail "the server did not start: $(cat "$log")"
+    PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$log" | head -1)
 }
 stop() { kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; }
 stall() { # OUT WAIT KIND=N...: hostile connections in the background, until they are all open
@@ -91,13 +90,13 @@ run 2 "$CCZ" ratls client 127.0.0.1:1 --timeout abc
 contains "$err" "--timeout"
 
 # a client against a server that accepts TCP and never speaks
-PORT=$(port)
 /usr/bin/python3 -c 'import socket, sys, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); print("ready", flush=True)
-c = s.accept(); time.sleep(30)' $PORT > "$T/mute.out" &
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+print("ready", s.getsockname()[1], flush=True)
+c = s.accept(); time.sleep(30)' > "$T/mute.out" &
 STALLER=$!
 await "$T/mute.out" ready
+PORT=$(awk '$1 == "ready" { print $2 }' "$T/mute.out")
 t0=$(now_ms)
 echo x | timeout 20 "$CCZ" ratls client 127.0.0.1:$PORT --mode server --sim-dir "$P" \
     --timeout 800 > /dev/null 2> "$T/mute.err"; code=$?

@@ -14,12 +14,12 @@ port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0
 SERVER=
 start() { # LOG ARGS...: a ccz ratls server in the background
     local log=$1; shift
-    PORT=$(port)
     : > "$log" # not the last server's log: its port is not this one's
-    "$CCZ" ratls server --listen 127.0.0.1:$PORT --cert "$T/srv.crt" --key "$T/srv.key" \
+    "$CCZ" ratls server --listen 127.0.0.1:0 --cert "$T/srv.crt" --key "$T/srv.key" \
         --sim-dir "$P" --policy "$T/accept.json" "$@" 2> "$log" &
     SERVER=$!
-    await "$log" listening
+    await "$log" listening 60 $SERVER || fail "the server did not start: $(cat "$log")"
+    PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$log" | head -1)
 }
 stop() { [ -n "$SERVER" ] && kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; SERVER=; }
 trap 'stop; rm -rf "$T"' EXIT
