@@ -593,19 +593,26 @@ static void stream_parsing(void)
 
 typedef hfl_test_server server;
 
-static void server_start(server *s, unsigned rounds, unsigned min, unsigned timeout_ms,
-                         const char *checkpoint)
+/* The aggregator's options for the lr model (4 -> 3) over rounds, waiting for min clients. */
+static ccz_hfl_service_opts lr_opts(unsigned rounds, unsigned min)
 {
-    memset(s, 0, sizeof *s);
     ccz_hfl_service_opts o = CCZ_HFL_SERVICE_OPTS_INIT;
     o.model = "lr";
     o.shape = (ccz_mlp_shape){1, {4, 3}};
     o.rounds = rounds;
     o.min_clients = min;
+    o.log = stderr;
+    return o;
+}
+
+static void server_start(server *s, unsigned rounds, unsigned min, unsigned timeout_ms,
+                         const char *checkpoint)
+{
+    memset(s, 0, sizeof *s);
+    ccz_hfl_service_opts o = lr_opts(rounds, min);
     o.round_timeout_ms = timeout_ms;
     o.gather_ms = 3000;
     o.checkpoint = checkpoint;
-    o.log = stderr;
     hfl_test_server_start(s, &o, DIM);
 }
 
@@ -1031,13 +1038,8 @@ static void refusals_and_caps(void)
 {
     server s;
     memset(&s, 0, sizeof s);
-    ccz_hfl_service_opts o = CCZ_HFL_SERVICE_OPTS_INIT;
-    o.model = "lr";
-    o.shape = (ccz_mlp_shape){1, {4, 3}};
-    o.rounds = 1;
-    o.min_clients = 2;
+    ccz_hfl_service_opts o = lr_opts(1, 2);
     o.max_clients = 2;
-    o.log = stderr;
     hfl_test_server_start(&s, &o, DIM);
     ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
     ccz_rpc_channel *ch[3];
@@ -1155,14 +1157,9 @@ static void out_of_turn(void)
 {
     server s;
     memset(&s, 0, sizeof s);
-    ccz_hfl_service_opts o = CCZ_HFL_SERVICE_OPTS_INIT;
-    o.model = "lr";
-    o.shape = (ccz_mlp_shape){1, {4, 3}};
-    o.rounds = 1;
-    o.min_clients = 2;
+    ccz_hfl_service_opts o = lr_opts(1, 2);
     o.gather_ms = 1;
     o.round_timeout_ms = 30000;
-    o.log = stderr;
     hfl_test_server_start(&s, &o, DIM);
     ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
     ccz_rpc_channel *ch[3];
