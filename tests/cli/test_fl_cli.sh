@@ -41,7 +41,7 @@ run 1 "$CCZ" fl homo-lr work 127.0.0.1:$PORT --data "$D/breast_homo_guest.csv" -
 contains "$err" "GetPubKey: UNAVAILABLE (14)"
 worker guest 1 "$D/breast_homo_guest.csv" "${EP[@]}"
 worker host 2 "$D/breast_homo_host.csv" "${EP[@]}"
-wait $SERVER; rc=$?; SERVER=
+reap $SERVER 240; rc=$?; SERVER=
 wait
 [ "$rc" = 0 ] || fail "the server exited $rc: $(cat "$T/s.log")"
 for w in guest host; do
@@ -73,7 +73,7 @@ worker g2 1 "$D/breast_homo_guest.csv" "${EP[@]}"
 H2=$!
 for _ in $(seq 600); do grep -q "iteration 2 of" "$T/h2.err" && break; sleep 0.05; done
 kill -9 $H2; wait $H2 2>/dev/null
-wait $SERVER; rc=$?; SERVER=
+reap $SERVER 240; rc=$?; SERVER=
 wait
 [ "$rc" = 1 ] || fail "the server exited $rc after losing a worker"
 [ "$(cat "$T/g2.rc")" = 1 ] || fail "the remaining worker exited $(cat "$T/g2.rc")"
@@ -143,7 +143,7 @@ for w in bob mallory; do
     contains "$(printf '%s' "$out" | jq -r "map(select(.[0] == \"nonsense $w\"))[0][2]")" \
         "iteration 0: the average of the workers' weights cannot be decrypted to a number (weight 0 of the average: its mantissa has "
 done
-wait $SERVER; rc=$?; SERVER=
+reap $SERVER 240; rc=$?; SERVER=
 [ "$rc" = 1 ] || fail "the server exited $rc after the nonsense weights"
 contains "$(cat "$T/h.log")" "ccz: fl homo-lr serve: iteration 0: the average of the workers' weights"
 finish

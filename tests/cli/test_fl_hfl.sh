@@ -75,7 +75,7 @@ await "$T/s.log" "round 1/4: open with 4 clients" 400
 kill -9 "$(pid_of crash)"
 await "$T/s.log" "round 1/4: 2 of 4 updates"
 kill -CONT "$(pid_of slow)"
-wait $SERVER; rc=$?; SERVER=
+reap $SERVER 240; rc=$?; SERVER=
 wait
 [ "$rc" = 0 ] || fail "the aggregator exited $rc: $(cat "$T/s.log")"
 log=$(cat "$T/s.log")
@@ -110,7 +110,7 @@ SERVER=
 sleep 1
 start "$T/k2.log" --listen 127.0.0.1:$PORT --rounds 5 --min-clients 2 --epochs 5 --test "$IMG" \
     --checkpoint "$T/k.ckpt" --strategy fedadam
-wait $SERVER; rc=$?; SERVER=
+reap $SERVER 240; rc=$?; SERVER=
 wait
 [ "$rc" = 0 ] || fail "the restarted aggregator exited $rc: $(cat "$T/k2.log")"
 log=$(cat "$T/k2.log")
@@ -135,7 +135,7 @@ contains "$err" "--clients-per-round 1 is below --min-clients 2"
 start "$T/sel.log" --listen 127.0.0.1:0 --rounds 3 --min-clients 2 --clients-per-round 2 \
     --model lr --test "$IMG"
 for c in s0 s1 s2; do client "$c" "${c#s}/20" --model lr; done
-wait $SERVER; rc=$?; SERVER=
+reap $SERVER 240; rc=$?; SERVER=
 wait
 [ "$rc" = 0 ] || fail "the selecting aggregator exited $rc: $(cat "$T/sel.log")"
 log=$(cat "$T/sel.log")

@@ -72,7 +72,7 @@ run 0 timeout 120 /usr/bin/python3 "$PY" 127.0.0.1:$PORT --data "$IMG" --name py
 py_out=$out
 py_err=$err
 wait $C0 $PYK
-wait $SERVER; rc=$?; SERVER=
+reap $SERVER 240; rc=$?; SERVER=
 [ "$rc" = 0 ] || fail "the aggregator exited $rc: $(cat "$T/s.log")"
 log=$(cat "$T/s.log")
 [ "$(cat "$T/c0.rc")" = 0 ] || fail "c0 exited $(cat "$T/c0.rc"): $(cat "$T/c0.err")"

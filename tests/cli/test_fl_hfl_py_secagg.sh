@@ -77,7 +77,7 @@ joined "$T/s.log" c0
 py_join py 2/6 --top-k 0.05
 joined "$T/s.log" py
 c_join c1 1/6
-wait $SERVER; rc=$?; SERVER=
+reap $SERVER 240; rc=$?; SERVER=
 wait
 log=$(cat "$T/s.log")
 [ "$rc" = 0 ] || fail "the aggregator exited $rc: $log"
@@ -117,7 +117,7 @@ c_join c0 0/6
 py_join py 2/6
 py_join pyd 3/6 --fault-drop 1
 c_join c1 1/6
-wait $SERVER; rc=$?; SERVER=
+reap $SERVER 240; rc=$?; SERVER=
 wait
 log=$(cat "$T/s.log")
 [ "$rc" = 0 ] || fail "the aggregator exited $rc: $log"

@@ -19,7 +19,7 @@ for i in 0 1 2; do
     ( "$CCZ" fl join 127.0.0.1:$PORT --data "$IMG" --name "c$i" --shard "$i/6" --model lr \
           --threads 1 "${EP[@]}" > "$T/c$i.out" 2> "$T/c$i.err"; echo $? > "$T/c$i.rc" ) &
 done
-wait $SERVER; rc=$?; SERVER=
+reap $SERVER 240; rc=$?; SERVER=
 wait
 log=$(cat "$T/s.log")
 [ "$rc" = 0 ] || fail "the aggregator exited $rc: $log"
