@@ -591,6 +591,80 @@ static void test_ckks_chain(void)
     lattice_kit_free(&k);
 }
 
+/* CKKS arguments refused, each by what is wrong, with the boundary beside it accepted. */
+static void test_ckks_refusals(void)
+{
+    lattice_kit k;
+    kit_new(&k, CCZ_LATTICE_CKKS, 13); /* 60,40,40 | 60, 2^40 */
+    ccz_lattice_context *ctx = k.ctx;
+    size_t m = ccz_lattice_slots(ctx);
+    double scale = ccz_lattice_context_params(ctx)->scale;
+    double complex *x = calloc(m + 1, sizeof *x);
+    for (size_t i = 0; i <= m; i++)
+        x[i] = 0.25 + 0.5 * I;
+    ccz_lattice_plaintext *p, *fresh;
+    ccz_lattice_ciphertext *a, *b, *c;
+    CHECK_OK(ccz_lattice_plaintext_new(&p, ctx));
+    CHECK_OK(ccz_lattice_plaintext_new(&fresh, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&a, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&b, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&c, ctx));
+    /* encoding: the slots, the level, the scale, the values */
+    CHECK_STATUS(ccz_lattice_ckks_encode(p, ctx, x, m + 1, scale, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "4097 values for 4096 slots");
+    CHECK_OK(ccz_lattice_ckks_encode(p, ctx, x, m, scale, 3));
+    CHECK_STATUS(ccz_lattice_ckks_encode(p, ctx, x, m, scale, 4), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "level 4: the chain has 3 data primes");
+    CHECK_OK(ccz_lattice_ckks_encode(p, ctx, x, m, 1, 0));
+    static const double bad_scales[] = {0.5, 0x1p62, NAN};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(bad_scales); i++) {
+        CHECK_STATUS(ccz_lattice_ckks_encode(p, ctx, x, m, bad_scales[i], 0),
+                     CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "scale out of range");
+    }
+    x[3] = NAN;
+    CHECK_STATUS(ccz_lattice_ckks_encode(p, ctx, x, m, scale, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "value 3 is not finite");
+    x[3] = 1 + INFINITY * I;
+    CHECK_STATUS(ccz_lattice_ckks_encode(p, ctx, x, m, scale, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "value 3 is not finite");
+    x[3] = 1;
+    /* a plaintext never encoded */
+    CHECK_STATUS(ccz_lattice_encrypt(a, ctx, k.pk, fresh), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the plaintext is not encoded");
+    /* plaintexts of another level or scale */
+    CHECK_OK(ccz_lattice_ckks_encode(p, ctx, x, m, scale, 0));
+    CHECK_OK(ccz_lattice_encrypt(a, ctx, k.pk, p));
+    CHECK_OK(ccz_lattice_ckks_encode(p, ctx, x, m, scale, 2));
+    CHECK_STATUS(ccz_lattice_add_plain(c, ctx, a, p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "plaintext at level 2, ciphertext at 3");
+    CHECK_STATUS(ccz_lattice_mul_plain(c, ctx, a, p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "plaintext at level 2, ciphertext at 3");
+    CHECK_OK(ccz_lattice_ckks_encode(p, ctx, x, m, scale * 2, 0));
+    CHECK_STATUS(ccz_lattice_add_plain(c, ctx, a, p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "scales 2^41.00 and 2^40.00 differ");
+    CHECK_OK(ccz_lattice_mul_plain(c, ctx, a, p)); /* a product takes any scale */
+    /* products: three components, other levels; a constant too large */
+    CHECK_OK(ccz_lattice_mul(c, ctx, a, a, NULL));
+    CHECK_STATUS(ccz_lattice_mul(b, ctx, c, a, k.rk), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "multiply relinearized (two-component) ciphertexts");
+    CHECK_OK(ccz_lattice_ciphertext_copy(b, a));
+    CHECK_OK(ccz_lattice_mod_switch(b, ctx));
+    CHECK_STATUS(ccz_lattice_mul(c, ctx, a, b, k.rk), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(),
+              "ciphertexts at levels 3 and 2: rescale or drop the higher one first");
+    CHECK_STATUS(ccz_lattice_ckks_mul_const(c, ctx, a, 0x1p22), CCZ_ERR_OVERFLOW);
+    CHECK_STR(ccz_error_detail(), "the constant times the scale exceeds 2^62");
+    CHECK_OK(ccz_lattice_ckks_mul_const(c, ctx, a, 0x1p21));
+    free(x);
+    ccz_lattice_plaintext_free(p);
+    ccz_lattice_plaintext_free(fresh);
+    ccz_lattice_ciphertext_free(a);
+    ccz_lattice_ciphertext_free(b);
+    ccz_lattice_ciphertext_free(c);
+    lattice_kit_free(&k);
+}
+
 static void flip(ccz_buf *b, size_t at)
 {
     b->ptr[at] ^= 0x40;
@@ -914,4 +988,4 @@ static void test_bfv_wide_primes(void)
 }
 
 TEST_MAIN(T(test_params), T(test_bfv_coeffs), T(test_serialization), T(test_bfv), T(test_ckks),
-          T(test_encrypt_noise), T(test_ckks_chain), T(test_bfv_wide_primes))
+          T(test_encrypt_noise), T(test_ckks_chain), T(test_bfv_wide_primes), T(test_ckks_refusals))
