@@ -449,6 +449,18 @@ static void hostile_parties(void)
     rr.loss = (ProtobufCBinaryData){1, (uint8_t *)"\0"};
     EXPECT(g, "Residuals", rr, &heterolr__empty__descriptor, CCZ_RPC_INVALID_ARGUMENT,
            "loss 0: not a ciphertext of this key (1 to 256 bytes, in [1, n^2), prime to n)");
+    /* a loss that decrypts to 2^1000: no sum of squared residuals is that large */
+    cts big = {0};
+    mpz_t m, e;
+    mpz_inits(m, e, NULL);
+    mpz_setbit(m, 1000);
+    CHECK_OK(ccz_paillier_encrypt(e, ccz_paillier_key_pub(key), m));
+    put(&big, 0, e);
+    mpz_clears(m, e, NULL);
+    rr.loss = big.b[0];
+    EXPECT(g, "Residuals", rr, &heterolr__empty__descriptor, CCZ_RPC_INVALID_ARGUMENT,
+           "the loss is out of range (1001 bits): a wrong decryption");
+    free(big.b[0].data);
     rr.loss = (ProtobufCBinaryData){0, NULL};
     EXPECT(g, "Residuals", rr, &heterolr__empty__descriptor, 0, "");
     EXPECT(g, "Residuals", rr, &heterolr__empty__descriptor, CCZ_RPC_ALREADY_EXISTS,

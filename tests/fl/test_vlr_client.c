@@ -275,7 +275,7 @@ static void test_a_run(void)
 
 static void test_hostile_arbiter(void)
 {
-    script c[17];
+    script c[18];
     for (size_t i = 0; i < CCZ_ARRAY_LEN(c); i++)
         c[i] = plan();
     c[0].n_bytes = "\x0f";
@@ -295,6 +295,9 @@ static void test_hostile_arbiter(void)
     c[14].residuals = FEW; /* the guest: the hosts' scores */
     c[15].host_scores = ROWS - 1;
     c[16].residuals = MORE;
+    static char n512[65]; /* 2^512 - 1: a modulus a Paillier key may have, too short here */
+    memset(n512, 0xff, 64);
+    c[17].n_bytes = n512;
     const struct {
         bool guest;
         ccz_status want;
@@ -317,6 +320,7 @@ static void test_hostile_arbiter(void)
         {true, CCZ_ERR_PROTOCOL, "the arbiter sent 5 scores; expected 6"},
         {true, CCZ_ERR_PROTOCOL, "the arbiter sent 5 scores for 6 rows"},
         {false, CCZ_ERR_PROTOCOL, "the arbiter sent 7 residuals; expected 6"},
+        {false, CCZ_ERR_INVALID_ARGUMENT, "hetero-LR needs a key of 1024 bits or more"},
     };
     for (size_t i = 0; i < CCZ_ARRAY_LEN(c); i++) {
         ccz_fl_vlr_run_result out;

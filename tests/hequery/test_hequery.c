@@ -277,6 +277,21 @@ static void test_key_lengths(void)
         size_t k = UNDER_ASAN ? (size_t)fewer[i] : i;
         lookup(s, c, all[k][0], all[k][1]);
     }
+    /* a caller of the C API (no service before it) with a key one ciphertext short, or an
+     * algorithm that is none */
+    ccz_heq_query q;
+    ccz_span keys[CCZ_HEQ_KEY_CTS];
+    ccz_heq_answer a;
+    CHECK_OK(ccz_heq_client_query(&q, c, CCZ_LIT("a")));
+    ccz_heq_query_view qv = view_of(&q, keys);
+    qv.n_key = CCZ_HEQ_KEY_CTS - 1;
+    CHECK_STATUS(ccz_heq_server_answer(&a, s, &qv), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "(two nibbles for each of 8 bytes), not 15");
+    qv = view_of(&q, keys);
+    qv.algorithm = (ccz_heq_algorithm)(CCZ_HEQ_PACKED + 1);
+    CHECK_STATUS(ccz_heq_server_answer(&a, s, &qv), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "unknown algorithm 4");
+    ccz_heq_query_free(&q);
     ccz_heq_client_free(c);
     ccz_heq_server_free(s);
     ccz_heq_db_free(db);

@@ -765,6 +765,136 @@ class Run:
                      {"keyid": self.sym_key, "plaintext": b64(b"x")}, 400, "sign error",
                      apikey=self.c2.apikey)
 
+    # Bring your own key: an EH_EXTERNAL_KEY has no material until ImportKeyMaterial brings
+    # some, wrapped with RSA-OAEP (SHA-256) under the public key GetParametersForImport gave,
+    # with the importToken it gave for that key.
+    def byok(self):
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(),
+                            label=None)
+        k1 = self.create("EH_AES_GCM_256", ENC, origin="EH_EXTERNAL_KEY")
+        k2 = self.create("EH_AES_GCM_256", ENC, origin="EH_EXTERNAL_KEY")
+        self.refused("Encrypt with an external key before its import", "Encrypt",
+                     {"keyid": k1, "plaintext": b64(b"x")}, 400,
+                     "Parameter invalid, this external key has no key material yet "
+                     "(ImportKeyMaterial first).")
+        self.refused("CreateKey EH_EXTERNAL_KEY of an RSA keyspec", "CreateKey",
+                     {"keyspec": "EH_RSA_2048", "origin": "EH_EXTERNAL_KEY", "keyusage": ENC},
+                     400, "Parameter invalid, only AES-GCM and SM4 keys can be EH_EXTERNAL_KEY.")
+        self.refused("GetParametersForImport with an AES wrapping keyspec",
+                     "GetParametersForImport", {"keyid": k1, "keyspec": "EH_AES_GCM_256"}, 400,
+                     "Parameter invalid, The keyspec of the wrapping key is EH_RSA_2048, "
+                     "EH_RSA_3072 or EH_RSA_4096.")
+        self.refused("GetParametersForImport for a key the KMS made", "GetParametersForImport",
+                     {"keyid": self.sym_key, "keyspec": "EH_RSA_2048"}, 400,
+                     "Parameter invalid, only an EH_EXTERNAL_KEY without key material imports.")
+        self.refused("ImportKeyMaterial before GetParametersForImport", "ImportKeyMaterial",
+                     {"keyid": k1, "padding_mode": "EH_RSA_PKCS1_OAEP",
+                      "key_material": b64(b"x" * 256), "importToken": b64(b"{}")}, 400,
+                     "ImportToken failed: not this key's token, or older than 24 hours (send "
+                     "GetParametersForImport again).")
+        p1 = self.ok("GetParametersForImport", {"keyid": k1, "keyspec": "EH_RSA_2048"})
+        p2 = self.ok("GetParametersForImport", {"keyid": k2, "keyspec": "EH_RSA_3072"})
+        self.check(set(p1) == {"pubkey", "importToken"}, "GetParametersForImport result fields",
+                   p1)
+        w1 = serialization.load_pem_public_key(p1["pubkey"].encode())
+        w2 = serialization.load_pem_public_key(p2["pubkey"].encode())
+        self.check(w1.key_size == 2048 and w2.key_size == 3072,
+                   "the wrapping keys are RSA of the keyspecs asked",
+                   (w1.key_size, w2.key_size))
+        key = os.urandom(32)
+        imp = {"keyid": k1, "padding_mode": "EH_RSA_PKCS1_OAEP",
+               "key_material": b64(w1.encrypt(key, oaep)), "importToken": p2["importToken"]}
+        self.refused("ImportKeyMaterial with another key's importToken", "ImportKeyMaterial",
+                     imp, 400, "ImportToken failed: not this key's token, or older than 24 "
+                     "hours (send GetParametersForImport again).")
+        if SERVER == "ccz":  # ccz's token is base64 JSON {keyid, timestamp, hmac}; eHSM's opaque
+            forged = dict(json.loads(unb64(p1["importToken"])), hmac=b64(bytes(32)))
+            self.refused("ImportKeyMaterial with this key's token, its MAC forged",
+                         "ImportKeyMaterial",
+                         dict(imp, importToken=b64(json.dumps(forged).encode())), 400,
+                         "ImportToken failed: not this key's token, or older than 24 hours "
+                         "(send GetParametersForImport again).")
+        imp["importToken"] = p1["importToken"]
+        for what, material in (("16 bytes for an AES-256 key", w1.encrypt(key[:16], oaep)),
+                               ("wrapped under the other key's wrapping key",
+                                w2.encrypt(key, oaep))):
+            self.refused("ImportKeyMaterial of " + what, "ImportKeyMaterial",
+                         dict(imp, key_material=b64(material)), 400,
+                         "ImportKeyMaterial failed: the key material does not decrypt with the "
+                         "wrapping key and padding_mode, or is not a key of this keyspec's "
+                         "length.")
+        r = self.ok("ImportKeyMaterial", imp)
+        self.check(r == {"result": True}, "ImportKeyMaterial -> result true", r)
+        self.refused("ImportKeyMaterial a second time", "ImportKeyMaterial", imp, 400,
+                     "Parameter invalid, this key already has key material.")
+        self.refused("GetParametersForImport of a key with material", "GetParametersForImport",
+                     {"keyid": k1, "keyspec": "EH_RSA_2048"}, 400,
+                     "Parameter invalid, only an EH_EXTERNAL_KEY without key material imports.")
+        # the KMS encrypts with the key imported: its ciphertext (ct | iv | tag) opens here,
+        # and what is sealed here with the key opens there
+        ct = unb64(self.ok("Encrypt", {"keyid": k1, "plaintext": b64(b"imported"),
+                                       "aad": b64(b"a")})["ciphertext"])
+        plain = AESGCM(key).decrypt(ct[-28:-16], ct[:-28] + ct[-16:], b"a")
+        self.check(plain == b"imported", "the KMS's ciphertext decrypts with the key imported",
+                   plain)
+        iv = os.urandom(12)
+        sealed = AESGCM(key).encrypt(iv, b"from here", b"b")
+        r = self.ok("Decrypt", {"keyid": k1, "ciphertext": b64(sealed[:-16] + iv + sealed[-16:]),
+                                "aad": b64(b"b")})
+        self.check(unb64(r["plaintext"]) == b"from here",
+                   "a ciphertext made with the key imported decrypts in the KMS", r)
+
+    # Quotes: GenerateQuote for a challenge, VerifyQuote with and without a quote policy, the
+    # answer signed with the app's apikey over its canonical string.
+    def quotes(self):
+        challenge = os.urandom(32)
+        r = self.ok("GenerateQuote", {"challenge": b64(challenge)})
+        self.check(r.get("challenge") == b64(challenge) and len(unb64(r.get("quote", ""))) > 0,
+                   "GenerateQuote echoes the challenge and gives a quote", r)
+        quote = r["quote"]
+        nonce = b64(os.urandom(16))
+        v = self.ok("VerifyQuote", {"quote": quote, "nonce": nonce})
+        self.check(v.get("result") == 0 and v.get("nonce") == nonce and
+                   re.fullmatch("[0-9a-f]{64}", v.get("mr_enclave", "")) is not None and
+                   re.fullmatch("[0-9a-f]{64}", v.get("mr_signer", "")) is not None,
+                   "VerifyQuote of the KMS's own quote -> result 0, the nonce, the measurements",
+                   v)
+        unsigned = {k: x for k, x in v.items() if k != "sign"}
+        want = b64(hmac.new(self.c.apikey.encode(), canonical(unsigned).encode(),
+                            hashlib.sha256).digest())
+        self.check(v.get("sign") == want, "VerifyQuote's sign is HMAC-SHA256(apikey) of the "
+                   "result's canonical string", v.get("sign"))
+        raw = bytearray(unb64(quote))
+        raw[len(raw) // 2] ^= 1
+        bad = self.ok("VerifyQuote", {"quote": b64(bytes(raw)), "nonce": nonce})
+        self.check(bad.get("result") == 0xA004 and "mr_enclave" not in bad,
+                   "VerifyQuote of a quote with a flipped byte -> result 0xA004 (40964)", bad)
+        # a policy of the quote's measurements accepts it; one of other measurements does not
+        good = self.ok("UploadQuotePolicy", {"mr_enclave": v["mr_enclave"].upper(),
+                                             "mr_signer": v["mr_signer"]},
+                       message="Upload quote policy success.")["policyId"]
+        other = self.ok("UploadQuotePolicy", {"mr_enclave": "cd" * 32, "mr_signer": "cd" * 32},
+                        message="Upload quote policy success.")["policyId"]
+        self.check(UUID_RE.match(good) is not None and good != other,
+                   "UploadQuotePolicy -> two policy ids", (good, other))
+        q = self.ok("GetQuotePolicy", {"policyId": good}, message="Query quote policy success.")
+        self.check(q.get("policyId") == good and q.get("mr_enclave") == v["mr_enclave"] and
+                   q.get("mr_signer") == v["mr_signer"] and isinstance(q.get("createTime"), int),
+                   "GetQuotePolicy gives the policy back (measurements in lower case)", q)
+        r = self.ok("VerifyQuote", {"quote": quote, "nonce": nonce, "policyId": good})
+        self.check(r.get("result") == 0, "VerifyQuote under the quote's own policy", r)
+        self.refused("VerifyQuote under a policy of other measurements", "VerifyQuote",
+                     {"quote": quote, "nonce": nonce, "policyId": other}, 400,
+                     "Verify quote policy failed.")
+        self.refused("VerifyQuote under a policy id that is none", "VerifyQuote",
+                     {"quote": quote, "nonce": nonce, "policyId": str(uuid.uuid4())}, 400,
+                     "Invalid  policyId.")
+        if self.c2:
+            self.refused("VerifyQuote under another app's policy", "VerifyQuote",
+                         {"quote": quote, "nonce": nonce, "policyId": good}, 400,
+                         "Invalid  policyId.", client=self.c2)
+
     def cleanup(self):
         gone = 0
         for c, k in self.created:
@@ -783,6 +913,8 @@ class Run:
             self.step("key management", self.management)
             self.step("refused requests", self.negatives)
             self.step("another app", self.other_app)
+            self.step("imported keys", self.byok)
+        self.step("quotes", self.quotes)
         self.step("cleanup", self.cleanup)
         self.version("end")
         print("%d checks, %d failed" % (self.checks, self.failures))
