@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The gRPC client against a hostile plaintext (h2c) server, written here on nghttp2's server
  * API: a response that ends inside a message, one without trailers, trailers without
- * grpc-status, one that is not gRPC (HTTP 503), one whose message announces more than the
- * channel's limit, one whose message is not the method's. Each call ends with its code and
- * reason; none passes for a success, and a well-formed answer from the same server does. */
+ * grpc-status, one that is not gRPC (HTTP 503, or 200 of text/html), one whose message announces
+ * more than the channel's limit, one whose message is not the method's, two messages for a unary
+ * call, none, a message flagged compressed without an encoding or with one never offered, a
+ * grpc-status of 99. Each call ends with its code and reason; none passes for a success, and a
+ * well-formed answer from the same server does. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -26,7 +28,13 @@ typedef enum {
     NO_STATUS,
     NOT_GRPC,
     TOO_LARGE,
-    NOT_THE_MESSAGE
+    NOT_THE_MESSAGE,
+    TWO_REPLIES,      /* two messages for a unary call */
+    NO_MESSAGE,       /* status OK and no message */
+    COMPRESSED,       /* a message flagged compressed, no grpc-encoding */
+    UNKNOWN_ENCODING, /* one compressed with an encoding the client never offered */
+    WRONG_TYPE,       /* HTTP 200, but text/html */
+    STATUS_99         /* grpc-status past the 17 codes */
 } misdeed;
 
 typedef struct {
@@ -61,8 +69,9 @@ static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
     if (h->sent == h->body_len) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
         if (h->trailers) {
-            nghttp2_nv t[] = {h->what == NO_STATUS ? (nghttp2_nv)NV("x-note", "no status")
-                                                   : (nghttp2_nv)NV("grpc-status", "0")};
+            nghttp2_nv t[] = {h->what == NO_STATUS   ? (nghttp2_nv)NV("x-note", "no status")
+                              : h->what == STATUS_99 ? (nghttp2_nv)NV("grpc-status", "99")
+                                                     : (nghttp2_nv)NV("grpc-status", "0")};
             *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
             if (nghttp2_submit_trailer(s, id, t, 1) != 0)
                 return NGHTTP2_ERR_CALLBACK_FAILURE;
@@ -84,11 +93,25 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
     static const uint8_t big[] = {0, 0, 0x10, 0, 0};                   /* 1 MiB announced */
     static const uint8_t garbage[] = {0, 0, 0, 0, 3, 0x0a, 0x7f, 'h'}; /* a string past its end */
     static const uint8_t busy[] = "busy";
-    h->trailers = h->what != NO_TRAILERS && h->what != NOT_GRPC;
+    static const uint8_t twice[] = {0, 0, 0, 0, 4, 0x0a, 0x02, 'h', 'i',
+                                    0, 0, 0, 0, 4, 0x0a, 0x02, 'h', 'o'};
+    static const uint8_t packed[] = {1, 0, 0, 0, 4, 0x0a, 0x02, 'h', 'i'}; /* "compressed" */
+    h->trailers = h->what != NO_TRAILERS && h->what != NOT_GRPC && h->what != WRONG_TYPE;
     h->sent = 0;
     switch (h->what) {
     case WELL_FORMED:
+    case STATUS_99:
         h->body = reply, h->body_len = sizeof reply;
+        break;
+    case TWO_REPLIES:
+        h->body = twice, h->body_len = sizeof twice;
+        break;
+    case NO_MESSAGE:
+        h->body = empty, h->body_len = 0;
+        break;
+    case COMPRESSED:
+    case UNKNOWN_ENCODING:
+        h->body = packed, h->body_len = sizeof packed;
         break;
     case CUT_MESSAGE:
         h->body = cut, h->body_len = sizeof cut;
@@ -98,6 +121,7 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
         h->body = empty, h->body_len = sizeof empty;
         break;
     case NOT_GRPC:
+    case WRONG_TYPE:
         h->body = busy, h->body_len = 4;
         break;
     case TOO_LARGE:
@@ -107,10 +131,13 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
         h->body = garbage, h->body_len = sizeof garbage;
         break;
     }
-    nghttp2_nv grpc[] = {NV(":status", "200"), NV("content-type", "application/grpc")};
+    nghttp2_nv grpc[] = {NV(":status", "200"), NV("content-type", "application/grpc"),
+                         NV("grpc-encoding", "snappy")};
     nghttp2_nv http[] = {NV(":status", "503"), NV("content-type", "text/plain")};
+    nghttp2_nv html[] = {NV(":status", "200"), NV("content-type", "text/html")};
     nghttp2_data_provider p = {.read_callback = read_body};
-    return nghttp2_submit_response(s, f->hd.stream_id, h->what == NOT_GRPC ? http : grpc, 2, &p)
+    nghttp2_nv *nv = h->what == NOT_GRPC ? http : h->what == WRONG_TYPE ? html : grpc;
+    return nghttp2_submit_response(s, f->hd.stream_id, nv, h->what == UNKNOWN_ENCODING ? 3 : 2, &p)
                ? NGHTTP2_ERR_CALLBACK_FAILURE
                : 0;
 }
@@ -199,6 +226,19 @@ static void test_hostile_answers(void)
     CHECK_CONTAINS(text, "gRPC message of 1048576 bytes exceeds the limit of 1024");
     CHECK_INT(call(NOT_THE_MESSAGE, text, sizeof text), CCZ_RPC_INTERNAL);
     CHECK_CONTAINS(text, "cannot be parsed as the method's message");
+    CHECK_INT(call(TWO_REPLIES, text, sizeof text), CCZ_RPC_INTERNAL);
+    CHECK_STR(text, "more than one response to a unary call");
+    CHECK_INT(call(NO_MESSAGE, text, sizeof text), CCZ_RPC_UNIMPLEMENTED);
+    CHECK_STR(text, "the server sent no response message");
+    CHECK_INT(call(COMPRESSED, text, sizeof text), CCZ_RPC_INTERNAL);
+    CHECK_STR(text, "a compressed response without a grpc-encoding");
+    CHECK_INT(call(UNKNOWN_ENCODING, text, sizeof text), CCZ_RPC_INTERNAL);
+    CHECK_STR(text, "the response is compressed with an unsupported grpc-encoding");
+    /* gRPC's mapping of HTTP answers: 200 that is not gRPC is UNKNOWN; a status past the 17
+     * codes is UNKNOWN too */
+    CHECK_INT(call(WRONG_TYPE, text, sizeof text), CCZ_RPC_UNKNOWN);
+    CHECK_CONTAINS(text, "the server answered HTTP status 200, not a gRPC response");
+    CHECK_INT(call(STATUS_99, text, sizeof text), CCZ_RPC_UNKNOWN);
 }
 
 TEST_MAIN(T(test_hostile_answers))
