@@ -387,9 +387,10 @@ static void hostile(ccz_rpc_channel *ch, const Ccz__Hequery__QueryRequest *r, in
 }
 
 /* Parameters, keys and a ciphertext of another context (N = 4096, t = 17), and the fast
- * algorithm's parameters with only the plaintext modulus changed (t = 65537). */
+ * algorithm's parameters with only the plaintext modulus changed (t = 65537), or only the order
+ * of its first two primes. */
 typedef struct {
-    ccz_buf params, pk, rk, ct, t_params;
+    ccz_buf params, pk, rk, ct, t_params, primes_params;
 } other_kit;
 
 static void other_kit_make(other_kit *o)
@@ -422,6 +423,17 @@ static void other_kit_make(other_kit *o)
     CHECK_OK(ccz_lattice_context_new(&tctx, &p));
     CHECK_OK(ccz_lattice_params_save(&o->t_params, tctx));
     ccz_lattice_context_free(tctx);
+    CHECK_OK(ccz_heq_params(&p, CCZ_HEQ_FAST));
+    CHECK_OK(ccz_lattice_context_new(&tctx, &p));
+    unsigned n_primes;
+    const uint64_t *primes = ccz_lattice_context_primes(&n_primes, tctx);
+    memcpy(p.coeff_primes, primes, n_primes * sizeof *primes);
+    p.coeff_primes[0] = primes[1];
+    p.coeff_primes[1] = primes[0];
+    ccz_lattice_context_free(tctx);
+    CHECK_OK(ccz_lattice_context_new(&tctx, &p));
+    CHECK_OK(ccz_lattice_params_save(&o->primes_params, tctx));
+    ccz_lattice_context_free(tctx);
     ccz_lattice_ciphertext_free(ct);
     ccz_lattice_plaintext_free(pt);
     ccz_lattice_relin_keys_free(rk);
@@ -437,6 +449,7 @@ static void other_kit_free(other_kit *o)
     ccz_buf_free(&o->rk);
     ccz_buf_free(&o->ct);
     ccz_buf_free(&o->t_params);
+    ccz_buf_free(&o->primes_params);
 }
 
 /* A ciphertext one level down. */
@@ -507,6 +520,11 @@ static void test_service(void)
     hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
             "parameters: the fast algorithm runs BFV with N = 8192, t = 17 and SEAL's default "
             "chain of 5 primes; the query has BFV with N = 8192, t = 65537, 5 primes");
+    request_of(&r, keys, &q); /* the same N, t and number of primes; two of them swapped */
+    r.params = bin(&ok.primes_params);
+    hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
+            "parameters: the fast algorithm runs BFV with N = 8192, t = 17 and SEAL's default "
+            "chain of 5 primes; the query has BFV with N = 8192, t = 17, 5 primes");
     request_of(&r, keys, &q);
     r.algorithm = CCZ__HEQUERY__ALGORITHM__PACKED; /* fast parameters, asked as packed */
     hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
