@@ -6,11 +6,14 @@ client tests/svc/ehsm_client.py for the envelope:
   kms_probe.py window URL CACERT APPID APIKEY KEYID NOW_MS
       the ±10-minute timestamp window's edges, against a KMS whose clock reads NOW_MS
       (tests/cli/fake_clock.c): 600000 ms away is refused, 599999 ms away accepted
+  kms_probe.py at URL CACERT APPID APIKEY NOW_MS ACTION PAYLOAD CODE MESSAGE
+      one call signed at NOW_MS (a KMS whose clock reads it), answered CODE and MESSAGE
   kms_probe.py flood HOST PORT N SECONDS READY_FILE
       N hostile connections from 127.0.0.2..127.0.0.5 (TCP garbage, TCP silence, TLS then
       garbage, TLS then a request head trickled a byte a second) held SECONDS; READY_FILE is
       written once they are all open; prints how many connected
 """
+import json
 import os
 import socket
 import ssl
@@ -36,6 +39,14 @@ def window(url, cacert, appid, apikey, keyid, now_ms):
         print(("ok  " if ok else "FAIL") + f" timestamp now{off:+d}: {status} {msg}")
         bad += not ok
     return 1 if bad else 0
+
+
+def at(url, cacert, appid, apikey, now_ms, action, payload, code, message):
+    c = ehsm_client.Client(url, cacert, appid, apikey)
+    status, body = c.post(action, json.loads(payload), timestamp=str(int(now_ms)))
+    ok = status == int(code) and body == {"code": int(code), "message": message, "result": {}}
+    print(("ok  " if ok else "FAIL") + f" {action} at {now_ms}: {status} {body}")
+    return 0 if ok else 1
 
 
 def hostile(kind, host, port, src, seconds, opened, lock):
@@ -89,6 +100,8 @@ def main():
     a = sys.argv[1:]
     if a[:1] == ["window"] and len(a) == 7:
         return window(*a[1:])
+    if a[:1] == ["at"] and len(a) == 10:
+        return at(*a[1:])
     if a[:1] == ["flood"] and len(a) == 6:
         return flood(*a[1:])
     print(__doc__, file=sys.stderr)

@@ -112,6 +112,12 @@ call Encrypt "{\"keyid\":\"$KEY\",\"plaintext\":\"$(b64 'after rotation')\"}"
 CT3=$(printf '%s' "$out" | jq -r .result.ciphertext)
 call ReEncrypt "{\"keyid\":\"$KEY\",\"ciphertext\":\"$CT3\"}"
 jqis .result.from_version 2
+# an external key's import parameters, for the fixed clocks below (the token lasts 24 hours)
+call CreateKey '{"keyspec":"EH_AES_GCM_128","origin":"EH_EXTERNAL_KEY","keyusage":"EH_KEYUSAGE_ENCRYPT_DECRYPT"}'
+EXT=$(printf '%s' "$out" | jq -r .result.keyid)
+call GetParametersForImport "{\"keyid\":\"$EXT\",\"keyspec\":\"EH_RSA_2048\"}"
+TOKEN=$(printf '%s' "$out" | jq -r .result.importToken)
+EPOCH_MS=$(date +%s%3N)
 call CreateKey '{"keyspec":"EH_SM4_CBC","origin":"EH_INTERNAL_KEY","keyusage":"EH_KEYUSAGE_ENCRYPT_DECRYPT"}'
 SM4=$(printf '%s' "$out" | jq -r .result.keyid)
 want=1 call RotateKey "{\"keyid\":\"$SM4\"}"
@@ -274,6 +280,23 @@ if [ "${CCZ_FAKE_CLOCK:-}" ] && [ -f "$CCZ_FAKE_CLOCK" ]; then
         "$APIKEY" "$KEY" "$NOW"
     [ "$code" = 0 ] || printf '%s\n' "$out" >&2
     stop fixed
+    # 23 hours later the import token still holds (the material is refused), 25 hours later it
+    # is stale; a year and a day later the key has expired
+    at() { # NOW_MS ACTION PAYLOAD MESSAGE: a KMS whose clock reads NOW_MS refuses (400)
+        CCZ_FAKE_REALTIME_MS=$1 LD_PRELOAD=$CCZ_FAKE_CLOCK started fixed "$T/data" \
+            --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA" --tls-key "$T/tls.key"
+        run 0 /usr/bin/python3 "$PROBE" at "https://127.0.0.1:${PORT[fixed]}" "$CA" "$APPID" \
+            "$APIKEY" "$1" "$2" "$3" 400 "$4"
+        [ "$code" = 0 ] || printf '%s\n' "$out" >&2
+        stop fixed
+    }
+    IMPORT="{\"keyid\":\"$EXT\",\"padding_mode\":\"EH_RSA_PKCS1_OAEP\",\"key_material\":\"$(b64 x)\",\"importToken\":\"$TOKEN\"}"
+    at $((EPOCH_MS + 23 * 3600 * 1000)) ImportKeyMaterial "$IMPORT" \
+        "ImportKeyMaterial failed: the key material does not decrypt with the wrapping key and padding_mode, or is not a key of this keyspec's length."
+    at $((EPOCH_MS + 25 * 3600 * 1000)) ImportKeyMaterial "$IMPORT" \
+        "ImportToken failed: not this key's token, or older than 24 hours (send GetParametersForImport again)."
+    at $((EPOCH_MS + 366 * 24 * 3600 * 1000)) Encrypt \
+        "{\"keyid\":\"$KEY\",\"plaintext\":\"$(b64 late)\"}" "keyid expire"
 else
     echo "no CCZ_FAKE_CLOCK: the timestamp window's edges are not checked"
 fi
