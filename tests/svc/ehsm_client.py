@@ -482,6 +482,12 @@ class Run:
                    "the data key")
         self.check(len(unb64(new)) == upub.key_size // 8, "ExportDataKey newdatakey is one RSA "
                    "block", len(unb64(new)))
+        req = {"keyid": keyid, "ukeyid": ukeyid, "aad": aad, "olddatakey_base": ciphertext}
+        self.refused("ExportDataKey of an olddatakey_base that is not base64", "ExportDataKey",
+                     dict(req, olddatakey_base="not base64!"), 400,
+                     "Parameter invalid, The olddatakey_base not a vailed base64 string.")
+        self.refused("ExportDataKey to a ukeyid that is not a key id", "ExportDataKey",
+                     dict(req, ukeyid="1234"), 400, "keyid error")
 
     def public_key(self, keyid, header):
         r = self.ok("GetPublicKey", {"keyid": keyid})
