@@ -294,4 +294,54 @@ static void test_kept_gradient(void)
     ccz_ml_dataset_free(&host);
 }
 
-TEST_MAIN(T(test_layouts), T(test_steps), T(test_kept_gradient), T(test_auc))
+/* A party's own arguments refused, each by what to change, the boundary beside it accepted. */
+static void test_party_refusals(void)
+{
+    ccz_paillier_key *key = NULL;
+    CHECK_OK(ccz_paillier_keygen(&key, 1024));
+    const ccz_paillier_pub *pk = ccz_paillier_key_pub(key);
+    ccz_ml_dataset d;
+    static const char csv[] = "id,x0,x1\n7,1.5,2\n8,-1e6,0\n";
+    CHECK_OK(ccz_ml_dataset_parse(&d, csv, sizeof csv - 1, CCZ_ML_CSV_ID));
+    ccz_fl_vlr_opts o = CCZ_FL_VLR_OPTS_INIT;
+    ccz_fl_vlr_party *p = NULL;
+    CHECK_STATUS(ccz_fl_vlr_party_new(&p, pk, &d, &o), CCZ_ERR_OVERFLOW);
+    CHECK_STR(ccz_error_detail(),
+              "row 2: a feature of magnitude 1e6 or more (scale the features first)");
+    d.x[2] = -999999;
+    CHECK_OK(ccz_fl_vlr_party_new(&p, pk, &d, &o));
+    /* a host has no labels: no residuals */
+    CHECK_STATUS(ccz_fl_vlr_residuals(p, NULL, NULL, NULL, NULL, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "only the guest has the labels");
+    ccz_fl_vlr_party_free(p);
+    p = NULL;
+    o.version = 0;
+    CHECK_STATUS(ccz_fl_vlr_party_new(&p, pk, &d, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ccz_fl_vlr_opts: version 0, expected 1");
+    static const struct {
+        double alpha, lr, momentum;
+    } bad[] = {{-1, 0.1, 0}, {1e6, 0.1, 0}, {0.1, -0.5, 0}, {0.1, 1e6, 0}, {0.1, 0.1, 1}};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(bad); i++) {
+        o = (ccz_fl_vlr_opts)CCZ_FL_VLR_OPTS_INIT;
+        o.alpha = bad[i].alpha;
+        o.learning_rate = bad[i].lr;
+        o.momentum = bad[i].momentum;
+        CHECK_STATUS(ccz_fl_vlr_party_new(&p, pk, &d, &o), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(),
+                  "alpha and the learning rate are in [0, 1e6), the momentum below 1");
+    }
+    o = (ccz_fl_vlr_opts)CCZ_FL_VLR_OPTS_INIT;
+    o.momentum = 0.99;
+    CHECK_OK(ccz_fl_vlr_party_new(&p, pk, &d, &o));
+    ccz_fl_vlr_party_free(p);
+    /* alignment to no ids */
+    ccz_ml_dataset al;
+    int64_t ids[1] = {7};
+    CHECK_STATUS(ccz_fl_vlr_align(&al, &d, ids, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "alignment needs ids");
+    ccz_ml_dataset_free(&d);
+    ccz_paillier_key_free(key);
+}
+
+TEST_MAIN(T(test_layouts), T(test_steps), T(test_kept_gradient), T(test_auc),
+          T(test_party_refusals))
