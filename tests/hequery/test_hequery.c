@@ -292,6 +292,12 @@ static void test_key_lengths(void)
     CHECK_STATUS(ccz_heq_server_answer(&a, s, &qv), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "unknown algorithm 4");
     ccz_heq_query_free(&q);
+    /* a server needs a database */
+    ccz_heq_server *none = NULL;
+    ccz_heq_server_opts so = CCZ_HEQ_SERVER_OPTS_INIT;
+    CHECK_STATUS(ccz_heq_server_new(&none, &so), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "server options: a database is needed");
+    CHECK(none == NULL);
     ccz_heq_client_free(c);
     ccz_heq_server_free(s);
     ccz_heq_db_free(db);
