@@ -384,6 +384,12 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error_
             stream_set(s, CCZ_RPC_UNAVAILABLE, "the server refused the stream (going away)");
         else if (error_code == NGHTTP2_CANCEL)
             stream_set(s, CCZ_RPC_CANCELLED, "the server cancelled the call");
+        else if (error_code == NGHTTP2_ENHANCE_YOUR_CALM) /* gRPC's mapping: bandwidth */
+            stream_set(s, CCZ_RPC_RESOURCE_EXHAUSTED,
+                       "the server reset the stream: ENHANCE_YOUR_CALM (too much traffic)");
+        else if (error_code == NGHTTP2_INADEQUATE_SECURITY)
+            stream_set(s, CCZ_RPC_PERMISSION_DENIED,
+                       "the server reset the stream: INADEQUATE_SECURITY");
         else if (error_code != NGHTTP2_NO_ERROR)
             stream_set(s, CCZ_RPC_INTERNAL, "the server reset the stream: %s",
                        nghttp2_http2_strerror(error_code));

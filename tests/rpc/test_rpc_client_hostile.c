@@ -4,7 +4,7 @@
  * grpc-status, one that is not gRPC (HTTP 503, or 200 of text/html), one whose message announces
  * more than the channel's limit, one whose message is not the method's, two messages for a unary
  * call, none, a message flagged compressed without an encoding or with one never offered, a
- * grpc-status of 99. Each call ends with its code and reason; none passes for a success, and a
+ * grpc-status of 99, a stream reset with each code gRPC maps. Each call ends with its code and reason; none passes for a success, and a
  * well-formed answer from the same server does. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -34,7 +34,12 @@ typedef enum {
     COMPRESSED,       /* a message flagged compressed, no grpc-encoding */
     UNKNOWN_ENCODING, /* one compressed with an encoding the client never offered */
     WRONG_TYPE,       /* HTTP 200, but text/html */
-    STATUS_99         /* grpc-status past the 17 codes */
+    STATUS_99,        /* grpc-status past the 17 codes */
+    RESET_REFUSED,    /* RST_STREAM instead of an answer, with each code gRPC maps */
+    RESET_CANCEL,
+    RESET_CALM,
+    RESET_SECURITY,
+    RESET_PROTOCOL
 } misdeed;
 
 typedef struct {
@@ -96,6 +101,14 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
     static const uint8_t twice[] = {0, 0, 0, 0, 4, 0x0a, 0x02, 'h', 'i',
                                     0, 0, 0, 0, 4, 0x0a, 0x02, 'h', 'o'};
     static const uint8_t packed[] = {1, 0, 0, 0, 4, 0x0a, 0x02, 'h', 'i'}; /* "compressed" */
+    static const uint32_t reset[] = {NGHTTP2_REFUSED_STREAM, NGHTTP2_CANCEL,
+                                     NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INADEQUATE_SECURITY,
+                                     NGHTTP2_PROTOCOL_ERROR};
+    if (h->what >= RESET_REFUSED)
+        return nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id,
+                                         reset[h->what - RESET_REFUSED])
+                   ? NGHTTP2_ERR_CALLBACK_FAILURE
+                   : 0;
     h->trailers = h->what != NO_TRAILERS && h->what != NOT_GRPC && h->what != WRONG_TYPE;
     h->sent = 0;
     switch (h->what) {
@@ -129,6 +142,8 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
         break;
     case NOT_THE_MESSAGE:
         h->body = garbage, h->body_len = sizeof garbage;
+        break;
+    default: /* the resets, answered above */
         break;
     }
     nghttp2_nv grpc[] = {NV(":status", "200"), NV("content-type", "application/grpc"),
@@ -239,6 +254,17 @@ static void test_hostile_answers(void)
     CHECK_INT(call(WRONG_TYPE, text, sizeof text), CCZ_RPC_UNKNOWN);
     CHECK_CONTAINS(text, "the server answered HTTP status 200, not a gRPC response");
     CHECK_INT(call(STATUS_99, text, sizeof text), CCZ_RPC_UNKNOWN);
+    /* a stream reset instead of an answer, by gRPC's mapping of HTTP/2 error codes */
+    CHECK_INT(call(RESET_REFUSED, text, sizeof text), CCZ_RPC_UNAVAILABLE);
+    CHECK_STR(text, "the server refused the stream (going away)");
+    CHECK_INT(call(RESET_CANCEL, text, sizeof text), CCZ_RPC_CANCELLED);
+    CHECK_STR(text, "the server cancelled the call");
+    CHECK_INT(call(RESET_CALM, text, sizeof text), CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(text, "the server reset the stream: ENHANCE_YOUR_CALM (too much traffic)");
+    CHECK_INT(call(RESET_SECURITY, text, sizeof text), CCZ_RPC_PERMISSION_DENIED);
+    CHECK_STR(text, "the server reset the stream: INADEQUATE_SECURITY");
+    CHECK_INT(call(RESET_PROTOCOL, text, sizeof text), CCZ_RPC_INTERNAL);
+    CHECK_CONTAINS(text, "the server reset the stream: ");
 }
 
 TEST_MAIN(T(test_hostile_answers))
