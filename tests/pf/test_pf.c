@@ -352,6 +352,10 @@ static void test_tamper_metadata(void)
         f, key, bound, CCZ_ERR_UNSUPPORTED,
         "protected file: metadata node (node 0): a write was interrupted (has-pending-write "
         "flag set): recover the file with Gramine and its recovery file first");
+    f = tamper_file("md.pf", 2);
+    patch(f, 58, "\x02", 1); /* a feature flag Gramine 1.9 does not define */
+    expect_open(f, key, bound, CCZ_ERR_UNSUPPORTED,
+                "protected file: metadata node (node 0): unknown feature flags 0x02");
     /* a version-2 file read as version 1: the encrypted part moves by a byte, and its last byte
      * lands on version 1's first padding byte. That byte comes out of the encryption, zero one
      * time in 256 (then the padding passes and GCM refuses the node instead): it is made
@@ -532,6 +536,10 @@ static void test_api_edges(void)
     CHECK_STR(ccz_error_detail(), "protected file: a new file needs the path to bind");
     o = opts(CCZ_PF_CREATE, bound, 3);
     CHECK_STATUS(ccz_pf_open_path(&pf, tmp("e.pf"), key, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "protected file: format 3 (1 for Gramine <= 1.8, 2 for >= 1.9)");
+    o = opts((ccz_pf_mode)7, bound, 1);
+    CHECK_STATUS(ccz_pf_open_path(&pf, tmp("e.pf"), key, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "protected file: unknown mode 7");
     char longpath[800];
     memset(longpath, 'a', sizeof longpath);
     longpath[772] = 0;
@@ -551,6 +559,7 @@ static void test_api_edges(void)
     CHECK_STATUS(ccz_pf_open_path(&pf, tmp("absent.pf"), key, &o), CCZ_ERR_NOT_FOUND);
     o.version = 2;
     CHECK_STATUS(ccz_pf_open_path(&pf, tmp("e.pf"), key, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "protected file: options of version 2 (this library reads 1)");
     CHECK_OK(ccz_pf_close(NULL));
 }
 
