@@ -84,6 +84,17 @@ truncate -s $((99 * 4096)) t.pf
 run 1 "$CCZ" pf verify -w key -i t.pf
 contains "$err" "truncated: 99 nodes where size 500000 needs 125 (data node 96 (node 99"
 /usr/bin/python3 "$REF" decrypt key t.pf t.py 2> /dev/null && fail "the reference read a truncated file"
+# metadata no Gramine writes, sealed with the right key: a bound path without its NUL, a size
+# past the 2^60-byte limit
+/usr/bin/python3 "$REF" encrypt key plain.1 h.pf h.pf --format 2 --hostile full-path
+run 1 "$CCZ" pf verify -w key -i h.pf
+contains "$err" "metadata node (node 0): the bound path has no terminating NUL"
+/usr/bin/python3 "$REF" encrypt key plain.1 h.pf h.pf --format 1 --hostile size=1152921504606846977
+run 1 "$CCZ" pf verify -w key -i h.pf
+contains "$err" "metadata node (node 0): size 1152921504606846977 is beyond the 1152921504606846976-byte limit"
+/usr/bin/python3 "$REF" encrypt key plain.1 h.pf h.pf --format 1 --hostile size=4096
+run 1 "$CCZ" pf verify -w key -i h.pf
+contains "$err" "truncated: 1 nodes where size 4096 needs 3"
 
 # directories, recursively, as gramine-sgx-pf-crypt does them
 mkdir -p tree/a/b

@@ -5,8 +5,12 @@ description (Gramine's Documentation/devel/encfiles.rst and docs/pf.md), with py
 for AES-GCM and AES-CMAC. It shares no code with src/pf: the tests use it to check that ccz
 reads what it writes and writes what it reads, in both format versions.
 
-    pf_ref.py encrypt KEYFILE IN OUT PATH [--format 1|2]
+    pf_ref.py encrypt KEYFILE IN OUT PATH [--format 1|2] [--hostile full-path|size=N]
     pf_ref.py decrypt KEYFILE IN OUT [--path PATH]
+
+--hostile writes a file no Gramine writes, its metadata sealed all the same, for the tests of a
+reader: full-path fills the bound path's field without its terminating NUL; size=N declares N
+bytes of plaintext whatever IN holds.
 
 Whole files at once: encrypt builds the tree bottom-up, decrypt authenticates every node.
 Exit status 0, or 1 with "pf_ref: <why>" on standard error.
@@ -68,7 +72,7 @@ def node_count(size):
     return data_phys((size - MD_DATA - 1) // NODE) + 1
 
 
-def encrypt(kdk, data, path, fmt):
+def encrypt(kdk, data, path, fmt, hostile=None):
     size = len(data)
     n_data = 0 if size <= MD_DATA else (size - MD_DATA + NODE - 1) // NODE
     n_mht = (n_data + DATA_PER_MHT - 1) // DATA_PER_MHT
@@ -90,9 +94,16 @@ def encrypt(kdk, data, path, fmt):
         root_key = os.urandom(16)
         nodes[1], root_tag = seal(root_key, bytes(mht[0]))
     p = path.encode()
-    if len(p) >= PATH_FIELD:
+    declared = size
+    if hostile == "full-path":
+        p = b"a" * PATH_FIELD
+    elif hostile and hostile.startswith("size="):
+        declared = int(hostile[5:])
+    elif hostile:
+        raise Bad("unknown --hostile " + hostile)
+    if len(p) >= PATH_FIELD and hostile != "full-path":
         raise Bad("path too long")
-    plain = (p.ljust(PATH_FIELD, b"\0") + struct.pack("<Q", size) + root_key + root_tag +
+    plain = (p.ljust(PATH_FIELD, b"\0") + struct.pack("<Q", declared) + root_key + root_tag +
              data[:MD_DATA].ljust(MD_DATA, b"\0"))
     nonce = os.urandom(32)
     enc, tag = seal(kdf(kdk, nonce), plain)
@@ -160,7 +171,8 @@ def main(argv):
             fmt = int(argv[argv.index("--format") + 1]) if "--format" in argv else 1
             kdk = open(argv[2], "rb").read()
             data = open(argv[3], "rb").read()
-            blob = encrypt(kdk, data, argv[5], fmt)
+            hostile = argv[argv.index("--hostile") + 1] if "--hostile" in argv else None
+            blob = encrypt(kdk, data, argv[5], fmt, hostile)
             open(argv[4], "wb").write(blob)
         elif len(argv) >= 5 and argv[1] == "decrypt":
             path = argv[argv.index("--path") + 1] if "--path" in argv else None
