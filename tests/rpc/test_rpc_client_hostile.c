@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The gRPC client against a hostile plaintext (h2c) server, written here on nghttp2's server
  * API: a response that ends inside a message, one without trailers, trailers without
- * grpc-status, one that is not gRPC (HTTP 503, or 200 of text/html), one whose message announces
- * more than the channel's limit, one whose message is not the method's, two messages for a unary
- * call, none, a message flagged compressed without an encoding or with one never offered, a
- * grpc-status of 99, a stream reset with each code gRPC maps. Each call ends with its code and reason; none passes for a success, and a
- * well-formed answer from the same server does. */
+ * grpc-status, one that is not gRPC (HTTP 503, or 200 of application/json), one whose message
+ * announces more than the channel's limit, one whose message is not the method's, two messages
+ * for a unary call, none, a message flagged compressed without an encoding or with one never
+ * offered, a grpc-status of 99, a stream reset with each code gRPC maps. Each call ends with its
+ * code and reason; none passes for a success, and a well-formed answer from the same server
+ * does. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -33,7 +34,7 @@ typedef enum {
     NO_MESSAGE,       /* status OK and no message */
     COMPRESSED,       /* a message flagged compressed, no grpc-encoding */
     UNKNOWN_ENCODING, /* one compressed with an encoding the client never offered */
-    WRONG_TYPE,       /* HTTP 200, but text/html */
+    WRONG_TYPE,       /* HTTP 200, but application/json (as long as gRPC's type) */
     STATUS_99,        /* grpc-status past the 17 codes */
     RESET_REFUSED,    /* RST_STREAM instead of an answer, with each code gRPC maps */
     RESET_CANCEL,
@@ -149,9 +150,9 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
     nghttp2_nv grpc[] = {NV(":status", "200"), NV("content-type", "application/grpc"),
                          NV("grpc-encoding", "snappy")};
     nghttp2_nv http[] = {NV(":status", "503"), NV("content-type", "text/plain")};
-    nghttp2_nv html[] = {NV(":status", "200"), NV("content-type", "text/html")};
+    nghttp2_nv json[] = {NV(":status", "200"), NV("content-type", "application/json")};
     nghttp2_data_provider p = {.read_callback = read_body};
-    nghttp2_nv *nv = h->what == NOT_GRPC ? http : h->what == WRONG_TYPE ? html : grpc;
+    nghttp2_nv *nv = h->what == NOT_GRPC ? http : h->what == WRONG_TYPE ? json : grpc;
     return nghttp2_submit_response(s, f->hd.stream_id, nv, h->what == UNKNOWN_ENCODING ? 3 : 2, &p)
                ? NGHTTP2_ERR_CALLBACK_FAILURE
                : 0;
