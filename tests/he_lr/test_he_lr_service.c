@@ -288,6 +288,23 @@ static void hostile_init(const server *s, const keys *k, const keys *tk)
     big.ptr[7] = 15;
     EXPECT(init_ctx(ch, ccz_buf_span(&big), PK, RK, 128, 0x1p45, msg, sizeof msg),
            CCZ_RPC_INVALID_ARGUMENT, "params: CKKS, N 32768, 5 primes: the inference takes CKKS");
+    big.ptr[7] = 11; /* and N 2048: too small a ring for the table's security */
+    EXPECT(init_ctx(ch, ccz_buf_span(&big), PK, RK, 128, 0x1p45, msg, sizeof msg),
+           CCZ_RPC_INVALID_ARGUMENT, "params: CKKS, N 2048, 5 primes: the inference takes CKKS");
+    ccz_buf_free(&big);
+    /* nine primes (24 bits each, within the table): more than a context may cost */
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_CKKS, 13));
+    p.n_primes = 9;
+    for (unsigned i = 0; i < 9; i++)
+        p.coeff_bits[i] = 24;
+    p.scale = 0x1p20;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    CHECK_OK(ccz_lattice_params_save(&big, ctx));
+    ccz_lattice_context_free(ctx);
+    EXPECT(init_ctx(ch, ccz_buf_span(&big), PK, RK, 128, 0, msg, sizeof msg),
+           CCZ_RPC_INVALID_ARGUMENT,
+           "params: CKKS, N 8192, 9 primes: the inference takes CKKS at N 4096 to 16384 with at "
+           "most 8 primes");
     ccz_buf_free(&big);
     /* the toolkit's chain: beyond the table, refused both ways by this server */
     ccz_span TP = ccz_buf_span(&tk->params), TPK = ccz_buf_span(&tk->pkb),
@@ -301,6 +318,10 @@ static void hostile_init(const server *s, const keys *k, const keys *tk)
            "security_level 192: 128");
     EXPECT(init_ctx(ch, P, PK, RK, 128, 0x1p40, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
            "scale 2^40.00 is not the parameters' (2^45.00)");
+    EXPECT(init_ctx(ch, P, PK, RK, 128, -1, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
+           "scale -1 is not the parameters' (2^45.00)");
+    EXPECT(init_ctx(ch, P, PK, RK, 128, NAN, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
+           "scale nan is not the parameters' (2^45.00)");
     /* keys of another context, missing, truncated */
     EXPECT(init_ctx(ch, P, TPK, RK, 128, 0x1p45, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
            "pub_key: the public key was made with other parameters");
@@ -334,6 +355,16 @@ static void hostile_infer(const server *s, const keys *k, const keys *tk)
     EXPECT(infer(ch, cts, F, 0, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT, "batches 0");
     EXPECT(infer(ch, cts, F, 2, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
            "batches x 12 ciphertexts");
+    /* 65 batches of one-byte "ciphertexts": refused by their number before any is read */
+    ccz_buf *many = calloc(65 * F, sizeof *many);
+    for (size_t i = 0; i < 65 * F; i++)
+        CHECK_OK(ccz_buf_append_u8(&many[i], 0));
+    EXPECT(infer(ch, many, 65 * F, 65, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
+           "batches 65, batch_size 12, 780 ciphertexts");
+    CHECK_CONTAINS(msg, "(1 to 64 batches)");
+    for (size_t i = 0; i < 65 * F; i++)
+        ccz_buf_free(&many[i]);
+    free(many);
     /* truncated, oversized, another context's ciphertext */
     cts[7].len -= 1;
     EXPECT(infer(ch, cts, F, 1, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
@@ -396,6 +427,14 @@ static void test_service(void)
 
     server_start(&lax, &model, true);
     score(&lax, CCZ_HE_LR_TOOLKIT);
+    /* a server that allows chains beyond the table still holds a client that asks for 128 bits
+     * to it */
+    ch = channel(&lax);
+    char msg[600];
+    EXPECT(init_ctx(ch, ccz_buf_span(&tk.params), ccz_buf_span(&tk.pkb), ccz_buf_span(&tk.rkb), 128,
+                    0x1p45, msg, sizeof msg),
+           CCZ_RPC_INVALID_ARGUMENT, "300 bits; 128-bit security at N = 8192 allows at most 218");
+    ccz_rpc_channel_free(ch);
     server_stop(&lax);
 
     keys_free(&k);
