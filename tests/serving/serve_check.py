@@ -202,6 +202,21 @@ def rest_checks(base, tls):
          "example 0 has no feature 'X'"),
         ("/v1/models/lr:classify", {"examples": [{"X": ["a"] * 30}]}, 400,
          "input 'X': a value is not a number"),
+        ("/v1/models/" + "m" * 65 + ":predict", {"instances": [[1]]}, 404,
+         "no model named in the path"),
+        ("/v1/models/lr/versions/0:predict", {"instances": [[0] * 30]}, 400,
+         "the version must be a number from 1 to 10^18 - 1"),
+        ("/v2/models/lr/infer", {"inputs": [{"name": "X", "shape": [0, 30], "datatype": "FP32",
+                                             "data": []}]}, 400,
+         "input 'X': the batch (shape[0]) must be 1 to 1048576"),
+        ("/v2/models/two/infer", {"inputs": [
+            {"name": "a", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]},
+            {"name": "b", "shape": [2, 3], "datatype": "FP32", "data": [1] * 6}]}, 400,
+         "the inputs' batch sizes (shape[0]) differ"),
+        ("/v2/models/two/infer", {"inputs": [
+            {"name": "a", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]},
+            {"name": "a", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}]}, 400,
+         "input 'a' is given twice"),
     ]
     for path, body, want_code, want_text in errors:
         code, r = curl(base + path, body, tls)
