@@ -200,6 +200,9 @@ case_is "calpsi before connect" '["FAILED_PRECONDITION","this connection has not
 case_is "wrong wire type" "[\"INTERNAL\",\"the request cannot be parsed as the method's message\"]"
 case_is "empty name" '["INVALID_ARGUMENT","client_name must be 1 to 128 bytes of UTF-8 without control characters"]'
 case_is "control characters" '["INVALID_ARGUMENT","client_name must be 1 to 128 bytes of UTF-8 without control characters"]'
+case_is "name of 129 bytes" '["INVALID_ARGUMENT","client_name must be 1 to 128 bytes of UTF-8 without control characters"]'
+case_is "name of 128 bytes" '["INVALID_ARGUMENT","client_num is 5, but this server runs sessions of 2 parties (ccz psi serve --parties)"]'
+case_is "name not utf-8" '["INVALID_ARGUMENT","client_name must be 1 to 128 bytes of UTF-8 without control characters"]'
 ! grep -q "forged" "$T/s.log" || fail "a name with a newline reached the server's log"
 case_is "oversized message" '["RESOURCE_EXHAUSTED","gRPC message of 5242885 bytes exceeds the limit of 4194304"]'
 case_is "duplicate name" '["ALREADY_EXISTS","a party named alice has joined PSI session 1 already"]'
