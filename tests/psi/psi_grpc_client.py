@@ -112,11 +112,11 @@ def hostile(target, root):
     note("empty name", code, d)
     code, d, _ = call(a, "Connect", connect_request("eve\nccz psi: forged", False, 2))
     note("control characters", code, d)
-    code, d, _ = call(a, "Connect", connect_request("n" * 129, False, 2))
+    code, d, _ = call(a, "Connect", connect_request("n" * 129, False, 5))  # not to wait if taken
     note("name of 129 bytes", code, d)
     code, d, _ = call(a, "Connect", connect_request("n" * 128, False, 5))  # the name passes
     note("name of 128 bytes", code, d)
-    code, d, _ = call(a, "Connect", field_bytes(1, b"caf\xe9") + field_varint(3, 2))
+    code, d, _ = call(a, "Connect", field_bytes(1, b"caf\xe9") + field_varint(3, 5))
     note("name not utf-8", code, d)
     code, d, _ = call(a, "DataUpload", upload_request([b"y" * (5 << 20)]))
     note("oversized message", code, d)
