@@ -670,11 +670,13 @@ static void test_drain(void)
     http_server_opts o = {0};
     server_start(&s, &o);
     char buf[4096];
-    client busy, idle;
+    client busy, idle, probe;
     CHECK(client_open(&idle, s.port));
     CHECK(client_open(&busy, s.port));
+    CHECK(client_open(&probe, s.port));
     client_send(&busy, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
                        "Content-Length: 7\r\n\r\n{\"a\":");
+    client_send(&probe, "GET /healthz HTTP/1.1\r\n");
     usleep(200 * 1000);
     http_server_shutdown(s.srv, 5000);
     usleep(200 * 1000);
@@ -683,6 +685,11 @@ static void test_drain(void)
     CHECK_INT(client_read(&busy, buf, sizeof buf), 200); /* the request in progress finishes */
     CHECK_CONTAINS(buf, "Connection: close");
     CHECK_CONTAINS(buf, "{\"a\":2,\"seen\":true}");
+    /* a readiness probe under way hears that the server is going: 503, not ready */
+    client_send(&probe, "Host: t\r\n\r\n");
+    CHECK_INT(client_read(&probe, buf, sizeof buf), 503);
+    CHECK_CONTAINS(buf, "{\"status\":\"draining\"}");
+    client_close(&probe);
     client_close(&busy);
     client_close(&idle);
     pthread_join(s.thread, NULL);
