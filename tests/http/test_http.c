@@ -71,6 +71,8 @@ static void echo(http_request *r, void *payload)
 static void item(http_request *r, void *payload)
 {
     (void)payload;
+    if (strcmp(http_request_rest(r), "mute") == 0)
+        return; /* a handler that forgets to answer */
     ccz_buf q = CCZ_BUF_INIT;
     char text[256];
     bool has = http_request_query(r, "q", &q);
@@ -353,6 +355,9 @@ static void test_routes_and_keepalive(void)
     /* HTTP/1.0 closes unless asked */
     CHECK_INT(request(s.port, "GET /healthz HTTP/1.0\r\n\r\n", buf, sizeof buf), 200);
     CHECK_CONTAINS(buf, "Connection: close");
+    /* a handler that returns without answering: the client hears 500, not silence */
+    CHECK_INT(request(s.port, GET("/items/mute"), buf, sizeof buf), 500);
+    CHECK_CONTAINS(buf, "the handler did not answer");
     server_stop(&s);
 }
 
