@@ -98,6 +98,18 @@ gen same 2 250,250 250 4; session same 2; expect same 2
 stop
 contains "$(cat "$T/s.log")" "session 4 done: 2 parties, 250 items"
 
+# ---- --max-memory: sets that would take more than 1 MiB end their session, every party told
+# why (exit 1); the server serves the next session
+start "$T/s.log" --parties 2 "${EP[@]}" --timeout 20000 --max-memory 1
+gen mem 2 40000,40000 100 11; session mem 2
+for k in 1 2; do
+    [ "$(cat "$T/mem.$k.rc")" = 1 ] || fail "mem: party$k exited $(cat "$T/mem.$k.rc") past --max-memory"
+    contains "$(cat "$T/mem.$k.err")" "the sets of PSI session 1 need more than 1 MiB (ccz psi serve --max-memory)"
+done
+gen small 2 300,200 50 12; session small 2; expect small 2
+stop
+contains "$(cat "$T/s.log")" "session 1 ended: "
+
 # ---- a server restarted between sessions; 5 parties
 start "$T/s.log" --parties 5 "${EP[@]}" --timeout 20000
 gen five 5 900,300,1200,500,800 120 5; session five 5; expect five 5

@@ -73,7 +73,7 @@ static ccz_status arena_room(psi_table *t, size_t need)
         return CCZ_OK;
     CCZ_ENSURE(t->len + need <= MAX_ARENA, CCZ_ERR_TOO_LARGE,
                "the PSI session holds 4 GiB of distinct items, its most");
-    size_t cap = t->cap ? t->cap : 1u << 20;
+    size_t cap = t->cap ? t->cap : 1u << 16; /* small: --max-memory counts what is reserved */
     while (cap < t->len + need)
         cap *= 2;
     if (cap > MAX_ARENA)
