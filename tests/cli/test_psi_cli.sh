@@ -101,7 +101,7 @@ contains "$(cat "$T/s.log")" "session 4 done: 2 parties, 250 items"
 # ---- --max-memory: sets that would take more than 1 MiB end their session, every party told
 # why (exit 1); the server serves the next session
 start "$T/s.log" --parties 2 "${EP[@]}" --timeout 20000 --max-memory 1
-gen mem 2 40000,40000 100 11; session mem 2
+gen mem 2 16000,16000 100 11; session mem 2 # 2.5 MiB held, in (1, 4]
 for k in 1 2; do
     [ "$(cat "$T/mem.$k.rc")" = 1 ] || fail "mem: party$k exited $(cat "$T/mem.$k.rc") past --max-memory"
     contains "$(cat "$T/mem.$k.err")" "the sets of PSI session 1 need more than 1 MiB (ccz psi serve --max-memory)"
