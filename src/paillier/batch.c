@@ -119,8 +119,7 @@ ccz_status ccz_paillier_add_batch(mpz_t *c, const ccz_paillier_pub *pk, const mp
 static ccz_status mul_operands(mpz_t base, mpz_t e, const ccz_paillier_pub *pk, const mpz_t c,
                                const mpz_t k, size_t at)
 {
-    if (mpz_sgn(c) <= 0 || mpz_cmp(c, pk->n2) >= 0)
-        return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "ciphertext %zu is not in [1, n^2)", at);
+    CCZ_GUARD(paillier_check_cipher(pk, c, at, true));
     if (mpz_cmpabs(k, pk->n) >= 0)
         return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "scalar %zu: magnitude not below n", at);
     if (mpz_sgn(k) < 0 && !mpz_invert(base, c, pk->n2))
