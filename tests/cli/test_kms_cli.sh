@@ -274,29 +274,30 @@ stop att
 if [ "${CCZ_FAKE_CLOCK:-}" ] && [ -f "$CCZ_FAKE_CLOCK" ]; then
     NOW=1767225600000
     export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
-    CCZ_FAKE_REALTIME_MS=$NOW LD_PRELOAD=$CCZ_FAKE_CLOCK started fixed "$T/data" --sim-dir "$P" \
-        --policy "$T/policy.json" --tls-cert "$CA" --tls-key "$T/tls.key"
-    run 0 /usr/bin/python3 "$PROBE" window "https://127.0.0.1:${PORT[fixed]}" "$CA" "$APPID" \
-        "$APIKEY" "$KEY" "$NOW"
-    [ "$code" = 0 ] || printf '%s\n' "$out" >&2
-    stop fixed
-    # 23 hours later the import token still holds (the material is refused), 25 hours later it
-    # is stale; a year and a day later the key has expired
-    at() { # NOW_MS ACTION PAYLOAD MESSAGE: a KMS whose clock reads NOW_MS refuses (400)
-        CCZ_FAKE_REALTIME_MS=$1 LD_PRELOAD=$CCZ_FAKE_CLOCK started fixed "$T/data" \
+    # probe CLOCK_MS MODE ARGS...: kms_probe.py MODE (as the first app) against the KMS of
+    # $T/data started with its clock fixed at CLOCK_MS
+    probe() {
+        local clock=$1 mode=$2; shift 2
+        CCZ_FAKE_REALTIME_MS=$clock LD_PRELOAD=$CCZ_FAKE_CLOCK started fixed "$T/data" \
             --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA" --tls-key "$T/tls.key"
-        run 0 /usr/bin/python3 "$PROBE" at "https://127.0.0.1:${PORT[fixed]}" "$CA" "$APPID" \
-            "$APIKEY" "$1" "$2" "$3" 400 "$4"
+        run 0 /usr/bin/python3 "$PROBE" "$mode" "https://127.0.0.1:${PORT[fixed]}" "$CA" \
+            "$APPID" "$APIKEY" "$@"
         [ "$code" = 0 ] || printf '%s\n' "$out" >&2
         stop fixed
     }
+    probe "$NOW" window "$KEY" "$NOW"
+    # 23 hours later the import token still holds (the material is refused), 25 hours later it
+    # is stale; a year and a day later the key has expired
     IMPORT="{\"keyid\":\"$EXT\",\"padding_mode\":\"EH_RSA_PKCS1_OAEP\",\"key_material\":\"$(b64 x)\",\"importToken\":\"$TOKEN\"}"
-    at $((EPOCH_MS + 23 * 3600 * 1000)) ImportKeyMaterial "$IMPORT" \
+    LATER=$((EPOCH_MS + 23 * 3600 * 1000))
+    probe $LATER at $LATER ImportKeyMaterial "$IMPORT" 400 \
         "ImportKeyMaterial failed: the key material does not decrypt with the wrapping key and padding_mode, or is not a key of this keyspec's length."
-    at $((EPOCH_MS + 25 * 3600 * 1000)) ImportKeyMaterial "$IMPORT" \
+    LATER=$((EPOCH_MS + 25 * 3600 * 1000))
+    probe $LATER at $LATER ImportKeyMaterial "$IMPORT" 400 \
         "ImportToken failed: not this key's token, or older than 24 hours (send GetParametersForImport again)."
-    at $((EPOCH_MS + 366 * 24 * 3600 * 1000)) Encrypt \
-        "{\"keyid\":\"$KEY\",\"plaintext\":\"$(b64 late)\"}" "keyid expire"
+    LATER=$((EPOCH_MS + 366 * 24 * 3600 * 1000))
+    probe $LATER at $LATER Encrypt "{\"keyid\":\"$KEY\",\"plaintext\":\"$(b64 late)\"}" 400 \
+        "keyid expire"
 else
     echo "no CCZ_FAKE_CLOCK: the timestamp window's edges are not checked"
 fi
