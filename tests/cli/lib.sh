@@ -127,9 +127,11 @@ reap() {
         kill -0 "$pid" 2> /dev/null || { wait "$pid"; return; }
         sleep 0.05
     done
+    local name # while the process is still there to be named
+    name=$(basename "$(readlink "/proc/$pid/exe" 2> /dev/null || echo '?')")
     kill -KILL "$pid" 2> /dev/null
     wait "$pid" 2> /dev/null
-    fail "process $pid ($(basename "$(readlink /proc/$pid/exe 2> /dev/null || echo '?')")) did not end within ${2:-60} s"
+    fail "process $pid ($name) did not end within ${2:-60} s"
     return 124
 }
 
