@@ -11,9 +11,11 @@
 #include <libgen.h>
 #include <math.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ccz/he_lr.h"
 #include "he_lr.pb-c.h"
@@ -65,7 +67,8 @@ typedef struct {
     char target[64];
 } server;
 
-static void server_start(server *s, const ccz_he_lr_model *m, bool insecure)
+static void server_start_workers(server *s, const ccz_he_lr_model *m, bool insecure,
+                                 unsigned workers)
 {
     ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
     so.max_message = CCZ_HE_LR_MAX_MESSAGE;
@@ -74,9 +77,15 @@ static void server_start(server *s, const ccz_he_lr_model *m, bool insecure)
     o.model = m;
     o.allow_insecure_params = insecure;
     o.max_contexts = 4;
+    o.workers = workers;
     o.log = stderr;
     CHECK_OK(ccz_he_lr_service_new(&s->svc, s->rpc, &o));
     rpc_serve(s->rpc, &s->thread, s->target);
+}
+
+static void server_start(server *s, const ccz_he_lr_model *m, bool insecure)
+{
+    server_start_workers(s, m, insecure, 0);
 }
 
 static void server_stop(server *s)
@@ -392,6 +401,107 @@ static void hostile_infer(const server *s, const keys *k, const keys *tk)
     ccz_rpc_channel_free(ch);
 }
 
+/* ---- a full queue ---------------------------------------------------------------------------*/
+
+static sem_t held, release;
+
+/* On the server's loop: holds it until the test lets go, so that the calls sent meanwhile
+ * arrive together. */
+static void hold_loop(void *arg)
+{
+    (void)arg;
+    sem_post(&held);
+    while (sem_wait(&release) != 0)
+        ;
+}
+
+static void *let_go(void *arg)
+{
+    (void)arg;
+    struct timespec t = {0, 300 * 1000000L};
+    while (nanosleep(&t, &t) != 0)
+        ;
+    sem_post(&release);
+    return NULL;
+}
+
+typedef struct {
+    int code;
+    char message[512];
+} outcome;
+
+static void on_done(const ccz_rpc_status *st, void *payload)
+{
+    outcome *o = payload;
+    o->code = st->code;
+    snprintf(o->message, sizeof o->message, "%s", st->message);
+}
+
+/* One worker and room for four calls to wait: twelve InitCtx calls that reach the loop at once
+ * (each a context to build, refused then for its empty public key) leave the worker at most
+ * five; the rest are refused RESOURCE_EXHAUSTED at once, and the server serves the connection
+ * afterwards. Rounds repeat (at most ten) until one fills the queue. */
+#define BURST 12
+static void queue_full(const keys *k)
+{
+    server s;
+    server_start_workers(&s, &small, false, 1);
+    ccz_rpc_channel *ch = channel(&s);
+    char msg[600];
+    EXPECT(init_ctx(ch, ccz_buf_span(&k->params), CCZ_SPAN(NULL, 0), CCZ_SPAN(NULL, 0), 128, 0x1p45,
+                    msg, sizeof msg),
+           CCZ_RPC_INVALID_ARGUMENT, "pub_key: empty");
+    CHECK(sem_init(&held, 0, 0) == 0 && sem_init(&release, 0, 0) == 0);
+    Inference__InitCtxRequest r = INFERENCE__INIT_CTX_REQUEST__INIT;
+    r.params = bin(&k->params);
+    r.security_level = 128;
+    r.scale = 0x1p45;
+    unsigned busy = 0, rounds = 0;
+    while (busy == 0 && rounds++ < 10) {
+        CHECK_OK(ccz_rpc_server_defer(s.rpc, 0, hold_loop, NULL));
+        while (sem_wait(&held) != 0)
+            ;
+        outcome out[BURST];
+        ccz_rpc_stream *st;
+        ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, 60000, NULL};
+        for (int i = 0; i < BURST; i++) {
+            out[i].code = -2;
+            CHECK_OK(ccz_rpc_start(ch, &st, "/inference.Inference/InitCtx", &r.base,
+                                   &inference__init_ctx_reply__descriptor, &co, NULL, on_done,
+                                   &out[i]));
+        }
+        /* the requests are on the wire when the loop is let go, 300 ms on */
+        pthread_t t;
+        test_thread(&t, let_go, NULL);
+        CHECK_OK(ccz_rpc_channel_run(ch));
+        pthread_join(t, NULL);
+        unsigned refused = 0, ran = 0;
+        for (int i = 0; i < BURST; i++) {
+            if (out[i].code == CCZ_RPC_RESOURCE_EXHAUSTED) {
+                CHECK_STR(out[i].message,
+                          "the server is busy (4 calls wait for 1 worker): try again");
+                refused++;
+            } else {
+                CHECK_INT(out[i].code, CCZ_RPC_INVALID_ARGUMENT);
+                CHECK_CONTAINS(out[i].message, "pub_key: empty");
+                ran++;
+            }
+        }
+        CHECK(ran >= 4);
+        printf("queue round %u: %u calls ran, %u refused as busy\n", rounds, ran, refused);
+        busy = refused;
+    }
+    CHECK(busy > 0);
+    /* and the connection is served */
+    EXPECT(init_ctx(ch, ccz_buf_span(&k->params), ccz_buf_span(&k->pkb), ccz_buf_span(&k->rkb), 128,
+                    0x1p45, msg, sizeof msg),
+           CCZ_RPC_OK, "");
+    sem_destroy(&held);
+    sem_destroy(&release);
+    ccz_rpc_channel_free(ch);
+    server_stop(&s);
+}
+
 static void test_service(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -412,6 +522,7 @@ static void test_service(void)
     keys_new(&tk, &p);
     hostile_init(&strict, &k, &tk);
     hostile_infer(&strict, &k, &tk);
+    queue_full(&k);
     /* the toolkit's chain, as the client library asks for it */
     ccz_rpc_channel *ch = channel(&strict);
     ccz_he_lr_infer_opts o = CCZ_HE_LR_INFER_OPTS_INIT;

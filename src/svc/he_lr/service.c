@@ -475,8 +475,8 @@ static void queue(ccz_he_lr_service *v, job *j)
     if (submit(v, j))
         return;
     char msg[160];
-    snprintf(msg, sizeof msg, "the server is busy (%u calls wait for %u workers): try again",
-             v->n_workers * QUEUE_PER_WORKER, v->n_workers);
+    snprintf(msg, sizeof msg, "the server is busy (%u calls wait for %u worker%s): try again",
+             v->n_workers * QUEUE_PER_WORKER, v->n_workers, v->n_workers == 1 ? "" : "s");
     (void)!ccz_rpc_finish(j->call, CCZ_RPC_RESOURCE_EXHAUSTED, msg);
     if (j->sess)
         session_release(j->sess);
