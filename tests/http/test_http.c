@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -68,11 +69,23 @@ static void echo(http_request *r, void *payload)
     json_decref(j);
 }
 
+static atomic_int gone; /* deferred requests given up (counted on the server's thread) */
+
+static void on_gone(void *arg)
+{
+    (void)arg;
+    gone++;
+}
+
 static void item(http_request *r, void *payload)
 {
     (void)payload;
     if (strcmp(http_request_rest(r), "mute") == 0)
         return; /* a handler that forgets to answer */
+    if (strcmp(http_request_rest(r), "later") == 0) {
+        http_request_defer(r, on_gone, NULL); /* an answer that never comes */
+        return;
+    }
     ccz_buf q = CCZ_BUF_INIT;
     char text[256];
     bool has = http_request_query(r, "q", &q);
@@ -468,6 +481,21 @@ static void test_refusals(void)
         CHECK(client_sees_eof(&c)); /* the stream is not trusted after a refusal */
         client_close(&c);
     }
+    /* a client that goes on sending the refused body: read and dropped after the answer, up
+     * to 1 MiB, then the connection is closed (not for the 2 s a slow client gets) */
+    client c;
+    CHECK(client_open(&c, s.port));
+    struct timeval tv = {5, 0};
+    setsockopt(c.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    client_send(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000000\r\n\r\n");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 413);
+    static char junk[65536];
+    size_t sent = 0;
+    while (sent < (64u << 20) && SSL_write(c.ssl, junk, sizeof junk) > 0)
+        sent += sizeof junk;
+    printf("a refused body: the server closed after %.1f MiB sent\n", (double)sent / (1 << 20));
+    CHECK(sent < (64u << 20));
+    client_close(&c);
     /* and the server is still there */
     CHECK_INT(request(s.port, GET("/healthz"), buf, sizeof buf), 200);
     server_stop(&s);
@@ -503,6 +531,23 @@ static void test_deadlines(void)
     long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     CHECK(ms >= 400 && ms < 3000);
     client_close(&c);
+    /* a deferred request not answered within request_ms: 503, the service told it is gone,
+     * and the connection takes the next request */
+    gone = 0;
+    CHECK(client_open(&c, s.port));
+    client_send(&c, GET("/items/later"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 503);
+    CHECK_CONTAINS(buf, "no answer within 400 ms");
+    CHECK_INT(gone, 1);
+    client_send(&c, GET("/items/x"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "item=x");
+    /* and a client that leaves while its answer is awaited: the service is told too */
+    client_send(&c, GET("/items/later"));
+    client_close(&c);
+    for (int i = 0; i < 300 && gone < 2; i++)
+        usleep(10000);
+    CHECK_INT(gone, 2);
     /* a TCP connection without a handshake is closed after handshake_ms */
     int fd = tcp_connect_from(s.port, NULL);
     char b;
