@@ -232,4 +232,34 @@ case_is "upload twice" '["FAILED_PRECONDITION","bob has uploaded its set already
 case_is "result alice" '["OK",["apple","kiwi"]]'
 case_is "result bob" '["OK",["apple","kiwi"]]'
 stop
+# sessions that do not finish: parties that leave, one that never uploads, two that never
+# fetch the result (a 3 s timeout); the server goes on after each
+start "$T/s.log" --parties 3 --mode server --cert "$T/srv.crt" --key "$T/srv.key" --timeout 3000
+out=$(timeout 90 /usr/bin/python3 "$CLIENT" lifecycle 127.0.0.1:$PORT "$T/srv.crt" "$T/s.log" 2> "$T/py.err") ||
+    fail "the grpcio lifecycle client failed: $(cat "$T/py.err")"
+LEFT="(its call was cancelled or its connection closed) while waiting for the others"
+case_is "solo leaves" '["DEADLINE_EXCEEDED"]'
+case_is "alice leaves while connecting" '["DEADLINE_EXCEEDED"]'
+case_is "alice again waits" '[true,true]'
+for who in dave carol "alice again"; do case_is "connect $who" '["OK","All clients connect successfully."]'; done
+case_is "carol leaves while uploading" '["DEADLINE_EXCEEDED"]'
+case_is "upload alice" "[\"ABORTED\",\"PSI session 2 aborted: carol left $LEFT\"]"
+case_is "upload dave afterwards" "[\"FAILED_PRECONDITION\",\"PSI session 2 aborted: carol left $LEFT\"]"
+for who in x y; do
+    case_is "upload $who, z silent" '["DEADLINE_EXCEEDED","PSI session 3 timed out after 3.0 s waiting for z to upload"]'
+done
+case_is "z uploads late" '["FAILED_PRECONDITION","PSI session 3 timed out after 3.0 s waiting for z to upload"]'
+case_is "upload p" '["OK","All data uploaded"]'
+case_is "result p" '["OK",["a","b"]]'
+# (q and r are named in the order they joined)
+jqis 'map(select(.[0] == "q fetches late"))[0][1:] | tostring | sub("r, q"; "q, r")' \
+    '["FAILED_PRECONDITION","PSI session 4 timed out after 3.0 s waiting for q, r to fetch the result"]'
+for who in u v w; do case_is "connect $who" '["OK","All clients connect successfully."]'; done
+log=$(cat "$T/s.log")
+contains "$log" "session 1: solo left before the session started"
+contains "$log" "session 1: every party left"
+contains "$log" "session 2: alice left before the session started"
+contains "$log" "session 2: dave joined (3 of 3; not attested)"
+contains "$log" "session 2: alice uploaded 1 item (0.0 MiB); 1 of 3 sets in"
+stop
 finish

@@ -9,6 +9,10 @@ hand from psi.proto (field numbers and wire types), nothing generated from ccz.
   psi_grpc_client.py hostile TARGET ROOT_CERT
       against a server of 2-party sessions: malformed and out-of-order calls, then a session
       that must still work; prints a JSON list of [case, code, details]
+  psi_grpc_client.py lifecycle TARGET ROOT_CERT SERVER_LOG
+      against a fresh server of 3-party sessions with a 3 s timeout: parties that leave (a call's
+      deadline passes) before and after the session starts, a party that never uploads, parties
+      that never fetch the result; prints a JSON list of [case, code, details]
 """
 import json
 import os
@@ -172,8 +176,113 @@ def hostile(target, root):
     print(json.dumps(log))
 
 
+def lifecycle(target, root, server_log):
+    import time
+    log = []
+    res = {}
+
+    def note(case, r):
+        code, d = r[0], r[1]
+        log.append([case, code, message(d) if code == "OK" and isinstance(d, bytes) else d])
+
+    def bg(key, ch, method, body, timeout=30):
+        t = threading.Thread(target=lambda: res.__setitem__(key, call(ch, method, body,
+                                                                      timeout=timeout)))
+        t.start()
+        return t
+
+    def connect_all(chs, names):
+        ts = [bg(n, ch, "Connect", connect_request(n, i == 0, 3))
+              for i, (ch, n) in enumerate(zip(chs, names))]
+        for t in ts:
+            t.join()
+        for n in names:
+            note("connect " + n, res[n])
+
+    # session 1: its only party gives up (her call's deadline passes); the session goes
+    solo = channel(target, root)
+    r = call(solo, "Connect", connect_request("solo", True, 3), timeout=0.5)
+    log.append(["solo leaves", r[0]])
+    solo.close()
+    for _ in range(300):  # the server's log says so within 200 ms
+        if "session 1: every party left" in open(server_log, errors="replace").read():
+            break
+        time.sleep(0.05)
+    # session 2, before it starts: carol waits; alice gives up and her seat is free again, for
+    # another alice (refused as a duplicate until the server has seen her go: it looks every
+    # 200 ms)
+    carol, alice, alice2, dave = (channel(target, root) for _ in range(4))
+    tc = bg("carol", carol, "Connect", connect_request("carol", True, 3))
+    time.sleep(0.3)
+    r = call(alice, "Connect", connect_request("alice", False, 3), timeout=0.6)
+    log.append(["alice leaves while connecting", r[0]])
+    refused = 0
+    while True:
+        ta = bg("alice", alice2, "Connect", connect_request("alice", False, 3))
+        ta.join(0.5)
+        if ta.is_alive() or res["alice"][0] != "ALREADY_EXISTS" or refused == 100:
+            break  # joined (she waits for a third party), or another answer
+        refused += 1
+        time.sleep(0.1)
+    log.append(["alice again waits", ta.is_alive(), refused < 100])
+    note("connect dave", call(dave, "Connect", connect_request("dave", False, 3)))
+    tc.join()
+    ta.join()
+    note("connect carol", res["carol"])
+    note("connect alice again", res["alice"])
+    # ... and once it is under way: alice waits for the others' uploads, carol gives up on
+    # hers; the session ends for everyone
+    ta = bg("up alice", alice2, "DataUpload", upload_request([b"x"]))
+    time.sleep(0.3)
+    r = call(carol, "DataUpload", upload_request([b"x"]), timeout=0.6)
+    log.append(["carol leaves while uploading", r[0]])
+    ta.join()
+    note("upload alice", res["up alice"])
+    note("upload dave afterwards", call(dave, "DataUpload", upload_request([b"x"])))
+    for ch in (carol, alice, alice2, dave):
+        ch.close()
+
+    # session 2: x and y upload, z never does
+    chs = [channel(target, root) for _ in range(3)]
+    connect_all(chs, ["x", "y", "z"])
+    tx = bg("up x", chs[0], "DataUpload", upload_request([b"a", b"b"]))
+    ty = bg("up y", chs[1], "DataUpload", upload_request([b"b"]))
+    tx.join()
+    ty.join()
+    note("upload x, z silent", res["up x"])
+    note("upload y, z silent", res["up y"])
+    note("z uploads late", call(chs[2], "DataUpload", upload_request([b"b"])))
+    for ch in chs:
+        ch.close()
+
+    # session 3: everyone uploads, only the chief fetches the result
+    chs = [channel(target, root) for _ in range(3)]
+    connect_all(chs, ["p", "q", "r"])
+    ts = [bg("up " + n, ch, "DataUpload", upload_request([b"a", b"b", n.encode()]))
+          for ch, n in zip(chs, "pqr")]
+    for t in ts:
+        t.join()
+    note("upload p", res["up p"])
+    code, d, _ = call(chs[0], "CalPsi", calpsi_request("p", True))
+    log.append(["result p", code, [x.decode() for x in decode(d).get(1, [])] if code == "OK"
+                else d])
+    time.sleep(4)
+    note("q fetches late", call(chs[1], "CalPsi", calpsi_request("q")))
+    for ch in chs:
+        ch.close()
+
+    # and the server goes on
+    chs = [channel(target, root) for _ in range(3)]
+    connect_all(chs, ["u", "v", "w"])
+    for ch in chs:
+        ch.close()
+    print(json.dumps(log))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "session":
         session(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:])
+    elif sys.argv[1] == "lifecycle":
+        lifecycle(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
         hostile(sys.argv[2], sys.argv[3])

@@ -442,8 +442,9 @@ static void on_upload(ccz_rpc_call *call, const ProtobufCMessage *req, void *pay
     }
     p->uploaded = true;
     s->uploaded++;
-    say(v, "session %u: %s uploaded %llu items (%.1f MiB); %u of %u sets in", s->id, p->name,
-        (unsigned long long)p->items, (double)p->bytes / (1 << 20), s->uploaded, v->parties);
+    say(v, "session %u: %s uploaded %llu item%s (%.1f MiB); %u of %u sets in", s->id, p->name,
+        (unsigned long long)p->items, p->items == 1 ? "" : "s", (double)p->bytes / (1 << 20),
+        s->uploaded, v->parties);
     hold(p, call, HELD_UPLOAD);
     if (s->uploaded == v->parties)
         compute(v, s);
