@@ -310,6 +310,36 @@ static void test_party_refusals(void)
               "row 2: a feature of magnitude 1e6 or more (scale the features first)");
     d.x[2] = -999999;
     CHECK_OK(ccz_fl_vlr_party_new(&p, pk, &d, &o));
+    /* a decryption that passes as a gradient (2^60 after unmasking, within 2S + 64 bits) but
+     * throws the weights to ~1e16: the next scores are refused before any is encrypted */
+    {
+        mpz_t *res = mpzs(2), *m = mpzs(2), t, n;
+        mpz_inits(t, n, NULL);
+        ccz_paillier_pub_n(n, pk);
+        for (int r = 0; r < 2; r++)
+            CHECK_OK(ccz_paillier_encrypt(res[r], pk, t));
+        CHECK_OK(ccz_fl_vlr_gradient(p, m, (const mpz_t *)res, 0));
+        CHECK_OK(ccz_paillier_decrypt_batch(m, key, (const mpz_t *)m, 2, 0));
+        mpz_set_ui(t, 1);
+        mpz_mul_2exp(t, t, 2 * CCZ_FL_VLR_SCALE_BITS + 60);
+        mpz_add(m[1], m[1], t);
+        mpz_mod(m[1], m[1], n);
+        CHECK_OK(ccz_fl_vlr_update(p, (const mpz_t *)m, 0));
+        double u[2];
+        CHECK_STATUS(ccz_fl_vlr_scores(p, u, 1), CCZ_ERR_OVERFLOW);
+        CHECK_CONTAINS(ccz_error_detail(), "row 1: the score ");
+        CHECK_CONTAINS(ccz_error_detail(), " is out of range (the training diverged)");
+        mpz_t sq;
+        mpz_init(sq);
+        CHECK_STATUS(ccz_fl_vlr_forward(p, res, sq, 1), CCZ_ERR_OVERFLOW);
+        CHECK_CONTAINS(ccz_error_detail(), "(the training diverged)");
+        mpz_clears(t, n, sq, NULL);
+        mpzs_free(res, 2);
+        mpzs_free(m, 2);
+        ccz_fl_vlr_party_free(p);
+        p = NULL;
+    }
+    CHECK_OK(ccz_fl_vlr_party_new(&p, pk, &d, &o));
     /* a host has no labels: no residuals */
     CHECK_STATUS(ccz_fl_vlr_residuals(p, NULL, NULL, NULL, NULL, 0), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "only the guest has the labels");
