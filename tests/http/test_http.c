@@ -246,6 +246,33 @@ static bool client_sees_eof(client *c)
     }
 }
 
+/* Reads the server's interim 100 (Continue), which it sends as a body begins: from then on
+ * the request is in progress as the server sees it. */
+static bool client_read_continue(client *c)
+{
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    char b[sizeof cont];
+    int n = 0;
+    while (n < (int)sizeof cont - 1) {
+        int k = SSL_read(c->ssl, b + n, (int)sizeof cont - 1 - n);
+        if (k <= 0)
+            return false;
+        n += k;
+    }
+    return memcmp(b, cont, sizeof cont - 1) == 0;
+}
+
+/* A connection with a request in progress: the head of a POST with Expect: 100-continue, the
+ * server's 100 read; client_send(c, "{}") completes it. */
+static bool client_open_busy(client *c, int port, const char *from)
+{
+    if (!client_open_from(c, port, from))
+        return false;
+    client_send(c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                   "Content-Length: 2\r\nExpect: 100-continue\r\n\r\n");
+    return client_read_continue(c);
+}
+
 static int request(int port, const char *text, char *buf, size_t cap)
 {
     client c;
@@ -592,11 +619,8 @@ static void test_caps(void)
     /* four connections from 127.0.0.1 in the middle of a request: a fifth is refused, as
      * nothing of that peer may be cut; a client from 127.0.0.2 is served all the same */
     client busy[4];
-    for (int i = 0; i < 4; i++) {
-        CHECK(client_open(&busy[i], s.port));
-        client_send(&busy[i], "GET /healthz HTTP/1.1\r\n");
-    }
-    usleep(200 * 1000);
+    for (int i = 0; i < 4; i++)
+        CHECK(client_open_busy(&busy[i], s.port, NULL));
     client c;
     bool served = client_open(&c, s.port);
     if (served) {
@@ -615,8 +639,9 @@ static void test_caps(void)
     client_close(&c);
     /* the busy ones finish their requests */
     for (int i = 0; i < 4; i++) {
-        client_send(&busy[i], "Host: t\r\n\r\n");
+        client_send(&busy[i], "{}");
         CHECK_INT(client_read(&busy[i], buf, sizeof buf), 200);
+        CHECK_CONTAINS(buf, "\"seen\":true");
         client_close(&busy[i]);
     }
     server_stop(&s);
@@ -628,10 +653,8 @@ static void test_caps(void)
     char from[16];
     for (int i = 0; i < 4; i++) {
         snprintf(from, sizeof from, "127.0.0.%d", 10 + i);
-        CHECK(client_open_from(&busy[i], s.port, from));
-        client_send(&busy[i], "GET /healthz HTTP/1.1\r\n");
+        CHECK(client_open_busy(&busy[i], s.port, from));
     }
-    usleep(200 * 1000);
     served = client_open_from(&c, s.port, "127.0.0.20");
     if (served) {
         client_send(&c, GET("/healthz"));
@@ -639,17 +662,19 @@ static void test_caps(void)
         client_close(&c);
     }
     CHECK(!served);
-    client_send(&busy[0], "Host: t\r\nConnection: close\r\n\r\n");
+    /* one finishes its request (the server answers, then waits idle for the next): room */
+    client_send(&busy[0], "{}");
     CHECK_INT(client_read(&busy[0], buf, sizeof buf), 200);
-    client_close(&busy[0]);
-    usleep(100 * 1000);
     CHECK(client_open_from(&c, s.port, "127.0.0.20"));
     client_send(&c, GET("/metrics"));
     CHECK_INT(client_read(&c, buf, sizeof buf), 200);
     CHECK_CONTAINS(buf, "ccz_http_connections_refused_total{service=\"test\"} 1\n");
+    CHECK_CONTAINS(buf, "ccz_http_connections_shed_total{service=\"test\"} 1\n");
     client_close(&c);
+    CHECK(client_sees_eof(&busy[0])); /* the idle one made the room */
+    client_close(&busy[0]);
     for (int i = 1; i < 4; i++) {
-        client_send(&busy[i], "Host: t\r\n\r\n");
+        client_send(&busy[i], "{}");
         CHECK_INT(client_read(&busy[i], buf, sizeof buf), 200);
         client_close(&busy[i]);
     }
@@ -662,8 +687,8 @@ static void test_caps(void)
     client a, b;
     CHECK(client_open(&a, s.port));
     client_send(&a, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                    "Content-Length: 600\r\n\r\n{");
-    usleep(100 * 1000);
+                    "Content-Length: 600\r\nExpect: 100-continue\r\n\r\n");
+    CHECK(client_read_continue(&a));
     CHECK(client_open(&b, s.port));
     client_send(&b, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
                     "Content-Length: 600\r\n\r\n{");
@@ -672,8 +697,10 @@ static void test_caps(void)
     client_close(&b);
     char body[600];
     memset(body, ' ', sizeof body - 1);
+    body[0] = '{';
     body[sizeof body - 2] = '}';
-    body[sizeof body - 1] = 0; /* with the "{" sent: 600 bytes */
+    body[sizeof body - 1] = 0;
+    client_send(&a, " "); /* and the 599 bytes of body: 600 */
     client_send(&a, body);
     CHECK_INT(client_read(&a, buf, sizeof buf), 200);
     client_close(&a);
@@ -724,13 +751,18 @@ static void test_drain(void)
     CHECK(client_open(&idle, s.port));
     CHECK(client_open(&busy, s.port));
     CHECK(client_open(&probe, s.port));
-    client_send(&busy, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                       "Content-Length: 7\r\n\r\n{\"a\":");
+    /* the probe's head begun (on a connection past its handshake: one answer read), then the
+     * busy one's whole: once the server has answered the latter's Expect (100), it has read
+     * the bytes that came before on the other connection */
+    client_send(&probe, GET("/healthz"));
+    CHECK_INT(client_read(&probe, buf, sizeof buf), 200);
     client_send(&probe, "GET /healthz HTTP/1.1\r\n");
-    usleep(200 * 1000);
+    client_send(&busy, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                       "Content-Length: 7\r\nExpect: 100-continue\r\n\r\n");
+    CHECK(client_read_continue(&busy));
+    client_send(&busy, "{\"a\":");
     http_server_shutdown(s.srv, 5000);
-    usleep(200 * 1000);
-    CHECK(client_sees_eof(&idle)); /* idle connections go at once */
+    CHECK(client_sees_eof(&idle)); /* idle connections go at once (the drain has begun) */
     client_send(&busy, "2}\n");
     CHECK_INT(client_read(&busy, buf, sizeof buf), 200); /* the request in progress finishes */
     CHECK_CONTAINS(buf, "Connection: close");
