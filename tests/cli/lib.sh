@@ -76,6 +76,29 @@ port_from() {
     return 1
 }
 
+# quiet_port: a free port on 127.0.0.1 below the kernel's ephemeral range, in $PORT, for a
+# server that is killed and started again on the same port: no connect() and no port-0 listener
+# of another test is given it in between.
+quiet_port() {
+    PORT=$(/usr/bin/python3 - <<'PY'
+import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+if lo < 12000:
+    lo = 32768
+for _ in range(500):
+    p = random.randrange(lo - 10000, lo)
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+    print(p)
+    break
+PY
+)
+    [ -n "$PORT" ]
+}
+
 # missing WHY...: a prerequisite is absent: the test is skipped (77), or fails under CI=true, where
 # scripts/setup has installed everything and a skip would hide a broken machine.
 missing() {

@@ -99,7 +99,9 @@ awk -v a="$acc" 'BEGIN { exit !(a > 0.6) }' || fail "accuracy $acc after 4 round
 # ---- the aggregator killed after round 2 of 5 resumes from its checkpoint
 # (the kill lands after round 2 closed; on a loaded machine a later round may close first: the
 # restart resumes from whatever round the checkpoint holds, and trains none of those again)
-start "$T/k.log" --listen 127.0.0.1:0 --rounds 5 --min-clients 2 --epochs 5 --test "$IMG" \
+# (on a port no other test is given while the aggregator is down)
+quiet_port || fail "no free port below the ephemeral range"
+start "$T/k.log" --listen 127.0.0.1:$PORT --rounds 5 --min-clients 2 --epochs 5 --test "$IMG" \
     --checkpoint "$T/k.ckpt" --strategy fedadam
 client k0 0/10 --timeout 60000
 client k1 1/10 --timeout 60000

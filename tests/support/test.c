@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The harness's runner and temporary-directory helper. */
+#include <arpa/inet.h>
 #include <ftw.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -101,4 +105,28 @@ void test_appendf(char *buf, size_t cap, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf + at, cap - at, fmt, ap);
     va_end(ap);
+}
+
+int test_quiet_port(void)
+{
+    int lo = 0;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (!f || fscanf(f, "%d", &lo) != 1 || lo < 12000)
+        lo = 32768;
+    if (f)
+        fclose(f);
+    srand((unsigned)time(NULL) ^ (unsigned)getpid());
+    for (int i = 0; i < 500; i++) {
+        int port = lo - 10000 + rand() % 10000;
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        bool free_port = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (free_port)
+            return port;
+    }
+    fprintf(stderr, "no free port on 127.0.0.1 below %d\n", lo);
+    exit(1);
 }

@@ -141,4 +141,9 @@ void test_appendf(char *buf, size_t cap, const char *fmt, ...) CCZ_PRINTF(3, 4);
  * started (a machine out of threads) would leave the test's other side waiting for ever. */
 void test_thread(pthread_t *t, void *(*fn)(void *), void *arg);
 
+/* A free port on 127.0.0.1 below the kernel's ephemeral range (ip_local_port_range), for a
+ * server stopped and started again on the same port: no connect() and no port-0 listener of
+ * another test is given it in between. The binary ends (exit 1) when none is found. */
+int test_quiet_port(void);
+
 #endif
