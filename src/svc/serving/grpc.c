@@ -133,8 +133,7 @@ static int output_index(const sv_model *m, const char *name)
     return -1;
 }
 
-static ccz_status predict_job(sv_job **out, sv_server *s,
-                              const Tensorflow__Serving__PredictRequest *rq)
+ccz_status sv_grpc_parse(sv_job **out, sv_server *s, const Tensorflow__Serving__PredictRequest *rq)
 {
     sv_model *m;
     CCZ_GUARD(find_model(&m, s, rq->model_spec));
@@ -251,7 +250,7 @@ static void predict(ccz_rpc_call *c, const ProtobufCMessage *msg, void *payload)
 {
     sv_server *s = payload;
     sv_job *j = NULL;
-    ccz_status st = predict_job(&j, s, (const Tensorflow__Serving__PredictRequest *)msg);
+    ccz_status st = sv_grpc_parse(&j, s, (const Tensorflow__Serving__PredictRequest *)msg);
     if (st != CCZ_OK) {
         fail(c, st);
         sv_job_free(j);

@@ -11,6 +11,7 @@
 #include "ccz/rpc.h"
 #include "ccz/serving.h"
 #include "http/http.h"
+#include "tf_serving.pb-c.h"
 
 #define SV_MAX_NAME 64
 #define SV_MAX_IO 16          /* inputs and outputs of a served model */
@@ -102,5 +103,9 @@ CCZ_NODISCARD ccz_status sv_rest_parse(sv_job **out, sv_server *s, bool v2, cons
 /* The answer's JSON body for a job that ran. */
 CCZ_NODISCARD ccz_status sv_rest_body(ccz_buf *b, const sv_job *j);
 CCZ_NODISCARD ccz_status sv_grpc_methods(sv_server *s, ccz_rpc_server *r);
+/* A Predict request to a job ready to submit (inputs checked against the model's shapes and
+ * copied), or a failure whose status gives the gRPC code and whose detail is the message. */
+CCZ_NODISCARD ccz_status sv_grpc_parse(sv_job **out, sv_server *s,
+                                       const Tensorflow__Serving__PredictRequest *rq);
 
 #endif
