@@ -672,6 +672,8 @@ static ccz_status await_settings(ccz_rpc_channel *ch, int64_t deadline, bool *ti
 }
 
 /* Connects unless connected: by the deadline (monotonic ms), and *timed_out when it passed. */
+static ccz_status h2_start(ccz_rpc_channel *ch);
+
 static ccz_status channel_connect(ccz_rpc_channel *ch, int64_t deadline, bool *timed_out)
 {
     *timed_out = false;
@@ -689,7 +691,13 @@ static ccz_status channel_connect(ccz_rpc_channel *ch, int64_t deadline, bool *t
     CCZ_GUARD(ch->tls ? open_tls(ch, deadline, timed_out) : open_plain(ch, deadline, timed_out));
     bufferevent_setcb(ch->bev, read_cb, NULL, event_cb, ch);
     bufferevent_enable(ch->bev, EV_READ | EV_WRITE);
+    CCZ_GUARD(h2_start(ch));
+    return ch->tls ? CCZ_OK : await_settings(ch, deadline, timed_out);
+}
 
+/* The HTTP/2 session on the connection ch->bev, our SETTINGS queued. */
+static ccz_status h2_start(ccz_rpc_channel *ch)
+{
     nghttp2_session_callbacks *cb;
     CCZ_ENSURE(nghttp2_session_callbacks_new(&cb) == 0, CCZ_ERR_NOMEM, "out of memory");
     nghttp2_session_callbacks_set_send_callback(cb, send_cb);
@@ -711,7 +719,7 @@ static ccz_status channel_connect(ccz_rpc_channel *ch, int64_t deadline, bool *t
     };
     nghttp2_submit_settings(ch->h2, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]);
     nghttp2_session_set_local_window_size(ch->h2, NGHTTP2_FLAG_NONE, 0, 16u << 20);
-    return ch->tls ? CCZ_OK : await_settings(ch, deadline, timed_out);
+    return CCZ_OK;
 }
 
 /* ---- the channel -----------------------------------------------------------------------------*/
@@ -972,4 +980,54 @@ ccz_status ccz_rpc_unary(ccz_rpc_channel *ch, ProtobufCMessage **response, ccz_r
         snprintf(st->message, sizeof st->message, "the server sent no response message");
     }
     return CCZ_OK;
+}
+
+/* ---- fuzzing ---------------------------------------------------------------------------------*/
+
+ccz_status rpc_client_feed(const uint8_t *data, size_t n, const rpc_client_feed_calls *c)
+{
+    ccz_rpc_channel_opts o = CCZ_RPC_CHANNEL_OPTS_INIT;
+    o.max_message = c->max_message;
+    ccz_rpc_channel *ch;
+    CCZ_GUARD(ccz_rpc_channel_new(&ch, "fuzz:1", &o));
+    struct bufferevent *pair[2];
+    if (bufferevent_pair_new(ch->base, 0, pair) != 0) {
+        ccz_rpc_channel_free(ch);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
+    ch->bev = pair[0];
+    ccz_status st = h2_start(ch);
+    ch->got_settings = true;
+    /* streams 1, 3 and 5: a unary call, a server-streaming one, a client-streaming one whose
+     * two requests are sent */
+    ProtobufCMessage *kept = NULL;
+    ccz_rpc_stream *s[3] = {0};
+    for (int i = 0; st == CCZ_OK && i < 3; i++)
+        st = ccz_rpc_start(ch, &s[i], c->path[i], i < 2 ? c->request : NULL, c->out, NULL,
+                           c->on_message, c->on_done, c->payload);
+    if (st == CCZ_OK) {
+        s[0]->keep = &kept;
+        st = ccz_rpc_stream_send(s[2], c->request);
+    }
+    if (st == CCZ_OK)
+        st = ccz_rpc_stream_send(s[2], c->request);
+    if (st == CCZ_OK)
+        st = ccz_rpc_stream_close(s[2]);
+    if (st == CCZ_OK && ch->h2) {
+        ch->in_recv = 1;
+        ssize_t used = nghttp2_session_mem_recv(ch->h2, data, n);
+        ch->in_recv = 0;
+        if (used < 0)
+            channel_drop(ch, "the server broke HTTP/2");
+        else
+            flush(ch);
+        event_base_loop(ch->base, EVLOOP_NONBLOCK);
+    }
+    if (kept && c->on_message)
+        c->on_message(kept, c->payload);
+    if (kept)
+        protobuf_c_message_free_unpacked(kept, NULL);
+    bufferevent_free(pair[1]); /* before the channel's event base goes */
+    ccz_rpc_channel_free(ch);  /* the calls still open end UNAVAILABLE */
+    return st;
 }

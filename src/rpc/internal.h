@@ -58,4 +58,21 @@ ccz_status rpc_decompress(ccz_buf *out, ccz_rpc_encoding enc, ccz_span in, size_
 /* Fuzzing: feeds one client connection's plaintext bytes to the server (server.c). */
 ccz_status rpc_server_feed(ccz_rpc_server *s, const uint8_t *data, size_t n);
 
+/* Fuzzing the client: a plaintext channel on a bufferevent pair opens calls on streams 1
+ * (unary, request given), 3 (server streaming, request given) and 5 (client streaming, the
+ * request sent twice and the stream closed) to the paths given, then reads data as the
+ * server's bytes after its preface; each response message goes to on_message (the unary
+ * call's after the feed), each call's end to on_done, once: calls still open end when the
+ * channel is freed at the end. */
+typedef struct {
+    const char *path[3];
+    const ProtobufCMessage *request;
+    const ProtobufCMessageDescriptor *out;
+    size_t max_message;
+    ccz_rpc_on_message on_message;
+    ccz_rpc_on_done on_done;
+    void *payload;
+} rpc_client_feed_calls;
+ccz_status rpc_client_feed(const uint8_t *data, size_t n, const rpc_client_feed_calls *c);
+
 #endif
