@@ -149,6 +149,17 @@ static void test_enroll(void)
          "\"0d5fb6c9-0f2c-4ce5-9e5a-4f3e2cb0e6a1\",\"apikey\":"
          "\"44RPFy3SEqLbAahaP9PXSGQ6ABB6gct\"}}",
          CCZ_ERR_PROTOCOL, "no appid and apikey"},
+        /* one byte too long each (they are copied into 37 and 33 bytes), and neither */
+        {"HTTP/1.1 200 OK\r\n\r\n{\"code\":200,\"message\":\"\",\"result\":{\"appid\":"
+         "\"0d5fb6c9-0f2c-4ce5-9e5a-4f3e2cb0e6a12\",\"apikey\":"
+         "\"44RPFy3SEqLbAahaP9PXSGQ6ABB6gctr\"}}",
+         CCZ_ERR_PROTOCOL, "no appid and apikey"},
+        {"HTTP/1.1 200 OK\r\n\r\n{\"code\":200,\"message\":\"\",\"result\":{\"appid\":"
+         "\"0d5fb6c9-0f2c-4ce5-9e5a-4f3e2cb0e6a1\",\"apikey\":"
+         "\"44RPFy3SEqLbAahaP9PXSGQ6ABB6gctrX\"}}",
+         CCZ_ERR_PROTOCOL, "no appid and apikey"},
+        {"HTTP/1.1 200 OK\r\n\r\n{\"code\":200,\"message\":\"\",\"result\":{}}", CCZ_ERR_PROTOCOL,
+         "no appid and apikey"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         fake_kms g = {.tls.mode = TLS_FAKE_ANSWER, .tls.answer = bad[i].answer};
@@ -199,6 +210,11 @@ static void test_body_bounds(void)
     CHECK_INT(json_integer_value(json_object_get(resp, "code")), 200);
     json_decref(resp);
     resp = NULL;
+    /* a header whose name only ends in Content-Length is not it: the body runs to the close */
+    CHECK_OK(call_answer("HTTP/1.1 200 OK\r\nX-Content-Length: 2\r\n\r\n" OK_BODY, &resp));
+    CHECK_INT(json_integer_value(json_object_get(resp, "code")), 200);
+    json_decref(resp);
+    resp = NULL;
     CHECK_OK(call_answer("HTTP/1.1 400 Bad Request\r\nContent-Length: 48\r\n\r\n"
                          "{\"code\":400,\"message\":\"no such key\",\"result\":{}}",
                          &resp));
@@ -235,6 +251,11 @@ static void test_bad_answers(void)
          "is not {code, message, result}"},
         {"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{\"code\":200,", CCZ_ERR_PROTOCOL,
          "is not {code, message, result}"},
+        /* a key twice: parsers differ on which one counts, so neither does */
+        {"HTTP/1.1 200 OK\r\nContent-Length: 23\r\n\r\n{\"code\":400,\"code\":200}",
+         CCZ_ERR_PROTOCOL, "is not {code, message, result}"},
+        {"HTTP/1.1 600 X\r\nContent-Length: 58\r\n\r\n" OK_BODY, CCZ_ERR_PROTOCOL,
+         "the answer has no status code"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *resp = NULL;

@@ -264,6 +264,14 @@ static void test_an_item_too_long(void)
     CHECK_STATUS(join(&s, mine, 5, 0, &out, &w), CCZ_ERR_PROTOCOL);
     CHECK_CONTAINS(ccz_error_detail(), "the server sent an item of 70000 bytes");
     CHECK_STR(w.items, "");
+    /* the bound is the 2-byte length the items are kept with: 65535 bytes pass, 65536 not */
+    s = (script){.results = {r0}, .long_item = 65535};
+    CHECK_OK(join(&s, mine, 5, 0, &out, &w));
+    CHECK_INT(out.n_items, 2);
+    CHECK_STR(w.items, "\nfig\n"); /* the long item (zero bytes) sorts first */
+    s = (script){.results = {r0}, .long_item = 65536};
+    CHECK_STATUS(join(&s, mine, 5, 0, &out, &w), CCZ_ERR_PROTOCOL);
+    CHECK_CONTAINS(ccz_error_detail(), "the server sent an item of 65536 bytes");
 }
 
 TEST_MAIN(T(test_a_session), T(test_a_call_fails), T(test_an_item_too_long))

@@ -100,6 +100,16 @@ static void test_bad_answers(void)
          "closed the connection without a secret (reading the response)"},
         {"", 0, 0, CCZ_ERR_UNAVAILABLE, "it does not release one to this client"},
     };
+    /* a secret of exactly the buffer's bound is taken */
+    tls_fake e = {.mode = TLS_FAKE_ANSWER,
+                  .answer = MAGIC "\0\0\0\x04"
+                                  "abcd",
+                  .answer_len = MAGIC_LEN + 8};
+    ccz_buf four;
+    ccz_buf_init(&four, 4, false);
+    CHECK_OK(get_from(&e, &four, true, 5000));
+    CHECK(four.len == 4 && memcmp(four.ptr, "abcd", 4) == 0);
+    ccz_buf_free(&four);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tls_fake f = {
             .mode = TLS_FAKE_ANSWER, .answer = cases[i].answer, .answer_len = cases[i].len};
@@ -139,6 +149,20 @@ static void test_server_certificate(void)
     CHECK_STATUS(get_from(&f, &b, false, 5000), CCZ_ERR_CERT_CHAIN);
     CHECK_CONTAINS(ccz_error_detail(), "the server's certificate is not verified: ");
     CHECK_INT(f.request_len, 0); /* nothing was asked of an unverified server */
+    /* a plain context with the CA loaded but no verification asked for: the chain would
+     * check out, but nothing required it */
+    tls_fake p = {.mode = TLS_FAKE_ANSWER, .answer = answer, .answer_len = sizeof answer - 1};
+    p.request_whole = request_whole;
+    tls_fake_start(&p);
+    SSL_CTX *plain = SSL_CTX_new(TLS_client_method());
+    CHECK(SSL_CTX_load_verify_locations(plain, tls_certs_get()->ca_file, NULL) == 1);
+    CHECK_STATUS(ccz_secret_get(&b, plain, p.addr, 5000), CCZ_ERR_CERT_CHAIN);
+    CHECK_CONTAINS(ccz_error_detail(),
+                   "the server's certificate is not verified (the context neither appraises an "
+                   "RA-TLS certificate nor has a CA chain)");
+    SSL_CTX_free(plain);
+    tls_fake_stop(&p);
+    CHECK_INT(p.request_len, 0);
     tls_fake g = {.mode = TLS_FAKE_ANSWER,
                   .cert = &tls_certs_get()->other_ip,
                   .answer = answer,

@@ -85,8 +85,11 @@ static ccz_status deliver(const ccz_psi_join_opts *o, collected *c, ccz_psi_join
     CCZ_ENSURE(!c->n || offs, CCZ_ERR_NOMEM, "out of memory");
     size_t n = 0;
     for (size_t off = 0; off + 2 <= c->items.len && n < c->n; n++) {
+        size_t len = (size_t)c->items.ptr[off] << 8 | c->items.ptr[off + 1];
+        if (len > c->items.len - off - 2)
+            break; /* on_results wrote every length: never, but the bytes stay in bounds */
         offs[n] = off;
-        off += 2 + ((size_t)c->items.ptr[off] << 8 | c->items.ptr[off + 1]);
+        off += 2 + len;
     }
     if (n)
         qsort_r(offs, n, sizeof *offs, by_bytes, c->items.ptr);
