@@ -36,6 +36,8 @@ typedef struct {
     bool plain_n;           /* a decrypted gradient of n */
     bool never_stop;
     size_t host_scores; /* the guest's HostScores (0: ROWS) */
+    bool square_n2;     /* the guest's HostForwards: the square is n^2 */
+    bool fewer_plain;   /* Gradient's answer: one value fewer */
     /* what the arbiter saw */
     char role[8];
     int forwards, gradients, scores, finishes;
@@ -129,6 +131,16 @@ static void on_host_forwards(ccz_rpc_call *call, const ProtobufCMessage *m, void
     r.n_forward = ciphertexts(v, ROWS, s->residuals);
     ciphertexts(sq, 1, GOOD);
     r.square = sq[0];
+    if (s->square_n2) {
+        mpz_t n2;
+        mpz_init(n2);
+        ccz_paillier_pub_n(n2, ccz_paillier_key_pub(key));
+        mpz_mul(n2, n2, n2);
+        free(sq[0].data);
+        put_mpz(&sq[0], n2);
+        r.square = sq[0];
+        mpz_clear(n2);
+    }
     CHECK_OK(ccz_rpc_reply(call, &r.base));
     free_all(v, ROWS + 1);
     free_all(sq, 2);
@@ -163,7 +175,7 @@ static void on_gradient(ccz_rpc_call *call, const ProtobufCMessage *m, void *pay
     mpz_clears(c, x, NULL);
     Heterolr__GradientReply r = HETEROLR__GRADIENT_REPLY__INIT;
     r.plain = p;
-    r.n_plain = n;
+    r.n_plain = s->fewer_plain && n ? n - 1 : n;
     r.stop = !s->never_stop;
     r.loss = 0.5;
     CHECK_OK(ccz_rpc_reply(call, &r.base));
@@ -275,7 +287,7 @@ static void test_a_run(void)
 
 static void test_hostile_arbiter(void)
 {
-    script c[18];
+    script c[23];
     for (size_t i = 0; i < CCZ_ARRAY_LEN(c); i++)
         c[i] = plan();
     c[0].n_bytes = "\x0f";
@@ -298,6 +310,11 @@ static void test_hostile_arbiter(void)
     static char n512[65]; /* 2^512 - 1: a modulus a Paillier key may have, too short here */
     memset(n512, 0xff, 64);
     c[17].n_bytes = n512;
+    c[18].batch = 0; /* not "all rows": the plan's batches are what the buffers are sized by */
+    c[19].epochs = 1025;
+    c[20].momentum = -INFINITY;
+    c[21].square_n2 = true;
+    c[22].fewer_plain = true;
     const struct {
         bool guest;
         ccz_status want;
@@ -321,6 +338,11 @@ static void test_hostile_arbiter(void)
         {true, CCZ_ERR_PROTOCOL, "the arbiter sent 5 scores for 6 rows"},
         {false, CCZ_ERR_PROTOCOL, "the arbiter sent 7 residuals; expected 6"},
         {false, CCZ_ERR_INVALID_ARGUMENT, "hetero-LR needs a key of 1024 bits or more"},
+        {false, CCZ_ERR_PROTOCOL, "batches of 0 of 6 rows"},
+        {false, CCZ_ERR_PROTOCOL, "(1025 epochs"},
+        {false, CCZ_ERR_PROTOCOL, "momentum -inf)"},
+        {true, CCZ_ERR_PROTOCOL, "the arbiter's square 0 is out of range"},
+        {false, CCZ_ERR_PROTOCOL, "the arbiter sent 1 gradients; expected 2"},
     };
     for (size_t i = 0; i < CCZ_ARRAY_LEN(c); i++) {
         ccz_fl_vlr_run_result out;

@@ -172,6 +172,8 @@ static void test_client(void)
     decodes(c, &q, CCZ_HEQ_FAST, hi, 4, 0, 0, CCZ_OK, "Hi");
     decodes(c, &q, CCZ_HEQ_FAST, hi, 0, 0, 0, CCZ_OK, "");
     decodes(c, &q, CCZ_HEQ_FAST, sixteen, 2, 0, 0, CCZ_ERR_MALFORMED, "coefficient 1 is 16");
+    uint64_t high[2] = {16, 4}; /* the high nibble's turn */
+    decodes(c, &q, CCZ_HEQ_FAST, high, 2, 0, 0, CCZ_ERR_MALFORMED, "coefficient 0 is 16");
     decodes(c, &q, CCZ_HEQ_FAST, late, 40, 0, 0, CCZ_ERR_MALFORMED,
             "coefficient 39 after its end is 1");
     ccz_buf v = CCZ_BUF_INIT;
@@ -179,6 +181,20 @@ static void test_client(void)
     CHECK_STATUS(ccz_heq_client_decode(&v, &budget, c, CCZ_LIT("CCZH junk"), 0, 0),
                  CCZ_ERR_TRUNCATED);
     CHECK_CONTAINS(ccz_error_detail(), "the answer");
+    /* an answer under another client's key: no noise budget left under ours */
+    ccz_heq_client *other;
+    ccz_heq_query oq;
+    CHECK_OK(ccz_heq_client_new(&other, CCZ_HEQ_FAST));
+    CHECK_OK(ccz_heq_client_query(&oq, other, CCZ_LIT("Ohio")));
+    ccz_buf theirs = CCZ_BUF_INIT;
+    forged(&theirs, other, &oq, CCZ_HEQ_FAST, hi, 4);
+    CHECK_STATUS(ccz_heq_client_decode(&v, &budget, c, ccz_buf_span(&theirs), 0, 0),
+                 CCZ_ERR_CRYPTO);
+    CHECK_CONTAINS(ccz_error_detail(), "the answer has no noise budget left");
+    CHECK_INT(v.len, 0);
+    ccz_buf_free(&theirs);
+    ccz_heq_query_free(&oq);
+    ccz_heq_client_free(other);
     ccz_heq_query_free(&q);
     ccz_heq_client_free(c);
     /* packed: slot c * block + j; one column at most */
@@ -193,6 +209,11 @@ static void test_client(void)
     m[100 + 4] = 0;
     decodes(c, &q, CCZ_HEQ_PACKED, m, 16384, 100, 1, CCZ_ERR_MALFORMED, "slot 103 is set");
     decodes(c, &q, CCZ_HEQ_PACKED, m, 16384, 16384, 2, CCZ_ERR_MALFORMED, "a packed layout");
+    /* more chunks than a value's 256 bytes take (the layout fits the slots) */
+    decodes(c, &q, CCZ_HEQ_PACKED, m, 16384, 1, 129, CCZ_ERR_MALFORMED,
+            "a packed layout of 129 x 1 slots");
+    m[3] = 65536; /* a chunk is 2 bytes */
+    decodes(c, &q, CCZ_HEQ_PACKED, m, 16384, 100, 2, CCZ_ERR_MALFORMED, "chunk 0 is 65536");
     m[3] = 'S', m[103] = 'l' << 8 | 't'; /* "\0S" "lt": a value does not hold a NUL */
     decodes(c, &q, CCZ_HEQ_PACKED, m, 16384, 100, 2, CCZ_ERR_MALFORMED, "byte 1 after its end");
     free(m);
