@@ -393,6 +393,9 @@ static void hostile_parties(void)
     Heterolr__ScoresRequest sr = HETEROLR__SCORES_REQUEST__INIT;
     EXPECT(h, "Scores", sr, &heterolr__empty__descriptor, CCZ_RPC_FAILED_PRECONDITION,
            "the training is not over");
+    Heterolr__Empty none = HETEROLR__EMPTY__INIT;
+    EXPECT(g, "HostScores", none, &heterolr__scores_request__descriptor,
+           CCZ_RPC_FAILED_PRECONDITION, "the training is not over");
 
     /* scores that are not ciphertexts of the key */
     cts s = {0}, sq = {0};
@@ -600,6 +603,30 @@ static void party_never_joins(void)
     arbiter_free(&a);
 }
 
+/* A training of one host: a second host is refused while the first waits for the guest, and
+ * the first hears the timeout. */
+static void hosts_full(void)
+{
+    static arbiter a;
+    arbiter_start(&a, 1000);
+    ccz_rpc_channel *h = party_channel(&a), *h2 = party_channel(&a);
+    Heterolr__JoinRequest hj = join_req("host", 1, "h", 3, host_ids, 8);
+    call hc;
+    start_call(&hc, h, "Join", &hj.base, &heterolr__join_reply__descriptor);
+    wait_log(&a, "host 1 (h) joined");
+    Heterolr__JoinRequest hj2 = join_req("host", 2, "h2", 3, host_ids, 8);
+    EXPECT(h2, "Join", hj2, &heterolr__join_reply__descriptor, CCZ_RPC_RESOURCE_EXHAUSTED,
+           "the training has its 1 hosts already");
+    join_call(&hc);
+    CHECK_INT(hc.code, CCZ_RPC_DEADLINE_EXCEEDED);
+    CHECK_CONTAINS(hc.msg, "waiting for 1 of 2 parties to join");
+    free_call(&hc);
+    arbiter_stop(&a);
+    ccz_rpc_channel_free(h);
+    ccz_rpc_channel_free(h2);
+    arbiter_free(&a);
+}
+
 /* The guest gives up waiting (its call's deadline): the arbiter ends the training and says
  * which party left; the host joining later hears it. */
 static void party_leaves(void)
@@ -631,15 +658,18 @@ static void party_leaves(void)
 
 typedef struct {
     int fd;
-    int32_t ids[2];
-    int status[2];
-    char message[2][256];
-    bool closed[2];
+    int32_t ids[3];
+    int status[3];
+    char message[3][256];
+    bool closed[3];
 } mux;
 
 static int mux_slot(const mux *m, int32_t id)
 {
-    return m->ids[0] == id ? 0 : m->ids[1] == id ? 1 : -1;
+    for (int k = 0; k < 3; k++)
+        if (m->ids[k] == id)
+            return k;
+    return -1;
 }
 
 static ssize_t mux_send(nghttp2_session *s, const uint8_t *d, size_t len, int f, void *u)
@@ -731,7 +761,7 @@ static void second_stream_before_all_joined(void)
     static arbiter a;
     arbiter_start(&a, 20000);
     int port = atoi(strchr(a.target, ':') + 1);
-    mux m = {.fd = socket(AF_INET, SOCK_STREAM, 0), .ids = {-1, -1}, .status = {-1, -1}};
+    mux m = {.fd = socket(AF_INET, SOCK_STREAM, 0), .ids = {-1, -1, -1}, .status = {-1, -1, -1}};
     struct sockaddr_in sa = {.sin_family = AF_INET,
                              .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -751,6 +781,15 @@ static void second_stream_before_all_joined(void)
     CHECK(m.closed[1]);
     CHECK_INT(m.status[1], CCZ_RPC_FAILED_PRECONDITION);
     CHECK_STR(m.message[1], "the parties have not all joined yet");
+    /* and a second Join on the connection: one party a connection */
+    Heterolr__JoinRequest hj = join_req("host", 1, "h", 3, host_ids, 8);
+    static grpc_body hb;
+    m.ids[2] = mux_call(h2, "/heterolr.Arbiter/Join", &hj.base, &hb);
+    for (int i = 0; i < 100 && !m.closed[2]; i++)
+        mux_pump(h2, &m, 50);
+    CHECK(m.closed[2]);
+    CHECK_INT(m.status[2], CCZ_RPC_ALREADY_EXISTS);
+    CHECK_STR(m.message[2], "this connection has joined already");
     CHECK(!m.closed[0]);
     nghttp2_session_del(h2);
     close(m.fd); /* the guest leaves: the arbiter ends the training */
@@ -759,5 +798,5 @@ static void second_stream_before_all_joined(void)
     arbiter_free(&a);
 }
 
-TEST_MAIN(T(hostile_parties), T(too_few_in_common), T(party_never_joins), T(party_leaves),
-          T(second_stream_before_all_joined))
+TEST_MAIN(T(hostile_parties), T(too_few_in_common), T(party_never_joins), T(hosts_full),
+          T(party_leaves), T(second_stream_before_all_joined))
