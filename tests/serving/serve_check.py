@@ -14,6 +14,7 @@ import os
 import re
 import socket
 import subprocess
+import struct
 import sys
 import tempfile
 import time
@@ -217,6 +218,10 @@ def rest_checks(base, tls):
             {"name": "a", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]},
             {"name": "a", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}]}, 400,
          "input 'a' is given twice"),
+        ("/v1/models/lr:classify", {"examples": []}, 400,
+         "'examples' must be a non-empty list of objects"),
+        ("/v1/models/lr:classify", {"examples": [{"X": [0] * 30}], "context": 5}, 400,
+         "'context' must be an object"),
     ]
     for path, body, want_code, want_text in errors:
         code, r = curl(base + path, body, tls)
@@ -268,7 +273,13 @@ def rest_checks(base, tls):
             ({"inputs": [{"name": "X", "shape": [1, 30], "datatype": "FP32", "data": [0] * 31}]},
              400, "more values than the shape holds"),
             ({"inputs": [{"name": "X", "shape": [1, 30], "datatype": "FP32", "data": ["a"] * 30}]},
-             400, "data must be numbers")]:
+             400, "data must be numbers"),
+            ({"inputs": [{"name": "X", "shape": [1, 30, 1], "datatype": "FP32", "data": [0] * 30}]},
+             400, "input 'X': shape must have 2 dimensions"),
+            ({"inputs": [{"name": "X", "shape": [1, 30], "datatype": "FP32", "data": [0] * 30}],
+              "outputs": [{}]}, 400, "requested output 0 has no name"),
+            ({"inputs": [{"name": "X", "shape": [1, 30], "datatype": "FP32", "data": [0] * 30}],
+              "outputs": 5}, 400, "'outputs' must be a list")]:
         code, r = curl(base + "/v2/models/lr/infer", b, tls)
         check(code == want_code and text in r.get("error", ""), "v2 error %s: %s %s" % (text, code, r))
     code, r = curl(base + "/v2/models/nope/infer", body, tls)
@@ -352,6 +363,16 @@ def grpc_checks(channel):
         (pred, w.predict_request("lr", {"X": w.tensor([1, 30], x[0])}, label="stable"),
          grpc.StatusCode.UNIMPLEMENTED, "version labels"),
         (pred, b"\x0a\x04\x0a\x02lr", grpc.StatusCode.INVALID_ARGUMENT, "input size does not match signature"),
+        # messages with their fields absent: no model_spec, an input without its tensor, a tensor
+        # without its shape
+        (pred, b"", grpc.StatusCode.INVALID_ARGUMENT, "Missing ModelSpec"),
+        (md, b"", grpc.StatusCode.INVALID_ARGUMENT, "Missing ModelSpec"),
+        (st, b"", grpc.StatusCode.INVALID_ARGUMENT, "Missing ModelSpec"),
+        (pred, w.field_bytes(1, w.model_spec("lr")) + w.field_bytes(2, w.field_bytes(1, "X")),
+         grpc.StatusCode.INVALID_ARGUMENT, "input 'X' has no tensor"),
+        (pred, w.field_bytes(1, w.model_spec("lr")) + w.field_bytes(2, w.field_bytes(1, "X") + w.field_bytes(
+            2, w.field_varint(1, w.DT_FLOAT) + w.field_bytes(4, struct.pack("<30f", *x[0])))),
+         grpc.StatusCode.INVALID_ARGUMENT, "input 'X': the shape must have 2 dimensions"),
         (pred, b"\xff\xff\xff", grpc.StatusCode.INTERNAL, "cannot be parsed"),  # as gRPC C++
         (md, w.metadata_request("lr", fields=()), grpc.StatusCode.INVALID_ARGUMENT, "at least one metadata_field"),
         (md, w.metadata_request("lr", fields=("other",)), grpc.StatusCode.INVALID_ARGUMENT, "not supported"),
