@@ -295,6 +295,9 @@ static void hostile_parties(void)
 
     /* malformed joins */
     int64_t two[] = {1, 1}, one[] = {1};
+    static int64_t many[1000001]; /* ~3 MB on the wire: within the message limit */
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(many); i++)
+        many[i] = (int64_t)i;
     char long_name[80];
     memset(long_name, 'a', 65);
     long_name[65] = 0;
@@ -313,6 +316,7 @@ static void hostile_parties(void)
         {"guest", "x", 0, guest_ids, 6, "features must be 1 to 4096"},
         {"host", "x", 4097, guest_ids, 6, "features must be 1 to 4096"},
         {"guest", "x", 2, one, 1, "a party has 2 to 1000000 ids"},
+        {"guest", "x", 2, many, 1000001, "a party has 2 to 1000000 ids"},
         {"guest", "x", 2, two, 2, "the ids are not unique"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -627,6 +631,42 @@ static void hosts_full(void)
     arbiter_free(&a);
 }
 
+/* A training that failed under way (the guest left during a step): a party's later call hears
+ * why, and the arbiter ends once it has. */
+static void calls_after_failure(void)
+{
+    static arbiter a;
+    arbiter_start(&a, 20000);
+    ccz_rpc_channel *g = party_channel(&a), *h = party_channel(&a);
+    Heterolr__JoinRequest gj = join_req("guest", 0, "g", 2, guest_ids, 6);
+    Heterolr__JoinRequest hj = join_req("host", 1, "h", 3, host_ids, 8);
+    call gc, hc;
+    start_call(&gc, g, "Join", &gj.base, &heterolr__join_reply__descriptor);
+    start_call(&hc, h, "Join", &hj.base, &heterolr__join_reply__descriptor);
+    join_call(&gc);
+    join_call(&hc);
+    CHECK_INT(gc.code, 0);
+    CHECK_INT(hc.code, 0);
+    free_call(&gc);
+    free_call(&hc);
+    Heterolr__Step st0 = HETEROLR__STEP__INIT;
+    call_now(&gc, g, "HostForwards", &st0.base, &heterolr__forward_reply__descriptor, 300);
+    CHECK_INT(gc.code, CCZ_RPC_DEADLINE_EXCEEDED);
+    free_call(&gc);
+    wait_log(&a, "guest 0 (g) left while waiting");
+    Heterolr__ForwardRequest fw = HETEROLR__FORWARD_REQUEST__INIT;
+    char msg[512];
+    CHECK_INT(now(h, "Forward", &fw.base, &heterolr__ciphertexts__descriptor, msg),
+              CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_CONTAINS(msg, "guest 0 (g) left while waiting");
+    const ccz_fl_vlr_status *st = arbiter_stop(&a);
+    CHECK_INT(st->code, CCZ_RPC_ABORTED);
+    CHECK_STR(msg, st->message);
+    ccz_rpc_channel_free(g);
+    ccz_rpc_channel_free(h);
+    arbiter_free(&a);
+}
+
 /* The guest gives up waiting (its call's deadline): the arbiter ends the training and says
  * which party left; the host joining later hears it. */
 static void party_leaves(void)
@@ -798,5 +838,58 @@ static void second_stream_before_all_joined(void)
     arbiter_free(&a);
 }
 
+/* Two calls for one step on a party's connection: the second is refused while the first is
+ * held (it would otherwise replace it, unanswered). */
+static void second_held_call(void)
+{
+    static arbiter a;
+    arbiter_start(&a, 20000);
+    int port = atoi(strchr(a.target, ':') + 1);
+    mux m = {.fd = socket(AF_INET, SOCK_STREAM, 0), .ids = {-1, -1, -1}, .status = {-1, -1, -1}};
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    CHECK_INT(connect(m.fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    h2_client_callbacks cb = {.send = mux_send, .header = mux_header, .close = mux_close};
+    nghttp2_session *h2 = h2_client_new(&cb, &m, NULL, 0);
+    Heterolr__JoinRequest gj = join_req("guest", 0, "g", 2, guest_ids, 6);
+    static grpc_body jb, f1, f2;
+    m.ids[0] = mux_call(h2, "/heterolr.Arbiter/Join", &gj.base, &jb);
+    for (int i = 0; i < 100 && !log_has(&a, "guest 0 (g) joined"); i++)
+        mux_pump(h2, &m, 20);
+    ccz_rpc_channel *h = party_channel(&a);
+    Heterolr__JoinRequest hj = join_req("host", 1, "h", 3, host_ids, 8);
+    call hc;
+    start_call(&hc, h, "Join", &hj.base, &heterolr__join_reply__descriptor);
+    for (int i = 0; i < 200 && !m.closed[0]; i++)
+        mux_pump(h2, &m, 50);
+    join_call(&hc);
+    CHECK_INT(hc.code, 0);
+    free_call(&hc);
+    CHECK_INT(m.status[0], 0);
+    /* HostForwards for step 0, held for the host's scores; then another */
+    Heterolr__Step st0 = HETEROLR__STEP__INIT;
+    m.ids[1] = mux_call(h2, "/heterolr.Arbiter/HostForwards", &st0.base, &f1);
+    mux_pump(h2, &m, 50);
+    m.ids[2] = mux_call(h2, "/heterolr.Arbiter/HostForwards", &st0.base, &f2);
+    for (int i = 0; i < 100 && !m.closed[2]; i++)
+        mux_pump(h2, &m, 50);
+    CHECK(m.closed[2]);
+    CHECK_INT(m.status[2], CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_STR(m.message[2], "a second call for step 0; this party is at step 0");
+    CHECK(!m.closed[1]); /* the first still waits */
+    nghttp2_session_del(h2);
+    close(m.fd); /* the guest leaves: the training ends, the host hears it */
+    wait_log(&a, "guest 0 (g) left while waiting");
+    Heterolr__ForwardRequest fw = HETEROLR__FORWARD_REQUEST__INIT;
+    char msg[512];
+    CHECK_INT(now(h, "Forward", &fw.base, &heterolr__ciphertexts__descriptor, msg),
+              CCZ_RPC_FAILED_PRECONDITION);
+    arbiter_stop(&a);
+    ccz_rpc_channel_free(h);
+    arbiter_free(&a);
+}
+
 TEST_MAIN(T(hostile_parties), T(too_few_in_common), T(party_never_joins), T(hosts_full),
-          T(party_leaves), T(second_stream_before_all_joined))
+          T(calls_after_failure), T(party_leaves), T(second_stream_before_all_joined),
+          T(second_held_call))
