@@ -623,5 +623,85 @@ static void test_service(void)
     ccz_heq_db_free(db);
 }
 
+typedef struct {
+    int code;
+    char message[512];
+} outcome;
+
+static void on_done(const ccz_rpc_status *st, void *payload)
+{
+    outcome *o = payload;
+    o->code = st->code;
+    snprintf(o->message, sizeof o->message, "%s", st->message);
+}
+
+/* A service that takes one query at a time: three sent at once on a connection (they arrive
+ * together, interleaved), the first computed, the others refused at once while it runs; rounds
+ * repeat (at most five) until one is refused. */
+static void test_busy(void)
+{
+    ccz_heq_db *db = db_of("key,value\n");
+    ccz_heq_server *hs = server_of(db);
+    service sv = {0};
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.max_message = 16u << 20;
+    CHECK_OK(ccz_rpc_server_new(&sv.rpc, &so));
+    ccz_heq_service *svc;
+    ccz_heq_service_opts vo = CCZ_HEQ_SERVICE_OPTS_INIT;
+    vo.server = hs;
+    vo.max_pending = 1;
+    CHECK_OK(ccz_heq_service_new(&svc, sv.rpc, &vo));
+    rpc_serve(sv.rpc, &sv.thread, sv.target);
+    ccz_rpc_channel *ch;
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    co.max_message = 32u << 20;
+    CHECK_OK(ccz_rpc_channel_new(&ch, sv.target, &co));
+    ccz_heq_client *fast;
+    ccz_heq_query q;
+    CHECK_OK(ccz_heq_client_new(&fast, CCZ_HEQ_FAST));
+    CHECK_OK(ccz_heq_client_query(&q, fast, CCZ_LIT("key")));
+    Ccz__Hequery__QueryRequest r;
+    ProtobufCBinaryData keys[CCZ_HEQ_KEY_CTS];
+    request_of(&r, keys, &q);
+    unsigned busy = 0, rounds = 0;
+    while (busy == 0 && rounds++ < 5) {
+        outcome out[3];
+        for (int i = 0; i < 3; i++) {
+            out[i].code = -2;
+            CHECK_OK(ccz_rpc_start(ch, NULL, PATH, &r.base, &ccz__hequery__query_reply__descriptor,
+                                   NULL, NULL, on_done, &out[i]));
+        }
+        CHECK_OK(ccz_rpc_channel_run(ch));
+        unsigned ran = 0;
+        for (int i = 0; i < 3; i++) {
+            if (out[i].code == CCZ_RPC_RESOURCE_EXHAUSTED) {
+                CHECK_STR(out[i].message, "busy: 1 query is waiting or running");
+                busy++;
+            } else {
+                CHECK_INT(out[i].code, CCZ_RPC_OK);
+                ran++;
+            }
+        }
+        CHECK(ran >= 1);
+        printf("busy round %u: %u answered, %u refused\n", rounds, ran, 3 - ran);
+    }
+    CHECK(busy > 0);
+    /* and the next query is answered */
+    ccz_heq_lookup_result res;
+    ccz_heq_lookup_opts lo = CCZ_HEQ_LOOKUP_OPTS_INIT;
+    CHECK_OK(ccz_heq_lookup(&res, ch, &lo, CCZ_LIT("key")));
+    CHECK_INT(res.code, CCZ_RPC_OK);
+    CHECK(res.value.len == 5 && memcmp(res.value.ptr, "value", 5) == 0);
+    ccz_buf_free(&res.value);
+    ccz_heq_query_free(&q);
+    ccz_heq_client_free(fast);
+    ccz_rpc_channel_free(ch);
+    rpc_serve_stop(sv.rpc, sv.thread, 500);
+    ccz_heq_service_free(svc);
+    ccz_rpc_server_free(sv.rpc);
+    ccz_heq_server_free(hs);
+    ccz_heq_db_free(db);
+}
+
 TEST_MAIN(T(test_db), T(test_algorithms), T(test_client), T(test_key_lengths),
-          T(test_algorithms_agree), T(test_service))
+          T(test_algorithms_agree), T(test_service), T(test_busy))

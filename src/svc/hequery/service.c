@@ -199,7 +199,8 @@ static void query(ccz_rpc_call *c, const ProtobufCMessage *msg, void *payload)
     pthread_mutex_unlock(&v->mu);
     if (busy) {
         char why[96];
-        snprintf(why, sizeof why, "busy: %u queries are waiting or running", v->max_pending);
+        snprintf(why, sizeof why, "busy: %u quer%s waiting or running", v->max_pending,
+                 v->max_pending == 1 ? "y is" : "ies are");
         (void)!ccz_rpc_finish(c, CCZ_RPC_RESOURCE_EXHAUSTED, why);
         job_free(j);
     }
