@@ -794,25 +794,36 @@ static void mux_pump(nghttp2_session *h2, mux *m, int ms)
     }
 }
 
+/* A raw HTTP/2 connection to the arbiter whose first stream is the guest's Join, pumped until
+ * the arbiter has it (the Join then waits for the host). */
+static nghttp2_session *mux_guest_joins(mux *m, const arbiter *a)
+{
+    int port = atoi(strchr(a->target, ':') + 1);
+    *m = (mux){.fd = socket(AF_INET, SOCK_STREAM, 0), .ids = {-1, -1, -1}, .status = {-1, -1, -1}};
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    CHECK_INT(connect(m->fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    h2_client_callbacks cb = {.send = mux_send, .header = mux_header, .close = mux_close};
+    nghttp2_session *h2 = h2_client_new(&cb, m, NULL, 0);
+    Heterolr__JoinRequest gj = join_req("guest", 0, "g", 2, guest_ids, 6);
+    static grpc_body jb;
+    jb = (grpc_body){0};
+    m->ids[0] = mux_call(h2, "/heterolr.Arbiter/Join", &gj.base, &jb);
+    for (int i = 0; i < 100 && !m->closed[0] && !log_has(a, "guest 0 (g) joined"); i++)
+        mux_pump(h2, m, 20);
+    return h2;
+}
+
 /* A guest whose Join is held calls Finish on a second stream of its own connection: it is a
  * party, but the training has not started, and the call is refused as such. */
 static void second_stream_before_all_joined(void)
 {
     static arbiter a;
     arbiter_start(&a, 20000);
-    int port = atoi(strchr(a.target, ':') + 1);
-    mux m = {.fd = socket(AF_INET, SOCK_STREAM, 0), .ids = {-1, -1, -1}, .status = {-1, -1, -1}};
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    CHECK_INT(connect(m.fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    h2_client_callbacks cb = {.send = mux_send, .header = mux_header, .close = mux_close};
-    nghttp2_session *h2 = h2_client_new(&cb, &m, NULL, 0);
-    Heterolr__JoinRequest gj = join_req("guest", 0, "g", 2, guest_ids, 6);
-    static grpc_body jb, fb;
-    m.ids[0] = mux_call(h2, "/heterolr.Arbiter/Join", &gj.base, &jb);
-    for (int i = 0; i < 100 && !m.closed[0] && !log_has(&a, "guest 0 (g) joined"); i++)
-        mux_pump(h2, &m, 20);
+    mux m;
+    nghttp2_session *h2 = mux_guest_joins(&m, &a);
+    static grpc_body fb;
     CHECK(!m.closed[0]); /* the Join waits for the host */
     Heterolr__Empty empty = HETEROLR__EMPTY__INIT;
     m.ids[1] = mux_call(h2, "/heterolr.Arbiter/Finish", &empty.base, &fb);
@@ -844,19 +855,9 @@ static void second_held_call(void)
 {
     static arbiter a;
     arbiter_start(&a, 20000);
-    int port = atoi(strchr(a.target, ':') + 1);
-    mux m = {.fd = socket(AF_INET, SOCK_STREAM, 0), .ids = {-1, -1, -1}, .status = {-1, -1, -1}};
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    CHECK_INT(connect(m.fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    h2_client_callbacks cb = {.send = mux_send, .header = mux_header, .close = mux_close};
-    nghttp2_session *h2 = h2_client_new(&cb, &m, NULL, 0);
-    Heterolr__JoinRequest gj = join_req("guest", 0, "g", 2, guest_ids, 6);
-    static grpc_body jb, f1, f2;
-    m.ids[0] = mux_call(h2, "/heterolr.Arbiter/Join", &gj.base, &jb);
-    for (int i = 0; i < 100 && !log_has(&a, "guest 0 (g) joined"); i++)
-        mux_pump(h2, &m, 20);
+    mux m;
+    nghttp2_session *h2 = mux_guest_joins(&m, &a);
+    static grpc_body f1, f2;
     ccz_rpc_channel *h = party_channel(&a);
     Heterolr__JoinRequest hj = join_req("host", 1, "h", 3, host_ids, 8);
     call hc;

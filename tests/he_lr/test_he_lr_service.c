@@ -425,18 +425,6 @@ static void *let_go(void *arg)
     return NULL;
 }
 
-typedef struct {
-    int code;
-    char message[512];
-} outcome;
-
-static void on_done(const ccz_rpc_status *st, void *payload)
-{
-    outcome *o = payload;
-    o->code = st->code;
-    snprintf(o->message, sizeof o->message, "%s", st->message);
-}
-
 /* One worker and room for four calls to wait: twelve InitCtx calls that reach the loop at once
  * (each a context to build, refused then for its empty public key) leave the worker at most
  * five; the rest are refused RESOURCE_EXHAUSTED at once, and the server serves the connection
@@ -461,14 +449,14 @@ static void queue_full(const keys *k)
         CHECK_OK(ccz_rpc_server_defer(s.rpc, 0, hold_loop, NULL));
         while (sem_wait(&held) != 0)
             ;
-        outcome out[BURST];
+        rpc_outcome out[BURST];
         ccz_rpc_stream *st;
         ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, 60000, NULL};
         for (int i = 0; i < BURST; i++) {
             out[i].code = -2;
             CHECK_OK(ccz_rpc_start(ch, &st, "/inference.Inference/InitCtx", &r.base,
-                                   &inference__init_ctx_reply__descriptor, &co, NULL, on_done,
-                                   &out[i]));
+                                   &inference__init_ctx_reply__descriptor, &co, NULL,
+                                   rpc_outcome_done, &out[i]));
         }
         /* the requests are on the wire when the loop is let go, 300 ms on */
         pthread_t t;

@@ -360,9 +360,36 @@ static void test_algorithms_agree(void)
 
 typedef struct {
     ccz_rpc_server *rpc;
+    ccz_heq_service *svc;
     pthread_t thread;
     char target[64];
+    ccz_rpc_channel *ch;
 } service;
+
+/* The service of hs (max_pending 0: the default) on a loopback server, and a channel to it. */
+static void service_start(service *sv, ccz_heq_server *hs, unsigned max_pending)
+{
+    memset(sv, 0, sizeof *sv);
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.max_message = 16u << 20; /* a fast query is 7.5 MiB */
+    CHECK_OK(ccz_rpc_server_new(&sv->rpc, &so));
+    ccz_heq_service_opts vo = CCZ_HEQ_SERVICE_OPTS_INIT;
+    vo.server = hs;
+    vo.max_pending = max_pending;
+    CHECK_OK(ccz_heq_service_new(&sv->svc, sv->rpc, &vo));
+    rpc_serve(sv->rpc, &sv->thread, sv->target);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    co.max_message = 32u << 20;
+    CHECK_OK(ccz_rpc_channel_new(&sv->ch, sv->target, &co));
+}
+
+static void service_stop(service *sv)
+{
+    ccz_rpc_channel_free(sv->ch);
+    rpc_serve_stop(sv->rpc, sv->thread, 500);
+    ccz_heq_service_free(sv->svc);
+    ccz_rpc_server_free(sv->rpc);
+}
 
 #define PATH "/ccz.hequery.HeQuery/Query"
 
@@ -499,19 +526,9 @@ static void test_service(void)
 {
     ccz_heq_db *db = db_of("key,value\n");
     ccz_heq_server *hs = server_of(db);
-    service sv = {0};
-    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
-    so.max_message = 16u << 20; /* a fast query is 7.5 MiB */
-    CHECK_OK(ccz_rpc_server_new(&sv.rpc, &so));
-    ccz_heq_service *svc;
-    ccz_heq_service_opts vo = CCZ_HEQ_SERVICE_OPTS_INIT;
-    vo.server = hs;
-    CHECK_OK(ccz_heq_service_new(&svc, sv.rpc, &vo));
-    rpc_serve(sv.rpc, &sv.thread, sv.target);
-    ccz_rpc_channel *ch;
-    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    co.max_message = 32u << 20;
-    CHECK_OK(ccz_rpc_channel_new(&ch, sv.target, &co));
+    service sv;
+    service_start(&sv, hs, 0);
+    ccz_rpc_channel *ch = sv.ch;
 
     /* a lookup */
     ccz_heq_lookup_result res;
@@ -594,6 +611,8 @@ static void test_service(void)
     /* a message over the server's limit: refused by the transport (on a channel of its own:
      * bytes it had in flight are lost to its connection) */
     ccz_rpc_channel *ch2;
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    co.max_message = 32u << 20;
     CHECK_OK(ccz_rpc_channel_new(&ch2, sv.target, &co));
     ccz_buf huge = CCZ_BUF_INIT;
     CHECK_OK(ccz_buf_reserve(&huge, 17u << 20));
@@ -615,24 +634,9 @@ static void test_service(void)
     ccz_heq_query_free(&q);
     ccz_heq_client_free(fast);
     other_kit_free(&ok);
-    ccz_rpc_channel_free(ch);
-    rpc_serve_stop(sv.rpc, sv.thread, 500);
-    ccz_heq_service_free(svc);
-    ccz_rpc_server_free(sv.rpc);
+    service_stop(&sv);
     ccz_heq_server_free(hs);
     ccz_heq_db_free(db);
-}
-
-typedef struct {
-    int code;
-    char message[512];
-} outcome;
-
-static void on_done(const ccz_rpc_status *st, void *payload)
-{
-    outcome *o = payload;
-    o->code = st->code;
-    snprintf(o->message, sizeof o->message, "%s", st->message);
 }
 
 /* A service that takes one query at a time: three sent at once on a connection (they arrive
@@ -642,20 +646,9 @@ static void test_busy(void)
 {
     ccz_heq_db *db = db_of("key,value\n");
     ccz_heq_server *hs = server_of(db);
-    service sv = {0};
-    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
-    so.max_message = 16u << 20;
-    CHECK_OK(ccz_rpc_server_new(&sv.rpc, &so));
-    ccz_heq_service *svc;
-    ccz_heq_service_opts vo = CCZ_HEQ_SERVICE_OPTS_INIT;
-    vo.server = hs;
-    vo.max_pending = 1;
-    CHECK_OK(ccz_heq_service_new(&svc, sv.rpc, &vo));
-    rpc_serve(sv.rpc, &sv.thread, sv.target);
-    ccz_rpc_channel *ch;
-    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    co.max_message = 32u << 20;
-    CHECK_OK(ccz_rpc_channel_new(&ch, sv.target, &co));
+    service sv;
+    service_start(&sv, hs, 1);
+    ccz_rpc_channel *ch = sv.ch;
     ccz_heq_client *fast;
     ccz_heq_query q;
     CHECK_OK(ccz_heq_client_new(&fast, CCZ_HEQ_FAST));
@@ -665,11 +658,11 @@ static void test_busy(void)
     request_of(&r, keys, &q);
     unsigned busy = 0, rounds = 0;
     while (busy == 0 && rounds++ < 5) {
-        outcome out[3];
+        rpc_outcome out[3];
         for (int i = 0; i < 3; i++) {
             out[i].code = -2;
             CHECK_OK(ccz_rpc_start(ch, NULL, PATH, &r.base, &ccz__hequery__query_reply__descriptor,
-                                   NULL, NULL, on_done, &out[i]));
+                                   NULL, NULL, rpc_outcome_done, &out[i]));
         }
         CHECK_OK(ccz_rpc_channel_run(ch));
         unsigned ran = 0;
@@ -695,10 +688,7 @@ static void test_busy(void)
     ccz_buf_free(&res.value);
     ccz_heq_query_free(&q);
     ccz_heq_client_free(fast);
-    ccz_rpc_channel_free(ch);
-    rpc_serve_stop(sv.rpc, sv.thread, 500);
-    ccz_heq_service_free(svc);
-    ccz_rpc_server_free(sv.rpc);
+    service_stop(&sv);
     ccz_heq_server_free(hs);
     ccz_heq_db_free(db);
 }

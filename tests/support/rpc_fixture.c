@@ -105,3 +105,10 @@ void rpc_fake_stop(rpc_fake *f)
     rpc_serve_stop(f->srv, f->thread, 500);
     ccz_rpc_server_free(f->srv);
 }
+
+void rpc_outcome_done(const ccz_rpc_status *st, void *payload)
+{
+    rpc_outcome *o = payload;
+    o->code = st->code;
+    snprintf(o->message, sizeof o->message, "%s", st->message);
+}

@@ -42,4 +42,13 @@ void rpc_fake_start(rpc_fake *f, const ProtobufCServiceDescriptor *service,
                     size_t max_message);
 void rpc_fake_stop(rpc_fake *f);
 
+/* How an asynchronous call ended (code -2 until it has): rpc_outcome_done is its on_done, the
+ * outcome its payload. */
+typedef struct {
+    int code;
+    char message[512];
+} rpc_outcome;
+
+void rpc_outcome_done(const ccz_rpc_status *st, void *payload);
+
 #endif
