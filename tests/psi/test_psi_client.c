@@ -165,22 +165,22 @@ static ccz_status join(script *s, const char *const *items, size_t n, size_t chu
 
 /* ---- the cases --------------------------------------------------------------------------- */
 
-static const char *const mine[] = {"pear", "fig", "apple", "fig", "kiwi"};
+static const char *const mine[] = {"pear", "fig", "figs", "fig", "kiwi"};
 
 static void test_a_session(void)
 {
     /* the intersection out of order, with duplicates within and across messages, and an item
      * that is a prefix of another */
     static const char *const r0[] = {"pear", "fig", "pear", NULL};
-    static const char *const r1[] = {"figs", "fig", "", NULL};
+    static const char *const r1[] = {"figs", "fig", NULL};
     script s = {.results = {r0, r1}};
     ccz_psi_join_result out;
     seen w;
     /* chunks of 30 bytes: an item costs its length + 8, so pear+fig, apple+fig, kiwi */
     CHECK_OK(join(&s, mine, 5, 30, &out, &w));
     CHECK_INT(out.code, 0);
-    CHECK_STR(w.items, "\nfig\nfigs\npear\n");
-    CHECK_INT(out.n_items, 4);
+    CHECK_STR(w.items, "fig\nfigs\npear\n");
+    CHECK_INT(out.n_items, 3);
     CHECK_STR(out.parties, "alice,bob");
     CHECK_STR(out.server_reply, "attested by the test");
     CHECK_STR(s.ra_name, "alice");
@@ -191,7 +191,7 @@ static void test_a_session(void)
     CHECK_INT(s.calls[2], 3);
     CHECK(s.chunks[0] == 2 && s.chunks[1] == 2 && s.chunks[2] == 1);
     CHECK(s.more[0] && s.more[1] && !s.more[2]);
-    CHECK_STR(s.set, "pear\nfig\napple\nfig\nkiwi\n");
+    CHECK_STR(s.set, "pear\nfig\nfigs\nfig\nkiwi\n");
     CHECK_STR(w.progress, "2/5 4/5 5/5 ");
     /* an empty set is one upload, the last */
     memset(&s, 0, sizeof s);
@@ -264,14 +264,39 @@ static void test_an_item_too_long(void)
     CHECK_STATUS(join(&s, mine, 5, 0, &out, &w), CCZ_ERR_PROTOCOL);
     CHECK_CONTAINS(ccz_error_detail(), "the server sent an item of 70000 bytes");
     CHECK_STR(w.items, "");
-    /* the bound is the 2-byte length the items are kept with: 65535 bytes pass, 65536 not */
-    s = (script){.results = {r0}, .long_item = 65535};
-    CHECK_OK(join(&s, mine, 5, 0, &out, &w));
-    CHECK_INT(out.n_items, 2);
-    CHECK_STR(w.items, "\nfig\n"); /* the long item (zero bytes) sorts first */
+    /* the bound is the 2-byte length the items are kept with (65536 bytes are refused as
+     * such); below it, an item is refused when this party did not send it */
     s = (script){.results = {r0}, .long_item = 65536};
     CHECK_STATUS(join(&s, mine, 5, 0, &out, &w), CCZ_ERR_PROTOCOL);
     CHECK_CONTAINS(ccz_error_detail(), "the server sent an item of 65536 bytes");
+    s = (script){.results = {r0}, .long_item = 65535};
+    CHECK_STATUS(join(&s, mine, 5, 0, &out, &w), CCZ_ERR_PROTOCOL);
+    CHECK_CONTAINS(ccz_error_detail(),
+                   "the server's result holds an item this party did not send (65535 bytes, "
+                   "after 1 of this party's)");
+    CHECK_STR(w.items, "");
 }
 
-TEST_MAIN(T(test_a_session), T(test_a_call_fails), T(test_an_item_too_long))
+/* A server that streams one of the party's items over and over: what the party keeps is its
+ * own set's worth (the repeats are dropped), and the item is handed on once. */
+static void test_repeats_dropped(void)
+{
+    static const char *const fig[] = {"fig", "fig", "fig", "fig", "fig", "fig", "fig", NULL};
+    script s = {.results = {fig, fig, fig, fig}};
+    ccz_psi_join_result out;
+    seen w;
+    CHECK_OK(join(&s, mine, 5, 0, &out, &w));
+    CHECK_INT(out.n_items, 1);
+    CHECK_STR(w.items, "fig\n");
+    /* and an item that is not the party's, among its own */
+    static const char *const stray[] = {"pear", "apple", NULL};
+    s = (script){.results = {stray}};
+    CHECK_STATUS(join(&s, mine, 5, 0, &out, &w), CCZ_ERR_PROTOCOL);
+    CHECK_CONTAINS(ccz_error_detail(),
+                   "the server's result holds an item this party did not send (5 bytes, after 1 "
+                   "of this party's)");
+    CHECK_STR(w.items, "");
+}
+
+TEST_MAIN(T(test_a_session), T(test_a_call_fails), T(test_an_item_too_long),
+          T(test_repeats_dropped))

@@ -32,11 +32,22 @@ static ccz_status unary(ccz_rpc_channel *ch, const ccz_psi_join_opts *o, const c
 typedef struct {
     ccz_buf items; /* 2-byte length, bytes */
     size_t n;
+    const ccz_span *mine; /* this party's distinct items, sorted: the intersection's are among
+                           * them */
+    size_t n_mine;
+    bool *got; /* which of them the server has sent (a repeat is dropped) */
     ccz_status failed;
     char why[256]; /* the failure's detail, kept: the call goes on and the RPC layer's own
                     * errors (reading frames) would overwrite it */
     ccz_psi_join_result *out;
 } collected;
+
+static int span_cmp(const void *x, const void *y)
+{
+    const ccz_span *a = x, *b = y;
+    int c = memcmp(a->ptr, b->ptr, a->len < b->len ? a->len : b->len);
+    return c ? c : (a->len > b->len) - (a->len < b->len);
+}
 
 static void on_results(const ProtobufCMessage *m, void *payload)
 {
@@ -48,6 +59,20 @@ static void on_results(const ProtobufCMessage *m, void *payload)
             c->failed = ccz_fail(CCZ_ERR_PROTOCOL, "the server sent an item of %zu bytes", d->len);
             break;
         }
+        /* an intersection holds only items this party has: what it keeps is bounded by its
+         * own set, however much the server sends */
+        ccz_span key = {d->data ? d->data : (const uint8_t *)"", d->len};
+        const ccz_span *at = bsearch(&key, c->mine, c->n_mine, sizeof *c->mine, span_cmp);
+        if (!at) {
+            c->failed = ccz_fail(CCZ_ERR_PROTOCOL,
+                                 "the server's result holds an item this party did not send "
+                                 "(%zu bytes, after %zu of this party's)",
+                                 d->len, c->n);
+            break;
+        }
+        if (c->got[at - c->mine])
+            continue;
+        c->got[at - c->mine] = true;
         uint8_t head[2] = {(uint8_t)(d->len >> 8), (uint8_t)d->len};
         c->failed = ccz_buf_append(&c->items, head, 2);
         if (!c->failed)
@@ -180,10 +205,25 @@ ccz_status ccz_psi_join(ccz_rpc_channel *ch, const ccz_psi_join_opts *o, const c
     if (s || out->code)
         return s;
 
+    ccz_span *mine = n ? malloc(n * sizeof *mine) : NULL;
+    bool *got = n ? calloc(n, sizeof *got) : NULL;
+    if (n && (!mine || !got)) {
+        free(mine);
+        free(got);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
+    size_t distinct = 0;
+    if (n) {
+        memcpy(mine, items, n * sizeof *mine);
+        qsort(mine, n, sizeof *mine, span_cmp);
+        for (size_t i = 0; i < n; i++)
+            if (!distinct || span_cmp(&mine[distinct - 1], &mine[i]) != 0)
+                mine[distinct++] = mine[i];
+    }
     Psi__CalPsiRequest cp = PSI__CAL_PSI_REQUEST__INIT;
     cp.client_name = (char *)o->name;
     cp.is_chief = o->chief;
-    collected c = {CCZ_BUF_INIT, 0, CCZ_OK, "", out};
+    collected c = {CCZ_BUF_INIT, 0, mine, distinct, got, CCZ_OK, "", out};
     ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, o->deadline_ms, NULL};
     ccz_rpc_stream *st;
     s = ccz_rpc_start(ch, &st, "/psi.PSI/CalPsiStream", &cp.base, &psi__results__descriptor, &co,
@@ -195,5 +235,7 @@ ccz_status ccz_psi_join(ccz_rpc_channel *ch, const ccz_psi_join_opts *o, const c
     if (s == CCZ_OK && out->code == CCZ_RPC_OK)
         s = deliver(o, &c, out);
     ccz_buf_free(&c.items);
+    free(mine);
+    free(got);
     return s;
 }
