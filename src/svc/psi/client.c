@@ -212,18 +212,21 @@ ccz_status ccz_psi_join(ccz_rpc_channel *ch, const ccz_psi_join_opts *o, const c
         free(got);
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
-    size_t distinct = 0;
+    size_t distinct = 0, bound = 1;
     if (n) {
         memcpy(mine, items, n * sizeof *mine);
         qsort(mine, n, sizeof *mine, span_cmp);
         for (size_t i = 0; i < n; i++)
-            if (!distinct || span_cmp(&mine[distinct - 1], &mine[i]) != 0)
+            if (!distinct || span_cmp(&mine[distinct - 1], &mine[i]) != 0) {
                 mine[distinct++] = mine[i];
+                bound += 2 + mine[i].len;
+            }
     }
     Psi__CalPsiRequest cp = PSI__CAL_PSI_REQUEST__INIT;
     cp.client_name = (char *)o->name;
     cp.is_chief = o->chief;
     collected c = {CCZ_BUF_INIT, 0, mine, distinct, got, CCZ_OK, "", out};
+    ccz_buf_init(&c.items, bound, false); /* the whole set at most, each item once */
     ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, o->deadline_ms, NULL};
     ccz_rpc_stream *st;
     s = ccz_rpc_start(ch, &st, "/psi.PSI/CalPsiStream", &cp.base, &psi__results__descriptor, &co,
