@@ -386,6 +386,7 @@ static ccz_status seeded_load(ccz_lattice_ciphertext *ct, const ccz_lattice_cont
     memcpy(&scale, &sc, 8);
     CCZ_ENSURE(isfinite(scale) && scale >= 1, CCZ_ERR_MALFORMED, "seeded ciphertext: bad scale");
     unpacker u = {c, 0, 0};
+    CCZ_GUARD(lat_ct_reserve(ct, 2, h[1], false)); /* its storage may have been shrunk */
     CCZ_GUARD(unpack_rns(&u, ctx, ct->d, h[1], NULL, "seeded ciphertext"));
     CCZ_GUARD(finish(c, &u, "seeded ciphertext"));
     lat_prng g;
@@ -416,7 +417,7 @@ ccz_status ccz_lattice_ciphertext_load(ccz_lattice_ciphertext *ct, const ccz_lat
     CCZ_ENSURE(ccz_cursor_copy(&c, h, 3) == CCZ_OK && ccz_cursor_u64le(&c, &sc) == CCZ_OK,
                CCZ_ERR_TRUNCATED, "ciphertext: incomplete");
     CCZ_ENSURE(h[0] >= 2 && h[0] <= 3, CCZ_ERR_MALFORMED, "ciphertext: %u components", h[0]);
-    CCZ_ENSURE(h[1] >= 1 && h[1] <= ctx->L, CCZ_ERR_MALFORMED,
+    CCZ_ENSURE(h[1] <= ctx->L && h[1] >= 1, CCZ_ERR_MALFORMED,
                "ciphertext: level %u (the chain has %u data primes)", h[1], ctx->L);
     bool want_ntt = ctx->params.scheme == CCZ_LATTICE_CKKS;
     CCZ_ENSURE(h[2] == want_ntt, CCZ_ERR_MALFORMED, "ciphertext: wrong form for the scheme");

@@ -1013,6 +1013,68 @@ static void test_jwe_refused(void)
     free(t);
     json_decref(d);
     json_decref(j);
+    { /* lengths: an ECDH-ES encrypted_key of 48 bytes, not 40; a tag of 15 bytes; an iv one
+         * byte long (it would go unauthenticated); an RSA-wrapped CEK of 33 bytes */
+        json_t *e = parse(ec);
+        json_object_set_new(
+            e, "encrypted_key",
+            json_string(/* 48 bytes, not 40 */
+                        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+        t = json_dumps(e, JSON_COMPACT);
+        CHECK_STATUS(decrypt(&out, p256, t), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), "40-byte encrypted_key");
+        free(t);
+        json_decref(e);
+        json_t *r = parse(rs);
+        json_object_set_new(r, "tag", json_string("AAAAAAAAAAAAAAAAAAAA")); /* 15 bytes */
+        t = json_dumps(r, JSON_COMPACT);
+        CHECK_STATUS(decrypt(&out, rsa, t), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), "12-byte iv and a 16-byte tag");
+        free(t);
+        json_decref(r);
+        r = parse(rs); /* the right iv and one byte more */
+        ccz_buf iv = CCZ_BUF_INIT, iv64 = CCZ_BUF_INIT;
+        const char *ivs = json_string_value(json_object_get(r, "iv"));
+        CHECK_OK(jose_b64url_decode(&iv, ivs, strlen(ivs)));
+        CHECK_OK(ccz_buf_append_u8(&iv, 0));
+        CHECK_OK(jose_b64url_encode(&iv64, ccz_buf_span(&iv)));
+        json_object_set_new(r, "iv", json_string((const char *)iv64.ptr));
+        t = json_dumps(r, JSON_COMPACT);
+        CHECK_STATUS(decrypt(&out, rsa, t), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), "12-byte iv and a 16-byte tag");
+        free(t);
+        ccz_buf_free(&iv);
+        ccz_buf_free(&iv64);
+        json_decref(r);
+        /* the right CEK and one byte more, RSA-OAEP-256 encrypted: not an A256GCM key */
+        r = parse(rs);
+        const char *eks = json_string_value(json_object_get(r, "encrypted_key"));
+        ccz_buf ek = CCZ_BUF_INIT, ek64 = CCZ_BUF_INIT;
+        CHECK_OK(jose_b64url_decode(&ek, eks, strlen(eks)));
+        uint8_t cek[512], wrapped[512];
+        size_t cl = sizeof cek, wl = sizeof wrapped;
+        EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, rsa, NULL);
+        CHECK(EVP_PKEY_decrypt_init(c) == 1 &&
+              EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) == 1 &&
+              EVP_PKEY_CTX_set_rsa_oaep_md(c, EVP_sha256()) == 1 &&
+              EVP_PKEY_CTX_set_rsa_mgf1_md(c, EVP_sha256()) == 1 &&
+              EVP_PKEY_decrypt(c, cek, &cl, ek.ptr, ek.len) == 1 && cl == 32);
+        cek[32] = 0;
+        CHECK(EVP_PKEY_encrypt_init(c) == 1 &&
+              EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) == 1 &&
+              EVP_PKEY_CTX_set_rsa_oaep_md(c, EVP_sha256()) == 1 &&
+              EVP_PKEY_CTX_set_rsa_mgf1_md(c, EVP_sha256()) == 1 &&
+              EVP_PKEY_encrypt(c, wrapped, &wl, cek, 33) == 1);
+        EVP_PKEY_CTX_free(c);
+        CHECK_OK(jose_b64url_encode(&ek64, CCZ_SPAN(wrapped, wl)));
+        json_object_set_new(r, "encrypted_key", json_string((const char *)ek64.ptr));
+        t = json_dumps(r, JSON_COMPACT);
+        CHECK_STATUS(decrypt(&out, rsa, t), CCZ_ERR_BAD_SIGNATURE);
+        free(t);
+        ccz_buf_free(&ek);
+        ccz_buf_free(&ek64);
+        json_decref(r);
+    }
     CHECK_STATUS(decrypt(&out, rsa, "[]"), CCZ_ERR_MALFORMED);
     CHECK_STATUS(decrypt(&out, rsa, "{"), CCZ_ERR_JSON);
     CHECK_INT(out.len, 0);

@@ -822,6 +822,22 @@ static void test_serialization(void)
     CHECK_CONTAINS(ccz_error_detail(), "made with other parameters");
     ccz_lattice_context_free(tctx);
     /* parameters whose fingerprint is not theirs */
+    { /* 33 primes (more than parameters hold), a ciphertext level past the chain */
+        ccz_buf many = CCZ_BUF_INIT;
+        CHECK_OK(ccz_buf_append(&many, pb.ptr, 20));
+        many.ptr[8] = 33;
+        for (int i = 0; i < 8 * 33 + 17; i++)
+            CHECK_OK(ccz_buf_append_u8(&many, 0x11));
+        CHECK_STATUS(ccz_lattice_params_load(&pp, ccz_buf_span(&many)), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), "parameters: 33 primes");
+        ccz_buf_free(&many);
+        ccz_buf_reset(&bad_c);
+        CHECK_OK(ccz_buf_append(&bad_c, cb.ptr, cb.len - 1));
+        CHECK_OK(ccz_lattice_ciphertext_load(c2, ctx, ccz_buf_span(&bad_c)));
+        bad_c.ptr[21] = 200;
+        CHECK_STATUS(ccz_lattice_ciphertext_load(c2, ctx, ccz_buf_span(&bad_c)), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), "ciphertext: level 200");
+    }
     flip(&pb, 12);
     CHECK_STATUS(ccz_lattice_params_load(&pp, ccz_buf_span(&pb)), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "the fingerprint does not match the contents");

@@ -161,6 +161,18 @@ static void test_seeded(void)
     CHECK(ccz_lattice_ckks_precision_bits(want, got, slots) > 15);
     for (size_t i = 0; i < slots; i++)
         want[i] = x[i];
+    /* into a ciphertext whose storage was shrunk to one level: the load makes room for its
+     * three (ASan sees a write past the old storage otherwise) */
+    CHECK_OK(ccz_lattice_ciphertext_load(b, ctx, ccz_buf_span(&seeded)));
+    CHECK_OK(ccz_lattice_mod_switch(b, ctx));
+    CHECK_OK(ccz_lattice_mod_switch(b, ctx));
+    CHECK_INT(ccz_lattice_ciphertext_level(b), 1);
+    CHECK_OK(ccz_lattice_ciphertext_shrink(b));
+    CHECK_OK(ccz_lattice_ciphertext_load(b, ctx, ccz_buf_span(&seeded)));
+    CHECK_INT(ccz_lattice_ciphertext_level(b), 3);
+    CHECK_OK(ccz_lattice_decrypt(pt, ctx, sk, b));
+    CHECK_OK(ccz_lattice_ckks_decode(got, ctx, pt));
+    CHECK(ccz_lattice_ckks_precision_bits(want, got, slots) > 15);
     /* refused: a byte short, a byte over, another context */
     CHECK_STATUS(ccz_lattice_ciphertext_load(ct, ctx, CCZ_SPAN(seeded.ptr, seeded.len - 1)),
                  CCZ_ERR_TRUNCATED);
@@ -190,6 +202,24 @@ static void test_seeded(void)
     seeded.ptr[21] = 4;
     CHECK_STATUS(ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(&seeded)), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "seeded ciphertext: level 4 (the chain has 3 data primes)");
+    { /* a CKKS plaintext of level 200, a full CKKS ciphertext of scale 0 */
+        ccz_buf pl = CCZ_BUF_INIT;
+        CHECK_OK(ccz_lattice_ckks_encode_real(pt, ctx, x, slots, p.scale, 0));
+        CHECK_OK(ccz_lattice_plaintext_save(&pl, pt));
+        CHECK_OK(ccz_lattice_plaintext_load(pt, ctx, ccz_buf_span(&pl)));
+        pl.ptr[20] = 200;
+        CHECK_STATUS(ccz_lattice_plaintext_load(pt, ctx, ccz_buf_span(&pl)), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), "plaintext: level 200");
+        ccz_buf_free(&pl);
+        seeded.ptr[21] = 3;
+        CHECK_OK(ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(&seeded)));
+        ccz_buf_reset(&full);
+        CHECK_OK(ccz_lattice_ciphertext_save(&full, ct));
+        CHECK_OK(ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(&full)));
+        memset(full.ptr + 23, 0, 8); /* the scale: 0.0 */
+        CHECK_STATUS(ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(&full)), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), "ciphertext: bad scale");
+    }
     /* BFV has none */
     ccz_lattice_params bp;
     ccz_lattice_context *bctx;

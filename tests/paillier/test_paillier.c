@@ -279,6 +279,7 @@ static void test_encoding(void)
         "[\"5\", 0, 1]",
         "{\"v\": \"5\"}",
         "{\"v\": \"-5\", \"e\": 0}",
+        "{\"ciphertext\": \"5\", \"exponent\": -10001}", /* below the bound */
         "5",
     };
     for (size_t i = 0; i < sizeof bad_numbers / sizeof bad_numbers[0]; i++)
@@ -477,6 +478,14 @@ static void test_json_and_keys(void)
         CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, bad[i].doc, strlen(bad[i].doc)),
                      bad[i].want);
         CHECK_CONTAINS(ccz_error_detail(), bad[i].says);
+    }
+    { /* a base64url integer of 1500 characters (the bound is 1400) */
+        char big[1600];
+        int o = snprintf(big, sizeof big, "{\"kty\": \"DAJ\", \"alg\": \"PAI-GN1\", \"n\": \"");
+        memset(big + o, 'A', 1500);
+        snprintf(big + o + 1500, sizeof big - (size_t)o - 1500, "\"}");
+        CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, big, strlen(big)), CCZ_ERR_ENCODING);
+        CHECK_CONTAINS(ccz_error_detail(), "\"n\" is not a base64url integer");
     }
     /* n that is not p q */
     char doc[1200];
