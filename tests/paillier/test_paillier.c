@@ -1099,6 +1099,14 @@ static void test_json_forms(void)
     t = json_dumps(o, 0);
     CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, t, strlen(t)), CCZ_ERR_UNSUPPORTED);
     free(t);
+    /* the private key's own type, beside its public part's */
+    json_object_set_new(json_object_get(o, "pub"), "alg", json_string("PAI-GN1"));
+    json_object_set_new(o, "kty", json_string("RSA"));
+    t = json_dumps(o, 0);
+    CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, t, strlen(t)), CCZ_ERR_JSON);
+    CHECK_CONTAINS(ccz_error_detail(), "Paillier JWK: \"kty\" is not \"DAJ\"");
+    free(t);
+    json_object_set_new(o, "kty", json_string("DAJ"));
     json_object_set_new(json_object_get(o, "pub"), "n", json_string("ab+c"));
     json_object_set_new(json_object_get(o, "pub"), "alg", json_string("PAI-GN1"));
     t = json_dumps(o, 0);
@@ -1149,6 +1157,17 @@ static void test_json_forms(void)
     CHECK_STATUS(ccz_paillier_numbers_from_json(&xs, &count, pk, doc, strlen(doc)),
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "another public key");
+    /* no values, and a document past its bound */
+    CHECK_STATUS(ccz_paillier_numbers_from_json(&xs, &count, pk, "{\"values\": []}", 14),
+                 CCZ_ERR_JSON);
+    CHECK_CONTAINS(ccz_error_detail(), "\"values\" is not an array of 1 to 100000");
+    size_t huge = (4u << 20) + 1; /* a document of numbers is at most 4 MiB */
+    char *big = malloc(huge + 2);
+    memset(big, ' ', huge + 1);
+    big[0] = '{', big[huge] = '}', big[huge + 1] = 0;
+    CHECK_STATUS(ccz_paillier_numbers_from_json(&xs, &count, pk, big, huge + 1), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "the JSON document exceeds");
+    free(big);
     ccz_paillier_number_clear(&x);
     ccz_paillier_number_clear(&y);
     mpz_clears(m, c, out, n, NULL);
