@@ -3,6 +3,7 @@
  * tensors and checkpoints, and the aggregator on plaintext h2c with raw clients:
  * a mis-shaped update refused while the round goes on, a straggler dropped at the deadline and
  * its late update refused, a restart resumed from the checkpoint. */
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -1259,8 +1260,98 @@ static void out_of_turn(void)
     CHECK_STR(s.rounds[0].names, "a,b");
 }
 
+/* A checkpoint whose magic is not ccz FL's, and one that gives FedAvg two state arrays. */
+static void checkpoint_magic_and_states(void)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/avg.ckpt", test_tmpdir());
+    ccz_hfl_strategy_opts so = CCZ_HFL_STRATEGY_OPTS_INIT;
+    ccz_hfl_strategy *avg;
+    CHECK_OK(ccz_hfl_strategy_new(&avg, CCZ_HFL_FEDAVG, 4, &so));
+    float g[4] = {1, 2, 3, 4};
+    CHECK_OK(ccz_hfl_checkpoint_write(path, 2, avg, g, 4));
+    ccz_buf f = CCZ_BUF_INIT;
+    CHECK_OK(ccz_file_read(&f, path, 1 << 10));
+    unsigned round;
+    f.ptr[0] ^= 1; /* magic */
+    CHECK_STATUS(ccz_hfl_checkpoint_parse(&round, avg, g, 4, ccz_buf_span(&f)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "not a ccz FL checkpoint");
+    f.ptr[0] ^= 1;
+    f.ptr[16] = 2; /* states: 2 arrays for FedAvg, which has none */
+    uint8_t zeros[32] = {0};
+    CHECK_OK(ccz_buf_append(&f, zeros, sizeof zeros));
+    CHECK_STATUS(ccz_hfl_checkpoint_parse(&round, avg, g, 4, ccz_buf_span(&f)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "2 state arrays for strategy fedavg");
+    ccz_buf_free(&f);
+    ccz_hfl_strategy_free(avg);
+}
+
+/* Streamed updates refused at their header: bytes that are no chunk, a sparse dtype 7, a client
+ * claiming 2^64 - 1 examples (it would outweigh every other in FedAvg). */
+static void stream_garbage_refused(void)
+{
+    float g[4] = {0}, v[4];
+    ccz_hfl_stream st;
+    ccz_hfl_stream_init(&st, 4, g);
+    static const uint8_t junk[] = {0xff, 0xff, 0xff};
+    CHECK_STATUS(ccz_hfl_stream_chunk(&st, v, junk, sizeof junk), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "not a cczfl.UpdateChunk message");
+}
+
+static void stream_dtype_refused(void)
+{
+    float g[4] = {0}, v[4];
+    ccz_hfl_stream st;
+    ccz_hfl_stream_init(&st, 4, g);
+    Cczfl__UpdateHeader h = CCZFL__UPDATE_HEADER__INIT;
+    h.examples = 1;
+    h.dtype = 7;
+    h.sparse = true;
+    h.count = 1;
+    h.total = 2;
+    Cczfl__UpdateChunk m = CCZFL__UPDATE_CHUNK__INIT;
+    m.header = &h;
+    uint8_t msg[128];
+    size_t n = cczfl__update_chunk__pack(&m, msg);
+    CHECK_STATUS(ccz_hfl_stream_chunk(&st, v, msg, n), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "dtype 7 (F32 = 0, F16 = 1)");
+}
+
+/* An aggregate that overflows a float (FedAdam from -FLT_MAX towards FLT_MAX) is refused, not
+ * sent out as the next model. */
+static void aggregate_not_finite(void)
+{
+    ccz_hfl_strategy_opts so = CCZ_HFL_STRATEGY_OPTS_INIT;
+    ccz_hfl_strategy *s;
+    CHECK_OK(ccz_hfl_strategy_new(&s, CCZ_HFL_FEDADAM, 1, &so));
+    float glob = -FLT_MAX, big = FLT_MAX;
+    const float *m[1] = {&big};
+    double w[1] = {1};
+    CHECK_STATUS(ccz_hfl_strategy_aggregate(s, &glob, m, w, 1), CCZ_ERR_OVERFLOW);
+    CHECK_CONTAINS(ccz_error_detail(), "the aggregate's weight 0 is not finite");
+    ccz_hfl_strategy_free(s);
+}
+
+static void stream_examples_refused(void)
+{
+    float v[4];
+    ccz_hfl_stream st;
+    ccz_hfl_stream_init(&st, 4, NULL);
+    Cczfl__UpdateHeader h = CCZFL__UPDATE_HEADER__INIT;
+    h.examples = UINT64_MAX; /* would outweigh every other client in FedAvg */
+    h.total = 16;
+    Cczfl__UpdateChunk m = CCZFL__UPDATE_CHUNK__INIT;
+    m.header = &h;
+    uint8_t msg[128];
+    size_t n = cczfl__update_chunk__pack(&m, msg);
+    CHECK_STATUS(ccz_hfl_stream_chunk(&st, v, msg, n), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "examples 18446744073709551615 (1 to 1000000000)");
+}
+
 TEST_MAIN(T(fedavg_matches_numpy), T(tensors), T(update_parse), T(checkpoints), T(fedyogi_by_hand),
           T(fedyogi_matches_numpy), T(topk_selection), T(sparse_decoding), T(stream_parsing),
           T(round_with_sparse_update), T(round_with_misshaped_update),
           T(round_with_streamed_updates), T(straggler_dropped), T(resume_from_checkpoint),
-          T(refusals_and_caps), T(out_of_turn))
+          T(refusals_and_caps), T(out_of_turn), T(checkpoint_magic_and_states),
+          T(stream_garbage_refused), T(stream_dtype_refused), T(stream_examples_refused),
+          T(aggregate_not_finite))

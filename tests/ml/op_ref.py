@@ -448,6 +448,86 @@ error("err_strings", model("m", [helper.make_node("LinearClassifier", ["X"], ["L
                                                   coefficients=[1.0, 2.0], classlabels_strings=["a", "b"])],
                            [vi("X", ["N", 2])], [vi("L", ["N"])], ml=True), "unsupported", "string class labels")
 
+# bounds of the loader that only a hostile model reaches: ranks past 8, attribute lists past
+# their arrays, strings past their buffers, more inputs, outputs or attributes than a node holds,
+# indices and counts that do not match the shapes (each check's absence is a write or read out
+# of bounds, a division by zero or a multi-gigabyte workspace)
+node = helper.make_node
+Y1 = [vi("Y", None)]
+# input rank 9
+error("err_input_rank9", model("m", [node("Relu", ["X"], ["Y"])], [vi("X", ["N"] + [1] * 7 + [2])], Y1),
+      "unsupported", "input 'X' has rank 9")
+# attr_ints count
+error("err_strides3", model("m", [node("MaxPool", ["X"], ["Y"], kernel_shape=[2, 2], strides=[1, 1, 1])],
+                        [vi("X", ["N", 1, 4, 4])], Y1), "unsupported", "attribute 'strides' has 3 values (at most 2)")
+# attr_string length
+error("err_autopad_long", model("m", [node("MaxPool", ["X"], ["Y"], kernel_shape=[2, 2], auto_pad="SAME_UPPER" + "X" * 40)],
+                            [vi("X", ["N", 1, 4, 4])], Y1), "unsupported", "attribute 'auto_pad' has an unsupported value")
+# reshape shape rank
+error("err_reshape_rank9", model("m", [node("Reshape", ["X", "s"], ["Y"])], [vi("X", ["N", 4])], Y1,
+                             [("s", np.array([0] + [1] * 7 + [4], dtype=np.int64))]),
+      "unsupported", "a shape of 9 dimensions")
+# perm out of range
+error("err_perm_range", model("m", [node("Transpose", ["X"], ["Y"], perm=[0, 1000])], [vi("X", ["N", 4])], Y1),
+      "malformed", "perm is not a permutation")
+# concat axis too large
+error("err_concat_axis_high", model("m", [node("Concat", ["X", "X"], ["Y"], axis=1000)], [vi("X", ["N", 4])], Y1),
+      "malformed", "axis 1000 out of range for rank 2")
+# conv bias
+error("err_conv_bias", model("m", [node("Conv", ["X", "W", "B"], ["Y"])], [vi("X", ["N", 3, 8, 8])], Y1,
+                         [("W", rand(4, 3, 3, 3)), ("B", rand(1))]),
+      "malformed", "the bias must have one value per output channel")
+# intercepts
+error("err_intercepts", model("m", [node("LinearRegressor", ["X"], ["Y"], domain="ai.onnx.ml", coefficients=[1.0] * 6,
+                             intercepts=[0.5] * 4096, targets=1)], [vi("X", ["N", 6])], Y1, ml=True),
+      "malformed", "4096 intercepts for 1 targets")
+# class labels
+error("err_labels", model("m", [node("LinearClassifier", ["X"], ["L"], domain="ai.onnx.ml", coefficients=[1.0] * 6,
+                         classlabels_ints=[1, 2])], [vi("X", ["N", 2])], [vi("L", None)], ml=True),
+      "malformed", "2 class labels for 3 classes")
+# node inputs
+error("err_inputs17", model("m", [node("Concat", ["X"] * 17, ["Y"], axis=1)], [vi("X", ["N", 4])], Y1),
+      "unsupported", "17 inputs")
+# strides zero
+error("err_strides0", model("m", [node("MaxPool", ["X"], ["Y"], kernel_shape=[2, 2], strides=[0, 0])],
+                        [vi("X", ["N", 1, 4, 4])], Y1), "unsupported", "strides 0,0")
+# concat dims differ
+error("err_concat_dims", model("m", [node("Concat", ["A", "B"], ["Y"], axis=1)], [vi("A", ["N", 3, 4]), vi("B", ["N", 5, 2])], Y1),
+      "malformed", "input 1 differs in dimension 2")
+# batchnorm per channel
+error("err_bn_channel", model("m", [node("BatchNormalization", ["X", "s", "b", "m", "v"], ["Y"])], [vi("X", ["N", 4, 3])], Y1,
+                          [("s", rand(2)), ("b", rand(4)), ("m", rand(4)), ("v", rand(4) + 2)]),
+      "malformed", "input 1 must have one float per channel")
+# >64 attributes
+error("err_attrs65", model("m", [node("Relu", ["X"], ["Y"], **{f"a{i}": i for i in range(65)})], [vi("X", ["N", 4])], Y1),
+      "unsupported", "more than 64 attributes")
+# node outputs
+error("err_outputs3", model("m", [node("Relu", ["X"], ["Y", "Z", "W"])], [vi("X", ["N", 4])], Y1),
+      "unsupported", "3 outputs")
+# missing input / no output
+error("err_missing_input", model("m", [node("Relu", [""], ["Y"])], [vi("X", ["N", 4])], Y1), "malformed", "input 0 is missing")
+error("err_no_output", model("m", [node("Relu", ["X"], [""])], [vi("X", ["N", 4])], Y1), "malformed", "no output")
+# group
+error("err_group0", model("m", [node("Conv", ["X", "W"], ["Y"], group=0)], [vi("X", ["N", 4, 6, 6])], Y1, [("W", rand(4, 4, 3, 3))]),
+      "malformed", "group 0 does not divide the channels")
+error("err_group_m", model("m", [node("Conv", ["X", "W"], ["Y"], group=2)], [vi("X", ["N", 4, 6, 6])], Y1, [("W", rand(3, 2, 3, 3))]),
+      "malformed", "group 2 does not divide the channels")
+# pool pads >= kernel
+error("err_pool_pads", model("m", [node("AveragePool", ["X"], ["Y"], kernel_shape=[2, 2], pads=[2, 2, 2, 2])],
+                         [vi("X", ["N", 1, 4, 4])], Y1), "unsupported", "pads as large as the kernel")
+# reshape float shape
+error("err_reshape_float", model("m", [node("Reshape", ["X", "s"], ["Y"])], [vi("X", ["N", 4])], Y1,
+                             [("s", np.array([0, 4], dtype=np.float32))]), "malformed", "the shape must be a 1-D int64 tensor")
+# conv too large
+error("err_conv_large", model("m", [node("Conv", ["X", "W"], ["Y"])], [vi("X", ["N", 1, 16384, 16384])], Y1, [("W", rand(1, 1, 3, 3))]),
+      "too_large", "the convolution is too large")
+# initializer rank 9
+error("err_init_rank9", model("m", [node("Add", ["X", "B"], ["Y"])], [vi("X", ["N", 2])], Y1, [("B", rand(*([1] * 8 + [2])))]),
+      "unsupported", "'B' has rank 9 (1 to 8 supported)")
+# initializer dim 0
+error("err_init_dim0", model("m", [node("Add", ["X", "B"], ["Y"])], [vi("X", ["N", 2])], Y1, [("B", np.zeros((0, 2), np.float32))]),
+      "unsupported", "'B' dimension 0 is 0 (1 to 268435456 supported)")
+
 with open(os.path.join(out_dir, "manifest"), "w") as f:
     f.write("\n".join(manifest) + "\n")
 print(f"op_ref.py: {sum(1 for l in manifest if l.startswith('run'))} runs, "

@@ -78,4 +78,32 @@ static void test_evaluate_and_step(void)
     ccz_ml_dataset_free(&d);
 }
 
-TEST_MAIN(T(test_csv), T(test_evaluate_and_step))
+/* A data set's bounds at the edges a hostile file reaches: a field past its 64 bytes, ids past
+ * 2^53 - 1 (one past a long long too), a header of no features. */
+static void refused(ccz_ml_csv_layout layout, const char *text, const char *detail)
+{
+    ccz_ml_dataset d;
+    ccz_status s = layout ? ccz_ml_dataset_parse(&d, text, strlen(text), layout)
+                          : ccz_ml_dataset_csv(&d, text, strlen(text));
+    if (s == CCZ_OK)
+        ccz_ml_dataset_free(&d);
+    CHECK_STATUS(s, CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), detail);
+}
+
+static void test_csv_limits(void)
+{
+    char longf[400];
+    snprintf(longf, sizeof longf, "id,y,x0\n1,0,%0300d\n", 1);
+    refused(0, longf, "line 2, field 3: longer than 64 bytes");
+    refused(CCZ_ML_CSV_ID, "id,x0\n12345678901234567890,1\n", "line 2: the id must be an integer");
+    refused(CCZ_ML_CSV_ID, "id,x0\n9007199254740992,1\n", "line 2: the id must be an integer");
+    ccz_ml_dataset d;
+    static const char top[] = "id,x0\n9007199254740991,1\n"; /* 2^53 - 1: taken */
+    CHECK_OK(ccz_ml_dataset_parse(&d, top, sizeof top - 1, CCZ_ML_CSV_ID));
+    CHECK(d.ids && d.ids[0] == 9007199254740991LL);
+    ccz_ml_dataset_free(&d);
+    refused(CCZ_ML_CSV_SKLEARN, "1,0\n1\n", "the header announces 1 rows of 0 features");
+}
+
+TEST_MAIN(T(test_csv), T(test_evaluate_and_step), T(test_csv_limits))
