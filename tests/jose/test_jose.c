@@ -733,6 +733,105 @@ static void test_claims(void)
     CHECK_STATUS(check(c, 1000, -1, NULL, NULL), CCZ_ERR_INVALID_ARGUMENT);
 }
 
+/* Bounds on untrusted tokens, claims and keys that the tests above leave out: a signature of
+ * valid base64url one byte short (read as r||s it would be read past its end), a token over the
+ * input limit that is otherwise valid, a claim or header member of the wrong type, an RSA JWK
+ * beyond the size accepted or with an exponent that is not minimal. */
+static void test_untrusted_bounds(void)
+{
+    setup();
+    const char *payload = "{\"exp\":2000}";
+    /* ES256 and ES384 signatures one byte short, and none at all */
+    static const struct {
+        const char *hdr, *alg;
+        size_t n;
+    } short_sig[] = {{"{\"alg\":\"ES256\"}", "ES256", 32}, {"{\"alg\":\"ES384\"}", "ES384", 48}};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(short_sig); i++) {
+        EVP_PKEY *key = short_sig[i].n == 32 ? p256 : p384;
+        char *t = forge(short_sig[i].hdr, payload, key,
+                        short_sig[i].n == 32 ? EVP_sha256() : EVP_sha384(), short_sig[i].n);
+        char *dot = strrchr(t, '.');
+        ccz_buf sig = CCZ_BUF_INIT, t2 = CCZ_BUF_INIT;
+        CHECK_OK(jose_b64url_decode(&sig, dot + 1, strlen(dot + 1)));
+        CHECK_OK(ccz_buf_append(&t2, t, (size_t)(dot + 1 - t)));
+        CHECK_OK(jose_b64url_encode(&t2, CCZ_SPAN(sig.ptr, 2 * short_sig[i].n - 1)));
+        CHECK_STATUS(verify(key, (const char *)t2.ptr, 0), CCZ_ERR_MALFORMED);
+        char want[64];
+        snprintf(want, sizeof want, "JWS: %s signature of %zu bytes (expected %zu)",
+                 short_sig[i].alg, 2 * short_sig[i].n - 1, 2 * short_sig[i].n);
+        CHECK_STR(ccz_error_detail(), want);
+        ccz_buf_free(&sig);
+        ccz_buf_free(&t2);
+        free(t);
+    }
+    char *t = join3("{\"alg\":\"ES256\"}", payload, "");
+    CHECK_STATUS(verify(p256, t, 0), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "JWS: ES256 signature of 0 bytes (expected 64)");
+    free(t);
+    /* a token signed by the right key, one over JOSE_MAX_INPUT: refused before it is decoded */
+    {
+        size_t n = JOSE_MAX_INPUT / 4 * 3;
+        char *big = malloc(n + 1);
+        memset(big, 'a', n);
+        big[n] = '\0';
+        json_t *claims = json_pack("{s:I, s:s}", "exp", (json_int_t)2000, "pad", big);
+        char *tok = sign(p256, "k1", claims);
+        size_t len = strlen(tok);
+        CHECK(len > JOSE_MAX_INPUT);
+        CHECK_STATUS(verify(p256, tok, 0), CCZ_ERR_TOO_LARGE);
+        char want[80];
+        snprintf(want, sizeof want, "JWS of %zu bytes exceeds the %u-byte limit", len,
+                 JOSE_MAX_INPUT);
+        CHECK_STR(ccz_error_detail(), want);
+        free(tok);
+        json_decref(claims);
+        free(big);
+    }
+    /* a header typ that is not a string */
+    t = forge("{\"alg\":\"ES256\",\"typ\":7}", payload, p256, EVP_sha256(), 32);
+    CHECK_STATUS(verify(p256, t, 0), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "JWS header: \"typ\" is not a string");
+    free(t);
+    /* claims: iat of the wrong type; an aud array with a member that is not a string */
+    CHECK_STATUS(check("{\"exp\":2000,\"iat\":\"1000\"}", 1000, 0, NULL, NULL), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "JWT: \"iat\" is not an integer");
+    CHECK_OK(check("{\"exp\":2000,\"aud\":[7,\"kbs\"]}", 1000, 0, NULL, "kbs"));
+    CHECK_STATUS(check("{\"exp\":2000,\"aud\":[null]}", 1000, 0, NULL, "kbs"),
+                 CCZ_ERR_POLICY_REJECTED);
+    /* RSA: a modulus of 16392 bits (odd, so only the size refuses it), an exponent with a
+     * leading zero byte, an exponent of 9 bytes (2^64 + 1: odd and below n) */
+    {
+        uint8_t raw[2049];
+        for (size_t i = 0; i < sizeof raw; i++)
+            raw[i] = (uint8_t)(0x9b + 37 * i);
+        raw[0] = 0xc5;
+        raw[sizeof raw - 1] |= 1;
+        ccz_buf nb = CCZ_BUF_INIT;
+        CHECK_OK(jose_b64url_encode(&nb, CCZ_SPAN(raw, sizeof raw)));
+        json_t *j =
+            json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", (const char *)nb.ptr, "e", "AQAB");
+        EVP_PKEY *k = NULL;
+        CHECK_STATUS(jose_jwk_to_key(&k, j), CCZ_ERR_UNSUPPORTED);
+        CHECK_STR(ccz_error_detail(), "JWK: RSA key of 16392 bits (2048 to 16384 accepted)");
+        CHECK(k == NULL);
+        json_decref(j);
+        ccz_buf_free(&nb);
+        j = rsa_jwk(rsa);
+        CHECK_OK(jose_jwk_to_key(&k, j));
+        EVP_PKEY_free(k);
+        k = NULL;
+        static const char *const bad_e[] = {"AAEAAQ" /* 00 01 00 01 */,
+                                            "AQAAAAAAAAAB" /* 01 00*7 01 */};
+        for (size_t i = 0; i < CCZ_ARRAY_LEN(bad_e); i++) {
+            json_object_set_new(j, "e", json_string(bad_e[i]));
+            CHECK_STATUS(jose_jwk_to_key(&k, j), CCZ_ERR_KEY_MALFORMED);
+            CHECK_STR(ccz_error_detail(), "JWK: n or e empty, not minimal, or e too long");
+            CHECK(k == NULL);
+        }
+        json_decref(j);
+    }
+}
+
 /* ---- JWE -------------------------------------------------------------------------------*/
 
 static char *jwe_text(EVP_PKEY *key, jose_jwe_alg alg, const char *msg)
@@ -1088,4 +1187,4 @@ static void test_jwe_refused(void)
 
 TEST_MAIN(T(test_b64url), T(test_jcs), T(test_thumbprint), T(test_jwk_ec), T(test_jwk_rsa),
           T(test_jwks), T(test_jwt_roundtrip), T(test_jwt_signer), T(test_jwt_refused),
-          T(test_claims), T(test_jwe_roundtrip), T(test_jwe_refused))
+          T(test_claims), T(test_untrusted_bounds), T(test_jwe_roundtrip), T(test_jwe_refused))

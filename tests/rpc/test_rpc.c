@@ -168,6 +168,41 @@ static void test_timeouts(void)
     CHECK_STR(ccz_rpc_code_name(17), "UNKNOWN");
 }
 
+/* Bounds on peer header values: a -bin value padded in a fixed buffer (8188 characters at most),
+ * and grpc-message percent-decoded into a fixed buffer, never past its capacity nor past the
+ * bytes given. */
+static void test_header_bounds(void)
+{
+    ccz_rpc_metadata md = {0};
+    char *v = malloc(8190);
+    memset(v, 'A', 8190);
+    CHECK_OK(rpc_md_add_wire(&md, "x-big-bin", (const uint8_t *)v, 8188));
+    CHECK(md.n == 1 && md.entries[0].value.len == 8188 / 4 * 3);
+    CHECK_STATUS(rpc_md_add_wire(&md, "x-big-bin", (const uint8_t *)v, 8189), CCZ_ERR_TOO_LARGE);
+    CHECK_STR(ccz_error_detail(), "metadata x-big-bin too large");
+    CHECK_STATUS(rpc_md_add_wire(&md, "x-big-bin", (const uint8_t *)v, 8190), CCZ_ERR_TOO_LARGE);
+    CHECK_INT(md.n, 1);
+    ccz_rpc_md_free(&md);
+    free(v);
+
+    char out[8];
+    memset(out, 'Z', sizeof out);
+    rpc_percent_decode(out, 4, (const uint8_t *)"abcdefgh", 8);
+    CHECK_STR(out, "abc");
+    CHECK(out[4] == 'Z'); /* nothing written past the capacity */
+    memset(out, 'Z', sizeof out);
+    rpc_percent_decode(out, 4, (const uint8_t *)"%41%42%43%44", 12);
+    CHECK_STR(out, "ABC");
+    CHECK(out[4] == 'Z');
+    /* an escape cut by the end of the value is kept as it is: the byte after is not read */
+    rpc_percent_decode(out, sizeof out, (const uint8_t *)"%41", 2);
+    CHECK_STR(out, "%4");
+    rpc_percent_decode(out, sizeof out, (const uint8_t *)"a%41", 2);
+    CHECK_STR(out, "a%");
+    rpc_percent_decode(out, sizeof out, (const uint8_t *)"%41", 3);
+    CHECK_STR(out, "A");
+}
+
 /* ---- a server and its clients ----------------------------------------------------------------*/
 
 typedef struct {
@@ -688,10 +723,10 @@ static ssize_t raw_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len
     return (ssize_t)n;
 }
 
-/* Sends one request with the given path, content type, header (NULL: none; "name: value")
- * and body bytes; returns grpc-status; last_raw keeps what came back. */
-static int raw_call_with(test_side *cli, const char *path, const char *ctype, const char *header,
-                         const void *data, size_t n, char *message)
+/* Sends one request with the given path, content type, header (hname NULL: none; its name and
+ * value of any length) and body bytes; returns grpc-status; last_raw keeps what came back. */
+static int raw_call_nv(test_side *cli, const char *path, const char *ctype, const char *hname,
+                       const char *hvalue, const void *data, size_t n, char *message)
 {
     raw r = {.status = -1, .flag = -1};
     if (ccz_ratls_connect(&r.ssl, cli->ctx, fx.target) != CCZ_OK)
@@ -699,15 +734,13 @@ static int raw_call_with(test_side *cli, const char *path, const char *ctype, co
     h2_client_callbacks cb = {
         .send = raw_send, .header = raw_header, .close = raw_close, .data = raw_data};
     nghttp2_session *h2 = h2_client_new(&cb, &r, NULL, 0);
-    char hname[64] = "", hvalue[64] = "";
-    if (header)
-        sscanf(header, "%63[^:]: %63s", hname, hvalue);
     nghttp2_nv nv[7];
     h2_grpc_headers(nv, path, ctype);
-    nv[6] = h2_nv(hname, hvalue);
+    if (hname)
+        nv[6] = h2_nv(hname, hvalue);
     body b = {data, n};
     nghttp2_data_provider prd = {.source.ptr = &b, .read_callback = raw_body};
-    nghttp2_submit_request(h2, NULL, nv, header ? 7 : 6, &prd, NULL);
+    nghttp2_submit_request(h2, NULL, nv, hname ? 7 : 6, &prd, NULL);
     uint8_t buf[16384];
     while (!r.closed && nghttp2_session_send(h2) == 0) {
         int k = SSL_read(r.ssl, buf, sizeof buf);
@@ -720,6 +753,16 @@ static int raw_call_with(test_side *cli, const char *path, const char *ctype, co
         snprintf(message, 256, "%s", r.message);
     last_raw = r;
     return r.status;
+}
+
+/* As raw_call_nv, the header given as "name: value" (NULL: none), each part 63 bytes at most. */
+static int raw_call_with(test_side *cli, const char *path, const char *ctype, const char *header,
+                         const void *data, size_t n, char *message)
+{
+    char hname[64] = "", hvalue[64] = "";
+    if (header)
+        sscanf(header, "%63[^:]: %63s", hname, hvalue);
+    return raw_call_nv(cli, path, ctype, header ? hname : NULL, hvalue, data, n, message);
 }
 
 static int raw_call(test_side *cli, const char *path, const char *ctype, const void *data, size_t n,
@@ -850,6 +893,44 @@ static void test_hostile_requests(void)
     CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "text/plain", "\0\0\0\0\0", 5, msg),
               CCZ_RPC_INTERNAL);
     CHECK_CONTAINS(msg, "not a gRPC request");
+    /* header values past the server's fixed buffers: a :path of 256 bytes (the call keeps 255),
+     * a -bin value of 9000 characters (8188 at most), a grpc-timeout of 4000 digits and a
+     * metadata name of 4000 bytes (both ignored) */
+    static const char hello[] = "\0\0\0\0\3\x0a\x01z";
+    char *long_path = malloc(4001);
+    memset(long_path, 'a', 4000);
+    long_path[0] = '/';
+    long_path[255] = '\0';
+    CHECK_INT(raw_call(&cli, long_path, "application/grpc", hello, 8, msg), CCZ_RPC_UNIMPLEMENTED);
+    CHECK_CONTAINS(msg, "unknown method /aaaa");
+    long_path[255] = 'a';
+    long_path[256] = '\0';
+    CHECK_INT(raw_call(&cli, long_path, "application/grpc", hello, 8, msg), CCZ_RPC_INTERNAL);
+    CHECK_STR(msg, "not a gRPC request (method, content type or metadata)");
+    char *long_value = malloc(9001);
+    memset(long_value, 'A', 9000);
+    long_value[9000] = '\0';
+    CHECK_INT(raw_call_nv(&cli, "/ratls.Greeter/SayHello", "application/grpc", "y-big-bin",
+                          long_value, hello, 8, msg),
+              CCZ_RPC_INTERNAL);
+    CHECK_STR(msg, "not a gRPC request (method, content type or metadata)");
+    long_value[8188] = '\0';
+    CHECK_INT(raw_call_nv(&cli, "/ratls.Greeter/SayHello", "application/grpc", "y-big-bin",
+                          long_value, hello, 8, msg),
+              CCZ_RPC_OK);
+    memset(long_value, '1', 4000);
+    long_value[4000] = '\0';
+    CHECK_INT(raw_call_nv(&cli, "/ratls.Greeter/SayHello", "application/grpc", "grpc-timeout",
+                          long_value, hello, 8, msg),
+              CCZ_RPC_OK);
+    CHECK_INT(fx.last_remaining, -1); /* no deadline */
+    memset(long_path, 'y', 4000);
+    long_path[4000] = '\0';
+    CHECK_INT(raw_call_nv(&cli, "/ratls.Greeter/SayHello", "application/grpc", long_path, "v",
+                          hello, 8, msg),
+              CCZ_RPC_OK);
+    free(long_path);
+    free(long_value);
     /* the server is still well */
     CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "\0\0\0\0\3\x0a\x01z",
                        8, msg),
@@ -996,4 +1077,5 @@ static void test_server(void)
     test_side_free(&server_side);
 }
 
-TEST_MAIN(T(test_frames), T(test_compression), T(test_timeouts), T(test_server))
+TEST_MAIN(T(test_frames), T(test_compression), T(test_timeouts), T(test_header_bounds),
+          T(test_server))
