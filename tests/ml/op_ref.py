@@ -467,7 +467,9 @@ error("err_autopad_long", model("m", [node("MaxPool", ["X"], ["Y"], kernel_shape
 error("err_reshape_rank9", model("m", [node("Reshape", ["X", "s"], ["Y"])], [vi("X", ["N", 4])], Y1,
                              [("s", np.array([0] + [1] * 7 + [4], dtype=np.int64))]),
       "unsupported", "a shape of 9 dimensions")
-# perm out of range
+# perm out of range: past the rank, and past every rank
+error("err_perm_rank", model("m", [node("Transpose", ["X"], ["Y"], perm=[0, 2])], [vi("X", ["N", 4])], Y1),
+      "malformed", "perm is not a permutation")
 error("err_perm_range", model("m", [node("Transpose", ["X"], ["Y"], perm=[0, 1000])], [vi("X", ["N", 4])], Y1),
       "malformed", "perm is not a permutation")
 # concat axis too large
