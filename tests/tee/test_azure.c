@@ -125,6 +125,30 @@ static void test_tpm_quote(void)
     attest(&b, 0xff544347, 0x8018, 1, 0x000b, all, 3, 32);
     b.ptr[12] = 0x41; /* extraData of 0x41 bytes, above TPM2B_DATA's 64 */
     CHECK_STATUS(ccz_tpm_quote_parse(&q, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+    /* a selection of 5 bytes: PCRs 32..39 do not exist (and would not fit pcr_select) */
+    static const uint8_t five[] = {0xff, 0xff, 0xff, 0x00, 0x00};
+    attest(&b, 0xff544347, 0x8018, 1, 0x000b, five, 5, 32);
+    CHECK_STATUS(ccz_tpm_quote_parse(&q, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "a PCR selection of 5 bytes");
+    /* extraData of exactly 64 bytes (TPM2B_DATA's most) is read; 65 would overrun extra_data */
+    attest(&b, 0xff544347, 0x8018, 1, 0x000b, all, 3, 32);
+    for (size_t n = 63; n <= 65; n++) {
+        ccz_buf x = CCZ_BUF_INIT;
+        CHECK_OK(ccz_buf_append(&x, b.ptr, 12)); /* magic, type, qualifiedSigner */
+        CHECK_OK(ccz_buf_append_u8(&x, (uint8_t)(n >> 8)));
+        CHECK_OK(ccz_buf_append_u8(&x, (uint8_t)n));
+        for (size_t i = 0; i < n; i++)
+            CHECK_OK(ccz_buf_append_u8(&x, 0x6e));
+        CHECK_OK(ccz_buf_append(&x, b.ptr + 19, b.len - 19)); /* after "nonce" */
+        if (n <= 64) {
+            CHECK_OK(ccz_tpm_quote_parse(&q, ccz_buf_span(&x)));
+            CHECK_INT(q.extra_data_len, n);
+        } else {
+            CHECK_STATUS(ccz_tpm_quote_parse(&q, ccz_buf_span(&x)), CCZ_ERR_MALFORMED);
+            CHECK_CONTAINS(ccz_error_detail(), "extraData of 65 bytes (at most 64)");
+        }
+        ccz_buf_free(&x);
+    }
     attest(&b, 0xff544347, 0x8018, 1, 0x000b, all, 3, 32);
     for (size_t cut = 0; cut < b.len; cut++)
         CHECK_STATUS(ccz_tpm_quote_parse(&q, CCZ_SPAN(b.ptr, cut)), CCZ_ERR_TRUNCATED);
@@ -223,6 +247,89 @@ static void test_evidence_document(void)
                             " \"\", \"pcrs\": %s}, \"hcl_report\": \"a+b=\", \"vcek\": \"\"}",
                             (const char *)p.ptr));
     CHECK_STATUS(parse_json(&e, (const char *)t.ptr), CCZ_ERR_ENCODING);
+    /* a PCR of 31 bytes, and an empty one (v1 hex, v0 byte array): each PCR is 32 bytes */
+    static const char *const short_pcr[] = {"\"00\"", "\"\"", "[]"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(short_pcr); i++) {
+        bool v0 = short_pcr[i][0] == '[';
+        ccz_buf_reset(&p);
+        pcrs(&p, !v0, 24);
+        char *at = strstr((char *)p.ptr, v0 ? ",[5," : ",\"05"); /* pcrs[5] */
+        CHECK(at != NULL);
+        char *end = strchr(at + 2, v0 ? ']' : '"') + 1; /* past its closing ] or " */
+        ccz_buf q = CCZ_BUF_INIT;
+        CHECK_OK(ccz_buf_append(&q, p.ptr, (size_t)(at - (char *)p.ptr) + 1));
+        if (i == 0) { /* 31 bytes */
+            CHECK_OK(ccz_buf_append_str(&q, "\""));
+            for (int k = 0; k < 31; k++)
+                CHECK_OK(ccz_buf_append_str(&q, "00"));
+            CHECK_OK(ccz_buf_append_str(&q, "\""));
+        } else {
+            CHECK_OK(ccz_buf_append_str(&q, short_pcr[i]));
+        }
+        CHECK_OK(ccz_buf_append_str(&q, end));
+        ccz_buf_reset(&t);
+        CHECK_OK(ccz_buf_printf(&t,
+                                v0 ? "{\"quote\": {\"signature\": [1], \"message\": [255], "
+                                     "\"pcrs\": %s}, \"report\": [1], \"vcek\": \"-\"}"
+                                   : "{\"version\": 1, \"tpm_quote\": {\"signature\": \"01\", "
+                                     "\"message\": \"ff\", \"pcrs\": %s}, \"hcl_report\": "
+                                     "\"AQ\", \"vcek\": \"AQ\"}",
+                                (const char *)q.ptr));
+        ccz_buf_free(&q);
+        CHECK_STATUS(parse_json(&e, (const char *)t.ptr), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(),
+                       i == 0 ? "pcrs[5] is 31 bytes, not 32" : "pcrs[5] is 0 bytes, not 32");
+    }
+    /* the same document well formed, then with one defect each */
+    ccz_buf_reset(&p);
+    pcrs(&p, true, 24);
+    static const struct {
+        const char *hcl, *vcek, *sig;
+        ccz_status want;
+        const char *detail;
+    } doc[] = {
+        {"AQ", "AQ", "01", CCZ_OK, NULL},
+        {"AQ==", "AQ", "01", CCZ_OK, NULL},
+        {"AQ=", "AQ", "01", CCZ_ERR_ENCODING, "misplaced '=' padding"},
+        {"AQ", "AQ", NULL, CCZ_ERR_TOO_LARGE, "\"signature\" is too long"},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(doc); i++) {
+        ccz_buf sig = CCZ_BUF_INIT;
+        if (doc[i].sig)
+            CHECK_OK(ccz_buf_append_str(&sig, doc[i].sig));
+        else /* 4097 bytes: more than any RSA signature ccz reads (4096) */
+            for (int k = 0; k < 4097; k++)
+                CHECK_OK(ccz_buf_append_str(&sig, "00"));
+        ccz_buf_reset(&t);
+        CHECK_OK(ccz_buf_printf(&t,
+                                "{\"version\": 2, \"tpm_quote\": {\"signature\": \"%s\", "
+                                "\"message\": \"ff\", \"pcrs\": %s}, \"hcl_report\": \"%s\", "
+                                "\"vcek\": \"%s\"}",
+                                (const char *)sig.ptr, (const char *)p.ptr, doc[i].hcl,
+                                doc[i].vcek));
+        ccz_buf_free(&sig);
+        CHECK_STATUS(parse_json(&e, (const char *)t.ptr), doc[i].want);
+        if (doc[i].detail)
+            CHECK_CONTAINS(ccz_error_detail(), doc[i].detail);
+        ccz_az_evidence_free(&e);
+    }
+    /* v0: a byte of -1, and a VCEK that is not PEM text */
+    ccz_buf_reset(&p);
+    pcrs(&p, false, 24);
+    static const char *const v0_bad[][2] = {
+        {"[1, -1]", "\"-----BEGIN\""},
+        {"[1]", "5"},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(v0_bad); i++) {
+        ccz_buf_reset(&t);
+        CHECK_OK(ccz_buf_printf(&t,
+                                "{\"quote\": {\"signature\": [1], \"message\": [255], \"pcrs\": "
+                                "%s}, \"report\": %s, \"vcek\": %s}",
+                                (const char *)p.ptr, v0_bad[i][0], v0_bad[i][1]));
+        CHECK_STATUS(parse_json(&e, (const char *)t.ptr), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), i == 0 ? "\"report\"[1] is not a byte"
+                                                  : "\"vcek\" is missing or not PEM text");
+    }
     /* not evidence: no VCEK and no TD quote; another JSON document */
     CHECK_INT(ccz_evidence_detect(CCZ_LIT("{\"hcl_report\": 1, \"tpm_quote\": 2}")), CCZ_TEE_NONE);
     CHECK_INT(ccz_evidence_detect(CCZ_LIT("{\"cc_eventlog\": \"\"}")), CCZ_TEE_NONE);

@@ -95,6 +95,7 @@ static void csv(party *p, uint32_t usage, const char *uid, const party *signer)
 static party hrk, hsk, cek, pek;
 static uint32_t report_policy = 0x45;                 /* nodbg (bit 0) set */
 static uint32_t report_sig_usage = CCZ_CSV_USAGE_PEK; /* whose signature the report says it is */
+static uint32_t report_sig_algo = 4;                  /* and with which algorithm (4: SM2) */
 
 /* A wrapped version 2 or 3 report with report data rd and the RTMRs given. */
 static void report(ccz_buf *out, uint32_t version, const uint8_t rd[64], uint8_t rtmr[5][32])
@@ -106,7 +107,7 @@ static void report(ccz_buf *out, uint32_t version, const uint8_t rd[64], uint8_t
     memset(d + 0x90, 0x33, 32);           /* measure */
     put_le32(d + 0xb0, report_policy);    /* policy */
     put_le32(d + 0xb4, report_sig_usage); /* sig_usage */
-    put_le32(d + 0xb8, 4);                /* sig_algo */
+    put_le32(d + 0xb8, report_sig_algo);  /* sig_algo */
     put_le32(d + 0xbc, 2100);             /* build */
     d[0xc0] = 1;                          /* rtmr_version */
     memcpy(d + 0xd0, rtmr, 5 * 32);
@@ -449,4 +450,157 @@ static void test_signer_checks(void)
     EVP_PKEY_free(pek.key);
 }
 
-TEST_MAIN(T(test_chain_v2_v3), T(test_signer_checks))
+/* What the parser refuses before any signature is checked, on evidence otherwise genuine: a
+ * user id longer than its field, a 72-byte number above 256 bits (a signature's r or s is
+ * outside what it signs: its high bytes would change nothing), a wrapper's magic, a report
+ * that says another algorithm; and in trustee's JSON, numbers that do not fit their field (they
+ * would be re-encoded modulo its size), an array longer than its field and an event log that is
+ * not a string. */
+static void test_parse_strict(void)
+{
+    ca(&hrk, CCZ_CSV_USAGE_HRK, "HYGON-SSD-HRK", NULL);
+    ca(&hsk, CCZ_CSV_USAGE_HSK, "HYGON-SSD-HSK", &hrk);
+    csv(&cek, CCZ_CSV_USAGE_CEK, "HYGON-SSD-CEK", &hsk);
+    csv(&pek, CCZ_CSV_USAGE_PEK, "HYGON-SSD-PEK", &cek);
+    ccz_csv_cert x;
+    /* uid_size: 254 is the field's size; 255 and 65535 are not */
+    static const uint16_t uid[] = {254, 255, 0xffff};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(uid); i++) {
+        for (int k = 0; k < 2; k++) {
+            party *p = k ? &pek : &hsk;
+            size_t off = k ? 164 : 212;
+            uint8_t save[2] = {p->cert[off], p->cert[off + 1]};
+            p->cert[off] = (uint8_t)uid[i];
+            p->cert[off + 1] = (uint8_t)(uid[i] >> 8);
+            if (uid[i] <= 254) {
+                CHECK_OK(ccz_csv_cert_parse(&x, CCZ_SPAN(p->cert, p->len)));
+                CHECK_INT(x.user_id_len, 254);
+            } else {
+                CHECK_STATUS(ccz_csv_cert_parse(&x, CCZ_SPAN(p->cert, p->len)), CCZ_ERR_MALFORMED);
+                CHECK_CONTAINS(ccz_error_detail(), "user id of");
+            }
+            memcpy(p->cert + off, save, 2);
+        }
+    }
+    /* a byte above the 32 of a 72-byte number: the PEK's key x (signed), its signature's r
+     * (not signed) */
+    static const size_t high[] = {16 + 4 + 40, 1052 + 40, 1124 + 71};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(high); i++) {
+        pek.cert[high[i]] ^= 1;
+        CHECK_STATUS(ccz_csv_cert_parse(&x, CCZ_SPAN(pek.cert, pek.len)), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), "exceeds 256 bits");
+        pek.cert[high[i]] ^= 1;
+    }
+    ccz_csv_cert c, p;
+    CHECK_OK(ccz_csv_cert_parse(&c, CCZ_SPAN(cek.cert, cek.len)));
+    CHECK_OK(ccz_csv_cert_parse(&p, CCZ_SPAN(pek.cert, pek.len)));
+    CHECK_OK(ccz_csv_cert_verify(&c, &p));
+
+    ccz_trust *t;
+    CHECK_OK(ccz_trust_new(&t));
+    CHECK_OK(ccz_trust_add_hygon_hrk(t, CCZ_SPAN(hrk.cert, hrk.len)));
+    uint8_t bundle[CCZ_CSV_HSK_CEK_SIZE];
+    memcpy(bundle, hsk.cert, CCZ_CSV_CA_CERT_SIZE);
+    memcpy(bundle + CCZ_CSV_CA_CERT_SIZE, cek.cert, CCZ_CSV_CERT_SIZE);
+    ccz_collateral *col;
+    CHECK_OK(ccz_csv_collateral_new(&col, CCZ_SPAN(bundle, sizeof bundle)));
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.trust = t;
+    o.collateral = col;
+    static ccz_result r;
+    static ccz_csv_evidence e;
+    ccz_buf ev = CCZ_BUF_INIT, log = CCZ_BUF_INIT, js = CCZ_BUF_INIT;
+    uint8_t rd[64] = "nonce", rtmr[5][32];
+    eventlog(&log, rtmr);
+    report(&ev, 2, rd, rtmr);
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&ev), &o));
+    /* the report's r and s with a bit above 256 set: the signature over the rest still holds */
+    static const size_t sig_high[] = {0x400 + 40, 0x400 + 72 + 71};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(sig_high); i++) {
+        ev.ptr[20 + sig_high[i]] ^= 1;
+        CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&ev), &o), CCZ_ERR_MALFORMED);
+        CHECK_STR(r.step, "parse");
+        CHECK_CONTAINS(r.message, "exceeds 256 bits");
+        ev.ptr[20 + sig_high[i]] ^= 1;
+    }
+    /* the wrapper's magic: zero or "ATTESTATION_EXT", nothing else */
+    ev.ptr[0] = 'X';
+    CHECK_STATUS(ccz_csv_evidence_parse(&e, ccz_buf_span(&ev)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "neither zero nor \"ATTESTATION_EXT\"");
+    ev.ptr[0] = 'A';
+    /* a report the PEK signed that says SM2_DH (5) */
+    report_sig_algo = 5;
+    report(&ev, 2, rd, rtmr);
+    report_sig_algo = 4;
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&ev), &o), CCZ_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(r.message, "with algorithm 5");
+    /* trustee's JSON: as made, it verifies; then one defect each */
+    report(&ev, 2, rd, rtmr);
+    evidence_json(&js, &ev, &log);
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&js), &o));
+    static const struct {
+        const char *what, *detail; /* the defect, what the error says */
+    } bad[] = {
+        {"data[64] + 256", "\"data\"[64] is not a byte"},
+        {"data[64] = -1", "\"data\"[64] is not a byte"},
+        {"data + one", "\"data\" is not an array of 4096 bytes"},
+        {"flags + 2^32", "\"flags\" is not an unsigned 4-byte integer"},
+        {"major + 256", "\"body.data.firmware.major\" is not an unsigned 1-byte integer"},
+        {"magic", "neither zero nor \"ATTESTATION_EXT\""},
+        {"cc_eventlog", "\"cc_eventlog\" is not a base64 string"},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(bad); i++) {
+        json_t *d = json_loadb((const char *)js.ptr, js.len, 0, NULL);
+        json_t *rep = json_object_get(d, "attestation_report");
+        json_t *data = json_object_get(rep, "data");
+        json_t *fw = json_object_get(
+            json_object_get(
+                json_object_get(json_object_get(json_object_get(d, "cert_chain"), "pek"), "body"),
+                "data"),
+            "firmware");
+        switch (i) {
+        case 0:
+            json_array_set_new(data, 64,
+                               json_integer(json_integer_value(json_array_get(data, 64)) + 256));
+            break;
+        case 1:
+            json_array_set_new(data, 64, json_integer(-1));
+            break;
+        case 2:
+            json_array_append_new(data, json_integer(0));
+            break;
+        case 3:
+            json_object_set_new(
+                rep, "flags",
+                json_integer(json_integer_value(json_object_get(rep, "flags")) + (1ll << 32)));
+            break;
+        case 4:
+            json_object_set_new(
+                fw, "major", json_integer(json_integer_value(json_object_get(fw, "major")) + 256));
+            break;
+        case 5:
+            json_array_set_new(json_object_get(rep, "magic"), 0, json_integer('X'));
+            break;
+        case 6:
+            json_object_set_new(d, "cc_eventlog", json_integer(5));
+            break;
+        }
+        char *text = json_dumps(d, JSON_COMPACT);
+        json_decref(d);
+        CHECK_STATUS(ccz_verify(&r, CCZ_SPAN(text, strlen(text)), &o), CCZ_ERR_MALFORMED);
+        CHECK_STR(r.step, "parse");
+        CHECK_CONTAINS(r.message, bad[i].detail);
+        free(text);
+    }
+    ccz_collateral_free(col);
+    ccz_trust_free(t);
+    ccz_buf_free(&ev);
+    ccz_buf_free(&log);
+    ccz_buf_free(&js);
+    EVP_PKEY_free(hrk.key);
+    EVP_PKEY_free(hsk.key);
+    EVP_PKEY_free(cek.key);
+    EVP_PKEY_free(pek.key);
+}
+
+TEST_MAIN(T(test_chain_v2_v3), T(test_signer_checks), T(test_parse_strict))

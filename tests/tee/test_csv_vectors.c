@@ -177,6 +177,8 @@ static void test_report_v1(void)
         {0x40, CCZ_ERR_BAD_SIGNATURE, "signature"},       /* report data */
         {0xb0, CCZ_ERR_BAD_SIGNATURE, "signature"},       /* policy */
         {0xc4, CCZ_ERR_BAD_SIGNATURE, "signature"},       /* r */
+        {0xc0 + 40, CCZ_ERR_MALFORMED, "parse"},          /* r above 256 bits (not signed) */
+        {0x108 + 71, CCZ_ERR_MALFORMED, "parse"},         /* s's last byte */
         {0x80, CCZ_ERR_BAD_SIGNATURE, "signature"},       /* mnonce (signed; it keys the MAC) */
         {0x150 + 2084 + 3, CCZ_ERR_BINDING, "signature"}, /* the serial */
         {0x150 + 2084 + 64 + 32 + 5, CCZ_ERR_BINDING, "signature"},  /* the MAC */

@@ -385,7 +385,33 @@ static void test_trust_from_dir(void)
     ccz_trust_free(t);
 }
 
+/* The platform certificate's length: 1..CCZ_SIM_MAX_CERT, whatever the bytes that follow */
+static void test_cert_length_bounds(void)
+{
+    ccz_buf ev = CCZ_BUF_INIT;
+    make_evidence(&ev, 1, false);
+    ccz_trust *t = trust_of(plat);
+    static ccz_result r;
+    static const unsigned lens[] = {0, CCZ_SIM_MAX_CERT + 1};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(lens); i++) {
+        ccz_buf b = CCZ_BUF_INIT;
+        CHECK_OK(ccz_buf_append(&b, ev.ptr, CCZ_SIM_HEADER_SIZE - 2));
+        CHECK_OK(ccz_buf_append_u16le(&b, (uint16_t)lens[i]));
+        for (unsigned k = 0; k < lens[i]; k++)
+            CHECK_OK(ccz_buf_append_u8(&b, 0x30));
+        CHECK_OK(ccz_buf_append(&b, ev.ptr + ev.len - CCZ_SIM_SIG_SIZE, CCZ_SIM_SIG_SIZE));
+        ccz_sim_evidence e;
+        CHECK_STATUS(ccz_sim_evidence_parse(&e, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), "platform certificate length");
+        CHECK_STATUS(verify_at(&r, ccz_buf_span(&b), t, T0, NULL), CCZ_ERR_MALFORMED);
+        CHECK_STR(r.step, "parse");
+        ccz_buf_free(&b);
+    }
+    ccz_trust_free(t);
+    ccz_buf_free(&ev);
+}
+
 TEST_MAIN(T(test_round_trip), T(test_debug_flag), T(test_every_byte_flip), T(test_steps_named),
           T(test_truncation_and_trailing), T(test_report_data_mismatch), T(test_untrusted_platform),
           T(test_instant), T(test_platform_init), T(test_measure), T(test_bad_options),
-          T(test_trust_from_dir))
+          T(test_trust_from_dir), T(test_cert_length_bounds))

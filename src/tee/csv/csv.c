@@ -131,8 +131,8 @@ ccz_status ccz_csv_cert_parse(ccz_csv_cert *out, ccz_span in)
                         in.len, CCZ_CSV_CA_CERT_SIZE, CCZ_CSV_CERT_SIZE);
     if (s == CCZ_OK)
         s = ccz_cursor_expect_end(&c);
-    return s ? ccz_fail_context(s == CCZ_ERR_TRUNCATED ? CCZ_ERR_MALFORMED : s,
-                                "CSV %s certificate", in.len == CCZ_CSV_CA_CERT_SIZE ? "CA" : "")
+    return s ? ccz_fail_context(s == CCZ_ERR_TRUNCATED ? CCZ_ERR_MALFORMED : s, "CSV %scertificate",
+                                in.len == CCZ_CSV_CA_CERT_SIZE ? "CA " : "")
              : CCZ_OK;
 }
 
