@@ -1330,6 +1330,19 @@ static void aggregate_not_finite(void)
     CHECK_STATUS(ccz_hfl_strategy_aggregate(s, &glob, m, w, 1), CCZ_ERR_OVERFLOW);
     CHECK_CONTAINS(ccz_error_detail(), "the aggregate's weight 0 is not finite");
     ccz_hfl_strategy_free(s);
+    /* (that one is NaN: inf / inf); one that is +inf: a step of 1 taken with m / sqrt(v) of
+     * about 2900 (beta1 ~ 0, beta2 ~ 1, tau ~ 0) and a server learning rate of 3.4e35 */
+    so.server_lr = 3.4e35f;
+    so.beta1 = 1e-30f;
+    so.beta2 = 0.9999999f;
+    so.tau = 1e-30f;
+    CHECK_OK(ccz_hfl_strategy_new(&s, CCZ_HFL_FEDADAM, 1, &so));
+    glob = 0;
+    big = 1;
+    CHECK_STATUS(ccz_hfl_strategy_aggregate(s, &glob, m, w, 1), CCZ_ERR_OVERFLOW);
+    CHECK_CONTAINS(ccz_error_detail(), "the aggregate's weight 0 is not finite");
+    CHECK(isinf(glob));
+    ccz_hfl_strategy_free(s);
 }
 
 static void stream_examples_refused(void)
