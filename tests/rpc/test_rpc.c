@@ -735,12 +735,14 @@ static int raw_call_nv(test_side *cli, const char *path, const char *ctype, cons
         .send = raw_send, .header = raw_header, .close = raw_close, .data = raw_data};
     nghttp2_session *h2 = h2_client_new(&cb, &r, NULL, 0);
     nghttp2_nv nv[7];
-    h2_grpc_headers(nv, path, ctype);
-    if (hname)
-        nv[6] = h2_nv(hname, hvalue);
+    size_t nh = h2_grpc_headers(nv, path, ctype);
+    if (hname && !strcmp(hname, ":method"))
+        nv[0] = h2_nv(hname, hvalue); /* in place of POST */
+    else if (hname)
+        nv[nh++] = h2_nv(hname, hvalue);
     body b = {data, n};
     nghttp2_data_provider prd = {.source.ptr = &b, .read_callback = raw_body};
-    nghttp2_submit_request(h2, NULL, nv, hname ? 7 : 6, &prd, NULL);
+    nghttp2_submit_request(h2, NULL, nv, nh, &prd, NULL);
     uint8_t buf[16384];
     while (!r.closed && nghttp2_session_send(h2) == 0) {
         int k = SSL_read(r.ssl, buf, sizeof buf);
@@ -931,6 +933,14 @@ static void test_hostile_requests(void)
               CCZ_RPC_OK);
     free(long_path);
     free(long_value);
+    /* a method other than POST, a content type one byte short of gRPC's */
+    CHECK_INT(raw_call_nv(&cli, "/ratls.Greeter/SayHello", "application/grpc", ":method", "PUT",
+                          hello, 8, msg),
+              CCZ_RPC_INTERNAL);
+    CHECK_STR(msg, "not a gRPC request (method, content type or metadata)");
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grp", hello, 8, msg),
+              CCZ_RPC_INTERNAL);
+    CHECK_STR(msg, "not a gRPC request (method, content type or metadata)");
     /* the server is still well */
     CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "\0\0\0\0\3\x0a\x01z",
                        8, msg),
