@@ -530,6 +530,20 @@ error("err_init_rank9", model("m", [node("Add", ["X", "B"], ["Y"])], [vi("X", ["
 error("err_init_dim0", model("m", [node("Add", ["X", "B"], ["Y"])], [vi("X", ["N", 2])], Y1, [("B", np.zeros((0, 2), np.float32))]),
       "unsupported", "'B' dimension 0 is 0 (1 to 268435456 supported)")
 
+# attribute lists of the wrong length (a value left unset otherwise), negative pads, a 1-D
+# MatMul operand (its last dimension would be read before its first)
+error("err_strides1", model("m", [node("MaxPool", ["X"], ["Y"], kernel_shape=[2, 2], strides=[1])],
+                            [vi("X", ["N", 1, 4, 4])], Y1), "malformed", "strides needs 2 values")
+error("err_dilations1", model("m", [node("Conv", ["X", "W"], ["Y"], dilations=[1])],
+                              [vi("X", ["N", 1, 6, 6])], Y1, [("W", rand(1, 1, 3, 3))]),
+      "malformed", "dilations needs 2 values")
+error("err_pads3", model("m", [node("MaxPool", ["X"], ["Y"], kernel_shape=[2, 2], pads=[0, 0, 0])],
+                         [vi("X", ["N", 1, 4, 4])], Y1), "malformed", "pads needs 4 values")
+error("err_pads_negative", model("m", [node("MaxPool", ["X"], ["Y"], kernel_shape=[2, 2], pads=[-1, 0, 0, 0])],
+                                 [vi("X", ["N", 1, 4, 4])], Y1), "unsupported", "pads -1,0,0,0")
+error("err_matmul_1d", model("m", [node("MatMul", ["X", "B"], ["Y"])], [vi("X", ["N", 4])], Y1,
+                             [("B", rand(4))]), "unsupported", "1-D operands are not supported")
+
 with open(os.path.join(out_dir, "manifest"), "w") as f:
     f.write("\n".join(manifest) + "\n")
 print(f"op_ref.py: {sum(1 for l in manifest if l.startswith('run'))} runs, "

@@ -104,6 +104,42 @@ static void test_csv_limits(void)
     CHECK(d.ids && d.ids[0] == 9007199254740991LL);
     ccz_ml_dataset_free(&d);
     refused(CCZ_ML_CSV_SKLEARN, "1,0\n1\n", "the header announces 1 rows of 0 features");
+    /* 4096 features are taken, 4097 not */
+    ccz_buf t = CCZ_BUF_INIT;
+    for (int features = 4096; features <= 4097; features++) {
+        ccz_buf_reset(&t);
+        CHECK_OK(ccz_buf_append(&t, "id,y", 4));
+        for (int f = 0; f < features; f++)
+            CHECK_OK(ccz_buf_append(&t, ",x", 2));
+        CHECK_OK(ccz_buf_append(&t, "\n1,0", 4));
+        for (int f = 0; f < features; f++)
+            CHECK_OK(ccz_buf_append(&t, ",1", 2));
+        ccz_status st = ccz_ml_dataset_csv(&d, (const char *)t.ptr, t.len);
+        if (features == 4096) {
+            CHECK_OK(st);
+            CHECK_INT(d.features, 4096);
+            ccz_ml_dataset_free(&d);
+        } else {
+            CHECK_STATUS(st, CCZ_ERR_MALFORMED);
+            CHECK_CONTAINS(ccz_error_detail(),
+                           "the header has 4099 columns: id, y and 1 to 4096 features");
+        }
+    }
+    /* a million rows are taken; one more is refused, whether the text ends its last line or not */
+    ccz_buf_reset(&t);
+    CHECK_OK(ccz_buf_append(&t, "id,y,x0", 7));
+    for (int r = 0; r < 1000000; r++)
+        CHECK_OK(ccz_buf_append(&t, "\n1,0,1", 6));
+    CHECK_OK(ccz_ml_dataset_csv(&d, (const char *)t.ptr, t.len));
+    CHECK_INT(d.rows, 1000000);
+    ccz_ml_dataset_free(&d);
+    CHECK_OK(ccz_buf_append(&t, "\n1,0,1", 6));
+    CHECK_STATUS(ccz_ml_dataset_csv(&d, (const char *)t.ptr, t.len), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "more than 1000000 rows");
+    CHECK_OK(ccz_buf_append(&t, "\n", 1));
+    CHECK_STATUS(ccz_ml_dataset_csv(&d, (const char *)t.ptr, t.len), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "more than 1000000 rows");
+    ccz_buf_free(&t);
 }
 
 TEST_MAIN(T(test_csv), T(test_evaluate_and_step), T(test_csv_limits))
