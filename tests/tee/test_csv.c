@@ -209,22 +209,49 @@ static void evidence_json(ccz_buf *out, const ccz_buf *wrapped, const ccz_buf *l
     ccz_buf_free(&b64);
 }
 
-static void test_chain_v2_v3(void)
+/* The chain HRK -> HSK -> CEK -> PEK, made afresh; chain_free frees its keys. */
+static void chain_make(void)
 {
     ca(&hrk, CCZ_CSV_USAGE_HRK, "HYGON-SSD-HRK", NULL);
     ca(&hsk, CCZ_CSV_USAGE_HSK, "HYGON-SSD-HSK", &hrk);
     csv(&cek, CCZ_CSV_USAGE_CEK, "HYGON-SSD-CEK", &hsk);
     csv(&pek, CCZ_CSV_USAGE_PEK, "HYGON-SSD-PEK", &cek);
+}
+
+static void chain_free(void)
+{
+    EVP_PKEY_free(hrk.key);
+    EVP_PKEY_free(hsk.key);
+    EVP_PKEY_free(cek.key);
+    EVP_PKEY_free(pek.key);
+}
+
+/* A trust store of the chain's HRK, and the HSK and CEK as the collateral bundle (hsk_cek). */
+static ccz_trust *chain_trust(void)
+{
     ccz_trust *t;
     CHECK_OK(ccz_trust_new(&t));
     CHECK_OK(ccz_trust_add_hygon_hrk(t, CCZ_SPAN(hrk.cert, hrk.len)));
-    /* an HSK is not an HRK */
-    CHECK_STATUS(ccz_trust_add_hygon_hrk(t, CCZ_SPAN(hsk.cert, hsk.len)), CCZ_ERR_MALFORMED);
+    return t;
+}
+
+static ccz_collateral *chain_collateral(void)
+{
     uint8_t bundle[CCZ_CSV_HSK_CEK_SIZE];
     memcpy(bundle, hsk.cert, CCZ_CSV_CA_CERT_SIZE);
     memcpy(bundle + CCZ_CSV_CA_CERT_SIZE, cek.cert, CCZ_CSV_CERT_SIZE);
     ccz_collateral *col;
     CHECK_OK(ccz_csv_collateral_new(&col, CCZ_SPAN(bundle, sizeof bundle)));
+    return col;
+}
+
+static void test_chain_v2_v3(void)
+{
+    chain_make();
+    ccz_trust *t = chain_trust();
+    /* an HSK is not an HRK */
+    CHECK_STATUS(ccz_trust_add_hygon_hrk(t, CCZ_SPAN(hsk.cert, hsk.len)), CCZ_ERR_MALFORMED);
+    ccz_collateral *col = chain_collateral();
     ccz_buf ev = CCZ_BUF_INIT, log = CCZ_BUF_INIT;
     uint8_t rd[64] = "nonce", rtmr[5][32];
     eventlog(&log, rtmr);
@@ -373,10 +400,7 @@ static void test_chain_v2_v3(void)
     ccz_trust_free(t);
     ccz_buf_free(&ev);
     ccz_buf_free(&log);
-    EVP_PKEY_free(hrk.key);
-    EVP_PKEY_free(hsk.key);
-    EVP_PKEY_free(cek.key);
-    EVP_PKEY_free(pek.key);
+    chain_free();
 }
 
 /* The checks of one certificate by its signer that a chain of genuine signatures can still fail:
@@ -384,10 +408,7 @@ static void test_chain_v2_v3(void)
  * slot counts only when its usage is the signer's; a report says the PEK signed it. */
 static void test_signer_checks(void)
 {
-    ca(&hrk, CCZ_CSV_USAGE_HRK, "HYGON-SSD-HRK", NULL);
-    ca(&hsk, CCZ_CSV_USAGE_HSK, "HYGON-SSD-HSK", &hrk);
-    csv(&cek, CCZ_CSV_USAGE_CEK, "HYGON-SSD-CEK", &hsk);
-    csv(&pek, CCZ_CSV_USAGE_PEK, "HYGON-SSD-PEK", &cek);
+    chain_make();
     ccz_csv_cert h, k, x;
     CHECK_OK(ccz_csv_cert_parse(&h, CCZ_SPAN(hrk.cert, hrk.len)));
     CHECK_OK(ccz_csv_cert_parse(&k, CCZ_SPAN(hsk.cert, hsk.len)));
@@ -418,14 +439,8 @@ static void test_signer_checks(void)
     CHECK_CONTAINS(ccz_error_detail(), "no signature by a key of usage 0x13");
     EVP_PKEY_free(other.key);
     /* a report the PEK signed that says the CEK did */
-    ccz_trust *t;
-    CHECK_OK(ccz_trust_new(&t));
-    CHECK_OK(ccz_trust_add_hygon_hrk(t, CCZ_SPAN(hrk.cert, hrk.len)));
-    uint8_t bundle[CCZ_CSV_HSK_CEK_SIZE];
-    memcpy(bundle, hsk.cert, CCZ_CSV_CA_CERT_SIZE);
-    memcpy(bundle + CCZ_CSV_CA_CERT_SIZE, cek.cert, CCZ_CSV_CERT_SIZE);
-    ccz_collateral *col;
-    CHECK_OK(ccz_csv_collateral_new(&col, CCZ_SPAN(bundle, sizeof bundle)));
+    ccz_trust *t = chain_trust();
+    ccz_collateral *col = chain_collateral();
     ccz_buf ev = CCZ_BUF_INIT;
     uint8_t rd[64] = "nonce", rtmr[5][32] = {{0}};
     ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
@@ -444,10 +459,7 @@ static void test_signer_checks(void)
     ccz_collateral_free(col);
     ccz_trust_free(t);
     ccz_buf_free(&ev);
-    EVP_PKEY_free(hrk.key);
-    EVP_PKEY_free(hsk.key);
-    EVP_PKEY_free(cek.key);
-    EVP_PKEY_free(pek.key);
+    chain_free();
 }
 
 /* What the parser refuses before any signature is checked, on evidence otherwise genuine: a
@@ -458,10 +470,7 @@ static void test_signer_checks(void)
  * not a string. */
 static void test_parse_strict(void)
 {
-    ca(&hrk, CCZ_CSV_USAGE_HRK, "HYGON-SSD-HRK", NULL);
-    ca(&hsk, CCZ_CSV_USAGE_HSK, "HYGON-SSD-HSK", &hrk);
-    csv(&cek, CCZ_CSV_USAGE_CEK, "HYGON-SSD-CEK", &hsk);
-    csv(&pek, CCZ_CSV_USAGE_PEK, "HYGON-SSD-PEK", &cek);
+    chain_make();
     ccz_csv_cert x;
     /* uid_size: 254 is the field's size; 255 and 65535 are not */
     static const uint16_t uid[] = {254, 255, 0xffff};
@@ -496,14 +505,8 @@ static void test_parse_strict(void)
     CHECK_OK(ccz_csv_cert_parse(&p, CCZ_SPAN(pek.cert, pek.len)));
     CHECK_OK(ccz_csv_cert_verify(&c, &p));
 
-    ccz_trust *t;
-    CHECK_OK(ccz_trust_new(&t));
-    CHECK_OK(ccz_trust_add_hygon_hrk(t, CCZ_SPAN(hrk.cert, hrk.len)));
-    uint8_t bundle[CCZ_CSV_HSK_CEK_SIZE];
-    memcpy(bundle, hsk.cert, CCZ_CSV_CA_CERT_SIZE);
-    memcpy(bundle + CCZ_CSV_CA_CERT_SIZE, cek.cert, CCZ_CSV_CERT_SIZE);
-    ccz_collateral *col;
-    CHECK_OK(ccz_csv_collateral_new(&col, CCZ_SPAN(bundle, sizeof bundle)));
+    ccz_trust *t = chain_trust();
+    ccz_collateral *col = chain_collateral();
     ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
     o.trust = t;
     o.collateral = col;
@@ -597,10 +600,7 @@ static void test_parse_strict(void)
     ccz_buf_free(&ev);
     ccz_buf_free(&log);
     ccz_buf_free(&js);
-    EVP_PKEY_free(hrk.key);
-    EVP_PKEY_free(hsk.key);
-    EVP_PKEY_free(cek.key);
-    EVP_PKEY_free(pek.key);
+    chain_free();
 }
 
 TEST_MAIN(T(test_chain_v2_v3), T(test_signer_checks), T(test_parse_strict))
