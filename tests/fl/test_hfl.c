@@ -1286,9 +1286,22 @@ static void checkpoint_magic_and_states(void)
     ccz_hfl_strategy_free(avg);
 }
 
-/* Streamed updates refused at their header: bytes that are no chunk, a sparse dtype 7, a client
- * claiming 2^64 - 1 examples (it would outweigh every other in FedAvg). */
-static void stream_garbage_refused(void)
+/* Feeds a fresh stream of 4 weights the chunk of header h: its status. */
+static ccz_status header_chunk(const Cczfl__UpdateHeader *h)
+{
+    float g[4] = {0}, v[4];
+    ccz_hfl_stream st;
+    ccz_hfl_stream_init(&st, 4, g);
+    Cczfl__UpdateChunk m = CCZFL__UPDATE_CHUNK__INIT;
+    m.header = (Cczfl__UpdateHeader *)h;
+    uint8_t msg[128];
+    size_t n = cczfl__update_chunk__pack(&m, msg);
+    return ccz_hfl_stream_chunk(&st, v, msg, n);
+}
+
+/* Streamed updates refused at their first chunk: bytes that are no chunk, a sparse header of
+ * dtype 7, a client claiming 2^64 - 1 examples (it would outweigh every other in FedAvg). */
+static void stream_headers_refused(void)
 {
     float g[4] = {0}, v[4];
     ccz_hfl_stream st;
@@ -1296,25 +1309,19 @@ static void stream_garbage_refused(void)
     static const uint8_t junk[] = {0xff, 0xff, 0xff};
     CHECK_STATUS(ccz_hfl_stream_chunk(&st, v, junk, sizeof junk), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "not a cczfl.UpdateChunk message");
-}
-
-static void stream_dtype_refused(void)
-{
-    float g[4] = {0}, v[4];
-    ccz_hfl_stream st;
-    ccz_hfl_stream_init(&st, 4, g);
     Cczfl__UpdateHeader h = CCZFL__UPDATE_HEADER__INIT;
     h.examples = 1;
     h.dtype = 7;
     h.sparse = true;
     h.count = 1;
     h.total = 2;
-    Cczfl__UpdateChunk m = CCZFL__UPDATE_CHUNK__INIT;
-    m.header = &h;
-    uint8_t msg[128];
-    size_t n = cczfl__update_chunk__pack(&m, msg);
-    CHECK_STATUS(ccz_hfl_stream_chunk(&st, v, msg, n), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(header_chunk(&h), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "dtype 7 (F32 = 0, F16 = 1)");
+    h = (Cczfl__UpdateHeader)CCZFL__UPDATE_HEADER__INIT;
+    h.examples = UINT64_MAX;
+    h.total = 16;
+    CHECK_STATUS(header_chunk(&h), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "examples 18446744073709551615 (1 to 1000000000)");
 }
 
 /* An aggregate that overflows a float (FedAdam from -FLT_MAX towards FLT_MAX) is refused, not
@@ -1345,26 +1352,9 @@ static void aggregate_not_finite(void)
     ccz_hfl_strategy_free(s);
 }
 
-static void stream_examples_refused(void)
-{
-    float v[4];
-    ccz_hfl_stream st;
-    ccz_hfl_stream_init(&st, 4, NULL);
-    Cczfl__UpdateHeader h = CCZFL__UPDATE_HEADER__INIT;
-    h.examples = UINT64_MAX; /* would outweigh every other client in FedAvg */
-    h.total = 16;
-    Cczfl__UpdateChunk m = CCZFL__UPDATE_CHUNK__INIT;
-    m.header = &h;
-    uint8_t msg[128];
-    size_t n = cczfl__update_chunk__pack(&m, msg);
-    CHECK_STATUS(ccz_hfl_stream_chunk(&st, v, msg, n), CCZ_ERR_MALFORMED);
-    CHECK_CONTAINS(ccz_error_detail(), "examples 18446744073709551615 (1 to 1000000000)");
-}
-
 TEST_MAIN(T(fedavg_matches_numpy), T(tensors), T(update_parse), T(checkpoints), T(fedyogi_by_hand),
           T(fedyogi_matches_numpy), T(topk_selection), T(sparse_decoding), T(stream_parsing),
           T(round_with_sparse_update), T(round_with_misshaped_update),
           T(round_with_streamed_updates), T(straggler_dropped), T(resume_from_checkpoint),
           T(refusals_and_caps), T(out_of_turn), T(checkpoint_magic_and_states),
-          T(stream_garbage_refused), T(stream_dtype_refused), T(stream_examples_refused),
-          T(aggregate_not_finite))
+          T(stream_headers_refused), T(aggregate_not_finite))
