@@ -28,14 +28,13 @@ static ccz_status unary(ccz_rpc_channel *ch, const ccz_psi_join_opts *o, const c
     return CCZ_OK;
 }
 
-/* What CalPsiStream brings: the items, and how the call ended. */
+/* What CalPsiStream brings: which of this party's items are in the intersection, and how the
+ * call ended. */
 typedef struct {
-    ccz_buf items; /* 2-byte length, bytes */
-    size_t n;
-    const ccz_span *mine; /* this party's distinct items, sorted: the intersection's are among
-                           * them */
+    const ccz_span *mine; /* this party's items, sorted: the intersection's are among them */
     size_t n_mine;
-    bool *got; /* which of them the server has sent (a repeat is dropped) */
+    bool *got; /* which of them the server has sent (a repeat marks nothing new) */
+    size_t n;  /* how many are marked */
     ccz_status failed;
     char why[256]; /* the failure's detail, kept: the call goes on and the RPC layer's own
                     * errors (reading frames) would overwrite it */
@@ -59,8 +58,8 @@ static void on_results(const ProtobufCMessage *m, void *payload)
             c->failed = ccz_fail(CCZ_ERR_PROTOCOL, "the server sent an item of %zu bytes", d->len);
             break;
         }
-        /* an intersection holds only items this party has: what it keeps is bounded by its
-         * own set, however much the server sends */
+        /* an intersection holds only items this party has: the party marks its own, so what it
+         * keeps is bounded by its set however much the server sends */
         ccz_span key = {d->data ? d->data : (const uint8_t *)"", d->len};
         const ccz_span *at = bsearch(&key, c->mine, c->n_mine, sizeof *c->mine, span_cmp);
         if (!at) {
@@ -70,14 +69,8 @@ static void on_results(const ProtobufCMessage *m, void *payload)
                                  d->len, c->n);
             break;
         }
-        if (c->got[at - c->mine])
-            continue;
+        c->n += !c->got[at - c->mine];
         c->got[at - c->mine] = true;
-        uint8_t head[2] = {(uint8_t)(d->len >> 8), (uint8_t)d->len};
-        c->failed = ccz_buf_append(&c->items, head, 2);
-        if (!c->failed)
-            c->failed = ccz_buf_append(&c->items, d->data, d->len);
-        c->n++;
     }
     if (c->failed && !c->why[0])
         snprintf(c->why, sizeof c->why, "%s", ccz_error_detail());
@@ -94,41 +87,14 @@ static void on_done(const ccz_rpc_status *st, void *payload)
         snprintf(out->parties, sizeof out->parties, "%.*s", (int)p->len, (const char *)p->ptr);
 }
 
-static int by_bytes(const void *x, const void *y, void *arg)
+/* Hands each item of the intersection to on_item once, in order (this party's items are
+ * sorted; of two equal ones bsearch always finds the same, so only it is marked). */
+static void deliver(const ccz_psi_join_opts *o, const collected *c, ccz_psi_join_result *out)
 {
-    const uint8_t *base = arg;
-    size_t a = *(const size_t *)x, b = *(const size_t *)y;
-    size_t la = (size_t)base[a] << 8 | base[a + 1], lb = (size_t)base[b] << 8 | base[b + 1];
-    int c = memcmp(base + a + 2, base + b + 2, la < lb ? la : lb);
-    return c ? c : (la > lb) - (la < lb);
-}
-
-/* Sorts the intersection and hands each distinct item to on_item. */
-static ccz_status deliver(const ccz_psi_join_opts *o, collected *c, ccz_psi_join_result *out)
-{
-    size_t *offs = c->n ? malloc(c->n * sizeof *offs) : NULL;
-    CCZ_ENSURE(!c->n || offs, CCZ_ERR_NOMEM, "out of memory");
-    size_t n = 0;
-    for (size_t off = 0; off + 2 <= c->items.len && n < c->n; n++) {
-        size_t len = (size_t)c->items.ptr[off] << 8 | c->items.ptr[off + 1];
-        if (len > c->items.len - off - 2)
-            break; /* on_results wrote every length: never, but the bytes stay in bounds */
-        offs[n] = off;
-        off += 2 + len;
-    }
-    if (n)
-        qsort_r(offs, n, sizeof *offs, by_bytes, c->items.ptr);
-    out->n_items = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i && !by_bytes(&offs[i - 1], &offs[i], c->items.ptr))
-            continue;
-        const uint8_t *p = c->items.ptr + offs[i];
-        out->n_items++;
-        if (o->on_item)
-            o->on_item(CCZ_SPAN(p + 2, (size_t)p[0] << 8 | p[1]), o->payload);
-    }
-    free(offs);
-    return CCZ_OK;
+    out->n_items = c->n;
+    for (size_t i = 0; o->on_item && i < c->n_mine; i++)
+        if (c->got[i])
+            o->on_item(c->mine[i], o->payload);
 }
 
 ccz_status ccz_psi_join(ccz_rpc_channel *ch, const ccz_psi_join_opts *o, const ccz_span *items,
@@ -212,21 +178,14 @@ ccz_status ccz_psi_join(ccz_rpc_channel *ch, const ccz_psi_join_opts *o, const c
         free(got);
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
-    size_t distinct = 0, bound = 1;
     if (n) {
         memcpy(mine, items, n * sizeof *mine);
         qsort(mine, n, sizeof *mine, span_cmp);
-        for (size_t i = 0; i < n; i++)
-            if (!distinct || span_cmp(&mine[distinct - 1], &mine[i]) != 0) {
-                mine[distinct++] = mine[i];
-                bound += 2 + mine[i].len;
-            }
     }
     Psi__CalPsiRequest cp = PSI__CAL_PSI_REQUEST__INIT;
     cp.client_name = (char *)o->name;
     cp.is_chief = o->chief;
-    collected c = {CCZ_BUF_INIT, 0, mine, distinct, got, CCZ_OK, "", out};
-    ccz_buf_init(&c.items, bound, false); /* the whole set at most, each item once */
+    collected c = {mine, n, got, 0, CCZ_OK, "", out};
     ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, o->deadline_ms, NULL};
     ccz_rpc_stream *st;
     s = ccz_rpc_start(ch, &st, "/psi.PSI/CalPsiStream", &cp.base, &psi__results__descriptor, &co,
@@ -236,8 +195,7 @@ ccz_status ccz_psi_join(ccz_rpc_channel *ch, const ccz_psi_join_opts *o, const c
     if (s == CCZ_OK && c.failed)
         s = ccz_fail(c.failed, "%s", c.why);
     if (s == CCZ_OK && out->code == CCZ_RPC_OK)
-        s = deliver(o, &c, out);
-    ccz_buf_free(&c.items);
+        deliver(o, &c, out);
     free(mine);
     free(got);
     return s;
