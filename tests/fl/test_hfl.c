@@ -1322,6 +1322,62 @@ static void stream_headers_refused(void)
     h.total = 16;
     CHECK_STATUS(header_chunk(&h), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "examples 18446744073709551615 (1 to 1000000000)");
+    /* a dense header with a count (only a sparse update has one) */
+    h.examples = 1;
+    h.count = 3;
+    CHECK_STATUS(header_chunk(&h), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "a dense update with a count of 3");
+    /* a chunk larger than any slice and its framing: refused before it is unpacked */
+    size_t big = CCZ_HFL_CHUNK_MAX + 4097;
+    uint8_t *junk2 = calloc(1, big);
+    CHECK(junk2);
+    CHECK_STATUS(ccz_hfl_stream_chunk(&st, v, junk2, big), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "a chunk of 4198401 bytes");
+    free(junk2);
+}
+
+/* The averaging and strategy calls refuse what a caller gets wrong: no models, a weight that is
+ * 0, negative, NaN or infinite, an unknown strategy, options of another version, an empty model,
+ * a checkpoint of a model the strategy was not made for. */
+static void strategy_arguments(void)
+{
+    float a[2] = {1, 2}, b[2] = {3, 4}, out[2];
+    const float *m[2] = {a, b};
+    double bad[4] = {0, -1, NAN, INFINITY};
+    CHECK_STATUS(ccz_hfl_fedavg(out, m, (double[]){1, 1}, 0, 2, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "no models to average");
+    for (int k = 0; k < 4; k++) {
+        double w[2] = {1, bad[k]};
+        CHECK_STATUS(ccz_hfl_fedavg(out, m, w, 2, 2, 1), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ccz_error_detail(), "model 1 has weight");
+        CHECK_CONTAINS(ccz_error_detail(), "(must be positive)");
+    }
+    CHECK_OK(ccz_hfl_fedavg(out, m, (double[]){1, 3}, 2, 2, 1));
+    CHECK(out[0] == 2.5f && out[1] == 3.5f);
+    ccz_hfl_strategy_kind k = CCZ_HFL_FEDADAM;
+    CHECK_STATUS(ccz_hfl_strategy_parse(&k, "fedsgd"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "unknown strategy 'fedsgd'");
+    CHECK_STATUS(ccz_hfl_strategy_parse(&k, "FedAvg"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_INT(k, CCZ_HFL_FEDADAM);
+    ccz_hfl_strategy_opts so = CCZ_HFL_STRATEGY_OPTS_INIT;
+    ccz_hfl_strategy *s = (ccz_hfl_strategy *)&so;
+    CHECK_STATUS(ccz_hfl_strategy_new(&s, (ccz_hfl_strategy_kind)4, 2, &so),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK(s == NULL);
+    CHECK_STATUS(ccz_hfl_strategy_new(&s, CCZ_HFL_FEDAVG, 0, &so), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "an empty model");
+    CHECK_STATUS(ccz_hfl_strategy_new(&s, CCZ_HFL_FEDAVG, 2, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    so.version++;
+    CHECK_STATUS(ccz_hfl_strategy_new(&s, CCZ_HFL_FEDAVG, 2, &so), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "ccz_hfl_strategy_opts: version");
+    so.version--;
+    CHECK_OK(ccz_hfl_strategy_new(&s, CCZ_HFL_FEDPROX, 2, &so));
+    char path[1100];
+    snprintf(path, sizeof path, "%s/dim.ckpt", test_tmpdir());
+    CHECK_STATUS(ccz_hfl_checkpoint_write(path, 1, s, a, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "a model of 1, the strategy's 2");
+    CHECK(access(path, F_OK) != 0);
+    ccz_hfl_strategy_free(s);
 }
 
 /* An aggregate that overflows a float (FedAdam from -FLT_MAX towards FLT_MAX) is refused, not
@@ -1357,4 +1413,4 @@ TEST_MAIN(T(fedavg_matches_numpy), T(tensors), T(update_parse), T(checkpoints), 
           T(round_with_sparse_update), T(round_with_misshaped_update),
           T(round_with_streamed_updates), T(straggler_dropped), T(resume_from_checkpoint),
           T(refusals_and_caps), T(out_of_turn), T(checkpoint_magic_and_states),
-          T(stream_headers_refused), T(aggregate_not_finite))
+          T(stream_headers_refused), T(aggregate_not_finite), T(strategy_arguments))

@@ -544,6 +544,105 @@ error("err_pads_negative", model("m", [node("MaxPool", ["X"], ["Y"], kernel_shap
 error("err_matmul_1d", model("m", [node("MatMul", ["X", "B"], ["Y"])], [vi("X", ["N", 4])], Y1,
                              [("B", rand(4))]), "unsupported", "1-D operands are not supported")
 
+# the rest of the loader's refusals: element types, shapes the batch cannot follow, operands of
+# the wrong rank, opsets past those implemented, attributes out of their range
+g = helper.make_graph([node("MatMul", ["X", "B"], ["Y"])], "g", [vi("X", ["N", 4])], Y1,
+                      [numpy_helper.from_array(np.ones((4, 2), dtype=np.float64), "B")])
+error("err_init_double", helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]),
+      "unsupported", "initializer 'B': data type 11 (only float and int64 are supported)")
+error("err_input_double", model("m", [node("Relu", ["X"], ["Y"])], [vi("X", ["N", 4], TensorProto.DOUBLE)], Y1),
+      "unsupported", "input 'X' has element type 11 (only float is supported)")
+error("err_input_noshape", model("m", [node("Relu", ["X"], ["Y"])], [helper.make_tensor_value_info("X", F, None)], Y1),
+      "unsupported", "input 'X' has no shape")
+error("err_input_rank0", model("m", [node("Relu", ["X"], ["Y"])], [vi("X", [])], Y1),
+      "unsupported", "input 'X' has no shape")
+seq = helper.make_value_info("X", helper.make_sequence_type_proto(helper.make_tensor_type_proto(F, ["N", 4])))
+error("err_input_sequence", model("m", [node("Relu", ["X"], ["Y"])], [seq], Y1), "unsupported",
+      "input 'X' is not a tensor")
+error("err_output_const", model("m", [node("Relu", ["C"], ["Y"]), node("Relu", ["X"], ["Z"])],
+                                [vi("X", ["N", 4])], Y1, [("C", rand(4))]),
+      "unsupported", "output 'Y' does not depend on the batch")
+error("err_output_type", model("m", [node("Relu", ["X"], ["Y"])], [vi("X", ["N", 4])], [vi("Y", ["N", 4], TensorProto.DOUBLE)]),
+      "unsupported", "output 'Y' has element type 11")
+error("err_opset19", one("Relu", "r", opset=19), "unsupported", "opset version 19 of its domain")
+ml4 = model("m", [node("LinearRegressor", ["X"], ["Y"], domain="ai.onnx.ml", coefficients=[1.0, 2.0])],
+            [vi("X", ["N", 2])], Y1, ml=True)
+ml4.opset_import[1].version = 4
+error("err_opset_ml4", ml4, "unsupported", "opset version 4 of its domain")
+error("err_gemm_rank3", model("m", [node("Gemm", ["X", "B"], ["Y"])], [vi("X", ["N", 2, 4])], Y1, [("B", rand(4, 2))]),
+      "malformed", "A and B must be matrices")
+error("err_gemm_b_rank1", model("m", [node("Gemm", ["X", "B"], ["Y"])], [vi("X", ["N", 4])], Y1, [("B", rand(4))]),
+      "malformed", "A and B must be matrices")
+error("err_gemm_transa", model("m", [node("Gemm", ["X", "B"], ["Y"], transA=1)], [vi("X", ["N", 4])], Y1, [("B", rand(4, 2))]),
+      "unsupported", "transA would move the batch dimension")
+error("err_gemm_b_batched", model("m", [node("Gemm", ["X", "X"], ["Y"])], [vi("X", ["N", 4])], Y1),
+      "unsupported", "B must not depend on the batch")
+error("err_gemm_c_rank3", model("m", [node("Gemm", ["X", "B", "C"], ["Y"])], [vi("X", ["N", 4])], Y1,
+                                [("B", rand(4, 2)), ("C", rand(1, 1, 2))]), "malformed", "C has rank 3")
+error("err_gemm_c_batch", model("m", [node("Gemm", ["A", "B", "X"], ["Y"])], [vi("X", ["N", 2])], Y1,
+                                [("A", rand(1, 4)), ("B", rand(4, 2))]),
+      "unsupported", "C depends on the batch differently from A")
+error("err_bcast_batch_move", model("m", [node("Add", ["X", "C"], ["Y"])], [vi("X", ["N", 4])], Y1, [("C", rand(2, 3, 4))]),
+      "unsupported", "broadcasting would move the batch dimension")
+error("err_dropout_ratio", model("m", [node("Dropout", ["X", "R"], ["Y"])], [vi("X", ["N", 4]), vi("R", ["N"])], Y1),
+      "unsupported", "the ratio must be an initializer")
+error("err_dropout_training", model("m", [node("Dropout", ["X", "", "T"], ["Y"])], [vi("X", ["N", 4]), vi("T", ["N"])], Y1),
+      "unsupported", "training_mode is not supported (inference only)")
+error("err_reshape_zero", model("m", [node("Reshape", ["X", "s"], ["Y"])], [vi("X", ["N", 4])], Y1,
+                                [("s", np.array([0, 2, 0], dtype=np.int64))]), "malformed", "shape[2] = 0 copies no dimension")
+error("err_reshape_huge", model("m", [node("Reshape", ["X", "s"], ["Y"])], [vi("X", ["N", 4])], Y1,
+                                [("s", np.array([0, 65536, 65536], dtype=np.int64))]), "too_large", "the shape is too large")
+error("err_reshape_neg", model("m", [node("Reshape", ["X", "s"], ["Y"])], [vi("X", ["N", 6])], Y1,
+                               [("s", np.array([0, -1, 4], dtype=np.int64))]), "malformed", "6 elements do not reshape with -1")
+error("err_perm_len", model("m", [node("Transpose", ["X"], ["Y"], perm=[0, 1, 2])], [vi("X", ["N", 4])], Y1),
+      "malformed", "perm has 3 entries for rank 2")
+error("err_concat_batch", model("m", [node("Concat", ["X", "X"], ["Y"], axis=0)], [vi("X", ["N", 4])], Y1),
+      "unsupported", "concatenation along the batch dimension")
+error("err_concat_noaxis", model("m", [node("Concat", ["X", "X"], ["Y"])], [vi("X", ["N", 4])], Y1),
+      "malformed", "attribute 'axis' is required")
+error("err_concat_rank", model("m", [node("Concat", ["X", "Z"], ["Y"], axis=1)], [vi("X", ["N", 4]), vi("Z", ["N", 4, 1])], Y1),
+      "malformed", "input 1 has another rank or batch")
+error("err_concat_big", model("m", [node("Concat", ["X", "X"], ["Y"], axis=1)], [vi("X", ["N", 200000000])], Y1),
+      "too_large", "the result is too large")
+error("err_matmul_stack", model("m", [node("MatMul", ["X", "B"], ["Y"])], [vi("X", ["N", 2, 3, 4])], Y1, [("B", rand(2, 4, 5))]),
+      "unsupported", "broadcasting of stacked matrices is not supported")
+error("err_matmul_stack_batch", model("m", [node("MatMul", ["X", "B"], ["Y"])], [vi("X", ["N", 3, 4])], Y1, [("B", rand(1, 4, 5))]),
+      "unsupported", "broadcasting of stacked matrices is not supported")
+error("err_matmul_stack_dims", model("m", [node("MatMul", ["X", "Z"], ["Y"])], [vi("X", ["N", 2, 3, 4]), vi("Z", ["N", 3, 4, 5])], Y1),
+      "unsupported", "broadcasting of stacked matrices is not supported")
+error("err_matmul_rank_batched", model("m", [node("MatMul", ["X", "Z"], ["Y"])], [vi("X", ["N", 4]), vi("Z", ["N", 4, 5])], Y1),
+      "unsupported", "broadcasting of stacked matrices is not supported")
+error("err_matmul_b_batched", model("m", [node("MatMul", ["X", "Z"], ["Y"])], [vi("X", ["N", 1]), vi("Z", ["N", 5])], Y1),
+      "unsupported", "B must not depend on the batch")
+error("err_pool_valid", model("m", [node("MaxPool", ["X"], ["Y"], kernel_shape=[5, 5], auto_pad="VALID")],
+                              [vi("X", ["N", 1, 4, 4])], Y1), "malformed", "the window is larger than the input")
+error("err_pool_rank3", model("m", [node("MaxPool", ["X"], ["Y"], kernel_shape=[2])], [vi("X", ["N", 1, 4])], Y1),
+      "unsupported", "only 2-D images (N, C, H, W) are supported, not rank 3")
+error("err_conv_weights", model("m", [node("Conv", ["X", "W"], ["Y"])], [vi("X", ["N", 1, 6, 6])], Y1, [("W", rand(1, 1, 3))]),
+      "malformed", "the weights must be (M, C/group, kH, kW)")
+error("err_conv_kernel_shape", model("m", [node("Conv", ["X", "W"], ["Y"], kernel_shape=[2, 2])], [vi("X", ["N", 1, 6, 6])], Y1,
+                                     [("W", rand(1, 1, 3, 3))]), "malformed", "kernel_shape differs from the weights")
+error("err_gpool_rank", model("m", [node("GlobalAveragePool", ["X"], ["Y"])], [vi("X", ["N", 4])], Y1),
+      "malformed", "rank 2 (3 or more expected)")
+bn = [("s", rand(4)), ("b", rand(4)), ("m", rand(4)), ("v", rand(4) + 2)]
+error("err_bn_training", model("m", [node("BatchNormalization", ["X", "s", "b", "m", "v"], ["Y"], training_mode=1)],
+                               [vi("X", ["N", 4, 3])], Y1, bn), "unsupported", "training_mode is not supported")
+error("err_bn_spatial", model("m", [node("BatchNormalization", ["X", "s", "b", "m", "v"], ["Y"], spatial=0)],
+                              [vi("X", ["N", 4, 3])], Y1, bn, opset=7), "unsupported", "spatial = 0 is not supported")
+error("err_bn_const", model("m", [node("BatchNormalization", ["X", "S", "b", "m", "v"], ["Y"])],
+                            [vi("X", ["N", 4, 3]), vi("S", ["N"])], Y1, bn[1:]),
+      "unsupported", "the scale, bias, mean and variance must be an initializer")
+error("err_linear_input", model("m", [node("LinearRegressor", ["X"], ["Y"], domain="ai.onnx.ml", coefficients=[1.0] * 4)],
+                                [vi("X", ["N", 2, 2])], Y1, ml=True), "unsupported", "the input must be (N, features)")
+error("err_linear_coefs", model("m", [node("LinearRegressor", ["X"], ["Y"], domain="ai.onnx.ml", coefficients=[1.0] * 5)],
+                                [vi("X", ["N", 2])], Y1, ml=True), "malformed", "5 coefficients for 2 features")
+error("err_linear_targets", model("m", [node("LinearRegressor", ["X"], ["Y"], domain="ai.onnx.ml", coefficients=[1.0] * 4, targets=1)],
+                                  [vi("X", ["N", 2])], Y1, ml=True), "malformed", "2 rows of coefficients for 1 targets")
+error("err_binary_softmax", model("m", [node("LinearClassifier", ["X"], ["L"], domain="ai.onnx.ml", coefficients=[1.0] * 2,
+                                             classlabels_ints=[0, 1], post_transform="SOFTMAX")],
+                                  [vi("X", ["N", 2])], [vi("L", None)], ml=True),
+      "unsupported", "a binary classifier's post_transform must be NONE or LOGISTIC")
+
 with open(os.path.join(out_dir, "manifest"), "w") as f:
     f.write("\n".join(manifest) + "\n")
 print(f"op_ref.py: {sum(1 for l in manifest if l.startswith('run'))} runs, "

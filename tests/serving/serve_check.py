@@ -22,7 +22,7 @@ import time
 import grpc
 import numpy as np
 import onnx
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tf_wire as w  # noqa: E402
@@ -58,6 +58,13 @@ def build_models():
     g = helper.make_graph([helper.make_node("Add", ["a", "b"], ["sum"]),
                            helper.make_node("Mul", ["a", "b"], ["prod"])], "two", [a, b], [s, p])
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), WORK + "/two.onnx")
+    # sum: a [N,2,2] -> Flatten -> MatMul ones(4,1) -> s [N,1] (a rank-3 input for :regress)
+    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, ["N", 2, 2])
+    s = helper.make_tensor_value_info("s", TensorProto.FLOAT, ["N", 1])
+    ones = numpy_helper.from_array(np.ones((4, 1), dtype=np.float32), "W")
+    g = helper.make_graph([helper.make_node("Flatten", ["a"], ["f"]), helper.make_node("MatMul", ["f", "W"], ["s"])],
+                          "sum", [a], [s], [ones])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), WORK + "/sum.onnx")
 
 
 class Server:
@@ -158,6 +165,9 @@ def rest_checks(base, tls):
     check(code == 200 and len(r["results"]) == 2, "regress: %s %s" % (code, r))
     if code == 200:
         close(r["results"], LR_LABEL[:2], "regress values")
+    # a rank-3 feature: its row as a flat list of 4 values or as nested lists
+    code, r = curl(base + "/v1/models/sum:regress", {"examples": [{"a": [1, 2, 3, 4.5]}, {"a": [[1, 1], [-1, 0.25]]}]}, tls)
+    check((code, r) == (200, {"results": [10.5, 1.25]}), "regress rank 3: %s %s" % (code, r))
     # status and metadata, exactly TF Serving's shape
     code, r = curl(base + "/v1/models/lr", None, tls)
     ok = {"state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
@@ -218,6 +228,12 @@ def rest_checks(base, tls):
             {"name": "a", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]},
             {"name": "a", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}]}, 400,
          "input 'a' is given twice"),
+        ("/v1/models/one:regress", {"examples": [{"a": [1, 2, 3, 4]}]}, 400,
+         "model one takes 1 input and has no single output of one value a row: use :predict"),
+        ("/v1/models/two:regress", {"examples": [{"a": [1, 2, 3]}]}, 400,
+         "model two takes 2 inputs and has no single output of one value a row: use :predict"),
+        ("/v1/models/sum:regress", {"examples": [{"a": [1, 2, "x", 4]}]}, 400,
+         "example 0: feature 'a' holds a value that is not a number"),
         ("/v1/models/lr:classify", {"examples": []}, 400,
          "'examples' must be a non-empty list of objects"),
         ("/v1/models/lr:classify", {"examples": [{"X": [0] * 30}], "context": 5}, 400,
@@ -477,16 +493,18 @@ def main():
     build_models()
     lr = WORK + "/breast_cancer_lr.onnx"
     s = Server("--model", "lr=" + lr, "--model", "lr=" + lr + ":2", "--model", "one=" + WORK + "/one.onnx",
-               "--model", "two=" + WORK + "/two.onnx", "--rest", "127.0.0.1:0", "--grpc", "127.0.0.1:0",
+               "--model", "two=" + WORK + "/two.onnx", "--model", "sum=" + WORK + "/sum.onnx",
+               "--rest", "127.0.0.1:0", "--grpc", "127.0.0.1:0",
                "--cert", WORK + "/c.pem", "--cert-key", WORK + "/k.pem", "--max-body", "65536")
     code, _ = curl("https://localhost:%d/v1/models/lr:predict" % s.rest, {"instances": LR_IN[:1].tolist()})
-    print("first request answered %.0f ms after start (TLS, 4 models)" % ((time.monotonic() - s.t0) * 1000))
+    print("first request answered %.0f ms after start (TLS, 5 models)" % ((time.monotonic() - s.t0) * 1000))
     rest_checks("https://localhost:%d" % s.rest, True)
     grpc_checks(tls_channel(s.grpc))
     s.stop()
     # the same over plain HTTP and h2c (grpc.insecure_channel), on loopback
     s = Server("--model", "lr=" + lr, "--model", "lr=" + lr + ":2", "--model", "one=" + WORK + "/one.onnx",
-               "--model", "two=" + WORK + "/two.onnx", "--rest", "127.0.0.1:0", "--grpc", "127.0.0.1:0",
+               "--model", "two=" + WORK + "/two.onnx", "--model", "sum=" + WORK + "/sum.onnx",
+               "--rest", "127.0.0.1:0", "--grpc", "127.0.0.1:0",
                "--max-body", "65536")
     check("plaintext listeners on loopback, unauthenticated" in s.text, "plaintext not said: " + s.text)
     rest_checks("http://127.0.0.1:%d" % s.rest, False)

@@ -330,6 +330,28 @@ static void test_evidence_document(void)
         CHECK_CONTAINS(ccz_error_detail(), i == 0 ? "\"report\"[1] is not a byte"
                                                   : "\"vcek\" is missing or not PEM text");
     }
+    /* v0: an array signature of 4097 bytes is refused before its bytes are read; one of 4096
+     * is read whole */
+    for (int n = 4097; n >= 4096; n--) {
+        ccz_buf sig = CCZ_BUF_INIT;
+        CHECK_OK(ccz_buf_append_str(&sig, "[0"));
+        for (int k = 1; k < n; k++)
+            CHECK_OK(ccz_buf_append_str(&sig, ",0"));
+        ccz_buf_reset(&t);
+        CHECK_OK(ccz_buf_printf(&t,
+                                "{\"quote\": {\"signature\": %s], \"message\": [255], "
+                                "\"pcrs\": %s}, \"report\": [1], \"vcek\": \"-\"}",
+                                (const char *)sig.ptr, (const char *)p.ptr));
+        ccz_buf_free(&sig);
+        if (n == 4097) {
+            CHECK_STATUS(parse_json(&e, (const char *)t.ptr), CCZ_ERR_TOO_LARGE);
+            CHECK_CONTAINS(ccz_error_detail(), "\"signature\" is too long");
+        } else {
+            CHECK_OK(parse_json(&e, (const char *)t.ptr));
+            CHECK_INT(e.tpm_signature.len, 4096);
+            ccz_az_evidence_free(&e);
+        }
+    }
     /* not evidence: no VCEK and no TD quote; another JSON document */
     CHECK_INT(ccz_evidence_detect(CCZ_LIT("{\"hcl_report\": 1, \"tpm_quote\": 2}")), CCZ_TEE_NONE);
     CHECK_INT(ccz_evidence_detect(CCZ_LIT("{\"cc_eventlog\": \"\"}")), CCZ_TEE_NONE);

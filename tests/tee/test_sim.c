@@ -5,6 +5,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "ccz/ccz.h"
 #include "test.h"
 
@@ -411,7 +415,81 @@ static void test_cert_length_bounds(void)
     ccz_buf_free(&ev);
 }
 
+/* The platform root, as its directory holds it (PEM). */
+static void *read_pem(const char *dir, const char *name, bool key)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    CHECK(f);
+    void *x = key ? (void *)PEM_read_PrivateKey(f, NULL, NULL, NULL)
+                  : (void *)PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    CHECK(x);
+    return x;
+}
+
+/* Evidence whose platform certificate the root did issue, for a key that is not EC P-256
+ * (P-384): refused as a key ccz does not take for the sim signature, at the signature step,
+ * not tried as a P-256 key. */
+static void test_attestation_key_not_p256(void)
+{
+    ccz_buf ev = CCZ_BUF_INIT;
+    make_evidence(&ev, 1, false);
+    EVP_PKEY *root_key = read_pem(plat, "root.key", true);
+    X509 *root = read_pem(plat, "root.crt", false);
+    EVP_PKEY *ak = EVP_EC_gen("P-384");
+    CHECK(ak);
+    X509 *x = X509_new();
+    CHECK(x && X509_set_version(x, 2) && ASN1_INTEGER_set(X509_get_serialNumber(x), 7));
+    CHECK(X509_set_issuer_name(x, X509_get_subject_name(root)));
+    X509_NAME *n = X509_NAME_new();
+    CHECK(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"p384 ak", -1,
+                                     -1, 0));
+    CHECK(X509_set_subject_name(x, n));
+    X509_NAME_free(n);
+    CHECK(X509_gmtime_adj(X509_getm_notBefore(x), -60) &&
+          X509_gmtime_adj(X509_getm_notAfter(x), 86400));
+    CHECK(X509_set_pubkey(x, ak) && X509_sign(x, root_key, EVP_sha256()) > 0);
+    unsigned char *der = NULL;
+    int len = i2d_X509(x, &der);
+    CHECK(len > 0 && len <= CCZ_SIM_MAX_CERT);
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append(&b, ev.ptr, CCZ_SIM_HEADER_SIZE - 2));
+    CHECK_OK(ccz_buf_append_u16le(&b, (uint16_t)len));
+    CHECK_OK(ccz_buf_append(&b, der, (size_t)len));
+    CHECK_OK(ccz_buf_append(&b, ev.ptr + ev.len - CCZ_SIM_SIG_SIZE, CCZ_SIM_SIG_SIZE));
+    ccz_trust *t = trust_of(plat);
+    static ccz_result r;
+    CHECK_STATUS(verify_at(&r, ccz_buf_span(&b), t, T0, NULL), CCZ_ERR_KEY_MALFORMED);
+    CHECK_STR(r.step, "signature");
+    CHECK_CONTAINS(ccz_error_detail(), "sim attestation key is not an EC P-256 key");
+    /* the same certificate for the platform's own P-256 key passes that step: the evidence is
+     * refused for its signature over the changed bytes, not for the key */
+    EVP_PKEY *p256 = read_pem(plat, "ak.key", true);
+    CHECK(X509_set_pubkey(x, p256) && X509_sign(x, root_key, EVP_sha256()) > 0);
+    OPENSSL_free(der);
+    der = NULL;
+    len = i2d_X509(x, &der);
+    CHECK(len > 0 && len <= CCZ_SIM_MAX_CERT);
+    b.len = CCZ_SIM_HEADER_SIZE - 2;
+    CHECK_OK(ccz_buf_append_u16le(&b, (uint16_t)len));
+    CHECK_OK(ccz_buf_append(&b, der, (size_t)len));
+    CHECK_OK(ccz_buf_append(&b, ev.ptr + ev.len - CCZ_SIM_SIG_SIZE, CCZ_SIM_SIG_SIZE));
+    CHECK_STATUS(verify_at(&r, ccz_buf_span(&b), t, T0, NULL), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STR(r.step, "signature");
+    OPENSSL_free(der);
+    X509_free(x);
+    EVP_PKEY_free(p256);
+    EVP_PKEY_free(ak);
+    EVP_PKEY_free(root_key);
+    X509_free(root);
+    ccz_trust_free(t);
+    ccz_buf_free(&b);
+    ccz_buf_free(&ev);
+}
+
 TEST_MAIN(T(test_round_trip), T(test_debug_flag), T(test_every_byte_flip), T(test_steps_named),
           T(test_truncation_and_trailing), T(test_report_data_mismatch), T(test_untrusted_platform),
           T(test_instant), T(test_platform_init), T(test_measure), T(test_bad_options),
-          T(test_trust_from_dir), T(test_cert_length_bounds))
+          T(test_trust_from_dir), T(test_cert_length_bounds), T(test_attestation_key_not_p256))

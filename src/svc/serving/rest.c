@@ -175,11 +175,11 @@ static ccz_status read_examples(sv_job **out, sv_model *m, const json_t *body)
         /* a flat list of the row's values, or the row's nested lists */
         if (json_is_array(f) && json_array_size(f) == t->row_elems && t->rank > 2) {
             for (size_t i = 0; i < t->row_elems; i++) {
-                const json_t *v = json_array_get(f, i);
-                CCZ_ENSURE(json_is_number(v), CCZ_ERR_INVALID_ARGUMENT,
+                const json_t *x = json_array_get(f, i);
+                CCZ_ENSURE(json_is_number(x), CCZ_ERR_INVALID_ARGUMENT,
                            "example %zu: feature '%s' holds a value that is not a number", k,
                            t->name);
-                *dst++ = (float)json_number_value(v);
+                *dst++ = (float)json_number_value(x);
             }
             continue;
         }
@@ -507,8 +507,9 @@ static ccz_status parse_v1(sv_job **out, sv_server *s, const char *rest, const j
     } else {
         int o = kind == K_CLASSIFY ? scores_output(m) : value_output(m);
         CCZ_ENSURE(o >= 0 && m->n_in == 1, CCZ_ERR_INVALID_ARGUMENT,
-                   "model %s takes %zu inputs and has no single output of %s: use :predict",
-                   m->name, m->n_in, kind == K_CLASSIFY ? "class scores" : "one value a row");
+                   "model %s takes %zu input%s and has no single output of %s: use :predict",
+                   m->name, m->n_in, m->n_in == 1 ? "" : "s",
+                   kind == K_CLASSIFY ? "class scores" : "one value a row");
         CCZ_GUARD(read_examples(out, m, body));
         (*out)->out_mask = 1u << o;
     }
