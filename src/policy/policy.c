@@ -83,7 +83,7 @@ static ccz_status read_uint(const json_t *v, const char *where, uint64_t max, ui
     uint64_t x = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned d = (unsigned)(s[i] - '0');
-        if (x > (max - d) / 10)
+        if (d > max || x > (max - d) / 10)
             return ccz_fail(CCZ_ERR_POLICY, "policy: %s: %s is larger than %llu", where, s,
                             (unsigned long long)max);
         x = x * 10 + d;
@@ -126,12 +126,15 @@ static ccz_status read_tcb_list(const json_t *v, const char *where, unsigned *ou
         for (int k = 0; s && k < TCB_STATUS_COUNT; k++)
             if (strcmp(s, policy_tcb_status_names[k]) == 0)
                 found = k;
-        if (found < 0)
-            return bad(where, "unknown TCB status ",
-                       s ? s
-                         : "(not a string); known: UpToDate, SWHardeningNeeded, "
-                           "ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, "
-                           "OutOfDate, OutOfDateConfigurationNeeded");
+        if (found < 0) { /* every status named, Revoked aside: it is never accepted */
+            char known[300] = "";
+            for (int k = 0; k < TCB_STATUS_COUNT; k++)
+                if (k != TCB_REVOKED)
+                    snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
+                             known[0] ? ", " : "", policy_tcb_status_names[k]);
+            return ccz_fail(CCZ_ERR_POLICY, "policy: %s: unknown TCB status %.64s (known: %s)",
+                            where, s ? s : "(not a string)", known);
+        }
         if (found == TCB_REVOKED)
             return bad(where, "a revoked TCB can never be accepted", NULL);
         *out |= 1u << found;

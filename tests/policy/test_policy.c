@@ -689,7 +689,10 @@ static void test_bad_documents(void)
     parse_fails("{\"tees\": [\"sev\"]}", "unknown TEE sev");
     parse_fails("{\"tees\": []}", "tees: must be a non-empty list");
     parse_fails("{\"accepted_tcb_statuses\": [\"Revoked\"]}", "revoked TCB can never");
-    parse_fails("{\"accepted_tcb_statuses\": [\"Fine\"]}", "unknown TCB status Fine");
+    parse_fails("{\"accepted_tcb_statuses\": [\"Fine\"]}",
+                "unknown TCB status Fine (known: UpToDate, SWHardeningNeeded, ConfigurationNeeded, "
+                "ConfigurationAndSWHardeningNeeded, OutOfDate, OutOfDateConfigurationNeeded, "
+                "TDRelaunchAdvised, TDRelaunchAdvisedConfigurationNeeded)");
     parse_fails("{\"sgx\": {}}", "sgx: must be a list");
     parse_fails("{\"sgx\": [{}]}", "sgx[0]: constrains nothing");
     parse_fails("{\"sgx\": [3]}", "sgx[0]: must be an object");
@@ -802,9 +805,436 @@ static void test_load_file(void)
     CHECK_STATUS(ccz_policy_load_file(&p, "/nonexistent/policy.json"), CCZ_ERR_NOT_FOUND);
 }
 
+/* ---- values at and past their bounds -------------------------------------------------------*/
+
+static void test_bad_values(void)
+{
+    parse_fails("{\"sgx\": [{\"isv_svn\": \"\"}]}", "sgx[0].isv_svn: \"\" is not a decimal number");
+    parse_fails("{\"sgx\": [{\"isv_svn\": \"000000000000000000001\"}]}",
+                "sgx[0].isv_svn: \"000000000000000000001\" is not a decimal number");
+    parse_fails("{\"ccz_policy\": 0}", "ccz_policy: version 0 is not supported");
+    parse_fails("{\"accepted_tcb_statuses\": \"UpToDate\"}",
+                "accepted_tcb_statuses: must be a list of TCB status names");
+    parse_fails("{\"accepted_tcb_statuses\": [1]}",
+                "accepted_tcb_statuses: unknown TCB status (not a string)");
+    parse_fails("{\"tees\": [1]}", "tees: unknown TEE (not a string)");
+    parse_fails("{\"tees\": [\"none\"]}", "tees: unknown TEE none");
+    parse_fails("{\"snp_min_tcb\": 3}",
+                "snp_min_tcb: must be an object of bootloader, tee, snp, microcode, fmc");
+    parse_fails("{\"snp\": [{\"guest_svn_min\": 1, \"colour\": 1}]}",
+                "snp[0].colour: unknown key (known: measurement, host_data, guest_svn_min)");
+
+    /* the largest values, as strings of digits (twenty at most) */
+    ccz_policy *p = parse("{\"ccz_policy\": \"1\", \"sgx\": [{\"isv_prod_id\": \"65535\", "
+                          "\"isv_svn\": \"00000000000000065535\", \"config_svn\": \"65535\"}]}");
+    ccz_claims c = sgx_claims();
+    c.sgx.isv_prod_id = c.sgx.isv_svn = c.sgx.config_svn = 65535;
+    expect(p, &c, true, "");
+    c.sgx.isv_svn = 65534;
+    expect_field_rejected(p, &c, "isv_svn");
+    ccz_policy_free(p);
+
+    /* CCZ_POLICY_MAX_ENTRIES entries are within the limit */
+    char *doc = malloc(16 + 3 * CCZ_POLICY_MAX_ENTRIES);
+    strcpy(doc, "{\"sgx_mrs\": [");
+    for (int i = 0; i < CCZ_POLICY_MAX_ENTRIES; i++)
+        strcat(doc, i ? ",{}" : "{}");
+    strcat(doc, "]}");
+    p = parse(doc);
+    c = sgx_claims();
+    expect(p, &c, true, "");
+    ccz_policy_free(p);
+    free(doc);
+}
+
+/* ---- ccz's "debuggable", CCZoo's extensions, a TDX-only dynamic_config -----------------------*/
+
+static void test_debuggable_and_extensions(void)
+{
+    /* an entry with "debuggable": true admits that debug enclave, and only a debug one */
+    ccz_policy *p = parse("{\"sgx\": [{\"mr_enclave\": \"" MRE "\", \"debuggable\": true}]}");
+    ccz_claims c = sgx_claims();
+    c.debug = true;
+    expect(p, &c, true, "");
+    c.debug = false;
+    expect_field_rejected(p, &c, "debug");
+    ccz_policy_free(p);
+    /* the same in a dynamic_config, the entry's value spelled as a switch */
+    p = parse("{\"verify_enclave_debuggable\": \"on\", \"sgx_mrs\": [{\"debuggable\": \"On\"}]}");
+    c.debug = true;
+    expect(p, &c, true, "");
+    ccz_policy_free(p);
+
+    p = parse("{\"verify_mr_enclave\": \"on\", \"ccz_allow_outdated_tcb\": \"on\", \"sgx_mrs\": "
+              "[{\"mr_enclave\": \"" MRE "\"}]}");
+    c = sgx_claims();
+    strcpy(c.tcb_status, "OutOfDate");
+    expect(p, &c, true, "");
+    strcpy(c.tcb_status, "OutOfDateConfigurationNeeded");
+    expect(p, &c, true, "");
+    strcpy(c.tcb_status, "SWHardeningNeeded");
+    expect(p, &c, false, "tcb_status_not_accepted");
+    ccz_policy_free(p);
+    p = parse("{\"verify_mr_enclave\": \"on\", \"ccz_accepted_tcb_statuses\": "
+              "[\"SWHardeningNeeded\"], \"sgx_mrs\": [{\"mr_enclave\": \"" MRE "\"}]}");
+    expect(p, &c, true, "");
+    strcpy(c.tcb_status, "UpToDate");
+    expect(p, &c, false, "tcb_status_not_accepted");
+    ccz_policy_free(p);
+
+    /* "tdx_mrs" alone makes a dynamic_config, which accepts TDs only */
+    p = parse("{\"tdx_mrs\": [{}]}");
+    if (p)
+        CHECK_INT(ccz_policy_get_format(p), CCZ_POLICY_FORMAT_DYNAMIC_CONFIG);
+    ccz_claims t = tdx_claims();
+    expect(p, &t, true, "");
+    expect(p, &c, false, "tee_not_accepted");
+    ccz_policy_free(p);
+
+    /* SEPT_VE_DISABLE is the one bit: every other attribute bit set does not stand for it */
+    CHECK_OK(ccz_policy_default(&p));
+    t.tdx.td_attributes[3] = (uint8_t)~0x10;
+    expect(p, &t, false, "sept_ve_disable_clear");
+    ccz_policy_free(p);
+}
+
+/* ---- "eventlog" rules as read ----------------------------------------------------------------*/
+
+static void test_event_rules(void)
+{
+    /* the digests of SHA-1, SHA-256 and SM3, SHA-384, SHA-512; kept in lower case */
+    static const size_t sizes[] = {40, 64, 96, 128, 38, 66, 130};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(sizes); i++) {
+        char doc[256], upper[131], lower[131];
+        memset(upper, 'A', sizes[i]), upper[sizes[i]] = 0;
+        memset(lower, 'a', sizes[i]), lower[sizes[i]] = 0;
+        snprintf(doc, sizeof doc, "{\"eventlog\": [{\"digest\": \"%s\"}]}", upper);
+        if (i >= 4) {
+            parse_fails(doc, "eventlog[0].digest: must be the hex of a SHA-1, SHA-256, SM3, "
+                             "SHA-384 or SHA-512 digest");
+            continue;
+        }
+        ccz_policy *p = parse(doc);
+        json_t *j = p ? ccz_policy_to_json(p) : NULL;
+        CHECK_STR(json_string_value(
+                      json_object_get(json_array_get(json_object_get(j, "eventlog"), 0), "digest")),
+                  lower);
+        json_decref(j);
+        ccz_policy_free(p);
+    }
+    /* at most CCZ_POLICY_MAX_ENTRIES rules */
+    char *doc = malloc(32 + 13 * (CCZ_POLICY_MAX_ENTRIES + 1));
+    strcpy(doc, "{\"eventlog\": [");
+    for (int i = 0; i < CCZ_POLICY_MAX_ENTRIES; i++)
+        strcat(doc, i ? ",{\"index\":1}" : "{\"index\":1}");
+    strcat(doc, "]}");
+    ccz_policy *p = parse(doc);
+    ccz_policy_free(p);
+    strcpy(doc + strlen(doc) - 2, ",{\"index\":1}]}");
+    parse_fails(doc, "eventlog: too many entries");
+    free(doc);
+}
+
+/* ---- Arm CCA reference values ----------------------------------------------------------------*/
+
+/* n bytes, each spelled by the two hex digits of byte */
+static const char *hexrep(char *out, const char *byte, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        memcpy(out + 2 * i, byte, 2);
+    out[2 * n] = '\0';
+    return out;
+}
+
+/* CCA claims: implementation id 32 x 0xab, a 4-byte configuration, components BL and RTK
+ * (measurements 32 x 0x20 and 0x21, signer ids 0x30 and 0x31, versions 1.0 and 2.0), RIM 32 x
+ * 0x66, REMs 0x70..0x73, personalization value 64 x 0x88, RAK hash sha-256. */
+static ccz_claims cca_claims(void)
+{
+    ccz_claims c;
+    memset(&c, 0, sizeof c);
+    c.tee = CCZ_TEE_CCA;
+    ccz_cca_claims *a = &c.cca;
+    memset(a->implementation_id, 0xab, 32);
+    memset(a->platform_config, 0xcf, 4);
+    a->platform_config_len = 4;
+    a->n_sw_components = 2;
+    for (int i = 0; i < 2; i++) {
+        ccz_cca_sw_component *s = &a->sw_components[i];
+        strcpy(s->type, i ? "RTK" : "BL");
+        memset(s->measurement, 0x20 + i, 32);
+        s->measurement_len = 32;
+        memset(s->signer_id, 0x30 + i, 32);
+        s->signer_id_len = 32;
+        strcpy(s->version, i ? "2.0" : "1.0");
+        strcpy(s->hash_alg, "sha-256");
+    }
+    memset(a->rim, 0x66, 32);
+    a->rim_len = 32;
+    for (int i = 0; i < 4; i++)
+        memset(a->rem[i], 0x70 + i, 32);
+    memset(a->personalization_value, 0x88, 64);
+    strcpy(a->rak_hash_alg, "sha-256");
+    return c;
+}
+
+static void test_cca_reference_values(void)
+{
+    char doc[4096], h[12][129];
+    snprintf(
+        doc, sizeof doc,
+        "{\"cca\": {\"platform\": [{\"implementation-id\": \"%s\", \"platform-configuration\": "
+        "\"CFCFCFCF\", \"sw-components\": [{\"component-type\": \"BL\", \"measurement-value\": "
+        "\"%s\", \"signer-id\": \"%s\", \"version\": \"1.0\", \"hash-algo-id\": \"sha-256\"}, "
+        "{\"component-type\": \"RTK\", \"measurement-value\": \"%s\", \"signer-id\": \"%s\", "
+        "\"version\": \"2.0\", \"hash-algo-id\": \"sha-256\"}]}], \"realm\": "
+        "[{\"initial-measurement\": \"%s\", \"extensible-measurements\": [\"%s\", \"%s\", "
+        "\"%s\", \"%s\"], \"personalization-value\": \"%s\", \"rak-hash-algorithm\": "
+        "\"sha-256\"}]}}",
+        hexrep(h[0], "AB", 32), hexrep(h[1], "20", 32), hexrep(h[2], "30", 32),
+        hexrep(h[3], "21", 32), hexrep(h[4], "31", 32), hexrep(h[5], "66", 32),
+        hexrep(h[6], "70", 32), hexrep(h[7], "71", 32), hexrep(h[8], "72", 32),
+        hexrep(h[9], "73", 32), hexrep(h[10], "88", 64));
+    ccz_policy *p = parse(doc);
+    ccz_claims c = cca_claims();
+    expect(p, &c, true, "");
+    /* each platform field: its last byte, or its text */
+    ccz_cca_claims *a = &c.cca;
+    ccz_cca_sw_component *s = &a->sw_components[1];
+    for (int k = 0; k < 10; k++) {
+        c = cca_claims();
+        switch (k) {
+        case 0:
+            a->implementation_id[31] ^= 1;
+            break;
+        case 1:
+            a->platform_config[3] ^= 1;
+            break;
+        case 2:
+            s->measurement[31] ^= 1;
+            break;
+        case 3:
+            s->signer_id[31] ^= 1;
+            break;
+        case 4:
+            strcpy(s->type, "RTK2");
+            break;
+        case 5:
+            strcpy(s->version, "2.1");
+            break;
+        case 6:
+            strcpy(s->hash_alg, "sha-384");
+            break;
+        case 7: /* a component no entry lists */
+            a->sw_components[2] = a->sw_components[0];
+            a->sw_components[2].measurement[0] ^= 1;
+            a->n_sw_components = 3;
+            break;
+        case 8: /* a listed component the token lacks */
+            a->n_sw_components = 1;
+            break;
+        default: /* the components in the other order */
+            a->sw_components[2] = a->sw_components[0];
+            a->sw_components[0] = a->sw_components[1];
+            a->sw_components[1] = a->sw_components[2];
+            break;
+        }
+        expect(p, &c, k == 9, k == 9 ? "" : "cca_platform_not_accepted");
+    }
+    /* each realm field */
+    for (int k = 0; k < 6; k++) {
+        c = cca_claims();
+        switch (k) {
+        case 0:
+            a->rim[31] ^= 1;
+            break;
+        case 1:
+            a->rem[0][31] ^= 1;
+            break;
+        case 2:
+            a->rem[3][31] ^= 1;
+            break;
+        case 3:
+            a->personalization_value[63] ^= 1;
+            break;
+        case 4:
+            strcpy(a->rak_hash_alg, "sha-512");
+            break;
+        default:
+            a->rim_len = 48;
+            break;
+        }
+        expect(p, &c, false, "cca_realm_not_accepted");
+    }
+    c = cca_claims();
+    a->implementation_id[0] = 0;
+    a->rim[0] = 0;
+    static ccz_appraisal r;
+    CHECK_OK(ccz_appraise(&r, p, &c));
+    CHECK_INT(r.n_reasons, 2);
+    CHECK_CONTAINS(r.reasons[0].message, "no entry of cca.platform matches the platform "
+                                         "(implementation id 00ababababababab..., 2 software "
+                                         "components");
+    CHECK_CONTAINS(r.reasons[1].message, "no entry of cca.realm matches the realm (initial "
+                                         "measurement 0066666666666666...");
+    /* other TEEs are not appraised against the reference values */
+    c = sgx_claims();
+    expect(p, &c, true, "");
+    ccz_policy_free(p);
+
+    /* a list left out constrains nothing; an empty list accepts nothing */
+    p = parse("{\"cca\": {\"realm\": [{\"rak-hash-algorithm\": \"sha-256\"}]}}");
+    c = cca_claims();
+    a->implementation_id[0] = 0;
+    expect(p, &c, true, "");
+    strcpy(a->rak_hash_alg, "sha-384");
+    expect(p, &c, false, "cca_realm_not_accepted");
+    ccz_policy_free(p);
+    p = parse("{\"cca\": {\"platform\": []}}");
+    c = cca_claims();
+    expect(p, &c, false, "cca_platform_not_accepted");
+    ccz_policy_free(p);
+}
+
+static void test_cca_bad_reference_values(void)
+{
+    char doc[8192], h[131];
+    parse_fails("{\"cca\": []}",
+                "cca: must be an object of \"platform\" and \"realm\" reference values");
+    parse_fails("{\"cca\": {\"platfrom\": []}}",
+                "cca: unknown key (known: platform, realm): platfrom");
+    parse_fails("{\"cca\": {\"platform\": {}}}",
+                "cca.platform: must be a list of reference values");
+    static const char *const hex[] = {"abc", "", "zz", NULL};
+    for (int i = 0; i < 4; i++) {
+        snprintf(doc, sizeof doc, "{\"cca\": {\"realm\": [{\"initial-measurement\": \"%s\"}]}}",
+                 hex[i] ? hex[i] : hexrep(h, "00", 65));
+        parse_fails(doc, i == 2 ? "cca.realm[0].initial-measurement: not hex"
+                                : "cca.realm[0].initial-measurement: must be 1 to 64 bytes of hex");
+    }
+    snprintf(doc, sizeof doc, "{\"cca\": {\"realm\": [{\"initial-measurement\": \"%s\"}]}}",
+             hexrep(h, "00", 64));
+    ccz_policy_free(parse(doc));
+    snprintf(doc, sizeof doc, "{\"cca\": {\"platform\": [{\"implementation-id\": \"%s\"}]}}",
+             hexrep(h, "00", 33));
+    parse_fails(doc, "cca.platform[0].implementation-id: must be 1 to 32 bytes of hex");
+    parse_fails("{\"cca\": {\"realm\": [{\"rak-hash-algorithm\": 5}]}}",
+                "cca.realm[0].rak-hash-algorithm: must be a string");
+    parse_fails("{\"cca\": {\"realm\": [{\"initial-mesurement\": \"00\"}]}}",
+                "cca.realm[0].initial-mesurement: unknown key (known: initial-measurement, "
+                "extensible-measurements, personalization-value, rak-hash-algorithm)");
+    parse_fails("{\"cca\": {\"realm\": [{\"extensible-measurements\": [\"00\", \"00\", \"00\", "
+                "\"00\", \"00\"]}]}}",
+                "cca.realm[0].extensible-measurements: must be a list of 4 measurements (hex)");
+    parse_fails("{\"cca\": {\"platform\": [{\"sw-components\": [{\"component-type\": \"BL\"}]}]}}",
+                "cca.platform[0].sw-components[0]: needs a measurement-value");
+    /* at most 32 software components */
+    for (int n = 32; n <= 33; n++) {
+        int k = snprintf(doc, sizeof doc, "{\"cca\": {\"platform\": [{\"sw-components\": [");
+        for (int i = 0; i < n; i++)
+            k += snprintf(doc + k, sizeof doc - (size_t)k, "%s{\"measurement-value\": \"00\"}",
+                          i ? ", " : "");
+        snprintf(doc + k, sizeof doc - (size_t)k, "]}]}}");
+        if (n == 32)
+            ccz_policy_free(parse(doc));
+        else
+            parse_fails(doc, "cca.platform[0].sw-components: must be a list of at most 32 "
+                             "software components");
+    }
+}
+
+/* ---- the normalised form names every field, and parses back to itself ---------------------*/
+
+static void test_normalised_every_field(void)
+{
+    char doc[8192], want[8192], hex[97], h[65];
+    int n = snprintf(doc, sizeof doc,
+                     "{\"ccz_policy\": 1, \"tees\": [\"sgx\", \"cca\"], \"allow_sim\": true, "
+                     "\"allow_debug\": true, \"allow_mrservicetd_nonzero\": true, "
+                     "\"allow_sept_ve_disable_clear\": true, \"allow_migration_agent\": true, "
+                     "\"snp_max_vmpl\": 2, \"snp_min_tcb\": {\"bootloader\": 1, \"tee\": 2, "
+                     "\"snp\": 3, \"microcode\": 4, \"fmc\": 5}, \"accepted_tcb_statuses\": "
+                     "[\"SWHardeningNeeded\"], \"allow_outdated_tcb\": true, \"sgx\": "
+                     "[{\"mr_enclave\": \"" MRE "\", \"mr_signer\": \"" MRS "\", \"isv_prod_id\": "
+                     "1, \"isv_svn\": 2, \"config_svn\": 3, \"debuggable\": true}], \"tdx\": [{");
+    int w = snprintf(want, sizeof want,
+                     "{\"ccz_policy\":1,\"tees\":[\"sgx\",\"cca\"],\"allow_sim\":true,"
+                     "\"allow_debug\":true,\"allow_mrservicetd_nonzero\":true,"
+                     "\"allow_sept_ve_disable_clear\":true,\"allow_migration_agent\":true,"
+                     "\"snp_max_vmpl\":2,\"snp_min_tcb\":{\"bootloader\":1,\"tee\":2,\"snp\":3,"
+                     "\"microcode\":4,\"fmc\":5},\"accepted_tcb_statuses\":[\"SWHardeningNeeded\","
+                     "\"OutOfDate\",\"OutOfDateConfigurationNeeded\"],\"sgx\":[{\"mr_enclave\":"
+                     "\"" MRE "\",\"mr_signer\":\"" MRS "\",\"isv_prod_id\":1,\"isv_svn\":2,"
+                     "\"config_svn\":3,\"debuggable\":true}],\"tdx\":[{");
+    for (size_t k = 0; k < N_TDX_FIELDS; k++) {
+        hex48(hex, k);
+        n += snprintf(doc + n, sizeof doc - (size_t)n, "%s\"%s\": \"%s\"", k ? ", " : "",
+                      tdx_fields[k].name, hex);
+        w += snprintf(want + w, sizeof want - (size_t)w, "%s\"%s\":\"%s\"", k ? "," : "",
+                      tdx_fields[k].name, hex);
+    }
+    hex48(hex, 10);
+    hexrep(h, "dd", 32);
+    snprintf(doc + n, sizeof doc - (size_t)n,
+             "}], \"snp\": [{\"measurement\": \"%s\", \"host_data\": \"%s\", \"guest_svn_min\": "
+             "7}], \"eventlog\": [{\"index\": \"4\", \"type\": \"EV_SEPARATOR\"}], \"cca\": "
+             "{\"realm\": [{\"initial-measurement\": \"AB\"}]}}",
+             hex, h);
+    snprintf(want + w, sizeof want - (size_t)w,
+             "}],\"snp\":[{\"measurement\":\"%s\",\"host_data\":\"%s\",\"guest_svn_min\":7}],"
+             "\"eventlog\":[{\"index\":4,\"type\":\"EV_SEPARATOR\"}],\"cca\":{\"realm\":[{"
+             "\"initial-measurement\":\"AB\"}]}}",
+             hex, h);
+    ccz_policy *p = parse(doc);
+    json_t *j = p ? ccz_policy_to_json(p) : NULL;
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    CHECK_STR(s, want);
+    ccz_policy *q = s ? parse(s) : NULL;
+    json_t *k = q ? ccz_policy_to_json(q) : NULL;
+    char *s2 = k ? json_dumps(k, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    CHECK_STR(s2, want);
+    free(s);
+    free(s2);
+    json_decref(j);
+    json_decref(k);
+    ccz_policy_free(p);
+    ccz_policy_free(q);
+
+    /* a dynamic_config list whose entry constrains nothing is written as no list */
+    p = parse("{\"verify_mr_enclave\": \"off\", \"sgx_mrs\": [{\"mr_enclave\": \"\"}]}");
+    j = p ? ccz_policy_to_json(p) : NULL;
+    s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    CHECK_STR(s, "{\"ccz_policy\":1,\"tees\":[\"sim\",\"sgx\"],\"allow_sim\":false,"
+                 "\"allow_debug\":false,\"allow_mrservicetd_nonzero\":false,"
+                 "\"allow_sept_ve_disable_clear\":false,\"allow_migration_agent\":false,"
+                 "\"snp_max_vmpl\":0,\"accepted_tcb_statuses\":[\"UpToDate\"]}");
+    q = s ? parse(s) : NULL;
+    ccz_policy_free(q);
+    free(s);
+    json_decref(j);
+    ccz_policy_free(p);
+}
+
+/* A bound below 9 as a string of one digit above it: "4" is not within snp_max_vmpl's 0..3 */
+static void test_small_bound_as_string(void)
+{
+    parse_fails("{\"snp_max_vmpl\": \"4\"}", "snp_max_vmpl: 4 is larger than 3");
+    parse_fails("{\"snp_max_vmpl\": \"9\"}", "snp_max_vmpl: 9 is larger than 3");
+    ccz_policy *p = parse("{\"snp_max_vmpl\": \"3\"}");
+    ccz_claims c;
+    memset(&c, 0, sizeof c);
+    c.tee = CCZ_TEE_SNP;
+    c.snp.vmpl = 3;
+    expect(p, &c, true, "");
+    ccz_policy_free(p);
+}
+
 TEST_MAIN(T(test_default_policy), T(test_ccz_policy), T(test_tdx_and_snp_lists),
           T(test_dynamic_config_matrix), T(test_dynamic_config_entries),
           T(test_dynamic_config_sim_and_debug), T(test_dynamic_config_tdx),
           T(test_production_checks), T(test_snp_checks), T(test_bad_documents),
           T(test_switch_spellings), T(test_normalised_json), T(test_load_file),
-          T(test_tdx_each_field), T(test_sgx_each_field), T(test_snp_each_field))
+          T(test_tdx_each_field), T(test_sgx_each_field), T(test_snp_each_field),
+          T(test_bad_values), T(test_debuggable_and_extensions), T(test_event_rules),
+          T(test_cca_reference_values), T(test_cca_bad_reference_values),
+          T(test_normalised_every_field), T(test_small_bound_as_string))

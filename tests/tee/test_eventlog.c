@@ -537,6 +537,52 @@ static void test_policy_rules(void)
     ccz_buf_free(&b);
 }
 
+/* A rule on a UEFI variable's name, and more unmatched rules than an appraisal has room for
+ * reasons: the first CCZ_MAX_REASONS are kept. */
+static void test_policy_rules_names_and_cap(void)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    spec_id(&b, sha384, 1, 0);
+    static const char var[] = "\x61\xdf\xe4\x8b\xca\x93\xd2\x11\xaa\x0d\x00\xe0\x98\x03\x2b\x8c"
+                              "\x04\0\0\0\0\0\0\0\x02\0\0\0\0\0\0\0B\0o\0o\0t\0\x01\x02";
+    event(&b, 1, EV_EFI_VARIABLE_BOOT, CCZ_EVLOG_SHA384, 0xef, var, sizeof var - 1);
+    ccz_eventlog *l = parse_ok(&b);
+    static ccz_claims c;
+    memset(&c, 0, sizeof c);
+    c.tee = CCZ_TEE_SNP;
+    c.eventlog = l;
+    static ccz_appraisal a;
+    ccz_policy *p = NULL;
+    static const char name[] = "{\"eventlog\": [{\"unicode_name\": \"Boot\", \"index\": 1}]}";
+    CHECK_OK(ccz_policy_parse(&p, name, sizeof name - 1));
+    CHECK_OK(ccz_appraise(&a, p, &c));
+    CHECK(a.accepted);
+    CHECK_INT(a.n_reasons, 0);
+    ccz_policy_free(p);
+    static const char other[] = "{\"eventlog\": [{\"unicode_name\": \"Boo\"}]}";
+    CHECK_OK(ccz_policy_parse(&p, other, sizeof other - 1));
+    CHECK_OK(ccz_appraise(&a, p, &c));
+    CHECK_INT(a.n_reasons, 1);
+    CHECK_STR(a.reasons[0].code, "event_not_found");
+    CHECK_STR(a.reasons[0].message,
+              "eventlog[0]: no event of the log matches {\"unicode_name\":\"Boo\"}");
+    ccz_policy_free(p);
+    char doc[1024] = "{\"eventlog\": [";
+    for (int i = 0; i < CCZ_MAX_REASONS + 8; i++)
+        strcat(doc, i ? ", {\"index\": 9}" : "{\"index\": 9}");
+    strcat(doc, "]}");
+    CHECK_OK(ccz_policy_parse(&p, doc, strlen(doc)));
+    CHECK_OK(ccz_appraise(&a, p, &c));
+    CHECK(!a.accepted);
+    CHECK_INT(a.n_reasons, CCZ_MAX_REASONS);
+    CHECK_STR(a.reasons[CCZ_MAX_REASONS - 1].message,
+              "eventlog[31]: no event of the log matches {\"index\":9}");
+    ccz_policy_free(p);
+    ccz_eventlog_free(l);
+    ccz_buf_free(&b);
+}
+
 TEST_MAIN(T(test_replay_sha384), T(test_replay_sm3_sha256), T(test_end_of_log), T(test_malformed),
           T(test_load_forms), T(test_details_text), T(test_details_tags), T(test_details_variable),
-          T(test_details_device_paths), T(test_event_json_shape), T(test_policy_rules))
+          T(test_details_device_paths), T(test_event_json_shape), T(test_policy_rules),
+          T(test_policy_rules_names_and_cap))
