@@ -155,7 +155,10 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_run(ccz_rpc_server *s);
 /* Graceful shutdown: stop accepting, send GOAWAY, let calls in flight finish (at most
  * grace_ms, then cancel them). Thread-safe. */
 CCZ_API void ccz_rpc_server_shutdown(ccz_rpc_server *s, int grace_ms);
-/* Runs fn(payload) on the server's loop after delay_ms (0: next iteration). Thread-safe. */
+/* Runs fn(payload) on the server's loop after delay_ms (0: next iteration). Thread-safe. Work
+ * still waiting when the loop ends (ccz_rpc_server_run returns) runs then, on the loop's thread,
+ * so that what it holds is given back; once the loop has ended, CCZ_ERR_UNAVAILABLE, fn is not
+ * run and payload stays the caller's. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_defer(ccz_rpc_server *s, int delay_ms,
                                                       void (*fn)(void *), void *payload);
 

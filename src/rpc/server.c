@@ -95,6 +95,11 @@ struct ccz_rpc_server {
     size_t pooled; /* their bytes, at most max_held */
     bool shutting_down;
     struct event *grace;
+    /* work handed to the loop by other threads (ccz_rpc_server_defer): pending until it runs;
+     * what is pending when the loop ends runs then; after that, none is taken */
+    pthread_mutex_t defer_mu;
+    struct deferred *deferred;
+    bool loop_ended;
 };
 
 struct conn {
@@ -1713,6 +1718,7 @@ ccz_status ccz_rpc_server_new(ccz_rpc_server **out, const ccz_rpc_server_opts *o
         return ccz_fail(CCZ_ERR_NOMEM, "cannot create the event loop");
     }
     evthread_make_base_notifiable(s->base);
+    pthread_mutex_init(&s->defer_mu, NULL);
     s->tls = o->tls; /* NULL: plaintext (h2c) */
     if (s->tls) {
         SSL_CTX_up_ref(s->tls);
@@ -1721,6 +1727,8 @@ ccz_status ccz_rpc_server_new(ccz_rpc_server **out, const ccz_rpc_server_opts *o
     *out = s;
     return CCZ_OK;
 }
+
+static void drop_pending(ccz_rpc_server *s);
 
 void ccz_rpc_server_free(ccz_rpc_server *s)
 {
@@ -1740,6 +1748,8 @@ void ccz_rpc_server_free(ccz_rpc_server *s)
         free(s->methods[i].path);
     free(s->methods);
     SSL_CTX_free(s->tls);
+    drop_pending(s); /* handed to a loop that never ran: the caller's to give back */
+    pthread_mutex_destroy(&s->defer_mu);
     event_base_free(s->base);
     while (s->n_pool--)
         munmap(s->pool[s->n_pool].p, s->pool[s->n_pool].cap);
@@ -1791,11 +1801,14 @@ ccz_status ccz_rpc_server_listen(ccz_rpc_server *s, int *port, const char *addr)
     return listener_bind(&s->listener, port, s->base, addr, accept_cb, accept_error, s);
 }
 
+static void run_pending(ccz_rpc_server *s);
+
 ccz_status ccz_rpc_server_run(ccz_rpc_server *s)
 {
     CCZ_ENSURE(s->listener, CCZ_ERR_INVALID_ARGUMENT, "the server listens nowhere");
-    return event_base_dispatch(s->base) < 0 ? ccz_fail(CCZ_ERR_IO, "the event loop failed")
-                                            : CCZ_OK;
+    int r = event_base_dispatch(s->base);
+    run_pending(s);
+    return r < 0 ? ccz_fail(CCZ_ERR_IO, "the event loop failed") : CCZ_OK;
 }
 
 static void grace_over(evutil_socket_t fd, short what, void *arg)
@@ -1841,30 +1854,96 @@ void ccz_rpc_server_shutdown(ccz_rpc_server *s, int grace_ms)
     (void)event_base_once(s->base, -1, EV_TIMEOUT, do_shutdown, s, NULL);
 }
 
-typedef struct {
+typedef struct deferred {
+    ccz_rpc_server *s;
+    struct event *ev;
     void (*fn)(void *);
     void *payload;
+    struct deferred *prev, *next;
 } deferred;
+
+static void deferred_unlink(ccz_rpc_server *s, deferred *d)
+{
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        s->deferred = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+}
 
 static void run_deferred(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     deferred *d = arg;
+    pthread_mutex_lock(&d->s->defer_mu);
+    deferred_unlink(d->s, d);
+    pthread_mutex_unlock(&d->s->defer_mu);
+    event_free(d->ev);
     d->fn(d->payload);
     free(d);
 }
 
+/* At the loop's end: the work handed to it and not yet run runs now, on the loop's thread, so
+ * that its payload (a call held for an answer, a job) is given back; work handed over from now
+ * on is refused. */
+static void run_pending(ccz_rpc_server *s)
+{
+    pthread_mutex_lock(&s->defer_mu);
+    deferred *d = s->deferred;
+    s->deferred = NULL;
+    s->loop_ended = true;
+    pthread_mutex_unlock(&s->defer_mu);
+    while (d && d->next) /* the oldest first, as the loop would have run them */
+        d = d->next;
+    while (d) {
+        deferred *prev = d->prev;
+        event_free(d->ev);
+        d->fn(d->payload);
+        free(d);
+        d = prev;
+    }
+}
+
+static void drop_pending(ccz_rpc_server *s)
+{
+    for (deferred *d = s->deferred, *next; d; d = next) {
+        next = d->next;
+        event_free(d->ev);
+        free(d);
+    }
+    s->deferred = NULL;
+}
+
 ccz_status ccz_rpc_server_defer(ccz_rpc_server *s, int delay_ms, void (*fn)(void *), void *payload)
 {
-    deferred *d = malloc(sizeof *d);
+    deferred *d = calloc(1, sizeof *d);
     CCZ_ENSURE(d, CCZ_ERR_NOMEM, "out of memory");
-    *d = (deferred){fn, payload};
+    *d = (deferred){.s = s, .fn = fn, .payload = payload};
     struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
-    if (event_base_once(s->base, -1, EV_TIMEOUT, run_deferred, d, &tv) != 0) {
-        free(d);
-        return ccz_fail(CCZ_ERR_NOMEM, "cannot schedule");
+    pthread_mutex_lock(&s->defer_mu);
+    ccz_status st = CCZ_OK;
+    if (s->loop_ended)
+        st = ccz_fail(CCZ_ERR_UNAVAILABLE, "the server's event loop has ended");
+    else if (!(d->ev = evtimer_new(s->base, run_deferred, d)))
+        st = ccz_fail(CCZ_ERR_NOMEM, "cannot schedule");
+    if (st == CCZ_OK) { /* listed first: the loop may run it as soon as it is added */
+        d->next = s->deferred;
+        if (s->deferred)
+            s->deferred->prev = d;
+        s->deferred = d;
+        if (evtimer_add(d->ev, &tv) != 0) {
+            deferred_unlink(s, d);
+            st = ccz_fail(CCZ_ERR_NOMEM, "cannot schedule");
+        }
     }
-    return CCZ_OK;
+    pthread_mutex_unlock(&s->defer_mu);
+    if (st) {
+        if (d->ev)
+            event_free(d->ev);
+        free(d);
+    }
+    return st;
 }
 
 struct ccz_rpc_timer {

@@ -2,12 +2,14 @@
 /* The encrypted query (include/ccz/hequery.h): the database parser (every refusal, with its
  * line), the algorithms' parameters, the client's checks of keys and of answers that are not
  * values, encrypted lookups of keys of 1 to 8 bytes and of longer keys cut to 8 (fast), the
- * faithful and packed algorithms, the noise budget of a worst-case value, and the RA-gRPC
+ * faithful and packed algorithms, the noise budget of a worst-case value, a database of more
+ * than one batch, answers re-randomized, key ciphertexts of three components, and the RA-gRPC
  * service over plaintext h2c: hostile queries (wrong algorithm, parameters, keys of other
- * parameters, truncated, oversized and missing ciphertexts, a message over the limit) each
- * refused with its gRPC status and reason, the server answering right after all of them. The
- * state capitals are test_hequery_states.c. Sanitizer builds run fewer lookups (each is
- * thousands of products): the optimized build runs them all. */
+ * parameters, truncated, oversized, missing and extra ciphertexts, a message over the limit) each
+ * refused with its gRPC status and reason, the server answering right after all of them, its
+ * queue's default bound and its options. The state capitals are test_hequery_states.c.
+ * Sanitizer builds run fewer lookups (each is thousands of products): the optimized build runs
+ * them all. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +178,16 @@ static void test_client(void)
     decodes(c, &q, CCZ_HEQ_FAST, high, 2, 0, 0, CCZ_ERR_MALFORMED, "coefficient 0 is 16");
     decodes(c, &q, CCZ_HEQ_FAST, late, 40, 0, 0, CCZ_ERR_MALFORMED,
             "coefficient 39 after its end is 1");
+    /* 256 bytes "A" are a value; a 257th byte is past the longest a value can be */
+    uint64_t longest[2 * CCZ_HEQ_MAX_VALUE + 2];
+    char a256[CCZ_HEQ_MAX_VALUE + 1];
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(longest); i++)
+        longest[i] = i % 2 ? 1 : 4;
+    memset(a256, 'A', CCZ_HEQ_MAX_VALUE);
+    a256[CCZ_HEQ_MAX_VALUE] = 0;
+    decodes(c, &q, CCZ_HEQ_FAST, longest, 2 * CCZ_HEQ_MAX_VALUE, 0, 0, CCZ_OK, a256);
+    decodes(c, &q, CCZ_HEQ_FAST, longest, CCZ_ARRAY_LEN(longest), 0, 0, CCZ_ERR_MALFORMED,
+            "coefficient 512 after its end is 4");
     ccz_buf v = CCZ_BUF_INIT;
     int budget;
     CHECK_STATUS(ccz_heq_client_decode(&v, &budget, c, CCZ_LIT("CCZH junk"), 0, 0),
@@ -212,6 +224,11 @@ static void test_client(void)
     /* more chunks than a value's 256 bytes take (the layout fits the slots) */
     decodes(c, &q, CCZ_HEQ_PACKED, m, 16384, 1, 129, CCZ_ERR_MALFORMED,
             "a packed layout of 129 x 1 slots");
+    /* a layout of no slots (an answer that would say nothing, whatever its slots hold) */
+    decodes(c, &q, CCZ_HEQ_PACKED, m, 16384, 0, 2, CCZ_ERR_MALFORMED,
+            "a packed layout of 2 x 0 slots");
+    decodes(c, &q, CCZ_HEQ_PACKED, m, 16384, 100, 0, CCZ_ERR_MALFORMED,
+            "a packed layout of 0 x 100 slots");
     m[3] = 65536; /* a chunk is 2 bytes */
     decodes(c, &q, CCZ_HEQ_PACKED, m, 16384, 100, 2, CCZ_ERR_MALFORMED, "chunk 0 is 65536");
     m[3] = 'S', m[103] = 'l' << 8 | 't'; /* "\0S" "lt": a value does not hold a NUL */
@@ -308,16 +325,32 @@ static void test_key_lengths(void)
     qv.n_key = CCZ_HEQ_KEY_CTS - 1;
     CHECK_STATUS(ccz_heq_server_answer(&a, s, &qv), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "(two nibbles for each of 8 bytes), not 15");
+    ccz_span more[CCZ_HEQ_KEY_CTS + 1]; /* one ciphertext too many */
+    qv = view_of(&q, more);
+    more[CCZ_HEQ_KEY_CTS] = more[0];
+    qv.n_key = CCZ_HEQ_KEY_CTS + 1;
+    CHECK_STATUS(ccz_heq_server_answer(&a, s, &qv), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "(two nibbles for each of 8 bytes), not 17");
     qv = view_of(&q, keys);
     qv.algorithm = (ccz_heq_algorithm)(CCZ_HEQ_PACKED + 1);
     CHECK_STATUS(ccz_heq_server_answer(&a, s, &qv), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "unknown algorithm 4");
+    qv.algorithm = (ccz_heq_algorithm)0; /* below the first */
+    CHECK_STATUS(ccz_heq_server_answer(&a, s, &qv), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "unknown algorithm 0");
     ccz_heq_query_free(&q);
-    /* a server needs a database */
+    /* a server needs a database, and options it knows */
     ccz_heq_server *none = NULL;
     ccz_heq_server_opts so = CCZ_HEQ_SERVER_OPTS_INIT;
     CHECK_STATUS(ccz_heq_server_new(&none, &so), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "server options: a database is needed");
+    CHECK(none == NULL);
+    so.db = db;
+    so.version = 0;
+    CHECK_STATUS(ccz_heq_server_new(&none, &so), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "server options: a database is needed");
+    CHECK(none == NULL);
+    CHECK_STATUS(ccz_heq_server_new(&none, NULL), CCZ_ERR_INVALID_ARGUMENT);
     CHECK(none == NULL);
     ccz_heq_client_free(c);
     ccz_heq_server_free(s);
@@ -351,6 +384,72 @@ static void test_algorithms_agree(void)
     s = server_of(db);
     CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_FAST));
     CHECK(lookup(s, c, "worst", text + 6) >= 4);
+    ccz_heq_client_free(c);
+    ccz_heq_server_free(s);
+    ccz_heq_db_free(db);
+}
+
+/* More entries than the fast algorithm's batch of 64: the entry sorted last is in a second
+ * batch of its own (its tree and its value); two positions have more than three nibbles (7 and
+ * 10: "k00" to "k64"), so their masks come from the powers of the query nibble. */
+static void test_batches(void)
+{
+    char csv[65 * 9 + 1], *p = csv;
+    for (int i = 0; i < 65; i++)
+        p += sprintf(p, "k%02d,v%02d\n", i, i);
+    ccz_heq_db *db = db_of(csv);
+    CHECK_INT(ccz_heq_db_size(db), 65);
+    ccz_heq_server *s = server_of(db);
+    ccz_heq_client *c;
+    CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_FAST));
+    lookup(s, c, "k64", "v64");
+    ccz_heq_client_free(c);
+    ccz_heq_server_free(s);
+    ccz_heq_db_free(db);
+}
+
+/* A query answered twice: two ciphertexts (the answer is re-randomized by a fresh encryption
+ * of zero), the same value. A key ciphertext of three components (a third of zeros: the same
+ * encryption) is relinearized before the search and answered as well. */
+static void test_answer_forms(void)
+{
+    ccz_heq_db *db = db_of("key,value\n");
+    ccz_heq_server *s = server_of(db);
+    ccz_heq_client *c;
+    CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_FAST));
+    ccz_heq_query q;
+    ccz_span keys[CCZ_HEQ_KEY_CTS];
+    CHECK_OK(ccz_heq_client_query(&q, c, CCZ_LIT("key")));
+    ccz_heq_query_view qv = view_of(&q, keys);
+    ccz_heq_answer a[2];
+    ccz_buf v = CCZ_BUF_INIT;
+    int budget;
+    for (int i = 0; i < 2; i++) {
+        CHECK_OK(ccz_heq_server_answer(&a[i], s, &qv));
+        CHECK_OK(ccz_heq_client_decode(&v, &budget, c, ccz_buf_span(&a[i].value), 0, 0));
+        CHECK(v.len == 5 && memcmp(v.ptr, "value", 5) == 0 && budget > 0);
+        v.len = 0;
+    }
+    CHECK(a[0].value.len == a[1].value.len);
+    CHECK(memcmp(a[0].value.ptr, a[1].value.ptr, a[0].value.len) != 0);
+    ccz_buf_free(&a[0].value);
+    ccz_buf_free(&a[1].value);
+    /* byte 20 of a ciphertext is its number of components; the residues follow at 31 */
+    ccz_buf three = CCZ_BUF_INIT;
+    size_t comp = (q.key[0].len - 31) / 2;
+    CHECK_OK(ccz_buf_append(&three, q.key[0].ptr, q.key[0].len));
+    CHECK_OK(ccz_buf_reserve(&three, comp));
+    memset(three.ptr + three.len, 0, comp);
+    three.len += comp;
+    three.ptr[20] = 3;
+    keys[0] = ccz_buf_span(&three);
+    CHECK_OK(ccz_heq_server_answer(&a[0], s, &qv));
+    CHECK_OK(ccz_heq_client_decode(&v, &budget, c, ccz_buf_span(&a[0].value), 0, 0));
+    CHECK(v.len == 5 && memcmp(v.ptr, "value", 5) == 0 && budget > 0);
+    ccz_buf_free(&a[0].value);
+    ccz_buf_free(&three);
+    ccz_buf_free(&v);
+    ccz_heq_query_free(&q);
     ccz_heq_client_free(c);
     ccz_heq_server_free(s);
     ccz_heq_db_free(db);
@@ -442,9 +541,9 @@ static void hostile(ccz_rpc_channel *ch, const Ccz__Hequery__QueryRequest *r, in
 
 /* Parameters, keys and a ciphertext of another context (N = 4096, t = 17), and the fast
  * algorithm's parameters with only the plaintext modulus changed (t = 65537), or only the order
- * of its first two primes. */
+ * of its first two primes, or a sixth prime after its five. */
 typedef struct {
-    ccz_buf params, pk, rk, ct, t_params, primes_params;
+    ccz_buf params, pk, rk, ct, t_params, primes_params, longer_params;
 } other_kit;
 
 static void other_kit_make(other_kit *o)
@@ -488,6 +587,15 @@ static void other_kit_make(other_kit *o)
     CHECK_OK(ccz_lattice_context_new(&tctx, &p));
     CHECK_OK(ccz_lattice_params_save(&o->primes_params, tctx));
     ccz_lattice_context_free(tctx);
+    uint64_t swapped = p.coeff_primes[0]; /* the order put back */
+    p.coeff_primes[0] = p.coeff_primes[1];
+    p.coeff_primes[1] = swapped;
+    p.coeff_primes[n_primes] = 65537; /* 1 mod 2N */
+    p.n_primes = n_primes + 1;
+    p.no_security_check = true;
+    CHECK_OK(ccz_lattice_context_new(&tctx, &p));
+    CHECK_OK(ccz_lattice_params_save(&o->longer_params, tctx));
+    ccz_lattice_context_free(tctx);
     ccz_lattice_ciphertext_free(ct);
     ccz_lattice_plaintext_free(pt);
     ccz_lattice_relin_keys_free(rk);
@@ -504,6 +612,7 @@ static void other_kit_free(other_kit *o)
     ccz_buf_free(&o->ct);
     ccz_buf_free(&o->t_params);
     ccz_buf_free(&o->primes_params);
+    ccz_buf_free(&o->longer_params);
 }
 
 /* A ciphertext one level down. */
@@ -551,9 +660,17 @@ static void test_service(void)
     request_of(&r, keys, &q);
     r.algorithm = CCZ__HEQUERY__ALGORITHM__ALGORITHM_UNSPECIFIED;
     hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT, "algorithm 0: FAITHFUL, FAST or PACKED");
+    r.algorithm = (Ccz__Hequery__Algorithm)(CCZ__HEQUERY__ALGORITHM__PACKED + 1);
+    hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT, "algorithm 4: FAITHFUL, FAST or PACKED");
     request_of(&r, keys, &q);
     r.n_key = 15;
     hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT, "the key is 16 ciphertexts (two nibbles for each");
+    ProtobufCBinaryData more[CCZ_HEQ_KEY_CTS + 1]; /* one ciphertext too many */
+    request_of(&r, more, &q);
+    more[CCZ_HEQ_KEY_CTS] = more[0];
+    r.n_key = CCZ_HEQ_KEY_CTS + 1;
+    hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
+            "the key is 16 ciphertexts (two nibbles for each of 8 bytes), not 17");
     request_of(&r, keys, &q); /* N = 4096 */
     r.params = bin(&ok.params);
     hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
@@ -569,6 +686,11 @@ static void test_service(void)
     hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
             "parameters: the fast algorithm runs BFV with N = 8192, t = 17 and SEAL's default "
             "chain of 5 primes; the query has BFV with N = 8192, t = 17, 5 primes");
+    request_of(&r, keys, &q); /* the five primes and one more */
+    r.params = bin(&ok.longer_params);
+    hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
+            "parameters: the fast algorithm runs BFV with N = 8192, t = 17 and SEAL's default "
+            "chain of 5 primes; the query has BFV with N = 8192, t = 17, 6 primes");
     request_of(&r, keys, &q);
     r.algorithm = CCZ__HEQUERY__ALGORITHM__PACKED; /* fast parameters, asked as packed */
     hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
@@ -693,5 +815,78 @@ static void test_busy(void)
     ccz_heq_db_free(db);
 }
 
+/* The default of 4 queries waiting or running: eight requests sent at once, each small (no
+ * objects: the worker refuses it at once, yet it waits its turn like any other); rounds repeat
+ * (at most five) until the fifth and later ones find four pending. */
+static void test_default_pending(void)
+{
+    ccz_heq_db *db = db_of("key,value\n");
+    ccz_heq_server *hs = server_of(db);
+    service sv;
+    service_start(&sv, hs, 0);
+    Ccz__Hequery__QueryRequest r = CCZ__HEQUERY__QUERY_REQUEST__INIT;
+    ProtobufCBinaryData keys[CCZ_HEQ_KEY_CTS] = {{0, NULL}};
+    r.algorithm = CCZ__HEQUERY__ALGORITHM__FAST;
+    r.n_key = CCZ_HEQ_KEY_CTS;
+    r.key = keys;
+    unsigned busy = 0, rounds = 0;
+    while (busy == 0 && rounds++ < 5) {
+        rpc_outcome out[8];
+        for (int i = 0; i < 8; i++) {
+            out[i].code = -2;
+            CHECK_OK(ccz_rpc_start(sv.ch, NULL, PATH, &r.base,
+                                   &ccz__hequery__query_reply__descriptor, NULL, NULL,
+                                   rpc_outcome_done, &out[i]));
+        }
+        CHECK_OK(ccz_rpc_channel_run(sv.ch));
+        for (int i = 0; i < 8; i++) {
+            if (out[i].code == CCZ_RPC_RESOURCE_EXHAUSTED) {
+                CHECK_STR(out[i].message, "busy: 4 queries are waiting or running");
+                busy++;
+            } else {
+                CHECK_INT(out[i].code, CCZ_RPC_INVALID_ARGUMENT);
+                CHECK_CONTAINS(out[i].message, "parameters: ");
+            }
+        }
+        CHECK(busy <= 4);
+        printf("default pending round %u: %u refused as busy\n", rounds, busy);
+    }
+    CHECK(busy > 0);
+    service_stop(&sv);
+    ccz_heq_server_free(hs);
+    ccz_heq_db_free(db);
+}
+
+/* A service needs options, a query server and an RPC server. */
+static void test_service_options(void)
+{
+    ccz_heq_db *db = db_of("key,value\n");
+    ccz_heq_server *hs = server_of(db);
+    ccz_rpc_server *rpc;
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    CHECK_OK(ccz_rpc_server_new(&rpc, &so));
+    ccz_heq_service_opts vo = CCZ_HEQ_SERVICE_OPTS_INIT;
+    ccz_heq_service *v = NULL;
+    const char *why = "he query service: a server and an RPC server are needed";
+    CHECK_STATUS(ccz_heq_service_new(&v, rpc, &vo), CCZ_ERR_INVALID_ARGUMENT); /* no server */
+    CHECK_STR(ccz_error_detail(), why);
+    CHECK(v == NULL);
+    vo.server = hs;
+    CHECK_STATUS(ccz_heq_service_new(&v, NULL, &vo), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), why);
+    CHECK(v == NULL);
+    vo.version = 0;
+    CHECK_STATUS(ccz_heq_service_new(&v, rpc, &vo), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), why);
+    CHECK(v == NULL);
+    CHECK_STATUS(ccz_heq_service_new(&v, rpc, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK(v == NULL);
+    ccz_heq_service_free(v);
+    ccz_rpc_server_free(rpc);
+    ccz_heq_server_free(hs);
+    ccz_heq_db_free(db);
+}
+
 TEST_MAIN(T(test_db), T(test_algorithms), T(test_client), T(test_key_lengths),
-          T(test_algorithms_agree), T(test_service), T(test_busy))
+          T(test_algorithms_agree), T(test_batches), T(test_answer_forms), T(test_service),
+          T(test_busy), T(test_default_pending), T(test_service_options))

@@ -1087,5 +1087,60 @@ static void test_server(void)
     test_side_free(&server_side);
 }
 
+static void count_run(void *p)
+{
+    int *order = p;
+    static int n;
+    *order = ++n;
+}
+
+typedef struct {
+    ccz_rpc_server *srv;
+    int ran[3];
+    ccz_status late;
+} defer_case;
+
+static void *defer_from_thread(void *p)
+{
+    defer_case *d = p;
+    CHECK_OK(ccz_rpc_server_defer(d->srv, 60000, count_run, &d->ran[1]));
+    return NULL;
+}
+
+/* Work handed to the loop (ccz_rpc_server_defer) that is still waiting when the loop ends runs
+ * then, oldest first, so that what it holds (a call, a job) is given back, not lost with the
+ * loop; work handed over after the end is refused (UNAVAILABLE) and not run: the caller keeps
+ * it. A server freed without ever running its loop drops what was handed to it. */
+static void test_deferred_at_loop_end(void)
+{
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    defer_case d = {0};
+    CHECK_OK(ccz_rpc_server_new(&d.srv, &so));
+    pthread_t loop, t;
+    char target[64];
+    rpc_serve(d.srv, &loop, target);
+    CHECK_OK(ccz_rpc_server_defer(d.srv, 60000, count_run, &d.ran[0]));
+    CHECK(pthread_create(&t, NULL, defer_from_thread, &d) == 0);
+    pthread_join(t, NULL);
+    CHECK_OK(ccz_rpc_server_defer(d.srv, 0, count_run, &d.ran[2])); /* runs on the loop */
+    for (int i = 0; i < 200 && !d.ran[2]; i++)
+        usleep(5000);
+    CHECK_INT(d.ran[2], 1);
+    CHECK(d.ran[0] == 0 && d.ran[1] == 0); /* a minute away */
+    rpc_serve_stop(d.srv, loop, 0);
+    CHECK_INT(d.ran[0], 2); /* at the loop's end, in the order they were handed over */
+    CHECK_INT(d.ran[1], 3);
+    int after = 0;
+    CHECK_STATUS(ccz_rpc_server_defer(d.srv, 0, count_run, &after), CCZ_ERR_UNAVAILABLE);
+    CHECK_CONTAINS(ccz_error_detail(), "the server's event loop has ended");
+    CHECK_INT(after, 0);
+    ccz_rpc_server_free(d.srv);
+    /* never run: what was handed over is dropped with the server (ASan sees nothing left) */
+    CHECK_OK(ccz_rpc_server_new(&d.srv, &so));
+    CHECK_OK(ccz_rpc_server_defer(d.srv, 0, count_run, &after));
+    ccz_rpc_server_free(d.srv);
+    CHECK_INT(after, 0);
+}
+
 TEST_MAIN(T(test_frames), T(test_compression), T(test_timeouts), T(test_header_bounds),
-          T(test_server))
+          T(test_server), T(test_deferred_at_loop_end))

@@ -137,8 +137,16 @@ static void *worker(void *p)
         pthread_mutex_unlock(&v->mu);
         run(v, j);
         v->served++;
-        if (ccz_rpc_server_defer(v->rpc, 0, answer, j) != CCZ_OK)
-            ccz_log(CCZ_LOG_ERROR, "he query: cannot hand an answer to the gRPC loop");
+        if (ccz_rpc_server_defer(v->rpc, 0, answer, j) != CCZ_OK) {
+            /* the loop has ended: the call and the job are given back here */
+            ccz_log(CCZ_LOG_ERROR, "he query: cannot hand an answer to the gRPC loop: %s",
+                    ccz_error_detail());
+            ccz_rpc_call_unref(j->call);
+            pthread_mutex_lock(&v->mu);
+            v->pending--;
+            pthread_mutex_unlock(&v->mu);
+            job_free(j);
+        }
         pthread_mutex_lock(&v->mu);
     }
     pthread_mutex_unlock(&v->mu);

@@ -242,8 +242,13 @@ static void predict_answer(void *arg)
 /* On the batcher's thread: to the loop. */
 static void predict_deliver(sv_job *j)
 {
-    if (ccz_rpc_server_defer(j->m->srv->rpc, 0, predict_answer, j) != CCZ_OK)
-        ccz_log(CCZ_LOG_ERROR, "serving: cannot hand an answer to the gRPC loop");
+    if (ccz_rpc_server_defer(j->m->srv->rpc, 0, predict_answer, j) != CCZ_OK) {
+        /* the loop has ended (or cannot take it): the call and the job are given back here */
+        ccz_log(CCZ_LOG_ERROR, "serving: cannot hand an answer to the gRPC loop: %s",
+                ccz_error_detail());
+        ccz_rpc_call_unref(j->req);
+        sv_job_free(j);
+    }
 }
 
 static void predict(ccz_rpc_call *c, const ProtobufCMessage *msg, void *payload)
