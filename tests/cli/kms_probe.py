@@ -8,6 +8,10 @@ client tests/svc/ehsm_client.py for the envelope:
       (tests/cli/fake_clock.c): 600000 ms away is refused, 599999 ms away accepted
   kms_probe.py at URL CACERT APPID APIKEY NOW_MS ACTION PAYLOAD CODE MESSAGE
       one call signed at NOW_MS (a KMS whose clock reads it), answered CODE and MESSAGE
+  kms_probe.py refusals URL CACERT APPID APIKEY
+      ccz's refusals that the eHSM client's run-all does not make (the envelope's field types,
+      base64 and key id formats before the signature, keys of a spec, usage or padding the
+      action does not take, an external key before its import), each answer exact
   kms_probe.py flood HOST PORT N SECONDS READY_FILE
       N hostile connections from 127.0.0.2..127.0.0.5 (TCP garbage, TCP silence, TLS then
       garbage, TLS then a request head trickled a byte a second) held SECONDS; READY_FILE is
@@ -47,6 +51,100 @@ def at(url, cacert, appid, apikey, now_ms, action, payload, code, message):
     ok = status == int(code) and body == {"code": int(code), "message": message, "result": {}}
     print(("ok  " if ok else "FAIL") + f" {action} at {now_ms}: {status} {body}")
     return 0 if ok else 1
+
+
+def refusals(url, cacert, appid, apikey):
+    """ccz's own refusals that the eHSM client's run-all does not make: each an exact answer."""
+    c = ehsm_client.Client(url, cacert, appid, apikey)
+    r = ehsm_client.Run(c, None)
+    b64, P = ehsm_client.b64, "Parameter invalid, "
+    ENC, SIG = ehsm_client.ENC, ehsm_client.SIG
+    NO_MATERIAL = P + "this external key has no key material yet (ImportKeyMaterial first)."
+    try:
+        aes = r.create("EH_AES_GCM_128", ENC)
+        enc = {"keyid": aes, "plaintext": b64(b"x")}
+        # the envelope: each field of the wrong kind, before the signature is looked at
+        for what, change, message in (
+                ("an empty appid", {"appid": ""}, "Missing required parameters"),
+                ("an empty sign", {"sign": ""}, "Missing required parameters"),
+                ("payload null", {"payload": None}, "Missing required parameters"),
+                ("payload an array", {"payload": [enc]}, "param type error"),
+                ("appid a number", {"appid": 7}, "param type error"),
+                ("nonce a number", {"nonce": 7}, "param type error")):
+            body = c.envelope(enc, nonce=None)
+            body.update(change)
+            r.refused("Encrypt with " + what, "Encrypt", None, 400, message,
+                      raw=json.dumps(body))
+        r.refused("a body that is a JSON array", "Encrypt", None, 400, "Invalid JSON",
+                  raw=json.dumps([c.envelope(enc)]))
+        body = c.envelope(enc)
+        body["sign"] += "A"
+        r.refused("the right sign and one character more", "Encrypt", None, 400, "sign error",
+                  raw=json.dumps(body))
+        # payload checks run before the signature: these are refused as payloads, a bad sign
+        # beside them
+        for what, payload, message in (
+                ("plaintext of 3 characters", dict(enc, plaintext="abc"),
+                 P + "The plaintext not a vailed base64 string."),
+                ("plaintext with a character after '='", dict(enc, plaintext="ab=c"),
+                 P + "The plaintext not a vailed base64 string."),
+                ("plaintext with three '='", dict(enc, plaintext="a==="),
+                 P + "The plaintext not a vailed base64 string."),
+                ("keyid without its dashes", dict(enc, keyid=aes.replace("-", "a")),
+                 P + "The keyid format wrong."),
+                ("aad of 8196 characters", dict(enc, aad=b64(bytes(6145))),
+                 P + "The aad length error.")):
+            body = c.envelope(payload)
+            body["sign"] = "A" * 43 + "="
+            r.refused("Encrypt with " + what + " (and a bad sign)", "Encrypt", None, 400,
+                      message, raw=json.dumps(body))
+        r.ok("Encrypt", dict(enc, aad=b64(bytes(6144))))  # 8192 characters: the most
+        r.refused("UploadQuotePolicy of an mr_enclave not hex", "UploadQuotePolicy",
+                  {"mr_enclave": "zz" * 32, "mr_signer": "cd" * 32}, 400,
+                  P + "The mr_enclave format wrong.")
+        # keys of a spec or usage the action does not take
+        rsa = r.create("EH_RSA_2048", ENC)
+        rsa_sig = r.create("EH_RSA_2048", SIG)
+        ec = r.create("EH_EC_P256", ENC)
+        for action, payload, message in (
+                ("Decrypt", {"keyid": rsa, "ciphertext": b64(bytes(300))},
+                 P + "Decrypt is not possible with a EH_RSA_2048 key."),
+                ("ReEncrypt", {"keyid": rsa, "ciphertext": b64(bytes(300))},
+                 P + "ReEncrypt is not possible with a EH_RSA_2048 key."),
+                ("ExportDataKey", {"keyid": rsa, "ukeyid": rsa, "olddatakey_base": b64(b"x")},
+                 P + "ExportDataKey is not possible with a EH_RSA_2048 key."),
+                ("ExportDataKey", {"keyid": aes, "ukeyid": aes, "olddatakey_base": b64(b"x")},
+                 P + "asymmetric encryption is not possible with a EH_AES_GCM_128 key."),
+                ("AsymmetricEncrypt", {"keyid": ec, "plaintext": b64(b"x"),
+                                       "padding_mode": "EH_PAD_NONE"},
+                 P + "asymmetric encryption is not possible with a EH_EC_P256 key."),
+                ("GetPublicKey", {"keyid": aes},
+                 P + "GetPublicKey (a symmetric key has none) is not possible with a "
+                 "EH_AES_GCM_128 key."),
+                ("AsymmetricEncrypt", {"keyid": rsa, "plaintext": b64(b"x"),
+                                       "padding_mode": "EH_RSA_PKCS1_PSS"},
+                 P + "RSA encryption takes EH_RSA_PKCS1 or EH_RSA_PKCS1_OAEP as padding_mode."),
+                ("Sign", {"keyid": rsa_sig, "message": b64(b"m"), "message_type": "EH_RAW",
+                          "digest_mode": "EH_SHA_256", "padding_mode": "EH_RSA_PKCS1_OAEP"},
+                 P + "RSA signatures take EH_RSA_PKCS1 or EH_RSA_PKCS1_PSS as padding_mode.")):
+            r.refused(action + " " + json.dumps(payload)[:60], action, payload, 400, message)
+        # an external key before its import: nothing uses it, and RotateKey does not give it
+        # material of the KMS's making
+        ext = r.create("EH_AES_GCM_256", ENC, origin="EH_EXTERNAL_KEY")
+        for action, payload in (("Decrypt", {"keyid": ext, "ciphertext": b64(bytes(40))}),
+                                ("GenerateDataKey", {"keyid": ext, "keylen": 16}),
+                                ("RotateKey", {"keyid": ext}),
+                                ("Encrypt", {"keyid": ext, "plaintext": b64(b"x")})):
+            r.refused(action + " of an external key before its import", action, payload, 400,
+                      NO_MATERIAL)
+    except ehsm_client.StepFailed:
+        pass
+    except Exception as e:  # a KMS that went away
+        r.check(False, "the KMS answered", repr(e))
+    for _, k in r.created:
+        c.post("DeleteKey", {"keyid": k})
+    print("%d checks, %d failed" % (r.checks, r.failures))
+    return 1 if r.failures or not r.checks else 0
 
 
 def hostile(kind, host, port, src, seconds, opened, lock):
@@ -102,6 +200,8 @@ def main():
         return window(*a[1:])
     if a[:1] == ["at"] and len(a) == 10:
         return at(*a[1:])
+    if a[:1] == ["refusals"] and len(a) == 5:
+        return refusals(*a[1:])
     if a[:1] == ["flood"] and len(a) == 6:
         return flood(*a[1:])
     print(__doc__, file=sys.stderr)

@@ -6,8 +6,9 @@
 # (tests/svc/ehsm_client.py run-all) against an ordinary TLS certificate; RotateKey and
 # ReEncrypt; a restart keeping keys; a data directory moved to another (sim) platform refusing
 # to start; the timestamp window's exact edges (a KMS with a fixed clock, tests/cli/fake_clock.c);
-# replicas giving the domain key only to a peer their --peer-policy accepts; a flood of hostile
-# connections while an app's calls all succeed; the metrics.
+# replicas giving the domain key only to a peer their --peer-policy accepts; a data directory
+# with a damaged or another store's sealed domain key refused; a full replay window (503); a
+# flood of hostile connections while an app's calls all succeed; the metrics.
 . "$(dirname "$0")/lib.sh"
 SVC="$(dirname "$0")/../svc"
 PROBE="$(dirname "$0")/kms_probe.py"
@@ -81,6 +82,9 @@ APPID2=$(printf '%s' "$out" | jq -r .appid) APIKEY2=$(printf '%s' "$out" | jq -r
 # the independent client, every action and refusal
 run 0 /usr/bin/python3 "$SVC/ehsm_client.py" "$URL" --cacert "$CA" --appid "$APPID" \
     --apikey "$APIKEY" --appid2 "$APPID2" --apikey2 "$APIKEY2" run-all
+[ "$code" = 0 ] || printf '%s\n' "$out" | grep -v '^ok' | head -20 >&2
+# ccz's own refusals, each answer exact (tests/cli/kms_probe.py refusals)
+run 0 /usr/bin/python3 "$PROBE" refusals "$URL" "$CA" "$APPID" "$APIKEY"
 [ "$code" = 0 ] || printf '%s\n' "$out" | grep -v '^ok' | head -20 >&2
 
 call() { # ACTION PAYLOAD: ccz kms call as the first app; the answer in $out
@@ -218,6 +222,20 @@ else
     wait "${PID[reseal]}"
 fi
 unset 'PID[reseal]'
+# ... and so does one whose sealed file is not one (its magic damaged): said so, not taken for
+# another TEE's
+rm -rf "$T/data-bad"
+cp -r "$T/data" "$T/data-bad"
+flip "$T/data-bad/domain-key.sealed" 0
+if start bad "$T/data-bad" --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA" \
+    --tls-key "$T/tls.key"; then
+    fail "a KMS started with a damaged domain-key.sealed"
+    stop bad
+else
+    wait "${PID[bad]}"
+    contains "$(cat "$T/bad.log")" "/domain-key.sealed is not a sealed ccz KMS domain key"
+fi
+unset 'PID[bad]'
 
 # attested Enroll (RA-TLS listeners): the policy decides
 started att "$T/att" --sim-dir "$P" --policy "$T/policy.json"
@@ -232,6 +250,14 @@ RK=$(printf '%s' "$out" | jq -r .result.keyid)
 acall 0 AsymmetricEncrypt "{\"keyid\":\"$RK\",\"plaintext\":\"$(b64 secret)\",\"padding_mode\":\"EH_RSA_PKCS1\"}"
 RCT=$(printf '%s' "$out" | jq -r .result.ciphertext)
 acall 1 AsymmetricDecrypt "{\"keyid\":\"$RK\",\"ciphertext\":\"$RCT\",\"padding_mode\":\"EH_RSA_PKCS1\"}"
+jqis .code 400
+jqis .message "Parameter invalid, EH_RSA_PKCS1 decryption is off in this KMS (a padding oracle without implicit rejection): use EH_RSA_PKCS1_OAEP, or start the KMS with --pkcs1-decrypt."
+# ... and so is an import's key material wrapped with it
+acall 0 CreateKey '{"keyspec":"EH_AES_GCM_256","origin":"EH_EXTERNAL_KEY","keyusage":"EH_KEYUSAGE_ENCRYPT_DECRYPT"}'
+AEXT=$(printf '%s' "$out" | jq -r .result.keyid)
+acall 0 GetParametersForImport "{\"keyid\":\"$AEXT\",\"keyspec\":\"EH_RSA_2048\"}"
+ATOKEN=$(printf '%s' "$out" | jq -r .result.importToken)
+acall 1 ImportKeyMaterial "{\"keyid\":\"$AEXT\",\"padding_mode\":\"EH_RSA_PKCS1\",\"key_material\":\"$(b64 x)\",\"importToken\":\"$ATOKEN\"}"
 jqis .code 400
 jqis .message "Parameter invalid, EH_RSA_PKCS1 decryption is off in this KMS (a padding oracle without implicit rejection): use EH_RSA_PKCS1_OAEP, or start the KMS with --pkcs1-decrypt."
 started strict "$T/strict" --sim-dir "$P" --policy "$T/only-m2.json"
@@ -269,6 +295,20 @@ cmp -s "$T/r3/domain-key.sealed" "$T/giver/domain-key.sealed" &&
 stop taker
 stop giver
 stop att
+# a data directory whose sealed domain key (sealed on this platform) is another key store's:
+# refused before it serves
+rm -rf "$T/data-mix"
+cp -r "$T/data" "$T/data-mix"
+cp "$T/att/domain-key.sealed" "$T/data-mix/domain-key.sealed"
+if start mix "$T/data-mix" --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA" \
+    --tls-key "$T/tls.key"; then
+    fail "a KMS started on a key store with another store's domain key"
+    stop mix
+else
+    wait "${PID[mix]}"
+    contains "$(cat "$T/mix.log")" "/domain-key.sealed holds another domain key than the key store's: this data directory belongs to another key store"
+fi
+unset 'PID[mix]'
 
 # the timestamp window to the millisecond: a KMS whose clock is fixed
 if [ "${CCZ_FAKE_CLOCK:-}" ] && [ -f "$CCZ_FAKE_CLOCK" ]; then
@@ -339,6 +379,17 @@ run 0 "$CCZ" kms call "$L" ListKey --appid "$LAPP2" --apikey "$LKEY2" --cacert "
 sleep 1.2 # a token back
 run 0 "$CCZ" kms call "$L" ListKey --appid "$LAPP" --apikey "$LKEY" --cacert "$CA"
 stop limited
+# the replay window full (--replay-max 1): 503, not taken for a replay
+started small "$T/small" --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA" \
+    --tls-key "$T/tls.key" --replay-max 1
+S=127.0.0.1:${PORT[small]}
+run 0 "$CCZ" kms enroll "$S" --admin-token "$(cat "$T/small/admin-token")" --cacert "$CA"
+SAPP=$(printf '%s' "$out" | jq -r .appid) SKEY=$(printf '%s' "$out" | jq -r .apikey)
+run 0 "$CCZ" kms call "$S" ListKey --appid "$SAPP" --apikey "$SKEY" --cacert "$CA"
+run 1 "$CCZ" kms call "$S" ListKey --appid "$SAPP" --apikey "$SKEY" --cacert "$CA"
+jqis .code 503
+jqis .message "the replay window is full: try again later"
+stop small
 
 # usage errors
 run 2 timeout 30 "$CCZ" kms serve --no-such-option 1

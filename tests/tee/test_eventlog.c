@@ -18,6 +18,7 @@
 #define EV_EFI_BOOT_SERVICES_APPLICATION 0x80000003u
 #define EV_EFI_ACTION 0x80000007u
 #define EV_EFI_PLATFORM_FIRMWARE_BLOB2 0x8000000au
+#define FFFD "\xef\xbf\xbd" /* U+FFFD in UTF-8 */
 
 static void u32(ccz_buf *b, uint32_t v)
 {
@@ -324,12 +325,15 @@ static void test_load_forms(void)
     ccz_buf_free(&j);
 }
 
-/* The details of one event's data, as compact JSON. */
+/* The details of one event's data, as compact JSON. Another event follows it, so a parser that
+ * read past the data would read known bytes (that event's index, 02 00 00 00), not the end of
+ * the buffer. */
 static char *details(uint32_t type, const void *data, size_t n)
 {
     ccz_buf b = CCZ_BUF_INIT;
     spec_id(&b, sha384, 1, 0);
     event(&b, 1, type, CCZ_EVLOG_SHA384, 0, data, n);
+    event(&b, 2, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0, "\0\0\0\0", 4);
     ccz_eventlog *l = parse_ok(&b);
     json_t *ev = l ? ccz_eventlog_events_json(l) : NULL;
     json_t *e = json_array_get(ev, 0);
@@ -447,6 +451,100 @@ static void test_details_device_paths(void)
     CHECK_DETAILS(EV_EFI_BOOT_SERVICES_APPLICATION,
                   "AAAAAAAABBBBBBBBCCCCCCCC\x0c\0\0\0\0\0\0\0\x01\x01\x00\0\x01\x01\x04\0", "{}");
     CHECK_DETAILS(EV_EFI_BOOT_SERVICES_APPLICATION, "AAAAAAAABBBBBBBB", "{}");
+}
+
+/* Text that is not UTF-8 in each way Rust's from_utf8 refuses (overlong in two, three and four
+ * bytes, a surrogate, above U+10FFFF, no such lead byte, cut short): in a tagged event each
+ * maximal invalid part is one U+FFFD, as from_utf8_lossy has it; the edges are UTF-8 */
+static void test_details_utf8(void)
+{
+    CHECK_DETAILS(EV_EVENT_TAG,
+                  "\1\0\0\0\x1c\0\0\0\xc0\xaf|\xe0\x9f\xbf|\xed\xa0\x80|\xf0\x8f\xbf\xbf|\xf4\x90"
+                  "\x80\x80|\xf5\x80\x80\x80|\xe2\x82",
+                  "{\"string\":\"" FFFD FFFD "|" FFFD FFFD FFFD "|" FFFD FFFD FFFD
+                  "|" FFFD FFFD FFFD FFFD "|" FFFD FFFD FFFD FFFD "|" FFFD FFFD FFFD FFFD "|" FFFD
+                  "\"}");
+    CHECK_DETAILS(EV_EFI_ACTION, "\xc0\xaf", "{}");
+    CHECK_DETAILS(
+        EV_EFI_ACTION, "\xc2\x80\xe0\xa0\x80\xed\x9f\xbf\xf0\x90\x80\x80\xf4\x8f\xbf\xbf",
+        "{\"string\":\"\xc2\x80\xe0\xa0\x80\xed\x9f\xbf\xf0\x90\x80\x80\xf4\x8f\xbf\xbf\"}");
+}
+
+/* Lengths that must not be trusted: a description one byte longer than the data, Google's
+ * UTF-16 IPL without even its NUL, a variable's name length that would wrap when doubled, a
+ * high surrogate at the end of a name (the data after it is not its pair) */
+static void test_details_lengths(void)
+{
+    CHECK_DETAILS(EV_EFI_PLATFORM_FIRMWARE_BLOB2, "\x09TdxTable", "{\"string\":\"TdxTable\"}");
+    CHECK_DETAILS(EV_EFI_PLATFORM_FIRMWARE_BLOB2, "\x0aTdxTable", "{}");
+    CHECK_DETAILS(EV_IPL, ".\0", "{}");
+    CHECK_DETAILS(EV_IPL, ".\0\0\0", "{\"string\":\"\"}");
+    CHECK_DETAILS(EV_EFI_VARIABLE_BOOT, "0123456789abcdef\x01\0\0\0\0\0\0\x80\0\0\0\0\0\0\0\0A\0",
+                  "{}");
+    CHECK_DETAILS(EV_EFI_VARIABLE_BOOT,
+                  "0123456789abcdef\x01\0\0\0\0\0\0\0\x02\0\0\0\0\0\0\0\x3d\xd8\x00\xde", "{}");
+    CHECK_DETAILS(EV_EFI_VARIABLE_BOOT,
+                  "0123456789abcdef\x02\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x3d\xd8\x00\xde",
+                  "{\"unicode_name\":\"\xf0\x9f\x98\x80\",\"unicode_name_length\":2,"
+                  "\"variable_data\":\"\",\"variable_data_length\":0,\"variable_name\":"
+                  "\"30313233-3435-3637-3839-616263646566\"}");
+    CHECK_DETAILS(EV_EFI_BOOT_SERVICES_APPLICATION,
+                  "AAAAAAAABBBBBBBBCCCCCCCC\x04\0\0\0\0\0\0\0\x7f\xff\x04\0", "{}");
+}
+
+/* An image's device path node (TYPE, SUBTYPE, data) */
+static void node(ccz_buf *b, uint8_t type, uint8_t sub, const void *data, size_t n)
+{
+    CHECK_OK(ccz_buf_append_u8(b, type));
+    CHECK_OK(ccz_buf_append_u8(b, sub));
+    u16(b, (uint16_t)(n + 4));
+    bytes(b, data, n);
+}
+
+/* Each node one byte shorter than its parser reads (the Mac node one longer), a partition of
+ * neither MBR nor GPT, a BBS description that is not UTF-8: each printed as Path(...) */
+static void test_details_short_nodes(void)
+{
+    static const uint8_t z[40] = {0};
+    ccz_buf path = CCZ_BUF_INIT, d = CCZ_BUF_INIT;
+    node(&path, 2, 1, z, 7);     /* ACPI */
+    node(&path, 3, 0x15, z, 15); /* Fibre Channel Ex */
+    node(&path, 3, 0x05, z, 1);  /* USB */
+    node(&path, 3, 0x0b, z, 34); /* MAC */
+    node(&path, 3, 0x0c, z, 22); /* IPv4 */
+    uint8_t gpt[37] = {0};
+    gpt[36] = 2;
+    node(&path, 4, 0x01, gpt, sizeof gpt); /* hard drive (GPT) */
+    node(&path, 4, 0x03, z, 15);           /* vendor media */
+    node(&path, 4, 0x04, z, 0);            /* file path, empty */
+    node(&path, 4, 0x04, "a\0b", 3);
+    node(&path, 5, 0x01, "\x02\0\x07", 3); /* BBS */
+    uint8_t hd[38] = {1};
+    hd[36] = 3;
+    node(&path, 4, 0x01, hd, sizeof hd);
+    node(&path, 5, 0x01, "\x02\0\x07\0\xff", 5);
+    node(&path, 1, 1, "\x01\x02", 2); /* PCI: each node before it read to its length */
+    bytes(&d, "AAAAAAAABBBBBBBBCCCCCCCC", 24);
+    CHECK_OK(ccz_buf_append_u64le(&d, path.len + 4));
+    bytes(&d, path.ptr, path.len);
+    bytes(&d, "\x7f\xff\x04\0", 4);
+    char *got = details(EV_EFI_BOOT_SERVICES_APPLICATION, d.ptr, d.len);
+    CHECK_STR(
+        got,
+        "{\"device_paths\":["
+        "\"Path(2,1,00000000000000)\","
+        "\"Path(3,21,000000000000000000000000000000)\","
+        "\"Path(3,5,00)\","
+        "\"Path(3,11,00000000000000000000000000000000000000000000000000000000000000000000)\","
+        "\"Path(3,12,00000000000000000000000000000000000000000000)\","
+        "\"Path(4,1,00000000000000000000000000000000000000000000000000000000000000000000000002)\","
+        "\"Path(4,3,000000000000000000000000000000)\","
+        "\"Path(4,4,)\",\"Path(4,4,610062)\",\"Path(5,1,020007)\","
+        "\"Path(4,1,0100000000000000000000000000000000000000000000000000000000000000000000000300)\","
+        "\"Path(5,1,02000700ff)\",\"Pci(1,2)\"]}");
+    free(got);
+    ccz_buf_free(&path);
+    ccz_buf_free(&d);
 }
 
 static void test_event_json_shape(void)
@@ -584,5 +682,6 @@ static void test_policy_rules_names_and_cap(void)
 
 TEST_MAIN(T(test_replay_sha384), T(test_replay_sm3_sha256), T(test_end_of_log), T(test_malformed),
           T(test_load_forms), T(test_details_text), T(test_details_tags), T(test_details_variable),
-          T(test_details_device_paths), T(test_event_json_shape), T(test_policy_rules),
+          T(test_details_device_paths), T(test_details_utf8), T(test_details_lengths),
+          T(test_details_short_nodes), T(test_event_json_shape), T(test_policy_rules),
           T(test_policy_rules_names_and_cap))

@@ -185,9 +185,12 @@ static bool bytes(kms_call *c, ccz_buf *out, const char *name)
     return false;
 }
 
+/* bin in base64 as a JSON string; the encoding is wiped when freed (bin may be a plaintext or a
+ * data key) */
 static json_t *b64_json(ccz_span bin)
 {
-    ccz_buf b = CCZ_BUF_INIT;
+    ccz_buf b;
+    ccz_buf_init(&b, 0, true);
     json_t *j = ccz_base64_encode(&b, bin) == CCZ_OK
                     ? json_stringn((const char *)(b.ptr ? b.ptr : (uint8_t *)""), b.len)
                     : NULL;
