@@ -40,8 +40,10 @@ void x509_window_narrow_cert(x509_window *w, const X509 *x)
 
 void x509_window_narrow_crl(x509_window *w, const X509_CRL *crl)
 {
+    /* a CRL without nextUpdate has no end (as x509_verify_chain takes it) */
+    const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
     x509_window_narrow(w, x509_time_unix(X509_CRL_get0_lastUpdate(crl), INT64_MAX),
-                       x509_time_unix(X509_CRL_get0_nextUpdate(crl), 0));
+                       next ? x509_time_unix(next, 0) : INT64_MAX);
 }
 
 /* ---- the chain check -----------------------------------------------------------------------*/
@@ -246,6 +248,9 @@ static ccz_status read_cert(X509 **out, ccz_span in)
         X509_free(*out);
         *out = NULL;
         ERR_clear_error();
+        /* not PEM either: PEM text does not start with a SEQUENCE, and the PEM a DER
+         * certificate carries inside (cut short or followed by more bytes) is not it */
+        return ccz_fail(CCZ_ERR_CERT_MALFORMED, "cannot parse certificate (DER)");
     }
     ccz_span pem_tag = CCZ_LIT("-----BEGIN");
     if (in.len > pem_tag.len + 1 && memmem(in.ptr, in.len, pem_tag.ptr, pem_tag.len)) {

@@ -317,10 +317,12 @@ static void put_tags(ccz_buf *b, uint32_t count, size_t n_tags)
             abort();
 }
 
-/* Runs the real side (server, or client) against the bytes of a hostile peer; returns its
- * status with the detail in `detail`. */
-static ccz_status against(bool server, const ccz_buf *bytes, ccz_psi_set *set, uint64_t max_peer,
-                          char detail[512])
+/* Runs the real side (server, or client) with options o against the bytes of a hostile peer,
+ * which then stops writing (or, close_peer, closes at once: what the side writes fails); returns
+ * its status with the detail in `detail` and, when written is not NULL, what the side wrote. */
+static ccz_status against_with(bool server, const ccz_buf *bytes, ccz_psi_set *set,
+                               const ccz_psi_ecdh_opts *o, bool close_peer, ccz_buf *written,
+                               char detail[512])
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
@@ -328,18 +330,37 @@ static ccz_status against(bool server, const ccz_buf *bytes, ccz_psi_set *set, u
     fd_io mine = {sv[0], NULL}, peer = {sv[1], NULL};
     if (bytes->len && fd_write(&peer, bytes->ptr, bytes->len))
         abort();
-    shutdown(sv[1], SHUT_WR); /* then the peer says nothing more */
+    if (close_peer) {
+        close(sv[1]); /* what it wrote is still there to read */
+        sv[1] = -1;
+    } else {
+        shutdown(sv[1], SHUT_WR); /* then the peer says nothing more */
+    }
     ccz_psi_io io = {fd_write, fd_read, &mine};
-    ccz_psi_ecdh_opts o = CCZ_PSI_ECDH_OPTS_INIT;
-    o.max_peer_items = max_peer;
     ccz_psi_ecdh_result r;
     ccz_status s =
-        server ? ccz_psi_ecdh_server(&r, set, &io, &o) : ccz_psi_ecdh_client(&r, set, &io, &o);
+        server ? ccz_psi_ecdh_server(&r, set, &io, o) : ccz_psi_ecdh_client(&r, set, &io, o);
     snprintf(detail, 512, "%s", ccz_error_detail());
     ccz_psi_ecdh_result_free(&r);
     close(sv[0]);
-    close(sv[1]);
+    if (written) { /* the side is done: its bytes are all there, then the end of the stream */
+        uint8_t chunk[4096];
+        ssize_t n;
+        while ((n = recv(sv[1], chunk, sizeof chunk, 0)) > 0)
+            if (ccz_buf_append(written, chunk, (size_t)n))
+                abort();
+    }
+    if (sv[1] >= 0)
+        close(sv[1]);
     return s;
+}
+
+static ccz_status against(bool server, const ccz_buf *bytes, ccz_psi_set *set, uint64_t max_peer,
+                          char detail[512])
+{
+    ccz_psi_ecdh_opts o = CCZ_PSI_ECDH_OPTS_INIT;
+    o.max_peer_items = max_peer;
+    return against_with(server, bytes, set, &o, false, NULL, detail);
 }
 
 static void test_hostile_client(void)
@@ -418,6 +439,26 @@ static void test_hostile_client(void)
     CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_PROTOCOL);
     CHECK_STR(d, "psi ecdh: the peer does not speak ECDH PSI (no magic)");
 
+    /* the second batch's second point, so named */
+    uint8_t base[32], one[32] = {1};
+    CHECK(crypto_scalarmult_ristretto255_base(base, one) == 0);
+    ccz_buf_reset(&b);
+    put_hello(&b, 1, 0, 3);
+    CHECK(psi_ecdh_put_header(&b, PSI_ECDH_POINTS, 4 + 32) == CCZ_OK &&
+          ccz_buf_append_u32le(&b, 1) == CCZ_OK && ccz_buf_append(&b, base, 32) == CCZ_OK);
+    CHECK(psi_ecdh_put_header(&b, PSI_ECDH_POINTS, 4 + 64) == CCZ_OK &&
+          ccz_buf_append_u32le(&b, 2) == CCZ_OK && ccz_buf_append(&b, base, 32) == CCZ_OK &&
+          ccz_buf_append(&b, one, 32) == CCZ_OK);
+    CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_MALFORMED);
+    CHECK_STR(d, "psi ecdh: point 1 of batch 1 is not a valid ristretto255 point");
+
+    ccz_buf_reset(&b); /* a done message that says something */
+    put_hello(&b, 1, 0, 0);
+    CHECK(psi_ecdh_put_header(&b, PSI_ECDH_DONE, 1) == CCZ_OK &&
+          ccz_buf_append_u8(&b, 0) == CCZ_OK);
+    CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_TRAILING_DATA);
+    CHECK_STR(d, "psi ecdh: bytes in the done message");
+
     ccz_buf_reset(&b);
     put_hello(&b, 1, 0, 5); /* then silence */
     CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_PROTOCOL);
@@ -467,6 +508,23 @@ static void test_hostile_server(void)
     CHECK_STR(d, "psi ecdh: 1 tags answer a batch of 2 points");
     ccz_psi_set_free(pair);
 
+    /* size only: the sorted tags may not outnumber the client's items */
+    ccz_psi_ecdh_opts so = CCZ_PSI_ECDH_OPTS_INIT;
+    so.size_only = true;
+    ccz_buf_reset(&b);
+    put_hello(&b, 1, PSI_ECDH_FLAG_SIZE_ONLY, 0);
+    put_tags(&b, 2, 2);
+    CHECK_STATUS(against_with(false, &b, set, &so, false, NULL, d), CCZ_ERR_PROTOCOL);
+    CHECK_STR(d, "psi ecdh: a batch of 2 where only 1 are still due");
+
+    /* the server's points may not outnumber the items it announced */
+    ccz_buf_reset(&b);
+    put_hello(&b, 1, 0, 1);
+    put_tags(&b, 1, 1);
+    put_points(&b, 2, 0xff, 2);
+    CHECK_STATUS(against(false, &b, set, 0, d), CCZ_ERR_PROTOCOL);
+    CHECK_STR(d, "psi ecdh: a batch of 2 where only 1 are still due");
+
     /* the server gives up: its reason reaches the client */
     ccz_buf_reset(&b);
     CHECK(psi_ecdh_put_header(&b, PSI_ECDH_ABORT, 12) == CCZ_OK);
@@ -475,6 +533,181 @@ static void test_hostile_server(void)
     CHECK_STR(d, "psi ecdh: the peer gave up: no? thanks!?");
 
     ccz_buf_free(&b);
+    ccz_psi_set_free(set);
+}
+
+/* The frame types in what a side wrote, as text ("hello points ..."), the stream whole. */
+static void frame_types(char *out, size_t cap, const ccz_buf *written)
+{
+    static const char *const names[] = {"?", "hello", "points", "tags", "done", "abort"};
+    ccz_cursor cur;
+    ccz_cursor_init(&cur, ccz_buf_span(written));
+    uint8_t h[PSI_ECDH_FRAME_HEADER], type;
+    uint32_t len;
+    ccz_span body;
+    out[0] = 0;
+    while (ccz_cursor_copy(&cur, h, sizeof h) == CCZ_OK &&
+           psi_ecdh_parse_header(&type, &len, h) == CCZ_OK &&
+           ccz_cursor_take(&cur, &body, len) == CCZ_OK)
+        test_appendf(out, cap, "%s%s", out[0] ? " " : "", names[type]);
+    if (ccz_cursor_remaining(&cur))
+        test_appendf(out, cap, " (%zu bytes more)", ccz_cursor_remaining(&cur));
+}
+
+/* Options out of range are refused before a byte is sent or read. */
+static ccz_status io_unused(void *payload, uint8_t *p, size_t n)
+{
+    (void)p, (void)n;
+    (*(int *)payload)++;
+    return ccz_fail(CCZ_ERR_NETWORK, "no I/O expected");
+}
+
+static ccz_status io_unused_write(void *payload, const uint8_t *p, size_t n)
+{
+    return io_unused(payload, (uint8_t *)p, n);
+}
+
+static void test_options_refused(void)
+{
+    static const char *const some[] = {"x"};
+    ccz_psi_set *set = set_of(some, 1);
+    int calls = 0;
+    ccz_psi_io io = {io_unused_write, io_unused, &calls};
+    ccz_psi_ecdh_result r;
+    for (int server = 0; server <= 1; server++) {
+        ccz_psi_ecdh_opts o = CCZ_PSI_ECDH_OPTS_INIT;
+        o.version = CCZ_PSI_ECDH_OPTS_VERSION + 1;
+        CHECK_STATUS(server ? ccz_psi_ecdh_server(&r, set, &io, &o)
+                            : ccz_psi_ecdh_client(&r, set, &io, &o),
+                     CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "psi ecdh: options of version 2 (this library: 1)");
+        o = (ccz_psi_ecdh_opts)CCZ_PSI_ECDH_OPTS_INIT;
+        o.batch = CCZ_PSI_ECDH_BATCH_MAX + 1;
+        CHECK_STATUS(server ? ccz_psi_ecdh_server(&r, set, &io, &o)
+                            : ccz_psi_ecdh_client(&r, set, &io, &o),
+                     CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "psi ecdh: a batch of 16385 (at most 16384)");
+    }
+    CHECK_INT(calls, 0);
+    ccz_psi_set_free(set);
+}
+
+/* Hashes an item to the group as the protocol does (docs/psi.md). */
+static void hash_to_group(uint8_t p[32], ccz_span item)
+{
+    static const char domain[] = "ccz psi ecdh v1: hash to ristretto255";
+    uint8_t digest[crypto_hash_sha512_BYTES];
+    crypto_hash_sha512_state h;
+    crypto_hash_sha512_init(&h);
+    crypto_hash_sha512_update(&h, (const uint8_t *)domain, sizeof domain); /* with its NUL */
+    crypto_hash_sha512_update(&h, item.ptr, item.len);
+    crypto_hash_sha512_final(&h, digest);
+    CHECK(crypto_core_ristretto255_from_hash(p, digest) == 0);
+}
+
+static void tag_of(uint8_t tag[PSI_ECDH_TAG_BYTES], const uint8_t p[32])
+{
+    static const char domain[] = "ccz psi ecdh v1: tag of a doubly blinded point";
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, NULL, 0, PSI_ECDH_TAG_BYTES);
+    crypto_generichash_update(&h, (const uint8_t *)domain, sizeof domain);
+    crypto_generichash_update(&h, p, 32);
+    crypto_generichash_final(&h, tag, PSI_ECDH_TAG_BYTES);
+}
+
+/* The server sends its items in a random order: a client that does not blind its points (a
+ * scalar of 1, which it may choose) gets the tags of H(x)^s for its own items in order, and
+ * finds where each of the server's points H(x)^s falls among them. The same 24 items on both
+ * sides: each of the server's points is found once, and the order is not the server's (sorted)
+ * one but for a chance of 1 in 24!. */
+static void test_server_items_shuffled(void)
+{
+    enum { N = 24 };
+    if (sodium_init() < 0)
+        abort();
+    char names[N][8];
+    const char *items[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "it-%02d", i);
+        items[i] = names[i];
+    }
+    ccz_psi_set *set = set_of(items, N);
+    ccz_buf b = CCZ_BUF_INIT, written = CCZ_BUF_INIT;
+    put_hello(&b, 1, 0, N);
+    if (psi_ecdh_put_header(&b, PSI_ECDH_POINTS, 4 + N * 32) || ccz_buf_append_u32le(&b, N))
+        abort();
+    for (int i = 0; i < N; i++) {
+        uint8_t p[32];
+        hash_to_group(p, CCZ_SPAN(items[i], strlen(items[i])));
+        if (ccz_buf_append(&b, p, sizeof p))
+            abort();
+    }
+    if (psi_ecdh_put_header(&b, PSI_ECDH_DONE, 0))
+        abort();
+    char d[512];
+    ccz_psi_ecdh_opts o = CCZ_PSI_ECDH_OPTS_INIT;
+    CHECK_OK(against_with(true, &b, set, &o, false, &written, d));
+    /* hello (20 bytes), the tags of our N points, the server's N points */
+    const size_t tags_at = 20 + 9, points_at = tags_at + N * 16 + 9;
+    CHECK_INT(written.len, points_at + N * 32);
+    int found[N], seen[N] = {0}, in_order = 0, placed = 0;
+    for (int j = 0; written.len == points_at + N * 32 && j < N; j++) {
+        uint8_t t[PSI_ECDH_TAG_BYTES];
+        tag_of(t, written.ptr + points_at + j * 32);
+        found[j] = -1;
+        for (int i = 0; i < N; i++)
+            if (memcmp(written.ptr + tags_at + i * 16, t, sizeof t) == 0)
+                found[j] = i;
+        if (found[j] >= 0 && !seen[found[j]]++)
+            placed++;
+        in_order += found[j] == j;
+    }
+    CHECK_INT(placed, N);
+    CHECK(in_order < N);
+    ccz_buf_free(&b);
+    ccz_buf_free(&written);
+    ccz_psi_set_free(set);
+}
+
+/* What a side sends when it stops: an ABORT with its reason when the peer can still read it;
+ * none after the peer's own ABORT, or once the channel failed; and a failed ABORT does not
+ * replace the reason. */
+static void test_abort_rules(void)
+{
+    static const char *const some[] = {"x"};
+    ccz_psi_set *set = set_of(some, 1);
+    ccz_psi_ecdh_opts o = CCZ_PSI_ECDH_OPTS_INIT;
+    ccz_buf b = CCZ_BUF_INIT, w = CCZ_BUF_INIT;
+    char d[512], types[256];
+
+    put_hello(&b, 2, 0, 1); /* refused: the reason goes back */
+    CHECK_STATUS(against_with(true, &b, set, &o, false, &w, d), CCZ_ERR_UNSUPPORTED_VERSION);
+    frame_types(types, sizeof types, &w);
+    CHECK_STR(types, "abort");
+    CHECK(w.len > 5 && memmem(w.ptr, w.len, "unsupported_version: psi ecdh: the peer speaks", 46));
+
+    ccz_buf_reset(&w); /* the same with the peer gone: the reason stays this side's */
+    CHECK_STATUS(against_with(true, &b, set, &o, true, NULL, d), CCZ_ERR_UNSUPPORTED_VERSION);
+    CHECK_STR(d, "psi ecdh: the peer speaks version 2 (this side: 1)");
+
+    ccz_buf_reset(&b); /* the peer's silence: nothing more is written */
+    put_hello(&b, 1, 0, 5);
+    CHECK_STATUS(against_with(true, &b, set, &o, false, &w, d), CCZ_ERR_PROTOCOL);
+    CHECK_STR(d, "psi ecdh: waiting for points: the peer closed the connection");
+    frame_types(types, sizeof types, &w);
+    CHECK_STR(types, "hello");
+
+    ccz_buf_reset(&b); /* the server gives up: the client does not answer with its own */
+    ccz_buf_reset(&w);
+    CHECK(psi_ecdh_put_header(&b, PSI_ECDH_ABORT, 3) == CCZ_OK);
+    CHECK(ccz_buf_append(&b, "bye", 3) == CCZ_OK);
+    CHECK_STATUS(against_with(false, &b, set, &o, false, &w, d), CCZ_ERR_PROTOCOL);
+    CHECK_STR(d, "psi ecdh: the peer gave up: bye");
+    frame_types(types, sizeof types, &w);
+    CHECK_STR(types, "hello");
+
+    ccz_buf_free(&b);
+    ccz_buf_free(&w);
     ccz_psi_set_free(set);
 }
 
@@ -494,4 +727,5 @@ static void test_refusal_reaches_peer(void)
 
 TEST_MAIN(T(test_set_lines), T(test_random_both_roles), T(test_edge_sets),
           T(test_size_only_tags_sorted), T(test_hostile_client), T(test_hostile_server),
+          T(test_options_refused), T(test_server_items_shuffled), T(test_abort_rules),
           T(test_refusal_reaches_peer))

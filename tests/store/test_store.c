@@ -368,6 +368,66 @@ static void test_bad_names(void)
     store_close(s);
 }
 
+/* The names' rules exactly: each bound in bytes, and UTF-8 as RFC 3629 has it (no overlong
+ * form, no surrogate, nothing above U+10FFFF, no stray continuation byte, no sequence cut short),
+ * for a namespace as for a key; and the calls that need an output refuse to go without. */
+static void test_name_rules(void)
+{
+    store *s = NULL;
+    CHECK_OK(store_open(&s, memory_db(), NULL, 0));
+    char ns[STORE_NS_MAX + 2], key[STORE_KEY_MAX + 2];
+    memset(ns, 'n', sizeof ns - 1);
+    ns[sizeof ns - 1] = 0;
+    memset(key, 'k', sizeof key - 1);
+    key[sizeof key - 1] = 0;
+    CHECK_STATUS(store_kv_put(s, ns, "k", "v", 1, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "store: a namespace is 1 to 255 bytes (this one 256)");
+    CHECK_STATUS(store_kv_put(s, "ns", key, "v", 1, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "store: a key is 1 to 1024 bytes (this one 1025)");
+    CHECK_STATUS(store_kv_put(s, "", "k", "v", 1, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "store: a namespace is 1 to 255 bytes (this one 0)");
+    ns[STORE_NS_MAX] = 0; /* exactly the limit is fine */
+    CHECK_OK(store_kv_put(s, ns, "k", "v", 1, 0));
+
+    static const char *const bad[] = {
+        "\x80",             /* a continuation byte alone */
+        "a\xbf",            /* the same after an ASCII byte */
+        "\xc0\xaf",         /* overlong '/' in two bytes */
+        "\xc1\xbf",         /* overlong U+007F */
+        "\xe0\x80\xaf",     /* overlong '/' in three bytes */
+        "\xe0\x9f\xbf",     /* overlong U+07FF */
+        "\xed\xbf\xbf",     /* the surrogate U+DFFF */
+        "\xf0\x80\x80\xaf", /* overlong '/' in four bytes */
+        "\xf0\x8f\xbf\xbf", /* overlong U+FFFF */
+        "\xf4\x90\x80\x80", /* U+110000 */
+        "\xf5\x80\x80\x80", /* a lead byte past U+10FFFF */
+        "\xf8\x88\x80\x80\x80",
+        "\xff",
+        "a\xc3",        /* cut short */
+        "\xe2\x82",     /* cut short */
+        "\xf0\x9f\x94", /* cut short */
+        "\xe2\x28\xa1", /* a continuation that is not one */
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(bad); i++) {
+        CHECK_STATUS(store_kv_put(s, "ns", bad[i], "v", 1, 0), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "store: a key must be UTF-8");
+        CHECK_STATUS(store_kv_put(s, bad[i], "k", "v", 1, 0), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "store: a namespace must be UTF-8");
+    }
+    /* the edges that are characters */
+    static const char *const good[] = {"\x7f",         "\xc2\x80",         "\xdf\xbf",
+                                       "\xe0\xa0\x80", "\xed\x9f\xbf",     "\xee\x80\x80",
+                                       "\xef\xbf\xbf", "\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(good); i++)
+        CHECK_OK(store_kv_put(s, good[i], good[i], "v", 1, 0));
+
+    CHECK_STATUS(store_kv_get(s, NULL, ns, "k"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "store_kv_get: no output buffer");
+    CHECK_STATUS(store_kv_list(s, ns, NULL, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "store_kv_list: no callback");
+    store_close(s);
+}
+
 static void test_take_single_use(void)
 {
     store *s = NULL;
@@ -1406,9 +1466,9 @@ static void test_pg_settings(void)
 TEST_MAIN(T(test_migrations_applied_once), T(test_failed_migration_rolls_back),
           T(test_migration_ddl), T(test_bad_migration_list), T(test_state_survives_restart),
           T(test_newer_schema_refused), T(test_missing_directory), T(test_not_a_store),
-          T(test_put_get_replace_delete), T(test_bad_names), T(test_take_single_use),
-          T(test_expiry_with_clock), T(test_add_first_wins), T(test_purge), T(test_list_order),
-          T(test_constraints), T(test_exec_rejects), T(test_typed_roundtrip),
+          T(test_put_get_replace_delete), T(test_bad_names), T(test_name_rules),
+          T(test_take_single_use), T(test_expiry_with_clock), T(test_add_first_wins), T(test_purge),
+          T(test_list_order), T(test_constraints), T(test_exec_rejects), T(test_typed_roundtrip),
           T(test_injection_shaped_key), T(test_transactions), T(test_tx_ended_by_database),
           T(test_threads_share_a_handle), T(test_locked_is_unavailable), T(test_two_handles),
           T(test_durability_settings), T(test_file_mode), T(test_sqlite_out_of_memory),

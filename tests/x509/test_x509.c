@@ -304,6 +304,288 @@ static void test_parse_cache(void)
     OPENSSL_free(der);
 }
 
+/* ---- revocation along a chain: leaf <- intermediate <- root ---------------------------------*/
+
+#define T_AT 1770000000
+
+static X509_CRL *make_crl(X509 *issuer, EVP_PKEY *key, int64_t last, int64_t next, X509 *revoke)
+{
+    X509_CRL *crl = X509_CRL_new();
+    ASN1_TIME *t = ASN1_TIME_new();
+    CHECK(crl && t && X509_CRL_set_version(crl, 1) &&
+          X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer)) &&
+          ASN1_TIME_set(t, (time_t)last) && X509_CRL_set1_lastUpdate(crl, t));
+    if (next)
+        CHECK(ASN1_TIME_set(t, (time_t)next) && X509_CRL_set1_nextUpdate(crl, t));
+    if (revoke) {
+        X509_REVOKED *r = X509_REVOKED_new();
+        CHECK(r && X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(revoke)) &&
+              X509_REVOKED_set_revocationDate(r, t) && X509_CRL_add0_revoked(crl, r));
+    }
+    CHECK(X509_CRL_sort(crl) && X509_CRL_sign(crl, key, EVP_sha256()) > 0);
+    ASN1_TIME_free(t);
+    return crl;
+}
+
+typedef struct {
+    EVP_PKEY *root_key, *ca_key, *leaf_key;
+    X509 *root, *ca, *leaf;
+    X509_STORE *store;
+    STACK_OF(X509) *untrusted;
+} three;
+
+/* A root (with the key usage given as raw DER, or x509_issue's own), a CA under it and a leaf
+ * under that. */
+static void three_make(three *c, const char *root_cn, ccz_span root_ku)
+{
+    c->root_key = EVP_EC_gen("P-256");
+    c->ca_key = EVP_EC_gen("P-256");
+    c->leaf_key = EVP_EC_gen("P-256");
+    const x509_raw_ext ku = {"2.5.29.15", root_ku};
+    x509_issue_opts o = {.cn = root_cn,
+                         .issuer_key = c->root_key,
+                         .ca = true,
+                         .not_before = T_ROOT_FROM,
+                         .not_after = T_ROOT_UNTIL,
+                         .no_key_usage = root_ku.len > 0,
+                         .exts = &ku,
+                         .n_exts = root_ku.len > 0};
+    CHECK_OK(x509_issue(&c->root, c->root_key, &o));
+    o = (x509_issue_opts){.cn = "test ca",
+                          .issuer = c->root,
+                          .issuer_key = c->root_key,
+                          .ca = true,
+                          .not_before = T_ROOT_FROM + 1,
+                          .not_after = T_ROOT_UNTIL - 1};
+    CHECK_OK(x509_issue(&c->ca, c->ca_key, &o));
+    o = (x509_issue_opts){.cn = "test leaf",
+                          .issuer = c->ca,
+                          .issuer_key = c->ca_key,
+                          .not_before = T_LEAF_FROM,
+                          .not_after = T_ROOT_UNTIL - 2};
+    CHECK_OK(x509_issue(&c->leaf, c->leaf_key, &o));
+    c->store = X509_STORE_new();
+    c->untrusted = sk_X509_new_null();
+    CHECK(c->store && X509_STORE_add_cert(c->store, c->root) == 1 && c->untrusted &&
+          sk_X509_push(c->untrusted, c->ca));
+}
+
+static void three_free(three *c)
+{
+    sk_X509_free(c->untrusted);
+    X509_STORE_free(c->store);
+    X509_free(c->root);
+    X509_free(c->ca);
+    X509_free(c->leaf);
+    EVP_PKEY_free(c->root_key);
+    EVP_PKEY_free(c->ca_key);
+    EVP_PKEY_free(c->leaf_key);
+}
+
+/* Verifies c's leaf at T_AT against the leaf's CRLs and (crl_leaf_only) the CA's. */
+static ccz_status check_crls(const three *c, bool leaf_only, X509_CRL *const *crls, int n_crls,
+                             X509_CRL *const *ca_crls, int n_ca_crls, X509 *signer, x509_window *w)
+{
+    const x509_chain_check k = {.what = "test chain",
+                                .store = c->store,
+                                .untrusted = c->untrusted,
+                                .crls = crls,
+                                .n_crls = n_crls,
+                                .at = T_AT,
+                                .name_cert = true,
+                                .crl_leaf_only = leaf_only,
+                                .ca_crls = ca_crls,
+                                .n_ca_crls = n_ca_crls,
+                                .ca_crls_signer = signer};
+    return x509_verify_chain(&k, c->leaf, w, NULL, NULL);
+}
+
+/* crl_leaf_only: OpenSSL checks the leaf alone against crls; the CA is checked here against the
+ * CRL its issuer issued, found by name among ca_crls, inside its dates (both ends inclusive, no
+ * nextUpdate: no end), signed by an issuer allowed to sign CRLs; and both kinds of CRL narrow
+ * the window. Without crl_leaf_only, OpenSSL wants a CRL for every certificate. */
+static void test_ca_crls(void)
+{
+    three c;
+    three_make(&c, "test root", CCZ_SPAN(NULL, 0));
+    /* the CA's CRL decides the window's start, the root's its end */
+    X509_CRL *ca_crl = make_crl(c.ca, c.ca_key, T_AT - 4000, T_AT + 20000, NULL);
+    X509_CRL *root_crl = make_crl(c.root, c.root_key, T_AT - 8000, T_AT + 15000, NULL);
+    X509_CRL *both[] = {ca_crl, root_crl};
+    x509_window w = X509_WINDOW_ALWAYS;
+    CHECK_OK(check_crls(&c, true, &ca_crl, 1, &root_crl, 1, NULL, &w));
+    CHECK_INT(w.from, T_AT - 4000);
+    CHECK_INT(w.until, T_AT + 15000);
+    /* the root's CRL found by its issuer's name, wherever it is in the list */
+    CHECK_OK(check_crls(&c, true, &ca_crl, 1, both, 2, NULL, NULL));
+    CHECK_STATUS(check_crls(&c, true, &ca_crl, 1, &ca_crl, 1, NULL, NULL),
+                 CCZ_ERR_COLLATERAL_MISMATCH);
+    CHECK_STR(ccz_error_detail(),
+              "test chain: unable to get certificate CRL (certificate 'test ca')");
+
+    X509_CRL *crl = make_crl(c.root, c.root_key, T_AT + 1, T_AT + 15000, NULL);
+    CHECK_STATUS(check_crls(&c, true, &ca_crl, 1, &crl, 1, NULL, NULL),
+                 CCZ_ERR_COLLATERAL_OUT_OF_DATE);
+    CHECK_STR(ccz_error_detail(), "test chain: CRL is not yet valid (certificate 'test ca')");
+    X509_CRL_free(crl);
+    crl = make_crl(c.root, c.root_key, T_AT - 8000, T_AT - 1, NULL);
+    CHECK_STATUS(check_crls(&c, true, &ca_crl, 1, &crl, 1, NULL, NULL),
+                 CCZ_ERR_COLLATERAL_OUT_OF_DATE);
+    CHECK_STR(ccz_error_detail(), "test chain: CRL has expired (certificate 'test ca')");
+    X509_CRL_free(crl);
+    /* no nextUpdate: no end (checked late in the chain's life: OpenSSL would read a missing time
+     * as the clock's) */
+    crl = make_crl(c.root, c.root_key, T_AT, 0, NULL);
+    const x509_chain_check late = {.what = "test chain",
+                                   .store = c.store,
+                                   .untrusted = c.untrusted,
+                                   .at = T_ROOT_UNTIL - 10,
+                                   .crl_leaf_only = true,
+                                   .ca_crls = &crl,
+                                   .n_ca_crls = 1};
+    w = (x509_window)X509_WINDOW_ALWAYS;
+    CHECK_OK(x509_verify_chain(&late, c.leaf, &w, NULL, NULL));
+    CHECK_INT(w.from, T_AT);
+    CHECK_INT(w.until, T_ROOT_UNTIL - 2); /* the leaf's end, not 1970 */
+    X509_CRL_free(crl);
+    crl = make_crl(c.root, c.root_key, T_AT - 8000, T_AT + 15000, c.ca);
+    CHECK_STATUS(check_crls(&c, true, &ca_crl, 1, &crl, 1, NULL, NULL), CCZ_ERR_REVOKED);
+    CHECK_STR(ccz_error_detail(), "test chain: certificate revoked (certificate 'test ca')");
+    X509_CRL_free(crl);
+
+    /* every certificate checked: the CA's CRL alone is not enough */
+    CHECK_STATUS(check_crls(&c, false, &ca_crl, 1, NULL, 0, NULL, NULL),
+                 CCZ_ERR_COLLATERAL_MISMATCH);
+    CHECK_STR(ccz_error_detail(),
+              "test chain: unable to get certificate CRL (certificate 'test ca')");
+    CHECK_OK(check_crls(&c, false, both, 2, NULL, 0, NULL, NULL));
+
+    CHECK_INT(x509_status_of(X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE, false),
+              CCZ_ERR_BAD_SIGNATURE);
+    CHECK_INT(x509_status_of(X509_V_ERR_CRL_NOT_YET_VALID, false), CCZ_ERR_COLLATERAL_OUT_OF_DATE);
+    CHECK_INT(x509_status_of(X509_V_ERR_CERT_NOT_YET_VALID, false), CCZ_ERR_NOT_YET_VALID);
+    X509_CRL_free(ca_crl);
+    X509_CRL_free(root_crl);
+    three_free(&c);
+
+    /* a root whose key usage leaves out cRLSign: its CRL of the CA is refused, unless the caller
+     * has verified that root's CRL itself (ca_crls_signer) */
+    static const uint8_t cert_sign_only[] = {0x03, 0x02, 0x02, 0x04};
+    three_make(&c, "test root without cRLSign", CCZ_SPAN(cert_sign_only, sizeof cert_sign_only));
+    ca_crl = make_crl(c.ca, c.ca_key, T_AT - 4000, T_AT + 20000, NULL);
+    root_crl = make_crl(c.root, c.root_key, T_AT - 8000, T_AT + 15000, NULL);
+    int err = 0;
+    const x509_chain_check k = {.what = "test chain",
+                                .store = c.store,
+                                .untrusted = c.untrusted,
+                                .at = T_AT,
+                                .crl_leaf_only = true,
+                                .ca_crls = &root_crl,
+                                .n_ca_crls = 1};
+    CHECK_STATUS(x509_verify_chain(&k, c.leaf, NULL, NULL, &err), CCZ_ERR_CERT_CHAIN);
+    CHECK_INT(err, X509_V_ERR_KEYUSAGE_NO_CRL_SIGN);
+    CHECK_OK(check_crls(&c, true, &ca_crl, 1, &root_crl, 1, c.root, NULL));
+    X509_CRL_free(ca_crl);
+    X509_CRL_free(root_crl);
+    three_free(&c);
+}
+
+/* DER is exactly one certificate: a byte more is refused by both readers. */
+static void test_read_exact(void)
+{
+    setup();
+    unsigned char *der = NULL;
+    int n = i2d_X509(root, &der);
+    CHECK(n > 0);
+    uint8_t *more = malloc((size_t)n + 1);
+    memcpy(more, der, (size_t)n);
+    more[n] = 0;
+    X509 *x = NULL;
+    CHECK_STATUS(x509_read_der(&x, CCZ_SPAN(more, (size_t)n + 1)), CCZ_ERR_CERT_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "cannot parse certificate (DER)");
+    CHECK(x == NULL);
+    CHECK_STATUS(x509_read_cert(&x, CCZ_SPAN(more, (size_t)n + 1)), CCZ_ERR_CERT_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "cannot parse certificate");
+    CHECK(x == NULL);
+    CHECK_OK(x509_read_cert(&x, CCZ_SPAN(more, (size_t)n)));
+    CHECK(x && X509_cmp(x, root) == 0);
+    X509_free(x);
+    free(more);
+    OPENSSL_free(der);
+
+    /* a DER certificate that carries a PEM chain (as an RA-TLS certificate's quote carries its
+     * PCK chain), cut short or followed by a byte: refused, not read as the chain's second
+     * certificate (the first PEM marker that opens a line) */
+    ccz_buf inner = CCZ_BUF_INIT;
+    CHECK_OK(x509_cert_to_pem(&inner, root));
+    CHECK_OK(x509_cert_to_pem(&inner, leaf)); /* on a line of its own */
+    const x509_raw_ext ext = {"1.2.840.113741.1337.6", ccz_buf_span(&inner)};
+    x509_issue_opts o = {.cn = "outer",
+                         .issuer_key = leaf_key,
+                         .not_before = T_LEAF_FROM,
+                         .not_after = T_LEAF_UNTIL,
+                         .exts = &ext,
+                         .n_exts = 1};
+    X509 *outer = NULL;
+    CHECK_OK(x509_issue(&outer, leaf_key, &o));
+    der = NULL;
+    n = i2d_X509(outer, &der);
+    more = malloc((size_t)n + 1);
+    memcpy(more, der, (size_t)n);
+    more[n] = '\n';
+    CHECK_STATUS(x509_read_cert(&x, CCZ_SPAN(more, (size_t)n + 1)), CCZ_ERR_CERT_MALFORMED);
+    CHECK(x == NULL);
+    X509_free(x);
+    CHECK_STATUS(x509_read_cert(&x, CCZ_SPAN(more, (size_t)n - 1)), CCZ_ERR_CERT_MALFORMED);
+    CHECK(x == NULL);
+    X509_free(x);
+    CHECK_OK(x509_read_cert(&x, CCZ_SPAN(more, (size_t)n)));
+    CHECK(x && X509_cmp(x, outer) == 0);
+    X509_free(x);
+    X509_free(outer);
+    free(more);
+    OPENSSL_free(der);
+    ccz_buf_free(&inner);
+
+    /* a chain refused for its length is not remembered as a shorter one */
+    ccz_buf pem = CCZ_BUF_INIT;
+    CHECK_OK(x509_cert_to_pem(&pem, root));
+    CHECK_OK(x509_cert_to_pem(&pem, leaf));
+    STACK_OF(X509) *chain = NULL;
+    CHECK_STATUS(x509_read_pem_certs(&chain, ccz_buf_span(&pem), 1), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "more than 1 certificates in a chain");
+    sk_X509_pop_free(chain, X509_free);
+    CHECK_OK(x509_read_pem_certs(&chain, ccz_buf_span(&pem), 2));
+    CHECK_INT(sk_X509_num(chain), 2);
+    sk_X509_pop_free(chain, X509_free);
+    ccz_buf_free(&pem);
+}
+
+/* What x509_issue puts in: a CA may sign certificates and CRLs, a leaf only signatures, and a
+ * subjectAltName when asked. */
+static void test_issue_profile(void)
+{
+    setup();
+    CHECK_INT(X509_check_ca(root), 1);
+    CHECK_INT(X509_get_extension_flags(root) & EXFLAG_CA, EXFLAG_CA);
+    CHECK_INT(X509_get_extension_flags(leaf) & EXFLAG_CA, 0); /* CA:FALSE */
+    CHECK_INT(X509_get_key_usage(root), KU_KEY_CERT_SIGN | KU_CRL_SIGN);
+    CHECK_INT(X509_get_key_usage(leaf), KU_DIGITAL_SIGNATURE);
+    CHECK(x509_find_ext(leaf, "2.5.29.17") == NULL);
+    x509_issue_opts o = {.cn = "named",
+                         .issuer = root,
+                         .issuer_key = root_key,
+                         .not_before = T_LEAF_FROM,
+                         .not_after = T_LEAF_UNTIL,
+                         .san = "DNS:svc.example,IP:10.0.0.7"};
+    X509 *x = NULL;
+    CHECK_OK(x509_issue(&x, leaf_key, &o));
+    CHECK_INT(X509_check_host(x, "svc.example", 0, 0, NULL), 1);
+    CHECK_INT(X509_check_ip_asc(x, "10.0.0.7", 0), 1);
+    CHECK_INT(X509_check_host(x, "other.example", 0, 0, NULL), 0);
+    X509_free(x);
+}
+
 static void test_cleanup(void)
 {
     X509_STORE_free(store);
@@ -356,4 +638,4 @@ static void test_ecdsa_der_edges(void)
 
 TEST_MAIN(T(test_time), T(test_chain_inclusive_and_mapped), T(test_find_ext), T(test_issue_raw_ext),
           T(test_hashes_and_pem), T(test_ecdsa_raw), T(test_ecdsa_der_edges), T(test_parse_cache),
-          T(test_cleanup))
+          T(test_ca_crls), T(test_read_exact), T(test_issue_profile), T(test_cleanup))
