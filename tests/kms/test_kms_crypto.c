@@ -1040,6 +1040,161 @@ static void test_iv_pool(void)
     kms_key_free(k);
 }
 
+/* ---- bounds and wiping ---------------------------------------------------------------------*/
+
+/* Names and predicates past the end of their tables, and the first EC spec. */
+static void test_names_out_of_range(void)
+{
+    CHECK_STR(kms_spec_name(KMS_SPEC_COUNT), "?");
+    CHECK_STR(kms_padding_name((kms_padding)(KMS_PAD_PKCS1_OAEP + 1)), "?");
+    CHECK_STR(kms_digest_name((kms_digest)(KMS_SM3 + 1)), "?");
+    CHECK_INT(kms_spec_key_len(KMS_SPEC_COUNT), 0);
+    CHECK(kms_spec_ec(KMS_EC_P224) && !kms_spec_ec(KMS_RSA_4096) && !kms_spec_ec(KMS_SM4_CTR));
+}
+
+/* A ciphertext one byte (CBC: one block) past the longest plaintext's, and a CBC ciphertext
+ * that is only an IV: refused for their length, before any decryption. */
+static void test_ciphertext_lengths(void)
+{
+    static uint8_t ct[KMS_MAX_PLAINTEXT + 64];
+    static const struct {
+        kms_spec spec;
+        size_t len;
+    } cases[] = {
+        {KMS_AES_GCM_256, KMS_MAX_PLAINTEXT + 1 + 28},
+        {KMS_SM4_CTR, KMS_MAX_PLAINTEXT + 1 + 16},
+        {KMS_SM4_CBC, (KMS_MAX_PLAINTEXT / 16 + 2) * 16 + 16},
+        {KMS_SM4_CBC, 16},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {
+        kms_key *k = load(cases[i].spec);
+        ccz_buf out = CCZ_BUF_INIT;
+        char want[96];
+        snprintf(want, sizeof want, "%zu bytes cannot be a %s ciphertext", cases[i].len,
+                 kms_spec_name(cases[i].spec));
+        CHECK_STATUS(kms_decrypt(&out, k, CCZ_SPAN(ct, cases[i].len), CCZ_SPAN("", 0)),
+                     CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), want);
+        CHECK_INT(out.len, 0);
+        ccz_buf_free(&out);
+        kms_key_free(k);
+    }
+    /* the longest GCM ciphertext is decrypted (and its zero tag refused) */
+    kms_key *k = load(KMS_AES_GCM_256);
+    ccz_buf out = CCZ_BUF_INIT;
+    CHECK_STATUS(kms_decrypt(&out, k, CCZ_SPAN(ct, KMS_MAX_PLAINTEXT + 28), CCZ_SPAN("", 0)),
+                 CCZ_ERR_BAD_SIGNATURE);
+    ccz_buf_free(&out);
+    kms_key_free(k);
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/* A GCM ciphertext or wrapped key whose tag fails leaves no plaintext in the output's room
+ * (EVP writes it before the tag is checked). */
+static void test_failure_wipes(void)
+{
+    uint8_t pt[64], dk[32];
+    fill(pt, sizeof pt, 31);
+    fill(dk, sizeof dk, 7);
+    kms_key *k = load(KMS_AES_GCM_128);
+    ccz_buf ct = CCZ_BUF_INIT, out = CCZ_BUF_INIT;
+    CHECK_OK(kms_encrypt(&ct, k, CCZ_SPAN(pt, sizeof pt), CCZ_LIT("aad")));
+    ct.ptr[ct.len - 1] ^= 1; /* the tag */
+    CHECK_STATUS(kms_decrypt(&out, k, ccz_buf_span(&ct), CCZ_LIT("aad")), CCZ_ERR_BAD_SIGNATURE);
+    CHECK(out.ptr && out.cap >= sizeof pt && all_zero(out.ptr, sizeof pt));
+    CHECK_INT(out.len, 0);
+    ccz_buf_reset(&ct);
+    CHECK_OK(kms_wrap(&ct, dk, CCZ_SPAN(pt, sizeof pt), CCZ_LIT("aad")));
+    ct.ptr[ct.len - 1] ^= 1;
+    ccz_buf_free(&out);
+    CHECK_STATUS(kms_unwrap(&out, dk, ccz_buf_span(&ct), CCZ_LIT("aad")), CCZ_ERR_BAD_SIGNATURE);
+    CHECK(out.ptr && out.cap >= sizeof pt && all_zero(out.ptr, sizeof pt));
+    CHECK_INT(out.len, 0);
+    ccz_buf_free(&ct);
+    ccz_buf_free(&out);
+    kms_key_free(k);
+}
+
+/* Empty material wraps to the IV and tag alone (28 bytes) and unwraps to nothing. */
+static void test_wrap_empty(void)
+{
+    uint8_t dk[32];
+    fill(dk, sizeof dk, 13);
+    ccz_buf w = CCZ_BUF_INIT, back = CCZ_BUF_INIT;
+    CHECK_OK(kms_wrap(&w, dk, CCZ_SPAN("", 0), CCZ_LIT("aad")));
+    CHECK_INT(w.len, 28);
+    CHECK_OK(kms_unwrap(&back, dk, ccz_buf_span(&w), CCZ_LIT("aad")));
+    CHECK_INT(back.len, 0);
+    CHECK_STATUS(kms_unwrap(&back, dk, ccz_buf_span(&w), CCZ_LIT("aaD")), CCZ_ERR_BAD_SIGNATURE);
+    ccz_buf_free(&w);
+    ccz_buf_free(&back);
+}
+
+/* SM2 encrypts up to KMS_MAX_PLAINTEXT bytes, not one more. */
+static void test_sm2_max_plaintext(void)
+{
+    static uint8_t pt[KMS_MAX_PLAINTEXT + 1];
+    fill(pt, sizeof pt, 3);
+    kms_key *k = load(KMS_SM2);
+    ccz_buf ct = CCZ_BUF_INIT, back;
+    ccz_buf_init(&back, 0, true);
+    CHECK_STATUS(kms_asym_encrypt(&ct, k, KMS_PAD_NONE, CCZ_SPAN(pt, sizeof pt)),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "a EH_SM2 plaintext has at most 6144 bytes, not 6145");
+    CHECK_INT(ct.len, 0);
+    CHECK_OK(kms_asym_encrypt(&ct, k, KMS_PAD_NONE, CCZ_SPAN(pt, KMS_MAX_PLAINTEXT)));
+    CHECK_OK(kms_asym_decrypt(&back, k, KMS_PAD_NONE, ccz_buf_span(&ct)));
+    CHECK(span_eq(ccz_buf_span(&back), CCZ_SPAN(pt, KMS_MAX_PLAINTEXT)));
+    ccz_buf_free(&ct);
+    ccz_buf_free(&back);
+    kms_key_free(k);
+}
+
+/* A digest one byte longer than its algorithm's, and a digest past the table: refused before
+ * signing or verifying (ECDSA would sign a longer digest truncated). */
+static void test_digest_checks(void)
+{
+    static const size_t sizes[] = {28, 32, 48, 64};
+    uint8_t d[65] = {0};
+    kms_key *keys[] = {load(KMS_EC_P256), load(KMS_RSA_2048)};
+    for (size_t j = 0; j < CCZ_ARRAY_LEN(keys); j++) {
+        ccz_buf sig = CCZ_BUF_INIT;
+        bool valid = true;
+        for (size_t i = 0; i < CCZ_ARRAY_LEN(SHA); i++) {
+            char want[64];
+            snprintf(want, sizeof want, "a %s digest has %zu bytes, not %zu",
+                     kms_digest_name(SHA[i]), sizes[i], sizes[i] + 1);
+            CHECK_STATUS(
+                kms_sign(&sig, keys[j], SHA[i], KMS_PAD_PKCS1, true, CCZ_SPAN(d, sizes[i] + 1)),
+                CCZ_ERR_INVALID_ARGUMENT);
+            CHECK_CONTAINS(ccz_error_detail(), want);
+            CHECK_STATUS(kms_verify(&valid, keys[j], SHA[i], KMS_PAD_PKCS1, true,
+                                    CCZ_SPAN(d, sizes[i] + 1), CCZ_LIT("sig")),
+                         CCZ_ERR_INVALID_ARGUMENT);
+            CHECK_CONTAINS(ccz_error_detail(), want);
+        }
+        kms_digest past = (kms_digest)(KMS_SM3 + 1);
+        CHECK_STATUS(kms_sign(&sig, keys[j], past, KMS_PAD_PKCS1, false, CCZ_LIT("m")),
+                     CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ccz_error_detail(), "unknown digest");
+        CHECK_STATUS(
+            kms_verify(&valid, keys[j], past, KMS_PAD_PKCS1, false, CCZ_LIT("m"), CCZ_LIT("s")),
+            CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ccz_error_detail(), "unknown digest");
+        CHECK(!valid);
+        CHECK_INT(sig.len, 0);
+        ccz_buf_free(&sig);
+        kms_key_free(keys[j]);
+    }
+}
+
 static void test_zz_cleanup(void)
 {
     cleanup();
@@ -1050,4 +1205,5 @@ TEST_MAIN(T(test_names), T(test_every_spec_loads), T(test_wrong_spec_refused),
           T(test_sm4_layout), T(test_wrong_key_kind), T(test_public_pem), T(test_rsa_encrypt),
           T(test_rsa_encrypt_cli), T(test_sm2_encrypt), T(test_rsa_sign), T(test_ec_sign),
           T(test_sm2_sign), T(test_ec_sm3), T(test_wrap), T(test_threads), T(test_iv_pool),
-          T(test_zz_cleanup))
+          T(test_names_out_of_range), T(test_ciphertext_lengths), T(test_failure_wipes),
+          T(test_wrap_empty), T(test_sm2_max_plaintext), T(test_digest_checks), T(test_zz_cleanup))
