@@ -47,6 +47,20 @@ stop() {
     local code=$?
     [ "$code" = 0 ] || fail "kms $1 exited $code after SIGTERM: $(tail -5 "$T/$1.log")"
 }
+# refused WHY NAME DATA_DIR ARGS...: start, expecting the KMS to exit before it serves (WHY is
+# the failure when it serves); its exit status in $refused_code
+refused() {
+    local why=$1 name=$2; shift 2
+    refused_code=0
+    if start "$name" "$@"; then
+        fail "$why"
+        stop "$name"
+    else
+        wait "${PID[$name]}"
+        refused_code=$?
+    fi
+    unset "PID[$name]"
+}
 cleanup() {
     for p in "${PID[@]}"; do kill -TERM "$p" 2>/dev/null; done
     wait
@@ -203,39 +217,22 @@ unset 'PID[tampered]'
 # the data directory on another platform: its sealing key differs, the KMS refuses to start
 "$CCZ" sim init --dir "$T/plat2" > /dev/null
 cp -r "$T/data" "$T/data-copy"
-if start moved "$T/data-copy" --sim-dir "$T/plat2" --policy "$T/policy.json" \
-    --tls-cert "$CA" --tls-key "$T/tls.key"; then
-    fail "a KMS on another platform started with this one's domain key"
-    stop moved
-else
-    wait "${PID[moved]}"
-    [ $? = 0 ] && fail "the moved KMS exited 0"
-    contains "$(cat "$T/moved.log")" "domain-key.sealed"
-fi
-unset 'PID[moved]'
+refused "a KMS on another platform started with this one's domain key" moved "$T/data-copy" \
+    --sim-dir "$T/plat2" --policy "$T/policy.json" --tls-cert "$CA" --tls-key "$T/tls.key"
+[ "$refused_code" = 0 ] && fail "the moved KMS exited 0"
+contains "$(cat "$T/moved.log")" "domain-key.sealed"
 # ... and so does one whose sealing policy is the other (mrenclave, not mrsigner)
-if start reseal "$T/data-copy" --sim-dir "$P" --policy "$T/policy.json" --seal mrenclave \
-    --tls-cert "$CA" --tls-key "$T/tls.key"; then
-    fail "a KMS sealing to mrenclave unsealed a key sealed to mrsigner"
-    stop reseal
-else
-    wait "${PID[reseal]}"
-fi
-unset 'PID[reseal]'
+refused "a KMS sealing to mrenclave unsealed a key sealed to mrsigner" reseal "$T/data-copy" \
+    --sim-dir "$P" --policy "$T/policy.json" --seal mrenclave --tls-cert "$CA" \
+    --tls-key "$T/tls.key"
 # ... and so does one whose sealed file is not one (its magic damaged): said so, not taken for
 # another TEE's
 rm -rf "$T/data-bad"
 cp -r "$T/data" "$T/data-bad"
 flip "$T/data-bad/domain-key.sealed" 0
-if start bad "$T/data-bad" --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA" \
-    --tls-key "$T/tls.key"; then
-    fail "a KMS started with a damaged domain-key.sealed"
-    stop bad
-else
-    wait "${PID[bad]}"
-    contains "$(cat "$T/bad.log")" "/domain-key.sealed is not a sealed ccz KMS domain key"
-fi
-unset 'PID[bad]'
+refused "a KMS started with a damaged domain-key.sealed" bad "$T/data-bad" --sim-dir "$P" \
+    --policy "$T/policy.json" --tls-cert "$CA" --tls-key "$T/tls.key"
+contains "$(cat "$T/bad.log")" "/domain-key.sealed is not a sealed ccz KMS domain key"
 
 # attested Enroll (RA-TLS listeners): the policy decides
 started att "$T/att" --sim-dir "$P" --policy "$T/policy.json"
@@ -277,14 +274,9 @@ run 2 timeout 30 "$CCZ" kms serve --listen 127.0.0.1:0 --data-dir "$T/r1" --tee 
     --policy "$T/policy.json" --peer "127.0.0.1:${PORT[att]}" --peer-policy "$T/policy.json"
 contains "$err" "gives its domain key to no one"
 started giver "$T/giver" --sim-dir "$P" --policy "$T/policy.json" --peer-policy "$T/only-m2.json"
-if start taker "$T/r2" --sim-dir "$P" --policy "$T/policy.json" \
-    --peer "127.0.0.1:${PORT[giver]}" --peer-policy "$T/policy.json"; then
-    fail "a replica the giver's --peer-policy does not accept got the domain key"
-    stop taker
-else
-    wait "${PID[taker]}"
-fi
-unset 'PID[taker]'
+refused "a replica the giver's --peer-policy does not accept got the domain key" taker "$T/r2" \
+    --sim-dir "$P" --policy "$T/policy.json" --peer "127.0.0.1:${PORT[giver]}" \
+    --peer-policy "$T/policy.json"
 contains "$(cat "$T/giver.log")" "not on the --peer-policy allow-list"
 stop giver
 started giver "$T/giver" --sim-dir "$P" --policy "$T/policy.json" --peer-policy "$T/policy.json"
@@ -300,15 +292,9 @@ stop att
 rm -rf "$T/data-mix"
 cp -r "$T/data" "$T/data-mix"
 cp "$T/att/domain-key.sealed" "$T/data-mix/domain-key.sealed"
-if start mix "$T/data-mix" --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA" \
-    --tls-key "$T/tls.key"; then
-    fail "a KMS started on a key store with another store's domain key"
-    stop mix
-else
-    wait "${PID[mix]}"
-    contains "$(cat "$T/mix.log")" "/domain-key.sealed holds another domain key than the key store's: this data directory belongs to another key store"
-fi
-unset 'PID[mix]'
+refused "a KMS started on a key store with another store's domain key" mix "$T/data-mix" \
+    --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA" --tls-key "$T/tls.key"
+contains "$(cat "$T/mix.log")" "/domain-key.sealed holds another domain key than the key store's: this data directory belongs to another key store"
 
 # the timestamp window to the millisecond: a KMS whose clock is fixed
 if [ "${CCZ_FAKE_CLOCK:-}" ] && [ -f "$CCZ_FAKE_CLOCK" ]; then

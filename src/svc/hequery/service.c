@@ -61,11 +61,21 @@ static int rpc_code(ccz_status s)
     return CCZ_RPC_INTERNAL;
 }
 
+/* The job's end, answered or not: its call given back, its place in the queue freed. */
+static void job_done(job *j)
+{
+    ccz_heq_service *v = j->v;
+    ccz_rpc_call_unref(j->call);
+    pthread_mutex_lock(&v->mu);
+    v->pending--;
+    pthread_mutex_unlock(&v->mu);
+    job_free(j);
+}
+
 /* On the loop: the answer, or the reason there is none. */
 static void answer(void *p)
 {
     job *j = p;
-    ccz_heq_service *v = j->v;
     if (j->status) {
         (void)!ccz_rpc_finish(j->call, rpc_code(j->status), j->error);
     } else {
@@ -80,11 +90,7 @@ static void answer(void *p)
         if (ccz_rpc_reply(j->call, &r.base) != CCZ_OK)
             (void)!ccz_rpc_finish(j->call, CCZ_RPC_INTERNAL, "cannot send the answer");
     }
-    ccz_rpc_call_unref(j->call);
-    pthread_mutex_lock(&v->mu);
-    v->pending--;
-    pthread_mutex_unlock(&v->mu);
-    job_free(j);
+    job_done(j);
 }
 
 static void say_done(ccz_heq_service *v, const job *j)
@@ -141,11 +147,7 @@ static void *worker(void *p)
             /* the loop has ended: the call and the job are given back here */
             ccz_log(CCZ_LOG_ERROR, "he query: cannot hand an answer to the gRPC loop: %s",
                     ccz_error_detail());
-            ccz_rpc_call_unref(j->call);
-            pthread_mutex_lock(&v->mu);
-            v->pending--;
-            pthread_mutex_unlock(&v->mu);
-            job_free(j);
+            job_done(j);
         }
         pthread_mutex_lock(&v->mu);
     }
