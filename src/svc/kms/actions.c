@@ -73,6 +73,8 @@ static bool is_b64(const char *s, size_t n)
     return pad <= 2;
 }
 
+/* eHSM-KMS's payload checker takes a key id as /^[a-z\d]{8}-[a-z\d]{4}-...-[a-z\d]{12}$/
+ * (any lower-case letter, not only a-f); ids it would accept are accepted here. */
 static bool is_uuid(const char *s)
 {
     for (int i = 0; i < 36; i++) {
