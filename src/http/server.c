@@ -67,7 +67,8 @@ enum conn_state { C_HANDSHAKE, C_IDLE, C_HEAD, C_BODY, C_WAIT /* for a deferred 
 struct http_request {
     conn *c;
     http_head head;
-    uint8_t *head_bytes; /* a copy of the head; the spans of head point into it */
+    uint8_t *head_bytes;   /* a copy of the head; the spans of head point into it */
+    size_t head_bytes_len; /* wiped when freed: an Authorization header, a session cookie */
     ccz_buf body;
     http_chunked chunked; /* the framing of a chunked body, as far as it has been read */
     const route *route;
@@ -159,6 +160,8 @@ static void arm(conn *c, unsigned ms)
 
 static void request_reset(http_request *r)
 {
+    if (r->head_bytes)
+        ccz_wipe(r->head_bytes, r->head_bytes_len);
     free(r->head_bytes);
     ccz_buf_free(&r->body);
     ccz_buf_free(&r->extra_headers);
@@ -831,6 +834,31 @@ static void dispatch(conn *c)
     ccz_buf_free(&allow);
 }
 
+/* Moves the first n bytes of in to dst (NULL: drops them), wiping them where they were:
+ * libevent frees its chains without wiping, and a request may carry a secret (a plaintext, an
+ * Authorization header). The input's chains are the ones the connection's reads filled, so
+ * writable memory. */
+static void take_wiped(struct evbuffer *in, uint8_t *dst, size_t n)
+{
+    while (n) {
+        struct evbuffer_iovec v[8];
+        int k = evbuffer_peek(in, (ev_ssize_t)n, NULL, v, 8);
+        size_t done = 0;
+        for (int i = 0; i < k && i < 8 && done < n; i++) {
+            size_t m = v[i].iov_len < n - done ? v[i].iov_len : n - done;
+            if (dst)
+                memcpy(dst + done, v[i].iov_base, m);
+            ccz_wipe(v[i].iov_base, m);
+            done += m;
+        }
+        if (!done)
+            return;
+        evbuffer_drain(in, done);
+        dst = dst ? dst + done : NULL;
+        n -= done;
+    }
+}
+
 /* Copies the head out of the input, NUL-terminating method, path and header values in the
  * copy, and drains it. */
 static bool take_head(conn *c, const http_head *parsed, struct evbuffer *in)
@@ -840,7 +868,8 @@ static bool take_head(conn *c, const http_head *parsed, struct evbuffer *in)
     r->head_bytes = malloc(n + 1);
     if (!r->head_bytes)
         return false;
-    evbuffer_remove(in, r->head_bytes, n);
+    r->head_bytes_len = n;
+    take_wiped(in, r->head_bytes, n);
     r->head_bytes[n] = 0;
     int code;
     if (http_parse_head(&r->head, &code, CCZ_SPAN(r->head_bytes, n), c->srv->max_head) != CCZ_OK)
@@ -890,7 +919,7 @@ static void start_body(conn *c)
     http_server *s = c->srv;
     http_request *r = &c->req;
     uint64_t len = r->head.has_length ? r->head.content_length : 0;
-    ccz_buf_init(&r->body, s->max_body, false);
+    ccz_buf_init(&r->body, s->max_body, true); /* may hold a secret or a plaintext */
     if (!admit_body(c, len))
         return;
     if (r->head.expect_continue && (len || r->head.chunked))
@@ -963,7 +992,7 @@ static bool read_chunked(conn *c)
             r->body.len += data.len;
             r->body.ptr[r->body.len] = 0;
         }
-        evbuffer_drain(in, used);
+        take_wiped(in, NULL, used);
         if (sizing && ck->state == HTTP_CHUNK_DATA && !admit_body(c, ck->left))
             return false;
     }
@@ -1049,7 +1078,7 @@ static void process(conn *c)
         if (take) {
             size_t at = r->body.len;
             r->body.len += take; /* reserved already */
-            evbuffer_remove(in, r->body.ptr + at, take);
+            take_wiped(in, r->body.ptr + at, take);
         }
         if (r->body.len < c->reserved)
             return;
@@ -1065,7 +1094,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
     if (c->lingering) {
         struct evbuffer *in = bufferevent_get_input(bev);
         c->dropped += evbuffer_get_length(in);
-        evbuffer_drain(in, evbuffer_get_length(in));
+        take_wiped(in, NULL, evbuffer_get_length(in)); /* a refused request's body */
         if (c->dropped > LINGER_MAX)
             conn_close(c);
         return;
@@ -1231,6 +1260,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     conn *c = calloc(1, sizeof *c);
     SSL *ssl = s->tls ? SSL_new(s->tls) : NULL;
+    if (ssl) /* OpenSSL's copy of a record it has decrypted is wiped once read */
+        SSL_set_options(ssl, SSL_OP_CLEANSE_PLAINTEXT);
     struct event *timer = c ? evtimer_new(s->base, conn_timer, c) : NULL;
     struct bufferevent *bev = NULL;
     if (timer && ssl)

@@ -23,10 +23,12 @@ CA=$T/tls.crt
 
 # start NAME DATA_DIR ARGS...: a KMS in the background on a free port: ${PID[NAME]}, ${PORT[NAME]}
 declare -A PID PORT
+PRE=() # a command to start the KMS through (env with LD_PRELOAD)
 start() {
     local name=$1 data=$2; shift 2
     : > "$T/$name.log" # not the last server's of that name: its port is not this one's
-    "$CCZ" kms serve --listen 127.0.0.1:0 --data-dir "$data" --tee sim "$@" 2> "$T/$name.log" &
+    "${PRE[@]}" "$CCZ" kms serve --listen 127.0.0.1:0 --data-dir "$data" --tee sim "$@" \
+        2> "$T/$name.log" &
     PID[$name]=$!
     PORT[$name]=
     for _ in $(seq 1200); do
@@ -173,15 +175,31 @@ contains "$out" "ccz_kms_enrolled_total"
 grep -qF "$ADMIN" "$T/main.log" && fail "the admin token is in the log"
 grep -qF "$APIKEY" "$T/main.log" && fail "an apikey is in the log"
 
-# a restart: the domain key unseals, the keys and apps are there
+# a restart: the domain key unseals, the keys and apps are there. The restarted KMS runs with
+# tests/cli/free_scan.c (not under ASan, which must come first): a Decrypt's plaintext and an
+# Encrypt's, raw or in base64, are in no block it frees (the JSON answer, the copy libevent sends
+# from, the request's body in libevent's input and in the HTTP server's and the JSON parser's)
+SCAN=()
+if [ -f "${CCZ_FREE_SCAN_LIB:-}" ] && [ "${CCZ_SANITIZE:-OFF}" != ON ]; then
+    SCAN=(env "LD_PRELOAD=$CCZ_FREE_SCAN_LIB" "CCZ_FREE_SCAN_OUT=$T/freed"
+        "CCZ_FREE_SCAN=before rotation|$(b64 'before rotation')|wiped after|$(b64 'wiped after')")
+else
+    echo "skip: freed memory is not searched for the plaintext (ASan build or no free_scan)"
+fi
 stop main
+: > "$T/freed"
+PRE=("${SCAN[@]}")
 started main "$T/data" --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA" \
     --tls-key "$T/tls.key"
+PRE=()
 A=127.0.0.1:${PORT[main]}
 URL=https://$A
 call Decrypt "{\"keyid\":\"$KEY\",\"ciphertext\":\"$CT1\",\"aad\":\"$(b64 v1)\"}"
 jqis .result.plaintext "$(b64 'before rotation')"
+call Encrypt "{\"keyid\":\"$KEY\",\"plaintext\":\"$(b64 'wiped after')\"}"
+jqis .code 200
 stop main
+[ -s "$T/freed" ] && fail "the KMS freed blocks holding a plaintext (marker, size): $(head -5 "$T/freed")"
 
 # the store tampered with: wrapped material moved to another version, another key, another app
 sql() { /usr/bin/python3 -c 'import sqlite3, sys

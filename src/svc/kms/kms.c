@@ -121,6 +121,23 @@ ccz_status kms_uuid(char out[37])
 
 /* ---- answers -------------------------------------------------------------------------------*/
 
+/* Wipes every string value in j (base64 plaintexts and data keys, apikeys) before it is freed:
+ * jansson frees its copies without wiping them. */
+static void wipe_strings(json_t *j)
+{
+    if (json_is_string(j)) {
+        ccz_wipe((char *)json_string_value(j), json_string_length(j));
+    } else if (json_is_array(j)) {
+        for (size_t i = 0; i < json_array_size(j); i++)
+            wipe_strings(json_array_get(j, i));
+    } else if (json_is_object(j)) {
+        const char *key;
+        json_t *v;
+        json_object_foreach (j, key, v)
+            wipe_strings(v);
+    }
+}
+
 void kms_answer(http_request *r, int code, const char *message, json_t *result)
 {
     json_t *body = json_object();
@@ -130,21 +147,30 @@ void kms_answer(http_request *r, int code, const char *message, json_t *result)
             json_object_set_new(body, "message", json_string(message));
         json_object_set_new(body, "result", result ? result : json_object());
     } else {
+        wipe_strings(result);
         json_decref(result);
     }
     /* eHSM answers HTTP 200 with the status in code; ccz sends the real status too (clients
-     * that look only at code see eHSM's answers) */
+     * that look only at code see eHSM's answers). An answer may hold a plaintext, a data key or
+     * an apikey: every copy of it is wiped, the one libevent sends from too. */
     char text[4096]; /* most answers; a larger one (a public key, a list) takes the general way */
     size_t n = body ? json_dumpb(body, text, sizeof text - 1, JSON_COMPACT) : 0;
     if (body && n > 0 && n < sizeof text - 1) {
         text[n++] = '\n';
-        http_reply(r, code, "application/json", CCZ_SPAN(text, n));
-        ccz_wipe(text, n); /* an Enroll answer holds an apikey */
+        http_reply_secret(r, code, "application/json", CCZ_SPAN(text, n));
+        ccz_wipe(text, n);
     } else if (body) {
-        http_reply_json(r, code, body);
+        ccz_buf b;
+        ccz_buf_init(&b, 0, true);
+        if (ccz_json_dump(&b, body, false) == CCZ_OK && ccz_buf_append(&b, "\n", 1) == CCZ_OK)
+            http_reply_secret(r, code, "application/json", ccz_buf_span(&b));
+        else
+            http_reply_error(r, 500, "out of memory");
+        ccz_buf_free(&b);
     } else {
         http_reply_error(r, 500, "out of memory");
     }
+    wipe_strings(body);
     json_decref(body);
 }
 
@@ -460,7 +486,8 @@ static void post_ehsm(http_request *r, void *payload)
         goto out;
     }
     char want[KMS_SIGN_LEN + 1];
-    ccz_buf canon = CCZ_BUF_INIT;
+    ccz_buf canon;
+    ccz_buf_init(&canon, 0, true); /* holds the payload */
     st = kms_request_canonical(&canon, appid_s, nonce_s, ts_s, pl);
     if (st == CCZ_OK)
         st = app_sign(want, app, ccz_buf_span(&canon));
@@ -497,6 +524,7 @@ static void post_ehsm(http_request *r, void *payload)
     def->run(&call);
     k->served++;
 out:
+    wipe_strings(env); /* a plaintext to encrypt */
     json_decref(env);
     ccz_buf_free(&action_buf);
 }
