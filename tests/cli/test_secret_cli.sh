@@ -56,10 +56,12 @@ run 2 timeout 30 "$CCZ" secret serve --listen 127.0.0.1:0 --secret "app=$T/none"
 contains "$err" "$T/none"
 
 SERVER=
+PRE=() # a command to start the server through (env with LD_PRELOAD)
 start() { # LOG ARGS...: ccz secret serve in the background on a free port
     local log=$1; shift
     : > "$log" # not the last server's log: its port is not this one's
-    "$CCZ" secret serve --listen 127.0.0.1:0 --sim-dir "$P" --timeout 1000 "$@" 2> "$log" &
+    "${PRE[@]}" "$CCZ" secret serve --listen 127.0.0.1:0 --sim-dir "$P" --timeout 1000 "$@" \
+        2> "$log" &
     SERVER=$!
     port_from "$log" 60 $SERVER || fail "the server did not start: $(cat "$log")"
 }
@@ -241,4 +243,37 @@ if [ "${CCZ_SANITIZE:-OFF}" != ON ] && [ -f "$PRELOAD" ]; then
     [ "$out" = gramine-secret ] || fail "preload with a CA chain: got '$out'"
 fi
 stop
+
+# ---- no copy of a secret in freed memory: the server, ccz secret get and the preload library
+# run with tests/cli/free_scan.c (LD_PRELOAD; not under ASan, whose runtime must come first),
+# which searches every block they free for the secret
+if [ "${CCZ_SANITIZE:-OFF}" = ON ] || [ ! -f "${CCZ_FREE_SCAN_LIB:-}" ]; then
+    echo "skip: freed memory is not searched for secrets (ASan build or no free_scan)"
+else
+    scan() { # OUT CMD...: CMD with free_scan looking for both secrets
+        local o=$1; shift
+        env LD_PRELOAD="${PRELOAD_FIRST:+$PRELOAD_FIRST }$CCZ_FREE_SCAN_LIB" \
+            "CCZ_FREE_SCAN=the app secret|shell-secret" CCZ_FREE_SCAN_OUT="$o" "$@"
+    }
+    : > "$T/freed.server"
+    PRE=(env "LD_PRELOAD=$CCZ_FREE_SCAN_LIB" "CCZ_FREE_SCAN=the app secret|shell-secret"
+        "CCZ_FREE_SCAN_OUT=$T/freed.server")
+    start "$T/scan.log" --secret app="$T/app.txt" --secret shell="$T/shell.txt" \
+        --secret key="$T/key.bin" --policy "$T/server.json" --cert "$T/srv.crt" --key "$T/srv.key"
+    PRE=()
+    : > "$T/freed.get"
+    run 0 scan "$T/freed.get" "$CCZ" secret get 127.0.0.1:$PORT --sim-dir "$P" --tee sim \
+        --policy "$T/client.json"
+    [ "$out" = "the app secret" ] || fail "ccz secret get under free_scan got '$out'"
+    : > "$T/freed.preload"
+    run 0 env PRELOAD_FIRST="$PRELOAD" SECRET_PROVISION_CONSTRUCTOR=1 CCZ_SECRET_TEE=sim \
+        CCZ_SIM_DIR="$P" CCZ_SECRET_POLICY="$T/client.json" SECRET_PROVISION_SERVERS=127.0.0.1:$PORT \
+        bash -c "$(declare -f scan); scan '$T/freed.preload' sh -c 'echo \"[\$SECRET_PROVISION_SECRET_STRING]\"'"
+    [ "$out" = "[shell-secret]" ] || fail "the preload library under free_scan: got '$out'"
+    stop
+    for who in server get preload; do
+        [ -s "$T/freed.$who" ] &&
+            fail "$who freed blocks holding a secret (marker, size): $(head -3 "$T/freed.$who")"
+    done
+fi
 finish

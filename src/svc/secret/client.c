@@ -213,6 +213,8 @@ ccz_status ccz_secret_get(ccz_buf *secret, SSL_CTX *ctx, const char *host_port, 
          * send delays by up to 40 ms) */
         int one = 1;
         setsockopt(SSL_get_fd(ssl), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        /* OpenSSL's copy of the record that holds the secret is wiped once read */
+        SSL_set_options(ssl, SSL_OP_CLEANSE_PLAINTEXT);
         if (!BIO_socket_nbio(SSL_get_fd(ssl), 1)) /* a socket BIO ignores BIO_set_nbio */
             s = ccz_fail_ossl(CCZ_ERR_NETWORK, "cannot make the connection non-blocking");
         if (s == CCZ_OK)
