@@ -48,6 +48,61 @@ static void test_json(void)
     static const char esc[] = "{\"a\": \"xxxxxxxxxxxxxxxx\\\"\\\\yy\\\"\", \"b\": 1}";
     CHECK_OK(ccz_json_raw_member(&v, CCZ_SPAN(esc, sizeof esc - 1), "b"));
     CHECK_INT((long)v.len, 1);
+    /* the size limit: a document of exactly max bytes is read, one byte more is not */
+    CHECK_OK(ccz_json_parse(&j, ok, strlen(ok), strlen(ok)));
+    ccz_json_free(j);
+    CHECK_STATUS(ccz_json_parse(&j, ok, strlen(ok), strlen(ok) - 1), CCZ_ERR_TOO_LARGE);
+    CHECK(j == NULL);
+    /* a member whose name is the key and more is another member */
+    static const char prefix[] = "{\"evil\": 1, \"ev\": 2}";
+    CHECK_OK(ccz_json_raw_member(&v, CCZ_SPAN(prefix, sizeof prefix - 1), "ev"));
+    CHECK_INT((long)v.len, 1);
+    CHECK(v.ptr[0] == '2');
+    CHECK_STATUS(ccz_json_raw_member(&v, CCZ_SPAN(prefix, sizeof prefix - 1), "e"),
+                 CCZ_ERR_NOT_FOUND);
+    /* texts the scanner refuses before it reaches the member, with the reason */
+    static const struct {
+        const char *text, *why;
+    } refused[] = {
+        {"[\"b\", 1]", "JSON: not an object"},
+        {"{\"a\": ], \"b\": 1}", "JSON: unbalanced ']'"},
+        {"{\"a\": [1]], \"b\": 1}", "JSON: expected ',' or '}'"},
+        {"{1: 2, \"b\": 1}", "JSON: expected a member name"},
+        {"{\"a\" 1, \"b\": 1}", "JSON: expected ':'"},
+        {"{\"a\": 1 \"b\": 1}", "JSON: expected ',' or '}'"},
+        {"{\"a\": 1; \"b\": 1}", "JSON: expected ',' or '}'"},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(refused); i++) {
+        CHECK_STATUS(
+            ccz_json_raw_member(&v, CCZ_SPAN(refused[i].text, strlen(refused[i].text)), "b"),
+            CCZ_ERR_JSON);
+        CHECK_STR(ccz_error_detail(), refused[i].why);
+    }
+    /* JSON's four whitespace characters, around names, colons, values and commas */
+    static const char ws[] = "\r\n{\t\"a\"\r\n:\t1\r\n,\n\"b\"\t:\r\n2\r}\n";
+    CHECK_OK(ccz_json_raw_member(&v, CCZ_SPAN(ws, sizeof ws - 1), "a"));
+    CHECK(v.len == 1 && v.ptr[0] == '1');
+    CHECK_OK(ccz_json_raw_member(&v, CCZ_SPAN(ws, sizeof ws - 1), "b"));
+    CHECK(v.len == 1 && v.ptr[0] == '2');
+    /* nesting: 256 levels are scanned, 257 are not */
+    for (int depth = 256; depth <= 257; depth++) {
+        ccz_buf d = CCZ_BUF_INIT;
+        CHECK_OK(ccz_buf_append_str(&d, "{\"a\": "));
+        for (int k = 0; k < depth; k++)
+            CHECK_OK(ccz_buf_append_u8(&d, '['));
+        for (int k = 0; k < depth; k++)
+            CHECK_OK(ccz_buf_append_u8(&d, ']'));
+        CHECK_OK(ccz_buf_append_str(&d, ", \"b\": 1}"));
+        ccz_status s = ccz_json_raw_member(&v, ccz_buf_span(&d), "b");
+        if (depth == 256) {
+            CHECK_OK(s);
+            CHECK(v.len == 1 && v.ptr[0] == '1');
+        } else {
+            CHECK_STATUS(s, CCZ_ERR_JSON);
+            CHECK_STR(ccz_error_detail(), "JSON: nested deeper than 256");
+        }
+        ccz_buf_free(&d);
+    }
 }
 
 /* Python's marshal format, byte for byte (marshal.loads of these bytes is the document) */

@@ -8,7 +8,8 @@ Each command prints its result on standard output and exits 0, or exits 1 with a
   jose_peer.py jwt-none KID CLAIMS.json             an unsigned token (alg none)
   jose_peer.py jwt-hs256 PUB.pem KID CLAIMS.json    HS256 keyed with the public key's DER
   jose_peer.py jwe-decrypt KEY.pem JWE.json          the plaintext, hex
-  jose_peer.py jwe-encrypt PUB.pem ALG HEX           a flattened JWE (enc A256GCM)
+  jose_peer.py jwe-encrypt PUB.pem ALG HEX [HDR AAD] a flattened JWE (enc A256GCM); HDR: more
+                                                     protected header members (JSON), AAD: its aad
   jose_peer.py thumbprint PUB.pem                    the RFC 7638 thumbprint
 """
 import json
@@ -54,7 +55,9 @@ def main(argv):
     elif cmd == "jwe-encrypt":
         key = jwk.JWK.from_pem(open(argv[2], "rb").read())
         hdr = {"alg": argv[3], "enc": "A256GCM"}
-        token = jwe.JWE(bytes.fromhex(argv[4]), protected=json.dumps(hdr))
+        hdr.update(json.loads(argv[5]) if len(argv) > 5 else {})
+        aad = argv[6].encode() if len(argv) > 6 else None
+        token = jwe.JWE(bytes.fromhex(argv[4]), protected=json.dumps(hdr), aad=aad)
         token.add_recipient(key)
         print(token.serialize(compact=False))
     elif cmd == "thumbprint":

@@ -1185,6 +1185,232 @@ static void test_jwe_refused(void)
     ccz_buf_free(&out);
 }
 
+/* ---- checks the tests above reach only behind another check with the same status ---------*/
+
+/* A P-256 key whose x (or y) coordinate starts with a zero byte (about one key in 256). */
+static EVP_PKEY *key_with_zero_lead(const char *coord)
+{
+    for (int i = 0; i < 100000; i++) {
+        EVP_PKEY *k = EVP_EC_gen("P-256");
+        BIGNUM *v = NULL;
+        CHECK(k && EVP_PKEY_get_bn_param(k, coord, &v) == 1);
+        bool lead = BN_num_bytes(v) < 32;
+        BN_free(v);
+        if (lead)
+            return k;
+        EVP_PKEY_free(k);
+    }
+    CHECK(!"no key with a zero first byte");
+    return NULL;
+}
+
+static void test_jws_checks_behind_others(void)
+{
+    setup();
+    const char *payload = "{\"exp\":2000}";
+    /* an alg for another curve, or another key type, is refused before the signature is
+     * looked at (it would fail there too, with another reason) */
+    char *t = forge("{\"alg\":\"ES256\",\"kid\":\"k1\"}", payload, p256, EVP_sha256(), 32);
+    CHECK_OK(verify(p256, t, 0));
+    CHECK_STATUS(verify(p384, t, 0), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STR(ccz_error_detail(), "JWS: alg ES256 does not fit the key");
+    CHECK_STATUS(verify(rsa, t, 0), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STR(ccz_error_detail(), "JWS: alg ES256 does not fit the key");
+    /* four parts are refused as such, not as a signature with a dot in it */
+    size_t len = strlen(t);
+    char *four = malloc(len + 6);
+    snprintf(four, len + 6, "%s.AAAA", t);
+    CHECK_STATUS(verify(p256, four, 0), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "JWS: not three dot-separated parts");
+    free(four);
+    /* an alg that is not a string is a malformed header, not an algorithm refused */
+    char *t2 = forge("{\"alg\":7}", payload, p256, EVP_sha256(), 32);
+    CHECK_STATUS(verify(p256, t2, 0), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "JWS header: no \"alg\" string");
+    free(t2);
+    /* a JWKS member whose alg or use is not a string allows nothing */
+    json_t *jwk = NULL;
+    CHECK_OK(jose_jwk_from_key(&jwk, p256, NULL, NULL));
+    json_object_set_new(jwk, "kid", json_string("k1"));
+    json_t *jwks = json_pack("{s:[O]}", "keys", jwk);
+    json_t *member = json_array_get(json_object_get(jwks, "keys"), 0);
+    CHECK_OK(verify_jwks(jwks, t));
+    static const char *const names[] = {"use", "alg"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(names); i++) {
+        json_object_set_new(member, names[i], json_integer(7));
+        CHECK_STATUS(verify_jwks(jwks, t), CCZ_ERR_BAD_SIGNATURE);
+        CHECK_STR(ccz_error_detail(), "JWS: the JWK's alg or use does not allow ES256");
+        json_object_del(member, names[i]);
+    }
+    CHECK_OK(verify_jwks(jwks, t));
+    json_decref(jwks);
+    json_decref(jwk);
+    free(t);
+    /* claims that are not an object */
+    json_t *arr = parse("[{\"exp\":2000}]");
+    jose_claims_check k = {.now = 1000};
+    CHECK_STATUS(jose_jwt_check_claims(arr, &k), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "JWT: no claims object, or a negative leeway");
+    json_decref(arr);
+}
+
+static void test_jwk_checks_behind_others(void)
+{
+    setup();
+    /* a y coordinate one byte long: the right 32 bytes and one more */
+    json_t *jwk = NULL;
+    CHECK_OK(jose_jwk_from_key(&jwk, p256, NULL, NULL));
+    const char *ys = json_string_value(json_object_get(jwk, "y"));
+    ccz_buf y = CCZ_BUF_INIT, y64 = CCZ_BUF_INIT;
+    CHECK_OK(jose_b64url_decode(&y, ys, strlen(ys)));
+    CHECK_OK(ccz_buf_append_u8(&y, 0));
+    CHECK_OK(jose_b64url_encode(&y64, ccz_buf_span(&y)));
+    json_t *bad = json_deep_copy(jwk);
+    json_object_set_new(bad, "y", json_string((const char *)y64.ptr));
+    EVP_PKEY *k = NULL;
+    CHECK_STATUS(jose_jwk_to_key(&k, bad), CCZ_ERR_KEY_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "JWK: P-256 coordinates must be 32 bytes");
+    CHECK(k == NULL);
+    json_decref(bad);
+    ccz_buf_free(&y);
+    ccz_buf_free(&y64);
+    json_decref(jwk);
+    /* every private member of RFC 7518 §6, on an RSA JWK that is otherwise fine */
+    static const char *const priv[] = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(priv); i++) {
+        json_t *j = rsa_jwk(rsa);
+        CHECK_OK(jose_jwk_to_key(&k, j));
+        EVP_PKEY_free(k);
+        k = NULL;
+        json_object_set_new(j, priv[i], json_string("AQAB"));
+        CHECK_STATUS(jose_jwk_to_key(&k, j), CCZ_ERR_KEY_MALFORMED);
+        char want[64];
+        snprintf(want, sizeof want, "JWK: carries the private member \"%s\"", priv[i]);
+        CHECK_STR(ccz_error_detail(), want);
+        CHECK(k == NULL);
+        json_decref(j);
+    }
+    /* RFC 7518 §6.2.1.2: a coordinate is the full size of the curve even when its first byte
+     * is zero (a shorter one changes the thumbprint and other readers refuse it) */
+    static const char *const coord[][2] = {{OSSL_PKEY_PARAM_EC_PUB_X, "x"},
+                                           {OSSL_PKEY_PARAM_EC_PUB_Y, "y"}};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(coord); i++) {
+        EVP_PKEY *key = key_with_zero_lead(coord[i][0]);
+        CHECK_OK(jose_jwk_from_key(&jwk, key, NULL, NULL));
+        const char *v = json_string_value(json_object_get(jwk, coord[i][1]));
+        CHECK_INT(strlen(v), 43);
+        ccz_buf raw = CCZ_BUF_INIT;
+        CHECK_OK(jose_b64url_decode(&raw, v, strlen(v)));
+        CHECK(raw.len == 32 && raw.ptr[0] == 0);
+        ccz_buf_free(&raw);
+        CHECK_OK(jose_jwk_to_key(&k, jwk));
+        CHECK(k && EVP_PKEY_eq(k, key) == 1);
+        EVP_PKEY_free(k);
+        k = NULL;
+        json_decref(jwk);
+        EVP_PKEY_free(key);
+    }
+}
+
+static void test_jwe_checks_behind_others(void)
+{
+    setup();
+    const char *msg = "secret resource";
+    ccz_buf out = CCZ_BUF_INIT;
+    char *ec = jwe_text(p256, JOSE_JWE_ECDH_ES_A256KW, msg);
+    char *rs = jwe_text(rsa, JOSE_JWE_RSA_OAEP_256, msg);
+    /* apu and apv must be base64url strings, wherever they sit */
+    static const char *const party[][2] = {
+        {"{\"apu\":7}", "JWE: \"apu\" is not base64url"},
+        {"{\"apv\":true}", "JWE: \"apv\" is not base64url"},
+        {"{\"apu\":\"!!\"}", "JWE: \"apu\" is not base64url"},
+        {"{\"apv\":\"Zh\"}", "JWE: \"apv\" is not base64url"},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(party); i++) {
+        json_t *j = parse(ec);
+        json_object_set_new(j, "header", parse(party[i][0]));
+        char *t = json_dumps(j, JSON_COMPACT);
+        CHECK_STATUS(decrypt(&out, p256, t), CCZ_ERR_MALFORMED);
+        CHECK_STR(ccz_error_detail(), party[i][1]);
+        free(t);
+        json_decref(j);
+    }
+    /* an "aad" that is not base64url is malformed (it is authenticated as its text) */
+    {
+        json_t *j = parse(rs);
+        json_object_set_new(j, "aad", json_string("a+b"));
+        char *t = json_dumps(j, JSON_COMPACT);
+        CHECK_STATUS(decrypt(&out, rsa, t), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), "JWE \"aad\"");
+        free(t);
+        json_decref(j);
+    }
+    /* a tag of 17 bytes (GCM would read its first 16: another text for the same JWE), and an
+     * ECDH-ES encrypted_key of 32 bytes (the AES key wrap of a 24-byte key) */
+    {
+        json_t *j = parse(rs);
+        const char *tags = json_string_value(json_object_get(j, "tag"));
+        ccz_buf tag = CCZ_BUF_INIT, tag64 = CCZ_BUF_INIT;
+        CHECK_OK(jose_b64url_decode(&tag, tags, strlen(tags)));
+        CHECK_OK(ccz_buf_append_u8(&tag, 0));
+        CHECK_OK(jose_b64url_encode(&tag64, ccz_buf_span(&tag)));
+        json_object_set_new(j, "tag", json_string((const char *)tag64.ptr));
+        char *t = json_dumps(j, JSON_COMPACT);
+        CHECK_STATUS(decrypt(&out, rsa, t), CCZ_ERR_MALFORMED);
+        CHECK_STR(ccz_error_detail(), "JWE: A256GCM needs a 12-byte iv and a 16-byte tag");
+        free(t);
+        json_decref(j);
+        ccz_buf_free(&tag);
+        ccz_buf_free(&tag64);
+        j = parse(ec);
+        json_object_set_new(j, "encrypted_key",
+                            json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")); /* 32 */
+        t = json_dumps(j, JSON_COMPACT);
+        CHECK_STATUS(decrypt(&out, p256, t), CCZ_ERR_MALFORMED);
+        CHECK_STR(ccz_error_detail(),
+                  "JWE: ECDH-ES+A256KW needs an epk and a 40-byte encrypted_key");
+        free(t);
+        json_decref(j);
+    }
+    /* a wrong tag leaves no plaintext in the buffer: GCM wrote it before the tag was checked */
+    const struct {
+        EVP_PKEY *key;
+        const char *text;
+    } wiped[] = {{p256, ec}, {rsa, rs}};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(wiped); i++) {
+        char *bad = flip_member(wiped[i].text, "tag", 0);
+        ccz_buf o = CCZ_BUF_INIT;
+        CHECK_STATUS(decrypt(&o, wiped[i].key, bad), CCZ_ERR_BAD_SIGNATURE);
+        CHECK_INT(o.len, 0);
+        CHECK(o.ptr != NULL);
+        size_t nonzero = 0;
+        for (size_t b = 0; o.ptr && b < strlen(msg); b++)
+            nonzero += o.ptr[b] != 0;
+        CHECK_INT(nonzero, 0);
+        ccz_buf_free(&o);
+        free(bad);
+    }
+    /* a payload one byte over 16 times JOSE_MAX_INPUT is refused before it is read */
+    {
+        size_t n = (size_t)JOSE_MAX_INPUT * 16u + 1;
+        uint8_t *big = calloc(1, n);
+        CHECK(big != NULL);
+        json_t *j = NULL;
+        CHECK_STATUS(jose_jwe_encrypt(&j, p256, JOSE_JWE_ECDH_ES_A256KW, CCZ_SPAN(big, n)),
+                     CCZ_ERR_TOO_LARGE);
+        char want[64];
+        snprintf(want, sizeof want, "JWE: payload of %zu bytes is too large", n);
+        CHECK_STR(ccz_error_detail(), want);
+        CHECK(j == NULL);
+        free(big);
+    }
+    free(ec);
+    free(rs);
+    ccz_buf_free(&out);
+}
+
 TEST_MAIN(T(test_b64url), T(test_jcs), T(test_thumbprint), T(test_jwk_ec), T(test_jwk_rsa),
           T(test_jwks), T(test_jwt_roundtrip), T(test_jwt_signer), T(test_jwt_refused),
-          T(test_claims), T(test_untrusted_bounds), T(test_jwe_roundtrip), T(test_jwe_refused))
+          T(test_claims), T(test_untrusted_bounds), T(test_jwe_roundtrip), T(test_jwe_refused),
+          T(test_jws_checks_behind_others), T(test_jwk_checks_behind_others),
+          T(test_jwe_checks_behind_others))

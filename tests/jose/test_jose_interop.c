@@ -3,8 +3,9 @@
  * python3-jwcrypto and python3-cryptography, driven through tests/jose/jose_peer.py. Our
  * ES256/ES384 tokens verify with PyJWT against our JWKS and PyJWT's verify with ours; forged
  * PyJWT tokens (another key, none, HS256 keyed with the public key, expired, not yet valid)
- * are refused with their exact status; our JWEs decrypt with jwcrypto and jwcrypto's with ours;
- * thumbprints agree. Skipped (77) when Python or those packages are missing. */
+ * are refused with their exact status; our JWEs decrypt with jwcrypto and jwcrypto's with ours
+ * (also with apu, apv and aad); thumbprints agree. Skipped (77) when Python or those packages
+ * are missing. */
 #include <stdarg.h>
 #include <sys/wait.h>
 
@@ -302,6 +303,47 @@ static void test_jwcrypto_jwe_decrypts_with_ours(void)
     ccz_buf_free(&out);
 }
 
+/* jwcrypto's JWEs with apu and apv in the protected header (ECDH-ES: they enter the Concat
+ * KDF, RFC 7518 §4.6.2) and an "aad" member (authenticated as protected "." aad, RFC 7516
+ * §5.1 step 14): ours decrypts them, and refuses them with the aad changed. */
+static void test_jwcrypto_jwe_party_info_and_aad(void)
+{
+    setup();
+    static const struct {
+        const char *key;
+        EVP_PKEY **pkey;
+        const char *alg, *hdr;
+    } cases[] = {{"p256", &p256, "ECDH-ES+A256KW", "{\"apu\":\"QWxpY2U\",\"apv\":\"Qm9i\"}"},
+                 {"p384", &p384, "ECDH-ES+A256KW", "{\"apv\":\"Qm9i\"}"},
+                 {"p521", &p521, "ECDH-ES+A256KW", "{\"apu\":\"QWxpY2U\"}"},
+                 {"rsa", &rsa, "RSA-OAEP-256", "{}"}};
+    const char *msg = "apu, apv and aad";
+    char hex[64];
+    ccz_hex_to_str(hex, (const uint8_t *)msg, strlen(msg));
+    ccz_buf jwe = CCZ_BUF_INIT, out = CCZ_BUF_INIT;
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {
+        char pub[32];
+        snprintf(pub, sizeof pub, "%s.pub", cases[i].key);
+        CHECK_INT(run(&jwe, "jwe-encrypt %s %s %s '%s' ccz-aad", path(pub), cases[i].alg, hex,
+                      cases[i].hdr),
+                  0);
+        json_t *j = json_loadb((const char *)jwe.ptr, jwe.len, 0, NULL);
+        CHECK_STR(json_string_value(json_object_get(j, "aad")), "Y2N6LWFhZA");
+        ccz_buf_reset(&out);
+        CHECK_OK(jose_jwe_decrypt(&out, *cases[i].pkey, (const char *)jwe.ptr, jwe.len));
+        CHECK_STR((const char *)out.ptr, msg);
+        json_object_set_new(j, "aad", json_string("Y2N6LWFhZQ")); /* "ccz-aae" */
+        char *text = json_dumps(j, JSON_COMPACT);
+        ccz_buf_reset(&out);
+        CHECK_STATUS(jose_jwe_decrypt(&out, *cases[i].pkey, text, strlen(text)),
+                     CCZ_ERR_BAD_SIGNATURE);
+        free(text);
+        json_decref(j);
+    }
+    ccz_buf_free(&jwe);
+    ccz_buf_free(&out);
+}
+
 static void test_thumbprints_agree(void)
 {
     setup();
@@ -322,4 +364,4 @@ static void test_thumbprints_agree(void)
 
 TEST_MAIN(T(test_our_tokens_verify_with_pyjwt), T(test_pyjwt_tokens_verify_with_ours),
           T(test_our_jwe_decrypts_with_jwcrypto), T(test_jwcrypto_jwe_decrypts_with_ours),
-          T(test_thumbprints_agree))
+          T(test_jwcrypto_jwe_party_info_and_aad), T(test_thumbprints_agree))
