@@ -56,6 +56,14 @@ static void test_frames(void)
     CHECK_STATUS(ccz_rpc_frame_read(&c, &m, 16), CCZ_ERR_UNSUPPORTED);
     ccz_cursor_init(&c, CCZ_SPAN("\2\0\0\0\0", 5));
     CHECK_STATUS(ccz_rpc_frame_read(&c, &m, 16), CCZ_ERR_MALFORMED);
+    /* exactly the limit is within it; an uncompressed frame says so */
+    ccz_cursor_init(&c, CCZ_SPAN("\0\0\0\0\3abc", 8));
+    CHECK_OK(ccz_rpc_frame_read(&c, &m, 3));
+    CHECK(m.len == 3 && c.pos == 8);
+    bool compressed = true;
+    ccz_cursor_init(&c, CCZ_SPAN("\0\0\0\0\3abc", 8));
+    CHECK_OK(rpc_frame_read(&c, 3, &compressed, &m));
+    CHECK(!compressed);
     ccz_buf_free(&b);
 }
 
@@ -201,6 +209,57 @@ static void test_header_bounds(void)
     CHECK_STR(out, "a%");
     rpc_percent_decode(out, sizeof out, (const uint8_t *)"%41", 3);
     CHECK_STR(out, "A");
+}
+
+/* What is sent: grpc-message percent-encoded ('%', controls and bytes above 0x7e), grpc-timeout
+ * in at most 8 digits, -bin values in base64 without padding, metadata keys in lower case; the
+ * headers an application may not set; at most 64 headers; a message within the limit. */
+static void test_wire_sent(void)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(rpc_percent_encode(&b, "100% ok\n\x7f\xc3~"));
+    CHECK_OK(ccz_buf_append_u8(&b, 0));
+    CHECK_STR((const char *)b.ptr, "100%25 ok%0A%7F%C3~");
+    ccz_buf_free(&b);
+    char t[16];
+    rpc_timeout_format(t, 99999999);
+    CHECK_STR(t, "99999999m");
+    rpc_timeout_format(t, 100000000);
+    CHECK_STR(t, "100000S");
+    rpc_timeout_format(t, -5);
+    CHECK_STR(t, "0m");
+    rpc_timeout_format(t, INT64_MAX / 2);
+    CHECK_STR(t, "99999999S");
+    ccz_rpc_metadata md = {0};
+    CHECK_OK(ccz_rpc_md_add(&md, "X-Trace-BIN", CCZ_SPAN("a", 1)));
+    CHECK_STR(md.entries[0].key, "x-trace-bin");
+    CHECK(ccz_rpc_md_get(&md, "x-trace-bin") != NULL);
+    CHECK_OK(rpc_md_wire_value(&b, &md.entries[0]));
+    CHECK(b.len == 2 && memcmp(b.ptr, "YQ", 2) == 0);
+    ccz_buf_free(&b);
+    ccz_rpc_md_free(&md);
+    CHECK(rpc_key_is_binary("x-bin"));
+    CHECK(!rpc_key_is_binary("-bin"));
+    CHECK(rpc_header_reserved("grpc-status", 11));
+    CHECK(rpc_header_reserved(":path", 5));
+    CHECK(rpc_header_reserved("te", 2));
+    CHECK(!rpc_header_reserved("tea", 3));
+    CHECK(!rpc_header_reserved("x-grpc", 6));
+    rpc_headers h;
+    rpc_headers_init(&h);
+    for (int i = 0; i < 64; i++)
+        CHECK_OK(rpc_headers_add(&h, "x-h", CCZ_SPAN("v", 1)));
+    CHECK_STATUS(rpc_headers_add(&h, "x-h", CCZ_SPAN("v", 1)), CCZ_ERR_TOO_LARGE);
+    CHECK_INT(h.n, 64);
+    rpc_headers_free(&h);
+    Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
+    r.message = (char *)"four";
+    size_t n = protobuf_c_message_get_packed_size(&r.base);
+    CHECK_STATUS(rpc_pack(&b, &r.base, n - 1, CCZ_RPC_IDENTITY), CCZ_ERR_TOO_LARGE);
+    CHECK_INT(b.len, 0);
+    CHECK_OK(rpc_pack(&b, &r.base, n, CCZ_RPC_IDENTITY));
+    CHECK_INT(b.len, 5 + n);
+    ccz_buf_free(&b);
 }
 
 /* ---- a server and its clients ----------------------------------------------------------------*/
@@ -1143,4 +1202,4 @@ static void test_deferred_at_loop_end(void)
 }
 
 TEST_MAIN(T(test_frames), T(test_compression), T(test_timeouts), T(test_header_bounds),
-          T(test_server), T(test_deferred_at_loop_end))
+          T(test_wire_sent), T(test_server), T(test_deferred_at_loop_end))

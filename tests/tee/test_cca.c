@@ -57,7 +57,13 @@ typedef struct {
     const char *bind_hash;     /* the one the challenge is made with */
     uint16_t lifecycle;
     bool break_realm_sig;
+    bool pad_challenge; /* the challenge: the RAK's hash, then zeros to 64 bytes */
+    bool hybrid_rak;    /* the legacy RAK in SEC1's hybrid form (0x06/0x07), not 0x04 */
+    int64_t kty, crv;   /* the COSE_Key's kty and crv when not 0 */
+    size_t y_cut;       /* the COSE_Key's y this many bytes short */
 } spec;
+
+static size_t sig_extra; /* bytes after r||s in every signature made */
 
 static size_t coord(const char *curve)
 {
@@ -83,7 +89,7 @@ static void sign(ccz_buf *out, EVP_PKEY *k, const char *curve, int64_t alg, ccz_
     const uint8_t *p = der;
     ECDSA_SIG *s = d2i_ECDSA_SIG(NULL, &p, (long)dl);
     size_t n = coord(curve);
-    uint8_t rs[132];
+    uint8_t rs[140] = {0};
     BN_bn2binpad(ECDSA_SIG_get0_r(s), rs, (int)n);
     BN_bn2binpad(ECDSA_SIG_get0_s(s), rs + n, (int)n);
     ECDSA_SIG_free(s);
@@ -92,7 +98,7 @@ static void sign(ccz_buf *out, EVP_PKEY *k, const char *curve, int64_t alg, ccz_
     bstr(out, prot.ptr, prot.len);
     head(out, 5, 0);
     bstr(out, payload.ptr, payload.len);
-    bstr(out, rs, 2 * n);
+    bstr(out, rs, 2 * n + sig_extra);
     ccz_buf_free(&prot);
     ccz_buf_free(&tbs);
 }
@@ -112,16 +118,16 @@ static void rak_bytes(ccz_buf *out, EVP_PKEY *k, const spec *s)
     BN_free(x);
     BN_free(y);
     if (!s->realm_profile) {
-        CHECK_OK(ccz_buf_append_u8(out, 0x04));
+        CHECK_OK(ccz_buf_append_u8(out, s->hybrid_rak ? 0x06 | (yb[n - 1] & 1) : 0x04));
         CHECK_OK(ccz_buf_append(out, xb, n));
         CHECK_OK(ccz_buf_append(out, yb, n));
         return;
     }
     head(out, 5, 4);
-    num(out, 1), num(out, 2);
-    num(out, -1), num(out, n == 32 ? 1 : n == 48 ? 2 : 3);
+    num(out, 1), num(out, s->kty ? s->kty : 2);
+    num(out, -1), num(out, s->crv ? s->crv : n == 32 ? 1 : n == 48 ? 2 : 3);
     num(out, -2), bstr(out, xb, n);
-    num(out, -3), bstr(out, yb, n);
+    num(out, -3), bstr(out, yb, n - s->y_cut);
 }
 
 /* Builds a token per spec, signed by plat and realm. */
@@ -130,10 +136,12 @@ static void build(ccz_buf *tok, const spec *s, EVP_PKEY *plat, EVP_PKEY *realm)
     ccz_buf rak = CCZ_BUF_INIT, pp = CCZ_BUF_INIT, rp = CCZ_BUF_INIT, pc = CCZ_BUF_INIT,
             rc = CCZ_BUF_INIT;
     rak_bytes(&rak, realm, s);
-    uint8_t ch[64];
+    uint8_t ch[64] = {0};
     unsigned chl = 0;
     EVP_Digest(rak.ptr, rak.len, ch, &chl,
                !strcmp(s->bind_hash, "sha-256") ? EVP_sha256() : EVP_sha512(), NULL);
+    if (s->pad_challenge)
+        chl = 64;
     static const uint8_t id32[32] = {0x7f, 0x45}, m32[32] = {0x11};
     head(&pp, 5, 7);
     num(&pp, 265), tstr(&pp, "tag:arm.com,2023:cca_platform#1.0.0");
@@ -210,8 +218,14 @@ static ccz_status run(ccz_result *r, const spec *s, const char *anchor_curve)
     return st;
 }
 
-static const spec base = {399,  "P-256",   -7,        "P-384", -35,
-                          NULL, "sha-256", "sha-256", 0x3003,  false};
+static const spec base = {.tag = 399,
+                          .plat_curve = "P-256",
+                          .plat_alg = -7,
+                          .realm_curve = "P-384",
+                          .realm_alg = -35,
+                          .rak_hash = "sha-256",
+                          .bind_hash = "sha-256",
+                          .lifecycle = 0x3003};
 
 static void test_every_algorithm_and_form(void)
 {
@@ -237,6 +251,13 @@ static void test_every_algorithm_and_form(void)
     s = base, s.lifecycle = 0x5000;
     CHECK_OK(run(&r, &s, NULL));
     CHECK(r.claims.debug);
+    /* "secured" is 0x3000..0x30ff, not 0x3100 */
+    s = base, s.lifecycle = 0x30ff;
+    CHECK_OK(run(&r, &s, NULL));
+    CHECK(!r.claims.debug);
+    s = base, s.lifecycle = 0x3100;
+    CHECK_OK(run(&r, &s, NULL));
+    CHECK(r.claims.debug);
 }
 
 static void test_each_failure(void)
@@ -260,6 +281,142 @@ static void test_each_failure(void)
     s = base, s.rak_hash = "md5";
     CHECK_STATUS(run(&r, &s, NULL), CCZ_ERR_UNSUPPORTED);
     CHECK_STR(r.step, "realm_binding");
+    /* the challenge is the RAK's SHA-256 followed by 32 zero bytes: not the RAK's hash */
+    s = base, s.pad_challenge = true;
+    CHECK_STATUS(run(&r, &s, NULL), CCZ_ERR_BINDING);
+    CHECK_STR(r.step, "realm_binding");
+    /* ES256 written over a P-384 key's signature: the alg names another curve */
+    s = base, s.plat_curve = "P-384";
+    CHECK_STATUS(run(&r, &s, NULL), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STR(r.step, "platform_token");
+    CHECK_CONTAINS(r.message, "the key (384 bits) is not on the curve COSE alg -7 signs with");
+    /* a byte after r||s (the signature over the rest holds) */
+    sig_extra = 1;
+    CHECK_STATUS(run(&r, &base, NULL), CCZ_ERR_BAD_SIGNATURE);
+    sig_extra = 0;
+    CHECK_STR(r.step, "platform_token");
+    CHECK_CONTAINS(r.message, "a 65-byte signature, not 64 (r||s)");
+}
+
+/* The RAK as a COSE_Key: EC2 only, crv 1 to 3, x and y of the curve's size; as a SEC1 point:
+ * the uncompressed form only. Each token is signed by its RAK and bound by its platform. */
+static void test_rak_forms(void)
+{
+    static ccz_result r;
+    static const struct {
+        int64_t kty, crv;
+        size_t y_cut;
+        bool hybrid;
+        ccz_status want;
+        const char *detail;
+    } cases[] = {
+        {3, 0, 0, false, CCZ_ERR_UNSUPPORTED, "COSE_Key: kty 3, not 2 (EC2)"},
+        {0, 4, 0, false, CCZ_ERR_UNSUPPORTED, "COSE_Key: crv 4 is not P-256, P-384 or P-521"},
+        {0, 0, 1, false, CCZ_ERR_KEY_MALFORMED, "COSE_Key: x and y must be 66 bytes on P-521"},
+        {0, 0, 0, true, CCZ_ERR_KEY_MALFORMED,
+         "a 133-byte public key is not an uncompressed point on P-256, P-384 or P-521"},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {
+        spec s = base;
+        s.realm_curve = "P-521", s.realm_alg = -36;
+        s.realm_profile = cases[i].hybrid ? NULL : "tag:arm.com,2023:realm#1.0.0";
+        s.kty = cases[i].kty, s.crv = cases[i].crv, s.y_cut = cases[i].y_cut;
+        s.hybrid_rak = cases[i].hybrid;
+        CHECK_STATUS(run(&r, &s, NULL), cases[i].want);
+        CHECK_STR(r.step, "realm_token");
+        CHECK_CONTAINS(r.message, cases[i].detail);
+    }
+}
+
+/* A platform token verified once is remembered by its bytes, the trust store and the anchor:
+ * the same bytes under another store, and other bytes under the same store, are checked anew. */
+static void test_platform_cache(void)
+{
+    EVP_PKEY *plat = EVP_EC_gen("P-256"), *realm = EVP_EC_gen("P-384"),
+             *other = EVP_EC_gen("P-256");
+    ccz_buf tok = CCZ_BUF_INIT;
+    build(&tok, &base, plat, realm);
+    ccz_trust *t = trust_for(plat), *u = trust_for(other);
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    static ccz_result r;
+    o.trust = t;
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&tok), &o));
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&tok), &o));
+    o.trust = u;
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&tok), &o), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STR(r.step, "platform_token");
+    /* the platform token's signature, its last byte flipped */
+    ccz_cca_token ct;
+    CHECK_OK(ccz_cca_token_parse(&ct, ccz_buf_span(&tok)));
+    size_t last = (size_t)(ct.platform.ptr - tok.ptr) + ct.platform.len - 1;
+    o.trust = t;
+    tok.ptr[last] ^= 1;
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&tok), &o), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STR(r.step, "platform_token");
+    tok.ptr[last] ^= 1;
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&tok), &o));
+    ccz_trust_free(t);
+    ccz_trust_free(u);
+    ccz_buf_free(&tok);
+    EVP_PKEY_free(plat);
+    EVP_PKEY_free(realm);
+    EVP_PKEY_free(other);
+}
+
+/* Which anchor vouches: the entry of the token's instance id, all 33 bytes of it, before a key
+ * given for any instance; an entry needs a "pkey" and a hex "instance-id". */
+static void test_anchor_choice(void)
+{
+    EVP_PKEY *plat = EVP_EC_gen("P-256"), *realm = EVP_EC_gen("P-384"),
+             *other = EVP_EC_gen("P-256");
+    ccz_buf tok = CCZ_BUF_INIT;
+    build(&tok, &base, plat, realm);
+    json_t *jwk = NULL;
+    CHECK_OK(jose_jwk_from_key(&jwk, plat, NULL, NULL));
+    uint8_t near[33];
+    memcpy(near, instance, 33);
+    near[32] ^= 1; /* another instance: its last byte */
+    static ccz_result r;
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    for (int own = 0; own < 2; own++) {
+        char hex[67];
+        ccz_hex_to_str(hex, own ? instance : near, 33);
+        json_t *store = json_pack("[{s:s,s:O}]", "instance-id", hex, "pkey", jwk);
+        char *text = json_dumps(store, 0);
+        /* the token's own instance: after a key for any instance, which is not the CPAK */
+        ccz_trust *t = own ? trust_for(other) : NULL;
+        if (!t)
+            CHECK_OK(ccz_trust_new(&t));
+        CHECK_OK(ccz_trust_add_cca_anchors(t, CCZ_SPAN(text, strlen(text))));
+        o.trust = t;
+        if (own) {
+            CHECK_OK(ccz_verify(&r, ccz_buf_span(&tok), &o));
+        } else {
+            CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&tok), &o), CCZ_ERR_PLATFORM_KEY_UNKNOWN);
+            CHECK_STR(r.step, "platform_token");
+        }
+        ccz_trust_free(t);
+        free(text);
+        json_decref(store);
+    }
+    ccz_trust *t;
+    CHECK_OK(ccz_trust_new(&t));
+    CHECK_STATUS(
+        ccz_trust_add_cca_anchors(
+            t, CCZ_LIT("[{\"instance-id\":"
+                       "\"010706050403020100000000000000000000000000000000000000000000000000\"}]")),
+        CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "no \"pkey\" JWK");
+    CHECK_STATUS(ccz_trust_add_cca_anchors(t, CCZ_LIT("[{\"instance-id\":1,\"pkey\":{}}]")),
+                 CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "\"instance-id\" is not a string");
+    CHECK_INT(ccz_trust_cca_anchor_count(t), 0);
+    ccz_trust_free(t);
+    json_decref(jwk);
+    ccz_buf_free(&tok);
+    EVP_PKEY_free(plat);
+    EVP_PKEY_free(realm);
+    EVP_PKEY_free(other);
 }
 
 static void test_anchor_lookup(void)
@@ -411,6 +568,13 @@ static void test_malformed(void)
     static const uint8_t noalg[] = {0x84, 0x43, 0xa1, 0x04, 0x40, 0xa0, 0x40, 0x40};
     CHECK_STATUS(ccz_cose_sign1_parse(&m, CCZ_SPAN(noalg, sizeof noalg)), CCZ_ERR_MALFORMED);
     CHECK_STATUS(ccz_cose_sign1_parse(&m, CCZ_SPAN(ok, sizeof ok - 1)), CCZ_ERR_TRUNCATED);
+    /* alg given twice; the tag of another COSE message (17: COSE_Mac0) */
+    static const uint8_t alg2[] = {0x84, 0x45, 0xa2, 0x01, 0x26, 0x01, 0x26, 0xa0, 0x40, 0x40};
+    CHECK_STATUS(ccz_cose_sign1_parse(&m, CCZ_SPAN(alg2, sizeof alg2)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "COSE protected header: alg given twice");
+    static const uint8_t mac0[] = {0xd1, 0x84, 0x43, 0xa1, 0x01, 0x26, 0xa0, 0x40, 0x40};
+    CHECK_STATUS(ccz_cose_sign1_parse(&m, CCZ_SPAN(mac0, sizeof mac0)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "COSE_Sign1: CBOR tag 17, not 18");
     /* collections: another key, a key twice, an entry missing */
     ccz_cca_token t;
     static const uint8_t extra[] = {0xd9, 0x01, 0x8f, 0xa3, 0x19, 0xac, 0xca,
@@ -430,6 +594,10 @@ static void test_malformed(void)
     static const uint8_t cmw[] = {0xd9, 0x03, 0x8b, 0xa2, 0x19, 0xac, 0xca, 0x82, 0x19, 0x01,
                                   0x08, 0x40, 0x19, 0xac, 0xd1, 0x82, 0x19, 0x01, 0x07, 0x40};
     CHECK_STATUS(ccz_cca_token_parse(&t, CCZ_SPAN(cmw, sizeof cmw)), CCZ_ERR_UNSUPPORTED);
+    static const uint8_t cmw3[] = {0xd9, 0x03, 0x8b, 0xa1, 0x19, 0xac, 0xca, 0x83,
+                                   0x19, 0x01, 0x07, 0x40, 0x19, 0xac, 0xd1};
+    CHECK_STATUS(ccz_cca_token_parse(&t, CCZ_SPAN(cmw3, sizeof cmw3)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "a CMW record of 3 elements, not 2");
     CHECK_STR(ccz_tee_name(CCZ_TEE_CCA), "cca");
     ccz_tee tee;
     CHECK_OK(ccz_tee_parse(&tee, "cca"));
@@ -450,6 +618,13 @@ typedef struct {
     int64_t twice;       /* a claim key given twice (0: none) */
     const char *profile; /* the realm profile (NULL: legacy) */
 } claims_spec;
+
+/* drop: -11 the platform's challenge only, -10 the realm's only. Besides the spec, claims_token
+ * makes one of these oddities (0: none), and a personalization value of claims_pv bytes (0:
+ * 64). */
+enum { SW_NO_SIGNER = 1, SW_NO_MEASUREMENT, SW_LONG_MEASUREMENT, RAK_HASH_NUL, LIFECYCLE_WRAP };
+static int claims_odd;
+static size_t claims_pv;
 
 static const claims_spec good_claims = {32, 0x01, 0x3000, 1, 32, 32, 4, 0, 0, NULL};
 
@@ -475,34 +650,41 @@ static void unsigned_sign1(ccz_buf *out, const ccz_buf *payload)
 
 static void claims_token(ccz_buf *tok, const claims_spec *c)
 {
-    uint8_t big[64] = {0x11}, inst[33];
+    uint8_t big[72] = {0x11}, inst[33];
     memcpy(inst, instance, 33);
     inst[0] = c->instance0;
+    claims_spec pch = *c, rch = *c; /* the challenges' drops */
+    pch.drop = c->drop == -11 ? 10 : c->drop == -10 ? 0 : c->drop;
+    rch.drop = c->drop == -10 ? 10 : c->drop == -11 ? 0 : c->drop;
     ccz_buf pm = CCZ_BUF_INIT, rm = CCZ_BUF_INIT, pp = CCZ_BUF_INIT, rp = CCZ_BUF_INIT;
     unsigned np = 0, nr = 0;
     CLAIM(&pm, &np, c, 265, tstr(&pm, "tag:arm.com,2023:cca_platform#1.0.0"));
-    CLAIM(&pm, &np, c, 10, bstr(&pm, big, c->challenge));
+    CLAIM(&pm, &np, &pch, 10, bstr(&pm, big, c->challenge));
     CLAIM(&pm, &np, c, 2396, bstr(&pm, big, 32));
     CLAIM(&pm, &np, c, 256, bstr(&pm, inst, 33));
-    CLAIM(&pm, &np, c, 2395, num(&pm, c->lifecycle));
+    CLAIM(&pm, &np, c, 2395,
+          claims_odd == LIFECYCLE_WRAP ? head(&pm, 1, UINT64_MAX) : num(&pm, c->lifecycle));
     CLAIM(
         &pm, &np, c, 2399, head(&pm, 4, c->sw); for (unsigned i = 0; i < c->sw; i++) {
-            head(&pm, 5, 2);
-            num(&pm, 2), bstr(&pm, big, 32);
-            num(&pm, 5), bstr(&pm, big, 32);
+            head(&pm, 5, claims_odd == SW_NO_SIGNER || claims_odd == SW_NO_MEASUREMENT ? 1 : 2);
+            if (claims_odd != SW_NO_MEASUREMENT)
+                num(&pm, 2), bstr(&pm, big, claims_odd == SW_LONG_MEASUREMENT ? 65 : 32);
+            if (claims_odd != SW_NO_SIGNER)
+                num(&pm, 5), bstr(&pm, big, 32);
         });
     head(&pp, 5, np);
     CHECK_OK(ccz_buf_append(&pp, pm.ptr, pm.len));
     if (c->profile)
         CLAIM(&rm, &nr, c, 265, tstr(&rm, c->profile));
-    CLAIM(&rm, &nr, c, 10, bstr(&rm, big, 64));
-    CLAIM(&rm, &nr, c, 44235, bstr(&rm, big, 64));
+    CLAIM(&rm, &nr, &rch, 10, bstr(&rm, big, 64));
+    CLAIM(&rm, &nr, c, 44235, bstr(&rm, big, claims_pv ? claims_pv : 64));
     CLAIM(&rm, &nr, c, 44236, tstr(&rm, "sha-256"));
     CLAIM(&rm, &nr, c, 44237, bstr(&rm, big, 33));
     CLAIM(&rm, &nr, c, 44238, bstr(&rm, big, c->rim));
     CLAIM(&rm, &nr, c, 44239, head(&rm, 4, c->rems);
           for (unsigned i = 0; i < c->rems; i++) bstr(&rm, big, i == 3 ? c->rem3 : c->rim));
-    CLAIM(&rm, &nr, c, 44240, tstr(&rm, "sha-256"));
+    CLAIM(&rm, &nr, c, 44240, head(&rm, 3, claims_odd == RAK_HASH_NUL ? 9 : 7);
+          CHECK_OK(ccz_buf_append(&rm, "sha-256\0x", claims_odd == RAK_HASH_NUL ? 9 : 7)));
     head(&rp, 5, nr);
     CHECK_OK(ccz_buf_append(&rp, rm.ptr, rm.len));
     ccz_buf ps = CCZ_BUF_INIT, rs = CCZ_BUF_INIT;
@@ -576,13 +758,51 @@ static void test_claims(void)
          "no public key hash algorithm (44240)"},
         {"twice", {32, 1, 0x3000, 1, 32, 32, 4, 0, 256, NULL}, "platform claim 256 given twice"},
         {"twice", {32, 1, 0x3000, 1, 32, 32, 4, 0, 44238, NULL}, "realm claim 44238 given twice"},
+        {"drop", {32, 1, 0x3000, 1, 32, 32, 4, -11, 0, NULL}, "no challenge (10)"},
+        {"drop", {32, 1, 0x3000, 1, 32, 32, 4, -10, 0, NULL}, "no challenge (10)"},
+        {"drop", {32, 1, 0x3000, 1, 32, 32, 4, 256, 0, NULL}, "no instance id (256)"},
+        {"drop", {32, 1, 0x3000, 1, 32, 32, 4, 2395, 0, NULL}, "no lifecycle (2395)"},
+        {"drop", {32, 1, 0x3000, 1, 32, 32, 4, 44235, 0, NULL}, "no personalization value (44235)"},
+        {"drop", {32, 1, 0x3000, 1, 32, 32, 4, 44236, 0, NULL}, "no hash algorithm (44236)"},
+        {"drop", {32, 1, 0x3000, 1, 32, 32, 4, 44238, 0, NULL}, "no initial measurement (44238)"},
+        {"drop",
+         {32, 1, 0x3000, 1, 32, 32, 4, 44239, 0, NULL},
+         "no extensible measurements (44239)"},
+        {"profile",
+         {32, 1, 0x3000, 1, 32, 32, 4, 0, 0,
+          "tag:arm.com,2023:realm#1.0.0-01234567890123456789012345678901234"},
+         "profile: 64 characters, more than 63"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         test_name = bad[i].field;
         CHECK_STATUS(parse_claims(&bad[i].c, &e), CCZ_ERR_MALFORMED);
         CHECK_CONTAINS(ccz_error_detail(), bad[i].detail);
     }
+    /* the oddities, each on the good claims */
+    static const struct {
+        int odd;
+        size_t pv;
+        const char *detail;
+    } odd[] = {
+        {0, 65, "personalization value: 65 bytes, not 64"},
+        {0, 63, "personalization value: 63 bytes, not 64"},
+        {SW_NO_SIGNER, 0, "software component without a signer id"},
+        {SW_NO_MEASUREMENT, 0, "software component without a measurement"},
+        {SW_LONG_MEASUREMENT, 0, "measurement value: 65 bytes, more than 64"},
+        {RAK_HASH_NUL, 0, "RAK hash algorithm: a NUL inside the text"},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(odd); i++) {
+        claims_odd = odd[i].odd, claims_pv = odd[i].pv;
+        test_name = odd[i].detail;
+        CHECK_STATUS(parse_claims(&good_claims, &e), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), odd[i].detail);
+    }
     test_name = "test_claims";
+    /* a lifecycle of -2^64: not an int64 (read modulo 2^64 it would be 0) */
+    claims_odd = LIFECYCLE_WRAP, claims_pv = 0;
+    CHECK_STATUS(parse_claims(&good_claims, &e), CCZ_ERR_OVERFLOW);
+    CHECK_CONTAINS(ccz_error_detail(), "does not fit 64 bits");
+    claims_odd = 0;
     /* the collection: a tag that is not CCA's, a key twice after both were given */
     ccz_buf tok = CCZ_BUF_INIT;
     claims_token(&tok, &good_claims);
@@ -597,5 +817,6 @@ static void test_claims(void)
     CHECK_CONTAINS(ccz_error_detail(), "CCA token: key 44234 given twice");
 }
 
-TEST_MAIN(T(test_every_algorithm_and_form), T(test_each_failure), T(test_anchor_lookup),
+TEST_MAIN(T(test_every_algorithm_and_form), T(test_each_failure), T(test_rak_forms),
+          T(test_platform_cache), T(test_anchor_lookup), T(test_anchor_choice),
           T(test_anchor_store_entry), T(test_sig_structure), T(test_malformed), T(test_claims))

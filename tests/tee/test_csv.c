@@ -122,13 +122,15 @@ static void report(ccz_buf *out, uint32_t version, const uint8_t rd[64], uint8_t
     CHECK_OK(ccz_buf_append(out, d, sizeof d));
 }
 
+static uint16_t log_alg = 0x12; /* the event log's digest algorithm (0x12: SM3) */
+
 /* An SM3 CC event log: the Spec ID header, then one event per index 1..4 (and two for 1). */
 static void eventlog(ccz_buf *log, uint8_t rtmr[5][32])
 {
     ccz_buf_reset(log);
     uint8_t spec[33] = "Spec ID Event03";
-    put_le32(spec + 24, 1);         /* numberOfAlgorithms */
-    spec[28] = 0x12, spec[30] = 32; /* SM3, 32 bytes */
+    put_le32(spec + 24, 1);                     /* numberOfAlgorithms */
+    spec[28] = (uint8_t)log_alg, spec[30] = 32; /* its algorithm, 32 bytes */
     CHECK_OK(ccz_buf_append_u32le(log, 0));
     CHECK_OK(ccz_buf_append_u32le(log, 3)); /* EV_NO_ACTION */
     CHECK_OK(ccz_buf_append(log, (uint8_t[20]){0}, 20));
@@ -145,7 +147,7 @@ static void eventlog(ccz_buf *log, uint8_t rtmr[5][32])
         CHECK_OK(ccz_buf_append_u32le(log, index[i]));
         CHECK_OK(ccz_buf_append_u32le(log, 0x0d)); /* EV_IPL */
         CHECK_OK(ccz_buf_append_u32le(log, 1));
-        CHECK_OK(ccz_buf_append_u16le(log, 0x12));
+        CHECK_OK(ccz_buf_append_u16le(log, log_alg));
         CHECK_OK(ccz_buf_append(log, digest, 32));
         CHECK_OK(ccz_buf_append_u32le(log, (uint32_t)strlen(ev)));
         CHECK_OK(ccz_buf_append(log, ev, strlen(ev)));
@@ -189,6 +191,20 @@ static json_t *cert_json(const uint8_t *b)
                      "sigs", sigs);
 }
 
+/* A CA certificate (an HSK) in its JSON form */
+static json_t *ca_json(const uint8_t *b)
+{
+    return json_pack(
+        "{s:{s:{s:i,s:{s:o,s:o,s:i,s:o}},s:{s:i,s:o,s:o},s:i,s:o,s:o},s:{s:o,s:o},s:o}", "body",
+        "preamble", "ver", le32(b), "data", "kid", arr(b + 4, 16), "sid", arr(b + 20, 16), "usage",
+        le32(b + 36), "reserved", arr(b + 40, 24), "pubkey", "g", le32(b + 64), "x",
+        arr(b + 68, 72), "y", arr(b + 140, 72), "uid_size", b[212] | b[213] << 8, "user_id",
+        arr(b + 214, 254), "reserved", arr(b + 468, 108), "signature", "r", arr(b + 576, 72), "s",
+        arr(b + 648, 72), "_reserved", arr(b + 720, 112));
+}
+
+static bool json_hsk_cek; /* evidence_json puts the HSK and CEK in "cert_chain" */
+
 /* trustee's evidence JSON around a wrapped report, with an event log */
 static void evidence_json(ccz_buf *out, const ccz_buf *wrapped, const ccz_buf *log)
 {
@@ -201,6 +217,10 @@ static void evidence_json(ccz_buf *out, const ccz_buf *wrapped, const ccz_buf *l
                             arr(wrapped->ptr + 20, CCZ_CSV_REPORT_DATA_SIZE), "cert_chain", "pek",
                             cert_json(pek.cert), "serial_number", arr(serial, 64), "cc_eventlog",
                             (const char *)b64.ptr);
+    if (json_hsk_cek)
+        json_object_set_new(
+            json_object_get(doc, "cert_chain"), "hsk_cek",
+            json_pack("{s:o,s:o}", "hsk", ca_json(hsk.cert), "cek", cert_json(cek.cert)));
     char *text = json_dumps(doc, JSON_COMPACT);
     ccz_buf_reset(out);
     CHECK_OK(ccz_buf_append_str(out, text));
@@ -403,6 +423,102 @@ static void test_chain_v2_v3(void)
     chain_free();
 }
 
+/* The chain's inputs: a bundle of exactly an HSK then a CEK; an HRK that signs itself; an HRK
+ * first only in a chain given as certificates; a trust store whose HRK is replaced forgets the
+ * chains it verified; trustee's JSON with its own "hsk_cek"; its event log replayed to rtmr1 and
+ * rtmr4 too. */
+static void test_chain_inputs(void)
+{
+    chain_make();
+    uint8_t b[CCZ_CSV_HSK_CEK_SIZE + 1] = {0};
+    ccz_collateral *col = NULL;
+    memcpy(b, hrk.cert, CCZ_CSV_CA_CERT_SIZE);
+    memcpy(b + CCZ_CSV_CA_CERT_SIZE, cek.cert, CCZ_CSV_CERT_SIZE);
+    CHECK_STATUS(ccz_csv_collateral_new(&col, CCZ_SPAN(b, CCZ_CSV_HSK_CEK_SIZE)),
+                 CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "the bundle's first certificate is not an HSK (usage 0x0)");
+    memcpy(b, hsk.cert, CCZ_CSV_CA_CERT_SIZE);
+    memcpy(b + CCZ_CSV_CA_CERT_SIZE, pek.cert, CCZ_CSV_CERT_SIZE);
+    CHECK_STATUS(ccz_csv_collateral_new(&col, CCZ_SPAN(b, CCZ_CSV_HSK_CEK_SIZE)),
+                 CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(),
+                   "the bundle's second certificate is not a CEK (usage 0x1002)");
+    memcpy(b + CCZ_CSV_CA_CERT_SIZE, cek.cert, CCZ_CSV_CERT_SIZE);
+    CHECK_STATUS(ccz_csv_collateral_new(&col, CCZ_SPAN(b, sizeof b)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "an HSK/CEK bundle is 2916 bytes (HSK 832, then CEK 2084), "
+                                       "not 2917");
+    CHECK(col == NULL);
+    /* an HRK whose self-signature does not hold */
+    ccz_trust *t;
+    CHECK_OK(ccz_trust_new(&t));
+    uint8_t bad[CCZ_CSV_CA_CERT_SIZE];
+    memcpy(bad, hrk.cert, sizeof bad);
+    bad[576] ^= 1; /* r's lowest byte */
+    CHECK_STATUS(ccz_trust_add_hygon_hrk(t, CCZ_SPAN(bad, sizeof bad)), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_CONTAINS(ccz_error_detail(), "the HRK does not sign itself");
+    CHECK_OK(ccz_trust_add_hygon_hrk(t, CCZ_SPAN(hrk.cert, hrk.len)));
+    /* the trusted HRK twice */
+    char lines[256];
+    uint8_t two[2 * CCZ_CSV_CA_CERT_SIZE];
+    memcpy(two, hrk.cert, CCZ_CSV_CA_CERT_SIZE);
+    memcpy(two + CCZ_CSV_CA_CERT_SIZE, hrk.cert, CCZ_CSV_CA_CERT_SIZE);
+    CHECK_STATUS(ccz_csv_chain_check(lines, sizeof lines, CCZ_SPAN(two, sizeof two), t),
+                 CCZ_ERR_CERT_CHAIN);
+    CHECK_CONTAINS(ccz_error_detail(), "an HRK can only come first");
+    /* trustee's JSON with the HSK and CEK in it: no collateral needed */
+    ccz_buf ev = CCZ_BUF_INIT, log = CCZ_BUF_INIT, js = CCZ_BUF_INIT;
+    uint8_t rd[64] = "nonce", rtmr[5][32];
+    eventlog(&log, rtmr);
+    report(&ev, 2, rd, rtmr);
+    json_hsk_cek = true;
+    evidence_json(&js, &ev, &log);
+    json_hsk_cek = false;
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.trust = t;
+    static ccz_result r;
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&js), &o));
+    CHECK_STR(r.claims.csv.chip_serial, "TESTCHIP0001");
+    /* its event log against rtmr1 and rtmr4 */
+    col = chain_collateral();
+    o.collateral = col;
+    for (int i = 1; i <= 4; i += 3) {
+        uint8_t other[5][32];
+        memcpy(other, rtmr, sizeof other);
+        other[i][31] ^= 1;
+        report(&ev, 2, rd, other);
+        evidence_json(&js, &ev, &log);
+        CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&js), &o), CCZ_ERR_REPLAY_MISMATCH);
+        CHECK_STR(r.step, "eventlog");
+        CHECK_CONTAINS(r.message, i == 1 ? "rtmr1 of" : "rtmr4 of");
+    }
+    /* an event log of SHA-256 digests only */
+    log_alg = 0x0b;
+    eventlog(&log, rtmr);
+    log_alg = 0x12;
+    report(&ev, 2, rd, rtmr);
+    evidence_json(&js, &ev, &log);
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&js), &o), CCZ_ERR_UNSUPPORTED);
+    CHECK_STR(r.step, "eventlog");
+    CHECK_CONTAINS(r.message, "the evidence's event log has no SM3 digests");
+    eventlog(&log, rtmr);
+    /* the collateral verified this chain under t; t's HRK replaced, it does not anchor it */
+    report(&ev, 2, rd, rtmr);
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&ev), &o));
+    party other_hrk;
+    ca(&other_hrk, CCZ_CSV_USAGE_HRK, "HYGON-SSD-HRK", NULL);
+    CHECK_OK(ccz_trust_add_hygon_hrk(t, CCZ_SPAN(other_hrk.cert, other_hrk.len)));
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&ev), &o), CCZ_ERR_CERT_CHAIN);
+    CHECK_STR(r.step, "platform_certificate");
+    CHECK_CONTAINS(r.message, "HRK -> HSK");
+    EVP_PKEY_free(other_hrk.key);
+    ccz_collateral_free(col);
+    ccz_trust_free(t);
+    ccz_buf_free(&ev);
+    ccz_buf_free(&log);
+    ccz_buf_free(&js);
+    chain_free();
+}
+
 /* The checks of one certificate by its signer that a chain of genuine signatures can still fail:
  * a CA certificate names its signer (sid = the HRK's kid) and only an HRK signs one; a signature
  * slot counts only when its usage is the signer's; a report says the PEK signed it. */
@@ -551,6 +667,8 @@ static void test_parse_strict(void)
         {"major + 256", "\"body.data.firmware.major\" is not an unsigned 1-byte integer"},
         {"magic", "neither zero nor \"ATTESTATION_EXT\""},
         {"cc_eventlog", "\"cc_eventlog\" is not a base64 string"},
+        {"flags = -1", "\"flags\" is not an unsigned 4-byte integer"},
+        {"sigs + one", "\"sigs\" is not an array of 2 signatures"},
     };
     for (size_t i = 0; i < CCZ_ARRAY_LEN(bad); i++) {
         json_t *d = json_loadb((const char *)js.ptr, js.len, 0, NULL);
@@ -587,6 +705,15 @@ static void test_parse_strict(void)
         case 6:
             json_object_set_new(d, "cc_eventlog", json_integer(5));
             break;
+        case 7:
+            json_object_set_new(rep, "flags", json_integer(-1));
+            break;
+        case 8: {
+            json_t *sigs =
+                json_object_get(json_object_get(json_object_get(d, "cert_chain"), "pek"), "sigs");
+            json_array_append(sigs, json_array_get(sigs, 1));
+            break;
+        }
         }
         char *text = json_dumps(d, JSON_COMPACT);
         json_decref(d);
@@ -603,4 +730,4 @@ static void test_parse_strict(void)
     chain_free();
 }
 
-TEST_MAIN(T(test_chain_v2_v3), T(test_signer_checks), T(test_parse_strict))
+TEST_MAIN(T(test_chain_v2_v3), T(test_chain_inputs), T(test_signer_checks), T(test_parse_strict))

@@ -202,6 +202,35 @@ static void test_report_v1(void)
         ccz_collateral_free(bad);
         bundle.ptr[off] ^= 1;
     }
+    /* the anonce is outside the signed bytes: another anonce, the signer area written unmasked
+     * (its PEK's usage then reads 0x1002) and sig_usage, sig_algo masked anew; the signature
+     * still holds and the unmasked claims differ (the policy's nodbg bit flips). The MAC, keyed
+     * with the mnonce the anonce unmasks, tells. */
+    {
+        ccz_buf t = CCZ_BUF_INIT;
+        CHECK_OK(ccz_buf_append(&t, rep.ptr, rep.len));
+        uint32_t a = get_le32(t.ptr + 0xbc), b = a ^ 1;
+        put_le32(t.ptr + 0xbc, b);
+        put_le32(t.ptr + 0xb4, CCZ_CSV_USAGE_PEK ^ b);
+        put_le32(t.ptr + 0xb8, 4 ^ b);
+        for (size_t i = 0; i < CCZ_CSV_CERT_SIZE + 64; i++)
+            t.ptr[0x150 + i] ^= (uint8_t)(a >> (8 * (i % 4)));
+        CHECK_STATUS(verify(&r, ccz_buf_span(&t), col, NULL), CCZ_ERR_BINDING);
+        CHECK_STR(r.step, "signature");
+        CHECK_CONTAINS(r.message, "the report's MAC");
+        ccz_buf_free(&t);
+    }
+    /* another TEE's collateral: an SNP VCEK */
+    {
+        ccz_buf v = CCZ_BUF_INIT;
+        read_vec(&v, "virtee_sev/tests/certs_data/vcek_milan.der");
+        ccz_collateral *snp = NULL;
+        CHECK_OK(ccz_snp_collateral_new(&snp, ccz_buf_span(&v), CCZ_SPAN(NULL, 0)));
+        CHECK_STATUS(verify(&r, ccz_buf_span(&rep), snp, NULL), CCZ_ERR_COLLATERAL_MISMATCH);
+        CHECK_STR(r.step, "collateral");
+        ccz_collateral_free(snp);
+        ccz_buf_free(&v);
+    }
     CHECK_STATUS(verify(&r, CCZ_SPAN(rep.ptr, rep.len - 1), col, NULL), CCZ_ERR_UNKNOWN_FORMAT);
     CHECK_STATUS(ccz_csv_collateral_new(&(ccz_collateral *){NULL}, CCZ_SPAN(bundle.ptr, 832)),
                  CCZ_ERR_MALFORMED);

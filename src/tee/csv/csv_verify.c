@@ -167,8 +167,10 @@ static void fill_claims(ccz_claims *c, const csv_parsed *p)
     snprintf(v->chip_serial, sizeof v->chip_serial, "%s", p->ev.serial);
 }
 
-/* The report's signature by the PEK, and (version 1, the PEK the report's own, its signer area
- * masked as csv-rs documents it) its MAC. */
+/* The report's signature by the PEK, and (version 1, the PEK the report's own) its MAC. The
+ * anonce is not signed: only the MAC, keyed with the mnonce it unmasks, binds it, so a report
+ * read as bytes has its MAC checked whether its signer area was masked or not (trustee's JSON,
+ * whose PEK is the cert_chain's, keeps to a masked signer area). */
 static ccz_status check_report(ccz_result *r, const csv_parsed *p, ccz_csv_claims *v)
 {
     const ccz_csv_report *rep = &p->ev.report;
@@ -182,7 +184,7 @@ static ccz_status check_report(ccz_result *r, const csv_parsed *p, ccz_csv_claim
     if (s)
         return ccz_result_failf(r, CCZ_AT_SIGNATURE, CCZ_ERR_BAD_SIGNATURE,
                                 "the report's SM2 signature does not verify with the PEK");
-    if (rep->version == 1 && rep->signer_masked &&
+    if (rep->version == 1 && (rep->signer_masked || !p->ev.json) &&
         memcmp(rep->pek, p->ev.pek, CCZ_CSV_CERT_SIZE) == 0) {
         if ((s = ccz_csv_report_check_mac(rep)) != CCZ_OK)
             return ccz_result_fail(r, CCZ_AT_SIGNATURE, s);
