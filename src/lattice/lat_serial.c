@@ -361,6 +361,8 @@ ccz_status ccz_lattice_encrypt_sk_save(ccz_buf *out, const ccz_lattice_context *
         s = pack_end(&p);
     if (e)
         OPENSSL_cleanse(e, n);
+    if (a) /* it holds a s for the last prime, which gives the ternary secret away */
+        OPENSSL_cleanse(a, n * 8);
     free(e);
     free(c0);
     free(a);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "ccz/ccz.h"
 #include "lattice/lattice_internal.h"
 #include "lattice_kit.h"
@@ -868,6 +870,222 @@ static void test_serialization(void)
     lattice_kit_free(&k);
 }
 
+/* The fingerprint lat_serial puts at byte 12 of saved parameters, recomputed after a change: anyone can, so what it does not cover has its own checks. */
+static void refingerprint_params(ccz_buf *b)
+{
+    unsigned np = b->ptr[8];
+    uint8_t buf[8 * (MAXP + 2)], d[EVP_MAX_MD_SIZE];
+    size_t len = 0;
+    memcpy(buf, b->ptr + 20, 8 * (size_t)np);
+    len = 8 * (size_t)np;
+    for (int field = 0; field < 2; field++) { /* t (BFV only), the scale (CKKS only) */
+        bool used = b->ptr[6] == (field == 0 ? CCZ_LATTICE_BFV : CCZ_LATTICE_CKKS);
+        for (int i = 0; i < 8; i++)
+            buf[len++] = used ? b->ptr[20 + 8 * np + 8 * field + i] : 0;
+    }
+    unsigned dl = 0;
+    CHECK(EVP_Digest(buf, len, d, &dl, EVP_sha256(), NULL) == 1);
+    memcpy(b->ptr + 12, d, 8);
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A copy of src, its byte at `at` set to v. */
+static void copy_set(ccz_buf *dst, const ccz_buf *src, size_t at, uint8_t v)
+{
+    ccz_buf_reset(dst);
+    CHECK_OK(ccz_buf_append(dst, src->ptr, src->len));
+    dst->ptr[at] = v;
+}
+
+/* Each field a loader checks, changed alone: the header's reserved bytes, scheme, degree and prime count (the fingerprint does not cover them), parameters whose fingerprint was recomputed, ciphertext levels and components at 0 and 1, a byte after every object, Galois key counts and elements, objects of another context. */
+static void test_serialization_fields(void)
+{
+    lattice_kit k;
+    kit_new(&k, CCZ_LATTICE_BFV, 12);
+    ccz_lattice_context *ctx = k.ctx;
+    size_t n = ccz_lattice_slots(ctx);
+    uint64_t *a = calloc(n, 8);
+    ccz_lattice_plaintext *p;
+    ccz_lattice_ciphertext *c;
+    CHECK_OK(ccz_lattice_plaintext_new(&p, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&c, ctx));
+    CHECK_OK(ccz_lattice_bfv_encode(p, ctx, a, n));
+    CHECK_OK(ccz_lattice_encrypt(c, ctx, k.pk, p));
+    ccz_buf cb = CCZ_BUF_INIT, pb = CCZ_BUF_INIT, bad = CCZ_BUF_INIT, sb;
+    ccz_buf kb = CCZ_BUF_INIT, rb = CCZ_BUF_INIT, gb = CCZ_BUF_INIT, pl = CCZ_BUF_INIT;
+    ccz_buf_init(&sb, 0, true);
+    CHECK_OK(ccz_lattice_ciphertext_save(&cb, c));
+    CHECK_OK(ccz_lattice_params_save(&pb, ctx));
+    CHECK_OK(ccz_lattice_secret_key_save(&sb, k.sk));
+    CHECK_OK(ccz_lattice_public_key_save(&kb, k.pk));
+    CHECK_OK(ccz_lattice_relin_keys_save(&rb, k.rk));
+    CHECK_OK(ccz_lattice_galois_keys_save(&gb, k.gk));
+    CHECK_OK(ccz_lattice_plaintext_save(&pl, p));
+
+    /* the header */
+    copy_set(&bad, &cb, 11, 1);
+    CHECK_STATUS(ccz_lattice_ciphertext_load(c, ctx, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "ciphertext: reserved header bytes are not zero");
+    copy_set(&bad, &cb, 6, cb.ptr[6] == CCZ_LATTICE_BFV ? CCZ_LATTICE_CKKS : CCZ_LATTICE_BFV);
+    CHECK_STATUS(ccz_lattice_ciphertext_load(c, ctx, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "the ciphertext was made with other parameters");
+    copy_set(&bad, &cb, 7, (uint8_t)(cb.ptr[7] + 1));
+    CHECK_STATUS(ccz_lattice_ciphertext_load(c, ctx, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "the ciphertext was made with other parameters");
+    copy_set(&bad, &cb, 8, (uint8_t)(cb.ptr[8] + 1));
+    CHECK_STATUS(ccz_lattice_ciphertext_load(c, ctx, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "the ciphertext was made with other parameters");
+
+    /* parameters: the security flag, a byte over or short; then with the fingerprint recomputed: an unknown scheme, a prime 0, one prime, a CKKS scale that is not a number */
+    ccz_lattice_params pp;
+    copy_set(&bad, &pb, pb.len - 1, 2);
+    CHECK_STATUS(ccz_lattice_params_load(&pp, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "parameters: bad security flag");
+    copy_set(&bad, &pb, 0, 'C');
+    CHECK_OK(ccz_buf_append_u8(&bad, 0));
+    CHECK_STATUS(ccz_lattice_params_load(&pp, ccz_buf_span(&bad)), CCZ_ERR_TRAILING_DATA);
+    CHECK_STR(ccz_error_detail(), "parameters: bytes after the end");
+    CHECK_STATUS(ccz_lattice_params_load(&pp, (ccz_span){pb.ptr, pb.len - 1}), CCZ_ERR_TRUNCATED);
+    CHECK_STR(ccz_error_detail(), "parameters: incomplete");
+    copy_set(&bad, &pb, 6, 9);
+    refingerprint_params(&bad);
+    CHECK_STATUS(ccz_lattice_params_load(&pp, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "parameters: unknown scheme 9");
+    copy_set(&bad, &pb, 0, 'C');
+    memset(bad.ptr + 28, 0, 8); /* prime 1 */
+    refingerprint_params(&bad);
+    CHECK_STATUS(ccz_lattice_params_load(&pp, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "parameters: prime 1 is 0");
+    ccz_buf_reset(&bad);
+    CHECK_OK(ccz_buf_append(&bad, pb.ptr, 28)); /* the header and prime 0 */
+    CHECK_OK(ccz_buf_append(&bad, pb.ptr + pb.len - 17, 17));
+    bad.ptr[8] = 1;
+    refingerprint_params(&bad);
+    CHECK_STATUS(ccz_lattice_params_load(&pp, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "parameters: 1 primes");
+    copy_set(&bad, &pb, 6, CCZ_LATTICE_CKKS);
+    double nan_scale = NAN;
+    uint64_t bits;
+    memcpy(&bits, &nan_scale, 8);
+    put_le64(bad.ptr + bad.len - 9, bits);
+    refingerprint_params(&bad);
+    CHECK_STATUS(ccz_lattice_params_load(&pp, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "parameters: the scale is not a number");
+    refingerprint_params(&pb); /* the helper agrees with the saver */
+    CHECK_OK(ccz_lattice_params_load(&pp, ccz_buf_span(&pb)));
+
+    /* a ciphertext of level 0, of one component */
+    copy_set(&bad, &cb, 21, 0);
+    CHECK_STATUS(ccz_lattice_ciphertext_load(c, ctx, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "ciphertext: level 0 (the chain has 2 data primes)");
+    copy_set(&bad, &cb, 20, 1);
+    CHECK_STATUS(ccz_lattice_ciphertext_load(c, ctx, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "ciphertext: 1 components");
+
+    /* a byte after each kind of object */
+    ccz_lattice_secret_key *sk2 = NULL;
+    ccz_lattice_public_key *pk2 = NULL;
+    ccz_lattice_relin_keys *rk2 = NULL;
+    ccz_lattice_galois_keys *gk2 = NULL;
+    CHECK_OK(ccz_buf_append_u8(&sb, 0));
+    CHECK_STATUS(ccz_lattice_secret_key_load(&sk2, ctx, ccz_buf_span(&sb)), CCZ_ERR_TRAILING_DATA);
+    CHECK_STR(ccz_error_detail(), "secret key: 1 bytes after the end");
+    CHECK_OK(ccz_buf_append_u8(&kb, 0));
+    CHECK_STATUS(ccz_lattice_public_key_load(&pk2, ctx, ccz_buf_span(&kb)), CCZ_ERR_TRAILING_DATA);
+    CHECK_STR(ccz_error_detail(), "public key: 1 bytes after the end");
+    CHECK_OK(ccz_buf_append_u8(&rb, 0));
+    CHECK_STATUS(ccz_lattice_relin_keys_load(&rk2, ctx, ccz_buf_span(&rb)), CCZ_ERR_TRAILING_DATA);
+    CHECK_STR(ccz_error_detail(), "relinearization keys: 1 bytes after the end");
+    copy_set(&bad, &gb, 0, 'C');
+    CHECK_OK(ccz_buf_append_u8(&bad, 0));
+    CHECK_STATUS(ccz_lattice_galois_keys_load(&gk2, ctx, ccz_buf_span(&bad)),
+                 CCZ_ERR_TRAILING_DATA);
+    CHECK_STR(ccz_error_detail(), "Galois keys: 1 bytes after the end");
+    CHECK_OK(ccz_buf_append_u8(&pl, 0));
+    CHECK_STATUS(ccz_lattice_plaintext_load(p, ctx, ccz_buf_span(&pl)), CCZ_ERR_TRAILING_DATA);
+    CHECK_STR(ccz_error_detail(), "plaintext: 1 bytes after the end");
+    CHECK(!sk2 && !pk2 && !rk2 && !gk2);
+
+    /* Galois keys (the count at 20, the elements from 28): none, too many, an even element, an element past 2N */
+    CHECK_OK(ccz_lattice_galois_keys_load(&gk2, ctx, ccz_buf_span(&gb)));
+    ccz_lattice_galois_keys_free(gk2);
+    gk2 = NULL;
+    copy_set(&bad, &gb, 0, 'C');
+    put_le64(bad.ptr + 20, 0);
+    CHECK_STATUS(ccz_lattice_galois_keys_load(&gk2, ctx, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "Galois keys: 0 keys");
+    put_le64(bad.ptr + 20, UINT64_MAX);
+    CHECK_STATUS(ccz_lattice_galois_keys_load(&gk2, ctx, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "Galois keys: 18446744073709551615 keys");
+    copy_set(&bad, &gb, 0, 'C');
+    put_le64(bad.ptr + 28, 2);
+    CHECK_STATUS(ccz_lattice_galois_keys_load(&gk2, ctx, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "Galois keys: 2 is not a Galois element");
+    put_le64(bad.ptr + 28, 2 * n + 1);
+    CHECK_STATUS(ccz_lattice_galois_keys_load(&gk2, ctx, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "Galois keys: 8193 is not a Galois element");
+    CHECK(gk2 == NULL);
+
+    /* a ciphertext or plaintext object of another context, even one with the same parameters */
+    lattice_kit other;
+    kit_new(&other, CCZ_LATTICE_BFV, 12);
+    ccz_lattice_ciphertext *oc;
+    ccz_lattice_plaintext *op;
+    CHECK_OK(ccz_lattice_ciphertext_new(&oc, other.ctx));
+    CHECK_OK(ccz_lattice_plaintext_new(&op, other.ctx));
+    CHECK_OK(ccz_lattice_ciphertext_load(oc, other.ctx, ccz_buf_span(&cb)));
+    CHECK_STATUS(ccz_lattice_ciphertext_load(oc, ctx, ccz_buf_span(&cb)), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a ciphertext of another context");
+    ccz_buf_reset(&pl);
+    CHECK_OK(ccz_lattice_plaintext_save(&pl, p));
+    CHECK_OK(ccz_lattice_plaintext_load(op, other.ctx, ccz_buf_span(&pl)));
+    CHECK_STATUS(ccz_lattice_plaintext_load(op, ctx, ccz_buf_span(&pl)), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a plaintext of another context");
+    ccz_lattice_ciphertext_free(oc);
+    ccz_lattice_plaintext_free(op);
+    lattice_kit_free(&other);
+
+    /* CKKS: the scale is in the fingerprint (a key of a context of scale 2^40 is not one of a context of scale 2^30) */
+    ccz_lattice_params cp, cp2;
+    ccz_lattice_context *cctx, *cctx2;
+    ccz_lattice_secret_key *csk;
+    ccz_buf csb;
+    ccz_buf_init(&csb, 0, true);
+    CHECK_OK(ccz_lattice_preset(&cp, CCZ_LATTICE_CKKS, 12));
+    cp2 = cp;
+    cp2.scale = cp.scale / 1024;
+    CHECK_OK(ccz_lattice_context_new(&cctx, &cp));
+    CHECK_OK(ccz_lattice_context_new(&cctx2, &cp2));
+    CHECK_OK(ccz_lattice_keygen(&csk, NULL, cctx));
+    CHECK_OK(ccz_lattice_secret_key_save(&csb, csk));
+    ccz_lattice_secret_key_free(csk);
+    CHECK_OK(ccz_lattice_secret_key_load(&csk, cctx, ccz_buf_span(&csb)));
+    ccz_lattice_secret_key_free(csk);
+    CHECK_STATUS(ccz_lattice_secret_key_load(&csk, cctx2, ccz_buf_span(&csb)), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "the secret key was made with other parameters");
+    ccz_buf_free(&csb);
+    ccz_lattice_context_free(cctx);
+    ccz_lattice_context_free(cctx2);
+
+    ccz_buf_free(&cb);
+    ccz_buf_free(&pb);
+    ccz_buf_free(&bad);
+    ccz_buf_free(&sb);
+    ccz_buf_free(&kb);
+    ccz_buf_free(&rb);
+    ccz_buf_free(&gb);
+    ccz_buf_free(&pl);
+    free(a);
+    ccz_lattice_plaintext_free(p);
+    ccz_lattice_ciphertext_free(c);
+    lattice_kit_free(&k);
+}
+
 /* t = 17 (no batching), as the encrypted query uses it: polynomials in the coefficients, a
  * square equal to the product of two copies, products summed before one relinearization, a
  * scalar product, a modulus switch that frees memory. */
@@ -1003,5 +1221,6 @@ static void test_bfv_wide_primes(void)
     lattice_kit_free(&k);
 }
 
-TEST_MAIN(T(test_params), T(test_bfv_coeffs), T(test_serialization), T(test_bfv), T(test_ckks),
-          T(test_encrypt_noise), T(test_ckks_chain), T(test_bfv_wide_primes), T(test_ckks_refusals))
+TEST_MAIN(T(test_params), T(test_bfv_coeffs), T(test_serialization), T(test_serialization_fields),
+          T(test_bfv), T(test_ckks), T(test_encrypt_noise), T(test_ckks_chain),
+          T(test_bfv_wide_primes), T(test_ckks_refusals))

@@ -219,6 +219,45 @@ static void test_seeded(void)
         memset(full.ptr + 23, 0, 8); /* the scale: 0.0 */
         CHECK_STATUS(ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(&full)), CCZ_ERR_MALFORMED);
         CHECK_CONTAINS(ccz_error_detail(), "ciphertext: bad scale");
+        static const double bad_scales[] = {INFINITY, 0.5};
+        for (size_t i = 0; i < 2; i++) {
+            memcpy(full.ptr + 23, &bad_scales[i], 8); /* little-endian, as saved */
+            CHECK_STATUS(ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(&full)),
+                         CCZ_ERR_MALFORMED);
+            CHECK_STR(ccz_error_detail(), "ciphertext: bad scale");
+        }
+    }
+    { /* a seeded ciphertext of level 0, or of scale 0; a CKKS plaintext of level 0, of scale 0, or with a byte after its end */
+        uint8_t keep[8];
+        seeded.ptr[21] = 0;
+        CHECK_STATUS(ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(&seeded)),
+                     CCZ_ERR_MALFORMED);
+        CHECK_STR(ccz_error_detail(), "seeded ciphertext: level 0 (the chain has 3 data primes)");
+        seeded.ptr[21] = 3;
+        CHECK_OK(ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(&seeded)));
+        memcpy(keep, seeded.ptr + 23, 8);
+        memset(seeded.ptr + 23, 0, 8);
+        CHECK_STATUS(ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(&seeded)),
+                     CCZ_ERR_MALFORMED);
+        CHECK_STR(ccz_error_detail(), "seeded ciphertext: bad scale");
+        memcpy(seeded.ptr + 23, keep, 8);
+        ccz_buf pl = CCZ_BUF_INIT;
+        CHECK_OK(ccz_lattice_ckks_encode_real(pt, ctx, x, slots, p.scale, 0));
+        CHECK_OK(ccz_lattice_plaintext_save(&pl, pt));
+        pl.ptr[20] = 0;
+        CHECK_STATUS(ccz_lattice_plaintext_load(pt, ctx, ccz_buf_span(&pl)), CCZ_ERR_MALFORMED);
+        CHECK_STR(ccz_error_detail(), "plaintext: level 0");
+        pl.ptr[20] = 3;
+        memcpy(keep, pl.ptr + 21, 8);
+        memset(pl.ptr + 21, 0, 8);
+        CHECK_STATUS(ccz_lattice_plaintext_load(pt, ctx, ccz_buf_span(&pl)), CCZ_ERR_MALFORMED);
+        CHECK_STR(ccz_error_detail(), "plaintext: bad scale");
+        memcpy(pl.ptr + 21, keep, 8);
+        CHECK_OK(ccz_lattice_plaintext_load(pt, ctx, ccz_buf_span(&pl)));
+        CHECK_OK(ccz_buf_append_u8(&pl, 0));
+        CHECK_STATUS(ccz_lattice_plaintext_load(pt, ctx, ccz_buf_span(&pl)), CCZ_ERR_TRAILING_DATA);
+        CHECK_STR(ccz_error_detail(), "plaintext: 1 bytes after the end");
+        ccz_buf_free(&pl);
     }
     /* BFV has none */
     ccz_lattice_params bp;
@@ -234,6 +273,28 @@ static void test_seeded(void)
     CHECK_OK(ccz_lattice_bfv_encode(bpt, bctx, &one, 1));
     CHECK_STATUS(ccz_lattice_encrypt_sk_save(&bb, bctx, bsk, bpt), CCZ_ERR_UNSUPPORTED);
     CHECK_STATUS(ccz_lattice_encrypt_sk_save(&bb, ctx, bsk, pt), CCZ_ERR_INVALID_ARGUMENT);
+    { /* nor does it load one: a seeded header under the BFV context's fingerprint (two components, level 1, NTT form, scale 1, a seed, c0 of zeros) */
+        CHECK_OK(ccz_lattice_secret_key_save(&bb, bsk));
+        bb.len = 20;
+        bb.ptr[5] = 8;
+        static const uint8_t head[3] = {2, 1, 1};
+        double one_scale = 1;
+        uint8_t seed[32] = {0};
+        CHECK_OK(ccz_buf_append(&bb, head, 3));
+        CHECK_OK(ccz_buf_append(&bb, &one_scale, 8));
+        CHECK_OK(ccz_buf_append(&bb, seed, 32));
+        unsigned nq;
+        uint64_t q0 = ccz_lattice_context_primes(&nq, bctx)[0];
+        size_t bn = ccz_lattice_slots(bctx), w = 64 - (size_t)__builtin_clzll(q0 - 1);
+        for (size_t i = 0; i < (bn * w + 7) / 8; i++)
+            CHECK_OK(ccz_buf_append_u8(&bb, 0));
+        ccz_lattice_ciphertext *bct;
+        CHECK_OK(ccz_lattice_ciphertext_new(&bct, bctx));
+        CHECK_STATUS(ccz_lattice_ciphertext_load(bct, bctx, ccz_buf_span(&bb)), CCZ_ERR_MALFORMED);
+        CHECK_STR(ccz_error_detail(), "seeded ciphertext: 2 components, form 1");
+        ccz_lattice_ciphertext_free(bct);
+        ccz_buf_free(&bb);
+    }
     ccz_lattice_plaintext_free(bpt);
     ccz_lattice_secret_key_free(bsk);
     ccz_lattice_context_free(bctx);

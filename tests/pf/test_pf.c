@@ -590,7 +590,279 @@ static void test_normalize(void)
     }
 }
 
+/* A minor version other than 0 is refused, though node 0's header is not authenticated. */
+static void test_minor_version(void)
+{
+    for (unsigned format = 1; format <= 2; format++) {
+        char *f = tamper_file("minor.pf", format);
+        patch(f, 9, "\x01", 1);
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "protected file: metadata node (node 0): format version %u.1 (ccz "
+                 "reads 1.0 and "
+                 "2.0)",
+                 format);
+        expect_open(f, key, bound, CCZ_ERR_UNSUPPORTED_VERSION, msg);
+    }
+}
+
+static void read_node(const char *f, uint64_t node, uint8_t out[4096])
+{
+    int fd = open(f, O_RDONLY);
+    CHECK(fd >= 0 && pread(fd, out, 4096, (off_t)node * 4096) == 4096);
+    close(fd);
+}
+
+static size_t differing(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    size_t d = 0;
+    for (size_t i = 0; i < n; i++)
+        d += a[i] != b[i];
+    return d;
+}
+
+/* The IV is always zero: every seal must use a fresh key (data and MHT nodes: a key in the parent's slot; the root: a key in node 0; node 0: a key derived from a fresh nonce). The same plaintext written again shares no keystream with its first seal: (nearly) every byte of each node's ciphertext changes. */
+static void test_fresh_keys(void)
+{
+    size_t n = 3072 + 4096 + 100;
+    uint8_t *data = malloc(n);
+    fill(data, n, 5);
+    for (unsigned format = 1; format <= 2; format++) {
+        char *f = tmp("fresh.pf");
+        make(f, data, n, format, n);
+        uint8_t before[3][4096], after[3][4096];
+        for (int i = 0; i < 3; i++)
+            read_node(f, (uint64_t)i, before[i]);
+        ccz_pf *pf;
+        ccz_pf_opts o = opts(CCZ_PF_READ_WRITE, bound, 0);
+        CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
+        CHECK_OK(ccz_pf_write(pf, 3072, data + 3072, 10)); /* the same bytes: data node 0 */
+        CHECK_OK(ccz_pf_close(pf));
+        for (int i = 0; i < 3; i++)
+            read_node(f, (uint64_t)i, after[i]);
+        size_t head = format == 1 ? 58 : 59;
+        CHECK(differing(before[0] + head, after[0] + head, 3884) > 3800); /* node 0 */
+        CHECK(differing(before[1], after[1], 4096) > 4000);               /* the root */
+        CHECK(differing(before[2], after[2], 4096) > 4000);               /* data node 0 */
+        expect_contents(f, data, n, format);
+    }
+    free(data);
+}
+
+/* A cache asked for fewer than 16 nodes holds 16: a chain of MHT nodes and a data node always fit. */
+static void test_small_cache(void)
+{
+    char *f = tamper_file("cache.pf", 2);
+    ccz_pf *pf;
+    ccz_pf_opts o = opts(CCZ_PF_READ, bound, 0);
+    o.cache_nodes = 1;
+    CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
+    CHECK_OK(ccz_pf_check(pf));
+    uint8_t *back = malloc(T_SIZE);
+    size_t got = 0;
+    CHECK_OK(ccz_pf_read(pf, back, &got, 0, T_SIZE));
+    CHECK_INT(got, T_SIZE);
+    CHECK(memcmp(back, t_data, T_SIZE) == 0);
+    free(back);
+    CHECK_OK(ccz_pf_close(pf));
+}
+
+/* The host file is a regular file (not a directory, a FIFO, a device). */
+static void test_not_regular(void)
+{
+    ccz_pf *pf = NULL;
+    ccz_pf_opts o = opts(CCZ_PF_READ, NULL, 0);
+    CHECK_STATUS(ccz_pf_open_path(&pf, test_tmpdir(), key, &o), CCZ_ERR_IO);
+    CHECK(pf == NULL);
+    char want[640];
+    snprintf(want, sizeof want, "%s: protected file: not a regular file", test_tmpdir());
+    CHECK_STR(ccz_error_detail(), want);
+}
+
+/* The chain being walked stays in the cache: with every other cached node dirty, the MHT node just loaded to reach a data node is not the one that leaves to make room for it (the dirty nodes are written first), so the write under it marks it dirty and the file stays whole. */
+static void test_pinned_chain(void)
+{
+    char *f = tamper_file("pinned.pf", 1);
+    ccz_pf *pf;
+    ccz_pf_opts o = opts(CCZ_PF_READ_WRITE, bound, 0);
+    o.cache_nodes = 16;
+    CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
+    for (int d = 0; d < 15; d++) { /* 15 dirty data nodes under the root */
+        CHECK_OK(ccz_pf_write(pf, 3072 + 4096 * (uint64_t)d, "dirty", 5));
+        memcpy(t_data + 3072 + 4096 * d, "dirty", 5);
+    }
+    /* data node 96, under MHT node 1: the 16th and 17th nodes */
+    CHECK_OK(ccz_pf_write(pf, 3072 + 4096 * 96, "under", 5));
+    memcpy(t_data + 3072 + 4096 * 96, "under", 5);
+    CHECK_OK(ccz_pf_close(pf));
+    expect_contents(f, t_data, T_SIZE, 1);
+}
+
+/* ---- an io in memory, whose calls fail on demand ---- */
+
+typedef struct {
+    uint8_t *buf;
+    size_t len, cap;   /* cap: writes past it fail */
+    int64_t fail_read; /* the node whose read fails, or -1 */
+    bool fail_write, fail_sync;
+} mem_file;
+
+static ccz_status mem_read(void *payload, uint64_t off, void *buf, size_t n)
+{
+    mem_file *m = payload;
+    if (m->fail_read >= 0 && off / 4096 == (uint64_t)m->fail_read)
+        return ccz_fail(CCZ_ERR_IO, "memory io: cannot read node %llu",
+                        (unsigned long long)(off / 4096));
+    if (off > m->len || n > m->len - off)
+        return ccz_fail(CCZ_ERR_TRUNCATED, "memory io: the file ends at byte %zu", m->len);
+    memcpy(buf, m->buf + off, n);
+    return CCZ_OK;
+}
+
+static ccz_status mem_write(void *payload, uint64_t off, const void *buf, size_t n)
+{
+    mem_file *m = payload;
+    if (m->fail_write || off > m->cap || n > m->cap - off)
+        return ccz_fail(CCZ_ERR_IO, "memory io: cannot write node %llu",
+                        (unsigned long long)(off / 4096));
+    memcpy(m->buf + off, buf, n);
+    if (off + n > m->len)
+        m->len = off + n;
+    return CCZ_OK;
+}
+
+static ccz_status mem_truncate(void *payload, uint64_t size)
+{
+    mem_file *m = payload;
+    if (size > m->cap)
+        return ccz_fail(CCZ_ERR_IO, "memory io: cannot grow");
+    if (size > m->len)
+        memset(m->buf + m->len, 0, size - m->len);
+    m->len = size;
+    return CCZ_OK;
+}
+
+static ccz_status mem_size(void *payload, uint64_t *out)
+{
+    *out = ((mem_file *)payload)->len;
+    return CCZ_OK;
+}
+
+static ccz_status mem_sync(void *payload)
+{
+    if (((mem_file *)payload)->fail_sync)
+        return ccz_fail(CCZ_ERR_IO, "memory io: sync failed");
+    return CCZ_OK;
+}
+
+static ccz_pf_io mem_io(mem_file *m)
+{
+    return (ccz_pf_io){mem_read, mem_write, mem_truncate, mem_size, mem_sync, m};
+}
+
+/* What the io must offer, and limits checked before anything is written (a bounded io: a size past the limit would otherwise fill it with zeros). */
+static void test_io_and_limits(void)
+{
+    mem_file m = {calloc(64, 4096), 0, 64 * 4096, -1, false, false};
+    ccz_pf_io io = mem_io(&m), partial;
+    ccz_pf *pf = NULL;
+    ccz_pf_opts o = opts(CCZ_PF_CREATE, bound, 2);
+    partial = io;
+    partial.size = NULL;
+    CHECK_STATUS(ccz_pf_open(&pf, &partial, key, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "protected file: io needs read and size, and a key");
+    partial = io;
+    partial.write = NULL;
+    o.mode = CCZ_PF_READ_WRITE;
+    CHECK_STATUS(ccz_pf_open(&pf, &partial, key, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "protected file: writing needs an io with write");
+    CHECK(pf == NULL);
+    partial = io;
+    partial.truncate = NULL;
+    o.mode = CCZ_PF_CREATE;
+    CHECK_STATUS(ccz_pf_open(&pf, &partial, key, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "protected file: creating needs an io with truncate");
+    CHECK_OK(ccz_pf_open(&pf, &io, key, &o));
+    CHECK_STATUS(ccz_pf_write(pf, UINT64_MAX, "x", 1), CCZ_ERR_TOO_LARGE);
+    CHECK_STR(ccz_error_detail(),
+              "protected file: writing past the 1152921504606846976-byte limit");
+    CHECK_STATUS(ccz_pf_write(pf, CCZ_PF_MAX_SIZE - 1, "xy", 2), CCZ_ERR_TOO_LARGE);
+    CHECK_STATUS(ccz_pf_truncate(pf, CCZ_PF_MAX_SIZE + 1), CCZ_ERR_TOO_LARGE);
+    CHECK_STR(ccz_error_detail(), "protected file: 1152921504606846977 bytes is past the "
+                                  "1152921504606846976-byte limit");
+    CHECK_INT(ccz_pf_size(pf), 0);
+    uint8_t data[3072 + 4096 * 3];
+    fill(data, sizeof data, 6);
+    CHECK_OK(ccz_pf_write(pf, 0, data, sizeof data)); /* still usable */
+    CHECK_OK(ccz_pf_close(pf));
+    CHECK_INT(m.len, 5 * 4096); /* node 0, the root, three data nodes */
+    /* an io without truncate cannot shrink a file */
+    partial = io;
+    partial.truncate = NULL;
+    o = opts(CCZ_PF_READ_WRITE, bound, 0);
+    CHECK_OK(ccz_pf_open(&pf, &partial, key, &o));
+    CHECK_STATUS(ccz_pf_truncate(pf, 100), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "protected file: io has no truncate");
+    CHECK_OK(ccz_pf_close(pf));
+    free(m.buf);
+}
+
+/* A failing read names the node; a failing write or sync fails the handle: every later call, and close, say so again. */
+static void test_io_failures(void)
+{
+    mem_file m = {calloc(64, 4096), 0, 64 * 4096, -1, false, false};
+    ccz_pf_io io = mem_io(&m);
+    ccz_pf *pf = NULL;
+    ccz_pf_opts o = opts(CCZ_PF_CREATE, bound, 1);
+    size_t size = 3072 + 4096 * 40;
+    uint8_t *data = malloc(size), b[16];
+    fill(data, size, 7);
+    CHECK_OK(ccz_pf_open(&pf, &io, key, &o));
+    CHECK_OK(ccz_pf_write(pf, 0, data, size));
+    CHECK_OK(ccz_pf_close(pf));
+
+    static const char node3[] = "protected file: data node 1 (node 3 at file offset 12288, "
+                                "plaintext offset 7168): memory io: cannot read node 3";
+    m.fail_read = 3;
+    o = opts(CCZ_PF_READ, bound, 0);
+    CHECK_OK(ccz_pf_open(&pf, &io, key, &o));
+    size_t got = 9;
+    CHECK_STATUS(ccz_pf_read(pf, b, &got, 3072 + 4096 + 5, sizeof b), CCZ_ERR_IO);
+    CHECK_INT(got, 0);
+    CHECK_STR(ccz_error_detail(), node3);
+    CHECK_STATUS(ccz_pf_read(pf, b, &got, 0, sizeof b), CCZ_ERR_IO);
+    CHECK_STR(ccz_error_detail(), node3);
+    CHECK_OK(ccz_pf_close(pf));
+    m.fail_read = -1;
+
+    /* a write that flushes nodes under cache pressure, and fails */
+    o = opts(CCZ_PF_READ_WRITE, bound, 0);
+    o.cache_nodes = 16;
+    CHECK_OK(ccz_pf_open(&pf, &io, key, &o));
+    m.fail_write = true;
+    CHECK_STATUS(ccz_pf_write(pf, 0, data, size), CCZ_ERR_IO);
+    CHECK_CONTAINS(ccz_error_detail(), "memory io: cannot write node");
+    CHECK_STATUS(ccz_pf_read(pf, b, &got, 0, sizeof b), CCZ_ERR_IO);
+    m.fail_write = false;
+    CHECK_STATUS(ccz_pf_close(pf), CCZ_ERR_IO);
+
+    /* a sync that fails */
+    CHECK_OK(ccz_pf_open(&pf, &io, key, &o));
+    CHECK_OK(ccz_pf_write(pf, 0, "z", 1));
+    m.fail_sync = true;
+    CHECK_STATUS(ccz_pf_flush(pf), CCZ_ERR_IO);
+    CHECK_STR(ccz_error_detail(), "memory io: sync failed");
+    m.fail_sync = false;
+    CHECK_STATUS(ccz_pf_read(pf, b, &got, 0, sizeof b), CCZ_ERR_IO);
+    CHECK_STR(ccz_error_detail(), "memory io: sync failed");
+    CHECK_STATUS(ccz_pf_close(pf), CCZ_ERR_IO);
+    free(data);
+    free(m.buf);
+}
+
 TEST_MAIN(T(test_node_count), T(test_round_trip_edges), T(test_round_trip_three_levels),
           T(test_random_ops), T(test_tamper_metadata), T(test_tamper_mht_and_data),
           T(test_swap_reorder_transplant), T(test_truncated_and_extended),
-          T(test_wrong_key_and_path), T(test_every_byte), T(test_api_edges), T(test_normalize))
+          T(test_wrong_key_and_path), T(test_every_byte), T(test_api_edges), T(test_normalize),
+          T(test_minor_version), T(test_fresh_keys), T(test_small_cache), T(test_pinned_chain),
+          T(test_not_regular), T(test_io_and_limits), T(test_io_failures))
