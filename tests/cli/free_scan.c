@@ -3,15 +3,19 @@
  * strings in CCZ_FREE_SCAN (separated by '|'), and each block that holds one is reported by a
  * line "MARKER-INDEX SIZE" appended to the file CCZ_FREE_SCAN_OUT. A secret the service wipes
  * before it lets go of its memory is never found; one left in freed memory (a plaintext in a
- * JSON string, an answer copied into a network buffer) is. Nothing here allocates. */
-#define _GNU_SOURCE
+ * JSON string, an answer copied into a network buffer) is. Nothing here allocates (but a
+ * trace's first backtrace).
+ * CCZ_FREE_SCAN_TRACE=1 also writes where each such block is freed (a backtrace) to stderr. */
+
 #include <fcntl.h>
+#include <stdbool.h>
 #include <malloc.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <execinfo.h>
 
 void __libc_free(void *p);
 
@@ -45,8 +49,19 @@ static void read_markers(void)
     atomic_store(&state, 2);
 }
 
+static _Thread_local bool tracing;
+
 static void report(int index, size_t size)
 {
+    const char *trace = getenv("CCZ_FREE_SCAN_TRACE");
+    if (trace && *trace == '1' && !tracing) {
+        tracing = true; /* backtrace may allocate (and free) the first time */
+        void *frames[24];
+        int n = backtrace(frames, 24);
+        backtrace_symbols_fd(frames, n, STDERR_FILENO);
+        (void)!write(STDERR_FILENO, "--\n", 3);
+        tracing = false;
+    }
     if (!out_path)
         return;
     char line[64];

@@ -140,12 +140,25 @@ grep -qF "$ADMIN" "$T/serve.log" && fail "the admin token is in the log"
 grep -qF "the model key" "$T/serve.log" && fail "a secret is in the log"
 stop
 
-# a restart keeps the signing key (the old token verifies against the new JWKS) and the resource
+# a restart keeps the signing key (the old token verifies against the new JWKS) and the resource.
+# The KBS client runs with tests/cli/free_scan.c (LD_PRELOAD; not under ASan, whose runtime must
+# come first): the resource it decrypts is in no block it frees (the service keeps resources in
+# its store, SQLite's pages, as Trustee's KBS keeps them in files)
+SCAN=()
+if [ -f "${CCZ_FREE_SCAN_LIB:-}" ] && [ "${CCZ_SANITIZE:-OFF}" != ON ]; then
+    SCAN=(env "LD_PRELOAD=$CCZ_FREE_SCAN_LIB" "CCZ_FREE_SCAN=resource bytes"
+        "CCZ_FREE_SCAN_OUT=$T/freed.client")
+else
+    echo "skip: freed memory is not searched for the resource (ASan build or no free_scan)"
+fi
+: > "$T/freed.client"
 start "$T/data"
 run 0 "$CCZ" attestation token verify "$TOKEN" --jwks "$URL/.well-known/jwks.json" --cacert "$CA"
-run 0 "$CCZ" kbs get-resource "$URL" repo/key/model --tee sim --sim-dir "$P" --measurement "$M" \
-    --cacert "$CA"
+run 0 "${SCAN[@]}" "$CCZ" kbs get-resource "$URL" repo/key/model --tee sim --sim-dir "$P" \
+    --measurement "$M" --cacert "$CA"
 [ "$out" = "resource bytes" ] || fail "after a restart, kbs get-resource printed '$out'"
+[ -s "$T/freed.client" ] &&
+    fail "kbs get-resource freed blocks holding the resource (marker, size): $(head -3 "$T/freed.client")"
 stop
 
 # a --config file (its keys as the flags' names, - or _), read before the flags, which win
