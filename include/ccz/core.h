@@ -320,6 +320,9 @@ typedef struct json_t ccz_json;
 CCZ_API CCZ_NODISCARD ccz_status ccz_json_parse(ccz_json **out, const char *text, size_t len,
                                                 size_t max);
 CCZ_API void ccz_json_free(ccz_json *j);
+/* The same, wiping every string in j first (keys excepted): for a document that holds a
+ * plaintext, a key or a token, whose copies jansson frees as they are. */
+CCZ_API void ccz_json_free_wiped(ccz_json *j);
 /* Appends j (any JSON value) as text to out: indented by two spaces, or compact on one line;
  * object keys in insertion order; no trailing newline. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_json_dump(ccz_buf *out, const ccz_json *j, bool indent);

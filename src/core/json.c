@@ -29,13 +29,50 @@ void ccz_json_free(ccz_json *j)
     json_decref(j);
 }
 
+static void wipe_strings(json_t *j)
+{
+    if (json_is_string(j)) {
+        ccz_wipe((char *)json_string_value(j), json_string_length(j));
+    } else if (json_is_array(j)) {
+        for (size_t i = 0; i < json_array_size(j); i++)
+            wipe_strings(json_array_get(j, i));
+    } else if (json_is_object(j)) {
+        const char *key;
+        json_t *v;
+        json_object_foreach (j, key, v)
+            wipe_strings(v);
+    }
+}
+
+void ccz_json_free_wiped(ccz_json *j)
+{
+    wipe_strings(j);
+    json_decref(j);
+}
+
+typedef struct {
+    ccz_buf *out;
+    ccz_status s;
+} dump_sink;
+
+static int dump_piece(const char *piece, size_t n, void *arg)
+{
+    dump_sink *d = arg;
+    d->s = ccz_buf_append(d->out, piece, n);
+    return d->s == CCZ_OK ? 0 : -1;
+}
+
+/* jansson's text written straight into out (no intermediate string: out may be a wiped buffer) */
 static ccz_status jansson_dump(ccz_buf *out, const json_t *j, size_t flags)
 {
-    char *text = json_dumps(j, flags | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-    CCZ_ENSURE(text, CCZ_ERR_NOMEM, "out of memory");
-    ccz_status s = ccz_buf_append(out, text, strlen(text));
-    free(text);
-    return s;
+    dump_sink d = {out, CCZ_OK};
+    size_t len = out->len;
+    if (json_dump_callback(j, dump_piece, &d, flags | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER) == 0)
+        return CCZ_OK;
+    out->len = len;
+    if (out->ptr)
+        out->ptr[len] = 0;
+    return d.s ? d.s : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
 }
 
 /* ---- compact text ------------------------------------------------------------------------------

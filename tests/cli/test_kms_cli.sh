@@ -194,8 +194,13 @@ started main "$T/data" --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA"
 PRE=()
 A=127.0.0.1:${PORT[main]}
 URL=https://$A
-call Decrypt "{\"keyid\":\"$KEY\",\"ciphertext\":\"$CT1\",\"aad\":\"$(b64 v1)\"}"
+: > "$T/freed.client"
+run 0 ${SCAN[@]:+"${SCAN[@]}" "CCZ_FREE_SCAN_OUT=$T/freed.client"} "$CCZ" kms call "$A" Decrypt \
+    --appid "$APPID" --apikey "$APIKEY" --cacert "$CA" \
+    --payload "{\"keyid\":\"$KEY\",\"ciphertext\":\"$CT1\",\"aad\":\"$(b64 v1)\"}"
 jqis .result.plaintext "$(b64 'before rotation')"
+[ -s "$T/freed.client" ] &&
+    fail "ccz kms call freed blocks holding the plaintext (marker, size): $(head -5 "$T/freed.client")"
 call Encrypt "{\"keyid\":\"$KEY\",\"plaintext\":\"$(b64 'wiped after')\"}"
 jqis .code 200
 stop main

@@ -167,13 +167,15 @@ static int cmd_call(int argc, char **argv)
         fprintf(stderr, "ccz: kms call: %s\n", ccz_error_detail());
         r = EXIT_USAGE;
     } else {
-        char *text = json_dumps(answer, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        if (text)
-            puts(text);
-        free(text);
+        /* the answer may hold a plaintext or a data key: every copy is wiped */
+        ccz_buf text;
+        ccz_buf_init(&text, 0, true);
+        if (ccz_json_dump(&text, answer, true) == CCZ_OK)
+            puts((const char *)text.ptr);
+        ccz_buf_free(&text);
         r = json_integer_value(json_object_get(answer, "code")) == 200 ? EXIT_OK : EXIT_REJECT;
     }
-    json_decref(answer);
+    ccz_json_free_wiped(answer);
     peer_free(&p);
     return r;
 }

@@ -110,7 +110,11 @@ ccz_status kms_https(int *status, ccz_buf *answer, SSL_CTX *ctx, const char *hos
     int64_t deadline = listener_mono_ms() + timeout_ms;
     SSL *ssl = NULL;
     CCZ_GUARD(ccz_ratls_connect_timeout(&ssl, ctx, host_port, timeout_ms));
-    ccz_buf req = CCZ_BUF_INIT, raw;
+    /* a plaintext or a data key may go either way: OpenSSL wipes each record it has decrypted
+     * once read, and the request is built in a wiped buffer */
+    SSL_set_options(ssl, SSL_OP_CLEANSE_PLAINTEXT);
+    ccz_buf req, raw;
+    ccz_buf_init(&req, 0, true);
     ccz_buf_init(&raw, ANSWER_MAX, answer->secret);
     char head[1024];
     int n = snprintf(head, sizeof head,

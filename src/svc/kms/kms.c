@@ -121,23 +121,6 @@ ccz_status kms_uuid(char out[37])
 
 /* ---- answers -------------------------------------------------------------------------------*/
 
-/* Wipes every string value in j (base64 plaintexts and data keys, apikeys) before it is freed:
- * jansson frees its copies without wiping them. */
-static void wipe_strings(json_t *j)
-{
-    if (json_is_string(j)) {
-        ccz_wipe((char *)json_string_value(j), json_string_length(j));
-    } else if (json_is_array(j)) {
-        for (size_t i = 0; i < json_array_size(j); i++)
-            wipe_strings(json_array_get(j, i));
-    } else if (json_is_object(j)) {
-        const char *key;
-        json_t *v;
-        json_object_foreach (j, key, v)
-            wipe_strings(v);
-    }
-}
-
 void kms_answer(http_request *r, int code, const char *message, json_t *result)
 {
     json_t *body = json_object();
@@ -147,8 +130,7 @@ void kms_answer(http_request *r, int code, const char *message, json_t *result)
             json_object_set_new(body, "message", json_string(message));
         json_object_set_new(body, "result", result ? result : json_object());
     } else {
-        wipe_strings(result);
-        json_decref(result);
+        ccz_json_free_wiped(result);
     }
     /* eHSM answers HTTP 200 with the status in code; ccz sends the real status too (clients
      * that look only at code see eHSM's answers). An answer may hold a plaintext, a data key or
@@ -170,8 +152,7 @@ void kms_answer(http_request *r, int code, const char *message, json_t *result)
     } else {
         http_reply_error(r, 500, "out of memory");
     }
-    wipe_strings(body);
-    json_decref(body);
+    ccz_json_free_wiped(body);
 }
 
 void kms_refuse(kms *k, http_request *r, int code, const char *message)
@@ -524,8 +505,7 @@ static void post_ehsm(http_request *r, void *payload)
     def->run(&call);
     k->served++;
 out:
-    wipe_strings(env); /* a plaintext to encrypt */
-    json_decref(env);
+    ccz_json_free_wiped(env); /* a plaintext to encrypt */
     ccz_buf_free(&action_buf);
 }
 
