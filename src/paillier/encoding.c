@@ -187,7 +187,8 @@ ccz_status ccz_paillier_encoded_lower(ccz_paillier_encoded *e, const ccz_paillie
 {
     CCZ_ENSURE(exponent <= e->exponent, CCZ_ERR_INVALID_ARGUMENT,
                "the exponent can only be lowered (%d to %d)", e->exponent, exponent);
-    CCZ_ENSURE(e->exponent - exponent <= 4096, CCZ_ERR_INVALID_ARGUMENT, "exponents too far apart");
+    CCZ_ENSURE((long)e->exponent - exponent <= 4096, CCZ_ERR_INVALID_ARGUMENT,
+               "exponents too far apart");
     mpz_t f;
     mpz_init(f);
     mpz_ui_pow_ui(f, CCZ_PAILLIER_BASE, (unsigned long)(e->exponent - exponent));
@@ -218,7 +219,7 @@ ccz_status ccz_paillier_decrypt_encoded(ccz_paillier_encoded *e, const ccz_paill
 static ccz_status lower_cipher(const ccz_paillier_pub *pk, mpz_t out, const mpz_t c, int from,
                                int to)
 {
-    CCZ_ENSURE(from - to <= 4096, CCZ_ERR_INVALID_ARGUMENT, "exponents too far apart");
+    CCZ_ENSURE((long)from - to <= 4096, CCZ_ERR_INVALID_ARGUMENT, "exponents too far apart");
     mpz_t f;
     mpz_init(f);
     mpz_ui_pow_ui(f, CCZ_PAILLIER_BASE, (unsigned long)(from - to));

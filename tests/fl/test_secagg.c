@@ -184,4 +184,82 @@ static void protocol_helpers(void)
     CHECK(!memcmp(v, orig, sizeof v));
 }
 
-TEST_MAIN(T(agreement), T(sum_equals_plain_sum), T(dropout_recovered), T(protocol_helpers))
+/* What each check refuses on its own: a client number past n, a scale that is not positive and
+ * finite, a value whose scaled magnitude reaches 2^31, a dropped client past n, zero shares; the
+ * clients absent from a round (present) are left out of the masks; a dropped client's masks are
+ * removed with the clients that survived only; a failed open leaves nothing of the plaintext; shares are random. */
+static void refusals_and_absent_clients(void)
+{
+    setup();
+    const uint8_t(*pks)[32] = (const uint8_t(*)[32])pk;
+    uint32_t o[2];
+    float v[2] = {1.0f, 32767.0f};
+    CHECK_STATUS(ccz_secagg_mask(o, v, 2, SCALE, N, sk[0], pks, NULL, N), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "client 5 of 5");
+    CHECK_STATUS(ccz_secagg_mask(o, v, 2, 0.0f, 0, sk[0], pks, NULL, N), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_secagg_mask(o, v, 2, INFINITY, 0, sk[0], pks, NULL, N),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(ccz_secagg_mask(o, v, 2, SCALE, 0, sk[0], pks, NULL, N)); /* 2^31 - 2^16 fits */
+    v[1] = 32768.0f;                                                   /* 2^31 does not */
+    CHECK_STATUS(ccz_secagg_mask(o, v, 2, SCALE, 0, sk[0], pks, NULL, N), CCZ_ERR_OVERFLOW);
+    CHECK_CONTAINS(ccz_error_detail(), "value 1 (32768) does not fit the fixed-point encoding");
+    /* clients 1 and 3 absent from the start: the others' masks cancel among themselves */
+    bool present[N] = {true, false, true, false, true};
+    static uint32_t m[DIM];
+    uint32_t sum[DIM] = {0};
+    for (int i = 0; i < N; i++) {
+        if (!present[i])
+            continue;
+        CHECK_OK(ccz_secagg_mask(m, x[i], DIM, SCALE, (unsigned)i, sk[i], pks, present, N));
+        for (int k = 0; k < DIM; k++)
+            sum[k] += m[k];
+    }
+    float got[DIM];
+    ccz_secagg_decode(got, sum, DIM, SCALE);
+    double worst = 0;
+    for (int k = 0; k < DIM; k++)
+        worst = fmax(worst, fabs(got[k] - (x[0][k] + x[2][k] + x[4][k])));
+    CHECK(worst <= N * 0.5 / SCALE + 1e-5);
+    /* client 3 absent from the start, client 2 dropped after the keys were exchanged: 2's masks
+     * are removed with the survivors only, not with 3, who added none */
+    bool present3[N] = {true, true, true, false, true},
+         survived[N] = {true, true, false, false, true};
+    memset(sum, 0, sizeof sum);
+    for (int i = 0; i < N; i++) {
+        if (!survived[i])
+            continue;
+        CHECK_OK(ccz_secagg_mask(m, x[i], DIM, SCALE, (unsigned)i, sk[i], pks, present3, N));
+        for (int k = 0; k < DIM; k++)
+            sum[k] += m[k];
+    }
+    CHECK_STATUS(ccz_secagg_unmask_dropped(sum, DIM, N, sk[2], pks, survived, N),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "client 5 of 5");
+    CHECK_OK(ccz_secagg_unmask_dropped(sum, DIM, 2, sk[2], pks, survived, N));
+    ccz_secagg_decode(got, sum, DIM, SCALE);
+    worst = 0;
+    for (int k = 0; k < DIM; k++)
+        worst = fmax(worst, fabs(got[k] - (x[0][k] + x[1][k] + x[4][k])));
+    CHECK(worst <= N * 0.5 / SCALE + 1e-5);
+    /* shares: none is no sharing; two sharings of one secret differ, and no share is it */
+    uint8_t a[N][32], b[N][32], rec[32];
+    CHECK_STATUS(ccz_secagg_combine(rec, (const uint8_t(*)[32])a, (const uint8_t[]){1}, 0),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "0 shares");
+    CHECK_OK(ccz_secagg_share(a, sk[1], 3, N));
+    CHECK_OK(ccz_secagg_share(b, sk[1], 3, N));
+    CHECK(memcmp(a, b, sizeof a) != 0);
+    for (int i = 0; i < N; i++)
+        CHECK(memcmp(a[i], sk[1], 32) != 0);
+    /* a failed open leaves zeros, not the decryption of a forged ciphertext */
+    uint8_t key[32] = {9}, nonce[12] = {0}, pt[40] = {1, 2, 3}, ct[40 + CCZ_SECAGG_TAG], out[40];
+    CHECK_OK(ccz_secagg_seal(ct, pt, sizeof pt, key, nonce, NULL, 0));
+    ct[sizeof ct - 1] ^= 1;
+    memset(out, 0xa5, sizeof out);
+    CHECK_STATUS(ccz_secagg_open(out, ct, sizeof ct, key, nonce, NULL, 0), CCZ_ERR_BAD_SIGNATURE);
+    static const uint8_t zero[40];
+    CHECK(!memcmp(out, zero, sizeof out));
+}
+
+TEST_MAIN(T(agreement), T(sum_equals_plain_sum), T(dropout_recovered), T(protocol_helpers),
+          T(refusals_and_absent_clients))

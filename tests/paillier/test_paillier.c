@@ -7,6 +7,7 @@
  * ciphertexts that are not units; hostile DJN bases; python-paillier's own keys, ciphertexts and
  * encodings (fixtures it wrote, tests/paillier/fixtures/python-paillier). */
 #include <dlfcn.h>
+#include <limits.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -257,6 +258,16 @@ static void test_encoding(void)
     CHECK_STATUS(ccz_paillier_decode_mpz(v, pk, &e), CCZ_ERR_OVERFLOW);
     CHECK_CONTAINS(ccz_error_detail(), "overflowed");
     CHECK_STATUS(ccz_paillier_decode_double(&d, pk, &e), CCZ_ERR_OVERFLOW);
+    /* exponents as far apart as an int allows: the distance does not wrap past the bound */
+    CHECK_OK(ccz_paillier_encode_int(&e, pk, 5));
+    e.exponent = 1;
+    CHECK_STATUS(ccz_paillier_encoded_lower(&e, pk, INT_MIN), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "exponents too far apart");
+    CHECK_OK(ccz_paillier_encrypt_encoded(&x, pk, &e));
+    y.exponent = INT_MIN;
+    mpz_set(y.c, x.c);
+    CHECK_STATUS(ccz_paillier_number_add(&z, pk, &x, &y), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "exponents too far apart");
 
     /* encrypted numbers as JSON, and what is refused */
     CHECK_OK(ccz_paillier_encode_double(&e, pk, -0.75, 0));
@@ -892,6 +903,307 @@ static void test_hostile_hs(void)
     ccz_paillier_key_free(k);
 }
 
+/* The checks on keys, scalars and DJN bases that no other test reaches one by one: each input
+ * below is refused by exactly one check, with its own message. */
+static void test_key_checks(void)
+{
+    ccz_paillier_key *k = fixed_key(), *k2 = NULL;
+    ccz_paillier_pub *pk = ccz_paillier_key_pub(k), *pk2 = NULL;
+    mpz_t n, n2, p, q, v, c, hs;
+    mpz_inits(n, n2, v, c, hs, NULL);
+    mpz_init_set_str(p, P512, 10);
+    mpz_init_set_str(q, Q512, 10);
+    ccz_paillier_pub_n(n, pk);
+    mpz_mul(n2, n, n);
+    /* moduli: even, 511 and 8193 bits, a square, a prime */
+    mpz_add_ui(v, n, 1);
+    CHECK_STATUS(ccz_paillier_pub_new(&pk2, v), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "(this one: 1024 bits, even)");
+    mpz_set_ui(v, 1);
+    mpz_mul_2exp(v, v, 509);
+    mpz_add_ui(v, v, 1);
+    mpz_mul_ui(v, v, 3); /* odd, composite, 511 bits */
+    CHECK_STATUS(ccz_paillier_pub_new(&pk2, v), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "(this one: 511 bits)");
+    mpz_ui_pow_ui(v, 3, 5169); /* odd, not a square, 8193 bits */
+    CHECK_STATUS(ccz_paillier_pub_new(&pk2, v), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "(this one: 8193 bits)");
+    mpz_mul(v, p, p);
+    CHECK_STATUS(ccz_paillier_pub_new(&pk2, v), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the modulus is prime or a square");
+    mpz_nextprime(v, n);
+    CHECK_STATUS(ccz_paillier_pub_new(&pk2, v), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the modulus is prime or a square");
+    CHECK(pk2 == NULL);
+    /* primes of different sizes; a composite beside a prime */
+    mpz_set_ui(v, 1);
+    mpz_mul_2exp(v, v, 520);
+    mpz_nextprime(v, v);
+    CHECK_STATUS(ccz_paillier_key_from_primes(&k2, p, v), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "p and q must be primes of the same size (512 and 521");
+    mpz_add_ui(v, q, 2);
+    while (mpz_probab_prime_p(v, 30))
+        mpz_add_ui(v, v, 2);
+    CHECK_STATUS(ccz_paillier_key_from_primes(&k2, p, v), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "p or q is not prime");
+    CHECK_STATUS(ccz_paillier_key_from_primes(&k2, v, q), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "p or q is not prime");
+    CHECK(k2 == NULL);
+    /* scalars: -n is out of range as n is; a negative scalar needs an invertible ciphertext */
+    mpz_set_ui(v, 5);
+    CHECK_OK(ccz_paillier_encrypt(c, pk, v));
+    mpz_neg(v, n);
+    CHECK_STATUS(ccz_paillier_mul_plain(hs, pk, c, v), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the scalar's magnitude is not below n");
+    mpz_mul(c, c, p);
+    mpz_mod(c, c, n2);
+    mpz_set_si(v, -3);
+    CHECK_STATUS(ccz_paillier_mul_plain(hs, pk, c, v), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the ciphertext is not invertible modulo n^2");
+    /* both operands of a sum are checked */
+    mpz_add_ui(c, n, 1);
+    CHECK_STATUS(ccz_paillier_add(hs, pk, c, n2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the ciphertext is not in [1, n^2): not from this key");
+    /* a batch checks every ciphertext's range: c + n^2 is not c */
+    mpz_t cs[2], ms[2];
+    for (int i = 0; i < 2; i++) {
+        mpz_inits(cs[i], ms[i], NULL);
+        mpz_set_ui(v, (unsigned long)i + 1);
+        CHECK_OK(ccz_paillier_encrypt(cs[i], pk, v));
+    }
+    mpz_add(cs[1], cs[1], n2);
+    CHECK_STATUS(ccz_paillier_decrypt_batch(ms, k, (const mpz_t *)cs, 2, 1),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ciphertext 1 is not in [1, n^2): not from this key");
+    for (int i = 0; i < 2; i++)
+        mpz_clears(cs[i], ms[i], NULL);
+    /* the randomizer pool's bound */
+    CHECK_STATUS(ccz_paillier_pub_precompute(pk, ((size_t)1 << 20) + 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "at most 2^20 randomizers ahead");
+    /* DJN bases that the public checks refuse, each by its own check: n^2 (out of range, though it
+     * shares a factor with n too), -1 mod n (its negation 1 is a square), and a unit whose
+     * negation has Jacobi symbol -1 */
+    CHECK_STATUS(ccz_paillier_pub_set_djn(pk, n2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "h_s is not in [2, n^2)");
+    mpz_sub_ui(hs, n, 1);
+    CHECK_STATUS(ccz_paillier_pub_set_djn(pk, hs), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "h_s is 1 or -1 modulo n: not a DJN base");
+    mpz_set_ui(hs, 2);
+    for (;; mpz_add_ui(hs, hs, 1)) {
+        mpz_sub(v, n, hs);
+        if (mpz_jacobi(v, n) == -1)
+            break;
+    }
+    CHECK_STATUS(ccz_paillier_pub_set_djn(pk, hs), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "-h_s is not a square modulo n: not a DJN base");
+    CHECK(!ccz_paillier_pub_djn(pk));
+    /* an n-th residue y^n whose negation has Jacobi symbol 1 modulo n, but is a square modulo
+     * neither p nor q: only the private check can tell */
+    mpz_set_ui(v, 2);
+    for (;; mpz_add_ui(v, v, 1)) {
+        mpz_sub(c, p, v);
+        mpz_sub(hs, q, v);
+        if (mpz_jacobi(c, p) == -1 && mpz_jacobi(hs, q) == -1)
+            break;
+    }
+    mpz_powm(hs, v, n, n2);
+    CHECK_OK(ccz_paillier_pub_set_djn(pk, hs)); /* passes what can be seen without p and q */
+    CHECK_STATUS(load_with_hs(hs, true, &pk2, &k2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "h_s is not (-x^2)^n mod n^2 for this key");
+    CHECK(k2 == NULL);
+    mpz_clears(n, n2, p, q, v, c, hs, NULL);
+    ccz_paillier_key_free(k);
+}
+
+/* base64url of v, as a JWK writes it (no padding) */
+static char *b64url(const mpz_t v)
+{
+    size_t len = (mpz_sizeinbase(v, 2) + 7) / 8, got = 0;
+    uint8_t *bytes = calloc(1, len + 1);
+    mpz_export(bytes, &got, 1, 1, 1, 0, v);
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_base64_encode(&b, CCZ_SPAN(bytes, got)));
+    char *t = calloc(1, b.len + 1);
+    size_t m = 0;
+    for (size_t i = 0; i < b.len && b.ptr[i] != '='; i++)
+        t[m++] = b.ptr[i] == '+' ? '-' : b.ptr[i] == '/' ? '_' : (char)b.ptr[i];
+    ccz_buf_free(&b);
+    free(bytes);
+    return t;
+}
+
+/* Encodings at their bounds, and JSON that each check alone refuses. */
+static void test_encoding_and_json_checks(void)
+{
+    ccz_paillier_key *k = fixed_key(), *k2 = NULL;
+    ccz_paillier_pub *pk = ccz_paillier_key_pub(k), *pk2 = NULL;
+    ccz_paillier_encoded e;
+    ccz_paillier_number x, y;
+    ccz_paillier_encoded_init(&e);
+    ccz_paillier_number_init(&x);
+    ccz_paillier_number_init(&y);
+    mpz_t n, n2, max, v;
+    mpz_inits(n, n2, max, v, NULL);
+    ccz_paillier_pub_n(n, pk);
+    mpz_mul(n2, n, n);
+    ccz_paillier_max_int(max, pk);
+    /* mantissas: max_int and n - max_int decode to +-max_int; n and -1 are not mantissas */
+    CHECK_OK(ccz_paillier_encode_mpz(&e, pk, max));
+    CHECK_OK(ccz_paillier_decode_mpz(v, pk, &e));
+    CHECK(mpz_cmp(v, max) == 0);
+    mpz_neg(v, max);
+    CHECK_OK(ccz_paillier_encode_mpz(&e, pk, v));
+    mpz_sub(v, n, max);
+    CHECK(mpz_cmp(e.mantissa, v) == 0);
+    CHECK_OK(ccz_paillier_decode_mpz(v, pk, &e));
+    CHECK(mpz_cmpabs(v, max) == 0 && mpz_sgn(v) < 0);
+    /* and -max_int is a scalar: Enc(-1) * -max_int = Enc(max_int) */
+    CHECK_OK(ccz_paillier_encode_int(&e, pk, -1));
+    CHECK_OK(ccz_paillier_encrypt_encoded(&x, pk, &e));
+    mpz_neg(v, max);
+    CHECK_OK(ccz_paillier_encode_mpz(&e, pk, v));
+    CHECK_OK(ccz_paillier_number_mul_encoded(&y, pk, &x, &e));
+    CHECK_OK(ccz_paillier_decrypt_encoded(&e, k, &y));
+    CHECK_OK(ccz_paillier_decode_mpz(v, pk, &e));
+    CHECK(mpz_cmp(v, max) == 0);
+    mpz_set(e.mantissa, n);
+    e.exponent = 0;
+    CHECK_STATUS(ccz_paillier_decode_mpz(v, pk, &e), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the mantissa is not in [0, n)");
+    mpz_set_si(e.mantissa, -1);
+    CHECK_STATUS(ccz_paillier_decode_mpz(v, pk, &e), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the mantissa is not in [0, n)");
+    /* exponents: lowered only, at most 4096 apart; a ciphertext aligned past n overflows */
+    CHECK_OK(ccz_paillier_encode_int(&e, pk, 3));
+    CHECK_STATUS(ccz_paillier_encoded_lower(&e, pk, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the exponent can only be lowered (0 to 1)");
+    CHECK_STATUS(ccz_paillier_encoded_lower(&e, pk, -4097), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "exponents too far apart");
+    CHECK_OK(ccz_paillier_encoded_lower(&e, pk, -2));
+    CHECK(mpz_cmp_ui(e.mantissa, 3 * 256) == 0);
+    CHECK_OK(ccz_paillier_encode_int(&e, pk, 3));
+    CHECK_OK(ccz_paillier_encrypt_encoded(&x, pk, &e));
+    mpz_set(y.c, x.c);
+    y.exponent = -4097;
+    CHECK_STATUS(ccz_paillier_number_add(&y, pk, &x, &y), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "exponents too far apart");
+    y.exponent = -300; /* 16^300 = 2^1200 > n */
+    CHECK_STATUS(ccz_paillier_number_add(&y, pk, &x, &y), CCZ_ERR_OVERFLOW);
+    CHECK_STR(ccz_error_detail(), "aligning exponents 0 and -300 overflows");
+    /* reals: a negative precision; a value past a double */
+    CHECK_STATUS(ccz_paillier_encode_double(&e, pk, 1.0, -1.0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the precision must be positive");
+    mpz_set_ui(e.mantissa, 1);
+    e.exponent = 300; /* 2^1200 */
+    double d = 0;
+    CHECK_STATUS(ccz_paillier_decode_double(&d, pk, &e), CCZ_ERR_OVERFLOW);
+    CHECK_STR(ccz_error_detail(), "the value does not fit a double");
+    e.exponent = 200; /* 2^800 fits */
+    CHECK_OK(ccz_paillier_decode_double(&d, pk, &e));
+    CHECK(d == ldexp(1, 800));
+
+    /* JSON keys */
+    char *doc = malloc(80000);
+    /* a 2501-digit n (the bound is 2500), and digits with a space among them */
+    int o = snprintf(doc, 80000, "{\"n\": \"");
+    memset(doc + o, '7', 2501);
+    snprintf(doc + o + 2501, 100, "\"}");
+    CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, doc, strlen(doc)), CCZ_ERR_JSON);
+    CHECK_CONTAINS(ccz_error_detail(), "Paillier key: \"n\" is not a non-negative decimal integer");
+    gmp_snprintf(doc, 80000, "{\"n\": \"%Zd 1\"}", n);
+    CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, doc, strlen(doc)), CCZ_ERR_JSON);
+    CHECK_CONTAINS(ccz_error_detail(), "Paillier key: \"n\" is not a non-negative decimal integer");
+    /* a key document is at most 64 KiB (a valid key padded past it) */
+    o = gmp_snprintf(doc, 80000, "{\"n\": \"%Zd\"", n);
+    memset(doc + o, ' ', (64u << 10) - (size_t)o);
+    snprintf(doc + (64u << 10), 100, "}");
+    CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, doc, strlen(doc)), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "the JSON document exceeds 65536 bytes");
+    /* JWK private keys: lambda that is (p-1)(q-1) + n (so mu still inverts it modulo n); no
+     * secret at all; p without q; lambda without mu; a public part of another type */
+    ccz_buf j;
+    ccz_buf_init(&j, 0, true);
+    CHECK_OK(ccz_paillier_key_write_json(&j, k, CCZ_PAILLIER_JSON_JWK));
+    json_t *jo = json_loadb((const char *)j.ptr, j.len, 0, NULL);
+    CHECK(jo != NULL);
+    mpz_t lam, pm1;
+    mpz_init_set_str(lam, P512, 10);
+    mpz_init_set_str(pm1, Q512, 10);
+    mpz_sub_ui(lam, lam, 1);
+    mpz_sub_ui(pm1, pm1, 1);
+    mpz_mul(lam, lam, pm1);
+    mpz_add(lam, lam, n);
+    char *b = b64url(lam);
+    json_t *wrong = json_deep_copy(jo);
+    json_object_set_new(wrong, "lambda", json_string(b));
+    free(b);
+    char *t = json_dumps(wrong, 0);
+    CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, t, strlen(t)), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "Paillier JWK: \"lambda\" and \"mu\" do not belong to this key");
+    free(t);
+    json_decref(wrong);
+    static const char *const drop[][2] = {{"p", "q"}, {"lambda", "mu"}};
+    for (int i = 0; i < 4; i++) {
+        wrong = json_deep_copy(jo);
+        if (i == 0) { /* nothing secret */
+            json_object_del(wrong, "p"), json_object_del(wrong, "q");
+            json_object_del(wrong, "lambda"), json_object_del(wrong, "mu");
+        } else if (i < 3) { /* one of a pair */
+            json_object_del(wrong, drop[i - 1][1]);
+        } else {
+            json_object_set_new(json_object_get(wrong, "pub"), "kty", json_string("RSA"));
+        }
+        t = json_dumps(wrong, 0);
+        CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, t, strlen(t)), CCZ_ERR_JSON);
+        CHECK_CONTAINS(ccz_error_detail(), i < 3
+                                               ? "a private key has \"p\" and \"q\", or \"lambda\""
+                                               : "Paillier JWK: \"kty\" is not \"DAJ\"");
+        free(t);
+        json_decref(wrong);
+    }
+    static const char pub_not_object[] = "{\"kty\": \"DAJ\", \"pub\": \"x\", \"p\": \"AQ\"}";
+    CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, pub_not_object, strlen(pub_not_object)),
+                 CCZ_ERR_JSON);
+    CHECK_STR(ccz_error_detail(), "Paillier JWK: \"pub\" is not an object");
+    json_decref(jo);
+    ccz_buf_free(&j);
+    mpz_clears(lam, pm1, NULL);
+
+    /* encrypted numbers: a 19-digit JSON number; a 5001-digit ciphertext; 100001 values */
+    static const char nineteen[] = "[9999999999999999999, 2]";
+    CHECK_OK(ccz_paillier_number_from_json(&x, pk, nineteen, strlen(nineteen)));
+    CHECK(mpz_cmp_ui(x.c, 0) > 0 && x.exponent == 2);
+    mpz_set_str(v, "9999999999999999999", 10);
+    CHECK(mpz_cmp(x.c, v) == 0);
+    o = snprintf(doc, 80000, "{\"ciphertext\": \"");
+    memset(doc + o, '1', 5001);
+    snprintf(doc + o + 5001, 100, "\", \"exponent\": 0}");
+    CHECK_STATUS(ccz_paillier_number_from_json(&x, pk, doc, strlen(doc)), CCZ_ERR_JSON);
+    CHECK_CONTAINS(ccz_error_detail(), "at most 5000 digits");
+    free(doc);
+    size_t many = 100001, len = 0;
+    char *vals = malloc(many * 6 + 32);
+    len += (size_t)sprintf(vals, "{\"values\": [");
+    for (size_t i = 0; i < many; i++)
+        len += (size_t)sprintf(vals + len, "%s[1,0]", i ? "," : "");
+    len += (size_t)sprintf(vals + len, "]}");
+    ccz_paillier_number *xs = NULL;
+    size_t count = 0;
+    CHECK_STATUS(ccz_paillier_numbers_from_json(&xs, &count, pk, vals, len), CCZ_ERR_JSON);
+    CHECK_CONTAINS(ccz_error_detail(), "\"values\" is not an array of 1 to 100000");
+    CHECK(xs == NULL && count == 0);
+    vals[len - 8] = ']', vals[len - 7] = '}'; /* 100000 values load */
+    CHECK_OK(ccz_paillier_numbers_from_json(&xs, &count, pk, vals, len - 6));
+    CHECK(count == 100000);
+    ccz_paillier_numbers_free(xs, count);
+    free(vals);
+    mpz_clears(n, n2, max, v, NULL);
+    ccz_paillier_encoded_clear(&e);
+    ccz_paillier_number_clear(&x);
+    ccz_paillier_number_clear(&y);
+    ccz_paillier_key_free(k);
+}
+
 /* ---- python-paillier's own files (tests/paillier/fixtures/python-paillier, see its README) --*/
 
 static char *fixture(const char *name, size_t *len)
@@ -1193,6 +1505,8 @@ static void test_all(void)
     test_constant_time();
     test_ciphertext_units();
     test_hostile_hs();
+    test_key_checks();
+    test_encoding_and_json_checks();
     test_python_paillier();
     test_json_forms();
 }

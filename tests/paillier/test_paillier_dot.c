@@ -95,6 +95,7 @@ static void test_dot(void)
     mpz_set_ui(c[3], 0);
     CHECK_STATUS(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, K, (const mpz_t *)e, 2, 1),
                  CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ciphertext 3 is not in [1, n^2): not from this key");
     CHECK_STATUS(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, 0, (const mpz_t *)e, 2, 1),
                  CCZ_ERR_INVALID_ARGUMENT);
     for (size_t i = 0; i < K; i++)
