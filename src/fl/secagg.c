@@ -88,21 +88,28 @@ ccz_status ccz_secagg_mask(uint32_t *out, const float *x, size_t dim, float scal
 {
     CCZ_ENSURE(me < n && scale > 0 && isfinite(scale), CCZ_ERR_INVALID_ARGUMENT,
                "client %u of %u, scale %g", me, n, scale);
-    for (size_t i = 0; i < dim; i++) {
-        CCZ_ENSURE(isfinite(x[i]) && fabs((double)x[i] * scale) < 2147483647.0, CCZ_ERR_OVERFLOW,
-                   "value %zu (%g) does not fit the fixed-point encoding", i, (double)x[i]);
-        out[i] = (uint32_t)(int32_t)lrint((double)x[i] * scale);
+    /* out holds the update unmasked, then partly masked, until the end: a failure wipes it, so
+     * a caller that sends it anyway gives nothing away */
+    ccz_status s = CCZ_OK;
+    for (size_t i = 0; i < dim && s == CCZ_OK; i++) {
+        if (!isfinite(x[i]) || !(fabs((double)x[i] * scale) < 2147483647.0))
+            s = ccz_fail(CCZ_ERR_OVERFLOW, "value %zu (%g) does not fit the fixed-point encoding",
+                         i, (double)x[i]);
+        else
+            out[i] = (uint32_t)(int32_t)lrint((double)x[i] * scale);
     }
     uint8_t seed[32];
-    for (unsigned j = 0; j < n; j++) {
+    for (unsigned j = 0; j < n && s == CCZ_OK; j++) {
         if (j == me || (present && !present[j]))
             continue;
-        CCZ_GUARD(ccz_secagg_agree(seed, sk, pks[j]));
-        ccz_status s = add_stream(out, dim, seed, j > me ? 1 : -1);
+        s = ccz_secagg_agree(seed, sk, pks[j]);
+        if (s == CCZ_OK)
+            s = add_stream(out, dim, seed, j > me ? 1 : -1);
         OPENSSL_cleanse(seed, sizeof seed);
-        CCZ_GUARD(s);
     }
-    return CCZ_OK;
+    if (s)
+        OPENSSL_cleanse(out, dim * sizeof *out);
+    return s;
 }
 
 ccz_status ccz_secagg_unmask_dropped(uint32_t *sum, size_t dim, unsigned dropped,
@@ -254,7 +261,10 @@ static ccz_status gcm(uint8_t *out, const uint8_t *in, size_t len, const uint8_t
     if (verified && seal)
         ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, CCZ_SECAGG_TAG, tag) == 1;
     EVP_CIPHER_CTX_free(c);
-    CCZ_ENSURE(ok, CCZ_ERR_CRYPTO, "AES-256-GCM failed");
+    if (!ok) {
+        OPENSSL_cleanse(out, len); /* what was written before the failure */
+        return ccz_fail(CCZ_ERR_CRYPTO, "AES-256-GCM failed");
+    }
     if (!verified) {
         OPENSSL_cleanse(out, len);
         return ccz_fail(CCZ_ERR_BAD_SIGNATURE, "the share's AES-GCM tag does not verify");

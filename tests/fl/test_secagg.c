@@ -203,6 +203,20 @@ static void refusals_and_absent_clients(void)
     v[1] = 32768.0f;                                                   /* 2^31 does not */
     CHECK_STATUS(ccz_secagg_mask(o, v, 2, SCALE, 0, sk[0], pks, NULL, N), CCZ_ERR_OVERFLOW);
     CHECK_CONTAINS(ccz_error_detail(), "value 1 (32768) does not fit the fixed-point encoding");
+    CHECK(o[0] == 0); /* value 0 was written unmasked before value 1 failed: wiped */
+    /* a low-order peer key (all zeros) fails the agreement after the masks of the peers before
+     * it were added: the half-masked update is wiped */
+    {
+        uint8_t bad[N][32];
+        memcpy(bad, pk, sizeof bad);
+        memset(bad[3], 0, 32);
+        v[1] = 2.0f;
+        o[0] = o[1] = 7;
+        CHECK_STATUS(ccz_secagg_mask(o, v, 2, SCALE, 0, sk[0], (const uint8_t(*)[32])bad, NULL, N),
+                     CCZ_ERR_CRYPTO);
+        CHECK_CONTAINS(ccz_error_detail(), "X25519 agreement failed");
+        CHECK(o[0] == 0 && o[1] == 0);
+    }
     /* clients 1 and 3 absent from the start: the others' masks cancel among themselves */
     bool present[N] = {true, false, true, false, true};
     static uint32_t m[DIM];
