@@ -266,7 +266,7 @@ static ccz_status gcm(uint8_t *out, const uint8_t *in, size_t len, const uint8_t
         return ccz_fail(CCZ_ERR_CRYPTO, "AES-256-GCM failed");
     }
     if (!verified) {
-        OPENSSL_cleanse(out, len);
+        OPENSSL_cleanse(out, len); /* no unauthenticated plaintext */
         return ccz_fail(CCZ_ERR_BAD_SIGNATURE, "the share's AES-GCM tag does not verify");
     }
     return CCZ_OK;
