@@ -106,6 +106,9 @@ struct ccz_paillier_key {
 void paillier_sec_powm(mpz_t out, const mpz_t base, const mpz_t exp, const mpz_t mod);
 /* out = x mod m (x >= 0) in time that depends on the sizes of x and m only (mpn_sec_div_r). */
 void paillier_sec_mod(mpz_t out, const mpz_t x, const mpz_t m);
+/* out = floor(x / d) (x >= 0) in time that depends on the sizes of x and d only
+ * (mpn_sec_div_qr): L_p(x) = (x - 1) / p of decryption and key set-up. */
+void paillier_sec_div(mpz_t out, const mpz_t x, const mpz_t d);
 /* out = x^-1 mod m for x prime to m, given phi_m1 = phi(m) - 1 (m odd). */
 void paillier_sec_invert(mpz_t out, const mpz_t x, const mpz_t phi_m1, const mpz_t mod);
 /* Whether c is in [1, n^2) (index names it in a batch). */

@@ -428,7 +428,7 @@ static ccz_status ctx_init(ctx *c, const mpz_t *mod, unsigned n, unsigned bits, 
         mpz_init(rrs[l]);
         mpz_set_ui(rrs[l], 0);
         mpz_setbit(rrs[l], 104ul * D);
-        mpz_mod(rrs[l], rrs[l], *ml);
+        paillier_sec_mod(rrs[l], rrs[l], *ml); /* ml may be p^2 or q^2 */
     }
     memcpy(&c->k0, k0, sizeof k0);
     load_lanes(c->m, D, mod, n, *fill, c->scratch);

@@ -84,6 +84,44 @@ void paillier_sec_mod(mpz_t out, const mpz_t x, const mpz_t m)
     freefunc(t, tn * sizeof *t);
 }
 
+void paillier_sec_div(mpz_t out, const mpz_t x, const mpz_t d)
+{
+    size_t xn = mpz_size(x), dn = mpz_size(d);
+    if (mpz_sgn(x) < 0) { /* no caller divides a negative secret */
+        mpz_tdiv_q(out, x, d);
+        return;
+    }
+    if (xn < dn) {
+        mpz_set_ui(out, 0);
+        return;
+    }
+    size_t qn = xn - dn + 1;
+    size_t tn = xn + qn + (size_t)mpn_sec_div_qr_itch((mp_size_t)xn, (mp_size_t)dn);
+    void *(*alloc)(size_t);
+    void (*freefunc)(void *, size_t);
+    mp_get_memory_functions(&alloc, NULL, &freefunc);
+    mp_limb_t *t = alloc(tn * sizeof *t); /* GMP's allocator: aborts when out of memory, as mpz */
+    mp_limb_t *q = t + xn, *scratch = q + qn;
+    memcpy(t, mpz_limbs_read(x), xn * sizeof *t);
+    q[qn - 1] = mpn_sec_div_qr(q, t, (mp_size_t)xn, mpz_limbs_read(d), (mp_size_t)dn, scratch);
+    memcpy(mpz_limbs_write(out, (mp_size_t)qn), q, qn * sizeof *t);
+    mpz_limbs_finish(out, (mp_size_t)qn);
+    OPENSSL_cleanse(t, tn * sizeof *t);
+    freefunc(t, tn * sizeof *t);
+}
+
+/* out = (a - b) mod m for 0 <= a < m and b >= 0 secret: a + m - (b mod m), reduced */
+static void sec_sub_mod(mpz_t out, const mpz_t a, const mpz_t b, const mpz_t m)
+{
+    mpz_t t;
+    mpz_init(t);
+    paillier_sec_mod(t, b, m);
+    mpz_add(out, a, m);
+    mpz_sub(out, out, t);
+    paillier_sec_mod(out, out, m);
+    paillier_mpz_wipe(t);
+}
+
 void paillier_sec_invert(mpz_t out, const mpz_t x, const mpz_t phi_m1, const mpz_t mod)
 {
     paillier_sec_powm(out, x, phi_m1, mod);
@@ -113,13 +151,13 @@ static ccz_status sec_probable_prime(const mpz_t p, bool *prime)
         s = paillier_rand_bits(a, (unsigned)mpz_sizeinbase(p, 2) + 64);
         if (s)
             break;
-        mpz_mod(a, a, range);
+        paillier_sec_mod(a, a, range);
         mpz_add_ui(a, a, 2);
         paillier_sec_powm(x, a, d, p);
         int ok = (mpz_cmp_ui(x, 1) == 0) | (mpz_cmp(x, pm1) == 0);
         for (mp_bitcnt_t i = 1; i < s2; i++) {
             mpz_mul(x, x, x);
-            mpz_mod(x, x, p);
+            paillier_sec_mod(x, x, p);
             ok |= mpz_cmp(x, pm1) == 0;
         }
         all &= ok != 0;
@@ -326,7 +364,7 @@ ccz_status paillier_check_hs(const ccz_paillier_key *k, const mpz_t hs)
     for (int i = 0; i < 2; i++) {
         paillier_sec_powm(x, hs, *pr[i][2], *pr[i][1]);
         ok &= mpz_cmp_ui(x, 1) == 0;
-        mpz_mod(x, hs, *pr[i][0]);
+        paillier_sec_mod(x, hs, *pr[i][0]);
         mpz_sub(x, *pr[i][0], x);
         mpz_tdiv_q_2exp(e, *pr[i][2], 1);
         paillier_sec_powm(x, x, e, *pr[i][0]);
@@ -506,8 +544,8 @@ static int h_value(mpz_t h, const mpz_t g, const mpz_t p, const mpz_t p2, const 
 {
     paillier_sec_powm(h, g, pm1, p2);
     mpz_sub_ui(h, h, 1);
-    mpz_divexact(h, h, p);
-    mpz_mod(h, h, p);
+    paillier_sec_div(h, h, p);
+    paillier_sec_mod(h, h, p);
     if (mpz_sgn(h) == 0)
         return 0;
     mpz_t e;
@@ -573,9 +611,9 @@ static ccz_status key_from_primes(ccz_paillier_key **out, const mpz_t p, const m
         paillier_sec_invert(k->q2inv, k->q2, phi, k->p2);
         /* randomizer exponents for encryption by CRT: n mod phi(p^2) = n mod p(p-1) */
         mpz_mul(d, p, k->pm1);
-        mpz_mod(k->ep, n, d);
+        paillier_sec_mod(k->ep, n, d);
         mpz_mul(d, q, k->qm1);
-        mpz_mod(k->eq, n, d);
+        paillier_sec_mod(k->eq, n, d);
         if (!ok)
             s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "the key's CRT values do not exist");
     }
@@ -725,9 +763,9 @@ ccz_status ccz_paillier_encrypt_priv(mpz_t c, const ccz_paillier_key *k, const m
     if (s == CCZ_OK)
         s = paillier_crt_powm(x, k, r, k->ep, k->eq, 2 * paillier_root_bits(k));
     if (s == CCZ_OK) { /* joined: rho = b + q^2 ((a - b) (q^2)^-1 mod p^2) */
-        mpz_sub(x[0], x[0], x[1]);
+        sec_sub_mod(x[0], x[0], x[1], k->p2);
         mpz_mul(x[0], x[0], k->q2inv);
-        mpz_mod(x[0], x[0], k->p2);
+        paillier_sec_mod(x[0], x[0], k->p2);
         mpz_mul(x[0], x[0], k->q2);
         mpz_add(x[0], x[0], x[1]);
         paillier_times_gm(pk, c, m, x[0]);
@@ -742,17 +780,17 @@ ccz_status ccz_paillier_encrypt_priv(mpz_t c, const ccz_paillier_key *k, const m
 static void crt_half(mpz_t out, const mpz_t x, const mpz_t p, const mpz_t h)
 {
     mpz_sub_ui(out, x, 1);
-    mpz_divexact(out, out, p);
+    paillier_sec_div(out, out, p);
     mpz_mul(out, out, h);
-    mpz_mod(out, out, p);
+    paillier_sec_mod(out, out, p);
 }
 
 /* m = m_q + q ((m_p - m_q) q^-1 mod p) */
 static void crt_join(const ccz_paillier_key *k, mpz_t m, mpz_t mp, const mpz_t mq)
 {
-    mpz_sub(mp, mp, mq);
+    sec_sub_mod(mp, mp, mq, k->p);
     mpz_mul(mp, mp, k->qinv);
-    mpz_mod(mp, mp, k->p);
+    paillier_sec_mod(mp, mp, k->p);
     mpz_mul(mp, mp, k->q);
     mpz_add(m, mp, mq);
 }

@@ -404,16 +404,18 @@ static void lambda_mu(const ccz_paillier_key *k, mpz_t lambda, mpz_t mu)
     mpz_inits(a, b, e, NULL);
     mpz_mul(lambda, k->pm1, k->qm1);
     /* lambda mod p = (-1)(q-1) mod p; its inverse by Fermat, likewise mod q */
-    mpz_mod(a, lambda, k->p);
+    paillier_sec_mod(a, lambda, k->p);
     mpz_sub_ui(e, k->pm1, 1);
     paillier_sec_invert(a, a, e, k->p);
-    mpz_mod(b, lambda, k->q);
+    paillier_sec_mod(b, lambda, k->q);
     mpz_sub_ui(e, k->qm1, 1);
     paillier_sec_invert(b, b, e, k->q);
-    /* mu = b + q ((a - b) q^-1 mod p) */
-    mpz_sub(a, a, b);
+    /* mu = b + q ((a - b) q^-1 mod p), a - b made non-negative first */
+    paillier_sec_mod(e, b, k->p);
+    mpz_add(a, a, k->p);
+    mpz_sub(a, a, e);
     mpz_mul(a, a, k->qinv);
-    mpz_mod(a, a, k->p);
+    paillier_sec_mod(a, a, k->p);
     mpz_mul(a, a, k->q);
     mpz_add(mu, a, b);
     paillier_mpz_wipe(a);

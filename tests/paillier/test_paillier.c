@@ -577,6 +577,35 @@ int mpz_probab_prime_p(mpz_srcptr x, int reps)
     return real(x, reps);
 }
 
+/* Reductions and exact divisions: GMP's are variable-time too (their time follows the operands'
+ * sizes and their quotient's corrections); modulo or by anything but n and n^2 they are secret
+ * (p, q, p^2, q^2, p - 3, p(p - 1)) and must be paillier_sec_mod's and paillier_sec_div's. */
+static void vt_note_div(mpz_srcptr d)
+{
+    if (!atomic_load(&vt.armed))
+        return;
+    if (mpz_cmp(d, vt.n) != 0 && mpz_cmp(d, vt.n2) != 0)
+        atomic_fetch_add(&vt.secret, 1);
+}
+
+void mpz_mod(mpz_ptr r, mpz_srcptr a, mpz_srcptr m)
+{
+    static void (*real)(mpz_ptr, mpz_srcptr, mpz_srcptr);
+    if (!real)
+        *(void **)&real = dlsym(RTLD_NEXT, "__gmpz_mod");
+    vt_note_div(m);
+    real(r, a, m);
+}
+
+void mpz_divexact(mpz_ptr q, mpz_srcptr a, mpz_srcptr d)
+{
+    static void (*real)(mpz_ptr, mpz_srcptr, mpz_srcptr);
+    if (!real)
+        *(void **)&real = dlsym(RTLD_NEXT, "__gmpz_divexact");
+    vt_note_div(d);
+    real(q, a, d);
+}
+
 static void vt_arm(const ccz_paillier_pub *pk)
 {
     ccz_paillier_pub_n(vt.n, pk);
