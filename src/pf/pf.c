@@ -867,6 +867,8 @@ static ccz_status writable(const ccz_pf *pf)
 ccz_status ccz_pf_write(ccz_pf *pf, uint64_t offset, const void *buf, size_t n)
 {
     CCZ_GUARD(writable(pf));
+    CCZ_ENSURE(buf || n == 0, CCZ_ERR_INVALID_ARGUMENT,
+               "protected file: no buffer for %zu bytes to write", n);
     CCZ_ENSURE(offset <= CCZ_PF_MAX_SIZE && n <= CCZ_PF_MAX_SIZE - offset, CCZ_ERR_TOO_LARGE,
                "protected file: writing past the %llu-byte limit",
                (unsigned long long)CCZ_PF_MAX_SIZE);

@@ -787,6 +787,10 @@ static void test_io_and_limits(void)
     CHECK_STR(ccz_error_detail(),
               "protected file: writing past the 1152921504606846976-byte limit");
     CHECK_STATUS(ccz_pf_write(pf, CCZ_PF_MAX_SIZE - 1, "xy", 2), CCZ_ERR_TOO_LARGE);
+    /* no buffer: refused, not written as zeros; with nothing to write, nothing to do */
+    CHECK_STATUS(ccz_pf_write(pf, 0, NULL, 5), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "protected file: no buffer for 5 bytes to write");
+    CHECK_OK(ccz_pf_write(pf, 0, NULL, 0));
     CHECK_STATUS(ccz_pf_truncate(pf, CCZ_PF_MAX_SIZE + 1), CCZ_ERR_TOO_LARGE);
     CHECK_STR(ccz_error_detail(), "protected file: 1152921504606846977 bytes is past the "
                                   "1152921504606846976-byte limit");
