@@ -137,6 +137,11 @@ for f in "$T"/cache/*.der; do echo damaged > "$f"; done
 run 0 "$CCZ" collateral fetch "$R" --kds "$url" --product Milan -o "$T/vcek3.der" --cache-dir "$T/cache"
 contains "$err" "VCEK fetched"
 cmp -s "$T/vcek3.der" "$K" || fail "a damaged cache entry was served"
+# a cache entry that parses but is another chip's VCEK is fetched again and replaced too
+for f in "$T"/cache/*.der; do cp "$V/virtee_sev/tests/certs_data/vcek_milan.der" "$f"; done
+run 0 "$CCZ" collateral fetch "$R" --kds "$url" --product Milan -o "$T/vcek4.der" --cache-dir "$T/cache"
+contains "$err" "VCEK fetched"
+cmp -s "$T/vcek4.der" "$K" || fail "another chip's VCEK was served from the cache"
 kill $kds_pid; wait $kds_pid 2>/dev/null
 run 0 "$CCZ" collateral fetch "$R" --kds "$url" --product Milan -o "$T/vcek2.der" --cache-dir "$T/cache"
 contains "$err" "from the cache"

@@ -239,6 +239,16 @@ static void test_evidence_document(void)
                             " \"\", \"pcrs\": %s}}",
                             (const char *)p.ptr));
     CHECK_STATUS(parse_json(&e, (const char *)t.ptr), CCZ_ERR_MALFORMED);
+    /* 25 PCRs: a TPM has 24 */
+    ccz_buf_reset(&p);
+    pcrs(&p, true, 25);
+    ccz_buf_reset(&t);
+    CHECK_OK(ccz_buf_printf(&t,
+                            "{\"version\": 2, \"tpm_quote\": {\"signature\": \"\", \"message\":"
+                            " \"\", \"pcrs\": %s}}",
+                            (const char *)p.ptr));
+    CHECK_STATUS(parse_json(&e, (const char *)t.ptr), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "is not a list of 24 PCRs");
     ccz_buf_reset(&p);
     pcrs(&p, true, 24);
     ccz_buf_reset(&t);

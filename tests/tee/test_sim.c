@@ -244,6 +244,7 @@ static void test_untrusted_platform(void)
     ccz_trust *t = trust_of(other);
     CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), t, T0, NULL), CCZ_ERR_CERT_CHAIN);
     CHECK_STR(r.step, "platform_certificate");
+    CHECK_CONTAINS(r.message, "the evidence comes from another sim platform");
     ccz_trust_free(t);
     CHECK_OK(ccz_trust_new(&t));
     CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), t, T0, NULL), CCZ_ERR_CERT_CHAIN);
@@ -489,7 +490,51 @@ static void test_attestation_key_not_p256(void)
     ccz_buf_free(&ev);
 }
 
+/* Clock skew: evidence made up to SIM_MAX_SKEW (300 s) after the instant is accepted, one
+ * second more is not. */
+static void test_skew_bound(void)
+{
+    ccz_buf ev = CCZ_BUF_INIT;
+    make_evidence(&ev, 1, false);
+    ccz_trust *t = trust_of(plat);
+    static ccz_result r;
+    CHECK_OK(verify_at(&r, ccz_buf_span(&ev), t, T0 - 300, NULL));
+    CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), t, T0 - 301, NULL), CCZ_ERR_NOT_YET_VALID);
+    CHECK_STR(r.step, "timestamp");
+    CHECK_CONTAINS(r.message, "after the verification instant");
+    ccz_trust_free(t);
+    ccz_buf_free(&ev);
+}
+
+/* The platform_id claim is the SHA-256 of the trusted root's DER: the root that verified. */
+static void test_platform_id_claim(void)
+{
+    ccz_buf ev = CCZ_BUF_INIT;
+    make_evidence(&ev, 1, false);
+    ccz_trust *t = trust_of(plat);
+    static ccz_result r;
+    CHECK_OK(verify_at(&r, ccz_buf_span(&ev), t, T0, NULL));
+    char path[600];
+    snprintf(path, sizeof path, "%s/root.crt", plat);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    X509 *root = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    CHECK(root != NULL);
+    unsigned char *der = NULL;
+    int n = i2d_X509(root, &der);
+    uint8_t want[32];
+    CHECK(n > 0 && EVP_Digest(der, (size_t)n, want, NULL, EVP_sha256(), NULL) == 1);
+    CHECK(memcmp(r.claims.sim.platform_id, want, 32) == 0);
+    OPENSSL_free(der);
+    X509_free(root);
+    ccz_trust_free(t);
+    ccz_buf_free(&ev);
+}
+
 TEST_MAIN(T(test_round_trip), T(test_debug_flag), T(test_every_byte_flip), T(test_steps_named),
           T(test_truncation_and_trailing), T(test_report_data_mismatch), T(test_untrusted_platform),
           T(test_instant), T(test_platform_init), T(test_measure), T(test_bad_options),
-          T(test_trust_from_dir), T(test_cert_length_bounds), T(test_attestation_key_not_p256))
+          T(test_trust_from_dir), T(test_cert_length_bounds), T(test_attestation_key_not_p256),
+          T(test_skew_bound), T(test_platform_id_claim))

@@ -14,7 +14,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <jansson.h>
+
 #include "ccz/ccz.h"
+#include "jose/jose.h"
 #include "test.h"
 
 #define AT 1767225600 /* 2026-01-01, inside every certificate made here */
@@ -146,23 +149,55 @@ static void chain_free(amd_chain *c)
     ccz_trust_free(c->trust);
 }
 
-/* Collateral for the chain: a VCEK (key vek_key) with the given TCB and hwID, then ASK + ARK. */
-static ccz_collateral *collateral(const amd_chain *c, const vek_spec *v)
+/* A VEK certificate for the chain, signed by its ASK: subject cn, key (the chain's VEK key when
+ * NULL), the TCB and hwID of v; omit names an AMD extension arc left out, and spl_arc with
+ * spl_der replaces the DER of that extension's value. */
+typedef struct {
+    const char *cn;
+    EVP_PKEY *key;
+    const char *omit;
+    const char *spl_arc;
+    const uint8_t *spl_der;
+    size_t spl_len;
+    bool wrap_hwid; /* hwID wrapped in an OCTET STRING */
+} vek_variant;
+
+static X509 *vek_cert(const amd_chain *c, const vek_spec *v, const vek_variant *w)
 {
-    X509 *x = cert("SEV-VCEK", c->vek_key, c->ask, false);
+    X509 *x =
+        cert(w && w->cn ? w->cn : "SEV-VCEK", w && w->key ? w->key : c->vek_key, c->ask, false);
     char name[32];
     snprintf(name, sizeof name, "%s", ccz_snp_product_name(c->product));
     uint8_t ia5[40] = {0x16, (uint8_t)strlen(name)};
     memcpy(ia5 + 2, name, strlen(name));
     add_amd_ext(x, "2", ia5, 2 + strlen(name));
-    add_spl(x, "3.1", v->tcb.bootloader);
-    add_spl(x, "3.2", v->tcb.tee);
-    add_spl(x, "3.3", v->tcb.snp);
-    add_spl(x, "3.8", v->tcb.microcode);
-    if (v->fmc)
-        add_spl(x, "3.9", v->tcb.fmc);
-    add_amd_ext(x, "4", v->hwid, v->hwid_len);
+    static const char *const arcs[] = {"3.1", "3.2", "3.3", "3.8", "3.9"};
+    const uint8_t vals[] = {v->tcb.bootloader, v->tcb.tee, v->tcb.snp, v->tcb.microcode,
+                            v->tcb.fmc};
+    for (size_t i = 0; i < 5; i++) {
+        if ((i == 4 && !v->fmc) || (w && w->omit && strcmp(w->omit, arcs[i]) == 0))
+            continue;
+        if (w && w->spl_arc && strcmp(w->spl_arc, arcs[i]) == 0)
+            add_amd_ext(x, arcs[i], w->spl_der, w->spl_len);
+        else
+            add_spl(x, arcs[i], vals[i]);
+    }
+    if (w && w->wrap_hwid) {
+        uint8_t wrapped[2 + 64] = {0x04, (uint8_t)v->hwid_len};
+        memcpy(wrapped + 2, v->hwid, v->hwid_len);
+        add_amd_ext(x, "4", wrapped, 2 + v->hwid_len);
+    } else if (!w || !w->omit || strcmp(w->omit, "4") != 0) {
+        add_amd_ext(x, "4", v->hwid, v->hwid_len);
+    }
     sign(x, c->ask_key);
+    return x;
+}
+
+/* Collateral for the chain: a VEK (see vek_cert), then ASK + ARK; the status of making it. */
+static ccz_status try_collateral(ccz_collateral **col, const amd_chain *c, const vek_spec *v,
+                                 const vek_variant *w)
+{
+    X509 *x = vek_cert(c, v, w);
     unsigned char *der = NULL;
     int dn = i2d_X509(x, &der);
     size_t an, kn;
@@ -170,13 +205,21 @@ static ccz_collateral *collateral(const amd_chain *c, const vek_spec *v)
     char *both = malloc(an + kn + 1);
     memcpy(both, ask, kn);
     memcpy(both + kn, ark, an + 1);
-    ccz_collateral *col = NULL;
-    CHECK_OK(ccz_snp_collateral_new(&col, CCZ_SPAN(der, (size_t)dn), CCZ_SPAN(both, an + kn)));
+    *col = NULL;
+    ccz_status s = ccz_snp_collateral_new(col, CCZ_SPAN(der, (size_t)dn), CCZ_SPAN(both, an + kn));
     OPENSSL_free(der);
     free(ask);
     free(ark);
     free(both);
     X509_free(x);
+    return s;
+}
+
+/* Collateral for the chain: a VCEK (key vek_key) with the given TCB and hwID, then ASK + ARK. */
+static ccz_collateral *collateral(const amd_chain *c, const vek_spec *v)
+{
+    ccz_collateral *col = NULL;
+    CHECK_OK(try_collateral(&col, c, v, NULL));
     return col;
 }
 
@@ -210,6 +253,9 @@ typedef struct {
     ccz_snp_product layout; /* the TCB layout written */
     uint8_t chip_id[64];
     bool mask_chip_key;
+    uint8_t key_sel;            /* signing key selector: 0 VCEK, 1 VLEK, 7 none */
+    bool cpuid_anyway;          /* CPUID bytes written in a v2 report too (reserved there) */
+    const uint8_t *report_data; /* 64 bytes, or NULL: 0xd0, 0xd1, ... */
 } report_spec;
 
 /* A report as the firmware makes it, signed with key. */
@@ -222,12 +268,12 @@ static void make_report(uint8_t rep[CCZ_SNP_REPORT_SIZE], const report_spec *s, 
     put_le(rep + 0x34, 1, 4);       /* ECDSA P-384 with SHA-384 */
     uint64_t tcb = tcb_raw(&s->tcb, s->layout);
     put_le(rep + 0x38, tcb, 8); /* current */
-    put_le(rep + 0x48, s->mask_chip_key ? 2 : 0, 4);
-    for (int i = 0; i < 64; i++)
-        rep[0x50 + i] = (uint8_t)(0xd0 + i); /* report data */
-    memset(rep + 0x90, 0x4d, 48);            /* measurement */
-    put_le(rep + 0x180, tcb, 8);             /* reported */
-    if (s->version >= 3) {
+    put_le(rep + 0x48, (s->mask_chip_key ? 2u : 0u) | (uint32_t)s->key_sel << 2, 4);
+    for (int i = 0; i < 64; i++) /* report data */
+        rep[0x50 + i] = s->report_data ? s->report_data[i] : (uint8_t)(0xd0 + i);
+    memset(rep + 0x90, 0x4d, 48); /* measurement */
+    put_le(rep + 0x180, tcb, 8);  /* reported */
+    if (s->version >= 3 || s->cpuid_anyway) {
         rep[0x188] = s->family;
         rep[0x189] = s->model;
         rep[0x18a] = 1;
@@ -593,6 +639,441 @@ static void test_ark_must_be_root(void)
     chain_free(&c);
 }
 
+/* The report's fields the parser refuses: a version past 5, a signature algorithm other than
+ * ECDSA P-384 with SHA-384 (the detector is not on every path: Azure's HCL report holds the SNP
+ * report), and bits above 384 in either signature component. */
+static void test_parse_refusals(void)
+{
+    uint8_t rep[CCZ_SNP_REPORT_SIZE] = {5, 0, 0, 0};
+    rep[0x34] = 1;
+    ccz_snp_report r;
+    CHECK_OK(ccz_snp_report_parse(&r, CCZ_SPAN(rep, sizeof rep), CCZ_SNP_UNKNOWN));
+    rep[0] = 6;
+    CHECK_STATUS(ccz_snp_report_parse(&r, CCZ_SPAN(rep, sizeof rep), CCZ_SNP_UNKNOWN),
+                 CCZ_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(ccz_error_detail(), "SNP report version 6 is not supported");
+    rep[0] = 2;
+    rep[0x34] = 2;
+    CHECK_STATUS(ccz_snp_report_parse(&r, CCZ_SPAN(rep, sizeof rep), CCZ_SNP_UNKNOWN),
+                 CCZ_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(ccz_error_detail(), "signature algorithm 2 is not ECDSA");
+    rep[0x34] = 1;
+    for (size_t i = 0; i < 2; i++) { /* r's byte 48, then s's byte 71 */
+        size_t at = i ? 0x2a0 + 72 + 71 : 0x2a0 + 48;
+        rep[at] = 1;
+        CHECK_STATUS(ccz_snp_report_parse(&r, CCZ_SPAN(rep, sizeof rep), CCZ_SNP_UNKNOWN),
+                     CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), "signature component exceeds 384 bits");
+        rep[at] = 0;
+    }
+}
+
+/* A correctly signed report whose signature's s carries a nonzero byte beyond its 48
+ * significant ones (the same r and s to a verifier that reads 48 bytes): refused, not a second
+ * encoding of one signature. */
+static void test_signature_padding(void)
+{
+    amd_chain c;
+    chain_new(&c, CCZ_SNP_GENOA);
+    vek_spec v;
+    report_spec rs;
+    specs(1, &v, &rs);
+    uint8_t rep[CCZ_SNP_REPORT_SIZE];
+    make_report(rep, &rs, c.vek_key);
+    static ccz_result res;
+    CHECK_OK(verify(&res, &c, &v, rep, NULL));
+    rep[0x2a0 + 72 + 50] = 0x01;
+    ccz_status st = verify(&res, &c, &v, rep, NULL);
+    expect_fail("s beyond 384 bits", st, &res, CCZ_ERR_MALFORMED, "parse", "exceeds 384 bits");
+    chain_free(&c);
+}
+
+/* A report whose signing key selector says "no key" is refused even when a VCEK's signature
+ * over it verifies. */
+static void test_unsigned_report(void)
+{
+    amd_chain c;
+    chain_new(&c, CCZ_SNP_MILAN);
+    vek_spec v;
+    report_spec rs;
+    specs(0, &v, &rs);
+    rs.key_sel = 7;
+    uint8_t rep[CCZ_SNP_REPORT_SIZE];
+    make_report(rep, &rs, c.vek_key);
+    static ccz_result res;
+    ccz_status st = verify(&res, &c, &v, rep, NULL);
+    expect_fail("no signing key", st, &res, CCZ_ERR_UNSUPPORTED, "parse",
+                "not signed (signing key selector 7)");
+    chain_free(&c);
+}
+
+/* VEK certificates the verifier refuses: not named SEV-VCEK or SEV-VLEK, a TCB extension
+ * missing, an SPL that is not an INTEGER 0..255 (negative, or above 255 where only the low byte
+ * would be read), a hwID of another length; and one it reads: a hwID wrapped in an OCTET
+ * STRING. */
+static void test_vek_certificates(void)
+{
+    amd_chain c;
+    chain_new(&c, CCZ_SNP_MILAN);
+    vek_spec v;
+    report_spec rs;
+    specs(0, &v, &rs);
+    ccz_collateral *col = NULL;
+    CHECK_STATUS(try_collateral(&col, &c, &v, &(vek_variant){.cn = "SEV-Milan"}),
+                 CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "certificate 'SEV-Milan' is not a VCEK or VLEK");
+    CHECK(col == NULL);
+    CHECK_STATUS(try_collateral(&col, &c, &v, &(vek_variant){.omit = "3.8"}), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "VEK certificate lacks ucodeSPL");
+    CHECK_STATUS(try_collateral(&col, &c, &v, &(vek_variant){.omit = "4"}), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "VCEK certificate lacks hwID");
+    static const struct {
+        uint8_t der[4];
+        size_t len;
+    } bad[] = {
+        {{0x02, 0x01, 0x84}, 3},       /* -124 */
+        {{0x02, 0x02, 0x01, 0x04}, 4}, /* 260: its low byte is the VCEK's 4 */
+        {{0x02, 0x00}, 2},             /* empty */
+        {{0x04, 0x01, 0x04}, 3},       /* an OCTET STRING */
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(bad); i++) {
+        vek_variant w = {.spl_arc = "3.1", .spl_der = bad[i].der, .spl_len = bad[i].len};
+        CHECK_STATUS(try_collateral(&col, &c, &v, &w), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), "blSPL is not an INTEGER 0..255");
+    }
+    vek_spec v32 = v;
+    v32.hwid_len = 32;
+    CHECK_STATUS(try_collateral(&col, &c, &v32, NULL), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "VCEK hwID is 32 bytes");
+    /* the hwID wrapped: read as the same 64 bytes, so the report verifies */
+    CHECK_OK(try_collateral(&col, &c, &v, &(vek_variant){.wrap_hwid = true}));
+    uint8_t rep[CCZ_SNP_REPORT_SIZE];
+    make_report(rep, &rs, c.vek_key);
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = AT;
+    o.trust = c.trust;
+    o.collateral = col;
+    static ccz_result res;
+    CHECK_OK(ccz_verify(&res, CCZ_SPAN(rep, sizeof rep), &o));
+    ccz_collateral_free(col);
+    chain_free(&c);
+}
+
+/* A VEK with a P-256 key, in a chain that verifies: refused for its key, by name. */
+static void test_vek_key_type(void)
+{
+    amd_chain c;
+    chain_new(&c, CCZ_SNP_GENOA);
+    vek_spec v;
+    report_spec rs;
+    specs(1, &v, &rs);
+    EVP_PKEY *p256 = EVP_EC_gen("P-256");
+    CHECK(p256 != NULL);
+    ccz_collateral *col = NULL;
+    CHECK_OK(try_collateral(&col, &c, &v, &(vek_variant){.key = p256}));
+    uint8_t rep[CCZ_SNP_REPORT_SIZE];
+    make_report(rep, &rs, c.vek_key);
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = AT;
+    o.trust = c.trust;
+    o.collateral = col;
+    static ccz_result res;
+    ccz_status st = ccz_verify(&res, CCZ_SPAN(rep, sizeof rep), &o);
+    expect_fail("P-256 VEK", st, &res, CCZ_ERR_KEY_MALFORMED, "platform_certificate",
+                "not an EC P-384 key");
+    ccz_collateral_free(col);
+    EVP_PKEY_free(p256);
+    chain_free(&c);
+}
+
+/* A trust store without AMD roots: the failure names what is missing. */
+static void test_no_amd_root(void)
+{
+    amd_chain c;
+    chain_new(&c, CCZ_SNP_MILAN);
+    vek_spec v;
+    report_spec rs;
+    specs(0, &v, &rs);
+    uint8_t rep[CCZ_SNP_REPORT_SIZE];
+    make_report(rep, &rs, c.vek_key);
+    ccz_trust *none;
+    CHECK_OK(ccz_trust_new(&none));
+    ccz_collateral *col = collateral(&c, &v);
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = AT;
+    o.trust = none;
+    o.collateral = col;
+    static ccz_result res;
+    ccz_status st = ccz_verify(&res, CCZ_SPAN(rep, sizeof rep), &o);
+    expect_fail("no ARK", st, &res, CCZ_ERR_CERT_CHAIN, "platform_certificate",
+                "no AMD root is trusted");
+    ccz_collateral_free(col);
+    ccz_trust_free(none);
+    chain_free(&c);
+}
+
+/* A v2 report's bytes at 0x188 are reserved, not CPUID: a Turin family there in a v2 report
+ * from a Milan chain is not read as a CPU. */
+static void test_v2_cpuid_reserved(void)
+{
+    amd_chain c;
+    chain_new(&c, CCZ_SNP_MILAN);
+    vek_spec v;
+    report_spec rs;
+    specs(0, &v, &rs);
+    rs.version = 2;
+    rs.family = 0x1a, rs.model = 0x02;
+    rs.cpuid_anyway = true;
+    uint8_t rep[CCZ_SNP_REPORT_SIZE];
+    make_report(rep, &rs, c.vek_key);
+    static ccz_result res;
+    CHECK_OK(verify(&res, &c, &v, rep, NULL));
+    CHECK_STR(res.claims.snp.product, "Milan");
+    chain_free(&c);
+}
+
+/* ---- Azure SEV-SNP vTPM evidence over a chain made here -------------------------------------
+ * The whole of it forged with this file's AMD chain (passed as collateral): an HCL report whose
+ * SNP report binds the variable data, that variable data's vTPM attestation key, and a TPM
+ * quote that key signs. Each check is then broken on its own in otherwise valid evidence. */
+
+typedef struct {
+    bool ek_first;       /* another RSA key (kid HCLEkPub) before the AK */
+    bool ec_ak;          /* the AK an EC P-256 key */
+    const char *ud_json; /* "user-data" as JSON text; NULL: the 64-byte nonce in hex */
+    uint8_t pcr_select2; /* the third PCR selection byte (0xff: all 24) */
+    bool break_binding;  /* report data bytes 16..31 not SHA-256(var data)'s */
+    bool junk_vcek;      /* the evidence's own "vcek" unusable (the collateral has the VCEK) */
+} az_spec;
+
+static void b64url_member(json_t *o, const char *name, const uint8_t *p, size_t n)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(jose_b64url_encode(&b, CCZ_SPAN(p, n)));
+    json_object_set_new(o, name, json_stringn((const char *)b.ptr, b.len));
+    ccz_buf_free(&b);
+}
+
+static json_t *rsa_jwk(EVP_PKEY *k, const char *kid)
+{
+    json_t *j = json_pack("{s:s, s:s}", "kty", "RSA", "kid", kid);
+    const char *names[] = {"n", "e"};
+    for (int i = 0; i < 2; i++) {
+        BIGNUM *bn = NULL;
+        CHECK(EVP_PKEY_get_bn_param(k, names[i], &bn) == 1);
+        uint8_t buf[512];
+        int n = BN_bn2bin(bn, buf);
+        b64url_member(j, names[i], buf, (size_t)n);
+        BN_free(bn);
+    }
+    return j;
+}
+
+static void put_be(ccz_buf *b, uint64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--)
+        CHECK_OK(ccz_buf_append_u8(b, (uint8_t)(v >> (8 * i))));
+}
+
+static void hex_of(char *out, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", p[i]);
+}
+
+/* Evidence (version 2 JSON) per the spec, its nonce and user-data being nonce[64]. */
+static void az_evidence(ccz_buf *out, const amd_chain *c, const az_spec *a, EVP_PKEY *rsa_ak,
+                        EVP_PKEY *rsa_ek, const uint8_t nonce[64])
+{
+    EVP_PKEY *ak = rsa_ak;
+    if (a->ec_ak)
+        CHECK((ak = EVP_EC_gen("P-256")) != NULL);
+    /* the variable data */
+    json_t *keys = json_array();
+    if (a->ek_first)
+        json_array_append_new(keys, rsa_jwk(rsa_ek, "HCLEkPub"));
+    json_t *akj = NULL;
+    if (a->ec_ak) {
+        CHECK_OK(jose_jwk_from_key(&akj, ak, NULL, NULL));
+        json_object_set_new(akj, "kid", json_string("HCLAkPub"));
+    } else {
+        akj = rsa_jwk(ak, "HCLAkPub");
+    }
+    json_array_append_new(keys, akj);
+    char ud[129];
+    hex_of(ud, nonce, 64);
+    json_t *var =
+        json_pack("{s:o, s:{s:b, s:b, s:b, s:s}}", "keys", keys, "vm-configuration", "secure-boot",
+                  1, "tpm-enabled", 1, "console-enabled", 1, "vmUniqueId", "5EC0A1B2-ccz-test");
+    if (a->ud_json)
+        json_object_set_new(var, "user-data", json_loads(a->ud_json, JSON_DECODE_ANY, NULL));
+    else
+        json_object_set_new(var, "user-data", json_string(ud));
+    char *var_text = json_dumps(var, JSON_COMPACT);
+    json_decref(var);
+    size_t var_len = strlen(var_text);
+    /* the SNP report binding it */
+    uint8_t rd[64] = {0};
+    CHECK(EVP_Digest(var_text, var_len, rd, NULL, EVP_sha256(), NULL) == 1);
+    if (a->break_binding)
+        rd[20] ^= 0x01;
+    vek_spec v;
+    report_spec rs;
+    specs(0, &v, &rs);
+    rs.report_data = rd;
+    uint8_t rep[CCZ_SNP_REPORT_SIZE];
+    make_report(rep, &rs, c->vek_key);
+    /* the HCL report */
+    ccz_buf hcl = CCZ_BUF_INIT;
+    uint8_t hdr[32] = {'H', 'C', 'L', 'A', 1};
+    CHECK_OK(ccz_buf_append(&hcl, hdr, sizeof hdr));
+    CHECK_OK(ccz_buf_append(&hcl, rep, sizeof rep));
+    uint32_t tail[] = {(uint32_t)var_len + 20, 1, 2, 1, (uint32_t)var_len};
+    for (size_t i = 0; i < 5; i++)
+        CHECK_OK(ccz_buf_append_u32le(&hcl, tail[i]));
+    CHECK_OK(ccz_buf_append(&hcl, var_text, var_len));
+    free(var_text);
+    /* the PCRs and the quote (TPMS_ATTEST) */
+    uint8_t pcrs[24][32];
+    for (int i = 0; i < 24; i++)
+        memset(pcrs[i], 0x10 + i, 32);
+    uint8_t digest[32];
+    CHECK(EVP_Digest(pcrs, sizeof pcrs, digest, NULL, EVP_sha256(), NULL) == 1);
+    ccz_buf m = CCZ_BUF_INIT;
+    put_be(&m, 0xff544347, 4);
+    put_be(&m, 0x8018, 2);
+    put_be(&m, 0, 2); /* qualifiedSigner */
+    put_be(&m, 64, 2);
+    CHECK_OK(ccz_buf_append(&m, nonce, 64));
+    put_be(&m, 123456, 8); /* clock */
+    put_be(&m, 1, 4);
+    put_be(&m, 2, 4);
+    put_be(&m, 1, 1);
+    put_be(&m, 0x2020, 8); /* firmware */
+    put_be(&m, 1, 4);      /* one bank: SHA-256, 3 selection bytes */
+    put_be(&m, 0x000b, 2);
+    put_be(&m, 3, 1);
+    put_be(&m, 0xffff00 | a->pcr_select2, 3);
+    put_be(&m, 32, 2);
+    CHECK_OK(ccz_buf_append(&m, digest, 32));
+    uint8_t sig[512];
+    size_t sl = sizeof sig;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    CHECK(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, ak) == 1 &&
+          EVP_DigestSign(md, sig, &sl, m.ptr, m.len) == 1);
+    EVP_MD_CTX_free(md);
+    /* the document */
+    json_t *pl = json_array();
+    for (int i = 0; i < 24; i++) {
+        char h[65];
+        hex_of(h, pcrs[i], 32);
+        json_array_append_new(pl, json_string(h));
+    }
+    char *mh = malloc(2 * m.len + 1), sh[1025];
+    hex_of(mh, m.ptr, m.len);
+    hex_of(sh, sig, sl);
+    json_t *doc = json_pack("{s:i, s:{s:s, s:s, s:o}}", "version", 2, "tpm_quote", "signature", sh,
+                            "message", mh, "pcrs", pl);
+    free(mh);
+    b64url_member(doc, "hcl_report", hcl.ptr, hcl.len);
+    if (a->junk_vcek) {
+        b64url_member(doc, "vcek", (const uint8_t *)"junk", 4);
+    } else {
+        unsigned char *der = NULL;
+        X509 *x = vek_cert(c, &v, NULL);
+        int dn = i2d_X509(x, &der);
+        b64url_member(doc, "vcek", der, (size_t)dn);
+        OPENSSL_free(der);
+        X509_free(x);
+    }
+    char *text = json_dumps(doc, JSON_COMPACT);
+    ccz_buf_reset(out);
+    CHECK_OK(ccz_buf_append_str(out, text));
+    free(text);
+    json_decref(doc);
+    ccz_buf_free(&hcl);
+    ccz_buf_free(&m);
+    if (ak != rsa_ak)
+        EVP_PKEY_free(ak);
+}
+
+static void test_azure_forged(void)
+{
+    amd_chain c;
+    chain_new(&c, CCZ_SNP_MILAN);
+    vek_spec v;
+    report_spec rs;
+    specs(0, &v, &rs);
+    ccz_collateral *col = collateral(&c, &v);
+    EVP_PKEY *ak = EVP_RSA_gen(2048), *ek = EVP_RSA_gen(2048);
+    CHECK(ak && ek);
+    uint8_t nonce[64];
+    for (int i = 0; i < 64; i++)
+        nonce[i] = (uint8_t)(0x40 + i);
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = AT;
+    o.trust = c.trust;
+    o.collateral = col;
+    o.expected_report_data = nonce;
+    ccz_buf ev = CCZ_BUF_INIT;
+    static ccz_result res;
+    /* valid; the evidence's own "vcek" is not used when collateral is given */
+    const az_spec ok = {.pcr_select2 = 0xff, .junk_vcek = true};
+    az_evidence(&ev, &c, &ok, ak, ek, nonce);
+    CHECK_INT(ccz_evidence_detect(ccz_buf_span(&ev)), CCZ_TEE_AZ_SNP_VTPM);
+    CHECK_OK(ccz_verify(&res, ccz_buf_span(&ev), &o));
+    CHECK_INT(res.claims.tee, CCZ_TEE_AZ_SNP_VTPM);
+    CHECK_INT(res.claims.vtpm.secure_boot, 1);
+    CHECK_INT(res.claims.vtpm.tpm_enabled, 1);
+    CHECK_INT(res.claims.vtpm.console_enabled, 1);
+    CHECK_STR(res.claims.vtpm.vm_unique_id, "5EC0A1B2-ccz-test");
+    CHECK(memcmp(res.claims.vtpm.user_data, nonce, 64) == 0);
+    CHECK_STR(res.claims.snp.product, "Milan");
+    /* the AK found by its kid, after another key */
+    az_spec a = ok;
+    a.ek_first = true;
+    az_evidence(&ev, &c, &a, ak, ek, nonce);
+    CHECK_OK(ccz_verify(&res, ccz_buf_span(&ev), &o));
+    /* an EC attestation key, though the quote verifies with it */
+    a = ok;
+    a.ec_ak = true;
+    az_evidence(&ev, &c, &a, ak, ek, nonce);
+    ccz_status st = ccz_verify(&res, ccz_buf_span(&ev), &o);
+    expect_fail("EC AK", st, &res, CCZ_ERR_KEY_MALFORMED, "parse", "HCLAkPub");
+    /* user-data of 65 bytes, and not a string */
+    static const char *const bad_ud[] = {
+        "\"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f606162636465666768696a"
+        "6b6c6d6e6f707172737475767778797a7b7c7d7e7f80\"",
+        "64"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(bad_ud); i++) {
+        a = ok;
+        a.ud_json = bad_ud[i];
+        az_evidence(&ev, &c, &a, ak, ek, nonce);
+        st = ccz_verify(&res, ccz_buf_span(&ev), &o);
+        expect_fail("user-data", st, &res, CCZ_ERR_MALFORMED, "parse", "\"user-data\"");
+    }
+    /* a quote of PCRs 0-22 only */
+    a = ok;
+    a.pcr_select2 = 0x7f;
+    az_evidence(&ev, &c, &a, ak, ek, nonce);
+    st = ccz_verify(&res, ccz_buf_span(&ev), &o);
+    expect_fail("PCR selection", st, &res, CCZ_ERR_UNSUPPORTED, "tpm_quote",
+                "selects PCRs 0x007fffff");
+    /* the variable data's hash in the report data, but for one byte of its second half */
+    a = ok;
+    a.break_binding = true;
+    az_evidence(&ev, &c, &a, ak, ek, nonce);
+    st = ccz_verify(&res, ccz_buf_span(&ev), &o);
+    expect_fail("binding", st, &res, CCZ_ERR_BINDING, "hcl_report", "variable data's SHA-256");
+    ccz_buf_free(&ev);
+    EVP_PKEY_free(ak);
+    EVP_PKEY_free(ek);
+    ccz_collateral_free(col);
+    chain_free(&c);
+}
+
 TEST_MAIN(T(test_parse_errors), T(test_each_product), T(test_each_tcb_component),
           T(test_cpu_against_chain), T(test_chip_id), T(test_turin_vek_info), T(test_chain_window),
-          T(test_ark_must_be_root))
+          T(test_ark_must_be_root), T(test_parse_refusals), T(test_signature_padding),
+          T(test_unsigned_report), T(test_vek_certificates), T(test_vek_key_type),
+          T(test_no_amd_root), T(test_v2_cpuid_reserved), T(test_azure_forged))

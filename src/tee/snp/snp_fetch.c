@@ -19,6 +19,19 @@ static void hex(char *out, const uint8_t *p, size_t n)
     ccz_hex_to_str(out, p, n);
 }
 
+/* Whether a cached VEK is the VCEK of the report's chip at its reported TCB (a file in the
+ * cache directory is no more trusted than a KDS answer). */
+static bool cached_vcek_matches(const ccz_snp_vek_info *info, const ccz_snp_claims *c, bool turin)
+{
+    static const uint8_t zero[64];
+    ccz_snp_tcb got = info->tcb;
+    if (!turin)
+        got.fmc = 0;
+    return !info->vlek && memcmp(&got, &c->reported_tcb, sizeof got) == 0 &&
+           memcmp(info->hwid, c->chip_id, info->hwid_len) == 0 &&
+           memcmp(c->chip_id + info->hwid_len, zero, 64 - info->hwid_len) == 0;
+}
+
 ccz_status ccz_snp_vcek_fetch(ccz_buf *out, bool *from_cache, ccz_span report,
                               const ccz_snp_vcek_fetch_opts *o)
 {
@@ -58,11 +71,13 @@ ccz_status ccz_snp_vcek_fetch(ccz_buf *out, bool *from_cache, ccz_span report,
         if (ccz_file_read(&body, (const char *)path.ptr, VCEK_MAX) == CCZ_OK) {
             ccz_snp_vek_info info;
             if (ccz_snp_vek_info_parse(&info, ccz_buf_span(&body)) == CCZ_OK) {
-                *from_cache = true;
-                s = ccz_buf_append(out, body.ptr, body.len);
-                goto done;
+                if (cached_vcek_matches(&info, c, turin)) {
+                    *from_cache = true;
+                    s = ccz_buf_append(out, body.ptr, body.len);
+                    goto done;
+                }
             }
-            ccz_buf_reset(&body); /* a damaged entry is fetched again */
+            ccz_buf_reset(&body); /* a damaged or another chip's entry is fetched again */
         }
         ccz_error_clear();
     }
