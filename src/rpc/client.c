@@ -45,6 +45,10 @@ struct ccz_rpc_channel {
     size_t n_streams;
 };
 
+/* Response header bytes per header list (name + value + 32 per field, as HTTP/2 counts them):
+ * this client's SETTINGS_MAX_HEADER_LIST_SIZE. */
+#define MAX_HEADER_LIST 16384u
+
 struct ccz_rpc_stream {
     ccz_rpc_channel *ch;
     int32_t id;
@@ -59,6 +63,8 @@ struct ccz_rpc_stream {
     ccz_rpc_encoding in_enc; /* the response's grpc-encoding */
     bool bad_enc;            /* one this client does not read */
     int http_status;
+    size_t header_bytes[2]; /* of the headers, of the trailers */
+    bool headers_over;      /* more than MAX_HEADER_LIST of either: the call failed */
     ccz_rpc_status st;
     struct event *timer;
     ccz_rpc_stream *prev, *next;
@@ -206,6 +212,20 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
     if (!s)
         return 0;
     bool initial = frame->headers.cat == NGHTTP2_HCAT_RESPONSE;
+    /* nghttp2 does not hold servers to the header list size this client announces (HPACK's
+     * table lets a byte on the wire stand for a 4 KiB field): it is enforced here, and what is
+     * past it is not kept */
+    if (s->headers_over)
+        return 0;
+    s->header_bytes[!initial] += namelen + valuelen + 32;
+    if (s->header_bytes[!initial] > MAX_HEADER_LIST) {
+        s->headers_over = true;
+        s->got_status = false; /* whatever status came before, this is the call's */
+        char why[64];
+        snprintf(why, sizeof why, "the response headers exceed %u bytes", MAX_HEADER_LIST);
+        stream_cancel(s, CCZ_RPC_RESOURCE_EXHAUSTED, why);
+        return 0;
+    }
     if (namelen == 7 && !memcmp(name, ":status", 7)) {
         char t[4] = "";
         if (valuelen == 3)
@@ -715,7 +735,7 @@ static ccz_status h2_start(ccz_rpc_channel *ch)
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1u << 20},
-        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, 16384},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST},
     };
     nghttp2_submit_settings(ch->h2, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]);
     nghttp2_session_set_local_window_size(ch->h2, NGHTTP2_FLAG_NONE, 0, 16u << 20);

@@ -841,7 +841,15 @@ ccz_status ccz_rpc_finish(ccz_rpc_call *k, int code, const char *message)
     k->message = message ? strdup(message) : NULL;
     if (k->timer)
         event_del(k->timer);
-    return kick(k);
+    ccz_status s = kick(k);
+    /* the status cannot be sent (no memory for the headers, more of them than a response
+     * takes, nghttp2 refusing them): the stream is reset instead, so that the client is not
+     * left waiting for an answer that never comes */
+    if (s != CCZ_OK && k->c) {
+        nghttp2_submit_rst_stream(k->c->h2, NGHTTP2_FLAG_NONE, k->id, NGHTTP2_INTERNAL_ERROR);
+        conn_flush(k->c);
+    }
+    return s;
 }
 
 ccz_status ccz_rpc_reply(ccz_rpc_call *k, const ProtobufCMessage *response)
@@ -852,24 +860,20 @@ ccz_status ccz_rpc_reply(ccz_rpc_call *k, const ProtobufCMessage *response)
 
 /* ---- receiving -------------------------------------------------------------------------------*/
 
-/* Ends a call the server refuses or abandons. When the status cannot be sent (no memory for
- * the headers, nghttp2 refusing them) the stream is reset instead, so the client is not left
- * waiting for an answer that never comes; a call already over has nobody to tell. */
+/* Ends a call the server refuses or abandons. When the status cannot be sent the stream is
+ * reset instead (ccz_rpc_finish); a call already over has nobody to tell. */
 static void fail_call(ccz_rpc_call *k, int code, const char *message)
 {
     if (k->finished)
         return;
     bool alive = k->alive;
+    char path[sizeof k->path]; /* the reset's flush may end the connection and its calls */
+    snprintf(path, sizeof path, "%s", k->path[0] ? k->path : "a call");
     ccz_status s = ccz_rpc_finish(k, code, message);
     if (s == CCZ_OK || !alive)
         return;
-    ccz_log(CCZ_LOG_WARN, "rpc: cannot end %s with %s (%s): %s; resetting the stream",
-            k->path[0] ? k->path : "a call", ccz_rpc_code_name(code), ccz_status_name(s),
-            ccz_error_detail());
-    if (k->c) {
-        nghttp2_submit_rst_stream(k->c->h2, NGHTTP2_FLAG_NONE, k->id, NGHTTP2_INTERNAL_ERROR);
-        conn_flush(k->c);
-    }
+    ccz_log(CCZ_LOG_WARN, "rpc: cannot end %s with %s (%s): %s; the stream was reset", path,
+            ccz_rpc_code_name(code), ccz_status_name(s), ccz_error_detail());
 }
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)

@@ -333,6 +333,11 @@ static void answer(ccz_rpc_call *call, const char *name)
         answer_packed(call, name);
         return;
     }
+    if (!strcmp(name, "code-17")) { /* not a gRPC code: refused, and the call goes on */
+        CHECK_STATUS(ccz_rpc_finish(call, 17, "seventeen"), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_OUT_OF_RANGE, ccz_error_detail()));
+        return;
+    }
     size_t tl = strlen(name) + 7;
     char *text = malloc(tl);
     snprintf(text, tl, "Hello %s", name);
@@ -354,8 +359,20 @@ static void answer_later(void *arg)
     fx.late_alive = ccz_rpc_call_alive(l->call);
     if (fx.late_alive)
         answer(l->call, l->name);
-    else /* past its deadline: answers are refused */
+    else { /* past its deadline (or cancelled at it): answers are refused */
+        Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
+        r.message = "late";
+        CHECK_STATUS(ccz_rpc_send(l->call, &r.base), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(),
+                  "the call is over (finished, cancelled, past its deadline or disconnected)");
+        ccz_rpc_packed *p;
+        CHECK_OK(ccz_rpc_packed_new(&p, &r.base));
+        CHECK_STATUS(ccz_rpc_send_packed(l->call, p), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(),
+                  "the call is over (finished, cancelled, past its deadline or disconnected)");
+        ccz_rpc_packed_free(p);
         CHECK_STATUS(ccz_rpc_finish(l->call, CCZ_RPC_OK, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    }
     fx.late_answered++;
     ccz_rpc_call_unref(l->call);
     free(l);
@@ -387,10 +404,11 @@ static void buf_delete(void *p)
     free(p);
 }
 
-/* Client streaming: the names joined with commas. */
+/* Client streaming: the names joined with commas, answered at "stop" or the end. */
 static void join(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
 {
     (void)payload;
+    CHECK(ccz_rpc_call_alive(call)); /* a call over is not handed more */
     ccz_buf *acc = ccz_rpc_call_user(call);
     if (!acc) {
         acc = calloc(1, sizeof *acc);
@@ -402,6 +420,12 @@ static void join(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
         if (acc->len)
             CHECK_OK(ccz_buf_append_u8(acc, ','));
         CHECK_OK(ccz_buf_append(acc, name, strlen(name)));
+        if (!strcmp(name, "stop")) { /* answered before the request stream ends */
+            CHECK_OK(ccz_buf_append_u8(acc, 0));
+            Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
+            r.message = (char *)acc->ptr;
+            CHECK_OK(ccz_rpc_reply(call, &r.base));
+        }
         return;
     }
     CHECK_OK(ccz_buf_append_u8(acc, 0));
@@ -540,6 +564,12 @@ static void test_unary(void)
     CHECK(say(ch, "", &st, NULL) == NULL);
     CHECK_INT(st.code, CCZ_RPC_INVALID_ARGUMENT);
     CHECK_STR(st.message, "50% done\nthen \xc3\xa9");
+    ccz_rpc_status_free(&st);
+
+    /* a status past gRPC's 16 codes is refused: the handler ends the call with another */
+    CHECK(say(ch, "code-17", &st, NULL) == NULL);
+    CHECK_INT(st.code, CCZ_RPC_OUT_OF_RANGE);
+    CHECK_STR(st.message, "status 17 is not a gRPC code");
     ccz_rpc_status_free(&st);
 
     /* answers packed once and sent to several calls */
@@ -782,10 +812,12 @@ static ssize_t raw_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len
     return (ssize_t)n;
 }
 
-/* Sends one request with the given path, content type, header (hname NULL: none; its name and
- * value of any length) and body bytes; returns grpc-status; last_raw keeps what came back. */
-static int raw_call_nv(test_side *cli, const char *path, const char *ctype, const char *hname,
-                       const char *hvalue, const void *data, size_t n, char *message)
+/* Sends one request with the given path, content type, extra headers (next of them after gRPC's
+ * six; one named :method in place of POST) and body bytes; returns grpc-status; last_raw keeps
+ * what came back. */
+static int raw_call_extra(test_side *cli, const char *path, const char *ctype,
+                          const nghttp2_nv *extra, size_t next, const void *data, size_t n,
+                          char *message)
 {
     raw r = {.status = -1, .flag = -1};
     if (ccz_ratls_connect(&r.ssl, cli->ctx, fx.target) != CCZ_OK)
@@ -793,15 +825,17 @@ static int raw_call_nv(test_side *cli, const char *path, const char *ctype, cons
     h2_client_callbacks cb = {
         .send = raw_send, .header = raw_header, .close = raw_close, .data = raw_data};
     nghttp2_session *h2 = h2_client_new(&cb, &r, NULL, 0);
-    nghttp2_nv nv[7];
+    nghttp2_nv *nv = calloc(6 + next, sizeof *nv);
     size_t nh = h2_grpc_headers(nv, path, ctype);
-    if (hname && !strcmp(hname, ":method"))
-        nv[0] = h2_nv(hname, hvalue); /* in place of POST */
-    else if (hname)
-        nv[nh++] = h2_nv(hname, hvalue);
+    for (size_t i = 0; i < next; i++)
+        if (extra[i].namelen == 7 && !memcmp(extra[i].name, ":method", 7))
+            nv[0] = extra[i];
+        else
+            nv[nh++] = extra[i];
     body b = {data, n};
     nghttp2_data_provider prd = {.source.ptr = &b, .read_callback = raw_body};
     nghttp2_submit_request(h2, NULL, nv, nh, &prd, NULL);
+    free(nv);
     uint8_t buf[16384];
     while (!r.closed && nghttp2_session_send(h2) == 0) {
         int k = SSL_read(r.ssl, buf, sizeof buf);
@@ -814,6 +848,14 @@ static int raw_call_nv(test_side *cli, const char *path, const char *ctype, cons
         snprintf(message, 256, "%s", r.message);
     last_raw = r;
     return r.status;
+}
+
+/* As raw_call_extra, with one header (hname NULL: none; its name and value of any length). */
+static int raw_call_nv(test_side *cli, const char *path, const char *ctype, const char *hname,
+                       const char *hvalue, const void *data, size_t n, char *message)
+{
+    nghttp2_nv nv = hname ? h2_nv(hname, hvalue) : (nghttp2_nv){0};
+    return raw_call_extra(cli, path, ctype, &nv, hname ? 1 : 0, data, n, message);
 }
 
 /* As raw_call_nv, the header given as "name: value" (NULL: none), each part 63 bytes at most. */
@@ -992,6 +1034,30 @@ static void test_hostile_requests(void)
               CCZ_RPC_OK);
     free(long_path);
     free(long_value);
+    /* 500 empty headers: 1.5 KB of names, but 17.5 KB as HTTP/2 counts a header list (32 bytes
+     * a field), past the 16 KiB announced (400 are within it; not x-, so not echoed) */
+    nghttp2_nv *many = calloc(500, sizeof *many);
+    for (int i = 0; i < 500; i++)
+        many[i] = h2_nv("y-e", "");
+    CHECK_INT(raw_call_extra(&cli, "/ratls.Greeter/SayHello", "application/grpc", many, 500, hello,
+                             8, msg),
+              CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(msg, "the request headers exceed 16384 bytes, or the server's bound");
+    CHECK_INT(raw_call_extra(&cli, "/ratls.Greeter/SayHello", "application/grpc", many, 400, hello,
+                             8, msg),
+              CCZ_RPC_OK);
+    free(many);
+    /* grpc-timeout: none left is DEADLINE_EXCEEDED before the handler runs; a deadline the
+     * handler (answering after 300 ms) misses is the server's to enforce, whether or not the
+     * client cancels */
+    CHECK_INT(raw_call_with(&cli, "/ratls.Greeter/SayHello", "application/grpc", "grpc-timeout: 0m",
+                            hello, 8, msg),
+              CCZ_RPC_DEADLINE_EXCEEDED);
+    CHECK_STR(msg, "deadline exceeded");
+    CHECK_INT(raw_call_with(&cli, "/ratls.Greeter/SayHello", "application/grpc",
+                            "grpc-timeout: 100m", "\0\0\0\0\6\x0a\x04slow", 11, msg),
+              CCZ_RPC_DEADLINE_EXCEEDED);
+    CHECK_STR(msg, "deadline exceeded");
     /* a method other than POST, a content type one byte short of gRPC's */
     CHECK_INT(raw_call_nv(&cli, "/ratls.Greeter/SayHello", "application/grpc", ":method", "PUT",
                           hello, 8, msg),
@@ -1000,6 +1066,17 @@ static void test_hostile_requests(void)
     CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grp", hello, 8, msg),
               CCZ_RPC_INTERNAL);
     CHECK_STR(msg, "not a gRPC request (method, content type or metadata)");
+    /* a client-streaming call answered at its second message: the third, in the same DATA
+     * frame, is not handed to the handler of a call that is over */
+    static const char three[] = "\0\0\0\0\7\x0a\x05"
+                                "alpha"
+                                "\0\0\0\0\6\x0a\x04"
+                                "stop"
+                                "\0\0\0\0\7\x0a\x05"
+                                "gamma";
+    CHECK_INT(raw_call(&cli, "/test.Stream/Join", "application/grpc", three, sizeof three - 1, msg),
+              CCZ_RPC_OK);
+    CHECK_STR(msg, "");
     /* the server is still well */
     CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "\0\0\0\0\3\x0a\x01z",
                        8, msg),

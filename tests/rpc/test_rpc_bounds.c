@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A plaintext (h2c) server's bounds on what a client's calls hold, against a raw HTTP/2 client:
+ * request metadata counts towards the server-wide bound (a call whose headers would pass it is
+ * refused RESOURCE_EXHAUSTED) and is uncounted when its call ends; a call the server ends while
+ * its client still sends is reset (RST_STREAM NO_ERROR) once its status is out, so that it
+ * stops holding one of the connection's streams; a call its client cancels (RST_STREAM) while
+ * the handler holds it refuses the handler's late answer; a status that cannot be sent (more
+ * headers than a response takes) resets the stream instead of leaving the client waiting. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nghttp2/nghttp2.h>
+
+#include "ccz/ccz.h"
+#include "greeter.pb-c.h"
+#include "h2_client.h"
+#include "rpc_fixture.h"
+#include "test.h"
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static ccz_rpc_server *current;
+
+/* What the late answer to a call its client cancelled found. */
+static struct {
+    atomic_int done;
+    bool alive;
+    ccz_status send, send_packed, finish;
+    char send_why[128], finish_why[128];
+} late;
+
+static void answer_late(void *arg)
+{
+    ccz_rpc_call *call = arg;
+    late.alive = ccz_rpc_call_alive(call);
+    Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
+    r.message = "late";
+    late.send = ccz_rpc_send(call, &r.base);
+    snprintf(late.send_why, sizeof late.send_why, "%s", ccz_error_detail());
+    ccz_rpc_packed *p;
+    CHECK_OK(ccz_rpc_packed_new(&p, &r.base));
+    late.send_packed = ccz_rpc_send_packed(call, p);
+    ccz_rpc_packed_free(p);
+    late.finish = ccz_rpc_finish(call, CCZ_RPC_OK, NULL);
+    snprintf(late.finish_why, sizeof late.finish_why, "%s", ccz_error_detail());
+    ccz_rpc_call_unref(call);
+    atomic_store(&late.done, 1);
+}
+
+static ccz_status too_many; /* what finishing with 70 trailers gave */
+
+/* "later" is answered 200 ms on; "trailers" with 70 trailers (more headers than a response
+ * takes); others at once */
+static void hello(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
+{
+    (void)payload;
+    const char *name = ((const Ratls__HelloRequest *)req)->name;
+    if (!strcmp(name, "trailers")) {
+        for (int i = 0; i < 70; i++)
+            CHECK_OK(ccz_rpc_call_add_trailer(call, "x-t", CCZ_SPAN("v", 1)));
+        too_many = ccz_rpc_finish(call, CCZ_RPC_OK, NULL);
+        return;
+    }
+    if (strcmp(name, "later") != 0) {
+        greeter_hello_reply(call, name);
+        return;
+    }
+    ccz_rpc_call_ref(call);
+    CHECK_OK(ccz_rpc_server_defer(current, 200, answer_late, call));
+}
+
+/* ---- a raw client: its streams 1, 3, 5, ... in slots 0, 1, 2, ... ---------------------------*/
+
+#define SLOTS 16
+#define SLOT(id) ((size_t)(id) / 2)
+
+typedef struct {
+    int fd;
+    nghttp2_session *h2;
+    int status[SLOTS]; /* grpc-status, -1 if none */
+    char message[SLOTS][160];
+    bool closed[SLOTS];
+    uint32_t error[SLOTS]; /* the HTTP/2 code it was closed with */
+} peer;
+
+static ssize_t peer_send(nghttp2_session *s, const uint8_t *d, size_t n, int f, void *u)
+{
+    (void)s, (void)f;
+    ssize_t w = send(((peer *)u)->fd, d, n, MSG_NOSIGNAL);
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return NGHTTP2_ERR_WOULDBLOCK;
+    return w < 0 ? NGHTTP2_ERR_CALLBACK_FAILURE : w;
+}
+
+static int peer_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t *name, size_t nl,
+                       const uint8_t *value, size_t vl, uint8_t flags, void *u)
+{
+    (void)s, (void)flags;
+    peer *p = u;
+    size_t i = SLOT(fr->hd.stream_id);
+    if (i >= SLOTS)
+        return 0;
+    if (nl == 11 && !memcmp(name, "grpc-status", 11))
+        p->status[i] = atoi((const char *)value); /* nghttp2 NUL-terminates values */
+    else if (nl == 12 && !memcmp(name, "grpc-message", 12))
+        snprintf(p->message[i], sizeof p->message[i], "%.*s", (int)vl, value);
+    return 0;
+}
+
+static int peer_close(nghttp2_session *s, int32_t id, uint32_t error, void *u)
+{
+    (void)s;
+    peer *p = u;
+    if (SLOT(id) < SLOTS) {
+        p->closed[SLOT(id)] = true;
+        p->error[SLOT(id)] = error;
+    }
+    return 0;
+}
+
+static const h2_client_callbacks peer_callbacks = {
+    .send = peer_send, .header = peer_header, .close = peer_close};
+
+static void peer_open(peer *p, const char *target)
+{
+    memset(p, 0, sizeof *p);
+    for (int i = 0; i < SLOTS; i++)
+        p->status[i] = -1;
+    int port = atoi(strrchr(target, ':') + 1);
+    p->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(p->fd, (struct sockaddr *)&a, sizeof a) == 0);
+    p->h2 = h2_client_new(&peer_callbacks, p, NULL, 0);
+}
+
+static void peer_close_all(peer *p)
+{
+    nghttp2_session_del(p->h2);
+    close(p->fd);
+}
+
+/* Sends and reads for up to ms, until stream id has its status (or, closed set, is closed). */
+static void peer_until(peer *p, int32_t id, bool closed, int ms)
+{
+    int64_t end = now_ms() + ms;
+    uint8_t buf[16384];
+    while (now_ms() < end) {
+        CHECK_INT(nghttp2_session_send(p->h2), 0);
+        if (closed ? p->closed[SLOT(id)] : p->status[SLOT(id)] >= 0)
+            return;
+        struct pollfd pf = {p->fd, POLLIN, 0};
+        if (poll(&pf, 1, 20) <= 0)
+            continue;
+        ssize_t n = recv(p->fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n <= 0)
+            return;
+        CHECK((ssize_t)nghttp2_session_mem_recv(p->h2, buf, (size_t)n) == n);
+    }
+}
+
+/* A request body: its bytes, then the end of the stream; NULL p: nothing, ever (the stream
+ * stays open). */
+typedef struct {
+    const uint8_t *p;
+    size_t n;
+} body;
+
+static ssize_t body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+                         nghttp2_data_source *src, void *u)
+{
+    (void)s, (void)id, (void)u;
+    body *b = src->ptr;
+    if (!b->p)
+        return NGHTTP2_ERR_DEFERRED;
+    size_t n = b->n < len ? b->n : len;
+    memcpy(buf, b->p, n);
+    b->p += n;
+    b->n -= n;
+    if (!b->n)
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (ssize_t)n;
+}
+
+/* A SayHello request with metadata of about md_bytes (three x-m headers), its body b: the
+ * stream's id. */
+static int32_t peer_call(peer *p, const char *path, size_t md_bytes, body *b)
+{
+    static char value[3][8192];
+    static const char *const names[3] = {"x-m0", "x-m1", "x-m2"};
+    nghttp2_nv nv[9];
+    size_t n = h2_grpc_headers(nv, path, "application/grpc");
+    for (int i = 0; md_bytes && i < 3; i++) {
+        memset(value[i], 'm', md_bytes / 3);
+        value[i][md_bytes / 3] = '\0';
+        nv[n++] = h2_nv(names[i], value[i]);
+    }
+    nghttp2_data_provider prd = {.source.ptr = b, .read_callback = body_read};
+    int32_t id = nghttp2_submit_request(p->h2, NULL, nv, n, &prd, NULL);
+    CHECK(id > 0 && SLOT(id) < SLOTS);
+    return id;
+}
+
+static ccz_rpc_server *server_new(size_t max_message, size_t max_buffer, pthread_t *thread,
+                                  char target[64])
+{
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.max_message = max_message;
+    so.max_conn_buffer = max_buffer;
+    so.max_buffer = max_buffer;
+    ccz_rpc_server *srv;
+    CHECK_OK(ccz_rpc_server_new(&srv, &so));
+    CHECK_OK(ccz_rpc_server_add(srv, "/ratls.Greeter/SayHello", CCZ_RPC_UNARY,
+                                &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
+                                hello, NULL));
+    current = srv;
+    rpc_serve(srv, thread, target);
+    return srv;
+}
+
+static const uint8_t hello_z[] = {0, 0, 0, 0, 3, 0x0a, 0x01, 'z'};
+
+/* Metadata counts towards the server-wide bound (here 66560 bytes, the least for messages of
+ * 1 KiB): four calls that hold 15 KB each and never send their request leave no room for a
+ * fifth's 15 KB; once they are cancelled, their metadata are uncounted and the next is served. */
+static void test_metadata_bound(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
+    peer p;
+    peer_open(&p, target);
+    body held[4];
+    int32_t ids[4];
+    for (int i = 0; i < 4; i++) {
+        held[i] = (body){NULL, 0};
+        ids[i] = peer_call(&p, "/ratls.Greeter/SayHello", 15000, &held[i]);
+    }
+    body b = {hello_z, sizeof hello_z};
+    int32_t fifth = peer_call(&p, "/ratls.Greeter/SayHello", 15000, &b);
+    peer_until(&p, fifth, false, 3000);
+    CHECK_INT(p.status[SLOT(fifth)], CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(p.message[SLOT(fifth)],
+              "the request headers exceed 16384 bytes, or the server's bound");
+    for (int i = 0; i < 4; i++)
+        CHECK_INT(p.status[SLOT(ids[i])], -1); /* still waiting for their requests */
+    /* the four cancelled: their 60 KB are the server's again */
+    for (int i = 0; i < 4; i++)
+        CHECK_INT(nghttp2_submit_rst_stream(p.h2, NGHTTP2_FLAG_NONE, ids[i], NGHTTP2_CANCEL), 0);
+    b = (body){hello_z, sizeof hello_z};
+    int32_t next = peer_call(&p, "/ratls.Greeter/SayHello", 15000, &b);
+    peer_until(&p, next, false, 3000);
+    CHECK_INT(p.status[SLOT(next)], CCZ_RPC_OK);
+    CHECK_STR(p.message[SLOT(next)], "");
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
+/* A call the server ends before its client has finished sending (an unknown method; its stream
+ * left open by the client) is reset with NO_ERROR once its status is out, as gRPC does; one
+ * whose client had finished is not. */
+static void test_early_end_reset(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
+    peer p;
+    peer_open(&p, target);
+    body open_body = {NULL, 0};
+    int32_t id = peer_call(&p, "/ratls.Greeter/Nothing", 0, &open_body);
+    peer_until(&p, id, true, 2000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_UNIMPLEMENTED);
+    CHECK_STR(p.message[SLOT(id)], "unknown method /ratls.Greeter/Nothing");
+    CHECK(p.closed[SLOT(id)]);
+    CHECK_INT(p.error[SLOT(id)], NGHTTP2_NO_ERROR);
+    body b = {hello_z, sizeof hello_z};
+    id = peer_call(&p, "/ratls.Greeter/Nothing", 0, &b);
+    peer_until(&p, id, true, 2000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_UNIMPLEMENTED);
+    CHECK(p.closed[SLOT(id)]);
+    CHECK_INT(p.error[SLOT(id)], NGHTTP2_NO_ERROR);
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
+/* A call its client cancels (RST_STREAM) after its request, while the handler holds it for a
+ * later answer: the answer finds it over, and sending or finishing it is refused. */
+static void test_cancelled_call(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
+    peer p;
+    peer_open(&p, target);
+    static const uint8_t later[] = {0, 0, 0, 0, 7, 0x0a, 0x05, 'l', 'a', 't', 'e', 'r'};
+    body b = {later, sizeof later};
+    int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
+    peer_until(&p, id, true, 100); /* the request goes out; nothing comes back yet */
+    CHECK(!p.closed[SLOT(id)]);
+    CHECK_INT(nghttp2_submit_rst_stream(p.h2, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL), 0);
+    peer_until(&p, id, true, 1000);
+    CHECK(p.closed[SLOT(id)]);
+    for (int i = 0; i < 200 && !atomic_load(&late.done); i++)
+        usleep(10000);
+    CHECK(atomic_load(&late.done));
+    CHECK(!late.alive);
+    CHECK_STATUS(late.send, CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(late.send_why,
+              "the call is over (finished, cancelled, past its deadline or disconnected)");
+    CHECK_STATUS(late.send_packed, CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(late.finish, CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(late.finish_why, "the call is over (cancelled, past its deadline or disconnected)");
+    CHECK_INT(p.status[SLOT(id)], -1); /* nothing was sent for it */
+    /* the connection serves the next call */
+    b = (body){hello_z, sizeof hello_z};
+    id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
+    peer_until(&p, id, false, 2000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
+/* A status that cannot be sent (the handler's 70 trailers are more headers than a response
+ * takes): finishing fails, and the stream is reset rather than left open, the client waiting
+ * for an answer that never comes. */
+static void test_unsendable_status(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
+    peer p;
+    peer_open(&p, target);
+    static const uint8_t trailers[] = {0,   0,   0,   0,   10,  0x0a, 0x08, 't',
+                                       'r', 'a', 'i', 'l', 'e', 'r',  's'};
+    body b = {trailers, sizeof trailers};
+    int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
+    peer_until(&p, id, true, 2000);
+    CHECK(p.closed[SLOT(id)]);
+    CHECK_INT(p.error[SLOT(id)], NGHTTP2_INTERNAL_ERROR);
+    CHECK_INT(p.status[SLOT(id)], -1);
+    CHECK_STATUS(too_many, CCZ_ERR_TOO_LARGE);
+    b = (body){hello_z, sizeof hello_z};
+    id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
+    peer_until(&p, id, false, 2000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
+TEST_MAIN(T(test_metadata_bound), T(test_early_end_reset), T(test_cancelled_call),
+          T(test_unsendable_status))
