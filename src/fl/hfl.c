@@ -134,6 +134,8 @@ ccz_status ccz_hfl_update_parse_on(ccz_hfl_update *out, float *values, size_t di
             : u->weights.len ? ccz_fail(CCZ_ERR_MALFORMED, "a sparse update with dense weights too")
                              : ccz_hfl_sparse_decode(values, global, dim, u->indices, u->n_indices,
                                                      u->dtype, u->deltas.data, u->deltas.len);
+    else if (s == CCZ_OK && (u->n_indices || u->deltas.len))
+        s = ccz_fail(CCZ_ERR_MALFORMED, "a dense update with sparse values too");
     else if (s == CCZ_OK)
         s = ccz_hfl_tensor_decode(values, dim, u->dtype, u->weights.data, u->weights.len);
     if (s == CCZ_OK) {

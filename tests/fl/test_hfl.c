@@ -1206,21 +1206,24 @@ static void out_of_turn(void)
     CHECK_INT(push(&cs[2], ch[2], 1, DIM), CCZ_RPC_FAILED_PRECONDITION);
     CHECK_CONTAINS(cs[2].msgs[0], "update for round 1: this client does not take part in it");
     /* a's updates that say nothing true: no examples, too many, a loss that is not a number,
-     * dense weights in a sparse update; refused, and a may still send its update */
+     * dense weights in a sparse update, indices in a dense one; refused, and a may still send
+     * its update */
     ccz_buf b = CCZ_BUF_INIT;
     CHECK_OK(ccz_hfl_tensor_encode(&b, cs[0].w, DIM, CCZ_HFL_F32));
     static const struct {
         uint64_t examples;
         double loss;
-        bool sparse;
+        bool sparse, indices;
         const char *why;
     } bad[] = {
-        {0, 1, false, "update rejected: examples 0 (1 to 1000000000), loss 1 (finite)"},
-        {1000000001, 1, false, "examples 1000000001 (1 to 1000000000)"},
-        {10, NAN, false, "loss nan (finite)"},
-        {10, INFINITY, false, "loss inf (finite)"},
-        {10, 1, true, "update rejected: a sparse update with dense weights too"},
+        {0, 1, false, false, "update rejected: examples 0 (1 to 1000000000), loss 1 (finite)"},
+        {1000000001, 1, false, false, "examples 1000000001 (1 to 1000000000)"},
+        {10, NAN, false, false, "loss nan (finite)"},
+        {10, INFINITY, false, false, "loss inf (finite)"},
+        {10, 1, true, false, "update rejected: a sparse update with dense weights too"},
+        {10, 1, false, true, "update rejected: a dense update with sparse values too"},
     };
+    uint32_t index0 = 0;
     for (size_t i = 0; i < CCZ_ARRAY_LEN(bad); i++) {
         Cczfl__Update u = CCZFL__UPDATE__INIT;
         u.round = 1;
@@ -1228,6 +1231,10 @@ static void out_of_turn(void)
         u.loss = bad[i].loss;
         u.sparse = bad[i].sparse;
         u.weights = (ProtobufCBinaryData){b.len, b.ptr};
+        if (bad[i].indices) {
+            u.n_indices = 1;
+            u.indices = &index0;
+        }
         char msg[512];
         CHECK_INT(unary(ch[0], "PushUpdate", &u.base, &cczfl__ack__descriptor, &resp, msg),
                   CCZ_RPC_INVALID_ARGUMENT);
@@ -1284,6 +1291,161 @@ static void checkpoint_magic_and_states(void)
     CHECK_CONTAINS(ccz_error_detail(), "2 state arrays for strategy fedavg");
     ccz_buf_free(&f);
     ccz_hfl_strategy_free(avg);
+}
+
+/* Bytes past the last whole value, float16 infinities and NaNs, more examples than any client
+ * has and a loss that is no number, in a unary update; checkpoints of another strategy, of
+ * another model size or with bytes after their arrays; sparse values in a dense stream and a
+ * slice larger than any. */
+static void partial_values_and_foreign_checkpoints(void)
+{
+    float v[5] = {1, 2, 3, 4, 5}, back[5];
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_hfl_tensor_encode(&b, v, 5, CCZ_HFL_F32));
+    uint8_t z[4] = {0};
+    CHECK_OK(ccz_buf_append(&b, z, 3)); /* 23 bytes: 5 values and 3 bytes of a sixth */
+    CHECK_STATUS(ccz_hfl_tensor_decode(back, 5, CCZ_HFL_F32, b.ptr, 23), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(),
+                   "23 bytes of weights are not the model's 5 float32 values (20 bytes)");
+    uint32_t idx[3] = {0, 2, 4};
+    float g[5] = {0};
+    CHECK_STATUS(ccz_hfl_sparse_decode(back, g, 5, idx, 3, CCZ_HFL_F32, b.ptr, 13),
+                 CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "13 bytes of deltas are not the 3 float32 values");
+    /* float16: an infinity, then a NaN */
+    uint8_t h[4] = {0x00, 0x3c, 0x00, 0x7c}; /* 1.0, +inf */
+    CHECK_STATUS(ccz_hfl_tensor_decode(back, 2, CCZ_HFL_F16, h, 4), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "weight 1 is not a finite number");
+    h[3] = 0x7e;
+    CHECK_STATUS(ccz_hfl_tensor_decode(back, 2, CCZ_HFL_F16, h, 4), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "weight 1 is not a finite number");
+    h[3] = 0x7b; /* 57344: finite */
+    CHECK_OK(ccz_hfl_tensor_decode(back, 2, CCZ_HFL_F16, h, 4));
+    CHECK(back[0] == 1.0f && back[1] == 57344.0f);
+    /* unary updates: examples past the bound, a loss that is not finite */
+    b.len = 0;
+    CHECK_OK(ccz_hfl_tensor_encode(&b, v, 5, CCZ_HFL_F32));
+    Cczfl__Update u = CCZFL__UPDATE__INIT;
+    u.examples = CCZ_HFL_MAX_EXAMPLES + 1;
+    u.weights = (ProtobufCBinaryData){b.len, b.ptr};
+    uint8_t msg[128];
+    size_t len = cczfl__update__pack(&u, msg);
+    ccz_hfl_update up;
+    CHECK_STATUS(ccz_hfl_update_parse(&up, back, 5, msg, len), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "examples 1000000001 (1 to 1000000000)");
+    u.examples = CCZ_HFL_MAX_EXAMPLES;
+    u.loss = INFINITY;
+    len = cczfl__update__pack(&u, msg);
+    CHECK_STATUS(ccz_hfl_update_parse(&up, back, 5, msg, len), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "loss inf (finite)");
+    u.loss = 0.5;
+    len = cczfl__update__pack(&u, msg);
+    CHECK_OK(ccz_hfl_update_parse(&up, back, 5, msg, len));
+    CHECK(up.examples == CCZ_HFL_MAX_EXAMPLES);
+
+    /* checkpoints */
+    char path[1100];
+    snprintf(path, sizeof path, "%s/foreign.ckpt", test_tmpdir());
+    ccz_hfl_strategy_opts so = CCZ_HFL_STRATEGY_OPTS_INIT;
+    ccz_hfl_strategy *avg = NULL, *prox = NULL, *avg3 = NULL;
+    CHECK_OK(ccz_hfl_strategy_new(&avg, CCZ_HFL_FEDAVG, 4, &so));
+    CHECK_OK(ccz_hfl_strategy_new(&prox, CCZ_HFL_FEDPROX, 4, &so));
+    CHECK_OK(ccz_hfl_strategy_new(&avg3, CCZ_HFL_FEDAVG, 3, &so));
+    float w[4] = {1, 2, 3, 4}, r[4];
+    CHECK_OK(ccz_hfl_checkpoint_write(path, 5, avg, w, 4));
+    ccz_buf f = CCZ_BUF_INIT;
+    CHECK_OK(ccz_file_read(&f, path, 1 << 10));
+    unsigned round = 0;
+    CHECK_OK(ccz_hfl_checkpoint_parse(&round, avg, r, 4, ccz_buf_span(&f)));
+    CHECK_INT(round, 5);
+    CHECK(!memcmp(r, w, sizeof w));
+    CHECK_STATUS(ccz_hfl_checkpoint_parse(&round, prox, r, 4, ccz_buf_span(&f)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "a checkpoint of strategy fedavg, not fedprox");
+    CHECK_STATUS(ccz_hfl_checkpoint_parse(&round, avg3, r, 3, ccz_buf_span(&f)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "a checkpoint of a model of 4 parameters; this one has 3");
+    CHECK_OK(ccz_buf_append(&f, z, 4));
+    CHECK_STATUS(ccz_hfl_checkpoint_parse(&round, avg, r, 4, ccz_buf_span(&f)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "20 bytes of arrays; expected 16");
+    ccz_buf_free(&f);
+    ccz_hfl_strategy_free(avg);
+    ccz_hfl_strategy_free(prox);
+    ccz_hfl_strategy_free(avg3);
+
+    /* streams: indices in a dense update; a slice past CCZ_HFL_CHUNK_MAX that its frame allows */
+    size_t dim = CCZ_HFL_CHUNK_MAX / 4 + 2;
+    float *vals = calloc(dim, sizeof *vals);
+    uint8_t *big = calloc(1, CCZ_HFL_CHUNK_MAX + 4096);
+    CHECK(vals && big);
+    if (vals && big) {
+        ccz_hfl_stream st;
+        ccz_hfl_stream_init(&st, dim, NULL);
+        Cczfl__UpdateHeader hd = CCZFL__UPDATE_HEADER__INIT;
+        hd.examples = 1;
+        hd.total = (uint64_t)dim * 4;
+        Cczfl__UpdateChunk m = CCZFL__UPDATE_CHUNK__INIT;
+        m.header = &hd;
+        len = cczfl__update_chunk__pack(&m, big);
+        CHECK_OK(ccz_hfl_stream_chunk(&st, vals, big, len));
+        m.header = NULL;
+        uint32_t one = 0;
+        m.n_indices = 1;
+        m.indices = &one;
+        static uint8_t zeros16[16];
+        m.weights = (ProtobufCBinaryData){sizeof zeros16, zeros16};
+        len = cczfl__update_chunk__pack(&m, big);
+        CHECK_STATUS(ccz_hfl_stream_chunk(&st, vals, big, len), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), "chunk 2: sparse values in a dense update");
+        ccz_hfl_stream_init(&st, dim, NULL);
+        m = (Cczfl__UpdateChunk)CCZFL__UPDATE_CHUNK__INIT;
+        m.header = &hd;
+        len = cczfl__update_chunk__pack(&m, big);
+        CHECK_OK(ccz_hfl_stream_chunk(&st, vals, big, len));
+        m.header = NULL;
+        uint8_t *slice = calloc(1, CCZ_HFL_CHUNK_MAX + 4);
+        CHECK(slice);
+        if (slice) {
+            m.weights = (ProtobufCBinaryData){CCZ_HFL_CHUNK_MAX + 4, slice};
+            len = cczfl__update_chunk__pack(&m, big);
+            CHECK(len <= CCZ_HFL_CHUNK_MAX + 4096);
+            CHECK_STATUS(ccz_hfl_stream_chunk(&st, vals, big, len), CCZ_ERR_MALFORMED);
+            CHECK_CONTAINS(ccz_error_detail(),
+                           "chunk 2: a slice of 4194308 bytes (at most 4194304)");
+        }
+        free(slice);
+    }
+    free(vals);
+    free(big);
+    ccz_buf_free(&b);
+}
+
+/* A unary dense update that carries indices or deltas too is refused, as a streamed one is
+ * ("sparse values in a dense update"): one update must not have two readings. */
+static void dense_update_with_sparse_fields(void)
+{
+    float w[4] = {1, 2, 3, 4}, got[4];
+    ccz_buf t = CCZ_BUF_INIT;
+    CHECK_OK(ccz_hfl_tensor_encode(&t, w, 4, CCZ_HFL_F32));
+    Cczfl__Update u = CCZFL__UPDATE__INIT;
+    u.examples = 3;
+    u.weights = (ProtobufCBinaryData){t.len, t.ptr};
+    uint32_t idx[1] = {2};
+    u.n_indices = 1;
+    u.indices = idx;
+    uint8_t msg[128];
+    size_t len = cczfl__update__pack(&u, msg);
+    ccz_hfl_update up;
+    CHECK_STATUS(ccz_hfl_update_parse(&up, got, 4, msg, len), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "a dense update with sparse values too");
+    u.n_indices = 0;
+    u.deltas = (ProtobufCBinaryData){4, t.ptr};
+    len = cczfl__update__pack(&u, msg);
+    CHECK_STATUS(ccz_hfl_update_parse(&up, got, 4, msg, len), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "a dense update with sparse values too");
+    u.deltas = (ProtobufCBinaryData){0, NULL};
+    len = cczfl__update__pack(&u, msg);
+    CHECK_OK(ccz_hfl_update_parse(&up, got, 4, msg, len));
+    CHECK(!memcmp(got, w, sizeof w));
+    ccz_buf_free(&t);
 }
 
 /* Feeds a fresh stream of 4 weights the chunk of header h: its status. */
@@ -1409,7 +1571,8 @@ static void aggregate_not_finite(void)
 }
 
 TEST_MAIN(T(fedavg_matches_numpy), T(tensors), T(update_parse), T(checkpoints), T(fedyogi_by_hand),
-          T(fedyogi_matches_numpy), T(topk_selection), T(sparse_decoding), T(stream_parsing),
+          T(fedyogi_matches_numpy), T(topk_selection), T(partial_values_and_foreign_checkpoints),
+          T(dense_update_with_sparse_fields), T(sparse_decoding), T(stream_parsing),
           T(round_with_sparse_update), T(round_with_misshaped_update),
           T(round_with_streamed_updates), T(straggler_dropped), T(resume_from_checkpoint),
           T(refusals_and_caps), T(out_of_turn), T(checkpoint_magic_and_states),

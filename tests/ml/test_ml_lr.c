@@ -142,4 +142,31 @@ static void test_csv_limits(void)
     ccz_buf_free(&t);
 }
 
-TEST_MAIN(T(test_csv), T(test_evaluate_and_step), T(test_csv_limits))
+/* The id and scikit-learn layouts' own fields: an id with a letter in it, a header that does
+ * not start with the two counts, a row count past the bound; and a layout that does not exist.
+ * A scikit-learn file is read with its row numbers as ids. */
+static void test_layout_fields(void)
+{
+    refused(CCZ_ML_CSV_ID, "id,x0\n1a,1\n", "line 2: the id must be an integer from 0 to 2^53 - 1");
+    refused(CCZ_ML_CSV_SKLEARN, "x,1,f0\n0.5,1\n",
+            "the header must start with the number of rows and of features");
+    refused(CCZ_ML_CSV_SKLEARN, "1000001,1,f0\n0.5,1\n",
+            "the header announces 1000001 rows of 1 features");
+    refused(CCZ_ML_CSV_SKLEARN, "1,4097\n0.5,1\n", "the header announces 1 rows of 4097 features");
+    ccz_ml_dataset d;
+    static const char ok[] = "2,1,f0\n0.5,1\n-1,0\n";
+    CHECK_OK(ccz_ml_dataset_parse(&d, ok, sizeof ok - 1, CCZ_ML_CSV_SKLEARN));
+    CHECK_INT(d.rows, 2);
+    CHECK_INT(d.features, 1);
+    CHECK(d.x[0] == 0.5 && d.x[1] == -1 && d.y[0] == 1 && d.y[1] == 0);
+    CHECK(d.ids && d.ids[0] == 0 && d.ids[1] == 1);
+    ccz_ml_dataset_free(&d);
+    CHECK_STATUS(ccz_ml_dataset_parse(&d, ok, sizeof ok - 1, (ccz_ml_csv_layout)4),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "unknown CSV layout 4");
+    CHECK_STATUS(ccz_ml_dataset_parse(&d, ok, sizeof ok - 1, (ccz_ml_csv_layout)0),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "unknown CSV layout 0");
+}
+
+TEST_MAIN(T(test_csv), T(test_evaluate_and_step), T(test_csv_limits), T(test_layout_fields))

@@ -15,10 +15,11 @@
 #include <openssl/ssl.h>
 
 #include "ccz/serving.h"
+#include "onnx.pb-c.h"
 #include "onnx_min.h"
 #include "test.h"
 
-static char model_path[600];
+static char model_path[600], flat_path[600];
 
 static void *run(void *arg)
 {
@@ -75,14 +76,14 @@ static void post(char *answer, size_t cap, int port, const char *path, const cha
     close(fd);
 }
 
-/* A server of the Relu model on the listeners given, its loop run in a thread (NULL when it
- * could not be made). */
+/* A server of the Relu model and the Flatten one on the listeners given, its loop run in a
+ * thread (NULL when it could not be made). */
 static ccz_serving *serving_start(pthread_t *t, const char *rest, const char *grpc)
 {
-    ccz_serving_model m = {"relu", model_path, 1, NULL};
+    ccz_serving_model m[2] = {{"relu", model_path, 1, NULL}, {"flat", flat_path, 1, NULL}};
     ccz_serving_opts o = CCZ_SERVING_OPTS_INIT;
-    o.models = &m;
-    o.n_models = 1;
+    o.models = m;
+    o.n_models = 2;
     o.rest_listen = rest;
     o.grpc_listen = grpc;
     o.threads = 1;
@@ -122,6 +123,86 @@ static void test_rest_only(void)
     serving_stop(sv, t);
 }
 
+/* The REST API's refusals that tests/serving/serve_check.py leaves out (it also needs
+ * python3-grpcio), each with its HTTP code and detail: an empty columnar batch, a columnar
+ * object naming no input of the model, a v2 request with fewer or more tensors than the model
+ * has inputs, a v2 path other than infer; and the columnar predict answer. */
+static void test_rest_errors(void)
+{
+    static const struct {
+        const char *path, *body;
+        int code;
+        const char *text;
+    } cases[] = {
+        {"/v1/models/relu:predict", "{\"inputs\": []}", 400,
+         "input 'X': expected a non-empty list of rows"},
+        {"/v1/models/relu:predict", "{\"inputs\": {\"Z\": [[1, 2, 3]]}}", 400,
+         "'inputs': 'Z' is not an input of the model"},
+        {"/v1/models/relu:predict", "{\"inputs\": {}}", 400,
+         "'inputs': the model takes 1 inputs, 0 given"},
+        {"/v1/models/relu:predict", "{\"inputs\": [[1, -2, 3]]}", 200, "{\"outputs\":[[1,0,3]]}"},
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [1, 3], "
+         "\"data\": [1, 2, 3]}, {\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [1, 3], "
+         "\"data\": [1, 2, 3]}]}",
+         400, "the model takes 1 inputs, 2 given"},
+        {"/v2/models/relu/infer", "{\"inputs\": []}", 400, "the model takes 1 inputs, 0 given"},
+        {"/v2/models/relu/predict", "{}", 404, "no such endpoint: /v2/models/relu/predict"},
+        {"/v2/models/relu/infer",
+         "{\"id\": \"r1\", \"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", "
+         "\"shape\": [1, 3], \"data\": [[-1, 2, -3]]}]}",
+         200,
+         "\"id\":\"r1\",\"outputs\":[{\"name\":\"Y\",\"datatype\":\"FP32\",\"shape\":[1,3],"
+         "\"data\":[0,2,0]}]"},
+    };
+    pthread_t t;
+    ccz_serving *sv = serving_start(&t, "127.0.0.1:0", NULL);
+    if (!sv)
+        return;
+    int port = ccz_serving_rest_port(sv);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {
+        char answer[4096], status[32];
+        post(answer, sizeof answer, port, cases[i].path, cases[i].body);
+        snprintf(status, sizeof status, "HTTP/1.1 %d", cases[i].code);
+        if (strncmp(answer, status, strlen(status)) != 0 || !strstr(answer, cases[i].text))
+            fprintf(stderr, "%s: case %zu (%s %s): %s\n", test_name, i, cases[i].path,
+                    cases[i].body, answer);
+        CHECK(strncmp(answer, status, strlen(status)) == 0);
+        CHECK_CONTAINS(answer, cases[i].text);
+    }
+    serving_stop(sv, t);
+}
+
+/* Examples of a rank-3 input whose first dimension holds as many values as the row (X[N,3,1]):
+ * the nested form is read as nested, the flat one as flat. */
+static void test_rest_nested_examples(void)
+{
+    static const struct {
+        const char *path, *body, *want;
+    } cases[] = {
+        {"/v1/models/flat:classify", "{\"examples\": [{\"X\": [[1], [-2], [3]]}]}",
+         "{\"results\":[[[\"0\",1],[\"1\",-2],[\"2\",3]]]}"},
+        {"/v1/models/flat:classify", "{\"examples\": [{\"X\": [1, -2, 3]}]}",
+         "{\"results\":[[[\"0\",1],[\"1\",-2],[\"2\",3]]]}"},
+        {"/v1/models/flat:predict", "{\"instances\": [[[1], [2], [3]]]}",
+         "{\"predictions\":[[1,2,3]]}"},
+    };
+    pthread_t t;
+    ccz_serving *sv = serving_start(&t, "127.0.0.1:0", NULL);
+    if (!sv)
+        return;
+    int port = ccz_serving_rest_port(sv);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {
+        char answer[4096];
+        post(answer, sizeof answer, port, cases[i].path, cases[i].body);
+        if (!strstr(answer, cases[i].want))
+            fprintf(stderr, "%s: case %zu: %s\n", test_name, i, answer);
+        CHECK_CONTAINS(answer, "HTTP/1.1 200");
+        CHECK_CONTAINS(answer, cases[i].want);
+    }
+    serving_stop(sv, t);
+}
+
 static void test_grpc_only(void)
 {
     pthread_t t;
@@ -133,13 +214,74 @@ static void test_grpc_only(void)
     serving_stop(sv, t);
 }
 
+/* Flatten over X[N,3,1] into Y[N,3] (ir_version 8, opset 13), packed by protobuf-c. */
+static void flatten_model(ccz_buf *b)
+{
+    Onnx__TensorShapeProto__Dimension d[3] = {ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT,
+                                              ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT,
+                                              ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT};
+    d[0].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+    d[0].dim_param = "N";
+    d[1].value_case = d[2].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+    d[1].dim_value = 3;
+    d[2].dim_value = 1;
+    Onnx__TensorShapeProto__Dimension *dp[3] = {&d[0], &d[1], &d[2]};
+    Onnx__TensorShapeProto shape = ONNX__TENSOR_SHAPE_PROTO__INIT;
+    shape.n_dim = 3;
+    shape.dim = dp;
+    Onnx__TypeProto__Tensor xt = ONNX__TYPE_PROTO__TENSOR__INIT,
+                            yt = ONNX__TYPE_PROTO__TENSOR__INIT;
+    xt.has_elem_type = yt.has_elem_type = true;
+    xt.elem_type = yt.elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    xt.shape = &shape;
+    Onnx__TypeProto xty = ONNX__TYPE_PROTO__INIT, yty = ONNX__TYPE_PROTO__INIT;
+    xty.value_case = yty.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    xty.tensor_type = &xt;
+    yty.tensor_type = &yt;
+    Onnx__ValueInfoProto x = ONNX__VALUE_INFO_PROTO__INIT, y = ONNX__VALUE_INFO_PROTO__INIT;
+    x.name = "X";
+    x.type = &xty;
+    y.name = "Y";
+    y.type = &yty;
+    Onnx__ValueInfoProto *xp = &x, *yp = &y;
+    char *in = "X", *out = "Y";
+    Onnx__NodeProto n = ONNX__NODE_PROTO__INIT, *np = &n;
+    n.n_input = n.n_output = 1;
+    n.input = &in;
+    n.output = &out;
+    n.op_type = "Flatten";
+    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
+    g.name = "g";
+    g.n_node = g.n_input = g.n_output = 1;
+    g.node = &np;
+    g.input = &xp;
+    g.output = &yp;
+    Onnx__OperatorSetIdProto op = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opp = &op;
+    op.domain = "";
+    op.has_version = true;
+    op.version = 13;
+    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
+    m.has_ir_version = true;
+    m.ir_version = 8;
+    m.n_opset_import = 1;
+    m.opset_import = &opp;
+    m.graph = &g;
+    CHECK_OK(ccz_buf_reserve(b, onnx__model_proto__get_packed_size(&m)));
+    b->len = onnx__model_proto__pack(&m, b->ptr);
+}
+
 static void setup(void)
 {
     ccz_buf model = CCZ_BUF_INIT;
     onnx_relu_model(&model);
     snprintf(model_path, sizeof model_path, "%s/relu.onnx", test_tmpdir());
     CHECK_OK(ccz_file_write(model_path, ccz_buf_span(&model), 0600));
+    ccz_buf_reset(&model);
+    flatten_model(&model);
+    snprintf(flat_path, sizeof flat_path, "%s/flat.onnx", test_tmpdir());
+    CHECK_OK(ccz_file_write(flat_path, ccz_buf_span(&model), 0600));
     ccz_buf_free(&model);
 }
 
-TEST_MAIN(T(setup), T(test_refused_options), T(test_rest_only), T(test_grpc_only))
+TEST_MAIN(T(setup), T(test_refused_options), T(test_rest_only), T(test_rest_errors),
+          T(test_rest_nested_examples), T(test_grpc_only))

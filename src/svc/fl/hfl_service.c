@@ -552,6 +552,8 @@ static void on_push(ccz_rpc_call *call, const ProtobufCMessage *req, void *paylo
                 ? ccz_fail(CCZ_ERR_MALFORMED, "a sparse update with dense weights too")
                 : ccz_hfl_sparse_decode(c->w, v->global, v->dim, u->indices, u->n_indices, u->dtype,
                                         u->deltas.data, u->deltas.len);
+    else if (s == CCZ_OK && (u->n_indices || u->deltas.len))
+        s = ccz_fail(CCZ_ERR_MALFORMED, "a dense update with sparse values too");
     else if (s == CCZ_OK)
         s = ccz_hfl_tensor_decode(c->w, v->dim, u->dtype, u->weights.data, u->weights.len);
     if (s) {

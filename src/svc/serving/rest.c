@@ -172,8 +172,10 @@ static ccz_status read_examples(sv_job **out, sv_model *m, const json_t *body)
             CCZ_GUARD(read_row(f, t, 1, &dst));
             continue;
         }
-        /* a flat list of the row's values, or the row's nested lists */
-        if (json_is_array(f) && json_array_size(f) == t->row_elems && t->rank > 2) {
+        /* a flat list of the row's values, or the row's nested lists (a list first: nested,
+         * even when the first dimension alone holds as many values as the row) */
+        if (json_is_array(f) && json_array_size(f) == t->row_elems && t->rank > 2 &&
+            !json_is_array(json_array_get(f, 0))) {
             for (size_t i = 0; i < t->row_elems; i++) {
                 const json_t *x = json_array_get(f, i);
                 CCZ_ENSURE(json_is_number(x), CCZ_ERR_INVALID_ARGUMENT,
