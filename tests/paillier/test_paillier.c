@@ -679,6 +679,16 @@ static void test_constant_time(void)
     CHECK_INT(vt_disarm(&sec), 0);
     CHECK_INT(sec, mbx_available() ? 0 : 2);
     CHECK(mpz_cmp_ui(out, 5) == 0);
+    /* m = p: m_p = 0 below m_q = p mod q, so the recombination's difference is negative before
+     * p is added; no variable-time reduction of it either */
+    mpz_t mp_c;
+    mpz_init(mp_c);
+    CHECK_OK(ccz_paillier_encrypt(mp_c, pk, p));
+    vt_arm(pk);
+    CHECK_OK(ccz_paillier_decrypt(out, k2, mp_c));
+    CHECK_INT(vt_disarm(&sec), 0);
+    CHECK(mpz_cmp(out, p) == 0);
+    mpz_clear(mp_c);
     /* encryption by the key holder (CRT randomizer): likewise */
     vt_arm(pk);
     CHECK_OK(ccz_paillier_encrypt_priv(c, k2, m));
