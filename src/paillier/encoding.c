@@ -2,6 +2,7 @@
 /* python-paillier's encoding: value = mantissa * 16^exponent with the mantissa modulo n,
  * negatives as n - |v|, and anything in (max_int, n - max_int) an overflow. Encrypted numbers
  * carry the exponent beside the ciphertext; arithmetic aligns exponents to the lower one. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,9 +132,17 @@ ccz_status ccz_paillier_decode_mpz(mpz_t v, const ccz_paillier_pub *pk,
         s = ccz_fail(CCZ_ERR_OVERFLOW, "the decrypted value overflowed (it lies between n/3 and "
                                        "2n/3: a computation exceeded what the key encodes)");
     mpz_clear(neg);
-    if (s == CCZ_OK && e->exponent > 0)
-        for (int i = 0; i < e->exponent; i++)
-            mpz_mul_ui(v, v, CCZ_PAILLIER_BASE);
+    /* 16^65536 is a 262,144-bit factor: past it a caller's exponent (JSON's are within
+     * +-10000, products of two within +-20000) would only exhaust memory */
+    if (s == CCZ_OK && (e->exponent > 65536 || e->exponent < -65536))
+        s = ccz_fail(CCZ_ERR_OVERFLOW, "exponent %d is past +-65536", e->exponent);
+    if (s == CCZ_OK && e->exponent > 0) {
+        mpz_t f;
+        mpz_init(f);
+        mpz_ui_pow_ui(f, CCZ_PAILLIER_BASE, (unsigned long)e->exponent);
+        mpz_mul(v, v, f);
+        mpz_clear(f);
+    }
     if (s == CCZ_OK && e->exponent < 0) {
         mpz_t d;
         mpz_init(d);
@@ -289,9 +298,13 @@ ccz_status ccz_paillier_number_mul_encoded(ccz_paillier_number *out, const ccz_p
         mpz_clear(k);
         return ccz_fail(CCZ_ERR_OVERFLOW, "the scalar is not a valid encoding (overflowed)");
     }
-    ccz_status s = ccz_paillier_mul_plain(out->c, pk, a->c, k);
+    long e = (long)a->exponent + b->exponent;
+    ccz_status s = e >= INT_MIN && e <= INT_MAX
+                       ? ccz_paillier_mul_plain(out->c, pk, a->c, k)
+                       : ccz_fail(CCZ_ERR_OVERFLOW, "exponents %d and %d add past an int",
+                                  a->exponent, b->exponent);
     if (s == CCZ_OK)
-        out->exponent = a->exponent + b->exponent;
+        out->exponent = (int)e;
     mpz_clear(k);
     return s;
 }

@@ -268,6 +268,22 @@ static void test_encoding(void)
     mpz_set(y.c, x.c);
     CHECK_STATUS(ccz_paillier_number_add(&z, pk, &x, &y), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "exponents too far apart");
+    /* a product's exponents that add past an int; a decoding past 16^+-65536 (a caller's
+     * exponent of a billion would have multiplied by 16 a billion times) */
+    x.exponent = INT_MAX;
+    CHECK_STATUS(ccz_paillier_number_mul_encoded(&z, pk, &x, &e), CCZ_ERR_OVERFLOW);
+    CHECK_STR(ccz_error_detail(), "exponents 2147483647 and 1 add past an int");
+    e.exponent = 3;
+    CHECK_OK(ccz_paillier_decode_mpz(v, pk, &e));
+    CHECK(mpz_cmp_ui(v, 5 * 4096) == 0);
+    e.exponent = 65537;
+    CHECK_STATUS(ccz_paillier_decode_mpz(v, pk, &e), CCZ_ERR_OVERFLOW);
+    CHECK_STR(ccz_error_detail(), "exponent 65537 is past +-65536");
+    e.exponent = INT_MIN;
+    CHECK_STATUS(ccz_paillier_decode_mpz(v, pk, &e), CCZ_ERR_OVERFLOW);
+    e.exponent = -65536;
+    CHECK_STATUS(ccz_paillier_decode_mpz(v, pk, &e), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "not an integer (exponent -65536)");
 
     /* encrypted numbers as JSON, and what is refused */
     CHECK_OK(ccz_paillier_encode_double(&e, pk, -0.75, 0));
