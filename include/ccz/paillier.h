@@ -153,7 +153,7 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_encode_double(ccz_paillier_encoded
                                                             const ccz_paillier_pub *pk, double v,
                                                             double precision);
 /* Mantissas in (max_int, n - max_int) are CCZ_ERR_OVERFLOW (the result of an overflowing
- * computation). */
+ * computation), and so are exponents past +-65536. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_decode_mpz(mpz_t v, const ccz_paillier_pub *pk,
                                                          const ccz_paillier_encoded *e);
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_decode_double(double *v, const ccz_paillier_pub *pk,
@@ -178,7 +178,8 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_number_add_encoded(ccz_paillier_nu
                                                                  const ccz_paillier_pub *pk,
                                                                  const ccz_paillier_number *a,
                                                                  const ccz_paillier_encoded *b);
-/* out = a * b; a negative b (mantissa above n - max_int) multiplies by the inverse. */
+/* out = a * b; a negative b (mantissa above n - max_int) multiplies by the inverse. Exponents
+ * whose sum is past an int are CCZ_ERR_OVERFLOW. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_number_mul_encoded(ccz_paillier_number *out,
                                                                  const ccz_paillier_pub *pk,
                                                                  const ccz_paillier_number *a,
