@@ -109,6 +109,9 @@ void paillier_sec_mod(mpz_t out, const mpz_t x, const mpz_t m);
 /* out = floor(x / d) (x >= 0) in time that depends on the sizes of x and d only
  * (mpn_sec_div_qr): L_p(x) = (x - 1) / p of decryption and key set-up. */
 void paillier_sec_div(mpz_t out, const mpz_t x, const mpz_t d);
+/* out = (a - b) mod m for secret 0 <= a < m and b >= 0: a + m - (b mod m), reduced, so that
+ * no negative value meets a reduction (paillier_sec_mod takes none). */
+void paillier_sec_sub_mod(mpz_t out, const mpz_t a, const mpz_t b, const mpz_t m);
 /* out = x^-1 mod m for x prime to m, given phi_m1 = phi(m) - 1 (m odd). */
 void paillier_sec_invert(mpz_t out, const mpz_t x, const mpz_t phi_m1, const mpz_t mod);
 /* Whether c is in [1, n^2) (index names it in a batch). */

@@ -110,8 +110,7 @@ void paillier_sec_div(mpz_t out, const mpz_t x, const mpz_t d)
     freefunc(t, tn * sizeof *t);
 }
 
-/* out = (a - b) mod m for 0 <= a < m and b >= 0 secret: a + m - (b mod m), reduced */
-static void sec_sub_mod(mpz_t out, const mpz_t a, const mpz_t b, const mpz_t m)
+void paillier_sec_sub_mod(mpz_t out, const mpz_t a, const mpz_t b, const mpz_t m)
 {
     mpz_t t;
     mpz_init(t);
@@ -763,7 +762,7 @@ ccz_status ccz_paillier_encrypt_priv(mpz_t c, const ccz_paillier_key *k, const m
     if (s == CCZ_OK)
         s = paillier_crt_powm(x, k, r, k->ep, k->eq, 2 * paillier_root_bits(k));
     if (s == CCZ_OK) { /* joined: rho = b + q^2 ((a - b) (q^2)^-1 mod p^2) */
-        sec_sub_mod(x[0], x[0], x[1], k->p2);
+        paillier_sec_sub_mod(x[0], x[0], x[1], k->p2);
         mpz_mul(x[0], x[0], k->q2inv);
         paillier_sec_mod(x[0], x[0], k->p2);
         mpz_mul(x[0], x[0], k->q2);
@@ -788,7 +787,7 @@ static void crt_half(mpz_t out, const mpz_t x, const mpz_t p, const mpz_t h)
 /* m = m_q + q ((m_p - m_q) q^-1 mod p) */
 static void crt_join(const ccz_paillier_key *k, mpz_t m, mpz_t mp, const mpz_t mq)
 {
-    sec_sub_mod(mp, mp, mq, k->p);
+    paillier_sec_sub_mod(mp, mp, mq, k->p);
     mpz_mul(mp, mp, k->qinv);
     paillier_sec_mod(mp, mp, k->p);
     mpz_mul(mp, mp, k->q);

@@ -410,10 +410,8 @@ static void lambda_mu(const ccz_paillier_key *k, mpz_t lambda, mpz_t mu)
     paillier_sec_mod(b, lambda, k->q);
     mpz_sub_ui(e, k->qm1, 1);
     paillier_sec_invert(b, b, e, k->q);
-    /* mu = b + q ((a - b) q^-1 mod p), a - b made non-negative first */
-    paillier_sec_mod(e, b, k->p);
-    mpz_add(a, a, k->p);
-    mpz_sub(a, a, e);
+    /* mu = b + q ((a - b) q^-1 mod p) */
+    paillier_sec_sub_mod(a, a, b, k->p);
     mpz_mul(a, a, k->qinv);
     paillier_sec_mod(a, a, k->p);
     mpz_mul(a, a, k->q);

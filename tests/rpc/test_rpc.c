@@ -793,25 +793,6 @@ static int raw_close(nghttp2_session *s, int32_t id, uint32_t e, void *u)
     return 0;
 }
 
-typedef struct {
-    const uint8_t *p;
-    size_t n;
-} body;
-
-static ssize_t raw_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
-                        nghttp2_data_source *src, void *u)
-{
-    (void)s, (void)id, (void)u;
-    body *b = src->ptr;
-    size_t n = b->n < len ? b->n : len;
-    memcpy(buf, b->p, n);
-    b->p += n;
-    b->n -= n;
-    if (!b->n)
-        *flags |= NGHTTP2_DATA_FLAG_EOF;
-    return (ssize_t)n;
-}
-
 /* Sends one request with the given path, content type, extra headers (next of them after gRPC's
  * six; one named :method in place of POST) and body bytes; returns grpc-status; last_raw keeps
  * what came back. */
@@ -832,8 +813,8 @@ static int raw_call_extra(test_side *cli, const char *path, const char *ctype,
             nv[0] = extra[i];
         else
             nv[nh++] = extra[i];
-    body b = {data, n};
-    nghttp2_data_provider prd = {.source.ptr = &b, .read_callback = raw_body};
+    h2_body b = {data, n};
+    nghttp2_data_provider prd = {.source.ptr = &b, .read_callback = h2_body_read};
     nghttp2_submit_request(h2, NULL, nv, nh, &prd, NULL);
     free(nv);
     uint8_t buf[16384];

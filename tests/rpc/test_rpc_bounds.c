@@ -174,32 +174,9 @@ static void peer_until(peer *p, int32_t id, bool closed, int ms)
     }
 }
 
-/* A request body: its bytes, then the end of the stream; NULL p: nothing, ever (the stream
- * stays open). */
-typedef struct {
-    const uint8_t *p;
-    size_t n;
-} body;
-
-static ssize_t body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
-                         nghttp2_data_source *src, void *u)
-{
-    (void)s, (void)id, (void)u;
-    body *b = src->ptr;
-    if (!b->p)
-        return NGHTTP2_ERR_DEFERRED;
-    size_t n = b->n < len ? b->n : len;
-    memcpy(buf, b->p, n);
-    b->p += n;
-    b->n -= n;
-    if (!b->n)
-        *flags |= NGHTTP2_DATA_FLAG_EOF;
-    return (ssize_t)n;
-}
-
 /* A SayHello request with metadata of about md_bytes (three x-m headers), its body b: the
  * stream's id. */
-static int32_t peer_call(peer *p, const char *path, size_t md_bytes, body *b)
+static int32_t peer_call(peer *p, const char *path, size_t md_bytes, h2_body *b)
 {
     static char value[3][8192];
     static const char *const names[3] = {"x-m0", "x-m1", "x-m2"};
@@ -210,7 +187,7 @@ static int32_t peer_call(peer *p, const char *path, size_t md_bytes, body *b)
         value[i][md_bytes / 3] = '\0';
         nv[n++] = h2_nv(names[i], value[i]);
     }
-    nghttp2_data_provider prd = {.source.ptr = b, .read_callback = body_read};
+    nghttp2_data_provider prd = {.source.ptr = b, .read_callback = h2_body_read};
     int32_t id = nghttp2_submit_request(p->h2, NULL, nv, n, &prd, NULL);
     CHECK(id > 0 && SLOT(id) < SLOTS);
     return id;
@@ -246,13 +223,13 @@ static void test_metadata_bound(void)
     ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
     peer p;
     peer_open(&p, target);
-    body held[4];
+    h2_body held[4];
     int32_t ids[4];
     for (int i = 0; i < 4; i++) {
-        held[i] = (body){NULL, 0};
+        held[i] = (h2_body){NULL, 0};
         ids[i] = peer_call(&p, "/ratls.Greeter/SayHello", 15000, &held[i]);
     }
-    body b = {hello_z, sizeof hello_z};
+    h2_body b = {hello_z, sizeof hello_z};
     int32_t fifth = peer_call(&p, "/ratls.Greeter/SayHello", 15000, &b);
     peer_until(&p, fifth, false, 3000);
     CHECK_INT(p.status[SLOT(fifth)], CCZ_RPC_RESOURCE_EXHAUSTED);
@@ -263,7 +240,7 @@ static void test_metadata_bound(void)
     /* the four cancelled: their 60 KB are the server's again */
     for (int i = 0; i < 4; i++)
         CHECK_INT(nghttp2_submit_rst_stream(p.h2, NGHTTP2_FLAG_NONE, ids[i], NGHTTP2_CANCEL), 0);
-    b = (body){hello_z, sizeof hello_z};
+    b = (h2_body){hello_z, sizeof hello_z};
     int32_t next = peer_call(&p, "/ratls.Greeter/SayHello", 15000, &b);
     peer_until(&p, next, false, 3000);
     CHECK_INT(p.status[SLOT(next)], CCZ_RPC_OK);
@@ -284,14 +261,14 @@ static void test_early_end_reset(void)
     ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
     peer p;
     peer_open(&p, target);
-    body open_body = {NULL, 0};
+    h2_body open_body = {NULL, 0};
     int32_t id = peer_call(&p, "/ratls.Greeter/Nothing", 0, &open_body);
     peer_until(&p, id, true, 2000);
     CHECK_INT(p.status[SLOT(id)], CCZ_RPC_UNIMPLEMENTED);
     CHECK_STR(p.message[SLOT(id)], "unknown method /ratls.Greeter/Nothing");
     CHECK(p.closed[SLOT(id)]);
     CHECK_INT(p.error[SLOT(id)], NGHTTP2_NO_ERROR);
-    body b = {hello_z, sizeof hello_z};
+    h2_body b = {hello_z, sizeof hello_z};
     id = peer_call(&p, "/ratls.Greeter/Nothing", 0, &b);
     peer_until(&p, id, true, 2000);
     CHECK_INT(p.status[SLOT(id)], CCZ_RPC_UNIMPLEMENTED);
@@ -313,7 +290,7 @@ static void test_cancelled_call(void)
     peer p;
     peer_open(&p, target);
     static const uint8_t later[] = {0, 0, 0, 0, 7, 0x0a, 0x05, 'l', 'a', 't', 'e', 'r'};
-    body b = {later, sizeof later};
+    h2_body b = {later, sizeof later};
     int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
     peer_until(&p, id, true, 100); /* the request goes out; nothing comes back yet */
     CHECK(!p.closed[SLOT(id)]);
@@ -332,7 +309,7 @@ static void test_cancelled_call(void)
     CHECK_STR(late.finish_why, "the call is over (cancelled, past its deadline or disconnected)");
     CHECK_INT(p.status[SLOT(id)], -1); /* nothing was sent for it */
     /* the connection serves the next call */
-    b = (body){hello_z, sizeof hello_z};
+    b = (h2_body){hello_z, sizeof hello_z};
     id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
     peer_until(&p, id, false, 2000);
     CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
@@ -354,14 +331,14 @@ static void test_unsendable_status(void)
     peer_open(&p, target);
     static const uint8_t trailers[] = {0,   0,   0,   0,   10,  0x0a, 0x08, 't',
                                        'r', 'a', 'i', 'l', 'e', 'r',  's'};
-    body b = {trailers, sizeof trailers};
+    h2_body b = {trailers, sizeof trailers};
     int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
     peer_until(&p, id, true, 2000);
     CHECK(p.closed[SLOT(id)]);
     CHECK_INT(p.error[SLOT(id)], NGHTTP2_INTERNAL_ERROR);
     CHECK_INT(p.status[SLOT(id)], -1);
     CHECK_STATUS(too_many, CCZ_ERR_TOO_LARGE);
-    b = (body){hello_z, sizeof hello_z};
+    b = (h2_body){hello_z, sizeof hello_z};
     id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
     peer_until(&p, id, false, 2000);
     CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);

@@ -24,4 +24,12 @@ nghttp2_nv h2_nv(const char *name, const char *value);
  * into nv[0..5]; returns 6. */
 size_t h2_grpc_headers(nghttp2_nv *nv, const char *path, const char *ctype);
 
+/* A request body for nghttp2_data_provider (source.ptr = the h2_body): its bytes, then the end
+ * of the stream; p NULL: nothing, ever (the stream stays open). */
+typedef struct {
+    const uint8_t *p;
+    size_t n;
+} h2_body;
+ssize_t h2_body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+                     nghttp2_data_source *src, void *u);
 #endif
