@@ -15,7 +15,7 @@
 #include <openssl/ssl.h>
 
 #include "ccz/serving.h"
-#include "onnx.pb-c.h"
+#include "onnx_build.h"
 #include "onnx_min.h"
 #include "test.h"
 
@@ -214,60 +214,11 @@ static void test_grpc_only(void)
     serving_stop(sv, t);
 }
 
-/* Flatten over X[N,3,1] into Y[N,3] (ir_version 8, opset 13), packed by protobuf-c. */
+/* Flatten over X[N,3,1] into Y[N,3] (ir_version 8, opset 13) */
 static void flatten_model(ccz_buf *b)
 {
-    Onnx__TensorShapeProto__Dimension d[3] = {ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT,
-                                              ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT,
-                                              ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT};
-    d[0].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
-    d[0].dim_param = "N";
-    d[1].value_case = d[2].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-    d[1].dim_value = 3;
-    d[2].dim_value = 1;
-    Onnx__TensorShapeProto__Dimension *dp[3] = {&d[0], &d[1], &d[2]};
-    Onnx__TensorShapeProto shape = ONNX__TENSOR_SHAPE_PROTO__INIT;
-    shape.n_dim = 3;
-    shape.dim = dp;
-    Onnx__TypeProto__Tensor xt = ONNX__TYPE_PROTO__TENSOR__INIT,
-                            yt = ONNX__TYPE_PROTO__TENSOR__INIT;
-    xt.has_elem_type = yt.has_elem_type = true;
-    xt.elem_type = yt.elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-    xt.shape = &shape;
-    Onnx__TypeProto xty = ONNX__TYPE_PROTO__INIT, yty = ONNX__TYPE_PROTO__INIT;
-    xty.value_case = yty.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-    xty.tensor_type = &xt;
-    yty.tensor_type = &yt;
-    Onnx__ValueInfoProto x = ONNX__VALUE_INFO_PROTO__INIT, y = ONNX__VALUE_INFO_PROTO__INIT;
-    x.name = "X";
-    x.type = &xty;
-    y.name = "Y";
-    y.type = &yty;
-    Onnx__ValueInfoProto *xp = &x, *yp = &y;
-    char *in = "X", *out = "Y";
-    Onnx__NodeProto n = ONNX__NODE_PROTO__INIT, *np = &n;
-    n.n_input = n.n_output = 1;
-    n.input = &in;
-    n.output = &out;
-    n.op_type = "Flatten";
-    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
-    g.name = "g";
-    g.n_node = g.n_input = g.n_output = 1;
-    g.node = &np;
-    g.input = &xp;
-    g.output = &yp;
-    Onnx__OperatorSetIdProto op = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opp = &op;
-    op.domain = "";
-    op.has_version = true;
-    op.version = 13;
-    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
-    m.has_ir_version = true;
-    m.ir_version = 8;
-    m.n_opset_import = 1;
-    m.opset_import = &opp;
-    m.graph = &g;
-    CHECK_OK(ccz_buf_reserve(b, onnx__model_proto__get_packed_size(&m)));
-    b->len = onnx__model_proto__pack(&m, b->ptr);
+    onnx_build(b, &(model_spec){
+                      .op = "Flatten", .n_in = 1, .in = {"X"}, .x_rank = 3, .x_dims = {0, 3, 1}});
 }
 
 static void setup(void)

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* One-node ONNX models for tests (onnx_build.h). */
+#include "onnx_build.h"
+
+#include "onnx.pb-c.h"
+#include "test.h"
+
+static void shape_of(Onnx__TensorShapeProto *sh, Onnx__TensorShapeProto__Dimension *d,
+                     Onnx__TensorShapeProto__Dimension **dp, size_t rank, const int64_t *dims)
+{
+    for (size_t i = 0; i < rank; i++) {
+        d[i] = (Onnx__TensorShapeProto__Dimension)ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT;
+        if (i == 0 || dims[i] == SYM) {
+            d[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+            d[i].dim_param = i == 0 ? "N" : "M";
+        } else {
+            d[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+            d[i].dim_value = dims[i];
+        }
+        dp[i] = &d[i];
+    }
+    sh->n_dim = rank;
+    sh->dim = dp;
+}
+
+void onnx_build(ccz_buf *b, const model_spec *s)
+{
+    Onnx__TensorShapeProto__Dimension xd[5], yd[5], *xdp[5], *ydp[5];
+    Onnx__TensorShapeProto xs = ONNX__TENSOR_SHAPE_PROTO__INIT, ys = ONNX__TENSOR_SHAPE_PROTO__INIT;
+    shape_of(&xs, xd, xdp, s->x_rank, s->x_dims);
+    shape_of(&ys, yd, ydp, s->y_rank, s->y_dims);
+    Onnx__TypeProto__Tensor xt = ONNX__TYPE_PROTO__TENSOR__INIT,
+                            yt = ONNX__TYPE_PROTO__TENSOR__INIT;
+    xt.has_elem_type = yt.has_elem_type = true;
+    xt.elem_type = yt.elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    xt.shape = &xs;
+    yt.shape = s->y_rank ? &ys : NULL;
+    Onnx__TypeProto xty = ONNX__TYPE_PROTO__INIT, yty = ONNX__TYPE_PROTO__INIT;
+    xty.value_case = yty.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    xty.tensor_type = &xt;
+    yty.tensor_type = &yt;
+    Onnx__ValueInfoProto x = ONNX__VALUE_INFO_PROTO__INIT, y = ONNX__VALUE_INFO_PROTO__INIT;
+    x.name = "X";
+    x.type = &xty;
+    y.name = "Y";
+    y.type = &yty;
+    Onnx__ValueInfoProto *xp = &x, *yp = &y;
+
+    Onnx__TensorProto t[2], *tp[2];
+    for (size_t k = 0; k < s->n_init; k++) {
+        const init_spec *is = &s->init[k];
+        t[k] = (Onnx__TensorProto)ONNX__TENSOR_PROTO__INIT;
+        t[k].name = (char *)is->name;
+        t[k].n_dims = is->rank;
+        t[k].dims = (int64_t *)is->dims;
+        t[k].has_data_type = true;
+        t[k].data_type = is->type;
+        t[k].n_float_data = is->n_f;
+        t[k].float_data = (float *)is->f;
+        t[k].n_int64_data = is->n_i;
+        t[k].int64_data = (int64_t *)is->i;
+        t[k].has_raw_data = is->has_raw;
+        t[k].raw_data = (ProtobufCBinaryData){is->raw_len, (uint8_t *)is->raw};
+        if (is->external) {
+            t[k].has_data_location = true;
+            t[k].data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+        }
+        tp[k] = &t[k];
+    }
+
+    Onnx__AttributeProto a = ONNX__ATTRIBUTE_PROTO__INIT, *ap = &a;
+    a.name = (char *)s->attr_name;
+    a.has_type = true;
+    if (s->n_attr_ints) {
+        a.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+        a.n_ints = s->n_attr_ints;
+        a.ints = (int64_t *)s->attr_ints;
+    } else {
+        a.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+        a.has_i = true;
+        a.i = s->attr_int;
+    }
+    Onnx__NodeProto n = ONNX__NODE_PROTO__INIT, *np = &n;
+    char *out = "Y";
+    n.n_input = s->n_in;
+    n.input = (char **)s->in;
+    n.n_output = 1;
+    n.output = &out;
+    n.name = "n0";
+    n.op_type = (char *)s->op;
+    n.n_attribute = s->attr_name ? 1 : 0;
+    n.attribute = &ap;
+
+    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
+    g.name = "g";
+    g.n_node = 1;
+    g.node = &np;
+    g.n_initializer = s->n_init;
+    g.initializer = tp;
+    g.n_input = s->no_input ? 0 : 1;
+    g.input = &xp;
+    g.n_output = s->no_output ? 0 : 1;
+    g.output = &yp;
+    Onnx__OperatorSetIdProto op = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opp = &op;
+    op.domain = "";
+    op.has_version = true;
+    op.version = s->opset ? s->opset : 13;
+    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
+    m.has_ir_version = true;
+    m.ir_version = s->ir ? s->ir : 8;
+    m.n_opset_import = 1;
+    m.opset_import = &opp;
+    m.graph = &g;
+    size_t len = onnx__model_proto__get_packed_size(&m);
+    CHECK_OK(ccz_buf_reserve(b, len));
+    b->len = onnx__model_proto__pack(&m, b->ptr);
+}

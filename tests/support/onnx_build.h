@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* One-node ONNX models for tests, built with protobuf-c (no python3-onnx needed): an operator
+ * over X[N, ...] into Y, with up to two initializers and one attribute, and the faults a hostile
+ * file may carry (see model_spec). */
+#ifndef CCZ_TEST_ONNX_BUILD_H
+#define CCZ_TEST_ONNX_BUILD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ccz/ccz.h"
+
+#define SYM -1 /* a symbolic (dim_param) dimension */
+
+typedef struct {
+    const char *name;
+    size_t rank;
+    int64_t dims[4];
+    int type; /* ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT or __INT64 */
+    size_t n_f;
+    const float *f;
+    size_t n_i;
+    const int64_t *i;
+    bool has_raw;
+    size_t raw_len;
+    const uint8_t *raw;
+    bool external;
+} init_spec;
+
+typedef struct {
+    const char *op;
+    size_t n_in;
+    const char *in[3];
+    size_t x_rank; /* X: [N, x_dims[1..]] */
+    int64_t x_dims[5];
+    size_t y_rank; /* Y's declared shape; 0: none */
+    int64_t y_dims[5];
+    size_t n_init;
+    init_spec init[2];
+    int64_t ir, opset;     /* 0: 8 and 13 */
+    const char *attr_name; /* one attribute: ints when n_attr_ints, else an int */
+    int64_t attr_int;
+    size_t n_attr_ints;
+    int64_t attr_ints[4];
+    bool no_input, no_output; /* the graph lists no input (X), no output (Y) */
+} model_spec;
+
+/* Writes the model of s into b, which is empty (ir_version 8 and opset 13 unless s says
+ * otherwise). */
+void onnx_build(ccz_buf *b, const model_spec *s);
+
+#endif
