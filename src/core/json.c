@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* JSON documents through jansson: size-capped parsing that rejects duplicate keys and reports
  * where the text went wrong. */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,24 @@
 
 #include "core/guard.h"
 #include "ccz/core.h"
+
+/* Every block jansson frees is wiped first: its parser keeps each token's raw text in a buffer
+ * that it frees as it stands (the last string of a document, a secret perhaps, is still there
+ * behind the closing brace), and strings and dumps grow by copying into a new block. The blocks
+ * come from malloc, as jansson's own would, so a block allocated before this ran is freed the
+ * same way, and a program whose own allocator jansson uses afterwards loses only the wipe. */
+static void wiping_free(void *p)
+{
+    if (p) {
+        ccz_wipe(p, malloc_usable_size(p));
+        free(p);
+    }
+}
+
+__attribute__((constructor)) static void json_wipe_on_free(void)
+{
+    json_set_alloc_funcs(malloc, wiping_free);
+}
 
 ccz_status ccz_json_parse(ccz_json **out, const char *text, size_t len, size_t max)
 {

@@ -2,55 +2,19 @@
 /* Secrets in freed memory: ccz_lattice_encrypt_sk_save computes a s (the uniform polynomial
  * times the secret key) prime by prime in a scratch buffer. a is public (the seed is in the
  * output) and s is ternary, so a s modulo any one prime gives the key away: the buffer is wiped
- * before it is freed. This program defines free itself (glibc's __libc_free underneath) to keep
- * a copy of every block freed while the call runs, then looks for a s in them. Under
- * AddressSanitizer, whose runtime owns free, it skips. */
-#include <malloc.h>
+ * before it is freed. The blocks freed while the call runs are searched for a s (freed.h; skipped
+ * under AddressSanitizer). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "ccz/ccz.h"
+#include "freed.h"
 #include "lattice/lattice_internal.h"
 #include "test.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define WIPE_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WIPE_ASAN 1
-#endif
-#endif
-
-#ifndef WIPE_ASAN
-extern void *__libc_malloc(size_t n);
-extern void __libc_free(void *p);
-
-enum { MAX_FREED = 256 };
-static bool armed;
-static struct {
-    uint8_t *copy;
-    size_t len;
-} freed[MAX_FREED];
-static size_t n_freed;
-
-void free(void *p)
-{
-    if (p && armed && n_freed < MAX_FREED) {
-        size_t len = malloc_usable_size(p);
-        uint8_t *copy = __libc_malloc(len ? len : 1);
-        if (copy) {
-            memcpy(copy, p, len);
-            freed[n_freed].copy = copy;
-            freed[n_freed++].len = len;
-        }
-    }
-    __libc_free(p);
-}
-#endif
-
 static void test_seeded_scratch_wiped(void)
 {
-#ifdef WIPE_ASAN
+#if !FREED_SUPPORTED
     test_skip(true, "AddressSanitizer owns free");
 #else
     ccz_lattice_params p;
@@ -69,11 +33,11 @@ static void test_seeded_scratch_wiped(void)
         x[i] = (double)(i % 7) - 3;
     CHECK_OK(ccz_lattice_ckks_encode_real(pt, ctx, x, slots, p.scale, 0));
     ccz_buf out = CCZ_BUF_INIT;
-    armed = true;
+    freed_start();
     ccz_status s = ccz_lattice_encrypt_sk_save(&out, ctx, sk, pt);
-    armed = false;
+    size_t blocks = freed_stop();
     CHECK_OK(s);
-    CHECK(n_freed > 0 && n_freed < MAX_FREED);
+    CHECK(blocks > 0 && blocks < FREED_MAX);
     /* a, regenerated from the seed by the loader, and a s for the last prime */
     CHECK_OK(ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(&out)));
     unsigned l = ct->level;
@@ -81,13 +45,7 @@ static void test_seeded_scratch_wiped(void)
     const uint64_t *a = ct->d + (size_t)(l + l - 1) * n, *sl = sk->s + (size_t)(l - 1) * n;
     for (size_t i = 0; i < 64; i++)
         want[i] = (uint64_t)((unsigned __int128)a[i] * sl[i] % q);
-    size_t found = 0;
-    for (size_t b = 0; b < n_freed; b++) {
-        if (freed[b].len >= sizeof want && memmem(freed[b].copy, freed[b].len, want, sizeof want))
-            found++;
-        __libc_free(freed[b].copy);
-    }
-    CHECK_INT(found, 0);
+    CHECK_INT(freed_find(want, sizeof want), 0);
     ccz_buf_free(&out);
     free(x);
     ccz_lattice_ciphertext_free(ct);
