@@ -134,7 +134,7 @@ static ccz_status mul_range(size_t begin, size_t end, void *arg)
 {
     job *j = arg;
     const ccz_paillier_pub *pk = j->pk;
-    bool ifma = mbx_available();
+    bool ifma = mbx_fits(pk->n2); /* GMP beyond the engine's 8192 bits */
     /* eight at a time on the IFMA engine, one at a time with GMP */
     mpz_t base[MBX_LANES], e[MBX_LANES], mod[MBX_LANES];
     for (unsigned i = 0; i < MBX_LANES; i++) {
@@ -423,7 +423,7 @@ ccz_status ccz_paillier_dot_batch(mpz_t *out, const ccz_paillier_pub *pk, const 
             n_neg++;
         }
     }
-    bool ifma = mbx_available();
+    bool ifma = mbx_fits(pk->n2); /* Straus's tables on the engine, or GMP */
     mpz_t *inv = s == CCZ_OK && (n_neg || ifma) ? malloc(k * sizeof *inv) : NULL;
     if (s == CCZ_OK && (n_neg || ifma) && !inv)
         s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");

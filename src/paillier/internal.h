@@ -14,6 +14,10 @@
 
 /* Whether the CPU has AVX-512 F and IFMA (core/cpu.h: none under CCZ_CPU=portable). */
 bool mbx_available(void);
+/* Whether the engine takes numbers modulo mod: the CPU has IFMA and mod has at most 8192 bits
+ * (mbx_powm's and mbx_powm_public's max_bits; Paillier's n^2 for n of up to 4096 bits). Larger
+ * moduli (keys of 4097 to 8192 bits) take GMP. */
+bool mbx_fits(const mpz_t mod);
 
 /* out[l] = base[l]^exp[l] mod mod[l] for the lanes l < n (n <= 8; the rest idle). Moduli are
  * odd and at most max_bits bits; exponents at most exp_bits bits. Constant-time in the

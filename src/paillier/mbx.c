@@ -32,6 +32,11 @@ bool mbx_available(void)
     return cpu_has(CPU_AVX512F | CPU_AVX512IFMA);
 }
 
+bool mbx_fits(const mpz_t mod)
+{
+    return mbx_available() && mpz_sizeinbase(mod, 2) <= 8192;
+}
+
 bool ccz_paillier_ifma(void)
 {
     return mbx_available();

@@ -426,7 +426,7 @@ static ccz_status compute_obfuscators(const ccz_paillier_pub *pk, mpz_t *out, un
         } else if (pk->djn) {
             for (unsigned i = 0; i < n; i++)
                 fixed_powm(pk->fixed, out[i], r[i], pk->n2);
-        } else if (n > 1 && mbx_available()) {
+        } else if (n > 1 && mbx_fits(pk->n2)) {
             mpz_t m[MBX_LANES];
             for (unsigned i = 0; i < n; i++) /* read-only views of n^2 */
                 *m[i] = *pk->n2;

@@ -78,6 +78,9 @@ static void test_files(void)
         {true, "\"0.1\",2", "quoted fields"},
         {true, "1,000000000000000000000000000000000000000000000000000000000000000000001",
          "is not a number"},
+        /* 64 characters: one more than a field holds */
+        {true, "1,0.00000000000000000000000000000000000000000000000000000000000001",
+         "line 1, column 2: a field of 64 characters is not a number"},
         {false, "", "the file is empty"},
         {false, "a,target\n", "no samples after the header"},
         {false, "target\n1", "the header names 0 features"},
@@ -101,6 +104,32 @@ static void test_files(void)
     CHECK_STATUS(ccz_he_lr_model_parse(&m, ccz_buf_span(&big)), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "257 weights");
     ccz_buf_free(&big);
+    /* 63 characters: the longest field read */
+    CHECK_OK(ccz_he_lr_model_parse(
+        &m, CCZ_LIT("1,0.0000000000000000000000000000000000000000000000000000000000001")));
+    CHECK(m.features == 1 && m.weights[0] == 1e-61);
+    ccz_he_lr_model_free(&m);
+    /* one sample more than CCZ_HE_LR_MAX_ROWS: refused, not grown without end */
+    CHECK_OK(ccz_buf_append_str(&big, "a,target\n"));
+    for (unsigned r = 0; r <= CCZ_HE_LR_MAX_ROWS; r++)
+        CHECK_OK(ccz_buf_append(&big, "0,1\n", 4));
+    CHECK_STATUS(ccz_he_lr_data_parse(&d, ccz_buf_span(&big)), CCZ_ERR_TOO_LARGE);
+    CHECK_STR(ccz_error_detail(), "data: more than 4194304 samples");
+    CHECK(d.x == NULL && d.rows == 0);
+    ccz_buf_free(&big);
+    /* the cleartext model against data of another width; a probability of exactly 0.5 is
+     * class 1 */
+    CHECK_OK(ccz_he_lr_model_parse(&m, CCZ_LIT("0,1,2")));
+    CHECK_OK(ccz_he_lr_data_parse(&d, CCZ_LIT("a,b,c,y\n1,2,3,1\n")));
+    double p[2] = {0.5, 0.4999};
+    CHECK_STATUS(ccz_he_lr_predict(p, &m, &d), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the model has 2 features, the data 3");
+    CHECK(p[0] == 0.5);
+    ccz_he_lr_data_free(&d);
+    CHECK_OK(ccz_he_lr_data_parse(&d, CCZ_LIT("a,b,y\n1,2,1\n3,4,0\n")));
+    CHECK(ccz_he_lr_accuracy(p, &d) == 1.0);
+    ccz_he_lr_data_free(&d);
+    ccz_he_lr_model_free(&m);
 }
 
 /* ---- the cleartext model -----------------------------------------------------------------------*/
@@ -308,6 +337,19 @@ static void test_contexts(void)
     CHECK_OK(ccz_he_lr_params(&p, CCZ_HE_LR_SECURE));
     p.coeff_bits[3] = 18;
     expect_context_error(&p, "prime 3 (the model's) has 18 bits");
+    /* prime 2 (the cube's rescale) off the scale, prime 1 on it */
+    CHECK_OK(ccz_he_lr_params(&p, CCZ_HE_LR_SECURE));
+    p.coeff_bits[2] = 36;
+    expect_context_error(&p, "prime 2 has 36 bits, the scale 2^45");
+    /* scales outside 2^20 to 2^55 (the scale is checked before the primes) */
+    CHECK_OK(ccz_he_lr_params(&p, CCZ_HE_LR_SECURE));
+    p.scale = 0x1p19;
+    expect_context_error(&p, "scale 2^19.0: the inference needs 2^20 to 2^55");
+    p.scale = 0x1p56;
+    expect_context_error(&p, "scale 2^56.0: the inference needs 2^20 to 2^55");
+    /* an unknown preset */
+    CHECK_STATUS(ccz_he_lr_params(&p, (ccz_he_lr_preset)7), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "unknown preset 7");
 }
 
 static void test_refused(void)

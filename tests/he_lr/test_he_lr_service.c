@@ -490,6 +490,39 @@ static void queue_full(const keys *k)
     server_stop(&s);
 }
 
+/* A server holds max_contexts (4) contexts: a fifth connection's InitCtx drops the least recently
+ * used one (an Infer counts as a use), and only that one: its Infer is then refused for want of a
+ * context, while the others' still reach the count checks. */
+static void contexts_lru(const keys *k)
+{
+    server s;
+    server_start(&s, &small, false);
+    char msg[600];
+    const size_t F = SMALL;
+    ccz_rpc_channel *ch[5];
+    ccz_buf *cts = encrypt_batch(k, 50);
+    for (int i = 0; i < 5; i++) {
+        ch[i] = channel(&s);
+        if (i == 4) /* the first connection's context used after the others were made */
+            EXPECT(infer(ch[0], cts, F, 1, (int)F, msg, sizeof msg), CCZ_RPC_OK, "");
+        EXPECT(init_ctx(ch[i], ccz_buf_span(&k->params), ccz_buf_span(&k->pkb),
+                        ccz_buf_span(&k->rkb), 128, 0x1p45, msg, sizeof msg),
+               CCZ_RPC_OK, "");
+    }
+    for (int i = 0; i < 5; i++) {
+        if (i == 1)
+            EXPECT(infer(ch[i], cts, F, 0, (int)F, msg, sizeof msg), CCZ_RPC_FAILED_PRECONDITION,
+                   "no context on this connection: call InitCtx first");
+        else
+            EXPECT(infer(ch[i], cts, F, 0, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
+                   "batches 0, batch_size 12");
+    }
+    for (int i = 0; i < 5; i++)
+        ccz_rpc_channel_free(ch[i]);
+    free_cts(cts);
+    server_stop(&s);
+}
+
 static void test_service(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -511,6 +544,7 @@ static void test_service(void)
     hostile_init(&strict, &k, &tk);
     hostile_infer(&strict, &k, &tk);
     queue_full(&k);
+    contexts_lru(&k);
     /* the toolkit's chain, as the client library asks for it */
     ccz_rpc_channel *ch = channel(&strict);
     ccz_he_lr_infer_opts o = CCZ_HE_LR_INFER_OPTS_INIT;

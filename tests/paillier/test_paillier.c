@@ -27,6 +27,23 @@ static const char Q512[] = /* next_prime(2^511 + 2^510 + 2^509 + 7^150) */
     "11731831938699772462127271879247208295368788258450868208899807428176403176033694137329"
     "207218503697358263134871479765002391245405327280862324850570376514939";
 
+/* Two 2112-bit primes (OpenSSL's, hexadecimal): n of 4224 bits, n^2 of 8448, beyond the IFMA
+ * engine's 8192 bits. */
+static const char P2112[] =
+    "DD01248A5A541AF2D3D26059164BCACB740E84D25F6A1BDCC531BD5AD496DF440B0FEAD6E894BD848CD1BAFF"
+    "ABC80A5106875DDCFC1C9C80091C47F7CA9859F1C17C4F7C095DA5679861BBC08F5E715C6A94344E84809402"
+    "0475747EF11DD3A765DFE6EB642689091FF3FA37BBD78839ADF7B41840316173AED2FF7FC0AE4BDACAA1A4FD"
+    "0A7FB2FF501405338916AB595DF84DFDB9F126AEE8C512BDDC4BD31FE4E0E0D01EDA3789272159FACD813F2A"
+    "585FB35C382F4990B4A5B82F7CC7A38A9FC0A414DBCC84CBFB2A2CC9C0D4ADF09073321D58E3A2BBA52CC1D8"
+    "0782D5C2209FA4751464CF04BA277962EC37A161E872B3A969F3922D14F5B7B9ECBD505E6FF58356CCE5DCB3";
+static const char Q2112[] =
+    "EE22AAE99B6D03FBDFF274F50B20C48739824C8064E3A177AC05F9570A3883907AB25981BC59CF21CB923385"
+    "BA4D839D14BF67CD213827468F86C65279C382AE7559A12081819ECC86BA5839002BCCAE80A3AEAAB0B8B825"
+    "F36C3E6BA9715F69DF3DD9B3FA04D1C38A9010EC6A7116DC70F86FBDBD56C318B173C22C05099ACB387DCBD7"
+    "68BF3A7C79638F5FA20C40659C51861BCC2FA87425F1C5A26388E29BD54E1850792983D0A1D281B3AE2AC7D3"
+    "2E3BDA014AB2082866BE481D0CCF7CD519F6F804178A7EBEE1B11A260503A724BBE10478E193FA1B2ABE33FD"
+    "388A974928347F7DFED58835F9E4566D8AF8CF006C6B01AEB3D6B7B7152FC66957E0140261B1F10AF09942BB";
+
 static gmp_randstate_t rnd;
 
 static ccz_paillier_key *fixed_key(void)
@@ -443,6 +460,64 @@ static void test_batches(void)
     for (int i = 0; i < N; i++)
         mpz_clears(m[i], c[i], out[i], sum[i], NULL);
     mpz_clears(n, want, NULL);
+    ccz_paillier_key_free(k);
+}
+
+/* A key of more than 4096 bits (n^2 beyond the IFMA engine's 8192 bits): the batches take GMP
+ * there, as on a CPU without IFMA, and give the same plaintexts on both paths (run again under
+ * CCZ_CPU=portable), not the engine's refusal. */
+static void test_large_key_batches(void)
+{
+    mpz_t p, q, n, want, t;
+    mpz_inits(p, q, n, want, t, NULL);
+    CHECK(mpz_set_str(p, P2112, 16) == 0 && mpz_set_str(q, Q2112, 16) == 0);
+    ccz_paillier_key *k = NULL;
+    CHECK_OK(ccz_paillier_key_from_primes(&k, p, q));
+    ccz_paillier_pub *pk = ccz_paillier_key_pub(k);
+    CHECK_INT(ccz_paillier_bits(pk), 4224);
+    ccz_paillier_pub_n(n, pk);
+    enum { N = 9 }; /* a full lane group and one more */
+    mpz_t m[N], c[N], out[N], sc[N], dot[1];
+    mpz_init(dot[0]);
+    for (int i = 0; i < N; i++) {
+        mpz_inits(m[i], c[i], out[i], sc[i], NULL);
+        mpz_urandomb(m[i], rnd, 4000);
+        mpz_urandomb(sc[i], rnd, i % 2 ? 40 : 300);
+        if (i % 3 == 1)
+            mpz_neg(sc[i], sc[i]);
+    }
+    CHECK_OK(ccz_paillier_encrypt_batch(c, pk, (const mpz_t *)m, N, 1));
+    CHECK_OK(ccz_paillier_decrypt_batch(out, k, (const mpz_t *)c, N, 1));
+    int ok = 0;
+    for (int i = 0; i < N; i++)
+        ok += mpz_cmp(out[i], m[i]) == 0;
+    CHECK_INT(ok, N);
+    /* scalar products */
+    mpz_t prod[N];
+    for (int i = 0; i < N; i++)
+        mpz_init(prod[i]);
+    CHECK_OK(ccz_paillier_mul_plain_batch(prod, pk, (const mpz_t *)c, (const mpz_t *)sc, N, 1));
+    CHECK_OK(ccz_paillier_decrypt_batch(out, k, (const mpz_t *)prod, N, 1));
+    ok = 0;
+    for (int i = 0; i < N; i++) {
+        mpz_mul(want, m[i], sc[i]);
+        mpz_mod(want, want, n);
+        ok += mpz_cmp(out[i], want) == 0;
+    }
+    CHECK_INT(ok, N);
+    /* one encrypted dot product of the nine */
+    CHECK_OK(ccz_paillier_dot_batch(dot, pk, (const mpz_t *)c, N, (const mpz_t *)sc, 1, 1));
+    CHECK_OK(ccz_paillier_decrypt(out[0], k, dot[0]));
+    mpz_set_ui(want, 0);
+    for (int i = 0; i < N; i++) {
+        mpz_mul(t, m[i], sc[i]);
+        mpz_add(want, want, t);
+    }
+    mpz_mod(want, want, n);
+    CHECK(mpz_cmp(out[0], want) == 0);
+    for (int i = 0; i < N; i++)
+        mpz_clears(m[i], c[i], out[i], sc[i], prod[i], NULL);
+    mpz_clears(p, q, n, want, t, dot[0], NULL);
     ccz_paillier_key_free(k);
 }
 
@@ -1555,6 +1630,7 @@ static void test_all(void)
     test_encoding();
     test_djn_and_pool();
     test_batches();
+    test_large_key_batches();
     test_ifma_unavailable();
     test_json_and_keys();
     test_constant_time();

@@ -98,6 +98,16 @@ static void test_dot(void)
     CHECK_STR(ccz_error_detail(), "ciphertext 3 is not in [1, n^2): not from this key");
     CHECK_STATUS(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, 0, (const mpz_t *)e, 2, 1),
                  CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a dot product of 0 terms for 2 rows");
+    /* more terms or rows than a batch takes: refused before any is read */
+    size_t many = ((size_t)1 << 24) + 1;
+    CHECK_STATUS(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, many, (const mpz_t *)e, 1, 1),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a dot product of 16777217 terms for 1 rows");
+    size_t rows = ((size_t)1 << 40) / K + 1;
+    CHECK_STATUS(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, K, (const mpz_t *)e, rows, 1),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), " terms for ");
     for (size_t i = 0; i < K; i++)
         mpz_clears(m[i], c[i], NULL);
     for (size_t q = 0; q < ROWS * K; q++)

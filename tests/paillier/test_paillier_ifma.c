@@ -294,5 +294,149 @@ static void test_ifma_square_moduli(void)
     gmp_randclear(rnd);
 }
 
+/* Moduli of 52 k - 1 bits with their top bits set, where R = 2^(52 D) is only just above 4 m (one
+ * bit fewer of margin and the almost-reduced results outgrow R): every exponentiation against
+ * GMP, and roots modulo whose squares R is 64 times the root (52 k - 5 bits). */
+static void test_ifma_tight_digits(void)
+{
+    gmp_randinit_default(rnd);
+    gmp_randseed_ui(rnd, 20261205);
+    if (!mbx_available())
+        test_skip(true, "no AVX-512 IFMA on this CPU: the engine cannot run here");
+    unsigned sizes[] = {519, 1039, 2079, 4159, 8163};
+    mpz_t b[8], e[8], m[8], o[8], ref, sq;
+    mpz_inits(ref, sq, NULL);
+    for (int l = 0; l < 8; l++)
+        mpz_inits(b[l], e[l], m[l], o[l], NULL);
+    int ok = 0, want = 0;
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        unsigned B = sizes[si];
+        for (int l = 0; l < 8; l++) {
+            mpz_set_ui(m[l], 0);
+            mpz_setbit(m[l], B);
+            mpz_urandomb(ref, rnd, B / 2);
+            mpz_sub(m[l], m[l], ref); /* 2^B minus a little: the top bits set */
+            mpz_setbit(m[l], 0);
+            mpz_sub_ui(b[l], m[l], 2 + (unsigned long)l);
+            mpz_urandomb(e[l], rnd, 200);
+        }
+        CHECK_OK(mbx_powm(o, (const mpz_t *)b, (const mpz_t *)e, (const mpz_t *)m, 8, B, 200));
+        ok += count_matches(o, b, e, m, 8, false);
+        CHECK_OK(mbx_powm_public(o, (const mpz_t *)b, e[0], (const mpz_t *)m, 8, B));
+        ok += count_matches(o, b, e, m, 8, true);
+        want += 16;
+        if (B + 2 > 4096)
+            continue;
+        /* roots of B - 4 bits: R = 64 times them exactly */
+        for (int l = 0; l < 8; l++) {
+            mpz_tdiv_q_2exp(m[l], m[l], 4);
+            mpz_setbit(m[l], 0);
+            mpz_mul(sq, m[l], m[l]);
+            mpz_sub_ui(b[l], sq, 3 + (unsigned long)l);
+        }
+        CHECK_OK(
+            mbx_powm_p2(o, (const mpz_t *)b, (const mpz_t *)e, (const mpz_t *)m, 8, B - 4, 200));
+        for (int l = 0; l < 8; l++) {
+            mpz_mul(sq, m[l], m[l]);
+            mpz_powm(ref, b[l], e[l], sq);
+            ok += mpz_cmp(ref, o[l]) == 0;
+        }
+        want += 8;
+    }
+    CHECK_INT(ok, want);
+    for (int l = 0; l < 8; l++)
+        mpz_clears(b[l], e[l], m[l], o[l], NULL);
+    mpz_clears(ref, sq, NULL);
+    gmp_randclear(rnd);
+}
+
+/* What the engine refuses, each with its own fault and nothing computed: an exponent longer than
+ * the bound given or negative (its windows would read only part of it, or its magnitude), an even
+ * modulus, a modulus longer than max_bits (too few digits), more than 8192 (or, for squares, 4096)
+ * bits, nine lanes, a root of 1, a zero for the inverses; the fixed-base table's exponents
+ * likewise. */
+static void test_ifma_refusals(void)
+{
+    gmp_randinit_default(rnd);
+    gmp_randseed_ui(rnd, 20261206);
+    if (!mbx_available())
+        test_skip(true, "no AVX-512 IFMA on this CPU: the engine cannot run here");
+    mpz_t b[9], e[9], m[9], o[9];
+    for (int l = 0; l < 9; l++) {
+        mpz_inits(b[l], e[l], m[l], o[l], NULL);
+        mpz_urandomb(m[l], rnd, 1024);
+        mpz_setbit(m[l], 1023);
+        mpz_setbit(m[l], 0);
+        mpz_urandomb(b[l], rnd, 1000);
+        mpz_urandomb(e[l], rnd, 64);
+    }
+    const mpz_t *B = (const mpz_t *)b, *E = (const mpz_t *)e, *M = (const mpz_t *)m;
+    CHECK_OK(mbx_powm(o, B, E, M, 8, 1024, 64)); /* the baseline is taken */
+    CHECK_INT(count_matches(o, b, e, m, 8, false), 8);
+    mpz_setbit(e[2], 64); /* 65 bits */
+    CHECK_STATUS(mbx_powm(o, B, E, M, 8, 1024, 64), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "lane 2: modulus or exponent out of range");
+    CHECK_STATUS(mbx_powm_p2(o, B, E, M, 8, 1024, 64), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "lane 2: modulus or exponent out of range");
+    mpz_clrbit(e[2], 64);
+    mpz_neg(e[3], e[3]);
+    CHECK_STATUS(mbx_powm(o, B, E, M, 8, 1024, 64), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "lane 3: modulus or exponent out of range");
+    CHECK_STATUS(mbx_powm_p2(o, B, E, M, 8, 1024, 64), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "lane 3: modulus or exponent out of range");
+    mpz_neg(e[3], e[3]);
+    mpz_add_ui(m[4], m[4], 1); /* even */
+    CHECK_STATUS(mbx_powm(o, B, E, M, 8, 1024, 64), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "lane 4: modulus or exponent out of range");
+    mpz_sub_ui(m[4], m[4], 1);
+    mpz_setbit(m[5], 1024); /* 1025 bits */
+    CHECK_STATUS(mbx_powm(o, B, E, M, 8, 1024, 64), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "lane 5: modulus or exponent out of range");
+    CHECK_STATUS(mbx_powm_p2(o, B, E, M, 8, 1024, 64), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "lane 5: modulus or exponent out of range");
+    mpz_clrbit(m[5], 1024);
+    mpz_set_ui(m[6], 1); /* odd, but no root */
+    CHECK_STATUS(mbx_powm_p2(o, B, E, M, 8, 1024, 64), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "lane 6: modulus or exponent out of range");
+    mpz_urandomb(m[6], rnd, 1024);
+    mpz_setbit(m[6], 1023);
+    mpz_setbit(m[6], 0);
+    CHECK_OK(mbx_powm_p2(o, B, E, M, 8, 1024, 64)); /* all restored: taken */
+    /* bounds of the request itself */
+    CHECK_STATUS(mbx_powm(o, B, E, M, 9, 1024, 64), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "bad multi-buffer request");
+    CHECK_STATUS(mbx_powm(o, B, E, M, 8, 8193, 64), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "bad multi-buffer request");
+    CHECK_OK(mbx_powm(o, B, E, M, 8, 8192, 64));
+    CHECK_STATUS(mbx_powm_p2(o, B, E, M, 8, 4097, 64), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "bad multi-buffer request");
+    CHECK_OK(mbx_powm_p2(o, B, E, M, 8, 4096, 64));
+    /* the fixed-base table: a negative exponent, nine lanes */
+    mbx_fixed *f = NULL;
+    CHECK_OK(mbx_fixed_new(&f, b[0], m[0], 64));
+    mpz_neg(e[1], e[1]);
+    CHECK_STATUS(mbx_fixed_powm(f, o, E, 8), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "lane 1: exponent out of range");
+    mpz_neg(e[1], e[1]);
+    CHECK_STATUS(mbx_fixed_powm(f, o, E, 9), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "bad multi-buffer request");
+    CHECK_OK(mbx_fixed_powm(f, o, E, 8));
+    mbx_fixed_free(f);
+    /* Straus's inverses: a zero has none */
+    mpz_t inv[3];
+    for (int l = 0; l < 3; l++)
+        mpz_init(inv[l]);
+    bool ok = true;
+    mpz_set_ui(b[1], 0);
+    CHECK_STATUS(mbx_straus_inverses(inv, B, 3, m[0], &ok), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "number 1 is not in [1, m)");
+    CHECK(!ok);
+    for (int l = 0; l < 3; l++)
+        mpz_clear(inv[l]);
+    for (int l = 0; l < 9; l++)
+        mpz_clears(b[l], e[l], m[l], o[l], NULL);
+    gmp_randclear(rnd);
+}
+
 TEST_MAIN(T(test_ifma_engine), T(test_ifma_square_and_public), T(test_ifma_short_exponents),
-          T(test_ifma_square_moduli))
+          T(test_ifma_square_moduli), T(test_ifma_tight_digits), T(test_ifma_refusals))
