@@ -190,6 +190,12 @@ ccz_status ccz_mlp_data_shard(ccz_mlp_data *d, unsigned index, unsigned count, d
             double sum = 0;
             for (unsigned k = 0; k < count; k++)
                 sum += (p[k] = gamma_draw(alpha, &st));
+            if (!(sum > 0)) { /* every draw underflowed (alpha near 0): the limit, one shard */
+                unsigned k0 = (unsigned)(next_u64(&st) % count);
+                for (unsigned k = 0; k < count; k++)
+                    p[k] = k == k0;
+                sum = 1;
+            }
             /* the rows of class c in shuffled order, cut at the cumulative proportions */
             size_t nc = 0, seen = 0;
             for (size_t i = 0; i < d->rows; i++)

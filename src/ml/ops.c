@@ -231,7 +231,7 @@ static ccz_status matmul(const ctx *c, unsigned threads)
 
 typedef struct {
     const ctx *c;
-    int64_t C, H, W, M, OH, OW;
+    int64_t N, C, H, W, M, OH, OW; /* N: images, the batch's or a constant's own */
     unsigned threads;
 } image_job;
 
@@ -291,6 +291,7 @@ static void image_dims(const ctx *c, image_job *j)
     int64_t xd[4], yd[4];
     ml_dims(V(c, c->n->in[0]), c->batch, xd);
     ml_dims(V(c, c->n->out[0]), c->batch, yd);
+    j->N = xd[0];
     j->C = xd[1];
     j->H = xd[2];
     j->W = xd[3];
@@ -303,9 +304,7 @@ static ccz_status conv(const ctx *c, unsigned threads)
 {
     image_job j = {.c = c, .threads = threads};
     image_dims(c, &j);
-    size_t images = c->batch;
-    if (!V(c, c->n->in[0])->batched)
-        images = 1;
+    size_t images = (size_t)j.N;
     unsigned t = threads ? threads : ccz_cpu_count();
     if (images >= t || t == 1)
         return ccz_parallel(images, threads, conv_chunk, &j);

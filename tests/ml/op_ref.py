@@ -203,6 +203,17 @@ w_su = rand(4, 2, 3, 3)
 simple("Conv_same_upper", "Conv", (2, 7, 7),
        lambda x: conv_ref(x, w_su.astype(np.float64), None, strides=(2, 2), pads=(1, 1, 1, 1)),
        {"auto_pad": "SAME_UPPER", "strides": [2, 2]}, [("W", w_su)])
+# a constant of two images through Conv, added to a batched X: each image is computed, not the
+# first only (the second was left as the workspace held it, another request's data)
+img_ci, w_ci, b_ci = rand(2, 1, 3, 3), rand(2, 1, 2, 2), rand(2)
+c_ci = conv_ref(img_ci.astype(np.float64), w_ci.astype(np.float64), b_ci.astype(np.float64))
+x_ci = rand(3, 2, 2, 2, 2)
+case("Conv_constant_images",
+     model("m", [helper.make_node("Conv", ["IMG", "W", "B"], ["C"], name="c"),
+                 helper.make_node("Add", ["X", "C"], ["Y"], name="a")],
+           [vi("X", ["N", 2, 2, 2, 2])], [vi("Y", ["N", 2, 2, 2, 2])],
+           [("IMG", img_ci), ("W", w_ci), ("B", b_ci)]),
+     [x_ci], [x_ci.astype(np.float64) + c_ci])
 
 
 def pool_ref(x, k, s, pads=(0, 0, 0, 0), kind="max", include_pad=False, ceil=False):

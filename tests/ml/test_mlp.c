@@ -202,6 +202,31 @@ static void shards(void)
         ccz_mlp_data_free(&a);
     }
     CHECK(empty >= 1);
+    /* with alpha 1e-300 every draw underflows to 0: each class goes whole to one shard, the one
+     * the seed picks (not every row to shard 0, as 0 / 0 made it) */
+    unsigned all_first = 0;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        size_t total = 0;
+        for (unsigned s = 0; s < 3; s++) {
+            ccz_mlp_data a;
+            copy_data(&a, &d);
+            if (ccz_mlp_data_shard(&a, s, 3, 1e-300, seed) == CCZ_OK) {
+                size_t per[3] = {0};
+                for (size_t r = 0; r < a.rows; r++)
+                    per[a.y[r]]++;
+                for (unsigned k = 0; k < 3; k++)
+                    CHECK(per[k] == 0 || per[k] == 100);
+                total += a.rows;
+                all_first += s == 0 && a.rows == 300;
+            } else {
+                CHECK_CONTAINS(ccz_error_detail(), "is empty (alpha 1e-300)");
+                ccz_error_clear();
+            }
+            ccz_mlp_data_free(&a);
+        }
+        CHECK_INT(total, 300);
+    }
+    CHECK(all_first < 8);
     ccz_mlp_data_free(&d);
 }
 
