@@ -246,7 +246,8 @@ typedef struct {
         CCZ_RPC_CHANNEL_OPTS_VERSION, NULL, 0, NULL, 0, CCZ_RPC_IDENTITY                           \
     }
 
-/* A channel to HOST:PORT. It connects on first use and again after the connection drops; a
+/* A channel to HOST:PORT. It connects on first use and again after the connection drops or the
+ * server sends GOAWAY (calls in flight finish on the old connection, new ones use the new); a
  * connection that is not up (TCP and TLS, or in plaintext the server's HTTP/2 SETTINGS) within
  * the call's deadline ends the call DEADLINE_EXCEEDED, within connect_timeout_ms UNAVAILABLE. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_channel_new(ccz_rpc_channel **out, const char *target,

@@ -12,9 +12,9 @@
 
 /* Every block jansson frees is wiped first: its parser keeps each token's raw text in a buffer
  * that it frees as it stands (the last string of a document, a secret perhaps, is still there
- * behind the closing brace), and strings and dumps grow by copying into a new block. The blocks
- * come from malloc, as jansson's own would, so a block allocated before this ran is freed the
- * same way, and a program whose own allocator jansson uses afterwards loses only the wipe. */
+ * behind the closing brace), and strings and dumps grow by copying into a new block. Only
+ * free changes, so a block allocated before this ran is freed the same way, and a program whose
+ * own allocator jansson uses afterwards loses only the wipe. */
 static void wiping_free(void *p)
 {
     if (p) {
@@ -25,7 +25,10 @@ static void wiping_free(void *p)
 
 __attribute__((constructor)) static void json_wipe_on_free(void)
 {
-    json_set_alloc_funcs(malloc, wiping_free);
+    json_malloc_t m; /* jansson's own malloc, kept */
+    json_free_t f;
+    json_get_alloc_funcs(&m, &f);
+    json_set_alloc_funcs(m, wiping_free);
 }
 
 ccz_status ccz_json_parse(ccz_json **out, const char *text, size_t len, size_t max)

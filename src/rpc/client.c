@@ -2,7 +2,8 @@
 /* The gRPC client: a channel is one RA-TLS connection (its handshake done before any request
  * leaves, so the server's evidence is verified first), or without a TLS context a plaintext one
  * (h2c with prior knowledge, up once the server's SETTINGS arrive), driven by libevent and
- * nghttp2. Calls multiplex on it as HTTP/2 streams. Connecting is bounded by the call's
+ * nghttp2. Calls multiplex on it as HTTP/2 streams. After the server's GOAWAY new calls go to a
+ * new connection, and the old one stays until its calls end. Connecting is bounded by the call's
  * deadline and a connect timeout. Responses are untrusted: headers are checked, frames go
  * through the cursor and are size-capped (and inflated no further than the cap) before
  * protobuf-c unpacks them. */
@@ -28,6 +29,21 @@
 #include "internal.h"
 #include "ratls/internal.h"
 
+/* One connection of a channel. After the server's GOAWAY it takes no new calls: they go to a
+ * new connection while the calls already on this one finish here (gRPC's draining). */
+typedef struct conn {
+    ccz_rpc_channel *ch;
+    struct bufferevent *bev;
+    SSL *ssl; /* the bufferevent's (NULL in plaintext) */
+    nghttp2_session *h2;
+    bool broken;       /* no new streams on this connection */
+    bool got_settings; /* the server's preface arrived on this connection */
+    int in_recv;
+    int in_send;       /* inside nghttp2_session_send: a call's end may start another call */
+    size_t n_streams;  /* calls on this connection */
+    struct conn *next; /* in the channel's list of draining connections */
+} conn;
+
 struct ccz_rpc_channel {
     char *target, *authority;
     SSL_CTX *tls; /* NULL: plaintext (h2c) */
@@ -35,12 +51,9 @@ struct ccz_rpc_channel {
     unsigned connect_ms;
     ccz_rpc_encoding send_enc;
     struct event_base *base;
-    struct bufferevent *bev;
-    SSL *ssl; /* the current connection's, or the last one's (for its verdict) */
-    nghttp2_session *h2;
-    bool broken;       /* no new streams on this connection */
-    bool got_settings; /* the server's preface arrived on this connection */
-    int in_recv;
+    conn *cur;      /* the connection new calls go to, or NULL */
+    conn *draining; /* connections after GOAWAY whose calls are finishing */
+    SSL *ssl; /* a reference to the current connection's, or the last one's (for its verdict) */
     ccz_rpc_stream *streams;
     size_t n_streams;
 };
@@ -51,6 +64,7 @@ struct ccz_rpc_channel {
 
 struct ccz_rpc_stream {
     ccz_rpc_channel *ch;
+    conn *c; /* the connection the call is on */
     int32_t id;
     const ProtobufCMessageDescriptor *out_desc;
     ccz_rpc_on_message on_message;
@@ -60,6 +74,7 @@ struct ccz_rpc_stream {
     ccz_buf in, out;
     size_t out_off;
     bool closing, deferred, got_status, done, http_ok, got_headers;
+    bool status_from_server; /* st came with the response's grpc-status (not decided here) */
     ccz_rpc_encoding in_enc; /* the response's grpc-encoding */
     bool bad_enc;            /* one this client does not read */
     int http_status;
@@ -76,7 +91,8 @@ void ccz_rpc_status_free(ccz_rpc_status *st)
     ccz_rpc_md_free(&st->trailers);
 }
 
-static void channel_drop(ccz_rpc_channel *ch, const char *why);
+static void conn_drop(conn *c, const char *why);
+static void flush(conn *c);
 
 /* ---- streams ---------------------------------------------------------------------------------*/
 
@@ -87,6 +103,7 @@ static void stream_set(ccz_rpc_stream *s, int code, const char *fmt, ...)
     if (s->got_status)
         return;
     s->got_status = true;
+    s->status_from_server = false;
     s->st.code = code;
     va_list ap;
     va_start(ap, fmt);
@@ -98,6 +115,7 @@ static void stream_set(ccz_rpc_stream *s, int code, const char *fmt, ...)
 static void stream_end(ccz_rpc_stream *s)
 {
     ccz_rpc_channel *ch = s->ch;
+    conn *c = s->c;
     if (s->done)
         return;
     s->done = true;
@@ -105,8 +123,8 @@ static void stream_end(ccz_rpc_stream *s)
         stream_set(s, CCZ_RPC_INTERNAL, "the server closed the stream without a status");
     if (s->timer)
         event_free(s->timer);
-    if (ch->h2 && s->id > 0)
-        nghttp2_session_set_stream_user_data(ch->h2, s->id, NULL);
+    if (c && c->h2 && s->id > 0)
+        nghttp2_session_set_stream_user_data(c->h2, s->id, NULL);
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -114,6 +132,8 @@ static void stream_end(ccz_rpc_stream *s)
     if (s->next)
         s->next->prev = s->prev;
     ch->n_streams--;
+    if (c)
+        c->n_streams--;
     if (s->on_done)
         s->on_done(&s->st, s->payload);
     ccz_rpc_status_free(&s->st);
@@ -128,8 +148,8 @@ static void stream_cancel(ccz_rpc_stream *s, int code, const char *message)
     stream_set(s, code, "%s", message);
     /* RST_STREAM closes an open stream (on_stream_close ends the call) or cancels a request
      * still queued (on_frame_not_send ends it) */
-    if (!s->ch->h2 || s->id <= 0 ||
-        nghttp2_submit_rst_stream(s->ch->h2, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL) != 0)
+    if (!s->c->h2 || s->id <= 0 ||
+        nghttp2_submit_rst_stream(s->c->h2, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL) != 0)
         stream_end(s);
 }
 
@@ -137,10 +157,9 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     ccz_rpc_stream *s = arg;
-    ccz_rpc_channel *ch = s->ch;
+    conn *c = s->c;
     stream_cancel(s, CCZ_RPC_DEADLINE_EXCEEDED, "deadline exceeded");
-    if (ch->h2 && !ch->in_recv)
-        (void)nghttp2_session_send(ch->h2);
+    flush(c);
 }
 
 /* ---- nghttp2 callbacks -----------------------------------------------------------------------*/
@@ -149,8 +168,8 @@ static ssize_t send_cb(nghttp2_session *session, const uint8_t *data, size_t len
                        void *user_data)
 {
     (void)session, (void)flags;
-    ccz_rpc_channel *ch = user_data;
-    if (bufferevent_write(ch->bev, data, length) != 0)
+    conn *c = user_data;
+    if (bufferevent_write(c->bev, data, length) != 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     return (ssize_t)length;
 }
@@ -246,13 +265,16 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
         if (!s->got_status) {
             s->st.code = code >= 0 && code <= 16 ? code : CCZ_RPC_UNKNOWN;
             s->got_status = true;
+            s->status_from_server = true;
         }
     } else if (namelen == 13 && !memcmp(name, "grpc-encoding", 13)) {
         int e = rpc_encoding_parse(value, valuelen);
         s->in_enc = e >= 0 ? (ccz_rpc_encoding)e : CCZ_RPC_IDENTITY;
         s->bad_enc = e < 0;
     } else if (namelen == 12 && !memcmp(name, "grpc-message", 12)) {
-        rpc_percent_decode(s->st.message, sizeof s->st.message, value, valuelen);
+        /* the first final status wins, with its message: not one decided here */
+        if (!s->got_status || s->status_from_server)
+            rpc_percent_decode(s->st.message, sizeof s->st.message, value, valuelen);
     } else if (!rpc_header_reserved((const char *)name, namelen)) {
         char key[256];
         if (namelen < sizeof key) {
@@ -420,11 +442,11 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error_
 
 static int on_frame_recv_conn(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
-    ccz_rpc_channel *ch = user_data;
+    conn *c = user_data;
     if (frame->hd.type == NGHTTP2_GOAWAY)
-        ch->broken = true; /* the next call connects again */
+        c->broken = true; /* the next call connects again; the calls here finish here */
     if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK))
-        ch->got_settings = true;
+        c->got_settings = true;
     return on_frame_recv(session, frame, user_data);
 }
 
@@ -446,46 +468,53 @@ static int on_frame_not_send(nghttp2_session *session, const nghttp2_frame *fram
 
 /* ---- the connection --------------------------------------------------------------------------*/
 
-static void flush(ccz_rpc_channel *ch)
+/* Sends what is queued; a draining connection whose last call ended is closed (c may be
+ * freed). */
+static void flush(conn *c)
 {
-    if (!ch->h2 || ch->in_recv)
+    if (!c || !c->h2 || c->in_recv || c->in_send) /* the send under way takes what is queued */
         return;
-    if (nghttp2_session_send(ch->h2) != 0)
-        channel_drop(ch, "HTTP/2 error while sending");
+    c->in_send = 1;
+    int rv = nghttp2_session_send(c->h2);
+    c->in_send = 0;
+    if (rv != 0)
+        conn_drop(c, "HTTP/2 error while sending");
+    else if (c != c->ch->cur && c->n_streams == 0)
+        conn_drop(c, "drained");
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)
 {
-    ccz_rpc_channel *ch = arg;
+    conn *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
-    ch->in_recv = 1;
-    while (ch->h2 && evbuffer_get_length(in)) {
+    c->in_recv = 1;
+    while (c->h2 && evbuffer_get_length(in)) {
         size_t n = evbuffer_get_contiguous_space(in);
         unsigned char *data = evbuffer_pullup(in, (ssize_t)n);
-        ssize_t used = nghttp2_session_mem_recv(ch->h2, data, n);
+        ssize_t used = nghttp2_session_mem_recv(c->h2, data, n);
         if (used < 0) {
-            ch->in_recv = 0;
+            c->in_recv = 0;
             char why[128];
             snprintf(why, sizeof why, "the server broke HTTP/2: %s", nghttp2_strerror((int)used));
-            channel_drop(ch, why);
+            conn_drop(c, why);
             return;
         }
         evbuffer_drain(in, (size_t)used);
     }
-    ch->in_recv = 0;
-    flush(ch);
+    c->in_recv = 0;
+    flush(c);
 }
 
 static void event_cb(struct bufferevent *bev, short events, void *arg)
 {
     (void)bev;
-    ccz_rpc_channel *ch = arg;
+    conn *c = arg;
     if (!(events & (BEV_EVENT_ERROR | BEV_EVENT_EOF)))
         return;
     char why[300] = "the connection closed";
     unsigned long e;
     bool alert = false;
-    while ((e = bufferevent_get_openssl_error(ch->bev)) != 0) {
+    while ((e = bufferevent_get_openssl_error(c->bev)) != 0) {
         if (ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET) {
             /* under TLS 1.3 a server rejects our certificate after our handshake ended */
             snprintf(why, sizeof why, "the server refused us (TLS alert: %s)",
@@ -495,40 +524,49 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
             ERR_error_string_n(e, why, sizeof why);
         }
     }
-    if (!ch->ssl && (events & BEV_EVENT_ERROR) && EVUTIL_SOCKET_ERROR())
+    if (!c->ssl && (events & BEV_EVENT_ERROR) && EVUTIL_SOCKET_ERROR())
         snprintf(why, sizeof why, "the connection failed: %s",
                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-    if (ch->ssl && !alert && (events & BEV_EVENT_WRITING)) {
+    if (c->ssl && !alert && (events & BEV_EVENT_WRITING)) {
         /* a write failed (the server closed first): its alert may still wait to be read */
         char b[256];
         ERR_clear_error();
-        if (SSL_read(ch->ssl, b, sizeof b) <= 0 && (e = ERR_peek_last_error()) != 0 &&
+        if (SSL_read(c->ssl, b, sizeof b) <= 0 && (e = ERR_peek_last_error()) != 0 &&
             ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET)
             snprintf(why, sizeof why, "the server refused us (TLS alert: %s)",
                      SSL_alert_desc_string_long((int)(ERR_GET_REASON(e) - SSL_AD_REASON_OFFSET)));
         ERR_clear_error();
     }
-    channel_drop(ch, why);
+    conn_drop(c, why);
 }
 
-/* The connection is gone: every call on it ends UNAVAILABLE. */
-static void channel_drop(ccz_rpc_channel *ch, const char *why)
+/* The connection is gone: every call on it ends UNAVAILABLE, and it is freed. */
+static void conn_drop(conn *c, const char *why)
 {
-    nghttp2_session *h2 = ch->h2;
-    ch->h2 = NULL;
-    ch->broken = true;
-    while (ch->streams) {
-        stream_set(ch->streams, CCZ_RPC_UNAVAILABLE, "%s", why);
-        stream_end(ch->streams);
+    ccz_rpc_channel *ch = c->ch;
+    nghttp2_session *h2 = c->h2;
+    c->h2 = NULL;
+    c->broken = true;
+    for (ccz_rpc_stream *s = ch->streams, *next; s; s = next) {
+        next = s->next;
+        if (s->c == c) {
+            stream_set(s, CCZ_RPC_UNAVAILABLE, "%s", why);
+            stream_end(s); /* its on_done may start calls: on another connection */
+            next = ch->streams;
+        }
     }
     if (h2)
         nghttp2_session_del(h2);
-    if (ch->bev) {
-        if (ch->ssl)
-            SSL_up_ref(ch->ssl); /* keep the verdict readable until the next connection */
-        bufferevent_free(ch->bev);
-        ch->bev = NULL;
-    }
+    if (c->bev)
+        bufferevent_free(c->bev); /* the channel keeps its own reference to the SSL */
+    if (ch->cur == c)
+        ch->cur = NULL;
+    for (conn **p = &ch->draining; *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    free(c);
 }
 
 /* TCP and the RA-TLS handshake (the server's evidence verified) by the deadline (monotonic
@@ -571,9 +609,10 @@ static int64_t call_connect_deadline(const ccz_rpc_channel *ch, int64_t now, int
     return now + (deadline_ms && deadline_ms < ch->connect_ms ? deadline_ms : ch->connect_ms);
 }
 
-/* RA-TLS: the connection (ch->bev) once the handshake is done and the server agreed to h2. */
-static ccz_status open_tls(ccz_rpc_channel *ch, int64_t deadline, bool *timed_out)
+/* RA-TLS: the connection (c->bev) once the handshake is done and the server agreed to h2. */
+static ccz_status open_tls(conn *c, int64_t deadline, bool *timed_out)
 {
+    ccz_rpc_channel *ch = c->ch;
     SSL *ssl;
     CCZ_GUARD(connect_by(&ssl, ch->tls, ch->target, deadline, timed_out));
     const unsigned char *alpn = NULL;
@@ -590,22 +629,24 @@ static ccz_status open_tls(ccz_rpc_channel *ch, int64_t deadline, bool *timed_ou
     /* calls are small writes that must not wait for an ACK (Nagle) */
     int one = 1;
     setsockopt(SSL_get_fd(ssl), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    ch->ssl = ssl; /* libevent closes the socket */
-    ch->bev = bufferevent_openssl_socket_new(ch->base, -1, ssl, BUFFEREVENT_SSL_OPEN,
-                                             BEV_OPT_CLOSE_ON_FREE);
-    if (!ch->bev) {
-        ch->ssl = NULL;
+    c->bev = bufferevent_openssl_socket_new(ch->base, -1, ssl, BUFFEREVENT_SSL_OPEN,
+                                            BEV_OPT_CLOSE_ON_FREE); /* libevent closes the socket */
+    if (!c->bev) {
         close(SSL_get_fd(ssl));
         SSL_free(ssl);
         return ccz_fail(CCZ_ERR_NOMEM, "cannot set up the connection");
     }
-    bufferevent_openssl_set_allow_dirty_shutdown(ch->bev, 1);
+    c->ssl = ssl;
+    SSL_up_ref(ssl); /* the channel's, for the verdict */
+    ch->ssl = ssl;
+    bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
     return CCZ_OK;
 }
 
-/* Plaintext (h2c): the TCP connection (ch->bev) by the deadline; HTTP/2 follows directly. */
-static ccz_status open_plain(ccz_rpc_channel *ch, int64_t deadline, bool *timed_out)
+/* Plaintext (h2c): the TCP connection (c->bev) by the deadline; HTTP/2 follows directly. */
+static ccz_status open_plain(conn *c, int64_t deadline, bool *timed_out)
 {
+    ccz_rpc_channel *ch = c->ch;
     int64_t left = deadline - listener_mono_ms();
     *timed_out = left <= 0;
     CCZ_ENSURE(left > 0, CCZ_ERR_NETWORK, "cannot connect to %s: timed out", ch->target);
@@ -617,7 +658,7 @@ static ccz_status open_plain(ccz_rpc_channel *ch, int64_t deadline, bool *timed_
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (evutil_make_socket_nonblocking(fd) != 0 ||
-        !(ch->bev = bufferevent_socket_new(ch->base, fd, BEV_OPT_CLOSE_ON_FREE))) {
+        !(c->bev = bufferevent_socket_new(ch->base, fd, BEV_OPT_CLOSE_ON_FREE))) {
         close(fd);
         return ccz_fail(CCZ_ERR_NOMEM, "cannot set up the connection");
     }
@@ -650,20 +691,21 @@ static int send_by(int fd, const uint8_t *p, size_t n, int64_t deadline)
  * deadline, as the TLS handshake bounds an RA-TLS one: a server that accepts TCP and does not
  * speak HTTP/2 (a TLS server among them) fails here instead of holding a call. The prefaces are
  * exchanged on the socket directly, not through libevent, whose loop may be the caller. */
-static ccz_status await_settings(ccz_rpc_channel *ch, int64_t deadline, bool *timed_out)
+static ccz_status await_settings(conn *c, int64_t deadline, bool *timed_out)
 {
+    ccz_rpc_channel *ch = c->ch;
     static const char hint[] = "not a plaintext (h2c) gRPC server (a TLS one?)";
-    int fd = bufferevent_getfd(ch->bev);
+    int fd = bufferevent_getfd(c->bev);
     char why[256] = "";
     const uint8_t *data;
     ssize_t n;
-    while (!why[0] && (n = nghttp2_session_mem_send(ch->h2, &data)) != 0)
+    while (!why[0] && (n = nghttp2_session_mem_send(c->h2, &data)) != 0)
         if (n < 0 || send_by(fd, data, (size_t)n, deadline) != 0) {
             *timed_out = n > 0 && errno == ETIMEDOUT;
             snprintf(why, sizeof why, "cannot send the HTTP/2 preface: %s (%s)",
                      n < 0 ? nghttp2_strerror((int)n) : strerror(errno), hint);
         }
-    while (!why[0] && !ch->got_settings) {
+    while (!why[0] && !c->got_settings) {
         int64_t left = deadline - listener_mono_ms();
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (left <= 0 || poll(&p, 1, left < INT32_MAX ? (int)left : INT32_MAX) == 0) {
@@ -681,42 +723,54 @@ static ccz_status await_settings(ccz_rpc_channel *ch, int64_t deadline, bool *ti
         else if (got < 0)
             snprintf(why, sizeof why, "%s before the server's HTTP/2 SETTINGS: %s", strerror(errno),
                      hint);
-        else if (nghttp2_session_mem_recv(ch->h2, buf, (size_t)got) != got)
+        else if (nghttp2_session_mem_recv(c->h2, buf, (size_t)got) != got)
             snprintf(why, sizeof why, "the server does not speak HTTP/2: %s", hint);
     }
     if (!why[0])
         return CCZ_OK;
-    channel_drop(ch, why);
+    conn_drop(c, why);
     return ccz_fail(*timed_out ? CCZ_ERR_NETWORK : CCZ_ERR_PROTOCOL, "connect to %s: %s",
                     ch->target, why);
 }
 
 /* Connects unless connected: by the deadline (monotonic ms), and *timed_out when it passed. */
-static ccz_status h2_start(ccz_rpc_channel *ch);
+static ccz_status h2_start(conn *c);
 
 static ccz_status channel_connect(ccz_rpc_channel *ch, int64_t deadline, bool *timed_out)
 {
     *timed_out = false;
-    if (ch->h2 && !ch->broken)
+    conn *old = ch->cur;
+    if (old && old->h2 && !old->broken)
         return CCZ_OK;
-    if (ch->h2 && ch->n_streams) /* draining: calls in flight finish on the old connection */
-        return ccz_fail(CCZ_ERR_UNAVAILABLE,
-                        "the server is going away; calls in flight are draining");
-    if (ch->h2)
-        channel_drop(ch, "replaced");
+    if (old) {
+        ch->cur = NULL;
+        if (!old->h2) { /* being dropped (a call's on_done got here): conn_drop frees it */
+        } else if (old->n_streams || old->in_recv || old->in_send) { /* draining */
+            old->next = ch->draining;
+            ch->draining = old;
+        } else {
+            conn_drop(old, "replaced");
+        }
+    }
     SSL_free(ch->ssl);
     ch->ssl = NULL;
-    ch->broken = false;
-    ch->got_settings = false;
-    CCZ_GUARD(ch->tls ? open_tls(ch, deadline, timed_out) : open_plain(ch, deadline, timed_out));
-    bufferevent_setcb(ch->bev, read_cb, NULL, event_cb, ch);
-    bufferevent_enable(ch->bev, EV_READ | EV_WRITE);
-    CCZ_GUARD(h2_start(ch));
-    return ch->tls ? CCZ_OK : await_settings(ch, deadline, timed_out);
+    conn *c = calloc(1, sizeof *c);
+    CCZ_ENSURE(c, CCZ_ERR_NOMEM, "out of memory");
+    c->ch = ch;
+    ccz_status st = ch->tls ? open_tls(c, deadline, timed_out) : open_plain(c, deadline, timed_out);
+    if (st) {
+        free(c);
+        return st;
+    }
+    ch->cur = c;
+    bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    CCZ_GUARD(h2_start(c));
+    return ch->tls ? CCZ_OK : await_settings(c, deadline, timed_out);
 }
 
-/* The HTTP/2 session on the connection ch->bev, our SETTINGS queued. */
-static ccz_status h2_start(ccz_rpc_channel *ch)
+/* The HTTP/2 session on the connection c->bev, our SETTINGS queued. */
+static ccz_status h2_start(conn *c)
 {
     nghttp2_session_callbacks *cb;
     CCZ_ENSURE(nghttp2_session_callbacks_new(&cb) == 0, CCZ_ERR_NOMEM, "out of memory");
@@ -726,10 +780,10 @@ static ccz_status h2_start(ccz_rpc_channel *ch)
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
     nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_frame_not_send);
-    int rv = nghttp2_session_client_new(&ch->h2, cb, ch);
+    int rv = nghttp2_session_client_new(&c->h2, cb, c);
     nghttp2_session_callbacks_del(cb);
     if (rv != 0) {
-        channel_drop(ch, "cannot start HTTP/2");
+        conn_drop(c, "cannot start HTTP/2");
         return ccz_fail(CCZ_ERR_NOMEM, "cannot start HTTP/2");
     }
     nghttp2_settings_entry iv[] = {
@@ -737,8 +791,8 @@ static ccz_status h2_start(ccz_rpc_channel *ch)
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1u << 20},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST},
     };
-    nghttp2_submit_settings(ch->h2, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]);
-    nghttp2_session_set_local_window_size(ch->h2, NGHTTP2_FLAG_NONE, 0, 16u << 20);
+    nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]);
+    nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0, 16u << 20);
     return CCZ_OK;
 }
 
@@ -782,8 +836,10 @@ void ccz_rpc_channel_free(ccz_rpc_channel *ch)
 {
     if (!ch)
         return;
-    if (ch->h2 || ch->bev)
-        channel_drop(ch, "the channel was closed");
+    while (ch->draining)
+        conn_drop(ch->draining, "the channel was closed");
+    if (ch->cur)
+        conn_drop(ch->cur, "the channel was closed");
     SSL_free(ch->ssl);
     SSL_CTX_free(ch->tls);
     if (ch->base)
@@ -820,6 +876,7 @@ ccz_status ccz_rpc_start(ccz_rpc_channel *ch, ccz_rpc_stream **stream, const cha
     ccz_rpc_stream *s = calloc(1, sizeof *s);
     CCZ_ENSURE(s, CCZ_ERR_NOMEM, "out of memory");
     s->ch = ch;
+    s->c = ch->cur;
     s->out_desc = out;
     s->on_message = on_message;
     s->on_done = on_done;
@@ -884,7 +941,7 @@ ccz_status ccz_rpc_start(ccz_rpc_channel *ch, ccz_rpc_stream **stream, const cha
         return st;
     }
     nghttp2_data_provider prd = {.source.ptr = s, .read_callback = read_out};
-    s->id = nghttp2_submit_request(ch->h2, NULL, rpc_headers_nv(&h), h.n, &prd, s);
+    s->id = nghttp2_submit_request(s->c->h2, NULL, rpc_headers_nv(&h), h.n, &prd, s);
     rpc_headers_free(&h);
     if (s->id < 0) {
         int rv = s->id;
@@ -898,6 +955,7 @@ ccz_status ccz_rpc_start(ccz_rpc_channel *ch, ccz_rpc_stream **stream, const cha
         ch->streams->prev = s;
     ch->streams = s;
     ch->n_streams++;
+    s->c->n_streams++;
     if (deadline_ms) {
         s->timer = evtimer_new(ch->base, on_timeout, s);
         struct timeval tv = {deadline_ms / 1000, (deadline_ms % 1000) * 1000};
@@ -906,17 +964,17 @@ ccz_status ccz_rpc_start(ccz_rpc_channel *ch, ccz_rpc_stream **stream, const cha
     }
     if (stream)
         *stream = s;
-    flush(ch);
+    flush(s->c);
     return CCZ_OK;
 }
 
 static void resume(ccz_rpc_stream *s)
 {
-    if (s->deferred && s->ch->h2) {
+    if (s->deferred && s->c->h2) {
         s->deferred = false;
-        nghttp2_session_resume_data(s->ch->h2, s->id);
+        nghttp2_session_resume_data(s->c->h2, s->id);
     }
-    flush(s->ch);
+    flush(s->c);
 }
 
 ccz_status ccz_rpc_stream_send(ccz_rpc_stream *s, const ProtobufCMessage *request)
@@ -936,11 +994,19 @@ ccz_status ccz_rpc_stream_close(ccz_rpc_stream *s)
     return CCZ_OK;
 }
 
+/* What the calls' ends queued (the reset of a call past its deadline) goes out now, not with
+ * the next call: a channel may be freed, or left idle, right after. */
+static void send_queued(ccz_rpc_channel *ch)
+{
+    (void)event_base_loop(ch->base, EVLOOP_NONBLOCK);
+}
+
 ccz_status ccz_rpc_channel_run(ccz_rpc_channel *ch)
 {
     while (ch->n_streams)
         if (event_base_loop(ch->base, EVLOOP_ONCE) < 0)
             return ccz_fail(CCZ_ERR_IO, "the event loop failed");
+    send_queued(ch);
     return CCZ_OK;
 }
 
@@ -992,6 +1058,7 @@ ccz_status ccz_rpc_unary(ccz_rpc_channel *ch, ProtobufCMessage **response, ccz_r
     while (!w.done)
         if (event_base_loop(ch->base, EVLOOP_ONCE) < 0)
             return ccz_fail(CCZ_ERR_IO, "the event loop failed");
+    send_queued(ch);
     if (st->code != CCZ_RPC_OK && *response) {
         protobuf_c_message_free_unpacked(*response, NULL);
         *response = NULL;
@@ -1015,9 +1082,18 @@ ccz_status rpc_client_feed(const uint8_t *data, size_t n, const rpc_client_feed_
         ccz_rpc_channel_free(ch);
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
-    ch->bev = pair[0];
-    ccz_status st = h2_start(ch);
-    ch->got_settings = true;
+    conn *k = calloc(1, sizeof *k);
+    if (!k) {
+        bufferevent_free(pair[0]);
+        bufferevent_free(pair[1]);
+        ccz_rpc_channel_free(ch);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
+    k->ch = ch;
+    k->bev = pair[0];
+    ch->cur = k;
+    ccz_status st = h2_start(k);
+    k->got_settings = true;
     /* streams 1, 3 and 5: a unary call, a server-streaming one, a client-streaming one whose
      * two requests are sent */
     ProtobufCMessage *kept = NULL;
@@ -1033,14 +1109,14 @@ ccz_status rpc_client_feed(const uint8_t *data, size_t n, const rpc_client_feed_
         st = ccz_rpc_stream_send(s[2], c->request);
     if (st == CCZ_OK)
         st = ccz_rpc_stream_close(s[2]);
-    if (st == CCZ_OK && ch->h2) {
-        ch->in_recv = 1;
-        ssize_t used = nghttp2_session_mem_recv(ch->h2, data, n);
-        ch->in_recv = 0;
+    if (st == CCZ_OK && ch->cur == k && k->h2) {
+        k->in_recv = 1;
+        ssize_t used = nghttp2_session_mem_recv(k->h2, data, n);
+        k->in_recv = 0;
         if (used < 0)
-            channel_drop(ch, "the server broke HTTP/2");
+            conn_drop(k, "the server broke HTTP/2");
         else
-            flush(ch);
+            flush(k);
         event_base_loop(ch->base, EVLOOP_NONBLOCK);
     }
     if (kept && c->on_message)

@@ -272,6 +272,7 @@ typedef struct {
     int64_t last_remaining;
     bool late_alive; /* was a late call still alive when it was answered? */
     int late_answered;
+    int64_t late_remaining[2]; /* the time the first two late calls had left then */
 } fixture;
 
 static fixture fx;
@@ -357,6 +358,8 @@ static void answer_later(void *arg)
 {
     later *l = arg;
     fx.late_alive = ccz_rpc_call_alive(l->call);
+    if (fx.late_answered < 2)
+        fx.late_remaining[fx.late_answered] = ccz_rpc_call_remaining_ms(l->call);
     if (fx.late_alive)
         answer(l->call, l->name);
     else { /* past its deadline (or cancelled at it): answers are refused */
@@ -694,6 +697,9 @@ static void test_deadlines(void)
     for (int i = 0; i < 100 && fx.late_answered < 2; i++)
         usleep(10000);
     CHECK_INT(fx.late_answered, 2);
+    /* past its deadline a call has no time left (0, not a negative count, not -1: none) */
+    CHECK_INT(fx.late_remaining[0], 0);
+    CHECK(fx.late_remaining[1] > 0 && fx.late_remaining[1] <= 3000);
     ccz_rpc_channel_free(ch);
     test_side_free(&cli);
 }

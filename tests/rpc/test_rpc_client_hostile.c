@@ -7,13 +7,16 @@
  * offered, a grpc-status of 99 (or empty, or not digits, or of three), a stream reset with each
  * code gRPC maps, HTTP errors by gRPC's mapping, a trailers-only answer (its metadata are
  * trailers), response headers past the 16 KiB this client announces. Each call ends with its
- * code and reason; none passes for a success, and a well-formed answer from the same server
- * does. */
+ * code and reason (one the client decided is not replaced by the trailers' grpc-message); none
+ * passes for a success, and a well-formed answer from the same server does. A server that
+ * sends GOAWAY while a call streams: that call finishes on its connection, new ones go to a new
+ * connection. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -48,7 +51,8 @@ typedef enum {
     RESET_CANCEL,
     RESET_CALM,
     RESET_SECURITY,
-    RESET_PROTOCOL
+    RESET_PROTOCOL,
+    GOAWAY_LONG /* GOAWAY, a first message, the rest once `answered` (another call's answer) */
 } misdeed;
 
 typedef struct {
@@ -65,19 +69,13 @@ static const char *http_error = "503"; /* HTTP_ERROR's :status */
 static char note_header[64], note_trailer[64];
 static size_t headers_kept;        /* metadata entries the last call kept in its headers */
 static int64_t deadline_ms = 5000; /* the calls' */
+static atomic_bool answered;       /* a WELL_FORMED answer was given (for GOAWAY_LONG) */
+static int64_t reset_code = -1;    /* the error code of the client's last RST_STREAM */
 
 #define NV(n, v)                                                                                   \
     {                                                                                              \
         (uint8_t *)n, (uint8_t *)v, sizeof n - 1, sizeof v - 1, NGHTTP2_NV_FLAG_NONE               \
     }
-
-static ssize_t send_cb(nghttp2_session *s, const uint8_t *data, size_t len, int flags, void *user)
-{
-    (void)s, (void)flags;
-    hostile *h = user;
-    ssize_t n = send(h->fd, data, len, MSG_NOSIGNAL);
-    return n < 0 ? NGHTTP2_ERR_CALLBACK_FAILURE : n;
-}
 
 static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
                          nghttp2_data_source *src, void *user)
@@ -90,22 +88,47 @@ static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
     if (h->sent == h->body_len) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
         if (h->trailers) {
+            /* a grpc-message that must not replace the reason of a call the client ended */
             nghttp2_nv t[] = {h->what == NO_STATUS ? (nghttp2_nv)NV("x-note", "no status")
-                                                   : (nghttp2_nv)NV("grpc-status", "0")};
+                                                   : (nghttp2_nv)NV("grpc-status", "0"),
+                              NV("grpc-message", "all%20is%20well")};
             if (h->what == STATUS_99)
                 t[0].value = (uint8_t *)bad_status, t[0].valuelen = strlen(bad_status);
             *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-            if (nghttp2_submit_trailer(s, id, t, 1) != 0)
+            if (nghttp2_submit_trailer(s, id, t, 2) != 0)
                 return NGHTTP2_ERR_CALLBACK_FAILURE;
         }
+        if (h->what == WELL_FORMED)
+            atomic_store(&answered, true);
     }
     return (ssize_t)n;
+}
+
+/* GOAWAY_LONG's answer: a message, then (once `answered`, or after 3 s) the trailers. */
+static ssize_t read_long(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+                         nghttp2_data_source *src, void *user)
+{
+    (void)src, (void)len;
+    hostile *h = user;
+    static const uint8_t reply[] = {0, 0, 0, 0, 4, 0x0a, 0x02, 'h', 'i'};
+    if (!h->sent) {
+        memcpy(buf, reply, sizeof reply);
+        h->sent = sizeof reply;
+        return sizeof reply;
+    }
+    if (!h->trailers)
+        return NGHTTP2_ERR_DEFERRED;
+    nghttp2_nv t[] = {NV("grpc-status", "0")};
+    *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    return nghttp2_submit_trailer(s, id, t, 1) ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
 }
 
 /* The request is in (its END_STREAM): the answer of this case. */
 static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
 {
     hostile *h = user;
+    if (f->hd.type == NGHTTP2_RST_STREAM)
+        reset_code = f->rst_stream.error_code;
     if (!(f->hd.flags & NGHTTP2_FLAG_END_STREAM) ||
         (f->hd.type != NGHTTP2_DATA && f->hd.type != NGHTTP2_HEADERS))
         return 0;
@@ -147,7 +170,18 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
     }
     if (h->what == SILENT)
         return 0;
-    if (h->what >= RESET_REFUSED)
+    if (h->what == GOAWAY_LONG) { /* no stream after this one; this one goes on */
+        nghttp2_nv ok[] = {NV(":status", "200"), NV("content-type", "application/grpc")};
+        nghttp2_data_provider p = {.read_callback = read_long};
+        h->sent = 0;
+        h->trailers = false;
+        return nghttp2_submit_goaway(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_NO_ERROR, NULL,
+                                     0) ||
+                       nghttp2_submit_response(s, f->hd.stream_id, ok, 2, &p)
+                   ? NGHTTP2_ERR_CALLBACK_FAILURE
+                   : 0;
+    }
+    if (h->what >= RESET_REFUSED && h->what <= RESET_PROTOCOL)
         return nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id,
                                          reset[h->what - RESET_REFUSED])
                    ? NGHTTP2_ERR_CALLBACK_FAILURE
@@ -207,17 +241,47 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
                : 0;
 }
 
-/* One connection: the server's SETTINGS, then answers until the client goes. */
+/* What the session has to send, in one write: the client reads it at once (its own reset of a
+ * call does not go out before the trailers behind the message it refused are read). */
+static int send_all(nghttp2_session *s, int fd)
+{
+    uint8_t out[65536];
+    size_t n = 0;
+    const uint8_t *data;
+    ssize_t got;
+    while ((got = nghttp2_session_mem_send(s, &data)) != 0) {
+        if (got < 0)
+            return -1;
+        if (n + (size_t)got > sizeof out) {
+            if (send(fd, out, n, MSG_NOSIGNAL) != (ssize_t)n)
+                return -1;
+            n = 0;
+        }
+        if ((size_t)got > sizeof out)
+            return send(fd, data, (size_t)got, MSG_NOSIGNAL) == got ? 0 : -1;
+        memcpy(out + n, data, (size_t)got);
+        n += (size_t)got;
+    }
+    return n && send(fd, out, n, MSG_NOSIGNAL) != (ssize_t)n ? -1 : 0;
+}
+
+static void *serve(void *arg);
+
+/* One connection: the server's SETTINGS, then answers until the client goes. GOAWAY_LONG
+ * serves the next connection (WELL_FORMED) from a second thread. */
 static void *serve(void *arg)
 {
     hostile *h = arg;
     h->fd = accept(h->listen_fd, NULL, NULL);
     if (h->fd < 0) /* the client never came: call() shut the listener down */
         return NULL;
+    pthread_t next;
+    hostile h2 = {.listen_fd = h->listen_fd, .what = WELL_FORMED};
+    if (h->what == GOAWAY_LONG)
+        test_thread(&next, serve, &h2);
     nghttp2_session_callbacks *cb;
     nghttp2_session *s;
     CHECK_INT(nghttp2_session_callbacks_new(&cb), 0);
-    nghttp2_session_callbacks_set_send_callback(cb, send_cb);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame);
     nghttp2_option *opt;
     CHECK_INT(nghttp2_option_new(&opt), 0);
@@ -228,18 +292,30 @@ static void *serve(void *arg)
     nghttp2_session_callbacks_del(cb);
     CHECK_INT(nghttp2_submit_settings(s, NGHTTP2_FLAG_NONE, NULL, 0), 0);
     uint8_t buf[16384];
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     while (nghttp2_session_want_read(s) || nghttp2_session_want_write(s)) {
-        if (nghttp2_session_send(s) != 0)
+        if (send_all(s, h->fd) != 0)
             break;
         struct pollfd pf = {h->fd, POLLIN, 0};
         if (h->what == SILENT && poll(&pf, 1, 2000) == 0)
             break; /* a client that does not keep its deadline is not held for ever */
+        if (h->what == GOAWAY_LONG && poll(&pf, 1, 20) == 0) {
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            if (!h->trailers && h->sent && (atomic_load(&answered) || t.tv_sec - t0.tv_sec >= 3)) {
+                h->trailers = true; /* the other call was answered (or never will be) */
+                nghttp2_session_resume_data(s, 1);
+            }
+            continue;
+        }
         ssize_t n = recv(h->fd, buf, sizeof buf, 0);
         if (n <= 0 || nghttp2_session_mem_recv(s, buf, (size_t)n) < 0)
             break;
     }
     nghttp2_session_del(s);
     close(h->fd);
+    if (h->what == GOAWAY_LONG)
+        pthread_join(next, NULL);
     return NULL;
 }
 
@@ -332,12 +408,14 @@ static void test_hostile_answers(void)
     CHECK_CONTAINS(text, "the server reset the stream: ");
 }
 
-/* A server that never answers: the call's deadline is the client's to keep. */
+/* A server that never answers: the call's deadline is the client's to keep, and the client
+ * resets the stream (CANCEL) when it passes. */
 static void test_silent_answer(void)
 {
     signal(SIGPIPE, SIG_IGN);
     char text[600];
     deadline_ms = 300;
+    reset_code = -1;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     CHECK_INT(call(SILENT, text, sizeof text), CCZ_RPC_DEADLINE_EXCEEDED);
@@ -345,6 +423,7 @@ static void test_silent_answer(void)
     CHECK_STR(text, "deadline exceeded");
     int64_t took = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     CHECK(took >= 290 && took < 1800);
+    CHECK_INT(reset_code, NGHTTP2_CANCEL); /* gRPC: a deadline resets the stream with CANCEL */
     deadline_ms = 5000;
 }
 
@@ -410,5 +489,205 @@ static void test_header_flood(void)
     CHECK(headers_kept <= 5); /* what fits in 16 KiB */
 }
 
+/* A status the client decided (a second message for a unary call, one past its limit) stays the
+ * call's, with its reason: the trailers' grpc-status and grpc-message that follow in the same
+ * read replace neither (gRPC: the first final status wins). */
+static void test_local_status_sticks(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    char text[600];
+    CHECK_INT(call(TWO_REPLIES, text, sizeof text), CCZ_RPC_INTERNAL);
+    CHECK_STR(text, "more than one response to a unary call");
+    CHECK_INT(call(TOO_LARGE, text, sizeof text), CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_CONTAINS(text, "gRPC message of 1048576 bytes exceeds the limit of 1024");
+    CHECK_INT(call(NOT_THE_MESSAGE, text, sizeof text), CCZ_RPC_INTERNAL);
+    CHECK_CONTAINS(text, "cannot be parsed as the method's message");
+    /* a status the server decided comes with its message */
+    bad_status = "9";
+    CHECK_INT(call(STATUS_99, text, sizeof text), CCZ_RPC_FAILED_PRECONDITION);
+    bad_status = "99";
+}
+
+typedef struct {
+    ccz_rpc_channel *ch;
+    int messages, start_status[2], done[3];
+    char text[3][64], reply[64];
+} goaway_calls;
+
+static void second_done(const ccz_rpc_status *st, void *payload)
+{
+    goaway_calls *g = payload;
+    g->done[1] = st->code;
+    snprintf(g->text[1], sizeof g->text[1], "%.63s", st->message);
+}
+
+static void second_message(const ProtobufCMessage *m, void *payload)
+{
+    goaway_calls *g = payload;
+    snprintf(g->reply, sizeof g->reply, "%.63s", ((const Ratls__HelloReply *)m)->message);
+}
+
+/* The long call's first message (after the GOAWAY): a new call, from inside the loop. */
+static void long_message(const ProtobufCMessage *m, void *payload)
+{
+    (void)m;
+    goaway_calls *g = payload;
+    if (g->messages++)
+        return;
+    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
+    req.name = "second";
+    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, 5000, NULL};
+    g->start_status[0] =
+        ccz_rpc_start(g->ch, NULL, "/ratls.Greeter/SayHello", &req.base,
+                      &ratls__hello_reply__descriptor, &co, second_message, second_done, g);
+    ccz_error_clear();
+}
+
+static void third_done(const ccz_rpc_status *st, void *payload)
+{
+    goaway_calls *g = payload;
+    g->done[2] = st->code;
+    snprintf(g->text[2], sizeof g->text[2], "%.63s", st->message);
+}
+
+/* The long call's end: a third call, on the new connection while the old one is let go. */
+static void long_done(const ccz_rpc_status *st, void *payload)
+{
+    goaway_calls *g = payload;
+    g->done[0] = st->code;
+    snprintf(g->text[0], sizeof g->text[0], "%.63s", st->message);
+    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
+    req.name = "third";
+    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, 5000, NULL};
+    g->start_status[1] = ccz_rpc_start(g->ch, NULL, "/ratls.Greeter/SayHello", &req.base,
+                                       &ratls__hello_reply__descriptor, &co, NULL, third_done, g);
+    ccz_error_clear();
+}
+
+/* The server sends GOAWAY (as at a graceful shutdown or a maximum connection age) while a
+ * call streams: the call finishes on that connection, and a call started meanwhile goes to a
+ * new connection (not refused, not held until the first ends) and is answered before the
+ * first call's end; later calls use the new connection, and the old one, let go when its last
+ * call ends, takes none of them with it. */
+static void test_goaway_new_calls_reconnect(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    atomic_store(&answered, false);
+    hostile h = {.what = GOAWAY_LONG};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    h.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(h.listen_fd >= 0 && bind(h.listen_fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+          listen(h.listen_fd, 4) == 0 && getsockname(h.listen_fd, (struct sockaddr *)&a, &al) == 0);
+    pthread_t t;
+    test_thread(&t, serve, &h);
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(a.sin_port));
+    ccz_rpc_channel_opts o = CCZ_RPC_CHANNEL_OPTS_INIT;
+    goaway_calls g = {.start_status = {-1, -1}, .done = {-1, -1, -1}};
+    CHECK_OK(ccz_rpc_channel_new(&g.ch, target, &o));
+    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
+    req.name = "long";
+    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, 10000, NULL};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_OK(ccz_rpc_start(g.ch, NULL, "/t.S/Long", &req.base, &ratls__hello_reply__descriptor, &co,
+                           long_message, long_done, &g));
+    CHECK_OK(ccz_rpc_channel_run(g.ch));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK_INT(g.start_status[0], CCZ_OK);
+    CHECK_INT(g.done[1], CCZ_RPC_OK);
+    CHECK_STR(g.reply, "hi");
+    CHECK_STR(g.text[1], "all is well");
+    CHECK_INT(g.messages, 1);
+    CHECK_INT(g.done[0], CCZ_RPC_OK);
+    CHECK_STR(g.text[0], "");
+    /* a call started as the old connection is let go is not ended with it */
+    CHECK_INT(g.start_status[1], CCZ_OK);
+    CHECK_INT(g.done[2], CCZ_RPC_OK);
+    CHECK_STR(g.text[2], "all is well");
+    /* the first call ended when the second was answered, not at the server's 3 s */
+    CHECK((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 2500);
+    /* the next call goes to the new connection too */
+    ProtobufCMessage *resp = NULL;
+    ccz_rpc_status st;
+    CHECK_OK(ccz_rpc_unary(g.ch, &resp, &st, "/ratls.Greeter/SayHello", &req.base,
+                           &ratls__hello_reply__descriptor, &co));
+    CHECK_INT(st.code, CCZ_RPC_OK);
+    CHECK(resp && !strcmp(((Ratls__HelloReply *)resp)->message, "hi"));
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    ccz_rpc_status_free(&st);
+    ccz_rpc_channel_free(g.ch);
+    shutdown(h.listen_fd, SHUT_RDWR);
+    pthread_join(t, NULL);
+    close(h.listen_fd);
+}
+
+typedef struct {
+    ccz_rpc_channel *ch;
+    int codes[2], started;
+    char text[2][64];
+} chained;
+
+static void chained_done(const ccz_rpc_status *st, void *payload)
+{
+    chained *c = payload;
+    c->codes[1] = st->code;
+    snprintf(c->text[1], sizeof c->text[1], "%.63s", st->message);
+}
+
+/* The first call's end (its deadline: the client's reset being sent) starts the next. */
+static void chain_next(const ccz_rpc_status *st, void *payload)
+{
+    chained *c = payload;
+    c->codes[0] = st->code;
+    snprintf(c->text[0], sizeof c->text[0], "%.63s", st->message);
+    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
+    req.name = "next";
+    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, 200, NULL};
+    c->started = ccz_rpc_start(c->ch, NULL, "/ratls.Greeter/SayHello", &req.base,
+                               &ratls__hello_reply__descriptor, &co, NULL, chained_done, c);
+    ccz_error_clear();
+}
+
+/* A call whose on_done starts another on the same connection, called while the client sends
+ * the first call's reset at its deadline (inside nghttp2's send: the new call must wait for
+ * that send, not start one of its own inside it, which crashed). Both end at their deadlines. */
+static void test_deadline_then_new_call(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    hostile h = {.what = SILENT};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    h.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(h.listen_fd >= 0 && bind(h.listen_fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+          listen(h.listen_fd, 1) == 0 && getsockname(h.listen_fd, (struct sockaddr *)&a, &al) == 0);
+    pthread_t t;
+    test_thread(&t, serve, &h);
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(a.sin_port));
+    ccz_rpc_channel_opts o = CCZ_RPC_CHANNEL_OPTS_INIT;
+    chained c = {.codes = {-1, -1}, .started = -1};
+    CHECK_OK(ccz_rpc_channel_new(&c.ch, target, &o));
+    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
+    req.name = "first";
+    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, 200, NULL};
+    CHECK_OK(ccz_rpc_start(c.ch, NULL, "/ratls.Greeter/SayHello", &req.base,
+                           &ratls__hello_reply__descriptor, &co, NULL, chain_next, &c));
+    CHECK_OK(ccz_rpc_channel_run(c.ch));
+    CHECK_INT(c.codes[0], CCZ_RPC_DEADLINE_EXCEEDED);
+    CHECK_STR(c.text[0], "deadline exceeded");
+    CHECK_INT(c.started, CCZ_OK);
+    CHECK_INT(c.codes[1], CCZ_RPC_DEADLINE_EXCEEDED);
+    CHECK_STR(c.text[1], "deadline exceeded");
+    ccz_rpc_channel_free(c.ch);
+    shutdown(h.listen_fd, SHUT_RDWR);
+    pthread_join(t, NULL);
+    close(h.listen_fd);
+}
+
 TEST_MAIN(T(test_hostile_answers), T(test_silent_answer), T(test_malformed_status),
-          T(test_http_errors), T(test_trailers_only), T(test_header_flood))
+          T(test_http_errors), T(test_trailers_only), T(test_header_flood),
+          T(test_local_status_sticks), T(test_goaway_new_calls_reconnect),
+          T(test_deadline_then_new_call))

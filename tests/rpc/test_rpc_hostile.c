@@ -291,7 +291,9 @@ static void test_connection_flood(void)
 typedef struct {
     SSL *ssl;
     bool goaway;
-    int status; /* grpc-status, -1 if none */
+    int32_t goaway_last;   /* its last-stream-id */
+    uint32_t goaway_error; /* and error code */
+    int status;            /* grpc-status, -1 if none */
     int64_t status_at;
     char message[128];
 } h2peer;
@@ -333,12 +335,17 @@ static ssize_t peer_send(nghttp2_session *s, const uint8_t *d, size_t n, int f, 
 static int peer_frame(nghttp2_session *s, const nghttp2_frame *fr, void *u)
 {
     (void)s;
-    if (fr->hd.type == NGHTTP2_GOAWAY)
-        ((h2peer *)u)->goaway = true;
+    h2peer *p = u;
+    if (fr->hd.type == NGHTTP2_GOAWAY) {
+        p->goaway = true;
+        p->goaway_last = fr->goaway.last_stream_id;
+        p->goaway_error = fr->goaway.error_code;
+    }
     return 0;
 }
 
-/* The peers' callbacks: GOAWAY and the call's grpc-status and grpc-message recorded. */
+/* The peers' callbacks: GOAWAY (its last-stream-id and code) and the call's grpc-status and
+ * grpc-message recorded. */
 static const h2_client_callbacks peer_callbacks = {
     .send = peer_send, .frame = peer_frame, .header = peer_header};
 
@@ -412,6 +419,9 @@ static void test_deadlines(void)
     CHECK_STR(q.message, "the request made no progress for 400 ms");
     CHECK(q.status_at - t0 >= 350 && q.status_at - t0 < 3000);
     CHECK(q.goaway);
+    /* a graceful GOAWAY: the stream it processed is named, so a client knows it was seen */
+    CHECK_INT(q.goaway_last, 1);
+    CHECK_INT(q.goaway_error, NGHTTP2_NO_ERROR);
     CHECK(took >= 700 && took < 4500);
     nghttp2_session_del(h2);
     SSL_free(q.ssl);
