@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ccz/hfl.h"
@@ -642,6 +643,7 @@ typedef struct {
     int stream_faults;   /* first: a slice past the model, a wrong total, a stream closed short */
     bool cut;            /* round 1: a stream cut after one slice, then a late one */
     bool retry;          /* round 1: a stream cut after one slice, then a whole one at once */
+    double loss;         /* of its unary updates (0: 1) */
 } client;
 
 static int unary(ccz_rpc_channel *ch, const char *method, const ProtobufCMessage *req,
@@ -670,7 +672,7 @@ static int push(client *c, ccz_rpc_channel *ch, unsigned round, size_t n)
     Cczfl__Update u = CCZFL__UPDATE__INIT;
     u.round = round;
     u.examples = c->examples;
-    u.loss = 1;
+    u.loss = c->loss ? c->loss : 1;
     u.weights = (ProtobufCBinaryData){b.len, b.ptr};
     ProtobufCMessage *resp = NULL;
     unsigned k = c->pushes < 8 ? c->pushes++ : 7;
@@ -1570,10 +1572,368 @@ static void aggregate_not_finite(void)
     ccz_hfl_strategy_free(s);
 }
 
+/* ---- a client's calls against the round's state, one step at a time -------------------------*/
+
+static void join_as(ccz_rpc_channel *ch, const char *name)
+{
+    Cczfl__JoinRequest jr = CCZFL__JOIN_REQUEST__INIT;
+    jr.name = (char *)name;
+    jr.examples = 10;
+    ProtobufCMessage *resp = NULL;
+    CHECK_INT(unary(ch, "Join", &jr.base, &cczfl__plan__descriptor, &resp, NULL), 0);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+}
+
+/* A GetModel: the model's round, its weights in w (when w), whether the training is done. */
+static unsigned model_round(ccz_rpc_channel *ch, float *w, bool *done)
+{
+    Cczfl__ModelRequest mr = CCZFL__MODEL_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    unsigned round = 0;
+    CHECK_INT(unary(ch, "GetModel", &mr.base, &cczfl__model__descriptor, &resp, NULL), 0);
+    if (resp) {
+        const Cczfl__Model *m = (const Cczfl__Model *)resp;
+        round = m->round;
+        if (done)
+            *done = m->done;
+        if (w)
+            CHECK_OK(ccz_hfl_tensor_decode(w, DIM, m->dtype, m->weights.data, m->weights.len));
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    return round;
+}
+
+typedef struct {
+    ccz_rpc_stream *st;
+    stream_status r;
+    ccz_buf b;
+} open_stream;
+
+/* Starts a PushUpdateStream of c's weights for round on ch: its header and first 16-byte slice,
+ * sent with the channel's next run. */
+static void stream_begin(open_stream *s, const client *c, ccz_rpc_channel *ch, unsigned round)
+{
+    memset(s, 0, sizeof *s);
+    s->r.code = -1;
+    CHECK_OK(ccz_hfl_tensor_encode(&s->b, c->w, DIM, CCZ_HFL_F32));
+    Cczfl__UpdateHeader h = CCZFL__UPDATE_HEADER__INIT;
+    h.round = round;
+    h.examples = c->examples;
+    h.loss = 1;
+    h.total = DIM * 4;
+    ccz_rpc_call_opts co = CCZ_RPC_CALL_OPTS_INIT;
+    co.deadline_ms = 20000;
+    CHECK_OK(ccz_rpc_start(ch, &s->st, "/cczfl.Aggregator/PushUpdateStream", NULL,
+                           &cczfl__ack__descriptor, &co, stream_msg, stream_end, &s->r));
+    dense_chunks(&h, s->b.ptr, 16, 0, send_chunk, s->st);
+}
+
+/* Sends the rest of the stream and closes it: the status code it ends with. */
+static int stream_finish(open_stream *s, ccz_rpc_channel *ch)
+{
+    Cczfl__UpdateChunk m = CCZFL__UPDATE_CHUNK__INIT;
+    for (size_t at = 16; at < DIM * 4; at += 16) {
+        m.weights = (ProtobufCBinaryData){DIM * 4 - at < 16 ? DIM * 4 - at : 16, s->b.ptr + at};
+        send_chunk(&m, s->st);
+    }
+    CHECK_OK(ccz_rpc_stream_close(s->st));
+    CHECK_OK(ccz_rpc_channel_run(ch));
+    ccz_buf_free(&s->b);
+    return s->r.code;
+}
+
+/* A client that streams its update may not send another at once (ALREADY_EXISTS); when it
+ * rejoins on another connection, the stream it left on the first is superseded
+ * (FAILED_PRECONDITION) and does not count; its update on the new connection closes the round
+ * with exactly its weights. */
+static void update_while_streaming(void)
+{
+    server s;
+    memset(&s, 0, sizeof s);
+    ccz_hfl_service_opts o = lr_opts(1, 1);
+    o.gather_ms = 1;
+    o.round_timeout_ms = 30000;
+    hfl_test_server_start(&s, &o, DIM);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch[2];
+    for (int i = 0; i < 2; i++)
+        CHECK_OK(ccz_rpc_channel_new(&ch[i], s.target, &co));
+    client c = {.name = "a", .examples = 10};
+    for (int k = 0; k < DIM; k++)
+        c.w[k] = (float)k - 3;
+    join_as(ch[0], "a");
+    CHECK_INT(model_round(ch[0], NULL, NULL), 1);
+    open_stream st;
+    stream_begin(&st, &c, ch[0], 1);
+    CHECK_INT(push(&c, ch[0], 1, DIM), CCZ_RPC_ALREADY_EXISTS);
+    CHECK_STR(c.msgs[0], "this client's update for the round is being streamed");
+    join_as(ch[1], "a"); /* back on another connection */
+    CHECK_INT(stream_finish(&st, ch[0]), CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_STR(st.r.message, "this update stream was superseded; discarded");
+    CHECK_INT(s.n_rounds, 0);
+    c.w[0] = 42;
+    CHECK_INT(push(&c, ch[1], 1, DIM), 0);
+    float w[DIM];
+    bool done = false;
+    CHECK_INT(model_round(ch[1], w, &done), 1);
+    CHECK(done);
+    CHECK(!memcmp(w, c.w, sizeof w));
+    for (int i = 0; i < 2; i++)
+        ccz_rpc_channel_free(ch[i]);
+    server_stop(&s);
+    CHECK_INT(s.n_rounds, 1);
+    CHECK_INT(s.rounds[0].received, 1);
+}
+
+/* A participant of round 2 sends an update labelled round 1 (stale) and one labelled round 3
+ * (not open): both refused with FAILED_PRECONDITION, neither counted; its round-2 update is the
+ * model. */
+static void stale_and_future_rounds(void)
+{
+    server s;
+    memset(&s, 0, sizeof s);
+    ccz_hfl_service_opts o = lr_opts(2, 1);
+    o.gather_ms = 1;
+    o.round_timeout_ms = 30000;
+    hfl_test_server_start(&s, &o, DIM);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch;
+    CHECK_OK(ccz_rpc_channel_new(&ch, s.target, &co));
+    client c = {.name = "a", .examples = 10};
+    join_as(ch, "a");
+    CHECK_INT(model_round(ch, NULL, NULL), 1);
+    CHECK_INT(push(&c, ch, 1, DIM), 0);
+    CHECK_INT(model_round(ch, NULL, NULL), 2);
+    for (int k = 0; k < DIM; k++)
+        c.w[k] = 7;
+    CHECK_INT(push(&c, ch, 1, DIM), CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_STR(c.msgs[1], "late update for round 1: the round is closed (1 done); discarded");
+    CHECK_INT(push(&c, ch, 3, DIM), CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_CONTAINS(c.msgs[2], "update for round 3: ");
+    CHECK_INT(s.n_rounds, 1);
+    for (int k = 0; k < DIM; k++)
+        c.w[k] = (float)k / 4;
+    CHECK_INT(push(&c, ch, 2, DIM), 0);
+    float w[DIM];
+    bool done = false;
+    CHECK_INT(model_round(ch, w, &done), 2);
+    CHECK(done);
+    CHECK(!memcmp(w, c.w, sizeof w));
+    ccz_rpc_channel_free(ch);
+    server_stop(&s);
+    CHECK_INT(s.n_rounds, 2);
+}
+
+/* One client waiting is fewer than the 2 a round needs: no round opens for it. A stream begun in
+ * the round and finished after the round closed at its deadline is late (FAILED_PRECONDITION)
+ * and changes nothing: the round's model is the other client's. */
+static void stream_outlives_its_round(void)
+{
+    server s;
+    memset(&s, 0, sizeof s);
+    ccz_hfl_service_opts o = lr_opts(1, 2);
+    o.gather_ms = 1;
+    o.round_timeout_ms = 1000;
+    hfl_test_server_start(&s, &o, DIM);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch[2];
+    client cs[2] = {{.name = "a", .examples = 10}, {.name = "b", .examples = 10}};
+    for (int i = 0; i < 2; i++) {
+        CHECK_OK(ccz_rpc_channel_new(&ch[i], s.target, &co));
+        join_as(ch[i], cs[i].name);
+        for (int k = 0; k < DIM; k++)
+            cs[i].w[k] = (float)(i + 1);
+    }
+    /* a alone is fewer than the round's 2: no round opens for it until b waits too */
+    pthread_t t;
+    model_call first = {.ch = ch[0], .code = -1};
+    test_thread(&t, get_model_run, &first);
+    usleep(700 * 1000);
+    CHECK_INT(__atomic_load_n(&first.code, __ATOMIC_SEQ_CST), -1);
+    CHECK_INT(model_round(ch[1], NULL, NULL), 1);
+    pthread_join(t, NULL);
+    CHECK_INT(first.code, 0);
+    open_stream st;
+    stream_begin(&st, &cs[0], ch[0], 1);
+    join_as(ch[0], "a"); /* runs the channel: the stream's first chunks are sent */
+    CHECK_INT(push(&cs[1], ch[1], 1, DIM), 0);
+    usleep(1800 * 1000); /* past the deadline: the round closes with b's update */
+    CHECK_INT(stream_finish(&st, ch[0]), CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_STR(st.r.message, "late update for round 1: the round is closed (1 done); discarded");
+    float w[DIM];
+    bool done = false;
+    CHECK_INT(model_round(ch[0], w, &done), 1);
+    CHECK(done);
+    CHECK(!memcmp(w, cs[1].w, sizeof w));
+    for (int i = 0; i < 2; i++)
+        ccz_rpc_channel_free(ch[i]);
+    server_stop(&s);
+    CHECK_INT(s.n_rounds, 1);
+    CHECK_INT(s.rounds[0].received, 1);
+    CHECK_STR(s.rounds[0].dropped, "a");
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *model_round_run(void *arg)
+{
+    model_call *m = arg;
+    m->code = (int)model_round(m->ch, NULL, NULL);
+    return NULL;
+}
+
+/* After the first round, a round waits for every active client (up to gather_ms): b, back half a
+ * second after a, takes part in round 2. Then b goes away while it waits (its GetModel cut at
+ * its deadline, its connection closed): a client gone does not hold round 3 back, which opens
+ * for a at once. */
+static void rounds_wait_for_active_clients(void)
+{
+    server s;
+    memset(&s, 0, sizeof s);
+    ccz_hfl_service_opts o = lr_opts(3, 1);
+    o.gather_ms = 2500;
+    o.round_timeout_ms = 30000;
+    hfl_test_server_start(&s, &o, DIM);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch[2];
+    client cs[2] = {{.name = "a", .examples = 10, .loss = 0.5},
+                    {.name = "b", .examples = 30, .loss = 2}};
+    for (int i = 0; i < 2; i++) {
+        CHECK_OK(ccz_rpc_channel_new(&ch[i], s.target, &co));
+        join_as(ch[i], cs[i].name);
+    }
+    for (unsigned round = 1; round <= 2; round++) {
+        pthread_t t;
+        model_call first = {.ch = ch[0], .code = -1};
+        test_thread(&t, model_round_run, &first);
+        usleep(500 * 1000);
+        if (round == 1) { /* a waits: its name is not for another connection to take */
+            ccz_rpc_channel *other;
+            CHECK_OK(ccz_rpc_channel_new(&other, s.target, &co));
+            Cczfl__JoinRequest jr = CCZFL__JOIN_REQUEST__INIT;
+            jr.name = "a";
+            jr.examples = 10;
+            ProtobufCMessage *resp = NULL;
+            char msg[512];
+            CHECK_INT(unary(other, "Join", &jr.base, &cczfl__plan__descriptor, &resp, msg),
+                      CCZ_RPC_ALREADY_EXISTS);
+            CHECK_CONTAINS(msg, "a client named a has joined already");
+            ccz_rpc_channel_free(other);
+        }
+        CHECK_INT(model_round(ch[1], NULL, NULL), round);
+        pthread_join(t, NULL);
+        CHECK_INT(first.code, (int)round);
+        for (int i = 0; i < 2; i++)
+            CHECK_INT(push(&cs[i], ch[i], round, DIM), 0);
+    }
+    model_call gone = {.code = -1};
+    ccz_rpc_call_opts wait = CCZ_RPC_CALL_OPTS_INIT;
+    wait.deadline_ms = 300;
+    Cczfl__ModelRequest mr = CCZFL__MODEL_REQUEST__INIT;
+    ccz_rpc_stream *st;
+    CHECK_OK(ccz_rpc_start(ch[1], &st, "/cczfl.Aggregator/GetModel", &mr.base,
+                           &cczfl__model__descriptor, &wait, NULL, model_call_done, &gone));
+    CHECK_OK(ccz_rpc_channel_run(ch[1]));
+    CHECK_INT(gone.code, CCZ_RPC_DEADLINE_EXCEEDED);
+    ccz_rpc_channel_free(ch[1]);
+    usleep(400 * 1000); /* the aggregator's tick sees the call gone */
+    int64_t t0 = now_ms();
+    CHECK_INT(model_round(ch[0], NULL, NULL), 3);
+    CHECK(now_ms() - t0 < 1500);
+    CHECK_INT(push(&cs[0], ch[0], 3, DIM), 0);
+    ccz_rpc_channel_free(ch[0]);
+    server_stop(&s);
+    CHECK_INT(s.n_rounds, 3);
+    CHECK_INT(s.rounds[0].participants, 2);
+    CHECK(s.rounds[0].train_loss == 1.625); /* (0.5 * 10 + 2 * 30) / 40 */
+    CHECK_INT(s.rounds[1].participants, 2);
+    CHECK_INT(s.rounds[2].participants, 1);
+}
+
+/* A checkpoint of a round past the training's last is refused, not taken as a finished
+ * training. */
+static void checkpoint_past_the_training(void)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/late.ckpt", test_tmpdir());
+    ccz_hfl_strategy_opts so = CCZ_HFL_STRATEGY_OPTS_INIT;
+    ccz_hfl_strategy *avg;
+    CHECK_OK(ccz_hfl_strategy_new(&avg, CCZ_HFL_FEDAVG, DIM, &so));
+    float g[DIM] = {0};
+    CHECK_OK(ccz_hfl_checkpoint_write(path, 3, avg, g, DIM));
+    ccz_hfl_strategy_free(avg);
+    ccz_hfl_service_opts o = lr_opts(2, 1);
+    o.checkpoint = path;
+    for (unsigned rounds = 2; rounds <= 3; rounds++) {
+        ccz_rpc_server_opts ro = CCZ_RPC_SERVER_OPTS_INIT;
+        ccz_rpc_server *rpc;
+        CHECK_OK(ccz_rpc_server_new(&rpc, &ro));
+        o.rounds = rounds;
+        ccz_hfl_service *svc = NULL;
+        ccz_status st = ccz_hfl_service_new(&svc, rpc, &o);
+        if (rounds == 2) {
+            CHECK_STATUS(st, CCZ_ERR_INVALID_ARGUMENT);
+            CHECK_CONTAINS(ccz_error_detail(), "is of round 3; this training has 2 rounds");
+            CHECK(svc == NULL);
+        } else { /* a training of 3 rounds: over already */
+            CHECK_OK(st);
+            CHECK(svc && ccz_hfl_service_status(svc)->over);
+            CHECK(svc && ccz_hfl_service_status(svc)->rounds_done == 3);
+        }
+        ccz_hfl_service_free(svc);
+        ccz_rpc_server_free(rpc);
+    }
+}
+
+/* A round that gets no update before its deadline is opened again (not aggregated from nothing):
+ * the update for it that comes between is refused, the one after the client asked again counts. */
+static void round_without_updates_reopens(void)
+{
+    server s;
+    memset(&s, 0, sizeof s);
+    ccz_hfl_service_opts o = lr_opts(1, 1);
+    o.gather_ms = 1;
+    o.round_timeout_ms = 600;
+    hfl_test_server_start(&s, &o, DIM);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch;
+    CHECK_OK(ccz_rpc_channel_new(&ch, s.target, &co));
+    client c = {.name = "a", .examples = 10};
+    for (int k = 0; k < DIM; k++)
+        c.w[k] = (float)k * 2;
+    join_as(ch, "a");
+    bool done = true;
+    CHECK_INT(model_round(ch, NULL, &done), 1);
+    usleep(1200 * 1000); /* past the deadline */
+    CHECK_INT(push(&c, ch, 1, DIM), CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_STR(c.msgs[0], "update for round 1: no round is open; discarded");
+    done = true;
+    CHECK_INT(model_round(ch, NULL, &done), 1);
+    CHECK(!done);
+    CHECK_INT(push(&c, ch, 1, DIM), 0);
+    float w[DIM];
+    CHECK_INT(model_round(ch, w, &done), 1);
+    CHECK(done);
+    CHECK(!memcmp(w, c.w, sizeof w));
+    ccz_rpc_channel_free(ch);
+    server_stop(&s);
+    CHECK_INT(s.n_rounds, 1);
+    CHECK_INT(s.rounds[0].received, 1);
+}
+
 TEST_MAIN(T(fedavg_matches_numpy), T(tensors), T(update_parse), T(checkpoints), T(fedyogi_by_hand),
           T(fedyogi_matches_numpy), T(topk_selection), T(partial_values_and_foreign_checkpoints),
           T(dense_update_with_sparse_fields), T(sparse_decoding), T(stream_parsing),
           T(round_with_sparse_update), T(round_with_misshaped_update),
           T(round_with_streamed_updates), T(straggler_dropped), T(resume_from_checkpoint),
           T(refusals_and_caps), T(out_of_turn), T(checkpoint_magic_and_states),
-          T(stream_headers_refused), T(aggregate_not_finite), T(strategy_arguments))
+          T(stream_headers_refused), T(aggregate_not_finite), T(strategy_arguments),
+          T(update_while_streaming), T(stale_and_future_rounds), T(stream_outlives_its_round),
+          T(rounds_wait_for_active_clients), T(checkpoint_past_the_training),
+          T(round_without_updates_reopens))

@@ -15,8 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ccz/hfl.h"
+#include "ccz/secagg.h"
 #include "fl.pb-c.h"
 #include "hfl_server.h"
 #include "test.h"
@@ -523,5 +525,311 @@ static void out_of_turn(void)
     server_stop(&s);
 }
 
+/* ---- raw members: what the aggregator checks at each phase -----------------------------------*/
+
+enum { R_SURV0, R_SURV1, R_SURV2, R_DROPS, R_NO_SHARES, R_NO_KEYS, R_N, R_KEYS_ONLY };
+#define R_SHARE_CT (12 + 32 + 32 + CCZ_SECAGG_TAG)
+
+typedef struct {
+    const server *srv;
+    int role;
+    unsigned id; /* its name: r<id> */
+    int codes[16];
+    char msgs[16][512];
+    unsigned n;
+    unsigned own, t, listed;   /* from the KeyList: its place in it, the threshold, its size */
+    size_t survivors, dropped; /* from the UnmaskPlan */
+} member;
+
+static int sa_phase; /* 1: the key lists are out; 2: the shares are */
+
+static void sa_phase_set(int p)
+{
+    __atomic_store_n(&sa_phase, p, __ATOMIC_SEQ_CST);
+}
+
+/* false after 15 s (the first survivor stopped early) */
+static bool sa_phase_wait(int p)
+{
+    for (int i = 0; i < 1500 && __atomic_load_n(&sa_phase, __ATOMIC_SEQ_CST) < p; i++)
+        usleep(10000);
+    return __atomic_load_n(&sa_phase, __ATOMIC_SEQ_CST) >= p;
+}
+
+static void record(member *m, int code, const char *msg)
+{
+    unsigned k = m->n < 16 ? m->n++ : 15;
+    m->codes[k] = code;
+    snprintf(m->msgs[k], sizeof m->msgs[k], "%s", msg);
+}
+
+/* One of the aggregator's calls, its code and message recorded; *resp the caller's. */
+static int sa_call(member *m, ccz_rpc_channel *ch, const char *method, const ProtobufCMessage *req,
+                   const ProtobufCMessageDescriptor *d, ProtobufCMessage **resp)
+{
+    char path[80];
+    snprintf(path, sizeof path, "/cczfl.Aggregator/%s", method);
+    ccz_rpc_call_opts co = CCZ_RPC_CALL_OPTS_INIT;
+    co.deadline_ms = 20000;
+    ccz_rpc_status st;
+    ProtobufCMessage *r = NULL;
+    CHECK_OK(ccz_rpc_unary(ch, &r, &st, path, req, d, &co));
+    int code = st.code;
+    record(m, code, st.message);
+    ccz_rpc_status_free(&st);
+    if (resp)
+        *resp = r;
+    else if (r)
+        protobuf_c_message_free_unpacked(r, NULL);
+    return code;
+}
+
+/* n shares of junk, the one at the member's own place own_len bytes long. */
+static int send_shares(member *m, ccz_rpc_channel *ch, size_t n, size_t own_len)
+{
+    static uint8_t junk[R_SHARE_CT];
+    ProtobufCBinaryData sh[R_N + 1];
+    for (size_t i = 0; i < n; i++)
+        sh[i] = (ProtobufCBinaryData){i == m->own ? own_len : sizeof junk, junk};
+    Cczfl__KeyShares ks = CCZFL__KEY_SHARES__INIT;
+    ks.round = 1;
+    ks.n_shares = n;
+    ks.shares = sh;
+    return sa_call(m, ch, "ShareKeys", &ks.base, &cczfl__shares_for_you__descriptor, NULL);
+}
+
+static uint8_t masked_zeros[DIM * 4];
+
+static void plan_msg(const ProtobufCMessage *resp, void *payload)
+{
+    member *m = payload;
+    const Cczfl__UnmaskPlan *p = (const Cczfl__UnmaskPlan *)resp;
+    m->survivors = p->n_survivors;
+    m->dropped = p->n_dropped;
+}
+
+static void plan_done(const ccz_rpc_status *st, void *payload)
+{
+    record(payload, st->code, st->message);
+}
+
+/* Shares of junk to unmask: ns of slen bytes for the survivors, nd of dlen for the dropped. */
+static int send_unmask(member *m, ccz_rpc_channel *ch, size_t ns, size_t nd, size_t slen,
+                       size_t dlen)
+{
+    static uint8_t junk[32] = {7};
+    ProtobufCBinaryData sv[R_N + 1], dr[R_N + 1];
+    for (size_t i = 0; i < ns; i++)
+        sv[i] = (ProtobufCBinaryData){slen, junk};
+    for (size_t i = 0; i < nd; i++)
+        dr[i] = (ProtobufCBinaryData){dlen, junk};
+    Cczfl__UnmaskShares us = CCZFL__UNMASK_SHARES__INIT;
+    us.round = 1;
+    us.n_survivor_shares = ns;
+    us.survivor_shares = sv;
+    us.n_dropped_shares = nd;
+    us.dropped_shares = dr;
+    return sa_call(m, ch, "Unmask", &us.base, &cczfl__ack__descriptor, NULL);
+}
+
+/* A member by its role: three survivors (the first sends each phase something malformed first),
+ * one that drops after sharing, one that advertises its keys but does not share and then
+ * uploads, one that shares without having advertised keys. */
+static void *member_run(void *arg)
+{
+    member *m = arg;
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, m->srv->h.target, &co));
+    char name[16];
+    snprintf(name, sizeof name, "r%u", m->id);
+    Cczfl__JoinRequest jr = CCZFL__JOIN_REQUEST__INIT;
+    jr.name = name;
+    jr.examples = 10;
+    Cczfl__ModelRequest mr = CCZFL__MODEL_REQUEST__INIT;
+    if (sa_call(m, ch, "Join", &jr.base, &cczfl__plan__descriptor, NULL) ||
+        sa_call(m, ch, "GetModel", &mr.base, &cczfl__model__descriptor, NULL))
+        goto out;
+    m->n = 0; /* the round's calls */
+    if (m->role == R_NO_KEYS) {
+        if (!sa_phase_wait(1))
+            goto out;
+        m->own = R_N;
+        send_shares(m, ch, R_N - 1, 0);
+        goto out;
+    }
+    uint8_t sk[32], c_pk[32], s_pk[32];
+    CHECK_OK(ccz_secagg_keygen(sk, c_pk));
+    CHECK_OK(ccz_secagg_keygen(sk, s_pk));
+    Cczfl__RoundKeys rk = CCZFL__ROUND_KEYS__INIT;
+    rk.c_pk = (ProtobufCBinaryData){32, c_pk};
+    rk.s_pk = (ProtobufCBinaryData){32, s_pk};
+    if (m->role == R_SURV0) {
+        rk.round = 2;
+        sa_call(m, ch, "AdvertiseKeys", &rk.base, &cczfl__key_list__descriptor, NULL);
+        rk.round = 1;
+        rk.c_pk.len = 31;
+        sa_call(m, ch, "AdvertiseKeys", &rk.base, &cczfl__key_list__descriptor, NULL);
+        rk.c_pk.len = 32;
+    }
+    rk.round = 1;
+    ProtobufCMessage *resp = NULL;
+    if (sa_call(m, ch, "AdvertiseKeys", &rk.base, &cczfl__key_list__descriptor, &resp) || !resp)
+        goto out;
+    const Cczfl__KeyList *l = (const Cczfl__KeyList *)resp;
+    m->t = l->threshold;
+    m->listed = (unsigned)l->n_clients;
+    for (unsigned i = 0; i < m->listed; i++)
+        if (l->clients[i]->index == l->you)
+            m->own = i;
+    protobuf_c_message_free_unpacked(resp, NULL);
+    if (m->role == R_SURV0)
+        sa_phase_set(1);
+    if (m->role == R_KEYS_ONLY)
+        goto out;
+    Cczfl__MaskedUpdate mu = CCZFL__MASKED_UPDATE__INIT;
+    mu.round = 1;
+    mu.loss = 1;
+    mu.masked = (ProtobufCBinaryData){sizeof masked_zeros, masked_zeros};
+    if (m->role == R_NO_SHARES) {
+        if (!sa_phase_wait(2))
+            goto out;
+        sa_call(m, ch, "PushMasked", &mu.base, &cczfl__unmask_plan__descriptor, NULL);
+        goto out;
+    }
+    if (m->role == R_SURV0) {
+        send_shares(m, ch, m->listed - 1, 0);      /* one short */
+        send_shares(m, ch, m->listed, R_SHARE_CT); /* one for itself */
+        send_shares(m, ch, m->listed + 1, 0);      /* one too many */
+    }
+    if (send_shares(m, ch, m->listed, 0) || m->role == R_DROPS)
+        goto out;
+    if (m->role == R_SURV0) {
+        sa_phase_set(2);
+        mu.loss = NAN;
+        sa_call(m, ch, "PushMasked", &mu.base, &cczfl__unmask_plan__descriptor, NULL);
+        mu.loss = 1;
+        /* held until the upload closes; a second one meanwhile is refused */
+        ccz_rpc_call_opts wait = CCZ_RPC_CALL_OPTS_INIT;
+        wait.deadline_ms = 20000;
+        ccz_rpc_stream *st;
+        CHECK_OK(ccz_rpc_start(ch, &st, "/cczfl.Aggregator/PushMasked", &mu.base,
+                               &cczfl__unmask_plan__descriptor, &wait, plan_msg, plan_done, m));
+        sa_call(m, ch, "PushMasked", &mu.base, &cczfl__unmask_plan__descriptor, NULL);
+        CHECK_OK(ccz_rpc_channel_run(ch));
+        if (m->codes[m->n - 1])
+            goto out;
+        send_unmask(m, ch, m->survivors + 1, m->dropped, 32, 32);
+        send_unmask(m, ch, m->survivors, m->dropped, 31, 32);
+        send_unmask(m, ch, m->survivors, m->dropped, 32, 31);
+    } else {
+        if (sa_call(m, ch, "PushMasked", &mu.base, &cczfl__unmask_plan__descriptor, &resp) || !resp)
+            goto out;
+        plan_msg(resp, m);
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    send_unmask(m, ch, m->survivors, m->dropped, 32, 32);
+out:
+    if (m->role == R_SURV0)
+        sa_phase_set(2); /* the others go on (or stop) whatever became of it */
+    ccz_rpc_channel_free(ch);
+    return NULL;
+}
+
+/* Each phase's refusals, while the round goes on: a call for another round, a key that is not
+ * 32 bytes, shares one short, one for the sender itself and one too many, shares from a member
+ * that advertised no keys, a masked update whose loss is not a number, a second upload while
+ * the first waits, an upload from a member that did not share, unmask shares one too many or
+ * not 32 bytes. The survivors' junk shares then give the dropped member a mask key that is not
+ * the one it advertised: the round fails instead of unmasking with it. */
+static void members_checked_at_each_phase(void)
+{
+    static server s;
+    static member ms[R_N];
+    server_start_gather(&s, true, CCZ_HFL_FEDAVG, R_N, 1500, 300);
+    memset(ms, 0, sizeof ms);
+    sa_phase = 0;
+    pthread_t t[R_N];
+    for (int i = 0; i < R_N; i++) {
+        ms[i].srv = &s;
+        ms[i].role = i;
+        ms[i].id = (unsigned)i;
+        test_thread(&t[i], member_run, &ms[i]);
+    }
+    for (int i = 0; i < R_N; i++)
+        pthread_join(t[i], NULL);
+    server_stop(&s);
+    const member *a = &ms[R_SURV0];
+    static const struct {
+        int code;
+        const char *msg;
+    } want[] = {
+        {CCZ_RPC_FAILED_PRECONDITION,
+         "AdvertiseKeys for round 2: no secure round of that number is open"},
+        {CCZ_RPC_INVALID_ARGUMENT, "keys rejected: two distinct 32-byte X25519 public keys"},
+        {0, ""},
+        {CCZ_RPC_INVALID_ARGUMENT, "shares rejected: one of 92 bytes per advertised client"},
+        {CCZ_RPC_INVALID_ARGUMENT, "shares rejected: one of 92 bytes per advertised client"},
+        {CCZ_RPC_INVALID_ARGUMENT, "shares rejected: one of 92 bytes per advertised client"},
+        {0, ""},
+        {CCZ_RPC_INVALID_ARGUMENT, "masked update rejected: 2704 bytes are not the model's"},
+        {CCZ_RPC_FAILED_PRECONDITION, "PushMasked: one call at a time"},
+        {0, ""},
+        {CCZ_RPC_INVALID_ARGUMENT, "unmask shares rejected: 32 bytes for each survivor"},
+        {CCZ_RPC_INVALID_ARGUMENT, "unmask shares rejected: 32 bytes for each survivor"},
+        {CCZ_RPC_INVALID_ARGUMENT, "unmask shares rejected: 32 bytes for each survivor"},
+        {0, ""},
+    };
+    CHECK_INT(a->n, CCZ_ARRAY_LEN(want));
+    for (unsigned i = 0; i < a->n && i < CCZ_ARRAY_LEN(want); i++) {
+        CHECK_INT(a->codes[i], want[i].code);
+        CHECK_CONTAINS(a->msgs[i], want[i].msg);
+    }
+    CHECK_INT(a->listed, 5);
+    CHECK_INT(a->t, 3);
+    CHECK_INT(a->survivors, 3);
+    CHECK_INT(a->dropped, 1);
+    for (int i = R_SURV1; i <= R_SURV2; i++) {
+        CHECK_INT(ms[i].n, 4); /* keys, shares, upload, unmask */
+        for (unsigned k = 0; k < ms[i].n; k++)
+            CHECK_INT(ms[i].codes[k], 0);
+    }
+    CHECK_INT(ms[R_NO_SHARES].n, 2);
+    CHECK_INT(ms[R_NO_SHARES].codes[1], CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_STR(ms[R_NO_SHARES].msgs[1], "no shares sent: the masks could not be removed");
+    CHECK_INT(ms[R_NO_KEYS].n, 1);
+    CHECK_INT(ms[R_NO_KEYS].codes[0], CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_STR(ms[R_NO_KEYS].msgs[0], "no keys advertised");
+    CHECK_INT(s.h.n_rounds, 0);
+}
+
+/* Three advertise their keys, one shares (the threshold is 2): the round fails at the shares'
+ * deadline, the one that shared told why, and no round closes. */
+static void too_few_sharers(void)
+{
+    static server s;
+    static member ms[3];
+    server_start_gather(&s, true, CCZ_HFL_FEDAVG, 3, 1000, 300);
+    memset(ms, 0, sizeof ms);
+    sa_phase = 0;
+    pthread_t t[3];
+    for (unsigned i = 0; i < 3; i++) {
+        ms[i].srv = &s;
+        ms[i].role = i ? R_KEYS_ONLY : R_DROPS;
+        ms[i].id = i;
+        test_thread(&t[i], member_run, &ms[i]);
+    }
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    server_stop(&s);
+    CHECK_INT(ms[0].n, 2);
+    CHECK_INT(ms[0].t, 2);
+    CHECK_INT(ms[0].codes[0], 0);
+    CHECK_INT(ms[0].codes[1], CCZ_RPC_ABORTED);
+    CHECK_STR(ms[0].msgs[1], "1 clients shared their keys; 2 are needed");
+    CHECK_INT(s.h.n_rounds, 0);
+}
+
 TEST_MAIN(T(secure_mean_equals_fedavg), T(plain_and_fedadam_agree), T(dropped_clients_recovered),
-          T(hostile_members), T(unmask_by_non_survivor), T(too_few_survivors), T(out_of_turn))
+          T(hostile_members), T(unmask_by_non_survivor), T(too_few_survivors), T(out_of_turn),
+          T(members_checked_at_each_phase), T(too_few_sharers))
