@@ -212,7 +212,8 @@ typedef struct {
  * callback reports accepted verdicts: an application that sets its own on the context or on a
  * connection should use the helpers below, which report them too. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_ratls_ctx_new(SSL_CTX **out, const ccz_ratls_opts *o);
-/* After a handshake: the verdict on the peer, or NULL when this side did not verify it. */
+/* After a handshake: the verdict on the peer, or NULL when this side did not verify it (or the
+ * session was resumed, or the verdict accepted a certificate other than the peer's now). */
 CCZ_API const ccz_ratls_verdict *ccz_ratls_peer_verdict(const SSL *ssl);
 
 /* The default bound on connecting and handshaking, in milliseconds. */

@@ -73,13 +73,17 @@ static void free_state(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, lon
 typedef struct {
     ccz_ratls_verdict v;
     bool reported; /* given to the log and the verdict callback */
+    X509 *peer;    /* the certificate judged: the verdict is its only */
 } conn_verdict;
 
 static void free_verdict(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
                          void *argp)
 {
     (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
-    free(ptr);
+    conn_verdict *cv = ptr;
+    if (cv)
+        X509_free(cv->peer);
+    free(cv);
 }
 
 static void make_indexes(void)
@@ -148,10 +152,15 @@ static int x509_error_for(ccz_status s)
     case CCZ_ERR_UNSUPPORTED:
     case CCZ_ERR_UNKNOWN_FORMAT:
         return X509_V_ERR_INVALID_PURPOSE; /* unsupported_certificate */
-    case CCZ_ERR_POLICY_REJECTED:
-        return X509_V_ERR_CERT_REJECTED; /* bad_certificate */
-    default:
-        return X509_V_ERR_CERT_SIGNATURE_FAILURE; /* decrypt_error / bad certificate */
+    case CCZ_ERR_NOMEM:
+    case CCZ_ERR_CRYPTO:
+    case CCZ_ERR_IO:
+    case CCZ_ERR_NETWORK:
+    case CCZ_ERR_COLLATERAL_MISSING:
+        return X509_V_ERR_UNSPECIFIED; /* internal_error: this side's problem, not the peer's */
+    default: /* a policy rejection, a bad signature or binding, an untrusted root */
+        return X509_V_ERR_CERT_REJECTED; /* bad_certificate (not decrypt_error, which would
+                                          * blame the peer's CertificateVerify) */
     }
 }
 
@@ -226,7 +235,11 @@ static int verify_cb(X509_STORE_CTX *xs, void *arg)
         X509_STORE_CTX_set_error(xs, X509_V_ERR_OUT_OF_MEM);
         return 0;
     }
-    free(old); /* the connection owns cv now; replacing does not free the old value */
+    if (old) /* the connection owns cv now; replacing does not free the old value */
+        X509_free(old->peer);
+    free(old);
+    X509_up_ref(peer);
+    cv->peer = peer;
     ccz_status s = judge(st, peer, &cv->v);
     if (s) {
         report(st, cv);
@@ -248,9 +261,18 @@ static void info_cb(const SSL *ssl, int where, int ret)
         report(st, cv);
 }
 
+/* The verdict on the certificate this connection's peer presented in a full handshake: none for
+ * a resumed session (it carries no evidence), nor one of an earlier connection of the same SSL
+ * (SSL_clear keeps ex_data) whose peer presented another certificate, or none. */
 const ccz_ratls_verdict *ccz_ratls_peer_verdict(const SSL *ssl)
 {
-    return ssl_index < 0 ? NULL : SSL_get_ex_data(ssl, ssl_index);
+    conn_verdict *cv = ssl_index < 0 ? NULL : SSL_get_ex_data(ssl, ssl_index);
+    if (!cv || SSL_session_reused(ssl))
+        return NULL;
+    X509 *now = SSL_get0_peer_certificate(ssl);
+    if (cv->v.status == CCZ_OK && (!now || X509_cmp(now, cv->peer) != 0))
+        return NULL;
+    return &cv->v;
 }
 
 /* ---- the context -----------------------------------------------------------------------------*/
@@ -279,6 +301,10 @@ ccz_status ccz_ratls_ctx_new(SSL_CTX **out, const ccz_ratls_opts *o)
                "RA-TLS options missing or of the wrong version");
     pthread_once(&index_once, make_indexes);
     CCZ_ENSURE(ctx_index >= 0 && ssl_index >= 0, CCZ_ERR_CRYPTO, "no OpenSSL ex_data index");
+    CCZ_ENSURE(o->mode == CCZ_RATLS_TWO_WAY || o->mode == CCZ_RATLS_SERVER ||
+                   o->mode == CCZ_RATLS_CLIENT,
+               CCZ_ERR_INVALID_ARGUMENT,
+               "RA-TLS mode %d is not two-way (0), server (1) or client (2)", (int)o->mode);
     bool verifies = o->mode == CCZ_RATLS_TWO_WAY || (o->mode == CCZ_RATLS_SERVER && !o->server) ||
                     (o->mode == CCZ_RATLS_CLIENT && o->server);
     bool presents = o->server || o->mode != CCZ_RATLS_SERVER;
@@ -319,8 +345,11 @@ ccz_status ccz_ratls_ctx_new(SSL_CTX **out, const ccz_ratls_opts *o)
     SSL_CTX_set_info_callback(ctx, info_cb);
     if (presents) {
         if (!cert || !key) {
-            CCZ_ENSURE(o->attester || (cert && key), CCZ_ERR_INVALID_ARGUMENT,
-                       "this side presents an RA-TLS certificate: give one or an attester");
+            if (!o->attester) {
+                s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
+                             "this side presents an RA-TLS certificate: give one or an attester");
+                goto fail;
+            }
             CCZ_GUARD_GOTO(ccz_ratls_cert_create(&cert, &key, o->attester, &o->cert_opts), s, fail);
             made = true;
         }

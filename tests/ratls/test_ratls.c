@@ -603,7 +603,7 @@ static void test_mutual_handshakes(void)
     SSL_CTX *swapped = context(true, CCZ_RATLS_TWO_WAY, NULL, accept, t, sw, k2);
     CHECK_STATUS(handshake(swapped, cli, &s, &c), CCZ_ERR_BINDING);
     CHECK_CONTAINS(c.detail, "binding");
-    CHECK_CONTAINS(s.detail, "alert");
+    CHECK_CONTAINS(s.detail, "TLS alert: bad certificate"); /* not decrypt_error: its key is fine */
 
     /* an expired server certificate */
     co.not_before = time(NULL) - 7200;
@@ -900,6 +900,147 @@ static void test_resumption(void)
     ccz_attester_free(a);
 }
 
+/* ---- a verdict is its handshake's ------------------------------------------------------------*/
+
+typedef struct {
+    SSL_CTX *ctx;
+    int fd;
+    bool ok;
+} peer_conn;
+
+/* Connects with pc->ctx, writes a byte, reads to the end. */
+static void *connect_thread(void *arg)
+{
+    peer_conn *pc = arg;
+    SSL *ssl = SSL_new(pc->ctx);
+    SSL_set_fd(ssl, pc->fd);
+    char b[8];
+    pc->ok = SSL_connect(ssl) == 1 && SSL_write(ssl, "x", 1) == 1;
+    while (SSL_read(ssl, b, sizeof b) > 0)
+        ;
+    ERR_clear_error();
+    SSL_free(ssl);
+    close(pc->fd);
+    return NULL;
+}
+
+/* One connection accepted on ssl (reused: the caller clears it between) from client. */
+static bool accept_on(SSL *ssl, SSL_CTX *client)
+{
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    peer_conn pc = {client, sv[0], false};
+    pthread_t th;
+    test_thread(&th, connect_thread, &pc);
+    SSL_set_fd(ssl, sv[1]);
+    char b[8];
+    bool ok = SSL_accept(ssl) == 1 && SSL_read(ssl, b, 1) == 1;
+    SSL_shutdown(ssl);
+    pthread_join(th, NULL);
+    close(sv[1]);
+    ERR_clear_error();
+    return ok && pc.ok;
+}
+
+/* One connection made on ssl (offering sess when set) to server; returns SSL_connect's success
+ * and keeps the session in *sess. */
+static bool connect_on(SSL *ssl, SSL_CTX *server, SSL_SESSION **sess)
+{
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    side s = {server, sv[1], 0, "", false, false, 0};
+    pthread_t th;
+    test_thread(&th, server_thread, &s);
+    SSL_set_fd(ssl, sv[0]);
+    if (*sess)
+        SSL_set_session(ssl, *sess);
+    char b[8];
+    bool ok = SSL_connect(ssl) == 1 && SSL_write(ssl, "x", 1) == 1;
+    SSL_shutdown(ssl);
+    while (ok && SSL_read(ssl, b, sizeof b) > 0) /* any ticket arrives here */
+        ;
+    SSL_SESSION_free(*sess);
+    *sess = SSL_get1_session(ssl);
+    pthread_join(th, NULL);
+    close(sv[0]);
+    ERR_clear_error();
+    return ok;
+}
+
+/* A verdict belongs to the handshake that made it: an SSL cleared and used again for a peer
+ * without a certificate, or a session resumed on it (it carries no evidence), has none; an
+ * unknown mode verifies nothing, so it is refused. */
+static void test_verdict_per_handshake(void)
+{
+    ccz_attester *a = sim_attester(false);
+    ccz_trust *t = sim_trust();
+    ccz_policy *p = policy(ACCEPT_ME);
+    /* a server that requests a client certificate and does not require one, as the services */
+    SSL_CTX *srv = context(true, CCZ_RATLS_CLIENT, a, p, t, NULL, NULL);
+    SSL_CTX_set_verify(srv, SSL_VERIFY_PEER, NULL);
+    SSL_CTX *attested = context(false, CCZ_RATLS_CLIENT, a, p, t, NULL, NULL);
+    SSL_CTX *anonymous = SSL_CTX_new(TLS_client_method());
+    SSL *ssl = SSL_new(srv);
+    CHECK(accept_on(ssl, attested));
+    const ccz_ratls_verdict *v = ccz_ratls_peer_verdict(ssl);
+    CHECK(v && v->status == CCZ_OK);
+    CHECK(SSL_clear(ssl) == 1);
+    CHECK(accept_on(ssl, anonymous));
+    CHECK(SSL_get0_peer_certificate(ssl) == NULL);
+    CHECK(ccz_ratls_peer_verdict(ssl) == NULL);
+    SSL_free(ssl);
+
+    /* a ccz client resuming, on the same SSL, a session a stock server (tickets on) gave it */
+    ccz_ratls_cert_opts co = CCZ_RATLS_CERT_OPTS_INIT;
+    X509 *x;
+    EVP_PKEY *k;
+    CHECK_OK(ccz_ratls_cert_create(&x, &k, a, &co));
+    SSL_CTX *stock = SSL_CTX_new(TLS_server_method());
+    CHECK(SSL_CTX_use_certificate(stock, x) == 1 && SSL_CTX_use_PrivateKey(stock, k) == 1);
+    SSL_CTX *cli = context(false, CCZ_RATLS_SERVER, NULL, p, t, NULL, NULL);
+    SSL_SESSION *sess = NULL;
+    ssl = SSL_new(cli);
+    CHECK(connect_on(ssl, stock, &sess));
+    v = ccz_ratls_peer_verdict(ssl);
+    CHECK(v && v->status == CCZ_OK && !SSL_session_reused(ssl));
+    CHECK(sess && SSL_SESSION_is_resumable(sess));
+    CHECK(SSL_clear(ssl) == 1);
+    CHECK(connect_on(ssl, stock, &sess));
+    CHECK(SSL_session_reused(ssl));
+    CHECK(ccz_ratls_peer_verdict(ssl) == NULL);
+    SSL_free(ssl);
+    SSL_SESSION_free(sess);
+
+    /* a mode past the three */
+    ccz_ratls_opts o = CCZ_RATLS_OPTS_INIT;
+    o.mode = (ccz_ratls_mode)3;
+    o.attester = a;
+    o.policy = p;
+    o.trust = t;
+    SSL_CTX *bad = (SSL_CTX *)1;
+    CHECK_STATUS(ccz_ratls_ctx_new(&bad, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK(bad == NULL);
+    CHECK_CONTAINS(ccz_error_detail(),
+                   "RA-TLS mode 3 is not two-way (0), server (1) or client (2)");
+    /* a side that presents a certificate with neither one nor an attester */
+    o.mode = CCZ_RATLS_SERVER;
+    o.server = true;
+    o.attester = NULL;
+    CHECK_STATUS(ccz_ratls_ctx_new(&bad, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "give one or an attester");
+
+    SSL_CTX_free(cli);
+    SSL_CTX_free(stock);
+    SSL_CTX_free(anonymous);
+    SSL_CTX_free(attested);
+    SSL_CTX_free(srv);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    ccz_policy_free(p);
+    ccz_trust_free(t);
+    ccz_attester_free(a);
+}
+
 /* ---- deadlines -------------------------------------------------------------------------------*/
 
 static double now_s(void)
@@ -962,4 +1103,5 @@ static void test_deadlines(void)
 
 TEST_MAIN(T(test_cert_round_trip), T(test_binding_and_tampering), T(test_unbound_evidence),
           T(test_claims_name_other_key), T(test_validity_window), T(test_mutual_handshakes),
-          T(test_one_way_modes), T(test_possession), T(test_resumption), T(test_deadlines))
+          T(test_one_way_modes), T(test_possession), T(test_resumption),
+          T(test_verdict_per_handshake), T(test_deadlines))
