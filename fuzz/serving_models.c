@@ -53,6 +53,7 @@ sv_server *fuzz_serving_server(void)
     s.n_models = 3;
     s.o.batch_max_rows = 64;
     s.o.max_queued = 64u << 20;
+    s.o.max_body = 16u << 20; /* the default: a gRPC answer must fit one message */
     for (size_t k = 0; k < 3; k++) {
         sv_model *m = &models[k];
         m->srv = &s;

@@ -57,6 +57,13 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_ml_output_info(const ccz_ml_model *m, size_
 CCZ_API CCZ_NODISCARD ccz_status ccz_ml_run(const ccz_ml_model *m, size_t batch,
                                             const float *const *inputs, float *const *outputs,
                                             unsigned threads);
+/* Floats of the intermediate buffers a run of `batch` rows allocates (0 when batch is 0 or
+ * above the limit), for a caller that bounds memory before it runs. */
+CCZ_API size_t ccz_ml_workspace_floats(const ccz_ml_model *m, size_t batch);
+/* Frees the intermediate buffers kept from the last run (kept so that a steady stream of runs
+ * reuses them; after an unusually large run they would hold its size). A run in progress
+ * keeps them. */
+CCZ_API void ccz_ml_model_trim(const ccz_ml_model *m);
 
 /* ---- logistic regression in the clear -------------------------------------------------------
  * Tabular data as CCZoo's and FATE's examples ship it, and CCZoo's homomorphic LR

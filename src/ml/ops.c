@@ -641,3 +641,18 @@ ccz_status ccz_ml_run(const ccz_ml_model *m, size_t batch, const float *const *i
     free(bufs);
     return st;
 }
+
+size_t ccz_ml_workspace_floats(const ccz_ml_model *m, size_t batch)
+{
+    return m && batch >= 1 && batch <= ML_MAX_BATCH ? workspace_floats(m, batch) : 0;
+}
+
+void ccz_ml_model_trim(const ccz_ml_model *m)
+{
+    if (!m || pthread_mutex_trylock(&m->ws->mu) != 0)
+        return;
+    free(m->ws->ptr);
+    m->ws->ptr = NULL;
+    m->ws->cap = 0;
+    pthread_mutex_unlock(&m->ws->mu);
+}

@@ -3,23 +3,30 @@
  * cover the protocols): options it refuses before it listens (none, no listener, one TLS
  * context for both listeners, no model), a REST-only server that answers TensorFlow Serving's
  * predict from a raw HTTP client and drains on shutdown, and a gRPC-only one that starts and
- * stops. */
+ * stops; gRPC requests refused before they run (an answer over the message limit, buffers over
+ * the queue bound), calls not run once their clients left (deadline, disconnection) and calls
+ * queued at shutdown answered UNAVAILABLE; the status codes of failures; and the batcher's
+ * bookkeeping (src/svc/serving/internal.h) when a client leaves mid-batch. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/ssl.h>
 
+#include "ccz/rpc.h"
 #include "ccz/serving.h"
+#include "h2_client.h"
 #include "onnx_build.h"
 #include "onnx_min.h"
+#include "svc/serving/internal.h"
 #include "test.h"
 
-static char model_path[600], flat_path[600];
+static char model_path[600], flat_path[600], wide_path[600];
 
 static void *run(void *arg)
 {
@@ -76,22 +83,48 @@ static void post(char *answer, size_t cap, int port, const char *path, const cha
     close(fd);
 }
 
-/* A server of the Relu model and the Flatten one on the listeners given, its loop run in a
- * thread (NULL when it could not be made). */
-static ccz_serving *serving_start(pthread_t *t, const char *rest, const char *grpc)
+/* GETs path from 127.0.0.1:port; the whole answer. */
+static void get(char *answer, size_t cap, int port, const char *path)
 {
-    ccz_serving_model m[2] = {{"relu", model_path, 1, NULL}, {"flat", flat_path, 1, NULL}};
-    ccz_serving_opts o = CCZ_SERVING_OPTS_INIT;
-    o.models = m;
-    o.n_models = 2;
-    o.rest_listen = rest;
-    o.grpc_listen = grpc;
-    o.threads = 1;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    char req[512];
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+    CHECK(write(fd, req, (size_t)n) == n);
+    size_t got = 0;
+    ssize_t r;
+    while (got + 1 < cap && (r = read(fd, answer + got, cap - 1 - got)) > 0)
+        got += (size_t)r;
+    answer[got] = 0;
+    close(fd);
+}
+
+/* A server of the Relu model, the Flatten one and the wide one (X[N,1] -> Y[N,256]) on the
+ * listeners given, with o's batching and limits, its loop run in a thread (NULL when it could
+ * not be made). */
+static ccz_serving *serving_start_opts(pthread_t *t, ccz_serving_opts *o)
+{
+    ccz_serving_model m[3] = {
+        {"relu", model_path, 1, NULL}, {"flat", flat_path, 1, NULL}, {"wide", wide_path, 1, NULL}};
+    o->models = m;
+    o->n_models = 3;
+    o->threads = 1;
     ccz_serving *sv = NULL;
-    CHECK_OK(ccz_serving_new(&sv, &o));
+    CHECK_OK(ccz_serving_new(&sv, o));
     if (sv)
         test_thread(t, run, sv);
     return sv;
+}
+
+static ccz_serving *serving_start(pthread_t *t, const char *rest, const char *grpc)
+{
+    ccz_serving_opts o = CCZ_SERVING_OPTS_INIT;
+    o.rest_listen = rest;
+    o.grpc_listen = grpc;
+    return serving_start_opts(t, &o);
 }
 
 /* Shuts it down: its loop must end with CCZ_OK. */
@@ -214,6 +247,448 @@ static void test_grpc_only(void)
     serving_stop(sv, t);
 }
 
+/* ---- gRPC Predict ----------------------------------------------------------------------------*/
+
+/* A Predict of model's input X of rows x cols values, all v (float_val of one value), with a
+ * deadline (0: none); *first gets the answer's first value. */
+typedef struct {
+    int port;
+    const char *model;
+    int64_t rows, cols, deadline_ms;
+    float v;
+    ccz_rpc_status st;
+    float first;
+} predict_call;
+
+/* p's PredictRequest (q->rq), its parts in q. */
+typedef struct {
+    Tensorflow__Serving__ModelSpec spec;
+    Tensorflow__Serving__TensorShapeProto__Dim d[2], *dp[2];
+    Tensorflow__Serving__TensorShapeProto sh;
+    Tensorflow__Serving__TensorProto t;
+    Tensorflow__Serving__PredictRequest__InputsEntry e, *ep;
+    Tensorflow__Serving__PredictRequest rq;
+} predict_msg;
+
+static void predict_msg_init(predict_msg *q, predict_call *p)
+{
+    Tensorflow__Serving__ModelSpec spec = TENSORFLOW__SERVING__MODEL_SPEC__INIT;
+    Tensorflow__Serving__TensorShapeProto__Dim d =
+        TENSORFLOW__SERVING__TENSOR_SHAPE_PROTO__DIM__INIT;
+    Tensorflow__Serving__TensorShapeProto sh = TENSORFLOW__SERVING__TENSOR_SHAPE_PROTO__INIT;
+    Tensorflow__Serving__TensorProto t = TENSORFLOW__SERVING__TENSOR_PROTO__INIT;
+    Tensorflow__Serving__PredictRequest__InputsEntry e =
+        TENSORFLOW__SERVING__PREDICT_REQUEST__INPUTS_ENTRY__INIT;
+    Tensorflow__Serving__PredictRequest rq = TENSORFLOW__SERVING__PREDICT_REQUEST__INIT;
+    q->spec = spec;
+    q->spec.name = (char *)p->model;
+    q->d[0] = q->d[1] = d;
+    q->d[0].size = p->rows;
+    q->d[1].size = p->cols;
+    q->dp[0] = &q->d[0];
+    q->dp[1] = &q->d[1];
+    q->sh = sh;
+    q->sh.n_dim = 2;
+    q->sh.dim = q->dp;
+    q->t = t;
+    q->t.dtype = TENSORFLOW__SERVING__DATA_TYPE__DT_FLOAT;
+    q->t.tensor_shape = &q->sh;
+    q->t.n_float_val = 1;
+    q->t.float_val = &p->v;
+    q->e = e;
+    q->e.key = "X";
+    q->e.value = &q->t;
+    q->ep = &q->e;
+    q->rq = rq;
+    q->rq.model_spec = &q->spec;
+    q->rq.n_inputs = 1;
+    q->rq.inputs = &q->ep;
+}
+
+static void grpc_predict(predict_call *p)
+{
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", p->port);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    co.max_message = 64u << 20;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, target, &co));
+    if (!ch)
+        return;
+    predict_msg q;
+    predict_msg_init(&q, p);
+    ccz_rpc_call_opts o = CCZ_RPC_CALL_OPTS_INIT;
+    o.deadline_ms = p->deadline_ms;
+    ProtobufCMessage *resp = NULL;
+    CHECK_OK(ccz_rpc_unary(ch, &resp, &p->st, "/tensorflow.serving.PredictionService/Predict",
+                           &q.rq.base, &tensorflow__serving__predict_response__descriptor, &o));
+    p->first = -1000;
+    const Tensorflow__Serving__PredictResponse *rs = (const void *)resp;
+    if (rs && rs->n_outputs && rs->outputs[0]->value &&
+        rs->outputs[0]->value->tensor_content.len >= sizeof(float))
+        memcpy(&p->first, rs->outputs[0]->value->tensor_content.data, sizeof(float));
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    ccz_rpc_channel_free(ch);
+}
+
+static void *grpc_predict_thread(void *arg)
+{
+    grpc_predict(arg);
+    return NULL;
+}
+
+/* An answer larger than a gRPC message is refused before its inference runs, with
+ * RESOURCE_EXHAUSTED; one that fits is answered. */
+static void test_grpc_answer_over_limit(void)
+{
+    ccz_serving_opts o = CCZ_SERVING_OPTS_INIT;
+    o.grpc_listen = "127.0.0.1:0";
+    o.max_body = 64u << 10;
+    pthread_t t;
+    ccz_serving *sv = serving_start_opts(&t, &o);
+    if (!sv)
+        return;
+    predict_call p = {ccz_serving_grpc_port(sv), "relu", 6000, 3, 0, 2.5f, {0}, 0};
+    grpc_predict(&p);
+    CHECK_INT(p.st.code, CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(p.st.message, "the answer to 6000 rows would take 72449 bytes; a message may hold "
+                            "65536");
+    ccz_rpc_status_free(&p.st);
+    predict_call ok = {ccz_serving_grpc_port(sv), "relu", 100, 3, 0, 2.5f, {0}, 0};
+    grpc_predict(&ok);
+    CHECK_INT(ok.st.code, CCZ_RPC_OK);
+    CHECK(ok.first == 2.5f);
+    ccz_rpc_status_free(&ok.st);
+    serving_stop(sv, t);
+}
+
+/* A request whose model's intermediate buffers would pass the queue bound is refused before
+ * anything is allocated (the wide model: 4 + 1024 bytes of input and output a row, and 1024 of
+ * intermediate buffers: 3000 rows fit 4 MiB without them, not with them). */
+static void test_grpc_workspace_bounded(void)
+{
+    ccz_serving_opts o = CCZ_SERVING_OPTS_INIT;
+    o.grpc_listen = "127.0.0.1:0";
+    o.max_queued = 4u << 20;
+    pthread_t t;
+    ccz_serving *sv = serving_start_opts(&t, &o);
+    if (!sv)
+        return;
+    predict_call p = {ccz_serving_grpc_port(sv), "wide", 3000, 1, 0, 1.0f, {0}, 0};
+    grpc_predict(&p);
+    CHECK_INT(p.st.code, CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(p.st.message, "the request holds 3000 rows (2052 bytes a row of inputs, outputs and "
+                            "the model's intermediate buffers); at most 1048576 rows and 4194304 "
+                            "bytes are taken");
+    ccz_rpc_status_free(&p.st);
+    predict_call ok = {ccz_serving_grpc_port(sv), "wide", 1000, 1, 0, 1.0f, {0}, 0};
+    grpc_predict(&ok);
+    CHECK_INT(ok.st.code, CCZ_RPC_OK);
+    CHECK(ok.first == 0.5f);
+    ccz_rpc_status_free(&ok.st);
+    serving_stop(sv, t);
+}
+
+/* A call whose deadline passed while it was queued is not run: the batch after it holds only
+ * the next request's rows (by the metrics). */
+static void test_grpc_expired_not_run(void)
+{
+    ccz_serving_opts o = CCZ_SERVING_OPTS_INIT;
+    o.grpc_listen = o.rest_listen = "127.0.0.1:0";
+    o.batch_timeout_us = 300000;
+    pthread_t t;
+    ccz_serving *sv = serving_start_opts(&t, &o);
+    if (!sv)
+        return;
+    predict_call late = {ccz_serving_grpc_port(sv), "relu", 10, 3, 50, 1.0f, {0}, 0};
+    grpc_predict(&late);
+    CHECK_INT(late.st.code, CCZ_RPC_DEADLINE_EXCEEDED);
+    ccz_rpc_status_free(&late.st);
+    predict_call ok = {ccz_serving_grpc_port(sv), "relu", 2, 3, 0, 2.5f, {0}, 0};
+    grpc_predict(&ok);
+    CHECK_INT(ok.st.code, CCZ_RPC_OK);
+    CHECK(ok.first == 2.5f);
+    ccz_rpc_status_free(&ok.st);
+    char answer[8192];
+    get(answer, sizeof answer, ccz_serving_rest_port(sv), "/metrics");
+    CHECK_CONTAINS(answer, "ccz_serving_requests_total{model=\"relu\",version=\"1\"} 2\n");
+    CHECK_CONTAINS(answer, "ccz_serving_batch_rows_total{model=\"relu\",version=\"1\"} 2\n");
+    serving_stop(sv, t);
+}
+
+static ssize_t fd_send(nghttp2_session *h, const uint8_t *d, size_t n, int flags, void *u)
+{
+    (void)h, (void)flags;
+    ssize_t w = write(*(int *)u, d, n);
+    return w < 0 ? NGHTTP2_ERR_CALLBACK_FAILURE : w;
+}
+
+/* Whether the metrics of sv's REST listener hold line (polled up to 5 s). */
+static bool metrics_show(ccz_serving *sv, const char *line)
+{
+    char answer[8192];
+    for (int i = 0; i < 500; i++) {
+        get(answer, sizeof answer, ccz_serving_rest_port(sv), "/metrics");
+        if (strstr(answer, line))
+            return true;
+        usleep(10000);
+    }
+    fprintf(stderr, "%s: no \"%s\" in %s\n", test_name, line, answer);
+    return false;
+}
+
+/* A call whose client disconnected while it was queued is not run (its batch waits 1 s for
+ * company; the client leaves once it is queued): the batch holds only the next request's rows. */
+static void test_grpc_disconnected_not_run(void)
+{
+    ccz_serving_opts o = CCZ_SERVING_OPTS_INIT;
+    o.grpc_listen = o.rest_listen = "127.0.0.1:0";
+    o.batch_timeout_us = 1000000;
+    pthread_t t;
+    ccz_serving *sv = serving_start_opts(&t, &o);
+    if (!sv)
+        return;
+    predict_call leaver_call = {ccz_serving_grpc_port(sv), "relu", 10, 3, 0, 1.0f, {0}, 0};
+    predict_msg q;
+    predict_msg_init(&q, &leaver_call);
+    size_t n = protobuf_c_message_get_packed_size(&q.rq.base);
+    uint8_t *framed = malloc(5 + n);
+    CHECK(framed != NULL);
+    if (!framed)
+        return;
+    framed[0] = 0;
+    for (int i = 0; i < 4; i++)
+        framed[1 + i] = (uint8_t)(n >> (24 - 8 * i));
+    protobuf_c_message_pack(&q.rq.base, framed + 5);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)ccz_serving_grpc_port(sv))};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    h2_client_callbacks cb = {.send = fd_send};
+    nghttp2_session *h2 = h2_client_new(&cb, &fd, NULL, 0);
+    nghttp2_nv nv[6];
+    size_t nh =
+        h2_grpc_headers(nv, "/tensorflow.serving.PredictionService/Predict", "application/grpc");
+    h2_body b = {framed, 5 + n};
+    nghttp2_data_provider prd = {.source.ptr = &b, .read_callback = h2_body_read};
+    CHECK(nghttp2_submit_request(h2, NULL, nv, nh, &prd, NULL) > 0);
+    CHECK_INT(nghttp2_session_send(h2), 0);
+    CHECK(metrics_show(sv, "ccz_serving_requests_total{model=\"relu\",version=\"1\"} 1\n"));
+    close(fd);
+    nghttp2_session_del(h2);
+    free(framed);
+    predict_call ok = {ccz_serving_grpc_port(sv), "relu", 2, 3, 0, 2.5f, {0}, 0};
+    grpc_predict(&ok);
+    CHECK_INT(ok.st.code, CCZ_RPC_OK);
+    CHECK(ok.first == 2.5f);
+    ccz_rpc_status_free(&ok.st);
+    CHECK(metrics_show(sv, "ccz_serving_batch_rows_total{model=\"relu\",version=\"1\"} 2\n"));
+    serving_stop(sv, t);
+}
+
+/* Requests queued together whose rows pass the engine's 2^20 (with --batch-max above it) run in
+ * batches of their own rather than failing together. */
+static void test_grpc_batches_within_engine_limit(void)
+{
+    ccz_serving_opts o = CCZ_SERVING_OPTS_INIT;
+    o.grpc_listen = "127.0.0.1:0";
+    o.batch_max_rows = 1u << 21;
+    o.batch_timeout_us = 1000000;
+    pthread_t t, c[2];
+    ccz_serving *sv = serving_start_opts(&t, &o);
+    if (!sv)
+        return;
+    predict_call p[2] = {{ccz_serving_grpc_port(sv), "relu", (1 << 19) + 1, 3, 0, 1.5f, {0}, 0},
+                         {ccz_serving_grpc_port(sv), "relu", (1 << 19) + 1, 3, 0, 2.5f, {0}, 0}};
+    for (int k = 0; k < 2; k++)
+        test_thread(&c[k], grpc_predict_thread, &p[k]);
+    for (int k = 0; k < 2; k++) {
+        pthread_join(c[k], NULL);
+        if (p[k].st.code != CCZ_RPC_OK)
+            fprintf(stderr, "%s: call %d: %s\n", test_name, k, p[k].st.message);
+        CHECK_INT(p[k].st.code, CCZ_RPC_OK);
+        CHECK(p[k].first == p[k].v);
+        ccz_rpc_status_free(&p[k].st);
+    }
+    serving_stop(sv, t);
+}
+
+/* A call still queued when the server stops is answered UNAVAILABLE (its batch would wait 5 s
+ * for company; the grace is 400 ms), not cut off with its connection. */
+static void test_grpc_queued_at_shutdown(void)
+{
+    ccz_serving_opts o = CCZ_SERVING_OPTS_INIT;
+    o.grpc_listen = o.rest_listen = "127.0.0.1:0";
+    o.batch_timeout_us = 5000000;
+    pthread_t t, c;
+    ccz_serving *sv = serving_start_opts(&t, &o);
+    if (!sv)
+        return;
+    predict_call p = {ccz_serving_grpc_port(sv), "relu", 1, 3, 0, 1.0f, {0}, 0};
+    test_thread(&c, grpc_predict_thread, &p);
+    CHECK(metrics_show(sv, "ccz_serving_requests_total{model=\"relu\",version=\"1\"} 1\n"));
+    ccz_serving_shutdown(sv, 400);
+    void *rc = NULL;
+    pthread_join(t, &rc);
+    CHECK_INT((ccz_status)(intptr_t)rc, CCZ_OK);
+    ccz_serving_free(sv); /* the connection closes at the latest here */
+    pthread_join(c, NULL);
+    CHECK_INT(p.st.code, CCZ_RPC_UNAVAILABLE);
+    CHECK_STR(p.st.message, "the server is stopping");
+    ccz_rpc_status_free(&p.st);
+}
+
+/* Failures map to the protocols' codes: what the client sent is its fault (4xx,
+ * INVALID_ARGUMENT), a failing inference or the server's own failure is not (5xx, INTERNAL). */
+static void test_status_codes(void)
+{
+    static const struct {
+        ccz_status st;
+        bool ran;
+        int http, grpc;
+    } cases[] = {
+        {CCZ_ERR_INVALID_ARGUMENT, false, 400, CCZ_RPC_INVALID_ARGUMENT},
+        {CCZ_ERR_JSON, false, 400, CCZ_RPC_INVALID_ARGUMENT},
+        {CCZ_ERR_TOO_LARGE, false, 400, CCZ_RPC_RESOURCE_EXHAUSTED},
+        {CCZ_ERR_NOT_FOUND, false, 404, CCZ_RPC_NOT_FOUND},
+        {CCZ_ERR_UNSUPPORTED, false, 501, CCZ_RPC_UNIMPLEMENTED},
+        {CCZ_ERR_UNAVAILABLE, false, 503, CCZ_RPC_UNAVAILABLE},
+        {CCZ_ERR_NOMEM, false, 500, CCZ_RPC_RESOURCE_EXHAUSTED},
+        {CCZ_ERR_IO, false, 500, CCZ_RPC_INTERNAL},
+        {CCZ_ERR_CRYPTO, false, 500, CCZ_RPC_INTERNAL},
+        {CCZ_ERR_INVALID_ARGUMENT, true, 500, CCZ_RPC_INTERNAL},
+        {CCZ_ERR_MALFORMED, true, 500, CCZ_RPC_INTERNAL},
+        {CCZ_ERR_UNSUPPORTED, true, 500, CCZ_RPC_INTERNAL},
+        {CCZ_ERR_NOMEM, true, 500, CCZ_RPC_RESOURCE_EXHAUSTED},
+        {CCZ_ERR_UNAVAILABLE, true, 503, CCZ_RPC_UNAVAILABLE},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {
+        if (sv_rest_code(cases[i].st, cases[i].ran) != cases[i].http ||
+            sv_grpc_code(cases[i].st, cases[i].ran) != cases[i].grpc)
+            fprintf(stderr, "%s: case %zu\n", test_name, i);
+        CHECK_INT(sv_rest_code(cases[i].st, cases[i].ran), cases[i].http);
+        CHECK_INT(sv_grpc_code(cases[i].st, cases[i].ran), cases[i].grpc);
+    }
+}
+
+/* ---- the batcher's bookkeeping -----------------------------------------------------------------*/
+
+static pthread_mutex_t got_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t got_cv = PTHREAD_COND_INITIALIZER;
+static size_t n_got;
+static sv_job *leaver; /* marked gone by the hook, once the batch has read who is wanted */
+
+static void got(sv_job *j)
+{
+    (void)j;
+    pthread_mutex_lock(&got_mu);
+    n_got++;
+    pthread_cond_broadcast(&got_cv);
+    pthread_mutex_unlock(&got_mu);
+}
+
+static void leave_mid_batch(sv_job *first, size_t n_jobs)
+{
+    (void)first, (void)n_jobs;
+    if (leaver)
+        atomic_store(&leaver->gone, true);
+}
+
+/* The Relu model's batcher (a batch of n rows waits up to 10 s for them); jobs[k] of one row
+ * of three values k + 1, the ones in gone[] gone before they are queued, those in late[] past
+ * their deadline, jobs[leave] (if < n) gone while its batch runs; returns once every job is
+ * delivered. */
+static void run_one_batch(sv_server *s, sv_job **jobs, size_t n, const bool *gone, const bool *late,
+                          size_t leave)
+{
+    ccz_serving_model spec = {"relu", model_path, 1, NULL};
+    *s = (sv_server){.o = CCZ_SERVING_OPTS_INIT};
+    s->o.models = &spec;
+    s->o.n_models = 1;
+    s->o.batch_max_rows = (unsigned)n;
+    s->o.batch_timeout_us = 10000000;
+    s->o.max_queued = 1u << 20;
+    s->o.threads = 1;
+    pthread_mutex_init(&s->lock, NULL);
+    CHECK_OK(sv_models_load(s));
+    n_got = 0;
+    for (size_t k = 0; k < n; k++) {
+        CHECK_OK(sv_job_new(&jobs[k], &s->models[0], 1));
+        for (size_t i = 0; i < 3; i++) {
+            jobs[k]->in[0][i] = (float)(k + 1);
+            jobs[k]->out[0][i] = -1;
+        }
+        jobs[k]->deliver = got;
+        atomic_store(&jobs[k]->gone, gone[k]);
+        if (late[k])
+            jobs[k]->deadline_ms = sv_mono_ms() - 1;
+    }
+    leaver = leave < n ? jobs[leave] : NULL;
+    sv_batch_hook = leave_mid_batch;
+    for (size_t k = 0; k < n; k++)
+        CHECK_OK(sv_job_submit(jobs[k]));
+    pthread_mutex_lock(&got_mu);
+    while (n_got < n)
+        pthread_cond_wait(&got_cv, &got_mu);
+    pthread_mutex_unlock(&got_mu);
+    sv_batch_hook = NULL;
+}
+
+static void batch_done(sv_server *s, sv_job **jobs, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        sv_job_free(jobs[k]);
+    sv_models_free(s);
+    pthread_mutex_destroy(&s->lock);
+}
+
+/* A client leaving while its batch runs: the others still get their own rows (the rows counted,
+ * copied in and copied out are the same), not the next one's. */
+static void test_batch_leaver_keeps_rows(void)
+{
+    sv_server s;
+    sv_job *jobs[3];
+    const bool gone[3] = {false, false, false};
+    run_one_batch(&s, jobs, 3, gone, gone, 1);
+    for (size_t k = 0; k < 3; k += 2) {
+        CHECK_INT(jobs[k]->st, CCZ_OK);
+        for (size_t i = 0; i < 3; i++)
+            CHECK(jobs[k]->out[0][i] == (float)(k + 1));
+    }
+    batch_done(&s, jobs, 3);
+}
+
+/* The one job still wanted leaving while its batch runs (the other left before): it is run
+ * alone, as it was when the batch began. */
+static void test_batch_last_leaver(void)
+{
+    sv_server s;
+    sv_job *jobs[2];
+    const bool gone[2] = {true, false}, late[2] = {false, false};
+    run_one_batch(&s, jobs, 2, gone, late, 1);
+    CHECK_INT(jobs[1]->st, CCZ_OK);
+    for (size_t i = 0; i < 3; i++)
+        CHECK(jobs[1]->out[0][i] == 2.0f);
+    batch_done(&s, jobs, 2);
+}
+
+/* A job past its deadline when its batch begins is not run; the others are. */
+static void test_batch_late_skipped(void)
+{
+    sv_server s;
+    sv_job *jobs[2];
+    const bool gone[2] = {false, false}, late[2] = {true, false};
+    run_one_batch(&s, jobs, 2, gone, late, 2);
+    for (size_t i = 0; i < 3; i++) {
+        CHECK(jobs[0]->out[0][i] == -1.0f);
+        CHECK(jobs[1]->out[0][i] == 2.0f);
+    }
+    CHECK_INT(s.models[0].batch_rows, 1);
+    batch_done(&s, jobs, 2);
+}
+
 /* Flatten over X[N,3,1] into Y[N,3] (ir_version 8, opset 13) */
 static void flatten_model(ccz_buf *b)
 {
@@ -231,8 +706,28 @@ static void setup(void)
     flatten_model(&model);
     snprintf(flat_path, sizeof flat_path, "%s/flat.onnx", test_tmpdir());
     CHECK_OK(ccz_file_write(flat_path, ccz_buf_span(&model), 0600));
+    ccz_buf_reset(&model);
+    static float b[256];
+    for (size_t i = 0; i < 256; i++)
+        b[i] = 0.5f;
+    onnx_build(
+        &model,
+        &(model_spec){
+            .op = "MatMul",
+            .n_in = 2,
+            .in = {"X", "B"},
+            .x_rank = 2,
+            .x_dims = {0, 1},
+            .n_init = 1,
+            .init = {{.name = "B", .rank = 2, .dims = {1, 256}, .type = 1, .n_f = 256, .f = b}}});
+    snprintf(wide_path, sizeof wide_path, "%s/wide.onnx", test_tmpdir());
+    CHECK_OK(ccz_file_write(wide_path, ccz_buf_span(&model), 0600));
     ccz_buf_free(&model);
 }
 
 TEST_MAIN(T(setup), T(test_refused_options), T(test_rest_only), T(test_rest_errors),
-          T(test_rest_nested_examples), T(test_grpc_only))
+          T(test_rest_nested_examples), T(test_grpc_only), T(test_grpc_answer_over_limit),
+          T(test_grpc_workspace_bounded), T(test_grpc_expired_not_run),
+          T(test_grpc_disconnected_not_run), T(test_grpc_batches_within_engine_limit),
+          T(test_grpc_queued_at_shutdown), T(test_status_codes), T(test_batch_leaver_keeps_rows),
+          T(test_batch_last_leaver), T(test_batch_late_skipped))

@@ -2,7 +2,8 @@
 /* The served models and their batchers. Each model version has a queue and a thread: the thread
  * takes the request at the head, waits up to the batch timeout for more (or until the batch is
  * full), runs the rows of every request it took as one batch, and hands each request its own
- * rows of the outputs. Queued input bytes are bounded server-wide. */
+ * rows of the outputs. Queued input bytes are bounded server-wide; a request's buffers, the
+ * model's intermediate ones included, are bounded before they are allocated. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,9 @@
 
 /* "GRAFS_PF", the first bytes of a Gramine protected file (version 1 and 2) */
 static const uint8_t pf_magic[8] = {'G', 'R', 'A', 'F', 'S', '_', 'P', 'F'};
+
+/* Intermediate buffers kept from a run larger than a batch at most (16 Mi floats, 64 MiB). */
+#define SV_KEEP_WS_FLOATS ((size_t)16 << 20)
 
 static bool name_ok(const char *n)
 {
@@ -56,6 +60,9 @@ ccz_status sv_model_describe(sv_model *m)
         CCZ_GUARD(ccz_ml_input_info(m->ml, i, &m->in[i]));
     for (size_t i = 0; i < m->n_out; i++)
         CCZ_GUARD(ccz_ml_output_info(m->ml, i, &m->out[i]));
+    /* what a run allocates beside the request's own buffers grows with its rows too */
+    size_t ws = ccz_ml_workspace_floats(m->ml, SV_MAX_ROWS);
+    m->ws_row_floats = (ws + SV_MAX_ROWS - 1) / SV_MAX_ROWS;
     return CCZ_OK;
 }
 
@@ -121,6 +128,45 @@ void sv_models_stop(sv_server *s)
     }
 }
 
+void sv_models_cancel_queued(sv_server *s, void (*deliver)(sv_job *j), const char *why)
+{
+    sv_job *list = NULL, **tail = &list;
+    pthread_mutex_lock(&s->lock);
+    if (!deliver) /* every front end's: none is taken any more */
+        s->stopping = true;
+    for (size_t i = 0; i < s->n_models; i++) {
+        sv_model *m = &s->models[i];
+        sv_job *keep = NULL, *kept_last = NULL;
+        for (sv_job *j = m->head, *next; j; j = next) {
+            next = j->next;
+            j->next = NULL;
+            if (deliver && j->deliver != deliver) {
+                if (kept_last)
+                    kept_last->next = j;
+                else
+                    keep = j;
+                kept_last = j;
+                continue;
+            }
+            m->queued_rows -= j->rows;
+            s->queued_bytes -= j->bytes;
+            *tail = j;
+            tail = &j->next;
+        }
+        m->head = keep;
+        m->tail = kept_last;
+        if (m->started)
+            pthread_cond_signal(&m->wake);
+    }
+    pthread_mutex_unlock(&s->lock);
+    for (sv_job *j = list, *next; j; j = next) {
+        next = j->next;
+        j->st = CCZ_ERR_UNAVAILABLE;
+        snprintf(j->error, sizeof j->error, "%s", why);
+        j->deliver(j); /* the job is the front end's from here */
+    }
+}
+
 void sv_models_free(sv_server *s)
 {
     sv_models_stop(s);
@@ -163,10 +209,11 @@ ccz_status sv_job_new(sv_job **out, sv_model *m, size_t rows)
         bytes += m->in[i].row_elems * sizeof(float);
     for (size_t i = 0; i < m->n_out; i++)
         bytes += m->out[i].row_elems * sizeof(float);
+    bytes += m->ws_row_floats * sizeof(float);
     CCZ_ENSURE(rows >= 1 && rows <= SV_MAX_ROWS && bytes <= m->srv->o.max_queued / rows,
                CCZ_ERR_TOO_LARGE,
-               "the request holds %zu rows (%zu bytes a row of inputs and outputs); at most %d "
-               "rows and %zu bytes are taken",
+               "the request holds %zu rows (%zu bytes a row of inputs, outputs and the model's "
+               "intermediate buffers); at most %d rows and %zu bytes are taken",
                rows, bytes, SV_MAX_ROWS, m->srv->o.max_queued);
     sv_job *j = calloc(1, sizeof *j);
     CCZ_ENSURE(j, CCZ_ERR_NOMEM, "out of memory");
@@ -256,22 +303,39 @@ static void deadline_after(struct timespec *ts, unsigned us)
     ts->tv_nsec %= 1000000000;
 }
 
+int64_t sv_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void (*sv_batch_hook)(sv_job *first, size_t n_jobs);
+
 /* Runs the jobs taken (every one still wanted) as one batch; each gets its rows or the error. */
 static void run_batch(sv_model *m, sv_job *first, size_t n_jobs)
 {
     const ccz_serving_opts *o = &m->srv->o;
+    /* whether a job is wanted is read once, here: a front end marks a job gone from its own
+     * thread at any time, and rows counted, copied in and copied out must be the same ones, or
+     * a job would get another's rows */
+    int64_t now = sv_mono_ms();
     size_t rows = 0, wanted = 0;
-    sv_job *j = first;
-    for (size_t k = 0; k < n_jobs; k++, j = j->next)
-        if (!atomic_load(&j->gone)) {
+    sv_job *j = first, *alone = NULL;
+    for (size_t k = 0; k < n_jobs; k++, j = j->next) {
+        j->run = !atomic_load(&j->gone) && !(j->deadline_ms && j->deadline_ms <= now);
+        if (j->run) {
             rows += j->rows;
             wanted++;
+            alone = j;
         }
+    }
+    if (sv_batch_hook)
+        sv_batch_hook(first, n_jobs);
     ccz_status st = CCZ_OK;
     if (wanted == 1) { /* alone: its own buffers */
-        for (j = first; atomic_load(&j->gone); j = j->next)
-            ;
-        st = ccz_ml_run(m->ml, j->rows, (const float *const *)j->in, j->out, o->threads);
+        st =
+            ccz_ml_run(m->ml, alone->rows, (const float *const *)alone->in, alone->out, o->threads);
     } else if (wanted > 1) {
         float *in[SV_MAX_IO] = {0}, *out[SV_MAX_IO] = {0};
         for (size_t i = 0; i < m->n_in && st == CCZ_OK; i++)
@@ -283,7 +347,7 @@ static void run_batch(sv_model *m, sv_job *first, size_t n_jobs)
         size_t at = 0;
         j = first;
         for (size_t k = 0; k < n_jobs && st == CCZ_OK; k++, j = j->next) {
-            if (atomic_load(&j->gone))
+            if (!j->run) /* copy in */
                 continue;
             for (size_t i = 0; i < m->n_in; i++)
                 memcpy(in[i] + at * m->in[i].row_elems, j->in[i],
@@ -295,7 +359,7 @@ static void run_batch(sv_model *m, sv_job *first, size_t n_jobs)
         at = 0;
         j = first;
         for (size_t k = 0; k < n_jobs && st == CCZ_OK; k++, j = j->next) {
-            if (atomic_load(&j->gone))
+            if (!j->run) /* copy out */
                 continue;
             for (size_t i = 0; i < m->n_out; i++)
                 memcpy(j->out[i], out[i] + at * m->out[i].row_elems,
@@ -307,6 +371,9 @@ static void run_batch(sv_model *m, sv_job *first, size_t n_jobs)
             free(out[i]);
         }
     }
+    /* a request larger than a batch ran alone: its intermediate buffers are not kept */
+    if (wanted && rows > o->batch_max_rows && rows * m->ws_row_floats > SV_KEEP_WS_FLOATS)
+        ccz_ml_model_trim(m->ml);
     char error[256] = "";
     if (st != CCZ_OK)
         snprintf(error, sizeof error, "%s", ccz_error_detail());
@@ -353,7 +420,8 @@ static void *batcher(void *arg)
         /* take whole requests up to the batch's rows (always at least one) */
         sv_job *first = m->head, *last = first;
         size_t rows = first->rows, n = 1, bytes = first->bytes;
-        while (last->next && rows + last->next->rows <= o->batch_max_rows) {
+        size_t max_rows = o->batch_max_rows < SV_MAX_ROWS ? o->batch_max_rows : SV_MAX_ROWS;
+        while (last->next && rows + last->next->rows <= max_rows) {
             last = last->next;
             rows += last->rows;
             bytes += last->bytes;

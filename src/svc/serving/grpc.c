@@ -22,25 +22,38 @@ typedef Tensorflow__Serving__ModelSpec model_spec;
 #define SIGNATURE "serving_default"
 #define METADATA_TYPE_URL "type.googleapis.com/tensorflow.serving.SignatureDefMap"
 
-static int rpc_code(ccz_status st)
+/* Room in an answer for what is not the outputs' floats: the model spec, and per output its
+ * name, shape and field headers. */
+#define REPLY_FIXED 256
+#define REPLY_PER_OUTPUT (64 + 16 * CCZ_ML_MAX_RANK)
+
+int sv_grpc_code(ccz_status st, bool ran)
 {
+    if (st == CCZ_ERR_UNAVAILABLE)
+        return CCZ_RPC_UNAVAILABLE;
+    if (st == CCZ_ERR_NOMEM)
+        return CCZ_RPC_RESOURCE_EXHAUSTED;
+    if (ran) /* its request was checked before it was queued: the failure is the server's */
+        return CCZ_RPC_INTERNAL;
     switch (st) {
     case CCZ_ERR_NOT_FOUND:
         return CCZ_RPC_NOT_FOUND;
-    case CCZ_ERR_UNAVAILABLE:
-        return CCZ_RPC_UNAVAILABLE;
-    case CCZ_ERR_NOMEM:
+    case CCZ_ERR_TOO_LARGE:
         return CCZ_RPC_RESOURCE_EXHAUSTED;
     case CCZ_ERR_UNSUPPORTED:
         return CCZ_RPC_UNIMPLEMENTED;
-    default:
-        return CCZ_RPC_INVALID_ARGUMENT;
+    default: {
+        ccz_class k = ccz_status_class(st);
+        return k == CCZ_CLASS_USAGE || k == CCZ_CLASS_INPUT || k == CCZ_CLASS_VERIFICATION
+                   ? CCZ_RPC_INVALID_ARGUMENT
+                   : CCZ_RPC_INTERNAL;
+    }
     }
 }
 
 static void fail(ccz_rpc_call *c, ccz_status st)
 {
-    (void)!ccz_rpc_finish(c, rpc_code(st), ccz_error_detail());
+    (void)!ccz_rpc_finish(c, sv_grpc_code(st, false), ccz_error_detail());
 }
 
 /* The model a ModelSpec names, TensorFlow Serving's messages when there is none. */
@@ -167,8 +180,19 @@ ccz_status sv_grpc_parse(sv_job **out, sv_server *s, const Tensorflow__Serving__
     }
     for (size_t i = 0; i < m->n_in; i++) /* before allocating what the shapes claim */
         CCZ_GUARD(tensor_count(rows * m->in[i].row_elems, by_input[i], m->in[i].name));
+    if (!mask)
+        mask = (1u << m->n_out) - 1;
+    /* the answer must fit one message: refused now, not after its inference */
+    size_t reply = REPLY_FIXED;
+    for (size_t i = 0; i < m->n_out; i++)
+        if (mask & (1u << i))
+            reply += rows * m->out[i].row_elems * sizeof(float) + REPLY_PER_OUTPUT +
+                     strlen(m->out[i].name);
+    CCZ_ENSURE(reply <= s->o.max_body, CCZ_ERR_TOO_LARGE,
+               "the answer to %zu rows would take %zu bytes; a message may hold %zu", rows, reply,
+               s->o.max_body);
     CCZ_GUARD(sv_job_new(out, m, rows));
-    (*out)->out_mask = mask ? mask : (1u << m->n_out) - 1;
+    (*out)->out_mask = mask;
     for (size_t i = 0; i < m->n_in; i++)
         tensor_values((*out)->in[i], rows * m->in[i].row_elems, by_input[i]);
     return CCZ_OK;
@@ -183,7 +207,7 @@ static void predict_answer(void *arg)
     if (!ccz_rpc_call_alive(c)) {
         /* the client left or its deadline passed: nothing to say */
     } else if (j->st != CCZ_OK) {
-        (void)!ccz_rpc_finish(c, rpc_code(j->st), j->error);
+        (void)!ccz_rpc_finish(c, sv_grpc_code(j->st, true), j->error);
     } else {
         Tensorflow__Serving__Int64Value version = TENSORFLOW__SERVING__INT64_VALUE__INIT;
         version.value = m->version;
@@ -242,13 +266,51 @@ static void predict_answer(void *arg)
 /* On the batcher's thread: to the loop. */
 static void predict_deliver(sv_job *j)
 {
-    if (ccz_rpc_server_defer(j->m->srv->rpc, 0, predict_answer, j) != CCZ_OK) {
+    ccz_status st = ccz_rpc_server_defer(j->m->srv->rpc, 0, predict_answer, j);
+    if (st != CCZ_OK) {
         /* the loop has ended (or cannot take it): the call and the job are given back here */
-        ccz_log(CCZ_LOG_ERROR, "serving: cannot hand an answer to the gRPC loop: %s",
-                ccz_error_detail());
+        ccz_log(st == CCZ_ERR_UNAVAILABLE ? CCZ_LOG_DEBUG : CCZ_LOG_ERROR,
+                "serving: cannot hand an answer to the gRPC loop: %s", ccz_error_detail());
         ccz_rpc_call_unref(j->req);
         sv_job_free(j);
     }
+}
+
+/* How often queued calls are checked for clients that left. */
+#define SWEEP_MS 50
+
+/* On the loop: the queued calls whose clients went away (cancelled, disconnected, past their
+ * deadline) are marked gone, so that the batcher skips them; again while any is queued. */
+static void sweep(void *arg)
+{
+    sv_server *s = arg;
+    bool more = false;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->n_models; i++)
+        for (sv_job *j = s->models[i].head; j; j = j->next) {
+            if (j->deliver != predict_deliver)
+                continue;
+            if (!ccz_rpc_call_alive(j->req))
+                atomic_store(&j->gone, true);
+            else
+                more = true;
+        }
+    pthread_mutex_unlock(&s->lock);
+    s->sweeping = more;
+    if (more)
+        ccz_rpc_timer_arm(s->sweep, SWEEP_MS);
+}
+
+static void sweep_soon(sv_server *s)
+{
+    if (s->sweeping)
+        return;
+    if (!s->sweep && ccz_rpc_timer_new(&s->sweep, s->rpc, sweep, s) != CCZ_OK) {
+        ccz_log(CCZ_LOG_ERROR, "serving: %s", ccz_error_detail());
+        return;
+    }
+    s->sweeping = true;
+    ccz_rpc_timer_arm(s->sweep, SWEEP_MS);
 }
 
 static void predict(ccz_rpc_call *c, const ProtobufCMessage *msg, void *payload)
@@ -263,13 +325,23 @@ static void predict(ccz_rpc_call *c, const ProtobufCMessage *msg, void *payload)
     }
     j->req = c;
     j->deliver = predict_deliver;
+    int64_t left = ccz_rpc_call_remaining_ms(c);
+    if (left >= 0) /* the batcher skips it once its client stopped waiting */
+        j->deadline_ms = sv_mono_ms() + left;
     ccz_rpc_call_ref(c);
     st = sv_job_submit(j);
     if (st != CCZ_OK) {
         fail(c, st);
         ccz_rpc_call_unref(c);
         sv_job_free(j);
+        return;
     }
+    sweep_soon(s);
+}
+
+void sv_grpc_cancel_queued(sv_server *s)
+{
+    sv_models_cancel_queued(s, predict_deliver, "the server is stopping");
 }
 
 /* ---- metadata and status ---------------------------------------------------------------------*/

@@ -28,6 +28,7 @@ typedef struct sv_model {
     ccz_ml_model *ml;
     size_t n_in, n_out;
     ccz_ml_tensor_info in[SV_MAX_IO], out[SV_MAX_IO];
+    size_t ws_row_floats; /* the model's intermediate buffers a row, at the largest batch */
     pthread_t thread;
     bool started;
     sv_job *head, *tail; /* the queue (under srv->lock) */
@@ -53,7 +54,9 @@ struct sv_job {
     bool columnar;
     uint32_t out_mask;             /* outputs asked for (bit i: output i) */
     char id[128];                  /* KServe's request id, echoed */
-    atomic_bool gone;              /* the client went away: skip it */
+    atomic_bool gone;              /* the client went away: skip it (set by a front end's loop) */
+    int64_t deadline_ms;           /* monotonic (sv_mono_ms): not run after it (0: none) */
+    bool run;                      /* the batcher's: wanted when its batch began (read once) */
     size_t bytes;                  /* input bytes counted in srv->queued_bytes */
     sv_job *next;                  /* in the model's queue */
     sv_job *live_prev, *live_next; /* every job not yet freed */
@@ -67,8 +70,10 @@ struct sv_server {
     bool stopping;
     size_t queued_bytes;
     sv_job *live;
-    http_server *http;   /* the REST listener, or NULL */
-    ccz_rpc_server *rpc; /* the gRPC listener, or NULL */
+    http_server *http;    /* the REST listener, or NULL */
+    ccz_rpc_server *rpc;  /* the gRPC listener, or NULL */
+    ccz_rpc_timer *sweep; /* on the gRPC loop: marks queued calls whose clients left */
+    bool sweeping;        /* it is armed (the gRPC loop's) */
 };
 
 /* ---- models and batches (batch.c) ------------------------------------------------------------*/
@@ -78,6 +83,14 @@ CCZ_NODISCARD ccz_status sv_models_load(sv_server *s);
  * models and every job not yet answered, after the front ends are gone. */
 void sv_models_stop(sv_server *s);
 void sv_models_free(sv_server *s);
+/* Answers every job still queued (delivered with CCZ_ERR_UNAVAILABLE and why) whose deliver is
+ * the one given; NULL: every job, and no new one is taken. */
+void sv_models_cancel_queued(sv_server *s, void (*deliver)(sv_job *j), const char *why);
+/* Tests only: when set, called by the batcher once it has read which jobs of a batch are still
+ * wanted, before their rows are copied and run. */
+extern void (*sv_batch_hook)(sv_job *first, size_t n_jobs);
+/* Monotonic milliseconds (for job deadlines). */
+int64_t sv_mono_ms(void);
 /* Fills m's inputs and outputs from its loaded model (m->ml). */
 CCZ_NODISCARD ccz_status sv_model_describe(sv_model *m);
 /* The model NAME at version (0: the latest), or NULL. */
@@ -96,6 +109,9 @@ void sv_metrics(ccz_buf *out, void *payload);
 /* ---- front ends ------------------------------------------------------------------------------*/
 
 CCZ_NODISCARD ccz_status sv_rest_routes(sv_server *s, http_server *h);
+/* The HTTP code of a failure: a request's (ran false: 4xx for what the client sent, 5xx for the
+ * server's own failures) or of a job's inference (ran true: the server's, 5xx). */
+int sv_rest_code(ccz_status st, bool ran);
 /* A REST POST's path after /v1/models/ (v2: after /v2/) and body to a job ready to submit, or a
  * failure whose status gives the HTTP code (sv_rest_code) and whose detail is the message. */
 CCZ_NODISCARD ccz_status sv_rest_parse(sv_job **out, sv_server *s, bool v2, const char *rest,
@@ -103,6 +119,10 @@ CCZ_NODISCARD ccz_status sv_rest_parse(sv_job **out, sv_server *s, bool v2, cons
 /* The answer's JSON body for a job that ran. */
 CCZ_NODISCARD ccz_status sv_rest_body(ccz_buf *b, const sv_job *j);
 CCZ_NODISCARD ccz_status sv_grpc_methods(sv_server *s, ccz_rpc_server *r);
+/* The gRPC status code of a failure, as sv_rest_code. */
+int sv_grpc_code(ccz_status st, bool ran);
+/* Answers the gRPC calls still queued with UNAVAILABLE (on the gRPC loop, before it ends). */
+void sv_grpc_cancel_queued(sv_server *s);
 /* A Predict request to a job ready to submit (inputs checked against the model's shapes and
  * copied), or a failure whose status gives the gRPC code and whose detail is the message. */
 CCZ_NODISCARD ccz_status sv_grpc_parse(sv_job **out, sv_server *s,

@@ -16,20 +16,28 @@
 enum { K_PREDICT, K_CLASSIFY, K_REGRESS, K_V2_INFER };
 
 /* TensorFlow Serving's HTTP code for a failure of ours. */
-static int http_code(ccz_status st)
+int sv_rest_code(ccz_status st, bool ran)
 {
+    if (st == CCZ_ERR_UNAVAILABLE)
+        return 503;
+    if (ran || st == CCZ_ERR_NOMEM) /* a run's request was checked before it was queued */
+        return 500;
     switch (st) {
     case CCZ_ERR_NOT_FOUND:
         return 404;
-    case CCZ_ERR_UNAVAILABLE:
-        return 503;
-    case CCZ_ERR_NOMEM:
-        return 500;
     case CCZ_ERR_UNSUPPORTED:
         return 501;
-    default:
-        return 400;
+    default: {
+        ccz_class k = ccz_status_class(st);
+        return k == CCZ_CLASS_USAGE || k == CCZ_CLASS_INPUT || k == CCZ_CLASS_VERIFICATION ? 400
+                                                                                           : 500;
     }
+    }
+}
+
+static int http_code(ccz_status st)
+{
+    return sv_rest_code(st, false);
 }
 
 /* ---- JSON tensors in -------------------------------------------------------------------------*/
@@ -376,7 +384,7 @@ static void answer(evutil_socket_t fd, short what, void *arg)
     http_request *r = j->req;
     if (r) {
         if (j->st != CCZ_OK) {
-            http_reply_error(r, http_code(j->st), "%s", j->error);
+            http_reply_error(r, sv_rest_code(j->st, true), "%s", j->error);
         } else {
             ccz_buf b = CCZ_BUF_INIT;
             ccz_status st = sv_rest_body(&b, j);

@@ -133,14 +133,26 @@ ccz_status ccz_serving_run(ccz_serving *sv)
     return st;
 }
 
+static void grpc_cancel_queued(void *arg)
+{
+    sv_grpc_cancel_queued(arg);
+}
+
 void ccz_serving_shutdown(ccz_serving *sv, unsigned grace_ms)
 {
     if (!sv)
         return;
     if (sv->s.http)
         http_server_shutdown(sv->s.http, grace_ms);
-    if (sv->s.rpc)
+    if (sv->s.rpc) {
+        /* calls still queued when the grace is nearly over are answered UNAVAILABLE while
+         * their connections are up, not cut when the loop ends */
+        unsigned before = grace_ms / 4 < 100 ? grace_ms / 4 : 100;
+        if (ccz_rpc_server_defer(sv->s.rpc, (int)(grace_ms - before), grpc_cancel_queued, &sv->s) !=
+            CCZ_OK)
+            ccz_log(CCZ_LOG_DEBUG, "serving: %s", ccz_error_detail());
         ccz_rpc_server_shutdown(sv->s.rpc, (int)grace_ms);
+    }
 }
 
 void ccz_serving_free(ccz_serving *sv)
@@ -151,7 +163,11 @@ void ccz_serving_free(ccz_serving *sv)
     /* no batch delivers to a loop once its server is gone; the servers may still tell a job
      * its request went away, so the jobs go last */
     sv_models_stop(s);
+    /* gRPC calls still queued are given back (answered UNAVAILABLE) before their server goes */
+    if (s->rpc)
+        sv_grpc_cancel_queued(s);
     http_server_free(s->http);
+    ccz_rpc_timer_free(s->sweep);
     ccz_rpc_server_free(s->rpc);
     sv_models_free(s);
     pthread_mutex_destroy(&s->lock);
