@@ -158,8 +158,8 @@ ccz_status ccz_svc_config_new(ccz_svc_config **out, const char *service)
     CCZ_ENSURE(c, CCZ_ERR_NOMEM, "out of memory");
     c->def = d;
     c->values = json_object();
-    c->flag_lists = json_object();
-    if (!c->values || !c->flag_lists) {
+    c->from_flags = json_object();
+    if (!c->values || !c->from_flags) {
         ccz_svc_config_free(c);
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
@@ -188,7 +188,7 @@ void ccz_svc_config_free(ccz_svc_config *c)
     if (!c)
         return;
     json_decref(c->values);
-    json_decref(c->flag_lists);
+    json_decref(c->from_flags);
     free(c);
 }
 
@@ -196,14 +196,18 @@ static ccz_status set_json(ccz_svc_config *c, const ccz_svc_option *o, json_t *v
 {
     if (o->type == CCZ_SVC_LIST) {
         json_t *list = json_object_get(c->values, o->name);
-        if (from_flag && !json_object_get(c->flag_lists, o->name)) {
-            json_array_clear(list);
-            json_object_set_new(c->flag_lists, o->name, json_true());
+        if (from_flag && !json_object_get(c->from_flags, o->name)) {
+            json_array_clear(list); /* the first flag replaces the file's list */
+            CCZ_ENSURE(json_object_set_new(c->from_flags, o->name, json_true()) == 0, CCZ_ERR_NOMEM,
+                       "out of memory");
         }
         CCZ_ENSURE(json_array_append_new(list, v) == 0, CCZ_ERR_NOMEM, "out of memory");
         return CCZ_OK;
     }
     CCZ_ENSURE(json_object_set_new(c->values, o->name, v) == 0, CCZ_ERR_NOMEM, "out of memory");
+    if (from_flag)
+        CCZ_ENSURE(json_object_set_new(c->from_flags, o->name, json_true()) == 0, CCZ_ERR_NOMEM,
+                   "out of memory");
     return CCZ_OK;
 }
 
@@ -275,7 +279,7 @@ ccz_status svc_config_load_text(ccz_svc_config *c, const char *path, const char 
     json_object_foreach (doc, key, v) {
         const ccz_svc_option *o = seen[k++];
         /* flags (set before or after) win: only options no flag has set take the file's value */
-        if (o->type == CCZ_SVC_LIST && json_object_get(c->flag_lists, o->name))
+        if (json_object_get(c->from_flags, o->name))
             continue;
         if (json_object_set_new(c->values, o->name,
                                 o->type == CCZ_SVC_LIST ? json_deep_copy(v) : json_incref(v))) {

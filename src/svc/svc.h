@@ -16,7 +16,7 @@
 struct ccz_svc_config {
     const struct svc_def *def;
     json_t *values;     /* name -> value, after defaults and the file */
-    json_t *flag_lists; /* list options that a flag has replaced already */
+    json_t *from_flags; /* options a flag has set (a list: replaced the file's already) */
 };
 
 typedef struct svc_common svc_common;

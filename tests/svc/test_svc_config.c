@@ -129,9 +129,14 @@ static void file_then_flags(void)
     CHECK_STR(value(c, "sim-root"), "[\"c.pem\",\"d.pem\"]");
     CHECK_STR(value(c, "token-ttl"), "90");
     CHECK_STR(value(c, "listen"), "\"127.0.0.1:9000\"");
-    /* a list a flag set stays the flags' when a file comes after */
+    /* what flags set stays the flags' when a file comes after: a list, a number, a string
+     * (the file's null too) */
+    CHECK_OK(ccz_svc_config_set(c, "data-dir", "/var/lib/ccz"));
     CHECK_OK(ccz_svc_config_load_file(c, f));
     CHECK_STR(value(c, "sim-root"), "[\"c.pem\",\"d.pem\"]");
+    CHECK_STR(value(c, "token-ttl"), "90");
+    CHECK_STR(value(c, "data-dir"), "\"/var/lib/ccz\"");
+    CHECK_STR(value(c, "listen"), "\"127.0.0.1:9000\""); /* no flag: the file's again */
     ccz_svc_config_free(c);
 }
 

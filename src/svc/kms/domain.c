@@ -24,7 +24,7 @@ void kms_domain_serve(http_request *r, void *payload)
         return;
     }
     const ccz_ratls_verdict *v = http_request_tls_verdict(r);
-    if (!v || v->result.status != CCZ_OK) {
+    if (!v || v->status != CCZ_OK || v->result.status != CCZ_OK) {
         kms_refuse(k, r, 403,
                    "the domain key goes only to a replica that presents verified RA-TLS "
                    "evidence");
