@@ -96,7 +96,8 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_secret_serve(const ccz_secret_server_opts *
 /* Makes a client context verify the server by a CA chain (PEM file), for servers with an
  * ordinary certificate (Gramine's SECRET_PROVISION_CA_CHAIN_PATH): ctx is a context from
  * ccz_ratls_ctx_new in CCZ_RATLS_CLIENT mode (it presents this side's RA-TLS certificate and
- * verifies nothing itself). ccz_secret_get then also checks that the certificate names the host
+ * verifies nothing itself; a context that verifies the server already is refused,
+ * CCZ_ERR_INVALID_ARGUMENT). ccz_secret_get then also checks that the certificate names the host
  * it connected to. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_secret_ctx_use_ca_file(SSL_CTX *ctx, const char *path);
 

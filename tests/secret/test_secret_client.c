@@ -163,6 +163,13 @@ static void test_server_certificate(void)
     SSL_CTX_free(plain);
     tls_fake_stop(&p);
     CHECK_INT(p.request_len, 0);
+    /* a context that appraises the server's evidence takes no CA file (it would ignore it) */
+    test_side verifying;
+    test_side_init(&verifying, false, false);
+    CHECK_STATUS(ccz_secret_ctx_use_ca_file(verifying.ctx, tls_certs_get()->ca_file),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "make it in CCZ_RATLS_CLIENT mode to verify the server by");
+    test_side_free(&verifying);
     tls_fake g = {.mode = TLS_FAKE_ANSWER,
                   .cert = &tls_certs_get()->other_ip,
                   .answer = answer,

@@ -21,6 +21,11 @@
 ccz_status ccz_secret_ctx_use_ca_file(SSL_CTX *ctx, const char *path)
 {
     CCZ_ENSURE(ctx && path, CCZ_ERR_INVALID_ARGUMENT, "a context and a CA file are needed");
+    /* a context that appraises the server's evidence would keep doing so and never read the
+     * CA file (nor check the host): refused rather than ignored */
+    CCZ_ENSURE(!(SSL_CTX_get_verify_mode(ctx) & SSL_VERIFY_PEER), CCZ_ERR_INVALID_ARGUMENT,
+               "the context verifies the server already: make it in CCZ_RATLS_CLIENT mode to "
+               "verify the server by a CA chain");
     CCZ_GUARD_OSSL(SSL_CTX_load_verify_locations(ctx, path, NULL), CCZ_ERR_CERT_MALFORMED,
                    "CA chain %s", path);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
