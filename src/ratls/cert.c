@@ -335,7 +335,7 @@ ccz_status ccz_ratls_verify_cert(ccz_ratls_verdict *v, X509 *x, const ccz_policy
         ccz_fail(CCZ_ERR_BAD_SIGNATURE, "the certificate is not signed by its own key");
         return fail_at(v, CCZ_RATLS_STEP_CERTIFICATE, CCZ_ERR_BAD_SIGNATURE);
     }
-    int64_t nb = x509_time_unix(X509_get0_notBefore(x), 0);
+    int64_t nb = x509_time_unix(X509_get0_notBefore(x), INT64_MAX); /* no time: never valid */
     int64_t na = x509_time_unix(X509_get0_notAfter(x), 0);
     if (vo->at_unix < nb || vo->at_unix > na) {
         ccz_status s = vo->at_unix < nb ? CCZ_ERR_NOT_YET_VALID : CCZ_ERR_EXPIRED;

@@ -454,6 +454,12 @@ static void test_validity_window(void)
     CHECK_STATUS(ccz_ratls_verify_cert(&v, d, p, &vo), CCZ_ERR_NOT_YET_VALID);
     vo.at_unix = now;
     CHECK_OK(ccz_ratls_verify_cert(&v, d, p, &vo));
+    /* a notBefore that is no time (re-signed by the certificate's own key): not valid from any
+     * instant, not valid since 1970 */
+    CHECK(ASN1_STRING_set(X509_getm_notBefore(d), "2x0101000000Z", 13) == 1);
+    CHECK(X509_sign(d, dk, EVP_sha256()) > 0);
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, d, p, &vo), CCZ_ERR_NOT_YET_VALID);
+    CHECK_STR(v.step, "certificate");
     X509_free(d);
     EVP_PKEY_free(dk);
     X509_free(x);
