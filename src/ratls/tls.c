@@ -187,6 +187,9 @@ static ccz_status judge(ctx_state *st, X509 *peer, ccz_ratls_verdict *v)
                      v->appraisal.reasons[0].message);
             v->step = CCZ_RATLS_STEP_POLICY;
             s = CCZ_ERR_POLICY_REJECTED;
+        } else if (s != CCZ_OK) { /* the appraisal could not be made (no default policy) */
+            snprintf(v->message, sizeof v->message, "%s", ccz_error_detail());
+            v->step = CCZ_RATLS_STEP_POLICY;
         }
         v->status = s;
         return s;
