@@ -198,6 +198,10 @@ ccz_status ccz_lattice_bfv_noise_budget(int *bits, const ccz_lattice_context *ct
                                         const ccz_lattice_ciphertext *ct)
 {
     CCZ_GUARD(need_bfv(ctx));
+    CCZ_ENSURE(ct && ct->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT,
+               "noise budget: a ciphertext of another context");
+    CCZ_ENSURE(sk && sk->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT,
+               "noise budget: a secret key of another context");
     size_t n = ctx->n;
     unsigned l = ct->level;
     uint64_t *x = lat_words((size_t)l * n);

@@ -374,6 +374,10 @@ ccz_status ccz_lattice_context_new(ccz_lattice_context **out, const ccz_lattice_
         for (unsigned i = 0; i < ctx->k; i++)
             if (ctx->primes[i] == t)
                 s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "the plain modulus is in the chain");
+        if (s == CCZ_OK && !lat_modulus_above(ctx, ctx->L, t))
+            s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
+                         "the plain modulus %llu is not below the data primes' product",
+                         (unsigned long long)t);
         /* batching needs t prime and 1 mod 2N; any other t has coefficient encoding only */
         bool batching = (t - 1) % two_n == 0 && lat_is_prime(t);
         if (s == CCZ_OK && batching)

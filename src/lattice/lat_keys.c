@@ -152,6 +152,8 @@ ccz_status ccz_lattice_keygen(ccz_lattice_secret_key **sk, ccz_lattice_public_ke
                 lat_vec_mul_w(as, p->a + o, s->s + o, s->s_w + o, n, ctx->primes[i]);
                 lat_vec_sub(p->b + o, p->b + o, as, n, ctx->primes[i]);
             }
+            if (as) /* a s and the public a give the key away */
+                OPENSSL_cleanse(as, n * 8);
             free(as);
             if (st == CCZ_OK)
                 st = lat_shoup_poly(ctx, p->b, k, &p->b_w);
@@ -159,6 +161,8 @@ ccz_status ccz_lattice_keygen(ccz_lattice_secret_key **sk, ccz_lattice_public_ke
                 st = lat_shoup_poly(ctx, p->a, k, &p->a_w);
         }
     }
+    if (e) /* the public key's error: with b and a, it gives s */
+        OPENSSL_cleanse(e, n);
     free(e);
     lat_prng_free(&g);
     if (st) {
@@ -215,6 +219,7 @@ ccz_status lat_kswitch_gen(const ccz_lattice_context *ctx, const ccz_lattice_sec
     }
     OPENSSL_cleanse(e, n);
     free(e);
+    OPENSSL_cleanse(er, (size_t)k * n * 8); /* the errors, NTT form: with b and a, they give s */
     free(er);
     lat_prng_free(&g);
     if (st == CCZ_OK)
@@ -348,6 +353,8 @@ ccz_status ccz_lattice_relin_keygen(ccz_lattice_relin_keys **out, const ccz_latt
                                     const ccz_lattice_secret_key *sk)
 {
     *out = NULL;
+    CCZ_ENSURE(sk && sk->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT,
+               "relinearization keys from a secret key of another context");
     size_t n = ctx->n;
     unsigned k = ctx->k;
     ccz_lattice_relin_keys *r = calloc(1, sizeof *r);
@@ -377,6 +384,8 @@ ccz_status ccz_lattice_galois_keygen(ccz_lattice_galois_keys **out, const ccz_la
                                      size_t n_steps, bool conjugate)
 {
     *out = NULL;
+    CCZ_ENSURE(sk && ctx == sk->ctx, CCZ_ERR_INVALID_ARGUMENT,
+               "Galois keys from a secret key of another context");
     size_t n = ctx->n, count = n_steps + (conjugate ? 1 : 0);
     unsigned k = ctx->k;
     CCZ_ENSURE(count > 0, CCZ_ERR_INVALID_ARGUMENT, "no rotation steps and no conjugation");

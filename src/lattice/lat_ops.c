@@ -409,7 +409,9 @@ static ccz_status add_sub(const ccz_lattice_context *ctx, ccz_lattice_ciphertext
                           const ccz_lattice_ciphertext *a, const ccz_lattice_ciphertext *b,
                           bool sub)
 {
-    CCZ_GUARD(same_shape(a, b));
+    CCZ_ENSURE(a->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT, "a ciphertext of another context");
+    CCZ_GUARD(lat_check_ct(ctx, out));
+    CCZ_GUARD(same_shape(a, b)); /* b of a's context */
     size_t n = ctx->n;
     unsigned l = a->level, size = a->size > b->size ? a->size : b->size;
     const ccz_lattice_ciphertext *big = a->size >= b->size ? a : b;
@@ -506,8 +508,15 @@ ccz_status lat_drop_last(const ccz_lattice_context *ctx, ccz_lattice_ciphertext 
 
 ccz_status ccz_lattice_mod_switch(ccz_lattice_ciphertext *c, const ccz_lattice_context *ctx)
 {
-    if (ctx->params.scheme == CCZ_LATTICE_BFV) /* Delta depends on Q: scale by Q'/Q, rounding */
+    CCZ_ENSURE(c && c->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT,
+               "a ciphertext of another context to switch");
+    if (ctx->params.scheme == CCZ_LATTICE_BFV) { /* Delta depends on Q: scale by Q'/Q, rounding */
+        uint64_t t = ctx->params.plain_modulus;
+        CCZ_ENSURE(
+            c->level < 2 || lat_modulus_above(ctx, c->level - 1, t), CCZ_ERR_INVALID_ARGUMENT,
+            "level %u: the data primes left would not exceed the plain modulus", c->level - 1);
         return lat_drop_last(ctx, c);
+    }
     /* CKKS: the value is the same modulo the smaller modulus; drop the prime, keep the scale */
     CCZ_ENSURE(c->level >= 2, CCZ_ERR_INVALID_ARGUMENT,
                "the ciphertext is at the last level: no prime left to drop");
@@ -564,6 +573,9 @@ static ccz_status apply_galois(const ccz_lattice_context *ctx, ccz_lattice_ciphe
                                const ccz_lattice_ciphertext *a, uint64_t g,
                                const ccz_lattice_galois_keys *gk, const char *what)
 {
+    CCZ_ENSURE(a && a->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT, "a ciphertext of another context");
+    CCZ_ENSURE(out && out->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT,
+               "an output ciphertext of another context");
     CCZ_ENSURE(gk && gk->ctx == ctx, CCZ_ERR_INVALID_ARGUMENT, "Galois keys of another context");
     CCZ_ENSURE(a->size == 2, CCZ_ERR_INVALID_ARGUMENT, "relinearize before rotating");
     const lat_kswitch *ks = galois_key(gk, g);

@@ -237,6 +237,19 @@ void lat_automorph_ntt_index(uint32_t *idx, unsigned log_n, uint64_t g);
 void lat_automorph_ntt_apply(const uint64_t *in, uint64_t *out, const uint32_t *idx, size_t n);
 uint64_t lat_galois_elt(const ccz_lattice_context *ctx, int steps);
 
+/* Whether the product of the first l primes of the chain exceeds t (BFV's Delta = floor(Q / t)
+ * is 0 otherwise: every plaintext encrypts to 0) */
+static inline bool lat_modulus_above(const ccz_lattice_context *ctx, unsigned l, uint64_t t)
+{
+    u128 q = 1;
+    for (unsigned i = 0; i < l; i++) {
+        q *= ctx->primes[i]; /* below 2^64 before, a prime below 2^61: no overflow */
+        if (q >> 64)
+            return true;
+    }
+    return q > t;
+}
+
 /* x with its low `bits` bits reversed */
 static inline size_t lat_bitrev(size_t x, unsigned bits)
 {
@@ -314,6 +327,8 @@ ccz_status lat_ckks_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *
                         const ccz_lattice_relin_keys *rk);
 /* CCZ_ERR_INVALID_ARGUMENT unless c is a ciphertext of ctx */
 ccz_status lat_check_ct(const ccz_lattice_context *ctx, const ccz_lattice_ciphertext *c);
+/* CCZ_ERR_INVALID_ARGUMENT unless p is a plaintext of ctx */
+ccz_status lat_check_pt(const ccz_lattice_context *ctx, const ccz_lattice_plaintext *p);
 
 /* CRT with GMP over the first l primes: Q, and coef[i] = (Q/q_i) [(Q/q_i)^-1]_{q_i}, so that
  * x = sum x_i coef[i] mod Q (initialises the mpz; clear with lat_crt_clear).

@@ -63,11 +63,16 @@ static void test_params(void)
     {
         /* a slot value at or above t is refused and named, with every slot given or fewer */
         size_t n = ccz_lattice_slots(ctx);
-        uint64_t *sv = calloc(n, sizeof *sv);
+        uint64_t *sv = calloc(n + 1, sizeof *sv);
         ccz_lattice_plaintext *bp;
         CHECK_OK(ccz_lattice_plaintext_new(&bp, ctx));
         sv[n - 1] = 65536;
         CHECK_OK(ccz_lattice_bfv_encode(bp, ctx, sv, n));
+        /* one value or coefficient more than the slots / the degree */
+        CHECK_STATUS(ccz_lattice_bfv_encode(bp, ctx, sv, n + 1), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "4097 values for 4096 slots");
+        CHECK_STATUS(ccz_lattice_bfv_encode_coeffs(bp, ctx, sv, n + 1), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "4097 coefficients for degree 4096");
         sv[n - 1] = 65537;
         CHECK_STATUS(ccz_lattice_bfv_encode(bp, ctx, sv, n), CCZ_ERR_INVALID_ARGUMENT);
         CHECK_STR(ccz_error_detail(), "value 4095 (65537) is not below the plain modulus 65537");
@@ -108,6 +113,68 @@ static void test_params(void)
     p.scale = 0x1p60;
     CHECK_STATUS(ccz_lattice_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "the CKKS scale must be in [2, 2^60)");
+    p.scale = 1.5;
+    CHECK_STATUS(ccz_lattice_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the CKKS scale must be in [2, 2^60)");
+    /* degrees outside 1024..32768, more primes than MAXP, t outside [2, 2^60) */
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
+    p.log_n = 9;
+    p.no_security_check = true;
+    CHECK_STATUS(ccz_lattice_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "N = 2^9: supported degrees are 1024 to 32768");
+    p.log_n = 16;
+    CHECK_STATUS(ccz_lattice_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "N = 2^16: supported degrees are 1024 to 32768");
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
+    p.n_primes = MAXP + 1;
+    for (unsigned i = 0; i < MAXP; i++)
+        p.coeff_bits[i] = 20;
+    p.no_security_check = true;
+    CHECK_STATUS(ccz_lattice_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "33 primes: the chain needs");
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
+    p.plain_modulus = 1;
+    CHECK_STATUS(ccz_lattice_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the plain modulus must be in [2, 2^60)");
+    p.plain_modulus = 1ull << 60;
+    CHECK_STATUS(ccz_lattice_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the plain modulus must be in [2, 2^60)");
+    /* t at or above the data modulus: Delta = floor(Q / t) would be 0, every plaintext 0 */
+    p.n_primes = 2;
+    p.coeff_bits[0] = 30;
+    p.coeff_bits[1] = 30;
+    p.plain_modulus = 1ull << 40;
+    CHECK_STATUS(ccz_lattice_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(),
+              "the plain modulus 1099511627776 is not below the data primes' product");
+    /* below Q but above the first prime: no modulus switch down to that prime alone */
+    p.n_primes = 3;
+    p.coeff_bits[2] = 30;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    {
+        ccz_lattice_secret_key *sk;
+        ccz_lattice_plaintext *mp;
+        ccz_lattice_ciphertext *mc;
+        CHECK_OK(ccz_lattice_keygen(&sk, NULL, ctx));
+        CHECK_OK(ccz_lattice_plaintext_new(&mp, ctx));
+        CHECK_OK(ccz_lattice_ciphertext_new(&mc, ctx));
+        uint64_t big[2] = {7, 12345};
+        CHECK_OK(ccz_lattice_bfv_encode_coeffs(mp, ctx, big, 2));
+        CHECK_OK(ccz_lattice_encrypt_sk(mc, ctx, sk, mp));
+        CHECK_STATUS(ccz_lattice_mod_switch(mc, ctx), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(),
+                  "level 1: the data primes left would not exceed the plain modulus");
+        CHECK_INT(ccz_lattice_ciphertext_level(mc), 2);
+        uint64_t *got = calloc(ctx->n, sizeof *got);
+        CHECK_OK(ccz_lattice_decrypt(mp, ctx, sk, mc));
+        CHECK_OK(ccz_lattice_bfv_decode_coeffs(got, ctx, mp));
+        CHECK(got[0] == big[0] && got[1] == big[1] && got[2] == 0);
+        free(got);
+        ccz_lattice_ciphertext_free(mc);
+        ccz_lattice_plaintext_free(mp);
+        ccz_lattice_secret_key_free(sk);
+    }
+    ccz_lattice_context_free(ctx);
 
     /* explicit primes: each 1 mod 2N, none twice, none the plain modulus */
     CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
@@ -646,6 +713,15 @@ static void test_ckks_refusals(void)
     CHECK_STATUS(ccz_lattice_add_plain(c, ctx, a, p), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "scales 2^41.00 and 2^40.00 differ");
     CHECK_OK(ccz_lattice_mul_plain(c, ctx, a, p)); /* a product takes any scale */
+    /* a sum does not: 2^40 and 2^81 */
+    CHECK_STATUS(ccz_lattice_add(b, ctx, a, c), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "scales 2^40.00 and 2^81.00 differ");
+    CHECK_STATUS(ccz_lattice_sub(b, ctx, c, a), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "scales 2^81.00 and 2^40.00 differ");
+    /* a BFV operation on this CKKS context */
+    int bits;
+    CHECK_STATUS(ccz_lattice_bfv_noise_budget(&bits, ctx, k.sk, a), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a BFV operation on a CKKS context");
     /* products: three components, other levels; a constant too large */
     CHECK_OK(ccz_lattice_mul(c, ctx, a, a, NULL));
     CHECK_STATUS(ccz_lattice_mul(b, ctx, c, a, k.rk), CCZ_ERR_INVALID_ARGUMENT);

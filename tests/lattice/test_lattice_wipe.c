@@ -3,7 +3,9 @@
  * times the secret key) prime by prime in a scratch buffer. a is public (the seed is in the
  * output) and s is ternary, so a s modulo any one prime gives the key away: the buffer is wiped
  * before it is freed. The blocks freed while the call runs are searched for a s (freed.h; skipped
- * under AddressSanitizer). */
+ * under AddressSanitizer). Likewise key generation: the public key's a s and error, the
+ * key-switching keys' errors (each gives s with the public b and a), and the secret key's own
+ * words when it is freed. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,4 +57,83 @@ static void test_seeded_scratch_wiped(void)
 #endif
 }
 
-TEST_MAIN(T(test_seeded_scratch_wiped))
+/* want[x] = (b[x] + a[x] s[x]) mod q, x < 64: the error of (b, a) in NTT form, prime 0 */
+static void ntt_error(uint64_t *want, const uint64_t *b, const uint64_t *a, const uint64_t *s,
+                      uint64_t q)
+{
+    for (size_t x = 0; x < 64; x++)
+        want[x] = (uint64_t)(((unsigned __int128)a[x] * s[x] + b[x]) % q);
+}
+
+static void test_keygen_scratch_wiped(void)
+{
+#if !FREED_SUPPORTED
+    test_skip(true, "AddressSanitizer owns free");
+#else
+    ccz_lattice_params p;
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_CKKS, 12));
+    ccz_lattice_context *ctx;
+    ccz_lattice_secret_key *sk;
+    ccz_lattice_public_key *pk;
+    ccz_lattice_relin_keys *rk;
+    ccz_lattice_galois_keys *gk;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    size_t n = ctx->n;
+    uint64_t q = ctx->primes[0], want[64];
+    freed_start();
+    ccz_status s = ccz_lattice_keygen(&sk, &pk, ctx);
+    size_t blocks = freed_stop();
+    CHECK_OK(s);
+    CHECK(blocks > 0 && blocks < FREED_MAX);
+    /* a s modulo the special prime (the last one computed), NTT form */
+    size_t lp = (size_t)ctx->L * n;
+    for (size_t x = 0; x < 64; x++)
+        want[x] =
+            (uint64_t)((unsigned __int128)pk->a[lp + x] * sk->s[lp + x] % ctx->primes[ctx->L]);
+    CHECK_INT(freed_find(want, sizeof want), 0);
+    /* the error e = b + a s, as the signed coefficients it was sampled as */
+    uint64_t *e = malloc(n * 8);
+    for (size_t x = 0; x < n; x++)
+        e[x] = (uint64_t)(((unsigned __int128)pk->a[x] * sk->s[x] + pk->b[x]) % q);
+    lat_ntt_inverse(&ctx->ntt[0], e);
+    int8_t e8[64];
+    for (size_t x = 0; x < 64; x++)
+        e8[x] = (int8_t)(e[x] > q / 2 ? -(int64_t)(q - e[x]) : (int64_t)e[x]);
+    free(e);
+    CHECK_INT(freed_find(e8, sizeof e8), 0);
+    /* the key-switching keys: the errors of the last digit's pair, modulo prime 0 */
+    size_t last = (size_t)(ctx->L - 1) * ctx->k * n;
+    freed_start();
+    s = ccz_lattice_relin_keygen(&rk, ctx, sk);
+    blocks = freed_stop();
+    CHECK_OK(s);
+    CHECK(blocks > 0 && blocks < FREED_MAX);
+    ntt_error(want, rk->k.b + last, rk->k.a + last, sk->s, q);
+    CHECK_INT(freed_find(want, sizeof want), 0);
+    static const int steps[] = {1};
+    freed_start();
+    s = ccz_lattice_galois_keygen(&gk, ctx, sk, steps, 1, false);
+    blocks = freed_stop();
+    CHECK_OK(s);
+    CHECK(blocks > 0 && blocks < FREED_MAX);
+    ntt_error(want, gk->keys[0].b + last, gk->keys[0].a + last, sk->s, q);
+    CHECK_INT(freed_find(want, sizeof want), 0);
+    /* the secret key itself, freed */
+    uint64_t s64[64];
+    int8_t c8[64];
+    memcpy(s64, sk->s + n, sizeof s64);
+    memcpy(c8, sk->coeffs, sizeof c8);
+    freed_start();
+    ccz_lattice_secret_key_free(sk);
+    blocks = freed_stop();
+    CHECK(blocks > 0 && blocks < FREED_MAX);
+    CHECK_INT(freed_find(s64, sizeof s64), 0);
+    CHECK_INT(freed_find(c8, sizeof c8), 0);
+    ccz_lattice_galois_keys_free(gk);
+    ccz_lattice_relin_keys_free(rk);
+    ccz_lattice_public_key_free(pk);
+    ccz_lattice_context_free(ctx);
+#endif
+}
+
+TEST_MAIN(T(test_seeded_scratch_wiped), T(test_keygen_scratch_wiped))
