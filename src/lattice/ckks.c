@@ -195,11 +195,25 @@ ccz_status lat_ckks_add_plain(const ccz_lattice_context *ctx, ccz_lattice_cipher
     return CCZ_OK;
 }
 
+/* A product's scale must stay below the level's modulus, else no bit is left for its value
+ * (SEAL's "scale out of bounds"): the product would decrypt to noise. */
+static ccz_status scale_fits(const ccz_lattice_context *ctx, unsigned level, double scale)
+{
+    double bits = 0;
+    for (unsigned i = 0; i < level; i++)
+        bits += log2((double)ctx->primes[i]);
+    CCZ_ENSURE(isfinite(scale) && log2(scale) < bits, CCZ_ERR_INVALID_ARGUMENT,
+               "the product's scale 2^%.2f reaches the level's modulus 2^%.2f: rescale first",
+               log2(scale), bits);
+    return CCZ_OK;
+}
+
 ccz_status lat_ckks_mul_plain(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
                               const ccz_lattice_ciphertext *a, const ccz_lattice_plaintext *p)
 {
     CCZ_ENSURE(p->poly.np == a->level, CCZ_ERR_INVALID_ARGUMENT,
                "plaintext at level %u, ciphertext at %u", p->poly.np, a->level);
+    CCZ_GUARD(scale_fits(ctx, a->level, a->scale * p->scale));
     CCZ_GUARD(ccz_lattice_ciphertext_copy(out, a));
     size_t n = ctx->n;
     unsigned l = a->level;
@@ -224,6 +238,7 @@ ccz_status lat_ckks_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *
     size_t n = ctx->n;
     unsigned l = a->level;
     double scale = a->scale * b->scale;
+    CCZ_GUARD(scale_fits(ctx, l, scale));
     /* the product straight into out unless out is an operand (then in scratch, copied after) */
     bool direct = out != a && out != b;
     if (direct)

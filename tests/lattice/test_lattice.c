@@ -734,6 +734,15 @@ static void test_ckks_refusals(void)
     CHECK_STATUS(ccz_lattice_ckks_mul_const(c, ctx, a, 0x1p22), CCZ_ERR_OVERFLOW);
     CHECK_STR(ccz_error_detail(), "the constant times the scale exceeds 2^62");
     CHECK_OK(ccz_lattice_ckks_mul_const(c, ctx, a, 0x1p21));
+    /* a product whose scale reaches the level's modulus (60 + 40 + 40 bits) leaves no bit for
+     * its value: refused, as SEAL does (2^81 and 2^122 fit, 2^163 and 2^244 do not) */
+    CHECK_OK(ccz_lattice_ckks_encode(p, ctx, x, m, scale * 2, 0));
+    CHECK_OK(ccz_lattice_mul_plain(c, ctx, a, p));
+    CHECK_OK(ccz_lattice_mul_plain(c, ctx, c, p));
+    CHECK_STATUS(ccz_lattice_mul_plain(b, ctx, c, p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the product's scale 2^163.00 reaches the level's modulus");
+    CHECK_STATUS(ccz_lattice_mul(b, ctx, c, c, k.rk), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the product's scale 2^244.00 reaches the level's modulus");
     free(x);
     ccz_lattice_plaintext_free(p);
     ccz_lattice_plaintext_free(fresh);
