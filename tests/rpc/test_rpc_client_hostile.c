@@ -508,6 +508,24 @@ static void test_local_status_sticks(void)
     bad_status = "99";
 }
 
+/* A SayHello from name started on ch with a deadline, reporting to on_message and on_done. */
+static ccz_status start_hello(ccz_rpc_channel *ch, const char *name, int ms,
+                              ccz_rpc_on_message on_message, ccz_rpc_on_done on_done, void *payload)
+{
+    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
+    req.name = (char *)name;
+    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, ms, NULL};
+    return ccz_rpc_start(ch, NULL, "/ratls.Greeter/SayHello", &req.base,
+                         &ratls__hello_reply__descriptor, &co, on_message, on_done, payload);
+}
+
+/* A call's end kept: its code and (the first 63 bytes of) its message. */
+static void keep_end(int *code, char text[64], const ccz_rpc_status *st)
+{
+    *code = st->code;
+    snprintf(text, 64, "%.63s", st->message);
+}
+
 typedef struct {
     ccz_rpc_channel *ch;
     int messages, start_status[2], done[3];
@@ -517,8 +535,7 @@ typedef struct {
 static void second_done(const ccz_rpc_status *st, void *payload)
 {
     goaway_calls *g = payload;
-    g->done[1] = st->code;
-    snprintf(g->text[1], sizeof g->text[1], "%.63s", st->message);
+    keep_end(&g->done[1], g->text[1], st);
 }
 
 static void second_message(const ProtobufCMessage *m, void *payload)
@@ -534,33 +551,22 @@ static void long_message(const ProtobufCMessage *m, void *payload)
     goaway_calls *g = payload;
     if (g->messages++)
         return;
-    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
-    req.name = "second";
-    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, 5000, NULL};
-    g->start_status[0] =
-        ccz_rpc_start(g->ch, NULL, "/ratls.Greeter/SayHello", &req.base,
-                      &ratls__hello_reply__descriptor, &co, second_message, second_done, g);
+    g->start_status[0] = start_hello(g->ch, "second", 5000, second_message, second_done, g);
     ccz_error_clear();
 }
 
 static void third_done(const ccz_rpc_status *st, void *payload)
 {
     goaway_calls *g = payload;
-    g->done[2] = st->code;
-    snprintf(g->text[2], sizeof g->text[2], "%.63s", st->message);
+    keep_end(&g->done[2], g->text[2], st);
 }
 
 /* The long call's end: a third call, on the new connection while the old one is let go. */
 static void long_done(const ccz_rpc_status *st, void *payload)
 {
     goaway_calls *g = payload;
-    g->done[0] = st->code;
-    snprintf(g->text[0], sizeof g->text[0], "%.63s", st->message);
-    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
-    req.name = "third";
-    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, 5000, NULL};
-    g->start_status[1] = ccz_rpc_start(g->ch, NULL, "/ratls.Greeter/SayHello", &req.base,
-                                       &ratls__hello_reply__descriptor, &co, NULL, third_done, g);
+    keep_end(&g->done[0], g->text[0], st);
+    g->start_status[1] = start_hello(g->ch, "third", 5000, NULL, third_done, g);
     ccz_error_clear();
 }
 
@@ -633,21 +639,15 @@ typedef struct {
 static void chained_done(const ccz_rpc_status *st, void *payload)
 {
     chained *c = payload;
-    c->codes[1] = st->code;
-    snprintf(c->text[1], sizeof c->text[1], "%.63s", st->message);
+    keep_end(&c->codes[1], c->text[1], st);
 }
 
 /* The first call's end (its deadline: the client's reset being sent) starts the next. */
 static void chain_next(const ccz_rpc_status *st, void *payload)
 {
     chained *c = payload;
-    c->codes[0] = st->code;
-    snprintf(c->text[0], sizeof c->text[0], "%.63s", st->message);
-    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
-    req.name = "next";
-    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, 200, NULL};
-    c->started = ccz_rpc_start(c->ch, NULL, "/ratls.Greeter/SayHello", &req.base,
-                               &ratls__hello_reply__descriptor, &co, NULL, chained_done, c);
+    keep_end(&c->codes[0], c->text[0], st);
+    c->started = start_hello(c->ch, "next", 200, NULL, chained_done, c);
     ccz_error_clear();
 }
 
@@ -670,11 +670,7 @@ static void test_deadline_then_new_call(void)
     ccz_rpc_channel_opts o = CCZ_RPC_CHANNEL_OPTS_INIT;
     chained c = {.codes = {-1, -1}, .started = -1};
     CHECK_OK(ccz_rpc_channel_new(&c.ch, target, &o));
-    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
-    req.name = "first";
-    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, 200, NULL};
-    CHECK_OK(ccz_rpc_start(c.ch, NULL, "/ratls.Greeter/SayHello", &req.base,
-                           &ratls__hello_reply__descriptor, &co, NULL, chain_next, &c));
+    CHECK_OK(start_hello(c.ch, "first", 200, NULL, chain_next, &c));
     CHECK_OK(ccz_rpc_channel_run(c.ch));
     CHECK_INT(c.codes[0], CCZ_RPC_DEADLINE_EXCEEDED);
     CHECK_STR(c.text[0], "deadline exceeded");
