@@ -57,6 +57,7 @@ static void test_seeded_scratch_wiped(void)
 #endif
 }
 
+#if FREED_SUPPORTED
 /* want[x] = (b[x] + a[x] s[x]) mod q, x < 64: the error of (b, a) in NTT form, prime 0 */
 static void ntt_error(uint64_t *want, const uint64_t *b, const uint64_t *a, const uint64_t *s,
                       uint64_t q)
@@ -64,6 +65,7 @@ static void ntt_error(uint64_t *want, const uint64_t *b, const uint64_t *a, cons
     for (size_t x = 0; x < 64; x++)
         want[x] = (uint64_t)(((unsigned __int128)a[x] * s[x] + b[x]) % q);
 }
+#endif
 
 static void test_keygen_scratch_wiped(void)
 {
