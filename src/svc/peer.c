@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "ccz/rpc.h"
 #include "svc/peer.h"
 
 void svc_log(FILE *log, const char *who, const char *fmt, ...)
@@ -49,4 +50,13 @@ void svc_peer_identity(char *out, size_t cap, const ccz_ratls_verdict *vd)
         snprintf(hex + 2 * i, 3, "%02x", m[i]);
     snprintf(out, cap, "%s%s %s %s", ccz_tee_name(c->tee), c->simulated ? " (simulated)" : "", what,
              hex);
+}
+
+int svc_rpc_code(ccz_status s)
+{
+    if (s == CCZ_ERR_NOMEM)
+        return CCZ_RPC_RESOURCE_EXHAUSTED;
+    if (s == CCZ_ERR_INVALID_ARGUMENT || ccz_status_class(s) == CCZ_CLASS_INPUT)
+        return CCZ_RPC_INVALID_ARGUMENT;
+    return CCZ_RPC_INTERNAL;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What the RPC services write of their peers (internal): a log line, and a peer's attested
- * identity in a line, for the logs and party lists. */
+/* What the RPC services write of their peers (internal): a log line, a peer's attested
+ * identity in a line, for the logs and party lists, and the gRPC status of a failed request. */
 #ifndef CCZ_SRC_SVC_PEER_H
 #define CCZ_SRC_SVC_PEER_H
 
@@ -16,5 +16,10 @@ void svc_log(FILE *log, const char *who, const char *fmt, ...) CCZ_PRINTF(3, 4);
  * "sgx mr_enclave 1a2b3c4d5e6f7081", "sim (simulated) mr_enclave ...", "tdx mr_td ...",
  * "snp measurement ...", "cca rim ..."; "not attested" without a good verdict. */
 void svc_peer_identity(char *out, size_t cap, const ccz_ratls_verdict *vd);
+
+/* What a failed request tells its client (a ccz_rpc_code): its own faults (the input's class,
+ * or an invalid argument) INVALID_ARGUMENT, memory RESOURCE_EXHAUSTED, and the server's own
+ * failures (its RNG, the crypto library) INTERNAL, never blamed on the client. */
+int svc_rpc_code(ccz_status s);
 
 #endif

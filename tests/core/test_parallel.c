@@ -49,6 +49,37 @@ static void test_every_index_once(void)
     CHECK_OK(ccz_parallel(0, 4, mark, NULL)); /* nothing to do */
 }
 
+typedef struct {
+    atomic_int calls, empty; /* calls of fn, calls with nothing to do */
+} counted;
+
+static ccz_status count_call(size_t begin, size_t end, void *arg)
+{
+    counted *c = arg;
+    atomic_fetch_add(&c->calls, 1);
+    if (begin >= end)
+        atomic_fetch_add(&c->empty, 1);
+    return CCZ_OK;
+}
+
+/* Never more threads than items: 300 threads asked for 3 items make 3 calls, none of them
+ * with an empty range. */
+static void test_more_threads_than_items(void)
+{
+    size_t sizes[] = {1, 2, 3, 7};
+    unsigned threads[] = {0, 1, 2, 3, 8, 300};
+    for (size_t a = 0; a < sizeof sizes / sizeof sizes[0]; a++)
+        for (size_t b = 0; b < sizeof threads / sizeof threads[0]; b++) {
+            counted c;
+            atomic_init(&c.calls, 0);
+            atomic_init(&c.empty, 0);
+            CHECK_OK(ccz_parallel(sizes[a], threads[b], count_call, &c));
+            unsigned t = threads[b] ? threads[b] : ccz_cpu_count();
+            CHECK_INT(atomic_load(&c.calls), (int)(t < sizes[a] ? t : sizes[a]));
+            CHECK_INT(atomic_load(&c.empty), 0);
+        }
+}
+
 static void test_failure(void)
 {
     atomic_int *hits = calloc(1000, sizeof *hits);
@@ -127,4 +158,5 @@ static void test_grain(void)
     free(hits);
 }
 
-TEST_MAIN(T(test_every_index_once), T(test_failure), T(test_two_callers), T(test_grain))
+TEST_MAIN(T(test_every_index_once), T(test_more_threads_than_items), T(test_failure),
+          T(test_two_callers), T(test_grain))

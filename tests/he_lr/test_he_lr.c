@@ -84,6 +84,12 @@ static void test_files(void)
         {false, "", "the file is empty"},
         {false, "a,target\n", "no samples after the header"},
         {false, "target\n1", "the header names 0 features"},
+        {false, "a,b,\"target\"\n1,2,1\n", "line 1: quoted fields"},
+        {false, "a,b,target\n1,2,1\n\"1\",2,1\n", "line 3: quoted fields"},
+        {false, "a,target\n-inf,1\n", "'-inf' is not a finite number"},
+        {false, "a,target\n1,NaN\n", "line 2, column 2: 'NaN' is not a finite number"},
+        {false, "a,target\n1,2\n", "the label (last column) is 2"},
+        {false, "a,target\n1,-1\n", "the label (last column) is -1"},
         {false, "a,b,target\n1,2,1\n1,2\n", "line 3 has 2 fields; the header has 3"},
         {false, "a,b,target\n1,2,1,4\n", "line 2 has 4 fields"},
         {false, "a,b,target\n1,2,0.5\n", "the label (last column) is 0.5"},
@@ -104,6 +110,28 @@ static void test_files(void)
     CHECK_STATUS(ccz_he_lr_model_parse(&m, ccz_buf_span(&big)), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "257 weights");
     ccz_buf_free(&big);
+    /* a data file whose header names more features than a model may have */
+    for (int i = 0; i <= CCZ_HE_LR_MAX_FEATURES; i++)
+        CHECK_OK(ccz_buf_append_str(&big, "f,"));
+    CHECK_OK(ccz_buf_append_str(&big, "target\n"));
+    for (int i = 0; i <= CCZ_HE_LR_MAX_FEATURES; i++)
+        CHECK_OK(ccz_buf_append_str(&big, "1,"));
+    CHECK_OK(ccz_buf_append_str(&big, "0\n"));
+    CHECK_STATUS(ccz_he_lr_data_parse(&d, ccz_buf_span(&big)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "the header names 257 features and the label");
+    CHECK(d.x == NULL && d.rows == 0);
+    ccz_buf_free(&big);
+    /* a NUL byte in a number: the field is refused, not read up to the NUL */
+    static const char nul_model[] = "0.5,1\0002";
+    CHECK_STATUS(ccz_he_lr_model_parse(&m, CCZ_SPAN(nul_model, sizeof nul_model - 1)),
+                 CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "line 1, column 2: '1' is not a finite number");
+    CHECK(m.weights == NULL && m.features == 0);
+    static const char nul_data[] = "a,target\n1\000,1\n";
+    CHECK_STATUS(ccz_he_lr_data_parse(&d, CCZ_SPAN(nul_data, sizeof nul_data - 1)),
+                 CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "line 2, column 1:");
+    CHECK(d.x == NULL && d.rows == 0);
     /* 63 characters: the longest field read */
     CHECK_OK(ccz_he_lr_model_parse(
         &m, CCZ_LIT("1,0.0000000000000000000000000000000000000000000000000000000000001")));
@@ -369,6 +397,11 @@ static void test_refused(void)
     ccz_lattice_ciphertext *out;
     CHECK_OK(ccz_lattice_ciphertext_new(&out, k.ctx));
 
+    /* a model of no features (a caller's struct: the files hold at least one) and no
+     * ciphertexts: refused, there is no sum to evaluate */
+    ccz_he_lr_model empty = {0, 0.5, NULL};
+    CHECK_STATUS(ccz_he_lr_eval(out, k.ctx, k.rk, k.pk, &empty, x, 0, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "a model of no features");
     /* one ciphertext fewer than the model's features */
     CHECK_STATUS(ccz_he_lr_eval(out, k.ctx, k.rk, k.pk, &m, x, d.features - 1, 1),
                  CCZ_ERR_INVALID_ARGUMENT);

@@ -19,6 +19,7 @@
 
 #include "ccz/he_lr.h"
 #include "he_lr.pb-c.h"
+#include "rng_fail.h"
 #include "rpc_fixture.h"
 #include "test.h"
 
@@ -395,6 +396,13 @@ static void hostile_infer(const server *s, const keys *k, const keys *tk)
            "ciphertext 11: the ciphertext was made with other parameters");
     cts[11] = keep;
     free_cts(theirs);
+    /* the server's own failure (its RNG, for the constant term's fresh encryption) is
+     * INTERNAL: the client's batch was good */
+    rng_fail_start();
+    int code = infer(ch, cts, F, 1, (int)F, msg, sizeof msg);
+    rng_fail_stop();
+    CHECK_INT(code, CCZ_RPC_INTERNAL);
+    CHECK_CONTAINS(msg, "batch 0: ");
     /* the same connection, the same server: a good batch */
     EXPECT(infer(ch, cts, F, 1, (int)F, msg, sizeof msg), CCZ_RPC_OK, "");
     free_cts(cts);

@@ -17,6 +17,7 @@
 
 #include "ccz/ccz.h"
 #include "he_query.pb-c.h"
+#include "rng_fail.h"
 #include "rpc_fixture.h"
 #include "test.h"
 
@@ -389,6 +390,31 @@ static void test_algorithms_agree(void)
     ccz_heq_db_free(db);
 }
 
+/* The packed answer puts the entries in a random order: when the RNG fails, the query is
+ * refused (CCZ_ERR_CRYPTO) rather than answered in the database's order. */
+static void test_no_randomness(void)
+{
+    ccz_heq_db *db = db_of("Oregon,Salem\nUtah,Salt Lake City\n");
+    ccz_heq_server *s = server_of(db);
+    ccz_heq_client *c;
+    CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_PACKED));
+    ccz_heq_query q;
+    ccz_span keys[CCZ_HEQ_KEY_CTS];
+    ccz_heq_answer a;
+    CHECK_OK(ccz_heq_client_query(&q, c, CCZ_LIT("Utah")));
+    ccz_heq_query_view qv = view_of(&q, keys);
+    rng_fail_start();
+    ccz_status st = ccz_heq_server_answer(&a, s, &qv);
+    rng_fail_stop();
+    CHECK_STATUS(st, CCZ_ERR_CRYPTO);
+    CHECK_STR(ccz_error_detail(), "no randomness");
+    CHECK(a.value.ptr == NULL && a.value.len == 0);
+    ccz_heq_query_free(&q);
+    ccz_heq_client_free(c);
+    ccz_heq_server_free(s);
+    ccz_heq_db_free(db);
+}
+
 /* More entries than the fast algorithm's batch of 64: the entry sorted last is in a second
  * batch of its own (its tree and its value); two positions have more than three nibbles (7 and
  * 10: "k00" to "k64"), so their masks come from the powers of the query nibble. */
@@ -708,6 +734,13 @@ static void test_service(void)
     keys[5] = bin(&ok.ct);
     hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
             "key ciphertext 5: the ciphertext was made with other parameters");
+    request_of(&r, keys, &q); /* a good query; the server's RNG fails: its fault, not the query's */
+    rng_fail_start();
+    char why[512];
+    int code = call(ch, &r, why, sizeof why);
+    rng_fail_stop();
+    CHECK_INT(code, CCZ_RPC_INTERNAL);
+    CHECK_CONTAINS(why, "the RNG failed");
     ccz_buf lower = CCZ_BUF_INIT; /* a key ciphertext switched down a level: no room left */
     switched_down(&lower, &q.key[2]);
     request_of(&r, keys, &q);
@@ -888,5 +921,5 @@ static void test_service_options(void)
 }
 
 TEST_MAIN(T(test_db), T(test_algorithms), T(test_client), T(test_key_lengths),
-          T(test_algorithms_agree), T(test_batches), T(test_answer_forms), T(test_service),
-          T(test_busy), T(test_default_pending), T(test_service_options))
+          T(test_algorithms_agree), T(test_no_randomness), T(test_batches), T(test_answer_forms),
+          T(test_service), T(test_busy), T(test_default_pending), T(test_service_options))

@@ -252,6 +252,9 @@ ccz_status ccz_he_lr_eval(ccz_lattice_ciphertext *out, const ccz_lattice_context
                           const ccz_he_lr_model *m, const ccz_span *x, size_t n, unsigned threads)
 {
     CCZ_GUARD(ccz_he_lr_check_context(ctx));
+    /* with no products there are no sums: the polynomial would read ciphertexts never made */
+    CCZ_ENSURE(m->features >= 1, CCZ_ERR_INVALID_ARGUMENT,
+               "a model of no features: there is nothing to evaluate");
     CCZ_ENSURE(n == m->features, CCZ_ERR_INVALID_ARGUMENT,
                "%zu ciphertexts for a model of %zu features", n, m->features);
     unsigned count;

@@ -306,8 +306,7 @@ static void run_infer(job *j)
             char what[64];
             snprintf(what, sizeof what, "batch %u", b);
             ccz_lattice_ciphertext_free(out);
-            fail(j, st == CCZ_ERR_NOMEM ? CCZ_RPC_RESOURCE_EXHAUSTED : CCZ_RPC_INVALID_ARGUMENT,
-                 what);
+            fail(j, svc_rpc_code(st), what);
             return;
         }
     }

@@ -11,6 +11,7 @@
 #include "ccz/hequery.h"
 #include "core/guard.h"
 #include "he_query.pb-c.h"
+#include "svc/peer.h"
 
 typedef struct job job;
 struct job {
@@ -50,17 +51,6 @@ static void job_free(job *j)
     free(j);
 }
 
-/* What a failed answer tells the client: the query's faults are INVALID_ARGUMENT (parameters,
- * keys of other parameters, truncated or oversized objects), memory RESOURCE_EXHAUSTED. */
-static int rpc_code(ccz_status s)
-{
-    if (s == CCZ_ERR_NOMEM)
-        return CCZ_RPC_RESOURCE_EXHAUSTED;
-    if (s == CCZ_ERR_INVALID_ARGUMENT || ccz_status_class(s) == CCZ_CLASS_INPUT)
-        return CCZ_RPC_INVALID_ARGUMENT;
-    return CCZ_RPC_INTERNAL;
-}
-
 /* The job's end, answered or not: its call given back, its place in the queue freed. */
 static void job_done(job *j)
 {
@@ -77,7 +67,7 @@ static void answer(void *p)
 {
     job *j = p;
     if (j->status) {
-        (void)!ccz_rpc_finish(j->call, rpc_code(j->status), j->error);
+        (void)!ccz_rpc_finish(j->call, svc_rpc_code(j->status), j->error);
     } else {
         Ccz__Hequery__QueryReply r = CCZ__HEQUERY__QUERY_REPLY__INIT;
         r.value.data = j->answer.value.ptr;
@@ -188,7 +178,7 @@ static void query(ccz_rpc_call *c, const ProtobufCMessage *msg, void *payload)
     }
     ccz_status s = job_from(j, (const Ccz__Hequery__QueryRequest *)msg);
     if (s) {
-        (void)!ccz_rpc_finish(c, rpc_code(s), ccz_error_detail());
+        (void)!ccz_rpc_finish(c, svc_rpc_code(s), ccz_error_detail());
         job_free(j);
         return;
     }
