@@ -157,6 +157,8 @@ struct ccz_rpc_call {
     char *message;
     int64_t deadline; /* monotonic ms, 0: none */
     int64_t progress; /* monotonic ms of the request's last bytes */
+    int64_t out_at;   /* monotonic ms the connection last took bytes of its answer */
+    bool stalled;     /* reset for an answer nobody took: the connection goes if it stays */
     struct event *timer;
     int refs;
     void *user;
@@ -604,6 +606,8 @@ static ccz_status queue(ccz_rpc_call *k, ccz_rpc_packed *p)
     CCZ_ENSURE(g, CCZ_ERR_NOMEM, "out of memory");
     atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
     *g = (out_seg){NULL, p, 0};
+    if (!k->unsent) /* a stall counts from the first of its bytes to wait */
+        k->out_at = listener_mono_ms();
     *k->out_tail = g;
     k->out_tail = &g->next;
     k->unsent += p->len;
@@ -646,6 +650,7 @@ static ccz_status add_status(rpc_headers *h, const ccz_rpc_call *k)
  * the connection's output. False when the output cannot take them. */
 static bool out_take(ccz_rpc_call *k, uint8_t *buf, struct evbuffer *to, size_t n)
 {
+    k->out_at = listener_mono_ms();
     while (n) {
         out_seg *g = k->out;
         size_t m = g->p->len - g->off;
@@ -1416,7 +1421,8 @@ static void conn_timer(evutil_socket_t fd, short what, void *arg)
     /* a request that stalls (no bytes for idle_ms before its end) holds the connection as
      * surely as no call: it is cancelled (flushing waits until the list is walked) */
     c->in_recv = 1;
-    for (ccz_rpc_call *k = c->calls; k; k = k->next)
+    bool hopeless = false;
+    for (ccz_rpc_call *k = c->calls; k; k = k->next) {
         if (!k->finished && now - k->progress >= (int64_t)s->idle_ms &&
             !nghttp2_session_get_stream_remote_close(c->h2, k->id)) {
             char msg[96];
@@ -1424,7 +1430,22 @@ static void conn_timer(evutil_socket_t fd, short what, void *arg)
             in_drop(k);
             fail_call(k, CCZ_RPC_CANCELLED, msg);
         }
+        /* an answer none of whose bytes the client took for idle_ms (a window it never
+         * opens, a socket it never reads) holds the stream and the answer: the stream is
+         * reset; if even that cannot go out, the connection is closed */
+        if (k->unsent && now - k->out_at >= (int64_t)s->idle_ms) {
+            hopeless |= k->stalled;
+            k->stalled = true;
+            ccz_log(CCZ_LOG_DEBUG, "rpc: %s: the client took none of its answer for %u ms", k->path,
+                    s->idle_ms);
+            nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, k->id, NGHTTP2_CANCEL);
+        }
+    }
     c->in_recv = 0;
+    if (hopeless) {
+        conn_close(c);
+        return;
+    }
     if (c->calls || idle < (int64_t)s->idle_ms) {
         arm(c, c->calls ? (int64_t)s->idle_ms : (int64_t)s->idle_ms - idle);
         conn_flush(c); /* may close c */

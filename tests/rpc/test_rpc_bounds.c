@@ -5,7 +5,10 @@
  * its client still sends is reset (RST_STREAM NO_ERROR) once its status is out, so that it
  * stops holding one of the connection's streams; a call its client cancels (RST_STREAM) while
  * the handler holds it refuses the handler's late answer; a status that cannot be sent (more
- * headers than a response takes) resets the stream instead of leaving the client waiting. */
+ * headers than a response takes) resets the stream instead of leaving the client waiting; an
+ * answer a client never opens its window for is reset after the idle timeout; a handler's
+ * misuse of its call and a server's misconfiguration are refused with what was wrong; a rapid
+ * reset flood (CVE-2023-44487) ends its connection while others are served. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -64,6 +67,13 @@ static void answer_late(void *arg)
 
 static ccz_status too_many; /* what finishing with 70 trailers gave */
 
+/* What a handler's misuse of its call gave: a header after the headers went out, a trailer
+ * and a second status after the call was finished. */
+static struct {
+    ccz_status header, trailer, finish;
+    char header_why[128], trailer_why[128], finish_why[128];
+} misuse;
+
 /* "later" is answered 200 ms on; "trailers" with 70 trailers (more headers than a response
  * takes); others at once */
 static void hello(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
@@ -74,6 +84,19 @@ static void hello(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload
         for (int i = 0; i < 70; i++)
             CHECK_OK(ccz_rpc_call_add_trailer(call, "x-t", CCZ_SPAN("v", 1)));
         too_many = ccz_rpc_finish(call, CCZ_RPC_OK, NULL);
+        return;
+    }
+    if (!strcmp(name, "misuse")) {
+        Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
+        r.message = "misuse";
+        CHECK_OK(ccz_rpc_send(call, &r.base));
+        misuse.header = ccz_rpc_call_add_header(call, "x-late", CCZ_SPAN("v", 1));
+        snprintf(misuse.header_why, sizeof misuse.header_why, "%s", ccz_error_detail());
+        CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_OK, NULL));
+        misuse.trailer = ccz_rpc_call_add_trailer(call, "x-late", CCZ_SPAN("v", 1));
+        snprintf(misuse.trailer_why, sizeof misuse.trailer_why, "%s", ccz_error_detail());
+        misuse.finish = ccz_rpc_finish(call, CCZ_RPC_INTERNAL, "again");
+        snprintf(misuse.finish_why, sizeof misuse.finish_why, "%s", ccz_error_detail());
         return;
     }
     if (strcmp(name, "later") != 0) {
@@ -193,10 +216,13 @@ static int32_t peer_call(peer *p, const char *path, size_t md_bytes, h2_body *b)
     return id;
 }
 
+static unsigned idle_ms; /* the next server's idle timeout (0: the default) */
+
 static ccz_rpc_server *server_new(size_t max_message, size_t max_buffer, pthread_t *thread,
                                   char target[64])
 {
     ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.idle_timeout_ms = idle_ms;
     so.max_message = max_message;
     so.max_conn_buffer = max_buffer;
     so.max_buffer = max_buffer;
@@ -347,5 +373,153 @@ static void test_unsendable_status(void)
     ccz_rpc_server_free(srv);
 }
 
+/* A client that never opens its stream window (SETTINGS_INITIAL_WINDOW_SIZE 0) cannot hold
+ * its answer, and the stream, in the server for good: an answer none of whose bytes the
+ * connection could take for the idle timeout (300 ms) is reset (RST_STREAM CANCEL). */
+static void test_zero_window_stall(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    idle_ms = 300;
+    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
+    idle_ms = 0;
+    peer p;
+    peer_open(&p, target);
+    nghttp2_session_del(p.h2);
+    const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 0}};
+    p.h2 = h2_client_new(&peer_callbacks, &p, iv, 1);
+    h2_body b = {hello_z, sizeof hello_z};
+    int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
+    int64_t start = now_ms();
+    peer_until(&p, id, true, 2000);
+    CHECK(p.closed[SLOT(id)]);
+    CHECK_INT(p.error[SLOT(id)], NGHTTP2_CANCEL);
+    CHECK_INT(p.status[SLOT(id)], -1); /* its status never went out */
+    CHECK(now_ms() - start >= 250);
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
+/* A handler's misuse of its call is refused with what was wrong: a header once the headers
+ * went out, a trailer or a second status once the call is finished (the client gets the
+ * first status). */
+static void test_call_misuse(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
+    peer p;
+    peer_open(&p, target);
+    static const uint8_t req[] = {0, 0, 0, 0, 8, 0x0a, 0x06, 'm', 'i', 's', 'u', 's', 'e'};
+    h2_body b = {req, sizeof req};
+    int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
+    peer_until(&p, id, false, 2000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
+    CHECK_STATUS(misuse.header, CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(misuse.header_why, "headers were sent already");
+    CHECK_STATUS(misuse.trailer, CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(misuse.trailer_why, "the call is finished");
+    CHECK_STATUS(misuse.finish, CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(misuse.finish_why, "the call is finished already");
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
+/* Registering a method without a /package.Service/Method path (or of 256 characters or more),
+ * or one registered already, is refused; so is running a server that listens nowhere. */
+static void test_server_setup_refused(void)
+{
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    ccz_rpc_server *srv = NULL;
+    CHECK_OK(ccz_rpc_server_new(&srv, &so));
+    if (!srv)
+        return;
+    const ProtobufCMessageDescriptor *in = &ratls__hello_request__descriptor,
+                                     *out = &ratls__hello_reply__descriptor;
+    CHECK_STATUS(
+        ccz_rpc_server_add(srv, "ratls.Greeter/SayHello", CCZ_RPC_UNARY, in, out, hello, NULL),
+        CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(),
+              "a method needs a /package.Service/Method path, message types and a handler");
+    char path[257];
+    path[0] = '/';
+    memset(path + 1, 'm', 255);
+    path[256] = '\0';
+    CHECK_STATUS(ccz_rpc_server_add(srv, path, CCZ_RPC_UNARY, in, out, hello, NULL),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    path[255] = '\0'; /* 255 characters: taken */
+    CHECK_OK(ccz_rpc_server_add(srv, path, CCZ_RPC_UNARY, in, out, hello, NULL));
+    CHECK_STATUS(
+        ccz_rpc_server_add(srv, "/ratls.Greeter/SayHello", CCZ_RPC_UNARY, in, out, NULL, NULL),
+        CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(
+        ccz_rpc_server_add(srv, "/ratls.Greeter/SayHello", CCZ_RPC_UNARY, in, out, hello, NULL));
+    CHECK_STATUS(
+        ccz_rpc_server_add(srv, "/ratls.Greeter/SayHello", CCZ_RPC_UNARY, in, out, hello, NULL),
+        CCZ_ERR_EXISTS);
+    CHECK_STR(ccz_error_detail(), "method /ratls.Greeter/SayHello is registered already");
+    CHECK_STATUS(ccz_rpc_server_run(srv), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the server listens nowhere");
+    ccz_rpc_server_free(srv);
+}
+
+/* Rapid reset (CVE-2023-44487): a client that opens streams and resets them at once, in a
+ * loop, has its connection ended (GOAWAY, then closed) rather than having the server start a
+ * call for each for ever; nghttp2's limit on resets (a burst of 1000) is what holds it. */
+static void test_rapid_reset(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
+    peer p;
+    peer_open(&p, target);
+    bool ended = false;
+    uint8_t buf[16384];
+    for (int i = 0; i < 3000 && !ended; i++) {
+        h2_body held = {NULL, 0};
+        nghttp2_nv nv[6];
+        size_t n = h2_grpc_headers(nv, "/ratls.Greeter/SayHello", "application/grpc");
+        nghttp2_data_provider prd = {.source.ptr = &held, .read_callback = h2_body_read};
+        int32_t id = nghttp2_submit_request(p.h2, NULL, nv, n, &prd, NULL);
+        /* the HEADERS go out first: a stream reset before they did is never sent at all */
+        if (id < 0 || nghttp2_session_send(p.h2) != 0 ||
+            nghttp2_submit_rst_stream(p.h2, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL) != 0 ||
+            nghttp2_session_send(p.h2) != 0)
+            break; /* the session has seen the server's GOAWAY */
+        ssize_t r;
+        while ((r = recv(p.fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+            if (nghttp2_session_mem_recv(p.h2, buf, (size_t)r) < 0)
+                break;
+        ended = r == 0 || !nghttp2_session_want_read(p.h2);
+    }
+    for (int64_t end = now_ms() + 2000; !ended && now_ms() < end;) {
+        struct pollfd pf = {p.fd, POLLIN, 0};
+        if (poll(&pf, 1, 20) <= 0)
+            continue;
+        ssize_t r = recv(p.fd, buf, sizeof buf, 0);
+        ended = r <= 0;
+        if (r > 0)
+            (void)nghttp2_session_mem_recv(p.h2, buf, (size_t)r);
+        ended |= !nghttp2_session_want_read(p.h2);
+    }
+    CHECK(ended);
+    peer_close_all(&p);
+    /* the server still serves others */
+    peer_open(&p, target);
+    h2_body b = {hello_z, sizeof hello_z};
+    int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
+    peer_until(&p, id, false, 2000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
 TEST_MAIN(T(test_metadata_bound), T(test_early_end_reset), T(test_cancelled_call),
-          T(test_unsendable_status))
+          T(test_unsendable_status), T(test_zero_window_stall), T(test_call_misuse),
+          T(test_server_setup_refused), T(test_rapid_reset))

@@ -4,11 +4,13 @@
  * context for both listeners, no model), a REST-only server that answers TensorFlow Serving's
  * predict from a raw HTTP client and drains on shutdown, and a gRPC-only one that starts and
  * stops; gRPC requests refused before they run (an answer over the message limit, buffers over
- * the queue bound), calls not run once their clients left (deadline, disconnection) and calls
+ * the queue bound, a connection's calls beyond its share of the queue while another client is
+ * served), calls not run once their clients left (deadline, disconnection) and calls
  * queued at shutdown answered UNAVAILABLE; the status codes of failures; and the batcher's
  * bookkeeping (src/svc/serving/internal.h) when a client leaves mid-batch. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -488,6 +490,199 @@ static void test_grpc_disconnected_not_run(void)
     serving_stop(sv, t);
 }
 
+/* A raw client's streams 1, 3, 5, ... in slots 0, 1, 2, ...: their grpc-status (-1: none yet)
+ * and grpc-message, and whether the server acknowledged a PING (it had read all before it). */
+#define FLOOD 16
+typedef struct {
+    int fd; /* first: fd_send writes to the descriptor its user data points to */
+    int status[FLOOD];
+    char message[FLOOD][200];
+    bool pinged;
+} flooder;
+
+static int flood_header(nghttp2_session *h, const nghttp2_frame *fr, const uint8_t *name, size_t nl,
+                        const uint8_t *value, size_t vl, uint8_t flags, void *u)
+{
+    (void)h, (void)flags;
+    flooder *f = u;
+    size_t i = (size_t)fr->hd.stream_id / 2 % FLOOD; /* stream 2 * FLOOD + 1: slot 0 again */
+    if (nl == 11 && !memcmp(name, "grpc-status", 11))
+        f->status[i] = atoi((const char *)value);
+    else if (nl == 12 && !memcmp(name, "grpc-message", 12))
+        snprintf(f->message[i], sizeof f->message[i], "%.*s", (int)vl, value);
+    return 0;
+}
+
+static int flood_frame(nghttp2_session *h, const nghttp2_frame *fr, void *u)
+{
+    (void)h;
+    if (fr->hd.type == NGHTTP2_PING && (fr->hd.flags & NGHTTP2_FLAG_ACK))
+        ((flooder *)u)->pinged = true;
+    return 0;
+}
+
+/* Reads and sends for up to ms, until done(f) holds. */
+static void flood_until(flooder *f, nghttp2_session *h2, bool (*done)(const flooder *), int ms)
+{
+    uint8_t buf[16384];
+    for (int waited = 0; waited < ms && !done(f);) {
+        CHECK_INT(nghttp2_session_send(h2), 0);
+        struct pollfd pf = {f->fd, POLLIN, 0};
+        if (poll(&pf, 1, 20) <= 0) {
+            waited += 20;
+            continue;
+        }
+        ssize_t n = recv(f->fd, buf, sizeof buf, 0);
+        if (n <= 0)
+            return;
+        CHECK((ssize_t)nghttp2_session_mem_recv(h2, buf, (size_t)n) == n);
+    }
+}
+
+static bool flood_pinged(const flooder *f)
+{
+    return f->pinged;
+}
+
+static bool flood_first_answered(const flooder *f)
+{
+    return f->status[0] >= 0;
+}
+
+static bool flood_answered(const flooder *f)
+{
+    for (int i = 0; i < FLOOD; i++)
+        if (f->status[i] < 0)
+            return false;
+    return true;
+}
+
+/* One connection's streams cannot take the queue that every client shares: a client that
+ * sends 16 Predicts of 8192 rows (98304 bytes of inputs each, ten of them a 1 MiB queue's
+ * worth, with small messages: float_val of one value) on one connection has two of them queued
+ * (a quarter of the queue) and the rest refused RESOURCE_EXHAUSTED, while a client on another
+ * connection is queued and answered with them (the batch waits 1 s for company); once they
+ * are answered the flooder's next call is queued again. */
+static void test_grpc_connection_share(void)
+{
+    ccz_serving_opts o = CCZ_SERVING_OPTS_INIT;
+    o.grpc_listen = "127.0.0.1:0";
+    o.max_queued = 1u << 20;
+    o.batch_max_rows = 1u << 21;
+    o.batch_timeout_us = 1000000;
+    pthread_t t;
+    ccz_serving *sv = serving_start_opts(&t, &o);
+    if (!sv)
+        return;
+    predict_call big = {ccz_serving_grpc_port(sv), "relu", 8192, 3, 0, 1.0f, {0}, 0};
+    predict_msg q;
+    predict_msg_init(&q, &big);
+    size_t n = protobuf_c_message_get_packed_size(&q.rq.base);
+    uint8_t framed[256];
+    CHECK(5 + n <= sizeof framed);
+    framed[0] = 0;
+    for (int i = 0; i < 4; i++)
+        framed[1 + i] = (uint8_t)(n >> (24 - 8 * i));
+    protobuf_c_message_pack(&q.rq.base, framed + 5);
+    flooder f = {.fd = socket(AF_INET, SOCK_STREAM, 0)};
+    for (int i = 0; i < FLOOD; i++)
+        f.status[i] = -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)big.port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(f.fd, (struct sockaddr *)&a, sizeof a) == 0);
+    h2_client_callbacks cb = {.send = fd_send, .header = flood_header, .frame = flood_frame};
+    nghttp2_session *h2 = h2_client_new(&cb, &f, NULL, 0);
+    nghttp2_nv nv[6];
+    size_t nh =
+        h2_grpc_headers(nv, "/tensorflow.serving.PredictionService/Predict", "application/grpc");
+    h2_body b[FLOOD];
+    for (int i = 0; i < FLOOD; i++) {
+        b[i] = (h2_body){framed, 5 + n};
+        nghttp2_data_provider prd = {.source.ptr = &b[i], .read_callback = h2_body_read};
+        CHECK(nghttp2_submit_request(h2, NULL, nv, nh, &prd, NULL) == 2 * i + 1);
+    }
+    CHECK_INT(nghttp2_submit_ping(h2, NGHTTP2_FLAG_NONE, NULL), 0);
+    flood_until(&f, h2, flood_pinged, 2000); /* the server has read (and queued) every call */
+    CHECK(f.pinged);
+    predict_call ok = {big.port, "relu", 6000, 3, 0, 2.5f, {0}, 0};
+    grpc_predict(&ok);
+    CHECK_INT(ok.st.code, CCZ_RPC_OK);
+    CHECK(ok.first == 2.5f);
+    ccz_rpc_status_free(&ok.st);
+    flood_until(&f, h2, flood_answered, 3000);
+    int served = 0, refused = 0;
+    for (int i = 0; i < FLOOD; i++) {
+        served += f.status[i] == CCZ_RPC_OK;
+        if (f.status[i] == CCZ_RPC_RESOURCE_EXHAUSTED) {
+            refused++;
+            CHECK_STR(f.message[i], "this connection has 2 requests queued (196608 bytes of "
+                                    "inputs); a connection may hold 128 and 262144 bytes");
+        }
+    }
+    CHECK_INT(served, 2);
+    CHECK_INT(refused, FLOOD - 2);
+    /* answered, its calls no longer count: the connection's next one is queued and answered */
+    b[0] = (h2_body){framed, 5 + n};
+    nghttp2_data_provider prd = {.source.ptr = &b[0], .read_callback = h2_body_read};
+    CHECK(nghttp2_submit_request(h2, NULL, nv, nh, &prd, NULL) == 2 * FLOOD + 1);
+    f.status[0] = -1;
+    flood_until(&f, h2, flood_first_answered, 3000);
+    CHECK_INT(f.status[0], CCZ_RPC_OK);
+    nghttp2_session_del(h2);
+    close(f.fd);
+    serving_stop(sv, t);
+}
+
+/* The streams' cap does not bound what a connection queues: a client that resets each Predict
+ * once it is sent (its job stays queued until its batch, which waits 1 s for company) could
+ * queue any number on one connection; 200 such calls have 128 queued, the rest refused. */
+static void test_grpc_connection_jobs(void)
+{
+    ccz_serving_opts o = CCZ_SERVING_OPTS_INIT;
+    o.grpc_listen = o.rest_listen = "127.0.0.1:0";
+    o.batch_max_rows = 1u << 21;
+    o.batch_timeout_us = 1000000;
+    pthread_t t;
+    ccz_serving *sv = serving_start_opts(&t, &o);
+    if (!sv)
+        return;
+    predict_call one = {ccz_serving_grpc_port(sv), "relu", 1, 3, 0, 1.0f, {0}, 0};
+    predict_msg q;
+    predict_msg_init(&q, &one);
+    size_t n = protobuf_c_message_get_packed_size(&q.rq.base);
+    uint8_t framed[256];
+    CHECK(5 + n <= sizeof framed);
+    framed[0] = 0;
+    for (int i = 0; i < 4; i++)
+        framed[1 + i] = (uint8_t)(n >> (24 - 8 * i));
+    protobuf_c_message_pack(&q.rq.base, framed + 5);
+    flooder f = {.fd = socket(AF_INET, SOCK_STREAM, 0)};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)one.port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(f.fd, (struct sockaddr *)&a, sizeof a) == 0);
+    h2_client_callbacks cb = {.send = fd_send, .frame = flood_frame};
+    nghttp2_session *h2 = h2_client_new(&cb, &f, NULL, 0);
+    nghttp2_nv nv[6];
+    size_t nh =
+        h2_grpc_headers(nv, "/tensorflow.serving.PredictionService/Predict", "application/grpc");
+    for (int i = 0; i < 200; i++) {
+        h2_body b = {framed, 5 + n};
+        nghttp2_data_provider prd = {.source.ptr = &b, .read_callback = h2_body_read};
+        int32_t id = nghttp2_submit_request(h2, NULL, nv, nh, &prd, NULL);
+        CHECK(id > 0);
+        CHECK_INT(nghttp2_session_send(h2), 0);
+        CHECK_INT(nghttp2_submit_rst_stream(h2, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL), 0);
+        CHECK_INT(nghttp2_session_send(h2), 0);
+    }
+    CHECK_INT(nghttp2_submit_ping(h2, NGHTTP2_FLAG_NONE, NULL), 0);
+    flood_until(&f, h2, flood_pinged, 2000); /* the server has read every call */
+    CHECK(f.pinged);
+    CHECK(metrics_show(sv, "ccz_serving_requests_total{model=\"relu\",version=\"1\"} 128\n"));
+    nghttp2_session_del(h2);
+    close(f.fd);
+    serving_stop(sv, t);
+}
+
 /* Requests queued together whose rows pass the engine's 2^20 (with --batch-max above it) run in
  * batches of their own rather than failing together. */
 static void test_grpc_batches_within_engine_limit(void)
@@ -728,6 +923,7 @@ static void setup(void)
 TEST_MAIN(T(setup), T(test_refused_options), T(test_rest_only), T(test_rest_errors),
           T(test_rest_nested_examples), T(test_grpc_only), T(test_grpc_answer_over_limit),
           T(test_grpc_workspace_bounded), T(test_grpc_expired_not_run),
-          T(test_grpc_disconnected_not_run), T(test_grpc_batches_within_engine_limit),
+          T(test_grpc_disconnected_not_run), T(test_grpc_connection_share),
+          T(test_grpc_connection_jobs), T(test_grpc_batches_within_engine_limit),
           T(test_grpc_queued_at_shutdown), T(test_status_codes), T(test_batch_leaver_keeps_rows),
           T(test_batch_last_leaver), T(test_batch_late_skipped))

@@ -198,10 +198,70 @@ ccz_status sv_grpc_parse(sv_job **out, sv_server *s, const Tensorflow__Serving__
     return CCZ_OK;
 }
 
+/* Counts the job against its connection's share of the queue (ccz_rpc_call_connection), or
+ * refuses it: one client's streams cannot fill the queue that every client shares. */
+static ccz_status conn_take(sv_server *s, sv_job *j, uint64_t conn)
+{
+    size_t share = s->o.max_queued / SV_CONN_SHARE;
+    ccz_status st = CCZ_OK;
+    pthread_mutex_lock(&s->lock);
+    size_t i = 0;
+    while (i < s->n_loads && s->loads[i].conn != conn)
+        i++;
+    if (i < s->n_loads) {
+        const sv_conn_load *l = &s->loads[i];
+        if (l->jobs >= SV_CONN_JOBS || l->bytes + j->bytes > share)
+            st = ccz_fail(CCZ_ERR_TOO_LARGE,
+                          "this connection has %zu requests queued (%zu bytes of inputs); a "
+                          "connection may hold %d and %zu bytes",
+                          l->jobs, l->bytes, SV_CONN_JOBS, share);
+    } else if (s->n_loads == s->cap_loads) {
+        size_t cap = s->cap_loads ? 2 * s->cap_loads : 16;
+        sv_conn_load *p = realloc(s->loads, cap * sizeof *p);
+        if (p) {
+            s->loads = p;
+            s->cap_loads = cap;
+        } else {
+            st = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+        }
+    }
+    if (st == CCZ_OK) {
+        if (i == s->n_loads)
+            s->loads[s->n_loads++] = (sv_conn_load){conn, 0, 0};
+        s->loads[i].jobs++;
+        s->loads[i].bytes += j->bytes;
+        j->conn = conn;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+/* The job no longer counts against its connection (answered, or never queued). */
+static void conn_give_back(sv_job *j)
+{
+    sv_server *s = j->m->srv;
+    if (!j->conn)
+        return;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->n_loads; i++) {
+        sv_conn_load *l = &s->loads[i];
+        if (l->conn != j->conn)
+            continue;
+        l->jobs--;
+        l->bytes -= j->bytes;
+        if (!l->jobs)
+            *l = s->loads[--s->n_loads];
+        break;
+    }
+    pthread_mutex_unlock(&s->lock);
+    j->conn = 0;
+}
+
 /* On the loop: the job has run. */
 static void predict_answer(void *arg)
 {
     sv_job *j = arg;
+    conn_give_back(j);
     ccz_rpc_call *c = j->req;
     const sv_model *m = j->m;
     if (!ccz_rpc_call_alive(c)) {
@@ -271,6 +331,7 @@ static void predict_deliver(sv_job *j)
         /* the loop has ended (or cannot take it): the call and the job are given back here */
         ccz_log(st == CCZ_ERR_UNAVAILABLE ? CCZ_LOG_DEBUG : CCZ_LOG_ERROR,
                 "serving: cannot hand an answer to the gRPC loop: %s", ccz_error_detail());
+        conn_give_back(j);
         ccz_rpc_call_unref(j->req);
         sv_job_free(j);
     }
@@ -328,10 +389,17 @@ static void predict(ccz_rpc_call *c, const ProtobufCMessage *msg, void *payload)
     int64_t left = ccz_rpc_call_remaining_ms(c);
     if (left >= 0) /* the batcher skips it once its client stopped waiting */
         j->deadline_ms = sv_mono_ms() + left;
+    st = conn_take(s, j, ccz_rpc_call_connection(c));
+    if (st != CCZ_OK) {
+        fail(c, st);
+        sv_job_free(j);
+        return;
+    }
     ccz_rpc_call_ref(c);
     st = sv_job_submit(j);
     if (st != CCZ_OK) {
         fail(c, st);
+        conn_give_back(j);
         ccz_rpc_call_unref(c);
         sv_job_free(j);
         return;

@@ -58,9 +58,22 @@ struct sv_job {
     int64_t deadline_ms;           /* monotonic (sv_mono_ms): not run after it (0: none) */
     bool run;                      /* the batcher's: wanted when its batch began (read once) */
     size_t bytes;                  /* input bytes counted in srv->queued_bytes */
+    uint64_t conn;                 /* the gRPC connection it is counted against (0: none) */
     sv_job *next;                  /* in the model's queue */
     sv_job *live_prev, *live_next; /* every job not yet freed */
 };
+
+/* What one gRPC connection has queued and not yet had answered (grpc.c). */
+typedef struct {
+    uint64_t conn; /* ccz_rpc_call_connection */
+    size_t jobs, bytes;
+} sv_conn_load;
+
+/* A gRPC connection may hold at most this many jobs, and this share of max_queued (its first
+ * job whatever its size): its streams, or streams it resets once their requests are queued,
+ * cannot take the whole queue from other clients. */
+#define SV_CONN_JOBS 128
+#define SV_CONN_SHARE 4
 
 struct sv_server {
     ccz_serving_opts o;
@@ -74,6 +87,8 @@ struct sv_server {
     ccz_rpc_server *rpc;  /* the gRPC listener, or NULL */
     ccz_rpc_timer *sweep; /* on the gRPC loop: marks queued calls whose clients left */
     bool sweeping;        /* it is armed (the gRPC loop's) */
+    sv_conn_load *loads;  /* per gRPC connection with jobs outstanding (under lock) */
+    size_t n_loads, cap_loads;
 };
 
 /* ---- models and batches (batch.c) ------------------------------------------------------------*/

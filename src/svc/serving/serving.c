@@ -170,6 +170,7 @@ void ccz_serving_free(ccz_serving *sv)
     ccz_rpc_timer_free(s->sweep);
     ccz_rpc_server_free(s->rpc);
     sv_models_free(s);
+    free(s->loads);
     pthread_mutex_destroy(&s->lock);
     free(sv);
 }
