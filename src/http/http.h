@@ -67,6 +67,7 @@ typedef struct {
     http_chunk_state state;
     uint64_t left;      /* data bytes left in the current chunk */
     size_t trailer_len; /* bytes of the trailer section so far */
+    size_t line_seen;   /* bytes of the line under way looked at (no line end among them) */
 } http_chunked;
 
 /* One step over the bytes at the start of in. CCZ_OK: *used bytes were consumed (0 only in
@@ -165,7 +166,8 @@ json_t *http_request_json_lifted(http_request *r, const char *key, ccz_buf *lift
  * used any more. */
 void http_request_defer(http_request *r, void (*gone)(void *arg), void *arg);
 
-/* Adds a response header (before the reply). */
+/* Adds a response header (before the reply). INVALID_ARGUMENT for a name that is not a token
+ * or a value with a line break: neither may split the response. */
 CCZ_NODISCARD ccz_status http_add_header(http_request *r, const char *name, const char *value);
 /* Answers the request. Content-Length, Connection and Cache-Control: no-store are added. */
 void http_reply(http_request *r, int status, const char *content_type, ccz_span body);

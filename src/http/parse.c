@@ -341,7 +341,17 @@ ccz_status http_chunked_step(http_chunked *ck, int *http_status, ccz_span in, si
         bool trailer = ck->state == HTTP_CHUNK_TRAILER;
         size_t limit =
             trailer ? (max_line > ck->trailer_len ? max_line - ck->trailer_len : 0) : max_line;
-        ccz_cursor_init(&c, in.len > limit ? CCZ_SPAN(in.ptr, limit) : in);
+        size_t n = in.len > limit ? limit : in.len;
+        /* a line fed a piece at a time is scanned once, not again from its start for every
+         * piece (a slow sender would make that quadratic): without a CR or LF in what is new
+         * (or a CR just before it), the line is still under way */
+        size_t from = ck->line_seen && ck->line_seen <= n ? ck->line_seen - 1 : 0;
+        if (n < limit && !memchr(in.ptr + from, '\n', n - from) &&
+            !memchr(in.ptr + from, '\r', n - from)) {
+            ck->line_seen = n;
+            return CCZ_ERR_TRUNCATED;
+        }
+        ccz_cursor_init(&c, CCZ_SPAN(in.ptr, n));
         ccz_status st = read_line(&c, &line);
         if (st == CCZ_ERR_TRUNCATED) {
             if (in.len < limit)
@@ -366,6 +376,7 @@ ccz_status http_chunked_step(http_chunked *ck, int *http_status, ccz_span in, si
             ck->left = size;
             ck->state = size ? HTTP_CHUNK_DATA : HTTP_CHUNK_TRAILER;
         }
+        ck->line_seen = 0;
         *used = c.pos; /* only now: a failure consumes nothing */
         return CCZ_OK;
     }

@@ -98,6 +98,7 @@ struct conn {
     bool served;         /* a request was read: no preface any more */
     bool linger;         /* refused mid-request: read and drop what the client still sends */
     bool lingering;      /* ... doing so now (its answer is out, our side shut down) */
+    size_t head_seen;    /* bytes of the head under way the parser has seen */
     size_t dropped;      /* bytes dropped while lingering */
     http_request req;
     conn_list *list;
@@ -300,7 +301,8 @@ static void access_log(const conn *c, const http_request *r, int status, size_t 
     /* the path only: query strings, headers and bodies may carry secrets */
     char path[128];
     const char *p = r->path ? r->path : "-";
-    snprintf(path, sizeof path, "%s%s", p, strlen(p) >= sizeof path ? "..." : "");
+    if (snprintf(path, sizeof path, "%s", p) >= (int)sizeof path)
+        memcpy(path + sizeof path - 4, "...", 4); /* cut, and saying so */
     ccz_log(CCZ_LOG_INFO, "%s: %s \"%s %s\" %d %zu %lld ms", c->srv->name,
             c->peer ? c->peer->addr : "-",
             r->head_only ? "HEAD"
@@ -514,8 +516,13 @@ static void refuse(conn *c, int status, const char *message)
     conn_finish(c);
 }
 
+/* the tchar of RFC 9110 5.6.2: a field name is a token */
+#define TCHARS "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
 ccz_status http_add_header(http_request *r, const char *name, const char *value)
 {
+    CCZ_ENSURE(name[0] && name[strspn(name, TCHARS)] == '\0', CCZ_ERR_INVALID_ARGUMENT,
+               "a response header name that is not a token");
     for (const char *p = value; *p; p++)
         CCZ_ENSURE(*p != '\r' && *p != '\n', CCZ_ERR_INVALID_ARGUMENT,
                    "a response header value with a line break");
@@ -998,6 +1005,15 @@ static bool read_chunked(conn *c)
     }
 }
 
+/* Whether p[from, n), or the byte before it, holds a CR or an LF. Without one a head that said
+ * "read on" says it again (its lines and its limit are where it could end), so a slow sender's
+ * every piece need not cost a parse of all the head so far (quadratic in the head). */
+static bool line_end_since(const uint8_t *p, size_t from, size_t n)
+{
+    size_t at = from && from <= n ? from - 1 : 0;
+    return memchr(p + at, '\n', n - at) || memchr(p + at, '\r', n - at);
+}
+
 static void process(conn *c)
 {
     http_server *s = c->srv;
@@ -1021,6 +1037,7 @@ static void process(conn *c)
                     return;
                 }
                 c->state = C_HEAD;
+                c->head_seen = 0;
                 c->req.started = listener_mono_ms();
                 arm(c, s->request_ms);
             }
@@ -1046,6 +1063,10 @@ static void process(conn *c)
             c->served = true;
             size_t n = avail < s->max_head ? avail : s->max_head;
             const uint8_t *p = evbuffer_pullup(in, (ssize_t)n);
+            bool news = n >= s->max_head || line_end_since(p, c->head_seen, n);
+            c->head_seen = n;
+            if (!news)
+                return; /* no line ended: the parser would say "read on" */
             http_head head;
             int code;
             ccz_status st = http_parse_head(&head, &code, CCZ_SPAN(p, n), s->max_head);

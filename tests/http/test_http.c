@@ -5,7 +5,9 @@
  * status, body and head limits, request and idle deadlines, the per-peer and server-wide caps
  * (an idle connection makes room, a request in progress never does), a flood of silent
  * connections while a client is served, /healthz and /metrics, and a drain that finishes the
- * request in progress. */
+ * request in progress; what setting a server up refuses, response headers that would split the
+ * answer, the access log, slow senders (work linear in the bytes) and how far ahead the server
+ * reads. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -102,6 +104,22 @@ static void pong(http_request *r, void *payload)
     http_reply_raw(r, 200, CCZ_LIT("PONG"));
 }
 
+/* Response headers from a handler: one with a line break in its value (or its name) is refused,
+ * so a value taken from a request cannot split the response; a good one goes out. */
+static void headers(http_request *r, void *payload)
+{
+    (void)payload;
+    CHECK_STATUS(http_add_header(r, "X-Test", "a\r\nX-Injected: 1"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "a response header value with a line break");
+    CHECK_STATUS(http_add_header(r, "X-Test", "a\nX-Injected: 2"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(http_add_header(r, "X-Test", "a\rX-Injected: 3"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(http_add_header(r, "X-Injected: 4\r\nX-Test", "a"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "a response header name that is not a token");
+    CHECK_STATUS(http_add_header(r, "", "a"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(http_add_header(r, "X-Test", "ok; \tfine"));
+    http_reply(r, 200, "text/plain", CCZ_LIT("headers"));
+}
+
 static void *run(void *arg)
 {
     server *s = arg;
@@ -117,6 +135,7 @@ static void server_start(server *s, http_server_opts *o)
     CHECK_OK(http_server_new(&s->srv, o));
     CHECK_OK(http_route(s->srv, "POST", "/echo", false, echo, NULL));
     CHECK_OK(http_route(s->srv, "GET", "/items/", true, item, NULL));
+    CHECK_OK(http_route(s->srv, "GET", "/headers", false, headers, NULL));
     CHECK_STATUS(http_route(s->srv, "POST", "/echo", false, echo, NULL), CCZ_ERR_EXISTS);
     CHECK_OK(http_server_set_preface(s->srv, CCZ_SPAN("PING\0", 5), "PING", pong, NULL));
     CHECK_OK(http_server_listen(s->srv, "127.0.0.1:0", &s->port));
@@ -382,6 +401,16 @@ static void test_routes_and_keepalive(void)
     client_send(&c, "0\r\n\r\n");
     CHECK_INT(client_read(&c, buf, sizeof buf), 400);
     CHECK_CONTAINS(buf, "the body is not JSON");
+    /* a header a handler adds goes out; the ones it was refused do not */
+    client_send(&c, GET("/headers"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "\r\nX-Test: ok; \tfine\r\n");
+    CHECK(strstr(buf, "X-Injected") == NULL);
+    /* Expect: 100-continue on a request without a body: no interim answer, the final one only */
+    client_send(&c, "GET /healthz HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n\r\n");
+    memset(buf, 0, sizeof buf);
+    CHECK(SSL_read(c.ssl, buf, sizeof buf - 1) > 0);
+    CHECK(strncmp(buf, "HTTP/1.1 200 OK\r\n", 17) == 0);
     /* the chunks' reservations are all released */
     client_send(&c, GET("/metrics"));
     CHECK_INT(client_read(&c, buf, sizeof buf), 200);
@@ -395,6 +424,14 @@ static void test_routes_and_keepalive(void)
     /* HTTP/1.0 closes unless asked */
     CHECK_INT(request(s.port, "GET /healthz HTTP/1.0\r\n\r\n", buf, sizeof buf), 200);
     CHECK_CONTAINS(buf, "Connection: close");
+    /* HTTP/1.0 has no 100 (Continue) (RFC 9110 10.1.1): the final answer comes first */
+    CHECK(client_open(&c, s.port));
+    client_send(&c, "POST /echo HTTP/1.0\r\nContent-Type: application/json\r\n"
+                    "Content-Length: 2\r\nExpect: 100-continue\r\n\r\n{}");
+    memset(buf, 0, sizeof buf);
+    CHECK(SSL_read(c.ssl, buf, sizeof buf - 1) > 0);
+    CHECK(strncmp(buf, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    client_close(&c);
     /* a handler that returns without answering: the client hears 500, not silence */
     CHECK_INT(request(s.port, GET("/items/mute"), buf, sizeof buf), 500);
     CHECK_CONTAINS(buf, "the handler did not answer");
@@ -451,12 +488,17 @@ static void test_refusals(void)
         {"GET /healthz HTTP/1.1\r\nHost: t\r\n folded\r\n\r\n", 400, "line folding"},
         {"GET /healthz HTTP/1.1\r\nHost : t\r\n\r\n", 400, "malformed header"},
         {"GET /healthz HTTP/1.1\r\nX: a\x01\r\nHost: t\r\n\r\n", 400, "control byte"},
+        {"GET /healthz HTTP/1.1\r\nX: a\x7f\r\nHost: t\r\n\r\n", 400, "control byte"},
         {"GET /healthz HTTP/1.1\r\n\r\n", 400, "no Host"},
         {"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "several Host"},
         {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n", 400,
          "conflicting Content-Length"},
         {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", 400,
          "malformed Content-Length"},
+        /* 2^64 + 1: a length that would wrap to 1 in 64 bits, and frame "{" as the body */
+        {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+         "Content-Length: 18446744073709551617\r\n\r\n{}",
+         400, "malformed Content-Length"},
         {"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501,
          "other than chunked"},
         {"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
@@ -483,6 +525,7 @@ static void test_refusals(void)
         {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc",
          415, "send the body uncompressed"},
         {"GET /healthz HTTP/2.0\r\nHost: t\r\n\r\n", 505, "HTTP/1.0 or HTTP/1.1"},
+        {"GET /healthz HTTP/1.2\r\nHost: t\r\n\r\n", 505, "HTTP/1.0 or HTTP/1.1"},
         {"BREW /healthz HTTP/1.1\r\nHost: t\r\n\r\n", 501, "unknown method"},
         {"GET healthz HTTP/1.1\r\nHost: t\r\n\r\n", 400, "not a path"},
         {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n", 413, "1000 bytes"},
@@ -507,6 +550,41 @@ static void test_refusals(void)
         CHECK_CONTAINS(buf, "Connection: close");
         CHECK(client_sees_eof(&c)); /* the stream is not trusted after a refusal */
         client_close(&c);
+    }
+    /* a head that reaches its limit in a piece without a line end is refused all the same */
+    {
+        client e;
+        CHECK(client_open(&e, s.port));
+        client_send(&e, "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: ");
+        usleep(20 * 1000); /* the server has looked at the head so far */
+        memset(big, 'a', 3000);
+        big[3000] = 0;
+        client_send(&e, big);
+        CHECK_INT(client_read(&e, buf, sizeof buf), 431);
+        CHECK_CONTAINS(buf, "exceeds its limit");
+        client_close(&e);
+    }
+    /* a bare CR that ends one piece of a head, and the byte after it in the next */
+    {
+        client e;
+        CHECK(client_open(&e, s.port));
+        client_send(&e, "GET /healthz HTTP/1.1\r");
+        usleep(20 * 1000);          /* the server has looked at the head so far */
+        client_send(&e, "Host: t"); /* no line end of its own */
+        CHECK_INT(client_read(&e, buf, sizeof buf), 400);
+        CHECK_CONTAINS(buf, "not ended by CRLF");
+        client_close(&e);
+    }
+    /* a body too large is refused before the client is told to send it: 413, never a 100 first */
+    {
+        client e;
+        CHECK(client_open(&e, s.port));
+        client_send(&e, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n"
+                        "Expect: 100-continue\r\n\r\n");
+        memset(buf, 0, sizeof buf);
+        CHECK(SSL_read(e.ssl, buf, sizeof buf - 1) > 0);
+        CHECK(strncmp(buf, "HTTP/1.1 413 ", 13) == 0);
+        client_close(&e);
     }
     /* a client that goes on sending the refused body: read and dropped after the answer, up
      * to 1 MiB, then the connection is closed (not for the 2 s a slow client gets) */
@@ -748,6 +826,9 @@ static void test_drain(void)
     server_start(&s, &o);
     char buf[4096];
     client busy, idle, probe;
+    /* a TCP connection that never starts its handshake, accepted before the others are */
+    int silent = tcp_connect_from(s.port, NULL);
+    CHECK(silent >= 0);
     CHECK(client_open(&idle, s.port));
     CHECK(client_open(&busy, s.port));
     CHECK(client_open(&probe, s.port));
@@ -761,8 +842,15 @@ static void test_drain(void)
                        "Content-Length: 7\r\nExpect: 100-continue\r\n\r\n");
     CHECK(client_read_continue(&busy));
     client_send(&busy, "{\"a\":");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     http_server_shutdown(s.srv, 5000);
     CHECK(client_sees_eof(&idle)); /* idle connections go at once (the drain has begun) */
+    char b;
+    CHECK_INT(recv(silent, &b, 1, 0), 0); /* and unfinished handshakes, not at the grace's end */
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 2500);
+    close(silent);
     client_send(&busy, "2}\n");
     CHECK_INT(client_read(&busy, buf, sizeof buf), 200); /* the request in progress finishes */
     CHECK_CONTAINS(buf, "Connection: close");
@@ -778,6 +866,189 @@ static void test_drain(void)
     CHECK_OK(s.run_status);
     CHECK(tcp_connect_from(s.port, NULL) < 0); /* no longer listening */
     http_server_free(s.srv);
+}
+
+static void nop(http_request *r, void *payload)
+{
+    (void)payload;
+    http_reply(r, 204, NULL, CCZ_LIT(""));
+}
+
+/* The access log, captured: one line a request, with the path and never the query. */
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static char log_text[8192];
+
+static void log_sink(ccz_log_level level, const char *msg, void *payload)
+{
+    (void)level, (void)payload;
+    pthread_mutex_lock(&log_mu);
+    test_appendf(log_text, sizeof log_text, "%s\n", msg);
+    pthread_mutex_unlock(&log_mu);
+}
+
+static void test_access_log(void)
+{
+    server s;
+    http_server_opts o = {0};
+    server_start(&s, &o);
+    ccz_log_level before = ccz_log_get_level();
+    log_text[0] = 0;
+    ccz_log_set_sink(log_sink, NULL);
+    ccz_log_set_level(CCZ_LOG_INFO);
+    char buf[4096], req[512], path[301];
+    memset(path, 'p', sizeof path - 1);
+    path[sizeof path - 1] = 0;
+    snprintf(req, sizeof req, "GET /items/%s?token=s3cret HTTP/1.1\r\nHost: t\r\n\r\n", path);
+    CHECK_INT(request(s.port, req, buf, sizeof buf), 200);
+    CHECK_INT(request(s.port, GET("/items/short?token=s3cret"), buf, sizeof buf), 200);
+    server_stop(&s); /* the loop has logged all it will */
+    ccz_log_set_level(before);
+    ccz_log_set_sink(NULL, NULL);
+    pthread_mutex_lock(&log_mu);
+    /* a long path is cut, and says so; a short one is whole; no query either way */
+    CHECK_CONTAINS(log_text, "\"GET /items/pppppppppp");
+    CHECK_CONTAINS(log_text, "ppp...\" 200 ");
+    CHECK_CONTAINS(log_text, "\"GET /items/short\" 200 ");
+    CHECK(strstr(log_text, "s3cret") == NULL);
+    CHECK(strstr(log_text, "token") == NULL);
+    pthread_mutex_unlock(&log_mu);
+}
+
+/* A client that goes on sending while its request waits for a deferred answer: the server reads
+ * no more than a head's worth ahead (the read watermark), so the client's sending stalls at what
+ * the kernel buffers instead of the server holding all it sends. */
+static void test_read_ahead(void)
+{
+    server s;
+    http_server_opts o = {.request_ms = 10000};
+    server_start(&s, &o);
+    client c;
+    CHECK(client_open(&c, s.port));
+    struct timeval tv = {0, 500 * 1000};
+    setsockopt(c.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    gone = 0;
+    client_send(&c, GET("/items/later"));
+    static char junk[65536];
+    size_t sent = 0;
+    while (sent < (48u << 20) && SSL_write(c.ssl, junk, sizeof junk) > 0)
+        sent += sizeof junk;
+    printf("pipelined behind a deferred request: %.1f MiB sent before the client stalled\n",
+           (double)sent / (1 << 20));
+    CHECK(sent < (48u << 20));
+    client_close(&c);
+    /* the server reads nothing more of it, so learns of its leaving when the drain ends it */
+    http_server_shutdown(s.srv, 100);
+    pthread_join(s.thread, NULL);
+    CHECK_OK(s.run_status);
+    http_server_free(s.srv);
+    CHECK_INT(gone, 1);
+}
+
+/* The CPU time the server's thread has used, in ms. */
+static double thread_cpu_ms(pthread_t t)
+{
+    clockid_t id;
+    struct timespec ts;
+    if (pthread_getcpuclockid(t, &id) != 0 || clock_gettime(id, &ts) != 0)
+        return -1;
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Sends prefix, then n pieces of 64 bytes (no line end), each its own TLS record, then suffix;
+ * the answer's status, and in *ms the server thread's CPU time for the pieces and the rest. */
+static int slow_send(server *s, const char *prefix, int n, const char *suffix, double *ms)
+{
+    client c;
+    char buf[4096], piece[64];
+    memset(piece, 'a', sizeof piece);
+    if (!client_open(&c, s->port))
+        return -1;
+    client_send(&c, prefix);
+    double t0 = thread_cpu_ms(s->thread);
+    for (int i = 0; i < n; i++) {
+        CHECK_INT(SSL_write(c.ssl, piece, sizeof piece), (int)sizeof piece);
+        usleep(100);
+    }
+    client_send(&c, suffix);
+    int st = client_read(&c, buf, sizeof buf);
+    *ms = thread_cpu_ms(s->thread) - t0;
+    client_close(&c);
+    return st;
+}
+
+/* A slow sender: a long line in small pieces. The server's work is linear in the line, not a
+ * parse of all of it so far for every piece: quadratic, ~500 ms of the server thread's CPU for
+ * each of these 375 KiB lines before, ~45 ms now (TLS included). A head, and a chunk-size line
+ * with its extension. The CPU bound is checked in the optimized build only: a sanitizer's
+ * instrumentation multiplies both. */
+static void test_slow_head(void)
+{
+    server s;
+    http_server_opts o = {.max_head = 400 * 1024, .request_ms = 20000};
+    server_start(&s, &o);
+    double ms;
+    CHECK_INT(slow_send(&s, "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: ", 6000, "\r\n\r\n", &ms),
+              200);
+    printf("a 375 KiB head in 64-byte pieces: %.1f ms of the server's CPU\n", ms);
+    CHECK(ms >= 0 && (UNDER_ASAN || ms < 200));
+    CHECK_INT(slow_send(&s,
+                        "GET /healthz HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "1;x=",
+                        6000, "\r\n{\r\n0\r\n\r\n", &ms),
+              200);
+    printf("a 375 KiB chunk-size line in 64-byte pieces: %.1f ms of the server's CPU\n", ms);
+    CHECK(ms >= 0 && (UNDER_ASAN || ms < 200));
+    server_stop(&s);
+}
+
+/* Setting a server up: what it refuses, with the message that says why. */
+static void test_setup_errors(void)
+{
+    http_server *srv = (http_server *)&srv;
+    CHECK_STATUS(http_server_new(&srv, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "an HTTP server needs its options");
+    CHECK(srv == NULL);
+    http_server_opts o = {.name = "setup"};
+    CHECK_OK(http_server_new(&srv, &o));
+    /* a route needs a method, a path that starts with '/', a handler; a prefix ends in '/' */
+    struct {
+        const char *method, *path;
+        bool prefix;
+        http_handler h;
+    } bad[] = {
+        {NULL, "/a", false, nop}, {"GET", NULL, false, nop},  {"GET", "a", false, nop},
+        {"GET", "", false, nop},  {"GET", "/a", false, NULL}, {"GET", "/a", true, nop},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(bad); i++) {
+        CHECK_STATUS(http_route(srv, bad[i].method, bad[i].path, bad[i].prefix, bad[i].h, NULL),
+                     CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ccz_error_detail(), "a route needs a method, a /path");
+    }
+    CHECK_OK(http_route(srv, "GET", "/a/", true, nop, NULL));
+    CHECK_OK(http_route(srv, "GET", "/a", false, nop, NULL));
+    CHECK_OK(http_route(srv, "POST", "/a", false, nop, NULL)); /* another method: another route */
+    /* the same method and path twice, a built-in one included */
+    CHECK_STATUS(http_route(srv, "GET", "/a", false, nop, NULL), CCZ_ERR_EXISTS);
+    CHECK_CONTAINS(ccz_error_detail(), "GET /a is routed already");
+    CHECK_STATUS(http_route(srv, "GET", "/a/", false, nop, NULL), CCZ_ERR_EXISTS);
+    CHECK_STATUS(http_route(srv, "GET", "/healthz", false, nop, NULL), CCZ_ERR_EXISTS);
+    CHECK_CONTAINS(ccz_error_detail(), "GET /healthz is routed already");
+    /* a preface: magic bytes, a name, a handler, and only one */
+    CHECK_STATUS(http_server_set_preface(srv, CCZ_SPAN("", 0), "P", nop, NULL),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "a preface needs magic bytes, a name and a handler, once");
+    CHECK_STATUS(http_server_set_preface(srv, CCZ_LIT("PRE"), NULL, nop, NULL),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(http_server_set_preface(srv, CCZ_LIT("PRE"), "P", NULL, NULL),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(http_server_set_preface(srv, CCZ_LIT("PRE"), "P", nop, NULL));
+    CHECK_STATUS(http_server_set_preface(srv, CCZ_LIT("PRX"), "Q", nop, NULL),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "a preface needs magic bytes, a name and a handler, once");
+    /* a server that listens nowhere does not run (it would wait for nothing forever) */
+    CHECK_STATUS(http_server_run(srv), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the server listens nowhere");
+    http_server_free(srv);
 }
 
 static void test_parser_unit(void)
@@ -919,10 +1190,14 @@ static void test_chunked_unit(void)
 static void test_all(void)
 {
     signal(SIGPIPE, SIG_IGN);
+    test_setup_errors();
     test_parser_unit();
     test_chunked_unit();
     test_routes_and_keepalive();
     test_preface();
+    test_access_log();
+    test_slow_head();
+    test_read_ahead();
     test_refusals();
     test_deadlines();
     test_caps();
