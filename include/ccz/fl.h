@@ -112,8 +112,8 @@ typedef struct {
     unsigned iterations;         /* 1..1000000 */
     const ccz_ml_dataset *test;  /* the validation set (borrowed; NULL: none) */
     size_t features;             /* without a test set: the features per row */
-    unsigned validate_every;     /* 0: 10, as CCZoo's */
-    double alpha, learning_rate; /* 0: CCZoo's 0.01 and 0.15 */
+    unsigned validate_every;     /* 0: 10, as CCZoo's; at most 1000000 */
+    double alpha, learning_rate; /* in [0, 1e6) (0: CCZoo's 0.01 and 0.15) */
     unsigned timeout_ms;         /* the longest wait for a worker (0: 60 s) */
     unsigned threads;            /* for decryption and encryption (0: every core) */
     FILE *log;                   /* a line per worker event and validation (NULL: none) */
@@ -283,7 +283,7 @@ typedef struct {
     unsigned hosts;                        /* 1..CCZ_FL_VLR_MAX_HOSTS */
     unsigned epochs;                       /* 1..1024 */
     size_t batch_size;                     /* 0: all rows */
-    double alpha, learning_rate, momentum; /* as ccz_fl_vlr_opts (0: the defaults) */
+    double alpha, learning_rate, momentum; /* as ccz_fl_vlr_opts, checked (0: the defaults) */
     double tol;                            /* convergence on the loss (0: 1e-4; negative: never) */
     unsigned timeout_ms;                   /* the longest wait for a party (0: 60 s) */
     unsigned threads;                      /* for decryption (0: every core) */

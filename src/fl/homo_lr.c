@@ -159,14 +159,19 @@ static ccz_status encode_rows(ccz_fl_hlr_worker *w, const ccz_ml_dataset *d)
     for (size_t q = 0; q < R * D; q++)
         fx_clear(&x[q]);
     free(x);
-    /* scalars stay far below n (so products of ciphertexts never wrap a sign) */
+    /* scalars stay far below n (so products of ciphertexts never wrap a sign). ez is by row,
+     * eg by column: each names what spans too much */
     size_t limit = mpz_sizeinbase(w->n, 2) - 128;
     for (size_t q = 0; q < R * D; q++)
-        CCZ_ENSURE(mpz_sizeinbase(w->ez[q], 2) <= limit && mpz_sizeinbase(w->eg[q], 2) <= limit,
-                   CCZ_ERR_OVERFLOW,
+        CCZ_ENSURE(mpz_sizeinbase(w->ez[q], 2) <= limit, CCZ_ERR_OVERFLOW,
                    "row %zu: the features span too many orders of magnitude to be encoded "
                    "exactly under a %zu-bit key",
                    q / D + 1, mpz_sizeinbase(w->n, 2));
+    for (size_t q = 0; q < R * D; q++)
+        CCZ_ENSURE(mpz_sizeinbase(w->eg[q], 2) <= limit, CCZ_ERR_OVERFLOW,
+                   "feature %zu: its values span too many orders of magnitude across the rows "
+                   "to be encoded exactly under a %zu-bit key",
+                   q / R, mpz_sizeinbase(w->n, 2));
     /* z^4 is needed, never z: the factor in the scalars saves a power per row */
     for (size_t q = 0; q < R * D; q++)
         mpz_mul_2exp(w->ez[q], w->ez[q], 2);
@@ -182,6 +187,7 @@ ccz_status ccz_fl_hlr_worker_new(ccz_fl_hlr_worker **out, const ccz_paillier_pub
                CCZ_FL_HLR_OPTS_VERSION);
     CCZ_ENSURE(pk && d && d->rows && d->features, CCZ_ERR_INVALID_ARGUMENT,
                "a worker needs a key and rows");
+    CCZ_ENSURE(d->y, CCZ_ERR_INVALID_ARGUMENT, "a worker's rows need their labels");
     CCZ_ENSURE(o->alpha >= 0 && o->alpha < 1e6 && o->learning_rate >= 0 && o->learning_rate < 1e6,
                CCZ_ERR_INVALID_ARGUMENT, "alpha and the learning rate are in [0, 1e6)");
     ccz_fl_hlr_worker *w = calloc(1, sizeof *w);

@@ -9,7 +9,8 @@
  * exact and the guest receives the hosts' scores. Then the ways a training ends early: too few
  * ids in common, a party that never joins (the deadline), a party that leaves while another
  * waits. Last, a guest whose Join is held calls on a second HTTP/2 stream of its connection
- * (raw nghttp2: ccz's client puts one call on a channel at a time) and is refused. */
+ * (raw nghttp2: ccz's client puts one call on a channel at a time) and is refused. And the
+ * arbiter's own options, each refused by what to change. */
 #include <gmp.h>
 #include <math.h>
 #include <pthread.h>
@@ -55,9 +56,8 @@ static void free_key(void)
     mpz_clears(n, n2, NULL);
 }
 
-static void arbiter_start(arbiter *a, unsigned timeout_ms)
+static void key_once(void)
 {
-    static int k;
     if (!key) { /* one key for every test */
         CHECK_OK(ccz_paillier_keygen(&key, 1024));
         mpz_inits(n, n2, NULL);
@@ -65,6 +65,14 @@ static void arbiter_start(arbiter *a, unsigned timeout_ms)
         mpz_mul(n2, n, n);
         atexit(free_key);
     }
+}
+
+static size_t next_batch_size, next_epochs; /* for the next arbiter_start (0: all rows, 1) */
+
+static void arbiter_start(arbiter *a, unsigned timeout_ms)
+{
+    static int k;
+    key_once();
     memset(a, 0, sizeof *a);
     snprintf(a->log_path, sizeof a->log_path, "%s/arbiter%d.log", test_tmpdir(), k++);
     a->log = fopen(a->log_path, "w");
@@ -74,7 +82,9 @@ static void arbiter_start(arbiter *a, unsigned timeout_ms)
     ccz_fl_vlr_service_opts o = CCZ_FL_VLR_SERVICE_OPTS_INIT;
     o.key = key;
     o.hosts = 1;
-    o.epochs = 1;
+    o.epochs = next_epochs ? (unsigned)next_epochs : 1;
+    o.batch_size = next_batch_size;
+    next_epochs = next_batch_size = 0;
     o.timeout_ms = timeout_ms;
     o.threads = 1;
     o.log = a->log;
@@ -891,6 +901,168 @@ static void second_held_call(void)
     arbiter_free(&a);
 }
 
+/* One step of the one host h and the guest g (3 weights each) with raw calls: the host's scores,
+ * the guest's residuals (with an encrypted loss of 0, or none), both gradients. The loss the
+ * guest's gradient reply carries goes to loss. */
+static void raw_step(ccz_rpc_channel *g, ccz_rpc_channel *h, int step, size_t rows, bool with_loss,
+                     double *loss)
+{
+    cts s = {0}, sq = {0}, res = {0}, l = {0}, grad = {0};
+    encrypt_run(&s, rows, 100);
+    encrypt_run(&sq, 1, 7);
+    encrypt_run(&res, rows, 1000);
+    encrypt_run(&l, 1, 0);
+    encrypt_run(&grad, 3, 5);
+    Heterolr__ForwardRequest fw = HETEROLR__FORWARD_REQUEST__INIT;
+    fw.step = step;
+    fw.forward = s.b;
+    fw.n_forward = rows;
+    fw.square = sq.b[0];
+    call fc, hfc, c;
+    start_call(&fc, h, "Forward", &fw.base, &heterolr__ciphertexts__descriptor);
+    Heterolr__Step st = HETEROLR__STEP__INIT;
+    st.step = step;
+    call_now(&hfc, g, "HostForwards", &st.base, &heterolr__forward_reply__descriptor, 0);
+    CHECK_INT(hfc.code, 0);
+    free_call(&hfc);
+    Heterolr__ResidualsRequest rr = HETEROLR__RESIDUALS_REQUEST__INIT;
+    rr.step = step;
+    rr.residuals = res.b;
+    rr.n_residuals = rows;
+    if (with_loss)
+        rr.loss = l.b[0];
+    EXPECT(g, "Residuals", rr, &heterolr__empty__descriptor, 0, "");
+    join_call(&fc);
+    CHECK_INT(fc.code, 0);
+    free_call(&fc);
+    Heterolr__GradientRequest gr = HETEROLR__GRADIENT_REQUEST__INIT;
+    gr.step = step;
+    gr.masked = grad.b;
+    gr.n_masked = 3;
+    call_now(&c, h, "Gradient", &gr.base, &heterolr__gradient_reply__descriptor, 0);
+    CHECK_INT(c.code, 0);
+    free_call(&c);
+    call_now(&c, g, "Gradient", &gr.base, &heterolr__gradient_reply__descriptor, 0);
+    CHECK_INT(c.code, 0);
+    if (c.resp)
+        *loss = ((const Heterolr__GradientReply *)c.resp)->loss;
+    free_call(&c);
+    cts_free(&s);
+    cts_free(&sq);
+    cts_free(&res);
+    cts_free(&l);
+    cts_free(&grad);
+}
+
+/* An epoch's loss is the mean of its batches' losses: with a batch's loss missing (the guest
+ * sent none) it is not available, rather than the others' sum over every batch. Two epochs of
+ * two batches (4 ids in common, batches of 2); each loss sent decodes to the Taylor loss of
+ * scores 0, log 2. */
+static void loss_of_some_batches(void)
+{
+    static arbiter a;
+    next_batch_size = 2;
+    next_epochs = 2;
+    arbiter_start(&a, 20000);
+    ccz_rpc_channel *g = party_channel(&a), *h = party_channel(&a);
+    Heterolr__JoinRequest gj = join_req("guest", 0, "g", 2, guest_ids, 6);
+    Heterolr__JoinRequest hj = join_req("host", 1, "h", 3, host_ids, 8);
+    call gc, hc;
+    start_call(&gc, g, "Join", &gj.base, &heterolr__join_reply__descriptor);
+    start_call(&hc, h, "Join", &hj.base, &heterolr__join_reply__descriptor);
+    join_call(&gc);
+    join_call(&hc);
+    CHECK_INT(gc.code, 0);
+    CHECK_INT(hc.code, 0);
+    free_call(&gc);
+    free_call(&hc);
+    double loss[4] = {0, 0, 0, 0};
+    raw_step(g, h, 0, 2, false, &loss[0]); /* epoch 0: the first batch without its loss */
+    raw_step(g, h, 1, 2, true, &loss[1]);
+    raw_step(g, h, 2, 2, true, &loss[2]); /* epoch 1: both */
+    raw_step(g, h, 3, 2, true, &loss[3]);
+    CHECK(isnan(loss[0]) && isnan(loss[2])); /* not the end of an epoch */
+    CHECK(isnan(loss[1]));
+    CHECK(fabs(loss[3] - log(2.0)) < 1e-12);
+    wait_log(&a, "epoch 0: loss not available (the guest sent no loss for a batch)");
+    Heterolr__Empty empty = HETEROLR__EMPTY__INIT;
+    EXPECT(g, "Finish", empty, &heterolr__empty__descriptor, 0, "");
+    EXPECT(h, "Finish", empty, &heterolr__empty__descriptor, 0, "");
+    const ccz_fl_vlr_status *st = arbiter_stop(&a);
+    CHECK_INT(st->code, 0);
+    CHECK_INT(st->steps, 4);
+    CHECK_INT(st->epochs, 2);
+    CHECK(isnan(st->loss[0]));
+    CHECK(fabs(st->loss[1] - log(2.0)) < 1e-12);
+    CHECK(!st->converged);
+    ccz_rpc_channel_free(g);
+    ccz_rpc_channel_free(h);
+    arbiter_free(&a);
+}
+
+/* The arbiter's own options, refused at once (each by what to change) rather than by every party
+ * after all joined: a plan the parties refuse is no plan. */
+static void service_options(void)
+{
+    key_once();
+    ccz_rpc_server *rpc = NULL;
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    CHECK_OK(ccz_rpc_server_new(&rpc, &so));
+    ccz_fl_vlr_service *v = NULL;
+    ccz_fl_vlr_service_opts o = CCZ_FL_VLR_SERVICE_OPTS_INIT;
+    o.version = 0;
+    CHECK_STATUS(ccz_fl_vlr_service_new(&v, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ccz_fl_vlr_service_opts: version 0, expected 1");
+    static const struct {
+        bool key;
+        unsigned hosts, epochs;
+        double alpha, learning_rate, momentum;
+        const char *error;
+    } bad[] = {
+        {false, 1, 1, 0, 0, 0, "the arbiter needs its Paillier key"},
+        {true, 0, 1, 0, 0, 0, "1 to 16 hosts, not 0"},
+        {true, 17, 1, 0, 0, 0, "1 to 16 hosts, not 17"},
+        {true, 1, 0, 0, 0, 0, "1 to 1024 epochs, not 0"},
+        {true, 1, 1025, 0, 0, 0, "1 to 1024 epochs, not 1025"},
+        {true, 1, 1, -1, 0, 0,
+         "alpha and the learning rate are in [0, 1e6), the momentum below 1 (not -1, 0 and 0)"},
+        {true, 1, 1, 1e6, 0, 0,
+         "alpha and the learning rate are in [0, 1e6), the momentum below 1 (not 1e+06, 0 and 0)"},
+        {true, 1, 1, NAN, 0, 0,
+         "alpha and the learning rate are in [0, 1e6), the momentum below 1 (not nan, 0 and 0)"},
+        {true, 1, 1, 0, -0.1, 0,
+         "alpha and the learning rate are in [0, 1e6), the momentum below 1 (not 0, -0.1 and 0)"},
+        {true, 1, 1, 0, 1e6, 0,
+         "alpha and the learning rate are in [0, 1e6), the momentum below 1 (not 0, 1e+06 and 0)"},
+        {true, 1, 1, 0, 0, 1,
+         "alpha and the learning rate are in [0, 1e6), the momentum below 1 (not 0, 0 and 1)"},
+        {true, 1, 1, 0, 0, NAN,
+         "alpha and the learning rate are in [0, 1e6), the momentum below 1 (not 0, 0 and nan)"},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(bad); i++) {
+        o = (ccz_fl_vlr_service_opts)CCZ_FL_VLR_SERVICE_OPTS_INIT;
+        o.key = bad[i].key ? key : NULL;
+        o.hosts = bad[i].hosts;
+        o.epochs = bad[i].epochs;
+        o.alpha = bad[i].alpha;
+        o.learning_rate = bad[i].learning_rate;
+        o.momentum = bad[i].momentum;
+        CHECK_STATUS(ccz_fl_vlr_service_new(&v, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), bad[i].error);
+        CHECK(v == NULL);
+    }
+    /* the bounds beside them (a negative momentum: plain SGD) */
+    o = (ccz_fl_vlr_service_opts)CCZ_FL_VLR_SERVICE_OPTS_INIT;
+    o.key = key;
+    o.hosts = 16;
+    o.epochs = 1024;
+    o.alpha = o.learning_rate = 999999;
+    o.momentum = -1;
+    CHECK_OK(ccz_fl_vlr_service_new(&v, rpc, &o));
+    ccz_fl_vlr_service_free(v);
+    ccz_rpc_server_free(rpc);
+}
+
 TEST_MAIN(T(hostile_parties), T(too_few_in_common), T(party_never_joins), T(hosts_full),
           T(calls_after_failure), T(party_leaves), T(second_stream_before_all_joined),
-          T(second_held_call))
+          T(second_held_call), T(loss_of_some_batches), T(service_options))

@@ -345,6 +345,18 @@ static void test_party_refusals(void)
     CHECK_STR(ccz_error_detail(), "only the guest has the labels");
     ccz_fl_vlr_party_free(p);
     p = NULL;
+    /* no key, no rows, no features */
+    CHECK_STATUS(ccz_fl_vlr_party_new(&p, NULL, &d, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a party needs a key and rows");
+    ccz_ml_dataset empty = d;
+    empty.rows = 0;
+    CHECK_STATUS(ccz_fl_vlr_party_new(&p, pk, &empty, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a party needs a key and rows");
+    empty = d;
+    empty.features = 0;
+    CHECK_STATUS(ccz_fl_vlr_party_new(&p, pk, &empty, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a party needs a key and rows");
+    CHECK(p == NULL);
     o.version = 0;
     CHECK_STATUS(ccz_fl_vlr_party_new(&p, pk, &d, &o), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "ccz_fl_vlr_opts: version 0, expected 1");

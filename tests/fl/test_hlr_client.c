@@ -6,7 +6,8 @@
  * must number its iterations, validate on the plan's schedule (every k-th and the last), keep
  * the host's figures as the host labels them, finish once, and refuse a key that is not one, a
  * plan out of range, another feature count or weights that are not ciphertexts under the key,
- * stopping at the first call that fails. */
+ * stopping at the first call that fails. Last, the parameter server's own options
+ * (ccz_fl_hlr_service_new), each refused by what to change. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,6 +246,90 @@ static void test_hostile_host(void)
     CHECK_INT(s.finishes, 0);
 }
 
+/* The parameter server's options, refused at once (each by what to change) rather than by
+ * every worker after it joined: a plan the workers refuse is no plan. */
+static void test_service_options(void)
+{
+    ccz_rpc_server *rpc = NULL;
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    CHECK_OK(ccz_rpc_server_new(&rpc, &so));
+    ccz_fl_hlr_service *v = NULL;
+    ccz_fl_hlr_service_opts o = CCZ_FL_HLR_SERVICE_OPTS_INIT;
+    o.version = 2;
+    CHECK_STATUS(ccz_fl_hlr_service_new(&v, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ccz_fl_hlr_service_opts: version 2, expected 1");
+    CHECK_STATUS(ccz_fl_hlr_service_new(&v, rpc, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ccz_fl_hlr_service_opts: version 0, expected 1");
+    static const ccz_fl_hlr_service_opts good = {.version = CCZ_FL_HLR_SERVICE_OPTS_VERSION,
+                                                 .workers = 2,
+                                                 .iterations = 3,
+                                                 .features = FEATURES};
+    o = good;
+    CHECK_STATUS(ccz_fl_hlr_service_new(&v, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the parameter server needs its Paillier key");
+    static const struct {
+        unsigned workers, iterations, validate_every;
+        size_t features;
+        bool test;
+        double alpha, learning_rate;
+        const char *error;
+    } bad[] = {
+        {0, 3, 0, 2, false, 0, 0, "1 to 64 workers, not 0"},
+        {65, 3, 0, 2, false, 0, 0, "1 to 64 workers, not 65"},
+        {2, 0, 0, 2, false, 0, 0, "1 to 1000000 iterations, not 0"},
+        {2, 1000001, 0, 2, false, 0, 0, "1 to 1000000 iterations, not 1000001"},
+        {2, 3, 0, 0, false, 0, 0,
+         "the model's features come from the test set or are given (1 to 4096)"},
+        {2, 3, 0, 4097, false, 0, 0,
+         "the model's features come from the test set or are given (1 to 4096)"},
+        {2, 3, 0, 3, true, 0, 0,
+         "the model's features come from the test set or are given (1 to 4096)"},
+        {2, 3, 0, 2, false, -0.5, 0, "alpha and the learning rate are in [0, 1e6), not -0.5 and 0"},
+        {2, 3, 0, 2, false, 1e6, 0, "alpha and the learning rate are in [0, 1e6), not 1e+06 and 0"},
+        {2, 3, 0, 2, false, NAN, 0, "alpha and the learning rate are in [0, 1e6), not nan and 0"},
+        {2, 3, 0, 2, false, 0, -1, "alpha and the learning rate are in [0, 1e6), not 0 and -1"},
+        {2, 3, 0, 2, false, 0, INFINITY,
+         "alpha and the learning rate are in [0, 1e6), not 0 and inf"},
+        {2, 3, 1000001, 2, false, 0, 0,
+         "validation every 1 to 1000000 iterations (0: 10), not 1000001"},
+    };
+    /* a test set without labels, which would never validate */
+    ccz_ml_dataset unlabelled = data;
+    unlabelled.y = NULL;
+    o = good;
+    o.key = key;
+    o.test = &unlabelled;
+    CHECK_STATUS(ccz_fl_hlr_service_new(&v, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the test set has no labels to validate against");
+    CHECK(v == NULL);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(bad); i++) {
+        o = good;
+        o.key = key;
+        o.workers = bad[i].workers;
+        o.iterations = bad[i].iterations;
+        o.validate_every = bad[i].validate_every;
+        o.features = bad[i].features;
+        o.test = bad[i].test ? &data : NULL;
+        o.alpha = bad[i].alpha;
+        o.learning_rate = bad[i].learning_rate;
+        CHECK_STATUS(ccz_fl_hlr_service_new(&v, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), bad[i].error);
+        CHECK(v == NULL);
+    }
+    /* the bounds beside them */
+    o = good;
+    o.key = key;
+    o.workers = 64;
+    o.iterations = 1000000;
+    o.validate_every = 1000000;
+    o.test = &data;
+    o.alpha = 999999;
+    o.learning_rate = 999999;
+    CHECK_OK(ccz_fl_hlr_service_new(&v, rpc, &o));
+    ccz_fl_hlr_service_free(v);
+    ccz_rpc_server_free(rpc);
+}
+
 static void cleanup(void)
 {
     ccz_paillier_key_free(key);
@@ -252,4 +337,4 @@ static void cleanup(void)
     free(data.y);
 }
 
-TEST_MAIN(T(setup), T(test_training), T(test_hostile_host), T(cleanup))
+TEST_MAIN(T(setup), T(test_training), T(test_hostile_host), T(test_service_options), T(cleanup))

@@ -121,4 +121,130 @@ static void test_steps(void)
     ccz_paillier_key_free(key);
 }
 
-TEST_MAIN(T(test_steps))
+/* A worker of `rows` rows of one feature (x[r] = xs[r], labels alternating) under k. */
+static ccz_fl_hlr_worker *small_worker(ccz_paillier_key *k, const double *xs, size_t rows,
+                                       const ccz_fl_hlr_opts *o, ccz_status want)
+{
+    static double x[4];
+    static uint8_t y[4] = {0, 1, 0, 1};
+    for (size_t r = 0; r < rows; r++)
+        x[r] = xs[r];
+    ccz_ml_dataset d = {rows, 1, x, y, NULL};
+    ccz_fl_hlr_worker *w = NULL;
+    CHECK_STATUS(ccz_fl_hlr_worker_new(&w, ccz_paillier_key_pub(k), &d, o), want);
+    return w;
+}
+
+/* The worker's and the server's own refusals: no rows, no labels, rows whose features (or a column
+ * across the rows) cannot be encoded exactly, weights too far apart to align, an update past
+ * the key's encoding, nothing to aggregate. */
+static void test_refusals(void)
+{
+    ccz_paillier_key *k = NULL;
+    CHECK_OK(ccz_paillier_keygen(&k, 1024));
+    const ccz_paillier_pub *pk = ccz_paillier_key_pub(k);
+    ccz_fl_hlr_opts o = CCZ_FL_HLR_OPTS_INIT;
+    double ok[2] = {0.5, -2};
+    /* no rows, no features */
+    ccz_ml_dataset none = {0, 1, ok, (uint8_t[]){0}, NULL};
+    ccz_fl_hlr_worker *w = NULL;
+    CHECK_STATUS(ccz_fl_hlr_worker_new(&w, pk, &none, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a worker needs a key and rows");
+    none.rows = 1;
+    none.features = 0;
+    CHECK_STATUS(ccz_fl_hlr_worker_new(&w, pk, &none, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a worker needs a key and rows");
+    /* rows without labels (a vertical host's) */
+    none.features = 1;
+    none.y = NULL;
+    CHECK_STATUS(ccz_fl_hlr_worker_new(&w, pk, &none, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a worker's rows need their labels");
+    CHECK(w == NULL);
+    /* a row of 1 (the bias) and 1e-300: 250 hex digits apart, past a 1024-bit key; the row
+     * named is the one that spans them */
+    double tiny[2] = {0.5, 1e-300};
+    small_worker(k, tiny, 2, &o, CCZ_ERR_OVERFLOW);
+    CHECK_STR(ccz_error_detail(), "row 2: the features span too many orders of magnitude to be "
+                                  "encoded exactly under a 1024-bit key");
+    /* each row within the key (1e-120 beside 1, 100 hex digits) but the feature's column
+     * across the two rows twice that */
+    double rows2[2] = {1e-120, 1e120};
+    small_worker(k, rows2, 2, &o, CCZ_ERR_OVERFLOW);
+    CHECK_STR(ccz_error_detail(), "feature 1: its values span too many orders of magnitude "
+                                  "across the rows to be encoded exactly under a 1024-bit key");
+    double rows1[2] = {1e-120, 1e-115};
+    w = small_worker(k, rows1, 2, &o, CCZ_OK);
+    ccz_fl_hlr_worker_free(w);
+
+    ccz_paillier_number in[2], out[2];
+    for (int i = 0; i < 2; i++) {
+        ccz_paillier_number_init(&in[i]);
+        ccz_paillier_number_init(&out[i]);
+    }
+    /* weights 2048 hex digits apart: not aligned within the key */
+    w = small_worker(k, ok, 2, &o, CCZ_OK);
+    if (w) {
+        CHECK_OK(ccz_fl_hlr_initial(in, w));
+        in[0].exponent = CCZ_FL_HLR_MAX_EXPONENT;
+        in[1].exponent = -CCZ_FL_HLR_MAX_EXPONENT;
+        CHECK_STATUS(ccz_fl_hlr_step(w, out, in, 0), CCZ_ERR_OVERFLOW);
+        CHECK_STR(ccz_error_detail(),
+                  "aligning the weights: exponents 2048 hex digits apart do not fit the key");
+        /* 255 apart still fit a 1024-bit key's 256 */
+        in[0].exponent = 0;
+        in[1].exponent = -255;
+        CHECK_OK(ccz_fl_hlr_step(w, out, in, 0));
+        in[1].exponent = -256;
+        CHECK_STATUS(ccz_fl_hlr_step(w, out, in, 0), CCZ_ERR_OVERFLOW);
+        /* weights as low as a peer may send them: the update's exponent falls below that */
+        in[0].exponent = in[1].exponent = -CCZ_FL_HLR_MAX_EXPONENT;
+        CHECK_STATUS(ccz_fl_hlr_step(w, out, in, 3), CCZ_ERR_OVERFLOW);
+        CHECK_STR(ccz_error_detail(),
+                  "step 3, weight 0: the update does not fit the key's encoding");
+        ccz_fl_hlr_worker_free(w);
+    }
+    /* updates whose scalars leave no room below n: 1 - lr alpha of ~1100 bits (lr alpha
+     * 1e-300, the gradient's scalar lr / rows at the same exponent as features of 1e-200 put
+     * it), then the gradient's scalar 235 hex digits above the weight's (features of 1e200,
+     * 1 - lr alpha at 16^-97) */
+    static const struct {
+        double x[2], alpha, lr;
+        const char *error;
+    } room[] = {
+        {{1e-200, -2e-200},
+         1e-200,
+         1e-100,
+         "step 0, weight 0: the update does not fit the key's "
+         "encoding"},
+        {{1e200, -2e200},
+         1e-100,
+         0,
+         "step 0, weight 1: the update does not fit the key's "
+         "encoding"},
+    };
+    for (size_t c = 0; c < CCZ_ARRAY_LEN(room); c++) {
+        o.alpha = room[c].alpha;
+        o.learning_rate = room[c].lr;
+        w = small_worker(k, room[c].x, 2, &o, CCZ_OK);
+        if (!w)
+            continue;
+        CHECK_OK(ccz_fl_hlr_initial(in, w));
+        CHECK_STATUS(ccz_fl_hlr_step(w, out, in, 0), CCZ_ERR_OVERFLOW);
+        CHECK_STR(ccz_error_detail(), room[c].error);
+        ccz_fl_hlr_worker_free(w);
+    }
+    /* nothing to aggregate */
+    const ccz_paillier_number *ins[1] = {in};
+    double plain[2];
+    CHECK_STATUS(ccz_fl_hlr_aggregate(out, plain, k, ins, 0, 2, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "nothing to aggregate");
+    CHECK_STATUS(ccz_fl_hlr_aggregate(out, plain, k, ins, 1, 0, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "nothing to aggregate");
+    for (int i = 0; i < 2; i++) {
+        ccz_paillier_number_clear(&in[i]);
+        ccz_paillier_number_clear(&out[i]);
+    }
+    ccz_paillier_key_free(k);
+}
+
+TEST_MAIN(T(test_steps), T(test_refusals))

@@ -22,8 +22,22 @@ static void test_names(void)
         CHECK_INT(t, i + 1);
         CHECK_STR(ccz_tee_name(t), names[i]);
     }
+    t = CCZ_TEE_SNP;
     CHECK_STATUS(ccz_tee_parse(&t, "sev"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "unknown TEE 'sev' (expected sim, sgx, tdx, snp, az-snp-vtpm, "
+                                  "az-tdx-vtpm, csv or cca)");
+    CHECK_INT(t, CCZ_TEE_SNP); /* untouched */
     CHECK_STATUS(ccz_tee_parse(&t, "none"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "unknown TEE 'none' (expected sim, sgx, tdx, snp, az-snp-vtpm, "
+                                  "az-tdx-vtpm, csv or cca)");
+    /* every name the message lists parses, and names itself */
+    static const char *const all[] = {"sim",         "sgx",         "tdx", "snp",
+                                      "az-snp-vtpm", "az-tdx-vtpm", "csv", "cca"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(all); i++) {
+        CHECK_OK(ccz_tee_parse(&t, all[i]));
+        CHECK_STR(ccz_tee_name(t), all[i]);
+    }
+    CHECK_STATUS(ccz_tee_parse(&t, "SIM"), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_tee_name((ccz_tee)42), "unknown");
 }
 

@@ -123,6 +123,22 @@ static void test_sim(void)
     ccz_attester *a = NULL;
     CHECK_OK(ccz_attester_new(&a, &o));
     CHECK_STATUS(ccz_attester_seal_key(a, (ccz_seal_policy)2, k), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "unknown sealing policy 2");
+    CHECK_STATUS(ccz_attester_seal_key(a, (ccz_seal_policy)-1, k), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "unknown sealing policy -1");
+    /* no attester, nowhere to put the key */
+    CHECK_STATUS(ccz_attester_seal_key(NULL, CCZ_SEAL_MRENCLAVE, k), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "missing argument");
+    CHECK_STATUS(ccz_attester_seal_key(a, CCZ_SEAL_MRENCLAVE, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "missing argument");
+    uint8_t rd[64] = {0};
+    ccz_buf ev = CCZ_BUF_INIT;
+    CHECK_STATUS(ccz_attest(NULL, a, rd), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "missing argument");
+    CHECK_STATUS(ccz_attest(&ev, a, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_attest(&ev, NULL, rd), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_INT(ev.len, 0);
+    ccz_buf_free(&ev);
     ccz_attester_free(a);
 }
 
@@ -232,7 +248,11 @@ static void test_sgx(void)
     /* TDX and SEV-SNP guests have no sealing key (their attesters need no device to be made) */
     CHECK_STATUS(dev_seal_key(CCZ_TEE_TDX, root, CCZ_SEAL_MRSIGNER, key), CCZ_ERR_UNSUPPORTED);
     CHECK_STATUS(dev_seal_key(CCZ_TEE_TDX, root, CCZ_SEAL_MRENCLAVE, key), CCZ_ERR_UNSUPPORTED);
+    CHECK_STR(ccz_error_detail(), "a tdx guest has no sealing key: obtain secrets from a peer or a "
+                                  "key broker instead");
     CHECK_STATUS(dev_seal_key(CCZ_TEE_SNP, root, CCZ_SEAL_MRSIGNER, key), CCZ_ERR_UNSUPPORTED);
+    CHECK_STR(ccz_error_detail(), "a snp guest has no sealing key: obtain secrets from a peer or a "
+                                  "key broker instead");
 }
 
 TEST_MAIN(T(test_sim), T(test_sgx))

@@ -320,6 +320,22 @@ static void test_platform_init(void)
     CHECK_CONTAINS(ccz_error_detail(), "ccz sim init");
     o.tee = CCZ_TEE_NONE;
     CHECK_STATUS(ccz_attester_new(&a, &o), CCZ_ERR_NO_BACKEND);
+    CHECK_STR(ccz_error_detail(), "this build has no attester for TEE 'none'");
+    /* a TEE this build verifies but cannot attest as, and one it does not know */
+    o.tee = CCZ_TEE_CSV;
+    CHECK_STATUS(ccz_attester_new(&a, &o), CCZ_ERR_NO_BACKEND);
+    CHECK_STR(ccz_error_detail(), "this build has no attester for TEE 'csv'");
+    o.tee = (ccz_tee)42;
+    CHECK_STATUS(ccz_attester_new(&a, &o), CCZ_ERR_NO_BACKEND);
+    CHECK_STR(ccz_error_detail(), "this build has no attester for TEE 'unknown'");
+    /* options missing or of another version */
+    CHECK_STATUS(ccz_attester_new(&a, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "attester options missing or of the wrong version");
+    o.tee = CCZ_TEE_SIM;
+    o.version = CCZ_ATTESTER_OPTS_VERSION + 1;
+    CHECK_STATUS(ccz_attester_new(&a, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "attester options missing or of the wrong version");
+    CHECK(a == NULL);
 }
 
 static void test_measure(void)

@@ -46,7 +46,8 @@ struct ccz_fl_vlr_service {
     size_t res_len;
     double batch_loss, epoch_loss_sum;
     bool loss_ok;
-    int stop_step; /* the step the training stops after (-1: not decided) */
+    size_t epoch_losses; /* the epoch's batches whose loss is in epoch_loss_sum */
+    int stop_step;       /* the step the training stops after (-1: not decided) */
     ccz_fl_vlr_status st;
     int64_t progress, started;
     fl_room room;
@@ -476,17 +477,21 @@ static void on_host_forwards(ccz_rpc_call *call, const ProtobufCMessage *req, vo
 static void end_epoch(ccz_fl_vlr_service *v, unsigned step)
 {
     unsigned e = step / (unsigned)v->nbatches;
-    double loss = v->loss_ok ? v->epoch_loss_sum / (double)v->nbatches : NAN;
+    /* the mean of every batch's loss: with one missing, none (not a sum of fewer) */
+    bool all = v->epoch_losses == v->nbatches;
+    double loss = all ? v->epoch_loss_sum / (double)v->nbatches : NAN;
     v->st.loss[e] = loss;
     v->epoch_loss_sum = 0;
-    bool conv = v->loss_ok && e > 0 && !isnan(v->st.loss[e - 1]) && v->o.tol > 0 &&
+    v->epoch_losses = 0;
+    bool conv = all && e > 0 && !isnan(v->st.loss[e - 1]) && v->o.tol > 0 &&
                 fabs(loss - v->st.loss[e - 1]) < v->o.tol;
     if (conv || e + 1 == v->o.epochs) {
         v->stop_step = (int)step;
         v->st.converged = conv;
     }
     if (isnan(loss))
-        say(v, "epoch %u: loss not available (several hosts, as FATE)%s", e,
+        say(v, "epoch %u: loss not available (%s)%s", e,
+            v->o.hosts > 1 ? "several hosts, as FATE" : "the guest sent no loss for a batch",
             conv ? ": converged" : "");
     else
         say(v, "epoch %u: loss %.6f%s", e, loss, conv ? " (converged)" : "");
@@ -525,6 +530,7 @@ static void on_residuals(ccz_rpc_call *call, const ProtobufCMessage *req, void *
             return;
         }
         v->epoch_loss_sum += v->batch_loss;
+        v->epoch_losses++;
     }
     v->res_step = (int)step;
     if ((step + 1) % v->nbatches == 0)
@@ -704,6 +710,13 @@ ccz_status ccz_fl_vlr_service_new(ccz_fl_vlr_service **out, ccz_rpc_server *rpc,
                "1 to %d hosts, not %u", CCZ_FL_VLR_MAX_HOSTS, o->hosts);
     CCZ_ENSURE(o->epochs >= 1 && o->epochs <= 1024, CCZ_ERR_INVALID_ARGUMENT,
                "1 to 1024 epochs, not %u", o->epochs);
+    /* the plan as every party checks it (src/svc/fl/hetero_client.c), so a bad one fails here */
+    CCZ_ENSURE(o->alpha >= 0 && o->alpha < 1e6 && o->learning_rate >= 0 && o->learning_rate < 1e6 &&
+                   o->momentum < 1,
+               CCZ_ERR_INVALID_ARGUMENT,
+               "alpha and the learning rate are in [0, 1e6), the momentum below 1 (not %g, %g and "
+               "%g)",
+               o->alpha, o->learning_rate, o->momentum);
     ccz_fl_vlr_service *v = calloc(1, sizeof *v);
     CCZ_ENSURE(v, CCZ_ERR_NOMEM, "out of memory");
     v->o = *o;

@@ -401,6 +401,16 @@ ccz_status ccz_fl_hlr_service_new(ccz_fl_hlr_service **out, ccz_rpc_server *rpc,
                CCZ_ERR_INVALID_ARGUMENT,
                "the model's features come from the test set or are given (1 to %u)",
                CCZ_ML_CSV_MAX_FEATURES);
+    /* a test set without labels would never validate (ccz_ml_lr_evaluate refuses it) */
+    CCZ_ENSURE(!o->test || o->test->y, CCZ_ERR_INVALID_ARGUMENT,
+               "the test set has no labels to validate against");
+    /* the plan as every worker checks it (src/svc/fl/client.c), so a bad one fails here */
+    CCZ_ENSURE(o->alpha >= 0 && o->alpha < 1e6 && o->learning_rate >= 0 && o->learning_rate < 1e6,
+               CCZ_ERR_INVALID_ARGUMENT,
+               "alpha and the learning rate are in [0, 1e6), not %g and %g", o->alpha,
+               o->learning_rate);
+    CCZ_ENSURE(o->validate_every <= 1000000, CCZ_ERR_INVALID_ARGUMENT,
+               "validation every 1 to 1000000 iterations (0: 10), not %u", o->validate_every);
     ccz_fl_hlr_service *v = calloc(1, sizeof *v);
     CCZ_ENSURE(v, CCZ_ERR_NOMEM, "out of memory");
     v->o = *o;
