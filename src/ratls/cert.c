@@ -9,6 +9,7 @@
 #include <cbor.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/x509v3.h>
 
 #include "core/guard.h"
 #include "ccz/ratls.h"
@@ -315,6 +316,27 @@ void ccz_ratls_info_free(ccz_ratls_info *info)
 
 /* ---- verifying -------------------------------------------------------------------------------*/
 
+/* The first critical extension neither OpenSSL nor the RA-TLS reader understands, as dotted
+ * text in oid, or false. The TLS verify callback replaces OpenSSL's chain check, which is what
+ * would refuse it (RFC 5280 4.2: a verifier must reject an unrecognised critical extension). */
+static bool unknown_critical(char *oid, size_t cap, X509 *x)
+{
+    static const char *const ours[] = {CCZ_RATLS_OID_DICE, CCZ_RATLS_OID_GRAMINE,
+                                       CCZ_RATLS_OID_GRAMINE_MISENCODED, CCZ_RATLS_OID_SGX_SDK};
+    for (int i = 0; i < X509_get_ext_count(x); i++) {
+        X509_EXTENSION *e = X509_get_ext(x, i);
+        if (!X509_EXTENSION_get_critical(e) || X509_supported_extension(e))
+            continue;
+        OBJ_obj2txt(oid, (int)cap, X509_EXTENSION_get_object(e), 1);
+        bool known = false;
+        for (size_t k = 0; k < CCZ_ARRAY_LEN(ours) && !known; k++)
+            known = strcmp(oid, ours[k]) == 0;
+        if (!known)
+            return true;
+    }
+    return false;
+}
+
 static ccz_status fail_at(ccz_ratls_verdict *v, const char *step, ccz_status s)
 {
     const char *d = ccz_error_detail();
@@ -342,6 +364,12 @@ ccz_status ccz_ratls_verify_cert(ccz_ratls_verdict *v, X509 *x, const ccz_policy
         ccz_fail(s, "the certificate is valid from %lld to %lld, not at %lld", (long long)nb,
                  (long long)na, (long long)vo->at_unix);
         return fail_at(v, CCZ_RATLS_STEP_CERTIFICATE, s);
+    }
+    char oid[80];
+    if (unknown_critical(oid, sizeof oid, x)) {
+        ccz_fail(CCZ_ERR_UNSUPPORTED,
+                 "the certificate has a critical extension %s, which ccz does not understand", oid);
+        return fail_at(v, CCZ_RATLS_STEP_CERTIFICATE, CCZ_ERR_UNSUPPORTED);
     }
     ccz_ratls_info info;
     ccz_status s = ccz_ratls_inspect(&info, x);

@@ -370,6 +370,160 @@ static void test_unbound_evidence(void)
     ccz_attester_free(a);
 }
 
+/* A copy of x with the extension oid (empty value) added, critical or not, signed again. */
+static X509 *with_ext(X509 *x, EVP_PKEY *key, const char *oid_text, bool critical)
+{
+    X509 *y = X509_dup(x);
+    ASN1_OBJECT *oid = OBJ_txt2obj(oid_text, 1);
+    ASN1_OCTET_STRING *s = ASN1_OCTET_STRING_new();
+    X509_EXTENSION *e = NULL;
+    CHECK(y && oid && s && ASN1_OCTET_STRING_set(s, (const uint8_t *)"\x05\x00", 2) &&
+          (e = X509_EXTENSION_create_by_OBJ(NULL, oid, critical, s)) && X509_add_ext(y, e, -1));
+    CHECK(X509_sign(y, key, EVP_sha256()) > 0);
+    X509_EXTENSION_free(e);
+    ASN1_OCTET_STRING_free(s);
+    ASN1_OBJECT_free(oid);
+    return y;
+}
+
+/* A critical extension the verifier does not understand fails the certificate step (RFC 5280:
+ * the TLS callback stands in for OpenSSL's chain check, which would refuse it); the evidence
+ * extensions themselves may be critical, and a non-critical unknown one is ignored. */
+static void test_critical_extensions(void)
+{
+    ccz_attester *a = sim_attester(false);
+    ccz_trust *t = sim_trust();
+    ccz_policy *p = policy(ACCEPT_ME);
+    ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
+    vo.at_unix = time(NULL);
+    vo.trust = t;
+    static ccz_ratls_verdict v;
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    uint8_t claims[256], rd[64] = {0};
+    size_t cl = dice_claims(claims, key, 1, EVP_sha256());
+    CHECK(EVP_Digest(claims, cl, rd, NULL, EVP_sha256(), NULL));
+    ccz_buf ev = CCZ_BUF_INIT, ext = CCZ_BUF_INIT;
+    CHECK_OK(ccz_attest(&ev, a, rd));
+    dice_ext(&ext, CCZ_RATLS_TAG_CCZ_SIM, ccz_buf_span(&ev), claims, cl);
+    X509 *x = self_signed(key, CCZ_RATLS_OID_DICE, ext.ptr, ext.len);
+    CHECK_OK(ccz_ratls_verify_cert(&v, x, p, &vo));
+    X509 *y = with_ext(x, key, "1.2.3.4.5", false);
+    CHECK_OK(ccz_ratls_verify_cert(&v, y, p, &vo));
+    X509_free(y);
+    y = with_ext(x, key, "1.2.3.4.5", true);
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, y, p, &vo), CCZ_ERR_UNSUPPORTED);
+    CHECK_STR(v.step, "certificate");
+    CHECK_CONTAINS(v.message, "critical extension 1.2.3.4.5");
+    X509_free(y);
+    /* the DICE extension marked critical, as the TCG DICE profile suggests */
+    X509 *z = X509_new();
+    CHECK(X509_set_version(z, 2) && X509_set_pubkey(z, key));
+    ASN1_INTEGER_set(X509_get_serialNumber(z), 8);
+    X509_set_subject_name(z, X509_get_subject_name(x));
+    X509_set_issuer_name(z, X509_get_subject_name(x));
+    X509_set1_notBefore(z, X509_get0_notBefore(x));
+    X509_set1_notAfter(z, X509_get0_notAfter(x));
+    ASN1_OBJECT *oid = OBJ_txt2obj(CCZ_RATLS_OID_DICE, 1);
+    ASN1_OCTET_STRING *s = ASN1_OCTET_STRING_new();
+    X509_EXTENSION *e = NULL;
+    CHECK(oid && s && ASN1_OCTET_STRING_set(s, ext.ptr, (int)ext.len) &&
+          (e = X509_EXTENSION_create_by_OBJ(NULL, oid, 1, s)) && X509_add_ext(z, e, -1));
+    CHECK(X509_sign(z, key, EVP_sha256()) > 0);
+    CHECK_OK(ccz_ratls_verify_cert(&v, z, p, &vo));
+    X509_EXTENSION_free(e);
+    ASN1_OCTET_STRING_free(s);
+    ASN1_OBJECT_free(oid);
+    X509_free(z);
+    X509_free(x);
+    ccz_buf_free(&ev);
+    ccz_buf_free(&ext);
+    EVP_PKEY_free(key);
+    ccz_policy_free(p);
+    ccz_trust_free(t);
+    ccz_attester_free(a);
+}
+
+/* Each way the DICE extension's CBOR can be wrong, with its exact status and message; and a
+ * certificate with no evidence extension at all. */
+static void test_malformed_dice(void)
+{
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    uint8_t h[32];
+    spki_hash(h, key, EVP_sha256());
+    static const uint8_t ev[] = {1, 2, 3};
+    /* claims: {"pubkey-hash": [alg, bstr(h)]} with alg 2^32 + 1 (which truncates to 1) */
+    uint8_t big[64];
+    size_t n = cbor_head(big, 5, 1);
+    n += cbor_head(big + n, 3, 11);
+    memcpy(big + n, "pubkey-hash", 11);
+    n += 11;
+    n += cbor_head(big + n, 4, 2);
+    static const uint8_t alg_big[] = {0x1b, 0, 0, 0, 1, 0, 0, 0, 1};
+    memcpy(big + n, alg_big, sizeof alg_big);
+    n += sizeof alg_big;
+    n += cbor_head(big + n, 2, 32);
+    memcpy(big + n, h, 32);
+    n += 32;
+    static const uint8_t array[] = {0x82, 0x40, 0x40}; /* not a map */
+    static const uint8_t other[] = {0xa1, 0x65, 'n', 'o', 'n', 'c', 'e', 0x41, 7};
+    static const uint8_t short_arr[] = {0xa1, 0x6b, 'p', 'u', 'b', 'k',  'e', 'y',
+                                        '-',  'h',  'a', 's', 'h', 0x81, 0x01};
+    static const struct {
+        const char *name;
+        int form; /* 0: claims below in tag[ev, claims]; 1: untagged; 2: tag[ev] */
+        const uint8_t *claims;
+        size_t len;
+        ccz_status want;
+        const char *msg;
+    } cases[] = {
+        {"untagged", 1, other, sizeof other, CCZ_ERR_MALFORMED, "not a tagged CBOR item"},
+        {"one element", 2, other, sizeof other, CCZ_ERR_MALFORMED, "not [evidence, claims]"},
+        {"claims not a map", 0, array, sizeof array, CCZ_ERR_MALFORMED, "not a CBOR map"},
+        {"no pubkey-hash", 0, other, sizeof other, CCZ_ERR_MALFORMED, "carry no pubkey-hash"},
+        {"pubkey-hash of one", 0, short_arr, sizeof short_arr, CCZ_ERR_MALFORMED,
+         "pubkey-hash is not [algorithm, hash]"},
+        {"algorithm 2^32+1", 0, NULL, 0, CCZ_ERR_UNSUPPORTED,
+         "pubkey-hash algorithm 4294967297 is not SHA-256"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        test_name = cases[i].name;
+        const uint8_t *c = cases[i].claims ? cases[i].claims : big;
+        size_t cl = cases[i].claims ? cases[i].len : n;
+        ccz_buf ext = CCZ_BUF_INIT;
+        if (cases[i].form == 0) {
+            dice_ext(&ext, CCZ_RATLS_TAG_CCZ_SIM, CCZ_SPAN(ev, sizeof ev), c, cl);
+        } else {
+            uint8_t hd[16];
+            size_t k = cases[i].form == 2 ? cbor_head(hd, 6, CCZ_RATLS_TAG_CCZ_SIM) : 0;
+            k += cbor_head(hd + k, 4, cases[i].form == 2 ? 1 : 2);
+            k += cbor_head(hd + k, 2, sizeof ev);
+            CHECK_OK(ccz_buf_append(&ext, hd, k));
+            CHECK_OK(ccz_buf_append(&ext, ev, sizeof ev));
+            if (cases[i].form == 1) {
+                k = cbor_head(hd, 2, cl);
+                CHECK_OK(ccz_buf_append(&ext, hd, k));
+                CHECK_OK(ccz_buf_append(&ext, c, cl));
+            }
+        }
+        X509 *x = self_signed(key, CCZ_RATLS_OID_DICE, ext.ptr, ext.len);
+        ccz_ratls_info info;
+        CHECK_STATUS(ccz_ratls_inspect(&info, x), cases[i].want);
+        CHECK_CONTAINS(ccz_error_detail(), cases[i].msg);
+        ccz_ratls_info_free(&info);
+        X509_free(x);
+        ccz_buf_free(&ext);
+    }
+    test_name = "test_malformed_dice";
+    /* no evidence extension: an unrelated one only */
+    X509 *x = self_signed(key, "1.2.3.4.5", (const uint8_t *)"\x05\x00", 2);
+    ccz_ratls_info info;
+    CHECK_STATUS(ccz_ratls_inspect(&info, x), CCZ_ERR_NOT_FOUND);
+    CHECK_CONTAINS(ccz_error_detail(), "carries no RA-TLS evidence extension");
+    ccz_ratls_info_free(&info);
+    X509_free(x);
+    EVP_PKEY_free(key);
+}
+
 /* DICE claims that name another key (one byte of the pubkey-hash differs: the first, the last)
  * with evidence bound to those claims: the certificate's key is not the attested one. */
 static void test_claims_name_other_key(void)
@@ -1108,6 +1262,6 @@ static void test_deadlines(void)
 }
 
 TEST_MAIN(T(test_cert_round_trip), T(test_binding_and_tampering), T(test_unbound_evidence),
-          T(test_claims_name_other_key), T(test_validity_window), T(test_mutual_handshakes),
-          T(test_one_way_modes), T(test_possession), T(test_resumption),
-          T(test_verdict_per_handshake), T(test_deadlines))
+          T(test_critical_extensions), T(test_malformed_dice), T(test_claims_name_other_key),
+          T(test_validity_window), T(test_mutual_handshakes), T(test_one_way_modes),
+          T(test_possession), T(test_resumption), T(test_verdict_per_handshake), T(test_deadlines))

@@ -297,6 +297,67 @@ static void test_malformed(void)
     ccz_buf_free(&b);
 }
 
+/* A record's digests: at least one, and one per algorithm. A record without digests extends no
+ * register, so no replay vouches for it, yet the policy's "eventlog" rules would match it: an
+ * event claiming the expected kernel command line could be added to any log. A second digest of
+ * one algorithm would extend the register twice for one event. */
+static void test_record_digests(void)
+{
+    ccz_eventlog *l = NULL;
+    ccz_buf b = CCZ_BUF_INIT;
+    spec_id(&b, sha384, 1, 0);
+    event(&b, 2, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x11, "\0\0\0\0", 4);
+    size_t good = b.len;
+    u32(&b, 2);
+    u32(&b, EV_EFI_ACTION);
+    u32(&b, 0); /* no digest */
+    u32(&b, 14);
+    bytes(&b, "root=/dev/vda1", 14);
+    CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "event 1");
+    CHECK_CONTAINS(ccz_error_detail(), "an event has no digest");
+    CHECK(l == NULL);
+    check_bytes_status(&b, CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "an event has no digest");
+    /* two SHA-384 digests in one record */
+    static const uint8_t d[48];
+    b.len = good;
+    u32(&b, 2);
+    u32(&b, EV_EFI_ACTION);
+    u32(&b, 2);
+    u16(&b, CCZ_EVLOG_SHA384);
+    bytes(&b, d, sizeof d);
+    u16(&b, CCZ_EVLOG_SHA384);
+    bytes(&b, d, sizeof d);
+    u32(&b, 1);
+    bytes(&b, "x", 1);
+    CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "two digests of algorithm sha384");
+    CHECK(l == NULL);
+    check_bytes_status(&b, CCZ_ERR_MALFORMED);
+    /* the same record with one digest is read */
+    b.len = good;
+    event(&b, 2, EV_EFI_ACTION, CCZ_EVLOG_SHA384, 0x22, "x", 1);
+    l = parse_ok(&b);
+    CHECK_INT(ccz_eventlog_count(l), 2);
+    ccz_eventlog_free(l);
+    /* the Spec ID event lists at most 8 algorithms; a record carries at most 8 digests */
+    static const uint16_t nine[] = {CCZ_EVLOG_SHA1,   CCZ_EVLOG_SHA256, CCZ_EVLOG_SHA384,
+                                    CCZ_EVLOG_SHA512, CCZ_EVLOG_SM3,    CCZ_EVLOG_SHA1,
+                                    CCZ_EVLOG_SHA256, CCZ_EVLOG_SHA384, CCZ_EVLOG_SHA512};
+    ccz_buf_reset(&b);
+    spec_id(&b, nine, 9, 0);
+    CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "lists 9 algorithms (1 to 8 expected)");
+    ccz_buf_reset(&b);
+    spec_id(&b, sha384, 1, 0);
+    event(&b, 1, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x11, "abcd", 4);
+    b.ptr[b.len - 4 - 4 - 48 - 2 - 4] = 9; /* the digest count */
+    CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "an event claims 9 digests");
+    ccz_buf_free(&b);
+}
+
 /* ccz_eventlog_load: the binary log, its base64 text, JSON carrying it. */
 static void test_load_forms(void)
 {
@@ -681,7 +742,7 @@ static void test_policy_rules_names_and_cap(void)
 }
 
 TEST_MAIN(T(test_replay_sha384), T(test_replay_sm3_sha256), T(test_end_of_log), T(test_malformed),
-          T(test_load_forms), T(test_details_text), T(test_details_tags), T(test_details_variable),
-          T(test_details_device_paths), T(test_details_utf8), T(test_details_lengths),
-          T(test_details_short_nodes), T(test_event_json_shape), T(test_policy_rules),
-          T(test_policy_rules_names_and_cap))
+          T(test_record_digests), T(test_load_forms), T(test_details_text), T(test_details_tags),
+          T(test_details_variable), T(test_details_device_paths), T(test_details_utf8),
+          T(test_details_lengths), T(test_details_short_nodes), T(test_event_json_shape),
+          T(test_policy_rules), T(test_policy_rules_names_and_cap))

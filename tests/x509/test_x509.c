@@ -8,6 +8,7 @@
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "test.h"
@@ -302,6 +303,58 @@ static void test_parse_cache(void)
     CHECK(X509_cmp(a, leaf) == 0);
     X509_free(a);
     OPENSSL_free(der);
+}
+
+/* The cache's bounds: an entry is found only under the kind it was stored as (bytes read as a
+ * PEM chain are not a DER certificate), and inputs above 16 KiB are never kept (a peer's
+ * oversized chain must not pin memory in a process-wide cache). */
+static void test_parse_cache_bounds(void)
+{
+    setup();
+    BIO *bio = BIO_new(BIO_s_mem());
+    CHECK(bio && PEM_write_bio_X509(bio, leaf) == 1);
+    char *pem_ptr = NULL;
+    long pem_len = BIO_get_mem_data(bio, &pem_ptr);
+    CHECK(pem_len > 0);
+    ccz_span pem = CCZ_SPAN(pem_ptr, (size_t)pem_len);
+    STACK_OF(X509) *sk = NULL;
+    CHECK_OK(x509_read_pem_certs(&sk, pem, 4));
+    CHECK_INT(sk_X509_num(sk), 1);
+    X509 *x = NULL;
+    CHECK_STATUS(x509_read_der(&x, pem), CCZ_ERR_CERT_MALFORMED); /* not under the chain's kind */
+    CHECK(x == NULL);
+    sk_X509_pop_free(sk, X509_free);
+    /* one PEM chain of 30 certificates, more than 16 KiB: read twice, two parses */
+    ccz_buf big = CCZ_BUF_INIT;
+    while (big.len <= 16 * 1024)
+        CHECK_OK(ccz_buf_append(&big, pem.ptr, pem.len));
+    STACK_OF(X509) *a = NULL, *b = NULL;
+    CHECK_OK(x509_read_pem_certs(&a, ccz_buf_span(&big), 64));
+    CHECK_OK(x509_read_pem_certs(&b, ccz_buf_span(&big), 64));
+    CHECK(sk_X509_num(a) > 1 && sk_X509_num(a) == sk_X509_num(b));
+    CHECK(sk_X509_value(a, 0) != sk_X509_value(b, 0));
+    CHECK(X509_cmp(sk_X509_value(a, 0), sk_X509_value(b, 0)) == 0);
+    /* a chain that fits is shared, and oversized ones, however many, do not evict it */
+    STACK_OF(X509) *c = NULL, *d = NULL;
+    ccz_buf pair = CCZ_BUF_INIT; /* its own bytes: big grows below */
+    CHECK_OK(ccz_buf_append(&pair, big.ptr, 2 * pem.len));
+    ccz_span two = ccz_buf_span(&pair);
+    CHECK_OK(x509_read_pem_certs(&c, two, 64));
+    for (int i = 0; i < 40; i++) { /* more than the cache holds, each other bytes */
+        STACK_OF(X509) *e = NULL;
+        CHECK_OK(ccz_buf_append_u8(&big, '\n'));
+        CHECK_OK(x509_read_pem_certs(&e, ccz_buf_span(&big), 64));
+        sk_X509_pop_free(e, X509_free);
+    }
+    CHECK_OK(x509_read_pem_certs(&d, two, 64));
+    CHECK(sk_X509_value(c, 0) == sk_X509_value(d, 0));
+    sk_X509_pop_free(a, X509_free);
+    sk_X509_pop_free(b, X509_free);
+    sk_X509_pop_free(c, X509_free);
+    sk_X509_pop_free(d, X509_free);
+    ccz_buf_free(&pair);
+    ccz_buf_free(&big);
+    BIO_free(bio);
 }
 
 /* ---- revocation along a chain: leaf <- intermediate <- root ---------------------------------*/
@@ -638,4 +691,5 @@ static void test_ecdsa_der_edges(void)
 
 TEST_MAIN(T(test_time), T(test_chain_inclusive_and_mapped), T(test_find_ext), T(test_issue_raw_ext),
           T(test_hashes_and_pem), T(test_ecdsa_raw), T(test_ecdsa_der_edges), T(test_parse_cache),
-          T(test_ca_crls), T(test_read_exact), T(test_issue_profile), T(test_cleanup))
+          T(test_parse_cache_bounds), T(test_ca_crls), T(test_read_exact), T(test_issue_profile),
+          T(test_cleanup))

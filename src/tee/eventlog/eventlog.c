@@ -211,6 +211,8 @@ static ccz_status read_event(ccz_event *e, const ccz_eventlog *l, ccz_cursor *c)
     uint32_t n = le_at(h, 8, 4);
     e->n_digests = 0;
     CCZ_ENSURE(n <= CCZ_EVLOG_MAX_ALGS, CCZ_ERR_MALFORMED, "an event claims %u digests", n);
+    /* a record no replay extends with would be appraised all the same: one digest at least */
+    CCZ_ENSURE(n >= 1, CCZ_ERR_MALFORMED, "an event has no digest");
     for (uint32_t i = 0; i < n; i++) {
         ccz_span a, d;
         CCZ_GUARD(ccz_cursor_take(c, &a, 2));
@@ -222,6 +224,10 @@ static ccz_status read_event(ccz_event *e, const ccz_eventlog *l, ccz_cursor *c)
                    "an event has a digest of algorithm 0x%04x, which the Spec ID event does not "
                    "list",
                    alg);
+        /* a second digest of one algorithm would extend its register twice for one event */
+        for (size_t j = 0; j < e->n_digests; j++)
+            CCZ_ENSURE(e->digests[j].alg != alg, CCZ_ERR_MALFORMED,
+                       "an event has two digests of algorithm %s", ccz_eventlog_alg_name(alg));
         CCZ_GUARD(ccz_cursor_take(c, &d, l->sizes[k]));
         e->digests[e->n_digests].alg = alg;
         e->digests[e->n_digests++].digest = d.ptr;
