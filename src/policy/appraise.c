@@ -177,7 +177,28 @@ static long check_measurements(ccz_appraisal *a, const ccz_policy *p, const ccz_
 }
 
 /* Whether an event (trustee's JSON shape) has every field a rule names. */
-static bool event_matches(const json_t *rule, const json_t *ev)
+/* The algorithm ccz_verify replayed a log with into the evidence's registers, MR indices 1 to 4
+ * (src/tee/tee.c): SM3 for CSV, SHA-384 for TDX. */
+static uint16_t replayed_alg(const ccz_claims *c)
+{
+    return c->tee == CCZ_TEE_CSV ? CCZ_EVLOG_SM3 : CCZ_EVLOG_SHA384;
+}
+
+/* The digest of e the replay extended with, or NULL: an event of another index, or without a
+ * digest of the replayed algorithm, changed no register the evidence vouches for, so anyone
+ * who can write the log could have added it; no rule may be met by it. */
+static const uint8_t *replayed_digest(const ccz_event *e, uint16_t alg)
+{
+    if (e->index < 1 || e->index > 4)
+        return NULL;
+    for (size_t k = 0; k < e->n_digests; k++)
+        if (e->digests[k].alg == alg)
+            return e->digests[k].digest;
+    return NULL;
+}
+
+/* Whether event ev (its JSON, and rd: its replayed digest of alg) meets every field of rule. */
+static bool event_matches(const json_t *rule, const json_t *ev, const uint8_t *rd, uint16_t alg)
 {
     const json_t *details = json_object_get(ev, "details");
     const char *key;
@@ -190,12 +211,11 @@ static bool event_matches(const json_t *rule, const json_t *ev)
         } else if (strcmp(key, "type") == 0) {
             const char *t = json_string_value(json_object_get(ev, "type_name"));
             ok = t && strcmp(t, w) == 0;
-        } else if (strcmp(key, "digest") == 0) {
-            const json_t *ds = json_object_get(ev, "digests");
-            for (size_t i = 0; i < json_array_size(ds) && !ok; i++) {
-                const char *d = json_string_value(json_object_get(json_array_get(ds, i), "digest"));
-                ok = d && strcmp(d, w) == 0;
-            }
+        } else if (strcmp(key, "digest") == 0) { /* the replayed one: the others are unchecked */
+            char hex[2 * 64 + 1];
+            size_t n = ccz_eventlog_alg_size(alg);
+            ccz_hex_to_str(hex, rd, n);
+            ok = strcmp(hex, w) == 0;
         } else if (strcmp(key, "device_path") == 0) {
             const json_t *ps = json_object_get(details, "device_paths");
             for (size_t i = 0; i < json_array_size(ps) && !ok; i++) {
@@ -216,7 +236,8 @@ static bool event_matches(const json_t *rule, const json_t *ev)
     return true;
 }
 
-/* Every "eventlog" rule must match an event of the verified event log. */
+/* Every "eventlog" rule must match an event of the verified event log that its replay
+ * extended a register with. */
 static void check_eventlog(ccz_appraisal *a, const ccz_policy *p, const ccz_claims *c)
 {
     if (!p->eventlog || json_array_size(p->eventlog) == 0)
@@ -232,11 +253,14 @@ static void check_eventlog(ccz_appraisal *a, const ccz_policy *p, const ccz_clai
         add_reason(a, "event_not_found", "out of memory reading the event log");
         return;
     }
+    uint16_t alg = replayed_alg(c);
     for (size_t i = 0; i < json_array_size(p->eventlog); i++) {
         const json_t *rule = json_array_get(p->eventlog, i);
         bool found = false;
-        for (size_t k = 0; k < json_array_size(events) && !found; k++)
-            found = event_matches(rule, json_array_get(events, k));
+        for (size_t k = 0; k < json_array_size(events) && !found; k++) {
+            const uint8_t *d = replayed_digest(ccz_eventlog_event(c->eventlog, k), alg);
+            found = d && event_matches(rule, json_array_get(events, k), d, alg);
+        }
         if (!found) {
             char *text = json_dumps(rule, JSON_COMPACT | JSON_PRESERVE_ORDER);
             add_reason(a, "event_not_found", "eventlog[%zu]: no event of the log matches %s", i,

@@ -696,6 +696,56 @@ static void test_policy_rules(void)
     ccz_buf_free(&b);
 }
 
+/* Only what the replay vouches for meets a rule: ccz_verify replays MR indices 1 to 4 with
+ * SHA-384 (TDX) or SM3 (CSV), so an event of another index, or without a digest of that
+ * algorithm, changed no register the evidence signs, and whoever wrote the log could have added
+ * it; a "digest" rule is met by the replayed digest only. */
+static void test_policy_rules_replayed_only(void)
+{
+    static const uint16_t both[] = {CCZ_EVLOG_SHA256, CCZ_EVLOG_SHA384};
+    ccz_buf b = CCZ_BUF_INIT;
+    spec_id(&b, both, 2, 0);
+    event(&b, 2, EV_IPL, CCZ_EVLOG_SHA384, 0x11, "root=/dev/vda1", 14);
+    event(&b, 5, EV_IPL, CCZ_EVLOG_SHA384, 0x22, "root=/dev/vda5", 14);
+    event(&b, 0, EV_IPL, CCZ_EVLOG_SHA384, 0x33, "root=/dev/vda0", 14);
+    event(&b, 3, EV_IPL, CCZ_EVLOG_SHA256, 0x44, "root=/dev/vda3", 14);
+    ccz_eventlog *l = parse_ok(&b);
+    static ccz_claims c;
+    memset(&c, 0, sizeof c);
+    c.tee = CCZ_TEE_SNP; /* claims of a kind whose appraisal adds no reasons here; SHA-384 */
+    c.eventlog = l;
+    static ccz_appraisal a;
+    ccz_policy *p = NULL;
+    static const char rules[] =
+        "{\"eventlog\": [{\"string\": \"root=/dev/vda1\", \"index\": 2},"
+        " {\"string\": \"root=/dev/vda5\"}, {\"string\": \"root=/dev/vda0\"},"
+        " {\"string\": \"root=/dev/vda3\"}, {\"digest\": \""
+        "4444444444444444444444444444444444444444444444444444444444444444\"}]}";
+    CHECK_OK(ccz_policy_parse(&p, rules, sizeof rules - 1));
+    CHECK_OK(ccz_appraise(&a, p, &c));
+    CHECK(!a.accepted);
+    CHECK_INT(a.n_reasons, 4); /* all but the first */
+    CHECK_CONTAINS(a.reasons[0].message, "eventlog[1]: no event of the log matches");
+    CHECK_CONTAINS(a.reasons[1].message, "eventlog[2]: no event of the log matches");
+    CHECK_CONTAINS(a.reasons[2].message, "eventlog[3]: no event of the log matches");
+    CHECK_CONTAINS(a.reasons[3].message, "eventlog[4]: no event of the log matches");
+    ccz_policy_free(p);
+    /* the replayed digest meets a rule; for CSV claims (SM3) no SHA-384 event does */
+    static const char digest[] =
+        "{\"eventlog\": [{\"digest\": \"111111111111111111111111111111111111111111111111"
+        "111111111111111111111111111111111111111111111111\"}]}";
+    CHECK_OK(ccz_policy_parse(&p, digest, sizeof digest - 1));
+    CHECK_OK(ccz_appraise(&a, p, &c));
+    CHECK(a.accepted);
+    c.tee = CCZ_TEE_CSV;
+    CHECK_OK(ccz_appraise(&a, p, &c));
+    CHECK(!a.accepted);
+    CHECK_STR(a.reasons[0].code, "event_not_found");
+    ccz_policy_free(p);
+    ccz_eventlog_free(l);
+    ccz_buf_free(&b);
+}
+
 /* A rule on a UEFI variable's name, and more unmatched rules than an appraisal has room for
  * reasons: the first CCZ_MAX_REASONS are kept. */
 static void test_policy_rules_names_and_cap(void)
@@ -745,4 +795,5 @@ TEST_MAIN(T(test_replay_sha384), T(test_replay_sm3_sha256), T(test_end_of_log), 
           T(test_record_digests), T(test_load_forms), T(test_details_text), T(test_details_tags),
           T(test_details_variable), T(test_details_device_paths), T(test_details_utf8),
           T(test_details_lengths), T(test_details_short_nodes), T(test_event_json_shape),
-          T(test_policy_rules), T(test_policy_rules_names_and_cap))
+          T(test_policy_rules), T(test_policy_rules_replayed_only),
+          T(test_policy_rules_names_and_cap))
