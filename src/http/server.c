@@ -1522,8 +1522,15 @@ ccz_status http_server_set_preface(http_server *s, ccz_span magic, const char *n
     s->magic = malloc(magic.len);
     s->preface.method = strdup(name);
     s->preface.path = strdup("-");
-    if (!s->magic || !s->preface.method || !s->preface.path)
+    if (!s->magic || !s->preface.method || !s->preface.path) {
+        /* no half-set preface: a connection would find its magic and call no handler */
+        free(s->magic);
+        free(s->preface.method);
+        free(s->preface.path);
+        s->magic = NULL;
+        s->preface.method = s->preface.path = NULL;
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
     memcpy(s->magic, magic.ptr, magic.len);
     s->magic_len = magic.len;
     s->preface.handler = h;
