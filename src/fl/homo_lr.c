@@ -71,6 +71,9 @@ static void mul_pow16(mpz_t out, const mpz_t a, long shift)
 
 /* ---- the worker -------------------------------------------------------------------------------*/
 
+/* The bits a worker's data leaves below n for the rest of a gradient's products (encode_rows). */
+#define HLR_PRODUCT_ROOM 192
+
 struct ccz_fl_hlr_worker {
     const ccz_paillier_pub *pk;
     mpz_t n, n2;
@@ -172,6 +175,27 @@ static ccz_status encode_rows(ccz_fl_hlr_worker *w, const ccz_ml_dataset *d)
                    "feature %zu: its values span too many orders of magnitude across the rows "
                    "to be encoded exactly under a %zu-bit key",
                    q / R, mpz_sizeinbase(w->n, 2));
+    /* nor may their products: g_i = sum_r z_r eg[i r] with z_r = sum_j w_j ez[r j], so each
+     * row's widest z scalar times each of its gradient scalars, summed over the rows, stays
+     * HLR_PRODUCT_ROOM bits below n: room for the weights' 53-bit mantissas, the sum over up to
+     * 4096 features, the update's factors and the server's own 64 bits */
+    size_t log_rows = 0;
+    while (((size_t)1 << log_rows) < R)
+        log_rows++;
+    for (size_t r = 0; r < R; r++) {
+        size_t zb = 0;
+        for (size_t i = 0; i < D; i++)
+            zb =
+                mpz_sizeinbase(w->ez[r * D + i], 2) > zb ? mpz_sizeinbase(w->ez[r * D + i], 2) : zb;
+        for (size_t i = 0; i < D; i++)
+            CCZ_ENSURE(zb + mpz_sizeinbase(w->eg[i * R + r], 2) + log_rows + HLR_PRODUCT_ROOM <=
+                           mpz_sizeinbase(w->n, 2),
+                       CCZ_ERR_OVERFLOW,
+                       "row %zu, feature %zu: the row's features and the feature's values across "
+                       "the rows span too many orders of magnitude together for the encrypted "
+                       "products to fit a %zu-bit key",
+                       r + 1, i, mpz_sizeinbase(w->n, 2));
+    }
     /* z^4 is needed, never z: the factor in the scalars saves a power per row */
     for (size_t q = 0; q < R * D; q++)
         mpz_mul_2exp(w->ez[q], w->ez[q], 2);
@@ -241,6 +265,52 @@ ccz_status ccz_fl_hlr_initial(ccz_paillier_number *w, const ccz_fl_hlr_worker *w
     return s;
 }
 
+static size_t ceil_log2(size_t x)
+{
+    size_t b = 0;
+    while (((size_t)1 << b) < x)
+        b++;
+    return b;
+}
+
+/* Whether the step's products fit the key: a bound on the bits of each plaintext the step
+ * computes, from the data's scalars and the weights' exponents (their mantissas are the
+ * server's doubles, 53 bits and a sign), kept 64 bits below n as the server's check has it.
+ * CCZ_ERR_OVERFLOW names the first weight whose gradient or update would wrap. */
+static ccz_status products_fit(const ccz_fl_hlr_worker *w, int ew, int e_max, unsigned t)
+{
+    size_t R = w->rows, D = w->dim, nbits = mpz_sizeinbase(w->n, 2);
+    size_t wb = 54 + 4 * (size_t)(e_max - ew); /* an aligned weight */
+    size_t *zb = malloc(R * sizeof *zb);
+    CCZ_ENSURE(zb, CCZ_ERR_NOMEM, "out of memory");
+    for (size_t r = 0; r < R; r++) { /* 4 z_r + (8 - 16 y) 16^-Ez */
+        size_t x = 0;
+        for (size_t i = 0; i < D; i++)
+            x = mpz_sizeinbase(w->ez[r * D + i], 2) > x ? mpz_sizeinbase(w->ez[r * D + i], 2) : x;
+        size_t p = 4 + 4 * (size_t)(-((long)ew + w->ex_row[r]));
+        x += wb + ceil_log2(D);
+        zb[r] = (x > p ? x : p) + 1;
+    }
+    ccz_status s = CCZ_OK;
+    for (size_t i = 0; i < D && s == CCZ_OK; i++) {
+        size_t g = 0; /* g_i = sum_r p_r eg[i r] */
+        for (size_t r = 0; r < R; r++) {
+            size_t x = zb[r] + mpz_sizeinbase(w->eg[i * R + r], 2);
+            g = x > g ? x : g;
+        }
+        g += ceil_log2(R);
+        size_t a = mpz_sizeinbase(w->k[i], 2) + wb, b = mpz_sizeinbase(w->k[D + i], 2) + g;
+        if ((a > b ? a : b) + 1 + 64 > nbits)
+            s = ccz_fail(CCZ_ERR_OVERFLOW,
+                         "step %u, weight %zu: its gradient's encrypted products would take up to "
+                         "%zu bits, past the %zu this %zu-bit key leaves room for (the features "
+                         "or the weights span too many orders of magnitude)",
+                         t, i, (a > b ? a : b) + 1, nbits - 64, nbits);
+    }
+    free(zb);
+    return s;
+}
+
 /* 16^shift as an exponent below n, or CCZ_ERR_OVERFLOW. */
 static ccz_status pow16(mpz_t out, const ccz_fl_hlr_worker *w, long shift, const char *what)
 {
@@ -256,12 +326,13 @@ ccz_status ccz_fl_hlr_step(ccz_fl_hlr_worker *w, ccz_paillier_number *out,
 {
     size_t R = w->rows, D = w->dim;
     /* the weights at one exponent Ew, low enough that every z has an exponent <= 0 */
-    int ew = -w->ex_max;
+    int ew = -w->ex_max, e_max = INT32_MIN;
     for (size_t i = 0; i < D; i++) {
         CCZ_ENSURE(
             in[i].exponent >= -CCZ_FL_HLR_MAX_EXPONENT && in[i].exponent <= CCZ_FL_HLR_MAX_EXPONENT,
             CCZ_ERR_INVALID_ARGUMENT, "weight %zu: exponent %d out of range", i, in[i].exponent);
         ew = in[i].exponent < ew ? in[i].exponent : ew;
+        e_max = in[i].exponent > e_max ? in[i].exponent : e_max;
     }
     for (size_t i = 0; i < D; i++) {
         CCZ_GUARD(pow16(w->k[i], w, in[i].exponent - ew, "aligning the weights"));
@@ -321,6 +392,7 @@ ccz_status ccz_fl_hlr_step(ccz_fl_hlr_worker *w, ccz_paillier_number *out,
     }
     fx_clear(&lr), fx_clear(&al), fx_clear(&inv), fx_clear(&A), fx_clear(&B), fx_clear(&one);
     CCZ_GUARD(s);
+    CCZ_GUARD(products_fit(w, ew, e_max, t));
     CCZ_GUARD(ccz_paillier_mul_plain_batch(w->f, w->pk, (const mpz_t *)w->f, (const mpz_t *)w->k,
                                            2 * D, w->threads));
     for (size_t i = 0; i < D; i++)

@@ -10,7 +10,9 @@
  * ids in common, a party that never joins (the deadline), a party that leaves while another
  * waits. Last, a guest whose Join is held calls on a second HTTP/2 stream of its connection
  * (raw nghttp2: ccz's client puts one call on a channel at a time) and is refused. And the
- * arbiter's own options, each refused by what to change. */
+ * arbiter's own options, each refused by what to change. A trained model whose host never calls
+ * Finish is done, not timed out; a guest that sends residuals for a step ahead of a host is
+ * refused without disturbing the host. */
 #include <gmp.h>
 #include <math.h>
 #include <pthread.h>
@@ -1000,6 +1002,114 @@ static void loss_of_some_batches(void)
     arbiter_free(&a);
 }
 
+/* Two joined parties g and h of the guest's and the host's ids (4 in common). */
+static void join_both(ccz_rpc_channel *g, ccz_rpc_channel *h)
+{
+    Heterolr__JoinRequest gj = join_req("guest", 0, "g", 2, guest_ids, 6);
+    Heterolr__JoinRequest hj = join_req("host", 1, "h", 3, host_ids, 8);
+    call gc, hc;
+    start_call(&gc, g, "Join", &gj.base, &heterolr__join_reply__descriptor);
+    start_call(&hc, h, "Join", &hj.base, &heterolr__join_reply__descriptor);
+    join_call(&gc);
+    join_call(&hc);
+    CHECK_INT(gc.code, 0);
+    CHECK_INT(hc.code, 0);
+    free_call(&gc);
+    free_call(&hc);
+}
+
+/* A trained model whose host never calls Finish: the training is done (as the homo-LR server
+ * has it), not a timeout, and the log names the party that did not finish. */
+static void party_never_finishes(void)
+{
+    static arbiter a;
+    arbiter_start(&a, 1000);
+    ccz_rpc_channel *g = party_channel(&a), *h = party_channel(&a);
+    join_both(g, h);
+    double loss = 0;
+    raw_step(g, h, 0, 4, true, &loss);
+    Heterolr__Empty empty = HETEROLR__EMPTY__INIT;
+    EXPECT(g, "Finish", empty, &heterolr__empty__descriptor, 0, "");
+    wait_log(&a, "trained, but host 1 (h) did not call Finish within 1.0 s: the training is done");
+    const ccz_fl_vlr_status *st = arbiter_stop(&a);
+    CHECK(st->over);
+    CHECK_INT(st->code, 0);
+    CHECK_STR(st->message, "");
+    CHECK_INT(st->steps, 1);
+    CHECK_INT(st->epochs, 1);
+    CHECK(!log_has(&a, "training failed"));
+    ccz_rpc_channel_free(g);
+    ccz_rpc_channel_free(h);
+    arbiter_free(&a);
+}
+
+/* A guest that runs ahead: done with step 0 while the host still waits for its gradient, it
+ * sends residuals for step 1 before the host's scores for it. They are refused (they would
+ * replace the step 0 residuals the host's gradient needs), and the honest host goes on. One
+ * epoch of two batches of 2. */
+static void guest_runs_ahead(void)
+{
+    static arbiter a;
+    next_batch_size = 2;
+    arbiter_start(&a, 20000);
+    ccz_rpc_channel *g = party_channel(&a), *h = party_channel(&a);
+    join_both(g, h);
+    cts s = {0}, sq = {0}, res = {0}, grad = {0};
+    encrypt_run(&s, 2, 100);
+    encrypt_run(&sq, 1, 7);
+    encrypt_run(&res, 2, 1000);
+    encrypt_run(&grad, 3, 5);
+    /* step 0 up to the guest's gradient */
+    Heterolr__ForwardRequest fw = HETEROLR__FORWARD_REQUEST__INIT;
+    fw.forward = s.b;
+    fw.n_forward = 2;
+    fw.square = sq.b[0];
+    call fc, c;
+    start_call(&fc, h, "Forward", &fw.base, &heterolr__ciphertexts__descriptor);
+    Heterolr__Step st0 = HETEROLR__STEP__INIT;
+    call_now(&c, g, "HostForwards", &st0.base, &heterolr__forward_reply__descriptor, 0);
+    CHECK_INT(c.code, 0);
+    free_call(&c);
+    Heterolr__ResidualsRequest rr = HETEROLR__RESIDUALS_REQUEST__INIT;
+    rr.residuals = res.b;
+    rr.n_residuals = 2;
+    EXPECT(g, "Residuals", rr, &heterolr__empty__descriptor, 0, "");
+    join_call(&fc);
+    CHECK_INT(fc.code, 0);
+    free_call(&fc);
+    Heterolr__GradientRequest gr = HETEROLR__GRADIENT_REQUEST__INIT;
+    gr.masked = grad.b;
+    gr.n_masked = 3;
+    call_now(&c, g, "Gradient", &gr.base, &heterolr__gradient_reply__descriptor, 0);
+    CHECK_INT(c.code, 0);
+    free_call(&c);
+    /* the guest at step 1, the host still at step 0: residuals for step 1 are refused */
+    rr.step = 1;
+    EXPECT(g, "Residuals", rr, &heterolr__empty__descriptor, CCZ_RPC_FAILED_PRECONDITION,
+           "residuals for step 1 before every host's scores for it (call HostForwards first)");
+    /* the host's gradient of step 0 is undisturbed, and the training goes on */
+    call_now(&c, h, "Gradient", &gr.base, &heterolr__gradient_reply__descriptor, 0);
+    CHECK_INT(c.code, 0);
+    CHECK_STR(c.msg, "");
+    free_call(&c);
+    double loss = 0;
+    raw_step(g, h, 1, 2, false, &loss);
+    Heterolr__Empty empty = HETEROLR__EMPTY__INIT;
+    EXPECT(g, "Finish", empty, &heterolr__empty__descriptor, 0, "");
+    EXPECT(h, "Finish", empty, &heterolr__empty__descriptor, 0, "");
+    const ccz_fl_vlr_status *st = arbiter_stop(&a);
+    CHECK_INT(st->code, 0);
+    CHECK_INT(st->steps, 2);
+    CHECK_INT(st->epochs, 1);
+    cts_free(&s);
+    cts_free(&sq);
+    cts_free(&res);
+    cts_free(&grad);
+    ccz_rpc_channel_free(g);
+    ccz_rpc_channel_free(h);
+    arbiter_free(&a);
+}
+
 /* The arbiter's own options, refused at once (each by what to change) rather than by every party
  * after all joined: a plan the parties refuse is no plan. */
 static void service_options(void)
@@ -1065,4 +1175,5 @@ static void service_options(void)
 
 TEST_MAIN(T(hostile_parties), T(too_few_in_common), T(party_never_joins), T(hosts_full),
           T(calls_after_failure), T(party_leaves), T(second_stream_before_all_joined),
-          T(second_held_call), T(loss_of_some_batches), T(service_options))
+          T(second_held_call), T(loss_of_some_batches), T(party_never_finishes),
+          T(guest_runs_ahead), T(service_options))

@@ -172,6 +172,15 @@ static void test_refusals(void)
     small_worker(k, rows2, 2, &o, CCZ_ERR_OVERFLOW);
     CHECK_STR(ccz_error_detail(), "feature 1: its values span too many orders of magnitude "
                                   "across the rows to be encoded exactly under a 1024-bit key");
+    /* each scalar within the key, their products not: a row of 1 and 1.2e-80 (80 hex digits
+     * below the bias) beside one of -1.4e40 (20 above), which puts that feature's gradient
+     * scalars 180 hex digits apart across the rows; refused up front, naming the row and the
+     * feature, rather than by the server's check of an average that wrapped */
+    double apart[2] = {1.2345678901234e-80, -1.3579246801357e40};
+    small_worker(k, apart, 2, &o, CCZ_ERR_OVERFLOW);
+    CHECK_STR(ccz_error_detail(), "row 2, feature 1: the row's features and the feature's values "
+                                  "across the rows span too many orders of magnitude together "
+                                  "for the encrypted products to fit a 1024-bit key");
     double rows1[2] = {1e-120, 1e-115};
     w = small_worker(k, rows1, 2, &o, CCZ_OK);
     ccz_fl_hlr_worker_free(w);
@@ -190,12 +199,19 @@ static void test_refusals(void)
         CHECK_STATUS(ccz_fl_hlr_step(w, out, in, 0), CCZ_ERR_OVERFLOW);
         CHECK_STR(ccz_error_detail(),
                   "aligning the weights: exponents 2048 hex digits apart do not fit the key");
-        /* 255 apart still fit a 1024-bit key's 256 */
+        /* 255 apart still align within a 1024-bit key's 256, but a weight 16^255 times the
+         * scalars of its row wraps: refused by the products; 190 apart fit */
         in[0].exponent = 0;
         in[1].exponent = -255;
+        CHECK_STATUS(ccz_fl_hlr_step(w, out, in, 0), CCZ_ERR_OVERFLOW);
+        CHECK_CONTAINS(ccz_error_detail(), "step 0, weight 0: its gradient's encrypted products "
+                                           "would take up to ");
+        in[1].exponent = -190;
         CHECK_OK(ccz_fl_hlr_step(w, out, in, 0));
         in[1].exponent = -256;
         CHECK_STATUS(ccz_fl_hlr_step(w, out, in, 0), CCZ_ERR_OVERFLOW);
+        CHECK_STR(ccz_error_detail(),
+                  "aligning the weights: exponents 256 hex digits apart do not fit the key");
         /* weights as low as a peer may send them: the update's exponent falls below that */
         in[0].exponent = in[1].exponent = -CCZ_FL_HLR_MAX_EXPONENT;
         CHECK_STATUS(ccz_fl_hlr_step(w, out, in, 3), CCZ_ERR_OVERFLOW);
@@ -231,6 +247,22 @@ static void test_refusals(void)
         CHECK_OK(ccz_fl_hlr_initial(in, w));
         CHECK_STATUS(ccz_fl_hlr_step(w, out, in, 0), CCZ_ERR_OVERFLOW);
         CHECK_STR(ccz_error_detail(), room[c].error);
+        ccz_fl_hlr_worker_free(w);
+    }
+    /* data whose scalars and their products pass, but whose update does not: a feature of
+     * 1.2e60 beside one of -1.4e140, its gradient (~1e280) aligned to the weight's exponent
+     * would wrap in the worker's products; refused by the worker, naming the weight, not by the
+     * server as "weights the workers did not compute" */
+    o = (ccz_fl_hlr_opts)CCZ_FL_HLR_OPTS_INIT;
+    double huge[2] = {1.2345678901234e60, -1.3579246801357e140};
+    w = small_worker(k, huge, 2, &o, CCZ_OK);
+    if (w) {
+        CHECK_OK(ccz_fl_hlr_initial(in, w));
+        CHECK_STATUS(ccz_fl_hlr_step(w, out, in, 0), CCZ_ERR_OVERFLOW);
+        CHECK_STR(ccz_error_detail(), "step 0, weight 1: its gradient's encrypted products would "
+                                      "take up to 1101 bits, past the 960 this 1024-bit key leaves "
+                                      "room for (the features or the weights span too many orders "
+                                      "of magnitude)");
         ccz_fl_hlr_worker_free(w);
     }
     /* nothing to aggregate */

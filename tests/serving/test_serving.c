@@ -557,6 +557,88 @@ static bool flood_answered(const flooder *f)
     return true;
 }
 
+/* The slot flood_slot_answered waits for. */
+static int flood_slot;
+
+static bool flood_slot_answered(const flooder *f)
+{
+    return f->status[flood_slot] >= 0;
+}
+
+/* Submits a Predict of rows x cols values to model on h2 (stream 2 slot + 1, in slot), its body
+ * kept in *b and *framed, and pumps until it is answered, or for up to ms when it waits. */
+static void flood_one(flooder *f, nghttp2_session *h2, int slot, predict_call p, uint8_t *framed,
+                      h2_body *b, int ms)
+{
+    predict_msg q;
+    predict_msg_init(&q, &p);
+    size_t n = protobuf_c_message_get_packed_size(&q.rq.base);
+    CHECK(5 + n <= 256);
+    framed[0] = 0;
+    for (int i = 0; i < 4; i++)
+        framed[1 + i] = (uint8_t)(n >> (24 - 8 * i));
+    protobuf_c_message_pack(&q.rq.base, framed + 5);
+    nghttp2_nv nv[6];
+    size_t nh =
+        h2_grpc_headers(nv, "/tensorflow.serving.PredictionService/Predict", "application/grpc");
+    *b = (h2_body){framed, 5 + n};
+    nghttp2_data_provider prd = {.source.ptr = b, .read_callback = h2_body_read};
+    CHECK(nghttp2_submit_request(h2, NULL, nv, nh, &prd, NULL) == 2 * slot + 1);
+    f->status[slot] = -1;
+    f->pinged = false;
+    CHECK_INT(nghttp2_submit_ping(h2, NGHTTP2_FLAG_NONE, NULL), 0);
+    flood_slot = slot;
+    flood_until(f, h2, ms ? flood_pinged : flood_slot_answered, ms ? ms : 3000);
+}
+
+/* A connection whose earlier job is answered while another stays queued: only the queued one's
+ * bytes still count. A Wide job of 511 rows (2044 bytes) waits for company (10 s), a Relu job
+ * of 21675 rows (260100 bytes: the two exactly the connection's 262144) is answered at once
+ * (a full batch); a second such job is accepted again, to the byte; beside one more Wide job of
+ * one row (4 bytes), a third is refused, by the 2048 bytes still queued. */
+static void connection_share_answered(void)
+{
+    ccz_serving_opts o = CCZ_SERVING_OPTS_INIT;
+    o.grpc_listen = "127.0.0.1:0";
+    o.max_queued = 1u << 20;
+    o.batch_max_rows = 21675;
+    o.batch_timeout_us = 10000000;
+    pthread_t t;
+    ccz_serving *sv = serving_start_opts(&t, &o);
+    if (!sv)
+        return;
+    int port = ccz_serving_grpc_port(sv);
+    flooder f = {.fd = socket(AF_INET, SOCK_STREAM, 0)};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(f.fd, (struct sockaddr *)&a, sizeof a) == 0);
+    h2_client_callbacks cb = {.send = fd_send, .header = flood_header, .frame = flood_frame};
+    nghttp2_session *h2 = h2_client_new(&cb, &f, NULL, 0);
+    static uint8_t framed[5][256];
+    static h2_body b[5];
+    predict_call wide = {port, "wide", 511, 1, 0, 1.0f, {0}, 0};
+    predict_call relu = {port, "relu", 21675, 3, 0, 1.0f, {0}, 0};
+    flood_one(&f, h2, 0, wide, framed[0], &b[0], 2000); /* queued: read before the PING's ack */
+    CHECK(f.pinged);
+    CHECK_INT(f.status[0], -1);
+    flood_one(&f, h2, 1, relu, framed[1], &b[1], 0);
+    CHECK_INT(f.status[1], CCZ_RPC_OK);
+    flood_one(&f, h2, 2, relu, framed[2], &b[2], 0); /* 2044 + 260100 bytes: the share */
+    CHECK_INT(f.status[2], CCZ_RPC_OK);
+    CHECK_STR(f.message[2], "");
+    wide.rows = 1;
+    flood_one(&f, h2, 3, wide, framed[3], &b[3], 2000);
+    CHECK_INT(f.status[3], -1);
+    flood_one(&f, h2, 4, relu, framed[4], &b[4], 0); /* 2048 + 260100 bytes: past it */
+    CHECK_INT(f.status[4], CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(f.message[4], "this connection has 2 requests queued (2048 bytes of inputs); a "
+                            "connection may hold 128 and 262144 bytes");
+    CHECK_INT(f.status[0], -1); /* the Wide jobs still wait */
+    nghttp2_session_del(h2);
+    close(f.fd);
+    serving_stop(sv, t);
+}
+
 /* One connection's streams cannot take the queue that every client shares: a client that
  * sends 16 Predicts of 8192 rows (98304 bytes of inputs each, ten of them a 1 MiB queue's
  * worth, with small messages: float_val of one value) on one connection has two of them queued
@@ -631,6 +713,7 @@ static void test_grpc_connection_share(void)
     nghttp2_session_del(h2);
     close(f.fd);
     serving_stop(sv, t);
+    connection_share_answered();
 }
 
 /* The streams' cap does not bound what a connection queues: a client that resets each Predict

@@ -91,6 +91,20 @@ static void over(void *svc)
 #define notify_when_told(v) fl_room_notify_when_told(&(v)->room, PARTIES(v))
 #define fail(v, code, why) fl_room_fail(&(v)->room, PARTIES(v), code, why)
 
+static bool trained(const ccz_fl_vlr_service *v);
+
+/* The parties that have not called Finish, as "label, label". */
+static void unfinished(char *out, size_t cap, const ccz_fl_vlr_service *v)
+{
+    size_t n = 0;
+    char b[96];
+    out[0] = 0;
+    for (unsigned i = 0; i < v->joined && n < cap; i++)
+        if (!v->p[i].fl.finished)
+            n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? ", " : "",
+                                  label(&v->p[i], b, sizeof b));
+}
+
 static void on_tick(void *arg)
 {
     ccz_fl_vlr_service *v = arg;
@@ -111,6 +125,17 @@ static void on_tick(void *arg)
     if (v->joined && listener_mono_ms() - v->progress >= v->o.timeout_ms) {
         double secs = v->o.timeout_ms / 1000.0;
         unsigned want = v->o.hosts + 1;
+        if (v->joined == want && trained(v)) {
+            /* trained: a party did not call Finish; the model is done anyway, as homo-LR's */
+            unfinished(who, sizeof who, v);
+            say(v, "trained, but %s did not call Finish within %.1f s: the training is done", who,
+                secs);
+            snprintf(why, sizeof why, "the training is done; %s did not call Finish", who);
+            fl_tell_all(PARTIES(v), CCZ_RPC_DEADLINE_EXCEEDED, why); /* a call held for scores */
+            v->st.over = true;
+            notify(v);
+            return;
+        }
         if (v->joined < want)
             snprintf(why, sizeof why,
                      "hetero-LR training timed out after %.1f s waiting for %u of %u parties to "
@@ -509,6 +534,18 @@ static void on_residuals(ccz_rpc_call *call, const ProtobufCMessage *req, void *
         (void)!ccz_rpc_finish(call, CCZ_RPC_ALREADY_EXISTS, "the residuals of this step are in");
         return;
     }
+    /* not before every host's scores for the step: a host still at the step before needs the
+     * residuals in res for its gradient */
+    for (unsigned k = 0; k < v->joined; k++)
+        if (!v->p[k].guest && v->p[k].fwd_step != (int)step) {
+            char msg[200];
+            snprintf(msg, sizeof msg,
+                     "residuals for step %u before every host's scores for it (call HostForwards "
+                     "first)",
+                     step);
+            (void)!ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION, msg);
+            return;
+        }
     size_t rows = batch_rows(v, step);
     if (!take_ciphertexts(v, call, v->res, r->residuals, r->n_residuals, rows, "residuals"))
         return;
