@@ -557,6 +557,47 @@ static bool flood_answered(const flooder *f)
     return true;
 }
 
+/* p's PredictRequest as a gRPC message (the 5-byte prefix, then the protobuf) in framed (256
+ * bytes); its length. */
+static size_t predict_framed(uint8_t *framed, predict_call p)
+{
+    predict_msg q;
+    predict_msg_init(&q, &p);
+    size_t n = protobuf_c_message_get_packed_size(&q.rq.base);
+    CHECK(5 + n <= 256);
+    framed[0] = 0;
+    for (int i = 0; i < 4; i++)
+        framed[1 + i] = (uint8_t)(n >> (24 - 8 * i));
+    protobuf_c_message_pack(&q.rq.base, framed + 5);
+    return 5 + n;
+}
+
+/* A raw HTTP/2 connection to the gRPC port for f (its statuses unset), with or without
+ * f's header callback. */
+static nghttp2_session *flood_open(flooder *f, int port, bool headers)
+{
+    *f = (flooder){.fd = socket(AF_INET, SOCK_STREAM, 0)};
+    for (int i = 0; i < FLOOD; i++)
+        f->status[i] = -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(f->fd, (struct sockaddr *)&a, sizeof a) == 0);
+    h2_client_callbacks cb = {.send = fd_send, .frame = flood_frame};
+    if (headers)
+        cb.header = flood_header;
+    return h2_client_new(&cb, f, NULL, 0);
+}
+
+/* Submits a Predict whose body is *b; its stream id. */
+static int32_t flood_submit(nghttp2_session *h2, h2_body *b)
+{
+    nghttp2_nv nv[6];
+    size_t nh =
+        h2_grpc_headers(nv, "/tensorflow.serving.PredictionService/Predict", "application/grpc");
+    nghttp2_data_provider prd = {.source.ptr = b, .read_callback = h2_body_read};
+    return nghttp2_submit_request(h2, NULL, nv, nh, &prd, NULL);
+}
+
 /* The slot flood_slot_answered waits for. */
 static int flood_slot;
 
@@ -570,20 +611,8 @@ static bool flood_slot_answered(const flooder *f)
 static void flood_one(flooder *f, nghttp2_session *h2, int slot, predict_call p, uint8_t *framed,
                       h2_body *b, int ms)
 {
-    predict_msg q;
-    predict_msg_init(&q, &p);
-    size_t n = protobuf_c_message_get_packed_size(&q.rq.base);
-    CHECK(5 + n <= 256);
-    framed[0] = 0;
-    for (int i = 0; i < 4; i++)
-        framed[1 + i] = (uint8_t)(n >> (24 - 8 * i));
-    protobuf_c_message_pack(&q.rq.base, framed + 5);
-    nghttp2_nv nv[6];
-    size_t nh =
-        h2_grpc_headers(nv, "/tensorflow.serving.PredictionService/Predict", "application/grpc");
-    *b = (h2_body){framed, 5 + n};
-    nghttp2_data_provider prd = {.source.ptr = b, .read_callback = h2_body_read};
-    CHECK(nghttp2_submit_request(h2, NULL, nv, nh, &prd, NULL) == 2 * slot + 1);
+    *b = (h2_body){framed, predict_framed(framed, p)};
+    CHECK(flood_submit(h2, b) == 2 * slot + 1);
     f->status[slot] = -1;
     f->pinged = false;
     CHECK_INT(nghttp2_submit_ping(h2, NGHTTP2_FLAG_NONE, NULL), 0);
@@ -608,12 +637,8 @@ static void connection_share_answered(void)
     if (!sv)
         return;
     int port = ccz_serving_grpc_port(sv);
-    flooder f = {.fd = socket(AF_INET, SOCK_STREAM, 0)};
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK(connect(f.fd, (struct sockaddr *)&a, sizeof a) == 0);
-    h2_client_callbacks cb = {.send = fd_send, .header = flood_header, .frame = flood_frame};
-    nghttp2_session *h2 = h2_client_new(&cb, &f, NULL, 0);
+    flooder f;
+    nghttp2_session *h2 = flood_open(&f, port, true);
     static uint8_t framed[5][256];
     static h2_body b[5];
     predict_call wide = {port, "wide", 511, 1, 0, 1.0f, {0}, 0};
@@ -657,31 +682,14 @@ static void test_grpc_connection_share(void)
     if (!sv)
         return;
     predict_call big = {ccz_serving_grpc_port(sv), "relu", 8192, 3, 0, 1.0f, {0}, 0};
-    predict_msg q;
-    predict_msg_init(&q, &big);
-    size_t n = protobuf_c_message_get_packed_size(&q.rq.base);
     uint8_t framed[256];
-    CHECK(5 + n <= sizeof framed);
-    framed[0] = 0;
-    for (int i = 0; i < 4; i++)
-        framed[1 + i] = (uint8_t)(n >> (24 - 8 * i));
-    protobuf_c_message_pack(&q.rq.base, framed + 5);
-    flooder f = {.fd = socket(AF_INET, SOCK_STREAM, 0)};
-    for (int i = 0; i < FLOOD; i++)
-        f.status[i] = -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)big.port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK(connect(f.fd, (struct sockaddr *)&a, sizeof a) == 0);
-    h2_client_callbacks cb = {.send = fd_send, .header = flood_header, .frame = flood_frame};
-    nghttp2_session *h2 = h2_client_new(&cb, &f, NULL, 0);
-    nghttp2_nv nv[6];
-    size_t nh =
-        h2_grpc_headers(nv, "/tensorflow.serving.PredictionService/Predict", "application/grpc");
+    size_t len = predict_framed(framed, big);
+    flooder f;
+    nghttp2_session *h2 = flood_open(&f, big.port, true);
     h2_body b[FLOOD];
     for (int i = 0; i < FLOOD; i++) {
-        b[i] = (h2_body){framed, 5 + n};
-        nghttp2_data_provider prd = {.source.ptr = &b[i], .read_callback = h2_body_read};
-        CHECK(nghttp2_submit_request(h2, NULL, nv, nh, &prd, NULL) == 2 * i + 1);
+        b[i] = (h2_body){framed, len};
+        CHECK(flood_submit(h2, &b[i]) == 2 * i + 1);
     }
     CHECK_INT(nghttp2_submit_ping(h2, NGHTTP2_FLAG_NONE, NULL), 0);
     flood_until(&f, h2, flood_pinged, 2000); /* the server has read (and queued) every call */
@@ -704,9 +712,8 @@ static void test_grpc_connection_share(void)
     CHECK_INT(served, 2);
     CHECK_INT(refused, FLOOD - 2);
     /* answered, its calls no longer count: the connection's next one is queued and answered */
-    b[0] = (h2_body){framed, 5 + n};
-    nghttp2_data_provider prd = {.source.ptr = &b[0], .read_callback = h2_body_read};
-    CHECK(nghttp2_submit_request(h2, NULL, nv, nh, &prd, NULL) == 2 * FLOOD + 1);
+    b[0] = (h2_body){framed, len};
+    CHECK(flood_submit(h2, &b[0]) == 2 * FLOOD + 1);
     f.status[0] = -1;
     flood_until(&f, h2, flood_first_answered, 3000);
     CHECK_INT(f.status[0], CCZ_RPC_OK);
@@ -730,28 +737,13 @@ static void test_grpc_connection_jobs(void)
     if (!sv)
         return;
     predict_call one = {ccz_serving_grpc_port(sv), "relu", 1, 3, 0, 1.0f, {0}, 0};
-    predict_msg q;
-    predict_msg_init(&q, &one);
-    size_t n = protobuf_c_message_get_packed_size(&q.rq.base);
     uint8_t framed[256];
-    CHECK(5 + n <= sizeof framed);
-    framed[0] = 0;
-    for (int i = 0; i < 4; i++)
-        framed[1 + i] = (uint8_t)(n >> (24 - 8 * i));
-    protobuf_c_message_pack(&q.rq.base, framed + 5);
-    flooder f = {.fd = socket(AF_INET, SOCK_STREAM, 0)};
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)one.port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK(connect(f.fd, (struct sockaddr *)&a, sizeof a) == 0);
-    h2_client_callbacks cb = {.send = fd_send, .frame = flood_frame};
-    nghttp2_session *h2 = h2_client_new(&cb, &f, NULL, 0);
-    nghttp2_nv nv[6];
-    size_t nh =
-        h2_grpc_headers(nv, "/tensorflow.serving.PredictionService/Predict", "application/grpc");
+    size_t len = predict_framed(framed, one);
+    flooder f;
+    nghttp2_session *h2 = flood_open(&f, one.port, false);
     for (int i = 0; i < 200; i++) {
-        h2_body b = {framed, 5 + n};
-        nghttp2_data_provider prd = {.source.ptr = &b, .read_callback = h2_body_read};
-        int32_t id = nghttp2_submit_request(h2, NULL, nv, nh, &prd, NULL);
+        h2_body b = {framed, len};
+        int32_t id = flood_submit(h2, &b);
         CHECK(id > 0);
         CHECK_INT(nghttp2_session_send(h2), 0);
         CHECK_INT(nghttp2_submit_rst_stream(h2, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL), 0);
