@@ -643,13 +643,9 @@ static void hosts_full(void)
     arbiter_free(&a);
 }
 
-/* A training that failed under way (the guest left during a step): a party's later call hears
- * why, and the arbiter ends once it has. */
-static void calls_after_failure(void)
+/* Two joined parties g and h of the guest's and the host's ids (4 in common). */
+static void join_both(ccz_rpc_channel *g, ccz_rpc_channel *h)
 {
-    static arbiter a;
-    arbiter_start(&a, 20000);
-    ccz_rpc_channel *g = party_channel(&a), *h = party_channel(&a);
     Heterolr__JoinRequest gj = join_req("guest", 0, "g", 2, guest_ids, 6);
     Heterolr__JoinRequest hj = join_req("host", 1, "h", 3, host_ids, 8);
     call gc, hc;
@@ -661,7 +657,18 @@ static void calls_after_failure(void)
     CHECK_INT(hc.code, 0);
     free_call(&gc);
     free_call(&hc);
+}
+
+/* A training that failed under way (the guest left during a step): a party's later call hears
+ * why, and the arbiter ends once it has. */
+static void calls_after_failure(void)
+{
+    static arbiter a;
+    arbiter_start(&a, 20000);
+    ccz_rpc_channel *g = party_channel(&a), *h = party_channel(&a);
+    join_both(g, h);
     Heterolr__Step st0 = HETEROLR__STEP__INIT;
+    call gc;
     call_now(&gc, g, "HostForwards", &st0.base, &heterolr__forward_reply__descriptor, 300);
     CHECK_INT(gc.code, CCZ_RPC_DEADLINE_EXCEEDED);
     free_call(&gc);
@@ -967,17 +974,7 @@ static void loss_of_some_batches(void)
     next_epochs = 2;
     arbiter_start(&a, 20000);
     ccz_rpc_channel *g = party_channel(&a), *h = party_channel(&a);
-    Heterolr__JoinRequest gj = join_req("guest", 0, "g", 2, guest_ids, 6);
-    Heterolr__JoinRequest hj = join_req("host", 1, "h", 3, host_ids, 8);
-    call gc, hc;
-    start_call(&gc, g, "Join", &gj.base, &heterolr__join_reply__descriptor);
-    start_call(&hc, h, "Join", &hj.base, &heterolr__join_reply__descriptor);
-    join_call(&gc);
-    join_call(&hc);
-    CHECK_INT(gc.code, 0);
-    CHECK_INT(hc.code, 0);
-    free_call(&gc);
-    free_call(&hc);
+    join_both(g, h);
     double loss[4] = {0, 0, 0, 0};
     raw_step(g, h, 0, 2, false, &loss[0]); /* epoch 0: the first batch without its loss */
     raw_step(g, h, 1, 2, true, &loss[1]);
@@ -1000,22 +997,6 @@ static void loss_of_some_batches(void)
     ccz_rpc_channel_free(g);
     ccz_rpc_channel_free(h);
     arbiter_free(&a);
-}
-
-/* Two joined parties g and h of the guest's and the host's ids (4 in common). */
-static void join_both(ccz_rpc_channel *g, ccz_rpc_channel *h)
-{
-    Heterolr__JoinRequest gj = join_req("guest", 0, "g", 2, guest_ids, 6);
-    Heterolr__JoinRequest hj = join_req("host", 1, "h", 3, host_ids, 8);
-    call gc, hc;
-    start_call(&gc, g, "Join", &gj.base, &heterolr__join_reply__descriptor);
-    start_call(&hc, h, "Join", &hj.base, &heterolr__join_reply__descriptor);
-    join_call(&gc);
-    join_call(&hc);
-    CHECK_INT(gc.code, 0);
-    CHECK_INT(hc.code, 0);
-    free_call(&gc);
-    free_call(&hc);
 }
 
 /* A trained model whose host never calls Finish: the training is done (as the homo-LR server
