@@ -418,6 +418,37 @@ static void test_config_errors(void)
         CHECK_CONTAINS(ccz_error_detail(), cases[i].detail);
         CHECK(s.srv == NULL);
     }
+    /* the options: missing, of another version, without an address, trust anchors, or a
+     * certificate of the server's own (an attester, or a certificate with its key) */
+    ccz_secret_server *srv = NULL;
+    CHECK_STATUS(ccz_secret_server_new(&srv, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "secret server options missing or of the wrong version");
+    ccz_secret_server_opts o = CCZ_SECRET_SERVER_OPTS_INIT;
+    o.version++;
+    CHECK_STATUS(ccz_secret_server_new(&srv, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "secret server options missing or of the wrong version");
+    CHECK_STATUS(ccz_secret_serve(&o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "secret server options missing or of the wrong version");
+    o.version = CCZ_SECRET_SERVER_OPTS_VERSION;
+    o.attester = server_att;
+    o.trust = trust;
+    CHECK_STATUS(ccz_secret_server_new(&srv, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "needs an address to listen on and trust anchors");
+    o.listen = "127.0.0.1:0";
+    o.trust = NULL;
+    CHECK_STATUS(ccz_secret_server_new(&srv, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "needs an address to listen on and trust anchors");
+    o.trust = trust;
+    o.attester = NULL;
+    CHECK_STATUS(ccz_secret_server_new(&srv, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "needs an attester, or a certificate and its key");
+    o.cert = X509_new(); /* a certificate without its key */
+    CHECK(o.cert != NULL);
+    CHECK_STATUS(ccz_secret_server_new(&srv, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "needs an attester, or a certificate and its key");
+    CHECK(srv == NULL);
+    X509_free(o.cert);
+
     /* a CCZoo dynamic_config with a secrets section */
     char m1[65], pol[512];
     hex(m1, M1, 32);

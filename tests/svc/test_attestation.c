@@ -53,7 +53,7 @@ static long call(int port, const char *method, const char *path, const char *typ
                  const char *bearer, ccz_buf *resp)
 {
     CURL *c = curl_easy_init();
-    char url[256], auth[9000], ctype[128];
+    char url[1024], auth[9000], ctype[128];
     snprintf(url, sizeof url, "https://127.0.0.1:%d%s", port, path);
     struct curl_slist *h = NULL;
     if (type) {
@@ -762,4 +762,224 @@ static void test_kbs(void)
     stop(svc, cfg);
 }
 
-TEST_MAIN(T(test_service), T(test_kbs))
+/* A KBS problem in Trustee's form: exactly {"type": Trustee's URL of the type, "detail"}. */
+static void check_problem(const ccz_buf *resp, const char *type, const char *detail)
+{
+    char want[160];
+    snprintf(want, sizeof want, "https://github.com/confidential-containers/kbs/errors/%s", type);
+    json_t *j = json_loads(s(resp), 0, NULL);
+    CHECK(json_is_object(j));
+    CHECK_INT(json_object_size(j), 2);
+    CHECK_STR(json_string_value(json_object_get(j, "type")) ?: "", want);
+    CHECK_CONTAINS(json_string_value(json_object_get(j, "detail")) ?: "", detail);
+    json_decref(j);
+}
+
+/* The service does not start with a value its options refuse. */
+static void start_refused(const char *name, const char *value, const char *error)
+{
+    ccz_svc_config *cfg;
+    CHECK_OK(ccz_svc_config_new(&cfg, "attestation"));
+    CHECK_OK(ccz_svc_config_set(cfg, "listen", "127.0.0.1:0"));
+    CHECK_OK(ccz_svc_config_set(cfg, "data-dir", data));
+    CHECK_OK(ccz_svc_config_set(cfg, "sim-dir", plat));
+    CHECK_OK(ccz_svc_config_set(cfg, name, value));
+    ccz_svc *svc = NULL;
+    CHECK_STATUS(ccz_svc_start(&svc, cfg, false), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), error);
+    CHECK(svc == NULL);
+    ccz_svc_config_free(cfg);
+}
+
+/* The KBS's edges: the admin token on its admin endpoints, refused as Trustee refuses it;
+ * resource paths that are not REPOSITORY/TYPE/TAG; malformed auth and attest requests and
+ * cookies; a second attest on an attested session; a resource policy taken away; sessions,
+ * authed or attested, that end --kbs-session-ttl after they began; options refused. */
+static void test_kbs_edges(void)
+{
+    setup();
+    start_refused("kbs-session-ttl", "0", "--kbs-session-ttl must be at least a second");
+    start_refused("token-ttl", "0", "--token-ttl and --nonce-ttl must be at least a second");
+    start_refused("nonce-ttl", "0", "--token-ttl and --nonce-ttl must be at least a second");
+    start_refused("token-alg", "ES512", "--token-alg: 'ES512' is not ES256 or ES384");
+    start_refused("tls-cert", "/nonexistent/cert.pem", "--tls-cert and --tls-key go together");
+
+    ccz_svc_config *cfg;
+    ccz_svc *svc = start(&cfg, NULL, NULL);
+    int port = ccz_svc_port(svc);
+    ccz_buf r = CCZ_BUF_INIT, plain;
+    ccz_buf_init(&plain, 0, true);
+    char nonce[64], tok[8192], attested[128], authed[128], other[160];
+    EVP_PKEY *tee = EVP_EC_gen("P-256");
+    cookie[0] = 0;
+
+    /* the admin endpoints: no token, another scheme, a wrong token */
+    CHECK_INT(call(port, "POST", "/kbs/v0/resource/edge/key/model", "application/octet-stream",
+                   "bytes", NULL, &r),
+              401);
+    check_problem(&r, "AdminAuth", "needs the admin token");
+    CHECK_INT(call(port, "PUT", "/kbs/v0/resource-policy/edge/key/model", "application/json", "{}",
+                   "0000000000000000000000000000000000000000000000000000000000000000", &r),
+              401);
+    check_problem(&r, "AdminAuth", "the admin token is not right");
+    {
+        /* "Basic ..." is not a bearer token: sent as the whole header */
+        CURL *c = curl_easy_init();
+        char url[128];
+        snprintf(url, sizeof url, "https://127.0.0.1:%d/kbs/v0/resource/edge/key/model", port);
+        struct curl_slist *h = curl_slist_append(NULL, "Authorization: Basic YWRtaW46YWRtaW4=");
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+        ccz_buf_reset(&r);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+        long status = 0;
+        CHECK_INT(curl_easy_perform(c), CURLE_OK);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        CHECK_INT(status, 401);
+        CHECK_OK(ccz_buf_append_u8(&r, 0));
+        r.len--;
+        check_problem(&r, "AdminAuth", "needs the admin token");
+        curl_slist_free_all(h);
+        curl_easy_cleanup(c);
+    }
+    CHECK_INT(call(port, "POST", "/kbs/v0/resource/edge/key/model", "application/octet-stream",
+                   "model-key-bytes", admin, &r),
+              201);
+
+    /* paths: each segment of A-Z a-z 0-9 . _ - but not "." or "..", three of them, 255 bytes */
+    static const char *const bad_paths[] = {
+        "repo/key/%2e%2e",  "repo//model",    "repo/./model",    "repo/key/.",
+        "repo/key/..",      "../key/model",   "repo/key/",       "/repo/key",
+        "edge/key/model/x", "repo/key/mo$el", "repo/key/mo%00el"};
+    char path[400];
+    for (size_t i = 0; i < sizeof bad_paths / sizeof *bad_paths; i++) {
+        snprintf(path, sizeof path, "/kbs/v0/resource/%s", bad_paths[i]);
+        CHECK_INT(call(port, "POST", path, "application/octet-stream", "bytes", admin, &r), 404);
+        check_problem(&r, "InvalidRequestPath", "a resource is REPOSITORY/TYPE/TAG");
+    }
+    char tag[300];
+    memset(tag, 'c', sizeof tag);
+    snprintf(path, sizeof path, "/kbs/v0/resource/a/b/%.*s", 251, tag); /* 255 bytes in all */
+    CHECK_INT(call(port, "POST", path, "application/octet-stream", "bytes", admin, &r), 201);
+    snprintf(path, sizeof path, "/kbs/v0/resource/a/b/%.*s", 252, tag);
+    CHECK_INT(call(port, "POST", path, "application/octet-stream", "bytes", admin, &r), 404);
+    CHECK_INT(call(port, "POST", "/kbs/v0/resource/re.po/k_e-y/...", "application/octet-stream",
+                   "bytes", admin, &r),
+              201);
+
+    /* auth: a request without the version or the TEE */
+    CHECK_INT(
+        call(port, "POST", "/kbs/v0/auth", "application/json", "{\"version\":\"0.4.0\"}", NULL, &r),
+        400);
+    check_problem(&r, "SerdeError", "\"version\" and \"tee\" strings");
+    CHECK(cookie[0] == 0); /* and no session */
+
+    /* cookies: malformed ids are no session; a well-formed unknown one is an unknown session */
+    char *att = kbs_attestation(tee, "x", m_good, false);
+    snprintf(cookie, sizeof cookie, "kbs-session-id=%s",
+             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.");
+    CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 401);
+    check_problem(&r, "AttestationError", "no kbs-session-id cookie");
+    snprintf(cookie, sizeof cookie, "kbs-session-id=%s",
+             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 401);
+    check_problem(&r, "AttestationError", "no kbs-session-id cookie");
+    snprintf(cookie, sizeof cookie, "kbs-session-id=%s",
+             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 401);
+    check_problem(&r, "AttestationError", "the session is unknown or expired");
+    free(att);
+
+    /* attest: an Attestation without a key, with a key no JWE is made for, without evidence;
+     * the session's cookie after another one */
+    kbs_auth(port, nonce, sizeof nonce);
+    snprintf(other, sizeof other, "theme=dark; %s", cookie);
+    snprintf(cookie, sizeof cookie, "%.100s", other);
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"runtime-data\":{\"nonce\":\"%s\"},\"tee-evidence\":{\"primary_evidence\":{}}}",
+             nonce);
+    CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", body, NULL, &r), 400);
+    check_problem(&r, "SerdeError", "an Attestation has runtime-data {nonce, tee-pubkey}");
+    snprintf(body, sizeof body,
+             "{\"runtime-data\":{\"nonce\":\"%s\",\"tee-pubkey\":{\"kty\":\"oct\",\"k\":\"AAAA\"}},"
+             "\"tee-evidence\":{\"primary_evidence\":{}}}",
+             nonce);
+    CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", body, NULL, &r), 400);
+    check_problem(&r, "SerdeError", "tee-pubkey: ");
+    att = kbs_attestation_as(tee, nonce, m_good, false, "quote", "");
+    CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 400);
+    check_problem(&r, "SerdeError", "primary_evidence of sim: evidence (base64) is missing");
+    free(att);
+
+    /* the good path, then a second attest on the attested session: the same token again */
+    att = kbs_attestation(tee, nonce, m_good, false);
+    CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 200);
+    free(att);
+    token_of(&r, tok, sizeof tok);
+    CHECK(strlen(tok) > 100);
+    CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", "{}", NULL, &r), 200);
+    char again[8192];
+    token_of(&r, again, sizeof again);
+    CHECK_STR(again, tok);
+    snprintf(attested, sizeof attested, "%s", cookie);
+
+    /* a resource policy given, then taken away */
+    char pol[256], hex[65];
+    ccz_hex_to_str(hex, m_bad, 32);
+    snprintf(pol, sizeof pol, "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"%s\"}]}", hex);
+    CHECK_INT(call(port, "PUT", "/kbs/v0/resource-policy/edge/key/model", "application/json", pol,
+                   admin, &r),
+              200);
+    CHECK_INT(call(port, "GET", "/kbs/v0/resource/edge/key/model", NULL, NULL, NULL, &r), 403);
+    check_problem(&r, "PolicyDeny", "the resource's policy denies it");
+    CHECK_INT(call(port, "DELETE", "/kbs/v0/resource-policy/edge/key/model", NULL, NULL, admin, &r),
+              204);
+    CHECK_INT(
+        call(port, "DELETE", "/kbs/v0/resource-policy/edge/key/absent", NULL, NULL, admin, &r),
+        404);
+    check_problem(&r, "InvalidRequestPath", "no resource edge/key/absent");
+    CHECK_INT(call(port, "GET", "/kbs/v0/resource/edge/key/model", NULL, NULL, NULL, &r), 200);
+    CHECK_OK(jose_jwe_decrypt(&plain, tee, s(&r), r.len));
+    CHECK_INT(plain.len, 15);
+    CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/%2e%2e", NULL, NULL, NULL, &r), 404);
+    check_problem(&r, "InvalidRequestPath", "a resource is REPOSITORY/TYPE/TAG");
+
+    stop(svc, cfg);
+
+    /* sessions end: one attested, one only authed, both past --kbs-session-ttl */
+    svc = start(&cfg, "kbs-session-ttl", "2");
+    port = ccz_svc_port(svc);
+    CHECK_INT(call(port, "POST", "/kbs/v0/resource/edge/key/model", "application/octet-stream",
+                   "model-key-bytes", admin, &r),
+              200);
+    kbs_auth(port, nonce, sizeof nonce);
+    att = kbs_attestation(tee, nonce, m_good, false);
+    CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 200);
+    free(att);
+    snprintf(attested, sizeof attested, "%s", cookie);
+    CHECK_INT(call(port, "GET", "/kbs/v0/resource/edge/key/model", NULL, NULL, NULL, &r), 200);
+    char authed_nonce[64];
+    kbs_auth(port, authed_nonce, sizeof authed_nonce);
+    snprintf(authed, sizeof authed, "%s", cookie);
+    att = kbs_attestation(tee, authed_nonce, m_good, false);
+    sleep(3);
+    snprintf(cookie, sizeof cookie, "%s", attested);
+    CHECK_INT(call(port, "GET", "/kbs/v0/resource/edge/key/model", NULL, NULL, NULL, &r), 401);
+    check_problem(&r, "TokenNotFound", "no attested session");
+    snprintf(cookie, sizeof cookie, "%s", authed);
+    CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 401);
+    check_problem(&r, "AttestationError", "the session is unknown or expired");
+    free(att);
+
+    cookie[0] = 0;
+    EVP_PKEY_free(tee);
+    ccz_buf_free(&r);
+    ccz_buf_free(&plain);
+    stop(svc, cfg);
+}
+
+TEST_MAIN(T(test_service), T(test_kbs), T(test_kbs_edges))

@@ -129,20 +129,22 @@ void att_refuse(attestation *a, http_request *r, int status, const char *code, c
     json_decref(j);
 }
 
-bool att_admin_ok(attestation *a, http_request *r)
+const char *att_admin_refusal(const attestation *a, http_request *r)
 {
     const char *h = http_request_header(r, "authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
-        att_refuse(a, r, 401, "unauthorized",
-                   "this endpoint needs the admin token as "
-                   "'Authorization: Bearer TOKEN'");
-        return false;
-    }
-    if (!svc_admin_token_ok(a->admin_hash, h)) {
-        att_refuse(a, r, 401, "unauthorized", "the admin token is not right");
-        return false;
-    }
-    return true;
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return "this endpoint needs the admin token as 'Authorization: Bearer TOKEN'";
+    if (!svc_admin_token_ok(a->admin_hash, h))
+        return "the admin token is not right";
+    return NULL;
+}
+
+bool att_admin_ok(attestation *a, http_request *r)
+{
+    const char *why = att_admin_refusal(a, r);
+    if (why)
+        att_refuse(a, r, 401, "unauthorized", "%s", why);
+    return !why;
 }
 
 bool att_decode_b64(ccz_buf *out, const char *text)

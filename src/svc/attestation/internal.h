@@ -35,6 +35,9 @@ int64_t att_now(void);
 /* Answers {"error": {"code", "status", "reason", "message"}}. */
 void att_refuse(attestation *a, http_request *r, int status, const char *code, const char *fmt, ...)
     CCZ_PRINTF(5, 6);
+/* Why the request does not carry the admin token (its Authorization header, checked in
+ * constant time), or NULL when it does. */
+const char *att_admin_refusal(const attestation *a, http_request *r);
 /* Whether the request carries the admin token (else it has been answered 401). */
 bool att_admin_ok(attestation *a, http_request *r);
 /* base64 or base64url */

@@ -51,6 +51,19 @@ static void problem(attestation *a, http_request *r, int status, const char *typ
     json_decref(j);
 }
 
+/* Whether the request carries the admin token; else it is refused as Trustee refuses it (a
+ * problem typed AdminAuth), as every other answer of the KBS. */
+static bool kbs_admin_ok(attestation *a, http_request *r)
+{
+    const char *why = att_admin_refusal(a, r);
+    if (!why)
+        return true;
+    if (http_add_header(r, "WWW-Authenticate", "Bearer realm=\"ccz admin\"") != CCZ_OK)
+        ccz_log(CCZ_LOG_DEBUG, "kbs: a 401 without WWW-Authenticate");
+    problem(a, r, 401, "AdminAuth", "%s", why);
+    return false;
+}
+
 /* ---- sessions --------------------------------------------------------------------------------*/
 
 static bool valid_session_id(const char *id)
@@ -484,7 +497,7 @@ static void resource(http_request *r, void *payload)
         get_resource(r, a, path);
         return;
     }
-    if (!att_admin_ok(a, r))
+    if (!kbs_admin_ok(a, r))
         return;
     if (!valid_resource_path(path)) {
         problem(a, r, 404, "InvalidRequestPath", "a resource is REPOSITORY/TYPE/TAG");
@@ -530,7 +543,7 @@ static void resource(http_request *r, void *payload)
 static void resource_policy(http_request *r, void *payload)
 {
     attestation *a = payload;
-    if (!att_admin_ok(a, r))
+    if (!kbs_admin_ok(a, r))
         return;
     const char *path = http_request_rest(r);
     if (!valid_resource_path(path)) {
