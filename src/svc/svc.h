@@ -67,6 +67,17 @@ CCZ_NODISCARD ccz_status svc_admin_token_load(uint8_t hash[32], const svc_common
  * header may be NULL. */
 bool svc_admin_token_ok(const uint8_t hash[32], const char *header);
 
+/* Per-address quotas: at most per_peer takes by one client address in a window of window_s
+ * seconds (a fixed window from its first take), for peers addresses at a time (past that, the
+ * address whose window began longest ago is forgotten). Thread-safe. */
+typedef struct svc_quota svc_quota;
+CCZ_NODISCARD ccz_status svc_quota_new(svc_quota **out, unsigned per_peer, unsigned window_s,
+                                       size_t peers);
+void svc_quota_free(svc_quota *q);
+/* Takes one of addr's quota at now (unix seconds): 0 when taken, else the seconds until its
+ * window ends (nothing taken). */
+unsigned svc_quota_take(svc_quota *q, const char *addr, int64_t now);
+
 extern const svc_def svc_attestation;
 extern const svc_def svc_kms;
 

@@ -5,7 +5,8 @@
  * status and reason (reused, unknown and expired nonces, runtime data that does not match, a
  * wrong measurement, a debug enclave, evidence that does not parse); tokens signed by another
  * key or expired; malformed, mistyped, oversized and truncated requests; policies behind the
- * admin token; an RA-TLS certificate as evidence; state and keys across a restart. */
+ * admin token; an RA-TLS certificate as evidence; state and keys across a restart; one address's
+ * flood of nonces and sessions refused past its quota while another is served. */
 #include <curl/curl.h>
 #include <strings.h>
 #include <openssl/evp.h>
@@ -35,7 +36,9 @@ static size_t collect(char *p, size_t size, size_t n, void *arg)
     return ccz_buf_append(b, p, size * n) == CCZ_OK ? size * n : 0;
 }
 
-static char cookie[128]; /* sent as Cookie when set; Set-Cookie answers replace it */
+static char cookie[128];      /* sent as Cookie when set; Set-Cookie answers replace it */
+static char retry_after[16];  /* the last answer's Retry-After */
+static const char *source_ip; /* the client's address when set (127.0.0.1 otherwise) */
 
 static size_t header_cb(char *p, size_t size, size_t n, void *arg)
 {
@@ -45,6 +48,8 @@ static size_t header_cb(char *p, size_t size, size_t n, void *arg)
         size_t k = strcspn(p + 12, ";\r\n");
         snprintf(cookie, sizeof cookie, "%.*s", (int)k, p + 12);
     }
+    if (len > 13 && strncasecmp(p, "Retry-After: ", 13) == 0)
+        snprintf(retry_after, sizeof retry_after, "%.*s", (int)strcspn(p + 13, "\r\n"), p + 13);
     return len;
 }
 
@@ -65,6 +70,9 @@ static long call(int port, const char *method, const char *path, const char *typ
         h = curl_slist_append(h, auth);
     }
     ccz_buf_reset(resp);
+    retry_after[0] = 0;
+    if (source_ip)
+        curl_easy_setopt(c, CURLOPT_INTERFACE, source_ip);
     if (cookie[0])
         curl_easy_setopt(c, CURLOPT_COOKIE, cookie);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
@@ -982,4 +990,39 @@ static void test_kbs_edges(void)
     stop(svc, cfg);
 }
 
-TEST_MAIN(T(test_service), T(test_kbs), T(test_kbs_edges))
+/* One address's flood of nonces and KBS sessions (each a row the store keeps for its TTL) is
+ * refused past --peer-quota, 429 with Retry-After, while another address is served. */
+static void test_peer_quota(void)
+{
+    ccz_svc_config *cfg;
+    ccz_svc *svc = start(&cfg, "peer-quota", "3");
+    int port = ccz_svc_port(svc);
+    ccz_buf r = CCZ_BUF_INIT;
+    static const char auth[] = "{\"version\":\"0.4.0\",\"tee\":\"sim\",\"extra-params\":{}}";
+    source_ip = "127.0.0.2"; /* the flood */
+    for (int i = 0; i < 3; i++) {
+        CHECK_INT(call(port, "GET", "/v1/nonce", NULL, NULL, NULL, &r), 200);
+        cookie[0] = 0;
+        CHECK_INT(call(port, "POST", "/kbs/v0/auth", "application/json", auth, NULL, &r), 200);
+    }
+    CHECK_INT(call(port, "GET", "/v1/nonce", NULL, NULL, NULL, &r), 429);
+    CHECK_CONTAINS(
+        s(&r), "\"code\":429,\"status\":\"Too Many Requests\",\"reason\":\"too_many_requests\"");
+    CHECK_CONTAINS(s(&r), "this address has started 3 nonces within --nonce-ttl (--peer-quota): "
+                          "use them, or try again in ");
+    CHECK(atoi(retry_after) >= 299 && atoi(retry_after) <= 300);
+    cookie[0] = 0;
+    CHECK_INT(call(port, "POST", "/kbs/v0/auth", "application/json", auth, NULL, &r), 429);
+    CHECK_CONTAINS(s(&r), "/errors/TooManyRequests\"");
+    CHECK_CONTAINS(s(&r), "this address has started 3 sessions within --kbs-session-ttl");
+    CHECK(cookie[0] == 0);
+    source_ip = NULL; /* another address: its own quota */
+    CHECK_INT(call(port, "GET", "/v1/nonce", NULL, NULL, NULL, &r), 200);
+    CHECK_INT(call(port, "POST", "/kbs/v0/auth", "application/json", auth, NULL, &r), 200);
+    CHECK_CONTAINS(cookie, "kbs-session-id=");
+    cookie[0] = 0;
+    ccz_buf_free(&r);
+    stop(svc, cfg);
+}
+
+TEST_MAIN(T(test_service), T(test_kbs), T(test_kbs_edges), T(test_peer_quota))

@@ -45,6 +45,9 @@ static const ccz_svc_option options[] = {
      "passes: only for replaying recorded evidence in tests and benchmarks"},
     {"kbs-session-ttl", CCZ_SVC_UINT, "300", "SECONDS",
      "how long a KBS session (its cookie) lasts after /kbs/v0/auth"},
+    {"peer-quota", CCZ_SVC_UINT, "4096", "N",
+     "nonces, and KBS sessions, one client address may start within --nonce-ttl and "
+     "--kbs-session-ttl (each is a row the store keeps until then); past it 429"},
     {"secret", CCZ_SVC_LIST, NULL, "NAME=FILE",
      "a secret for secret provisioning on this listener (see the policy's secrets section)"},
 };
@@ -147,6 +150,33 @@ bool att_admin_ok(attestation *a, http_request *r)
     return !why;
 }
 
+const char *att_quota_refusal(char *msg, size_t cap, attestation *a, http_request *r, svc_quota *q,
+                              const char *what, const char *ttl)
+{
+    unsigned wait = svc_quota_take(q, http_request_peer(r), att_now());
+    if (!wait)
+        return NULL;
+    a->refused++;
+    char after[16];
+    snprintf(after, sizeof after, "%u", wait);
+    if (http_add_header(r, "Retry-After", after) != CCZ_OK)
+        ccz_log(CCZ_LOG_DEBUG, "attestation: a 429 without Retry-After");
+    snprintf(msg, cap,
+             "this address has started %u %s within %s (--peer-quota): use them, or try again "
+             "in %u s",
+             a->peer_quota, what, ttl, wait);
+    return msg;
+}
+
+bool att_quota_ok(attestation *a, http_request *r, svc_quota *q, const char *what, const char *ttl)
+{
+    char msg[200];
+    const char *why = att_quota_refusal(msg, sizeof msg, a, r, q, what, ttl);
+    if (why)
+        att_refuse(a, r, 429, "too_many_requests", "%s", why);
+    return !why;
+}
+
 bool att_decode_b64(ccz_buf *out, const char *text)
 {
     size_t n = strlen(text);
@@ -173,6 +203,8 @@ static bool valid_policy_id(const char *id)
 static void get_nonce(http_request *r, void *payload)
 {
     attestation *a = payload;
+    if (!att_quota_ok(a, r, a->nonce_quota, "nonces", "--nonce-ttl"))
+        return;
     uint8_t raw[NONCE_BYTES];
     ccz_buf text = CCZ_BUF_INIT;
     int64_t exp = att_now() + a->nonce_ttl;
@@ -647,6 +679,8 @@ static void stop(void *state)
 {
     attestation *a = state;
     kbs_stop(a);
+    svc_quota_free(a->nonce_quota);
+    svc_quota_free(a->session_quota);
     secret_service_free(a->secret);
     if (a->purge)
         event_free(a->purge);
@@ -697,6 +731,7 @@ static ccz_status start(void **state, svc_common *sc, const ccz_svc_config *c)
     a->nonce_ttl = svc_uint(c, "nonce-ttl");
     a->issuer = svc_str(c, "issuer");
     a->kbs_session_ttl = svc_uint(c, "kbs-session-ttl");
+    a->peer_quota = svc_uint(c, "peer-quota");
     a->verify_at = svc_uint(c, "verify-at-insecure");
     if (a->verify_at)
         ccz_log(CCZ_LOG_WARN,
@@ -705,6 +740,8 @@ static ccz_status start(void **state, svc_common *sc, const ccz_svc_config *c)
                 (long long)a->verify_at);
     CCZ_ENSURE(a->token_ttl && a->nonce_ttl, CCZ_ERR_INVALID_ARGUMENT,
                "--token-ttl and --nonce-ttl must be at least a second");
+    CCZ_ENSURE(a->peer_quota, CCZ_ERR_INVALID_ARGUMENT, "--peer-quota must be at least 1");
+    CCZ_GUARD(svc_quota_new(&a->nonce_quota, a->peer_quota, a->nonce_ttl, ATT_QUOTA_PEERS));
     char path[4200];
     CCZ_GUARD(svc_path(path, sizeof path, sc, "attestation.db"));
     CCZ_GUARD(store_open(&a->db, path, migrations, CCZ_ARRAY_LEN(migrations)));

@@ -27,7 +27,9 @@ typedef struct {
     uint64_t tokens, refused;
     struct secret_service *secret; /* secret provisioning on the same listener (--secret) */
     unsigned kbs_session_ttl;
-    int64_t verify_at; /* 0: now */
+    unsigned peer_quota;                    /* --peer-quota */
+    svc_quota *nonce_quota, *session_quota; /* per client address, per --nonce-ttl and session */
+    int64_t verify_at;                      /* 0: now */
     uint64_t kbs_attested, kbs_resources;
 } attestation;
 
@@ -40,6 +42,14 @@ void att_refuse(attestation *a, http_request *r, int status, const char *code, c
 const char *att_admin_refusal(const attestation *a, http_request *r);
 /* Whether the request carries the admin token (else it has been answered 401). */
 bool att_admin_ok(attestation *a, http_request *r);
+/* The addresses a quota counts at a time (the oldest window's is forgotten past it). */
+#define ATT_QUOTA_PEERS 4096
+/* Takes one of the client address's quota q: NULL, or why not into msg (Retry-After is added,
+ * the refusal counted). what and ttl name the quota's things and window for the message. */
+const char *att_quota_refusal(char *msg, size_t cap, attestation *a, http_request *r, svc_quota *q,
+                              const char *what, const char *ttl);
+/* att_quota_refusal answered as the attestation API answers: 429 too_many_requests. */
+bool att_quota_ok(attestation *a, http_request *r, svc_quota *q, const char *what, const char *ttl);
 /* base64 or base64url */
 bool att_decode_b64(ccz_buf *out, const char *text);
 /* An EAR token for accepted claims; extra members are merged into the claims. */

@@ -159,6 +159,13 @@ static void auth(http_request *r, void *payload)
         goto out;
     }
     (void)extra; /* no TEE this KBS verifies uses extra parameters */
+    char msg[200];
+    const char *why =
+        att_quota_refusal(msg, sizeof msg, a, r, a->session_quota, "sessions", "--kbs-session-ttl");
+    if (why) {
+        problem(a, r, 429, "TooManyRequests", "%s", why);
+        goto out;
+    }
     uint8_t raw[32], sid[32];
     ccz_buf nonce = CCZ_BUF_INIT, id = CCZ_BUF_INIT;
     int64_t exp = att_now() + a->kbs_session_ttl;
@@ -584,6 +591,7 @@ ccz_status kbs_start(attestation *a)
     http_server *h = a->sc->http;
     CCZ_ENSURE(a->kbs_session_ttl, CCZ_ERR_INVALID_ARGUMENT,
                "--kbs-session-ttl must be at least a second");
+    CCZ_GUARD(svc_quota_new(&a->session_quota, a->peer_quota, a->kbs_session_ttl, ATT_QUOTA_PEERS));
     CCZ_GUARD(http_route(h, "POST", "/kbs/v0/auth", false, auth, a));
     CCZ_GUARD(http_route(h, "POST", "/kbs/v0/attest", false, attest, a));
     CCZ_GUARD(http_route(h, "GET", "/kbs/v0/resource/", true, resource, a));
