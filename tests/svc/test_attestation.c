@@ -754,8 +754,9 @@ static void test_kbs(void)
     kbs_auth(port, nonce, sizeof nonce);
     att = kbs_attestation(tee, nonce, m_good, false);
     CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 200);
-    free(att);
     token_of(&r, tok, sizeof tok);
+    char session[sizeof cookie];
+    snprintf(session, sizeof session, "%s", cookie);
     cookie[0] = 0;
     snprintf(bearer, sizeof bearer, "%s", tok);
     CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/model", NULL, NULL, bearer, &r), 200);
@@ -763,6 +764,17 @@ static void test_kbs(void)
     CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/model", NULL, NULL, bearer, &r), 401);
     CHECK_STR(problem_type(&r), "TokenVerifierError");
     CHECK_CONTAINS(s(&r), "expired");
+    /* the session (300 s) outlives its token (4 s): attesting on it again verifies the
+     * evidence afresh and gives a new token, not the expired one */
+    snprintf(cookie, sizeof cookie, "%s", session);
+    CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 200);
+    free(att);
+    char fresh[8192];
+    token_of(&r, fresh, sizeof fresh);
+    CHECK(strcmp(fresh, tok) != 0);
+    cookie[0] = 0;
+    snprintf(bearer, sizeof bearer, "%s", fresh);
+    CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/model", NULL, NULL, bearer, &r), 200);
     EVP_PKEY_free(other);
     EVP_PKEY_free(tee);
     ccz_buf_free(&r);

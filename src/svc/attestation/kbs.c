@@ -245,7 +245,10 @@ static void attest(http_request *r, void *payload)
     if (!(body = http_request_json(r)))
         goto out;
     const char *state = json_string_value(json_object_get(s, "state"));
-    if (state && strcmp(state, "attested") == 0) { /* as Trustee: the session's token again */
+    /* as Trustee: the session's token again, while it is valid; past its exp the evidence is
+     * verified afresh and a new token issued (an expired one would be refused as a bearer) */
+    if (state && strcmp(state, "attested") == 0 &&
+        att_now() < json_integer_value(json_object_get(s, "token-exp"))) {
         json_t *j = json_pack("{s:O}", "token", json_object_get(s, "token"));
         http_reply_json(r, 200, j);
         json_decref(j);
@@ -323,6 +326,7 @@ static void attest(http_request *r, void *payload)
     if (st == CCZ_OK) {
         json_object_set_new(s, "state", json_string("attested"));
         json_object_set_new(s, "token", json_string((const char *)token.ptr));
+        json_object_set_new(s, "token-exp", json_integer(att_now() + a->token_ttl));
         json_object_set(s, "tee-pubkey", pubkey);
         json_object_set_new(s, "evidence", json_string((const char *)b64.ptr));
         char hex[129];
