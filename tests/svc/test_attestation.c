@@ -775,6 +775,9 @@ static void test_kbs(void)
     cookie[0] = 0;
     snprintf(bearer, sizeof bearer, "%s", fresh);
     CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/model", NULL, NULL, bearer, &r), 200);
+    CHECK_INT(call(port, "GET", "/metrics", NULL, NULL, NULL, &r), 200);
+    CHECK_CONTAINS(s(&r), "\nccz_kbs_attestations_total 2\n"); /* this instance's two */
+    CHECK_CONTAINS(s(&r), "\nccz_kbs_resources_total 2\n");
     EVP_PKEY_free(other);
     EVP_PKEY_free(tee);
     ccz_buf_free(&r);

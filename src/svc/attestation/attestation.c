@@ -662,8 +662,16 @@ static void metrics(ccz_buf *out, void *payload)
                        "ccz_attestation_tokens_total %llu\n"
                        "# HELP ccz_attestation_refusals_total Requests refused with a reason.\n"
                        "# TYPE ccz_attestation_refusals_total counter\n"
-                       "ccz_attestation_refusals_total %llu\n",
-                       (unsigned long long)a->tokens, (unsigned long long)a->refused) != CCZ_OK)
+                       "ccz_attestation_refusals_total %llu\n"
+                       "# HELP ccz_kbs_attestations_total KBS sessions attested.\n"
+                       "# TYPE ccz_kbs_attestations_total counter\n"
+                       "ccz_kbs_attestations_total %llu\n"
+                       "# HELP ccz_kbs_resources_total KBS resources given out.\n"
+                       "# TYPE ccz_kbs_resources_total counter\n"
+                       "ccz_kbs_resources_total %llu\n",
+                       (unsigned long long)a->tokens, (unsigned long long)a->refused,
+                       (unsigned long long)a->kbs_attested,
+                       (unsigned long long)a->kbs_resources) != CCZ_OK)
         ccz_log(CCZ_LOG_DEBUG, "attestation: metrics cut short (out of memory)");
 }
 
