@@ -899,6 +899,14 @@ static void test_kbs_edges(void)
         400);
     check_problem(&r, "SerdeError", "\"version\" and \"tee\" strings");
     CHECK(cookie[0] == 0); /* and no session */
+    /* a body that is not JSON, not an object or not JSON-typed: a problem too, as the KBS's */
+    CHECK_INT(call(port, "POST", "/kbs/v0/auth", "application/json", "{\"version\"", NULL, &r),
+              400);
+    check_problem(&r, "SerdeError", "the body is not JSON: ");
+    CHECK_INT(call(port, "POST", "/kbs/v0/auth", "application/json", "[1]", NULL, &r), 400);
+    check_problem(&r, "SerdeError", "the body must be a JSON object");
+    CHECK_INT(call(port, "POST", "/kbs/v0/auth", "text/plain", "{}", NULL, &r), 415);
+    check_problem(&r, "SerdeError", "the body must be application/json");
 
     /* cookies: malformed ids are no session; a well-formed unknown one is an unknown session */
     char *att = kbs_attestation(tee, "x", m_good, false);

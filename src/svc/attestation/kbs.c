@@ -64,6 +64,32 @@ static bool kbs_admin_ok(attestation *a, http_request *r)
     return false;
 }
 
+/* The request's JSON object, or NULL once it is answered as the KBS answers (a SerdeError
+ * problem, not the HTTP layer's error body): 415 for another content type, 400 for text that is
+ * not JSON. */
+static json_t *kbs_json(attestation *a, http_request *r)
+{
+    const char *type = http_request_header(r, "content-type");
+    size_t tl = type ? strcspn(type, "; \t") : 0;
+    if (!type || tl != strlen("application/json") ||
+        strncasecmp(type, "application/json", tl) != 0) {
+        problem(a, r, 415, "SerdeError", "the body must be application/json");
+        return NULL;
+    }
+    ccz_span b = http_request_body(r);
+    json_error_t err;
+    json_t *j = json_loadb((const char *)b.ptr, b.len, JSON_REJECT_DUPLICATES, &err);
+    if (!j) {
+        problem(a, r, 400, "SerdeError", "the body is not JSON: %s (line %d, column %d)", err.text,
+                err.line, err.column);
+    } else if (!json_is_object(j)) {
+        problem(a, r, 400, "SerdeError", "the body must be a JSON object");
+        json_decref(j);
+        j = NULL;
+    }
+    return j;
+}
+
 /* ---- sessions --------------------------------------------------------------------------------*/
 
 static bool valid_session_id(const char *id)
@@ -133,7 +159,7 @@ static const char *const tees[] = {"sim", "sgx", "tdx"};
 static void auth(http_request *r, void *payload)
 {
     attestation *a = payload;
-    json_t *body = http_request_json(r);
+    json_t *body = kbs_json(a, r);
     if (!body)
         return;
     const char *version = json_string_value(json_object_get(body, "version"));
@@ -242,7 +268,7 @@ static void attest(http_request *r, void *payload)
                 st == CCZ_ERR_NOT_FOUND ? "POST /kbs/v0/auth again" : ccz_error_detail());
         goto out;
     }
-    if (!(body = http_request_json(r)))
+    if (!(body = kbs_json(a, r)))
         goto out;
     const char *state = json_string_value(json_object_get(s, "state"));
     /* as Trustee: the session's token again, while it is valid; past its exp the evidence is
@@ -564,7 +590,7 @@ static void resource_policy(http_request *r, void *payload)
     char *text = NULL;
     json_t *body = NULL;
     if (strcmp(http_request_method(r), "PUT") == 0) {
-        if (!(body = http_request_json(r)))
+        if (!(body = kbs_json(a, r)))
             return;
         text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
         ccz_policy *p = NULL;
