@@ -309,6 +309,16 @@ static void test_bounds_and_trust(void)
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "must be https://");
     CHECK_INT(out.len, 0);
+    /* a path that would change the URL it is put in (a query, a dot segment, a fourth part) is
+     * refused before anything is sent, as the KBS would refuse it */
+    static const char *const paths[] = {"repo/key/x?admin=1", "repo/../x", "repo/key/x/y",
+                                        "repo/key/x#f",       "repo//x",   "repo/key/%2e%2e"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(paths); i++) {
+        CHECK_STATUS(ccz_kbs_get_resource(&out, A, "https://127.0.0.1:1", paths[i], &o),
+                     CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ccz_error_detail(), "KBS client: a resource is REPOSITORY/TYPE/TAG");
+    }
+    CHECK_INT(out.len, 0);
     ccz_buf_free(&out);
 }
 

@@ -50,6 +50,9 @@ const char *att_quota_refusal(char *msg, size_t cap, attestation *a, http_reques
                               const char *what, const char *ttl);
 /* att_quota_refusal answered as the attestation API answers: 429 too_many_requests. */
 bool att_quota_ok(attestation *a, http_request *r, svc_quota *q, const char *what, const char *ttl);
+/* Whether p is a KBS resource path REPOSITORY/TYPE/TAG: three non-empty segments of letters,
+ * digits, '.', '_' and '-', none "." or "..", at most 255 bytes in all. */
+bool att_kbs_resource_path_ok(const char *p);
 /* base64 or base64url */
 bool att_decode_b64(ccz_buf *out, const char *text);
 /* An EAR token for accepted claims; extra members are merged into the claims. */

@@ -383,7 +383,7 @@ out:
 /* ---- resources -------------------------------------------------------------------------------*/
 
 /* REPO/TYPE/TAG, each of A-Z a-z 0-9 . _ - (not "." or ".."), at most 255 bytes in all. */
-static bool valid_resource_path(const char *p)
+bool att_kbs_resource_path_ok(const char *p)
 {
     size_t n = strlen(p), seg = 0, parts = 1;
     if (n == 0 || n > 255)
@@ -489,7 +489,7 @@ static void get_resource(http_request *r, attestation *a, const char *path)
                 "no attested session (kbs-session-id cookie) and no attestation token");
         goto out;
     }
-    if (!valid_resource_path(path)) {
+    if (!att_kbs_resource_path_ok(path)) {
         problem(a, r, 404, "InvalidRequestPath", "a resource is REPOSITORY/TYPE/TAG");
         goto out;
     }
@@ -536,7 +536,7 @@ static void resource(http_request *r, void *payload)
     }
     if (!kbs_admin_ok(a, r))
         return;
-    if (!valid_resource_path(path)) {
+    if (!att_kbs_resource_path_ok(path)) {
         problem(a, r, 404, "InvalidRequestPath", "a resource is REPOSITORY/TYPE/TAG");
         return;
     }
@@ -583,7 +583,7 @@ static void resource_policy(http_request *r, void *payload)
     if (!kbs_admin_ok(a, r))
         return;
     const char *path = http_request_rest(r);
-    if (!valid_resource_path(path)) {
+    if (!att_kbs_resource_path_ok(path)) {
         problem(a, r, 404, "InvalidRequestPath", "a resource is REPOSITORY/TYPE/TAG");
         return;
     }

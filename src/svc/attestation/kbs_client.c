@@ -14,6 +14,7 @@
 #include "core/guard.h"
 #include "ccz/kbs.h"
 #include "jose/jose.h"
+#include "svc/attestation/internal.h"
 
 #define MAX_ANSWER (1u << 20)
 
@@ -135,6 +136,11 @@ ccz_status ccz_kbs_get_resource(ccz_buf *out, const ccz_attester *a, const char 
                CCZ_ERR_INVALID_ARGUMENT, "KBS client: an attester, a URL, a path and options");
     CCZ_ENSURE(strncmp(url, "https://", 8) == 0, CCZ_ERR_INVALID_ARGUMENT,
                "KBS client: the KBS's URL must be https:// (%s)", url);
+    /* checked here as the KBS checks it: nothing of the path may change the URL it is put in */
+    CCZ_ENSURE(att_kbs_resource_path_ok(path), CCZ_ERR_INVALID_ARGUMENT,
+               "KBS client: a resource is REPOSITORY/TYPE/TAG (letters, digits, '.', '_', '-'; at "
+               "most 255 bytes), not '%.64s'",
+               path);
     ccz_tee tee = ccz_attester_tee(a);
     CCZ_ENSURE(tee == CCZ_TEE_SIM || tee == CCZ_TEE_SGX || tee == CCZ_TEE_TDX, CCZ_ERR_UNSUPPORTED,
                "KBS client: %s evidence is not sent by this client (sim, sgx, tdx)",
