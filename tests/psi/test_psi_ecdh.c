@@ -725,7 +725,54 @@ static void test_refusal_reaches_peer(void)
     ccz_psi_set_free(b);
 }
 
+/* The hello and batch bodies a peer sends, each cut short or followed by a byte more: refused
+ * with the status and message naming where they end. */
+static void test_wire_bodies(void)
+{
+    psi_ecdh_hello h;
+    uint8_t hello[16] = {'C', 'Z', 'P', 'E', 1, 0, 0, 7};
+    CHECK_OK(psi_ecdh_parse_hello(&h, CCZ_SPAN(hello, 15), 100));
+    CHECK_INT(h.items, 7);
+    CHECK_INT(h.version, 1);
+    static const struct {
+        size_t len;
+        ccz_status want;
+        const char *msg;
+    } cut[] = {{4, CCZ_ERR_TRUNCATED, "psi ecdh: hello ends before its version"},
+               {5, CCZ_ERR_TRUNCATED, "psi ecdh: hello ends before its version"},
+               {6, CCZ_ERR_TRUNCATED, "psi ecdh: hello ends before its item count"},
+               {7, CCZ_ERR_TRUNCATED, "psi ecdh: hello ends before its item count"},
+               {14, CCZ_ERR_TRUNCATED, "psi ecdh: hello ends before its item count"},
+               {16, CCZ_ERR_TRAILING_DATA, "psi ecdh: bytes after the hello"}};
+    for (size_t i = 0; i < sizeof cut / sizeof cut[0]; i++) {
+        CHECK_STATUS(psi_ecdh_parse_hello(&h, CCZ_SPAN(hello, cut[i].len), 100), cut[i].want);
+        CHECK_STR(ccz_error_detail(), cut[i].msg);
+    }
+
+    uint32_t count;
+    ccz_span elems;
+    uint8_t batch[4 + 2 * 16 + 1] = {2};
+    CHECK_OK(psi_ecdh_parse_batch(&count, &elems, CCZ_SPAN(batch, 36), 16, 2));
+    CHECK_INT(count, 2);
+    CHECK(elems.ptr == batch + 4 && elems.len == 32);
+    for (size_t n = 0; n < 4; n++) {
+        CHECK_STATUS(psi_ecdh_parse_batch(&count, &elems, CCZ_SPAN(batch, n), 16, 2),
+                     CCZ_ERR_TRUNCATED);
+        CHECK_STR(ccz_error_detail(), "psi ecdh: a batch without its count");
+    }
+    CHECK_STATUS(psi_ecdh_parse_batch(&count, &elems, CCZ_SPAN(batch, 35), 16, 2),
+                 CCZ_ERR_TRUNCATED);
+    CHECK_STR(ccz_error_detail(), "psi ecdh: a batch of 2 ends early");
+    CHECK_STATUS(psi_ecdh_parse_batch(&count, &elems, CCZ_SPAN(batch, 37), 16, 2),
+                 CCZ_ERR_TRAILING_DATA);
+    CHECK_STR(ccz_error_detail(), "psi ecdh: bytes after a batch of 2");
+    batch[0] = 0; /* an empty batch */
+    CHECK_STATUS(psi_ecdh_parse_batch(&count, &elems, CCZ_SPAN(batch, 4), 16, 2),
+                 CCZ_ERR_TOO_LARGE);
+    CHECK_STR(ccz_error_detail(), "psi ecdh: a batch of 0 (1 to 16384)");
+}
+
 TEST_MAIN(T(test_set_lines), T(test_random_both_roles), T(test_edge_sets),
           T(test_size_only_tags_sorted), T(test_hostile_client), T(test_hostile_server),
           T(test_options_refused), T(test_server_items_shuffled), T(test_abort_rules),
-          T(test_refusal_reaches_peer))
+          T(test_refusal_reaches_peer), T(test_wire_bodies))

@@ -150,4 +150,54 @@ static void test_memory(void)
     psi_table_free(&t);
 }
 
-TEST_MAIN(T(test_random_parties), T(test_edges), T(test_memory))
+/* Items must be UTF-8 as RFC 3629 has it: the longest and shortest forms of each length, and
+ * every form it refuses (overlong, surrogates, past U+10FFFF, stray or missing continuation
+ * bytes, a sequence cut by the item's end). */
+static void test_utf8(void)
+{
+    static const char *const good[] = {"",
+                                       "plain ascii",
+                                       "\x7f",
+                                       "\xc2\x80",
+                                       "\xdf\xbf",
+                                       "\xe0\xa0\x80",
+                                       "\xed\x9f\xbf", /* U+D7FF */
+                                       "\xee\x80\x80", /* U+E000 */
+                                       "\xef\xbf\xbf",
+                                       "\xf0\x90\x80\x80",
+                                       "\xf4\x8f\xbf\xbf", /* U+10FFFF */
+                                       "caf\xc3\xa9"};
+    static const char *const bad[] = {
+        "\x80",
+        "\xc0\xaf",         /* overlong '/' */
+        "\xc1\xbf",         /* overlong */
+        "\xe0\x9f\xbf",     /* overlong U+07FF */
+        "\xed\xa0\x80",     /* U+D800 */
+        "\xed\xbf\xbf",     /* U+DFFF */
+        "\xf0\x8f\xbf\xbf", /* overlong U+FFFF */
+        "\xf4\x90\x80\x80", /* U+110000 */
+        "\xf5\x80\x80\x80",
+        "\xff",
+        "\xc3\x28",
+        "\xe2\x82\x28",
+        "\xc3\xc0", /* a lead byte where a continuation byte belongs */
+        "\xe2\xc2\xac"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (!psi_utf8_ok((const uint8_t *)good[i], strlen(good[i]))) {
+            fprintf(stderr, "%s: good[%zu] refused\n", test_name, i);
+            test_failures++;
+        }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (psi_utf8_ok((const uint8_t *)bad[i], strlen(bad[i]))) {
+            fprintf(stderr, "%s: bad[%zu] taken\n", test_name, i);
+            test_failures++;
+        }
+    /* a sequence the item's end cuts, its continuation bytes still in memory after it */
+    static const char cut2[] = "a\xc3\xa9", cut3[] = "\xe2\x82\xac", cut4[] = "\xf0\x9f\x98\x80";
+    CHECK(!psi_utf8_ok((const uint8_t *)cut2, 2));
+    CHECK(!psi_utf8_ok((const uint8_t *)cut3, 2));
+    CHECK(!psi_utf8_ok((const uint8_t *)cut4, 3));
+    CHECK(psi_utf8_ok((const uint8_t *)cut4, 4));
+}
+
+TEST_MAIN(T(test_random_parties), T(test_edges), T(test_memory), T(test_utf8))

@@ -3,14 +3,23 @@
  * parsing. DER CRLs start with '0' (0x30); here they also end in every ASCII hex digit, the case
  * that a first-and-last-byte test mistook for hex text. The fetch itself, against PCS- and
  * PCCS-shaped servers, through a proxy and over TLS, is tests/cli/test_collateral_fetch.sh. */
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <jansson.h>
+#include <netinet/in.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <poll.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "ccz/ccz.h"
+#include "dcap_forge.h"
 #include "tee/internal.h"
 #include "test.h"
 
@@ -131,4 +140,299 @@ static void test_not_a_crl(void)
     EVP_PKEY_free(key);
 }
 
-TEST_MAIN(T(test_every_encoding_whatever_the_last_byte), T(test_not_a_crl))
+/* ---- the fetch against a hostile PCCS -----------------------------------------------------------*/
+
+/* A loopback PCCS serving the pieces of a forged collateral document; each scenario replaces
+ * one answer. */
+typedef struct {
+    const char *pck_chain; /* SGX-PCK-CRL-Issuer-Chain as sent; NULL: the chain, encoded */
+    const char *tcb_chain; /* TCB-Info-Issuer-Chain as sent; NULL: the chain, encoded; "": none */
+    const char *tcb_body;  /* the TCB info answer; NULL: the signed one */
+    int tcb_status;        /* 0: 200 */
+    bool tcb_loop;         /* the TCB info redirects to itself, for ever */
+    bool tcb_stall;        /* the TCB info request gets no answer (for 4 s, then a close) */
+} scenario;
+
+static struct {
+    int fd, port;
+    volatile int stop;
+    pthread_t thread;
+    json_t *coll;
+    scenario sc;
+} pccs;
+
+static const char *piece(const char *k)
+{
+    return json_string_value(json_object_get(pccs.coll, k));
+}
+
+static void pct_encode(ccz_buf *out, const char *s)
+{
+    for (; *s; s++)
+        if (isalnum((unsigned char)*s))
+            CHECK_OK(ccz_buf_append_u8(out, (uint8_t)*s));
+        else
+            CHECK_OK(ccz_buf_printf(out, "%%%02X", (unsigned char)*s));
+}
+
+static void reply(int fd, int status, const char *hname, const char *hvalue, const char *extra,
+                  const char *body, size_t len)
+{
+    ccz_buf r = CCZ_BUF_INIT, enc = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_printf(&r, "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n",
+                            status, len));
+    if (hname && hvalue && hvalue[0])
+        CHECK_OK(ccz_buf_printf(&r, "%s: %s\r\n", hname, hvalue));
+    CHECK_OK(ccz_buf_printf(&r, "%s\r\n", extra ? extra : ""));
+    CHECK_OK(ccz_buf_append(&r, body, len));
+    for (size_t off = 0; off < r.len;) {
+        ssize_t n = send(fd, r.ptr + off, r.len - off, MSG_NOSIGNAL);
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    ccz_buf_free(&r);
+    ccz_buf_free(&enc);
+}
+
+static void serve_one(int fd)
+{
+    char req[8192] = "";
+    size_t got = 0;
+    while (got < sizeof req - 1 && !strstr(req, "\r\n\r\n")) {
+        ssize_t n = recv(fd, req + got, sizeof req - 1 - got, 0);
+        if (n <= 0)
+            return;
+        got += (size_t)n;
+        req[got] = '\0';
+    }
+    char path[1024] = "";
+    sscanf(req, "GET %1023s", path);
+    const scenario *sc = &pccs.sc;
+    ccz_buf chain = CCZ_BUF_INIT, body = CCZ_BUF_INIT;
+    if (strncmp(path, "/sgx/certification/v4/pckcrl", 28) == 0) {
+        const char *h = sc->pck_chain;
+        if (!h) {
+            pct_encode(&chain, piece("pck_crl_issuer_chain"));
+            h = (const char *)chain.ptr;
+        }
+        reply(fd, 200, "SGX-PCK-CRL-Issuer-Chain", h, NULL, piece("pck_crl"),
+              strlen(piece("pck_crl")));
+    } else if (strncmp(path, "/sgx/certification/v4/tcb?", 26) == 0) {
+        const char *h = sc->tcb_chain;
+        if (!h) {
+            pct_encode(&chain, piece("tcb_info_issuer_chain"));
+            h = (const char *)chain.ptr;
+        }
+        if (sc->tcb_stall) {
+            for (int i = 0; i < 80 && !pccs.stop; i++)
+                usleep(50000);
+        } else if (sc->tcb_loop) {
+            reply(fd, 302, "Location", path, NULL, "", 0);
+        } else {
+            if (sc->tcb_body)
+                CHECK_OK(ccz_buf_append_str(&body, sc->tcb_body));
+            else
+                CHECK_OK(ccz_buf_printf(&body, "{\"tcbInfo\":%s,\"signature\":\"%s\"}",
+                                        piece("tcb_info"), piece("tcb_info_signature")));
+            reply(fd, sc->tcb_status ? sc->tcb_status : 200, "TCB-Info-Issuer-Chain", h,
+                  "Content-Type: application/json\r\n", (const char *)body.ptr, body.len);
+        }
+    } else if (strcmp(path, "/sgx/certification/v4/qe/identity") == 0) {
+        pct_encode(&chain, piece("qe_identity_issuer_chain"));
+        CHECK_OK(ccz_buf_printf(&body, "{\"enclaveIdentity\":%s,\"signature\":\"%s\"}",
+                                piece("qe_identity"), piece("qe_identity_signature")));
+        reply(fd, 200, "SGX-Enclave-Identity-Issuer-Chain", (const char *)chain.ptr, NULL,
+              (const char *)body.ptr, body.len);
+    } else if (strcmp(path, "/sgx/certification/v4/rootcacrl") == 0) {
+        reply(fd, 200, NULL, NULL, NULL, piece("root_ca_crl"), strlen(piece("root_ca_crl")));
+    } else {
+        reply(fd, 404, NULL, NULL, NULL, "", 0);
+    }
+    ccz_buf_free(&chain);
+    ccz_buf_free(&body);
+}
+
+static void *pccs_main(void *arg)
+{
+    (void)arg;
+    while (!pccs.stop) {
+        struct pollfd p = {pccs.fd, POLLIN, 0};
+        if (poll(&p, 1, 50) != 1)
+            continue;
+        int c = accept(pccs.fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        serve_one(c);
+        close(c);
+    }
+    return NULL;
+}
+
+static ccz_buf quote = CCZ_BUF_INIT;
+static forge *fg;
+
+static void pccs_start(void)
+{
+    if (!fg) {
+        fg = forge_new();
+        forge_quote_opts qo;
+        forge_quote_defaults(&qo);
+        CHECK_OK(forge_quote(fg, &quote, &qo));
+        uint8_t five[16];
+        memset(five, 5, sizeof five);
+        json_t *levels = json_array();
+        json_array_append_new(levels, forge_tcb_level(five, 10, NULL, "UpToDate", NULL));
+        char *ti = forge_dump(forge_tcb_info(false, levels, NULL));
+        levels = json_array();
+        json_array_append_new(levels, forge_isv_level(8, "UpToDate", NULL));
+        char *qe = forge_dump(forge_qe_identity(false, levels));
+        forge_collateral_opts co = {ti, qe, 1735689600, 2051222400, false, false};
+        ccz_buf text = CCZ_BUF_INIT;
+        CHECK_OK(forge_collateral(fg, &text, &co));
+        pccs.coll = json_loadb((const char *)text.ptr, text.len, 0, NULL);
+        CHECK(pccs.coll);
+        ccz_buf_free(&text);
+        free(ti);
+        free(qe);
+    }
+    pccs.fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    CHECK(bind(pccs.fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(pccs.fd, 16) == 0 &&
+          getsockname(pccs.fd, (struct sockaddr *)&a, &al) == 0);
+    pccs.port = ntohs(a.sin_port);
+    pccs.stop = 0;
+    test_thread(&pccs.thread, pccs_main, NULL);
+}
+
+static void pccs_stop(void)
+{
+    pccs.stop = 1;
+    pthread_join(pccs.thread, NULL);
+    close(pccs.fd);
+}
+
+/* Fetches from the PCCS playing sc; the status, with the detail in detail. */
+static ccz_status fetch_from(const scenario *sc, ccz_buf *out, char detail[1024])
+{
+    pccs.sc = *sc;
+    pccs_start();
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", pccs.port);
+    ccz_collateral_fetch_opts o = CCZ_COLLATERAL_FETCH_OPTS_INIT;
+    o.base_url = url;
+    o.timeout_seconds = 2;
+    bool cached = true;
+    ccz_status s = ccz_collateral_fetch(out, &cached, ccz_buf_span(&quote), &o);
+    snprintf(detail, 1024, "%s", s ? ccz_error_detail() : "");
+    CHECK(!cached);
+    pccs_stop();
+    return s;
+}
+
+static ccz_status fetch_fails(const scenario *sc, char detail[1024])
+{
+    ccz_buf out = CCZ_BUF_INIT;
+    ccz_status s = fetch_from(sc, &out, detail);
+    CHECK_INT(out.len, 0); /* nothing of a failed fetch is handed out */
+    ccz_buf_free(&out);
+    return s;
+}
+
+/* The PCCS's pieces come back as the document they were cut from: the percent-encoded chains
+ * decoded (the PEM's last line break, "%0A", ends each header). */
+static void test_fetch_pieces(void)
+{
+    char d[1024];
+    ccz_buf out = CCZ_BUF_INIT;
+    scenario sc = {0};
+    CHECK_OK(fetch_from(&sc, &out, d));
+    json_t *got = json_loadb((const char *)out.ptr, out.len, 0, NULL);
+    CHECK(got);
+    static const char *const keys[] = {
+        "pck_crl_issuer_chain",     "root_ca_crl", "pck_crl",
+        "tcb_info_issuer_chain",    "tcb_info",    "tcb_info_signature",
+        "qe_identity_issuer_chain", "qe_identity", "qe_identity_signature"};
+    for (size_t i = 0; got && i < sizeof keys / sizeof keys[0]; i++) {
+        const char *g = json_string_value(json_object_get(got, keys[i]));
+        if (!g || strcmp(g, piece(keys[i])) != 0) {
+            fprintf(stderr, "%s: %s differs from the served one\n", test_name, keys[i]);
+            test_failures++;
+        }
+    }
+    json_decref(got);
+    ccz_buf_free(&out);
+}
+
+/* Issuer-chain headers that are not percent-encoded PEM text */
+static void test_fetch_bad_chain_headers(void)
+{
+    char d[1024];
+    scenario sc = {0};
+    static const char *const bad[] = {"%4", "%", "abc%4", "%zz%41", "%G0"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sc.pck_chain = bad[i];
+        CHECK_STATUS(fetch_fails(&sc, d), CCZ_ERR_MALFORMED);
+        CHECK_STR(d, "SGX-PCK-CRL-Issuer-Chain: bad percent-encoding");
+    }
+    /* a NUL byte would cut the chain short where it is kept as text */
+    ccz_buf h = CCZ_BUF_INIT;
+    pct_encode(&h, piece("pck_crl_issuer_chain"));
+    CHECK_OK(ccz_buf_append_str(&h, "%00junk"));
+    sc.pck_chain = (const char *)h.ptr;
+    CHECK_STATUS(fetch_fails(&sc, d), CCZ_ERR_MALFORMED);
+    CHECK_STR(d, "SGX-PCK-CRL-Issuer-Chain: a NUL byte in the issuer chain");
+    /* bytes that are not UTF-8 */
+    ccz_buf_reset(&h);
+    pct_encode(&h, piece("pck_crl_issuer_chain"));
+    CHECK_OK(ccz_buf_append_str(&h, "%FF"));
+    sc.pck_chain = (const char *)h.ptr;
+    CHECK_STATUS(fetch_fails(&sc, d), CCZ_ERR_MALFORMED);
+    CHECK_STR(d, "a response holds text that is not UTF-8");
+    ccz_buf_free(&h);
+    /* the TCB info without its chain */
+    sc = (scenario){0};
+    sc.tcb_chain = "";
+    CHECK_STATUS(fetch_fails(&sc, d), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(d, "/sgx/certification/v4/tcb?fmspc=00906ED50000: no TCB-Info-Issuer-Chain "
+                      "header with the issuer chain");
+}
+
+/* TCB info answers that are not a signed TCB info, or no answer */
+static void test_fetch_bad_tcb_answers(void)
+{
+    char d[1024];
+    scenario sc = {0};
+    sc.tcb_body = "{\"tcbInfo\":{\"id\":\"SGX\"}}";
+    CHECK_STATUS(fetch_fails(&sc, d), CCZ_ERR_MALFORMED);
+    CHECK_STR(d, "tcbInfo response has no signature");
+    sc.tcb_body = "{\"tcbInfo\":{\"id\":\"SGX\"},\"signature\":7}";
+    CHECK_STATUS(fetch_fails(&sc, d), CCZ_ERR_MALFORMED);
+    CHECK_STR(d, "tcbInfo response has no signature");
+    sc.tcb_body = "{\"signature\":\"00\"}";
+    CHECK_STATUS(fetch_fails(&sc, d), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(d, "tcbInfo response");
+    sc = (scenario){0};
+    sc.tcb_status = 503;
+    CHECK_STATUS(fetch_fails(&sc, d), CCZ_ERR_NETWORK);
+    CHECK_CONTAINS(d, "/sgx/certification/v4/tcb?fmspc=00906ED50000: HTTP status 503");
+    sc.tcb_status = 404;
+    CHECK_STATUS(fetch_fails(&sc, d), CCZ_ERR_NOT_FOUND);
+    CHECK_CONTAINS(d, "HTTP status 404");
+    sc.tcb_status = 0;
+    sc.tcb_loop = true; /* redirects end after 3 */
+    CHECK_STATUS(fetch_fails(&sc, d), CCZ_ERR_NETWORK);
+    CHECK_CONTAINS(d, "redirects");
+    sc.tcb_loop = false;
+    sc.tcb_stall = true; /* the per-request timeout (2 s here) ends a server that says nothing */
+    time_t t0 = time(NULL);
+    CHECK_STATUS(fetch_fails(&sc, d), CCZ_ERR_NETWORK);
+    CHECK_CONTAINS(d, "/sgx/certification/v4/tcb?fmspc=00906ED50000");
+    CHECK_CONTAINS(d, "timed out");
+    CHECK(time(NULL) - t0 <= 4);
+}
+
+TEST_MAIN(T(test_every_encoding_whatever_the_last_byte), T(test_not_a_crl), T(test_fetch_pieces),
+          T(test_fetch_bad_chain_headers), T(test_fetch_bad_tcb_answers))

@@ -20,7 +20,7 @@
 #define RESPONSE_MAX (2u << 20)
 #define HTTP_OPTS(o) ((tee_http_opts){(o)->ca_file, (o)->tls_verify_insecure, (o)->timeout_seconds})
 
-/* Percent-decodes an issuer-chain header into PEM text. */
+/* Percent-decodes an issuer-chain header into PEM text (no NUL bytes). */
 static ccz_status url_decode(ccz_buf *out, ccz_span in, const char *what)
 {
     for (size_t i = 0; i < in.len; i++) {
@@ -32,6 +32,8 @@ static ccz_status url_decode(ccz_buf *out, ccz_span in, const char *what)
             ch = v;
             i += 2;
         }
+        /* the chain is kept as a C string: a NUL would cut it short unseen */
+        CCZ_ENSURE(ch != 0, CCZ_ERR_MALFORMED, "%s: a NUL byte in the issuer chain", what);
         CCZ_GUARD(ccz_buf_append_u8(out, ch));
     }
     return CCZ_OK;
