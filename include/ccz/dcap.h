@@ -102,7 +102,8 @@ typedef struct {
     const char *base_url;     /* a PCCS (https://pccs:8081) or Intel PCS
                                 (https://api.trustedservices.intel.com); v4 API */
     const char *cache_dir;    /* where fetched collateral is kept until it expires; NULL: none */
-    int64_t now;              /* the instant that decides whether the cache is still good */
+    int64_t now;              /* the instant that decides whether the cache is still good
+                                 (unix seconds; 0: the current time) */
     const char *ca_file;      /* PEM roots for the server's TLS certificate; NULL: the system's */
     bool tls_verify_insecure; /* skip TLS server verification (collateral is signed anyway) */
     long timeout_seconds;     /* per request; 0: 60 */

@@ -208,6 +208,17 @@ static void test_fetch_cache_expiry(void)
     o.now = expiry + 1;
     CHECK_STATUS(ccz_collateral_fetch(&out, &cached, ccz_buf_span(&in.quote), &o), CCZ_ERR_NETWORK);
     CHECK(!cached);
+    o.now = 0; /* the current time, before the forged collateral's expiry (2030): the cache */
+    CHECK_OK(ccz_collateral_fetch(&out, &cached, ccz_buf_span(&in.quote), &o));
+    CHECK(cached);
+    /* collateral that expired in 2001: at the current time (now 0) it is not taken */
+    signed_json(ti, qe, sizeof ti, 946684800, 1000000000);
+    co = (forge_collateral_opts){ti, qe, 946684800, 1000000000, false, false};
+    ccz_buf_reset(&text);
+    CHECK_OK(forge_collateral(F, &text, &co));
+    CHECK_OK(ccz_file_write(path, ccz_buf_span(&text), 0600));
+    CHECK_STATUS(ccz_collateral_fetch(&out, &cached, ccz_buf_span(&in.quote), &o), CCZ_ERR_NETWORK);
+    CHECK(!cached);
     ccz_buf_free(&out);
     ccz_buf_free(&text);
     dcap_free(&in);

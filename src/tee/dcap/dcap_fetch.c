@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <openssl/err.h>
@@ -324,7 +325,9 @@ ccz_status ccz_collateral_fetch(ccz_buf *out, bool *from_cache, ccz_span quote,
     ccz_status s = CCZ_OK;
     if (o->cache_dir) {
         CCZ_GUARD_GOTO(cache_path(&path, o, &n), s, done);
-        if (cache_get(out, (const char *)path.ptr, o->now) == CCZ_OK) {
+        /* 0: now (an instant of 0 would keep every cached entry for ever) */
+        int64_t now = o->now ? o->now : (int64_t)time(NULL);
+        if (cache_get(out, (const char *)path.ptr, now) == CCZ_OK) {
             *from_cache = true;
             goto done;
         }
