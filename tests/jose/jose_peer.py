@@ -11,6 +11,7 @@ Each command prints its result on standard output and exits 0, or exits 1 with a
   jose_peer.py jwe-encrypt PUB.pem ALG HEX [HDR AAD] a flattened JWE (enc A256GCM); HDR: more
                                                      protected header members (JSON), AAD: its aad
   jose_peer.py thumbprint PUB.pem                    the RFC 7638 thumbprint
+  jose_peer.py jcs DOC.json                          the RFC 8785 form (integers only), UTF-8
 """
 import json
 import sys
@@ -20,6 +21,27 @@ from cryptography.hazmat.primitives.serialization import (Encoding, PublicFormat
                                                           load_pem_private_key,
                                                           load_pem_public_key)
 from jwcrypto import jwe, jwk
+
+
+def jcs(v):
+    """RFC 8785 for documents whose numbers are integers of at most 2^53 in magnitude:
+    names ordered by their UTF-16 code units, strings as JSON.stringify writes them."""
+    if isinstance(v, dict):
+        names = sorted(v, key=lambda k: k.encode("utf-16-be"))
+        return "{" + ",".join(jcs(k) + ":" + jcs(v[k]) for k in names) + "}"
+    if isinstance(v, list):
+        return "[" + ",".join(jcs(m) for m in v) + "]"
+    if isinstance(v, float):
+        if not v.is_integer() or abs(v) > 2**53:
+            raise ValueError("not an integer: %r" % v)
+        return str(int(v))
+    return json.dumps(v, ensure_ascii=False)  # strings, integers, true, false, null
+
+
+def no_duplicates(pairs):
+    if len(set(k for k, _ in pairs)) != len(pairs):
+        raise ValueError("duplicate member")
+    return dict(pairs)
 
 
 def main(argv):
@@ -60,6 +82,9 @@ def main(argv):
         token = jwe.JWE(bytes.fromhex(argv[4]), protected=json.dumps(hdr), aad=aad)
         token.add_recipient(key)
         print(token.serialize(compact=False))
+    elif cmd == "jcs":
+        doc = json.loads(open(argv[2], "rb").read(), object_pairs_hook=no_duplicates)
+        sys.stdout.buffer.write(jcs(doc).encode("utf-8"))
     elif cmd == "thumbprint":
         print(jwk.JWK.from_pem(open(argv[2], "rb").read()).thumbprint())
     else:

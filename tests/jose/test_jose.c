@@ -83,6 +83,20 @@ static void test_b64url(void)
     CHECK_STATUS(unb64("+/8A", out, sizeof out), CCZ_ERR_ENCODING); /* standard alphabet */
     CHECK_STATUS(unb64("Zm 9", out, sizeof out), CCZ_ERR_ENCODING);
     CHECK_STATUS(unb64("Zm9v\n", out, sizeof out), CCZ_ERR_ENCODING);
+    /* a length of 1 mod 4 even when the bits left over are zero (it would decode to nothing
+     * more: a second text for the same bytes) */
+    static const char *const odd[][2] = {{"A", "base64url: length 1 is impossible"},
+                                         {"Zm9vA", "base64url: length 5 is impossible"}};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(odd); i++) {
+        CHECK_STATUS(unb64(odd[i][0], out, sizeof out), CCZ_ERR_ENCODING);
+        CHECK_STR(ccz_error_detail(), odd[i][1]);
+    }
+    /* each character of the standard alphabet and padding alone, inside the text */
+    static const char *const std[] = {"Zm+v", "Zm/v", "Zm=v"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(std); i++) {
+        CHECK_STATUS(unb64(std[i], out, sizeof out), CCZ_ERR_ENCODING);
+        CHECK_STR(ccz_error_detail(), "base64url: character 2 is not in the alphabet");
+    }
 }
 
 /* ---- JCS ---------------------------------------------------------------------------------*/
@@ -145,6 +159,45 @@ static void test_jcs(void)
     CHECK_STATUS(jose_jcs(&b, deep), CCZ_ERR_TOO_LARGE);
     ccz_buf_free(&b);
     json_decref(deep);
+    /* names with the same high surrogate order by their low ones; a name sorts before the
+     * longer names it starts (inserted out of order: a tie would keep the insertion order) */
+    t = jcs_text(
+        "{\"\\ud83d\\ude01\":1,\"\\ud83d\\ude00\":2,\"ab\":3,\"a\":4,\"\\ud83d\\ude00x\":5,"
+        "\"\\ue000\":6}");
+    CHECK_STR(
+        t,
+        "{\"a\":4,\"ab\":3,\"\xf0\x9f\x98\x80\":2,\"\xf0\x9f\x98\x80x\":5,\"\xf0\x9f\x98\x81\":1,"
+        "\"\xee\x80\x80\":6}");
+    free(t);
+    /* the limits exactly: reals of magnitude 2^53 are integers still, one step more is not;
+     * 65 nested arrays are 64 levels below the top and pass, 66 do not */
+    t = jcs_text("[9007199254740992.0,-9007199254740992.0]");
+    CHECK_STR(t, "[9007199254740992,-9007199254740992]");
+    free(t);
+    json_t *big = parse("[9007199254740994.0]");
+    CHECK_STATUS(jose_jcs(&b, big), CCZ_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(ccz_error_detail(), "is not an integer");
+    json_decref(big);
+    ccz_buf_free(&b);
+    for (int levels = 65; levels <= 66; levels++) {
+        json_t *nest = json_array();
+        for (int i = 1; i < levels; i++) {
+            json_t *outer = json_array();
+            json_array_append_new(outer, nest);
+            nest = outer;
+        }
+        ccz_buf_reset(&b);
+        ccz_status s = jose_jcs(&b, nest);
+        if (levels == 65) {
+            CHECK_OK(s);
+            CHECK_INT(b.len, 130);
+        } else {
+            CHECK_STATUS(s, CCZ_ERR_TOO_LARGE);
+            CHECK_STR(ccz_error_detail(), "JCS: nesting deeper than 64");
+        }
+        json_decref(nest);
+    }
+    ccz_buf_free(&b);
 }
 
 /* ---- JWK -------------------------------------------------------------------------------*/
@@ -919,6 +972,16 @@ static void test_jwe_roundtrip(void)
         for (size_t f = 0; f < CCZ_ARRAY_LEN(flip); f++) {
             char *bad = flip_member(t, flip[f], 3);
             CHECK_STATUS(decrypt(&out, cases[i].key, bad), CCZ_ERR_BAD_SIGNATURE);
+            /* one reason too: a failed unwrap or OAEP decoding reads as a wrong tag */
+            CHECK_STR(ccz_error_detail(), "JWE: cannot decrypt with this key");
+            CHECK_INT(out.len, 0);
+            free(bad);
+        }
+        /* every byte of the 16-byte tag is checked, the last ones too (not a truncated tag) */
+        for (size_t b = 0; b < 16; b++) {
+            char *bad = flip_member(t, "tag", b);
+            CHECK_STATUS(decrypt(&out, cases[i].key, bad), CCZ_ERR_BAD_SIGNATURE);
+            CHECK_STR(ccz_error_detail(), "JWE: cannot decrypt with this key");
             CHECK_INT(out.len, 0);
             free(bad);
         }
@@ -1169,6 +1232,7 @@ static void test_jwe_refused(void)
         json_object_set_new(r, "encrypted_key", json_string((const char *)ek64.ptr));
         t = json_dumps(r, JSON_COMPACT);
         CHECK_STATUS(decrypt(&out, rsa, t), CCZ_ERR_BAD_SIGNATURE);
+        CHECK_STR(ccz_error_detail(), "JWE: cannot decrypt with this key");
         free(t);
         ccz_buf_free(&ek);
         ccz_buf_free(&ek64);
@@ -1243,6 +1307,15 @@ static void test_jws_checks_behind_others(void)
         json_object_del(member, names[i]);
     }
     CHECK_OK(verify_jwks(jwks, t));
+    /* a kid matches whole: not by a prefix, either way round */
+    static const char *const near[] = {"{\"alg\":\"ES256\",\"kid\":\"k10\"}",
+                                       "{\"alg\":\"ES256\",\"kid\":\"k\"}"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(near); i++) {
+        char *n = forge(near[i], payload, p256, EVP_sha256(), 32);
+        CHECK_STATUS(verify_jwks(jwks, n), CCZ_ERR_NOT_FOUND);
+        CHECK_CONTAINS(ccz_error_detail(), "JWKS: no key with kid");
+        free(n);
+    }
     json_decref(jwks);
     json_decref(jwk);
     free(t);
@@ -1268,6 +1341,15 @@ static void test_jwk_checks_behind_others(void)
     json_t *bad = json_deep_copy(jwk);
     json_object_set_new(bad, "y", json_string((const char *)y64.ptr));
     EVP_PKEY *k = NULL;
+    CHECK_STATUS(jose_jwk_to_key(&k, bad), CCZ_ERR_KEY_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "JWK: P-256 coordinates must be 32 bytes");
+    CHECK(k == NULL);
+    json_decref(bad);
+    /* and one byte short (the first dropped): RFC 7518 §6.2.1.2 wants the full size */
+    ccz_buf_reset(&y64);
+    CHECK_OK(jose_b64url_encode(&y64, CCZ_SPAN(y.ptr + 1, 31)));
+    bad = json_deep_copy(jwk);
+    json_object_set_new(bad, "y", json_string((const char *)y64.ptr));
     CHECK_STATUS(jose_jwk_to_key(&k, bad), CCZ_ERR_KEY_MALFORMED);
     CHECK_STR(ccz_error_detail(), "JWK: P-256 coordinates must be 32 bytes");
     CHECK(k == NULL);
@@ -1402,6 +1484,23 @@ static void test_jwe_checks_behind_others(void)
         snprintf(want, sizeof want, "JWE: payload of %zu bytes is too large", n);
         CHECK_STR(ccz_error_detail(), want);
         CHECK(j == NULL);
+        free(big);
+    }
+    /* the JWE text itself: JOSE_MAX_INPUT bytes are parsed (a JSON array, so refused as not a
+     * JWE), one byte more is refused unread */
+    {
+        size_t n = JOSE_MAX_INPUT + 1;
+        char *big = malloc(n + 1);
+        CHECK(big != NULL);
+        memset(big, ' ', n);
+        big[0] = '[';
+        big[n - 2] = ']';
+        big[n] = 0;
+        CHECK_STATUS(jose_jwe_decrypt(&out, rsa, big, n - 1), CCZ_ERR_MALFORMED);
+        CHECK_STR(ccz_error_detail(), "JWE: not a JSON object");
+        CHECK_STATUS(jose_jwe_decrypt(&out, rsa, big, n), CCZ_ERR_TOO_LARGE);
+        CHECK_STR(ccz_error_detail(), "JSON of 1048577 bytes exceeds the 1048576-byte limit");
+        CHECK_INT(out.len, 0);
         free(big);
     }
     free(ec);

@@ -4,7 +4,8 @@
  * ES256/ES384 tokens verify with PyJWT against our JWKS and PyJWT's verify with ours; forged
  * PyJWT tokens (another key, none, HS256 keyed with the public key, expired, not yet valid)
  * are refused with their exact status; our JWEs decrypt with jwcrypto and jwcrypto's with ours
- * (also with apu, apv and aad); thumbprints agree. Skipped (77) when Python or those packages
+ * (also with apu, apv and aad); thumbprints agree; JCS output matches a Python RFC 8785
+ * serializer on names that sort differently by UTF-16 code unit and by code point. Skipped (77) when Python or those packages
  * are missing. */
 #include <stdarg.h>
 #include <sys/wait.h>
@@ -362,6 +363,45 @@ static void test_thumbprints_agree(void)
     ccz_buf_free(&out);
 }
 
+/* RFC 8785 as Trustee computes the KBS runtime data: every pair of characters whose order by
+ * UTF-16 code unit differs from their order by code point or byte (U+E000..U+FFFF against
+ * surrogate pairs, pairs sharing a high surrogate), names that start others, the escapes and
+ * what must not be escaped, integral reals and -0. */
+static void test_jcs_agrees_with_python(void)
+{
+    setup();
+    static const char *const parts[] = {
+        "a",       "\\u00e9",        "\\u0080",        "\\u20ac",        "\\ue000",
+        "\\uffff", "\\ud800\\udc00", "\\ud83d\\ude00", "\\ud83d\\ude01", "\\udbff\\udfff",
+        "\\r",     "\\u001f",        "\\\"",           "\\\\",           "/",
+        "\\u007f", "\\u2028"};
+    const size_t n = CCZ_ARRAY_LEN(parts);
+    ccz_buf doc = CCZ_BUF_INIT, ours = CCZ_BUF_INIT, theirs = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append_str(&doc, "{\"n\":[1.0,-0.0,1e2,-9007199254740992,true,null],"));
+    for (size_t i = n; i-- > 0;) { /* in reverse, so that sorting has work to do */
+        CHECK_OK(ccz_buf_printf(&doc, "\"%s\":{", parts[i]));
+        for (size_t j = n; j-- > 0;)
+            CHECK_OK(ccz_buf_printf(&doc, "\"%s%s\":%zu,", parts[i], parts[j], i * n + j));
+        /* last, a name that starts all the others in the object */
+        CHECK_OK(ccz_buf_printf(&doc, "\"%s\":\"%s\\b\\t\\u0000\"", parts[i], parts[i]));
+        CHECK_OK(ccz_buf_append_str(&doc, i ? "}," : "}}"));
+    }
+    write_text("jcs.json", (const char *)doc.ptr);
+    json_error_t err;
+    json_t *j =
+        json_loadb((const char *)doc.ptr, doc.len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
+    CHECK(j != NULL);
+    CHECK_OK(jose_jcs(&ours, j));
+    CHECK_INT(run(&theirs, "jcs %s", path("jcs.json")), 0);
+    CHECK_INT(ours.len, theirs.len);
+    CHECK_STR((const char *)ours.ptr, (const char *)theirs.ptr);
+    json_decref(j);
+    ccz_buf_free(&doc);
+    ccz_buf_free(&ours);
+    ccz_buf_free(&theirs);
+}
+
 TEST_MAIN(T(test_our_tokens_verify_with_pyjwt), T(test_pyjwt_tokens_verify_with_ours),
           T(test_our_jwe_decrypts_with_jwcrypto), T(test_jwcrypto_jwe_decrypts_with_ours),
-          T(test_jwcrypto_jwe_party_info_and_aad), T(test_thumbprints_agree))
+          T(test_jwcrypto_jwe_party_info_and_aad), T(test_thumbprints_agree),
+          T(test_jcs_agrees_with_python))
