@@ -1013,6 +1013,45 @@ static void test_kbs_edges(void)
     stop(svc, cfg);
 }
 
+/* A resource is at most 512 KiB, so that its JWE fits the 1 MiB a client reads: the largest is
+ * stored, served and decrypted whole; one byte more is refused when it is set. */
+static void test_kbs_resource_size(void)
+{
+    ccz_svc_config *cfg;
+    ccz_svc *svc = start(&cfg, "max-body", "1048576");
+    int port = ccz_svc_port(svc);
+    ccz_buf r = CCZ_BUF_INIT, plain;
+    ccz_buf_init(&plain, 0, true);
+    char *big = malloc((512u << 10) + 2);
+    memset(big, 'k', (512u << 10) + 1);
+    big[(512u << 10) + 1] = 0;
+    CHECK_INT(call(port, "POST", "/kbs/v0/resource/repo/key/big", "application/octet-stream", big,
+                   admin, &r),
+              413);
+    check_problem(&r, "ResourceTooLarge", "a resource of 524289 bytes: at most 524288");
+    big[512u << 10] = 0;
+    CHECK_INT(call(port, "POST", "/kbs/v0/resource/repo/key/big", "application/octet-stream", big,
+                   admin, &r),
+              201);
+    EVP_PKEY *tee = EVP_EC_gen("P-256");
+    char nonce[64];
+    kbs_auth(port, nonce, sizeof nonce);
+    char *att = kbs_attestation(tee, nonce, m_good, false);
+    CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 200);
+    free(att);
+    CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/big", NULL, NULL, NULL, &r), 200);
+    CHECK(r.len <= JOSE_MAX_INPUT);
+    CHECK_OK(jose_jwe_decrypt(&plain, tee, s(&r), r.len));
+    CHECK_INT(plain.len, 512u << 10);
+    CHECK(memcmp(plain.ptr, big, plain.len) == 0);
+    cookie[0] = 0;
+    EVP_PKEY_free(tee);
+    free(big);
+    ccz_buf_free(&plain);
+    ccz_buf_free(&r);
+    stop(svc, cfg);
+}
+
 /* One address's flood of nonces and KBS sessions (each a row the store keeps for its TTL) is
  * refused past --peer-quota, 429 with Retry-After, while another address is served. */
 static void test_peer_quota(void)
@@ -1048,4 +1087,5 @@ static void test_peer_quota(void)
     stop(svc, cfg);
 }
 
-TEST_MAIN(T(test_service), T(test_kbs), T(test_kbs_edges), T(test_peer_quota))
+TEST_MAIN(T(test_service), T(test_kbs), T(test_kbs_edges), T(test_kbs_resource_size),
+          T(test_peer_quota))

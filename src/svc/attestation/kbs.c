@@ -29,6 +29,9 @@
 #define SESSION_NS "kbs-session"
 #define COOKIE "kbs-session-id"
 #define PROBLEM "https://github.com/confidential-containers/kbs/errors/"
+/* A resource's largest size: its JWE (base64url, 4/3 of it, and the headers) stays within the
+ * 1 MiB a client reads (JOSE_MAX_INPUT, ccz's KBS client). */
+#define RESOURCE_MAX (512u << 10)
 
 static void problem(attestation *a, http_request *r, int status, const char *type, const char *fmt,
                     ...) CCZ_PRINTF(5, 6);
@@ -555,6 +558,12 @@ static void resource(http_request *r, void *payload)
     }
     /* POST: register (or replace, keeping its policy) */
     ccz_span body = http_request_body(r);
+    if (body.len > RESOURCE_MAX) {
+        problem(a, r, 413, "ResourceTooLarge",
+                "a resource of %zu bytes: at most %u, so that its JWE fits what clients read",
+                body.len, RESOURCE_MAX);
+        return;
+    }
     st =
         store_exec(a->db, &changes, "UPDATE kbs_resources SET data = ?, updated = ? WHERE path = ?",
                    STORE_PARAMS(STORE_BLOB(body.ptr ? body.ptr : (const uint8_t *)"", body.len),
