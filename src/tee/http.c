@@ -58,6 +58,9 @@ ccz_status tee_http_get(tee_http_response *r, const char *url, const tee_http_op
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 3L);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* a redirect never takes an https request to http (the answer would be in the clear) */
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR,
+                     strncmp(url, "https://", 8) == 0 ? "https" : "http,https");
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     if (o->ca_file)
         curl_easy_setopt(curl, CURLOPT_CAINFO, o->ca_file);

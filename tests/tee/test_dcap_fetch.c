@@ -22,6 +22,7 @@
 #include "dcap_forge.h"
 #include "tee/internal.h"
 #include "test.h"
+#include "tls_fake.h"
 
 /* A signed CRL (DER) whose last byte is `last`: ECDSA signatures are random, so sign until one
  * ends that way (about 256 tries). */
@@ -434,5 +435,28 @@ static void test_fetch_bad_tcb_answers(void)
     CHECK(time(NULL) - t0 <= 4);
 }
 
+/* A redirect never takes an https request to http: an https collateral server's 302 to an
+ * http address is not followed (libcurl refuses the protocol), where an http server's is. */
+static void test_no_redirect_to_http(void)
+{
+    tls_fake f = {.mode = TLS_FAKE_ANSWER,
+                  .answer = "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:9/crl\r\n"
+                            "Content-Length: 0\r\n\r\n",
+                  .request_whole = tls_fake_http_whole};
+    tls_fake_start(&f);
+    char url[128];
+    snprintf(url, sizeof url, "https://%s/sgx/certification/v4/rootcacrl", f.addr);
+    tee_http_opts o = {tls_certs_get()->ca_file, false, 5};
+    tee_http_response r;
+    tee_http_response_init(&r, NULL);
+    CHECK_STATUS(tee_http_get(&r, url, &o), CCZ_ERR_NETWORK);
+    CHECK_CONTAINS(ccz_error_detail(), "http");
+    CHECK(strstr(ccz_error_detail(), "Couldn't connect") == NULL); /* it never tried */
+    CHECK(strstr(ccz_error_detail(), "127.0.0.1:9") == NULL);
+    tee_http_response_free(&r);
+    tls_fake_stop(&f);
+}
+
 TEST_MAIN(T(test_every_encoding_whatever_the_last_byte), T(test_not_a_crl), T(test_fetch_pieces),
-          T(test_fetch_bad_chain_headers), T(test_fetch_bad_tcb_answers))
+          T(test_fetch_bad_chain_headers), T(test_fetch_bad_tcb_answers),
+          T(test_no_redirect_to_http))
