@@ -907,6 +907,8 @@ static void test_kbs_edges(void)
     check_problem(&r, "SerdeError", "the body must be a JSON object");
     CHECK_INT(call(port, "POST", "/kbs/v0/auth", "text/plain", "{}", NULL, &r), 415);
     check_problem(&r, "SerdeError", "the body must be application/json");
+    CHECK_INT(call(port, "POST", "/kbs/v0/auth", "application/js", "{}", NULL, &r), 415);
+    check_problem(&r, "SerdeError", "the body must be application/json");
 
     /* cookies: malformed ids are no session; a well-formed unknown one is an unknown session */
     char *att = kbs_attestation(tee, "x", m_good, false);
