@@ -33,4 +33,102 @@ static void test_crt_init_propagates(void)
     ccz_lattice_context_free(ctx);
 }
 
-TEST_MAIN(T(test_crt_init_propagates))
+/* lat_conv_apply (the fast base extension) against GMP: x in (-A/2, A/2) given by its residues
+ * modulo A's primes comes out as x modulo each prime of B, negative x as A - |x| would not. The
+ * values stay 2^-20 A away from +-A/2, where the double-precision rounding is exact. Both the
+ * path for primes above 2^50 and the one-pass path below it. */
+static void check_conv(unsigned abits, unsigned bbits)
+{
+    enum { N = 16, KA = 3, KB = 2, SAMPLES = 4 * N };
+    uint64_t aq[KA], bq[KB];
+    CHECK_OK(lat_primes(aq, KA, abits, N, NULL, 0));
+    CHECK_OK(lat_primes(bq, KB, bbits, N, aq, KA));
+    lat_base a, b;
+    CHECK_OK(lat_base_init(&a, aq, KA));
+    CHECK_OK(lat_base_init(&b, bq, KB));
+    lat_conv c;
+    lat_conv_init(&c, &a, &b);
+    CHECK(c.narrow == (abits < 50 && bbits < 50));
+    mpz_t A, x, lim, edge[7];
+    mpz_inits(A, x, lim, NULL);
+    mpz_set_ui(A, 1);
+    for (unsigned i = 0; i < KA; i++)
+        mpz_mul_ui(A, A, (unsigned long)aq[i]);
+    /* 0, +-1, +-(A/2 - A/2^20), +-(A/4) */
+    for (int e = 0; e < 7; e++)
+        mpz_init(edge[e]);
+    mpz_set_si(edge[1], 1);
+    mpz_set_si(edge[2], -1);
+    mpz_fdiv_q_2exp(edge[3], A, 1);
+    mpz_fdiv_q_2exp(lim, A, 20);
+    mpz_sub(edge[3], edge[3], lim);
+    mpz_neg(edge[4], edge[3]);
+    mpz_fdiv_q_2exp(edge[5], A, 2);
+    mpz_neg(edge[6], edge[5]);
+    mpz_mul_2exp(lim, edge[3], 1); /* random values in [-lim/2, lim/2) */
+    gmp_randstate_t rs;
+    gmp_randinit_default(rs);
+    gmp_randseed_ui(rs, 20261205);
+    uint64_t in[KA * N], out[KB * N];
+    mpz_t xs[SAMPLES];
+    int wrong = 0;
+    for (int round = 0; round < SAMPLES / N; round++) {
+        for (size_t s = 0; s < N; s++) {
+            size_t at = (size_t)round * N + s;
+            mpz_init(xs[at]);
+            if (round == 0 && s < 7) {
+                mpz_set(xs[at], edge[s]);
+            } else {
+                mpz_urandomm(xs[at], rs, lim);
+                mpz_fdiv_q_2exp(x, lim, 1);
+                mpz_sub(xs[at], xs[at], x);
+            }
+            for (unsigned i = 0; i < KA; i++)
+                in[(size_t)i * N + s] = mpz_fdiv_ui(xs[at], (unsigned long)aq[i]);
+        }
+        lat_conv_apply(&c, in, out, N);
+        for (size_t s = 0; s < N; s++)
+            for (unsigned j = 0; j < KB; j++)
+                wrong += out[(size_t)j * N + s] !=
+                         mpz_fdiv_ui(xs[(size_t)round * N + s], (unsigned long)bq[j]);
+    }
+    CHECK_INT(wrong, 0);
+    for (int i = 0; i < SAMPLES; i++)
+        mpz_clear(xs[i]);
+    for (int e = 0; e < 7; e++)
+        mpz_clear(edge[e]);
+    mpz_clears(A, x, lim, NULL);
+    gmp_randclear(rs);
+}
+
+static void test_conv_exact(void)
+{
+    check_conv(60, 59); /* primes above 2^52 */
+    check_conv(45, 44); /* the one-pass kernels */
+}
+
+/* The prime search and the NTT tables refuse what they cannot make, and say why. */
+static void test_prime_refusals(void)
+{
+    uint64_t q[4];
+    CHECK_STATUS(lat_primes(q, 1, 1, 16, NULL, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "primes of 1 bits: between 2 and 61");
+    CHECK_STATUS(lat_primes(q, 1, 62, 16, NULL, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "primes of 62 bits");
+    CHECK_OK(lat_primes(q, 1, 61, 16, NULL, 0));
+    CHECK(q[0] < (1ull << 61) && q[0] > (1ull << 60) && q[0] % 32 == 1);
+    /* 97 is the only 7-bit prime that is 1 mod 32 */
+    CHECK_OK(lat_primes(q, 1, 7, 16, NULL, 0));
+    CHECK_INT(q[0], 97);
+    CHECK_STATUS(lat_primes(q, 2, 7, 16, NULL, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "there are not 2 primes of 7 bits that are 1 mod 32");
+    lat_ntt t;
+    CHECK_STATUS(lat_ntt_init(&t, 1000001, 4), CCZ_ERR_INVALID_ARGUMENT); /* 101 x 9901 */
+    CHECK_CONTAINS(ccz_error_detail(), "1000001 is not a prime below 2^61");
+    CHECK_STATUS(lat_ntt_init(&t, 1000003, 4), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "q = 1000003 is not 1 mod 2n = 32: no negacyclic NTT");
+    CHECK_OK(lat_ntt_init(&t, 97, 4));
+    lat_ntt_free(&t);
+}
+
+TEST_MAIN(T(test_crt_init_propagates), T(test_conv_exact), T(test_prime_refusals))

@@ -1195,6 +1195,12 @@ static void test_bfv_coeffs(void)
     CHECK_OK(ccz_lattice_ciphertext_new(&sq, ctx));
     CHECK_OK(ccz_lattice_ciphertext_new(&pr, ctx));
     CHECK_OK(ccz_lattice_ciphertext_new(&acc, ctx));
+    /* 17 is not 1 mod 2N: no slots, only coefficients */
+    CHECK_STATUS(ccz_lattice_bfv_encode(pt, ctx, a, 3), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "plain modulus 17 cannot batch (batching needs a prime "
+                                       "1 mod 2N = 16384): encode coefficients");
+    CHECK_STATUS(ccz_lattice_bfv_decode(m, ctx, pt), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "plain modulus 17 cannot batch");
     CHECK_OK(ccz_lattice_bfv_encode_coeffs(pt, ctx, a, 3));
     CHECK_OK(ccz_lattice_encrypt(ca, ctx, k.pk, pt));
     CHECK_OK(ccz_lattice_ciphertext_copy(cb, ca));
@@ -1243,6 +1249,52 @@ static void test_bfv_coeffs(void)
     ccz_lattice_ciphertext_free(sq);
     ccz_lattice_ciphertext_free(pr);
     ccz_lattice_ciphertext_free(acc);
+    free(m);
+    lattice_kit_free(&k);
+}
+
+/* A plaintext coefficient t - 1 is -1: multiplying by it (as a plaintext or as a scalar) is a
+ * negation, which leaves the noise budget exactly as it was. Lifted as t - 1 instead of -1 it
+ * would multiply the noise by t - 1 and cost about log2(t) bits. */
+static void test_bfv_plain_centred(void)
+{
+    ccz_lattice_params p;
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
+    lattice_kit k = {0};
+    CHECK_OK(ccz_lattice_context_new(&k.ctx, &p));
+    CHECK_OK(ccz_lattice_keygen(&k.sk, &k.pk, k.ctx));
+    ccz_lattice_context *ctx = k.ctx;
+    uint64_t t = ccz_lattice_context_params(ctx)->plain_modulus;
+    CHECK(t > 1024);
+    size_t n = ccz_lattice_slots(ctx);
+    uint64_t *m = calloc(n, 8), three = 3, minus_one = t - 1;
+    ccz_lattice_plaintext *pt, *neg;
+    ccz_lattice_ciphertext *ca, *cc;
+    CHECK_OK(ccz_lattice_plaintext_new(&pt, ctx));
+    CHECK_OK(ccz_lattice_plaintext_new(&neg, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&ca, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&cc, ctx));
+    CHECK_OK(ccz_lattice_bfv_encode_coeffs(pt, ctx, &three, 1));
+    CHECK_OK(ccz_lattice_bfv_encode_coeffs(neg, ctx, &minus_one, 1));
+    CHECK_OK(ccz_lattice_encrypt(ca, ctx, k.pk, pt));
+    int fresh, after;
+    CHECK_OK(ccz_lattice_bfv_noise_budget(&fresh, ctx, k.sk, ca));
+    CHECK(fresh > 20);
+    for (int scalar = 0; scalar < 2; scalar++) {
+        if (scalar)
+            CHECK_OK(ccz_lattice_bfv_mul_scalar(cc, ctx, ca, t - 1));
+        else
+            CHECK_OK(ccz_lattice_mul_plain(cc, ctx, ca, neg));
+        CHECK_OK(ccz_lattice_decrypt(pt, ctx, k.sk, cc));
+        CHECK_OK(ccz_lattice_bfv_decode_coeffs(m, ctx, pt));
+        CHECK(m[0] == t - 3);
+        CHECK_OK(ccz_lattice_bfv_noise_budget(&after, ctx, k.sk, cc));
+        CHECK_INT(after, fresh);
+    }
+    ccz_lattice_plaintext_free(pt);
+    ccz_lattice_plaintext_free(neg);
+    ccz_lattice_ciphertext_free(ca);
+    ccz_lattice_ciphertext_free(cc);
     free(m);
     lattice_kit_free(&k);
 }
@@ -1308,4 +1360,4 @@ static void test_bfv_wide_primes(void)
 
 TEST_MAIN(T(test_params), T(test_bfv_coeffs), T(test_serialization), T(test_serialization_fields),
           T(test_bfv), T(test_ckks), T(test_encrypt_noise), T(test_ckks_chain),
-          T(test_bfv_wide_primes), T(test_ckks_refusals))
+          T(test_bfv_wide_primes), T(test_ckks_refusals), T(test_bfv_plain_centred))

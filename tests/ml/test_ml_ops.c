@@ -45,7 +45,17 @@ static void test_api_arguments(void)
     const float *in[] = {x};
     float *out[] = {y};
     CHECK_STATUS(ccz_ml_run(m, 0, in, out, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "ml: a batch of 0 rows (1 to 1048576)");
     CHECK_STATUS(ccz_ml_run(m, (size_t)1 << 21, in, out, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "ml: a batch of 2097152 rows (1 to 1048576)");
+    const float *no_in[] = {NULL};
+    float *no_out[] = {NULL};
+    CHECK_STATUS(ccz_ml_run(m, 1, no_in, out, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "ml: input 0 has no buffer");
+    CHECK_STATUS(ccz_ml_run(m, 1, in, no_out, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "ml: output 0 has no buffer");
+    CHECK_STATUS(ccz_ml_run(NULL, 1, in, out, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "ml: no model or buffers");
     CHECK_OK(ccz_ml_run(m, 1, in, out, 1));
     CHECK(y[0] == 0.0f && y[1] == 2.0f);
     ccz_ml_model_free(m);

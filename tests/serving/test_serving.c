@@ -959,6 +959,51 @@ static void test_batch_late_skipped(void)
     batch_done(&s, jobs, 2);
 }
 
+/* Requests that together fill the batch to exactly its row limit run as one batch, each with
+ * its own rows. */
+static void test_batch_exactly_full(void)
+{
+    sv_server s;
+    sv_job *jobs[3];
+    const bool no[3] = {false, false, false};
+    run_one_batch(&s, jobs, 3, no, no, 3);
+    for (size_t k = 0; k < 3; k++) {
+        CHECK_INT(jobs[k]->st, CCZ_OK);
+        for (size_t i = 0; i < 3; i++)
+            CHECK(jobs[k]->out[0][i] == (float)(k + 1));
+    }
+    CHECK_INT(s.models[0].batches, 1);
+    CHECK_INT(s.models[0].batch_rows, 3);
+    batch_done(&s, jobs, 3);
+}
+
+/* A model version below 1 is refused; a request of no rows, or of more rows than one request
+ * may hold, is refused before anything is allocated for it. */
+static void test_job_bounds(void)
+{
+    ccz_serving_model spec = {"relu", model_path, 0, NULL};
+    sv_server s = {.o = CCZ_SERVING_OPTS_INIT};
+    s.o.models = &spec;
+    s.o.n_models = 1;
+    s.o.max_queued = 1u << 30;
+    pthread_mutex_init(&s.lock, NULL);
+    CHECK_STATUS(sv_models_load(&s), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "model relu: version 0; versions start at 1");
+    sv_models_free(&s);
+    spec.version = 1;
+    CHECK_OK(sv_models_load(&s));
+    sv_job *j = NULL;
+    CHECK_STATUS(sv_job_new(&j, &s.models[0], 0), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "the request holds 0 rows");
+    CHECK_STATUS(sv_job_new(&j, &s.models[0], SV_MAX_ROWS + 1), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "the request holds 1048577 rows");
+    CHECK(j == NULL);
+    CHECK_OK(sv_job_new(&j, &s.models[0], 2));
+    sv_job_free(j);
+    sv_models_free(&s);
+    pthread_mutex_destroy(&s.lock);
+}
+
 /* Flatten over X[N,3,1] into Y[N,3] (ir_version 8, opset 13) */
 static void flatten_model(ccz_buf *b)
 {
@@ -1001,4 +1046,5 @@ TEST_MAIN(T(setup), T(test_refused_options), T(test_rest_only), T(test_rest_erro
           T(test_grpc_disconnected_not_run), T(test_grpc_connection_share),
           T(test_grpc_connection_jobs), T(test_grpc_batches_within_engine_limit),
           T(test_grpc_queued_at_shutdown), T(test_status_codes), T(test_batch_leaver_keeps_rows),
-          T(test_batch_last_leaver), T(test_batch_late_skipped))
+          T(test_batch_last_leaver), T(test_batch_late_skipped), T(test_batch_exactly_full),
+          T(test_job_bounds))
