@@ -74,6 +74,7 @@ struct ccz_rpc_stream {
     ccz_buf in, out;
     size_t out_off;
     bool closing, deferred, got_status, done, http_ok, got_headers;
+    bool got_type;           /* the response headers had a content-type */
     bool status_from_server; /* st came with the response's grpc-status (not decided here) */
     ccz_rpc_encoding in_enc; /* the response's grpc-encoding */
     bool bad_enc;            /* one this client does not read */
@@ -252,6 +253,7 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
         s->http_status = atoi(t);
         s->http_ok = s->http_status == 200;
     } else if (namelen == 12 && !memcmp(name, "content-type", 12)) {
+        s->got_type = initial;
         if (valuelen < 16 || memcmp(value, "application/grpc", 16) != 0)
             s->http_ok = false;
     } else if (namelen == 11 && !memcmp(name, "grpc-status", 11)) {
@@ -392,6 +394,8 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
         return 0;
     if (frame->headers.cat == NGHTTP2_HCAT_RESPONSE) {
         s->got_headers = true;
+        if (!s->got_type) /* a response without a content-type is not application/grpc */
+            s->http_ok = false;
         if (s->got_status) { /* trailers-only: the metadata are trailers */
             ccz_rpc_metadata t = s->st.trailers;
             s->st.trailers = s->st.headers;
@@ -1039,7 +1043,8 @@ ccz_status ccz_rpc_unary(ccz_rpc_channel *ch, ProtobufCMessage **response, ccz_r
     unary_wait w = {false, st};
     ccz_rpc_stream *s;
     int64_t deadline_ms = o && o->deadline_ms > 0 ? o->deadline_ms : 0;
-    int64_t connect_deadline = call_connect_deadline(ch, listener_mono_ms(), deadline_ms);
+    int64_t start = listener_mono_ms();
+    int64_t connect_deadline = call_connect_deadline(ch, start, deadline_ms);
     bool timed_out;
     ccz_status r = channel_connect(ch, connect_deadline, &timed_out);
     if (r != CCZ_OK && r != CCZ_ERR_NOMEM && r != CCZ_ERR_INVALID_ARGUMENT) {
@@ -1053,6 +1058,14 @@ ccz_status ccz_rpc_unary(ccz_rpc_channel *ch, ProtobufCMessage **response, ccz_r
         return CCZ_OK;
     }
     CCZ_GUARD(r);
+    ccz_rpc_call_opts left;
+    if (deadline_ms) { /* what connecting took comes off the call's time */
+        left = *o;
+        left.deadline_ms = deadline_ms - (listener_mono_ms() - start);
+        if (left.deadline_ms < 1)
+            left.deadline_ms = 1;
+        o = &left;
+    }
     CCZ_GUARD(ccz_rpc_start(ch, &s, path, request, out, o, NULL, unary_done, &w));
     s->keep = response;
     while (!w.done)

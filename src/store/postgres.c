@@ -47,13 +47,16 @@ bool store_is_postgres(const char *path)
     return CCZ_STARTS_WITH(path, "postgres://") || CCZ_STARTS_WITH(path, "postgresql://");
 }
 
-/* The password parts masked: user:SECRET@ in the authority, and a password= parameter. */
+/* The secret parts masked: user:SECRET@ in the authority, and password= and sslpassword=
+ * parameters. */
 char *store_postgres_redact(const char *uri)
 {
     ccz_buf b = CCZ_BUF_INIT;
     const char *auth = strstr(uri, "://");
     auth = auth ? auth + 3 : uri;
-    size_t auth_len = strcspn(auth, "/?");
+    /* where libpq looks for user:password@: up to the first '/', a bare '?' in the password
+     * included */
+    size_t auth_len = strcspn(auth, "/");
     const char *at = memrchr(auth, '@', auth_len);
     const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
     const char *p = uri;
@@ -68,8 +71,14 @@ char *store_postgres_redact(const char *uri)
         ok = ccz_buf_append(&b, p, (size_t)(query - p)) == CCZ_OK;
         for (const char *q = query; ok && *q;) {
             size_t n = strcspn(q + 1, "&") + 1; /* "?name=value" or "&name=value" */
+            size_t secret = 0; /* libpq's password, and the passphrase of the TLS client key */
             if (strncmp(q + 1, "password=", 9) == 0)
-                ok = ccz_buf_append(&b, q, 10) == CCZ_OK && ccz_buf_append_str(&b, "***") == CCZ_OK;
+                secret = 9;
+            else if (strncmp(q + 1, "sslpassword=", 12) == 0)
+                secret = 12;
+            if (secret)
+                ok = ccz_buf_append(&b, q, secret + 1) == CCZ_OK &&
+                     ccz_buf_append_str(&b, "***") == CCZ_OK;
             else
                 ok = ccz_buf_append(&b, q, n) == CCZ_OK;
             q += n;

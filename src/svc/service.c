@@ -58,6 +58,8 @@ static ccz_status resolve_data_dir(svc_common *sc, const char *service)
     const char *env = getenv("CCZ_DATA_DIR"), *xdg = getenv("XDG_DATA_HOME"),
                *home = getenv("HOME");
     int n;
+    CCZ_ENSURE(!dir || *dir, CCZ_ERR_INVALID_ARGUMENT,
+               "--data-dir is empty: give a directory, or leave it out for the default");
     if (dir)
         n = snprintf(sc->data_dir, sizeof sc->data_dir, "%s", dir);
     else if (env && *env)
@@ -371,7 +373,8 @@ ccz_status svc_admin_token_load(uint8_t hash[32], const svc_common *sc)
     ccz_buf_init(&tok, 0, true);
     CCZ_GUARD(svc_path(path, sizeof path, sc, "admin-token"));
     ccz_status st = svc_load_or_make(&tok, path, make_admin_token, NULL);
-    while (st == CCZ_OK && tok.len && (tok.ptr[tok.len - 1] == '\n' || tok.ptr[tok.len - 1] == ' '))
+    /* an operator's file may end in CR LF, spaces or tabs: none is part of the token */
+    while (st == CCZ_OK && tok.len && memchr("\r\n\t ", tok.ptr[tok.len - 1], 4))
         tok.len--;
     if (st == CCZ_OK && tok.len < 16)
         st = ccz_fail(CCZ_ERR_KEY_MALFORMED, "%s: the admin token is shorter than 16 bytes", path);

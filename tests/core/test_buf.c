@@ -14,6 +14,7 @@ static void test_append_and_cap(void)
     CHECK_INT(b.len, 8);
     CHECK(b.ptr[5] == 1 && b.ptr[6] == 2 && b.ptr[7] == 3);
     CHECK_STATUS(ccz_buf_append(&b, "xyz", 3), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "buffer would exceed its 10-byte limit");
     CHECK_INT(b.len, 8); /* nothing lost, nothing half-written */
     CHECK_OK(ccz_buf_append(&b, "xy", 2));
     CHECK_INT(b.len, 10);
@@ -25,7 +26,12 @@ static void test_append_and_cap(void)
     CHECK_STATUS(ccz_buf_reserve(&b, SIZE_MAX - 3), CCZ_ERR_TOO_LARGE);
     CHECK_CONTAINS(ccz_error_detail(), "buffer size overflows");
     CHECK_STATUS(ccz_buf_append(&b, "x", SIZE_MAX), CCZ_ERR_TOO_LARGE);
+    /* the largest size that does not wrap (the NUL byte included) is asked of the allocator,
+     * which refuses it: no capacity arithmetic wraps to a small block */
+    CHECK_STATUS(ccz_buf_reserve(&b, SIZE_MAX - 4), CCZ_ERR_NOMEM);
+    CHECK_CONTAINS(ccz_error_detail(), "cannot allocate");
     CHECK_INT(b.len, 3);
+    CHECK(b.ptr != NULL && memcmp(b.ptr, "abc", 4) == 0);
     ccz_buf_free(&b);
 }
 

@@ -41,6 +41,7 @@ static void test_base64(void)
     }
     ccz_buf b = CCZ_BUF_INIT;
     CHECK_STATUS(ccz_base64_decode(&b, "Zm9", 3), CCZ_ERR_ENCODING);
+    CHECK_CONTAINS(ccz_error_detail(), "base64: length 3 is not a multiple of 4");
     CHECK_STATUS(ccz_base64_decode(&b, "Zm 9", 4), CCZ_ERR_ENCODING);
     CHECK_STATUS(ccz_base64_decode(&b, "Z===", 4), CCZ_ERR_ENCODING);
     CHECK_STATUS(ccz_base64_decode(&b, "Zg=a", 4), CCZ_ERR_ENCODING);
@@ -73,4 +74,25 @@ static void test_base64(void)
     ccz_buf_free(&b);
 }
 
-TEST_MAIN(T(test_hex), T(test_base64))
+/* Sizes OpenSSL's int-sized codec cannot take are refused before any byte is read or any
+ * memory reserved (the text pointers below are never read: the length alone decides). */
+static void test_too_large(void)
+{
+    ccz_buf b;
+    ccz_buf_init(&b, 1024, false);
+    static const char four[] = "AAAA";
+    CHECK_STATUS(ccz_base64_decode(&b, four, (size_t)INT32_MAX + 1), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "base64 input too large");
+    CHECK_STATUS(ccz_base64_encode(&b, CCZ_SPAN(four, (size_t)INT32_MAX / 4 * 3 - 2)),
+                 CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "base64 input too large");
+    CHECK_STATUS(ccz_hex_encode(&b, CCZ_SPAN(four, SIZE_MAX / 2 + 1)), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "hex input too large");
+    CHECK_INT(b.len, 0);
+    uint8_t out[2];
+    CHECK_STATUS(ccz_hex_decode_fixed(out, 2, "beefef", 6), CCZ_ERR_ENCODING);
+    CHECK_CONTAINS(ccz_error_detail(), "hex: expected 4 digits (2 bytes), got 6");
+    ccz_buf_free(&b);
+}
+
+TEST_MAIN(T(test_hex), T(test_base64), T(test_too_large))

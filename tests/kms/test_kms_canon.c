@@ -239,6 +239,8 @@ static void test_replay_basic(void)
 {
     kms_replay *r;
     CHECK_STATUS(kms_replay_new(&r, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kms_replay_new(&r, (1u << 26) + 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "1 to 67108864 requests, not 67108865");
     CHECK_OK(kms_replay_new(&r, 100));
     const char *ts = ts_of(T0);
     CHECK_OK(kms_replay_check(r, "app", "n1", ts, T0));
@@ -314,6 +316,32 @@ static void test_replay_full(void)
     now += 2 * WINDOW;
     CHECK_OK(kms_replay_check(r, "app", "n2", ts_of(now), now));
     CHECK_INT(kms_replay_size(r), 1);
+    kms_replay_free(r);
+}
+
+/* Entries leave when they expire, not in the order they came: a request stamped nine minutes
+ * ahead (a client's clock running fast) does not hold back the ones after it, which would keep
+ * the window full of expired entries and refuse everyone (503) for ten minutes more. */
+static void test_replay_skewed_clock(void)
+{
+    kms_replay *r;
+    CHECK_OK(kms_replay_new(&r, 2));
+    const char *ahead = ts_of(T0 + WINDOW - 60000);
+    CHECK_OK(kms_replay_check(r, "fast", "a", ahead, T0));
+    CHECK_OK(kms_replay_check(r, "app", "b", ts_of(T0), T0));
+    CHECK_STATUS(kms_replay_check(r, "app", "c", ts_of(T0), T0), CCZ_ERR_UNAVAILABLE);
+    CHECK_CONTAINS(ccz_error_detail(), "the replay window is full (2 signed requests");
+    /* "b" can no longer pass the timestamp check: its place is free; "a" still holds its own */
+    int64_t now = T0 + WINDOW + 2000;
+    CHECK_OK(kms_replay_check(r, "app", "c", ts_of(now), now));
+    CHECK_INT(kms_replay_size(r), 2);
+    CHECK_STATUS(kms_replay_check(r, "fast", "a", ahead, now), CCZ_ERR_EXISTS);
+    CHECK_STATUS(kms_replay_check(r, "app", "d", ts_of(now), now), CCZ_ERR_UNAVAILABLE);
+    /* then "a" goes too, "c" stays */
+    now = T0 + 2 * WINDOW - 60000 + 2000;
+    CHECK_OK(kms_replay_check(r, "app", "d", ts_of(now), now));
+    CHECK_STATUS(kms_replay_check(r, "app", "c", ts_of(T0 + WINDOW + 2000), now), CCZ_ERR_EXISTS);
+    CHECK_INT(kms_replay_size(r), 2);
     kms_replay_free(r);
 }
 
@@ -408,4 +436,5 @@ static void test_replay_churn(void)
 }
 
 TEST_MAIN(T(test_worked_examples), T(test_loose_equality_and_nesting), T(test_js_numbers),
-          T(test_request_sign), T(test_replay_basic), T(test_replay_full), T(test_replay_churn))
+          T(test_request_sign), T(test_replay_basic), T(test_replay_full),
+          T(test_replay_skewed_clock), T(test_replay_churn))

@@ -1188,6 +1188,45 @@ static void test_verdict_per_handshake(void)
     o.attester = NULL;
     CHECK_STATUS(ccz_ratls_ctx_new(&bad, &o), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "give one or an attester");
+    /* a side that verifies its peer has trust anchors: the two-way server, the server-mode
+     * client, the client-mode server; a server-mode server verifies no one and needs none */
+    static const struct {
+        bool server;
+        ccz_ratls_mode mode;
+        bool verifies;
+    } sides[] = {{true, CCZ_RATLS_TWO_WAY, true},
+                 {false, CCZ_RATLS_TWO_WAY, true},
+                 {false, CCZ_RATLS_SERVER, true},
+                 {true, CCZ_RATLS_CLIENT, true},
+                 {true, CCZ_RATLS_SERVER, false}};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(sides); i++) {
+        o.server = sides[i].server;
+        o.mode = sides[i].mode;
+        o.attester = a;
+        o.trust = NULL;
+        bad = (SSL_CTX *)1;
+        if (sides[i].verifies) {
+            CHECK_STATUS(ccz_ratls_ctx_new(&bad, &o), CCZ_ERR_INVALID_ARGUMENT);
+            CHECK(bad == NULL);
+            CHECK_CONTAINS(ccz_error_detail(), "verifying the peer needs trust anchors");
+        } else {
+            CHECK_OK(ccz_ratls_ctx_new(&bad, &o));
+            SSL_CTX_free(bad);
+        }
+    }
+    /* a certificate with a key that is not its own */
+    EVP_PKEY *stranger = EVP_EC_gen("P-256");
+    CHECK(stranger != NULL);
+    o.server = true;
+    o.mode = CCZ_RATLS_SERVER;
+    o.trust = t;
+    o.cert = x;
+    o.key = stranger;
+    bad = (SSL_CTX *)1;
+    CHECK_STATUS(ccz_ratls_ctx_new(&bad, &o), CCZ_ERR_KEY_MALFORMED);
+    CHECK(bad == NULL);
+    CHECK_CONTAINS(ccz_error_detail(), "the certificate and key do not fit");
+    EVP_PKEY_free(stranger);
 
     SSL_CTX_free(cli);
     SSL_CTX_free(stock);

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <nghttp2/nghttp2.h>
@@ -1265,5 +1266,60 @@ static void test_deferred_at_loop_end(void)
     CHECK_INT(after, 0);
 }
 
+/* An RA-TLS server that completes the handshake but agrees to no ALPN protocol: not a gRPC
+ * server. The call ends UNAVAILABLE saying so, and nothing is sent to it as HTTP/2. */
+typedef struct {
+    int listen_fd;
+    SSL_CTX *ctx;
+    size_t got; /* application bytes the client sent after the handshake */
+} no_h2_server;
+
+static void *no_h2_serve(void *arg)
+{
+    no_h2_server *n = arg;
+    int fd = accept(n->listen_fd, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    SSL *ssl = SSL_new(n->ctx);
+    SSL_set_fd(ssl, fd);
+    if (SSL_accept(ssl) == 1) {
+        char b[256];
+        int r;
+        while ((r = SSL_read(ssl, b, sizeof b)) > 0)
+            n->got += (size_t)r;
+    }
+    SSL_free(ssl);
+    close(fd);
+    return NULL;
+}
+
+static void test_tls_without_h2(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    test_side srv, cli;
+    test_side_init(&srv, true, false);
+    test_side_init(&cli, false, false);
+    char target[64];
+    no_h2_server n = {.listen_fd = silent_listener(target), .ctx = srv.ctx};
+    pthread_t t;
+    test_thread(&t, no_h2_serve, &n);
+    ccz_rpc_channel_opts o = CCZ_RPC_CHANNEL_OPTS_INIT;
+    o.tls = cli.ctx;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, target, &o));
+    ccz_rpc_status st;
+    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, 2000, NULL};
+    CHECK(say(ch, "x", &st, &co) == NULL);
+    CHECK_INT(st.code, CCZ_RPC_UNAVAILABLE);
+    CHECK_CONTAINS(st.message, "did not agree to HTTP/2 (ALPN h2): not a gRPC server");
+    ccz_rpc_status_free(&st);
+    ccz_rpc_channel_free(ch);
+    pthread_join(t, NULL);
+    CHECK_INT(n.got, 0);
+    close(n.listen_fd);
+    test_side_free(&cli);
+    test_side_free(&srv);
+}
+
 TEST_MAIN(T(test_frames), T(test_compression), T(test_timeouts), T(test_header_bounds),
-          T(test_wire_sent), T(test_server), T(test_deferred_at_loop_end))
+          T(test_wire_sent), T(test_server), T(test_deferred_at_loop_end), T(test_tls_without_h2))

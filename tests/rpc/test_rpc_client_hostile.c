@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -52,7 +53,9 @@ typedef enum {
     RESET_CALM,
     RESET_SECURITY,
     RESET_PROTOCOL,
-    GOAWAY_LONG /* GOAWAY, a first message, the rest once `answered` (another call's answer) */
+    GOAWAY_LONG,  /* GOAWAY, a first message, the rest once `answered` (another call's answer) */
+    NO_TYPE,      /* HTTP 200 without a content-type, then a well-formed answer */
+    TRAILER_FLOOD /* a well-formed answer whose trailers are 5000 fields of 3000 bytes */
 } misdeed;
 
 typedef struct {
@@ -68,9 +71,12 @@ static const char *http_error = "503"; /* HTTP_ERROR's :status */
 /* the last call's x-note metadata, in its headers and in its trailers ("" if none) */
 static char note_header[64], note_trailer[64];
 static size_t headers_kept;        /* metadata entries the last call kept in its headers */
+static size_t trailers_kept;       /* and in its trailers */
 static int64_t deadline_ms = 5000; /* the calls' */
 static atomic_bool answered;       /* a WELL_FORMED answer was given (for GOAWAY_LONG) */
 static int64_t reset_code = -1;    /* the error code of the client's last RST_STREAM */
+static int settings_delay_ms;      /* how long the server waits before its SETTINGS */
+static char timeout_seen[32];      /* the grpc-timeout of the last request ("" if none) */
 
 #define NV(n, v)                                                                                   \
     {                                                                                              \
@@ -87,7 +93,17 @@ static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
     h->sent += n;
     if (h->sent == h->body_len) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
-        if (h->trailers) {
+        if (h->trailers && h->what == TRAILER_FLOOD) {
+            static char value[3001];
+            static nghttp2_nv flood[5001] = {NV("grpc-status", "0")};
+            memset(value, 'v', 3000);
+            for (int i = 1; i < 5001; i++)
+                flood[i] = (nghttp2_nv){(uint8_t *)"x-flood", (uint8_t *)value, 7, 3000,
+                                        NGHTTP2_NV_FLAG_NONE};
+            *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+            if (nghttp2_submit_trailer(s, id, flood, 5001) != 0)
+                return NGHTTP2_ERR_CALLBACK_FAILURE;
+        } else if (h->trailers) {
             /* a grpc-message that must not replace the reason of a call the client ended */
             nghttp2_nv t[] = {h->what == NO_STATUS ? (nghttp2_nv)NV("x-note", "no status")
                                                    : (nghttp2_nv)NV("grpc-status", "0"),
@@ -121,6 +137,16 @@ static ssize_t read_long(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
     nghttp2_nv t[] = {NV("grpc-status", "0")};
     *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
     return nghttp2_submit_trailer(s, id, t, 1) ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
+}
+
+static int on_req_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
+                         size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+                         void *user)
+{
+    (void)s, (void)f, (void)flags, (void)user;
+    if (namelen == 12 && !memcmp(name, "grpc-timeout", 12))
+        snprintf(timeout_seen, sizeof timeout_seen, "%.*s", (int)valuelen, (const char *)value);
+    return 0;
 }
 
 /* The request is in (its END_STREAM): the answer of this case. */
@@ -192,6 +218,8 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
     switch (h->what) {
     case WELL_FORMED:
     case STATUS_99:
+    case NO_TYPE:
+    case TRAILER_FLOOD:
         h->body = reply, h->body_len = sizeof reply;
         break;
     case TWO_REPLIES:
@@ -236,9 +264,9 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
         http[0].valuelen = strlen(http_error);
         nv = http;
     }
-    return nghttp2_submit_response(s, f->hd.stream_id, nv, h->what == UNKNOWN_ENCODING ? 3 : 2, &p)
-               ? NGHTTP2_ERR_CALLBACK_FAILURE
-               : 0;
+    size_t nvlen = h->what == UNKNOWN_ENCODING ? 3 : h->what == NO_TYPE ? 1 : 2;
+    return nghttp2_submit_response(s, f->hd.stream_id, nv, nvlen, &p) ? NGHTTP2_ERR_CALLBACK_FAILURE
+                                                                      : 0;
 }
 
 /* What the session has to send, in one write: the client reads it at once (its own reset of a
@@ -279,10 +307,13 @@ static void *serve(void *arg)
     hostile h2 = {.listen_fd = h->listen_fd, .what = WELL_FORMED};
     if (h->what == GOAWAY_LONG)
         test_thread(&next, serve, &h2);
+    if (settings_delay_ms) /* a slow server: connecting takes this long */
+        poll(NULL, 0, settings_delay_ms);
     nghttp2_session_callbacks *cb;
     nghttp2_session *s;
     CHECK_INT(nghttp2_session_callbacks_new(&cb), 0);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame);
+    nghttp2_session_callbacks_set_on_header_callback(cb, on_req_header);
     nghttp2_option *opt;
     CHECK_INT(nghttp2_option_new(&opt), 0);
     /* nghttp2 bounds a header block by its fields' plain size: HEADER_FLOOD's 15 MB must go */
@@ -353,6 +384,7 @@ static int call(misdeed what, char *text, size_t cap)
     snprintf(note_trailer, sizeof note_trailer, "%.*s", note ? (int)note->len : 0,
              note ? (const char *)note->ptr : "");
     headers_kept = st.headers.n;
+    trailers_kept = st.trailers.n;
     if (resp)
         protobuf_c_message_free_unpacked(resp, NULL);
     int code = st.code;
@@ -394,6 +426,9 @@ static void test_hostile_answers(void)
      * codes is UNKNOWN too */
     CHECK_INT(call(WRONG_TYPE, text, sizeof text), CCZ_RPC_UNKNOWN);
     CHECK_CONTAINS(text, "the server answered HTTP status 200, not a gRPC response");
+    /* no content-type at all is not application/grpc either, whatever follows */
+    CHECK_INT(call(NO_TYPE, text, sizeof text), CCZ_RPC_UNKNOWN);
+    CHECK_CONTAINS(text, "the server answered HTTP status 200, not a gRPC response");
     CHECK_INT(call(STATUS_99, text, sizeof text), CCZ_RPC_UNKNOWN);
     /* a stream reset instead of an answer, by gRPC's mapping of HTTP/2 error codes */
     CHECK_INT(call(RESET_REFUSED, text, sizeof text), CCZ_RPC_UNAVAILABLE);
@@ -424,6 +459,34 @@ static void test_silent_answer(void)
     int64_t took = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     CHECK(took >= 290 && took < 1800);
     CHECK_INT(reset_code, NGHTTP2_CANCEL); /* gRPC: a deadline resets the stream with CANCEL */
+    deadline_ms = 5000;
+}
+
+/* The time ccz_rpc_unary takes to connect comes off the call's deadline, as docs/rpc.md says:
+ * a server whose SETTINGS come 300 ms late is told (grpc-timeout) 500 ms of an 800 ms deadline
+ * at most, and the call ends at that deadline, not 300 ms after it. */
+static void test_unary_connect_time_off_deadline(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    char text[600];
+    deadline_ms = 800;
+    settings_delay_ms = 300;
+    timeout_seen[0] = '\0';
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_INT(call(SILENT, text, sizeof text), CCZ_RPC_DEADLINE_EXCEEDED);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK_STR(text, "deadline exceeded");
+    size_t n = strlen(timeout_seen);
+    CHECK(n > 1 && timeout_seen[n - 1] == 'm');
+    int sent = atoi(timeout_seen);
+    if (sent < 1 || sent > 500) {
+        fprintf(stderr, "grpc-timeout %s after connecting for 300 ms of 800\n", timeout_seen);
+        test_failures++;
+    }
+    int64_t took = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    CHECK(took >= 790);
+    settings_delay_ms = 0;
     deadline_ms = 5000;
 }
 
@@ -487,6 +550,10 @@ static void test_header_flood(void)
     CHECK_INT(call(HEADER_FLOOD, text, sizeof text), CCZ_RPC_RESOURCE_EXHAUSTED);
     CHECK_STR(text, "the response headers exceed 16384 bytes");
     CHECK(headers_kept <= 5); /* what fits in 16 KiB */
+    /* the trailers have 16 KiB of their own, no more */
+    CHECK_INT(call(TRAILER_FLOOD, text, sizeof text), CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(text, "the response headers exceed 16384 bytes");
+    CHECK(trailers_kept <= 5);
 }
 
 /* A status the client decided (a second message for a unary call, one past its limit) stays the
@@ -686,4 +753,4 @@ static void test_deadline_then_new_call(void)
 TEST_MAIN(T(test_hostile_answers), T(test_silent_answer), T(test_malformed_status),
           T(test_http_errors), T(test_trailers_only), T(test_header_flood),
           T(test_local_status_sticks), T(test_goaway_new_calls_reconnect),
-          T(test_deadline_then_new_call))
+          T(test_deadline_then_new_call), T(test_unary_connect_time_off_deadline))

@@ -224,6 +224,21 @@ static void test_pg_unreachable(void)
         CCZ_ERR_UNAVAILABLE);
     CHECK_CONTAINS(ccz_error_detail(), "postgres://127.0.0.1:1/ccz?password=***&user=ccz");
     CHECK(strstr(ccz_error_detail(), "hunter2") == NULL);
+    /* libpq reads user:password@ up to the first '/', so a password may hold a bare '?' */
+    CHECK_STATUS(store_open(&s, "postgresql://ccz:pa?ss-hunter2@127.0.0.1:1/ccz", NULL, 0),
+                 CCZ_ERR_UNAVAILABLE);
+    CHECK_CONTAINS(ccz_error_detail(), "\"127.0.0.1\", port 1 failed");
+    CHECK_CONTAINS(ccz_error_detail(), "postgresql://ccz:***@127.0.0.1:1/ccz");
+    CHECK(strstr(ccz_error_detail(), "hunter2") == NULL);
+    /* the passphrase of the client's TLS key is as secret as the password */
+    CHECK_STATUS(store_open(&s,
+                            "postgres://127.0.0.1:1/ccz?sslmode=disable&sslpassword=hunter2-secret"
+                            "&user=ccz",
+                            NULL, 0),
+                 CCZ_ERR_UNAVAILABLE);
+    CHECK_CONTAINS(ccz_error_detail(),
+                   "postgres://127.0.0.1:1/ccz?sslmode=disable&sslpassword=***&user=ccz");
+    CHECK(strstr(ccz_error_detail(), "hunter2") == NULL);
     ccz_log_set_level(CCZ_LOG_WARN);
 }
 
@@ -310,6 +325,50 @@ static void test_not_a_store(void)
     CHECK_STATUS(store_open(&s, other, NULL, 0), CCZ_ERR_UNSUPPORTED);
     ccz_log_set_level(CCZ_LOG_WARN);
     CHECK_CONTAINS(ccz_error_detail(), "not a ccz store");
+}
+
+/* A ccz store whose pages after the first are damaged (a bad disk, a torn copy): refused as
+ * CCZ_ERR_MALFORMED, SQLite's "malformed" in the message, not read as an empty or partial store. */
+static void test_damaged_store(void)
+{
+    if (sqlite_only())
+        return;
+    const char *path = db_path("damaged.db");
+    store *s = NULL;
+    CHECK_OK(store_open(&s, path, v1, CCZ_ARRAY_LEN(v1)));
+    uint8_t value[512];
+    memset(value, 0x5a, sizeof value);
+    for (int i = 0; i < 64; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        CHECK_OK(store_kv_put(s, "ns", key, value, sizeof value, 0));
+    }
+    store_close(s); /* the last connection: the WAL goes into the file */
+    FILE *f = fopen(path, "r+b");
+    CHECK(f != NULL);
+    if (f) {
+        CHECK(fseek(f, 0, SEEK_END) == 0);
+        long size = ftell(f);
+        CHECK(size > 8 * 4096);
+        uint8_t junk[4096];
+        memset(junk, 0xa5, sizeof junk);
+        for (long at = 4096; at < size; at += 4096) { /* page 1 (the header, the schema) kept */
+            CHECK(fseek(f, at, SEEK_SET) == 0);
+            CHECK_INT(fwrite(junk, 1, sizeof junk, f), sizeof junk);
+        }
+        fclose(f);
+    }
+    ccz_log_set_level(CCZ_LOG_OFF);
+    ccz_status st = store_open(&s, path, v1, CCZ_ARRAY_LEN(v1));
+    if (st == CCZ_OK) {
+        ccz_buf out = CCZ_BUF_INIT;
+        st = store_kv_get(s, &out, "ns", "k1");
+        ccz_buf_free(&out);
+        store_close(s);
+    }
+    ccz_log_set_level(CCZ_LOG_WARN);
+    CHECK_STATUS(st, CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "malformed");
 }
 
 /* ---- key-value -------------------------------------------------------------------------------*/
@@ -1466,12 +1525,13 @@ static void test_pg_settings(void)
 TEST_MAIN(T(test_migrations_applied_once), T(test_failed_migration_rolls_back),
           T(test_migration_ddl), T(test_bad_migration_list), T(test_state_survives_restart),
           T(test_newer_schema_refused), T(test_missing_directory), T(test_not_a_store),
-          T(test_put_get_replace_delete), T(test_bad_names), T(test_name_rules),
-          T(test_take_single_use), T(test_expiry_with_clock), T(test_add_first_wins), T(test_purge),
-          T(test_list_order), T(test_constraints), T(test_exec_rejects), T(test_typed_roundtrip),
-          T(test_injection_shaped_key), T(test_transactions), T(test_tx_ended_by_database),
-          T(test_threads_share_a_handle), T(test_locked_is_unavailable), T(test_two_handles),
-          T(test_durability_settings), T(test_file_mode), T(test_sqlite_out_of_memory),
-          T(test_pg_unreachable), T(test_pg_replicas), T(test_pg_replicas_migrate_at_once),
-          T(test_pg_nul_bytes), T(test_pg_rollback_leaves_nothing), T(test_pg_wrong_password),
-          T(test_pg_reconnect), T(test_pg_settings))
+          T(test_damaged_store), T(test_put_get_replace_delete), T(test_bad_names),
+          T(test_name_rules), T(test_take_single_use), T(test_expiry_with_clock),
+          T(test_add_first_wins), T(test_purge), T(test_list_order), T(test_constraints),
+          T(test_exec_rejects), T(test_typed_roundtrip), T(test_injection_shaped_key),
+          T(test_transactions), T(test_tx_ended_by_database), T(test_threads_share_a_handle),
+          T(test_locked_is_unavailable), T(test_two_handles), T(test_durability_settings),
+          T(test_file_mode), T(test_sqlite_out_of_memory), T(test_pg_unreachable),
+          T(test_pg_replicas), T(test_pg_replicas_migrate_at_once), T(test_pg_nul_bytes),
+          T(test_pg_rollback_leaves_nothing), T(test_pg_wrong_password), T(test_pg_reconnect),
+          T(test_pg_settings))

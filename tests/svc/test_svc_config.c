@@ -6,11 +6,13 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
 #include "ccz/ccz.h"
 #include "ccz/svc.h"
+#include "svc/svc.h"
 #include "test.h"
 
 static const char *write_file(const char *name, const char *text)
@@ -179,4 +181,70 @@ static void bad_files(void)
     ccz_svc_config_free(c);
 }
 
-TEST_MAIN(T(defaults), T(flags), T(file_then_flags), T(bad_files))
+/* An empty --data-dir is refused as empty, not as a path "too long", and nothing is started. */
+static void empty_data_dir(void)
+{
+    ccz_svc_config *c = NULL;
+    CHECK_OK(ccz_svc_config_new(&c, "attestation"));
+    CHECK_OK(ccz_svc_config_set(c, "data-dir", ""));
+    ccz_svc *s = (ccz_svc *)1;
+    CHECK_STATUS(ccz_svc_start(&s, c, false), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK(s == NULL);
+    CHECK_CONTAINS(ccz_error_detail(), "--data-dir is empty");
+    CHECK(strstr(ccz_error_detail(), "too long") == NULL);
+    ccz_svc_config_free(c);
+}
+
+/* The admin token: made at first start (64 hex digits and a newline, mode 0600), accepted only
+ * as "Bearer TOKEN" exactly; an operator's file may end in CR LF or tabs; a short one refused. */
+static void admin_token(void)
+{
+    svc_common sc = {0};
+    snprintf(sc.data_dir, sizeof sc.data_dir, "%s", test_tmpdir());
+    char path[4200];
+    snprintf(path, sizeof path, "%s/admin-token", sc.data_dir);
+    remove(path);
+    uint8_t hash[32], again[32];
+    CHECK_OK(svc_admin_token_load(hash, &sc));
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    char tok[80] = "";
+    if (f) {
+        CHECK(fgets(tok, sizeof tok, f) != NULL);
+        fclose(f);
+    }
+    CHECK_INT(strlen(tok), 65);
+    CHECK(tok[64] == '\n');
+    tok[64] = 0;
+    struct stat st;
+    CHECK_INT(stat(path, &st), 0);
+    CHECK_INT(st.st_mode & 0777, 0600);
+    CHECK_OK(svc_admin_token_load(again, &sc)); /* kept, not made again */
+    CHECK(memcmp(hash, again, 32) == 0);
+    char header[100];
+    snprintf(header, sizeof header, "Bearer %s", tok);
+    CHECK(svc_admin_token_ok(hash, header));
+    header[0] = 'b';
+    CHECK(svc_admin_token_ok(hash, header)); /* the scheme's name is case-insensitive */
+    CHECK(!svc_admin_token_ok(hash, tok));
+    CHECK(!svc_admin_token_ok(hash, NULL));
+    snprintf(header, sizeof header, "Bearer %.63s", tok);
+    CHECK(!svc_admin_token_ok(hash, header));
+    snprintf(header, sizeof header, "Basic  %s", tok);
+    CHECK(!svc_admin_token_ok(hash, header));
+    /* an operator's token, written with CR LF and a trailing tab */
+    write_file("admin-token", "operator-chosen-token-1\t\r\n");
+    CHECK_OK(svc_admin_token_load(hash, &sc));
+    CHECK(svc_admin_token_ok(hash, "Bearer operator-chosen-token-1"));
+    /* 15 bytes after trimming: refused */
+    write_file("admin-token", "0123456789abcde \n");
+    CHECK_STATUS(svc_admin_token_load(hash, &sc), CCZ_ERR_KEY_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "admin-token: the admin token is shorter than 16 bytes");
+    write_file("admin-token", "0123456789abcdef\n");
+    CHECK_OK(svc_admin_token_load(hash, &sc));
+    CHECK(svc_admin_token_ok(hash, "Bearer 0123456789abcdef"));
+    remove(path);
+}
+
+TEST_MAIN(T(defaults), T(flags), T(file_then_flags), T(bad_files), T(empty_data_dir),
+          T(admin_token))

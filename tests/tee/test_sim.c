@@ -3,6 +3,7 @@
  * evidence flipped gives the specific failure its position implies. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <openssl/evp.h>
@@ -309,6 +310,41 @@ static void test_platform_init(void)
     CHECK_OK(ccz_sim_platform_init(dir, true));
     CHECK_OK(ccz_sim_signer_of_key_file(s2, key));
     CHECK(memcmp(s1, s2, 32) != 0); /* a new platform has new keys */
+    /* the private keys are the owner's alone (also when --force replaced them); the
+     * certificates are public */
+    static const struct {
+        const char *name;
+        unsigned mode;
+    } files[] = {{"root.key", 0600},
+                 {"ak.key", 0600},
+                 {"signer.key", 0600},
+                 {"ak.crt", 0644},
+                 {"root.crt", 0644}};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(files); i++) {
+        char f[700];
+        snprintf(f, sizeof f, "%s/%s", dir, files[i].name);
+        struct stat sb;
+        CHECK(stat(f, &sb) == 0);
+        if ((sb.st_mode & 07777) != files[i].mode) {
+            fprintf(stderr, "%s has mode %04o, want %04o\n", files[i].name,
+                    (unsigned)(sb.st_mode & 07777), files[i].mode);
+            test_failures++;
+        }
+    }
+    /* an attestation key that is not the certificate's: the attester refuses the platform */
+    ccz_buf kb = CCZ_BUF_INIT;
+    CHECK_OK(ccz_file_read(&kb, key, 64 * 1024)); /* signer.key */
+    char ak[700];
+    snprintf(ak, sizeof ak, "%s/ak.key", dir);
+    CHECK_OK(ccz_file_write(ak, ccz_buf_span(&kb), 0600));
+    ccz_buf_free(&kb);
+    ccz_attester_opts ao = CCZ_ATTESTER_OPTS_INIT;
+    ao.tee = CCZ_TEE_SIM;
+    ao.sim.dir = dir;
+    ccz_attester *bad = NULL;
+    CHECK_STATUS(ccz_attester_new(&bad, &ao), CCZ_ERR_KEY_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "/ak.key does not match");
+    CHECK(bad == NULL);
 
     /* an attester without a platform says how to make one */
     ccz_attester_opts o = CCZ_ATTESTER_OPTS_INIT;

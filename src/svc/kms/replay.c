@@ -2,9 +2,10 @@
 /* The replay window: every signed request's (appid, nonce, timestamp) is remembered until its
  * timestamp can no longer pass the ±10-minute check, so the same request sent twice is refused.
  * A hash table of SHA-256 digests of the triple, open addressing with linear probing, and a
- * FIFO of insertion order: entries leave in the order they expire. Bounded: a full table of live
- * entries refuses new requests (CCZ_ERR_UNAVAILABLE) rather than forget one that could be
- * replayed. Not thread-safe: the service calls it from its loop thread. */
+ * min-heap of expiry times: entries leave when they expire, whatever order their timestamps
+ * came in (a client's clock running ahead must not hold back the entries after it). Bounded:
+ * a full table of live entries refuses new requests (CCZ_ERR_UNAVAILABLE) rather than forget
+ * one that could be replayed. Not thread-safe: the service calls it from its loop thread. */
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 #include "svc/kms/internal.h"
 
 /* A slot: 64 bits of SHA-256 of the triple (a false "replayed" needs a 2^-64 collision) and
- * when it may leave, in seconds (0: empty). 12 bytes; the FIFO holds the same. */
+ * when it may leave, in seconds (0: empty). 12 bytes; the heap holds the same. */
 typedef struct {
     uint64_t fp;
     uint32_t expires_s;
@@ -23,8 +24,8 @@ struct kms_replay {
     slot *table;
     size_t cap; /* a power of two, at least twice max */
     size_t max, n;
-    slot *fifo; /* insertion order, a ring of max entries */
-    size_t head, count;
+    slot *heap; /* by expires_s, the earliest first: count of max entries */
+    size_t count;
     EVP_MD *sha256; /* fetched once */
     EVP_MD_CTX *md;
 };
@@ -40,16 +41,16 @@ ccz_status kms_replay_new(kms_replay **out, size_t max)
         r->cap <<= 1;
     r->max = max;
     r->table = calloc(r->cap, sizeof *r->table);
-    r->fifo = calloc(max, sizeof *r->fifo);
+    r->heap = calloc(max, sizeof *r->heap);
     r->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     r->md = EVP_MD_CTX_new();
-    if (!r->table || !r->fifo || !r->sha256 || !r->md) {
+    if (!r->table || !r->heap || !r->sha256 || !r->md) {
         kms_replay_free(r);
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory for the replay window");
     }
     /* touch every page now, not one page fault per request while the table fills */
     memset(r->table, 0, r->cap * sizeof *r->table);
-    memset(r->fifo, 0, max * sizeof *r->fifo);
+    memset(r->heap, 0, max * sizeof *r->heap);
     *out = r;
     return CCZ_OK;
 }
@@ -59,7 +60,7 @@ void kms_replay_free(kms_replay *r)
     if (!r)
         return;
     free(r->table);
-    free(r->fifo);
+    free(r->heap);
     EVP_MD_CTX_free(r->md);
     EVP_MD_free(r->sha256);
     free(r);
@@ -92,12 +93,40 @@ static void remove_fp(kms_replay *r, uint64_t fp)
     }
 }
 
+static void heap_push(kms_replay *r, slot e)
+{
+    size_t i = r->count++;
+    while (i > 0 && r->heap[(i - 1) / 2].expires_s > e.expires_s) {
+        r->heap[i] = r->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    r->heap[i] = e;
+}
+
+/* Removes the earliest entry. */
+static void heap_pop(kms_replay *r)
+{
+    slot e = r->heap[--r->count];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= r->count)
+            break;
+        if (c + 1 < r->count && r->heap[c + 1].expires_s < r->heap[c].expires_s)
+            c++;
+        if (r->heap[c].expires_s >= e.expires_s)
+            break;
+        r->heap[i] = r->heap[c];
+        i = c;
+    }
+    r->heap[i] = e;
+}
+
 static void expire(kms_replay *r, uint32_t now_s)
 {
-    while (r->count && r->fifo[r->head].expires_s <= now_s) {
-        remove_fp(r, r->fifo[r->head].fp);
-        r->head = (r->head + 1) % r->max;
-        r->count--;
+    while (r->count && r->heap[0].expires_s <= now_s) {
+        remove_fp(r, r->heap[0].fp);
+        heap_pop(r);
     }
 }
 
@@ -131,7 +160,6 @@ ccz_status kms_replay_check(kms_replay *r, const char *appid, const char *nonce,
     uint32_t until = (uint32_t)((ts + KMS_WINDOW_MS) / 1000 + 2);
     r->table[i] = (slot){fp, until};
     r->n++;
-    r->fifo[(r->head + r->count) % r->max] = (slot){fp, until};
-    r->count++;
+    heap_push(r, (slot){fp, until});
     return CCZ_OK;
 }
