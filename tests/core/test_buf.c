@@ -27,9 +27,12 @@ static void test_append_and_cap(void)
     CHECK_CONTAINS(ccz_error_detail(), "buffer size overflows");
     CHECK_STATUS(ccz_buf_append(&b, "x", SIZE_MAX), CCZ_ERR_TOO_LARGE);
     /* the largest size that does not wrap (the NUL byte included) is asked of the allocator,
-     * which refuses it: no capacity arithmetic wraps to a small block */
-    CHECK_STATUS(ccz_buf_reserve(&b, SIZE_MAX - 4), CCZ_ERR_NOMEM);
-    CHECK_CONTAINS(ccz_error_detail(), "cannot allocate");
+     * which refuses it: no capacity arithmetic wraps to a small block (AddressSanitizer's
+     * allocator aborts on such a size instead of refusing it: the optimized build checks) */
+    if (!UNDER_ASAN) {
+        CHECK_STATUS(ccz_buf_reserve(&b, SIZE_MAX - 4), CCZ_ERR_NOMEM);
+        CHECK_CONTAINS(ccz_error_detail(), "cannot allocate");
+    }
     CHECK_INT(b.len, 3);
     CHECK(b.ptr != NULL && memcmp(b.ptr, "abc", 4) == 0);
     ccz_buf_free(&b);
