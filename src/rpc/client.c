@@ -254,7 +254,7 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
         s->http_ok = s->http_status == 200;
     } else if (namelen == 12 && !memcmp(name, "content-type", 12)) {
         s->got_type = initial;
-        if (valuelen < 16 || memcmp(value, "application/grpc", 16) != 0)
+        if (!rpc_content_type_ok(value, valuelen))
             s->http_ok = false;
     } else if (namelen == 11 && !memcmp(name, "grpc-status", 11)) {
         char t[4] = "";

@@ -44,6 +44,9 @@ ccz_status rpc_frame_read(ccz_cursor *c, size_t max, bool *compressed, ccz_span 
 /* grpc-encoding names: "identity", "gzip", "deflate"; parse gives -1 for anything else. */
 const char *rpc_encoding_name(ccz_rpc_encoding e);
 int rpc_encoding_parse(const uint8_t *v, size_t n);
+/* Whether a content-type is gRPC's: application/grpc, alone or followed by '+' (a subtype such
+ * as +proto) or ';' (parameters); "application/grpcx" is not. */
+bool rpc_content_type_ok(const uint8_t *v, size_t n);
 /* grpc-accept-encoding ("gzip, deflate") as a set of 1 << encoding; identity always in. */
 unsigned rpc_accept_parse(const uint8_t *v, size_t n);
 /* What ccz accepts, in grpc-accept-encoding form. */

@@ -138,6 +138,7 @@ struct ccz_rpc_call {
     const method *m;
     char path[256];
     bool bad_request;    /* wrong method or content type */
+    bool got_type;       /* a content-type came (a request without one is not gRPC) */
     size_t header_bytes; /* as SETTINGS_MAX_HEADER_LIST_SIZE counts them */
     size_t md_held;      /* metadata bytes kept, counted in the server's bound */
     bool headers_over;   /* more header bytes than allowed: refused */
@@ -1137,7 +1138,8 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
     } else if (namelen == 7 && !memcmp(name, ":method", 7)) {
         k->bad_request |= valuelen != 4 || memcmp(value, "POST", 4) != 0;
     } else if (namelen == 12 && !memcmp(name, "content-type", 12)) {
-        k->bad_request |= valuelen < 16 || memcmp(value, "application/grpc", 16) != 0;
+        k->got_type = true;
+        k->bad_request |= !rpc_content_type_ok(value, valuelen);
     } else if (namelen == 13 && !memcmp(name, "grpc-encoding", 13)) {
         int e = rpc_encoding_parse(value, valuelen);
         if (e >= 0)
@@ -1188,7 +1190,7 @@ static void start_call(conn *c, ccz_rpc_call *k)
         fail_call(k, CCZ_RPC_RESOURCE_EXHAUSTED, msg);
         return;
     }
-    if (k->bad_request) {
+    if (k->bad_request || !k->got_type) {
         fail_call(k, CCZ_RPC_INTERNAL, "not a gRPC request (method, content type or metadata)");
         return;
     }

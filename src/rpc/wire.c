@@ -75,6 +75,12 @@ const char *rpc_encoding_name(ccz_rpc_encoding e)
     return (unsigned)e < 3 ? encoding_names[e] : "identity";
 }
 
+bool rpc_content_type_ok(const uint8_t *v, size_t n)
+{
+    return n >= 16 && memcmp(v, "application/grpc", 16) == 0 &&
+           (n == 16 || v[16] == '+' || v[16] == ';');
+}
+
 int rpc_encoding_parse(const uint8_t *v, size_t n)
 {
     for (int i = 0; i < 3; i++)

@@ -814,7 +814,9 @@ static int raw_call_extra(test_side *cli, const char *path, const char *ctype,
         .send = raw_send, .header = raw_header, .close = raw_close, .data = raw_data};
     nghttp2_session *h2 = h2_client_new(&cb, &r, NULL, 0);
     nghttp2_nv *nv = calloc(6 + next, sizeof *nv);
-    size_t nh = h2_grpc_headers(nv, path, ctype);
+    size_t nh = h2_grpc_headers(nv, path, ctype ? ctype : "");
+    if (!ctype) /* no content-type at all */
+        nv[4] = nv[--nh];
     for (size_t i = 0; i < next; i++)
         if (extra[i].namelen == 7 && !memcmp(extra[i].name, ":method", 7))
             nv[0] = extra[i];
@@ -1054,6 +1056,17 @@ static void test_hostile_requests(void)
     CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grp", hello, 8, msg),
               CCZ_RPC_INTERNAL);
     CHECK_STR(msg, "not a gRPC request (method, content type or metadata)");
+    /* one byte past it, or none at all, is not gRPC either; a subtype and parameters are */
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpcx", hello, 8, msg),
+              CCZ_RPC_INTERNAL);
+    CHECK_STR(msg, "not a gRPC request (method, content type or metadata)");
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", NULL, hello, 8, msg), CCZ_RPC_INTERNAL);
+    CHECK_STR(msg, "not a gRPC request (method, content type or metadata)");
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc+proto", hello, 8, msg),
+              CCZ_RPC_OK);
+    CHECK_INT(
+        raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc; charset=utf-8", hello, 8, msg),
+        CCZ_RPC_OK);
     /* a client-streaming call answered at its second message: the third, in the same DATA
      * frame, is not handed to the handler of a call that is over */
     static const char three[] = "\0\0\0\0\7\x0a\x05"
