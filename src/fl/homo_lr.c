@@ -82,6 +82,7 @@ struct ccz_fl_hlr_worker {
      * lowest exponent ex_row[r] */
     mpz_t *ez;
     int *ex_row, ex_max;
+    size_t *zbits; /* zbits[r]: the bits of row r's widest ez */
     /* g_i = sum_r p_r x_ri, p_r at exponent ex_row[r] + const: eg[i rows + r] at column i's
      * lowest exponent mg[i] of ex_row[r] + ex(x_ri) */
     mpz_t *eg;
@@ -119,6 +120,7 @@ void ccz_fl_hlr_worker_free(ccz_fl_hlr_worker *w)
     mpz_array_free(w->k, 2 * w->dim);
     mpz_array_free(w->f, 2 * w->dim);
     free(w->ex_row);
+    free(w->zbits);
     free(w->mg);
     free(w->y);
     mpz_clears(w->n, w->n2, NULL);
@@ -128,6 +130,14 @@ void ccz_fl_hlr_worker_free(ccz_fl_hlr_worker *w)
 size_t ccz_fl_hlr_worker_dim(const ccz_fl_hlr_worker *w)
 {
     return w->dim;
+}
+
+static size_t ceil_log2(size_t x)
+{
+    size_t b = 0;
+    while (((size_t)1 << b) < x)
+        b++;
+    return b;
 }
 
 /* The exact encodings of the rows (bias first) into the two exponent matrices. */
@@ -179,14 +189,13 @@ static ccz_status encode_rows(ccz_fl_hlr_worker *w, const ccz_ml_dataset *d)
      * row's widest z scalar times each of its gradient scalars, summed over the rows, stays
      * HLR_PRODUCT_ROOM bits below n: room for the weights' 53-bit mantissas, the sum over up to
      * 4096 features, the update's factors and the server's own 64 bits */
-    size_t log_rows = 0;
-    while (((size_t)1 << log_rows) < R)
-        log_rows++;
+    size_t log_rows = ceil_log2(R);
     for (size_t r = 0; r < R; r++) {
         size_t zb = 0;
         for (size_t i = 0; i < D; i++)
             zb =
                 mpz_sizeinbase(w->ez[r * D + i], 2) > zb ? mpz_sizeinbase(w->ez[r * D + i], 2) : zb;
+        w->zbits[r] = zb + 2; /* after the factor 4 below (the bias makes every row nonzero) */
         for (size_t i = 0; i < D; i++)
             CCZ_ENSURE(zb + mpz_sizeinbase(w->eg[i * R + r], 2) + log_rows + HLR_PRODUCT_ROOM <=
                            mpz_sizeinbase(w->n, 2),
@@ -234,12 +243,13 @@ ccz_status ccz_fl_hlr_worker_new(ccz_fl_hlr_worker **out, const ccz_paillier_pub
     w->k = mpz_array(2 * w->dim);
     w->f = mpz_array(2 * w->dim);
     w->ex_row = malloc(w->rows * sizeof *w->ex_row);
+    w->zbits = malloc(w->rows * sizeof *w->zbits);
     w->mg = malloc(w->dim * sizeof *w->mg);
     w->y = malloc(w->rows);
-    ccz_status s =
-        w->ez && w->eg && w->base && w->z && w->g && w->k && w->f && w->ex_row && w->mg && w->y
-            ? CCZ_OK
-            : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    ccz_status s = w->ez && w->eg && w->base && w->z && w->g && w->k && w->f && w->ex_row &&
+                           w->zbits && w->mg && w->y
+                       ? CCZ_OK
+                       : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     if (s == CCZ_OK) {
         memcpy(w->y, d->y, w->rows);
         s = encode_rows(w, d);
@@ -265,14 +275,6 @@ ccz_status ccz_fl_hlr_initial(ccz_paillier_number *w, const ccz_fl_hlr_worker *w
     return s;
 }
 
-static size_t ceil_log2(size_t x)
-{
-    size_t b = 0;
-    while (((size_t)1 << b) < x)
-        b++;
-    return b;
-}
-
 /* Whether the step's products fit the key: a bound on the bits of each plaintext the step
  * computes, from the data's scalars and the weights' exponents (their mantissas are the
  * server's doubles, 53 bits and a sign), kept 64 bits below n as the server's check has it.
@@ -284,11 +286,8 @@ static ccz_status products_fit(const ccz_fl_hlr_worker *w, int ew, int e_max, un
     size_t *zb = malloc(R * sizeof *zb);
     CCZ_ENSURE(zb, CCZ_ERR_NOMEM, "out of memory");
     for (size_t r = 0; r < R; r++) { /* 4 z_r + (8 - 16 y) 16^-Ez */
-        size_t x = 0;
-        for (size_t i = 0; i < D; i++)
-            x = mpz_sizeinbase(w->ez[r * D + i], 2) > x ? mpz_sizeinbase(w->ez[r * D + i], 2) : x;
         size_t p = 4 + 4 * (size_t)(-((long)ew + w->ex_row[r]));
-        x += wb + ceil_log2(D);
+        size_t x = w->zbits[r] + wb + ceil_log2(D);
         zb[r] = (x > p ? x : p) + 1;
     }
     ccz_status s = CCZ_OK;
