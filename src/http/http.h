@@ -158,6 +158,10 @@ json_t *http_request_json(http_request *r);
  * the object holds "" in its place; otherwise *lifted stays empty and the object is the whole
  * body's. Faster for a large base64 value (jansson reads text a byte per call). */
 json_t *http_request_json_lifted(http_request *r, const char *key, ccz_buf *lifted);
+/* The same without answering, for a service that words its own refusals: NULL with *status
+ * (415 or 400) and the reason, NUL-ended, in why. */
+json_t *http_request_json_parse(const http_request *r, const char *key, ccz_buf *lifted,
+                                int *status, char *why, size_t why_len);
 
 /* The handler answers later, from the loop thread (event_base_once on http_server_base is
  * safe from any thread): the connection reads no further request until then. When the

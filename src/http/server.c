@@ -632,13 +632,15 @@ static bool json_plain(const uint8_t *p, size_t n)
     return true;
 }
 
-json_t *http_request_json_lifted(http_request *r, const char *key, ccz_buf *lifted)
+json_t *http_request_json_parse(const http_request *r, const char *key, ccz_buf *lifted,
+                                int *status, char *why, size_t why_len)
 {
     const char *type = http_request_header(r, "content-type");
     size_t tl = type ? strcspn(type, "; \t") : 0;
     if (!type || tl != strlen("application/json") ||
         strncasecmp(type, "application/json", tl) != 0) {
-        http_reply_error(r, 415, "the body must be application/json");
+        *status = 415;
+        snprintf(why, why_len, "the body must be application/json");
         return NULL;
     }
     json_error_t err;
@@ -662,15 +664,27 @@ json_t *http_request_json_lifted(http_request *r, const char *key, ccz_buf *lift
     json_t *j = json_loadb((const char *)body.ptr, body.len, JSON_REJECT_DUPLICATES, &err);
     ccz_buf_free(&rest);
     if (!j) {
-        http_reply_error(r, 400, "the body is not JSON: %s (line %d, column %d)", err.text,
-                         err.line, err.column);
+        *status = 400;
+        snprintf(why, why_len, "the body is not JSON: %s (line %d, column %d)", err.text, err.line,
+                 err.column);
         return NULL;
     }
     if (!json_is_object(j)) {
         json_decref(j);
-        http_reply_error(r, 400, "the body must be a JSON object");
+        *status = 400;
+        snprintf(why, why_len, "the body must be a JSON object");
         return NULL;
     }
+    return j;
+}
+
+json_t *http_request_json_lifted(http_request *r, const char *key, ccz_buf *lifted)
+{
+    int status;
+    char why[256];
+    json_t *j = http_request_json_parse(r, key, lifted, &status, why, sizeof why);
+    if (!j)
+        http_reply_error(r, status, "%s", why);
     return j;
 }
 

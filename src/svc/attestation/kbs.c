@@ -72,24 +72,11 @@ static bool kbs_admin_ok(attestation *a, http_request *r)
  * not JSON. */
 static json_t *kbs_json(attestation *a, http_request *r)
 {
-    const char *type = http_request_header(r, "content-type");
-    size_t tl = type ? strcspn(type, "; \t") : 0;
-    if (!type || tl != strlen("application/json") ||
-        strncasecmp(type, "application/json", tl) != 0) {
-        problem(a, r, 415, "SerdeError", "the body must be application/json");
-        return NULL;
-    }
-    ccz_span b = http_request_body(r);
-    json_error_t err;
-    json_t *j = json_loadb((const char *)b.ptr, b.len, JSON_REJECT_DUPLICATES, &err);
-    if (!j) {
-        problem(a, r, 400, "SerdeError", "the body is not JSON: %s (line %d, column %d)", err.text,
-                err.line, err.column);
-    } else if (!json_is_object(j)) {
-        problem(a, r, 400, "SerdeError", "the body must be a JSON object");
-        json_decref(j);
-        j = NULL;
-    }
+    int status;
+    char why[256];
+    json_t *j = http_request_json_parse(r, NULL, NULL, &status, why, sizeof why);
+    if (!j)
+        problem(a, r, status, "SerdeError", "%s", why);
     return j;
 }
 
