@@ -53,8 +53,9 @@ ccz_status jose_jwk_thumbprint(char out[JOSE_THUMBPRINT_LEN + 1], const json_t *
  * CCZ_ERR_ENCODING (base64url). *out is the caller's (EVP_PKEY_free). */
 ccz_status jose_jwk_to_key(EVP_PKEY **out, const json_t *jwk);
 
-/* {"keys":[...]}: the JWK of each EC key with kid = thumbprint, use "sig" and the alg its curve
- * signs with (ES256, ES384, ES512). */
+/* {"keys":[...]}: the JWK of each EC signing key with kid = thumbprint, use "sig" and the alg its
+ * curve signs with (ES256, ES384); a key on another curve or of another type is
+ * CCZ_ERR_UNSUPPORTED. */
 ccz_status jose_jwks_from_keys(json_t **out, EVP_PKEY *const *keys, size_t n);
 
 /* The member of jwks["keys"] whose "kid" is kid, borrowed from jwks: CCZ_ERR_NOT_FOUND when

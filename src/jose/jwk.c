@@ -16,14 +16,14 @@ typedef struct {
     const char *crv;   /* JOSE name */
     const char *group; /* OpenSSL name */
     int bits;
-    size_t size; /* bytes of a coordinate */
-    const char *sig_alg;
+    size_t size;         /* bytes of a coordinate */
+    const char *sig_alg; /* the JWS algorithm this curve signs with (jws.c), or NULL */
 } curve;
 
 static const curve curves[] = {
     {"P-256", "prime256v1", 256, 32, "ES256"},
     {"P-384", "secp384r1", 384, 48, "ES384"},
-    {"P-521", "secp521r1", 521, 66, "ES512"},
+    {"P-521", "secp521r1", 521, 66, NULL}, /* tokens are not signed with ES512 (jws.c) */
 };
 
 static const curve *curve_of_key(EVP_PKEY *key)
@@ -303,8 +303,11 @@ ccz_status jose_jwks_from_keys(json_t **out, EVP_PKEY *const *keys, size_t n)
     for (size_t i = 0; i < n && s == CCZ_OK; i++) {
         const curve *c = curve_of_key(keys[i]);
         json_t *jwk = NULL;
-        s = c ? jose_jwk_from_key(&jwk, keys[i], c->sig_alg, "sig")
-              : ccz_fail(CCZ_ERR_UNSUPPORTED, "JWKS: key %zu is not on P-256, P-384 or P-521", i);
+        s = c && c->sig_alg
+                ? jose_jwk_from_key(&jwk, keys[i], c->sig_alg, "sig")
+                : ccz_fail(CCZ_ERR_UNSUPPORTED,
+                           "JWKS: key %zu is not on P-256 or P-384, the curves of ES256 and ES384",
+                           i);
         if (s == CCZ_OK && json_array_append_new(arr, jwk) != 0)
             s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }

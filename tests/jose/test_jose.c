@@ -410,6 +410,11 @@ static void test_jwks(void)
     json_t *none = NULL;
     CHECK_STATUS(jose_jwks_from_keys(&none, bad, 2), CCZ_ERR_UNSUPPORTED);
     CHECK(none == NULL);
+    /* a P-521 key would be advertised for ES512, which no token is signed or verified with */
+    EVP_PKEY *big[] = {p256, p521};
+    CHECK_STATUS(jose_jwks_from_keys(&none, big, 2), CCZ_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(ccz_error_detail(), "key 1 is not on P-256 or P-384");
+    CHECK(none == NULL);
     json_decref(jwks);
 }
 
