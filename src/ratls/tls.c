@@ -592,8 +592,10 @@ ccz_status ratls_connect(SSL **out, ratls_timeout *timed_out, SSL_CTX *ctx, cons
     BIO *bio = BIO_new_socket(fd, BIO_CLOSE); /* the connection owns the socket */
     if (!ssl || !bio) {
         SSL_free(ssl);
-        BIO_free(bio);
-        close(fd);
+        if (bio)
+            BIO_free(bio); /* closes the socket */
+        else
+            close(fd);
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
     SSL_set_bio(ssl, bio, bio);
