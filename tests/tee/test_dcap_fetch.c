@@ -152,6 +152,7 @@ typedef struct {
     int tcb_status;        /* 0: 200 */
     bool tcb_loop;         /* the TCB info redirects to itself, for ever */
     bool tcb_stall;        /* the TCB info request gets no answer (for 4 s, then a close) */
+    bool no_root_crl;      /* the root CA CRL is not served (404), as Intel PCS has it */
 } scenario;
 
 static struct {
@@ -245,7 +246,7 @@ static void serve_one(int fd)
                                 piece("qe_identity"), piece("qe_identity_signature")));
         reply(fd, 200, "SGX-Enclave-Identity-Issuer-Chain", (const char *)chain.ptr, NULL,
               (const char *)body.ptr, body.len);
-    } else if (strcmp(path, "/sgx/certification/v4/rootcacrl") == 0) {
+    } else if (strcmp(path, "/sgx/certification/v4/rootcacrl") == 0 && !sc->no_root_crl) {
         reply(fd, 200, NULL, NULL, NULL, piece("root_ca_crl"), strlen(piece("root_ca_crl")));
     } else {
         reply(fd, 404, NULL, NULL, NULL, "", 0);
@@ -435,6 +436,24 @@ static void test_fetch_bad_tcb_answers(void)
     CHECK(time(NULL) - t0 <= 4);
 }
 
+/* A server that serves no root CA CRL does not choose the URL fetched instead: the CRL
+ * distribution point is followed only from the built-in Intel SGX Root CA, not from a root of
+ * the server's own (the chain is not verified yet). The forge's root names Intel's URL, so the
+ * refusal comes before any request. */
+static void test_root_crl_fallback_own_root(void)
+{
+    char d[1024];
+    forge *f = forge_new();
+    ccz_buf h = CCZ_BUF_INIT;
+    pct_encode(&h, (const char *)forge_root_pem(f).ptr);
+    scenario sc = {.tcb_chain = (const char *)h.ptr, .no_root_crl = true};
+    CHECK_STATUS(fetch_fails(&sc, d), CCZ_ERR_CERT_CHAIN);
+    CHECK_CONTAINS(d, "serves no root CA CRL, and the TCB info's issuer chain does not end in "
+                      "the Intel SGX Root CA");
+    ccz_buf_free(&h);
+    forge_free(f);
+}
+
 /* A redirect never takes an https request to http: an https collateral server's 302 to an
  * http address is not followed (libcurl refuses the protocol), where an http server's is. */
 static void test_no_redirect_to_http(void)
@@ -459,4 +478,4 @@ static void test_no_redirect_to_http(void)
 
 TEST_MAIN(T(test_every_encoding_whatever_the_last_byte), T(test_not_a_crl), T(test_fetch_pieces),
           T(test_fetch_bad_chain_headers), T(test_fetch_bad_tcb_answers),
-          T(test_no_redirect_to_http))
+          T(test_no_redirect_to_http), T(test_root_crl_fallback_own_root))

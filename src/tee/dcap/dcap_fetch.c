@@ -183,9 +183,22 @@ static ccz_status get_root_crl(ccz_buf *hex, const char *base, const ccz_buf *ro
     tee_http_response_free(&r);
     if (s != CCZ_ERR_NOT_FOUND)
         return s;
-    STACK_OF(X509) *chain = NULL;
+    /* the chain is not verified yet: its root's distribution point is followed only when that
+     * root is the built-in Intel SGX Root CA, byte for byte (a server's own root would choose
+     * the URL fetched next) */
+    STACK_OF(X509) *chain = NULL, *intel = NULL;
     s = x509_read_pem_certs(&chain, ccz_buf_span(root_chain), 4);
+    if (s == CCZ_OK)
+        s = x509_read_pem_certs(&intel, ccz_dcap_intel_root_ca(), 1);
     X509 *root = s == CCZ_OK ? sk_X509_value(chain, sk_X509_num(chain) - 1) : NULL;
+    if (root && X509_cmp(root, sk_X509_value(intel, 0)) != 0) {
+        s = ccz_fail(CCZ_ERR_CERT_CHAIN,
+                     "%s serves no root CA CRL, and the TCB info's issuer chain does not end in "
+                     "the Intel SGX Root CA, whose CRL distribution point ccz would follow: use a "
+                     "PCCS that serves /sgx/certification/v4/rootcacrl",
+                     base);
+        root = NULL;
+    }
     STACK_OF(DIST_POINT) *dps =
         root ? X509_get_ext_d2i(root, NID_crl_distribution_points, NULL, NULL) : NULL;
     const char *cdp = NULL;
@@ -214,6 +227,7 @@ static ccz_status get_root_crl(ccz_buf *hex, const char *base, const ccz_buf *ro
     }
     sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
     sk_X509_pop_free(chain, X509_free);
+    sk_X509_pop_free(intel, X509_free);
     return s;
 }
 
