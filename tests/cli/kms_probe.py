@@ -11,7 +11,8 @@ client tests/svc/ehsm_client.py for the envelope:
   kms_probe.py refusals URL CACERT APPID APIKEY
       ccz's refusals that the eHSM client's run-all does not make (the envelope's field types,
       base64 and key id formats before the signature, keys of a spec, usage or padding the
-      action does not take, an external key before its import), each answer exact
+      action does not take, a plaintext too long for RSA, an external key before its import),
+      each answer exact
   kms_probe.py flood HOST PORT N SECONDS READY_FILE
       N hostile connections from 127.0.0.2..127.0.0.5 (TCP garbage, TCP silence, TLS then
       garbage, TLS then a request head trickled a byte a second) held SECONDS; READY_FILE is
@@ -128,6 +129,24 @@ def refusals(url, cacert, appid, apikey):
                           "digest_mode": "EH_SHA_256", "padding_mode": "EH_RSA_PKCS1_OAEP"},
                  P + "RSA signatures take EH_RSA_PKCS1 or EH_RSA_PKCS1_PSS as padding_mode.")):
             r.refused(action + " " + json.dumps(payload)[:60], action, payload, 400, message)
+        # a key of the wrong usage: a SIGN_VERIFY key neither encrypts nor decrypts, nor takes
+        # an exported data key
+        for action, payload in (
+                ("AsymmetricEncrypt", {"keyid": rsa_sig, "plaintext": b64(b"x"),
+                                       "padding_mode": "EH_RSA_PKCS1_OAEP"}),
+                ("AsymmetricDecrypt", {"keyid": rsa_sig, "ciphertext": b64(bytes(256)),
+                                       "padding_mode": "EH_RSA_PKCS1_OAEP"}),
+                ("ExportDataKey", {"keyid": aes, "ukeyid": rsa_sig,
+                                   "olddatakey_base": b64(bytes(40))})):
+            r.refused(action + " with a SIGN_VERIFY key", action, payload, 400,
+                      ehsm_client.USAGE_SIGN)
+        # a plaintext one byte over what RSA-2048 with OAEP-SHA-256 takes (256 - 66): the
+        # caller's mistake, 400, not a server exception
+        r.ok("AsymmetricEncrypt", {"keyid": rsa, "plaintext": b64(bytes(190)),
+                                   "padding_mode": "EH_RSA_PKCS1_OAEP"})
+        r.refused("AsymmetricEncrypt of 191 bytes", "AsymmetricEncrypt",
+                  {"keyid": rsa, "plaintext": b64(bytes(191)), "padding_mode": "EH_RSA_PKCS1_OAEP"},
+                  400, P + "The plaintext is too long for this key and padding.")
         # an external key before its import: nothing uses it, and RotateKey does not give it
         # material of the KMS's making
         ext = r.create("EH_AES_GCM_256", ENC, origin="EH_EXTERNAL_KEY")

@@ -139,6 +139,43 @@ static void test_loose_equality_and_nesting(void)
 }
 
 /* JavaScript's String(number) for the doubles jansson reads */
+/* levels of objects nested in one another, "x" innermost, as JSON */
+static json_t *nested(int levels)
+{
+    json_t *j = json_string("x");
+    for (int i = 0; i < levels; i++)
+        j = json_pack("{s:o}", "a", j);
+    return j;
+}
+
+/* The canonical string recurses into nested objects and arrays to 32 levels (the object itself
+ * the first), no deeper: a deeper one is refused, not written (a request's payload is the
+ * second level, so it holds 31). */
+static void test_nesting_depth(void)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    json_t *ok = nested(32), *deep = nested(33);
+    CHECK_OK(kms_canonical(&b, ok));
+    CHECK_INT(b.len, 32 * 2 + 1); /* a=a=…=x */
+    ccz_buf_reset(&b);
+    CHECK_STATUS(kms_canonical(&b, deep), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "the JSON is nested too deep");
+    ccz_buf_reset(&b);
+    json_t *pl_ok = nested(31);
+    CHECK_OK(kms_request_canonical(&b, "a", NULL, "t", pl_ok));
+    ccz_buf_reset(&b);
+    CHECK_STATUS(kms_request_canonical(&b, "a", NULL, "t", ok), CCZ_ERR_TOO_LARGE);
+    /* arrays count as levels too */
+    json_t *arr = json_pack("{s:o}", "a", json_pack("[o]", nested(31)));
+    ccz_buf_reset(&b);
+    CHECK_STATUS(kms_canonical(&b, arr), CCZ_ERR_TOO_LARGE);
+    json_decref(arr);
+    json_decref(pl_ok);
+    json_decref(ok);
+    json_decref(deep);
+    ccz_buf_free(&b);
+}
+
 static void test_js_numbers(void)
 {
     static const struct {
@@ -252,11 +289,14 @@ static void test_replay_basic(void)
     CHECK_OK(kms_replay_check(r, "app2", "n1", ts, T0));
     CHECK_OK(kms_replay_check(r, "app", "n2", ts, T0));
     CHECK_OK(kms_replay_check(r, "app", "n1", ts_of(T0 + 1), T0));
-    /* no nonce, and an empty nonce: two different triples, each remembered */
+    /* no nonce, and an empty nonce: one triple, as they are one signed request (the canonical
+     * string leaves an empty nonce out, so both carry the same sign: test_request_sign); the
+     * one with "nonce": "" is the other's replay, either way round */
     CHECK_OK(kms_replay_check(r, "app", NULL, ts, T0));
     CHECK_STATUS(kms_replay_check(r, "app", NULL, ts, T0), CCZ_ERR_EXISTS);
-    CHECK_OK(kms_replay_check(r, "app", "", ts, T0));
     CHECK_STATUS(kms_replay_check(r, "app", "", ts, T0), CCZ_ERR_EXISTS);
+    CHECK_OK(kms_replay_check(r, "app", "", ts_of(T0 + 2), T0));
+    CHECK_STATUS(kms_replay_check(r, "app", NULL, ts_of(T0 + 2), T0), CCZ_ERR_EXISTS);
     /* field boundaries count: ("ab","c") is not ("a","bc") */
     CHECK_OK(kms_replay_check(r, "ab", "c", ts, T0));
     CHECK_OK(kms_replay_check(r, "a", "bc", ts, T0));
@@ -435,6 +475,6 @@ static void test_replay_churn(void)
     churn(64, 50000, 15000);
 }
 
-TEST_MAIN(T(test_worked_examples), T(test_loose_equality_and_nesting), T(test_js_numbers),
-          T(test_request_sign), T(test_replay_basic), T(test_replay_full),
+TEST_MAIN(T(test_worked_examples), T(test_loose_equality_and_nesting), T(test_nesting_depth),
+          T(test_js_numbers), T(test_request_sign), T(test_replay_basic), T(test_replay_full),
           T(test_replay_skewed_clock), T(test_replay_churn))

@@ -674,6 +674,14 @@ class Run:
         self.ok("Encrypt", enc, timestamp=ts, nonce=None)
         self.refused("same timestamp, no nonce, twice", "Encrypt", enc, 400,
                      "Timestamp can't be repeated in 20 minutes", timestamp=ts, nonce=None)
+        # an empty nonce is signed as none at all (left out of the canonical string): the
+        # request with "nonce": "" is the same signed request, so a replay, either way round
+        self.refused("same timestamp, nonce \"\" after no nonce", "Encrypt", enc, 400,
+                     "Timestamp can't be repeated in 20 minutes", timestamp=ts, nonce="")
+        ts = str(int(ts) + 1)
+        self.ok("Encrypt", enc, timestamp=ts, nonce="")
+        self.refused("same timestamp, no nonce after nonce \"\"", "Encrypt", enc, 400,
+                     "Timestamp can't be repeated in 20 minutes", timestamp=ts, nonce=None)
         # envelope shape
         body = c.envelope(enc)
         del body["sign"]

@@ -222,7 +222,8 @@ ccz_status kms_request_canonical(ccz_buf *out, const char *appid, const char *no
 ccz_status kms_request_sign(char out[KMS_SIGN_LEN + 1], ccz_span apikey, const char *appid,
                             const char *nonce, const char *timestamp, const json_t *payload)
 {
-    ccz_buf text = CCZ_BUF_INIT;
+    ccz_buf text;
+    ccz_buf_init(&text, 0, true); /* holds the payload: a plaintext, a data key */
     ccz_status s = kms_request_canonical(&text, appid, nonce, timestamp, payload);
     uint8_t mac[32];
     if (s == CCZ_OK)

@@ -317,6 +317,7 @@ ccz_status ccz_kms_call(ccz_json **response, const ccz_kms_opts *o, const char *
                        "Content-Type: application/json\r\n", text, strlen(text));
         SSL_CTX_free(ctx);
     }
+    ccz_wipe(text, strlen(text)); /* the payload: a plaintext, a data key */
     free(text);
     if (st == CCZ_OK)
         st = answer_json(response, status, &body);

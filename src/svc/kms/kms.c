@@ -140,7 +140,6 @@ void kms_answer(http_request *r, int code, const char *message, json_t *result)
     if (body && n > 0 && n < sizeof text - 1) {
         text[n++] = '\n';
         http_reply_secret(r, code, "application/json", CCZ_SPAN(text, n));
-        ccz_wipe(text, n);
     } else if (body) {
         ccz_buf b;
         ccz_buf_init(&b, 0, true);
@@ -152,6 +151,9 @@ void kms_answer(http_request *r, int code, const char *message, json_t *result)
     } else {
         http_reply_error(r, 500, "out of memory");
     }
+    /* json_dumpb writes what fits even when the whole does not: a too-large answer (a 6 KiB
+     * plaintext) leaves its first 4 KiB here too */
+    ccz_wipe(text, sizeof text);
     ccz_json_free_wiped(body);
 }
 

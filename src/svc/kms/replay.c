@@ -135,7 +135,11 @@ ccz_status kms_replay_check(kms_replay *r, const char *appid, const char *nonce,
 {
     uint8_t full[32];
     EVP_MD_CTX *md = r->md;
-    /* each field ends in a NUL, and an absent nonce differs from an empty one */
+    /* an empty nonce is an absent one: the signature leaves both out alike (canon.c), so they
+     * are one request, and "nonce": "" must not replay a request sent without one */
+    if (nonce && !*nonce)
+        nonce = NULL;
+    /* each field ends in a NUL */
     int ok = EVP_DigestInit_ex2(md, r->sha256, NULL) == 1 &&
              EVP_DigestUpdate(md, appid, strlen(appid) + 1) == 1 &&
              EVP_DigestUpdate(md, nonce ? "n" : "-", 1) == 1 &&
