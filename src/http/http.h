@@ -11,6 +11,7 @@
 #define CCZ_SRC_HTTP_H
 
 #include <jansson.h>
+#include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -97,7 +98,7 @@ typedef struct {
     size_t max_body;          /* one request body (0: 1 MiB) */
     size_t max_held;          /* all request bytes held server-wide (0: 64 MiB) */
     unsigned max_connections; /* 0: 1024, and at most what RLIMIT_NOFILE leaves room for */
-    unsigned max_per_peer;    /* connections from one address (0: 64) */
+    unsigned max_per_peer;    /* connections from one address, an IPv6 one's /64 (0: 64) */
     unsigned handshake_ms;    /* TLS handshake (0: 10 s) */
     unsigned request_ms;      /* from a request's first byte to its last (0: 30 s) */
     unsigned idle_ms;         /* keep-alive between requests (0: 60 s) */
@@ -147,6 +148,11 @@ bool http_request_query(const http_request *r, const char *name, ccz_buf *out);
 const char *http_request_header(const http_request *r, const char *name);
 ccz_span http_request_body(const http_request *r);
 const char *http_request_peer(const http_request *r); /* "127.0.0.1" */
+/* What the per-peer caps count by: an IPv4 address ("127.0.0.1", also when it comes mapped to
+ * IPv6), an IPv6 address's /64 network ("2001:db8:1:2::/64"). */
+#define HTTP_PEER_GROUP_LEN (INET6_ADDRSTRLEN + 3)
+const char *http_request_peer_group(const http_request *r);
+void http_peer_group(char out[HTTP_PEER_GROUP_LEN], const struct sockaddr *addr);
 /* The RA-TLS verdict on the client's certificate, when it presented one. */
 const ccz_ratls_verdict *http_request_tls_verdict(const http_request *r);
 SSL *http_request_ssl(const http_request *r);

@@ -58,7 +58,7 @@ typedef struct conn conn;
 CCZ_LIST_TYPE(conn_list, conn);
 
 typedef struct {
-    char addr[INET6_ADDRSTRLEN];
+    char addr[HTTP_PEER_GROUP_LEN]; /* http_peer_group */
     unsigned n;
 } peer_slot;
 
@@ -90,6 +90,7 @@ struct conn {
     SSL *ssl;
     struct event *timer;
     peer_slot *peer;
+    char addr[INET6_ADDRSTRLEN]; /* the client's own address */
     enum conn_state state;
     int64_t last_active; /* monotonic ms: handshake done or last response */
     size_t reserved;     /* body bytes reserved in the server's held count */
@@ -304,7 +305,7 @@ static void access_log(const conn *c, const http_request *r, int status, size_t 
     if (snprintf(path, sizeof path, "%s", p) >= (int)sizeof path)
         memcpy(path + sizeof path - 4, "...", 4); /* cut, and saying so */
     ccz_log(CCZ_LOG_INFO, "%s: %s \"%s %s\" %d %zu %lld ms", c->srv->name,
-            c->peer ? c->peer->addr : "-",
+            c->addr[0] ? c->addr : "-",
             r->head_only ? "HEAD"
             : r->method  ? r->method
                          : "-",
@@ -547,7 +548,30 @@ ccz_span http_request_body(const http_request *r)
 }
 const char *http_request_peer(const http_request *r)
 {
+    return r->c->addr;
+}
+const char *http_request_peer_group(const http_request *r)
+{
     return r->c->peer->addr;
+}
+
+void http_peer_group(char out[HTTP_PEER_GROUP_LEN], const struct sockaddr *addr)
+{
+    snprintf(out, HTTP_PEER_GROUP_LEN, "?");
+    if (addr->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, out, HTTP_PEER_GROUP_LEN);
+    } else if (addr->sa_family == AF_INET6) {
+        struct in6_addr a = ((const struct sockaddr_in6 *)addr)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(&a)) { /* an IPv4 client of a dual-stack socket */
+            inet_ntop(AF_INET, &a.s6_addr[12], out, HTTP_PEER_GROUP_LEN);
+            return;
+        }
+        /* one host holds a whole /64 (SLAAC, privacy addresses): the network is the peer */
+        memset(&a.s6_addr[8], 0, 8);
+        char net[INET6_ADDRSTRLEN];
+        inet_ntop(AF_INET6, &a, net, sizeof net);
+        snprintf(out, HTTP_PEER_GROUP_LEN, "%s/64", net);
+    }
 }
 SSL *http_request_ssl(const http_request *r)
 {
@@ -1266,16 +1290,17 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
     (void)len;
     http_server *s = arg;
-    char host[INET6_ADDRSTRLEN] = "?";
+    char host[INET6_ADDRSTRLEN] = "?", group[HTTP_PEER_GROUP_LEN];
     if (addr->sa_family == AF_INET)
         inet_ntop(AF_INET, &((struct sockaddr_in *)addr)->sin_addr, host, sizeof host);
     else if (addr->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)addr)->sin6_addr, host, sizeof host);
+    http_peer_group(group, addr);
     if (s->draining) {
         evutil_closesocket(fd);
         return;
     }
-    peer_slot *p = peer_find(s, host, false);
+    peer_slot *p = peer_find(s, group, false);
     unsigned before = s->n_conns;
     if (!make_room(s, p)) {
         s->refused++;
@@ -1290,7 +1315,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evtimer_add(s->relisten, &now);
     }
     if (!p)
-        p = peer_find(s, host, true);
+        p = peer_find(s, group, true);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     conn *c = calloc(1, sizeof *c);
@@ -1321,6 +1346,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     c->timer = timer;
     c->bev = bev;
     c->peer = p;
+    snprintf(c->addr, sizeof c->addr, "%s", host);
     c->req.c = c;
     p->n++;
     s->n_conns++;

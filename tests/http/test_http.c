@@ -1187,12 +1187,40 @@ static void test_chunked_unit(void)
     }
 }
 
+/* The per-peer caps count an IPv6 client by its /64 (a host holds a whole one), an IPv4 client
+ * by its address, also when a dual-stack socket sees it mapped to IPv6. */
+static void test_peer_group_unit(void)
+{
+    static const struct {
+        const char *in, *group;
+    } cases[] = {
+        {"2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"},
+        {"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+        {"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+        {"::1", "::/64"},
+        {"fe80::1234", "fe80::/64"},
+        {"::ffff:192.0.2.7", "192.0.2.7"},
+    };
+    char g[HTTP_PEER_GROUP_LEN];
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {
+        struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
+        CHECK_INT(inet_pton(AF_INET6, cases[i].in, &a6.sin6_addr), 1);
+        http_peer_group(g, (const struct sockaddr *)&a6);
+        CHECK_STR(g, cases[i].group);
+    }
+    struct sockaddr_in a4 = {.sin_family = AF_INET};
+    CHECK_INT(inet_pton(AF_INET, "198.51.100.9", &a4.sin_addr), 1);
+    http_peer_group(g, (const struct sockaddr *)&a4);
+    CHECK_STR(g, "198.51.100.9");
+}
+
 static void test_all(void)
 {
     signal(SIGPIPE, SIG_IGN);
     test_setup_errors();
     test_parser_unit();
     test_chunked_unit();
+    test_peer_group_unit();
     test_routes_and_keepalive();
     test_preface();
     test_access_log();

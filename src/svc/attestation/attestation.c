@@ -153,7 +153,7 @@ bool att_admin_ok(attestation *a, http_request *r)
 const char *att_quota_refusal(char *msg, size_t cap, attestation *a, http_request *r, svc_quota *q,
                               const char *what, const char *ttl)
 {
-    unsigned wait = svc_quota_take(q, http_request_peer(r), att_now());
+    unsigned wait = svc_quota_take(q, http_request_peer_group(r), att_now());
     if (!wait)
         return NULL;
     a->refused++;
