@@ -71,6 +71,10 @@ struct ccz_rpc_stream {
     ccz_rpc_on_done on_done;
     void *payload;
     ProtobufCMessage **keep; /* synchronous unary calls keep their response */
+    /* the server refused the stream before it processed anything (REFUSED_STREAM, or above a
+     * GOAWAY's last stream), or the request never left: safe to send again; told at the end to
+     * *unprocessed_out when set (the synchronous unary call retries once) */
+    bool unprocessed, *unprocessed_out;
     ccz_buf in, out;
     size_t out_off;
     bool closing, deferred, got_status, done, http_ok, got_headers;
@@ -135,6 +139,8 @@ static void stream_end(ccz_rpc_stream *s)
     ch->n_streams--;
     if (c)
         c->n_streams--;
+    if (s->unprocessed_out)
+        *s->unprocessed_out = s->unprocessed && !s->got_headers;
     if (s->on_done)
         s->on_done(&s->st, s->payload);
     ccz_rpc_status_free(&s->st);
@@ -426,9 +432,10 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error_
     if (!s)
         return 0;
     if (!s->got_status) {
-        if (error_code == NGHTTP2_REFUSED_STREAM)
+        if (error_code == NGHTTP2_REFUSED_STREAM) {
             stream_set(s, CCZ_RPC_UNAVAILABLE, "the server refused the stream (going away)");
-        else if (error_code == NGHTTP2_CANCEL)
+            s->unprocessed = true; /* refused unseen */
+        } else if (error_code == NGHTTP2_CANCEL)
             stream_set(s, CCZ_RPC_CANCELLED, "the server cancelled the call");
         else if (error_code == NGHTTP2_ENHANCE_YOUR_CALM) /* gRPC's mapping: bandwidth */
             stream_set(s, CCZ_RPC_RESOURCE_EXHAUSTED,
@@ -465,6 +472,7 @@ static int on_frame_not_send(nghttp2_session *session, const nghttp2_frame *fram
     if (s && !s->done) {
         stream_set(s, CCZ_RPC_UNAVAILABLE, "the request could not be sent: %s",
                    nghttp2_strerror(error));
+        s->unprocessed = true;
         stream_end(s);
     }
     return 0;
@@ -1030,20 +1038,16 @@ static void unary_done(const ccz_rpc_status *st, void *payload)
     w->done = true;
 }
 
-ccz_status ccz_rpc_unary(ccz_rpc_channel *ch, ProtobufCMessage **response, ccz_rpc_status *st,
-                         const char *path, const ProtobufCMessage *request,
-                         const ProtobufCMessageDescriptor *out, const ccz_rpc_call_opts *o)
+/* One attempt of a unary call; *unprocessed: the server refused it unseen (see the stream's). */
+static ccz_status unary_attempt(ccz_rpc_channel *ch, ProtobufCMessage **response,
+                                ccz_rpc_status *st, const char *path,
+                                const ProtobufCMessage *request,
+                                const ProtobufCMessageDescriptor *out, const ccz_rpc_call_opts *o,
+                                int64_t start, bool *unprocessed)
 {
-    *response = NULL;
-    memset(st, 0, sizeof *st);
-    st->code = -1;
-    CCZ_ENSURE(request, CCZ_ERR_INVALID_ARGUMENT, "a unary call needs a request");
-    CCZ_ENSURE(!o || o->version == CCZ_RPC_CALL_OPTS_VERSION, CCZ_ERR_INVALID_ARGUMENT,
-               "call options of the wrong version");
     unary_wait w = {false, st};
     ccz_rpc_stream *s;
     int64_t deadline_ms = o && o->deadline_ms > 0 ? o->deadline_ms : 0;
-    int64_t start = listener_mono_ms();
     int64_t connect_deadline = call_connect_deadline(ch, start, deadline_ms);
     bool timed_out;
     ccz_status r = channel_connect(ch, connect_deadline, &timed_out);
@@ -1059,7 +1063,7 @@ ccz_status ccz_rpc_unary(ccz_rpc_channel *ch, ProtobufCMessage **response, ccz_r
     }
     CCZ_GUARD(r);
     ccz_rpc_call_opts left;
-    if (deadline_ms) { /* what connecting took comes off the call's time */
+    if (deadline_ms) { /* what connecting (and an earlier attempt) took comes off the call's time */
         left = *o;
         left.deadline_ms = deadline_ms - (listener_mono_ms() - start);
         if (left.deadline_ms < 1)
@@ -1068,10 +1072,37 @@ ccz_status ccz_rpc_unary(ccz_rpc_channel *ch, ProtobufCMessage **response, ccz_r
     }
     CCZ_GUARD(ccz_rpc_start(ch, &s, path, request, out, o, NULL, unary_done, &w));
     s->keep = response;
+    s->unprocessed_out = unprocessed;
     while (!w.done)
         if (event_base_loop(ch->base, EVLOOP_ONCE) < 0)
             return ccz_fail(CCZ_ERR_IO, "the event loop failed");
     send_queued(ch);
+    return CCZ_OK;
+}
+
+ccz_status ccz_rpc_unary(ccz_rpc_channel *ch, ProtobufCMessage **response, ccz_rpc_status *st,
+                         const char *path, const ProtobufCMessage *request,
+                         const ProtobufCMessageDescriptor *out, const ccz_rpc_call_opts *o)
+{
+    *response = NULL;
+    memset(st, 0, sizeof *st);
+    st->code = -1;
+    CCZ_ENSURE(request, CCZ_ERR_INVALID_ARGUMENT, "a unary call needs a request");
+    CCZ_ENSURE(!o || o->version == CCZ_RPC_CALL_OPTS_VERSION, CCZ_ERR_INVALID_ARGUMENT,
+               "call options of the wrong version");
+    int64_t start = listener_mono_ms();
+    bool unprocessed = false;
+    CCZ_GUARD(unary_attempt(ch, response, st, path, request, out, o, start, &unprocessed));
+    /* gRPC's transparent retry: a call the server refused without processing it (it was going
+     * away, or its stream was refused) is sent once more, on a new connection after a GOAWAY */
+    if (unprocessed && st->code == CCZ_RPC_UNAVAILABLE && !*response &&
+        (!o || o->deadline_ms <= 0 || listener_mono_ms() - start < o->deadline_ms)) {
+        ccz_rpc_status_free(st);
+        memset(st, 0, sizeof *st);
+        st->code = -1;
+        unprocessed = false;
+        CCZ_GUARD(unary_attempt(ch, response, st, path, request, out, o, start, &unprocessed));
+    }
     if (st->code != CCZ_RPC_OK && *response) {
         protobuf_c_message_free_unpacked(*response, NULL);
         *response = NULL;

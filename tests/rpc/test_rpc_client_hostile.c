@@ -53,9 +53,11 @@ typedef enum {
     RESET_CALM,
     RESET_SECURITY,
     RESET_PROTOCOL,
-    GOAWAY_LONG,  /* GOAWAY, a first message, the rest once `answered` (another call's answer) */
-    NO_TYPE,      /* HTTP 200 without a content-type, then a well-formed answer */
-    TRAILER_FLOOD /* a well-formed answer whose trailers are 5000 fields of 3000 bytes */
+    GOAWAY_LONG,   /* GOAWAY, a first message, the rest once `answered` (another call's answer) */
+    NO_TYPE,       /* HTTP 200 without a content-type, then a well-formed answer */
+    TRAILER_FLOOD, /* a well-formed answer whose trailers are 5000 fields of 3000 bytes */
+    GOAWAY_REFUSE  /* GOAWAY with last stream 0 (the request unprocessed); the next connection
+                      is WELL_FORMED */
 } misdeed;
 
 typedef struct {
@@ -77,6 +79,7 @@ static atomic_bool answered;       /* a WELL_FORMED answer was given (for GOAWAY
 static int64_t reset_code = -1;    /* the error code of the client's last RST_STREAM */
 static int settings_delay_ms;      /* how long the server waits before its SETTINGS */
 static char timeout_seen[32];      /* the grpc-timeout of the last request ("" if none) */
+static atomic_int requests;        /* requests received whole, on every connection */
 
 #define NV(n, v)                                                                                   \
     {                                                                                              \
@@ -158,6 +161,7 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
     if (!(f->hd.flags & NGHTTP2_FLAG_END_STREAM) ||
         (f->hd.type != NGHTTP2_DATA && f->hd.type != NGHTTP2_HEADERS))
         return 0;
+    atomic_fetch_add(&requests, 1);
     static const uint8_t reply[] = {0, 0, 0, 0, 4, 0x0a, 0x02, 'h', 'i'}; /* message: "hi" */
     static const uint8_t cut[] = {0, 0, 0, 0, 10, 0x0a, 0x08, 'h'};       /* 10 announced, 3 sent */
     static const uint8_t empty[] = {0, 0, 0, 0, 0};
@@ -196,6 +200,10 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
     }
     if (h->what == SILENT)
         return 0;
+    if (h->what == GOAWAY_REFUSE) /* going away: nothing was processed */
+        return nghttp2_submit_goaway(s, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL, 0)
+                   ? NGHTTP2_ERR_CALLBACK_FAILURE
+                   : 0;
     if (h->what == GOAWAY_LONG) { /* no stream after this one; this one goes on */
         nghttp2_nv ok[] = {NV(":status", "200"), NV("content-type", "application/grpc")};
         nghttp2_data_provider p = {.read_callback = read_long};
@@ -305,7 +313,7 @@ static void *serve(void *arg)
         return NULL;
     pthread_t next;
     hostile h2 = {.listen_fd = h->listen_fd, .what = WELL_FORMED};
-    if (h->what == GOAWAY_LONG)
+    if (h->what == GOAWAY_LONG || h->what == GOAWAY_REFUSE)
         test_thread(&next, serve, &h2);
     if (settings_delay_ms) /* a slow server: connecting takes this long */
         poll(NULL, 0, settings_delay_ms);
@@ -345,7 +353,7 @@ static void *serve(void *arg)
     }
     nghttp2_session_del(s);
     close(h->fd);
-    if (h->what == GOAWAY_LONG)
+    if (h->what == GOAWAY_LONG || h->what == GOAWAY_REFUSE)
         pthread_join(next, NULL);
     return NULL;
 }
@@ -408,8 +416,10 @@ static void test_hostile_answers(void)
     CHECK_STR(text, "the server closed the stream without a status");
     CHECK_INT(call(NO_STATUS, text, sizeof text), CCZ_RPC_INTERNAL);
     CHECK_STR(text, "the response ended without grpc-status");
+    atomic_store(&requests, 0);
     CHECK_INT(call(NOT_GRPC, text, sizeof text), CCZ_RPC_UNAVAILABLE);
     CHECK_CONTAINS(text, "the server answered HTTP status 503, not a gRPC response");
+    CHECK_INT(atomic_load(&requests), 1); /* answered, so not sent again */
     CHECK_INT(call(TOO_LARGE, text, sizeof text), CCZ_RPC_RESOURCE_EXHAUSTED);
     CHECK_CONTAINS(text, "gRPC message of 1048576 bytes exceeds the limit of 1024");
     CHECK_INT(call(NOT_THE_MESSAGE, text, sizeof text), CCZ_RPC_INTERNAL);
@@ -430,10 +440,16 @@ static void test_hostile_answers(void)
     CHECK_INT(call(NO_TYPE, text, sizeof text), CCZ_RPC_UNKNOWN);
     CHECK_CONTAINS(text, "the server answered HTTP status 200, not a gRPC response");
     CHECK_INT(call(STATUS_99, text, sizeof text), CCZ_RPC_UNKNOWN);
-    /* a stream reset instead of an answer, by gRPC's mapping of HTTP/2 error codes */
+    /* a stream reset instead of an answer, by gRPC's mapping of HTTP/2 error codes; a refused
+     * stream was not processed, so the call is sent once more (gRPC's transparent retry), and
+     * refused again here */
+    atomic_store(&requests, 0);
     CHECK_INT(call(RESET_REFUSED, text, sizeof text), CCZ_RPC_UNAVAILABLE);
     CHECK_STR(text, "the server refused the stream (going away)");
+    CHECK_INT(atomic_load(&requests), 2);
+    atomic_store(&requests, 0);
     CHECK_INT(call(RESET_CANCEL, text, sizeof text), CCZ_RPC_CANCELLED);
+    CHECK_INT(atomic_load(&requests), 1); /* a call the server may have seen is not retried */
     CHECK_STR(text, "the server cancelled the call");
     CHECK_INT(call(RESET_CALM, text, sizeof text), CCZ_RPC_RESOURCE_EXHAUSTED);
     CHECK_STR(text, "the server reset the stream: ENHANCE_YOUR_CALM (too much traffic)");
@@ -441,6 +457,18 @@ static void test_hostile_answers(void)
     CHECK_STR(text, "the server reset the stream: INADEQUATE_SECURITY");
     CHECK_INT(call(RESET_PROTOCOL, text, sizeof text), CCZ_RPC_INTERNAL);
     CHECK_CONTAINS(text, "the server reset the stream: ");
+}
+
+/* A server going away before it processed the call (GOAWAY with last stream 0): the call is
+ * sent again on a new connection and answered there, as gRPC's transparent retry does. */
+static void test_goaway_unprocessed_retried(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    char text[600];
+    atomic_store(&requests, 0);
+    CHECK_INT(call(GOAWAY_REFUSE, text, sizeof text), CCZ_RPC_OK);
+    CHECK_STR(text, "hi");
+    CHECK_INT(atomic_load(&requests), 2);
 }
 
 /* A server that never answers: the call's deadline is the client's to keep, and the client
@@ -753,4 +781,5 @@ static void test_deadline_then_new_call(void)
 TEST_MAIN(T(test_hostile_answers), T(test_silent_answer), T(test_malformed_status),
           T(test_http_errors), T(test_trailers_only), T(test_header_flood),
           T(test_local_status_sticks), T(test_goaway_new_calls_reconnect),
-          T(test_deadline_then_new_call), T(test_unary_connect_time_off_deadline))
+          T(test_deadline_then_new_call), T(test_unary_connect_time_off_deadline),
+          T(test_goaway_unprocessed_retried))
