@@ -301,6 +301,9 @@ static void test_encoding(void)
     e.exponent = -65536;
     CHECK_STATUS(ccz_paillier_decode_mpz(v, pk, &e), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "not an integer (exponent -65536)");
+    e.exponent = -65537; /* the bound holds below as above */
+    CHECK_STATUS(ccz_paillier_decode_mpz(v, pk, &e), CCZ_ERR_OVERFLOW);
+    CHECK_STR(ccz_error_detail(), "exponent -65537 is past +-65536");
 
     /* encrypted numbers as JSON, and what is refused */
     CHECK_OK(ccz_paillier_encode_double(&e, pk, -0.75, 0));
@@ -324,11 +327,28 @@ static void test_encoding(void)
         "{\"v\": \"5\"}",
         "{\"v\": \"-5\", \"e\": 0}",
         "{\"ciphertext\": \"5\", \"exponent\": -10001}", /* below the bound */
+        "{\"ciphertext\": \"5\", \"exponent\": 10001}",  /* above it */
         "5",
     };
     for (size_t i = 0; i < sizeof bad_numbers / sizeof bad_numbers[0]; i++)
         CHECK(ccz_paillier_number_from_json(&y, pk, bad_numbers[i], strlen(bad_numbers[i])) !=
               CCZ_OK);
+    /* the exponent's range is [-10000, 10000], both ends included */
+    for (int ex = -10001; ex <= 10001; ex += 20002) {
+        char doc[128];
+        for (int in = 0; in <= 1; in++) {
+            int at = in ? (ex < 0 ? ex + 1 : ex - 1) : ex;
+            snprintf(doc, sizeof doc, "{\"ciphertext\": \"5\", \"exponent\": %d}", at);
+            if (in) {
+                CHECK_OK(ccz_paillier_number_from_json(&y, pk, doc, strlen(doc)));
+                CHECK_INT(y.exponent, at);
+            } else {
+                CHECK_STATUS(ccz_paillier_number_from_json(&y, pk, doc, strlen(doc)), CCZ_ERR_JSON);
+                CHECK_STR(ccz_error_detail(),
+                          "encrypted number 0: \"exponent\" is not an integer in [-10000, 10000]");
+            }
+        }
+    }
     {
         /* the ciphertext's range is [1, n^2): n^2 - 1 loads, n^2 is not under this key */
         mpz_t n2;

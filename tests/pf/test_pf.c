@@ -8,6 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+
 #include "ccz/pf.h"
 #include "test.h"
 
@@ -496,7 +499,100 @@ static void test_wrong_key_and_path(void)
     CHECK_STATUS(ccz_pf_write(pf, 0, "x", 1), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "protected file: opened read-only");
     CHECK_STATUS(ccz_pf_truncate(pf, 0), CCZ_ERR_INVALID_ARGUMENT);
+    /* the caller's mistake does not fail the handle: it still reads */
+    uint8_t b[8];
+    size_t got = 0;
+    CHECK_OK(ccz_pf_read(pf, b, &got, 0, sizeof b));
+    CHECK_INT(got, sizeof b);
+    CHECK(memcmp(b, t_data, sizeof b) == 0);
+    CHECK_OK(ccz_pf_check(pf));
     CHECK_OK(ccz_pf_close(pf));
+}
+
+/* Node 0 of f decrypted with the metadata key (SP 800-108 CMAC as docs/pf.md has it), its
+ * plaintext (path 772 | size 8 | ...) changed by edit, and sealed again under the same key: a
+ * header the key's holder wrote, which the reader must still check. */
+static void reseal(const char *f, unsigned format, void (*edit)(uint8_t *plain, void *arg),
+                   void *arg)
+{
+    enum { HEAD_V1 = 58, ENC = 772 + 8 + 16 + 16 + 3072 };
+    size_t head = format == 1 ? HEAD_V1 : HEAD_V1 + 1;
+    uint8_t node[4096], in[104] = {1}, mk[16], plain[ENC], tag[16];
+    int fd = open(f, O_RDWR);
+    CHECK(fd >= 0 && pread(fd, node, sizeof node, 0) == (ssize_t)sizeof node);
+    memcpy(in + 4, "SGX-PROTECTED-FS-METADATA-KEY", 29);
+    memcpy(in + 68, node + 10, 32);
+    in[100] = 128;
+    size_t n = 0;
+    EVP_MAC *cmac = EVP_MAC_fetch(NULL, "CMAC", NULL);
+    EVP_MAC_CTX *mc = EVP_MAC_CTX_new(cmac);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, "AES-128-CBC", 0),
+        OSSL_PARAM_construct_end()};
+    CHECK(EVP_MAC_init(mc, key, 16, params) == 1 && EVP_MAC_update(mc, in, sizeof in) == 1 &&
+          EVP_MAC_final(mc, mk, &n, sizeof mk) == 1 && n == 16);
+    EVP_MAC_CTX_free(mc);
+    EVP_MAC_free(cmac);
+    static const uint8_t iv[12];
+    int len = 0;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    CHECK(EVP_DecryptInit_ex(c, EVP_aes_128_gcm(), NULL, mk, iv) == 1 &&
+          EVP_DecryptUpdate(c, plain, &len, node + head, ENC) == 1 &&
+          EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, node + 42) == 1 &&
+          EVP_DecryptFinal_ex(c, plain + len, &len) == 1);
+    edit(plain, arg);
+    CHECK(EVP_EncryptInit_ex(c, EVP_aes_128_gcm(), NULL, mk, iv) == 1 &&
+          EVP_EncryptUpdate(c, node + head, &len, plain, ENC) == 1 &&
+          EVP_EncryptFinal_ex(c, node + head + len, &len) == 1 &&
+          EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1);
+    EVP_CIPHER_CTX_free(c);
+    memcpy(node + 42, tag, sizeof tag);
+    CHECK(pwrite(fd, node, sizeof node, 0) == (ssize_t)sizeof node);
+    close(fd);
+}
+
+static void set_size(uint8_t *plain, void *arg)
+{
+    uint64_t size = *(const uint64_t *)arg;
+    for (int i = 0; i < 8; i++)
+        plain[772 + i] = (uint8_t)(size >> (8 * i));
+}
+
+static void fill_path(uint8_t *plain, void *arg)
+{
+    (void)arg;
+    memset(plain, 'a', 772);
+}
+
+/* A header sealed with the right key but holding what no writer makes: a size past the limit,
+ * past or short of the nodes there are, a path without its NUL. */
+static void test_resealed_metadata(void)
+{
+    for (unsigned format = 1; format <= 2; format++) {
+        char *f = tamper_file("reseal.pf", format);
+        uint64_t size = T_SIZE;
+        reseal(f, format, set_size, &size); /* the same header again: it still opens */
+        expect_contents(f, t_data, T_SIZE, format);
+        size = CCZ_PF_MAX_SIZE + 1;
+        reseal(f, format, set_size, &size);
+        expect_open(f, key, bound, CCZ_ERR_MALFORMED,
+                    "protected file: metadata node (node 0): size 1152921504606846977 is beyond "
+                    "the 1152921504606846976-byte limit");
+        size = T_SIZE + 4096 * 96; /* nodes the host file does not have */
+        reseal(f, format, set_size, &size);
+        expect_open(f, key, bound, CCZ_ERR_TRUNCATED,
+                    "protected file: truncated: 104 nodes where size 806388 needs 201 (data node "
+                    "101 (node 104 at file offset 425984, plaintext offset 416768) is missing)");
+        size = 3072; /* all of it in node 0: the other 103 nodes are extra */
+        reseal(f, format, set_size, &size);
+        expect_open(f, key, bound, CCZ_ERR_TRAILING_DATA,
+                    "protected file: 104 nodes where size 3072 needs 1");
+        f = tamper_file("reseal.pf", format);
+        reseal(f, format, fill_path, NULL);
+        expect_open(f, key, NULL, CCZ_ERR_MALFORMED,
+                    "protected file: metadata node (node 0): the bound path has no terminating "
+                    "NUL");
+    }
 }
 
 /* Every single byte flipped anywhere in a small file (metadata, root, two data nodes) is
@@ -867,6 +963,7 @@ static void test_io_failures(void)
 TEST_MAIN(T(test_node_count), T(test_round_trip_edges), T(test_round_trip_three_levels),
           T(test_random_ops), T(test_tamper_metadata), T(test_tamper_mht_and_data),
           T(test_swap_reorder_transplant), T(test_truncated_and_extended),
-          T(test_wrong_key_and_path), T(test_every_byte), T(test_api_edges), T(test_normalize),
-          T(test_minor_version), T(test_fresh_keys), T(test_small_cache), T(test_pinned_chain),
-          T(test_not_regular), T(test_io_and_limits), T(test_io_failures))
+          T(test_wrong_key_and_path), T(test_resealed_metadata), T(test_every_byte),
+          T(test_api_edges), T(test_normalize), T(test_minor_version), T(test_fresh_keys),
+          T(test_small_cache), T(test_pinned_chain), T(test_not_regular), T(test_io_and_limits),
+          T(test_io_failures))

@@ -419,11 +419,19 @@ static void on_upload(ccz_rpc_call *call, const ProtobufCMessage *req, void *pay
         p->bytes += d->len;
     }
     free(hs);
-    if (st == CCZ_OK && psi_table_bytes(&s->table) > v->max_memory)
-        st = ccz_fail(CCZ_ERR_TOO_LARGE,
-                      "the sets of PSI session %u need more than %zu MiB (ccz psi serve "
-                      "--max-memory)",
-                      s->id, v->max_memory >> 20);
+    if (st == CCZ_OK && psi_table_bytes(&s->table) > v->max_memory) {
+        /* the command sets whole MiB; a bound of the API's that is not is named in bytes */
+        size_t mib = (size_t)1 << 20;
+        st = v->max_memory % mib == 0
+                 ? ccz_fail(CCZ_ERR_TOO_LARGE,
+                            "the sets of PSI session %u need more than %zu MiB (ccz psi serve "
+                            "--max-memory)",
+                            s->id, v->max_memory / mib)
+                 : ccz_fail(CCZ_ERR_TOO_LARGE,
+                            "the sets of PSI session %u need more than %zu bytes "
+                            "(ccz_psi_service_opts.max_memory)",
+                            s->id, v->max_memory);
+    }
     if (st) {
         snprintf(msg, sizeof msg, "%s", ccz_error_detail());
         (void)!ccz_rpc_finish(call, CCZ_RPC_RESOURCE_EXHAUSTED, msg);

@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The TEE PSI service (src/svc/psi/service.c) on a plaintext loopback server, with ccz's own
+ * party (ccz_psi_join) and raw psi.PSI calls: its options refused, sessions whose sets hold
+ * duplicates, the per-session memory bound, and the hostile calls docs/psi.md lists, each
+ * answered with its exact code and message while the session goes on. (tests/cli/test_psi_cli.sh
+ * runs the same through the command and a stock gRPC client when python3-grpcio is there.) */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccz/ccz.h"
+#include "ccz/psi.h"
+#include "psi.pb-c.h"
+#include "rpc_fixture.h"
+#include "test.h"
+
+typedef struct {
+    ccz_rpc_server *srv;
+    ccz_psi_service *svc;
+    pthread_t thread;
+    char target[64];
+} psi_server;
+
+static void serve(psi_server *ps, unsigned parties, size_t max_memory)
+{
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    CHECK_OK(ccz_rpc_server_new(&ps->srv, &so));
+    ccz_psi_service_opts o = CCZ_PSI_SERVICE_OPTS_INIT;
+    o.parties = parties;
+    o.timeout_ms = 10000;
+    o.max_memory = max_memory;
+    CHECK_OK(ccz_psi_service_new(&ps->svc, ps->srv, &o));
+    rpc_serve(ps->srv, &ps->thread, ps->target);
+}
+
+/* The service goes after the server has stopped and before the server is freed. */
+static void serve_stop(psi_server *ps)
+{
+    rpc_serve_stop(ps->srv, ps->thread, 500);
+    ccz_psi_service_free(ps->svc);
+    ccz_rpc_server_free(ps->srv);
+}
+
+static void test_options_refused(void)
+{
+    ccz_rpc_server *srv;
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    CHECK_OK(ccz_rpc_server_new(&srv, &so));
+    ccz_psi_service *svc = NULL;
+    ccz_psi_service_opts o = CCZ_PSI_SERVICE_OPTS_INIT;
+    static const unsigned bad[] = {0, 1, CCZ_PSI_MAX_PARTIES + 1};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        o.parties = bad[i];
+        CHECK_STATUS(ccz_psi_service_new(&svc, srv, &o), CCZ_ERR_INVALID_ARGUMENT);
+        char want[64];
+        snprintf(want, sizeof want, "a PSI session has 2 to 64 parties, not %u", bad[i]);
+        CHECK_STR(ccz_error_detail(), want);
+    }
+    o.parties = 2;
+    o.version = 2;
+    CHECK_STATUS(ccz_psi_service_new(&svc, srv, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ccz_psi_service_opts: version 2, expected 1");
+    CHECK_STATUS(ccz_psi_service_new(&svc, srv, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    o.version = CCZ_PSI_SERVICE_OPTS_VERSION;
+    o.parties = CCZ_PSI_MAX_PARTIES; /* the most there may be */
+    CHECK_OK(ccz_psi_service_new(&svc, srv, &o));
+    ccz_psi_service_free(svc);
+    ccz_rpc_server_free(srv);
+}
+
+/* ---- parties that run ccz_psi_join in threads ----------------------------------------------*/
+
+typedef struct {
+    const char *target, *name;
+    const char *const *items;
+    size_t n, chunk;
+    ccz_status st;
+    ccz_psi_join_result out;
+    char got[256]; /* the intersection, one item a line */
+} joiner;
+
+static void on_item(ccz_span item, void *payload)
+{
+    joiner *j = payload;
+    size_t at = strlen(j->got);
+    snprintf(j->got + at, sizeof j->got - at, "%.*s\n", (int)item.len, (const char *)item.ptr);
+}
+
+static void *join_thread(void *arg)
+{
+    joiner *j = arg;
+    ccz_rpc_channel *ch = NULL;
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    j->st = ccz_rpc_channel_new(&ch, j->target, &co);
+    ccz_span spans[2048];
+    for (size_t i = 0; i < j->n && i < 2048; i++)
+        spans[i] = CCZ_SPAN(j->items[i], strlen(j->items[i]));
+    ccz_psi_join_opts o = CCZ_PSI_JOIN_OPTS_INIT;
+    o.name = j->name;
+    o.deadline_ms = 10000;
+    o.chunk_bytes = j->chunk;
+    o.on_item = on_item;
+    o.payload = j;
+    if (j->st == CCZ_OK)
+        j->st = ccz_psi_join(ch, &o, spans, j->n, &j->out);
+    ccz_rpc_channel_free(ch);
+    return NULL;
+}
+
+static void run_parties(joiner *js, size_t n)
+{
+    pthread_t t[8];
+    for (size_t i = 0; i < n; i++)
+        test_thread(&t[i], join_thread, &js[i]);
+    for (size_t i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+}
+
+/* Duplicates inside a set count once, an item that is a prefix of another is another item,
+ * and sets go up in several chunks: every party gets the same intersection, sorted. */
+static void test_sessions(void)
+{
+    psi_server ps;
+    serve(&ps, 3, 0);
+    static const char *const a[] = {"pear", "fig", "fig", "kiwi", "figs", "kiwi", "plum"};
+    static const char *const b[] = {"kiwi", "fig", "fig", "fig", "apple", "plum"};
+    static const char *const c[] = {"plum", "kiwi", "fi", "fig", "kiwi"};
+    joiner js[3] = {{ps.target, "alice", a, 7, 20, 0, {0}, ""},
+                    {ps.target, "bob", b, 6, 0, 0, {0}, ""},
+                    {ps.target, "carol", c, 5, 13, 0, {0}, ""}};
+    run_parties(js, 3);
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(js[i].st);
+        CHECK_INT(js[i].out.code, 0);
+        CHECK_STR(js[i].got, "fig\nkiwi\nplum\n");
+        CHECK_INT(js[i].out.n_items, 3);
+    }
+    /* the next session on the same server: disjoint sets */
+    static const char *const d[] = {"x", "x"}, *const e[] = {"y"}, *const f[] = {"x", "y"};
+    joiner ks[3] = {{ps.target, "dave", d, 2, 0, 0, {0}, ""},
+                    {ps.target, "erin", e, 1, 0, 0, {0}, ""},
+                    {ps.target, "frank", f, 2, 0, 0, {0}, ""}};
+    run_parties(ks, 3);
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(ks[i].st);
+        CHECK_INT(ks[i].out.code, 0);
+        CHECK_STR(ks[i].got, "");
+        CHECK_INT(ks[i].out.n_items, 0);
+    }
+    serve_stop(&ps);
+}
+
+/* A session past its memory bound ends: the party whose upload crossed it is told why, and so
+ * is the other, whether it was waiting or comes later. */
+static void memory_bound(size_t max_memory, const char *why)
+{
+    psi_server ps;
+    serve(&ps, 2, max_memory);
+    enum { N = 1500 };
+    static char bufs[N][1001];
+    static const char *big[N];
+    for (int i = 0; i < N; i++) {
+        memset(bufs[i], 'a' + i % 26, 1000);
+        snprintf(bufs[i], sizeof bufs[i], "%04d", i);
+        bufs[i][4] = '-';
+        big[i] = bufs[i];
+    }
+    static const char *const small[] = {"0001-"};
+    joiner js[2] = {{ps.target, "alice", big, N, 0, 0, {0}, ""},
+                    {ps.target, "bob", small, 1, 0, 0, {0}, ""}};
+    run_parties(js, 2);
+    CHECK_OK(js[0].st);
+    CHECK_INT(js[0].out.code, CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(js[0].out.method, "DataUpload");
+    CHECK_STR(js[0].out.message, why);
+    CHECK_OK(js[1].st);
+    CHECK(js[1].out.code == CCZ_RPC_RESOURCE_EXHAUSTED ||
+          js[1].out.code == CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_STR(js[1].out.message, why);
+    CHECK_STR(js[1].got, "");
+    serve_stop(&ps);
+}
+
+static void test_memory_bound(void)
+{
+    memory_bound(1u << 20,
+                 "the sets of PSI session 1 need more than 1 MiB (ccz psi serve --max-memory)");
+    /* a bound of the API's that is not whole MiB is named in bytes, not as "0 MiB" */
+    memory_bound(300000, "the sets of PSI session 1 need more than 300000 bytes "
+                         "(ccz_psi_service_opts.max_memory)");
+}
+
+/* ---- raw calls -----------------------------------------------------------------------------*/
+
+typedef struct {
+    ccz_rpc_channel *ch;
+    const char *method;
+    const ProtobufCMessage *req;
+    const ProtobufCMessageDescriptor *desc;
+    const ccz_rpc_metadata *md;
+    int code;
+    char message[512];
+    char items[128]; /* CalPsi's result, one item a line */
+} raw;
+
+static void *raw_call(void *arg)
+{
+    raw *r = arg;
+    char path[64];
+    snprintf(path, sizeof path, "/psi.PSI/%s", r->method);
+    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, 10000, r->md};
+    ccz_rpc_status st;
+    ProtobufCMessage *resp = NULL;
+    r->code = -2;
+    r->items[0] = 0;
+    if (ccz_rpc_unary(r->ch, &resp, &st, path, r->req, r->desc, &co) != CCZ_OK)
+        return NULL;
+    r->code = st.code;
+    snprintf(r->message, sizeof r->message, "%s", st.message);
+    if (resp && r->desc == &psi__results__descriptor) {
+        const Psi__Results *res = (const Psi__Results *)resp;
+        for (size_t i = 0; i < res->n_data; i++) {
+            size_t at = strlen(r->items);
+            snprintf(r->items + at, sizeof r->items - at, "%.*s\n", (int)res->data[i].len,
+                     (const char *)res->data[i].data);
+        }
+    }
+    if (resp && r->desc == &psi__upload_reply__descriptor)
+        snprintf(r->message, sizeof r->message, "%s", ((Psi__UploadReply *)resp)->message);
+    if (resp && r->desc == &psi__connect_reply__descriptor)
+        snprintf(r->message, sizeof r->message, "%s", ((Psi__ConnectReply *)resp)->message);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    ccz_rpc_status_free(&st);
+    return NULL;
+}
+
+static raw connect_call(ccz_rpc_channel *ch, Psi__ConnectRequest *q, const char *name, int64_t num)
+{
+    *q = (Psi__ConnectRequest)PSI__CONNECT_REQUEST__INIT;
+    q->client_name = (char *)name;
+    q->client_num = num;
+    return (raw){ch, "Connect", &q->base, &psi__connect_reply__descriptor, NULL, 0, "", ""};
+}
+
+static raw upload_call(ccz_rpc_channel *ch, Psi__DataUploadRequest *q, ProtobufCBinaryData *d,
+                       const char *const *items, size_t n, const ccz_rpc_metadata *md)
+{
+    *q = (Psi__DataUploadRequest)PSI__DATA_UPLOAD_REQUEST__INIT;
+    for (size_t i = 0; i < n; i++)
+        d[i] = (ProtobufCBinaryData){strlen(items[i]), (uint8_t *)items[i]};
+    q->n_input_data = n;
+    q->input_data = d;
+    return (raw){ch, "DataUpload", &q->base, &psi__upload_reply__descriptor, md, 0, "", ""};
+}
+
+static raw calpsi_call(ccz_rpc_channel *ch, Psi__CalPsiRequest *q, const char *name)
+{
+    *q = (Psi__CalPsiRequest)PSI__CAL_PSI_REQUEST__INIT;
+    q->client_name = (char *)name;
+    return (raw){ch, "CalPsi", &q->base, &psi__results__descriptor, NULL, 0, "", ""};
+}
+
+#define EXPECT_CALL(r, want_code, want_message)                                                    \
+    do {                                                                                           \
+        raw_call(&(r));                                                                            \
+        CHECK_INT((r).code, want_code);                                                            \
+        CHECK_STR((r).message, want_message);                                                      \
+    } while (0)
+
+/* Each hostile call gets its status and leaves the session as it was: the session then ends
+ * with the intersection of what was accepted. */
+static void test_hostile_calls(void)
+{
+    psi_server ps;
+    serve(&ps, 2, 0);
+    ccz_rpc_channel *a = NULL, *b = NULL, *c = NULL;
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    CHECK_OK(ccz_rpc_channel_new(&a, ps.target, &co));
+    CHECK_OK(ccz_rpc_channel_new(&b, ps.target, &co));
+    CHECK_OK(ccz_rpc_channel_new(&c, ps.target, &co));
+    Psi__ConnectRequest cq, cq2;
+    Psi__DataUploadRequest uq, uq2;
+    Psi__CalPsiRequest pq;
+    ProtobufCBinaryData d[4], d2[4];
+    raw r;
+
+    /* before joining */
+    r = connect_call(c, &cq, "carol", 3);
+    EXPECT_CALL(r, CCZ_RPC_INVALID_ARGUMENT,
+                "client_num is 3, but this server runs sessions of 2 parties (ccz psi serve "
+                "--parties)");
+    r = connect_call(c, &cq, "ca\nrol", 0);
+    EXPECT_CALL(r, CCZ_RPC_INVALID_ARGUMENT,
+                "client_name must be 1 to 128 bytes of UTF-8 without control characters");
+    static const char *const one[] = {"x"};
+    r = upload_call(c, &uq, d, one, 1, NULL);
+    EXPECT_CALL(r, CCZ_RPC_FAILED_PRECONDITION,
+                "this connection has not joined a PSI session: call Connect first");
+
+    /* alice and bob join (each Connect returns when both have) */
+    raw ra = connect_call(a, &cq, "alice", 2), rb = connect_call(b, &cq2, "bob", 0);
+    pthread_t t;
+    test_thread(&t, raw_call, &ra);
+    raw_call(&rb);
+    pthread_join(t, NULL);
+    CHECK_INT(ra.code, 0);
+    CHECK_INT(rb.code, 0);
+    CHECK_STR(ra.message, "All clients connect successfully.");
+    r = connect_call(c, &cq, "carol", 0);
+    EXPECT_CALL(r, CCZ_RPC_UNAVAILABLE,
+                "PSI session 1 of 2 parties is under way; connect again when it is over");
+
+    /* uploads refused whole: an item too long, one not UTF-8 */
+    char *longest = malloc(4098);
+    memset(longest, 'x', 4097);
+    longest[4097] = 0;
+    const char *too_long[] = {"kiwi", longest};
+    r = upload_call(a, &uq, d, too_long, 2, NULL);
+    EXPECT_CALL(r, CCZ_RPC_INVALID_ARGUMENT,
+                "item 1 of this upload is 4097 bytes; an item is at most 4096");
+    static const char *const not_utf8[] = {"kiwi", "caf\xe9"};
+    r = upload_call(a, &uq, d, not_utf8, 2, NULL);
+    EXPECT_CALL(r, CCZ_RPC_INVALID_ARGUMENT, "item 1 of this upload is not UTF-8");
+    r = calpsi_call(b, &pq, "bob");
+    EXPECT_CALL(r, CCZ_RPC_FAILED_PRECONDITION,
+                "PSI session 1 has no result yet: 0 of 2 parties have uploaded their sets (call "
+                "CalPsi once DataUpload has returned)");
+
+    /* alice in two chunks (the first says more is coming), bob in one */
+    ccz_rpc_metadata more = {0};
+    CHECK_OK(ccz_rpc_md_add(&more, "ccz-psi-more", CCZ_SPAN("1", 1)));
+    static const char *const a1[] = {"fig", "pear", "fig"}, *const a2[] = {"kiwi"};
+    r = upload_call(a, &uq, d, a1, 3, &more);
+    EXPECT_CALL(r, CCZ_RPC_OK, "received 3 items (3 so far)");
+    longest[4096] = 0; /* 4096 bytes: the longest item there may be */
+    const char *b1[] = {"kiwi", longest, "fig", "plum"};
+    ra = upload_call(a, &uq, d, a2, 1, NULL);
+    rb = upload_call(b, &uq2, d2, b1, 4, NULL);
+    test_thread(&t, raw_call, &ra);
+    raw_call(&rb);
+    pthread_join(t, NULL);
+    CHECK_INT(ra.code, 0);
+    CHECK_INT(rb.code, 0);
+    CHECK_STR(ra.message, "All data uploaded");
+    CHECK_STR(rb.message, "All data uploaded");
+    free(longest);
+    ccz_rpc_md_free(&more);
+
+    r = upload_call(a, &uq, d, a2, 1, NULL);
+    EXPECT_CALL(r, CCZ_RPC_FAILED_PRECONDITION, "alice has uploaded its set already");
+    r = calpsi_call(b, &pq, "alice");
+    EXPECT_CALL(r, CCZ_RPC_PERMISSION_DENIED,
+                "client_name alice is not this connection's party (bob)");
+    r = calpsi_call(a, &pq, "alice");
+    EXPECT_CALL(r, CCZ_RPC_OK, "");
+    CHECK_STR(r.items, "fig\nkiwi\n");
+    r = calpsi_call(b, &pq, "");
+    EXPECT_CALL(r, CCZ_RPC_OK, "");
+    CHECK_STR(r.items, "fig\nkiwi\n");
+    ccz_rpc_channel_free(a);
+    ccz_rpc_channel_free(b);
+    ccz_rpc_channel_free(c);
+    serve_stop(&ps);
+}
+
+TEST_MAIN(T(test_options_refused), T(test_sessions), T(test_memory_bound), T(test_hostile_calls))
