@@ -8,6 +8,7 @@
  * an unknown attribute, no graph input or output, a nameless initializer, Gemm, MatMul, Add and
  * Reshape operands that do not fit in either direction, the batch moved by Softmax, Flatten or
  * Transpose); the same models without the fault load and run. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,6 +117,10 @@ static void initializer_data(void)
     add.init[0].raw_len = 8;
     add.init[0].raw = (const uint8_t *)F3;
     refused(&add, CCZ_ERR_MALFORMED, "initializer 'B': 8 bytes of data for 3 floats");
+    static const float F4[4] = {1, 2, 3, 4};
+    add.init[0].raw_len = 16; /* longer than the shape says: refused too */
+    add.init[0].raw = (const uint8_t *)F4;
+    refused(&add, CCZ_ERR_MALFORMED, "initializer 'B': 16 bytes of data for 3 floats");
     add.init[0].raw_len = 12;
     add.init[0].external = true;
     refused(&add, CCZ_ERR_UNSUPPORTED, "initializer 'B': external data is not supported");
@@ -134,6 +139,10 @@ static void initializer_data(void)
     reshape.init[0].raw_len = 8;
     reshape.init[0].raw = (const uint8_t *)I2;
     refused(&reshape, CCZ_ERR_MALFORMED, "initializer 's': 8 bytes of data for 2 int64s");
+    static const int64_t I3[3] = {0, 3, 0};
+    reshape.init[0].raw_len = 24;
+    reshape.init[0].raw = (const uint8_t *)I3;
+    refused(&reshape, CCZ_ERR_MALFORMED, "initializer 's': 24 bytes of data for 2 int64s");
 }
 
 /* Dimensions of 0, past the element limit or symbolic after the batch; declared
@@ -222,6 +231,20 @@ static void operands(void)
         .n_init = 1,
         .init = {{.name = "s", .rank = 1, .dims = {2}, .type = 7, .n_i = 2, .i = shape}}};
     refused(&s, CCZ_ERR_MALFORMED, "3 elements do not fit the new shape");
+    static const int64_t halves[2] = {-1, 6}; /* -1 first: the batch would become N/2 */
+    s.init[0].i = halves;
+    refused(&s, CCZ_ERR_UNSUPPORTED,
+            "the shape must keep the batch dimension first (0, or -1 with one row after)");
+    s = relu();
+    s.op = "Flatten";
+    s.x_rank = 3;
+    s.x_dims[1] = 2;
+    s.x_dims[2] = 3;
+    s.attr_name = "axis";
+    s.attr_int = 2; /* [N*2, 3]: rows of the batch merged */
+    refused(&s, CCZ_ERR_UNSUPPORTED, "flattening axis 2 would merge the batch dimension");
+    s.attr_int = 1;
+    CHECK_OK(load(&s, NULL));
     s = relu();
     s.op = "Softmax";
     s.attr_name = "axis";
@@ -236,5 +259,123 @@ static void operands(void)
     refused(&s, CCZ_ERR_UNSUPPORTED, "perm must keep the batch dimension first");
 }
 
+/* Pool windows: padding at the bottom or right as large as the kernel (a window wholly in the
+ * padding), and a string attribute with a NUL inside, which would read as its prefix. */
+static void pool_attributes(void)
+{
+    model_spec s = {.op = "MaxPool",
+                    .n_in = 1,
+                    .in = {"X"},
+                    .x_rank = 4,
+                    .x_dims = {0, 1, 4, 4},
+                    .attr_name = "kernel_shape",
+                    .n_attr_ints = 2,
+                    .attr_ints = {2, 2},
+                    .attr2_name = "pads",
+                    .n_attr2_ints = 4,
+                    .attr2_ints = {0, 0, 1, 1}};
+    CHECK_OK(load(&s, NULL));
+    s.attr2_ints[2] = 2; /* bottom */
+    refused(&s, CCZ_ERR_UNSUPPORTED, "pads as large as the kernel");
+    s.attr2_ints[2] = 1;
+    s.attr2_ints[3] = 2; /* right */
+    refused(&s, CCZ_ERR_UNSUPPORTED, "pads as large as the kernel");
+
+    s = (model_spec){.op = "MaxPool",
+                     .n_in = 1,
+                     .in = {"X"},
+                     .x_rank = 4,
+                     .x_dims = {0, 1, 4, 4},
+                     .attr_name = "auto_pad",
+                     .attr_str = "VALID\0junk",
+                     .attr_str_len = 5,
+                     .attr2_name = "kernel_shape",
+                     .n_attr2_ints = 2,
+                     .attr2_ints = {2, 2}};
+    CHECK_OK(load(&s, NULL));
+    s.attr_str_len = 10;
+    refused(&s, CCZ_ERR_UNSUPPORTED, "attribute 'auto_pad' has an unsupported value");
+}
+
+/* Attributes holding graphs whose nodes hold attributes holding graphs, 100000 deep (1.2 MB):
+ * refused for what the model lacks, not a stack overflow in the protobuf parser (the subgraph
+ * field is not in proto/onnx.proto, so it is skipped as an unknown field). The load runs on a
+ * thread with a stack of 4 MiB so the outcome does not depend on the shell's ulimit. */
+static size_t varint_len(size_t x)
+{
+    size_t n = 1;
+    for (; x >= 128; x >>= 7)
+        n++;
+    return n;
+}
+
+static uint8_t *varint_put(uint8_t *p, size_t x)
+{
+    for (; x >= 128; x >>= 7)
+        *p++ = (uint8_t)(x | 128);
+    *p++ = (uint8_t)x;
+    return p;
+}
+
+static void *load_thread(void *arg)
+{
+    ccz_span *onnx = arg;
+    ccz_ml_model *m = NULL;
+    static ccz_status st;
+    st = ccz_ml_model_load(&m, *onnx);
+    if (st)
+        CHECK_CONTAINS(ccz_error_detail(), "the graph has no input");
+    ccz_ml_model_free(m);
+    return &st;
+}
+
+static void nested_subgraphs(void)
+{
+    enum { DEPTH = 100000 };
+    size_t *g = calloc(DEPTH + 1, sizeof *g), *a = calloc(DEPTH + 1, sizeof *a),
+           *n = calloc(DEPTH + 1, sizeof *n);
+    CHECK(g && a && n);
+    if (!g || !a || !n)
+        goto out;
+    for (size_t i = 1; i <= DEPTH; i++) {           /* sizes from the innermost (empty) graph out */
+        a[i] = 1 + varint_len(g[i - 1]) + g[i - 1]; /* AttributeProto { g = 6 } */
+        n[i] = 1 + varint_len(a[i]) + a[i];         /* NodeProto { attribute = 5 } */
+        g[i] = 1 + varint_len(n[i]) + n[i];         /* GraphProto { node = 1 } */
+    }
+    size_t total = 1 + varint_len(g[DEPTH]) + g[DEPTH]; /* ModelProto { graph = 7 } */
+    uint8_t *buf = malloc(total), *p = buf;
+    CHECK(buf != NULL);
+    if (!buf)
+        goto out;
+    *p++ = 0x3a;
+    p = varint_put(p, g[DEPTH]);
+    for (size_t i = DEPTH; i >= 1; i--) {
+        *p++ = 0x0a;
+        p = varint_put(p, n[i]);
+        *p++ = 0x2a;
+        p = varint_put(p, a[i]);
+        *p++ = 0x32;
+        p = varint_put(p, g[i - 1]);
+    }
+    CHECK(p == buf + total);
+    ccz_span onnx = {buf, total};
+    pthread_attr_t attr;
+    pthread_t t;
+    void *ret = NULL;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 4u << 20);
+    CHECK_INT(pthread_create(&t, &attr, load_thread, &onnx), 0);
+    CHECK_INT(pthread_join(t, &ret), 0);
+    pthread_attr_destroy(&attr);
+    CHECK(ret != NULL);
+    if (ret)
+        CHECK_STATUS(*(ccz_status *)ret, CCZ_ERR_UNSUPPORTED);
+    free(buf);
+out:
+    free(g);
+    free(a);
+    free(n);
+}
+
 TEST_MAIN(T(valid_models_run), T(initializer_data), T(shapes_and_versions), T(graph_edges),
-          T(operands))
+          T(operands), T(pool_attributes), T(nested_subgraphs))

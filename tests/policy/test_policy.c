@@ -177,6 +177,48 @@ static void test_tdx_and_snp_lists(void)
     ccz_policy_free(p);
 }
 
+/* Azure's confidential VMs are appraised as the hardware they run on: az-tdx-vtpm claims
+ * against the tdx list, the TD checks (SEPT_VE_DISABLE, MRSERVICETD) and the TCB statuses;
+ * az-snp-vtpm claims against the snp list and the SNP checks (VMPL). Without that mapping the
+ * lists would not constrain them at all. */
+static void test_azure_as_hardware(void)
+{
+    char doc[1024], r0[97];
+    memset(r0, 'a', 96);
+    r0[96] = 0;
+    snprintf(doc, sizeof doc,
+             "{\"tdx\": [{\"mr_td\": \"%s\"}], \"snp\": [{\"measurement\": "
+             "\"%s\"}]}",
+             r0, r0);
+    ccz_policy *p = parse(doc);
+    ccz_claims t;
+    memset(&t, 0, sizeof t);
+    t.tee = CCZ_TEE_AZ_TDX_VTPM;
+    t.tdx.td_attributes[3] = 0x10; /* SEPT_VE_DISABLE */
+    strcpy(t.tcb_status, "UpToDate");
+    memset(t.tdx.mr_td, 0xaa, 48);
+    expect(p, &t, true, "");
+    t.tdx.mr_td[0] = 0;
+    expect(p, &t, false, "measurement_not_accepted");
+    t.tdx.mr_td[0] = 0xaa;
+    strcpy(t.tcb_status, "OutOfDate");
+    expect(p, &t, false, "tcb_status_not_accepted");
+    strcpy(t.tcb_status, "UpToDate");
+    t.tdx.td_attributes[3] = 0;
+    t.tdx.td_report_15 = true;
+    t.tdx.mr_servicetd[0] = 1;
+    expect(p, &t, false, "mrservicetd_nonzero,sept_ve_disable_clear");
+    ccz_claims s;
+    memset(&s, 0, sizeof s);
+    s.tee = CCZ_TEE_AZ_SNP_VTPM;
+    memset(s.snp.measurement, 0xaa, 48);
+    expect(p, &s, true, "");
+    s.snp.measurement[47] = 0;
+    s.snp.vmpl = 1;
+    expect(p, &s, false, "measurement_not_accepted,vmpl_too_high");
+    ccz_policy_free(p);
+}
+
 /* One dynamic_config with each switch set as given and one entry. */
 static ccz_policy *dc(const char *me, const char *ms, const char *pid, const char *svn,
                       const char *entry)
@@ -1230,7 +1272,7 @@ static void test_small_bound_as_string(void)
 }
 
 TEST_MAIN(T(test_default_policy), T(test_ccz_policy), T(test_tdx_and_snp_lists),
-          T(test_dynamic_config_matrix), T(test_dynamic_config_entries),
+          T(test_azure_as_hardware), T(test_dynamic_config_matrix), T(test_dynamic_config_entries),
           T(test_dynamic_config_sim_and_debug), T(test_dynamic_config_tdx),
           T(test_production_checks), T(test_snp_checks), T(test_bad_documents),
           T(test_switch_spellings), T(test_normalised_json), T(test_load_file),

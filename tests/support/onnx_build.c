@@ -68,10 +68,14 @@ void onnx_build(ccz_buf *b, const model_spec *s)
         tp[k] = &t[k];
     }
 
-    Onnx__AttributeProto a = ONNX__ATTRIBUTE_PROTO__INIT, *ap = &a;
+    Onnx__AttributeProto a = ONNX__ATTRIBUTE_PROTO__INIT;
     a.name = (char *)s->attr_name;
     a.has_type = true;
-    if (s->n_attr_ints) {
+    if (s->attr_str) {
+        a.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
+        a.has_s = true;
+        a.s = (ProtobufCBinaryData){s->attr_str_len, (uint8_t *)s->attr_str};
+    } else if (s->n_attr_ints) {
         a.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
         a.n_ints = s->n_attr_ints;
         a.ints = (int64_t *)s->attr_ints;
@@ -80,6 +84,13 @@ void onnx_build(ccz_buf *b, const model_spec *s)
         a.has_i = true;
         a.i = s->attr_int;
     }
+    Onnx__AttributeProto a2 = ONNX__ATTRIBUTE_PROTO__INIT;
+    a2.name = (char *)s->attr2_name;
+    a2.has_type = true;
+    a2.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+    a2.n_ints = s->n_attr2_ints;
+    a2.ints = (int64_t *)s->attr2_ints;
+    Onnx__AttributeProto *aps[2] = {&a, &a2};
     Onnx__NodeProto n = ONNX__NODE_PROTO__INIT, *np = &n;
     char *out = "Y";
     n.n_input = s->n_in;
@@ -88,8 +99,8 @@ void onnx_build(ccz_buf *b, const model_spec *s)
     n.output = &out;
     n.name = "n0";
     n.op_type = (char *)s->op;
-    n.n_attribute = s->attr_name ? 1 : 0;
-    n.attribute = &ap;
+    n.n_attribute = s->attr_name ? (s->attr2_name ? 2 : 1) : 0;
+    n.attribute = aps;
 
     Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
     g.name = "g";

@@ -42,6 +42,11 @@ typedef struct {
     int64_t attr_int;
     size_t n_attr_ints;
     int64_t attr_ints[4];
+    size_t attr_str_len; /* the attribute is a string of these bytes when attr_str is set */
+    const char *attr_str;
+    const char *attr2_name; /* a second attribute, of ints */
+    size_t n_attr2_ints;
+    int64_t attr2_ints[4];
     bool no_input, no_output; /* the graph lists no input (X), no output (Y) */
 } model_spec;
 
