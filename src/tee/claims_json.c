@@ -66,8 +66,9 @@ static json_t *snp_tcb(const ccz_snp_tcb *t, bool turin)
 
 static int snp_fields(json_t *o, const ccz_snp_claims *s)
 {
-    char pol[24];
+    char pol[24], info[24];
     snprintf(pol, sizeof pol, "0x%llx", (unsigned long long)s->policy);
+    snprintf(info, sizeof info, "0x%llx", (unsigned long long)s->platform_info);
     bool turin = strcmp(s->product, "Turin") == 0;
     return put_int(o, "version", s->version) | put_int(o, "guest_svn", s->guest_svn) |
            json_object_set_new(o, "debug_allowed", json_boolean((s->policy >> 19) & 1)) |
@@ -84,6 +85,10 @@ static int snp_fields(json_t *o, const ccz_snp_claims *s)
            put_hex(o, "author_key_digest", s->author_key_digest, 48) |
            put_hex(o, "report_id", s->report_id, 32) | put_hex(o, "chip_id", s->chip_id, 64) |
            json_object_set_new(o, "reported_tcb", snp_tcb(&s->reported_tcb, turin)) |
+           json_object_set_new(o, "current_tcb", snp_tcb(&s->current_tcb, turin)) |
+           json_object_set_new(o, "committed_tcb", snp_tcb(&s->committed_tcb, turin)) |
+           json_object_set_new(o, "launch_tcb", snp_tcb(&s->launch_tcb, turin)) |
+           json_object_set_new(o, "platform_info", json_string(info)) |
            json_object_set_new(o, "product", json_string(s->product));
 }
 

@@ -432,6 +432,24 @@ static void test_tdx(void)
     compose(&ev, &snp, TDX_DIR "tpm-quote-v1.json", NULL, NULL, &tdq);
     CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), NOW, NULL, col), CCZ_ERR_MALFORMED);
     CHECK_STR(r.step, "parse");
+    /* an SGX quote where the TD quote goes: refused by name, its body not read as a TD's */
+    ccz_buf sgx = CCZ_BUF_INIT;
+    CHECK_OK(vectors_read(&sgx, "Phala-Network_dcap-qvl/sample/sgx_quote", false));
+    compose(&ev, &hcl, TDX_DIR "tpm-quote-v1.json", NULL, NULL, &sgx);
+    CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), NOW, NULL, col), CCZ_ERR_MALFORMED);
+    CHECK_STR(r.step, "parse");
+    CHECK_CONTAINS(r.message, "the \"td_quote\" is not a TDX quote");
+    /* Azure SEV-SNP evidence with Intel collateral: refused at the collateral step, by name */
+    ccz_buf vcek = CCZ_BUF_INIT;
+    read_vcek_der(&vcek);
+    compose(&ev, &snp, SNP_DIR "tpm-quote-v1.json", NULL, &vcek, NULL);
+    CHECK_OK(verify_at(&r, ccz_buf_span(&ev), NOW, NULL, NULL));
+    CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), NOW, NULL, col), CCZ_ERR_COLLATERAL_MISMATCH);
+    CHECK_STR(r.step, "collateral");
+    CHECK_CONTAINS(r.message, "Azure SEV-SNP evidence carries its VCEK: Intel collateral does not "
+                              "apply");
+    ccz_buf_free(&vcek);
+    ccz_buf_free(&sgx);
     /* trustee's own files */
     static const char *const files[] = {TDX_DIR "evidence-v0.json", TDX_DIR "evidence-v1.json"};
     for (size_t i = 0; i < 2; i++) {

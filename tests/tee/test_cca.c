@@ -61,6 +61,8 @@ typedef struct {
     bool hybrid_rak;    /* the legacy RAK in SEC1's hybrid form (0x06/0x07), not 0x04 */
     int64_t kty, crv;   /* the COSE_Key's kty and crv when not 0 */
     size_t y_cut;       /* the COSE_Key's y this many bytes short */
+    size_t y_extra;     /* the COSE_Key's y this many (zero) bytes long */
+    bool rak_trailing;  /* a zero byte after the RAK's COSE_Key (the challenge binds it too) */
 } spec;
 
 static size_t sig_extra; /* bytes after r||s in every signature made */
@@ -112,7 +114,7 @@ static void rak_bytes(ccz_buf *out, EVP_PKEY *k, const spec *s)
     BIGNUM *x = NULL, *y = NULL;
     CHECK(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, &x) &&
           EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, &y));
-    uint8_t xb[66], yb[66];
+    uint8_t xb[66], yb[67] = {0};
     BN_bn2binpad(x, xb, (int)n);
     BN_bn2binpad(y, yb, (int)n);
     BN_free(x);
@@ -127,7 +129,9 @@ static void rak_bytes(ccz_buf *out, EVP_PKEY *k, const spec *s)
     num(out, 1), num(out, s->kty ? s->kty : 2);
     num(out, -1), num(out, s->crv ? s->crv : n == 32 ? 1 : n == 48 ? 2 : 3);
     num(out, -2), bstr(out, xb, n);
-    num(out, -3), bstr(out, yb, n - s->y_cut);
+    num(out, -3), bstr(out, yb, n - s->y_cut + s->y_extra);
+    if (s->rak_trailing)
+        CHECK_OK(ccz_buf_append_u8(out, 0));
 }
 
 /* Builds a token per spec, signed by plat and realm. */
@@ -198,6 +202,8 @@ static ccz_trust *trust_for(EVP_PKEY *key)
     return t;
 }
 
+static const uint8_t *run_report_data; /* the report data run() expects; NULL: none */
+
 static ccz_status run(ccz_result *r, const spec *s, const char *anchor_curve)
 {
     EVP_PKEY *plat = EVP_EC_gen(s->plat_curve), *realm = EVP_EC_gen(s->realm_curve);
@@ -208,6 +214,7 @@ static ccz_status run(ccz_result *r, const spec *s, const char *anchor_curve)
     ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
     o.trust = t;
     o.at_unix = 1767225600;
+    o.expected_report_data = run_report_data;
     ccz_status st = ccz_verify(r, ccz_buf_span(&tok), &o);
     ccz_trust_free(t);
     ccz_buf_free(&tok);
@@ -326,6 +333,29 @@ static void test_rak_forms(void)
         CHECK_STR(r.step, "realm_token");
         CHECK_CONTAINS(r.message, cases[i].detail);
     }
+    /* a y one byte longer than P-384's 48: refused, not read as its first 48 bytes */
+    spec s = base;
+    s.realm_profile = "tag:arm.com,2023:realm#1.0.0";
+    s.y_extra = 1;
+    CHECK_STATUS(run(&r, &s, NULL), CCZ_ERR_KEY_MALFORMED);
+    CHECK_STR(r.step, "realm_token");
+    CHECK_CONTAINS(r.message, "COSE_Key: x and y must be 48 bytes on P-384");
+}
+
+/* The realm challenge is the report data: the expected 64 bytes verify, one other byte is
+ * report_data_mismatch at its own step, after every signature and the binding held. */
+static void test_expected_report_data(void)
+{
+    static ccz_result r;
+    uint8_t want[64];
+    memset(want, 0xab, sizeof want); /* build()'s realm challenge */
+    run_report_data = want;
+    CHECK_OK(run(&r, &base, NULL));
+    want[63] ^= 1;
+    CHECK_STATUS(run(&r, &base, NULL), CCZ_ERR_REPORT_DATA_MISMATCH);
+    CHECK_STR(r.step, "report_data");
+    CHECK_CONTAINS(r.message, "the realm challenge is not the expected report data");
+    run_report_data = NULL;
 }
 
 /* A platform token verified once is remembered by its bytes, the trust store and the anchor:
@@ -622,7 +652,14 @@ typedef struct {
 /* drop: -11 the platform's challenge only, -10 the realm's only. Besides the spec, claims_token
  * makes one of these oddities (0: none), and a personalization value of claims_pv bytes (0:
  * 64). */
-enum { SW_NO_SIGNER = 1, SW_NO_MEASUREMENT, SW_LONG_MEASUREMENT, RAK_HASH_NUL, LIFECYCLE_WRAP };
+enum {
+    SW_NO_SIGNER = 1,
+    SW_NO_MEASUREMENT,
+    SW_LONG_MEASUREMENT,
+    RAK_HASH_NUL,
+    LIFECYCLE_WRAP,
+    PAYLOAD_TRAILING /* a zero byte after the platform token's claims map */
+};
 static int claims_odd;
 static size_t claims_pv;
 
@@ -674,6 +711,8 @@ static void claims_token(ccz_buf *tok, const claims_spec *c)
         });
     head(&pp, 5, np);
     CHECK_OK(ccz_buf_append(&pp, pm.ptr, pm.len));
+    if (claims_odd == PAYLOAD_TRAILING)
+        CHECK_OK(ccz_buf_append_u8(&pp, 0));
     if (c->profile)
         CLAIM(&rm, &nr, c, 265, tstr(&rm, c->profile));
     CLAIM(&rm, &nr, &rch, 10, bstr(&rm, big, 64));
@@ -705,6 +744,44 @@ static ccz_status parse_claims(const claims_spec *c, ccz_cca_evidence *e)
     ccz_status s = ccz_cca_evidence_parse(e, ccz_buf_span(&tok));
     ccz_buf_free(&tok);
     return s;
+}
+
+/* Nothing may follow an item where COSE and the collection end it: the COSE_Sign1 array, the
+ * map inside the protected header's bstr, the collection map, a token's claims map (its
+ * payload) and the RAK's COSE_Key; each is refused. A COSE_Sign1 of 5 elements, and an array
+ * whose count exceeds the input, are refused for what they are. */
+static void test_trailing_bytes(void)
+{
+    ccz_cose_sign1 m;
+    static const uint8_t after[] = {0xd2, 0x84, 0x43, 0xa1, 0x01, 0x26, 0xa0, 0x40, 0x40, 0x00};
+    CHECK_STATUS(ccz_cose_sign1_parse(&m, CCZ_SPAN(after, sizeof after)), CCZ_ERR_TRAILING_DATA);
+    CHECK_CONTAINS(ccz_error_detail(), "COSE_Sign1: 1 unexpected bytes after offset 9");
+    static const uint8_t prot[] = {0x84, 0x44, 0xa1, 0x01, 0x26, 0x00, 0xa0, 0x40, 0x40};
+    CHECK_STATUS(ccz_cose_sign1_parse(&m, CCZ_SPAN(prot, sizeof prot)), CCZ_ERR_TRAILING_DATA);
+    CHECK_CONTAINS(ccz_error_detail(), "COSE protected header: 1 unexpected bytes after offset 3");
+    static const uint8_t five[] = {0x85, 0x43, 0xa1, 0x01, 0x26, 0xa0, 0x40, 0x40, 0x40};
+    CHECK_STATUS(ccz_cose_sign1_parse(&m, CCZ_SPAN(five, sizeof five)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "COSE_Sign1: 5 elements, not 4");
+    static const uint8_t huge[] = {0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x40};
+    CHECK_STATUS(ccz_cose_sign1_parse(&m, CCZ_SPAN(huge, sizeof huge)), CCZ_ERR_TRUNCATED);
+    CHECK_CONTAINS(ccz_error_detail(), "exceeds the input");
+    ccz_cca_token t;
+    static const uint8_t tok[] = {0xd9, 0x01, 0x8f, 0xa2, 0x19, 0xac, 0xca,
+                                  0x40, 0x19, 0xac, 0xd1, 0x40, 0x00};
+    CHECK_STATUS(ccz_cca_token_parse(&t, CCZ_SPAN(tok, sizeof tok)), CCZ_ERR_TRAILING_DATA);
+    CHECK_CONTAINS(ccz_error_detail(), "CCA token: 1 unexpected bytes after offset 12");
+    static ccz_cca_evidence e;
+    claims_odd = PAYLOAD_TRAILING;
+    CHECK_STATUS(parse_claims(&good_claims, &e), CCZ_ERR_TRAILING_DATA);
+    claims_odd = 0;
+    CHECK_CONTAINS(ccz_error_detail(), "CCA platform token: claims map: 1 unexpected bytes");
+    static ccz_result r;
+    spec s = base;
+    s.realm_profile = "tag:arm.com,2023:realm#1.0.0";
+    s.rak_trailing = true;
+    CHECK_STATUS(run(&r, &s, NULL), CCZ_ERR_TRAILING_DATA);
+    CHECK_STR(r.step, "realm_token");
+    CHECK_CONTAINS(r.message, "COSE_Key: 1 unexpected bytes after the map");
 }
 
 /* Each claim's rule, one change at a time from a token that parses. */
@@ -818,5 +895,6 @@ static void test_claims(void)
 }
 
 TEST_MAIN(T(test_every_algorithm_and_form), T(test_each_failure), T(test_rak_forms),
-          T(test_platform_cache), T(test_anchor_lookup), T(test_anchor_choice),
-          T(test_anchor_store_entry), T(test_sig_structure), T(test_malformed), T(test_claims))
+          T(test_expected_report_data), T(test_platform_cache), T(test_anchor_lookup),
+          T(test_anchor_choice), T(test_anchor_store_entry), T(test_sig_structure),
+          T(test_malformed), T(test_trailing_bytes), T(test_claims))

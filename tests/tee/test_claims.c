@@ -96,6 +96,10 @@ static void test_snp(void)
     c.snp.vmpl = 1;
     c.snp.signing_key = CCZ_SNP_KEY_VLEK;
     c.snp.reported_tcb.microcode = 0xd1;
+    c.snp.current_tcb.snp = 0x17;
+    c.snp.committed_tcb.tee = 0x02;
+    c.snp.launch_tcb.bootloader = 0x03;
+    c.snp.platform_info = 0x25;
     strcpy(c.snp.product, "Milan");
     json_t *o = ccz_claims_to_json(&c);
     CHECK_STR(str(o, "policy"), "0xb0000");
@@ -104,6 +108,12 @@ static void test_snp(void)
     json_t *tcb = json_object_get(o, "reported_tcb");
     CHECK_INT(json_integer_value(json_object_get(tcb, "microcode")), 0xd1);
     CHECK(json_object_get(tcb, "fmc") == NULL);
+    /* the TCBs a policy bounds besides the reported one (rollback: committed, launch) */
+    CHECK_INT(json_integer_value(json_object_get(json_object_get(o, "current_tcb"), "snp")), 0x17);
+    CHECK_INT(json_integer_value(json_object_get(json_object_get(o, "committed_tcb"), "tee")), 2);
+    CHECK_INT(json_integer_value(json_object_get(json_object_get(o, "launch_tcb"), "bootloader")),
+              3);
+    CHECK_STR(str(o, "platform_info"), "0x25");
     json_decref(o);
     strcpy(c.snp.product, "Turin");
     o = ccz_claims_to_json(&c);

@@ -602,6 +602,12 @@ static void test_parse_errors(void)
     CHECK_OK(ccz_snp_report_parse(&r, CCZ_SPAN(rep, sizeof rep), CCZ_SNP_UNKNOWN));
     CHECK_STATUS(ccz_snp_report_parse(&r, CCZ_SPAN(rep, sizeof rep - 1), CCZ_SNP_UNKNOWN),
                  CCZ_ERR_TRUNCATED);
+    /* a byte more than a report (Azure's HCL report hands the parser a span of its own) */
+    static uint8_t longer[CCZ_SNP_REPORT_SIZE + 1];
+    memcpy(longer, rep, sizeof rep);
+    CHECK_STATUS(ccz_snp_report_parse(&r, CCZ_SPAN(longer, sizeof longer), CCZ_SNP_UNKNOWN),
+                 CCZ_ERR_TRAILING_DATA);
+    CHECK_CONTAINS(ccz_error_detail(), "an SNP report is 1184 bytes, not 1185");
     rep[0] = 1;
     CHECK_STATUS(ccz_snp_report_parse(&r, CCZ_SPAN(rep, sizeof rep), CCZ_SNP_UNKNOWN),
                  CCZ_ERR_UNSUPPORTED);
@@ -741,6 +747,16 @@ static void test_vek_certificates(void)
         CHECK_STATUS(try_collateral(&col, &c, &v, &w), CCZ_ERR_MALFORMED);
         CHECK_CONTAINS(ccz_error_detail(), "blSPL is not an INTEGER 0..255");
     }
+    /* the VCEK's INTEGER 4, then a byte more: refused, naming the extension */
+    static const uint8_t tail[] = {0x02, 0x01, 0x04, 0x00};
+    vek_variant tw = {.spl_arc = "3.1", .spl_der = tail, .spl_len = sizeof tail};
+    CHECK_STATUS(try_collateral(&col, &c, &v, &tw), CCZ_ERR_TRAILING_DATA);
+    CHECK_CONTAINS(ccz_error_detail(), "VEK certificate: blSPL: 1 unexpected bytes");
+    /* an INTEGER whose length runs past the extension: refused, naming the extension too */
+    static const uint8_t cut[] = {0x02, 0x05, 0x04};
+    tw = (vek_variant){.spl_arc = "3.1", .spl_der = cut, .spl_len = sizeof cut};
+    CHECK(try_collateral(&col, &c, &v, &tw) != CCZ_OK);
+    CHECK_CONTAINS(ccz_error_detail(), "VEK certificate: blSPL: ");
     vek_spec v32 = v;
     v32.hwid_len = 32;
     CHECK_STATUS(try_collateral(&col, &c, &v32, NULL), CCZ_ERR_MALFORMED);

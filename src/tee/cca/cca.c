@@ -151,7 +151,7 @@ static ccz_status read_protected(ccz_cose_sign1 *m)
         CCZ_GUARD(ccz_cbor_skip(&c));
         CCZ_GUARD(ccz_cbor_skip(&c));
     }
-    CCZ_GUARD(ccz_cursor_expect_end(&c));
+    CCZ_GUARD(named(ccz_cursor_expect_end(&c), "COSE protected header"));
     CCZ_ENSURE(have_alg, CCZ_ERR_MALFORMED, "COSE protected header: no alg");
     return CCZ_OK;
 }
@@ -175,7 +175,7 @@ ccz_status ccz_cose_sign1_parse(ccz_cose_sign1 *out, ccz_span in)
     CCZ_ENSURE(peek.ptr[0] != 0xf6, CCZ_ERR_UNSUPPORTED, "COSE_Sign1: detached payload");
     CCZ_GUARD(ccz_cbor_bstr(&c, &out->payload));
     CCZ_GUARD(ccz_cbor_bstr(&c, &out->signature));
-    CCZ_GUARD(ccz_cursor_expect_end(&c));
+    CCZ_GUARD(named(ccz_cursor_expect_end(&c), "COSE_Sign1"));
     return read_protected(out);
 }
 
@@ -268,7 +268,7 @@ ccz_status ccz_cca_token_parse(ccz_cca_token *out, ccz_span in)
                               label == CCZ_CCA_PLATFORM_LABEL ? "CCA platform token"
                                                               : "CCA realm token"));
     }
-    CCZ_GUARD(ccz_cursor_expect_end(&c));
+    CCZ_GUARD(named(ccz_cursor_expect_end(&c), "CCA token"));
     CCZ_ENSURE(out->platform.ptr, CCZ_ERR_MALFORMED, "CCA token: no platform token (44234)");
     CCZ_ENSURE(out->realm.ptr, CCZ_ERR_MALFORMED, "CCA token: no realm token (44241)");
     return CCZ_OK;
@@ -470,7 +470,7 @@ static ccz_status claims_map(ccz_span payload,
         if (s)
             return ccz_fail_context(s, "claim %lld", (long long)key);
     }
-    CCZ_GUARD(ccz_cursor_expect_end(&c));
+    CCZ_GUARD(named(ccz_cursor_expect_end(&c), "claims map"));
     for (size_t i = 0; i < n_required; i++)
         CCZ_ENSURE(mask & (1u << required[i].bit), CCZ_ERR_MALFORMED, "no %s", required[i].name);
     return CCZ_OK;

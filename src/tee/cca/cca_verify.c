@@ -96,7 +96,8 @@ static ccz_status cose_key(EVP_PKEY **out, ccz_span in)
         ccz_error_clear();
         CCZ_GUARD(ccz_cbor_skip(&c));
     }
-    CCZ_GUARD(ccz_cursor_expect_end(&c));
+    CCZ_ENSURE(!ccz_cursor_remaining(&c), CCZ_ERR_TRAILING_DATA,
+               "COSE_Key: %zu unexpected bytes after the map", ccz_cursor_remaining(&c));
     CCZ_ENSURE(kty == COSE_KTY_EC2, CCZ_ERR_UNSUPPORTED, "COSE_Key: kty %lld, not 2 (EC2)",
                (long long)kty);
     const char *group = crv == 1 ? "P-256" : crv == 2 ? "P-384" : crv == 3 ? "P-521" : NULL;

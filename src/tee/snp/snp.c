@@ -163,12 +163,15 @@ static ccz_status spl_value(uint8_t *out, ASN1_OCTET_STRING *v, const char *what
     ccz_cursor_init(&c, CCZ_SPAN(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v)));
     uint8_t tag;
     ccz_span n;
-    CCZ_GUARD(ccz_cursor_der(&c, &tag, &n));
+    ccz_status s = ccz_cursor_der(&c, &tag, &n);
+    if (s)
+        return ccz_fail_context(s, "VEK certificate: %s", what);
     CCZ_ENSURE(tag == 0x02 && n.len >= 1 && n.len <= 2 && !(n.ptr[0] & 0x80) &&
                    (n.len == 1 || n.ptr[0] == 0),
                CCZ_ERR_MALFORMED, "VEK certificate: %s is not an INTEGER 0..255", what);
     *out = n.ptr[n.len - 1];
-    return ccz_cursor_expect_end(&c);
+    s = ccz_cursor_expect_end(&c);
+    return s ? ccz_fail_context(s, "VEK certificate: %s", what) : CCZ_OK;
 }
 
 static ccz_status vek_info(ccz_snp_vek_info *info, X509 *x)
