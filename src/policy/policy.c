@@ -490,6 +490,14 @@ static ccz_status cca_list(const json_t *v, const char *where, bool platform)
     for (size_t i = 0; i < json_array_size(v); i++) {
         char w[64];
         snprintf(w, sizeof w, "%s[%zu]", where, i);
+        const json_t *e = json_array_get(v, i);
+        if (json_is_object(e) && json_object_size(e) == 0)
+            return bad(w,
+                       platform ? "constrains nothing (an empty entry would accept any platform; "
+                                  "leave the list out instead)"
+                                : "constrains nothing (an empty entry would accept any realm; "
+                                  "leave the list out instead)",
+                       NULL);
         if (platform)
             CCZ_GUARD(cca_object(json_array_get(v, i), w, pkeys, pmax, 2, cca_sw_list,
                                  "implementation-id, platform-configuration, sw-components)"));

@@ -1147,6 +1147,12 @@ static void test_cca_bad_reference_values(void)
                 "cca: unknown key (known: platform, realm): platfrom");
     parse_fails("{\"cca\": {\"platform\": {}}}",
                 "cca.platform: must be a list of reference values");
+    /* an entry that names nothing would accept every platform or realm: refused as the other
+     * TEEs' lists refuse one */
+    parse_fails("{\"cca\": {\"platform\": [{}]}}",
+                "cca.platform[0]: constrains nothing (an empty entry would accept any platform");
+    parse_fails("{\"cca\": {\"realm\": [{\"initial-measurement\": \"00\"}, {}]}}",
+                "cca.realm[1]: constrains nothing (an empty entry would accept any realm");
     static const char *const hex[] = {"abc", "", "zz", NULL};
     for (int i = 0; i < 4; i++) {
         snprintf(doc, sizeof doc, "{\"cca\": {\"realm\": [{\"initial-measurement\": \"%s\"}]}}",
