@@ -182,6 +182,74 @@ static void test_rest_errors(void)
          "\"data\": [1, 2, 3]}]}",
          400, "the model takes 1 inputs, 2 given"},
         {"/v2/models/relu/infer", "{\"inputs\": []}", 400, "the model takes 1 inputs, 0 given"},
+        /* a number beyond float32's range is refused, not read as an infinity */
+        {"/v1/models/relu:predict", "{\"instances\": [[1e39, 0, 0]]}", 400,
+         "input 'X': the value 1e+39 is out of range for float32"},
+        {"/v1/models/relu:predict", "{\"inputs\": [[0, -1e300, 0]]}", 400,
+         "input 'X': the value -1e+300 is out of range for float32"},
+        {"/v1/models/flat:classify", "{\"examples\": [{\"X\": [1, 1e39, 3]}]}", 400,
+         "input 'X': the value 1e+39 is out of range for float32"},
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [1, 3], "
+         "\"data\": [1, 2, 4e38]}]}",
+         400, "input 'X': the value 4e+38 is out of range for float32"},
+        {"/v1/models/relu:predict", "{\"instances\": [[3.4e38, -3.4e38, 1e-50]]}", 200,
+         "{\"predictions\":[[3.39999995e+38,0,0]]}"},
+        /* v2 data nested otherwise than the shape: ragged rows, a flat list with a nested
+         * one in it, a nested list with a number in place of a row */
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [2, 3], "
+         "\"data\": [[1, 2], [3, 4, 5, 6]]}]}",
+         400, "input 'X': data nested as the shape needs 3 values at dimension 1; 2 given"},
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [2, 3], "
+         "\"data\": [[1, 2, 3]]}]}",
+         400, "input 'X': data nested as the shape needs 2 values at dimension 0; 1 given"},
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [2, 3], "
+         "\"data\": [1, 2, 3, [4, 5, 6]]}]}",
+         400, "data must be numbers, flat or nested in lists as the shape"},
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [2, 3], "
+         "\"data\": [[1, 2, 3], 4]}]}",
+         400, "data must be numbers, flat or nested in lists as the shape"},
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [2, 3], "
+         "\"data\": [[1, -2, 3], [-4, 5, -6]]}]}",
+         200, "\"shape\":[2,3],\"data\":[1,0,3,0,5,0]"},
+        /* paths: labels, a version that is no number, a verb or a model that does not exist */
+        {"/v1/models/relu/labels/stable:predict", "{\"instances\": [[1, 2, 3]]}", 501,
+         "version labels are not served: ask for /versions/N or the latest"},
+        {"/v1/models/relu/versions/x1:predict", "{\"instances\": [[1, 2, 3]]}", 400,
+         "the version must be a number from 1 to 10^18 - 1"},
+        {"/v1/models/relu/versions/0:predict", "{\"instances\": [[1, 2, 3]]}", 400,
+         "the version must be a number from 1 to 10^18 - 1"},
+        {"/v1/models/relu/versions/2:predict", "{\"instances\": [[1, 2, 3]]}", 404,
+         "Servable not found for request: Specific(relu, 2)"},
+        {"/v1/models/relu:explain", "{\"instances\": [[1, 2, 3]]}", 400,
+         "Malformed request: POST /v1/models/relu:explain"},
+        {"/v2/models/nope/infer", "{\"inputs\": []}", 404,
+         "Request for unknown model: 'nope' is not found"},
+        /* v2 tensors: not a list, not numeric, a shape of non-integers, data not numbers, an
+         * output the model does not have */
+        {"/v2/models/relu/infer", "{\"inputs\": {\"X\": [1, 2, 3]}}", 400,
+         "'inputs' must be a list of tensors"},
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"BYTES\", \"shape\": [1, 3], "
+         "\"data\": [1, 2, 3]}]}",
+         400, "input 'X': datatype must be numeric (FP32, ...)"},
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [1, 3.0], "
+         "\"data\": [1, 2, 3]}]}",
+         400, "input 'X': shape holds a value that is not an integer"},
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [1, 3], "
+         "\"data\": [1, \"2\", 3]}]}",
+         400, "data must be numbers, flat or nested in lists as the shape"},
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [1, 3], "
+         "\"data\": [1, 2, 3]}], \"outputs\": [{\"name\": \"Z\"}]}",
+         400, "'Z' is not an output of the model"},
         {"/v2/models/relu/predict", "{}", 404, "no such endpoint: /v2/models/relu/predict"},
         {"/v2/models/relu/infer",
          "{\"id\": \"r1\", \"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", "
@@ -944,7 +1012,8 @@ static void test_batch_last_leaver(void)
     batch_done(&s, jobs, 2);
 }
 
-/* A job past its deadline when its batch begins is not run; the others are. */
+/* A job past its deadline when its batch begins is not run (and is answered as a failure, not
+ * with outputs never written); the others are. */
 static void test_batch_late_skipped(void)
 {
     sv_server s;
@@ -956,6 +1025,10 @@ static void test_batch_late_skipped(void)
         CHECK(jobs[1]->out[0][i] == 2.0f);
     }
     CHECK_INT(s.models[0].batch_rows, 1);
+    /* delivered as a failure: its outputs were never written */
+    CHECK_INT(jobs[0]->st, CCZ_ERR_UNAVAILABLE);
+    CHECK_CONTAINS(jobs[0]->error, "the request was not run");
+    CHECK_INT(jobs[1]->st, CCZ_OK);
     batch_done(&s, jobs, 2);
 }
 
@@ -1004,6 +1077,211 @@ static void test_job_bounds(void)
     pthread_mutex_destroy(&s.lock);
 }
 
+/* Queued input is bounded: a request that would take the queue past max_queued is refused
+ * UNAVAILABLE (503) with a message saying to try again, and nothing of it is counted. The
+ * batcher waits 10 s for a full batch, so the jobs stay queued. */
+static void test_queue_full(void)
+{
+    ccz_serving_model spec = {"relu", model_path, 1, NULL};
+    sv_server s = {.o = CCZ_SERVING_OPTS_INIT};
+    s.o.models = &spec;
+    s.o.n_models = 1;
+    s.o.batch_max_rows = 1u << 20;
+    s.o.batch_timeout_us = 10000000;
+    s.o.max_queued = 24000;
+    s.o.threads = 1;
+    pthread_mutex_init(&s.lock, NULL);
+    CHECK_OK(sv_models_load(&s));
+    sv_model *m = &s.models[0];
+    /* the largest request one job may be: three fit the queue's 24000 bytes of inputs (12 a
+     * row), a fourth does not */
+    size_t rows = s.o.max_queued / (24 + 4 * m->ws_row_floats);
+    sv_job *j[4] = {0};
+    for (size_t k = 0; k < 4; k++)
+        CHECK_OK(sv_job_new(&j[k], m, rows));
+    for (size_t k = 0; k < 3; k++)
+        CHECK_OK(sv_job_submit(j[k]));
+    CHECK(3 * j[0]->bytes <= s.o.max_queued && 4 * j[0]->bytes > s.o.max_queued);
+    CHECK_STATUS(sv_job_submit(j[3]), CCZ_ERR_UNAVAILABLE);
+    CHECK_CONTAINS(ccz_error_detail(), "the server holds as many requests as it may (24000 bytes "
+                                       "of inputs); try again later");
+    CHECK_INT(sv_rest_code(CCZ_ERR_UNAVAILABLE, false), 503);
+    pthread_mutex_lock(&s.lock);
+    CHECK_INT(s.queued_bytes, 3 * j[0]->bytes);
+    CHECK_INT(m->requests, 3);
+    pthread_mutex_unlock(&s.lock);
+    sv_job_free(j[3]);
+    sv_models_free(&s); /* the queued ones too */
+    pthread_mutex_destroy(&s.lock);
+}
+
+/* Predict requests refused before anything is queued, each with its gRPC code and a message
+ * naming what to fix: the tensor's dtype, rank, batch and other dimensions (negative or huge),
+ * tensor_content or float_val disagreeing with the shape, inputs missing, unknown or given
+ * twice, another signature, a version label, an unknown output; and one accepted, its
+ * tensor_content copied exactly. */
+static void test_grpc_parse_refusals(void)
+{
+    ccz_serving_model spec = {"relu", model_path, 1, NULL};
+    sv_server s = {.o = CCZ_SERVING_OPTS_INIT};
+    s.o.models = &spec;
+    s.o.n_models = 1;
+    s.o.max_body = 16u << 20;
+    s.o.max_queued = 256u << 20;
+    s.o.threads = 1;
+    pthread_mutex_init(&s.lock, NULL);
+    CHECK_OK(sv_models_load(&s));
+    enum {
+        DTYPE,
+        RANK,
+        BATCH0,
+        BATCHNEG,
+        BATCHBIG,
+        DIM,
+        DIMHUGE,
+        DIMNEG,
+        SHORT,
+        LONG,
+        FEWVALS,
+        NOINPUT,
+        ALIAS,
+        TWICE,
+        SIGNATURE,
+        LABEL,
+        NOVERSION,
+        FILTER,
+        N_CASES
+    };
+    static const struct {
+        int code;
+        const char *text;
+    } want[N_CASES] = {
+        [DTYPE] = {CCZ_RPC_INVALID_ARGUMENT, "input 'X': dtype 2; the model takes DT_FLOAT"},
+        [RANK] = {CCZ_RPC_INVALID_ARGUMENT, "input 'X': the shape must have 2 dimensions"},
+        [BATCH0] = {CCZ_RPC_INVALID_ARGUMENT,
+                    "input 'X': the batch (dimension 0) must be 1 to 1048576"},
+        [BATCHNEG] = {CCZ_RPC_INVALID_ARGUMENT,
+                      "input 'X': the batch (dimension 0) must be 1 to 1048576"},
+        [BATCHBIG] = {CCZ_RPC_INVALID_ARGUMENT,
+                      "input 'X': the batch (dimension 0) must be 1 to 1048576"},
+        [DIM] = {CCZ_RPC_INVALID_ARGUMENT, "input 'X': dimension 1 is 4; the model takes 3"},
+        [DIMHUGE] = {CCZ_RPC_INVALID_ARGUMENT,
+                     "input 'X': dimension 1 is 4611686018427387904; the model takes 3"},
+        [DIMNEG] = {CCZ_RPC_INVALID_ARGUMENT, "input 'X': dimension 1 is -3; the model takes 3"},
+        [SHORT] = {CCZ_RPC_INVALID_ARGUMENT,
+                   "input 'X': tensor_content holds 20 bytes; the shape needs 24"},
+        [LONG] = {CCZ_RPC_INVALID_ARGUMENT,
+                  "input 'X': tensor_content holds 28 bytes; the shape needs 24"},
+        [FEWVALS] = {CCZ_RPC_INVALID_ARGUMENT, "input 'X': 2 values in float_val; the shape "
+                                               "needs 6"},
+        [NOINPUT] = {CCZ_RPC_INVALID_ARGUMENT, "input size does not match signature: 0!=1"},
+        [ALIAS] = {CCZ_RPC_INVALID_ARGUMENT, "input tensor alias not found in signature: Z"},
+        [TWICE] = {CCZ_RPC_INVALID_ARGUMENT, "input size does not match signature: 2!=1"},
+        [SIGNATURE] = {CCZ_RPC_INVALID_ARGUMENT,
+                       "Serving signature name: \"other\" not found in signature def"},
+        [LABEL] = {CCZ_RPC_UNIMPLEMENTED, "version labels are not served"},
+        [NOVERSION] = {CCZ_RPC_NOT_FOUND, "Servable not found for request: Specific(relu, 7)"},
+        [FILTER] = {CCZ_RPC_INVALID_ARGUMENT, "output tensor alias not found in signature: Q"},
+    };
+    float content[7] = {1, -2, 3, -4, 5, -6, 7};
+    char *filter[1] = {"Q"};
+    Tensorflow__Serving__Int64Value v7 = TENSORFLOW__SERVING__INT64_VALUE__INIT;
+    v7.value = 7;
+    for (int c = 0; c < N_CASES; c++) {
+        predict_call p = {0, "relu", 2, 3, 0, 1.0f, {0}, 0};
+        predict_msg q;
+        predict_msg_init(&q, &p);
+        Tensorflow__Serving__PredictRequest__InputsEntry *two[2] = {q.ep, q.ep};
+        switch (c) {
+        case DTYPE:
+            q.t.dtype = TENSORFLOW__SERVING__DATA_TYPE__DT_DOUBLE;
+            break;
+        case RANK:
+            q.sh.n_dim = 1;
+            break;
+        case BATCH0:
+            q.d[0].size = 0;
+            break;
+        case BATCHNEG:
+            q.d[0].size = -1;
+            break;
+        case BATCHBIG:
+            q.d[0].size = (1 << 20) + 1;
+            break;
+        case DIM:
+            q.d[1].size = 4;
+            break;
+        case DIMHUGE:
+            q.d[1].size = INT64_C(1) << 62;
+            break;
+        case DIMNEG:
+            q.d[1].size = -3;
+            break;
+        case SHORT:
+            q.t.tensor_content = (ProtobufCBinaryData){20, (uint8_t *)content};
+            break;
+        case LONG:
+            q.t.tensor_content = (ProtobufCBinaryData){28, (uint8_t *)content};
+            break;
+        case FEWVALS:
+            q.t.n_float_val = 2;
+            q.t.float_val = content;
+            break;
+        case NOINPUT:
+            q.rq.n_inputs = 0;
+            break;
+        case ALIAS:
+            q.e.key = "Z";
+            break;
+        case TWICE:
+            q.rq.n_inputs = 2;
+            q.rq.inputs = two;
+            break;
+        case SIGNATURE:
+            q.spec.signature_name = "other";
+            break;
+        case LABEL:
+            q.spec.version_choice_case =
+                TENSORFLOW__SERVING__MODEL_SPEC__VERSION_CHOICE_VERSION_LABEL;
+            q.spec.version_label = "stable";
+            break;
+        case NOVERSION:
+            q.spec.version_choice_case = TENSORFLOW__SERVING__MODEL_SPEC__VERSION_CHOICE_VERSION;
+            q.spec.version = &v7;
+            break;
+        case FILTER:
+            q.rq.n_output_filter = 1;
+            q.rq.output_filter = filter;
+            break;
+        }
+        sv_job *j = NULL;
+        ccz_status st = sv_grpc_parse(&j, &s, &q.rq);
+        if (st == CCZ_OK || sv_grpc_code(st, false) != want[c].code ||
+            !strstr(ccz_error_detail(), want[c].text))
+            fprintf(stderr, "%s: case %d: %d %s\n", test_name, c, (int)st, ccz_error_detail());
+        CHECK(st != CCZ_OK);
+        CHECK_INT(sv_grpc_code(st, false), want[c].code);
+        CHECK_CONTAINS(ccz_error_detail(), want[c].text);
+        CHECK(j == NULL);
+        sv_job_free(j);
+    }
+    /* tensor_content of exactly the shape's size: its values, not float_val's */
+    predict_call p = {0, "relu", 2, 3, 0, 9.0f, {0}, 0};
+    predict_msg q;
+    predict_msg_init(&q, &p);
+    q.t.tensor_content = (ProtobufCBinaryData){24, (uint8_t *)content};
+    sv_job *j = NULL;
+    CHECK_OK(sv_grpc_parse(&j, &s, &q.rq));
+    if (j) {
+        CHECK_INT(j->rows, 2);
+        CHECK(memcmp(j->in[0], content, 24) == 0);
+        CHECK_INT(j->out_mask, 1);
+    }
+    sv_job_free(j);
+    sv_models_free(&s);
+    pthread_mutex_destroy(&s.lock);
+}
+
 /* Flatten over X[N,3,1] into Y[N,3] (ir_version 8, opset 13) */
 static void flatten_model(ccz_buf *b)
 {
@@ -1047,4 +1325,4 @@ TEST_MAIN(T(setup), T(test_refused_options), T(test_rest_only), T(test_rest_erro
           T(test_grpc_connection_jobs), T(test_grpc_batches_within_engine_limit),
           T(test_grpc_queued_at_shutdown), T(test_status_codes), T(test_batch_leaver_keeps_rows),
           T(test_batch_last_leaver), T(test_batch_late_skipped), T(test_batch_exactly_full),
-          T(test_job_bounds))
+          T(test_job_bounds), T(test_queue_full), T(test_grpc_parse_refusals))

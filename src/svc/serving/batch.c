@@ -389,8 +389,15 @@ static void run_batch(sv_model *m, sv_job *first, size_t n_jobs)
     j = first;
     for (size_t k = 0; k < n_jobs; k++) {
         sv_job *next = j->next;
-        j->st = st;
-        memcpy(j->error, error, sizeof error);
+        if (j->run) {
+            j->st = st;
+            memcpy(j->error, error, sizeof error);
+        } else { /* its outputs were never written: it must not be answered as a success */
+            j->st = CCZ_ERR_UNAVAILABLE;
+            snprintf(j->error, sizeof j->error,
+                     "the request was not run: its client left or its deadline passed while it "
+                     "was queued");
+        }
         j->deliver(j); /* the job is the front end's from here */
         j = next;
     }

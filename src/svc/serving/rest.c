@@ -3,6 +3,7 @@
  * Protocol v2 under /v2/. Bodies are untrusted JSON: every tensor is checked against the model's
  * shapes before a row is queued, and every failure is answered in the API's own error form
  * ({"error": "..."}) with TensorFlow Serving's HTTP codes. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,14 +43,26 @@ static int http_code(ccz_status st)
 
 /* ---- JSON tensors in -------------------------------------------------------------------------*/
 
+/* A JSON number as float32: one beyond its range would become an infinity the client never
+ * sent, and is refused. */
+static ccz_status to_float(float *out, const json_t *v, const char *name)
+{
+    double d = json_number_value(v);
+    CCZ_ENSURE(d >= -FLT_MAX && d <= FLT_MAX, CCZ_ERR_INVALID_ARGUMENT,
+               "input '%s': the value %g is out of range for float32 (at most %g in magnitude)",
+               name, d, (double)FLT_MAX);
+    *out = (float)d;
+    return CCZ_OK;
+}
+
 /* Reads the nested lists v of one row (dims[dim..rank) of t) into *dst, advancing it. */
 static ccz_status read_row(const json_t *v, const ccz_ml_tensor_info *t, size_t dim, float **dst)
 {
     if (dim == t->rank) {
         CCZ_ENSURE(json_is_number(v), CCZ_ERR_INVALID_ARGUMENT,
                    "input '%s': a value is not a number", t->name);
-        double d = json_number_value(v);
-        *(*dst)++ = (float)d;
+        CCZ_GUARD(to_float(*dst, v, t->name));
+        (*dst)++;
         return CCZ_OK;
     }
     CCZ_ENSURE(json_is_array(v), CCZ_ERR_INVALID_ARGUMENT,
@@ -189,7 +202,7 @@ static ccz_status read_examples(sv_job **out, sv_model *m, const json_t *body)
                 CCZ_ENSURE(json_is_number(x), CCZ_ERR_INVALID_ARGUMENT,
                            "example %zu: feature '%s' holds a value that is not a number", k,
                            t->name);
-                *dst++ = (float)json_number_value(x);
+                CCZ_GUARD(to_float(dst++, x, t->name));
             }
             continue;
         }
@@ -705,18 +718,31 @@ static json_t *v2_model_meta(sv_server *s, const sv_model *m)
                      "onnx", "inputs", in, "outputs", out);
 }
 
-/* Appends the numbers of a (possibly nested) data list to dst, at most max of them. */
-static ccz_status v2_flatten(const json_t *v, float *dst, size_t *n, size_t max, int depth)
+/* Appends the numbers of a data list to dst, at most max of them: flat (a list of numbers) or
+ * nested exactly as the shape [rows, t's other dims], every list as long as its dimension (a
+ * ragged one would move values into other rows). */
+static ccz_status v2_flatten(const json_t *v, float *dst, size_t *n, size_t max, size_t depth,
+                             bool nested, const ccz_ml_tensor_info *t, size_t rows)
 {
-    if (json_is_number(v)) {
+    size_t leaf = nested ? t->rank : 1;
+    if (json_is_number(v) && (nested ? depth == leaf : depth <= leaf)) {
         CCZ_ENSURE(*n < max, CCZ_ERR_INVALID_ARGUMENT, "more values than the shape holds");
-        dst[(*n)++] = (float)json_number_value(v);
+        CCZ_GUARD(to_float(&dst[*n], v, t->name));
+        (*n)++;
         return CCZ_OK;
     }
-    CCZ_ENSURE(json_is_array(v) && depth < CCZ_ML_MAX_RANK + 1, CCZ_ERR_INVALID_ARGUMENT,
+    CCZ_ENSURE(json_is_array(v) && depth < leaf, CCZ_ERR_INVALID_ARGUMENT,
                "data must be numbers, flat or nested in lists as the shape");
-    for (size_t i = 0; i < json_array_size(v); i++)
-        CCZ_GUARD(v2_flatten(json_array_get(v, i), dst, n, max, depth + 1));
+    size_t len = json_array_size(v);
+    if (nested) {
+        int64_t want = depth == 0 ? (int64_t)rows : t->dims[depth];
+        CCZ_ENSURE((int64_t)len == want, CCZ_ERR_INVALID_ARGUMENT,
+                   "input '%s': data nested as the shape needs %lld values at dimension %zu; "
+                   "%zu given",
+                   t->name, (long long)want, depth, len);
+    }
+    for (size_t i = 0; i < len; i++)
+        CCZ_GUARD(v2_flatten(json_array_get(v, i), dst, n, max, depth + 1, nested, t, rows));
     return CCZ_OK;
 }
 
@@ -784,7 +810,9 @@ static ccz_status v2_read(sv_job **out, sv_model *m, const json_t *body)
     CCZ_GUARD(sv_job_new(out, m, rows));
     for (size_t i = 0; i < m->n_in; i++) {
         size_t want = rows * m->in[i].row_elems, n = 0;
-        CCZ_GUARD(v2_flatten(json_object_get(by_input[i], "data"), (*out)->in[i], &n, want, 0));
+        const json_t *data = json_object_get(by_input[i], "data");
+        bool nested = json_array_size(data) > 0 && json_is_array(json_array_get(data, 0));
+        CCZ_GUARD(v2_flatten(data, (*out)->in[i], &n, want, 0, nested, &m->in[i], rows));
         CCZ_ENSURE(n == want, CCZ_ERR_INVALID_ARGUMENT, "input '%s': %zu values for a shape of %zu",
                    m->in[i].name, n, want);
     }
