@@ -71,6 +71,26 @@ refused verify "$T/e" --init-data-hash "$(printf 'z%.0s' $(seq 64))" -- \
 accepted verify "$T/e" --init-data-hash "$(printf 'a%.0s' $(seq 64))" -- \
     "cannot read evidence $T/e"
 
+# report data: at most 128 hex digits (64 bytes), after an optional 0x; --tee is required
+refused attest --tee sim --report-data "$(printf 'a%.0s' $(seq 130))" -o "$T/e" -- \
+    "--report-data: report data is 130 hex digits; at most 128 (64 bytes) fit"
+accepted attest --tee sim --report-data "0x$(printf 'a%.0s' $(seq 128))" -o "$T/e" -- \
+    "attest --tee sim: sim platform file $CCZ_SIM_DIR/ak.key is missing"
+refused attest -o "$T/e" -- "--tee is required (sim, sgx, tdx or snp)"
+
+# an option with a value given twice is refused, not the last one silently taken; the
+# repeatable ones (--sim-root, --metadata, --secret, --model, --expect) and flags are not
+refused attest --tee sim --report-data 00 --report-data 11 -o "$T/e" -- \
+    "'--report-data' is given twice; give it once"
+refused verify "$T/e" --policy "$T/p1.json" --policy="$T/p2.json" -- \
+    "'--policy=$T/p2.json' is given twice; give it once"
+refused ratls cert --tee sim --tee sgx --key "$T/k.pem" -o "$T/c.pem" -- \
+    "'--tee' is given twice; give it once"
+refused ratls cert --tee sim --key "$T/k.pem" -o "$T/c.pem" -o "$T/d.pem" -- \
+    "'-o' is given twice; give it once"
+accepted verify "$T/e" --json --json --sim-root "$T/r1" --sim-root "$T/r2" -- \
+    "cannot read evidence $T/e"
+
 # an option the command does not take, named as written
 refused ratls cert --once -- "'--once' does nothing for 'ratls cert'"
 refused ratls cert --listen=127.0.0.1:5 -- "'--listen=127.0.0.1:5' does nothing for 'ratls cert'"

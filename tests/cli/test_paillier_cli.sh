@@ -213,4 +213,18 @@ contains "$err" "--threads: 1025 is larger than 1024"
 run 2 "$CCZ" paillier keygen --bits 2048 -o "$T/x.json" --frob
 contains "$err" "unknown option '--frob'"
 [ -e "$T/x.json" ] && fail "a refused keygen wrote a key"
+# an option the operation does not use, or a value given twice, is refused, not ignored
+run 2 "$CCZ" paillier encrypt --key "$K" --bits 1024 5
+contains "$err" "'--bits' does nothing for 'paillier encrypt'"
+run 2 "$CCZ" paillier keygen --bits 2048 --key "$K" -o "$T/x.json"
+contains "$err" "'--key' does nothing for 'paillier keygen'"
+run 2 "$CCZ" paillier decrypt --key "$K" --plain 3 5
+contains "$err" "'--plain' does nothing for 'paillier decrypt'"
+run 2 timeout 10 "$CCZ" paillier bench --public-only --seconds 0.01
+contains "$err" "'--public-only' does nothing for 'paillier bench'"
+run 2 "$CCZ" paillier keygen --bits 2048 -o "$T/x.json" --out "$T/y.json"
+contains "$err" "'--out' is given twice; give it once"
+run 2 "$CCZ" paillier encrypt --key "$T/pub.json" --key "$K" 5
+contains "$err" "'--key' is given twice; give it once"
+[ -e "$T/x.json" ] || [ -e "$T/y.json" ] && fail "a refused keygen wrote a key"
 finish

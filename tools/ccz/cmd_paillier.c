@@ -62,6 +62,8 @@ typedef struct {
     unsigned threads;
     const char *ops[64];
     int n_ops;
+    unsigned given;                 /* 1 << OPT_* of each option given */
+    const char *given_as[OPT_HELP]; /* how the command line spelled it */
 } args;
 
 /* Options anywhere; everything else (negative numbers included) is an operand, kept in order
@@ -110,6 +112,12 @@ static int parse(args *a, int argc, char **argv)
             }
         if (id < 0)
             return cli_usage_error("paillier", "unknown option '%s'", arg);
+        if (id != OPT_HELP) {
+            if (opts[k].arg && (a->given >> id & 1))
+                return cli_usage_error("paillier", "'%s' is given twice; give it once", arg);
+            a->given |= 1u << id;
+            a->given_as[id] = arg;
+        }
         const char *v = NULL;
         if (opts[k].arg) {
             if (i + 1 >= argc)
@@ -610,6 +618,17 @@ static int paillier_command(int argc, char **argv)
         return r < 0 ? EXIT_OK : r;
     if (a.has_format && (!strcmp(op, "decrypt") || !strcmp(op, "bench")))
         return cli_usage_error("paillier", "--format: %s writes no key or ciphertext", op);
+    /* each operation takes its own options and no other: one that would do nothing is refused */
+    unsigned takes = !strcmp(op, "keygen") ? 1u << OPT_BITS | 1u << OPT_OUT | 1u << OPT_PUBLIC |
+                                                 1u << OPT_DJN | 1u << OPT_FORMAT
+                     : !strcmp(op, "bench") ? 1u << OPT_BITS | 1u << OPT_SECONDS | 1u << OPT_THREADS
+                     : !strcmp(op, "add")   ? 1u << OPT_KEY | 1u << OPT_FORMAT | 1u << OPT_PLAIN
+                     : !strcmp(op, "decrypt") ? 1u << OPT_KEY
+                                              : 1u << OPT_KEY | 1u << OPT_FORMAT;
+    for (int id = 0; id < OPT_HELP; id++)
+        if ((a.given & ~takes) >> id & 1)
+            return cli_usage_error("paillier", "'%s' does nothing for 'paillier %s'",
+                                   a.given_as[id], op);
     if (!strcmp(op, "keygen") || !strcmp(op, "bench")) {
         if (a.n_ops)
             return cli_usage_error("paillier", "unexpected '%s'", a.ops[0]);

@@ -546,6 +546,22 @@ static int take(cli_args *a, int o, const char *cmd)
     return EXIT_OK;
 }
 
+/* The options that add one more each time they are given; any other option with a value is
+ * refused when given twice, rather than the last one silently winning. */
+static bool repeats(int o)
+{
+    return o == CLI_O_SIM_ROOT || o == CLI_O_MD || o == CLI_O_SECRET || o == CLI_O_MODEL ||
+           o == CLI_O_EXPECT;
+}
+
+static bool takes_value(int o)
+{
+    for (const struct option *p = opts; p->name; p++)
+        if (p->val == O(o))
+            return p->has_arg != no_argument;
+    return false;
+}
+
 int cli_parse(cli_args *a, int argc, char **argv, const cli_group *g, cli_opts allowed)
 {
     const char *cmd = g->name;
@@ -560,8 +576,11 @@ int cli_parse(cli_args *a, int argc, char **argv, const cli_group *g, cli_opts a
         if (o < 0 || o >= CLI_O_COUNT_) /* unknown, or its value is missing */
             return cli_bad_option(cmd, argv);
         /* the option's own word: before its value when that is a separate argument */
+        const char *word = argv[optind - (optarg && optarg == argv[optind - 1] ? 2 : 1)];
+        if ((seen & CLI_OPT(o)) && takes_value(o) && !repeats(o))
+            return cli_usage_error(cmd, "'%s' is given twice; give it once", word);
         seen |= CLI_OPT(o);
-        seen_as[o] = argv[optind - (optarg && optarg == argv[optind - 1] ? 2 : 1)];
+        seen_as[o] = word;
         if (o == CLI_O_HELP) {
             cli_help(g);
             return -1;
