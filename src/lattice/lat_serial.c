@@ -205,6 +205,25 @@ static ccz_status unpack_rns(unpacker *u, const ccz_lattice_context *ctx, uint64
     return CCZ_OK;
 }
 
+/* Bits of polys polynomials over primes 0 .. np - 1, packed */
+static uint64_t packed_bits(const ccz_lattice_context *ctx, uint64_t polys, unsigned np)
+{
+    uint64_t bits = 0;
+    for (unsigned i = 0; i < np; i++)
+        bits += width(ctx->primes[i]);
+    return polys * bits * ctx->n;
+}
+
+/* The input holds a body of `bytes` more bytes: checked before the body's memory is allocated,
+ * so that a message of a few bytes cannot have the loader reserve a key's megabytes. */
+static ccz_status need(const ccz_cursor *c, uint64_t bytes, const char *what)
+{
+    CCZ_ENSURE(bytes <= ccz_cursor_remaining(c), CCZ_ERR_TRUNCATED,
+               "the data ends early: %s of %llu bytes, %zu remain", what, (unsigned long long)bytes,
+               ccz_cursor_remaining(c));
+    return CCZ_OK;
+}
+
 static ccz_status finish(ccz_cursor *c, unpacker *u, const char *what)
 {
     /* bits left in the last byte are padding; whole bytes read ahead are not */
@@ -388,6 +407,7 @@ static ccz_status seeded_load(ccz_lattice_ciphertext *ct, const ccz_lattice_cont
     memcpy(&scale, &sc, 8);
     CCZ_ENSURE(isfinite(scale) && scale >= 1, CCZ_ERR_MALFORMED, "seeded ciphertext: bad scale");
     unpacker u = {c, 0, 0};
+    CCZ_GUARD(need(c, (packed_bits(ctx, 1, h[1]) + 7) / 8, "a seeded ciphertext"));
     CCZ_GUARD(lat_ct_reserve(ct, 2, h[1], false)); /* its storage may have been shrunk */
     CCZ_GUARD(unpack_rns(&u, ctx, ct->d, h[1], NULL, "seeded ciphertext"));
     CCZ_GUARD(finish(c, &u, "seeded ciphertext"));
@@ -428,6 +448,7 @@ ccz_status ccz_lattice_ciphertext_load(ccz_lattice_ciphertext *ct, const ccz_lat
     CCZ_ENSURE(ctx->params.scheme == CCZ_LATTICE_BFV || (isfinite(scale) && scale >= 1),
                CCZ_ERR_MALFORMED, "ciphertext: bad scale");
     unpacker u = {&c, 0, 0};
+    CCZ_GUARD(need(&c, (packed_bits(ctx, h[0], h[1]) + 7) / 8, "a ciphertext"));
     CCZ_GUARD(lat_ct_reserve(ct, h[0], h[1], false));
     for (unsigned j = 0; j < h[0]; j++)
         CCZ_GUARD(unpack_rns(&u, ctx, ct->d + (size_t)j * h[1] * ctx->n, h[1], NULL, "ciphertext"));
@@ -567,6 +588,7 @@ ccz_status ccz_lattice_public_key_load(ccz_lattice_public_key **out, const ccz_l
     ccz_cursor c;
     ccz_cursor_init(&c, in);
     CCZ_GUARD(read_header(&c, ctx, T_PUBLIC));
+    CCZ_GUARD(need(&c, (packed_bits(ctx, 2, ctx->L) + 7) / 8, "a public key"));
     ccz_lattice_public_key *k = calloc(1, sizeof *k);
     CCZ_ENSURE(k, CCZ_ERR_NOMEM, "out of memory");
     k->ctx = ctx;
@@ -641,6 +663,8 @@ ccz_status ccz_lattice_relin_keys_load(ccz_lattice_relin_keys **out, const ccz_l
     ccz_cursor c;
     ccz_cursor_init(&c, in);
     CCZ_GUARD(read_header(&c, ctx, T_RELIN));
+    CCZ_GUARD(
+        need(&c, (packed_bits(ctx, 2 * (uint64_t)ctx->L, ctx->k) + 7) / 8, "relinearization keys"));
     ccz_lattice_relin_keys *k = calloc(1, sizeof *k);
     CCZ_ENSURE(k, CCZ_ERR_NOMEM, "out of memory");
     k->ctx = ctx;
@@ -679,6 +703,8 @@ ccz_status ccz_lattice_galois_keys_load(ccz_lattice_galois_keys **out,
     CCZ_ENSURE(ccz_cursor_u64le(&c, &n) == CCZ_OK, CCZ_ERR_TRUNCATED, "Galois keys: incomplete");
     CCZ_ENSURE(n >= 1 && n <= 2 * ctx->n, CCZ_ERR_MALFORMED, "Galois keys: %llu keys",
                (unsigned long long)n);
+    /* n <= 2N: neither product overflows */
+    CCZ_GUARD(need(&c, 8 * n + (packed_bits(ctx, 2 * ctx->L * n, ctx->k) + 7) / 8, "Galois keys"));
     ccz_lattice_galois_keys *k = calloc(1, sizeof *k);
     CCZ_ENSURE(k, CCZ_ERR_NOMEM, "out of memory");
     k->ctx = ctx;

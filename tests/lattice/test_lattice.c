@@ -109,6 +109,10 @@ static void test_params(void)
     p.n_primes = 1;
     CHECK_STATUS(ccz_lattice_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "the chain needs at least one data prime and the special");
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_CKKS, 12));
+    p.scheme = (ccz_lattice_scheme)7; /* as a peer's parameters may say */
+    CHECK_STATUS(ccz_lattice_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the scheme is BFV or CKKS");
     CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_CKKS, 13));
     p.scale = 0x1p60;
     CHECK_STATUS(ccz_lattice_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
@@ -1071,6 +1075,72 @@ static void test_serialization_fields(void)
     copy_set(&bad, &cb, 20, 1);
     CHECK_STATUS(ccz_lattice_ciphertext_load(c, ctx, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
     CHECK_STR(ccz_error_detail(), "ciphertext: 1 components");
+
+    /* the body's size is checked before its memory is reserved: a header alone, a byte short,
+     * a Galois count of 2N with nothing after it (N = 4096, primes of 36, 36 and 37 bits: a
+     * component of both data primes is 36864 bytes, a key-switching key 223232) */
+    char want[160];
+    CHECK_STATUS(ccz_lattice_ciphertext_load(c, ctx, (ccz_span){cb.ptr, 31}), CCZ_ERR_TRUNCATED);
+    CHECK_STR(ccz_error_detail(), "the data ends early: a ciphertext of 73728 bytes, 0 remain");
+    CHECK_INT(cb.len, 31 + 73728);
+    CHECK_STATUS(ccz_lattice_ciphertext_load(c, ctx, (ccz_span){cb.ptr, cb.len - 1}),
+                 CCZ_ERR_TRUNCATED);
+    CHECK_STR(ccz_error_detail(), "the data ends early: a ciphertext of 73728 bytes, 73727 remain");
+    copy_set(&bad, &cb, 20, 3); /* three components, two given */
+    CHECK_STATUS(ccz_lattice_ciphertext_load(c, ctx, ccz_buf_span(&bad)), CCZ_ERR_TRUNCATED);
+    CHECK_STR(ccz_error_detail(),
+              "the data ends early: a ciphertext of 110592 bytes, 73728 remain");
+    CHECK_OK(ccz_lattice_ciphertext_load(c, ctx, ccz_buf_span(&cb))); /* as it was */
+    ccz_lattice_public_key *pk_short = NULL;
+    ccz_lattice_relin_keys *rk_short = NULL;
+    ccz_lattice_galois_keys *gk_short = NULL;
+    CHECK_STATUS(ccz_lattice_public_key_load(&pk_short, ctx, (ccz_span){kb.ptr, 20}),
+                 CCZ_ERR_TRUNCATED);
+    CHECK_STR(ccz_error_detail(), "the data ends early: a public key of 73728 bytes, 0 remain");
+    CHECK_STATUS(ccz_lattice_relin_keys_load(&rk_short, ctx, (ccz_span){rb.ptr, 20}),
+                 CCZ_ERR_TRUNCATED);
+    CHECK_STR(ccz_error_detail(),
+              "the data ends early: relinearization keys of 223232 bytes, 0 remain");
+    CHECK_INT(rb.len, 20 + 223232);
+    CHECK_STATUS(ccz_lattice_relin_keys_load(&rk_short, ctx, (ccz_span){rb.ptr, rb.len - 1}),
+                 CCZ_ERR_TRUNCATED);
+    CHECK_STR(ccz_error_detail(),
+              "the data ends early: relinearization keys of 223232 bytes, 223231 remain");
+    copy_set(&bad, &gb, 0, 'C');
+    bad.len = 28;
+    put_le64(bad.ptr + 20, 2 * n); /* 8192 keys, no element */
+    CHECK_STATUS(ccz_lattice_galois_keys_load(&gk_short, ctx, ccz_buf_span(&bad)),
+                 CCZ_ERR_TRUNCATED);
+    snprintf(want, sizeof want, "the data ends early: Galois keys of %llu bytes, 0 remain",
+             (unsigned long long)(2 * n) * (8 + 223232));
+    CHECK_STR(ccz_error_detail(), want);
+    copy_set(&bad, &gb, 0, 'C');
+    bad.len = 36;
+    put_le64(bad.ptr + 20, 1); /* one key: its element, no body */
+    CHECK_STATUS(ccz_lattice_galois_keys_load(&gk_short, ctx, ccz_buf_span(&bad)),
+                 CCZ_ERR_TRUNCATED);
+    CHECK_STR(ccz_error_detail(), "the data ends early: Galois keys of 223240 bytes, 8 remain");
+    CHECK_STATUS(ccz_lattice_galois_keys_load(&gk_short, ctx, (ccz_span){gb.ptr, gb.len - 1}),
+                 CCZ_ERR_TRUNCATED);
+    CHECK_CONTAINS(ccz_error_detail(), "the data ends early: Galois keys of ");
+    CHECK(!pk_short && !rk_short && !gk_short);
+    /* a header cut short, a later format version, Galois keys without their count */
+    CHECK_STATUS(ccz_lattice_public_key_load(&pk_short, ctx, (ccz_span){kb.ptr, 19}),
+                 CCZ_ERR_TRUNCATED);
+    CHECK_STR(ccz_error_detail(), "public key: the header is incomplete");
+    copy_set(&bad, &cb, 4, 2);
+    CHECK_STATUS(ccz_lattice_ciphertext_load(c, ctx, ccz_buf_span(&bad)),
+                 CCZ_ERR_UNSUPPORTED_VERSION);
+    CHECK_STR(ccz_error_detail(), "format version 2 (this ccz reads version 1)");
+    CHECK_STATUS(ccz_lattice_galois_keys_load(&gk_short, ctx, (ccz_span){gb.ptr, 27}),
+                 CCZ_ERR_TRUNCATED);
+    CHECK_STR(ccz_error_detail(), "Galois keys: incomplete");
+    /* seeded ciphertexts are CKKS's alone */
+    ccz_buf seeded = CCZ_BUF_INIT;
+    CHECK_STATUS(ccz_lattice_encrypt_sk_save(&seeded, ctx, k.sk, p), CCZ_ERR_UNSUPPORTED);
+    CHECK_STR(ccz_error_detail(), "seeded ciphertexts are CKKS's");
+    CHECK_INT(seeded.len, 0);
+    ccz_buf_free(&seeded);
 
     /* a byte after each kind of object */
     ccz_lattice_secret_key *sk2 = NULL;

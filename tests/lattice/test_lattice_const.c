@@ -178,6 +178,16 @@ static void test_seeded(void)
                  CCZ_ERR_TRUNCATED);
     CHECK_STATUS(ccz_lattice_ciphertext_load(ct, ctx, CCZ_SPAN(seeded.ptr, 40)), CCZ_ERR_TRUNCATED);
     CHECK_CONTAINS(ccz_error_detail(), "seeded ciphertext: incomplete");
+    { /* the fields whole, no residue: refused before c0's memory is reserved (20 bytes of header,
+       * 3, the scale's 8, the seed's 32) */
+        char cut_msg[120];
+        snprintf(cut_msg, sizeof cut_msg,
+                 "the data ends early: a seeded ciphertext of %zu bytes, 0 remain",
+                 seeded.len - 63);
+        CHECK_STATUS(ccz_lattice_ciphertext_load(ct, ctx, CCZ_SPAN(seeded.ptr, 63)),
+                     CCZ_ERR_TRUNCATED);
+        CHECK_STR(ccz_error_detail(), cut_msg);
+    }
     CHECK_OK(ccz_buf_append_u8(&again, 0));
     CHECK_STATUS(ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(&again)), CCZ_ERR_TRAILING_DATA);
     CHECK_STATUS(ccz_lattice_ciphertext_load(oct, other, ccz_buf_span(&seeded)), CCZ_ERR_MALFORMED);
@@ -257,6 +267,9 @@ static void test_seeded(void)
         CHECK_OK(ccz_buf_append_u8(&pl, 0));
         CHECK_STATUS(ccz_lattice_plaintext_load(pt, ctx, ccz_buf_span(&pl)), CCZ_ERR_TRAILING_DATA);
         CHECK_STR(ccz_error_detail(), "plaintext: 1 bytes after the end");
+        /* the level and scale cut short (the header's 20 bytes, the level, 7 of the scale's 8) */
+        CHECK_STATUS(ccz_lattice_plaintext_load(pt, ctx, CCZ_SPAN(pl.ptr, 28)), CCZ_ERR_TRUNCATED);
+        CHECK_STR(ccz_error_detail(), "plaintext: incomplete");
         ccz_buf_free(&pl);
     }
     /* BFV has none */
