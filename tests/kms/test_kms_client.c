@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "freed.h"
 #include "svc/kms/internal.h"
 #include "test.h"
 #include "tls_fake.h"
@@ -337,30 +336,6 @@ static void test_server_certificate(void)
     CHECK_CONTAINS(ccz_error_detail(), "refused this client's certificate");
 }
 
-/* A request holds its payload (a plaintext, a data key): each copy the client makes of it, the
- * canonical string it signs and the JSON text it sends, is wiped before it is freed, also when
- * the call ends before it connects (here: no trust anchors for the KMS's certificate). */
-static void test_request_freed_wiped(void)
-{
-    if (!FREED_SUPPORTED)
-        test_skip(true, "AddressSanitizer owns free");
-    static const char secret[] = "c2VjcmV0IG1vZGVsIGtleSAwMTIzNDU2Nzg5";
-    json_t *payload = json_pack("{s:s,s:s}", "keyid", "k", "plaintext", secret);
-    CHECK(payload != NULL);
-    ccz_kms_opts o = CCZ_KMS_OPTS_INIT;
-    o.url = "https://127.0.0.1:9/ehsm";
-    ccz_json *r = NULL;
-    freed_start();
-    ccz_status s = ccz_kms_call(&r, &o, appid, apikey, "Encrypt", payload);
-    size_t blocks = freed_stop();
-    CHECK_STATUS(s, CCZ_ERR_INVALID_ARGUMENT);
-    CHECK_CONTAINS(ccz_error_detail(), "give trust anchors for its RA-TLS evidence");
-    CHECK(r == NULL);
-    CHECK(blocks > 0 && blocks < FREED_MAX);
-    CHECK_INT(freed_find(secret, sizeof secret - 1), 0);
-    json_decref(payload);
-}
-
 TEST_MAIN(T(test_call_request_and_answer), T(test_enroll), T(test_arguments), T(test_body_bounds),
           T(test_bad_answers), T(test_answer_too_large), T(test_cut_connection),
-          T(test_silent_server), T(test_server_certificate), T(test_request_freed_wiped))
+          T(test_silent_server), T(test_server_certificate))
