@@ -218,21 +218,21 @@ out:
 /* ---- reading, writing, finding -------------------------------------------------------------*/
 
 /* The one certificate of a cache hit, or NULL. */
-static X509 *cached_cert(ccz_span in)
+static X509 *cached_cert(int kind, ccz_span in)
 {
     STACK_OF(X509) *sk = NULL;
-    if (!x509_cache_get(X509_CACHE_CERT, in, &sk, NULL))
+    if (!x509_cache_get(kind, in, &sk, NULL))
         return NULL;
     X509 *x = sk_X509_num(sk) == 1 ? sk_X509_shift(sk) : NULL;
     sk_X509_pop_free(sk, X509_free);
     return x;
 }
 
-static void cache_cert(ccz_span in, X509 *x)
+static void cache_cert(int kind, ccz_span in, X509 *x)
 {
     STACK_OF(X509) *sk = sk_X509_new_null();
     if (sk && sk_X509_push(sk, x))
-        x509_cache_put(X509_CACHE_CERT, in, sk, NULL);
+        x509_cache_put(kind, in, sk, NULL);
     sk_X509_free(sk); /* the stack only: x is the caller's */
 }
 
@@ -268,7 +268,7 @@ ccz_status x509_read_der(X509 **out, ccz_span in)
 {
     *out = NULL;
     CCZ_ENSURE(in.len > 0 && in.len <= INT32_MAX, CCZ_ERR_CERT_MALFORMED, "empty certificate");
-    if ((*out = cached_cert(in)) != NULL)
+    if ((*out = cached_cert(X509_CACHE_CERT, in)) != NULL)
         return CCZ_OK;
     const unsigned char *p = in.ptr;
     *out = d2i_X509(NULL, &p, (long)in.len);
@@ -277,7 +277,7 @@ ccz_status x509_read_der(X509 **out, ccz_span in)
         *out = NULL;
         return ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED, "cannot parse certificate (DER)");
     }
-    cache_cert(in, *out);
+    cache_cert(X509_CACHE_CERT, in, *out);
     return CCZ_OK;
 }
 
@@ -285,10 +285,12 @@ ccz_status x509_read_cert(X509 **out, ccz_span in)
 {
     *out = NULL;
     CCZ_ENSURE(in.len > 0 && in.len <= INT32_MAX, CCZ_ERR_CERT_MALFORMED, "empty certificate");
-    if ((*out = cached_cert(in)) != NULL)
+    /* what was read as PEM is kept apart: x509_read_der must not find it */
+    int kind = in.ptr[0] == 0x30 ? X509_CACHE_CERT : X509_CACHE_PEM_CERT;
+    if ((*out = cached_cert(kind, in)) != NULL)
         return CCZ_OK;
     CCZ_GUARD(read_cert(out, in));
-    cache_cert(in, *out);
+    cache_cert(kind, in, *out);
     return CCZ_OK;
 }
 
@@ -321,6 +323,7 @@ ccz_status x509_read_pem_certs(STACK_OF(X509) **out, ccz_span pem, int max)
     }
     BIO *bio = BIO_new_mem_buf(text.ptr ? text.ptr : (uint8_t *)"", (int)text.len);
     X509 *x;
+    ERR_clear_error();
     while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
         if (sk_X509_num(*out) == max || !sk_X509_push(*out, x)) {
             X509_free(x);
@@ -328,6 +331,13 @@ ccz_status x509_read_pem_certs(STACK_OF(X509) **out, ccz_span pem, int max)
             break;
         }
     }
+    /* the reader stops at the end of the text (no further BEGIN line) or at a certificate it
+     * cannot read: that one is not skipped, nor the rest dropped */
+    unsigned long e = ERR_peek_last_error();
+    if (s == CCZ_OK && bio &&
+        !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE))
+        s = ccz_fail_ossl(CCZ_ERR_CERT_MALFORMED, "cannot parse certificate %d of the chain",
+                          sk_X509_num(*out) + 1);
     BIO_free(bio);
     ccz_buf_free(&text);
     ERR_clear_error();

@@ -79,8 +79,9 @@ ccz_status x509_verify_chain(const x509_chain_check *check, X509 *leaf, x509_win
 
 /* ---- reading, writing, finding -------------------------------------------------------------*/
 
-/* Reads up to max PEM certificates (tolerating missing newlines and a trailing NUL) into a new
- * stack the caller frees, even on error. */
+/* Reads up to max PEM certificates (tolerating missing newlines, text between them and a
+ * trailing NUL) into a new stack the caller frees, even on error. A certificate that cannot be
+ * read (cut short, or not DER inside) fails the whole chain. */
 ccz_status x509_read_pem_certs(STACK_OF(X509) **out, ccz_span pem, int max);
 /* Reads one certificate: DER (exactly one element) when the bytes start with a SEQUENCE and
  * parse as one, else PEM (so a DER certificate that carries PEM inside is read as itself). */
@@ -91,7 +92,15 @@ ccz_status x509_read_der(X509 **out, ccz_span in);
  * cache keyed by the exact input bytes (src/x509/cache.c): the objects they return may be
  * shared with other callers and other threads, so they are read-only (never X509_set_*,
  * X509_sign or EVP_PKEY_set_*); free them as usual. Only parsing is cached, never a check. */
-enum { X509_CACHE_CERT = 1, X509_CACHE_CHAIN, X509_CACHE_P256, X509_CACHE_SM2 };
+/* X509_CACHE_CERT: one DER certificate (both readers); X509_CACHE_PEM_CERT: one certificate
+ * x509_read_cert read as PEM, never a hit for x509_read_der. */
+enum {
+    X509_CACHE_CERT = 1,
+    X509_CACHE_CHAIN,
+    X509_CACHE_P256,
+    X509_CACHE_SM2,
+    X509_CACHE_PEM_CERT
+};
 /* On a hit, sets *certs (a new stack of new references) or *key (a new reference). */
 bool x509_cache_get(int kind, ccz_span in, STACK_OF(X509) **certs, EVP_PKEY **key);
 /* Remembers certs or key (new references are taken) as what in parses to. */

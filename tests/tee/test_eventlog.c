@@ -791,9 +791,35 @@ static void test_policy_rules_names_and_cap(void)
     ccz_buf_free(&b);
 }
 
+/* One replay extends at most CCZ_EVLOG_MAX_REPLAY registers: more are refused before any is
+ * touched (the replayer keeps that many), by both replays, however much room the caller gives. */
+static void test_replay_register_cap(void)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    spec_id(&b, sha384, 1, 0);
+    event(&b, 1, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x11, "abcd", 4);
+    ccz_eventlog *l = parse_ok(&b);
+    uint32_t idx[CCZ_EVLOG_MAX_REPLAY + 1];
+    for (uint32_t i = 0; i < CCZ_EVLOG_MAX_REPLAY + 1; i++)
+        idx[i] = i;
+    static uint8_t out[CCZ_EVLOG_MAX_REPLAY + 1][48];
+    CHECK_OK(ccz_eventlog_replay_many(out[0], sizeof out, l, idx, CCZ_EVLOG_MAX_REPLAY,
+                                      CCZ_EVLOG_SHA384));
+    CHECK_STATUS(ccz_eventlog_replay_many(out[0], sizeof out, l, idx, CCZ_EVLOG_MAX_REPLAY + 1,
+                                          CCZ_EVLOG_SHA384),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "replay: 33 registers at once, more than 32");
+    CHECK_STATUS(ccz_eventlog_replay_bytes(out[0], sizeof out, NULL, ccz_buf_span(&b), idx,
+                                           CCZ_EVLOG_MAX_REPLAY + 1, CCZ_EVLOG_SHA384),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "more than 32");
+    ccz_eventlog_free(l);
+    ccz_buf_free(&b);
+}
+
 TEST_MAIN(T(test_replay_sha384), T(test_replay_sm3_sha256), T(test_end_of_log), T(test_malformed),
           T(test_record_digests), T(test_load_forms), T(test_details_text), T(test_details_tags),
           T(test_details_variable), T(test_details_device_paths), T(test_details_utf8),
           T(test_details_lengths), T(test_details_short_nodes), T(test_event_json_shape),
           T(test_policy_rules), T(test_policy_rules_replayed_only),
-          T(test_policy_rules_names_and_cap))
+          T(test_policy_rules_names_and_cap), T(test_replay_register_cap))

@@ -689,7 +689,194 @@ static void test_ecdsa_der_edges(void)
                  CCZ_ERR_BAD_SIGNATURE);
 }
 
+/* The two readers share the parse cache, and x509_read_der takes exactly one DER certificate:
+ * PEM that x509_read_cert has read (and cached) is still not DER. */
+static void test_read_der_after_pem(void)
+{
+    setup();
+    ccz_buf pem = CCZ_BUF_INIT;
+    CHECK_OK(x509_cert_to_pem(&pem, root));
+    X509 *x = NULL;
+    CHECK_OK(x509_read_cert(&x, ccz_buf_span(&pem)));
+    CHECK(x && X509_cmp(x, root) == 0);
+    X509_free(x);
+    x = NULL;
+    CHECK_STATUS(x509_read_der(&x, ccz_buf_span(&pem)), CCZ_ERR_CERT_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "cannot parse certificate (DER)");
+    CHECK(x == NULL);
+    /* and the DER of it, read by x509_read_cert, is shared with x509_read_der */
+    unsigned char *der = NULL;
+    int n = i2d_X509(root, &der);
+    X509 *a = NULL, *b = NULL;
+    CHECK_OK(x509_read_cert(&a, CCZ_SPAN(der, (size_t)n)));
+    CHECK_OK(x509_read_der(&b, CCZ_SPAN(der, (size_t)n)));
+    CHECK(a && a == b);
+    X509_free(a);
+    X509_free(b);
+    OPENSSL_free(der);
+    /* text without a certificate is not a chain */
+    STACK_OF(X509) *sk = NULL;
+    CHECK_STATUS(x509_read_pem_certs(&sk, CCZ_LIT("no certificate here\n"), 4),
+                 CCZ_ERR_CERT_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "no PEM certificate found");
+    sk_X509_pop_free(sk, X509_free);
+    ccz_buf_free(&pem);
+}
+
+/* Revocation of the CA (crl_leaf_only) by a CRL that names its issuer: the CRL must verify with
+ * that issuer's key, unless the issuer is the very signer the caller has verified; and its
+ * dates are inclusive at both ends. */
+static void test_ca_crl_signature_and_ends(void)
+{
+    three c;
+    three_make(&c, "test root", CCZ_SPAN(NULL, 0));
+    X509_CRL *ca_crl = make_crl(c.ca, c.ca_key, T_AT - 4000, T_AT + 20000, NULL);
+    /* the root's name, the CA's key: forged */
+    X509_CRL *forged = make_crl(c.root, c.ca_key, T_AT - 8000, T_AT + 15000, NULL);
+    int err = 0;
+    const x509_chain_check k = {.what = "test chain",
+                                .store = c.store,
+                                .untrusted = c.untrusted,
+                                .crls = &ca_crl,
+                                .n_crls = 1,
+                                .at = T_AT,
+                                .name_cert = true,
+                                .crl_leaf_only = true,
+                                .ca_crls = &forged,
+                                .n_ca_crls = 1};
+    CHECK_STATUS(x509_verify_chain(&k, c.leaf, NULL, NULL, &err), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_INT(err, X509_V_ERR_CRL_SIGNATURE_FAILURE);
+    CHECK_STR(ccz_error_detail(), "test chain: CRL signature failure (certificate 'test ca')");
+    /* a signer the caller verified, but not this CRL's issuer: the signature is still checked */
+    CHECK_STATUS(check_crls(&c, true, &ca_crl, 1, &forged, 1, c.ca, NULL), CCZ_ERR_BAD_SIGNATURE);
+    X509_CRL_free(forged);
+    /* lastUpdate and nextUpdate both the instant itself: valid */
+    X509_CRL *edge = make_crl(c.root, c.root_key, T_AT, T_AT, NULL);
+    x509_window w = X509_WINDOW_ALWAYS;
+    CHECK_OK(check_crls(&c, true, &ca_crl, 1, &edge, 1, NULL, &w));
+    CHECK_INT(w.from, T_AT);
+    CHECK_INT(w.until, T_AT);
+    X509_CRL_free(edge);
+    X509_CRL_free(ca_crl);
+    three_free(&c);
+}
+
+/* An intermediate that is not a CA (CA:FALSE) cannot issue: the chain fails. */
+static void test_intermediate_not_ca(void)
+{
+    EVP_PKEY *rk = EVP_EC_gen("P-256"), *ik = EVP_EC_gen("P-256"), *lk = EVP_EC_gen("P-256");
+    X509 *r = NULL, *i = NULL, *l = NULL;
+    x509_issue_opts o = {.cn = "nca root",
+                         .issuer_key = rk,
+                         .ca = true,
+                         .not_before = T_ROOT_FROM,
+                         .not_after = T_ROOT_UNTIL};
+    CHECK_OK(x509_issue(&r, rk, &o));
+    o = (x509_issue_opts){.cn = "not a ca",
+                          .issuer = r,
+                          .issuer_key = rk,
+                          .not_before = T_ROOT_FROM,
+                          .not_after = T_ROOT_UNTIL};
+    CHECK_OK(x509_issue(&i, ik, &o));
+    o = (x509_issue_opts){.cn = "nca leaf",
+                          .issuer = i,
+                          .issuer_key = ik,
+                          .not_before = T_LEAF_FROM,
+                          .not_after = T_LEAF_UNTIL};
+    CHECK_OK(x509_issue(&l, lk, &o));
+    X509_STORE *st = X509_STORE_new();
+    STACK_OF(X509) *un = sk_X509_new_null();
+    CHECK(st && un && X509_STORE_add_cert(st, r) == 1 && sk_X509_push(un, i));
+    const x509_chain_check k = {
+        .what = "nca", .store = st, .untrusted = un, .at = T_LEAF_FROM, .name_cert = true};
+    int err = 0;
+    CHECK_STATUS(x509_verify_chain(&k, l, NULL, NULL, &err), CCZ_ERR_CERT_CHAIN);
+    CHECK_INT(err, X509_V_ERR_INVALID_CA);
+    CHECK_CONTAINS(ccz_error_detail(), "(certificate 'not a ca')");
+    sk_X509_free(un);
+    X509_STORE_free(st);
+    X509_free(r);
+    X509_free(i);
+    X509_free(l);
+    EVP_PKEY_free(rk);
+    EVP_PKEY_free(ik);
+    EVP_PKEY_free(lk);
+}
+
+/* Raw public keys are points on their curve: a point off it (x = 1, y = 1 is on neither P-256
+ * nor SM2's curve) is refused, and one on it is read. */
+static void test_raw_keys_on_curve(void)
+{
+    uint8_t one[32] = {0}, pt[65];
+    one[31] = 1;
+    uint8_t xy[64];
+    memcpy(xy, one, 32);
+    memcpy(xy + 32, one, 32);
+    EVP_PKEY *k = NULL;
+    CHECK_STATUS(x509_p256_key_from_raw(&k, xy), CCZ_ERR_KEY_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "not a P-256 public key");
+    CHECK(k == NULL);
+    CHECK_STATUS(x509_sm2_key_from_raw(&k, one, one), CCZ_ERR_KEY_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "not an SM2 public key");
+    CHECK(k == NULL);
+    EVP_PKEY *sm2 = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+    size_t len = 0;
+    CHECK(sm2 && EVP_PKEY_get_octet_string_param(sm2, "encoded-pub-key", pt, sizeof pt, &len) &&
+          len == 65);
+    CHECK_OK(x509_sm2_key_from_raw(&k, pt + 1, pt + 33));
+    CHECK(EVP_PKEY_eq(k, sm2) == 1);
+    EVP_PKEY_free(k);
+    pt[64] ^= 1; /* y changed: off the curve */
+    k = NULL;
+    CHECK_STATUS(x509_sm2_key_from_raw(&k, pt + 1, pt + 33), CCZ_ERR_KEY_MALFORMED);
+    CHECK(k == NULL);
+    EVP_PKEY_free(sm2);
+}
+
+/* A PEM chain is its certificates, every one of them: one whose text is cut short or whose
+ * bytes do not parse is refused, not dropped with the rest returned. Text outside the markers
+ * (lines of openssl's output, a trailing NUL) is not a certificate and is passed over. */
+static void test_pem_chain_damaged(void)
+{
+    setup();
+    ccz_buf a = CCZ_BUF_INIT, b = CCZ_BUF_INIT;
+    CHECK_OK(x509_cert_to_pem(&a, root));
+    CHECK_OK(x509_cert_to_pem(&b, leaf));
+    ccz_buf pem = CCZ_BUF_INIT;
+    STACK_OF(X509) *sk = NULL;
+    /* the second certificate cut in its base64, before its END line */
+    CHECK_OK(ccz_buf_append(&pem, a.ptr, a.len));
+    CHECK_OK(ccz_buf_append(&pem, b.ptr, b.len / 2));
+    CHECK_STATUS(x509_read_pem_certs(&sk, ccz_buf_span(&pem), 4), CCZ_ERR_CERT_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "cannot parse certificate 2 of the chain");
+    sk_X509_pop_free(sk, X509_free);
+    sk = NULL;
+    /* the first certificate's body changed (one base64 digit): the second is not returned alone */
+    ccz_buf_reset(&pem);
+    CHECK_OK(ccz_buf_append(&pem, a.ptr, a.len));
+    pem.ptr[40] = pem.ptr[40] == 'A' ? 'B' : 'A';
+    pem.ptr[41] = pem.ptr[41] == 'A' ? 'B' : 'A';
+    CHECK_OK(ccz_buf_append(&pem, b.ptr, b.len));
+    CHECK_STATUS(x509_read_pem_certs(&sk, ccz_buf_span(&pem), 4), CCZ_ERR_CERT_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "cannot parse certificate 1 of the chain");
+    sk_X509_pop_free(sk, X509_free);
+    sk = NULL;
+    /* text around and between the certificates, and a trailing NUL: both read */
+    ccz_buf_reset(&pem);
+    CHECK_OK(ccz_buf_printf(&pem, "subject=CN = test root\n%.*ssubject=CN = test leaf\n%.*s",
+                            (int)a.len, (const char *)a.ptr, (int)b.len, (const char *)b.ptr));
+    CHECK_OK(ccz_buf_append(&pem, "trailer\n\0", 9));
+    CHECK_OK(x509_read_pem_certs(&sk, ccz_buf_span(&pem), 4));
+    CHECK_INT(sk_X509_num(sk), 2);
+    sk_X509_pop_free(sk, X509_free);
+    ccz_buf_free(&pem);
+    ccz_buf_free(&a);
+    ccz_buf_free(&b);
+}
+
 TEST_MAIN(T(test_time), T(test_chain_inclusive_and_mapped), T(test_find_ext), T(test_issue_raw_ext),
           T(test_hashes_and_pem), T(test_ecdsa_raw), T(test_ecdsa_der_edges), T(test_parse_cache),
           T(test_parse_cache_bounds), T(test_ca_crls), T(test_read_exact), T(test_issue_profile),
+          T(test_read_der_after_pem), T(test_ca_crl_signature_and_ends),
+          T(test_intermediate_not_ca), T(test_raw_keys_on_curve), T(test_pem_chain_damaged),
           T(test_cleanup))
