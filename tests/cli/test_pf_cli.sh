@@ -136,6 +136,16 @@ contains "$err" "gen-key takes -w KEYFILE only"
 run 2 "$CCZ" pf encrypt -w key -i absent -o absent.pf
 contains "$err" "cannot open absent"
 [ -e absent.pf ] && fail "encrypt of a missing input left an output"
+# a failure after the output was started leaves an existing OUT as it was, and no temporary
+echo "the earlier file" > kept.pf
+run 2 "$CCZ" pf encrypt -w key -i /proc/self/mem -o kept.pf
+contains "$err" "cannot read /proc/self/mem"
+[ "$(cat kept.pf)" = "the earlier file" ] || fail "a failed encrypt destroyed the existing output"
+ls kept.pf.tmp-* 2> /dev/null && fail "a failed encrypt left its temporary file"
+run 0 "$CCZ" pf encrypt -w key -i plain.1 -o kept.pf
+[ "$(stat -c %a kept.pf)" = "$(printf '%o' $((0644 & ~0$(umask))))" ] ||
+    fail "an encrypted file's mode is not 0644 under the umask"
+run 0 "$CCZ" pf verify -w key -i kept.pf
 [ -e x.pf ] || [ -e x ] && fail "a usage error left an output"
 run 2 "$CCZ" pf frobnicate
 contains "$err" "unknown pf command 'frobnicate'"

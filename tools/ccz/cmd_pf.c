@@ -33,8 +33,8 @@ static const char pf_usage[] =
     "options:\n"
     "  -w, --wrap-key KEYFILE  the wrap key: exactly 16 raw bytes\n"
     "  -i, --input IN          the file or directory to read\n"
-    "  -o, --output OUT        the file or directory to write (decrypt: written whole, then\n"
-    "                          renamed into place, mode 0600)\n"
+    "  -o, --output OUT        the file or directory to write (each file written whole, then\n"
+    "                          renamed into place; decrypt's mode 0600)\n"
     "  -p, --path PATH         encrypt: bind PATH instead of OUT (with a directory, PATH is the\n"
     "                          directory's path); decrypt, verify: the path to check (implies -V)\n"
     "  -V, --verify            decrypt, verify: check that the bound path is IN normalized\n"
@@ -172,12 +172,25 @@ static ccz_status encrypt_file(const pf_args *a, const char *in, const char *out
         return ccz_fail(errno == ENOENT ? CCZ_ERR_NOT_FOUND : CCZ_ERR_IO, "cannot open %s: %s", in,
                         strerror(errno));
     }
+    /* written beside OUT and renamed into place: a failure leaves OUT as it was */
+    size_t tl = strlen(out) + 16;
+    char *tmp = malloc(tl);
     ccz_pf *pf = NULL;
     ccz_pf_opts o = CCZ_PF_OPTS_INIT;
     o.mode = CCZ_PF_CREATE;
     o.bound_path = norm;
     o.format = a->format;
-    ccz_status s = ccz_pf_open_path(&pf, out, a->key, &o);
+    ccz_status s = tmp ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    int tfd = -1;
+    if (s == CCZ_OK) {
+        snprintf(tmp, tl, "%s.tmp-XXXXXX", out);
+        mode_t mask = umask(0);
+        umask(mask);
+        if ((tfd = mkstemp(tmp)) < 0 || fchmod(tfd, 0644 & ~mask) != 0)
+            s = ccz_fail(CCZ_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+    }
+    if (s == CCZ_OK)
+        s = ccz_pf_open_path(&pf, tmp, a->key, &o);
     size_t cap = 1 << 20;
     uint8_t *buf = s == CCZ_OK ? malloc(cap) : NULL;
     if (s == CCZ_OK && !buf)
@@ -201,8 +214,13 @@ static ccz_status encrypt_file(const pf_args *a, const char *in, const char *out
     ccz_status c = ccz_pf_close(pf);
     if (s == CCZ_OK)
         s = c;
-    if (s != CCZ_OK && pf)
-        unlink(out);
+    if (s == CCZ_OK && rename(tmp, out) != 0)
+        s = ccz_fail(CCZ_ERR_IO, "cannot write %s: %s", out, strerror(errno));
+    if (tfd >= 0)
+        close(tfd);
+    if (s != CCZ_OK && tfd >= 0)
+        unlink(tmp);
+    free(tmp);
     if (s == CCZ_OK) {
         printf("encrypted %s -> %s (bound to '%s')\n", in, out, norm);
         if (a->verbose)
