@@ -137,6 +137,11 @@ run 0 "$CCZ" paillier keygen --bits 1024 --format phe -o "$T/phe.json"
 run 0 "$CCZ" paillier keygen --bits 1024 --format phe --public-only -o "$T/phepub.json"
 [ "$(/usr/bin/python3 "$SPEC" phe "$T/phepub.json")" = ok ] || fail "ccz's basic-form public key"
 run 0 "$CCZ" paillier keygen --bits 2048 -o "$T/k2048b.json"
+# an existing key is never replaced
+cp "$T/k2048b.json" "$T/k2048b.copy"
+run 2 "$CCZ" paillier keygen --bits 1024 -o "$T/k2048b.json"
+contains "$err" "k2048b.json exists (ccz never overwrites a key)"
+cmp -s "$T/k2048b.json" "$T/k2048b.copy" || fail "keygen replaced an existing key"
 case "$err" in *warning*) fail "a 2048-bit key warns: $err";; esac
 run 2 "$CCZ" paillier keygen --bits 1024 --format jwk --djn -o "$T/x.json"
 contains "$err" "only ccz's form carries hs"

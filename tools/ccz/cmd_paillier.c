@@ -273,6 +273,9 @@ static int keygen(args *a)
         return cli_usage_error("paillier", "keygen needs --bits N and -o KEY.json");
     if (a->djn && a->format != CCZ_PAILLIER_JSON_CCZ)
         return cli_usage_error("paillier", "--djn: only ccz's form carries hs");
+    if (ccz_file_exists(a->out)) /* a private key replaced is data lost for good */
+        return cli_fail(ccz_fail(CCZ_ERR_EXISTS, "%s exists (ccz never overwrites a key)", a->out),
+                        "paillier keygen");
     ccz_paillier_key *k;
     ccz_status s = ccz_paillier_keygen(&k, a->bits);
     if (s)
