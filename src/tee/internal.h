@@ -114,6 +114,10 @@ typedef struct {
     const uint8_t *report_data; /* 64 bytes for inblob */
     int privlevel;              /* SNP VMPL to request, or -1 */
     const char *entry;          /* an existing entry to use, or NULL for a fresh one */
+    /* Called after each attribute write with the file's path, or NULL: tests use it to play the
+     * kernel (which counts every write in `generation`) and another writer of the entry. */
+    void (*written)(void *arg, const char *path);
+    void *written_arg;
 } tee_tsm_request;
 
 bool tee_tsm_available(const char *root);

@@ -2,8 +2,9 @@
 /* Linux configfs-tsm (/sys/kernel/config/tsm/report): the kernel's one interface for TDX and
  * SEV-SNP reports. An entry directory takes report data in `inblob` and returns the TEE's
  * evidence in `outblob` (and certificates in `auxblob`); `generation` counts writes, so a
- * change between our write and our read means another writer raced us. What the files hold is
- * untrusted (it comes from the kernel and, behind it, the host); callers parse it. */
+ * count beyond our own writes, from before them to after our reads, means another writer
+ * raced us. What the files hold is untrusted (it comes from the kernel and, behind it, the
+ * host); callers parse it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -100,21 +101,33 @@ bool tee_tsm_available(const char *root)
            stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* One round: write the attributes, read generation, outblob (and auxblob), generation again. */
+/* One round, as the kernel's ABI document prescribes: read generation, write the attributes
+ * (each write advances generation by one), read outblob (and auxblob), read generation again.
+ * Only our own writes in between leave it at before + writes; a writer who came between our
+ * write and any of our reads leaves it beyond, even one who came before our first read after the
+ * write. A generation that does not move under our own writes is not the kernel's counter (an
+ * entry of plain files, as tests replay): the kernel counts every write, so a real entry never
+ * looks like that, and there is nothing to compare. */
 static ccz_status tsm_round(const char *dir, const tee_tsm_request *rq, ccz_buf *out, ccz_buf *aux,
                             bool *raced)
 {
     char path[4096];
-    unsigned long long g1, g2;
+    unsigned long long g0, g1, writes = 0;
+    CCZ_GUARD(read_generation(&g0, dir));
     if (rq->privlevel >= 0) {
         char lvl[16];
         snprintf(lvl, sizeof lvl, "%d\n", rq->privlevel);
         CCZ_GUARD(path_of(path, sizeof path, dir, "/privlevel"));
         CCZ_GUARD(tee_dev_write(path, CCZ_SPAN(lvl, strlen(lvl))));
+        writes++;
+        if (rq->written)
+            rq->written(rq->written_arg, path);
     }
     CCZ_GUARD(path_of(path, sizeof path, dir, "/inblob"));
     CCZ_GUARD(tee_dev_write(path, CCZ_SPAN(rq->report_data, 64)));
-    CCZ_GUARD(read_generation(&g1, dir));
+    writes++;
+    if (rq->written)
+        rq->written(rq->written_arg, path);
     CCZ_GUARD(path_of(path, sizeof path, dir, "/outblob"));
     CCZ_GUARD(tee_dev_read(out, path, TSM_BLOB_MAX));
     if (aux) {
@@ -124,8 +137,8 @@ static ccz_status tsm_round(const char *dir, const tee_tsm_request *rq, ccz_buf 
             return s; /* no auxblob is fine: certificates then come from elsewhere */
         ccz_error_clear();
     }
-    CCZ_GUARD(read_generation(&g2, dir));
-    *raced = g1 != g2;
+    CCZ_GUARD(read_generation(&g1, dir));
+    *raced = g1 != g0 + writes && g1 != g0;
     return CCZ_OK;
 }
 
@@ -169,7 +182,8 @@ ccz_status tee_tsm_report(const char *root, const tee_tsm_request *rq, ccz_buf *
     if (raced)
         s = ccz_fail(CCZ_ERR_TEE_UNAVAILABLE,
                      "configfs-tsm entry %s kept changing under us "
-                     "(another writer); giving up after %d tries",
+                     "(another writer); giving up after %d tries: retry when it is idle, or "
+                     "give this process an entry of its own",
                      dir, TSM_RETRIES);
 out:
     if (created)

@@ -226,10 +226,11 @@ static void test_tsm_rounds(void)
     snprintf(entry, sizeof entry, "%s/sys/kernel/config/tsm/report/r", root);
     put(entry, "provider", CCZ_SPAN("sev_guest\n", 10));
     put(entry, "outblob", CCZ_SPAN("REPORT", 6));
-    tee_tsm_request rq = {"sev_guest", rd, 0, "r"};
+    tee_tsm_request rq = {"sev_guest", rd, 0, "r", NULL, NULL};
     ccz_buf out = CCZ_BUF_INIT, text = CCZ_BUF_INIT;
     ccz_status s;
-    /* another writer between the two reads of the first round: a second round, which holds */
+    /* generation moved in the first round, but not by our two writes (privlevel, inblob): another
+     * writer, so a second round, which holds (a generation that stays put is a replayed entry) */
     static const char *const once[] = {"1\n", "2\n", "2\n", "2\n"};
     CHECK_INT(tsm_with_generations(&s, root, entry, &rq, &out, once, 4), 4);
     CHECK_OK(s);
@@ -262,6 +263,90 @@ static void test_tsm_rounds(void)
     ccz_buf_free(&aux);
     ccz_buf_free(&out);
     ccz_buf_free(&text);
+}
+
+/* A configfs-tsm entry of plain files kept the way the kernel keeps it: every attribute write
+ * counts in `generation`, and `outblob` is the report for what `inblob` holds now. `racers` of
+ * our inblob writes, the first ones, are each followed at once by another writer's inblob. */
+typedef struct {
+    char dir[800];
+    int racers, inblob_writes;
+} fake_kernel;
+
+static void fake_kernel_count(fake_kernel *k, const char *attr, ccz_span data)
+{
+    char path[900];
+    ccz_buf g = CCZ_BUF_INIT;
+    snprintf(path, sizeof path, "%s/generation", k->dir);
+    CHECK_OK(ccz_file_read(&g, path, 0));
+    char text[32];
+    snprintf(text, sizeof text, "%llu\n", strtoull((const char *)g.ptr, NULL, 10) + 1);
+    put(k->dir, "generation", CCZ_SPAN(text, strlen(text)));
+    ccz_buf_free(&g);
+    if (strcmp(attr, "inblob") != 0)
+        return;
+    k->inblob_writes++;
+    uint8_t report[6 + 64];
+    memcpy(report, "REPORT", 6);
+    memcpy(report + 6, data.ptr, data.len < 64 ? data.len : 64);
+    put(k->dir, "outblob", CCZ_SPAN(report, sizeof report));
+}
+
+static void fake_kernel_written(void *arg, const char *path)
+{
+    fake_kernel *k = arg;
+    const char *attr = strrchr(path, '/') + 1;
+    ccz_buf data = CCZ_BUF_INIT;
+    CHECK_OK(ccz_file_read(&data, path, 0));
+    fake_kernel_count(k, attr, ccz_buf_span(&data));
+    ccz_buf_free(&data);
+    if (strcmp(attr, "inblob") == 0 && k->racers > 0) {
+        k->racers--;
+        static const uint8_t theirs[64] = {0xee, 0xee};
+        put(k->dir, "inblob", CCZ_SPAN(theirs, 64));
+        fake_kernel_count(k, "inblob", CCZ_SPAN(theirs, 64));
+    }
+}
+
+static void test_tsm_interleaved_writer(void)
+{
+    uint8_t rd[64] = {5, 6, 7};
+    char root[512];
+    fake_kernel k = {.racers = 0};
+    snprintf(root, sizeof root, "%s/tsm-race", test_tmpdir());
+    snprintf(k.dir, sizeof k.dir, "%s/sys/kernel/config/tsm/report/k", root);
+    put(k.dir, "provider", CCZ_SPAN("sev_guest\n", 10));
+    put(k.dir, "generation", CCZ_SPAN("10\n", 3));
+    tee_tsm_request rq = {"sev_guest", rd, 1, "k", fake_kernel_written, &k};
+    ccz_buf out = CCZ_BUF_INIT;
+    /* no other writer: one round, our report */
+    CHECK_OK(tee_tsm_report(root, &rq, &out, NULL));
+    CHECK_INT(k.inblob_writes, 1);
+    CHECK(out.len == 70 && memcmp(out.ptr + 6, rd, 64) == 0);
+    /* another writer right after our inblob write, before we look at generation: the round
+     * is not ours, and the next one is */
+    k.inblob_writes = 0;
+    k.racers = 1;
+    ccz_buf_reset(&out);
+    CHECK_OK(tee_tsm_report(root, &rq, &out, NULL));
+    CHECK_INT(k.inblob_writes, 3);
+    CHECK(out.len == 70 && memcmp(out.ptr + 6, rd, 64) == 0);
+    /* the same without a privlevel write */
+    rq.privlevel = -1;
+    k.inblob_writes = 0;
+    k.racers = 1;
+    ccz_buf_reset(&out);
+    CHECK_OK(tee_tsm_report(root, &rq, &out, NULL));
+    CHECK_INT(k.inblob_writes, 3);
+    CHECK(out.len == 70 && memcmp(out.ptr + 6, rd, 64) == 0);
+    /* another writer in every round: three rounds, then a refusal */
+    k.inblob_writes = 0;
+    k.racers = 100;
+    ccz_buf_reset(&out);
+    CHECK_STATUS(tee_tsm_report(root, &rq, &out, NULL), CCZ_ERR_TEE_UNAVAILABLE);
+    CHECK_CONTAINS(ccz_error_detail(), "kept changing under us");
+    CHECK_INT(k.inblob_writes, 6);
+    ccz_buf_free(&out);
 }
 
 static void test_tdx_guest_device(void)
@@ -467,5 +552,6 @@ static void cleanup(void)
     forge_free(F);
 }
 
-TEST_MAIN(T(test_gramine), T(test_configfs_tsm), T(test_tsm_rounds), T(test_tdx_guest_device),
-          T(test_qgs_messages), T(test_snp_configfs), T(test_snp_cert_table), T(cleanup))
+TEST_MAIN(T(test_gramine), T(test_configfs_tsm), T(test_tsm_rounds), T(test_tsm_interleaved_writer),
+          T(test_tdx_guest_device), T(test_qgs_messages), T(test_snp_configfs),
+          T(test_snp_cert_table), T(cleanup))

@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "ccz/ccz.h"
 #include "test.h"
@@ -578,6 +579,118 @@ static void test_signer_checks(void)
     chain_free();
 }
 
+static void mask(uint8_t *p, size_t n, uint32_t anonce)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] ^= (uint8_t)(anonce >> (8 * (i % 4)));
+}
+
+/* trustee's JSON around a version 1 report by the PEK, as firmware masks it with an anonce:
+ * its signer area holds signer_pek (masked) and a MAC keyed with the mnonce over that area */
+static void report_v1_json(ccz_buf *js, const uint8_t rd[64], const uint8_t *signer_pek,
+                           const ccz_buf *log)
+{
+    const uint32_t anonce = 0x5a3c9617;
+    uint8_t w[CCZ_CSV_WRAPPED_SIZE] = {0}; /* zero magic and flags: version 1 */
+    uint8_t *d = w + 20, mnonce[16];
+    memset(mnonce, 0x66, sizeof mnonce);
+    memset(d + 0x20, 0x11, 16); /* vm_id */
+    memcpy(d + 0x40, rd, 64);   /* report_data */
+    memcpy(d + 0x80, mnonce, 16);
+    memset(d + 0x90, 0x33, 32); /* measure */
+    mask(d, 0xb0, anonce);
+    put_le32(d + 0xb0, report_policy ^ anonce);
+    put_le32(d + 0xb4, CCZ_CSV_USAGE_PEK ^ anonce);
+    put_le32(d + 0xb8, 4 ^ anonce);
+    put_le32(d + 0xbc, anonce);
+    sign(d + 0xc0, d + 0xc0 + 72, &pek, d, 0xb4);
+    uint8_t *area = d + 0x150;
+    memcpy(area, signer_pek, CCZ_CSV_CERT_SIZE);
+    memcpy(area + CCZ_CSV_CERT_SIZE, "TESTCHIP0001", 12);
+    mask(area, CCZ_CSV_CERT_SIZE + 64, anonce);
+    unsigned n = 0;
+    CHECK(HMAC(EVP_sm3(), mnonce, 16, area, CCZ_CSV_CERT_SIZE + 96, area + CCZ_CSV_CERT_SIZE + 96,
+               &n) &&
+          n == 32);
+    ccz_buf wrapped = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append(&wrapped, w, sizeof w));
+    evidence_json(js, &wrapped, log);
+    ccz_buf_free(&wrapped);
+}
+
+/* Version 1 in trustee's JSON: the MAC is checked when the signer area's PEK is the one the
+ * report is verified with (cert_chain's), and not otherwise (mac_checked says which); and a
+ * caller's event log is replayed in place of the evidence's own "cc_eventlog". */
+static void test_json_mac_and_eventlog(void)
+{
+    chain_make();
+    ccz_trust *t = chain_trust();
+    ccz_collateral *col = chain_collateral();
+    ccz_buf js = CCZ_BUF_INIT, log = CCZ_BUF_INIT, ev = CCZ_BUF_INIT;
+    uint8_t rd[64] = "v1 nonce", rtmr[5][32];
+    eventlog(&log, rtmr);
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.trust = t;
+    o.collateral = col;
+    o.expected_report_data = rd;
+    static ccz_result r;
+    report_v1_json(&js, rd, pek.cert, &log);
+    CHECK_INT(ccz_evidence_detect(ccz_buf_span(&js)), CCZ_TEE_CSV);
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&js), &o));
+    CHECK_INT(r.claims.csv.version, 1);
+    CHECK_INT(r.claims.csv.anonce, 0x5a3c9617);
+    CHECK_INT(r.claims.csv.vm_id[0], 0x11);
+    CHECK_STR(r.claims.csv.chip_serial, "TESTCHIP0001");
+    CHECK(r.claims.csv.mac_checked);
+    /* the MAC broken: the signer area is not the firmware's */
+    json_t *d = json_loadb((const char *)js.ptr, js.len, 0, NULL);
+    json_t *data = json_object_get(json_object_get(d, "attestation_report"), "data");
+    size_t mac_at = 0x150 + CCZ_CSV_CERT_SIZE + 96;
+    json_array_set_new(data, mac_at,
+                       json_integer(json_integer_value(json_array_get(data, mac_at)) ^ 1));
+    char *text = json_dumps(d, JSON_COMPACT);
+    CHECK_STATUS(ccz_verify(&r, CCZ_SPAN(text, strlen(text)), &o), CCZ_ERR_BINDING);
+    CHECK_STR(r.step, "signature");
+    CHECK_CONTAINS(r.message, "the report's MAC");
+    free(text);
+    json_decref(d);
+    /* a signer area naming another PEK: its MAC binds nothing we verified, so it is not checked
+     * and the claims say so */
+    uint8_t other[CCZ_CSV_CERT_SIZE];
+    memcpy(other, pek.cert, sizeof other);
+    other[100] ^= 1;
+    report_v1_json(&js, rd, other, &log);
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&js), &o));
+    CHECK_INT(r.claims.csv.version, 1);
+    CHECK(!r.claims.csv.mac_checked);
+    /* version 2 JSON whose own log has no SM3 digests: refused, unless the caller gives a log,
+     * which is replayed instead and is the one the claims carry */
+    log_alg = 0x0b;
+    ccz_buf sha = CCZ_BUF_INIT;
+    uint8_t unused[5][32];
+    eventlog(&sha, unused);
+    log_alg = 0x12;
+    report(&ev, 2, rd, rtmr);
+    evidence_json(&js, &ev, &sha);
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&js), &o), CCZ_ERR_UNSUPPORTED);
+    CHECK_STR(r.step, "eventlog");
+    CHECK_CONTAINS(r.message, "the evidence's event log has no SM3 digests");
+    ccz_eventlog *l;
+    CHECK_OK(ccz_eventlog_parse(&l, ccz_buf_span(&log)));
+    o.eventlog = l;
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&js), &o));
+    CHECK(r.claims.eventlog == l);
+    CHECK(memcmp(r.claims.csv.rtmr, rtmr, sizeof rtmr) == 0);
+    ccz_eventlog_free(l);
+    ccz_buf_free(&sha);
+    ccz_buf_free(&ev);
+    ccz_buf_free(&js);
+    ccz_buf_free(&log);
+    ccz_collateral_free(col);
+    ccz_trust_free(t);
+    chain_free();
+}
+
 /* What the parser refuses before any signature is checked, on evidence otherwise genuine: a
  * user id longer than its field, a 72-byte number above 256 bits (a signature's r or s is
  * outside what it signs: its high bytes would change nothing), a wrapper's magic, a report
@@ -730,4 +843,5 @@ static void test_parse_strict(void)
     chain_free();
 }
 
-TEST_MAIN(T(test_chain_v2_v3), T(test_chain_inputs), T(test_signer_checks), T(test_parse_strict))
+TEST_MAIN(T(test_chain_v2_v3), T(test_chain_inputs), T(test_signer_checks),
+          T(test_json_mac_and_eventlog), T(test_parse_strict))

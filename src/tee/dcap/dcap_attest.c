@@ -242,7 +242,7 @@ static ccz_status tdx_attest(const void *state, const uint8_t rd[64], ccz_buf *e
     ccz_buf q = CCZ_BUF_INIT;
     ccz_status s;
     if (tee_tsm_available(a->root)) {
-        tee_tsm_request rq = {"tdx_guest", rd, -1, a->has_entry ? a->entry : NULL};
+        tee_tsm_request rq = {"tdx_guest", rd, -1, a->has_entry ? a->entry : NULL, NULL, NULL};
         s = tee_tsm_report(a->root, &rq, &q, NULL);
     } else {
         char dev[4096];

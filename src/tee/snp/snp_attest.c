@@ -69,7 +69,7 @@ static ccz_status snp_attest(const void *state, const uint8_t rd[64], ccz_buf *e
     ccz_buf report = CCZ_BUF_INIT, aux = CCZ_BUF_INIT, chain = CCZ_BUF_INIT;
     ccz_status s;
     if (tee_tsm_available(a->root)) {
-        tee_tsm_request rq = {"sev_guest", rd, -1, a->has_entry ? a->entry : NULL};
+        tee_tsm_request rq = {"sev_guest", rd, -1, a->has_entry ? a->entry : NULL, NULL, NULL};
         s = tee_tsm_report(a->root, &rq, &report, certs ? &aux : NULL);
     } else {
         char dev[4096];
