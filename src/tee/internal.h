@@ -128,6 +128,11 @@ ccz_status tee_tdx_qgs_request(ccz_buf *out, const uint8_t tdreport[1024]);
 ccz_status tee_tdx_qgs_response(ccz_span *quote, ccz_span buf);
 
 /* HTTP GET (http.c). */
+
+/* The longest collateral or KDS base URL the fetchers take: they build their URLs (the base and
+ * a path of at most a few hundred characters) in fixed buffers. */
+#define TEE_URL_BASE_MAX 400
+
 typedef struct {
     const char *ca_file;  /* PEM roots for TLS, NULL: the system's */
     bool insecure;        /* skip TLS server verification */

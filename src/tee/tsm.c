@@ -149,7 +149,10 @@ ccz_status tee_tsm_report(const char *root, const tee_tsm_request *rq, ccz_buf *
     bool created = false;
     if (rq->entry) {
         CCZ_GUARD(path_of(dir, sizeof dir, base, "/"));
-        CCZ_ENSURE(strlen(dir) + strlen(rq->entry) < sizeof dir && !strchr(rq->entry, '/'),
+        /* a name of the report directory's own: not ".", "..", "" (they name the directory
+         * itself or its parent) and without '/' */
+        bool named = rq->entry[0] && strcmp(rq->entry, ".") && strcmp(rq->entry, "..");
+        CCZ_ENSURE(named && strlen(dir) + strlen(rq->entry) < sizeof dir && !strchr(rq->entry, '/'),
                    CCZ_ERR_INVALID_ARGUMENT, "bad configfs-tsm entry name '%s'", rq->entry);
         strcat(dir, rq->entry);
     } else {

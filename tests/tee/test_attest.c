@@ -437,6 +437,15 @@ static void test_snp_configfs(void)
     put(entry, "outblob", CCZ_SPAN(rep, 100));
     CHECK_STATUS(ccz_attest(&ev, a, rd), CCZ_ERR_TRUNCATED);
     ccz_attester_free(a);
+    /* an entry name that is not one entry of the report directory */
+    static const char *const bad[] = {"", ".", "..", "e1/../e1"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(bad); i++) {
+        o.tsm_entry = bad[i];
+        CHECK_OK(ccz_attester_new(&a, &o));
+        CHECK_STATUS(ccz_attest(&ev, a, rd), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ccz_error_detail(), "bad configfs-tsm entry name");
+        ccz_attester_free(a);
+    }
     /* /dev/sev-guest as a plain file: the ioctl is refused */
     char legacy[512], dev[600];
     snprintf(legacy, sizeof legacy, "%s/snp-legacy", test_tmpdir());

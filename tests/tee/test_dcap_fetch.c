@@ -454,6 +454,33 @@ static void test_root_crl_fallback_own_root(void)
     forge_free(f);
 }
 
+/* A base URL too long for the fetchers' URL buffers is refused, not cut short unseen (the
+ * requests would go elsewhere): DCAP collateral, SNP's VCEK and CSV's HSK/CEK. */
+static void test_long_base_urls(void)
+{
+    char url[TEE_URL_BASE_MAX + 2];
+    memset(url, 'a', sizeof url - 1);
+    memcpy(url, "https://", 8);
+    url[sizeof url - 1] = '\0'; /* one character over */
+    ccz_buf out = CCZ_BUF_INIT;
+    bool cached = true;
+    ccz_collateral_fetch_opts d = CCZ_COLLATERAL_FETCH_OPTS_INIT;
+    d.base_url = url;
+    CHECK_STATUS(ccz_collateral_fetch(&out, &cached, ccz_buf_span(&quote), &d),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the base URL is 401 characters; at most 400");
+    ccz_snp_vcek_fetch_opts s = CCZ_SNP_VCEK_FETCH_OPTS_INIT;
+    s.kds_url = url;
+    CHECK_STATUS(ccz_snp_vcek_fetch(&out, &cached, CCZ_SPAN("x", 1), &s), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the KDS URL is 401 characters; at most 400");
+    ccz_csv_fetch_opts c = CCZ_CSV_FETCH_OPTS_INIT;
+    c.kds_url = url;
+    CHECK_STATUS(ccz_csv_hsk_cek_fetch(&out, &cached, CCZ_SPAN("x", 1), &c),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the KDS URL is 401 characters; at most 400");
+    CHECK_INT(out.len, 0);
+}
+
 /* A redirect never takes an https request to http: an https collateral server's 302 to an
  * http address is not followed (libcurl refuses the protocol), where an http server's is. */
 static void test_no_redirect_to_http(void)
@@ -478,4 +505,4 @@ static void test_no_redirect_to_http(void)
 
 TEST_MAIN(T(test_every_encoding_whatever_the_last_byte), T(test_not_a_crl), T(test_fetch_pieces),
           T(test_fetch_bad_chain_headers), T(test_fetch_bad_tcb_answers),
-          T(test_no_redirect_to_http), T(test_root_crl_fallback_own_root))
+          T(test_no_redirect_to_http), T(test_root_crl_fallback_own_root), T(test_long_base_urls))
