@@ -131,3 +131,21 @@ def test_parameters():
     with pytest.raises(ValueError):
         lattice.Context("nope")
     assert lattice.simd() in ("avx512-ifma", "avx512", "portable")
+
+
+def test_decode_refuses_another_contexts_plaintext(bfv, ckks):
+    """decode reads the plaintext with the context's N: a plaintext of a smaller context (half
+    the coefficients) would be read past its end; it is refused as the other operations
+    refuse another context's objects."""
+    ctx = bfv[0]
+    small = lattice.Context.bfv(12)
+    with pytest.raises(ccz.Error) as e:
+        ctx.decode(small.encode([1, 2, 3]))
+    assert e.value.name == "invalid_argument" and "another context" in e.value.detail
+    cctx = ckks[0]
+    csmall = lattice.Context.ckks(12)
+    with pytest.raises(ccz.Error) as e:
+        cctx.decode(csmall.encode([1.5]))
+    assert e.value.name == "invalid_argument" and "another context" in e.value.detail
+    # a plaintext of the context itself still decodes
+    assert ctx.decode(ctx.encode([4, 5]))[:2] == [4, 5]

@@ -17,10 +17,28 @@ def test_sizes_match_c():
     if not exe:
         need("CCZ_PY_LAYOUT", "the layout program (python/layout.c) is built by CMake")
     out = subprocess.run([exe], capture_output=True, text=True, check=True).stdout
-    c_sizes = dict((n, int(s)) for n, s in (line.split() for line in out.splitlines()))
+    lines = dict((n, int(s)) for n, s in (line.split() for line in out.splitlines()))
+    c_sizes = {n: v for n, v in lines.items() if "." not in n}
     assert set(c_sizes) == set(_lib.LAYOUT)
     for name, cls in _lib.LAYOUT.items():
         assert ctypes.sizeof(cls) == c_sizes[name], name
+    # every field at its C offset (two fields swapped keep the size), and every field of the
+    # structures ccz defines checked (mpz_t is GMP's: its size only)
+    c_offsets = {n: v for n, v in lines.items() if "." in n}
+    py_offsets = {}
+
+    def walk(prefix, cls, base):
+        for f in cls._fields_:
+            field = getattr(cls, f[0])
+            py_offsets[prefix + f[0]] = base + field.offset
+            if isinstance(f[1], type) and issubclass(f[1], ctypes.Structure) \
+                    and prefix + f[0] + "." + f[1]._fields_[0][0] in c_offsets:
+                walk(prefix + f[0] + ".", f[1], base + field.offset)
+
+    for name, cls in _lib.LAYOUT.items():
+        if name != "mpz_t":
+            walk(name + ".", cls, 0)
+    assert py_offsets == c_offsets
 
 
 def test_library_from_ccz_library_dir():

@@ -93,6 +93,30 @@ def test_libccz_contexts_two_way(plat, att, listener):
     assert len(errors) == 1  # the server saw that handshake fail
 
 
+def test_connection_bytes_only_and_closed(plat, att, listener):
+    """send/sendall take bytes-like data only (bytes(5) would put five zero bytes on the wire),
+    and a closed connection refuses to be used instead of handing OpenSSL a freed SSL*."""
+    ls, port = listener
+    srv = ratls.Context(server=True, attester=att, policy=POLICY, sim_dir=plat)
+    th = threading.Thread(target=serve, args=(ls, srv, 1, []), daemon=True)
+    th.start()
+    cli = ratls.Context(attester=att, policy=POLICY, sim_dir=plat)
+    with cli.connect(("127.0.0.1", port)) as c:
+        for bad in (5, "hello"):
+            with pytest.raises(TypeError):
+                c.send(bad)
+            with pytest.raises(TypeError):
+                c.sendall(bad)
+        c.sendall(b"hello")
+        assert c.recv() == b"echo:hello"  # nothing but these bytes went
+    th.join(10)
+    with pytest.raises(ValueError, match="the connection is closed"):
+        c.recv()
+    with pytest.raises(ValueError, match="the connection is closed"):
+        c.send(b"x")
+    c.close()  # twice: nothing more to free
+
+
 def test_python_ssl_client(plat, att, listener):
     ls, port = listener
     srv = ratls.Context(server=True, mode="server", attester=att, policy=POLICY, sim_dir=plat)

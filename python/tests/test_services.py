@@ -127,3 +127,16 @@ def test_kms(plat, tmp_path):
         assert e.value.name == "policy_rejected"
         with pytest.raises(ccz.Error):
             kms.Client(url, sim_dir=plat).call("CreateKey", {})  # no app
+
+
+def test_service_stopped(plat, tmp_path):
+    """A stopped service's port and url raise instead of reading the freed C service."""
+    s = services.Service("kms", listen="127.0.0.1:0", data_dir=str(tmp_path / "kms"),
+                         tee="sim", sim_dir=plat)
+    assert s.port > 0
+    s.stop()
+    with pytest.raises(ValueError, match="stopped"):
+        s.port
+    with pytest.raises(ValueError, match="stopped"):
+        s.url
+    s.stop()  # twice: nothing more to free

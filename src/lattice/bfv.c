@@ -64,6 +64,7 @@ ccz_status ccz_lattice_bfv_decode(uint64_t *values, const ccz_lattice_context *c
                                   const ccz_lattice_plaintext *pt)
 {
     CCZ_GUARD(need_batching(ctx));
+    CCZ_GUARD(lat_check_pt(ctx, pt));
     size_t n = ctx->n;
     uint64_t *t = lat_words(n);
     CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");

@@ -103,6 +103,7 @@ ccz_status ccz_lattice_ckks_decode(double complex *values, const ccz_lattice_con
                                    const ccz_lattice_plaintext *pt)
 {
     CCZ_GUARD(need_ckks(ctx));
+    CCZ_GUARD(lat_check_pt(ctx, pt));
     size_t n = ctx->n, slots = n / 2;
     unsigned l = pt->poly.np;
     uint64_t *x = lat_words((size_t)l * n);

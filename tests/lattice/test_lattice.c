@@ -1201,6 +1201,12 @@ static void test_serialization_fields(void)
     CHECK_OK(ccz_lattice_plaintext_load(op, other.ctx, ccz_buf_span(&pl)));
     CHECK_STATUS(ccz_lattice_plaintext_load(op, ctx, ccz_buf_span(&pl)), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "a plaintext of another context");
+    /* nor is another context's plaintext decoded (a smaller one would be read past its end) */
+    uint64_t *vals = calloc(ctx->n, sizeof *vals);
+    CHECK(vals != NULL);
+    CHECK_STATUS(ccz_lattice_bfv_decode(vals, ctx, op), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a plaintext of another context");
+    free(vals);
     ccz_lattice_ciphertext_free(oc);
     ccz_lattice_plaintext_free(op);
     lattice_kit_free(&other);
@@ -1224,6 +1230,14 @@ static void test_serialization_fields(void)
     CHECK_STATUS(ccz_lattice_secret_key_load(&csk, cctx2, ccz_buf_span(&csb)), CCZ_ERR_MALFORMED);
     CHECK_STR(ccz_error_detail(), "the secret key was made with other parameters");
     ccz_buf_free(&csb);
+    ccz_lattice_plaintext *cpt;
+    CHECK_OK(ccz_lattice_plaintext_new(&cpt, cctx2));
+    double complex *cv = calloc(cctx->n / 2, sizeof *cv);
+    CHECK(cv != NULL);
+    CHECK_STATUS(ccz_lattice_ckks_decode(cv, cctx, cpt), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a plaintext of another context");
+    free(cv);
+    ccz_lattice_plaintext_free(cpt);
     ccz_lattice_context_free(cctx);
     ccz_lattice_context_free(cctx2);
 

@@ -363,6 +363,12 @@ class Context:
         return Connection(self, out.value, sock)
 
 
+def _data(data: BytesLike) -> bytes:
+    """The bytes of a bytes-like object; TypeError for anything else, as socket.send raises
+    (bytes(5) would be five zero bytes, bytes(str) needs an encoding)."""
+    return memoryview(data).tobytes()
+
+
 class Connection:
     """An attested TLS connection (an OpenSSL SSL* from libccz)."""
 
@@ -397,8 +403,8 @@ class Connection:
         return self._ssl
 
     def send(self, data: BytesLike) -> int:
-        """Sends data (blocking); returns the number of bytes sent."""
-        b = bytes(data)
+        """Sends data (bytes-like; blocking); returns the number of bytes sent."""
+        b = _data(data)
         if not b:
             return 0
         n = lib.SSL_write(self._live(), b, len(b))
@@ -408,7 +414,7 @@ class Connection:
         return n
 
     def sendall(self, data: BytesLike) -> None:
-        b = memoryview(bytes(data))
+        b = memoryview(_data(data))
         while b:
             b = b[self.send(b):]
 

@@ -73,7 +73,9 @@ class Service:
 
     @property
     def port(self) -> int:
-        """The port it listens on."""
+        """The port it listens on (ValueError once stopped)."""
+        if not self._svc:
+            raise ValueError("the service is stopped")
         return lib.ccz_svc_port(self._svc)
 
     @property
