@@ -270,6 +270,7 @@ JNIEXPORT jstring JNICALL Java_org_ccz_Native_verify(JNIEnv *env, jclass cls, jb
         bool good = bytes_get(env, &r, ra) && r.present &&
                     ok(env, ccz_trust_add_sim_root(trust, bytes_span(&r)), "sim root");
         bytes_free(&r);
+        (*env)->DeleteLocalRef(env, ra); /* a native frame holds only so many */
         if (!good) {
             if (!(*env)->ExceptionCheck(env))
                 throw_arg(env, "sim roots: null element");
@@ -379,8 +380,10 @@ out:
 static bool mpz_from_java(JNIEnv *env, mpz_t out, jint sign, jbyteArray mag)
 {
     jbytes b = {0};
-    if (!bytes_get(env, &b, mag))
+    if (!bytes_get(env, &b, mag)) {
+        bytes_free(&b);
         return false;
+    }
     if (!b.present) {
         throw_arg(env, "a null number");
         return false;
@@ -404,6 +407,7 @@ static jbyteArray mpz_to_java(JNIEnv *env, const mpz_t v)
     size_t written = 0;
     mpz_export(p, &written, 1, 1, 1, 0, v);
     jbyteArray a = new_bytes(env, p, written);
+    ccz_wipe(p, n ? n : 1); /* a decrypted plaintext, too */
     free(p);
     return a;
 }
@@ -509,6 +513,8 @@ JNIEXPORT jbyteArray JNICALL Java_org_ccz_Native_paillierDecrypt(JNIEnv *env, jc
     if (mpz_from_java(env, c, 1, ciphertext) &&
         ok(env, ccz_paillier_decrypt(m, (const ccz_paillier_key *)(intptr_t)key, c), "decrypt"))
         res = mpz_to_java(env, m);
+    if (m->_mp_alloc > 0 && m->_mp_d) /* the plaintext: wiped before GMP frees it */
+        ccz_wipe(m->_mp_d, (size_t)m->_mp_alloc * sizeof(mp_limb_t));
     mpz_clears(c, m, NULL);
     return res;
 }
