@@ -5,6 +5,8 @@
 #ifndef CCZ_CORE_GUARD_H
 #define CCZ_CORE_GUARD_H
 
+#include <string.h>
+
 #include "ccz/core.h"
 
 /* A function reads as its happy path and every failure carries its code. */
@@ -42,5 +44,16 @@
             goto label;                                                                            \
         }                                                                                          \
     } while (0)
+
+/* jansson's error text (json_error_t.text) ends in " near '...'" quoting up to 20 bytes of the
+ * token it stopped at: the digits of a key, a password, a plaintext. Cut there (" near end of
+ * file" stays), so the error names the line and the reason, never the text. */
+static inline const char *ccz_json_error_unquoted(char *text)
+{
+    char *quote = strstr(text, " near '");
+    if (quote)
+        *quote = 0;
+    return text;
+}
 
 #endif

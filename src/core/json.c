@@ -41,7 +41,7 @@ ccz_status ccz_json_parse(ccz_json **out, const char *text, size_t len, size_t m
     json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
     if (!j)
         return ccz_fail(CCZ_ERR_JSON, "invalid JSON at line %d, column %d: %s", err.line,
-                        err.column, err.text);
+                        err.column, ccz_json_error_unquoted(err.text));
     *out = j;
     return CCZ_OK;
 }

@@ -224,10 +224,12 @@ ccz_status ccz_svc_config_set(ccz_svc_config *c, const char *name, const char *v
 
 ccz_status ccz_svc_config_load_file(ccz_svc_config *c, const char *path)
 {
-    ccz_buf text = CCZ_BUF_INIT;
-    CCZ_GUARD(ccz_file_read(&text, path, 1 << 20));
-    ccz_status s = svc_config_load_text(c, path, (const char *)text.ptr, text.len);
-    ccz_buf_free(&text);
+    ccz_buf text; /* wiped: a file may hold --db's URI with its password */
+    ccz_buf_init(&text, 0, true);
+    ccz_status s = ccz_file_read(&text, path, 1 << 20);
+    if (s == CCZ_OK)
+        s = svc_config_load_text(c, path, (const char *)text.ptr, text.len);
+    ccz_buf_free(&text); /* also what a file too large left */
     return s;
 }
 
@@ -235,7 +237,8 @@ ccz_status svc_config_load_text(ccz_svc_config *c, const char *path, const char 
 {
     json_error_t err;
     json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
-    CCZ_ENSURE(doc, CCZ_ERR_JSON, "%s: line %d: %s", path, err.line, err.text);
+    CCZ_ENSURE(doc, CCZ_ERR_JSON, "%s: line %d: %s", path, err.line,
+               ccz_json_error_unquoted(err.text));
     ccz_status st = CCZ_OK;
     if (!json_is_object(doc)) {
         st = ccz_fail(CCZ_ERR_JSON, "%s: the configuration must be a JSON object", path);

@@ -412,6 +412,11 @@ run 2 "$CCZ" kms call "$A" --appid "$APPID" --apikey "$APIKEY"
 contains "$err" "call takes the KMS's address and an ACTION"
 want=2 call Encrypt '{"keyid": '
 contains "$err" "--payload is not JSON"
+# the parser's reason without the text it stopped at (jansson quotes up to 20 bytes of it):
+# here the start of a plaintext
+want=2 call Encrypt '{"keyid": "a", "plaintext": "UGxhaW4tc2VjcmV0'
+contains "$err" "--payload is not JSON: premature end of input"
+case "$err" in *UGxhaW4*) fail "the --payload error quotes the plaintext: $err" ;; esac
 want=2 call Encrypt '{"keyid": "a", "keyid": "b"}'
 contains "$err" "--payload is not JSON: duplicate object key"
 want=2 call Encrypt '["keyid"]'

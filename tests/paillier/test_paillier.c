@@ -1636,6 +1636,45 @@ static void test_json_forms(void)
     ccz_paillier_key_free(k);
 }
 
+/* A private key document that does not parse (cut short, or a stray byte in p) is refused
+ * without quoting the text the parser stopped at: jansson quotes up to 20 bytes of that token,
+ * here the first digits of p. */
+static void test_json_error_quotes_no_key(void)
+{
+    ccz_paillier_key *k = fixed_key();
+    for (int f = 0; f < 3; f++) {
+        ccz_buf j;
+        ccz_buf_init(&j, 0, true);
+        CHECK_OK(ccz_paillier_key_write_json(&j, k, (ccz_paillier_json_format)f));
+        const char *p = strstr((const char *)j.ptr, "\"p\"");
+        CHECK(p != NULL);
+        if (!p) {
+            ccz_buf_free(&j);
+            continue;
+        }
+        p += 3;
+        p += strspn(p, ": \"");
+        char digits[13];
+        memcpy(digits, p, 12); /* the first 12 characters of p (decimal or base64url) */
+        digits[12] = 0;
+        size_t at = (size_t)(p - (const char *)j.ptr) + 12;
+        ccz_paillier_pub *pk2 = NULL;
+        ccz_paillier_key *k2 = NULL;
+        /* cut short after 12 characters of p */
+        CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, (const char *)j.ptr, at), CCZ_ERR_JSON);
+        CHECK(strstr(ccz_error_detail(), digits) == NULL);
+        /* a newline after 12 characters of p */
+        j.ptr[at] = '\n';
+        CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, (const char *)j.ptr, j.len), CCZ_ERR_JSON);
+        CHECK(strstr(ccz_error_detail(), digits) == NULL);
+        if (strstr(ccz_error_detail(), digits))
+            fprintf(stderr, "  the error quotes p: %s\n", ccz_error_detail());
+        ccz_wipe(digits, sizeof digits);
+        ccz_buf_free(&j);
+    }
+    ccz_paillier_key_free(k);
+}
+
 static void setup(void)
 {
     gmp_randinit_default(rnd);
@@ -1660,6 +1699,7 @@ static void test_all(void)
     test_encoding_and_json_checks();
     test_python_paillier();
     test_json_forms();
+    test_json_error_quotes_no_key();
 }
 
 TEST_MAIN(T(test_all))

@@ -181,6 +181,31 @@ static void bad_files(void)
     ccz_svc_config_free(c);
 }
 
+/* A malformed file names the line and jansson's reason, never the text it stopped at: jansson
+ * quotes up to 20 bytes of that token ("unexpected newline near '\"postgres://k:Xy7-pw'"), and a
+ * configuration holds secrets (--db's password). */
+static void bad_file_quotes_no_value(void)
+{
+    static const char *const docs[] = {
+        "{\"db\": \"postgres://k:Xy7-pw\n\"}", /* a newline in the string */
+        "{\"db\": \"postgres://k:Xy7-pw",      /* cut short */
+        "{\"db\": postgres://k:Xy7-pw}",       /* not quoted */
+    };
+    ccz_svc_config *c = NULL;
+    CHECK_OK(ccz_svc_config_new(&c, "kms"));
+    for (size_t i = 0; i < sizeof docs / sizeof *docs; i++) {
+        const char *f = write_file("quoted.json", docs[i]);
+        CHECK_STATUS(ccz_svc_config_load_file(c, f), CCZ_ERR_JSON);
+        CHECK_CONTAINS(ccz_error_detail(), f);
+        CHECK_CONTAINS(ccz_error_detail(), "line 1");
+        CHECK(strstr(ccz_error_detail(), "Xy7") == NULL);
+        if (strstr(ccz_error_detail(), "Xy7"))
+            fprintf(stderr, "  the error quotes the value: %s\n", ccz_error_detail());
+    }
+    CHECK_STR(value(c, "db"), "null");
+    ccz_svc_config_free(c);
+}
+
 /* An empty --data-dir is refused as empty, not as a path "too long", and nothing is started. */
 static void empty_data_dir(void)
 {
@@ -246,5 +271,5 @@ static void admin_token(void)
     remove(path);
 }
 
-TEST_MAIN(T(defaults), T(flags), T(file_then_flags), T(bad_files), T(empty_data_dir),
-          T(admin_token))
+TEST_MAIN(T(defaults), T(flags), T(file_then_flags), T(bad_files), T(bad_file_quotes_no_value),
+          T(empty_data_dir), T(admin_token))

@@ -148,8 +148,8 @@ static int cmd_call(int argc, char **argv)
     json_error_t err;
     json_t *payload = NULL;
     if (a.payload && !(payload = json_loads(a.payload, JSON_REJECT_DUPLICATES, &err)))
-        return cli_usage_error("kms", "--payload is not JSON: %s (column %d)", err.text,
-                               err.column);
+        return cli_usage_error("kms", "--payload is not JSON: %s (column %d)",
+                               ccz_json_error_unquoted(err.text), err.column);
     if (payload && !json_is_object(payload)) {
         json_decref(payload);
         return cli_usage_error("kms", "--payload is not a JSON object");
