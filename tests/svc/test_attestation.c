@@ -618,6 +618,22 @@ static void kbs_auth(int port, char *nonce, size_t cap)
     kbs_auth_as(port, "sim", nonce, cap);
 }
 
+/* Whether the service's database files (attestation.db and its write-ahead log) hold text. */
+static bool store_holds(const char *text)
+{
+    static const char *const files[] = {"attestation.db", "attestation.db-wal"};
+    bool found = false;
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(files) && !found; i++) {
+        char path[sizeof data + 32];
+        snprintf(path, sizeof path, "%s/%s", data, files[i]);
+        ccz_buf b = CCZ_BUF_INIT;
+        if (ccz_file_read(&b, path, 64 << 20) == CCZ_OK)
+            found = memmem(b.ptr, b.len, text, strlen(text)) != NULL;
+        ccz_buf_free(&b);
+    }
+    return found;
+}
+
 static void test_kbs(void)
 {
     setup();
@@ -665,6 +681,19 @@ static void test_kbs(void)
     CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 401);
     free(att);
     kbs_auth(port, nonce, sizeof nonce);
+    /* the session id is a bearer credential: the store keeps its SHA-256, never the id */
+    {
+        char id[44] = "", key[65];
+        const char *at = strstr(cookie, "kbs-session-id=");
+        if (at && strlen(at + strlen("kbs-session-id=")) >= 43)
+            memcpy(id, at + strlen("kbs-session-id="), 43);
+        CHECK_INT(strlen(id), 43);
+        uint8_t h[32];
+        SHA256((const uint8_t *)id, strlen(id), h);
+        ccz_hex_to_str(key, h, sizeof h);
+        CHECK(store_holds(key));
+        CHECK(!store_holds(id));
+    }
     att = kbs_attestation(tee, "AAAA", m_good, false);
     CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 401);
     CHECK_CONTAINS(s(&r), "nonce in the handshake session is different");

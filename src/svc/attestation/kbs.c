@@ -112,19 +112,33 @@ static bool session_cookie(http_request *r, char id[44])
     return false;
 }
 
+/* A session's store key: the SHA-256 of its id, in hex. The id is a bearer credential (the
+ * cookie alone speaks for an attested TEE), so the store, its backups and a replica's copy hold
+ * only what cannot be presented. */
+static void session_key(char key[65], const char *id)
+{
+    uint8_t h[32];
+    SHA256((const uint8_t *)id, strlen(id), h);
+    ccz_hex_to_str(key, h, sizeof h);
+}
+
 static ccz_status session_put(attestation *a, const char *id, json_t *s, int64_t expires)
 {
+    char key[65];
+    session_key(key, id);
     char *text = json_dumps(s, JSON_COMPACT);
     CCZ_ENSURE(text, CCZ_ERR_NOMEM, "out of memory");
-    ccz_status st = store_kv_put(a->db, SESSION_NS, id, text, strlen(text), expires);
+    ccz_status st = store_kv_put(a->db, SESSION_NS, key, text, strlen(text), expires);
     free(text);
     return st;
 }
 
 static ccz_status session_get(attestation *a, const char *id, json_t **out)
 {
+    char key[65];
+    session_key(key, id);
     ccz_buf b = CCZ_BUF_INIT;
-    CCZ_GUARD(store_kv_get(a->db, &b, SESSION_NS, id));
+    CCZ_GUARD(store_kv_get(a->db, &b, SESSION_NS, key));
     *out = json_loadb((const char *)b.ptr, b.len, 0, NULL);
     ccz_buf_free(&b);
     CCZ_ENSURE(*out, CCZ_ERR_JSON, "a session record does not parse");
