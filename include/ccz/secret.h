@@ -109,7 +109,9 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_secret_ctx_use_ca_file(SSL_CTX *ctx, const 
  * timeout_ms (0 or less: CCZ_RATLS_TIMEOUT_MS). Fails with CCZ_ERR_NETWORK when the server
  * cannot be reached, CCZ_ERR_POLICY_REJECTED (or the verifier's status) when its certificate is
  * refused, CCZ_ERR_UNAVAILABLE when it closes without a secret (it refused this client), and
- * CCZ_ERR_PROTOCOL for a malformed answer; the detail says which. */
+ * CCZ_ERR_PROTOCOL for a malformed answer or an empty secret; the detail says which. A
+ * verdict on the server's RA-TLS certificate that is not an acceptance (a context whose
+ * verify mode let the handshake go on) is CCZ_ERR_CERT_CHAIN, and nothing is asked. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_secret_get(ccz_buf *secret, SSL_CTX *ctx,
                                                 const char *host_port, long timeout_ms);
 

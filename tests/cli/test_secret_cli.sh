@@ -176,6 +176,10 @@ else
     run 1 pre SECRET_PROVISION_SERVERS="127.0.0.1:1" sh -c 'echo ran'
     [ -z "$out" ] || fail "preload: the program ran without its secret"
     contains "$err" "ccz secret provisioning: network_error"
+    # a list of separators only names no server: exit 1 before the program runs
+    run 1 pre SECRET_PROVISION_SERVERS=" ,; " sh -c 'echo ran'
+    [ -z "$out" ] || fail "preload with no server: the program ran"
+    contains "$err" "invalid_argument: SECRET_PROVISION_SERVERS names no server; terminating the process"
     run 1 env LD_PRELOAD="$PRELOAD" SECRET_PROVISION_CONSTRUCTOR=true CCZ_SECRET_TEE=sim \
         CCZ_SIM_DIR="$P" sh -c 'echo ran'
     contains "$err" "set SECRET_PROVISION_CA_CHAIN_PATH"

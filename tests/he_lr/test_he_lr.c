@@ -75,6 +75,10 @@ static void test_files(void)
         {true, "0.1,nan", "not a finite number"},
         {true, "0.1,1e999", "not a finite number"},
         {true, "0.1,2x", "'2x' is not a finite number"},
+        /* below the smallest double: not read as 0 (or a denormal) */
+        {true, "0.1,1e-400", "line 1, column 2: '1e-400' is not a finite number"},
+        {true, "0.1,-4e-320", "line 1, column 2: '-4e-320' is not a finite number"},
+        {false, "a,target\n1e-999,1\n", "line 2, column 1: '1e-999' is not a finite number"},
         {true, "\"0.1\",2", "quoted fields"},
         {true, "1,000000000000000000000000000000000000000000000000000000000000000000001",
          "is not a number"},

@@ -402,7 +402,32 @@ static void test_config_errors(void)
          "must be 64 hex digits"},
         {"{\"secrets\": [{\"secret\": \"a\", \"tee\": \"tpm\"}]}", one, 1, CCZ_ERR_POLICY,
          "unknown TEE"},
-        {"{\"secrets\": {}}", one, 1, CCZ_ERR_POLICY, "must be a list"},
+        {"{\"secrets\": [{\"secret\": \"a\", \"mr_enclave\": \"00\"}]}", one, 1, CCZ_ERR_POLICY,
+         "policy: secrets[0].mr_enclave: must be a string of 64 hex digits"},
+        {"{\"secrets\": [{\"secret\": \"a\", \"mr_td\": 7}]}", one, 1, CCZ_ERR_POLICY,
+         "policy: secrets[0].mr_td: must be a string of 96 hex digits"},
+        {"{\"secrets\": [{\"secret\": \"a\", \"host_data\": "
+         "\"zz00000000000000000000000000000000000000000000000000000000000000\"}]}",
+         one, 1, CCZ_ERR_POLICY,
+         "policy: secrets[0].host_data: \"zz00000000000000000000000000000000000000000000000000000000"
+         "000000\" is not hex"},
+        {"{\"secrets\": [{\"secret\": \"a\", \"isv_prod_id\": 65536}]}", one, 1, CCZ_ERR_POLICY,
+         "policy: secrets[0].isv_prod_id: must be an integer from 0 to 65535"},
+        {"{\"secrets\": [{\"secret\": \"a\", \"isv_svn_min\": -1}]}", one, 1, CCZ_ERR_POLICY,
+         "policy: secrets[0].isv_svn_min: must be an integer from 0 to 65535"},
+        {"{\"secrets\": [{\"secret\": \"a\", \"isv_svn_min\": \"3\"}]}", one, 1, CCZ_ERR_POLICY,
+         "policy: secrets[0].isv_svn_min: must be an integer from 0 to 65535"},
+        {"{\"secrets\": [{\"secret\": \"a\", \"tee\": []}]}", one, 1, CCZ_ERR_POLICY,
+         "policy: secrets[0].tee: must be a TEE name or a non-empty list of them"},
+        {"{\"secrets\": [{\"secret\": \"a\", \"tee\": [\"sgx\", \"none\"]}]}", one, 1,
+         CCZ_ERR_POLICY, "policy: secrets[0].tee: unknown TEE \"none\" (sim, sgx, tdx, snp)"},
+        {"{\"secrets\": [7]}", one, 1, CCZ_ERR_POLICY, "policy: secrets[0]: must be an object"},
+        {"{\"secrets\": [{\"secret\": 7}]}", one, 1, CCZ_ERR_POLICY,
+         "policy: secrets[0].secret: (not a string) is not one of the secrets given"},
+        {"[{\"secrets\": []}]", one, 1, CCZ_ERR_POLICY,
+         "policy: the document must be a JSON object"},
+        {"{\"secrets\": {}}", one, 1, CCZ_ERR_POLICY,
+         "policy: secrets: must be a list of {\"secret\": NAME, constraints...}"},
         {"{\"secrets\": []}", one, 1, CCZ_ERR_POLICY, "0 entries"},
         {"{\"allow_sim\": true, \"allow_everything\": true}", one, 1, CCZ_ERR_POLICY,
          "allow_everything: unknown key"},
@@ -418,6 +443,19 @@ static void test_config_errors(void)
         CHECK_CONTAINS(ccz_error_detail(), cases[i].detail);
         CHECK(s.srv == NULL);
     }
+    /* no secret at all; more entries than a policy may have */
+    secret_service *svc = (secret_service *)1;
+    CHECK_STATUS(secret_service_new(&svc, CCZ_LIT("{}"), one, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "no secret to serve");
+    CHECK(svc == NULL);
+    ccz_buf many = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append_str(&many, "{\"secrets\": ["));
+    for (int i = 0; i <= CCZ_POLICY_MAX_ENTRIES; i++)
+        CHECK_OK(ccz_buf_append_str(&many, i ? ",{\"secret\": \"a\"}" : "{\"secret\": \"a\"}"));
+    CHECK_OK(ccz_buf_append_str(&many, "]}"));
+    CHECK_STATUS(secret_service_new(&svc, ccz_buf_span(&many), one, 1), CCZ_ERR_POLICY);
+    CHECK_STR(ccz_error_detail(), "policy: secrets: 1025 entries (1 to 1024)");
+    ccz_buf_free(&many);
     /* the options: missing, of another version, without an address, trust anchors, or a
      * certificate of the server's own (an attester, or a certificate with its key) */
     ccz_secret_server *srv = NULL;

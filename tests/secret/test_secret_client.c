@@ -72,7 +72,24 @@ static void test_exchange(void)
     CHECK(b.secret);
     CHECK_INT(f.request_len, 35);
     CHECK(memcmp(f.request, "SECRET_PROVISION_RA_TLS_REQUEST_V1\0", 35) == 0);
+    /* bytes after the announced size are not the secret's (Gramine's server may go on using
+     * the connection): exactly the announced bytes are taken */
+    static const char more[] = MAGIC "\0\0\0\x03"
+                                     "abcdef";
+    tls_fake g = {.mode = TLS_FAKE_ANSWER, .answer = more, .answer_len = sizeof more - 1};
+    CHECK_OK(get_from(&g, &b, true, 5000));
+    CHECK(b.len == 3 && memcmp(b.ptr, "abc", 3) == 0);
     ccz_buf_free(&b);
+    /* the arguments */
+    SSL_CTX *ctx = client_ctx(false);
+    CHECK_STATUS(ccz_secret_get(NULL, ctx, "127.0.0.1:1", 100), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a buffer, a context and a server address are needed");
+    CHECK_STATUS(ccz_secret_get(&b, ctx, NULL, 100), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_secret_ctx_use_ca_file(ctx, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a context and a CA file are needed");
+    CHECK_STATUS(ccz_secret_ctx_use_ca_file(NULL, tls_certs_get()->ca_file),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    SSL_CTX_free(ctx);
 }
 
 /* Answers that are not the protocol's or not whole: each refused with its reason, and the
@@ -96,6 +113,8 @@ static void test_bad_answers(void)
          "announces a secret of 1048577 bytes, more than the 1048576 accepted"},
         {MAGIC "\0\0\0\x0ahello", MAGIC_LEN + 9, 0, CCZ_ERR_UNAVAILABLE,
          "closed the connection without a secret (reading the secret)"},
+        {MAGIC "\0\0\0\0", MAGIC_LEN + 4, 0, CCZ_ERR_PROTOCOL,
+         "the server announces an empty secret"},
         {MAGIC "\0\0", MAGIC_LEN + 2, 0, CCZ_ERR_UNAVAILABLE,
          "closed the connection without a secret (reading the response)"},
         {"", 0, 0, CCZ_ERR_UNAVAILABLE, "it does not release one to this client"},
@@ -170,6 +189,20 @@ static void test_server_certificate(void)
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "make it in CCZ_RATLS_CLIENT mode to verify the server by");
     test_side_free(&verifying);
+    /* a context whose RA-TLS appraisal fails but does not end the handshake (its verify mode
+     * set to none afterwards): the failed verdict is no verification, nothing is asked */
+    test_side lax;
+    test_side_init(&lax, false, false);
+    SSL_CTX_set_verify(lax.ctx, SSL_VERIFY_NONE, NULL);
+    tls_fake q = {.mode = TLS_FAKE_ANSWER, .answer = answer, .answer_len = sizeof answer - 1};
+    q.request_whole = request_whole;
+    tls_fake_start(&q);
+    CHECK_STATUS(ccz_secret_get(&b, lax.ctx, q.addr, 5000), CCZ_ERR_CERT_CHAIN);
+    CHECK_CONTAINS(ccz_error_detail(), "the server's RA-TLS certificate was not accepted");
+    tls_fake_stop(&q);
+    CHECK_INT(q.request_len, 0);
+    CHECK_INT(b.len, 0);
+    test_side_free(&lax);
     tls_fake g = {.mode = TLS_FAKE_ANSWER,
                   .cert = &tls_certs_get()->other_ip,
                   .answer = answer,

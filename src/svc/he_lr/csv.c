@@ -2,6 +2,7 @@
 /* CCZoo's model and data files for encrypted LR inference (include/ccz/he_lr.h): comma-separated
  * numbers, LF or CRLF lines. The files are untrusted: read line by line through the cursor,
  * every field bounded, every number finite, every row as wide as the header. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,7 @@ static ccz_span next_field(ccz_span line, size_t *pos)
     return CCZ_SPAN(line.ptr + start, end - start);
 }
 
-/* A finite decimal (or hexadecimal) number, surrounding blanks allowed. */
+/* A finite decimal (or hexadecimal) number in a double's range, surrounding blanks allowed. */
 static ccz_status number(double *out, ccz_span f, size_t line, size_t col)
 {
     while (f.len && (f.ptr[0] == ' ' || f.ptr[0] == '\t'))
@@ -69,8 +70,9 @@ static ccz_status number(double *out, ccz_span f, size_t line, size_t col)
     memcpy(buf, f.ptr, f.len);
     buf[f.len] = 0;
     char *end = NULL;
+    errno = 0; /* ERANGE: beyond a double's range, or below it (read as 0 or a denormal) */
     double v = strtod(buf, &end);
-    CCZ_ENSURE(end == buf + f.len && isfinite(v), CCZ_ERR_MALFORMED,
+    CCZ_ENSURE(end == buf + f.len && isfinite(v) && errno != ERANGE, CCZ_ERR_MALFORMED,
                "line %zu, column %zu: '%s' is not a finite number", line, col, buf);
     *out = v;
     return CCZ_OK;

@@ -35,8 +35,15 @@ ccz_status ccz_secret_ctx_use_ca_file(SSL_CTX *ctx, const char *path)
 /* A server verified by a CA chain (no RA-TLS verdict) must also be the host we asked for. */
 static ccz_status check_server(SSL *ssl, const char *host)
 {
-    if (ccz_ratls_peer_verdict(ssl))
-        return CCZ_OK; /* verified and appraised during the handshake */
+    const ccz_ratls_verdict *v = ccz_ratls_peer_verdict(ssl);
+    if (v) {
+        /* verified and appraised during the handshake; a context that let the handshake go on
+         * after a refusal (its verify mode changed to none) gets nothing from this server */
+        CCZ_ENSURE(v->status == CCZ_OK && v->appraisal.accepted, CCZ_ERR_CERT_CHAIN,
+                   "the server's RA-TLS certificate was not accepted (%s: %.200s)",
+                   v->status ? ccz_status_name(v->status) : "policy", v->message);
+        return CCZ_OK;
+    }
     X509 *peer = SSL_get0_peer_certificate(ssl);
     long vr = SSL_get_verify_result(ssl);
     CCZ_ENSURE(peer && vr == X509_V_OK && (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER),
@@ -156,6 +163,7 @@ static ccz_status exchange(ccz_buf *secret, SSL *ssl, int64_t deadline)
     ccz_buf_free(&head);
     CCZ_GUARD(s);
     CCZ_ENSURE(ws == CCZ_OK, CCZ_ERR_PROTOCOL, "the server answered a request it did not get");
+    CCZ_ENSURE(size > 0, CCZ_ERR_PROTOCOL, "the server announces an empty secret");
     size_t max = secret->max ? secret->max : CCZ_SECRET_MAX_BYTES;
     CCZ_ENSURE(size <= max, CCZ_ERR_TOO_LARGE,
                "the server announces a secret of %u bytes, "
