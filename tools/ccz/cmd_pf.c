@@ -161,6 +161,20 @@ static char *join(const char *dir, const char *name)
     return p;
 }
 
+/* A new file beside out (out.tmp-XXXXXX, mode 0600), to be renamed into place once written
+ * whole: *tmp is the caller's to free (also on failure), *fd its descriptor or -1. */
+static ccz_status temp_beside(char **tmp, int *fd, const char *out)
+{
+    size_t tl = strlen(out) + 16;
+    *fd = -1;
+    *tmp = malloc(tl);
+    CCZ_ENSURE(*tmp, CCZ_ERR_NOMEM, "out of memory");
+    snprintf(*tmp, tl, "%s.tmp-XXXXXX", out);
+    *fd = mkstemp(*tmp);
+    CCZ_ENSURE(*fd >= 0, CCZ_ERR_IO, "cannot create %s: %s", *tmp, strerror(errno));
+    return CCZ_OK;
+}
+
 static ccz_status encrypt_file(const pf_args *a, const char *in, const char *out, const char *bind)
 {
     char *norm = malloc(strlen(bind) + 1);
@@ -173,20 +187,18 @@ static ccz_status encrypt_file(const pf_args *a, const char *in, const char *out
                         strerror(errno));
     }
     /* written beside OUT and renamed into place: a failure leaves OUT as it was */
-    size_t tl = strlen(out) + 16;
-    char *tmp = malloc(tl);
+    char *tmp = NULL;
+    int tfd = -1;
     ccz_pf *pf = NULL;
     ccz_pf_opts o = CCZ_PF_OPTS_INIT;
     o.mode = CCZ_PF_CREATE;
     o.bound_path = norm;
     o.format = a->format;
-    ccz_status s = tmp ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
-    int tfd = -1;
-    if (s == CCZ_OK) {
-        snprintf(tmp, tl, "%s.tmp-XXXXXX", out);
+    ccz_status s = temp_beside(&tmp, &tfd, out);
+    if (s == CCZ_OK) { /* an encrypted file is not secret: 0644 under the umask, as open makes */
         mode_t mask = umask(0);
         umask(mask);
-        if ((tfd = mkstemp(tmp)) < 0 || fchmod(tfd, 0644 & ~mask) != 0)
+        if (fchmod(tfd, 0644 & ~mask) != 0)
             s = ccz_fail(CCZ_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
     }
     if (s == CCZ_OK)
@@ -258,19 +270,10 @@ static ccz_status decrypt_file(const pf_args *a, const char *in, const char *out
 {
     ccz_pf *pf = NULL;
     CCZ_GUARD(open_input(&pf, a, in, check));
-    size_t tl = strlen(out) + 16;
-    char *tmp = malloc(tl);
-    uint8_t *buf = malloc(1 << 20);
+    char *tmp = NULL;
     int fd = -1;
-    ccz_status s = CCZ_OK;
-    if (!tmp || !buf)
-        s = ccz_fail(CCZ_ERR_NOMEM, "out of memory");
-    if (s == CCZ_OK) {
-        snprintf(tmp, tl, "%s.tmp-XXXXXX", out);
-        fd = mkstemp(tmp);
-        if (fd < 0)
-            s = ccz_fail(CCZ_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-    }
+    uint8_t *buf = malloc(1 << 20);
+    ccz_status s = buf ? temp_beside(&tmp, &fd, out) : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     for (uint64_t at = 0; s == CCZ_OK && at < ccz_pf_size(pf);) {
         size_t got = 0;
         s = ccz_pf_read(pf, buf, &got, at, 1 << 20);
