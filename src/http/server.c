@@ -90,7 +90,7 @@ struct conn {
     SSL *ssl;
     struct event *timer;
     peer_slot *peer;
-    char addr[INET6_ADDRSTRLEN]; /* the client's own address */
+    char addr[HTTP_PEER_GROUP_LEN]; /* the client's own address (an IPv4 peer's is its group) */
     enum conn_state state;
     int64_t last_active; /* monotonic ms: handshake done or last response */
     size_t reserved;     /* body bytes reserved in the server's held count */
@@ -1290,12 +1290,13 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
     (void)len;
     http_server *s = arg;
-    char host[INET6_ADDRSTRLEN] = "?", group[HTTP_PEER_GROUP_LEN];
-    if (addr->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)addr)->sin_addr, host, sizeof host);
-    else if (addr->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)addr)->sin6_addr, host, sizeof host);
+    char host[HTTP_PEER_GROUP_LEN], group[HTTP_PEER_GROUP_LEN];
     http_peer_group(group, addr);
+    /* the access log names the whole address; an IPv4 peer's group is its address */
+    if (addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)addr)->sin6_addr, host, sizeof host);
+    else
+        snprintf(host, sizeof host, "%s", group);
     if (s->draining) {
         evutil_closesocket(fd);
         return;

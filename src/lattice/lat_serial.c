@@ -205,13 +205,13 @@ static ccz_status unpack_rns(unpacker *u, const ccz_lattice_context *ctx, uint64
     return CCZ_OK;
 }
 
-/* Bits of polys polynomials over primes 0 .. np - 1, packed */
-static uint64_t packed_bits(const ccz_lattice_context *ctx, uint64_t polys, unsigned np)
+/* Bytes of polys polynomials over primes 0 .. np - 1, packed: the bits rounded up to a byte */
+static uint64_t packed_bytes(const ccz_lattice_context *ctx, uint64_t polys, unsigned np)
 {
     uint64_t bits = 0;
     for (unsigned i = 0; i < np; i++)
         bits += width(ctx->primes[i]);
-    return polys * bits * ctx->n;
+    return (polys * bits * ctx->n + 7) / 8;
 }
 
 /* The input holds a body of `bytes` more bytes: checked before the body's memory is allocated,
@@ -294,10 +294,7 @@ ccz_status ccz_lattice_params_load(ccz_lattice_params *out, ccz_span in)
 ccz_status ccz_lattice_ciphertext_save(ccz_buf *out, const ccz_lattice_ciphertext *ct)
 {
     const ccz_lattice_context *ctx = ct->ctx;
-    size_t bits = 0;
-    for (unsigned i = 0; i < ct->level; i++)
-        bits += width(ctx->primes[i]);
-    CCZ_GUARD(ccz_buf_reserve(out, 40 + (ct->size * bits * ctx->n + 7) / 8));
+    CCZ_GUARD(ccz_buf_reserve(out, 40 + packed_bytes(ctx, ct->size, ct->level)));
     CCZ_GUARD(header(out, ctx, T_CIPHER));
     uint8_t h[3] = {(uint8_t)ct->size, (uint8_t)ct->level, ct->ntt};
     CCZ_GUARD(ccz_buf_append(out, h, 3));
@@ -344,9 +341,7 @@ ccz_status ccz_lattice_encrypt_sk_save(ccz_buf *out, const ccz_lattice_context *
                "the plaintext is not encoded");
     uint8_t seed[32];
     CCZ_ENSURE(RAND_bytes(seed, sizeof seed) == 1, CCZ_ERR_CRYPTO, "the RNG failed");
-    size_t n = ctx->n, bits = 0;
-    for (unsigned i = 0; i < l; i++)
-        bits += width(ctx->primes[i]);
+    size_t n = ctx->n;
     /* prime by prime: two polynomials of one prime held, not the whole ciphertext */
     lat_prng g, ga;
     CCZ_GUARD(lat_prng_init(&g));
@@ -358,7 +353,7 @@ ccz_status ccz_lattice_encrypt_sk_save(ccz_buf *out, const ccz_lattice_context *
     if (s == CCZ_OK)
         s = lat_sample_cbd(&g, n, e);
     if (s == CCZ_OK)
-        s = ccz_buf_reserve(out, 80 + (bits * n + 7) / 8);
+        s = ccz_buf_reserve(out, 80 + packed_bytes(ctx, 1, l));
     if (s == CCZ_OK)
         s = header(out, ctx, T_SEEDED);
     uint8_t h[3] = {2, (uint8_t)l, 1};
@@ -407,7 +402,7 @@ static ccz_status seeded_load(ccz_lattice_ciphertext *ct, const ccz_lattice_cont
     memcpy(&scale, &sc, 8);
     CCZ_ENSURE(isfinite(scale) && scale >= 1, CCZ_ERR_MALFORMED, "seeded ciphertext: bad scale");
     unpacker u = {c, 0, 0};
-    CCZ_GUARD(need(c, (packed_bits(ctx, 1, h[1]) + 7) / 8, "a seeded ciphertext"));
+    CCZ_GUARD(need(c, packed_bytes(ctx, 1, h[1]), "a seeded ciphertext"));
     CCZ_GUARD(lat_ct_reserve(ct, 2, h[1], false)); /* its storage may have been shrunk */
     CCZ_GUARD(unpack_rns(&u, ctx, ct->d, h[1], NULL, "seeded ciphertext"));
     CCZ_GUARD(finish(c, &u, "seeded ciphertext"));
@@ -448,7 +443,7 @@ ccz_status ccz_lattice_ciphertext_load(ccz_lattice_ciphertext *ct, const ccz_lat
     CCZ_ENSURE(ctx->params.scheme == CCZ_LATTICE_BFV || (isfinite(scale) && scale >= 1),
                CCZ_ERR_MALFORMED, "ciphertext: bad scale");
     unpacker u = {&c, 0, 0};
-    CCZ_GUARD(need(&c, (packed_bits(ctx, h[0], h[1]) + 7) / 8, "a ciphertext"));
+    CCZ_GUARD(need(&c, packed_bytes(ctx, h[0], h[1]), "a ciphertext"));
     CCZ_GUARD(lat_ct_reserve(ct, h[0], h[1], false));
     for (unsigned j = 0; j < h[0]; j++)
         CCZ_GUARD(unpack_rns(&u, ctx, ct->d + (size_t)j * h[1] * ctx->n, h[1], NULL, "ciphertext"));
@@ -588,7 +583,7 @@ ccz_status ccz_lattice_public_key_load(ccz_lattice_public_key **out, const ccz_l
     ccz_cursor c;
     ccz_cursor_init(&c, in);
     CCZ_GUARD(read_header(&c, ctx, T_PUBLIC));
-    CCZ_GUARD(need(&c, (packed_bits(ctx, 2, ctx->L) + 7) / 8, "a public key"));
+    CCZ_GUARD(need(&c, packed_bytes(ctx, 2, ctx->L), "a public key"));
     ccz_lattice_public_key *k = calloc(1, sizeof *k);
     CCZ_ENSURE(k, CCZ_ERR_NOMEM, "out of memory");
     k->ctx = ctx;
@@ -663,8 +658,7 @@ ccz_status ccz_lattice_relin_keys_load(ccz_lattice_relin_keys **out, const ccz_l
     ccz_cursor c;
     ccz_cursor_init(&c, in);
     CCZ_GUARD(read_header(&c, ctx, T_RELIN));
-    CCZ_GUARD(
-        need(&c, (packed_bits(ctx, 2 * (uint64_t)ctx->L, ctx->k) + 7) / 8, "relinearization keys"));
+    CCZ_GUARD(need(&c, packed_bytes(ctx, 2 * (uint64_t)ctx->L, ctx->k), "relinearization keys"));
     ccz_lattice_relin_keys *k = calloc(1, sizeof *k);
     CCZ_ENSURE(k, CCZ_ERR_NOMEM, "out of memory");
     k->ctx = ctx;
@@ -704,7 +698,7 @@ ccz_status ccz_lattice_galois_keys_load(ccz_lattice_galois_keys **out,
     CCZ_ENSURE(n >= 1 && n <= 2 * ctx->n, CCZ_ERR_MALFORMED, "Galois keys: %llu keys",
                (unsigned long long)n);
     /* n <= 2N: neither product overflows */
-    CCZ_GUARD(need(&c, 8 * n + (packed_bits(ctx, 2 * ctx->L * n, ctx->k) + 7) / 8, "Galois keys"));
+    CCZ_GUARD(need(&c, 8 * n + packed_bytes(ctx, 2 * ctx->L * n, ctx->k), "Galois keys"));
     ccz_lattice_galois_keys *k = calloc(1, sizeof *k);
     CCZ_ENSURE(k, CCZ_ERR_NOMEM, "out of memory");
     k->ctx = ctx;

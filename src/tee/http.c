@@ -43,6 +43,14 @@ static size_t on_header(char *p, size_t size, size_t n, void *userdata)
     return len;
 }
 
+ccz_status tee_url_base_check(const char *url, const char *what)
+{
+    size_t n = strlen(url);
+    CCZ_ENSURE(n <= TEE_URL_BASE_MAX, CCZ_ERR_INVALID_ARGUMENT, "%s is %zu characters; at most %d",
+               what, n, TEE_URL_BASE_MAX);
+    return CCZ_OK;
+}
+
 ccz_status tee_http_get(tee_http_response *r, const char *url, const tee_http_opts *o)
 {
     CURL *curl = curl_easy_init();

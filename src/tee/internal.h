@@ -133,6 +133,10 @@ ccz_status tee_tdx_qgs_response(ccz_span *quote, ccz_span buf);
  * a path of at most a few hundred characters) in fixed buffers. */
 #define TEE_URL_BASE_MAX 400
 
+/* CCZ_ERR_INVALID_ARGUMENT, naming `what` ("the base URL"), when url is longer than
+ * TEE_URL_BASE_MAX: a longer base would be cut short in those buffers, unseen. */
+ccz_status tee_url_base_check(const char *url, const char *what);
+
 typedef struct {
     const char *ca_file;  /* PEM roots for TLS, NULL: the system's */
     bool insecure;        /* skip TLS server verification */

@@ -332,9 +332,7 @@ ccz_status ccz_collateral_fetch(ccz_buf *out, bool *from_cache, ccz_span quote,
 {
     CCZ_ENSURE(o && o->version == CCZ_COLLATERAL_FETCH_OPTS_VERSION && o->base_url,
                CCZ_ERR_INVALID_ARGUMENT, "fetch options missing or without a base URL");
-    /* the URLs are built in fixed buffers: a longer base would be cut short, unseen */
-    CCZ_ENSURE(strlen(o->base_url) <= TEE_URL_BASE_MAX, CCZ_ERR_INVALID_ARGUMENT,
-               "the base URL is %zu characters; at most %d", strlen(o->base_url), TEE_URL_BASE_MAX);
+    CCZ_GUARD(tee_url_base_check(o->base_url, "the base URL"));
     *from_cache = false;
     needs n;
     CCZ_GUARD(quote_needs(&n, quote));

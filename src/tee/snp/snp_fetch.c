@@ -37,8 +37,7 @@ ccz_status ccz_snp_vcek_fetch(ccz_buf *out, bool *from_cache, ccz_span report,
 {
     CCZ_ENSURE(o && o->version == CCZ_SNP_VCEK_FETCH_OPTS_VERSION && o->kds_url,
                CCZ_ERR_INVALID_ARGUMENT, "fetch options missing or without a KDS URL");
-    CCZ_ENSURE(strlen(o->kds_url) <= TEE_URL_BASE_MAX, CCZ_ERR_INVALID_ARGUMENT,
-               "the KDS URL is %zu characters; at most %d", strlen(o->kds_url), TEE_URL_BASE_MAX);
+    CCZ_GUARD(tee_url_base_check(o->kds_url, "the KDS URL"));
     *from_cache = false;
     static __thread ccz_snp_report r;
     CCZ_GUARD(ccz_snp_report_parse(&r, report, o->product));
