@@ -17,18 +17,22 @@ SH=$(readlink -f /bin/sh)
 TRUE_BIN=$(readlink -f /bin/true)
 MSH=$("$CCZ" sim measure "$SH")
 MTRUE=$("$CCZ" sim measure "$TRUE_BIN")
+CAT_BIN=$(readlink -f /bin/cat)
+MCAT=$("$CCZ" sim measure "$CAT_BIN")
 M2=$(printf '22%.0s' $(seq 32))
 M3=$(printf '33%.0s' $(seq 32))
 
 printf 'the app secret\n' > "$T/app.txt"
 printf 'shell-secret\0' > "$T/shell.txt"
-head -c 16 /dev/urandom > "$T/key.bin"
+{ head -c 15 /dev/urandom; printf '\001'; } > "$T/key.bin" # binary, never NUL-terminated
+printf 'ab\0cd\0' > "$T/nul.txt" # NUL-terminated, with a NUL inside
 cat > "$T/server.json" <<JSON
 {"allow_sim": true,
  "secrets": [{"secret": "app", "measurement": "$M"},
              {"secret": "shell", "tee": "sim", "mr_enclave": "$MSH"},
              {"secret": "key", "mr_enclave": "$M2"},
-             {"secret": "key", "measurement": "$MTRUE"}]}
+             {"secret": "key", "measurement": "$MTRUE"},
+             {"secret": "nul", "measurement": "$MCAT"}]}
 JSON
 echo '{"allow_sim": true}' > "$T/client.json"
 run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --cn localhost -o "$T/srv.crt" --key "$T/srv.key"
@@ -79,7 +83,7 @@ py() { out=$(timeout 30 /usr/bin/python3 "$PY" "$@" 2>"$T/pyerr"); }
 
 # ---- a server with an RA-TLS certificate and three secrets, chosen by measurement
 start "$T/a.log" --secret app="$T/app.txt" --secret shell="$T/shell.txt" \
-    --secret key="$T/key.bin" --policy "$T/server.json" --cert "$T/srv.crt" --key "$T/srv.key"
+    --secret key="$T/key.bin" --secret nul="$T/nul.txt" --policy "$T/server.json" --cert "$T/srv.crt" --key "$T/srv.key"
 run 0 get 127.0.0.1:$PORT --tee sim --policy "$T/client.json"
 [ "$out" = "the app secret" ] || fail "the ccz client got '$out', expected the app secret"
 contains "$err" "server accepted: sim evidence (dice), mr_enclave $M [SIMULATED TEE]"
@@ -172,6 +176,9 @@ else
     # a binary secret is no string: refused without CCZ_SECRET_KEY_FILE
     run 1 pre SECRET_PROVISION_SERVERS="127.0.0.1:$PORT" "$TRUE_BIN"
     contains "$err" "not a NUL-terminated string"
+    # nor is a secret with a NUL inside: the variable would hold its first part only
+    run 1 pre SECRET_PROVISION_SERVERS="127.0.0.1:$PORT" "$CAT_BIN" /dev/null
+    contains "$err" "not a NUL-terminated string"
     # no server provides it: exit 1 before the program runs
     run 1 pre SECRET_PROVISION_SERVERS="127.0.0.1:1" sh -c 'echo ran'
     [ -z "$out" ] || fail "preload: the program ran without its secret"
@@ -263,7 +270,7 @@ else
     PRE=(env "LD_PRELOAD=$CCZ_FREE_SCAN_LIB" "CCZ_FREE_SCAN=the app secret|shell-secret"
         "CCZ_FREE_SCAN_OUT=$T/freed.server")
     start "$T/scan.log" --secret app="$T/app.txt" --secret shell="$T/shell.txt" \
-        --secret key="$T/key.bin" --policy "$T/server.json" --cert "$T/srv.crt" --key "$T/srv.key"
+        --secret key="$T/key.bin" --secret nul="$T/nul.txt" --policy "$T/server.json" --cert "$T/srv.crt" --key "$T/srv.key"
     PRE=()
     : > "$T/freed.get"
     run 0 scan "$T/freed.get" "$CCZ" secret get 127.0.0.1:$PORT --sim-dir "$P" --tee sim \
