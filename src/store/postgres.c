@@ -5,6 +5,7 @@
  * parameters (blobs as binary bytea). Messages carry the server's primary message, which names
  * tables, columns and constraints but not values (its DETAIL, which quotes rows, is left out),
  * and the URI with its password masked. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +48,32 @@ bool store_is_postgres(const char *path)
     return CCZ_STARTS_WITH(path, "postgres://") || CCZ_STARTS_WITH(path, "postgresql://");
 }
 
+/* The length of the name of the parameter p[0 .. n) ("name=value") when, percent-decoded as
+ * libpq decodes it, it is password or sslpassword; 0 otherwise. */
+static size_t secret_param(const char *p, size_t n)
+{
+    char name[16];
+    size_t len = 0, i = 0;
+    for (; i < n && p[i] != '='; i++) {
+        char c = p[i];
+        if (c == '%' && i + 2 < n && isxdigit((unsigned char)p[i + 1]) &&
+            isxdigit((unsigned char)p[i + 2])) {
+            char hex[3] = {p[i + 1], p[i + 2], 0};
+            c = (char)strtol(hex, NULL, 16);
+            i += 2;
+        }
+        if (len == sizeof name - 1)
+            return 0;
+        name[len++] = c;
+    }
+    name[len] = 0;
+    if (i == n || (strcmp(name, "password") != 0 && strcmp(name, "sslpassword") != 0))
+        return 0;
+    return i;
+}
+
 /* The secret parts masked: user:SECRET@ in the authority, and password= and sslpassword=
- * parameters. */
+ * parameters (their names percent-encoded too, as libpq decodes them). */
 char *store_postgres_redact(const char *uri)
 {
     ccz_buf b = CCZ_BUF_INIT;
@@ -71,13 +96,10 @@ char *store_postgres_redact(const char *uri)
         ok = ccz_buf_append(&b, p, (size_t)(query - p)) == CCZ_OK;
         for (const char *q = query; ok && *q;) {
             size_t n = strcspn(q + 1, "&") + 1; /* "?name=value" or "&name=value" */
-            size_t secret = 0; /* libpq's password, and the passphrase of the TLS client key */
-            if (strncmp(q + 1, "password=", 9) == 0)
-                secret = 9;
-            else if (strncmp(q + 1, "sslpassword=", 12) == 0)
-                secret = 12;
-            if (secret)
-                ok = ccz_buf_append(&b, q, secret + 1) == CCZ_OK &&
+            /* libpq's password, and the passphrase of the TLS client key: name= kept */
+            size_t name = secret_param(q + 1, n - 1);
+            if (name) /* "?name=" kept */
+                ok = ccz_buf_append(&b, q, name + 2) == CCZ_OK &&
                      ccz_buf_append_str(&b, "***") == CCZ_OK;
             else
                 ok = ccz_buf_append(&b, q, n) == CCZ_OK;

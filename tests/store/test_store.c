@@ -239,6 +239,15 @@ static void test_pg_unreachable(void)
     CHECK_CONTAINS(ccz_error_detail(),
                    "postgres://127.0.0.1:1/ccz?sslmode=disable&sslpassword=***&user=ccz");
     CHECK(strstr(ccz_error_detail(), "hunter2") == NULL);
+    /* libpq percent-decodes parameter names: %70assword is the password */
+    CHECK_STATUS(store_open(&s,
+                            "postgres://127.0.0.1:1/ccz?%70assword=hunter2-secret&ssl%70assword="
+                            "hunter2-key&passwordx=shown",
+                            NULL, 0),
+                 CCZ_ERR_UNAVAILABLE);
+    CHECK_CONTAINS(ccz_error_detail(),
+                   "postgres://127.0.0.1:1/ccz?%70assword=***&ssl%70assword=***&passwordx=shown");
+    CHECK(strstr(ccz_error_detail(), "hunter2") == NULL);
     ccz_log_set_level(CCZ_LOG_WARN);
 }
 
