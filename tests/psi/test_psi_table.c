@@ -150,6 +150,35 @@ static void test_memory(void)
     psi_table_free(&t);
 }
 
+/* A table with a limit refuses the insertion that would reserve past it, before reserving:
+ * what it holds never exceeds the limit, and it says so. */
+static void test_limit(void)
+{
+    static const size_t limits[] = {1u << 20, 3u << 20, 300000};
+    for (size_t k = 0; k < sizeof limits / sizeof limits[0]; k++) {
+        psi_table t;
+        CHECK_OK(psi_table_init(&t));
+        t.limit = limits[k];
+        uint8_t item[100] = {0};
+        ccz_status s = CCZ_OK;
+        int added = 0;
+        for (; added < 100000 && s == CCZ_OK; added++) {
+            memcpy(item, &added, sizeof added);
+            s = psi_table_add(&t, 0, item, sizeof item);
+            CHECK(psi_table_bytes(&t) <= limits[k]);
+        }
+        CHECK_STATUS(s, CCZ_ERR_TOO_LARGE);
+        CHECK(t.over);
+        char want[80];
+        snprintf(want, sizeof want, "the PSI table would hold more than %zu bytes", limits[k]);
+        CHECK_STR(ccz_error_detail(), want);
+        /* it held items up to the bound: a 64 KiB item store and 128 KiB of slots at first */
+        CHECK(added > 500);
+        CHECK(t.entries == (uint64_t)added - 1);
+        psi_table_free(&t);
+    }
+}
+
 /* Items must be UTF-8 as RFC 3629 has it: the longest and shortest forms of each length, and
  * every form it refuses (overlong, surrogates, past U+10FFFF, stray or missing continuation
  * bytes, a sequence cut by the item's end). */
@@ -200,4 +229,4 @@ static void test_utf8(void)
     CHECK(psi_utf8_ok((const uint8_t *)cut4, 4));
 }
 
-TEST_MAIN(T(test_random_parties), T(test_edges), T(test_memory), T(test_utf8))
+TEST_MAIN(T(test_random_parties), T(test_edges), T(test_memory), T(test_limit), T(test_utf8))

@@ -29,6 +29,8 @@ typedef struct {
     size_t len, cap;
     uint64_t entries;
     size_t slot_bytes; /* of every bucket */
+    size_t limit;      /* the bytes it may reserve (arena and slots), 0: no bound */
+    bool over;         /* an insertion was refused: it would have reserved past limit */
     uint8_t key[crypto_shorthash_KEYBYTES];
 } psi_table;
 

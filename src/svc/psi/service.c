@@ -236,6 +236,7 @@ static ccz_status session_new(ccz_psi_service *v)
         free(s);
         return st;
     }
+    s->table.limit = v->max_memory;
     s->id = ++v->sessions;
     s->started = s->progress = listener_mono_ms();
     v->s = s;
@@ -419,7 +420,7 @@ static void on_upload(ccz_rpc_call *call, const ProtobufCMessage *req, void *pay
         p->bytes += d->len;
     }
     free(hs);
-    if (st == CCZ_OK && psi_table_bytes(&s->table) > v->max_memory) {
+    if (s->table.over) { /* the table refused to reserve past the bound */
         /* the command sets whole MiB; a bound of the API's that is not is named in bytes */
         size_t mib = (size_t)1 << 20;
         st = v->max_memory % mib == 0

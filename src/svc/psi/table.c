@@ -47,12 +47,25 @@ static void place(psi_bucket *b, uint64_t slot)
     b->slots[i] = slot;
 }
 
+/* Whether reserving `more` bytes keeps the table within its limit: checked before each
+ * allocation, so that the bound holds for what is reserved, not only after the fact. */
+static ccz_status within_limit(psi_table *t, size_t more)
+{
+    if (t->limit && psi_table_bytes(t) + more > t->limit) {
+        t->over = true;
+        return ccz_fail(CCZ_ERR_TOO_LARGE, "the PSI table would hold more than %zu bytes",
+                        t->limit);
+    }
+    return CCZ_OK;
+}
+
 static ccz_status grow(psi_table *t, psi_bucket *b)
 {
     uint32_t cap = b->slots ? (b->mask + 1) * 2 : MIN_SLOTS;
     CCZ_ENSURE(cap != 0 && cap <= (1u << 30), CCZ_ERR_TOO_LARGE, "a PSI bucket is full");
     uint64_t *old = b->slots;
     uint32_t old_cap = old ? b->mask + 1 : 0;
+    CCZ_GUARD(within_limit(t, (size_t)(cap - old_cap) * sizeof *b->slots));
     b->slots = calloc(cap, sizeof *b->slots);
     if (!b->slots) {
         b->slots = old;
@@ -78,6 +91,7 @@ static ccz_status arena_room(psi_table *t, size_t need)
         cap *= 2;
     if (cap > MAX_ARENA)
         cap = MAX_ARENA;
+    CCZ_GUARD(within_limit(t, cap - t->cap));
     uint8_t *p = realloc(t->arena, cap); /* large blocks move by remapping, not copying */
     CCZ_ENSURE(p, CCZ_ERR_NOMEM, "out of memory for the PSI table");
     t->arena = p;
