@@ -117,6 +117,44 @@ def test_connection_bytes_only_and_closed(plat, att, listener):
     c.close()  # twice: nothing more to free
 
 
+def test_connection_reset_and_cut(plat, att, listener):
+    """recv's b"" means the peer's close_notify: a reset connection, and one closed without
+    close_notify (an attacker cutting the stream short), raise instead of reading as the end."""
+    import struct
+    from ccz import _lib
+    ls, port = listener
+    srv = ratls.Context(server=True, attester=att, policy=POLICY, sim_dir=plat)
+
+    def server(how):
+        s, _ = ls.accept()
+        conn = srv.accept(s, timeout=10)
+        conn.recv()  # the client's request
+        if how == "clean":
+            conn.close()
+            return
+        _lib.lib.SSL_free(conn._ssl)  # no close_notify
+        conn._ssl = None
+        if how == "reset":
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+
+    cli = ratls.Context(attester=att, policy=POLICY, sim_dir=plat)
+    for how, name, detail in (("clean", None, None),
+                              ("reset", "network_error", "Connection reset by peer"),
+                              ("cut", "tls_error", "unexpected eof while reading")):
+        th = threading.Thread(target=server, args=(how,), daemon=True)
+        th.start()
+        with cli.connect(("127.0.0.1", port)) as c:
+            c.sendall(b"request")
+            th.join(10)
+            if name is None:
+                assert c.recv() == b""
+            else:
+                with pytest.raises(ccz.Error) as e:
+                    c.recv()
+                assert e.value.name == name and detail in e.value.detail, e.value
+
+
 def test_python_ssl_client(plat, att, listener):
     ls, port = listener
     srv = ratls.Context(server=True, mode="server", attester=att, policy=POLICY, sim_dir=plat)

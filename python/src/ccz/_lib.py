@@ -32,7 +32,7 @@ def _load() -> ctypes.CDLL:
         if d and not os.path.exists(path):
             continue
         try:
-            return ctypes.CDLL(path)
+            return ctypes.CDLL(path, use_errno=True)  # a socket's errno after SSL_read
         except OSError as e:
             tried[-1] += " (%s)" % e
     where = ("in CCZ_LIBRARY_DIR=%s" % d) if d else "on the system's library path"
@@ -371,6 +371,8 @@ _PROTOS = {
     "SSL_write": (c_int, [vp, c_void_p, c_int]),
     "SSL_shutdown": (c_int, [vp]),
     "SSL_get_error": (c_int, [vp, c_int]),
+    "ERR_get_error": (ctypes.c_ulong, []),
+    "ERR_error_string_n": (None, [ctypes.c_ulong, c_char_p, ctypes.c_size_t]),
     "SSL_get1_peer_certificate": (vp, [vp]),
 }
 

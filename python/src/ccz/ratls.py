@@ -363,6 +363,19 @@ class Context:
         return Connection(self, out.value, sock)
 
 
+def _ssl_reason(err: int) -> str:
+    """OpenSSL's reason for the last failure (its error queue, emptied), or SSL_get_error's."""
+    reasons = []
+    while True:
+        e = lib.ERR_get_error()
+        if not e:
+            break
+        b = ctypes.create_string_buffer(256)
+        lib.ERR_error_string_n(e, b, len(b))
+        reasons.append(b.value.decode("utf-8", "replace"))
+    return "; ".join(reasons) or "error %d" % err
+
+
 def _data(data: BytesLike) -> bytes:
     """The bytes of a bytes-like object; TypeError for anything else, as socket.send raises
     (bytes(5) would be five zero bytes, bytes(str) needs an encoding)."""
@@ -419,15 +432,23 @@ class Connection:
             b = b[self.send(b):]
 
     def recv(self, size: int = 16384) -> bytes:
-        """Up to size bytes (blocking); b"" when the peer closed the connection."""
+        """Up to size bytes (blocking); b"" when the peer closed the connection with TLS's
+        close_notify. A connection reset, or closed without close_notify (the stream may have
+        been cut short), raises ccz.Error (network_error, tls_error) rather than reading as
+        the end of the data."""
         buf = ctypes.create_string_buffer(size)
+        ctypes.set_errno(0)
         n = lib.SSL_read(self._live(), buf, size)
         if n > 0:
             return buf.raw[:n]
+        errno = ctypes.get_errno()
         err = lib.SSL_get_error(self._ssl, n)
-        if err in (5, 6):  # SSL_ERROR_SYSCALL (EOF), SSL_ERROR_ZERO_RETURN
+        if err == 6:  # SSL_ERROR_ZERO_RETURN: close_notify
             return b""
-        raise Error(Status.tls_error, "SSL_read failed (error %d)" % err)
+        if err == 5 and errno:  # SSL_ERROR_SYSCALL: the socket failed
+            raise Error(Status.network_error, "the connection failed while reading: %s"
+                        % os.strerror(errno))
+        raise Error(Status.tls_error, "SSL_read failed: %s" % _ssl_reason(err))
 
     def close(self) -> None:
         s, self._ssl = getattr(self, "_ssl", None), None
