@@ -85,10 +85,15 @@ static ccz_tee hw_tee(ccz_tee t)
     return t == CCZ_TEE_AZ_SNP_VTPM ? CCZ_TEE_SNP : t == CCZ_TEE_AZ_TDX_VTPM ? CCZ_TEE_TDX : t;
 }
 
-static void tdx_mismatch(char *why, size_t cap, const tdx_entry *e, const ccz_tdx_claims *t)
+/* Names fields as the policy spells them: a CCZoo dynamic_config has rt_mr0 and mrsigner_seam
+ * where ccz's format has rtmr0 and mr_signer_seam. */
+static void tdx_mismatch(char *why, size_t cap, const tdx_entry *e, const ccz_tdx_claims *t,
+                         bool dc)
 {
     why[0] = '\0';
-    static const char *const rtmr[] = {"rtmr0", "rtmr1", "rtmr2", "rtmr3"};
+    static const char *const rtmr_ccz[] = {"rtmr0", "rtmr1", "rtmr2", "rtmr3"};
+    static const char *const rtmr_dc[] = {"rt_mr0", "rt_mr1", "rt_mr2", "rt_mr3"};
+    const char *const *rtmr = dc ? rtmr_dc : rtmr_ccz;
     if ((e->fields & TF_MR_TD) && memcmp(e->mr_td, t->mr_td, 48) != 0)
         note_hex(why, cap, "mr_td", t->mr_td, e->mr_td, 48);
     if ((e->fields & TF_MR_CONFIG_ID) && memcmp(e->mr_config_id, t->mr_config_id, 48) != 0)
@@ -103,7 +108,8 @@ static void tdx_mismatch(char *why, size_t cap, const tdx_entry *e, const ccz_td
     if ((e->fields & TF_MR_SEAM) && memcmp(e->mr_seam, t->mr_seam, 48) != 0)
         note_hex(why, cap, "mr_seam", t->mr_seam, e->mr_seam, 48);
     if ((e->fields & TF_MR_SIGNER_SEAM) && memcmp(e->mr_signer_seam, t->mr_signer_seam, 48) != 0)
-        note_hex(why, cap, "mr_signer_seam", t->mr_signer_seam, e->mr_signer_seam, 48);
+        note_hex(why, cap, dc ? "mrsigner_seam" : "mr_signer_seam", t->mr_signer_seam,
+                 e->mr_signer_seam, 48);
 }
 
 static void snp_mismatch(char *why, size_t cap, const snp_entry *e, const ccz_snp_claims *s)
@@ -156,7 +162,8 @@ static long check_measurements(ccz_appraisal *a, const ccz_policy *p, const ccz_
         size_t reported = 0;
         for (size_t i = 0; i < n; i++) {
             if (hw_tee(c->tee) == CCZ_TEE_TDX)
-                tdx_mismatch(why, sizeof why, &p->tdx[i], &c->tdx);
+                tdx_mismatch(why, sizeof why, &p->tdx[i], &c->tdx,
+                             p->format == CCZ_POLICY_FORMAT_DYNAMIC_CONFIG);
             else if (hw_tee(c->tee) == CCZ_TEE_SNP)
                 snp_mismatch(why, sizeof why, &p->snp[i], &c->snp);
             else

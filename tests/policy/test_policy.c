@@ -489,8 +489,8 @@ static void test_snp_checks(void)
 /* ---- each field on its own: all match, then one at a time does not -------------------------*/
 
 typedef struct {
-    const char *name;   /* in the ccz format, and in the reasons */
-    const char *dc_key; /* in CCZoo's dynamic_config */
+    const char *name;   /* in the ccz format, and in its reasons */
+    const char *dc_key; /* in CCZoo's dynamic_config, and in its reasons */
     const char *dc_switch;
     size_t off; /* in ccz_tdx_claims */
 } tdx_field;
@@ -590,7 +590,7 @@ static void test_tdx_each_field(void)
             if ((int)k == off)
                 expect(p, &c, true, ""); /* switched off: not compared */
             else
-                expect_field_rejected(p, &c, tdx_fields[k].name);
+                expect_field_rejected(p, &c, tdx_fields[k].dc_key); /* as the config says */
         }
         ccz_policy_free(p);
     }
@@ -1277,6 +1277,100 @@ static void test_small_bound_as_string(void)
     ccz_policy_free(p);
 }
 
+/* ---- reasons name the policy's own keys ----------------------------------------------------*/
+
+/* The message of the first reason of an appraisal (empty when accepted). */
+static const char *first_reason(const ccz_policy *p, const ccz_claims *c)
+{
+    static ccz_appraisal a;
+    a.n_reasons = 0;
+    if (!p || ccz_appraise(&a, p, c) != CCZ_OK || a.n_reasons == 0)
+        return "";
+    return a.reasons[0].message;
+}
+
+static void test_reasons_name_policy_keys(void)
+{
+    char b[97], doc[1024];
+    memset(b, 'b', 96);
+    b[96] = 0;
+    /* a dynamic_config's TD fields are named as the dynamic_config spells them */
+    snprintf(doc, sizeof doc,
+             "{\"verify_rt_mr0\": \"on\", \"verify_rt_mr3\": \"on\", "
+             "\"verify_mrsigner_seam\": \"on\", \"tdx_mrs\": [{\"rt_mr0\": \"%s\", "
+             "\"rt_mr3\": \"%s\", \"mrsigner_seam\": \"%s\"}]}",
+             b, b, b);
+    ccz_policy *p = parse(doc);
+    ccz_claims t;
+    memset(&t, 0, sizeof t);
+    t.tee = CCZ_TEE_TDX;
+    t.tdx.td_attributes[3] = 0x10;
+    strcpy(t.tcb_status, "UpToDate");
+    memset(t.tdx.rtmr[0], 0xbb, 48);
+    memset(t.tdx.rtmr[3], 0xbb, 48);
+    memset(t.tdx.mr_signer_seam, 0xbb, 48);
+    expect(p, &t, true, "");
+    t.tdx.rtmr[0][0] = 0;
+    CHECK_STR(first_reason(p, &t), "tdx_mrs[0]: rt_mr0 is 00bbbbbbbbbb..., not bbbbbbbbbbbb...");
+    t.tdx.rtmr[0][0] = 0xbb;
+    t.tdx.rtmr[3][0] = 0;
+    CHECK_STR(first_reason(p, &t), "tdx_mrs[0]: rt_mr3 is 00bbbbbbbbbb..., not bbbbbbbbbbbb...");
+    t.tdx.rtmr[3][0] = 0xbb;
+    t.tdx.mr_signer_seam[0] = 0;
+    CHECK_STR(first_reason(p, &t),
+              "tdx_mrs[0]: mrsigner_seam is 00bbbbbbbbbb..., not bbbbbbbbbbbb...");
+    ccz_policy_free(p);
+    /* ccz's format names them as it spells them */
+    snprintf(doc, sizeof doc, "{\"tdx\": [{\"rtmr0\": \"%s\", \"mr_signer_seam\": \"%s\"}]}", b, b);
+    p = parse(doc);
+    memset(t.tdx.mr_signer_seam, 0xbb, 48);
+    t.tdx.rtmr[0][0] = 0;
+    CHECK_STR(first_reason(p, &t), "tdx[0]: rtmr0 is 00bbbbbbbbbb..., not bbbbbbbbbbbb...");
+    t.tdx.rtmr[0][0] = 0xbb;
+    t.tdx.mr_signer_seam[0] = 0;
+    CHECK_STR(first_reason(p, &t),
+              "tdx[0]: mr_signer_seam is 00bbbbbbbbbb..., not bbbbbbbbbbbb...");
+    ccz_policy_free(p);
+
+    /* the switch a reason points to is the one the policy's format has */
+    ccz_claims c = sgx_claims();
+    c.debug = true;
+    p = parse("{\"verify_mr_enclave\": \"on\", \"sgx_mrs\": [{\"mr_enclave\": \"" MRE "\"}]}");
+    CHECK_CONTAINS(first_reason(p, &c), "the policy does not allow debug (ccz_allow_debug)");
+    ccz_policy_free(p);
+    p = parse("{\"sgx\": [{\"mr_enclave\": \"" MRE "\"}]}");
+    CHECK_CONTAINS(first_reason(p, &c), "the policy does not allow debug (allow_debug)");
+    ccz_policy_free(p);
+
+    /* an empty "eventlog" list requires no event, so no event log either */
+    p = parse("{\"eventlog\": []}");
+    c = sgx_claims();
+    expect(p, &c, true, "");
+    ccz_policy_free(p);
+
+    /* an entry whose every field differs: the reason is cut at the mismatch buffer's end (200
+     * bytes), and nothing is written past it */
+    char zeros[97], all[2048];
+    memset(zeros, '0', 96);
+    zeros[96] = 0;
+    int n = snprintf(all, sizeof all, "{\"tdx\": [{");
+    for (size_t k = 0; k < N_TDX_FIELDS; k++)
+        n += snprintf(all + n, sizeof all - (size_t)n, "%s\"%s\": \"%s\"", k ? ", " : "",
+                      tdx_fields[k].name, zeros);
+    snprintf(all + n, sizeof all - (size_t)n, "}]}");
+    p = parse(all);
+    t = tdx_claims();
+    CHECK_STR(first_reason(p, &t),
+              "tdx[0]: mr_td is 111111111111..., not 000000000000...; mr_config_id is "
+              "222222222222..., not 000000000000...; mr_owner is 333333333333..., not "
+              "000000000000...; mr_owner_config is 444444444444..., not 00000000");
+    ccz_policy_free(p);
+
+    /* verify_in_enclave constrains nothing, but its value is still checked */
+    parse_fails("{\"verify_in_enclave\": \"yes\", \"sgx_mrs\": []}",
+                "verify_in_enclave: must be \"on\" or \"off\"");
+}
+
 TEST_MAIN(T(test_default_policy), T(test_ccz_policy), T(test_tdx_and_snp_lists),
           T(test_azure_as_hardware), T(test_dynamic_config_matrix), T(test_dynamic_config_entries),
           T(test_dynamic_config_sim_and_debug), T(test_dynamic_config_tdx),
@@ -1285,4 +1379,5 @@ TEST_MAIN(T(test_default_policy), T(test_ccz_policy), T(test_tdx_and_snp_lists),
           T(test_tdx_each_field), T(test_sgx_each_field), T(test_snp_each_field),
           T(test_bad_values), T(test_debuggable_and_extensions), T(test_event_rules),
           T(test_cca_reference_values), T(test_cca_bad_reference_values),
-          T(test_normalised_every_field), T(test_small_bound_as_string))
+          T(test_normalised_every_field), T(test_small_bound_as_string),
+          T(test_reasons_name_policy_keys))
