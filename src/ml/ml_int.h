@@ -29,6 +29,7 @@ typedef struct {
     bool batched;
     size_t elems;
     float *data;   /* a float constant, else NULL */
+    float *data_t; /* a float matrix constant transposed, made once for all Gemm with transB */
     int64_t *ints; /* an int64 constant (Reshape's shape), else NULL */
     bool is_const;
     bool defined; /* produced by an input, a constant or a node already placed */
@@ -66,7 +67,7 @@ typedef struct {
     /* Gemm */
     float alpha, beta;
     bool trans_a, trans_b;
-    float *b_t; /* Gemm: a constant B stored as K x N (transposed at load), else NULL */
+    const float *b_t; /* Gemm: a constant B as K x N (its value's data or data_t), else NULL */
     /* Softmax, Concat */
     int axis;
     bool softmax_2d; /* opset < 13: over the flattened dims from axis on */
@@ -75,8 +76,8 @@ typedef struct {
     bool count_include_pad;
     /* Transpose */
     size_t perm[CCZ_ML_MAX_RANK];
-    /* BatchNormalization: y = x * scale + shift per channel, folded at load */
-    float *scale, *shift;
+    /* BatchNormalization: y = x * scale + shift per channel, folded from inputs 1-4 by a run */
+    float eps;
     /* LinearClassifier / LinearRegressor: rows x feats coefficients */
     float *coef, *icpt, *labels;
     size_t rows, feats;

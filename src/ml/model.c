@@ -98,6 +98,13 @@ static ccz_status tensor_load(ml_value *v, const Onnx__TensorProto *t)
     CCZ_ENSURE(!t->has_data_location ||
                    t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__DEFAULT,
                CCZ_ERR_UNSUPPORTED, "initializer '%s': external data is not supported", v->name);
+    /* one data field, as ONNX's checker requires: raw_data beside float_data (say) would leave
+     * which one holds the weights up to the reader */
+    int fields = (t->has_raw_data ? 1 : 0) + (t->n_float_data ? 1 : 0) + (t->n_int32_data ? 1 : 0) +
+                 (t->n_string_data ? 1 : 0) + (t->n_int64_data ? 1 : 0) +
+                 (t->n_double_data ? 1 : 0) + (t->n_uint64_data ? 1 : 0);
+    CCZ_ENSURE(fields <= 1, CCZ_ERR_MALFORMED, "initializer '%s' holds data in %d fields", v->name,
+               fields);
     int64_t one = 1;
     if (t->n_dims == 0)
         CCZ_GUARD(value_shape(v, 1, &one, false)); /* a scalar: one element */
@@ -608,14 +615,21 @@ static ccz_status compile_gemm(compile *c)
         CCZ_ENSURE(!cc->batched || (a->batched && cc->rank == 2), CCZ_ERR_UNSUPPORTED,
                    "C depends on the batch differently from A");
     }
-    if (b->is_const && b->data) {
-        /* B kept as K x N */
+    if (b->is_const && b->data && n->trans_b) {
+        /* B' kept as K x N with the constant, once for every node that reads it: a copy per
+         * node would let one initializer shared by 4096 nodes cost 4096 times its size */
+        ml_value *bv = in(c, 1);
         size_t kk = (size_t)k, nc = (size_t)nn;
-        n->b_t = malloc(kk * nc * sizeof(float));
-        CCZ_ENSURE(n->b_t, CCZ_ERR_NOMEM, "out of memory");
-        for (size_t i = 0; i < kk; i++)
-            for (size_t j = 0; j < nc; j++)
-                n->b_t[i * nc + j] = n->trans_b ? b->data[j * kk + i] : b->data[i * nc + j];
+        if (!bv->data_t) {
+            bv->data_t = malloc(kk * nc * sizeof(float));
+            CCZ_ENSURE(bv->data_t, CCZ_ERR_NOMEM, "out of memory");
+            for (size_t i = 0; i < kk; i++)
+                for (size_t j = 0; j < nc; j++)
+                    bv->data_t[i * nc + j] = b->data[j * kk + i];
+        }
+        n->b_t = bv->data_t;
+    } else if (b->is_const && b->data) {
+        n->b_t = b->data; /* already K x N */
     }
     int64_t dims[2] = {m, nn};
     return value_shape(out(c, 0), 2, dims, a->batched);
@@ -829,17 +843,9 @@ static ccz_status compile_batchnorm(compile *c)
         CCZ_ENSURE(in(c, i)->data && in(c, i)->rank == 1 && in(c, i)->elems == ch,
                    CCZ_ERR_MALFORMED, "input %zu must have one float per channel", i);
     }
-    n->scale = malloc(ch * sizeof(float));
-    n->shift = malloc(ch * sizeof(float));
-    CCZ_ENSURE(n->scale && n->shift, CCZ_ERR_NOMEM, "out of memory");
-    const float *sc = in(c, 1)->data, *b = in(c, 2)->data, *mean = in(c, 3)->data,
-                *var = in(c, 4)->data;
-    for (size_t i = 0; i < ch; i++) {
-        double s = (double)sc[i] / sqrt((double)var[i] + (double)eps);
-        n->scale[i] = (float)s;
-        n->shift[i] = (float)((double)b[i] - (double)mean[i] * s);
-    }
-    n->n_in = 1;
+    /* folded into a scale and shift per channel by each run, from the constants themselves: a
+     * folded copy per node would let constants shared by 4096 nodes cost 4096 times their size */
+    n->eps = eps;
     return same_shape(c, x);
 }
 
@@ -1257,13 +1263,11 @@ void ccz_ml_model_free(ccz_ml_model *m)
     for (size_t i = 0; m->values && i < m->n_values; i++) {
         free(m->values[i].name);
         free(m->values[i].data);
+        free(m->values[i].data_t);
         free(m->values[i].ints);
     }
     for (size_t i = 0; m->nodes && i < m->n_nodes; i++) {
         ml_node *n = &m->nodes[i];
-        free(n->b_t);
-        free(n->scale);
-        free(n->shift);
         free(n->coef);
         free(n->icpt);
         free(n->labels);

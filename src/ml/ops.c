@@ -392,14 +392,18 @@ static void batchnorm(const ctx *c)
     int64_t d[CCZ_ML_MAX_RANK];
     ml_dims(vx, c->batch, d);
     size_t ch = (size_t)d[1], inner = count(vx, c->batch) / ((size_t)d[0] * ch);
-    const float *x = c->bufs[c->n->in[0]];
+    const float *x = c->bufs[c->n->in[0]], *sc = c->bufs[c->n->in[1]], *bias = c->bufs[c->n->in[2]],
+                *mean = c->bufs[c->n->in[3]], *var = c->bufs[c->n->in[4]];
     float *y = c->bufs[c->n->out[0]];
-    for (size_t b = 0; b < (size_t)d[0]; b++)
-        for (size_t k = 0; k < ch; k++) {
+    for (size_t k = 0; k < ch; k++) {
+        double s = (double)sc[k] / sqrt((double)var[k] + (double)c->n->eps);
+        float scale = (float)s, shift = (float)((double)bias[k] - (double)mean[k] * s);
+        for (size_t b = 0; b < (size_t)d[0]; b++) {
             size_t at = (b * ch + k) * inner;
             for (size_t i = 0; i < inner; i++)
-                y[at + i] = x[at + i] * c->n->scale[k] + c->n->shift[k];
+                y[at + i] = x[at + i] * scale + shift;
         }
+    }
 }
 
 /* ---- layout ---------------------------------------------------------------------------------*/

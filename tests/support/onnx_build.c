@@ -91,7 +91,7 @@ void onnx_build(ccz_buf *b, const model_spec *s)
     a2.n_ints = s->n_attr2_ints;
     a2.ints = (int64_t *)s->attr2_ints;
     Onnx__AttributeProto *aps[2] = {&a, &a2};
-    Onnx__NodeProto n = ONNX__NODE_PROTO__INIT, *np = &n;
+    Onnx__NodeProto n = ONNX__NODE_PROTO__INIT;
     char *out = "Y";
     n.n_input = s->n_in;
     n.input = (char **)s->in;
@@ -102,10 +102,19 @@ void onnx_build(ccz_buf *b, const model_spec *s)
     n.n_attribute = s->attr_name ? (s->attr2_name ? 2 : 1) : 0;
     n.attribute = aps;
 
+    Onnx__NodeProto n2 = ONNX__NODE_PROTO__INIT, *nps[2] = {&n, &n2};
+    char *in2 = (char *)s->in2, *out2 = (char *)s->out2;
+    n2.n_input = 1;
+    n2.input = &in2;
+    n2.n_output = 1;
+    n2.output = &out2;
+    n2.name = "n1";
+    n2.op_type = (char *)s->op2;
+
     Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
     g.name = "g";
-    g.n_node = 1;
-    g.node = &np;
+    g.n_node = s->op2 ? 2 : 1;
+    g.node = nps;
     g.n_initializer = s->n_init;
     g.initializer = tp;
     g.n_input = s->no_input ? 0 : 1;

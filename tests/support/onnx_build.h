@@ -48,6 +48,8 @@ typedef struct {
     size_t n_attr2_ints;
     int64_t attr2_ints[4];
     bool no_input, no_output; /* the graph lists no input (X), no output (Y) */
+    const char *op2;          /* a second node "n1": op2(in2) -> out2, after the first */
+    const char *in2, *out2;
 } model_spec;
 
 /* Writes the model of s into b, which is empty (ir_version 8 and opset 13 unless s says
