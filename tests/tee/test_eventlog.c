@@ -247,14 +247,19 @@ static void test_malformed(void)
     ccz_buf_reset(&b);
     spec_id(&b, odd, 1, 0);
     CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(ccz_error_detail(), "lists algorithm 0x0027, which ccz does not know");
+    check_bytes_status(&b, CCZ_ERR_UNSUPPORTED);
     ccz_buf_reset(&b);
     spec_id(&b, sha384, 1, 0);
     b.ptr[32 + 24 + 4 + 2] = 47; /* SHA-384's size */
     CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "gives sha384 digests 47 bytes, not 48");
     static const uint16_t twice[] = {CCZ_EVLOG_SHA384, CCZ_EVLOG_SHA384};
     ccz_buf_reset(&b);
     spec_id(&b, twice, 2, 0);
     CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "the Spec ID event lists sha384 twice");
+    check_bytes_status(&b, CCZ_ERR_MALFORMED);
     ccz_buf_reset(&b);
     spec_id(&b, sha384, 0, 0);
     CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_MALFORMED);
@@ -817,9 +822,69 @@ static void test_replay_register_cap(void)
     ccz_buf_free(&b);
 }
 
+/* A register named twice in one replay is replayed in both places, as ccz_eventlog_replay gives
+ * it: the second place is not left at zeros (a caller comparing it with a register of zeros
+ * would accept a log that extends it). */
+static void test_replay_index_repeated(void)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    spec_id(&b, sha384, 1, 0);
+    event(&b, 1, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x11, "abcd", 4);
+    event(&b, 2, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x22, "efgh", 4);
+    ccz_eventlog *l = parse_ok(&b);
+    static const uint32_t idx[] = {1, 2, 1, 2};
+    uint8_t one[2][64], many[4][48], streamed[4][48];
+    CHECK_OK(ccz_eventlog_replay(one[0], sizeof one[0], l, 1, CCZ_EVLOG_SHA384));
+    CHECK_OK(ccz_eventlog_replay(one[1], sizeof one[1], l, 2, CCZ_EVLOG_SHA384));
+    CHECK_OK(ccz_eventlog_replay_many(many[0], sizeof many, l, idx, 4, CCZ_EVLOG_SHA384));
+    CHECK_OK(ccz_eventlog_replay_bytes(streamed[0], sizeof streamed, NULL, ccz_buf_span(&b), idx, 4,
+                                       CCZ_EVLOG_SHA384));
+    for (size_t i = 0; i < 4; i++) {
+        CHECK(memcmp(many[i], one[i % 2], 48) == 0);
+        CHECK(memcmp(streamed[i], one[i % 2], 48) == 0);
+    }
+    ccz_eventlog_free(l);
+    ccz_buf_free(&b);
+}
+
+/* A log of more than CCZ_EVLOG_MAX_BYTES is refused before it is read or copied, in every form
+ * it comes in: parsed, loaded, replayed from its bytes; one of exactly that size is read. */
+static void test_log_size_cap(void)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    spec_id(&b, sha384, 1, 0);
+    event(&b, 1, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x11, "abcd", 4);
+    size_t used = b.len;
+    CHECK_OK(ccz_buf_reserve(&b, CCZ_EVLOG_MAX_BYTES + 1 - b.len));
+    memset(b.ptr + b.len, 0xff, CCZ_EVLOG_MAX_BYTES + 1 - b.len); /* a CCEL area's padding */
+    b.len = CCZ_EVLOG_MAX_BYTES + 1;
+    ccz_eventlog *l = NULL;
+    CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_TOO_LARGE);
+    CHECK_STR(ccz_error_detail(), "event log: 16777217 bytes, more than 16777216");
+    CHECK(l == NULL);
+    CHECK_STATUS(ccz_eventlog_load(&l, ccz_buf_span(&b)), CCZ_ERR_TOO_LARGE);
+    CHECK(l == NULL);
+    static const uint32_t idx[] = {1};
+    uint8_t r[48];
+    CHECK_STATUS(
+        ccz_eventlog_replay_bytes(r, sizeof r, NULL, ccz_buf_span(&b), idx, 1, CCZ_EVLOG_SHA384),
+        CCZ_ERR_TOO_LARGE);
+    CHECK_STR(ccz_error_detail(), "event log: 16777217 bytes, more than 16777216");
+    b.len = CCZ_EVLOG_MAX_BYTES;
+    l = parse_ok(&b);
+    CHECK(l && ccz_eventlog_count(l) == 1 && ccz_eventlog_size(l) == used);
+    ccz_eventlog_free(l);
+    size_t got = 0;
+    CHECK_OK(
+        ccz_eventlog_replay_bytes(r, sizeof r, &got, ccz_buf_span(&b), idx, 1, CCZ_EVLOG_SHA384));
+    CHECK_INT(got, used);
+    ccz_buf_free(&b);
+}
+
 TEST_MAIN(T(test_replay_sha384), T(test_replay_sm3_sha256), T(test_end_of_log), T(test_malformed),
           T(test_record_digests), T(test_load_forms), T(test_details_text), T(test_details_tags),
           T(test_details_variable), T(test_details_device_paths), T(test_details_utf8),
           T(test_details_lengths), T(test_details_short_nodes), T(test_event_json_shape),
           T(test_policy_rules), T(test_policy_rules_replayed_only),
-          T(test_policy_rules_names_and_cap), T(test_replay_register_cap))
+          T(test_policy_rules_names_and_cap), T(test_replay_register_cap),
+          T(test_replay_index_repeated), T(test_log_size_cap))

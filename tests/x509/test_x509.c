@@ -874,9 +874,40 @@ static void test_pem_chain_damaged(void)
     ccz_buf_free(&b);
 }
 
+/* The leaf's CRL (checked by OpenSSL) is valid from its lastUpdate second to its nextUpdate
+ * second, both included: OpenSSL holds it expired at nextUpdate itself, which the chain check
+ * forgives for exactly that second. */
+static void test_leaf_crl_ends(void)
+{
+    three c;
+    three_make(&c, "test root", CCZ_SPAN(NULL, 0));
+    X509_CRL *root_crl = make_crl(c.root, c.root_key, T_AT - 8000, T_AT + 15000, NULL);
+    X509_CRL *crl = make_crl(c.ca, c.ca_key, T_AT - 4000, T_AT, NULL);
+    x509_window w = X509_WINDOW_ALWAYS;
+    CHECK_OK(check_crls(&c, true, &crl, 1, &root_crl, 1, NULL, &w));
+    CHECK_INT(w.from, T_AT - 4000);
+    CHECK_INT(w.until, T_AT);
+    X509_CRL_free(crl);
+    crl = make_crl(c.ca, c.ca_key, T_AT - 4000, T_AT - 1, NULL);
+    CHECK_STATUS(check_crls(&c, true, &crl, 1, &root_crl, 1, NULL, NULL),
+                 CCZ_ERR_COLLATERAL_OUT_OF_DATE);
+    CHECK_STR(ccz_error_detail(), "test chain: CRL has expired (certificate 'test leaf')");
+    X509_CRL_free(crl);
+    crl = make_crl(c.ca, c.ca_key, T_AT, T_AT + 20000, NULL);
+    CHECK_OK(check_crls(&c, true, &crl, 1, &root_crl, 1, NULL, NULL));
+    X509_CRL_free(crl);
+    crl = make_crl(c.ca, c.ca_key, T_AT + 1, T_AT + 20000, NULL);
+    CHECK_STATUS(check_crls(&c, true, &crl, 1, &root_crl, 1, NULL, NULL),
+                 CCZ_ERR_COLLATERAL_OUT_OF_DATE);
+    CHECK_STR(ccz_error_detail(), "test chain: CRL is not yet valid (certificate 'test leaf')");
+    X509_CRL_free(crl);
+    X509_CRL_free(root_crl);
+    three_free(&c);
+}
+
 TEST_MAIN(T(test_time), T(test_chain_inclusive_and_mapped), T(test_find_ext), T(test_issue_raw_ext),
           T(test_hashes_and_pem), T(test_ecdsa_raw), T(test_ecdsa_der_edges), T(test_parse_cache),
           T(test_parse_cache_bounds), T(test_ca_crls), T(test_read_exact), T(test_issue_profile),
           T(test_read_der_after_pem), T(test_ca_crl_signature_and_ends),
           T(test_intermediate_not_ca), T(test_raw_keys_on_curve), T(test_pem_chain_damaged),
-          T(test_cleanup))
+          T(test_leaf_crl_ends), T(test_cleanup))

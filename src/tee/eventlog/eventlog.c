@@ -236,6 +236,14 @@ static ccz_status read_event(ccz_event *e, const ccz_eventlog *l, ccz_cursor *c)
     return ccz_cursor_take(c, &e->data, le_at(h, 0, 4));
 }
 
+/* The largest log read (parsed or replayed from its bytes): checked before a byte is copied. */
+static ccz_status check_log_size(size_t len)
+{
+    CCZ_ENSURE(len <= CCZ_EVLOG_MAX_BYTES, CCZ_ERR_TOO_LARGE, "event log: %zu bytes, more than %u",
+               len, CCZ_EVLOG_MAX_BYTES);
+    return CCZ_OK;
+}
+
 static ccz_status parse_records(ccz_eventlog *l)
 {
     ccz_cursor c;
@@ -262,8 +270,7 @@ static ccz_status parse_records(ccz_eventlog *l)
 ccz_status ccz_eventlog_parse(ccz_eventlog **out, ccz_span log)
 {
     *out = NULL;
-    CCZ_ENSURE(log.len <= CCZ_EVLOG_MAX_BYTES, CCZ_ERR_TOO_LARGE,
-               "event log: %zu bytes, more than %u", log.len, CCZ_EVLOG_MAX_BYTES);
+    CCZ_GUARD(check_log_size(log.len));
     ccz_eventlog *l = calloc(1, sizeof *l);
     CCZ_ENSURE(l, CCZ_ERR_NOMEM, "out of memory");
     ccz_buf_init(&l->bytes, 0, false);
@@ -463,15 +470,9 @@ static ccz_status replayer_init(replayer *x, const ccz_eventlog *l, const uint32
     return CCZ_OK;
 }
 
-/* Extends the register the event names (if it is one of the replay's) with its digest of the
- * replay's algorithm. */
-static ccz_status replayer_extend(replayer *x, const ccz_event *e)
+/* Extends register slot r with the event's digest of the replay's algorithm. */
+static ccz_status replayer_extend_one(replayer *x, const ccz_event *e, size_t r)
 {
-    size_t r = 0;
-    while (r < x->n_regs && x->indices[r] != e->index)
-        r++;
-    if (r == x->n_regs)
-        return CCZ_OK;
     for (size_t k = 0; k < e->n_digests; k++) {
         if (e->digests[k].alg != x->alg)
             continue;
@@ -485,6 +486,17 @@ static ccz_status replayer_extend(replayer *x, const ccz_event *e)
                                  ccz_eventlog_alg_name(x->alg));
         x->primed = true;
     }
+    return CCZ_OK;
+}
+
+/* Extends the registers the event names (each place the replay's indices name it: a register
+ * asked for twice is replayed in both places, not left at zeros in the second) with its digest
+ * of the replay's algorithm. */
+static ccz_status replayer_extend(replayer *x, const ccz_event *e)
+{
+    for (size_t r = 0; r < x->n_regs; r++)
+        if (x->indices[r] == e->index)
+            CCZ_GUARD(replayer_extend_one(x, e, r));
     return CCZ_OK;
 }
 
@@ -517,8 +529,7 @@ ccz_status ccz_eventlog_replay(uint8_t *out, size_t out_len, const ccz_eventlog 
 ccz_status ccz_eventlog_replay_bytes(uint8_t *out, size_t out_len, size_t *used, ccz_span log,
                                      const uint32_t *indices, size_t n, uint16_t alg)
 {
-    CCZ_ENSURE(log.len <= CCZ_EVLOG_MAX_BYTES, CCZ_ERR_TOO_LARGE,
-               "event log: %zu bytes, more than %u", log.len, CCZ_EVLOG_MAX_BYTES);
+    CCZ_GUARD(check_log_size(log.len));
     /* the log object's header alone: its records are read one at a time and not kept */
     static __thread ccz_eventlog l;
     static __thread replayer x;
