@@ -438,8 +438,8 @@ static ccz_status ctx_init(ctx *c, const mpz_t *mod, unsigned n, unsigned bits, 
     memcpy(&c->k0, k0, sizeof k0);
     load_lanes(c->m, D, mod, n, *fill, c->scratch);
     load_lanes(c->rr, D, (const mpz_t *)rrs, MBX_LANES, rrs[0], c->scratch);
-    for (unsigned l = 0; l < MBX_LANES; l++)
-        mpz_clear(rrs[l]);
+    for (unsigned l = 0; l < MBX_LANES; l++) /* R^2 mod p^2 would give p: gcd(R^2 - rr, n) */
+        paillier_mpz_wipe(rrs[l]);
     mpz_clear(rr);
     return CCZ_OK;
 }

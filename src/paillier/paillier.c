@@ -138,7 +138,9 @@ static ccz_status sec_probable_prime(const mpz_t p, bool *prime)
     if (mpz_cmp_ui(p, 5) < 0 || mpz_even_p(p))
         return CCZ_OK;
     mpz_t pm1, d, a, x, range;
-    mpz_inits(pm1, d, a, x, range, NULL);
+    mpz_inits(pm1, d, a, range, NULL);
+    /* room for x^2: grown by the first squaring, x would free a block holding, often, p - 1 */
+    mpz_init2(x, 2 * mpz_sizeinbase(p, 2) + 64);
     mpz_sub_ui(pm1, p, 1);
     mp_bitcnt_t s2 = mpz_scan1(pm1, 0);
     mpz_tdiv_q_2exp(d, pm1, s2);
@@ -165,7 +167,8 @@ static ccz_status sec_probable_prime(const mpz_t p, bool *prime)
     paillier_mpz_wipe(pm1);
     paillier_mpz_wipe(d);
     paillier_mpz_wipe(x);
-    mpz_clears(a, range, NULL);
+    paillier_mpz_wipe(range); /* p - 3 */
+    mpz_clear(a);
     return s;
 }
 
@@ -571,7 +574,11 @@ static ccz_status key_from_primes(ccz_paillier_key **out, const mpz_t p, const m
     }
     CCZ_ENSURE(pp && qp, CCZ_ERR_INVALID_ARGUMENT, "p or q is not prime");
     mpz_t d, n, phi;
-    mpz_inits(d, n, phi, NULL);
+    /* room for p (p - 1) from the start: grown later, d and phi would free blocks holding
+     * |p - q| and p - 2 unwiped */
+    mpz_init2(d, 2 * pb + 64);
+    mpz_init2(phi, 2 * pb + 64);
+    mpz_init(n);
     mpz_sub(d, p, q);
     mpz_abs(d, d);
     bool far = mpz_sizeinbase(d, 2) > pb - 100 && mpz_sgn(d) != 0;

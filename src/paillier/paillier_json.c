@@ -244,6 +244,8 @@ static ccz_status check_private(key_fields *f)
         mpz_sub_ui(u, f->q, 1);
         mpz_mul(t, t, u);
         bool lam = mpz_cmp(t, f->lambda) == 0;
+        paillier_mpz_wipe(t); /* lambda: the product below would grow t, freeing it unwiped */
+        mpz_init(t);
         mpz_mul(t, f->lambda, f->mu);
         mpz_mod(t, t, f->n);
         if (!lam || mpz_cmp_ui(t, 1) != 0)

@@ -1675,6 +1675,235 @@ static void test_json_error_quotes_no_key(void)
     ccz_paillier_key_free(k);
 }
 
+/* Edge ciphertexts (1, 2, n - 1, n + 1, n^2 - 2, n^2 - 1: units all) decrypt to what the
+ * textbook formula gives, one by one and in a batch: the IFMA engine's pairs where the CPU has
+ * IFMA, GMP otherwise (this test runs again with CCZ_CPU=portable). Reals: +-inf and NaN are
+ * refused by name. */
+static void test_edge_ciphertexts(void)
+{
+    ccz_paillier_key *k = fixed_key();
+    ccz_paillier_pub *pk = ccz_paillier_key_pub(k);
+    enum { N = 7 };
+    mpz_t n, n2, p, q, want, cs[N], ms[N];
+    mpz_inits(n, n2, want, NULL);
+    mpz_init_set_str(p, P512, 10);
+    mpz_init_set_str(q, Q512, 10);
+    ccz_paillier_pub_n(n, pk);
+    mpz_mul(n2, n, n);
+    for (int i = 0; i < N; i++)
+        mpz_inits(cs[i], ms[i], NULL);
+    mpz_set_ui(cs[0], 1);
+    mpz_set_ui(cs[1], 2);
+    mpz_sub_ui(cs[2], n, 1);
+    mpz_add_ui(cs[3], n, 1);
+    mpz_sub_ui(cs[4], n2, 2);
+    mpz_sub_ui(cs[5], n2, 1);
+    mpz_urandomm(cs[6], rnd, n2);
+    int right = 0;
+    for (int i = 0; i < N; i++) {
+        textbook_decrypt(want, cs[i], p, q);
+        CHECK_OK(ccz_paillier_decrypt(ms[i], k, cs[i]));
+        right += mpz_cmp(ms[i], want) == 0;
+        mpz_set_ui(ms[i], 0);
+    }
+    CHECK_INT(right, N);
+    CHECK_OK(ccz_paillier_decrypt_batch(ms, k, (const mpz_t *)cs, N, 1));
+    right = 0;
+    for (int i = 0; i < N; i++) {
+        textbook_decrypt(want, cs[i], p, q);
+        right += mpz_cmp(ms[i], want) == 0;
+    }
+    CHECK_INT(right, N);
+    CHECK(mpz_sgn(ms[0]) == 0 && mpz_cmp_ui(ms[3], 1) == 0 && mpz_sgn(ms[5]) == 0);
+    /* reals that are not numbers */
+    ccz_paillier_encoded e;
+    ccz_paillier_encoded_init(&e);
+    CHECK_STATUS(ccz_paillier_encode_double(&e, pk, INFINITY, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "cannot encode inf");
+    CHECK_STATUS(ccz_paillier_encode_double(&e, pk, -INFINITY, 1e-3), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "cannot encode -inf");
+    ccz_paillier_encoded_clear(&e);
+    for (int i = 0; i < N; i++)
+        mpz_clears(cs[i], ms[i], NULL);
+    mpz_clears(n, n2, p, q, want, NULL);
+    ccz_paillier_key_free(k);
+}
+
+/* ---- secrets in memory GMP frees ------------------------------------------------------------
+ * GMP's allocation functions, replaced here: every block GMP frees or moves (an mpz cleared, or
+ * grown by realloc) is searched for the limbs of the key's secrets before it goes back to the C
+ * library. A value derived from p left there is as good as p: R^2 mod p (the IFMA engine's
+ * Montgomery constant, R = 2^(52 D)) gives p as gcd(R^2 - it, n), and lambda = (p-1)(q-1) is
+ * phi(n). */
+enum { SECRETS_MAX = 900 };
+static struct {
+    bool armed;
+    size_t count, hits;
+    const char *first; /* the name of the first secret found */
+    struct {
+        mp_limb_t *limbs;
+        size_t len;
+        const char *name;
+    } s[SECRETS_MAX];
+} gs;
+
+static void gs_scan(const void *block, size_t size)
+{
+    if (!gs.armed)
+        return;
+    for (size_t i = 0; i < gs.count; i++)
+        if (size >= gs.s[i].len && memmem(block, size, gs.s[i].limbs, gs.s[i].len)) {
+            if (!gs.hits++)
+                gs.first = gs.s[i].name;
+        }
+}
+
+static void *gs_alloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p)
+        abort();
+    return p;
+}
+
+static void *gs_realloc(void *old, size_t old_size, size_t new_size)
+{
+    void *p = gs_alloc(new_size);
+    memcpy(p, old, old_size < new_size ? old_size : new_size);
+    gs_scan(old, old_size);
+    free(old);
+    return p;
+}
+
+static void gs_free(void *p, size_t size)
+{
+    gs_scan(p, size);
+    free(p);
+}
+
+static void gs_add(const mpz_t x, const char *name)
+{
+    if (gs.count >= SECRETS_MAX || mpz_sgn(x) == 0)
+        return;
+    size_t len = mpz_size(x) * sizeof(mp_limb_t);
+    gs.s[gs.count].limbs = malloc(len);
+    memcpy(gs.s[gs.count].limbs, mpz_limbs_read(x), len);
+    gs.s[gs.count].len = len;
+    gs.s[gs.count++].name = name;
+}
+
+static void gs_arm(void)
+{
+    gs.hits = 0;
+    gs.first = "";
+    gs.armed = true;
+}
+
+static size_t gs_disarm(const char *what)
+{
+    gs.armed = false;
+    if (gs.hits)
+        fprintf(stderr, "  %s: %zu freed GMP blocks hold a secret (%s)\n", what, gs.hits, gs.first);
+    return gs.hits;
+}
+
+static void test_freed_gmp_secrets(void)
+{
+    ccz_paillier_key *k = fixed_key(), *k2 = NULL;
+    ccz_paillier_pub *pk = ccz_paillier_key_pub(k), *pk2 = NULL;
+    mpz_t p, q, t, u, r, m, c, out;
+    mpz_inits(t, u, r, m, c, out, NULL);
+    mpz_init_set_str(p, P512, 10);
+    mpz_init_set_str(q, Q512, 10);
+    /* the secrets: p, q, their derivatives, lambda, and R^2 modulo p, q, p^2, q^2 for every
+     * digit count D with R^2 = 2^(104 D) above p (D >= 5) */
+    gs.count = 0;
+    gs_add(p, "p");
+    gs_add(q, "q");
+    gs_add(k->pm1, "p - 1");
+    gs_add(k->qm1, "q - 1");
+    gs_add(k->hp, "h_p");
+    gs_add(k->hq, "h_q");
+    gs_add(k->qinv, "q^-1 mod p");
+    gs_add(k->q2inv, "(q^2)^-1 mod p^2");
+    mpz_mul(t, k->pm1, k->qm1);
+    gs_add(t, "lambda");
+    mpz_add(t, p, q);
+    gs_add(t, "p + q");
+    mpz_sub(t, q, p);
+    gs_add(t, "q - p");
+    mpz_sub_ui(t, p, 2);
+    gs_add(t, "p - 2");
+    mpz_sub_ui(t, q, 2);
+    gs_add(t, "q - 2");
+    mpz_sub_ui(t, p, 3);
+    gs_add(t, "p - 3");
+    mpz_sub_ui(t, q, 3);
+    gs_add(t, "q - 3");
+    for (unsigned long d = 5; d <= 200; d++) {
+        mpz_set_ui(t, 0);
+        mpz_setbit(t, 104 * d);
+        const mpz_t *mods[] = {&p, &q, &k->p2, &k->q2};
+        for (int i = 0; i < 4; i++) {
+            mpz_mod(u, t, *mods[i]);
+            gs_add(u, "R^2 modulo p, q, p^2 or q^2");
+        }
+    }
+    mpz_set_ui(m, 4242);
+    CHECK_OK(ccz_paillier_encrypt(c, pk, m));
+    ccz_buf jwk, lm;
+    ccz_buf_init(&jwk, 0, true);
+    ccz_buf_init(&lm, 0, true);
+    CHECK_OK(ccz_paillier_key_write_json(&jwk, k, CCZ_PAILLIER_JSON_JWK));
+    json_t *o = json_loadb((const char *)jwk.ptr, jwk.len, 0, NULL);
+    CHECK(o != NULL);
+    json_object_del(o, "p"); /* pheutil's older private key: lambda and mu only */
+    json_object_del(o, "q");
+    char *lm_text = json_dumps(o, 0);
+    json_decref(o);
+
+    mp_set_memory_functions(gs_alloc, gs_realloc, gs_free);
+    /* decryption (the IFMA engine's pairs where the CPU has IFMA), one and a batch */
+    gs_arm();
+    CHECK_OK(ccz_paillier_decrypt(out, k, c));
+    CHECK_INT(gs_disarm("decryption"), 0);
+    CHECK(mpz_cmp(out, m) == 0);
+    mpz_t cs[3], ms[3];
+    for (int i = 0; i < 3; i++)
+        mpz_init_set(cs[i], c), mpz_init(ms[i]);
+    gs_arm();
+    CHECK_OK(ccz_paillier_decrypt_batch(ms, k, (const mpz_t *)cs, 3, 1));
+    CHECK_INT(gs_disarm("batch decryption"), 0);
+    CHECK(mpz_cmp(ms[2], m) == 0);
+    for (int i = 0; i < 3; i++)
+        mpz_clears(cs[i], ms[i], NULL);
+    /* encryption by CRT */
+    gs_arm();
+    CHECK_OK(ccz_paillier_encrypt_priv(out, k, m));
+    CHECK_INT(gs_disarm("CRT encryption"), 0);
+    /* JWK written and read back, with p and q and with lambda and mu alone */
+    gs_arm();
+    CHECK_OK(ccz_paillier_key_write_json(&lm, k, CCZ_PAILLIER_JSON_JWK));
+    CHECK_OK(ccz_paillier_load_json(&pk2, &k2, (const char *)jwk.ptr, jwk.len));
+    ccz_paillier_key_free(k2);
+    CHECK_INT(gs_disarm("JWK with p and q"), 0);
+    gs_arm();
+    CHECK_OK(ccz_paillier_load_json(&pk2, &k2, lm_text, strlen(lm_text)));
+    CHECK(k2 != NULL);
+    ccz_paillier_key_free(k2);
+    CHECK_INT(gs_disarm("JWK with lambda and mu"), 0);
+    mp_set_memory_functions(NULL, NULL, NULL);
+
+    for (size_t i = 0; i < gs.count; i++)
+        free(gs.s[i].limbs);
+    gs.count = 0;
+    free(lm_text);
+    ccz_buf_free(&jwk);
+    ccz_buf_free(&lm);
+    mpz_clears(p, q, t, u, r, m, c, out, NULL);
+    ccz_paillier_key_free(k);
+}
+
 static void setup(void)
 {
     gmp_randinit_default(rnd);
@@ -1700,6 +1929,8 @@ static void test_all(void)
     test_python_paillier();
     test_json_forms();
     test_json_error_quotes_no_key();
+    test_edge_ciphertexts();
+    test_freed_gmp_secrets();
 }
 
 TEST_MAIN(T(test_all))
