@@ -59,7 +59,9 @@ static ccz_status quote_big_integers(ccz_buf *out, const char *text, size_t len)
                 integer = false;
             CCZ_GUARD(ccz_cursor_skip(&c, 1));
         }
-        bool quote = integer && digits > 18;
+        /* a JSON integer has no leading zero: 0123... is left to jansson, which refuses it */
+        bool leading_zero = digits > 1 && text[start + (ch == '-')] == '0';
+        bool quote = integer && digits > 18 && !leading_zero;
         if (quote)
             CCZ_GUARD(ccz_buf_append_u8(out, '"'));
         CCZ_GUARD(ccz_buf_append(out, text + start, c.pos - start));

@@ -1532,6 +1532,27 @@ static void test_json_forms(void)
         ccz_paillier_pub_free(pk2);
         ccz_buf_free(&j);
     }
+    /* python-paillier's form with n as a number of leading zeros: not JSON, refused as such */
+    ccz_buf phe;
+    ccz_buf_init(&phe, 0, true);
+    CHECK_OK(ccz_paillier_pub_write_json(&phe, pk, CCZ_PAILLIER_JSON_PHE));
+    const char *at = strstr((const char *)phe.ptr, "\"n\": ");
+    CHECK(at != NULL);
+    if (at) {
+        size_t off = (size_t)(at - (const char *)phe.ptr) + 5;
+        ccz_buf z;
+        ccz_buf_init(&z, 0, true);
+        CHECK_OK(ccz_buf_append(&z, phe.ptr, off));
+        CHECK_OK(ccz_buf_append_str(&z, "00"));
+        CHECK_OK(ccz_buf_append(&z, phe.ptr + off, phe.len - off));
+        CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, (const char *)z.ptr, z.len), CCZ_ERR_JSON);
+        CHECK_CONTAINS(ccz_error_detail(), "invalid token");
+        /* the same document without the zeros loads */
+        CHECK_OK(ccz_paillier_load_json(&pk2, &k2, (const char *)phe.ptr, phe.len));
+        ccz_paillier_pub_free(pk2);
+        ccz_buf_free(&z);
+    }
+    ccz_buf_free(&phe);
     /* JWK with lambda and mu only (pheutil before it stored p and q), and with a wrong mu */
     ccz_buf j;
     ccz_buf_init(&j, 0, true);
