@@ -51,10 +51,11 @@ static void note(char *buf, size_t cap, const char *fmt, ...)
 static void note_hex(char *buf, size_t cap, const char *name, const uint8_t *have,
                      const uint8_t *want, size_t n)
 {
-    char h[2 * 48 + 1], w[2 * 48 + 1];
-    ccz_hex_to_str(h, have, n);
-    ccz_hex_to_str(w, want, n);
-    note(buf, cap, "%s is %.12s..., not %.12s...", name, h, w);
+    /* the first 6 bytes of each say which value it is */
+    char h[13], w[13];
+    ccz_hex_to_str(h, have, n < 6 ? n : 6);
+    ccz_hex_to_str(w, want, n < 6 ? n : 6);
+    note(buf, cap, "%s is %s..., not %s...", name, h, w);
 }
 
 /* Fills why with the mismatches of one SGX-shaped entry; empty when the entry matches. */
@@ -123,6 +124,25 @@ static void snp_mismatch(char *why, size_t cap, const snp_entry *e, const ccz_sn
         note(why, cap, "guest_svn %u is below %u", s->guest_svn, e->guest_svn_min);
 }
 
+static void csv_mismatch(char *why, size_t cap, const csv_entry *e, const ccz_csv_claims *v)
+{
+    why[0] = '\0';
+    if ((e->fields & CF_MEASUREMENT) && memcmp(e->measurement, v->measurement, 32) != 0)
+        note_hex(why, cap, "measurement", v->measurement, e->measurement, 32);
+    if ((e->fields & CF_USER_PUBKEY_DIGEST) &&
+        memcmp(e->user_pubkey_digest, v->user_pubkey_digest, 32) != 0)
+        note_hex(why, cap, "user_pubkey_digest", v->user_pubkey_digest, e->user_pubkey_digest, 32);
+    if ((e->fields & CF_VM_ID) && memcmp(e->vm_id, v->vm_id, 16) != 0)
+        note_hex(why, cap, "vm_id", v->vm_id, e->vm_id, 16);
+    if ((e->fields & CF_VM_VERSION) && memcmp(e->vm_version, v->vm_version, 16) != 0)
+        note_hex(why, cap, "vm_version", v->vm_version, e->vm_version, 16);
+    /* host_data came with report version 3: an older report has none to match */
+    if ((e->fields & CF_HOST_DATA) && v->version < 3)
+        note(why, cap, "host_data: a version %u report has none", v->version);
+    else if ((e->fields & CF_HOST_DATA) && memcmp(e->host_data, v->host_data, 64) != 0)
+        note_hex(why, cap, "host_data", v->host_data, e->host_data, 64);
+}
+
 /* Checks the measurement list for the claims' TEE. Returns the index of the matching entry,
  * -1 when the list does not constrain this TEE, -2 when nothing matched (reasons added). */
 static long check_measurements(ccz_appraisal *a, const ccz_policy *p, const ccz_claims *c)
@@ -143,6 +163,9 @@ static long check_measurements(ccz_appraisal *a, const ccz_policy *p, const ccz_
         break;
     case CCZ_TEE_SNP:
         list = "snp", n = p->n_snp, has = p->has_snp;
+        break;
+    case CCZ_TEE_CSV:
+        list = "csv", n = p->n_csv, has = p->has_csv;
         break;
     default:
         return -1;
@@ -166,6 +189,8 @@ static long check_measurements(ccz_appraisal *a, const ccz_policy *p, const ccz_
                              p->format == CCZ_POLICY_FORMAT_DYNAMIC_CONFIG);
             else if (hw_tee(c->tee) == CCZ_TEE_SNP)
                 snp_mismatch(why, sizeof why, &p->snp[i], &c->snp);
+            else if (c->tee == CCZ_TEE_CSV)
+                csv_mismatch(why, sizeof why, &p->csv[i], &c->csv);
             else
                 sgx_mismatch(why, sizeof why, &p->sgx[i], c);
             if (pass == 0 && !why[0])

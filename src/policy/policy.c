@@ -272,6 +272,31 @@ static ccz_status snp_field(void *entry, const char *key, const json_t *v, const
     return bad(where, "unknown key (known: measurement, host_data, guest_svn_min)", NULL);
 }
 
+static ccz_status csv_field(void *entry, const char *key, const json_t *v, const char *where)
+{
+    csv_entry *e = entry;
+    static const struct {
+        const char *key;
+        unsigned flag;
+        size_t off, len;
+    } f[] = {
+        {"measurement", CF_MEASUREMENT, offsetof(csv_entry, measurement), 32},
+        {"user_pubkey_digest", CF_USER_PUBKEY_DIGEST, offsetof(csv_entry, user_pubkey_digest), 32},
+        {"vm_id", CF_VM_ID, offsetof(csv_entry, vm_id), 16},
+        {"vm_version", CF_VM_VERSION, offsetof(csv_entry, vm_version), 16},
+        {"host_data", CF_HOST_DATA, offsetof(csv_entry, host_data), 64},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(f); i++)
+        if (strcmp(key, f[i].key) == 0) {
+            e->fields |= f[i].flag;
+            return read_hex(v, where, (uint8_t *)e + f[i].off, f[i].len);
+        }
+    return bad(where,
+               "unknown key (known: measurement, user_pubkey_digest, vm_id, vm_version, "
+               "host_data)",
+               NULL);
+}
+
 static ccz_status read_tees(const json_t *v, unsigned *out)
 {
     if (!json_is_array(v) || json_array_size(v) == 0)
@@ -579,6 +604,10 @@ static ccz_status parse_ccz(ccz_policy *p, const json_t *root)
             p->has_snp = true;
             CCZ_GUARD(
                 read_entries(v, key, (void **)&p->snp, &p->n_snp, sizeof(snp_entry), snp_field));
+        } else if (strcmp(key, "csv") == 0) {
+            p->has_csv = true;
+            CCZ_GUARD(
+                read_entries(v, key, (void **)&p->csv, &p->n_csv, sizeof(csv_entry), csv_field));
         } else if (strcmp(key, "eventlog") == 0) {
             CCZ_GUARD(read_event_rules(p, v));
         } else if (strcmp(key, "cca") == 0) {
@@ -588,7 +617,8 @@ static ccz_status parse_ccz(ccz_policy *p, const json_t *root)
                        "unknown key (known: ccz_policy, tees, allow_sim, allow_debug, "
                        "allow_mrservicetd_nonzero, allow_sept_ve_disable_clear, "
                        "allow_migration_agent, snp_max_vmpl, snp_min_tcb, "
-                       "allow_outdated_tcb, accepted_tcb_statuses, sgx, tdx, snp, eventlog, cca)",
+                       "allow_outdated_tcb, accepted_tcb_statuses, sgx, tdx, snp, csv, eventlog, "
+                       "cca)",
                        NULL);
         }
     }
@@ -885,6 +915,7 @@ void ccz_policy_free(ccz_policy *p)
     free(p->sgx);
     free(p->tdx);
     free(p->snp);
+    free(p->csv);
     json_decref(p->eventlog);
     json_decref(p->cca);
     free(p);
@@ -899,7 +930,7 @@ ccz_policy_format ccz_policy_get_format(const ccz_policy *p)
 
 static void set_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
 {
-    char s[2 * 48 + 1];
+    char s[2 * 64 + 1]; /* n: at most 64, CSV's host_data */
     ccz_hex_to_str(s, p, n);
     json_object_set_new(o, key, json_string(s));
 }
@@ -955,6 +986,22 @@ static json_t *snp_entry_json(const snp_entry *e)
         set_hex(o, "host_data", e->host_data, 32);
     if (e->fields & SF_GUEST_SVN_MIN)
         json_object_set_new(o, "guest_svn_min", json_integer(e->guest_svn_min));
+    return o;
+}
+
+static json_t *csv_entry_json(const csv_entry *e)
+{
+    json_t *o = json_object();
+    if (e->fields & CF_MEASUREMENT)
+        set_hex(o, "measurement", e->measurement, 32);
+    if (e->fields & CF_USER_PUBKEY_DIGEST)
+        set_hex(o, "user_pubkey_digest", e->user_pubkey_digest, 32);
+    if (e->fields & CF_VM_ID)
+        set_hex(o, "vm_id", e->vm_id, 16);
+    if (e->fields & CF_VM_VERSION)
+        set_hex(o, "vm_version", e->vm_version, 16);
+    if (e->fields & CF_HOST_DATA)
+        set_hex(o, "host_data", e->host_data, 64);
     return o;
 }
 
@@ -1015,6 +1062,12 @@ json_t *ccz_policy_to_json(const ccz_policy *p)
         for (size_t i = 0; i < p->n_snp; i++)
             json_array_append_new(a, snp_entry_json(&p->snp[i]));
         json_object_set_new(o, "snp", a);
+    }
+    if (p->has_csv && list_constrains(p->csv, p->n_csv, sizeof *p->csv)) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < p->n_csv; i++)
+            json_array_append_new(a, csv_entry_json(&p->csv[i]));
+        json_object_set_new(o, "csv", a);
     }
     if (p->eventlog)
         json_object_set_new(o, "eventlog", json_deep_copy(p->eventlog));

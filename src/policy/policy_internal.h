@@ -62,6 +62,23 @@ typedef struct {
     uint32_t guest_svn_min;
 } snp_entry;
 
+enum {
+    CF_MEASUREMENT = 1u << 0,
+    CF_USER_PUBKEY_DIGEST = 1u << 1,
+    CF_VM_ID = 1u << 2,
+    CF_VM_VERSION = 1u << 3,
+    CF_HOST_DATA = 1u << 4,
+};
+
+typedef struct {
+    unsigned fields;
+    uint8_t measurement[32];
+    uint8_t user_pubkey_digest[32];
+    uint8_t vm_id[16];
+    uint8_t vm_version[16];
+    uint8_t host_data[64];
+} csv_entry;
+
 /* TCB statuses as Intel names them; a policy accepts a set of them (bit i = status i). */
 #define TCB_STATUS_COUNT 9
 extern const char *const policy_tcb_status_names[TCB_STATUS_COUNT];
@@ -81,12 +98,13 @@ struct ccz_policy {
     int snp_max_vmpl;           /* 0..3; 0 unless the policy says otherwise */
     bool has_snp_min_tcb;
     ccz_snp_tcb snp_min_tcb;
-    unsigned tcb;                   /* accepted TCB statuses: bit (1 << index) */
-    bool has_sgx, has_tdx, has_snp; /* a list is present: measurements are constrained */
-    size_t n_sgx, n_tdx, n_snp;
+    unsigned tcb;                            /* accepted TCB statuses: bit (1 << index) */
+    bool has_sgx, has_tdx, has_snp, has_csv; /* a list is present: measurements constrained */
+    size_t n_sgx, n_tdx, n_snp, n_csv;
     sgx_entry *sgx;
     tdx_entry *tdx;
     snp_entry *snp;
+    csv_entry *csv;
     /* "eventlog": events the verified event log must hold, as validated JSON (an array of
      * objects of index, type, digest (lower-case hex), string, string_contains, device_path,
      * unicode_name); NULL when the policy says nothing about event logs. */

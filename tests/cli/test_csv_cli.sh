@@ -64,6 +64,16 @@ case_report_v1_full_chain() {
     jqis .claims.anonce $(($(expect "$1" anonce)))
     jqis .claims.mac_checked true
     jqis .claims.version 1
+    # a policy's csv list pins the measurement: this one's, or none
+    local m
+    m=$(expect "$1" measure)
+    echo "{\"csv\": [{\"measurement\": \"$m\"}]}" > "$T/csv-policy.json"
+    run 0 "$CCZ" verify "$r" --hsk-cek "$b" --at $AT --policy "$T/csv-policy.json"
+    echo "{\"csv\": [{\"measurement\": \"$(printf '%064d' 0)\"}]}" > "$T/csv-policy.json"
+    run 1 "$CCZ" verify "$r" --hsk-cek "$b" --at $AT --policy "$T/csv-policy.json" --json
+    jqis .ok false
+    jqis '.policy.reasons[0].code' measurement_not_accepted
+    jqis '.policy.reasons[0].message' "csv[0]: measurement is ${m:0:12}..., not 000000000000..."
     run 0 "$CCZ" verify "$r" --hsk-cek "$b" --report-data 757365722064617461 --at $AT
     contains "$out" "evidence    csv"
     run 1 "$CCZ" verify "$r" --hsk-cek "$b" --report-data 00 --json

@@ -719,6 +719,75 @@ static void test_snp_each_field(void)
     test_name = "test_snp_each_field";
 }
 
+/* The csv list: each field constrains the CSV peer, alone and together; host_data needs a
+ * version 3 report; other TEEs are not held to it; the list is written back as given. */
+static void test_csv_each_field(void)
+{
+    static const struct {
+        const char *name;
+        size_t off, len;
+    } f[] = {{"measurement", offsetof(ccz_csv_claims, measurement), 32},
+             {"user_pubkey_digest", offsetof(ccz_csv_claims, user_pubkey_digest), 32},
+             {"vm_id", offsetof(ccz_csv_claims, vm_id), 16},
+             {"vm_version", offsetof(ccz_csv_claims, vm_version), 16},
+             {"host_data", offsetof(ccz_csv_claims, host_data), 64}};
+    char doc[2048], want[2048], hex[129];
+    int n = snprintf(doc, sizeof doc, "{\"csv\": [{");
+    int w = snprintf(want, sizeof want, "\"csv\":[{");
+    ccz_claims c;
+    memset(&c, 0, sizeof c);
+    c.tee = CCZ_TEE_CSV;
+    c.csv.version = 3;
+    for (size_t k = 0; k < CCZ_ARRAY_LEN(f); k++) {
+        memset((uint8_t *)&c.csv + f[k].off, 0x11 * (int)(k + 1), f[k].len);
+        ccz_hex_to_str(hex, (uint8_t *)&c.csv + f[k].off, f[k].len);
+        n += snprintf(doc + n, sizeof doc - (size_t)n, "%s\"%s\": \"%s\"", k ? ", " : "", f[k].name,
+                      hex);
+        w += snprintf(want + w, sizeof want - (size_t)w, "%s\"%s\":\"%s\"", k ? "," : "", f[k].name,
+                      hex);
+    }
+    snprintf(doc + n, sizeof doc - (size_t)n, "}]}");
+    snprintf(want + w, sizeof want - (size_t)w, "}]}");
+    ccz_policy *p = parse(doc);
+    expect(p, &c, true, "");
+    for (size_t k = 0; k < CCZ_ARRAY_LEN(f); k++) {
+        test_name = f[k].name;
+        uint8_t *at = (uint8_t *)&c.csv + f[k].off + f[k].len - 1;
+        *at ^= 1;
+        expect_field_rejected(p, &c, f[k].name);
+        *at ^= 1;
+        expect(p, &c, true, "");
+    }
+    test_name = "test_csv_each_field";
+    /* a version 2 report has no host_data to match */
+    c.csv.version = 2;
+    static ccz_appraisal a;
+    expect(p, &c, false, "measurement_not_accepted");
+    if (p && ccz_appraise(&a, p, &c) == CCZ_OK && a.n_reasons)
+        CHECK_STR(a.reasons[0].message, "csv[0]: host_data: a version 2 report has none");
+    /* written back as given */
+    json_t *j = p ? ccz_policy_to_json(p) : NULL;
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    CHECK(s && strstr(s, want));
+    free(s);
+    json_decref(j);
+    /* an SNP peer is not held to the csv list, nor a CSV peer to the snp list */
+    ccz_claims snp;
+    memset(&snp, 0, sizeof snp);
+    snp.tee = CCZ_TEE_SNP;
+    snp.snp.policy = 0x30000;
+    expect(p, &snp, true, "");
+    ccz_policy_free(p);
+    p = parse("{\"snp\": [{\"guest_svn_min\": 1}], \"csv\": []}");
+    expect(p, &snp, false, "measurement_not_accepted");
+    expect(p, &c, false, "no_accepted_measurements");
+    ccz_policy_free(p);
+    parse_fails("{\"csv\": [{\"measurment\": \"00\"}]}",
+                "csv[0].measurment: unknown key (known: measurement, user_pubkey_digest, vm_id, "
+                "vm_version, host_data)");
+    parse_fails("{\"csv\": [{\"vm_id\": \"0011\"}]}", "csv[0].vm_id");
+}
+
 static void test_bad_documents(void)
 {
     parse_fails("", "invalid JSON");
@@ -1377,7 +1446,7 @@ TEST_MAIN(T(test_default_policy), T(test_ccz_policy), T(test_tdx_and_snp_lists),
           T(test_production_checks), T(test_snp_checks), T(test_bad_documents),
           T(test_switch_spellings), T(test_normalised_json), T(test_load_file),
           T(test_tdx_each_field), T(test_sgx_each_field), T(test_snp_each_field),
-          T(test_bad_values), T(test_debuggable_and_extensions), T(test_event_rules),
-          T(test_cca_reference_values), T(test_cca_bad_reference_values),
+          T(test_csv_each_field), T(test_bad_values), T(test_debuggable_and_extensions),
+          T(test_event_rules), T(test_cca_reference_values), T(test_cca_bad_reference_values),
           T(test_normalised_every_field), T(test_small_bound_as_string),
           T(test_reasons_name_policy_keys))
