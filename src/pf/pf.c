@@ -613,9 +613,14 @@ static ccz_status fd_read(void *payload, uint64_t off, void *buf, size_t n)
             continue;
         if (r < 0)
             return ccz_fail(CCZ_ERR_IO, "read failed: %s", strerror(errno));
-        if (r == 0)
+        if (r == 0) { /* where the file ends, which a read wholly past it does not show */
+            struct stat st;
+            uint64_t end = off + done;
+            if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < end)
+                end = (uint64_t)st.st_size;
             return ccz_fail(CCZ_ERR_TRUNCATED, "the file ends at byte %llu",
-                            (unsigned long long)(off + done));
+                            (unsigned long long)end);
+        }
         done += (size_t)r;
     }
     return CCZ_OK;
@@ -753,7 +758,9 @@ ccz_status ccz_pf_open_path(ccz_pf **out, const char *file_path, const uint8_t k
     int flags = opts->mode == CCZ_PF_READ ? O_RDONLY : O_RDWR;
     if (opts->mode == CCZ_PF_CREATE)
         flags |= O_CREAT;
-    pf->fd = open(file_path, flags | O_CLOEXEC, 0644);
+    /* O_NONBLOCK: a FIFO without a writer is refused below, not waited on (it does nothing to a
+     * regular file's reads and writes) */
+    pf->fd = open(file_path, flags | O_CLOEXEC | O_NONBLOCK, 0644);
     if (pf->fd < 0) {
         int e = errno;
         pf_free(pf);
@@ -761,7 +768,10 @@ ccz_status ccz_pf_open_path(ccz_pf **out, const char *file_path, const uint8_t k
                         file_path, strerror(e));
     }
     pf->io = (ccz_pf_io){fd_read, fd_write, fd_truncate, fd_size, fd_sync, &pf->fd};
-    ccz_status s = pf_start(pf, key, opts);
+    uint64_t host;
+    ccz_status s = fd_size(&pf->fd, &host); /* a regular file, in every mode */
+    if (s == CCZ_OK)
+        s = pf_start(pf, key, opts);
     if (s != CCZ_OK) {
         pf_free(pf);
         return ccz_fail_context(s, "%s", file_path);
@@ -772,8 +782,9 @@ ccz_status ccz_pf_open_path(ccz_pf **out, const char *file_path, const uint8_t k
 
 /* ---- reading and writing ------------------------------------------------------------------*/
 
-/* Every call after a failure returns it again; a failure is recorded unless it was the
- * caller's argument. */
+/* Every call after a failure returns it again. The caller's arguments are checked before
+ * anything is touched and never reach record; what does is a failure of the file or of its io,
+ * whatever status the io chose (a write it refused may be half done in the cache). */
 static ccz_status usable(const ccz_pf *pf)
 {
     CCZ_ENSURE(pf, CCZ_ERR_INVALID_ARGUMENT, "protected file: no handle");
@@ -784,7 +795,7 @@ static ccz_status usable(const ccz_pf *pf)
 
 static ccz_status record(ccz_pf *pf, ccz_status s)
 {
-    if (s != CCZ_OK && s != CCZ_ERR_INVALID_ARGUMENT && pf->failed == CCZ_OK) {
+    if (s != CCZ_OK && pf->failed == CCZ_OK) {
         pf->failed = s;
         snprintf(pf->failed_detail, sizeof pf->failed_detail, "%s", ccz_error_detail());
     }

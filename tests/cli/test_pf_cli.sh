@@ -147,6 +147,10 @@ run 0 "$CCZ" pf encrypt -w key -i plain.1 -o kept.pf
     fail "an encrypted file's mode is not 0644 under the umask"
 run 0 "$CCZ" pf verify -w key -i kept.pf
 [ -e x.pf ] || [ -e x ] && fail "a usage error left an output"
+# a FIFO given as the protected file: refused at once (no writer ever comes), not waited on
+mkfifo fifo.pf
+run 2 timeout 10 "$CCZ" pf verify -w key -i fifo.pf
+contains "$err" "fifo.pf: protected file: not a regular file"
 run 2 "$CCZ" pf frobnicate
 contains "$err" "unknown pf command 'frobnicate'"
 finish

@@ -481,6 +481,37 @@ static void test_truncated_and_extended(void)
                 "protected file: 105 nodes where size 413172 needs 104");
 }
 
+/* The host file shrinks under an open handle: the read that meets the missing node says it is
+ * truncated, where the file ends, and which node it wanted. */
+static void test_shrunk_after_open(void)
+{
+    char *f = tamper_file("shrunk.pf", 1);
+    ccz_pf *pf = NULL;
+    ccz_pf_opts o = opts(CCZ_PF_READ, bound, 0);
+    CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
+    if (!pf)
+        return;
+    CHECK(truncate(f, 50 * 4096 + 100) == 0);
+    uint8_t b[16];
+    size_t got = 7;
+    CHECK_OK(ccz_pf_read(pf, b, &got, 3072 + 4096 * 40, sizeof b)); /* node 42: still there */
+    CHECK_INT(got, sizeof b);
+    static const char msg[] = "protected file: data node 60 (node 62 at file offset 253952, "
+                              "plaintext offset 248832): the file ends at byte 204900";
+    CHECK_STATUS(ccz_pf_read(pf, b, &got, 3072 + 4096 * 60, sizeof b), CCZ_ERR_TRUNCATED);
+    CHECK_INT(got, 0);
+    CHECK_STR(ccz_error_detail(), msg);
+    CHECK_OK(ccz_pf_close(pf));
+    /* a node cut in the middle */
+    f = tamper_file("shrunk.pf", 2);
+    CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
+    CHECK(truncate(f, 50 * 4096 + 100) == 0);
+    CHECK_STATUS(ccz_pf_read(pf, b, &got, 3072 + 4096 * 48, sizeof b), CCZ_ERR_TRUNCATED);
+    CHECK_STR(ccz_error_detail(), "protected file: data node 48 (node 50 at file offset 204800, "
+                                  "plaintext offset 199680): the file ends at byte 204900");
+    CHECK_OK(ccz_pf_close(pf));
+}
+
 static void test_wrong_key_and_path(void)
 {
     char *f = tamper_file("kp.pf", 2);
@@ -656,6 +687,28 @@ static void test_api_edges(void)
     o.version = 2;
     CHECK_STATUS(ccz_pf_open_path(&pf, tmp("e.pf"), key, &o), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "protected file: options of version 2 (this library reads 1)");
+    o = opts(CCZ_PF_READ, NULL, 0);
+    CHECK_STATUS(ccz_pf_open_path(&pf, NULL, key, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "protected file: no path or key");
+    CHECK_STATUS(ccz_pf_open_path(&pf, tmp("e.pf"), NULL, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "protected file: no path or key");
+    o = opts(CCZ_PF_READ_WRITE, NULL, 0); /* a directory cannot be opened for writing */
+    CHECK_STATUS(ccz_pf_open_path(&pf, test_tmpdir(), key, &o), CCZ_ERR_IO);
+    char want[640];
+    snprintf(want, sizeof want, "cannot open %s: Is a directory", test_tmpdir());
+    CHECK_STR(ccz_error_detail(), want);
+    /* no handle (an open that failed): refused, not dereferenced */
+    uint8_t b[4];
+    size_t got = 3;
+    CHECK_STATUS(ccz_pf_read(NULL, b, &got, 0, sizeof b), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "protected file: no handle");
+    CHECK_INT(got, 0);
+    CHECK_STATUS(ccz_pf_write(NULL, 0, b, sizeof b), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "protected file: no handle");
+    CHECK_STATUS(ccz_pf_check(NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_pf_flush(NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_pf_truncate(NULL, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "protected file: no handle");
     CHECK_OK(ccz_pf_close(NULL));
 }
 
@@ -773,6 +826,22 @@ static void test_not_regular(void)
     char want[640];
     snprintf(want, sizeof want, "%s: protected file: not a regular file", test_tmpdir());
     CHECK_STR(ccz_error_detail(), want);
+    /* a FIFO with no writer: refused at once, not waited on (a blocking open would hang until
+     * the alarm kills the test), read or created */
+    char *fifo = tmp("fifo.pf");
+    unlink(fifo);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    snprintf(want, sizeof want, "%s: protected file: not a regular file", fifo);
+    alarm(5);
+    CHECK_STATUS(ccz_pf_open_path(&pf, fifo, key, &o), CCZ_ERR_IO);
+    CHECK(pf == NULL);
+    CHECK_STR(ccz_error_detail(), want);
+    o = opts(CCZ_PF_CREATE, bound, 1);
+    CHECK_STATUS(ccz_pf_open_path(&pf, fifo, key, &o), CCZ_ERR_IO);
+    CHECK(pf == NULL);
+    CHECK_STR(ccz_error_detail(), want);
+    alarm(0);
+    unlink(fifo);
 }
 
 /* The chain being walked stays in the cache: with every other cached node dirty, the MHT node just loaded to reach a data node is not the one that leaves to make room for it (the dirty nodes are written first), so the write under it marks it dirty and the file stays whole. */
@@ -801,6 +870,7 @@ typedef struct {
     size_t len, cap;   /* cap: writes past it fail */
     int64_t fail_read; /* the node whose read fails, or -1 */
     bool fail_write, fail_sync;
+    ccz_status write_status; /* what a failing write returns (0: CCZ_ERR_IO) */
 } mem_file;
 
 static ccz_status mem_read(void *payload, uint64_t off, void *buf, size_t n)
@@ -819,8 +889,8 @@ static ccz_status mem_write(void *payload, uint64_t off, const void *buf, size_t
 {
     mem_file *m = payload;
     if (m->fail_write || off > m->cap || n > m->cap - off)
-        return ccz_fail(CCZ_ERR_IO, "memory io: cannot write node %llu",
-                        (unsigned long long)(off / 4096));
+        return ccz_fail(m->write_status ? m->write_status : CCZ_ERR_IO,
+                        "memory io: cannot write node %llu", (unsigned long long)(off / 4096));
     memcpy(m->buf + off, buf, n);
     if (off + n > m->len)
         m->len = off + n;
@@ -856,10 +926,116 @@ static ccz_pf_io mem_io(mem_file *m)
     return (ccz_pf_io){mem_read, mem_write, mem_truncate, mem_size, mem_sync, m};
 }
 
+/* ---- a sparse io: the host file's size, its MHT nodes and the few data nodes a test uses
+ * (the rest of a 400 MiB file is written and forgotten) ---- */
+
+#define SPARSE_MHT 1100
+#define SPARSE_DATA 24
+typedef struct {
+    uint64_t len;
+    bool mht_set[SPARSE_MHT];
+    uint8_t mht[SPARSE_MHT][4096];
+    size_t n;
+    uint64_t phys[SPARSE_DATA];
+    uint8_t node[SPARSE_DATA][4096];
+} sparse_file;
+
+/* Where node p is kept: MHT nodes (and the root) by number, node 0, the first data nodes and
+ * the first data node under MHT node 1057 (data node 101472) in a list; NULL: not kept. */
+static uint8_t *sparse_slot(sparse_file *f, uint64_t p, bool add)
+{
+    if (p >= 1 && (p - 1) % 97 == 0 && (p - 1) / 97 < SPARSE_MHT) {
+        if (add)
+            f->mht_set[(p - 1) / 97] = true;
+        return f->mht_set[(p - 1) / 97] ? f->mht[(p - 1) / 97] : NULL;
+    }
+    if (p >= 16 && p != 102531)
+        return NULL;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->phys[i] == p)
+            return f->node[i];
+    if (!add || f->n == SPARSE_DATA)
+        return NULL;
+    f->phys[f->n] = p;
+    return f->node[f->n++];
+}
+
+static ccz_status sparse_read(void *payload, uint64_t off, void *buf, size_t n)
+{
+    uint8_t *node = n == 4096 && off % 4096 == 0 ? sparse_slot(payload, off / 4096, false) : NULL;
+    if (!node)
+        return ccz_fail(CCZ_ERR_IO, "sparse io: node %llu not kept",
+                        (unsigned long long)(off / 4096));
+    memcpy(buf, node, n);
+    return CCZ_OK;
+}
+
+static ccz_status sparse_write(void *payload, uint64_t off, const void *buf, size_t n)
+{
+    sparse_file *f = payload;
+    if (off + n > f->len)
+        f->len = off + n;
+    uint8_t *node = n == 4096 && off % 4096 == 0 ? sparse_slot(f, off / 4096, true) : NULL;
+    if (node)
+        memcpy(node, buf, n);
+    return CCZ_OK;
+}
+
+static ccz_status sparse_truncate(void *payload, uint64_t size)
+{
+    ((sparse_file *)payload)->len = size;
+    return CCZ_OK;
+}
+
+static ccz_status sparse_size(void *payload, uint64_t *out)
+{
+    *out = ((sparse_file *)payload)->len;
+    return CCZ_OK;
+}
+
+/* Four levels of MHT nodes (root, 1, 33, 1057): reaching data node 101472 walks a chain of three
+ * MHT nodes below the root. With every other cached node dirty, none of the three may leave to
+ * make room for the data node (the dirty nodes are written first): the write under it marks all
+ * three dirty, and the file reads back whole. */
+static void test_pinned_chain_four_levels(void)
+{
+    sparse_file *sf = calloc(1, sizeof *sf);
+    ccz_pf_io io = {sparse_read, sparse_write, sparse_truncate, sparse_size, NULL, sf};
+    uint64_t deep = 3072 + (uint64_t)4096 * 101472; /* data node 101472, under MHT node 1057 */
+    ccz_pf *pf = NULL;
+    ccz_pf_opts o = opts(CCZ_PF_CREATE, bound, 1);
+    CHECK_OK(ccz_pf_open(&pf, &io, key, &o));
+    CHECK_OK(ccz_pf_truncate(pf, deep + 4096));
+    CHECK_OK(ccz_pf_close(pf));
+    CHECK_INT(sf->len, ccz_pf_node_count(deep + 4096) * 4096);
+    CHECK_INT(sf->len, 102532 * 4096);
+
+    o = opts(CCZ_PF_READ_WRITE, bound, 0);
+    o.cache_nodes = 16;
+    CHECK_OK(ccz_pf_open(&pf, &io, key, &o));
+    for (uint64_t d = 0; d < 13 && pf; d++) /* 13 dirty data nodes under the root */
+        CHECK_OK(ccz_pf_write(pf, 3072 + 4096 * d, "dirty", 5));
+    /* MHT nodes 1, 33, 1057 (clean) fill the cache; data node 101472 needs a 17th place */
+    CHECK_OK(ccz_pf_write(pf, deep + 7, "deepest", 7));
+    CHECK_OK(ccz_pf_close(pf));
+
+    o = opts(CCZ_PF_READ, bound, 0);
+    CHECK_OK(ccz_pf_open(&pf, &io, key, &o));
+    uint8_t b[16];
+    size_t got = 0;
+    CHECK_OK(ccz_pf_read(pf, b, &got, deep, sizeof b));
+    CHECK_INT(got, sizeof b);
+    CHECK(memcmp(b, "\0\0\0\0\0\0\0deepest\0\0", 16) == 0);
+    CHECK_OK(ccz_pf_read(pf, b, &got, 3072 + 4096 * 12, 8));
+    CHECK(memcmp(b, "dirty\0\0\0", 8) == 0);
+    CHECK_OK(ccz_pf_close(pf));
+    free(sf);
+}
+
 /* What the io must offer, and limits checked before anything is written (a bounded io: a size past the limit would otherwise fill it with zeros). */
 static void test_io_and_limits(void)
 {
-    mem_file m = {calloc(64, 4096), 0, 64 * 4096, -1, false, false};
+    mem_file m = {calloc(64, 4096), 0, 64 * 4096, -1, false, false, CCZ_OK};
     ccz_pf_io io = mem_io(&m), partial;
     ccz_pf *pf = NULL;
     ccz_pf_opts o = opts(CCZ_PF_CREATE, bound, 2);
@@ -910,7 +1086,7 @@ static void test_io_and_limits(void)
 /* A failing read names the node; a failing write or sync fails the handle: every later call, and close, say so again. */
 static void test_io_failures(void)
 {
-    mem_file m = {calloc(64, 4096), 0, 64 * 4096, -1, false, false};
+    mem_file m = {calloc(64, 4096), 0, 64 * 4096, -1, false, false, CCZ_OK};
     ccz_pf_io io = mem_io(&m);
     ccz_pf *pf = NULL;
     ccz_pf_opts o = opts(CCZ_PF_CREATE, bound, 1);
@@ -956,6 +1132,19 @@ static void test_io_failures(void)
     CHECK_STATUS(ccz_pf_read(pf, b, &got, 0, sizeof b), CCZ_ERR_IO);
     CHECK_STR(ccz_error_detail(), "memory io: sync failed");
     CHECK_STATUS(ccz_pf_close(pf), CCZ_ERR_IO);
+
+    /* a write the io refuses as an invalid argument (its own verdict, not the caller's
+     * argument to ccz_pf_write) fails the handle all the same: half of that write is in the
+     * cache, and close must not seal it into the file */
+    CHECK_OK(ccz_pf_open(&pf, &io, key, &o));
+    m.fail_write = true;
+    m.write_status = CCZ_ERR_INVALID_ARGUMENT;
+    CHECK_STATUS(ccz_pf_write(pf, 0, data, size), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "memory io: cannot write node");
+    m.fail_write = false;
+    CHECK_STATUS(ccz_pf_read(pf, b, &got, 0, sizeof b), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "memory io: cannot write node");
+    CHECK_STATUS(ccz_pf_close(pf), CCZ_ERR_INVALID_ARGUMENT);
     free(data);
     free(m.buf);
 }
@@ -963,7 +1152,8 @@ static void test_io_failures(void)
 TEST_MAIN(T(test_node_count), T(test_round_trip_edges), T(test_round_trip_three_levels),
           T(test_random_ops), T(test_tamper_metadata), T(test_tamper_mht_and_data),
           T(test_swap_reorder_transplant), T(test_truncated_and_extended),
-          T(test_wrong_key_and_path), T(test_resealed_metadata), T(test_every_byte),
-          T(test_api_edges), T(test_normalize), T(test_minor_version), T(test_fresh_keys),
-          T(test_small_cache), T(test_pinned_chain), T(test_not_regular), T(test_io_and_limits),
+          T(test_shrunk_after_open), T(test_wrong_key_and_path), T(test_resealed_metadata),
+          T(test_every_byte), T(test_api_edges), T(test_normalize), T(test_minor_version),
+          T(test_fresh_keys), T(test_small_cache), T(test_pinned_chain),
+          T(test_pinned_chain_four_levels), T(test_not_regular), T(test_io_and_limits),
           T(test_io_failures))
