@@ -124,4 +124,18 @@ contains "$err" "limit"
 echo '{}' > "$T/p6.json"
 run 0 "$CCZ" policy check "$T/p6.json"
 contains "$out" "valid ccz policy"
+[ -z "$err" ] || fail "a policy pinning nothing got a note: $err"
+# a list for some TEEs leaves the others open: a note names them (sim only when allowed)
+Z64=$(printf '%064d' 0)
+echo "{\"tdx\": [{\"mr_td\": \"$Z64$(printf '%032d' 0)\"}], \"csv\": []}" > "$T/p7.json"
+run 0 "$CCZ" policy check "$T/p7.json" --json
+jqis '.notes[0]' 'sgx, snp, az-snp-vtpm, cca evidence is accepted with any measurement: no list of this policy constrains it (list the TEEs to accept in "tees")'
+contains "$err" "ccz: policy check: note: sgx, snp, az-snp-vtpm, cca evidence"
+echo "{\"allow_sim\": true, \"tees\": [\"sim\", \"sgx\", \"snp\"], \"snp\": [{\"guest_svn_min\": 1}]}" > "$T/p8.json"
+run 0 "$CCZ" policy check "$T/p8.json"
+contains "$err" "note: sim, sgx evidence is accepted with any measurement"
+echo "{\"tees\": [\"sgx\"], \"sgx\": [{\"mr_enclave\": \"$Z64\"}]}" > "$T/p9.json"
+run 0 "$CCZ" policy check "$T/p9.json" --json
+jqis '.notes | length' 0
+[ -z "$err" ] || fail "a policy whose every TEE has a list got a note: $err"
 finish

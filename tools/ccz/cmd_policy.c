@@ -27,6 +27,34 @@ int cmd_policy(int argc, char **argv)
     return cli_dispatch(&policy_group, argc, argv);
 }
 
+/* The TEEs norm (a normalised policy) accepts with any measurement although it constrains
+ * others: a policy with an sgx list alone still accepts every TDX, SNP, CSV and CCA peer
+ * unless "tees" leaves them out. Writes their names to out, ", " between; false if none. */
+static bool unconstrained_tees(const json_t *norm, char *out, size_t cap)
+{
+    static const struct {
+        const char *tee, *list;
+    } lists[] = {{"sim", "sgx"}, {"sgx", "sgx"},         {"tdx", "tdx"}, {"az-tdx-vtpm", "tdx"},
+                 {"snp", "snp"}, {"az-snp-vtpm", "snp"}, {"csv", "csv"}, {"cca", "cca"}};
+    bool any_list = false;
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(lists); i++)
+        any_list |= json_object_get(norm, lists[i].list) != NULL;
+    out[0] = '\0';
+    if (!any_list)
+        return false; /* no measurement is pinned at all: that is plain to see */
+    size_t k;
+    json_t *t;
+    json_array_foreach (json_object_get(norm, "tees"), k, t)
+        for (size_t i = 0; i < CCZ_ARRAY_LEN(lists); i++)
+            if (json_is_string(t) && strcmp(json_string_value(t), lists[i].tee) == 0 &&
+                !json_object_get(norm, lists[i].list) &&
+                (strcmp(lists[i].tee, "sim") != 0 ||
+                 json_is_true(json_object_get(norm, "allow_sim"))))
+                snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? ", " : "",
+                         lists[i].tee);
+    return out[0] != '\0';
+}
+
 static int check(int argc, char **argv)
 {
     cli_args a = {0};
@@ -60,8 +88,19 @@ static int check(int argc, char **argv)
     ccz_policy_free(p);
     if (!norm)
         return cli_fail(CCZ_ERR_NOMEM, "policy check");
+    char open_tees[128], note[256] = "";
+    if (unconstrained_tees(norm, open_tees, sizeof open_tees))
+        snprintf(note, sizeof note,
+                 "%s evidence is accepted with any measurement: no list of this policy "
+                 "constrains it (list the TEEs to accept in \"tees\")",
+                 open_tees);
+    if (note[0])
+        fprintf(stderr, "ccz: policy check: note: %s\n", note);
     if (json) {
-        json_t *o = json_pack("{s:b,s:s,s:o}", "valid", 1, "format", format, "policy", norm);
+        json_t *o =
+            json_pack("{s:b,s:s,s:o,s:[]}", "valid", 1, "format", format, "policy", norm, "notes");
+        if (o && note[0])
+            json_array_append_new(json_object_get(o, "notes"), json_string(note));
         char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         puts(text ? text : "{}");
         free(text);
