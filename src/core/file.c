@@ -51,6 +51,11 @@ ccz_status ccz_file_read(ccz_buf *out, const char *path, size_t max)
 
 ccz_status ccz_file_write(const char *path, ccz_span data, unsigned mode)
 {
+    /* the new file is renamed over path: never over a device, a pipe or a directory (as root,
+     * -o /dev/full would replace the device node with a regular file) */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return ccz_fail(CCZ_ERR_IO, "cannot write %s: not a regular file", path);
     size_t n = strlen(path);
     char *tmp = malloc(n + 16);
     if (!tmp)

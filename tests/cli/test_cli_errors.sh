@@ -103,6 +103,31 @@ case "$err" in *"quote version"*) fail "sim evidence reported as a quote version
 run 2 "$CCZ" collateral fetch "$T/ev.bin" --kds https://127.0.0.1:9 -o "$T/c.der"
 contains "$err" "holds sim evidence"
 
+# output that cannot be written is a failure, never a success with the output lost: standard
+# output on a full device (flushed only at exit: the command printed a line and returned 0)
+if [ -c /dev/full ] && [ -w /dev/full ]; then
+    for c in "version" "sim measure $CCZ" "sim info --dir $T/a" "sim signer --dir $T/a"; do
+        # shellcheck disable=SC2086
+        "$CCZ" $c > /dev/full 2> "$T/stderr"; code=$?
+        [ "$code" = 2 ] || fail "'ccz $c > /dev/full' exited $code, expected 2"
+        contains "$(cat "$T/stderr")" "ccz: cannot write standard output: No space left on device"
+    done
+else
+    echo "skipped: the /dev/full checks (no writable /dev/full character device)"
+fi
+# and -o never replaces what is not a regular file (as root, -o /dev/full would replace the
+# device node): a pipe stays a pipe, nothing is written into it, the key is not left anywhere
+mkfifo "$T/fifo"
+run 2 "$CCZ" attest --tee sim --sim-dir "$T/a" -o "$T/fifo"
+contains "$err" "ccz: attest: cannot write $T/fifo: not a regular file"
+[ -p "$T/fifo" ] || fail "attest -o FIFO replaced the FIFO"
+run 2 "$CCZ" ratls cert --tee sim --sim-dir "$T/a" -o "$T/fc.pem" --key "$T/fifo"
+contains "$err" "cannot write $T/fifo: not a regular file"
+[ -p "$T/fifo" ] || fail "ratls cert --key FIFO replaced the FIFO"
+[ "$(find "$T" -maxdepth 1 -name 'fifo.tmp*' | wc -l)" = 0 ] || fail "a temporary file was left"
+run 2 "$CCZ" attest --tee sim --sim-dir "$T/a" -o "$T"
+contains "$err" "cannot write $T: not a regular file"
+
 # ports are 0..65535 everywhere, and the real cause of a failed listen is named
 run 2 "$CCZ" ratls server --listen 127.0.0.1:99999 --tee sim --sim-dir "$T/a"
 contains "$err" "port '99999' is not a number from 0 to 65535"

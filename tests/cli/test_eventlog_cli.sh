@@ -78,6 +78,11 @@ contains "$err" "no sm3 digests"
 run 2 "$CCZ" eventlog "$L/CCEL_data" --expect 1=abcd
 contains "$err" "48 bytes of hex"
 run 2 "$CCZ" eventlog "$L/CCEL_data" --expect 1
+# an index of 16 digits or more never reaches the number parser's buffer; none at all is named
+run 2 "$CCZ" eventlog "$L/CCEL_data" --expect "$(printf '1%.0s' $(seq 40))=00"
+contains "$err" "ccz: --expect 1111111111111111111111111111111111111111=00: the index is missing or too long"
+run 2 "$CCZ" eventlog "$L/CCEL_data" --expect =00
+contains "$err" "--expect =00: the index is missing or too long"
 run 2 "$CCZ" eventlog
 run 2 "$CCZ" eventlog "$T/missing"
 printf 'not a log!' > "$T/junk"

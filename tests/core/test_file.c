@@ -59,4 +59,19 @@ static void test_errors(void)
     ccz_buf_free(&b);
 }
 
-TEST_MAIN(T(test_write_read), T(test_errors))
+/* A write never renames its file over what is not a regular file: a pipe stays a pipe (and, as
+ * root, /dev/full a device); a directory is refused the same way. */
+static void test_write_not_regular(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/fifo", test_tmpdir());
+    CHECK(mkfifo(path, 0600) == 0);
+    CHECK_STATUS(ccz_file_write(path, CCZ_SPAN("key", 3), 0600), CCZ_ERR_IO);
+    CHECK_CONTAINS(ccz_error_detail(), "fifo: not a regular file");
+    struct stat st;
+    CHECK(lstat(path, &st) == 0 && S_ISFIFO(st.st_mode));
+    CHECK_STATUS(ccz_file_write(test_tmpdir(), CCZ_SPAN("a", 1), 0600), CCZ_ERR_IO);
+    CHECK_CONTAINS(ccz_error_detail(), "not a regular file");
+}
+
+TEST_MAIN(T(test_write_read), T(test_errors), T(test_write_not_regular))

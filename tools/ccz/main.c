@@ -175,7 +175,16 @@ int main(int argc, char **argv)
     opterr = 0; /* the commands name the bad option themselves */
     for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
         cli_json |= !strcmp(argv[i], "--json");
-    return cli_dispatch(&ccz_commands, argc, argv);
+    int r = cli_dispatch(&ccz_commands, argc, argv);
+    /* what is still buffered for standard output is written now: a command whose output is lost
+     * (a full disk, a closed descriptor) has failed, whatever it printed */
+    bool lost = fflush(stdout) != 0;
+    if ((lost || ferror(stdout)) && r == EXIT_OK) {
+        fprintf(stderr, "ccz: cannot write standard output: %s\n",
+                lost ? strerror(errno) : "write error");
+        r = EXIT_USAGE;
+    }
+    return r;
 }
 
 bool cli_is_help(const char *arg)
