@@ -64,8 +64,10 @@ static void test_refused_options(void)
     CHECK(sv == NULL);
 }
 
-/* POSTs body to path on 127.0.0.1:port; the whole answer (the server closes after it). */
-static void post(char *answer, size_t cap, int port, const char *path, const char *body)
+/* POSTs body to path on 127.0.0.1:port with the extra header lines given ("Name: value\r\n"
+ * each); the whole answer (the server closes after it). */
+static void post_with(char *answer, size_t cap, int port, const char *path, const char *headers,
+                      const char *body)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -74,8 +76,8 @@ static void post(char *answer, size_t cap, int port, const char *path, const cha
     char req[1024];
     int n = snprintf(req, sizeof req,
                      "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                     "Connection: close\r\nContent-Length: %zu\r\n\r\n%s",
-                     path, strlen(body), body);
+                     "%sConnection: close\r\nContent-Length: %zu\r\n\r\n%s",
+                     path, headers, strlen(body), body);
     CHECK(write(fd, req, (size_t)n) == n);
     size_t got = 0;
     ssize_t r;
@@ -83,6 +85,11 @@ static void post(char *answer, size_t cap, int port, const char *path, const cha
         got += (size_t)r;
     answer[got] = 0;
     close(fd);
+}
+
+static void post(char *answer, size_t cap, int port, const char *path, const char *body)
+{
+    post_with(answer, cap, port, path, "", body);
 }
 
 /* GETs path from 127.0.0.1:port; the whole answer. */
@@ -251,6 +258,35 @@ static void test_rest_errors(void)
          "\"data\": [1, 2, 3]}], \"outputs\": [{\"name\": \"Z\"}]}",
          400, "'Z' is not an output of the model"},
         {"/v2/models/relu/predict", "{}", 404, "no such endpoint: /v2/models/relu/predict"},
+        /* an id is echoed whole or refused: not cut (mid-character, the answer would fail) */
+        {"/v2/models/relu/infer",
+         "{\"id\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\", \"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", "
+         "\"shape\": [1, 3], \"data\": [1, 2, 3]}]}",
+         400, "'id' may hold at most 127 bytes"},
+        {"/v2/models/relu/infer",
+         "{\"id\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\u00e9\", \"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", "
+         "\"shape\": [1, 3], \"data\": [1, 2, 3]}]}",
+         400, "'id' may hold at most 127 bytes"},
+        {"/v2/models/relu/infer",
+         "{\"id\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\", \"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", "
+         "\"shape\": [1, 3], \"data\": [1, 2, 3]}]}",
+         200,
+         "\"id\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"outputs\":[{\"name\":\"Y\""},
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [1, 3], "
+         "\"data\": [1, 2, 3]}], \"outputs\": {}}",
+         400, "'outputs' must be a list"},
+        /* outputs: [] asks for none in particular: every output, as without it (and as gRPC's
+         * empty output_filter) */
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [1, 3], "
+         "\"data\": [1, -2, 3]}], \"outputs\": []}",
+         200,
+         "\"outputs\":[{\"name\":\"Y\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,0,3]}]"},
         {"/v2/models/relu/infer",
          "{\"id\": \"r1\", \"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", "
          "\"shape\": [1, 3], \"data\": [[-1, 2, -3]]}]}",
@@ -273,6 +309,42 @@ static void test_rest_errors(void)
         CHECK(strncmp(answer, status, strlen(status)) == 0);
         CHECK_CONTAINS(answer, cases[i].text);
     }
+    serving_stop(sv, t);
+}
+
+/* KServe's binary tensor data extension is refused in its own words: a body whose JSON is only
+ * its first Inference-Header-Content-Length bytes, or a length that is no number, and an input
+ * whose values are binary_data_size bytes; a header that says the whole body is JSON is taken. */
+static void test_rest_binary_refused(void)
+{
+    static const char json[] = "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", "
+                               "\"shape\": [1, 3], \"data\": [1, -2, 3]}]}";
+    static const char refused[] =
+        "the binary tensor data extension is not served: send the values as JSON, in 'data'";
+    pthread_t t;
+    ccz_serving *sv = serving_start(&t, "127.0.0.1:0", NULL);
+    if (!sv)
+        return;
+    int port = ccz_serving_rest_port(sv);
+    char answer[4096], header[96], body[512];
+    snprintf(body, sizeof body, "%s\x01\x02\x03\x04", json);
+    snprintf(header, sizeof header, "Inference-Header-Content-Length: %zu\r\n", strlen(json));
+    post_with(answer, sizeof answer, port, "/v2/models/relu/infer", header, body);
+    CHECK_CONTAINS(answer, "HTTP/1.1 400");
+    CHECK_CONTAINS(answer, refused);
+    post_with(answer, sizeof answer, port, "/v2/models/relu/infer",
+              "Inference-Header-Content-Length: x\r\n", json);
+    CHECK_CONTAINS(answer, "HTTP/1.1 400");
+    CHECK_CONTAINS(answer, refused);
+    post(answer, sizeof answer, port, "/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [1, 3], "
+         "\"parameters\": {\"binary_data_size\": 12}}]}");
+    CHECK_CONTAINS(answer, "HTTP/1.1 400");
+    CHECK_CONTAINS(answer, "input 'X': the binary tensor data extension is not served");
+    snprintf(header, sizeof header, "Inference-Header-Content-Length: %zu\r\n", strlen(json));
+    post_with(answer, sizeof answer, port, "/v2/models/relu/infer", header, json);
+    CHECK_CONTAINS(answer, "HTTP/1.1 200");
+    CHECK_CONTAINS(answer, "\"shape\":[1,3],\"data\":[1,0,3]");
     serving_stop(sv, t);
 }
 
@@ -406,6 +478,64 @@ static void *grpc_predict_thread(void *arg)
 {
     grpc_predict(arg);
     return NULL;
+}
+
+/* GetModelMetadata asks for fields: none, or one other than signature_def, is refused
+ * INVALID_ARGUMENT naming it; signature_def is answered packed in an Any of its type. */
+static void test_grpc_metadata_fields(void)
+{
+    pthread_t t;
+    ccz_serving *sv = serving_start(&t, NULL, "127.0.0.1:0");
+    if (!sv)
+        return;
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", ccz_serving_grpc_port(sv));
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, target, &co));
+    static const struct {
+        size_t n;
+        const char *field;
+        int code;
+        const char *text;
+    } cases[] = {
+        {0, "", CCZ_RPC_INVALID_ARGUMENT,
+         "GetModelMetadataRequest must specify at least one metadata_field"},
+        {1, "other", CCZ_RPC_INVALID_ARGUMENT, "Metadata field other is not supported"},
+        {1, "signature_def", CCZ_RPC_OK, ""},
+    };
+    for (size_t i = 0; ch && i < CCZ_ARRAY_LEN(cases); i++) {
+        Tensorflow__Serving__ModelSpec spec = TENSORFLOW__SERVING__MODEL_SPEC__INIT;
+        spec.name = "relu";
+        char *fields[1] = {(char *)cases[i].field};
+        Tensorflow__Serving__GetModelMetadataRequest rq =
+            TENSORFLOW__SERVING__GET_MODEL_METADATA_REQUEST__INIT;
+        rq.model_spec = &spec;
+        rq.n_metadata_field = cases[i].n;
+        rq.metadata_field = fields;
+        ccz_rpc_call_opts o = CCZ_RPC_CALL_OPTS_INIT;
+        ProtobufCMessage *resp = NULL;
+        ccz_rpc_status st = {0};
+        CHECK_OK(ccz_rpc_unary(ch, &resp, &st,
+                               "/tensorflow.serving.PredictionService/GetModelMetadata", &rq.base,
+                               &tensorflow__serving__get_model_metadata_response__descriptor, &o));
+        CHECK_INT(st.code, cases[i].code);
+        CHECK_CONTAINS(st.message ? st.message : "", cases[i].text);
+        const Tensorflow__Serving__GetModelMetadataResponse *rs = (const void *)resp;
+        if (cases[i].code == CCZ_RPC_OK) {
+            CHECK(rs && rs->n_metadata == 1);
+            if (rs && rs->n_metadata == 1) {
+                CHECK_STR(rs->metadata[0]->key, "signature_def");
+                CHECK_STR(rs->metadata[0]->value->type_url,
+                          "type.googleapis.com/tensorflow.serving.SignatureDefMap");
+            }
+        }
+        if (resp)
+            protobuf_c_message_free_unpacked(resp, NULL);
+        ccz_rpc_status_free(&st);
+    }
+    ccz_rpc_channel_free(ch);
+    serving_stop(sv, t);
 }
 
 /* An answer larger than a gRPC message is refused before its inference runs, with
@@ -1050,6 +1180,51 @@ static void test_batch_exactly_full(void)
     batch_done(&s, jobs, 3);
 }
 
+/* Jobs answered by sv_models_cancel_queued (the gRPC listener's at shutdown) while the batcher
+ * waits for company: once its wait is over it finds the queue empty and waits for the next
+ * request (which it runs), not a batch of none. */
+static void test_batch_cancelled_while_waiting(void)
+{
+    ccz_serving_model spec = {"relu", model_path, 1, NULL};
+    sv_server s = {.o = CCZ_SERVING_OPTS_INIT};
+    s.o.models = &spec;
+    s.o.n_models = 1;
+    s.o.batch_max_rows = 64;
+    s.o.batch_timeout_us = 50000;
+    s.o.max_queued = 1u << 20;
+    s.o.threads = 1;
+    pthread_mutex_init(&s.lock, NULL);
+    CHECK_OK(sv_models_load(&s));
+    n_got = 0;
+    sv_job *j[2] = {0};
+    for (size_t k = 0; k < 2; k++) {
+        CHECK_OK(sv_job_new(&j[k], &s.models[0], 1));
+        for (size_t i = 0; i < 3; i++)
+            j[k]->in[0][i] = -1.0f + 3.0f * (float)i;
+        j[k]->deliver = got;
+    }
+    CHECK_OK(sv_job_submit(j[0]));
+    usleep(10000); /* the batcher is in its wait for company */
+    sv_models_cancel_queued(&s, got, "the server is stopping");
+    CHECK_INT(n_got, 1);
+    CHECK_INT(j[0]->st, CCZ_ERR_UNAVAILABLE);
+    CHECK_STR(j[0]->error, "the server is stopping");
+    usleep(100000); /* past the end of that wait */
+    CHECK_OK(sv_job_submit(j[1]));
+    pthread_mutex_lock(&got_mu);
+    while (n_got < 2)
+        pthread_cond_wait(&got_cv, &got_mu);
+    pthread_mutex_unlock(&got_mu);
+    CHECK_INT(j[1]->st, CCZ_OK);
+    CHECK(j[1]->out[0][0] == 0.0f && j[1]->out[0][1] == 2.0f && j[1]->out[0][2] == 5.0f);
+    CHECK_INT(s.models[0].batches, 1);
+    CHECK_INT(s.models[0].batch_rows, 1);
+    for (size_t k = 0; k < 2; k++)
+        sv_job_free(j[k]);
+    sv_models_free(&s);
+    pthread_mutex_destroy(&s.lock);
+}
+
 /* A model version below 1 is refused; a request of no rows, or of more rows than one request
  * may hold, is refused before anything is allocated for it. */
 static void test_job_bounds(void)
@@ -1133,6 +1308,8 @@ static void test_grpc_parse_refusals(void)
     CHECK_OK(sv_models_load(&s));
     enum {
         DTYPE,
+        DTYPEHALF,
+        DTYPEODD,
         RANK,
         BATCH0,
         BATCHNEG,
@@ -1156,7 +1333,12 @@ static void test_grpc_parse_refusals(void)
         int code;
         const char *text;
     } want[N_CASES] = {
-        [DTYPE] = {CCZ_RPC_INVALID_ARGUMENT, "input 'X': dtype 2; the model takes DT_FLOAT"},
+        [DTYPE] = {CCZ_RPC_INVALID_ARGUMENT,
+                   "input 'X': dtype DT_DOUBLE (2); the model takes DT_FLOAT"},
+        [DTYPEHALF] = {CCZ_RPC_INVALID_ARGUMENT,
+                       "input 'X': dtype DT_HALF (19); the model takes DT_FLOAT"},
+        [DTYPEODD] = {CCZ_RPC_INVALID_ARGUMENT,
+                      "input 'X': dtype unknown (1000); the model takes DT_FLOAT"},
         [RANK] = {CCZ_RPC_INVALID_ARGUMENT, "input 'X': the shape must have 2 dimensions"},
         [BATCH0] = {CCZ_RPC_INVALID_ARGUMENT,
                     "input 'X': the batch (dimension 0) must be 1 to 1048576"},
@@ -1195,6 +1377,12 @@ static void test_grpc_parse_refusals(void)
         switch (c) {
         case DTYPE:
             q.t.dtype = TENSORFLOW__SERVING__DATA_TYPE__DT_DOUBLE;
+            break;
+        case DTYPEHALF:
+            q.t.dtype = TENSORFLOW__SERVING__DATA_TYPE__DT_HALF;
+            break;
+        case DTYPEODD:
+            q.t.dtype = (Tensorflow__Serving__DataType)1000;
             break;
         case RANK:
             q.sh.n_dim = 1;
@@ -1319,10 +1507,12 @@ static void setup(void)
 }
 
 TEST_MAIN(T(setup), T(test_refused_options), T(test_rest_only), T(test_rest_errors),
-          T(test_rest_nested_examples), T(test_grpc_only), T(test_grpc_answer_over_limit),
+          T(test_rest_binary_refused), T(test_rest_nested_examples), T(test_grpc_only),
+          T(test_grpc_metadata_fields), T(test_grpc_answer_over_limit),
           T(test_grpc_workspace_bounded), T(test_grpc_expired_not_run),
           T(test_grpc_disconnected_not_run), T(test_grpc_connection_share),
           T(test_grpc_connection_jobs), T(test_grpc_batches_within_engine_limit),
           T(test_grpc_queued_at_shutdown), T(test_status_codes), T(test_batch_leaver_keeps_rows),
           T(test_batch_last_leaver), T(test_batch_late_skipped), T(test_batch_exactly_full),
-          T(test_job_bounds), T(test_queue_full), T(test_grpc_parse_refusals))
+          T(test_batch_cancelled_while_waiting), T(test_job_bounds), T(test_queue_full),
+          T(test_grpc_parse_refusals))

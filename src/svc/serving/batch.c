@@ -423,6 +423,8 @@ static void *batcher(void *arg)
                 ;
             if (s->stopping)
                 break;
+            if (!m->head) /* answered meanwhile (sv_models_cancel_queued): nothing to run */
+                continue;
         }
         /* take whole requests up to the batch's rows (always at least one) */
         sv_job *first = m->head, *last = first;

@@ -91,8 +91,11 @@ static ccz_status check_signature(const model_spec *spec)
 /* The batch of one input tensor, after checking its type and shape against the model's. */
 static ccz_status tensor_rows(size_t *rows, const tensor_proto *t, const ccz_ml_tensor_info *info)
 {
+    const ProtobufCEnumValue *dt =
+        protobuf_c_enum_descriptor_get_value(&tensorflow__serving__data_type__descriptor, t->dtype);
     CCZ_ENSURE(t->dtype == TENSORFLOW__SERVING__DATA_TYPE__DT_FLOAT, CCZ_ERR_INVALID_ARGUMENT,
-               "input '%s': dtype %d; the model takes DT_FLOAT", info->name, (int)t->dtype);
+               "input '%s': dtype %s (%d); the model takes DT_FLOAT", info->name,
+               dt ? dt->name : "unknown", (int)t->dtype);
     const Tensorflow__Serving__TensorShapeProto *sh = t->tensor_shape;
     CCZ_ENSURE(sh && !sh->unknown_rank && sh->n_dim == info->rank, CCZ_ERR_INVALID_ARGUMENT,
                "input '%s': the shape must have %zu dimensions", info->name, info->rank);

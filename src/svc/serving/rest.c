@@ -16,6 +16,9 @@
 
 enum { K_PREDICT, K_CLASSIFY, K_REGRESS, K_V2_INFER };
 
+#define BINARY_REFUSED                                                                             \
+    "the binary tensor data extension is not served: send the values as JSON, in 'data'"
+
 /* TensorFlow Serving's HTTP code for a failure of ours. */
 int sv_rest_code(ccz_status st, bool ran)
 {
@@ -584,9 +587,27 @@ ccz_status sv_rest_parse(sv_job **out, sv_server *s, bool v2, const char *rest, 
     return st;
 }
 
+/* KServe's binary tensor data extension: the body's first Inference-Header-Content-Length bytes
+ * are the JSON, the rest tensors' raw bytes. Not served: refused in those words, not as JSON
+ * that does not parse; a header that says the whole body is JSON is taken. */
+static bool binary_body(const http_request *r, ccz_span body)
+{
+    const char *hl = http_request_header(r, "Inference-Header-Content-Length");
+    if (!hl)
+        return false;
+    size_t n = 0, digits = 0;
+    for (; hl[digits] >= '0' && hl[digits] <= '9' && digits < 19; digits++)
+        n = n * 10 + (size_t)(hl[digits] - '0');
+    return hl[digits] || n != body.len;
+}
+
 static void post(http_request *r, sv_server *s, bool v2)
 {
     sv_job *j;
+    if (v2 && binary_body(r, http_request_body(r))) {
+        http_reply_error(r, 400, "%s", BINARY_REFUSED);
+        return;
+    }
     ccz_status st = sv_rest_parse(&j, s, v2, http_request_rest(r), http_request_body(r));
     if (st != CCZ_OK) {
         http_reply_error(r, http_code(st), "%s", ccz_error_detail());
@@ -790,6 +811,11 @@ static ccz_status v2_read(sv_job **out, sv_model *m, const json_t *body)
                "'inputs' must be a list of tensors");
     CCZ_ENSURE(json_array_size(inputs) == m->n_in, CCZ_ERR_INVALID_ARGUMENT,
                "the model takes %zu inputs, %zu given", m->n_in, json_array_size(inputs));
+    /* echoed whole, or refused: a cut one would not be the client's (nor, cut mid-character,
+     * UTF-8 that the answer can hold) */
+    const json_t *id = json_object_get(body, "id");
+    CCZ_ENSURE(!json_is_string(id) || json_string_length(id) < sizeof(*out)->id,
+               CCZ_ERR_INVALID_ARGUMENT, "'id' may hold at most %zu bytes", sizeof(*out)->id - 1);
     const json_t *by_input[SV_MAX_IO] = {0};
     size_t rows = 0;
     for (size_t k = 0; k < m->n_in; k++) {
@@ -801,6 +827,8 @@ static ccz_status v2_read(sv_job **out, sv_model *m, const json_t *body)
         CCZ_ENSURE(!by_input[i], CCZ_ERR_INVALID_ARGUMENT, "input '%s' is given twice",
                    m->in[i].name);
         by_input[i] = in;
+        CCZ_ENSURE(!json_object_get(json_object_get(in, "parameters"), "binary_data_size"),
+                   CCZ_ERR_INVALID_ARGUMENT, "input '%s': %s", m->in[i].name, BINARY_REFUSED);
         size_t n = 0;
         CCZ_GUARD(v2_input(in, &m->in[i], &n));
         CCZ_ENSURE(k == 0 || n == rows, CCZ_ERR_INVALID_ARGUMENT,
@@ -816,10 +844,10 @@ static ccz_status v2_read(sv_job **out, sv_model *m, const json_t *body)
         CCZ_ENSURE(n == want, CCZ_ERR_INVALID_ARGUMENT, "input '%s': %zu values for a shape of %zu",
                    m->in[i].name, n, want);
     }
-    const json_t *id = json_object_get(body, "id"), *outs = json_object_get(body, "outputs");
+    const json_t *outs = json_object_get(body, "outputs");
     if (json_is_string(id))
         snprintf((*out)->id, sizeof(*out)->id, "%s", json_string_value(id));
-    if (!outs) {
+    if (!outs || (json_is_array(outs) && json_array_size(outs) == 0)) { /* every one */
         (*out)->out_mask = (1u << m->n_out) - 1;
         return CCZ_OK;
     }
