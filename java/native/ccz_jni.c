@@ -23,6 +23,32 @@
 
 /* ---- errors --------------------------------------------------------------------------------*/
 
+/* A Java String from standard UTF-8 (what libccz writes, with input echoed in it): NewStringUTF
+ * takes modified UTF-8 and mangles characters outside the BMP; invalid bytes become U+FFFD. */
+static jstring new_string(JNIEnv *env, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > INT32_MAX)
+        n = INT32_MAX;
+    jclass cls = (*env)->FindClass(env, "java/lang/String");
+    if (!cls)
+        return NULL;
+    jmethodID ctor = (*env)->GetMethodID(env, cls, "<init>", "([BLjava/lang/String;)V");
+    jbyteArray b = ctor ? (*env)->NewByteArray(env, (jsize)n) : NULL;
+    jstring cs = b ? (*env)->NewStringUTF(env, "UTF-8") : NULL;
+    jstring res = NULL;
+    if (cs) {
+        (*env)->SetByteArrayRegion(env, b, 0, (jsize)n, (const jbyte *)s);
+        res = (jstring)(*env)->NewObject(env, cls, ctor, b, cs);
+    }
+    if (b)
+        (*env)->DeleteLocalRef(env, b);
+    if (cs)
+        (*env)->DeleteLocalRef(env, cs);
+    (*env)->DeleteLocalRef(env, cls);
+    return res;
+}
+
 static void throw_status(JNIEnv *env, ccz_status st, const char *what)
 {
     if ((*env)->ExceptionCheck(env))
@@ -39,7 +65,7 @@ static void throw_status(JNIEnv *env, ccz_status st, const char *what)
     snprintf(msg, sizeof msg, "%s: %s", what ? what : "ccz",
              detail && *detail ? detail : ccz_strerror(st));
     jstring name = (*env)->NewStringUTF(env, ccz_status_name(st));
-    jstring text = (*env)->NewStringUTF(env, msg);
+    jstring text = new_string(env, msg);
     if (!name || !text)
         return;
     jthrowable e = (jthrowable)(*env)->NewObject(env, cls, ctor, (jint)st, name, text);
@@ -304,7 +330,7 @@ JNIEXPORT jstring JNICALL Java_org_ccz_Native_verify(JNIEnv *env, jclass cls, jb
         (*env)->SetBooleanArrayRegion(env, ok_out, 0, 1, &b);
     }
     if (ok(env, ccz_buf_append(&out, "", 1), "verify"))
-        res = (*env)->NewStringUTF(env, (const char *)out.ptr);
+        res = new_string(env, (const char *)out.ptr);
 out:
     ccz_buf_free(&out);
     ccz_policy_free(p);

@@ -149,3 +149,38 @@ def test_decode_refuses_another_contexts_plaintext(bfv, ckks):
     assert e.value.name == "invalid_argument" and "another context" in e.value.detail
     # a plaintext of the context itself still decodes
     assert ctx.decode(ctx.encode([4, 5]))[:2] == [4, 5]
+
+
+def test_closed_context_outlived_by_its_objects(monkeypatch):
+    """The C keys, plaintexts and ciphertexts read their context (its N and chain, even to wipe
+    and free themselves): a closed context's objects raise instead of reading freed tables, and
+    the C context is freed only once the last of them is."""
+    ctx = lattice.Context.bfv(12)
+    sk, pk = ctx.keygen()
+    ct = ctx.encrypt([1, 2, 3], pk)
+    pt = ctx.encode([4])
+    freed = []
+    real_ctx_free = lattice.lib.ccz_lattice_context_free
+    real_sk_free = lattice.lib.ccz_lattice_secret_key_free
+    monkeypatch.setattr(lattice.lib, "ccz_lattice_context_free",
+                        lambda p: (freed.append("context"), real_ctx_free(p)))
+    monkeypatch.setattr(lattice.lib, "ccz_lattice_secret_key_free",
+                        lambda p: (freed.append("secret key"), real_sk_free(p)))
+    ctx.close()
+    assert freed == []  # its objects still need it
+    with pytest.raises(ValueError, match="Context is closed"):
+        ct.save()
+    with pytest.raises(ValueError, match="Context is closed"):
+        sk.save()
+    with pytest.raises(ValueError, match="Context is closed"):
+        ct.level
+    with pytest.raises(ValueError, match="Context is closed"):
+        ctx.decrypt(ct, sk)
+    sk.close()
+    ct.close()
+    pt.close()
+    assert freed == ["secret key"]
+    pk.close()
+    assert freed == ["secret key", "context"]
+    ctx.close()  # twice: nothing more to free
+    assert freed == ["secret key", "context"]

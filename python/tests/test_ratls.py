@@ -223,3 +223,24 @@ def test_asyncio_client(plat, att, listener):
         asyncio.run(talk(None))
     assert isinstance(e.value, ratls.AttestationError) and e.value.name == "policy_rejected"
     th.join(10)
+
+
+def test_context_refuses_closed_borrowed_objects(plat, att):
+    """The C context borrows the trust anchors, policy and collateral it was made with: once
+    the caller closes one, connecting raises instead of verifying the peer with freed memory
+    (the attester is used only to make the context's certificate: closing it is harmless)."""
+    trust = ccz.Trust(sim_dir=plat)
+    pol = ccz.Policy(POLICY)
+    a = ccz.Attester(sim_dir=plat)
+    ctx = ratls.Context(attester=a, policy=pol, trust=trust)
+    a.close()
+    assert ctx.ptr
+    pol.close()
+    with pytest.raises(ValueError, match="Policy is closed"):
+        ctx.connect("127.0.0.1:1", timeout=0.5)
+    ctx2 = ratls.Context(attester=att, trust=trust, policy=POLICY)
+    trust.close()
+    with pytest.raises(ValueError, match="Trust is closed"):
+        ctx2.connect("127.0.0.1:1", timeout=0.5)
+    ctx.close()
+    ctx2.close()

@@ -140,3 +140,58 @@ def test_service_stopped(plat, tmp_path):
     with pytest.raises(ValueError, match="stopped"):
         s.url
     s.stop()  # twice: nothing more to free
+
+
+def test_kms_client_refuses_closed_borrowed_objects(plat):
+    """A kms.Client passes its attester, trust anchors, policy and collateral to libccz on each
+    call: one closed by the caller since raises instead of being read after it was freed."""
+    trust = ccz.Trust(sim_dir=plat)
+    a = ccz.Attester(sim_dir=plat)
+    c = kms.Client("127.0.0.1:1", trust=trust, attester=a, timeout=0.5)
+    a.close()
+    with pytest.raises(ValueError, match="Attester is closed"):
+        c.enroll()
+    c2 = kms.Client("127.0.0.1:1", trust=trust, appid="a" * 36, apikey="k" * 32, timeout=0.5)
+    trust.close()
+    with pytest.raises(ValueError, match="Trust is closed"):
+        c2.call("CreateKey", {})
+
+
+class _FakeResponse:
+    def __init__(self, status, body):
+        self.status, self._body = status, body
+
+    def read(self):
+        return self._body
+
+
+def test_token_client_refusal_with_unknown_reason(monkeypatch):
+    """A refusal's reason names a ccz status only when it is one: any other text from the
+    server (an attribute of the Status class, say) gives the status of the HTTP code, a
+    ccz.Error, not a TypeError."""
+    answers = []
+
+    class Conn:
+        def __init__(self, *args, **kw):
+            pass
+
+        def request(self, *args, **kw):
+            pass
+
+        def getresponse(self):
+            return answers.pop(0)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(tokens.http.client, "HTTPSConnection", Conn)
+    c = tokens.Client("https://127.0.0.1:1")
+    for reason, status, name in (("mro", 400, "protocol_error"), ("_missing_", 403,
+                                                                 "policy_rejected"),
+                                 ("signature_invalid", 400, "signature_invalid"),
+                                 ("__class__", 404, "not_found")):
+        answers.append(_FakeResponse(status, json.dumps(
+            {"error": {"reason": reason, "message": "no"}}).encode()))
+        with pytest.raises(ccz.Error) as e:
+            c.nonce()
+        assert e.value.name == name and "answered %d: no" % status in e.value.detail

@@ -45,13 +45,20 @@ class Client:
         o = _lib.KmsOpts()
         o.version = _lib.KMS_OPTS_VERSION
         o.url, o.ca_file, o.admin_token = self._keep
+        o.timeout_ms = int(timeout * 1000)
+        self._o = o
+        self.appid, self.apikey = appid, apikey
+
+    @property
+    def _opts(self) -> _lib.KmsOpts:
+        """The options with the borrowed objects' pointers as they are now (ValueError for one
+        closed since: libccz would read freed memory)."""
+        o = self._o
         o.trust = self._trust.ptr if self._trust is not None else None
         o.policy = self._policy.ptr if self._policy is not None else None
-        o.collateral = collateral.ptr if collateral is not None else None
-        o.attester = attester.ptr if attester is not None else None
-        o.timeout_ms = int(timeout * 1000)
-        self._opts = o
-        self.appid, self.apikey = appid, apikey
+        o.collateral = self._collateral.ptr if self._collateral is not None else None
+        o.attester = self._attester.ptr if self._attester is not None else None
+        return o
 
     def enroll(self) -> Tuple[str, str]:
         """Enrolls a new app (as an attested caller, or with the admin token) and keeps it for

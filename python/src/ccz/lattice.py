@@ -44,17 +44,21 @@ class _Obj:
 
     def __init__(self, ctx: "Context", ptr: int) -> None:
         self.ctx, self._ptr = ctx, ptr
+        ctx._live += 1  # the C object reads its context (even when freed): kept until released
 
     @property
     def ptr(self) -> int:
         if not self._ptr:
             raise ValueError("%s is closed" % type(self).__name__)
+        if self.ctx._ptr is None:
+            raise ValueError("Context is closed")
         return self._ptr
 
     def close(self) -> None:
         p, self._ptr = getattr(self, "_ptr", None), None
         if p:
             getattr(lib, self._free)(p)
+            self.ctx._release()
 
     def __del__(self) -> None:
         self.close()
@@ -177,7 +181,8 @@ class Context:
                  plain_modulus: Optional[int] = None, scale: Optional[float] = None,
                  no_security_check: bool = False, _params: Optional[_lib.LatticeParams] = None
                  ) -> None:
-        self._ptr = None
+        self._ptr = self._pending = None
+        self._live = 0  # objects of this context not yet freed
         if _params is None:
             if scheme not in _SCHEMES:
                 raise ValueError("scheme is 'bfv' or 'ckks', not %r" % (scheme,))
@@ -238,8 +243,18 @@ class Context:
         return self._ptr
 
     def close(self) -> None:
+        """Closes the context; its keys, plaintexts and ciphertexts can no longer be used (they
+        read the context's tables, freed when the last of them is freed)."""
         p, self._ptr = getattr(self, "_ptr", None), None
         if p:
+            self._pending = p
+            self._release(0)
+
+    def _release(self, n: int = 1) -> None:
+        self._live -= n
+        p = self._pending
+        if p and self._ptr is None and self._live <= 0:
+            self._pending = None
             lib.ccz_lattice_context_free(p)
 
     def __del__(self) -> None:

@@ -324,6 +324,9 @@ class Context:
     def ptr(self) -> int:
         if not self._ptr:
             raise ValueError("Context is closed")
+        for h in (self._trust, self._policy, self._collateral):
+            if h is not None:
+                h.ptr  # the C context borrows them: ValueError once one is closed
         return self._ptr
 
     def close(self) -> None:

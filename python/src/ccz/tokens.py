@@ -80,7 +80,7 @@ class Client:
             conn.close()
         if r.status >= 400:
             err = doc.get("error") or {}
-            code = getattr(Status, str(err.get("reason") or err.get("code") or ""), None)
+            code = Status.__members__.get(str(err.get("reason") or err.get("code") or ""))
             if code is None:  # nonce_invalid, unauthorized, ...: a refusal; else not the API
                 code = {401: Status.policy_rejected, 403: Status.policy_rejected,
                         404: Status.not_found}.get(r.status, Status.protocol_error)

@@ -200,6 +200,15 @@ public final class CczTest {
             check(e.getMessage().contains("allow_sim"), "the message names the key: " + e.getMessage());
             System.out.println("ok   errors: " + e.name() + " (" + e.status() + "): " + e.getMessage());
         }
+        // libccz's detail echoes the input in UTF-8: a character outside the BMP survives
+        String key = "unknown\uD83D\uDE00key";
+        e = throwsOf(CczException.class,
+                () -> Verifier.verify(new byte[] {1}, new VerifyOptions().policy("{\"" + key + "\": 1}")),
+                "a policy with an unknown key");
+        if (e != null) {
+            check(e.getMessage().contains(key + ": unknown key"),
+                    "the message names the key intact: " + e.getMessage());
+        }
         Verdict v = Verifier.verify("not evidence".getBytes(StandardCharsets.UTF_8));
         check(!v.ok() && !v.verified() && v.errorCode() != null,
                 "garbage is a verdict, not an exception: " + v);
