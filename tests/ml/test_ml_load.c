@@ -471,7 +471,7 @@ static void shared_chain(ccz_buf *b, bool gemm, size_t nodes, size_t k, const fl
     a.has_i = true;
     a.i = trans_b;
     Onnx__NodeProto *n = calloc(nodes, sizeof *n), **np = calloc(nodes, sizeof *np);
-    char(*names)[2][16] = calloc(nodes, sizeof *names);
+    char(*names)[2][24] = calloc(nodes, sizeof *names);
     char **io = calloc(6 * nodes, sizeof *io);
     CHECK(n && np && names && io);
     if (!n || !np || !names || !io)

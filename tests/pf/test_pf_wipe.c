@@ -10,6 +10,7 @@
 #include "freed.h"
 #include "test.h"
 
+#if FREED_SUPPORTED
 static const uint8_t key[16] = {0x5a, 0x17, 0xc3, 0x88, 0x01, 0xfe, 0x42, 0x9d,
                                 0x6b, 0x20, 0xe7, 0x33, 0xb4, 0x0c, 0x71, 0xaf};
 static const char bound[] = "/models/secret.onnx";
@@ -33,6 +34,8 @@ static void expect_wiped(size_t blocks)
     CHECK_INT(freed_find(md_secret, sizeof md_secret - 1), 0);
     CHECK_INT(freed_find(node_secret, sizeof node_secret - 1), 0);
 }
+
+#endif
 
 static void test_freed_wiped(void)
 {
