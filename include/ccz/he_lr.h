@@ -32,7 +32,8 @@ extern "C" {
 CCZ_API double ccz_he_lr_sigmoid(double z);
 
 /* ---- model and data files ----------------------------------------------------------------------
- * CCZoo's CSV files: numbers separated by commas, lines ending in LF or CRLF, no quotes. */
+ * CCZoo's CSV files: numbers separated by commas, lines ending in LF or CRLF, no quotes; a
+ * UTF-8 byte-order mark at the start of a file is skipped. */
 
 typedef struct {
     size_t features;
@@ -80,8 +81,9 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_he_lr_params(ccz_lattice_params *p, ccz_he_
 
 /* Checks that a context suits the evaluation: CKKS, at least CCZ_HE_LR_LEVEL data primes, the
  * two middle ones (the rescales of the square and the cube) within 4 bits of the scale, the
- * first one 4 bits above it (probabilities up to 16 in magnitude), the model's prime at least
- * 20 bits. An error names what does not fit. */
+ * first one 4 bits above it and 4 bits above the result's scale (the scale cubed over the two
+ * middle primes; probabilities up to 8 in magnitude), the model's prime at least 20 bits. An
+ * error names what does not fit. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_he_lr_check_context(const ccz_lattice_context *ctx);
 
 /* The server's side of one batch: out = sigmoid(w . x + b) slot by slot, from the model's
@@ -109,7 +111,7 @@ typedef struct ccz_he_lr_service ccz_he_lr_service;
 #define CCZ_HE_LR_SERVICE_OPTS_VERSION 1
 typedef struct {
     unsigned version;             /* CCZ_HE_LR_SERVICE_OPTS_VERSION */
-    const ccz_he_lr_model *model; /* borrowed: outlives the service */
+    const ccz_he_lr_model *model; /* borrowed: outlives the service; finite numbers */
     unsigned max_contexts;        /* held at once (0: 16) */
     unsigned workers;             /* calls computed at once (0: 2); up to 4 per worker wait */
     unsigned threads;             /* per call (0: one per CPU) */

@@ -191,10 +191,41 @@ static void test_hostile_server(void)
     ccz_he_lr_infer_result_free(&r);
 }
 
+/* Refused before any key is made or any call: another version of the options, no data. */
+static void test_refused_opts(void)
+{
+    const ccz_rpc_handler handlers[] = {on_init, on_infer};
+    script s = {.features = FEATURES, .infer = ECHO};
+    rpc_fake f;
+    rpc_fake_start(&f, &inference__inference__descriptor, NULL, handlers, &s,
+                   CCZ_HE_LR_MAX_MESSAGE);
+    ccz_he_lr_infer_result r;
+    ccz_he_lr_infer_opts o = CCZ_HE_LR_INFER_OPTS_INIT;
+    o.version = 2;
+    CHECK_STATUS(ccz_he_lr_infer(f.ch, &o, &data, &r), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ccz_he_lr_infer_opts: version 2, expected 1");
+    CHECK(r.p == NULL && r.rows == 0 && r.code == 0);
+    ccz_he_lr_infer_result_free(&r);
+    o.version = CCZ_HE_LR_INFER_OPTS_VERSION;
+    ccz_he_lr_data empty = data;
+    empty.rows = 0;
+    CHECK_STATUS(ccz_he_lr_infer(f.ch, &o, &empty, &r), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "no data");
+    ccz_he_lr_infer_result_free(&r);
+    empty = data;
+    empty.features = 0;
+    CHECK_STATUS(ccz_he_lr_infer(f.ch, &o, &empty, &r), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "no data");
+    CHECK(r.p == NULL && r.rows == 0);
+    ccz_he_lr_infer_result_free(&r);
+    rpc_fake_stop(&f);
+    CHECK(s.params_len == 0 && s.infer_calls == 0); /* no call made */
+}
+
 static void cleanup(void)
 {
     free(data.x);
     free(data.y);
 }
 
-TEST_MAIN(T(setup), T(test_echo), T(test_hostile_server), T(cleanup))
+TEST_MAIN(T(setup), T(test_echo), T(test_hostile_server), T(test_refused_opts), T(cleanup))

@@ -316,6 +316,17 @@ static void hostile_init(const server *s, const keys *k, const keys *tk)
            "params: CKKS, N 8192, 9 primes: the inference takes CKKS at N 4096 to 16384 with at "
            "most 8 primes");
     ccz_buf_free(&big);
+    /* primes 1 and 2 at 43 bits (within 4 of the scale): the result would come back at 2^49,
+     * where the first prime (50 bits) cannot hold the probabilities */
+    CHECK_OK(ccz_he_lr_params(&p, CCZ_HE_LR_SECURE));
+    p.coeff_bits[1] = p.coeff_bits[2] = 43;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    CHECK_OK(ccz_lattice_params_save(&big, ctx));
+    ccz_lattice_context_free(ctx);
+    EXPECT(init_ctx(ch, ccz_buf_span(&big), PK, RK, 128, 0x1p45, msg, sizeof msg),
+           CCZ_RPC_INVALID_ARGUMENT,
+           "params: the result comes back at scale 2^49.0 (the scale cubed over primes 1 and 2)");
+    ccz_buf_free(&big);
     /* the toolkit's chain: beyond the table, refused both ways by this server */
     ccz_span TP = ccz_buf_span(&tk->params), TPK = ccz_buf_span(&tk->pkb),
              TRK = ccz_buf_span(&tk->rkb);
@@ -531,6 +542,47 @@ static void contexts_lru(const keys *k)
     server_stop(&s);
 }
 
+/* Options the service refuses before it registers anything: another version, no model or one of
+ * no features, a model it could not evaluate (a weight or bias that is not finite: every batch
+ * would fail, blamed on the constant's size). */
+static void opts_refused(void)
+{
+    ccz_rpc_server *rpc;
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    CHECK_OK(ccz_rpc_server_new(&rpc, &so));
+    ccz_he_lr_service *svc = (ccz_he_lr_service *)1;
+    ccz_he_lr_service_opts o = CCZ_HE_LR_SERVICE_OPTS_INIT;
+    o.model = &small;
+    o.version = 2;
+    CHECK_STATUS(ccz_he_lr_service_new(&svc, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ccz_he_lr_service_opts: version 2, expected 1");
+    CHECK(svc == NULL);
+    CHECK_STATUS(ccz_he_lr_service_new(&svc, rpc, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ccz_he_lr_service_opts: version 0, expected 1");
+    o.version = CCZ_HE_LR_SERVICE_OPTS_VERSION;
+    o.model = NULL;
+    CHECK_STATUS(ccz_he_lr_service_new(&svc, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "no model");
+    ccz_he_lr_model none = {0, 0.5, small.weights};
+    o.model = &none;
+    CHECK_STATUS(ccz_he_lr_service_new(&svc, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "no model");
+    double w[3] = {0.5, NAN, 1};
+    ccz_he_lr_model bad = {3, 0.25, w};
+    o.model = &bad;
+    CHECK_STATUS(ccz_he_lr_service_new(&svc, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the model's weight 1 is not a finite number");
+    CHECK(svc == NULL);
+    w[1] = 2;
+    bad.bias = INFINITY;
+    CHECK_STATUS(ccz_he_lr_service_new(&svc, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the model's bias is not a finite number");
+    bad.bias = 0.25;
+    CHECK_OK(ccz_he_lr_service_new(&svc, rpc, &o));
+    ccz_he_lr_service_free(svc);
+    ccz_rpc_server_free(rpc);
+}
+
 static void test_service(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -541,6 +593,7 @@ static void test_service(void)
     server_stop(&strict);
 
     small = (ccz_he_lr_model){SMALL, model.bias, model.weights};
+    opts_refused();
     server_start(&strict, &small, false);
 
     ccz_lattice_params p;

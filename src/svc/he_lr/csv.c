@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* CCZoo's model and data files for encrypted LR inference (include/ccz/he_lr.h): comma-separated
- * numbers, LF or CRLF lines. The files are untrusted: read line by line through the cursor,
- * every field bounded, every number finite, every row as wide as the header. */
+ * numbers, LF or CRLF lines, a leading UTF-8 byte-order mark skipped. The files are untrusted:
+ * read line by line through the cursor, every field bounded, every number finite, every row as
+ * wide as the header. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -28,6 +29,16 @@ static bool next_line(ccz_cursor *c, ccz_span *line)
     if (line->len && line->ptr[line->len - 1] == '\r')
         line->len--;
     return true;
+}
+
+/* Past a UTF-8 byte-order mark at the start of a file (spreadsheets write one): read as part of
+ * the first number, it would be refused as "'-0.5' is not a finite number", the mark unseen. */
+static void skip_bom(ccz_cursor *c)
+{
+    ccz_span b;
+    if (ccz_cursor_remaining(c) >= 3 && ccz_cursor_peek(c, &b, 3) == CCZ_OK &&
+        memcmp(b.ptr, "\xEF\xBB\xBF", 3) == 0)
+        (void)!ccz_cursor_skip(c, 3);
 }
 
 static bool blank(ccz_span line)
@@ -90,6 +101,7 @@ ccz_status ccz_he_lr_model_parse(ccz_he_lr_model *out, ccz_span csv)
     memset(out, 0, sizeof *out);
     ccz_cursor c;
     ccz_cursor_init(&c, csv);
+    skip_bom(&c);
     ccz_span line, first = {0};
     size_t no = 0, at = 0;
     while (next_line(&c, &line)) {
@@ -169,6 +181,7 @@ static ccz_status data_parse(ccz_he_lr_data *d, ccz_span csv)
 {
     ccz_cursor c;
     ccz_cursor_init(&c, csv);
+    skip_bom(&c);
     ccz_span line;
     size_t no = 0, cap = 0;
     bool header = false;

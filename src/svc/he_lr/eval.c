@@ -70,6 +70,13 @@ ccz_status ccz_he_lr_check_context(const ccz_lattice_context *ctx)
                "the first prime (%.0f bits) must exceed the scale (2^%.0f) by 4 bits to hold the "
                "probabilities",
                ceil(bits(q[0])), s);
+    /* the cube comes back at scale^3 / (q1 q2), not at the scale: primes 1 and 2 below the scale
+     * raise it, and the first prime must hold the probabilities at that scale too */
+    double r = 3 * s - bits(q[1]) - bits(q[2]);
+    CCZ_ENSURE(bits(q[0]) - r >= 4, CCZ_ERR_INVALID_ARGUMENT,
+               "the result comes back at scale 2^%.1f (the scale cubed over primes 1 and 2): the "
+               "first prime (%.0f bits) must exceed it by 4 bits to hold the probabilities",
+               r, ceil(bits(q[0])));
     CCZ_ENSURE(bits(q[CCZ_HE_LR_LEVEL - 1]) >= 20, CCZ_ERR_INVALID_ARGUMENT,
                "prime %d (the model's) has %.0f bits: the weights need at least 20",
                CCZ_HE_LR_LEVEL - 1, ceil(bits(q[CCZ_HE_LR_LEVEL - 1])));

@@ -566,6 +566,14 @@ ccz_status ccz_he_lr_service_new(ccz_he_lr_service **out, ccz_rpc_server *rpc,
                "ccz_he_lr_service_opts: version %u, expected %u", o ? o->version : 0,
                CCZ_HE_LR_SERVICE_OPTS_VERSION);
     CCZ_ENSURE(o->model && o->model->features >= 1, CCZ_ERR_INVALID_ARGUMENT, "no model");
+    /* a caller's model (the files hold finite numbers only): one the evaluation cannot take is
+     * refused here, not in every batch, where the failure would read as the client's fault
+     * (INVALID_ARGUMENT: "weight 1: the constant times the scale exceeds 2^62") */
+    CCZ_ENSURE(isfinite(o->model->bias), CCZ_ERR_INVALID_ARGUMENT,
+               "the model's bias is not a finite number");
+    for (size_t k = 0; k < o->model->features; k++)
+        CCZ_ENSURE(isfinite(o->model->weights[k]), CCZ_ERR_INVALID_ARGUMENT,
+                   "the model's weight %zu is not a finite number", k);
     ccz_he_lr_service *v = calloc(1, sizeof *v);
     CCZ_ENSURE(v, CCZ_ERR_NOMEM, "out of memory");
     v->rpc = rpc;
