@@ -13,14 +13,17 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ccz/attestation.h"
 #include "ccz/ccz.h"
 #include "ccz/svc.h"
 #include "jose/jose.h"
+#include "store/store.h"
 #include "test.h"
 
 static char plat[600], data[600], policy_path[600], ca[700];
@@ -38,6 +41,7 @@ static size_t collect(char *p, size_t size, size_t n, void *arg)
 
 static char cookie[128];      /* sent as Cookie when set; Set-Cookie answers replace it */
 static char retry_after[16];  /* the last answer's Retry-After */
+static char www_auth[128];    /* the last answer's WWW-Authenticate */
 static const char *source_ip; /* the client's address when set (127.0.0.1 otherwise) */
 
 static size_t header_cb(char *p, size_t size, size_t n, void *arg)
@@ -50,6 +54,8 @@ static size_t header_cb(char *p, size_t size, size_t n, void *arg)
     }
     if (len > 13 && strncasecmp(p, "Retry-After: ", 13) == 0)
         snprintf(retry_after, sizeof retry_after, "%.*s", (int)strcspn(p + 13, "\r\n"), p + 13);
+    if (len > 18 && strncasecmp(p, "WWW-Authenticate: ", 18) == 0)
+        snprintf(www_auth, sizeof www_auth, "%.*s", (int)strcspn(p + 18, "\r\n"), p + 18);
     return len;
 }
 
@@ -71,6 +77,7 @@ static long call(int port, const char *method, const char *path, const char *typ
     }
     ccz_buf_reset(resp);
     retry_after[0] = 0;
+    www_auth[0] = 0;
     if (source_ip)
         curl_easy_setopt(c, CURLOPT_INTERFACE, source_ip);
     if (cookie[0])
@@ -1083,6 +1090,222 @@ static void test_kbs_resource_size(void)
     stop(svc, cfg);
 }
 
+/* The error's message in a refusal's body. */
+static const char *message(const ccz_buf *resp)
+{
+    static char m[600];
+    json_t *j = json_loads(s(resp), 0, NULL);
+    snprintf(m, sizeof m, "%s",
+             j ? json_string_value(json_object_get(json_object_get(j, "error"), "message")) : "");
+    json_decref(j);
+    return m;
+}
+
+/* POSTs evidence ev (none when NULL) with member name set to value (taken). */
+static long attest_with(int port, const char *ev, const char *name, json_t *value, ccz_buf *resp)
+{
+    json_t *b = ev ? json_pack("{s:s}", "evidence", ev) : json_object();
+    json_object_set_new(b, name, value);
+    char *text = json_dumps(b, JSON_COMPACT);
+    long st = call(port, "POST", "/v1/attest", "application/json", text, NULL, resp);
+    free(text);
+    json_decref(b);
+    return st;
+}
+
+/* Requests of the wrong shape, each refused with its message; evidence that does not verify
+ * refused with its step and no token; runtime data bound without a nonce (no eat_nonce); the
+ * token's kid and alg those of the JWKS's key; a policy that does not parse leaves the one it
+ * would replace in place; policy ids at their length limit; the admin endpoints' 401s. */
+static void test_attest_requests(void)
+{
+    setup();
+    ccz_svc_config *cfg;
+    ccz_svc *svc = start(&cfg, NULL, NULL);
+    int port = ccz_svc_port(svc);
+    ccz_buf r = CCZ_BUF_INIT, ev = CCZ_BUF_INIT, jwks = CCZ_BUF_INIT;
+    evidence_b64(&ev, m_good, false, NULL, "hello", NULL);
+
+    /* the request's shape */
+    CHECK_INT(attest_with(port, NULL, "nonce", json_string("x"), &r), 400);
+    CHECK_STR(reason(&r), "bad_request");
+    CHECK_STR(message(&r), "\"evidence\" (base64) is required");
+    CHECK_INT(attest(port, "", NULL, NULL, NULL, &r), 400);
+    CHECK_STR(message(&r), "\"evidence\" is not base64");
+    CHECK_INT(attest_with(port, s(&ev), "nonce", json_integer(7), &r), 400);
+    CHECK_STR(message(&r), "\"nonce\" must be a string from /v1/nonce");
+    CHECK_INT(attest_with(port, s(&ev), "runtime_data", json_integer(7), &r), 400);
+    CHECK_STR(message(&r), "\"runtime_data\" must be base64");
+    CHECK_INT(attest_with(port, s(&ev), "runtime_data", json_string("no base64!"), &r), 400);
+    CHECK_STR(message(&r), "\"runtime_data\" must be base64");
+    CHECK_INT(attest_with(port, s(&ev), "collateral", json_pack("{s:i}", "vcek", 7), &r), 400);
+    CHECK_STR(message(&r),
+              "\"collateral\" of SEV-SNP: {\"vcek\": base64 DER or PEM, \"chain\"?: PEM}");
+    CHECK_INT(attest_with(port, s(&ev), "collateral", json_integer(7), &r), 400);
+    CHECK_STR(message(&r), "\"collateral\" must be an object or a string");
+    CHECK_INT(attest_with(port, s(&ev), "policy", json_integer(7), &r), 400);
+    CHECK_STR(message(&r), "\"policy\" must be a policy id");
+    CHECK_INT(attest_with(port, s(&ev), "policy", json_string("a/b"), &r), 400);
+    CHECK_STR(message(&r), "\"policy\" must be a policy id");
+    char id[80];
+    memset(id, 'p', 65);
+    id[65] = 0;
+    CHECK_INT(attest_with(port, s(&ev), "policy", json_string(id), &r), 400);
+    CHECK_STR(message(&r), "\"policy\" must be a policy id");
+    id[64] = 0; /* 64 is an id, of no policy */
+    CHECK_INT(attest_with(port, s(&ev), "policy", json_string(id), &r), 404);
+    CHECK_STR(reason(&r), "policy_not_found");
+    CHECK_CONTAINS(message(&r), "no policy 'pppp");
+
+    /* evidence that does not verify: its step and reason, no token */
+    CHECK_INT(attest(port, s(&ev), NULL, "aGVsbE8=", NULL, &r), 401);
+    CHECK_STR(reason(&r), "report_data_mismatch");
+    CHECK_CONTAINS(s(&r), "\"code\":401,\"status\":\"Unauthorized\"");
+    CHECK_CONTAINS(message(&r), "the evidence did not verify at ");
+    CHECK(strstr(s(&r), "token") == NULL);
+    /* runtime data alone binds SHA-512(runtime data): a token without eat_nonce */
+    CHECK_INT(attest(port, s(&ev), NULL, "aGVsbG8=", NULL, &r), 200);
+    char tok[8192];
+    token_of(&r, tok, sizeof tok);
+    jwks_of(port, &jwks);
+    ccz_json *claims = NULL;
+    CHECK_OK(ccz_attestation_token_verify(&claims, tok, s(&jwks), jwks.len, time(NULL)));
+    CHECK(json_object_get(claims, "eat_nonce") == NULL);
+    CHECK_INT(json_integer_value(json_object_get(claims, "nbf")),
+              json_integer_value(json_object_get(claims, "iat")));
+    CHECK(llabs((long long)json_integer_value(json_object_get(claims, "iat")) - time(NULL)) <= 5);
+    json_t *sm = json_object_get(json_object_get(claims, "submods"), "sim");
+    CHECK_STR(json_string_value(json_object_get(sm, "ccz.runtime-data")), "aGVsbG8");
+    CHECK_STR(json_string_value(json_object_get(sm, "ear.appraisal-policy-id")), "file");
+    ccz_json_free(claims);
+    {
+        /* the header names the JWKS's one key and its alg */
+        ccz_buf h = CCZ_BUF_INIT;
+        CHECK_OK(jose_b64url_decode(&h, tok, strcspn(tok, ".")));
+        json_t *hdr = json_loadb((const char *)h.ptr, h.len, 0, NULL);
+        json_t *set = json_loads(s(&jwks), 0, NULL);
+        json_t *keys = json_object_get(set, "keys");
+        CHECK_INT(json_array_size(keys), 1);
+        json_t *k = json_array_get(keys, 0);
+        CHECK_STR(json_string_value(json_object_get(hdr, "alg")), "ES256");
+        CHECK_STR(json_string_value(json_object_get(hdr, "kid")),
+                  json_string_value(json_object_get(k, "kid")));
+        CHECK_STR(json_string_value(json_object_get(k, "crv")), "P-256");
+        CHECK_STR(json_string_value(json_object_get(k, "alg")), "ES256");
+        CHECK_STR(json_string_value(json_object_get(k, "use")), "sig");
+        CHECK(json_object_get(k, "d") == NULL); /* the public key only */
+        json_decref(set);
+        json_decref(hdr);
+        ccz_buf_free(&h);
+    }
+
+    /* a policy that does not parse does not replace the one kept */
+    char hex[65], pol[256];
+    ccz_hex_to_str(hex, m_good, 32);
+    snprintf(pol, sizeof pol, "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"%s\"}]}", hex);
+    CHECK_INT(call(port, "PUT", "/v1/policies/keep", "application/json", pol, admin, &r), 201);
+    CHECK_INT(call(port, "PUT", "/v1/policies/keep", "application/json", "{\"sgx\": 7}", admin, &r),
+              400);
+    CHECK_STR(reason(&r), "policy_invalid");
+    CHECK_CONTAINS(message(&r), "the policy does not parse: ");
+    CHECK_INT(call(port, "GET", "/v1/policies/keep", NULL, NULL, admin, &r), 200);
+    CHECK_CONTAINS(s(&r), hex);
+    CHECK_INT(attest(port, s(&ev), NULL, "aGVsbG8=", "keep", &r), 200);
+    /* ids: 64 characters at most, and no such policy a 404 */
+    char path[120];
+    snprintf(path, sizeof path, "/v1/policies/%s", id); /* 64 */
+    CHECK_INT(call(port, "PUT", path, "application/json", pol, admin, &r), 201);
+    CHECK_INT(call(port, "DELETE", path, NULL, NULL, admin, &r), 204);
+    CHECK_INT(call(port, "DELETE", path, NULL, NULL, admin, &r), 404);
+    CHECK_STR(reason(&r), "policy_not_found");
+    snprintf(path, sizeof path, "/v1/policies/%sp", id); /* 65 */
+    CHECK_INT(call(port, "PUT", path, "application/json", pol, admin, &r), 400);
+    CHECK_STR(message(&r), "a policy id is 1 to 64 of A-Z a-z 0-9 . _ -");
+    /* the ids tokens give the service's own policies are no stored policy's: a token's
+     * ear.appraisal-policy-id "file" always means --policy */
+    static const char *const reserved[] = {"default", "file", "kbs"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "/v1/policies/%s", reserved[i]);
+        CHECK_INT(call(port, "PUT", path, "application/json", pol, admin, &r), 400);
+        CHECK_STR(reason(&r), "bad_request");
+        CHECK_CONTAINS(message(&r), "is reserved");
+        CHECK_INT(call(port, "GET", path, NULL, NULL, admin, &r), 404);
+    }
+    CHECK_INT(attest(port, s(&ev), NULL, "aGVsbG8=", "file", &r), 404);
+    CHECK_STR(reason(&r), "policy_not_found");
+    /* the admin endpoints' 401s ask for the bearer token */
+    CHECK_INT(call(port, "GET", "/v1/policies", NULL, NULL, NULL, &r), 401);
+    CHECK_STR(reason(&r), "unauthorized");
+    CHECK_STR(message(&r), "this endpoint needs the admin token as 'Authorization: Bearer TOKEN'");
+    CHECK_STR(www_auth, "Bearer realm=\"ccz admin\"");
+    char wrong[128];
+    snprintf(wrong, sizeof wrong, "%s", admin);
+    wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+    CHECK_INT(call(port, "GET", "/v1/policies/keep", NULL, NULL, wrong, &r), 401);
+    CHECK_STR(message(&r), "the admin token is not right");
+    CHECK_INT(call(port, "DELETE", "/v1/policies/keep", NULL, NULL, wrong, &r), 401);
+    CHECK_INT(call(port, "GET", "/v1/policies/keep", NULL, NULL, admin, &r), 200);
+    stop(svc, cfg);
+
+    /* a stored policy that no longer parses (edited in the database) is the service's failure,
+     * not "no policy" */
+    {
+        char db_path[700];
+        snprintf(db_path, sizeof db_path, "%s/attestation.db", data);
+        static const store_migration steps[] = {{1, "SELECT 1", NULL}, {2, "SELECT 1", NULL}};
+        store *db = NULL;
+        CHECK_OK(store_open(&db, db_path, steps, 2));
+        int64_t changes = 0;
+        CHECK_OK(store_exec(db, &changes, "UPDATE policies SET doc = ? WHERE id = ?",
+                            STORE_PARAMS(STORE_TEXT("{\"sgx\": 7}"), STORE_TEXT("keep")), NULL,
+                            NULL));
+        CHECK_INT(changes, 1);
+        store_close(db);
+    }
+    svc = start(&cfg, NULL, NULL);
+    port = ccz_svc_port(svc);
+    CHECK_INT(attest(port, s(&ev), NULL, "aGVsbG8=", "keep", &r), 500);
+    CHECK_STR(reason(&r), "internal");
+    CHECK_CONTAINS(message(&r), "the stored policy 'keep' cannot be used: ");
+    CHECK(strstr(s(&r), "token") == NULL);
+    ccz_buf_free(&r);
+    ccz_buf_free(&ev);
+    ccz_buf_free(&jwks);
+    stop(svc, cfg);
+
+    /* options the service refuses */
+    start_refused("peer-quota", "0", "--peer-quota must be at least 1");
+
+    /* a signing key file that is not a key, or not of the alg's curve: no start */
+    char dir[700], key[800];
+    snprintf(dir, sizeof dir, "%s/data-badkey", test_tmpdir());
+    snprintf(key, sizeof key, "%s/signing-key-es256.pem", dir);
+    CHECK_INT(mkdir(dir, 0700), 0);
+    for (int i = 0; i < 2; i++) {
+        FILE *f = fopen(key, "w");
+        CHECK(f != NULL);
+        if (i == 0) {
+            fputs("not a key\n", f);
+        } else {
+            EVP_PKEY *p384 = EVP_EC_gen("P-384");
+            CHECK(PEM_write_PrivateKey(f, p384, NULL, NULL, 0, NULL, NULL) == 1);
+            EVP_PKEY_free(p384);
+        }
+        fclose(f);
+        CHECK_INT(chmod(key, 0600), 0);
+        CHECK_OK(ccz_svc_config_new(&cfg, "attestation"));
+        CHECK_OK(ccz_svc_config_set(cfg, "listen", "127.0.0.1:0"));
+        CHECK_OK(ccz_svc_config_set(cfg, "data-dir", dir));
+        CHECK_OK(ccz_svc_config_set(cfg, "sim-dir", plat));
+        svc = NULL;
+        CHECK_STATUS(ccz_svc_start(&svc, cfg, false), CCZ_ERR_KEY_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), i == 0 ? "signing-key-es256.pem: not a PEM private key"
+                                                  : "signing-key-es256.pem is not a P-256 key");
+        CHECK(svc == NULL);
+        ccz_svc_config_free(cfg);
+    }
+}
+
 /* One address's flood of nonces and KBS sessions (each a row the store keeps for its TTL) is
  * refused past --peer-quota, 429 with Retry-After, while another address is served. */
 static void test_peer_quota(void)
@@ -1109,6 +1332,9 @@ static void test_peer_quota(void)
     CHECK_CONTAINS(s(&r), "/errors/TooManyRequests\"");
     CHECK_CONTAINS(s(&r), "this address has started 3 sessions within --kbs-session-ttl");
     CHECK(cookie[0] == 0);
+    /* each refusal is counted once */
+    CHECK_INT(call(port, "GET", "/metrics", NULL, NULL, NULL, &r), 200);
+    CHECK_CONTAINS(s(&r), "\nccz_attestation_refusals_total 2\n");
     source_ip = NULL; /* another address: its own quota */
     CHECK_INT(call(port, "GET", "/v1/nonce", NULL, NULL, NULL, &r), 200);
     CHECK_INT(call(port, "POST", "/kbs/v0/auth", "application/json", auth, NULL, &r), 200);
@@ -1119,4 +1345,4 @@ static void test_peer_quota(void)
 }
 
 TEST_MAIN(T(test_service), T(test_kbs), T(test_kbs_edges), T(test_kbs_resource_size),
-          T(test_peer_quota))
+          T(test_peer_quota), T(test_attest_requests))

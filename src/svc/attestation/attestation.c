@@ -156,7 +156,6 @@ const char *att_quota_refusal(char *msg, size_t cap, attestation *a, http_reques
     unsigned wait = svc_quota_take(q, http_request_peer_group(r), att_now());
     if (!wait)
         return NULL;
-    a->refused++;
     char after[16];
     snprintf(after, sizeof after, "%u", wait);
     if (http_add_header(r, "Retry-After", after) != CCZ_OK)
@@ -196,6 +195,13 @@ static bool valid_policy_id(const char *id)
             !(id[i] >= '0' && id[i] <= '9') && !strchr("._-", id[i]))
             return false;
     return true;
+}
+
+/* The ids tokens give the service's own policies (post_attest, kbs.c): a stored policy under one
+ * would make a token's ear.appraisal-policy-id ambiguous. */
+static bool reserved_policy_id(const char *id)
+{
+    return strcmp(id, "default") == 0 || strcmp(id, "file") == 0 || strcmp(id, "kbs") == 0;
 }
 
 /* ---- GET /v1/nonce -----------------------------------------------------------------------------*/
@@ -397,9 +403,13 @@ static void post_attest(http_request *r, void *payload)
         policy_load pl = {q.policy_id, &stored};
         ccz_status st = store_exec(a->db, NULL, "SELECT doc FROM policies WHERE id = ?",
                                    STORE_PARAMS(STORE_TEXT(q.policy_id)), policy_row, &pl);
-        if (st != CCZ_OK || !stored) {
-            att_refuse(a, r, st == CCZ_OK ? 404 : 500, "policy_not_found", "no policy '%s'%s%s",
-                       q.policy_id, st ? ": " : "", st ? ccz_error_detail() : "");
+        if (st != CCZ_OK) { /* the store failed, or the policy kept no longer parses */
+            att_refuse(a, r, 500, "internal", "the stored policy '%s' cannot be used: %s",
+                       q.policy_id, ccz_error_detail());
+            goto out;
+        }
+        if (!stored) {
+            att_refuse(a, r, 404, "policy_not_found", "no policy '%s'", q.policy_id);
             goto out;
         }
     }
@@ -613,6 +623,11 @@ static void policy(http_request *r, void *payload)
         return;
     }
     /* PUT: the body is a policy document; it must parse before it is kept */
+    if (reserved_policy_id(id)) {
+        att_refuse(a, r, 400, "bad_request",
+                   "the policy id '%s' is reserved: tokens name the service's own policies so", id);
+        return;
+    }
     json_t *body = http_request_json(r);
     if (!body)
         return;

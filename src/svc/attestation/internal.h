@@ -44,8 +44,9 @@ const char *att_admin_refusal(const attestation *a, http_request *r);
 bool att_admin_ok(attestation *a, http_request *r);
 /* The addresses a quota counts at a time (the oldest window's is forgotten past it). */
 #define ATT_QUOTA_PEERS 4096
-/* Takes one of the client address's quota q: NULL, or why not into msg (Retry-After is added,
- * the refusal counted). what and ttl name the quota's things and window for the message. */
+/* Takes one of the client address's quota q: NULL, or why not into msg (Retry-After is added;
+ * the caller's refusal, att_refuse or the KBS's problem, counts it). what and ttl name the
+ * quota's things and window for the message. */
 const char *att_quota_refusal(char *msg, size_t cap, attestation *a, http_request *r, svc_quota *q,
                               const char *what, const char *ttl);
 /* att_quota_refusal answered as the attestation API answers: 429 too_many_requests. */
