@@ -154,23 +154,28 @@ static void test_memory(void)
  * what it holds never exceeds the limit, and it says so. */
 static void test_limit(void)
 {
-    static const size_t limits[] = {1u << 20, 3u << 20, 300000};
-    for (size_t k = 0; k < sizeof limits / sizeof limits[0]; k++) {
+    /* 100-byte items: the item store reaches the bound first; 4-byte items: the slots do
+     * (the store at 512 KiB, the buckets growing past 900,000 bytes one by one) */
+    static const struct {
+        size_t limit, item;
+    } cases[] = {{1u << 20, 100}, {3u << 20, 100}, {300000, 100}, {900000, 4}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         psi_table t;
         CHECK_OK(psi_table_init(&t));
-        t.limit = limits[k];
+        size_t limit = cases[k].limit;
+        t.limit = limit;
         uint8_t item[100] = {0};
         ccz_status s = CCZ_OK;
         int added = 0;
-        for (; added < 100000 && s == CCZ_OK; added++) {
+        for (; added < 200000 && s == CCZ_OK; added++) {
             memcpy(item, &added, sizeof added);
-            s = psi_table_add(&t, 0, item, sizeof item);
-            CHECK(psi_table_bytes(&t) <= limits[k]);
+            s = psi_table_add(&t, 0, item, cases[k].item);
+            CHECK(psi_table_bytes(&t) <= limit);
         }
         CHECK_STATUS(s, CCZ_ERR_TOO_LARGE);
         CHECK(t.over);
         char want[80];
-        snprintf(want, sizeof want, "the PSI table would hold more than %zu bytes", limits[k]);
+        snprintf(want, sizeof want, "the PSI table would hold more than %zu bytes", limit);
         CHECK_STR(ccz_error_detail(), want);
         /* it held items up to the bound: a 64 KiB item store and 128 KiB of slots at first */
         CHECK(added > 500);
