@@ -563,6 +563,46 @@ static void test_grpc_answer_over_limit(void)
     serving_stop(sv, t);
 }
 
+/* REST answers are bounded by --max-body as gRPC's are: one that cannot fit (two bytes a value
+ * at the least) is refused before it runs, one that turns out larger when written is refused
+ * then, and one that fits is answered. The wide model answers 256 values a row ("0.5,"). */
+static void test_rest_answer_over_limit(void)
+{
+    ccz_serving_opts o = CCZ_SERVING_OPTS_INIT;
+    o.rest_listen = "127.0.0.1:0";
+    o.max_body = 64u << 10;
+    pthread_t t;
+    ccz_serving *sv = serving_start_opts(&t, &o);
+    if (!sv)
+        return;
+    static char answer[1 << 17];
+    char body[800];
+    static const struct {
+        int rows, code;
+        const char *text;
+    } cases[] = {
+        {150, 400,
+         "the answer to 150 rows would take at least 76800 bytes; an answer may hold 65536 "
+         "(--max-body): ask for fewer rows"},
+        {100, 400,
+         "the answer to 100 rows takes more than 65536 bytes (--max-body): ask for "
+         "fewer rows"},
+        {50, 200, "{\"predictions\":[[0.5,0.5,"},
+    };
+    for (size_t k = 0; k < CCZ_ARRAY_LEN(cases); k++) {
+        int n = snprintf(body, sizeof body, "{\"instances\": [");
+        for (int i = 0; i < cases[k].rows; i++)
+            n += snprintf(body + n, sizeof body - (size_t)n, "%s[1]", i ? "," : "");
+        snprintf(body + n, sizeof body - (size_t)n, "]}");
+        post(answer, sizeof answer, ccz_serving_rest_port(sv), "/v1/models/wide:predict", body);
+        char code[32];
+        snprintf(code, sizeof code, "HTTP/1.1 %d", cases[k].code);
+        CHECK_CONTAINS(answer, code);
+        CHECK_CONTAINS(answer, cases[k].text);
+    }
+    serving_stop(sv, t);
+}
+
 /* A request whose model's intermediate buffers would pass the queue bound is refused before
  * anything is allocated (the wide model: 4 + 1024 bytes of input and output a row, and 1024 of
  * intermediate buffers: 3000 rows fit 4 MiB without them, not with them). */
@@ -1507,8 +1547,8 @@ static void setup(void)
 }
 
 TEST_MAIN(T(setup), T(test_refused_options), T(test_rest_only), T(test_rest_errors),
-          T(test_rest_binary_refused), T(test_rest_nested_examples), T(test_grpc_only),
-          T(test_grpc_metadata_fields), T(test_grpc_answer_over_limit),
+          T(test_rest_answer_over_limit), T(test_rest_binary_refused), T(test_rest_nested_examples),
+          T(test_grpc_only), T(test_grpc_metadata_fields), T(test_grpc_answer_over_limit),
           T(test_grpc_workspace_bounded), T(test_grpc_expired_not_run),
           T(test_grpc_disconnected_not_run), T(test_grpc_connection_share),
           T(test_grpc_connection_jobs), T(test_grpc_batches_within_engine_limit),

@@ -385,6 +385,22 @@ ccz_status sv_rest_body(ccz_buf *b, const sv_job *j)
 
 /* ---- answering later -------------------------------------------------------------------------*/
 
+/* The values the answer to j holds: every output (predict), the scores (classify), the one
+ * output (regress) or those asked for (v2). */
+static size_t answer_values(const sv_job *j)
+{
+    const sv_model *m = j->m;
+    if (j->kind == K_CLASSIFY)
+        return j->rows * m->out[scores_output(m)].row_elems;
+    if (j->kind == K_REGRESS)
+        return j->rows;
+    size_t n = 0;
+    for (size_t i = 0; i < m->n_out; i++)
+        if (j->kind == K_PREDICT || (j->out_mask & (1u << i)))
+            n += j->rows * m->out[i].row_elems;
+    return n;
+}
+
 static void request_gone(void *arg)
 {
     sv_job *j = arg;
@@ -402,10 +418,18 @@ static void answer(evutil_socket_t fd, short what, void *arg)
         if (j->st != CCZ_OK) {
             http_reply_error(r, sv_rest_code(j->st, true), "%s", j->error);
         } else {
-            ccz_buf b = CCZ_BUF_INIT;
+            /* an answer is bounded as a body is: its JSON is held whole until it is sent */
+            size_t max = j->m->srv->o.max_body;
+            ccz_buf b;
+            ccz_buf_init(&b, max, false);
             ccz_status st = sv_rest_body(&b, j);
             if (st == CCZ_OK)
                 http_reply(r, 200, "application/json", ccz_buf_span(&b));
+            else if (st == CCZ_ERR_TOO_LARGE)
+                http_reply_error(r, 400,
+                                 "the answer to %zu rows takes more than %zu bytes (--max-body): "
+                                 "ask for fewer rows",
+                                 j->rows, max);
             else
                 http_reply_error(r, 500, "%s", ccz_error_detail());
             ccz_buf_free(&b);
@@ -611,6 +635,17 @@ static void post(http_request *r, sv_server *s, bool v2)
     ccz_status st = sv_rest_parse(&j, s, v2, http_request_rest(r), http_request_body(r));
     if (st != CCZ_OK) {
         http_reply_error(r, http_code(st), "%s", ccz_error_detail());
+        return;
+    }
+    /* a digit and a comma a value at the least: an answer that cannot fit --max-body is
+     * refused before it runs, not rendered (an 80 KB request may ask for a 60 MB answer) */
+    size_t least = 2 * answer_values(j);
+    if (least > s->o.max_body) {
+        http_reply_error(r, 400,
+                         "the answer to %zu rows would take at least %zu bytes; an answer may "
+                         "hold %zu (--max-body): ask for fewer rows",
+                         j->rows, least, s->o.max_body);
+        sv_job_free(j);
         return;
     }
     j->req = r;
