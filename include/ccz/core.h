@@ -284,7 +284,8 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_log_level_parse(ccz_log_level *out, const c
 CCZ_API void ccz_log(ccz_log_level level, const char *fmt, ...) CCZ_PRINTF(2, 3);
 
 /* ---- files -----------------------------------------------------------------------------------*/
-/* Reads a whole file into out (appending), failing with CCZ_ERR_TOO_LARGE beyond max bytes. */
+/* Reads a whole file into out (appending), failing with CCZ_ERR_TOO_LARGE beyond max bytes.
+ * On failure out is as it was: nothing of the file is kept (what was read is wiped). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_file_read(ccz_buf *out, const char *path, size_t max);
 /* Writes data to path atomically (temporary file, fsync, rename) with the given mode. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_file_write(const char *path, ccz_span data, unsigned mode);

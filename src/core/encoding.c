@@ -113,22 +113,30 @@ ccz_status ccz_base64_decode(ccz_buf *out, const char *b64, size_t len)
     size_t pad = 0;
     if (len && b64[len - 1] == '=')
         pad = (len > 1 && b64[len - 2] == '=') ? 2 : 1;
-    size_t n = len / 4 * 3;
-    ccz_status s = ccz_buf_reserve(out, n);
+    size_t n = len / 4 * 3, body = len >= 4 ? len - 4 : 0; /* the blocks before the last */
+    /* the cap is on the bytes kept: the last block, whose padding OpenSSL writes as zero
+     * bytes, is decoded aside */
+    ccz_status s = ccz_buf_reserve(out, n - pad);
     if (s)
         return s;
+    uint8_t last[3];
     /* OpenSSL refuses every character outside the alphabet but two kinds: '=', which it decodes
      * as zero bits wherever it stands (so none may come before the padding), and white space at
      * either end, which it trims (so the decoded length must be all of the input's). Evidence is
      * kilobytes of base64: this costs one memchr beside the decoding, not a test per byte. */
     if (memchr(b64, '=', len - pad) ||
-        (len &&
-         EVP_DecodeBlock(out->ptr + out->len, (const unsigned char *)b64, (int)len) != (int)n)) {
+        (body && EVP_DecodeBlock(out->ptr + out->len, (const unsigned char *)b64, (int)body) !=
+                     (int)(n - 3)) ||
+        (len && EVP_DecodeBlock(last, (const unsigned char *)b64 + body, 4) != 3)) {
+        ccz_wipe(last, sizeof last);
         size_t bad = b64_first_bad(b64, len - pad);
         if (bad < len - pad)
             return ccz_fail(CCZ_ERR_ENCODING, "base64: character %zu is not in the alphabet", bad);
         return ccz_fail(CCZ_ERR_ENCODING, "base64: cannot decode");
     }
+    if (len)
+        memcpy(out->ptr + out->len + n - 3, last, 3 - pad);
+    ccz_wipe(last, sizeof last); /* base64 of a key, often */
     out->len += n - pad;
     out->ptr[out->len] = 0;
     return CCZ_OK;

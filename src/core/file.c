@@ -23,9 +23,9 @@ ccz_status ccz_file_read(ccz_buf *out, const char *path, size_t max)
         return ccz_fail(CCZ_ERR_IO, "%s is a directory", path);
     }
     ccz_status s = CCZ_OK;
-    size_t total = 0;
+    size_t total = 0, start = out->len;
+    uint8_t chunk[16384];
     for (;;) {
-        uint8_t chunk[16384];
         ssize_t n = read(fd, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR)
             continue;
@@ -41,11 +41,16 @@ ccz_status ccz_file_read(ccz_buf *out, const char *path, size_t max)
             break;
         }
         s = ccz_buf_append(out, chunk, (size_t)n);
-        ccz_wipe(chunk, sizeof chunk);
         if (s)
             break;
     }
+    ccz_wipe(chunk, sizeof chunk); /* the file may hold a key: wiped on every way out */
     close(fd);
+    if (s && out->len > start) { /* nothing of a file that failed is kept (nor left behind) */
+        ccz_wipe(out->ptr + start, out->len - start);
+        out->len = start;
+        out->ptr[start] = 0;
+    }
     return s;
 }
 

@@ -12,6 +12,10 @@ ccz_status ccz_host_port_split(char *host, size_t host_cap, char port[6], const 
     const char *colon = strrchr(addr, ':');
     CCZ_ENSURE(colon, CCZ_ERR_INVALID_ARGUMENT, "'%s' is not HOST:PORT%s", addr,
                default_host ? " or :PORT" : "");
+    /* "[::1]": the last colon is the address's own, so the port is what is missing */
+    const char *bracket = addr[0] == '[' ? strchr(addr, ']') : NULL;
+    CCZ_ENSURE(!bracket || bracket < colon, CCZ_ERR_INVALID_ARGUMENT,
+               "'%s' has no port ([ADDRESS]:PORT)", addr);
     const char *h = addr;
     size_t hl = (size_t)(colon - addr);
     if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') { /* [::1]:port */

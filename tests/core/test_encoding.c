@@ -95,4 +95,34 @@ static void test_too_large(void)
     ccz_buf_free(&b);
 }
 
-TEST_MAIN(T(test_hex), T(test_base64), T(test_too_large))
+/* A buffer's cap is on the bytes decoded, not on the padding: 32 bytes of base64 (44 characters,
+ * one '=') go into a 32-byte buffer, and one byte more than the cap is still refused. */
+static void test_base64_cap(void)
+{
+    ccz_buf b;
+    ccz_buf_init(&b, 1, true);
+    CHECK_OK(ccz_base64_decode(&b, "Zg==", 4));
+    CHECK(b.len == 1 && b.ptr[0] == 'f' && b.ptr[1] == 0);
+    ccz_buf_free(&b);
+    ccz_buf_init(&b, 32, true);
+    static const char key[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    CHECK_OK(ccz_base64_decode(&b, key, strlen(key)));
+    CHECK_INT(b.len, 32);
+    for (size_t i = 0; i < b.len; i++)
+        CHECK_INT(b.ptr[i], i);
+    ccz_buf_free(&b);
+    ccz_buf_init(&b, 4, false); /* appended after what is there */
+    CHECK_OK(ccz_buf_append(&b, "abc", 3));
+    CHECK_OK(ccz_base64_decode(&b, "Zg==", 4));
+    CHECK_STR((const char *)b.ptr, "abcf");
+    CHECK_STATUS(ccz_base64_decode(&b, "Zg==", 4), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "buffer would exceed its 4-byte limit");
+    CHECK_INT(b.len, 4);
+    ccz_buf_free(&b);
+    ccz_buf_init(&b, 1, false);
+    CHECK_STATUS(ccz_base64_decode(&b, "Zm8=", 4), CCZ_ERR_TOO_LARGE);
+    CHECK_INT(b.len, 0);
+    ccz_buf_free(&b);
+}
+
+TEST_MAIN(T(test_hex), T(test_base64), T(test_too_large), T(test_base64_cap))

@@ -74,4 +74,32 @@ static void test_write_not_regular(void)
     CHECK_CONTAINS(ccz_error_detail(), "not a regular file");
 }
 
-TEST_MAIN(T(test_write_read), T(test_errors), T(test_write_not_regular))
+/* A read that fails keeps nothing of the file: the buffer is as it was, and what was read is
+ * wiped (a caller that finds its cached copy damaged fetches again into the same buffer). */
+static void test_failed_read_keeps_nothing(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/big", test_tmpdir());
+    static uint8_t big[40000];
+    memset(big, 'k', sizeof big);
+    CHECK_OK(ccz_file_write(path, CCZ_SPAN(big, sizeof big), 0600));
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append(&b, "pre", 3));
+    /* the first 16384 bytes are within the limit, the next read is not */
+    CHECK_STATUS(ccz_file_read(&b, path, 16384), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "is larger than the 16384-byte limit");
+    CHECK_INT(b.len, 3);
+    CHECK(memcmp(b.ptr, "pre", 4) == 0); /* still NUL-terminated */
+    CHECK(memchr(b.ptr, 'k', b.cap) == NULL);
+    ccz_buf_free(&b);
+    /* the buffer's own cap, reached after a chunk was appended */
+    ccz_buf_init(&b, 20000, false);
+    CHECK_STATUS(ccz_file_read(&b, path, 0), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "buffer would exceed its 20000-byte limit");
+    CHECK_INT(b.len, 0);
+    CHECK(b.ptr == NULL || memchr(b.ptr, 'k', b.cap) == NULL);
+    ccz_buf_free(&b);
+}
+
+TEST_MAIN(T(test_write_read), T(test_errors), T(test_write_not_regular),
+          T(test_failed_read_keeps_nothing))

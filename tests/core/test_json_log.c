@@ -23,6 +23,21 @@ static void test_json(void)
     CHECK_CONTAINS(ccz_error_detail(), "duplicate");
     CHECK_STATUS(ccz_json_parse(&j, ok, strlen(ok), 5), CCZ_ERR_TOO_LARGE);
     CHECK_STATUS(ccz_json_parse(&j, "{\"a\":\0}", 7, 0), CCZ_ERR_JSON);
+    /* \u0000 would cut a string its reader takes as C text ("admin\u0000x" read as "admin"):
+     * refused in values and in keys */
+    const char *nul_value = "{\"role\": \"admin\\u0000x\"}";
+    CHECK_STATUS(ccz_json_parse(&j, nul_value, strlen(nul_value), 0), CCZ_ERR_JSON);
+    CHECK(j == NULL);
+    CHECK_CONTAINS(ccz_error_detail(), "\\u0000 is not allowed");
+    const char *nul_key = "{\"admin\\u0000x\": 1}";
+    CHECK_STATUS(ccz_json_parse(&j, nul_key, strlen(nul_key), 0), CCZ_ERR_JSON);
+    /* integers beyond 64 bits and reals beyond a double are errors, not rounded or clamped */
+    const char *big = "{\"n\": 9223372036854775808}";
+    CHECK_STATUS(ccz_json_parse(&j, big, strlen(big), 0), CCZ_ERR_JSON);
+    CHECK_CONTAINS(ccz_error_detail(), "too big integer");
+    const char *huge = "{\"r\": 1e400}";
+    CHECK_STATUS(ccz_json_parse(&j, huge, strlen(huge), 0), CCZ_ERR_JSON);
+    CHECK_CONTAINS(ccz_error_detail(), "real number overflow");
 
     /* raw members: exact bytes, strings with escapes (a quote, a backslash before the end) */
     static const char doc[] = "{\"x\": \"a\\\"b\\\\\", \"ev\": \"QUJD\", \"n\": [1, {\"ev\": 2}]}";

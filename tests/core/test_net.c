@@ -36,10 +36,28 @@ static void test_host_port(void)
     CHECK_STATUS(ccz_host_port_split(host, sizeof host, port, "::1:80", NULL, false),
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "brackets");
+    CHECK_STATUS(ccz_host_port_split(host, sizeof host, port, ":80", NULL, false),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "':80' names no host (HOST:PORT)");
+    CHECK_STATUS(ccz_host_port_split(host, sizeof host, port, NULL, NULL, false),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "missing address");
+    /* an address in brackets without a port: the port is what is missing, not the brackets */
+    CHECK_STATUS(ccz_host_port_split(host, sizeof host, port, "[::1]", NULL, false),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "'[::1]' has no port ([ADDRESS]:PORT)");
+    CHECK_STATUS(ccz_host_port_split(host, sizeof host, port, "[fe80::1:2]", "::", true),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "has no port");
+    /* a scope (zone) id stays with the address, for getaddrinfo */
+    CHECK_OK(ccz_host_port_split(host, sizeof host, port, "[fe80::1%eth0]:443", NULL, false));
+    CHECK_STR(host, "fe80::1%eth0");
+    CHECK_STR(port, "443");
     /* a host longer than the buffer */
     char small[4];
     CHECK_STATUS(ccz_host_port_split(small, sizeof small, port, "abcd:80", NULL, false),
                  CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "'abcd:80': the host name is too long");
     CHECK_OK(ccz_host_port_split(small, sizeof small, port, "abc:80", NULL, false));
     CHECK_STR(small, "abc");
 }
