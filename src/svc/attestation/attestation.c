@@ -349,10 +349,13 @@ static json_t *submod(const ccz_claims *c, const char *policy_id, const ccz_span
     return s;
 }
 
-ccz_status att_issue_token(ccz_buf *out, attestation *a, const ccz_claims *c, const char *policy_id,
-                           const char *nonce, const ccz_span *runtime_data, json_t *extra)
+ccz_status att_issue_token(ccz_buf *out, int64_t *exp, attestation *a, const ccz_claims *c,
+                           const char *policy_id, const char *nonce, const ccz_span *runtime_data,
+                           json_t *extra)
 {
     int64_t now = att_now();
+    if (exp)
+        *exp = now + a->token_ttl;
     uint8_t jti[16];
     char jti_hex[33];
     CCZ_ENSURE(RAND_bytes(jti, sizeof jti) == 1, CCZ_ERR_CRYPTO, "no randomness");
@@ -517,7 +520,7 @@ static void post_attest(http_request *r, void *payload)
         goto out;
     }
     ccz_span rd = ccz_buf_span(&q.runtime_data);
-    st = att_issue_token(&token, a, &res.claims, policy_name, q.nonce,
+    st = att_issue_token(&token, NULL, a, &res.claims, policy_name, q.nonce,
                          q.has_runtime_data ? &rd : NULL, NULL);
     if (st != CCZ_OK) {
         http_reply_error(r, 500, "cannot sign the token: %s", ccz_error_detail());

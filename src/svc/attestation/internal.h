@@ -56,10 +56,12 @@ bool att_quota_ok(attestation *a, http_request *r, svc_quota *q, const char *wha
 bool att_kbs_resource_path_ok(const char *p);
 /* base64 or base64url */
 bool att_decode_b64(ccz_buf *out, const char *text);
-/* An EAR token for accepted claims; extra members are merged into the claims. */
-CCZ_NODISCARD ccz_status att_issue_token(ccz_buf *out, attestation *a, const ccz_claims *c,
-                                         const char *policy_id, const char *nonce,
-                                         const ccz_span *runtime_data, json_t *extra);
+/* An EAR token for accepted claims; extra members are merged into the claims. *exp (when not
+ * NULL) is the token's exp, for a caller that keeps the token no longer than it is valid. */
+CCZ_NODISCARD ccz_status att_issue_token(ccz_buf *out, int64_t *exp, attestation *a,
+                                         const ccz_claims *c, const char *policy_id,
+                                         const char *nonce, const ccz_span *runtime_data,
+                                         json_t *extra);
 /* Registers the KBS endpoints (kbs.c). */
 CCZ_NODISCARD ccz_status kbs_start(attestation *a);
 void kbs_stop(attestation *a);

@@ -348,7 +348,9 @@ static void attest(http_request *r, void *payload)
         goto out;
     }
     json_t *extra = json_pack("{s:O}", "tee-pubkey", pubkey);
-    st = extra ? att_issue_token(&token, a, &res.claims, "kbs", nonce, NULL, extra) : CCZ_ERR_NOMEM;
+    int64_t token_exp = 0; /* the token's own: kept as long as it is valid, not a second longer */
+    st = extra ? att_issue_token(&token, &token_exp, a, &res.claims, "kbs", nonce, NULL, extra)
+               : CCZ_ERR_NOMEM;
     json_decref(extra);
     ccz_buf b64 = CCZ_BUF_INIT;
     if (st == CCZ_OK)
@@ -356,7 +358,7 @@ static void attest(http_request *r, void *payload)
     if (st == CCZ_OK) {
         json_object_set_new(s, "state", json_string("attested"));
         json_object_set_new(s, "token", json_string((const char *)token.ptr));
-        json_object_set_new(s, "token-exp", json_integer(att_now() + a->token_ttl));
+        json_object_set_new(s, "token-exp", json_integer(token_exp));
         json_object_set(s, "tee-pubkey", pubkey);
         json_object_set_new(s, "evidence", json_string((const char *)b64.ptr));
         char hex[129];
