@@ -32,7 +32,7 @@ for bad in 0 601 1s nan; do
     run 2 timeout 10 "$CCZ" he bench --seconds "$bad"
     contains "$err" "--seconds: '$bad' is not a number of seconds above 0 and at most 600"
 done
-for bad in 1 1152921504606846976 12x; do
+for bad in 1 1152921504606846976 12x -18446744073709551613 " 7" +7; do
     run 2 timeout 10 "$CCZ" he bench --plain-modulus "$bad"
     contains "$err" "--plain-modulus: an integer from 2 to 2^60"
 done

@@ -45,7 +45,7 @@ refused fl serve --listen 127.0.0.1:0 --rounds 1 --min-clients 3 --clients-per-r
     "--clients-per-round 2 is below --min-clients 3"
 refused fl serve --listen 127.0.0.1:0 --rounds 1 --min-clients 1 --model cnn -- "--model: mlp or lr"
 refused fl serve --listen 127.0.0.1:0 --rounds 1 --min-clients 1 --strategy fedsgd -- "--strategy:"
-for shard in 2/2 1/0 x 0/2:0 0/2:-1 0/2:x; do
+for shard in 2/2 1/0 x 0/2:0 0/2:-1 0/2:x " 0/2" "0/ 2" +0/2 0/+2 -0/2; do
     refused fl join 127.0.0.1:1 --data "$T/data.csv" --name a --shard "$shard" -- \
         "--shard: I/N with I < N (then :ALPHA > 0 for non-IID), not '$shard'"
 done

@@ -2,6 +2,7 @@
 /* ccz fl serve | join: horizontal federated learning (include/ccz/hfl.h, proto/fl.proto). The
  * aggregator runs in a TEE and admits clients by policy over two-way RA-gRPC; clients train an
  * MLP or a logistic regression on their own IDX data with src/ml's trainer. */
+#include <ctype.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,12 +250,15 @@ static void on_progress(unsigned round, unsigned rounds, double loss, double sec
 static bool parse_shard(const char *s, unsigned *i, unsigned *n, double *alpha)
 {
     char *end;
+    /* digits where the numbers start: strtoul would skip blanks and take signs */
+    if (!isdigit((unsigned char)s[0]))
+        return false;
     unsigned long a = strtoul(s, &end, 10);
-    if (end == s || *end != '/')
+    if (*end != '/' || !isdigit((unsigned char)end[1]))
         return false;
     const char *p = end + 1;
     unsigned long b = strtoul(p, &end, 10);
-    if (end == p || b == 0 || a >= b || b > 4096)
+    if (b == 0 || a >= b || b > 4096)
         return false;
     *alpha = 0;
     if (*end == ':') {

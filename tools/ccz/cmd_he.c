@@ -330,10 +330,11 @@ static int he_command(int argc, char **argv)
             if (cli_seconds(argv[++i], 600, &secs) != CCZ_OK)
                 return cli_usage_error("he", "--seconds: %s", ccz_error_detail());
         } else if (is_bench && !strcmp(argv[i], "--plain-modulus") && i + 1 < argc) {
-            char *end;
-            unsigned long long t = strtoull(argv[++i], &end, 10);
-            if (*end || t < 2 || t >= (1ull << 60))
-                return cli_usage_error("he", "--plain-modulus: an integer from 2 to 2^60");
+            unsigned long long t;
+            /* digits only: strtoull would take "-3" as 2^64 - 3, which wraps to 3 */
+            if (cli_number(argv[++i], (1ull << 60) - 1, &t) != CCZ_OK || t < 2)
+                return cli_usage_error("he", "--plain-modulus: an integer from 2 to 2^60, not '%s'",
+                                       argv[i]);
             bench_t = t;
         } else {
             return cli_usage_error(
