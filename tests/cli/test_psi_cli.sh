@@ -101,7 +101,14 @@ contains "$(cat "$T/s.log")" "session 4 done: 2 parties, 250 items"
 # ---- --max-memory: sets that would take more than 1 MiB end their session, every party told
 # why (exit 1); the server serves the next session
 start "$T/s.log" --parties 2 "${EP[@]}" --timeout 20000 --max-memory 1
-gen mem 2 16000,16000 100 11; session mem 2 # 2.5 MiB held, in (1, 4]
+gen mem 2 16000,16000 100 11
+echo "an earlier intersection" > "$T/mem.1.out" # a failed join leaves --out as it was
+session mem 2 # 2.5 MiB held, in (1, 4]
+[ "$(cat "$T/mem.1.out")" = "an earlier intersection" ] || fail "mem: a failed join changed --out"
+[ -z "$(ls "$T" | grep '\.tmp-')" ] || fail "mem: a failed join left $(ls "$T" | grep '\.tmp-')"
+mkfifo "$T/fifo"
+run 2 timeout 10 "$CCZ" psi join 127.0.0.1:1 "${EP[@]}" --name p --data "$T/mem.1" --out "$T/fifo"
+contains "$err" "cannot write $T/fifo: not a regular file"
 for k in 1 2; do
     [ "$(cat "$T/mem.$k.rc")" = 1 ] || fail "mem: party$k exited $(cat "$T/mem.$k.rc") past --max-memory"
     contains "$(cat "$T/mem.$k.err")" "the sets of PSI session 1 need more than 1 MiB (ccz psi serve --max-memory)"

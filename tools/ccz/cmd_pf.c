@@ -161,20 +161,6 @@ static char *join(const char *dir, const char *name)
     return p;
 }
 
-/* A new file beside out (out.tmp-XXXXXX, mode 0600), to be renamed into place once written
- * whole: *tmp is the caller's to free (also on failure), *fd its descriptor or -1. */
-static ccz_status temp_beside(char **tmp, int *fd, const char *out)
-{
-    size_t tl = strlen(out) + 16;
-    *fd = -1;
-    *tmp = malloc(tl);
-    CCZ_ENSURE(*tmp, CCZ_ERR_NOMEM, "out of memory");
-    snprintf(*tmp, tl, "%s.tmp-XXXXXX", out);
-    *fd = mkstemp(*tmp);
-    CCZ_ENSURE(*fd >= 0, CCZ_ERR_IO, "cannot create %s: %s", *tmp, strerror(errno));
-    return CCZ_OK;
-}
-
 static ccz_status encrypt_file(const pf_args *a, const char *in, const char *out, const char *bind)
 {
     char *norm = malloc(strlen(bind) + 1);
@@ -194,7 +180,7 @@ static ccz_status encrypt_file(const pf_args *a, const char *in, const char *out
     o.mode = CCZ_PF_CREATE;
     o.bound_path = norm;
     o.format = a->format;
-    ccz_status s = temp_beside(&tmp, &tfd, out);
+    ccz_status s = cli_temp_beside(&tmp, &tfd, out);
     if (s == CCZ_OK) { /* an encrypted file is not secret: 0644 under the umask, as open makes */
         mode_t mask = umask(0);
         umask(mask);
@@ -273,7 +259,7 @@ static ccz_status decrypt_file(const pf_args *a, const char *in, const char *out
     char *tmp = NULL;
     int fd = -1;
     uint8_t *buf = malloc(1 << 20);
-    ccz_status s = buf ? temp_beside(&tmp, &fd, out) : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    ccz_status s = buf ? cli_temp_beside(&tmp, &fd, out) : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     for (uint64_t at = 0; s == CCZ_OK && at < ccz_pf_size(pf);) {
         size_t got = 0;
         s = ccz_pf_read(pf, buf, &got, at, 1 << 20);

@@ -2,11 +2,14 @@
 /* ccz psi: private set intersection. serve and join are CCZoo's N-party PSI in a TEE over
  * RA-gRPC (proto/psi.proto); parties attest the server (and, two-way, the server them). ecdh,
  * two-party PSI without a TEE, is in cmd_psi_ecdh.c. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ccz/psi.h"
 #include "endpoint.h"
@@ -197,13 +200,22 @@ static int join(int argc, char **argv)
     ccz_span *items = NULL;
     size_t n = 0;
     join_state j = {stdout, cli_now_ms(), false};
+    char *tmp = NULL; /* --out is written beside and renamed: a failed join leaves it as it was */
+    int fd = -1;
     ccz_status s = read_set(&file, &items, &n, a.data);
+    struct stat st; /* renamed over: never a FIFO, a device or a directory */
+    if (s == CCZ_OK && a.out && stat(a.out, &st) == 0 && !S_ISREG(st.st_mode))
+        s = ccz_fail(CCZ_ERR_IO, "cannot write %s: not a regular file", a.out);
     ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
     co.max_message = 8u << 20;
     if (s == CCZ_OK)
         s = cli_rpc_side_connect(&p, &a, argv[optind], co);
-    if (s == CCZ_OK && a.out && !(j.out = fopen(a.out, "w")))
-        s = ccz_fail(CCZ_ERR_IO, "cannot write %s", a.out);
+    if (s == CCZ_OK && a.out)
+        s = cli_temp_beside(&tmp, &fd, a.out);
+    if (s == CCZ_OK && a.out && !(j.out = fdopen(fd, "w")))
+        s = ccz_fail(CCZ_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+    if (j.out && j.out != stdout)
+        fd = -1; /* the stream's now */
     if (s) {
         r = cli_fail(s, "psi join");
         goto out;
@@ -225,15 +237,37 @@ static int join(int argc, char **argv)
         fprintf(stderr, "ccz: psi join: %s: %s (%d): %s\n", res.method, ccz_rpc_code_name(res.code),
                 res.code, res.message);
         r = EXIT_REJECT;
-    } else if (j.failed || fflush(j.out) != 0) {
-        r = cli_fail(ccz_fail(CCZ_ERR_IO, "cannot write the intersection"), "psi join");
     } else {
+        errno = 0;
+        bool ok = !j.failed && fflush(j.out) == 0;
+        if (j.out != stdout) { /* closed whatever happened; renamed into place when whole */
+            ok = fclose(j.out) == 0 && ok;
+            j.out = NULL;
+            ok = ok && rename(tmp, a.out) == 0;
+            if (ok) {
+                free(tmp);
+                tmp = NULL;
+            }
+        }
+        if (!ok)
+            r = cli_fail(ccz_fail(CCZ_ERR_IO, "cannot write the intersection%s%s: %s",
+                                  a.out ? " to " : "", a.out ? a.out : "",
+                                  errno ? strerror(errno) : "write error"),
+                         "psi join");
+    }
+    if (r == EXIT_OK) {
         fprintf(stderr, "ccz psi: %zu items in the intersection; parties: %s\n", res.n_items,
                 res.parties);
     }
 out:
     if (j.out && j.out != stdout)
         fclose(j.out);
+    if (fd >= 0)
+        close(fd);
+    if (tmp) {
+        unlink(tmp);
+        free(tmp);
+    }
     free(items);
     ccz_buf_free(&file);
     cli_rpc_side_free(&p, &a);
