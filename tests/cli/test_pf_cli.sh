@@ -133,6 +133,9 @@ contains "$err" "--format chooses the version of new files (encrypt)"
 run 2 "$CCZ" pf gen-key -w new.key -i plain.1
 contains "$err" "gen-key takes -w KEYFILE only"
 [ -e new.key ] && fail "gen-key with -i wrote a key"
+run 2 "$CCZ" pf gen-key -w new.key -v
+contains "$err" "gen-key takes -w KEYFILE only"
+[ -e new.key ] && fail "gen-key with -v wrote a key"
 run 2 "$CCZ" pf encrypt -w key -i absent -o absent.pf
 contains "$err" "cannot open absent"
 [ -e absent.pf ] && fail "encrypt of a missing input left an output"

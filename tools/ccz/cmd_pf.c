@@ -134,7 +134,7 @@ static int gen_key(int argc, char **argv)
     int r = parse(&a, "pf", argc, argv);
     if (r)
         return r < 0 ? EXIT_OK : r;
-    if (a.in || a.out || a.path || a.check || a.format)
+    if (a.in || a.out || a.path || a.check || a.format || a.verbose)
         return cli_usage_error("pf", "gen-key takes -w KEYFILE only");
     if (ccz_file_exists(a.key_file))
         return cli_fail(
