@@ -61,6 +61,10 @@ def test_bfv_rotations(bfv):
     assert right[0] == 0 and right[1:9] == row0
     swapped = ctx.decrypt_values(ctx.conjugate(a, gk), sk)
     assert swapped[half:half + 8] == row0 and swapped[:8] == [0] * 8
+    # a step count no C int holds is refused, not cut to its low bits (2**32 + 1 is 1 there)
+    for steps in (2**32 + 1, -2**31 - 1):
+        with pytest.raises(Exception, match="does not fit a C int"):
+            ctx.rotate(a, steps, gk)
 
 
 def test_ckks(ckks):

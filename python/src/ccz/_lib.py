@@ -377,6 +377,31 @@ _PROTOS = {
 }
 
 
+_INTEGERS = (c_int, c_uint, c_long, c_int64, c_uint64, c_size_t, c_uint16, ctypes.c_ulong)
+_checked: dict = {}
+
+
+def _range_checked(t: type) -> type:
+    """t as an argument type that refuses an int it cannot hold: ctypes would silently keep its
+    low bits (a rotation by 2**32 + 1 steps would rotate by 1, a length of 2**32 + 16 be 16)."""
+    if t not in _checked:
+        bits = ctypes.sizeof(t) * 8
+        lo, hi = ((-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if t(-1).value < 0
+                  else (0, (1 << bits) - 1))
+
+        class Checked(t):  # type: ignore[valid-type, misc]
+            @classmethod
+            def from_param(cls, v):
+                if isinstance(v, int) and not lo <= v <= hi:
+                    raise OverflowError("%d does not fit a C %s (%d to %d)"
+                                        % (v, t.__name__[2:], lo, hi))
+                return t.from_param(v)
+
+        Checked.__name__ = t.__name__
+        _checked[t] = Checked
+    return _checked[t]
+
+
 def _declare() -> None:
     for name, (res, args) in _PROTOS.items():
         try:
@@ -384,7 +409,7 @@ def _declare() -> None:
         except AttributeError:  # an older libccz: the calls that need it say so
             continue
         f.restype = res
-        f.argtypes = args
+        f.argtypes = [_range_checked(a) if a in _INTEGERS else a for a in args]
 
 
 _declare()
