@@ -53,6 +53,9 @@ def test_tokens(plat, svc):
     with pytest.raises(ccz.Error) as e:
         tokens.verify("a.b.c", jwks)
     assert e.value.category == "input"
+    with pytest.raises(ccz.Error) as e:  # what follows a NUL is not left unchecked
+        tokens.verify(token + "\0anything", jwks)
+    assert e.value.name == "malformed" and "a NUL byte at offset %d" % len(token) in e.value.detail
     with pytest.raises(ccz.Error) as e:  # a nonce is single use
         c.attest(ev, nonce=nonce, runtime_data=b"rt")
     assert e.value.name == "policy_rejected" and "401" in e.value.detail

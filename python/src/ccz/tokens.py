@@ -33,6 +33,8 @@ def verify(token: Union[str, bytes], jwks: Union[str, bytes, dict],
         contraindicated submodule).
     """
     t = _lib.as_bytes(token, "token").strip()
+    if b"\0" in t:  # C reads up to the NUL: the bytes after it would go unchecked
+        raise Error(Status.malformed, "token: a NUL byte at offset %d" % t.index(b"\0"))
     j = json.dumps(jwks).encode() if isinstance(jwks, dict) else _lib.as_bytes(jwks, "jwks")
     out = c_void_p()
     check(lib.ccz_attestation_token_verify(byref(out), t, j, len(j),
