@@ -198,3 +198,14 @@ def test_token_client_refusal_with_unknown_reason(monkeypatch):
         with pytest.raises(ccz.Error) as e:
             c.nonce()
         assert e.value.name == name and "answered %d: no" % status in e.value.detail
+
+
+def test_timeouts_in_milliseconds():
+    """A timeout below a millisecond is one millisecond, not libccz's default of 0 (30 s); one
+    of 0, below it or NaN is refused before any connection."""
+    from ccz import _lib, kms
+    assert _lib.timeout_ms(0.0001) == 1 and _lib.timeout_ms(1.5) == 1500
+    assert kms.Client("https://127.0.0.1:1", timeout=0.0001)._o.timeout_ms == 1
+    for bad in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="a timeout is a number of seconds above 0"):
+            kms.Client("https://127.0.0.1:1", timeout=bad)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import enum
+import math
 import os
 from ctypes import (POINTER, Structure, c_bool, c_char_p, c_double, c_int, c_int64, c_long,
                     c_size_t, c_uint, c_uint16, c_uint64, c_void_p)
@@ -494,6 +495,14 @@ def clear_error() -> None:
 
 
 # ---- helpers ----------------------------------------------------------------------------------
+
+
+def timeout_ms(seconds: float) -> int:
+    """A timeout in seconds as libccz's milliseconds, at least 1: libccz reads 0 as its
+    default (a timeout of 0.0001 s would wait 30 s), and a negative or NaN one is refused."""
+    if not seconds > 0 or seconds == float("inf"):
+        raise ValueError("a timeout is a number of seconds above 0, not %r" % (seconds,))
+    return max(1, math.ceil(seconds * 1000))
 
 
 def as_bytes(value: Union[BytesLike, str], what: str) -> bytes:

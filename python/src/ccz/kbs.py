@@ -35,7 +35,7 @@ def get_resource(url: str, path: str, attester: Attester, *, cacert: Optional[st
     ca = _lib.cstr(cacert)
     o.cacert = ca
     o.tls_verify_insecure = insecure
-    o.timeout_ms = int(timeout * 1000)
+    o.timeout_ms = _lib.timeout_ms(timeout)
     with _lib.Buf(secret=True) as out, _lib.Buf() as token:
         o.token = pointer(token)
         check(lib.ccz_kbs_get_resource(byref(out), attester.ptr, url.encode(), path.encode(),

@@ -45,7 +45,7 @@ class Client:
         o = _lib.KmsOpts()
         o.version = _lib.KMS_OPTS_VERSION
         o.url, o.ca_file, o.admin_token = self._keep
-        o.timeout_ms = int(timeout * 1000)
+        o.timeout_ms = _lib.timeout_ms(timeout)
         self._o = o
         self.appid, self.apikey = appid, apikey
 

@@ -354,7 +354,7 @@ class Context:
             address = "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
         out = c_void_p()
         check(lib.ccz_ratls_connect_timeout(byref(out), self.ptr, address.encode(),
-                                            int(timeout * 1000)), "connect %s" % address)
+                                            _lib.timeout_ms(timeout)), "connect %s" % address)
         return Connection(self, out.value, None)
 
     def accept(self, sock: socket.socket, timeout: float = 10.0) -> "Connection":
@@ -362,7 +362,7 @@ class Context:
         Connection keeps the socket and closes it with itself."""
         out = c_void_p()
         check(lib.ccz_ratls_accept_timeout(byref(out), self.ptr, sock.fileno(),
-                                           int(timeout * 1000)), "accept")
+                                           _lib.timeout_ms(timeout)), "accept")
         return Connection(self, out.value, sock)
 
 
