@@ -297,6 +297,12 @@ static void test_each_failure(void)
     CHECK_STATUS(run(&r, &s, NULL), CCZ_ERR_BAD_SIGNATURE);
     CHECK_STR(r.step, "platform_token");
     CHECK_CONTAINS(r.message, "the key (384 bits) is not on the curve COSE alg -7 signs with");
+    /* a realm profile ccz does not know, the token otherwise signed and bound (its RAK a
+     * COSE_Key, as the known later profiles carry it) */
+    s = base, s.realm_profile = "tag:arm.com,2025:realm#3.0.0";
+    CHECK_STATUS(run(&r, &s, NULL), CCZ_ERR_UNSUPPORTED);
+    CHECK_STR(r.step, "parse");
+    CHECK_CONTAINS(r.message, "profile \"tag:arm.com,2025:realm#3.0.0\" is not one ccz reads");
     /* a byte after r||s (the signature over the rest holds) */
     sig_extra = 1;
     CHECK_STATUS(run(&r, &base, NULL), CCZ_ERR_BAD_SIGNATURE);
@@ -662,6 +668,7 @@ enum {
 };
 static int claims_odd;
 static size_t claims_pv;
+static const char *claims_platform_profile; /* the platform profile (NULL: CCA platform 1.0.0) */
 
 static const claims_spec good_claims = {32, 0x01, 0x3000, 1, 32, 32, 4, 0, 0, NULL};
 
@@ -695,7 +702,9 @@ static void claims_token(ccz_buf *tok, const claims_spec *c)
     rch.drop = c->drop == -10 ? 10 : c->drop == -11 ? 0 : c->drop;
     ccz_buf pm = CCZ_BUF_INIT, rm = CCZ_BUF_INIT, pp = CCZ_BUF_INIT, rp = CCZ_BUF_INIT;
     unsigned np = 0, nr = 0;
-    CLAIM(&pm, &np, c, 265, tstr(&pm, "tag:arm.com,2023:cca_platform#1.0.0"));
+    CLAIM(&pm, &np, c, 265,
+          tstr(&pm, claims_platform_profile ? claims_platform_profile
+                                            : "tag:arm.com,2023:cca_platform#1.0.0"));
     CLAIM(&pm, &np, &pch, 10, bstr(&pm, big, c->challenge));
     CLAIM(&pm, &np, c, 2396, bstr(&pm, big, 32));
     CLAIM(&pm, &np, c, 256, bstr(&pm, inst, 33));
@@ -880,6 +889,28 @@ static void test_claims(void)
     CHECK_STATUS(parse_claims(&good_claims, &e), CCZ_ERR_OVERFLOW);
     CHECK_CONTAINS(ccz_error_detail(), "does not fit 64 bits");
     claims_odd = 0;
+    /* profiles: the known ones read, another one refused (its claims may mean something else,
+     * and a realm profile decides how the RAK is read), the platform's as the realm's */
+    c = good_claims;
+    c.profile = "tag:arm.com,2024:realm#2.0.0";
+    claims_platform_profile = "http://arm.com/CCA-SSD/1.0.0";
+    CHECK_OK(parse_claims(&c, &e));
+    CHECK(e.rak_is_cose_key);
+    CHECK_STR(e.claims.platform_profile, "http://arm.com/CCA-SSD/1.0.0");
+    claims_platform_profile = "tag:arm.com,2023:cca_platform#2.0.0";
+    CHECK_STATUS(parse_claims(&c, &e), CCZ_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(ccz_error_detail(),
+                   "CCA platform token: profile \"tag:arm.com,2023:cca_platform#2.0.0\" is not "
+                   "one ccz reads");
+    claims_platform_profile = NULL;
+    static const char *const unknown_realm[] = {"tag:arm.com,2025:realm#3.0.0",
+                                                "tag:arm.com,2023:realm#1.0"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(unknown_realm); i++) {
+        c.profile = unknown_realm[i];
+        CHECK_STATUS(parse_claims(&c, &e), CCZ_ERR_UNSUPPORTED);
+        CHECK_CONTAINS(ccz_error_detail(), "CCA realm token: profile");
+        CHECK_CONTAINS(ccz_error_detail(), unknown_realm[i]);
+    }
     /* the collection: a tag that is not CCA's, a key twice after both were given */
     ccz_buf tok = CCZ_BUF_INIT;
     claims_token(&tok, &good_claims);

@@ -520,6 +520,25 @@ static void test_chip_id(void)
         ccz_status st = verify(&res, &c, &v, rep, NULL);
         expect_fail("zero chip id, not masked", st, &res, CCZ_ERR_CHIP_ID_MISMATCH,
                     "platform_certificate", "chip id");
+        /* a VCEK whose hwID has the other products' size (8 bytes on Milan and Genoa, 64 on
+         * Turin), the report's chip id that hwID: refused, masked or not */
+        for (int masked = 0; masked < 2; masked++) {
+            specs(i, &v, &rs);
+            v.hwid_len = n == 64 ? 8 : 64;
+            for (size_t k = 0; k < 64; k++)
+                v.hwid[k] = (uint8_t)(0x21 + k);
+            memset(rs.chip_id, 0, 64);
+            if (!masked)
+                memcpy(rs.chip_id, v.hwid, v.hwid_len);
+            rs.mask_chip_key = masked;
+            make_report(rep, &rs, c.vek_key);
+            st = verify(&res, &c, &v, rep, NULL);
+            char want[96];
+            snprintf(want, sizeof want, "the VCEK's hwID is %zu bytes, a %s VCEK's %zu", v.hwid_len,
+                     ccz_snp_product_name(products[i].product), n);
+            expect_fail("hwID of another product's size", st, &res, CCZ_ERR_CHIP_ID_MISMATCH,
+                        "platform_certificate", want);
+        }
         chain_free(&c);
     }
     test_name = "test_chip_id";
@@ -854,12 +873,13 @@ static void test_v2_cpuid_reserved(void)
  * quote that key signs. Each check is then broken on its own in otherwise valid evidence. */
 
 typedef struct {
-    bool ek_first;       /* another RSA key (kid HCLEkPub) before the AK */
-    bool ec_ak;          /* the AK an EC P-256 key */
-    const char *ud_json; /* "user-data" as JSON text; NULL: the 64-byte nonce in hex */
-    uint8_t pcr_select2; /* the third PCR selection byte (0xff: all 24) */
-    bool break_binding;  /* report data bytes 16..31 not SHA-256(var data)'s */
-    bool junk_vcek;      /* the evidence's own "vcek" unusable (the collateral has the VCEK) */
+    bool ek_first;        /* another RSA key (kid HCLEkPub) before the AK */
+    bool ec_ak;           /* the AK an EC P-256 key */
+    const char *ud_json;  /* "user-data" as JSON text; NULL: the 64-byte nonce in hex */
+    uint8_t pcr_select2;  /* the third PCR selection byte (0xff: all 24) */
+    bool break_binding;   /* report data bytes 16..31 not SHA-256(var data)'s */
+    bool junk_vcek;       /* the evidence's own "vcek" unusable (the collateral has the VCEK) */
+    const char *cfg_json; /* "vm-configuration" as JSON text; NULL: all three flags true */
 } az_spec;
 
 static void b64url_member(json_t *o, const char *name, const uint8_t *p, size_t n)
@@ -921,6 +941,8 @@ static void az_evidence(ccz_buf *out, const amd_chain *c, const az_spec *a, EVP_
     json_t *var =
         json_pack("{s:o, s:{s:b, s:b, s:b, s:s}}", "keys", keys, "vm-configuration", "secure-boot",
                   1, "tpm-enabled", 1, "console-enabled", 1, "vmUniqueId", "5EC0A1B2-ccz-test");
+    if (a->cfg_json)
+        json_object_set_new(var, "vm-configuration", json_loads(a->cfg_json, 0, NULL));
     if (a->ud_json)
         json_object_set_new(var, "user-data", json_loads(a->ud_json, JSON_DECODE_ANY, NULL));
     else
@@ -1068,6 +1090,22 @@ static void test_azure_forged(void)
         st = ccz_verify(&res, ccz_buf_span(&ev), &o);
         expect_fail("user-data", st, &res, CCZ_ERR_MALFORMED, "parse", "\"user-data\"");
     }
+    /* the configuration's flags: a JSON boolean each, anything else (a string, a number, no
+     * member) unknown (-1), never read as true */
+    a = ok;
+    a.cfg_json = "{\"secure-boot\": \"true\", \"tpm-enabled\": false, \"console-enabled\": 1}";
+    az_evidence(&ev, &c, &a, ak, ek, nonce);
+    CHECK_OK(ccz_verify(&res, ccz_buf_span(&ev), &o));
+    CHECK_INT(res.claims.vtpm.secure_boot, -1);
+    CHECK_INT(res.claims.vtpm.tpm_enabled, 0);
+    CHECK_INT(res.claims.vtpm.console_enabled, -1);
+    CHECK_STR(res.claims.vtpm.vm_unique_id, "");
+    a.cfg_json = "{\"secure-boot\": false, \"tpm-enabled\": null}";
+    az_evidence(&ev, &c, &a, ak, ek, nonce);
+    CHECK_OK(ccz_verify(&res, ccz_buf_span(&ev), &o));
+    CHECK_INT(res.claims.vtpm.secure_boot, 0);
+    CHECK_INT(res.claims.vtpm.tpm_enabled, -1);
+    CHECK_INT(res.claims.vtpm.console_enabled, -1);
     /* a quote of PCRs 0-22 only */
     a = ok;
     a.pcr_select2 = 0x7f;

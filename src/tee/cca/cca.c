@@ -476,7 +476,24 @@ static ccz_status claims_map(ccz_span payload,
     return CCZ_OK;
 }
 
-/* Platform claims: every required claim present. */
+/* The profiles whose claims this file reads (docs/cca.md); another profile's claims may mean
+ * something else, so its token is refused rather than read as one of these. */
+static const char *const platform_profiles[] = {"http://arm.com/CCA-SSD/1.0.0",
+                                                "tag:arm.com,2023:cca_platform#1.0.0"};
+static const char *const realm_profiles[] = {"tag:arm.com,2023:realm#1.0.0",
+                                             "tag:arm.com,2024:realm#2.0.0"};
+
+/* An absent profile (""), or one of the n known. */
+static ccz_status known_profile(const char *p, const char *const *known, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(p, known[i]) == 0)
+            return CCZ_OK;
+    CCZ_ENSURE(!p[0], CCZ_ERR_UNSUPPORTED, "profile \"%s\" is not one ccz reads", p);
+    return CCZ_OK;
+}
+
+/* Platform claims: every required claim present, the profile a known one. */
 static ccz_status platform_claims(ccz_cca_evidence *e)
 {
     static const required_claim required[] = {{1, "challenge (10)"},
@@ -484,8 +501,10 @@ static ccz_status platform_claims(ccz_cca_evidence *e)
                                               {3, "instance id (256)"},
                                               {5, "lifecycle (2395)"},
                                               {6, "software components (2399)"}};
-    return claims_map(e->platform.payload, platform_claim, &e->claims, required,
-                      CCZ_ARRAY_LEN(required));
+    CCZ_GUARD(claims_map(e->platform.payload, platform_claim, &e->claims, required,
+                         CCZ_ARRAY_LEN(required)));
+    return known_profile(e->claims.platform_profile, platform_profiles,
+                         CCZ_ARRAY_LEN(platform_profiles));
 }
 
 static ccz_status realm_claims(ccz_cca_evidence *e)
@@ -502,6 +521,8 @@ static ccz_status realm_claims(ccz_cca_evidence *e)
         CCZ_ENSURE(e->rem_len[i] == e->claims.rim_len, CCZ_ERR_MALFORMED,
                    "extensible measurement %d: %u bytes, the initial measurement %u", i,
                    e->rem_len[i], e->claims.rim_len);
+    CCZ_GUARD(
+        known_profile(e->claims.realm_profile, realm_profiles, CCZ_ARRAY_LEN(realm_profiles)));
     /* the legacy profile carries the RAK as a SEC1 point; the later ones as a COSE_Key */
     e->rak_is_cose_key = e->claims.realm_profile[0] != '\0';
     return CCZ_OK;

@@ -442,6 +442,13 @@ static ccz_status check_report(ccz_result *r, const snp_collateral *k, ccz_snp_r
                                 turin ? ", fmc" : "", v->tcb.bootloader, v->tcb.tee, v->tcb.snp,
                                 v->tcb.microcode);
     }
+    /* a VCEK is for one chip of the chain's product: its hwID has that product's size */
+    size_t hwid_len = turin ? 8 : 64;
+    if (!v->vlek && v->hwid_len != hwid_len) {
+        return ccz_result_failf(r, CCZ_AT_PLATFORM_CERT, CCZ_ERR_CHIP_ID_MISMATCH,
+                                "the VCEK's hwID is %zu bytes, a %s VCEK's %zu", v->hwid_len,
+                                ccz_snp_product_name(rep->product), hwid_len);
+    }
     if (!v->vlek && !c->mask_chip_key) {
         static const uint8_t zero[64];
         bool same = memcmp(c->chip_id, v->hwid, v->hwid_len) == 0 &&
