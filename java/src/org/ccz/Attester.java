@@ -11,19 +11,14 @@ import java.lang.ref.Cleaner;
 public final class Attester implements AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create();
 
-    private static final class Handle implements Runnable {
-        long ptr;
-
+    private static final class Handle extends NativeRef {
         Handle(long ptr) {
-            this.ptr = ptr;
+            super(ptr, "attester");
         }
 
         @Override
-        public synchronized void run() {
-            if (ptr != 0) {
-                Native.attesterFree(ptr);
-                ptr = 0;
-            }
+        void free(long ptr) {
+            Native.attesterFree(ptr);
         }
     }
 
@@ -94,23 +89,20 @@ public final class Attester implements AutoCloseable {
         return new Attester(new Options().simDir(simDir));
     }
 
-    long ptr() {
-        synchronized (handle) {
-            if (handle.ptr == 0) {
-                throw new IllegalStateException("attester closed");
-            }
-            return handle.ptr;
-        }
+    /** f applied to the native attester, kept alive (not freed by a close) until f returns. */
+    <T> T use(java.util.function.LongFunction<T> f) {
+        return handle.use(f);
     }
 
     /** The TEE its evidence is of. */
     public String tee() {
-        return Native.attesterTee(ptr());
+        return use(Native::attesterTee);
     }
 
     /** Evidence binding reportData (at most 64 bytes, zero-padded). */
     public byte[] attest(byte[] reportData) {
-        return Native.attest(ptr(), reportData == null ? new byte[0] : reportData);
+        byte[] data = reportData == null ? new byte[0] : reportData;
+        return use(p -> Native.attest(p, data));
     }
 
     @Override

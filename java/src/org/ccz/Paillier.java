@@ -30,32 +30,21 @@ public final class Paillier {
         }
     }
 
-    private static final class Handle implements Runnable {
-        long ptr;
+    private static final class Handle extends NativeRef {
         final boolean key;
 
         Handle(long ptr, boolean key) {
-            this.ptr = ptr;
+            super(ptr, "key");
             this.key = key;
         }
 
         @Override
-        public synchronized void run() {
-            if (ptr != 0) {
-                if (key) {
-                    Native.paillierKeyFree(ptr);
-                } else {
-                    Native.paillierPubFree(ptr);
-                }
-                ptr = 0;
+        void free(long ptr) {
+            if (key) {
+                Native.paillierKeyFree(ptr);
+            } else {
+                Native.paillierPubFree(ptr);
             }
-        }
-
-        synchronized long get() {
-            if (ptr == 0) {
-                throw new IllegalStateException("key closed");
-            }
-            return ptr;
         }
     }
 
@@ -102,14 +91,16 @@ public final class Paillier {
             this.cleanable = CLEANER.register(this, handle);
         }
 
-        long ptr() {
-            return handle.get();
+        /** f applied to the native key, kept alive (not freed by a close) until f returns. */
+        <T> T use(java.util.function.LongFunction<T> f) {
+            return handle.use(f);
         }
 
         /** Encrypts a signed integer in [-maxInt, maxInt]. */
         public EncryptedNumber encrypt(BigInteger value) {
-            return new EncryptedNumber(this, Native.paillierOp(ptr(), 0, mag(encode(value)), 1,
-                    null));
+            byte[] m = mag(encode(value));
+            byte[] c = use(p -> Native.paillierOp(p, 0, m, 1, null));
+            return new EncryptedNumber(this, c);
         }
 
         public EncryptedNumber encrypt(long value) {
@@ -121,7 +112,9 @@ public final class Paillier {
             if (plaintext.signum() < 0 || plaintext.compareTo(n) >= 0) {
                 throw new ArithmeticException("raw plaintext outside [0, n)");
             }
-            return new EncryptedNumber(this, Native.paillierOp(ptr(), 0, mag(plaintext), 1, null));
+            byte[] m = mag(plaintext);
+            byte[] c = use(p -> Native.paillierOp(p, 0, m, 1, null));
+            return new EncryptedNumber(this, c);
         }
 
         BigInteger encode(BigInteger value) {
@@ -177,7 +170,8 @@ public final class Paillier {
             if (!x.publicKey.equals(publicKey)) {
                 throw new IllegalArgumentException("encrypted under another public key");
             }
-            return big(Native.paillierDecrypt(handle.get(), mag(x.ciphertext(false))));
+            byte[] c = mag(x.ciphertext(false));
+            return big(handle.use(p -> Native.paillierDecrypt(p, c)));
         }
 
         @Override
@@ -219,7 +213,8 @@ public final class Paillier {
          */
         public BigInteger ciphertext(boolean beSecure) {
             if (beSecure && fresh) {
-                ciphertext = big(Native.paillierOp(publicKey.ptr(), 4, mag(ciphertext), 1, null));
+                byte[] c = mag(ciphertext);
+                ciphertext = big(publicKey.use(p -> Native.paillierOp(p, 4, c, 1, null)));
                 fresh = false;
             }
             return ciphertext;
@@ -233,13 +228,13 @@ public final class Paillier {
             if (!other.publicKey.equals(publicKey)) {
                 throw new IllegalArgumentException("encrypted under another public key");
             }
-            return derived(publicKey, Native.paillierOp(publicKey.ptr(), 1, mag(ciphertext), 1,
-                    mag(other.ciphertext)));
+            byte[] a = mag(ciphertext), b = mag(other.ciphertext);
+            return derived(publicKey, publicKey.use(p -> Native.paillierOp(p, 1, a, 1, b)));
         }
 
         public EncryptedNumber add(BigInteger plain) {
-            return derived(publicKey, Native.paillierOp(publicKey.ptr(), 2, mag(ciphertext), 1,
-                    mag(publicKey.encode(plain))));
+            byte[] a = mag(ciphertext), b = mag(publicKey.encode(plain));
+            return derived(publicKey, publicKey.use(p -> Native.paillierOp(p, 2, a, 1, b)));
         }
 
         public EncryptedNumber add(long plain) {
@@ -254,8 +249,8 @@ public final class Paillier {
             if (k.abs().compareTo(publicKey.n) >= 0) {
                 throw new ArithmeticException("|k| >= n");
             }
-            return derived(publicKey, Native.paillierOp(publicKey.ptr(), 3, mag(ciphertext),
-                    k.signum(), mag(k)));
+            byte[] a = mag(ciphertext), b = mag(k);
+            return derived(publicKey, publicKey.use(p -> Native.paillierOp(p, 3, a, k.signum(), b)));
         }
 
         public EncryptedNumber multiply(long k) {

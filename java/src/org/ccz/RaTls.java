@@ -33,7 +33,7 @@ public final class RaTls {
 
     /** A fresh key (P-256) and a certificate with the attester's evidence. */
     public static Certificate createCertificate(Attester attester, String subjectCn) {
-        byte[][] pair = Native.ratlsCertCreate(attester.ptr(), subjectCn, false);
+        byte[][] pair = attester.use(p -> Native.ratlsCertCreate(p, subjectCn, false));
         return new Certificate(pair[0], pair[1]);
     }
 

@@ -60,6 +60,7 @@ public final class CczTest {
             sim(work);
             ratls(work);
             paillier();
+            closeDuringUse(work);
             errors();
             vectors();
         } finally {
@@ -189,6 +190,47 @@ public final class CczTest {
         sk.close();
         throwsOf(IllegalStateException.class, () -> sk.decrypt(a), "decrypting with a closed key");
         System.out.println("ok   Paillier: signed integers, homomorphism, independent ciphertexts");
+    }
+
+    /**
+     * A close from another thread while a native call runs frees nothing under it: the object
+     * is freed, once, when the call returns, and later calls are refused.
+     */
+    static void closeDuringUse(Path work) {
+        int[] frees = {0};
+        NativeRef ref = new NativeRef(42, "thing") {
+            @Override
+            void free(long ptr) {
+                eq(ptr, 42L, "the pointer freed");
+                frees[0]++;
+            }
+        };
+        long seen = ref.use(p -> {
+            ref.run(); // closed meanwhile
+            eq(frees[0], 0, "freed under a call using it");
+            return p;
+        });
+        eq(seen, 42L, "the pointer a call used");
+        eq(frees[0], 1, "freed when the last call returned");
+        ref.run();
+        eq(frees[0], 1, "freed once");
+        throwsOf(IllegalStateException.class, () -> ref.use(p -> p), "a call after close");
+        String plat = work.resolve("plat").toString();
+        Attester a = new Attester(new Attester.Options().simDir(plat));
+        String tee = a.use(p -> {
+            a.close();
+            return Native.attesterTee(p);
+        });
+        eq(tee, "sim", "an attester closed during a call");
+        throwsOf(IllegalStateException.class, () -> a.tee(), "an attester used after close");
+        Paillier.KeyPair kp = Paillier.generatePaillierKeypair(512);
+        Paillier.EncryptedNumber x = kp.publicKey.encrypt(7);
+        kp.privateKey.close();
+        throwsOf(IllegalStateException.class, () -> kp.publicKey.encrypt(1),
+                "a public key closed with its private key");
+        throwsOf(IllegalStateException.class, () -> x.add(x).ciphertext(),
+                "an operation of a closed key");
+        System.out.println("ok   close during use: freed once, after the call");
     }
 
     static void errors() {
