@@ -289,6 +289,9 @@ CCZ_API void ccz_log(ccz_log_level level, const char *fmt, ...) CCZ_PRINTF(2, 3)
 CCZ_API CCZ_NODISCARD ccz_status ccz_file_read(ccz_buf *out, const char *path, size_t max);
 /* Writes data to path atomically (temporary file, fsync, rename) with the given mode. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_file_write(const char *path, ccz_span data, unsigned mode);
+/* The same for a file that must not exist yet (a key): CCZ_ERR_EXISTS when path exists, even
+ * one made while this was writing; an existing file is never replaced. */
+CCZ_API CCZ_NODISCARD ccz_status ccz_file_create(const char *path, ccz_span data, unsigned mode);
 /* Creates a directory and its parents with the given mode; existing directories are fine. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_mkdir_p(const char *path, unsigned mode);
 CCZ_API bool ccz_file_exists(const char *path);

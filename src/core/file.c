@@ -54,13 +54,10 @@ ccz_status ccz_file_read(ccz_buf *out, const char *path, size_t max)
     return s;
 }
 
-ccz_status ccz_file_write(const char *path, ccz_span data, unsigned mode)
+/* Writes data to a new file beside path, synced, mode set; then renames it over path, or (excl)
+ * links it there, failing with CCZ_ERR_EXISTS when path exists: link never replaces. */
+static ccz_status write_beside(const char *path, ccz_span data, unsigned mode, bool excl)
 {
-    /* the new file is renamed over path: never over a device, a pipe or a directory (as root,
-     * -o /dev/full would replace the device node with a regular file) */
-    struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-        return ccz_fail(CCZ_ERR_IO, "cannot write %s: not a regular file", path);
     size_t n = strlen(path);
     char *tmp = malloc(n + 16);
     if (!tmp)
@@ -89,12 +86,30 @@ ccz_status ccz_file_write(const char *path, ccz_span data, unsigned mode)
         s = ccz_fail(CCZ_ERR_IO, "cannot sync %s: %s", path, strerror(errno));
     if (close(fd) != 0 && s == CCZ_OK)
         s = ccz_fail(CCZ_ERR_IO, "cannot close %s: %s", path, strerror(errno));
-    if (s == CCZ_OK && rename(tmp, path) != 0)
+    if (s == CCZ_OK && !excl && rename(tmp, path) != 0)
         s = ccz_fail(CCZ_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-    if (s)
+    if (s == CCZ_OK && excl && link(tmp, path) != 0)
+        s = errno == EEXIST ? ccz_fail(CCZ_ERR_EXISTS, "%s exists", path)
+                            : ccz_fail(CCZ_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    if (s || excl)
         unlink(tmp);
     free(tmp);
     return s;
+}
+
+ccz_status ccz_file_write(const char *path, ccz_span data, unsigned mode)
+{
+    /* the new file is renamed over path: never over a device, a pipe or a directory (as root,
+     * -o /dev/full would replace the device node with a regular file) */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return ccz_fail(CCZ_ERR_IO, "cannot write %s: not a regular file", path);
+    return write_beside(path, data, mode, false);
+}
+
+ccz_status ccz_file_create(const char *path, ccz_span data, unsigned mode)
+{
+    return write_beside(path, data, mode, true);
 }
 
 ccz_status ccz_mkdir_p(const char *path, unsigned mode)

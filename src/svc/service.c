@@ -45,7 +45,13 @@ ccz_status svc_load_or_make(ccz_buf *out, const char *path,
     if (ccz_file_exists(path))
         return ccz_file_read(out, path, 1 << 20);
     CCZ_GUARD(make(out, payload));
-    ccz_status st = ccz_file_write(path, ccz_buf_span(out), 0600);
+    /* never over one another process made meanwhile: that one is kept, and read */
+    ccz_status st = ccz_file_create(path, ccz_buf_span(out), 0600);
+    if (st == CCZ_ERR_EXISTS) {
+        ccz_error_clear();
+        ccz_buf_reset(out);
+        return ccz_file_read(out, path, 1 << 20);
+    }
     if (st != CCZ_OK)
         return ccz_fail_context(st, "cannot keep %s", path);
     ccz_log(CCZ_LOG_INFO, "made %s", path);

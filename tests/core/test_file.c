@@ -2,6 +2,7 @@
 /* Files: atomic writes with modes, bounded reads, directories. */
 #include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "test.h"
 
@@ -101,5 +102,43 @@ static void test_failed_read_keeps_nothing(void)
     ccz_buf_free(&b);
 }
 
+/* ccz_file_create makes a file that does not exist, and never replaces one: not a file made
+ * since a check (it links the new file in place, which fails when a name is there), nor a
+ * link to one; nothing is left beside it either way. */
+static void test_create_never_replaces(void)
+{
+    char dir[512], path[600], other[600];
+    snprintf(dir, sizeof dir, "%s/create", test_tmpdir());
+    CHECK_OK(ccz_mkdir_p(dir, 0700));
+    snprintf(path, sizeof path, "%s/key", dir);
+    snprintf(other, sizeof other, "%s/other", dir);
+    CHECK_OK(ccz_file_create(path, CCZ_SPAN("first", 5), 0600));
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600 && st.st_nlink == 1);
+    CHECK_STATUS(ccz_file_create(path, CCZ_SPAN("second", 6), 0600), CCZ_ERR_EXISTS);
+    char want[700];
+    snprintf(want, sizeof want, "%s exists", path);
+    CHECK_STR(ccz_error_detail(), want);
+    CHECK_OK(ccz_file_write(other, CCZ_SPAN("x", 1), 0600));
+    char link[600];
+    snprintf(link, sizeof link, "%s/link", dir);
+    CHECK(symlink(other, link) == 0);
+    CHECK_STATUS(ccz_file_create(link, CCZ_SPAN("second", 6), 0600), CCZ_ERR_EXISTS);
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_file_read(&b, path, 0));
+    CHECK_STR((const char *)b.ptr, "first");
+    ccz_buf_reset(&b);
+    CHECK_OK(ccz_file_read(&b, other, 0));
+    CHECK_STR((const char *)b.ptr, "x");
+    ccz_buf_free(&b);
+    DIR *d = opendir(dir);
+    int entries = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        entries += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    CHECK_INT(entries, 3); /* key, other, link: no temporary file */
+}
+
 TEST_MAIN(T(test_write_read), T(test_errors), T(test_write_not_regular),
-          T(test_failed_read_keeps_nothing))
+          T(test_failed_read_keeps_nothing), T(test_create_never_replaces))

@@ -293,7 +293,7 @@ static int keygen(args *a)
         s = a->public_only ? ccz_paillier_pub_write_json(&j, ccz_paillier_key_pub(k), a->format)
                            : ccz_paillier_key_write_json(&j, k, a->format);
     if (s == CCZ_OK)
-        s = ccz_file_write(a->out, ccz_buf_span(&j), a->public_only ? 0644 : 0600);
+        s = ccz_file_create(a->out, ccz_buf_span(&j), a->public_only ? 0644 : 0600);
     ccz_buf_free(&j);
     ccz_paillier_key_free(k);
     if (s)

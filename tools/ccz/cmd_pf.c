@@ -142,7 +142,7 @@ static int gen_key(int argc, char **argv)
             "pf gen-key");
     uint8_t key[CCZ_PF_KEY_SIZE];
     ccz_status s = RAND_bytes(key, sizeof key) == 1
-                       ? ccz_file_write(a.key_file, CCZ_SPAN(key, sizeof key), 0600)
+                       ? ccz_file_create(a.key_file, CCZ_SPAN(key, sizeof key), 0600)
                        : ccz_fail_ossl(CCZ_ERR_CRYPTO, "RAND_bytes");
     ccz_wipe(key, sizeof key);
     if (s != CCZ_OK)
