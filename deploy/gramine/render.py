@@ -193,6 +193,25 @@ def check(service, text, etc):
                 or any(a.startswith(host.rstrip("/") + "/") or a == host for a in allowed + trusted)):
             errors.append(f"mount {mount.get('path')} -> {host}: nothing under it is trusted "
                           "or allowed")
+    # the host's environment: nothing of it that changes what the enclave runs or trusts (the
+    # loader, ccz's own overrides, secret provisioning) comes in; PGPASSWORD (kms) may
+    env = loader.get("env", {})
+    if loader.get("insecure__use_host_env"):
+        errors.append("loader.insecure__use_host_env passes the host's whole environment in")
+    for name, value in env.items():
+        if (isinstance(value, dict) and value.get("passthrough")
+                and name.startswith(("LD_", "CCZ_", "SECRET_PROVISION_", "GLIBC_", "MALLOC_"))):
+            errors.append(f"loader.env.{name} is passed through from the host")
+    # a provisioned key is the key of an encrypted mount, and such a mount's key is provisioned
+    # (or one Gramine derives itself: _sgx_mrenclave, _sgx_mrsigner)
+    keys = {mnt.get("key_name") for mnt in fs.get("mounts", []) if mnt.get("type") == "encrypted"}
+    provisioned = env.get("SECRET_PROVISION_SET_KEY")
+    if provisioned is not None and provisioned not in keys:
+        errors.append(f"SECRET_PROVISION_SET_KEY {provisioned!r} is no encrypted mount's key_name")
+    for key in keys:
+        if key and not key.startswith("_sgx_") and key != provisioned:
+            errors.append(f"encrypted mount key {key!r} is not provisioned "
+                          "(loader.env.SECRET_PROVISION_SET_KEY)")
     argv = loader.get("argv", [])
     if not argv or argv[0] != "ccz":
         errors.append("loader.argv must start with ccz")

@@ -10,8 +10,11 @@
   3. each pod's sgx.intel.com/epc in deploy/k8s/sgx is its enclave's size (sizes.json);
   4. the sizes still fit the code: measure.py --check runs the services that need no input
      on the simulated TEE and compares (when $CCZ names a ccz executable);
-  5. the check refuses a manifest without DCAP, with broken TOML, or with an untrusted mount;
-  6. the solutions' own templates (solutions/*/*.manifest.template) render to TOML too.
+  5. the check refuses a manifest without DCAP, with broken TOML, with an untrusted mount, a
+     debug enclave, too few threads, the host's environment (whole, or LD_*/CCZ_* passed
+     through), or a provisioned key that is not its encrypted mount's;
+  6. the solutions' own templates (solutions/*/*.manifest.template) render to TOML and pass
+     the same checks (their /etc/ccz files must be trusted etc/ files).
 
 Exit: 0 passed, 1 failed, 77 python3-toml or PyYAML is missing.
 """
@@ -126,6 +129,16 @@ def main():
                                          ""), "domain_names"),
         "an enclave size that is no power of two": (
             re.sub(r'sgx.enclave_size = "\w+"', 'sgx.enclave_size = "3G"', text), "power of two"),
+        "a debug enclave": (text.replace("sgx.debug = false", "sgx.debug = true"),
+                            "sgx.debug must be false"),
+        "too few threads": (re.sub(r"sgx.max_threads = \d+", "sgx.max_threads = 2", text),
+                            "max_threads must be an integer of at least 4"),
+        "the host's whole environment": ("loader.insecure__use_host_env = true\n" + text,
+                                         "insecure__use_host_env"),
+        "a host-controlled LD_PRELOAD": ('loader.env.LD_PRELOAD = { passthrough = true }\n'
+                                         + text, "loader.env.LD_PRELOAD is passed through"),
+        "a host-controlled CCZ_ override": ('loader.env.CCZ_SIM_DIR = { passthrough = true }\n'
+                                            + text, "loader.env.CCZ_SIM_DIR is passed through"),
     }
     for what, (bad, expect) in cases.items():
         errs = render.check("psi", bad, etc)
@@ -133,22 +146,45 @@ def main():
             fail(f"the check let a manifest with {what} through: {errs}")
     if not any(expect in e for e in render.check("psi", text, {}) for expect in ["etc/"]):
         fail("the check let a manifest through whose policy etc/ does not hold")
+    # secret provisioning: the provisioned key is the encrypted mount's
+    text, etc = render.render("serving")
+    for what, bad, expect in [
+            ("a provisioned key no mount uses",
+             text.replace('SECRET_PROVISION_SET_KEY = "model_key"',
+                          'SECRET_PROVISION_SET_KEY = "other_key"'),
+             "SECRET_PROVISION_SET_KEY 'other_key' is no encrypted mount's key_name"),
+            ("an encrypted mount whose key is not provisioned",
+             re.sub(r"loader.env.SECRET_PROVISION_SET_KEY = .*\n", "", text),
+             "encrypted mount key 'model_key' is not provisioned")]:
+        errs = render.check("serving", bad, etc)
+        if not any(expect in e for e in errs):
+            fail(f"the check let a manifest with {what} through: {errs}")
 
-    # 6. the solutions' templates are TOML once their Jinja2 expressions are filled in
+    # 6. the solutions' templates are TOML once their Jinja2 expressions are filled in, and
+    # pass the services' checks (no debug enclave, no host environment, trusted mounts...):
+    # every /etc/ccz file they name is a trusted etc/ file
     for path in sorted(glob.glob(os.path.join(SRC, "solutions", "*", "*.manifest.template"))):
         rel = os.path.relpath(path, SRC)
         with open(path, encoding="utf-8") as f:
             t = f.read()
-        filled = re.sub(r"\{\{[^}]*\}\}", "1", t)  # "1": a number or in a string
+        filled = re.sub(r"\{\{[^}]*\}\}", "8", t)  # "8": a number, a thread count, a string
         try:
             m = toml.loads(filled)
         except toml.TomlDecodeError as e:
             fail(f"{rel}: not TOML: {e}")
             continue
-        if m.get("sgx", {}).get("remote_attestation") != "dcap":
-            fail(f"{rel}: sgx.remote_attestation is not dcap")
-        else:
-            print(f"ok {rel}: TOML, DCAP")
+        etc = {}
+        for entry in m.get("sgx", {}).get("trusted_files", []):
+            if entry.startswith("file:etc/"):
+                name = entry.removeprefix("file:etc/")
+                local = os.path.join(os.path.dirname(path), "etc", name)
+                body = open(local, encoding="utf-8").read() if os.path.isfile(local) else ""
+                etc[name] = body if body or not name.endswith(".json") else "{}"
+        problems = render.check(rel, filled, etc)
+        for p in problems:
+            fail(f"{rel}: {p}")
+        if not problems:
+            print(f"ok {rel}: TOML, DCAP, not debug, trusted mounts")
 
     if failures:
         print(f"{len(failures)} problem(s)")

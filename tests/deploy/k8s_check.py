@@ -10,14 +10,19 @@
      through the client's deserializer, which refuses missing required fields;
   4. every pod of deploy/k8s meets PodSecurity "restricted" (non-root, no privilege
      escalation, capabilities dropped, seccomp RuntimeDefault, no host namespaces or host
-     paths) plus ccz's rules: a read-only root filesystem, resource requests, probes;
+     paths) plus ccz's rules: a read-only root filesystem, resource requests, probes (the
+     solutions' manifests too);
   5. the policies and service configurations in the ConfigMaps are what ccz accepts
      (`ccz policy check`), when $CCZ names a ccz executable;
-  6. the strict check itself refuses a misspelt field and a wrong type.
+  6. the strict check itself refuses a misspelt field and a wrong type;
+  7. the pod rules of 4 (with a memory limit, an image pinned by a version tag or a digest, and
+     the SGX device plugin's epc, enclave and provision for an enclave) refuse a pod that
+     breaks each; solutions/*/k8s and solutions/*/*.yaml are held to them too.
 
     k8s_check.py            (environment: CCZ_SOURCE_DIR, CCZ)
 Exit: 0 all passed, 1 a check failed, 77 python3-kubernetes, PyYAML or yamllint is missing.
 """
+import copy
 import glob
 import json
 import os
@@ -30,6 +35,7 @@ SRC = os.environ.get("CCZ_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 K8S = os.path.join(SRC, "deploy", "k8s")
 TEES = ("sim", "sgx", "tdx", "snp")
+SGX_RESOURCES = ("sgx.intel.com/epc", "sgx.intel.com/enclave", "sgx.intel.com/provision")
 SERVICE_CONFIGS = {"attestation.json": ["attestation", "serve"], "kms.json": ["kms", "serve"]}
 
 try:
@@ -196,13 +202,29 @@ def check_pod(doc, where):
         req = (c.get("resources") or {}).get("requests") or {}
         if "cpu" not in req or "memory" not in req:
             errors.append(f"{cw}: resources.requests needs cpu and memory")
-        if "livenessProbe" not in c:
+        limits = (c.get("resources") or {}).get("limits") or {}
+        if "memory" not in limits:
+            errors.append(f"{cw}: resources.limits needs memory")
+        # an image pinned: a version tag or a digest, never latest (or no tag, which is latest)
+        image = c.get("image") or ""
+        last = image.rsplit("/", 1)[-1]
+        if "@sha256:" not in image and (":" not in last or last.endswith(":latest")):
+            errors.append(f"{cw}: image {image!r} is not pinned (a version tag or a digest)")
+        # an SGX enclave (a Gramine image) gets the SGX device plugin's resources
+        if "gramine" in last or any(k.startswith("sgx.intel.com/") for k in limits):
+            missing = [r for r in SGX_RESOURCES if r not in limits]
+            if missing:
+                errors.append(f"{cw}: an SGX enclave without {', '.join(missing)} in "
+                              "resources.limits (the SGX device plugin)")
+        # a Job's client, which serves nothing (no ports), ends its pod when it stops: no probe
+        if "livenessProbe" not in c and not (doc.get("kind") == "Job" and not c.get("ports")):
             errors.append(f"{cw}: no livenessProbe")
         if "readinessProbe" not in c and doc.get("kind") != "Job":
             errors.append(f"{cw}: no readinessProbe")
         for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
             http = (c.get(probe) or {}).get("httpGet")
-            if http and http.get("path") not in ("/healthz", "/v2/health/ready"):
+            if http and http.get("path") not in ("/healthz", "/v2/health/ready",
+                                                  "/v2/health/live"):
                 errors.append(f"{cw}: {probe} on {http.get('path')}, not /healthz")
     return errors
 
@@ -271,7 +293,7 @@ def main():
     kinds = set()
     for path in files + extra:
         rel = os.path.relpath(path, SRC)
-        ours = path in files
+        ours = True  # the solutions' manifests are held to the same rules as deploy/k8s's
         with open(path, encoding="utf-8") as f:
             try:
                 docs = [d for d in yaml.safe_load_all(f) if d is not None]
@@ -319,6 +341,49 @@ def main():
     if not failures:
         print("ok the strict check refuses an unknown field, a wrong type and a missing "
               "required field")
+
+    # 7. the pod rules refuse what they must: one change at a time to a pod that passes
+    with open(os.path.join(K8S, "sgx", "psi.yaml"), encoding="utf-8") as f:
+        good = next(d for d in yaml.safe_load_all(f) if d and d.get("kind") == "Deployment")
+    if check_pod(good, "self-test"):
+        fail(f"the pod rules refuse deploy/k8s/sgx/psi.yaml: {check_pod(good, 'self-test')}")
+
+    def container(d):
+        return d["spec"]["template"]["spec"]["containers"][0]
+
+    def limits(d):
+        return container(d)["resources"]["limits"]
+    cases = [
+        ("a privileged container", lambda d: container(d)["securityContext"].update(
+            privileged=True), "privileged (restricted)"),
+        ("a root container", lambda d: container(d)["securityContext"].update(runAsUser=0),
+         "runAsUser 0"),
+        ("privilege escalation", lambda d: container(d)["securityContext"].update(
+            allowPrivilegeEscalation=True), "allowPrivilegeEscalation must be false"),
+        ("the host's network", lambda d: d["spec"]["template"]["spec"].update(
+            hostNetwork=True), "hostNetwork is not allowed"),
+        ("an image tagged latest", lambda d: container(d).update(
+            image="localhost/ccz-psi-gramine:latest"), "is not pinned"),
+        ("an image without a tag", lambda d: container(d).update(
+            image="registry.example:5000/ccz-psi-gramine"), "is not pinned"),
+        ("an enclave without sgx.intel.com/enclave", lambda d: limits(d).pop(
+            "sgx.intel.com/enclave"), "without sgx.intel.com/enclave"),
+        ("an enclave without sgx.intel.com/provision", lambda d: limits(d).pop(
+            "sgx.intel.com/provision"), "without sgx.intel.com/provision"),
+        ("an enclave without sgx.intel.com/epc", lambda d: limits(d).pop(
+            "sgx.intel.com/epc"), "without sgx.intel.com/epc"),
+        ("no memory limit", lambda d: limits(d).pop("memory"), "resources.limits needs memory"),
+        ("no livenessProbe", lambda d: container(d).pop("livenessProbe"), "no livenessProbe"),
+        ("no readinessProbe", lambda d: container(d).pop("readinessProbe"), "no readinessProbe"),
+    ]
+    for what, change, expect in cases:
+        bad = copy.deepcopy(good)
+        change(bad)
+        errs = check_pod(bad, "self-test")
+        if not any(expect in e for e in errs):
+            fail(f"the pod rules let {what} through: {errs}")
+    if not failures:
+        print(f"ok the pod rules refuse {len(cases)} kinds of unsafe pod")
 
     if failures:
         print(f"{len(failures)} problem(s)")

@@ -4,7 +4,8 @@
 # say which check failed, not print "Demo complete". Two liars: a 'verify' that reports the
 # policy verdict "rejected" where the real one accepted (caught at scene 4), and a 'secret get'
 # that hands the app a key with one flipped bit (caught when the app's decryption differs from
-# the plaintext, scene 12). Usage: demo_mismatch.sh SOURCE_DIR CCZ
+# the plaintext, scene 12). A third, a key server that never logs its port, fails scene 15 at
+# its start: the demo must stop it on the way out. Usage: demo_mismatch.sh SOURCE_DIR CCZ
 set -uo pipefail
 src=$1 ccz=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 dir=$(mktemp -d) || exit 1
@@ -58,3 +59,21 @@ b = bytearray(open(sys.argv[1], "rb").read()); b[0] ^= 1; open(sys.argv[1], "wb"
 fi
 SH
 liar key-client "the app's decryption is not model.txt: "
+
+# a model key server that never says it is up (its log stays empty): scene 15 fails at its
+# start, and the demo's cleanup must still stop it (the trap names ccz serve's pid too, not yet
+# set then), not leave it running
+wrapper silent-key-server <<SH
+if [ "\$1 \$2" = "secret serve" ] && [[ " \$* " = *" model-key=model.key "* ]]; then
+    echo \$\$ > "$dir/silent-key-server/pid"
+    exec "\$ccz" "\$@" 2> /dev/null
+fi
+SH
+liar silent-key-server "the server did not start: "
+pid=$(cat "$dir/silent-key-server/pid")
+if kill -0 "$pid" 2> /dev/null; then
+    kill "$pid"
+    echo "FAIL: the demo left the model key server ($pid) running after it failed"
+    exit 1
+fi
+echo "ok: the demo stopped the model key server it started"
