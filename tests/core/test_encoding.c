@@ -48,6 +48,8 @@ static void test_base64(void)
     CHECK_STATUS(ccz_base64_decode(&b, "Zm9v-_==", 8), CCZ_ERR_ENCODING);
     CHECK_STATUS(ccz_base64_decode(&b, "Zm9v\n\n\n\n", 8), CCZ_ERR_ENCODING); /* trimmed whole */
     CHECK_STATUS(ccz_base64_decode(&b, "    Zm9v", 8), CCZ_ERR_ENCODING);
+    CHECK_STATUS(ccz_base64_decode(&b, "Zm9v    ", 8), CCZ_ERR_ENCODING); /* a blank last block */
+    CHECK_STATUS(ccz_base64_decode(&b, "    ", 4), CCZ_ERR_ENCODING);
     CHECK_INT(b.len, 0);
     /* every byte value at the start, in the middle and at the end (before padding or not) is
      * taken exactly when it is in the alphabet: OpenSSL trims white space at the ends and
