@@ -113,6 +113,7 @@ struct conn {
     size_t credit;       /* consumed, not yet sent back in a WINDOW_UPDATE */
     int in_recv;
     bool closing;
+    unsigned peer_resets; /* streams reset for the client's errors on them */
     ccz_rpc_call *calls;
     uint64_t serial; /* unique for the server's lifetime */
     conn_list *list;
@@ -842,6 +843,8 @@ ccz_status ccz_rpc_finish(ccz_rpc_call *k, int code, const char *message)
                                                   "deadline or disconnected)");
     }
     k->finished = true;
+    if (!k->unsent) /* the status waits to go out from now: a stall counts from here */
+        k->out_at = listener_mono_ms();
     k->code = code;
     free(k->message);
     k->message = message ? strdup(message) : NULL;
@@ -1304,12 +1307,27 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, co
     return 0;
 }
 
+/* Streams a connection may have reset for its client's errors on them, at most. */
+#define MAX_PEER_RESETS 1000
+
 /* A call the server ended while its client still sends (shed, refused, past its deadline) is
  * reset once the trailers are out, as gRPC does: the client stops sending and the stream stops
- * holding its connection. */
+ * holding its connection. A client that makes nghttp2 reset its streams (a stream error: a
+ * stream window overflowed, DATA after the end of a request, ...) frees each stream's place
+ * among its max_streams while the call's handler may still work for it, a rapid reset
+ * (CVE-2023-44487) by the server's hand that nghttp2's limit on received resets does not count
+ * ("MadeYouReset", CVE-2025-8671): past MAX_PEER_RESETS such resets the connection is ended
+ * (GOAWAY ENHANCE_YOUR_CALM). */
 static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
-    (void)user_data;
+    conn *c = user_data;
+    if (frame->hd.type == NGHTTP2_RST_STREAM) {
+        uint32_t e = frame->rst_stream.error_code;
+        if ((e == NGHTTP2_PROTOCOL_ERROR || e == NGHTTP2_FLOW_CONTROL_ERROR ||
+             e == NGHTTP2_STREAM_CLOSED || e == NGHTTP2_FRAME_SIZE_ERROR) &&
+            ++c->peer_resets > MAX_PEER_RESETS)
+            nghttp2_session_terminate_session(session, NGHTTP2_ENHANCE_YOUR_CALM);
+    }
     if (frame->hd.type == NGHTTP2_HEADERS && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
         !nghttp2_session_get_stream_remote_close(session, frame->hd.stream_id))
         nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
@@ -1433,9 +1451,10 @@ static void conn_timer(evutil_socket_t fd, short what, void *arg)
             fail_call(k, CCZ_RPC_CANCELLED, msg);
         }
         /* an answer none of whose bytes the client took for idle_ms (a window it never
-         * opens, a socket it never reads) holds the stream and the answer: the stream is
-         * reset; if even that cannot go out, the connection is closed */
-        if (k->unsent && now - k->out_at >= (int64_t)s->idle_ms) {
+         * opens, a socket it never reads), or whose status has not gone out for as long (the
+         * stream of a finished call lasts only until it has), holds the stream and the
+         * answer: the stream is reset; if even that cannot go out, the connection is closed */
+        if ((k->unsent || k->finished) && now - k->out_at >= (int64_t)s->idle_ms) {
             hopeless |= k->stalled;
             k->stalled = true;
             ccz_log(CCZ_LOG_DEBUG, "rpc: %s: the client took none of its answer for %u ms", k->path,

@@ -11,7 +11,9 @@
  * reset flood (CVE-2023-44487) ends its connection while others are served. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -97,6 +99,10 @@ static void hello(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload
         snprintf(misuse.trailer_why, sizeof misuse.trailer_why, "%s", ccz_error_detail());
         misuse.finish = ccz_rpc_finish(call, CCZ_RPC_INTERNAL, "again");
         snprintf(misuse.finish_why, sizeof misuse.finish_why, "%s", ccz_error_detail());
+        return;
+    }
+    if (!strncmp(name, "refuse", 6)) { /* a trailers-only answer as large as the name */
+        CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, name));
         return;
     }
     if (strcmp(name, "later") != 0) {
@@ -520,6 +526,390 @@ static void test_rapid_reset(void)
     ccz_rpc_server_free(srv);
 }
 
+/* What a client that stopped reading got: statuses, and whether a GOAWAY came. */
+static struct {
+    int statuses;
+    bool goaway;
+} unread;
+
+static int unread_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t *name,
+                         size_t nl, const uint8_t *value, size_t vl, uint8_t flags, void *u)
+{
+    (void)s, (void)fr, (void)value, (void)vl, (void)flags, (void)u;
+    if (nl == 11 && !memcmp(name, "grpc-status", 11))
+        unread.statuses++;
+    return 0;
+}
+
+static int unread_frame(nghttp2_session *s, const nghttp2_frame *fr, void *u)
+{
+    (void)s, (void)u;
+    if (fr->hd.type == NGHTTP2_GOAWAY)
+        unread.goaway = true;
+    return 0;
+}
+
+/* A client that stops reading once its calls are answered with statuses only (trailers-only
+ * responses: no DATA, so no answer bytes wait in a call's queue) cannot hold the connection,
+ * its calls and the output queued for it for good: a call whose status the connection could
+ * not send for the idle timeout (300 ms) is reset, and when even that cannot go out the
+ * connection is closed. 100 statuses of 60 KB each, more than the socket and the server's
+ * 1 MiB of output take: some are never sent, and no GOAWAY comes (the connection was not
+ * closed as an idle one, after the client read again). */
+static void test_unread_statuses(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    idle_ms = 300;
+    /* a window of 8 MiB: the 6 MB of requests go out without the server's WINDOW_UPDATEs */
+    ccz_rpc_server *srv = server_new(65536, 8u << 20, &thread, target);
+    idle_ms = 0;
+    int port = atoi(strrchr(target, ':') + 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    peer p = {.fd = fd};
+    static const h2_client_callbacks cb = {
+        .send = peer_send, .header = unread_header, .frame = unread_frame};
+    p.h2 = h2_client_new(&cb, &p, NULL, 0);
+    memset(&unread, 0, sizeof unread);
+    /* the server's SETTINGS (its 100 streams) and the WINDOW_UPDATE of its 8 MiB connection
+     * window read, then nothing more */
+    uint8_t buf[16384];
+    int64_t end = now_ms() + 2000;
+    while (now_ms() < end && nghttp2_session_get_remote_window_size(p.h2) < (4 << 20)) {
+        CHECK_INT(nghttp2_session_send(p.h2), 0);
+        struct pollfd pf = {fd, POLLIN, 0};
+        if (poll(&pf, 1, 20) <= 0)
+            continue;
+        ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        CHECK(n > 0 && nghttp2_session_mem_recv(p.h2, buf, (size_t)n) == n);
+    }
+    CHECK_INT(nghttp2_session_get_remote_settings(p.h2, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS),
+              100);
+    /* requests of one string field (1: name) of NAME bytes: "refuse", then i's letter */
+    enum { CALLS = 100, NAME = 60000, FRAME = 5 + 4 + NAME };
+    uint8_t *bodies = malloc((size_t)CALLS * FRAME);
+    h2_body b[CALLS];
+    for (int i = 0; i < CALLS; i++) {
+        uint8_t *m = bodies + (size_t)i * FRAME;
+        const uint8_t head[] = {0,
+                                0,
+                                (uint8_t)((FRAME - 5) >> 16),
+                                (uint8_t)((FRAME - 5) >> 8),
+                                (uint8_t)(FRAME - 5),
+                                0x0a,
+                                (uint8_t)(0x80 | (NAME & 0x7f)),
+                                (uint8_t)(0x80 | ((NAME >> 7) & 0x7f)),
+                                (uint8_t)(NAME >> 14)};
+        memcpy(m, head, sizeof head);
+        memset(m + 9, 'a' + i % 26, NAME);
+        memcpy(m + 9, "refuse", 6);
+        b[i] = (h2_body){m, FRAME};
+        nghttp2_nv nv[6];
+        size_t n = h2_grpc_headers(nv, "/ratls.Greeter/SayHello", "application/grpc");
+        nghttp2_data_provider prd = {.source.ptr = &b[i], .read_callback = h2_body_read};
+        CHECK(nghttp2_submit_request(p.h2, NULL, nv, n, &prd, NULL) > 0);
+    }
+    int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    for (end = now_ms() + 1500; now_ms() < end && nghttp2_session_want_write(p.h2);) {
+        CHECK_INT(nghttp2_session_send(p.h2), 0);
+        poll(NULL, 0, 5);
+    }
+    CHECK(!nghttp2_session_want_write(p.h2)); /* every request is out */
+    poll(NULL, 0, 1500);                      /* the server's idle checks: 300 ms apart */
+    /* read again: what the server still sends, until it closes */
+    bool eof = false;
+    for (end = now_ms() + 3000; now_ms() < end && !eof;) {
+        struct pollfd pf = {fd, POLLIN, 0};
+        if (poll(&pf, 1, 20) <= 0)
+            continue;
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0 && !(n < 0 && errno == EAGAIN))
+            eof = true;
+        else if (n > 0)
+            (void)nghttp2_session_mem_recv(p.h2, buf, (size_t)n);
+    }
+    fprintf(stderr, "a client that stopped reading: %d statuses of %d, goaway %d, eof %d\n",
+            unread.statuses, CALLS, unread.goaway, eof);
+    CHECK(eof);
+    CHECK(unread.statuses < CALLS);
+    CHECK(!unread.goaway);
+    nghttp2_session_del(p.h2);
+    close(fd);
+    free(bodies);
+    /* the server serves the next client */
+    peer_open(&p, target);
+    h2_body ok = {hello_z, sizeof hello_z};
+    int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &ok);
+    peer_until(&p, id, false, 2000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
+/* A PING flood from a client that does not read (each PING asks for an ACK of as many bytes):
+ * the server queues no more than 1 MiB of output for it, so the ACKs pile up in nghttp2, which
+ * ends the connection at its bound on them (1000) instead of buffering one per PING for ever.
+ * 600000 PINGs (10 MB) get far fewer ACKs back, then the connection's end. */
+static void test_ping_flood(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
+    int port = atoi(strrchr(target, ':') + 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    enum { PINGS = 600000, PING = 17 };
+    static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+                                  "\0\0\0\4\0\0\0\0\0"; /* and an empty SETTINGS */
+    size_t n = sizeof preface - 1 + (size_t)PINGS * PING;
+    uint8_t *out = calloc(1, n);
+    memcpy(out, preface, sizeof preface - 1);
+    for (size_t i = 0; i < PINGS; i++) /* length 8, type PING, no flags, stream 0 */
+        memcpy(out + sizeof preface - 1 + i * PING, "\0\0\x08\x06\0\0\0\0\0", 9);
+    int64_t end = now_ms() + 3000;
+    for (size_t off = 0; off < n && now_ms() < end;) {
+        ssize_t w = send(fd, out + off, n - off, MSG_NOSIGNAL);
+        if (w <= 0)
+            break; /* the server closed the connection */
+        off += (size_t)w;
+    }
+    free(out);
+    /* what comes back: far fewer ACKs than PINGs, then the end of the connection */
+    size_t got = 0;
+    bool eof = false;
+    uint8_t buf[65536];
+    for (end = now_ms() + 3000; now_ms() < end && !eof;) {
+        struct pollfd pf = {fd, POLLIN, 0};
+        if (poll(&pf, 1, 20) <= 0)
+            continue;
+        ssize_t r = recv(fd, buf, sizeof buf, 0);
+        if (r <= 0)
+            eof = true;
+        else
+            got += (size_t)r;
+    }
+    fprintf(stderr, "a PING flood: %zu bytes back for %d PINGs, eof %d\n", got, PINGS, eof);
+    CHECK(eof);
+    CHECK(got < (size_t)PINGS * PING / 2);
+    close(fd);
+    /* the server serves the next client */
+    peer p;
+    peer_open(&p, target);
+    h2_body ok = {hello_z, sizeof hello_z};
+    int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &ok);
+    peer_until(&p, id, false, 2000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
+/* What a raw client that sends a request's header block in a HEADERS frame and `frames`
+ * CONTINUATION frames of a 1 KB field each (the last with END_HEADERS when `ends`) gets: whether
+ * the server answered on stream 1, and whether it ended the connection. */
+static void continuation_run(const char *target, int frames, bool ends, bool *answered, bool *eof)
+{
+    int port = atoi(strrchr(target, ':') + 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    /* HEADERS of stream 1 (END_STREAM, not END_HEADERS): :method POST, :scheme http, :path,
+     * :authority x, content-type application/grpc (HPACK: static names, literal values) */
+    static const char start[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+                                "\0\0\0\4\0\0\0\0\0" /* SETTINGS */
+                                "\0\0\x30\1\1\0\0\0\1"
+                                "\x83\x86"
+                                "\x44\x17/ratls.Greeter/SayHello"
+                                "\x41\x01x"
+                                "\x5f\x10"
+                                "application/grpc";
+    enum { FIELD = 1 + 1 + 3 + 3 + 1000, FRAME = 9 + FIELD };
+    size_t n = sizeof start - 1 + (size_t)frames * FRAME;
+    uint8_t *out = malloc(n);
+    memcpy(out, start, sizeof start - 1);
+    for (int i = 0; i < frames; i++) {
+        uint8_t *f = out + sizeof start - 1 + (size_t)i * FRAME;
+        /* CONTINUATION of stream 1: y-a, a literal value of 1000 bytes */
+        const uint8_t h[] = {0,
+                             FIELD >> 8,
+                             FIELD & 0xff,
+                             9,
+                             ends && i == frames - 1 ? 4 : 0,
+                             0,
+                             0,
+                             0,
+                             1,
+                             0,
+                             3,
+                             'y',
+                             '-',
+                             'a',
+                             0x7f,
+                             0xe9,
+                             0x06};
+        memcpy(f, h, sizeof h);
+        memset(f + sizeof h, 'v', 1000);
+    }
+    int64_t end = now_ms() + 3000;
+    for (size_t off = 0; off < n && now_ms() < end;) {
+        ssize_t w = send(fd, out + off, n - off, MSG_NOSIGNAL);
+        if (w <= 0)
+            break; /* the server closed the connection */
+        off += (size_t)w;
+    }
+    free(out);
+    /* the server's frames, until it closes or 500 ms of silence */
+    *eof = *answered = false;
+    uint8_t in[65536];
+    size_t got = 0;
+    for (int64_t quiet = now_ms() + 500; now_ms() < quiet && !*eof && got < sizeof in;) {
+        struct pollfd pf = {fd, POLLIN, 0};
+        if (poll(&pf, 1, 20) <= 0)
+            continue;
+        ssize_t r = recv(fd, in + got, sizeof in - got, 0);
+        *eof = r <= 0;
+        got += r > 0 ? (size_t)r : 0;
+    }
+    for (size_t at = 0; at + 9 <= got;) {
+        size_t len = (size_t)in[at] << 16 | (size_t)in[at + 1] << 8 | in[at + 2];
+        *answered |= in[at + 3] == 1 && in[at + 8] == 1 && in[at + 5] == 0 && in[at + 6] == 0 &&
+                     in[at + 7] == 0;
+        at += 9 + len;
+    }
+    close(fd);
+}
+
+/* A header block that never ends (CVE-2024-27316's family: CONTINUATION frames without
+ * END_HEADERS, 2000 of 1 KB each): the connection is ended at once rather than read for ever
+ * (nghttp2 ends a header block after 8 CONTINUATION frames, Debian's fix for CVE-2024-28182),
+ * and the server serves the next client. The same request in three CONTINUATION frames, the
+ * last ending it, is answered. */
+static void test_continuation_flood(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
+    bool answered, eof;
+    continuation_run(target, 3, true, &answered, &eof);
+    CHECK(answered);
+    CHECK(!eof);
+    int64_t t0 = now_ms();
+    continuation_run(target, 2000, false, &answered, &eof);
+    CHECK(!answered);
+    CHECK(eof);
+    CHECK(now_ms() - t0 < 1000);
+    peer p;
+    peer_open(&p, target);
+    h2_body ok = {hello_z, sizeof hello_z};
+    int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &ok);
+    peer_until(&p, id, false, 2000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
+/* "MadeYouReset" (CVE-2025-8671): a client that makes the server reset its streams, here with a
+ * WINDOW_UPDATE that overflows each stream's window right after its request (a stream error,
+ * which nghttp2 answers with RST_STREAM FLOW_CONTROL_ERROR), frees each stream's place among
+ * the connection's 100 while the handler's work for it goes on (each of these calls is answered
+ * 200 ms later): a rapid reset by the server's hand, which nghttp2's limit on the resets it
+ * receives does not count. The connection is ended (GOAWAY ENHANCE_YOUR_CALM, then closed)
+ * after 1000 such resets instead of starting a call for each for ever; others are served. */
+static void test_made_you_reset(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
+    peer p;
+    peer_open(&p, target);
+    static const uint8_t later[] = {0, 0, 0, 0, 7, 0x0a, 0x05, 'l', 'a', 't', 'e', 'r'};
+    bool ended = false;
+    int opened = 0;
+    uint8_t buf[16384];
+    int one = 1;
+    setsockopt(p.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    for (int i = 0; i < 1500 && !ended; i++) {
+        h2_body b = {later, sizeof later};
+        nghttp2_nv nv[6];
+        size_t n = h2_grpc_headers(nv, "/ratls.Greeter/SayHello", "application/grpc");
+        nghttp2_data_provider prd = {.source.ptr = &b, .read_callback = h2_body_read};
+        int32_t id = nghttp2_submit_request(p.h2, NULL, nv, n, &prd, NULL);
+        if (id < 0 || nghttp2_session_send(p.h2) != 0)
+            break; /* the session has seen the server's GOAWAY */
+        opened++;
+        /* WINDOW_UPDATE of stream id by 2^31-1: past the largest window, a stream error
+         * (RFC 9113, 6.9.1) */
+        const uint8_t wu[] = {0,
+                              0,
+                              4,
+                              NGHTTP2_WINDOW_UPDATE,
+                              0,
+                              (uint8_t)(id >> 24),
+                              (uint8_t)(id >> 16),
+                              (uint8_t)(id >> 8),
+                              (uint8_t)id,
+                              0x7f,
+                              0xff,
+                              0xff,
+                              0xff};
+        if (send(p.fd, wu, sizeof wu, MSG_NOSIGNAL) != (ssize_t)sizeof wu)
+            break;
+        /* the server's reset of it (its place among the 100 free again) */
+        ssize_t r = 1;
+        for (int64_t end = now_ms() + 1000;
+             r > 0 && nghttp2_session_find_stream(p.h2, id) && now_ms() < end;) {
+            struct pollfd pf = {p.fd, POLLIN, 0};
+            if (poll(&pf, 1, 20) <= 0)
+                continue;
+            r = recv(p.fd, buf, sizeof buf, 0);
+            if (r > 0 && nghttp2_session_mem_recv(p.h2, buf, (size_t)r) < 0)
+                break;
+        }
+        ended = r <= 0 || !nghttp2_session_want_read(p.h2);
+    }
+    for (int64_t end = now_ms() + 2000; !ended && now_ms() < end;) {
+        struct pollfd pf = {p.fd, POLLIN, 0};
+        if (poll(&pf, 1, 20) <= 0)
+            continue;
+        ssize_t r = recv(p.fd, buf, sizeof buf, 0);
+        ended = r <= 0;
+        if (r > 0)
+            (void)nghttp2_session_mem_recv(p.h2, buf, (size_t)r);
+        ended |= !nghttp2_session_want_read(p.h2);
+    }
+    fprintf(stderr, "made-you-reset: %d streams opened, ended %d\n", opened, ended);
+    CHECK(ended);
+    CHECK(opened <= 1100);
+    peer_close_all(&p);
+    /* the server still serves others */
+    peer_open(&p, target);
+    h2_body b = {hello_z, sizeof hello_z};
+    int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
+    peer_until(&p, id, false, 2000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
 TEST_MAIN(T(test_metadata_bound), T(test_early_end_reset), T(test_cancelled_call),
           T(test_unsendable_status), T(test_zero_window_stall), T(test_call_misuse),
-          T(test_server_setup_refused), T(test_rapid_reset))
+          T(test_server_setup_refused), T(test_rapid_reset), T(test_unread_statuses),
+          T(test_ping_flood), T(test_continuation_flood), T(test_made_you_reset))

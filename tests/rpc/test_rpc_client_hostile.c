@@ -56,8 +56,10 @@ typedef enum {
     GOAWAY_LONG,   /* GOAWAY, a first message, the rest once `answered` (another call's answer) */
     NO_TYPE,       /* HTTP 200 without a content-type, then a well-formed answer */
     TRAILER_FLOOD, /* a well-formed answer whose trailers are 5000 fields of 3000 bytes */
-    GOAWAY_REFUSE  /* GOAWAY with last stream 0 (the request unprocessed); the next connection
+    GOAWAY_REFUSE, /* GOAWAY with last stream 0 (the request unprocessed); the next connection
                       is WELL_FORMED */
+    GOAWAY_LATE    /* the response's headers, then GOAWAY with last stream 0 all the same; the
+                      next connection is WELL_FORMED */
 } misdeed;
 
 typedef struct {
@@ -152,6 +154,18 @@ static int on_req_header(nghttp2_session *s, const nghttp2_frame *f, const uint8
     return 0;
 }
 
+/* GOAWAY_LATE's answer: once its headers are out, GOAWAY with last stream 0, and nothing
+ * more on the stream. */
+static ssize_t read_goaway(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
+                           uint32_t *flags, nghttp2_data_source *src, void *user)
+{
+    (void)id, (void)buf, (void)len, (void)flags, (void)src;
+    hostile *h = user;
+    if (!h->sent++ && nghttp2_submit_goaway(s, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL, 0))
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    return NGHTTP2_ERR_DEFERRED;
+}
+
 /* The request is in (its END_STREAM): the answer of this case. */
 static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
 {
@@ -204,6 +218,13 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
         return nghttp2_submit_goaway(s, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL, 0)
                    ? NGHTTP2_ERR_CALLBACK_FAILURE
                    : 0;
+    if (h->what == GOAWAY_LATE) { /* answering, then claiming it never saw the call */
+        nghttp2_nv ok[] = {NV(":status", "200"), NV("content-type", "application/grpc")};
+        nghttp2_data_provider p = {.read_callback = read_goaway};
+        h->sent = 0;
+        return nghttp2_submit_response(s, f->hd.stream_id, ok, 2, &p) ? NGHTTP2_ERR_CALLBACK_FAILURE
+                                                                      : 0;
+    }
     if (h->what == GOAWAY_LONG) { /* no stream after this one; this one goes on */
         nghttp2_nv ok[] = {NV(":status", "200"), NV("content-type", "application/grpc")};
         nghttp2_data_provider p = {.read_callback = read_long};
@@ -313,7 +334,8 @@ static void *serve(void *arg)
         return NULL;
     pthread_t next;
     hostile h2 = {.listen_fd = h->listen_fd, .what = WELL_FORMED};
-    if (h->what == GOAWAY_LONG || h->what == GOAWAY_REFUSE)
+    bool then = h->what == GOAWAY_LONG || h->what == GOAWAY_REFUSE || h->what == GOAWAY_LATE;
+    if (then)
         test_thread(&next, serve, &h2);
     if (settings_delay_ms) /* a slow server: connecting takes this long */
         poll(NULL, 0, settings_delay_ms);
@@ -353,7 +375,7 @@ static void *serve(void *arg)
     }
     nghttp2_session_del(s);
     close(h->fd);
-    if (h->what == GOAWAY_LONG || h->what == GOAWAY_REFUSE)
+    if (then)
         pthread_join(next, NULL);
     return NULL;
 }
@@ -469,6 +491,19 @@ static void test_goaway_unprocessed_retried(void)
     CHECK_INT(call(GOAWAY_REFUSE, text, sizeof text), CCZ_RPC_OK);
     CHECK_STR(text, "hi");
     CHECK_INT(atomic_load(&requests), 2);
+}
+
+/* A server that answered the call's headers and then sends GOAWAY with last stream 0, as if it
+ * had not seen the call: the call was processed (its headers came), so it ends UNAVAILABLE and
+ * is not sent again, which would run it twice. */
+static void test_goaway_after_headers_not_retried(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    char text[600];
+    atomic_store(&requests, 0);
+    CHECK_INT(call(GOAWAY_LATE, text, sizeof text), CCZ_RPC_UNAVAILABLE);
+    CHECK_STR(text, "the server refused the stream (going away)");
+    CHECK_INT(atomic_load(&requests), 1);
 }
 
 /* A server that never answers: the call's deadline is the client's to keep, and the client
@@ -782,4 +817,4 @@ TEST_MAIN(T(test_hostile_answers), T(test_silent_answer), T(test_malformed_statu
           T(test_http_errors), T(test_trailers_only), T(test_header_flood),
           T(test_local_status_sticks), T(test_goaway_new_calls_reconnect),
           T(test_deadline_then_new_call), T(test_unary_connect_time_off_deadline),
-          T(test_goaway_unprocessed_retried))
+          T(test_goaway_unprocessed_retried), T(test_goaway_after_headers_not_retried))

@@ -309,6 +309,69 @@ static void test_server_options(void)
     ccz_rpc_server_free(srv);
 }
 
+/* A caller's misuse of the channel is refused with what was wrong, before any connection is
+ * made: no options or no target, a call without a /package.Service/Method path or a response
+ * type, call options of another version, a unary call without a request; and a client stream's
+ * request side used once it is closed (a message after the close, a second close). */
+static void test_client_misuse(void)
+{
+    ccz_rpc_channel *ch = NULL;
+    CHECK_STATUS(ccz_rpc_channel_new(&ch, "127.0.0.1:1", NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "channel options or target missing");
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    CHECK_STATUS(ccz_rpc_channel_new(&ch, NULL, &co), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "channel options or target missing");
+    CHECK(ch == NULL);
+    server sv;
+    server_start(&sv, NULL);
+    ch = channel(sv.target, NULL, 0);
+    int before = atomic_load(&calls);
+    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
+    req.name = "x";
+    const ProtobufCMessageDescriptor *out = &ratls__hello_reply__descriptor;
+    ccz_rpc_stream *s = NULL;
+    CHECK_STATUS(
+        ccz_rpc_start(ch, &s, "ratls.Greeter/SayHello", &req.base, out, NULL, NULL, NULL, NULL),
+        CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(),
+              "a call needs a /package.Service/Method path and a response type");
+    CHECK_STATUS(
+        ccz_rpc_start(ch, &s, "/ratls.Greeter/SayHello", &req.base, NULL, NULL, NULL, NULL, NULL),
+        CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(),
+              "a call needs a /package.Service/Method path and a response type");
+    ccz_rpc_call_opts o = {CCZ_RPC_CALL_OPTS_VERSION + 1, 1000, NULL};
+    CHECK_STATUS(
+        ccz_rpc_start(ch, &s, "/ratls.Greeter/SayHello", &req.base, out, &o, NULL, NULL, NULL),
+        CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "call options of the wrong version");
+    CHECK(s == NULL);
+    ProtobufCMessage *resp = NULL;
+    ccz_rpc_status st;
+    CHECK_STATUS(ccz_rpc_unary(ch, &resp, &st, "/ratls.Greeter/SayHello", NULL, out, NULL),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a unary call needs a request");
+    CHECK_STATUS(ccz_rpc_unary(ch, &resp, &st, "/ratls.Greeter/SayHello", &req.base, out, &o),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "call options of the wrong version");
+    CHECK(resp == NULL);
+    CHECK_INT(atomic_load(&calls), before); /* nothing reached a handler */
+    /* a client stream (the unary method: it ends UNIMPLEMENTED, no request message) */
+    collect c = {"", 0, -1};
+    o.version = CCZ_RPC_CALL_OPTS_VERSION;
+    CHECK_OK(ccz_rpc_start(ch, &s, "/ratls.Greeter/SayHello", NULL, out, &o, on_msg, on_done, &c));
+    CHECK_OK(ccz_rpc_stream_close(s));
+    CHECK_STATUS(ccz_rpc_stream_send(s, &req.base), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the call's request stream is closed");
+    CHECK_STATUS(ccz_rpc_stream_close(s), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the request stream is closed already");
+    CHECK_OK(ccz_rpc_channel_run(ch));
+    CHECK_INT(c.code, CCZ_RPC_UNIMPLEMENTED);
+    CHECK_INT(c.n, 0);
+    ccz_rpc_channel_free(ch);
+    server_stop(&sv);
+}
+
 static void test_h2c(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -316,6 +379,7 @@ static void test_h2c(void)
     test_mismatch();
     test_silent_server();
     test_server_options();
+    test_client_misuse();
 }
 
 TEST_MAIN(T(test_h2c))
