@@ -224,6 +224,27 @@ static void test_rest_errors(void)
          "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [2, 3], "
          "\"data\": [[1, -2, 3], [-4, 5, -6]]}]}",
          200, "\"shape\":[2,3],\"data\":[1,0,3,0,5,0]"},
+        /* an integer datatype holds integers in its range; FP16 numbers in its */
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"INT32\", \"shape\": [1, 3], "
+         "\"data\": [1, 2.5, 3]}]}",
+         400, "input 'X': INT32 data must be integers, not 2.5"},
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"UINT8\", \"shape\": [1, 3], "
+         "\"data\": [1, 256, 3]}]}",
+         400, "input 'X': 256 is out of range for UINT8"},
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"UINT8\", \"shape\": [1, 3], "
+         "\"data\": [1, -1, 3]}]}",
+         400, "input 'X': -1 is out of range for UINT8"},
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP16\", \"shape\": [1, 3], "
+         "\"data\": [1, 70000, 3]}]}",
+         400, "input 'X': 70000 is out of range for FP16"},
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"INT8\", \"shape\": [1, 3], "
+         "\"data\": [-128, 127, -3]}]}",
+         200, "\"shape\":[1,3],\"data\":[0,127,0]"},
         /* paths: labels, a version that is no number, a verb or a model that does not exist */
         {"/v1/models/relu/labels/stable:predict", "{\"instances\": [[1, 2, 3]]}", 501,
          "version labels are not served: ask for /versions/N or the latest"},

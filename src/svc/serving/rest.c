@@ -774,15 +774,46 @@ static json_t *v2_model_meta(sv_server *s, const sv_model *m)
                      "onnx", "inputs", in, "outputs", out);
 }
 
+/* A v2 numeric datatype: the values it holds (all computed in float32). */
+typedef struct {
+    const char *name;
+    bool integer;
+    double lo, hi;
+} v2_type;
+
+static const v2_type v2_types[] = {
+    {"FP32", false, -DBL_MAX, DBL_MAX}, /* float32's range: to_float */
+    {"FP64", false, -DBL_MAX, DBL_MAX},    {"FP16", false, -65504, 65504},
+    {"INT8", true, INT8_MIN, INT8_MAX},    {"INT16", true, INT16_MIN, INT16_MAX},
+    {"INT32", true, INT32_MIN, INT32_MAX}, {"INT64", true, (double)INT64_MIN, (double)INT64_MAX},
+    {"UINT8", true, 0, UINT8_MAX},         {"UINT16", true, 0, UINT16_MAX},
+    {"UINT32", true, 0, UINT32_MAX},       {"UINT64", true, 0, (double)UINT64_MAX},
+};
+
+/* A value of the tensor's datatype: an integer type's values are JSON integers in its range
+ * (1.5 or 300 is no UINT8), a float type's within its range. */
+static ccz_status v2_value(const json_t *v, const v2_type *ty, const char *name)
+{
+    CCZ_ENSURE(!ty->integer || json_is_integer(v), CCZ_ERR_INVALID_ARGUMENT,
+               "input '%s': %s data must be integers, not %g", name, ty->name,
+               json_number_value(v));
+    double d = json_number_value(v);
+    CCZ_ENSURE(d >= ty->lo && d <= ty->hi, CCZ_ERR_INVALID_ARGUMENT,
+               "input '%s': %g is out of range for %s", name, d, ty->name);
+    return CCZ_OK;
+}
+
 /* Appends the numbers of a data list to dst, at most max of them: flat (a list of numbers) or
  * nested exactly as the shape [rows, t's other dims], every list as long as its dimension (a
  * ragged one would move values into other rows). */
 static ccz_status v2_flatten(const json_t *v, float *dst, size_t *n, size_t max, size_t depth,
-                             bool nested, const ccz_ml_tensor_info *t, size_t rows)
+                             bool nested, const ccz_ml_tensor_info *t, size_t rows,
+                             const v2_type *ty)
 {
     size_t leaf = nested ? t->rank : 1;
     if (json_is_number(v) && (nested ? depth == leaf : depth <= leaf)) {
         CCZ_ENSURE(*n < max, CCZ_ERR_INVALID_ARGUMENT, "more values than the shape holds");
+        CCZ_GUARD(v2_value(v, ty, t->name));
         CCZ_GUARD(to_float(&dst[*n], v, t->name));
         (*n)++;
         return CCZ_OK;
@@ -798,26 +829,26 @@ static ccz_status v2_flatten(const json_t *v, float *dst, size_t *n, size_t max,
                    t->name, (long long)want, depth, len);
     }
     for (size_t i = 0; i < len; i++)
-        CCZ_GUARD(v2_flatten(json_array_get(v, i), dst, n, max, depth + 1, nested, t, rows));
+        CCZ_GUARD(v2_flatten(json_array_get(v, i), dst, n, max, depth + 1, nested, t, rows, ty));
     return CCZ_OK;
 }
 
-static bool v2_numeric(const char *t)
+static const v2_type *v2_numeric(const json_t *type)
 {
-    static const char *const ok[] = {"FP32",  "FP64",  "FP16",   "INT8",   "INT16", "INT32",
-                                     "INT64", "UINT8", "UINT16", "UINT32", "UINT64"};
-    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
-        if (strcmp(t, ok[i]) == 0)
-            return true;
-    return false;
+    for (size_t i = 0; json_is_string(type) && i < CCZ_ARRAY_LEN(v2_types); i++)
+        if (strcmp(json_string_value(type), v2_types[i].name) == 0)
+            return &v2_types[i];
+    return NULL;
 }
 
-/* One input of an infer request: its shape must be [rows, the model's other dims]. */
-static ccz_status v2_input(const json_t *in, const ccz_ml_tensor_info *t, size_t *rows)
+/* One input of an infer request: its datatype numeric, its shape [rows, the model's other
+ * dims]. */
+static ccz_status v2_input(const json_t *in, const ccz_ml_tensor_info *t, size_t *rows,
+                           const v2_type **ty)
 {
-    const json_t *shape = json_object_get(in, "shape"), *type = json_object_get(in, "datatype");
-    CCZ_ENSURE(json_is_string(type) && v2_numeric(json_string_value(type)),
-               CCZ_ERR_INVALID_ARGUMENT, "input '%s': datatype must be numeric (FP32, ...)",
+    const json_t *shape = json_object_get(in, "shape");
+    *ty = v2_numeric(json_object_get(in, "datatype"));
+    CCZ_ENSURE(*ty, CCZ_ERR_INVALID_ARGUMENT, "input '%s': datatype must be numeric (FP32, ...)",
                t->name);
     CCZ_ENSURE(json_is_array(shape) && json_array_size(shape) == t->rank, CCZ_ERR_INVALID_ARGUMENT,
                "input '%s': shape must have %zu dimensions", t->name, t->rank);
@@ -852,6 +883,7 @@ static ccz_status v2_read(sv_job **out, sv_model *m, const json_t *body)
     CCZ_ENSURE(!json_is_string(id) || json_string_length(id) < sizeof(*out)->id,
                CCZ_ERR_INVALID_ARGUMENT, "'id' may hold at most %zu bytes", sizeof(*out)->id - 1);
     const json_t *by_input[SV_MAX_IO] = {0};
+    const v2_type *types[SV_MAX_IO] = {0};
     size_t rows = 0;
     for (size_t k = 0; k < m->n_in; k++) {
         const json_t *in = json_array_get(inputs, k), *name = json_object_get(in, "name");
@@ -865,7 +897,7 @@ static ccz_status v2_read(sv_job **out, sv_model *m, const json_t *body)
         CCZ_ENSURE(!json_object_get(json_object_get(in, "parameters"), "binary_data_size"),
                    CCZ_ERR_INVALID_ARGUMENT, "input '%s': %s", m->in[i].name, BINARY_REFUSED);
         size_t n = 0;
-        CCZ_GUARD(v2_input(in, &m->in[i], &n));
+        CCZ_GUARD(v2_input(in, &m->in[i], &n, &types[i]));
         CCZ_ENSURE(k == 0 || n == rows, CCZ_ERR_INVALID_ARGUMENT,
                    "the inputs' batch sizes (shape[0]) differ");
         rows = n;
@@ -875,7 +907,7 @@ static ccz_status v2_read(sv_job **out, sv_model *m, const json_t *body)
         size_t want = rows * m->in[i].row_elems, n = 0;
         const json_t *data = json_object_get(by_input[i], "data");
         bool nested = json_array_size(data) > 0 && json_is_array(json_array_get(data, 0));
-        CCZ_GUARD(v2_flatten(data, (*out)->in[i], &n, want, 0, nested, &m->in[i], rows));
+        CCZ_GUARD(v2_flatten(data, (*out)->in[i], &n, want, 0, nested, &m->in[i], rows, types[i]));
         CCZ_ENSURE(n == want, CCZ_ERR_INVALID_ARGUMENT, "input '%s': %zu values for a shape of %zu",
                    m->in[i].name, n, want);
     }
