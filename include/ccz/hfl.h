@@ -203,7 +203,7 @@ typedef struct {
     const char *model; /* "mlp" or "lr": a name for the plan */
     ccz_mlp_shape shape;
     unsigned rounds;      /* 1..100000 */
-    unsigned min_clients; /* 1..CCZ_HFL_MAX_CLIENTS */
+    unsigned min_clients; /* 1..CCZ_HFL_MAX_CLIENTS (2.. with secure_agg) */
     unsigned max_clients; /* 0: CCZ_HFL_MAX_CLIENTS */
     ccz_hfl_strategy_kind strategy;
     ccz_hfl_strategy_opts strategy_opts;

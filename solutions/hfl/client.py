@@ -585,8 +585,11 @@ def sa_stream(seed, dim):
 
 def sa_encode(w, weight):
     """w times weight (in float32, as the C client) in fixed point 2^22, mod 2^32."""
-    x = (np.asarray(w, dtype=np.float32) * np.float32(weight)).astype(np.float64) * SA_SCALE
-    if not np.all(np.isfinite(x)) or np.any(np.abs(x) >= 2147483647.0):
+    w = np.asarray(w, dtype=np.float32)
+    # the values below 512 (HFL_SA_LIMIT), not only times the weight: the mean must fit too
+    x = (w * np.float32(weight)).astype(np.float64) * SA_SCALE
+    if not np.all(np.abs(w) < 512.0) or not np.all(np.isfinite(x)) or np.any(
+            np.abs(x) >= 2147483647.0):
         raise ValueError("a weight does not fit the fixed-point encoding")
     return np.rint(x).astype(np.int64).astype(np.uint32)  # rint: lrint's ties to even
 
@@ -640,6 +643,8 @@ def secagg_upload(ch, round_, flat, loss, log, drop=False):
     if one(m, 1) != round_ or not 1 <= n_list <= SA_MAX or me >= SA_MAX or \
             not (math.isfinite(weight) and 0 < weight <= 1):
         raise SecAggError("the aggregator's key list is out of range")
+    if n_list < 2:  # alone (a threshold of 1), the sum unmasked is this client's update
+        raise SecAggError("a key list of %d client: its update would be the sum" % n_list)
     order, c_pks, s_pks = [], {}, {}
     for i, e in enumerate(m[5]):
         c = decode(e)
@@ -671,6 +676,9 @@ def secagg_upload(ch, round_, flat, loss, log, drop=False):
     frm, shares = packed_uints(m, 2), m.get(3, [])
     if one(m, 1) != round_ or len(frm) != len(shares):
         raise SecAggError("the aggregator's shares are out of range")
+    if len(frm) + 1 < t:  # U2 of at least t: else too few pairwise masks around the self mask
+        raise SecAggError("shares from %d peers: fewer than the threshold (%d) with this client"
+                          % (len(frm), t))
     got_s, got_b, present = {}, {}, {me}
     for i, (f, sh) in enumerate(zip(frm, shares)):
         if f >= SA_MAX or f == me or f not in c_pks or f in present or len(sh) != SHARE_CT:

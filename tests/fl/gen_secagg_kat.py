@@ -66,9 +66,10 @@ def f32(x):
 def encode(w, weight):
     """w times weight in float32 (the product of two float32 is exact in a double, then rounded
     once to float32), times 2^22, rounded to the nearest integer with ties to even, mod 2^32.
-    None when the scaled value's magnitude reaches 2^31 - 1."""
+    None when the scaled value's magnitude reaches 2^31 - 1, or w's reaches 512 (the survivors'
+    mean of such values would not fit, whatever their weights)."""
     x = f32(f32(w) * f32(weight)) * SCALE  # exact: a power of two
-    if abs(x) >= 2147483647.0:
+    if abs(x) >= 2147483647.0 or not abs(f32(w)) < 512.0:
         return None
     return round(x) % (1 << 32)  # round(): ties to even, exactly, on the double
 
@@ -172,7 +173,8 @@ def main():
         fp.append({"w": f32(w), "weight": f32(weight), "word": word})
     kat["fixed_point"] = {"encode": fp,
                           "overflow": [{"w": 512.0, "weight": 1.0}, {"w": -600.0, "weight": 0.9},
-                                       {"w": 1024.0, "weight": 0.5}],
+                                       {"w": 1024.0, "weight": 0.5},
+                                       {"w": 600.0, "weight": 0.5}],
                           "decode": [{"word": x, "value": decode(x)} for x in
                                      (0, 1, 0xFFFFFFFF, 4194304, 0xFFC00000, 0x7FFFFFFF,
                                       0x80000000, 12345678, 0xDEADBEEF)]}

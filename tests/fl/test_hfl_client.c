@@ -163,6 +163,17 @@ typedef enum {
     SA_PLAN_ME_DROPPED,
     SA_PLAN_FEW,
     SA_PLAN_WITHOUT_ME,
+    SA_KEYS_ROUND,
+    SA_YOU_OUT,
+    SA_WEIGHT_NEGATIVE,
+    SA_SHARES_ROUND,
+    SA_SHARES_UNPAIRED,
+    SA_SHARE_SHORT,
+    SA_SHARE_FROM_ME,
+    SA_SHARE_MISSING,
+    SA_PLAN_ROUND,
+    SA_SHARES_NONE,
+    SA_ALONE,
 } sa_fault;
 
 typedef struct secagg_script {
@@ -216,16 +227,21 @@ static void on_advertise(ccz_rpc_call *call, const ProtobufCMessage *m, void *pa
         kp[i] = &k[i];
     }
     Cczfl__KeyList l = CCZFL__KEY_LIST__INIT;
-    l.round = r->round;
+    l.round = a->fault == SA_KEYS_ROUND ? r->round + 1 : r->round;
     l.threshold = a->fault == SA_LOW_THRESHOLD ? 1 : a->fault == SA_HIGH_THRESHOLD ? 4 : 2;
-    l.you = ME;
-    l.weight = a->fault == SA_WEIGHT ? 1.5 : 0.5;
+    l.you = a->fault == SA_YOU_OUT ? 255 : ME;
+    l.weight = a->fault == SA_WEIGHT ? 1.5 : a->fault == SA_WEIGHT_NEGATIVE ? -0.5 : 0.5;
     l.clients = kp;
     l.n_clients = 3;
     if (a->fault == SA_NOT_MINE)
         k[ME].c_pk.data = a->peers[2].c_pk;
     if (a->fault == SA_DUPLICATE)
         k[2].index = 0;
+    if (a->fault == SA_ALONE) { /* this client alone, a threshold of 1 */
+        l.clients = &kp[ME];
+        l.n_clients = 1;
+        l.threshold = 1;
+    }
     CHECK_OK(ccz_rpc_reply(call, &l.base));
 }
 
@@ -282,13 +298,21 @@ static void on_share(ccz_rpc_call *call, const ProtobufCMessage *m, void *payloa
         from[1] = 5;
     if (a->fault == SA_SHARE_TWICE)
         from[1] = 0;
+    if (a->fault == SA_SHARE_FROM_ME)
+        from[1] = ME;
     ProtobufCBinaryData sh[2] = {{HFL_SA_SHARE_CT, ct[0]}, {HFL_SA_SHARE_CT, ct[1]}};
+    if (a->fault == SA_SHARE_SHORT)
+        sh[1].len--;
     Cczfl__SharesForYou y = CCZFL__SHARES_FOR_YOU__INIT;
-    y.round = r->round;
+    y.round = a->fault == SA_SHARES_ROUND ? r->round - 1 : r->round;
     y.from = from;
-    y.n_from = 2;
+    y.n_from = a->fault == SA_SHARES_UNPAIRED ? 1 : 2;
     y.shares = sh;
-    y.n_shares = 2;
+    y.n_shares = a->fault == SA_SHARE_MISSING ? 1 : 2; /* peer 2's share held back */
+    if (a->fault == SA_SHARE_MISSING)
+        y.n_from = 1;
+    if (a->fault == SA_SHARES_NONE || a->fault == SA_ALONE) /* U2 of this client alone */
+        y.n_from = y.n_shares = 0;
     CHECK_OK(ccz_rpc_reply(call, &y.base));
 }
 
@@ -300,7 +324,7 @@ static void on_push_masked(ccz_rpc_call *call, const ProtobufCMessage *m, void *
     if (r->masked.len <= sizeof a->masked)
         memcpy(a->masked, r->masked.data, r->masked.len);
     Cczfl__UnmaskPlan p = CCZFL__UNMASK_PLAN__INIT;
-    p.round = r->round;
+    p.round = a->fault == SA_PLAN_ROUND ? r->round - 1 : r->round;
     p.survivors = a->survivors;
     p.n_survivors = a->n_survivors;
     p.dropped = a->dropped;
@@ -593,6 +617,23 @@ static void test_hostile_aggregator(void)
         {SA_PLAN_ME_DROPPED, {0, 2}, {ME}, 2, 1, "the unmask plan names client 1 badly"},
         {SA_PLAN_FEW, {ME}, {0, 2}, 1, 2, "the unmask plan (1 survivors, threshold 2)"},
         {SA_PLAN_WITHOUT_ME, {0, 2}, {0}, 2, 0, "the unmask plan leaves this client out"},
+        /* a key list, shares or a plan of another round (an earlier one replayed) */
+        {SA_KEYS_ROUND, {0, 1, 2}, {0}, 3, 0, "the aggregator's key list is out of range"},
+        {SA_SHARES_ROUND, {0, 1, 2}, {0}, 3, 0, "the aggregator's shares are out of range"},
+        {SA_PLAN_ROUND, {0, 1, 2}, {0}, 3, 0, "the unmask plan (3 survivors, threshold 2) is out"},
+        {SA_YOU_OUT, {0, 1, 2}, {0}, 3, 0, "the aggregator's key list is out of range"},
+        {SA_WEIGHT_NEGATIVE, {0, 1, 2}, {0}, 3, 0, "the aggregator's key list is out of range"},
+        {SA_SHARES_UNPAIRED, {0, 1, 2}, {0}, 3, 0, "the aggregator's shares are out of range"},
+        {SA_SHARE_SHORT, {0, 1, 2}, {0}, 3, 0, "share 1 (from 2) is not a listed peer's"},
+        {SA_SHARE_FROM_ME, {0, 1, 2}, {0}, 3, 0, "share 1 (from 1) is not a listed peer's"},
+        /* peer 2 sent this client no share: its mask-key share is not this client's to give
+         * (only for clients it saw in the previous round) */
+        {SA_SHARE_MISSING, {0, 1}, {2}, 2, 1, "the unmask plan names client 2 badly"},
+        /* no peer's shares: its update would go with its self mask alone, which the peers'
+         * shares of its seed remove */
+        {SA_SHARES_NONE, {0, 1, 2}, {0}, 3, 0, "shares from 0 peers: fewer than the threshold"},
+        /* a round of one: the sum unmasked would be its update */
+        {SA_ALONE, {ME}, {0}, 1, 0, "a key list of 1 client: its update would be the sum"},
     };
     for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {
         secagg_script a = {.fault = cases[i].fault,
@@ -604,6 +645,8 @@ static void test_hostile_aggregator(void)
         secure_round(&a, &out, CCZ_ERR_PROTOCOL);
         CHECK_CONTAINS(ccz_error_detail(), cases[i].detail);
         CHECK_INT(a.unmasks, 0); /* no share of anything given */
+        if (cases[i].fault == SA_SHARES_NONE || cases[i].fault == SA_ALONE)
+            CHECK_INT(a.masked_len, 0); /* and no update */
     }
 }
 

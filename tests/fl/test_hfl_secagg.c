@@ -51,6 +51,8 @@ static void on_masked(const char *name, const uint8_t *words, size_t dim, void *
     }
 }
 
+static FILE *service_log; /* the service's log, when a test reads it (else stderr) */
+
 static void server_start_gather(server *s, bool secure, ccz_hfl_strategy_kind strategy,
                                 unsigned min, unsigned timeout_ms, unsigned gather_ms)
 {
@@ -65,7 +67,7 @@ static void server_start_gather(server *s, bool secure, ccz_hfl_strategy_kind st
     o.gather_ms = gather_ms;
     o.seed = MODEL_SEED;
     o.threads = 1;
-    o.log = stderr;
+    o.log = service_log ? service_log : stderr;
     o.secure_agg = secure;
     o.on_masked = on_masked;
     hfl_test_server_start(&s->h, &o, DIM);
@@ -527,7 +529,18 @@ static void out_of_turn(void)
 
 /* ---- raw members: what the aggregator checks at each phase -----------------------------------*/
 
-enum { R_SURV0, R_SURV1, R_SURV2, R_DROPS, R_NO_SHARES, R_NO_KEYS, R_N, R_KEYS_ONLY };
+enum {
+    R_SURV0,
+    R_SURV1,
+    R_SURV2,
+    R_DROPS,
+    R_NO_SHARES,
+    R_NO_KEYS,
+    R_N,
+    R_KEYS_ONLY,
+    R_LATE,
+    R_SILENT
+};
 #define R_SHARE_CT (12 + 32 + 32 + CCZ_SECAGG_TAG)
 
 typedef struct {
@@ -650,7 +663,9 @@ static void *member_run(void *arg)
     if (sa_call(m, ch, "Join", &jr.base, &cczfl__plan__descriptor, NULL) ||
         sa_call(m, ch, "GetModel", &mr.base, &cczfl__model__descriptor, NULL))
         goto out;
-    m->n = 0; /* the round's calls */
+    m->n = 0;                /* the round's calls */
+    if (m->role == R_SILENT) /* in the round, but no keys */
+        goto out;
     if (m->role == R_NO_KEYS) {
         if (!sa_phase_wait(1))
             goto out;
@@ -728,6 +743,8 @@ static void *member_run(void *arg)
         plan_msg(resp, m);
         protobuf_c_message_free_unpacked(resp, NULL);
     }
+    if (m->role == R_LATE) /* past the unmask phase's deadline */
+        usleep(1500 * 1000);
     send_unmask(m, ch, m->survivors, m->dropped, 32, 32);
 out:
     if (m->role == R_SURV0)
@@ -830,6 +847,100 @@ static void too_few_sharers(void)
     CHECK_INT(s.h.n_rounds, 0);
 }
 
+/* Two survivors (threshold 2), one of which stalls before its unmask shares: the round fails
+ * at the unmask phase's deadline (0.6 s) with its reason instead of waiting for it, the late
+ * shares are refused, and no round closes. */
+static void unmask_deadline(void)
+{
+    static server s;
+    static member ms[2];
+    FILE *log = tmpfile();
+    CHECK(log != NULL);
+    service_log = log;
+    server_start_gather(&s, true, CCZ_HFL_FEDAVG, 2, 600, 300);
+    service_log = NULL;
+    memset(ms, 0, sizeof ms);
+    pthread_t t[2];
+    for (unsigned i = 0; i < 2; i++) {
+        ms[i].srv = &s;
+        ms[i].role = i ? R_LATE : R_SURV1;
+        ms[i].id = i;
+        test_thread(&t[i], member_run, &ms[i]);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    server_stop(&s);
+    static char said[8192];
+    rewind(log);
+    said[fread(said, 1, sizeof said - 1, log)] = 0;
+    fclose(log);
+    CHECK_CONTAINS(said, "round 1: secure aggregation failed: 1 of 2 survivors gave their "
+                         "shares before the deadline");
+    for (int i = 0; i < 2; i++) {
+        CHECK_INT(ms[i].n, 4); /* keys, shares, upload, unmask */
+        CHECK_INT(ms[i].t, 2);
+        CHECK_INT(ms[i].survivors, 2);
+    }
+    for (unsigned k = 0; k < 4; k++)
+        CHECK_INT(ms[0].codes[k], 0);
+    for (unsigned k = 0; k < 3; k++)
+        CHECK_INT(ms[1].codes[k], 0);
+    CHECK_INT(ms[1].codes[3], CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_STR(ms[1].msgs[3], "Unmask for round 1: no secure round of that number is open");
+    CHECK_INT(s.h.n_rounds, 0);
+}
+
+/* Of two members one advertises no keys: at the keys' deadline the one left would be a round of
+ * one, whose sum is its update; the round fails instead, and no round closes. */
+static void lone_advertiser(void)
+{
+    static server s;
+    static member ms[2];
+    FILE *log = tmpfile();
+    CHECK(log != NULL);
+    service_log = log;
+    server_start_gather(&s, true, CCZ_HFL_FEDAVG, 2, 600, 300);
+    service_log = NULL;
+    memset(ms, 0, sizeof ms);
+    pthread_t t[2];
+    for (unsigned i = 0; i < 2; i++) {
+        ms[i].srv = &s;
+        ms[i].role = i ? R_SILENT : R_SURV1;
+        ms[i].id = i;
+        test_thread(&t[i], member_run, &ms[i]);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    server_stop(&s);
+    static char said[8192];
+    rewind(log);
+    said[fread(said, 1, sizeof said - 1, log)] = 0;
+    fclose(log);
+    CHECK_INT(ms[0].n, 1);
+    CHECK_INT(ms[0].codes[0], CCZ_RPC_ABORTED);
+    CHECK_STR(ms[0].msgs[0],
+              "1 participant advertised its keys: its update alone would be the sum");
+    CHECK_CONTAINS(said, "round 1: secure aggregation failed: 1 participant advertised its keys");
+    CHECK_INT(s.h.n_rounds, 0);
+    /* nor is a round of one configured */
+    ccz_hfl_service_opts o = CCZ_HFL_SERVICE_OPTS_INIT;
+    o.model = "mlp";
+    o.shape = SHAPE;
+    o.rounds = 1;
+    o.min_clients = 1;
+    o.secure_agg = true;
+    ccz_rpc_server_opts ro = CCZ_RPC_SERVER_OPTS_INIT;
+    ccz_rpc_server *rpc;
+    CHECK_OK(ccz_rpc_server_new(&rpc, &ro));
+    ccz_hfl_service *svc = NULL;
+    CHECK_STATUS(ccz_hfl_service_new(&svc, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "secure aggregation takes 2 or more clients a round, not 1");
+    CHECK(svc == NULL);
+    ccz_hfl_service_free(svc);
+    ccz_rpc_server_free(rpc);
+}
+
 TEST_MAIN(T(secure_mean_equals_fedavg), T(plain_and_fedadam_agree), T(dropped_clients_recovered),
           T(hostile_members), T(unmask_by_non_survivor), T(too_few_survivors), T(out_of_turn),
-          T(members_checked_at_each_phase), T(too_few_sharers))
+          T(members_checked_at_each_phase), T(too_few_sharers), T(unmask_deadline),
+          T(lone_advertiser))

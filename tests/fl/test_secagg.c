@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ccz/secagg.h"
+#include "svc/fl/hfl_secagg.h"
 #include "test.h"
 
 #define N 5
@@ -275,5 +276,40 @@ static void refusals_and_absent_clients(void)
     CHECK(!memcmp(out, zero, sizeof out));
 }
 
+/* Two clients of weight 1/2 as hfl_sa_masked uploads them: the masked words' sum, without the
+ * self masks, is the mean of their values to the fixed point's rounding, up to values just
+ * below 512 (2^31 / 2^22); a value of 512 or more is refused even when it times its weight
+ * fits, since the survivors' mean of it would wrap in Z_2^32 (600 and 600 would come out as
+ * -424). */
+static void mean_near_the_limit(void)
+{
+    setup();
+    const uint8_t(*pks)[32] = (const uint8_t(*)[32])pk;
+    const bool present[2] = {true, true};
+    uint8_t b[2][32] = {{1}, {2}};
+    const float w[2][5] = {{511.99997f, -511.99997f, 300.0f, 0.25f, -7.5f},
+                           {511.99997f, -511.99997f, -300.0f, 0.75f, 100.0f}};
+    uint8_t words[2][5 * 4];
+    for (unsigned i = 0; i < 2; i++)
+        CHECK_OK(hfl_sa_masked(words[i], w[i], 5, 0.5, i, sk[i], pks, present, 2, b[i]));
+    uint32_t sum[5];
+    for (size_t k = 0; k < 5; k++)
+        sum[k] = get_le32(words[0] + 4 * k) + get_le32(words[1] + 4 * k);
+    CHECK_OK(ccz_secagg_self_mask(sum, 5, b[0], -1));
+    CHECK_OK(ccz_secagg_self_mask(sum, 5, b[1], -1));
+    float mean[5];
+    ccz_secagg_decode(mean, sum, 5, HFL_SA_SCALE);
+    for (size_t k = 0; k < 5; k++)
+        CHECK(fabs((double)mean[k] - ((double)w[0][k] + w[1][k]) / 2) <= 1.0 / HFL_SA_SCALE);
+    /* 600 times 1/2 fits the encoding; the mean of 600 and 600 does not */
+    const float big[2] = {1.0f, 600.0f};
+    CHECK_STATUS(hfl_sa_masked(words[0], big, 2, 0.5, 0, sk[0], pks, present, 2, b[0]),
+                 CCZ_ERR_OVERFLOW);
+    CHECK_CONTAINS(ccz_error_detail(), "value 1 (600) is not below 512 in magnitude");
+    const float nan[1] = {NAN};
+    CHECK_STATUS(hfl_sa_masked(words[0], nan, 1, 0.5, 0, sk[0], pks, present, 2, b[0]),
+                 CCZ_ERR_OVERFLOW);
+}
+
 TEST_MAIN(T(agreement), T(sum_equals_plain_sum), T(dropout_recovered), T(protocol_helpers),
-          T(refusals_and_absent_clients))
+          T(refusals_and_absent_clients), T(mean_near_the_limit))

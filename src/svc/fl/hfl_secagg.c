@@ -188,6 +188,8 @@ static hfl_sa_event close_keys(hfl_sa *a)
         }
     if (u1 == 0)
         return fail(a, "no participant advertised its keys");
+    if (u1 == 1) /* a threshold of 1: the sum unmasked would be one client's update */
+        return fail(a, "1 participant advertised its keys: its update alone would be the sum");
     a->t = u1 / 2 + 1;
     Cczfl__ClientKeys *ck = calloc(u1, sizeof *ck);
     Cczfl__ClientKeys **cp = calloc(u1, sizeof *cp);

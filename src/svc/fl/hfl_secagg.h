@@ -46,6 +46,9 @@ void hfl_sa_close(hfl_sa *a, const char *why);
 
 /* The fixed point of masked updates: values times 2^22 in Z_2^32 (|weight x value| < 512). */
 #define HFL_SA_SCALE 4194304.0f
+/* The magnitude a client's values stay below (2^31 / HFL_SA_SCALE), whatever its weight: the
+ * survivors' weighted mean of them then fits as well. */
+#define HFL_SA_LIMIT 512.0f
 
 /* A share as ShareKeys sends it: round, from and to (32-bit little endian), the share of the
  * mask key and that of the self-mask seed, sealed with AES-256-GCM under key (the pair's,
@@ -55,9 +58,10 @@ void hfl_sa_close(hfl_sa *a, const char *why);
 CCZ_NODISCARD ccz_status hfl_sa_seal_share(uint8_t out[HFL_SA_SHARE_CT], const uint8_t key[32],
                                            unsigned round, unsigned from, unsigned to,
                                            const uint8_t s_share[32], const uint8_t b_share[32]);
-/* A masked update's dim words (little endian, into out): w times weight (in float32) in fixed
- * point, plus the pairwise masks of client me with the present of the n clients whose mask
- * public keys are s_pks (ccz_secagg_mask), plus the self mask of seed b. */
+/* A masked update's dim words (little endian, into out): w (each value below HFL_SA_LIMIT in
+ * magnitude, CCZ_ERR_OVERFLOW otherwise) times weight (in float32) in fixed point, plus the
+ * pairwise masks of client me with the present of the n clients whose mask public keys are s_pks
+ * (ccz_secagg_mask), plus the self mask of seed b. */
 CCZ_NODISCARD ccz_status hfl_sa_masked(uint8_t *out, const float *w, size_t dim, double weight,
                                        unsigned me, const uint8_t s_sk[32],
                                        const uint8_t (*s_pks)[32], const bool *present, unsigned n,

@@ -95,6 +95,9 @@ static ccz_status read_keys(state *z, const Cczfl__KeyList *l, unsigned round)
     CCZ_ENSURE(l->round == round && l->n_clients >= 1 && l->n_clients <= SA_MAX &&
                    l->you < SA_MAX && isfinite(l->weight) && l->weight > 0 && l->weight <= 1,
                CCZ_ERR_PROTOCOL, "the aggregator's key list is out of range");
+    /* alone (a threshold of 1), the sum unmasked is this client's update */
+    CCZ_ENSURE(l->n_clients >= 2, CCZ_ERR_PROTOCOL,
+               "a key list of %zu client: its update would be the sum", l->n_clients);
     z->me = l->you;
     z->weight = l->weight;
     z->n = 0;
@@ -157,6 +160,12 @@ static ccz_status read_shares(state *z, const Cczfl__SharesForYou *r, unsigned r
 {
     CCZ_ENSURE(r->round == round && r->n_from == r->n_shares, CCZ_ERR_PROTOCOL,
                "the aggregator's shares are out of range");
+    /* U2 of at least t (Bonawitz et al.'s round 2): with fewer peers the update would be masked
+     * by too few pairwise masks (by none, with no peer) around a self mask that the peers' shares
+     * of its seed remove */
+    CCZ_ENSURE(r->n_from + 1 >= z->t, CCZ_ERR_PROTOCOL,
+               "shares from %zu peers: fewer than the threshold (%u) with this client", r->n_from,
+               z->t);
     uint8_t pt[SHARE_PT], key[32], nonce[12];
     ccz_status s = CCZ_OK;
     z->present[z->me] = true;
@@ -207,12 +216,20 @@ ccz_status hfl_sa_masked(uint8_t *out, const float *w, size_t dim, double weight
     float *x = malloc(dim * sizeof *x);
     uint32_t *m = malloc(dim * sizeof *m);
     ccz_status s = x && m ? CCZ_OK : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
-    if (s == CCZ_OK) {
-        const float wt = (float)weight;
-        for (size_t i = 0; i < dim; i++)
+    const float wt = (float)weight;
+    for (size_t i = 0; s == CCZ_OK && i < dim; i++) {
+        /* the value, not the value times its weight: the survivors' mean is as large as their
+         * largest value, and past the limit it would wrap in Z_2^32 unnoticed */
+        if (!(fabsf(w[i]) < HFL_SA_LIMIT))
+            s = ccz_fail(CCZ_ERR_OVERFLOW,
+                         "value %zu (%g) is not below %g in magnitude: the mean would not fit the "
+                         "fixed point",
+                         i, (double)w[i], (double)HFL_SA_LIMIT);
+        else
             x[i] = w[i] * wt;
-        s = ccz_secagg_mask(m, x, dim, HFL_SA_SCALE, me, s_sk, s_pks, present, n);
     }
+    if (s == CCZ_OK)
+        s = ccz_secagg_mask(m, x, dim, HFL_SA_SCALE, me, s_sk, s_pks, present, n);
     if (s == CCZ_OK)
         s = ccz_secagg_self_mask(m, dim, b, 1);
     if (s == CCZ_OK)

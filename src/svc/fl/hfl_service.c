@@ -785,6 +785,10 @@ ccz_status ccz_hfl_service_new(ccz_hfl_service **out, ccz_rpc_server *rpc,
     CCZ_ENSURE(maxc <= CCZ_HFL_MAX_CLIENTS && o->min_clients >= 1 && o->min_clients <= maxc,
                CCZ_ERR_INVALID_ARGUMENT, "1 <= min clients (%u) <= max clients (%u) <= %d",
                o->min_clients, maxc, CCZ_HFL_MAX_CLIENTS);
+    CCZ_ENSURE(!o->secure_agg || o->min_clients >= 2, CCZ_ERR_INVALID_ARGUMENT,
+               "secure aggregation takes 2 or more clients a round, not %u: one alone would be "
+               "the sum",
+               o->min_clients);
     CCZ_ENSURE(!o->clients_per_round ||
                    (o->clients_per_round >= o->min_clients && o->clients_per_round <= maxc),
                CCZ_ERR_INVALID_ARGUMENT, "clients per round (%u) between min clients (%u) and %u",
