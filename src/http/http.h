@@ -45,11 +45,11 @@ typedef struct {
  * head is not there yet (read more, unless in.len already reached max_head: then
  * CCZ_ERR_TOO_LARGE). Every other failure sets *http_status to the answer the client gets:
  * 400 (malformed: bare LF, obsolete line folding, a space before a colon, control bytes,
- * conflicting or non-numeric Content-Length, no or several Host headers in HTTP/1.1, both
- * Transfer-Encoding and Content-Length, Transfer-Encoding in HTTP/1.0), 415 (a Content-Encoding
- * other than identity), 417 (an Expect other than 100-continue), 431 (head too large or too many
- * headers), 505 (not HTTP/1.0 or 1.1), 501 (a method this server does not know, a transfer
- * coding other than chunked alone). */
+ * conflicting or non-numeric Content-Length, no Host header in HTTP/1.1, several in any request
+ * or one that is not host[:port], both Transfer-Encoding and Content-Length, Transfer-Encoding
+ * in HTTP/1.0), 415 (a Content-Encoding other than identity), 417 (an Expect other than
+ * 100-continue), 431 (head too large or too many headers), 505 (not HTTP/1.0 or 1.1), 501 (a
+ * method this server does not know, a transfer coding other than chunked alone). */
 CCZ_NODISCARD ccz_status http_parse_head(http_head *out, int *http_status, ccz_span in,
                                          size_t max_head);
 /* The value of the first header named name (case-insensitive), or false. */
@@ -142,7 +142,8 @@ struct event_base *http_server_base(http_server *s);
 const char *http_request_method(const http_request *r);
 const char *http_request_path(const http_request *r); /* without the query */
 const char *http_request_rest(const http_request *r); /* after a prefix route's prefix */
-/* The value of a query parameter, percent-decoded, in *out (NUL-terminated); false if absent. */
+/* The value of a query parameter, percent-decoded, in *out (NUL-terminated); false if absent or
+ * not decodable (a bad escape, or a %00: the string would end there for whoever reads it). */
 bool http_request_query(const http_request *r, const char *name, ccz_buf *out);
 /* A request header's value as a NUL-terminated string (NULL when absent). */
 const char *http_request_header(const http_request *r, const char *name);
@@ -160,8 +161,8 @@ SSL *http_request_ssl(const http_request *r);
  * not an object; on failure the request has been answered and NULL is returned. */
 json_t *http_request_json(http_request *r);
 /* The same, for a body with one long string member: when the top-level member `key` is a string
- * of plain characters (no escapes) over 256 bytes, its characters go to *lifted (NUL-ended) and
- * the object holds "" in its place; otherwise *lifted stays empty and the object is the whole
+ * of plain ASCII characters (no escapes) over 256 bytes, its characters go to *lifted (NUL-ended)
+ * and the object holds "" in its place; otherwise *lifted stays empty and the object is the whole
  * body's. Faster for a large base64 value (jansson reads text a byte per call). */
 json_t *http_request_json_lifted(http_request *r, const char *key, ccz_buf *lifted);
 /* The same without answering, for a service that words its own refusals: NULL with *status

@@ -3,7 +3,8 @@
  * leniency lets two parsers disagree about where a request ends (request smuggling): CRLF line
  * ends only, no obsolete line folding, no blank before a colon, one Content-Length value, the
  * chunked transfer coding alone and never beside a Content-Length or in HTTP/1.0, exactly one
- * Host in HTTP/1.1. The chunked body's framing (RFC 9112 section 7.1) is decoded here too. */
+ * Host in HTTP/1.1 and never two in any request. The chunked body's framing (RFC 9112 section
+ * 7.1) is decoded here too. */
 #include <string.h>
 #include <strings.h>
 
@@ -165,6 +166,19 @@ static bool has_token(ccz_span v, const char *token)
     return false;
 }
 
+/* uri-host [ ":" port ] (RFC 3986 3.2.2): the characters of a registered name, of an IP literal
+ * in brackets, and of a port; RFC 9112 3.2 refuses a Host with an invalid value */
+static bool host_ok(ccz_span v)
+{
+    for (size_t i = 0; i < v.len; i++) {
+        uint8_t c = v.ptr[i];
+        if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') &&
+            !(c && strchr("-._~%!$&'()*+,;=:[]", c)))
+            return false;
+    }
+    return true;
+}
+
 static const char *const known_methods[] = {"GET",    "HEAD",  "POST",   "PUT",
                                             "DELETE", "PATCH", "OPTIONS"};
 
@@ -213,6 +227,7 @@ ccz_status http_parse_head(http_head *out, int *http_status, ccz_span in, size_t
         return fail(http_status, 501, CCZ_ERR_UNSUPPORTED, "an unknown method");
 
     size_t hosts = 0;
+    bool closing = false; /* "close" wins over "keep-alive", whichever header comes last */
     out->keep_alive = out->minor == 1;
     for (size_t i = 0; i < out->n_headers; i++) {
         const http_header *hd = &out->headers[i];
@@ -226,10 +241,12 @@ ccz_status http_parse_head(http_head *out, int *http_status, ccz_span in, size_t
                             "a transfer coding other than chunked alone");
             out->chunked = true;
         } else if (span_eq_ci(hd->name, "host")) {
+            if (!host_ok(hd->value))
+                return fail(http_status, 400, CCZ_ERR_MALFORMED, "a Host that is not host[:port]");
             hosts++;
         } else if (span_eq_ci(hd->name, "connection")) {
             if (has_token(hd->value, "close"))
-                out->keep_alive = false;
+                closing = true;
             else if (has_token(hd->value, "keep-alive"))
                 out->keep_alive = true;
         } else if (span_eq_ci(hd->name, "content-encoding")) {
@@ -251,9 +268,12 @@ ccz_status http_parse_head(http_head *out, int *http_status, ccz_span in, size_t
                     "both Transfer-Encoding and Content-Length");
     if (out->chunked && out->minor == 0)
         return fail(http_status, 400, CCZ_ERR_MALFORMED, "Transfer-Encoding in HTTP/1.0");
-    if (out->minor == 1 && hosts != 1)
+    /* RFC 9112 3.2: no Host is refused in HTTP/1.1, several in any request (1.0's too) */
+    if (hosts > 1 || (out->minor == 1 && hosts == 0))
         return fail(http_status, 400, CCZ_ERR_MALFORMED,
                     hosts ? "several Host headers" : "no Host header");
+    if (closing)
+        out->keep_alive = false;
     *http_status = 0;
     return CCZ_OK;
 }

@@ -327,23 +327,29 @@ static void send_response_ex(conn *c, http_request *r, int status, const char *t
     size_t length = body.len;
     if (r->head_only)
         body.len = 0;
+    /* a 204 has neither a body nor a Content-Length (RFC 9110 8.6, 15.3.5): its client reads no
+     * body, so one a handler gave it would be taken for the next answer */
+    bool no_content = status == 204;
+    if (no_content)
+        body.len = 0;
+    char clen[48] = "";
+    if (!no_content)
+        snprintf(clen, sizeof clen, "Content-Length: %zu\r\n", length);
     /* head and a body of ordinary size in one contiguous chain: bufferevent_openssl makes one
      * SSL_write, so one TLS record and one write(2), per chain */
     if (body.len <= 64 * 1024)
         (void)evbuffer_expand(out, 256 + r->extra_headers.len + body.len);
     /* the head in one piece (one formatting, one copy into the chain) */
     char head[512];
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\nCache-Control: no-store\r\n%s",
+    int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\n%s%s%s%sCache-Control: no-store\r\n%s",
                      status, http_reason(status), type ? "Content-Type: " : "", type ? type : "",
-                     type ? "\r\n" : "", length,
+                     type ? "\r\n" : "", clen,
                      !keep                ? "Connection: close\r\n"
                      : r->head.minor == 0 ? "Connection: keep-alive\r\n"
                                           : "");
     if (n < 0 || (size_t)n >= sizeof head) { /* a content type of hundreds of bytes */
-        n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n%s",
-                     status, http_reason(status), length, keep ? "" : "Connection: close\r\n");
+        n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\n%sCache-Control: no-store\r\n%s", status,
+                     http_reason(status), clen, keep ? "" : "Connection: close\r\n");
     }
     evbuffer_add(out, head, (size_t)n);
     if (r->extra_headers.len)
@@ -486,8 +492,19 @@ void http_reply_error(http_request *r, int status, const char *fmt, ...)
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* a message cut to the buffer is cut before a character it would split: a JSON string is
+     * UTF-8 (json_pack refuses one that is not, and the client would hear 500 instead) */
+    if (n >= (int)sizeof msg) {
+        size_t end = sizeof msg - 1, i = end;
+        while (i > 0 && ((uint8_t)msg[i - 1] & 0xc0) == 0x80)
+            i--; /* back over continuation bytes to the last character's lead byte */
+        uint8_t lead = i > 0 ? (uint8_t)msg[i - 1] : 0;
+        size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+        if (lead >= 0xc0 && end - (i - 1) < need)
+            msg[i - 1] = 0;
+    }
     json_t *j = error_body(r->c->srv, status, msg);
     if (j)
         http_reply_json(r, status, j);
@@ -602,6 +619,8 @@ static bool unescape(ccz_buf *out, ccz_span s)
             if (i + 2 >= s.len ||
                 ccz_hex_decode_fixed(&b, 1, (const char *)s.ptr + i + 1, 2) != CCZ_OK)
                 return false;
+            if (b == 0)
+                return false; /* %00: a reader of the C string would see less than was sent */
             i += 2;
         }
         if (ccz_buf_append_u8(out, b) != CCZ_OK)
@@ -636,9 +655,10 @@ json_t *http_request_json(http_request *r)
 }
 
 /* Whether a JSON string's body needs no unescaping and is valid as it stands: no '\\', no '"',
- * no byte below 0x20. Kilobytes of base64 evidence pass through here on every request: two
- * memchr and a test of eight bytes at a time (a byte below 0x20 makes x - 0x20..20 borrow into
- * a top bit that x itself does not have). */
+ * no byte below 0x20, and ASCII (a byte of 0x80 or more may not be UTF-8, which jansson checks
+ * and this does not: such a string is left to it). Kilobytes of base64 evidence pass through here
+ * on every request: two memchr and a test of eight bytes at a time (a byte below 0x20 makes
+ * x - 0x20..20 borrow into a top bit that x itself does not have). */
 static bool json_plain(const uint8_t *p, size_t n)
 {
     if (memchr(p, '\\', n) || memchr(p, '"', n))
@@ -647,12 +667,17 @@ static bool json_plain(const uint8_t *p, size_t n)
     for (; i + 8 <= n; i += 8) {
         uint64_t x;
         memcpy(&x, p + i, 8);
+        if (x & 0x8080808080808080ull)
+            return false; /* not ASCII */
         if ((x - 0x2020202020202020ull) & ~x & 0x8080808080808080ull)
             return false;
     }
-    for (; i < n; i++)
+    for (; i < n; i++) {
+        if (p[i] >= 0x80)
+            return false;
         if (p[i] < 0x20)
             return false;
+    }
     return true;
 }
 
@@ -689,8 +714,9 @@ json_t *http_request_json_parse(const http_request *r, const char *key, ccz_buf 
     ccz_buf_free(&rest);
     if (!j) {
         *status = 400;
-        snprintf(why, why_len, "the body is not JSON: %s (line %d, column %d)", err.text, err.line,
-                 err.column);
+        /* jansson's text quotes the bytes it stopped at (a password, a key): cut there */
+        snprintf(why, why_len, "the body is not JSON: %s (line %d, column %d)",
+                 ccz_json_error_unquoted(err.text), err.line, err.column);
         return NULL;
     }
     if (!json_is_object(j)) {
@@ -1292,8 +1318,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     http_server *s = arg;
     char host[HTTP_PEER_GROUP_LEN], group[HTTP_PEER_GROUP_LEN];
     http_peer_group(group, addr);
-    /* the access log names the whole address; an IPv4 peer's group is its address */
-    if (addr->sa_family == AF_INET6)
+    /* the access log names the whole address; an IPv4 peer's group is its address (also when a
+     * dual-stack socket sees it mapped to IPv6: "192.0.2.7", not "::ffff:192.0.2.7") */
+    if (addr->sa_family == AF_INET6 &&
+        !IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)addr)->sin6_addr))
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)addr)->sin6_addr, host, sizeof host);
     else
         snprintf(host, sizeof host, "%s", group);

@@ -71,6 +71,22 @@ static void echo(http_request *r, void *payload)
     json_decref(j);
 }
 
+/* A long string member taken out before jansson reads the rest (http_request_json_lifted). */
+static void lift(http_request *r, void *payload)
+{
+    (void)payload;
+    ccz_buf v = CCZ_BUF_INIT;
+    json_t *j = http_request_json_lifted(r, "v", &v);
+    if (j) {
+        const char *in = json_string_value(json_object_get(j, "v"));
+        char text[64];
+        snprintf(text, sizeof text, "lifted %zu, left %zu", v.len, in ? strlen(in) : 0);
+        http_reply(r, 200, "text/plain", CCZ_SPAN(text, strlen(text)));
+    }
+    json_decref(j);
+    ccz_buf_free(&v);
+}
+
 static atomic_int gone; /* deferred requests given up (counted on the server's thread) */
 
 static void on_gone(void *arg)
@@ -84,6 +100,25 @@ static void item(http_request *r, void *payload)
     (void)payload;
     if (strcmp(http_request_rest(r), "mute") == 0)
         return; /* a handler that forgets to answer */
+    if (strcmp(http_request_rest(r), "none") == 0) {
+        http_reply(r, 204, "text/plain", CCZ_LIT("stray")); /* a 204 given a body */
+        return;
+    }
+    if (strcmp(http_request_rest(r), "peer") == 0) {
+        char text[128];
+        snprintf(text, sizeof text, "peer=%s group=%s", http_request_peer(r),
+                 http_request_peer_group(r));
+        http_reply(r, 200, "text/plain", CCZ_SPAN(text, strlen(text)));
+        return;
+    }
+    if (strcmp(http_request_rest(r), "long-error") == 0) {
+        /* a message longer than an error holds, in characters of two bytes each */
+        char text[801] = "";
+        for (int i = 0; i < 400; i++)
+            memcpy(text + 2 * i, "\xc3\xa9", 2);
+        http_reply_error(r, 422, "no: %s", text);
+        return;
+    }
     if (strcmp(http_request_rest(r), "later") == 0) {
         http_request_defer(r, on_gone, NULL); /* an answer that never comes */
         return;
@@ -127,6 +162,8 @@ static void *run(void *arg)
     return NULL;
 }
 
+static const char *listen_on = "127.0.0.1:0"; /* test_ipv6_peers listens on [::1] */
+
 static void server_start(server *s, http_server_opts *o)
 {
     setup();
@@ -136,9 +173,10 @@ static void server_start(server *s, http_server_opts *o)
     CHECK_OK(http_route(s->srv, "POST", "/echo", false, echo, NULL));
     CHECK_OK(http_route(s->srv, "GET", "/items/", true, item, NULL));
     CHECK_OK(http_route(s->srv, "GET", "/headers", false, headers, NULL));
+    CHECK_OK(http_route(s->srv, "POST", "/lift", false, lift, NULL));
     CHECK_STATUS(http_route(s->srv, "POST", "/echo", false, echo, NULL), CCZ_ERR_EXISTS);
     CHECK_OK(http_server_set_preface(s->srv, CCZ_SPAN("PING\0", 5), "PING", pong, NULL));
-    CHECK_OK(http_server_listen(s->srv, "127.0.0.1:0", &s->port));
+    CHECK_OK(http_server_listen(s->srv, listen_on, &s->port));
     test_thread(&s->thread, run, s);
 }
 
@@ -199,6 +237,23 @@ static bool client_open_from(client *c, int port, const char *from)
 static bool client_open(client *c, int port)
 {
     return client_open_from(c, port, NULL);
+}
+
+/* The same over IPv6, to [::1]. */
+static bool client_open6(client *c, int port)
+{
+    c->ssl = NULL;
+    c->n_left = 0;
+    c->fd = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
+    inet_pton(AF_INET6, "::1", &a.sin6_addr);
+    struct timeval tv = {5, 0};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&a, sizeof a) != 0)
+        return false;
+    c->ssl = SSL_new(client_ctx);
+    SSL_set_fd(c->ssl, c->fd);
+    return SSL_connect(c->ssl) == 1;
 }
 
 static void client_close(client *c)
@@ -325,6 +380,15 @@ static void test_routes_and_keepalive(void)
     CHECK_CONTAINS(buf, "item=abc q=a b c");
     CHECK_INT(client_read(&c, buf, sizeof buf), 404);
     CHECK_CONTAINS(buf, "no such endpoint: /nope");
+    /* a query value that is no C string (a %00 in it) or has a bad escape is not there */
+    client_send(&c,
+                GET("/items/abc?q=Decrypt%00x") GET("/items/abc?q=a%4") GET("/items/abc?q=%41"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "item=abc q=- m=GET");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "item=abc q=- m=GET");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "item=abc q=A m=GET");
     client_send(&c, GET("/echo"));
     CHECK_INT(client_read(&c, buf, sizeof buf), 405);
     CHECK_CONTAINS(buf, "Allow: POST\r\n");
@@ -350,6 +414,23 @@ static void test_routes_and_keepalive(void)
     CHECK_CONTAINS(buf, "Content-Length: 18\r\n"); /* of "item=abc q=- m=GET", not sent */
     char *blank = strstr(buf, "\r\n\r\n");
     CHECK(blank && strncmp(blank + 4, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    /* 204 (No Content): neither a Content-Length nor a body, not even one its handler gave (the
+     * client reads none: it would take the bytes for the next answer) */
+    client_send(&c, GET("/items/none") GET("/healthz"));
+    got = 0;
+    buf[0] = 0;
+    while (!strstr(buf, "{\"status\":\"ok\"}") && got + 1 < sizeof buf) {
+        int k = SSL_read(c.ssl, buf + got, (int)(sizeof buf - got - 1));
+        CHECK(k > 0);
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+        buf[got] = 0;
+    }
+    CHECK(strncmp(buf, "HTTP/1.1 204 No Content\r\n", 25) == 0);
+    blank = strstr(buf, "\r\n\r\n");
+    CHECK(blank && strncmp(blank + 4, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    CHECK(!blank || !memmem(buf, (size_t)(blank - buf), "Content-Length", 14));
     client_send(&c, "HEAD /echo HTTP/1.1\r\nHost: t\r\n\r\n");
     memset(buf, 0, sizeof buf);
     CHECK(SSL_read(c.ssl, buf, sizeof buf - 1) > 0);
@@ -368,6 +449,13 @@ static void test_routes_and_keepalive(void)
                     "Content-Length: 3\r\n\r\n{\"a");
     CHECK_INT(client_read(&c, buf, sizeof buf), 400);
     CHECK_CONTAINS(buf, "the body is not JSON");
+    /* jansson's error text quotes the bytes it stopped at (here an unterminated string: a
+     * password, a key): the answer names the reason, the line and the column, never the bytes */
+    client_send(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                    "Content-Length: 13\r\n\r\n{\"k\":\"s3cret!");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 400);
+    CHECK_CONTAINS(buf, "the body is not JSON: premature end of input (line 1, column 13)");
+    CHECK(strstr(buf, "s3cret") == NULL);
     client_send(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
                     "Content-Length: 2\r\n\r\n[]");
     CHECK_INT(client_read(&c, buf, sizeof buf), 400);
@@ -424,6 +512,16 @@ static void test_routes_and_keepalive(void)
     /* HTTP/1.0 closes unless asked */
     CHECK_INT(request(s.port, "GET /healthz HTTP/1.0\r\n\r\n", buf, sizeof buf), 200);
     CHECK_CONTAINS(buf, "Connection: close");
+    /* ... and keeps it when asked, saying so (a 1.0 client assumes a close otherwise) */
+    CHECK(client_open(&c, s.port));
+    client_send(&c, "GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "\r\nConnection: keep-alive\r\n");
+    client_send(&c, "GET /healthz HTTP/1.0\r\n\r\n");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "Connection: close");
+    CHECK(client_sees_eof(&c));
+    client_close(&c);
     /* HTTP/1.0 has no 100 (Continue) (RFC 9110 10.1.1): the final answer comes first */
     CHECK(client_open(&c, s.port));
     client_send(&c, "POST /echo HTTP/1.0\r\nContent-Type: application/json\r\n"
@@ -432,9 +530,41 @@ static void test_routes_and_keepalive(void)
     CHECK(SSL_read(c.ssl, buf, sizeof buf - 1) > 0);
     CHECK(strncmp(buf, "HTTP/1.1 200 OK\r\n", 17) == 0);
     client_close(&c);
+    /* a long plain string is lifted out of the body; one with a byte that is not UTF-8 is no
+     * JSON, lifted or not (jansson's own check), and one of UTF-8 characters is jansson's */
+    static const struct {
+        const char *fill;
+        int status;
+        const char *said;
+    } lifts[] = {
+        {"a", 200, "lifted 300, left 0"},
+        {"\xff", 400, "the body is not JSON: unable to decode byte 0xff"},
+        {"\xc3", 400, "the body is not JSON: unable to decode byte 0xc3"},
+        {"\xc3\xa9", 200, "lifted 0, left 600"},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(lifts); i++) {
+        char value[700] = "", req[1024];
+        for (int k = 0; k < 300; k++)
+            strcat(value, lifts[i].fill);
+        if (i == 1) /* one odd byte, at the start (in the eight-byte steps) */
+            memset(value + 1, 'a', 299);
+        if (i == 2) /* ... at the end (after them) */
+            memset(value, 'a', 299);
+        snprintf(req, sizeof req,
+                 "POST /lift HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                 "Content-Length: %zu\r\n\r\n{\"v\":\"%s\"}",
+                 strlen(value) + 8, value);
+        CHECK_INT(request(s.port, req, buf, sizeof buf), lifts[i].status);
+        CHECK_CONTAINS(buf, lifts[i].said);
+    }
     /* a handler that returns without answering: the client hears 500, not silence */
     CHECK_INT(request(s.port, GET("/items/mute"), buf, sizeof buf), 500);
     CHECK_CONTAINS(buf, "the handler did not answer");
+    /* an error message cut to its buffer is cut between characters, not in one (a JSON string
+     * must be UTF-8): the client hears the handler's status and message, not 500 */
+    CHECK_INT(request(s.port, GET("/items/long-error"), buf, sizeof buf), 422);
+    CHECK_CONTAINS(buf, "\"message\":\"no: \xc3\xa9\xc3\xa9");
+    CHECK_CONTAINS(buf, "\xc3\xa9\"}}");
     server_stop(&s);
 }
 
@@ -491,6 +621,22 @@ static void test_refusals(void)
         {"GET /healthz HTTP/1.1\r\nX: a\x7f\r\nHost: t\r\n\r\n", 400, "control byte"},
         {"GET /healthz HTTP/1.1\r\n\r\n", 400, "no Host"},
         {"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "several Host"},
+        /* RFC 9112 3.2: a Host that is not host[:port] is refused */
+        {"GET /healthz HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "a Host that is not host[:port]"},
+        {"GET /healthz HTTP/1.1\r\nHost: t/x\r\n\r\n", 400, "a Host that is not host[:port]"},
+        {"GET /healthz HTTP/1.1\r\nHost: u@t\r\n\r\n", 400, "a Host that is not host[:port]"},
+        {"GET /healthz HTTP/1.0\r\nHost: t\xc3\xa9\r\n\r\n", 400, "a Host that is not host[:port]"},
+        /* RFC 9112 3.2: more than one Host is refused in any request, HTTP/1.0's too */
+        {"GET /healthz HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400, "several Host"},
+        {"GET /healthz HTTP/1.1\r\nHost: t\r\n\tfolded\r\n\r\n", 400, "line folding"},
+        {"GET /healthz HTTP/1.1\r\nHost: t\r\nX: a\rb\r\n\r\n", 400, "not ended by CRLF"},
+        {"GET /healthz HTTP/1.1\r\nHost: t\r\nX\x01Y: b\r\n\r\n", 400, "malformed header"},
+        /* methods are case-sensitive (RFC 9110 9.1): "get" is not GET */
+        {"get /healthz HTTP/1.1\r\nHost: t\r\n\r\n", 501, "unknown method"},
+        {"ABCDEFGHIJKLMNOPQ /healthz HTTP/1.1\r\nHost: t\r\n\r\n", 400, "a malformed request line"},
+        /* absolute form (a proxy's) and asterisk form: not for this server */
+        {"GET http://t/healthz HTTP/1.1\r\nHost: t\r\n\r\n", 400, "not a path"},
+        {"OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n", 400, "not a path"},
         {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n", 400,
          "conflicting Content-Length"},
         {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", 400,
@@ -624,6 +770,17 @@ static void test_deadlines(void)
     CHECK(client_open(&c, s.port));
     client_send(&c, "GET /hea");
     CHECK_INT(client_read(&c, buf, sizeof buf), 408);
+    client_close(&c);
+    /* a whole head dribbled a byte at a time, each byte well within the deadline (slowloris):
+     * the deadline runs from the request's first byte, not from its latest, so 408 all the same */
+    CHECK(client_open(&c, s.port));
+    const char *slow = GET("/healthz");
+    for (size_t i = 0; slow[i]; i++) {
+        (void)SSL_write(c.ssl, slow + i, 1); /* refused part way: the server drops the rest */
+        usleep(30 * 1000);
+    }
+    CHECK_INT(client_read(&c, buf, sizeof buf), 408);
+    CHECK_CONTAINS(buf, "the request did not arrive whole within 400 ms");
     client_close(&c);
     /* an idle keep-alive connection is closed after idle_ms */
     CHECK(client_open(&c, s.port));
@@ -944,6 +1101,80 @@ static void test_read_ahead(void)
     CHECK_INT(gone, 1);
 }
 
+/* A client that pipelines requests and never reads the answers: once 256 KiB of answers wait
+ * for it, the server reads none of its requests, so what it holds for the client stays bounded
+ * and the client's sending stalls (at what the kernels buffer) instead of the server answering
+ * all it sends into memory. */
+static void test_unread_answers(void)
+{
+    server s;
+    http_server_opts o = {.request_ms = 10000, .idle_ms = 10000};
+    server_start(&s, &o);
+    client c;
+    CHECK(client_open(&c, s.port));
+    int small = 4096;
+    setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    setsockopt(c.fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    struct timeval tv = {0, 500 * 1000};
+    setsockopt(c.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    static char batch[100 * sizeof GET("/healthz")];
+    size_t k = 0;
+    for (int i = 0; i < 100; i++)
+        k += (size_t)snprintf(batch + k, sizeof batch - k, GET("/healthz"));
+    size_t sent = 0;
+    while (sent < (4u << 20) && SSL_write(c.ssl, batch, (int)k) > 0)
+        sent += k;
+    printf("pipelined without reading an answer: %.1f MiB sent before the client stalled\n",
+           (double)sent / (1 << 20));
+    CHECK(sent < (4u << 20));
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* An IPv6 client is counted by its /64 (one host holds a whole one) and logged by its address;
+ * at the per-peer cap its own idle connection makes room. */
+static void test_ipv6_peers(void)
+{
+    int probe = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 lo = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    bool v6 = probe >= 0 && bind(probe, (struct sockaddr *)&lo, sizeof lo) == 0;
+    if (probe >= 0)
+        close(probe);
+    if (!v6) {
+        printf("no IPv6 loopback: the IPv6 peers are not checked\n");
+        return;
+    }
+    server s;
+    http_server_opts o = {.max_per_peer = 1};
+    listen_on = "[::]:0"; /* dual-stack where the system allows it */
+    server_start(&s, &o);
+    listen_on = "127.0.0.1:0";
+    client a, b;
+    char buf[4096];
+    CHECK(client_open6(&a, s.port));
+    client_send(&a, GET("/items/peer"));
+    CHECK_INT(client_read(&a, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "peer=::1 group=::/64");
+    CHECK(client_open6(&b, s.port)); /* the cap of one: a, idle, makes room */
+    client_send(&b, GET("/items/peer"));
+    CHECK_INT(client_read(&b, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "peer=::1 group=::/64");
+    CHECK(client_sees_eof(&a));
+    client_close(&a);
+    client_close(&b);
+    /* an IPv4 client of the dual-stack socket (mapped to ::ffff:127.0.0.1) is named and counted
+     * as IPv4 */
+    if (client_open(&a, s.port)) {
+        client_send(&a, GET("/items/peer"));
+        CHECK_INT(client_read(&a, buf, sizeof buf), 200);
+        CHECK_CONTAINS(buf, "peer=127.0.0.1 group=127.0.0.1");
+        client_close(&a);
+    } else {
+        printf("an IPv6-only socket: IPv4 clients mapped to IPv6 are not checked\n");
+    }
+    server_stop(&s);
+}
+
 /* The CPU time the server's thread has used, in ms. */
 static double thread_cpu_ms(pthread_t t)
 {
@@ -1073,6 +1304,38 @@ static void test_parser_unit(void)
     CHECK_INT(code, 431);
     CHECK_STATUS(http_parse_head(&h, &code, CCZ_LIT("GET / HTTP/1.1\r"), 1024), CCZ_ERR_TRUNCATED);
     CHECK_STATUS(http_parse_head(&h, &code, CCZ_LIT("GET / HTTP/1.1\rX"), 1024), CCZ_ERR_MALFORMED);
+    /* close wins over keep-alive, in one header or in two, in either order */
+    static const char *const closing[] = {
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nConnection: keep-alive\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n",
+        "GET / HTTP/1.0\r\nConnection: close\r\nConnection: keep-alive\r\n\r\n",
+        "GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n",
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(closing); i++) {
+        CHECK_OK(http_parse_head(&h, &code, CCZ_SPAN(closing[i], strlen(closing[i])), 1024));
+        CHECK(!h.keep_alive);
+    }
+    CHECK_OK(http_parse_head(&h, &code, CCZ_LIT("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"),
+                             1024));
+    CHECK(h.keep_alive);
+    /* Host: a name, an IPv4 or IPv6 literal, with or without a port, or empty */
+    static const char *const hosts_ok[] = {"a.example:8443", "127.0.0.1", "[::1]:443", "",
+                                           "xn--bcher-kva.example"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(hosts_ok); i++) {
+        char req[128];
+        snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", hosts_ok[i]);
+        CHECK_OK(http_parse_head(&h, &code, CCZ_SPAN(req, strlen(req)), 1024));
+    }
+    /* a NUL in a header name or value, a NUL in the target */
+    CHECK_STATUS(http_parse_head(&h, &code, CCZ_LIT("GET / HTTP/1.1\r\nHo\0st: x\r\n\r\n"), 1024),
+                 CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "a malformed header line");
+    CHECK_STATUS(http_parse_head(&h, &code, CCZ_LIT("GET / HTTP/1.1\r\nHost: x\0y\r\n\r\n"), 1024),
+                 CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "a control byte in a header value");
+    CHECK_STATUS(http_parse_head(&h, &code, CCZ_LIT("GET /a\0b HTTP/1.1\r\nHost: x\r\n\r\n"), 1024),
+                 CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "a malformed request target");
     /* 64 headers fit, 65 do not */
     char many[4096];
     size_t n = (size_t)snprintf(many, sizeof many, "GET / HTTP/1.1\r\nHost: x\r\n");
@@ -1226,6 +1489,8 @@ static void test_all(void)
     test_access_log();
     test_slow_head();
     test_read_ahead();
+    test_unread_answers();
+    test_ipv6_peers();
     test_refusals();
     test_deadlines();
     test_caps();
