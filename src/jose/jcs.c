@@ -21,7 +21,8 @@ ccz_status jose_json_parse(json_t **out, const char *text, size_t len)
     json_error_t err;
     *out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
     if (!*out)
-        return ccz_fail(CCZ_ERR_JSON, "invalid JSON at column %d: %s", err.column, err.text);
+        return ccz_fail(CCZ_ERR_JSON, "invalid JSON at column %d: %s", err.column,
+                        ccz_json_error_unquoted(err.text));
     return CCZ_OK;
 }
 

@@ -112,6 +112,13 @@ static char *jcs_text(const char *json)
 
 static void test_jcs(void)
 {
+    /* a parse error names where, not the bytes there (a JWE's or a key's) */
+    json_t *none = NULL;
+    static const char bad[] = "{\"k\": hunter2secret}";
+    CHECK_STATUS(jose_json_parse(&none, bad, strlen(bad)), CCZ_ERR_JSON);
+    CHECK_CONTAINS(ccz_error_detail(), "invalid JSON at column");
+    CHECK(strstr(ccz_error_detail(), "hunter2") == NULL);
+    CHECK(none == NULL);
     /* Trustee's attestation-service vector: SHA-384 of the canonical runtime data */
     char *t = jcs_text("{\"b\": 1, \"a\": \"test\", \"c\": {\"d\": \"e\"}}");
     CHECK_STR(t, "{\"a\":\"test\",\"b\":1,\"c\":{\"d\":\"e\"}}");

@@ -224,6 +224,9 @@ static void test_rest_errors(void)
          "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [2, 3], "
          "\"data\": [[1, -2, 3], [-4, 5, -6]]}]}",
          200, "\"shape\":[2,3],\"data\":[1,0,3,0,5,0]"},
+        /* a parse error names where, not the body's bytes */
+        {"/v1/models/relu:predict", "{\"instances\": [[1, 2, hunter2]]}", 400,
+         "JSON Parse error: invalid token at offset: "},
         /* an integer datatype holds integers in its range; FP16 numbers in its */
         {"/v2/models/relu/infer",
          "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"INT32\", \"shape\": [1, 3], "

@@ -499,7 +499,8 @@ static ccz_status body_json(json_t **out, ccz_span body)
 {
     json_error_t err;
     *out = json_loadb((const char *)body.ptr, body.len, JSON_REJECT_DUPLICATES, &err);
-    CCZ_ENSURE(*out, CCZ_ERR_JSON, "JSON Parse error: %s at offset: %d", err.text, err.position);
+    CCZ_ENSURE(*out, CCZ_ERR_JSON, "JSON Parse error: %s at offset: %d",
+               ccz_json_error_unquoted(err.text), err.position);
     if (json_is_object(*out))
         return CCZ_OK;
     bool array = json_is_array(*out);
