@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ccz/ccz.h"
 #include "he_query.pb-c.h"
@@ -492,6 +493,9 @@ typedef struct {
 } service;
 
 /* The service of hs (max_pending 0: the default) on a loopback server, and a channel to it. */
+/* Where service_start's service logs (NULL: nowhere). */
+static FILE *service_log;
+
 static void service_start(service *sv, ccz_heq_server *hs, unsigned max_pending)
 {
     memset(sv, 0, sizeof *sv);
@@ -501,6 +505,7 @@ static void service_start(service *sv, ccz_heq_server *hs, unsigned max_pending)
     ccz_heq_service_opts vo = CCZ_HEQ_SERVICE_OPTS_INIT;
     vo.server = hs;
     vo.max_pending = max_pending;
+    vo.log = service_log;
     CHECK_OK(ccz_heq_service_new(&sv->svc, sv->rpc, &vo));
     rpc_serve(sv->rpc, &sv->thread, sv->target);
     ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
@@ -890,6 +895,94 @@ static void test_default_pending(void)
     ccz_heq_db_free(db);
 }
 
+/* A query whose client's deadline passes while it waits behind another is not computed: the
+ * worker drops it and logs why. A faithful lookup (about a second) holds the worker; a query sent
+ * meanwhile with a deadline of 200 ms (no objects: were it run, it would be refused for its
+ * parameters) ends DEADLINE_EXCEEDED for its client, and the service's log says it was dropped,
+ * not that its parameters were looked at; the same query sent again without a deadline is. */
+typedef struct {
+    const char *target;
+    ccz_heq_lookup_result res;
+    ccz_status s;
+} slow_lookup;
+
+static void *slow_lookup_run(void *arg)
+{
+    slow_lookup *sl = arg;
+    ccz_rpc_channel *ch;
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    co.max_message = 32u << 20;
+    CHECK_OK(ccz_rpc_channel_new(&ch, sl->target, &co));
+    ccz_heq_lookup_opts lo = CCZ_HEQ_LOOKUP_OPTS_INIT;
+    lo.algorithm = CCZ_HEQ_FAITHFUL;
+    sl->s = ccz_heq_lookup(&sl->res, ch, &lo, CCZ_LIT("key"));
+    ccz_rpc_channel_free(ch);
+    return NULL;
+}
+
+static void test_deadline_in_queue(void)
+{
+    if (UNDER_ASAN) {
+        fprintf(stderr, "  sanitizer build: the faithful lookup runs in the optimized build\n");
+        return;
+    }
+    ccz_heq_db *db = db_of("key,value\n");
+    ccz_heq_server *hs = server_of(db);
+    char *log_text = NULL;
+    size_t log_len = 0;
+    service_log = open_memstream(&log_text, &log_len);
+    CHECK(service_log != NULL);
+    service sv;
+    service_start(&sv, hs, 0);
+    slow_lookup sl = {.target = sv.target};
+    pthread_t t;
+    test_thread(&t, slow_lookup_run, &sl);
+    struct timespec pause = {0, 400 * 1000 * 1000}; /* the faithful query is sent and running */
+    nanosleep(&pause, NULL);
+    Ccz__Hequery__QueryRequest r = CCZ__HEQUERY__QUERY_REQUEST__INIT;
+    ProtobufCBinaryData keys[CCZ_HEQ_KEY_CTS] = {{0, NULL}};
+    r.algorithm = CCZ__HEQUERY__ALGORITHM__FAST;
+    r.n_key = CCZ_HEQ_KEY_CTS;
+    r.key = keys;
+    ccz_rpc_call_opts co = CCZ_RPC_CALL_OPTS_INIT;
+    co.deadline_ms = 200;
+    ccz_rpc_status st;
+    ProtobufCMessage *resp = NULL;
+    CHECK_OK(ccz_rpc_unary(sv.ch, &resp, &st, PATH, &r.base, &ccz__hequery__query_reply__descriptor,
+                           &co));
+    CHECK_INT(st.code, CCZ_RPC_DEADLINE_EXCEEDED);
+    ccz_rpc_status_free(&st);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    pthread_join(t, NULL);
+    CHECK_OK(sl.s);
+    CHECK_INT(sl.res.code, CCZ_RPC_OK);
+    CHECK(sl.res.value.len == 5 && memcmp(sl.res.value.ptr, "value", 5) == 0);
+    ccz_buf_free(&sl.res.value);
+    /* the same query without a deadline, after it in the queue: when it is answered (refused
+     * for its parameters), the worker has been through the first */
+    char why[512];
+    CHECK_INT(call(sv.ch, &r, why, sizeof why), CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_CONTAINS(why, "parameters: ");
+    service_stop(&sv); /* the worker is done: the log is whole */
+    fclose(service_log);
+    service_log = NULL;
+    fprintf(stderr, "%s", log_text);
+    CHECK_CONTAINS(log_text, "ccz he query: faithful query answered");
+    /* two fast queries refused, in order: the first dropped, the second for its parameters */
+    const char *first = strstr(log_text, "ccz he query: fast query refused: ");
+    const char *second = first ? strstr(first + 1, "ccz he query: fast query refused: ") : NULL;
+    CHECK(first != NULL && second != NULL);
+    CHECK(second == NULL || strstr(second + 1, "ccz he query: fast query refused: ") == NULL);
+    CHECK_CONTAINS(log_text, "ccz he query: fast query refused: network_error: the client's "
+                             "deadline passed while the query waited: not computed\n");
+    CHECK(first == NULL || strstr(first, "not computed") < second);
+    CHECK(second == NULL || strstr(second, "parameters: ") != NULL);
+    free(log_text);
+    ccz_heq_server_free(hs);
+    ccz_heq_db_free(db);
+}
+
 /* A service needs options, a query server and an RPC server. */
 static void test_service_options(void)
 {
@@ -922,4 +1015,5 @@ static void test_service_options(void)
 
 TEST_MAIN(T(test_db), T(test_algorithms), T(test_client), T(test_key_lengths),
           T(test_algorithms_agree), T(test_no_randomness), T(test_batches), T(test_answer_forms),
-          T(test_service), T(test_busy), T(test_default_pending), T(test_service_options))
+          T(test_service), T(test_busy), T(test_default_pending), T(test_deadline_in_queue),
+          T(test_service_options))

@@ -669,6 +669,150 @@ static void test_server_items_shuffled(void)
     ccz_psi_set_free(set);
 }
 
+/* The points a side sends are its items blinded by a scalar drawn for the run: none of them is
+ * an item's H(x) (which anyone can compute and test guesses against), and two runs over the same
+ * set share no point. Each side runs twice against bytes written in advance: the server against
+ * a client of no items, the client against a server of none that answers its batch. */
+static void side_points(uint8_t (*out)[32], bool server, ccz_psi_set *set, size_t n)
+{
+    ccz_buf b = CCZ_BUF_INIT, w = CCZ_BUF_INIT;
+    put_hello(&b, 1, 0, 0);
+    if (server) {
+        if (psi_ecdh_put_header(&b, PSI_ECDH_DONE, 0))
+            abort();
+    } else {
+        put_tags(&b, (uint32_t)n, n);
+    }
+    char d[512];
+    ccz_psi_ecdh_opts o = CCZ_PSI_ECDH_OPTS_INIT;
+    CHECK_OK(against_with(server, &b, set, &o, false, &w, d));
+    /* a hello (20 bytes), then one POINTS message of n */
+    CHECK(w.len >= 20 + 9 + n * 32);
+    if (w.len >= 20 + 9 + n * 32) {
+        CHECK_INT(w.ptr[20], PSI_ECDH_POINTS);
+        memcpy(out, w.ptr + 29, n * 32);
+    }
+    ccz_buf_free(&b);
+    ccz_buf_free(&w);
+}
+
+static void test_points_blinded_fresh(void)
+{
+    enum { N = 3 };
+    static const char *const items[N] = {"x", "y", "z"};
+    if (sodium_init() < 0)
+        abort();
+    ccz_psi_set *set = set_of(items, N);
+    CHECK_OK(ccz_psi_set_seal(set));
+    uint8_t h[N][32];
+    for (int i = 0; i < N; i++)
+        hash_to_group(h[i], CCZ_SPAN(items[i], 1));
+    for (int server = 0; server <= 1; server++) {
+        uint8_t run[2][N][32];
+        memset(run, 0, sizeof run);
+        side_points(run[0], server, set, N);
+        side_points(run[1], server, set, N);
+        int unblinded = 0, repeated = 0;
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < N; j++) {
+                unblinded += memcmp(run[0][i], h[j], 32) == 0;
+                unblinded += memcmp(run[1][i], h[j], 32) == 0;
+                repeated += memcmp(run[0][i], run[1][j], 32) == 0;
+            }
+        CHECK_INT(unblinded, 0);
+        CHECK_INT(repeated, 0);
+    }
+    ccz_psi_set_free(set);
+}
+
+/* A server that answers the client's points with the tags of those very points and then sends
+ * them back as its own (a reflection): the client raises them to its scalar, so none matches
+ * and it reports no item. */
+typedef struct {
+    int fd;
+    size_t announce; /* the client's items: as many reflected */
+    size_t reflected;
+} reflector;
+
+static void read_frame(int fd, uint8_t *type, ccz_buf *body)
+{
+    fd_io f = {fd, NULL};
+    uint8_t h[PSI_ECDH_FRAME_HEADER];
+    uint32_t len = 0;
+    ccz_buf_reset(body);
+    if (fd_read(&f, h, sizeof h) || psi_ecdh_parse_header(type, &len, h) ||
+        ccz_buf_reserve(body, len + 1) || (len && fd_read(&f, body->ptr, len))) {
+        *type = 0;
+        return;
+    }
+    body->len = len;
+}
+
+static void *reflect_thread(void *arg)
+{
+    reflector *r = arg;
+    fd_io f = {r->fd, NULL};
+    ccz_buf body = CCZ_BUF_INIT, out = CCZ_BUF_INIT;
+    uint8_t type;
+    read_frame(r->fd, &type, &body); /* the client's hello */
+    put_hello(&out, 1, 0, r->announce);
+    if (type != PSI_ECDH_HELLO || fd_write(&f, out.ptr, out.len))
+        goto done;
+    ccz_buf_reset(&out);
+    read_frame(r->fd, &type, &body); /* its points */
+    size_t n = body.len < 4 ? 0 : (body.len - 4) / 32;
+    if (type != PSI_ECDH_POINTS || n != r->announce)
+        goto done;
+    if (psi_ecdh_put_header(&out, PSI_ECDH_TAGS, (uint32_t)(4 + n * 16)) ||
+        ccz_buf_append_u32le(&out, (uint32_t)n))
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        uint8_t t[PSI_ECDH_TAG_BYTES];
+        tag_of(t, body.ptr + 4 + i * 32);
+        if (ccz_buf_append(&out, t, sizeof t))
+            abort();
+    }
+    if (psi_ecdh_put_header(&out, PSI_ECDH_POINTS, (uint32_t)body.len) ||
+        ccz_buf_append(&out, body.ptr, body.len) || fd_write(&f, out.ptr, out.len))
+        goto done;
+    r->reflected = n;
+    read_frame(r->fd, &type, &body); /* the client's done */
+done:
+    shutdown(r->fd, SHUT_WR);
+    ccz_buf_free(&body);
+    ccz_buf_free(&out);
+    return NULL;
+}
+
+static void test_reflected_points(void)
+{
+    static const char *const items[] = {"car", "cat", "dog"};
+    if (sodium_init() < 0)
+        abort();
+    ccz_psi_set *set = set_of(items, 3);
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+        abort();
+    reflector r = {sv[1], 3, 0};
+    pthread_t t;
+    test_thread(&t, reflect_thread, &r);
+    fd_io mine = {sv[0], NULL};
+    ccz_psi_io io = {fd_write, fd_read, &mine};
+    ccz_psi_ecdh_opts o = CCZ_PSI_ECDH_OPTS_INIT;
+    ccz_psi_ecdh_result res;
+    ccz_status s = ccz_psi_ecdh_client(&res, set, &io, &o);
+    shutdown(sv[0], SHUT_WR);
+    pthread_join(t, NULL);
+    CHECK_OK(s);
+    CHECK_INT(r.reflected, 3);
+    CHECK_INT(res.peer_items, 3);
+    CHECK_INT(res.intersection, 0);
+    ccz_psi_ecdh_result_free(&res);
+    close(sv[0]);
+    close(sv[1]);
+    ccz_psi_set_free(set);
+}
+
 /* What a side sends when it stops: an ABORT with its reason when the peer can still read it;
  * none after the peer's own ABORT, or once the channel failed; and a failed ABORT does not
  * replace the reason. */
@@ -774,5 +918,6 @@ static void test_wire_bodies(void)
 
 TEST_MAIN(T(test_set_lines), T(test_random_both_roles), T(test_edge_sets),
           T(test_size_only_tags_sorted), T(test_hostile_client), T(test_hostile_server),
-          T(test_options_refused), T(test_server_items_shuffled), T(test_abort_rules),
-          T(test_refusal_reaches_peer), T(test_wire_bodies))
+          T(test_options_refused), T(test_server_items_shuffled), T(test_points_blinded_fresh),
+          T(test_reflected_points), T(test_abort_rules), T(test_refusal_reaches_peer),
+          T(test_wire_bodies))

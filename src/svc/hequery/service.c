@@ -2,7 +2,8 @@
 /* The encrypted query's RA-gRPC service (ccz.hequery.HeQuery, include/ccz/hequery.h): a query is
  * copied out of the request on the loop, answered on one worker thread (the answer itself runs
  * on the thread pool), and the reply is given back on the loop. At most max_pending queries
- * wait or run; what is wrong with a query is INVALID_ARGUMENT with the reason. Requests are
+ * wait or run (one whose client's deadline passed while it waited is dropped, not computed);
+ * what is wrong with a query is INVALID_ARGUMENT with the reason. Requests are
  * untrusted; the reasons never quote their bytes. */
 #include <pthread.h>
 #include <stdlib.h>
@@ -131,7 +132,14 @@ static void *worker(void *p)
         if (!v->head)
             v->tail = NULL;
         pthread_mutex_unlock(&v->mu);
-        run(v, j);
+        if (ccz_rpc_call_remaining_ms(j->call) == 0) { /* its client gave up while it waited */
+            j->status = CCZ_ERR_NETWORK;
+            snprintf(j->error, sizeof j->error,
+                     "the client's deadline passed while the query waited: not computed");
+            say_done(v, j);
+        } else {
+            run(v, j);
+        }
         v->served++;
         if (ccz_rpc_server_defer(v->rpc, 0, answer, j) != CCZ_OK) {
             /* the loop has ended: the call and the job are given back here */
