@@ -206,6 +206,14 @@ static void test_body_bounds(void)
     CHECK_STR(json_string_value(json_object_get(resp, "message")), "success!");
     json_decref(resp);
     resp = NULL;
+    CHECK_OK(call_answer("HTTP/1.1 200 OK\r\nContent-Length:\t58 \r\n\r\n" OK_BODY "junk", &resp));
+    CHECK_STR(json_string_value(json_object_get(resp, "message")), "success!");
+    json_decref(resp);
+    resp = NULL;
+    CHECK_OK(call_answer("HTTP/1.1 200\r\nContent-Length: 58\r\n\r\n" OK_BODY, &resp));
+    CHECK_INT(json_integer_value(json_object_get(resp, "code")), 200);
+    json_decref(resp);
+    resp = NULL;
     CHECK_OK(call_answer("HTTP/1.0 200 OK\r\nConnection: close\r\n\r\n" OK_BODY, &resp));
     CHECK_INT(json_integer_value(json_object_get(resp, "code")), 200);
     json_decref(resp);
@@ -245,6 +253,15 @@ static void test_bad_answers(void)
          "the answer's head does not end"},
         {"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n" OK_BODY, CCZ_ERR_PROTOCOL,
          "a malformed Content-Length"},
+        /* only digits: not a number with more after it, a list or a sign */
+        {"HTTP/1.1 200 OK\r\nContent-Length: 58x\r\n\r\n" OK_BODY, CCZ_ERR_PROTOCOL,
+         "a malformed Content-Length"},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 12, 58\r\n\r\n" OK_BODY, CCZ_ERR_PROTOCOL,
+         "a malformed Content-Length"},
+        {"HTTP/1.1 200 OK\r\nContent-Length: -58\r\n\r\n" OK_BODY, CCZ_ERR_PROTOCOL,
+         "a malformed Content-Length"},
+        {"HTTP/1.1 200 OK\r\nContent-Length: +58\r\n\r\n" OK_BODY, CCZ_ERR_PROTOCOL,
+         "a malformed Content-Length"},
         {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]", CCZ_ERR_PROTOCOL,
          "is not {code, message, result}"},
         {"HTTP/1.1 200 OK\r\nContent-Length: 14\r\n\r\n{\"code\":\"200\"}", CCZ_ERR_PROTOCOL,
@@ -255,6 +272,12 @@ static void test_bad_answers(void)
         {"HTTP/1.1 200 OK\r\nContent-Length: 23\r\n\r\n{\"code\":400,\"code\":200}",
          CCZ_ERR_PROTOCOL, "is not {code, message, result}"},
         {"HTTP/1.1 600 X\r\nContent-Length: 58\r\n\r\n" OK_BODY, CCZ_ERR_PROTOCOL,
+         "the answer has no status code"},
+        /* two lengths: which one frames the body is ambiguous, so neither does */
+        {"HTTP/1.1 200 OK\r\nContent-Length: 58\r\ncontent-length: 2\r\n\r\n" OK_BODY,
+         CCZ_ERR_PROTOCOL, "two Content-Length headers"},
+        /* three digits, then the reason's space (or the line's end): not a longer number */
+        {"HTTP/1.1 2000 OK\r\nContent-Length: 58\r\n\r\n" OK_BODY, CCZ_ERR_PROTOCOL,
          "the answer has no status code"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -38,27 +38,43 @@ static bool until(SSL *ssl, int64_t deadline)
     return true;
 }
 
-/* Where the head's Content-Length value starts (the name case-insensitively, at a line start),
- * or NULL; head is the length of the head with its blank line. */
-static const char *content_length(ccz_span in, size_t head)
+/* Where the head's first Content-Length value at or after byte `from` starts (the name
+ * case-insensitively, at a line start), or NULL; head is the length of the head with its blank
+ * line. */
+static const char *content_length(ccz_span in, size_t head, size_t from)
 {
     const char *p = (const char *)in.ptr;
-    for (size_t i = 0; i + 16 < head; i++)
+    for (size_t i = from; i + 16 < head; i++)
         if (p[i] == '\n' && strncasecmp(p + i + 1, "content-length:", 15) == 0)
             return p + i + 16;
     return NULL;
 }
 
-/* Whether the answer so far is whole by its Content-Length (an answer without one ends when
- * the server closes). The answer's buffer keeps a NUL after its bytes; the head ends in CRLF. */
+/* A Content-Length value: optional blanks, digits, optional blanks, then the line's CR; false
+ * for anything else ("-1", "12, 58", "58x"). v lies in a head that ends in CRLF. */
+static bool length_value(const char *v, unsigned long long *n)
+{
+    while (*v == ' ' || *v == '\t')
+        v++;
+    if (*v < '0' || *v > '9')
+        return false;
+    char *e;
+    *n = strtoull(v, &e, 10);
+    while (*e == ' ' || *e == '\t')
+        e++;
+    return *e == '\r';
+}
+
+/* Whether the answer so far is whole by its Content-Length (an answer without one, or with a
+ * malformed one, ends when the server closes). The answer's buffer keeps a NUL after its bytes;
+ * the head ends in CRLF. */
 static bool answer_complete(ccz_span in)
 {
     const uint8_t *end = memmem(in.ptr, in.len, "\r\n\r\n", 4);
     size_t head = end ? (size_t)(end - in.ptr) + 4 : 0;
-    const char *v = end ? content_length(in, head) : NULL;
-    char *e = NULL;
-    unsigned long long n = v ? strtoull(v, &e, 10) : 0;
-    return v && e != v && n <= in.len - head;
+    const char *v = end ? content_length(in, head, 0) : NULL;
+    unsigned long long n = 0;
+    return v && length_value(v, &n) && n <= in.len - head;
 }
 
 /* Splits an answer: "HTTP/1.x NNN ...\r\n" headers "\r\n\r\n" body (Content-Length long, or to
@@ -69,18 +85,19 @@ static ccz_status parse_answer(int *status, ccz_span *body, ccz_span in)
     CCZ_ENSURE(in.len >= 12 && (memcmp(p, "HTTP/1.1 ", 9) == 0 || memcmp(p, "HTTP/1.0 ", 9) == 0),
                CCZ_ERR_PROTOCOL, "the answer is not HTTP/1.x");
     CCZ_ENSURE(p[9] >= '1' && p[9] <= '5' && p[10] >= '0' && p[10] <= '9' && p[11] >= '0' &&
-                   p[11] <= '9',
+                   p[11] <= '9' && (p[12] == ' ' || p[12] == '\r'),
                CCZ_ERR_PROTOCOL, "the answer has no status code");
     *status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
     const uint8_t *end = memmem(in.ptr, in.len, "\r\n\r\n", 4);
     CCZ_ENSURE(end, CCZ_ERR_PROTOCOL, "the answer's head does not end");
     size_t head = (size_t)(end - in.ptr) + 4;
     *body = CCZ_SPAN(in.ptr + head, in.len - head);
-    const char *v = content_length(in, head);
+    const char *v = content_length(in, head, 0);
     if (v) {
-        char *e;
-        unsigned long long n = strtoull(v, &e, 10);
-        CCZ_ENSURE(e != v, CCZ_ERR_PROTOCOL, "a malformed Content-Length");
+        CCZ_ENSURE(!content_length(in, head, (size_t)(v - p)), CCZ_ERR_PROTOCOL,
+                   "two Content-Length headers");
+        unsigned long long n = 0;
+        CCZ_ENSURE(length_value(v, &n), CCZ_ERR_PROTOCOL, "a malformed Content-Length");
         CCZ_ENSURE(n <= body->len, CCZ_ERR_TRUNCATED, "the answer's body is cut short");
         body->len = (size_t)n;
     }
