@@ -65,8 +65,10 @@ ccz_status jose_b64url_decode(ccz_buf *out, const char *text, size_t len)
     int bits = 0;
     for (size_t i = 0; i < len; i++) {
         int v = b64url_val((unsigned char)text[i]);
-        if (v < 0)
+        if (v < 0) {
+            ccz_wipe(out->ptr + out->len, n + 1); /* nothing decoded is left past len */
             return ccz_fail(CCZ_ERR_ENCODING, "base64url: character %zu is not in the alphabet", i);
+        }
         acc = (acc << 6 | (uint32_t)v) & 0xffffff;
         bits += 6;
         if (bits >= 8) {
@@ -75,8 +77,10 @@ ccz_status jose_b64url_decode(ccz_buf *out, const char *text, size_t len)
         }
     }
     /* the bits left over are padding: canonical text has them zero */
-    if (acc & ((1u << bits) - 1))
+    if (acc & ((1u << bits) - 1)) {
+        ccz_wipe(out->ptr + out->len, n + 1); /* as above */
         return ccz_fail(CCZ_ERR_ENCODING, "base64url: non-zero trailing bits");
+    }
     out->len += n;
     out->ptr[out->len] = 0;
     return CCZ_OK;

@@ -59,7 +59,7 @@ ccz_status jose_jwk_to_key(EVP_PKEY **out, const json_t *jwk);
 ccz_status jose_jwks_from_keys(json_t **out, EVP_PKEY *const *keys, size_t n);
 
 /* The member of jwks["keys"] whose "kid" is kid, borrowed from jwks: CCZ_ERR_NOT_FOUND when
- * none, CCZ_ERR_MALFORMED when jwks is not a JWKS. */
+ * none, CCZ_ERR_MALFORMED when jwks is not a JWKS or more than one member has that kid. */
 ccz_status jose_jwks_find(const json_t **out, const json_t *jwks, const char *kid);
 
 /* ---- JWS compact serialization, JWT (RFC 7515, 7518 §3.4, 7519) ----------------------------*/
@@ -88,10 +88,11 @@ void jose_signer_free(jose_signer *sg);
  * matches the key's curve; no "crit"; a raw r||s signature of exactly twice the curve size.
  * With a JWKS the key is the one whose kid the header names (a JWKS of one key serves a header
  * without kid); its "alg" and "use", when present, must agree.
- * Statuses: CCZ_ERR_MALFORMED (parts, base64url, shapes, signature length), CCZ_ERR_JSON (header
- * or payload not JSON), CCZ_ERR_UNSUPPORTED (alg not allowed — "none", HS*, RS* —, "crit"),
- * CCZ_ERR_NOT_FOUND (no key for the kid), CCZ_ERR_BAD_SIGNATURE (alg for another curve, or the
- * signature does not verify), CCZ_ERR_TOO_LARGE. */
+ * Statuses: CCZ_ERR_MALFORMED (parts, base64url, shapes, signature length, a kid that two JWKS
+ * members carry), CCZ_ERR_JSON (header or payload not JSON), CCZ_ERR_UNSUPPORTED (alg not
+ * allowed — "none", HS*, RS* —, "crit"), CCZ_ERR_NOT_FOUND (no key for the kid),
+ * CCZ_ERR_BAD_SIGNATURE (alg for another curve, or the signature does not verify),
+ * CCZ_ERR_TOO_LARGE. */
 ccz_status jose_jwt_verify(json_t **claims, EVP_PKEY *key, const char *token, size_t len,
                            unsigned algs);
 ccz_status jose_jwt_verify_jwks(json_t **claims, const json_t *jwks, const char *token, size_t len,

@@ -327,13 +327,18 @@ ccz_status jose_jwks_find(const json_t **out, const json_t *jwks, const char *ki
     const json_t *keys = json_object_get(jwks, "keys");
     if (!json_is_array(keys))
         return ccz_fail(CCZ_ERR_MALFORMED, "JWKS: no \"keys\" array");
+    const json_t *match = NULL;
     for (size_t i = 0; i < json_array_size(keys); i++) {
         const json_t *k = json_array_get(keys, i);
         const char *id = json_string_value(json_object_get(k, "kid"));
-        if (id && kid && strcmp(id, kid) == 0) {
-            *out = k;
-            return CCZ_OK;
-        }
+        if (!id || !kid || strcmp(id, kid) != 0)
+            continue;
+        if (match) /* which of the two a token means is not known: neither */
+            return ccz_fail(CCZ_ERR_MALFORMED, "JWKS: more than one key with kid \"%.64s\"", kid);
+        match = k;
     }
-    return ccz_fail(CCZ_ERR_NOT_FOUND, "JWKS: no key with kid \"%.64s\"", kid ? kid : "");
+    if (!match)
+        return ccz_fail(CCZ_ERR_NOT_FOUND, "JWKS: no key with kid \"%.64s\"", kid ? kid : "");
+    *out = match;
+    return CCZ_OK;
 }

@@ -91,6 +91,22 @@ static void test_b64url(void)
         CHECK_STATUS(unb64(odd[i][0], out, sizeof out), CCZ_ERR_ENCODING);
         CHECK_STR(ccz_error_detail(), odd[i][1]);
     }
+    /* a failed decoding leaves the buffer as it was: its text NUL-terminated, and none of
+     * the bytes decoded before the bad character behind it (they may be a key's) */
+    static const char *const fails[] = {"Zm9vYmFy!AAA", "Zm9vYmFyZh", "Zm9vYmFy+/8A"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(fails); i++) {
+        ccz_buf keep = CCZ_BUF_INIT;
+        CHECK_OK(ccz_buf_append_str(&keep, "abc"));
+        CHECK_STATUS(jose_b64url_decode(&keep, fails[i], strlen(fails[i])), CCZ_ERR_ENCODING);
+        CHECK_INT(keep.len, 3);
+        CHECK_STR((const char *)keep.ptr, "abc");
+        size_t len = strlen(fails[i]), n = len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0), left = 0;
+        CHECK(3 + n < keep.cap);
+        for (size_t b = 3; b < 3 + n && b < keep.cap; b++) /* where the decoder wrote */
+            left += keep.ptr[b] != 0;
+        CHECK_INT(left, 0);
+        ccz_buf_free(&keep);
+    }
     /* each character of the standard alphabet and padding alone, inside the text */
     static const char *const std[] = {"Zm+v", "Zm/v", "Zm=v"};
     for (size_t i = 0; i < CCZ_ARRAY_LEN(std); i++) {
@@ -1331,6 +1347,34 @@ static void test_jws_checks_behind_others(void)
     json_decref(jwks);
     json_decref(jwk);
     free(t);
+    /* a kid that two members carry names no key: which one the token means is not known (the
+     * first would verify one token and refuse another signed as validly) */
+    {
+        const json_t *found = NULL;
+        json_t *claims = claims_at(1000, 2000);
+        char *tok = sign(p256, "k1", claims);
+        json_t *mine = NULL, *other = NULL;
+        CHECK_OK(jose_jwk_from_key(&mine, p256, NULL, NULL));
+        CHECK_OK(jose_jwk_from_key(&other, p256b, NULL, NULL));
+        json_object_set_new(mine, "kid", json_string("k1"));
+        json_object_set_new(other, "kid", json_string("k1"));
+        json_t *both[] = {json_pack("{s:[O,O]}", "keys", mine, other),
+                          json_pack("{s:[O,O]}", "keys", other, mine)};
+        for (size_t i = 0; i < CCZ_ARRAY_LEN(both); i++) {
+            CHECK_STATUS(jose_jwks_find(&found, both[i], "k1"), CCZ_ERR_MALFORMED);
+            CHECK_STR(ccz_error_detail(), "JWKS: more than one key with kid \"k1\"");
+            CHECK(found == NULL);
+            CHECK_STATUS(verify_jwks(both[i], tok), CCZ_ERR_MALFORMED);
+            json_decref(both[i]);
+        }
+        json_t *one = json_pack("{s:[O]}", "keys", mine);
+        CHECK_OK(verify_jwks(one, tok));
+        json_decref(one);
+        json_decref(mine);
+        json_decref(other);
+        json_decref(claims);
+        free(tok);
+    }
     /* claims that are not an object */
     json_t *arr = parse("[{\"exp\":2000}]");
     jose_claims_check k = {.now = 1000};
@@ -1520,8 +1564,274 @@ static void test_jwe_checks_behind_others(void)
     ccz_buf_free(&out);
 }
 
+/* ---- the JWE's key derivation and CEK fallback against an independent construction -------*/
+
+/* AES-256-GCM (12-byte iv, 16-byte tag) with OpenSSL directly, as a JWE's content is made. */
+static void gcm_seal(uint8_t *ct, uint8_t tag[16], const uint8_t key[32], const uint8_t iv[12],
+                     const char *aad, const char *msg)
+{
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int n = 0, m = 0;
+    CHECK(c && EVP_EncryptInit_ex2(c, EVP_aes_256_gcm(), key, iv, NULL) == 1 &&
+          EVP_EncryptUpdate(c, NULL, &n, (const uint8_t *)aad, (int)strlen(aad)) == 1 &&
+          EVP_EncryptUpdate(c, ct, &n, (const uint8_t *)msg, (int)strlen(msg)) == 1 &&
+          EVP_EncryptFinal_ex(c, ct + n, &m) == 1 &&
+          EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, 16, tag) == 1);
+    EVP_CIPHER_CTX_free(c);
+}
+
+/* A flattened JWE from its protected header text and raw parts. */
+static char *jwe_from_parts(const char *prot_json, ccz_span ek, const uint8_t iv[12],
+                            const uint8_t *key, const char *msg)
+{
+    ccz_buf prot = CCZ_BUF_INIT, b = CCZ_BUF_INIT;
+    CHECK_OK(jose_b64url_encode(&prot, CCZ_SPAN(prot_json, strlen(prot_json))));
+    uint8_t ct[256], tag[16];
+    CHECK(strlen(msg) <= sizeof ct);
+    gcm_seal(ct, tag, key, iv, (const char *)prot.ptr, msg);
+    json_t *j = json_pack("{s:s}", "protected", (const char *)prot.ptr);
+    const struct {
+        const char *name;
+        ccz_span v;
+    } parts[] = {{"encrypted_key", ek},
+                 {"iv", CCZ_SPAN(iv, 12)},
+                 {"ciphertext", CCZ_SPAN(ct, strlen(msg))},
+                 {"tag", CCZ_SPAN(tag, 16)}};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(parts); i++) {
+        ccz_buf_reset(&b);
+        CHECK_OK(jose_b64url_encode(&b, parts[i].v));
+        json_object_set_new(j, parts[i].name, json_string(b.ptr ? (const char *)b.ptr : ""));
+    }
+    char *out = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    ccz_buf_free(&prot);
+    ccz_buf_free(&b);
+    return out;
+}
+
+static void put_be32(uint8_t *p, size_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* The ECDH-ES+A256KW JWE of msg to recipient, built here from RFC 7518 §4.6 with OpenSSL's
+ * primitives (ECDH, SHA-256, AES key wrap, AES-GCM): the Concat KDF is one SHA-256 of
+ * 00000001 || Z || OtherInfo, OtherInfo = len "ECDH-ES+A256KW" len apu len apv 00000100. The
+ * header names apu and apv (NULL: not at all), in the protected header or, when unprotected,
+ * in the "header" member; the key-encryption key is derived with kdf_apu and kdf_apv. */
+static char *ecdh_jwe_by_hand(EVP_PKEY *recipient, const char *apu, const char *apv,
+                              bool unprotected, const char *kdf_apu, const char *kdf_apv,
+                              const char *msg)
+{
+    EVP_PKEY *eph = EVP_EC_gen("P-256");
+    uint8_t z[32];
+    size_t z_len = sizeof z;
+    EVP_PKEY_CTX *d = EVP_PKEY_CTX_new_from_pkey(NULL, eph, NULL);
+    CHECK(d && EVP_PKEY_derive_init(d) == 1 && EVP_PKEY_derive_set_peer(d, recipient) == 1 &&
+          EVP_PKEY_derive(d, z, &z_len) == 1 && z_len == 32);
+    EVP_PKEY_CTX_free(d);
+    /* the Concat KDF's input: counter, Z, OtherInfo (apu and apv decoded) */
+    uint8_t in[512];
+    size_t n = 0;
+    ccz_buf u = CCZ_BUF_INIT, v = CCZ_BUF_INIT;
+    CHECK_OK(jose_b64url_decode(&u, kdf_apu, strlen(kdf_apu)));
+    CHECK_OK(jose_b64url_decode(&v, kdf_apv, strlen(kdf_apv)));
+    CHECK(u.len + v.len < 256);
+    put_be32(in + n, 1), n += 4;
+    memcpy(in + n, z, 32), n += 32;
+    put_be32(in + n, 14), n += 4;
+    memcpy(in + n, "ECDH-ES+A256KW", 14), n += 14;
+    put_be32(in + n, u.len), n += 4;
+    if (u.len)
+        memcpy(in + n, u.ptr, u.len), n += u.len;
+    put_be32(in + n, v.len), n += 4;
+    if (v.len)
+        memcpy(in + n, v.ptr, v.len), n += v.len;
+    put_be32(in + n, 256), n += 4;
+    uint8_t kek[32];
+    CHECK(EVP_Digest(in, n, kek, NULL, EVP_sha256(), NULL) == 1);
+    /* a CEK wrapped with AES-256 key wrap (RFC 3394) */
+    uint8_t cek[32], wrapped[40], iv[12];
+    for (size_t i = 0; i < 32; i++)
+        cek[i] = (uint8_t)(0xa0 + i);
+    memset(iv, 0x5c, sizeof iv);
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int w = 0, f = 0;
+    CHECK(c != NULL);
+    EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+    CHECK(EVP_EncryptInit_ex2(c, EVP_aes_256_wrap(), kek, NULL, NULL) == 1 &&
+          EVP_EncryptUpdate(c, wrapped, &w, cek, 32) == 1 &&
+          EVP_EncryptFinal_ex(c, wrapped + w, &f) == 1 && w + f == 40);
+    EVP_CIPHER_CTX_free(c);
+    json_t *epk = NULL;
+    CHECK_OK(jose_jwk_from_key(&epk, eph, NULL, NULL));
+    json_object_del(epk, "kid");
+    json_t *hdr =
+        json_pack("{s:s, s:s, s:O}", "alg", "ECDH-ES+A256KW", "enc", "A256GCM", "epk", epk);
+    json_t *party = unprotected ? json_object() : json_incref(hdr);
+    if (apu)
+        json_object_set_new(party, "apu", json_string(apu));
+    if (apv)
+        json_object_set_new(party, "apv", json_string(apv));
+    char *hdr_text = json_dumps(hdr, JSON_COMPACT);
+    char *text = jwe_from_parts(hdr_text, CCZ_SPAN(wrapped, 40), iv, cek, msg);
+    char *out = text;
+    if (unprotected) {
+        json_t *j = parse(text);
+        json_object_set(j, "header", party);
+        out = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        free(text);
+    }
+    free(hdr_text);
+    json_decref(party);
+    json_decref(hdr);
+    json_decref(epk);
+    ccz_buf_free(&u);
+    ccz_buf_free(&v);
+    EVP_PKEY_free(eph);
+    return out;
+}
+
+static void test_jwe_independent(void)
+{
+    setup();
+    const char *msg = "made without jose_jwe_encrypt";
+    ccz_buf out = CCZ_BUF_INIT;
+    /* apu and apv enter the Concat KDF decoded and length-prefixed, apu first, from the
+     * protected header or the unprotected one; absent, they are empty */
+    static const struct {
+        const char *apu, *apv;
+        bool unprotected;
+        const char *kdf_apu, *kdf_apv;
+    } ok[] = {{"QWxpY2U", "Qm9i", false, "QWxpY2U", "Qm9i"},
+              {"QWxpY2U", "Qm9i", true, "QWxpY2U", "Qm9i"},
+              {NULL, "Qm9i", false, "", "Qm9i"},
+              {"QWxpY2U", NULL, true, "QWxpY2U", ""},
+              {NULL, NULL, false, "", ""}};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(ok); i++) {
+        char *t = ecdh_jwe_by_hand(p256, ok[i].apu, ok[i].apv, ok[i].unprotected, ok[i].kdf_apu,
+                                   ok[i].kdf_apv, msg);
+        CHECK_OK(decrypt(&out, p256, t));
+        CHECK_STR(out.ptr ? (const char *)out.ptr : "", msg);
+        free(t);
+    }
+    /* a key-encryption key derived with apu and apv swapped, or without them, does not
+     * unwrap the CEK of a JWE whose header names them */
+    static const char *const bad[][2] = {{"Qm9i", "QWxpY2U"}, {"", ""}, {"QWxpY2U", ""}};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(bad); i++) {
+        char *t = ecdh_jwe_by_hand(p256, "QWxpY2U", "Qm9i", false, bad[i][0], bad[i][1], msg);
+        CHECK_STATUS(decrypt(&out, p256, t), CCZ_ERR_BAD_SIGNATURE);
+        CHECK_STR(ccz_error_detail(), "JWE: cannot decrypt with this key");
+        CHECK_INT(out.len, 0);
+        free(t);
+    }
+    /* RSA-OAEP-256: an encrypted_key of the right length that does not decode (the integer
+     * 2) must not leave a predictable CEK behind. Content sealed under the all-zero CEK (what
+     * a zeroed buffer would give) is refused as any wrong tag is. */
+    {
+        size_t n = (size_t)EVP_PKEY_get_size(rsa);
+        uint8_t *ek = calloc(1, n), zero[32] = {0}, iv[12] = {0};
+        CHECK(ek != NULL);
+        ek[n - 1] = 2;
+        char *t = jwe_from_parts("{\"alg\":\"RSA-OAEP-256\",\"enc\":\"A256GCM\"}", CCZ_SPAN(ek, n),
+                                 iv, zero, msg);
+        CHECK_STATUS(decrypt(&out, rsa, t), CCZ_ERR_BAD_SIGNATURE);
+        CHECK_STR(ccz_error_detail(), "JWE: cannot decrypt with this key");
+        CHECK_INT(out.len, 0);
+        free(t);
+        free(ek);
+    }
+    ccz_buf_free(&out);
+}
+
+/* Limits at their exact values: an RSA JWK of 2047 bits is refused and one of 16384 accepted
+ * (only its size is checked here: an odd modulus, e = 65537); a 2047-bit RSA key is not a JWE
+ * recipient; a JWE without "protected" is malformed, not JSON read from nothing. */
+static void test_limits_exact(void)
+{
+    setup();
+    static const struct {
+        size_t bytes;
+        uint8_t top;
+        ccz_status want;
+        const char *detail;
+    } rsa_sizes[] = {
+        {256, 0x7f, CCZ_ERR_UNSUPPORTED, "JWK: RSA key of 2047 bits (2048 to 16384 accepted)"},
+        {2048, 0x80, CCZ_OK, NULL},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(rsa_sizes); i++) {
+        uint8_t *raw = malloc(rsa_sizes[i].bytes);
+        CHECK(raw != NULL);
+        for (size_t b = 0; b < rsa_sizes[i].bytes; b++)
+            raw[b] = (uint8_t)(0x9b + 37 * b);
+        raw[0] = rsa_sizes[i].top;
+        raw[rsa_sizes[i].bytes - 1] |= 1;
+        ccz_buf nb = CCZ_BUF_INIT;
+        CHECK_OK(jose_b64url_encode(&nb, CCZ_SPAN(raw, rsa_sizes[i].bytes)));
+        json_t *j =
+            json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", (const char *)nb.ptr, "e", "AQAB");
+        EVP_PKEY *k = NULL;
+        CHECK_STATUS(jose_jwk_to_key(&k, j), rsa_sizes[i].want);
+        if (rsa_sizes[i].detail) {
+            CHECK_STR(ccz_error_detail(), rsa_sizes[i].detail);
+            CHECK(k == NULL);
+        } else {
+            CHECK(k && EVP_PKEY_get_bits(k) == 16384);
+        }
+        EVP_PKEY_free(k);
+        json_decref(j);
+        ccz_buf_free(&nb);
+        free(raw);
+    }
+    /* (0, 0), what a point at infinity would read as in fixed-size coordinates: not a key */
+    {
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x",
+                              "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "y",
+                              "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+        EVP_PKEY *k = NULL;
+        CHECK_STATUS(jose_jwk_to_key(&k, j), CCZ_ERR_KEY_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), "JWK: not a valid EC public key");
+        CHECK(k == NULL);
+        json_decref(j);
+    }
+    EVP_PKEY *small = EVP_RSA_gen(2047);
+    CHECK(small && EVP_PKEY_get_bits(small) == 2047);
+    json_t *none = NULL;
+    const char *msg = "x";
+    static const jose_jwe_alg algs[] = {JOSE_JWE_RSA_OAEP_256, JOSE_JWE_RSA1_5};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(algs); i++) {
+        CHECK_STATUS(jose_jwe_encrypt(&none, small, algs[i], CCZ_SPAN(msg, 1)),
+                     CCZ_ERR_UNSUPPORTED);
+        char want[80];
+        snprintf(want, sizeof want, "JWE: %s needs an RSA key of 2048 bits or more",
+                 jose_jwe_alg_name(algs[i]));
+        CHECK_STR(ccz_error_detail(), want);
+        CHECK(none == NULL);
+    }
+    EVP_PKEY_free(small);
+    /* a JWE without "protected", or with one that is not a string */
+    char *rs = jwe_text(rsa, JOSE_JWE_RSA_OAEP_256, msg);
+    ccz_buf out = CCZ_BUF_INIT;
+    for (int i = 0; i < 2; i++) {
+        json_t *j = parse(rs);
+        if (i)
+            json_object_set_new(j, "protected", json_integer(7));
+        else
+            json_object_del(j, "protected");
+        char *t = json_dumps(j, JSON_COMPACT);
+        CHECK_STATUS(decrypt(&out, rsa, t), CCZ_ERR_MALFORMED);
+        CHECK_STR(ccz_error_detail(), "JWE: \"protected\" is missing or not a string");
+        free(t);
+        json_decref(j);
+    }
+    ccz_buf_free(&out);
+    free(rs);
+}
+
 TEST_MAIN(T(test_b64url), T(test_jcs), T(test_thumbprint), T(test_jwk_ec), T(test_jwk_rsa),
           T(test_jwks), T(test_jwt_roundtrip), T(test_jwt_signer), T(test_jwt_refused),
           T(test_claims), T(test_untrusted_bounds), T(test_jwe_roundtrip), T(test_jwe_refused),
           T(test_jws_checks_behind_others), T(test_jwk_checks_behind_others),
-          T(test_jwe_checks_behind_others))
+          T(test_jwe_checks_behind_others), T(test_jwe_independent), T(test_limits_exact))
