@@ -26,6 +26,7 @@ struct forge {
     ccz_buf root_pem;
     bool platform; /* PCK CA is the Platform CA (PCK certificates of a multi-package platform) */
     long crl_number;
+    bool revoke_tcb; /* root CRLs revoke the TCB signing certificate */
 };
 
 static EVP_PKEY *gen(void)
@@ -333,7 +334,9 @@ ccz_status forge_quote(forge *f, ccz_buf *out, const forge_quote_opts *o)
     if (o->tdx) {
         memcpy(body, o->tee_tcb_svn, 16);
         memcpy(body + 64, o->mr_signer_seam, 48);
-        body[120 + 3] = 0x10; /* SEPT_VE_DISABLE */
+        memcpy(body + 112, o->seam_attributes, 8);
+        body[120 + 3] = 0x10;                  /* SEPT_VE_DISABLE */
+        body[120] = o->td_debug ? 0x01 : 0x00; /* DEBUG */
         memcpy(body + 520, o->report_data, 64);
         if (o->td15)
             memcpy(body + 584, o->tee_tcb_svn2, 16);
@@ -349,6 +352,7 @@ ccz_status forge_quote(forge *f, ccz_buf *out, const forge_quote_opts *o)
     raw_pub(ak_xy, ak);
     memset(auth, 0x5a, sizeof auth);
     uint8_t qe[384] = {0};
+    put_le32(qe + 16, o->qe_miscselect);
     qe[48] = o->qe_attributes0;
     memset(qe + 64, 0x4e, 32);
     memcpy(qe + 128, o->qe_mrsigner, 32);
@@ -450,6 +454,11 @@ static char *sig_hex(EVP_PKEY *key, const char *text)
     return hex;
 }
 
+void forge_revoke_tcb_signer(forge *f, bool revoke)
+{
+    f->revoke_tcb = revoke;
+}
+
 ccz_status forge_collateral(forge *f, ccz_buf *out, const forge_collateral_opts *o)
 {
     ccz_buf ca_chain = CCZ_BUF_INIT, tcb_chain = CCZ_BUF_INIT;
@@ -458,8 +467,8 @@ ccz_status forge_collateral(forge *f, ccz_buf *out, const forge_collateral_opts 
     pem_append(&tcb_chain, f->tcb);
     pem_append(&tcb_chain, f->root);
     long number = ++f->crl_number;
-    char *root_crl =
-        crl_hex(f->root, f->root_key, number, o->crl_from, o->crl_until, o->revoke_pck_ca ? 2 : 0);
+    long root_revoked = o->revoke_pck_ca ? 2 : f->revoke_tcb ? 3 : 0;
+    char *root_crl = crl_hex(f->root, f->root_key, number, o->crl_from, o->crl_until, root_revoked);
     char *pck_crl =
         crl_hex(f->ca, f->ca_key, number, o->crl_from, o->crl_until, o->revoke_pck ? 100 : 0);
     char *tsig = sig_hex(f->tcb_key, o->tcb_info), *qsig = sig_hex(f->tcb_key, o->qe_identity);

@@ -40,7 +40,10 @@ typedef struct {
     uint8_t qe_mrsigner[32];
     uint16_t qe_isvprodid;
     uint16_t qe_isvsvn;
-    uint8_t qe_attributes0; /* first attribute byte of the QE report (0x11 normally) */
+    uint8_t qe_attributes0;     /* first attribute byte of the QE report (0x11 normally) */
+    uint32_t qe_miscselect;     /* the QE report's MISCSELECT (0 normally) */
+    uint8_t seam_attributes[8]; /* TDX: the TD report's SEAMATTRIBUTES (zero normally) */
+    bool td_debug;              /* TDX: TDATTRIBUTES' DEBUG bit */
     uint8_t report_data[64];
     uint16_t cert_type;                    /* 5 normally */
     uint8_t qe_report_data_hi[32];         /* the QE report data's upper half (zero normally) */
@@ -60,6 +63,8 @@ typedef struct {
     bool revoke_pck_ca; /* put the PCK CA on the root CRL */
 } forge_collateral_opts;
 
+/* Whether the root CRLs forged from now on revoke the TCB signing certificate. */
+void forge_revoke_tcb_signer(forge *f, bool revoke);
 /* A QuoteCollateralV3 JSON document for the options (signatures made by the forge). */
 ccz_status forge_collateral(forge *f, ccz_buf *out, const forge_collateral_opts *o);
 

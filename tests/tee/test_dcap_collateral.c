@@ -361,6 +361,99 @@ static void expiry(void)
     ccz_buf_free(&b);
 }
 
+/* Limits on what a document may hold, each with the error that names it; and a document ccz
+ * cannot use expires at once (fetch it again). */
+static void limits(void)
+{
+    static const uint8_t five[16] = {5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5};
+    static const char *const empty_id[] = {"", NULL};
+    json_t *levels = json_array();
+    json_array_append_new(levels, forge_tcb_level(five, 10, NULL, "UpToDate", empty_id));
+    REFUSED(forge_tcb_info(false, levels, NULL), qe(), CCZ_ERR_MALFORMED,
+            "tcbInfo.tcbLevels[0]: advisory ID is not a short string");
+    /* 257 distinct levels: one more than ccz reads */
+    levels = json_array();
+    for (unsigned i = 0; i <= 256; i++)
+        json_array_append_new(levels, sgx_level(i, "UpToDate"));
+    REFUSED(forge_tcb_info(false, levels, NULL), qe(), CCZ_ERR_MALFORMED,
+            "tcbInfo: tcbLevels is not a non-empty list of at most 256 levels");
+    levels = json_array();
+    for (unsigned i = 0; i < 256; i++)
+        json_array_append_new(levels, sgx_level(i, "UpToDate"));
+    char d[512];
+    CHECK_OK(problem(forge_tcb_info(false, levels, NULL), qe(), d));
+    levels = json_array(); /* QE identity levels: the same cap */
+    for (unsigned i = 0; i <= 256; i++)
+        json_array_append_new(levels, forge_isv_level(i, "UpToDate", NULL));
+    REFUSED(sgx_tcb(), forge_qe_identity(false, levels), CCZ_ERR_MALFORMED,
+            "qeIdentity: tcbLevels is not a non-empty list of at most 256 levels");
+    /* a TDX module identity id longer than ccz keeps */
+    json_t *tdx_levels = json_array(), *mod_levels = json_array(), *mods = json_array();
+    json_array_append_new(tdx_levels, forge_tcb_level(five, 10, five, "UpToDate", NULL));
+    json_array_append_new(mod_levels, forge_isv_level(2, "UpToDate", NULL));
+    json_array_append_new(mods, forge_module_identity("TDX_0123456789AB", mod_levels));
+    REFUSED(forge_tcb_info(true, tdx_levels, mods), td_qe(), CCZ_ERR_MALFORMED,
+            "tcbInfo.tdxModuleIdentities[0]: id too long");
+    /* 65 module identities: one more than ccz reads */
+    tdx_levels = json_array();
+    mods = json_array();
+    json_array_append_new(tdx_levels, forge_tcb_level(five, 10, five, "UpToDate", NULL));
+    for (int i = 0; i <= 64; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "TDX_%02X", i + 1);
+        mod_levels = json_array();
+        json_array_append_new(mod_levels, forge_isv_level(2, "UpToDate", NULL));
+        json_array_append_new(mods, forge_module_identity(id, mod_levels));
+    }
+    REFUSED(forge_tcb_info(true, tdx_levels, mods), td_qe(), CCZ_ERR_MALFORMED,
+            "tcbInfo.tdxModuleIdentities: not a non-empty list of at most 64 identities");
+    json_t *t = sgx_tcb();
+    json_object_del(t, "pceId");
+    REFUSED(t, qe(), CCZ_ERR_MALFORMED, "tcbInfo.pceId: missing or not a string");
+    /* unusable (here after its dates were read): its expiry is now */
+    ccz_buf b = CCZ_BUF_INIT;
+    ccz_collateral *c = NULL;
+    t = sgx_tcb();
+    json_object_del(t, "pceId");
+    document(&b, t, qe(), Y2035);
+    CHECK_OK(ccz_collateral_parse(&c, (const char *)b.ptr, b.len));
+    CHECK_STATUS(ccz_collateral_problem(c), CCZ_ERR_MALFORMED);
+    CHECK_INT(ccz_collateral_expiry(c), 0);
+    ccz_collateral_free(c);
+    ccz_buf_free(&b);
+}
+
+/* A TCB component must be an object whose category and type, when present, are strings; a QE
+ * identity needs its attributesMask. */
+static void components_and_masks(void)
+{
+    json_t *t = sgx_tcb();
+    json_t *comps = json_object_get(json_object_get(level0(t), "tcb"), "sgxtcbcomponents");
+    json_array_set_new(comps, 7, json_integer(5));
+    REFUSED(t, qe(), CCZ_ERR_MALFORMED,
+            "tcbInfo.tcbLevels[0].tcb.sgxtcbcomponents: a component is not an object");
+    static const char *const keys[] = {"category", "type"};
+    for (int k = 0; k < 2; k++) {
+        t = sgx_tcb();
+        comps = json_object_get(json_object_get(level0(t), "tcb"), "sgxtcbcomponents");
+        json_object_set_new(json_array_get(comps, 2), keys[k], json_integer(1));
+        REFUSED(t, qe(), CCZ_ERR_MALFORMED,
+                "tcbInfo.tcbLevels[0].tcb.sgxtcbcomponents: a component's category or type is "
+                "not a string");
+        t = sgx_tcb();
+        comps = json_object_get(json_object_get(level0(t), "tcb"), "sgxtcbcomponents");
+        json_object_set_new(json_array_get(comps, 2), keys[k], json_string("BIOS"));
+        char d[512];
+        CHECK_OK(problem(t, qe(), d));
+    }
+    json_t *q = qe();
+    json_object_del(q, "attributesMask");
+    REFUSED(sgx_tcb(), q, CCZ_ERR_MALFORMED, "qeIdentity.attributesMask: missing or not a string");
+    q = qe();
+    json_object_del(q, "miscselectMask");
+    REFUSED(sgx_tcb(), q, CCZ_ERR_MALFORMED, "qeIdentity.miscselectMask: missing or not a string");
+}
+
 static void cleanup(void)
 {
     forge_free(F);
@@ -368,4 +461,4 @@ static void cleanup(void)
 }
 
 TEST_MAIN(T(times), T(integers), T(statuses_and_advisories), T(kinds), T(crl_trailing_bytes),
-          T(parse_cache), T(expiry), T(cleanup))
+          T(parse_cache), T(expiry), T(limits), T(components_and_masks), T(cleanup))

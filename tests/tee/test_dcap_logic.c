@@ -85,6 +85,8 @@ typedef struct {
     const char *step;
     char tcb[64];
     char adv[256];
+    char platform[64], qe[64]; /* the claims' platform and QE TCB statuses */
+    bool debug;
 } outcome;
 
 static outcome run(const forge_quote_opts *qo, const forge_collateral_opts *co)
@@ -109,6 +111,9 @@ static outcome run(const forge_quote_opts *qo, const forge_collateral_opts *co)
             fprintf(stderr, "  (%s at %s: %s)\n", o.tcb, r.step, r.message);
     } else {
         snprintf(o.tcb, sizeof o.tcb, "%s", r.claims.tcb_status);
+        snprintf(o.platform, sizeof o.platform, "%s", r.claims.dcap.platform_status);
+        snprintf(o.qe, sizeof o.qe, "%s", r.claims.dcap.qe_status);
+        o.debug = r.claims.debug;
     }
     for (size_t i = 0; o.status == CCZ_OK && i < r.claims.n_advisories; i++)
         snprintf(o.adv + strlen(o.adv), sizeof o.adv - strlen(o.adv), "%s%s", i ? "," : "",
@@ -336,6 +341,83 @@ static void test_td_relaunch(void)
     EXPECT(run(&qo, &co), "OutOfDate", "INTEL-SA-00300");
     qo.td15 = false; /* TD report 1.0 has no TEE_TCB_SVN2 */
     EXPECT(run(&qo, &co), "OutOfDate", "INTEL-SA-00300");
+    /* a QE that is not up to date: no relaunch advice (QVL), the QE's status folds in */
+    qo.td15 = true;
+    qo.tee_tcb_svn2[2] = 3;
+    co = coll(ti, qe_identity(true, "{\"tcb\":{\"isvsvn\":8},\"tcbDate\":\"2024-01-01T00:00:00Z\","
+                                    "\"tcbStatus\":\"OutOfDate\"}"));
+    outcome o = run(&qo, &co);
+    CHECK_STR(o.tcb, "OutOfDate");
+    CHECK_STR(o.platform, "OutOfDate");
+    CHECK_STR(o.qe, "OutOfDate");
+}
+
+/* The TDX module identity's id is TDX_ and the major version in two upper-case hex digits. */
+static void test_tdx_module_id_hex(void)
+{
+    char levels[8192] = "[", ti[16384], mods[1024];
+    level(levels, sizeof levels, 5, 10, (int[]){5, 0, 2}, "UpToDate", NULL);
+    snprintf(mods, sizeof mods, "%s", modules_tdx01);
+    memcpy(strstr(mods, "TDX_01"), "TDX_0A", 6);
+    tcb_info(ti, sizeof ti, true, levels + 1, mods);
+    forge_collateral_opts co = coll(ti, qe_identity(true, NULL));
+    forge_quote_opts qo;
+    tdx_opts(&qo, 4, 4, 0x0a, 2);
+    outcome o = run(&qo, &co);
+    EXPECT(o, "UpToDate", "");
+    CHECK_STR(o.platform, "UpToDate");
+    CHECK_STR(o.qe, "UpToDate");
+    CHECK(!o.debug);
+    tdx_opts(&qo, 4, 4, 0x10, 2); /* "TDX_10": not described */
+    o = run(&qo, &co);
+    CHECK_STR(o.tcb, "tdx_module_mismatch");
+    CHECK_STR(o.step, "tdx_module");
+    tdx_opts(&qo, 4, 4, 0x0a, 2);
+    qo.td_debug = true; /* a debug TD: verified, and claimed as one */
+    o = run(&qo, &co);
+    CHECK_STR(o.tcb, "UpToDate");
+    CHECK(o.debug);
+}
+
+/* Advisories: the union of the TDX level's, the module level's and the QE level's, at most
+ * CCZ_MAX_ADVISORIES (128) of them; 64 + 64 + 1 is one too many. */
+static void test_advisory_cap(void)
+{
+    static char levels[8192], adv[4096], mods[8192], ti[32768], qe_levels[256];
+    for (int qe_advisories = 0; qe_advisories < 2; qe_advisories++) {
+        snprintf(levels, sizeof levels, "[");
+        adv[0] = 0;
+        for (int i = 0; i < 64; i++)
+            snprintf(adv + strlen(adv), sizeof adv - strlen(adv), "%s\"INTEL-SA-%05d\"",
+                     i ? "," : "", i);
+        level(levels, sizeof levels, 5, 10, (int[]){5, 1, 2}, "UpToDate", adv);
+        adv[0] = 0;
+        for (int i = 0; i < 64; i++)
+            snprintf(adv + strlen(adv), sizeof adv - strlen(adv), "%s\"INTEL-SA-%05d\"",
+                     i ? "," : "", 100 + i);
+        snprintf(mods, sizeof mods,
+                 "{\"id\":\"TDX_01\",\"mrsigner\":\"" ZERO48 "\",\"attributes\":"
+                 "\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\",\"tcbLevels\":["
+                 "{\"tcb\":{\"isvsvn\":4},\"tcbDate\":\"2024-01-01T00:00:00Z\",\"tcbStatus\":"
+                 "\"UpToDate\",\"advisoryIDs\":[%s]}]}",
+                 adv);
+        tcb_info(ti, sizeof ti, true, levels + 1, mods);
+        snprintf(qe_levels, sizeof qe_levels,
+                 "{\"tcb\":{\"isvsvn\":8},\"tcbDate\":\"2024-01-01T00:00:00Z\",\"tcbStatus\":"
+                 "\"UpToDate\",\"advisoryIDs\":[%s]}",
+                 qe_advisories ? "\"INTEL-SA-00999\"" : "");
+        forge_collateral_opts co = coll(ti, qe_identity(true, qe_levels));
+        forge_quote_opts qo;
+        tdx_opts(&qo, 4, 4, 1, 2);
+        outcome o = run(&qo, &co);
+        if (qe_advisories) {
+            CHECK_STR(o.tcb, ccz_status_name(CCZ_ERR_TOO_LARGE));
+            CHECK_STR(o.step, "tcb_level");
+        } else {
+            CHECK_STR(o.tcb, "UpToDate"); /* exactly 128 */
+            CHECK(strncmp(o.adv, "INTEL-SA-00000,INTEL-SA-00001,", 30) == 0);
+        }
+    }
 }
 
 static void test_revocation_and_windows(void)
@@ -356,6 +438,30 @@ static void test_revocation_and_windows(void)
     CHECK_STR(o.tcb, "revoked");
     CHECK_STR(o.step, "pck_chain");
     co.revoke_pck_ca = false;
+    static ccz_result r;
+    for (int k = 0; k < 2; k++) { /* the TCB signing certificate, on the root CRL */
+        setup();
+        ccz_buf q = CCZ_BUF_INIT, c = CCZ_BUF_INIT;
+        CHECK_OK(forge_quote(F, &q, &qo));
+        forge_revoke_tcb_signer(F, k == 1);
+        CHECK_OK(forge_collateral(F, &c, &co));
+        ccz_collateral *col;
+        CHECK_OK(ccz_collateral_parse(&col, (const char *)c.ptr, c.len));
+        ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
+        vo.at_unix = AT;
+        vo.trust = trust;
+        vo.collateral = col;
+        CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&q), &vo), k ? CCZ_ERR_REVOKED : CCZ_OK);
+        if (k) {
+            CHECK_STR(r.step, "tcb_info");
+            CHECK_CONTAINS(r.message, "TCB info: certificate revoked (certificate 'Intel SGX TCB "
+                                      "Signing')");
+        }
+        ccz_collateral_free(col);
+        ccz_buf_free(&q);
+        ccz_buf_free(&c);
+    }
+    forge_revoke_tcb_signer(F, false);
     co.crl_until = AT - 1; /* CRLs expired */
     o = run(&qo, &co);
     CHECK_STR(o.tcb, "collateral_out_of_date");
@@ -420,6 +526,62 @@ static void test_cache_is_per_trust(void)
     ccz_buf_free(&c);
 }
 
+/* Replaces, in place, the first occurrence of from in doc with to (same length). */
+static void swap_text(char *doc, const char *from, const char *to)
+{
+    char *p = strstr(doc, from);
+    CHECK(p != NULL && strlen(from) == strlen(to));
+    if (p)
+        memcpy(p, to, strlen(to));
+}
+
+/* A collateral object verified once is judged again at every instant: its TCB info's and QE
+ * identity's issueDate..nextUpdate hold however the object was used before, even while the
+ * CRLs and certificates (2025-2035) are still valid. */
+static void test_collateral_window_on_reuse(void)
+{
+    setup();
+    char levels[4096] = "[", ti[8192], qe[2048];
+    level(levels, sizeof levels, 5, 10, NULL, "UpToDate", NULL);
+    static const int64_t y2026 = 1767225600, y2031 = 1924992000;
+    for (int which = 0; which < 2; which++) { /* the TCB info's dates, then the QE identity's */
+        tcb_info(ti, sizeof ti, false, levels + 1, NULL);
+        snprintf(qe, sizeof qe, "%s", qe_identity(false, NULL));
+        char *doc = which == 0 ? ti : qe;
+        swap_text(doc, "\"issueDate\":\"2025", "\"issueDate\":\"2026");
+        swap_text(doc, "\"nextUpdate\":\"2035", "\"nextUpdate\":\"2031");
+        forge_quote_opts qo;
+        forge_quote_defaults(&qo);
+        ccz_buf q = CCZ_BUF_INIT, c = CCZ_BUF_INIT;
+        CHECK_OK(forge_quote(F, &q, &qo));
+        forge_collateral_opts co = coll(ti, qe);
+        CHECK_OK(forge_collateral(F, &c, &co));
+        ccz_collateral *col;
+        CHECK_OK(ccz_collateral_parse(&col, (const char *)c.ptr, c.len));
+        ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
+        vo.trust = trust;
+        vo.collateral = col;
+        static ccz_result r;
+        const char *step = which == 0 ? "tcb_info" : "qe_identity";
+        const int64_t at[] = {AT, y2031, y2031 + 1, AT, y2026, y2026 - 1, AT};
+        const ccz_status want[] = {CCZ_OK, CCZ_OK, CCZ_ERR_COLLATERAL_OUT_OF_DATE,
+                                   CCZ_OK, CCZ_OK, CCZ_ERR_COLLATERAL_OUT_OF_DATE,
+                                   CCZ_OK};
+        for (size_t i = 0; i < sizeof at / sizeof *at; i++) {
+            vo.at_unix = at[i];
+            ccz_status s = ccz_verify(&r, ccz_buf_span(&q), &vo);
+            CHECK_STATUS(s, want[i]);
+            if (want[i]) {
+                CHECK_STR(r.step, step);
+                CHECK_CONTAINS(r.message, "not at");
+            }
+        }
+        ccz_collateral_free(col);
+        ccz_buf_free(&q);
+        ccz_buf_free(&c);
+    }
+}
+
 static void cleanup(void)
 {
     forge_free(F);
@@ -429,6 +591,6 @@ static void cleanup(void)
 
 TEST_MAIN(T(test_sgx_every_version), T(test_sgx_level_matching), T(test_qe_convergence),
           T(test_qe_identity_mismatch), T(test_tdx_module_version_zero),
-          T(test_tdx_module_version_above_zero), T(test_td_relaunch),
-          T(test_revocation_and_windows), T(test_tcb_info_v2), T(test_cache_is_per_trust),
-          T(cleanup))
+          T(test_tdx_module_version_above_zero), T(test_td_relaunch), T(test_tdx_module_id_hex),
+          T(test_advisory_cap), T(test_revocation_and_windows), T(test_tcb_info_v2),
+          T(test_cache_is_per_trust), T(test_collateral_window_on_reuse), T(cleanup))

@@ -177,10 +177,91 @@ static void test_sgx_components(void)
     }
 }
 
+/* Overwrites, in place, the value after the first `"key":"` in doc with val (same length). */
+static void set_hex(char *doc, const char *key, const char *val)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    char *p = strstr(doc, pat);
+    CHECK(p != NULL);
+    if (p)
+        memcpy(p + strlen(pat), val, strlen(val));
+}
+
+/* The QE report's MISCSELECT under the QE identity's mask: bits the mask clears do not count,
+ * bits it keeps must equal the identity's (QVL: (MISCSELECT & mask) == miscselect). */
+static void test_qe_miscselect(void)
+{
+    char ti[8192], qe[2048];
+    tcb_info(ti, sizeof ti, false, NULL);
+    static ccz_result r;
+    forge_quote_opts qo;
+    forge_quote_defaults(&qo);
+    static const struct {
+        uint32_t report;
+        const char *miscselect, *mask;
+        bool ok;
+    } cases[] = {
+        {0x00000000, "00000001", "FFFFFFFF", false}, /* a bit the identity wants */
+        {0x00000100, "00000000", "FFFFFFFF", false}, /* a bit the identity does not allow */
+        {0x00000100, "00000000", "FFFFFEFF", true},  /* ... that the mask clears */
+        {0x00000000, "00000001", "FFFFFFFE", false}, /* an identity bit the mask clears */
+        {0x80000001, "80000001", "FFFFFFFF", true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(qe, sizeof qe, "%s", qe_identity(false));
+        set_hex(qe, "miscselect", cases[i].miscselect);
+        set_hex(qe, "miscselectMask", cases[i].mask);
+        qo.qe_miscselect = cases[i].report;
+        ccz_status s = run(&qo, ti, qe, &r);
+        char what[64];
+        snprintf(what, sizeof what, "MISCSELECT case %zu", i);
+        expect(what, s, &r, cases[i].ok ? CCZ_OK : CCZ_ERR_QE_IDENTITY_MISMATCH,
+               cases[i].ok ? NULL : "qe_identity");
+        if (!cases[i].ok)
+            CHECK_CONTAINS(r.message, "the quoting enclave's MISCSELECT does not match");
+    }
+}
+
+/* SEAMATTRIBUTES: zero, and equal to the TCB info's tdxModule attributes. */
+static void test_seam_attributes(void)
+{
+    int level[16] = {0};
+    char ti[8192];
+    static ccz_result r;
+    forge_quote_opts qo;
+    forge_quote_defaults(&qo);
+    qo.version = 4;
+    qo.tdx = true;
+    qo.qe_isvprodid = 2;
+    static const struct {
+        uint8_t report0;
+        const char *attributes;
+        ccz_status want;
+    } cases[] = {
+        {0x00, "0000000000000000", CCZ_OK},
+        {0x01, "0000000000000000", CCZ_ERR_TDX_MODULE_MISMATCH}, /* not zero, not equal */
+        {0x01, "0100000000000000", CCZ_ERR_TDX_MODULE_MISMATCH}, /* equal, but not zero */
+        {0x00, "0100000000000000", CCZ_ERR_TDX_MODULE_MISMATCH}, /* zero, but not equal */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        tcb_info(ti, sizeof ti, true, level);
+        set_hex(ti, "attributes", cases[i].attributes);
+        qo.seam_attributes[0] = cases[i].report0;
+        ccz_status s = run(&qo, ti, qe_identity(true), &r);
+        char what[64];
+        snprintf(what, sizeof what, "SEAMATTRIBUTES case %zu", i);
+        expect(what, s, &r, cases[i].want, cases[i].want ? "tdx_module" : NULL);
+        if (cases[i].want)
+            CHECK_CONTAINS(r.message, "MRSIGNERSEAM or SEAMATTRIBUTES differ");
+    }
+}
+
 static void cleanup(void)
 {
     forge_free(F);
     ccz_trust_free(trust);
 }
 
-TEST_MAIN(T(test_fmspc_and_pce_id), T(test_sgx_components), T(test_tdx_components), T(cleanup))
+TEST_MAIN(T(test_fmspc_and_pce_id), T(test_sgx_components), T(test_tdx_components),
+          T(test_qe_miscselect), T(test_seam_attributes), T(cleanup))

@@ -176,7 +176,7 @@ static ccz_status read_isv_levels(const json_t *arr, const char *where, const ch
                                   bool as_set, dcap_isv_level **out, size_t *n)
 {
     if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > MAX_LEVELS)
-        return bad(where, "tcbLevels is not a non-empty list");
+        return bad(where, "tcbLevels is not a non-empty list of at most 256 levels");
     *n = json_array_size(arr);
     *out = calloc(*n, sizeof **out);
     CCZ_ENSURE(*out, CCZ_ERR_NOMEM, "out of memory");
@@ -268,7 +268,7 @@ static ccz_status read_module_identities(const json_t *arr, dcap_tcb_info *t)
     if (!arr)
         return CCZ_OK;
     if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > 64)
-        return bad("tcbInfo.tdxModuleIdentities", "not a non-empty list");
+        return bad("tcbInfo.tdxModuleIdentities", "not a non-empty list of at most 64 identities");
     t->n_modules = json_array_size(arr);
     t->modules = calloc(t->n_modules, sizeof *t->modules);
     CCZ_ENSURE(t->modules, CCZ_ERR_NOMEM, "out of memory");
@@ -374,7 +374,7 @@ static ccz_status parse_tcb_info(dcap_tcb_info *t, const json_t *o)
     const json_t *levels = json_object_get(o, "tcbLevels");
     if (!json_is_array(levels) || json_array_size(levels) == 0 ||
         json_array_size(levels) > MAX_LEVELS)
-        return bad(w, "tcbLevels is not a non-empty list");
+        return bad(w, "tcbLevels is not a non-empty list of at most 256 levels");
     t->n_levels = json_array_size(levels);
     t->levels = calloc(t->n_levels, sizeof *t->levels);
     CCZ_ENSURE(t->levels, CCZ_ERR_NOMEM, "out of memory");
