@@ -133,7 +133,7 @@ static void test_jcs(void)
     static const char bad[] = "{\"k\": hunter2secret}";
     CHECK_STATUS(jose_json_parse(&none, bad, strlen(bad)), CCZ_ERR_JSON);
     CHECK_CONTAINS(ccz_error_detail(), "invalid JSON at column");
-    CHECK(strstr(ccz_error_detail(), "hunter2") == NULL);
+    CHECK(strstr(ccz_error_detail(), "hunter") == NULL); /* jansson quotes 'hunter' */
     CHECK(none == NULL);
     /* Trustee's attestation-service vector: SHA-384 of the canonical runtime data */
     char *t = jcs_text("{\"b\": 1, \"a\": \"test\", \"c\": {\"d\": \"e\"}}");
