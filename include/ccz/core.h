@@ -292,6 +292,11 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_file_write(const char *path, ccz_span data,
 /* The same for a file that must not exist yet (a key): CCZ_ERR_EXISTS when path exists, even
  * one made while this was writing; an existing file is never replaced. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_file_create(const char *path, ccz_span data, unsigned mode);
+/* A new file beside path (path.tmp-XXXXXX, mode 0600) for a writer that streams, to be renamed
+ * over path once whole, so that a failure leaves path as it was: *tmp is the caller's to free
+ * (also on failure), *fd its descriptor or -1. Refused when path exists and is not a regular
+ * file (a FIFO, a device, a directory would be replaced). */
+CCZ_API CCZ_NODISCARD ccz_status ccz_file_temp_beside(char **tmp, int *fd, const char *path);
 /* Creates a directory and its parents with the given mode; existing directories are fine. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_mkdir_p(const char *path, unsigned mode);
 CCZ_API bool ccz_file_exists(const char *path);

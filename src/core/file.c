@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ccz/core.h"
+#include "core/guard.h"
 
 ccz_status ccz_file_read(ccz_buf *out, const char *path, size_t max)
 {
@@ -54,22 +55,35 @@ ccz_status ccz_file_read(ccz_buf *out, const char *path, size_t max)
     return s;
 }
 
+ccz_status ccz_file_temp_beside(char **tmp, int *fd, const char *path)
+{
+    *tmp = NULL;
+    *fd = -1;
+    /* the new file is renamed over path: never over a device, a pipe or a directory (as root,
+     * -o /dev/full would replace the device node with a regular file) */
+    struct stat st;
+    CCZ_ENSURE(stat(path, &st) != 0 || S_ISREG(st.st_mode), CCZ_ERR_IO,
+               "cannot write %s: not a regular file", path);
+    size_t n = strlen(path) + 16;
+    *tmp = malloc(n);
+    CCZ_ENSURE(*tmp, CCZ_ERR_NOMEM, "out of memory");
+    snprintf(*tmp, n, "%s.tmp-XXXXXX", path);
+    *fd = mkstemp(*tmp);
+    CCZ_ENSURE(*fd >= 0, CCZ_ERR_IO, "cannot create %s: %s", *tmp, strerror(errno));
+    return CCZ_OK;
+}
+
 /* Writes data to a new file beside path, synced, mode set; then renames it over path, or (excl)
  * links it there, failing with CCZ_ERR_EXISTS when path exists: link never replaces. */
 static ccz_status write_beside(const char *path, ccz_span data, unsigned mode, bool excl)
 {
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 16);
-    if (!tmp)
-        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
-    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        ccz_status s = ccz_fail(CCZ_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+    char *tmp;
+    int fd;
+    ccz_status s = ccz_file_temp_beside(&tmp, &fd, path);
+    if (s) {
         free(tmp);
         return s;
     }
-    ccz_status s = CCZ_OK;
     if (fchmod(fd, (mode_t)mode) != 0)
         s = ccz_fail(CCZ_ERR_IO, "cannot set mode of %s: %s", tmp, strerror(errno));
     size_t off = 0;
@@ -99,11 +113,6 @@ static ccz_status write_beside(const char *path, ccz_span data, unsigned mode, b
 
 ccz_status ccz_file_write(const char *path, ccz_span data, unsigned mode)
 {
-    /* the new file is renamed over path: never over a device, a pipe or a directory (as root,
-     * -o /dev/full would replace the device node with a regular file) */
-    struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-        return ccz_fail(CCZ_ERR_IO, "cannot write %s: not a regular file", path);
     return write_beside(path, data, mode, false);
 }
 

@@ -154,6 +154,10 @@ run 0 "$CCZ" pf verify -w key -i kept.pf
 mkfifo fifo.pf
 run 2 timeout 10 "$CCZ" pf verify -w key -i fifo.pf
 contains "$err" "fifo.pf: protected file: not a regular file"
+# nor as an output: the decrypted file is never renamed over a FIFO
+run 2 timeout 10 "$CCZ" pf decrypt -w key -i kept.pf -o fifo.pf
+contains "$err" "cannot write fifo.pf: not a regular file"
+[ -p fifo.pf ] || fail "decrypt -o replaced a FIFO"
 run 2 "$CCZ" pf frobnicate
 contains "$err" "unknown pf command 'frobnicate'"
 finish

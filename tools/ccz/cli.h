@@ -96,10 +96,6 @@ ccz_status cli_sim_dir(ccz_buf *out, const char *given);
 ccz_status cli_report_data(uint8_t out[64], const char *hex);
 /* Parses a decimal number in [0, max]. */
 ccz_status cli_number(const char *s, unsigned long long max, unsigned long long *out);
-/* A new file beside out (out.tmp-XXXXXX, mode 0600), to be renamed into place once written
- * whole, so that a failure leaves out as it was: *tmp is the caller's to free (also on
- * failure), *fd its descriptor or -1. */
-ccz_status cli_temp_beside(char **tmp, int *fd, const char *out);
 /* Parses a number of seconds in (0, max] (a decimal fraction allowed). */
 ccz_status cli_seconds(const char *s, double max, double *out);
 /* The monotonic clock, in seconds and in milliseconds (for timings and progress lines). */

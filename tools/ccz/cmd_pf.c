@@ -180,7 +180,7 @@ static ccz_status encrypt_file(const pf_args *a, const char *in, const char *out
     o.mode = CCZ_PF_CREATE;
     o.bound_path = norm;
     o.format = a->format;
-    ccz_status s = cli_temp_beside(&tmp, &tfd, out);
+    ccz_status s = ccz_file_temp_beside(&tmp, &tfd, out);
     if (s == CCZ_OK) { /* an encrypted file is not secret: 0644 under the umask, as open makes */
         mode_t mask = umask(0);
         umask(mask);
@@ -259,7 +259,8 @@ static ccz_status decrypt_file(const pf_args *a, const char *in, const char *out
     char *tmp = NULL;
     int fd = -1;
     uint8_t *buf = malloc(1 << 20);
-    ccz_status s = buf ? cli_temp_beside(&tmp, &fd, out) : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    ccz_status s =
+        buf ? ccz_file_temp_beside(&tmp, &fd, out) : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     for (uint64_t at = 0; s == CCZ_OK && at < ccz_pf_size(pf);) {
         size_t got = 0;
         s = ccz_pf_read(pf, buf, &got, at, 1 << 20);

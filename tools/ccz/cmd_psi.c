@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -203,19 +202,17 @@ static int join(int argc, char **argv)
     char *tmp = NULL; /* --out is written beside and renamed: a failed join leaves it as it was */
     int fd = -1;
     ccz_status s = read_set(&file, &items, &n, a.data);
-    struct stat st; /* renamed over: never a FIFO, a device or a directory */
-    if (s == CCZ_OK && a.out && stat(a.out, &st) == 0 && !S_ISREG(st.st_mode))
-        s = ccz_fail(CCZ_ERR_IO, "cannot write %s: not a regular file", a.out);
-    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    co.max_message = 8u << 20;
-    if (s == CCZ_OK)
-        s = cli_rpc_side_connect(&p, &a, argv[optind], co);
+    /* before connecting: an --out that cannot be written (a FIFO) is refused first */
     if (s == CCZ_OK && a.out)
-        s = cli_temp_beside(&tmp, &fd, a.out);
+        s = ccz_file_temp_beside(&tmp, &fd, a.out);
     if (s == CCZ_OK && a.out && !(j.out = fdopen(fd, "w")))
         s = ccz_fail(CCZ_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
     if (j.out && j.out != stdout)
         fd = -1; /* the stream's now */
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    co.max_message = 8u << 20;
+    if (s == CCZ_OK)
+        s = cli_rpc_side_connect(&p, &a, argv[optind], co);
     if (s) {
         r = cli_fail(s, "psi join");
         goto out;

@@ -305,18 +305,6 @@ ccz_status cli_report_data(uint8_t out[64], const char *hex)
     return s;
 }
 
-ccz_status cli_temp_beside(char **tmp, int *fd, const char *out)
-{
-    size_t tl = strlen(out) + 16;
-    *fd = -1;
-    *tmp = malloc(tl);
-    CCZ_ENSURE(*tmp, CCZ_ERR_NOMEM, "out of memory");
-    snprintf(*tmp, tl, "%s.tmp-XXXXXX", out);
-    *fd = mkstemp(*tmp);
-    CCZ_ENSURE(*fd >= 0, CCZ_ERR_IO, "cannot create %s: %s", *tmp, strerror(errno));
-    return CCZ_OK;
-}
-
 ccz_status cli_number(const char *s, unsigned long long max, unsigned long long *out)
 {
     size_t n = strlen(s);
