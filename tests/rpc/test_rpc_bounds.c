@@ -549,6 +549,20 @@ static int unread_frame(nghttp2_session *s, const nghttp2_frame *fr, void *u)
     return 0;
 }
 
+/* After a hostile client: the server answers the next client's call, then stops cleanly. */
+static void serves_next_then_stops(ccz_rpc_server *srv, pthread_t thread, const char *target)
+{
+    peer p;
+    peer_open(&p, target);
+    h2_body ok = {hello_z, sizeof hello_z};
+    int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &ok);
+    peer_until(&p, id, false, 2000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
 /* A client that stops reading once its calls are answered with statuses only (trailers-only
  * responses: no DATA, so no answer bytes wait in a call's queue) cannot hold the connection,
  * its calls and the output queued for it for good: a call whose status the connection could
@@ -649,15 +663,7 @@ static void test_unread_statuses(void)
     nghttp2_session_del(p.h2);
     close(fd);
     free(bodies);
-    /* the server serves the next client */
-    peer_open(&p, target);
-    h2_body ok = {hello_z, sizeof hello_z};
-    int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &ok);
-    peer_until(&p, id, false, 2000);
-    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
-    peer_close_all(&p);
-    rpc_serve_stop(srv, thread, 500);
-    ccz_rpc_server_free(srv);
+    serves_next_then_stops(srv, thread, target);
 }
 
 /* A PING flood from a client that does not read (each PING asks for an ACK of as many bytes):
@@ -711,16 +717,7 @@ static void test_ping_flood(void)
     CHECK(eof);
     CHECK(got < (size_t)PINGS * PING / 2);
     close(fd);
-    /* the server serves the next client */
-    peer p;
-    peer_open(&p, target);
-    h2_body ok = {hello_z, sizeof hello_z};
-    int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &ok);
-    peer_until(&p, id, false, 2000);
-    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
-    peer_close_all(&p);
-    rpc_serve_stop(srv, thread, 500);
-    ccz_rpc_server_free(srv);
+    serves_next_then_stops(srv, thread, target);
 }
 
 /* What a raw client that sends a request's header block in a HEADERS frame and `frames`
@@ -819,15 +816,7 @@ static void test_continuation_flood(void)
     CHECK(!answered);
     CHECK(eof);
     CHECK(now_ms() - t0 < 1000);
-    peer p;
-    peer_open(&p, target);
-    h2_body ok = {hello_z, sizeof hello_z};
-    int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &ok);
-    peer_until(&p, id, false, 2000);
-    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
-    peer_close_all(&p);
-    rpc_serve_stop(srv, thread, 500);
-    ccz_rpc_server_free(srv);
+    serves_next_then_stops(srv, thread, target);
 }
 
 /* "MadeYouReset" (CVE-2025-8671): a client that makes the server reset its streams, here with a
