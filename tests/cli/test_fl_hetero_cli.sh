@@ -73,12 +73,13 @@ if printf '%s' "$out" | jq -e 'has("sklearn_auc")' > /dev/null; then
     jqis '(.sklearn_auc - .auc) <= 0.01' true
 fi
 
-# ---- two hosts (the rest split 10 and 10): two epochs; no loss with several hosts, as FATE
+# ---- two hosts (the rest split 10 and 10): two epochs; no loss with several hosts, as FATE;
+# the second host's --trace goes to a full disk
 mkdir -p "$T/two"
 run 0 "$CCZ" fl hetero-lr split --data "$SK" --out "$T/two" --hosts 2
 start "$T/b.log" --hosts 2 --epochs 2 --timeout 30000 "${EP[@]}"
 party host h1 2 "$T/two/host1.csv" "${EP[@]}"
-party host h2 3 "$T/two/host2.csv" "${EP[@]}"
+party host h2 3 "$T/two/host2.csv" --trace /dev/full "${EP[@]}"
 party guest g2 1 "$T/two/guest.csv" "${EP[@]}"
 wait $ARB; rc=$?; ARB=
 wait
@@ -87,6 +88,9 @@ wait
 contains "$(cat "$T/b.log")" "epoch 1: loss not available (several hosts, as FATE)"
 [ "$(cat "$T/b.log.out")" = "loss: not available" ] || fail "the arbiter printed '$(cat "$T/b.log.out")'"
 contains "$(cat "$T/g2.out")" "auc: 0.9"
+# a --trace that could not be written fails the party that otherwise finished, naming the file
+[ "$(cat "$T/h2.rc")" = 2 ] || fail "host 2 with --trace /dev/full exited $(cat "$T/h2.rc")"
+contains "$(cat "$T/h2.err")" "ccz: fl hetero-lr host: --trace: cannot write /dev/full"
 
 # ---- a host lost in the middle: the guest hears which
 start "$T/l.log" --hosts 1 --epochs 30 --batch-size 64 --timeout 4000 "${EP[@]}"

@@ -156,6 +156,21 @@ int cmd_fl(int argc, char **argv)
     return cli_dispatch(&fl_group, argc, argv);
 }
 
+/* --trace FILE is closed last: a write that failed (a full disk) fails the command that
+   otherwise succeeded, naming the file, rather than leaving a cut trace behind an exit of 0 */
+static int close_trace(FILE *trace, const char *path, int r, const char *what)
+{
+    if (!trace)
+        return r;
+    int bad = ferror(trace);
+    if (fclose(trace) != 0 || bad) {
+        int rf = cli_fail(ccz_fail(CCZ_ERR_IO, "cannot write %s", path), "%s: --trace", what);
+        if (r == EXIT_SUCCESS)
+            r = rf;
+    }
+    return r;
+}
+
 /* ---- homo-lr server ----------------------------------------------------------------------------------*/
 
 static void on_over(const ccz_fl_hlr_status *st, void *payload)
@@ -263,9 +278,7 @@ out:
     cli_rpc_side_free(&p, &a);
     ccz_paillier_key_free(key);
     ccz_ml_dataset_free(&test);
-    if (trace)
-        fclose(trace);
-    return r;
+    return close_trace(trace, a.trace, r, "fl homo-lr serve");
 }
 
 /* ---- worker ----------------------------------------------------------------------------------*/
@@ -568,7 +581,5 @@ out:
     free(res.weights);
     cli_rpc_side_free(&p, &a);
     ccz_ml_dataset_free(&d);
-    if (trace)
-        fclose(trace);
-    return r;
+    return close_trace(trace, a.trace, r, guest ? "fl hetero-lr guest" : "fl hetero-lr host");
 }
