@@ -187,6 +187,12 @@ run 2 timeout 30 "$CCZ" attestation serve --config "$T/none.json"
 contains "$err" "$T/none.json"
 run 2 timeout 30 "$CCZ" attestation serve --token-ttl
 contains "$err" "--token-ttl needs a value"
+# a flag's value is a value, even one that reads as --help or --config
+run 2 timeout 30 "$CCZ" attestation serve --token-ttl --help
+contains "$err" "--token-ttl: '--help' is not a number from 0 to 4294967295"
+[ -z "$out" ] || fail "--token-ttl --help printed the help"
+run 2 timeout 30 "$CCZ" attestation serve --listen --config "$T/none.json"
+contains "$err" "unexpected argument '$T/none.json'"
 run 2 timeout 30 "$CCZ" attestation serve extra
 contains "$err" "unexpected argument 'extra'"
 mkdir -m 700 "$T/data4" && printf 'short\n' > "$T/data4/admin-token"

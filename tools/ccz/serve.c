@@ -50,6 +50,17 @@ static void serve_help(FILE *f, const char *service, const char *intro)
     }
 }
 
+/* a known flag given without "=" whose value is the next argument */
+static bool takes_value(const ccz_svc_option *opts, size_t n, const char *arg)
+{
+    if (strncmp(arg, "--", 2) != 0 || strchr(arg, '='))
+        return false;
+    for (size_t k = 0; k < n; k++)
+        if (!strcmp(opts[k].name, arg + 2))
+            return opts[k].type != CCZ_SVC_BOOL;
+    return false;
+}
+
 int cli_svc_serve(const char *service, const char *intro, int argc, char **argv)
 {
     ccz_svc_config *c = NULL;
@@ -58,8 +69,18 @@ int cli_svc_serve(const char *service, const char *intro, int argc, char **argv)
     ccz_status st = ccz_svc_config_new(&c, service);
     if (st)
         return cli_fail(st, "%s serve", service);
-    /* the file first, so that flags win */
+    const ccz_svc_option *opts;
+    size_t n;
+    if ((st = ccz_svc_options(&opts, &n, service)) != CCZ_OK) {
+        r = cli_fail(st, "%s serve", service);
+        goto out;
+    }
+    /* the file first, so that flags win; a flag's value ("--admin-token --help") is a value */
     for (int i = 1; i < argc; i++) {
+        if (takes_value(opts, n, argv[i])) {
+            i++;
+            continue;
+        }
         if (cli_is_help(argv[i])) {
             serve_help(stdout, service, intro);
             goto out;
@@ -75,12 +96,6 @@ int cli_svc_serve(const char *service, const char *intro, int argc, char **argv)
                 goto out;
             }
         }
-    }
-    const ccz_svc_option *opts;
-    size_t n;
-    if ((st = ccz_svc_options(&opts, &n, service)) != CCZ_OK) {
-        r = cli_fail(st, "%s serve", service);
-        goto out;
     }
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
