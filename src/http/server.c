@@ -335,21 +335,29 @@ static void send_response_ex(conn *c, http_request *r, int status, const char *t
     char clen[48] = "";
     if (!no_content)
         snprintf(clen, sizeof clen, "Content-Length: %zu\r\n", length);
+    /* an answer of "not now" (503, 429) says when to come back (RFC 9110 10.2.3), unless its
+     * handler said it already: a client that retries at once only adds to the load */
+    const char *retry =
+        (status == 503 || status == 429) &&
+                (!r->extra_headers.len ||
+                 !memmem(r->extra_headers.ptr, r->extra_headers.len, "Retry-After:", 12))
+            ? "Retry-After: 1\r\n"
+            : "";
     /* head and a body of ordinary size in one contiguous chain: bufferevent_openssl makes one
      * SSL_write, so one TLS record and one write(2), per chain */
     if (body.len <= 64 * 1024)
         (void)evbuffer_expand(out, 256 + r->extra_headers.len + body.len);
     /* the head in one piece (one formatting, one copy into the chain) */
     char head[512];
-    int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\n%s%s%s%sCache-Control: no-store\r\n%s",
+    int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\n%s%s%s%s%sCache-Control: no-store\r\n%s",
                      status, http_reason(status), type ? "Content-Type: " : "", type ? type : "",
-                     type ? "\r\n" : "", clen,
+                     type ? "\r\n" : "", clen, retry,
                      !keep                ? "Connection: close\r\n"
                      : r->head.minor == 0 ? "Connection: keep-alive\r\n"
                                           : "");
     if (n < 0 || (size_t)n >= sizeof head) { /* a content type of hundreds of bytes */
-        n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\n%sCache-Control: no-store\r\n%s", status,
-                     http_reason(status), clen, keep ? "" : "Connection: close\r\n");
+        n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\n%s%sCache-Control: no-store\r\n%s",
+                     status, http_reason(status), clen, retry, keep ? "" : "Connection: close\r\n");
     }
     evbuffer_add(out, head, (size_t)n);
     if (r->extra_headers.len)

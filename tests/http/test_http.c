@@ -800,6 +800,7 @@ static void test_deadlines(void)
     client_send(&c, GET("/items/later"));
     CHECK_INT(client_read(&c, buf, sizeof buf), 503);
     CHECK_CONTAINS(buf, "no answer within 400 ms");
+    CHECK_CONTAINS(buf, "\r\nRetry-After: 1\r\n"); /* a "not now" says when to come back */
     CHECK_INT(gone, 1);
     client_send(&c, GET("/items/x"));
     CHECK_INT(client_read(&c, buf, sizeof buf), 200);
@@ -929,6 +930,7 @@ static void test_caps(void)
                     "Content-Length: 600\r\n\r\n{");
     CHECK_INT(client_read(&b, buf, sizeof buf), 503);
     CHECK_CONTAINS(buf, "the server holds as many request bytes as it may");
+    CHECK_CONTAINS(buf, "\r\nRetry-After: 1\r\n");
     client_close(&b);
     char body[600];
     memset(body, ' ', sizeof body - 1);
