@@ -164,6 +164,11 @@ def check(service, text, etc):
         errors.append("sys.enable_extra_runtime_domain_names_conf must be true")
     if sgx.get("debug") is not False:
         errors.append("sgx.debug must be false")
+    if sys_.get("enable_sigterm_injection") is not True:  # every template is a server's
+        errors.append("sys.enable_sigterm_injection must be true (SIGTERM from docker stop or "
+                      "Kubernetes stops the server cleanly)")
+    if not isinstance(sgx.get("isvprodid"), int) or not 0 < sgx["isvprodid"] < 65536:
+        errors.append("sgx.isvprodid must be an integer from 1 to 65535 (a policy pins it)")
     size = sgx.get("enclave_size", "")
     mm = re.fullmatch(r"(\d+)([MG])", size)
     if not mm or int(mm.group(1)) & (int(mm.group(1)) - 1):

@@ -14,11 +14,16 @@
      debug enclave, too few threads, the host's environment (whole, or LD_*/CCZ_* passed
      through), or a provisioned key that is not its encrypted mount's;
   6. the solutions' own templates (solutions/*/*.manifest.template) render to TOML and pass
-     the same checks (their /etc/ccz files must be trusted etc/ files).
+     the same checks (their /etc/ccz files must be trusted etc/ files), SIGTERM injection and
+     an sgx.isvprodid included;
+  7. one sgx.isvprodid a ccz command across all of them (a policy pinning one server's id
+     admits no other server under the same signer), and deploy/k8s/sgx's attestation policy
+     admits each enclave it provisions a key to; each check refusing a case that breaks it.
 
 Exit: 0 passed, 1 failed, 77 python3-toml or PyYAML is missing.
 """
 import glob
+import json
 import os
 import re
 import subprocess
@@ -49,6 +54,47 @@ def k8s_objects(path):
         return [d for d in yaml.safe_load_all(f) if d]
 
 
+def command(argv):
+    """ccz's subcommand a manifest runs, its options left out: ("fl", "homo-lr", "serve")"""
+    words = []
+    for a in argv[1:]:
+        if a.startswith("-"):
+            break
+        words.append({"server": "serve", "worker": "work"}.get(a, a))
+    return tuple(words)
+
+
+def product_clashes(products):
+    """products: [(where, argv, isvprodid)] -> problems: an id shared by two commands (a
+    policy that pins one would admit the other, under the same signer) or a command under two"""
+    errs, by_id, by_cmd = [], {}, {}
+    for where, argv, pid in products:
+        cmd = command(argv)
+        other = by_id.setdefault(pid, (where, cmd))
+        if other[1] != cmd:
+            errs.append(f"{where}: sgx.isvprodid {pid} is also {other[0]}'s, which runs "
+                        f"'ccz {' '.join(other[1])}', not 'ccz {' '.join(cmd)}'")
+        first = by_cmd.setdefault(cmd, (where, pid))
+        if first[1] != pid:
+            errs.append(f"{where}: 'ccz {' '.join(cmd)}' is isvprodid {pid} here, {first[1]} in "
+                        f"{first[0]}")
+    return errs
+
+
+def unadmitted(policy, service, manifest):
+    """-> problems when the attestation policy would not give the manifest its key"""
+    key = manifest["loader"].get("env", {}).get("SECRET_PROVISION_SET_KEY")
+    if key is None:
+        return []
+    pid, errs = manifest["sgx"]["isvprodid"], []
+    if not any(e.get("isv_prod_id", pid) == pid for e in policy.get("sgx", [])):
+        errs.append(f"{service}: the attestation policy's sgx list admits no isv_prod_id {pid}, "
+                    f"so its key {key!r} is never released")
+    if not any(e.get("secret") == key and e.get("tee") == "sgx" for e in policy.get("secrets", [])):
+        errs.append(f"{service}: the attestation policy maps no sgx enclave to {key!r}")
+    return errs
+
+
 def main():
     sgx_dir = os.path.join(SRC, "deploy", "k8s", "sgx")
     configmaps = {}
@@ -67,6 +113,8 @@ def main():
              "serving": ("ccz-serving-ca", "ccz-serving"),
              "fl": ("ccz-fl-config", "ccz-fl-aggregator")}
     sizes = render.sizes
+    products = []
+    att_policy = json.loads(configmaps.get("ccz-attestation-config", {}).get("policy.json", "{}"))
     for svc in render.SERVICES:
         try:
             text, etc = render.render(svc)
@@ -101,6 +149,9 @@ def main():
                 fail(f"{svc}: {workload} runs {c['image']}, not its Gramine image")
         if not problems:
             m = toml.loads(text)
+            products.append((f"{svc}.manifest", m["loader"]["argv"], m["sgx"]["isvprodid"]))
+            for p in unadmitted(att_policy, svc, m):
+                fail(p)
             print(f"ok {svc}.manifest: TOML, argv {' '.join(m['loader']['argv'][:4])}..., "
                   f"enclave {m['sgx']['enclave_size']}, {m['sgx']['max_threads']} threads, "
                   f"etc/ {', '.join(etc)}")
@@ -137,6 +188,10 @@ def main():
                                          "insecure__use_host_env"),
         "a host-controlled LD_PRELOAD": ('loader.env.LD_PRELOAD = { passthrough = true }\n'
                                          + text, "loader.env.LD_PRELOAD is passed through"),
+        "no SIGTERM injection": (text.replace("sys.enable_sigterm_injection = true", ""),
+                                 "sys.enable_sigterm_injection must be true"),
+        "no product id": (re.sub(r"sgx.isvprodid = \d+", "", text),
+                          "sgx.isvprodid must be an integer"),
         "a host-controlled CCZ_ override": ('loader.env.CCZ_SIM_DIR = { passthrough = true }\n'
                                             + text, "loader.env.CCZ_SIM_DIR is passed through"),
     }
@@ -184,7 +239,32 @@ def main():
         for p in problems:
             fail(f"{rel}: {p}")
         if not problems:
+            products.append((rel, m["loader"]["argv"], m["sgx"]["isvprodid"]))
             print(f"ok {rel}: TOML, DCAP, not debug, trusted mounts")
+
+    # 7. one product id a command: a policy pinning the model server's isvprodid admits no
+    # other ccz server signed by the same key; and the attestation policy (deploy/k8s/sgx)
+    # admits each enclave it gives a key to (above) -- each check refusing what it must
+    for p in product_clashes(products):
+        fail(p)
+    ids = sorted({pid for _, _, pid in products})
+    print(f"ok product ids: {len(products)} manifests, {len(ids)} ids for "
+          f"{len({command(a) for _, a, _ in products})} commands")
+    if not product_clashes([("a", ["ccz", "kms", "serve"], 18),
+                            ("b", ["ccz", "he", "query", "serve", "--db", "x"], 18)]):
+        fail("the check let two commands share an isvprodid")
+    if not product_clashes([("a", ["ccz", "psi", "serve"], 16), ("b", ["ccz", "psi", "serve"], 9)]):
+        fail("the check let one command have two isvprodids")
+    if product_clashes([("a", ["ccz", "fl", "homo-lr", "server", "--listen", "x"], 19),
+                        ("b", ["ccz", "fl", "homo-lr", "serve"], 19)]):
+        fail("the check took 'server' and 'serve' for two commands")
+    fl = toml.loads(render.render("fl")[0])
+    narrow = dict(att_policy, sgx=[e for e in att_policy.get("sgx", [])
+                                   if e.get("isv_prod_id") != fl["sgx"]["isvprodid"]])
+    if not unadmitted(narrow, "fl", fl):
+        fail("the check let an attestation policy through that refuses the FL aggregator")
+    if not unadmitted(dict(att_policy, secrets=[]), "fl", fl):
+        fail("the check let an attestation policy through that maps no enclave to data_key")
 
     if failures:
         print(f"{len(failures)} problem(s)")
