@@ -299,6 +299,12 @@ static bool read_attest(attestation *a, http_request *r, json_t *body, const ccz
         att_refuse(a, r, 400, "bad_request", "\"policy\" must be a policy id");
         return false;
     }
+    if (pol && reserved_policy_id(json_string_value(pol))) { /* one stored by an older ccz */
+        att_refuse(a, r, 400, "bad_request",
+                   "the policy id '%s' is reserved: leave \"policy\" out for the service's own",
+                   json_string_value(pol));
+        return false;
+    }
     q->policy_id = json_string_value(pol);
     return true;
 }
