@@ -41,7 +41,7 @@ static ccz_status set_signed(const ccz_paillier_pub *pk, ccz_paillier_encoded *e
                              int exponent)
 {
     CCZ_ENSURE(mpz_cmpabs(v, pk->max_int) <= 0, CCZ_ERR_OVERFLOW,
-               "the value needs %zu bits; this key encodes magnitudes up to n/3 (%u bits)",
+               "the value needs %zu bits; this key encodes magnitudes up to n/3 - 1 (%u bits)",
                mpz_sizeinbase(v, 2), (unsigned)mpz_sizeinbase(pk->max_int, 2));
     mpz_mod(e->mantissa, v, pk->n); /* a non-negative residue: negatives become n - |v| */
     e->exponent = exponent;

@@ -191,7 +191,7 @@ run 0 "$CCZ" paillier mul --key "$K" "$out" 2
 run 1 "$CCZ" paillier decrypt --key "$K" "$out"
 contains "$err" "overflowed"
 run 2 "$CCZ" paillier encrypt --key "$K" "$(/usr/bin/python3 -c "print($N // 3)")"
-contains "$err" "this key encodes magnitudes up to n/3"
+contains "$err" "this key encodes magnitudes up to n/3 - 1"
 run 2 "$CCZ" paillier decrypt --key "$K" 12abc
 contains "$err" "ciphertext '12abc' is not a decimal integer"
 run 2 "$CCZ" paillier decrypt --key "$K" "$(/usr/bin/python3 -c "print($N * $N)")"

@@ -15,7 +15,9 @@ already holds that port, the page's commands use a free one instead (and say so)
 Expected output is checked line by line in order: "..." or "…" inside a line matches anything,
 a line that is only "..." skips any lines, and output lines not shown may come between shown
 ones. Expected output that starts with "{" is JSON: the keys shown must be in the output with the
-values shown ("…" for any value, "..." after the last key for more keys).
+values shown ("…" for any value, "..." after the last key for more keys); a list shown holds
+exactly the items shown ("[]" is an empty list), unless "..." after its last item allows more
+("[ ... ]" is any list).
 
 A fenced block is steered by an HTML comment on the line before it:
   <!-- doctest: skip REASON -->      not run (the quick start's make targets, say)
@@ -134,13 +136,15 @@ def match_lines(expected, actual):
 
 
 WILD = "\u0000any"
+MORE = "\u0000more"   # the last item of a list that may hold more items than it shows
 
 
 def json_pattern(text):
     t = text.replace("…", "...")
-    t = re.sub(r",\s*\.\.\.", "", t)                  # ", ..." : more keys or items
+    t = re.sub(r",\s*\.\.\.(?=\s*\])", lambda m: ", " + json.dumps(MORE), t)   # [a, ...] : more items
+    t = re.sub(r",\s*\.\.\.", "", t)                  # {"a": 1, ...} : more keys
     t = re.sub(r"\{\s*\.\.\.\s*\}", "{}", t)          # { ... } : any object
-    t = re.sub(r"\[\s*\.\.\.\s*\]", "[]", t)
+    t = re.sub(r"\[\s*\.\.\.\s*\]", lambda m: "[%s]" % json.dumps(MORE), t)   # [ ... ] : any list
     t = t.replace('"..."', json.dumps(WILD))           # "..." : any value
     return json.loads(t)
 
@@ -159,10 +163,11 @@ def json_subset(want, got, where="$"):
                 return err
         return None
     if isinstance(want, list):
-        if not isinstance(got, list) or len(got) < len(want):
-            return "%s: expected at least %d items, got %r" % (where, len(want), got)
-        if not want and got and where.endswith(("advisories", "reasons")):
-            return "%s: expected an empty list, got %r" % (where, got)
+        more = bool(want) and want[-1] == MORE
+        if more:
+            want = want[:-1]
+        if not isinstance(got, list) or len(got) < len(want) or (not more and len(got) > len(want)):
+            return "%s: expected %s%d items, got %r" % (where, "at least " if more else "", len(want), got)
         for n, v in enumerate(want):
             err = json_subset(v, got[n], "%s[%d]" % (where, n))
             if err:
