@@ -102,6 +102,15 @@ run 0 /usr/bin/python3 "$SVC/ehsm_client.py" "$URL" --cacert "$CA" --appid "$APP
 # ccz's own refusals, each answer exact (tests/cli/kms_probe.py refusals)
 run 0 /usr/bin/python3 "$PROBE" refusals "$URL" "$CA" "$APPID" "$APIKEY"
 [ "$code" = 0 ] || printf '%s\n' "$out" | grep -v '^ok' | head -20 >&2
+# a TD's real quote is no SGX quote: VerifyQuote names it, never vouching for zero measurements
+TDQ=${CCZ_VECTORS:-$CCZ_SOURCE_DIR/../shared/vectors}/Phala-Network_dcap-qvl/sample/tdx_quote
+if [ -f "$TDQ" ]; then
+    run 0 /usr/bin/python3 "$PROBE" at "$URL" "$CA" "$APPID" "$APIKEY" "$(date +%s%3N)" VerifyQuote \
+        "{\"quote\":\"$(base64 -w0 < "$TDQ")\",\"nonce\":\"bm9uY2U=\"}" 400 \
+        "quote is tdx evidence: VerifyQuote appraises SGX quotes."
+else
+    echo "no vectors at $TDQ: VerifyQuote of a TD quote is not checked"
+fi
 
 call() { # ACTION PAYLOAD: ccz kms call as the first app; the answer in $out
     run "${want:-0}" "$CCZ" kms call "$A" "$1" --appid "$APPID" --apikey "$APIKEY" \

@@ -1290,6 +1290,16 @@ static void verify_quote(kms_call *c)
     const char *pid = str(c, "policyId");
     if (!bytes(c, &q, "quote"))
         goto out;
+    /* eHSM-KMS's VerifyQuote appraises an SGX enclave (sim evidence has its shape): a TD's or a
+     * VM's evidence would pass with zero for the MRENCLAVE and MRSIGNER the answer vouches for */
+    ccz_tee tee = ccz_evidence_detect(ccz_buf_span(&q));
+    if (tee != CCZ_TEE_SGX && tee != CCZ_TEE_SIM && tee != CCZ_TEE_NONE) {
+        char why[128];
+        snprintf(why, sizeof why, "quote is %s evidence: VerifyQuote appraises SGX quotes.",
+                 ccz_tee_name(tee));
+        kms_refuse(c->k, c->r, 400, why);
+        goto out;
+    }
     if (pid && (qp_get(c, pid, &qp) != CCZ_OK || !qp.found)) {
         kms_refuse(c->k, c->r, 400, "Invalid  policyId.");
         goto out;
