@@ -7,15 +7,13 @@
 
 #include "ccz/core.h"
 
+/* A hex digit's value, or -1. Keys and tokens arrive as hex: no branch on c, masks of the two
+ * ranges instead ('A'-'F' joined to 'a'-'f' by the 0x20 bit). */
 static int hexval(unsigned char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    int d = (int)c - '0', l = (int)(c | 0x20) - 'a';
+    int dm = -(int)((unsigned)d < 10u), lm = -(int)((unsigned)l < 6u);
+    return (d & dm) | ((l + 10) & lm) | ~(dm | lm);
 }
 
 void ccz_hex_to_str(char *out, const uint8_t *in, size_t n)

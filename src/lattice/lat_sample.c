@@ -129,9 +129,13 @@ ccz_status lat_sample_cbd(lat_prng *g, size_t n, int8_t *out)
     return CCZ_OK;
 }
 
+/* c is secret (the ternary key, an error, an encryption's u): its sign selects no branch. The
+ * sign-extended c plus q when negative, by a mask of its sign bit. */
 void lat_small_to_rns(const int8_t *c, size_t n, const uint64_t *primes, unsigned np, uint64_t *out)
 {
     for (unsigned i = 0; i < np; i++)
-        for (size_t x = 0; x < n; x++)
-            out[i * n + x] = c[x] < 0 ? primes[i] - (uint64_t)(-c[x]) : (uint64_t)c[x];
+        for (size_t x = 0; x < n; x++) {
+            uint64_t v = (uint64_t)(int64_t)c[x];
+            out[i * n + x] = v + (primes[i] & (0 - (v >> 63)));
+        }
 }

@@ -202,8 +202,34 @@ static ccz_status plain_fields(key_fields *f, json_t *o)
     return CCZ_OK;
 }
 
+/* root = floor(sqrt(x)) for x below 2^(GMP_NUMB_BITS limbs), digit by digit in base 2 over that
+ * many limbs: the same operations for every x of that bound (GMP's mpz_sqrt and
+ * mpz_perfect_square_p branch on the value; here x is (p - q)^2). */
+static void ct_sqrt(mpz_t root, const mpz_t x, size_t limbs)
+{
+    mp_limb_t *w = calloc(4 * limbs, sizeof *w); /* num, res, t, bit */
+    if (!w)
+        abort(); /* as GMP does when out of memory */
+    mp_limb_t *num = w, *res = w + limbs, *t = w + 2 * limbs, *bit = w + 3 * limbs;
+    mpz_export(num, NULL, -1, sizeof *num, 0, 0, x); /* caller: x fits in limbs */
+    for (size_t i = limbs * GMP_NUMB_BITS / 2; i-- > 0;) {
+        size_t b = 2 * i; /* bit = 2^b: its position is public */
+        bit[b / GMP_NUMB_BITS] = (mp_limb_t)1 << (b % GMP_NUMB_BITS);
+        mpn_add_n(t, res, bit, (mp_size_t)limbs); /* no carry: res + bit < 2 sqrt(x) + 1 */
+        mp_limb_t ge = 1 ^ mpn_sub_n(t, num, t, (mp_size_t)limbs); /* num >= res + bit */
+        mpn_rshift(res, res, (mp_size_t)limbs, 1);
+        mpn_cnd_add_n(ge, res, res, bit, (mp_size_t)limbs);
+        mpn_cnd_swap(ge, num, t, (mp_size_t)limbs);
+        bit[b / GMP_NUMB_BITS] = 0;
+    }
+    mpz_import(root, limbs, -1, sizeof *res, 0, 0, res);
+    OPENSSL_cleanse(w, 4 * limbs * sizeof *w);
+    free(w);
+}
+
 /* p and q from lambda = (p-1)(q-1) (what pheutil wrote before it stored p and q): p + q =
- * n - lambda + 1 and (p - q)^2 = (p + q)^2 - 4n. mu must be lambda^-1 mod n. */
+ * n - lambda + 1 and (p - q)^2 = (p + q)^2 - 4n. mu must be lambda^-1 mod n. The root is taken
+ * in constant time (ct_sqrt): (p - q)^2 is as secret as p. */
 static ccz_status primes_from_lambda(key_fields *f)
 {
     mpz_t s, d, t;
@@ -212,12 +238,24 @@ static ccz_status primes_from_lambda(key_fields *f)
     mpz_add_ui(s, s, 1);
     mpz_mul(d, s, s);
     mpz_submul_ui(d, f->n, 4);
+    /* for a key, 0 <= p + q <= n, so (p - q)^2 < n^2: twice n's limbs hold it (a public bound) */
+    size_t limbs = 2 * mpz_size(f->n);
     ccz_status st = CCZ_OK;
-    if (mpz_sgn(d) < 0 || !mpz_perfect_square_p(d)) {
+    if (mpz_sgn(d) < 0 || mpz_sizeinbase(d, 2) > limbs * GMP_NUMB_BITS) {
         st = ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
                       "Paillier JWK: \"lambda\" is not (p-1)(q-1) for this n");
     } else {
-        mpz_sqrt(d, d);
+        ct_sqrt(t, d, limbs);
+        mpz_t r2; /* the root squared: (p - q)^2 again exactly when lambda is right */
+        mpz_init(r2);
+        mpz_mul(r2, t, t);
+        if (mpz_cmp(r2, d) != 0)
+            st = ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
+                          "Paillier JWK: \"lambda\" is not (p-1)(q-1) for this n");
+        paillier_mpz_wipe(r2);
+        mpz_swap(t, d); /* d: the root, |p - q| */
+    }
+    if (st == CCZ_OK) {
         mpz_add(t, s, d);
         mpz_tdiv_q_2exp(f->p, t, 1);
         mpz_sub(t, s, d);
@@ -324,8 +362,9 @@ static void gmp_free_str(char *t)
 {
     void (*freefunc)(void *, size_t);
     mp_get_memory_functions(NULL, NULL, &freefunc);
-    OPENSSL_cleanse(t, strlen(t));
-    freefunc(t, strlen(t) + 1);
+    size_t n = strlen(t) + 1; /* before the wipe, which leaves strlen 0 */
+    OPENSSL_cleanse(t, n);
+    freefunc(t, n);
 }
 
 /* "key": "<decimal>" (quoted) or "key": <decimal> (a JSON number) */

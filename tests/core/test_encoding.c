@@ -24,6 +24,36 @@ static void test_hex(void)
     ccz_buf_free(&b);
 }
 
+/* Every byte as a digit beside '0': exactly 0-9, a-f and A-F decode, to their values (the digit
+ * values are computed without branches, so each range's edge is checked here). */
+static void test_hex_every_byte(void)
+{
+    int good = 0;
+    for (int c = 0; c < 256; c++) {
+        char hex[2] = {'0', (char)c};
+        uint8_t v = 0xee;
+        ccz_status s = ccz_hex_decode_fixed(&v, 1, hex, 2);
+        int want = c >= '0' && c <= '9'   ? c - '0'
+                   : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                   : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                          : -1;
+        if (want < 0) {
+            CHECK_STATUS(s, CCZ_ERR_ENCODING);
+            CHECK_CONTAINS(ccz_error_detail(), "character 1 is not a hex digit");
+        } else {
+            CHECK_OK(s);
+            CHECK_INT(v, want);
+            good++;
+        }
+        hex[0] = (char)c; /* and as the high digit */
+        hex[1] = '1';
+        v = 0xee;
+        s = ccz_hex_decode_fixed(&v, 1, hex, 2);
+        CHECK(want < 0 ? s == CCZ_ERR_ENCODING : s == CCZ_OK && v == (uint8_t)(want << 4 | 1));
+    }
+    CHECK_INT(good, 22);
+}
+
 static void test_base64(void)
 {
     static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
@@ -127,4 +157,5 @@ static void test_base64_cap(void)
     ccz_buf_free(&b);
 }
 
-TEST_MAIN(T(test_hex), T(test_base64), T(test_too_large), T(test_base64_cap))
+TEST_MAIN(T(test_hex), T(test_hex_every_byte), T(test_base64), T(test_too_large),
+          T(test_base64_cap))

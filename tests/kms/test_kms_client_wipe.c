@@ -3,11 +3,14 @@
  * freed while ccz_kms_call runs are searched for it (freed.h; skipped under AddressSanitizer,
  * which owns free). */
 #include <jansson.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "ccz/ccz.h"
 #include "freed.h"
 #include "svc/kms/internal.h"
 #include "test.h"
+#include "tls_fake.h"
 
 /* A request holds its payload (a plaintext, a data key): each copy the client makes of it, the
  * canonical string it signs and the JSON text it sends, is wiped before it is freed, also when
@@ -37,4 +40,74 @@ static void test_request_freed_wiped(void)
 #endif
 }
 
-TEST_MAIN(T(test_request_freed_wiped))
+/* Whether the stack below the caller's frame, where the calls it just made kept their locals,
+ * still holds needle: a frame as deep as theirs, its bytes left as they were (the empty asm
+ * stands for a write the compiler cannot see). Not under AddressSanitizer, whose fake stacks
+ * put locals elsewhere. */
+static __attribute__((noinline)) bool stack_holds(const void *needle, size_t len)
+{
+    uint8_t probe[256 * 1024];
+    __asm__ volatile("" : : "r"(probe) : "memory");
+    return memmem(probe, sizeof probe, needle, len) != NULL;
+}
+
+/* Clears that stack: each case below finds only what its own call left. */
+static __attribute__((noinline)) void stack_clear(void)
+{
+    uint8_t probe[256 * 1024];
+    ccz_wipe(probe, sizeof probe);
+    __asm__ volatile("" : : "r"(probe) : "memory");
+}
+
+/* The admin token rides in the Enroll request's head, built on the client's stack: wiped when
+ * the call is over, whether it reached the KMS or ended before connecting (no trust anchors) or
+ * on a token too long for the header. */
+static void test_enroll_token_stack_wiped(void)
+{
+#if !FREED_SUPPORTED
+    test_skip(true, "AddressSanitizer owns the stack");
+#else
+    static const char token[] = "adm1n-T0ken-9f3c2e81d7b64a05bb";
+    tls_fake f = {.mode = TLS_FAKE_ANSWER,
+                  .request_whole = tls_fake_http_whole,
+                  .answer = "HTTP/1.1 401 Unauthorized\r\nContent-Length: 54\r\n\r\n"
+                            "{\"code\":401,\"message\":\"bad admin token\",\"result\":{}}\r\n"};
+    tls_fake_start(&f);
+    char url[96];
+    snprintf(url, sizeof url, "https://%s/ehsm", f.addr);
+    ccz_kms_opts o = CCZ_KMS_OPTS_INIT;
+    o.url = url;
+    o.ca_file = tls_certs_get()->ca_file;
+    o.timeout_ms = 5000;
+    o.admin_token = token;
+    char id[37] = "", key[33] = "";
+    stack_clear();
+    CHECK_STATUS(ccz_kms_enroll(id, key, &o), CCZ_ERR_POLICY_REJECTED);
+    CHECK(!stack_holds(token, sizeof token - 1));
+    tls_fake_stop(&f);
+    CHECK_CONTAINS(f.request, token); /* it was sent */
+
+    /* no trust anchors: the call ends before it connects */
+    o = (ccz_kms_opts)CCZ_KMS_OPTS_INIT;
+    o.url = "https://127.0.0.1:9/ehsm";
+    o.admin_token = token;
+    stack_clear();
+    CHECK_STATUS(ccz_kms_enroll(id, key, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "give trust anchors for its RA-TLS evidence");
+    CHECK(!stack_holds(token, sizeof token - 1));
+
+    /* a token too long for the header: refused, what was copied of it wiped */
+    char longtok[700];
+    memset(longtok, 'Q', sizeof longtok - 1);
+    memcpy(longtok, token, sizeof token - 1);
+    longtok[sizeof longtok - 1] = 0;
+    o.admin_token = longtok;
+    stack_clear();
+    CHECK_STATUS(ccz_kms_enroll(id, key, &o), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "the admin token is too long");
+    ccz_wipe(longtok, sizeof longtok);
+    CHECK(!stack_holds(token, sizeof token - 1));
+#endif
+}
+
+TEST_MAIN(T(test_request_freed_wiped), T(test_enroll_token_stack_wiped))

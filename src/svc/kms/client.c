@@ -141,6 +141,7 @@ ccz_status kms_https(int *status, ccz_buf *answer, SSL_CTX *ctx, const char *hos
     ccz_status st = n > 0 && (size_t)n < sizeof head
                         ? ccz_buf_append(&req, head, (size_t)n)
                         : ccz_fail(CCZ_ERR_TOO_LARGE, "the request head is too long");
+    ccz_wipe(head, sizeof head); /* it may hold the admin token */
     if (st == CCZ_OK && body_len)
         st = ccz_buf_append(&req, body, body_len);
     if (st == CCZ_OK && !until(ssl, deadline))
@@ -256,20 +257,22 @@ ccz_status ccz_kms_enroll(char appid[37], char apikey[33], const ccz_kms_opts *o
                "KMS options missing or of the wrong version");
     char hp[512], auth[600] = "";
     CCZ_GUARD(host_port(hp, sizeof hp, o->url));
+    ccz_status st = CCZ_OK;
     if (o->admin_token) {
         int n = snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", o->admin_token);
-        CCZ_ENSURE(n > 0 && (size_t)n < sizeof auth, CCZ_ERR_TOO_LARGE,
-                   "the admin token is "
-                   "too long");
+        if (n <= 0 || (size_t)n >= sizeof auth)
+            st = ccz_fail(CCZ_ERR_TOO_LARGE, "the admin token is too long");
     }
-    SSL_CTX *ctx;
-    CCZ_GUARD(client_ctx(&ctx, o, hp, true));
+    SSL_CTX *ctx = NULL;
+    if (st == CCZ_OK)
+        st = client_ctx(&ctx, o, hp, true);
     int status = 0;
     ccz_buf body;
     ccz_buf_init(&body, ANSWER_MAX, true);
-    ccz_status st = kms_https(&status, &body, ctx, hp, o->timeout_ms, "GET", "/ehsm?Action=Enroll",
-                              auth, NULL, 0);
-    ccz_wipe(auth, sizeof auth);
+    if (st == CCZ_OK)
+        st = kms_https(&status, &body, ctx, hp, o->timeout_ms, "GET", "/ehsm?Action=Enroll", auth,
+                       NULL, 0);
+    ccz_wipe(auth, sizeof auth); /* on every path: it holds the admin token */
     SSL_CTX_free(ctx);
     json_t *j = NULL;
     if (st == CCZ_OK)
