@@ -178,6 +178,36 @@ gen flood 2 3000,2000 500 10; session flood 2; expect flood 2
 wait $FLOOD
 stop
 
+# ---- the listener's deadlines as the command line sets them: a connection that never starts
+# its handshake is closed at --handshake-timeout, one that finishes it (server-attested mode) and
+# makes no call at --idle-timeout, not at the defaults (10 s, 5 min)
+run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --cn localhost -o "$T/dl.crt" --key "$T/dl.key"
+start "$T/s.log" --parties 2 --mode server --cert "$T/dl.crt" --key "$T/dl.key" \
+    --handshake-timeout 300 --idle-timeout 600
+/usr/bin/python3 - "$PORT" > "$T/dl.out" 2>&1 <<'PY' || fail "the listener's deadlines: $(cat "$T/dl.out")"
+import socket, ssl, sys, time
+port = int(sys.argv[1])
+def eof_after(s):  # seconds until the server closes s (99: not within 5 s)
+    t0 = time.time()
+    s.settimeout(5)
+    try:
+        while s.recv(4096):
+            pass
+    except socket.timeout:
+        return 99
+    except OSError:
+        pass
+    return time.time() - t0
+hs = eof_after(socket.create_connection(("127.0.0.1", port)))
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+c.check_hostname, c.verify_mode = False, ssl.CERT_NONE
+c.set_alpn_protocols(["h2"])
+idle = eof_after(c.wrap_socket(socket.create_connection(("127.0.0.1", port))))
+print("closed after %.2f s (no handshake) and %.2f s (no call)" % (hs, idle))
+sys.exit(0 if 0.2 <= hs < 3 and 0.45 <= idle < 3 else 1)
+PY
+stop
+
 # ---- usage errors
 run 2 timeout 30 "$CCZ" psi serve --listen 127.0.0.1:0 --parties 1
 contains "$err" "--parties: a session has at least 2 parties"

@@ -131,6 +131,27 @@ stop
 contains "$(cat "$T/s.log")" "session 1: handshake failed: accept: the TLS handshake with the client timed out after 700 ms"
 contains "$(cat "$T/s.log")" "session 2: "
 
+# a peer that finishes its TLS handshake and then says nothing holds the only slot until the
+# idle timeout (not the handshake's deadline, not the session's end), then the waiting client is
+# served
+start "$T/s.log" --data "$T/a.txt" --max-conns 1 --handshake-timeout 10000 --idle-timeout 300
+/usr/bin/python3 -c 'import socket, ssl, sys, time
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE
+s = c.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))))
+print("connected", flush=True)
+time.sleep(8)' $PORT > "$T/stall.out" &
+STALL=$!
+await "$T/stall.out" connected 30 $STALL || fail "the silent peer did not finish its handshake"
+t0=$(date +%s%N)
+run 0 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/b.txt" -o "$T/got.txt"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -lt 5000 ] || fail "the waiting client was served after $ms ms, not at the silent peer's idle timeout"
+cmp -s "$T/got.txt" "$T/want.txt" || fail "the session after a silent peer differs"
+kill $STALL 2>/dev/null; wait $STALL 2>/dev/null
+stop
+contains "$(cat "$T/s.log")" "session 1 failed: network_error: psi ecdh: waiting for hello: timed out while receiving"
+contains "$(cat "$T/s.log")" "session 2: "
+
 # usage errors and unreadable data
 run 2 "$CCZ" psi ecdh --listen :0 --connect 127.0.0.1:1 --data "$T/a.txt"
 contains "$err" "give --listen ADDR or --connect ADDR (one of them)"

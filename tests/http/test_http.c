@@ -828,6 +828,19 @@ static void test_deadlines(void)
     CHECK(ms >= 250 && ms < 4000);
     close(fd);
     server_stop(&s);
+    /* a client that finishes its handshake and then sends nothing is closed at idle_ms, not at
+     * the handshake's or a request's (later) deadline, while another client is served */
+    http_server_opts idle = {.request_ms = 8000, .idle_ms = 300, .handshake_ms = 8000};
+    server_start(&s, &idle);
+    CHECK(client_open(&c, s.port));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_INT(request(s.port, GET("/healthz"), buf, sizeof buf), 200);
+    CHECK(client_sees_eof(&c));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    CHECK(ms >= 200 && ms < 3000);
+    client_close(&c);
+    server_stop(&s);
 }
 
 static void test_caps(void)

@@ -461,6 +461,22 @@ static void test_deadlines(void)
     CHECK_INT(say(sv.target, "slow", 5000, 0, text, sizeof text), CCZ_RPC_OK);
     CHECK_STR(text, "Hello slow");
     server_stop(&sv);
+
+    /* the handshake's deadline is its own, not the idle one: a connection that never sends its
+     * ClientHello is closed at 200 ms under an idle deadline of 8 s, while a client is served */
+    so = (ccz_rpc_server_opts)CCZ_RPC_SERVER_OPTS_INIT;
+    so.handshake_timeout_ms = 200;
+    so.idle_timeout_ms = 8000;
+    server_start(&sv, &so);
+    fd = tcp_to(sv.port, false);
+    t0 = now_ms();
+    CHECK_INT(say(sv.target, "legit", 5000, 0, text, sizeof text), CCZ_RPC_OK);
+    CHECK_STR(text, "Hello legit");
+    CHECK(closed_by_peer(fd, 3000));
+    took = now_ms() - t0;
+    CHECK(took >= 150 && took < 3000);
+    close(fd);
+    server_stop(&sv);
 }
 
 /* ---- 3. out of descriptors -------------------------------------------------------------------*/
