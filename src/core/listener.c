@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Accepting connections on libevent, shared by the servers (see listener.h). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/thread.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -94,4 +96,24 @@ void listener_pause(struct evconnlistener *l, struct event *relisten, int64_t *f
                 name, evutil_socket_error_to_string(err), open, max, LISTENER_PAUSE_MS);
     *failed_at = now;
     evtimer_add(relisten, &pause);
+}
+
+void listener_peer_group(char out[LISTENER_PEER_GROUP_LEN], const struct sockaddr *addr)
+{
+    snprintf(out, LISTENER_PEER_GROUP_LEN, "?");
+    if (addr->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, out,
+                  LISTENER_PEER_GROUP_LEN);
+    } else if (addr->sa_family == AF_INET6) {
+        struct in6_addr a = ((const struct sockaddr_in6 *)addr)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(&a)) { /* an IPv4 client of a dual-stack socket */
+            inet_ntop(AF_INET, &a.s6_addr[12], out, LISTENER_PEER_GROUP_LEN);
+            return;
+        }
+        /* one host holds a whole /64 (SLAAC, privacy addresses): the network is the peer */
+        memset(&a.s6_addr[8], 0, 8);
+        char net[INET6_ADDRSTRLEN];
+        inet_ntop(AF_INET6, &a, net, sizeof net);
+        snprintf(out, LISTENER_PEER_GROUP_LEN, "%s/64", net);
+    }
 }

@@ -2,12 +2,13 @@
 /* What ccz's servers (the RA-gRPC server, the services' HTTP server) share about accepting
  * connections on libevent (internal; prefix listener_): binding a listener, the connection cap's
  * room in RLIMIT_NOFILE, pausing when accept() fails for want of descriptors, a monotonic clock,
- * and libevent's thread support. */
+ * libevent's thread support, and the address group per-peer caps count by. */
 #ifndef CCZ_SRC_CORE_LISTENER_H
 #define CCZ_SRC_CORE_LISTENER_H
 
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -40,5 +41,9 @@ bool listener_silent(const SSL *ssl, evutil_socket_t fd);
 /* At the cap, how many of the oldest handshakes are looked at for a silent one (each look a
  * recv(MSG_PEEK)), so that a list of stalled handshakes cannot make every accept a walk of it. */
 #define LISTENER_SILENT_SCAN 64
+/* What the per-peer caps count by: an IPv4 address ("127.0.0.1", also when it comes mapped to
+ * IPv6), an IPv6 address's /64 network ("2001:db8:1:2::/64"; one host holds a whole /64). */
+#define LISTENER_PEER_GROUP_LEN (INET6_ADDRSTRLEN + 3)
+void listener_peer_group(char out[LISTENER_PEER_GROUP_LEN], const struct sockaddr *addr);
 
 #endif

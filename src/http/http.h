@@ -149,11 +149,8 @@ bool http_request_query(const http_request *r, const char *name, ccz_buf *out);
 const char *http_request_header(const http_request *r, const char *name);
 ccz_span http_request_body(const http_request *r);
 const char *http_request_peer(const http_request *r); /* "127.0.0.1" */
-/* What the per-peer caps count by: an IPv4 address ("127.0.0.1", also when it comes mapped to
- * IPv6), an IPv6 address's /64 network ("2001:db8:1:2::/64"). */
-#define HTTP_PEER_GROUP_LEN (INET6_ADDRSTRLEN + 3)
+/* What the per-peer caps count the client by (listener_peer_group). */
 const char *http_request_peer_group(const http_request *r);
-void http_peer_group(char out[HTTP_PEER_GROUP_LEN], const struct sockaddr *addr);
 /* The RA-TLS verdict on the client's certificate, when it presented one. */
 const ccz_ratls_verdict *http_request_tls_verdict(const http_request *r);
 SSL *http_request_ssl(const http_request *r);

@@ -58,7 +58,7 @@ typedef struct conn conn;
 CCZ_LIST_TYPE(conn_list, conn);
 
 typedef struct {
-    char addr[HTTP_PEER_GROUP_LEN]; /* http_peer_group */
+    char addr[LISTENER_PEER_GROUP_LEN]; /* listener_peer_group */
     unsigned n;
 } peer_slot;
 
@@ -90,7 +90,7 @@ struct conn {
     SSL *ssl;
     struct event *timer;
     peer_slot *peer;
-    char addr[HTTP_PEER_GROUP_LEN]; /* the client's own address (an IPv4 peer's is its group) */
+    char addr[LISTENER_PEER_GROUP_LEN]; /* the client's own address (an IPv4 peer's is its group) */
     enum conn_state state;
     int64_t last_active; /* monotonic ms: handshake done or last response */
     size_t reserved;     /* body bytes reserved in the server's held count */
@@ -580,24 +580,6 @@ const char *http_request_peer_group(const http_request *r)
     return r->c->peer->addr;
 }
 
-void http_peer_group(char out[HTTP_PEER_GROUP_LEN], const struct sockaddr *addr)
-{
-    snprintf(out, HTTP_PEER_GROUP_LEN, "?");
-    if (addr->sa_family == AF_INET) {
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, out, HTTP_PEER_GROUP_LEN);
-    } else if (addr->sa_family == AF_INET6) {
-        struct in6_addr a = ((const struct sockaddr_in6 *)addr)->sin6_addr;
-        if (IN6_IS_ADDR_V4MAPPED(&a)) { /* an IPv4 client of a dual-stack socket */
-            inet_ntop(AF_INET, &a.s6_addr[12], out, HTTP_PEER_GROUP_LEN);
-            return;
-        }
-        /* one host holds a whole /64 (SLAAC, privacy addresses): the network is the peer */
-        memset(&a.s6_addr[8], 0, 8);
-        char net[INET6_ADDRSTRLEN];
-        inet_ntop(AF_INET6, &a, net, sizeof net);
-        snprintf(out, HTTP_PEER_GROUP_LEN, "%s/64", net);
-    }
-}
 SSL *http_request_ssl(const http_request *r)
 {
     return r->c->ssl;
@@ -1324,8 +1306,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
     (void)len;
     http_server *s = arg;
-    char host[HTTP_PEER_GROUP_LEN], group[HTTP_PEER_GROUP_LEN];
-    http_peer_group(group, addr);
+    char host[LISTENER_PEER_GROUP_LEN], group[LISTENER_PEER_GROUP_LEN];
+    listener_peer_group(group, addr);
     /* the access log names the whole address; an IPv4 peer's group is its address (also when a
      * dual-stack socket sees it mapped to IPv6: "192.0.2.7", not "::ffff:192.0.2.7") */
     if (addr->sa_family == AF_INET6 &&

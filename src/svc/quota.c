@@ -10,7 +10,7 @@
 #include "svc/svc.h"
 
 typedef struct {
-    char addr[52]; /* an address or an IPv6 /64 network (http_peer_group) */
+    char addr[52]; /* an address or an IPv6 /64 network (listener_peer_group) */
     int64_t since; /* the window's start */
     unsigned used;
 } quota_slot;

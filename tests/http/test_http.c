@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 
 #include "ccz/ccz.h"
+#include "core/listener.h"
 #include "http/http.h"
 #include "test.h"
 
@@ -1479,16 +1480,16 @@ static void test_peer_group_unit(void)
         {"fe80::1234", "fe80::/64"},
         {"::ffff:192.0.2.7", "192.0.2.7"},
     };
-    char g[HTTP_PEER_GROUP_LEN];
+    char g[LISTENER_PEER_GROUP_LEN];
     for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {
         struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
         CHECK_INT(inet_pton(AF_INET6, cases[i].in, &a6.sin6_addr), 1);
-        http_peer_group(g, (const struct sockaddr *)&a6);
+        listener_peer_group(g, (const struct sockaddr *)&a6);
         CHECK_STR(g, cases[i].group);
     }
     struct sockaddr_in a4 = {.sin_family = AF_INET};
     CHECK_INT(inet_pton(AF_INET, "198.51.100.9", &a4.sin_addr), 1);
-    http_peer_group(g, (const struct sockaddr *)&a4);
+    listener_peer_group(g, (const struct sockaddr *)&a4);
     CHECK_STR(g, "198.51.100.9");
 }
 
