@@ -17,8 +17,10 @@ ccz_status lat_prng_init(lat_prng *g)
 {
     memset(g, 0, sizeof *g);
     unsigned char key[32], iv[16];
-    CCZ_ENSURE(RAND_bytes(key, sizeof key) == 1 && RAND_bytes(iv, sizeof iv) == 1, CCZ_ERR_CRYPTO,
-               "the RNG failed");
+    if (RAND_bytes(key, sizeof key) != 1 || RAND_bytes(iv, sizeof iv) != 1) {
+        OPENSSL_cleanse(key, sizeof key); /* drawn already when the IV's draw failed */
+        return ccz_fail(CCZ_ERR_CRYPTO, "the RNG failed");
+    }
     g->c = EVP_CIPHER_CTX_new();
     int ok = g->c && EVP_EncryptInit_ex(g->c, EVP_aes_256_ctr(), NULL, key, iv) == 1;
     OPENSSL_cleanse(key, sizeof key);
