@@ -94,7 +94,7 @@ typedef enum {
  * keeps the call alive; ccz_rpc_server_defer runs code on the loop). */
 typedef void (*ccz_rpc_handler)(ccz_rpc_call *call, const ProtobufCMessage *request, void *payload);
 
-#define CCZ_RPC_SERVER_OPTS_VERSION 2
+#define CCZ_RPC_SERVER_OPTS_VERSION 3
 
 /* With the limits that keep hostile clients from starving the server (docs/rpc.md, "Hostile
  * clients"). */
@@ -119,11 +119,17 @@ typedef struct {
     size_t max_buffer; /* request bytes held server-wide (0: 64 MiB or max_conn_buffer if
                                * larger; at least max_conn_buffer) */
     ccz_rpc_encoding send_encoding; /* compress responses to clients that accept it */
+    /* version 3 */
+    unsigned max_per_peer; /* connections from one address, an IPv6 one's /64 (0: 64). At a
+                            * peer's cap its newcomer closes that peer's own oldest connection
+                            * still in its TLS handshake, else its own one idle longest without
+                            * calls; it is refused only when every connection of that peer has
+                            * calls in flight. Other peers' connections are never closed for it */
 } ccz_rpc_server_opts;
 
 #define CCZ_RPC_SERVER_OPTS_INIT                                                                   \
     {                                                                                              \
-        CCZ_RPC_SERVER_OPTS_VERSION, NULL, 0, 0, 0, 0, 0, 0, 0, CCZ_RPC_IDENTITY                   \
+        CCZ_RPC_SERVER_OPTS_VERSION, NULL, 0, 0, 0, 0, 0, 0, 0, CCZ_RPC_IDENTITY, 0                \
     }
 
 CCZ_API CCZ_NODISCARD ccz_status ccz_rpc_server_new(ccz_rpc_server **out,

@@ -5,9 +5,9 @@
  * byte from a client is untrusted: frames go through the cursor, messages are size-capped
  * (and inflated no further than the cap) before protobuf-c unpacks them, headers are checked
  * before use. A client cannot hold the server: handshakes and idle connections have deadlines,
- * the connection cap sheds the oldest unfinished handshake, running out of descriptors pauses
- * accepting, and request bytes are bounded per connection (its HTTP/2 window, credited only as
- * the server consumes them) and server-wide. */
+ * the connection caps (the server's, and each peer's among its own) shed the oldest unfinished
+ * handshake, running out of descriptors pauses accepting, and request bytes are bounded per
+ * connection (its HTTP/2 window, credited only as the server consumes them) and server-wide. */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -70,6 +70,12 @@ typedef struct out_seg {
 /* Connections in a list: in order of arrival (oldest first). */
 CCZ_LIST_TYPE(conn_list, conn);
 
+/* A peer (listener_peer_group) and how many connections it has open; a slot with none is free. */
+typedef struct {
+    char addr[LISTENER_PEER_GROUP_LEN];
+    unsigned n;
+} peer_slot;
+
 struct ccz_rpc_server {
     struct event_base *base;
     atomic_int shutdown_grace_ms; /* of the shutdown asked for (ccz_rpc_server_shutdown) */
@@ -78,7 +84,9 @@ struct ccz_rpc_server {
     int64_t accept_failed_at; /* the last accept() failure (an episode is logged once) */
     SSL_CTX *tls;             /* NULL: plaintext (h2c) */
     size_t max_message;
-    unsigned max_conns, n_conns, max_streams;
+    unsigned max_conns, n_conns, max_streams, max_per_peer;
+    peer_slot *peers; /* one slot per possible connection */
+    size_t n_peers;
     unsigned handshake_ms, idle_ms;
     size_t conn_window;    /* per connection: bytes received and not yet consumed */
     uint64_t conn_serial;  /* the last connection's identifier */
@@ -116,6 +124,7 @@ struct conn {
     unsigned peer_resets; /* streams reset for the client's errors on them */
     ccz_rpc_call *calls;
     uint64_t serial; /* unique for the server's lifetime */
+    peer_slot *peer; /* NULL: none (the fuzz target's) */
     conn_list *list;
     conn *prev, *next;
 };
@@ -1414,6 +1423,8 @@ static void conn_close(conn *c)
         bufferevent_free(c->bev); /* closes the socket and frees the SSL */
     if (c->timer)
         event_free(c->timer);
+    if (c->peer)
+        c->peer->n--;
     conn_list_remove(c);
     s->n_conns--;
     free(c);
@@ -1593,49 +1604,93 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
     }
 }
 
+static peer_slot *peer_find(ccz_rpc_server *s, const char *addr, bool add)
+{
+    for (size_t i = 0; i < s->n_peers; i++)
+        if (s->peers[i].n && strcmp(s->peers[i].addr, addr) == 0)
+            return &s->peers[i];
+    if (!add)
+        return NULL;
+    for (size_t i = 0; i < s->n_peers; i++)
+        if (s->peers[i].n == 0) {
+            snprintf(s->peers[i].addr, sizeof s->peers[i].addr, "%s", addr);
+            return &s->peers[i];
+        }
+    return NULL; /* the table has one slot per possible connection: never here */
+}
+
+/* Room for a newcomer from peer p (NULL: none open yet). At the peer's cap one of p's own
+ * connections makes room, at the server's cap anyone's: the oldest still in its handshake whose
+ * client has sent nothing, else the oldest in its handshake, else the one without calls that
+ * has been idle longest (its client reconnects when it needs to). At the server's cap addresses
+ * decide nothing, as a flood and a client may share one; at a peer's cap only that peer's
+ * connections are looked at, so a flood from one address cannot push out anyone else's. False
+ * (the newcomer is refused): every connection that could make room has calls in flight. */
+static bool make_room(ccz_rpc_server *s, peer_slot *p)
+{
+    bool per_peer = p && p->n >= s->max_per_peer;
+    if (!per_peer && s->n_conns < s->max_conns)
+        return true;
+    conn *victim = NULL;
+    int looked = 0;
+    for (conn *c = s->handshaking.head; c && !victim && looked < LISTENER_SILENT_SCAN;
+         c = c->next) {
+        if (per_peer && c->peer != p)
+            continue;
+        looked++;
+        if (listener_silent(c->ssl, bufferevent_getfd(c->bev)))
+            victim = c;
+    }
+    for (conn *c = s->handshaking.head; c && !victim; c = c->next)
+        if (!per_peer || c->peer == p)
+            victim = c;
+    for (conn *c = victim ? NULL : s->ready.head; c; c = c->next)
+        if (!c->calls && (!per_peer || c->peer == p) &&
+            (!victim || c->last_active < victim->last_active))
+            victim = c;
+    if (!victim) {
+        ccz_log(CCZ_LOG_DEBUG, "rpc: refused a connection from %s: %s (%u) have calls in flight",
+                per_peer ? p->addr : "a client",
+                per_peer ? "all of its connections" : "all connections",
+                per_peer ? p->n : s->n_conns);
+        return false;
+    }
+    conn_close(victim);
+    return true;
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr, int len,
                       void *arg)
 {
-    (void)addr, (void)len;
+    (void)len;
     ccz_rpc_server *s = arg;
     if (s->shutting_down) {
         evutil_closesocket(fd);
         return;
     }
-    if (s->n_conns >= s->max_conns) {
-        /* room is made by the oldest connection still in its handshake whose client has sent
-         * nothing, else by the oldest in its handshake, else by the one without calls that has
-         * been idle longest (its client reconnects when it needs to); addresses decide nothing,
-         * as a flood and a client may share one. When every connection has calls in flight the
-         * new one is refused. */
-        conn *victim = NULL;
-        int looked = 0;
-        for (conn *c = s->handshaking.head; c && !victim && looked++ < LISTENER_SILENT_SCAN;
-             c = c->next)
-            if (listener_silent(c->ssl, bufferevent_getfd(c->bev)))
-                victim = c;
-        if (!victim)
-            victim = s->handshaking.head;
-        for (conn *c = victim ? NULL : s->ready.head; c; c = c->next)
-            if (!c->calls && (!victim || c->last_active < victim->last_active))
-                victim = c;
-        if (!victim) {
-            evutil_closesocket(fd);
-            return;
-        }
-        conn_close(victim);
+    char group[LISTENER_PEER_GROUP_LEN];
+    listener_peer_group(group, addr);
+    peer_slot *p = peer_find(s, group, false);
+    unsigned before = s->n_conns;
+    if (!make_room(s, p)) {
+        evutil_closesocket(fd);
+        return;
+    }
+    if (s->n_conns < before) {
         /* libevent releases the victim's descriptor on the next loop iteration: accept no
          * more until then, or a burst at the cap would run past the descriptor limit */
         static const struct timeval now = {0, 0};
         evconnlistener_disable(l);
         evtimer_add(s->relisten, &now);
     }
+    if (!p)
+        p = peer_find(s, group, true);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     conn *c = calloc(1, sizeof *c);
     SSL *ssl = s->tls ? SSL_new(s->tls) : NULL;
     struct event *timer = c ? evtimer_new(s->base, conn_timer, c) : NULL;
-    if (!c || (s->tls && !ssl) || !timer) {
+    if (!c || !p || (s->tls && !ssl) || !timer) {
         if (timer)
             event_free(timer);
         free(c);
@@ -1657,6 +1712,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         free(c);
         return;
     }
+    c->peer = p;
+    p->n++;
     s->n_conns++;
     /* libevent reads and writes 16 KiB per system call unless told otherwise: a 4 MiB message
      * would be 256 of each (what a read may bring in is bounded by the HTTP/2 windows) */
@@ -1722,6 +1779,8 @@ static ccz_status apply_opts(ccz_rpc_server *s, const ccz_rpc_server_opts *o)
     s->handshake_ms = v2.handshake_timeout_ms ? v2.handshake_timeout_ms : 10000;
     s->idle_ms = v2.idle_timeout_ms ? v2.idle_timeout_ms : 300000;
     s->max_streams = v2.max_streams ? v2.max_streams : 100;
+    unsigned per_peer = o->version >= 3 ? o->max_per_peer : 0;
+    s->max_per_peer = per_peer ? per_peer : 64;
     size_t least = s->max_message + 65536; /* a message, a frame, a credit step, and room */
     s->conn_window = v2.max_conn_buffer   ? v2.max_conn_buffer
                      : least > (8u << 20) ? least
@@ -1754,12 +1813,19 @@ ccz_status ccz_rpc_server_new(ccz_rpc_server **out, const ccz_rpc_server_opts *o
         free(s);
         return st;
     }
+    s->n_peers = s->max_conns;
+    s->peers = calloc(s->n_peers, sizeof *s->peers);
+    if (!s->peers) {
+        free(s);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
     s->base = event_base_new();
     if (s->base)
         s->relisten = evtimer_new(s->base, relisten, s);
     if (!s->base || !s->relisten) {
         if (s->base)
             event_base_free(s->base);
+        free(s->peers);
         free(s);
         return ccz_fail(CCZ_ERR_NOMEM, "cannot create the event loop");
     }
@@ -1799,6 +1865,7 @@ void ccz_rpc_server_free(ccz_rpc_server *s)
     event_base_free(s->base);
     while (s->n_pool--)
         munmap(s->pool[s->n_pool].p, s->pool[s->n_pool].cap);
+    free(s->peers);
     free(s);
 }
 

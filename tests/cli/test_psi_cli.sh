@@ -178,6 +178,33 @@ gen flood 2 3000,2000 500 10; session flood 2; expect flood 2
 wait $FLOOD
 stop
 
+# ---- --max-per-peer reaches the server: at 127.0.0.2's cap of 2 its third silent connection
+# closes its own oldest, and 127.0.0.1's two (older) stay
+start "$T/s.log" --parties 2 "${EP[@]}" --max-per-peer 2 --handshake-timeout 20000
+/usr/bin/python3 - "$PORT" > "$T/pp.out" 2>&1 <<'PY' || fail "--max-per-peer: $(cat "$T/pp.out")"
+import socket, sys, time
+port = int(sys.argv[1])
+def conn(src):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+def closed(s, wait):  # has the server closed s within wait seconds?
+    s.settimeout(wait)
+    try:
+        return s.recv(1) == b""
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+own = [conn("127.0.0.1") for _ in range(2)]
+flood = [conn("127.0.0.2") for _ in range(3)]
+got = [closed(flood[0], 3)] + [closed(s, 0.2) for s in flood[1:] + own]
+if got != [True, False, False, False, False]:
+    sys.exit("closed (127.0.0.2's three, then 127.0.0.1's two): %s" % got)
+PY
+stop
+
 # ---- the listener's deadlines as the command line sets them: a connection that never starts
 # its handshake is closed at --handshake-timeout, one that finishes it (server-attested mode) and
 # makes no call at --idle-timeout, not at the defaults (10 s, 5 min)

@@ -7,8 +7,11 @@
  * finish them (memory stays bounded, checked outside ASan), streams that announce 4 MiB and
  * send 64 bytes (charged what they sent, not what they announced), HTTP/2 windows credited as bytes
  * are consumed (no stall), a client whose connection is bounded by its deadline against a
- * server that never speaks, and a flood of plaintext (h2c) connections: the same cap, and the idle
- * deadline where there is no handshake. */
+ * server that never speaks, a flood of plaintext (h2c) connections: the same cap, and the idle
+ * deadline where there is no handshake, and the per-peer cap (a flood from 127.0.0.2 makes room
+ * only among its own connections: its oldest silent handshake, its connection idle longest; it
+ * is refused when all of its connections have calls in flight; version 2 options get the
+ * default of 64). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1070,6 +1073,163 @@ static void test_plaintext_flood(void)
     plaintext = false;
 }
 
+/* ---- 8. the per-peer cap ---------------------------------------------------------------------*/
+
+/* A TCP connection to the port from the loopback address from (blocking connect), or -1. */
+static int tcp_from(int port, const char *from)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in src = {.sin_family = AF_INET};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || inet_pton(AF_INET, from, &src.sin_addr) != 1 ||
+        bind(fd, (struct sockaddr *)&src, sizeof src) != 0 ||
+        connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* A finished RA-TLS handshake from the loopback address from, or NULL (tls_close frees it). */
+static SSL *tls_from(int port, const char *from)
+{
+    int fd = tcp_from(port, from);
+    SSL *ssl = fd >= 0 ? SSL_new(cli_side.ctx) : NULL;
+    if (!ssl || SSL_set_fd(ssl, fd) != 1 || SSL_connect(ssl) != 1) {
+        SSL_free(ssl);
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    return ssl;
+}
+
+static void tls_close(SSL *ssl)
+{
+    int fd = SSL_get_fd(ssl);
+    SSL_free(ssl);
+    close(fd);
+}
+
+static void test_per_peer_cap(void)
+{
+    server sv;
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.max_connections = 32; /* never reached here: only the per-peer cap makes room */
+    so.max_per_peer = 6;
+    server_start(&sv, &so);
+    /* 127.0.0.1: two silent handshakes (older than the flood's), three idle connections */
+    int own[2];
+    SSL *own_tls[3];
+    for (int i = 0; i < 2; i++)
+        CHECK((own[i] = tcp_from(sv.port, "127.0.0.1")) >= 0);
+    for (int i = 0; i < 3; i++)
+        CHECK((own_tls[i] = tls_from(sv.port, "127.0.0.1")) != NULL);
+    /* 127.0.0.2: a handshake under way (half a ClientHello), then ten silent connections: at
+     * its cap each newcomer closes the peer's own oldest silent handshake */
+    uint8_t half[105] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03};
+    int started = tcp_from(sv.port, "127.0.0.2");
+    CHECK(started >= 0 && send(started, half, sizeof half, MSG_NOSIGNAL) == (ssize_t)sizeof half);
+    usleep(100000);
+    int flood[10];
+    for (int i = 0; i < 10; i++)
+        CHECK((flood[i] = tcp_from(sv.port, "127.0.0.2")) >= 0);
+    usleep(200000); /* all accepted */
+    char text[256];
+    CHECK_INT(say(sv.target, "legit", 3000, 0, text, sizeof text), CCZ_RPC_OK);
+    CHECK_STR(text, "Hello legit");
+    /* 11 from 127.0.0.2, 6 stay: its 5 oldest silent ones went, its started handshake stays */
+    for (int i = 0; i < 10; i++)
+        CHECK_INT(closed_by_peer(flood[i], 0), i < 5);
+    CHECK(!closed_by_peer(started, 0));
+    for (int i = 0; i < 2; i++)
+        CHECK(!closed_by_peer(own[i], 0));
+    for (int i = 0; i < 3; i++)
+        CHECK(!closed_by_peer(SSL_get_fd(own_tls[i]), 0));
+    close(started);
+    for (int i = 0; i < 10; i++)
+        close(flood[i]);
+    usleep(100000); /* the server sees them go */
+
+    /* 127.0.0.2 with six idle connections (finished handshakes, none in progress): a seventh
+     * closes its own idle longest, not 127.0.0.1's older ones nor its handshakes */
+    SSL *idle[7];
+    for (int i = 0; i < 6; i++)
+        CHECK((idle[i] = tls_from(sv.port, "127.0.0.2")) != NULL);
+    usleep(100000); /* every handshake finished on the server's side too */
+    CHECK((idle[6] = tls_from(sv.port, "127.0.0.2")) != NULL);
+    CHECK(closed_by_peer(SSL_get_fd(idle[0]), 2000));
+    for (int i = 1; i < 7; i++)
+        CHECK(!closed_by_peer(SSL_get_fd(idle[i]), 0));
+    for (int i = 0; i < 2; i++)
+        CHECK(!closed_by_peer(own[i], 0));
+    for (int i = 0; i < 3; i++)
+        CHECK(!closed_by_peer(SSL_get_fd(own_tls[i]), 0));
+
+    /* each of 127.0.0.2's six connections with a call in flight (headers, no end): its next
+     * connection is refused, closed at once, while 127.0.0.1 is served */
+    h2peer busy[6];
+    nghttp2_session *h2[6];
+    h2_body none = {NULL, 0};
+    for (int i = 0; i < 6; i++) {
+        busy[i] = (h2peer){.ssl = idle[i + 1], .status = -1};
+        h2[i] = h2_client_new(&peer_callbacks, &busy[i], NULL, 0);
+        nghttp2_nv nv[6];
+        h2_grpc_headers(nv, "/ratls.Greeter/SayHello", "application/grpc");
+        nghttp2_data_provider prd = {.source.ptr = &none, .read_callback = h2_body_read};
+        CHECK(nghttp2_submit_request(h2[i], NULL, nv, 6, &prd, NULL) > 0);
+        CHECK_INT(nghttp2_session_send(h2[i]), 0);
+    }
+    usleep(100000); /* the server has the six calls */
+    int refused = tcp_from(sv.port, "127.0.0.2");
+    CHECK(refused >= 0);
+    CHECK(closed_by_peer(refused, 2000));
+    close(refused);
+    CHECK_INT(say(sv.target, "legit again", 3000, 0, text, sizeof text), CCZ_RPC_OK);
+    CHECK_STR(text, "Hello legit again");
+    for (int i = 0; i < 6; i++)
+        CHECK(!closed_by_peer(SSL_get_fd(busy[i].ssl), 0));
+    for (int i = 0; i < 2; i++)
+        CHECK(!closed_by_peer(own[i], 0));
+    for (int i = 0; i < 6; i++) {
+        nghttp2_session_del(h2[i]);
+        tls_close(busy[i].ssl);
+    }
+    tls_close(idle[0]);
+    for (int i = 0; i < 2; i++)
+        close(own[i]);
+    for (int i = 0; i < 3; i++)
+        tls_close(own_tls[i]);
+    server_stop(&sv);
+}
+
+/* Version 2 options have no max_per_peer (what sits there is not read): the default, 64 */
+static void test_per_peer_v2(void)
+{
+    server sv;
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.version = 2;
+    so.max_connections = 100;
+    so.max_per_peer = 1;
+    server_start(&sv, &so);
+    int fds[65];
+    for (int i = 0; i < 65; i++)
+        CHECK((fds[i] = tcp_from(sv.port, "127.0.0.2")) >= 0);
+    /* the 65th closed the peer's oldest, and only that one */
+    CHECK(closed_by_peer(fds[0], 2000));
+    usleep(100000);
+    for (int i = 1; i < 65; i++)
+        CHECK(!closed_by_peer(fds[i], 0));
+    char text[256];
+    CHECK_INT(say(sv.target, "v2", 3000, 0, text, sizeof text), CCZ_RPC_OK);
+    CHECK_STR(text, "Hello v2");
+    for (int i = 0; i < 65; i++)
+        close(fds[i]);
+    server_stop(&sv);
+}
+
 static void test_hostile(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -1095,6 +1255,8 @@ static void test_hostile(void)
     STEP(test_window_credit);
     STEP(test_silent_server);
     STEP(test_plaintext_flood);
+    STEP(test_per_peer_cap);
+    STEP(test_per_peer_v2);
 #undef STEP
     test_side_free(&srv_side);
     test_side_free(&cli_side);

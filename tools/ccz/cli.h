@@ -212,6 +212,7 @@ enum {
     CLI_O_HS_TIMEOUT,
     CLI_O_IDLE_TIMEOUT,
     CLI_O_MAX_CONNS,
+    CLI_O_MAX_PER_PEER,
     CLI_O_TIMEOUT,
     /* rpc */
     CLI_O_NAME,
@@ -354,6 +355,7 @@ typedef struct {
     /* connections: the client's connect+handshake bound; the server's handshake and idle
      * deadlines and its cap on concurrent connections (0: the defaults) */
     long timeout_ms, handshake_timeout_ms, idle_timeout_ms, max_conns;
+    long max_per_peer; /* an RA-gRPC server's connections from one address (0: its default) */
     /* evidence: expected or bound report data, the instant of verification, certificates out */
     const char *rd_hex, *certs_out;
     bool have_at;

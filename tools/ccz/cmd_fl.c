@@ -16,6 +16,7 @@ static const char fl_usage[] =
     "                            [--validate-every N] [--bits B] [--timeout MS] [--threads N]\n"
     "                            [--out FILE] [--trace FILE] [--mode two-way|server]\n"
     "                            [--handshake-timeout MS] [--idle-timeout MS] [--max-conns N]\n"
+    "                            [--max-per-peer N]\n"
     "                            [--cert CERT --key KEY | attester options] [verify options]\n"
     "       ccz fl homo-lr work HOST:PORT --data FILE --id N [--name NAME] [--timeout MS]\n"
     "                           [--threads N] [--mode two-way|server]\n"
@@ -56,7 +57,7 @@ static int hlr_worker(int argc, char **argv);
      CLI_OPT(CLI_O_ITERATIONS) | CLI_OPT(CLI_O_TEST) | CLI_OPT(CLI_O_VALIDATE_EVERY) |             \
      CLI_OPT(CLI_O_BITS) | CLI_OPT(CLI_O_TIMEOUT) | CLI_OPT(CLI_O_THREADS) | CLI_OPT(CLI_O_OUT) |  \
      CLI_OPT(CLI_O_TRACE) | CLI_OPT(CLI_O_HS_TIMEOUT) | CLI_OPT(CLI_O_IDLE_TIMEOUT) |              \
-     CLI_OPT(CLI_O_MAX_CONNS) | CLI_FRAG_HELP)
+     CLI_OPT(CLI_O_MAX_CONNS) | CLI_OPT(CLI_O_MAX_PER_PEER) | CLI_FRAG_HELP)
 #define HLR_WORK_OPTS                                                                              \
     (CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_DATA) | CLI_OPT(CLI_O_ID) | CLI_OPT(CLI_O_NAME) |           \
      CLI_OPT(CLI_O_TIMEOUT) | CLI_OPT(CLI_O_THREADS) | CLI_FRAG_HELP)
@@ -86,6 +87,7 @@ static const char vlr_usage[] =
     "       ccz fl hetero-lr arbiter --listen ADDR --hosts N --epochs K [--batch-size B]\n"
     "                                [--bits B] [--timeout MS] [--threads N] [--mode two-way]\n"
     "                                [--handshake-timeout MS] [--idle-timeout MS] [--max-conns N]\n"
+    "                                [--max-per-peer N]\n"
     "                                [--cert CERT --key KEY | attester options] [verify options]\n"
     "       ccz fl hetero-lr guest|host HOST:PORT --data FILE --id N [--name NAME] [--timeout MS]\n"
     "                                [--threads N] [--out FILE] [--trace FILE]\n"
@@ -123,7 +125,7 @@ static const cli_command vlr_cmds[] = {
      CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_LISTEN) | CLI_OPT(CLI_O_HOSTS) | CLI_OPT(CLI_O_EPOCHS) |
          CLI_OPT(CLI_O_BATCH_SIZE) | CLI_OPT(CLI_O_BITS) | CLI_OPT(CLI_O_TIMEOUT) |
          CLI_OPT(CLI_O_THREADS) | CLI_OPT(CLI_O_HS_TIMEOUT) | CLI_OPT(CLI_O_IDLE_TIMEOUT) |
-         CLI_OPT(CLI_O_MAX_CONNS) | CLI_FRAG_HELP},
+         CLI_OPT(CLI_O_MAX_CONNS) | CLI_OPT(CLI_O_MAX_PER_PEER) | CLI_FRAG_HELP},
     {"guest", vlr_party, NULL,
      CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_DATA) | CLI_OPT(CLI_O_ID) | CLI_OPT(CLI_O_NAME) |
          CLI_OPT(CLI_O_TIMEOUT) | CLI_OPT(CLI_O_THREADS) | CLI_OPT(CLI_O_OUT) |

@@ -18,6 +18,7 @@ static const char hfl_usage[] =
     "                    [--optimizer sgd|adam] [--timeout MS] [--checkpoint FILE] [--seed N]\n"
     "                    [--out FILE] [--threads N] [--mode two-way|server]\n"
     "                    [--handshake-timeout MS] [--idle-timeout MS] [--max-conns N]\n"
+    "                    [--max-per-peer N]\n"
     "                    [--secure-agg] [--clients-per-round N] [--gather MS]\n"
     "                    [--cert CERT --key KEY | attester options] [verify options]\n"
     "       ccz fl join HOST:PORT --data IMAGES --name NAME [--model mlp|lr] [--shard I/N[:A]]\n"
@@ -74,8 +75,8 @@ static const cli_command hfl_cmds[] = {
          CLI_OPT(CLI_O_OPTIMIZER) | CLI_OPT(CLI_O_TIMEOUT) | CLI_OPT(CLI_O_CHECKPOINT) |
          CLI_OPT(CLI_O_SEED) | CLI_OPT(CLI_O_OUT) | CLI_OPT(CLI_O_THREADS) |
          CLI_OPT(CLI_O_HS_TIMEOUT) | CLI_OPT(CLI_O_IDLE_TIMEOUT) | CLI_OPT(CLI_O_MAX_CONNS) |
-         CLI_FRAG_HELP | CLI_OPT(CLI_O_SECURE_AGG) | CLI_OPT(CLI_O_CLIENTS_PER_ROUND) |
-         CLI_OPT(CLI_O_GATHER)},
+         CLI_OPT(CLI_O_MAX_PER_PEER) | CLI_FRAG_HELP | CLI_OPT(CLI_O_SECURE_AGG) |
+         CLI_OPT(CLI_O_CLIENTS_PER_ROUND) | CLI_OPT(CLI_O_GATHER)},
     {"join", cmd_fl_join, NULL,
      CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_DATA) | CLI_OPT(CLI_O_NAME) | CLI_OPT(CLI_O_MODEL) |
          CLI_OPT(CLI_O_SHARD) | CLI_OPT(CLI_O_SEED) | CLI_OPT(CLI_O_THREADS) |

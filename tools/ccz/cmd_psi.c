@@ -15,8 +15,9 @@
 
 static const char psi_usage[] =
     "usage: ccz psi serve --listen ADDR --parties N [--mode two-way|server] [--policy FILE]\n"
-    "                     [--timeout MS] [--max-memory MIB] [--cert CERT --key KEY |\n"
-    "                     attester options] [verify options]\n"
+    "                     [--timeout MS] [--max-memory MIB] [--handshake-timeout MS]\n"
+    "                     [--idle-timeout MS] [--max-conns N] [--max-per-peer N]\n"
+    "                     [--cert CERT --key KEY | attester options] [verify options]\n"
     "       ccz psi join HOST:PORT --name NAME --data FILE [--chief] [--parties N]\n"
     "                     [--out FILE] [--deadline MS] [--mode two-way|server]\n"
     "                     [--policy FILE] [--cert CERT --key KEY | attester options]\n"
@@ -36,8 +37,9 @@ static const char psi_usage[] =
     "get DEADLINE_EXCEEDED naming the ones it waited for. --max-memory bounds a session's sets\n"
     "(default 1024 MiB). A party is the connection its calls come on, and is known by its name\n"
     "and, two-way, its attested claims (the ccz-psi-parties trailer lists them). serve runs\n"
-    "until SIGINT or SIGTERM; --handshake-timeout, --idle-timeout and --max-conns bound\n"
-    "connections as for every RA-gRPC server.\n"
+    "until SIGINT or SIGTERM; --handshake-timeout, --idle-timeout, --max-conns and\n"
+    "--max-per-peer (connections from one address; default 64) bound connections as for every\n"
+    "RA-gRPC server.\n"
     "join is one party: FILE has one item per line (at most 4096 bytes of UTF-8; a trailing\n"
     "CR and empty lines are dropped, duplicates count once). It prints the intersection,\n"
     "sorted bytewise and unique, one item per line, on standard output or to --out FILE, and\n"
@@ -64,7 +66,7 @@ static const cli_command psi_cmds[] = {
     {"serve", serve, NULL,
      CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_LISTEN) | CLI_OPT(CLI_O_PARTIES) | CLI_OPT(CLI_O_TIMEOUT) |
          CLI_OPT(CLI_O_MAX_MEMORY) | CLI_OPT(CLI_O_HS_TIMEOUT) | CLI_OPT(CLI_O_IDLE_TIMEOUT) |
-         CLI_OPT(CLI_O_MAX_CONNS) | CLI_FRAG_HELP},
+         CLI_OPT(CLI_O_MAX_CONNS) | CLI_OPT(CLI_O_MAX_PER_PEER) | CLI_FRAG_HELP},
     {"join", join, NULL,
      CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_NAME) | CLI_OPT(CLI_O_DATA) | CLI_OPT(CLI_O_CHIEF) |
          CLI_OPT(CLI_O_PARTIES) | CLI_OPT(CLI_O_OUT) | CLI_OPT(CLI_O_DEADLINE) | CLI_FRAG_HELP},

@@ -181,6 +181,7 @@ ccz_status cli_rpc_side_serve_opts(cli_rpc_side *p, cli_args *a, ccz_rpc_server_
     so.handshake_timeout_ms = (unsigned)a->handshake_timeout_ms;
     so.idle_timeout_ms = (unsigned)a->idle_timeout_ms;
     so.max_connections = (unsigned)a->max_conns;
+    so.max_per_peer = (unsigned)a->max_per_peer;
     return s == CCZ_OK ? ccz_rpc_server_new(&p->srv, &so) : s;
 }
 

@@ -51,8 +51,8 @@ typedef struct {
 } cli_rpc_side;
 
 /* The server side: endpoint and context (peers' verdicts printed), then the server with the
- * command's connection limits (--handshake-timeout, --idle-timeout, --max-conns) and largest
- * message (0: the library's default); _opts takes the rest of the server's options. */
+ * command's connection limits (--handshake-timeout, --idle-timeout, --max-conns, --max-per-peer)
+ * and largest message (0: the library's default); _opts takes the rest of the server's options. */
 ccz_status cli_rpc_side_serve(cli_rpc_side *p, cli_args *a, size_t max_message);
 ccz_status cli_rpc_side_serve_opts(cli_rpc_side *p, cli_args *a, ccz_rpc_server_opts so);
 /* Listens on --listen; the port lands in p->port. */

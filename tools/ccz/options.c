@@ -50,6 +50,7 @@ static const struct option opts[] = {
     {"handshake-timeout", required_argument, NULL, O(CLI_O_HS_TIMEOUT)},
     {"idle-timeout", required_argument, NULL, O(CLI_O_IDLE_TIMEOUT)},
     {"max-conns", required_argument, NULL, O(CLI_O_MAX_CONNS)},
+    {"max-per-peer", required_argument, NULL, O(CLI_O_MAX_PER_PEER)},
     {"timeout", required_argument, NULL, O(CLI_O_TIMEOUT)},
     {"name", required_argument, NULL, O(CLI_O_NAME)},
     {"deadline", required_argument, NULL, O(CLI_O_DEADLINE)},
@@ -249,6 +250,14 @@ static int take(cli_args *a, int o, const char *cmd)
           : o == CLI_O_HS_TIMEOUT   ? &a->handshake_timeout_ms
           : o == CLI_O_IDLE_TIMEOUT ? &a->idle_timeout_ms
                                     : &a->max_conns) = (long)n;
+        break;
+    }
+    case CLI_O_MAX_PER_PEER: {
+        bool bad = cli_number(optarg, 65536, &n) != CCZ_OK;
+        if (bad || !n)
+            return cli_usage_error(cmd, "--max-per-peer: %s",
+                                   bad ? ccz_error_detail() : "must be at least 1");
+        a->max_per_peer = (long)n;
         break;
     }
     case CLI_O_REPORT_DATA:
