@@ -3,7 +3,10 @@
 # ccz psi ecdh: listen and connect over unauthenticated TLS (which both sides say) and over RA-TLS
 # with sim evidence, in both roles, against `sort -u | comm -12` on random data with duplicates,
 # CRLF lines and empty lines; --size-only; a peer rejected by policy; a client that speaks
-# garbage does not stop the listener serving the next; usage errors.
+# garbage does not stop the listener serving the next; the handshake deadline and idle timeout;
+# at --max-conns silent peers (from 127.0.0.2..5) make room for a client served at once; one
+# address past --max-per-peer loses only its own connections; a peer dripping bytes is cut at the
+# session deadline (--timeout); usage errors.
 . "$(dirname "$0")/lib.sh"
 
 start() { # LOG ARGS...: a listener in the background, on a port the kernel picks ($PORT)
@@ -17,7 +20,8 @@ start() { # LOG ARGS...: a listener in the background, on a port the kernel pick
     exit 1
 }
 stop() { kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; }
-trap 'stop; rm -rf "$T"' EXIT
+STALLER= OTHER=
+trap 'stop; kill $STALLER $OTHER 2>/dev/null; rm -rf "$T"' EXIT
 
 # random items (with duplicates, a CRLF line, empty lines) from overlapping ranges
 /usr/bin/python3 - "$T" <<'PY'
@@ -113,44 +117,81 @@ stop
 contains "$(cat "$T/s.log")" "session 1 failed: protocol_error: psi ecdh: unknown message type 71"
 contains "$(cat "$T/s.log")" "session 2: "
 
-# a peer that connects and stalls holds the only slot until its handshake deadline, then the
-# waiting client is served
-start "$T/s.log" --data "$T/a.txt" --max-conns 1 --handshake-timeout 700
-/usr/bin/python3 -c 'import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); print("connected", flush=True)
-time.sleep(5)' $PORT > "$T/stall.out" &
-STALL=$!
-await "$T/stall.out" connected 30 $STALL || fail "the stalling peer did not connect"
-t0=$(date +%s%N)
-run 0 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/b.txt" -o "$T/got.txt"
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-[ "$ms" -ge 400 ] || fail "the waiting client was served after $ms ms, before the stalled peer's deadline"
-cmp -s "$T/got.txt" "$T/want.txt" || fail "the session after a stalled peer differs"
-kill $STALL 2>/dev/null; wait $STALL 2>/dev/null
-stop
-contains "$(cat "$T/s.log")" "session 1: handshake failed: accept: the TLS handshake with the client timed out after 700 ms"
-contains "$(cat "$T/s.log")" "session 2: "
+# hostile peers (tests/cli/ratls_stall.py): silent TCP connections, TLS then silence, a drip
+STALL=$(dirname "$0")/ratls_stall.py
+stall() { # OUT WAIT KIND[@ADDR]=N...: hostile connections in the background, until all are open
+    local o=$1; shift
+    /usr/bin/python3 "$STALL" $PORT "$@" > "$o" &
+    STALLER=$!
+    await "$o" ready 30 $STALLER || fail "the hostile peers did not connect: $(cat "$o")"
+}
+unstall() { kill $STALLER 2>/dev/null; wait $STALLER 2>/dev/null; }
+served() { # MAX_MS: a client from 127.0.0.1 gets the right intersection within MAX_MS
+    local t0=$(date +%s%N) ms
+    run 0 timeout 10 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/b.txt" -o "$T/got.txt"
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    [ "$ms" -lt "$1" ] || fail "the client was served after $ms ms (at most $1 expected)"
+    cmp -s "$T/got.txt" "$T/want.txt" || fail "the client's intersection differs"
+}
 
-# a peer that finishes its TLS handshake and then says nothing holds the only slot until the
-# idle timeout (not the handshake's deadline, not the session's end), then the waiting client is
-# served
-start "$T/s.log" --data "$T/a.txt" --max-conns 1 --handshake-timeout 10000 --idle-timeout 300
-/usr/bin/python3 -c 'import socket, ssl, sys, time
-c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE
-s = c.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))))
-print("connected", flush=True)
-time.sleep(8)' $PORT > "$T/stall.out" &
-STALL=$!
-await "$T/stall.out" connected 30 $STALL || fail "the silent peer did not finish its handshake"
-t0=$(date +%s%N)
-run 0 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/b.txt" -o "$T/got.txt"
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-[ "$ms" -lt 5000 ] || fail "the waiting client was served after $ms ms, not at the silent peer's idle timeout"
-cmp -s "$T/got.txt" "$T/want.txt" || fail "the session after a silent peer differs"
-kill $STALL 2>/dev/null; wait $STALL 2>/dev/null
+# a stalled handshake is closed at its deadline, a silent established session at the idle
+# timeout, with no newcomer to make room for
+start "$T/s.log" --data "$T/a.txt" --handshake-timeout 700 --idle-timeout 400
+stall "$T/stall.out" 3 idle=1 tls=1
+wait $STALLER
+grep -q '^closed idle 0\.[6-9]\|^closed idle 1\.' "$T/stall.out" ||
+    fail "the stalled handshake was not closed at ~0.7 s: $(cat "$T/stall.out")"
+grep -q '^closed tls 0\.[3-9]\|^closed tls 1\.' "$T/stall.out" ||
+    fail "the silent session was not closed at ~0.4 s: $(cat "$T/stall.out")"
 stop
-contains "$(cat "$T/s.log")" "session 1 failed: network_error: psi ecdh: waiting for hello: timed out while receiving"
-contains "$(cat "$T/s.log")" "session 2: "
+contains "$(cat "$T/s.log")" "handshake failed: accept: the TLS handshake with the client timed out after 700 ms"
+contains "$(cat "$T/s.log")" "failed: network_error: psi ecdh: waiting for hello: timed out while receiving"
+
+# silent connections from four other addresses at the cap (default 4, a handshake deadline of
+# 20 s): the oldest unfinished handshakes make room, and a client is served at once
+start "$T/s.log" --data "$T/a.txt" --handshake-timeout 20000
+stall "$T/stall.out" 30 idle@127.0.0.2=2 idle@127.0.0.3=2 idle@127.0.0.4=1 idle@127.0.0.5=1
+served 3000
+unstall
+stop
+contains "$(cat "$T/s.log")" "ccz psi ecdh: 4 connections: closing the oldest unfinished handshake"
+closed=$(grep -c '^closed idle' "$T/stall.out")
+[ "$closed" -ge 3 ] || fail "$closed silent connections were closed to make room, expected at least 3"
+
+# at the cap with every session past its handshake and silent, the one silent longest goes
+start "$T/s.log" --data "$T/a.txt" --max-conns 2 --idle-timeout 20000
+stall "$T/stall.out" 30 tls@127.0.0.2=2
+served 3000
+unstall
+stop
+contains "$(cat "$T/s.log")" "ccz psi ecdh: 2 connections: closing the connection idle longest"
+
+# one address floods past --max-per-peer: only its own connections make room, another peer's
+# stay, and a client from 127.0.0.1 is served at once
+start "$T/s.log" --data "$T/a.txt" --max-conns 8 --max-per-peer 2 --handshake-timeout 20000
+stall "$T/other.out" 30 idle@127.0.0.3=2
+OTHER=$STALLER
+stall "$T/stall.out" 30 idle@127.0.0.2=6
+served 3000
+sleep 0.2
+contains "$(cat "$T/s.log")" "ccz psi ecdh: 127.0.0.2 has 2 connections: closing its oldest unfinished handshake"
+closed=$(grep -c '^closed idle@127.0.0.2' "$T/stall.out")
+[ "$closed" = 4 ] || fail "$closed of 127.0.0.2's 6 connections were closed, expected 4"
+grep -q '^closed' "$T/other.out" && fail "another peer's connection was closed: $(cat "$T/other.out")"
+unstall
+kill $OTHER 2>/dev/null; wait $OTHER 2>/dev/null
+stop
+
+# a peer that drips a byte every 200 ms (never idle for --idle-timeout) is cut at the session
+# deadline, --timeout after its accept
+start "$T/s.log" --data "$T/a.txt" --idle-timeout 1000 --timeout 1200
+stall "$T/stall.out" 4 tlsdrip=1
+wait $STALLER
+t=$(awk '$1 == "closed" { print $3 }' "$T/stall.out")
+[ -n "$t" ] && awk -v t="$t" 'BEGIN { exit !(t >= 0.9 && t <= 2.5) }' ||
+    fail "the dripping peer was not cut at ~1.2 s: $(cat "$T/stall.out")"
+stop
+contains "$(cat "$T/s.log")" "ccz psi ecdh: session 1: the session deadline (1200 ms) passed: closing it"
 
 # usage errors and unreadable data
 run 2 "$CCZ" psi ecdh --listen :0 --connect 127.0.0.1:1 --data "$T/a.txt"
@@ -158,7 +199,11 @@ contains "$err" "give --listen ADDR or --connect ADDR (one of them)"
 run 2 "$CCZ" psi ecdh --connect 127.0.0.1:1
 contains "$err" "--data FILE is required"
 run 2 "$CCZ" psi ecdh --listen :0 --data "$T/a.txt" --size-only
-contains "$err" "--size-only, -o and --timeout are for the connecting side"
+contains "$err" "--size-only and -o are for the connecting side"
+run 2 "$CCZ" psi ecdh --connect 127.0.0.1:1 --data "$T/a.txt" --max-per-peer 3
+contains "$err" "--once, --max-conns, --max-per-peer and --handshake-timeout are for the listener"
+run 2 timeout 10 "$CCZ" psi ecdh --listen 127.0.0.1:0 --data "$T/a.txt" --max-per-peer 0
+contains "$err" "--max-per-peer: must be at least 1"
 run 2 "$CCZ" psi ecdh --connect 127.0.0.1:1 --data "$T/nonexistent"
 contains "$err" "cannot open $T/nonexistent"
 run 2 "$CCZ" psi ecdh --connect 127.0.0.1:1 --data "$T/a.txt" --json

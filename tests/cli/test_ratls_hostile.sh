@@ -4,7 +4,9 @@
 # client and curl) while connections that send nothing, half a TLS record or a ClientHello
 # dripped byte by byte are open, closes them at its handshake deadline and silent established
 # connections at its idle timeout, and at its connection cap closes the oldest unfinished
-# handshake (or the connection idle longest) to let a newcomer in; ccz ratls client gives up on
+# handshake (or the connection idle longest) to let a newcomer in; one address past
+# --max-per-peer loses only its own connections (another's stay); a peer that sends a byte every
+# 200 ms is cut at the session deadline (--timeout); ccz ratls client gives up on
 # a server that accepts and never speaks, with a timeout error.
 . "$(dirname "$0")/lib.sh"
 STALL=$(dirname "$0")/ratls_stall.py
@@ -37,7 +39,8 @@ legit() { # a ccz client and curl, each within 10 s; sets ELAPSED (ms) for both
     contains "$out" '"tls":"TLSv1.3"'
     ELAPSED=$(( $(now_ms) - t0 ))
 }
-trap 'stop; kill $STALLER 2>/dev/null; rm -rf "$T"' EXIT
+STALLER= OTHER=
+trap 'stop; kill $STALLER $OTHER 2>/dev/null; rm -rf "$T"' EXIT
 
 # stalled connections do not block the server; they are closed at the handshake deadline, and
 # a connection that completed its handshake and sends nothing at the idle timeout
@@ -83,9 +86,38 @@ closed=$(grep -c '^closed tls' "$T/stall3.out")
 [ "$closed" = 1 ] || fail "$closed idle TLS connections were closed to make room, expected 1"
 stop
 
+# one address floods past --max-per-peer: only its own connections make room (another peer's
+# stay), and the legitimate clients from 127.0.0.1 are served at once
+start "$T/s4.log" --max-conns 8 --max-per-peer 2 --handshake-timeout 20000
+stall "$T/other4.out" 30 idle@127.0.0.3=2
+OTHER=$STALLER
+stall "$T/stall4.out" 30 idle@127.0.0.2=6
+legit
+[ "$ELAPSED" -lt 3000 ] || fail "the legitimate clients took $ELAPSED ms with one peer flooding"
+sleep 0.2
+contains "$(cat "$T/s4.log")" "ccz ratls: 127.0.0.2 has 2 connections: closing its oldest unfinished handshake"
+closed=$(grep -c '^closed idle@127.0.0.2' "$T/stall4.out")
+[ "$closed" = 4 ] || fail "$closed of 127.0.0.2's 6 connections were closed, expected 4"
+grep -q '^closed' "$T/other4.out" && fail "another peer's connection was closed: $(cat "$T/other4.out")"
+kill $STALLER $OTHER 2>/dev/null; wait $STALLER $OTHER 2>/dev/null
+stop
+
+# a peer that sends a byte every 200 ms (never idle for --idle-timeout) is cut at the session
+# deadline, --timeout after its accept
+start "$T/s5.log" --idle-timeout 1000 --timeout 1200
+stall "$T/stall5.out" 4 tlsdrip=1
+wait $STALLER
+t=$(awk '$1 == "closed" { print $3 }' "$T/stall5.out")
+[ -n "$t" ] && awk -v t="$t" 'BEGIN { exit !(t >= 0.9 && t <= 2.5) }' ||
+    fail "the dripping peer was not cut at ~1.2 s: $(cat "$T/stall5.out")"
+contains "$(cat "$T/s5.log")" "ccz ratls: connection 1: the session deadline (1200 ms) passed: closing it"
+stop
+
 # bad option values are refused
 run 2 "$CCZ" ratls server --listen 127.0.0.1:1 --handshake-timeout 0
 contains "$err" "--handshake-timeout: must be at least 1"
+run 2 timeout 10 "$CCZ" ratls server --listen 127.0.0.1:0 --max-per-peer 0
+contains "$err" "--max-per-peer: must be at least 1"
 run 2 "$CCZ" ratls client 127.0.0.1:1 --timeout abc
 contains "$err" "--timeout"
 

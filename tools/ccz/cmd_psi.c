@@ -23,7 +23,8 @@ static const char psi_usage[] =
     "                     [--policy FILE] [--cert CERT --key KEY | attester options]\n"
     "                     [verify options]\n"
     "       ccz psi ecdh --listen ADDR --data FILE [--once] [--max-conns N]\n"
-    "                    [--handshake-timeout MS] [--idle-timeout MS]\n"
+    "                    [--max-per-peer N] [--handshake-timeout MS] [--idle-timeout MS]\n"
+    "                    [--timeout MS]\n"
     "                    [--mode two-way|server|client] [--cert CERT --key KEY | attester options]\n"
     "                    [verify options]\n"
     "       ccz psi ecdh --connect ADDR --data FILE [-o FILE] [--size-only] [--timeout MS]\n"
@@ -52,9 +53,15 @@ static const char psi_usage[] =
     "sorted bytewise one per line to -o FILE (default: standard output), or with --size-only\n"
     "only its size; the listening side learns the size of the other's set and nothing else.\n"
     "Both print a summary on standard error. The listener serves up to --max-conns sessions at\n"
-    "once (default 4; more wait) until stopped, or one with --once (its exit code is then the\n"
-    "session's); a handshake must finish within --handshake-timeout (default 10000 ms) and a\n"
-    "peer silent for --idle-timeout (default 60000 ms) is dropped. With --tee, --cert, --mode\n"
+    "once (default 4) until stopped, or one with --once (its exit code is then the session's);\n"
+    "at the cap the oldest session still in its handshake, else the one whose peer it has\n"
+    "waited for longest, is closed to make room (with none, newcomers wait). One peer (an IPv4\n"
+    "address or an IPv6 /64) has at most --max-per-peer sessions (default 64): at that cap its\n"
+    "own oldest handshake or idle session makes room, or the newcomer is refused. A handshake\n"
+    "must finish within --handshake-timeout (default 10000 ms), a peer silent for\n"
+    "--idle-timeout (default 60000 ms) is dropped, and a session ends --timeout after its\n"
+    "accept (default 3600000 ms; the connecting side's --timeout bounds its connecting and\n"
+    "handshake, default 10000 ms). With --tee, --cert, --mode\n"
     "or a verify option the connection is RA-TLS as for 'ccz ratls' (default mode two-way);\n"
     "without, it is ordinary TLS with an ephemeral self-signed certificate that authenticates\n"
     "no one (both sides warn).\n" CLI_VERIFY_HELP CLI_ATTESTER_HELP;
@@ -73,8 +80,8 @@ static const cli_command psi_cmds[] = {
     {"ecdh", cmd_psi_ecdh, NULL,
      CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_LISTEN) | CLI_OPT(CLI_O_CONNECT) | CLI_OPT(CLI_O_DATA) |
          CLI_OPT(CLI_O_OUT) | CLI_OPT(CLI_O_SIZE_ONLY) | CLI_OPT(CLI_O_ONCE) |
-         CLI_OPT(CLI_O_MAX_CONNS) | CLI_OPT(CLI_O_HS_TIMEOUT) | CLI_OPT(CLI_O_IDLE_TIMEOUT) |
-         CLI_OPT(CLI_O_TIMEOUT) | CLI_FRAG_HELP},
+         CLI_OPT(CLI_O_MAX_CONNS) | CLI_OPT(CLI_O_MAX_PER_PEER) | CLI_OPT(CLI_O_HS_TIMEOUT) |
+         CLI_OPT(CLI_O_IDLE_TIMEOUT) | CLI_OPT(CLI_O_TIMEOUT) | CLI_FRAG_HELP},
 };
 const cli_group psi_group =
     CLI_GROUP("psi", psi_usage, psi_cmds, "command", " (try: serve, join, ecdh)",

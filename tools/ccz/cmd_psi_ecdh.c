@@ -17,6 +17,7 @@
 
 #include <openssl/err.h>
 
+#include "conns.h"
 #include "endpoint.h"
 
 #define DEFAULT_IDLE_MS 60000
@@ -98,26 +99,57 @@ typedef struct {
     SSL_CTX *ctx;
     ccz_psi_set *set; /* sealed: sessions share it read-only */
     long handshake_ms, idle_ms;
-    pthread_mutex_t lock;
-    pthread_cond_t freed;
-    unsigned active, cap;
+    cli_conns conns;
     unsigned long next_id;
 } psi_server;
 
+/* The session's stream: the TLS session's, noting when the server waits for the peer (whom to
+ * close when the server is full). */
+typedef struct {
+    ccz_psi_io tls;
+    psi_server *srv;
+    cli_conn *slot;
+} session_io;
+
+/* A TLS record's worth at a time, so that a long message coming in counts as the peer's
+ * activity, not its silence. */
+#define SESSION_READ_CHUNK 16384
+
+static ccz_status session_read(void *payload, uint8_t *p, size_t n)
+{
+    session_io *sio = payload;
+    ccz_status s = CCZ_OK;
+    for (size_t k; s == CCZ_OK && n; p += k, n -= k) {
+        k = n < SESSION_READ_CHUNK ? n : SESSION_READ_CHUNK;
+        cli_conns_waiting(&sio->srv->conns, sio->slot, true);
+        s = sio->tls.read(sio->tls.payload, p, k);
+        cli_conns_waiting(&sio->srv->conns, sio->slot, false);
+    }
+    return s;
+}
+
+static ccz_status session_write(void *payload, const uint8_t *p, size_t n)
+{
+    session_io *sio = payload;
+    return sio->tls.write(sio->tls.payload, p, n);
+}
+
 /* One session: handshake within its deadline, then the protocol with the idle timeout. */
-static ccz_status serve_one(psi_server *srv, int fd, unsigned long id)
+static ccz_status serve_one(psi_server *srv, cli_conn *slot, int fd, unsigned long id)
 {
     SSL *ssl;
     double t0 = cli_now();
     ccz_status s = ccz_ratls_accept_timeout(&ssl, srv->ctx, fd, srv->handshake_ms);
+    cli_conns_established(&srv->conns, slot);
     if (s) {
         fprintf(stderr, "ccz psi ecdh: session %lu: handshake failed: %s\n", id,
                 ccz_error_detail());
         return s;
     }
     set_idle(fd, srv->idle_ms);
-    ccz_psi_io io;
-    ccz_psi_io_ssl(&io, ssl);
+    session_io sio = {.srv = srv, .slot = slot};
+    ccz_psi_io_ssl(&sio.tls, ssl);
+    ccz_psi_io io = {.write = session_write, .read = session_read, .payload = &sio};
     ccz_psi_ecdh_opts o = CCZ_PSI_ECDH_OPTS_INIT;
     ccz_psi_ecdh_result r;
     s = ccz_psi_ecdh_server(&r, srv->set, &io, &o);
@@ -142,6 +174,7 @@ static ccz_status serve_one(psi_server *srv, int fd, unsigned long id)
 
 typedef struct {
     psi_server *srv;
+    cli_conn *slot;
     int fd;
     unsigned long id;
 } session_job;
@@ -149,21 +182,18 @@ typedef struct {
 static void *session_thread(void *arg)
 {
     session_job *j = arg;
-    (void)serve_one(j->srv, j->fd, j->id);
-    close(j->fd);
-    pthread_mutex_lock(&j->srv->lock);
-    j->srv->active--;
-    pthread_cond_signal(&j->srv->freed);
-    pthread_mutex_unlock(&j->srv->lock);
+    (void)serve_one(j->srv, j->slot, j->fd, j->id);
+    (void)cli_conns_release(&j->srv->conns, j->slot);
     ERR_clear_error();
     OPENSSL_thread_stop();
     free(j);
     return NULL;
 }
 
-/* Accepts until killed (or one session with once: its exit code). At the cap it stops
- * accepting until a session ends, so newcomers wait in the listen backlog, and a peer that
- * stalls holds its slot no longer than the handshake or idle deadline. */
+/* Accepts until killed (or one session with once: its exit code). At the cap the oldest
+ * session still in its handshake, else the one whose peer the server has waited for longest,
+ * makes room (conns.h), so silent peers cannot hold the slots; a session the server is busy with
+ * is never cut, and with only those the newcomer waits. */
 static int accept_loop(psi_server *srv, int lfd, bool once)
 {
     pthread_attr_t attr;
@@ -171,36 +201,35 @@ static int accept_loop(psi_server *srv, int lfd, bool once)
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     int r = EXIT_OK;
     for (;;) {
-        pthread_mutex_lock(&srv->lock);
-        while (srv->active >= srv->cap)
-            pthread_cond_wait(&srv->freed, &srv->lock);
-        pthread_mutex_unlock(&srv->lock);
-        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        struct sockaddr_storage peer;
+        socklen_t pl = sizeof peer;
+        int fd = accept4(lfd, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
                 usleep(100000); /* out of descriptors or memory: let sessions end */
             continue;
         }
         unsigned long id = ++srv->next_id;
-        if (once) {
-            r = cli_exit_code(serve_one(srv, fd, id), true);
+        char label[32];
+        snprintf(label, sizeof label, "session %lu", id);
+        cli_conn *slot = cli_conns_take(&srv->conns, fd, (struct sockaddr *)&peer, label);
+        if (!slot) {
             close(fd);
+            continue;
+        }
+        if (once) {
+            r = cli_exit_code(serve_one(srv, slot, fd, id), true);
+            (void)cli_conns_release(&srv->conns, slot);
             break;
         }
-        pthread_mutex_lock(&srv->lock);
-        srv->active++;
-        pthread_mutex_unlock(&srv->lock);
         session_job *j = malloc(sizeof *j);
         pthread_t th;
         if (j)
-            *j = (session_job){srv, fd, id};
+            *j = (session_job){srv, slot, fd, id};
         if (!j || pthread_create(&th, &attr, session_thread, j) != 0) {
             fprintf(stderr, "ccz psi ecdh: session %lu turned away (no thread)\n", id);
             free(j);
-            close(fd);
-            pthread_mutex_lock(&srv->lock);
-            srv->active--;
-            pthread_mutex_unlock(&srv->lock);
+            (void)cli_conns_release(&srv->conns, slot);
         }
     }
     pthread_attr_destroy(&attr);
@@ -218,14 +247,20 @@ static int run_server(cli_args *a, SSL_CTX *ctx, ccz_psi_set *set, const char *k
                       .set = set,
                       .handshake_ms =
                           a->handshake_timeout_ms ? a->handshake_timeout_ms : CCZ_RATLS_TIMEOUT_MS,
-                      .idle_ms = a->idle_timeout_ms ? a->idle_timeout_ms : DEFAULT_IDLE_MS,
-                      .cap = a->max_conns ? (unsigned)a->max_conns : DEFAULT_MAX_CONNS};
-    pthread_mutex_init(&srv.lock, NULL);
-    pthread_cond_init(&srv.freed, NULL);
+                      .idle_ms = a->idle_timeout_ms ? a->idle_timeout_ms : DEFAULT_IDLE_MS};
+    s = cli_conns_init(&srv.conns, "ccz psi ecdh",
+                       a->max_conns ? (unsigned)a->max_conns : DEFAULT_MAX_CONNS,
+                       a->max_per_peer ? (unsigned)a->max_per_peer : CLI_MAX_PER_PEER,
+                       a->timeout_ms ? a->timeout_ms : CLI_SESSION_MS);
+    if (s) {
+        close(lfd);
+        return cli_fail(s, "psi ecdh");
+    }
     fprintf(stderr, "ccz psi ecdh: listening on port %d of %s with %zu items (%s)\n", port, bound,
             ccz_psi_set_size(set), kind);
     int r = accept_loop(&srv, lfd, a->once);
     close(lfd);
+    cli_conns_free(&srv.conns);
     return r;
 }
 
@@ -300,11 +335,12 @@ int cmd_psi_ecdh(int argc, char **argv)
         return cli_usage_error("psi", "give --listen ADDR or --connect ADDR (one of them)");
     if (!a.data)
         return cli_usage_error("psi", "--data FILE is required");
-    if (a.listen && (a.size_only || a.out || a.timeout_ms))
-        return cli_usage_error("psi", "--size-only, -o and --timeout are for the connecting side");
-    if (a.connect && (a.once || a.max_conns || a.handshake_timeout_ms))
-        return cli_usage_error("psi",
-                               "--once, --max-conns and --handshake-timeout are for the listener");
+    if (a.listen && (a.size_only || a.out))
+        return cli_usage_error("psi", "--size-only and -o are for the connecting side");
+    if (a.connect && (a.once || a.max_conns || a.max_per_peer || a.handshake_timeout_ms))
+        return cli_usage_error(
+            "psi",
+            "--once, --max-conns, --max-per-peer and --handshake-timeout are for the listener");
     signal(SIGPIPE, SIG_IGN);
     bool server = a.listen != NULL, ratls = wants_ratls(&a, argc, argv);
     ccz_psi_set *set = NULL;

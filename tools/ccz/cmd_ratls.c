@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <openssl/err.h>
 
+#include "conns.h"
 #include "endpoint.h"
 
 static const char ratls_usage[] =
@@ -28,6 +29,7 @@ static const char ratls_usage[] =
     "       ccz ratls server --listen ADDR [--mode two-way|server|client] [--policy FILE]\n"
     "                      [--cert CERT --key KEY | attester options] [--once] [verify options]\n"
     "                      [--handshake-timeout MS] [--idle-timeout MS] [--max-conns N]\n"
+    "                      [--max-per-peer N] [--timeout MS]\n"
     "       ccz ratls client HOST:PORT [--mode two-way|server|client] [--policy FILE]\n"
     "                      [--cert CERT --key KEY | attester options] [verify options]\n"
     "                      [--timeout MS]\n"
@@ -42,9 +44,13 @@ static const char ratls_usage[] =
     "serves up to --max-conns connections at once (default 64); a handshake must finish within\n"
     "--handshake-timeout (default 10000 ms) and a connection that sends nothing for\n"
     "--idle-timeout (default 60000 ms) is closed; at the cap, the oldest connection still in\n"
-    "its handshake (else the one idle longest) is closed to make room. The client sends\n"
-    "standard input and prints what comes back; connecting and its handshake must finish\n"
-    "within --timeout (default 10000 ms).\n" CLI_VERIFY_HELP CLI_ATTESTER_HELP;
+    "its handshake (else the one idle longest) is closed to make room. One peer (an IPv4\n"
+    "address or an IPv6 /64) has at most --max-per-peer connections (default 64): at that cap\n"
+    "its own oldest handshake, else its own idle connection, makes room, or the newcomer is\n"
+    "refused. A connection ends --timeout after its accept (default 3600000 ms) whatever it\n"
+    "sends. The client sends standard input and prints what comes\n"
+    "back; connecting and its handshake must finish within the client's --timeout (default\n"
+    "10000 ms).\n" CLI_VERIFY_HELP CLI_ATTESTER_HELP;
 
 static int cmd_cert(int argc, char **argv);
 static int cmd_inspect(int argc, char **argv);
@@ -56,7 +62,8 @@ static const cli_command ratls_cmds[] = {
     {"inspect", cmd_inspect, NULL, CLI_FRAG_JSON | CLI_FRAG_HELP},
     {"server", cmd_server, NULL,
      CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_LISTEN) | CLI_OPT(CLI_O_ONCE) | CLI_OPT(CLI_O_HS_TIMEOUT) |
-         CLI_OPT(CLI_O_IDLE_TIMEOUT) | CLI_OPT(CLI_O_MAX_CONNS) | CLI_FRAG_HELP},
+         CLI_OPT(CLI_O_IDLE_TIMEOUT) | CLI_OPT(CLI_O_MAX_CONNS) | CLI_OPT(CLI_O_MAX_PER_PEER) |
+         CLI_OPT(CLI_O_TIMEOUT) | CLI_FRAG_HELP},
     {"client", cmd_client, NULL, CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_TIMEOUT) | CLI_FRAG_HELP},
 };
 static const cli_group ratls_group =
@@ -203,50 +210,32 @@ static ccz_status listen_on(int *out, const char *addr)
     return s;
 }
 
-/* The server's connections: a thread each, at most cap at once. A slot is taken by the accept
- * loop and released by the connection's thread; only the accept loop shuts a socket down (to
- * make room), and only while the slot holds it, so a descriptor is never touched after its
- * thread closed it. */
-typedef struct {
-    int fd;           /* -1: free */
-    bool handshaking; /* not yet attested: the first to go when the server is full */
-    bool evicted;
-    uint64_t seq;   /* accept order */
-    int64_t active; /* when the peer last sent something (monotonic ms) */
-} conn_slot;
-
+/* The server's connections: a thread each, in the slots of conns (conns.h). */
 typedef struct {
     SSL_CTX *ctx;
     long handshake_ms, idle_ms;
-    pthread_mutex_t lock;
-    pthread_cond_t freed;
-    conn_slot *slots;
-    unsigned cap, used;
-    uint64_t next_seq;
+    cli_conns conns;
 } server_state;
 
 typedef struct {
     server_state *srv;
-    conn_slot *slot;
+    cli_conn *slot;
     int fd;
 } conn_job;
 
-/* Reads what the peer sends and notes the time it came, for the choice of whom to close when
- * the server is full. */
-static int read_some(server_state *srv, conn_slot *slot, SSL *ssl, char *buf, int len)
+/* Reads what the peer sends, the server waiting for it meanwhile (the choice of whom to close
+ * when the server is full). */
+static int read_some(server_state *srv, cli_conn *slot, SSL *ssl, char *buf, int len)
 {
+    cli_conns_waiting(&srv->conns, slot, true);
     int n = SSL_read(ssl, buf, len);
-    if (n > 0) {
-        pthread_mutex_lock(&srv->lock);
-        slot->active = cli_now_ms();
-        pthread_mutex_unlock(&srv->lock);
-    }
+    cli_conns_waiting(&srv->conns, slot, false);
     return n;
 }
 
 /* Echoes lines, or answers one HTTP request with the verdict. Reads wait at most the idle
  * timeout (SO_RCVTIMEO on the socket), writes the same (SO_SNDTIMEO). */
-static void serve(server_state *srv, conn_slot *slot, SSL *ssl)
+static void serve(server_state *srv, cli_conn *slot, SSL *ssl)
 {
     char line[4096];
     int n = read_some(srv, slot, ssl, line, sizeof line - 1);
@@ -274,14 +263,11 @@ static void serve(server_state *srv, conn_slot *slot, SSL *ssl)
 }
 
 /* Handshake within the deadline, then serve with the idle timeout; the handshake's status. */
-static ccz_status run_connection(server_state *srv, conn_slot *slot, int fd)
+static ccz_status run_connection(server_state *srv, cli_conn *slot, int fd)
 {
     SSL *ssl;
     ccz_status s = ccz_ratls_accept_timeout(&ssl, srv->ctx, fd, srv->handshake_ms);
-    pthread_mutex_lock(&srv->lock);
-    slot->handshaking = false;
-    slot->active = cli_now_ms();
-    pthread_mutex_unlock(&srv->lock);
+    cli_conns_established(&srv->conns, slot);
     if (s) {
         fprintf(stderr, "ccz ratls: handshake failed: %s\n", ccz_error_detail());
         return s;
@@ -296,70 +282,15 @@ static ccz_status run_connection(server_state *srv, conn_slot *slot, int fd)
     return CCZ_OK;
 }
 
-static void release(server_state *srv, conn_slot *slot)
-{
-    pthread_mutex_lock(&srv->lock);
-    int fd = slot->fd;
-    slot->fd = -1;
-    srv->used--;
-    pthread_cond_signal(&srv->freed);
-    pthread_mutex_unlock(&srv->lock);
-    close(fd);
-}
-
 static void *connection_thread(void *arg)
 {
     conn_job *job = arg;
     (void)run_connection(job->srv, job->slot, job->fd);
     ERR_clear_error();
-    release(job->srv, job->slot);
+    (void)cli_conns_release(&job->srv->conns, job->slot);
     OPENSSL_thread_stop();
     free(job);
     return NULL;
-}
-
-/* The connection to close when the server is full: the oldest still in its handshake (not yet
- * attested: an idle or slow peer must not lock out new ones, and the newcomer may share its
- * address), else the one whose peer has been silent longest. NULL while one is closing. */
-static conn_slot *victim(server_state *srv, const char **why)
-{
-    conn_slot *hs = NULL, *idle = NULL;
-    for (unsigned i = 0; i < srv->cap; i++) {
-        conn_slot *c = &srv->slots[i];
-        if (c->evicted)
-            return NULL;
-        if (c->handshaking && (!hs || c->seq < hs->seq))
-            hs = c;
-        if (!c->handshaking && (!idle || c->active < idle->active))
-            idle = c;
-    }
-    *why = hs ? "the oldest unfinished handshake" : "the connection idle longest";
-    return hs ? hs : idle;
-}
-
-/* Waits for a free slot, making room when the server is full: a closed connection's thread
- * sees its socket shut down, ends and frees the slot. */
-static conn_slot *take_slot(server_state *srv, int fd)
-{
-    pthread_mutex_lock(&srv->lock);
-    while (srv->used == srv->cap) {
-        const char *why;
-        conn_slot *v = victim(srv, &why);
-        if (v) {
-            v->evicted = true;
-            shutdown(v->fd, SHUT_RDWR);
-            fprintf(stderr, "ccz ratls: %u connections: closing %s\n", srv->cap, why);
-        }
-        pthread_cond_wait(&srv->freed, &srv->lock);
-    }
-    conn_slot *slot = NULL;
-    for (unsigned i = 0; !slot; i++)
-        if (srv->slots[i].fd < 0)
-            slot = &srv->slots[i];
-    *slot = (conn_slot){fd, true, false, srv->next_seq++, cli_now_ms()};
-    srv->used++;
-    pthread_mutex_unlock(&srv->lock);
-    return slot;
 }
 
 /* Accepts forever (or one connection with once): the exit code. */
@@ -369,17 +300,26 @@ static int accept_loop(server_state *srv, int lfd, bool once)
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     int r = EXIT_OK;
+    unsigned long n = 0;
     for (;;) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        struct sockaddr_storage peer;
+        socklen_t pl = sizeof peer;
+        int fd = accept4(lfd, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
                 usleep(100000); /* out of descriptors or memory: let connections end */
             continue;
         }
-        conn_slot *slot = take_slot(srv, fd);
+        char label[64];
+        snprintf(label, sizeof label, "connection %lu", ++n);
+        cli_conn *slot = cli_conns_take(&srv->conns, fd, (struct sockaddr *)&peer, label);
+        if (!slot) {
+            close(fd);
+            continue;
+        }
         if (once) {
             r = cli_exit_code(run_connection(srv, slot, fd), true);
-            release(srv, slot);
+            (void)cli_conns_release(&srv->conns, slot);
             break;
         }
         conn_job *job = malloc(sizeof *job);
@@ -389,7 +329,7 @@ static int accept_loop(server_state *srv, int lfd, bool once)
         if (!job || pthread_create(&th, &attr, connection_thread, job) != 0) {
             fprintf(stderr, "ccz ratls: cannot start a thread for a connection\n");
             free(job);
-            release(srv, slot);
+            (void)cli_conns_release(&srv->conns, slot);
         }
     }
     pthread_attr_destroy(&attr);
@@ -427,16 +367,12 @@ static int cmd_server(int argc, char **argv)
     srv.ctx = ctx;
     srv.handshake_ms = a.handshake_timeout_ms ? a.handshake_timeout_ms : CCZ_RATLS_TIMEOUT_MS;
     srv.idle_ms = a.idle_timeout_ms ? a.idle_timeout_ms : 60000;
-    srv.cap = conn_cap(a.max_conns);
-    srv.slots = calloc(srv.cap, sizeof *srv.slots);
-    if (!srv.slots) {
-        r = cli_fail(CCZ_ERR_NOMEM, "out of memory");
+    if ((s = cli_conns_init(&srv.conns, "ccz ratls", conn_cap(a.max_conns),
+                            a.max_per_peer ? (unsigned)a.max_per_peer : CLI_MAX_PER_PEER,
+                            a.timeout_ms ? a.timeout_ms : CLI_SESSION_MS)) != CCZ_OK) {
+        r = cli_fail(s, "ratls server");
         goto out;
     }
-    for (unsigned i = 0; i < srv.cap; i++)
-        srv.slots[i].fd = -1;
-    pthread_mutex_init(&srv.lock, NULL);
-    pthread_cond_init(&srv.freed, NULL);
     int lfd;
     ccz_status ls = listen_on(&lfd, a.listen);
     if (ls) {
@@ -464,12 +400,12 @@ static int cmd_server(int argc, char **argv)
             a.mode == CCZ_RATLS_TWO_WAY  ? "two-way"
             : a.mode == CCZ_RATLS_SERVER ? "server"
                                          : "client",
-            srv.cap);
+            srv.conns.cap);
     r = accept_loop(&srv, lfd, a.once);
     close(lfd);
 out:
     /* with once, no thread is left; otherwise the loop does not end */
-    free(srv.slots);
+    cli_conns_free(&srv.conns);
     SSL_CTX_free(ctx);
     cli_endpoint_free(&e);
     cli_attester_free(&a.ca);
