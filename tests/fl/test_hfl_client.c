@@ -42,6 +42,9 @@ typedef struct {
     int push_code;            /* the first upload is refused with it */
     size_t model_bytes;       /* the model's weights (0: DIM floats) */
     struct secagg_script *sa; /* secure aggregation (NULL: none) */
+    /* from the second Join on (n_rejoin_layers 0: as the first): the plan and the models' size */
+    uint32_t rejoin_layers[4];
+    size_t n_rejoin_layers, rejoin_model_bytes;
     /* what the aggregator saw */
     int joins, get_models, pushes, streams, stream_msgs;
     unsigned pushed_round[8];
@@ -60,8 +63,8 @@ static void on_join(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload
     }
     Cczfl__Plan p = CCZFL__PLAN__INIT;
     p.model = "mlp";
-    p.layers = s->layers;
-    p.n_layers = s->n_layers;
+    p.layers = s->joins > 1 && s->n_rejoin_layers ? s->rejoin_layers : s->layers;
+    p.n_layers = s->joins > 1 && s->n_rejoin_layers ? s->n_rejoin_layers : s->n_layers;
     p.rounds = s->rounds;
     p.strategy = "fedavg";
     p.epochs = s->epochs;
@@ -81,13 +84,15 @@ static void on_get_model(ccz_rpc_call *call, const ProtobufCMessage *m, void *pa
         CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION, "join first"));
         return;
     }
-    float w[DIM + 1] = {0};
+    float w[64] = {0};
     Cczfl__Model r = CCZFL__MODEL__INIT;
     r.round = q->after_round >= s->rounds ? s->rounds : q->after_round + 1;
     r.done = q->after_round >= s->rounds;
     r.dtype = CCZFL__DTYPE__F32;
-    r.weights =
-        (ProtobufCBinaryData){s->model_bytes ? s->model_bytes : sizeof(float) * DIM, (uint8_t *)w};
+    size_t bytes = s->joins > 1 && s->rejoin_model_bytes ? s->rejoin_model_bytes
+                   : s->model_bytes                      ? s->model_bytes
+                                                         : sizeof(float) * DIM;
+    r.weights = (ProtobufCBinaryData){bytes, (uint8_t *)w};
     r.accuracy = r.done ? 0.875 : -1;
     r.loss = r.done ? 0.25 : -1;
     CHECK_OK(ccz_rpc_reply(call, &r.base));
@@ -466,6 +471,18 @@ static void test_rounds(void)
     CHECK_INT(out.code, 0);
     CHECK_INT(s.joins, 2);
     CHECK_INT(out.rounds, 2);
+
+    /* it came back with a model of another size (42 weights, not 17): refused, the client's
+     * buffers being the first model's size */
+    s = plan();
+    s.restart_at = 2;
+    memcpy(s.rejoin_layers, (uint32_t[]){2, 8, 2}, 3 * sizeof(uint32_t));
+    s.n_rejoin_layers = 3;
+    s.rejoin_model_bytes = 4 * 42;
+    CHECK_STATUS(join(&s, 0, &out, &w), CCZ_ERR_PROTOCOL);
+    CHECK_CONTAINS(ccz_error_detail(), "the aggregator's model changed from 17 to 42 weights");
+    CHECK_INT(s.joins, 2);
+    CHECK_INT(out.rounds, 1);
 
     /* a refused update ends the work */
     s = plan();

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "svc/kms/internal.h"
+#include "svc/kms/kms.h"
 #include "test.h"
 #include "tls_fake.h"
 
@@ -288,6 +289,20 @@ static void test_bad_answers(void)
     }
 }
 
+/* The answer's parser reads only its own bytes: a status line cut after its code is refused for
+ * that, whatever lies in memory after it (here the reason's space and the head's end). */
+static void test_parse_answer_bounds(void)
+{
+    static const char text[] = "HTTP/1.1 200 \r\n\r\n";
+    int status = 0;
+    ccz_span body;
+    CHECK_STATUS(kms_parse_answer(&status, &body, CCZ_SPAN(text, 12)), CCZ_ERR_PROTOCOL);
+    CHECK_CONTAINS(ccz_error_detail(), "the answer has no status code");
+    CHECK_OK(kms_parse_answer(&status, &body, CCZ_SPAN(text, sizeof text - 1)));
+    CHECK_INT(status, 200);
+    CHECK_INT(body.len, 0);
+}
+
 /* More than 1 MiB of answer is refused as too large. */
 static void test_answer_too_large(void)
 {
@@ -360,5 +375,5 @@ static void test_server_certificate(void)
 }
 
 TEST_MAIN(T(test_call_request_and_answer), T(test_enroll), T(test_arguments), T(test_body_bounds),
-          T(test_bad_answers), T(test_answer_too_large), T(test_cut_connection),
-          T(test_silent_server), T(test_server_certificate))
+          T(test_bad_answers), T(test_parse_answer_bounds), T(test_answer_too_large),
+          T(test_cut_connection), T(test_silent_server), T(test_server_certificate))

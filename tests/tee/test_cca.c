@@ -478,6 +478,12 @@ static void test_anchor_lookup(void)
     /* not a store, a JWK or a PEM key */
     CHECK_STATUS(ccz_trust_add_cca_anchors(t, CCZ_LIT("[1]")), CCZ_ERR_MALFORMED);
     CHECK_STATUS(ccz_trust_add_cca_anchors(t, CCZ_LIT("[{\"pkey\":{}}]")), CCZ_ERR_MALFORMED);
+    /* a store with a malformed entry is refused whole: its good entries are not kept */
+    char two[sizeof other + 32];
+    snprintf(two, sizeof two, "%.*s,{\"instance-id\":\"01\"}]", (int)(sizeof other - 2), other);
+    CHECK_STATUS(ccz_trust_add_cca_anchors(t, CCZ_SPAN(two, strlen(two))), CCZ_ERR_ENCODING);
+    CHECK_CONTAINS(ccz_error_detail(), "trust-anchor store entry 1");
+    CHECK_INT(ccz_trust_cca_anchor_count(t), 1);
     ccz_trust_free(t);
     ccz_buf_free(&tok);
     EVP_PKEY_free(plat);

@@ -185,7 +185,7 @@ bool att_decode_b64(ccz_buf *out, const char *text)
     return jose_b64url_decode(out, text, n) == CCZ_OK; /* base64url is accepted too */
 }
 
-static bool valid_policy_id(const char *id)
+bool att_policy_id_ok(const char *id)
 {
     size_t n = strlen(id);
     if (n == 0 || n > POLICY_ID_MAX)
@@ -197,9 +197,7 @@ static bool valid_policy_id(const char *id)
     return true;
 }
 
-/* The ids tokens give the service's own policies (post_attest, kbs.c): a stored policy under one
- * would make a token's ear.appraisal-policy-id ambiguous. */
-static bool reserved_policy_id(const char *id)
+bool att_policy_id_reserved(const char *id)
 {
     return strcmp(id, "default") == 0 || strcmp(id, "file") == 0 || strcmp(id, "kbs") == 0;
 }
@@ -230,39 +228,24 @@ static void get_nonce(http_request *r, void *payload)
 
 /* ---- POST /v1/attest ---------------------------------------------------------------------------*/
 
-typedef struct {
-    ccz_buf evidence, runtime_data, collateral_text;
-    ccz_buf vek, chain; /* SEV-SNP collateral */
-    const char *nonce, *policy_id;
-    bool has_runtime_data, snp;
-} attest_req;
-
-static bool read_attest(attestation *a, http_request *r, json_t *body, const ccz_buf *lifted,
-                        attest_req *q)
+const char *att_attest_read(att_attest_req *q, const json_t *body, const ccz_buf *lifted, char *msg,
+                            size_t cap)
 {
     const char *ev = json_string_value(json_object_get(body, "evidence"));
     if (ev && !*ev && lifted->len)
         ev = (const char *)lifted->ptr; /* taken out before parsing (http_request_json_lifted) */
-    if (!ev) {
-        att_refuse(a, r, 400, "bad_request", "\"evidence\" (base64) is required");
-        return false;
-    }
-    if (!att_decode_b64(&q->evidence, ev) || q->evidence.len == 0) {
-        att_refuse(a, r, 400, "bad_request", "\"evidence\" is not base64");
-        return false;
-    }
+    if (!ev)
+        return "\"evidence\" (base64) is required";
+    if (!att_decode_b64(&q->evidence, ev) || q->evidence.len == 0)
+        return "\"evidence\" is not base64";
     json_t *nonce = json_object_get(body, "nonce");
-    if (nonce && !json_is_string(nonce)) {
-        att_refuse(a, r, 400, "bad_request", "\"nonce\" must be a string from /v1/nonce");
-        return false;
-    }
+    if (nonce && !json_is_string(nonce))
+        return "\"nonce\" must be a string from /v1/nonce";
     q->nonce = json_string_value(nonce);
     json_t *rd = json_object_get(body, "runtime_data");
     if (rd) {
-        if (!json_is_string(rd) || !att_decode_b64(&q->runtime_data, json_string_value(rd))) {
-            att_refuse(a, r, 400, "bad_request", "\"runtime_data\" must be base64");
-            return false;
-        }
+        if (!json_is_string(rd) || !att_decode_b64(&q->runtime_data, json_string_value(rd)))
+            return "\"runtime_data\" must be base64";
         q->has_runtime_data = true;
     }
     json_t *coll = json_object_get(body, "collateral");
@@ -278,38 +261,41 @@ static bool read_attest(attestation *a, http_request *r, json_t *body, const ccz
                             : att_decode_b64(&der, v) &&
                                   ccz_buf_append(&q->vek, der.ptr, der.len) == CCZ_OK);
         ccz_buf_free(&der);
-        if (!ok || (chain && ccz_buf_append_str(&q->chain, chain) != CCZ_OK)) {
-            att_refuse(a, r, 400, "bad_request",
-                       "\"collateral\" of SEV-SNP: {\"vcek\": base64 DER or PEM, \"chain\"?: PEM}");
-            return false;
-        }
+        if (!ok || (chain && ccz_buf_append_str(&q->chain, chain) != CCZ_OK))
+            return "\"collateral\" of SEV-SNP: {\"vcek\": base64 DER or PEM, \"chain\"?: PEM}";
         q->snp = true;
     } else if (coll) {
         char *t = json_is_string(coll) ? NULL : json_dumps(coll, JSON_COMPACT);
         const char *s = json_is_string(coll) ? json_string_value(coll) : t;
         bool ok = s && ccz_buf_append_str(&q->collateral_text, s) == CCZ_OK;
         free(t);
-        if (!ok) {
-            att_refuse(a, r, 400, "bad_request", "\"collateral\" must be an object or a string");
-            return false;
-        }
+        if (!ok)
+            return "\"collateral\" must be an object or a string";
     }
     json_t *pol = json_object_get(body, "policy");
-    if (pol && (!json_is_string(pol) || !valid_policy_id(json_string_value(pol)))) {
-        att_refuse(a, r, 400, "bad_request", "\"policy\" must be a policy id");
-        return false;
-    }
-    if (pol && reserved_policy_id(json_string_value(pol))) { /* one stored by an older ccz */
-        att_refuse(a, r, 400, "bad_request",
-                   "the policy id '%s' is reserved: leave \"policy\" out for the service's own",
-                   json_string_value(pol));
-        return false;
+    if (pol && (!json_is_string(pol) || !att_policy_id_ok(json_string_value(pol))))
+        return "\"policy\" must be a policy id";
+    if (pol && att_policy_id_reserved(json_string_value(pol))) { /* stored by an older ccz */
+        snprintf(msg, cap,
+                 "the policy id '%s' is reserved: leave \"policy\" out for the service's own",
+                 json_string_value(pol));
+        return msg;
     }
     q->policy_id = json_string_value(pol);
-    return true;
+    return NULL;
 }
 
-static void attest_req_free(attest_req *q)
+static bool read_attest(attestation *a, http_request *r, json_t *body, const ccz_buf *lifted,
+                        att_attest_req *q)
+{
+    char msg[200];
+    const char *why = att_attest_read(q, body, lifted, msg, sizeof msg);
+    if (why)
+        att_refuse(a, r, 400, "bad_request", "%s", why);
+    return !why;
+}
+
+void att_attest_req_free(att_attest_req *q)
 {
     ccz_buf_free(&q->evidence);
     ccz_buf_free(&q->runtime_data);
@@ -395,8 +381,7 @@ static void post_attest(http_request *r, void *payload)
         ccz_buf_free(&lifted);
         return;
     }
-    attest_req q = {CCZ_BUF_INIT, CCZ_BUF_INIT, CCZ_BUF_INIT, CCZ_BUF_INIT, CCZ_BUF_INIT,
-                    NULL,         NULL,         false,        false};
+    att_attest_req q = ATT_ATTEST_REQ_INIT;
     ccz_policy *stored = NULL;
     ccz_collateral *coll = NULL;
     X509 *cert = NULL;
@@ -548,7 +533,7 @@ out:
     X509_free(cert);
     ccz_collateral_free(coll);
     ccz_policy_free(stored);
-    attest_req_free(&q);
+    att_attest_req_free(&q);
     json_decref(body);
 }
 
@@ -601,7 +586,7 @@ static void policy(http_request *r, void *payload)
     if (!att_admin_ok(a, r))
         return;
     const char *id = http_request_rest(r), *m = http_request_method(r);
-    if (!valid_policy_id(id)) {
+    if (!att_policy_id_ok(id)) {
         att_refuse(a, r, 400, "bad_request", "a policy id is 1 to %d of A-Z a-z 0-9 . _ -",
                    POLICY_ID_MAX);
         return;
@@ -632,7 +617,7 @@ static void policy(http_request *r, void *payload)
         return;
     }
     /* PUT: the body is a policy document; it must parse before it is kept */
-    if (reserved_policy_id(id)) {
+    if (att_policy_id_reserved(id)) {
         att_refuse(a, r, 400, "bad_request",
                    "the policy id '%s' is reserved: tokens name the service's own policies so", id);
         return;
@@ -640,10 +625,8 @@ static void policy(http_request *r, void *payload)
     json_t *body = http_request_json(r);
     if (!body)
         return;
-    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
-    ccz_policy *p = NULL;
-    ccz_status st = text ? ccz_policy_parse(&p, text, strlen(text)) : CCZ_ERR_NOMEM;
-    ccz_policy_free(p);
+    char *text = NULL;
+    ccz_status st = att_policy_text(&text, body);
     if (st != CCZ_OK) {
         att_refuse(a, r, 400, "policy_invalid", "the policy does not parse: %s",
                    ccz_error_detail());
@@ -673,6 +656,15 @@ static void policy(http_request *r, void *payload)
     }
     free(text);
     json_decref(body);
+}
+
+ccz_status att_policy_text(char **text, const json_t *body)
+{
+    *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    ccz_policy *p = NULL;
+    ccz_status st = *text ? ccz_policy_parse(&p, *text, strlen(*text)) : CCZ_ERR_NOMEM;
+    ccz_policy_free(p);
+    return st;
 }
 
 /* ---- the service -------------------------------------------------------------------------------*/

@@ -62,6 +62,35 @@ CCZ_NODISCARD ccz_status att_issue_token(ccz_buf *out, int64_t *exp, attestation
                                          const ccz_claims *c, const char *policy_id,
                                          const char *nonce, const ccz_span *runtime_data,
                                          json_t *extra);
+/* A policy id (in a path or a body): 1 to 64 of A-Z a-z 0-9 . _ - */
+bool att_policy_id_ok(const char *id);
+/* The ids tokens give the service's own policies (post_attest, kbs.c): a stored policy under one
+ * would make a token's ear.appraisal-policy-id ambiguous. */
+bool att_policy_id_reserved(const char *id);
+
+/* A POST /v1/attest body as read: the strings point into the body. */
+typedef struct {
+    ccz_buf evidence, runtime_data, collateral_text;
+    ccz_buf vek, chain; /* SEV-SNP collateral */
+    const char *nonce, *policy_id;
+    bool has_runtime_data, snp;
+} att_attest_req;
+
+#define ATT_ATTEST_REQ_INIT                                                                        \
+    {                                                                                              \
+        CCZ_BUF_INIT, CCZ_BUF_INIT, CCZ_BUF_INIT, CCZ_BUF_INIT, CCZ_BUF_INIT, NULL, NULL, false,   \
+            false                                                                                  \
+    }
+
+/* Reads a POST /v1/attest body into q (its "evidence", when lifted out before parsing, in
+ * lifted): NULL, or why it is refused (400 bad_request), which may be written into msg. */
+const char *att_attest_read(att_attest_req *q, const json_t *body, const ccz_buf *lifted, char *msg,
+                            size_t cap);
+void att_attest_req_free(att_attest_req *q);
+/* A PUT /v1/policies/ID body as it is kept: *text (the caller frees it, also on failure), which
+ * must parse as a policy. */
+CCZ_NODISCARD ccz_status att_policy_text(char **text, const json_t *body);
+
 /* Registers the KBS endpoints (kbs.c). */
 CCZ_NODISCARD ccz_status kbs_start(attestation *a);
 void kbs_stop(attestation *a);

@@ -9,6 +9,7 @@
 #include "ccz/fl.h"
 #include "core/guard.h"
 #include "homo_lr.pb-c.h"
+#include "svc/fl/clients.h"
 #include "svc/fl/party.h"
 
 static ccz_status unary(ccz_rpc_channel *ch, const ccz_fl_hlr_work_opts *o, const char *method,
@@ -19,14 +20,9 @@ static ccz_status unary(ccz_rpc_channel *ch, const ccz_fl_hlr_work_opts *o, cons
     return fl_unary(ch, "homolr.Host", method, o->deadline_ms, req, desc, resp, st);
 }
 
-typedef struct {
-    ccz_paillier_pub *pk;
-    unsigned iterations, every;
-    double alpha, learning_rate;
-} plan;
+typedef fl_hlr_plan plan;
 
-/* The key and the plan from KeyReply, checked. */
-static ccz_status read_plan(plan *p, const Homolr__KeyReply *r, const ccz_ml_dataset *d)
+ccz_status fl_hlr_read_plan(plan *p, const Homolr__KeyReply *r, const ccz_ml_dataset *d)
 {
     Homolr__PaillierPublicKey *k =
         homolr__paillier_public_key__unpack(NULL, r->key.len, r->key.data);
@@ -142,7 +138,7 @@ ccz_status ccz_fl_hlr_work(ccz_rpc_channel *ch, const ccz_fl_hlr_work_opts *o,
     if (out->code)
         return CCZ_OK;
     plan p = {0};
-    ccz_status s = read_plan(&p, (const Homolr__KeyReply *)resp, d);
+    ccz_status s = fl_hlr_read_plan(&p, (const Homolr__KeyReply *)resp, d);
     protobuf_c_message_free_unpacked(resp, NULL);
     ccz_fl_hlr_opts wo = CCZ_FL_HLR_OPTS_INIT;
     wo.alpha = p.alpha;

@@ -9,6 +9,7 @@
 #include "ccz/fl.h"
 #include "core/guard.h"
 #include "hetero_lr.pb-c.h"
+#include "svc/fl/clients.h"
 #include "svc/fl/party.h"
 
 static ccz_status unary(ccz_rpc_channel *ch, const ccz_fl_vlr_run_opts *o, const char *method,
@@ -87,6 +88,20 @@ static void free_bytes(ProtobufCBinaryData *b, size_t count)
     free(b);
 }
 
+ccz_status fl_vlr_plan_check(const Heterolr__JoinReply *j)
+{
+    CCZ_ENSURE(j->epochs >= 1 && j->epochs <= 1024 && j->batch_size >= 1 &&
+                   (size_t)j->batch_size <= j->n_ids && j->n_ids >= 2 && isfinite(j->alpha) &&
+                   j->alpha >= 0 && j->alpha < 1e6 && isfinite(j->learning_rate) &&
+                   j->learning_rate > 0 && j->learning_rate < 1e6 && isfinite(j->momentum) &&
+                   j->momentum < 1,
+               CCZ_ERR_PROTOCOL,
+               "the arbiter's plan is out of range (%d epochs, batches of %d of %zu rows, alpha "
+               "%g, learning rate %g, momentum %g)",
+               j->epochs, j->batch_size, j->n_ids, j->alpha, j->learning_rate, j->momentum);
+    return CCZ_OK;
+}
+
 /* The plan from JoinReply: the key, the aligned rows, the party. */
 static ccz_status start(run *r, const Heterolr__JoinReply *j, const ccz_ml_dataset *d,
                         const ccz_fl_vlr_run_opts *o)
@@ -103,15 +118,7 @@ static ccz_status start(run *r, const Heterolr__JoinReply *j, const ccz_ml_datas
     CCZ_GUARD(ccz_paillier_pub_set_djn(r->pk, NULL));
     ccz_paillier_pub_n(r->n2, r->pk);
     mpz_mul(r->n2, r->n2, r->n2);
-    CCZ_ENSURE(j->epochs >= 1 && j->epochs <= 1024 && j->batch_size >= 1 &&
-                   (size_t)j->batch_size <= j->n_ids && j->n_ids >= 2 && isfinite(j->alpha) &&
-                   j->alpha >= 0 && j->alpha < 1e6 && isfinite(j->learning_rate) &&
-                   j->learning_rate > 0 && j->learning_rate < 1e6 && isfinite(j->momentum) &&
-                   j->momentum < 1,
-               CCZ_ERR_PROTOCOL,
-               "the arbiter's plan is out of range (%d epochs, batches of %d of %zu rows, alpha "
-               "%g, learning rate %g, momentum %g)",
-               j->epochs, j->batch_size, j->n_ids, j->alpha, j->learning_rate, j->momentum);
+    CCZ_GUARD(fl_vlr_plan_check(j));
     CCZ_GUARD(ccz_fl_vlr_align(&r->rows, d, j->ids, j->n_ids));
     ccz_fl_vlr_opts po = CCZ_FL_VLR_OPTS_INIT;
     po.alpha = j->alpha;

@@ -9,6 +9,7 @@
 #include "ccz/hfl.h"
 #include "core/guard.h"
 #include "fl.pb-c.h"
+#include "svc/fl/clients.h"
 #include "svc/fl/party.h"
 
 static ccz_status call(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const char *method,
@@ -19,16 +20,9 @@ static ccz_status call(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const ch
     return fl_unary(ch, "cczfl.Aggregator", method, o->deadline_ms, req, desc, resp, st);
 }
 
-typedef struct {
-    ccz_mlp_shape shape;
-    size_t dim;
-    unsigned rounds;
-    ccz_mlp_train_opts train;
-    bool prox;
-    bool secure; /* secure aggregation: ccz_hfl_secagg_upload */
-} plan;
+typedef fl_hfl_plan plan;
 
-static ccz_status read_plan(plan *p, const Cczfl__Plan *r, const ccz_mlp_data *d,
+ccz_status fl_hfl_read_plan(plan *p, const Cczfl__Plan *r, const ccz_mlp_data *d,
                             const ccz_hfl_join_opts *o)
 {
     CCZ_ENSURE(r->n_layers >= 2 && r->n_layers <= CCZ_MLP_MAX_LAYERS + 1, CCZ_ERR_PROTOCOL,
@@ -74,7 +68,7 @@ static ccz_status join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const cc
     CCZ_GUARD(call(ch, o, "Join", &jr.base, &cczfl__plan__descriptor, &resp, out));
     if (out->code)
         return CCZ_OK;
-    ccz_status s = read_plan(p, (const Cczfl__Plan *)resp, d, o);
+    ccz_status s = fl_hfl_read_plan(p, (const Cczfl__Plan *)resp, d, o);
     protobuf_c_message_free_unpacked(resp, NULL);
     return s;
 }
@@ -233,6 +227,7 @@ ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const c
     oo.deadline_ms = o->deadline_ms ? o->deadline_ms : 1800000;
     double retry = (o->retry_ms ? o->retry_ms : 60000) / 1000.0;
     plan p = {0};
+    size_t dim = 0; /* the first plan's, which the buffers are made for */
     float *w = NULL, *anchor = NULL;
     ccz_buf msg = CCZ_BUF_INIT;
     sparse_state z = {0};
@@ -251,6 +246,16 @@ ccz_status ccz_hfl_join(ccz_rpc_channel *ch, const ccz_hfl_join_opts *o, const c
                 break;
             joined = true;
             down_since = 0;
+            /* the buffers are the first plan's size: an aggregator back with another model
+             * would have them overrun */
+            if (w && p.dim != dim) {
+                s = ccz_fail(CCZ_ERR_PROTOCOL,
+                             "the aggregator's model changed from %zu to %zu weights when it "
+                             "came back",
+                             dim, p.dim);
+                break;
+            }
+            dim = p.dim;
             if (!w) {
                 w = malloc(p.dim * sizeof(float));
                 anchor = malloc(p.dim * sizeof(float));

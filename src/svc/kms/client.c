@@ -68,7 +68,7 @@ static bool length_value(const char *v, unsigned long long *n)
 /* Whether the answer so far is whole by its Content-Length (an answer without one, or with a
  * malformed one, ends when the server closes). The answer's buffer keeps a NUL after its bytes;
  * the head ends in CRLF. */
-static bool answer_complete(ccz_span in)
+bool kms_answer_complete(ccz_span in)
 {
     const uint8_t *end = memmem(in.ptr, in.len, "\r\n\r\n", 4);
     size_t head = end ? (size_t)(end - in.ptr) + 4 : 0;
@@ -79,13 +79,13 @@ static bool answer_complete(ccz_span in)
 
 /* Splits an answer: "HTTP/1.x NNN ...\r\n" headers "\r\n\r\n" body (Content-Length long, or to
  * the end when absent). */
-static ccz_status parse_answer(int *status, ccz_span *body, ccz_span in)
+ccz_status kms_parse_answer(int *status, ccz_span *body, ccz_span in)
 {
     const char *p = (const char *)in.ptr;
     CCZ_ENSURE(in.len >= 12 && (memcmp(p, "HTTP/1.1 ", 9) == 0 || memcmp(p, "HTTP/1.0 ", 9) == 0),
                CCZ_ERR_PROTOCOL, "the answer is not HTTP/1.x");
-    CCZ_ENSURE(p[9] >= '1' && p[9] <= '5' && p[10] >= '0' && p[10] <= '9' && p[11] >= '0' &&
-                   p[11] <= '9' && (p[12] == ' ' || p[12] == '\r'),
+    CCZ_ENSURE(in.len >= 13 && p[9] >= '1' && p[9] <= '5' && p[10] >= '0' && p[10] <= '9' &&
+                   p[11] >= '0' && p[11] <= '9' && (p[12] == ' ' || p[12] == '\r'),
                CCZ_ERR_PROTOCOL, "the answer has no status code");
     *status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
     const uint8_t *end = memmem(in.ptr, in.len, "\r\n\r\n", 4);
@@ -176,14 +176,14 @@ ccz_status kms_https(int *status, ccz_buf *answer, SSL_CTX *ctx, const char *hos
         ccz_wipe(buf, (size_t)got);
         if (st == CCZ_ERR_TOO_LARGE)
             st = ccz_fail(CCZ_ERR_TOO_LARGE, "%s: an answer over %u bytes", host_port, ANSWER_MAX);
-        if (st == CCZ_OK && answer_complete(ccz_buf_span(&raw)))
+        if (st == CCZ_OK && kms_answer_complete(ccz_buf_span(&raw)))
             break; /* whole by its length: what follows, or how the server closes, is not read */
     }
     SSL_free(ssl); /* closes the socket */
     ERR_clear_error();
     ccz_span b = {0};
     if (st == CCZ_OK)
-        st = parse_answer(status, &b, ccz_buf_span(&raw));
+        st = kms_parse_answer(status, &b, ccz_buf_span(&raw));
     if (st == CCZ_OK)
         st = ccz_buf_append(answer, b.ptr, b.len);
     ccz_buf_free(&req);

@@ -93,6 +93,10 @@ CCZ_NODISCARD ccz_status kms_https(int *status, ccz_buf *answer, SSL_CTX *ctx,
                                    const char *host_port, long timeout_ms, const char *method,
                                    const char *target, const char *headers, const void *body,
                                    size_t body_len);
+/* Whether the answer so far (a NUL after its bytes) is whole by its Content-Length. */
+bool kms_answer_complete(ccz_span in);
+/* Splits a whole answer into its status and its body (within in). */
+CCZ_NODISCARD ccz_status kms_parse_answer(int *status, ccz_span *body, ccz_span in);
 
 /* domain.c: the domain key between replicas */
 void kms_domain_serve(http_request *r, void *payload);

@@ -139,6 +139,25 @@ static ccz_status read_exact(SSL *ssl, ccz_buf *out, size_t n, int64_t deadline,
     return CCZ_OK;
 }
 
+ccz_status secret_response_head(uint32_t *size, ccz_span head, size_t max)
+{
+    ccz_cursor c;
+    ccz_span magic;
+    ccz_cursor_init(&c, head);
+    if (ccz_cursor_take(&c, &magic, sizeof CCZ_SECRET_RESPONSE) != CCZ_OK ||
+        memcmp(magic.ptr, CCZ_SECRET_RESPONSE, sizeof CCZ_SECRET_RESPONSE) != 0)
+        return ccz_fail(CCZ_ERR_PROTOCOL,
+                        "the server's answer does not start with " CCZ_SECRET_RESPONSE "\\0");
+    if (ccz_cursor_u32be(&c, size) != CCZ_OK)
+        return ccz_fail(CCZ_ERR_PROTOCOL, "the server's answer has no size");
+    CCZ_ENSURE(*size > 0, CCZ_ERR_PROTOCOL, "the server announces an empty secret");
+    CCZ_ENSURE(*size <= max, CCZ_ERR_TOO_LARGE,
+               "the server announces a secret of %u bytes, "
+               "more than the %zu accepted",
+               *size, max);
+    return CCZ_OK;
+}
+
 static ccz_status exchange(ccz_buf *secret, SSL *ssl, int64_t deadline)
 {
     /* under TLS 1.3 a server that refuses our certificate does so after our handshake ended:
@@ -148,27 +167,13 @@ static ccz_status exchange(ccz_buf *secret, SSL *ssl, int64_t deadline)
     ccz_buf head = CCZ_BUF_INIT;
     ccz_status s =
         read_exact(ssl, &head, sizeof CCZ_SECRET_RESPONSE + 4, deadline, "reading the response");
-    ccz_cursor c;
-    ccz_span magic;
     uint32_t size = 0;
-    if (s == CCZ_OK) {
-        ccz_cursor_init(&c, ccz_buf_span(&head));
-        if (ccz_cursor_take(&c, &magic, sizeof CCZ_SECRET_RESPONSE) != CCZ_OK ||
-            memcmp(magic.ptr, CCZ_SECRET_RESPONSE, sizeof CCZ_SECRET_RESPONSE) != 0)
-            s = ccz_fail(CCZ_ERR_PROTOCOL,
-                         "the server's answer does not start with " CCZ_SECRET_RESPONSE "\\0");
-        else if (ccz_cursor_u32be(&c, &size) != CCZ_OK)
-            s = ccz_fail(CCZ_ERR_PROTOCOL, "the server's answer has no size");
-    }
+    if (s == CCZ_OK)
+        s = secret_response_head(&size, ccz_buf_span(&head),
+                                 secret->max ? secret->max : CCZ_SECRET_MAX_BYTES);
     ccz_buf_free(&head);
     CCZ_GUARD(s);
     CCZ_ENSURE(ws == CCZ_OK, CCZ_ERR_PROTOCOL, "the server answered a request it did not get");
-    CCZ_ENSURE(size > 0, CCZ_ERR_PROTOCOL, "the server announces an empty secret");
-    size_t max = secret->max ? secret->max : CCZ_SECRET_MAX_BYTES;
-    CCZ_ENSURE(size <= max, CCZ_ERR_TOO_LARGE,
-               "the server announces a secret of %u bytes, "
-               "more than the %zu accepted",
-               size, max);
     return read_exact(ssl, secret, size, deadline, "reading the secret");
 }
 

@@ -61,4 +61,8 @@ long secret_choose(const secret_service *svc, const ccz_claims *c, char *why, si
 const secret_item *secret_service_item(const secret_service *svc, size_t i);
 size_t secret_service_count(const secret_service *svc);
 
+/* client.c: the head of the server's answer, CCZ_SECRET_RESPONSE with its NUL and the secret's
+ * size (big-endian u32, 1 to max), into *size. */
+CCZ_NODISCARD ccz_status secret_response_head(uint32_t *size, ccz_span head, size_t max);
+
 #endif

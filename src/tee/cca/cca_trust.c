@@ -107,7 +107,7 @@ ccz_status ccz_trust_add_cca_anchors(ccz_trust *t, ccz_span doc)
     json_t *root = (json_t *)j;
     ccz_status s = CCZ_OK;
     if (json_is_array(root)) {
-        size_t k;
+        size_t k, before = t->n_cca;
         json_t *e;
         json_array_foreach (root, k, e) {
             if ((s = store_entry(t, e)) != CCZ_OK) {
@@ -115,6 +115,8 @@ ccz_status ccz_trust_add_cca_anchors(ccz_trust *t, ccz_span doc)
                 break;
             }
         }
+        for (; s != CCZ_OK && t->n_cca > before; t->n_cca--) /* a store is taken whole or not */
+            EVP_PKEY_free(t->cca[t->n_cca - 1].key);
     } else if (json_is_object(root)) {
         EVP_PKEY *key = NULL;
         s = jose_jwk_to_key(&key, root);
