@@ -26,7 +26,7 @@ typedef struct {
     const uint8_t *key; /* 16 bytes: the protected file's key (NULL: the file is plain ONNX) */
 } ccz_serving_model;
 
-#define CCZ_SERVING_OPTS_VERSION 1
+#define CCZ_SERVING_OPTS_VERSION 2
 
 typedef struct {
     unsigned version; /* CCZ_SERVING_OPTS_VERSION */
@@ -46,11 +46,16 @@ typedef struct {
     unsigned max_connections;  /* per listener (0: 1024) */
     unsigned idle_ms;          /* keep-alive (0: 60 s) */
     unsigned request_ms;       /* one REST request, from its first byte to its answer (0: 30 s) */
+    /* version 2 (not read from version 1 options: those get the defaults) */
+    unsigned max_per_peer; /* connections from one address, an IPv6 one's /64, per listener (0:
+                            * 64): at that cap the peer's own oldest handshake or idle connection
+                            * makes room, never another peer's */
+    unsigned handshake_ms; /* TLS must be done this long after accept, both listeners (0: 10 s) */
 } ccz_serving_opts;
 
 #define CCZ_SERVING_OPTS_INIT                                                                      \
     {                                                                                              \
-        CCZ_SERVING_OPTS_VERSION, NULL, 0, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0          \
+        CCZ_SERVING_OPTS_VERSION, NULL, 0, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0    \
     }
 
 /* Loads every model (a failure names the model and its path) and binds the listeners. */

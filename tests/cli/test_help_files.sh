@@ -54,4 +54,14 @@ complete_words ccz paillier ""
 [ "$out" = "keygen encrypt decrypt add mul bench" ] || fail "ccz paillier <TAB> offered '$out'"
 complete_words ccz ratls server --handshake
 [ "$out" = "--handshake-timeout" ] || fail "ccz ratls server --handshake<TAB> offered '$out'"
+complete_words ccz serve --max-per
+[ "$out" = "--max-per-peer" ] || fail "ccz serve --max-per<TAB> offered '$out'"
+complete_words ccz serve --handshake
+[ "$out" = "--handshake-timeout" ] || fail "ccz serve --handshake<TAB> offered '$out'"
+complete_words ccz secret serve --max-per
+[ "$out" = "--max-per-peer" ] || fail "ccz secret serve --max-per<TAB> offered '$out'"
+# and the man page carries them in 'ccz serve' and 'ccz secret' (their usage lines)
+man_section() { awk -v g="$1" '$0 == ".SS ccz " g {on = 1; next} /^\.SS / {on = 0} on' "$man"; }
+contains "$(man_section serve)" "[--max-conns N] [--max-per-peer N] [--handshake-timeout MS]"
+contains "$(man_section secret)" "[--timeout MS] [--max-conns N] [--max-per-peer N]"
 finish

@@ -5,7 +5,8 @@
 # dripped byte by byte are open, closes them at its handshake deadline and silent established
 # connections at its idle timeout, and at its connection cap closes the oldest unfinished
 # handshake (or the connection idle longest) to let a newcomer in; one address past
-# --max-per-peer loses only its own connections (another's stay); a peer that sends a byte every
+# --max-per-peer loses only its own connections (another's stay), and one whose every connection
+# keeps the server busy is refused another at once; a peer that sends a byte every
 # 200 ms is cut at the session deadline (--timeout); ccz ratls client gives up on
 # a server that accepts and never speaks, with a timeout error.
 . "$(dirname "$0")/lib.sh"
@@ -111,6 +112,57 @@ t=$(awk '$1 == "closed" { print $3 }' "$T/stall5.out")
 [ -n "$t" ] && awk -v t="$t" 'BEGIN { exit !(t >= 0.9 && t <= 2.5) }' ||
     fail "the dripping peer was not cut at ~1.2 s: $(cat "$T/stall5.out")"
 contains "$(cat "$T/s5.log")" "ccz ratls: connection 1: the session deadline (1200 ms) passed: closing it"
+stop
+
+# a peer whose every connection keeps the server busy (the server is writing its echo into a full
+# socket buffer: the client never reads) is refused another at once, its busy one left alone,
+# while another peer is served
+start "$T/s6.log" --max-per-peer 1 --idle-timeout 20000 --handshake-timeout 20000
+/usr/bin/python3 - "$PORT" > "$T/busy.out" 2>&1 <<'PY' &
+import select, socket, ssl, sys, time
+port = int(sys.argv[1])
+raw = socket.socket()
+raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+raw.bind(("127.0.0.2", 0))
+raw.connect(("127.0.0.1", port))
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+s = ctx.wrap_socket(raw)
+s.setblocking(False)
+line, sent, end = b"x" * 4000 + b"\n", 0, time.monotonic() + 20
+while time.monotonic() < end:  # until the server reads nothing for 0.5 s: it is stuck writing
+    try:
+        sent += s.send(line)
+        continue
+    except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
+        pass
+    if not select.select([], [s], [], 0.5)[1]:
+        break
+else:
+    sys.exit("the server kept reading (%d bytes)" % sent)
+c = socket.socket()
+c.bind(("127.0.0.2", 0))
+c.connect(("127.0.0.1", port))
+t = time.monotonic()
+c.settimeout(3)
+try:
+    gone = c.recv(1) == b""
+except socket.timeout:
+    gone = False
+except OSError:
+    gone = True
+print("newcomer", "closed" if gone else "open", round(time.monotonic() - t, 2), flush=True)
+time.sleep(30)
+PY
+STALLER=$!
+await "$T/busy.out" newcomer 30 || fail "the busy peer: $(cat "$T/busy.out")"
+awk '$1 == "newcomer" { exit !($2 == "closed" && $3 < 1.5) }' "$T/busy.out" ||
+    fail "127.0.0.2's newcomer with its one connection busy: $(cat "$T/busy.out")"
+legit
+contains "$(cat "$T/s6.log")" "ccz ratls: 127.0.0.2 has 1 connections, all busy: refusing another"
+grep -q "closing" "$T/s6.log" && fail "a connection was closed: $(cat "$T/s6.log")"
+kill $STALLER 2>/dev/null; wait $STALLER 2>/dev/null
 stop
 
 # bad option values are refused

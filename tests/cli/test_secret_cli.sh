@@ -61,10 +61,10 @@ contains "$err" "$T/none"
 
 SERVER=
 PRE=() # a command to start the server through (env with LD_PRELOAD)
-start() { # LOG ARGS...: ccz secret serve in the background on a free port
+start() { # LOG ARGS...: ccz secret serve in the background on a free port (--timeout $TIMEOUT)
     local log=$1; shift
     : > "$log" # not the last server's log: its port is not this one's
-    "${PRE[@]}" "$CCZ" secret serve --listen 127.0.0.1:0 --sim-dir "$P" --timeout 1000 "$@" \
+    "${PRE[@]}" "$CCZ" secret serve --listen 127.0.0.1:0 --sim-dir "$P" --timeout "${TIMEOUT:-1000}" "$@" \
         2> "$log" &
     SERVER=$!
     port_from "$log" 60 $SERVER || fail "the server did not start: $(cat "$log")"
@@ -254,6 +254,46 @@ if [ "${CCZ_SANITIZE:-OFF}" != ON ] && [ -f "$PRELOAD" ]; then
     [ "$out" = gramine-secret ] || fail "preload with a CA chain: got '$out'"
 fi
 stop
+
+# ---- --max-per-peer reaches the listener: 127.0.0.2's third silent connection closes its own
+# oldest at once (not at the 20 s deadline), 127.0.0.1's stays and a client from there is served
+TIMEOUT=20000 start "$T/pp.log" --secret app="$T/app.txt" --secret shell="$T/shell.txt" \
+    --secret key="$T/key.bin" --secret nul="$T/nul.txt" --policy "$T/server.json" \
+    --cert "$T/srv.crt" --key "$T/srv.key" --max-per-peer 2
+/usr/bin/python3 - "$PORT" > "$T/pp.out" 2>&1 <<'PY' &
+import socket, sys, time
+port = int(sys.argv[1])
+def conn(src):
+    c = socket.socket()
+    c.bind((src, 0))
+    c.connect(("127.0.0.1", port))
+    return c
+def closed(c, wait):
+    c.settimeout(wait)
+    try:
+        return c.recv(1) == b""
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+other = conn("127.0.0.1")
+flood = [conn("127.0.0.2") for _ in range(3)]
+print("oldest", "closed" if closed(flood[0], 3) else "open",
+      "newer", "closed" if closed(flood[1], 0.2) or closed(flood[2], 0.2) else "open",
+      "other", "closed" if closed(other, 0.1) else "open", flush=True)
+time.sleep(30)
+PY
+FLOOD=$!
+await "$T/pp.out" oldest 30 || fail "the flood: $(cat "$T/pp.out")"
+[ "$(head -1 "$T/pp.out")" = "oldest closed newer open other open" ] ||
+    fail "--max-per-peer 2 against 127.0.0.2's 3 connections: $(cat "$T/pp.out")"
+run 0 get 127.0.0.1:$PORT --tee sim --policy "$T/client.json"
+[ "$out" = "the app secret" ] || fail "a client beside 127.0.0.2's connections got '$out'"
+kill $FLOOD 2>/dev/null; wait $FLOOD 2>/dev/null
+stop
+run 2 timeout 30 "$CCZ" secret serve --listen 127.0.0.1:0 --secret "app=$T/app.txt" \
+    --policy "$T/server.json" --max-per-peer 0
+contains "$err" "--max-per-peer: must be at least 1"
 
 # ---- no copy of a secret in freed memory: the server, ccz secret get and the preload library
 # run with tests/cli/free_scan.c (LD_PRELOAD; not under ASan, whose runtime must come first),

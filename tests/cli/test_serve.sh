@@ -6,7 +6,7 @@
 # Serving's errors and HTTP/gRPC codes for malformed JSON, wrong shapes, unknown models and
 # versions, oversized bodies, with the server up after each; concurrent requests answered from
 # one batch (the metrics count it); a flood of idle and half-open connections while clients are
-# served; a protected-file model with its key, refused without it or bound to another path;
+# served; --max-per-peer and --handshake-timeout reaching both listeners; a protected-file model with its key, refused without it or bound to another path;
 # then the RA-TLS path on the SIMULATED TEE: the key by secret provisioning after attestation,
 # and refused when the secret server's policy does not accept this ccz. Skipped (77) without
 # python3-grpcio, -onnx or -sklearn (a failure under CI=true).

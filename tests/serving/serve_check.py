@@ -465,6 +465,72 @@ def flood():
     s.stop()
 
 
+def connect_from(src, port):
+    """A TCP connection from address src that sends nothing."""
+    c = socket.socket()
+    c.bind((src, 0))
+    c.settimeout(5)
+    c.connect(("127.0.0.1", port))
+    return c
+
+
+def closed(c, wait):
+    """Whether the server closes c (end of stream or reset) within wait seconds."""
+    end = time.monotonic() + wait
+    try:
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            c.settimeout(left)
+            if c.recv(4096) == b"":
+                return True
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+
+
+def per_peer_and_handshake():
+    """--max-per-peer reaches both listeners: 127.0.0.2's third silent connection closes its own
+    oldest while 127.0.0.1's connection stays and a client from 127.0.0.1 is served;
+    --handshake-timeout reaches both: a silent connection is closed at 300 ms, not 10 s."""
+    tls = ["--cert", WORK + "/c.pem", "--cert-key", WORK + "/k.pem"]
+    s = Server("--model", "lr=" + WORK + "/breast_cancer_lr.onnx", "--rest", "127.0.0.1:0",
+               "--grpc", "127.0.0.1:0", *tls, "--max-per-peer", "2", "--handshake-timeout", "20000")
+    for name, port in (("REST", s.rest), ("gRPC", s.grpc)):
+        other = connect_from("127.0.0.1", port)
+        flood = [connect_from("127.0.0.2", port) for _ in range(3)]
+        check(closed(flood[0], 3), "%s --max-per-peer 2: 127.0.0.2's oldest connection left open" % name)
+        check(not closed(flood[1], 0.2) and not closed(flood[2], 0.2),
+              "%s --max-per-peer 2: 127.0.0.2's newer connections closed" % name)
+        check(not closed(other, 0.1), "%s --max-per-peer 2: 127.0.0.1's connection closed for 127.0.0.2's" % name)
+        if name == "REST":
+            code, r = curl("https://localhost:%d/v1/models/lr:predict" % port, {"instances": LR_IN[:1].tolist()},
+                           True, ["--resolve", "localhost:%d:127.0.0.1" % port])
+            check(code == 200, "REST beside 127.0.0.2's connections: %s %s" % (code, r))
+        else:
+            try:
+                pred = tls_channel(port).unary_unary("/tensorflow.serving.PredictionService/Predict",
+                                                     request_serializer=ident, response_deserializer=ident)
+                pred(w.predict_request("lr", {"X": w.tensor([1, 30], LR_IN[0])}), timeout=20)
+            except grpc.RpcError as e:
+                check(False, "gRPC beside 127.0.0.2's connections: %s %s" % (e.code(), e.details()))
+        for c in flood + [other]:
+            c.close()
+    s.stop()
+    s = Server("--model", "lr=" + WORK + "/breast_cancer_lr.onnx", "--rest", "127.0.0.1:0",
+               "--grpc", "127.0.0.1:0", *tls, "--handshake-timeout", "300")
+    for name, port in (("REST", s.rest), ("gRPC", s.grpc)):
+        c = connect_from("127.0.0.1", port)
+        t = time.monotonic()
+        gone = closed(c, 3)
+        took = time.monotonic() - t
+        check(gone and took >= 0.25, "%s --handshake-timeout 300: closed %s after %.2f s" % (name, gone, took))
+        c.close()
+    s.stop()
+
+
 def protected_and_refusals():
     pf = WORK + "/lr.pf"
     s = Server("--model", "lr=" + pf, "--key", WORK + "/key.bin", "--rest", "127.0.0.1:0")
@@ -512,6 +578,7 @@ def main():
     s.stop()
     batching()
     flood()
+    per_peer_and_handshake()
     protected_and_refusals()
     print("%d checks failed" % failures if failures else "all checks passed")
     sys.exit(1 if failures else 0)

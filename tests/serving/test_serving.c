@@ -47,6 +47,9 @@ static void test_refused_options(void)
     o.rest_listen = "127.0.0.1:0";
     CHECK_STATUS(ccz_serving_new(&sv, &o), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "use CCZ_SERVING_OPTS_INIT");
+    o.version = CCZ_SERVING_OPTS_VERSION + 1; /* a later header's: fields this one cannot read */
+    CHECK_STATUS(ccz_serving_new(&sv, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "use CCZ_SERVING_OPTS_INIT");
     o.version = CCZ_SERVING_OPTS_VERSION;
     o.rest_listen = NULL;
     CHECK_STATUS(ccz_serving_new(&sv, &o), CCZ_ERR_INVALID_ARGUMENT);

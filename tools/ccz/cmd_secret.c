@@ -15,7 +15,7 @@
 static const char secret_usage[] =
     "usage: ccz secret serve --listen ADDR --secret NAME=FILE... --policy FILE\n"
     "                        [--cert CERT --key KEY | attester options] [verify options]\n"
-    "                        [--timeout MS] [--max-conns N]\n"
+    "                        [--timeout MS] [--max-conns N] [--max-per-peer N]\n"
     "       ccz secret get HOST:PORT [--policy FILE | --ca FILE] [-o FILE]\n"
     "                        [--cert CERT --key KEY | attester options] [verify options]\n"
     "                        [--timeout MS]\n"
@@ -34,7 +34,8 @@ static const char secret_usage[] =
     "matched by no entry, is answered nothing. The server presents an RA-TLS certificate from the\n"
     "attester, or --cert (with any chain after it in the file) and --key. A connection must\n"
     "finish its handshake and its request within --timeout (default 10000 ms); at most\n"
-    "--max-conns at once (default 1024).\n"
+    "--max-conns at once (default 1024), --max-per-peer of them from one address, an IPv6 one's\n"
+    "/64 (default 64: at that cap the peer's own oldest handshake or idle connection makes room).\n"
     "get verifies the server's RA-TLS certificate with --policy, or, for a server with an ordinary\n"
     "certificate (as Gramine's clients expect), by the CA chain in --ca and the host name; it\n"
     "writes the secret's bytes, and nothing else, to standard output or to -o FILE (mode 0600).\n"
@@ -59,7 +60,8 @@ static int cmd_get(int argc, char **argv);
     (CLI_FRAG_ENDPOINT & ~CLI_OPT(CLI_O_MODE)) | CLI_OPT(CLI_O_TIMEOUT) | CLI_FRAG_HELP
 static const cli_command secret_cmds[] = {
     {"serve", cmd_serve, NULL,
-     SECRET_COMMON | CLI_OPT(CLI_O_LISTEN) | CLI_OPT(CLI_O_SECRET) | CLI_OPT(CLI_O_MAX_CONNS)},
+     SECRET_COMMON | CLI_OPT(CLI_O_LISTEN) | CLI_OPT(CLI_O_SECRET) | CLI_OPT(CLI_O_MAX_CONNS) |
+         CLI_OPT(CLI_O_MAX_PER_PEER)},
     {"get", cmd_get, NULL, SECRET_COMMON | CLI_OPT(CLI_O_OUT) | CLI_OPT(CLI_O_CA)},
 };
 static const cli_group secret_group =
@@ -132,6 +134,7 @@ static int cmd_serve(int argc, char **argv)
         o.n_secrets = a.n_secrets;
         o.deadline_ms = (unsigned)a.r.timeout_ms;
         o.max_connections = (unsigned)a.r.max_conns;
+        o.max_per_peer = (unsigned)a.r.max_per_peer;
         o.handle_signals = true;
         s = ccz_secret_server_new(&srv, &o);
     }

@@ -20,7 +20,8 @@ static const char serve_usage[] =
     "                 [attester options [--cn NAME] | --cert CERT --cert-key KEY]\n"
     "                 [verify options]\n"
     "                 [--batch-max N] [--batch-timeout-us US] [--threads N] [--max-body BYTES]\n"
-    "                 [--max-conns N] [--idle-timeout MS] [--timeout MS]\n"
+    "                 [--max-conns N] [--max-per-peer N] [--handshake-timeout MS]\n"
+    "                 [--idle-timeout MS] [--timeout MS]\n"
     "\n"
     "Serves ONNX models over TensorFlow Serving's REST API (/v1/models/NAME[:predict|:classify|\n"
     ":regress], status, /metadata) and KServe's v2 protocol (/v2/models/NAME/infer, /v2/health/*)\n"
@@ -45,6 +46,10 @@ static const char serve_usage[] =
     "  --threads N          threads of one batch's inference (default: one per CPU)\n"
     "  --max-body BYTES     largest REST body or gRPC message (default 16 MiB)\n"
     "  --max-conns N        connections per listener (default 1024)\n"
+    "  --max-per-peer N     connections per listener from one address, an IPv6 one's /64\n"
+    "                       (default 64): at that cap the peer's own oldest handshake or idle\n"
+    "                       connection makes room, never another peer's\n"
+    "  --handshake-timeout MS  a connection's TLS handshake, both listeners (default 10000)\n"
     "  --idle-timeout MS    keep-alive (default 60000)\n"
     "  --timeout MS         one REST request, first byte to answer; the secret server's\n"
     "                       exchange (default 30000)\n"
@@ -58,8 +63,8 @@ static const char serve_usage[] =
      CLI_OPT(CLI_O_CERT_KEY) | CLI_OPT(CLI_O_MODEL) | CLI_OPT(CLI_O_REST) | CLI_OPT(CLI_O_GRPC) |  \
      CLI_OPT(CLI_O_SECRET_SERVER) | CLI_OPT(CLI_O_SECRET_CA) | CLI_OPT(CLI_O_BATCH_MAX) |          \
      CLI_OPT(CLI_O_BATCH_TIMEOUT) | CLI_OPT(CLI_O_THREADS) | CLI_OPT(CLI_O_MAX_BODY) |             \
-     CLI_OPT(CLI_O_MAX_CONNS) | CLI_OPT(CLI_O_IDLE_TIMEOUT) | CLI_OPT(CLI_O_TIMEOUT) |             \
-     CLI_OPT(CLI_O_CN) | CLI_FRAG_HELP)
+     CLI_OPT(CLI_O_MAX_CONNS) | CLI_OPT(CLI_O_MAX_PER_PEER) | CLI_OPT(CLI_O_HS_TIMEOUT) |          \
+     CLI_OPT(CLI_O_IDLE_TIMEOUT) | CLI_OPT(CLI_O_TIMEOUT) | CLI_OPT(CLI_O_CN) | CLI_FRAG_HELP)
 static const cli_group serve_group = {"serve", serve_usage, NULL, 0, NULL, NULL, NULL};
 
 #define GRACE_MS 5000
@@ -253,6 +258,8 @@ int cmd_model_serve(int argc, char **argv)
     o.threads = (unsigned)a.threads;
     o.max_body = (size_t)a.max_body;
     o.max_connections = (unsigned)a.max_conns;
+    o.max_per_peer = (unsigned)a.max_per_peer;
+    o.handshake_ms = (unsigned)a.handshake_timeout_ms;
     o.idle_ms = (unsigned)a.idle_timeout_ms;
     o.request_ms = (unsigned)a.timeout_ms;
     int64_t t0 = cli_now_ms();

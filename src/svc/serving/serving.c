@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The model server: its models and batchers (batch.c), the REST listener (rest.c, on src/http)
  * and the gRPC listener (grpc.c, on src/rpc), each loop on a thread of its own. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,8 @@ static ccz_status start_rest(ccz_serving *sv)
     ho.max_connections = o->max_connections;
     ho.idle_ms = o->idle_ms;
     ho.request_ms = o->request_ms;
+    ho.max_per_peer = o->max_per_peer;
+    ho.handshake_ms = o->handshake_ms;
     ho.string_errors = true;
     CCZ_GUARD(http_server_new(&s->http, &ho));
     CCZ_GUARD(sv_rest_routes(s, s->http));
@@ -56,6 +59,8 @@ static ccz_status start_grpc(ccz_serving *sv)
     ro.max_message = o->max_body;
     ro.max_connections = o->max_connections;
     ro.idle_timeout_ms = o->idle_ms;
+    ro.max_per_peer = o->max_per_peer;
+    ro.handshake_timeout_ms = o->handshake_ms;
     CCZ_GUARD(ccz_rpc_server_new(&s->rpc, &ro));
     CCZ_GUARD(sv_grpc_methods(s, s->rpc));
     return ccz_rpc_server_listen(s->rpc, &sv->grpc_port, o->grpc_listen);
@@ -65,7 +70,7 @@ ccz_status ccz_serving_new(ccz_serving **out, const ccz_serving_opts *o)
 {
     CCZ_ENSURE(out && o, CCZ_ERR_INVALID_ARGUMENT, "ccz_serving_new: no options");
     *out = NULL;
-    CCZ_ENSURE(o->version >= 1, CCZ_ERR_INVALID_ARGUMENT,
+    CCZ_ENSURE(o->version >= 1 && o->version <= CCZ_SERVING_OPTS_VERSION, CCZ_ERR_INVALID_ARGUMENT,
                "ccz_serving_opts: version %u (use CCZ_SERVING_OPTS_INIT)", o->version);
     CCZ_ENSURE(o->rest_listen || o->grpc_listen, CCZ_ERR_INVALID_ARGUMENT,
                "no listener: give a REST address, a gRPC address or both");
@@ -73,7 +78,8 @@ ccz_status ccz_serving_new(ccz_serving **out, const ccz_serving_opts *o)
                "the REST and gRPC listeners need TLS contexts of their own (ALPN differs)");
     ccz_serving *sv = calloc(1, sizeof *sv);
     CCZ_ENSURE(sv, CCZ_ERR_NOMEM, "out of memory");
-    sv->s.o = *o;
+    /* version 1 options end before max_per_peer: only that much is read */
+    memcpy(&sv->s.o, o, o->version >= 2 ? sizeof *o : offsetof(ccz_serving_opts, max_per_peer));
     set_defaults(&sv->s.o);
     pthread_mutex_init(&sv->s.lock, NULL);
     ccz_status st = sv_models_load(&sv->s);
