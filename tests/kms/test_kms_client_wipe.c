@@ -40,6 +40,7 @@ static void test_request_freed_wiped(void)
 #endif
 }
 
+#if FREED_SUPPORTED
 /* Whether the stack below the caller's frame, where the calls it just made kept their locals,
  * still holds needle: a frame as deep as theirs, its bytes left as they were (the empty asm
  * stands for a write the compiler cannot see). Not under AddressSanitizer, whose fake stacks
@@ -58,6 +59,7 @@ static __attribute__((noinline)) void stack_clear(void)
     ccz_wipe(probe, sizeof probe);
     __asm__ volatile("" : : "r"(probe) : "memory");
 }
+#endif
 
 /* The admin token rides in the Enroll request's head, built on the client's stack: wiped when
  * the call is over, whether it reached the KMS or ended before connecting (no trust anchors) or
