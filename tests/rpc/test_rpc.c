@@ -1228,7 +1228,8 @@ static void count_run(void *p)
 {
     int *order = p;
     static int n;
-    *order = ++n;
+    /* the test polls *order from its own thread while the loop's thread writes it */
+    __atomic_store_n(order, ++n, __ATOMIC_RELEASE);
 }
 
 typedef struct {
@@ -1260,7 +1261,7 @@ static void test_deferred_at_loop_end(void)
     CHECK(pthread_create(&t, NULL, defer_from_thread, &d) == 0);
     pthread_join(t, NULL);
     CHECK_OK(ccz_rpc_server_defer(d.srv, 0, count_run, &d.ran[2])); /* runs on the loop */
-    for (int i = 0; i < 200 && !d.ran[2]; i++)
+    for (int i = 0; i < 200 && !__atomic_load_n(&d.ran[2], __ATOMIC_ACQUIRE); i++)
         usleep(5000);
     CHECK_INT(d.ran[2], 1);
     CHECK(d.ran[0] == 0 && d.ran[1] == 0); /* a minute away */

@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Secrets in freed memory, searched in-process: a test linked with freed.c defines free itself
  * (glibc's __libc_free underneath) and keeps a copy of every block freed between freed_start
- * and freed_stop. Under AddressSanitizer, whose runtime owns free, FREED_SUPPORTED is 0 and the
- * test skips. */
+ * and freed_stop. Under AddressSanitizer or ThreadSanitizer, whose runtimes own malloc and free
+ * (a block of theirs given to glibc's __libc_free crashes), FREED_SUPPORTED is 0 and the test
+ * skips. */
 #ifndef CCZ_TEST_FREED_H
 #define CCZ_TEST_FREED_H
 
 #include <stddef.h>
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define FREED_SUPPORTED 0
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define FREED_SUPPORTED 0
 #endif
 #endif

@@ -11,8 +11,8 @@
 
 #include "test.h"
 
-int test_failures;
-int test_checks;
+atomic_int test_failures;
+atomic_int test_checks;
 const char *test_name = "";
 static char tmpdir[256];
 

@@ -5,14 +5,17 @@
 #define CCZ_TEST_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ccz/core.h"
 
-extern int test_failures;
-extern int test_checks; /* checks evaluated so far: a skip is honest only while it is 0 */
+/* Atomic: checks also run on the threads a test starts (a server's loop, its handlers), and a
+ * plain int's ++ from two threads at once is a data race (a lost update at best). */
+extern atomic_int test_failures;
+extern atomic_int test_checks; /* checks evaluated so far: a skip is honest only while it is 0 */
 extern const char *test_name;
 
 #define CHECK(cond)                                                                                \
