@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ccz/he_lr.h"
 #include "core/guard.h"
@@ -339,7 +340,12 @@ static void *worker(void *arg)
             run_init(j);
         else
             run_infer(j);
-        if (ccz_rpc_server_defer(v->rpc, 0, answer, j) != CCZ_OK)
+        ccz_status st;
+        /* out of memory while the loop runs: the answer waits for memory (the call is the
+         * loop's; its client would otherwise wait for an answer never sent) */
+        while ((st = ccz_rpc_server_defer(v->rpc, 0, answer, j)) == CCZ_ERR_NOMEM)
+            usleep(10000);
+        if (st != CCZ_OK)
             say(v, "cannot hand an answer to the gRPC loop: %s", ccz_error_detail());
     }
 }

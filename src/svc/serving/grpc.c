@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/guard.h"
 #include "svc/serving/internal.h"
@@ -329,7 +330,11 @@ static void predict_answer(void *arg)
 /* On the batcher's thread: to the loop. */
 static void predict_deliver(sv_job *j)
 {
-    ccz_status st = ccz_rpc_server_defer(j->m->srv->rpc, 0, predict_answer, j);
+    ccz_status st;
+    /* out of memory while the loop runs: the call is the loop's to release, never this
+     * thread's, so the answer waits for memory rather than race the loop over the call */
+    while ((st = ccz_rpc_server_defer(j->m->srv->rpc, 0, predict_answer, j)) == CCZ_ERR_NOMEM)
+        usleep(10000);
     if (st != CCZ_OK) {
         /* the loop has ended (or cannot take it): the call and the job are given back here */
         ccz_log(st == CCZ_ERR_UNAVAILABLE ? CCZ_LOG_DEBUG : CCZ_LOG_ERROR,
