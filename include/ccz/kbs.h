@@ -22,7 +22,7 @@ typedef struct {
     unsigned version;   /* CCZ_KBS_CLIENT_OPTS_VERSION */
     const char *cacert; /* CA file (PEM) for the KBS's HTTPS certificate; NULL: the system's */
     bool tls_verify_insecure; /* do not verify the KBS's certificate (testing only) */
-    long timeout_ms;          /* each request (0: 30 s) */
+    long timeout_ms;          /* the whole exchange, its three requests (0: 30 s) */
     ccz_buf *token;           /* when not NULL, receives the attestation token */
 } ccz_kbs_client_opts;
 

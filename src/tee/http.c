@@ -28,6 +28,12 @@ static size_t on_header(char *p, size_t size, size_t n, void *userdata)
 {
     tee_http_response *r = userdata;
     size_t len = size * n;
+    /* a status line starts the headers of another response (after a redirect): only the last
+     * response's header goes with its body */
+    if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
+        ccz_buf_reset(&r->header);
+        return len;
+    }
     for (const char *const *name = r->names; name && *name && r->header.len == 0; name++) {
         size_t k = strlen(*name);
         if (len > k + 1 && strncasecmp(p, *name, k) == 0 && p[k] == ':') {

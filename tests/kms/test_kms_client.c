@@ -12,6 +12,7 @@
 
 #include "svc/kms/internal.h"
 #include "svc/kms/kms.h"
+#include "sim_side.h"
 #include "test.h"
 #include "tls_fake.h"
 
@@ -277,6 +278,14 @@ static void test_bad_answers(void)
         /* two lengths: which one frames the body is ambiguous, so neither does */
         {"HTTP/1.1 200 OK\r\nContent-Length: 58\r\ncontent-length: 2\r\n\r\n" OK_BODY,
          CCZ_ERR_PROTOCOL, "two Content-Length headers"},
+        /* chunked framing is not read: with a length too, which one frames the body is
+         * ambiguous (RFC 9112 6.3: an error); without one, the chunk sizes are not the body */
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 58\r\n\r\n" OK_BODY,
+         CCZ_ERR_PROTOCOL, "the answer has a Transfer-Encoding"},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 58\r\ntransfer-encoding: chunked\r\n\r\n" OK_BODY,
+         CCZ_ERR_PROTOCOL, "the answer has a Transfer-Encoding"},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3a\r\n" OK_BODY "\r\n0\r\n\r\n",
+         CCZ_ERR_PROTOCOL, "the answer has a Transfer-Encoding"},
         /* three digits, then the reason's space (or the line's end): not a longer number */
         {"HTTP/1.1 2000 OK\r\nContent-Length: 58\r\n\r\n" OK_BODY, CCZ_ERR_PROTOCOL,
          "the answer has no status code"},
@@ -355,6 +364,27 @@ static void test_silent_server(void)
     CHECK(f.tls.request_len > 0);
 }
 
+/* A server that drips a whole answer a byte every 25 ms (about 2.4 s): the timeout bounds the
+ * whole exchange, not each read, so the call ends at it with the answer still unread. */
+static void test_dripping_server(void)
+{
+    fake_kms f = {.tls.mode = TLS_FAKE_DRIP,
+                  .tls.answer = "HTTP/1.1 200 OK\r\nContent-Length: 58\r\n\r\n" OK_BODY};
+    fake_start(&f);
+    ccz_kms_opts o = opts_for(&f);
+    o.timeout_ms = 400;
+    ccz_json *r = NULL;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_STATUS(ccz_kms_call(&r, &o, appid, apikey, "ListKey", NULL), CCZ_ERR_NETWORK);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK_CONTAINS(ccz_error_detail(), "did not answer within 400 ms");
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    CHECK(ms >= 350 && ms < 1500);
+    CHECK(r == NULL);
+    fake_stop(&f);
+}
+
 /* The server's certificate: it must chain to the CA file and name the address dialled (as an
  * IP address: the certificate's CN says nothing); a server that wants a client certificate
  * the client does not have is reported as refusing this client. */
@@ -374,6 +404,58 @@ static void test_server_certificate(void)
     CHECK_CONTAINS(ccz_error_detail(), "refused this client's certificate");
 }
 
+/* A KMS verified by its RA-TLS certificate (trust anchors and a policy, no CA file): one whose
+ * evidence the policy refuses (a debug enclave), or that has no evidence at all, is left during
+ * the handshake, before the admin token is sent; one whose evidence it accepts gets it. */
+static void test_ratls_server_refused(void)
+{
+    test_side side;
+    test_side_init(&side, false, false);
+    ccz_attester *debug = test_sim_attester(true), *good = test_sim_attester(false);
+    test_cert refused = {0}, accepted = {0};
+    ccz_ratls_cert_opts co = CCZ_RATLS_CERT_OPTS_INIT;
+    CHECK_OK(ccz_ratls_cert_create(&refused.cert, &refused.key, debug, &co));
+    CHECK_OK(ccz_ratls_cert_create(&accepted.cert, &accepted.key, good, &co));
+    static const char enrolled[] = "HTTP/1.1 200 OK\r\nContent-Length: 135\r\n\r\n"
+                                   "{\"code\":200,\"message\":\"success!\",\"result\":{\"appid\":"
+                                   "\"0d5fb6c9-0f2c-4ce5-9e5a-4f3e2cb0e6a1\",\"apikey\":"
+                                   "\"44RPFy3SEqLbAahaP9PXSGQ6ABB6gctr\"}}";
+    const test_cert *certs[] = {&refused, &tls_certs_get()->good, &accepted};
+    const ccz_status want[] = {CCZ_ERR_POLICY_REJECTED, CCZ_ERR_BAD_SIGNATURE};
+    const char *detail[] = {"the peer was rejected at policy: debug: the enclave is in debug mode",
+                            "the peer was rejected at certificate"};
+    for (size_t i = 0; i < 3; i++) {
+        fake_kms f = {.tls = {.mode = TLS_FAKE_ANSWER, .cert = certs[i], .answer = enrolled}};
+        fake_start(&f);
+        ccz_kms_opts o = CCZ_KMS_OPTS_INIT;
+        o.url = f.url;
+        o.trust = side.trust;
+        o.policy = side.policy;
+        o.timeout_ms = 5000;
+        o.admin_token = "tok-123";
+        char id[37] = "", key[33] = "";
+        ccz_status s = ccz_kms_enroll(id, key, &o);
+        fake_stop(&f);
+        if (i < 2) {
+            CHECK_STATUS(s, want[i]);
+            CHECK_CONTAINS(ccz_error_detail(), detail[i]);
+            CHECK(!f.tls.handshake_done);
+            CHECK_INT(f.tls.request_len, 0);
+            CHECK_STR(id, "");
+        } else {
+            CHECK_OK(s);
+            CHECK_STR(id, appid);
+            CHECK_CONTAINS(f.tls.request, "\r\nAuthorization: Bearer tok-123\r\n");
+        }
+    }
+    test_cert_free(&refused);
+    test_cert_free(&accepted);
+    ccz_attester_free(debug);
+    ccz_attester_free(good);
+    test_side_free(&side);
+}
+
 TEST_MAIN(T(test_call_request_and_answer), T(test_enroll), T(test_arguments), T(test_body_bounds),
           T(test_bad_answers), T(test_parse_answer_bounds), T(test_answer_too_large),
-          T(test_cut_connection), T(test_silent_server), T(test_server_certificate))
+          T(test_cut_connection), T(test_silent_server), T(test_dripping_server),
+          T(test_server_certificate), T(test_ratls_server_refused))

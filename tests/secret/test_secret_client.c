@@ -111,6 +111,8 @@ static void test_bad_answers(void)
          "announces a secret of 5 bytes, more than the 4 accepted"},
         {MAGIC "\0\x10\0\x01", MAGIC_LEN + 4, 0, CCZ_ERR_TOO_LARGE,
          "announces a secret of 1048577 bytes, more than the 1048576 accepted"},
+        {MAGIC "\xff\xff\xff\xff", MAGIC_LEN + 4, 0, CCZ_ERR_TOO_LARGE,
+         "announces a secret of 4294967295 bytes, more than the 1048576 accepted"},
         {MAGIC "\0\0\0\x0ahello", MAGIC_LEN + 9, 0, CCZ_ERR_UNAVAILABLE,
          "closed the connection without a secret (reading the secret)"},
         {MAGIC "\0\0\0\0", MAGIC_LEN + 4, 0, CCZ_ERR_PROTOCOL,
@@ -154,6 +156,25 @@ static void test_silent_server(void)
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     CHECK(ms >= 350 && ms < 3000);
     CHECK_INT(f.request_len, 35);
+    ccz_buf_free(&b);
+}
+
+/* A server that drips its answer a byte every 25 ms (about 1.2 s for this one): the timeout
+ * bounds the whole exchange, not each wait, so the call ends at it with no secret. */
+static void test_dripping_server(void)
+{
+    static const char answer[] = MAGIC "\0\0\0\x07"
+                                       "s\0cret!";
+    tls_fake f = {.mode = TLS_FAKE_DRIP, .answer = answer, .answer_len = sizeof answer - 1};
+    ccz_buf b = CCZ_BUF_INIT;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_STATUS(get_from(&f, &b, true, 300), CCZ_ERR_NETWORK);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK_CONTAINS(ccz_error_detail(), "the server did not answer in time");
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    CHECK(ms >= 250 && ms < 1500);
+    CHECK_INT(b.len, 0);
     ccz_buf_free(&b);
 }
 
@@ -224,4 +245,5 @@ static void test_server_certificate(void)
     ccz_buf_free(&b);
 }
 
-TEST_MAIN(T(test_exchange), T(test_bad_answers), T(test_silent_server), T(test_server_certificate))
+TEST_MAIN(T(test_exchange), T(test_bad_answers), T(test_silent_server), T(test_dripping_server),
+          T(test_server_certificate))

@@ -98,6 +98,13 @@ static void read_request(tls_fake *f, SSL *ssl)
     }
 }
 
+static void pause_for(const tls_fake *f)
+{
+    struct timespec t = {f->pause_ms / 1000, (long)(f->pause_ms % 1000) * 1000000};
+    if (f->pause_ms > 0)
+        nanosleep(&t, NULL);
+}
+
 static void *serve(void *arg)
 {
     tls_fake *f = arg;
@@ -113,6 +120,7 @@ static void *serve(void *arg)
     if (f->handshake_done) {
         for (int i = 0; i < (int)CCZ_ARRAY_LEN(f->before) && f->before[i]; i++) {
             read_request(f, ssl);
+            pause_for(f);
             write_all(ssl, f->before[i], strlen(f->before[i]));
         }
         read_request(f, ssl);
@@ -123,12 +131,21 @@ static void *serve(void *arg)
             while (SSL_read_ex(ssl, sink, sizeof sink, &got) == 1) {
             }
         } else {
+            pause_for(f);
             size_t n = 0;
             char *made = f->answer_for ? f->answer_for(f->request, f->request_len, &n) : NULL;
             const char *a = made ? made : f->answer ? f->answer : "";
             if (!made)
                 n = f->answer_len ? f->answer_len : strlen(a);
-            write_all(ssl, a, n);
+            if (f->mode == TLS_FAKE_DRIP) {
+                static const struct timespec pause = {0, 25 * 1000 * 1000};
+                size_t w = 0;
+                for (size_t i = 0; i < n && SSL_write_ex(ssl, a + i, 1, &w) == 1; i++)
+                    nanosleep(&pause, NULL);
+                SSL_shutdown(ssl);
+            } else {
+                write_all(ssl, a, n);
+            }
             free(made);
             if (f->mode == TLS_FAKE_ANSWER)
                 SSL_shutdown(ssl);

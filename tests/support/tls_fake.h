@@ -40,6 +40,8 @@ typedef enum {
     TLS_FAKE_CUT,       /* reads the request, sends the answer, closes the socket without it */
     TLS_FAKE_SILENT,    /* reads the request, then holds the connection until the client leaves */
     TLS_FAKE_WANT_CERT, /* requires a client certificate (the client under test has none) */
+    TLS_FAKE_DRIP,      /* reads the request, sends the answer a byte every 25 ms (a record
+                           each), until it is sent or the client leaves; then closes */
 } tls_fake_mode;
 
 typedef struct {
@@ -51,6 +53,8 @@ typedef struct {
     /* answers to the requests before the last, in order, NULL-ended (none by default): a
      * connection of several exchanges; the mode and answer are the last one's */
     const char *before[4];
+    /* waited before each answer, the ones before the last included (0: none) */
+    int pause_ms;
     /* when set, makes the last answer (malloc'd; its length in *len) from the requests so far */
     char *(*answer_for)(const char *requests, size_t len, size_t *answer_len);
     /* whether the request so far is whole (NULL: any byte makes it whole) */

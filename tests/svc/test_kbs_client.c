@@ -269,9 +269,9 @@ static void test_hostile_answers(void)
     ccz_buf_free(&out);
 }
 
-/* A 2 MiB challenge is not read whole; a KBS that goes silent is left at the timeout; a server
- * the CA did not certify, or certified for another address, is not talked to; http:// is
- * refused before any connection. */
+/* A 2 MiB challenge is not read whole; a KBS that goes silent, or drips, is left at the timeout;
+ * a redirect is not followed; a server the CA did not certify, or certified for another address,
+ * is not talked to; http:// is refused before any connection. */
 static void test_bounds_and_trust(void)
 {
     ccz_buf out = CCZ_BUF_INIT;
@@ -284,7 +284,8 @@ static void test_bounds_and_trust(void)
     size_t big_len;
     char *big = http("200 OK", "", big_body, &big_len);
     fake_kbs f = {.tls = {.mode = TLS_FAKE_ANSWER, .answer = big, .answer_len = big_len}};
-    CHECK_STATUS(run(&f, &out), CCZ_ERR_NETWORK);
+    CHECK_STATUS(run(&f, &out), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "/kbs/v0/auth: an answer over 1048576 bytes");
     free(big);
     free(big_body);
 
@@ -297,6 +298,55 @@ static void test_bounds_and_trust(void)
     tls_fake_stop(&f.tls);
     double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     CHECK(took >= 0.35 && took < 4.0);
+
+    /* one that drips its challenge a byte every 25 ms (about 3 s whole) is left at the
+     * timeout too: it bounds the request, not each read */
+    f = (fake_kbs){.tls = {.mode = TLS_FAKE_DRIP, .answer = auth_ok}};
+    fake_start(&f);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_STATUS(get(&f, &out, NULL, 400, false), CCZ_ERR_NETWORK);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK_CONTAINS(ccz_error_detail(), "KBS https://127.0.0.1:");
+    CHECK_CONTAINS(ccz_error_detail(), "/kbs/v0/auth: Timeout was reached");
+    tls_fake_stop(&f.tls);
+    took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    CHECK(took >= 0.35 && took < 1.5);
+
+    /* the timeout bounds the whole exchange, not each request: answers 250 ms apart are
+     * taken within 5 s, and the third is not waited for within 600 ms (each request alone
+     * would be within it) */
+    ccz_buf token = CCZ_BUF_INIT;
+    f = (fake_kbs){.tls = {.mode = TLS_FAKE_ANSWER,
+                           .pause_ms = 250,
+                           .before = {auth_ok, attest_ok},
+                           .answer_for = resource_for_client}};
+    fake_start(&f);
+    CHECK_OK(get(&f, &out, &token, 5000, false));
+    tls_fake_stop(&f.tls);
+    CHECK_INT(out.len, strlen(RESOURCE));
+    ccz_buf_reset(&out);
+    f = (fake_kbs){.tls = {.mode = TLS_FAKE_ANSWER,
+                           .pause_ms = 250,
+                           .before = {auth_ok, attest_ok},
+                           .answer_for = resource_for_client}};
+    fake_start(&f);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_STATUS(get(&f, &out, &token, 600, false), CCZ_ERR_NETWORK);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK_CONTAINS(ccz_error_detail(), "Timeout was reached");
+    tls_fake_stop(&f.tls);
+    took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    CHECK(took >= 0.55 && took < 1.5);
+    CHECK_INT(out.len, 0);
+    ccz_buf_free(&token);
+
+    /* a redirect is not followed (the session's cookie and evidence would go where it points):
+     * it is an answer that is not the protocol's */
+    char *moved = http("302 Found", "Location: https://127.0.0.1:1/kbs/v0/auth\r\n", "{}", NULL);
+    f = (fake_kbs){.tls = {.mode = TLS_FAKE_ANSWER, .answer = moved}};
+    CHECK_STATUS(run(&f, &out), CCZ_ERR_PROTOCOL);
+    CHECK_CONTAINS(ccz_error_detail(), "POST /kbs/v0/auth answered 302");
+    free(moved);
 
     const test_cert *refused[] = {&tls_certs_get()->stranger, &tls_certs_get()->other_ip};
     for (size_t i = 0; i < CCZ_ARRAY_LEN(refused); i++) {

@@ -151,6 +151,7 @@ typedef struct {
     const char *tcb_body;  /* the TCB info answer; NULL: the signed one */
     int tcb_status;        /* 0: 200 */
     bool tcb_loop;         /* the TCB info redirects to itself, for ever */
+    bool tcb_moved;        /* the TCB info redirects to /moved/..., with a bad chain header */
     bool tcb_stall;        /* the TCB info request gets no answer (for 4 s, then a close) */
     bool no_root_crl;      /* the root CA CRL is not served (404), as Intel PCS has it */
 } scenario;
@@ -210,6 +211,9 @@ static void serve_one(int fd)
     }
     char path[1024] = "";
     sscanf(req, "GET %1023s", path);
+    bool moved = strncmp(path, "/moved/", 7) == 0; /* served as the path after /moved */
+    if (moved)
+        memmove(path, path + 6, strlen(path + 6) + 1);
     const scenario *sc = &pccs.sc;
     ccz_buf chain = CCZ_BUF_INIT, body = CCZ_BUF_INIT;
     if (strncmp(path, "/sgx/certification/v4/pckcrl", 28) == 0) {
@@ -231,6 +235,10 @@ static void serve_one(int fd)
                 usleep(50000);
         } else if (sc->tcb_loop) {
             reply(fd, 302, "Location", path, NULL, "", 0);
+        } else if (sc->tcb_moved && !moved) {
+            char to[1100];
+            snprintf(to, sizeof to, "/moved%s", path);
+            reply(fd, 302, "Location", to, "TCB-Info-Issuer-Chain: %zz\r\n", "", 0);
         } else {
             if (sc->tcb_body)
                 CHECK_OK(ccz_buf_append_str(&body, sc->tcb_body));
@@ -364,6 +372,23 @@ static void test_fetch_pieces(void)
             test_failures++;
         }
     }
+    json_decref(got);
+    ccz_buf_free(&out);
+}
+
+/* A redirected request's issuer chain is the final answer's, the one sent with the body: not
+ * a header of the redirect (here a chain that is not even percent-encoded). */
+static void test_fetch_chain_of_final_answer(void)
+{
+    char d[1024];
+    ccz_buf out = CCZ_BUF_INIT;
+    scenario sc = {0};
+    sc.tcb_moved = true;
+    CHECK_OK(fetch_from(&sc, &out, d));
+    CHECK_STR(d, "");
+    json_t *got = json_loadb((const char *)out.ptr, out.len, 0, NULL);
+    CHECK_STR(json_string_value(json_object_get(got, "tcb_info_issuer_chain")),
+              piece("tcb_info_issuer_chain"));
     json_decref(got);
     ccz_buf_free(&out);
 }
@@ -504,5 +529,6 @@ static void test_no_redirect_to_http(void)
 }
 
 TEST_MAIN(T(test_every_encoding_whatever_the_last_byte), T(test_not_a_crl), T(test_fetch_pieces),
-          T(test_fetch_bad_chain_headers), T(test_fetch_bad_tcb_answers),
-          T(test_no_redirect_to_http), T(test_root_crl_fallback_own_root), T(test_long_base_urls))
+          T(test_fetch_bad_chain_headers), T(test_fetch_chain_of_final_answer),
+          T(test_fetch_bad_tcb_answers), T(test_no_redirect_to_http),
+          T(test_root_crl_fallback_own_root), T(test_long_base_urls))

@@ -77,6 +77,9 @@ static ccz_status fetch_jwks(ccz_buf *out, const char *url, const char *cacert)
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(c);
+    /* collect refuses what would take the JWKS past its bound (or finds no memory for) */
+    CCZ_ENSURE(rc != CURLE_WRITE_ERROR, CCZ_ERR_TOO_LARGE, "%s: a JWKS over %zu bytes", url,
+               out->max);
     CCZ_ENSURE(rc == CURLE_OK, CCZ_ERR_NETWORK, "%s: %s", url, curl_easy_strerror(rc));
     CCZ_ENSURE(status == 200, CCZ_ERR_NETWORK, "%s answered %ld", url, status);
     return CCZ_OK;

@@ -12,6 +12,7 @@
 #include <openssl/sha.h>
 
 #include "core/guard.h"
+#include "core/listener.h"
 #include "ccz/kbs.h"
 #include "jose/jose.h"
 #include "svc/attestation/internal.h"
@@ -22,6 +23,7 @@ typedef struct {
     CURL *curl;
     const char *url;
     long timeout_ms;
+    int64_t deadline; /* of the whole exchange (monotonic ms) */
     struct curl_slist *json;
 } session;
 
@@ -39,6 +41,11 @@ static ccz_status request(session *s, long *status, ccz_buf *body, const char *m
     char url[1024];
     int n = snprintf(url, sizeof url, "%s%s", s->url, path);
     CCZ_ENSURE(n > 0 && (size_t)n < sizeof url, CCZ_ERR_INVALID_ARGUMENT, "the URL is too long");
+    /* each request gets what is left: a KBS answering each just within the timeout does not
+     * stretch the exchange to three of them */
+    int64_t left = s->deadline - listener_mono_ms();
+    CCZ_ENSURE(left > 0, CCZ_ERR_NETWORK, "KBS %s: no time left of the %ld ms", url, s->timeout_ms);
+    curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, (long)left);
     ccz_buf_reset(body);
     body->max = MAX_ANSWER;
     curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, body);
@@ -50,6 +57,9 @@ static ccz_status request(session *s, long *status, ccz_buf *body, const char *m
     else
         curl_easy_setopt(s->curl, CURLOPT_HTTPGET, 1L);
     CURLcode rc = curl_easy_perform(s->curl);
+    /* collect refuses what would take the body past its bound (or finds no memory for) */
+    CCZ_ENSURE(rc != CURLE_WRITE_ERROR, CCZ_ERR_TOO_LARGE, "KBS %s: an answer over %u bytes", url,
+               MAX_ANSWER);
     CCZ_ENSURE(rc == CURLE_OK, CCZ_ERR_NETWORK, "KBS %s: %s", url, curl_easy_strerror(rc));
     curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, status);
     if (*status == 200)
@@ -151,7 +161,8 @@ ccz_status ccz_kbs_get_resource(ccz_buf *out, const ccz_attester *a, const char 
                "KBS client: the URL is too long");
     while (bl > 8 && base[bl - 1] == '/') /* "https://h:p/" is "https://h:p" */
         base[--bl] = 0;
-    session s = {curl_easy_init(), base, o->timeout_ms > 0 ? o->timeout_ms : 30000, NULL};
+    long timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
+    session s = {curl_easy_init(), base, timeout_ms, listener_mono_ms() + timeout_ms, NULL};
     s.json = curl_slist_append(NULL, "Content-Type: application/json");
     EVP_PKEY *key = EVP_EC_gen("P-256");
     ccz_buf body = CCZ_BUF_INIT, token = CCZ_BUF_INIT;
@@ -161,7 +172,6 @@ ccz_status ccz_kbs_get_resource(ccz_buf *out, const ccz_attester *a, const char 
         goto out;
     }
     curl_easy_setopt(s.curl, CURLOPT_COOKIEFILE, ""); /* the session cookie, in memory */
-    curl_easy_setopt(s.curl, CURLOPT_TIMEOUT_MS, s.timeout_ms);
     curl_easy_setopt(s.curl, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(s.curl, CURLOPT_PROTOCOLS_STR, "https");
     if (o->cacert)

@@ -38,16 +38,22 @@ static bool until(SSL *ssl, int64_t deadline)
     return true;
 }
 
-/* Where the head's first Content-Length value at or after byte `from` starts (the name
- * case-insensitively, at a line start), or NULL; head is the length of the head with its blank
- * line. */
-static const char *content_length(ccz_span in, size_t head, size_t from)
+/* Where the head's first value of the header `name` (with its colon, lower case) at or after
+ * byte `from` starts (the name case-insensitively, at a line start), or NULL; head is the length
+ * of the head with its blank line. */
+static const char *header_value(ccz_span in, size_t head, size_t from, const char *name)
 {
     const char *p = (const char *)in.ptr;
-    for (size_t i = from; i + 16 < head; i++)
-        if (p[i] == '\n' && strncasecmp(p + i + 1, "content-length:", 15) == 0)
-            return p + i + 16;
+    size_t k = strlen(name);
+    for (size_t i = from; i + 1 + k < head; i++)
+        if (p[i] == '\n' && strncasecmp(p + i + 1, name, k) == 0)
+            return p + i + 1 + k;
     return NULL;
+}
+
+static const char *content_length(ccz_span in, size_t head, size_t from)
+{
+    return header_value(in, head, from, "content-length:");
 }
 
 /* A Content-Length value: optional blanks, digits, optional blanks, then the line's CR; false
@@ -92,6 +98,10 @@ ccz_status kms_parse_answer(int *status, ccz_span *body, ccz_span in)
     CCZ_ENSURE(end, CCZ_ERR_PROTOCOL, "the answer's head does not end");
     size_t head = (size_t)(end - in.ptr) + 4;
     *body = CCZ_SPAN(in.ptr + head, in.len - head);
+    /* chunked framing is not read: alone its chunk sizes would be taken for the body, and with
+     * a Content-Length which one frames the body is ambiguous (RFC 9112 6.3: an error) */
+    CCZ_ENSURE(!header_value(in, head, 0, "transfer-encoding:"), CCZ_ERR_PROTOCOL,
+               "the answer has a Transfer-Encoding: only a Content-Length or the close frames it");
     const char *v = content_length(in, head, 0);
     if (v) {
         CCZ_ENSURE(!content_length(in, head, (size_t)(v - p)), CCZ_ERR_PROTOCOL,
