@@ -86,7 +86,7 @@ jqis .error.step platform_token
 # no anchors at all: the hint names --cca-ta
 run 1 "$CCZ" verify "$F/cca_example_token.cbor"
 contains "$out" "platform_key_unknown at step platform_token"
-contains "$out" "--cca-ta"
+contains "$out" "hint        give the platform's attestation key: --cca-ta FILE"
 # the legacy profile's token 02: ES256 platform, ES384 realm, sha-512 binding over 64 bytes
 run 0 "$CCZ" verify "$R/cca-token-02.cbor" --cca-ta "$R/ta-02-ok.json" --json
 jqis '.claims.platform_challenge | length' 128

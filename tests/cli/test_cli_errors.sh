@@ -152,6 +152,16 @@ run 0 "$CCZ" ratls cert --tee sim --sim-dir "$T/a" -o "$T/c.pem" --key "$T/k.pem
     --not-before 1900000000 --days 2
 [ "$(openssl x509 -in "$T/c.pem" -noout -enddate)" = "notAfter=Mar 19 17:46:40 2030 GMT" ] \
     || fail "--not-before with --days: $(openssl x509 -in "$T/c.pem" -noout -enddate)"
+# an RA-TLS certificate outside its validity: the hint is about the certificate, not collateral
+for at in 1900500000 1899000000; do
+    run 1 "$CCZ" verify "$T/c.pem" --sim-dir "$T/a" --policy "$T/sim.json" --at $at --json
+    jqis .error.step certificate
+    jqis .error.hint "a certificate is outside its validity at this instant: check --at and the clock"
+done
+jqis .error.code not_yet_valid
+run 1 "$CCZ" verify "$T/c.pem" --sim-dir "$T/a" --policy "$T/sim.json" --at 1900500000
+contains "$out" "error       expired at step certificate"
+contains "$out" "hint        a certificate is outside its validity at this instant"
 run 2 "$CCZ" ratls cert --tee sim --sim-dir "$T/a" -o "$T/c.pem" --key "$T/k.pem" --bogus
 contains "$err" "'--bogus' is not an option here"
 

@@ -127,8 +127,11 @@ jqis .policy null
 run 1 "$CCZ" verify "$T/ev" --sim-dir "$P" --at 1000000000 --json
 jqis .error.code not_yet_valid
 jqis .error.step platform_certificate
+jqis .error.hint "a certificate is outside its validity at this instant: check --at and the clock"
 run 1 "$CCZ" verify "$T/ev" --sim-dir "$P" --at 4000000000 --json
 jqis .error.code expired
+jqis .error.step platform_certificate
+jqis .error.hint "a certificate is outside its validity at this instant: check --at and the clock"
 run 0 "$CCZ" sim init --dir "$T/other"
 run 1 "$CCZ" verify "$T/ev" --sim-root "$T/other/root.crt" --json
 jqis .error.code chain_invalid

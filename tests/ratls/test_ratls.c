@@ -633,6 +633,7 @@ typedef struct {
     bool peer_cached;
     bool has_verdict;
     ccz_status verdict;
+    bool verdict_step; /* the verdict names a failing step or carries a message */
 } side;
 
 static void *server_thread(void *arg)
@@ -659,8 +660,8 @@ static ccz_status handshake(SSL_CTX *server, SSL_CTX *client, side *srv, side *c
 {
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-    *srv = (side){server, sv[1], 0, "", false, false, 0};
-    *cli = (side){client, sv[0], 0, "", false, false, 0};
+    *srv = (side){server, sv[1], 0, "", false, false, 0, false};
+    *cli = (side){client, sv[0], 0, "", false, false, 0, false};
     pthread_t th;
     test_thread(&th, server_thread, srv);
     SSL *ssl = SSL_new(client);
@@ -670,6 +671,7 @@ static ccz_status handshake(SSL_CTX *server, SSL_CTX *client, side *srv, side *c
     cli->has_verdict = v != NULL;
     cli->verdict = v ? v->status : CCZ_OK;
     cli->peer_cached = v && v->cached;
+    cli->verdict_step = v && (v->step || v->message[0]);
     if (rc == 1) {
         /* TLS 1.3: a client-certificate rejection arrives after the client's handshake */
         char b[8];
@@ -732,9 +734,13 @@ static void test_mutual_handshakes(void)
     CHECK_OK(s.status);
     CHECK(s.has_verdict && c.has_verdict && s.verdict == CCZ_OK && c.verdict == CCZ_OK);
     CHECK(!c.peer_cached);
-    /* the same server certificate again: the client's cache answers */
+    CHECK(!c.verdict_step);
+    /* the same server certificate again: the client's cache answers, and its acceptance names
+     * no failing step */
     CHECK_OK(handshake(srv, cli, &s, &c));
     CHECK(c.peer_cached && s.peer_cached);
+    CHECK(c.has_verdict && c.verdict == CCZ_OK);
+    CHECK(!c.verdict_step);
 
     /* the client's policy wants another measurement: the client rejects, the server sees why
      * in the alert */
@@ -811,6 +817,53 @@ static void test_mutual_handshakes(void)
     ccz_trust_free(t);
     ccz_attester_free(good);
     ccz_attester_free(debug);
+}
+
+/* Only verified certificates enter the cache (accepted or rejected by the policy): a certificate
+ * whose evidence or binding failed is verified in full again on the next handshake, and fails
+ * again for the same reason, not on the claims it did not prove. */
+static void test_cache_keeps_no_failures(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    ccz_attester *good = sim_attester(false);
+    ccz_trust *t = sim_trust(), *none;
+    CHECK_OK(ccz_trust_new(&none));
+    ccz_policy *accept = policy(ACCEPT_ME);
+    side s, c;
+    /* a client that trusts no sim platform: the evidence's chain fails, each time */
+    SSL_CTX *srv = context(true, CCZ_RATLS_SERVER, good, accept, t, NULL, NULL);
+    SSL_CTX *stranger = context(false, CCZ_RATLS_SERVER, NULL, accept, none, NULL, NULL);
+    ccz_status first = handshake(srv, stranger, &s, &c);
+    CHECK(first != CCZ_OK && first != CCZ_ERR_POLICY_REJECTED);
+    CHECK(!c.peer_cached);
+    for (int i = 0; i < 2; i++) {
+        CHECK_STATUS(handshake(srv, stranger, &s, &c), first);
+        CHECK(!c.peer_cached);
+    }
+    /* a server whose certificate key was swapped: a binding failure, each time */
+    ccz_ratls_cert_opts co = CCZ_RATLS_CERT_OPTS_INIT;
+    X509 *x, *sw;
+    EVP_PKEY *k, *k2;
+    CHECK_OK(ccz_ratls_cert_create(&x, &k, good, &co));
+    sw = swap_key(x, &k2);
+    SSL_CTX *swapped = context(true, CCZ_RATLS_SERVER, NULL, accept, t, sw, k2);
+    SSL_CTX *cli = context(false, CCZ_RATLS_SERVER, NULL, accept, t, NULL, NULL);
+    for (int i = 0; i < 2; i++) {
+        CHECK_STATUS(handshake(swapped, cli, &s, &c), CCZ_ERR_BINDING);
+        CHECK(!c.peer_cached);
+        CHECK_CONTAINS(c.detail, "binding");
+    }
+    SSL_CTX *all[] = {srv, stranger, swapped, cli};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        SSL_CTX_free(all[i]);
+    X509_free(x);
+    X509_free(sw);
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(k2);
+    ccz_policy_free(accept);
+    ccz_trust_free(t);
+    ccz_trust_free(none);
+    ccz_attester_free(good);
 }
 
 static void test_one_way_modes(void)
@@ -953,7 +1006,7 @@ static void test_possession(void)
     SSL_CTX *real_srv = context(true, CCZ_RATLS_SERVER, NULL, NULL, NULL, x, k);
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-    s = (side){real_srv, sv[1], 0, "", false, false, 0};
+    s = (side){real_srv, sv[1], 0, "", false, false, 0, false};
     pthread_t th;
     test_thread(&th, server_thread, &s);
     SSL *cs = SSL_new(cli);
@@ -985,7 +1038,7 @@ static int plain_connect(SSL_CTX *server, SSL_CTX *client, SSL_SESSION **sess)
 {
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-    side s = {server, sv[1], 0, "", false, false, 0};
+    side s = {server, sv[1], 0, "", false, false, 0, false};
     pthread_t th;
     test_thread(&th, server_thread, &s);
     SSL *ssl = SSL_new(client);
@@ -1108,7 +1161,7 @@ static bool connect_on(SSL *ssl, SSL_CTX *server, SSL_SESSION **sess)
 {
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-    side s = {server, sv[1], 0, "", false, false, 0};
+    side s = {server, sv[1], 0, "", false, false, 0, false};
     pthread_t th;
     test_thread(&th, server_thread, &s);
     SSL_set_fd(ssl, sv[0]);
@@ -1274,6 +1327,29 @@ static void test_deadlines(void)
     CHECK(dt >= 0.29 && dt < 2.0);
     close(l);
 
+    /* a listener whose accept queue is full: the kernel drops the SYN, and the TCP connection
+     * itself times out (the deadline covers it, and the error says so) */
+    l = socket(AF_INET, SOCK_STREAM, 0);
+    sa.sin_port = 0;
+    CHECK(bind(l, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(l, 0) == 0 &&
+          getsockname(l, (struct sockaddr *)&sa, &sl) == 0);
+    int queued = socket(AF_INET, SOCK_STREAM, 0); /* fills the queue of one */
+    CHECK(connect(queued, (struct sockaddr *)&sa, sizeof sa) == 0);
+    snprintf(target, sizeof target, "127.0.0.1:%u", ntohs(sa.sin_port));
+    char want[128];
+    snprintf(want, sizeof want, "connecting to %s timed out after 300 ms", target);
+    t0 = now_s();
+    CHECK_STATUS(ccz_ratls_connect_timeout(&ssl, cli, target, 300), CCZ_ERR_NETWORK);
+    dt = now_s() - t0;
+    CHECK(ssl == NULL);
+    CHECK_CONTAINS(ccz_error_detail(), want);
+    CHECK(dt >= 0.29 && dt < 2.0);
+    snprintf(want, sizeof want, "connecting to %s timed out after 1 ms", target);
+    CHECK_STATUS(ccz_ratls_connect_timeout(&ssl, cli, target, 1), CCZ_ERR_NETWORK);
+    CHECK_CONTAINS(ccz_error_detail(), want);
+    close(queued);
+    close(l);
+
     /* a server facing a client that sends nothing, then one that sends half a record */
     static const uint8_t half[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03};
     for (int k = 0; k < 2; k++) {
@@ -1289,6 +1365,29 @@ static void test_deadlines(void)
         close(sv[0]);
         close(sv[1]);
     }
+    /* a client that speaks plaintext (HTTP, an h2c preface): said so, not a TLS error number */
+    static const char *const plain[] = {"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+                                        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"};
+    for (size_t k = 0; k < CCZ_ARRAY_LEN(plain); k++) {
+        int sv[2];
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+        CHECK(write(sv[0], plain[k], strlen(plain[k])) == (ssize_t)strlen(plain[k]));
+        CHECK_STATUS(ccz_ratls_accept_timeout(&ssl, srv, sv[1], 2000), CCZ_ERR_TLS);
+        CHECK(ssl == NULL);
+        CHECK_CONTAINS(ccz_error_detail(), "accept: the peer does not speak TLS");
+        close(sv[0]);
+        close(sv[1]);
+    }
+    /* a deadline of 1 ms is that, not the default of CCZ_RATLS_TIMEOUT_MS */
+    int sp[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+    t0 = now_s();
+    CHECK_STATUS(ccz_ratls_accept_timeout(&ssl, srv, sp[1], 1), CCZ_ERR_NETWORK);
+    dt = now_s() - t0;
+    CHECK_CONTAINS(ccz_error_detail(), "timed out after 1 ms");
+    CHECK(dt < 2.0);
+    close(sp[0]);
+    close(sp[1]);
 
     /* with an answer in time, the socket is handed back in blocking mode */
     side s, c;
@@ -1302,5 +1401,6 @@ static void test_deadlines(void)
 
 TEST_MAIN(T(test_cert_round_trip), T(test_binding_and_tampering), T(test_unbound_evidence),
           T(test_critical_extensions), T(test_malformed_dice), T(test_claims_name_other_key),
-          T(test_validity_window), T(test_mutual_handshakes), T(test_one_way_modes),
-          T(test_possession), T(test_resumption), T(test_verdict_per_handshake), T(test_deadlines))
+          T(test_validity_window), T(test_mutual_handshakes), T(test_cache_keeps_no_failures),
+          T(test_one_way_modes), T(test_possession), T(test_resumption),
+          T(test_verdict_per_handshake), T(test_deadlines))

@@ -537,6 +537,13 @@ static void test_signer_checks(void)
     CHECK_OK(ccz_csv_cert_parse(&x, CCZ_SPAN(other.cert, other.len)));
     CHECK_STATUS(ccz_csv_cert_verify(&h, &x), CCZ_ERR_BAD_SIGNATURE);
     CHECK_CONTAINS(ccz_error_detail(), "names another signer (its sid is not the HRK's kid)");
+    /* all 16 bytes of the sid count: the HRK's kid but for its last byte */
+    memcpy(other.cert + 20, hrk.kid, 16);
+    other.cert[20 + 15] ^= 1;
+    sign(other.cert + 576, other.cert + 648, &hrk, other.cert, 576);
+    CHECK_OK(ccz_csv_cert_parse(&x, CCZ_SPAN(other.cert, other.len)));
+    CHECK_STATUS(ccz_csv_cert_verify(&h, &x), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_CONTAINS(ccz_error_detail(), "names another signer (its sid is not the HRK's kid)");
     EVP_PKEY_free(other.key);
     /* a CA certificate the HSK signed (sid = the HSK's kid) */
     ca(&other, CCZ_CSV_USAGE_HSK, "HYGON-SSD-HSK", &hsk);
@@ -722,13 +729,23 @@ static void test_parse_strict(void)
     }
     /* a byte above the 32 of a 72-byte number: the PEK's key x (signed), its signature's r
      * (not signed) */
-    static const size_t high[] = {16 + 4 + 40, 1052 + 40, 1124 + 71};
+    static const size_t high[] = {16 + 4 + 32, 16 + 4 + 40, 1052 + 32, 1052 + 40, 1124 + 71};
     for (size_t i = 0; i < CCZ_ARRAY_LEN(high); i++) {
         pek.cert[high[i]] ^= 1;
         CHECK_STATUS(ccz_csv_cert_parse(&x, CCZ_SPAN(pek.cert, pek.len)), CCZ_ERR_MALFORMED);
         CHECK_CONTAINS(ccz_error_detail(), "exceeds 256 bits");
         pek.cert[high[i]] ^= 1;
     }
+    /* the PEK's second signature slot is empty (algorithm 0): what its r and s hold is not
+     * read as numbers */
+    CHECK_INT(pek.cert[1564 + 4], 0);
+    pek.cert[1564 + 8 + 40] = 0xff;
+    pek.cert[1564 + 8 + 72 + 71] = 0xff;
+    CHECK_OK(ccz_csv_cert_parse(&x, CCZ_SPAN(pek.cert, pek.len)));
+    CHECK_INT(x.n_sigs, 2);
+    CHECK_INT(x.sigs[1].algo, 0);
+    pek.cert[1564 + 8 + 40] = 0;
+    pek.cert[1564 + 8 + 72 + 71] = 0;
     ccz_csv_cert c, p;
     CHECK_OK(ccz_csv_cert_parse(&c, CCZ_SPAN(cek.cert, cek.len)));
     CHECK_OK(ccz_csv_cert_parse(&p, CCZ_SPAN(pek.cert, pek.len)));
@@ -760,6 +777,29 @@ static void test_parse_strict(void)
     CHECK_STATUS(ccz_csv_evidence_parse(&e, ccz_buf_span(&ev)), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "neither zero nor \"ATTESTATION_EXT\"");
     ev.ptr[0] = 'A';
+    /* a magic of zeros but for its last byte is not the zero magic either */
+    memset(ev.ptr, 0, 15);
+    ev.ptr[15] = 1;
+    CHECK_STATUS(ccz_csv_evidence_parse(&e, ccz_buf_span(&ev)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "neither zero nor \"ATTESTATION_EXT\"");
+    memcpy(ev.ptr, "ATTESTATION_EXT", 16);
+    /* report versions are 1 to 3 */
+    static ccz_csv_report rp;
+    CHECK_OK(ccz_csv_report_parse(&rp, CCZ_SPAN(ev.ptr + 20, ev.len - 20), 3));
+    CHECK_STATUS(ccz_csv_report_parse(&rp, CCZ_SPAN(ev.ptr + 20, ev.len - 20), 4),
+                 CCZ_ERR_UNSUPPORTED_VERSION);
+    CHECK_CONTAINS(ccz_error_detail(), "CSV report version 4 (1 to 3 are known)");
+    /* the chip serial: printable ASCII (space to '~') up to the first other byte */
+    uint8_t *sn = ev.ptr + 20 + 0x490 + CCZ_CSV_CERT_SIZE;
+    memcpy(sn, "TEST CHIP~\x7fX", 12);
+    CHECK_OK(ccz_csv_evidence_parse(&e, ccz_buf_span(&ev)));
+    CHECK_STR(e.serial, "TEST CHIP~");
+    ccz_csv_evidence_free(&e);
+    memcpy(sn, "TESTCHIP0001", 12);
+    /* blanks and then the byte after the evidence: not JSON (the '{' is not the evidence's) */
+    static const char blank_brace[] = "  {";
+    CHECK_STATUS(ccz_csv_evidence_parse(&e, CCZ_SPAN(blank_brace, 2)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "CSV evidence: 2 bytes is neither a version 1 report");
     /* a report the PEK signed that says SM2_DH (5) */
     report_sig_algo = 5;
     report(&ev, 2, rd, rtmr);
@@ -783,6 +823,17 @@ static void test_parse_strict(void)
         {"flags = -1", "\"flags\" is not an unsigned 4-byte integer"},
         {"sigs + one", "\"sigs\" is not an array of 2 signatures"},
     };
+    /* "flags" of 2^32 - 1 is a 4-byte integer, just not a known one */
+    {
+        json_t *d = json_loadb((const char *)js.ptr, js.len, 0, NULL);
+        json_object_set_new(json_object_get(d, "attestation_report"), "flags",
+                            json_integer(0xffffffffll));
+        char *text = json_dumps(d, JSON_COMPACT);
+        json_decref(d);
+        CHECK_STATUS(ccz_verify(&r, CCZ_SPAN(text, strlen(text)), &o), CCZ_ERR_UNSUPPORTED_VERSION);
+        CHECK_CONTAINS(r.message, "flags 0xffffffff (0, 1 or 3 are known)");
+        free(text);
+    }
     for (size_t i = 0; i < CCZ_ARRAY_LEN(bad); i++) {
         json_t *d = json_loadb((const char *)js.ptr, js.len, 0, NULL);
         json_t *rep = json_object_get(d, "attestation_report");

@@ -86,7 +86,8 @@ static const char *failure_hint(const ccz_result *r)
                "--sim-root CERT; without them the platform in $CCZ_SIM_DIR, else the default "
                "directory, is trusted";
     if (r->status == CCZ_ERR_COLLATERAL_OUT_OF_DATE ||
-        (r->status == CCZ_ERR_EXPIRED && strcmp(r->step, "platform_certificate") != 0))
+        (r->status == CCZ_ERR_EXPIRED && strcmp(r->step, CCZ_STEP_PLATFORM_CERT) != 0 &&
+         strcmp(r->step, CCZ_RATLS_STEP_CERTIFICATE) != 0))
         return "the collateral has expired at this instant: fetch it again (ccz collateral "
                "fetch EVIDENCE --pccs URL -o FILE) or verify at an instant it covers with "
                "--at UNIX";
