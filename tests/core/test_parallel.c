@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "ccz/core.h"
 #include "test.h"
@@ -158,5 +159,59 @@ static void test_grain(void)
     free(hits);
 }
 
+/* A grain of 0 counts as 1: every index once, in chunks of any size. */
+static void test_grain_zero(void)
+{
+    atomic_int *hits = calloc(100, sizeof *hits);
+    grained g = {{hits, 100}, 1, 0, 0};
+    CHECK_OK(ccz_parallel_grain(100, 2, 0, mark_grained, &g));
+    CHECK(all_once(hits, 100));
+    CHECK(atomic_load(&g.chunks) >= 2 && atomic_load(&g.chunks) <= 8);
+    free(hits);
+}
+
+/* Two chunks with two threads run at the same time: each waits (up to 5 s) for the other to
+ * start, so a loop whose second thread never joins fails ("alone"). Once on the pool, once from
+ * inside another loop (the pool busy: threads of its own). */
+typedef struct {
+    atomic_int arrived;
+} meeting;
+
+static ccz_status meet(size_t begin, size_t end, void *arg)
+{
+    meeting *m = arg;
+    (void)begin, (void)end;
+    atomic_fetch_add(&m->arrived, 1);
+    for (int i = 0; i < 5000 && atomic_load(&m->arrived) < 2; i++)
+        usleep(1000);
+    return atomic_load(&m->arrived) >= 2 ? CCZ_OK : ccz_fail(CCZ_ERR_UNAVAILABLE, "alone");
+}
+
+static ccz_status meet_inside(size_t begin, size_t end, void *arg)
+{
+    (void)arg;
+    for (size_t i = begin; i < end; i++) {
+        meeting m;
+        atomic_init(&m.arrived, 0);
+        ccz_status s = ccz_parallel(2, 2, meet, &m);
+        if (s)
+            return s;
+        if (atomic_load(&m.arrived) != 2)
+            return ccz_fail(CCZ_ERR_PROTOCOL, "%d chunks", atomic_load(&m.arrived));
+    }
+    return CCZ_OK;
+}
+
+static void test_chunks_run_at_once(void)
+{
+    for (int r = 0; r < 3; r++) {
+        meeting m;
+        atomic_init(&m.arrived, 0);
+        CHECK_OK(ccz_parallel(2, 2, meet, &m));
+        CHECK_INT(atomic_load(&m.arrived), 2);
+    }
+    CHECK_OK(ccz_parallel(2, 2, meet_inside, NULL));
+}
+
 TEST_MAIN(T(test_every_index_once), T(test_more_threads_than_items), T(test_failure),
-          T(test_two_callers), T(test_grain))
+          T(test_two_callers), T(test_grain), T(test_grain_zero), T(test_chunks_run_at_once))

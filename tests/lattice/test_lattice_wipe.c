@@ -4,8 +4,9 @@
  * output) and s is ternary, so a s modulo any one prime gives the key away: the buffer is wiped
  * before it is freed. The blocks freed while the call runs are searched for a s (freed.h; skipped
  * under AddressSanitizer). Likewise key generation: the public key's a s and error, the
- * key-switching keys' errors (each gives s with the public b and a), and the secret key's own
- * words when it is freed. */
+ * key-switching keys' errors (each gives s with the public b and a), the relinearization and
+ * Galois targets (s^2, s(x^g)), and the secret key's own words when it is freed; each at the
+ * start and at the end of its buffer, so a wipe cut short is seen too. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,6 +94,11 @@ static void test_keygen_scratch_wiped(void)
         want[x] =
             (uint64_t)((unsigned __int128)pk->a[lp + x] * sk->s[lp + x] % ctx->primes[ctx->L]);
     CHECK_INT(freed_find(want, sizeof want), 0);
+    /* and its last 64 words: a wipe cut short leaves the end of the buffer */
+    for (size_t x = 0; x < 64; x++)
+        want[x] = (uint64_t)((unsigned __int128)pk->a[lp + n - 64 + x] * sk->s[lp + n - 64 + x] %
+                             ctx->primes[ctx->L]);
+    CHECK_INT(freed_find(want, sizeof want), 0);
     /* the error e = b + a s, as the signed coefficients it was sampled as */
     uint64_t *e = malloc(n * 8);
     for (size_t x = 0; x < n; x++)
@@ -112,6 +118,18 @@ static void test_keygen_scratch_wiped(void)
     CHECK(blocks > 0 && blocks < FREED_MAX);
     ntt_error(want, rk->k.b + last, rk->k.a + last, sk->s, q);
     CHECK_INT(freed_find(want, sizeof want), 0);
+    /* the same errors modulo the special prime, the end of the scratch buffer */
+    ntt_error(want, rk->k.b + last + lp + n - 64, rk->k.a + last + lp + n - 64, sk->s + lp + n - 64,
+              ctx->primes[ctx->L]);
+    CHECK_INT(freed_find(want, sizeof want), 0);
+    /* s^2, the relinearization target, at its start and its end */
+    for (size_t x = 0; x < 64; x++)
+        want[x] = (uint64_t)((unsigned __int128)sk->s[x] * sk->s[x] % q);
+    CHECK_INT(freed_find(want, sizeof want), 0);
+    for (size_t x = 0; x < 64; x++)
+        want[x] = (uint64_t)((unsigned __int128)sk->s[lp + n - 64 + x] * sk->s[lp + n - 64 + x] %
+                             ctx->primes[ctx->L]);
+    CHECK_INT(freed_find(want, sizeof want), 0);
     static const int steps[] = {1};
     freed_start();
     s = ccz_lattice_galois_keygen(&gk, ctx, sk, steps, 1, false);
@@ -120,16 +138,29 @@ static void test_keygen_scratch_wiped(void)
     CHECK(blocks > 0 && blocks < FREED_MAX);
     ntt_error(want, gk->keys[0].b + last, gk->keys[0].a + last, sk->s, q);
     CHECK_INT(freed_find(want, sizeof want), 0);
+    /* the Galois target s(x^g), NTT form: prime 0's start and the special prime's end */
+    uint32_t *idx = malloc(n * sizeof *idx);
+    uint64_t *target = malloc(n * 8);
+    lat_automorph_ntt_index(idx, ctx->log_n, gk->elts[0]);
+    lat_automorph_ntt_apply(sk->s, target, idx, n);
+    CHECK_INT(freed_find(target, 64 * 8), 0);
+    lat_automorph_ntt_apply(sk->s + lp, target, idx, n);
+    CHECK_INT(freed_find(target + n - 64, 64 * 8), 0);
+    free(target);
+    free(idx);
     /* the secret key itself, freed */
     uint64_t s64[64];
     int8_t c8[64];
+    uint64_t s_end[64];
     memcpy(s64, sk->s + n, sizeof s64);
+    memcpy(s_end, sk->s + lp + n - 64, sizeof s_end);
     memcpy(c8, sk->coeffs, sizeof c8);
     freed_start();
     ccz_lattice_secret_key_free(sk);
     blocks = freed_stop();
     CHECK(blocks > 0 && blocks < FREED_MAX);
     CHECK_INT(freed_find(s64, sizeof s64), 0);
+    CHECK_INT(freed_find(s_end, sizeof s_end), 0);
     CHECK_INT(freed_find(c8, sizeof c8), 0);
     ccz_lattice_galois_keys_free(gk);
     ccz_lattice_relin_keys_free(rk);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ccz/lattice.h"
 #include "lattice/lat.h"
 #include "test.h"
 
@@ -189,4 +190,18 @@ static void test_kernels(void)
     free(a), free(b), free(w), free(ws), free(o1), free(o2), free(acc);
 }
 
-TEST_MAIN(T(test_modular), T(test_ntt), T(test_kernels))
+/* The NTT benchmark (ccz he bench): its prime size checked before any table is made, and a short
+ * run timing both directions. */
+static void test_bench(void)
+{
+    double fwd = -1, inv = -1;
+    CHECK_STATUS(ccz_lattice_ntt_bench(&fwd, &inv, 10, 70, 0.001), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "primes of 70 bits: between 2 and 61");
+    CHECK_STATUS(ccz_lattice_ntt_bench(&fwd, &inv, 10, 1, 0.001), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "primes of 1 bits: between 2 and 61");
+    CHECK(fwd == -1 && inv == -1);
+    CHECK_OK(ccz_lattice_ntt_bench(&fwd, &inv, 10, 30, 0.001));
+    CHECK(fwd > 0 && inv > 0);
+}
+
+TEST_MAIN(T(test_modular), T(test_ntt), T(test_kernels), T(test_bench))

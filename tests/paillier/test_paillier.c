@@ -925,6 +925,13 @@ static void test_ciphertext_units(void)
     CHECK_STATUS(ccz_paillier_mul_plain_batch(ms, pk, (const mpz_t *)cs, (const mpz_t *)ks, N, 1),
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "ciphertext 3 is not in [1, n^2): not from this key");
+    /* sums in a batch refuse it too, on several threads or one */
+    CHECK_STATUS(ccz_paillier_add_batch(ms, pk, (const mpz_t *)cs, (const mpz_t *)cs, N, 2),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the ciphertext is not in [1, n^2): not from this key");
+    CHECK_STATUS(ccz_paillier_add_batch(ms, pk, (const mpz_t *)cs, (const mpz_t *)cs, N, 1),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the ciphertext is not in [1, n^2): not from this key");
     mpz_add_ui(cs[3], n, 1);
     for (int sign = 1; sign >= -1; sign -= 2) {
         mpz_mul_si(ks[5], n, sign);

@@ -85,6 +85,24 @@ static void test_dot(void)
     naive(ref, pk, (const mpz_t *)c, (const mpz_t *)&e[11 * K], K);
     CHECK(mpz_cmp(ref, out[2]) == 0);
     CHECK_OK(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, K, (const mpz_t *)e, 0, 1));
+    /* on one thread, 17 and 9 rows: one row past whole lane groups */
+    for (size_t rows = 17; rows >= 9; rows -= 8) {
+        CHECK_OK(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, K, (const mpz_t *)e, rows, 1));
+        same = 0;
+        for (size_t r = 0; r < rows; r++) {
+            naive(ref, pk, (const mpz_t *)c, (const mpz_t *)&e[r * K], K);
+            same += mpz_cmp(ref, out[r]) == 0;
+        }
+        CHECK_INT(same, (int)rows);
+    }
+    /* a dot product of one term: c^e for each row */
+    CHECK_OK(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, 1, (const mpz_t *)e, 3, 1));
+    same = 0;
+    for (size_t r = 0; r < 3; r++) {
+        naive(ref, pk, (const mpz_t *)c, (const mpz_t *)&e[r], 1);
+        same += mpz_cmp(ref, out[r]) == 0;
+    }
+    CHECK_INT(same, 3);
     /* refusals */
     mpz_set(t, e[0]);
     mpz_set(e[0], n);
