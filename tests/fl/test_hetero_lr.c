@@ -12,6 +12,7 @@
 
 #include "ccz/ccz.h"
 #include "ccz/fl.h"
+#include "rng_fail.h"
 #include "test.h"
 
 #define SKLEARN_CSV "/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv"
@@ -240,6 +241,68 @@ static void test_steps(void)
     ccz_ml_dataset_free(&host);
 }
 
+/* The unmasked gradient's plausibility bound, 2 S + 64 bits of either sign: at it, taken; one bit
+ * over, refused. (Residuals of zero: the gradient is 0, the unmasked value what is added.) */
+static void test_gradient_bound(void)
+{
+    ccz_paillier_key *key = NULL;
+    CHECK_OK(ccz_paillier_keygen(&key, 1024));
+    const ccz_paillier_pub *pk = ccz_paillier_key_pub(key);
+    double x[8] = {0.5, -1, 2, 0.25, -0.5, 1, 0, 3};
+    ccz_ml_dataset d = {4, 2, x, NULL, NULL};
+    ccz_fl_vlr_opts o = CCZ_FL_VLR_OPTS_INIT;
+    ccz_fl_vlr_party *h = NULL;
+    CHECK_OK(ccz_fl_vlr_party_new(&h, pk, &d, &o));
+    mpz_t *res = mpzs(4), *m = mpzs(2), *p = mpzs(2), zero, big, n;
+    mpz_inits(zero, big, n, NULL);
+    ccz_paillier_pub_n(n, pk);
+    for (int r = 0; r < 4; r++)
+        CHECK_OK(ccz_paillier_encrypt(res[r], pk, zero));
+    CHECK_OK(ccz_fl_vlr_gradient(h, m, (const mpz_t *)res, 0));
+    CHECK_OK(ccz_paillier_decrypt_batch(m, key, (const mpz_t *)m, 2, 0));
+    for (int sign = 1; sign >= -1; sign -= 2) {
+        for (unsigned bits = 2 * CCZ_FL_VLR_SCALE_BITS + 64; bits <= 2 * CCZ_FL_VLR_SCALE_BITS + 65;
+             bits++) {
+            mpz_set_ui(big, 0);
+            mpz_setbit(big, bits - 1); /* a value of exactly `bits` bits */
+            for (int j = 0; j < 2; j++) {
+                if (sign > 0)
+                    mpz_add(p[j], m[j], big);
+                else
+                    mpz_sub(p[j], m[j], big);
+                mpz_mod(p[j], p[j], n);
+            }
+            ccz_status st = ccz_fl_vlr_update(h, (const mpz_t *)p, 0);
+            if (bits == 2 * CCZ_FL_VLR_SCALE_BITS + 64) {
+                CHECK_OK(st);
+            } else {
+                CHECK_STATUS(st, CCZ_ERR_OVERFLOW);
+                CHECK_CONTAINS(ccz_error_detail(), "gradient 0: 161 bits after unmasking");
+            }
+        }
+    }
+    mpz_clears(zero, big, n, NULL);
+    mpzs_free(res, 4);
+    mpzs_free(m, 2);
+    mpzs_free(p, 2);
+    ccz_fl_vlr_party_free(h);
+    ccz_paillier_key_free(key);
+}
+
+/* z-scores column by column (the population's standard deviation); a constant column is 0. */
+static void test_zscore(void)
+{
+    double x[] = {1, 10, 7, 100, 3, 30, 7, 300, 5, 20, 7, 200};
+    ccz_ml_dataset d = {3, 4, x, NULL, NULL};
+    ccz_fl_vlr_zscore(&d);
+    double s = sqrt(1.5); /* (-1, 0, 1) / sqrt(2 / 3), in some order */
+    const double want[] = {-s, -s, 0, -s, 0, s, 0, s, s, 0, 0, 0};
+    int same = 0;
+    for (int i = 0; i < 12; i++)
+        same += fabs(x[i] - want[i]) < 1e-12;
+    CHECK_INT(same, 12);
+}
+
 static void test_auc(void)
 {
     double s[5] = {0.1, 0.4, 0.35, 0.8, 0.8};
@@ -247,11 +310,15 @@ static void test_auc(void)
     /* positives 0.35, 0.8; negatives 0.1, 0.4, 0.8: pairs won 1 + 2.5 of 6 */
     CHECK(fabs(ccz_fl_vlr_auc(s, y, 5) - 3.5 / 6) < 1e-12);
     CHECK(isnan(ccz_fl_vlr_auc(s, y, 1)));
+    /* the lowest score a positive's: it counts too (rank 1) */
+    double s2[3] = {0.9, 0.1, 0.5};
+    uint8_t y2[3] = {1, 1, 0};
+    CHECK(ccz_fl_vlr_auc(s2, y2, 3) == 0.5);
 }
 
 /* The guest's gradient kept from its residuals serves only those residuals: given others, the
  * gradient is computed afresh (the same update as a party that never kept one). */
-static void test_kept_gradient(void)
+static void kept_vs_fresh(bool every_row)
 {
     load();
     ccz_paillier_key *key = NULL;
@@ -270,7 +337,8 @@ static void test_kept_gradient(void)
     CHECK_OK(ccz_fl_vlr_residuals(g1, res, &loss, (const mpz_t *)fwd, sq, 0));
     mpz_set_ui(t, 1000);
     mpz_mul_2exp(t, t, CCZ_FL_VLR_SCALE_BITS);
-    CHECK_OK(ccz_paillier_add_plain(res[0], pk, res[0], t)); /* other residuals */
+    for (size_t r = 0; r < (every_row ? rows : 1); r++) /* other residuals */
+        CHECK_OK(ccz_paillier_add_plain(res[r], pk, res[r], t));
     CHECK_OK(ccz_fl_vlr_gradient(g1, m1, (const mpz_t *)res, 0));
     CHECK_OK(ccz_fl_vlr_gradient(g2, m2, (const mpz_t *)res, 0));
     CHECK_OK(ccz_paillier_decrypt_batch(m1, key, (const mpz_t *)m1, 11, 0));
@@ -284,6 +352,68 @@ static void test_kept_gradient(void)
     mpz_clears(sq, loss, t, NULL);
     mpzs_free(fwd, rows);
     mpzs_free(res, rows);
+    mpzs_free(m1, 11);
+    mpzs_free(m2, 11);
+    ccz_fl_vlr_party_free(g1);
+    ccz_fl_vlr_party_free(g2);
+    ccz_fl_vlr_party_free(h);
+    ccz_paillier_key_free(key);
+    ccz_ml_dataset_free(&guest);
+    ccz_ml_dataset_free(&host);
+}
+
+static void test_kept_gradient(void)
+{
+    kept_vs_fresh(false); /* one residual changed */
+    kept_vs_fresh(true);  /* every one */
+}
+
+/* Residuals without the loss are the same ciphertexts as with it, and the gradient kept from them
+ * the same as one computed afresh; the masks' randomness failing fails the gradient (it is never
+ * sent unmasked). */
+static void test_residuals_without_loss(void)
+{
+    load();
+    ccz_paillier_key *key = NULL;
+    CHECK_OK(ccz_paillier_keygen(&key, 1024));
+    const ccz_paillier_pub *pk = ccz_paillier_key_pub(key);
+    ccz_fl_vlr_opts o = CCZ_FL_VLR_OPTS_INIT;
+    o.batch_size = 320;
+    ccz_fl_vlr_party *g1 = NULL, *g2 = NULL, *h = NULL;
+    CHECK_OK(ccz_fl_vlr_party_new(&g1, pk, &guest, &o));
+    CHECK_OK(ccz_fl_vlr_party_new(&g2, pk, &guest, &o));
+    CHECK_OK(ccz_fl_vlr_party_new(&h, pk, &host, &o));
+    size_t rows = ccz_fl_vlr_batch_rows(g1, 0);
+    mpz_t *fwd = mpzs(rows), *r1 = mpzs(rows), *r2 = mpzs(rows), *m1 = mpzs(11), *m2 = mpzs(11), sq,
+          loss;
+    mpz_inits(sq, loss, NULL);
+    CHECK_OK(ccz_fl_vlr_forward(h, fwd, sq, 0));
+    CHECK_OK(ccz_fl_vlr_residuals(g1, r1, &loss, (const mpz_t *)fwd, sq, 0));
+    CHECK_OK(ccz_fl_vlr_residuals(g2, r2, NULL, (const mpz_t *)fwd, sq, 0));
+    int same = 0;
+    for (size_t r = 0; r < rows; r++)
+        same += mpz_cmp(r1[r], r2[r]) == 0;
+    CHECK_INT(same, rows);
+    /* the RNG failing: no masks, no gradient */
+    rng_fail_start();
+    ccz_status st = ccz_fl_vlr_gradient(g1, m1, (const mpz_t *)r1, 0);
+    rng_fail_stop();
+    CHECK_STATUS(st, CCZ_ERR_CRYPTO);
+    CHECK_CONTAINS(ccz_error_detail(), "the RNG failed");
+    CHECK_OK(ccz_fl_vlr_gradient(g1, m1, (const mpz_t *)r1, 0)); /* afresh: the kept one went */
+    CHECK_OK(ccz_fl_vlr_gradient(g2, m2, (const mpz_t *)r2, 0)); /* kept */
+    CHECK_OK(ccz_paillier_decrypt_batch(m1, key, (const mpz_t *)m1, 11, 0));
+    CHECK_OK(ccz_paillier_decrypt_batch(m2, key, (const mpz_t *)m2, 11, 0));
+    CHECK_OK(ccz_fl_vlr_update(g1, (const mpz_t *)m1, 0));
+    CHECK_OK(ccz_fl_vlr_update(g2, (const mpz_t *)m2, 0));
+    same = 0;
+    for (int j = 0; j < 11; j++)
+        same += ccz_fl_vlr_weights(g1)[j] == ccz_fl_vlr_weights(g2)[j];
+    CHECK_INT(same, 11);
+    mpz_clears(sq, loss, NULL);
+    mpzs_free(fwd, rows);
+    mpzs_free(r1, rows);
+    mpzs_free(r2, rows);
     mpzs_free(m1, 11);
     mpzs_free(m2, 11);
     ccz_fl_vlr_party_free(g1);
@@ -308,6 +438,23 @@ static void test_party_refusals(void)
     CHECK_STATUS(ccz_fl_vlr_party_new(&p, pk, &d, &o), CCZ_ERR_OVERFLOW);
     CHECK_STR(ccz_error_detail(),
               "row 2: a feature of magnitude 1e6 or more (scale the features first)");
+    /* a modulus of 1023 bits refused, 1024 taken (the rows refused then, as above) */
+    mpz_t mod;
+    mpz_init(mod);
+    for (unsigned bits = 1023; bits <= 1024; bits++) {
+        ccz_paillier_pub *pub = NULL;
+        mpz_set_ui(mod, 0);
+        mpz_setbit(mod, bits);
+        mpz_sub_ui(mod, mod, 1);
+        CHECK_OK(ccz_paillier_pub_new(&pub, mod));
+        CHECK_STATUS(ccz_fl_vlr_party_new(&p, pub, &d, &o),
+                     bits == 1023 ? CCZ_ERR_INVALID_ARGUMENT : CCZ_ERR_OVERFLOW);
+        CHECK_CONTAINS(ccz_error_detail(), bits == 1023
+                                               ? "hetero-LR needs a key of 1024 bits or more"
+                                               : "row 2: a feature of magnitude 1e6");
+        ccz_paillier_pub_free(pub);
+    }
+    mpz_clear(mod);
     d.x[2] = -999999;
     CHECK_OK(ccz_fl_vlr_party_new(&p, pk, &d, &o));
     /* a decryption that passes as a gradient (2^60 after unmasking, within 2S + 64 bits) but
@@ -344,6 +491,26 @@ static void test_party_refusals(void)
     CHECK_STATUS(ccz_fl_vlr_residuals(p, NULL, NULL, NULL, NULL, 0), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "only the guest has the labels");
     ccz_fl_vlr_party_free(p);
+    /* the arbiter's decrypted loss: 2 S + 96 bits at most, of either sign, and some rows */
+    mpz_t lm, n;
+    mpz_inits(lm, n, NULL);
+    ccz_paillier_pub_n(n, pk);
+    double l = NAN;
+    mpz_setbit(lm, 2 * CCZ_FL_VLR_SCALE_BITS + 96);
+    CHECK_STATUS(ccz_fl_vlr_loss(&l, pk, lm, 4), CCZ_ERR_OVERFLOW);
+    CHECK_CONTAINS(ccz_error_detail(), "the loss is out of range (193 bits)");
+    mpz_sub(lm, n, lm); /* its negative */
+    CHECK_STATUS(ccz_fl_vlr_loss(&l, pk, lm, 4), CCZ_ERR_OVERFLOW);
+    CHECK_CONTAINS(ccz_error_detail(), "the loss is out of range (193 bits)");
+    mpz_set_ui(lm, 0);
+    mpz_setbit(lm, 2 * CCZ_FL_VLR_SCALE_BITS + 95);
+    CHECK_OK(ccz_fl_vlr_loss(&l, pk, lm, 4));
+    CHECK(l == log(2.0) + 0x1p95 / 32);
+    mpz_sub(lm, n, lm);
+    CHECK_OK(ccz_fl_vlr_loss(&l, pk, lm, 4));
+    CHECK(l == log(2.0) - 0x1p95 / 32);
+    CHECK_STATUS(ccz_fl_vlr_loss(&l, pk, lm, 0), CCZ_ERR_OVERFLOW);
+    mpz_clears(lm, n, NULL);
     p = NULL;
     /* no key, no rows, no features */
     CHECK_STATUS(ccz_fl_vlr_party_new(&p, NULL, &d, &o), CCZ_ERR_INVALID_ARGUMENT);
@@ -385,5 +552,5 @@ static void test_party_refusals(void)
     ccz_paillier_key_free(key);
 }
 
-TEST_MAIN(T(test_layouts), T(test_steps), T(test_kept_gradient), T(test_auc),
-          T(test_party_refusals))
+TEST_MAIN(T(test_layouts), T(test_steps), T(test_kept_gradient), T(test_residuals_without_loss),
+          T(test_gradient_bound), T(test_zscore), T(test_auc), T(test_party_refusals))

@@ -273,6 +273,13 @@ static void hostile_init(const server *s, const keys *k, const keys *tk)
            CCZ_RPC_INVALID_ARGUMENT, "params: this is SEAL's serialization (CCZoo's client)");
     EXPECT(init_ctx(ch, CCZ_LIT("garbage"), PK, RK, 128, 0x1p45, msg, sizeof msg),
            CCZ_RPC_INVALID_ARGUMENT, "params: ");
+    /* a second byte of SEAL's magic without its first, or a first byte alone: not SEAL's */
+    EXPECT(init_ctx(ch, CCZ_LIT("\x01\xa1garbage"), PK, RK, 128, 0x1p45, msg, sizeof msg),
+           CCZ_RPC_INVALID_ARGUMENT, "params: ");
+    CHECK(strstr(msg, "SEAL") == NULL);
+    EXPECT(init_ctx(ch, CCZ_LIT("\x5e"), PK, RK, 128, 0x1p45, msg, sizeof msg),
+           CCZ_RPC_INVALID_ARGUMENT, "params: ");
+    CHECK(strstr(msg, "SEAL") == NULL);
     /* BFV; the CKKS preset's 60,40,40,60 */
     ccz_lattice_params p;
     ccz_lattice_context *ctx;
@@ -301,6 +308,18 @@ static void hostile_init(const server *s, const keys *k, const keys *tk)
     big.ptr[7] = 11; /* and N 2048: too small a ring for the table's security */
     EXPECT(init_ctx(ch, ccz_buf_span(&big), PK, RK, 128, 0x1p45, msg, sizeof msg),
            CCZ_RPC_INVALID_ARGUMENT, "params: CKKS, N 2048, 5 primes: the inference takes CKKS");
+    /* N 4096 and N 16384, the range's ends: taken by the range, refused only further on */
+    big.ptr[7] = 12;
+    EXPECT(init_ctx(ch, ccz_buf_span(&big), PK, RK, 128, 0x1p45, msg, sizeof msg),
+           CCZ_RPC_INVALID_ARGUMENT, "128-bit security at N = 4096 allows at most 109");
+    ccz_buf_free(&big);
+    CHECK_OK(ccz_he_lr_params(&p, CCZ_HE_LR_SECURE));
+    p.log_n = 14;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    CHECK_OK(ccz_lattice_params_save(&big, ctx));
+    ccz_lattice_context_free(ctx);
+    EXPECT(init_ctx(ch, ccz_buf_span(&big), PK, RK, 128, 0x1p45, msg, sizeof msg),
+           CCZ_RPC_INVALID_ARGUMENT, "pub_key: the public key was made with other parameters");
     ccz_buf_free(&big);
     /* nine primes (24 bits each, within the table): more than a context may cost */
     CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_CKKS, 13));
@@ -315,6 +334,14 @@ static void hostile_init(const server *s, const keys *k, const keys *tk)
            CCZ_RPC_INVALID_ARGUMENT,
            "params: CKKS, N 8192, 9 primes: the inference takes CKKS at N 4096 to 16384 with at "
            "most 8 primes");
+    ccz_buf_free(&big);
+    /* eight, the most there may be: taken by their number, refused for the chain itself */
+    p.n_primes = 8;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    CHECK_OK(ccz_lattice_params_save(&big, ctx));
+    ccz_lattice_context_free(ctx);
+    EXPECT(init_ctx(ch, ccz_buf_span(&big), PK, RK, 128, 0, msg, sizeof msg),
+           CCZ_RPC_INVALID_ARGUMENT, "params: the first prime (24 bits) must exceed the scale");
     ccz_buf_free(&big);
     /* primes 1 and 2 at 43 bits (within 4 of the scale): the result would come back at 2^49,
      * where the first prime (50 bits) cannot hold the probabilities */
@@ -335,6 +362,7 @@ static void hostile_init(const server *s, const keys *k, const keys *tk)
     CHECK_CONTAINS(msg, "this server takes only 128-bit-secure parameters");
     EXPECT(init_ctx(ch, TP, TPK, TRK, 128, 0x1p45, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
            "300 bits");
+    CHECK(strstr(msg, "--insecure-params") == NULL); /* the client asked for 128 bits */
     EXPECT(init_ctx(ch, P, PK, RK, 192, 0x1p45, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
            "security_level 192: 128");
     EXPECT(init_ctx(ch, P, PK, RK, 128, 0x1p40, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
@@ -374,6 +402,8 @@ static void hostile_infer(const server *s, const keys *k, const keys *tk)
     EXPECT(infer(ch, cts, F - 1, 1, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
            "11 ciphertexts");
     EXPECT(infer(ch, cts, F, 0, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT, "batches 0");
+    EXPECT(infer(ch, cts, 0, 0, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
+           "batches 0, batch_size 12, 0 ciphertexts");
     EXPECT(infer(ch, cts, F, 2, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
            "batches x 12 ciphertexts");
     /* 65 batches of one-byte "ciphertexts": refused by their number before any is read */
@@ -383,6 +413,9 @@ static void hostile_infer(const server *s, const keys *k, const keys *tk)
     EXPECT(infer(ch, many, 65 * F, 65, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
            "batches 65, batch_size 12, 780 ciphertexts");
     CHECK_CONTAINS(msg, "(1 to 64 batches)");
+    /* 64 batches, the most there may be: taken by their number, refused for their bytes */
+    EXPECT(infer(ch, many, 64 * F, 64, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
+           "batch 0: ciphertext 0: ");
     for (size_t i = 0; i < 65 * F; i++)
         ccz_buf_free(&many[i]);
     free(many);

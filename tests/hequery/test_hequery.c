@@ -367,14 +367,16 @@ static void test_algorithms_agree(void)
         fprintf(stderr, "  sanitizer build: faithful and packed run in the optimized build\n");
         return;
     }
-    ccz_heq_db *db = db_of("Oregon,Salem\nUtah,Salt Lake City\n");
+    /* (17 bytes, an odd length: the packed layout's last chunk ends in a zero byte, not in the
+     * byte after the value) */
+    ccz_heq_db *db = db_of("Oregon,Salem\nUtah,Salt Lake City UT\n");
     ccz_heq_server *s = server_of(db);
     ccz_heq_client *c;
     CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_FAITHFUL));
     lookup(s, c, "Oregon", "Salem");
     ccz_heq_client_free(c);
     CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_PACKED));
-    CHECK(lookup(s, c, "Utah", "Salt Lake City") >= 30);
+    CHECK(lookup(s, c, "Utah", "Salt Lake City UT") >= 30);
     ccz_heq_client_free(c);
     ccz_heq_server_free(s);
     ccz_heq_db_free(db);

@@ -4,14 +4,20 @@
  * key and malformed file refused with an error that names it, and the configuration unchanged
  * by what was refused. */
 #include <limits.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <jansson.h>
 
 #include "ccz/ccz.h"
 #include "ccz/svc.h"
+#include "rng_fail.h"
 #include "svc/svc.h"
 #include "test.h"
 
@@ -271,5 +277,169 @@ static void admin_token(void)
     remove(path);
 }
 
+/* The admin token's randomness failing: refused as such, and no (empty) token file kept. */
+static void admin_token_no_randomness(void)
+{
+    svc_common sc = {0};
+    snprintf(sc.data_dir, sizeof sc.data_dir, "%s", test_tmpdir());
+    char path[4200];
+    snprintf(path, sizeof path, "%s/admin-token", sc.data_dir);
+    remove(path);
+    uint8_t hash[32];
+    rng_fail_start();
+    ccz_status st = svc_admin_token_load(hash, &sc);
+    rng_fail_stop();
+    CHECK_STATUS(st, CCZ_ERR_CRYPTO);
+    CHECK_CONTAINS(ccz_error_detail(), "no randomness");
+    CHECK(!ccz_file_exists(path));
+}
+
+/* An attestation service on a port of its own, its data in dir (NULL: the default's). */
+static ccz_svc_config *service_config(const char *dir)
+{
+    ccz_svc_config *c = NULL;
+    CHECK_OK(ccz_svc_config_new(&c, "attestation"));
+    CHECK_OK(ccz_svc_config_set(c, "listen", "127.0.0.1:0"));
+    if (dir)
+        CHECK_OK(ccz_svc_config_set(c, "data-dir", dir));
+    return c;
+}
+
+/* Starts, checks the listener's certificate was made in want_dir, stops. */
+static void starts_in(const char *want_dir)
+{
+    ccz_svc_config *c = service_config(NULL);
+    ccz_svc *s = NULL;
+    CHECK_OK(ccz_svc_start(&s, c, false));
+    char cert[4200];
+    snprintf(cert, sizeof cert, "%s/tls-cert.pem", want_dir);
+    CHECK(ccz_file_exists(cert));
+    ccz_svc_free(s);
+    ccz_svc_config_free(c);
+}
+
+static void put_env(const char *name, const char *value)
+{
+    if (value)
+        setenv(name, value, 1);
+    else
+        unsetenv(name);
+}
+
+/* Without --data-dir: $CCZ_DATA_DIR, else $XDG_DATA_HOME/ccz/SERVICE, else
+ * $HOME/.local/share/ccz/SERVICE (an empty variable counts as unset), else refused. */
+static void data_dir_default(void)
+{
+    const char *names[] = {"CCZ_DATA_DIR", "XDG_DATA_HOME", "HOME"};
+    char *saved[3];
+    for (int i = 0; i < 3; i++)
+        saved[i] = getenv(names[i]) ? strdup(getenv(names[i])) : NULL;
+    char env[600], xdg[600], home[600], want[700];
+    snprintf(env, sizeof env, "%s/envdir", test_tmpdir());
+    snprintf(xdg, sizeof xdg, "%s/xdg", test_tmpdir());
+    snprintf(home, sizeof home, "%s/home", test_tmpdir());
+
+    put_env("CCZ_DATA_DIR", NULL);
+    put_env("XDG_DATA_HOME", xdg);
+    put_env("HOME", home);
+    snprintf(want, sizeof want, "%s/ccz/attestation", xdg);
+    starts_in(want);
+    put_env("XDG_DATA_HOME", "");
+    snprintf(want, sizeof want, "%s/.local/share/ccz/attestation", home);
+    starts_in(want);
+    put_env("CCZ_DATA_DIR", env);
+    put_env("XDG_DATA_HOME", xdg);
+    starts_in(env);
+    put_env("CCZ_DATA_DIR", "");
+    put_env("XDG_DATA_HOME", NULL);
+    put_env("HOME", NULL);
+    ccz_svc_config *c = service_config(NULL);
+    ccz_svc *s = (ccz_svc *)1;
+    CHECK_STATUS(ccz_svc_start(&s, c, false), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK(s == NULL);
+    CHECK_CONTAINS(ccz_error_detail(), "no data directory: give --data-dir");
+    ccz_svc_config_free(c);
+    for (int i = 0; i < 3; i++) {
+        put_env(names[i], saved[i]);
+        free(saved[i]);
+    }
+}
+
+/* ccz_svc_start refuses c with want and a detail containing text; nothing is left started. */
+static void start_refused(ccz_svc_config *c, ccz_status want, const char *text)
+{
+    ccz_svc *s = (ccz_svc *)1;
+    CHECK_STATUS(ccz_svc_start(&s, c, false), want);
+    CHECK(s == NULL);
+    CHECK_CONTAINS(ccz_error_detail(), text);
+    ccz_svc_config_free(c);
+}
+
+/* What a service starts from, each wrong in turn: refused with an error that names it. */
+static void start_files_refused(void)
+{
+    char dir[600], sub[5000];
+    snprintf(dir, sizeof dir, "%s/svc-files", test_tmpdir());
+    CHECK_OK(ccz_mkdir_p(dir, 0700));
+    ccz_svc_config *c;
+    /* a --data-dir longer than a path may be (in short components, each one creatable) */
+    size_t n = (size_t)snprintf(sub, sizeof sub, "%s", dir);
+    while (n < 4200)
+        n += (size_t)snprintf(sub + n, sizeof sub - n, "/d");
+    start_refused(service_config(sub), CCZ_ERR_TOO_LARGE, "the data directory's path is too long");
+    /* a policy that is not JSON, not an object, not a policy */
+    const char *bad_json = write_file("bad-json-policy.json", "{\"tees\": ");
+    c = service_config(dir);
+    CHECK_OK(ccz_svc_config_set(c, "policy", bad_json));
+    start_refused(c, CCZ_ERR_POLICY, "bad-json-policy.json: not a JSON object");
+    const char *array = write_file("array-policy.json", "[1, 2]");
+    c = service_config(dir);
+    CHECK_OK(ccz_svc_config_set(c, "policy", array));
+    start_refused(c, CCZ_ERR_POLICY, "array-policy.json: not a JSON object");
+    const char *wrong = write_file("wrong-policy.json", "{\"tees\": [\"nope\"]}");
+    c = service_config(dir);
+    CHECK_OK(ccz_svc_config_set(c, "policy", wrong));
+    start_refused(c, CCZ_ERR_POLICY, "wrong-policy.json: policy: tees: unknown TEE nope");
+    /* collateral that is not there */
+    c = service_config(dir);
+    CHECK_OK(ccz_svc_config_set(c, "collateral", "/nonexistent/collateral.json"));
+    start_refused(c, CCZ_ERR_NOT_FOUND, "--collateral /nonexistent/collateral.json");
+    /* an operator's certificate that is not one */
+    const char *cert = write_file("not-a-cert.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n");
+    const char *key = write_file("not-a-key.pem", "not a key\n");
+    c = service_config(dir);
+    CHECK_OK(ccz_svc_config_set(c, "tls-cert", cert));
+    CHECK_OK(ccz_svc_config_set(c, "tls-key", key));
+    start_refused(c, CCZ_ERR_CERT_MALFORMED, "not-a-cert.pem");
+    /* the listener's key in the data directory, damaged: refused, not replaced */
+    char kpath[700];
+    snprintf(kpath, sizeof kpath, "%s/tls-key.pem", dir);
+    CHECK_OK(ccz_file_write(kpath, CCZ_LIT("-----BEGIN PRIVATE KEY-----\nAAAA\n"), 0600));
+    start_refused(service_config(dir), CCZ_ERR_KEY_MALFORMED, "tls-key.pem: not a PEM private key");
+}
+
+/* After ccz_svc_free the service's port takes no connection: its listener is closed. */
+static void freed_service_closes(void)
+{
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/svc-closes", test_tmpdir());
+    ccz_svc_config *c = service_config(dir);
+    ccz_svc *s = NULL;
+    CHECK_OK(ccz_svc_start(&s, c, false));
+    int port = ccz_svc_port(s);
+    CHECK(port > 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK_INT(connect(fd, (struct sockaddr *)&a, sizeof a), 0); /* running: it listens */
+    close(fd);
+    ccz_svc_free(s);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) != 0);
+    close(fd);
+    ccz_svc_config_free(c);
+}
+
 TEST_MAIN(T(defaults), T(flags), T(file_then_flags), T(bad_files), T(bad_file_quotes_no_value),
-          T(empty_data_dir), T(admin_token))
+          T(empty_data_dir), T(admin_token), T(admin_token_no_randomness), T(data_dir_default),
+          T(start_files_refused), T(freed_service_closes))
