@@ -117,3 +117,18 @@ void listener_peer_group(char out[LISTENER_PEER_GROUP_LEN], const struct sockadd
         snprintf(out, LISTENER_PEER_GROUP_LEN, "%s/64", net);
     }
 }
+
+listener_peer *listener_peer_find(listener_peer *peers, size_t n, const char *addr, bool add)
+{
+    for (size_t i = 0; i < n; i++)
+        if (peers[i].n && strcmp(peers[i].addr, addr) == 0)
+            return &peers[i];
+    if (!add)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (peers[i].n == 0) {
+            snprintf(peers[i].addr, sizeof peers[i].addr, "%s", addr);
+            return &peers[i];
+        }
+    return NULL;
+}

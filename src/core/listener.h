@@ -45,5 +45,14 @@ bool listener_silent(const SSL *ssl, evutil_socket_t fd);
  * IPv6), an IPv6 address's /64 network ("2001:db8:1:2::/64"; one host holds a whole /64). */
 #define LISTENER_PEER_GROUP_LEN (INET6_ADDRSTRLEN + 3)
 void listener_peer_group(char out[LISTENER_PEER_GROUP_LEN], const struct sockaddr *addr);
+/* A peer group and how many connections it has open; a slot with none is free. */
+typedef struct {
+    char addr[LISTENER_PEER_GROUP_LEN];
+    unsigned n;
+} listener_peer;
+/* The slot of peers[0..n) holding addr with connections open, or NULL; with add, a free slot
+ * taken for addr when none holds it (NULL only when every slot is in use: a table with a slot
+ * per possible connection always has one). */
+listener_peer *listener_peer_find(listener_peer *peers, size_t n, const char *addr, bool add);
 
 #endif

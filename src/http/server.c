@@ -57,11 +57,6 @@ typedef struct conn conn;
 
 CCZ_LIST_TYPE(conn_list, conn);
 
-typedef struct {
-    char addr[LISTENER_PEER_GROUP_LEN]; /* listener_peer_group */
-    unsigned n;
-} peer_slot;
-
 enum conn_state { C_HANDSHAKE, C_IDLE, C_HEAD, C_BODY, C_WAIT /* for a deferred answer */ };
 
 struct http_request {
@@ -89,7 +84,7 @@ struct conn {
     struct bufferevent *bev;
     SSL *ssl;
     struct event *timer;
-    peer_slot *peer;
+    listener_peer *peer;
     char addr[LISTENER_PEER_GROUP_LEN]; /* the client's own address (an IPv4 peer's is its group) */
     enum conn_state state;
     int64_t last_active; /* monotonic ms: handshake done or last response */
@@ -120,7 +115,7 @@ struct http_server {
     route *routes;
     size_t n_routes;
     route other; /* 404s and requests that never parsed */
-    peer_slot *peers;
+    listener_peer *peers;
     size_t n_peers;
     conn_list handshaking, ready;
     bool draining;
@@ -133,24 +128,9 @@ struct http_server {
     uint64_t accepted, shed, refused;
 };
 
-/* ---- lists and peers -------------------------------------------------------------------------*/
+/* ---- lists -----------------------------------------------------------------------------------------*/
 
 CCZ_LIST_FUNCS(conn_list, conn)
-
-static peer_slot *peer_find(http_server *s, const char *addr, bool add)
-{
-    for (size_t i = 0; i < s->n_peers; i++)
-        if (strcmp(s->peers[i].addr, addr) == 0)
-            return &s->peers[i];
-    if (!add)
-        return NULL;
-    for (size_t i = 0; i < s->n_peers; i++)
-        if (s->peers[i].n == 0) {
-            snprintf(s->peers[i].addr, sizeof s->peers[i].addr, "%s", addr);
-            return &s->peers[i];
-        }
-    return NULL; /* the table has one slot per possible connection: never here */
-}
 
 static void arm(conn *c, unsigned ms)
 {
@@ -1272,7 +1252,7 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
  * at the server's cap anyone's; the oldest unfinished handshake whose client has sent nothing
  * first, then the oldest unfinished handshake, then the connection idle longest. Requests in
  * progress are never cut. False: no room. */
-static bool make_room(http_server *s, peer_slot *p)
+static bool make_room(http_server *s, listener_peer *p)
 {
     bool per_peer = p && p->n >= s->max_per_peer;
     if (!per_peer && s->n_conns < s->max_conns)
@@ -1319,7 +1299,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evutil_closesocket(fd);
         return;
     }
-    peer_slot *p = peer_find(s, group, false);
+    listener_peer *p = listener_peer_find(s->peers, s->n_peers, group, false);
     unsigned before = s->n_conns;
     if (!make_room(s, p)) {
         s->refused++;
@@ -1334,7 +1314,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evtimer_add(s->relisten, &now);
     }
     if (!p)
-        p = peer_find(s, group, true);
+        p = listener_peer_find(s->peers, s->n_peers, group, true);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     conn *c = calloc(1, sizeof *c);

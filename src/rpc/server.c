@@ -70,12 +70,6 @@ typedef struct out_seg {
 /* Connections in a list: in order of arrival (oldest first). */
 CCZ_LIST_TYPE(conn_list, conn);
 
-/* A peer (listener_peer_group) and how many connections it has open; a slot with none is free. */
-typedef struct {
-    char addr[LISTENER_PEER_GROUP_LEN];
-    unsigned n;
-} peer_slot;
-
 struct ccz_rpc_server {
     struct event_base *base;
     atomic_int shutdown_grace_ms; /* of the shutdown asked for (ccz_rpc_server_shutdown) */
@@ -85,7 +79,7 @@ struct ccz_rpc_server {
     SSL_CTX *tls;             /* NULL: plaintext (h2c) */
     size_t max_message;
     unsigned max_conns, n_conns, max_streams, max_per_peer;
-    peer_slot *peers; /* one slot per possible connection */
+    listener_peer *peers; /* one slot per possible connection */
     size_t n_peers;
     unsigned handshake_ms, idle_ms;
     size_t conn_window;    /* per connection: bytes received and not yet consumed */
@@ -123,8 +117,8 @@ struct conn {
     bool closing;
     unsigned peer_resets; /* streams reset for the client's errors on them */
     ccz_rpc_call *calls;
-    uint64_t serial; /* unique for the server's lifetime */
-    peer_slot *peer; /* NULL: none (the fuzz target's) */
+    uint64_t serial;     /* unique for the server's lifetime */
+    listener_peer *peer; /* NULL: none (the fuzz target's) */
     conn_list *list;
     conn *prev, *next;
 };
@@ -1604,21 +1598,6 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
     }
 }
 
-static peer_slot *peer_find(ccz_rpc_server *s, const char *addr, bool add)
-{
-    for (size_t i = 0; i < s->n_peers; i++)
-        if (s->peers[i].n && strcmp(s->peers[i].addr, addr) == 0)
-            return &s->peers[i];
-    if (!add)
-        return NULL;
-    for (size_t i = 0; i < s->n_peers; i++)
-        if (s->peers[i].n == 0) {
-            snprintf(s->peers[i].addr, sizeof s->peers[i].addr, "%s", addr);
-            return &s->peers[i];
-        }
-    return NULL; /* the table has one slot per possible connection: never here */
-}
-
 /* Room for a newcomer from peer p (NULL: none open yet). At the peer's cap one of p's own
  * connections makes room, at the server's cap anyone's: the oldest still in its handshake whose
  * client has sent nothing, else the oldest in its handshake, else the one without calls that
@@ -1626,7 +1605,7 @@ static peer_slot *peer_find(ccz_rpc_server *s, const char *addr, bool add)
  * decide nothing, as a flood and a client may share one; at a peer's cap only that peer's
  * connections are looked at, so a flood from one address cannot push out anyone else's. False
  * (the newcomer is refused): every connection that could make room has calls in flight. */
-static bool make_room(ccz_rpc_server *s, peer_slot *p)
+static bool make_room(ccz_rpc_server *s, listener_peer *p)
 {
     bool per_peer = p && p->n >= s->max_per_peer;
     if (!per_peer && s->n_conns < s->max_conns)
@@ -1670,7 +1649,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     char group[LISTENER_PEER_GROUP_LEN];
     listener_peer_group(group, addr);
-    peer_slot *p = peer_find(s, group, false);
+    listener_peer *p = listener_peer_find(s->peers, s->n_peers, group, false);
     unsigned before = s->n_conns;
     if (!make_room(s, p)) {
         evutil_closesocket(fd);
@@ -1684,7 +1663,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evtimer_add(s->relisten, &now);
     }
     if (!p)
-        p = peer_find(s, group, true);
+        p = listener_peer_find(s->peers, s->n_peers, group, true);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     conn *c = calloc(1, sizeof *c);
