@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "ccz/rpc.h"
 #include "svc/peer.h"
@@ -59,4 +60,12 @@ int svc_rpc_code(ccz_status s)
     if (s == CCZ_ERR_INVALID_ARGUMENT || ccz_status_class(s) == CCZ_CLASS_INPUT)
         return CCZ_RPC_INVALID_ARGUMENT;
     return CCZ_RPC_INTERNAL;
+}
+
+ccz_status svc_defer_to_loop(ccz_rpc_server *s, void (*fn)(void *), void *payload)
+{
+    ccz_status st;
+    while ((st = ccz_rpc_server_defer(s, 0, fn, payload)) == CCZ_ERR_NOMEM)
+        usleep(10000);
+    return st;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "ccz/ratls.h"
+#include "ccz/rpc.h"
 
 /* "ccz WHO: " and the line on log (nothing without one), flushed at once. */
 void svc_log(FILE *log, const char *who, const char *fmt, ...) CCZ_PRINTF(3, 4);
@@ -21,5 +22,11 @@ void svc_peer_identity(char *out, size_t cap, const ccz_ratls_verdict *vd);
  * or an invalid argument) INVALID_ARGUMENT, memory RESOURCE_EXHAUSTED, and the server's own
  * failures (its RNG, the crypto library) INTERNAL, never blamed on the client. */
 int svc_rpc_code(ccz_status s);
+
+/* Hands fn(payload) to the server's loop from a worker thread (ccz_rpc_server_defer). Out of
+ * memory while the loop runs, it waits for memory and tries again: the call the answer belongs
+ * to is the loop's, never the worker's to release. Fails only once the loop has ended
+ * (CCZ_ERR_UNAVAILABLE), when the call is the worker's to give back. */
+CCZ_NODISCARD ccz_status svc_defer_to_loop(ccz_rpc_server *s, void (*fn)(void *), void *payload);
 
 #endif

@@ -9,7 +9,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ccz/he_lr.h"
 #include "core/guard.h"
@@ -340,12 +339,7 @@ static void *worker(void *arg)
             run_init(j);
         else
             run_infer(j);
-        ccz_status st;
-        /* out of memory while the loop runs: the answer waits for memory (the call is the
-         * loop's; its client would otherwise wait for an answer never sent) */
-        while ((st = ccz_rpc_server_defer(v->rpc, 0, answer, j)) == CCZ_ERR_NOMEM)
-            usleep(10000);
-        if (st != CCZ_OK)
+        if (svc_defer_to_loop(v->rpc, answer, j) != CCZ_OK)
             say(v, "cannot hand an answer to the gRPC loop: %s", ccz_error_detail());
     }
 }

@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ccz/hequery.h"
 #include "core/guard.h"
@@ -142,12 +141,7 @@ static void *worker(void *p)
             run(v, j);
         }
         v->served++;
-        ccz_status st;
-        /* out of memory while the loop runs: the call is the loop's to release, never this
-         * thread's, so the answer waits for memory rather than race the loop over the call */
-        while ((st = ccz_rpc_server_defer(v->rpc, 0, answer, j)) == CCZ_ERR_NOMEM)
-            usleep(10000);
-        if (st != CCZ_OK) {
+        if (svc_defer_to_loop(v->rpc, answer, j) != CCZ_OK) {
             /* the loop has ended: the call and the job are given back here */
             ccz_log(CCZ_LOG_ERROR, "he query: cannot hand an answer to the gRPC loop: %s",
                     ccz_error_detail());

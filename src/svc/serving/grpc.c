@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/guard.h"
+#include "svc/peer.h"
 #include "svc/serving/internal.h"
 #include "tf_serving.pb-c.h"
 
@@ -330,11 +330,7 @@ static void predict_answer(void *arg)
 /* On the batcher's thread: to the loop. */
 static void predict_deliver(sv_job *j)
 {
-    ccz_status st;
-    /* out of memory while the loop runs: the call is the loop's to release, never this
-     * thread's, so the answer waits for memory rather than race the loop over the call */
-    while ((st = ccz_rpc_server_defer(j->m->srv->rpc, 0, predict_answer, j)) == CCZ_ERR_NOMEM)
-        usleep(10000);
+    ccz_status st = svc_defer_to_loop(j->m->srv->rpc, predict_answer, j);
     if (st != CCZ_OK) {
         /* the loop has ended (or cannot take it): the call and the job are given back here */
         ccz_log(st == CCZ_ERR_UNAVAILABLE ? CCZ_LOG_DEBUG : CCZ_LOG_ERROR,
