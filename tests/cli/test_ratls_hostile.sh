@@ -8,7 +8,8 @@
 # --max-per-peer loses only its own connections (another's stay), and one whose every connection
 # keeps the server busy is refused another at once; a peer that sends a byte every
 # 200 ms is cut at the session deadline (--timeout); ccz ratls client gives up on
-# a server that accepts and never speaks, with a timeout error.
+# a server that accepts and never speaks, and on one that completes the handshake and never
+# answers, each with a timeout error.
 . "$(dirname "$0")/lib.sh"
 STALL=$(dirname "$0")/ratls_stall.py
 sim_endpoint
@@ -187,6 +188,27 @@ echo x | timeout 20 "$CCZ" ratls client 127.0.0.1:$PORT --mode server --sim-dir 
 dt=$(( $(now_ms) - t0 ))
 [ $code = 2 ] || fail "the client exited $code against a mute server, expected 2"
 contains "$(cat "$T/mute.err")" "TLS handshake with 127.0.0.1:$PORT timed out after 800 ms"
+[ "$dt" -ge 750 ] && [ "$dt" -lt 4000 ] || fail "the client gave up after $dt ms, expected ~800"
+kill $STALLER 2>/dev/null
+
+# and on one that completes the handshake and then never echoes (Python's ssl module)
+/usr/bin/python3 -c 'import socket, ssl, sys, time
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+print("ready", s.getsockname()[1], flush=True)
+c, _ = s.accept(); t = ctx.wrap_socket(c, server_side=True); t.recv(100); time.sleep(30)' \
+    "$T/cert.pem" "$T/key.pem" > "$T/deaf.out" &
+STALLER=$!
+await "$T/deaf.out" ready
+PORT=$(awk '$1 == "ready" { print $2 }' "$T/deaf.out")
+t0=$(now_ms)
+echo x | timeout 20 "$CCZ" ratls client 127.0.0.1:$PORT --mode server --sim-dir "$P" \
+    --policy "$T/accept.json" --timeout 800 > "$T/deaf.got" 2> "$T/deaf.err"; code=$?
+dt=$(( $(now_ms) - t0 ))
+[ $code = 2 ] || fail "the client exited $code against a deaf server, expected 2: $(cat "$T/deaf.err")"
+contains "$(cat "$T/deaf.err")" "server accepted: sim evidence"
+contains "$(cat "$T/deaf.err")" "127.0.0.1:$PORT sent no answer within 800 ms (--timeout)"
+[ ! -s "$T/deaf.got" ] || fail "the client printed '$(cat "$T/deaf.got")' from a deaf server"
 [ "$dt" -ge 750 ] && [ "$dt" -lt 4000 ] || fail "the client gave up after $dt ms, expected ~800"
 kill $STALLER 2>/dev/null
 finish

@@ -49,8 +49,8 @@ static const char ratls_usage[] =
     "its own oldest handshake, else its own idle connection, makes room, or the newcomer is\n"
     "refused. A connection ends --timeout after its accept (default 3600000 ms) whatever it\n"
     "sends. The client sends standard input and prints what comes\n"
-    "back; connecting and its handshake must finish within the client's --timeout (default\n"
-    "10000 ms).\n" CLI_VERIFY_HELP CLI_ATTESTER_HELP;
+    "back; connecting and its handshake, and then each line's echo, must finish within the\n"
+    "client's --timeout (default 10000 ms).\n" CLI_VERIFY_HELP CLI_ATTESTER_HELP;
 
 static int cmd_cert(int argc, char **argv);
 static int cmd_inspect(int argc, char **argv);
@@ -437,6 +437,11 @@ static int cmd_client(int argc, char **argv)
     }
     fprintf(stderr, "ccz ratls: connected to %s (%s, %s)\n", argv[optind], SSL_get_version(ssl),
             SSL_get_cipher(ssl));
+    /* each echo must come back, and each line go out, within the same --timeout */
+    long ms = a.timeout_ms > 0 ? a.timeout_ms : CCZ_RATLS_TIMEOUT_MS;
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    setsockopt(SSL_get_fd(ssl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(SSL_get_fd(ssl), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     char line[4096];
     while (fgets(line, sizeof line, stdin)) {
         int n = (int)strlen(line), got = 0, k = 1;
@@ -447,6 +452,15 @@ static int cmd_client(int argc, char **argv)
         }
         while (k > 0 && got < n && (k = SSL_read(ssl, line + got, n - got)) > 0)
             got += k;
+        int why = k < 0 ? SSL_get_error(ssl, k) : SSL_ERROR_NONE; /* the timeout: a retry */
+        if (why == SSL_ERROR_WANT_READ || why == SSL_ERROR_WANT_WRITE ||
+            (why == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+            fprintf(stderr, "ccz: ratls client: %s sent no answer within %ld ms (--timeout)\n",
+                    argv[optind], ms);
+            ERR_clear_error();
+            r = cli_exit_code(CCZ_ERR_NETWORK, true); /* as when connecting */
+            break;
+        }
         if (k <= 0) {
             /* under TLS 1.3 a server rejects our certificate after our handshake ends */
             unsigned long err = ERR_peek_last_error();
