@@ -374,7 +374,11 @@ static ccz_status put_decimal(ccz_buf *out, const char *sep, const char *key, co
     char *t = mpz_get_str(NULL, 10, v);
     CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");
     const char *q = quoted ? "\"" : "";
-    ccz_status s = ccz_buf_printf(out, "%s\"%s\": %s%s%s", sep, key, q, t, q);
+    /* the digits are appended, not formatted: printf's counting pass copies what it formats
+     * through a buffer on its stack, which nothing wipes */
+    ccz_status s = ccz_buf_printf(out, "%s\"%s\": %s", sep, key, q);
+    if (s == CCZ_OK && (s = ccz_buf_append_str(out, t)) == CCZ_OK)
+        s = ccz_buf_append_str(out, q);
     gmp_free_str(t);
     return s;
 }

@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -153,7 +154,9 @@ static bool set_cookie(http_request *r, const char *id, int64_t expires)
     gmtime_r(&t, &tm);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
     snprintf(v, sizeof v, COOKIE "=%s; Expires=%s; Path=/kbs; Secure; HttpOnly", id, date);
-    return http_add_header(r, "Set-Cookie", v) == CCZ_OK;
+    bool ok = http_add_header(r, "Set-Cookie", v) == CCZ_OK;
+    OPENSSL_cleanse(v, sizeof v); /* the session id is a bearer credential */
+    return ok;
 }
 
 /* ---- POST /kbs/v0/auth -----------------------------------------------------------------------*/
@@ -198,6 +201,7 @@ static void auth(http_request *r, void *payload)
     }
     uint8_t raw[32], sid[32];
     ccz_buf nonce = CCZ_BUF_INIT, id = CCZ_BUF_INIT;
+    ccz_buf_init(&id, 0, true); /* the session id: a bearer credential, wiped */
     int64_t exp = att_now() + a->kbs_session_ttl;
     json_t *s = NULL;
     bool ok = RAND_bytes(raw, sizeof raw) == 1 && RAND_bytes(sid, sizeof sid) == 1 &&
@@ -217,6 +221,7 @@ static void auth(http_request *r, void *payload)
     json_decref(s);
     ccz_buf_free(&nonce);
     ccz_buf_free(&id);
+    OPENSSL_cleanse(sid, sizeof sid);
 out:
     json_decref(body);
 }
@@ -380,6 +385,7 @@ static void attest(http_request *r, void *payload)
     http_reply_json(r, 200, j);
     json_decref(j);
 out:
+    OPENSSL_cleanse(id, sizeof id);
     ccz_buf_free(&ev);
     ccz_buf_free(&token);
     json_decref(s);
@@ -525,6 +531,7 @@ static void get_resource(http_request *r, attestation *a, const char *path)
     a->kbs_resources++;
     http_reply_json(r, 200, jwe);
 out:
+    OPENSSL_cleanse(id, sizeof id);
     json_decref(jwe);
     json_decref(claims);
     json_decref(s);
