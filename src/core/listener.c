@@ -13,8 +13,11 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <openssl/err.h>
+
 #include "core/guard.h"
 #include "core/listener.h"
+#include "ccz/ratls.h"
 
 bool listener_silent(const SSL *ssl, evutil_socket_t fd)
 {
@@ -131,4 +134,18 @@ listener_peer *listener_peer_find(listener_peer *peers, size_t n, const char *ad
             return &peers[i];
         }
     return NULL;
+}
+
+void listener_log_handshake_failure(const char *who, const SSL *ssl, unsigned long err)
+{
+    const ccz_ratls_verdict *v = ccz_ratls_peer_verdict(ssl);
+    char buf[256] = "";
+    if (err)
+        ERR_error_string_n(err, buf, sizeof buf);
+    bool gone =
+        !(v && v->status) && (!err || ERR_GET_REASON(err) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+    ccz_log(gone ? CCZ_LOG_DEBUG : CCZ_LOG_WARN, "%s: a client's handshake failed: %s", who,
+            v && v->status ? v->message
+            : buf[0]       ? buf
+                           : "connection closed");
 }

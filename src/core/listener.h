@@ -38,6 +38,10 @@ void listener_pause(struct evconnlistener *l, struct event *relisten, int64_t *f
  * these make room first, so that a flood of silent connections cannot push out a client
  * whose handshake is under way, however slow the machine is to finish it. */
 bool listener_silent(const SSL *ssl, evutil_socket_t fd);
+/* Logs a client's failed handshake for server `who`: a rejected peer (its verdict's message) or
+ * an OpenSSL error (`err`, from bufferevent_get_openssl_error) as a warning, a client that went
+ * away as debug only (a flood of them must not flood the log). */
+void listener_log_handshake_failure(const char *who, const SSL *ssl, unsigned long err);
 /* At the cap, how many of the oldest handshakes are looked at for a silent one (each look a
  * recv(MSG_PEEK)), so that a list of stalled handshakes cannot make every accept a walk of it. */
 #define LISTENER_SILENT_SCAN 64

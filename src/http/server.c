@@ -1230,20 +1230,8 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
         return;
     }
     if (events & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
-        if (c->state == C_HANDSHAKE) {
-            const ccz_ratls_verdict *v = ccz_ratls_peer_verdict(c->ssl);
-            unsigned long e = bufferevent_get_openssl_error(c->bev);
-            char buf[256] = "";
-            if (e)
-                ERR_error_string_n(e, buf, sizeof buf);
-            bool gone = !(v && v->status) &&
-                        (!e || ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
-            ccz_log(gone ? CCZ_LOG_DEBUG : CCZ_LOG_WARN, "%s: a client's handshake failed: %s",
-                    s->name,
-                    v && v->status ? v->message
-                    : buf[0]       ? buf
-                                   : "connection closed");
-        }
+        if (c->state == C_HANDSHAKE)
+            listener_log_handshake_failure(s->name, c->ssl, bufferevent_get_openssl_error(c->bev));
         conn_close(c);
     }
 }

@@ -1579,21 +1579,8 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
         return;
     }
     if (events & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
-        if (!c->h2) { /* the TLS handshake failed */
-            const ccz_ratls_verdict *v = ccz_ratls_peer_verdict(c->ssl);
-            unsigned long e = bufferevent_get_openssl_error(c->bev);
-            char buf[256] = "";
-            if (e)
-                ERR_error_string_n(e, buf, sizeof buf);
-            /* a client that went away is not news (and a flood of them must not flood the
-             * log); a rejected or broken handshake is */
-            bool gone = !(v && v->status) &&
-                        (!e || ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
-            ccz_log(gone ? CCZ_LOG_DEBUG : CCZ_LOG_WARN, "rpc: a client's handshake failed: %s",
-                    v && v->status ? v->message
-                    : buf[0]       ? buf
-                                   : "connection closed");
-        }
+        if (!c->h2) /* the TLS handshake failed */
+            listener_log_handshake_failure("rpc", c->ssl, bufferevent_get_openssl_error(c->bev));
         conn_close(c);
     }
 }
