@@ -106,7 +106,7 @@ typedef struct {
                                  (unix seconds; 0: the current time) */
     const char *ca_file;      /* PEM roots for the server's TLS certificate; NULL: the system's */
     bool tls_verify_insecure; /* skip TLS server verification (collateral is signed anyway) */
-    long timeout_seconds;     /* per request; 0: 60 */
+    long timeout_seconds;     /* for the whole fetch, all its requests; 0: 60 */
 } ccz_collateral_fetch_opts;
 
 #define CCZ_COLLATERAL_FETCH_OPTS_INIT                                                             \

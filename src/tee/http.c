@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -57,8 +58,30 @@ ccz_status tee_url_base_check(const char *url, const char *what)
     return CCZ_OK;
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+int64_t tee_http_deadline(long timeout_seconds)
+{
+    return mono_ms() + 1000 * (timeout_seconds > 0 ? timeout_seconds : 60L);
+}
+
 ccz_status tee_http_get(tee_http_response *r, const char *url, const tee_http_opts *o)
 {
+    long timeout_ms = 1000 * (o->timeout_seconds > 0 ? o->timeout_seconds : 60L);
+    if (o->deadline_ms) {
+        int64_t left = o->deadline_ms - mono_ms();
+        CCZ_ENSURE(left > 0, CCZ_ERR_NETWORK,
+                   "GET %s: not sent: the fetch's %ld s (its timeout, for all its requests) "
+                   "has run out",
+                   url, timeout_ms / 1000);
+        if (left < timeout_ms)
+            timeout_ms = (long)left;
+    }
     CURL *curl = curl_easy_init();
     CCZ_ENSURE(curl, CCZ_ERR_NOMEM, "cannot start libcurl");
     char err[CURL_ERROR_SIZE] = "";
@@ -68,7 +91,7 @@ ccz_status tee_http_get(tee_http_response *r, const char *url, const tee_http_op
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, err);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, o->timeout_seconds ? o->timeout_seconds : 60L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 3L);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");

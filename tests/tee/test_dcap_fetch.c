@@ -154,6 +154,7 @@ typedef struct {
     bool tcb_moved;        /* the TCB info redirects to /moved/..., with a bad chain header */
     bool tcb_stall;        /* the TCB info request gets no answer (for 4 s, then a close) */
     bool no_root_crl;      /* the root CA CRL is not served (404), as Intel PCS has it */
+    int slow_ms;           /* every answer waits this long */
 } scenario;
 
 static struct {
@@ -209,6 +210,8 @@ static void serve_one(int fd)
         got += (size_t)n;
         req[got] = '\0';
     }
+    if (pccs.sc.slow_ms)
+        usleep((useconds_t)pccs.sc.slow_ms * 1000);
     char path[1024] = "";
     sscanf(req, "GET %1023s", path);
     bool moved = strncmp(path, "/moved/", 7) == 0; /* served as the path after /moved */
@@ -459,6 +462,21 @@ static void test_fetch_bad_tcb_answers(void)
     CHECK_CONTAINS(d, "/sgx/certification/v4/tcb?fmspc=00906ED50000");
     CHECK_CONTAINS(d, "timed out");
     CHECK(time(NULL) - t0 <= 4);
+    /* the timeout (2 s) is the whole fetch's: four answers of 0.9 s each, every one within it,
+     * end at the third request, about 2 s in, not at 3.6 s with the collateral */
+    sc.tcb_stall = false;
+    sc.slow_ms = 900;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    CHECK_STATUS(fetch_fails(&sc, d), CCZ_ERR_NETWORK);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+    CHECK_CONTAINS(d, "/sgx/certification/v4/qe/identity");
+    CHECK_CONTAINS(d, "timed out");
+    if (ms < 1800 || ms > 3000) {
+        fprintf(stderr, "%s: the fetch ended after %ld ms, expected about 2000\n", test_name, ms);
+        test_failures++;
+    }
 }
 
 /* A server that serves no root CA CRL does not choose the URL fetched instead: the CRL
@@ -517,7 +535,7 @@ static void test_no_redirect_to_http(void)
     tls_fake_start(&f);
     char url[128];
     snprintf(url, sizeof url, "https://%s/sgx/certification/v4/rootcacrl", f.addr);
-    tee_http_opts o = {tls_certs_get()->ca_file, false, 5};
+    tee_http_opts o = {tls_certs_get()->ca_file, false, 5, 0};
     tee_http_response r;
     tee_http_response_init(&r, NULL);
     CHECK_STATUS(tee_http_get(&r, url, &o), CCZ_ERR_NETWORK);

@@ -19,7 +19,6 @@
 #include "tee/internal.h"
 
 #define RESPONSE_MAX (2u << 20)
-#define HTTP_OPTS(o) ((tee_http_opts){(o)->ca_file, (o)->tls_verify_insecure, (o)->timeout_seconds})
 
 /* Percent-decodes an issuer-chain header into PEM text (no NUL bytes). */
 static ccz_status url_decode(ccz_buf *out, ccz_span in, const char *what)
@@ -149,11 +148,11 @@ static void fetched_free(fetched *f)
 }
 
 static ccz_status get_with_chain(ccz_buf *body, ccz_buf *chain, const char *url,
-                                 const char *const *headers, const ccz_collateral_fetch_opts *o)
+                                 const char *const *headers, const tee_http_opts *h)
 {
     tee_http_response r;
     tee_http_response_init(&r, headers);
-    ccz_status s = tee_http_get(&r, url, &HTTP_OPTS(o));
+    ccz_status s = tee_http_get(&r, url, h);
     if (s == CCZ_OK && r.header.len == 0)
         s = ccz_fail(CCZ_ERR_MALFORMED, "GET %s: no %s header with the issuer chain", url,
                      headers[0]);
@@ -168,13 +167,13 @@ static ccz_status get_with_chain(ccz_buf *body, ccz_buf *chain, const char *url,
 /* The root CA CRL: a PCCS serves it; Intel PCS does not, so the URL in the root certificate's
  * CRL distribution point is used then. */
 static ccz_status get_root_crl(ccz_buf *hex, const char *base, const ccz_buf *root_chain,
-                               const ccz_collateral_fetch_opts *o)
+                               const tee_http_opts *h)
 {
     char url[1024];
     snprintf(url, sizeof url, "%s/sgx/certification/v4/rootcacrl", base);
     tee_http_response r;
     tee_http_response_init(&r, NULL);
-    ccz_status s = tee_http_get(&r, url, &HTTP_OPTS(o));
+    ccz_status s = tee_http_get(&r, url, h);
     if (s == CCZ_OK) {
         s = crl_body_hex(hex, ccz_buf_span(&r.body), "root CA CRL");
         tee_http_response_free(&r);
@@ -220,7 +219,7 @@ static ccz_status get_root_crl(ccz_buf *hex, const char *base, const ccz_buf *ro
     if (s == CCZ_OK) {
         snprintf(url, sizeof url, "%s", cdp);
         tee_http_response_init(&r, NULL);
-        s = tee_http_get(&r, url, &HTTP_OPTS(o));
+        s = tee_http_get(&r, url, h);
         if (s == CCZ_OK)
             s = crl_body_hex(hex, ccz_buf_span(&r.body), "root CA CRL");
         tee_http_response_free(&r);
@@ -231,8 +230,7 @@ static ccz_status get_root_crl(ccz_buf *hex, const char *base, const ccz_buf *ro
     return s;
 }
 
-static ccz_status fetch_all(fetched *f, const needs *n, const char *base,
-                            const ccz_collateral_fetch_opts *o)
+static ccz_status fetch_all(fetched *f, const needs *n, const char *base, const tee_http_opts *h)
 {
     static const char *const crl_hdr[] = {"SGX-PCK-CRL-Issuer-Chain", NULL};
     static const char *const tcb_hdr[] = {"TCB-Info-Issuer-Chain", "SGX-TCB-Info-Issuer-Chain",
@@ -243,17 +241,17 @@ static ccz_status fetch_all(fetched *f, const needs *n, const char *base,
     char url[1024];
     ccz_buf crl_body = CCZ_BUF_INIT;
     snprintf(url, sizeof url, "%s/sgx/certification/v4/pckcrl?ca=%s&encoding=der", base, n->ca);
-    ccz_status s = get_with_chain(&crl_body, &f->pck_crl_chain, url, crl_hdr, o);
+    ccz_status s = get_with_chain(&crl_body, &f->pck_crl_chain, url, crl_hdr, h);
     if (s == CCZ_OK)
         s = crl_body_hex(&f->pck_crl, ccz_buf_span(&crl_body), "PCK CRL");
     ccz_buf_free(&crl_body);
     if (s)
         return s;
     snprintf(url, sizeof url, "%s/%s/certification/v4/tcb?fmspc=%s", base, tee, n->fmspc);
-    CCZ_GUARD(get_with_chain(&f->tcb_body, &f->tcb_chain, url, tcb_hdr, o));
+    CCZ_GUARD(get_with_chain(&f->tcb_body, &f->tcb_chain, url, tcb_hdr, h));
     snprintf(url, sizeof url, "%s/%s/certification/v4/qe/identity", base, tee);
-    CCZ_GUARD(get_with_chain(&f->qe_body, &f->qe_chain, url, qe_hdr, o));
-    return get_root_crl(&f->root_crl, base, &f->tcb_chain, o);
+    CCZ_GUARD(get_with_chain(&f->qe_body, &f->qe_chain, url, qe_hdr, h));
+    return get_root_crl(&f->root_crl, base, &f->tcb_chain, h);
 }
 
 /* Splits {"tcbInfo": {...}, "signature": "hex"} into the signed text and the signature. */
@@ -360,7 +358,10 @@ ccz_status ccz_collateral_fetch(ccz_buf *out, bool *from_cache, ccz_span quote,
         base[--bl] = '\0';
     fetched f = {CCZ_BUF_INIT, CCZ_BUF_INIT, CCZ_BUF_INIT, CCZ_BUF_INIT,
                  CCZ_BUF_INIT, CCZ_BUF_INIT, CCZ_BUF_INIT};
-    s = fetch_all(&f, &n, base, o);
+    /* one deadline for the four or five requests: a server slow on each cannot stretch it */
+    tee_http_opts h = {o->ca_file, o->tls_verify_insecure, o->timeout_seconds,
+                       tee_http_deadline(o->timeout_seconds)};
+    s = fetch_all(&f, &n, base, &h);
     if (s == CCZ_OK)
         s = assemble(&doc, &f);
     fetched_free(&f);
