@@ -6,6 +6,7 @@ answers as MODE says, one connection after another, until killed.
   endless   a chunked body that never ends (64 KiB chunks of blanks)
   huge      Content-Length: 10 GiB, 100 bytes, then the close
   redirect  302 to https://127.0.0.1:1/jwks.json (another port: nothing listens there)
+  mute      no answer (the connection held for 30 s)
 Writes its port to PORT_FILE once listening.
 
 usage: hostile_https.py MODE CERT KEY PORT_FILE"""
@@ -13,6 +14,7 @@ import os
 import socket
 import ssl
 import sys
+import time
 
 mode, cert, key, port_file = sys.argv[1:5]
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -46,6 +48,8 @@ def answer(c):
     elif mode == "redirect":
         c.sendall(b"HTTP/1.1 302 Found\r\nLocation: https://127.0.0.1:1/jwks.json\r\n"
                   b"Content-Length: 0\r\n\r\n")
+    elif mode == "mute":
+        time.sleep(30)
 
 
 while True:

@@ -39,18 +39,20 @@ static int cmd_serve(int argc, char **argv)
 
 static const char token_usage[] =
     "usage: ccz attestation token verify TOKEN|- --jwks URL|FILE [--cacert FILE] [--at UNIX]\n"
+    "                                    [--timeout MS]\n"
     "\n"
     "Verifies an attestation result offline, as a relying party does: its ES256/ES384 signature\n"
     "with the key its kid names in the JWKS (a file, or the service's\n"
-    "https://HOST:PORT/.well-known/jwks.json, its certificate checked against --cacert), exp,\n"
-    "nbf and iat at --at (default now, 60 s of leeway), the EAR profile, and no submodule\n"
-    "contraindicated. Prints the token's claims as JSON. '-' reads the token from standard\n"
+    "https://HOST:PORT/.well-known/jwks.json, its certificate checked against --cacert, fetched\n"
+    "within --timeout, default 30000 ms), exp, nbf and iat at --at (default now, 60 s of\n"
+    "leeway), the EAR profile, and no submodule contraindicated. Prints the token's claims as JSON. '-' reads the token from standard\n"
     "input. Exit codes: 0 verified, 1 not (bad signature, expired, unknown key), 2 usage error\n"
     "or unreadable input.\n";
 
 static const cli_command token_cmds[] = {
     {"verify", cmd_token_verify, NULL,
-     CLI_OPT(CLI_O_JWKS) | CLI_OPT(CLI_O_CACERT) | CLI_OPT(CLI_O_AT) | CLI_FRAG_HELP},
+     CLI_OPT(CLI_O_JWKS) | CLI_OPT(CLI_O_CACERT) | CLI_OPT(CLI_O_AT) | CLI_OPT(CLI_O_TIMEOUT) |
+         CLI_FRAG_HELP},
 };
 static const cli_group token_group =
     CLI_GROUP("attestation token", token_usage, token_cmds, "token command", NULL, NULL);
@@ -61,14 +63,14 @@ static size_t collect(char *p, size_t size, size_t n, void *arg)
     return ccz_buf_append(b, p, size * n) == CCZ_OK ? size * n : 0;
 }
 
-static ccz_status fetch_jwks(ccz_buf *out, const char *url, const char *cacert)
+static ccz_status fetch_jwks(ccz_buf *out, const char *url, const char *cacert, long timeout_ms)
 {
     CURL *c = curl_easy_init();
     CCZ_ENSURE(c, CCZ_ERR_NOMEM, "out of memory");
     out->max = 1 << 20;
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 30000L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
     if (cacert)
@@ -103,7 +105,7 @@ static int cmd_token_verify(int argc, char **argv)
     if (s == CCZ_OK)
         s = ccz_buf_append_u8(&tok, 0);
     if (s == CCZ_OK)
-        s = !strncmp(a.jwks, "https://", 8) ? fetch_jwks(&jwks, a.jwks, a.cacert)
+        s = !strncmp(a.jwks, "https://", 8) ? fetch_jwks(&jwks, a.jwks, a.cacert, a.timeout_ms)
                                             : ccz_file_read(&jwks, a.jwks, 1 << 20);
     if (s == CCZ_OK) { /* a JWKS that is no JSON document is unreadable input (2), not a token
                           that failed to verify (1) */
