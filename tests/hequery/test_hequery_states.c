@@ -3,9 +3,9 @@
  * ../shared/data/he-toolkit or $CCZ_DATA): every one of the fifty states, asked for by its full
  * name (the longer ones cut to 8 bytes on both sides: "North Dakota" and "North Carolina" are
  * "North Da" and "North Ca"), and a key that is not there, answered right by the fast
- * algorithm; the packed one for a few states; the sample's own algorithm for one. Labelled
- * long (minutes); the named states of the issue run in every build through the CLI
- * (tests/cli/test_he_query.sh). */
+ * algorithm; the packed one for a few states, and over a database of two packed blocks; the
+ * sample's own algorithm for one. Labelled long (minutes); the named states of the issue run in
+ * every build through the CLI (tests/cli/test_he_query.sh). */
 #include <stdio.h>
 #include <string.h>
 
@@ -84,6 +84,36 @@ static void test_packed(void)
     each_state(CCZ_HEQ_PACKED, 16);
 }
 
+/* A database past one packed block: a 255-byte value makes 128 chunks, so a block holds 128
+ * entries and 130 take two; an entry of each block and a key that is not there. */
+static void test_packed_two_blocks(void)
+{
+    ccz_buf csv = CCZ_BUF_INIT;
+    char longest[256];
+    memset(longest, 'L', 255);
+    longest[255] = 0;
+    for (int i = 0; i < 130; i++)
+        CHECK_OK(ccz_buf_printf(&csv, "k%03d,%s\n", i, i == 7 ? longest : "v"));
+    CHECK_OK(ccz_buf_printf(&csv, "k200,second block\n"));
+    ccz_heq_db *two;
+    CHECK_OK(ccz_heq_db_parse(&two, ccz_buf_span(&csv)));
+    ccz_heq_server_opts o = CCZ_HEQ_SERVER_OPTS_INIT;
+    o.db = two;
+    ccz_heq_server *keep = server;
+    CHECK_OK(ccz_heq_server_new(&server, &o));
+    ccz_heq_client *c;
+    CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_PACKED));
+    double t = 0;
+    lookup(c, "k200", 4, "second block", 12, &t); /* entry 130: the second block */
+    lookup(c, "k007", 4, longest, 255, &t);
+    lookup(c, "k300", 4, "", 0, &t);
+    ccz_heq_client_free(c);
+    ccz_heq_server_free(server);
+    server = keep;
+    ccz_heq_db_free(two);
+    ccz_buf_free(&csv);
+}
+
 static void test_faithful(void)
 {
     ccz_heq_client *c;
@@ -103,7 +133,8 @@ int main(int argc, char **argv)
     ccz_heq_server_opts o = CCZ_HEQ_SERVER_OPTS_INIT;
     o.db = db;
     CHECK_OK(ccz_heq_server_new(&server, &o));
-    static const test_case cases[] = {T(test_fast_all), T(test_packed), T(test_faithful)};
+    static const test_case cases[] = {T(test_fast_all), T(test_packed), T(test_packed_two_blocks),
+                                      T(test_faithful)};
     int r = test_main(argc, argv, cases, CCZ_ARRAY_LEN(cases));
     ccz_heq_server_free(server);
     ccz_heq_db_free(db);
