@@ -77,6 +77,10 @@ started main "$T/data" --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA"
 A=127.0.0.1:${PORT[main]}
 URL=https://$A
 ADMIN=$(cat "$T/data/admin-token")
+# one KMS process per SQLite file: a second one on the same data directory is refused
+refused "a second KMS started on a SQLite file another one serves" second "$T/data" \
+    --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA" --tls-key "$T/tls.key"
+contains "$(cat "$T/second.log")" "another ccz kms serves $T/data/kms.db (one process per SQLite file"
 
 # Enroll: nobody without the admin token or attestation (HTTP 403 and code 403)
 run 0 curl -sk -o "$T/body" -w '%{http_code}' "$URL/ehsm?Action=Enroll"
@@ -243,6 +247,10 @@ tampered "UPDATE kms_apps SET apikey = (SELECT apikey FROM kms_apps WHERE appid 
     "$APPID2" "$APPID"
 want=1 call Encrypt "{\"keyid\":\"$KEY\",\"plaintext\":\"$(b64 x)\"}"
 [ "$(printf '%s' "$out" | jq -r .code)" = 200 ] && fail "an apikey moved to another app was taken"
+# ... refused as the store's fault (the stored apikey does not unwrap for this appid), not as an
+# unknown appid
+jqis .code 500
+jqis .message "database error"
 stop tampered
 unset 'PID[tampered]'
 
@@ -252,11 +260,16 @@ cp -r "$T/data" "$T/data-copy"
 refused "a KMS on another platform started with this one's domain key" moved "$T/data-copy" \
     --sim-dir "$T/plat2" --policy "$T/policy.json" --tls-cert "$CA" --tls-key "$T/tls.key"
 [ "$refused_code" = 0 ] && fail "the moved KMS exited 0"
-contains "$(cat "$T/moved.log")" "domain-key.sealed"
+contains "$(cat "$T/moved.log")" "/domain-key.sealed does not unseal in this TEE (another platform, another signer, or a damaged file)"
 # ... and so does one whose sealing policy is the other (mrenclave, not mrsigner)
 refused "a KMS sealing to mrenclave unsealed a key sealed to mrsigner" reseal "$T/data-copy" \
     --sim-dir "$P" --policy "$T/policy.json" --seal mrenclave --tls-cert "$CA" \
     --tls-key "$T/tls.key"
+contains "$(cat "$T/reseal.log")" "/domain-key.sealed was sealed to mrsigner, not to --seal mrenclave"
+# ... and a sealing policy that is neither is no policy
+refused "a KMS started with --seal bogus" bogus "$T/data-copy" --sim-dir "$P" \
+    --policy "$T/policy.json" --seal bogus --tls-cert "$CA" --tls-key "$T/tls.key"
+contains "$(cat "$T/bogus.log")" "--seal: 'bogus' is not mrsigner or mrenclave"
 # ... and so does one whose sealed file is not one (its magic damaged): said so, not taken for
 # another TEE's
 rm -rf "$T/data-bad"
@@ -265,6 +278,11 @@ flip "$T/data-bad/domain-key.sealed" 0
 refused "a KMS started with a damaged domain-key.sealed" bad "$T/data-bad" --sim-dir "$P" \
     --policy "$T/policy.json" --tls-cert "$CA" --tls-key "$T/tls.key"
 contains "$(cat "$T/bad.log")" "/domain-key.sealed is not a sealed ccz KMS domain key"
+# ... and so does one cut after its magic (no sealing policy byte, no ciphertext)
+head -c 8 "$T/data/domain-key.sealed" > "$T/data-bad/domain-key.sealed"
+refused "a KMS started with a domain-key.sealed of 8 bytes" bad8 "$T/data-bad" --sim-dir "$P" \
+    --policy "$T/policy.json" --tls-cert "$CA" --tls-key "$T/tls.key"
+contains "$(cat "$T/bad8.log")" "/domain-key.sealed is not a sealed ccz KMS domain key"
 
 # attested Enroll (RA-TLS listeners): the policy decides
 started att "$T/att" --sim-dir "$P" --policy "$T/policy.json"
@@ -305,6 +323,11 @@ stop strict
 run 2 timeout 30 "$CCZ" kms serve --listen 127.0.0.1:0 --data-dir "$T/r1" --tee sim --sim-dir "$P" \
     --policy "$T/policy.json" --peer "127.0.0.1:${PORT[att]}" --peer-policy "$T/policy.json"
 contains "$err" "gives its domain key to no one"
+# ... and one without --peer-policy takes none: it has no allow-list for the peer's evidence
+run 2 timeout 30 "$CCZ" kms serve --listen 127.0.0.1:0 --data-dir "$T/r0" --tee sim --sim-dir "$P" \
+    --policy "$T/policy.json" --peer "127.0.0.1:${PORT[att]}"
+contains "$err" "--peer needs --peer-policy: the allow-list the peer's evidence must satisfy"
+[ -e "$T/r0/domain-key.sealed" ] && fail "a replica without --peer-policy sealed a domain key"
 started giver "$T/giver" --sim-dir "$P" --policy "$T/policy.json" --peer-policy "$T/only-m2.json"
 refused "a replica the giver's --peer-policy does not accept got the domain key" taker "$T/r2" \
     --sim-dir "$P" --policy "$T/policy.json" --peer "127.0.0.1:${PORT[giver]}" \
@@ -317,6 +340,16 @@ started taker "$T/r3" --sim-dir "$P" --policy "$T/policy.json" \
 cmp -s "$T/r3/domain-key.sealed" "$T/giver/domain-key.sealed" &&
     fail "the replica's sealed domain key is the giver's file"
 stop taker
+# a replica whose key store has another domain key's check takes nothing from this giver (it
+# serves another key store), and keeps no sealed key
+rm -rf "$T/data-other"
+cp -r "$T/data" "$T/data-other"
+rm "$T/data-other/domain-key.sealed"
+refused "a replica took a domain key that is not its key store's" other "$T/data-other" \
+    --sim-dir "$P" --policy "$T/policy.json" --peer "127.0.0.1:${PORT[giver]}" \
+    --peer-policy "$T/policy.json"
+contains "$(cat "$T/other.log")" "gave a domain key that is not this key store's: it serves another key store"
+[ -e "$T/data-other/domain-key.sealed" ] && fail "the refused replica sealed the other store's key"
 stop giver
 stop att
 # a data directory whose sealed domain key (sealed on this platform) is another key store's:
@@ -397,9 +430,10 @@ run 0 "$CCZ" kms call "$L" ListKey --appid "$LAPP2" --apikey "$LKEY2" --cacert "
 sleep 1.2 # a token back
 run 0 "$CCZ" kms call "$L" ListKey --appid "$LAPP" --apikey "$LKEY" --cacert "$CA"
 stop limited
-# the replay window full (--replay-max 1): 503, not taken for a replay
+# the replay window full (--replay-max 1): 503, not taken for a replay. --burst 0 is taken as 1
+# (the first call passes)
 started small "$T/small" --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA" \
-    --tls-key "$T/tls.key" --replay-max 1
+    --tls-key "$T/tls.key" --replay-max 1 --burst 0
 S=127.0.0.1:${PORT[small]}
 run 0 "$CCZ" kms enroll "$S" --admin-token "$(cat "$T/small/admin-token")" --cacert "$CA"
 SAPP=$(printf '%s' "$out" | jq -r .appid) SKEY=$(printf '%s' "$out" | jq -r .apikey)

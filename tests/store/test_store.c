@@ -14,6 +14,7 @@
 
 #include "core/guard.h"
 #include "test.h"
+#include "store/internal.h"
 #include "store/store.h"
 
 /* SQL both dialects accept: no pg_sql (NULL), the PostgreSQL backend runs sql as written. */
@@ -251,6 +252,31 @@ static void test_pg_unreachable(void)
     ccz_log_set_level(CCZ_LOG_WARN);
 }
 
+/* The URI as messages show it, without connecting. */
+static void check_redacted(const char *uri, const char *want)
+{
+    char *got = store_postgres_redact(uri);
+    CHECK(got != NULL);
+    if (got)
+        CHECK_STR(got, want);
+    free(got);
+}
+
+static void test_pg_redact(void)
+{
+    /* a password holding '@': all up to the last '@' before the path is masked */
+    check_redacted("postgresql://ccz:p@ss-hunter2@db.example/ccz",
+                   "postgresql://ccz:***@db.example/ccz");
+    /* a parameter named password without a value is no secret, and is kept as written */
+    check_redacted("postgres://db.example/ccz?password&user=ccz",
+                   "postgres://db.example/ccz?password&user=ccz");
+    check_redacted("postgres://db.example/ccz?user=ccz&password",
+                   "postgres://db.example/ccz?user=ccz&password");
+    /* names up to 15 characters are read; a longer one is no secret's */
+    check_redacted("postgres://db.example/ccz?sslpassword=hunter2&password=hunter2",
+                   "postgres://db.example/ccz?sslpassword=***&password=***");
+}
+
 static void test_state_survives_restart(void)
 {
     const char *path = db_path("restart.db");
@@ -304,6 +330,25 @@ static void test_missing_directory(void)
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/no-such-dir", test_tmpdir());
     CHECK(stat(dir, &st) != 0); /* nothing was made */
+    /* a file in the root directory: its directory is "/", which exists (here a directory
+     * itself, so SQLite cannot open it: an I/O error, not a missing directory) */
+    CHECK_STATUS(store_open(&s, "/tmp", NULL, 0), CCZ_ERR_IO);
+    CHECK(strstr(ccz_error_detail(), "not created") == NULL);
+    /* a directory that is a file */
+    snprintf(dir, sizeof dir, "%s/a-file", test_tmpdir());
+    FILE *f = fopen(dir, "w");
+    CHECK(f != NULL);
+    if (f)
+        fclose(f);
+    snprintf(path, sizeof path, "%s/a-file/state.db", test_tmpdir());
+    CHECK_STATUS(store_open(&s, path, NULL, 0), CCZ_ERR_IO);
+    CHECK_CONTAINS(ccz_error_detail(), "a-file is not a directory");
+    /* a file the store cannot create (a name over NAME_MAX): said as such */
+    int n = snprintf(path, sizeof path, "%s/", test_tmpdir());
+    memset(path + n, 'x', 300);
+    path[n + 300] = 0;
+    CHECK_STATUS(store_open(&s, path, NULL, 0), CCZ_ERR_IO);
+    CHECK_CONTAINS(ccz_error_detail(), "cannot create: File name too long");
 }
 
 static void test_not_a_store(void)
@@ -716,6 +761,9 @@ static void exec_rejects_pg(store *s)
     CHECK_CONTAINS(ccz_error_detail(), "more than one statement");
     CHECK_INT(count(s, "SELECT count(*) FROM item WHERE id <> '?;' /* ? */ -- ?"), 0);
     CHECK_INT(count(s, "SELECT length(E'\\'?') + length($q$?'$q$)"), 4);
+    /* '' inside an E'' string is one quote, and the string goes on (a backslash escape and a ?
+     * after it are still inside) */
+    CHECK_INT(count(s, "SELECT length(E'it''s \\' ?')"), 8);
     CHECK_OK(store_exec(s, NULL, "SELECT ? /* ; */", STORE_PARAMS(STORE_INT(1)), NULL, NULL));
     CHECK_INT(count(s, "SELECT count(*) FROM item WHERE id = 'x;y' OR n = 2"), 0);
 }
@@ -743,6 +791,12 @@ static void test_exec_rejects(void)
     CHECK_STATUS(store_exec(s, NULL, "", NULL, 0, NULL, NULL), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(store_exec(s, NULL, "SELECT ?", STORE_PARAMS(STORE_BLOB(NULL, 3)), NULL, NULL),
                  CCZ_ERR_INVALID_ARGUMENT);
+    /* a blob over the backend's limit (SQLite's 1e9 bytes, PostgreSQL's 1 GiB) is refused
+     * before a byte of it is read */
+    static const uint8_t small[16];
+    CHECK_STATUS(store_exec(s, NULL, "SELECT length(?)",
+                            STORE_PARAMS(STORE_BLOB(small, 0x40000000)), NULL, NULL),
+                 CCZ_ERR_TOO_LARGE);
     if (pg_uri()) {
         exec_rejects_pg(s);
         ccz_log_set_level(CCZ_LOG_WARN);
@@ -1148,6 +1202,8 @@ static void test_durability_settings(void)
     CHECK_INT(p.i, 1);
     CHECK_OK(store_exec(s, NULL, "PRAGMA busy_timeout", NULL, 0, read_pragma, &p));
     CHECK_INT(p.i, 5000);
+    CHECK_OK(store_exec(s, NULL, "PRAGMA temp_store", NULL, 0, read_pragma, &p));
+    CHECK_INT(p.i, 2); /* MEMORY: temporary sorts never reach a file */
     CHECK_OK(store_exec(s, NULL, "PRAGMA application_id", NULL, 0, read_pragma, &p));
     CHECK_INT(p.i, 0x63637a53);
     store_close(s);
@@ -1416,6 +1472,11 @@ static ccz_status fail_then_go_on(store *s, void *payload)
     return CCZ_OK; /* as if the failure were handled: the commit must still not happen */
 }
 
+static ccz_status nested_fail_then_go_on(store *s, void *payload)
+{
+    return store_tx(s, fail_then_go_on, payload);
+}
+
 /* A transaction rolled back leaves nothing, and one PostgreSQL aborted after an error is not
  * committed even when its function returns CCZ_OK. */
 static void test_pg_rollback_leaves_nothing(void)
@@ -1437,6 +1498,13 @@ static void test_pg_rollback_leaves_nothing(void)
     ccz_log_set_level(CCZ_LOG_WARN);
     CHECK_INT(count(s, "SELECT count(*) FROM item"), 0);
     CHECK_INT(count(s, "SELECT count(*) FROM store_kv"), 0);
+    /* the same inside a nested store_tx (a savepoint): its release is refused as the commit */
+    second = CCZ_OK;
+    ccz_log_set_level(CCZ_LOG_OFF);
+    CHECK_STATUS(store_tx(s, nested_fail_then_go_on, &second), CCZ_ERR_IO);
+    CHECK_CONTAINS(ccz_error_detail(), "aborted by an earlier error; nothing of it is committed");
+    ccz_log_set_level(CCZ_LOG_WARN);
+    CHECK_INT(count(s, "SELECT count(*) FROM item"), 0);
     /* and the handle works on */
     CHECK_OK(store_tx(s, insert_then, &(tx_job){"after", CCZ_OK, false}));
     CHECK_INT(count(s, "SELECT count(*) FROM item"), 1);
@@ -1475,6 +1543,12 @@ static void test_pg_wrong_password(void)
 
 /* The server ends the connection (a restart, an administrator): the statement that finds out
  * fails with CCZ_ERR_UNAVAILABLE, and the next one, outside a transaction, reconnects. */
+static ccz_status refuse_tx(store *s, void *payload)
+{
+    (void)s, (void)payload;
+    return ccz_fail(CCZ_ERR_POLICY_REJECTED, "refused");
+}
+
 static void test_pg_reconnect(void)
 {
     if (pg_only())
@@ -1483,6 +1557,8 @@ static void test_pg_reconnect(void)
     store *a = NULL, *b = NULL;
     CHECK_OK(store_open(&a, uri, NULL, 0));
     CHECK_OK(store_open(&b, uri, NULL, 0));
+    /* a transaction rolled back before: the handle is outside one again */
+    CHECK_STATUS(store_tx(a, refuse_tx, NULL), CCZ_ERR_POLICY_REJECTED);
     int64_t pid = count(a, "SELECT pg_backend_pid()");
     CHECK_INT(count(b, "SELECT count(*) FROM pg_stat_activity WHERE pid = 0"), 0);
     int64_t done = 0;
@@ -1531,16 +1607,181 @@ static void test_pg_settings(void)
     store_close(s);
 }
 
+/* ---- statements run from a row callback -----------------------------------------------------*/
+
+typedef struct {
+    store *s;
+    int depth;       /* of the callback running now (1 for the outermost statement) */
+    int rows[24];    /* rows each depth saw */
+    int64_t seen[8]; /* the outer statement's values, in order */
+} nested;
+
+static ccz_status nested_inner(const store_row *r, void *payload)
+{
+    nested *x = payload;
+    (void)r;
+    return ++x->rows[1] > 64 ? CCZ_ERR_TOO_LARGE : CCZ_OK;
+}
+
+/* Each row of the outer statement runs the same statement again: the one being stepped further
+ * up must not be the one reused (and reset) below, or the outer loop starts over for ever. */
+static ccz_status nested_outer(const store_row *r, void *payload)
+{
+    nested *x = payload;
+    if (x->rows[0] >= 8)
+        return CCZ_ERR_TOO_LARGE;
+    x->seen[x->rows[0]++] = store_row_int(r, 0);
+    return store_exec(x->s, NULL, "SELECT n FROM item ORDER BY n", NULL, 0, nested_inner, x);
+}
+
+/* One statement per depth, each of its own text, 20 deep: more statements being stepped at once
+ * than the statement cache has slots; none of them is taken from under its caller. */
+static ccz_status nested_deep(const store_row *r, void *payload)
+{
+    nested *x = payload;
+    int d = x->depth;
+    if (store_row_int(r, 0) != d)
+        return CCZ_ERR_INVALID_ARGUMENT;
+    x->rows[d]++;
+    if (d == 20)
+        return CCZ_OK;
+    char sql[32];
+    snprintf(sql, sizeof sql, "SELECT %d", d + 1);
+    x->depth = d + 1;
+    ccz_status st = store_exec(x->s, NULL, sql, NULL, 0, nested_deep, x);
+    x->depth = d;
+    return st;
+}
+
+static void test_nested_statements(void)
+{
+    nested x;
+    memset(&x, 0, sizeof x);
+    CHECK_OK(store_open(&x.s, memory_db(), v1, CCZ_ARRAY_LEN(v1)));
+    for (int i = 1; i <= 3; i++)
+        CHECK_OK(store_exec(x.s, NULL, "INSERT INTO item (id, n) VALUES (?, ?)",
+                            STORE_PARAMS(STORE_TEXT(i == 1   ? "a"
+                                                    : i == 2 ? "b"
+                                                             : "c"),
+                                         STORE_INT(i)),
+                            NULL, NULL));
+    CHECK_OK(store_exec(x.s, NULL, "SELECT n FROM item ORDER BY n", NULL, 0, nested_outer, &x));
+    CHECK_INT(x.rows[0], 3);
+    CHECK(x.seen[0] == 1 && x.seen[1] == 2 && x.seen[2] == 3);
+    CHECK_INT(x.rows[1], 9);
+    for (int round = 0; round < 2; round++) { /* the second round from the cache */
+        memset(x.rows, 0, sizeof x.rows);
+        x.depth = 1;
+        CHECK_OK(store_exec(x.s, NULL, "SELECT 1", NULL, 0, nested_deep, &x));
+        for (int d = 1; d <= 20; d++)
+            CHECK_INT(x.rows[d], 1);
+    }
+    /* the rows a write changed, each kind of write */
+    int64_t changes = -1;
+    CHECK_OK(store_exec(x.s, &changes, "UPDATE item SET n = n + 10 WHERE n >= ?",
+                        STORE_PARAMS(STORE_INT(2)), NULL, NULL));
+    CHECK_INT(changes, 2);
+    CHECK_OK(store_exec(x.s, &changes, "DELETE FROM item WHERE n > ?", STORE_PARAMS(STORE_INT(11)),
+                        NULL, NULL));
+    CHECK_INT(changes, 2);
+    CHECK_OK(store_exec(x.s, &changes, "SELECT n FROM item", NULL, 0, NULL, NULL));
+    CHECK_INT(changes, 0);
+    store_close(x.s);
+}
+
+/* SQLite's hardening switches, each by what it refuses: a write to a virtual table's shadow table
+ * (defensive), a virtual table used from a view (no trusted schema), a double-quoted word that
+ * names no column (not taken for a string). */
+static void test_sqlite_hardening(void)
+{
+    if (sqlite_only())
+        return;
+    store *s = NULL;
+    CHECK_OK(store_open(&s, ":memory:", v1, CCZ_ARRAY_LEN(v1)));
+    ccz_log_set_level(CCZ_LOG_OFF);
+    CHECK_OK(store_exec(s, NULL, "CREATE VIRTUAL TABLE f USING fts5(x)", NULL, 0, NULL, NULL));
+    CHECK_STATUS(store_exec(s, NULL, "INSERT INTO f_data (id, block) VALUES (99, x'00')", NULL, 0,
+                            NULL, NULL),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "table f_data may not be modified");
+    CHECK_OK(store_exec(s, NULL, "CREATE VIEW v AS SELECT x FROM f", NULL, 0, NULL, NULL));
+    CHECK_STATUS(store_exec(s, NULL, "SELECT x FROM v", NULL, 0, NULL, NULL),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "unsafe use of virtual table");
+    CHECK_STATUS(store_exec(s, NULL, "SELECT \"nothing\" FROM item", NULL, 0, NULL, NULL),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "no such column: nothing");
+    ccz_log_set_level(CCZ_LOG_WARN);
+    store_close(s);
+}
+
+/* The server's SQLSTATEs as ccz_status, each raised by a DO block: retry-later classes
+ * (connection, serialization and deadlock, lock timeouts, resources, cancellation and shutdown,
+ * logins) apart from the caller's mistakes and the server's own failures. */
+static void test_pg_sqlstates(void)
+{
+    if (pg_only())
+        return;
+    store *s = NULL;
+    CHECK_OK(store_open(&s, memory_db(), NULL, 0));
+    static const struct {
+        const char *state;
+        ccz_status want;
+    } cases[] = {
+        {"23505", CCZ_ERR_EXISTS},
+        {"23503", CCZ_ERR_INVALID_ARGUMENT},
+        {"22012", CCZ_ERR_INVALID_ARGUMENT},
+        {"42601", CCZ_ERR_INVALID_ARGUMENT},
+        {"0A000", CCZ_ERR_INVALID_ARGUMENT},
+        {"3F000", CCZ_ERR_INVALID_ARGUMENT},
+        {"2BP01", CCZ_ERR_INVALID_ARGUMENT},
+        {"53200", CCZ_ERR_NOMEM},
+        {"53100", CCZ_ERR_IO},
+        {"54000", CCZ_ERR_TOO_LARGE},
+        {"XX001", CCZ_ERR_MALFORMED},
+        {"XX002", CCZ_ERR_MALFORMED},
+        {"08006", CCZ_ERR_UNAVAILABLE},
+        {"40001", CCZ_ERR_UNAVAILABLE},
+        {"40P01", CCZ_ERR_UNAVAILABLE},
+        {"55P03", CCZ_ERR_UNAVAILABLE},
+        {"53300", CCZ_ERR_UNAVAILABLE},
+        {"57014", CCZ_ERR_UNAVAILABLE},
+        {"57P01", CCZ_ERR_UNAVAILABLE},
+        {"28P01", CCZ_ERR_UNAVAILABLE},
+        {"XX000", CCZ_ERR_IO},
+        {"P0001", CCZ_ERR_IO},
+    };
+    ccz_log_set_level(CCZ_LOG_OFF);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DO $$BEGIN RAISE EXCEPTION 'raised' USING ERRCODE = '%s'; END$$",
+                 cases[i].state);
+        ccz_status st = store_exec(s, NULL, sql, NULL, 0, NULL, NULL);
+        if (st != cases[i].want)
+            printf("  SQLSTATE %s: %d, expected %d\n", cases[i].state, (int)st, (int)cases[i].want);
+        CHECK_STATUS(st, cases[i].want);
+        char want[32];
+        snprintf(want, sizeof want, "(SQLSTATE %s)", cases[i].state);
+        CHECK_CONTAINS(ccz_error_detail(), want);
+    }
+    ccz_log_set_level(CCZ_LOG_WARN);
+    /* a boolean reads as 1 or 0 */
+    CHECK_INT(count(s, "SELECT 1 = 1"), 1);
+    CHECK_INT(count(s, "SELECT 1 = 2"), 0);
+    store_close(s);
+}
+
 TEST_MAIN(T(test_migrations_applied_once), T(test_failed_migration_rolls_back),
           T(test_migration_ddl), T(test_bad_migration_list), T(test_state_survives_restart),
           T(test_newer_schema_refused), T(test_missing_directory), T(test_not_a_store),
           T(test_damaged_store), T(test_put_get_replace_delete), T(test_bad_names),
           T(test_name_rules), T(test_take_single_use), T(test_expiry_with_clock),
           T(test_add_first_wins), T(test_purge), T(test_list_order), T(test_constraints),
-          T(test_exec_rejects), T(test_typed_roundtrip), T(test_injection_shaped_key),
-          T(test_transactions), T(test_tx_ended_by_database), T(test_threads_share_a_handle),
-          T(test_locked_is_unavailable), T(test_two_handles), T(test_durability_settings),
-          T(test_file_mode), T(test_sqlite_out_of_memory), T(test_pg_unreachable),
+          T(test_exec_rejects), T(test_typed_roundtrip), T(test_nested_statements),
+          T(test_injection_shaped_key), T(test_transactions), T(test_tx_ended_by_database),
+          T(test_threads_share_a_handle), T(test_locked_is_unavailable), T(test_two_handles),
+          T(test_durability_settings), T(test_file_mode), T(test_sqlite_hardening),
+          T(test_sqlite_out_of_memory), T(test_pg_unreachable), T(test_pg_redact),
           T(test_pg_replicas), T(test_pg_replicas_migrate_at_once), T(test_pg_nul_bytes),
           T(test_pg_rollback_leaves_nothing), T(test_pg_wrong_password), T(test_pg_reconnect),
-          T(test_pg_settings))
+          T(test_pg_settings), T(test_pg_sqlstates))

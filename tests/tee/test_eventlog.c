@@ -613,6 +613,64 @@ static void test_details_short_nodes(void)
     ccz_buf_free(&d);
 }
 
+/* A record with a SHA-256 and a SHA-512 digest of data; the SHA-512 one with its last byte
+ * flipped when bad. */
+static void event_two(ccz_buf *b, uint32_t index, uint32_t type, const char *data, bool bad)
+{
+    uint8_t d256[32], d512[64];
+    size_t n = strlen(data);
+    CHECK(EVP_Digest(data, n, d256, NULL, EVP_sha256(), NULL) == 1);
+    CHECK(EVP_Digest(data, n, d512, NULL, EVP_sha512(), NULL) == 1);
+    if (bad)
+        d512[63] ^= 1;
+    u32(b, index);
+    u32(b, type);
+    u32(b, 2);
+    u16(b, CCZ_EVLOG_SHA256);
+    bytes(b, d256, sizeof d256);
+    u16(b, CCZ_EVLOG_SHA512);
+    bytes(b, d512, sizeof d512);
+    u32(b, (uint32_t)n);
+    bytes(b, data, n);
+}
+
+/* SHA-512 (the longest digest) in the JSON: digests and registers in full; a digest wrong only
+ * in its last byte, or only in an event's last digest, does not match; an unknown type's name
+ * is 0x and eight hex digits. */
+static void test_event_json_sha512(void)
+{
+    static const uint16_t algs[] = {CCZ_EVLOG_SHA256, CCZ_EVLOG_SHA512};
+    ccz_buf b = CCZ_BUF_INIT;
+    spec_id(&b, algs, 2, 0);
+    event_two(&b, 1, EV_SEPARATOR, "ab", false);
+    event_two(&b, 1, 0xffu, "cd", true);
+    event_two(&b, 2, EV_SEPARATOR, "", false);
+    ccz_eventlog *l = parse_ok(&b);
+    CHECK(ccz_event_type_name(0xffu) == NULL);
+    json_t *j = l ? ccz_eventlog_to_json(l, CCZ_EVLOG_SHA512) : NULL;
+    CHECK(j != NULL);
+    CHECK_STR(json_string_value(json_object_get(j, "algorithm")), "sha512");
+    uint8_t r[64];
+    char hex[129];
+    CHECK_OK(ccz_eventlog_replay(r, sizeof r, l, 1, CCZ_EVLOG_SHA512));
+    ccz_hex_to_str(hex, r, 64);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(j, "registers"), "1")), hex);
+    json_t *ev = json_object_get(j, "events");
+    CHECK_INT(json_array_size(ev), 3);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(ev, 2), "event")), "");
+    json_t *e0 = json_array_get(ev, 0), *e1 = json_array_get(ev, 1);
+    CHECK(json_is_true(json_object_get(e0, "digest_matches_event")));
+    CHECK(json_is_false(json_object_get(e1, "digest_matches_event")));
+    json_t *d = json_array_get(json_object_get(e0, "digests"), 1);
+    CHECK_STR(json_string_value(json_object_get(d, "alg")), "SHA-512");
+    CHECK_INT(json_string_length(json_object_get(d, "digest")), 128);
+    CHECK_STR(json_string_value(json_object_get(e1, "type_name")), "0x000000ff");
+    CHECK_INT(json_integer_value(json_object_get(e1, "index")), 1);
+    json_decref(j);
+    ccz_eventlog_free(l);
+    ccz_buf_free(&b);
+}
+
 static void test_event_json_shape(void)
 {
     ccz_buf b = CCZ_BUF_INIT;
@@ -885,6 +943,6 @@ TEST_MAIN(T(test_replay_sha384), T(test_replay_sm3_sha256), T(test_end_of_log), 
           T(test_record_digests), T(test_load_forms), T(test_details_text), T(test_details_tags),
           T(test_details_variable), T(test_details_device_paths), T(test_details_utf8),
           T(test_details_lengths), T(test_details_short_nodes), T(test_event_json_shape),
-          T(test_policy_rules), T(test_policy_rules_replayed_only),
+          T(test_event_json_sha512), T(test_policy_rules), T(test_policy_rules_replayed_only),
           T(test_policy_rules_names_and_cap), T(test_replay_register_cap),
           T(test_replay_index_repeated), T(test_log_size_cap))
