@@ -1891,6 +1891,167 @@ static void checkpoint_past_the_training(void)
     }
 }
 
+/* A PushUpdateStream whose first chunk is a slice, not the header: refused as such (the round
+ * it would be for is in the header it lacks). */
+static void stream_without_header(void)
+{
+    server s;
+    memset(&s, 0, sizeof s);
+    ccz_hfl_service_opts o = lr_opts(1, 1);
+    o.gather_ms = 1;
+    o.round_timeout_ms = 30000;
+    hfl_test_server_start(&s, &o, DIM);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch;
+    CHECK_OK(ccz_rpc_channel_new(&ch, s.target, &co));
+    join_as(ch, "a");
+    CHECK_INT(model_round(ch, NULL, NULL), 1);
+    ccz_rpc_call_opts call = CCZ_RPC_CALL_OPTS_INIT;
+    call.deadline_ms = 20000;
+    stream_status r = {-1, ""};
+    ccz_rpc_stream *st;
+    CHECK_OK(ccz_rpc_start(ch, &st, "/cczfl.Aggregator/PushUpdateStream", NULL,
+                           &cczfl__ack__descriptor, &call, stream_msg, stream_end, &r));
+    static const uint8_t slice[16] = {0};
+    Cczfl__UpdateChunk m = CCZFL__UPDATE_CHUNK__INIT;
+    m.weights = (ProtobufCBinaryData){sizeof slice, (uint8_t *)slice};
+    CHECK_OK(ccz_rpc_stream_send(st, &m.base));
+    CHECK_OK(ccz_rpc_stream_close(st));
+    CHECK_OK(ccz_rpc_channel_run(ch));
+    CHECK_INT(r.code, CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_STR(r.message, "update rejected: chunk 1 must be the header alone");
+    ccz_rpc_channel_free(ch);
+    server_stop(&s);
+    CHECK_INT(s.n_rounds, 0);
+}
+
+/* An aggregate the strategy refuses (FedAdam stepping past FLT_MAX: see aggregate_not_finite)
+ * ends the training with the reason, at the round before: it is not taken as round 1's model. */
+static void aggregation_failure_ends_training(void)
+{
+    server s;
+    memset(&s, 0, sizeof s);
+    ccz_hfl_service_opts o = lr_opts(2, 1);
+    o.gather_ms = 1;
+    o.round_timeout_ms = 30000;
+    o.strategy = CCZ_HFL_FEDADAM;
+    o.strategy_opts.server_lr = 3.4e35f;
+    o.strategy_opts.beta1 = 1e-30f;
+    o.strategy_opts.beta2 = 0.9999999f;
+    o.strategy_opts.tau = 1e-30f;
+    hfl_test_server_start(&s, &o, DIM);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch;
+    CHECK_OK(ccz_rpc_channel_new(&ch, s.target, &co));
+    join_as(ch, "a");
+    client c = {.name = "a", .examples = 10};
+    float g[DIM];
+    CHECK_INT(model_round(ch, g, NULL), 1);
+    for (int k = 0; k < DIM; k++)
+        c.w[k] = g[k] + 1;
+    CHECK_INT(push(&c, ch, 1, DIM), 0);
+    bool done = false;
+    CHECK_INT(model_round(ch, NULL, &done), 0);
+    CHECK(done);
+    const ccz_hfl_status *st = ccz_hfl_service_status(s.svc);
+    CHECK(st->over);
+    CHECK_INT(st->code, CCZ_RPC_INTERNAL);
+    CHECK_CONTAINS(st->message, "round 1: ");
+    CHECK_CONTAINS(st->message, "is not finite");
+    CHECK_INT(st->rounds_done, 0);
+    ccz_rpc_channel_free(ch);
+    server_stop(&s);
+    CHECK_INT(s.n_rounds, 0);
+}
+
+typedef struct {
+    ccz_rpc_channel *ch;
+    client c;
+    unsigned chosen; /* rounds it took part in */
+} picker;
+
+/* A client that asks for the model and answers every round it is given, until the training is
+ * over. */
+static void *picker_run(void *arg)
+{
+    picker *p = arg;
+    for (unsigned k = 0; k < 100; k++) {
+        bool done = true;
+        unsigned round = model_round(p->ch, NULL, &done);
+        if (done || !round)
+            break;
+        p->chosen++;
+        if (push(&p->c, p->ch, round, DIM) != 0)
+            break;
+    }
+    return NULL;
+}
+
+/* clients_per_round: of the two clients that wait, one takes part in each round, not both; the
+ * other waits on, and takes part in later rounds. */
+static void one_client_a_round(void)
+{
+    enum { ROUNDS = 24 };
+    server s;
+    memset(&s, 0, sizeof s);
+    ccz_hfl_service_opts o = lr_opts(ROUNDS, 1);
+    o.clients_per_round = 1;
+    o.gather_ms = 1500; /* the first round waits it out; later ones wait for both clients */
+    o.round_timeout_ms = 30000;
+    hfl_test_server_start(&s, &o, DIM);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    picker p[2] = {{.c = {.name = "a", .examples = 10}}, {.c = {.name = "b", .examples = 10}}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        CHECK_OK(ccz_rpc_channel_new(&p[i].ch, s.target, &co));
+        join_as(p[i].ch, p[i].c.name);
+    }
+    for (int i = 0; i < 2; i++)
+        test_thread(&t[i], picker_run, &p[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < 2; i++)
+        ccz_rpc_channel_free(p[i].ch);
+    server_stop(&s);
+    CHECK_INT(p[0].chosen + p[1].chosen, ROUNDS);
+    CHECK(p[0].chosen > 0 && p[1].chosen > 0);
+    CHECK_INT(s.n_rounds, HFL_TEST_ROUNDS);
+    for (unsigned r = 0; r < s.n_rounds; r++) {
+        CHECK_INT(s.rounds[r].participants, 1);
+        CHECK_INT(s.rounds[r].received, 1);
+    }
+}
+
+/* The service's options are refused outside their ranges, each with what was wrong: no round or
+ * too many, clients per round beyond the clients there may be, a test set of another width. */
+static void service_options_refused(void)
+{
+    ccz_rpc_server_opts ro = CCZ_RPC_SERVER_OPTS_INIT;
+    ccz_rpc_server *rpc;
+    CHECK_OK(ccz_rpc_server_new(&rpc, &ro));
+    ccz_hfl_service *svc = NULL;
+    ccz_hfl_service_opts o = lr_opts(0, 1);
+    CHECK_STATUS(ccz_hfl_service_new(&svc, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "1 to 100000 rounds, not 0");
+    o.rounds = 100001;
+    CHECK_STATUS(ccz_hfl_service_new(&svc, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "1 to 100000 rounds, not 100001");
+    o.rounds = 2;
+    o.max_clients = 3;
+    o.clients_per_round = 4;
+    CHECK_STATUS(ccz_hfl_service_new(&svc, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "clients per round (4) between min clients (1) and 3");
+    o.clients_per_round = 3;
+    float x[3] = {0};
+    uint8_t y[1] = {0};
+    ccz_mlp_data test = {1, 3, 2, x, y}; /* the model takes 4 features */
+    o.test = &test;
+    CHECK_STATUS(ccz_hfl_service_new(&svc, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the test set has 3 features; the model takes 4");
+    CHECK(svc == NULL);
+    ccz_rpc_server_free(rpc);
+}
+
 /* A round that gets no update before its deadline is opened again (not aggregated from nothing):
  * the update for it that comes between is refused, the one after the client asked again counts. */
 static void round_without_updates_reopens(void)
@@ -1936,4 +2097,5 @@ TEST_MAIN(T(fedavg_matches_numpy), T(tensors), T(update_parse), T(checkpoints), 
           T(stream_headers_refused), T(aggregate_not_finite), T(strategy_arguments),
           T(update_while_streaming), T(stale_and_future_rounds), T(stream_outlives_its_round),
           T(rounds_wait_for_active_clients), T(checkpoint_past_the_training),
-          T(round_without_updates_reopens))
+          T(round_without_updates_reopens), T(service_options_refused), T(one_client_a_round),
+          T(stream_without_header), T(aggregation_failure_ends_training))

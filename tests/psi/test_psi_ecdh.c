@@ -669,6 +669,57 @@ static void test_server_items_shuffled(void)
     ccz_psi_set_free(set);
 }
 
+/* The order is uniform, not merely not the identity: over runs with 3 items, every item lands
+ * at every place (a shuffle that skips its last swap never puts item 1 first; one that draws
+ * from one place too few, Sattolo's, never leaves an item in its place). Each of the 9 pairs is
+ * missed by 60 runs with probability (2/3)^60, about 3e-11. */
+static void test_server_order_uniform(void)
+{
+    enum { N = 3, RUNS = 60 };
+    static const char *const items[N] = {"u-0", "u-1", "u-2"};
+    ccz_psi_set *set = set_of(items, N);
+    ccz_buf b = CCZ_BUF_INIT;
+    put_hello(&b, 1, 0, N);
+    if (psi_ecdh_put_header(&b, PSI_ECDH_POINTS, 4 + N * 32) || ccz_buf_append_u32le(&b, N))
+        abort();
+    for (int i = 0; i < N; i++) {
+        uint8_t p[32];
+        hash_to_group(p, CCZ_SPAN(items[i], strlen(items[i])));
+        if (ccz_buf_append(&b, p, sizeof p))
+            abort();
+    }
+    if (psi_ecdh_put_header(&b, PSI_ECDH_DONE, 0))
+        abort();
+    const size_t tags_at = 20 + 9, points_at = tags_at + N * 16 + 9;
+    int at[N][N] = {{0}};
+    for (int r = 0; r < RUNS; r++) {
+        ccz_buf written = CCZ_BUF_INIT;
+        char d[512];
+        ccz_psi_ecdh_opts o = CCZ_PSI_ECDH_OPTS_INIT;
+        CHECK_OK(against_with(true, &b, set, &o, false, &written, d));
+        CHECK_INT(written.len, points_at + N * 32);
+        for (int j = 0; written.len == points_at + N * 32 && j < N; j++) {
+            uint8_t t[PSI_ECDH_TAG_BYTES];
+            tag_of(t, written.ptr + points_at + j * 32);
+            for (int i = 0; i < N; i++)
+                if (memcmp(written.ptr + tags_at + i * 16, t, sizeof t) == 0)
+                    at[i][j]++;
+        }
+        ccz_buf_free(&written);
+    }
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++)
+            if (!at[i][j])
+                CHECK(!"an item never lands at some place");
+    int total = 0;
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++)
+            total += at[i][j];
+    CHECK_INT(total, N * RUNS);
+    ccz_buf_free(&b);
+    ccz_psi_set_free(set);
+}
+
 /* The points a side sends are its items blinded by a scalar drawn for the run: none of them is
  * an item's H(x) (which anyone can compute and test guesses against), and two runs over the same
  * set share no point. Each side runs twice against bytes written in advance: the server against
@@ -918,6 +969,6 @@ static void test_wire_bodies(void)
 
 TEST_MAIN(T(test_set_lines), T(test_random_both_roles), T(test_edge_sets),
           T(test_size_only_tags_sorted), T(test_hostile_client), T(test_hostile_server),
-          T(test_options_refused), T(test_server_items_shuffled), T(test_points_blinded_fresh),
-          T(test_reflected_points), T(test_abort_rules), T(test_refusal_reaches_peer),
-          T(test_wire_bodies))
+          T(test_options_refused), T(test_server_items_shuffled), T(test_server_order_uniform),
+          T(test_points_blinded_fresh), T(test_reflected_points), T(test_abort_rules),
+          T(test_refusal_reaches_peer), T(test_wire_bodies))

@@ -907,6 +907,10 @@ static void test_compressed_requests(void)
                             "grpc-encoding: gzip", f.ptr, f.len, msg),
               CCZ_RPC_INTERNAL);
     CHECK_CONTAINS(msg, "gzip message is corrupt");
+    /* identity named outright: no compression, and read */
+    CHECK_INT(raw_call_with(&cli, "/ratls.Greeter/SayHello", "application/grpc",
+                            "grpc-encoding: identity", "\0\0\0\0\3\x0a\x01z", 8, msg),
+              CCZ_RPC_OK);
     /* an encoding the server does not read: UNIMPLEMENTED, and what it reads */
     CHECK_INT(raw_call_with(&cli, "/ratls.Greeter/SayHello", "application/grpc",
                             "grpc-encoding: snappy", f.ptr, f.len, msg),

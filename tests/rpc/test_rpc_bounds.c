@@ -408,6 +408,49 @@ static void test_zero_window_stall(void)
     ccz_rpc_server_free(srv);
 }
 
+/* The idle timeout is kept, not merely eventually: a request that sends its headers and then
+ * nothing is cancelled at the idle time (1 s here), not at twice it, and the connection, then
+ * without calls, is closed about one idle time later (not two). The upper bounds leave 0.9 s
+ * for a loaded machine. */
+static void test_idle_timely(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    idle_ms = 1000;
+    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
+    idle_ms = 0;
+    peer p;
+    peer_open(&p, target);
+    h2_body b = {NULL, 0}; /* no bytes, ever: the stream stays open */
+    int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
+    int64_t t0 = now_ms();
+    peer_until(&p, id, false, 4000);
+    int64_t took = now_ms() - t0;
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_CANCELLED);
+    CHECK_STR(p.message[SLOT(id)], "the request made no progress for 1000 ms");
+    CHECK(took >= 950 && took < 1900);
+    bool eof = false;
+    uint8_t buf[4096];
+    while (!eof && now_ms() - t0 < 5000) {
+        nghttp2_session_send(p.h2);
+        struct pollfd pf = {p.fd, POLLIN, 0};
+        if (poll(&pf, 1, 20) <= 0)
+            continue;
+        ssize_t n = recv(p.fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n <= 0)
+            eof = n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+        else
+            nghttp2_session_mem_recv(p.h2, buf, (size_t)n);
+    }
+    took = now_ms() - t0;
+    CHECK(eof);
+    CHECK(took >= 1400 && took < 2900);
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
 /* A handler's misuse of its call is refused with what was wrong: a header once the headers
  * went out, a trailer or a second status once the call is finished (the client gets the
  * first status). */
@@ -905,6 +948,7 @@ static void test_made_you_reset(void)
 }
 
 TEST_MAIN(T(test_metadata_bound), T(test_early_end_reset), T(test_cancelled_call),
-          T(test_unsendable_status), T(test_zero_window_stall), T(test_call_misuse),
-          T(test_server_setup_refused), T(test_rapid_reset), T(test_unread_statuses),
-          T(test_ping_flood), T(test_continuation_flood), T(test_made_you_reset))
+          T(test_unsendable_status), T(test_zero_window_stall), T(test_idle_timely),
+          T(test_call_misuse), T(test_server_setup_refused), T(test_rapid_reset),
+          T(test_unread_statuses), T(test_ping_flood), T(test_continuation_flood),
+          T(test_made_you_reset))

@@ -61,6 +61,49 @@ static void test_refused_options(void)
     CHECK_CONTAINS(ccz_error_detail(), "TLS contexts of their own");
     SSL_CTX_free(ctx);
     o.rest_tls = o.grpc_tls = NULL;
+    o.grpc_listen = NULL;
+    /* each model's name, path and version, and no version given twice */
+    ccz_serving_model two[2] = {{"relu", model_path, 1, NULL}, {"relu", model_path, 1, NULL}};
+    o.models = two;
+    o.n_models = 2;
+    CHECK_STATUS(ccz_serving_new(&sv, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "model relu version 1 is given twice");
+    two[1].name = "relu no";
+    CHECK_STATUS(ccz_serving_new(&sv, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "model name 'relu no'");
+    two[1].name = "relu";
+    two[1].path = NULL;
+    CHECK_STATUS(ccz_serving_new(&sv, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "model relu: no path");
+    /* a file that is not a model: refused with the loader's reason */
+    char bad[600];
+    snprintf(bad, sizeof bad, "%s/not-a-model.onnx", test_tmpdir());
+    CHECK_OK(ccz_file_write(bad, CCZ_SPAN("not onnx", 8), 0644));
+    two[1].path = bad;
+    two[1].version = 2;
+    CHECK_STATUS(ccz_serving_new(&sv, &o), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "model relu version 2 (");
+    CHECK_CONTAINS(ccz_error_detail(), "not an ONNX model");
+    /* a protected file given without its key: named as such, not as a broken model */
+    CHECK_OK(ccz_file_write(bad, CCZ_SPAN("GRAFS_PF and then its chunks", 28), 0644));
+    CHECK_STATUS(ccz_serving_new(&sv, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "is a protected file: its key is needed");
+    CHECK(sv == NULL);
+    /* every character a name may have, 64 of them; the same name in another version */
+    char longest[66];
+    memset(longest, 'x', 65);
+    longest[65] = '\0'; /* 65 characters: one too many */
+    memcpy(longest, "AZaz09.-_", 9);
+    two[1].name = longest;
+    two[1].path = model_path;
+    CHECK_STATUS(ccz_serving_new(&sv, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "model name 'AZaz09.-_x");
+    longest[64] = '\0'; /* 64: the most there may be */
+    two[0].name = two[1].name = longest;
+    CHECK_OK(ccz_serving_new(&sv, &o));
+    ccz_serving_free(sv);
+    sv = NULL;
+    o.models = &m;
     o.n_models = 0;
     CHECK_STATUS(ccz_serving_new(&sv, &o), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "no model to serve");
@@ -1292,6 +1335,57 @@ static void test_batch_cancelled_while_waiting(void)
     pthread_mutex_destroy(&s.lock);
 }
 
+/* A batch that fills while its first request waits for company runs then, not at the end of
+ * the wait (10 s); a name without a version finds the latest of its versions; once the server
+ * stops, no request is queued. */
+static void test_batch_full_ends_wait(void)
+{
+    ccz_serving_model spec[2] = {{"relu", model_path, 2, NULL}, {"relu", model_path, 1, NULL}};
+    sv_server s = {.o = CCZ_SERVING_OPTS_INIT};
+    s.o.models = spec;
+    s.o.n_models = 2;
+    s.o.batch_max_rows = 2;
+    s.o.batch_timeout_us = 10000000;
+    s.o.max_queued = 1u << 20;
+    s.o.threads = 1;
+    pthread_mutex_init(&s.lock, NULL);
+    CHECK_OK(sv_models_load(&s));
+    CHECK(sv_model_find(&s, "relu", 0) == &s.models[0]);
+    CHECK(sv_model_find(&s, "relu", 1) == &s.models[1]);
+    CHECK(sv_model_find(&s, "relu", 3) == NULL);
+    CHECK(sv_model_find(&s, "relux", 0) == NULL);
+    n_got = 0;
+    sv_job *j[3] = {0};
+    for (size_t k = 0; k < 3; k++) {
+        CHECK_OK(sv_job_new(&j[k], &s.models[0], 1));
+        for (size_t i = 0; i < 3; i++)
+            j[k]->in[0][i] = (float)(k + 1);
+        j[k]->deliver = got;
+    }
+    int64_t t0 = sv_mono_ms();
+    CHECK_OK(sv_job_submit(j[0]));
+    usleep(20000); /* the batcher is in its wait for company */
+    CHECK_OK(sv_job_submit(j[1]));
+    pthread_mutex_lock(&got_mu);
+    while (n_got < 2)
+        pthread_cond_wait(&got_cv, &got_mu);
+    pthread_mutex_unlock(&got_mu);
+    CHECK(sv_mono_ms() - t0 < 5000);
+    CHECK_INT(j[0]->st, CCZ_OK);
+    CHECK_INT(j[1]->st, CCZ_OK);
+    CHECK_INT(s.models[0].batches, 1);
+    CHECK_INT(s.models[0].batch_rows, 2);
+    pthread_mutex_lock(&s.lock);
+    s.stopping = true;
+    pthread_mutex_unlock(&s.lock);
+    CHECK_STATUS(sv_job_submit(j[2]), CCZ_ERR_UNAVAILABLE);
+    CHECK_STR(ccz_error_detail(), "the server is stopping");
+    for (size_t k = 0; k < 3; k++)
+        sv_job_free(j[k]);
+    sv_models_free(&s);
+    pthread_mutex_destroy(&s.lock);
+}
+
 /* A model version below 1 is refused; a request of no rows, or of more rows than one request
  * may hold, is refused before anything is allocated for it. */
 static void test_job_bounds(void)
@@ -1581,5 +1675,5 @@ TEST_MAIN(T(setup), T(test_refused_options), T(test_rest_only), T(test_rest_erro
           T(test_grpc_connection_jobs), T(test_grpc_batches_within_engine_limit),
           T(test_grpc_queued_at_shutdown), T(test_status_codes), T(test_batch_leaver_keeps_rows),
           T(test_batch_last_leaver), T(test_batch_late_skipped), T(test_batch_exactly_full),
-          T(test_batch_cancelled_while_waiting), T(test_job_bounds), T(test_queue_full),
-          T(test_grpc_parse_refusals))
+          T(test_batch_cancelled_while_waiting), T(test_batch_full_ends_wait), T(test_job_bounds),
+          T(test_queue_full), T(test_grpc_parse_refusals))

@@ -142,6 +142,22 @@ static void test_sim(void)
     ccz_attester_free(a);
 }
 
+/* HKDF-SHA256(ikm, no salt, info of n bytes) with EVP_KDF, independently of src/tee. */
+static void hkdf_bin(uint8_t out[32], const uint8_t *ikm, size_t n, const uint8_t *info,
+                     size_t info_len)
+{
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, n),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len),
+        OSSL_PARAM_construct_end()};
+    CHECK(ctx && EVP_KDF_derive(ctx, out, 32, params) == 1);
+    EVP_KDF_CTX_free(ctx);
+    EVP_KDF_free(kdf);
+}
+
 /* HKDF-SHA256(ikm, no salt, info) with EVP_KDF, independently of src/tee. */
 static void hkdf(uint8_t out[32], const uint8_t *ikm, size_t n, const char *info)
 {
@@ -155,6 +171,33 @@ static void hkdf(uint8_t out[32], const uint8_t *ikm, size_t n, const char *info
     CHECK(ctx && EVP_KDF_derive(ctx, out, 32, params) == 1);
     EVP_KDF_CTX_free(ctx);
     EVP_KDF_free(kdf);
+}
+
+/* The sim keys against HKDF-SHA256 computed here: the platform's attestation key file (PEM) as
+ * the secret; as info the label and its NUL, then the measurement (MRENCLAVE), or the signer's
+ * key hash and the product id, big-endian (MRSIGNER). */
+static void test_sim_kat(void)
+{
+    setup();
+    const sim_id base = {plat, NULL, 0x11, 0x0107, 1};
+    char path[600];
+    snprintf(path, sizeof path, "%s/ak.key", plat);
+    ccz_buf ak = CCZ_BUF_INIT;
+    CHECK_OK(ccz_file_read(&ak, path, 64 * 1024));
+    uint8_t info[16 + 32 + 2], want[32], k[32];
+    memcpy(info, "ccz sim seal v1", 16);
+    memset(info + 16, 0x11, 32);
+    hkdf_bin(want, ak.ptr, ak.len, info, 16 + 32);
+    sim_key(k, &base, CCZ_SEAL_MRENCLAVE);
+    CHECK(same(k, want));
+    snprintf(path, sizeof path, "%s/signer.key", plat);
+    CHECK_OK(ccz_sim_signer_of_key_file(info + 16, path));
+    info[48] = 0x01;
+    info[49] = 0x07;
+    hkdf_bin(want, ak.ptr, ak.len, info, sizeof info);
+    sim_key(k, &base, CCZ_SEAL_MRSIGNER);
+    CHECK(same(k, want));
+    ccz_buf_free(&ak);
 }
 
 static void write_file(const char *path, const uint8_t *data, size_t n)
@@ -255,4 +298,4 @@ static void test_sgx(void)
                                   "key broker instead");
 }
 
-TEST_MAIN(T(test_sim), T(test_sgx))
+TEST_MAIN(T(test_sim), T(test_sim_kat), T(test_sgx))

@@ -5,10 +5,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "ccz/ccz.h"
 #include "test.h"
@@ -98,6 +100,10 @@ static void test_round_trip(void)
     ccz_sim_evidence e;
     CHECK_OK(ccz_sim_evidence_parse(&e, ccz_buf_span(&ev)));
     CHECK_INT(ev.len, CCZ_SIM_HEADER_SIZE + e.platform_cert.len + CCZ_SIM_SIG_SIZE);
+    /* the parser itself refuses another magic (not only detection does) */
+    ev.ptr[3] ^= 0x01;
+    CHECK_STATUS(ccz_sim_evidence_parse(&e, ccz_buf_span(&ev)), CCZ_ERR_UNKNOWN_FORMAT);
+    ev.ptr[3] ^= 0x01;
     ccz_trust_free(t);
     ccz_buf_free(&ev);
 }
@@ -237,6 +243,34 @@ static void test_report_data_mismatch(void)
     ccz_buf_free(&ev);
 }
 
+/* The first 8 bytes of the subject key id and of the platform id (SHA-256 of the DER) of dir's
+ * root, as hex. */
+static void root_ids(char kid[17], char pid[17], const char *dir)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/root.crt", dir);
+    kid[0] = pid[0] = '\0';
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    X509 *root = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    CHECK(root != NULL);
+    if (!root)
+        return;
+    const ASN1_OCTET_STRING *id = X509_get0_subject_key_id(root);
+    CHECK(id != NULL && ASN1_STRING_length(id) >= 8);
+    for (int k = 0; id && k < 8 && k < ASN1_STRING_length(id); k++)
+        snprintf(kid + 2 * k, 3, "%02x", ASN1_STRING_get0_data(id)[k]);
+    unsigned char *der = NULL;
+    int n = i2d_X509(root, &der);
+    uint8_t d[32];
+    CHECK(n > 0 && EVP_Digest(der, (size_t)n, d, NULL, EVP_sha256(), NULL) == 1);
+    ccz_hex_to_str(pid, d, 8);
+    OPENSSL_free(der);
+    X509_free(root);
+}
+
 static void test_untrusted_platform(void)
 {
     ccz_buf ev = CCZ_BUF_INIT;
@@ -246,6 +280,15 @@ static void test_untrusted_platform(void)
     CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), t, T0, NULL), CCZ_ERR_CERT_CHAIN);
     CHECK_STR(r.step, "platform_certificate");
     CHECK_CONTAINS(r.message, "the evidence comes from another sim platform");
+    /* both platforms named exactly: the evidence's root, and the one trusted */
+    char kid[17], pid[17], want[200];
+    root_ids(kid, pid, plat);
+    snprintf(want, sizeof want, "certified by a root with key id %s…, and the trusted sim root is ",
+             kid);
+    CHECK_CONTAINS(r.message, want);
+    root_ids(kid, pid, other);
+    snprintf(want, sizeof want, "root is key id %s… (platform_id %s…)", kid, pid);
+    CHECK_CONTAINS(r.message, want);
     ccz_trust_free(t);
     CHECK_OK(ccz_trust_new(&t));
     CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), t, T0, NULL), CCZ_ERR_CERT_CHAIN);
@@ -345,6 +388,13 @@ static void test_platform_init(void)
     CHECK_STATUS(ccz_attester_new(&bad, &ao), CCZ_ERR_KEY_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "/ak.key does not match");
     CHECK(bad == NULL);
+    /* no certificate for the attestation key: named as missing, not as malformed */
+    char akc[700];
+    snprintf(akc, sizeof akc, "%s/ak.crt", dir);
+    CHECK(unlink(akc) == 0);
+    CHECK_STATUS(ccz_attester_new(&bad, &ao), CCZ_ERR_TEE_UNAVAILABLE);
+    CHECK_CONTAINS(ccz_error_detail(), "/ak.crt is missing");
+    CHECK(bad == NULL);
 
     /* an attester without a platform says how to make one */
     ccz_attester_opts o = CCZ_ATTESTER_OPTS_INIT;
@@ -384,6 +434,11 @@ static void test_measure(void)
     char hex[65];
     ccz_hex_to_str(hex, m, 32);
     CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    /* a read of one byte is data, not the end of the file */
+    CHECK_OK(ccz_file_write(path, CCZ_SPAN("a", 1), 0644));
+    CHECK_OK(ccz_sim_measure_file(m, path));
+    ccz_hex_to_str(hex, m, 32);
+    CHECK_STR(hex, "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb");
     CHECK_STATUS(ccz_sim_measure_file(m, "/nonexistent/prog"), CCZ_ERR_NOT_FOUND);
 
     /* the default measurement is the running executable's */
