@@ -32,10 +32,19 @@ static ccz_status need_batching(const ccz_lattice_context *ctx)
     return CCZ_OK;
 }
 
+/* A BFV context (one that batches, when asked) and a plaintext of it: encoding writes and
+ * decoding reads N words of the plaintext, and one of another context may have fewer. */
+static ccz_status need_bfv_pt(const ccz_lattice_context *ctx, const ccz_lattice_plaintext *pt,
+                              bool batching)
+{
+    CCZ_GUARD(batching ? need_batching(ctx) : need_bfv(ctx));
+    return lat_check_pt(ctx, pt);
+}
+
 ccz_status ccz_lattice_bfv_encode(ccz_lattice_plaintext *pt, const ccz_lattice_context *ctx,
                                   const uint64_t *values, size_t count)
 {
-    CCZ_GUARD(need_batching(ctx));
+    CCZ_GUARD(need_bfv_pt(ctx, pt, true));
     size_t n = ctx->n;
     uint64_t t = ctx->params.plain_modulus;
     CCZ_ENSURE(count <= n, CCZ_ERR_INVALID_ARGUMENT, "%zu values for %zu slots", count, n);
@@ -63,8 +72,7 @@ ccz_status ccz_lattice_bfv_encode(ccz_lattice_plaintext *pt, const ccz_lattice_c
 ccz_status ccz_lattice_bfv_decode(uint64_t *values, const ccz_lattice_context *ctx,
                                   const ccz_lattice_plaintext *pt)
 {
-    CCZ_GUARD(need_batching(ctx));
-    CCZ_GUARD(lat_check_pt(ctx, pt));
+    CCZ_GUARD(need_bfv_pt(ctx, pt, true));
     size_t n = ctx->n;
     uint64_t *t = lat_words(n);
     CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");
@@ -79,7 +87,7 @@ ccz_status ccz_lattice_bfv_decode(uint64_t *values, const ccz_lattice_context *c
 ccz_status ccz_lattice_bfv_encode_coeffs(ccz_lattice_plaintext *pt, const ccz_lattice_context *ctx,
                                          const uint64_t *values, size_t count)
 {
-    CCZ_GUARD(need_bfv(ctx));
+    CCZ_GUARD(need_bfv_pt(ctx, pt, false));
     size_t n = ctx->n;
     uint64_t t = ctx->params.plain_modulus;
     CCZ_ENSURE(count <= n, CCZ_ERR_INVALID_ARGUMENT, "%zu coefficients for degree %zu", count, n);
@@ -95,7 +103,7 @@ ccz_status ccz_lattice_bfv_encode_coeffs(ccz_lattice_plaintext *pt, const ccz_la
 ccz_status ccz_lattice_bfv_decode_coeffs(uint64_t *values, const ccz_lattice_context *ctx,
                                          const ccz_lattice_plaintext *pt)
 {
-    CCZ_GUARD(need_bfv(ctx));
+    CCZ_GUARD(need_bfv_pt(ctx, pt, false));
     memcpy(values, pt->coeffs, ctx->n * 8);
     return CCZ_OK;
 }

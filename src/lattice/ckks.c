@@ -22,6 +22,14 @@ static ccz_status need_ckks(const ccz_lattice_context *ctx)
     return CCZ_OK;
 }
 
+/* A CKKS context and a plaintext of it: encoding writes and decoding reads its residues at the
+ * context's sizes, and one of another context may have fewer. */
+static ccz_status need_ckks_pt(const ccz_lattice_context *ctx, const ccz_lattice_plaintext *pt)
+{
+    CCZ_GUARD(need_ckks(ctx));
+    return lat_check_pt(ctx, pt);
+}
+
 /* In-place radix-2 DFT of size n: sign -1 forward (sum a_k w^(tk), w = e^(2 pi i / n))... the
  * twiddles come from the context's table of zeta powers (zeta^2 is the n-th root). */
 static void fft(const ccz_lattice_context *ctx, double complex *a, size_t n, bool inverse)
@@ -55,7 +63,7 @@ ccz_status ccz_lattice_ckks_encode(ccz_lattice_plaintext *pt, const ccz_lattice_
                                    const double complex *values, size_t count, double scale,
                                    unsigned level)
 {
-    CCZ_GUARD(need_ckks(ctx));
+    CCZ_GUARD(need_ckks_pt(ctx, pt));
     size_t n = ctx->n, slots = n / 2;
     if (level == 0)
         level = ctx->L;
@@ -102,8 +110,7 @@ ccz_status ccz_lattice_ckks_encode_real(ccz_lattice_plaintext *pt, const ccz_lat
 ccz_status ccz_lattice_ckks_decode(double complex *values, const ccz_lattice_context *ctx,
                                    const ccz_lattice_plaintext *pt)
 {
-    CCZ_GUARD(need_ckks(ctx));
-    CCZ_GUARD(lat_check_pt(ctx, pt));
+    CCZ_GUARD(need_ckks_pt(ctx, pt));
     size_t n = ctx->n, slots = n / 2;
     unsigned l = pt->poly.np;
     uint64_t *x = lat_words((size_t)l * n);

@@ -80,6 +80,13 @@ static void test_params(void)
         CHECK_STATUS(ccz_lattice_bfv_encode(bp, ctx, sv, 10), CCZ_ERR_INVALID_ARGUMENT);
         CHECK_STR(ccz_error_detail(),
                   "value 7 (9223372036854775808) is not below the plain modulus 65537");
+        /* fewer values than slots (placed one by one): t itself is refused too, t - 1 taken */
+        sv[7] = 0;
+        sv[9] = 65537;
+        CHECK_STATUS(ccz_lattice_bfv_encode(bp, ctx, sv, 10), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "value 9 (65537) is not below the plain modulus 65537");
+        sv[9] = 65536;
+        CHECK_OK(ccz_lattice_bfv_encode(bp, ctx, sv, 10));
         ccz_lattice_plaintext_free(bp);
         free(sv);
     }
@@ -1235,6 +1242,9 @@ static void test_serialization_fields(void)
     double complex *cv = calloc(cctx->n / 2, sizeof *cv);
     CHECK(cv != NULL);
     CHECK_STATUS(ccz_lattice_ckks_decode(cv, cctx, cpt), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a plaintext of another context");
+    /* nor encoded into (its residues are written at the context's sizes) */
+    CHECK_STATUS(ccz_lattice_ckks_encode(cpt, cctx, cv, 4, cp.scale, 0), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "a plaintext of another context");
     free(cv);
     ccz_lattice_plaintext_free(cpt);

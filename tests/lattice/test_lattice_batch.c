@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ccz/lattice.h"
+#include "lattice/lattice_internal.h"
 #include "lattice_kit.h"
 #include "test.h"
 
@@ -290,6 +291,19 @@ static void test_rescale_to(void)
     CHECK(ccz_lattice_ciphertext_scale(to) == ccz_lattice_ciphertext_scale(in_place));
     CHECK_OK(ccz_lattice_ckks_rescale_to(m, k.ctx, m));
     CHECK(same_bytes(m, in_place));
+    /* into a ciphertext with room for fewer words than the result (switched down to one prime,
+     * shrunk): the room grows before the words are written */
+    ccz_lattice_ciphertext *small;
+    CHECK_OK(ccz_lattice_ciphertext_new(&small, k.ctx));
+    CHECK_OK(ccz_lattice_ciphertext_copy(small, c));
+    while (ccz_lattice_ciphertext_level(small) > 1)
+        CHECK_OK(ccz_lattice_mod_switch(small, k.ctx));
+    CHECK_OK(ccz_lattice_ciphertext_shrink(small));
+    CHECK(ccz_lattice_ciphertext_level(keep) >= 3); /* the result needs more than its room */
+    CHECK_OK(ccz_lattice_ckks_rescale_to(small, k.ctx, keep));
+    CHECK(small->cap >= (size_t)small->size * small->level * small->ctx->n);
+    CHECK(same_bytes(small, in_place));
+    ccz_lattice_ciphertext_free(small);
     lattice_kit b;
     lattice_kit_new(&b, CCZ_LATTICE_BFV, 12, steps, 1, false);
     ccz_lattice_ciphertext *bc;

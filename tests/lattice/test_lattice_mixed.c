@@ -4,6 +4,7 @@
  * CCZ_ERR_INVALID_ARGUMENT and what was of the other context, and takes its own context's. The
  * two contexts have the same parameters: objects of a smaller one would be read or written past
  * their ends. Also the shapes a product and a rotation refuse. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "lattice_kit.h"
@@ -120,6 +121,18 @@ static void test_plaintexts_of_another_context(void)
     refused(ccz_lattice_add_plain(out, a.ctx, ca, ptb), pl);
     refused(ccz_lattice_mul_plain(out, a.ctx, ca, ptb), pl);
     CHECK_OK(ccz_lattice_decrypt(pt, a.ctx, a.sk, ca));
+    /* BFV's encodings write (or read) the plaintext's N words: one of another context is refused
+     * before any is touched (a smaller context's would be written past its end) */
+    size_t n = ccz_lattice_slots(a.ctx);
+    uint64_t v[4] = {1, 2, 3, 4}, *got = calloc(n, sizeof *got);
+    refused(ccz_lattice_bfv_encode(ptb, a.ctx, v, 4), pl);
+    refused(ccz_lattice_bfv_encode_coeffs(ptb, a.ctx, v, 4), pl);
+    refused(ccz_lattice_bfv_decode(got, a.ctx, ptb), pl);
+    refused(ccz_lattice_bfv_decode_coeffs(got, a.ctx, ptb), pl);
+    CHECK_OK(ccz_lattice_bfv_encode_coeffs(pt, a.ctx, v, 4));
+    CHECK_OK(ccz_lattice_bfv_decode_coeffs(got, a.ctx, pt));
+    CHECK(memcmp(got, v, sizeof v) == 0 && got[4] == 0);
+    free(got);
 }
 
 /* A product takes two-component ciphertexts at one level; a rotation a two-component one. */

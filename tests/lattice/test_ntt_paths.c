@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ccz/lattice.h"
 #include "lattice/lat.h"
 #include "test.h"
 
@@ -190,10 +191,87 @@ static void test_kernels_same_words(void)
     free(a), free(b), free(w), free(ws);
 }
 
+/* The kernels of the rescale, the base conversions and BFV's scale-and-round (sums, products by a
+ * constant, dot products, rounded sums, centred residues): both paths, the same words, with edge
+ * inputs in the vector part and in the tail: q - 1, and for the centred residues p / 2 and its
+ * neighbours (where the centred value changes sign), 0 and p - 1. */
+static void test_conversion_kernels_same_words(void)
+{
+    unsigned bits[] = {17, 30, 49, 50, 55, 61};
+    size_t n = 1003;
+    static const size_t at[] = {0, 1, 2, 3, 4, 1000, 1001, 1002, 998, 999};
+    uint64_t *a = malloc(n * 8), *b = malloc(n * 8), *y = malloc(n * 8), *z = malloc(n * 8),
+             *o[2][6];
+    for (int p = 0; p < 2; p++)
+        for (int k = 0; k < 6; k++)
+            o[p][k] = malloc(n * 8);
+    for (size_t bi = 0; bi < sizeof bits / sizeof bits[0]; bi++) {
+        uint64_t q, big;
+        CHECK_OK(lat_primes(&q, 1, bits[bi], 1024, NULL, 0));
+        CHECK_OK(lat_primes(&big, 1, 61, 1024, &q, 1)); /* an odd p < 2^62 */
+        lat_mod m;
+        lat_mod_init(&m, q);
+        uint64_t half = big >> 1, cp = lat_reduce64(big, &m), c = q - 1 - (q >> 3);
+        uint64_t cs = lat_shoup_w(c, q), edges[] = {half, half + 1, half - 1, 0, big - 1};
+        for (size_t i = 0; i < n; i++) {
+            a[i] = i < 4 ? q - 1 - i : rnd() % q;
+            b[i] = i < 8 || i >= n - 2 ? q - 1 : rnd() % q;
+            y[i] = rnd() % big;
+            z[i] = y[i] >> 9; /* below 2^53 */
+        }
+        for (size_t e = 0; e < sizeof at / sizeof at[0]; e++)
+            y[at[e]] = edges[e % 5];
+        const uint64_t *in[3] = {a, b, a}, *ry[2] = {a, z};
+        uint64_t cc[3] = {c, q - 1, 1}, ccs[3];
+        for (int i = 0; i < 3; i++)
+            ccs[i] = lat_shoup_w(cc[i], q);
+        double inv[2] = {1.0 / (double)q, 3.0 / (double)(big >> 9)};
+        for (int path = 0; path < 2; path++) {
+            lat_set_avx512(path == 0);
+            lat_vec_add(o[path][0], a, b, n, q);
+            memcpy(o[path][1], b, n * 8);
+            lat_vec_mul_c_add(o[path][1], a, c, n, q);
+            lat_vec_dot_c(o[path][2], in, cc, ccs, 3, q - 1, n, q);
+            lat_vec_round_sum(o[path][3], ry, inv, 2, n);
+            lat_vec_centred_mod(o[path][4], y, big, cp, n, q);
+            lat_vec_sub_mul_c(o[path][5], a, b, c, cs, n, q);
+        }
+        lat_set_avx512(true);
+        for (int k = 0; k < 6; k++)
+            CHECK(memcmp(o[0][k], o[1][k], n * 8) == 0);
+        /* p / 2 is its own centred value, p / 2 + 1 is p / 2 + 1 - p (front and tail) */
+        CHECK(o[0][4][0] == half % q && o[0][4][1000] == half % q);
+        CHECK(o[0][4][1] == lat_sub_mod((half + 1) % q, cp, q));
+        CHECK(o[0][4][1001] == lat_sub_mod((half + 1) % q, cp, q));
+        CHECK(o[0][4][2] == (half - 1) % q && o[0][4][3] == 0 && o[0][4][998] == 0);
+    }
+    for (int p = 0; p < 2; p++)
+        for (int k = 0; k < 6; k++)
+            free(o[p][k]);
+    free(a), free(b), free(y), free(z);
+}
+
+/* What the comparisons rest on: lat_set_avx512(false) takes every kernel and transform to the
+ * portable path (IFMA's too), true back to the CPU's; the public name says which. */
+static void test_path_switch(void)
+{
+    lat_set_avx512(false);
+    CHECK(!lat_avx512());
+    CHECK(!lat_ifma());
+    CHECK_STR(ccz_lattice_simd(), "portable");
+    lat_set_avx512(true);
+    CHECK(lat_avx512());
+    CHECK_STR(ccz_lattice_simd(), lat_ifma() ? "avx512-ifma" : "avx512");
+}
+
 int main(int argc, char **argv)
 {
     require_avx512();
-    static const test_case cases[] = {T(test_transforms_same_words), T(test_transforms_bounds),
-                                      T(test_inverse_grow_bound), T(test_kernels_same_words)};
+    static const test_case cases[] = {T(test_transforms_same_words),
+                                      T(test_transforms_bounds),
+                                      T(test_inverse_grow_bound),
+                                      T(test_kernels_same_words),
+                                      T(test_conversion_kernels_same_words),
+                                      T(test_path_switch)};
     return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

@@ -421,6 +421,16 @@ static void test_ifma_refusals(void)
     CHECK_STATUS(mbx_fixed_powm(f, o, E, 9), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "bad multi-buffer request");
     CHECK_OK(mbx_fixed_powm(f, o, E, 8));
+    /* and its results: every lane's (rows where no lane's digit is 0 included) */
+    mpz_t ref;
+    mpz_init(ref);
+    int fixed_ok = 0;
+    for (int l = 0; l < 8; l++) {
+        mpz_powm(ref, b[0], e[l], m[0]);
+        fixed_ok += mpz_cmp(ref, o[l]) == 0;
+    }
+    CHECK_INT(fixed_ok, 8);
+    mpz_clear(ref);
     mbx_fixed_free(f);
     /* Straus's inverses: a zero has none */
     mpz_t inv[3];
@@ -431,6 +441,35 @@ static void test_ifma_refusals(void)
     CHECK_STATUS(mbx_straus_inverses(inv, B, 3, m[0], &ok), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "number 1 is not in [1, m)");
     CHECK(!ok);
+    mpz_set(b[1], m[0]); /* m itself: 0 modulo m */
+    ok = true;
+    CHECK_STATUS(mbx_straus_inverses(inv, B, 3, m[0], &ok), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "number 1 is not in [1, m)");
+    CHECK(!ok);
+    mpz_sub_ui(b[1], m[0], 1); /* m - 1: taken, its own inverse */
+    CHECK_OK(mbx_straus_inverses(inv, B, 3, m[0], &ok));
+    CHECK(ok && mpz_cmp(inv[1], b[1]) == 0);
+    /* Straus's tables at their smallest, two entries (digits 0 and 1, 2 + 1 for -1): b[0] and
+     * its inverse; a digit past the table counts as 0 */
+    mbx_straus *st = NULL;
+    CHECK_OK(mbx_straus_new(&st, B, (const mpz_t *)inv, 1, m[0], 2));
+    uint16_t dg[8] = {1};
+    size_t bo[8] = {0};
+    if (st) {
+        CHECK_OK(mbx_straus_run(st, o, dg, bo, 1, 1, 1, 1, 1));
+        CHECK(mpz_cmp(o[0], b[0]) == 0);
+        dg[0] = 3;
+        CHECK_OK(mbx_straus_run(st, o, dg, bo, 1, 1, 1, 1, 1));
+        CHECK(mpz_cmp(o[0], inv[0]) == 0);
+        dg[0] = 4;
+        CHECK_OK(mbx_straus_run(st, o, dg, bo, 1, 1, 1, 1, 1));
+        CHECK(mpz_cmp_ui(o[0], 1) == 0);
+        dg[0] = 1; /* of a base past the table's k: exponent 0 too */
+        bo[0] = 1;
+        CHECK_OK(mbx_straus_run(st, o, dg, bo, 1, 1, 1, 1, 1));
+        CHECK(mpz_cmp_ui(o[0], 1) == 0);
+    }
+    mbx_straus_free(st);
     for (int l = 0; l < 3; l++)
         mpz_clear(inv[l]);
     for (int l = 0; l < 9; l++)
@@ -438,5 +477,43 @@ static void test_ifma_refusals(void)
     gmp_randclear(rnd);
 }
 
+/* Results that are 0 through zero divisors: modulo m = p^2 (Paillier's moduli are squares), a
+ * base that is a multiple of p raised to 2 or more is 0 though no factor is, and the Montgomery
+ * product may leave it as m (almost reduced): the conversion out takes it to 0. Secret and
+ * public exponents, every lane, against GMP (0 exactly). */
+static void test_ifma_zero_divisors(void)
+{
+    gmp_randinit_default(rnd);
+    gmp_randseed_ui(rnd, 20261207);
+    if (!mbx_available())
+        test_skip(true, "no AVX-512 IFMA on this CPU: the engine cannot run here");
+    mpz_t b[8], e[8], m[8], o[8], p;
+    mpz_init(p);
+    for (int l = 0; l < 8; l++) {
+        mpz_inits(b[l], e[l], m[l], o[l], NULL);
+        mpz_urandomb(p, rnd, 512 - 3 * l);
+        mpz_setbit(p, 511 - 3 * l);
+        mpz_setbit(p, 0);
+        mpz_mul(m[l], p, p);
+        mpz_mul_ui(b[l], p, 3 + (unsigned long)l); /* a multiple of p, not of p^2 */
+        mpz_set_ui(e[l], 2 + (unsigned long)l * 37);
+    }
+    CHECK_OK(mbx_powm(o, (const mpz_t *)b, (const mpz_t *)e, (const mpz_t *)m, 8, 1024, 10));
+    int zero = 0;
+    for (int l = 0; l < 8; l++)
+        zero += mpz_sgn(o[l]) == 0;
+    CHECK_INT(zero, 8);
+    CHECK_OK(mbx_powm_public(o, (const mpz_t *)b, e[3], (const mpz_t *)m, 8, 1024));
+    zero = 0;
+    for (int l = 0; l < 8; l++)
+        zero += mpz_sgn(o[l]) == 0;
+    CHECK_INT(zero, 8);
+    for (int l = 0; l < 8; l++)
+        mpz_clears(b[l], e[l], m[l], o[l], NULL);
+    mpz_clear(p);
+    gmp_randclear(rnd);
+}
+
 TEST_MAIN(T(test_ifma_engine), T(test_ifma_square_and_public), T(test_ifma_short_exponents),
-          T(test_ifma_square_moduli), T(test_ifma_tight_digits), T(test_ifma_refusals))
+          T(test_ifma_square_moduli), T(test_ifma_tight_digits), T(test_ifma_refusals),
+          T(test_ifma_zero_divisors))
