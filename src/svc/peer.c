@@ -19,7 +19,7 @@ void svc_log(FILE *log, const char *who, const char *fmt, ...)
     va_end(ap);
 }
 
-void svc_peer_identity(char *out, size_t cap, const ccz_ratls_verdict *vd)
+static void identity(char *out, size_t cap, const ccz_ratls_verdict *vd, bool full)
 {
     if (!vd || vd->status != CCZ_OK) {
         snprintf(out, cap, "not attested");
@@ -27,30 +27,44 @@ void svc_peer_identity(char *out, size_t cap, const ccz_ratls_verdict *vd)
     }
     const ccz_claims *c = &vd->result.claims;
     const uint8_t *m = c->sgx.mr_enclave;
+    size_t len = sizeof c->sgx.mr_enclave;
     const char *what = "mr_enclave";
     switch (c->tee) {
     case CCZ_TEE_TDX:
     case CCZ_TEE_AZ_TDX_VTPM:
-        m = c->tdx.mr_td, what = "mr_td";
+        m = c->tdx.mr_td, len = sizeof c->tdx.mr_td, what = "mr_td";
         break;
     case CCZ_TEE_SNP:
     case CCZ_TEE_AZ_SNP_VTPM:
-        m = c->snp.measurement, what = "measurement";
+        m = c->snp.measurement, len = sizeof c->snp.measurement, what = "measurement";
         break;
     case CCZ_TEE_CSV:
-        m = c->csv.measurement, what = "measurement";
+        m = c->csv.measurement, len = sizeof c->csv.measurement, what = "measurement";
         break;
     case CCZ_TEE_CCA:
-        m = c->cca.rim, what = "rim";
+        m = c->cca.rim, len = c->cca.rim_len <= sizeof c->cca.rim ? c->cca.rim_len : 0,
+        what = "rim";
         break;
     default:
         break;
     }
-    char hex[17];
-    for (int i = 0; i < 8; i++)
+    if (!full && len > 8)
+        len = 8;
+    char hex[2 * 64 + 1] = "";
+    for (size_t i = 0; i < len; i++)
         snprintf(hex + 2 * i, 3, "%02x", m[i]);
     snprintf(out, cap, "%s%s %s %s", ccz_tee_name(c->tee), c->simulated ? " (simulated)" : "", what,
              hex);
+}
+
+void svc_peer_identity(char *out, size_t cap, const ccz_ratls_verdict *vd)
+{
+    identity(out, cap, vd, false);
+}
+
+void svc_peer_identity_full(char *out, size_t cap, const ccz_ratls_verdict *vd)
+{
+    identity(out, cap, vd, true);
 }
 
 int svc_rpc_code(ccz_status s)

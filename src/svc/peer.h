@@ -17,6 +17,10 @@ void svc_log(FILE *log, const char *who, const char *fmt, ...) CCZ_PRINTF(3, 4);
  * "sgx mr_enclave 1a2b3c4d5e6f7081", "sim (simulated) mr_enclave ...", "tdx mr_td ...",
  * "snp measurement ...", "cca rim ..."; "not attested" without a good verdict. */
 void svc_peer_identity(char *out, size_t cap, const ccz_ratls_verdict *vd);
+/* The same with the whole measurement (up to 128 hex digits; SVC_PEER_IDENTITY_MAX with its
+ * NUL), for telling peers apart: eight bytes name one, they do not make it the same. */
+#define SVC_PEER_IDENTITY_MAX 200
+void svc_peer_identity_full(char *out, size_t cap, const ccz_ratls_verdict *vd);
 
 /* What a failed request tells its client (a ccz_rpc_code): its own faults (the input's class,
  * or an invalid argument) INVALID_ARGUMENT, memory RESOURCE_EXHAUSTED, and the server's own

@@ -5,7 +5,8 @@
 # two client.py (dense, and --top-k) for 2 rounds of an MLP on slices of Fashion-MNIST's test set:
 # all take part in both rounds and print the aggregator's accuracy. A client.py whose policy
 # refuses the aggregator stops after 'ccz verify' without joining; a channel pinned to another
-# aggregator's certificate cannot complete its handshake.
+# aggregator's certificate cannot complete its handshake; a client of another measurement cannot
+# take the name of one that left.
 . "$(dirname "$0")/lib.sh"
 PY=$CCZ_SOURCE_DIR/solutions/hfl/client.py
 need_fashion_mnist
@@ -59,6 +60,48 @@ line2=$(printf '%s\n' "$out" | sed -n 2p)
 contains "$line1" "FAILED_PRECONDITION this connection has not joined"
 contains "$line2" "UNAVAILABLE"
 contains "$line2" "certificate verify failed"
+
+# a name is its attested identity's: after alice (this ccz's measurement) has left, a client
+# of another measurement, one the aggregator admits, cannot come back as alice; alice can
+M2=${M:0:62}00
+[ "$M2" != "$M" ] || M2=${M:0:62}01
+echo "{\"allow_sim\": true, \"sgx\": [{\"mr_enclave\": \"$M\"}, {\"mr_enclave\": \"$M2\"}]}" \
+    > "$T/both.json"
+"$CCZ" fl serve --listen 127.0.0.1:0 --rounds 1 --min-clients 5 --tee sim --sim-dir "$P" \
+    --policy "$T/both.json" > /dev/null 2> "$T/id.log" &
+OTHER=$!
+A_PORT=$PORT
+port_from "$T/id.log" || fail "the third aggregator did not start: $(cat "$T/id.log")"
+PORT_ID=$PORT PORT=$A_PORT
+run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --measurement "$M2" -o "$T/m2.crt" \
+    --key "$T/m2.key"
+run 0 /usr/bin/python3 - "$PY" "$PORT_ID" "$T/me.crt" "$T/me.key" "$T/m2.crt" "$T/m2.key" <<'EOF_PY'
+import os, sys
+import grpc
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
+import client as c
+port, me, m2 = int(sys.argv[2]), tuple(sys.argv[3:5]), tuple(sys.argv[5:7])
+join = c.f_bytes(1, b"alice") + c.f_varint(2, 100)
+for creds in (me, m2, me):
+    pem = c.fetch_certificate("127.0.0.1", port, creds, 5)
+    tls = grpc.ssl_channel_credentials(root_certificates=pem.encode(),
+                                       private_key=open(creds[1], "rb").read(),
+                                       certificate_chain=open(creds[0], "rb").read())
+    ch = grpc.secure_channel("127.0.0.1:%d" % port, tls, options=[
+        ("grpc.default_authority", "127.0.0.1"),
+        ("grpc.ssl_target_name_override", c.common_name(pem)),
+        ("grpc.use_local_subchannel_pool", 1)])
+    code, _, why = c.call(ch, "Join", join, 10)
+    print(code.name, why.replace("\n", " "))
+    ch.close()
+EOF_PY
+kill $OTHER 2> /dev/null
+wait $OTHER 2> /dev/null
+[ "$(printf '%s\n' "$out" | sed -n 1p)" = "OK " ] || fail "alice's first Join: $out"
+contains "$(printf '%s\n' "$out" | sed -n 2p)" \
+    "ALREADY_EXISTS a client named alice has joined already (sim (simulated) mr_enclave $M)"
+[ "$(printf '%s\n' "$out" | sed -n 3p)" = "OK " ] || fail "alice's return: $out"
+contains "$(cat "$T/id.log")" "alice rejoined (sim (simulated) mr_enclave $M)"
 
 ( "$CCZ" fl join 127.0.0.1:$PORT --data "$IMG" --name c0 --shard 0/20 --top-k 0.1 --threads 1 \
       --chunk-size 1000 \

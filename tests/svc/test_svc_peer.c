@@ -15,6 +15,7 @@ static void identity_line(ccz_tee tee, bool sim, const char *want)
     ccz_claims *c = &vd.result.claims;
     c->tee = tee;
     c->simulated = sim;
+    c->cca.rim_len = 32;
     for (int i = 0; i < 8; i++) { /* each TEE's main measurement gets its own bytes */
         c->sgx.mr_enclave[i] = (uint8_t)(0x10 + i);
         c->tdx.mr_td[i] = (uint8_t)(0x20 + i);
@@ -45,6 +46,52 @@ static void identities(void)
     bad.status = CCZ_ERR_BAD_SIGNATURE;
     svc_peer_identity(out, sizeof out, &bad);
     CHECK_STR(out, "not attested");
+}
+
+/* The whole measurement, for telling peers apart: one that differs only in its last byte is
+ * another identity (the short line is the same) */
+static void full_identities(void)
+{
+    ccz_ratls_verdict vd;
+    memset(&vd, 0, sizeof vd);
+    ccz_claims *c = &vd.result.claims;
+    char a[SVC_PEER_IDENTITY_MAX], b[SVC_PEER_IDENTITY_MAX], s1[96], s2[96];
+    const struct {
+        ccz_tee tee;
+        uint8_t *m;
+        size_t len;
+        const char *head;
+    } tees[] = {
+        {CCZ_TEE_SGX, vd.result.claims.sgx.mr_enclave, 32, "sgx mr_enclave "},
+        {CCZ_TEE_TDX, vd.result.claims.tdx.mr_td, 48, "tdx mr_td "},
+        {CCZ_TEE_AZ_SNP_VTPM, vd.result.claims.snp.measurement, 48, "az-snp-vtpm measurement "},
+        {CCZ_TEE_CSV, vd.result.claims.csv.measurement, 32, "csv measurement "},
+        {CCZ_TEE_CCA, vd.result.claims.cca.rim, 48, "cca rim "},
+    };
+    for (size_t t = 0; t < sizeof tees / sizeof tees[0]; t++) {
+        memset(&vd, 0, sizeof vd);
+        c->tee = tees[t].tee;
+        c->cca.rim_len = 48;
+        memset(tees[t].m, 0xab, tees[t].len);
+        svc_peer_identity_full(a, sizeof a, &vd);
+        svc_peer_identity(s1, sizeof s1, &vd);
+        char want[SVC_PEER_IDENTITY_MAX];
+        size_t k = (size_t)snprintf(want, sizeof want, "%s", tees[t].head);
+        for (size_t i = 0; i < tees[t].len; i++)
+            k += (size_t)snprintf(want + k, sizeof want - k, "ab");
+        CHECK_STR(a, want);
+        tees[t].m[tees[t].len - 1] = 0xac;
+        svc_peer_identity_full(b, sizeof b, &vd);
+        svc_peer_identity(s2, sizeof s2, &vd);
+        CHECK(strcmp(a, b) != 0);
+        CHECK_STR(s1, s2);
+    }
+    /* a CCA rim of a length past the array is named by no bytes */
+    memset(&vd, 0, sizeof vd);
+    c->tee = CCZ_TEE_CCA;
+    c->cca.rim_len = 65;
+    svc_peer_identity_full(a, sizeof a, &vd);
+    CHECK_STR(a, "cca rim ");
 }
 
 static void names(void)
@@ -104,4 +151,4 @@ static void table(void)
     CHECK(r[0].extra == -1 && r[2].extra == -1);
 }
 
-TEST_MAIN(T(identities), T(names), T(table))
+TEST_MAIN(T(identities), T(full_identities), T(names), T(table))

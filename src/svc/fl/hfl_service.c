@@ -25,7 +25,7 @@ typedef struct upstream upstream;
 
 typedef struct {
     char name[CCZ_HFL_NAME_MAX + 1];
-    char who[96]; /* its attested identity */
+    char who[SVC_PEER_IDENTITY_MAX]; /* its attested identity, the whole measurement */
     uint64_t conn;
     bool used;
     bool dropped;       /* missed a deadline; back when it calls again */
@@ -368,7 +368,7 @@ static void on_join(ccz_rpc_call *call, const ProtobufCMessage *req, void *paylo
 {
     ccz_hfl_service *v = payload;
     const Cczfl__JoinRequest *r = (const Cczfl__JoinRequest *)req;
-    char msg[300], who[96];
+    char msg[400], who[SVC_PEER_IDENTITY_MAX];
     if (!r->name || !fl_name_ok(r->name, true)) {
         (void)!ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT,
                               "name: 1 to 64 printable ASCII characters, no spaces or commas");
@@ -385,7 +385,7 @@ static void on_join(ccz_rpc_call *call, const ProtobufCMessage *req, void *paylo
         (void)!ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, "examples: 1 to 1000000000");
         return;
     }
-    svc_peer_identity(who, sizeof who, ccz_rpc_call_peer(call));
+    svc_peer_identity_full(who, sizeof who, ccz_rpc_call_peer(call));
     uint64_t conn = ccz_rpc_call_connection(call);
     client *c = by_conn(v, conn);
     if (c && strcmp(c->name, r->name)) {
