@@ -115,6 +115,14 @@ contains "$err" "the collateral $url served"
 [ ! -e "$T/x.json" ] || fail "collateral that does not parse was written"
 stop_server
 
+# collateral ccz cannot use (a TCB info version it does not support): written, but exit 1
+jq '.tcb_info |= (fromjson | .version = 4 | tojson)' "$SC" > "$T/v4.json"
+start_server "$T/v4.json"
+run 1 "$CCZ" collateral fetch "$SQ" --pccs "$url" -o "$T/v4out.json" --no-cache
+contains "$err" "wrote $T/v4out.json, but ccz cannot verify quotes with it: collateral_unsupported"
+[ -s "$T/v4out.json" ] || fail "the unusable collateral was not written"
+stop_server
+
 # CRL encodings: a PCCS that serves the root CA CRL as DER (first byte '0', last byte '3':
 # Intel's root CA CRL) and the PCK CRL as hex text
 [ "$(jq -r .root_ca_crl "$SC" | tail -c 3)" = 33 ] || fail "the recorded root CA CRL no longer ends in '3'"
@@ -179,4 +187,12 @@ stop_server
 run 2 "$CCZ" collateral fetch "$Q" -o "$T/x.json"
 contains "$err" "--pccs URL is required"
 run 2 "$CCZ" collateral fetch "$T/nothing" --pccs http://127.0.0.1:1 -o "$T/x.json"
+run 2 "$CCZ" collateral fetch "$Q" "$Q" --pccs http://127.0.0.1:1 -o "$T/x.json"
+contains "$err" "give exactly one quote file"
+run 2 "$CCZ" collateral fetch "$Q" --pccs http://127.0.0.1:1
+contains "$err" "-o FILE is required"
+run 2 "$CCZ" collateral fetch "$Q" --kds http://127.0.0.1:1 --hygon-kds http://127.0.0.1:1 -o "$T/x.der"
+contains "$err" "--kds (AMD) and --hygon-kds exclude each other"
+run 2 "$CCZ" collateral info --bogus
+contains "$err" "usage: ccz collateral info FILE"
 finish

@@ -3,7 +3,10 @@
  * server: socketpairs stand for the accepted connections. The watchdog, asleep with nothing to
  * watch, wakes for a newcomer and shuts it down at its session deadline; a peer at its cap with
  * every connection busy is refused (another peer is not); at the cap its oldest unfinished
- * handshake is shut down to make room, not a newer one. */
+ * handshake is shut down to make room, not a newer one (by accept order, not slot); at the
+ * server's cap a handshake goes before an established connection, and among those the one
+ * waited for longest; a peer whose connection is already closing waits rather than being refused;
+ * the deadline is set session_ms after the accept. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -46,6 +49,8 @@ static void test_deadline_wakes_watchdog(void)
     int64_t t0 = listener_mono_ms();
     cli_conn *c = take(&t, "127.0.0.2", &theirs);
     CHECK(c != NULL);
+    /* the deadline is session_ms after the accept, not later */
+    CHECK(c && c->deadline >= t0 + 200 && c->deadline < t0 + 350);
     cli_conns_established(&t, c);
     struct pollfd pf = {theirs, POLLIN, 0};
     CHECK_INT(poll(&pf, 1, 3000), 1);
@@ -134,5 +139,163 @@ static void test_peer_cap_closes_oldest_handshake(void)
     cli_conns_free(&t);
 }
 
+/* A connection's thread that only holds its slot: *theirs is the test's end. */
+static void start_holder(holder *h, cli_conns *t, cli_conn *c, pthread_t *th)
+{
+    h->t = t;
+    h->c = c;
+    h->fd = c->fd;
+    atomic_init(&h->shut, 0);
+    test_thread(th, hold, h);
+}
+
+/* Ends the holders still waiting (a byte each) and joins them all. */
+static void end_holders(holder *h, pthread_t *th, const int *theirs, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!atomic_load(&h[i].shut))
+            (void)send(theirs[i], "x", 1, MSG_NOSIGNAL);
+    for (int i = 0; i < n; i++)
+        pthread_join(th[i], NULL);
+}
+
+/* At the server's cap with two established connections whose peers the server waits for, a
+ * newcomer (another peer) makes room by shutting down the one waited for longest, not the
+ * other. */
+static void test_cap_closes_idle_longest(void)
+{
+    cli_conns t;
+    CHECK_OK(cli_conns_init(&t, "test", 2, 8, 60000));
+    int theirs[3];
+    holder h[2];
+    pthread_t th[2];
+    cli_conn *a = take(&t, "127.0.0.2", &theirs[0]);
+    cli_conn *b = take(&t, "127.0.0.3", &theirs[1]);
+    CHECK(a && b);
+    cli_conns_established(&t, a);
+    cli_conns_established(&t, b);
+    cli_conns_waiting(&t, a, true);
+    usleep(20 * 1000);
+    cli_conns_waiting(&t, b, true); /* a has been waited for longer */
+    start_holder(&h[0], &t, a, &th[0]);
+    start_holder(&h[1], &t, b, &th[1]);
+    cli_conn *n = take(&t, "127.0.0.4", &theirs[2]); /* returns once a is released */
+    CHECK(n != NULL);
+    CHECK_INT(atomic_load(&h[0].shut), 1);
+    CHECK_INT(atomic_load(&h[1].shut), 0); /* the one idle for less time is still open */
+    int mine[2] = {theirs[0], theirs[1]};
+    end_holders(h, th, mine, 2);
+    CHECK_INT(atomic_load(&h[1].shut), 2);
+    if (n)
+        (void)cli_conns_release(&t, n);
+    for (int i = 0; i < 3; i++)
+        close(theirs[i]);
+    cli_conns_free(&t);
+}
+
+/* At the server's cap, an unfinished handshake makes room before an established connection,
+ * even one idle for longer. */
+static void test_cap_prefers_handshake_to_idle(void)
+{
+    cli_conns t;
+    CHECK_OK(cli_conns_init(&t, "test", 2, 8, 60000));
+    int theirs[3];
+    holder h[2];
+    pthread_t th[2];
+    cli_conn *a = take(&t, "127.0.0.2", &theirs[0]);
+    CHECK(a != NULL);
+    cli_conns_established(&t, a);
+    cli_conns_waiting(&t, a, true); /* idle since before b arrived */
+    usleep(20 * 1000);
+    cli_conn *b = take(&t, "127.0.0.3", &theirs[1]); /* still in its handshake */
+    CHECK(b != NULL);
+    start_holder(&h[0], &t, a, &th[0]);
+    start_holder(&h[1], &t, b, &th[1]);
+    cli_conn *n = take(&t, "127.0.0.4", &theirs[2]); /* returns once b is released */
+    CHECK(n != NULL);
+    CHECK_INT(atomic_load(&h[1].shut), 1);
+    CHECK_INT(atomic_load(&h[0].shut), 0); /* the established one is still open */
+    int mine[2] = {theirs[0], theirs[1]};
+    end_holders(h, th, mine, 2);
+    CHECK_INT(atomic_load(&h[0].shut), 2);
+    if (n)
+        (void)cli_conns_release(&t, n);
+    for (int i = 0; i < 3; i++)
+        close(theirs[i]);
+    cli_conns_free(&t);
+}
+
+/* Releases a slot after a pause, as a connection's thread does once it sees its socket end. */
+typedef struct {
+    cli_conns *t;
+    cli_conn *c;
+} late_release;
+
+static void *release_later(void *p)
+{
+    late_release *l = p;
+    usleep(200 * 1000);
+    (void)cli_conns_release(l->t, l->c);
+    return NULL;
+}
+
+/* A peer at its cap whose only connection is already closing (here: shut down at its session
+ * deadline, its thread not yet done) is not refused: the newcomer waits for that slot. */
+static void test_peer_cap_waits_for_closing(void)
+{
+    cli_conns t;
+    CHECK_OK(cli_conns_init(&t, "test", 8, 1, 100));
+    int theirs[2];
+    cli_conn *a = take(&t, "127.0.0.2", &theirs[0]);
+    CHECK(a != NULL);
+    cli_conns_established(&t, a); /* busy: never a victim */
+    struct pollfd pf = {theirs[0], POLLIN, 0};
+    CHECK_INT(poll(&pf, 1, 3000), 1); /* the deadline shut it down; its slot is still held */
+    late_release l = {&t, a};
+    pthread_t th;
+    test_thread(&th, release_later, &l);
+    cli_conn *n = take(&t, "127.0.0.2", &theirs[1]);
+    CHECK(n != NULL); /* not refused: it got the closing one's slot */
+    pthread_join(th, NULL);
+    if (n)
+        (void)cli_conns_release(&t, n);
+    for (int i = 0; i < 2; i++)
+        close(theirs[i]);
+    cli_conns_free(&t);
+}
+
+/* "Oldest" is the accept order, not the slot's place: a newer handshake in a lower slot (freed
+ * by a release) is not the one closed for a newcomer at the peer's cap. */
+static void test_peer_cap_oldest_by_accept_order(void)
+{
+    cli_conns t;
+    CHECK_OK(cli_conns_init(&t, "test", 8, 2, 60000));
+    int theirs[4];
+    holder h[2];
+    pthread_t th[2];
+    cli_conn *a = take(&t, "127.0.0.2", &theirs[0]); /* slot 0 */
+    cli_conn *b = take(&t, "127.0.0.2", &theirs[1]); /* slot 1 */
+    CHECK(a && b);
+    CHECK(!cli_conns_release(&t, a));
+    cli_conn *c = take(&t, "127.0.0.2", &theirs[2]); /* slot 0 again, newer than b */
+    CHECK(c == a);
+    start_holder(&h[0], &t, b, &th[0]);
+    start_holder(&h[1], &t, c, &th[1]);
+    cli_conn *n = take(&t, "127.0.0.2", &theirs[3]); /* returns once b is released */
+    CHECK(n != NULL);
+    CHECK_INT(atomic_load(&h[0].shut), 1);
+    CHECK_INT(atomic_load(&h[1].shut), 0); /* the newer handshake is still open */
+    int mine[2] = {theirs[1], theirs[2]};
+    end_holders(h, th, mine, 2);
+    CHECK_INT(atomic_load(&h[1].shut), 2);
+    if (n)
+        (void)cli_conns_release(&t, n);
+    for (int i = 0; i < 4; i++)
+        close(theirs[i]);
+    cli_conns_free(&t);
+}
+
 TEST_MAIN(T(test_deadline_wakes_watchdog), T(test_peer_cap_refuses_when_busy),
-          T(test_peer_cap_closes_oldest_handshake))
+          T(test_peer_cap_closes_oldest_handshake), T(test_cap_closes_idle_longest),
+          T(test_cap_prefers_handshake_to_idle), T(test_peer_cap_waits_for_closing),
+          T(test_peer_cap_oldest_by_accept_order))

@@ -42,6 +42,10 @@ case_hsk_signs_cek() {
     local hsk=$M/$(file "$1" hsk) cek=$M/$(file "$1" cek) b=$M/$(file "$1" hsk_cek_bundle)
     cat "$hsk" "$cek" > "$T/bundle.cert"
     cmp -s "$T/bundle.cert" "$b" || fail "$1: hsk_cek.cert is not hsk.cert then cek.cert"
+    # two CA certificates (832 bytes each) are Hygon certificates too: checked as a chain
+    cat "$hsk" "$hsk" > "$T/two_ca.cert"
+    run 1 "$CCZ" collateral info "$T/two_ca.cert"
+    contains "$out" "tee         CSV (Hygon certificates)"
     run 0 "$CCZ" collateral info "$b"
     contains "$out" "HRK -> HSK: ok"
     contains "$out" "HSK -> CEK: ok"
@@ -191,6 +195,7 @@ done
 # the server gone, no cache: a network error; wrong kinds of evidence: usage errors
 run 2 "$CCZ" collateral fetch "$R" --hygon-kds "$url" -o "$T/x.cert" --no-cache
 run 2 "$CCZ" collateral fetch "$B" --hygon-kds "$url" -o "$T/x.cert" --no-cache
+contains "$err" "is not Hygon CSV evidence (--hygon-kds)"
 run 2 "$CCZ" collateral fetch "$R" --kds "$url" -o "$T/x.cert" --no-cache
 contains "$err" "--hygon-kds"
 run 2 "$CCZ" verify "$R" --hsk-cek "$B" --vek "$B"

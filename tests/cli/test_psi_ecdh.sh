@@ -65,6 +65,12 @@ reap $SERVER
 contains "$err" "intersection size $want_n of"
 contains "$(cat "$T/s.log")" "(it learns the size only)"
 
+# an intersection that cannot be written is a failure (exit 2), not a success
+start "$T/s.log" --data "$T/b.txt" --once
+run 2 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/a.txt" -o "$T/nodir/got.txt"
+reap $SERVER
+contains "$err" "ccz: psi ecdh: $T/nodir/got.txt: "
+
 # RA-TLS with sim evidence, two-way: both accept, no warning, the same intersection
 sim_endpoint
 echo '{"allow_sim": true, "sgx": [{"mr_enclave": "0000000000000000000000000000000000000000000000000000000000000000"}]}' > "$T/wrong.json"
@@ -78,6 +84,11 @@ contains "$err" "server accepted: sim evidence"
 contains "$(cat "$T/s.log")" "client accepted: sim evidence"
 contains "$(cat "$T/s.log")" "(RA-TLS)"
 case "$err$(cat "$T/s.log")" in *"NOT authenticated"*) fail "RA-TLS warned of no authentication";; esac
+
+# --tee alone (no policy, no mode) is enough for RA-TLS: the listener says so, and no warning
+start "$T/s.log" --data "$T/a.txt" --tee sim --sim-dir "$P" --once
+contains "$(cat "$T/s.log")" "items (RA-TLS)"
+stop
 
 # server mode: only the listener is attested; the client (no TEE) verifies it with its policy
 start "$T/s.log" --data "$T/a.txt" --tee sim --sim-dir "$P" --mode server --once
@@ -113,6 +124,9 @@ printf 'GET / HTTP/1.1\r\n\r\n' | timeout 10 openssl s_client -connect 127.0.0.1
     > /dev/null 2>&1
 run 0 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/b.txt" -o "$T/got.txt"
 cmp -s "$T/got.txt" "$T/want.txt" || fail "the session after a garbage client differs"
+# a second listener on the same port is refused (not moved to another port)
+run 2 timeout 10 "$CCZ" psi ecdh --listen 127.0.0.1:$PORT --data "$T/a.txt"
+contains "$err" "ccz: psi ecdh: cannot listen on 127.0.0.1:$PORT: bind: Address already in use"
 stop
 contains "$(cat "$T/s.log")" "session 1 failed: protocol_error: psi ecdh: unknown message type 71"
 contains "$(cat "$T/s.log")" "session 2: "
@@ -202,6 +216,17 @@ run 2 "$CCZ" psi ecdh --listen :0 --data "$T/a.txt" --size-only
 contains "$err" "--size-only and -o are for the connecting side"
 run 2 "$CCZ" psi ecdh --connect 127.0.0.1:1 --data "$T/a.txt" --max-per-peer 3
 contains "$err" "--once, --max-conns, --max-per-peer and --handshake-timeout are for the listener"
+for opt in --once "--max-conns 3" "--handshake-timeout 500"; do
+    run 2 "$CCZ" psi ecdh --connect 127.0.0.1:1 --data "$T/a.txt" $opt
+    contains "$err" "--once, --max-conns, --max-per-peer and --handshake-timeout are for the listener"
+done
+run 2 timeout 10 "$CCZ" psi ecdh --listen 127.0.0.1:0 --data "$T/a.txt" -o "$T/x.txt"
+contains "$err" "--size-only and -o are for the connecting side"
+# a mode or a trusted root alone means RA-TLS too (two-way by default: this side attests)
+for opt in "--mode two-way" --mode=client "--sim-root $P/root.crt"; do
+    run 2 "$CCZ" psi ecdh --connect 127.0.0.1:1 --data "$T/a.txt" $opt
+    contains "$err" "psi ecdh: --tee is required"
+done
 run 2 timeout 10 "$CCZ" psi ecdh --listen 127.0.0.1:0 --data "$T/a.txt" --max-per-peer 0
 contains "$err" "--max-per-peer: must be at least 1"
 run 2 "$CCZ" psi ecdh --connect 127.0.0.1:1 --data "$T/nonexistent"

@@ -38,6 +38,16 @@ run 1 "$CCZ" verify "$T/cert.pem" --sim-dir "$P" --json
 jqis '.policy.reasons[0].code' simulated_not_allowed
 run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --p384 -o "$T/cert384.pem" --key "$T/key384.pem"
 openssl x509 -in "$T/cert384.pem" -noout -text | grep -q "secp384r1" || fail "--p384 did not make a P-384 key"
+# cert needs both outputs, and fails when it cannot write them
+run 2 "$CCZ" ratls cert --tee sim --sim-dir "$P" -o "$T/x.pem" --key "$T/x.key" extra
+contains "$err" "unexpected argument 'extra'"
+run 2 "$CCZ" ratls cert --tee sim --sim-dir "$P" -o "$T/nokey.pem"
+contains "$err" "-o CERT and --key KEY are required"
+[ ! -e "$T/nokey.pem" ] || fail "ratls cert without --key wrote a certificate"
+run 2 "$CCZ" ratls cert --tee sim --sim-dir "$P" -o "$T/nodir/cert.pem" --key "$T/nodir.key"
+contains "$err" "ccz: ratls cert: "
+run 2 timeout 10 "$CCZ" ratls server --listen 127.0.0.1:0 --tee sim --sim-dir "$P" extra
+contains "$err" "usage: ccz ratls server --listen ADDR"
 # the key is the owner's alone; a certificate's key is given with it, and is a private key
 [ "$(stat -c %a "$T/key.pem")" = 600 ] || fail "the key file's mode is $(stat -c %a "$T/key.pem")"
 [ "$(stat -c %a "$T/cert.pem")" = 644 ] || fail "the certificate's mode is $(stat -c %a "$T/cert.pem")"
@@ -64,6 +74,10 @@ out=$(echo hello | timeout 10 openssl s_client -connect 127.0.0.1:$PORT -quiet 2
 [ "$out" = hello ] || fail "openssl s_client got '$out': $(cat "$T/sclient.err")"
 out=$(timeout 10 curl -s --insecure https://127.0.0.1:$PORT/)
 contains "$out" '"tls":"TLSv1.3"'
+# HEAD is answered as GET is (headers only), not echoed
+out=$(timeout 10 curl -s -I --insecure https://127.0.0.1:$PORT/)
+contains "$out" "HTTP/1.1 200 OK"
+contains "$out" "Content-Type: application/json"
 # the certificate s_client saw is the RA-TLS one
 timeout 10 openssl s_client -connect 127.0.0.1:$PORT -showcerts < /dev/null 2>/dev/null |
     openssl x509 -noout -text | grep -q "2.23.133.5.4.9" || fail "s_client saw no RA-TLS certificate"
@@ -72,6 +86,10 @@ out=$(echo ping | timeout 10 "$CCZ" ratls client 127.0.0.1:$PORT --mode server -
       --policy "$T/accept.json" 2>"$T/c1.err")
 [ "$out" = ping ] || fail "client got '$out': $(cat "$T/c1.err")"
 contains "$(cat "$T/c1.err")" "server accepted: sim evidence"
+# each line comes back whole, byte for byte
+printf 'a\nbc\n' | timeout 10 "$CCZ" ratls client 127.0.0.1:$PORT --mode server --sim-dir "$P" \
+    --policy "$T/accept.json" > "$T/lines.out" 2> /dev/null
+printf 'a\nbc\n' | cmp -s - "$T/lines.out" || fail "the echo of two lines differs: $(od -c "$T/lines.out")"
 contains "$(cat "$T/c1.err")" "SIMULATED"
 stop
 
@@ -96,11 +114,21 @@ stop
 start "$T/s3.log" --mode two-way --tee sim --sim-dir "$P" --policy "$T/accept.json"
 echo x | timeout 10 "$CCZ" ratls client 127.0.0.1:$PORT --tee sim --sim-dir "$P" --debug \
     --policy "$T/accept.json" > "$T/c4.out" 2>"$T/c4.err"; code=$?
+[ $code = 1 ] || fail "the client the server refused exited $code, expected 1"
 await "$T/s3.log" "client REJECTED" 30
 contains "$(cat "$T/s3.log")" "client REJECTED at policy: policy_rejected: debug"
 [ -s "$T/c4.out" ] && fail "a rejected client got data back"
 contains "$(cat "$T/c4.err")" "bad certificate"
 stop
+
+# --once: the server's exit code is its one connection's verdict (1: the client was rejected)
+start "$T/s7.log" --mode two-way --tee sim --sim-dir "$P" --policy "$T/accept.json" --once
+echo x | timeout 10 "$CCZ" ratls client 127.0.0.1:$PORT --tee sim --sim-dir "$P" --debug \
+    --policy "$T/accept.json" > /dev/null 2>&1
+timeout 20 tail --pid=$SERVER -f /dev/null
+kill $SERVER 2>/dev/null; wait $SERVER; code=$?
+[ $code = 1 ] || fail "the --once server that rejected its client exited $code, expected 1"
+contains "$(cat "$T/s7.log")" "client REJECTED at policy: policy_rejected: debug"
 
 # an expired server certificate
 run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" -o "$T/old.pem" --key "$T/old.key" \

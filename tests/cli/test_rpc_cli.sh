@@ -169,6 +169,18 @@ run 0 "$CCZ" rpc greeter call 127.0.0.1:$PORT --name both --tee sim --sim-dir "$
 [ "$out" = "Hello both" ] || fail "got '$out'"
 contains "$err" "trailer ccz-peer-tee: sim"
 contains "$err" "trailer x-raw-bin: AP8Q"   # base64 given, bytes sent, echoed, base64 printed
+# only x- metadata is echoed
+run 0 "$CCZ" rpc greeter call 127.0.0.1:$PORT --name md --tee sim --sim-dir "$P" --policy "$T/accept.json" \
+    --metadata x-keep=1 --metadata other=2
+contains "$err" "trailer x-keep: 1"
+case "$err" in *"other: 2"*) fail "metadata without the x- prefix was echoed: $err";; esac
+# a name of 1024 bytes is answered; one byte more is INVALID_ARGUMENT
+N1024=$(printf 'n%.0s' $(seq 1024))
+run 0 "$CCZ" rpc greeter call 127.0.0.1:$PORT --name "$N1024" --tee sim --sim-dir "$P" --policy "$T/accept.json"
+[ "$out" = "Hello $N1024" ] || fail "a 1024-byte name got ${#out} bytes back"
+run 1 "$CCZ" rpc greeter call 127.0.0.1:$PORT --name "${N1024}x" --tee sim --sim-dir "$P" --policy "$T/accept.json"
+contains "$err" "INVALID_ARGUMENT (3): name is longer than 1024 bytes"
+[ -z "$out" ] || fail "a 1025-byte name was answered"
 run 2 "$CCZ" rpc greeter call 127.0.0.1:$PORT --name both --tee sim --sim-dir "$P" --policy "$T/accept.json" \
     --metadata x-raw-bin='not base64!'
 contains "$err" "a -bin value is base64"
@@ -178,5 +190,7 @@ run 2 "$CCZ" rpc greeter call 127.0.0.1:$PORT --sim-dir "$P"
 contains "$err" "usage: ccz rpc greeter call HOST:PORT --name NAME"
 run 2 timeout 30 "$CCZ" rpc greeter serve --listen nowhere --tee sim --sim-dir "$P"
 contains "$err" "'nowhere' is not HOST:PORT or :PORT"
+run 2 timeout 10 "$CCZ" rpc greeter serve --listen 127.0.0.1:0 --tee sim --sim-dir "$P" extra
+contains "$err" "usage: ccz rpc greeter serve --listen ADDR"
 stop
 finish
