@@ -167,7 +167,8 @@ def load(images, shard, seed):
     if "images-idx3" not in images:
         raise ValueError("%s: an IDX images file is named ...images-idx3..." % images)
     x = read_idx(images).astype(np.float32) / 255
-    y = read_idx(images.replace("images-idx3", "labels-idx1")).astype(np.int64)
+    head, _, tail = images.rpartition("images-idx3")  # the file's name, not a folder's
+    y = read_idx(head + "labels-idx1" + tail).astype(np.int64)
     if len(x) != len(y):
         raise ValueError("%d images, %d labels" % (len(x), len(y)))
     if shard:

@@ -58,6 +58,12 @@ contains "$log" "sim (simulated) mr_enclave ${M:0:16}"
 contains "$log" "iter: 0  acc: 0.167  loss: nan"
 contains "$log" "iter: 2  acc: 0.316  loss: 2.570"
 contains "$log" "trained: 3 iterations of 2 workers"
+contains "$log" "ccz fl: warning: 1024 bits is CCZoo's key size and short"
+# a 2048-bit key draws no warning
+start "$T/b.log" --workers 1 --iterations 1 --test "$D/breast_homo_test.csv" --bits 2048 "${EP[@]}"
+stop
+contains "$(cat "$T/b.log")" "ccz fl: a 2048-bit Paillier key, made in "
+case "$(cat "$T/b.log")" in *warning*) fail "a 2048-bit key warns: $(cat "$T/b.log")";; esac
 out=$(cat "$T/model.json")
 jqis '.weights | length' 31
 jqis '.iterations' 3

@@ -20,6 +20,35 @@ run 0 "$CCZ" fl hetero-lr split --data "$SK" --out "$T"
 contains "$err" "569 rows, z-scored: guest.csv has the labels and 10 features, 1 host file the other 20"
 [ "$(head -1 "$T/guest.csv")" = "id,y,x0,x1,x2,x3,x4,x5,x6,x7,x8,x9" ] || fail "guest.csv header"
 [ "$(wc -l < "$T/host.csv")" = 570 ] || fail "host.csv has $(wc -l < "$T/host.csv") lines"
+# the guest takes 10 features and each host at least one; the rest is shared out, the first
+# hosts taking one more: 11 features make a guest and one host of 1, 23 make hosts of 5, 4, 4
+for F in 10 11 23; do
+    /usr/bin/python3 -c "
+F = $F
+print('4,%d,malignant,benign' % F)
+for r in range(4):
+    print(','.join('%g' % (r * 1.5 + c * 0.25 + (r * c) % 3) for c in range(F)) + ',%d' % (r % 2))
+" > "$T/sk$F.csv"
+    mkdir -p "$T/sk$F"
+done
+run 2 "$CCZ" fl hetero-lr split --data "$T/sk10.csv" --out "$T/sk10"
+contains "$err" "ccz: fl hetero-lr split: 10 features: the guest takes 10, each host one or more"
+run 2 "$CCZ" fl hetero-lr split --data "$T/sk11.csv" --out "$T/sk10" --hosts 2
+contains "$err" "ccz: fl hetero-lr split: 11 features: the guest takes 10, each host one or more"
+[ -z "$(ls "$T/sk10")" ] || fail "a refused split wrote $(ls "$T/sk10")"
+run 0 "$CCZ" fl hetero-lr split --data "$T/sk11.csv" --out "$T/sk11"
+contains "$err" "4 rows, z-scored: guest.csv has the labels and 10 features, 1 host file the other 1"
+[ "$(head -1 "$T/sk11/host.csv")" = "id,x0" ] || fail "sk11 host.csv header: $(head -1 "$T/sk11/host.csv")"
+run 0 "$CCZ" fl hetero-lr split --data "$T/sk23.csv" --out "$T/sk23" --hosts 3
+contains "$err" "4 rows, z-scored: guest.csv has the labels and 10 features, 3 host files the other 13"
+[ "$(ls "$T/sk23" | tr '\n' ' ')" = "guest.csv host1.csv host2.csv host3.csv " ] ||
+    fail "the three-host split wrote $(ls "$T/sk23")"
+for hc in host1:x4 host2:x3 host3:x3; do
+    h=${hc%%:*} last=${hc##*:}
+    [ "$(head -1 "$T/sk23/$h.csv" | awk -F, '{print $NF}')" = "$last" ] ||
+        fail "$h.csv header: $(head -1 "$T/sk23/$h.csv")"
+    [ "$(wc -l < "$T/sk23/$h.csv")" = 5 ] || fail "$h.csv has $(wc -l < "$T/sk23/$h.csv") lines"
+done
 
 ARB=
 start() { # LOG ARGS...: the arbiter in the background, port 0

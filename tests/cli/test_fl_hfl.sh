@@ -53,6 +53,14 @@ run 2 timeout 30 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 1
 contains "$err" "--top-k"
 run 2 timeout 30 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 1 --gather 0
 contains "$err" "--gather: milliseconds, at least 1"
+# the labels beside the images, in a folder whose own name has images-idx3 in it: the file's
+# name is the one changed (the data loaded, the client goes on to connect)
+mkdir -p "$T/images-idx3"
+ln -s "$IMG" "${IMG/images-idx3/labels-idx1}" "$T/images-idx3/"
+run 1 timeout 30 "$CCZ" fl join 127.0.0.1:1 --data "$T/images-idx3/${IMG##*/}" --name x --mode server \
+    --timeout 1000
+contains "$err" "ccz fl: x: 10000 examples of 784 features (shard 0 of 1)"
+contains "$err" "ccz: fl join: Join: UNAVAILABLE (14): cannot connect to 127.0.0.1:1"
 
 # ---- a rejected client; a crashed client and a straggler do not stall round 1
 # (a wide gathering window: the four clients start together but, on a loaded machine, may join
@@ -82,6 +90,8 @@ log=$(cat "$T/s.log")
 contains "$log" "client REJECTED at policy"
 contains "$log" "c0 joined"
 contains "$log" "sim (simulated) mr_enclave ${M:0:16}"
+contains "$log" "(mode two-way, mlp 784-128-10 of 101770 parameters, fedavg, 4 rounds, at least 2 clients) [SIMULATED TEE]"
+contains "$(cat "$T/c0.err")" " features (shard 0 of 20)"
 line=$(grep 'round 1/4: 2 of 4 updates' "$T/s.log")
 for c in c0 c1 "dropped " crash slow; do contains "$line" "$c"; done
 contains "$log" "at the deadline"
@@ -141,7 +151,7 @@ reap $SERVER 240; rc=$?; SERVER=
 wait
 [ "$rc" = 0 ] || fail "the selecting aggregator exited $rc: $(cat "$T/sel.log")"
 log=$(cat "$T/sel.log")
-contains "$log" "2 drawn per round"
+contains "$log" "(mode two-way, lr 784-10 of 7850 parameters, fedavg, 3 rounds, at least 2 clients, 2 drawn per round) [SIMULATED TEE]"
 for r in 1 2 3; do
     contains "$log" "round $r/3: open with 2 clients"
     contains "$log" "round $r/3: 2 of 2 updates"

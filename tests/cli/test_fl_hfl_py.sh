@@ -61,6 +61,16 @@ contains "$line1" "FAILED_PRECONDITION this connection has not joined"
 contains "$line2" "UNAVAILABLE"
 contains "$line2" "certificate verify failed"
 
+# client.py takes the labels beside the images by the file's name, not by a folder's
+mkdir -p "$T/images-idx3"
+ln -s "$IMG" "${IMG/images-idx3/labels-idx1}" "$T/images-idx3/"
+run 0 /usr/bin/python3 -c 'import os, sys
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
+import client
+x, y = client.load(sys.argv[2], (0, 20, 0), 1)
+print(len(x), len(y))' "$PY" "$T/images-idx3/${IMG##*/}"
+[ "$out" = "500 500" ] || fail "client.py loaded '$out' from a folder named images-idx3: $err"
+
 # a name is its attested identity's: after alice (this ccz's measurement) has left, a client
 # of another measurement, one the aggregator admits, cannot come back as alice; alice can
 M2=${M:0:62}00

@@ -10,6 +10,10 @@ jqis '[.[] | select(.total_bits > .max_bits_128)] | length' 0
 jqis '.[] | select(.scheme == "bfv" and .n == 8192) | .coeff_bits | join(",")' "43,43,44,44,44"
 jqis '.[] | select(.scheme == "bfv" and .n == 8192) | .total_bits' 218
 jqis '.[] | select(.scheme == "ckks" and .n == 16384) | .scale_bits' 50
+# BFV batches N slots, CKKS N/2 complex ones
+jqis '[.[] | select(.scheme == "bfv") | .slots == .n] | all' true
+jqis '[.[] | select(.scheme == "ckks") | .slots * 2 == .n] | all' true
+jqis '[.[] | .n] | join(",")' "4096,4096,8192,8192,16384,16384,32768,32768"
 run 0 "$CCZ" he params
 contains "$out" "BFV   N=8192   primes 43,43,44,44,44"
 run 0 "$CCZ" he bench --log-n 13 --seconds 0.02
@@ -22,9 +26,14 @@ for f in ntt_fwd_49_us ntt_inv_60_us bfv_encrypt_us bfv_decrypt_us bfv_mul_relin
     jqis ".$f > 0" true
 done
 jqis '.ckks_mul_precision_bits > 15' true
+# the smallest N and t taken: t = 2 cannot batch, so BFV encodes coefficients
+run 0 "$CCZ" he bench --log-n 12 --seconds 0.01 --plain-modulus 2
+jqis '.n' 4096
+jqis '.bfv_plain_modulus' 2
+jqis '.bfv_encode_us > 0 and .bfv_mul_relin_us > 0' true
 run 2 timeout 10 "$CCZ" he bench --log-n 9
 contains "$err" "--log-n: 12 to 15, not '9'"
-for bad in 16 13x ""; do
+for bad in 11 16 13x ""; do
     run 2 timeout 10 "$CCZ" he bench --log-n "$bad"
     contains "$err" "--log-n: 12 to 15, not '$bad'"
 done
@@ -36,6 +45,8 @@ for bad in 1 1152921504606846976 12x -18446744073709551613 " 7" +7; do
     run 2 timeout 10 "$CCZ" he bench --plain-modulus "$bad"
     contains "$err" "--plain-modulus: an integer from 2 to 2^60"
 done
+run 2 timeout 10 "$CCZ" he bench --log-n
+contains "$err" "'--log-n' is not an option of 'he bench'"
 run 2 timeout 10 "$CCZ" he bench --json
 contains "$err" "'--json' is not an option of 'he bench' (bench always prints JSON)"
 run 2 "$CCZ" he params --log-n 13

@@ -78,6 +78,42 @@ contains "$(cat "$T/s.log")" "InitCtx refused: params: the coefficient modulus h
 contains "$(cat "$T/s.log")" "ccz he lr: stopped"
 
 # ---- the HE toolkit's chain, both sides opting in
+# batches of 4096 samples: 4096 samples make 1, 4097 make 2; --out writes one probability per
+# sample; an --out that cannot be written fails the run. One feature, x = k/8 + 1/16, and the
+# model -0.25 + 0.5 x: class 1 from k = 4 (z >= 1/32, far from the threshold for CKKS's error)
+printf -- '-0.25,0.5\n' > "$T/one.csv"
+for rows in 4096 4097; do
+    /usr/bin/python3 -c "
+n = $rows
+print('x,y')
+for i in range(n):
+    print('%g,%d' % ((i % 8) / 8 + 1 / 16, (i % 8 >= 4) != (i % 10 == 0)))
+" > "$T/d$rows.csv"
+done
+ONE_MODEL=$MODEL MODEL=$T/one.csv
+start "$T/s1.log"
+MODEL=$ONE_MODEL
+line="ccz he lr: CKKS N 8192, primes 50,45,45,28+50 (218 bits: 128-bit secure), scale 2^45"
+for case in "4096 1 batch 0.900" "4097 2 batches 0.900"; do
+    read -r rows batches word acc <<< "$case"
+    run 0 "$CCZ" he lr infer 127.0.0.1:$PORT --data "$T/d$rows.csv" --sim-dir "$P" \
+        --policy "$T/accept.json" --out "$T/p$rows.txt"
+    [ "$out" = "accuracy: $acc" ] || fail "$rows samples: standard output is '$out'"
+    grep -qxF "$line; $rows samples x 1 features, $batches $word" <<< "$err" ||
+        fail "$rows samples: no '$rows samples x 1 features, $batches $word' line in $err"
+    contains "$err" "($batches ciphertexts at level 4)"
+    [ "$(wc -l < "$T/p$rows.txt")" = "$rows" ] || fail "$rows samples: $(wc -l < "$T/p$rows.txt") probabilities"
+done
+run 2 "$CCZ" he lr infer 127.0.0.1:$PORT --data "$T/d4096.csv" --sim-dir "$P" \
+    --policy "$T/accept.json" --out "$T/no-such-dir/p.txt"
+contains "$err" "cannot write $T/no-such-dir/p.txt"
+[ -z "$out" ] || fail "a run whose --out failed printed '$out'"
+run 2 "$CCZ" he lr infer 127.0.0.1:$PORT --data "$T/d4096.csv" --sim-dir "$P" \
+    --policy "$T/accept.json" --out /dev/full
+contains "$err" "cannot write /dev/full"
+stop
+contains "$(cat "$T/s1.log")" "(mode server; a model of 1 features; 128-bit-secure parameters only)"
+
 start "$T/s2.log" --insecure-params
 run 0 "$CCZ" he lr infer 127.0.0.1:$PORT --data "$DATA" --sim-dir "$P" --policy "$T/accept.json" \
     --insecure-params --out "$T/toolkit.txt" --threads 1

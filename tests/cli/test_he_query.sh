@@ -37,6 +37,12 @@ run 2 timeout 30 "$CCZ" he query serve --listen 127.0.0.1:0 "${EP[@]}"
 contains "$err" "usage: ccz he query serve --db FILE.csv --listen ADDR"
 run 2 timeout 30 "$CCZ" he query serve --db "$DB" --listen 127.0.0.1:0 --key x "${EP[@]}"
 contains "$err" "'--key' does nothing for 'he serve'"
+# a key of exactly 8 bytes is not cut, one of 9 is (said before connecting)
+run 1 "$CCZ" he query lookup 127.0.0.1:1 --key Virginia --mode server
+contains "$err" "UNAVAILABLE (14): cannot connect to 127.0.0.1:1"
+case "$err" in *"compared on their first"*) fail "an 8-byte key was said to be cut: $err";; esac
+run 1 "$CCZ" he query lookup 127.0.0.1:1 --key Virginia1 --mode server
+contains "$err" "keys are compared on their first 8 bytes: looking up 'Virginia'"
 printf 'Massachusetts,Boston\nMassachuXYZ,Nowhere\n' > "$T/dup.csv"
 run 2 timeout 30 "$CCZ" he query serve --db "$T/dup.csv" --listen 127.0.0.1:0 "${EP[@]}"
 contains "$err" "the key \"Massachu\" is there twice"
@@ -47,6 +53,7 @@ SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf "$T"' EXIT
 port_from "$T/server.log" 60 || { fail "the server did not start: $(cat "$T/server.log")"; finish; }
 contains "$(cat "$T/server.log")" "[SIMULATED TEE]"
+contains "$(cat "$T/server.log")" "($(wc -l < "$DB") entries; algorithms faithful, fast, packed; mode two-way)"
 
 for kv in "${KEYS[@]}"; do
     key=${kv%%=*} want=${kv#*=}

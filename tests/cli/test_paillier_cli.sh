@@ -232,4 +232,48 @@ contains "$err" "'--out' is given twice; give it once"
 run 2 "$CCZ" paillier encrypt --key "$T/pub.json" --key "$K" 5
 contains "$err" "'--key' is given twice; give it once"
 [ -e "$T/x.json" ] || [ -e "$T/y.json" ] && fail "a refused keygen wrote a key"
+# ---- the bounds of the command line and of the operands ----
+K=$T/k2048.json
+# a 2048-bit key is long enough: no warning
+run 0 "$CCZ" paillier encrypt --key "$K" 7
+case "$err" in *"too short"*) fail "a 2048-bit key warns: $err";; esac
+c7=$out
+# an operand that begins with -9 is a number, not an option
+run 0 "$CCZ" paillier mul --key "$K" "$c7" -9
+run 0 "$CCZ" paillier decrypt --key "$K" "$out"
+[ "$out" = -63 ] || fail "7 * -9 decrypts to '$out'"
+# the ciphertext 1 (Enc(0) with r = 1) on standard input: one byte, then padded with blanks
+printf '1' > "$T/one.txt"
+printf ' 1 \n\n' > "$T/one-pad.txt"
+for f in one one-pad; do
+    run 0 bash -c "'$CCZ' paillier decrypt --key '$K' - < '$T/$f.txt'"
+    [ "$out" = 0 ] || fail "$f.txt decrypts to '$out'"
+done
+# 64 operands at most
+run 2 "$CCZ" paillier encrypt --key "$K" $(seq 65)
+contains "$err" "ccz: too many operands"
+[ -z "$out" ] || fail "a refused encrypt printed '$out'"
+# a real of 64 characters is read, one of 65 is not
+r64=1.$(printf '0%.0s' $(seq 62))
+run 0 "$CCZ" paillier encrypt --key "$K" "$r64"
+run 0 "$CCZ" paillier decrypt --key "$K" "$out"
+[ "$out" = 1.0 ] || fail "Enc($r64) decrypts to '$out'"
+run 2 "$CCZ" paillier encrypt --key "$K" "${r64}0"
+contains "$err" "value '1.00000000000000000000000000000000000000' is not a decimal integer or real"
+# a ciphertext of 5000 digits is read (and refused: too large); one of 5001 is not read
+d5000=$(printf '9%.0s' $(seq 5000))
+run 2 "$CCZ" paillier decrypt --key "$K" "$d5000"
+contains "$err" "not in [1, n^2)"
+run 2 "$CCZ" paillier decrypt --key "$K" "${d5000}9"
+contains "$err" "is not a decimal integer"
+# the largest --bits, --threads and --seconds pass (then the command line is refused)
+run 2 "$CCZ" paillier keygen --bits 8192
+[ "$(head -1 <<< "$err")" = "ccz: keygen needs --bits N and -o KEY.json" ] || fail "--bits 8192: $err"
+run 2 timeout 10 "$CCZ" paillier bench --threads 1024 --seconds 600 --public-only
+[ "$(head -1 <<< "$err")" = "ccz: '--public-only' does nothing for 'paillier bench'" ] ||
+    fail "--threads 1024 --seconds 600: $err"
+run 2 "$CCZ" paillier keygen --bits 8193 -o "$T/x.json"
+contains "$err" "--bits: 8193 is larger than 8192"
+run 2 "$CCZ" paillier decrypt --key "$K" 1 2
+[ "$(head -1 <<< "$err")" = "ccz: decrypt takes 1 operand" ] || fail "decrypt 1 2: $err"
 finish

@@ -49,6 +49,15 @@ for shard in 2/2 1/0 x 0/2:0 0/2:-1 0/2:x " 0/2" "0/ 2" +0/2 0/+2 -0/2; do
     refused fl join 127.0.0.1:1 --data "$T/data.csv" --name a --shard "$shard" -- \
         "--shard: I/N with I < N (then :ALPHA > 0 for non-IID), not '$shard'"
 done
+for shard in 0/4097 0/2:1000000 0/2x 0/2:0.5x 0/2:; do
+    refused fl join 127.0.0.1:1 --data "$T/data.csv" --name a --shard "$shard" -- \
+        "--shard: I/N with I < N (then :ALPHA > 0 for non-IID), not '$shard'"
+done
+# the largest N and ALPHA are taken (the data file is refused next)
+for shard in 0/4096 4095/4096 0/2:999999 0/2:0.5; do
+    refused fl join 127.0.0.1:1 --data "$T/data.csv" --name a --shard "$shard" -- \
+        "fl join: $T/data.csv: an IDX images file is named ...images-idx3..., its labels"
+done
 refused he query lookup 127.0.0.1:1 --key "" -- "--key: the key is empty"
 refused he query lookup 127.0.0.1:1 --key k --cert "$T/c.pem" -- "--cert and --cert-key go together"
 refused he query serve --db "$T/data.csv" --listen 127.0.0.1:0 --cert-key "$T/k.pem" -- \

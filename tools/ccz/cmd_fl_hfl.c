@@ -85,10 +85,13 @@ static const cli_command hfl_cmds[] = {
 static const cli_group hfl_group = CLI_GROUP("fl", hfl_usage, hfl_cmds, "command",
                                              " (try: serve, join)", "usage: ccz fl serve|join ...");
 
-/* IMAGES and the labels beside it (images-idx3 -> labels-idx1). */
+/* IMAGES and the labels beside it (images-idx3 -> labels-idx1, in the file's name: the last
+ * one, not a folder's). */
 static ccz_status load_idx(ccz_mlp_data *d, const char *images)
 {
-    const char *at = strstr(images, "images-idx3");
+    const char *at = NULL;
+    for (const char *p = strstr(images, "images-idx3"); p; p = strstr(p + 1, "images-idx3"))
+        at = p;
     if (!at)
         return ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
                         "%s: an IDX images file is named ...images-idx3..., its labels "
