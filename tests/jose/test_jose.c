@@ -1830,8 +1830,141 @@ static void test_limits_exact(void)
     free(rs);
 }
 
+/* Exact outcomes the tests above leave to chance: the alg allow-list matches whole names only
+ * (a prefix of ES256 is not ES256), a token of exactly JOSE_MAX_INPUT bytes is read, and a
+ * signer refuses a key that is not on P-256 or P-384 before it signs anything. */
+static void test_jws_exact_edges(void)
+{
+    setup();
+    const char *payload = "{\"exp\":2000}";
+    static const char *const prefixes[] = {"{\"alg\":\"ES25\"}", "{\"alg\":\"E\"}",
+                                           "{\"alg\":\"\"}"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(prefixes); i++) {
+        char *t = forge(prefixes[i], payload, p256, EVP_sha256(), 32);
+        CHECK_STATUS(verify(p256, t, 0), CCZ_ERR_UNSUPPORTED);
+        CHECK_CONTAINS(ccz_error_detail(), "is not allowed");
+        free(t);
+    }
+    /* a token of exactly the limit: the padding claim's length decides the token's (base64url
+     * never ends at 4k+1 characters, so a longer kid shifts the rest when needed) */
+    bool exact = false;
+    static const char *const kids[] = {"k1", "k12", "k123"};
+    char *s = malloc(JOSE_MAX_INPUT);
+    CHECK(s != NULL);
+    memset(s, 'a', JOSE_MAX_INPUT);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(kids) && !exact; i++) {
+        size_t pad = JOSE_MAX_INPUT / 2, first = 0;
+        for (size_t round = 0; round < 13 && !exact; round++) {
+            json_t *c = json_pack("{s:I, s:s%}", "exp", (json_int_t)2000, "p", s, pad);
+            ccz_buf tok = CCZ_BUF_INIT;
+            CHECK_OK(jose_jwt_sign(&tok, p256, kids[i], c));
+            if (tok.len == JOSE_MAX_INPUT) {
+                exact = true;
+                CHECK_OK(verify(p256, (const char *)tok.ptr, 0));
+            }
+            if (round == 0) /* four characters of token for three bytes of claims */
+                first = pad + (JOSE_MAX_INPUT - tok.len) / 4 * 3 - 6;
+            pad = first + round;
+            ccz_buf_free(&tok);
+            json_decref(c);
+        }
+    }
+    free(s);
+    CHECK(exact);
+    /* RSA: no JWS algorithm here signs with it, whatever kid is given */
+    json_t *claims = claims_at(1000, 2000);
+    ccz_buf out = CCZ_BUF_INIT;
+    CHECK_STATUS(jose_jwt_sign(&out, rsa, "k1", claims), CCZ_ERR_UNSUPPORTED);
+    CHECK_STR(ccz_error_detail(), "JWS: signing needs an EC key on P-256 or P-384");
+    CHECK(out.len == 0);
+    jose_signer *sg = NULL;
+    CHECK_STATUS(jose_signer_new(&sg, p521, "k1"), CCZ_ERR_UNSUPPORTED);
+    CHECK(sg == NULL);
+    ccz_buf_free(&out);
+    json_decref(claims);
+}
+
+/* Issuer and audience are compared whole, in both orders: an issuer that sorts after the one
+ * expected, an audience that shares its first bytes with the one expected. */
+static void test_claims_exact_names(void)
+{
+    const char *c = "{\"iss\":\"zcz\",\"exp\":2000}";
+    CHECK_STATUS(check(c, 1000, 0, "ccz", NULL), CCZ_ERR_POLICY_REJECTED);
+    CHECK_STR(ccz_error_detail(), "JWT: issuer is not \"ccz\"");
+    CHECK_OK(check(c, 1000, 0, "zcz", NULL));
+    CHECK_STATUS(check("{\"exp\":2000,\"aud\":\"kbs-other\"}", 1000, 0, NULL, "kbs-mine"),
+                 CCZ_ERR_POLICY_REJECTED);
+    CHECK_STATUS(check("{\"exp\":2000,\"aud\":\"kbs-mine2\"}", 1000, 0, NULL, "kbs-mine"),
+                 CCZ_ERR_POLICY_REJECTED);
+    CHECK_STATUS(check("{\"exp\":2000,\"aud\":[\"kbs-other\",\"zzz\"]}", 1000, 0, NULL, "kbs-mine"),
+                 CCZ_ERR_POLICY_REJECTED);
+    CHECK_STR(ccz_error_detail(), "JWT: audience is not \"kbs-mine\"");
+    CHECK_OK(check("{\"exp\":2000,\"aud\":[\"zzz\",\"kbs-mine\"]}", 1000, 0, NULL, "kbs-mine"));
+}
+
+/* A JWK's crv is one of the names whole: a name that only begins like one is not that curve. */
+static void test_jwk_crv_exact(void)
+{
+    setup();
+    json_t *jwk = NULL;
+    CHECK_OK(jose_jwk_from_key(&jwk, p256, NULL, NULL));
+    static const char *const near[] = {"P-2", "P-25", "P-256 ", "P-2560", "p-256"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(near); i++) {
+        json_object_set_new(jwk, "crv", json_string(near[i]));
+        EVP_PKEY *k = NULL;
+        CHECK_STATUS(jose_jwk_to_key(&k, jwk), CCZ_ERR_UNSUPPORTED);
+        CHECK_STR(ccz_error_detail(), "JWK: crv is not P-256, P-384 or P-521");
+        CHECK(k == NULL);
+    }
+    json_decref(jwk);
+}
+
+/* RSA-OAEP-256 and RSA1_5 need an RSA key: an RSA-PSS key of 2048 bits is refused before any
+ * encryption is tried. */
+static void test_jwe_rsa_key_type(void)
+{
+    EVP_PKEY *pss = NULL;
+    EVP_PKEY_CTX *gen = EVP_PKEY_CTX_new_from_name(NULL, "RSA-PSS", NULL);
+    CHECK(gen && EVP_PKEY_keygen_init(gen) == 1 &&
+          EVP_PKEY_CTX_set_rsa_keygen_bits(gen, 2048) == 1 && EVP_PKEY_keygen(gen, &pss) == 1);
+    EVP_PKEY_CTX_free(gen);
+    CHECK(pss && EVP_PKEY_get_bits(pss) == 2048);
+    json_t *out = NULL;
+    CHECK_STATUS(jose_jwe_encrypt(&out, pss, JOSE_JWE_RSA_OAEP_256, CCZ_SPAN("x", 1)),
+                 CCZ_ERR_UNSUPPORTED);
+    CHECK_STR(ccz_error_detail(), "JWE: RSA-OAEP-256 needs an RSA key of 2048 bits or more");
+    CHECK(out == NULL);
+    EVP_PKEY_free(pss);
+}
+
+/* Each base64url member of a JWE is checked as itself: a missing or undecodable iv is named,
+ * not reported as an iv of the wrong length. */
+static void test_jwe_iv_named(void)
+{
+    setup();
+    char *rs = jwe_text(rsa, JOSE_JWE_RSA_OAEP_256, "x");
+    ccz_buf out = CCZ_BUF_INIT;
+    json_t *j = parse(rs);
+    json_object_del(j, "iv");
+    char *t = json_dumps(j, JSON_COMPACT);
+    CHECK_STATUS(decrypt(&out, rsa, t), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "JWE: \"iv\" is missing or not a string");
+    free(t);
+    json_object_set_new(j, "iv", json_string("AAAAAAAAAAAAAAA*"));
+    t = json_dumps(j, JSON_COMPACT);
+    CHECK_STATUS(decrypt(&out, rsa, t), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "JWE \"iv\"");
+    free(t);
+    CHECK_INT(out.len, 0);
+    json_decref(j);
+    ccz_buf_free(&out);
+    free(rs);
+}
+
 TEST_MAIN(T(test_b64url), T(test_jcs), T(test_thumbprint), T(test_jwk_ec), T(test_jwk_rsa),
           T(test_jwks), T(test_jwt_roundtrip), T(test_jwt_signer), T(test_jwt_refused),
           T(test_claims), T(test_untrusted_bounds), T(test_jwe_roundtrip), T(test_jwe_refused),
           T(test_jws_checks_behind_others), T(test_jwk_checks_behind_others),
-          T(test_jwe_checks_behind_others), T(test_jwe_independent), T(test_limits_exact))
+          T(test_jwe_checks_behind_others), T(test_jwe_independent), T(test_limits_exact),
+          T(test_jws_exact_edges), T(test_claims_exact_names), T(test_jwk_crv_exact),
+          T(test_jwe_rsa_key_type), T(test_jwe_iv_named))

@@ -497,6 +497,36 @@ static void test_trust_from_dir(void)
     ccz_trust_free(t);
 }
 
+/* Sim roots named one by one: every one of them and nothing else (not the sim_dir's root too);
+ * a file that is not there names its option; sources of another version are refused. */
+static void test_trust_sim_roots_exact(void)
+{
+    setup_platforms();
+    char root[600], none[600];
+    snprintf(root, sizeof root, "%s/root.crt", plat);
+    snprintf(none, sizeof none, "%s/no-such-root.crt", test_tmpdir());
+    const char *one[] = {root}, *two[] = {root, none};
+    ccz_trust_sources src = CCZ_TRUST_SOURCES_INIT;
+    ccz_trust *t = NULL;
+    src.sim_roots = one;
+    src.n_sim_roots = 1;
+    src.sim_dir = plat;
+    CHECK_OK(ccz_trust_load(&t, &src));
+    CHECK_INT(t ? ccz_trust_sim_root_count(t) : 0, 1);
+    ccz_trust_free(t);
+    t = NULL;
+    src.sim_roots = two;
+    src.n_sim_roots = 2;
+    CHECK_STATUS(ccz_trust_load(&t, &src), CCZ_ERR_NOT_FOUND);
+    CHECK(t == NULL);
+    CHECK_CONTAINS(ccz_error_detail(), "--sim-root ");
+    CHECK_CONTAINS(ccz_error_detail(), "no-such-root.crt");
+    src = (ccz_trust_sources)CCZ_TRUST_SOURCES_INIT;
+    src.version = CCZ_TRUST_SOURCES_VERSION + 1;
+    CHECK_STATUS(ccz_trust_load(&t, &src), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK(t == NULL);
+}
+
 /* The platform certificate's length: 1..CCZ_SIM_MAX_CERT, whatever the bytes that follow */
 static void test_cert_length_bounds(void)
 {
@@ -643,5 +673,5 @@ static void test_platform_id_claim(void)
 TEST_MAIN(T(test_round_trip), T(test_debug_flag), T(test_every_byte_flip), T(test_steps_named),
           T(test_truncation_and_trailing), T(test_report_data_mismatch), T(test_untrusted_platform),
           T(test_instant), T(test_platform_init), T(test_measure), T(test_bad_options),
-          T(test_trust_from_dir), T(test_cert_length_bounds), T(test_attestation_key_not_p256),
-          T(test_skew_bound), T(test_platform_id_claim))
+          T(test_trust_from_dir), T(test_trust_sim_roots_exact), T(test_cert_length_bounds),
+          T(test_attestation_key_not_p256), T(test_skew_bound), T(test_platform_id_claim))

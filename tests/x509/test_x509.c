@@ -205,6 +205,17 @@ static void test_hashes_and_pem(void)
     CHECK_STATUS(x509_key_from_pem(&k, CCZ_SPAN("nope", 4)), CCZ_ERR_KEY_MALFORMED);
     CHECK(k == NULL);
     ccz_buf_free(&pem);
+
+    /* a PUBLIC KEY block is read too (the fallback after the private key reader) */
+    BIO *bio = BIO_new(BIO_s_mem());
+    CHECK(bio && PEM_write_bio_PUBKEY(bio, root_key) == 1);
+    char *text = NULL;
+    long text_len = BIO_get_mem_data(bio, &text);
+    CHECK(text_len > 0);
+    CHECK_OK(x509_key_from_pem(&k, CCZ_SPAN(text, (size_t)text_len)));
+    CHECK(k && EVP_PKEY_eq(k, root_key) == 1);
+    EVP_PKEY_free(k);
+    BIO_free(bio);
 }
 
 static void test_ecdsa_raw(void)
