@@ -150,6 +150,13 @@ call CreateKey '{"keyspec":"EH_AES_GCM_128","origin":"EH_EXTERNAL_KEY","keyusage
 EXT=$(printf '%s' "$out" | jq -r .result.keyid)
 call GetParametersForImport "{\"keyid\":\"$EXT\",\"keyspec\":\"EH_RSA_2048\"}"
 TOKEN=$(printf '%s' "$out" | jq -r .result.importToken)
+# a token of the genuine one's length with another HMAC is refused: the MAC is compared, not
+# only the length
+FORGED=$(printf '%s' "$TOKEN" | base64 -d |
+    jq -cS '.hmac = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="' | tr -d '\n' | base64 -w0)
+[ "${#FORGED}" = "${#TOKEN}" ] || fail "the forged token has ${#FORGED} characters, not ${#TOKEN}"
+want=1 call ImportKeyMaterial "{\"keyid\":\"$EXT\",\"padding_mode\":\"EH_RSA_PKCS1_OAEP\",\"key_material\":\"$(b64 x)\",\"importToken\":\"$FORGED\"}"
+jqis .message "ImportToken failed: not this key's token, or older than 24 hours (send GetParametersForImport again)."
 EPOCH_MS=$(date +%s%3N)
 call CreateKey '{"keyspec":"EH_SM4_CBC","origin":"EH_INTERNAL_KEY","keyusage":"EH_KEYUSAGE_ENCRYPT_DECRYPT"}'
 SM4=$(printf '%s' "$out" | jq -r .result.keyid)

@@ -622,6 +622,42 @@ static void test_json_and_keys(void)
     mpz_nextprime(q, p);
     CHECK_STATUS(ccz_paillier_key_from_primes(&k2, p, q), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "too close");
+    /* primes of 256 bits are the least taken (here n has 512 bits), of 255 bits refused */
+    for (unsigned bits = 255; bits <= 256; bits++) {
+        mpz_t a, b;
+        mpz_inits(a, b, NULL);
+        mpz_setbit(a, bits - 1);
+        mpz_setbit(a, bits - 2); /* about 1.5 * 2^(bits-1): n has 2 * bits bits */
+        mpz_nextprime(a, a);
+        mpz_setbit(b, bits - 6);
+        mpz_add(b, b, a);
+        mpz_nextprime(b, b);
+        if (bits == 255) {
+            CHECK_STATUS(ccz_paillier_key_from_primes(&k2, a, b), CCZ_ERR_INVALID_ARGUMENT);
+            CHECK_CONTAINS(ccz_error_detail(), "(255 and 255 bits), at least 256 bits");
+        } else {
+            CHECK_OK(ccz_paillier_key_from_primes(&k2, a, b));
+            CHECK(k2 && ccz_paillier_bits(ccz_paillier_key_pub(k2)) == 512);
+            ccz_paillier_key_free(k2);
+            k2 = NULL;
+        }
+        mpz_clears(a, b, NULL);
+    }
+    /* the bound itself: |p - q| of 512 - 100 bits is too close, of one bit more it is not */
+    for (unsigned bits = 412; bits <= 413; bits++) {
+        mpz_set_ui(q, 1);
+        mpz_mul_2exp(q, q, bits - 1);
+        mpz_add(q, q, p);
+        mpz_nextprime(q, q);
+        if (bits == 412) {
+            CHECK_STATUS(ccz_paillier_key_from_primes(&k2, p, q), CCZ_ERR_INVALID_ARGUMENT);
+            CHECK_CONTAINS(ccz_error_detail(), "too close");
+        } else {
+            CHECK_OK(ccz_paillier_key_from_primes(&k2, p, q));
+            ccz_paillier_key_free(k2);
+            k2 = NULL;
+        }
+    }
     mpz_add_ui(q, p, 2);
     CHECK_STATUS(ccz_paillier_key_from_primes(&k2, p, q), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(ccz_paillier_keygen(&k2, 1000), CCZ_ERR_INVALID_ARGUMENT);
@@ -1073,6 +1109,9 @@ static void test_key_checks(void)
     mpz_init_set_str(q, Q512, 10);
     ccz_paillier_pub_n(n, pk);
     mpz_mul(n2, n, n);
+    /* freeing nothing is a no-op, as free(NULL) */
+    ccz_paillier_pub_free(NULL);
+    ccz_paillier_key_free(NULL);
     /* moduli: even, 511 and 8193 bits, a square, a prime */
     mpz_add_ui(v, n, 1);
     CHECK_STATUS(ccz_paillier_pub_new(&pk2, v), CCZ_ERR_INVALID_ARGUMENT);
@@ -1086,6 +1125,17 @@ static void test_key_checks(void)
     mpz_ui_pow_ui(v, 3, 5169); /* odd, not a square, 8193 bits */
     CHECK_STATUS(ccz_paillier_pub_new(&pk2, v), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "(this one: 8193 bits)");
+    /* 512 and 8192 bits are the bounds themselves: taken (2^511 + 1 and 2^8191 + 1 are odd,
+     * multiples of 3 and not squares) */
+    for (unsigned bits = 512; bits <= 8192; bits += 8192 - 512) {
+        mpz_set_ui(v, 1);
+        mpz_mul_2exp(v, v, bits - 1);
+        mpz_add_ui(v, v, 1);
+        CHECK_OK(ccz_paillier_pub_new(&pk2, v));
+        CHECK(pk2 && ccz_paillier_bits(pk2) == bits);
+        ccz_paillier_pub_free(pk2);
+        pk2 = NULL;
+    }
     mpz_mul(v, p, p);
     CHECK_STATUS(ccz_paillier_pub_new(&pk2, v), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "the modulus is prime or a square");

@@ -852,6 +852,20 @@ static void test_bad_documents(void)
                 "sgx_mrs[0].mr_enclav: unknown key");
     parse_fails("{\"verify_mr_td\": \"on\", \"tdx_mrs\": [{\"mr_td\": \"00\"}]}",
                 "tdx_mrs[0].mr_td: expected 96 hex digits, got 2");
+    /* every ccz_ switch of a dynamic_config is "on" or "off", as CCZoo's own */
+    static const char *const switches[] = {"verify_in_enclave",
+                                           "ccz_allow_sim",
+                                           "ccz_allow_debug",
+                                           "ccz_allow_mrservicetd_nonzero",
+                                           "ccz_allow_sept_ve_disable_clear",
+                                           "ccz_allow_outdated_tcb",
+                                           "ccz_isv_svn_min"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(switches); i++) {
+        char text[160], want[96];
+        snprintf(text, sizeof text, "{\"%s\": \"yes\", \"sgx_mrs\": []}", switches[i]);
+        snprintf(want, sizeof want, "%s: must be \"on\" or \"off\"", switches[i]);
+        parse_fails(text, want);
+    }
 
     /* too many entries */
     size_t cap = 16 + 3 * (CCZ_POLICY_MAX_ENTRIES + 1);
@@ -924,6 +938,8 @@ static void test_bad_values(void)
     parse_fails("{\"sgx\": [{\"isv_svn\": \"000000000000000000001\"}]}",
                 "sgx[0].isv_svn: \"000000000000000000001\" is not a decimal number");
     parse_fails("{\"ccz_policy\": 0}", "ccz_policy: version 0 is not supported");
+    parse_fails("{\"ccz_policy\": \"one\"}", "ccz_policy: \"one\" is not a decimal number");
+    parse_fails("{\"ccz_policy\": 4294967297}", "ccz_policy: 4294967297 is outside 0..4294967295");
     parse_fails("{\"accepted_tcb_statuses\": \"UpToDate\"}",
                 "accepted_tcb_statuses: must be a list of TCB status names");
     parse_fails("{\"accepted_tcb_statuses\": [1]}",
@@ -1243,6 +1259,10 @@ static void test_cca_bad_reference_values(void)
     parse_fails("{\"cca\": {\"realm\": [{\"extensible-measurements\": [\"00\", \"00\", \"00\", "
                 "\"00\", \"00\"]}]}}",
                 "cca.realm[0].extensible-measurements: must be a list of 4 measurements (hex)");
+    /* each of the four is hex */
+    parse_fails("{\"cca\": {\"realm\": [{\"extensible-measurements\": [\"00\", \"00\", \"0z\", "
+                "\"00\"]}]}}",
+                "cca.realm[0].extensible-measurements[2]: not hex");
     parse_fails("{\"cca\": {\"platform\": [{\"sw-components\": [{\"component-type\": \"BL\"}]}]}}",
                 "cca.platform[0].sw-components[0]: needs a measurement-value");
     /* at most 32 software components */
