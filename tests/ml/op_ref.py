@@ -147,6 +147,17 @@ node = helper.make_node("MatMul", ["A", "B"], ["Y"], name="mm")
 m = model("MatMul_stacked", [node], [vi("A", ["N", 4, 6]), vi("B", ["N", 6, 5])],
           [vi("Y", ["N", 4, 5])])
 case("MatMul_stacked", m, [a, b], [a.astype(np.float64) @ b.astype(np.float64)])
+# B computed by a node (not an initializer the loader lays out once): read from its buffer,
+# transposed there when transB says so
+for tb in (0, 1):
+    bn = rand(9, 6) if tb else rand(6, 9)
+    xg = rand(4, 6)
+    m = model(f"Gemm_B_computed_tB{tb}",
+              [helper.make_node("Relu", ["B0"], ["B"], name="r"),
+               helper.make_node("Gemm", ["X", "B"], ["Y"], name="g", transB=tb)],
+              [vi("X", ["N", 6])], [vi("Y", ["N", 9])], [("B0", bn)])
+    bb = np.maximum(bn, 0).astype(np.float64)
+    case(f"Gemm_B_computed_tB{tb}", m, [xg], [xg.astype(np.float64) @ (bb.T if tb else bb)])
 
 
 # ---- convolution and pools -------------------------------------------------------------------
@@ -198,6 +209,8 @@ conv_case("Conv_asym_pad", 2, 7, 6, 3, 3, pads=(0, 1, 2, 1), bias=False)
 conv_case("Conv_dilated", 2, 10, 10, 3, 3, dil=(2, 2))
 conv_case("Conv_group", 4, 6, 6, 6, 3, group=2)
 conv_case("Conv_lenet1", 1, 28, 28, 6, 5, n=3, pads=(2, 2, 2, 2))
+# one image: on more threads than images, the image's products are shared out instead
+conv_case("Conv_one_image", 2, 8, 8, 3, 3, n=1, pads=(1, 1, 1, 1))
 # SAME_UPPER: pads from the output size ceil(H / stride)
 w_su = rand(4, 2, 3, 3)
 simple("Conv_same_upper", "Conv", (2, 7, 7),

@@ -389,6 +389,56 @@ static void refused(void)
     CHECK_STATUS(ccz_mlp_shape_check(&too_many, &n), CCZ_ERR_TOO_LARGE);
     CHECK_OK(ccz_mlp_shape_check(&most, &n));
     CHECK_INT(n, 65537ull * 4095 + 4096 * 2);
+    /* exactly CCZ_MLP_MAX_PARAMS parameters: (4095 + 1) * 65536 = 2^28 */
+    const ccz_mlp_shape exact = {1, {4095, 65536}}, nine = {9, {2, 2, 2, 2, 2, 2, 2, 2, 2}};
+    CHECK_OK(ccz_mlp_shape_check(&exact, &n));
+    CHECK_INT(n, CCZ_MLP_MAX_PARAMS);
+    CHECK_STATUS(ccz_mlp_shape_check(&nine, &n), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "a model of 9 layers (1 to 8)");
 }
 
-TEST_MAIN(T(trainer), T(matches_reference), T(refused), T(idx_files), T(shards))
+/* The initial weights of a seed are the same everywhere: splitmix64's stream, uniform in
+ * +-sqrt(6 / inputs), biases zero (values from an independent computation). */
+static void init_stream(void)
+{
+    const ccz_mlp_shape s = {1, {3, 2}};
+    static const float want[8] = {0.188264564f,  0.695175767f, 1.33219695f, -0.157375902f,
+                                  -0.157643229f, 0.7435776f,   0,           0};
+    float w[8];
+    memset(w, 0xff, sizeof w);
+    ccz_mlp_init(w, &s, 1);
+    for (int i = 0; i < 8; i++)
+        CHECK(w[i] == want[i]);
+}
+
+/* The batches' order is the seed's shuffle (splitmix64, Fisher-Yates), so a run repeats
+ * anywhere: one-row SGD batches over five rows, two epochs, from zero weights, against an
+ * independent computation in doubles. */
+static void seeded_order(void)
+{
+    const ccz_mlp_shape s = {1, {2, 2}};
+    float x[] = {1, 0, 0, 1, 1, 1, 2, -1, -1, 2}, w[6] = {0};
+    uint8_t y[] = {0, 1, 1, 0, 1};
+    ccz_mlp_data d = {5, 2, 2, x, y};
+    ccz_mlp_train_opts o = CCZ_MLP_TRAIN_OPTS_INIT;
+    o.epochs = 2;
+    o.batch = 1;
+    o.lr = 0.5f;
+    o.seed = 7;
+    o.threads = 1;
+    double loss;
+    CHECK_OK(ccz_mlp_train(w, &s, &d, &o, &loss));
+    static const double want[6] = {0.421139, -0.421139, -1.101350, 1.101350, -0.220656, 0.220656};
+    for (int i = 0; i < 6; i++)
+        CHECK(fabs(w[i] - want[i]) < 1e-4);
+    /* a step past float's range: training says it diverged, not a model of infinities */
+    for (int i = 0; i < 10; i++)
+        x[i] *= 1000;
+    memset(w, 0, sizeof w);
+    o.lr = 1e38f;
+    CHECK_STATUS(ccz_mlp_train(w, &s, &d, &o, &loss), CCZ_ERR_OVERFLOW);
+    CHECK_CONTAINS(ccz_error_detail(), "training diverged: parameter");
+}
+
+TEST_MAIN(T(trainer), T(matches_reference), T(refused), T(idx_files), T(shards), T(init_stream),
+          T(seeded_order))

@@ -128,6 +128,9 @@ static void test_round_trip_edges(void)
 }
 
 /* Three levels of MHT nodes: MHT node 33 is the first child of MHT node 1. */
+static void flip(const char *f, off_t at);
+static void expect_read(const char *f, uint64_t at, ccz_status want, const char *msg);
+
 static void test_round_trip_three_levels(void)
 {
     size_t n = 3072 + (size_t)4096 * 96 * 33 + 5;
@@ -167,6 +170,10 @@ static void test_round_trip_three_levels(void)
     CHECK_OK(ccz_pf_close(pf));
     expect_contents(f, data, n, 2);
     free(data);
+    /* MHT node 1 altered: reading under MHT node 33, its child, fails at MHT node 1 */
+    flip(f, 98 * 4096 + 100);
+    expect_read(f, deep, CCZ_ERR_BAD_SIGNATURE,
+                "protected file: MHT node 1 (node 98 at file offset 401408): GCM tag mismatch");
 }
 
 /* Random writes (also past the end), truncates and reads against a plain buffer, a cache of 16
@@ -870,7 +877,8 @@ typedef struct {
     size_t len, cap;   /* cap: writes past it fail */
     int64_t fail_read; /* the node whose read fails, or -1 */
     bool fail_write, fail_sync;
-    ccz_status write_status; /* what a failing write returns (0: CCZ_ERR_IO) */
+    ccz_status write_status;  /* what a failing write returns (0: CCZ_ERR_IO) */
+    uint64_t fail_write_from; /* writes to this node and past it fail (0: none) */
 } mem_file;
 
 static ccz_status mem_read(void *payload, uint64_t off, void *buf, size_t n)
@@ -888,7 +896,8 @@ static ccz_status mem_read(void *payload, uint64_t off, void *buf, size_t n)
 static ccz_status mem_write(void *payload, uint64_t off, const void *buf, size_t n)
 {
     mem_file *m = payload;
-    if (m->fail_write || off > m->cap || n > m->cap - off)
+    if (m->fail_write || (m->fail_write_from && off / 4096 >= m->fail_write_from) || off > m->cap ||
+        n > m->cap - off)
         return ccz_fail(m->write_status ? m->write_status : CCZ_ERR_IO,
                         "memory io: cannot write node %llu", (unsigned long long)(off / 4096));
     memcpy(m->buf + off, buf, n);
@@ -1035,7 +1044,7 @@ static void test_pinned_chain_four_levels(void)
 /* What the io must offer, and limits checked before anything is written (a bounded io: a size past the limit would otherwise fill it with zeros). */
 static void test_io_and_limits(void)
 {
-    mem_file m = {calloc(64, 4096), 0, 64 * 4096, -1, false, false, CCZ_OK};
+    mem_file m = {calloc(64, 4096), 0, 64 * 4096, -1, false, false, CCZ_OK, 0};
     ccz_pf_io io = mem_io(&m), partial;
     ccz_pf *pf = NULL;
     ccz_pf_opts o = opts(CCZ_PF_CREATE, bound, 2);
@@ -1086,7 +1095,7 @@ static void test_io_and_limits(void)
 /* A failing read names the node; a failing write or sync fails the handle: every later call, and close, say so again. */
 static void test_io_failures(void)
 {
-    mem_file m = {calloc(64, 4096), 0, 64 * 4096, -1, false, false, CCZ_OK};
+    mem_file m = {calloc(64, 4096), 0, 64 * 4096, -1, false, false, CCZ_OK, 0};
     ccz_pf_io io = mem_io(&m);
     ccz_pf *pf = NULL;
     ccz_pf_opts o = opts(CCZ_PF_CREATE, bound, 1);
@@ -1145,6 +1154,26 @@ static void test_io_failures(void)
     CHECK_STATUS(ccz_pf_read(pf, b, &got, 0, sizeof b), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "memory io: cannot write node");
     CHECK_STATUS(ccz_pf_close(pf), CCZ_ERR_INVALID_ARGUMENT);
+
+    /* a flush whose data node write fails while the metadata and root nodes' would succeed:
+     * the flush fails, and says which node */
+    m.write_status = CCZ_OK;
+    o.cache_nodes = 0;
+    CHECK_OK(ccz_pf_open(&pf, &io, key, &o));
+    CHECK_OK(ccz_pf_write(pf, 3072 + 4096 * 5, "y", 1));
+    m.fail_write_from = 2;
+    CHECK_STATUS(ccz_pf_flush(pf), CCZ_ERR_IO);
+    CHECK_CONTAINS(ccz_error_detail(), "memory io: cannot write node 7");
+    m.fail_write_from = 0;
+    CHECK_STATUS(ccz_pf_close(pf), CCZ_ERR_IO);
+
+    /* close syncs what it flushed: a sync that fails there is close's failure */
+    CHECK_OK(ccz_pf_open(&pf, &io, key, &o));
+    CHECK_OK(ccz_pf_write(pf, 1, "s", 1));
+    m.fail_sync = true;
+    CHECK_STATUS(ccz_pf_close(pf), CCZ_ERR_IO);
+    CHECK_STR(ccz_error_detail(), "memory io: sync failed");
+    m.fail_sync = false;
     free(data);
     free(m.buf);
 }

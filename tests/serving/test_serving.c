@@ -208,6 +208,30 @@ static void test_rest_only(void)
     CHECK_CONTAINS(answer, "{\"predictions\":[[0,2,0],[4,0,0]]}");
     post(answer, sizeof answer, port, "/v1/models/other:predict", "{\"instances\": [[1, 2, 3]]}");
     CHECK_CONTAINS(answer, "HTTP/1.1 404");
+    /* a model's status lists its versions alone (the other models are version 1 too) */
+    get(answer, sizeof answer, port, "/v1/models/relu");
+    CHECK_CONTAINS(answer, "HTTP/1.1 200");
+    const char *first = strstr(answer, "\"state\"");
+    CHECK(first && !strstr(first + 1, "\"state\""));
+    get(answer, sizeof answer, port, "/v1/models/relu/versions/7");
+    CHECK_CONTAINS(answer, "HTTP/1.1 404");
+    CHECK_CONTAINS(answer, "Could not find version 7 of model relu");
+    get(answer, sizeof answer, port, "/v1/models/nosuch");
+    CHECK_CONTAINS(answer, "HTTP/1.1 404");
+    CHECK_CONTAINS(answer, "Could not find any versions of model nosuch");
+    /* v2: a model's readiness; a model that is not served */
+    get(answer, sizeof answer, port, "/v2/models/relu/ready");
+    CHECK_CONTAINS(answer, "HTTP/1.1 200");
+    CHECK_CONTAINS(answer, "{\"name\":\"relu\",\"ready\":true}");
+    get(answer, sizeof answer, port, "/v2/models/nosuch/ready");
+    CHECK_CONTAINS(answer, "HTTP/1.1 404");
+    CHECK_CONTAINS(answer, "Request for unknown model: 'nosuch' is not found");
+    /* the metadata's input shape: the batch unknown (-1), then the model's dims */
+    get(answer, sizeof answer, port, "/v1/models/relu/metadata");
+    CHECK_CONTAINS(answer, "HTTP/1.1 200");
+    CHECK_CONTAINS(answer,
+                   "\"X\":{\"dtype\":\"DT_FLOAT\",\"tensor_shape\":{\"dim\":[{\"size\":\"-1\","
+                   "\"name\":\"\"},{\"size\":\"3\",\"name\":\"\"}],\"unknown_rank\":false}");
     serving_stop(sv, t);
 }
 
@@ -229,6 +253,14 @@ static void test_rest_errors(void)
         {"/v1/models/relu:predict", "{\"inputs\": {}}", 400,
          "'inputs': the model takes 1 inputs, 0 given"},
         {"/v1/models/relu:predict", "{\"inputs\": [[1, -2, 3]]}", 200, "{\"outputs\":[[1,0,3]]}"},
+        /* the columnar object naming the model's input, answered as one JSON object; an
+         * instance object naming an input the model lacks; a feature found in the context */
+        {"/v1/models/relu:predict", "{\"inputs\": {\"X\": [[1, -2, 3]]}}", 200,
+         "\r\n\r\n{\"outputs\":[[1,0,3]]}\n"},
+        {"/v1/models/relu:predict", "{\"instances\": [{\"X\": [1, 2, 3], \"Z\": 1}]}", 400,
+         "instance 0: 'Z' is not an input of the model"},
+        {"/v1/models/flat:classify", "{\"context\": {\"X\": [1, 2, 3]}, \"examples\": [{}]}", 200,
+         "{\"results\":[[[\"0\",1],[\"1\",2],[\"2\",3]]]}"},
         {"/v2/models/relu/infer",
          "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [1, 3], "
          "\"data\": [1, 2, 3]}, {\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [1, 3], "
@@ -270,6 +302,16 @@ static void test_rest_errors(void)
          "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [2, 3], "
          "\"data\": [[1, -2, 3], [-4, 5, -6]]}]}",
          200, "\"shape\":[2,3],\"data\":[1,0,3,0,5,0]"},
+        /* a shape of another rank than the input's */
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [3], "
+         "\"data\": [1, 2, 3]}]}",
+         400, "input 'X': shape must have 2 dimensions"},
+        /* a datatype that holds no numbers */
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"BYTES\", \"shape\": [1, 3], "
+         "\"data\": [1, 2, 3]}]}",
+         400, "input 'X': datatype must be numeric (FP32, ...)"},
         /* a parse error names where, not the body's bytes */
         {"/v1/models/relu:predict", "{\"instances\": [[1, 2, hunter2]]}", 400,
          "JSON Parse error: invalid token at offset: "},
@@ -598,6 +640,25 @@ static void test_grpc_metadata_fields(void)
                 CHECK_STR(rs->metadata[0]->key, "signature_def");
                 CHECK_STR(rs->metadata[0]->value->type_url,
                           "type.googleapis.com/tensorflow.serving.SignatureDefMap");
+                /* the input's shape: the batch unknown (-1), then the model's dims */
+                const ProtobufCBinaryData *v = &rs->metadata[0]->value->value;
+                Tensorflow__Serving__SignatureDefMap *map =
+                    tensorflow__serving__signature_def_map__unpack(NULL, v->len, v->data);
+                CHECK(map && map->n_signature_def == 1 &&
+                      map->signature_def[0]->value->n_inputs == 1);
+                if (map && map->n_signature_def == 1 &&
+                    map->signature_def[0]->value->n_inputs == 1) {
+                    const Tensorflow__Serving__TensorInfo *ti =
+                        map->signature_def[0]->value->inputs[0]->value;
+                    CHECK_STR(ti->name, "X:0");
+                    CHECK(ti->tensor_shape && ti->tensor_shape->n_dim == 2);
+                    if (ti->tensor_shape && ti->tensor_shape->n_dim == 2) {
+                        CHECK_INT(ti->tensor_shape->dim[0]->size, -1);
+                        CHECK_INT(ti->tensor_shape->dim[1]->size, 3);
+                    }
+                }
+                if (map)
+                    tensorflow__serving__signature_def_map__free_unpacked(map, NULL);
             }
         }
         if (resp)
@@ -1488,6 +1549,7 @@ static void test_grpc_parse_refusals(void)
         LABEL,
         NOVERSION,
         FILTER,
+        NOTENSOR,
         N_CASES
     };
     static const struct {
@@ -1525,6 +1587,7 @@ static void test_grpc_parse_refusals(void)
         [LABEL] = {CCZ_RPC_UNIMPLEMENTED, "version labels are not served"},
         [NOVERSION] = {CCZ_RPC_NOT_FOUND, "Servable not found for request: Specific(relu, 7)"},
         [FILTER] = {CCZ_RPC_INVALID_ARGUMENT, "output tensor alias not found in signature: Q"},
+        [NOTENSOR] = {CCZ_RPC_INVALID_ARGUMENT, "input 'X' has no tensor"},
     };
     float content[7] = {1, -2, 3, -4, 5, -6, 7};
     char *filter[1] = {"Q"};
@@ -1602,6 +1665,9 @@ static void test_grpc_parse_refusals(void)
             q.rq.n_output_filter = 1;
             q.rq.output_filter = filter;
             break;
+        case NOTENSOR:
+            q.e.value = NULL;
+            break;
         }
         sv_job *j = NULL;
         ccz_status st = sv_grpc_parse(&j, &s, &q.rq);
@@ -1626,6 +1692,15 @@ static void test_grpc_parse_refusals(void)
         CHECK(memcmp(j->in[0], content, 24) == 0);
         CHECK_INT(j->out_mask, 1);
     }
+    sv_job_free(j);
+    /* an output filter naming the model's output: that output */
+    char *own[1] = {(char *)s.models[0].out[0].name};
+    q.rq.n_output_filter = 1;
+    q.rq.output_filter = own;
+    j = NULL;
+    CHECK_OK(sv_grpc_parse(&j, &s, &q.rq));
+    if (j)
+        CHECK_INT(j->out_mask, 1);
     sv_job_free(j);
     sv_models_free(&s);
     pthread_mutex_destroy(&s.lock);

@@ -939,10 +939,69 @@ static void test_log_size_cap(void)
     ccz_buf_free(&b);
 }
 
+/* SHA-1 and SHA-512 logs replay: SHA-1 is the first algorithm ccz knows, SHA-512 the largest
+ * digest (a register and the digest it is extended with fill a 128-byte slot); a register the
+ * log never extends stays zeros beside one it does. */
+static void test_replay_sha1_sha512(void)
+{
+    static const uint16_t sha1[] = {CCZ_EVLOG_SHA1}, sha512[] = {CCZ_EVLOG_SHA512};
+    static const uint32_t idx[] = {1, 2};
+    uint8_t r[2 * 64];
+    char hex[129];
+    ccz_buf b = CCZ_BUF_INIT;
+    spec_id(&b, sha1, 1, 0);
+    event(&b, 1, EV_SEPARATOR, CCZ_EVLOG_SHA1, 0x11, "\0\0\0\0", 4);
+    ccz_eventlog *l = parse_ok(&b);
+    check_reg(l, 1, CCZ_EVLOG_SHA1, "b3e26c6ca6785f04dd7187293d802d5b16dad8c1");
+    ccz_eventlog_free(l);
+    ccz_buf_reset(&b);
+    spec_id(&b, sha512, 1, 0);
+    event(&b, 1, EV_SEPARATOR, CCZ_EVLOG_SHA512, 0x11, "\0\0\0\0", 4);
+    l = parse_ok(&b);
+    CHECK_OK(ccz_eventlog_replay_many(r, sizeof r, l, idx, 2, CCZ_EVLOG_SHA512));
+    ccz_hex_to_str(hex, r, 64);
+    CHECK_STR(hex, "9e79d4ba0dbf4caabcd559e34d620f90d3a13411edfd801996e66819260fdc0a"
+                   "29182e7ffef267464c52933528f52172aefc5c4bede5a02ba383f85b2dbebe82");
+    static const uint8_t zeros[64];
+    CHECK(memcmp(r + 64, zeros, 64) == 0);
+    ccz_eventlog_free(l);
+    ccz_buf_free(&b);
+}
+
+/* Fields cut short where what follows could still be read as something else: the Spec ID
+ * event's algorithm count, a record's last digest (4 zero bytes left would read as an empty
+ * event's size), base64 in JSON that does not decode (named as cc_eventlog). */
+static void test_short_fields(void)
+{
+    ccz_eventlog *l = NULL;
+    ccz_buf b = CCZ_BUF_INIT;
+    spec_id(&b, sha384, 1, 0);
+    b.ptr[28] = 24 + 2; /* the Spec ID event ends 2 bytes into its algorithm count */
+    b.len = 32 + 24 + 2;
+    CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_TRUNCATED);
+    CHECK_CONTAINS(ccz_error_detail(), "need 4 bytes at offset 24, only 2 remain");
+    CHECK(l == NULL);
+    ccz_buf_reset(&b);
+    spec_id(&b, sha384, 1, 0);
+    u32(&b, 1);
+    u32(&b, EV_SEPARATOR);
+    u32(&b, 1);
+    u16(&b, CCZ_EVLOG_SHA384);
+    u32(&b, 0); /* 4 of the digest's 48 bytes, then the log ends */
+    CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_TRUNCATED);
+    CHECK_CONTAINS(ccz_error_detail(), "need 48 bytes");
+    CHECK(l == NULL);
+    CHECK_STATUS(ccz_eventlog_load(&l, CCZ_LIT("{\"cc_eventlog\": \"A@==\"}")), CCZ_ERR_ENCODING);
+    CHECK_CONTAINS(ccz_error_detail(), "cc_eventlog");
+    CHECK(l == NULL);
+    ccz_buf_free(&b);
+}
+
 TEST_MAIN(T(test_replay_sha384), T(test_replay_sm3_sha256), T(test_end_of_log), T(test_malformed),
           T(test_record_digests), T(test_load_forms), T(test_details_text), T(test_details_tags),
           T(test_details_variable), T(test_details_device_paths), T(test_details_utf8),
           T(test_details_lengths), T(test_details_short_nodes), T(test_event_json_shape),
           T(test_event_json_sha512), T(test_policy_rules), T(test_policy_rules_replayed_only),
           T(test_policy_rules_names_and_cap), T(test_replay_register_cap),
-          T(test_replay_index_repeated), T(test_log_size_cap))
+          T(test_replay_index_repeated), T(test_log_size_cap), T(test_replay_sha1_sha512),
+          T(test_short_fields))
