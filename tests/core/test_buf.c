@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Buffers: growth, caps, formatting, wiping. */
 #include <stdint.h>
+#include <wchar.h>
 
 #include "test.h"
 
@@ -56,6 +57,34 @@ static void test_integers_and_printf(void)
     ccz_buf_free(&b);
 }
 
+/* A buffer's text ends with a NUL after every change: also after a reserve alone (empty, or
+ * moved to a larger block), which callers read as a string */
+static void test_reserve_keeps_text(void)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_reserve(&b, 10));
+    CHECK(b.ptr != NULL && b.ptr[0] == 0);
+    CHECK_INT(b.len, 0);
+    CHECK_OK(ccz_buf_append(&b, "abc", 3));
+    CHECK_OK(ccz_buf_reserve(&b, 4096)); /* a new block */
+    CHECK_INT(b.len, 3);
+    CHECK_STR((const char *)b.ptr, "abc");
+    ccz_buf_free(&b);
+}
+
+/* A format vsnprintf cannot render (a wide character the C locale has no byte for) is an
+ * error, and nothing is appended */
+static void test_printf_unrenderable(void)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append_str(&b, "x"));
+    CHECK_STATUS(ccz_buf_printf(&b, "%ls", L"\x100"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "bad format string");
+    CHECK_INT(b.len, 1);
+    CHECK_STR((const char *)b.ptr, "x");
+    ccz_buf_free(&b);
+}
+
 static void test_secret_reset_wipes(void)
 {
     ccz_buf b;
@@ -76,5 +105,5 @@ static void test_ct_equal(void)
     CHECK(ccz_ct_equal("", "", 0));
 }
 
-TEST_MAIN(T(test_append_and_cap), T(test_integers_and_printf), T(test_secret_reset_wipes),
-          T(test_ct_equal))
+TEST_MAIN(T(test_append_and_cap), T(test_integers_and_printf), T(test_reserve_keeps_text),
+          T(test_printf_unrenderable), T(test_secret_reset_wipes), T(test_ct_equal))

@@ -103,6 +103,25 @@ static void test_der(void)
     memcpy(in, "\x1f\x81\x01\x01\x00", 5); /* a tag number in more bytes */
     CHECK_STATUS(der(in, 5, &tag, &len), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "multi-byte tag");
+    /* four length bytes are the most taken: a 16 MiB value is announced, and missing */
+    memcpy(in, "\x04\x84\x01\x00\x00\x00", 6);
+    CHECK_STATUS(der(in, sizeof in, &tag, &len), CCZ_ERR_TRUNCATED);
+    CHECK_CONTAINS(ccz_error_detail(), "need 16777216 bytes at offset 6");
 }
 
-TEST_MAIN(T(test_reads), T(test_huge_lengths), T(test_der))
+/* An element cut in its tag, its length byte or its long-form length: truncated, and the
+ * length read so far is never taken for the value's */
+static void test_der_cut_lengths(void)
+{
+    uint8_t tag = 0;
+    size_t len = 0;
+    CHECK_STATUS(der((const uint8_t *)"", 0, &tag, &len), CCZ_ERR_TRUNCATED);
+    CHECK_CONTAINS(ccz_error_detail(), "need 1 bytes at offset 0, only 0 remain");
+    CHECK_STATUS(der((const uint8_t *)"\x04", 1, &tag, &len), CCZ_ERR_TRUNCATED);
+    CHECK_CONTAINS(ccz_error_detail(), "need 1 bytes at offset 1, only 0 remain");
+    /* two length bytes announced, one there */
+    CHECK_STATUS(der((const uint8_t *)"\x30\x82\x01", 3, &tag, &len), CCZ_ERR_TRUNCATED);
+    CHECK_CONTAINS(ccz_error_detail(), "need 1 bytes at offset 3, only 0 remain");
+}
+
+TEST_MAIN(T(test_reads), T(test_huge_lengths), T(test_der), T(test_der_cut_lengths))

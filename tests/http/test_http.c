@@ -120,6 +120,22 @@ static void item(http_request *r, void *payload)
         http_reply_error(r, 422, "no: %s", text);
         return;
     }
+    if (strcmp(http_request_rest(r), "edge-error") == 0) {
+        /* a message of 512 bytes, one more than an error holds: its last character is cut */
+        char text[509] = "";
+        for (int i = 0; i < 254; i++)
+            memcpy(text + 2 * i, "\xc3\xa9", 2);
+        http_reply_error(r, 422, "no: %s", text);
+        return;
+    }
+    if (strcmp(http_request_rest(r), "edge-whole") == 0) {
+        /* 5 + 508 bytes: the buffer's 511 end with a whole character, which stays */
+        char text[509] = "";
+        for (int i = 0; i < 254; i++)
+            memcpy(text + 2 * i, "\xc3\xa9", 2);
+        http_reply_error(r, 422, "no:  %s", text);
+        return;
+    }
     if (strcmp(http_request_rest(r), "later") == 0) {
         http_request_defer(r, on_gone, NULL); /* an answer that never comes */
         return;
@@ -133,11 +149,14 @@ static void item(http_request *r, void *payload)
     http_reply(r, 200, "text/plain", CCZ_SPAN(text, strlen(text)));
 }
 
+static atomic_bool pong_mute; /* the preface's handler forgets to answer */
+
 static void pong(http_request *r, void *payload)
 {
     (void)payload;
     CHECK_STR(http_request_method(r), "PING");
-    http_reply_raw(r, 200, CCZ_LIT("PONG"));
+    if (!atomic_load(&pong_mute))
+        http_reply_raw(r, 200, CCZ_LIT("PONG"));
 }
 
 /* Response headers from a handler: one with a line break in its value (or its name) is refused,
@@ -165,6 +184,8 @@ static void *run(void *arg)
 
 static const char *listen_on = "127.0.0.1:0"; /* test_ipv6_peers listens on [::1] */
 
+static bool with_preface = true; /* server_start sets the PING preface */
+
 static void server_start(server *s, http_server_opts *o)
 {
     setup();
@@ -176,7 +197,8 @@ static void server_start(server *s, http_server_opts *o)
     CHECK_OK(http_route(s->srv, "GET", "/headers", false, headers, NULL));
     CHECK_OK(http_route(s->srv, "POST", "/lift", false, lift, NULL));
     CHECK_STATUS(http_route(s->srv, "POST", "/echo", false, echo, NULL), CCZ_ERR_EXISTS);
-    CHECK_OK(http_server_set_preface(s->srv, CCZ_SPAN("PING\0", 5), "PING", pong, NULL));
+    if (with_preface)
+        CHECK_OK(http_server_set_preface(s->srv, CCZ_SPAN("PING\0", 5), "PING", pong, NULL));
     CHECK_OK(http_server_listen(s->srv, listen_on, &s->port));
     test_thread(&s->thread, run, s);
 }
@@ -566,6 +588,38 @@ static void test_routes_and_keepalive(void)
     CHECK_INT(request(s.port, GET("/items/long-error"), buf, sizeof buf), 422);
     CHECK_CONTAINS(buf, "\"message\":\"no: \xc3\xa9\xc3\xa9");
     CHECK_CONTAINS(buf, "\xc3\xa9\"}}");
+    /* a character that ends exactly at the buffer's end is kept: 253 of them */
+    CHECK_INT(request(s.port, GET("/items/edge-whole"), buf, sizeof buf), 422);
+    {
+        int n_chars = 0;
+        for (const char *q = strstr(buf, "\"message\":\"no:  "); q && (q = strstr(q, "\xc3\xa9"));
+             q += 2)
+            n_chars++;
+        CHECK_INT(n_chars, 253);
+    }
+    /* the same at the edge: 512 bytes, the last character cut whole */
+    CHECK_INT(request(s.port, GET("/items/edge-error"), buf, sizeof buf), 422);
+    CHECK_CONTAINS(buf, "\"message\":\"no: \xc3\xa9\xc3\xa9");
+    CHECK_CONTAINS(buf, "\xc3\xa9\"}}");
+    server_stop(&s);
+}
+
+/* A server without a preface: /metrics counts the routes and the requests that matched none,
+ * and no preface that is not there. */
+static void test_metrics_without_preface(void)
+{
+    server s;
+    http_server_opts o = {0};
+    with_preface = false;
+    server_start(&s, &o);
+    with_preface = true;
+    char buf[8192];
+    CHECK_INT(request(s.port, GET("/healthz"), buf, sizeof buf), 200);
+    CHECK_INT(request(s.port, GET("/metrics"), buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "ccz_http_request_seconds_sum{service=\"test\",method=\"GET\","
+                        "route=\"/healthz\"} ");
+    CHECK(strstr(buf, "(null)") == NULL);
+    CHECK(strstr(buf, "method=\"PING\"") == NULL);
     server_stop(&s);
 }
 
@@ -591,8 +645,19 @@ static void test_preface(void)
         CHECK(client_sees_eof(&c));
         client_close(&c);
     }
+    /* a preface handler that does not answer: the server answers 500 (nothing on the wire),
+     * closes, and counts it */
+    char buf[8192];
+    atomic_store(&pong_mute, true);
+    CHECK(client_open(&c, s.port));
+    CHECK_INT(SSL_write(c.ssl, "PING\0", 5), 5);
+    CHECK(client_sees_eof(&c));
+    client_close(&c);
+    atomic_store(&pong_mute, false);
+    CHECK_INT(request(s.port, GET("/metrics"), buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "ccz_http_requests_total{service=\"test\",method=\"PING\",route=\"-\","
+                        "code=\"500\"} 1\n");
     /* not the preface: HTTP decides */
-    char buf[4096];
     CHECK_INT(request(s.port, "PINX / HTTP/1.1\r\nHost: t\r\n\r\n", buf, sizeof buf), 501);
     /* after an HTTP request the preface is just a bad request line */
     CHECK(client_open(&c, s.port));
@@ -697,6 +762,17 @@ static void test_refusals(void)
         CHECK_CONTAINS(buf, "Connection: close");
         CHECK(client_sees_eof(&c)); /* the stream is not trusted after a refusal */
         client_close(&c);
+    }
+    /* a body of max_body bytes exactly is taken */
+    {
+        char req[1200];
+        int at = snprintf(req, sizeof req,
+                          "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                          "Content-Length: 1000\r\n\r\n{");
+        memset(req + at, ' ', 998);
+        memcpy(req + at + 998, "}", 2);
+        CHECK_INT(request(s.port, req, buf, sizeof buf), 200);
+        CHECK_CONTAINS(buf, "{\"seen\":true}");
     }
     /* a head that reaches its limit in a piece without a line end is refused all the same */
     {
@@ -946,6 +1022,17 @@ static void test_caps(void)
     CHECK_CONTAINS(buf, "the server holds as many request bytes as it may");
     CHECK_CONTAINS(buf, "\r\nRetry-After: 1\r\n");
     client_close(&b);
+    /* what is left (400 bytes) is taken whole */
+    char small[401];
+    memset(small, ' ', 400);
+    small[0] = '{', small[399] = '}', small[400] = 0;
+    CHECK(client_open(&b, s.port));
+    client_send(&b, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                    "Content-Length: 400\r\n\r\n");
+    client_send(&b, small);
+    CHECK_INT(client_read(&b, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "{\"seen\":true}");
+    client_close(&b);
     char body[600];
     memset(body, ' ', sizeof body - 1);
     body[0] = '{';
@@ -985,6 +1072,43 @@ static void test_flood(void)
             close(fds[i]);
     for (int i = 0; i < n_half; i++)
         client_close(&half[i]);
+    server_stop(&s);
+}
+
+/* Whether the server closed fd (EOF or a reset) within 300 ms. */
+static bool fd_closed(int fd)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    char b;
+    return poll(&p, 1, 300) == 1 && recv(fd, &b, 1, MSG_DONTWAIT) <= 0;
+}
+
+/* At a peer's cap the newcomer's room is made by the peer's oldest silent connection, not by
+ * an older one whose handshake has started (half a ClientHello sent). */
+static void test_cap_keeps_started_handshake(void)
+{
+    server s;
+    http_server_opts o = {.max_per_peer = 3, .max_connections = 64};
+    server_start(&s, &o);
+    uint8_t half[105] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03};
+    int started = tcp_connect_from(s.port, "127.0.0.3");
+    CHECK(started >= 0 && send(started, half, sizeof half, MSG_NOSIGNAL) == (ssize_t)sizeof half);
+    usleep(100 * 1000); /* the server has read it */
+    int silent[2];
+    for (int i = 0; i < 2; i++)
+        CHECK((silent[i] = tcp_connect_from(s.port, "127.0.0.3")) >= 0);
+    usleep(100 * 1000); /* all accepted */
+    client c;
+    char buf[4096];
+    CHECK(client_open_from(&c, s.port, "127.0.0.3"));
+    client_send(&c, GET("/healthz"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    client_close(&c);
+    CHECK(fd_closed(silent[0]));
+    CHECK(!fd_closed(started));
+    close(started);
+    for (int i = 0; i < 2; i++)
+        close(silent[i]);
     server_stop(&s);
 }
 
@@ -1501,6 +1625,7 @@ static void test_all(void)
     test_chunked_unit();
     test_peer_group_unit();
     test_routes_and_keepalive();
+    test_metrics_without_preface();
     test_preface();
     test_access_log();
     test_slow_head();
@@ -1510,6 +1635,7 @@ static void test_all(void)
     test_refusals();
     test_deadlines();
     test_caps();
+    test_cap_keeps_started_handshake();
     test_flood();
     test_drain();
     SSL_CTX_free(server_ctx);

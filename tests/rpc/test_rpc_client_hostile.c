@@ -58,8 +58,10 @@ typedef enum {
     TRAILER_FLOOD, /* a well-formed answer whose trailers are 5000 fields of 3000 bytes */
     GOAWAY_REFUSE, /* GOAWAY with last stream 0 (the request unprocessed); the next connection
                       is WELL_FORMED */
-    GOAWAY_LATE    /* the response's headers, then GOAWAY with last stream 0 all the same; the
+    GOAWAY_LATE,   /* the response's headers, then GOAWAY with last stream 0 all the same; the
                       next connection is WELL_FORMED */
+    PADDED,        /* a well-formed answer whose headers add up to 16384 + pad_over bytes */
+    LONG_KEYS      /* a well-formed answer with metadata keys of 255 and of 256 bytes */
 } misdeed;
 
 typedef struct {
@@ -82,6 +84,7 @@ static int64_t reset_code = -1;    /* the error code of the client's last RST_ST
 static int settings_delay_ms;      /* how long the server waits before its SETTINGS */
 static char timeout_seen[32];      /* the grpc-timeout of the last request ("" if none) */
 static atomic_int requests;        /* requests received whole, on every connection */
+static int pad_over;               /* PADDED's headers: bytes past the client's 16384 */
 
 #define NV(n, v)                                                                                   \
     {                                                                                              \
@@ -211,6 +214,31 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
         return nghttp2_submit_response(s, f->hd.stream_id, flood, 5002, &p)
                    ? NGHTTP2_ERR_CALLBACK_FAILURE
                    : 0;
+    }
+    if (h->what == PADDED || h->what == LONG_KEYS) {
+        /* as HTTP/2 counts a header list: name + value + 32 a field; :status and content-type
+         * take 42 + 60, x-pad 5 + 32 of the rest */
+        static char pad[16384], key255[256], key256[257];
+        size_t pad_len = (size_t)(16384 + pad_over - 42 - 60 - 37);
+        memset(pad, 'p', pad_len);
+        memset(key255, 'k', 255);
+        memset(key256, 'k', 256);
+        memcpy(key255, "x-", 2);
+        memcpy(key256, "x-", 2);
+        nghttp2_nv nv[] = {NV(":status", "200"),
+                           NV("content-type", "application/grpc"),
+                           {(uint8_t *)"x-pad", (uint8_t *)pad, 5, pad_len, NGHTTP2_NV_FLAG_NONE}};
+        nghttp2_nv keys[] = {NV(":status", "200"),
+                             NV("content-type", "application/grpc"),
+                             {(uint8_t *)key255, (uint8_t *)"a", 255, 1, NGHTTP2_NV_FLAG_NONE},
+                             {(uint8_t *)key256, (uint8_t *)"b", 256, 1, NGHTTP2_NV_FLAG_NONE}};
+        h->trailers = true;
+        h->sent = 0;
+        h->body = reply, h->body_len = sizeof reply;
+        nghttp2_data_provider p = {.read_callback = read_body};
+        int rv = h->what == PADDED ? nghttp2_submit_response(s, f->hd.stream_id, nv, 3, &p)
+                                   : nghttp2_submit_response(s, f->hd.stream_id, keys, 4, &p);
+        return rv ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
     }
     if (h->what == SILENT)
         return 0;
@@ -619,6 +647,31 @@ static void test_header_flood(void)
     CHECK(trailers_kept <= 5);
 }
 
+/* Response headers of exactly the 16 KiB the client announces are taken; one byte more is
+ * not. */
+static void test_header_list_edge(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    char text[600];
+    pad_over = 0;
+    CHECK_INT(call(PADDED, text, sizeof text), CCZ_RPC_OK);
+    CHECK_STR(text, "hi");
+    pad_over = 1;
+    CHECK_INT(call(PADDED, text, sizeof text), CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(text, "the response headers exceed 16384 bytes");
+    pad_over = 0;
+}
+
+/* Metadata keys up to 255 bytes are kept; a longer one is dropped (the call goes on). */
+static void test_long_metadata_keys(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    char text[600];
+    CHECK_INT(call(LONG_KEYS, text, sizeof text), CCZ_RPC_OK);
+    CHECK_STR(text, "hi");
+    CHECK_INT(headers_kept, 1);
+}
+
 /* A status the client decided (a second message for a unary call, one past its limit) stays the
  * call's, with its reason: the trailers' grpc-status and grpc-message that follow in the same
  * read replace neither (gRPC: the first final status wins). */
@@ -817,4 +870,5 @@ TEST_MAIN(T(test_hostile_answers), T(test_silent_answer), T(test_malformed_statu
           T(test_http_errors), T(test_trailers_only), T(test_header_flood),
           T(test_local_status_sticks), T(test_goaway_new_calls_reconnect),
           T(test_deadline_then_new_call), T(test_unary_connect_time_off_deadline),
-          T(test_goaway_unprocessed_retried), T(test_goaway_after_headers_not_retried))
+          T(test_goaway_unprocessed_retried), T(test_goaway_after_headers_not_retried),
+          T(test_header_list_edge), T(test_long_metadata_keys))
