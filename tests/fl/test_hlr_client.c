@@ -7,11 +7,16 @@
  * the host's figures as the host labels them, finish once, and refuse a key that is not one, a
  * plan out of range, another feature count or weights that are not ciphertexts under the key,
  * stopping at the first call that fails. Last, the parameter server's own options
- * (ccz_fl_hlr_service_new), each refused by what to change. */
+ * (ccz_fl_hlr_service_new), each refused by what to change; and the parameter server itself
+ * against raw calls: hostile ones refused with their codes and reasons, the exact average to
+ * each worker, the end once every worker finished, and the ways a training ends early (a worker
+ * that never joins or never sends its weights, one that leaves while the others wait). */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <gmp.h>
 
@@ -330,6 +335,421 @@ static void test_service_options(void)
     ccz_rpc_server_free(rpc);
 }
 
+/* ---- the parameter server itself (ccz_fl_hlr_service) over loopback h2c with raw calls -------*/
+
+typedef struct {
+    ccz_rpc_server *rpc;
+    ccz_fl_hlr_service *svc;
+    pthread_t thread;
+    char target[64];
+} host;
+
+static void host_over(const ccz_fl_hlr_status *st, void *payload)
+{
+    (void)st;
+    ccz_rpc_server_shutdown(((host *)payload)->rpc, 1000);
+}
+
+static void host_start(host *h, unsigned workers, unsigned timeout_ms, const ccz_ml_dataset *test)
+{
+    memset(h, 0, sizeof *h);
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    CHECK_OK(ccz_rpc_server_new(&h->rpc, &so));
+    ccz_fl_hlr_service_opts o = CCZ_FL_HLR_SERVICE_OPTS_INIT;
+    o.key = key;
+    o.workers = workers;
+    o.iterations = 1;
+    o.features = FEATURES;
+    o.test = test;
+    o.timeout_ms = timeout_ms;
+    o.threads = 1;
+    o.on_over = host_over;
+    o.payload = h;
+    CHECK_OK(ccz_fl_hlr_service_new(&h->svc, h->rpc, &o));
+    rpc_serve(h->rpc, &h->thread, h->target);
+}
+
+static ccz_rpc_channel *host_channel(const host *h)
+{
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, h->target, &co));
+    return ch;
+}
+
+typedef struct {
+    ccz_rpc_channel *ch;
+    const char *method;
+    const ProtobufCMessage *req;
+    const ProtobufCMessageDescriptor *desc;
+    ProtobufCMessage *resp;
+    int code;
+    char msg[512];
+    int64_t deadline_ms; /* 0: 10 s */
+} hcall;
+
+static void *hcall_run(void *arg)
+{
+    hcall *c = arg;
+    char path[80];
+    snprintf(path, sizeof path, "/homolr.Host/%s", c->method);
+    ccz_rpc_call_opts co = CCZ_RPC_CALL_OPTS_INIT;
+    co.deadline_ms = c->deadline_ms ? c->deadline_ms : 10000;
+    ccz_rpc_status st;
+    c->resp = NULL;
+    CHECK_OK(ccz_rpc_unary(c->ch, &c->resp, &st, path, c->req, c->desc, &co));
+    c->code = st.code;
+    snprintf(c->msg, sizeof c->msg, "%s", st.message);
+    ccz_rpc_status_free(&st);
+    return NULL;
+}
+
+/* A call answered at once: its code, the message in msg (512 bytes); the reply freed. */
+static int hnow(ccz_rpc_channel *ch, const char *method, const ProtobufCMessage *req,
+                const ProtobufCMessageDescriptor *desc, char *msg)
+{
+    hcall c = {ch, method, req, desc, NULL, 0, "", 2000};
+    hcall_run(&c);
+    snprintf(msg, 512, "%s", c.msg);
+    if (c.resp)
+        protobuf_c_message_free_unpacked(c.resp, NULL);
+    return c.code;
+}
+
+#define HEXPECT(ch, method, req, desc, want_code, want_msg)                                        \
+    do {                                                                                           \
+        char m_[512];                                                                              \
+        CHECK_INT(hnow(ch, method, &(req).base, desc, m_), want_code);                             \
+        CHECK_STR(m_, want_msg);                                                                   \
+    } while (0)
+
+/* The weights vals[0..FEATURES] encrypted as an EncryptedVector in out. */
+static void weights_msg(ccz_buf *out, const double *vals)
+{
+    const ccz_paillier_pub *pk = ccz_paillier_key_pub(key);
+    ccz_paillier_number w[FEATURES + 1];
+    for (int i = 0; i <= FEATURES; i++) {
+        ccz_paillier_encoded e;
+        ccz_paillier_encoded_init(&e);
+        ccz_paillier_number_init(&w[i]);
+        CHECK_OK(ccz_paillier_encode_double(&e, pk, vals[i], 0));
+        CHECK_OK(ccz_paillier_encrypt_encoded(&w[i], pk, &e));
+        ccz_paillier_encoded_clear(&e);
+    }
+    CHECK_OK(ccz_fl_hlr_weights_write(out, w, FEATURES + 1));
+    for (int i = 0; i <= FEATURES; i++)
+        ccz_paillier_number_clear(&w[i]);
+}
+
+/* Whether a WeightsReply decrypts to want[0..FEATURES] exactly. */
+static bool weights_are(const ProtobufCMessage *m, const double *want)
+{
+    const Homolr__WeightsReply *r = (const Homolr__WeightsReply *)m;
+    if (!r)
+        return false;
+    ccz_paillier_number w[FEATURES + 1];
+    for (int i = 0; i <= FEATURES; i++)
+        ccz_paillier_number_init(&w[i]);
+    bool ok = ccz_fl_hlr_weights_parse(w, FEATURES + 1, ccz_paillier_key_pub(key),
+                                       r->updated_weights.data, r->updated_weights.len) == CCZ_OK;
+    for (int i = 0; i <= FEATURES; i++) {
+        ccz_paillier_encoded e;
+        ccz_paillier_encoded_init(&e);
+        double x = NAN;
+        ok = ok && ccz_paillier_decrypt_encoded(&e, key, &w[i]) == CCZ_OK &&
+             ccz_paillier_decode_double(&x, ccz_paillier_key_pub(key), &e) == CCZ_OK &&
+             x == want[i];
+        ccz_paillier_encoded_clear(&e);
+        ccz_paillier_number_clear(&w[i]);
+    }
+    return ok;
+}
+
+/* Two workers and one iteration against raw calls: an outsider, a bad name, an id taken, a
+ * worker too many, another worker's id, the wrong iteration, weights that are not ones, each
+ * refused with its code and reason; then the average (exact) to both, the plan's end, and the
+ * training over only once both workers finished (a Finish twice counts once). */
+static void test_service_calls(void)
+{
+    host h;
+    host_start(&h, 2, 20000, &data);
+    ccz_rpc_channel *a = host_channel(&h), *b = host_channel(&h), *c = host_channel(&h);
+    const ProtobufCMessageDescriptor *key_d = &homolr__key_reply__descriptor,
+                                     *w_d = &homolr__weights_reply__descriptor,
+                                     *v_d = &homolr__validate_reply__descriptor,
+                                     *e_d = &homolr__empty__descriptor;
+    Homolr__KeyRequest k = HOMOLR__KEY_REQUEST__INIT;
+    Homolr__WeightsRequest wr = HOMOLR__WEIGHTS_REQUEST__INIT;
+    Homolr__Empty empty = HOMOLR__EMPTY__INIT;
+    wr.id = 1;
+    HEXPECT(c, "AggregateModel", wr, w_d, CCZ_RPC_FAILED_PRECONDITION,
+            "this connection is not a worker of the training: call GetPubKey first");
+    HEXPECT(c, "Validate", empty, v_d, CCZ_RPC_FAILED_PRECONDITION,
+            "this connection is not a worker of the training: call GetPubKey first");
+    k.id = 1;
+    k.name = "a\tb";
+    HEXPECT(a, "GetPubKey", k, key_d, CCZ_RPC_INVALID_ARGUMENT,
+            "name must be at most 64 printable ASCII characters");
+    k.name = "a";
+    hcall kc = {a, "GetPubKey", &k.base, key_d, NULL, 0, "", 0};
+    hcall_run(&kc);
+    CHECK_INT(kc.code, CCZ_RPC_OK);
+    const Homolr__KeyReply *kr = (const Homolr__KeyReply *)kc.resp;
+    CHECK(kr != NULL);
+    if (kr) {
+        CHECK_INT(kr->iterations, 1);
+        CHECK_INT(kr->features, FEATURES);
+        CHECK_INT(kr->workers, 2);
+        CHECK_INT(kr->validate_every, 10);
+        CHECK(kr->alpha == 0.01 && kr->learning_rate == 0.15);
+        CHECK(kr->key.len > 100);
+        protobuf_c_message_free_unpacked(kc.resp, NULL);
+    }
+    HEXPECT(a, "GetPubKey", k, key_d, CCZ_RPC_OK, ""); /* again: the same worker */
+    /* no figures before the first iteration */
+    hcall v0 = {a, "Validate", &empty.base, v_d, NULL, 0, "", 0};
+    hcall_run(&v0);
+    CHECK(v0.code == CCZ_RPC_OK && v0.resp &&
+          ((const Homolr__ValidateReply *)v0.resp)->iter_n == -1);
+    if (v0.resp)
+        protobuf_c_message_free_unpacked(v0.resp, NULL);
+    k.name = "b";
+    HEXPECT(b, "GetPubKey", k, key_d, CCZ_RPC_ALREADY_EXISTS,
+            "a worker with id 1 has joined already (worker 1 (a))");
+    k.id = 2;
+    HEXPECT(b, "GetPubKey", k, key_d, CCZ_RPC_OK, "");
+    k.id = 3;
+    k.name = "";
+    HEXPECT(c, "GetPubKey", k, key_d, CCZ_RPC_RESOURCE_EXHAUSTED,
+            "the training has its 2 workers already");
+    wr.id = 2;
+    HEXPECT(a, "AggregateModel", wr, w_d, CCZ_RPC_PERMISSION_DENIED,
+            "id 2 is not this connection's worker (worker 1 (a))");
+    wr.id = 1;
+    wr.iter_n = 1;
+    HEXPECT(a, "AggregateModel", wr, w_d, CCZ_RPC_FAILED_PRECONDITION,
+            "weights for iteration 1; the training is at iteration 0");
+    wr.iter_n = -1;
+    HEXPECT(a, "AggregateModel", wr, w_d, CCZ_RPC_FAILED_PRECONDITION,
+            "weights for iteration -1; the training is at iteration 0");
+    wr.iter_n = 0;
+    wr.weights = (ProtobufCBinaryData){4, (uint8_t *)"junk"};
+    char m[512];
+    CHECK_INT(hnow(a, "AggregateModel", &wr.base, w_d, m), CCZ_RPC_INVALID_ARGUMENT);
+    /* the weights of both: the average to each */
+    const double va[] = {0.5, 1.0, -2.0}, vb[] = {1.5, 3.0, 4.0}, avg[] = {1.0, 2.0, 1.0};
+    ccz_buf ba = CCZ_BUF_INIT, bb = CCZ_BUF_INIT;
+    weights_msg(&ba, va);
+    weights_msg(&bb, vb);
+    Homolr__WeightsRequest wa = HOMOLR__WEIGHTS_REQUEST__INIT, wb = HOMOLR__WEIGHTS_REQUEST__INIT;
+    wa.id = 1;
+    wa.weights = (ProtobufCBinaryData){ba.len, ba.ptr};
+    wb.id = 2;
+    wb.weights = (ProtobufCBinaryData){bb.len, bb.ptr};
+    hcall ca = {a, "AggregateModel", &wa.base, w_d, NULL, 0, "", 0};
+    pthread_t t;
+    test_thread(&t, hcall_run, &ca);
+    hcall cb = {b, "AggregateModel", &wb.base, w_d, NULL, 0, "", 0};
+    hcall_run(&cb);
+    pthread_join(t, NULL);
+    CHECK_INT(ca.code, CCZ_RPC_OK);
+    CHECK_INT(cb.code, CCZ_RPC_OK);
+    CHECK(weights_are(ca.resp, avg));
+    CHECK(weights_are(cb.resp, avg));
+    if (ca.resp)
+        protobuf_c_message_free_unpacked(ca.resp, NULL);
+    if (cb.resp)
+        protobuf_c_message_free_unpacked(cb.resp, NULL);
+    HEXPECT(a, "AggregateModel", wa, w_d, CCZ_RPC_FAILED_PRECONDITION,
+            "the training is over: it had 1 iterations");
+    wa.iter_n = 1;
+    HEXPECT(a, "AggregateModel", wa, w_d, CCZ_RPC_FAILED_PRECONDITION,
+            "the training is over: it had 1 iterations");
+    /* validated after the last iteration */
+    hcall vc = {a, "Validate", &empty.base, v_d, NULL, 0, "", 0};
+    hcall_run(&vc);
+    CHECK_INT(vc.code, CCZ_RPC_OK);
+    const Homolr__ValidateReply *vr = (const Homolr__ValidateReply *)vc.resp;
+    CHECK(vr && vr->iter_n == 0 && vr->acc >= 0 && vr->acc <= 1 && vr->loss > 0);
+    if (vc.resp)
+        protobuf_c_message_free_unpacked(vc.resp, NULL);
+    /* a's Finish twice counts once: the training is over with b's */
+    HEXPECT(a, "Finish", empty, e_d, CCZ_RPC_OK, "");
+    HEXPECT(a, "Finish", empty, e_d, CCZ_RPC_OK, "");
+    CHECK(!ccz_fl_hlr_service_status(h.svc)->over);
+    HEXPECT(b, "Finish", empty, e_d, CCZ_RPC_OK, "");
+    ccz_rpc_channel_free(a);
+    ccz_rpc_channel_free(b);
+    ccz_rpc_channel_free(c);
+    rpc_serve_stop(h.rpc, h.thread, 1000);
+    const ccz_fl_hlr_status *st = ccz_fl_hlr_service_status(h.svc);
+    CHECK(st->over);
+    CHECK_INT(st->code, 0);
+    CHECK_INT(st->iterations, 1);
+    CHECK(st->weights && st->weights[0] == 1.0 && st->weights[1] == 2.0 && st->weights[2] == 1.0);
+    ccz_buf_free(&ba);
+    ccz_buf_free(&bb);
+    ccz_fl_hlr_service_free(h.svc);
+    ccz_rpc_server_free(h.rpc);
+}
+
+/* A worker that never comes: the training times out naming how many are missing; a call after
+ * that (a new connection's, a worker's) is refused with why. */
+static void test_service_timeout(void)
+{
+    host h;
+    host_start(&h, 2, 300, NULL);
+    ccz_rpc_channel *a = host_channel(&h), *c = host_channel(&h);
+    Homolr__KeyRequest k = HOMOLR__KEY_REQUEST__INIT;
+    k.id = 1;
+    char m[512];
+    const ProtobufCMessageDescriptor *key_d = &homolr__key_reply__descriptor;
+    CHECK_INT(hnow(a, "GetPubKey", &k.base, key_d, m), CCZ_RPC_OK);
+    int code = CCZ_RPC_ALREADY_EXISTS;
+    for (int i = 0; i < 200 && code == CCZ_RPC_ALREADY_EXISTS; i++) {
+        nanosleep(&(struct timespec){0, 20000000}, NULL);
+        code = hnow(c, "GetPubKey", &k.base, key_d, m);
+    }
+    const char *why = "homo-LR training timed out after 0.3 s waiting for 1 of 2 workers to join";
+    CHECK_INT(code, CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_STR(m, why);
+    Homolr__Empty empty = HOMOLR__EMPTY__INIT;
+    HEXPECT(a, "Validate", empty, &homolr__validate_reply__descriptor, CCZ_RPC_FAILED_PRECONDITION,
+            why);
+    ccz_rpc_channel_free(a);
+    ccz_rpc_channel_free(c);
+    rpc_serve_stop(h.rpc, h.thread, 1000);
+    const ccz_fl_hlr_status *st = ccz_fl_hlr_service_status(h.svc);
+    CHECK(st->over);
+    CHECK_INT(st->code, CCZ_RPC_DEADLINE_EXCEEDED);
+    CHECK_STR(st->message, why);
+    ccz_fl_hlr_service_free(h.svc);
+    ccz_rpc_server_free(h.rpc);
+}
+
+/* Joins workers 1 (a) and 2 (b) on channels a and b. */
+static void join_two(ccz_rpc_channel *a, ccz_rpc_channel *b)
+{
+    Homolr__KeyRequest k = HOMOLR__KEY_REQUEST__INIT;
+    char m[512];
+    k.id = 1;
+    k.name = "a";
+    CHECK_INT(hnow(a, "GetPubKey", &k.base, &homolr__key_reply__descriptor, m), CCZ_RPC_OK);
+    k.id = 2;
+    k.name = "b";
+    CHECK_INT(hnow(b, "GetPubKey", &k.base, &homolr__key_reply__descriptor, m), CCZ_RPC_OK);
+}
+
+/* Calls Validate on ch until it is refused (up to 4 s); the refusal's message in m. */
+static int refused(ccz_rpc_channel *ch, char *m)
+{
+    Homolr__Empty empty = HOMOLR__EMPTY__INIT;
+    int code = CCZ_RPC_OK;
+    for (int i = 0; i < 200 && code == CCZ_RPC_OK; i++) {
+        nanosleep(&(struct timespec){0, 20000000}, NULL);
+        code = hnow(ch, "Validate", &empty.base, &homolr__validate_reply__descriptor, m);
+    }
+    return code;
+}
+
+/* An iteration whose weights do not all come times out naming the worker missing (the one
+ * waiting is told why); a worker that gives up on its held call while the others' weights are
+ * awaited ends the training for the others, naming it. */
+static void test_service_stalls(void)
+{
+    const double va[] = {0.5, 1.0, -2.0};
+    ccz_buf ba = CCZ_BUF_INIT;
+    weights_msg(&ba, va);
+    Homolr__WeightsRequest wa = HOMOLR__WEIGHTS_REQUEST__INIT;
+    wa.id = 1;
+    wa.weights = (ProtobufCBinaryData){ba.len, ba.ptr};
+    for (int leave = 0; leave <= 1; leave++) {
+        host h;
+        host_start(&h, 2, leave ? 20000 : 300, NULL);
+        ccz_rpc_channel *a = host_channel(&h), *b = host_channel(&h);
+        join_two(a, b);
+        hcall ca = {a,  "AggregateModel", &wa.base, &homolr__weights_reply__descriptor, NULL, 0,
+                    "", leave ? 300 : 0};
+        hcall_run(&ca); /* held until the training fails, or the call's deadline */
+        CHECK_INT(ca.code, CCZ_RPC_DEADLINE_EXCEEDED);
+        const char *why = leave ? "worker 1 (a) left while waiting for the others' weights of "
+                                  "iteration 0 (its call was cancelled or its connection closed)"
+                                : "homo-LR iteration 0 timed out after 0.3 s waiting for the "
+                                  "weights of worker 2 (b)";
+        if (!leave)
+            CHECK_STR(ca.msg, why);
+        char m[512];
+        CHECK_INT(refused(b, m), CCZ_RPC_FAILED_PRECONDITION);
+        CHECK_STR(m, why);
+        ccz_rpc_channel_free(a);
+        ccz_rpc_channel_free(b);
+        rpc_serve_stop(h.rpc, h.thread, 1000);
+        const ccz_fl_hlr_status *st = ccz_fl_hlr_service_status(h.svc);
+        CHECK(st->over);
+        CHECK_INT(st->code, leave ? CCZ_RPC_ABORTED : CCZ_RPC_DEADLINE_EXCEEDED);
+        CHECK_STR(st->message, why);
+        ccz_fl_hlr_service_free(h.svc);
+        ccz_rpc_server_free(h.rpc);
+    }
+    ccz_buf_free(&ba);
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Workers that call Finish before their last weights: the training is over as soon as the last
+ * average is out, not when the wait for the missing Finish calls runs out (5 s). */
+static void test_service_finish_early(void)
+{
+    host h;
+    host_start(&h, 2, 5000, NULL);
+    ccz_rpc_channel *a = host_channel(&h), *b = host_channel(&h);
+    join_two(a, b);
+    Homolr__Empty empty = HOMOLR__EMPTY__INIT;
+    HEXPECT(a, "Finish", empty, &homolr__empty__descriptor, CCZ_RPC_OK, "");
+    HEXPECT(b, "Finish", empty, &homolr__empty__descriptor, CCZ_RPC_OK, "");
+    CHECK(!ccz_fl_hlr_service_status(h.svc)->over);
+    const double va[] = {0.5, 1.0, -2.0}, vb[] = {1.5, 3.0, 4.0};
+    ccz_buf ba = CCZ_BUF_INIT, bb = CCZ_BUF_INIT;
+    weights_msg(&ba, va);
+    weights_msg(&bb, vb);
+    Homolr__WeightsRequest wa = HOMOLR__WEIGHTS_REQUEST__INIT, wb = HOMOLR__WEIGHTS_REQUEST__INIT;
+    wa.id = 1;
+    wa.weights = (ProtobufCBinaryData){ba.len, ba.ptr};
+    wb.id = 2;
+    wb.weights = (ProtobufCBinaryData){bb.len, bb.ptr};
+    hcall ca = {a, "AggregateModel", &wa.base, &homolr__weights_reply__descriptor, NULL, 0, "", 0};
+    pthread_t t;
+    test_thread(&t, hcall_run, &ca);
+    hcall cb = {b, "AggregateModel", &wb.base, &homolr__weights_reply__descriptor, NULL, 0, "", 0};
+    hcall_run(&cb);
+    pthread_join(t, NULL);
+    CHECK_INT(ca.code, CCZ_RPC_OK);
+    CHECK_INT(cb.code, CCZ_RPC_OK);
+    if (ca.resp)
+        protobuf_c_message_free_unpacked(ca.resp, NULL);
+    if (cb.resp)
+        protobuf_c_message_free_unpacked(cb.resp, NULL);
+    /* over: the server's loop ends by itself (on_over) at once, not 5 s later */
+    double t0 = mono_s();
+    pthread_join(h.thread, NULL);
+    CHECK(mono_s() - t0 < 4.5);
+    const ccz_fl_hlr_status *st = ccz_fl_hlr_service_status(h.svc);
+    CHECK(st->over);
+    CHECK_INT(st->code, 0);
+    CHECK_INT(st->iterations, 1);
+    ccz_rpc_channel_free(a);
+    ccz_rpc_channel_free(b);
+    ccz_buf_free(&ba);
+    ccz_buf_free(&bb);
+    ccz_fl_hlr_service_free(h.svc);
+    ccz_rpc_server_free(h.rpc);
+}
+
 static void cleanup(void)
 {
     ccz_paillier_key_free(key);
@@ -337,4 +757,6 @@ static void cleanup(void)
     free(data.y);
 }
 
-TEST_MAIN(T(setup), T(test_training), T(test_hostile_host), T(test_service_options), T(cleanup))
+TEST_MAIN(T(setup), T(test_training), T(test_hostile_host), T(test_service_options),
+          T(test_service_calls), T(test_service_timeout), T(test_service_stalls),
+          T(test_service_finish_early), T(cleanup))

@@ -160,6 +160,18 @@ static void test_refusals(void)
     CHECK_STATUS(ccz_fl_hlr_worker_new(&w, pk, &none, &o), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "a worker's rows need their labels");
     CHECK(w == NULL);
+    /* a plan out of range: alpha and the learning rate each in [0, 1e6) */
+    none.y = (uint8_t[]){0};
+    static const double plans[][2] = {{-1, 0.15}, {1e6, 0.15}, {NAN, 0.15},
+                                      {0.01, -1}, {0.01, 1e6}, {0.01, INFINITY}};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(plans); i++) {
+        ccz_fl_hlr_opts bad = o;
+        bad.alpha = plans[i][0];
+        bad.learning_rate = plans[i][1];
+        CHECK_STATUS(ccz_fl_hlr_worker_new(&w, pk, &none, &bad), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "alpha and the learning rate are in [0, 1e6)");
+        CHECK(w == NULL);
+    }
     /* a row of 1 (the bias) and 1e-300: 250 hex digits apart, past a 1024-bit key; the row
      * named is the one that spans them */
     double tiny[2] = {0.5, 1e-300};
@@ -272,6 +284,16 @@ static void test_refusals(void)
     CHECK_STR(ccz_error_detail(), "nothing to aggregate");
     CHECK_STATUS(ccz_fl_hlr_aggregate(out, plain, k, ins, 1, 0, 1), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "nothing to aggregate");
+    /* one worker (a training may have one): the average is its weights */
+    for (int i = 0; i < 2; i++) {
+        ccz_paillier_encoded e;
+        ccz_paillier_encoded_init(&e);
+        CHECK_OK(ccz_paillier_encode_double(&e, pk, ok[i], 0));
+        CHECK_OK(ccz_paillier_encrypt_encoded(&in[i], pk, &e));
+        ccz_paillier_encoded_clear(&e);
+    }
+    CHECK_OK(ccz_fl_hlr_aggregate(out, plain, k, ins, 1, 2, 1));
+    CHECK(plain[0] == 0.5 && plain[1] == -2);
     for (int i = 0; i < 2; i++) {
         ccz_paillier_number_clear(&in[i]);
         ccz_paillier_number_clear(&out[i]);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The TEE PSI service (src/svc/psi/service.c) on a plaintext loopback server, with ccz's own
  * party (ccz_psi_join) and raw psi.PSI calls: its options refused, sessions whose sets hold
- * duplicates, the per-session memory bound, and the hostile calls docs/psi.md lists, each
- * answered with its exact code and message while the session goes on. (tests/cli/test_psi_cli.sh
+ * duplicates, the per-session memory bound, the hostile calls docs/psi.md lists, each
+ * answered with its exact code and message while the session goes on, and sessions that time
+ * out waiting to connect or to upload. (tests/cli/test_psi_cli.sh
  * runs the same through the command and a stock gRPC client when python3-grpcio is there.) */
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +21,15 @@ typedef struct {
     char target[64];
 } psi_server;
 
+static unsigned serve_timeout_ms; /* for the next serve (0: 10 s) */
+
 static void serve(psi_server *ps, unsigned parties, size_t max_memory)
 {
     ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
     CHECK_OK(ccz_rpc_server_new(&ps->srv, &so));
     ccz_psi_service_opts o = CCZ_PSI_SERVICE_OPTS_INIT;
     o.parties = parties;
-    o.timeout_ms = 10000;
+    o.timeout_ms = serve_timeout_ms ? serve_timeout_ms : 10000;
     o.max_memory = max_memory;
     CHECK_OK(ccz_psi_service_new(&ps->svc, ps->srv, &o));
     rpc_serve(ps->srv, &ps->thread, ps->target);
@@ -145,6 +148,23 @@ static void test_sessions(void)
         CHECK_INT(ks[i].out.code, 0);
         CHECK_STR(ks[i].got, "");
         CHECK_INT(ks[i].out.n_items, 0);
+    }
+    /* an intersection of 100 items, streamed in one Results as its array grows */
+    static char many[100][8];
+    static const char *m[100];
+    for (int i = 0; i < 100; i++) {
+        snprintf(many[i], sizeof many[i], "i%03d", i);
+        m[i] = many[i];
+    }
+    joiner ms[3] = {{ps.target, "gina", m, 100, 0, 0, {0}, ""},
+                    {ps.target, "hal", m, 100, 0, 0, {0}, ""},
+                    {ps.target, "ivy", m, 100, 0, 0, {0}, ""}};
+    run_parties(ms, 3);
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(ms[i].st);
+        CHECK_INT(ms[i].out.code, 0);
+        CHECK_INT(ms[i].out.n_items, 100);
+        CHECK(!strncmp(ms[i].got, "i000\ni001\ni002\n", 15));
     }
     serve_stop(&ps);
 }
@@ -363,4 +383,52 @@ static void test_hostile_calls(void)
     serve_stop(&ps);
 }
 
-TEST_MAIN(T(test_options_refused), T(test_sessions), T(test_memory_bound), T(test_hostile_calls))
+/* A session that waits too long ends for everyone held with DEADLINE_EXCEEDED naming who it
+ * waited for (to connect, then to upload), and each of its parties' next calls is refused with
+ * why; a connection of no session is told to connect. */
+static void test_timeouts(void)
+{
+    psi_server ps;
+    serve_timeout_ms = 300;
+    serve(&ps, 2, 0);
+    serve_timeout_ms = 0;
+    ccz_rpc_channel *a = NULL, *b = NULL, *c = NULL;
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    CHECK_OK(ccz_rpc_channel_new(&a, ps.target, &co));
+    CHECK_OK(ccz_rpc_channel_new(&b, ps.target, &co));
+    CHECK_OK(ccz_rpc_channel_new(&c, ps.target, &co));
+    Psi__ConnectRequest cq, cq2;
+    Psi__DataUploadRequest uq;
+    ProtobufCBinaryData d[1];
+    static const char *const one[] = {"x"};
+    const char *why = "PSI session 1 timed out after 0.3 s waiting for 1 of 2 parties to connect "
+                      "(connected: alice)";
+    raw r = connect_call(a, &cq, "alice", 0);
+    EXPECT_CALL(r, CCZ_RPC_DEADLINE_EXCEEDED, why);
+    r = upload_call(a, &uq, d, one, 1, NULL);
+    EXPECT_CALL(r, CCZ_RPC_FAILED_PRECONDITION, why);
+    r = upload_call(c, &uq, d, one, 1, NULL);
+    EXPECT_CALL(r, CCZ_RPC_FAILED_PRECONDITION,
+                "this connection has not joined a PSI session: call Connect first");
+
+    /* session 2: both connect, alice uploads, bob does not */
+    raw ra = connect_call(a, &cq, "alice", 0), rb = connect_call(b, &cq2, "bob", 0);
+    pthread_t t;
+    test_thread(&t, raw_call, &ra);
+    raw_call(&rb);
+    pthread_join(t, NULL);
+    CHECK_INT(ra.code, 0);
+    CHECK_INT(rb.code, 0);
+    why = "PSI session 2 timed out after 0.3 s waiting for bob to upload";
+    r = upload_call(a, &uq, d, one, 1, NULL);
+    EXPECT_CALL(r, CCZ_RPC_DEADLINE_EXCEEDED, why);
+    r = upload_call(b, &uq, d, one, 1, NULL);
+    EXPECT_CALL(r, CCZ_RPC_FAILED_PRECONDITION, why);
+    ccz_rpc_channel_free(a);
+    ccz_rpc_channel_free(b);
+    ccz_rpc_channel_free(c);
+    serve_stop(&ps);
+}
+
+TEST_MAIN(T(test_options_refused), T(test_sessions), T(test_memory_bound), T(test_hostile_calls),
+          T(test_timeouts))
