@@ -63,22 +63,22 @@ contains "$err" "ccz fl: x: 10000 examples of 784 features (shard 0 of 1)"
 contains "$err" "ccz: fl join: Join: UNAVAILABLE (14): cannot connect to 127.0.0.1:1"
 
 # ---- a rejected client; a crashed client and a straggler do not stall round 1
-# (a wide gathering window: the four clients start together but, on a loaded machine, may join
-# seconds apart; the crashing client and the straggler are stopped as soon as they joined, so
-# that neither can upload before the round's deadline however fast it trains)
+# (the crashing client and the straggler join first and are stopped before the others start, so
+# that neither can upload before the round's deadline however the machine's load delays this
+# script; the gathering window, from the first join, leaves the others time to join)
 start "$T/s.log" --listen 127.0.0.1:0 --rounds 4 --min-clients 2 --epochs 3 --timeout 4000 \
-    --test "$IMG" --checkpoint "$T/a.ckpt" --gather 6000
+    --test "$IMG" --checkpoint "$T/a.ckpt" --gather 10000
 run 1 "$CCZ" fl join 127.0.0.1:$PORT --data "$IMG" --name intruder --shard 0/20 --timeout 1000 \
     --tee sim --sim-dir "$P" --measurement "$(printf '%064d' 7)" --policy "$T/accept.json"
 contains "$err" "UNAVAILABLE"
 client crash 0/2
-client slow 1/2 --timeout 30000
-client c0 0/20
-client c1 1/20
 await "$T/s.log" "crash joined"
 kill -STOP "$(pid_of crash)"
+client slow 1/2 --timeout 30000
 await "$T/s.log" "slow joined"
 kill -STOP "$(pid_of slow)"
+client c0 0/20
+client c1 1/20
 await "$T/s.log" "round 1/4: open with 4 clients" 400
 kill -9 "$(pid_of crash)"
 await "$T/s.log" "round 1/4: 2 of 4 updates"
