@@ -36,6 +36,7 @@ static void test_every_status_has_a_class(void)
     CHECK_STR(ccz_class_name(CCZ_CLASS_IO), "io");
     CHECK_STR(ccz_class_name(CCZ_CLASS_INTERNAL), "internal");
     CHECK_STR(ccz_class_name((ccz_class)42), "internal");
+    CHECK_STR(ccz_class_name((ccz_class)(CCZ_CLASS_INTERNAL + 1)), "internal"); /* one past */
 }
 
 static void test_lit_and_array_len(void)

@@ -151,6 +151,39 @@ static void test_json_marshal(void)
     CHECK_OK(ccz_json_dump_marshal(&b, j));
     CHECK_INT((long)b.len, 5 + 5 + 300);
     CHECK(memcmp(b.ptr + 5, "a\x2c\x01\0\0kkk", 8) == 0);
+    ccz_json_free(j);
+    /* 256 ASCII bytes: one too many for TYPE_SHORT_ASCII's length byte */
+    memset(big + 2, 'k', 256);
+    memcpy(big + 258, "\"]", 2);
+    ccz_buf_reset(&b);
+    CHECK_OK(ccz_json_parse(&j, big, 260, 0));
+    CHECK_OK(ccz_json_dump_marshal(&b, j));
+    CHECK_INT((long)b.len, 5 + 5 + 256);
+    CHECK(memcmp(b.ptr + 5, "a\x00\x01\0\0kkk", 8) == 0);
+    ccz_json_free(j);
+    /* the ends of TYPE_INT: INT32_MAX and INT32_MIN are 'i', one beyond is 'l' */
+    static const uint8_t ints[] = {
+        '[', 4, 0, 0, 0, 'i', 0xff, 0xff, 0xff, 0x7f, 'i',  0,    0, 0, 0x80, 'l', 3, 0, 0,
+        0,   0, 0, 0, 0, 2,   0,    'l',  0xfd, 0xff, 0xff, 0xff, 1, 0, 0,    0,   2, 0};
+    static const char int_text[] = "[2147483647, -2147483648, 2147483648, -2147483649]";
+    CHECK_OK(ccz_json_parse(&j, int_text, sizeof int_text - 1, 0));
+    ccz_buf_reset(&b);
+    CHECK_OK(ccz_json_dump_marshal(&b, j));
+    CHECK_INT((long)b.len, (long)sizeof ints);
+    CHECK(memcmp(b.ptr, ints, sizeof ints) == 0);
+    ccz_json_free(j);
+    /* nesting: 256 arrays deep is written, 257 is refused */
+    char deep[2 * 257];
+    for (int depth = 256; depth <= 257; depth++) {
+        memset(deep, '[', (size_t)depth);
+        memset(deep + depth, ']', (size_t)depth);
+        CHECK_OK(ccz_json_parse(&j, deep, 2 * (size_t)depth, 0));
+        ccz_buf_reset(&b);
+        CHECK_STATUS(ccz_json_dump_marshal(&b, j), depth == 256 ? CCZ_OK : CCZ_ERR_TOO_LARGE);
+        CHECK_INT((long)b.len, depth == 256 ? 5 * 256 : 0);
+        ccz_json_free(j);
+    }
+    CHECK_OK(ccz_json_parse(&j, big, 260, 0));
     /* the limit of the buffer: an error and nothing half-written */
     ccz_buf small;
     ccz_buf_init(&small, 16, false);
@@ -160,6 +193,23 @@ static void test_json_marshal(void)
     ccz_json_free(j);
     ccz_buf_free(&small);
     ccz_buf_free(&b);
+}
+
+/* An indented dump into a buffer too small for it: the buffer's error, nothing half-written
+ * (jansson is told to stop at the first piece that does not fit) */
+static void test_json_dump_limit(void)
+{
+    static const char text[] = "{\"a\": \"0123456789\", \"b\": [1, 2, 3], \"c\": \"x\"}";
+    ccz_json *j;
+    CHECK_OK(ccz_json_parse(&j, text, sizeof text - 1, 0));
+    ccz_buf small;
+    ccz_buf_init(&small, 24, false);
+    CHECK_OK(ccz_buf_append_str(&small, "ok"));
+    CHECK_STATUS(ccz_json_dump(&small, j, true), CCZ_ERR_TOO_LARGE);
+    CHECK_INT((long)small.len, 2);
+    CHECK_STR((const char *)small.ptr, "ok");
+    ccz_buf_free(&small);
+    ccz_json_free(j);
 }
 
 /* The compact writer writes what jansson's json_dumps(JSON_COMPACT) writes, byte for byte. */
@@ -278,4 +328,5 @@ static void test_log(void)
     ccz_log_set_level(CCZ_LOG_WARN);
 }
 
-TEST_MAIN(T(test_json), T(test_json_marshal), T(test_json_compact), T(test_log))
+TEST_MAIN(T(test_json), T(test_json_marshal), T(test_json_dump_limit), T(test_json_compact),
+          T(test_log))

@@ -86,4 +86,28 @@ static void test_free_wiped_own_allocator(void)
     ccz_wipe(doc, sizeof doc);
 }
 
-TEST_MAIN(T(test_parse_freed_wiped), T(test_any_free_wiped), T(test_free_wiped_own_allocator))
+/* likewise a secret in an array, and one in an object inside an array */
+static void test_free_wiped_array(void)
+{
+    if (!FREED_SUPPORTED)
+        test_skip(true, "AddressSanitizer owns free");
+    json_malloc_t ccz_malloc;
+    json_free_t ccz_free;
+    json_get_alloc_funcs(&ccz_malloc, &ccz_free);
+    json_set_alloc_funcs(malloc, free);
+    char doc[512];
+    size_t len = (size_t)snprintf(
+        doc, sizeof doc, "{\"a\": [\"x\", \"%s\", {\"b\": \"%s!\"}], \"z\": 1}", secret, secret);
+    ccz_json *j;
+    CHECK_OK(ccz_json_parse(&j, doc, len, 0));
+    freed_start();
+    ccz_json_free_wiped(j);
+    size_t blocks = freed_stop();
+    json_set_alloc_funcs(ccz_malloc, ccz_free);
+    CHECK(blocks > 1 && blocks < FREED_MAX);
+    CHECK_INT(freed_find(secret, sizeof secret - 1), 0);
+    ccz_wipe(doc, sizeof doc);
+}
+
+TEST_MAIN(T(test_parse_freed_wiped), T(test_any_free_wiped), T(test_free_wiped_own_allocator),
+          T(test_free_wiped_array))

@@ -53,6 +53,25 @@ static void test_detail(void)
     CHECK_STATUS(ccz_fail_context(CCZ_ERR_IO, "outer"), CCZ_ERR_IO);
     CHECK_INT(strlen(ccz_error_detail()), 1023);
     CHECK(strncmp(ccz_error_detail(), "outer: iii", 10) == 0);
+
+    /* the context ends where it ends: nothing of an older, longer detail shows behind it */
+    (void)ccz_fail(CCZ_ERR_MALFORMED, "%s", long_inner);
+    (void)ccz_fail(CCZ_ERR_MALFORMED, "inner");
+    CHECK_STATUS(ccz_fail_context(CCZ_ERR_IO, "ctx"), CCZ_ERR_IO);
+    CHECK_STR(ccz_error_detail(), "ctx: inner");
+    /* a context of 1022 characters: room for the ':' of the separator and nothing more */
+    char ctx[1023];
+    memset(ctx, 'c', sizeof ctx - 1);
+    ctx[sizeof ctx - 1] = '\0';
+    (void)ccz_fail(CCZ_ERR_MALFORMED, "inner");
+    CHECK_STATUS(ccz_fail_context(CCZ_ERR_IO, "%s", ctx), CCZ_ERR_IO);
+    CHECK_INT(strlen(ccz_error_detail()), 1023);
+    CHECK(strncmp(ccz_error_detail(), ctx, 1022) == 0 && ccz_error_detail()[1022] == ':');
+    /* a context longer than the buffer: cut to 1023 characters, the inner detail dropped */
+    (void)ccz_fail(CCZ_ERR_MALFORMED, "inner");
+    CHECK_STATUS(ccz_fail_context(CCZ_ERR_IO, "%s%s", ctx, ctx), CCZ_ERR_IO);
+    CHECK_INT(strlen(ccz_error_detail()), 1023);
+    CHECK(strchr(ccz_error_detail(), ':') == NULL);
 }
 
 /* ccz_fail_ossl: OpenSSL's last error appended in parentheses, and the queue emptied, so that a
@@ -67,6 +86,22 @@ static void test_detail_ossl(void)
     CHECK_STATUS(ccz_fail_ossl(CCZ_ERR_MALFORMED, "reading %s", "cert.der"), CCZ_ERR_MALFORMED);
     CHECK(strncmp(ccz_error_detail(), "reading cert.der (error:", 24) == 0);
     CHECK_INT(ERR_peek_last_error(), 0);
+    /* OpenSSL's reason only where " (" and a byte of it fit: a detail of 1021 characters is
+     * left as it is, one of 1020 gets the start of the reason, cut to the buffer */
+    char msg[1022];
+    memset(msg, 'm', sizeof msg - 1);
+    msg[sizeof msg - 1] = '\0';
+    for (size_t len = 1021; len >= 1020; len--) {
+        msg[len] = '\0';
+        p = junk;
+        CHECK(d2i_X509(NULL, &p, sizeof junk) == NULL);
+        CHECK_STATUS(ccz_fail_ossl(CCZ_ERR_MALFORMED, "%s", msg), CCZ_ERR_MALFORMED);
+        CHECK_INT(strlen(ccz_error_detail()), len == 1021 ? 1021 : 1023);
+        CHECK(strncmp(ccz_error_detail(), msg, len) == 0);
+        if (len == 1020)
+            CHECK_STR(ccz_error_detail() + 1020, " (e");
+        CHECK_INT(ERR_peek_last_error(), 0);
+    }
     /* with nothing queued, the detail alone */
     CHECK_STATUS(ccz_fail_ossl(CCZ_ERR_IO, "no reason"), CCZ_ERR_IO);
     CHECK_STR(ccz_error_detail(), "no reason");

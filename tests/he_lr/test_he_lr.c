@@ -157,6 +157,39 @@ static void test_files(void)
         &m, CCZ_LIT("1,0.0000000000000000000000000000000000000000000000000000000000001")));
     CHECK(m.features == 1 && m.weights[0] == 1e-61);
     ccz_he_lr_model_free(&m);
+    /* blanks: a line of spaces and tabs is skipped; a field's tabs around the number are
+     * trimmed like its spaces, before the length is counted */
+    CHECK_OK(ccz_he_lr_data_parse(&d, CCZ_LIT("a,target\n\t \n2\t,1\n\t\n")));
+    CHECK(d.features == 1 && d.rows == 1 && d.x[0] == 2 && d.y[0] == 1);
+    ccz_he_lr_data_free(&d);
+    CHECK_OK(
+        ccz_he_lr_model_parse(&m, CCZ_LIT("0.5\t,\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t"
+                                          "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t"
+                                          "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t"
+                                          "1.25")));
+    CHECK(m.features == 1 && m.bias == 0.5 && m.weights[0] == 1.25);
+    ccz_he_lr_model_free(&m);
+    /* CCZ_HE_LR_MAX_FEATURES weights: the most a model has */
+    CHECK_OK(ccz_buf_append_str(&big, "0"));
+    for (int i = 0; i < CCZ_HE_LR_MAX_FEATURES; i++)
+        CHECK_OK(ccz_buf_append_str(&big, ",1"));
+    CHECK_OK(ccz_he_lr_model_parse(&m, ccz_buf_span(&big)));
+    CHECK_INT(m.features, CCZ_HE_LR_MAX_FEATURES);
+    ccz_he_lr_model_free(&m);
+    ccz_buf_free(&big);
+    /* a model file of more than 1 MiB: refused before it is read as a model */
+    {
+        char path[512];
+        snprintf(path, sizeof path, "%s/big_model.csv", test_tmpdir());
+        FILE *f = fopen(path, "w");
+        CHECK(f != NULL);
+        fputs("0.5,1", f);
+        for (size_t i = 5; i <= (size_t)1 << 20; i++)
+            fputc(' ', f);
+        fclose(f);
+        CHECK_STATUS(ccz_he_lr_model_load(&m, path), CCZ_ERR_TOO_LARGE);
+        CHECK(m.weights == NULL);
+    }
     /* one sample more than CCZ_HE_LR_MAX_ROWS: refused, not grown without end */
     CHECK_OK(ccz_buf_append_str(&big, "a,target\n"));
     for (unsigned r = 0; r <= CCZ_HE_LR_MAX_ROWS; r++)

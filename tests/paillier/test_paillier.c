@@ -334,6 +334,9 @@ static void test_encoding(void)
     for (size_t i = 0; i < sizeof bad_numbers / sizeof bad_numbers[0]; i++)
         CHECK(ccz_paillier_number_from_json(&y, pk, bad_numbers[i], strlen(bad_numbers[i])) !=
               CCZ_OK);
+    /* a number without its ciphertext is named as such */
+    CHECK_STATUS(ccz_paillier_number_from_json(&y, pk, "{\"exponent\": 0}", 15), CCZ_ERR_JSON);
+    CHECK_STR(ccz_error_detail(), "encrypted number 0: the ciphertext is missing");
     /* the exponent's range is [-10000, 10000], both ends included */
     for (int ex = -10001; ex <= 10001; ex += 20002) {
         char doc[128];

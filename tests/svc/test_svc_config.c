@@ -440,6 +440,40 @@ static void freed_service_closes(void)
     ccz_svc_config_free(c);
 }
 
+/* The edges of what a file and a flag may hold: UINT_MAX itself taken from a file, a boolean
+ * option's value refused unless true or false, an empty number named as missing, and a file
+ * over the 1 MiB cap refused before it is parsed. */
+static void value_edges(void)
+{
+    ccz_svc_config *c = NULL;
+    CHECK_OK(ccz_svc_config_new(&c, "kms"));
+    CHECK_OK(ccz_svc_config_load_file(c, write_file("max.json", "{\"rate\": 4294967295}")));
+    CHECK_STR(value(c, "rate"), "4294967295");
+    static const char *const bad_bools[] = {
+        "{\"pkcs1-decrypt\": 1}", "{\"pkcs1-decrypt\": \"yes\"}", "{\"pkcs1-decrypt\": null}"};
+    for (size_t i = 0; i < sizeof bad_bools / sizeof *bad_bools; i++) {
+        CHECK_STATUS(ccz_svc_config_load_file(c, write_file("bool.json", bad_bools[i])),
+                     CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ccz_error_detail(), "\"pkcs1-decrypt\" must be true or false");
+    }
+    CHECK_STR(value(c, "pkcs1-decrypt"), "false");
+    CHECK_STATUS(ccz_svc_config_set(c, "rate", ""), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "--rate needs a number");
+
+    /* a file of 1 MiB and one byte: refused as too large, whatever it holds */
+    size_t big = (1u << 20) + 1;
+    char *text = malloc(big + 1);
+    CHECK(text != NULL);
+    memset(text, ' ', big);
+    memcpy(text, "{\"rate\": 7}", 11);
+    text[big] = 0;
+    const char *f = write_file("big.json", text);
+    free(text);
+    CHECK_STATUS(ccz_svc_config_load_file(c, f), CCZ_ERR_TOO_LARGE);
+    CHECK_STR(value(c, "rate"), "4294967295");
+    ccz_svc_config_free(c);
+}
+
 TEST_MAIN(T(defaults), T(flags), T(file_then_flags), T(bad_files), T(bad_file_quotes_no_value),
-          T(empty_data_dir), T(admin_token), T(admin_token_no_randomness), T(data_dir_default),
-          T(start_files_refused), T(freed_service_closes))
+          T(value_edges), T(empty_data_dir), T(admin_token), T(admin_token_no_randomness),
+          T(data_dir_default), T(start_files_refused), T(freed_service_closes))
