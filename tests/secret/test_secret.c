@@ -456,6 +456,26 @@ static void test_config_errors(void)
     CHECK_STATUS(secret_service_new(&svc, ccz_buf_span(&many), one, 1), CCZ_ERR_POLICY);
     CHECK_STR(ccz_error_detail(), "policy: secrets: 1025 entries (1 to 1024)");
     ccz_buf_free(&many);
+    /* a name of SECRET_NAME_MAX bytes is a name, one of a byte more is not; a secret of more
+     * than CCZ_SECRET_MAX_BYTES is refused by its name */
+    char longname[SECRET_NAME_MAX + 2];
+    memset(longname, 'n', SECRET_NAME_MAX + 1);
+    longname[SECRET_NAME_MAX] = 0;
+    const ccz_secret_entry named[] = {{longname, NULL, {(const uint8_t *)"x", 1}}};
+    CHECK_OK(secret_service_new(&svc, CCZ_LIT("{}"), named, 1));
+    CHECK_STR(secret_service_item(svc, 0)->name, longname);
+    secret_service_free(svc);
+    longname[SECRET_NAME_MAX] = 'n';
+    longname[SECRET_NAME_MAX + 1] = 0;
+    CHECK_STATUS(secret_service_new(&svc, CCZ_LIT("{}"), named, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "must be 1 to 64 letters");
+    CHECK(svc == NULL);
+    uint8_t *huge = calloc(1, CCZ_SECRET_MAX_BYTES + 1);
+    CHECK(huge != NULL);
+    const ccz_secret_entry too_big[] = {{"big", NULL, {huge, CCZ_SECRET_MAX_BYTES + 1}}};
+    CHECK_STATUS(secret_service_new(&svc, CCZ_LIT("{}"), too_big, 1), CCZ_ERR_TOO_LARGE);
+    CHECK_STR(ccz_error_detail(), "secret big: 1048577 bytes, more than 1048576");
+    free(huge);
     /* the options: missing, of another version, without an address, trust anchors, or a
      * certificate of the server's own (an attester, or a certificate with its key) */
     ccz_secret_server *srv = NULL;
@@ -486,6 +506,16 @@ static void test_config_errors(void)
     CHECK_CONTAINS(ccz_error_detail(), "needs an attester, or a certificate and its key");
     CHECK(srv == NULL);
     X509_free(o.cert);
+
+    /* a certificate chain file that cannot be read: the server does not start */
+    o.cert = NULL;
+    o.attester = server_att;
+    o.secrets = one;
+    o.n_secrets = 1;
+    o.cert_chain_file = "/nonexistent/chain.pem";
+    CHECK_STATUS(ccz_secret_server_new(&srv, &o), CCZ_ERR_CERT_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "/nonexistent/chain.pem");
+    CHECK(srv == NULL);
 
     /* a CCZoo dynamic_config with a secrets section */
     char m1[65], pol[512];
@@ -575,6 +605,18 @@ static void test_rules(void)
     CHECK_INT((int)secret_choose(svc, &c, why, sizeof why), -1);
     CHECK_STR(secret_service_item(svc, 2)->name, "snp");
     CHECK_INT((int)secret_service_count(svc), 4);
+    secret_service_free(svc);
+    /* a list of TEEs: each of them, and no other */
+    snprintf(doc, sizeof doc,
+             "{\"secrets\": [{\"secret\": \"tdx\", \"tee\": [\"sgx\", \"tdx\"]}]}");
+    CHECK_OK(secret_service_new(&svc, CCZ_SPAN(doc, strlen(doc)), e, 4));
+    memset(&c, 0, sizeof c);
+    c.tee = CCZ_TEE_SGX;
+    CHECK_INT((int)secret_choose(svc, &c, why, sizeof why), 1);
+    c.tee = CCZ_TEE_TDX;
+    CHECK_INT((int)secret_choose(svc, &c, why, sizeof why), 1);
+    c.tee = CCZ_TEE_SNP;
+    CHECK_INT((int)secret_choose(svc, &c, why, sizeof why), -1);
     secret_service_free(svc);
     /* an SGX entry never matches a TD, though the TD's claims leave the SGX fields zero */
     char zero[65];

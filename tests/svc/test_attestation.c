@@ -506,6 +506,22 @@ static void test_service(void)
         /* a certificate binds its own key: runtime data beside it would be bound by nothing */
         CHECK_INT(attest(port, s(&ev), NULL, "aGVsbG8=", NULL, &r), 400);
         CHECK_CONTAINS(s(&r), "binds its own key");
+        /* a certificate carrying only the start of the request's nonce does not carry it */
+        get_nonce(port, nonce, sizeof nonce);
+        co.nonce = CCZ_SPAN(nonce, strlen(nonce) - 1);
+        X509 *x2 = NULL;
+        EVP_PKEY *k2 = NULL;
+        CHECK_OK(ccz_ratls_cert_create(&x2, &k2, a, &co));
+        unsigned char *der2 = NULL;
+        int n2 = i2d_X509(x2, &der2);
+        ccz_buf_reset(&ev);
+        CHECK_OK(ccz_base64_encode(&ev, CCZ_SPAN(der2, (size_t)n2)));
+        CHECK_INT(attest(port, s(&ev), nonce, NULL, NULL, &r), 401);
+        CHECK_STR(reason(&r), "report_data_mismatch");
+        CHECK_CONTAINS(s(&r), "the certificate's claims do not carry the nonce");
+        OPENSSL_free(der2);
+        X509_free(x2);
+        EVP_PKEY_free(k2);
         OPENSSL_free(der);
         X509_free(x);
         EVP_PKEY_free(k);
@@ -967,6 +983,23 @@ static void test_kbs_edges(void)
     /* attest: an Attestation without a key, with a key no JWE is made for, without evidence;
      * the session's cookie after another one */
     kbs_auth(port, nonce, sizeof nonce);
+    /* the session's id with a byte more, or under a name that only starts as the cookie's:
+     * no session */
+    {
+        char valid[sizeof cookie];
+        snprintf(valid, sizeof valid, "%s", cookie);
+        const char *at = strstr(valid, "kbs-session-id=");
+        CHECK(at != NULL);
+        char *a2 = kbs_attestation(tee, nonce, m_good, false);
+        snprintf(cookie, sizeof cookie, "kbs-session-id=%.43sA", at ? at + 15 : "");
+        CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", a2, NULL, &r), 401);
+        check_problem(&r, "AttestationError", "no kbs-session-id cookie");
+        snprintf(cookie, sizeof cookie, "kbs-session-id:%.43s", at ? at + 15 : "");
+        CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", a2, NULL, &r), 401);
+        check_problem(&r, "AttestationError", "no kbs-session-id cookie");
+        free(a2);
+        snprintf(cookie, sizeof cookie, "%s", valid);
+    }
     snprintf(other, sizeof other, "theme=dark; %s", cookie);
     snprintf(cookie, sizeof cookie, "%.100s", other);
     char body[512];
@@ -985,6 +1018,19 @@ static void test_kbs_edges(void)
     CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 400);
     check_problem(&r, "SerdeError", "primary_evidence of sim: evidence (base64) is missing");
     free(att);
+    /* evidence that is there but empty is missing too */
+    att = kbs_attestation(tee, nonce, m_good, false);
+    {
+        json_t *j = json_loads(att, 0, NULL);
+        json_object_set_new(json_object_get(json_object_get(j, "tee-evidence"), "primary_evidence"),
+                            "evidence", json_string(""));
+        free(att);
+        att = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+    }
+    CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 400);
+    check_problem(&r, "SerdeError", "primary_evidence of sim: evidence (base64) is missing");
+    free(att);
 
     /* the good path, then a second attest on the attested session: the same token again */
     att = kbs_attestation(tee, nonce, m_good, false);
@@ -998,6 +1044,12 @@ static void test_kbs_edges(void)
     CHECK_STR(again, tok);
     snprintf(attested, sizeof attested, "%s", cookie);
 
+    /* a resource policy that does not parse is not kept */
+    CHECK_INT(call(port, "PUT", "/kbs/v0/resource-policy/edge/key/model", "application/json",
+                   "{\"allow_everything\": true}", admin, &r),
+              400);
+    check_problem(&r, "PolicyEngine", "the policy does not parse: ");
+    CHECK_INT(call(port, "GET", "/kbs/v0/resource/edge/key/model", NULL, NULL, NULL, &r), 200);
     /* a resource policy given, then taken away */
     char pol[256], hex[65];
     ccz_hex_to_str(hex, m_bad, 32);
@@ -1159,6 +1211,23 @@ static void test_attest_requests(void)
     CHECK_STR(reason(&r), "policy_not_found");
     CHECK_CONTAINS(message(&r), "no policy 'pppp");
 
+    /* an empty nonce is no nonce the service gave (the store holds no such key): refused as
+     * one, not as a failing store */
+    CHECK_INT(attest(port, s(&ev), "", NULL, NULL, &r), 401);
+    CHECK_STR(reason(&r), "nonce_invalid");
+    /* a certificate that is no RA-TLS certificate (the sim platform's root) does not verify */
+    {
+        char rp[700];
+        snprintf(rp, sizeof rp, "%s/root.crt", plat);
+        ccz_buf pem = CCZ_BUF_INIT, pem64 = CCZ_BUF_INIT;
+        CHECK_OK(ccz_file_read(&pem, rp, 1 << 20));
+        CHECK_OK(ccz_base64_encode(&pem64, ccz_buf_span(&pem)));
+        CHECK_INT(attest(port, s(&pem64), NULL, NULL, NULL, &r), 401);
+        CHECK_STR(reason(&r), "not_found");
+        CHECK(strstr(s(&r), "token") == NULL);
+        ccz_buf_free(&pem);
+        ccz_buf_free(&pem64);
+    }
     /* evidence that does not verify: its step and reason, no token */
     CHECK_INT(attest(port, s(&ev), NULL, "aGVsbE8=", NULL, &r), 401);
     CHECK_STR(reason(&r), "report_data_mismatch");
