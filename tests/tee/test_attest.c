@@ -81,8 +81,15 @@ static void test_gramine(void)
     ccz_buf_reset(&ev);
     CHECK_STATUS(attest(&ev, CCZ_TEE_SGX, root, NULL, rd), CCZ_ERR_REPORT_DATA_MISMATCH);
     CHECK_INT(ev.len, 0);
+    rd[0] ^= 1, rd[63] ^= 1; /* all 64 bytes are compared */
+    CHECK_STATUS(attest(&ev, CCZ_TEE_SGX, root, NULL, rd), CCZ_ERR_REPORT_DATA_MISMATCH);
+    CHECK_INT(ev.len, 0);
+    rd[63] ^= 1, rd[0] ^= 1;
     /* not DCAP */
     put(dev, "attestation_type", CCZ_SPAN("epid\n", 5));
+    CHECK_STATUS(attest(&ev, CCZ_TEE_SGX, root, NULL, rd), CCZ_ERR_TEE_UNAVAILABLE);
+    CHECK_CONTAINS(ccz_error_detail(), "not dcap");
+    put(dev, "attestation_type", CCZ_SPAN("dcapx\n", 6));
     CHECK_STATUS(attest(&ev, CCZ_TEE_SGX, root, NULL, rd), CCZ_ERR_TEE_UNAVAILABLE);
     CHECK_CONTAINS(ccz_error_detail(), "not dcap");
     /* a TDX quote where an SGX one belongs */
@@ -114,6 +121,13 @@ static void test_configfs_tsm(void)
     snprintf(path, sizeof path, "%s/inblob", entry);
     CHECK_OK(ccz_file_read(&inblob, path, 0));
     CHECK(inblob.len == 64 && memcmp(inblob.ptr, rd, 64) == 0);
+    /* the quote must carry all of our report data */
+    uint8_t other[64];
+    memcpy(other, rd, 64);
+    other[63] ^= 1;
+    ccz_buf_reset(&ev);
+    CHECK_STATUS(attest(&ev, CCZ_TEE_TDX, root, "replay", other), CCZ_ERR_REPORT_DATA_MISMATCH);
+    CHECK_INT(ev.len, 0);
     struct stat st;
     CHECK(stat(entry, &st) == 0); /* an entry we did not create stays */
     put(entry, "provider", CCZ_SPAN("sev_guest\n", 10));

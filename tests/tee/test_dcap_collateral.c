@@ -8,6 +8,7 @@
  * differs from a cached one only near its end is not taken for it. The expiry is the earliest
  * of the dates and CRLs, and 0 for collateral that cannot be used. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -118,12 +119,16 @@ static void times(void)
     CHECK_OK(problem(t, qe(), d));
     static const char *const invalid[] = {"2035-13-01T00:00:00Z", "2035-00-01T00:00:00Z",
                                           "2035-01-32T00:00:00Z", "2035-01-01T24:00:00Z",
-                                          "2035-01-01T00:60:00Z"};
+                                          "2035-01-01T00:60:00Z", "2035-01-00T00:00:00Z",
+                                          "2035-01-01T00:00:61Z"};
     for (size_t i = 0; i < sizeof invalid / sizeof *invalid; i++) {
         t = sgx_tcb();
         json_object_set_new(t, "nextUpdate", json_string(invalid[i]));
         REFUSED(t, qe(), CCZ_ERR_MALFORMED, "is not a valid time");
     }
+    t = sgx_tcb(); /* a leap second is a valid time */
+    json_object_set_new(t, "nextUpdate", json_string("2035-01-01T23:59:60Z"));
+    CHECK_OK(problem(t, qe(), d));
     t = sgx_tcb();
     json_object_set_new(t, "nextUpdate", json_string("tomorrow"));
     REFUSED(t, qe(), CCZ_ERR_MALFORMED,
@@ -150,6 +155,38 @@ static void integers(void)
     json_object_set_new(q, "isvprodid", json_integer(65536));
     REFUSED(sgx_tcb(), q, CCZ_ERR_MALFORMED,
             "qeIdentity.isvprodid: missing or not an integer in range");
+    json_t *levels = json_array();
+    json_array_append_new(levels, forge_isv_level(65536, "UpToDate", NULL));
+    REFUSED(sgx_tcb(), forge_qe_identity(false, levels), CCZ_ERR_MALFORMED,
+            "qeIdentity.tcbLevels[0].isvsvn: missing or not an integer in range");
+}
+
+/* sgx_tcb() as a version 2 TCB info (components as sgxtcbcompNNsvn), level 0's component 1
+ * set to comp1. */
+static json_t *sgx_tcb_v2(long long comp1)
+{
+    json_t *t = sgx_tcb();
+    json_object_set_new(t, "version", json_integer(2));
+    json_object_del(t, "id");
+    json_t *levels = json_object_get(t, "tcbLevels");
+    for (size_t i = 0; i < json_array_size(levels); i++) {
+        json_t *tcb = json_object_get(json_array_get(levels, i), "tcb");
+        json_object_del(tcb, "sgxtcbcomponents");
+        for (int k = 1; k <= 16; k++) {
+            char key[24];
+            snprintf(key, sizeof key, "sgxtcbcomp%02dsvn", k);
+            json_object_set_new(tcb, key, json_integer(i == 0 && k == 1 ? comp1 : 5));
+        }
+    }
+    return t;
+}
+
+static void tcb_info_v2_components(void)
+{
+    char d[512];
+    CHECK_OK(problem(sgx_tcb_v2(255), qe(), d));
+    REFUSED(sgx_tcb_v2(256), qe(), CCZ_ERR_MALFORMED,
+            "tcbInfo.tcbLevels[0].sgxtcbcomp01svn: missing or not an integer in range");
 }
 
 static void statuses_and_advisories(void)
@@ -195,6 +232,23 @@ static void statuses_and_advisories(void)
         else {
             CHECK_STATUS(s, CCZ_ERR_MALFORMED);
             CHECK_CONTAINS(d, "advisoryIDs is not a list of at most 64 IDs");
+        }
+    }
+    /* an advisory ID fits CCZ_ADVISORY_LEN with its terminator: 31 characters, not 32 */
+    for (int n = 31; n <= 32; n++) {
+        char id[40];
+        snprintf(id, sizeof id, "INTEL-SA-%0*d", n - 9, 7);
+        json_t *adv = json_array();
+        json_array_append_new(adv, json_string(id));
+        t = sgx_tcb();
+        json_object_set_new(level0(t), "advisoryIDs", adv);
+        char d[512];
+        ccz_status s = problem(t, qe(), d);
+        if (n == 31)
+            CHECK_OK(s);
+        else {
+            CHECK_STATUS(s, CCZ_ERR_MALFORMED);
+            CHECK_CONTAINS(d, "tcbInfo.tcbLevels[0]: advisory ID is not a short string");
         }
     }
     /* two levels with the same SVNs and PCE SVN */
@@ -333,8 +387,61 @@ static void parse_cache(void)
         CHECK_STATUS(verify_with(&bad), CCZ_ERR_BAD_SIGNATURE);
     }
     CHECK_OK(verify_with(&good)); /* and the good one still does */
+    /* nor is a prefix of a remembered document that document */
+    size_t n = good.len;
+    while (n && good.ptr[n - 1] != '}')
+        n--;
+    ccz_collateral *cut = NULL;
+    CHECK(n > 1);
+    CHECK_STATUS(ccz_collateral_parse(&cut, (const char *)good.ptr, n - 1), CCZ_ERR_MALFORMED);
+    CHECK(cut == NULL);
     ccz_buf_free(&good);
     ccz_buf_free(&bad);
+}
+
+/* An issuer chain of the collateral holds at most 4 certificates. */
+static void chain_length(void)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    document(&b, sgx_tcb(), qe(), Y2035);
+    json_t *doc = json_loadb((const char *)b.ptr, b.len, 0, NULL);
+    CHECK(doc != NULL);
+    const char *chain = json_string_value(json_object_get(doc, "tcb_info_issuer_chain"));
+    CHECK(chain != NULL);
+    const char *end = chain ? strstr(chain, "-----END CERTIFICATE-----") : NULL;
+    CHECK(end != NULL && strstr(end + 1, "-----END CERTIFICATE-----") != NULL &&
+          strstr(strstr(end + 1, "-----END CERTIFICATE-----") + 1, "-----BEGIN") == NULL);
+    if (!doc || !chain || !end) {
+        json_decref(doc);
+        ccz_buf_free(&b);
+        return;
+    }
+    int first = (int)(end - chain) + (int)strlen("-----END CERTIFICATE-----\n");
+    for (int n = 4; n <= 5; n++) { /* the chain twice, then once more its first certificate */
+        size_t cap = 2 * strlen(chain) + (size_t)first + 1;
+        char *text = malloc(cap);
+        CHECK(text != NULL);
+        if (!text)
+            break;
+        snprintf(text, cap, "%s%s%.*s", chain, chain, n == 5 ? first : 0, chain);
+        json_t *d = json_deep_copy(doc);
+        json_object_set_new(d, "tcb_info_issuer_chain", json_string(text));
+        char *dump = json_dumps(d, JSON_COMPACT);
+        ccz_collateral *c = NULL;
+        ccz_status s = ccz_collateral_parse(&c, dump, strlen(dump));
+        if (n == 4) {
+            CHECK_OK(s);
+        } else {
+            CHECK_STATUS(s, CCZ_ERR_MALFORMED);
+            CHECK_CONTAINS(ccz_error_detail(), "collateral: tcb_info_issuer_chain");
+        }
+        ccz_collateral_free(c);
+        free(dump);
+        json_decref(d);
+        free(text);
+    }
+    json_decref(doc);
+    ccz_buf_free(&b);
 }
 
 /* The earliest of the bodies' nextUpdate and the CRLs' nextUpdate. */
@@ -460,5 +567,6 @@ static void cleanup(void)
     ccz_trust_free(trust);
 }
 
-TEST_MAIN(T(times), T(integers), T(statuses_and_advisories), T(kinds), T(crl_trailing_bytes),
-          T(parse_cache), T(expiry), T(limits), T(components_and_masks), T(cleanup))
+TEST_MAIN(T(times), T(integers), T(tcb_info_v2_components), T(statuses_and_advisories), T(kinds),
+          T(crl_trailing_bytes), T(parse_cache), T(chain_length), T(expiry), T(limits),
+          T(components_and_masks), T(cleanup))

@@ -18,6 +18,8 @@
 static forge *F;
 static ccz_trust *trust;
 
+static void swap_text(char *doc, const char *from, const char *to);
+
 static void setup(void)
 {
     if (F)
@@ -252,6 +254,20 @@ static void test_qe_identity_mismatch(void)
         CHECK_STR(o.tcb, "qe_identity_mismatch");
         CHECK_STR(o.step, "qe_identity");
     }
+    /* MISCSELECT is compared under the mask, each byte in its place: a mask of 00FFFFFF lets
+     * the QE's top byte differ, and only that byte */
+    char qe[2048];
+    snprintf(qe, sizeof qe, "%s", qe_identity(false, NULL));
+    swap_text(qe, "\"miscselectMask\":\"FFFFFFFF\"", "\"miscselectMask\":\"00FFFFFF\"");
+    co = coll(ti, qe);
+    forge_quote_defaults(&qo);
+    qo.qe_miscselect = 0x01000000;
+    EXPECT(run(&qo, &co), "UpToDate", "");
+    qo.qe_miscselect = 0x00010000;
+    outcome m = run(&qo, &co);
+    CHECK_STR(m.tcb, "qe_identity_mismatch");
+    CHECK_STR(m.step, "qe_identity");
+    co = coll(ti, qe_identity(false, NULL));
     /* a TDX quote needs the TD_QE identity */
     forge_quote_defaults(&qo);
     qo.version = 4;
@@ -350,6 +366,28 @@ static void test_td_relaunch(void)
     CHECK_STR(o.tcb, "OutOfDate");
     CHECK_STR(o.platform, "OutOfDate");
     CHECK_STR(o.qe, "OutOfDate");
+}
+
+/* A TD whose TDX level is OutOfDateConfigurationNeeded is advised to relaunch with the
+ * configuration still needed. */
+static void test_td_relaunch_configuration_needed(void)
+{
+    char levels[8192] = "[", ti[16384];
+    level(levels, sizeof levels, 5, 10, (int[]){0, 0, 3}, "UpToDate", NULL);
+    level(levels, sizeof levels, 5, 10, (int[]){0, 0, 2}, "OutOfDateConfigurationNeeded", NULL);
+    tcb_info(ti, sizeof ti, true, levels + 1, modules_tdx01);
+    forge_collateral_opts co = coll(ti, qe_identity(true, NULL));
+    forge_quote_opts qo;
+    tdx_opts(&qo, 5, 2, 1, 2);
+    qo.td15 = true;
+    qo.tee_tcb_svn2[0] = 4;
+    qo.tee_tcb_svn2[1] = 1;
+    qo.tee_tcb_svn2[2] = 3;
+    outcome o = run(&qo, &co);
+    EXPECT(o, "TDRelaunchAdvisedConfigurationNeeded", "INTEL-SA-00300");
+    CHECK_STR(o.platform, "TDRelaunchAdvisedConfigurationNeeded");
+    qo.tee_tcb_svn2[2] = 2; /* no relaunch would help */
+    EXPECT(run(&qo, &co), "OutOfDateConfigurationNeeded", "INTEL-SA-00300");
 }
 
 /* The TDX module identity's id is TDX_ and the major version in two upper-case hex digits. */
@@ -516,6 +554,7 @@ static void test_cache_is_per_trust(void)
     CHECK_OK(ccz_trust_add_builtin(intel));
     vo.trust = intel;
     CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&q), &vo), CCZ_ERR_CERT_CHAIN);
+    CHECK_STR(r.step, "tcb_info"); /* the collateral's own chain, checked again for these roots */
     vo.trust = trust;
     CHECK_OK(ccz_verify(&r, ccz_buf_span(&q), &vo));
     vo.at_unix = 2051222400 + 10; /* past every window: checked again, and out of date */
@@ -576,10 +615,75 @@ static void test_collateral_window_on_reuse(void)
                 CHECK_CONTAINS(r.message, "not at");
             }
         }
+        /* issueDate and nextUpdate themselves are inside the window, on a first check too */
+        for (int k = 0; k < 2; k++) {
+            ccz_collateral_free(col);
+            CHECK_OK(ccz_collateral_parse(&col, (const char *)c.ptr, c.len));
+            vo.collateral = col;
+            vo.at_unix = k ? y2031 : y2026;
+            CHECK_OK(ccz_verify(&r, ccz_buf_span(&q), &vo));
+        }
         ccz_collateral_free(col);
         ccz_buf_free(&q);
         ccz_buf_free(&c);
     }
+}
+
+/* Appends copies of the last certificate of a v3 quote's PCK chain (the certification data,
+ * last in the quote, outside what the quote signature covers) until it has total_certs. */
+static int total_certs;
+static void add_certs(ccz_buf *q)
+{
+    static ccz_dcap_quote d;
+    CHECK_OK(ccz_dcap_quote_parse(&d, ccz_buf_span(q)));
+    size_t off = (size_t)(d.cert_data.ptr - q->ptr), len = d.cert_data.len;
+    CHECK(d.version == 3 && off + len == q->len);
+    static const char begin[] = "-----BEGIN CERTIFICATE-----";
+    size_t last = 0;
+    int have = 0;
+    for (size_t i = off; i + sizeof begin - 1 <= q->len; i++)
+        if (memcmp(q->ptr + i, begin, sizeof begin - 1) == 0)
+            last = i, have++;
+    CHECK(last > off);
+    if (d.version != 3 || off + len != q->len || last <= off)
+        return;
+    CHECK(have <= total_certs);
+    int extra = total_certs - have;
+    size_t z = 0; /* the chain's trailing NULs stay at its end */
+    while (q->len - z > last && q->ptr[q->len - z - 1] == 0)
+        z++;
+    size_t n = q->len - z - last, added = n * (size_t)extra;
+    ccz_buf out = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append(&out, q->ptr, q->len - z));
+    for (int k = 0; k < extra; k++)
+        CHECK_OK(ccz_buf_append(&out, q->ptr + last, n));
+    CHECK_OK(ccz_buf_append(&out, q->ptr + q->len - z, z));
+    q->len = 0;
+    CHECK_OK(ccz_buf_append(q, out.ptr, out.len));
+    ccz_buf_free(&out);
+    put_le32(q->ptr + off - 4, (uint32_t)(len + added));
+    put_le32(q->ptr + d.signed_part.len, get_le32(q->ptr + d.signed_part.len) + (uint32_t)added);
+}
+
+/* The quote's PCK chain is read up to 4 certificates. */
+static void test_pck_chain_length(void)
+{
+    setup();
+    char levels[4096] = "[", ti[8192];
+    level(levels, sizeof levels, 5, 10, NULL, "UpToDate", NULL);
+    tcb_info(ti, sizeof ti, false, levels + 1, NULL);
+    forge_collateral_opts co = coll(ti, qe_identity(false, NULL));
+    forge_quote_opts qo;
+    forge_quote_defaults(&qo);
+    total_certs = 4; /* the chain, then its last certificate again */
+    forge_outcome o = forge_verify(F, AT, &qo, &co, add_certs);
+    CHECK_OK(o.status);
+    CHECK_STR(o.tcb, "UpToDate");
+    total_certs = 5;
+    o = forge_verify(F, AT, &qo, &co, add_certs);
+    CHECK_STATUS(o.status, CCZ_ERR_MALFORMED);
+    CHECK_STR(o.step, "pck_chain");
+    CHECK_CONTAINS(o.message, "more than 4 certificates in a chain");
 }
 
 static void cleanup(void)
@@ -591,6 +695,7 @@ static void cleanup(void)
 
 TEST_MAIN(T(test_sgx_every_version), T(test_sgx_level_matching), T(test_qe_convergence),
           T(test_qe_identity_mismatch), T(test_tdx_module_version_zero),
-          T(test_tdx_module_version_above_zero), T(test_td_relaunch), T(test_tdx_module_id_hex),
-          T(test_advisory_cap), T(test_revocation_and_windows), T(test_tcb_info_v2),
-          T(test_cache_is_per_trust), T(test_collateral_window_on_reuse), T(cleanup))
+          T(test_tdx_module_version_above_zero), T(test_td_relaunch),
+          T(test_td_relaunch_configuration_needed), T(test_tdx_module_id_hex), T(test_advisory_cap),
+          T(test_revocation_and_windows), T(test_tcb_info_v2), T(test_cache_is_per_trust),
+          T(test_collateral_window_on_reuse), T(test_pck_chain_length), T(cleanup))

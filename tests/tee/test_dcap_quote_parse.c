@@ -65,6 +65,9 @@ static void headers(void)
     quote(&q, 4, false);
     put_le16(q.ptr, 6);
     REFUSED(&q, q.len, CCZ_ERR_UNSUPPORTED, "quote version 6 is not supported (3, 4, 5 are)");
+    CHECK_INT(ccz_evidence_detect(ccz_buf_span(&q)), CCZ_TEE_NONE); /* not taken for a DCAP quote */
+    put_le16(q.ptr, 5);
+    CHECK_INT(ccz_evidence_detect(ccz_buf_span(&q)), CCZ_TEE_SGX);
     put_le16(q.ptr, 2);
     REFUSED(&q, q.len, CCZ_ERR_UNSUPPORTED, "quote version 2 is not supported");
     put_le16(q.ptr, 4);
@@ -184,6 +187,11 @@ typedef struct {
     bool stray; /* an entry under 1.2.840.113741.1.13.2 (not the SGX arc) */
 } ext_spec;
 
+/* Set by the test, read by extension(): the TCB entry's value tag (0: SEQUENCE); a TCB entry
+ * .2.0 (no component) with value 0x55; a TCB entry .2.1.1.1... (more arcs than any ccz reads). */
+static uint8_t tcb_tag;
+static bool arc0, long_oid;
+
 static const ext_spec good_ext = {16, 6, 0x04, {5}, 1, 1, 0, false, false, false};
 
 static void extension(ccz_buf *out, const ext_spec *e)
@@ -203,8 +211,16 @@ static void extension(ccz_buf *out, const ext_spec *e)
     if (!e->skip_pcesvn)
         pair(&tcb, 0x01, (const uint8_t[]){2, 17}, 2, 0x02, (const uint8_t[]){0x01, 0x00}, 2);
     pair(&tcb, 0x01, (const uint8_t[]){2, 18}, 2, 0x04, bytes, 16);
+    if (arc0)
+        pair(&tcb, 0x01, (const uint8_t[]){2, 0}, 2, 0x02, (const uint8_t[]){0x55}, 1);
+    if (long_oid) {
+        uint8_t arcs[100];
+        memset(arcs, 1, sizeof arcs);
+        arcs[0] = 2;
+        pair(&tcb, 0x01, arcs, sizeof arcs, 0x02, (const uint8_t[]){0x55}, 1);
+    }
     /* the TCB entry: { OID .2, SEQUENCE OF pairs } */
-    pair(&body, 0x01, (const uint8_t[]){2}, 1, 0x30, tcb.ptr, tcb.len);
+    pair(&body, 0x01, (const uint8_t[]){2}, 1, tcb_tag ? tcb_tag : 0x30, tcb.ptr, tcb.len);
     pair(&body, 0x01, (const uint8_t[]){3}, 1, 0x04, (const uint8_t[]){0, 0}, 2);
     if (e->stray)
         pair(&body, 0x02, (const uint8_t[]){4}, 1, 0x04, bytes, 3);
@@ -271,6 +287,25 @@ static void pck_extension(void)
     e.skip_fmspc = true;
     CHECK_STATUS(ext_parse(&e, &x), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "lacks the FMSPC");
+    /* a TCB entry .2.0 names no component: ignored, nothing before the components written */
+    arc0 = true;
+    CHECK_OK(ext_parse(&good_ext, &x));
+    arc0 = false;
+    CHECK_INT(x.ppid[15], 0);
+    CHECK_INT(x.ppid[1], 0x90);
+    CHECK_INT(x.cpusvn_components[0], 1);
+    /* an OID with more arcs than ccz reads is ignored, however long */
+    long_oid = true;
+    CHECK_OK(ext_parse(&good_ext, &x));
+    long_oid = false;
+    CHECK_INT(x.cpusvn_components[0], 1);
+    CHECK_INT(x.cpusvn_components[1], 2);
+    CHECK_INT(x.pcesvn, 256);
+    /* the TCB entry must be a SEQUENCE (a SET of the same pairs is refused) */
+    tcb_tag = 0x31;
+    CHECK_STATUS(ext_parse(&good_ext, &x), CCZ_ERR_MALFORMED);
+    tcb_tag = 0;
+    CHECK_CONTAINS(ccz_error_detail(), "PCK SGX extension: TCB is not a SEQUENCE");
 }
 
 static void cleanup(void)

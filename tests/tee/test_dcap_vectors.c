@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ccz/ccz.h"
+#include "dcap_forge.h"
 #include "test.h"
 #include "vectors.h"
 
@@ -148,4 +149,33 @@ static void test_claims_of_known_quotes(void)
     ccz_buf_free(&cb);
 }
 
-TEST_MAIN(T(test_all_cases), T(test_claims_of_known_quotes))
+/* SEV-SNP collateral (a VCEK) handed with a DCAP quote is refused at the collateral step. */
+static void test_snp_collateral_for_a_dcap_quote(void)
+{
+    vectors_require();
+    ccz_buf v = CCZ_BUF_INIT, q = CCZ_BUF_INIT;
+    CHECK_OK(vectors_read(&v, "google_go-sev-guest/verify/testdata/vcek.testcer", false));
+    ccz_collateral *col = NULL;
+    CHECK_OK(ccz_snp_collateral_new(&col, ccz_buf_span(&v), CCZ_SPAN("", 0)));
+    forge *f = forge_new();
+    forge_quote_opts o;
+    forge_quote_defaults(&o);
+    CHECK_OK(forge_quote(f, &q, &o));
+    ccz_trust *trust = forge_trust(f);
+    ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
+    vo.at_unix = 1767225600;
+    vo.trust = trust;
+    vo.collateral = col;
+    static ccz_result r;
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&q), &vo), CCZ_ERR_COLLATERAL_MISMATCH);
+    CHECK_STR(r.step, "collateral");
+    CHECK_CONTAINS(r.message, "the collateral is for SEV-SNP, not for SGX quotes");
+    ccz_trust_free(trust);
+    forge_free(f);
+    ccz_collateral_free(col);
+    ccz_buf_free(&q);
+    ccz_buf_free(&v);
+}
+
+TEST_MAIN(T(test_all_cases), T(test_claims_of_known_quotes),
+          T(test_snp_collateral_for_a_dcap_quote))
