@@ -312,6 +312,10 @@ ccz_status x509_read_pem_certs(STACK_OF(X509) **out, ccz_span pem, int max)
     while (n && pem.ptr[n - 1] == 0)
         n--;
     for (size_t i = 0; i < n && s == CCZ_OK; i++) {
+        if (pem.ptr[i] == 0) { /* the PEM reader would stop there, dropping the rest */
+            s = ccz_fail(CCZ_ERR_CERT_MALFORMED, "a NUL byte inside the certificate chain");
+            break;
+        }
         s = ccz_buf_append_u8(&text, pem.ptr[i]);
         if (s == CCZ_OK && i + 1 >= end.len &&
             memcmp(pem.ptr + i + 1 - end.len, end.ptr, end.len) == 0)

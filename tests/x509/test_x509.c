@@ -190,6 +190,20 @@ static void test_hashes_and_pem(void)
     sk_X509_pop_free(chain, X509_free);
     CHECK_STATUS(x509_read_pem_certs(&chain, ccz_buf_span(&pem), 1), CCZ_ERR_MALFORMED);
     sk_X509_pop_free(chain, X509_free);
+    /* trailing NULs are a C string's end; a NUL inside the chain is refused, not the rest
+     * dropped (the reader stopped at it and gave one certificate of two) */
+    ccz_buf nul = CCZ_BUF_INIT;
+    CHECK_OK(x509_cert_to_pem(&nul, leaf));
+    CHECK_OK(ccz_buf_append_u8(&nul, 0));
+    CHECK_OK(x509_read_pem_certs(&chain, ccz_buf_span(&nul), 4));
+    CHECK_INT(sk_X509_num(chain), 1);
+    sk_X509_pop_free(chain, X509_free);
+    CHECK_OK(x509_cert_to_pem(&nul, root));
+    CHECK_STATUS(x509_read_pem_certs(&chain, ccz_buf_span(&nul), 4), CCZ_ERR_CERT_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "a NUL byte inside the certificate chain");
+    sk_X509_pop_free(chain, X509_free);
+    chain = NULL;
+    ccz_buf_free(&nul);
     X509 *x;
     CHECK_OK(x509_read_cert(&x, ccz_buf_span(&pem)));
     CHECK(X509_cmp(x, leaf) == 0);
