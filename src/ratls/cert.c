@@ -216,7 +216,11 @@ static ccz_status decode_claims(ccz_ratls_info *info, ccz_span claims, ccz_span 
             CCZ_ENSURE(a.major == 4 && a.arg == 2, CCZ_ERR_MALFORMED,
                        "RA-TLS claims: pubkey-hash is not [algorithm, hash]");
             CCZ_GUARD(ccz_cbor_head_read(&arr, &alg));
-            CCZ_ENSURE(alg.major == 0 && hash_md((int)alg.arg) && alg.arg <= 8, CCZ_ERR_UNSUPPORTED,
+            CCZ_ENSURE(alg.major == 0, CCZ_ERR_UNSUPPORTED,
+                       "RA-TLS claims: the pubkey-hash algorithm is not an unsigned integer (CBOR "
+                       "major type %d)",
+                       (int)alg.major);
+            CCZ_ENSURE(hash_md((int)alg.arg) && alg.arg <= 8, CCZ_ERR_UNSUPPORTED,
                        "RA-TLS claims: pubkey-hash algorithm %llu is not SHA-256 (1), SHA-384 (7)"
                        " or SHA-512 (8)",
                        (unsigned long long)alg.arg);

@@ -24,7 +24,7 @@ static X509 *evidence_as_cert(ccz_span ev)
     ccz_span rest = CCZ_SPAN(ev.ptr + lead, ev.len - lead);
     if ((CCZ_SPAN_STARTS_WITH(rest, "-----BEGIN CERTIFICATE-----") ||
          (ev.len > 2 && ev.ptr[0] == 0x30)) &&
-        x509_read_cert(&x, ev) != CCZ_OK)
+        x509_read_cert(&x, rest) != CCZ_OK)
         ccz_error_clear(); /* not a certificate: evidence */
     ERR_clear_error();
     return x;

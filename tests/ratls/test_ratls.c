@@ -79,13 +79,17 @@ static void test_cert_round_trip(void)
         ccz_ratls_cert_opts co = CCZ_RATLS_CERT_OPTS_INIT;
         co.key = k ? CCZ_RATLS_KEY_P384 : CCZ_RATLS_KEY_P256;
         co.nonce = CCZ_SPAN("nonce-1", 7);
+        co.gramine_legacy = k == 1; /* SGX quotes only: no legacy extension for sim evidence */
         X509 *x;
         EVP_PKEY *key;
         CHECK_OK(ccz_ratls_cert_create(&x, &key, a, &co));
         CHECK_INT(EVP_PKEY_get_bits(key), k ? 384 : 256);
+        /* signed with SHA-256, SHA-384 for a P-384 key */
+        CHECK_INT(X509_get_signature_nid(x), k ? NID_ecdsa_with_SHA384 : NID_ecdsa_with_SHA256);
         ccz_ratls_info info;
         CHECK_OK(ccz_ratls_inspect(&info, x));
         CHECK_INT(info.format, CCZ_RATLS_FORMAT_DICE);
+        CHECK(!info.has_legacy);
         CHECK_INT(info.cbor_tag, CCZ_RATLS_TAG_CCZ_SIM);
         CHECK_INT(info.tee, CCZ_TEE_SIM);
         CHECK(info.binding_ok);
@@ -468,6 +472,12 @@ static void test_malformed_dice(void)
     static const uint8_t other[] = {0xa1, 0x65, 'n', 'o', 'n', 'c', 'e', 0x41, 7};
     static const uint8_t short_arr[] = {0xa1, 0x6b, 'p', 'u', 'b', 'k',  'e', 'y',
                                         '-',  'h',  'a', 's', 'h', 0x81, 0x01};
+    /* {"pubkey-hashes": [1, h'00']}: a longer key is not pubkey-hash */
+    static const uint8_t longer_key[] = {0xa1, 0x6d, 'p', 'u', 'b', 'k',  'e',  'y',  '-', 'h',
+                                         'a',  's',  'h', 'e', 's', 0x82, 0x01, 0x41, 0};
+    /* {"pubkey-hash": [-8, h'00']}: a negative integer, not SHA-384 (7) */
+    static const uint8_t negative_alg[] = {0xa1, 0x6b, 'p', 'u', 'b',  'k',  'e',  'y', '-',
+                                           'h',  'a',  's', 'h', 0x82, 0x27, 0x41, 0};
     static const struct {
         const char *name;
         int form; /* 0: claims below in tag[ev, claims]; 1: untagged; 2: tag[ev] */
@@ -484,6 +494,10 @@ static void test_malformed_dice(void)
          "pubkey-hash is not [algorithm, hash]"},
         {"algorithm 2^32+1", 0, NULL, 0, CCZ_ERR_UNSUPPORTED,
          "pubkey-hash algorithm 4294967297 is not SHA-256"},
+        {"pubkey-hashes", 0, longer_key, sizeof longer_key, CCZ_ERR_MALFORMED,
+         "carry no pubkey-hash"},
+        {"algorithm -8", 0, negative_alg, sizeof negative_alg, CCZ_ERR_UNSUPPORTED,
+         "the pubkey-hash algorithm is not an unsigned integer (CBOR major type 1)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         test_name = cases[i].name;
@@ -565,6 +579,37 @@ static void test_claims_name_other_key(void)
         }
         EVP_PKEY_free(key);
     }
+    /* a pubkey-hash one byte longer than SHA-256: the key's hash and a zero byte after it */
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    uint8_t h[33] = {0}, inner[64], claims[128], rd[64] = {0};
+    spki_hash(h, key, EVP_sha256());
+    size_t n = cbor_head(inner, 4, 2);
+    n += cbor_head(inner + n, 0, 1);
+    n += cbor_head(inner + n, 2, sizeof h);
+    memcpy(inner + n, h, sizeof h);
+    n += sizeof h;
+    size_t cl = cbor_head(claims, 5, 1);
+    cl += cbor_head(claims + cl, 3, 11);
+    memcpy(claims + cl, "pubkey-hash", 11);
+    cl += 11;
+    cl += cbor_head(claims + cl, 2, n);
+    memcpy(claims + cl, inner, n);
+    cl += n;
+    CHECK(EVP_Digest(claims, cl, rd, NULL, EVP_sha256(), NULL));
+    ccz_buf ev = CCZ_BUF_INIT, ext = CCZ_BUF_INIT;
+    CHECK_OK(ccz_attest(&ev, a, rd));
+    dice_ext(&ext, CCZ_RATLS_TAG_CCZ_SIM, ccz_buf_span(&ev), claims, cl);
+    X509 *x = self_signed(key, CCZ_RATLS_OID_DICE, ext.ptr, ext.len);
+    ccz_ratls_info info;
+    CHECK_OK(ccz_ratls_inspect(&info, x));
+    CHECK(!info.binding_ok);
+    ccz_ratls_info_free(&info);
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, x, p, &vo), CCZ_ERR_BINDING);
+    CHECK_STR(v.step, "binding");
+    X509_free(x);
+    ccz_buf_free(&ev);
+    ccz_buf_free(&ext);
+    EVP_PKEY_free(key);
     ccz_policy_free(p);
     ccz_trust_free(t);
     ccz_attester_free(a);
@@ -599,6 +644,14 @@ static void test_validity_window(void)
     vo.at_unix = co.not_after + 1;
     CHECK_STATUS(ccz_ratls_verify_cert(&v, x, p, &vo), CCZ_ERR_EXPIRED);
     CHECK_STR(v.step, "certificate");
+    /* a validity of no instant at all (from and to the same second) is refused */
+    X509 *never = NULL;
+    EVP_PKEY *never_key = NULL;
+    ccz_ratls_cert_opts same = co;
+    same.not_after = same.not_before;
+    CHECK_STATUS(ccz_ratls_cert_create(&never, &never_key, a, &same), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "would never be valid");
+    CHECK(!never && !never_key);
     /* the default validity: from an hour ago for a year */
     X509 *d;
     EVP_PKEY *dk;

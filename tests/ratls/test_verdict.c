@@ -137,6 +137,13 @@ static void test_evidence(void)
     CHECK_STATUS(ccz_verdict_marshal_to(mem, sizeof mem, NULL, ev.ptr, ev.len, &o, allow),
                  CCZ_ERR_INVALID_ARGUMENT);
     ccz_buf_free(&m);
+    /* a document that does not fit: an error, and *ok not set from the verdict */
+    ccz_buf small;
+    ccz_buf_init(&small, 16, false);
+    ok = false;
+    CHECK_STATUS(ccz_verdict_marshal(&small, &ok, ccz_buf_span(&ev), &o, allow), CCZ_ERR_TOO_LARGE);
+    CHECK(!ok);
+    ccz_buf_free(&small);
 
     /* the default policy: verified, rejected */
     j = verdict_doc(&ok, ccz_buf_span(&ev), &o, NULL);
@@ -160,6 +167,19 @@ static void test_evidence(void)
     CHECK(json_is_null(json_object_get(j, "policy")));
     CHECK_STR(str_at(j, "error.code"), "report_data_mismatch");
     CHECK_STR(str_at(j, "error.step"), "report_data");
+    json_decref(j);
+    /* evidence that did not verify shows none of its claims' findings: not simulated (and no
+     * warning), no TCB status, no advisories, whatever the claims held when it failed */
+    v.result.claims.simulated = true;
+    strcpy(v.result.claims.tcb_status, "OutOfDate");
+    v.result.claims.n_advisories = 1;
+    strcpy(v.result.claims.advisories[0], "INTEL-SA-00828");
+    j = ccz_verdict_to_json(&v);
+    CHECK(json_is_false(json_object_get(j, "verified")));
+    CHECK(json_is_false(json_object_get(j, "simulated")));
+    CHECK(!json_object_get(j, "warning"));
+    CHECK(json_is_null(json_object_get(j, "tcb_status")));
+    CHECK_INT(json_array_size(json_object_get(j, "advisories")), 0);
     json_decref(j);
 
     /* not evidence at all */
@@ -214,6 +234,16 @@ static void test_certificate(void)
         CHECK(!json_object_get(j, "error"));
         json_decref(j);
     }
+    /* PEM after leading white space is still the certificate */
+    ccz_buf spaced = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append_str(&spaced, " \n\t"));
+    CHECK_OK(ccz_buf_append(&spaced, pem_ptr, (size_t)pem_len));
+    bool spaced_ok = false;
+    json_t *sj = verdict_doc(&spaced_ok, ccz_buf_span(&spaced), &o, allow);
+    CHECK(spaced_ok);
+    CHECK_STR(str_at(sj, "ratls.format"), "dice");
+    json_decref(sj);
+    ccz_buf_free(&spaced);
     /* outside its validity: an error at the certificate step, the evidence's TEE kept */
     o.at_unix = 1000;
     static ccz_verdict v;

@@ -570,6 +570,76 @@ static void test_snp_cert_table(void)
     ccz_buf_free(&chain);
 }
 
+/* The SNP attester with the host's certificate table in auxblob: the VEK and then its chain
+ * are appended to the caller's certificates; a table that does not parse leaves them as they
+ * were; a report for report data that differs in its last byte only is refused. */
+static void test_snp_configfs_certs(void)
+{
+    if (!F)
+        F = forge_new();
+    uint8_t rd[64] = {5, 5}, rep[CCZ_SNP_REPORT_SIZE];
+    snp_report(rep, rd);
+    BIO *b = BIO_new_mem_buf(forge_root_pem(F).ptr, (int)forge_root_pem(F).len);
+    X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    BIO_free(b);
+    unsigned char *der = NULL;
+    int n = i2d_X509(x, &der);
+    X509_free(x);
+    CHECK(n > 0);
+    ccz_buf table = CCZ_BUF_INIT;
+    static const uint8_t *const vlek_ask_ark[] = {table_guid_vlek, table_guid_ask, table_guid_ark};
+    cert_table(&table, vlek_ask_ark, 3, CCZ_SPAN(der, (size_t)n));
+    char root[512], entry[700];
+    snprintf(root, sizeof root, "%s/snp-certs", test_tmpdir());
+    snprintf(entry, sizeof entry, "%s/sys/kernel/config/tsm/report/e2", root);
+    put(entry, "provider", CCZ_SPAN("sev_guest\n", 10));
+    put(entry, "generation", CCZ_SPAN("1\n", 2));
+    put(entry, "outblob", CCZ_SPAN(rep, sizeof rep));
+    put(entry, "auxblob", ccz_buf_span(&table));
+    ccz_attester_opts o = CCZ_ATTESTER_OPTS_INIT;
+    o.tee = CCZ_TEE_SNP;
+    o.device_root = root;
+    o.tsm_entry = "e2";
+    ccz_attester *a;
+    CHECK_OK(ccz_attester_new(&a, &o));
+    ccz_buf ev = CCZ_BUF_INIT, certs = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append_str(&certs, "kept"));
+    CHECK_OK(ccz_attest_with_certs(&ev, &certs, a, rd));
+    CHECK_INT(ev.len, CCZ_SNP_REPORT_SIZE);
+    CHECK(certs.len > 4 && memcmp(certs.ptr, "kept", 4) == 0);
+    CHECK_INT(pem_count(&certs), 3); /* the VLEK, then the ASK and the ARK */
+    /* room for the VEK but not for its chain: an error, the certificates as they were */
+    size_t one = (certs.len - 4) / 3;
+    ccz_buf tight;
+    ccz_buf_init(&tight, 4 + one + one / 2, false);
+    CHECK_OK(ccz_buf_append_str(&tight, "kept"));
+    ccz_buf_reset(&ev);
+    CHECK_STATUS(ccz_attest_with_certs(&ev, &tight, a, rd), CCZ_ERR_TOO_LARGE);
+    CHECK_INT(tight.len, 4);
+    CHECK_INT(ev.len, 0);
+    ccz_buf_free(&tight);
+    /* a table that does not parse: an error, the certificates as they were */
+    put(entry, "auxblob", CCZ_SPAN(table.ptr, 30));
+    ccz_buf_reset(&ev);
+    size_t before = certs.len;
+    CHECK_STATUS(ccz_attest_with_certs(&ev, &certs, a, rd), CCZ_ERR_TRUNCATED);
+    CHECK_INT(certs.len, before);
+    CHECK_INT(ev.len, 0);
+    /* without a place for certificates the table is not read */
+    CHECK_OK(ccz_attest(&ev, a, rd));
+    CHECK_INT(ev.len, CCZ_SNP_REPORT_SIZE);
+    /* report data differing in its last byte */
+    rd[63] = 1;
+    ccz_buf_reset(&ev);
+    CHECK_STATUS(ccz_attest(&ev, a, rd), CCZ_ERR_REPORT_DATA_MISMATCH);
+    CHECK_INT(ev.len, 0);
+    ccz_attester_free(a);
+    OPENSSL_free(der);
+    ccz_buf_free(&table);
+    ccz_buf_free(&ev);
+    ccz_buf_free(&certs);
+}
+
 static void cleanup(void)
 {
     forge_free(F);
@@ -577,4 +647,4 @@ static void cleanup(void)
 
 TEST_MAIN(T(test_gramine), T(test_configfs_tsm), T(test_tsm_rounds), T(test_tsm_interleaved_writer),
           T(test_tdx_guest_device), T(test_qgs_messages), T(test_snp_configfs),
-          T(test_snp_cert_table), T(cleanup))
+          T(test_snp_cert_table), T(test_snp_configfs_certs), T(cleanup))

@@ -149,6 +149,25 @@ static void test_tpm_quote(void)
         }
         ccz_buf_free(&x);
     }
+    /* qualifiedSigner of 66 bytes (TPM2B_NAME's most: a SHA-512 name) is read; 67 is refused */
+    attest(&b, 0xff544347, 0x8018, 1, 0x000b, all, 3, 32);
+    for (size_t n = 66; n <= 67; n++) {
+        ccz_buf x = CCZ_BUF_INIT;
+        CHECK_OK(ccz_buf_append(&x, b.ptr, 6)); /* magic, type */
+        CHECK_OK(ccz_buf_append_u8(&x, (uint8_t)(n >> 8)));
+        CHECK_OK(ccz_buf_append_u8(&x, (uint8_t)n));
+        for (size_t i = 0; i < n; i++)
+            CHECK_OK(ccz_buf_append_u8(&x, 0x0b));
+        CHECK_OK(ccz_buf_append(&x, b.ptr + 12, b.len - 12)); /* from extraData on */
+        if (n == 66) {
+            CHECK_OK(ccz_tpm_quote_parse(&q, ccz_buf_span(&x)));
+            CHECK_INT(q.qualified_signer.len, 66);
+        } else {
+            CHECK_STATUS(ccz_tpm_quote_parse(&q, ccz_buf_span(&x)), CCZ_ERR_MALFORMED);
+            CHECK_CONTAINS(ccz_error_detail(), "qualifiedSigner of 67 bytes (at most 66)");
+        }
+        ccz_buf_free(&x);
+    }
     attest(&b, 0xff544347, 0x8018, 1, 0x000b, all, 3, 32);
     for (size_t cut = 0; cut < b.len; cut++)
         CHECK_STATUS(ccz_tpm_quote_parse(&q, CCZ_SPAN(b.ptr, cut)), CCZ_ERR_TRUNCATED);
@@ -329,6 +348,7 @@ static void test_evidence_document(void)
     static const char *const v0_bad[][2] = {
         {"[1, -1]", "\"-----BEGIN\""},
         {"[1]", "5"},
+        {"[1, 256]", "\"-----BEGIN\""}, /* one more than a byte holds */
     };
     for (size_t i = 0; i < CCZ_ARRAY_LEN(v0_bad); i++) {
         ccz_buf_reset(&t);
@@ -337,7 +357,7 @@ static void test_evidence_document(void)
                                 "%s}, \"report\": %s, \"vcek\": %s}",
                                 (const char *)p.ptr, v0_bad[i][0], v0_bad[i][1]));
         CHECK_STATUS(parse_json(&e, (const char *)t.ptr), CCZ_ERR_MALFORMED);
-        CHECK_CONTAINS(ccz_error_detail(), i == 0 ? "\"report\"[1] is not a byte"
+        CHECK_CONTAINS(ccz_error_detail(), i != 1 ? "\"report\"[1] is not a byte"
                                                   : "\"vcek\" is missing or not PEM text");
     }
     /* v0: an array signature of 4097 bytes is refused before its bytes are read; one of 4096

@@ -101,8 +101,11 @@ static void test_snp(void)
     c.snp.launch_tcb.bootloader = 0x03;
     c.snp.platform_info = 0x25;
     strcpy(c.snp.product, "Milan");
+    c.snp.measurement[47] = 0x5a;
     json_t *o = ccz_claims_to_json(&c);
     CHECK_STR(str(o, "policy"), "0xb0000");
+    CHECK_INT(strlen(str(o, "measurement")), 96); /* 48 bytes, the last one too */
+    CHECK_STR(str(o, "measurement") + 94, "5a");
     CHECK_STR(str(o, "signing_key"), "vlek");
     CHECK_STR(str(o, "product"), "Milan");
     json_t *tcb = json_object_get(o, "reported_tcb");
@@ -179,6 +182,7 @@ static void test_vtpm(void)
     c.vtpm.tpm_enabled = 0;
     c.vtpm.console_enabled = -1;
     memset(c.vtpm.pcrs[7], 0x07, 32);
+    memset(c.vtpm.pcrs[23], 0x23, 32);
     json_t *o = ccz_claims_to_json(&c);
     CHECK_STR(str(o, "report_data"), "aa0000");
     json_t *vm = json_object_get(o, "vm_configuration");
@@ -187,6 +191,10 @@ static void test_vtpm(void)
     CHECK(json_is_null(json_object_get(vm, "console_enabled")));
     CHECK_STR(str(json_object_get(o, "tpm"), "pcr07"),
               "0707070707070707070707070707070707070707070707070707070707070707");
+    /* all 24 PCRs, the last one too */
+    CHECK_INT(json_object_size(json_object_get(o, "tpm")), 24);
+    CHECK_STR(str(json_object_get(o, "tpm"), "pcr23"),
+              "2323232323232323232323232323232323232323232323232323232323232323");
     json_decref(o);
 }
 
@@ -206,6 +214,21 @@ static void test_csv(void)
     CHECK(json_is_true(json_object_get(bits, "nodbg")));
     CHECK_INT(json_integer_value(json_object_get(bits, "api_major")), 1);
     json_decref(o);
+    /* each policy field at its own bits: csv (5), hsk_version (8-11), cek_version (12-15),
+     * api_major (16-23), api_minor (24-31) */
+    c.csv.policy = 0xab12c920u;
+    o = ccz_claims_to_json(&c);
+    CHECK_STR(str(o, "policy"), "0xab12c920");
+    bits = json_object_get(o, "policy_bits");
+    CHECK(json_is_false(json_object_get(bits, "nodbg")));
+    CHECK(json_is_true(json_object_get(bits, "csv")));
+    CHECK(json_is_false(json_object_get(bits, "csv3")));
+    CHECK(json_is_false(json_object_get(bits, "domain")));
+    CHECK_INT(json_integer_value(json_object_get(bits, "hsk_version")), 9);
+    CHECK_INT(json_integer_value(json_object_get(bits, "cek_version")), 0xc);
+    CHECK_INT(json_integer_value(json_object_get(bits, "api_major")), 0x12);
+    CHECK_INT(json_integer_value(json_object_get(bits, "api_minor")), 0xab);
+    json_decref(o);
     c.csv.version = 2;
     o = ccz_claims_to_json(&c);
     CHECK(json_object_get(o, "anonce") == NULL);
@@ -217,5 +240,34 @@ static void test_csv(void)
     json_decref(o);
 }
 
+/* CCA: every software component, the 33-byte instance ID, all four REMs. */
+static void test_cca(void)
+{
+    static ccz_claims c;
+    c.tee = CCZ_TEE_CCA;
+    c.cca.n_sw_components = 2;
+    strcpy(c.cca.sw_components[0].type, "BL");
+    strcpy(c.cca.sw_components[1].type, "RSE_BL1_2");
+    c.cca.sw_components[1].measurement_len = 2;
+    c.cca.sw_components[1].measurement[1] = 0x5c;
+    c.cca.instance_id[0] = 0x01;
+    c.cca.instance_id[32] = 0x33;
+    c.cca.rim_len = 32;
+    c.cca.rem[3][31] = 0x7e;
+    json_t *o = ccz_claims_to_json(&c);
+    CHECK(o != NULL);
+    json_t *sw = json_object_get(o, "sw_components");
+    CHECK_INT(json_array_size(sw), 2);
+    CHECK_STR(str(json_array_get(sw, 0), "type"), "BL");
+    CHECK_STR(str(json_array_get(sw, 1), "type"), "RSE_BL1_2");
+    CHECK_STR(str(json_array_get(sw, 1), "measurement"), "005c");
+    CHECK_INT(strlen(str(o, "instance_id")), 66);
+    CHECK_STR(str(o, "instance_id") + 64, "33");
+    json_t *rem = json_object_get(o, "rem");
+    CHECK_INT(json_array_size(rem), 4);
+    CHECK_STR(json_string_value(json_array_get(rem, 3)) + 62, "7e");
+    json_decref(o);
+}
+
 TEST_MAIN(T(test_names), T(test_sgx_and_sim), T(test_tdx), T(test_snp), T(test_snp_policy_bits),
-          T(test_dcap_fields), T(test_vtpm), T(test_csv))
+          T(test_dcap_fields), T(test_vtpm), T(test_csv), T(test_cca))

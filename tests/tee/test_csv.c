@@ -339,6 +339,23 @@ static void test_chain_v2_v3(void)
     CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&ev), &o), CCZ_ERR_REPLAY_MISMATCH);
     CHECK_STR(r.step, "eventlog");
     CHECK_CONTAINS(r.message, "rtmr2");
+    /* a caller's log of SHA-256 digests only: nothing it replays extends the RTMRs */
+    log_alg = 0x0b;
+    ccz_buf sha_log = CCZ_BUF_INIT;
+    uint8_t sha_rtmr[5][32];
+    eventlog(&sha_log, sha_rtmr);
+    log_alg = 0x12;
+    ccz_eventlog *sha_l;
+    CHECK_OK(ccz_eventlog_parse(&sha_l, ccz_buf_span(&sha_log)));
+    report(&ev, 2, rd, sha_rtmr);
+    o.eventlog = sha_l;
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&ev), &o), CCZ_ERR_UNSUPPORTED);
+    CHECK_STR(r.step, "eventlog");
+    CHECK_CONTAINS(r.message, "no SM3 digests, which CSV RTMRs extend");
+    o.eventlog = l;
+    ccz_eventlog_free(sha_l);
+    ccz_buf_free(&sha_log);
+    report(&ev, 2, rd, other);
     evidence_json(&js, &ev, &log);
     CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&js), &jo), CCZ_ERR_REPLAY_MISMATCH);
     CHECK_STR(r.step, "eventlog");
