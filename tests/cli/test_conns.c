@@ -159,6 +159,27 @@ static void end_holders(holder *h, pthread_t *th, const int *theirs, int n)
         pthread_join(th[i], NULL);
 }
 
+/* With a and b held open (their peers' ends theirs_a and theirs_b), a newcomer from addr (its end
+ * in *theirs_new) makes room by shutting down the one `victim` names (0: a, 1: b), not the
+ * other; then the newcomer's slot is released. */
+static void newcomer_closes(cli_conns *t, cli_conn *a, int theirs_a, cli_conn *b, int theirs_b,
+                            const char *addr, int *theirs_new, int victim)
+{
+    holder h[2];
+    pthread_t th[2];
+    start_holder(&h[0], t, a, &th[0]);
+    start_holder(&h[1], t, b, &th[1]);
+    cli_conn *n = take(t, addr, theirs_new); /* returns once the victim is released */
+    CHECK(n != NULL);
+    CHECK_INT(atomic_load(&h[victim].shut), 1);
+    CHECK_INT(atomic_load(&h[!victim].shut), 0); /* the other is still open */
+    int mine[2] = {theirs_a, theirs_b};
+    end_holders(h, th, mine, 2);
+    CHECK_INT(atomic_load(&h[!victim].shut), 2);
+    if (n)
+        (void)cli_conns_release(t, n);
+}
+
 /* At the server's cap with two established connections whose peers the server waits for, a
  * newcomer (another peer) makes room by shutting down the one waited for longest, not the
  * other. */
@@ -167,8 +188,6 @@ static void test_cap_closes_idle_longest(void)
     cli_conns t;
     CHECK_OK(cli_conns_init(&t, "test", 2, 8, 60000));
     int theirs[3];
-    holder h[2];
-    pthread_t th[2];
     cli_conn *a = take(&t, "127.0.0.2", &theirs[0]);
     cli_conn *b = take(&t, "127.0.0.3", &theirs[1]);
     CHECK(a && b);
@@ -177,17 +196,8 @@ static void test_cap_closes_idle_longest(void)
     cli_conns_waiting(&t, a, true);
     usleep(20 * 1000);
     cli_conns_waiting(&t, b, true); /* a has been waited for longer */
-    start_holder(&h[0], &t, a, &th[0]);
-    start_holder(&h[1], &t, b, &th[1]);
-    cli_conn *n = take(&t, "127.0.0.4", &theirs[2]); /* returns once a is released */
-    CHECK(n != NULL);
-    CHECK_INT(atomic_load(&h[0].shut), 1);
-    CHECK_INT(atomic_load(&h[1].shut), 0); /* the one idle for less time is still open */
-    int mine[2] = {theirs[0], theirs[1]};
-    end_holders(h, th, mine, 2);
-    CHECK_INT(atomic_load(&h[1].shut), 2);
-    if (n)
-        (void)cli_conns_release(&t, n);
+    if (a && b)
+        newcomer_closes(&t, a, theirs[0], b, theirs[1], "127.0.0.4", &theirs[2], 0);
     for (int i = 0; i < 3; i++)
         close(theirs[i]);
     cli_conns_free(&t);
@@ -200,8 +210,6 @@ static void test_cap_prefers_handshake_to_idle(void)
     cli_conns t;
     CHECK_OK(cli_conns_init(&t, "test", 2, 8, 60000));
     int theirs[3];
-    holder h[2];
-    pthread_t th[2];
     cli_conn *a = take(&t, "127.0.0.2", &theirs[0]);
     CHECK(a != NULL);
     cli_conns_established(&t, a);
@@ -209,17 +217,8 @@ static void test_cap_prefers_handshake_to_idle(void)
     usleep(20 * 1000);
     cli_conn *b = take(&t, "127.0.0.3", &theirs[1]); /* still in its handshake */
     CHECK(b != NULL);
-    start_holder(&h[0], &t, a, &th[0]);
-    start_holder(&h[1], &t, b, &th[1]);
-    cli_conn *n = take(&t, "127.0.0.4", &theirs[2]); /* returns once b is released */
-    CHECK(n != NULL);
-    CHECK_INT(atomic_load(&h[1].shut), 1);
-    CHECK_INT(atomic_load(&h[0].shut), 0); /* the established one is still open */
-    int mine[2] = {theirs[0], theirs[1]};
-    end_holders(h, th, mine, 2);
-    CHECK_INT(atomic_load(&h[0].shut), 2);
-    if (n)
-        (void)cli_conns_release(&t, n);
+    if (a && b) /* b, the handshake, not a, the established one */
+        newcomer_closes(&t, a, theirs[0], b, theirs[1], "127.0.0.4", &theirs[2], 1);
     for (int i = 0; i < 3; i++)
         close(theirs[i]);
     cli_conns_free(&t);
@@ -271,25 +270,14 @@ static void test_peer_cap_oldest_by_accept_order(void)
     cli_conns t;
     CHECK_OK(cli_conns_init(&t, "test", 8, 2, 60000));
     int theirs[4];
-    holder h[2];
-    pthread_t th[2];
     cli_conn *a = take(&t, "127.0.0.2", &theirs[0]); /* slot 0 */
     cli_conn *b = take(&t, "127.0.0.2", &theirs[1]); /* slot 1 */
     CHECK(a && b);
     CHECK(!cli_conns_release(&t, a));
     cli_conn *c = take(&t, "127.0.0.2", &theirs[2]); /* slot 0 again, newer than b */
     CHECK(c == a);
-    start_holder(&h[0], &t, b, &th[0]);
-    start_holder(&h[1], &t, c, &th[1]);
-    cli_conn *n = take(&t, "127.0.0.2", &theirs[3]); /* returns once b is released */
-    CHECK(n != NULL);
-    CHECK_INT(atomic_load(&h[0].shut), 1);
-    CHECK_INT(atomic_load(&h[1].shut), 0); /* the newer handshake is still open */
-    int mine[2] = {theirs[1], theirs[2]};
-    end_holders(h, th, mine, 2);
-    CHECK_INT(atomic_load(&h[1].shut), 2);
-    if (n)
-        (void)cli_conns_release(&t, n);
+    if (b && c) /* b, the older handshake, not c, the newer one */
+        newcomer_closes(&t, b, theirs[1], c, theirs[2], "127.0.0.2", &theirs[3], 0);
     for (int i = 0; i < 4; i++)
         close(theirs[i]);
     cli_conns_free(&t);
