@@ -23,14 +23,6 @@
 #define DEFAULT_IDLE_MS 60000
 #define DEFAULT_MAX_CONNS 4
 
-/* Reads and waits on the socket at most ms (the peer's silence), writes the same. */
-static void set_idle(int fd, long ms)
-{
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
-
 /* RA-TLS when the command line gives this side an identity, a mode or anything to verify the
  * peer with: a policy given to a connection that would not use it must not pass unnoticed. */
 static bool wants_ratls(const cli_args *a, int argc, char **argv)
@@ -146,7 +138,7 @@ static ccz_status serve_one(psi_server *srv, cli_conn *slot, int fd, unsigned lo
                 ccz_error_detail());
         return s;
     }
-    set_idle(fd, srv->idle_ms);
+    cli_socket_timeouts(fd, srv->idle_ms);
     session_io sio = {.srv = srv, .slot = slot};
     ccz_psi_io_ssl(&sio.tls, ssl);
     ccz_psi_io io = {.write = session_write, .read = session_read, .payload = &sio};
@@ -295,7 +287,7 @@ static int run_client(cli_args *a, SSL_CTX *ctx, ccz_psi_set *set)
         fprintf(stderr, "ccz: psi ecdh: %s\n", ccz_error_detail());
         return cli_exit_code(s, true);
     }
-    set_idle(SSL_get_fd(ssl), a->idle_timeout_ms ? a->idle_timeout_ms : DEFAULT_IDLE_MS);
+    cli_socket_timeouts(SSL_get_fd(ssl), a->idle_timeout_ms ? a->idle_timeout_ms : DEFAULT_IDLE_MS);
     ccz_psi_io io;
     ccz_psi_io_ssl(&io, ssl);
     ccz_psi_ecdh_opts o = CCZ_PSI_ECDH_OPTS_INIT;

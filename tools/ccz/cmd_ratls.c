@@ -272,9 +272,7 @@ static ccz_status run_connection(server_state *srv, cli_conn *slot, int fd)
         fprintf(stderr, "ccz ratls: handshake failed: %s\n", ccz_error_detail());
         return s;
     }
-    struct timeval tv = {srv->idle_ms / 1000, (srv->idle_ms % 1000) * 1000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    cli_socket_timeouts(fd, srv->idle_ms);
     serve(srv, slot, ssl);
     SSL_shutdown(ssl);
     SSL_free(ssl);
@@ -439,9 +437,7 @@ static int cmd_client(int argc, char **argv)
             SSL_get_cipher(ssl));
     /* each echo must come back, and each line go out, within the same --timeout */
     long ms = a.timeout_ms > 0 ? a.timeout_ms : CCZ_RATLS_TIMEOUT_MS;
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-    setsockopt(SSL_get_fd(ssl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(SSL_get_fd(ssl), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    cli_socket_timeouts(SSL_get_fd(ssl), ms);
     char line[4096];
     while (fgets(line, sizeof line, stdin)) {
         int n = (int)strlen(line), got = 0, k = 1;

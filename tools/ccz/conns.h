@@ -63,4 +63,8 @@ void cli_conns_waiting(cli_conns *t, cli_conn *c, bool waiting);
 /* Frees the slot and closes its socket; whether the session deadline had ended it. */
 bool cli_conns_release(cli_conns *t, cli_conn *c);
 
+/* A connection's reads wait at most ms for the peer (SO_RCVTIMEO), its writes the same
+ * (SO_SNDTIMEO): blocking I/O that a silent peer cannot hold for ever. */
+void cli_socket_timeouts(int fd, long ms);
+
 #endif
