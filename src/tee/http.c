@@ -65,9 +65,10 @@ static int64_t mono_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-int64_t tee_http_deadline(long timeout_seconds)
+tee_http_opts tee_http_fetch_opts(const char *ca_file, bool insecure, long timeout_seconds)
 {
-    return mono_ms() + 1000 * (timeout_seconds > 0 ? timeout_seconds : 60L);
+    return (tee_http_opts){ca_file, insecure, timeout_seconds,
+                           mono_ms() + 1000 * (timeout_seconds > 0 ? timeout_seconds : 60L)};
 }
 
 ccz_status tee_http_get(tee_http_response *r, const char *url, const tee_http_opts *o)

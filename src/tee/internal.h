@@ -141,12 +141,13 @@ typedef struct {
     const char *ca_file;  /* PEM roots for TLS, NULL: the system's */
     bool insecure;        /* skip TLS server verification */
     long timeout_seconds; /* 0: 60 */
-    int64_t deadline_ms;  /* when set (tee_http_deadline), no request runs past it: a fetch of
+    int64_t deadline_ms;  /* when set (tee_http_fetch_opts), no request runs past it: a fetch of
                              several requests ends within its one timeout */
 } tee_http_opts;
 
-/* The instant timeout_seconds (0: 60) from now on the monotonic clock, for deadline_ms. */
-int64_t tee_http_deadline(long timeout_seconds);
+/* The options of one fetch, of one request or several: its deadline is timeout_seconds (0: 60)
+ * from now on the monotonic clock. */
+tee_http_opts tee_http_fetch_opts(const char *ca_file, bool insecure, long timeout_seconds);
 
 typedef struct {
     ccz_buf body;

@@ -75,9 +75,8 @@ ccz_status ccz_csv_hsk_cek_fetch(ccz_buf *out, bool *from_cache, ccz_span eviden
     snprintf(url, sizeof url, "%.*s/hsk_cek?snumber=%s", (int)bl, o->kds_url, serial);
     tee_http_response resp;
     tee_http_response_init(&resp, NULL);
-    s = tee_http_get(&resp, url,
-                     &(tee_http_opts){o->ca_file, o->tls_verify_insecure, o->timeout_seconds,
-                                      tee_http_deadline(o->timeout_seconds)});
+    tee_http_opts h = tee_http_fetch_opts(o->ca_file, o->tls_verify_insecure, o->timeout_seconds);
+    s = tee_http_get(&resp, url, &h);
     if (s == CCZ_OK && resp.body.len > CCZ_CSV_HSK_CEK_SIZE)
         s = ccz_fail(CCZ_ERR_TOO_LARGE, "%s answered with %zu bytes, not an HSK/CEK bundle", url,
                      resp.body.len);

@@ -359,8 +359,7 @@ ccz_status ccz_collateral_fetch(ccz_buf *out, bool *from_cache, ccz_span quote,
     fetched f = {CCZ_BUF_INIT, CCZ_BUF_INIT, CCZ_BUF_INIT, CCZ_BUF_INIT,
                  CCZ_BUF_INIT, CCZ_BUF_INIT, CCZ_BUF_INIT};
     /* one deadline for the four or five requests: a server slow on each cannot stretch it */
-    tee_http_opts h = {o->ca_file, o->tls_verify_insecure, o->timeout_seconds,
-                       tee_http_deadline(o->timeout_seconds)};
+    tee_http_opts h = tee_http_fetch_opts(o->ca_file, o->tls_verify_insecure, o->timeout_seconds);
     s = fetch_all(&f, &n, base, &h);
     if (s == CCZ_OK)
         s = assemble(&doc, &f);

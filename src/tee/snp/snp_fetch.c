@@ -88,9 +88,8 @@ ccz_status ccz_snp_vcek_fetch(ccz_buf *out, bool *from_cache, ccz_span report,
     snprintf(url, sizeof url, "%.*s/vcek/v1/%s/%s?%s", (int)bl, o->kds_url, product, hwid, tcb);
     tee_http_response resp;
     tee_http_response_init(&resp, NULL);
-    s = tee_http_get(&resp, url,
-                     &(tee_http_opts){o->ca_file, o->tls_verify_insecure, o->timeout_seconds,
-                                      tee_http_deadline(o->timeout_seconds)});
+    tee_http_opts h = tee_http_fetch_opts(o->ca_file, o->tls_verify_insecure, o->timeout_seconds);
+    s = tee_http_get(&resp, url, &h);
     if (s == CCZ_OK)
         s = ccz_buf_append(&body, resp.body.ptr, resp.body.len);
     tee_http_response_free(&resp);
