@@ -61,9 +61,16 @@ static void throw_status(JNIEnv *env, ccz_status st, const char *what)
     if (!ctor)
         return;
     const char *detail = ccz_error_detail();
+    if (!detail || !*detail)
+        detail = ccz_strerror(st);
+    if (!what)
+        what = "ccz";
+    size_t wn = strlen(what);
     char msg[1024];
-    snprintf(msg, sizeof msg, "%s: %s", what ? what : "ccz",
-             detail && *detail ? detail : ccz_strerror(st));
+    if (strncmp(detail, what, wn) == 0 && detail[wn] == ':') /* it names what already */
+        snprintf(msg, sizeof msg, "%s", detail);
+    else
+        snprintf(msg, sizeof msg, "%s: %s", what, detail);
     jstring name = (*env)->NewStringUTF(env, ccz_status_name(st));
     jstring text = new_string(env, msg);
     if (!name || !text)
@@ -136,22 +143,41 @@ static jbyteArray new_bytes(JNIEnv *env, const void *p, size_t n)
     return a;
 }
 
-/* A copy of a Java String as UTF-8 (NULL stays NULL). */
+/* A copy of a Java String as standard UTF-8 (NULL stays NULL). Not GetStringUTFChars: its
+ * modified UTF-8 writes U+0000 as C0 80 and a character outside the BMP as two surrogates. A
+ * NUL is refused: C would read the string only up to it. */
 static bool string_get(JNIEnv *env, char **out, jstring s)
 {
     *out = NULL;
     if (!s)
         return true;
-    const char *c = (*env)->GetStringUTFChars(env, s, NULL);
-    if (!c)
-        return false;
-    *out = strdup(c);
-    (*env)->ReleaseStringUTFChars(env, s, c);
-    if (!*out) {
-        (void)ok(env, ccz_fail(CCZ_ERR_NOMEM, "out of memory"), "copy");
-        return false;
+    jclass cls = (*env)->GetObjectClass(env, s);
+    jmethodID get =
+        cls ? (*env)->GetMethodID(env, cls, "getBytes", "(Ljava/lang/String;)[B") : NULL;
+    jstring cs = get ? (*env)->NewStringUTF(env, "UTF-8") : NULL;
+    jbyteArray a = cs ? (jbyteArray)(*env)->CallObjectMethod(env, s, get, cs) : NULL;
+    jbytes b = {0};
+    bool good = a && bytes_get(env, &b, a);
+    if (good && memchr(b.ptr, 0, b.len)) {
+        throw_arg(env, "a string with a NUL character: C would read only what precedes it");
+        good = false;
     }
-    return true;
+    if (good && !(*out = malloc(b.len + 1))) {
+        (void)ok(env, ccz_fail(CCZ_ERR_NOMEM, "out of memory"), "copy");
+        good = false;
+    }
+    if (good) {
+        memcpy(*out, b.ptr, b.len);
+        (*out)[b.len] = '\0';
+    }
+    bytes_free(&b);
+    if (a)
+        (*env)->DeleteLocalRef(env, a);
+    if (cs)
+        (*env)->DeleteLocalRef(env, cs);
+    if (cls)
+        (*env)->DeleteLocalRef(env, cls);
+    return good;
 }
 
 /* ---- sim -----------------------------------------------------------------------------------*/

@@ -4,6 +4,7 @@ accept and reject, report data binds, the verdict is the document `ccz verify --
 (compared key for key with the command), and verify() raises only for unusable arguments."""
 import json
 import os
+import time
 
 import pytest
 from conftest import cli_json, no_hint
@@ -222,3 +223,79 @@ def test_verdict_in_marshal_format(plat, evidence):
         lib.ccz_json_free(j)
     assert got == values and list(got) == list(values)
     assert type(got["ints"][-1]) is int and got["ints"][7] == 2 ** 63 - 1
+
+
+def test_integers_a_c_field_cannot_hold_refused(plat):
+    """An int outside its C field's range raises OverflowError naming the field: ctypes would
+    keep its low bits, and an svn of -1 would be claimed as 65535, a product id of 65543 as 7,
+    an instant 2**64 seconds on as now."""
+    cases = [(dict(svn=-1), "svn"), (dict(svn=65536), "svn"),
+             (dict(product_id=65543), "product_id"), (dict(timestamp=2**63), "timestamp")]
+    for kwargs, field in cases:
+        with pytest.raises(OverflowError, match="^%s: %d does not fit a C " % (field, list(
+                kwargs.values())[0])):
+            ccz.Attester("sim", sim_dir=plat, **kwargs)
+    a = ccz.Attester("sim", sim_dir=plat, svn=65535, product_id=0)
+    ev = a.attest(b"")
+    doc = ccz.verify(ev, sim_dir=plat, policy={"allow_sim": True})
+    assert doc["ok"] and doc["claims"]["isv_svn"] == 65535
+    now = int(time.time())
+    with pytest.raises(OverflowError, match=r"^at_unix: %d does not fit a C " % (
+            2**64 + now)):
+        ccz.verify(ev, sim_dir=plat, policy={"allow_sim": True}, at=2**64 + now)
+
+
+def test_strings_with_a_nul_refused(plat, tmp_path):
+    """A path or name with a NUL raises ValueError: C would read it only up to the NUL (a
+    platform "a\\0b" made in a, an attester of another directory than the one named)."""
+    with pytest.raises(ValueError, match="embedded NUL character in"):
+        ccz.sim_init(str(tmp_path / "a\0b"))
+    assert not (tmp_path / "a").exists()
+    with pytest.raises(ValueError, match="embedded NUL character in"):
+        ccz.Attester("sim", sim_dir=plat + "\0/other")
+    with pytest.raises(ValueError, match="embedded NUL character in"):
+        ccz.Attester("sim\0x", sim_dir=plat)
+
+
+def test_binding_refusals_with_their_messages(plat, evidence):
+    """What the binding refuses before libccz sees it, each with the message that says what to
+    fix: a measurement of other than 32 bytes (C reads 32), an unknown sealing policy, both
+    kinds of collateral or a chain without a VEK, trust anchors given twice, hex evidence of odd
+    length; and bytes that are no evidence are detected as nothing."""
+    for n in (31, 33):
+        with pytest.raises(ccz.Error, match="^invalid_argument: measurement: %d bytes, not 32$"
+                           % n):
+            ccz.Attester("sim", sim_dir=plat, measurement=b"m" * n)
+    with ccz.Attester("sim", sim_dir=plat) as a:
+        with pytest.raises(ValueError,
+                           match="^policy is 'mrenclave' or 'mrsigner', not 'mrother'$"):
+            a.seal_key("mrother")
+    assert ccz.detect(b"not evidence") is None
+    with pytest.raises(ccz.Error, match="^invalid_argument: collateral: Intel collateral "
+                       r"\(SGX/TDX\) or a VEK \(SEV-SNP\), one of them$"):
+        ccz.Collateral(b"{}", vek=b"x")
+    with pytest.raises(ccz.Error, match="^invalid_argument: cert_chain goes with vek$"):
+        ccz.Collateral(b"{}", cert_chain=b"x")
+    with ccz.Trust(sim_dir=plat) as t:
+        with pytest.raises(ccz.Error, match="^invalid_argument: trust replaces root_ca, "
+                           "sim_roots and sim_dir$"):
+            ccz.verify(evidence, trust=t, sim_dir=plat)
+    with pytest.raises(ccz.Error, match="^invalid_encoding: evidence: hex text of odd length$"):
+        ccz.verify(b"abc\n", sim_dir=plat)
+    with pytest.raises(ccz.Error) as e:  # the step named once: libccz's detail names it already
+        ccz.Policy({"allow_sim": 3})
+    assert e.value.detail == "policy: allow_sim: must be true or false"
+
+
+def test_verify_reentered_keeps_the_outer_calls_memory(plat, evidence):
+    """A verify entered while this thread's is running (a finalizer the collector runs inside
+    it) uses memory of its own: the outer call's buffer stays marked busy."""
+    from ccz import attestation
+    ccz.verify(evidence, sim_dir=plat, policy=ALLOW)
+    vb = attestation._tls.verdict
+    vb.busy = True  # as inside the outer call
+    try:
+        assert ccz.verify(evidence, sim_dir=plat, policy=ALLOW)["ok"] is True
+        assert vb.busy is True
+    finally:
+        vb.busy = False

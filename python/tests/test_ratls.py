@@ -107,6 +107,7 @@ def test_connection_bytes_only_and_closed(plat, att, listener):
                 c.send(bad)
             with pytest.raises(TypeError):
                 c.sendall(bad)
+        assert c.send(b"") == 0  # nothing to send: not OpenSSL's error for a write of 0
         c.sendall(b"hello")
         assert c.recv() == b"echo:hello"  # nothing but these bytes went
     th.join(10)
@@ -244,3 +245,33 @@ def test_context_refuses_closed_borrowed_objects(plat, att):
         ctx2.connect("127.0.0.1:1", timeout=0.5)
     ctx.close()
     ctx2.close()
+
+
+def test_integers_and_strings_c_cannot_hold_refused(plat, att):
+    """A validity or cache size outside its C field raises OverflowError (ctypes would keep the
+    low bits: a cache of -1 would be 4294967295 entries); a name or address with a NUL,
+    ValueError (C would read only what precedes it)."""
+    with pytest.raises(OverflowError, match="^not_after: %d does not fit a C " % 2**63):
+        ratls.create_certificate(att, not_after=2**63)
+    with pytest.raises(OverflowError, match="^cache_size: -1 does not fit a C uint "):
+        ratls.Context(attester=att, sim_dir=plat, cache_size=-1)
+    with pytest.raises(ValueError, match="embedded NUL character in"):
+        ratls.create_certificate(att, subject_cn="svc\0evil")
+    with ratls.Context(attester=att, sim_dir=plat, policy=POLICY) as ctx:
+        with pytest.raises(ValueError, match="embedded NUL character in"):
+            ctx.connect("127.0.0.1:1\0x", timeout=0.5)
+
+
+def test_certificate_options(plat, att):
+    """The nonce goes into the certificate; an unknown key type or mode is refused naming the
+    choices."""
+    nonce = b"ccz-python-nonce-0123456789"
+    cert, key = ratls.create_certificate(att, nonce=nonce)
+    assert nonce in ratls._der(cert)
+    ratls.Context(cert=cert, key=key, sim_dir=plat).close()  # a PEM pair of its own
+    assert nonce not in ratls._der(ratls.create_certificate(att)[0])
+    with pytest.raises(ValueError, match="^key is 'p256' or 'p384', not 'p521'$"):
+        ratls.create_certificate(att, key="p521")
+    with pytest.raises(ValueError,
+                       match="^mode is one of two-way, server, client, not 'one-way'$"):
+        ratls.Context(mode="one-way", attester=att, sim_dir=plat)

@@ -43,6 +43,7 @@ def test_tokens(plat, svc):
     assert sub["ear.veraison.annotated-evidence"]["mr_enclave"] == M.hex()
     assert claims["eat_profile"] == "tag:github.com,2023:veraison/ear"
     assert tokens.verify(token.encode(), json.dumps(jwks))["jti"] == claims["jti"]
+    assert tokens.verify(token + "\n", jwks)["jti"] == claims["jti"]  # as read from a file
     with pytest.raises(ccz.Error) as e:
         tokens.verify(token, jwks, at=int(time.time()) + 3600)
     assert e.value.name == "expired"
@@ -209,3 +210,43 @@ def test_timeouts_in_milliseconds():
     for bad in (0, -1, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="a timeout is a number of seconds above 0"):
             kms.Client("https://127.0.0.1:1", timeout=bad)
+
+
+def test_service_stop_grace_out_of_range(plat, tmp_path):
+    """A grace C's unsigned cannot hold is refused before anything stops (-1 would be a grace
+    of 49 days); the service then still runs and stops. (An option False is left out: the
+    flag's default.)"""
+    s = services.Service("kms", listen="127.0.0.1:0", data_dir=str(tmp_path / "kms"),
+                         tee="sim", sim_dir=plat, pkcs1_decrypt=False)
+    assert s.config["pkcs1-decrypt"] is False
+    for bad in (-1, 2**32):
+        with pytest.raises(ValueError, match="^grace_ms is 0 to 4294967295, not %d$" % bad):
+            s.stop(bad)
+        assert s.port > 0
+    s.stop(0)
+    with pytest.raises(ValueError, match="stopped"):
+        s.port
+
+
+def test_c_strings_with_a_nul_and_huge_timeouts_refused(plat):
+    """Names, addresses and URLs with a NUL raise ValueError before any connection (C would
+    read only what precedes it); a timeout of more milliseconds than a C long holds,
+    OverflowError."""
+    with pytest.raises(ValueError, match="embedded NUL character in"):
+        services.Service("kms\0x", listen="127.0.0.1:0")
+    c = kms.Client("127.0.0.1:1", sim_dir=plat, appid="a" * 36, apikey="k" * 32, timeout=0.5)
+    with pytest.raises(ValueError, match="embedded NUL character in"):
+        c.call("CreateKey\0Decrypt", {})
+    a = ccz.Attester(sim_dir=plat)
+    with pytest.raises(ValueError, match="embedded NUL character in"):
+        kbs.get_resource("https://127.0.0.1:1\0x", "default/key/app", a, timeout=0.5)
+    with pytest.raises(ValueError, match="embedded NUL character in"):
+        secret.get("127.0.0.1:1\0x", attester=a, sim_dir=plat, timeout=0.5)
+    a.close()
+    with pytest.raises(ccz.Error, match="^invalid_argument: no app: enroll"):
+        kms.Client("127.0.0.1:1", sim_dir=plat, appid="a" * 36, timeout=0.5).call("CreateKey")
+    with pytest.raises(ccz.Error, match="^invalid_argument: url: https://HOST:PORT, not "
+                       "'http://127.0.0.1:1'$"):
+        tokens.Client("http://127.0.0.1:1")
+    with pytest.raises(OverflowError, match=r"^timeout_ms: \d+ does not fit a C long "):
+        kms.Client("127.0.0.1:1", sim_dir=plat, timeout=1e20)

@@ -6,6 +6,7 @@ certificates of Gramine, the Intel SGX SDK and rats-tls are read, the Gramine le
 verifies, and each verdict is the document `ccz verify --json` prints for the same files."""
 import json
 
+import pytest
 from conftest import cli_json, no_hint
 
 import ccz
@@ -49,6 +50,11 @@ def test_dcap_cases(vectors):
 def test_snp_cases(vectors):
     cases = json.loads((vectors / "snp_cases.json").read_text())
     assert cases
+    with ccz.Collateral(vek=(vectors / cases[0]["vek"]).read_bytes()) as col:
+        with pytest.raises(ccz.Error, match="^invalid_argument: a Collateral object replaces vek "
+                           "and cert_chain$"):
+            ccz.verify((vectors / cases[0]["report"]).read_bytes(), collateral=col,
+                       cert_chain=b"x")
     for tc in cases:
         doc = ccz.verify((vectors / tc["report"]).read_bytes(),
                          vek=(vectors / tc["vek"]).read_bytes(), at=tc["now_unix"])

@@ -45,8 +45,35 @@ lib = _load()
 
 # ---- structures ---------------------------------------------------------------------------------
 
+_INTEGERS = (c_int, c_uint, c_long, c_int64, c_uint64, c_size_t, c_uint16, ctypes.c_ulong)
 
-class Buf(Structure):
+
+def _int_range(t: type):
+    """The ints a C integer type t holds: (lowest, highest)."""
+    bits = ctypes.sizeof(t) * 8
+    return ((-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if t(-1).value < 0
+            else (0, (1 << bits) - 1))
+
+
+class _Struct(Structure):
+    """A Structure whose integer fields refuse an int they cannot hold: ctypes would silently
+    keep its low bits (an svn of -1 would be 65535, a product id of 65543 be 7)."""
+
+    _ranges: dict = {}
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._ranges = {f[0]: (f[1].__name__[2:],) + _int_range(f[1])
+                       for f in cls.__dict__.get("_fields_", ()) if f[1] in _INTEGERS}
+
+    def __setattr__(self, name: str, value) -> None:
+        r = self._ranges.get(name) if isinstance(value, int) else None
+        if r and not r[1] <= value <= r[2]:
+            raise OverflowError("%s: %d does not fit a C %s (%d to %d)" % ((name, value) + r))
+        super().__setattr__(name, value)
+
+
+class Buf(_Struct):
     """ccz_buf: bytes owned by libccz, released with free()."""
     _fields_ = [("ptr", c_void_p), ("len", c_size_t), ("cap", c_size_t), ("max", c_size_t),
                 ("secret", c_bool)]
@@ -71,30 +98,30 @@ class Buf(Structure):
         self.free()
 
 
-class Span(Structure):
+class Span(_Struct):
     """ccz_span: borrowed bytes (the span holds a reference to the bytes object it points
     into)."""
     _fields_ = [("ptr", c_char_p), ("len", c_size_t)]
 
 
-class SimOpts(Structure):
+class SimOpts(_Struct):
     _fields_ = [("dir", c_char_p), ("signer_key", c_char_p), ("measurement", c_void_p),
                 ("product_id", c_uint16), ("svn", c_uint16), ("debug", c_bool),
                 ("timestamp", c_int64)]
 
 
-class AttesterOpts(Structure):
+class AttesterOpts(_Struct):
     _fields_ = [("version", c_uint), ("tee", c_int), ("sim", SimOpts), ("device_root", c_char_p),
                 ("tsm_entry", c_char_p)]
 
 
-class VerifyOpts(Structure):
+class VerifyOpts(_Struct):
     _fields_ = [("version", c_uint), ("at_unix", c_int64), ("trust", c_void_p),
                 ("collateral", c_void_p), ("expected_report_data", c_void_p),
                 ("eventlog", c_void_p), ("expected_init_data_hash", c_void_p)]
 
 
-class TrustSources(Structure):
+class TrustSources(_Struct):
     _fields_ = [("version", c_uint), ("root_ca", c_char_p), ("sim_roots", POINTER(c_char_p)),
                 ("n_sim_roots", c_size_t), ("sim_dir", c_char_p), ("sim_dir_required", c_bool)]
 
@@ -139,7 +166,7 @@ def mpz_to_int(z: Mpz) -> int:
     return -v if z.size < 0 else v
 
 
-class PaillierNumber(Structure):
+class PaillierNumber(_Struct):
     """ccz_paillier_number: a ciphertext and its exponent."""
     _fields_ = [("c", Mpz), ("exponent", c_int)]
 
@@ -157,32 +184,32 @@ class PaillierNumber(Structure):
 MAX_PRIMES = 32
 
 
-class LatticeParams(Structure):
+class LatticeParams(_Struct):
     _fields_ = [("scheme", c_int), ("log_n", c_uint), ("n_primes", c_uint),
                 ("coeff_bits", c_uint * MAX_PRIMES), ("coeff_primes", c_uint64 * MAX_PRIMES),
                 ("plain_modulus", c_uint64), ("scale", c_double), ("no_security_check", c_bool)]
 
 
-class RatlsCertOpts(Structure):
+class RatlsCertOpts(_Struct):
     _fields_ = [("version", c_uint), ("key", c_int), ("not_before", c_int64),
                 ("not_after", c_int64), ("subject_cn", c_char_p), ("gramine_legacy", c_bool),
                 ("nonce", Span)]
 
 
-class RatlsOpts(Structure):
+class RatlsOpts(_Struct):
     _fields_ = [("version", c_uint), ("server", c_bool), ("mode", c_int), ("cert", c_void_p),
                 ("key", c_void_p), ("attester", c_void_p), ("cert_opts", RatlsCertOpts),
                 ("policy", c_void_p), ("trust", c_void_p), ("collateral", c_void_p),
                 ("on_verdict", c_void_p), ("payload", c_void_p), ("cache_size", c_uint)]
 
 
-class KmsOpts(Structure):
+class KmsOpts(_Struct):
     _fields_ = [("version", c_uint), ("url", c_char_p), ("trust", c_void_p), ("policy", c_void_p),
                 ("collateral", c_void_p), ("ca_file", c_char_p), ("attester", c_void_p),
                 ("admin_token", c_char_p), ("timeout_ms", c_long)]
 
 
-class KbsClientOpts(Structure):
+class KbsClientOpts(_Struct):
     _fields_ = [("version", c_uint), ("cacert", c_char_p), ("tls_verify_insecure", c_bool),
                 ("timeout_ms", c_long), ("token", POINTER(Buf))]
 
@@ -378,7 +405,6 @@ _PROTOS = {
 }
 
 
-_INTEGERS = (c_int, c_uint, c_long, c_int64, c_uint64, c_size_t, c_uint16, ctypes.c_ulong)
 _checked: dict = {}
 
 
@@ -386,9 +412,7 @@ def _range_checked(t: type) -> type:
     """t as an argument type that refuses an int it cannot hold: ctypes would silently keep its
     low bits (a rotation by 2**32 + 1 steps would rotate by 1, a length of 2**32 + 16 be 16)."""
     if t not in _checked:
-        bits = ctypes.sizeof(t) * 8
-        lo, hi = ((-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if t(-1).value < 0
-                  else (0, (1 << bits) - 1))
+        lo, hi = _int_range(t)
 
         class Checked(t):  # type: ignore[valid-type, misc]
             @classmethod
@@ -522,12 +546,16 @@ def span(b: bytes) -> Span:
 
 
 def cstr(s: Union[str, bytes, "os.PathLike[str]", None]) -> Optional[bytes]:
-    """A C string for a path or text argument (None stays NULL)."""
+    """A C string for a path or text argument (None stays NULL); ValueError for one with a NUL,
+    which C would end at (a path "a\\0b" would name the file a)."""
     if s is None:
         return None
-    if isinstance(s, bytes):
-        return s
-    return os.fsencode(s) if isinstance(s, os.PathLike) else str(s).encode("utf-8")
+    b = s if isinstance(s, bytes) else (
+        os.fsencode(s) if isinstance(s, os.PathLike) else str(s).encode("utf-8"))
+    if b"\0" in b:
+        raise ValueError("embedded NUL character in %r: C would read only what precedes it"
+                         % (s,))
+    return b
 
 
 def report_data64(rd: Optional[BytesLike], what: str = "report_data") -> Optional[bytes]:
@@ -609,7 +637,7 @@ def tee_code(tee: Union[str, int]) -> int:
     if isinstance(tee, int):
         return tee
     out = c_int()
-    check(lib.ccz_tee_parse(ctypes.byref(out), str(tee).encode()), "tee")
+    check(lib.ccz_tee_parse(ctypes.byref(out), cstr(str(tee))), "tee")
     return out.value
 
 

@@ -38,6 +38,6 @@ def get_resource(url: str, path: str, attester: Attester, *, cacert: Optional[st
     o.timeout_ms = _lib.timeout_ms(timeout)
     with _lib.Buf(secret=True) as out, _lib.Buf() as token:
         o.token = pointer(token)
-        check(lib.ccz_kbs_get_resource(byref(out), attester.ptr, url.encode(), path.encode(),
+        check(lib.ccz_kbs_get_resource(byref(out), attester.ptr, _lib.cstr(url), _lib.cstr(path),
                                        byref(o)), "KBS %s" % path)
         return out.bytes(), token.text()

@@ -86,8 +86,8 @@ class Client:
         p = _lib.json_new(payload) if payload is not None else None
         out = c_void_p()
         try:
-            check(lib.ccz_kms_call(byref(out), byref(self._opts), self.appid.encode(),
-                                   self.apikey.encode(), action.encode(), p), action)
+            check(lib.ccz_kms_call(byref(out), byref(self._opts), _lib.cstr(self.appid),
+                                   _lib.cstr(self.apikey), _lib.cstr(action), p), action)
         finally:
             if p:
                 lib.ccz_json_free(p)

@@ -353,7 +353,7 @@ class Context:
             host, port = address
             address = "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
         out = c_void_p()
-        check(lib.ccz_ratls_connect_timeout(byref(out), self.ptr, address.encode(),
+        check(lib.ccz_ratls_connect_timeout(byref(out), self.ptr, _lib.cstr(address),
                                             _lib.timeout_ms(timeout)), "connect %s" % address)
         return Connection(self, out.value, None)
 

@@ -44,7 +44,7 @@ def get(address: str = DEFAULT_SERVER, *, attester: Optional[Attester] = None,
         if ca_file:
             check(lib.ccz_secret_ctx_use_ca_file(ctx.ptr, _lib.cstr(ca_file)), "ca_file")
         with _lib.Buf(max=max_bytes, secret=True) as out:
-            check(lib.ccz_secret_get(byref(out), ctx.ptr, address.encode(),
+            check(lib.ccz_secret_get(byref(out), ctx.ptr, _lib.cstr(address),
                                      _lib.timeout_ms(timeout)), "secret from %s" % address)
             return out.bytes()
     finally:

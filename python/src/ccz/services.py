@@ -48,7 +48,7 @@ class Service:
     def __init__(self, name: str, config: Union[str, None] = None, **options: Any) -> None:
         self._svc = None
         cfg = c_void_p()
-        check(lib.ccz_svc_config_new(byref(cfg), name.encode()), "service %s" % name)
+        check(lib.ccz_svc_config_new(byref(cfg), _lib.cstr(name)), "service %s" % name)
         try:
             if config is not None:
                 check(lib.ccz_svc_config_load_file(cfg, _lib.cstr(config)), "config")
@@ -85,6 +85,8 @@ class Service:
 
     def stop(self, grace_ms: int = 1000) -> None:
         """Drains (requests in progress finish within grace_ms), waits and frees."""
+        if not 0 <= grace_ms <= 0xFFFFFFFF:  # a C unsigned: -1 would be a grace of 49 days
+            raise ValueError("grace_ms is 0 to 4294967295, not %r" % (grace_ms,))
         s, self._svc = getattr(self, "_svc", None), None
         if s:
             lib.ccz_svc_stop(s, grace_ms)

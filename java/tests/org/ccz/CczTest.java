@@ -62,6 +62,8 @@ public final class CczTest {
             paillier();
             closeDuringUse(work);
             errors();
+            strings(work);
+            options(work);
             vectors();
         } finally {
             deleteTree(work);
@@ -238,8 +240,10 @@ public final class CczTest {
                 () -> Verifier.verify(new byte[] {1, 2, 3}, new VerifyOptions().policy("{\"allow_sim\": 3}")),
                 "a policy that does not parse");
         if (e != null) {
-            check(e.status() < 0, "status negative: " + e.status());
-            check(e.getMessage().contains("allow_sim"), "the message names the key: " + e.getMessage());
+            eq(e.status(), -20, "the status of a policy that does not parse");
+            eq(e.name(), "policy_invalid", "the status's name");
+            // the step once, not "policy: policy: ..."
+            eq(e.getMessage(), "policy: allow_sim: must be true or false", "the message");
             System.out.println("ok   errors: " + e.name() + " (" + e.status() + "): " + e.getMessage());
         }
         // libccz's detail echoes the input in UTF-8: a character outside the BMP survives
@@ -256,8 +260,114 @@ public final class CczTest {
                 "garbage is a verdict, not an exception: " + v);
         e = throwsOf(CczException.class, () -> new Attester(new Attester.Options().tee("nonsense")),
                 "an unknown TEE");
+        if (e != null) {
+            check(e.getMessage().startsWith("tee: unknown TEE 'nonsense'"),
+                    "an unknown TEE: the message names the step: " + e.getMessage());
+        }
         e = throwsOf(CczException.class, () -> Attester.sim("/nonexistent/ccz-platform"),
                 "a sim platform that does not exist");
+    }
+
+    /**
+     * Strings reach libccz as standard UTF-8: a character outside the BMP intact (JNI's modified
+     * UTF-8 would give C two encoded surrogates), a NUL refused (modified UTF-8 would give C the
+     * bytes C0 80, and a NUL itself would cut the string short).
+     */
+    static void strings(Path work) throws IOException {
+        String dir = "/nonexistent/ccz-\uD83D\uDE00";
+        CczException e = throwsOf(CczException.class, () -> Attester.sim(dir),
+                "a sim platform with a character outside the BMP that does not exist");
+        if (e != null) {
+            check(e.getMessage().contains("sim platform file " + dir + "/"),
+                    "the path reached C and came back intact: " + e.getMessage());
+        }
+        String nul = work.resolve("nul").toString() + "\u0000x";
+        e = throwsOf(CczException.class, () -> Sim.init(nul, false), "a path with a NUL");
+        if (e != null) {
+            eq(e.name(), "invalid_argument", "a path with a NUL: status");
+            check(e.getMessage().contains("a string with a NUL character"),
+                    "a path with a NUL: the message says why: " + e.getMessage());
+        }
+        try (java.util.stream.Stream<Path> files = Files.list(work)) {
+            check(files.noneMatch(p -> p.getFileName().toString().startsWith("nul")),
+                    "a path with a NUL: no directory made");
+        }
+        String plat = work.resolve("plat").toString();
+        try (Attester a = Attester.sim(plat)) {
+            e = throwsOf(CczException.class, () -> RaTls.createCertificate(a, "svc\u0000evil"),
+                    "a subject CN with a NUL");
+            if (e != null) {
+                eq(e.name(), "invalid_argument", "a subject CN with a NUL: status");
+            }
+        }
+        System.out.println("ok   strings: UTF-8 outside the BMP intact, a NUL refused");
+    }
+
+    static void refused(Runnable r, String name, String message, String what) {
+        CczException e = throwsOf(CczException.class, r, what);
+        if (e != null) {
+            eq(e.name(), name, what + ": status");
+            eq(e.getMessage(), message, what + ": message");
+        }
+    }
+
+    /**
+     * What the binding checks before libccz sees it (each refusal with its status and message)
+     * and what it passes on: the measurement, debug flag and product id of a sim attester, sim
+     * roots given as certificates, an Intel root CA, a certificate's subject and key type.
+     */
+    static void options(Path work) throws Exception {
+        String plat = work.resolve("plat").toString();
+        for (int n : new int[] {31, 33}) {
+            Attester.Options o = new Attester.Options().simDir(plat).measurement(new byte[n]);
+            refused(() -> new Attester(o), "invalid_argument", "argument: measurement: 32 bytes",
+                    "a measurement of " + n);
+        }
+        for (int[] ps : new int[][] {{0, 65536}, {0, -1}, {65536, 0}, {-1, 0}}) {
+            Attester.Options o = new Attester.Options().simDir(plat).productId(ps[0]).svn(ps[1]);
+            refused(() -> new Attester(o), "invalid_argument",
+                    "argument: productId and svn: 0..65535",
+                    "productId " + ps[0] + ", svn " + ps[1]);
+        }
+        byte[] m = new byte[32];
+        Arrays.fill(m, (byte) 0x5a);
+        byte[] ev;
+        try (Attester a = new Attester(new Attester.Options().simDir(plat).measurement(m)
+                .debug(true).productId(65535).svn(65535))) {
+            refused(() -> a.attest(new byte[65]), "invalid_argument",
+                    "argument: report data: at most 64 bytes", "65 bytes of report data");
+            ev = a.attest(new byte[64]);
+        }
+        byte[] root = Files.readAllBytes(work.resolve("plat").resolve("root.crt"));
+        String policy = "{\"allow_sim\": true, \"allow_debug\": true}";
+        Verdict v = Verifier.verify(ev, new VerifyOptions().simRoot(root).policy(policy));
+        check(v.ok(), "sim evidence with its root given as a certificate: " + v);
+        eq(v.claims().get("mr_enclave"), "5a".repeat(32), "the measurement given");
+        eq(v.claims().get("debug"), Boolean.TRUE, "the debug flag given");
+        eq(v.claims().get("isv_prod_id"), 65535L, "the product id given");
+        refused(() -> Verifier.verify(ev, new VerifyOptions().simRoot(null)), "invalid_argument",
+                "argument: sim roots: null element", "a null sim root");
+        CczException e = throwsOf(CczException.class, () -> Verifier.verify(ev,
+                new VerifyOptions().rootCa("not a certificate".getBytes(StandardCharsets.UTF_8))),
+                "a root CA that is not a certificate");
+        if (e != null) {
+            eq(e.name(), "certificate_malformed", "a root CA that is not a certificate: status");
+        }
+        refused(() -> Paillier.generatePaillierKeypair(-1), "invalid_argument",
+                "argument: bits: positive", "a key of -1 bits");
+        RaTls.Certificate c;
+        try (Attester a = Attester.sim(plat)) {
+            c = RaTls.createCertificate(a, "java.example");
+        }
+        java.security.cert.X509Certificate x = (java.security.cert.X509Certificate)
+                java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(
+                        new java.io.ByteArrayInputStream(
+                                c.certificatePem().getBytes(StandardCharsets.US_ASCII)));
+        check(x.getSubjectX500Principal().getName().contains("CN=java.example"),
+                "the subject CN given: " + x.getSubjectX500Principal());
+        eq(((java.security.interfaces.ECPublicKey) x.getPublicKey()).getParams().getCurve()
+                .getField().getFieldSize(), 256, "a P-256 key");
+        System.out.println("ok   options: refusals, and what reaches libccz");
     }
 
     static byte[] read(Path p, String format) throws IOException {
