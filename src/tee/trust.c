@@ -177,8 +177,10 @@ ccz_status ccz_trust_load(ccz_trust **out, const ccz_trust_sources *src)
         if (ps == CCZ_OK &&
             ((src->sim_dir_required && src->sim_dir) || ccz_file_exists((const char *)path.ptr)))
             ps = ccz_trust_add_sim_root_file(t, (const char *)path.ptr);
-        else if (!src->sim_dir)
-            ps = CCZ_OK; /* no default platform */
+        else if (!src->sim_dir) {
+            ps = CCZ_OK;       /* no default platform */
+            ccz_error_clear(); /* nor, without HOME, a default directory: no failure */
+        }
         if (src->sim_dir_required)
             s = ps;
         else if (ps)

@@ -223,6 +223,18 @@ jqis .result.plaintext "$(b64 'before rotation')"
     fail "ccz kms call freed blocks holding the plaintext (marker, size): $(head -5 "$T/freed.client")"
 call Encrypt "{\"keyid\":\"$KEY\",\"plaintext\":\"$(b64 'wiped after')\"}"
 jqis .code 200
+# keys for the tampered store below: AES-256 keys of the first app (KT[0..8]), an AES-128 one,
+# an RSA signing key
+AES256='{"keyspec":"EH_AES_GCM_256","origin":"EH_INTERNAL_KEY","keyusage":"EH_KEYUSAGE_ENCRYPT_DECRYPT"}'
+KT=()
+for i in $(seq 9); do
+    call CreateKey "$AES256"
+    KT+=("$(printf '%s' "$out" | jq -r .result.keyid)")
+done
+call CreateKey '{"keyspec":"EH_AES_GCM_128","origin":"EH_INTERNAL_KEY","keyusage":"EH_KEYUSAGE_ENCRYPT_DECRYPT"}'
+K128=$(printf '%s' "$out" | jq -r .result.keyid)
+call CreateKey '{"keyspec":"EH_RSA_2048","origin":"EH_INTERNAL_KEY","keyusage":"EH_KEYUSAGE_SIGN_VERIFY"}'
+KSIGN=$(printf '%s' "$out" | jq -r .result.keyid)
 stop main
 [ -s "$T/freed" ] && fail "the KMS freed blocks holding a plaintext (marker, size): $(head -5 "$T/freed")"
 
@@ -259,7 +271,72 @@ want=1 call Encrypt "{\"keyid\":\"$KEY\",\"plaintext\":\"$(b64 x)\"}"
 jqis .code 500
 jqis .message "database error"
 stop tampered
+# every wrapped key damaged, moved or re-labelled is refused (500, never used) and logged as the
+# store's fault: its bytes flipped in the IV, the ciphertext and the tag; cut; lengthened; empty;
+# another key's; its record's owner, spec or usage changed (each bound as AAD); and the import
+# parameters of EXT, their wrapping key's spec (a byte before the wrapped key) made EH_RSA_3072
+edit() { /usr/bin/python3 - "$T/data-t/kms.db" "$@" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+q = "SELECT material FROM kms_versions WHERE keyid = ? AND version = 1"
+for op in sys.argv[2:]:
+    what, keyid, arg = op.split(":")
+    if what == "spec":  # the spec byte before an import's wrapped key
+        w = bytearray(db.execute("SELECT wrapping FROM kms_imports WHERE keyid = ?",
+                                 (keyid,)).fetchone()[0])
+        w[0] = int(arg)
+        db.execute("UPDATE kms_imports SET wrapping = ? WHERE keyid = ?", (bytes(w), keyid))
+        continue
+    w = bytearray(db.execute(q, (keyid,)).fetchone()[0])
+    if what == "flip":
+        w[int(arg)] ^= 1
+    elif what == "cut":
+        w = w[:int(arg)]
+    elif what == "add":
+        w += b"\0"
+    elif what == "from":
+        w = bytearray(db.execute(q, (arg,)).fetchone()[0])
+    db.execute("UPDATE kms_versions SET material = ? WHERE keyid = ? AND version = 1",
+               (bytes(w), keyid))
+db.commit()
+EOF
+}
+rm -rf "$T/data-t"
+cp -r "$T/data" "$T/data-t"
+edit "flip:${KT[0]}:0" "flip:${KT[1]}:11" "flip:${KT[2]}:12" "flip:${KT[3]}:-1" \
+    "cut:${KT[4]}:59" "add:${KT[5]}:" "from:${KT[6]}:${KT[7]}" "cut:${KT[8]}:27" "spec:$EXT:4"
+sql "UPDATE kms_versions SET material = X'' WHERE keyid = ?" "${KT[7]}"
+sql "UPDATE kms_keys SET owner = ? WHERE keyid = ?" "$APPID2" "$KEY"
+sql "UPDATE kms_keys SET spec = 'EH_SM4_CBC' WHERE keyid = ?" "$K128"
+sql "UPDATE kms_keys SET usage = 'EH_KEYUSAGE_ENCRYPT_DECRYPT' WHERE keyid = ?" "$KSIGN"
+started tampered "$T/data-t" --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA" \
+    --tls-key "$T/tls.key"
+A=127.0.0.1:${PORT[tampered]}
+for k in "${KT[@]:0:7}" "$K128"; do
+    want=1 call Encrypt "{\"keyid\":\"$k\",\"plaintext\":\"$(b64 x)\"}"
+    jqis .code 500
+    jqis .message "Server exception."
+done
+for k in "${KT[7]}" "${KT[8]}"; do
+    want=1 call Encrypt "{\"keyid\":\"$k\",\"plaintext\":\"$(b64 x)\"}"
+    jqis .code 500
+done
+want=1 call GetPublicKey "{\"keyid\":\"$KSIGN\"}"
+jqis .code 500
+run 1 "$CCZ" kms call "$A" Encrypt --appid "$APPID2" --apikey "$APIKEY2" --cacert "$CA" \
+    --payload "{\"keyid\":\"$KEY\",\"plaintext\":\"$(b64 x)\"}"
+jqis .code 500
+want=1 call ImportKeyMaterial "{\"keyid\":\"$EXT\",\"padding_mode\":\"EH_RSA_PKCS1_OAEP\",\"key_material\":\"$(b64 x)\",\"importToken\":\"$TOKEN\"}"
+jqis .code 400
+jqis .message "ImportToken failed: no import parameters for this key (send GetParametersForImport first)."
+stop tampered
 unset 'PID[tampered]'
+bad_wrap="kms: key material: kms: the wrapped key does not verify (wrong domain key, record or bytes)"
+n=$(grep -cF "$bad_wrap" "$T/tampered.log")
+[ "$n" = 10 ] || fail "$n of 10 damaged or moved keys were logged as such: $(cat "$T/tampered.log")"
+contains "$(cat "$T/tampered.log")" "kms: key material: kms: 27 bytes cannot be a wrapped key"
+contains "$(cat "$T/tampered.log")" "kms: key material: key ${KT[7]} has no material for version 1"
+contains "$(cat "$T/tampered.log")" "kms: the import parameters of $EXT: "
 
 # the data directory on another platform: its sealing key differs, the KMS refuses to start
 "$CCZ" sim init --dir "$T/plat2" > /dev/null
@@ -290,6 +367,30 @@ head -c 8 "$T/data/domain-key.sealed" > "$T/data-bad/domain-key.sealed"
 refused "a KMS started with a domain-key.sealed of 8 bytes" bad8 "$T/data-bad" --sim-dir "$P" \
     --policy "$T/policy.json" --tls-cert "$CA" --tls-key "$T/tls.key"
 contains "$(cat "$T/bad8.log")" "/domain-key.sealed is not a sealed ccz KMS domain key"
+# ... and one whose sealing policy byte is neither policy: not taken for the other one
+cp "$T/data/domain-key.sealed" "$T/data-bad/domain-key.sealed"
+printf '\007' | dd of="$T/data-bad/domain-key.sealed" bs=1 seek=8 conv=notrunc status=none
+refused "a KMS started with a sealing policy byte of 7" bad7 "$T/data-bad" --sim-dir "$P" \
+    --policy "$T/policy.json" --tls-cert "$CA" --tls-key "$T/tls.key"
+contains "$(cat "$T/bad7.log")" "/domain-key.sealed is not a sealed ccz KMS domain key (sealing policy byte 7)"
+# ... and a sealed key whose IV, ciphertext or tag is damaged, cut or lengthened, or whose
+# policy byte (bound as AAD) says the other policy: none unseals
+SEALED_LEN=$(stat -c %s "$T/data/domain-key.sealed")
+for damage in 9 21 last cut add policy; do
+    cp "$T/data/domain-key.sealed" "$T/data-bad/domain-key.sealed"
+    seal=()
+    case $damage in
+    last) flip "$T/data-bad/domain-key.sealed" $((SEALED_LEN - 1)) ;;
+    cut) head -c $((SEALED_LEN - 1)) "$T/data/domain-key.sealed" > "$T/data-bad/domain-key.sealed" ;;
+    add) printf 'x' >> "$T/data-bad/domain-key.sealed" ;;
+    policy) flip "$T/data-bad/domain-key.sealed" 8; seal=(--seal mrenclave) ;;
+    *) flip "$T/data-bad/domain-key.sealed" "$damage" ;;
+    esac
+    refused "a KMS started with a domain-key.sealed damaged ($damage)" "bad-$damage" "$T/data-bad" \
+        --sim-dir "$P" --policy "$T/policy.json" "${seal[@]}" --tls-cert "$CA" --tls-key "$T/tls.key"
+    [ "$refused_code" = 0 ] && fail "the KMS with a damaged domain-key.sealed ($damage) exited 0"
+    contains "$(cat "$T/bad-$damage.log")" "/domain-key.sealed does not unseal in this TEE"
+done
 
 # attested Enroll (RA-TLS listeners): the policy decides
 started att "$T/att" --sim-dir "$P" --policy "$T/policy.json"

@@ -891,6 +891,16 @@ static void test_wrap(void)
     ccz_buf_init(&back, 0, true);
     CHECK_OK(kms_wrap(&w, dk, m, aad));
     CHECK_INT(w.len, 12 + m.len + 16);
+    /* a fresh random IV each time, not what the buffer held: the same material wrapped again
+     * into the same buffer (whose reset zeroes its first byte) differs in the IV's others */
+    ccz_buf again = CCZ_BUF_INIT;
+    uint8_t iv[12];
+    CHECK_OK(kms_wrap(&again, dk, m, aad));
+    memcpy(iv, again.ptr, sizeof iv);
+    ccz_buf_reset(&again);
+    CHECK_OK(kms_wrap(&again, dk, m, aad));
+    CHECK(again.len == w.len && memcmp(again.ptr + 1, iv + 1, sizeof iv - 1) != 0);
+    ccz_buf_free(&again);
     CHECK_OK(kms_unwrap(&back, dk, ccz_buf_span(&w), aad));
     CHECK(span_eq(ccz_buf_span(&back), m));
     ccz_buf_reset(&back);

@@ -2,6 +2,7 @@
 /* Sim TEE: platform creation, attest/verify round trip, and tampering: every byte of the
  * evidence flipped gives the specific failure its position implies. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -527,6 +528,98 @@ static void test_trust_sim_roots_exact(void)
     CHECK(t == NULL);
 }
 
+/* Each refusal of ccz_trust_load with its exact detail, naming the source and the file. */
+static void test_trust_load_details(void)
+{
+    setup_platforms();
+    char none[600], junk_dir[600], junk[640], want[2400];
+    snprintf(none, sizeof none, "%s/no-such-root.crt", test_tmpdir());
+    snprintf(junk_dir, sizeof junk_dir, "%s/junk-platform", test_tmpdir());
+    snprintf(junk, sizeof junk, "%s/root.crt", junk_dir);
+    CHECK_INT(mkdir(junk_dir, 0700), 0);
+    CHECK_OK(ccz_file_write(junk, CCZ_LIT("not a certificate"), 0600));
+    const char *missing[] = {none}, *bad[] = {junk};
+    ccz_trust_sources src = CCZ_TRUST_SOURCES_INIT;
+    ccz_trust *t = NULL;
+    CHECK_STATUS(ccz_trust_load(&t, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "trust sources missing or of the wrong version");
+    src.root_ca = none;
+    CHECK_STATUS(ccz_trust_load(&t, &src), CCZ_ERR_NOT_FOUND);
+    snprintf(want, sizeof want, "--root-ca %s: cannot open %s: No such file or directory", none,
+             none);
+    CHECK_STR(ccz_error_detail(), want);
+    src.root_ca = junk;
+    CHECK_STATUS(ccz_trust_load(&t, &src), CCZ_ERR_CERT_MALFORMED);
+    snprintf(want, sizeof want, "--root-ca %s: cannot parse certificate", junk);
+    CHECK_STR(ccz_error_detail(), want);
+    src = (ccz_trust_sources)CCZ_TRUST_SOURCES_INIT;
+    src.sim_roots = missing;
+    src.n_sim_roots = 1;
+    CHECK_STATUS(ccz_trust_load(&t, &src), CCZ_ERR_NOT_FOUND);
+    snprintf(want, sizeof want,
+             "--sim-root %s: sim root %s: cannot open %s: No such file or directory", none, none,
+             none);
+    CHECK_STR(ccz_error_detail(), want);
+    /* a root that fails before one that loads: the load fails all the same */
+    char root[600];
+    snprintf(root, sizeof root, "%s/root.crt", plat);
+    const char *first_missing[] = {none, root};
+    src.sim_roots = first_missing;
+    src.n_sim_roots = 2;
+    CHECK_STATUS(ccz_trust_load(&t, &src), CCZ_ERR_NOT_FOUND);
+    CHECK(t == NULL);
+    CHECK_STR(ccz_error_detail(), want);
+    src.sim_roots = bad;
+    src.n_sim_roots = 1;
+    CHECK_STATUS(ccz_trust_load(&t, &src), CCZ_ERR_CERT_MALFORMED);
+    snprintf(want, sizeof want, "--sim-root %s: sim root %s: cannot parse certificate", junk, junk);
+    CHECK_STR(ccz_error_detail(), want);
+    src = (ccz_trust_sources)CCZ_TRUST_SOURCES_INIT;
+    src.sim_dir = junk_dir;
+    src.sim_dir_required = true;
+    CHECK_STATUS(ccz_trust_load(&t, &src), CCZ_ERR_CERT_MALFORMED);
+    snprintf(want, sizeof want, "sim root %s: cannot parse certificate", junk);
+    CHECK_STR(ccz_error_detail(), want);
+    CHECK(t == NULL);
+    /* a platform given as optional whose root does not parse is no root, and no failure: the
+     * swallowed failure leaves no detail behind */
+    src.sim_dir_required = false;
+    CHECK_OK(ccz_trust_load(&t, &src));
+    CHECK_INT(t ? ccz_trust_sim_root_count(t) : 1, 0);
+    CHECK_STR(ccz_error_detail(), "");
+    ccz_trust_free(t);
+    t = NULL;
+    /* ... nor does a process without HOME, which has no default platform directory */
+    const char *names[] = {"CCZ_SIM_DIR", "XDG_DATA_HOME", "HOME"};
+    char *saved[3];
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = getenv(names[i]);
+        saved[i] = v ? strdup(v) : NULL;
+        unsetenv(names[i]);
+    }
+    src = (ccz_trust_sources)CCZ_TRUST_SOURCES_INIT;
+    CHECK_OK(ccz_trust_load(&t, &src));
+    CHECK_INT(t ? ccz_trust_sim_root_count(t) : 1, 0);
+    CHECK_STR(ccz_error_detail(), "");
+    ccz_trust_free(t);
+    t = NULL;
+    /* sim_dir_required asks a root of a sim_dir given, not of the default platform's */
+    char empty[600];
+    snprintf(empty, sizeof empty, "%s/empty-platform", test_tmpdir());
+    CHECK_INT(mkdir(empty, 0700), 0);
+    setenv("CCZ_SIM_DIR", empty, 1);
+    src.sim_dir_required = true;
+    CHECK_OK(ccz_trust_load(&t, &src));
+    CHECK_INT(t ? ccz_trust_sim_root_count(t) : 1, 0);
+    ccz_trust_free(t);
+    unsetenv("CCZ_SIM_DIR");
+    for (size_t i = 0; i < 3; i++) {
+        if (saved[i])
+            setenv(names[i], saved[i], 1);
+        free(saved[i]);
+    }
+}
+
 /* The platform certificate's length: 1..CCZ_SIM_MAX_CERT, whatever the bytes that follow */
 static void test_cert_length_bounds(void)
 {
@@ -673,5 +766,6 @@ static void test_platform_id_claim(void)
 TEST_MAIN(T(test_round_trip), T(test_debug_flag), T(test_every_byte_flip), T(test_steps_named),
           T(test_truncation_and_trailing), T(test_report_data_mismatch), T(test_untrusted_platform),
           T(test_instant), T(test_platform_init), T(test_measure), T(test_bad_options),
-          T(test_trust_from_dir), T(test_trust_sim_roots_exact), T(test_cert_length_bounds),
-          T(test_attestation_key_not_p256), T(test_skew_bound), T(test_platform_id_claim))
+          T(test_trust_from_dir), T(test_trust_sim_roots_exact), T(test_trust_load_details),
+          T(test_cert_length_bounds), T(test_attestation_key_not_p256), T(test_skew_bound),
+          T(test_platform_id_claim))

@@ -1000,6 +1000,8 @@ static void import_key_material(kms_call *c)
     if (st == CCZ_OK)
         st = kms_key_load(&wk, (kms_spec)wrapped.ptr[0], ccz_buf_span(&priv));
     ccz_buf km = CCZ_BUF_INIT;
+    if (st && st != CCZ_ERR_NOT_FOUND)
+        ccz_log(CCZ_LOG_ERROR, "kms: the import parameters of %s: %s", keyid, ccz_error_detail());
     if (st) {
         kms_refuse(c->k, c->r, 400,
                    "ImportToken failed: no import parameters for this key (send "

@@ -559,6 +559,10 @@ static ccz_status unseal(kms *k, const char *path)
     ccz_status st = CCZ_OK;
     if (in.len < 9 || memcmp(in.ptr, SEALED_MAGIC, 8) != 0)
         st = ccz_fail(CCZ_ERR_MALFORMED, "%s is not a sealed ccz KMS domain key", path);
+    else if (in.ptr[8] != CCZ_SEAL_MRSIGNER && in.ptr[8] != CCZ_SEAL_MRENCLAVE)
+        st = ccz_fail(CCZ_ERR_MALFORMED,
+                      "%s is not a sealed ccz KMS domain key (sealing policy byte %u)", path,
+                      in.ptr[8]);
     else if (in.ptr[8] != (uint8_t)k->seal)
         st = ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "%s was sealed to %s, not to --seal %s", path,
                       in.ptr[8] == CCZ_SEAL_MRSIGNER ? "mrsigner" : "mrenclave",
