@@ -69,6 +69,7 @@ struct http_request {
     const route *route;
     const char *method, *path, *rest;
     ccz_buf extra_headers;
+    bool retry_after; /* extra_headers carry the handler's Retry-After */
     bool replied;
     bool deferred;           /* the handler answers later (http_request_defer) */
     bool head_only;          /* a HEAD request: every answer goes without its body */
@@ -318,11 +319,7 @@ static void send_response_ex(conn *c, http_request *r, int status, const char *t
     /* an answer of "not now" (503, 429) says when to come back (RFC 9110 10.2.3), unless its
      * handler said it already: a client that retries at once only adds to the load */
     const char *retry =
-        (status == 503 || status == 429) &&
-                (!r->extra_headers.len ||
-                 !memmem(r->extra_headers.ptr, r->extra_headers.len, "Retry-After:", 12))
-            ? "Retry-After: 1\r\n"
-            : "";
+        (status == 503 || status == 429) && !r->retry_after ? "Retry-After: 1\r\n" : "";
     /* head and a body of ordinary size in one contiguous chain: bufferevent_openssl makes one
      * SSL_write, so one TLS record and one write(2), per chain */
     if (body.len <= 64 * 1024)
@@ -512,6 +509,7 @@ static void refuse(conn *c, int status, const char *message)
     r->head.keep_alive = false;
     c->linger = true;
     ccz_buf_reset(&r->extra_headers);
+    r->retry_after = false;
     json_t *j = error_body(c->srv, status, message);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
@@ -532,7 +530,11 @@ ccz_status http_add_header(http_request *r, const char *name, const char *value)
     for (const char *p = value; *p; p++)
         CCZ_ENSURE(*p != '\r' && *p != '\n', CCZ_ERR_INVALID_ARGUMENT,
                    "a response header value with a line break");
-    return ccz_buf_printf(&r->extra_headers, "%s: %s\r\n", name, value);
+    CCZ_GUARD(ccz_buf_printf(&r->extra_headers, "%s: %s\r\n", name, value));
+    /* field names are case-insensitive, and X-Retry-After is another field */
+    if (strcasecmp(name, "Retry-After") == 0)
+        r->retry_after = true;
+    return CCZ_OK;
 }
 
 const char *http_request_method(const http_request *r)

@@ -227,12 +227,8 @@ static size_t quoted_len(const char *sql, const char *p)
                 t++;
         if (p[t] != '$')
             return 0;
-        char tag[72];
-        if (t + 1 >= sizeof tag)
-            return n;
-        memcpy(tag, p, t + 1);
-        tag[t + 1] = 0;
-        const char *end = strstr(p + t + 1, tag);
+        /* a tag of any length, as the server reads it */
+        const char *end = memmem(p + t + 1, n - t - 1, p, t + 1);
         return end ? (size_t)(end - p) + t + 1 : n;
     }
     return 0;

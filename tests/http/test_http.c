@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -135,6 +136,22 @@ static void item(http_request *r, void *payload)
             memcpy(text + 2 * i, "\xc3\xa9", 2);
         http_reply_error(r, 422, "no:  %s", text);
         return;
+    }
+    /* "not now" answers with headers of their own: Retry-After: 1 is added unless one of them is
+     * a Retry-After, whatever its case */
+    static const struct {
+        const char *rest, *name;
+        int status;
+    } busy[] = {{"busy-other", "X-Other", 429},
+                {"busy-own", "Retry-After", 503},
+                {"busy-lower", "retry-after", 429},
+                {"busy-prefixed", "X-Retry-After", 503}};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(busy); i++) {
+        if (strcmp(http_request_rest(r), busy[i].rest) == 0) {
+            CHECK_OK(http_add_header(r, busy[i].name, "30"));
+            http_reply_error(r, busy[i].status, "busy");
+            return;
+        }
     }
     if (strcmp(http_request_rest(r), "later") == 0) {
         http_request_defer(r, on_gone, NULL); /* an answer that never comes */
@@ -330,6 +347,16 @@ static int client_read(client *c, char *buf, size_t cap)
     return status;
 }
 
+/* How many header lines of the response in buf start with name (case-insensitive). */
+static int header_count(const char *buf, const char *name)
+{
+    int n = 0;
+    const char *end = strstr(buf, "\r\n\r\n");
+    for (const char *p = strstr(buf, "\r\n"); p && p < end; p = strstr(p + 2, "\r\n"))
+        n += strncasecmp(p + 2, name, strlen(name)) == 0;
+    return n;
+}
+
 /* Whether the server closed the connection (EOF) within a few seconds. */
 static bool client_sees_eof(client *c)
 {
@@ -412,6 +439,12 @@ static void test_routes_and_keepalive(void)
     CHECK_CONTAINS(buf, "item=abc q=- m=GET");
     CHECK_INT(client_read(&c, buf, sizeof buf), 200);
     CHECK_CONTAINS(buf, "item=abc q=A m=GET");
+    /* a parameter is found by its whole name: qq is not q */
+    client_send(&c, GET("/items/abc?qq=1&q=2") GET("/items/abc?qq=1"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "item=abc q=2 m=GET");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "item=abc q=- m=GET");
     client_send(&c, GET("/echo"));
     CHECK_INT(client_read(&c, buf, sizeof buf), 405);
     CHECK_CONTAINS(buf, "Allow: POST\r\n");
@@ -517,6 +550,29 @@ static void test_routes_and_keepalive(void)
     CHECK_INT(client_read(&c, buf, sizeof buf), 200);
     CHECK_CONTAINS(buf, "\r\nX-Test: ok; \tfine\r\n");
     CHECK(strstr(buf, "X-Injected") == NULL);
+    CHECK_INT(header_count(buf, "Retry-After:"), 0); /* only a "not now" says when */
+    /* a 429 whose handler added another header: exactly one Retry-After, the server's */
+    client_send(&c, GET("/items/busy-other"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 429);
+    CHECK_CONTAINS(buf, "\r\nX-Other: 30\r\n");
+    CHECK_CONTAINS(buf, "\r\nRetry-After: 1\r\n");
+    CHECK_INT(header_count(buf, "Retry-After:"), 1);
+    /* a 503 whose handler said when: its Retry-After alone */
+    client_send(&c, GET("/items/busy-own"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 503);
+    CHECK_CONTAINS(buf, "\r\nRetry-After: 30\r\n");
+    CHECK_INT(header_count(buf, "Retry-After:"), 1);
+    /* field names are case-insensitive: the handler's retry-after is a Retry-After */
+    client_send(&c, GET("/items/busy-lower"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 429);
+    CHECK_CONTAINS(buf, "\r\nretry-after: 30\r\n");
+    CHECK_INT(header_count(buf, "Retry-After:"), 1);
+    /* and X-Retry-After is another field: the server's Retry-After is still added */
+    client_send(&c, GET("/items/busy-prefixed"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 503);
+    CHECK_CONTAINS(buf, "\r\nX-Retry-After: 30\r\n");
+    CHECK_CONTAINS(buf, "\r\nRetry-After: 1\r\n");
+    CHECK_INT(header_count(buf, "Retry-After:"), 1);
     /* Expect: 100-continue on a request without a body: no interim answer, the final one only */
     client_send(&c, "GET /healthz HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n\r\n");
     memset(buf, 0, sizeof buf);

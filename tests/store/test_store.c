@@ -4,9 +4,13 @@
  * With CCZ_TEST_PG set to a PostgreSQL URI (tests/store/test_store_pg.sh), the same tests run
  * against that database, wiped before each, the SQLite-only ones (files, pragmas, SQLite's
  * allocator) skipped, and the PostgreSQL-only ones (replicas, reconnection, logins) run. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -220,6 +224,9 @@ static void test_pg_unreachable(void)
     CHECK_CONTAINS(ccz_error_detail(), "\"127.0.0.1\", port 1 failed");
     CHECK_CONTAINS(ccz_error_detail(), "postgresql://ccz:***@127.0.0.1:1/ccz");
     CHECK(strstr(ccz_error_detail(), "hunter2") == NULL);
+    /* libpq's message of two lines (its hint indented with a tab) on one */
+    CHECK_CONTAINS(ccz_error_detail(), "Connection refused  Is the server running");
+    CHECK(strpbrk(ccz_error_detail(), "\n\t") == NULL);
     CHECK_STATUS(
         store_open(&s, "postgres://127.0.0.1:1/ccz?password=hunter2-secret&user=ccz", NULL, 0),
         CCZ_ERR_UNAVAILABLE);
@@ -250,6 +257,80 @@ static void test_pg_unreachable(void)
                    "postgres://127.0.0.1:1/ccz?%70assword=***&ssl%70assword=***&passwordx=shown");
     CHECK(strstr(ccz_error_detail(), "hunter2") == NULL);
     ccz_log_set_level(CCZ_LOG_WARN);
+}
+
+/* A server that takes connections (the kernel completes them: listen without accept) and never
+ * says a word; its port in *port. */
+static int silent_server(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fd, 16) == 0 &&
+          getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* Opens uri, which must fail with CCZ_ERR_UNAVAILABLE as libpq's timeout expires; returns the
+ * seconds it took. */
+static double open_timed_out(const char *uri)
+{
+    struct timespec t0, t1;
+    store *s = NULL;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_STATUS(store_open(&s, uri, NULL, 0), CCZ_ERR_UNAVAILABLE);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK(s == NULL);
+    CHECK_CONTAINS(ccz_error_detail(), "cannot connect: ");
+    /* libpq's newline at the end is dropped, not turned into a space */
+    const char *d = ccz_error_detail();
+    CHECK(strlen(d) > 17 && strcmp(d + strlen(d) - 17, ": timeout expired") == 0);
+    return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+/* A server that never answers is given up after PGCONNECT_TIMEOUT's seconds instead of the
+ * store's 10 s default (libpq waits 2 s at least). It needs no PostgreSQL server: the SQLite run
+ * does it. */
+static void test_pg_connect_timeout(void)
+{
+    if (pg_uri()) {
+        printf("  %s: needs no server, run without CCZ_TEST_PG\n", test_name);
+        return;
+    }
+    int port = 0, fd = silent_server(&port);
+    char uri[128];
+    snprintf(uri, sizeof uri, "postgresql://ccz@127.0.0.1:%d/ccz?sslmode=disable", port);
+    ccz_log_set_level(CCZ_LOG_OFF);
+    setenv("PGCONNECT_TIMEOUT", "2", 1);
+    double secs = open_timed_out(uri);
+    CHECK(secs > 1.5 && secs < 6);
+    unsetenv("PGCONNECT_TIMEOUT");
+    ccz_log_set_level(CCZ_LOG_WARN);
+    close(fd);
+}
+
+/* The default, 10 s, and the URI's connect_timeout winning over it. Long, so run only as
+ * store/test_store_connect_default (label long), which sets CCZ_TEST_CONNECT_DEFAULT. */
+static void test_pg_connect_timeout_default(void)
+{
+    if (!getenv("CCZ_TEST_CONNECT_DEFAULT")) {
+        printf("  %s: 12 s, run by store/test_store_connect_default (label long)\n", test_name);
+        return;
+    }
+    int port = 0, fd = silent_server(&port);
+    char uri[128];
+    snprintf(uri, sizeof uri, "postgresql://ccz@127.0.0.1:%d/ccz?sslmode=disable", port);
+    unsetenv("PGCONNECT_TIMEOUT");
+    ccz_log_set_level(CCZ_LOG_OFF);
+    double secs = open_timed_out(uri);
+    CHECK(secs > 9.5 && secs < 15);
+    snprintf(uri, sizeof uri, "postgresql://ccz@127.0.0.1:%d/ccz?sslmode=disable&connect_timeout=2",
+             port);
+    secs = open_timed_out(uri);
+    CHECK(secs > 1.5 && secs < 6);
+    ccz_log_set_level(CCZ_LOG_WARN);
+    close(fd);
 }
 
 /* The URI as messages show it, without connecting. */
@@ -750,6 +831,8 @@ static void exec_rejects_pg(store *s)
                             "ABORT",
                             "SET synchronous_commit = off",
                             "RESET ALL",
+                            "DISCARD ALL",
+                            "PREPARE p AS SELECT 1",
                             "/* c */ COMMIT",
                             "-- c\nSET fsync = off"};
     for (size_t i = 0; i < CCZ_ARRAY_LEN(denied); i++) {
@@ -766,6 +849,49 @@ static void exec_rejects_pg(store *s)
     CHECK_INT(count(s, "SELECT length(E'it''s \\' ?')"), 8);
     CHECK_OK(store_exec(s, NULL, "SELECT ? /* ; */", STORE_PARAMS(STORE_INT(1)), NULL, NULL));
     CHECK_INT(count(s, "SELECT count(*) FROM item WHERE id = 'x;y' OR n = 2"), 0);
+    /* a dollar-quote tag of any length (PostgreSQL sets none): the `?` and `;` inside are text,
+     * the `?` after it a parameter */
+    static const size_t tag_lens[] = {1, 69, 70, 200};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(tag_lens); i++) {
+        char tag[256] = "", sql[600];
+        memset(tag, 't', tag_lens[i]);
+        snprintf(sql, sizeof sql, "SELECT length($%s$?;$%s$) + ?", tag, tag);
+        int64_t n = -1;
+        CHECK_OK(store_exec(s, NULL, sql, STORE_PARAMS(STORE_INT(40)), read_int, &n));
+        CHECK_INT(n, 42);
+    }
+    /* a statement that starts with no word is not refused for it */
+    CHECK_INT(count(s, "(SELECT 5)"), 5);
+    /* e'' escapes as E'' does; a type name ending in e before a quote is no E prefix */
+    CHECK_INT(count(s, "SELECT length(e'\\'?')"), 2);
+    int64_t two = -1;
+    CHECK_OK(store_exec(s, NULL, "SELECT length(name'\\') + ?", STORE_PARAMS(STORE_INT(1)),
+                        read_int, &two));
+    CHECK_INT(two, 2);
+    /* block comments nest: the `?` inside the inner one's end is still comment */
+    CHECK_OK(
+        store_exec(s, NULL, "SELECT /* a /* b */ ? */ ?", STORE_PARAMS(STORE_INT(1)), NULL, NULL));
+    /* the quote ends at its own tag, not at one that starts with it */
+    CHECK_INT(count(s, "SELECT length($q$?$qq$?$q$)"), 6);
+    /* a `$` inside an identifier starts no quote: x$q$ and y$q$ are names */
+    int64_t v = -1;
+    CHECK_OK(store_exec(s, NULL, "SELECT (SELECT 1 AS x$q$) * ? AS y$q$",
+                        STORE_PARAMS(STORE_INT(7)), read_int, &v));
+    CHECK_INT(v, 7);
+    /* $1 is a parameter, never a tag: the `?`s after "$1$" are still counted, and the server
+     * says what is wrong with the statement */
+    CHECK_STATUS(
+        store_exec(s, NULL, "SELECT ? $1$ ?", STORE_PARAMS(STORE_INT(1), STORE_INT(2)), NULL, NULL),
+        CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "syntax error at or near \"$1\"");
+    /* MERGE writes: changes counts its rows */
+    int64_t changes = -1;
+    CHECK_OK(store_exec(s, &changes,
+                        "MERGE INTO item USING (SELECT 'm' AS id) AS src ON item.id = src.id "
+                        "WHEN NOT MATCHED THEN INSERT (id, n) VALUES (src.id, 1)",
+                        NULL, 0, NULL, NULL));
+    CHECK_INT(changes, 1);
+    CHECK_OK(store_exec(s, NULL, "DELETE FROM item WHERE id = 'm'", NULL, 0, NULL, NULL));
 }
 
 static void test_exec_rejects(void)
@@ -861,6 +987,14 @@ static ccz_status read_typed(const store_row *r, void *payload)
     return CCZ_OK;
 }
 
+/* Column 0 read with store_row_blob, into a NUL-terminated char[16]. */
+static ccz_status read_blob_text(const store_row *r, void *payload)
+{
+    ccz_span b = store_row_blob(r, 0);
+    snprintf(payload, 16, "%.*s", (int)b.len, b.ptr ? (const char *)b.ptr : "");
+    return CCZ_OK;
+}
+
 static void test_typed_roundtrip(void)
 {
     store *s = NULL;
@@ -889,6 +1023,10 @@ static void test_typed_roundtrip(void)
     CHECK(memcmp(o.blob, blob, sizeof blob) == 0);
     CHECK(o.null_text);
     CHECK(o.empty_blob_not_null);
+    /* text read as a blob is its bytes: a text that looks like bytea's hex form is not decoded */
+    char as_blob[16] = "";
+    CHECK_OK(store_exec(s, NULL, "SELECT '\\x41'", NULL, 0, read_blob_text, as_blob));
+    CHECK_STR(as_blob, "\\x41");
     /* a parameter matches by value, NULs and all */
     CHECK_INT(count(s, DIALECT("SELECT count(*) FROM t WHERE d = x'006100ff00'",
                                "SELECT count(*) FROM t WHERE d = '\\x006100ff00'::bytea")),
@@ -1549,6 +1687,30 @@ static ccz_status refuse_tx(store *s, void *payload)
     return ccz_fail(CCZ_ERR_POLICY_REJECTED, "refused");
 }
 
+/* A transaction whose connection is cut after its first write: the write that meets the cut
+ * fails, and the one after it is refused, not run on a new connection outside the transaction
+ * (store.c refuses it before the backend would). */
+typedef struct {
+    store *other;
+    int64_t pid;
+} cut_tx;
+
+static ccz_status cut_in_tx(store *s, void *payload)
+{
+    cut_tx *t = payload;
+    CHECK_OK(store_kv_put(s, "cut", "first", "v", 1, 0));
+    int64_t done = 0;
+    CHECK_OK(store_exec(t->other, NULL, "SELECT pg_terminate_backend(?::int, 5000)::int",
+                        STORE_PARAMS(STORE_INT(t->pid)), read_int, &done));
+    CHECK_INT(done, 1);
+    CHECK_STATUS(store_kv_put(s, "cut", "second", "v", 1, 0), CCZ_ERR_UNAVAILABLE);
+    CHECK_CONTAINS(ccz_error_detail(), "terminating connection due to administrator command");
+    ccz_status st = store_kv_put(s, "cut", "third", "v", 1, 0);
+    CHECK_STATUS(st, CCZ_ERR_IO);
+    CHECK_CONTAINS(ccz_error_detail(), "the transaction was rolled back by an earlier error");
+    return st;
+}
+
 static void test_pg_reconnect(void)
 {
     if (pg_only())
@@ -1573,6 +1735,13 @@ static void test_pg_reconnect(void)
     ccz_buf buf = CCZ_BUF_INIT;
     CHECK_OK(store_kv_get(b, &buf, "r", "k"));
     ccz_buf_free(&buf);
+    /* cut inside a transaction: nothing of it is kept, and the handle reconnects after it */
+    cut_tx t = {b, count(a, "SELECT pg_backend_pid()")};
+    ccz_log_set_level(CCZ_LOG_OFF);
+    CHECK_STATUS(store_tx(a, cut_in_tx, &t), CCZ_ERR_IO);
+    ccz_log_set_level(CCZ_LOG_WARN);
+    CHECK_INT(count(b, "SELECT count(*) FROM store_kv WHERE ns = 'cut'"), 0);
+    CHECK_INT(count(a, "SELECT count(*) FROM store_kv WHERE ns = 'cut'"), 0);
     store_close(b);
     store_close(a);
 }
@@ -1781,7 +1950,8 @@ TEST_MAIN(T(test_migrations_applied_once), T(test_failed_migration_rolls_back),
           T(test_injection_shaped_key), T(test_transactions), T(test_tx_ended_by_database),
           T(test_threads_share_a_handle), T(test_locked_is_unavailable), T(test_two_handles),
           T(test_durability_settings), T(test_file_mode), T(test_sqlite_hardening),
-          T(test_sqlite_out_of_memory), T(test_pg_unreachable), T(test_pg_redact),
-          T(test_pg_replicas), T(test_pg_replicas_migrate_at_once), T(test_pg_nul_bytes),
+          T(test_sqlite_out_of_memory), T(test_pg_unreachable), T(test_pg_connect_timeout),
+          T(test_pg_connect_timeout_default), T(test_pg_redact), T(test_pg_replicas),
+          T(test_pg_replicas_migrate_at_once), T(test_pg_nul_bytes),
           T(test_pg_rollback_leaves_nothing), T(test_pg_wrong_password), T(test_pg_reconnect),
           T(test_pg_settings), T(test_pg_sqlstates))
