@@ -15,6 +15,8 @@
 #include "ccz/hfl.h"
 #include "fl.pb-c.h"
 #include "hfl_server.h"
+#include "rng_fail.h"
+#include "svc/fl/party.h"
 #include "test.h"
 
 static uint64_t rng = 42;
@@ -2022,6 +2024,122 @@ static void one_client_a_round(void)
     }
 }
 
+/* The draw of clients_per_round (fl_draw): want distinct entries of the n, idx left a permutation
+ * of them with nothing past n read or written, and every entry drawn as often as the others. Over
+ * DRAWS draws of 3 of 10, each is drawn 9000 times on average, with a standard deviation of
+ * sqrt(30000 * 0.3 * 0.7) = 79.4; the bound is 6 of them, so the test does not flake, while a
+ * draw of always the first three, or one that cannot reach the last entries after its first
+ * step, is thousands off. Drawing all n or none, and RAND failing, are said as such. */
+static void client_draw(void)
+{
+    enum { N = 10, WANT = 3, DRAWS = 30000, PAD = 4 };
+    unsigned count[N] = {0}, bad = 0;
+    for (unsigned d = 0; d < DRAWS; d++) {
+        unsigned idx[N + PAD];
+        for (unsigned i = 0; i < N + PAD; i++)
+            idx[i] = i < N ? i : 1000 + i;
+        if (!fl_draw(idx, N, WANT)) {
+            bad++;
+            continue;
+        }
+        bool seen[N] = {false};
+        for (unsigned i = 0; i < N + PAD; i++) {
+            if (i >= N ? idx[i] != 1000 + i : idx[i] >= N || seen[idx[i]]) {
+                bad++;
+                break;
+            }
+            if (i < N)
+                seen[idx[i]] = true;
+        }
+        for (unsigned j = 0; j < WANT; j++)
+            if (idx[j] < N)
+                count[idx[j]]++;
+    }
+    CHECK_INT(bad, 0);
+    double mean = (double)DRAWS * WANT / N, sd = sqrt(DRAWS * 0.3 * 0.7);
+    for (unsigned i = 0; i < N; i++)
+        if (fabs(count[i] - mean) > 6 * sd) {
+            fprintf(stderr, "client %u drawn %u times of %u; expected %.0f +- %.0f\n", i, count[i],
+                    DRAWS, mean, 6 * sd);
+            CHECK(fabs(count[i] - mean) <= 6 * sd);
+        }
+    unsigned all[4] = {7, 5, 3, 1};
+    CHECK(fl_draw(all, 4, 4));
+    CHECK_INT(all[0] + all[1] + all[2] + all[3], 16);
+    CHECK_INT(all[0] * all[1] * all[2] * all[3], 105);
+    CHECK(fl_draw(all, 4, 0));
+    rng_fail_start();
+    unsigned two[2] = {0, 1};
+    CHECK(!fl_draw(two, 2, 1));
+    rng_fail_stop();
+    CHECK(two[0] == 0 && two[1] == 1);
+}
+
+/* The round's draw through the service: np clients (a, b) that ask for the model and answer
+ * every round they are given, beside `idle` clients that join and never ask, through ROUNDS
+ * rounds with clients_per_round per; each round must have `each` participants. With one client
+ * the least, a round waits out the gathering window (gather_ms) while not every client waits. */
+enum { PICK_ROUNDS = 3 };
+static void pickers(picker *p, unsigned np, unsigned idle, unsigned per_round, unsigned max_clients,
+                    unsigned min_clients, unsigned gather_ms, unsigned each)
+{
+    hfl_test_server s;
+    memset(&s, 0, sizeof s);
+    ccz_hfl_service_opts o = lr_opts(PICK_ROUNDS, min_clients);
+    o.clients_per_round = per_round;
+    o.max_clients = max_clients;
+    o.gather_ms = gather_ms;
+    o.round_timeout_ms = 30000;
+    hfl_test_server_start(&s, &o, DIM);
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *quiet[2] = {NULL, NULL};
+    for (unsigned i = 0; i < idle; i++) {
+        CHECK_OK(ccz_rpc_channel_new(&quiet[i], s.target, &co));
+        join_as(quiet[i], i ? "idle2" : "idle1");
+    }
+    pthread_t t[2];
+    for (unsigned i = 0; i < np; i++) {
+        CHECK_OK(ccz_rpc_channel_new(&p[i].ch, s.target, &co));
+        join_as(p[i].ch, p[i].c.name);
+    }
+    for (unsigned i = 0; i < np; i++)
+        test_thread(&t[i], picker_run, &p[i]);
+    for (unsigned i = 0; i < np; i++)
+        pthread_join(t[i], NULL);
+    for (unsigned i = 0; i < np; i++)
+        ccz_rpc_channel_free(p[i].ch);
+    for (unsigned i = 0; i < idle; i++)
+        ccz_rpc_channel_free(quiet[i]);
+    server_stop(&s);
+    CHECK_INT(s.n_rounds, PICK_ROUNDS);
+    for (unsigned r = 0; r < s.n_rounds; r++)
+        CHECK_INT(s.rounds[r].participants, each);
+}
+
+/* Every waiting client takes part when clients_per_round cannot be drawn: RAND fails (not none,
+ * not the first alone), or no more clients wait than clients_per_round (two for three, one for
+ * three). The draw is among the clients that wait: one of two, while a third joined and never
+ * asks. */
+static void draw_falls_back_to_all(void)
+{
+    picker p[2] = {{.c = {.name = "a", .examples = 10}}, {.c = {.name = "b", .examples = 10}}};
+    rng_fail_start();
+    pickers(p, 2, 0, 1, 0, 1, 1000, 2);
+    rng_fail_stop();
+    CHECK_INT(p[0].chosen, PICK_ROUNDS);
+    CHECK_INT(p[1].chosen, PICK_ROUNDS);
+    picker q[2] = {{.c = {.name = "a", .examples = 10}}, {.c = {.name = "b", .examples = 10}}};
+    pickers(q, 2, 0, 3, 3, 2, 1, 2);
+    CHECK_INT(q[0].chosen, PICK_ROUNDS);
+    CHECK_INT(q[1].chosen, PICK_ROUNDS);
+    picker one = {.c = {.name = "a", .examples = 10}};
+    pickers(&one, 1, 0, 3, 3, 1, 1, 1);
+    CHECK_INT(one.chosen, PICK_ROUNDS);
+    picker u[2] = {{.c = {.name = "a", .examples = 10}}, {.c = {.name = "b", .examples = 10}}};
+    pickers(u, 2, 1, 1, 3, 1, 300, 1);
+    CHECK_INT(u[0].chosen + u[1].chosen, PICK_ROUNDS);
+}
+
 /* The service's options are refused outside their ranges, each with what was wrong: no round or
  * too many, clients per round beyond the clients there may be, a test set of another width. */
 static void service_options_refused(void)
@@ -2098,4 +2216,5 @@ TEST_MAIN(T(fedavg_matches_numpy), T(tensors), T(update_parse), T(checkpoints), 
           T(update_while_streaming), T(stale_and_future_rounds), T(stream_outlives_its_round),
           T(rounds_wait_for_active_clients), T(checkpoint_past_the_training),
           T(round_without_updates_reopens), T(service_options_refused), T(one_client_a_round),
-          T(stream_without_header), T(aggregation_failure_ends_training))
+          T(client_draw), T(draw_falls_back_to_all), T(stream_without_header),
+          T(aggregation_failure_ends_training))

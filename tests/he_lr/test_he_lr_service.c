@@ -6,9 +6,13 @@
  * serialization, garbage, BFV, too short a chain, the toolkit's chain at a server that takes
  * only 128-bit-secure parameters, a wrong security level or scale, keys of another context,
  * truncated keys, Infer before InitCtx, wrong counts, truncated, oversized and foreign
- * ciphertexts; the server still answers a whole inference after them. A server started with
- * allow_insecure_params scores the toolkit's chain the same. */
+ * ciphertexts; the server still answers a whole inference after them. The queue's bound, exact
+ * with the workers held inside their jobs (tests/support/rng_fail.h): four calls wait for one
+ * worker, eight for the default two, and the next is refused; the default of 16 contexts; the
+ * service's end freeing a job still live. A server started with allow_insecure_params scores
+ * the toolkit's chain the same. */
 #include <libgen.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -68,8 +72,8 @@ typedef struct {
     char target[64];
 } server;
 
-static void server_start_workers(server *s, const ccz_he_lr_model *m, bool insecure,
-                                 unsigned workers)
+static void server_start_opts(server *s, const ccz_he_lr_model *m, bool insecure, unsigned workers,
+                              unsigned max_contexts)
 {
     ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
     so.max_message = CCZ_HE_LR_MAX_MESSAGE;
@@ -77,11 +81,17 @@ static void server_start_workers(server *s, const ccz_he_lr_model *m, bool insec
     ccz_he_lr_service_opts o = CCZ_HE_LR_SERVICE_OPTS_INIT;
     o.model = m;
     o.allow_insecure_params = insecure;
-    o.max_contexts = 4;
+    o.max_contexts = max_contexts;
     o.workers = workers;
     o.log = stderr;
     CHECK_OK(ccz_he_lr_service_new(&s->svc, s->rpc, &o));
     rpc_serve(s->rpc, &s->thread, s->target);
+}
+
+static void server_start_workers(server *s, const ccz_he_lr_model *m, bool insecure,
+                                 unsigned workers)
+{
+    server_start_opts(s, m, insecure, workers, 4);
 }
 
 static void server_start(server *s, const ccz_he_lr_model *m, bool insecure)
@@ -542,6 +552,75 @@ static void queue_full(const keys *k)
     server_stop(&s);
 }
 
+/* The queue's bound, exactly: one worker held inside an Infer (at its first draw from the RNG,
+ * the constant term's encryption), four InitCtx calls wait and the fifth is refused
+ * RESOURCE_EXHAUSTED at once, its refusal letting the worker go (were it queued instead, its
+ * deadline of 3 s ends it, and lets the worker go). Then each waiting call is answered (refused
+ * for its empty public key), and the Infer. */
+typedef struct {
+    ccz_rpc_channel *ch;
+    ccz_buf *cts;
+    int code;
+    char msg[600];
+} held_infer;
+
+static void *held_infer_run(void *arg)
+{
+    held_infer *h = arg;
+    h->code = infer(h->ch, h->cts, SMALL, 1, SMALL, h->msg, sizeof h->msg);
+    return NULL;
+}
+
+static void let_worker_go(const ccz_rpc_status *st, void *payload)
+{
+    rpc_outcome_done(st, payload);
+    rng_hold_release();
+}
+
+#define WAITING 4
+static void queue_exact(const keys *k)
+{
+    server s;
+    server_start_workers(&s, &small, false, 1);
+    held_infer h = {channel(&s), encrypt_batch(k, 50), -2, ""};
+    char msg[600];
+    EXPECT(init_ctx(h.ch, ccz_buf_span(&k->params), ccz_buf_span(&k->pkb), ccz_buf_span(&k->rkb),
+                    128, 0x1p45, msg, sizeof msg),
+           CCZ_RPC_OK, "");
+    rng_hold_start(1);
+    pthread_t t;
+    test_thread(&t, held_infer_run, &h);
+    CHECK(rng_hold_wait(30000));
+    ccz_rpc_channel *ch = channel(&s);
+    Inference__InitCtxRequest r = INFERENCE__INIT_CTX_REQUEST__INIT;
+    r.params = bin(&k->params);
+    r.security_level = 128;
+    r.scale = 0x1p45;
+    rpc_outcome out[WAITING + 1];
+    for (int i = 0; i <= WAITING; i++) {
+        out[i].code = -2;
+        ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, i < WAITING ? 60000 : 3000, NULL};
+        CHECK_OK(ccz_rpc_start(ch, NULL, "/inference.Inference/InitCtx", &r.base,
+                               &inference__init_ctx_reply__descriptor, &co, NULL,
+                               i < WAITING ? rpc_outcome_done : let_worker_go, &out[i]));
+    }
+    CHECK_OK(ccz_rpc_channel_run(ch));
+    pthread_join(t, NULL);
+    rng_hold_stop();
+    for (int i = 0; i < WAITING; i++) {
+        CHECK_INT(out[i].code, CCZ_RPC_INVALID_ARGUMENT);
+        CHECK_CONTAINS(out[i].message, "pub_key: empty");
+    }
+    CHECK_INT(out[WAITING].code, CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(out[WAITING].message, "the server is busy (4 calls wait for 1 worker): try again");
+    CHECK_INT(h.code, CCZ_RPC_OK);
+    CHECK_STR(h.msg, "");
+    ccz_rpc_channel_free(ch);
+    ccz_rpc_channel_free(h.ch);
+    free_cts(h.cts);
+    server_stop(&s);
+}
+
 /* A server holds max_contexts (4) contexts: a fifth connection's InitCtx drops the least recently
  * used one (an Infer counts as a use), and only that one: its Infer is then refused for want of a
  * context, while the others' still reach the count checks. */
@@ -572,6 +651,122 @@ static void contexts_lru(const keys *k)
     for (int i = 0; i < 5; i++)
         ccz_rpc_channel_free(ch[i]);
     free_cts(cts);
+    server_stop(&s);
+}
+
+/* The default of two workers: both held inside an Infer (each on a connection of its own),
+ * eight InitCtx calls wait and the ninth is refused, saying so; its refusal lets both go. */
+static void let_workers_go(const ccz_rpc_status *st, void *payload)
+{
+    rpc_outcome_done(st, payload);
+    rng_hold_release();
+    rng_hold_release();
+}
+
+static void queue_default(const keys *k)
+{
+    server s;
+    server_start_workers(&s, &small, false, 0);
+    held_infer h[2];
+    char msg[600];
+    for (int i = 0; i < 2; i++) {
+        h[i] = (held_infer){channel(&s), encrypt_batch(k, 10), -2, ""};
+        EXPECT(init_ctx(h[i].ch, ccz_buf_span(&k->params), ccz_buf_span(&k->pkb),
+                        ccz_buf_span(&k->rkb), 128, 0x1p45, msg, sizeof msg),
+               CCZ_RPC_OK, "");
+    }
+    rng_hold_start(2);
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        test_thread(&t[i], held_infer_run, &h[i]);
+    CHECK(rng_hold_wait(30000) && rng_hold_wait(30000));
+    ccz_rpc_channel *ch = channel(&s);
+    Inference__InitCtxRequest r = INFERENCE__INIT_CTX_REQUEST__INIT;
+    r.params = bin(&k->params);
+    r.security_level = 128;
+    r.scale = 0x1p45;
+    rpc_outcome out[2 * WAITING + 1];
+    for (int i = 0; i <= 2 * WAITING; i++) {
+        out[i].code = -2;
+        ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, i < 2 * WAITING ? 60000 : 3000, NULL};
+        CHECK_OK(ccz_rpc_start(ch, NULL, "/inference.Inference/InitCtx", &r.base,
+                               &inference__init_ctx_reply__descriptor, &co, NULL,
+                               i < 2 * WAITING ? rpc_outcome_done : let_workers_go, &out[i]));
+    }
+    CHECK_OK(ccz_rpc_channel_run(ch));
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    rng_hold_stop();
+    for (int i = 0; i < 2 * WAITING; i++) {
+        CHECK_INT(out[i].code, CCZ_RPC_INVALID_ARGUMENT);
+        CHECK_CONTAINS(out[i].message, "pub_key: empty");
+    }
+    CHECK_INT(out[2 * WAITING].code, CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(out[2 * WAITING].message,
+              "the server is busy (8 calls wait for 2 workers): try again");
+    for (int i = 0; i < 2; i++) {
+        CHECK_INT(h[i].code, CCZ_RPC_OK);
+        ccz_rpc_channel_free(h[i].ch);
+        free_cts(h[i].cts);
+    }
+    ccz_rpc_channel_free(ch);
+    server_stop(&s);
+}
+
+/* Bytes the heap holds (every arena, and the blocks mapped on their own). */
+static size_t heap_in_use(void)
+{
+    struct mallinfo2 m = mallinfo2();
+    return m.uordblks + m.hblkhd;
+}
+
+/* The service's end while a job is live: the worker held inside an Infer when the loop ends; let
+ * go, it finds no loop to answer to, and ccz_he_lr_service_free frees the job it still holds
+ * (with the Infer's copy of its ciphertexts, about 8 MB): once the server is gone the heap is
+ * back within 1 MiB of where it was before it started (under ASan, whose allocator mallinfo2
+ * does not see, its leak check says so). */
+static void end_with_live_job(const keys *k)
+{
+    ccz_buf *cts = encrypt_batch(k, 50);
+    size_t before = heap_in_use();
+    server s;
+    server_start_workers(&s, &small, false, 1);
+    held_infer h = {channel(&s), cts, -2, ""};
+    char msg[600];
+    EXPECT(init_ctx(h.ch, ccz_buf_span(&k->params), ccz_buf_span(&k->pkb), ccz_buf_span(&k->rkb),
+                    128, 0x1p45, msg, sizeof msg),
+           CCZ_RPC_OK, "");
+    rng_hold_start(1);
+    pthread_t t;
+    test_thread(&t, held_infer_run, &h);
+    CHECK(rng_hold_wait(30000));
+    rpc_serve_stop(s.rpc, s.thread, 100);
+    rng_hold_release();
+    ccz_he_lr_service_free(s.svc); /* joins the worker, done with the job */
+    rng_hold_stop();
+    ccz_rpc_server_free(s.rpc); /* closes the connection: the client's Infer ends at once */
+    pthread_join(t, NULL);
+    CHECK(h.code != CCZ_RPC_OK);
+    ccz_rpc_channel_free(h.ch);
+    size_t after = heap_in_use();
+    printf("heap before the server %zu, after it %zu\n", before, after);
+    CHECK(UNDER_ASAN || after < before + (1u << 20)); /* ASan's heap: its leak check says */
+    free_cts(cts);
+}
+
+/* max_contexts 0 is the default, 16: an Infer before InitCtx is told how many the server holds. */
+static void contexts_default(const keys *k)
+{
+    server s;
+    server_start_opts(&s, &small, false, 0, 0);
+    ccz_rpc_channel *ch = channel(&s);
+    ccz_buf *cts = encrypt_batch(k, 10);
+    char msg[600];
+    EXPECT(infer(ch, cts, SMALL, 1, SMALL, msg, sizeof msg), CCZ_RPC_FAILED_PRECONDITION,
+           "no context on this connection: call InitCtx first (contexts belong to connections; "
+           "the server holds the 16 most recently used)");
+    free_cts(cts);
+    ccz_rpc_channel_free(ch);
     server_stop(&s);
 }
 
@@ -638,6 +833,10 @@ static void test_service(void)
     hostile_init(&strict, &k, &tk);
     hostile_infer(&strict, &k, &tk);
     queue_full(&k);
+    queue_exact(&k);
+    queue_default(&k);
+    contexts_default(&k);
+    end_with_live_job(&k);
     contexts_lru(&k);
     /* the toolkit's chain, as the client library asks for it */
     ccz_rpc_channel *ch = channel(&strict);

@@ -7,9 +7,11 @@
  * service over plaintext h2c: hostile queries (wrong algorithm, parameters, keys of other
  * parameters, truncated, oversized, missing and extra ciphertexts, a message over the limit) each
  * refused with its gRPC status and reason, the server answering right after all of them, its
- * queue's default bound and its options. The state capitals are test_hequery_states.c.
- * Sanitizer builds run fewer lookups (each is thousands of products): the optimized build runs
- * them all. */
+ * queue's default bound, its exact bound with the worker held inside a query
+ * (tests/support/rng_fail.h), a packed lookup within CCZ_HEQ_MAX_MESSAGE, a query whose
+ * deadline passes in the queue dropped, and its options. The state capitals are
+ * test_hequery_states.c. Sanitizer builds run fewer lookups (each is thousands of products): the
+ * optimized build runs them all. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -498,11 +500,15 @@ typedef struct {
 /* Where service_start's service logs (NULL: nowhere). */
 static FILE *service_log;
 
+/* The server's and the channel's max_message (0: 16 MiB at the server, a fast query being
+ * 7.5 MiB, and 32 MiB at the channel). */
+static size_t service_max_message;
+
 static void service_start(service *sv, ccz_heq_server *hs, unsigned max_pending)
 {
     memset(sv, 0, sizeof *sv);
     ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
-    so.max_message = 16u << 20; /* a fast query is 7.5 MiB */
+    so.max_message = service_max_message ? service_max_message : 16u << 20;
     CHECK_OK(ccz_rpc_server_new(&sv->rpc, &so));
     ccz_heq_service_opts vo = CCZ_HEQ_SERVICE_OPTS_INIT;
     vo.server = hs;
@@ -511,7 +517,7 @@ static void service_start(service *sv, ccz_heq_server *hs, unsigned max_pending)
     CHECK_OK(ccz_heq_service_new(&sv->svc, sv->rpc, &vo));
     rpc_serve(sv->rpc, &sv->thread, sv->target);
     ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    co.max_message = 32u << 20;
+    co.max_message = service_max_message ? service_max_message : 32u << 20;
     CHECK_OK(ccz_rpc_channel_new(&sv->ch, sv->target, &co));
 }
 
@@ -679,6 +685,7 @@ static void test_service(void)
     CHECK_INT(res.code, CCZ_RPC_OK);
     CHECK(res.value.len == 5 && memcmp(res.value.ptr, "value", 5) == 0);
     CHECK(res.noise_budget > 0 && res.sent > 7000000 && res.received < 100000);
+    CHECK(res.server_load_s > 0 && res.server_search_s > 0); /* the server's times, as it took */
     ccz_buf_free(&res.value);
 
     /* hostile queries, each refused with its reason */
@@ -855,6 +862,128 @@ static void test_busy(void)
     ccz_heq_db_free(db);
 }
 
+/* The bound on queries waiting or running, exactly: with max_pending 2 and the worker held
+ * inside a fast query (at its first draw from the RNG), one more query waits and the next is
+ * refused RESOURCE_EXHAUSTED at once, its refusal letting the worker go (were it taken instead,
+ * its deadline of 3 s ends it and lets the worker go). The one that waited is then answered
+ * (refused for its parameters: it has no objects), the held one too, and both places are given
+ * back: two more sent at once are both taken. */
+typedef struct {
+    const char *target;
+    const Ccz__Hequery__QueryRequest *r;
+    int code;
+    char msg[512];
+    double setup_seconds; /* the reply's */
+} held_query;
+
+static void *held_query_run(void *arg)
+{
+    held_query *h = arg;
+    ccz_rpc_channel *ch;
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    co.max_message = 32u << 20;
+    CHECK_OK(ccz_rpc_channel_new(&ch, h->target, &co));
+    ccz_rpc_status st;
+    ProtobufCMessage *resp = NULL;
+    CHECK_OK(ccz_rpc_unary(ch, &resp, &st, PATH, &h->r->base,
+                           &ccz__hequery__query_reply__descriptor, NULL));
+    h->code = st.code;
+    snprintf(h->msg, sizeof h->msg, "%s", st.message);
+    ccz_rpc_status_free(&st);
+    if (resp) {
+        h->setup_seconds = ((Ccz__Hequery__QueryReply *)resp)->setup_seconds;
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    ccz_rpc_channel_free(ch);
+    return NULL;
+}
+
+static void let_worker_go(const ccz_rpc_status *st, void *payload)
+{
+    rpc_outcome_done(st, payload);
+    rng_hold_release();
+}
+
+static void test_pending_exact(void)
+{
+    ccz_heq_db *db = db_of("key,value\n");
+    ccz_heq_server *hs = server_of(db);
+    service sv;
+    service_start(&sv, hs, 2);
+    ccz_heq_client *fast;
+    ccz_heq_query q;
+    CHECK_OK(ccz_heq_client_new(&fast, CCZ_HEQ_FAST));
+    CHECK_OK(ccz_heq_client_query(&q, fast, CCZ_LIT("key")));
+    Ccz__Hequery__QueryRequest good;
+    ProtobufCBinaryData good_keys[CCZ_HEQ_KEY_CTS];
+    request_of(&good, good_keys, &q);
+    held_query h = {sv.target, &good, -2, "", 0};
+    rng_hold_start(1);
+    pthread_t t;
+    test_thread(&t, held_query_run, &h);
+    CHECK(rng_hold_wait(30000));
+    Ccz__Hequery__QueryRequest r = CCZ__HEQUERY__QUERY_REQUEST__INIT;
+    ProtobufCBinaryData keys[CCZ_HEQ_KEY_CTS] = {{0, NULL}};
+    r.algorithm = CCZ__HEQUERY__ALGORITHM__FAST;
+    r.n_key = CCZ_HEQ_KEY_CTS;
+    r.key = keys;
+    rpc_outcome out[2];
+    for (int i = 0; i < 2; i++) {
+        out[i].code = -2;
+        ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, i == 0 ? 60000 : 3000, NULL};
+        CHECK_OK(ccz_rpc_start(sv.ch, NULL, PATH, &r.base, &ccz__hequery__query_reply__descriptor,
+                               &co, NULL, i == 0 ? rpc_outcome_done : let_worker_go, &out[i]));
+    }
+    CHECK_OK(ccz_rpc_channel_run(sv.ch));
+    pthread_join(t, NULL);
+    rng_hold_stop();
+    CHECK_INT(out[0].code, CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_CONTAINS(out[0].message, "parameters: ");
+    CHECK_INT(out[1].code, CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(out[1].message, "busy: 2 queries are waiting or running");
+    CHECK_INT(h.code, CCZ_RPC_OK);
+    for (int i = 0; i < 2; i++) {
+        out[i].code = -2;
+        CHECK_OK(ccz_rpc_start(sv.ch, NULL, PATH, &r.base, &ccz__hequery__query_reply__descriptor,
+                               NULL, NULL, rpc_outcome_done, &out[i]));
+    }
+    CHECK_OK(ccz_rpc_channel_run(sv.ch));
+    for (int i = 0; i < 2; i++) {
+        CHECK_INT(out[i].code, CCZ_RPC_INVALID_ARGUMENT);
+        CHECK_CONTAINS(out[i].message, "parameters: ");
+    }
+    ccz_heq_query_free(&q);
+    ccz_heq_client_free(fast);
+    service_stop(&sv);
+    ccz_heq_server_free(hs);
+    ccz_heq_db_free(db);
+}
+
+/* The packed algorithm through the service, at the request size a server must take for it
+ * (CCZ_HEQ_MAX_MESSAGE, as 'ccz he query serve' sets): the query (about 40 MiB) within it, the
+ * answer's block and chunks given back to the client, which decrypts the value with them. */
+static void test_packed_service(void)
+{
+    ccz_heq_db *db = db_of("key,value\nother,thing\n");
+    ccz_heq_server *hs = server_of(db);
+    service sv;
+    service_max_message = CCZ_HEQ_MAX_MESSAGE;
+    service_start(&sv, hs, 0);
+    service_max_message = 0;
+    ccz_heq_lookup_result res;
+    ccz_heq_lookup_opts lo = CCZ_HEQ_LOOKUP_OPTS_INIT;
+    lo.algorithm = CCZ_HEQ_PACKED;
+    CHECK_OK(ccz_heq_lookup(&res, sv.ch, &lo, CCZ_LIT("other")));
+    CHECK_INT(res.code, CCZ_RPC_OK);
+    CHECK(res.value.len == 5 && memcmp(res.value.ptr, "thing", 5) == 0);
+    CHECK(res.sent > (32u << 20) && res.sent <= CCZ_HEQ_MAX_MESSAGE);
+    printf("packed: %zu bytes sent, %zu received\n", res.sent, res.received);
+    ccz_buf_free(&res.value);
+    service_stop(&sv);
+    ccz_heq_server_free(hs);
+    ccz_heq_db_free(db);
+}
+
 /* The default of 4 queries waiting or running: eight requests sent at once, each small (no
  * objects: the worker refuses it at once, yet it waits its turn like any other); rounds repeat
  * (at most five) until the fifth and later ones find four pending. */
@@ -898,30 +1027,12 @@ static void test_default_pending(void)
 }
 
 /* A query whose client's deadline passes while it waits behind another is not computed: the
- * worker drops it and logs why. A faithful lookup (about a second) holds the worker; a query sent
- * meanwhile with a deadline of 200 ms (no objects: were it run, it would be refused for its
- * parameters) ends DEADLINE_EXCEEDED for its client, and the service's log says it was dropped,
- * not that its parameters were looked at; the same query sent again without a deadline is. */
-typedef struct {
-    const char *target;
-    ccz_heq_lookup_result res;
-    ccz_status s;
-} slow_lookup;
-
-static void *slow_lookup_run(void *arg)
-{
-    slow_lookup *sl = arg;
-    ccz_rpc_channel *ch;
-    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    co.max_message = 32u << 20;
-    CHECK_OK(ccz_rpc_channel_new(&ch, sl->target, &co));
-    ccz_heq_lookup_opts lo = CCZ_HEQ_LOOKUP_OPTS_INIT;
-    lo.algorithm = CCZ_HEQ_FAITHFUL;
-    sl->s = ccz_heq_lookup(&sl->res, ch, &lo, CCZ_LIT("key"));
-    ccz_rpc_channel_free(ch);
-    return NULL;
-}
-
+ * worker drops it and logs why. The worker held inside a faithful query (at its first draw from
+ * the RNG), a query sent meanwhile with a deadline of 200 ms (no objects: were it run, it would
+ * be refused for its parameters) ends DEADLINE_EXCEEDED for its client; let go, the worker
+ * answers the faithful query (its setup time reported: the database encrypted), and the
+ * service's log says the other was dropped, not that its parameters were looked at; the same
+ * query sent again without a deadline is. */
 static void test_deadline_in_queue(void)
 {
     if (UNDER_ASAN) {
@@ -936,11 +1047,18 @@ static void test_deadline_in_queue(void)
     CHECK(service_log != NULL);
     service sv;
     service_start(&sv, hs, 0);
-    slow_lookup sl = {.target = sv.target};
+    ccz_heq_client *faithful;
+    ccz_heq_query fq;
+    CHECK_OK(ccz_heq_client_new(&faithful, CCZ_HEQ_FAITHFUL));
+    CHECK_OK(ccz_heq_client_query(&fq, faithful, CCZ_LIT("key")));
+    Ccz__Hequery__QueryRequest good;
+    ProtobufCBinaryData good_keys[CCZ_HEQ_KEY_CTS];
+    request_of(&good, good_keys, &fq);
+    held_query h = {sv.target, &good, -2, "", 0};
+    rng_hold_start(1);
     pthread_t t;
-    test_thread(&t, slow_lookup_run, &sl);
-    struct timespec pause = {0, 400 * 1000 * 1000}; /* the faithful query is sent and running */
-    nanosleep(&pause, NULL);
+    test_thread(&t, held_query_run, &h);
+    CHECK(rng_hold_wait(30000));
     Ccz__Hequery__QueryRequest r = CCZ__HEQUERY__QUERY_REQUEST__INIT;
     ProtobufCBinaryData keys[CCZ_HEQ_KEY_CTS] = {{0, NULL}};
     r.algorithm = CCZ__HEQUERY__ALGORITHM__FAST;
@@ -956,11 +1074,13 @@ static void test_deadline_in_queue(void)
     ccz_rpc_status_free(&st);
     if (resp)
         protobuf_c_message_free_unpacked(resp, NULL);
+    rng_hold_release();
     pthread_join(t, NULL);
-    CHECK_OK(sl.s);
-    CHECK_INT(sl.res.code, CCZ_RPC_OK);
-    CHECK(sl.res.value.len == 5 && memcmp(sl.res.value.ptr, "value", 5) == 0);
-    ccz_buf_free(&sl.res.value);
+    rng_hold_stop();
+    CHECK_INT(h.code, CCZ_RPC_OK);
+    CHECK(h.setup_seconds > 0);
+    ccz_heq_query_free(&fq);
+    ccz_heq_client_free(faithful);
     /* the same query without a deadline, after it in the queue: when it is answered (refused
      * for its parameters), the worker has been through the first */
     char why[512];
@@ -1017,5 +1137,5 @@ static void test_service_options(void)
 
 TEST_MAIN(T(test_db), T(test_algorithms), T(test_client), T(test_key_lengths),
           T(test_algorithms_agree), T(test_no_randomness), T(test_batches), T(test_answer_forms),
-          T(test_service), T(test_busy), T(test_default_pending), T(test_deadline_in_queue),
-          T(test_service_options))
+          T(test_service), T(test_busy), T(test_pending_exact), T(test_packed_service),
+          T(test_default_pending), T(test_deadline_in_queue), T(test_service_options))

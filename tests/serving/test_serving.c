@@ -28,7 +28,7 @@
 #include "svc/serving/internal.h"
 #include "test.h"
 
-static char model_path[600], flat_path[600], wide_path[600];
+static char model_path[600], flat_path[600], wide_path[600], many_path[3][600];
 
 static void *run(void *arg)
 {
@@ -1092,6 +1092,100 @@ static void test_grpc_connection_share(void)
     connection_share_answered();
 }
 
+/* More connections with jobs queued than the server's first table of them holds (16; grown to 32
+ * and 64): 33 connections each queue a Relu job of one row (12 bytes; the batch of 34 rows waits
+ * 10 s for company); the 33rd connection's share is still its own, so a job that would take it
+ * past its 262144 bytes is refused with its count; one more row fills the batch, and every job
+ * queued is answered. */
+static void test_grpc_many_connections(void)
+{
+    enum { CONNS = 33 };
+    ccz_serving_opts o = CCZ_SERVING_OPTS_INIT;
+    o.grpc_listen = o.rest_listen = "127.0.0.1:0";
+    o.max_queued = 1u << 20;
+    o.batch_max_rows = CONNS + 1;
+    o.batch_timeout_us = 10000000;
+    pthread_t t;
+    ccz_serving *sv = serving_start_opts(&t, &o);
+    if (!sv)
+        return;
+    int port = ccz_serving_grpc_port(sv);
+    static flooder f[CONNS];
+    static nghttp2_session *h2[CONNS];
+    static uint8_t framed[CONNS + 2][256];
+    static h2_body b[CONNS + 2];
+    predict_call one = {port, "relu", 1, 3, 0, 2.0f, {0}, 0};
+    for (int c = 0; c < CONNS; c++) {
+        h2[c] = flood_open(&f[c], port, true);
+        flood_one(&f[c], h2[c], 0, one, framed[c], &b[c], 2000);
+        CHECK(f[c].pinged);
+        CHECK_INT(f[c].status[0], -1);
+    }
+    predict_call big = {port, "relu", 21845, 3, 0, 1.0f, {0}, 0}; /* 262140 bytes */
+    flood_one(&f[CONNS - 1], h2[CONNS - 1], 1, big, framed[CONNS], &b[CONNS], 0);
+    CHECK_INT(f[CONNS - 1].status[1], CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(f[CONNS - 1].message[1], "this connection has 1 requests queued (12 bytes of "
+                                       "inputs); a connection may hold 128 and 262144 bytes");
+    flood_one(&f[0], h2[0], 1, one, framed[CONNS + 1], &b[CONNS + 1], 0);
+    CHECK_INT(f[0].status[1], CCZ_RPC_OK);
+    for (int c = 0; c < CONNS; c++) {
+        flood_slot = 0;
+        flood_until(&f[c], h2[c], flood_slot_answered, 3000);
+        CHECK_INT(f[c].status[0], CCZ_RPC_OK);
+        nghttp2_session_del(h2[c]);
+        close(f[c].fd);
+    }
+    CHECK(metrics_show(sv, "ccz_serving_batch_rows_total{model=\"relu\",version=\"1\"} 34\n"));
+    serving_stop(sv, t);
+}
+
+/* A connection that leaves the table of queued connections (its jobs answered) takes only its
+ * own entry out: the next one's queued bytes still count. Connection A queues a Relu job of one
+ * row (the batch of 21675 rows waits 10 s for company), then B a Wide job of 511 rows (2044
+ * bytes, waiting too); A's job of 21674 rows fills the batch and both of A's jobs are answered;
+ * B's Relu job of 21676 rows (260112 bytes) would take it past its 262144 bytes, and is refused
+ * with B's count. */
+static void test_grpc_connection_left(void)
+{
+    ccz_serving_opts o = CCZ_SERVING_OPTS_INIT;
+    o.grpc_listen = "127.0.0.1:0";
+    o.max_queued = 1u << 20;
+    o.batch_max_rows = 21675;
+    o.batch_timeout_us = 10000000;
+    pthread_t t;
+    ccz_serving *sv = serving_start_opts(&t, &o);
+    if (!sv)
+        return;
+    int port = ccz_serving_grpc_port(sv);
+    flooder a, b;
+    nghttp2_session *ha = flood_open(&a, port, true), *hb = flood_open(&b, port, true);
+    static uint8_t framed[4][256];
+    static h2_body body[4];
+    predict_call one = {port, "relu", 1, 3, 0, 1.0f, {0}, 0};
+    predict_call wide = {port, "wide", 511, 1, 0, 1.0f, {0}, 0};
+    predict_call rest = {port, "relu", 21674, 3, 0, 1.0f, {0}, 0};
+    predict_call over = {port, "relu", 21676, 3, 0, 1.0f, {0}, 0};
+    flood_one(&a, ha, 0, one, framed[0], &body[0], 2000);
+    CHECK_INT(a.status[0], -1);
+    flood_one(&b, hb, 0, wide, framed[1], &body[1], 2000);
+    CHECK_INT(b.status[0], -1);
+    flood_one(&a, ha, 1, rest, framed[2], &body[2], 0);
+    CHECK_INT(a.status[1], CCZ_RPC_OK);
+    flood_slot = 0;
+    flood_until(&a, ha, flood_slot_answered, 3000);
+    CHECK_INT(a.status[0], CCZ_RPC_OK);
+    flood_one(&b, hb, 1, over, framed[3], &body[3], 0);
+    CHECK_INT(b.status[1], CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(b.message[1], "this connection has 1 requests queued (2044 bytes of inputs); a "
+                            "connection may hold 128 and 262144 bytes");
+    CHECK_INT(b.status[0], -1); /* the Wide job still waits */
+    nghttp2_session_del(ha);
+    nghttp2_session_del(hb);
+    close(a.fd);
+    close(b.fd);
+    serving_stop(sv, t);
+}
+
 /* The streams' cap does not bound what a connection queues: a client that resets each Predict
  * once it is sent (its job stays queued until its batch, which waits 1 s for company) could
  * queue any number on one connection; 200 such calls have 128 queued, the rest refused. */
@@ -1706,6 +1800,145 @@ static void test_grpc_parse_refusals(void)
     pthread_mutex_destroy(&s.lock);
 }
 
+/* A model of the most inputs served, 16 (onnx_build_concat: X0..X15 into Y[N,16]), answers
+ * through gRPC (float_val) and REST (rows of named inputs, and columns) with its inputs in order,
+ * its metadata naming all 16; models of 17 and 33 inputs, which the engine runs, are refused at
+ * the start with the limit. */
+static void test_many_inputs(void)
+{
+    enum { IN = 16, ROWS = 2 };
+    ccz_serving_model m = {"many", many_path[0], 1, NULL};
+    ccz_serving_opts o = CCZ_SERVING_OPTS_INIT;
+    o.models = &m;
+    o.n_models = 1;
+    o.threads = 1;
+    o.rest_listen = o.grpc_listen = "127.0.0.1:0";
+    ccz_serving *sv = NULL;
+    CHECK_OK(ccz_serving_new(&sv, &o));
+    if (!sv)
+        return;
+    pthread_t t;
+    test_thread(&t, run, sv);
+    /* gRPC: input i holds i and 100 + i */
+    Tensorflow__Serving__ModelSpec spec = TENSORFLOW__SERVING__MODEL_SPEC__INIT;
+    spec.name = "many";
+    Tensorflow__Serving__TensorShapeProto__Dim d[2], *dp[2];
+    for (int k = 0; k < 2; k++) {
+        d[k] = (Tensorflow__Serving__TensorShapeProto__Dim)
+            TENSORFLOW__SERVING__TENSOR_SHAPE_PROTO__DIM__INIT;
+        d[k].size = k ? 1 : ROWS;
+        dp[k] = &d[k];
+    }
+    Tensorflow__Serving__TensorShapeProto sh = TENSORFLOW__SERVING__TENSOR_SHAPE_PROTO__INIT;
+    sh.n_dim = 2;
+    sh.dim = dp;
+    static char keys[IN][8];
+    float vals[IN][ROWS];
+    Tensorflow__Serving__TensorProto tp[IN];
+    Tensorflow__Serving__PredictRequest__InputsEntry e[IN], *ep[IN];
+    for (int i = 0; i < IN; i++) { /* given last to first: matched by name, not order */
+        int k = IN - 1 - i;
+        snprintf(keys[k], sizeof keys[k], "X%d", k);
+        vals[k][0] = (float)k;
+        vals[k][1] = (float)(100 + k);
+        tp[i] = (Tensorflow__Serving__TensorProto)TENSORFLOW__SERVING__TENSOR_PROTO__INIT;
+        tp[i].dtype = TENSORFLOW__SERVING__DATA_TYPE__DT_FLOAT;
+        tp[i].tensor_shape = &sh;
+        tp[i].n_float_val = ROWS;
+        tp[i].float_val = vals[k];
+        e[i] = (Tensorflow__Serving__PredictRequest__InputsEntry)
+            TENSORFLOW__SERVING__PREDICT_REQUEST__INPUTS_ENTRY__INIT;
+        e[i].key = keys[k];
+        e[i].value = &tp[i];
+        ep[i] = &e[i];
+    }
+    Tensorflow__Serving__PredictRequest rq = TENSORFLOW__SERVING__PREDICT_REQUEST__INIT;
+    rq.model_spec = &spec;
+    rq.n_inputs = IN;
+    rq.inputs = ep;
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", ccz_serving_grpc_port(sv));
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, target, &co));
+    ProtobufCMessage *resp = NULL;
+    ccz_rpc_status st = {0};
+    ccz_rpc_call_opts copts = CCZ_RPC_CALL_OPTS_INIT;
+    if (ch)
+        CHECK_OK(ccz_rpc_unary(ch, &resp, &st, "/tensorflow.serving.PredictionService/Predict",
+                               &rq.base, &tensorflow__serving__predict_response__descriptor,
+                               &copts));
+    CHECK_INT(st.code, CCZ_RPC_OK);
+    const Tensorflow__Serving__PredictResponse *rs = (const void *)resp;
+    CHECK(rs && rs->n_outputs == 1);
+    if (rs && rs->n_outputs == 1) {
+        const Tensorflow__Serving__TensorProto *y = rs->outputs[0]->value;
+        CHECK_STR(rs->outputs[0]->key, "Y");
+        CHECK(y->tensor_shape && y->tensor_shape->n_dim == 2 &&
+              y->tensor_shape->dim[0]->size == ROWS && y->tensor_shape->dim[1]->size == IN);
+        CHECK_INT(y->tensor_content.len, ROWS * IN * sizeof(float));
+        float want[ROWS * IN], got[ROWS * IN] = {0};
+        for (int r = 0; r < ROWS; r++)
+            for (int i = 0; i < IN; i++)
+                want[r * IN + i] = (float)(100 * r + i);
+        if (y->tensor_content.len == sizeof got)
+            memcpy(got, y->tensor_content.data, sizeof got);
+        CHECK(memcmp(got, want, sizeof got) == 0);
+    }
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    ccz_rpc_status_free(&st);
+    ccz_rpc_channel_free(ch);
+    /* REST: the same two rows, as instances and as columns */
+    char rows[1024] = "{\"instances\": [", cols[1024] = "{\"inputs\": {";
+    for (int r = 0; r < ROWS; r++) {
+        size_t at = strlen(rows);
+        snprintf(rows + at, sizeof rows - at, "%s{", r ? ", " : "");
+        for (int i = 0; i < IN; i++) {
+            at = strlen(rows);
+            snprintf(rows + at, sizeof rows - at, "%s\"X%d\": [%d]", i ? ", " : "", i, 100 * r + i);
+        }
+        strcat(rows, "}");
+    }
+    strcat(rows, "]}");
+    for (int i = 0; i < IN; i++) {
+        size_t at = strlen(cols);
+        snprintf(cols + at, sizeof cols - at, "%s\"X%d\": [[%d], [%d]]", i ? ", " : "", i, i,
+                 100 + i);
+    }
+    strcat(cols, "}}");
+    static const char out[] = "[[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15],"
+                              "[100,101,102,103,104,105,106,107,108,109,110,111,112,113,114,115]]";
+    int port = ccz_serving_rest_port(sv);
+    char answer[4096];
+    post(answer, sizeof answer, port, "/v1/models/many:predict", rows);
+    CHECK_CONTAINS(answer, "HTTP/1.1 200");
+    CHECK_CONTAINS(answer, out);
+    post(answer, sizeof answer, port, "/v1/models/many:predict", cols);
+    CHECK_CONTAINS(answer, "HTTP/1.1 200");
+    CHECK_CONTAINS(answer, out);
+    get(answer, sizeof answer, port, "/v1/models/many/metadata");
+    CHECK_CONTAINS(answer, "HTTP/1.1 200");
+    CHECK_CONTAINS(answer, "\"X0\":{\"dtype\":\"DT_FLOAT\"");
+    CHECK_CONTAINS(answer, "\"X15\":{\"dtype\":\"DT_FLOAT\"");
+    serving_stop(sv, t);
+    /* 17 and 33 inputs: the engine loads them; the server refuses them */
+    static const char *const refused[] = {
+        "the model has 17 inputs and 1 outputs; at most 16 of each are served",
+        "the model has 33 inputs and 1 outputs; at most 16 of each are served"};
+    for (int k = 1; k < 3; k++) {
+        ccz_ml_model *ml = NULL;
+        CHECK_OK(ccz_ml_model_load_file(&ml, many_path[k]));
+        CHECK_INT(ccz_ml_input_count(ml), k == 1 ? 17 : 33);
+        ccz_ml_model_free(ml);
+        m.path = many_path[k];
+        sv = NULL;
+        CHECK_STATUS(ccz_serving_new(&sv, &o), CCZ_ERR_UNSUPPORTED);
+        CHECK_CONTAINS(ccz_error_detail(), refused[k - 1]);
+        CHECK(sv == NULL);
+    }
+}
+
 /* Flatten over X[N,3,1] into Y[N,3] (ir_version 8, opset 13) */
 static void flatten_model(ccz_buf *b)
 {
@@ -1739,6 +1972,13 @@ static void setup(void)
             .init = {{.name = "B", .rank = 2, .dims = {1, 256}, .type = 1, .n_f = 256, .f = b}}});
     snprintf(wide_path, sizeof wide_path, "%s/wide.onnx", test_tmpdir());
     CHECK_OK(ccz_file_write(wide_path, ccz_buf_span(&model), 0600));
+    static const size_t many[3] = {16, 17, 33};
+    for (int k = 0; k < 3; k++) {
+        ccz_buf_reset(&model);
+        onnx_build_concat(&model, many[k]);
+        snprintf(many_path[k], sizeof many_path[k], "%s/many%zu.onnx", test_tmpdir(), many[k]);
+        CHECK_OK(ccz_file_write(many_path[k], ccz_buf_span(&model), 0600));
+    }
     ccz_buf_free(&model);
 }
 
@@ -1747,8 +1987,9 @@ TEST_MAIN(T(setup), T(test_refused_options), T(test_rest_only), T(test_rest_erro
           T(test_grpc_only), T(test_grpc_metadata_fields), T(test_grpc_answer_over_limit),
           T(test_grpc_workspace_bounded), T(test_grpc_expired_not_run),
           T(test_grpc_disconnected_not_run), T(test_grpc_connection_share),
-          T(test_grpc_connection_jobs), T(test_grpc_batches_within_engine_limit),
-          T(test_grpc_queued_at_shutdown), T(test_status_codes), T(test_batch_leaver_keeps_rows),
-          T(test_batch_last_leaver), T(test_batch_late_skipped), T(test_batch_exactly_full),
+          T(test_grpc_connection_jobs), T(test_grpc_many_connections), T(test_grpc_connection_left),
+          T(test_grpc_batches_within_engine_limit), T(test_grpc_queued_at_shutdown),
+          T(test_status_codes), T(test_batch_leaver_keeps_rows), T(test_batch_last_leaver),
+          T(test_batch_late_skipped), T(test_batch_exactly_full),
           T(test_batch_cancelled_while_waiting), T(test_batch_full_ends_wait), T(test_job_bounds),
-          T(test_queue_full), T(test_grpc_parse_refusals))
+          T(test_queue_full), T(test_grpc_parse_refusals), T(test_many_inputs))

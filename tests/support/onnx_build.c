@@ -2,6 +2,8 @@
 /* One-node ONNX models for tests (onnx_build.h). */
 #include "onnx_build.h"
 
+#include <stdio.h>
+
 #include "onnx.pb-c.h"
 #include "test.h"
 
@@ -128,6 +130,92 @@ void onnx_build(ccz_buf *b, const model_spec *s)
     Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
     m.has_ir_version = true;
     m.ir_version = s->ir ? s->ir : 8;
+    m.n_opset_import = 1;
+    m.opset_import = &opp;
+    m.graph = &g;
+    size_t len = onnx__model_proto__get_packed_size(&m);
+    CHECK_OK(ccz_buf_reserve(b, len));
+    b->len = onnx__model_proto__pack(&m, b->ptr);
+}
+
+void onnx_build_concat(ccz_buf *b, size_t n)
+{
+    enum { MAX = 256, PER = 16 };
+    CHECK(n >= 1 && n <= MAX);
+    if (n < 1 || n > MAX)
+        return;
+    Onnx__TensorShapeProto__Dimension d[2], *dp[2];
+    Onnx__TensorShapeProto xs = ONNX__TENSOR_SHAPE_PROTO__INIT;
+    shape_of(&xs, d, dp, 2, (const int64_t[]){0, 1});
+    Onnx__TypeProto__Tensor xt = ONNX__TYPE_PROTO__TENSOR__INIT,
+                            yt = ONNX__TYPE_PROTO__TENSOR__INIT;
+    xt.has_elem_type = yt.has_elem_type = true;
+    xt.elem_type = yt.elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    xt.shape = &xs;
+    Onnx__TypeProto xty = ONNX__TYPE_PROTO__INIT, yty = ONNX__TYPE_PROTO__INIT;
+    xty.value_case = yty.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    xty.tensor_type = &xt;
+    yty.tensor_type = &yt;
+    static char names[MAX][8], parts[PER][8];
+    char *xn[MAX], *pn[PER];
+    Onnx__ValueInfoProto x[MAX], *xp[MAX], y = ONNX__VALUE_INFO_PROTO__INIT, *yp = &y;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(names[i], sizeof names[i], "X%zu", i);
+        xn[i] = names[i];
+        x[i] = (Onnx__ValueInfoProto)ONNX__VALUE_INFO_PROTO__INIT;
+        x[i].name = names[i];
+        x[i].type = &xty;
+        xp[i] = &x[i];
+    }
+    y.name = "Y";
+    y.type = &yty;
+    Onnx__AttributeProto a = ONNX__ATTRIBUTE_PROTO__INIT, *ap = &a;
+    a.name = "axis";
+    a.has_type = a.has_i = true;
+    a.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+    a.i = 1;
+    /* one node over the inputs, or one per PER of them and one over those */
+    size_t groups = n <= PER ? 0 : (n + PER - 1) / PER;
+    Onnx__NodeProto nodes[PER + 1], *np[PER + 1];
+    static char node_names[PER + 1][8];
+    char *y_name = "Y";
+    for (size_t k = 0; k <= groups; k++) {
+        Onnx__NodeProto *c = &nodes[k];
+        *c = (Onnx__NodeProto)ONNX__NODE_PROTO__INIT;
+        snprintf(node_names[k], sizeof node_names[k], "n%zu", k);
+        c->name = node_names[k];
+        c->op_type = "Concat";
+        c->n_attribute = 1;
+        c->attribute = &ap;
+        c->n_output = 1;
+        if (k < groups) {
+            snprintf(parts[k], sizeof parts[k], "C%zu", k);
+            pn[k] = parts[k];
+            c->input = &xn[k * PER];
+            c->n_input = n - k * PER < PER ? n - k * PER : PER;
+            c->output = &pn[k];
+        } else {
+            c->input = groups ? pn : xn;
+            c->n_input = groups ? groups : n;
+            c->output = &y_name;
+        }
+        np[k] = c;
+    }
+    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
+    g.name = "g";
+    g.n_node = groups + 1;
+    g.node = np;
+    g.n_input = n;
+    g.input = xp;
+    g.n_output = 1;
+    g.output = &yp;
+    Onnx__OperatorSetIdProto op = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opp = &op;
+    op.domain = "";
+    op.has_version = true;
+    op.version = 13;
+    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
+    m.has_ir_version = true;
+    m.ir_version = 8;
     m.n_opset_import = 1;
     m.opset_import = &opp;
     m.graph = &g;

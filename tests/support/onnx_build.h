@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* One-node ONNX models for tests, built with protobuf-c (no python3-onnx needed): an operator
  * over X[N, ...] into Y, with up to two initializers and one attribute, and the faults a hostile
- * file may carry (see model_spec). */
+ * file may carry (see model_spec); and a model of many inputs. */
 #ifndef CCZ_TEST_ONNX_BUILD_H
 #define CCZ_TEST_ONNX_BUILD_H
 
@@ -55,5 +55,9 @@ typedef struct {
 /* Writes the model of s into b, which is empty (ir_version 8 and opset 13 unless s says
  * otherwise). */
 void onnx_build(ccz_buf *b, const model_spec *s);
+
+/* Writes into b (empty) a model of n inputs X0..X<n-1>, each [N, 1], concatenated in their order
+ * into Y[N, n] (Concat nodes of at most 16 inputs each, then one over theirs; n: 1 to 256). */
+void onnx_build_concat(ccz_buf *b, size_t n);
 
 #endif

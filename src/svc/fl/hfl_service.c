@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/rand.h>
-
 #include "ccz/hfl.h"
 #include "core/guard.h"
 #include "core/listener.h"
@@ -150,8 +148,7 @@ static unsigned active(ccz_hfl_service *v, unsigned *waiting, int64_t *first)
 }
 
 /* The round's participants among the waiting clients: all of them, or clients_per_round drawn
- * uniformly (a partial Fisher-Yates shuffle; OpenSSL's RAND, falling back to all when it
- * fails). */
+ * uniformly (fl_draw), all of them when RAND fails. */
 static void select_clients(ccz_hfl_service *v, bool *chosen, unsigned waiting)
 {
     unsigned idx[CCZ_HFL_MAX_CLIENTS], n = 0;
@@ -159,24 +156,10 @@ static void select_clients(ccz_hfl_service *v, bool *chosen, unsigned waiting)
         if (v->cl[i].used && v->cl[i].held)
             idx[n++] = i;
     unsigned want = v->o.clients_per_round;
-    if (!want || want >= waiting || n != waiting) {
-        for (unsigned j = 0; j < n; j++)
-            chosen[idx[j]] = true;
-        return;
-    }
-    for (unsigned j = 0; j < want; j++) {
-        uint32_t r;
-        if (RAND_bytes((unsigned char *)&r, sizeof r) != 1) {
-            for (unsigned q = 0; q < n; q++)
-                chosen[idx[q]] = true;
-            return;
-        }
-        unsigned pick = j + (unsigned)(((uint64_t)r * (n - j)) >> 32);
-        unsigned t = idx[j];
-        idx[j] = idx[pick];
-        idx[pick] = t;
+    if (!want || want >= waiting || n != waiting || !fl_draw(idx, n, want))
+        want = n;
+    for (unsigned j = 0; j < want; j++)
         chosen[idx[j]] = true;
-    }
 }
 
 static void try_open(ccz_hfl_service *v)

@@ -2,6 +2,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/rand.h>
+
 #include "core/guard.h"
 #include "svc/fl/party.h"
 #include "svc/peer.h"
@@ -15,6 +17,20 @@ bool fl_name_ok(const char *s, bool required)
         unsigned char ch = (unsigned char)s[i];
         if (ch < 0x20 || ch > 0x7e || (required && (ch == ' ' || ch == ',')))
             return false;
+    }
+    return true;
+}
+
+bool fl_draw(unsigned *idx, unsigned n, unsigned want)
+{
+    for (unsigned j = 0; j < want; j++) {
+        uint32_t r;
+        if (RAND_bytes((unsigned char *)&r, sizeof r) != 1)
+            return false;
+        unsigned pick = j + (unsigned)(((uint64_t)r * (n - j)) >> 32);
+        unsigned t = idx[j];
+        idx[j] = idx[pick];
+        idx[pick] = t;
     }
     return true;
 }

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* What the federated-learning services and their clients share: the log line, a peer's
- * attested identity in a line, party names, the parties' held calls and their failure, and a
- * client's unary call with its status kept for the caller. The services (service.c: homo-LR,
- * hetero_service.c: hetero-LR, hfl_service.c: horizontal FL) embed an fl_party as the first
- * member of their own party records and hand the table to these functions as an fl_parties
- * view; everything runs on the RPC server's loop. */
+ * attested identity in a line, party names, a uniform draw of some of them, the parties' held
+ * calls and their failure, and a client's unary call with its status kept for the caller. The
+ * services (service.c: homo-LR, hetero_service.c: hetero-LR, hfl_service.c: horizontal FL)
+ * embed an fl_party as the first member of their own party records and hand the table to these
+ * functions as an fl_parties view; everything runs on the RPC server's loop. */
 #ifndef CCZ_SVC_FL_PARTY_H
 #define CCZ_SVC_FL_PARTY_H
 
@@ -48,6 +48,11 @@ static inline fl_party *fl_at(fl_parties t, unsigned i)
 /* A party's name: at most FL_NAME_MAX printable ASCII characters; a required name is not
  * empty and has no space or comma (names are listed with them). */
 bool fl_name_ok(const char *s, bool required);
+
+/* Draws want of the n entries of idx (want <= n) uniformly with OpenSSL's RAND, by a partial
+ * Fisher-Yates shuffle: the draw is idx[0..want), and idx stays a permutation of its entries.
+ * False when RAND fails (idx then drawn in part). */
+CCZ_NODISCARD bool fl_draw(unsigned *idx, unsigned n, unsigned want);
 
 /* The party whose calls come on connection conn, or NULL. */
 fl_party *fl_find(fl_parties t, uint64_t conn);
