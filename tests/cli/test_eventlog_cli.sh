@@ -84,7 +84,14 @@ contains "$err" "ccz: --expect 1111111111111111111111111111111111111111=00: the 
 run 2 "$CCZ" eventlog "$L/CCEL_data" --expect =00
 contains "$err" "--expect =00: the index is missing or too long"
 run 2 "$CCZ" eventlog
+contains "$err" "ccz: no event log file given"
+run 2 "$CCZ" eventlog "$L/CCEL_data" "$L/CCEL_data_ovmf"
+contains "$err" "ccz: give exactly one event log file"
 run 2 "$CCZ" eventlog "$T/missing"
+# a file is read up to twice the log bound (base64 text of a log at the bound), no further
+truncate -s $((32 * 1024 * 1024 + 1)) "$T/huge"
+run 2 "$CCZ" eventlog "$T/huge"
+contains "$err" "huge is larger than the 33554432-byte limit"
 printf 'not a log!' > "$T/junk"
 run 2 "$CCZ" eventlog "$T/junk" --json
 jqis .error.code truncated

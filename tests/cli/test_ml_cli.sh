@@ -9,8 +9,8 @@ if ! /usr/bin/python3 "$CCZ_SOURCE_DIR/tests/ml/op_ref.py" "$T" 2> "$T/gen.err";
     missing "python3-onnx with python3-numpy is not available: $(cat "$T/gen.err")"
 fi
 run 0 "$CCZ" ml info "$T/Conv_pad_stride.onnx"
-contains "$out" "input  X [N,2,9,9]"
-contains "$out" "output Y [N,5,5,5]"
+[ "$out" = "input  X [N,2,9,9]
+output Y [N,5,5,5]" ] || fail "ccz ml info: '$out' is not its one input and its one output"
 run 0 "$CCZ" ml info "$T/LinearClassifier_binary.onnx" --json
 jqis '.inputs[0].name + " " + (.inputs[0].shape | map(tostring) | join(","))' "X N,6"
 jqis '[.outputs[].name] | join(",")' "L,Z"
@@ -49,6 +49,8 @@ contains "$err" "ml run: no MODEL"
 run 2 "$CCZ" ml run "$T/Concat.onnx" --input "$T/Concat.in0" --input "$T/Concat.in1" --threads 257
 contains "$err" "--threads: 0 (one per CPU) to 256"
 run 2 "$CCZ" ml run "$T/Concat.onnx" $(for i in $(seq 17); do printf -- '--input %s ' "$T/Concat.in0"; done)
+contains "$err" "at most 16 --input files"
+run 2 "$CCZ" ml run "$T/Concat.onnx" $(for i in $(seq 18); do printf -- '--input %s ' "$T/Concat.in0"; done)
 contains "$err" "at most 16 --input files"
 run 2 "$CCZ" ml run "$T/Concat.onnx" "$T/Concat.onnx"
 contains "$err" "'$T/Concat.onnx' is not an option of 'ml run'"

@@ -111,4 +111,7 @@ refused he query lookup 127.0.0.1:1 -- "usage: ccz he query lookup HOST:PORT --k
 refused he lr infer 127.0.0.1:1 -- "usage: ccz he lr infer HOST:PORT --data FILE.csv"
 refused rpc greeter serve -- "usage: ccz rpc greeter serve --listen ADDR"
 refused rpc greeter call 127.0.0.1:1 -- "usage: ccz rpc greeter call HOST:PORT --name NAME"
+# a group without a word for its commands answers an unknown one with its usage line
+refused rpc greeter frobnicate -- "usage: ccz rpc greeter serve|call ..."
+refused he query frobnicate -- "usage: ccz he query serve|lookup ..."
 finish
