@@ -188,3 +188,28 @@ def test_closed_context_outlived_by_its_objects(monkeypatch):
     assert freed == ["secret key", "context"]
     ctx.close()  # twice: nothing more to free
     assert freed == ["secret key", "context"]
+
+
+def test_binding_checks(bfv, ckks):
+    """What the binding checks or passes on itself: each with its exact refusal or value."""
+    ctx, sk, pk, _ = bfv
+    with pytest.raises(ccz.Error, match=": at most 32 primes$"):
+        lattice.Context("bfv", 13, coeff_bits=[30] * 33)
+    with pytest.raises(ccz.Error, match=": 8193 values for 8192 slots$"):
+        ctx.encode([0] * 8193)
+    t = ctx.plain_modulus  # odd: (t - 1) / 2 is the largest positive value, one more is negative
+    assert ctx.decode(ctx.encode([(t - 1) // 2, (t + 1) // 2]), signed=True)[:2] == [
+        (t - 1) // 2, -((t - 1) // 2)]
+    with pytest.raises(TypeError, match="^key must be a PublicKey or a SecretKey$"):
+        ctx.encrypt([1], "key")
+    ct = ctx.encrypt([1], pk)
+    with pytest.raises(TypeError):
+        ct * ct  # a product of ciphertexts needs relin keys: Context.mul
+    with pytest.raises(ccz.Error, match="^invalid_argument: rescale: a CKKS operation on a BFV "
+                       "context$"):
+        ctx.rescale(ct)
+    with pytest.raises(ccz.Error, match="^truncated: load plaintext: plaintext: the header is "
+                       "incomplete$"):
+        lattice.Plaintext.load(ctx, b"not a plaintext")
+    cctx, csk, cpk, _ = ckks
+    assert cctx.encrypt(cctx.encode([1.5], scale=2.0 ** 30), cpk).scale == 2.0 ** 30

@@ -181,6 +181,41 @@ def test_overflow_and_errors(keys):
     assert "out of bounds" in str(e.value)
 
 
+def test_refusals_exact(keys):
+    """Each of python-paillier's checks the binding makes itself, with its exception and
+    message (libccz would refuse some of these too, but with another exception or none)."""
+    pk, sk = keys
+    with pytest.raises(paillier.PaillierTypeError, match=": n must be an int, not str$"):
+        paillier.PaillierPublicKey(str(pk.n))
+    with pytest.raises(paillier.PaillierValueError,
+                       match=": given public key does not match the given p and q.$"):
+        paillier.PaillierPrivateKey(pk, sk.p, sk.q + 2)
+    with pytest.raises(paillier.PaillierValueError, match=": p and q have to be different$"):
+        paillier.PaillierPrivateKey(paillier.PaillierPublicKey(sk.p * sk.p), sk.p, sk.p)
+    with pytest.raises(paillier.PaillierValueError,
+                       match=": given public key and totient do not match.$"):
+        paillier.PaillierPrivateKey.from_totient(pk, pk.n)  # p + q = 1: no real roots
+    other_pk, other_sk = paillier.generate_paillier_keypair(n_length=512)
+    with pytest.raises(paillier.PaillierValueError,
+                       match=": encrypted_number was encrypted against a different key!$"):
+        other_sk.decrypt(pk.encrypt(1))
+    with pytest.raises(paillier.PaillierValueError,
+                       match=": Attempted to add numbers encoded against different public keys!$"):
+        pk.encrypt(1) + EncodedNumber.encode(other_pk, 1)
+    with pytest.raises(paillier.PaillierTypeError,
+                       match=": Expected ciphertext to be an int, not: <class 'str'>$"):
+        sk.raw_decrypt("5")
+    with pytest.raises(ValueError, match="^format is one of ccz, jwk, phe, not 'pem'$"):
+        paillier.dumps_public_key(pk, "pem")
+    # an encoding of n itself is corrupted, not 0; n - 1 is -1
+    with pytest.raises(paillier.PaillierValueError, match=": Attempted to decode corrupted number$"):
+        EncodedNumber(pk, pk.n, 0).decode()
+    assert EncodedNumber(pk, pk.n - 1, 0).decode() == -1
+    # a lower exponent keeps the mantissa modulo n: -1 at exponent 0 is -16 at exponent -1
+    low = EncodedNumber.encode(pk, -1).decrease_exponent_to(-1)
+    assert (low.encoding, low.exponent, low.decode()) == (pk.n - 16, -1, -1.0)
+
+
 def test_private_key_forms(keys):
     pk, sk = keys
     again = paillier.PaillierPrivateKey(pk, sk.q, sk.p)  # p < q whichever order given
@@ -259,6 +294,8 @@ def test_randomisers_never_shared(keys):
     assert len(seen) == 20
     for r in seen:  # each an encryption of 0
         assert sk.raw_decrypt(r) == 0
+    pk = paillier.PaillierPublicKey(pk.n)  # a fresh stash: seven left after the first
+    seen.add(pk._rho())
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: its first randomiser, to the parent

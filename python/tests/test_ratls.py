@@ -53,6 +53,29 @@ def test_certificate_bound_to_its_key(plat, att):
     assert doc["error"]["code"] == "binding_mismatch" and doc["error"]["step"] == "binding"
 
 
+def test_certificate_subject_utf8(plat, att):
+    """A subject CN beyond ASCII is stored as UTF-8 and reads back exactly, with OpenSSL's
+    command line and with cryptography; a name longer than X.509's 64 characters is refused."""
+    import shutil
+    import subprocess
+    cn = "Z\u00fcrich \u2603 \U0001f512"
+    cert, _ = ratls.create_certificate(att, subject_cn=cn)
+    if shutil.which("openssl"):
+        out = subprocess.run(["openssl", "x509", "-noout", "-subject", "-nameopt", "utf8"],
+                             input=cert.encode(), capture_output=True, check=True).stdout
+        assert out.decode("utf-8") == "subject=O=ccz, CN=%s\n" % cn
+    pytest.importorskip("cryptography")
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+    name = x509.load_pem_x509_certificate(cert.encode()).subject
+    assert [a.value for a in name.get_attributes_for_oid(NameOID.COMMON_NAME)] == [cn]
+    assert ratls.create_certificate(att, subject_cn="\u00e9" * 64)[0]
+    with pytest.raises(ccz.Error) as e:
+        ratls.create_certificate(att, subject_cn="\u00e9" * 65)
+    assert e.value.name == "invalid_argument"
+    assert "the certificate's subject CN must be 1 to 64 characters of UTF-8" in e.value.detail
+
+
 def serve(ls, ctx, n, errors):
     for _ in range(n):
         s, _ = ls.accept()
@@ -108,8 +131,17 @@ def test_connection_bytes_only_and_closed(plat, att, listener):
             with pytest.raises(TypeError):
                 c.sendall(bad)
         assert c.send(b"") == 0  # nothing to send: not OpenSSL's error for a write of 0
+        with pytest.raises(ValueError, match="^recv: size -1 is negative$"):
+            c.recv(-1)
         c.sendall(b"hello")
-        assert c.recv() == b"echo:hello"  # nothing but these bytes went
+        assert c.recv(0) == b""  # as a socket's: not OpenSSL's error for a read of 0
+        import tracemalloc
+        tracemalloc.start()
+        try:  # a size beyond SSL_read's C int: not a 2 GiB buffer first, then a refusal
+            assert c.recv(2**31) == b"echo:hello"  # nothing but these bytes went
+            assert tracemalloc.get_traced_memory()[1] < 1 << 20
+        finally:
+            tracemalloc.stop()
     th.join(10)
     with pytest.raises(ValueError, match="the connection is closed"):
         c.recv()

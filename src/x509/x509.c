@@ -474,10 +474,14 @@ static ccz_status add_raw_ext(X509 *x, const x509_raw_ext *r)
     return ok ? CCZ_OK : ccz_fail_ossl(CCZ_ERR_CRYPTO, "cannot add extension %s", r->oid);
 }
 
-static bool add_name(X509_NAME *name, const char *field, const char *value)
+/* value is UTF-8 (from the bindings and the command line), stored as a UTF8String */
+static ccz_status add_name(X509_NAME *name, const char *field, const char *value)
 {
-    return !value || X509_NAME_add_entry_by_txt(name, field, MBSTRING_ASC,
-                                                (const unsigned char *)value, -1, -1, 0);
+    if (!value || X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8,
+                                             (const unsigned char *)value, -1, -1, 0))
+        return CCZ_OK;
+    return ccz_fail_ossl(CCZ_ERR_INVALID_ARGUMENT,
+                         "the certificate's subject %s must be 1 to 64 characters of UTF-8", field);
 }
 
 ccz_status x509_issue(X509 **out, EVP_PKEY *key, const x509_issue_opts *o)
@@ -495,9 +499,11 @@ ccz_status x509_issue(X509 **out, EVP_PKEY *key, const x509_issue_opts *o)
     bn = BN_bin2bn(serial, sizeof serial, NULL);
     if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) || !X509_set_version(x, 2) ||
         !ASN1_TIME_set(X509_getm_notBefore(x), (time_t)o->not_before) ||
-        !ASN1_TIME_set(X509_getm_notAfter(x), (time_t)o->not_after) ||
-        !add_name(name, "O", o->org) || !add_name(name, "CN", o->cn) ||
-        !X509_set_issuer_name(x, o->issuer ? X509_get_subject_name(o->issuer) : name) ||
+        !ASN1_TIME_set(X509_getm_notAfter(x), (time_t)o->not_after))
+        goto ossl;
+    CCZ_GUARD_GOTO(add_name(name, "O", o->org), s, done);
+    CCZ_GUARD_GOTO(add_name(name, "CN", o->cn), s, done);
+    if (!X509_set_issuer_name(x, o->issuer ? X509_get_subject_name(o->issuer) : name) ||
         !X509_set_pubkey(x, key))
         goto ossl;
     X509 *iss = o->issuer ? o->issuer : x;

@@ -163,6 +163,57 @@ static void test_issue_raw_ext(void)
     CHECK(X509_get_signature_nid(leaf) == NID_ecdsa_with_SHA256);
 }
 
+/* The name of a subject as UTF-8 (x509_issue's names are UTF-8: from the bindings and the
+ * command line): a non-ASCII name reads back exactly, not as its bytes taken for Latin-1. */
+static const char *name_entry(X509 *x, int nid, char *out, size_t n)
+{
+    X509_NAME *name = X509_get_subject_name(x);
+    ASN1_STRING *v = X509_NAME_ENTRY_get_data(
+        X509_NAME_get_entry(name, X509_NAME_get_index_by_NID(name, nid, -1)));
+    CHECK_INT(ASN1_STRING_type(v), V_ASN1_UTF8STRING);
+    snprintf(out, n, "%.*s", ASN1_STRING_length(v), (const char *)ASN1_STRING_get0_data(v));
+    return out;
+}
+
+static void test_issue_utf8_names(void)
+{
+    setup();
+    x509_issue_opts o = {.org = "Soci\xc3\xa9t\xc3\xa9",
+                         .cn = "Z\xc3\xbcrich \xe2\x98\x83 \xf0\x9f\x94\x92",
+                         .issuer_key = leaf_key,
+                         .not_before = T_LEAF_FROM,
+                         .not_after = T_LEAF_UNTIL};
+    X509 *x = NULL;
+    char got[64], got2[2 * 64 + 1];
+    CHECK_OK(x509_issue(&x, leaf_key, &o));
+    CHECK_STR(name_entry(x, NID_commonName, got, sizeof got), o.cn);
+    CHECK_STR(name_entry(x, NID_organizationName, got, sizeof got), o.org);
+    X509_free(x);
+    o.cn = "Z\xfcrich"; /* Latin-1, not UTF-8: refused, not stored as something else */
+    CHECK_STATUS(x509_issue(&x, leaf_key, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(),
+                   "the certificate's subject CN must be 1 to 64 characters of UTF-8 (");
+    CHECK(x == NULL);
+    /* 64 characters (of two bytes each) fit; 65 do not; nor does an empty name */
+    char cn[2 * 65 + 1] = "";
+    for (int i = 0; i < 64; i++)
+        strcat(cn, "\xc3\xa9");
+    o.cn = cn;
+    CHECK_OK(x509_issue(&x, leaf_key, &o));
+    CHECK_STR(name_entry(x, NID_commonName, got2, sizeof got2), cn);
+    X509_free(x);
+    x = NULL;
+    strcat(cn, "\xc3\xa9");
+    CHECK_STATUS(x509_issue(&x, leaf_key, &o), CCZ_ERR_INVALID_ARGUMENT);
+    o.cn = "";
+    CHECK_STATUS(x509_issue(&x, leaf_key, &o), CCZ_ERR_INVALID_ARGUMENT);
+    o.cn = "ccz";
+    o.org = "\xe9";
+    CHECK_STATUS(x509_issue(&x, leaf_key, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the certificate's subject O must be");
+    CHECK(x == NULL);
+}
+
 static void test_hashes_and_pem(void)
 {
     setup();
@@ -931,8 +982,8 @@ static void test_leaf_crl_ends(void)
 }
 
 TEST_MAIN(T(test_time), T(test_chain_inclusive_and_mapped), T(test_find_ext), T(test_issue_raw_ext),
-          T(test_hashes_and_pem), T(test_ecdsa_raw), T(test_ecdsa_der_edges), T(test_parse_cache),
-          T(test_parse_cache_bounds), T(test_ca_crls), T(test_read_exact), T(test_issue_profile),
-          T(test_read_der_after_pem), T(test_ca_crl_signature_and_ends),
-          T(test_intermediate_not_ca), T(test_raw_keys_on_curve), T(test_pem_chain_damaged),
-          T(test_leaf_crl_ends), T(test_cleanup))
+          T(test_issue_utf8_names), T(test_hashes_and_pem), T(test_ecdsa_raw),
+          T(test_ecdsa_der_edges), T(test_parse_cache), T(test_parse_cache_bounds), T(test_ca_crls),
+          T(test_read_exact), T(test_issue_profile), T(test_read_der_after_pem),
+          T(test_ca_crl_signature_and_ends), T(test_intermediate_not_ca), T(test_raw_keys_on_curve),
+          T(test_pem_chain_damaged), T(test_leaf_crl_ends), T(test_cleanup))

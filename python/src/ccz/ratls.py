@@ -385,6 +385,11 @@ def _data(data: BytesLike) -> bytes:
     return memoryview(data).tobytes()
 
 
+# A TLS record carries at most 2^14 bytes of data (RFC 8446, 5.1), and SSL_read returns those of
+# one record: a larger recv buffer would never be filled (SSL_read's size is a C int besides).
+_RECORD_MAX = 16384
+
+
 class Connection:
     """An attested TLS connection (an OpenSSL SSL* from libccz)."""
 
@@ -438,10 +443,16 @@ class Connection:
         """Up to size bytes (blocking); b"" when the peer closed the connection with TLS's
         close_notify. A connection reset, or closed without close_notify (the stream may have
         been cut short), raises ccz.Error (network_error, tls_error) rather than reading as
-        the end of the data."""
+        the end of the data. As a socket's: recv(0) is b"", a negative size a ValueError."""
+        ssl_ptr = self._live()
+        if size < 0:
+            raise ValueError("recv: size %d is negative" % size)
+        if size == 0:
+            return b""  # SSL_read of 0 bytes is an error in OpenSSL
+        size = min(size, _RECORD_MAX)  # the buffer only as large as one read can fill
         buf = ctypes.create_string_buffer(size)
         ctypes.set_errno(0)
-        n = lib.SSL_read(self._live(), buf, size)
+        n = lib.SSL_read(ssl_ptr, buf, size)
         if n > 0:
             return buf.raw[:n]
         errno = ctypes.get_errno()

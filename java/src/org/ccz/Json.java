@@ -186,12 +186,15 @@ final class Json {
                     if (i + 4 > s.length()) {
                         throw error("short \\u escape");
                     }
-                    try {
-                        b.append((char) Integer.parseInt(s.substring(i, i + 4), 16));
-                    } catch (NumberFormatException x) {
-                        throw error("bad \\u escape");
+                    int u = 0;
+                    for (int end = i + 4; i < end; i++) { // not parseInt: it takes a sign
+                        int d = "0123456789abcdefABCDEF".indexOf(s.charAt(i));
+                        if (d < 0) {
+                            throw error("bad \\u escape");
+                        }
+                        u = u * 16 + (d < 16 ? d : d - 6);
                     }
-                    i += 4;
+                    b.append((char) u);
                     break;
                 default:
                     throw error("bad escape");

@@ -65,11 +65,45 @@ public final class CczTest {
             strings(work);
             options(work);
             vectors();
+            json();
         } finally {
             deleteTree(work);
         }
         System.out.println(checks + " checks, " + failures.size() + " failed");
         System.exit(failures.isEmpty() ? 0 : 1);
+    }
+
+    static void jsonRefused(String text, String message) {
+        IllegalArgumentException e = throwsOf(IllegalArgumentException.class,
+                () -> Json.parse(text), "JSON " + text);
+        if (e != null) {
+            eq(e.getMessage(), message, "JSON refusal of " + text);
+        }
+    }
+
+    /** The JSON reader of verdicts: every value and escape, and each refusal with its place. */
+    static void json() {
+        Map<?, ?> m = (Map<?, ?>) Json.parse(" {\"a\" :[1, -2, 2.5, true, false, null, {}, []]\t,\r\n"
+                + "\"s\": \"q\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\u20AC\"} ");
+        eq(m.get("a"), Arrays.asList(1L, -2L, 2.5, true, false, null, new java.util.HashMap<>(),
+                new ArrayList<>()), "JSON values");
+        eq(m.get("s"), "q\"\\/\b\f\n\r\t\u00e9\u20ac", "JSON escapes");
+        String deep = "[".repeat(65) + "]".repeat(65);
+        check(Json.parse(deep) instanceof List, "JSON nested 65 deep");
+        jsonRefused("[" + deep + "]", "JSON: nested too deep at 65");
+        jsonRefused("[1] x", "JSON: trailing data at 4");
+        jsonRefused("{\"a\" 1}", "JSON: ':' expected at 5");
+        jsonRefused("{\"a\":1]", "JSON: '}' expected at 6");
+        jsonRefused("[1 2]", "JSON: ']' expected at 3");
+        jsonRefused("\"a\u001f\"", "JSON: control character in a string at 3");
+        jsonRefused("\"\\u12\"", "JSON: short \\u escape at 3");
+        jsonRefused("\"\\u+041\"", "JSON: bad \\u escape at 3");
+        jsonRefused("\"\\u-001\"", "JSON: bad \\u escape at 3");
+        jsonRefused("\"\\uFF\u0660\u0661\"", "JSON: bad \\u escape at 5");
+        jsonRefused("tru", "JSON: true expected at 0");
+        jsonRefused("-", "JSON: value expected at 1");
+        jsonRefused("\"\\x\"", "JSON: bad escape at 3");
+        System.out.println("ok   JSON: values, escapes, depth, refusals");
     }
 
     static void sim(Path work) {
@@ -130,6 +164,19 @@ public final class CczTest {
         @SuppressWarnings("unchecked")
         Map<String, Object> r = (Map<String, Object>) v.document().get("ratls");
         check(r != null && "dice".equals(r.get("format")), "RA-TLS format dice: " + r);
+
+        // a subject name beyond ASCII (and beyond the BMP) reads back as given
+        String cn = "Z\u00fcrich \u2603 \ud83d\udd12";
+        try (Attester a = Attester.sim(plat)) {
+            RaTls.Certificate u = RaTls.createCertificate(a, cn);
+            java.security.cert.X509Certificate x = (java.security.cert.X509Certificate)
+                    java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(
+                            new java.io.ByteArrayInputStream(
+                                    u.certificatePem().getBytes(StandardCharsets.US_ASCII)));
+            eq(x.getSubjectX500Principal().getName(), "CN=" + cn + ",O=ccz", "a non-ASCII subject CN");
+        } catch (java.security.cert.CertificateException e) {
+            check(false, "a non-ASCII subject CN: " + e);
+        }
 
         // another platform's root: the certificate's evidence is not trusted
         String other = work.resolve("other").toString();
