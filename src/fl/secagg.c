@@ -249,7 +249,8 @@ static ccz_status gcm(uint8_t *out, const uint8_t *in, size_t len, const uint8_t
                       const uint8_t nonce[12], const uint8_t *aad, size_t aad_len, uint8_t *tag,
                       bool seal)
 {
-    CCZ_ENSURE(len <= INT32_MAX && aad_len <= INT32_MAX, CCZ_ERR_TOO_LARGE, "%zu bytes", len);
+    CCZ_ENSURE(len <= INT32_MAX && aad_len <= INT32_MAX, CCZ_ERR_TOO_LARGE,
+               "%zu bytes and %zu of associated data: 2^31 or more", len, aad_len);
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     int n = 0, fin = 0;
     int ok = c && EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce, seal ? 1 : 0) == 1 &&

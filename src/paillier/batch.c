@@ -337,42 +337,15 @@ static void dot_plan(dot_job *j, size_t bits)
     }
 }
 
-/* Every inverse with one inversion (Montgomery's trick): inv[i] holds the product of c[0..i]
- * until the inverse of the whole product is walked back down. False when some c[i] has no
- * inverse. */
-static bool inverses_at_once(mpz_t *inv, const ccz_paillier_pub *pk, const mpz_t *c, size_t k)
-{
-    mpz_set(inv[0], c[0]);
-    for (size_t i = 1; i < k; i++) {
-        mpz_mul(inv[i], inv[i - 1], c[i]);
-        mpz_mod(inv[i], inv[i], pk->n2);
-    }
-    mpz_t t, u;
-    mpz_inits(t, u, NULL);
-    bool ok = mpz_invert(t, inv[k - 1], pk->n2) != 0;
-    for (size_t i = k - 1; ok && i > 0; i--) {
-        mpz_mul(u, t, inv[i - 1]); /* (c[0..i])^-1 c[0..i-1] = c[i]^-1 */
-        mpz_mod(inv[i], u, pk->n2);
-        mpz_mul(t, t, c[i]);
-        mpz_mod(t, t, pk->n2);
-    }
-    if (ok)
-        mpz_set(inv[0], t);
-    mpz_clears(t, u, NULL);
-    return ok;
-}
-
 /* The inverses of the bases: every one for the IFMA engine's signed digits (*all false when one
  * has none, which only a base sharing a factor with n can lack), those some negative scalar needs
  * for GMP (zero elsewhere). */
 static ccz_status dot_inverses(mpz_t *inv, const ccz_paillier_pub *pk, const mpz_t *c,
                                const bool *neg, size_t k, bool *all)
 {
-    bool ok = false;
-    if (*all && mbx_available())
+    bool ok = false; /* *all only with the engine (mbx_fits) */
+    if (*all)
         CCZ_GUARD(mbx_straus_inverses(inv, c, k, pk->n2, &ok));
-    else if (*all)
-        ok = inverses_at_once(inv, pk, c, k);
     if (ok)
         return CCZ_OK;
     for (size_t i = 0; i < k; i++) {

@@ -490,6 +490,20 @@ static void test_party_refusals(void)
     /* a host has no labels: no residuals */
     CHECK_STATUS(ccz_fl_vlr_residuals(p, NULL, NULL, NULL, NULL, 0), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "only the guest has the labels");
+    /* the RNG failing: no scores encrypted, and the plain sum of their squares not given out */
+    {
+        mpz_t *fwd = mpzs(2), sq;
+        mpz_init_set_ui(sq, 7);
+        rng_fail_start();
+        ccz_status st = ccz_fl_vlr_forward(p, fwd, sq, 0);
+        rng_fail_stop();
+        CHECK_STATUS(st, CCZ_ERR_CRYPTO);
+        CHECK_STR(ccz_error_detail(), "the RNG failed");
+        CHECK(mpz_cmp_ui(sq, 7) == 0);
+        CHECK(mpz_sgn(fwd[0]) == 0 && mpz_sgn(fwd[1]) == 0);
+        mpz_clear(sq);
+        mpzs_free(fwd, 2);
+    }
     ccz_fl_vlr_party_free(p);
     /* the arbiter's decrypted loss: 2 S + 96 bits at most, of either sign, and some rows */
     mpz_t lm, n;
@@ -524,6 +538,7 @@ static void test_party_refusals(void)
     CHECK_STATUS(ccz_fl_vlr_party_new(&p, pk, &empty, &o), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "a party needs a key and rows");
     CHECK(p == NULL);
+    ccz_fl_vlr_party_free(p); /* NULL: nothing to free */
     o.version = 0;
     CHECK_STATUS(ccz_fl_vlr_party_new(&p, pk, &d, &o), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "ccz_fl_vlr_opts: version 0, expected 1");

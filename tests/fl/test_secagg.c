@@ -3,13 +3,16 @@
  * to the plain sum; one masked update does not show its client's values; a client that dropped
  * out has its key recovered from three of five Shamir shares and its masks removed, giving the
  * survivors' plain sum; two shares do not give the key; the helpers of the protocol around them
- * (public keys, the pair's share key, AES-GCM sealing with tampering refused, self masks). */
+ * (public keys, the pair's share key, AES-GCM sealing with tampering refused, self masks); the
+ * RNG failing, the bounds of a sharing and of AES-GCM, a low-order key when unmasking, and
+ * decoding's length. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ccz/secagg.h"
+#include "rng_fail.h"
 #include "svc/fl/hfl_secagg.h"
 #include "test.h"
 
@@ -311,5 +314,63 @@ static void mean_near_the_limit(void)
                  CCZ_ERR_OVERFLOW);
 }
 
+/* What fails with the RNG, at the bounds, or on a bad key, each with its own fault: a key pair
+ * and a sharing need randomness (a 1-of-n sharing needs none: its shares are the secret); an
+ * n-of-n sharing is taken and combines from every share, n + 1 of n refused; a dropped client's
+ * masks cannot be removed against a low-order survivor key; AES-GCM refuses 2^31 bytes or more
+ * of text or of associated data before it reads them. */
+static void failures_and_bounds(void)
+{
+    setup();
+    uint8_t s[32], p[32], shares[N][32], rec[32];
+    rng_fail_start();
+    ccz_status st = ccz_secagg_keygen(s, p);
+    rng_fail_stop();
+    CHECK_STATUS(st, CCZ_ERR_CRYPTO);
+    CHECK_STR(ccz_error_detail(), "RAND_bytes failed");
+    rng_fail_start();
+    st = ccz_secagg_share(shares, sk[1], 3, N);
+    ccz_status one = ccz_secagg_share(shares, sk[1], 1, N);
+    rng_fail_stop();
+    CHECK_STATUS(st, CCZ_ERR_CRYPTO);
+    CHECK_OK(one);
+    for (int i = 0; i < N; i++)
+        CHECK(!memcmp(shares[i], sk[1], 32));
+    /* N of N, drawn and given */
+    const uint8_t xs[N] = {1, 2, 3, 4, 5};
+    CHECK_OK(ccz_secagg_share(shares, sk[1], N, N));
+    CHECK_OK(ccz_secagg_combine(rec, (const uint8_t(*)[32])shares, xs, N));
+    CHECK(!memcmp(rec, sk[1], 32));
+    static const uint8_t coefs[32 * (N - 1)] = {3, 1, 4, 1, 5, 9, 2, 6};
+    CHECK_OK(ccz_secagg_share_with(shares, sk[1], N, N, coefs));
+    CHECK_OK(ccz_secagg_combine(rec, (const uint8_t(*)[32])shares, xs, N));
+    CHECK(!memcmp(rec, sk[1], 32));
+    CHECK_STATUS(ccz_secagg_share_with(shares, sk[1], N + 1, N, coefs), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a 6-of-5 sharing (1 <= t <= n <= 255)");
+    /* client 2 dropped; survivor 3's key is low-order */
+    uint8_t bad[N][32];
+    memcpy(bad, pk, sizeof bad);
+    memset(bad[3], 0, 32);
+    bool survived[N] = {true, true, false, true, true};
+    static uint32_t sum[DIM];
+    CHECK_STATUS(
+        ccz_secagg_unmask_dropped(sum, DIM, 2, sk[2], (const uint8_t(*)[32])bad, survived, N),
+        CCZ_ERR_CRYPTO);
+    CHECK_CONTAINS(ccz_error_detail(), "X25519 agreement failed");
+    /* 2^31 bytes: refused by length alone (the buffers are not read) */
+    uint8_t key[32] = {1}, nonce[12] = {0}, in[16] = {0}, out[16 + CCZ_SECAGG_TAG];
+    size_t big = (size_t)INT32_MAX + 1;
+    CHECK_STATUS(ccz_secagg_seal(out, in, big, key, nonce, NULL, 0), CCZ_ERR_TOO_LARGE);
+    CHECK_STR(ccz_error_detail(), "2147483648 bytes and 0 of associated data: 2^31 or more");
+    CHECK_STATUS(ccz_secagg_seal(out, in, 16, key, nonce, in, big), CCZ_ERR_TOO_LARGE);
+    CHECK_STR(ccz_error_detail(), "16 bytes and 2147483648 of associated data: 2^31 or more");
+    CHECK_OK(ccz_secagg_seal(out, in, 16, key, nonce, in, 16)); /* the same, small: taken */
+    /* decoding writes dim values, not one more */
+    const uint32_t words[3] = {65536, (uint32_t)-131072, 7};
+    float dec[3] = {0, 0, 42.0f};
+    ccz_secagg_decode(dec, words, 2, SCALE);
+    CHECK(dec[0] == 1.0f && dec[1] == -2.0f && dec[2] == 42.0f);
+}
+
 TEST_MAIN(T(agreement), T(sum_equals_plain_sum), T(dropout_recovered), T(protocol_helpers),
-          T(refusals_and_absent_clients), T(mean_near_the_limit))
+          T(refusals_and_absent_clients), T(mean_near_the_limit), T(failures_and_bounds))
