@@ -43,6 +43,13 @@ for k in tcb_info qe_identity tcb_info_signature pck_crl root_ca_crl; do
 done
 run 0 "$CCZ" collateral info "$T/sgx.json"
 contains "$out" "00A067110000"
+# without --cache-dir: the cache is $XDG_CACHE_HOME/ccz/collateral, else ~/.cache/ccz/collateral
+run 0 env XDG_CACHE_HOME="$T/xdg" "$CCZ" collateral fetch "$Q" --pccs "$url" -o "$T/xdg.json" --at 1752919277
+[ -f "$T/xdg/ccz/collateral/sgx-00A067110000-processor.json" ] || fail "no cache entry under \$XDG_CACHE_HOME"
+run 0 env -u XDG_CACHE_HOME HOME="$T/home" "$CCZ" collateral fetch "$Q" --pccs "$url" -o "$T/home.json" --at 1752919277
+[ -f "$T/home/.cache/ccz/collateral/sgx-00A067110000-processor.json" ] || fail "no cache entry under ~/.cache"
+run 2 env -u XDG_CACHE_HOME -u HOME "$CCZ" collateral fetch "$Q" --pccs "$url" -o "$T/nohome.json" --at 1752919277
+contains "$err" "no cache directory: set HOME or pass --cache-dir"
 stop_server
 
 # the cache answers while the server is gone, until the collateral expires

@@ -130,6 +130,22 @@ jqis .error.code unsupported
 run 2 "$CCZ" verify "$Q" --eventlog "$T/junk"
 contains "$err" "--eventlog"
 
+# a made-up log with two digests per event (SHA-384 of 0x22 bytes, then SHA-256 of 0x11): the
+# listing shows the digest of the algorithm replayed, whichever comes last in the record
+/usr/bin/python3 - "$T/two.bin" <<'EOF'
+import struct, sys
+spec = b"Spec ID Event03\0" + bytes(8) + struct.pack("<I", 2) + struct.pack("<HHHH", 0xC, 48, 0xB, 32) + b"\0"
+log = struct.pack("<II", 0, 3) + bytes(20) + struct.pack("<I", len(spec)) + spec
+log += struct.pack("<III", 1, 4, 2) + struct.pack("<H", 0xC) + b"\x22" * 48 + struct.pack("<H", 0xB) + b"\x11" * 32
+log += struct.pack("<I", 4) + bytes(4)
+open(sys.argv[1], "wb").write(log)
+EOF
+run 0 "$CCZ" eventlog "$T/two.bin"
+contains "$out" "algorithm   sha384"
+contains "$out" "  0    [1] EV_SEPARATOR                       2222222222222222... 4 bytes"
+run 0 "$CCZ" eventlog "$T/two.bin" --algorithm sha256
+contains "$out" "  0    [1] EV_SEPARATOR                       1111111111111111... 4 bytes"
+
 # every event log case of more/cases.json is named above
 for id in $(jq -r '.[] | select(.type == "ccel") | .id' "$V/more/cases.json"); do
     grep -q -- "$id" "$0" || fail "case $id is not covered"

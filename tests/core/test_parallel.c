@@ -87,6 +87,10 @@ static void test_failure(void)
     visit v = {hits, 777};
     CHECK_STATUS(ccz_parallel(1000, 4, mark, &v), CCZ_ERR_OVERFLOW);
     CHECK_STR(ccz_error_detail(), "element 777 failed");
+    /* a failure in the first chunk counts as one in any other */
+    v.fail_at = 0;
+    CHECK_STATUS(ccz_parallel(1000, 4, mark, &v), CCZ_ERR_OVERFLOW);
+    CHECK_STR(ccz_error_detail(), "element 0 failed");
     free(hits);
 }
 

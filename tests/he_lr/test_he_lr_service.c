@@ -9,7 +9,8 @@
  * ciphertexts; the server still answers a whole inference after them. The queue's bound, exact
  * with the workers held inside their jobs (tests/support/rng_fail.h): four calls wait for one
  * worker, eight for the default two, and the next is refused; the default of 16 contexts; the
- * service's end freeing a job still live. A server started with allow_insecure_params scores
+ * service's end freeing a job still live; jobs whose client's deadline passed while they waited
+ * dropped, not evaluated. A server started with allow_insecure_params scores
  * the toolkit's chain the same. */
 #include <libgen.h>
 #include <malloc.h>
@@ -28,6 +29,7 @@
 #include "test.h"
 
 static char data_dir[1024];
+static FILE *service_log; /* the next server's log (NULL: stderr) */
 
 static const char *shared_data(void)
 {
@@ -83,7 +85,7 @@ static void server_start_opts(server *s, const ccz_he_lr_model *m, bool insecure
     o.allow_insecure_params = insecure;
     o.max_contexts = max_contexts;
     o.workers = workers;
-    o.log = stderr;
+    o.log = service_log ? service_log : stderr;
     CHECK_OK(ccz_he_lr_service_new(&s->svc, s->rpc, &o));
     rpc_serve(s->rpc, &s->thread, s->target);
 }
@@ -713,6 +715,90 @@ static void queue_default(const keys *k)
     server_stop(&s);
 }
 
+/* Jobs whose client's deadline passes while they wait are dropped, not evaluated: the one worker
+ * held inside an Infer, a second connection (its context made before) queues an InitCtx with no
+ * public key (were it run, refused for it) and an Infer, each with a deadline of 200 ms, and both
+ * end DEADLINE_EXCEEDED. Let go 300 ms later, the worker answers the held Infer and logs each of
+ * the others dropped, and nothing else of them; the second connection's next Infer is answered
+ * after them. */
+static void deadline_in_queue(const keys *k)
+{
+    char *log_text = NULL;
+    size_t log_len = 0;
+    service_log = open_memstream(&log_text, &log_len);
+    CHECK(service_log != NULL);
+    server s;
+    server_start_workers(&s, &small, false, 1);
+    held_infer h = {channel(&s), encrypt_batch(k, 50), -2, ""};
+    ccz_rpc_channel *ch = channel(&s);
+    char msg[600];
+    EXPECT(init_ctx(h.ch, ccz_buf_span(&k->params), ccz_buf_span(&k->pkb), ccz_buf_span(&k->rkb),
+                    128, 0x1p45, msg, sizeof msg),
+           CCZ_RPC_OK, "");
+    EXPECT(init_ctx(ch, ccz_buf_span(&k->params), ccz_buf_span(&k->pkb), ccz_buf_span(&k->rkb), 128,
+                    0x1p45, msg, sizeof msg),
+           CCZ_RPC_OK, "");
+    rng_hold_start(1);
+    pthread_t t;
+    test_thread(&t, held_infer_run, &h);
+    CHECK(rng_hold_wait(30000));
+    Inference__InitCtxRequest ir = INFERENCE__INIT_CTX_REQUEST__INIT;
+    ir.params = bin(&k->params);
+    ir.security_level = 128;
+    ir.scale = 0x1p45;
+    ProtobufCBinaryData d[SMALL];
+    for (size_t i = 0; i < SMALL; i++)
+        d[i] = bin(&h.cts[i]);
+    Inference__InferRequest fr = INFERENCE__INFER_REQUEST__INIT;
+    fr.n_data = SMALL;
+    fr.data = d;
+    fr.batches = 1;
+    fr.batch_size = SMALL;
+    rpc_outcome out[2] = {{-2, ""}, {-2, ""}};
+    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, 200, NULL};
+    CHECK_OK(ccz_rpc_start(ch, NULL, "/inference.Inference/InitCtx", &ir.base,
+                           &inference__init_ctx_reply__descriptor, &co, NULL, rpc_outcome_done,
+                           &out[0]));
+    CHECK_OK(ccz_rpc_start(ch, NULL, "/inference.Inference/Infer", &fr.base,
+                           &inference__infer_reply__descriptor, &co, NULL, rpc_outcome_done,
+                           &out[1]));
+    CHECK_OK(ccz_rpc_channel_run(ch));
+    CHECK_INT(out[0].code, CCZ_RPC_DEADLINE_EXCEEDED);
+    CHECK_INT(out[1].code, CCZ_RPC_DEADLINE_EXCEEDED);
+    /* the client's timer may fire before the server's (whose deadline counts from the request's
+     * arrival): the worker goes once both have */
+    nanosleep(&(struct timespec){0, 300 * 1000 * 1000}, NULL);
+    rng_hold_release();
+    pthread_join(t, NULL);
+    rng_hold_stop();
+    CHECK_INT(h.code, CCZ_RPC_OK);
+    EXPECT(infer(ch, h.cts, SMALL, 1, SMALL, msg, sizeof msg), CCZ_RPC_OK, "");
+    ccz_rpc_channel_free(ch);
+    ccz_rpc_channel_free(h.ch);
+    free_cts(h.cts);
+    server_stop(&s); /* the worker is done: the log is whole */
+    fclose(service_log);
+    service_log = NULL;
+    fprintf(stderr, "%s", log_text);
+    const char *init = strstr(log_text, ": InitCtx dropped: the client's deadline passed while it "
+                                        "waited: not evaluated\n");
+    const char *inf = strstr(log_text, ": Infer dropped: the client's deadline passed while it "
+                                       "waited: not evaluated\n");
+    CHECK(init != NULL && inf != NULL && init < inf);
+    int dropped = 0;
+    for (const char *p = strstr(log_text, " dropped: "); p; p = strstr(p + 1, " dropped: "))
+        dropped++;
+    CHECK_INT(dropped, 2);
+    CHECK(strstr(log_text, "InitCtx refused") == NULL);
+    /* two Infers answered: the held one and the last */
+    const char *first = strstr(log_text, ": 1 batch of 12 ciphertexts");
+    const char *second = first ? strstr(first + 1, ": 1 batch of 12 ciphertexts") : NULL;
+    CHECK(first != NULL && second != NULL);
+    CHECK(second == NULL || strstr(second + 1, ": 1 batch of 12 ciphertexts") == NULL);
+    CHECK(inf == NULL || second == NULL || inf < second);
+    free(log_text);
+}
+
 /* Bytes the heap holds (every arena, and the blocks mapped on their own). */
 static size_t heap_in_use(void)
 {
@@ -835,6 +921,7 @@ static void test_service(void)
     queue_full(&k);
     queue_exact(&k);
     queue_default(&k);
+    deadline_in_queue(&k);
     contexts_default(&k);
     end_with_live_job(&k);
     contexts_lru(&k);

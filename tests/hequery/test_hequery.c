@@ -87,8 +87,31 @@ static void test_db(void)
         p += sprintf(p, "%zx,v\n", i);
     refused(many, CCZ_ERR_TOO_LARGE, "line 65537: more than 65536 entries");
     free(many);
+    refused("a,b\nx", CCZ_ERR_MALFORMED, "line 2: no comma"); /* a line of one byte */
     CHECK_STATUS(ccz_heq_db_load(&db, "/nonexistent/capitals.csv"), CCZ_ERR_NOT_FOUND);
     CHECK_CONTAINS(ccz_error_detail(), "/nonexistent/capitals.csv");
+    /* the largest database loads from a file: 65536 entries of 256-byte values (17 MB) */
+    char path[512], value[CCZ_HEQ_MAX_VALUE + 1];
+    snprintf(path, sizeof path, "%s/largest.csv", test_tmpdir());
+    memset(value, 'v', CCZ_HEQ_MAX_VALUE);
+    value[CCZ_HEQ_MAX_VALUE] = 0;
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    for (size_t i = 0; f && i < CCZ_HEQ_MAX_ENTRIES; i++)
+        fprintf(f, "%08zx,%s\n", i, value);
+    CHECK(f && fclose(f) == 0);
+    CHECK_OK(ccz_heq_db_load(&db, path));
+    if (db) {
+        CHECK_INT(ccz_heq_db_size(db), CCZ_HEQ_MAX_ENTRIES);
+        CHECK(ccz_heq_db_find(&v, db, CCZ_LIT("0000ffff")) && v.len == CCZ_HEQ_MAX_VALUE);
+        ccz_heq_db_free(db);
+    }
+    /* a file's refusal names the file */
+    f = fopen(path, "w");
+    CHECK(f && fputs("a,b\nx\n", f) >= 0 && fclose(f) == 0);
+    CHECK_STATUS(ccz_heq_db_load(&db, path), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "largest.csv");
+    CHECK_CONTAINS(ccz_error_detail(), "line 2: no comma");
 }
 
 static void test_algorithms(void)

@@ -736,6 +736,61 @@ static void test_limits(void)
     /* the channel still works after a cancelled call */
     CHECK_STR(say(ch, "a", &st, NULL), "Hello a");
     ccz_rpc_status_free(&st);
+    /* exactly at the client's limit: a reply of 10 bytes ("Hello ab": a tag, a length, 8) is
+     * taken, one of 11 refused with its size */
+    CHECK_STR(say(ch, "ab", &st, NULL), "Hello ab");
+    CHECK_INT(st.code, CCZ_RPC_OK);
+    ccz_rpc_status_free(&st);
+    CHECK(say(ch, "abc", &st, NULL) == NULL);
+    CHECK_INT(st.code, CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(st.message, "gRPC message of 11 bytes exceeds the limit of 10");
+    ccz_rpc_status_free(&st);
+    /* and what it sends: a request of 10 bytes goes (its reply, 16 bytes, is then refused), one
+     * of 11 is refused before it is sent */
+    CHECK(say(ch, "12345678", &st, NULL) == NULL);
+    CHECK_INT(st.code, CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(st.message, "gRPC message of 16 bytes exceeds the limit of 10");
+    ccz_rpc_status_free(&st);
+    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
+    req.name = "123456789";
+    ProtobufCMessage *resp = NULL;
+    CHECK_STATUS(ccz_rpc_unary(ch, &resp, &st, "/ratls.Greeter/SayHello", &req.base,
+                               &ratls__hello_reply__descriptor, NULL),
+                 CCZ_ERR_TOO_LARGE);
+    CHECK_STR(ccz_error_detail(), "message of 11 bytes exceeds the limit of 10");
+    CHECK(resp == NULL);
+    ccz_rpc_status_free(&st);
+    ccz_rpc_channel_free(ch);
+
+    /* exactly at the server's limit of 4096: a request of 4096 bytes (a tag, two bytes of
+     * length, a name of 4093) reaches the handler (whose "big" names it answers too large), one
+     * of 4097 is refused with its size; a reply of 4096 ("Hello " and a name of 4087) is sent,
+     * one of 4097 is not (the handler checks its TOO_LARGE) */
+    ch = channel(&cli, 8u << 20);
+    memset(name, 'n', 9999);
+    memcpy(name, "big", 3);
+    name[4093] = '\0';
+    CHECK(say(ch, name, &st, NULL) == NULL);
+    CHECK_INT(st.code, CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(st.message, "reply too large");
+    ccz_rpc_status_free(&st);
+    name[4093] = 'n';
+    name[4094] = '\0';
+    CHECK(say(ch, name, &st, NULL) == NULL);
+    CHECK_INT(st.code, CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(st.message, "gRPC message of 4097 bytes exceeds the limit of 4096");
+    ccz_rpc_status_free(&st);
+    name[4088] = '\0';
+    CHECK(say(ch, name, &st, NULL) == NULL);
+    CHECK_INT(st.code, CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(st.message, "reply too large");
+    ccz_rpc_status_free(&st);
+    memset(name, 'n', 3);
+    name[4087] = '\0';
+    const char *text = say(ch, name, &st, NULL);
+    CHECK_INT(st.code, CCZ_RPC_OK);
+    CHECK(text && strncmp(text, "Hello nnnn", 10) == 0);
+    ccz_rpc_status_free(&st);
     free(name);
     ccz_rpc_channel_free(ch);
     test_side_free(&cli);

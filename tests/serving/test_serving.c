@@ -6,7 +6,9 @@
  * stops; gRPC requests refused before they run (an answer over the message limit, buffers over
  * the queue bound, a connection's calls beyond its share of the queue while another client is
  * served), calls not run once their clients left (deadline, disconnection) and calls
- * queued at shutdown answered UNAVAILABLE; the status codes of failures; and the batcher's
+ * queued at shutdown answered UNAVAILABLE; a model of two outputs through gRPC's output_filter
+ * and KServe v2's outputs (one, the other, both, an unknown name, the answer's bound counting
+ * only those asked for); the status codes of failures; and the batcher's
  * bookkeeping (src/svc/serving/internal.h) when a client leaves mid-batch. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -28,7 +30,7 @@
 #include "svc/serving/internal.h"
 #include "test.h"
 
-static char model_path[600], flat_path[600], wide_path[600], many_path[3][600];
+static char model_path[600], flat_path[600], wide_path[600], many_path[3][600], two_path[600];
 
 static void *run(void *arg)
 {
@@ -1939,6 +1941,165 @@ static void test_many_inputs(void)
     }
 }
 
+/* A gRPC Predict of the two-output model (Relu into Y, Identity into Z) on X = [[1, -2, 3]];
+ * the outputs' keys and values in y, z ("" when absent); the status its code and message. */
+static void predict_two(ccz_rpc_channel *ch, char *const *filter, size_t n_filter,
+                        ccz_rpc_status *st, char *keys, size_t cap, float y[3], float z[3])
+{
+    Tensorflow__Serving__ModelSpec spec = TENSORFLOW__SERVING__MODEL_SPEC__INIT;
+    spec.name = "two";
+    Tensorflow__Serving__TensorShapeProto__Dim d[2], *dp[2];
+    for (int k = 0; k < 2; k++) {
+        d[k] = (Tensorflow__Serving__TensorShapeProto__Dim)
+            TENSORFLOW__SERVING__TENSOR_SHAPE_PROTO__DIM__INIT;
+        d[k].size = k ? 3 : 1;
+        dp[k] = &d[k];
+    }
+    Tensorflow__Serving__TensorShapeProto sh = TENSORFLOW__SERVING__TENSOR_SHAPE_PROTO__INIT;
+    sh.n_dim = 2;
+    sh.dim = dp;
+    float x[3] = {1, -2, 3};
+    Tensorflow__Serving__TensorProto tp = TENSORFLOW__SERVING__TENSOR_PROTO__INIT;
+    tp.dtype = TENSORFLOW__SERVING__DATA_TYPE__DT_FLOAT;
+    tp.tensor_shape = &sh;
+    tp.n_float_val = 3;
+    tp.float_val = x;
+    Tensorflow__Serving__PredictRequest__InputsEntry
+        e = TENSORFLOW__SERVING__PREDICT_REQUEST__INPUTS_ENTRY__INIT,
+        *ep = &e;
+    e.key = "X";
+    e.value = &tp;
+    Tensorflow__Serving__PredictRequest rq = TENSORFLOW__SERVING__PREDICT_REQUEST__INIT;
+    rq.model_spec = &spec;
+    rq.n_inputs = 1;
+    rq.inputs = &ep;
+    rq.n_output_filter = n_filter;
+    rq.output_filter = (char **)filter;
+    ProtobufCMessage *resp = NULL;
+    ccz_rpc_call_opts co = CCZ_RPC_CALL_OPTS_INIT;
+    CHECK_OK(ccz_rpc_unary(ch, &resp, st, "/tensorflow.serving.PredictionService/Predict", &rq.base,
+                           &tensorflow__serving__predict_response__descriptor, &co));
+    keys[0] = 0;
+    for (int i = 0; i < 3; i++)
+        y[i] = z[i] = -99;
+    const Tensorflow__Serving__PredictResponse *rs = (const void *)resp;
+    for (size_t k = 0; rs && k < rs->n_outputs; k++) {
+        const Tensorflow__Serving__TensorProto *t = rs->outputs[k]->value;
+        const char *key = rs->outputs[k]->key;
+        snprintf(keys + strlen(keys), cap - strlen(keys), "%s%s", k ? "," : "", key);
+        CHECK(t->tensor_shape && t->tensor_shape->n_dim == 2 &&
+              t->tensor_shape->dim[0]->size == 1 && t->tensor_shape->dim[1]->size == 3);
+        CHECK_INT(t->tensor_content.len, 3 * sizeof(float));
+        if (t->tensor_content.len == 3 * sizeof(float))
+            memcpy(strcmp(key, "Y") == 0 ? y : z, t->tensor_content.data, 3 * sizeof(float));
+    }
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+}
+
+/* A model of two outputs (Y = Relu(X), Z = X): gRPC's output_filter naming one answers that one
+ * alone, naming both (in either order) or none answers both in the model's order, and a name
+ * the model lacks is refused INVALID_ARGUMENT with its name, alone or beside a known one;
+ * REST's KServe v2 "outputs" the same. */
+static void test_output_filter(void)
+{
+    ccz_serving_model m = {"two", two_path, 1, NULL};
+    ccz_serving_opts o = CCZ_SERVING_OPTS_INIT;
+    o.models = &m;
+    o.n_models = 1;
+    o.threads = 1;
+    o.rest_listen = o.grpc_listen = "127.0.0.1:0";
+    ccz_serving *sv = NULL;
+    CHECK_OK(ccz_serving_new(&sv, &o));
+    if (!sv)
+        return;
+    pthread_t t;
+    test_thread(&t, run, sv);
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", ccz_serving_grpc_port(sv));
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, target, &co));
+    static char *const names[][2] = {{NULL},     {"Y"}, {"Z"},     {"Y", "Z"},
+                                     {"Z", "Y"}, {"W"}, {"Y", "W"}};
+    static const size_t counts[] = {0, 1, 1, 2, 2, 1, 2};
+    static const char *const want[] = {"Y,Z", "Y", "Z", "Y,Z", "Y,Z", "", ""};
+    const float relu[3] = {1, 0, 3}, ident[3] = {1, -2, 3};
+    for (size_t c = 0; ch && c < sizeof counts / sizeof *counts; c++) {
+        ccz_rpc_status st = {0};
+        char keys[64];
+        float y[3], z[3];
+        predict_two(ch, names[c], counts[c], &st, keys, sizeof keys, y, z);
+        fprintf(stderr, "filter case %zu: %d %s, outputs %s\n", c, st.code, st.message, keys);
+        CHECK_STR(keys, want[c]);
+        if (c >= 5) {
+            CHECK_INT(st.code, CCZ_RPC_INVALID_ARGUMENT);
+            CHECK_STR(st.message, "output tensor alias not found in signature: W");
+        } else {
+            CHECK_INT(st.code, CCZ_RPC_OK);
+            bool has_y = strstr(want[c], "Y") != NULL, has_z = strstr(want[c], "Z") != NULL;
+            CHECK(has_y ? memcmp(y, relu, sizeof y) == 0 : y[0] == -99);
+            CHECK(has_z ? memcmp(z, ident, sizeof z) == 0 : z[0] == -99);
+        }
+        ccz_rpc_status_free(&st);
+    }
+    ccz_rpc_channel_free(ch);
+    /* REST: KServe v2's outputs */
+    static const char *const v2[][2] = {
+        {"", "\"outputs\":[{\"name\":\"Y\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,0,3]},"
+             "{\"name\":\"Z\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,-2,3]}]}"},
+        {", \"outputs\": [{\"name\": \"Z\"}]",
+         "\"outputs\":[{\"name\":\"Z\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,-2,3]}]}"},
+        {", \"outputs\": [{\"name\": \"Y\"}]",
+         "\"outputs\":[{\"name\":\"Y\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,0,3]}]}"},
+        {", \"outputs\": [{\"name\": \"Z\"}, {\"name\": \"Y\"}]",
+         "\"outputs\":[{\"name\":\"Y\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,0,3]},"
+         "{\"name\":\"Z\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,-2,3]}]}"},
+        {", \"outputs\": [{\"name\": \"Y\"}, {\"name\": \"W\"}]",
+         "'W' is not an output of the model"},
+    };
+    int port = ccz_serving_rest_port(sv);
+    for (size_t c = 0; c < sizeof v2 / sizeof *v2; c++) {
+        char body[512], answer[4096];
+        snprintf(body, sizeof body,
+                 "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [1, 3], "
+                 "\"data\": [1, -2, 3]}]%s}",
+                 v2[c][0]);
+        post(answer, sizeof answer, port, "/v2/models/two/infer", body);
+        CHECK_CONTAINS(answer, c == 4 ? "HTTP/1.1 400" : "HTTP/1.1 200");
+        CHECK_CONTAINS(answer, v2[c][1]);
+    }
+    serving_stop(sv, t);
+    /* the answer's bound counts the outputs asked for: at 1 row, 256 bytes and 205 an output (12
+     * of values, 192 of shape and key, 1 of name), so a bound of 461 holds Y or Z alone, not both */
+    o.rest_listen = NULL;
+    o.max_body = 461;
+    sv = NULL;
+    CHECK_OK(ccz_serving_new(&sv, &o));
+    if (!sv)
+        return;
+    test_thread(&t, run, sv);
+    snprintf(target, sizeof target, "127.0.0.1:%d", ccz_serving_grpc_port(sv));
+    CHECK_OK(ccz_rpc_channel_new(&ch, target, &co));
+    for (size_t c = 0; ch && c < 4; c++) {
+        ccz_rpc_status st = {0};
+        char keys[64];
+        float y[3], z[3];
+        predict_two(ch, names[c], counts[c], &st, keys, sizeof keys, y, z);
+        if (c == 1 || c == 2) {
+            CHECK_INT(st.code, CCZ_RPC_OK);
+            CHECK_STR(keys, want[c]);
+        } else {
+            CHECK_INT(st.code, CCZ_RPC_RESOURCE_EXHAUSTED);
+            CHECK_STR(st.message,
+                      "the answer to 1 rows would take 666 bytes; a message may hold 461");
+        }
+        ccz_rpc_status_free(&st);
+    }
+    ccz_rpc_channel_free(ch);
+    serving_stop(sv, t);
+}
+
 /* Flatten over X[N,3,1] into Y[N,3] (ir_version 8, opset 13) */
 static void flatten_model(ccz_buf *b)
 {
@@ -1972,6 +2133,18 @@ static void setup(void)
             .init = {{.name = "B", .rank = 2, .dims = {1, 256}, .type = 1, .n_f = 256, .f = b}}});
     snprintf(wide_path, sizeof wide_path, "%s/wide.onnx", test_tmpdir());
     CHECK_OK(ccz_file_write(wide_path, ccz_buf_span(&model), 0600));
+    ccz_buf_reset(&model);
+    onnx_build(&model, &(model_spec){.op = "Relu",
+                                     .n_in = 1,
+                                     .in = {"X"},
+                                     .x_rank = 2,
+                                     .x_dims = {0, 3},
+                                     .op2 = "Identity",
+                                     .in2 = "X",
+                                     .out2 = "Z",
+                                     .out2_output = true});
+    snprintf(two_path, sizeof two_path, "%s/two.onnx", test_tmpdir());
+    CHECK_OK(ccz_file_write(two_path, ccz_buf_span(&model), 0600));
     static const size_t many[3] = {16, 17, 33};
     for (int k = 0; k < 3; k++) {
         ccz_buf_reset(&model);
@@ -1992,4 +2165,5 @@ TEST_MAIN(T(setup), T(test_refused_options), T(test_rest_only), T(test_rest_erro
           T(test_status_codes), T(test_batch_leaver_keeps_rows), T(test_batch_last_leaver),
           T(test_batch_late_skipped), T(test_batch_exactly_full),
           T(test_batch_cancelled_while_waiting), T(test_batch_full_ends_wait), T(test_job_bounds),
-          T(test_queue_full), T(test_grpc_parse_refusals), T(test_many_inputs))
+          T(test_queue_full), T(test_grpc_parse_refusals), T(test_many_inputs),
+          T(test_output_filter))

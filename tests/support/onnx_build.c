@@ -46,7 +46,9 @@ void onnx_build(ccz_buf *b, const model_spec *s)
     x.type = &xty;
     y.name = "Y";
     y.type = &yty;
-    Onnx__ValueInfoProto *xp = &x, *yp = &y;
+    Onnx__ValueInfoProto z = y;
+    z.name = (char *)s->out2;
+    Onnx__ValueInfoProto *xp = &x, *yp[2] = {&y, &z};
 
     Onnx__TensorProto t[2], *tp[2];
     for (size_t k = 0; k < s->n_init; k++) {
@@ -121,8 +123,8 @@ void onnx_build(ccz_buf *b, const model_spec *s)
     g.initializer = tp;
     g.n_input = s->no_input ? 0 : 1;
     g.input = &xp;
-    g.n_output = s->no_output ? 0 : 1;
-    g.output = &yp;
+    g.n_output = s->no_output ? 0 : s->out2_output ? 2 : 1;
+    g.output = yp;
     Onnx__OperatorSetIdProto op = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opp = &op;
     op.domain = "";
     op.has_version = true;

@@ -50,6 +50,7 @@ typedef struct {
     bool no_input, no_output; /* the graph lists no input (X), no output (Y) */
     const char *op2;          /* a second node "n1": op2(in2) -> out2, after the first */
     const char *in2, *out2;
+    bool out2_output; /* the graph's outputs are Y, then out2 (of Y's type) */
 } model_spec;
 
 /* Writes the model of s into b, which is empty (ir_version 8 and opset 13 unless s says

@@ -107,6 +107,11 @@ static void names(void)
     CHECK(fl_name_ok("client-1", true));
     CHECK(!fl_name_ok("tab\there", false));
     CHECK(!fl_name_ok("caf\xc3\xa9", false));
+    /* printable ASCII is 0x20 to 0x7e: the bytes just outside refused, the bounds kept */
+    CHECK(!fl_name_ok("del\x7f", false));
+    CHECK(!fl_name_ok("unit\x1fsep", false));
+    CHECK(fl_name_ok(" ~", false));
+    CHECK(fl_name_ok("~", true));
     CHECK(!fl_name_ok(long_name, false));
     long_name[FL_NAME_MAX] = 0;
     CHECK(fl_name_ok(long_name, true));
@@ -151,4 +156,40 @@ static void table(void)
     CHECK(r[0].extra == -1 && r[2].extra == -1);
 }
 
-TEST_MAIN(T(identities), T(full_identities), T(names), T(table))
+static void count_over(void *svc)
+{
+    (*(int *)svc)++;
+}
+
+/* A failed training: the first failure's code and reason kept, the service told it is over
+ * once (here at once: no party is left to hear why). */
+static void room(void)
+{
+    bool over = false;
+    int code = 0, overs = 0;
+    char message[64] = "";
+    fl_room r;
+    memset(&r, 0, sizeof r);
+    FILE *log = fopen("/dev/null", "w");
+    CHECK(log != NULL);
+    fl_room_init(&r, log, &over, &code, message, sizeof message, count_over, &overs);
+    record none[1];
+    fl_parties t = FL_PARTIES(none, 0);
+    CHECK(!fl_room_over_tick(&r)); /* not over: nothing to do */
+    CHECK_INT(overs, 0);
+    fl_room_fail(&r, t, 13, "the first failure");
+    CHECK(over);
+    CHECK_INT(code, 13);
+    CHECK_STR(message, "the first failure");
+    CHECK_INT(overs, 1);
+    fl_room_fail(&r, t, 9, "a later failure");
+    CHECK_INT(code, 13);
+    CHECK_STR(message, "the first failure");
+    fl_room_notify_when_told(&r, t);
+    CHECK(fl_room_over_tick(&r));
+    CHECK_INT(overs, 1);
+    if (log)
+        fclose(log);
+}
+
+TEST_MAIN(T(identities), T(full_identities), T(names), T(table), T(room))

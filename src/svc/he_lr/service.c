@@ -3,7 +3,8 @@
  * handlers run on the RPC server's loop: they check what is cheap to check, copy the request's
  * bytes and queue a job; worker threads build contexts and evaluate batches; the answer goes
  * back to the loop (ccz_rpc_server_defer). The session table (a context per connection) is the
- * loop's alone; workers see only the session their job holds. Everything from clients is
+ * loop's alone; workers see only the session their job holds. A job whose client's deadline
+ * passed while it waited is dropped, not evaluated. Everything from clients is
  * untrusted: the lattice loaders check every byte. */
 #include <math.h>
 #include <pthread.h>
@@ -335,10 +336,18 @@ static void *worker(void *arg)
             v->tail = NULL;
         v->queued--;
         pthread_mutex_unlock(&v->mu);
-        if (j->kind == JOB_INIT)
+        if (ccz_rpc_call_remaining_ms(j->call) == 0) { /* its client gave up while it waited */
+            j->code = CCZ_RPC_DEADLINE_EXCEEDED;       /* as the loop's timer ends the call */
+            snprintf(j->msg, sizeof j->msg, "deadline exceeded");
+            say(v,
+                "connection %llu: %s dropped: the client's deadline passed while it waited: "
+                "not evaluated",
+                (unsigned long long)j->conn, j->kind == JOB_INIT ? "InitCtx" : "Infer");
+        } else if (j->kind == JOB_INIT) {
             run_init(j);
-        else
+        } else {
             run_infer(j);
+        }
         if (svc_defer_to_loop(v->rpc, answer, j) != CCZ_OK)
             say(v, "cannot hand an answer to the gRPC loop: %s", ccz_error_detail());
     }
