@@ -554,11 +554,12 @@ static void queue_full(const keys *k)
     server_stop(&s);
 }
 
-/* The queue's bound, exactly: one worker held inside an Infer (at its first draw from the RNG,
- * the constant term's encryption), four InitCtx calls wait and the fifth is refused
- * RESOURCE_EXHAUSTED at once, its refusal letting the worker go (were it queued instead, its
- * deadline of 3 s ends it, and lets the worker go). Then each waiting call is answered (refused
- * for its empty public key), and the Infer. */
+/* The queue's bound, exactly: each worker held inside an Infer on a connection of its own (at its
+ * first draw from the RNG, the constant term's encryption), four InitCtx calls a worker wait
+ * and the next is refused RESOURCE_EXHAUSTED at once, saying so, its refusal letting the workers
+ * go (were it queued instead, its deadline of 3 s ends it, and lets them go). Then each waiting
+ * call is answered (refused for its empty public key), and the Infers. workers 0: the default,
+ * two. */
 typedef struct {
     ccz_rpc_channel *ch;
     ccz_buf *cts;
@@ -573,53 +574,67 @@ static void *held_infer_run(void *arg)
     return NULL;
 }
 
-static void let_worker_go(const ccz_rpc_status *st, void *payload)
+static unsigned held_workers;
+
+static void let_workers_go(const ccz_rpc_status *st, void *payload)
 {
     rpc_outcome_done(st, payload);
-    rng_hold_release();
+    for (unsigned i = 0; i < held_workers; i++)
+        rng_hold_release();
 }
 
 #define WAITING 4
-static void queue_exact(const keys *k)
+static void queue_bound(const keys *k, unsigned workers, const char *busy)
 {
+    enum { MAX_HELD = 2 };
     server s;
-    server_start_workers(&s, &small, false, 1);
-    held_infer h = {channel(&s), encrypt_batch(k, 50), -2, ""};
+    server_start_workers(&s, &small, false, workers);
+    held_workers = workers ? workers : 2;
+    const unsigned waiting = WAITING * held_workers;
+    held_infer h[MAX_HELD];
+    pthread_t t[MAX_HELD];
     char msg[600];
-    EXPECT(init_ctx(h.ch, ccz_buf_span(&k->params), ccz_buf_span(&k->pkb), ccz_buf_span(&k->rkb),
-                    128, 0x1p45, msg, sizeof msg),
-           CCZ_RPC_OK, "");
-    rng_hold_start(1);
-    pthread_t t;
-    test_thread(&t, held_infer_run, &h);
-    CHECK(rng_hold_wait(30000));
+    for (unsigned i = 0; i < held_workers; i++) {
+        h[i] = (held_infer){channel(&s), encrypt_batch(k, 10), -2, ""};
+        EXPECT(init_ctx(h[i].ch, ccz_buf_span(&k->params), ccz_buf_span(&k->pkb),
+                        ccz_buf_span(&k->rkb), 128, 0x1p45, msg, sizeof msg),
+               CCZ_RPC_OK, "");
+    }
+    rng_hold_start(held_workers);
+    for (unsigned i = 0; i < held_workers; i++)
+        test_thread(&t[i], held_infer_run, &h[i]);
+    for (unsigned i = 0; i < held_workers; i++)
+        CHECK(rng_hold_wait(30000));
     ccz_rpc_channel *ch = channel(&s);
     Inference__InitCtxRequest r = INFERENCE__INIT_CTX_REQUEST__INIT;
     r.params = bin(&k->params);
     r.security_level = 128;
     r.scale = 0x1p45;
-    rpc_outcome out[WAITING + 1];
-    for (int i = 0; i <= WAITING; i++) {
+    rpc_outcome out[WAITING * MAX_HELD + 1];
+    for (unsigned i = 0; i <= waiting; i++) {
         out[i].code = -2;
-        ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, i < WAITING ? 60000 : 3000, NULL};
+        ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, i < waiting ? 60000 : 3000, NULL};
         CHECK_OK(ccz_rpc_start(ch, NULL, "/inference.Inference/InitCtx", &r.base,
                                &inference__init_ctx_reply__descriptor, &co, NULL,
-                               i < WAITING ? rpc_outcome_done : let_worker_go, &out[i]));
+                               i < waiting ? rpc_outcome_done : let_workers_go, &out[i]));
     }
     CHECK_OK(ccz_rpc_channel_run(ch));
-    pthread_join(t, NULL);
+    for (unsigned i = 0; i < held_workers; i++)
+        pthread_join(t[i], NULL);
     rng_hold_stop();
-    for (int i = 0; i < WAITING; i++) {
+    for (unsigned i = 0; i < waiting; i++) {
         CHECK_INT(out[i].code, CCZ_RPC_INVALID_ARGUMENT);
         CHECK_CONTAINS(out[i].message, "pub_key: empty");
     }
-    CHECK_INT(out[WAITING].code, CCZ_RPC_RESOURCE_EXHAUSTED);
-    CHECK_STR(out[WAITING].message, "the server is busy (4 calls wait for 1 worker): try again");
-    CHECK_INT(h.code, CCZ_RPC_OK);
-    CHECK_STR(h.msg, "");
+    CHECK_INT(out[waiting].code, CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(out[waiting].message, busy);
+    for (unsigned i = 0; i < held_workers; i++) {
+        CHECK_INT(h[i].code, CCZ_RPC_OK);
+        CHECK_STR(h[i].msg, "");
+        ccz_rpc_channel_free(h[i].ch);
+        free_cts(h[i].cts);
+    }
     ccz_rpc_channel_free(ch);
-    ccz_rpc_channel_free(h.ch);
-    free_cts(h.cts);
     server_stop(&s);
 }
 
@@ -653,65 +668,6 @@ static void contexts_lru(const keys *k)
     for (int i = 0; i < 5; i++)
         ccz_rpc_channel_free(ch[i]);
     free_cts(cts);
-    server_stop(&s);
-}
-
-/* The default of two workers: both held inside an Infer (each on a connection of its own),
- * eight InitCtx calls wait and the ninth is refused, saying so; its refusal lets both go. */
-static void let_workers_go(const ccz_rpc_status *st, void *payload)
-{
-    rpc_outcome_done(st, payload);
-    rng_hold_release();
-    rng_hold_release();
-}
-
-static void queue_default(const keys *k)
-{
-    server s;
-    server_start_workers(&s, &small, false, 0);
-    held_infer h[2];
-    char msg[600];
-    for (int i = 0; i < 2; i++) {
-        h[i] = (held_infer){channel(&s), encrypt_batch(k, 10), -2, ""};
-        EXPECT(init_ctx(h[i].ch, ccz_buf_span(&k->params), ccz_buf_span(&k->pkb),
-                        ccz_buf_span(&k->rkb), 128, 0x1p45, msg, sizeof msg),
-               CCZ_RPC_OK, "");
-    }
-    rng_hold_start(2);
-    pthread_t t[2];
-    for (int i = 0; i < 2; i++)
-        test_thread(&t[i], held_infer_run, &h[i]);
-    CHECK(rng_hold_wait(30000) && rng_hold_wait(30000));
-    ccz_rpc_channel *ch = channel(&s);
-    Inference__InitCtxRequest r = INFERENCE__INIT_CTX_REQUEST__INIT;
-    r.params = bin(&k->params);
-    r.security_level = 128;
-    r.scale = 0x1p45;
-    rpc_outcome out[2 * WAITING + 1];
-    for (int i = 0; i <= 2 * WAITING; i++) {
-        out[i].code = -2;
-        ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, i < 2 * WAITING ? 60000 : 3000, NULL};
-        CHECK_OK(ccz_rpc_start(ch, NULL, "/inference.Inference/InitCtx", &r.base,
-                               &inference__init_ctx_reply__descriptor, &co, NULL,
-                               i < 2 * WAITING ? rpc_outcome_done : let_workers_go, &out[i]));
-    }
-    CHECK_OK(ccz_rpc_channel_run(ch));
-    for (int i = 0; i < 2; i++)
-        pthread_join(t[i], NULL);
-    rng_hold_stop();
-    for (int i = 0; i < 2 * WAITING; i++) {
-        CHECK_INT(out[i].code, CCZ_RPC_INVALID_ARGUMENT);
-        CHECK_CONTAINS(out[i].message, "pub_key: empty");
-    }
-    CHECK_INT(out[2 * WAITING].code, CCZ_RPC_RESOURCE_EXHAUSTED);
-    CHECK_STR(out[2 * WAITING].message,
-              "the server is busy (8 calls wait for 2 workers): try again");
-    for (int i = 0; i < 2; i++) {
-        CHECK_INT(h[i].code, CCZ_RPC_OK);
-        ccz_rpc_channel_free(h[i].ch);
-        free_cts(h[i].cts);
-    }
-    ccz_rpc_channel_free(ch);
     server_stop(&s);
 }
 
@@ -919,8 +875,8 @@ static void test_service(void)
     hostile_init(&strict, &k, &tk);
     hostile_infer(&strict, &k, &tk);
     queue_full(&k);
-    queue_exact(&k);
-    queue_default(&k);
+    queue_bound(&k, 1, "the server is busy (4 calls wait for 1 worker): try again");
+    queue_bound(&k, 0, "the server is busy (8 calls wait for 2 workers): try again");
     deadline_in_queue(&k);
     contexts_default(&k);
     end_with_live_job(&k);
