@@ -158,7 +158,7 @@ void onnx_build_concat(ccz_buf *b, size_t n)
     xty.value_case = yty.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
     xty.tensor_type = &xt;
     yty.tensor_type = &yt;
-    static char names[MAX][8], parts[PER][8];
+    static char names[MAX][24], parts[PER][24];
     char *xn[MAX], *pn[PER];
     Onnx__ValueInfoProto x[MAX], *xp[MAX], y = ONNX__VALUE_INFO_PROTO__INIT, *yp = &y;
     for (size_t i = 0; i < n; i++) {
@@ -179,7 +179,7 @@ void onnx_build_concat(ccz_buf *b, size_t n)
     /* one node over the inputs, or one per PER of them and one over those */
     size_t groups = n <= PER ? 0 : (n + PER - 1) / PER;
     Onnx__NodeProto nodes[PER + 1], *np[PER + 1];
-    static char node_names[PER + 1][8];
+    static char node_names[PER + 1][24];
     char *y_name = "Y";
     for (size_t k = 0; k <= groups; k++) {
         Onnx__NodeProto *c = &nodes[k];
