@@ -502,19 +502,7 @@ static void shared_chain(ccz_buf *b, bool gemm, size_t nodes, size_t k, const fl
     g.n_input = g.n_output = 1;
     g.input = &xp;
     g.output = &yp;
-    Onnx__OperatorSetIdProto op = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opp = &op;
-    op.domain = "";
-    op.has_version = true;
-    op.version = 13;
-    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
-    m.has_ir_version = true;
-    m.ir_version = 8;
-    m.n_opset_import = 1;
-    m.opset_import = &opp;
-    m.graph = &g;
-    size_t len = onnx__model_proto__get_packed_size(&m);
-    CHECK_OK(ccz_buf_reserve(b, len));
-    b->len = onnx__model_proto__pack(&m, b->ptr);
+    onnx_build_pack(b, &g, 13, 8);
 out:
     free(n);
     free(np);

@@ -25,6 +25,23 @@ static void shape_of(Onnx__TensorShapeProto *sh, Onnx__TensorShapeProto__Dimensi
     sh->dim = dp;
 }
 
+void onnx_build_pack(ccz_buf *b, Onnx__GraphProto *g, int64_t opset, int64_t ir)
+{
+    Onnx__OperatorSetIdProto op = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opp = &op;
+    op.domain = "";
+    op.has_version = true;
+    op.version = opset;
+    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
+    m.has_ir_version = true;
+    m.ir_version = ir;
+    m.n_opset_import = 1;
+    m.opset_import = &opp;
+    m.graph = g;
+    size_t len = onnx__model_proto__get_packed_size(&m);
+    CHECK_OK(ccz_buf_reserve(b, len));
+    b->len = onnx__model_proto__pack(&m, b->ptr);
+}
+
 void onnx_build(ccz_buf *b, const model_spec *s)
 {
     Onnx__TensorShapeProto__Dimension xd[5], yd[5], *xdp[5], *ydp[5];
@@ -125,19 +142,7 @@ void onnx_build(ccz_buf *b, const model_spec *s)
     g.input = &xp;
     g.n_output = s->no_output ? 0 : s->out2_output ? 2 : 1;
     g.output = yp;
-    Onnx__OperatorSetIdProto op = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opp = &op;
-    op.domain = "";
-    op.has_version = true;
-    op.version = s->opset ? s->opset : 13;
-    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
-    m.has_ir_version = true;
-    m.ir_version = s->ir ? s->ir : 8;
-    m.n_opset_import = 1;
-    m.opset_import = &opp;
-    m.graph = &g;
-    size_t len = onnx__model_proto__get_packed_size(&m);
-    CHECK_OK(ccz_buf_reserve(b, len));
-    b->len = onnx__model_proto__pack(&m, b->ptr);
+    onnx_build_pack(b, &g, s->opset ? s->opset : 13, s->ir ? s->ir : 8);
 }
 
 void onnx_build_concat(ccz_buf *b, size_t n)
@@ -211,17 +216,5 @@ void onnx_build_concat(ccz_buf *b, size_t n)
     g.input = xp;
     g.n_output = 1;
     g.output = &yp;
-    Onnx__OperatorSetIdProto op = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opp = &op;
-    op.domain = "";
-    op.has_version = true;
-    op.version = 13;
-    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
-    m.has_ir_version = true;
-    m.ir_version = 8;
-    m.n_opset_import = 1;
-    m.opset_import = &opp;
-    m.graph = &g;
-    size_t len = onnx__model_proto__get_packed_size(&m);
-    CHECK_OK(ccz_buf_reserve(b, len));
-    b->len = onnx__model_proto__pack(&m, b->ptr);
+    onnx_build_pack(b, &g, 13, 8);
 }

@@ -57,6 +57,10 @@ typedef struct {
  * otherwise). */
 void onnx_build(ccz_buf *b, const model_spec *s);
 
+/* Wraps graph g in a model of opset and IR version ir and packs it into b. */
+typedef struct Onnx__GraphProto Onnx__GraphProto;
+void onnx_build_pack(ccz_buf *b, Onnx__GraphProto *g, int64_t opset, int64_t ir);
+
 /* Writes into b (empty) a model of n inputs X0..X<n-1>, each [N, 1], concatenated in their order
  * into Y[N, n] (Concat nodes of at most 16 inputs each, then one over theirs; n: 1 to 256). */
 void onnx_build_concat(ccz_buf *b, size_t n);
