@@ -192,7 +192,9 @@ CCZ_API uint64_t ccz_rpc_call_connection(const ccz_rpc_call *c);
 CCZ_API size_t ccz_rpc_call_unsent(const ccz_rpc_call *c);
 /* Milliseconds left before the client's deadline; -1 when it set none. */
 CCZ_API int64_t ccz_rpc_call_remaining_ms(const ccz_rpc_call *c);
-/* False once the client cancelled, the deadline passed or the connection went away. */
+/* False once the client cancelled, the deadline passed or the connection went away. Unlike the
+ * rest of the call's functions it may be called from any thread that holds a reference (a
+ * worker deciding whether a queued job is still wanted). */
 CCZ_API bool ccz_rpc_call_alive(const ccz_rpc_call *c);
 /* Keeps a call allocated after the handler returns (for answers given later); every ref needs
  * an unref, after the answer or when abandoning the call. */

@@ -157,7 +157,10 @@ struct ccz_rpc_call {
     size_t in_messages;
     ProtobufCMessage *request;
     struct arena_block *request_arena;
-    bool headers_sent, finished, deferred, dispatched, alive;
+    bool headers_sent, deferred, dispatched;
+    /* written on the loop alone; atomic because ccz_rpc_call_alive may be asked from another
+     * thread that holds a reference (a worker about to start a queued call's job) */
+    atomic_bool finished, alive;
     int code;
     char *message;
     int64_t deadline; /* monotonic ms, 0: none */

@@ -9,8 +9,8 @@
  * ciphertexts; the server still answers a whole inference after them. The queue's bound, exact
  * with the workers held inside their jobs (tests/support/rng_fail.h): four calls wait for one
  * worker, eight for the default two, and the next is refused; the default of 16 contexts; the
- * service's end freeing a job still live; jobs whose client's deadline passed while they waited
- * dropped, not evaluated. A server started with allow_insecure_params scores
+ * service's end freeing a job still live; jobs whose client's deadline passed, or whose client
+ * went away, while they waited dropped, not evaluated. A server started with allow_insecure_params scores
  * the toolkit's chain the same. */
 #include <libgen.h>
 #include <malloc.h>
@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "ccz/he_lr.h"
+#include "h2_client.h"
 #include "he_lr.pb-c.h"
 #include "rng_fail.h"
 #include "rpc_fixture.h"
@@ -755,6 +756,59 @@ static void deadline_in_queue(const keys *k)
     free(log_text);
 }
 
+/* A job whose client went away while it waited is dropped, not evaluated: the one worker held
+ * inside an Infer, a raw client sends an InitCtx without a deadline and no public key (were it
+ * run, refused for it) and leaves; once the server has closed that connection the worker is let
+ * go: it answers the held Infer and logs the InitCtx dropped, not refused; the same InitCtx sent
+ * again is refused after it. */
+static void gone_in_queue(const keys *k)
+{
+    char *log_text = NULL;
+    size_t log_len = 0;
+    service_log = open_memstream(&log_text, &log_len);
+    CHECK(service_log != NULL);
+    server s;
+    server_start_workers(&s, &small, false, 1);
+    held_infer h = {channel(&s), encrypt_batch(k, 50), -2, ""};
+    char msg[600];
+    EXPECT(init_ctx(h.ch, ccz_buf_span(&k->params), ccz_buf_span(&k->pkb), ccz_buf_span(&k->rkb),
+                    128, 0x1p45, msg, sizeof msg),
+           CCZ_RPC_OK, "");
+    rng_hold_start(1);
+    pthread_t t;
+    test_thread(&t, held_infer_run, &h);
+    CHECK(rng_hold_wait(30000));
+    Inference__InitCtxRequest ir = INFERENCE__INIT_CTX_REQUEST__INIT;
+    ir.params = bin(&k->params);
+    ir.security_level = 128;
+    ir.scale = 0x1p45;
+    CHECK(h2_call_and_leave(s.target, "/inference.Inference/InitCtx", &ir.base, 30000));
+    rng_hold_release();
+    pthread_join(t, NULL);
+    rng_hold_stop();
+    CHECK_INT(h.code, CCZ_RPC_OK);
+    /* the same InitCtx, after it in the queue: when it is refused, the worker has been through
+     * the first */
+    EXPECT(init_ctx(h.ch, ccz_buf_span(&k->params), CCZ_SPAN(NULL, 0), CCZ_SPAN(NULL, 0), 128,
+                    0x1p45, msg, sizeof msg),
+           CCZ_RPC_INVALID_ARGUMENT, "pub_key: empty");
+    ccz_rpc_channel_free(h.ch);
+    free_cts(h.cts);
+    server_stop(&s); /* the worker is done: the log is whole */
+    fclose(service_log);
+    service_log = NULL;
+    fprintf(stderr, "%s", log_text);
+    const char *answered = strstr(log_text, ": 1 batch of 12 ciphertexts");
+    const char *dropped = strstr(log_text, ": InitCtx dropped: the client went away while it "
+                                           "waited: not evaluated\n");
+    const char *refused = strstr(log_text, ": InitCtx refused");
+    CHECK(answered != NULL && dropped != NULL && refused != NULL);
+    CHECK(dropped < refused); /* the answer is logged on the loop, perhaps after the drop */
+    CHECK(refused == NULL || strstr(refused + 1, ": InitCtx refused") == NULL);
+    CHECK(dropped == NULL || strstr(dropped + strlen(": InitCtx dropped"), " dropped: ") == NULL);
+    free(log_text);
+}
+
 /* Bytes the heap holds (every arena, and the blocks mapped on their own). */
 static size_t heap_in_use(void)
 {
@@ -878,6 +932,7 @@ static void test_service(void)
     queue_bound(&k, 1, "the server is busy (4 calls wait for 1 worker): try again");
     queue_bound(&k, 0, "the server is busy (8 calls wait for 2 workers): try again");
     deadline_in_queue(&k);
+    gone_in_queue(&k);
     contexts_default(&k);
     end_with_live_job(&k);
     contexts_lru(&k);

@@ -9,7 +9,7 @@
  * refused with its gRPC status and reason, the server answering right after all of them, its
  * queue's default bound, its exact bound with the worker held inside a query
  * (tests/support/rng_fail.h), a packed lookup within CCZ_HEQ_MAX_MESSAGE, a query whose
- * deadline passes in the queue dropped, and its options. The state capitals are
+ * deadline passes in the queue dropped, as is one whose client went away, and its options. The state capitals are
  * test_hequery_states.c. Sanitizer builds run fewer lookups (each is thousands of products): the
  * optimized build runs them all. */
 #include <pthread.h>
@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "ccz/ccz.h"
+#include "h2_client.h"
 #include "he_query.pb-c.h"
 #include "rng_fail.h"
 #include "rpc_fixture.h"
@@ -1138,6 +1139,53 @@ static void test_deadline_in_queue(void)
     ccz_heq_db_free(db);
 }
 
+/* A query whose client went away while it waited is not computed: the worker held inside a fast
+ * query, a raw client sends a query without a deadline (no objects: were it run, refused for its
+ * parameters) and leaves; once the server has closed that connection the worker is let go: it
+ * answers the held query, and the service's log says the other was dropped, not that its
+ * parameters were looked at; the same query sent again is refused for them after it. */
+static void test_gone_in_queue(void)
+{
+    ccz_heq_db *db = db_of("key,value\n");
+    ccz_heq_server *hs = server_of(db);
+    char *log_text = NULL;
+    size_t log_len = 0;
+    service_log = open_memstream(&log_text, &log_len);
+    CHECK(service_log != NULL);
+    service sv;
+    service_start(&sv, hs, 0);
+    held_worker w;
+    held_worker_start(&w, sv.target, CCZ_HEQ_FAST);
+    Ccz__Hequery__QueryRequest r;
+    ProtobufCBinaryData keys[CCZ_HEQ_KEY_CTS];
+    empty_request(&r, keys);
+    CHECK(h2_call_and_leave(sv.target, PATH, &r.base, 30000));
+    rng_hold_release();
+    held_worker_join(&w);
+    /* the same query, after it in the queue: when it is refused, the worker has been through
+     * the first */
+    char why[512];
+    CHECK_INT(call(sv.ch, &r, why, sizeof why), CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_CONTAINS(why, "parameters: ");
+    service_stop(&sv); /* the worker is done: the log is whole */
+    fclose(service_log);
+    service_log = NULL;
+    fprintf(stderr, "%s", log_text);
+    const char *answered = strstr(log_text, "ccz he query: fast query answered");
+    const char *dropped = strstr(log_text, "ccz he query: fast query refused: network_error: the "
+                                           "client went away while the query waited: not "
+                                           "computed\n");
+    const char *refused = strstr(log_text, "fast query refused: truncated: parameters: ");
+    CHECK(answered != NULL && dropped != NULL && refused != NULL);
+    CHECK(answered < dropped && dropped < refused);
+    CHECK(refused == NULL || strstr(refused + strlen("fast query refused"), " refused: ") == NULL);
+    CHECK(dropped == NULL || strstr(dropped + strlen("ccz he query: fast query refused: network"),
+                                    "network") == NULL); /* once */
+    free(log_text);
+    ccz_heq_server_free(hs);
+    ccz_heq_db_free(db);
+}
+
 /* A service needs options, a query server and an RPC server. */
 static void test_service_options(void)
 {
@@ -1171,4 +1219,5 @@ static void test_service_options(void)
 TEST_MAIN(T(test_db), T(test_algorithms), T(test_client), T(test_key_lengths),
           T(test_algorithms_agree), T(test_no_randomness), T(test_batches), T(test_answer_forms),
           T(test_service), T(test_busy), T(test_pending_exact), T(test_packed_service),
-          T(test_default_pending), T(test_deadline_in_queue), T(test_service_options))
+          T(test_default_pending), T(test_deadline_in_queue), T(test_gone_in_queue),
+          T(test_service_options))

@@ -2,7 +2,14 @@
 /* The RPC tests' raw HTTP/2 client (h2_client.h). */
 #include "h2_client.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "test.h"
 
@@ -58,4 +65,70 @@ ssize_t h2_body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, u
     if (!b->n)
         *flags |= NGHTTP2_DATA_FLAG_EOF;
     return (ssize_t)n;
+}
+
+static ssize_t send_fd(nghttp2_session *s, const uint8_t *data, size_t len, int flags, void *u)
+{
+    (void)s, (void)flags;
+    int fd = *(int *)u;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = send(fd, data + done, len - done, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return NGHTTP2_ERR_CALLBACK_FAILURE;
+        done += (size_t)n;
+    }
+    return (ssize_t)len;
+}
+
+bool h2_call_and_leave(const char *target, const char *path, const ProtobufCMessage *request,
+                       int timeout_ms)
+{
+    const char *colon = strrchr(target, ':');
+    CHECK(colon != NULL);
+    char host[64];
+    snprintf(host, sizeof host, "%.*s", (int)(colon - target), target);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+    CHECK_INT(inet_pton(AF_INET, host, &a.sin_addr), 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(fd >= 0);
+    CHECK_INT(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    size_t len = protobuf_c_message_get_packed_size(request);
+    uint8_t *frame = malloc(5 + len);
+    CHECK(frame != NULL);
+    frame[0] = 0;
+    frame[1] = (uint8_t)(len >> 24), frame[2] = (uint8_t)(len >> 16);
+    frame[3] = (uint8_t)(len >> 8), frame[4] = (uint8_t)len;
+    protobuf_c_message_pack(request, frame + 5);
+    h2_client_callbacks cb = {send_fd, NULL, NULL, NULL, NULL};
+    nghttp2_session *h2 = h2_client_new(&cb, &fd, NULL, 0);
+    nghttp2_nv nv[6];
+    size_t nnv = h2_grpc_headers(nv, path, "application/grpc");
+    h2_body body = {frame, 5 + len};
+    nghttp2_data_provider dp = {.source.ptr = &body, .read_callback = h2_body_read};
+    CHECK(nghttp2_submit_request(h2, NULL, nv, nnv, &dp, NULL) > 0);
+    while (nghttp2_session_want_write(h2) && body.n)
+        CHECK_INT(nghttp2_session_send(h2), 0);
+    CHECK_INT(nghttp2_session_send(h2), 0);
+    CHECK_INT((int)body.n, 0);
+    CHECK_INT(shutdown(fd, SHUT_WR), 0);
+    bool closed = false;
+    uint8_t buf[4096];
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int r = poll(&p, 1, timeout_ms);
+        if (r <= 0)
+            break;
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) {
+            closed = n == 0 || errno == ECONNRESET;
+            break;
+        }
+    }
+    nghttp2_session_del(h2);
+    close(fd);
+    free(frame);
+    return closed;
 }

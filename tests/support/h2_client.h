@@ -5,6 +5,8 @@
 #define CCZ_TEST_H2_CLIENT_H
 
 #include <nghttp2/nghttp2.h>
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 
 typedef struct {
     nghttp2_send_callback send;
@@ -32,4 +34,11 @@ typedef struct {
 } h2_body;
 ssize_t h2_body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
                      nghttp2_data_source *src, void *u);
+
+/* A client that goes away: one gRPC request (path, the packed message in one gRPC frame) on a
+ * fresh plaintext connection to target (HOST:PORT), the connection then half-closed; waits up to
+ * timeout_ms for the server to close it. True when it did: the server has seen the client go
+ * (the RPC server ends a connection's calls before it closes its socket). */
+bool h2_call_and_leave(const char *target, const char *path, const ProtobufCMessage *request,
+                       int timeout_ms);
 #endif

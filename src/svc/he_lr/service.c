@@ -4,8 +4,8 @@
  * bytes and queue a job; worker threads build contexts and evaluate batches; the answer goes
  * back to the loop (ccz_rpc_server_defer). The session table (a context per connection) is the
  * loop's alone; workers see only the session their job holds. A job whose client's deadline
- * passed while it waited is dropped, not evaluated. Everything from clients is
- * untrusted: the lattice loaders check every byte. */
+ * passed while it waited, or whose client cancelled or went away, is dropped, not evaluated.
+ * Everything from clients is untrusted: the lattice loaders check every byte. */
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -336,13 +336,14 @@ static void *worker(void *arg)
             v->tail = NULL;
         v->queued--;
         pthread_mutex_unlock(&v->mu);
-        if (ccz_rpc_call_remaining_ms(j->call) == 0) { /* its client gave up while it waited */
-            j->code = CCZ_RPC_DEADLINE_EXCEEDED;       /* as the loop's timer ends the call */
-            snprintf(j->msg, sizeof j->msg, "deadline exceeded");
-            say(v,
-                "connection %llu: %s dropped: the client's deadline passed while it waited: "
-                "not evaluated",
-                (unsigned long long)j->conn, j->kind == JOB_INIT ? "InitCtx" : "Infer");
+        bool expired = ccz_rpc_call_remaining_ms(j->call) == 0;
+        if (expired || !ccz_rpc_call_alive(j->call)) { /* its client gave up while it waited */
+            /* as the loop's timer ends the call; cancelled or disconnected, nobody hears it */
+            j->code = expired ? CCZ_RPC_DEADLINE_EXCEEDED : CCZ_RPC_CANCELLED;
+            snprintf(j->msg, sizeof j->msg, "%s", expired ? "deadline exceeded" : "cancelled");
+            say(v, "connection %llu: %s dropped: %s while it waited: not evaluated",
+                (unsigned long long)j->conn, j->kind == JOB_INIT ? "InitCtx" : "Infer",
+                expired ? "the client's deadline passed" : "the client went away");
         } else if (j->kind == JOB_INIT) {
             run_init(j);
         } else {

@@ -2,7 +2,8 @@
 /* The encrypted query's RA-gRPC service (ccz.hequery.HeQuery, include/ccz/hequery.h): a query is
  * copied out of the request on the loop, answered on one worker thread (the answer itself runs
  * on the thread pool), and the reply is given back on the loop. At most max_pending queries
- * wait or run (one whose client's deadline passed while it waited is dropped, not computed);
+ * wait or run (one whose client's deadline passed, or who cancelled or went away, while it
+ * waited is dropped, not computed);
  * what is wrong with a query is INVALID_ARGUMENT with the reason. Requests are
  * untrusted; the reasons never quote their bytes. */
 #include <pthread.h>
@@ -132,10 +133,11 @@ static void *worker(void *p)
         if (!v->head)
             v->tail = NULL;
         pthread_mutex_unlock(&v->mu);
-        if (ccz_rpc_call_remaining_ms(j->call) == 0) { /* its client gave up while it waited */
+        bool expired = ccz_rpc_call_remaining_ms(j->call) == 0;
+        if (expired || !ccz_rpc_call_alive(j->call)) { /* its client gave up while it waited */
             j->status = CCZ_ERR_NETWORK;
-            snprintf(j->error, sizeof j->error,
-                     "the client's deadline passed while the query waited: not computed");
+            snprintf(j->error, sizeof j->error, "%s while the query waited: not computed",
+                     expired ? "the client's deadline passed" : "the client went away");
             say_done(v, j);
         } else {
             run(v, j);
