@@ -123,27 +123,49 @@ final class Json {
         i += w.length();
     }
 
-    private Object number() {
+    private boolean at(char c) {
+        return i < s.length() && s.charAt(i) == c;
+    }
+
+    /** Skips a run of ASCII digits; false when there is none. */
+    private boolean digits() {
         int start = i;
-        if (i < s.length() && s.charAt(i) == '-') {
+        while (i < s.length() && s.charAt(i) >= '0' && s.charAt(i) <= '9') {
             i++;
         }
+        return i > start;
+    }
+
+    /** A number as RFC 8259 writes it: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?. */
+    private Object number() {
+        int start = i;
+        if (at('-')) {
+            i++;
+        }
+        if (at('0')) {
+            i++;
+        } else if (i >= s.length() || s.charAt(i) < '1' || s.charAt(i) > '9' || !digits()) {
+            throw error("value expected");
+        }
         boolean real = false;
-        while (i < s.length()) {
-            char c = s.charAt(i);
-            if (c >= '0' && c <= '9') {
+        if (at('.')) {
+            real = true;
+            i++;
+            if (!digits()) {
+                throw error("digit expected after '.'");
+            }
+        }
+        if (at('e') || at('E')) {
+            real = true;
+            i++;
+            if (at('+') || at('-')) {
                 i++;
-            } else if (c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-') {
-                real = true;
-                i++;
-            } else {
-                break;
+            }
+            if (!digits()) {
+                throw error("digit expected in the exponent");
             }
         }
         String t = s.substring(start, i);
-        if (t.isEmpty() || t.equals("-")) {
-            throw error("value expected");
-        }
         try {
             return real ? (Object) Double.valueOf(t) : (Object) Long.valueOf(t);
         } catch (NumberFormatException e) {

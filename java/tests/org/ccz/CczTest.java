@@ -102,6 +102,21 @@ public final class CczTest {
         jsonRefused("\"\\uFF\u0660\u0661\"", "JSON: bad \\u escape at 5");
         jsonRefused("tru", "JSON: true expected at 0");
         jsonRefused("-", "JSON: value expected at 1");
+        jsonRefused("+1", "JSON: value expected at 0");
+        jsonRefused(".5", "JSON: value expected at 0");
+        jsonRefused("-.5", "JSON: value expected at 1");
+        jsonRefused("01", "JSON: trailing data at 1");
+        jsonRefused("[-01]", "JSON: ']' expected at 3");
+        jsonRefused("1.", "JSON: digit expected after '.' at 2");
+        jsonRefused("1.e5", "JSON: digit expected after '.' at 2");
+        jsonRefused("1e", "JSON: digit expected in the exponent at 2");
+        jsonRefused("1e+", "JSON: digit expected in the exponent at 3");
+        jsonRefused("1e5.0", "JSON: trailing data at 3");
+        jsonRefused("[1-2]", "JSON: ']' expected at 2");
+        jsonRefused("9223372036854775808", "JSON: bad number 9223372036854775808 at 19");
+        eq(Json.parse("[0, -0, 0.5, -0.0e0, 1E+2, 2e-1, 9223372036854775807, -9223372036854775808]"),
+                Arrays.asList(0L, 0L, 0.5, -0.0, 100.0, 0.2, Long.MAX_VALUE, Long.MIN_VALUE),
+                "JSON numbers");
         jsonRefused("\"\\x\"", "JSON: bad escape at 3");
         System.out.println("ok   JSON: values, escapes, depth, refusals");
     }
