@@ -7,6 +7,8 @@ answers as MODE says, one connection after another, until killed.
   huge      Content-Length: 10 GiB, 100 bytes, then the close
   redirect  302 to https://127.0.0.1:1/jwks.json (another port: nothing listens there)
   mute      no answer (the connection held for 30 s)
+  file:PATH the bytes of PATH as they are when the request's head has come (a test rewrites it
+            between requests), then the close without TLS's close_notify
 Writes its port to PORT_FILE once listening.
 
 usage: hostile_https.py MODE CERT KEY PORT_FILE"""
@@ -50,6 +52,9 @@ def answer(c):
                   b"Content-Length: 0\r\n\r\n")
     elif mode == "mute":
         time.sleep(30)
+    elif mode.startswith("file:"):
+        with open(mode[5:], "rb") as f:
+            c.sendall(f.read())
 
 
 while True:

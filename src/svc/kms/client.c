@@ -192,8 +192,8 @@ ccz_status kms_https(int *status, ccz_buf *answer, SSL_CTX *ctx, const char *hos
     SSL_free(ssl); /* closes the socket */
     ERR_clear_error();
     ccz_span b = {0};
-    if (st == CCZ_OK)
-        st = kms_parse_answer(status, &b, ccz_buf_span(&raw));
+    if (st == CCZ_OK && (st = kms_parse_answer(status, &b, ccz_buf_span(&raw))) != CCZ_OK)
+        st = ccz_fail_context(st, "%s", host_port); /* which server answered so */
     if (st == CCZ_OK)
         st = ccz_buf_append(answer, b.ptr, b.len);
     ccz_buf_free(&req);

@@ -72,9 +72,19 @@ ccz_status kms_domain_fetch(kms *k, const char *peer)
     ccz_status st =
         kms_https(&status, &answer, ctx, peer, 0, "POST", "/kms/v1/domain-key", NULL, NULL, 0);
     SSL_CTX_free(ctx);
+    if (st == CCZ_ERR_TOO_LARGE) /* the answer's body over what this buffer takes */
+        st = ccz_fail(CCZ_ERR_TOO_LARGE, "the peer %s sent an answer over %u bytes", peer,
+                      PEER_ANSWER_MAX);
     json_t *j = NULL;
+    json_error_t je;
     if (st == CCZ_OK)
-        j = json_loadb((const char *)answer.ptr, answer.len, JSON_REJECT_DUPLICATES, NULL);
+        j = json_loadb((const char *)answer.ptr, answer.len, JSON_REJECT_DUPLICATES, &je);
+    /* the error's place, not its text: jansson quotes the bytes near it, perhaps of the key */
+    if (st == CCZ_OK && !j && status == 200)
+        st = ccz_fail(CCZ_ERR_MALFORMED,
+                      "the peer %s answered HTTP 200 with a body that is not JSON (line %d, "
+                      "column %d)",
+                      peer, je.line, je.column);
     const char *key =
         json_string_value(json_object_get(json_object_get(j, "result"), "domain_key"));
     if (st == CCZ_OK && (status != 200 || !key)) {
@@ -85,7 +95,8 @@ ccz_status kms_domain_fetch(kms *k, const char *peer)
     ccz_buf raw;
     ccz_buf_init(&raw, 0, true);
     if (st == CCZ_OK && (ccz_base64_decode(&raw, key, strlen(key)) != CCZ_OK || raw.len != 32))
-        st = ccz_fail(CCZ_ERR_MALFORMED, "the peer %s sent a malformed domain key", peer);
+        st = ccz_fail(CCZ_ERR_MALFORMED,
+                      "the peer %s sent a malformed domain key (not the base64 of 32 bytes)", peer);
     if (st == CCZ_OK)
         memcpy(k->domain_key, raw.ptr, 32);
     if (j) {
