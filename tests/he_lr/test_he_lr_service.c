@@ -672,6 +672,62 @@ static void contexts_lru(const keys *k)
     server_stop(&s);
 }
 
+/* A server of one worker, logging into memory, and h: a connection with its context whose Infer,
+ * sent from a thread of its own, holds the worker inside it (held_one_hold) until let go. */
+typedef struct {
+    test_memlog log;
+    server s;
+    held_infer h;
+    pthread_t t;
+} held_one;
+
+static void held_one_start(held_one *o, const keys *k)
+{
+    service_log = test_memlog_open(&o->log);
+    server_start_workers(&o->s, &small, false, 1);
+    o->h = (held_infer){channel(&o->s), encrypt_batch(k, 50), -2, ""};
+    char msg[600];
+    EXPECT(init_ctx(o->h.ch, ccz_buf_span(&k->params), ccz_buf_span(&k->pkb), ccz_buf_span(&k->rkb),
+                    128, 0x1p45, msg, sizeof msg),
+           CCZ_RPC_OK, "");
+}
+
+static void held_one_hold(held_one *o)
+{
+    rng_hold_start(1);
+    test_thread(&o->t, held_infer_run, &o->h);
+    CHECK(rng_hold_wait(30000));
+}
+
+/* The worker let go: the held Infer is answered. */
+static void held_one_release(held_one *o)
+{
+    rng_hold_release();
+    pthread_join(o->t, NULL);
+    rng_hold_stop();
+    CHECK_INT(o->h.code, CCZ_RPC_OK);
+}
+
+/* The server stopped; its log (the caller frees it). */
+static char *held_one_end(held_one *o)
+{
+    ccz_rpc_channel_free(o->h.ch);
+    free_cts(o->h.cts);
+    server_stop(&o->s); /* the worker is done: the log is whole */
+    service_log = NULL;
+    return test_memlog_close(&o->log);
+}
+
+/* An InitCtx without keys: were it run, refused for its empty public key. */
+static Inference__InitCtxRequest keyless_init(const keys *k)
+{
+    Inference__InitCtxRequest ir = INFERENCE__INIT_CTX_REQUEST__INIT;
+    ir.params = bin(&k->params);
+    ir.security_level = 128;
+    ir.scale = 0x1p45;
+    return ir;
+}
+
 /* Jobs whose client's deadline passes while they wait are dropped, not evaluated: the one worker
  * held inside an Infer, a second connection (its context made before) queues an InitCtx with no
  * public key (were it run, refused for it) and an Infer, each with a deadline of 200 ms, and both
@@ -680,32 +736,18 @@ static void contexts_lru(const keys *k)
  * after them. */
 static void deadline_in_queue(const keys *k)
 {
-    char *log_text = NULL;
-    size_t log_len = 0;
-    service_log = open_memstream(&log_text, &log_len);
-    CHECK(service_log != NULL);
-    server s;
-    server_start_workers(&s, &small, false, 1);
-    held_infer h = {channel(&s), encrypt_batch(k, 50), -2, ""};
-    ccz_rpc_channel *ch = channel(&s);
+    held_one o;
+    held_one_start(&o, k);
+    ccz_rpc_channel *ch = channel(&o.s);
     char msg[600];
-    EXPECT(init_ctx(h.ch, ccz_buf_span(&k->params), ccz_buf_span(&k->pkb), ccz_buf_span(&k->rkb),
-                    128, 0x1p45, msg, sizeof msg),
-           CCZ_RPC_OK, "");
     EXPECT(init_ctx(ch, ccz_buf_span(&k->params), ccz_buf_span(&k->pkb), ccz_buf_span(&k->rkb), 128,
                     0x1p45, msg, sizeof msg),
            CCZ_RPC_OK, "");
-    rng_hold_start(1);
-    pthread_t t;
-    test_thread(&t, held_infer_run, &h);
-    CHECK(rng_hold_wait(30000));
-    Inference__InitCtxRequest ir = INFERENCE__INIT_CTX_REQUEST__INIT;
-    ir.params = bin(&k->params);
-    ir.security_level = 128;
-    ir.scale = 0x1p45;
+    held_one_hold(&o);
+    Inference__InitCtxRequest ir = keyless_init(k);
     ProtobufCBinaryData d[SMALL];
     for (size_t i = 0; i < SMALL; i++)
-        d[i] = bin(&h.cts[i]);
+        d[i] = bin(&o.h.cts[i]);
     Inference__InferRequest fr = INFERENCE__INFER_REQUEST__INIT;
     fr.n_data = SMALL;
     fr.data = d;
@@ -725,18 +767,10 @@ static void deadline_in_queue(const keys *k)
     /* the client's timer may fire before the server's (whose deadline counts from the request's
      * arrival): the worker goes once both have */
     nanosleep(&(struct timespec){0, 300 * 1000 * 1000}, NULL);
-    rng_hold_release();
-    pthread_join(t, NULL);
-    rng_hold_stop();
-    CHECK_INT(h.code, CCZ_RPC_OK);
-    EXPECT(infer(ch, h.cts, SMALL, 1, SMALL, msg, sizeof msg), CCZ_RPC_OK, "");
+    held_one_release(&o);
+    EXPECT(infer(ch, o.h.cts, SMALL, 1, SMALL, msg, sizeof msg), CCZ_RPC_OK, "");
     ccz_rpc_channel_free(ch);
-    ccz_rpc_channel_free(h.ch);
-    free_cts(h.cts);
-    server_stop(&s); /* the worker is done: the log is whole */
-    fclose(service_log);
-    service_log = NULL;
-    fprintf(stderr, "%s", log_text);
+    char *log_text = held_one_end(&o);
     const char *init = strstr(log_text, ": InitCtx dropped: the client's deadline passed while it "
                                         "waited: not evaluated\n");
     const char *inf = strstr(log_text, ": Infer dropped: the client's deadline passed while it "
@@ -763,41 +797,19 @@ static void deadline_in_queue(const keys *k)
  * again is refused after it. */
 static void gone_in_queue(const keys *k)
 {
-    char *log_text = NULL;
-    size_t log_len = 0;
-    service_log = open_memstream(&log_text, &log_len);
-    CHECK(service_log != NULL);
-    server s;
-    server_start_workers(&s, &small, false, 1);
-    held_infer h = {channel(&s), encrypt_batch(k, 50), -2, ""};
-    char msg[600];
-    EXPECT(init_ctx(h.ch, ccz_buf_span(&k->params), ccz_buf_span(&k->pkb), ccz_buf_span(&k->rkb),
-                    128, 0x1p45, msg, sizeof msg),
-           CCZ_RPC_OK, "");
-    rng_hold_start(1);
-    pthread_t t;
-    test_thread(&t, held_infer_run, &h);
-    CHECK(rng_hold_wait(30000));
-    Inference__InitCtxRequest ir = INFERENCE__INIT_CTX_REQUEST__INIT;
-    ir.params = bin(&k->params);
-    ir.security_level = 128;
-    ir.scale = 0x1p45;
-    CHECK(h2_call_and_leave(s.target, "/inference.Inference/InitCtx", &ir.base, 30000));
-    rng_hold_release();
-    pthread_join(t, NULL);
-    rng_hold_stop();
-    CHECK_INT(h.code, CCZ_RPC_OK);
+    held_one o;
+    held_one_start(&o, k);
+    held_one_hold(&o);
+    Inference__InitCtxRequest ir = keyless_init(k);
+    CHECK(h2_call_and_leave(o.s.target, "/inference.Inference/InitCtx", &ir.base, 30000));
+    held_one_release(&o);
     /* the same InitCtx, after it in the queue: when it is refused, the worker has been through
      * the first */
-    EXPECT(init_ctx(h.ch, ccz_buf_span(&k->params), CCZ_SPAN(NULL, 0), CCZ_SPAN(NULL, 0), 128,
+    char msg[600];
+    EXPECT(init_ctx(o.h.ch, ccz_buf_span(&k->params), CCZ_SPAN(NULL, 0), CCZ_SPAN(NULL, 0), 128,
                     0x1p45, msg, sizeof msg),
            CCZ_RPC_INVALID_ARGUMENT, "pub_key: empty");
-    ccz_rpc_channel_free(h.ch);
-    free_cts(h.cts);
-    server_stop(&s); /* the worker is done: the log is whole */
-    fclose(service_log);
-    service_log = NULL;
-    fprintf(stderr, "%s", log_text);
+    char *log_text = held_one_end(&o);
     const char *answered = strstr(log_text, ": 1 batch of 12 ciphertexts");
     const char *dropped = strstr(log_text, ": InitCtx dropped: the client went away while it "
                                            "waited: not evaluated\n");

@@ -1076,54 +1076,73 @@ static void test_default_pending(void)
     ccz_heq_db_free(db);
 }
 
+/* The service of an empty database, logging into memory, its one worker held inside a query of
+ * algorithm a (at its first draw from the RNG, from a thread of its own); r, a fast query without
+ * its objects (empty_request: were it run, refused for its parameters) to queue behind it. */
+typedef struct {
+    ccz_heq_db *db;
+    ccz_heq_server *hs;
+    test_memlog log;
+    service sv;
+    held_worker w;
+    Ccz__Hequery__QueryRequest r;
+    ProtobufCBinaryData keys[CCZ_HEQ_KEY_CTS];
+} held_service;
+
+static void held_service_start(held_service *h, ccz_heq_algorithm a)
+{
+    h->db = db_of("key,value\n");
+    h->hs = server_of(h->db);
+    service_log = test_memlog_open(&h->log);
+    service_start(&h->sv, h->hs, 0);
+    held_worker_start(&h->w, h->sv.target, a);
+    empty_request(&h->r, h->keys);
+}
+
+/* Lets the worker go (its held query answered), sends r again without a deadline and sees it
+ * refused for its parameters (so the worker has been through whatever waited before it), stops
+ * the service and returns its log (the caller frees it). */
+static char *held_service_end(held_service *h)
+{
+    rng_hold_release();
+    held_worker_join(&h->w);
+    char why[512];
+    CHECK_INT(call(h->sv.ch, &h->r, why, sizeof why), CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_CONTAINS(why, "parameters: ");
+    service_stop(&h->sv); /* the worker is done: the log is whole */
+    service_log = NULL;
+    char *text = test_memlog_close(&h->log);
+    ccz_heq_server_free(h->hs);
+    ccz_heq_db_free(h->db);
+    return text;
+}
+
 /* A query whose client's deadline passes while it waits behind another is not computed: the
- * worker drops it and logs why. The worker held inside a faithful query (at its first draw from
- * the RNG), a query sent meanwhile with a deadline of 200 ms (no objects: were it run, it would
- * be refused for its parameters) ends DEADLINE_EXCEEDED for its client; let go, the worker
- * answers the faithful query (its setup time reported: the database encrypted), and the
- * service's log says the other was dropped, not that its parameters were looked at; the same
- * query sent again without a deadline is. */
+ * worker drops it and logs why. The worker held inside a faithful query, r sent meanwhile with a
+ * deadline of 200 ms ends DEADLINE_EXCEEDED for its client; let go, the worker answers the
+ * faithful query (its setup time reported: the database encrypted), and the service's log says
+ * the other was dropped, not that its parameters were looked at; the same query sent again
+ * without a deadline is. */
 static void test_deadline_in_queue(void)
 {
     if (UNDER_ASAN) {
         fprintf(stderr, "  sanitizer build: the faithful lookup runs in the optimized build\n");
         return;
     }
-    ccz_heq_db *db = db_of("key,value\n");
-    ccz_heq_server *hs = server_of(db);
-    char *log_text = NULL;
-    size_t log_len = 0;
-    service_log = open_memstream(&log_text, &log_len);
-    CHECK(service_log != NULL);
-    service sv;
-    service_start(&sv, hs, 0);
-    held_worker w;
-    held_worker_start(&w, sv.target, CCZ_HEQ_FAITHFUL);
-    Ccz__Hequery__QueryRequest r;
-    ProtobufCBinaryData keys[CCZ_HEQ_KEY_CTS];
-    empty_request(&r, keys);
+    held_service h;
+    held_service_start(&h, CCZ_HEQ_FAITHFUL);
     ccz_rpc_call_opts co = CCZ_RPC_CALL_OPTS_INIT;
     co.deadline_ms = 200;
     ccz_rpc_status st;
     ProtobufCMessage *resp = NULL;
-    CHECK_OK(ccz_rpc_unary(sv.ch, &resp, &st, PATH, &r.base, &ccz__hequery__query_reply__descriptor,
-                           &co));
+    CHECK_OK(ccz_rpc_unary(h.sv.ch, &resp, &st, PATH, &h.r.base,
+                           &ccz__hequery__query_reply__descriptor, &co));
     CHECK_INT(st.code, CCZ_RPC_DEADLINE_EXCEEDED);
     ccz_rpc_status_free(&st);
     if (resp)
         protobuf_c_message_free_unpacked(resp, NULL);
-    rng_hold_release();
-    held_worker_join(&w);
-    CHECK(w.h.setup_seconds > 0);
-    /* the same query without a deadline, after it in the queue: when it is answered (refused
-     * for its parameters), the worker has been through the first */
-    char why[512];
-    CHECK_INT(call(sv.ch, &r, why, sizeof why), CCZ_RPC_INVALID_ARGUMENT);
-    CHECK_CONTAINS(why, "parameters: ");
-    service_stop(&sv); /* the worker is done: the log is whole */
-    fclose(service_log);
-    service_log = NULL;
-    fprintf(stderr, "%s", log_text);
+    char *log_text = held_service_end(&h);
+    CHECK(h.w.h.setup_seconds > 0);
     CHECK_CONTAINS(log_text, "ccz he query: faithful query answered");
     /* two fast queries refused, in order: the first dropped, the second for its parameters */
     const char *first = strstr(log_text, "ccz he query: fast query refused: ");
@@ -1135,42 +1154,19 @@ static void test_deadline_in_queue(void)
     CHECK(first == NULL || strstr(first, "not computed") < second);
     CHECK(second == NULL || strstr(second, "parameters: ") != NULL);
     free(log_text);
-    ccz_heq_server_free(hs);
-    ccz_heq_db_free(db);
 }
 
 /* A query whose client went away while it waited is not computed: the worker held inside a fast
- * query, a raw client sends a query without a deadline (no objects: were it run, refused for its
- * parameters) and leaves; once the server has closed that connection the worker is let go: it
- * answers the held query, and the service's log says the other was dropped, not that its
- * parameters were looked at; the same query sent again is refused for them after it. */
+ * query, a raw client sends r without a deadline and leaves; once the server has closed that
+ * connection the worker is let go: it answers the held query, and the service's log says the
+ * other was dropped, not that its parameters were looked at; the same query sent again is
+ * refused for them after it. */
 static void test_gone_in_queue(void)
 {
-    ccz_heq_db *db = db_of("key,value\n");
-    ccz_heq_server *hs = server_of(db);
-    char *log_text = NULL;
-    size_t log_len = 0;
-    service_log = open_memstream(&log_text, &log_len);
-    CHECK(service_log != NULL);
-    service sv;
-    service_start(&sv, hs, 0);
-    held_worker w;
-    held_worker_start(&w, sv.target, CCZ_HEQ_FAST);
-    Ccz__Hequery__QueryRequest r;
-    ProtobufCBinaryData keys[CCZ_HEQ_KEY_CTS];
-    empty_request(&r, keys);
-    CHECK(h2_call_and_leave(sv.target, PATH, &r.base, 30000));
-    rng_hold_release();
-    held_worker_join(&w);
-    /* the same query, after it in the queue: when it is refused, the worker has been through
-     * the first */
-    char why[512];
-    CHECK_INT(call(sv.ch, &r, why, sizeof why), CCZ_RPC_INVALID_ARGUMENT);
-    CHECK_CONTAINS(why, "parameters: ");
-    service_stop(&sv); /* the worker is done: the log is whole */
-    fclose(service_log);
-    service_log = NULL;
-    fprintf(stderr, "%s", log_text);
+    held_service h;
+    held_service_start(&h, CCZ_HEQ_FAST);
+    CHECK(h2_call_and_leave(h.sv.target, PATH, &h.r.base, 30000));
+    char *log_text = held_service_end(&h);
     const char *answered = strstr(log_text, "ccz he query: fast query answered");
     const char *dropped = strstr(log_text, "ccz he query: fast query refused: network_error: the "
                                            "client went away while the query waited: not "
@@ -1182,8 +1178,6 @@ static void test_gone_in_queue(void)
     CHECK(dropped == NULL || strstr(dropped + strlen("ccz he query: fast query refused: network"),
                                     "network") == NULL); /* once */
     free(log_text);
-    ccz_heq_server_free(hs);
-    ccz_heq_db_free(db);
 }
 
 /* A service needs options, a query server and an RPC server. */

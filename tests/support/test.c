@@ -37,6 +37,22 @@ void test_thread(pthread_t *t, void *(*fn)(void *), void *arg)
     }
 }
 
+FILE *test_memlog_open(test_memlog *m)
+{
+    *m = (test_memlog){0};
+    m->f = open_memstream(&m->text, &m->len);
+    CHECK(m->f != NULL);
+    return m->f;
+}
+
+char *test_memlog_close(test_memlog *m)
+{
+    fclose(m->f);
+    m->f = NULL;
+    fprintf(stderr, "%s", m->text);
+    return m->text;
+}
+
 const char *test_tmpdir(void)
 {
     if (!tmpdir[0]) {

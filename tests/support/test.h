@@ -144,6 +144,17 @@ void test_appendf(char *buf, size_t cap, const char *fmt, ...) CCZ_PRINTF(3, 4);
  * started (a machine out of threads) would leave the test's other side waiting for ever. */
 void test_thread(pthread_t *t, void *(*fn)(void *), void *arg);
 
+/* A log kept in memory (open_memstream) for a test to read: test_memlog_open gives the stream to
+ * log to; test_memlog_close ends it, copies the text to standard error (for a failure's reader)
+ * and returns it, the caller's to free. */
+typedef struct {
+    FILE *f;
+    char *text;
+    size_t len;
+} test_memlog;
+FILE *test_memlog_open(test_memlog *m);
+char *test_memlog_close(test_memlog *m);
+
 /* A free port on 127.0.0.1 below the kernel's ephemeral range (ip_local_port_range), for a
  * server stopped and started again on the same port: no connect() and no port-0 listener of
  * another test is given it in between. The binary ends (exit 1) when none is found. */
