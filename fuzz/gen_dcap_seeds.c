@@ -21,7 +21,10 @@ static void comps(char *out, int svn)
 static int put(const char *dir, const char *name, ccz_span data)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) {
+        fprintf(stderr, "%s/%s: the path is too long\n", dir, name);
+        return 1;
+    }
     if (ccz_file_write(path, data, 0644)) {
         fprintf(stderr, "%s\n", ccz_error_detail());
         return 1;

@@ -254,6 +254,8 @@ static size_t dice_claims_flipped(uint8_t *out, EVP_PKEY *key, int alg, const EV
     size_t n = cbor_head(inner, 4, 2);
     n += cbor_head(inner + n, 0, (uint64_t)alg);
     n += cbor_head(inner + n, 2, hl);
+    if (hl > sizeof h || n + hl > sizeof inner) /* never: a digest of at most 64 bytes */
+        return 0;
     memcpy(inner + n, h, hl);
     n += hl;
     size_t o = cbor_head(out, 5, 1);
