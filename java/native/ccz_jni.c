@@ -200,7 +200,11 @@ JNIEXPORT jbyteArray JNICALL Java_org_ccz_Native_simMeasure(JNIEnv *env, jclass 
     uint8_t m[32];
     if (!string_get(env, &p, path))
         return NULL;
-    bool good = ok(env, ccz_sim_measure_file(m, p), p ? p : "measure");
+    if (!p) {
+        throw_arg(env, "path: null");
+        return NULL;
+    }
+    bool good = ok(env, ccz_sim_measure_file(m, p), "sim measure");
     free(p);
     return good ? new_bytes(env, m, sizeof m) : NULL;
 }

@@ -60,10 +60,12 @@ public final class CczTest {
             sim(work);
             ratls(work);
             paillier();
+            paillierRanges();
             closeDuringUse(work);
             errors();
             strings(work);
             options(work);
+            passedOn(work);
             vectors();
             json();
         } finally {
@@ -256,6 +258,110 @@ public final class CczTest {
         System.out.println("ok   Paillier: signed integers, homomorphism, independent ciphertexts");
     }
 
+    static void message(Throwable e, String want, String what) {
+        if (e != null) {
+            eq(e.getMessage(), want, what + ": message");
+        }
+    }
+
+    /**
+     * Paillier's bounds, each refusal with its exception and message, and results against
+     * BigInteger done here: maxInt = n / 3 - 1 at both ends, raw plaintexts and ciphertexts at
+     * their bounds, |k| < n, the key a number is under, be_secure's one rerandomization, and
+     * libccz's own refusals with their step.
+     */
+    static void paillierRanges() {
+        try (Paillier.PrivateKey big = Paillier.generatePaillierKeypair().privateKey) {
+            eq(big.publicKey.n.bitLength(), 2048, "python-paillier's default: n of 2048 bits");
+        }
+        Paillier.KeyPair kp = Paillier.generatePaillierKeypair(512);
+        Paillier.PublicKey pk = kp.publicKey;
+        Paillier.PrivateKey sk = kp.privateKey;
+        BigInteger n = pk.n, n2 = n.multiply(n);
+        BigInteger max = n.divide(BigInteger.valueOf(3)).subtract(BigInteger.ONE);
+        eq(pk.maxInt, max, "maxInt = n / 3 - 1");
+        eq(pk.nsquare, n2, "nsquare");
+        eq(sk.decrypt(pk.encrypt(max.negate())), max.negate(), "-maxInt round trip");
+        message(throwsOf(ArithmeticException.class, () -> pk.encrypt(max.negate().subtract(BigInteger.ONE)),
+                "encrypting -maxInt - 1"), "integer out of range: |value| > maxInt", "encrypting -maxInt - 1");
+        eq(sk.decrypt(pk.rawEncrypt(n.subtract(max))), max.negate(), "raw n - maxInt decrypts to -maxInt");
+        for (BigInteger over : new BigInteger[] {max.add(BigInteger.ONE),
+                n.subtract(max).subtract(BigInteger.ONE)}) {
+            message(throwsOf(ArithmeticException.class, () -> sk.decrypt(pk.rawEncrypt(over)),
+                    "decrypting raw " + over), "overflow: the result is outside [-maxInt, maxInt]",
+                    "decrypting raw " + over);
+        }
+        BigInteger last = n.subtract(BigInteger.ONE);
+        eq(sk.rawDecrypt(pk.rawEncrypt(last)), last, "raw n - 1 round trip");
+        eq(sk.decrypt(pk.rawEncrypt(last)), BigInteger.ONE.negate(), "raw n - 1 is -1");
+        for (BigInteger raw : new BigInteger[] {BigInteger.ONE.negate(), n}) {
+            message(throwsOf(ArithmeticException.class, () -> pk.rawEncrypt(raw), "raw plaintext " + raw),
+                    "raw plaintext outside [0, n)", "raw plaintext " + raw);
+        }
+        // known answers: with r = 1 the ciphertext of m is (1 + n)^m = 1 + m n mod n^2
+        BigInteger m = new BigInteger("123456789012345678901234567890");
+        eq(sk.decrypt(new Paillier.EncryptedNumber(pk, BigInteger.ONE.add(m.multiply(n)).mod(n2))), m,
+                "decrypt 1 + m n");
+        eq(sk.decrypt(new Paillier.EncryptedNumber(pk, BigInteger.ONE)), BigInteger.ZERO, "decrypt 1");
+        for (BigInteger c : new BigInteger[] {BigInteger.ZERO, BigInteger.ONE.negate(), n2}) {
+            message(throwsOf(IllegalArgumentException.class, () -> new Paillier.EncryptedNumber(pk, c),
+                    "ciphertext " + c), "ciphertext outside [1, n^2)", "ciphertext " + c);
+        }
+        Paillier.EncryptedNumber shared = new Paillier.EncryptedNumber(pk, n);
+        refused(() -> sk.decrypt(shared), "invalid_argument", "decrypt: the ciphertext shares a factor "
+                + "with n (gcd(c, n) is not 1): not a Paillier ciphertext", "decrypting n");
+        refused(() -> shared.multiply(-1), "invalid_argument",
+                "paillier: the ciphertext is not invertible modulo n^2", "inverting n");
+        Paillier.EncryptedNumber five = pk.encrypt(5);
+        eq(sk.decrypt(five.multiply(last)), BigInteger.valueOf(-5), "5 * (n - 1) = -5 mod n");
+        eq(sk.decrypt(five.multiply(last.negate())), BigInteger.valueOf(5), "5 * -(n - 1) = 5 mod n");
+        for (BigInteger k : new BigInteger[] {n, n.negate()}) {
+            message(throwsOf(ArithmeticException.class, () -> five.multiply(k), "multiplying by " + k),
+                    "|k| >= n", "multiplying by " + k);
+        }
+        eq(sk.decrypt(pk.encrypt(100).add(-5)), BigInteger.valueOf(95), "100 + -5");
+        message(throwsOf(ArithmeticException.class, () -> five.add(max.add(BigInteger.ONE)), "adding maxInt + 1"),
+                "integer out of range: |value| > maxInt", "adding maxInt + 1");
+        // be_secure: an encryption is sent as it is, an operation's result rerandomized once
+        eq(five.ciphertext(), five.ciphertext(false), "an encryption is not rerandomized");
+        Paillier.EncryptedNumber sum = five.add(five);
+        BigInteger raw = sum.ciphertext(false);
+        eq(sk.decrypt(sum), BigInteger.TEN, "5 + 5");
+        eq(sum.ciphertext(false), raw, "decrypting leaves the ciphertext as it is");
+        BigInteger sent = sum.ciphertext();
+        check(!sent.equals(raw), "ciphertext() rerandomizes an operation's result");
+        eq(sum.ciphertext(), sent, "rerandomized once");
+        eq(sk.decrypt(sum), BigInteger.TEN, "5 + 5 rerandomized");
+        // keys: n given by hand, another key's numbers, libccz's refusals
+        try (Paillier.PublicKey same = new Paillier.PublicKey(n)) {
+            eq(same, pk, "a public key of the same n");
+            eq(sk.decrypt(same.encrypt(77)), BigInteger.valueOf(77), "encrypted under the same n");
+        }
+        for (BigInteger bad : new BigInteger[] {n.negate(), BigInteger.ZERO}) {
+            message(throwsOf(IllegalArgumentException.class, () -> new Paillier.PublicKey(bad), "n = " + bad),
+                    "n: positive", "n = " + bad);
+        }
+        refused(() -> new Paillier.PublicKey(BigInteger.valueOf(15)), "invalid_argument",
+                "public key: a Paillier modulus is odd and of 512 to 8192 bits (this one: 4 bits)",
+                "n = 15");
+        refused(() -> Paillier.generatePaillierKeypair(8), "invalid_argument", "generate_paillier_keypair: "
+                + "key size 8: use 2048, 3072 or 4096 bits (512 to 8192, a multiple of 16)",
+                "a key of 8 bits");
+        Paillier.KeyPair other = Paillier.generatePaillierKeypair(512);
+        message(throwsOf(IllegalArgumentException.class, () -> sk.rawDecrypt(other.publicKey.encrypt(1)),
+                "decrypting another key's number"), "encrypted under another public key", "decrypting another key's number");
+        other.privateKey.close();
+        refused(() -> pk.use(p -> Native.paillierOp(p, 5, new byte[] {1}, 1, null)), "invalid_argument",
+                "argument: unknown Paillier operation", "Paillier operation 5");
+        refused(() -> pk.use(p -> Native.paillierOp(p, 0, null, 1, null)), "invalid_argument",
+                "argument: a null number", "a null plaintext");
+        refused(() -> Native.paillierPubNew(null), "invalid_argument", "argument: a null number", "a null n");
+        sk.close();
+        message(throwsOf(IllegalStateException.class, () -> five.add(five), "a closed key"), "key closed",
+                "a closed key");
+        System.out.println("ok   Paillier: bounds, refusals, known answers, be_secure");
+    }
+
     /**
      * A close from another thread while a native call runs frees nothing under it: the object
      * is freed, once, when the call returns, and later calls are refused.
@@ -430,6 +536,90 @@ public final class CczTest {
         eq(((java.security.interfaces.ECPublicKey) x.getPublicKey()).getParams().getCurve()
                 .getField().getFieldSize(), 256, "a P-256 key");
         System.out.println("ok   options: refusals, and what reaches libccz");
+    }
+
+    /**
+     * What each option of Sim, Attester, VerifyOptions and Verifier does once it reaches libccz
+     * (force, the device root, a default TEE, a copy of the measurement, 64 bytes of report data,
+     * a cleared option), the binding's own refusals, and a verdict's exact error code.
+     */
+    static void passedOn(Path work) throws Exception {
+        String plat = work.resolve("plat").toString();
+        refused(() -> Sim.init(plat, false), "already_exists",
+                "sim platform: a sim platform exists in " + plat + " already (use --force to replace it)",
+                "a second platform in a directory");
+        Path forced = work.resolve("forced");
+        Sim.init(forced.toString(), true);
+        byte[] root1 = Files.readAllBytes(forced.resolve("root.crt"));
+        Sim.init(forced.toString(), true);
+        check(!Arrays.equals(Files.readAllBytes(forced.resolve("root.crt")), root1), "force replaces a platform");
+        eq(new BigInteger(1, Sim.measure("/bin/sh")), new BigInteger(1, java.security.MessageDigest
+                .getInstance("SHA-256").digest(Files.readAllBytes(Paths.get("/bin/sh")))),
+                "sim measure is SHA-256 of the file");
+        refused(() -> Sim.measure("/nonexistent/prog"), "not_found",
+                "sim measure: cannot open /nonexistent/prog: No such file or directory",
+                "measuring a file that does not exist");
+        refused(() -> Sim.measure(null), "invalid_argument", "argument: path: null", "measuring null");
+        String dr = work.resolve("devroot").toString();
+        try (Attester a = new Attester(new Attester.Options().tee("sgx").deviceRoot(dr))) {
+            refused(() -> a.attest(new byte[0]), "tee_unavailable",
+                    "attest: no Gramine attestation interface at " + dr + "/dev/attestation/attestation_type"
+                    + " (run inside gramine-sgx with sgx.remote_attestation = \"dcap\")",
+                    "an SGX attester under a device root");
+        }
+        refused(() -> new Attester("nonsense"), "invalid_argument",
+                "tee: unknown TEE 'nonsense' (expected sim, sgx, tdx, snp, "
+                + "az-snp-vtpm, az-tdx-vtpm, csv or cca)", "new Attester(\"nonsense\")");
+        byte[] m = new byte[32];
+        Arrays.fill(m, (byte) 0x11);
+        Attester.Options ao = new Attester.Options().tee(null).simDir(plat).measurement(m);
+        Arrays.fill(m, (byte) 0x22); // the options keep their copy
+        byte[] rd = new byte[64];
+        Arrays.fill(rd, (byte) 0x7e);
+        Attester sa = new Attester(ao);
+        eq(sa.tee(), "sim", "tee null: sim");
+        byte[] ev = sa.attest(rd);
+        sa.close();
+        message(throwsOf(IllegalStateException.class, () -> sa.attest(rd), "attesting after close"),
+                "attester closed", "attesting after close");
+        String policy = "{\"allow_sim\": true}";
+        Verdict v = Verifier.verify(ev, new VerifyOptions().simDir(plat).policy(policy).reportData(rd));
+        check(v.ok(), "64 bytes of report data: " + v);
+        eq(v.claims().get("mr_enclave"), "11".repeat(32), "the measurement as given to the options");
+        v = Verifier.verify(ev, new VerifyOptions().simDir(plat).policy(policy).reportData(new byte[1])
+                .reportData(null));
+        check(v.ok(), "report data cleared: not checked: " + v);
+        try (Attester a = Attester.sim(plat)) {
+            v = Verifier.verify(a.attest(new byte[] {9}), new VerifyOptions().simDir(plat).policy(policy)
+                    .reportData(new byte[] {9}));
+            check(v.ok(), "one byte of report data: " + v);
+        }
+        v = Verifier.verify(ev, new VerifyOptions().simDir(plat).policy(policy).reportData(new byte[64]));
+        eq(v.errorCode(), "report_data_mismatch", "other report data: the error code");
+        message(throwsOf(IllegalArgumentException.class, () -> new VerifyOptions().reportData(new byte[65]),
+                "65 bytes of report data"), "report data: at most 64 bytes", "65 bytes of report data");
+        message(throwsOf(IllegalArgumentException.class, () -> Verifier.verify(null, new VerifyOptions()),
+                "null evidence"), "evidence: null", "null evidence");
+        // the native checks behind them, reached directly
+        refused(() -> Native.verify(null, null, null, new byte[0][], plat, 0, null, null, new boolean[1]),
+                "invalid_argument", "argument: evidence: null", "native: null evidence");
+        for (int n : new int[] {63, 65}) {
+            refused(() -> Native.verify(ev, null, null, new byte[0][], plat, 0, null, new byte[n], new boolean[1]),
+                    "invalid_argument", "argument: report data: 64 bytes (pad shorter data with zeros)",
+                    "native: report data of " + n);
+        }
+        String json = Native.verify(ev, null, null, new byte[0][], plat, System.currentTimeMillis() / 1000,
+                policy.getBytes(StandardCharsets.UTF_8), rd, new boolean[0]);
+        check(json != null && json.startsWith("{\"ok\":true,"), "native: no room for ok: " + json);
+        NativeRef none = new NativeRef(0, "nothing") {
+            @Override
+            void free(long ptr) {
+                check(false, "a null pointer freed");
+            }
+        };
+        message(throwsOf(IllegalStateException.class, () -> none.use(p -> p), "a null pointer used"),
+                "nothing closed", "a null pointer used");
+        System.out.println("ok   passed on: force, device root, measurement copy, report data, native checks");
     }
 
     static byte[] read(Path p, String format) throws IOException {
