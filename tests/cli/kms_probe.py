@@ -204,7 +204,10 @@ def flood(host, port, n, seconds, ready):
                                                    opened, lock), daemon=True)
         t.start()
         threads.append(t)
-    time.sleep(1.5)
+    # ready once all are open (at most 1.5 s: those still connecting then are not counted)
+    deadline = time.time() + 1.5
+    while opened[0] < int(n) and time.time() < deadline:
+        time.sleep(0.02)
     with open(ready, "w") as f:
         f.write(f"{opened[0]}\n")
     for t in threads:

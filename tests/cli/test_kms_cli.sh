@@ -25,12 +25,19 @@ CA=$T/tls.crt
 declare -A PID PORT
 PRE=() # a command to start the KMS through (env with LD_PRELOAD)
 start() {
+    launch "$@"
+    listening "$1"
+}
+launch() { # NAME DATA_DIR ARGS...: the KMS started, not waited for
     local name=$1 data=$2; shift 2
     : > "$T/$name.log" # not the last server's of that name: its port is not this one's
     "${PRE[@]}" "$CCZ" kms serve --listen 127.0.0.1:0 --data-dir "$data" --tee sim "$@" \
         2> "$T/$name.log" &
     PID[$name]=$!
     PORT[$name]=
+}
+listening() { # NAME: waits for a launched KMS's port; 1 when it exited first
+    local name=$1
     for _ in $(seq 1200); do
         PORT[$name]=$(sed -n 's/.*serving on port \([0-9]*\).*/\1/p' "$T/$name.log" 2>/dev/null)
         [ -n "${PORT[$name]}" ] && return 0
@@ -247,18 +254,24 @@ tampered() { # SQL ARGS...: a copy of the store changed so; the KMS started on i
     rm -rf "$T/data-t"
     cp -r "$T/data" "$T/data-t"
     sql "$@"
+    serve_tampered
+}
+serve_tampered() { # the KMS started on $T/data-t
     started tampered "$T/data-t" --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA" \
         --tls-key "$T/tls.key"
     A=127.0.0.1:${PORT[tampered]}
 }
 V1="SELECT material FROM kms_versions WHERE keyid = ? AND version = 1"
-tampered "UPDATE kms_versions SET material = ($V1) WHERE keyid = ? AND version = 2" "$KEY" "$KEY"
+# (KEY's version 2 and SM4's material in one store: two keys, one KMS)
+rm -rf "$T/data-t"
+cp -r "$T/data" "$T/data-t"
+sql "UPDATE kms_versions SET material = ($V1) WHERE keyid = ?" "$KEY" "$SM4"
+sql "UPDATE kms_versions SET material = ($V1) WHERE keyid = ? AND version = 2" "$KEY" "$KEY"
+serve_tampered
 want=1 call Encrypt "{\"keyid\":\"$KEY\",\"plaintext\":\"$(b64 x)\"}"
 jqis .code 500
 want=1 call Decrypt "{\"keyid\":\"$KEY\",\"ciphertext\":\"$CT2\",\"aad\":\"$(b64 v1)\"}"
 jqis .code 500
-stop tampered
-tampered "UPDATE kms_versions SET material = ($V1) WHERE keyid = ?" "$KEY" "$SM4"
 want=1 call Encrypt "{\"keyid\":\"$SM4\",\"plaintext\":\"$(b64 x)\"}"
 jqis .code 500
 stop tampered
@@ -475,27 +488,36 @@ if [ "${CCZ_FAKE_CLOCK:-}" ] && [ -f "$CCZ_FAKE_CLOCK" ]; then
     export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
     # probe CLOCK_MS MODE ARGS...: kms_probe.py MODE (as the first app) against the KMS of
     # $T/data started with its clock fixed at CLOCK_MS
-    probe() {
-        local clock=$1 mode=$2; shift 2
-        CCZ_FAKE_REALTIME_MS=$clock LD_PRELOAD=$CCZ_FAKE_CLOCK started fixed "$T/data" \
-            --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA" --tls-key "$T/tls.key"
-        run 0 /usr/bin/python3 "$PROBE" "$mode" "https://127.0.0.1:${PORT[fixed]}" "$CA" \
-            "$APPID" "$APIKEY" "$@"
-        [ "$code" = 0 ] || printf '%s\n' "$out" >&2
-        stop fixed
-    }
-    probe "$NOW" window "$KEY" "$NOW"
+    # (the four clocks' KMSs start at once, each on its own copy of $T/data: one KMS per
+    # SQLite file)
     # 23 hours later the import token still holds (the material is refused), 25 hours later it
     # is stale; a year and a day later the key has expired
+    CLOCKS=("$NOW" $((EPOCH_MS + 23 * 3600 * 1000)) $((EPOCH_MS + 25 * 3600 * 1000))
+        $((EPOCH_MS + 366 * 24 * 3600 * 1000)))
+    for i in 0 1 2 3; do
+        rm -rf "$T/data-f$i"
+        cp -r "$T/data" "$T/data-f$i"
+        CCZ_FAKE_REALTIME_MS=${CLOCKS[$i]} LD_PRELOAD=$CCZ_FAKE_CLOCK launch "fixed$i" \
+            "$T/data-f$i" --sim-dir "$P" --policy "$T/policy.json" --tls-cert "$CA" \
+            --tls-key "$T/tls.key"
+    done
+    # probe N MODE ARGS...: kms_probe.py MODE (as the first app) against the KMS of $T/data
+    # started with its clock fixed at ${CLOCKS[N]}
+    probe() {
+        local i=$1 mode=$2; shift 2
+        listening "fixed$i" || { fail "kms fixed$i did not start: $(cat "$T/fixed$i.log")"; finish; }
+        run 0 /usr/bin/python3 "$PROBE" "$mode" "https://127.0.0.1:${PORT[fixed$i]}" "$CA" \
+            "$APPID" "$APIKEY" "$@"
+        [ "$code" = 0 ] || printf '%s\n' "$out" >&2
+        stop "fixed$i"
+    }
+    probe 0 window "$KEY" "$NOW"
     IMPORT="{\"keyid\":\"$EXT\",\"padding_mode\":\"EH_RSA_PKCS1_OAEP\",\"key_material\":\"$(b64 x)\",\"importToken\":\"$TOKEN\"}"
-    LATER=$((EPOCH_MS + 23 * 3600 * 1000))
-    probe $LATER at $LATER ImportKeyMaterial "$IMPORT" 400 \
+    probe 1 at "${CLOCKS[1]}" ImportKeyMaterial "$IMPORT" 400 \
         "ImportKeyMaterial failed: the key material does not decrypt with the wrapping key and padding_mode, or is not a key of this keyspec's length."
-    LATER=$((EPOCH_MS + 25 * 3600 * 1000))
-    probe $LATER at $LATER ImportKeyMaterial "$IMPORT" 400 \
+    probe 2 at "${CLOCKS[2]}" ImportKeyMaterial "$IMPORT" 400 \
         "ImportToken failed: not this key's token, or older than 24 hours (send GetParametersForImport again)."
-    LATER=$((EPOCH_MS + 366 * 24 * 3600 * 1000))
-    probe $LATER at $LATER Encrypt "{\"keyid\":\"$KEY\",\"plaintext\":\"$(b64 late)\"}" 400 \
+    probe 3 at "${CLOCKS[3]}" Encrypt "{\"keyid\":\"$KEY\",\"plaintext\":\"$(b64 late)\"}" 400 \
         "keyid expire"
 else
     echo "no CCZ_FAKE_CLOCK: the timestamp window's edges are not checked"

@@ -40,6 +40,9 @@ CCZ_NODISCARD ccz_status kms_b64_fixed(char *out, size_t cap, ccz_span in);
  * (appid, nonce, timestamp) triples seen with a good signature, each kept until its timestamp
  * leaves the window; a bounded table (max entries), so a flood cannot grow it without end. */
 typedef struct kms_replay kms_replay;
+/* Whether a window of max requests may be made (1 to 2^26): checked before the KMS opens its
+ * store, the window itself made after the checks that refuse to start (its pages touched). */
+CCZ_NODISCARD ccz_status kms_replay_max_ok(size_t max);
 CCZ_NODISCARD ccz_status kms_replay_new(kms_replay **out, size_t max);
 void kms_replay_free(kms_replay *r);
 /* CCZ_OK and remembers it when new; CCZ_ERR_EXISTS when seen; CCZ_ERR_UNAVAILABLE when the

@@ -723,7 +723,7 @@ static ccz_status start(void **state, svc_common *sc, const ccz_svc_config *c)
         if (st)
             return ccz_fail_context(st, "--peer-policy %s", pp);
     }
-    CCZ_GUARD(kms_replay_new(&k->replay, svc_uint(c, "replay-max")));
+    CCZ_GUARD(kms_replay_max_ok(svc_uint(c, "replay-max")));
     const char *db = svc_str(c, "db");
     char path[4200];
     if (!db) {
@@ -748,6 +748,9 @@ static ccz_status start(void **state, svc_common *sc, const ccz_svc_config *c)
     CCZ_GUARD(store_open(&k->db, db, migrations, CCZ_ARRAY_LEN(migrations)));
     CCZ_GUARD(svc_admin_token_load(k->admin_hash, sc));
     CCZ_GUARD(domain_load(k));
+    /* its pages (36 MB by default) touched only now: a KMS that refuses to start does not wait
+     * for them */
+    CCZ_GUARD(kms_replay_new(&k->replay, svc_uint(c, "replay-max")));
     http_server *h = sc->http;
     CCZ_GUARD(http_route(h, "POST", "/ehsm", false, post_ehsm, k));
     CCZ_GUARD(http_route(h, "GET", "/ehsm", false, get_ehsm, k));

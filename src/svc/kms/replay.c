@@ -30,10 +30,16 @@ struct kms_replay {
     EVP_MD_CTX *md;
 };
 
-ccz_status kms_replay_new(kms_replay **out, size_t max)
+ccz_status kms_replay_max_ok(size_t max)
 {
     CCZ_ENSURE(max >= 1 && max <= (1u << 26), CCZ_ERR_INVALID_ARGUMENT,
                "the replay window holds 1 to 67108864 requests, not %zu", max);
+    return CCZ_OK;
+}
+
+ccz_status kms_replay_new(kms_replay **out, size_t max)
+{
+    CCZ_GUARD(kms_replay_max_ok(max));
     kms_replay *r = calloc(1, sizeof *r);
     CCZ_ENSURE(r, CCZ_ERR_NOMEM, "out of memory");
     r->cap = 16;
