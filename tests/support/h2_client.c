@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "ccz/rpc.h"
 #include "test.h"
 
 nghttp2_session *h2_client_new(const h2_client_callbacks *cb, void *u,
@@ -96,17 +98,17 @@ bool h2_call_and_leave(const char *target, const char *path, const ProtobufCMess
     CHECK(fd >= 0);
     CHECK_INT(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     size_t len = protobuf_c_message_get_packed_size(request);
-    uint8_t *frame = malloc(5 + len);
-    CHECK(frame != NULL);
-    frame[0] = 0;
-    frame[1] = (uint8_t)(len >> 24), frame[2] = (uint8_t)(len >> 16);
-    frame[3] = (uint8_t)(len >> 8), frame[4] = (uint8_t)len;
-    protobuf_c_message_pack(request, frame + 5);
+    uint8_t *msg = malloc(len ? len : 1);
+    CHECK(msg != NULL);
+    protobuf_c_message_pack(request, msg);
+    ccz_buf frame = CCZ_BUF_INIT;
+    CHECK_OK(ccz_rpc_frame_write(&frame, CCZ_SPAN(msg, len)));
+    free(msg);
     h2_client_callbacks cb = {send_fd, NULL, NULL, NULL, NULL};
     nghttp2_session *h2 = h2_client_new(&cb, &fd, NULL, 0);
     nghttp2_nv nv[6];
     size_t nnv = h2_grpc_headers(nv, path, "application/grpc");
-    h2_body body = {frame, 5 + len};
+    h2_body body = {frame.ptr, frame.len};
     nghttp2_data_provider dp = {.source.ptr = &body, .read_callback = h2_body_read};
     CHECK(nghttp2_submit_request(h2, NULL, nv, nnv, &dp, NULL) > 0);
     while (nghttp2_session_want_write(h2) && body.n)
@@ -114,12 +116,17 @@ bool h2_call_and_leave(const char *target, const char *path, const ProtobufCMess
     CHECK_INT(nghttp2_session_send(h2), 0);
     CHECK_INT((int)body.n, 0);
     CHECK_INT(shutdown(fd, SHUT_WR), 0);
+    /* One deadline for the whole wait: a server that trickles bytes cannot stretch it. */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t deadline = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + timeout_ms;
     bool closed = false;
     uint8_t buf[4096];
     for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t left = deadline - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
         struct pollfd p = {fd, POLLIN, 0};
-        int r = poll(&p, 1, timeout_ms);
-        if (r <= 0)
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
             break;
         ssize_t n = recv(fd, buf, sizeof buf, 0);
         if (n <= 0) {
@@ -129,6 +136,6 @@ bool h2_call_and_leave(const char *target, const char *path, const ProtobufCMess
     }
     nghttp2_session_del(h2);
     close(fd);
-    free(frame);
+    ccz_buf_free(&frame);
     return closed;
 }

@@ -37,7 +37,7 @@ ssize_t h2_body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, u
 
 /* A client that goes away: one gRPC request (path, the packed message in one gRPC frame) on a
  * fresh plaintext connection to target (HOST:PORT), the connection then half-closed; waits up to
- * timeout_ms for the server to close it. True when it did: the server has seen the client go
+ * timeout_ms in all for the server to close it. True when it did: the server has seen the client go
  * (the RPC server ends a connection's calls before it closes its socket). */
 bool h2_call_and_leave(const char *target, const char *path, const ProtobufCMessage *request,
                        int timeout_ms);
