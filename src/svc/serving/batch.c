@@ -317,13 +317,14 @@ static void run_batch(sv_model *m, sv_job *first, size_t n_jobs)
 {
     const ccz_serving_opts *o = &m->srv->o;
     /* whether a job is wanted is read once, here: a front end marks a job gone from its own
-     * thread at any time, and rows counted, copied in and copied out must be the same ones, or
-     * a job would get another's rows */
+     * thread at any time (or its client leaves), and rows counted, copied in and copied out must
+     * be the same ones, or a job would get another's rows */
     int64_t now = sv_mono_ms();
     size_t rows = 0, wanted = 0;
     sv_job *j = first, *alone = NULL;
     for (size_t k = 0; k < n_jobs; k++, j = j->next) {
-        j->run = !atomic_load(&j->gone) && !(j->deadline_ms && j->deadline_ms <= now);
+        j->run = !atomic_load(&j->gone) && !(j->deadline_ms && j->deadline_ms <= now) &&
+                 (!j->alive || j->alive(j));
         if (j->run) {
             rows += j->rows;
             wanted++;

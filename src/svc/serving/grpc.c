@@ -341,41 +341,11 @@ static void predict_deliver(sv_job *j)
     }
 }
 
-/* How often queued calls are checked for clients that left. */
-#define SWEEP_MS 50
-
-/* On the loop: the queued calls whose clients went away (cancelled, disconnected, past their
- * deadline) are marked gone, so that the batcher skips them; again while any is queued. */
-static void sweep(void *arg)
+/* On the batcher's thread, which holds a reference to the call: whether its client still
+ * waits (not cancelled, not disconnected, not past its deadline). */
+static bool predict_alive(const sv_job *j)
 {
-    sv_server *s = arg;
-    bool more = false;
-    pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < s->n_models; i++)
-        for (sv_job *j = s->models[i].head; j; j = j->next) {
-            if (j->deliver != predict_deliver)
-                continue;
-            if (!ccz_rpc_call_alive(j->req))
-                atomic_store(&j->gone, true);
-            else
-                more = true;
-        }
-    pthread_mutex_unlock(&s->lock);
-    s->sweeping = more;
-    if (more)
-        ccz_rpc_timer_arm(s->sweep, SWEEP_MS);
-}
-
-static void sweep_soon(sv_server *s)
-{
-    if (s->sweeping)
-        return;
-    if (!s->sweep && ccz_rpc_timer_new(&s->sweep, s->rpc, sweep, s) != CCZ_OK) {
-        ccz_log(CCZ_LOG_ERROR, "serving: %s", ccz_error_detail());
-        return;
-    }
-    s->sweeping = true;
-    ccz_rpc_timer_arm(s->sweep, SWEEP_MS);
+    return ccz_rpc_call_alive(j->req);
 }
 
 static void predict(ccz_rpc_call *c, const ProtobufCMessage *msg, void *payload)
@@ -390,6 +360,7 @@ static void predict(ccz_rpc_call *c, const ProtobufCMessage *msg, void *payload)
     }
     j->req = c;
     j->deliver = predict_deliver;
+    j->alive = predict_alive;
     int64_t left = ccz_rpc_call_remaining_ms(c);
     if (left >= 0) /* the batcher skips it once its client stopped waiting */
         j->deadline_ms = sv_mono_ms() + left;
@@ -408,7 +379,6 @@ static void predict(ccz_rpc_call *c, const ProtobufCMessage *msg, void *payload)
         sv_job_free(j);
         return;
     }
-    sweep_soon(s);
 }
 
 void sv_grpc_cancel_queued(sv_server *s)

@@ -52,9 +52,12 @@ struct sv_job {
     void *req;
     int kind;
     bool columnar;
-    uint32_t out_mask;             /* outputs asked for (bit i: output i) */
-    char id[128];                  /* KServe's request id, echoed */
-    atomic_bool gone;              /* the client went away: skip it (set by a front end's loop) */
+    uint32_t out_mask; /* outputs asked for (bit i: output i) */
+    char id[128];      /* KServe's request id, echoed */
+    atomic_bool gone;  /* the client went away: skip it (set by a front end's loop) */
+    /* NULL, or whether the client still waits, asked by the batcher when the batch begins (the
+     * front end's answer must be safe to ask from the batcher's thread) */
+    bool (*alive)(const sv_job *j);
     int64_t deadline_ms;           /* monotonic (sv_mono_ms): not run after it (0: none) */
     bool run;                      /* the batcher's: wanted when its batch began (read once) */
     size_t bytes;                  /* input bytes counted in srv->queued_bytes */
@@ -83,11 +86,9 @@ struct sv_server {
     bool stopping;
     size_t queued_bytes;
     sv_job *live;
-    http_server *http;    /* the REST listener, or NULL */
-    ccz_rpc_server *rpc;  /* the gRPC listener, or NULL */
-    ccz_rpc_timer *sweep; /* on the gRPC loop: marks queued calls whose clients left */
-    bool sweeping;        /* it is armed (the gRPC loop's) */
-    sv_conn_load *loads;  /* per gRPC connection with jobs outstanding (under lock) */
+    http_server *http;   /* the REST listener, or NULL */
+    ccz_rpc_server *rpc; /* the gRPC listener, or NULL */
+    sv_conn_load *loads; /* per gRPC connection with jobs outstanding (under lock) */
     size_t n_loads, cap_loads;
 };
 

@@ -173,7 +173,6 @@ void ccz_serving_free(ccz_serving *sv)
     if (s->rpc)
         sv_grpc_cancel_queued(s);
     http_server_free(s->http);
-    ccz_rpc_timer_free(s->sweep);
     ccz_rpc_server_free(s->rpc);
     sv_models_free(s);
     free(s->loads);
