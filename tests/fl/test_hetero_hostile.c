@@ -762,39 +762,28 @@ static int mux_close(nghttp2_session *s, int32_t id, uint32_t e, void *u)
     return 0;
 }
 
+/* A request's gRPC frame, kept until nghttp2 has sent it. */
 typedef struct {
     uint8_t frame[512];
-    size_t n, at;
+    h2_body body;
 } grpc_body;
-
-static ssize_t mux_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
-                        nghttp2_data_source *src, void *u)
-{
-    (void)s, (void)id, (void)u;
-    grpc_body *b = src->ptr;
-    size_t take = b->n - b->at < len ? b->n - b->at : len;
-    memcpy(buf, b->frame + b->at, take);
-    b->at += take;
-    if (b->at == b->n)
-        *flags |= NGHTTP2_DATA_FLAG_EOF;
-    return (ssize_t)take;
-}
 
 /* A gRPC request of msg on h2 (the body kept in b until sent); returns its stream. */
 static int32_t mux_call(nghttp2_session *h2, const char *path, const ProtobufCMessage *msg,
                         grpc_body *b)
 {
+    uint8_t packed[sizeof b->frame];
     size_t size = protobuf_c_message_get_packed_size(msg);
     CHECK(size + 5 <= sizeof b->frame);
-    b->frame[0] = 0;
-    b->frame[1] = (uint8_t)(size >> 24), b->frame[2] = (uint8_t)(size >> 16);
-    b->frame[3] = (uint8_t)(size >> 8), b->frame[4] = (uint8_t)size;
-    protobuf_c_message_pack(msg, b->frame + 5);
-    b->n = size + 5;
-    b->at = 0;
+    protobuf_c_message_pack(msg, packed);
+    ccz_buf f = CCZ_BUF_INIT;
+    CHECK_OK(ccz_rpc_frame_write(&f, CCZ_SPAN(packed, size)));
+    memcpy(b->frame, f.ptr, f.len);
+    b->body = (h2_body){b->frame, f.len};
+    ccz_buf_free(&f);
     nghttp2_nv nv[6];
     h2_grpc_headers(nv, path, "application/grpc");
-    nghttp2_data_provider prd = {.source.ptr = b, .read_callback = mux_body};
+    nghttp2_data_provider prd = {.source.ptr = &b->body, .read_callback = h2_body_read};
     return nghttp2_submit_request(h2, NULL, nv, 6, &prd, NULL);
 }
 
