@@ -281,8 +281,8 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_rotate_many(ccz_lattice_ciphertext 
 
 /* The arithmetic in use: "avx512-ifma", "avx512" or "portable" (CCZ_CPU=portable forces it). */
 CCZ_API const char *ccz_lattice_simd(void);
-/* Times the NTT of one prime of prime_bits bits at degree 2^log_n: microseconds per forward
- * and inverse transform over about `seconds` each (for ccz he bench). */
+/* Times the NTT of one prime of prime_bits bits (2 to 61) at degree 2^log_n (log_n 1 to 17):
+ * microseconds per forward and inverse transform over about `seconds` each (for ccz he bench). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ntt_bench(double *fwd_us, double *inv_us,
                                                        unsigned log_n, unsigned prime_bits,
                                                        double seconds);

@@ -56,6 +56,9 @@ ccz_status ccz_lattice_ciphertext_new(ccz_lattice_ciphertext **out, const ccz_la
         free(c);
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
+    /* the trivial encryption of 0: a ciphertext saved or used before it is written must not
+     * carry the heap's earlier contents (or words that are not residues) */
+    memset(c->d, 0, c->cap * 8);
     c->size = 2;
     c->level = ctx->L;
     c->ntt = ctx->params.scheme == CCZ_LATTICE_CKKS;

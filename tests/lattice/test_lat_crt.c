@@ -128,7 +128,33 @@ static void test_prime_refusals(void)
     CHECK_STATUS(lat_ntt_init(&t, 1000003, 4), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "q = 1000003 is not 1 mod 2n = 32: no negacyclic NTT");
     CHECK_OK(lat_ntt_init(&t, 97, 4));
+    /* psi is the smallest primitive 2n-th root (x^n = -1, n a power of two): NTT-form objects
+     * are saved as they are, so the tables must not depend on which root a search meets first */
+    uint64_t smallest = 2;
+    for (;;) {
+        uint64_t x = 1;
+        for (int e = 0; e < 16; e++)
+            x = x * smallest % 97;
+        if (x == 96)
+            break;
+        smallest++;
+    }
+    CHECK_INT(t.psi, smallest);
     lat_ntt_free(&t);
+    /* degrees 2^1 to 2^17 (97 is 1 mod 2^5 only, so the order is checked after the degree) */
+    CHECK_STATUS(lat_ntt_init(&t, 97, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "degree 2^0 is out of range (2^1 to 2^17)");
+    CHECK_STATUS(lat_ntt_init(&t, 97, 18), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "degree 2^18 is out of range (2^1 to 2^17)");
+    /* the largest prime below 2^62 that is 1 mod 32: a prime, but above 2^61 */
+    uint64_t big = (1ull << 62) - 31;
+    while (!lat_is_prime(big))
+        big -= 32;
+    CHECK(big > (1ull << 61) && big % 32 == 1);
+    char want[80];
+    snprintf(want, sizeof want, "%llu is not a prime below 2^61", (unsigned long long)big);
+    CHECK_STATUS(lat_ntt_init(&t, big, 4), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), want);
 }
 
 TEST_MAIN(T(test_crt_init_propagates), T(test_conv_exact), T(test_prime_refusals))

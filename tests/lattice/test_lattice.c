@@ -337,6 +337,23 @@ static void test_bfv(void)
     CHECK_INT(bfv_check(&k, cc, w), 0);
     CHECK_STATUS(ccz_lattice_rotate(cc, ctx, ca, 2, k.gk), CCZ_ERR_NOT_FOUND);
     CHECK_CONTAINS(ccz_error_detail(), "no Galois key for rotation by 2");
+    /* a fresh ciphertext is the trivial encryption of 0, not the heap's earlier contents (it
+     * was left uninitialised, and saving it wrote them out) */
+    ccz_lattice_ciphertext *zero, *zrot;
+    CHECK_OK(ccz_lattice_ciphertext_new(&zero, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&zrot, ctx));
+    size_t words = 2 * (size_t)ctx->L * ctx->n, nonzero = 0;
+    for (size_t i = 0; i < words; i++)
+        nonzero += zero->d[i] != 0;
+    CHECK_INT(nonzero, 0);
+    /* x -> x^g negates the coefficients it wraps past x^N: a zero stays 0, not q. Its rotation
+     * is all zero, every residue below its prime. */
+    CHECK_OK(ccz_lattice_rotate(zrot, ctx, zero, 1, k.gk));
+    for (size_t i = 0; i < words; i++)
+        nonzero += zrot->d[i] != 0;
+    CHECK_INT(nonzero, 0);
+    ccz_lattice_ciphertext_free(zero);
+    ccz_lattice_ciphertext_free(zrot);
 
     /* products until the budget ends: right whenever the budget is above 0 */
     memcpy(w, a, n * 8);
@@ -1024,6 +1041,9 @@ static void test_serialization_fields(void)
     CHECK_OK(ccz_lattice_plaintext_save(&pl, p));
 
     /* the header */
+    copy_set(&bad, &cb, 3, 'X'); /* "CCZX": the magic's last byte */
+    CHECK_STATUS(ccz_lattice_ciphertext_load(c, ctx, ccz_buf_span(&bad)), CCZ_ERR_UNKNOWN_FORMAT);
+    CHECK_STR(ccz_error_detail(), "not a ccz lattice object (no CCZH magic)");
     copy_set(&bad, &cb, 11, 1);
     CHECK_STATUS(ccz_lattice_ciphertext_load(c, ctx, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
     CHECK_STR(ccz_error_detail(), "ciphertext: reserved header bytes are not zero");
@@ -1057,6 +1077,10 @@ static void test_serialization_fields(void)
     refingerprint_params(&bad);
     CHECK_STATUS(ccz_lattice_params_load(&pp, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
     CHECK_STR(ccz_error_detail(), "parameters: prime 1 is 0");
+    put_le64(bad.ptr + 28, 2); /* a prime, but even: no negacyclic NTT modulo it */
+    refingerprint_params(&bad);
+    CHECK_STATUS(ccz_lattice_params_load(&pp, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "parameters: prime 1 is 2");
     ccz_buf_reset(&bad);
     CHECK_OK(ccz_buf_append(&bad, pb.ptr, 28)); /* the header and prime 0 */
     CHECK_OK(ccz_buf_append(&bad, pb.ptr + pb.len - 17, 17));
@@ -1184,6 +1208,10 @@ static void test_serialization_fields(void)
     put_le64(bad.ptr + 20, UINT64_MAX);
     CHECK_STATUS(ccz_lattice_galois_keys_load(&gk2, ctx, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
     CHECK_STR(ccz_error_detail(), "Galois keys: 18446744073709551615 keys");
+    put_le64(bad.ptr + 20,
+             2 * n + 1); /* one over the bound (2N: the body's size for 2N keys is checked above) */
+    CHECK_STATUS(ccz_lattice_galois_keys_load(&gk2, ctx, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "Galois keys: 8193 keys");
     copy_set(&bad, &gb, 0, 'C');
     put_le64(bad.ptr + 28, 2);
     CHECK_STATUS(ccz_lattice_galois_keys_load(&gk2, ctx, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);

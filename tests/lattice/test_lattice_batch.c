@@ -355,6 +355,23 @@ static void test_refused(void)
     o[3] = b.res[3];
     CHECK_STATUS(ccz_lattice_mul_many(o, b.k.ctx, a, NULL, K, NULL, 2), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "batch: an array is NULL");
+    CHECK_STATUS(ccz_lattice_rotate_many(NULL, b.k.ctx, a, K, 3, b.k.gk, 2),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "batch: an array is NULL");
+    CHECK_STATUS(ccz_lattice_rotate_many(o, b.k.ctx, NULL, K, 3, b.k.gk, 2),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "batch: an array is NULL");
+    /* an input element NULL, either operand of a product */
+    a[2] = NULL;
+    CHECK_STATUS(ccz_lattice_rotate_many(o, b.k.ctx, a, K, 3, b.k.gk, 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "batch: element 2 is NULL");
+    a[2] = b.ct[2];
+    memcpy(c, a, sizeof c);
+    c[5] = NULL;
+    CHECK_STATUS(ccz_lattice_mul_many(o, b.k.ctx, a, c, K, NULL, 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "batch: element 5 is NULL");
+    /* count 0 does nothing, whatever the arrays */
+    CHECK_OK(ccz_lattice_mul_many(NULL, b.k.ctx, NULL, NULL, 0, NULL, 2));
     /* a ciphertext of another context is named by its element */
     static const int steps[] = {3};
     lattice_kit other;
@@ -370,9 +387,14 @@ static void test_refused(void)
     CHECK_STR(ccz_error_detail(), "a public key of another context");
     CHECK_STATUS(ccz_lattice_decrypt_many(b.out, b.k.ctx, other.sk, a, K, 2),
                  CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a secret key of another context");
     CHECK_STATUS(ccz_lattice_mul_many(o, b.k.ctx, a, a, K, other.rk, 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "relinearization keys of another context");
     CHECK_STATUS(ccz_lattice_rotate_many(o, b.k.ctx, a, K, 3, other.gk, 2),
                  CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "Galois keys of another context");
+    CHECK_STATUS(ccz_lattice_rotate_many(o, b.k.ctx, a, K, 3, NULL, 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "Galois keys of another context");
     ccz_lattice_ciphertext_free(foreign);
     lattice_kit_free(&other);
     bfv_set_free(&b);

@@ -199,6 +199,16 @@ static void test_bench(void)
     CHECK_STR(ccz_error_detail(), "primes of 70 bits: between 2 and 61");
     CHECK_STATUS(ccz_lattice_ntt_bench(&fwd, &inv, 10, 1, 0.001), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "primes of 1 bits: between 2 and 61");
+    /* the degree is checked before anything is computed from it: at 2^63 the prime search's step
+     * 2N wrapped to 0 (a division by zero), at 2^64 the shift 1 << log_n was undefined */
+    static const unsigned bad_log_n[] = {18, 63, 64, 200};
+    for (size_t i = 0; i < sizeof bad_log_n / sizeof bad_log_n[0]; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "degree 2^%u is out of range (2^1 to 2^17)", bad_log_n[i]);
+        CHECK_STATUS(ccz_lattice_ntt_bench(&fwd, &inv, bad_log_n[i], 30, 0.001),
+                     CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), want);
+    }
     CHECK(fwd == -1 && inv == -1);
     CHECK_OK(ccz_lattice_ntt_bench(&fwd, &inv, 10, 30, 0.001));
     CHECK(fwd > 0 && inv > 0);
