@@ -113,6 +113,12 @@ contains "$err" "unknown algorithm 'nope'"
 printf 'id,y,x0\n1,2,0.5\n' > "$T/bad.csv"
 run 2 "$CCZ" fl homo-lr work 127.0.0.1:1 --data "$T/bad.csv" --id 1
 contains "$err" "line 2: the label y must be 0 or 1"
+# a --test or a --trace the server cannot use is refused before it makes its key
+run 2 "$CCZ" fl homo-lr serve --listen 127.0.0.1:0 --workers 1 --iterations 1 --test "$T/none.csv"
+contains "$err" "ccz: fl homo-lr serve: cannot open $T/none.csv"
+run 2 "$CCZ" fl homo-lr serve --listen 127.0.0.1:0 --workers 1 --iterations 1 \
+    --test "$D/breast_homo_test.csv" --trace "$T/none/t.jsonl"
+contains "$err" "ccz: fl homo-lr serve: cannot write $T/none/t.jsonl"
 
 # ---- a stock gRPC client, server-attested mode: malformed calls; the server stays up
 if ! /usr/bin/python3 -c 'import grpc' 2>/dev/null; then

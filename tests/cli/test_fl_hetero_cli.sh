@@ -107,7 +107,7 @@ fi
 mkdir -p "$T/two"
 run 0 "$CCZ" fl hetero-lr split --data "$SK" --out "$T/two" --hosts 2
 start "$T/b.log" --hosts 2 --epochs 2 --timeout 30000 "${EP[@]}"
-party host h1 2 "$T/two/host1.csv" "${EP[@]}"
+party host h1 2 "$T/two/host1.csv" --out "$T/none/h1.json" "${EP[@]}"
 party host h2 3 "$T/two/host2.csv" --trace /dev/full "${EP[@]}"
 party guest g2 1 "$T/two/guest.csv" "${EP[@]}"
 wait $ARB; rc=$?; ARB=
@@ -120,19 +120,24 @@ contains "$(cat "$T/g2.out")" "auc: 0.9"
 # a --trace that could not be written fails the party that otherwise finished, naming the file
 [ "$(cat "$T/h2.rc")" = 2 ] || fail "host 2 with --trace /dev/full exited $(cat "$T/h2.rc")"
 contains "$(cat "$T/h2.err")" "ccz: fl hetero-lr host: --trace: cannot write /dev/full"
+# so does an --out that could not be written (its folder is missing)
+[ "$(cat "$T/h1.rc")" = 2 ] || fail "host 1 with --out in a missing folder exited $(cat "$T/h1.rc")"
+contains "$(cat "$T/h1.err")" "ccz: fl hetero-lr: --out: cannot create $T/none/h1.json.tmp-"
 
 # ---- a host lost in the middle: the guest hears which
 start "$T/l.log" --hosts 1 --epochs 30 --batch-size 64 --timeout 4000 "${EP[@]}"
 "$CCZ" fl hetero-lr host 127.0.0.1:$PORT --data "$T/host.csv" --id 2 --name h "${EP[@]}" \
     > /dev/null 2> "$T/h3.err" &
 H3=$!
-party guest g3 1 "$T/guest.csv" "${EP[@]}"
+party guest g3 1 "$T/guest.csv" --trace /dev/full "${EP[@]}"
 for _ in $(seq 600); do grep -q "epoch 1:" "$T/h3.err" && break; sleep 0.05; done
 kill -9 $H3; wait $H3 2>/dev/null
 wait $ARB; rc=$?; ARB=
 wait
 [ "$rc" = 1 ] || fail "the arbiter exited $rc after losing the host"
+# (its --trace to a full disk is reported too, but the exit is the training's: 1, not 2)
 [ "$(cat "$T/g3.rc")" = 1 ] || fail "the guest exited $(cat "$T/g3.rc") after losing the host"
+contains "$(cat "$T/g3.err")" "ccz: fl hetero-lr guest: --trace: cannot write /dev/full"
 g3=$(cat "$T/g3.err")
 case $g3 in
     *"HostForwards: DEADLINE_EXCEEDED (4): hetero-LR step "*" timed out after 4.0 s waiting for host 2 (h)"*) ;;
@@ -153,4 +158,6 @@ contains "$err" "unknown command 'nope'"
 printf 'id,x0\n1,abc\n' > "$T/bad.csv"
 run 2 "$CCZ" fl hetero-lr host 127.0.0.1:1 --data "$T/bad.csv" --id 1 "${EP[@]}"
 contains "$err" "line 2, field 2: not a decimal number"
+run 2 "$CCZ" fl hetero-lr guest 127.0.0.1:1 --data "$T/guest.csv" --id 1 --trace "$T/none/t.jsonl" "${EP[@]}"
+contains "$err" "ccz: fl hetero-lr guest: cannot write $T/none/t.jsonl"
 finish

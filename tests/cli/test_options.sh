@@ -33,6 +33,32 @@ refused fl join 127.0.0.1:1 --chunk-size 15 -- "--chunk-size: at least 16 bytes"
 accepted fl join 127.0.0.1:1 --chunk-size 16 -- "usage: ccz fl join HOST:PORT"
 refused fl serve --optimizer adagrad -- "--optimizer: sgd or adam, not 'adagrad'"
 accepted fl serve --optimizer sgd -- "usage: ccz fl serve --listen ADDR"
+refused fl serve --rounds 100001 -- "--rounds: 100001 is larger than 100000"
+accepted fl serve --rounds 100000 -- "usage: ccz fl serve --listen ADDR"
+refused fl serve --min-clients 257 -- "--min-clients: 257 is larger than 256"
+accepted fl serve --min-clients 256 -- "usage: ccz fl serve --listen ADDR"
+refused fl serve --epochs 1025 -- "--epochs: 1025 is larger than 1024"
+refused fl serve --lr 1000 -- "--lr: a number above 0 and below 1000, not '1000'"
+accepted fl serve --lr 999.5 -- "usage: ccz fl serve --listen ADDR"
+# 0 is the plan's "default": --lr 0 would train at 0.05, --mu 0 at 0.01
+refused fl serve --lr 0 -- "--lr: a number above 0 and below 1000, not '0'"
+refused fl serve --mu 0 -- "--mu: a number above 0 and below 1000, not '0'"
+accepted fl serve --mu 0.001 -- "usage: ccz fl serve --listen ADDR"
+
+# homo-lr and hetero-lr (docs/cli.md's ranges)
+refused fl homo-lr serve --workers 65 -- "--workers: 65 is larger than 64"
+accepted fl homo-lr serve --workers 64 -- "usage: ccz fl homo-lr serve --listen ADDR"
+refused fl homo-lr serve --iterations 0 -- "--iterations: must be at least 1"
+refused fl homo-lr serve --validate-every 0 -- "--validate-every: must be at least 1"
+refused fl homo-lr serve --bits 1032 -- "--bits: a key of 1024 to 4096 bits, a multiple of 16"
+refused fl homo-lr serve --bits 4112 -- "--bits: 4112 is larger than 4096"
+accepted fl homo-lr serve --bits 4096 -- "usage: ccz fl homo-lr serve --listen ADDR"
+refused fl homo-lr work 127.0.0.1:1 --id 2147483648 -- "--id: 2147483648 is larger than 2147483647"
+accepted fl homo-lr work 127.0.0.1:1 --id 2147483647 -- "usage: ccz fl homo-lr work HOST:PORT"
+refused fl hetero-lr arbiter --batch-size 0 -- "--batch-size: 1 to 1000000"
+accepted fl hetero-lr arbiter --batch-size 1000000 -- "usage: ccz fl hetero-lr arbiter --listen ADDR"
+refused fl hetero-lr split --hosts 0 -- "--hosts: 1 to 16"
+accepted fl hetero-lr arbiter --epochs 1024 -- "usage: ccz fl hetero-lr arbiter --listen ADDR"
 
 # PSI and the encrypted query service
 refused psi serve --parties 1 -- "--parties: a session has at least 2 parties"
@@ -106,4 +132,7 @@ accepted verify "$T/e" --json --json --sim-root "$T/r1" --sim-root "$T/r2" -- \
 refused ratls cert --once -- "'--once' does nothing for 'ratls cert'"
 refused ratls cert --listen=127.0.0.1:5 -- "'--listen=127.0.0.1:5' does nothing for 'ratls cert'"
 refused fl serve --chunk-size 64 -- "'--chunk-size' does nothing for 'fl serve'"
+# homo-lr's serve is not horizontal FL's, which takes --rounds; hetero-lr's host takes no --test
+refused fl homo-lr serve --rounds 3 -- "'--rounds' does nothing for 'fl homo-lr serve'"
+refused fl hetero-lr host 127.0.0.1:1 --test x -- "'--test' does nothing for 'fl hetero-lr host'"
 finish

@@ -43,8 +43,25 @@ done
 # horizontal FL's own values
 refused fl serve --listen 127.0.0.1:0 --rounds 1 --min-clients 3 --clients-per-round 2 -- \
     "--clients-per-round 2 is below --min-clients 3"
+# as many per round as the minimum is taken (the command stops at the missing --tee instead)
+refused fl serve --listen 127.0.0.1:0 --rounds 1 --min-clients 2 --clients-per-round 2 -- \
+    "fl serve: --tee is required"
 refused fl serve --listen 127.0.0.1:0 --rounds 1 --min-clients 1 --model cnn -- "--model: mlp or lr"
 refused fl serve --listen 127.0.0.1:0 --rounds 1 --min-clients 1 --strategy fedsgd -- "--strategy:"
+refused fl serve --listen 127.0.0.1:0 --rounds 1 --min-clients 1 --model lr --model mlp -- \
+    "--model: mlp or lr"
+refused fl join 127.0.0.1:1 --data "$T/data.csv" --name a --model lr --model lr -- "--model: mlp or lr"
+# an option that would do nothing: --mu without FedProx, --hidden without a hidden layer
+refused fl serve --listen 127.0.0.1:0 --rounds 1 --min-clients 1 --mu 0.1 -- \
+    "--mu is FedProx's proximal weight: give it with --strategy fedprox"
+for s in fedavg fedadam; do
+    refused fl serve --listen 127.0.0.1:0 --rounds 1 --min-clients 1 --strategy $s --mu 0.1 -- \
+        "--mu is FedProx's proximal weight: give it with --strategy fedprox"
+done
+refused fl serve --listen 127.0.0.1:0 --rounds 1 --min-clients 1 --strategy fedprox --mu 0.1 -- \
+    "fl serve: --tee is required"
+refused fl serve --listen 127.0.0.1:0 --rounds 1 --min-clients 1 --model lr --hidden 32 -- \
+    "--hidden is the MLP's hidden layer: --model lr has none"
 for shard in 2/2 1/0 x 0/2:0 0/2:-1 0/2:x " 0/2" "0/ 2" +0/2 0/+2 -0/2; do
     refused fl join 127.0.0.1:1 --data "$T/data.csv" --name a --shard "$shard" -- \
         "--shard: I/N with I < N (then :ALPHA > 0 for non-IID), not '$shard'"
@@ -106,6 +123,27 @@ refused fl hetero-lr guest 127.0.0.1:1 --data "$T/data.csv" -- \
 refused fl serve --listen 127.0.0.1:0 --rounds 1 -- \
     "usage: ccz fl serve --listen ADDR --rounds R --min-clients K"
 refused fl join 127.0.0.1:1 --data "$T/data.csv" -- "usage: ccz fl join HOST:PORT --data IMAGES --name NAME"
+refused fl join 127.0.0.1:1 --name a -- "usage: ccz fl join HOST:PORT --data IMAGES --name NAME"
+refused fl hetero-lr arbiter --listen 127.0.0.1:0 --epochs 1 -- \
+    "usage: ccz fl hetero-lr arbiter --listen ADDR --hosts N --epochs K"
+refused fl hetero-lr arbiter --hosts 1 --epochs 1 -- \
+    "usage: ccz fl hetero-lr arbiter --listen ADDR --hosts N --epochs K"
+refused fl serve --rounds 1 --min-clients 1 -- "usage: ccz fl serve --listen ADDR --rounds R --min-clients K"
+refused fl homo-lr serve --listen 127.0.0.1:0 --iterations 1 --test "$T/data.csv" -- \
+    "usage: ccz fl homo-lr serve --listen ADDR --workers N --iterations K --test FILE"
+# one HOST:PORT for a party, none for a server
+refused fl homo-lr work --data "$T/data.csv" --id 1 -- "usage: ccz fl homo-lr work HOST:PORT"
+refused fl homo-lr work 127.0.0.1:1 127.0.0.1:2 --data "$T/data.csv" --id 1 -- \
+    "usage: ccz fl homo-lr work HOST:PORT"
+refused fl hetero-lr host 127.0.0.1:1 127.0.0.1:2 --data "$T/data.csv" --id 1 -- \
+    "usage: ccz fl hetero-lr host HOST:PORT --data FILE --id N"
+refused fl join 127.0.0.1:1 127.0.0.1:2 --data "$T/data.csv" --name a -- "usage: ccz fl join HOST:PORT"
+refused fl homo-lr serve --listen 127.0.0.1:0 --workers 2 --iterations 1 --test "$T/data.csv" extra -- \
+    "usage: ccz fl homo-lr serve --listen ADDR"
+refused fl hetero-lr split --data "$T/data.csv" --out "$T" extra -- "usage: ccz fl hetero-lr split"
+refused fl hetero-lr arbiter --listen 127.0.0.1:0 --hosts 1 --epochs 1 extra -- \
+    "usage: ccz fl hetero-lr arbiter"
+refused fl serve --listen 127.0.0.1:0 --rounds 1 --min-clients 1 extra -- "usage: ccz fl serve"
 refused he query serve --listen 127.0.0.1:0 -- "usage: ccz he query serve --db FILE.csv --listen ADDR"
 refused he query lookup 127.0.0.1:1 -- "usage: ccz he query lookup HOST:PORT --key KEY"
 refused he lr infer 127.0.0.1:1 -- "usage: ccz he lr infer HOST:PORT --data FILE.csv"

@@ -70,7 +70,7 @@ static const cli_command hlr_cmds[] = {
     {"worker", hlr_worker, NULL, HLR_WORK_OPTS},
 };
 static const cli_group hlr_group =
-    CLI_GROUP("fl", fl_usage, hlr_cmds, "command", " (try: serve, work)",
+    CLI_GROUP("fl homo-lr", fl_usage, hlr_cmds, "command", " (try: serve, work)",
               "usage: ccz fl homo-lr serve|work ...");
 
 static int homo_lr(int argc, char **argv)
@@ -136,7 +136,7 @@ static const cli_command vlr_cmds[] = {
          CLI_OPT(CLI_O_TRACE) | CLI_FRAG_HELP},
 };
 static const cli_group vlr_group =
-    CLI_GROUP("fl", vlr_usage, vlr_cmds, "command", " (try: arbiter, guest, host, split)",
+    CLI_GROUP("fl hetero-lr", vlr_usage, vlr_cmds, "command", " (try: arbiter, guest, host, split)",
               "usage: ccz fl hetero-lr arbiter|guest|host|split ...");
 
 static int hetero_lr(int argc, char **argv)

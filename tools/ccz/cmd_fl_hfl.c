@@ -136,6 +136,9 @@ int cmd_fl_serve(int argc, char **argv)
                                      "--min-clients K [options]");
     if (bad)
         return cli_usage_error("fl", "--model: mlp or lr");
+    bool lr = model && !strcmp(model, "lr");
+    if (a.hidden && lr)
+        return cli_usage_error("fl", "--hidden is the MLP's hidden layer: --model lr has none");
     if (a.clients_per_round && a.clients_per_round < a.min_clients)
         return cli_usage_error("fl", "--clients-per-round %ld is below --min-clients %ld",
                                a.clients_per_round, a.min_clients);
@@ -145,13 +148,15 @@ int cmd_fl_serve(int argc, char **argv)
     ccz_hfl_service_opts o = CCZ_HFL_SERVICE_OPTS_INIT;
     if (a.strategy && ccz_hfl_strategy_parse(&o.strategy, a.strategy))
         return cli_usage_error("fl", "--strategy: %s", ccz_error_detail());
+    if (a.mu > 0 && o.strategy != CCZ_HFL_FEDPROX)
+        return cli_usage_error("fl", "--mu is FedProx's proximal weight: give it with --strategy "
+                                     "fedprox");
     signal(SIGPIPE, SIG_IGN);
     cli_block_stop_signals();
     cli_rpc_side p = {0};
     ccz_hfl_service *svc = NULL;
     ccz_mlp_data test = {0};
     ccz_status s = a.test ? load_idx(&test, a.test) : CCZ_OK;
-    bool lr = model && !strcmp(model, "lr");
     o.model = lr ? "lr" : "mlp";
     o.shape.layers = lr ? 1 : 2;
     o.shape.sizes[0] = a.test ? (unsigned)test.features : 784;

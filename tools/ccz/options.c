@@ -518,8 +518,9 @@ static int take(cli_args *a, int o, const char *cmd)
     case CLI_O_MU: {
         char *end;
         double d = strtod(optarg, &end);
-        if (end == optarg || *end || !(d >= 0 && d < 1000))
-            return cli_usage_error(cmd, "%s: a number in [0, 1000), not '%s'",
+        /* above 0: the plan's 0 stands for the default (--lr 0 would train at 0.05) */
+        if (end == optarg || *end || !(d > 0 && d < 1000))
+            return cli_usage_error(cmd, "%s: a number above 0 and below 1000, not '%s'",
                                    o == CLI_O_LR ? "--lr" : "--mu", optarg);
         *(o == CLI_O_LR ? &a->lr : &a->mu) = d;
         break;
