@@ -136,6 +136,15 @@ static void test_algorithms(void)
     CHECK_INT(p.log_n, 14);
     CHECK_INT(p.plain_modulus, 65537);
     CHECK_STATUS(ccz_heq_params(&p, (ccz_heq_algorithm)0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "unknown algorithm 0");
+    CHECK_STATUS(ccz_heq_params(&p, (ccz_heq_algorithm)(CCZ_HEQ_PACKED + 1)),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "unknown algorithm 4");
+    ccz_heq_client *c = NULL;
+    CHECK_STATUS(ccz_heq_client_new(&c, (ccz_heq_algorithm)(CCZ_HEQ_PACKED + 1)),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "unknown algorithm 4");
+    CHECK(c == NULL);
 }
 
 /* ---- answers the client refuses ---------------------------------------------------------------*/
@@ -192,6 +201,8 @@ static void test_client(void)
     CHECK_CONTAINS(ccz_error_detail(), "the key is empty");
     CHECK_STATUS(ccz_heq_client_query(&q, c, CCZ_LIT("Ore\0gon")), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "NUL");
+    CHECK_STATUS(ccz_heq_client_query(&q, c, CCZ_LIT("Oklahom\0City")), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the key holds a NUL byte");        /* its 8th byte */
     CHECK_OK(ccz_heq_client_query(&q, c, CCZ_LIT("Oklahoma\0City"))); /* cut before the NUL */
     CHECK_INT(q.algorithm, CCZ_HEQ_FAST);
     for (int i = 0; i < CCZ_HEQ_KEY_CTS; i++)
@@ -248,6 +259,9 @@ static void test_client(void)
             "slots of two entries are set");
     m[100 + 4] = 0;
     decodes(c, &q, CCZ_HEQ_PACKED, m, 16384, 100, 1, CCZ_ERR_MALFORMED, "slot 103 is set");
+    m[200] = 1; /* the first slot past 2 x 100 */
+    decodes(c, &q, CCZ_HEQ_PACKED, m, 16384, 100, 2, CCZ_ERR_MALFORMED, "slot 200 is set");
+    m[200] = 0;
     decodes(c, &q, CCZ_HEQ_PACKED, m, 16384, 16384, 2, CCZ_ERR_MALFORMED, "a packed layout");
     /* more chunks than a value's 256 bytes take (the layout fits the slots) */
     decodes(c, &q, CCZ_HEQ_PACKED, m, 16384, 1, 129, CCZ_ERR_MALFORMED,
@@ -420,11 +434,20 @@ static void test_algorithms_agree(void)
 }
 
 /* The packed answer puts the entries in a random order: when the RNG fails, the query is
- * refused (CCZ_ERR_CRYPTO) rather than answered in the database's order. */
+ * refused (CCZ_ERR_CRYPTO) rather than answered in the database's order. The server's contexts:
+ * faithful and fast share N = 8192, t = 17; the packed one (N = 16384, t = 65537) is made by the
+ * first packed query (NULL before it). */
 static void test_no_randomness(void)
 {
     ccz_heq_db *db = db_of("Oregon,Salem\nUtah,Salt Lake City\n");
     ccz_heq_server *s = server_of(db);
+    const ccz_lattice_context *ctx17 = ccz_heq_server_context(s, CCZ_HEQ_FAST);
+    CHECK(ctx17 != NULL && ccz_heq_server_context(s, CCZ_HEQ_FAITHFUL) == ctx17);
+    if (ctx17) {
+        CHECK_INT(ccz_lattice_context_params(ctx17)->log_n, 13);
+        CHECK_INT(ccz_lattice_context_params(ctx17)->plain_modulus, 17);
+    }
+    CHECK(ccz_heq_server_context(s, CCZ_HEQ_PACKED) == NULL);
     ccz_heq_client *c;
     CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_PACKED));
     ccz_heq_query q;
@@ -438,7 +461,77 @@ static void test_no_randomness(void)
     CHECK_STATUS(st, CCZ_ERR_CRYPTO);
     CHECK_STR(ccz_error_detail(), "no randomness");
     CHECK(a.value.ptr == NULL && a.value.len == 0);
+    const ccz_lattice_context *packed = ccz_heq_server_context(s, CCZ_HEQ_PACKED);
+    CHECK(packed != NULL && packed != ctx17);
+    if (packed) {
+        CHECK_INT(ccz_lattice_context_params(packed)->log_n, 14);
+        CHECK_INT(ccz_lattice_context_params(packed)->plain_modulus, 65537);
+    }
+    CHECK(ccz_heq_server_context(s, CCZ_HEQ_FAST) == ctx17);
     ccz_heq_query_free(&q);
+    ccz_heq_client_free(c);
+    ccz_heq_server_free(s);
+    ccz_heq_db_free(db);
+}
+
+/* An answer's form, read in the server's context: the data primes it is switched down to and
+ * its components (2: relinearized). */
+static void answer_form(const ccz_heq_server *s, ccz_heq_algorithm alg, const ccz_buf *value,
+                        unsigned level)
+{
+    const ccz_lattice_context *ctx = ccz_heq_server_context(s, alg);
+    ccz_lattice_ciphertext *ct = NULL;
+    CHECK(ctx != NULL);
+    if (!ctx)
+        return;
+    CHECK_OK(ccz_lattice_ciphertext_new(&ct, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_load(ct, ctx, ccz_buf_span(value)));
+    CHECK_INT(ccz_lattice_ciphertext_level(ct), level);
+    CHECK_INT(ccz_lattice_ciphertext_size(ct), 2);
+    ccz_lattice_ciphertext_free(ct);
+}
+
+/* A database whose values are all empty: the packed layout is one chunk per value (16384
+ * entries a block), and a packed lookup answers the empty value. */
+static void test_packed_empty_values(void)
+{
+    ccz_heq_db *db = db_of("a,\nb,\n");
+    ccz_heq_server *s = server_of(db);
+    ccz_heq_client *c;
+    CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_PACKED));
+    ccz_heq_query q;
+    ccz_span keys[CCZ_HEQ_KEY_CTS];
+    ccz_heq_answer a;
+    CHECK_OK(ccz_heq_client_query(&q, c, CCZ_LIT("a")));
+    ccz_heq_query_view qv = view_of(&q, keys);
+    CHECK_OK(ccz_heq_server_answer(&a, s, &qv));
+    CHECK_INT(a.block, 16384);
+    CHECK_INT(a.chunks, 1);
+    answer_form(s, CCZ_HEQ_PACKED, &a.value, 2); /* two data primes */
+    ccz_buf v = CCZ_BUF_INIT;
+    int budget = 0;
+    CHECK_OK(ccz_heq_client_decode(&v, &budget, c, ccz_buf_span(&a.value), a.block, a.chunks));
+    CHECK_INT(v.len, 0);
+    CHECK(budget > 0);
+    ccz_buf_free(&v);
+    ccz_buf_free(&a.value);
+    ccz_heq_query_free(&q);
+    ccz_heq_client_free(c);
+    ccz_heq_server_free(s);
+    ccz_heq_db_free(db);
+}
+
+/* Keys one nibble apart by 3, a non-residue mod 17 ('a' 0x61, 'd' 0x64): the fast algorithm's
+ * mask there is 1 - 3^16 = 0 after four squarings; a power short of 16 (3^8 = -1 mod 17) would
+ * leave the other entry in the sum twice. */
+static void test_nibble_distance(void)
+{
+    ccz_heq_db *db = db_of("a,first\nd,second\n");
+    ccz_heq_server *s = server_of(db);
+    ccz_heq_client *c;
+    CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_FAST));
+    lookup(s, c, "a", "first");
+    lookup(s, c, "d", "second");
     ccz_heq_client_free(c);
     ccz_heq_server_free(s);
     ccz_heq_db_free(db);
@@ -464,8 +557,9 @@ static void test_batches(void)
 }
 
 /* A query answered twice: two ciphertexts (the answer is re-randomized by a fresh encryption
- * of zero), the same value. A key ciphertext of three components (a third of zeros: the same
- * encryption) is relinearized before the search and answered as well. */
+ * of zero), the same value, each a relinearized ciphertext at one data prime. A key ciphertext
+ * of three components (a third of zeros: the same encryption) is relinearized before the search
+ * and answered as well. */
 static void test_answer_forms(void)
 {
     ccz_heq_db *db = db_of("key,value\n");
@@ -484,6 +578,7 @@ static void test_answer_forms(void)
         CHECK_OK(ccz_heq_client_decode(&v, &budget, c, ccz_buf_span(&a[i].value), 0, 0));
         CHECK(v.len == 5 && memcmp(v.ptr, "value", 5) == 0 && budget > 0);
         v.len = 0;
+        answer_form(s, CCZ_HEQ_FAST, &a[i].value, 1); /* one data prime, relinearized */
     }
     CHECK(a[0].value.len == a[1].value.len);
     CHECK(memcmp(a[0].value.ptr, a[1].value.ptr, a[0].value.len) != 0);
@@ -604,9 +699,10 @@ static void hostile(ccz_rpc_channel *ch, const Ccz__Hequery__QueryRequest *r, in
 
 /* Parameters, keys and a ciphertext of another context (N = 4096, t = 17), and the fast
  * algorithm's parameters with only the plaintext modulus changed (t = 65537), or only the order
- * of its first two primes, or a sixth prime after its five. */
+ * of its first two primes, or a sixth prime after its five, or only N (4096, the same primes),
+ * or only the scheme (CKKS, the same N, primes and t). */
 typedef struct {
-    ccz_buf params, pk, rk, ct, t_params, primes_params, longer_params;
+    ccz_buf params, pk, rk, ct, t_params, primes_params, longer_params, n_params, ckks_params;
 } other_kit;
 
 static void other_kit_make(other_kit *o)
@@ -659,6 +755,18 @@ static void other_kit_make(other_kit *o)
     CHECK_OK(ccz_lattice_context_new(&tctx, &p));
     CHECK_OK(ccz_lattice_params_save(&o->longer_params, tctx));
     ccz_lattice_context_free(tctx);
+    p.n_primes = n_primes; /* the five again: at N = 4096 (1 mod 2N still; beyond its bound) */
+    p.log_n = 12;
+    CHECK_OK(ccz_lattice_context_new(&tctx, &p));
+    CHECK_OK(ccz_lattice_params_save(&o->n_params, tctx));
+    ccz_lattice_context_free(tctx);
+    p.log_n = 13; /* N = 8192 and t = 17 again, as CKKS */
+    p.no_security_check = false;
+    p.scheme = CCZ_LATTICE_CKKS;
+    p.scale = 0x1p40;
+    CHECK_OK(ccz_lattice_context_new(&tctx, &p));
+    CHECK_OK(ccz_lattice_params_save(&o->ckks_params, tctx));
+    ccz_lattice_context_free(tctx);
     ccz_lattice_ciphertext_free(ct);
     ccz_lattice_plaintext_free(pt);
     ccz_lattice_relin_keys_free(rk);
@@ -676,6 +784,8 @@ static void other_kit_free(other_kit *o)
     ccz_buf_free(&o->t_params);
     ccz_buf_free(&o->primes_params);
     ccz_buf_free(&o->longer_params);
+    ccz_buf_free(&o->n_params);
+    ccz_buf_free(&o->ckks_params);
 }
 
 /* A ciphertext one level down. */
@@ -755,6 +865,16 @@ static void test_service(void)
     hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
             "parameters: the fast algorithm runs BFV with N = 8192, t = 17 and SEAL's default "
             "chain of 5 primes; the query has BFV with N = 8192, t = 17, 6 primes");
+    request_of(&r, keys, &q); /* the five primes and t, another N */
+    r.params = bin(&ok.n_params);
+    hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
+            "parameters: the fast algorithm runs BFV with N = 8192, t = 17 and SEAL's default "
+            "chain of 5 primes; the query has BFV with N = 4096, t = 17, 5 primes");
+    request_of(&r, keys, &q); /* N, the five primes and t, another scheme */
+    r.params = bin(&ok.ckks_params);
+    hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
+            "parameters: the fast algorithm runs BFV with N = 8192, t = 17 and SEAL's default "
+            "chain of 5 primes; the query has CKKS with N = 8192, t = 17, 5 primes");
     request_of(&r, keys, &q);
     r.algorithm = CCZ__HEQUERY__ALGORITHM__PACKED; /* fast parameters, asked as packed */
     hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
@@ -1211,7 +1331,7 @@ static void test_service_options(void)
 }
 
 TEST_MAIN(T(test_db), T(test_algorithms), T(test_client), T(test_key_lengths),
-          T(test_algorithms_agree), T(test_no_randomness), T(test_batches), T(test_answer_forms),
-          T(test_service), T(test_busy), T(test_pending_exact), T(test_packed_service),
-          T(test_default_pending), T(test_deadline_in_queue), T(test_gone_in_queue),
-          T(test_service_options))
+          T(test_algorithms_agree), T(test_no_randomness), T(test_packed_empty_values),
+          T(test_nibble_distance), T(test_batches), T(test_answer_forms), T(test_service),
+          T(test_busy), T(test_pending_exact), T(test_packed_service), T(test_default_pending),
+          T(test_deadline_in_queue), T(test_gone_in_queue), T(test_service_options))

@@ -162,6 +162,24 @@ static void test_undecryptable(void)
     CHECK(r.value.ptr == NULL && r.value.len == 0);
 }
 
+/* a lookup the client cannot make is refused before a call: an algorithm that is none, an empty
+ * key (no call made: no gRPC code, no value, the server never asked) */
+static void test_not_sent(void)
+{
+    script s = {.server = server, .reply = ANSWER};
+    ccz_heq_lookup_result r;
+    CHECK_STATUS(lookup(&s, &r, (ccz_heq_algorithm)(CCZ_HEQ_PACKED + 1), "apple"),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "unknown algorithm 4");
+    CHECK_INT(r.code, -1);
+    CHECK(r.value.ptr == NULL && r.value.len == 0);
+    CHECK_STATUS(lookup(&s, &r, CCZ_HEQ_FAST, ""), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the key is empty");
+    CHECK_INT(r.code, -1);
+    CHECK(r.value.ptr == NULL && r.value.len == 0);
+    CHECK_INT(s.calls, 0);
+}
+
 /* a server that accepts and never speaks: the lookup ends at its deadline */
 static void test_deadline(void)
 {
@@ -202,6 +220,7 @@ static void test_all(void)
     test_found();
     test_refused();
     test_undecryptable();
+    test_not_sent();
     test_deadline();
     teardown();
 }
