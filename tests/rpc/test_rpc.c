@@ -298,7 +298,13 @@ static void answer_packed(ccz_rpc_call *call, const char *name)
     q.name = "x";
     CHECK_OK(ccz_rpc_packed_new(&p, &q.base));
     CHECK_STATUS(ccz_rpc_send_packed(call, p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(),
+              "/ratls.Greeter/SayHello answers ratls.HelloReply, not ratls.HelloRequest");
     ccz_rpc_packed_free(p);
+    /* and so is such a message sent as it is */
+    CHECK_STATUS(ccz_rpc_send(call, &q.base), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(),
+              "/ratls.Greeter/SayHello answers ratls.HelloReply, not ratls.HelloRequest");
     p = shared;
     if (!p || big) {
         size_t n = big ? 1u << 20 : 12;
@@ -1029,6 +1035,10 @@ static void test_hostile_requests(void)
     CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "\7\0\0\0\0", 5, msg),
               CCZ_RPC_INTERNAL);
     CHECK_CONTAINS(msg, "flag byte 0x07");
+    /* a bad flag byte is refused as soon as the prefix is in, not once its message is */
+    CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc", "\2\0\0\x10\0", 5, msg),
+              CCZ_RPC_INTERNAL);
+    CHECK_STR(msg, "gRPC frame: flag byte 0x02 is not 0 or 1");
     /* protobuf garbage; two messages on a unary call; none */
     CHECK_INT(raw_call(&cli, "/ratls.Greeter/SayHello", "application/grpc",
                        "\0\0\0\0\3\xff\xff\xff", 8, msg),
@@ -1076,6 +1086,11 @@ static void test_hostile_requests(void)
                           long_value, hello, 8, msg),
               CCZ_RPC_OK);
     CHECK_INT(fx.last_remaining, -1); /* no deadline */
+    /* nor is one that is not digits and a unit */
+    CHECK_INT(raw_call_with(&cli, "/ratls.Greeter/SayHello", "application/grpc", "grpc-timeout: 5x",
+                            hello, 8, msg),
+              CCZ_RPC_OK);
+    CHECK_INT(fx.last_remaining, -1);
     memset(long_path, 'y', 4000);
     long_path[4000] = '\0';
     CHECK_INT(raw_call_nv(&cli, "/ratls.Greeter/SayHello", "application/grpc", long_path, "v",

@@ -8,7 +8,8 @@
  * headers than a response takes) resets the stream instead of leaving the client waiting; an
  * answer a client never opens its window for is reset after the idle timeout; a handler's
  * misuse of its call and a server's misconfiguration are refused with what was wrong; a rapid
- * reset flood (CVE-2023-44487) ends its connection while others are served. */
+ * reset flood (CVE-2023-44487) ends its connection while others are served; a request its
+ * client's trailers end is answered; the SETTINGS announce the header list and window enforced. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -88,6 +89,15 @@ static void hello(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload
         too_many = ccz_rpc_finish(call, CCZ_RPC_OK, NULL);
         return;
     }
+    if (!strcmp(name, "sent-trailers")) { /* the same after a message: its trailers fail */
+        Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
+        r.message = "sent";
+        CHECK_OK(ccz_rpc_send(call, &r.base));
+        for (int i = 0; i < 70; i++)
+            CHECK_OK(ccz_rpc_call_add_trailer(call, "x-t", CCZ_SPAN("v", 1)));
+        CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_OK, NULL));
+        return;
+    }
     if (!strcmp(name, "misuse")) {
         Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
         r.message = "misuse";
@@ -125,6 +135,8 @@ typedef struct {
     char message[SLOTS][160];
     bool closed[SLOTS];
     uint32_t error[SLOTS]; /* the HTTP/2 code it was closed with */
+    bool goaway;
+    uint32_t goaway_error; /* the GOAWAY's code */
 } peer;
 
 static ssize_t peer_send(nghttp2_session *s, const uint8_t *d, size_t n, int f, void *u)
@@ -162,8 +174,19 @@ static int peer_close(nghttp2_session *s, int32_t id, uint32_t error, void *u)
     return 0;
 }
 
+static int peer_frame(nghttp2_session *s, const nghttp2_frame *fr, void *u)
+{
+    (void)s;
+    peer *p = u;
+    if (fr->hd.type == NGHTTP2_GOAWAY) {
+        p->goaway = true;
+        p->goaway_error = fr->goaway.error_code;
+    }
+    return 0;
+}
+
 static const h2_client_callbacks peer_callbacks = {
-    .send = peer_send, .header = peer_header, .close = peer_close};
+    .send = peer_send, .header = peer_header, .frame = peer_frame, .close = peer_close};
 
 static void peer_open(peer *p, const char *target)
 {
@@ -370,6 +393,15 @@ static void test_unsendable_status(void)
     CHECK_INT(p.error[SLOT(id)], NGHTTP2_INTERNAL_ERROR);
     CHECK_INT(p.status[SLOT(id)], -1);
     CHECK_STATUS(too_many, CCZ_ERR_TOO_LARGE);
+    /* the same trailers after a message: the message comes, then the reset */
+    static const uint8_t sent[] = {0,   0,   0,   0,   15,  0x0a, 0x0d, 's', 'e', 'n',
+                                   't', '-', 't', 'r', 'a', 'i',  'l',  'e', 'r', 's'};
+    b = (h2_body){sent, sizeof sent};
+    id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
+    peer_until(&p, id, true, 2000);
+    CHECK(p.closed[SLOT(id)]);
+    CHECK_INT(p.error[SLOT(id)], NGHTTP2_INTERNAL_ERROR);
+    CHECK_INT(p.status[SLOT(id)], -1);
     b = (h2_body){hello_z, sizeof hello_z};
     id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
     peer_until(&p, id, false, 2000);
@@ -648,6 +680,11 @@ static void test_unread_statuses(void)
     }
     CHECK_INT(nghttp2_session_get_remote_settings(p.h2, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS),
               100);
+    /* the header list it enforces; its stream window, the whole connection buffer */
+    CHECK_INT(nghttp2_session_get_remote_settings(p.h2, NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE),
+              16384);
+    CHECK_INT(nghttp2_session_get_remote_settings(p.h2, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE),
+              8 << 20);
     /* requests of one string field (1: name) of NAME bytes: "refuse", then i's letter */
     enum { CALLS = 100, NAME = 60000, FRAME = 5 + 4 + NAME };
     uint8_t *bodies = malloc((size_t)CALLS * FRAME);
@@ -862,14 +899,22 @@ static void test_continuation_flood(void)
     serves_next_then_stops(srv, thread, target);
 }
 
-/* "MadeYouReset" (CVE-2025-8671): a client that makes the server reset its streams, here with a
- * WINDOW_UPDATE that overflows each stream's window right after its request (a stream error,
- * which nghttp2 answers with RST_STREAM FLOW_CONTROL_ERROR), frees each stream's place among
- * the connection's 100 while the handler's work for it goes on (each of these calls is answered
- * 200 ms later): a rapid reset by the server's hand, which nghttp2's limit on the resets it
- * receives does not count. The connection is ended (GOAWAY ENHANCE_YOUR_CALM, then closed)
- * after 1000 such resets instead of starting a call for each for ever; others are served. */
-static void test_made_you_reset(void)
+/* A request body of hello_z that the client's trailers end (a HEADERS frame with END_STREAM),
+ * not its last DATA frame. */
+static ssize_t trailed_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
+                            uint32_t *flags, nghttp2_data_source *src, void *u)
+{
+    (void)len, (void)src, (void)u;
+    static nghttp2_nv nv[1];
+    nv[0] = h2_nv("x-trailer", "t");
+    memcpy(buf, hello_z, sizeof hello_z);
+    *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    CHECK_INT(nghttp2_submit_trailer(s, id, nv, 1), 0);
+    return (ssize_t)sizeof hello_z;
+}
+
+/* A request that the client's trailers end is a whole request: it is answered. */
+static void test_client_trailers(void)
 {
     signal(SIGPIPE, SIG_IGN);
     pthread_t thread;
@@ -877,13 +922,37 @@ static void test_made_you_reset(void)
     ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
     peer p;
     peer_open(&p, target);
+    nghttp2_nv nv[6];
+    size_t n = h2_grpc_headers(nv, "/ratls.Greeter/SayHello", "application/grpc");
+    nghttp2_data_provider prd = {.read_callback = trailed_body};
+    int32_t id = nghttp2_submit_request(p.h2, NULL, nv, n, &prd, NULL);
+    CHECK(id > 0);
+    peer_until(&p, id, true, 2000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
+    CHECK_STR(p.message[SLOT(id)], "");
+    CHECK(p.closed[SLOT(id)]);
+    CHECK_INT(p.error[SLOT(id)], NGHTTP2_NO_ERROR);
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
+/* A client that makes the server reset its streams, with a WINDOW_UPDATE that overflows each
+ * stream's window right after its request (answered 200 ms later), up to 1500 times: the code
+ * the server resets them with, how many it opened, and whether the server ended the connection
+ * (GOAWAY ENHANCE_YOUR_CALM, then closed it within a second). */
+static void made_you_reset_run(const char *target, uint32_t *code, int *opened, bool *ended)
+{
+    peer p;
+    peer_open(&p, target);
     static const uint8_t later[] = {0, 0, 0, 0, 7, 0x0a, 0x05, 'l', 'a', 't', 'e', 'r'};
-    bool ended = false;
-    int opened = 0;
     uint8_t buf[16384];
     int one = 1;
     setsockopt(p.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    for (int i = 0; i < 1500 && !ended; i++) {
+    *opened = 0;
+    *code = 0xff;
+    bool gone = false; /* the server's GOAWAY read, or its end of the connection */
+    for (int i = 0; i < 1500 && !gone; i++) {
         h2_body b = {later, sizeof later};
         nghttp2_nv nv[6];
         size_t n = h2_grpc_headers(nv, "/ratls.Greeter/SayHello", "application/grpc");
@@ -891,7 +960,7 @@ static void test_made_you_reset(void)
         int32_t id = nghttp2_submit_request(p.h2, NULL, nv, n, &prd, NULL);
         if (id < 0 || nghttp2_session_send(p.h2) != 0)
             break; /* the session has seen the server's GOAWAY */
-        opened++;
+        (*opened)++;
         /* WINDOW_UPDATE of stream id by 2^31-1: past the largest window, a stream error
          * (RFC 9113, 6.9.1) */
         const uint8_t wu[] = {0,
@@ -920,23 +989,48 @@ static void test_made_you_reset(void)
             if (r > 0 && nghttp2_session_mem_recv(p.h2, buf, (size_t)r) < 0)
                 break;
         }
-        ended = r <= 0 || !nghttp2_session_want_read(p.h2);
+        if (SLOT(id) < SLOTS && p.closed[SLOT(id)])
+            *code = p.error[SLOT(id)];
+        gone = r <= 0 || !nghttp2_session_want_read(p.h2);
     }
-    for (int64_t end = now_ms() + 2000; !ended && now_ms() < end;) {
+    /* the GOAWAY, then the end of the connection within a second */
+    bool eof = false;
+    for (int64_t end = now_ms() + 1000; !eof && now_ms() < end;) {
         struct pollfd pf = {p.fd, POLLIN, 0};
         if (poll(&pf, 1, 20) <= 0)
             continue;
         ssize_t r = recv(p.fd, buf, sizeof buf, 0);
-        ended = r <= 0;
+        eof = r <= 0;
         if (r > 0)
             (void)nghttp2_session_mem_recv(p.h2, buf, (size_t)r);
-        ended |= !nghttp2_session_want_read(p.h2);
     }
-    fprintf(stderr, "made-you-reset: %d streams opened, ended %d\n", opened, ended);
-    CHECK(ended);
-    CHECK(opened <= 1100);
+    *ended = p.goaway && p.goaway_error == NGHTTP2_ENHANCE_YOUR_CALM && eof;
     peer_close_all(&p);
+}
+
+/* "MadeYouReset" (CVE-2025-8671): a client that makes the server reset its streams right after
+ * each request (a stream error: a WINDOW_UPDATE that overflows the stream's window) frees each stream's place among the connection's 100
+ * while the handler's work for it goes on (each of these calls is answered 200 ms later): a
+ * rapid reset by the server's hand, which nghttp2's limit on the resets it receives does not
+ * count. The connection is ended (GOAWAY ENHANCE_YOUR_CALM, then closed) after 1000 such
+ * resets instead of starting a call for each for ever; others are served. */
+static void test_made_you_reset(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
+    uint32_t code;
+    int opened;
+    bool ended;
+    made_you_reset_run(target, &code, &opened, &ended);
+    fprintf(stderr, "made-you-reset: %d streams opened, reset with %u, ended %d\n", opened, code,
+            ended);
+    CHECK_INT(code, NGHTTP2_FLOW_CONTROL_ERROR);
+    CHECK(ended);
+    CHECK(opened >= 1000 && opened <= 1100);
     /* the server still serves others */
+    peer p;
     peer_open(&p, target);
     h2_body b = {hello_z, sizeof hello_z};
     int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
@@ -951,4 +1045,4 @@ TEST_MAIN(T(test_metadata_bound), T(test_early_end_reset), T(test_cancelled_call
           T(test_unsendable_status), T(test_zero_window_stall), T(test_idle_timely),
           T(test_call_misuse), T(test_server_setup_refused), T(test_rapid_reset),
           T(test_unread_statuses), T(test_ping_flood), T(test_continuation_flood),
-          T(test_made_you_reset))
+          T(test_made_you_reset), T(test_client_trailers))
