@@ -438,6 +438,12 @@ ccz_status ccz_lattice_ciphertext_load(ccz_lattice_ciphertext *ct, const ccz_lat
                "ciphertext: level %u (the chain has %u data primes)", h[1], ctx->L);
     bool want_ntt = ctx->params.scheme == CCZ_LATTICE_CKKS;
     CCZ_ENSURE(h[2] == want_ntt, CCZ_ERR_MALFORMED, "ciphertext: wrong form for the scheme");
+    /* a level no BFV ciphertext reaches (ccz_lattice_mod_switch stops above it): Delta would be
+     * 0 and it would decrypt to 0 whatever it held */
+    CCZ_ENSURE(want_ntt || lat_modulus_above(ctx, h[1], ctx->params.plain_modulus),
+               CCZ_ERR_MALFORMED,
+               "ciphertext: level %u, whose data primes do not exceed the plain modulus %llu", h[1],
+               (unsigned long long)ctx->params.plain_modulus);
     double scale;
     memcpy(&scale, &sc, 8);
     CCZ_ENSURE(ctx->params.scheme == CCZ_LATTICE_BFV || (isfinite(scale) && scale >= 1),

@@ -1015,6 +1015,37 @@ static void copy_set(ccz_buf *dst, const ccz_buf *src, size_t at, uint8_t v)
     dst->ptr[at] = v;
 }
 
+/* A BFV ciphertext at a level whose data primes do not exceed t (ccz_lattice_mod_switch never
+ * reaches it; Delta would be 0) is refused when loaded; the level above it is taken. */
+static void test_bfv_level_below_t(void)
+{
+    ccz_lattice_params p;
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
+    p.n_primes = 3; /* two data primes of 30 bits, then the special prime */
+    for (unsigned i = 0; i < 3; i++)
+        p.coeff_bits[i] = 30;
+    p.plain_modulus = 1ull << 40;
+    ccz_lattice_context *ctx = NULL;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    if (!ctx)
+        return;
+    ccz_lattice_ciphertext *c = NULL;
+    CHECK_OK(ccz_lattice_ciphertext_new(&c, ctx));
+    ccz_buf saved = CCZ_BUF_INIT, bad = CCZ_BUF_INIT;
+    CHECK_OK(ccz_lattice_ciphertext_save(&saved, c));
+    CHECK_INT(saved.ptr[21], 2);
+    CHECK_OK(ccz_lattice_ciphertext_load(c, ctx, ccz_buf_span(&saved)));
+    CHECK_STATUS(ccz_lattice_mod_switch(c, ctx), CCZ_ERR_INVALID_ARGUMENT);
+    copy_set(&bad, &saved, 21, 1);
+    CHECK_STATUS(ccz_lattice_ciphertext_load(c, ctx, ccz_buf_span(&bad)), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "ciphertext: level 1, whose data primes do not exceed the plain "
+                                  "modulus 1099511627776");
+    ccz_buf_free(&saved);
+    ccz_buf_free(&bad);
+    ccz_lattice_ciphertext_free(c);
+    ccz_lattice_context_free(ctx);
+}
+
 /* Each field a loader checks, changed alone: the header's reserved bytes, scheme, degree and prime count (the fingerprint does not cover them), parameters whose fingerprint was recomputed, ciphertext levels and components at 0 and 1, a byte after every object, Galois key counts and elements, objects of another context. */
 static void test_serialization_fields(void)
 {
@@ -1481,5 +1512,6 @@ static void test_bfv_wide_primes(void)
 }
 
 TEST_MAIN(T(test_params), T(test_bfv_coeffs), T(test_serialization), T(test_serialization_fields),
-          T(test_bfv), T(test_ckks), T(test_encrypt_noise), T(test_ckks_chain),
-          T(test_bfv_wide_primes), T(test_ckks_refusals), T(test_bfv_plain_centred))
+          T(test_bfv_level_below_t), T(test_bfv), T(test_ckks), T(test_encrypt_noise),
+          T(test_ckks_chain), T(test_bfv_wide_primes), T(test_ckks_refusals),
+          T(test_bfv_plain_centred))
