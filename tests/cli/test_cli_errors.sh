@@ -104,6 +104,11 @@ case "$err" in *"quote version"*) fail "sim evidence reported as a quote version
 run 2 "$CCZ" collateral fetch "$T/ev.bin" --kds https://127.0.0.1:9 -o "$T/c.der"
 contains "$err" "holds sim evidence"
 
+# after '--' a word is an argument: '--json' there names a file and asks for no JSON
+run 2 "$CCZ" verify -- --json
+contains "$err" "cannot read evidence --json"
+[ -z "$out" ] || fail "'verify -- --json' printed on standard output: $out"
+
 # output that cannot be written is a failure, never a success with the output lost: standard
 # output on a full device (flushed only at exit: the command printed a line and returned 0)
 if [ -c /dev/full ] && [ -w /dev/full ]; then
@@ -138,6 +143,9 @@ run 2 "$CCZ" rpc greeter call 127.0.0.1:70000 --name x --tee sim --sim-dir "$T/a
 contains "$err" "port '70000' is not a number from 1 to 65535"
 run 2 "$CCZ" ratls client 127.0.0.1:0 --tee sim --sim-dir "$T/a"
 contains "$err" "port '0' is not a number from 1 to 65535"
+# a peer that cannot be reached was never verified: 2, not the 1 of a verification that failed
+run 2 "$CCZ" ratls client 127.0.0.1:1 --tee sim --sim-dir "$T/a" --policy "$T/sim.json"
+contains "$err" "ccz: ratls client: cannot connect to 127.0.0.1:1: Connection refused"
 run 2 "$CCZ" ratls server --listen nosuchhost.invalid:1 --tee sim --sim-dir "$T/a"
 contains "$err" "cannot resolve 'nosuchhost.invalid'"
 # RA-TLS certificates that would never be valid are refused

@@ -5,9 +5,10 @@
 # lookup' asks for Louisiana, North Dakota (a key cut to 8 bytes), Wyoming and Oregon, and for
 # a key that is not there (an empty line), each printing only the value; the noise budget and
 # timings go to standard error; the server's log holds neither keys nor values; usage errors,
-# a database the server refuses, a server the client's policy rejects; SIGTERM stops it
-# cleanly. Sanitizer builds look up in a one-entry database (each lookup in the fifty states is
-# thousands of products): the optimized build runs the states.
+# a database the server refuses, a server the client's policy rejects, --timeout and --deadline
+# against a server that never speaks; SIGINT stops it cleanly. Sanitizer builds look up in a
+# one-entry database (each lookup in the fifty states is thousands of products): the optimized
+# build runs the states.
 . "$(dirname "$0")/lib.sh"
 SHARED_DATA=${CCZ_DATA:-$(dirname "${CCZ_VECTORS:-${CCZ_SOURCE_DIR:-$(dirname "$0")/../..}/../shared/vectors}")/data}
 DB=$SHARED_DATA/he-toolkit/us_state_capitals.csv
@@ -47,6 +48,29 @@ printf 'Massachusetts,Boston\nMassachuXYZ,Nowhere\n' > "$T/dup.csv"
 run 2 timeout 30 "$CCZ" he query serve --db "$T/dup.csv" --listen 127.0.0.1:0 "${EP[@]}"
 contains "$err" "the key \"Massachu\" is there twice"
 
+# --timeout bounds connecting and the handshake: a server that accepts and never speaks
+/usr/bin/python3 -c '
+import os, socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+conns = []
+while True:
+    conns.append(s.accept()[0])
+' "$T/silentport" &
+SILENT=$!
+trap 'kill $SILENT 2>/dev/null; rm -rf "$T"' EXIT
+await "$T/silentport"
+run 1 timeout 30 "$CCZ" he query lookup 127.0.0.1:$(cat "$T/silentport") --key Oregon --mode server \
+    --timeout 300
+contains "$err" "UNAVAILABLE (14): connect to 127.0.0.1:$(cat "$T/silentport"): no TLS handshake in time"
+contains "$err" "timed out after 300 ms"
+# --deadline bounds the whole lookup, connecting included (DEADLINE_EXCEEDED, not UNAVAILABLE)
+run 1 timeout 30 "$CCZ" he query lookup 127.0.0.1:$(cat "$T/silentport") --key Oregon --mode server \
+    --deadline 400
+contains "$err" "ccz: he query lookup: DEADLINE_EXCEEDED (4): connect to 127.0.0.1:$(cat "$T/silentport")"
+contains "$err" "timed out after 400 ms"
+kill $SILENT 2>/dev/null; wait $SILENT 2>/dev/null
+
 SERVER=
 "$CCZ" he query serve --db "$DB" --listen 127.0.0.1:0 "${EP[@]}" 2> "$T/server.log" &
 SERVER=$!
@@ -77,11 +101,12 @@ run 1 "$CCZ" he query lookup 127.0.0.1:$PORT --key Oregon --tee sim --sim-dir "$
     --policy "$T/reject.json"
 contains "$err" "UNAVAILABLE"
 
-kill -TERM $SERVER
+kill -INT $SERVER
 code=0; wait $SERVER || code=$?
 SERVER=
-[ "$code" = 0 ] || fail "the server exited $code after SIGTERM: $(cat "$T/server.log")"
+[ "$code" = 0 ] || fail "the server exited $code after SIGINT: $(cat "$T/server.log")"
 log=$(cat "$T/server.log")
+contains "$log" "ccz he query: SIGINT: draining the calls in flight"
 contains "$log" "fast query answered"
 contains "$log" "stopped"
 for kv in "${KEYS[@]}"; do

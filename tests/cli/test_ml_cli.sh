@@ -54,6 +54,31 @@ run 2 "$CCZ" ml run "$T/Concat.onnx" $(for i in $(seq 18); do printf -- '--input
 contains "$err" "at most 16 --input files"
 run 2 "$CCZ" ml run "$T/Concat.onnx" "$T/Concat.onnx"
 contains "$err" "'$T/Concat.onnx' is not an option of 'ml run'"
+# no rows at all, or fewer rows than the first input's
+: > "$T/empty.bin"
+run 2 "$CCZ" ml run "$T/Conv_pad_stride.onnx" --input "$T/empty.bin"
+contains "$err" "ml run: $T/empty.bin: 0 bytes is not a whole number of rows of input 'X' (162 floats each)"
+head -c 80 "$T/Concat.in1" > "$T/one-row.bin"
+run 2 "$CCZ" ml run "$T/Concat.onnx" --input "$T/Concat.in0" --input "$T/one-row.bin"
+contains "$err" "ml run: $T/one-row.bin: 80 bytes is not a whole number of rows of input 'B' (20 floats each), as many as the first input's"
+# one --input file per graph input, not more (16 are read, then counted)
+run 2 "$CCZ" ml run "$T/Concat.onnx" --input "$T/Concat.in0" --input "$T/Concat.in1" --input "$T/Concat.in1"
+contains "$err" "the model has 2 inputs: give 2 --input files"
+run 2 "$CCZ" ml run "$T/Concat.onnx" $(for i in $(seq 16); do printf -- '--input %s ' "$T/Concat.in0"; done)
+contains "$err" "the model has 2 inputs: give 2 --input files"
+# --threads: 256 taken, given once, with its value; run's options are not info's
+run 0 "$CCZ" ml run "$T/Concat.onnx" --input "$T/Concat.in0" --input "$T/Concat.in1" --threads 256
+jqis '.batch' 2
+run 2 "$CCZ" ml run "$T/Concat.onnx" --input "$T/Concat.in0" --input "$T/Concat.in1" --threads 1 --threads 2
+contains "$err" "ccz: '--threads' is given twice; give it once"
+run 2 "$CCZ" ml run "$T/Concat.onnx" --input "$T/Concat.in0" --input "$T/Concat.in1" --threads
+contains "$err" "ccz: '--threads' needs a value"
+run 2 "$CCZ" ml run "$T/Concat.onnx" --input "$T/Concat.in0" --input
+contains "$err" "ccz: '--input' needs a value"
+run 2 "$CCZ" ml info "$T/Concat.onnx" --input "$T/Concat.in0"
+contains "$err" "'--input' is not an option of 'ml info'"
+run 2 "$CCZ" ml info "$T/Concat.onnx" --threads 1
+contains "$err" "'--threads' is not an option of 'ml info'"
 run 2 "$CCZ" ml frobnicate
 contains "$err" "unknown ml command"
 finish

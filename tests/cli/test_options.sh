@@ -92,6 +92,19 @@ roots=()
 for i in $(seq 17); do roots+=(--sim-root "$T/root$i.pem"); done
 refused verify "$T/evidence" "${roots[@]}" -- "at most 16 --sim-root options"
 
+# a number is digits: none is not 0, and one beyond 64 bits is not the largest
+refused rpc greeter call 127.0.0.1:1 --name x --count "" -- "--count: '' is not a decimal number"
+refused fl serve --seed 99999999999999999999 -- \
+    "--seed: 99999999999999999999 is larger than 18446744073709551615"
+accepted fl serve --seed 18446744073709551615 -- "usage: ccz fl serve --listen ADDR"
+# a metadata key as gRPC has them (1 to 255 of a-z 0-9 - _ .; capitals are lowered), never cut
+for k in "" "x-a b" "x-é" "x-$(printf 'k%.0s' $(seq 254))"; do
+    refused rpc greeter call 127.0.0.1:1 --name x --metadata "$k=v" -- \
+        "rpc greeter call: --metadata '${k:0:64}': a key is 1 to 255 letters, digits, '-', '_' or '.'"
+done
+accepted rpc greeter call 127.0.0.1:1 --name x --metadata "X-$(printf 'k%.0s' $(seq 253))=v" -- \
+    "rpc greeter call: --tee is required"
+
 # verify's evidence and collateral options that exclude each other, and its hashes
 refused verify "$T/e" "$T/f" -- "give exactly one evidence file"
 refused verify "$T/e" --vek "$T/v" --collateral "$T/c" -- \

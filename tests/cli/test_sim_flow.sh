@@ -39,6 +39,14 @@ run 2 "$CCZ" sim signer "$P/root.crt"
 contains "$err" "$P/root.crt is not a PEM key"
 run 2 "$CCZ" sim signer "$P/signer.key" "$P/signer.key"
 contains "$err" "usage: ccz sim signer [KEY] [--dir D]"
+run 2 "$CCZ" sim signer "$P/signer.key" --dir "$P"
+contains "$err" "ccz: 'sim signer' takes KEY or --dir D, not both"
+# a public key has the same signer value
+openssl pkey -in "$P/signer.key" -pubout -out "$T/signer.pub" 2>/dev/null || fail "openssl pkey -pubout"
+run 0 "$CCZ" sim signer "$T/signer.pub"
+[ "$out" = "$want" ] || fail "sim signer PUBLIC-KEY: $out differs from openssl's $want"
+run 2 "$CCZ" sim measure "$CCZ" "$CCZ"
+contains "$err" "ccz: usage: ccz sim measure FILE"
 run 2 "$CCZ" sim info --dir "$P" extra
 contains "$err" "'sim info' takes no arguments"
 run 2 "$CCZ" sim init --dir "$P" extra

@@ -149,6 +149,15 @@ refused he query lookup 127.0.0.1:1 -- "usage: ccz he query lookup HOST:PORT --k
 refused he lr infer 127.0.0.1:1 -- "usage: ccz he lr infer HOST:PORT --data FILE.csv"
 refused rpc greeter serve -- "usage: ccz rpc greeter serve --listen ADDR"
 refused rpc greeter call 127.0.0.1:1 -- "usage: ccz rpc greeter call HOST:PORT --name NAME"
+# and no argument beyond the ones they take
+refused psi serve --listen 127.0.0.1:0 --parties 2 extra -- "usage: ccz psi serve --listen ADDR --parties N"
+refused psi join 127.0.0.1:1 extra --name a --data "$T/data.csv" -- \
+    "usage: ccz psi join HOST:PORT --name NAME --data FILE"
+refused psi join 127.0.0.1:1 --data "$T/data.csv" -- "usage: ccz psi join HOST:PORT --name NAME --data FILE"
+refused he query serve --db "$T/data.csv" --listen 127.0.0.1:0 extra -- \
+    "usage: ccz he query serve --db FILE.csv --listen ADDR"
+refused he query lookup 127.0.0.1:1 extra --key k -- "usage: ccz he query lookup HOST:PORT --key KEY"
+refused he query -- "usage: ccz he query serve|lookup ..."
 # a group without a word for its commands answers an unknown one with its usage line
 refused rpc greeter frobnicate -- "usage: ccz rpc greeter serve|call ..."
 refused he query frobnicate -- "usage: ccz he query serve|lookup ..."

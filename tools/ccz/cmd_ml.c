@@ -170,7 +170,7 @@ int cmd_ml(int argc, char **argv)
 /* info or run (argv[0]), the model and their options */
 static int ml_command(int argc, char **argv)
 {
-    bool json = false, is_info = !strcmp(argv[0], "info");
+    bool json = false, is_info = !strcmp(argv[0], "info"), threads_given = false;
     const char *model = NULL, *files[17];
     size_t n_files = 0;
     unsigned long long threads = 0;
@@ -184,8 +184,13 @@ static int ml_command(int argc, char **argv)
                 return cli_usage_error("ml", "at most 16 --input files");
             files[n_files++] = argv[++i];
         } else if (!is_info && !strcmp(argv[i], "--threads") && i + 1 < argc) {
+            if (threads_given)
+                return cli_usage_error("ml", "'--threads' is given twice; give it once");
+            threads_given = true;
             if (cli_number(argv[++i], 256, &threads) != CCZ_OK)
                 return cli_usage_error("ml", "--threads: 0 (one per CPU) to 256");
+        } else if (!is_info && (!strcmp(argv[i], "--input") || !strcmp(argv[i], "--threads"))) {
+            return cli_usage_error("ml", "'%s' needs a value", argv[i]); /* the last word */
         } else if (argv[i][0] != '-' && !model) {
             model = argv[i];
         } else {

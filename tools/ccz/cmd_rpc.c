@@ -162,6 +162,8 @@ out:
 
 /* ---- call ------------------------------------------------------------------------------------*/
 
+#define MD_KEY_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
+
 static bool binary_key(const char *key)
 {
     size_t n = strlen(key);
@@ -199,8 +201,16 @@ static int call(int argc, char **argv)
     ccz_status s = CCZ_OK;
     for (int i = 0; s == CCZ_OK && i < a.n_md; i++) {
         const char *eq = strchr(a.md[i], '=');
+        size_t n = (size_t)(eq - a.md[i]);
         char key[256];
-        snprintf(key, sizeof key, "%.*s", (int)(eq - a.md[i]), a.md[i]);
+        /* gRPC's key characters (capitals are lowered), and never cut to fit */
+        if (!n || n >= sizeof key || strspn(a.md[i], MD_KEY_CHARS) != n) {
+            s = ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
+                         "--metadata '%.*s': a key is 1 to 255 letters, digits, '-', '_' or '.'",
+                         (int)(n < 64 ? n : 64), a.md[i]);
+            break;
+        }
+        snprintf(key, sizeof key, "%.*s", (int)n, a.md[i]);
         if (!binary_key(key)) {
             s = ccz_rpc_md_add(&md, key, CCZ_SPAN(eq + 1, strlen(eq + 1)));
             continue;

@@ -100,6 +100,8 @@ static int sim_signer(int argc, char **argv)
         return r < 0 ? EXIT_OK : r;
     if (argc - optind > 1)
         return cli_usage_error("sim", "usage: ccz sim signer [KEY] [--dir D]");
+    if (optind < argc && given) /* --dir would do nothing */
+        return cli_usage_error("sim", "'sim signer' takes KEY or --dir D, not both");
     ccz_buf path = CCZ_BUF_INIT;
     ccz_status s = CCZ_OK;
     if (optind < argc) {
