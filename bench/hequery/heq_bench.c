@@ -53,9 +53,14 @@ int main(int argc, char **argv)
             keys[k] = ccz_buf_span(&q.key[k]);
             sent += q.key[k].len;
         }
-        ccz_heq_query_view v = {
-            alg,  ccz_buf_span(&q.params), ccz_buf_span(&q.public_key), ccz_buf_span(&q.relin_keys),
-            keys, CCZ_HEQ_KEY_CTS};
+        ccz_heq_query_view v = {alg,
+                                ccz_buf_span(&q.params),
+                                ccz_buf_span(&q.public_key),
+                                ccz_buf_span(&q.relin_keys),
+                                keys,
+                                CCZ_HEQ_KEY_CTS,
+                                NULL,
+                                NULL};
         ccz_heq_answer a;
         GUARD(ccz_heq_server_answer(&a, srv, &v));
         double w3 = bench_wall(), c3 = bench_cpu();

@@ -120,6 +120,10 @@ typedef struct {
     ccz_span params, public_key, relin_keys;
     const ccz_span *key;
     size_t n_key;
+    /* NULL, or asked before each step of the search (from the answer's threads, at once): false
+     * abandons the answer (CCZ_ERR_UNAVAILABLE), as when its client stopped waiting */
+    bool (*wanted)(void *arg);
+    void *wanted_arg;
 } ccz_heq_query_view;
 
 typedef struct {

@@ -64,8 +64,17 @@ struct ccz_heq_server {
 
 /* ---- work on the thread pool -----------------------------------------------------------------*/
 
-/* Tasks 0..n-1 handed out one at a time (their costs differ), to `threads` workers. */
+/* How a query's work runs: on `threads` workers (0: one per CPU), each asking wanted(wanted_arg)
+ * (when set) before every task it takes; false abandons the answer. */
 typedef struct {
+    unsigned threads;
+    bool (*wanted)(void *arg);
+    void *wanted_arg;
+} pool_ctl;
+
+/* Tasks 0..n-1 handed out one at a time (their costs differ), to the workers. */
+typedef struct {
+    const pool_ctl *ctl;
     atomic_size_t next;
     atomic_bool failed;
     size_t n;
@@ -84,7 +93,10 @@ static ccz_status pool_worker(size_t begin, size_t end, void *p)
     ccz_status s = j->local_new ? j->local_new(j->arg, &local) : CCZ_OK;
     size_t i;
     while (s == CCZ_OK && !atomic_load(&j->failed) && (i = atomic_fetch_add(&j->next, 1)) < j->n)
-        s = j->task(j->arg, i, local);
+        if (j->ctl->wanted && !j->ctl->wanted(j->ctl->wanted_arg))
+            s = ccz_fail(CCZ_ERR_UNAVAILABLE, "the answer was abandoned: nobody waits for it");
+        else
+            s = j->task(j->arg, i, local);
     if (j->local_done) {
         ccz_status d = j->local_done(j->arg, local);
         s = s ? s : d;
@@ -94,17 +106,22 @@ static ccz_status pool_worker(size_t begin, size_t end, void *p)
     return s;
 }
 
-static ccz_status pool_run(unsigned threads, size_t n, ccz_status (*task)(void *, size_t, void *),
-                           void *arg, ccz_status (*local_new)(void *, void **),
+static ccz_status pool_run(const pool_ctl *ctl, size_t n,
+                           ccz_status (*task)(void *, size_t, void *), void *arg,
+                           ccz_status (*local_new)(void *, void **),
                            ccz_status (*local_done)(void *, void *))
 {
     if (n == 0)
         return CCZ_OK;
-    pool_job j = {
-        .n = n, .task = task, .arg = arg, .local_new = local_new, .local_done = local_done};
+    pool_job j = {.ctl = ctl,
+                  .n = n,
+                  .task = task,
+                  .arg = arg,
+                  .local_new = local_new,
+                  .local_done = local_done};
     atomic_init(&j.next, 0);
     atomic_init(&j.failed, false);
-    unsigned w = threads ? threads : ccz_cpu_count();
+    unsigned w = ctl->threads ? ctl->threads : ccz_cpu_count();
     if (w > n)
         w = (unsigned)n;
     return ccz_parallel(w, w, pool_worker, &j);
@@ -162,7 +179,7 @@ typedef struct {
     ccz_lattice_relin_keys *rk;
     ccz_lattice_ciphertext *q[CCZ_HEQ_KEY_CTS];
     uint64_t t;
-    unsigned threads;
+    pool_ctl pool;
 } query;
 
 static void query_free(query *q)
@@ -226,7 +243,7 @@ static ccz_status load_query(query *q, ccz_heq_server *s, const ccz_heq_query_vi
                CCZ_ERR_INVALID_ARGUMENT, "unknown algorithm %d", (int)v->algorithm);
     CCZ_GUARD(server_ctx(&q->ctx, s, v->algorithm));
     q->t = ccz_lattice_context_params(q->ctx)->plain_modulus;
-    q->threads = s->threads;
+    q->pool = (pool_ctl){s->threads, v->wanted, v->wanted_arg};
     CCZ_ENSURE(v->n_key == CCZ_HEQ_KEY_CTS, CCZ_ERR_INVALID_ARGUMENT,
                "the key is %d ciphertexts (two nibbles for each of %d bytes), not %zu",
                CCZ_HEQ_KEY_CTS, CCZ_HEQ_KEY_BYTES, v->n_key);
@@ -419,8 +436,8 @@ static ccz_status faithful(ccz_lattice_ciphertext *acc, ccz_heq_answer *out,
     if (st == CCZ_OK)
         st = ccz_lattice_encrypt(acc, q->ctx, q->pk, pt);
     if (st == CCZ_OK)
-        st = pool_run(q->threads, s->db->n, faithful_entry, &j, NULL, NULL);
-    unsigned w = q->threads ? q->threads : ccz_cpu_count();
+        st = pool_run(&q->pool, s->db->n, faithful_entry, &j, NULL, NULL);
+    unsigned w = q->pool.threads ? q->pool.threads : ccz_cpu_count();
     if (w > s->db->n)
         w = (unsigned)s->db->n;
     out->setup_seconds = j.setup / w;
@@ -665,7 +682,7 @@ static ccz_status fast_leaves(fast_job *j)
                 tasks[n++] = (leaf_task){(uint8_t)i, (uint8_t)v, false};
     }
     leaf_job lj = {j, tasks};
-    return pool_run(j->q->threads, n, leaf_task_run, &lj, NULL, NULL);
+    return pool_run(&j->q->pool, n, leaf_task_run, &lj, NULL, NULL);
 }
 
 static ccz_status node_task(void *arg, size_t i, void *local)
@@ -743,7 +760,7 @@ static ccz_status fast_batch(fast_job *j, const batch *b)
         j->lv = l;
         j->level = lv[l - 1];
         if (s == CCZ_OK)
-            s = pool_run(q->threads, b->n[l - 1], node_task, j, NULL, NULL);
+            s = pool_run(&q->pool, b->n[l - 1], node_task, j, NULL, NULL);
         if (l >= 2) { /* the level below is no longer needed */
             free_cts(lv[l - 2], b->n[l - 2]);
             lv[l - 2] = NULL;
@@ -751,7 +768,7 @@ static ccz_status fast_batch(fast_job *j, const batch *b)
         j->below = lv[l - 1];
     }
     if (s == CCZ_OK)
-        s = pool_run(q->threads, b->count, entry_task, j, acc_new, acc_done);
+        s = pool_run(&q->pool, b->count, entry_task, j, acc_new, acc_done);
     for (int l = 0; l < 3; l++)
         free_cts(lv[l], lv[l] ? b->n[l] : 0);
     return s;
@@ -932,10 +949,9 @@ static ccz_status packed_block(ccz_lattice_ciphertext *acc, packed_job *j, const
         st = packed_plaintexts(j, value, s, perm, b);
     *setup += heq_now() - t0;
     if (st == CCZ_OK)
-        st = pool_run(q->threads, CCZ_HEQ_KEY_CTS, packed_mask, j, NULL, NULL);
+        st = pool_run(&q->pool, CCZ_HEQ_KEY_CTS, packed_mask, j, NULL, NULL);
     for (j->stage = 0; j->stage < 4 && st == CCZ_OK; j->stage++)
-        st = pool_run(q->threads, CCZ_HEQ_KEY_CTS >> (j->stage + 1), packed_tree_task, j, NULL,
-                      NULL);
+        st = pool_run(&q->pool, CCZ_HEQ_KEY_CTS >> (j->stage + 1), packed_tree_task, j, NULL, NULL);
     if (st == CCZ_OK)
         st = ccz_lattice_mul_plain(j->mask[0], q->ctx, j->mask[0], value);
     if (st == CCZ_OK && b == 0)

@@ -292,8 +292,17 @@ static ccz_heq_query_view view_of(const ccz_heq_query *q, ccz_span *keys)
                             ccz_buf_span(&q->public_key),
                             ccz_buf_span(&q->relin_keys),
                             keys,
-                            CCZ_HEQ_KEY_CTS};
+                            CCZ_HEQ_KEY_CTS,
+                            NULL,
+                            NULL};
     return v;
+}
+
+/* A query view's wanted(): counts the times it is asked and says no. */
+static bool count_no(void *arg)
+{
+    (*(unsigned *)arg)++;
+    return false;
 }
 
 /* One lookup in process: the answer decrypts to want (NULL: no entry); the budget left. */
@@ -1018,6 +1027,7 @@ typedef struct {
     int code;
     char msg[512];
     double setup_seconds; /* the reply's */
+    int64_t deadline_ms;  /* the call's (0: none) */
 } held_query;
 
 static void *held_query_run(void *arg)
@@ -1029,8 +1039,10 @@ static void *held_query_run(void *arg)
     CHECK_OK(ccz_rpc_channel_new(&ch, h->target, &co));
     ccz_rpc_status st;
     ProtobufCMessage *resp = NULL;
+    ccz_rpc_call_opts o = CCZ_RPC_CALL_OPTS_INIT;
+    o.deadline_ms = h->deadline_ms;
     CHECK_OK(ccz_rpc_unary(ch, &resp, &st, PATH, &h->r->base,
-                           &ccz__hequery__query_reply__descriptor, NULL));
+                           &ccz__hequery__query_reply__descriptor, &o));
     h->code = st.code;
     snprintf(h->msg, sizeof h->msg, "%s", st.message);
     ccz_rpc_status_free(&st);
@@ -1065,7 +1077,7 @@ static void held_worker_start(held_worker *w, const char *target, ccz_heq_algori
     CHECK_OK(ccz_heq_client_new(&w->client, a));
     CHECK_OK(ccz_heq_client_query(&w->q, w->client, CCZ_LIT("key")));
     request_of(&w->good, w->good_keys, &w->q);
-    w->h = (held_query){target, &w->good, -2, "", 0};
+    w->h = (held_query){target, &w->good, -2, "", 0, 0};
     rng_hold_start(1);
     test_thread(&w->t, held_query_run, &w->h);
     CHECK(rng_hold_wait(30000));
@@ -1300,6 +1312,75 @@ static void test_gone_in_queue(void)
     free(log_text);
 }
 
+/* A query whose client stops waiting while it is computed is abandoned at the search's next
+ * step. The server's one pool thread held inside a faithful query over 8 entries whose client
+ * gives up after 300 ms; let go, it computes no more of it: the log says it was abandoned, not
+ * answered, and the next query is refused for its parameters. In process, an answer whose
+ * wanted() says no from the start asks once and computes nothing, for every algorithm. */
+static void test_abandoned_while_running(void)
+{
+    if (UNDER_ASAN) {
+        fprintf(stderr, "  sanitizer build: the faithful lookup runs in the optimized build\n");
+        return;
+    }
+    ccz_heq_db *db = db_of("a,1\nb,2\nc,3\nd,4\ne,5\nf,6\ng,7\nh,8\n");
+    ccz_heq_server *hs = NULL;
+    ccz_heq_server_opts so = CCZ_HEQ_SERVER_OPTS_INIT;
+    so.db = db;
+    so.threads = 1;
+    CHECK_OK(ccz_heq_server_new(&hs, &so));
+    for (ccz_heq_algorithm a = CCZ_HEQ_FAITHFUL; a <= CCZ_HEQ_PACKED; a++) {
+        ccz_heq_client *c = NULL;
+        ccz_heq_query q;
+        ccz_span keys[CCZ_HEQ_KEY_CTS];
+        CHECK_OK(ccz_heq_client_new(&c, a));
+        CHECK_OK(ccz_heq_client_query(&q, c, CCZ_LIT("b")));
+        ccz_heq_query_view qv = view_of(&q, keys);
+        unsigned asked = 0;
+        qv.wanted = count_no, qv.wanted_arg = &asked;
+        ccz_heq_answer ans;
+        CHECK_STATUS(ccz_heq_server_answer(&ans, hs, &qv), CCZ_ERR_UNAVAILABLE);
+        CHECK_STR(ccz_error_detail(), "the answer was abandoned: nobody waits for it");
+        CHECK_INT(asked, 1);
+        CHECK(ans.value.len == 0 && ans.search_seconds < 1);
+        ccz_heq_query_free(&q);
+        ccz_heq_client_free(c);
+    }
+    test_memlog log;
+    service_log = test_memlog_open(&log);
+    service sv;
+    service_start(&sv, hs, 0);
+    held_worker w;
+    CHECK_OK(ccz_heq_client_new(&w.client, CCZ_HEQ_FAITHFUL));
+    CHECK_OK(ccz_heq_client_query(&w.q, w.client, CCZ_LIT("b")));
+    request_of(&w.good, w.good_keys, &w.q);
+    w.h = (held_query){sv.target, &w.good, -2, "", 0, 300};
+    rng_hold_start(1);
+    test_thread(&w.t, held_query_run, &w.h);
+    CHECK(rng_hold_wait(30000));
+    pthread_join(w.t, NULL); /* its client gives up */
+    CHECK_INT(w.h.code, CCZ_RPC_DEADLINE_EXCEEDED);
+    rng_hold_release();
+    rng_hold_stop();
+    Ccz__Hequery__QueryRequest r;
+    ProtobufCBinaryData rk[CCZ_HEQ_KEY_CTS];
+    empty_request(&r, rk);
+    char why[512];
+    CHECK_INT(call(sv.ch, &r, why, sizeof why), CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_CONTAINS(why, "parameters: ");
+    service_stop(&sv);
+    service_log = NULL;
+    char *text = test_memlog_close(&log);
+    CHECK_CONTAINS(text, "ccz he query: faithful query refused: unavailable: the answer was "
+                         "abandoned: nobody waits for it\n");
+    CHECK(strstr(text, "faithful query answered") == NULL);
+    free(text);
+    ccz_heq_query_free(&w.q);
+    ccz_heq_client_free(w.client);
+    ccz_heq_server_free(hs);
+    ccz_heq_db_free(db);
+}
+
 /* A service needs options, a query server and an RPC server. */
 static void test_service_options(void)
 {
@@ -1334,4 +1415,5 @@ TEST_MAIN(T(test_db), T(test_algorithms), T(test_client), T(test_key_lengths),
           T(test_algorithms_agree), T(test_no_randomness), T(test_packed_empty_values),
           T(test_nibble_distance), T(test_batches), T(test_answer_forms), T(test_service),
           T(test_busy), T(test_pending_exact), T(test_packed_service), T(test_default_pending),
-          T(test_deadline_in_queue), T(test_gone_in_queue), T(test_service_options))
+          T(test_deadline_in_queue), T(test_gone_in_queue), T(test_abandoned_while_running),
+          T(test_service_options))

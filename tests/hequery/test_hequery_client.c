@@ -61,7 +61,9 @@ static void on_query(ccz_rpc_call *call, const ProtobufCMessage *m, void *payloa
                             span_of(q->public_key),
                             span_of(q->relin_keys),
                             keys,
-                            q->n_key};
+                            q->n_key,
+                            NULL,
+                            NULL};
     ccz_heq_answer a;
     ccz_status st = ccz_heq_server_answer(&a, s->server, &v);
     CHECK_OK(st);

@@ -33,7 +33,9 @@ static void lookup(ccz_heq_client *c, const char *key, size_t key_len, const cha
                              ccz_buf_span(&q.public_key),
                              ccz_buf_span(&q.relin_keys),
                              keys,
-                             CCZ_HEQ_KEY_CTS};
+                             CCZ_HEQ_KEY_CTS,
+                             NULL,
+                             NULL};
     CHECK_OK(ccz_heq_server_answer(&a, server, &qv));
     CHECK_OK(ccz_heq_client_decode(&v, &budget, c, ccz_buf_span(&a.value), a.block, a.chunks));
     bool right = v.len == want_len && (!want_len || memcmp(v.ptr, want, want_len) == 0);

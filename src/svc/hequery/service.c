@@ -3,7 +3,7 @@
  * copied out of the request on the loop, answered on one worker thread (the answer itself runs
  * on the thread pool), and the reply is given back on the loop. At most max_pending queries
  * wait or run (one whose client's deadline passed, or who cancelled or went away, while it
- * waited is dropped, not computed);
+ * waited is dropped, not computed; while it runs, abandoned at the search's next step);
  * what is wrong with a query is INVALID_ARGUMENT with the reason. Requests are
  * untrusted; the reasons never quote their bytes. */
 #include <pthread.h>
@@ -101,6 +101,14 @@ static void say_done(ccz_heq_service *v, const job *j)
     fflush(v->log);
 }
 
+/* From the answer's threads, which hold a reference to the call: whether its client still waits
+ * (its deadline not passed, not cancelled, still connected). */
+static bool client_waits(void *arg)
+{
+    const ccz_rpc_call *c = arg;
+    return ccz_rpc_call_remaining_ms(c) != 0 && ccz_rpc_call_alive(c);
+}
+
 static void run(ccz_heq_service *v, job *j)
 {
     ccz_span keys[CCZ_HEQ_KEY_CTS];
@@ -111,7 +119,9 @@ static void run(ccz_heq_service *v, job *j)
                             ccz_buf_span(&j->public_key),
                             ccz_buf_span(&j->relin_keys),
                             keys,
-                            CCZ_HEQ_KEY_CTS};
+                            CCZ_HEQ_KEY_CTS,
+                            client_waits,
+                            j->call};
     ccz_error_clear();
     j->status = ccz_heq_server_answer(&j->answer, v->server, &q);
     if (j->status)
