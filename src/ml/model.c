@@ -365,7 +365,7 @@ static ccz_status need_inputs(compile *c, size_t lo, size_t hi)
 static ccz_status need_outputs(compile *c, size_t n)
 {
     CCZ_ENSURE(c->n->n_out >= 1 && c->n->out[0] != ML_NONE, CCZ_ERR_MALFORMED, "no output");
-    for (size_t i = n; i < c->n->n_out; i++)
+    for (size_t i = n; i < c->n->n_out && i < CCZ_ARRAY_LEN(c->n->out); i++) /* at most 2 */
         CCZ_ENSURE(c->n->out[i] == ML_NONE, CCZ_ERR_UNSUPPORTED, "output %zu is not supported", i);
     c->n->n_out = c->n->n_out > n ? n : c->n->n_out;
     return CCZ_OK;
@@ -446,11 +446,11 @@ static ccz_status compile_flatten(compile *c)
 {
     CCZ_GUARD(need_inputs(c, 1, 1));
     const ml_value *x = in(c, 0);
-    int64_t axis;
-    CCZ_GUARD(attr_int(&c->A, "axis", 1, &axis));
-    axis = norm_axis(axis, x->rank);
-    CCZ_ENSURE(axis >= 0 && axis <= (int64_t)x->rank, CCZ_ERR_MALFORMED, "axis %lld out of range",
-               (long long)axis);
+    int64_t given;
+    CCZ_GUARD(attr_int(&c->A, "axis", 1, &given));
+    int64_t axis = norm_axis(given, x->rank);
+    CCZ_ENSURE(axis >= 0 && axis <= (int64_t)x->rank, CCZ_ERR_MALFORMED,
+               "axis %lld out of range for rank %zu", (long long)given, x->rank);
     int64_t dims[2] = {1, 1};
     for (size_t i = 0; i < x->rank; i++)
         dims[(int64_t)i < axis ? 0 : 1] *= x->dims[i]; /* each below 2^28 elements in all */
@@ -871,8 +871,8 @@ static ccz_status linear_common(compile *c, size_t *rows)
     ml_node *n = c->n;
     const ml_value *x = in(c, 0);
     CCZ_ENSURE(x->rank == 2 && x->batched, CCZ_ERR_UNSUPPORTED, "the input must be (N, features)");
-    const float *coef, *icpt;
-    size_t nc, ni;
+    const float *coef = NULL, *icpt = NULL;
+    size_t nc = 0, ni = 0;
     CCZ_GUARD(attr_floats(&c->A, "coefficients", &coef, &nc));
     CCZ_GUARD(attr_floats(&c->A, "intercepts", &icpt, &ni));
     n->feats = (size_t)x->dims[1];

@@ -624,7 +624,7 @@ ccz_status ccz_ml_run(const ccz_ml_model *m, size_t batch, const float *const *i
     bool shared = pthread_mutex_trylock(&m->ws->mu) == 0;
     float *ws = NULL;
     ccz_status st = CCZ_OK;
-    if (shared && m->ws->cap < need) {
+    if (shared && (!m->ws->ptr || m->ws->cap < need)) { /* need is 0 without nodes */
         free(m->ws->ptr);
         m->ws->ptr = aligned_alloc(64, (need ? need : ALIGN_FLOATS) * sizeof(float));
         m->ws->cap = m->ws->ptr ? need : 0;

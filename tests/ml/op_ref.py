@@ -667,6 +667,95 @@ error("err_binary_softmax", model("m", [node("LinearClassifier", ["X"], ["L"], d
                                   [vi("X", ["N", 2])], [vi("L", None)], ml=True),
       "unsupported", "a binary classifier's post_transform must be NONE or LOGISTIC")
 
+# checks of the loader no case above reaches: each one's absence loads the model with another
+# refusal (or none), reads a batched buffer as weights or a constant as a batch, or lets an
+# attribute large enough to overflow the window arithmetic through
+error("err_flatten_axis_high", one("Flatten", "f", {"axis": 3}), "malformed",
+      "node 0 'f' (Flatten): axis 3 out of range for rank 2")
+error("err_flatten_axis_low", one("Flatten", "f", {"axis": -3}), "malformed",
+      "node 0 'f' (Flatten): axis -3 out of range for rank 2")
+error("err_outputs2", model("m", [node("Relu", ["X"], ["Y", "Z"])], [vi("X", ["N", 4])], Y1),
+      "unsupported", "output 1 is not supported")
+error("err_int64_reshaped", model("m", [node("Reshape", ["C", "s"], ["R"], name="r"), node("Add", ["X", "R"], ["Y"])],
+                                  [vi("X", ["N", 4])], Y1,
+                                  [("C", np.ones((1, 4), dtype=np.int64)), ("s", np.array([1, 4], dtype=np.int64))]),
+      "unsupported", "node 0 'r' (Reshape): input 0 is an int64 tensor (float expected)")
+error("err_conv_weights_batched", model("m", [node("Conv", ["X", "X"], ["Y"])], [vi("X", ["N", 1, 3, 3])], Y1),
+      "malformed", "the weights must be (M, C/group, kH, kW)")
+error("err_conv_bias_batched", model("m", [node("Conv", ["X", "W", "B"], ["Y"])],
+                                     [vi("X", ["N", 1, 3, 3]), vi("B", ["N"])], Y1, [("W", rand(1, 1, 3, 3))]),
+      "malformed", "the bias must have one value per output channel")
+error("err_group_c", model("m", [node("Conv", ["X", "W"], ["Y"], group=3)], [vi("X", ["N", 4, 6, 6])], Y1, [("W", rand(3, 1, 3, 3))]),
+      "malformed", "group 3 does not divide the channels")
+error("err_conv_kernel_width", model("m", [node("Conv", ["X", "W"], ["Y"], kernel_shape=[3, 2])], [vi("X", ["N", 1, 6, 6])], Y1,
+                                     [("W", rand(1, 1, 3, 3))]), "malformed", "kernel_shape differs from the weights")
+for i, side in enumerate(("top", "left")):
+    pads = [0, 0, 0, 0]
+    pads[i] = 2
+    error("err_pool_pads_" + side, model("m", [node("AveragePool", ["X"], ["Y"], kernel_shape=[2, 2], pads=pads)],
+                                        [vi("X", ["N", 1, 4, 4])], Y1), "unsupported", "pads as large as the kernel")
+error("err_bn_rank1", model("m", [node("BatchNormalization", ["X", "s", "b", "m", "v"], ["Y"])], [vi("X", ["N"])], Y1,
+                            [("s", rand(1)), ("b", rand(1)), ("m", rand(1)), ("v", rand(1) + 2)]),
+      "malformed", "rank 1 (2 or more expected)")
+error("err_bn_scale_2d", model("m", [node("BatchNormalization", ["X", "s", "b", "m", "v"], ["Y"])], [vi("X", ["N", 4, 3])], Y1,
+                               [("s", rand(4, 1)), ("b", rand(4)), ("m", rand(4)), ("v", rand(4) + 2)]),
+      "malformed", "input 1 must have one float per channel")
+error("err_linear_no_coefs", model("m", [node("LinearRegressor", ["X"], ["Y"], domain="ai.onnx.ml")],
+                                   [vi("X", ["N", 2])], Y1, ml=True), "malformed", "0 coefficients for 2 features")
+error("err_linear_const_input", model("m", [node("LinearRegressor", ["C"], ["Y"], domain="ai.onnx.ml", coefficients=[1.0, 2.0])],
+                                      [vi("X", ["N", 2])], Y1, [("C", rand(1, 2))], ml=True),
+      "unsupported", "the input must be (N, features)")
+error("err_reshape_shape_2d", model("m", [node("Reshape", ["X", "s"], ["Y"])], [vi("X", ["N", 4])], Y1,
+                                    [("s", np.array([[0, 4]], dtype=np.int64))]), "malformed", "the shape must be a 1-D int64 tensor")
+error("err_concat_const", model("m", [node("Concat", ["X", "C"], ["Y"], axis=1)], [vi("X", ["N", 4])], Y1, [("C", rand(1, 4))]),
+      "malformed", "input 1 has another rank or batch")
+for attr, val, text in [("kernel_shape", [65537, 1], "kernel 65537x1"), ("strides", [65537, 1], "strides 65537,1"),
+                        ("dilations", [65537, 1], "dilations 65537,1"), ("dilations", [1, 0], "dilations 1,0"),
+                        ("pads", [65537, 0, 0, 0], "pads 65537,0,0,0")]:
+    attrs = {"kernel_shape": [2, 2], attr: val}
+    error(f"err_{attr}_{val[0]}_{val[1]}", model("m", [node("MaxPool", ["X"], ["Y"], **attrs)], [vi("X", ["N", 1, 4, 4])], Y1),
+          "unsupported", text)
+
+# Gemm: alpha without C; C of one value (broadcast along both axes); transA on a constant A
+simple("Gemm_alpha_noC", "Gemm", (70,), lambda x: 0.25 * (x @ GB.astype(np.float64)), {"alpha": 0.25},
+       inits=[("B", GB)], n=5)
+GC1 = np.array([1.5], dtype=np.float32)
+simple("Gemm_C_one", "Gemm", (70,), lambda x: x @ GB.astype(np.float64) + 1.5, inits=[("B", GB), ("C", GC1)], n=5)
+ga, gb = rand(5, 2), rand(5, 4)  # A' = (2, 5), G = A' B = (2, 4), added to X[N, 2, 4]
+x = rand(3, 2, 4)
+case("Gemm_transA_const",
+     model("m", [helper.make_node("Gemm", ["A", "B"], ["G"], name="g", transA=1),
+                 helper.make_node("Add", ["X", "G"], ["Y"], name="a")],
+           [vi("X", ["N", 2, 4])], [vi("Y", ["N", 2, 4])], [("A", ga), ("B", gb)]),
+     [x], [x.astype(np.float64) + ga.T.astype(np.float64) @ gb.astype(np.float64)])
+# ceil_mode: a last window that would start in the bottom or right padding is dropped (4x4 with
+# pads 1 at the bottom and right: 2x2 out, not 3x3); with count_include_pad, a window past the
+# padded input counts only what lies inside it
+simple("MaxPool_ceil_pad", "MaxPool", (2, 4, 4), lambda x: pool_ref(x, (2, 2), (2, 2), (0, 0, 1, 1), ceil=True),
+       {"kernel_shape": [2, 2], "strides": [2, 2], "pads": [0, 0, 1, 1], "ceil_mode": 1})
+simple("AveragePool_ceil_incl", "AveragePool", (2, 5, 5),
+       lambda x: pool_ref(x, (2, 2), (2, 2), kind="avg", include_pad=True, ceil=True),
+       {"kernel_shape": [2, 2], "strides": [2, 2], "ceil_mode": 1, "count_include_pad": 1})
+# the labels alone, without the scores output: the binary decision still reads the score
+x = rand(9, F_)
+s = (x.astype(np.float64) @ w1.T.astype(np.float64) + b1)[:, 0]
+assert (s > 0).any() and (s <= 0).any()
+node = helper.make_node("LinearClassifier", ["X"], ["L"], name="lc", domain="ai.onnx.ml",
+                        coefficients=w1.ravel().tolist(), intercepts=b1.tolist(), classlabels_ints=[4, 9])
+m = model("LinearClassifier_binary_labels", [node], [vi("X", ["N", F_])], [vi("L", ["N"], TensorProto.INT64)], ml=True)
+case("LinearClassifier_binary_labels", m, [x], [np.where(s > 0, 9.0, 4.0)])
+# every score 0: SOFTMAX_ZERO leaves all of them 0 (no 0/0), and the tie goes to the first label
+node = helper.make_node("LinearClassifier", ["X"], ["L", "Z"], name="lc", domain="ai.onnx.ml",
+                        coefficients=[0.0] * (3 * F_), intercepts=[0.0] * 3, classlabels_ints=[5, 6, 7],
+                        post_transform="SOFTMAX_ZERO")
+m = model("LinearClassifier_all_zero", [node], [vi("X", ["N", F_])],
+          [vi("L", ["N"], TensorProto.INT64), vi("Z", ["N", 3])], ml=True)
+x = rand(2, F_)
+case("LinearClassifier_all_zero", m, [x], [np.array([5.0, 5.0]), np.zeros((2, 3))])
+# a graph without nodes, its input its output: the run needs no workspace, and gets none
+x = rand(2, 3)
+case("Graph_no_nodes", model("m", [], [vi("X", ["N", 3])], [vi("X", ["N", 3])]), [x], [x])
+
 with open(os.path.join(out_dir, "manifest"), "w") as f:
     f.write("\n".join(manifest) + "\n")
 print(f"op_ref.py: {sum(1 for l in manifest if l.startswith('run'))} runs, "

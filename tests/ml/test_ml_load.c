@@ -7,7 +7,8 @@
  * external data, a declared output of another shape, IR 10, opsets 6 and 19, an undefined input,
  * an unknown attribute, no graph input or output, a nameless initializer, Gemm, MatMul, Add and
  * Reshape operands that do not fit in either direction, the batch moved by Softmax, Flatten or
- * Transpose); the same models without the fault load and run. */
+ * Transpose); the same models without the fault load and run; a run at the batch limit and
+ * one past it, and the workspace a batch takes. */
 #include <malloc.h>
 #include <math.h>
 #include <pthread.h>
@@ -714,6 +715,43 @@ out:
     free(n);
 }
 
+/* The run's bounds on the batch, at the limit and one past it, and the workspace a run of a
+ * batch takes: each node output rounded up to 16 floats, nothing for a batch out of range. */
+static void batch_bounds(void)
+{
+    model_spec s = relu();
+    s.x_dims[1] = 1;
+    ccz_ml_model *m = NULL;
+    CHECK_OK(load(&s, &m));
+    if (!m)
+        return;
+    CHECK_INT(ccz_ml_workspace_floats(m, 1), 16);
+    CHECK_INT(ccz_ml_workspace_floats(m, 17), 32);
+    CHECK_INT(ccz_ml_workspace_floats(m, (size_t)1 << 20), (size_t)1 << 20);
+    CHECK_INT(ccz_ml_workspace_floats(m, ((size_t)1 << 20) + 1), 0);
+    CHECK_INT(ccz_ml_workspace_floats(m, 0), 0);
+    CHECK_INT(ccz_ml_workspace_floats(NULL, 1), 0);
+    size_t n = (size_t)1 << 20;
+    float *x = malloc((n + 1) * sizeof *x), *y = malloc((n + 1) * sizeof *y);
+    CHECK(x && y);
+    if (x && y) {
+        for (size_t i = 0; i <= n; i++)
+            x[i] = i % 2 ? -1.0f : (float)i;
+        const float *in[] = {x};
+        float *o[] = {y};
+        CHECK_OK(ccz_ml_run(m, n, in, o, 1));
+        size_t bad = 0;
+        for (size_t i = 0; i < n; i++)
+            bad += y[i] != (i % 2 ? 0.0f : (float)i);
+        CHECK_INT(bad, 0);
+        CHECK_STATUS(ccz_ml_run(m, n + 1, in, o, 1), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ccz_error_detail(), "ml: a batch of 1048577 rows (1 to 1048576)");
+    }
+    free(x);
+    free(y);
+    ccz_ml_model_free(m);
+}
+
 TEST_MAIN(T(valid_models_run), T(initializer_data), T(shapes_and_versions), T(graph_edges),
           T(operands), T(graph_structure), T(attribute_ranges), T(gemm_shared_weights),
-          T(batchnorm_shared_constants), T(pool_attributes), T(nested_subgraphs))
+          T(batchnorm_shared_constants), T(pool_attributes), T(nested_subgraphs), T(batch_bounds))
