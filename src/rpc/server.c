@@ -112,7 +112,6 @@ struct conn {
     struct event *timer; /* handshake deadline, then idle check */
     int64_t last_active; /* monotonic ms its handshake finished or its last call ended */
     size_t unconsumed;   /* bytes received on its streams, not yet consumed */
-    size_t credit;       /* consumed, not yet sent back in a WINDOW_UPDATE */
     int in_recv;
     bool closing;
     unsigned peer_resets; /* streams reset for the client's errors on them */
@@ -222,17 +221,24 @@ void ccz_rpc_call_unref(ccz_rpc_call *k)
  * consumed bytes could sit unannounced while unfinished messages fill the rest, a stall. */
 #define CREDIT_STEP 16384
 
+/* The connection's window is credited with what it received and its calls do not hold: bytes
+ * consumed, and DATA nghttp2 dropped on streams already closed (and padding), which it counts as
+ * consumed but announces only at half the window, a count the server's own updates erase. */
+static void credit_connection(conn *c)
+{
+    int64_t due =
+        (int64_t)nghttp2_session_get_effective_recv_data_length(c->h2) - (int64_t)c->unconsumed;
+    if (due >= CREDIT_STEP)
+        nghttp2_submit_window_update(c->h2, NGHTTP2_FLAG_NONE, 0, (int32_t)due);
+}
+
 /* n bytes of a stream (k, or an unknown stream id) leave the server: credited to the client's
  * connection and stream windows. */
 static void credit(conn *c, ccz_rpc_call *k, int32_t id, size_t n)
 {
     if (!n || !c->h2)
         return;
-    c->credit += n;
-    if (c->credit >= CREDIT_STEP) {
-        nghttp2_submit_window_update(c->h2, NGHTTP2_FLAG_NONE, 0, (int32_t)c->credit);
-        c->credit = 0;
-    }
+    credit_connection(c);
     if (!k) {
         nghttp2_submit_window_update(c->h2, NGHTTP2_FLAG_NONE, id, (int32_t)n);
         return;
@@ -1507,6 +1513,8 @@ static void read_cb(struct bufferevent *bev, void *arg)
         }
         evbuffer_drain(in, (size_t)used);
     }
+    if (c->h2 && !c->closing) /* DATA on closed streams calls nothing of the server's */
+        credit_connection(c);
     c->in_recv = 0;
     conn_flush(c);
 }

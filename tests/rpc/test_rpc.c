@@ -978,6 +978,15 @@ static void test_compressed_requests(void)
               CCZ_RPC_UNIMPLEMENTED);
     CHECK_STR(msg, "grpc-encoding 'snappy' is not supported (accepted: identity,deflate,gzip)");
     CHECK_STR(last_raw.accept, "identity,deflate,gzip");
+    /* nor one a byte longer or shorter than one it reads (the zlib bytes would be corrupt gzip) */
+    CHECK_INT(raw_call_with(&cli, "/ratls.Greeter/SayHello", "application/grpc",
+                            "grpc-encoding: gzipx", f.ptr, f.len, msg),
+              CCZ_RPC_UNIMPLEMENTED);
+    CHECK_STR(msg, "grpc-encoding 'gzipx' is not supported (accepted: identity,deflate,gzip)");
+    CHECK_INT(raw_call_with(&cli, "/ratls.Greeter/SayHello", "application/grpc",
+                            "grpc-encoding: gzi", f.ptr, f.len, msg),
+              CCZ_RPC_UNIMPLEMENTED);
+    CHECK_STR(msg, "grpc-encoding 'gzi' is not supported (accepted: identity,deflate,gzip)");
     /* a bomb: 1 MiB of name in about 1 KiB, to a server that takes 4 KiB messages */
     size_t big = 1u << 20;
     char *name = malloc(big);

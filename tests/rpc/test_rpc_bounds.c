@@ -9,7 +9,10 @@
  * answer a client never opens its window for is reset after the idle timeout; a handler's
  * misuse of its call and a server's misconfiguration are refused with what was wrong; a rapid
  * reset flood (CVE-2023-44487) ends its connection while others are served; a request its
- * client's trailers end is answered; the SETTINGS announce the header list and window enforced. */
+ * client's trailers end is answered; the SETTINGS announce the header list and window enforced;
+ * windows are credited as request bytes are consumed (an unfinished message is not), those of
+ * refused calls at once; a header list at the bound is taken, one byte more refused; headers
+ * HTTP/2 and gRPC define are not metadata. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +23,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -115,6 +119,15 @@ static void hello(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload
         CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, name));
         return;
     }
+    if (!strcmp(name, "keys")) { /* OK, with the keys of the metadata the handler sees */
+        char keys[160] = "";
+        const ccz_rpc_metadata *md = ccz_rpc_call_metadata(call);
+        for (size_t i = 0; i < md->n; i++)
+            snprintf(keys + strlen(keys), sizeof keys - strlen(keys), "%s%s", i ? "," : "",
+                     md->entries[i].key);
+        CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_OK, keys));
+        return;
+    }
     if (strcmp(name, "later") != 0) {
         greeter_hello_reply(call, name);
         return;
@@ -136,7 +149,9 @@ typedef struct {
     bool closed[SLOTS];
     uint32_t error[SLOTS]; /* the HTTP/2 code it was closed with */
     bool goaway;
-    uint32_t goaway_error; /* the GOAWAY's code */
+    uint32_t goaway_error;  /* the GOAWAY's code */
+    uint32_t credit_conn;   /* what the server's WINDOW_UPDATEs credited the connection */
+    uint32_t credit[SLOTS]; /* and each stream */
 } peer;
 
 static ssize_t peer_send(nghttp2_session *s, const uint8_t *d, size_t n, int f, void *u)
@@ -181,6 +196,13 @@ static int peer_frame(nghttp2_session *s, const nghttp2_frame *fr, void *u)
     if (fr->hd.type == NGHTTP2_GOAWAY) {
         p->goaway = true;
         p->goaway_error = fr->goaway.error_code;
+    }
+    if (fr->hd.type == NGHTTP2_WINDOW_UPDATE) {
+        uint32_t n = (uint32_t)fr->window_update.window_size_increment;
+        if (!fr->hd.stream_id)
+            p->credit_conn += n;
+        else if (SLOT(fr->hd.stream_id) < SLOTS)
+            p->credit[SLOT(fr->hd.stream_id)] += n;
     }
     return 0;
 }
@@ -243,6 +265,79 @@ static int32_t peer_call(peer *p, const char *path, size_t md_bytes, h2_body *b)
     int32_t id = nghttp2_submit_request(p->h2, NULL, nv, n, &prd, NULL);
     CHECK(id > 0 && SLOT(id) < SLOTS);
     return id;
+}
+
+/* Sends and reads for ms, or until *watch (when not NULL) is want. */
+static void peer_pump(peer *p, int ms, const uint32_t *watch, uint32_t want)
+{
+    int64_t end = now_ms() + ms;
+    uint8_t buf[16384];
+    while (now_ms() < end && !(watch && *watch == want)) {
+        CHECK_INT(nghttp2_session_send(p->h2), 0);
+        struct pollfd pf = {p->fd, POLLIN, 0};
+        if (poll(&pf, 1, 20) <= 0)
+            continue;
+        ssize_t n = recv(p->fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n <= 0)
+            return;
+        CHECK((ssize_t)nghttp2_session_mem_recv(p->h2, buf, (size_t)n) == n);
+    }
+}
+
+/* A request body the test doles out: the avail bytes at p, then (once end is set) the end of
+ * the stream; after changing either, nghttp2_session_resume_data. */
+typedef struct {
+    const uint8_t *p;
+    size_t avail;
+    bool end;
+} doled;
+
+static ssize_t doled_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+                          nghttp2_data_source *src, void *u)
+{
+    (void)s, (void)id, (void)u;
+    doled *b = src->ptr;
+    if (!b->avail && !b->end)
+        return NGHTTP2_ERR_DEFERRED;
+    size_t n = b->avail < len ? b->avail : len;
+    memcpy(buf, b->p, n);
+    b->p += n;
+    b->avail -= n;
+    if (!b->avail && b->end)
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (ssize_t)n;
+}
+
+/* A SayHello request, its body doled out by b: the stream's id. */
+static int32_t peer_call_doled(peer *p, doled *b)
+{
+    nghttp2_nv nv[6];
+    size_t n = h2_grpc_headers(nv, "/ratls.Greeter/SayHello", "application/grpc");
+    nghttp2_data_provider prd = {.source.ptr = b, .read_callback = doled_read};
+    int32_t id = nghttp2_submit_request(p->h2, NULL, nv, n, &prd, NULL);
+    CHECK(id > 0 && SLOT(id) < SLOTS);
+    return id;
+}
+
+/* A gRPC frame of exactly n bytes holding a HelloRequest (a name of 'a's); the caller frees it. */
+static uint8_t *hello_frame(size_t n)
+{
+    uint8_t *f = malloc(n);
+    char *name = malloc(n);
+    memset(name, 'a', n);
+    Ratls__HelloRequest r = RATLS__HELLO_REQUEST__INIT;
+    size_t len = n - 5;
+    do { /* the name's length, less its tag and length */
+        name[len] = '\0';
+        r.name = name;
+    } while (5 + ratls__hello_request__get_packed_size(&r) > n && len--);
+    CHECK_INT(5 + ratls__hello_request__get_packed_size(&r), n);
+    size_t m = ratls__hello_request__pack(&r, f + 5);
+    f[0] = 0;
+    f[1] = (uint8_t)(m >> 24), f[2] = (uint8_t)(m >> 16), f[3] = (uint8_t)(m >> 8),
+    f[4] = (uint8_t)m;
+    free(name);
+    return f;
 }
 
 static unsigned idle_ms; /* the next server's idle timeout (0: the default) */
@@ -1041,8 +1136,175 @@ static void test_made_you_reset(void)
     ccz_rpc_server_free(srv);
 }
 
+/* Windows are credited as the server consumes request bytes, not as they arrive (the option
+ * that stops nghttp2's own updates), in steps of 16384 bytes: a message of exactly 16384 bytes
+ * is credited to the connection and to its stream at once; one of 120005 held unfinished at
+ * 110000 bytes, past half the windows of 196608 (where nghttp2 would credit what it received),
+ * is credited nothing until its last byte comes, then all of it. The connection's first credit
+ * is the window's rise from HTTP/2's 65535. */
+static void test_window_credit(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    const uint32_t window = 131072 + 65536;
+    ccz_rpc_server *srv = server_new(131072, window, &thread, target);
+    peer p;
+    peer_open(&p, target);
+    uint8_t *step = hello_frame(16384);
+    doled b = {step, 16384, false};
+    int32_t id = peer_call_doled(&p, &b);
+    uint32_t want = window - 65535 + 16384;
+    peer_pump(&p, 2000, &p.credit_conn, want);
+    peer_pump(&p, 100, NULL, 0);
+    CHECK_INT(p.credit_conn, want);
+    CHECK_INT(p.credit[SLOT(id)], 16384);
+    b.end = true;
+    CHECK_INT(nghttp2_session_resume_data(p.h2, id), 0);
+    peer_until(&p, id, false, 2000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
+    uint8_t *big = hello_frame(120005);
+    b = (doled){big, 110000, false};
+    id = peer_call_doled(&p, &b);
+    peer_pump(&p, 300, NULL, 0);
+    CHECK_INT(p.credit_conn, want);
+    CHECK_INT(p.credit[SLOT(id)], 0);
+    CHECK_INT(p.status[SLOT(id)], -1); /* neither shed nor answered */
+    b.avail = 120005 - 110000;
+    CHECK_INT(nghttp2_session_resume_data(p.h2, id), 0);
+    want += 120005;
+    peer_pump(&p, 2000, &p.credit_conn, want);
+    peer_pump(&p, 100, NULL, 0);
+    CHECK_INT(p.credit_conn, want);
+    CHECK_INT(p.credit[SLOT(id)], 120005);
+    b.end = true;
+    CHECK_INT(nghttp2_session_resume_data(p.h2, id), 0);
+    peer_until(&p, id, false, 2000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
+    free(step);
+    free(big);
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
+/* The bytes of calls nobody reads are credited back to the connection at once: those of a call
+ * refused (an unknown method) while its client sends, and DATA that comes after the server
+ * reset its stream, which nghttp2 drops and would announce only at half the window (here 65536
+ * bytes), a count the server's own updates erase: the connection's window leaked a little at
+ * each reset until calls stalled. Then a call of 60005 bytes, within a window of 131072 only
+ * if the rest was credited, is answered. (Credit goes back in steps of at least 16384 bytes:
+ * what is short of a step waits.) */
+static void test_refused_credit(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(65536, 131072, &thread, target);
+    peer p;
+    peer_open(&p, target);
+    uint8_t *f = hello_frame(60005);
+    h2_body b = {f, 60000};
+    int32_t id = peer_call(&p, "/ratls.Greeter/Nothing", 0, &b);
+    uint32_t want = 131072 - 65535 + 60000;
+    peer_until(&p, id, true, 2000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_UNIMPLEMENTED);
+    CHECK_STR(p.message[SLOT(id)], "unknown method /ratls.Greeter/Nothing");
+    peer_pump(&p, 300, &p.credit_conn, want);
+    CHECK(p.credit_conn + 16383 >= want && p.credit_conn <= want); /* the rest below a step */
+    /* three DATA frames of 16000 bytes on the stream the server reset, behind nghttp2's back */
+    CHECK_INT(p.error[SLOT(id)], NGHTTP2_NO_ERROR);
+    CHECK_INT(nghttp2_session_send(p.h2), 0);
+    uint8_t frame[9 + 16000] = {0x00, 0x3e, 0x80, NGHTTP2_DATA, 0, 0, 0, 0, (uint8_t)id};
+    for (int i = 0; i < 3; i++)
+        CHECK(send(p.fd, frame, sizeof frame, MSG_NOSIGNAL) == (ssize_t)sizeof frame);
+    want += 3 * 16000;
+    peer_pump(&p, 300, &p.credit_conn, want);
+    CHECK(p.credit_conn + 16383 >= want && p.credit_conn <= want);
+    b = (h2_body){f, 60005};
+    id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
+    peer_until(&p, id, false, 2000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
+    free(f);
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
+/* Request headers of exactly the 16384 bytes announced (HTTP/2's count: name, value and 32
+ * bytes a field) are taken; one byte more is refused RESOURCE_EXHAUSTED. */
+static void test_header_list_edge(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
+    peer p;
+    peer_open(&p, target);
+    nghttp2_nv nv[7];
+    size_t n = h2_grpc_headers(nv, "/ratls.Greeter/SayHello", "application/grpc");
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++)
+        used += nv[i].namelen + nv[i].valuelen + 32;
+    size_t fill = 16384 - used - 32 - strlen("y-fill"); /* the value that makes 16384 */
+    char *value = malloc(fill + 2);
+    for (int extra = 0; extra < 2; extra++) {
+        memset(value, 'v', fill + (size_t)extra);
+        value[fill + (size_t)extra] = '\0';
+        nv[n] = h2_nv("y-fill", value);
+        h2_body b = {hello_z, sizeof hello_z};
+        nghttp2_data_provider prd = {.source.ptr = &b, .read_callback = h2_body_read};
+        int32_t id = nghttp2_submit_request(p.h2, NULL, nv, n + 1, &prd, NULL);
+        CHECK(id > 0 && SLOT(id) < SLOTS);
+        peer_until(&p, id, false, 2000);
+        if (!extra) {
+            CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
+        } else {
+            CHECK_INT(p.status[SLOT(id)], CCZ_RPC_RESOURCE_EXHAUSTED);
+            CHECK_STR(p.message[SLOT(id)],
+                      "the request headers exceed 16384 bytes, or the server's bound");
+        }
+    }
+    free(value);
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
+/* The headers HTTP/2 and gRPC define (user-agent, host, accept-encoding, content-length, te,
+ * grpc-*) are not the handler's metadata: only the call's own y-kept reaches it. */
+static void test_reserved_headers(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
+    peer p;
+    peer_open(&p, target);
+    static const uint8_t keys[] = {0, 0, 0, 0, 6, 0x0a, 0x04, 'k', 'e', 'y', 's'};
+    nghttp2_nv nv[12];
+    size_t n = h2_grpc_headers(nv, "/ratls.Greeter/SayHello", "application/grpc");
+    nv[n++] = h2_nv("user-agent", "grpc-c/1.0");
+    nv[n++] = h2_nv("host", "x");
+    nv[n++] = h2_nv("accept-encoding", "gzip");
+    nv[n++] = h2_nv("content-length", "11");
+    nv[n++] = h2_nv("grpc-previous-rpc-attempts", "1");
+    nv[n++] = h2_nv("y-kept", "v");
+    h2_body b = {keys, sizeof keys};
+    nghttp2_data_provider prd = {.source.ptr = &b, .read_callback = h2_body_read};
+    int32_t id = nghttp2_submit_request(p.h2, NULL, nv, n, &prd, NULL);
+    CHECK(id > 0 && SLOT(id) < SLOTS);
+    peer_until(&p, id, false, 2000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
+    CHECK_STR(p.message[SLOT(id)], "y-kept");
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
 TEST_MAIN(T(test_metadata_bound), T(test_early_end_reset), T(test_cancelled_call),
           T(test_unsendable_status), T(test_zero_window_stall), T(test_idle_timely),
           T(test_call_misuse), T(test_server_setup_refused), T(test_rapid_reset),
           T(test_unread_statuses), T(test_ping_flood), T(test_continuation_flood),
-          T(test_made_you_reset), T(test_client_trailers))
+          T(test_made_you_reset), T(test_client_trailers), T(test_window_credit),
+          T(test_refused_credit), T(test_header_list_edge), T(test_reserved_headers))
