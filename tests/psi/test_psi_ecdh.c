@@ -224,6 +224,28 @@ static void test_edge_sets(void)
     ccz_psi_set_free(o);
 }
 
+/* The client's lookup table keeps free slots: sets of 16 and 64 items (a size the table could
+ * have exactly) look up tags they do not hold; the alarm stops a lookup that goes round a full
+ * table for ever. */
+static void test_lookup_table_sizes(void)
+{
+    for (size_t n = 16; n <= 64; n *= 4) {
+        ccz_psi_set *a, *b = random_set(300, 10, 100);
+        CHECK_OK(ccz_psi_set_new(&a));
+        for (size_t i = 0; i < n; i++) {
+            char item[32];
+            int len = snprintf(item, sizeof item, "item-%zu", i);
+            CHECK_OK(ccz_psi_set_add(a, CCZ_SPAN(item, (size_t)len)));
+        }
+        alarm(20);
+        check_against_plain(a, b, 0);
+        alarm(0);
+        CHECK_INT(ccz_psi_set_size(a), n);
+        ccz_psi_set_free(a);
+        ccz_psi_set_free(b);
+    }
+}
+
 static void test_set_lines(void)
 {
     ccz_psi_set *s;
@@ -235,7 +257,13 @@ static void test_set_lines(void)
     CHECK(span_eq(ccz_psi_set_item(s, 1), CCZ_LIT("a\xff")));
     CHECK(span_eq(ccz_psi_set_item(s, 2), CCZ_LIT("b")));
     CHECK(span_eq(ccz_psi_set_item(s, 3), CCZ_LIT("c")));
+    /* past the end: nothing, though the index still holds a duplicate there */
+    CHECK(span_eq(ccz_psi_set_item(s, 4), CCZ_LIT("")));
     CHECK_STATUS(ccz_psi_set_add(s, CCZ_LIT("d")), CCZ_ERR_INVALID_ARGUMENT);
+    ccz_psi_set_free(s);
+    CHECK_OK(ccz_psi_set_new(&s));
+    CHECK_OK(ccz_psi_set_add(s, CCZ_LIT("a")));
+    CHECK(span_eq(ccz_psi_set_item(s, 0), CCZ_LIT(""))); /* not sealed: no items yet */
     ccz_psi_set_free(s);
     CHECK_OK(ccz_psi_set_new(&s));
     CHECK_STATUS(ccz_psi_set_add_file(s, "/nonexistent/psi"), CCZ_ERR_NOT_FOUND);
@@ -247,13 +275,46 @@ static void test_set_lines(void)
     ccz_psi_set_free(s);
 }
 
+/* A file's lines as items: "\n" and "\r\n" ends, empty lines skipped, a last line without
+ * its end; a line too long is refused naming the file and the line. */
+static void test_set_file(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/set.txt", test_tmpdir());
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite("b\r\n\na\nb\nc", 1, 9, f) == 9 && fclose(f) == 0);
+    ccz_psi_set *s;
+    CHECK_OK(ccz_psi_set_new(&s));
+    CHECK_OK(ccz_psi_set_add_file(s, path));
+    CHECK_OK(ccz_psi_set_seal(s));
+    CHECK_INT(ccz_psi_set_size(s), 3);
+    CHECK(span_eq(ccz_psi_set_item(s, 0), CCZ_LIT("a")));
+    CHECK(span_eq(ccz_psi_set_item(s, 1), CCZ_LIT("b")));
+    CHECK(span_eq(ccz_psi_set_item(s, 2), CCZ_LIT("c")));
+    ccz_psi_set_free(s);
+
+    static char line[CCZ_PSI_SET_ITEM_MAX + 1];
+    memset(line, 'x', sizeof line);
+    f = fopen(path, "wb");
+    CHECK(f && fwrite("ok\n", 1, 3, f) == 3 && fwrite(line, 1, sizeof line, f) == sizeof line &&
+          fclose(f) == 0);
+    CHECK_OK(ccz_psi_set_new(&s));
+    CHECK_STATUS(ccz_psi_set_add_file(s, path), CCZ_ERR_TOO_LARGE);
+    char want[600];
+    snprintf(want, sizeof want, "%s line 2: psi set: an item of 65537 bytes (at most 65536)", path);
+    CHECK_STR(ccz_error_detail(), want);
+    ccz_psi_set_free(s);
+}
+
 /* Size only: the server's tags arrive sorted, so they say nothing of which item they came
  * from (in item order, the client would learn the intersection itself). */
-static void test_size_only_tags_sorted(void)
+/* Runs a (the client, size only, in batches of batch) against b: the tags it read, and how many
+ * of them came after a larger one. */
+static void size_only_tags(ccz_psi_set *a, ccz_psi_set *b, unsigned batch, size_t *n_tags,
+                           size_t *n_unsorted)
 {
-    ccz_psi_set *a = random_set(300, 0, 1000), *b = random_set(300, 0, 1000);
     ccz_buf tap = CCZ_BUF_INIT;
-    party c = party_of(a, 50, true), s = party_of(b, 0, false);
+    party c = party_of(a, batch, true), s = party_of(b, 0, false);
     c.f.tap = &tap;
     run_pair(&c, &s);
     CHECK_OK(c.s);
@@ -277,9 +338,30 @@ static void test_size_only_tags_sorted(void)
             memcpy(prev, t, sizeof prev);
         }
     }
+    *n_tags = tags;
+    *n_unsorted = unsorted;
+    ccz_buf_free(&tap);
+}
+
+static void test_size_only_tags_sorted(void)
+{
+    ccz_psi_set *a = random_set(300, 0, 1000), *b = random_set(300, 0, 1000);
+    size_t tags, unsorted;
+    size_only_tags(a, b, 50, &tags, &unsorted);
     CHECK_INT(tags, ccz_psi_set_size(a));
     CHECK_INT(unsorted, 0);
-    ccz_buf_free(&tap);
+    /* two items, whose tags would come sorted half of the time anyway: 20 runs */
+    static const char *const two[] = {"x", "y"};
+    ccz_psi_set *pair = set_of(two, 2);
+    size_t all = 0, out_of_order = 0;
+    for (int i = 0; i < 20; i++) {
+        size_only_tags(pair, b, 0, &tags, &unsorted);
+        all += tags;
+        out_of_order += unsorted;
+    }
+    CHECK_INT(all, 40);
+    CHECK_INT(out_of_order, 0);
+    ccz_psi_set_free(pair);
     ccz_psi_set_free(a);
     ccz_psi_set_free(b);
 }
@@ -383,6 +465,15 @@ static void test_hostile_client(void)
     put_hello(&b, 1, 0, 1ull << 40);
     CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_TOO_LARGE);
 
+    ccz_buf_reset(&b); /* the default bound: 2^28 items, one more refused */
+    put_hello(&b, 1, 0, CCZ_PSI_ECDH_MAX_ITEMS + 1);
+    CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_TOO_LARGE);
+    CHECK_STR(d, "psi ecdh: the peer announces 268435457 items (at most 268435456 accepted)");
+    ccz_buf_reset(&b);
+    put_hello(&b, 1, 0, CCZ_PSI_ECDH_MAX_ITEMS);
+    CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_PROTOCOL);
+    CHECK_STR(d, "psi ecdh: waiting for points: the peer closed the connection");
+
     ccz_buf_reset(&b);
     put_hello(&b, 1, 0x02, 1);
     CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_PROTOCOL);
@@ -432,6 +523,21 @@ static void test_hostile_client(void)
     CHECK(psi_ecdh_put_header(&b, 9, 0) == CCZ_OK);
     CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_PROTOCOL);
     CHECK_STR(d, "psi ecdh: unknown message type 9");
+
+    /* the types just outside the known ones, 0 and 6 */
+    for (unsigned type = 0; type <= 6; type += 6) {
+        char want[64];
+        ccz_buf_reset(&b);
+        CHECK(psi_ecdh_put_header(&b, (uint8_t)type, 0) == CCZ_OK);
+        CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_PROTOCOL);
+        snprintf(want, sizeof want, "psi ecdh: unknown message type %u", type);
+        CHECK_STR(d, want);
+    }
+
+    ccz_buf_reset(&b); /* a version below this side's is not taken either */
+    put_hello(&b, 0, 0, 1);
+    CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_UNSUPPORTED_VERSION);
+    CHECK_STR(d, "psi ecdh: the peer speaks version 0 (this side: 1)");
 
     ccz_buf_reset(&b);
     CHECK(psi_ecdh_put_header(&b, PSI_ECDH_HELLO, 15) == CCZ_OK);
@@ -506,6 +612,15 @@ static void test_hostile_server(void)
     put_tags(&b, 1, 1);
     CHECK_STATUS(against(false, &b, pair, 0, d), CCZ_ERR_PROTOCOL);
     CHECK_STR(d, "psi ecdh: 1 tags answer a batch of 2 points");
+
+    /* batches of one: the answer to the first may not hold the second's tag too */
+    ccz_psi_ecdh_opts b1 = CCZ_PSI_ECDH_OPTS_INIT;
+    b1.batch = 1;
+    ccz_buf_reset(&b);
+    put_hello(&b, 1, 0, 0);
+    put_tags(&b, 2, 2);
+    CHECK_STATUS(against_with(false, &b, pair, &b1, false, NULL, d), CCZ_ERR_PROTOCOL);
+    CHECK_STR(d, "psi ecdh: a batch of 2 where only 1 are still due");
     ccz_psi_set_free(pair);
 
     /* size only: the sorted tags may not outnumber the client's items */
@@ -531,6 +646,13 @@ static void test_hostile_server(void)
     CHECK(ccz_buf_append(&b, "no\x01 thanks!", 12) == CCZ_OK);
     CHECK_STATUS(against(false, &b, set, 0, d), CCZ_ERR_PROTOCOL);
     CHECK_STR(d, "psi ecdh: the peer gave up: no? thanks!?");
+
+    /* DEL and bytes past ASCII are not printed either */
+    ccz_buf_reset(&b);
+    CHECK(psi_ecdh_put_header(&b, PSI_ECDH_ABORT, 6) == CCZ_OK);
+    CHECK(ccz_buf_append(&b, "\x7f\x80 ~ok", 6) == CCZ_OK);
+    CHECK_STATUS(against(false, &b, set, 0, d), CCZ_ERR_PROTOCOL);
+    CHECK_STR(d, "psi ecdh: the peer gave up: ?? ~ok");
 
     ccz_buf_free(&b);
     ccz_psi_set_free(set);
@@ -967,8 +1089,8 @@ static void test_wire_bodies(void)
     CHECK_STR(ccz_error_detail(), "psi ecdh: a batch of 0 (1 to 16384)");
 }
 
-TEST_MAIN(T(test_set_lines), T(test_random_both_roles), T(test_edge_sets),
-          T(test_size_only_tags_sorted), T(test_hostile_client), T(test_hostile_server),
-          T(test_options_refused), T(test_server_items_shuffled), T(test_server_order_uniform),
-          T(test_points_blinded_fresh), T(test_reflected_points), T(test_abort_rules),
-          T(test_refusal_reaches_peer), T(test_wire_bodies))
+TEST_MAIN(T(test_set_lines), T(test_set_file), T(test_random_both_roles), T(test_edge_sets),
+          T(test_lookup_table_sizes), T(test_size_only_tags_sorted), T(test_hostile_client),
+          T(test_hostile_server), T(test_options_refused), T(test_server_items_shuffled),
+          T(test_server_order_uniform), T(test_points_blinded_fresh), T(test_reflected_points),
+          T(test_abort_rules), T(test_refusal_reaches_peer), T(test_wire_bodies))

@@ -7,6 +7,7 @@
  * runs the same through the command and a stock gRPC client when python3-grpcio is there.) */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ccz/ccz.h"
 #include "ccz/psi.h"
@@ -22,6 +23,7 @@ typedef struct {
 } psi_server;
 
 static unsigned serve_timeout_ms; /* for the next serve (0: 10 s) */
+static FILE *serve_log;           /* for the next serve (NULL: none) */
 
 static void serve(psi_server *ps, unsigned parties, size_t max_memory)
 {
@@ -31,6 +33,7 @@ static void serve(psi_server *ps, unsigned parties, size_t max_memory)
     o.parties = parties;
     o.timeout_ms = serve_timeout_ms ? serve_timeout_ms : 10000;
     o.max_memory = max_memory;
+    o.log = serve_log;
     CHECK_OK(ccz_psi_service_new(&ps->svc, ps->srv, &o));
     rpc_serve(ps->srv, &ps->thread, ps->target);
 }
@@ -383,6 +386,93 @@ static void test_hostile_calls(void)
     serve_stop(&ps);
 }
 
+/* Whether the log at path says needle within 10 s. */
+static bool log_says(const char *path, const char *needle)
+{
+    for (int i = 0; i < 1000; i++) {
+        char text[4096] = "";
+        FILE *f = fopen(path, "r");
+        if (f) {
+            size_t n = fread(text, 1, sizeof text - 1, f);
+            text[n] = 0;
+            fclose(f);
+        }
+        if (strstr(text, needle))
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+/* Joining twice is refused, by the same connection or under a name taken, and so is a name
+ * with DEL in it; "ccz-psi-more" other than "1" ends the upload; a party may fetch the result
+ * again without ending the session for the others. */
+static void test_hostile_joins(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/psi.log", test_tmpdir());
+    serve_log = fopen(path, "w");
+    CHECK(serve_log != NULL);
+    psi_server ps;
+    serve(&ps, 2, 0);
+    ccz_rpc_channel *a = NULL, *b = NULL;
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    CHECK_OK(ccz_rpc_channel_new(&a, ps.target, &co));
+    CHECK_OK(ccz_rpc_channel_new(&b, ps.target, &co));
+    Psi__ConnectRequest cq, cq2;
+    Psi__DataUploadRequest uq, uq2;
+    Psi__CalPsiRequest pq;
+    ProtobufCBinaryData d[2], d2[2];
+    raw r;
+
+    raw ra = connect_call(a, &cq, "alice", 0); /* held until bob joins */
+    pthread_t t;
+    test_thread(&t, raw_call, &ra);
+    CHECK(log_says(path, "session 1: alice joined"));
+    r = connect_call(b, &cq2, "alice", 0);
+    EXPECT_CALL(r, CCZ_RPC_ALREADY_EXISTS, "a party named alice has joined PSI session 1 already");
+    r = connect_call(b, &cq2, "b\x7fob", 0);
+    EXPECT_CALL(r, CCZ_RPC_INVALID_ARGUMENT,
+                "client_name must be 1 to 128 bytes of UTF-8 without control characters");
+    r = connect_call(b, &cq2, "bob", 0);
+    EXPECT_CALL(r, CCZ_RPC_OK, "All clients connect successfully.");
+    pthread_join(t, NULL);
+    CHECK_INT(ra.code, CCZ_RPC_OK);
+    r = connect_call(a, &cq, "alice2", 0); /* a party of the session under way, not a newcomer */
+    EXPECT_CALL(r, CCZ_RPC_ALREADY_EXISTS,
+                "this connection joined PSI session 1 already, as alice");
+
+    /* "11" is not "1": alice's set is whole with this chunk */
+    ccz_rpc_metadata not_more = {0};
+    CHECK_OK(ccz_rpc_md_add(&not_more, "ccz-psi-more", CCZ_SPAN("11", 2)));
+    static const char *const sa[] = {"fig", "kiwi"}, *const sb[] = {"fig", "plum"};
+    ra = upload_call(a, &uq, d, sa, 2, &not_more);
+    raw rb = upload_call(b, &uq2, d2, sb, 2, NULL);
+    test_thread(&t, raw_call, &ra);
+    raw_call(&rb);
+    pthread_join(t, NULL);
+    CHECK_INT(ra.code, CCZ_RPC_OK);
+    CHECK_STR(ra.message, "All data uploaded");
+    CHECK_INT(rb.code, CCZ_RPC_OK);
+    CHECK_STR(rb.message, "All data uploaded");
+    ccz_rpc_md_free(&not_more);
+
+    /* alice fetches twice; bob still has his */
+    for (int i = 0; i < 2; i++) {
+        r = calpsi_call(a, &pq, "alice");
+        EXPECT_CALL(r, CCZ_RPC_OK, "");
+        CHECK_STR(r.items, "fig\n");
+    }
+    r = calpsi_call(b, &pq, "bob");
+    EXPECT_CALL(r, CCZ_RPC_OK, "");
+    CHECK_STR(r.items, "fig\n");
+    ccz_rpc_channel_free(a);
+    ccz_rpc_channel_free(b);
+    serve_stop(&ps);
+    fclose(serve_log);
+    serve_log = NULL;
+}
+
 /* A session that waits too long ends for everyone held with DEADLINE_EXCEEDED naming who it
  * waited for (to connect, then to upload), and each of its parties' next calls is refused with
  * why; a connection of no session is told to connect. */
@@ -431,4 +521,4 @@ static void test_timeouts(void)
 }
 
 TEST_MAIN(T(test_options_refused), T(test_sessions), T(test_memory_bound), T(test_hostile_calls),
-          T(test_timeouts))
+          T(test_hostile_joins), T(test_timeouts))

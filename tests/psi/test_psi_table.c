@@ -130,6 +130,28 @@ static void test_edges(void)
     psi_table_free(&t);
 }
 
+/* A result whose only item is the empty one: its two-byte frame is the whole result. */
+static void test_empty_item_alone(void)
+{
+    psi_table t;
+    CHECK_OK(psi_table_init(&t));
+    CHECK_OK(psi_table_add(&t, 0, (const uint8_t *)"", 0));
+    CHECK_OK(psi_table_add(&t, 1, (const uint8_t *)"", 0));
+    CHECK_OK(psi_table_add(&t, 1, (const uint8_t *)"b", 1));
+    psi_result r;
+    CHECK_OK(psi_table_intersect(&r, &t, 3));
+    CHECK_INT(r.n, 1);
+    CHECK_INT(r.data.len, 2);
+    size_t off = 0;
+    ccz_span it = CCZ_LIT("not read");
+    CHECK(psi_result_next(&r, &off, &it));
+    CHECK_INT(it.len, 0);
+    CHECK_INT(off, 2);
+    CHECK(!psi_result_next(&r, &off, &it));
+    ccz_buf_free(&r.data);
+    psi_table_free(&t);
+}
+
 /* The table's memory stays near the data: 200,000 random 24-byte items, all distinct, in
  * less than 2.5 times their bytes. */
 static void test_memory(void)
@@ -184,6 +206,29 @@ static void test_limit(void)
     }
 }
 
+/* A limit is what the table may hold, itself included: the first item reserves a bucket's
+ * first slots (64 x 8 bytes) and the first item store (64 KiB), exactly 66,048 bytes. */
+static void test_limit_exact(void)
+{
+    for (size_t limit = 66047; limit <= 66048; limit++) {
+        psi_table t;
+        CHECK_OK(psi_table_init(&t));
+        t.limit = limit;
+        ccz_status s = psi_table_add(&t, 0, (const uint8_t *)"a", 1);
+        if (limit == 66048) {
+            CHECK_OK(s);
+            CHECK_INT(psi_table_bytes(&t), 66048);
+            CHECK(!t.over);
+        } else {
+            CHECK_STATUS(s, CCZ_ERR_TOO_LARGE);
+            CHECK_STR(ccz_error_detail(), "the PSI table would hold more than 66047 bytes");
+            CHECK_INT(psi_table_bytes(&t), 512); /* the slots, not the store */
+            CHECK(t.over);
+        }
+        psi_table_free(&t);
+    }
+}
+
 /* Items must be UTF-8 as RFC 3629 has it: the longest and shortest forms of each length, and
  * every form it refuses (overlong, surrogates, past U+10FFFF, stray or missing continuation
  * bytes, a sequence cut by the item's end). */
@@ -234,4 +279,5 @@ static void test_utf8(void)
     CHECK(psi_utf8_ok((const uint8_t *)cut4, 4));
 }
 
-TEST_MAIN(T(test_random_parties), T(test_edges), T(test_memory), T(test_limit), T(test_utf8))
+TEST_MAIN(T(test_random_parties), T(test_edges), T(test_empty_item_alone), T(test_memory),
+          T(test_limit), T(test_limit_exact), T(test_utf8))
