@@ -381,6 +381,7 @@ static void sparse_decoding(void)
                  CCZ_ERR_MALFORMED);
     CHECK_STATUS(ccz_hfl_sparse_decode(out, g, 2, idx, 3, CCZ_HFL_F32, b.ptr, b.len),
                  CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "a sparse update of 3 values for a model of 2");
     CHECK_STATUS(ccz_hfl_sparse_decode(out, g, 6, idx, 3, 5, b.ptr, b.len), CCZ_ERR_MALFORMED);
     /* a finite delta whose sum with the global weight is not */
     float huge[6] = {3e38f, 0, 0, 0, 0, 0};

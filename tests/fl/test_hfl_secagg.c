@@ -51,7 +51,8 @@ static void on_masked(const char *name, const uint8_t *words, size_t dim, void *
     }
 }
 
-static FILE *service_log; /* the service's log, when a test reads it (else stderr) */
+static FILE *service_log;       /* the service's log, when a test reads it (else stderr) */
+static unsigned service_rounds; /* the training's rounds (0: 1) */
 
 static void server_start_gather(server *s, bool secure, ccz_hfl_strategy_kind strategy,
                                 unsigned min, unsigned timeout_ms, unsigned gather_ms)
@@ -60,7 +61,7 @@ static void server_start_gather(server *s, bool secure, ccz_hfl_strategy_kind st
     ccz_hfl_service_opts o = CCZ_HFL_SERVICE_OPTS_INIT;
     o.model = "mlp";
     o.shape = SHAPE;
-    o.rounds = 1;
+    o.rounds = service_rounds ? service_rounds : 1;
     o.min_clients = min;
     o.strategy = strategy;
     o.round_timeout_ms = timeout_ms;
@@ -348,6 +349,36 @@ static void plain_and_fedadam_agree(void)
     free_clients(cs, 3);
 }
 
+/* Two rounds, plain and secure, on the same clients: the second secure round unmasks with its
+ * own survivors' shares (nothing of the first round's carried over), so the two models agree. */
+static void second_round_agrees(void)
+{
+    static server s;
+    client cs[3];
+    static float got[2][DIM];
+    service_rounds = 2;
+    for (int secure = 0; secure < 2; secure++) {
+        server_start(&s, secure, CCZ_HFL_FEDAVG, 3, 20000);
+        make_clients(cs, 3, &s);
+        run_clients(cs, 3);
+        const ccz_hfl_status *st = ccz_hfl_service_status(s.h.svc);
+        CHECK(st->over && st->code == 0);
+        memcpy(got[secure], st->weights, sizeof got[secure]);
+        CHECK_INT(s.h.n_rounds, 2);
+        CHECK_INT(s.h.rounds[1].received, 3);
+        for (int i = 0; i < 3; i++)
+            CHECK_INT(cs[i].res.rounds, 2);
+        server_stop(&s);
+        free_clients(cs, 3);
+    }
+    service_rounds = 0;
+    double d = 0;
+    for (int i = 0; i < DIM; i++)
+        d = fmax(d, fabs(got[0][i] - got[1][i]));
+    fprintf(stderr, "plain vs secure FedAvg after 2 rounds: max difference %.3g\n", d);
+    CHECK(d <= 1e-3);
+}
+
 /* Five clients (threshold 3) of which c3 and c4 run with the faults given: at the upload's
  * deadline the round goes on with c0..c2, the others' pairwise masks removed with the
  * survivors' shares, and the secure mean equals the three's weighted mean. */
@@ -524,6 +555,34 @@ static void out_of_turn(void)
     CHECK_INT(raw(ch, "Unmask", &us.base, &cczfl__ack__descriptor, msg),
               CCZ_RPC_FAILED_PRECONDITION);
     ccz_rpc_channel_free(ch);
+    server_stop(&s);
+}
+
+/* Secure aggregation's shares are over GF(2^8): an aggregator left at the default of 256 clients
+ * takes 255 under it, and refuses the 256th at Join, not at a round it could not open. */
+static void secure_client_cap(void)
+{
+    static server s;
+    server_start(&s, true, CCZ_HFL_FEDAVG, 2, 20000);
+    static ccz_rpc_channel *chs[CCZ_HFL_MAX_CLIENTS];
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    Cczfl__JoinRequest jr = CCZFL__JOIN_REQUEST__INIT;
+    jr.examples = 3;
+    char name[16], msg[512];
+    unsigned joined = 0;
+    int code = 0;
+    for (unsigned i = 0; i < CCZ_HFL_MAX_CLIENTS && code == 0; i++) {
+        CHECK_OK(ccz_rpc_channel_new(&chs[i], s.h.target, &co));
+        snprintf(name, sizeof name, "k%u", i);
+        jr.name = name;
+        code = raw(chs[i], "Join", &jr.base, &cczfl__plan__descriptor, msg);
+        joined += code == 0;
+    }
+    CHECK_INT(joined, 255);
+    CHECK_INT(code, CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(msg, "the aggregator has its 255 clients already");
+    for (unsigned i = 0; i < CCZ_HFL_MAX_CLIENTS; i++)
+        ccz_rpc_channel_free(chs[i]);
     server_stop(&s);
 }
 
@@ -890,6 +949,165 @@ static void unmask_deadline(void)
     CHECK_INT(s.h.n_rounds, 0);
 }
 
+/* ---- after the sum is unmasked ---------------------------------------------------------------*/
+
+enum { U_TWICE, U_SECOND, U_LATE, U_SILENT, U_N };
+
+/* A member of after_unmask: three advertise their keys (the threshold is 2), share and upload;
+ * the first gives its unmask shares twice, the second then completes the sum, the third asks to
+ * unmask after that, for round 2 and then round 1; the fourth, in the round without keys, asks
+ * to unmask at the end too. */
+static void *after_member_run(void *arg)
+{
+    member *m = arg;
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, m->srv->h.target, &co));
+    char name[16];
+    snprintf(name, sizeof name, "u%u", m->id);
+    Cczfl__JoinRequest jr = CCZFL__JOIN_REQUEST__INIT;
+    jr.name = name;
+    jr.examples = 10 * (m->id + 1);
+    Cczfl__ModelRequest mr = CCZFL__MODEL_REQUEST__INIT;
+    if (sa_call(m, ch, "Join", &jr.base, &cczfl__plan__descriptor, NULL) ||
+        sa_call(m, ch, "GetModel", &mr.base, &cczfl__model__descriptor, NULL))
+        goto out;
+    m->n = 0; /* the round's calls */
+    if (m->role == U_SILENT) {
+        if (sa_phase_wait(4))
+            send_unmask(m, ch, 0, 0, 32, 32);
+        goto out;
+    }
+    uint8_t sk[32], c_pk[32], s_pk[32];
+    CHECK_OK(ccz_secagg_keygen(sk, c_pk));
+    CHECK_OK(ccz_secagg_keygen(sk, s_pk));
+    Cczfl__RoundKeys rk = CCZFL__ROUND_KEYS__INIT;
+    rk.round = 1;
+    rk.c_pk = (ProtobufCBinaryData){32, c_pk};
+    rk.s_pk = (ProtobufCBinaryData){32, s_pk};
+    ProtobufCMessage *resp = NULL;
+    if (sa_call(m, ch, "AdvertiseKeys", &rk.base, &cczfl__key_list__descriptor, &resp) || !resp)
+        goto out;
+    const Cczfl__KeyList *l = (const Cczfl__KeyList *)resp;
+    m->t = l->threshold;
+    m->listed = (unsigned)l->n_clients;
+    for (unsigned i = 0; i < m->listed; i++)
+        if (l->clients[i]->index == l->you)
+            m->own = i;
+    protobuf_c_message_free_unpacked(resp, NULL);
+    if (send_shares(m, ch, m->listed, 0))
+        goto out;
+    Cczfl__MaskedUpdate mu = CCZFL__MASKED_UPDATE__INIT;
+    mu.round = 1;
+    mu.loss = 1 + m->id;
+    mu.masked = (ProtobufCBinaryData){sizeof masked_zeros, masked_zeros};
+    if (sa_call(m, ch, "PushMasked", &mu.base, &cczfl__unmask_plan__descriptor, &resp) || !resp)
+        goto out;
+    plan_msg(resp, m);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    if (m->role == U_TWICE) {
+        send_unmask(m, ch, m->survivors, m->dropped, 32, 32);
+        send_unmask(m, ch, m->survivors, m->dropped, 32, 32);
+    } else if (m->role == U_SECOND) {
+        if (sa_phase_wait(3))
+            send_unmask(m, ch, m->survivors, m->dropped, 32, 32);
+    } else if (sa_phase_wait(4)) {
+        Cczfl__UnmaskShares us = CCZFL__UNMASK_SHARES__INIT;
+        us.round = 2;
+        sa_call(m, ch, "Unmask", &us.base, &cczfl__ack__descriptor, NULL);
+        send_unmask(m, ch, m->survivors, m->dropped, 32, 32);
+    }
+out:
+    if (m->role == U_TWICE || m->role == U_SECOND)
+        sa_phase_set(m->role == U_TWICE ? 3 : 4);
+    ccz_rpc_channel_free(ch);
+    return NULL;
+}
+
+/* A survivor that gives its unmask shares twice is refused the second time (its shares would
+ * count twice towards the threshold); once the sum is unmasked, a survivor's late shares are
+ * acknowledged, while an Unmask for another round, or from a member that uploaded nothing, is
+ * refused. The round closes with the three survivors (their losses weighted by their examples),
+ * one keys' deadline after it opened. */
+static void after_unmask(void)
+{
+    static server s;
+    static member ms[U_N];
+    server_start_gather(&s, true, CCZ_HFL_FEDAVG, U_N, 1000, 300);
+    memset(ms, 0, sizeof ms);
+    sa_phase = 0;
+    pthread_t t[U_N];
+    for (int i = 0; i < U_N; i++) {
+        ms[i].srv = &s;
+        ms[i].role = i;
+        ms[i].id = (unsigned)i;
+        test_thread(&t[i], after_member_run, &ms[i]);
+    }
+    for (int i = 0; i < U_N; i++)
+        pthread_join(t[i], NULL);
+    server_stop(&s);
+    for (int i = U_TWICE; i <= U_LATE; i++) {
+        CHECK_INT(ms[i].t, 2);
+        CHECK_INT(ms[i].survivors, 3);
+        CHECK_INT(ms[i].dropped, 0);
+        for (unsigned k = 0; k < 3; k++) /* keys, shares, upload */
+            CHECK_INT(ms[i].codes[k], 0);
+    }
+    CHECK_INT(ms[U_TWICE].n, 5);
+    CHECK_INT(ms[U_TWICE].codes[3], 0);
+    CHECK_INT(ms[U_TWICE].codes[4], CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_STR(ms[U_TWICE].msgs[4], "Unmask: shares given already");
+    CHECK_INT(ms[U_SECOND].n, 4);
+    CHECK_INT(ms[U_SECOND].codes[3], 0);
+    CHECK_INT(ms[U_LATE].n, 5);
+    CHECK_INT(ms[U_LATE].codes[3], CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_STR(ms[U_LATE].msgs[3], "Unmask for round 2: no secure round of that number is open");
+    CHECK_INT(ms[U_LATE].codes[4], 0);
+    CHECK_INT(ms[U_SILENT].n, 1);
+    CHECK_INT(ms[U_SILENT].codes[0], CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_STR(ms[U_SILENT].msgs[0], "Unmask for round 1: no secure round of that number is open");
+    CHECK_INT(s.h.n_rounds, 1);
+    CHECK_INT(s.h.rounds[0].participants, U_N);
+    CHECK_INT(s.h.rounds[0].received, 3);
+    CHECK(fabs(s.h.rounds[0].train_loss - 140.0 / 60) < 1e-9); /* losses 1, 2, 3 of 10, 20, 30 */
+    /* the keys close at their deadline (1 s: the silent member), the shares and the uploads as
+     * soon as every advertiser's are in, not at deadlines of their own */
+    fprintf(stderr, "after_unmask: the round took %.2f s\n", s.h.rounds[0].seconds);
+    CHECK(s.h.rounds[0].seconds < 1.95); /* a phase closed at a deadline of its own: 2 s or more */
+}
+
+/* Of two members neither advertises its keys: at the keys' deadline the round fails with that
+ * reason (not for want of shares later), and no round closes. */
+static void no_advertiser(void)
+{
+    static server s;
+    static member ms[2];
+    FILE *log = tmpfile();
+    CHECK(log != NULL);
+    service_log = log;
+    server_start_gather(&s, true, CCZ_HFL_FEDAVG, 2, 300, 300);
+    service_log = NULL;
+    memset(ms, 0, sizeof ms);
+    pthread_t t[2];
+    for (unsigned i = 0; i < 2; i++) {
+        ms[i].srv = &s;
+        ms[i].role = R_SILENT;
+        ms[i].id = i;
+        test_thread(&t[i], member_run, &ms[i]);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    usleep(1500 * 1000); /* the keys' deadline, then the shares' */
+    server_stop(&s);
+    static char said[8192];
+    rewind(log);
+    said[fread(said, 1, sizeof said - 1, log)] = 0;
+    fclose(log);
+    CHECK_CONTAINS(said, "round 1: secure aggregation failed: no participant advertised its keys");
+    CHECK(!strstr(said, "shared their keys"));
+    CHECK_INT(s.h.n_rounds, 0);
+}
+
 /* Of two members one advertises no keys: at the keys' deadline the one left would be a round of
  * one, whose sum is its update; the round fails instead, and no round closes. */
 static void lone_advertiser(void)
@@ -943,4 +1161,5 @@ static void lone_advertiser(void)
 TEST_MAIN(T(secure_mean_equals_fedavg), T(plain_and_fedadam_agree), T(dropped_clients_recovered),
           T(hostile_members), T(unmask_by_non_survivor), T(too_few_survivors), T(out_of_turn),
           T(members_checked_at_each_phase), T(too_few_sharers), T(unmask_deadline),
-          T(lone_advertiser))
+          T(lone_advertiser), T(after_unmask), T(no_advertiser), T(second_round_agrees),
+          T(secure_client_cap))

@@ -208,6 +208,11 @@ static void refusals_and_absent_clients(void)
     CHECK_STATUS(ccz_secagg_mask(o, v, 2, SCALE, 0, sk[0], pks, NULL, N), CCZ_ERR_OVERFLOW);
     CHECK_CONTAINS(ccz_error_detail(), "value 1 (32768) does not fit the fixed-point encoding");
     CHECK(o[0] == 0); /* value 0 was written unmasked before value 1 failed: wiped */
+    /* 2^31 - 2^-15, below 2^31 but rounding to it: refused too, not wrapped to -2^31 */
+    float edge = 1.0f + 0x1p-23f;
+    CHECK_STATUS(ccz_secagg_mask(o, &edge, 1, 0x1p31f - 256.0f, 0, sk[0], pks, NULL, N),
+                 CCZ_ERR_OVERFLOW);
+    CHECK_CONTAINS(ccz_error_detail(), "value 0 (1) does not fit the fixed-point encoding");
     /* a low-order peer key (all zeros) fails the agreement after the masks of the peers before
      * it were added: the half-masked update is wiped */
     {
