@@ -519,6 +519,21 @@ static void stream_parsing(void)
     frame(&b, NULL, t.ptr, 16, NULL, 0);
     CHECK_STATUS(ccz_hfl_update_stream_parse(&up, got, 15, NULL, b.ptr, b.len), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "chunk 1 must be the header alone");
+    /* a header carrying sparse deltas, or indices, alone: refused, not taken without them */
+    static const uint32_t one_index[1] = {3};
+    for (int k = 0; k < 2; k++) {
+        Cczfl__UpdateChunk hd = CCZFL__UPDATE_CHUNK__INIT;
+        hd.header = &h;
+        if (k == 0)
+            hd.deltas = (ProtobufCBinaryData){8, (uint8_t *)t.ptr};
+        else
+            hd.n_indices = 1, hd.indices = (uint32_t *)one_index;
+        b.len = 0;
+        frame_chunk(&hd, &b);
+        CHECK_STATUS(ccz_hfl_update_stream_parse(&up, got, 15, NULL, b.ptr, b.len),
+                     CCZ_ERR_MALFORMED);
+        CHECK_STR(ccz_error_detail(), "chunk 1 must be the header alone");
+    }
     b.len = 0;
     frame(&b, &h, NULL, 0, NULL, 0);
     frame(&b, &h, NULL, 0, NULL, 0);
