@@ -37,7 +37,8 @@ contains "$err" "--key: the key is empty"
 run 2 timeout 30 "$CCZ" he query serve --listen 127.0.0.1:0 "${EP[@]}"
 contains "$err" "usage: ccz he query serve --db FILE.csv --listen ADDR"
 run 2 timeout 30 "$CCZ" he query serve --db "$DB" --listen 127.0.0.1:0 --key x "${EP[@]}"
-contains "$err" "'--key' does nothing for 'he serve'"
+contains "$err" "'--key' does nothing for 'he query serve'"
+contains "$err" "(see 'ccz he query --help')"
 # a key of exactly 8 bytes is not cut, one of 9 is (said before connecting)
 run 1 "$CCZ" he query lookup 127.0.0.1:1 --key Virginia --mode server
 contains "$err" "UNAVAILABLE (14): cannot connect to 127.0.0.1:1"

@@ -27,8 +27,8 @@ static const cli_command query_cmds[] = {
      HEQ_ENDPOINT | CLI_OPT(CLI_O_KEY) | CLI_OPT(CLI_O_ALGORITHM) | CLI_OPT(CLI_O_DEADLINE) |
          CLI_OPT(CLI_O_TIMEOUT) | CLI_FRAG_HELP},
 };
-static const cli_group query_group =
-    CLI_GROUP("he", cli_he_usage, query_cmds, NULL, NULL, "usage: ccz he query serve|lookup ...");
+static const cli_group query_group = CLI_GROUP("he query", cli_he_usage, query_cmds, NULL, NULL,
+                                               "usage: ccz he query serve|lookup ...");
 
 int cmd_he_query(int argc, char **argv)
 {

@@ -41,8 +41,8 @@ static const cli_command greeter_cmds[] = {
      CLI_FRAG_ENDPOINT | CLI_OPT(CLI_O_NAME) | CLI_OPT(CLI_O_DEADLINE) | CLI_OPT(CLI_O_MD) |
          CLI_OPT(CLI_O_COUNT) | CLI_OPT(CLI_O_AUTHORITY) | CLI_FRAG_HELP},
 };
-static const cli_group greeter_group =
-    CLI_GROUP("rpc", rpc_usage, greeter_cmds, NULL, NULL, "usage: ccz rpc greeter serve|call ...");
+static const cli_group greeter_group = CLI_GROUP("rpc greeter", rpc_usage, greeter_cmds, NULL, NULL,
+                                                 "usage: ccz rpc greeter serve|call ...");
 
 /* ---- serve -----------------------------------------------------------------------------------*/
 
