@@ -49,18 +49,9 @@ int main(int argc, char **argv)
         double w2 = bench_wall(), c2 = bench_cpu();
         ccz_span keys[CCZ_HEQ_KEY_CTS];
         size_t sent = q.params.len + q.public_key.len + q.relin_keys.len;
-        for (int k = 0; k < CCZ_HEQ_KEY_CTS; k++) {
-            keys[k] = ccz_buf_span(&q.key[k]);
+        for (int k = 0; k < CCZ_HEQ_KEY_CTS; k++)
             sent += q.key[k].len;
-        }
-        ccz_heq_query_view v = {alg,
-                                ccz_buf_span(&q.params),
-                                ccz_buf_span(&q.public_key),
-                                ccz_buf_span(&q.relin_keys),
-                                keys,
-                                CCZ_HEQ_KEY_CTS,
-                                NULL,
-                                NULL};
+        ccz_heq_query_view v = ccz_heq_query_view_of(&q, keys);
         ccz_heq_answer a;
         GUARD(ccz_heq_server_answer(&a, srv, &v));
         double w3 = bench_wall(), c3 = bench_cpu();

@@ -126,6 +126,12 @@ typedef struct {
     void *wanted_arg;
 } ccz_heq_query_view;
 
+/* The view of a client's query for ccz_heq_server_answer in the same process (no wanted()):
+ * keys, the caller's CCZ_HEQ_KEY_CTS spans, are set to q's key ciphertexts. The view points into
+ * q and keys: both must outlive it. */
+CCZ_API ccz_heq_query_view ccz_heq_query_view_of(const ccz_heq_query *q,
+                                                 ccz_span keys[CCZ_HEQ_KEY_CTS]);
+
 typedef struct {
     ccz_buf value;         /* the answer: one ciphertext, ccz's serialization */
     unsigned block;        /* packed: slots per value chunk; 0 otherwise */

@@ -84,6 +84,18 @@ void ccz_heq_client_free(ccz_heq_client *c)
     free(c);
 }
 
+ccz_heq_query_view ccz_heq_query_view_of(const ccz_heq_query *q, ccz_span keys[CCZ_HEQ_KEY_CTS])
+{
+    for (int i = 0; i < CCZ_HEQ_KEY_CTS; i++)
+        keys[i] = ccz_buf_span(&q->key[i]);
+    return (ccz_heq_query_view){.algorithm = q->algorithm,
+                                .params = ccz_buf_span(&q->params),
+                                .public_key = ccz_buf_span(&q->public_key),
+                                .relin_keys = ccz_buf_span(&q->relin_keys),
+                                .key = keys,
+                                .n_key = CCZ_HEQ_KEY_CTS};
+}
+
 void ccz_heq_query_free(ccz_heq_query *q)
 {
     ccz_buf_free(&q->params);

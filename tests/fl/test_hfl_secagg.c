@@ -812,6 +812,32 @@ out:
     return NULL;
 }
 
+/* Runs n members against s to their end, member i (named r<i>) in role roles[i]. */
+static void run_members(const server *s, member *ms, const int *roles, unsigned n,
+                        void *(*run)(void *))
+{
+    memset(ms, 0, n * sizeof *ms);
+    sa_phase = 0;
+    pthread_t t[R_N];
+    CHECK(n <= R_N);
+    for (unsigned i = 0; i < n && i < R_N; i++) {
+        ms[i].srv = s;
+        ms[i].role = roles[i];
+        ms[i].id = i;
+        test_thread(&t[i], run, &ms[i]);
+    }
+    for (unsigned i = 0; i < n && i < R_N; i++)
+        pthread_join(t[i], NULL);
+}
+
+/* A secure FedAvg service for min members whose log goes to *log (test_memlog_close reads it). */
+static void server_start_logged(server *s, unsigned min, unsigned timeout_ms, test_memlog *log)
+{
+    service_log = test_memlog_open(log);
+    server_start_gather(s, true, CCZ_HFL_FEDAVG, min, timeout_ms, 300);
+    service_log = NULL;
+}
+
 /* Each phase's refusals, while the round goes on: a call for another round, a key that is not
  * 32 bytes, shares one short, one for the sender itself and one too many, shares from a member
  * that advertised no keys, a masked update whose loss is not a number, a second upload while
@@ -822,18 +848,9 @@ static void members_checked_at_each_phase(void)
 {
     static server s;
     static member ms[R_N];
+    static const int roles[R_N] = {R_SURV0, R_SURV1, R_SURV2, R_DROPS, R_NO_SHARES, R_NO_KEYS};
     server_start_gather(&s, true, CCZ_HFL_FEDAVG, R_N, 1500, 300);
-    memset(ms, 0, sizeof ms);
-    sa_phase = 0;
-    pthread_t t[R_N];
-    for (int i = 0; i < R_N; i++) {
-        ms[i].srv = &s;
-        ms[i].role = i;
-        ms[i].id = (unsigned)i;
-        test_thread(&t[i], member_run, &ms[i]);
-    }
-    for (int i = 0; i < R_N; i++)
-        pthread_join(t[i], NULL);
+    run_members(&s, ms, roles, R_N, member_run);
     server_stop(&s);
     const member *a = &ms[R_SURV0];
     static const struct {
@@ -885,18 +902,9 @@ static void too_few_sharers(void)
 {
     static server s;
     static member ms[3];
+    static const int roles[] = {R_DROPS, R_KEYS_ONLY, R_KEYS_ONLY};
     server_start_gather(&s, true, CCZ_HFL_FEDAVG, 3, 1000, 300);
-    memset(ms, 0, sizeof ms);
-    sa_phase = 0;
-    pthread_t t[3];
-    for (unsigned i = 0; i < 3; i++) {
-        ms[i].srv = &s;
-        ms[i].role = i ? R_KEYS_ONLY : R_DROPS;
-        ms[i].id = i;
-        test_thread(&t[i], member_run, &ms[i]);
-    }
-    for (int i = 0; i < 3; i++)
-        pthread_join(t[i], NULL);
+    run_members(&s, ms, roles, 3, member_run);
     server_stop(&s);
     CHECK_INT(ms[0].n, 2);
     CHECK_INT(ms[0].t, 2);
@@ -913,26 +921,12 @@ static void unmask_deadline(void)
 {
     static server s;
     static member ms[2];
-    FILE *log = tmpfile();
-    CHECK(log != NULL);
-    service_log = log;
-    server_start_gather(&s, true, CCZ_HFL_FEDAVG, 2, 600, 300);
-    service_log = NULL;
-    memset(ms, 0, sizeof ms);
-    pthread_t t[2];
-    for (unsigned i = 0; i < 2; i++) {
-        ms[i].srv = &s;
-        ms[i].role = i ? R_LATE : R_SURV1;
-        ms[i].id = i;
-        test_thread(&t[i], member_run, &ms[i]);
-    }
-    for (int i = 0; i < 2; i++)
-        pthread_join(t[i], NULL);
+    static const int roles[] = {R_SURV1, R_LATE};
+    test_memlog log;
+    server_start_logged(&s, 2, 600, &log);
+    run_members(&s, ms, roles, 2, member_run);
     server_stop(&s);
-    static char said[8192];
-    rewind(log);
-    said[fread(said, 1, sizeof said - 1, log)] = 0;
-    fclose(log);
+    char *said = test_memlog_close(&log);
     CHECK_CONTAINS(said, "round 1: secure aggregation failed: 1 of 2 survivors gave their "
                          "shares before the deadline");
     for (int i = 0; i < 2; i++) {
@@ -947,6 +941,7 @@ static void unmask_deadline(void)
     CHECK_INT(ms[1].codes[3], CCZ_RPC_FAILED_PRECONDITION);
     CHECK_STR(ms[1].msgs[3], "Unmask for round 1: no secure round of that number is open");
     CHECK_INT(s.h.n_rounds, 0);
+    free(said);
 }
 
 /* ---- after the sum is unmasked ---------------------------------------------------------------*/
@@ -1033,18 +1028,9 @@ static void after_unmask(void)
 {
     static server s;
     static member ms[U_N];
+    static const int roles[U_N] = {U_TWICE, U_SECOND, U_LATE, U_SILENT};
     server_start_gather(&s, true, CCZ_HFL_FEDAVG, U_N, 1000, 300);
-    memset(ms, 0, sizeof ms);
-    sa_phase = 0;
-    pthread_t t[U_N];
-    for (int i = 0; i < U_N; i++) {
-        ms[i].srv = &s;
-        ms[i].role = i;
-        ms[i].id = (unsigned)i;
-        test_thread(&t[i], after_member_run, &ms[i]);
-    }
-    for (int i = 0; i < U_N; i++)
-        pthread_join(t[i], NULL);
+    run_members(&s, ms, roles, U_N, after_member_run);
     server_stop(&s);
     for (int i = U_TWICE; i <= U_LATE; i++) {
         CHECK_INT(ms[i].t, 2);
@@ -1082,30 +1068,17 @@ static void no_advertiser(void)
 {
     static server s;
     static member ms[2];
-    FILE *log = tmpfile();
-    CHECK(log != NULL);
-    service_log = log;
-    server_start_gather(&s, true, CCZ_HFL_FEDAVG, 2, 300, 300);
-    service_log = NULL;
-    memset(ms, 0, sizeof ms);
-    pthread_t t[2];
-    for (unsigned i = 0; i < 2; i++) {
-        ms[i].srv = &s;
-        ms[i].role = R_SILENT;
-        ms[i].id = i;
-        test_thread(&t[i], member_run, &ms[i]);
-    }
-    for (int i = 0; i < 2; i++)
-        pthread_join(t[i], NULL);
+    static const int roles[] = {R_SILENT, R_SILENT};
+    test_memlog log;
+    server_start_logged(&s, 2, 300, &log);
+    run_members(&s, ms, roles, 2, member_run);
     usleep(1500 * 1000); /* the keys' deadline, then the shares' */
     server_stop(&s);
-    static char said[8192];
-    rewind(log);
-    said[fread(said, 1, sizeof said - 1, log)] = 0;
-    fclose(log);
+    char *said = test_memlog_close(&log);
     CHECK_CONTAINS(said, "round 1: secure aggregation failed: no participant advertised its keys");
     CHECK(!strstr(said, "shared their keys"));
     CHECK_INT(s.h.n_rounds, 0);
+    free(said);
 }
 
 /* Of two members one advertises no keys: at the keys' deadline the one left would be a round of
@@ -1114,32 +1087,19 @@ static void lone_advertiser(void)
 {
     static server s;
     static member ms[2];
-    FILE *log = tmpfile();
-    CHECK(log != NULL);
-    service_log = log;
-    server_start_gather(&s, true, CCZ_HFL_FEDAVG, 2, 600, 300);
-    service_log = NULL;
-    memset(ms, 0, sizeof ms);
-    pthread_t t[2];
-    for (unsigned i = 0; i < 2; i++) {
-        ms[i].srv = &s;
-        ms[i].role = i ? R_SILENT : R_SURV1;
-        ms[i].id = i;
-        test_thread(&t[i], member_run, &ms[i]);
-    }
-    for (int i = 0; i < 2; i++)
-        pthread_join(t[i], NULL);
+    static const int roles[] = {R_SURV1, R_SILENT};
+    test_memlog log;
+    server_start_logged(&s, 2, 600, &log);
+    run_members(&s, ms, roles, 2, member_run);
     server_stop(&s);
-    static char said[8192];
-    rewind(log);
-    said[fread(said, 1, sizeof said - 1, log)] = 0;
-    fclose(log);
+    char *said = test_memlog_close(&log);
     CHECK_INT(ms[0].n, 1);
     CHECK_INT(ms[0].codes[0], CCZ_RPC_ABORTED);
     CHECK_STR(ms[0].msgs[0],
               "1 participant advertised its keys: its update alone would be the sum");
     CHECK_CONTAINS(said, "round 1: secure aggregation failed: 1 participant advertised its keys");
     CHECK_INT(s.h.n_rounds, 0);
+    free(said);
     /* nor is a round of one configured */
     ccz_hfl_service_opts o = CCZ_HFL_SERVICE_OPTS_INIT;
     o.model = "mlp";

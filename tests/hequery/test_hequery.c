@@ -283,21 +283,6 @@ static void test_client(void)
 
 /* ---- encrypted lookups -------------------------------------------------------------------------*/
 
-static ccz_heq_query_view view_of(const ccz_heq_query *q, ccz_span *keys)
-{
-    for (int i = 0; i < CCZ_HEQ_KEY_CTS; i++)
-        keys[i] = ccz_buf_span(&q->key[i]);
-    ccz_heq_query_view v = {q->algorithm,
-                            ccz_buf_span(&q->params),
-                            ccz_buf_span(&q->public_key),
-                            ccz_buf_span(&q->relin_keys),
-                            keys,
-                            CCZ_HEQ_KEY_CTS,
-                            NULL,
-                            NULL};
-    return v;
-}
-
 /* A query view's wanted(): counts the times it is asked and says no. */
 static bool count_no(void *arg)
 {
@@ -314,7 +299,7 @@ static int lookup(ccz_heq_server *s, const ccz_heq_client *c, const char *key, c
     ccz_buf v = CCZ_BUF_INIT;
     int budget = 0;
     CHECK_OK(ccz_heq_client_query(&q, c, CCZ_SPAN(key, strlen(key))));
-    ccz_heq_query_view qv = view_of(&q, keys);
+    ccz_heq_query_view qv = ccz_heq_query_view_of(&q, keys);
     CHECK_OK(ccz_heq_server_answer(&a, s, &qv));
     CHECK_OK(ccz_heq_client_decode(&v, &budget, c, ccz_buf_span(&a.value), a.block, a.chunks));
     const char *w = want ? want : "";
@@ -372,17 +357,17 @@ static void test_key_lengths(void)
     ccz_span keys[CCZ_HEQ_KEY_CTS];
     ccz_heq_answer a;
     CHECK_OK(ccz_heq_client_query(&q, c, CCZ_LIT("a")));
-    ccz_heq_query_view qv = view_of(&q, keys);
+    ccz_heq_query_view qv = ccz_heq_query_view_of(&q, keys);
     qv.n_key = CCZ_HEQ_KEY_CTS - 1;
     CHECK_STATUS(ccz_heq_server_answer(&a, s, &qv), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "(two nibbles for each of 8 bytes), not 15");
     ccz_span more[CCZ_HEQ_KEY_CTS + 1]; /* one ciphertext too many */
-    qv = view_of(&q, more);
+    qv = ccz_heq_query_view_of(&q, more);
     more[CCZ_HEQ_KEY_CTS] = more[0];
     qv.n_key = CCZ_HEQ_KEY_CTS + 1;
     CHECK_STATUS(ccz_heq_server_answer(&a, s, &qv), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "(two nibbles for each of 8 bytes), not 17");
-    qv = view_of(&q, keys);
+    qv = ccz_heq_query_view_of(&q, keys);
     qv.algorithm = (ccz_heq_algorithm)(CCZ_HEQ_PACKED + 1);
     CHECK_STATUS(ccz_heq_server_answer(&a, s, &qv), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "unknown algorithm 4");
@@ -463,7 +448,7 @@ static void test_no_randomness(void)
     ccz_span keys[CCZ_HEQ_KEY_CTS];
     ccz_heq_answer a;
     CHECK_OK(ccz_heq_client_query(&q, c, CCZ_LIT("Utah")));
-    ccz_heq_query_view qv = view_of(&q, keys);
+    ccz_heq_query_view qv = ccz_heq_query_view_of(&q, keys);
     rng_fail_start();
     ccz_status st = ccz_heq_server_answer(&a, s, &qv);
     rng_fail_stop();
@@ -512,7 +497,7 @@ static void test_packed_empty_values(void)
     ccz_span keys[CCZ_HEQ_KEY_CTS];
     ccz_heq_answer a;
     CHECK_OK(ccz_heq_client_query(&q, c, CCZ_LIT("a")));
-    ccz_heq_query_view qv = view_of(&q, keys);
+    ccz_heq_query_view qv = ccz_heq_query_view_of(&q, keys);
     CHECK_OK(ccz_heq_server_answer(&a, s, &qv));
     CHECK_INT(a.block, 16384);
     CHECK_INT(a.chunks, 1);
@@ -578,7 +563,7 @@ static void test_answer_forms(void)
     ccz_heq_query q;
     ccz_span keys[CCZ_HEQ_KEY_CTS];
     CHECK_OK(ccz_heq_client_query(&q, c, CCZ_LIT("key")));
-    ccz_heq_query_view qv = view_of(&q, keys);
+    ccz_heq_query_view qv = ccz_heq_query_view_of(&q, keys);
     ccz_heq_answer a[2];
     ccz_buf v = CCZ_BUF_INIT;
     int budget;
@@ -1335,7 +1320,7 @@ static void test_abandoned_while_running(void)
         ccz_span keys[CCZ_HEQ_KEY_CTS];
         CHECK_OK(ccz_heq_client_new(&c, a));
         CHECK_OK(ccz_heq_client_query(&q, c, CCZ_LIT("b")));
-        ccz_heq_query_view qv = view_of(&q, keys);
+        ccz_heq_query_view qv = ccz_heq_query_view_of(&q, keys);
         unsigned asked = 0;
         qv.wanted = count_no, qv.wanted_arg = &asked;
         ccz_heq_answer ans;

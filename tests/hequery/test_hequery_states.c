@@ -26,16 +26,7 @@ static void lookup(ccz_heq_client *c, const char *key, size_t key_len, const cha
     ccz_buf v = CCZ_BUF_INIT;
     int budget = 0;
     CHECK_OK(ccz_heq_client_query(&q, c, CCZ_SPAN(key, key_len)));
-    for (int i = 0; i < CCZ_HEQ_KEY_CTS; i++)
-        keys[i] = ccz_buf_span(&q.key[i]);
-    ccz_heq_query_view qv = {q.algorithm,
-                             ccz_buf_span(&q.params),
-                             ccz_buf_span(&q.public_key),
-                             ccz_buf_span(&q.relin_keys),
-                             keys,
-                             CCZ_HEQ_KEY_CTS,
-                             NULL,
-                             NULL};
+    ccz_heq_query_view qv = ccz_heq_query_view_of(&q, keys);
     CHECK_OK(ccz_heq_server_answer(&a, server, &qv));
     CHECK_OK(ccz_heq_client_decode(&v, &budget, c, ccz_buf_span(&a.value), a.block, a.chunks));
     bool right = v.len == want_len && (!want_len || memcmp(v.ptr, want, want_len) == 0);
