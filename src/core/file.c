@@ -69,7 +69,8 @@ ccz_status ccz_file_temp_beside(char **tmp, int *fd, const char *path)
     CCZ_ENSURE(*tmp, CCZ_ERR_NOMEM, "out of memory");
     snprintf(*tmp, n, "%s.tmp-XXXXXX", path);
     *fd = mkstemp(*tmp);
-    CCZ_ENSURE(*fd >= 0, CCZ_ERR_IO, "cannot create %s: %s", *tmp, strerror(errno));
+    /* named by path: the temporary file's name is ours, the folder and its rights the caller's */
+    CCZ_ENSURE(*fd >= 0, CCZ_ERR_IO, "cannot write %s: %s", path, strerror(errno));
     return CCZ_OK;
 }
 

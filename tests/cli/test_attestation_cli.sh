@@ -81,6 +81,11 @@ run 1 "$CCZ" kbs get-resource "$URL" repo/key/model --tee sim --sim-dir "$P" --m
 contains "$err" "the attestation policy rejected the evidence"
 run 1 "$CCZ" kbs get-resource "$URL" repo/key/absent --tee sim --sim-dir "$P" --measurement "$M" \
     --cacert "$CA"
+# a -o that cannot be written is said before the resource is asked for, not after
+run 2 "$CCZ" kbs get-resource "$URL" repo/key/model --tee sim --sim-dir "$P" --measurement "$M" \
+    --cacert "$CA" -o "$T/none/res.out"
+[ "$err" = "ccz: kbs get-resource: --out: cannot write $T/none/res.out: No such file or directory" ] ||
+    fail "kbs get-resource -o in a missing folder: '$err'"
 run 2 "$CCZ" kbs get-resource "$URL" repo/key/model --tee sim --sim-dir "$P" --measurement "$M"
 contains "$err" "certificate"   # not the system's CA: refused without --cacert
 echo '{"allow_sim": true}' > "$T/client.json"

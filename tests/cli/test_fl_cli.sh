@@ -94,7 +94,11 @@ esac
 contains "$(cat "$T/l.log")" "training failed: "
 contains "$(cat "$T/l.log")" "worker 2 (host)"
 
-# ---- usage errors
+# ---- usage errors; an --out that cannot be written is said before the training, not after it
+run 2 timeout 30 "$CCZ" fl homo-lr serve --listen 127.0.0.1:0 --workers 2 --iterations 3 \
+    --test "$D/breast_homo_test.csv" --out "$T/none/model.json"
+[ "$err" = "ccz: fl homo-lr serve: --out: cannot write $T/none/model.json: No such file or directory" ] ||
+    fail "an --out in a missing folder: '$err'"
 run 2 timeout 30 "$CCZ" fl homo-lr serve --listen 127.0.0.1:0 --workers 2 --iterations 3
 contains "$err" "usage: ccz fl homo-lr serve --listen ADDR --workers N --iterations K --test FILE"
 run 2 "$CCZ" fl homo-lr work 127.0.0.1:1 --data "$D/breast_homo_guest.csv"

@@ -40,7 +40,10 @@ await() { # FILE TEXT [TENTHS]: waits until FILE contains TEXT
     return 1
 }
 
-# ---- usage errors
+# ---- usage errors; an --out that cannot be written is said before the training, not after it
+run 2 timeout 30 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 1 --out /dev/null
+[ "$err" = "ccz: fl serve: --out: cannot write /dev/null: not a regular file" ] ||
+    fail "an --out that is a device: '$err'"
 run 2 timeout 30 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2
 contains "$err" "usage: ccz fl serve"
 run 2 timeout 30 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 1 --strategy fedsgd

@@ -104,14 +104,16 @@ for case in "4096 1 batch 0.900" "4097 2 batches 0.900"; do
     contains "$err" "($batches ciphertexts at level 4)"
     [ "$(wc -l < "$T/p$rows.txt")" = "$rows" ] || fail "$rows samples: $(wc -l < "$T/p$rows.txt") probabilities"
 done
-run 2 "$CCZ" he lr infer 127.0.0.1:$PORT --data "$T/d4096.csv" --sim-dir "$P" \
-    --policy "$T/accept.json" --out "$T/no-such-dir/p.txt"
-contains "$err" "cannot write $T/no-such-dir/p.txt"
-[ -z "$out" ] || fail "a run whose --out failed printed '$out'"
-run 2 "$CCZ" he lr infer 127.0.0.1:$PORT --data "$T/d4096.csv" --sim-dir "$P" \
-    --policy "$T/accept.json" --out /dev/full
-contains "$err" "cannot write /dev/full"
 stop
+# an --out that cannot be written (a missing folder, a device) is said before connecting (the
+# server is gone), not after the inference
+for o in "$T/no-such-dir/p.txt:No such file or directory" "/dev/full:not a regular file"; do
+    run 2 "$CCZ" he lr infer 127.0.0.1:$PORT --data "$T/d4096.csv" --sim-dir "$P" \
+        --policy "$T/accept.json" --out "${o%%:*}"
+    [ "$err" = "ccz: he lr infer: --out: cannot write ${o%%:*}: ${o#*:}" ] ||
+        fail "an unwritable --out ${o%%:*}: '$err'"
+    [ -z "$out" ] || fail "a run whose --out failed printed '$out'"
+done
 contains "$(cat "$T/s1.log")" "(mode server; a model of 1 features; 128-bit-secure parameters only)"
 
 start "$T/s2.log" --insecure-params

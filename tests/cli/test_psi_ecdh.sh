@@ -65,11 +65,11 @@ reap $SERVER
 contains "$err" "intersection size $want_n of"
 contains "$(cat "$T/s.log")" "(it learns the size only)"
 
-# an intersection that cannot be written is a failure (exit 2), not a success
-start "$T/s.log" --data "$T/b.txt" --once
+# an intersection that could not be written is a failure (exit 2), said before connecting (the
+# last server is gone: nothing listens)
 run 2 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/a.txt" -o "$T/nodir/got.txt"
-reap $SERVER
-contains "$err" "ccz: psi ecdh: $T/nodir/got.txt: "
+[ "$err" = "ccz: psi ecdh: --out: cannot write $T/nodir/got.txt: No such file or directory" ] ||
+    fail "-o in a missing folder: '$err'"
 
 # RA-TLS with sim evidence, two-way: both accept, no warning, the same intersection
 sim_endpoint

@@ -55,6 +55,10 @@ refused secret serve --listen 127.0.0.1:0 --secret "app=$T/app.txt" \
     --policy "$T/server.json" extra -- "unexpected argument 'extra'"
 refused secret get -- "get takes one server address, HOST:PORT"
 refused secret get 127.0.0.1:1 127.0.0.1:2 -- "get takes one server address, HOST:PORT"
+# a -o that cannot be written is said before connecting, not once the secret is released
+run 2 "$CCZ" secret get 127.0.0.1:1 --tee sim --sim-dir "$P" -o "$T/none/s.bin"
+[ "$err" = "ccz: secret get: --out: cannot write $T/none/s.bin: No such file or directory" ] ||
+    fail "secret get -o in a missing folder: '$err'"
 run 2 timeout 30 "$CCZ" secret serve --listen 127.0.0.1:0 --secret "app=$T/none" --policy "$T/server.json" \
     --sim-dir "$P" --tee sim
 contains "$err" "$T/none"

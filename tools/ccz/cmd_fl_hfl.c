@@ -157,6 +157,8 @@ int cmd_fl_serve(int argc, char **argv)
     ccz_hfl_service *svc = NULL;
     ccz_mlp_data test = {0};
     ccz_status s = a.test ? load_idx(&test, a.test) : CCZ_OK;
+    if (s == CCZ_OK)
+        s = cli_out_ready(a.out);
     o.model = lr ? "lr" : "mlp";
     o.shape.layers = lr ? 1 : 2;
     o.shape.sizes[0] = a.test ? (unsigned)test.features : 784;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <ctype.h>
 
@@ -278,6 +279,26 @@ int cli_fail(ccz_status s, const char *fmt, ...)
     fprintf(stderr, "ccz: %s\n", msg);
     json_error(ccz_status_name(s), msg);
     return cli_exit_code(s, false);
+}
+
+ccz_status cli_out_ready(const char *path)
+{
+    if (!path)
+        return CCZ_OK;
+    char *tmp;
+    int fd;
+    ccz_status s = ccz_file_temp_beside(&tmp, &fd, path);
+    if (fd >= 0) {
+        close(fd);
+        unlink(tmp);
+    }
+    free(tmp);
+    if (s) {
+        char d[1024];
+        snprintf(d, sizeof d, "%s", ccz_error_detail());
+        return ccz_fail(s, "--out: %s", d);
+    }
+    return CCZ_OK;
 }
 
 ccz_status cli_sim_dir(ccz_buf *out, const char *given)
