@@ -44,6 +44,10 @@ await() { # FILE TEXT [TENTHS]: waits until FILE contains TEXT
 run 2 timeout 30 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 1 --out /dev/null
 [ "$err" = "ccz: fl serve: --out: cannot write /dev/null: not a regular file" ] ||
     fail "an --out that is a device: '$err'"
+run 2 timeout 30 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 1 \
+    --checkpoint "$T/none/ck.bin"
+[ "$err" = "ccz: fl serve: --checkpoint: cannot write $T/none/ck.bin: No such file or directory" ] ||
+    fail "a --checkpoint in a missing folder: '$err'"
 run 2 timeout 30 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2
 contains "$err" "usage: ccz fl serve"
 run 2 timeout 30 "$CCZ" fl serve --listen 127.0.0.1:0 --rounds 2 --min-clients 1 --strategy fedsgd

@@ -93,8 +93,8 @@ int cli_fail(ccz_status s, const char *fmt, ...) CCZ_PRINTF(2, 3);
 /* For a command that writes --out (or -o) at the end of its work (a training, an inference, an
  * intersection, a fetched secret): a file can be made beside path now, and path is not a
  * directory, pipe or device; a path that cannot be written is said before the work, not after
- * it is done and lost. NULL: nothing to check. Nothing is left behind. */
-ccz_status cli_out_ready(const char *path);
+ * it is done and lost; the failure names option. NULL: nothing to check. Nothing is left behind. */
+ccz_status cli_out_ready(const char *path, const char *option);
 /* The sim platform directory: `given` if set, else the default (CCZ_SIM_DIR, XDG). */
 ccz_status cli_sim_dir(ccz_buf *out, const char *given);
 /* Parses up to 64 bytes of hex; shorter values are padded with zero bytes on the right. */

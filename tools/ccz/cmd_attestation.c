@@ -199,7 +199,7 @@ static int cmd_get_resource(int argc, char **argv)
     ccz_kbs_client_opts o = CCZ_KBS_CLIENT_OPTS_INIT;
     o.cacert = a.cacert;
     o.timeout_ms = a.timeout_ms;
-    ccz_status s = cli_out_ready(a.out);
+    ccz_status s = cli_out_ready(a.out, "--out");
     if (s == CCZ_OK)
         s = cli_attester_new(&a.ca, &att);
     if (s) {

@@ -221,7 +221,7 @@ static int hlr_server(int argc, char **argv)
     unsigned bits = a.bits ? (unsigned)a.bits : 1024;
     ccz_status s = ccz_ml_dataset_load(&test, a.test);
     if (s == CCZ_OK)
-        s = cli_out_ready(a.out); /* before the key, the listener and the training */
+        s = cli_out_ready(a.out, "--out"); /* before the key, the listener and the training */
     if (s == CCZ_OK && a.trace && !(trace = fopen(a.trace, "w")))
         s = ccz_fail(CCZ_ERR_IO, "cannot write %s", a.trace);
     double t0 = cli_now();
@@ -547,7 +547,7 @@ static int vlr_party(int argc, char **argv)
     ccz_fl_vlr_run_result res = {0};
     ccz_status s = ccz_ml_dataset_read(&d, a.data, guest ? CCZ_ML_CSV_ID_Y : CCZ_ML_CSV_ID);
     if (s == CCZ_OK)
-        s = cli_out_ready(a.out); /* before connecting */
+        s = cli_out_ready(a.out, "--out"); /* before connecting */
     if (s == CCZ_OK && a.trace && !(trace = fopen(a.trace, "w")))
         s = ccz_fail(CCZ_ERR_IO, "cannot write %s", a.trace);
     if (s == CCZ_OK)

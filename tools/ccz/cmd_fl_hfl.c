@@ -158,7 +158,9 @@ int cmd_fl_serve(int argc, char **argv)
     ccz_mlp_data test = {0};
     ccz_status s = a.test ? load_idx(&test, a.test) : CCZ_OK;
     if (s == CCZ_OK)
-        s = cli_out_ready(a.out);
+        s = cli_out_ready(a.out, "--out");
+    if (s == CCZ_OK) /* written after each round: a path that cannot be is said now */
+        s = cli_out_ready(a.checkpoint, "--checkpoint");
     o.model = lr ? "lr" : "mlp";
     o.shape.layers = lr ? 1 : 2;
     o.shape.sizes[0] = a.test ? (unsigned)test.features : 784;

@@ -148,7 +148,7 @@ static int infer(int argc, char **argv)
     ccz_he_lr_infer_result res = {0};
     ccz_status s = ccz_he_lr_data_load(&d, a.data);
     if (s == CCZ_OK)
-        s = cli_out_ready(a.out);
+        s = cli_out_ready(a.out, "--out");
     ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
     co.max_message = CCZ_HE_LR_MAX_MESSAGE;
     if (s == CCZ_OK)

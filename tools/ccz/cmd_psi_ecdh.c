@@ -343,7 +343,7 @@ int cmd_psi_ecdh(int argc, char **argv)
         r = cli_fail(s, "psi ecdh: %s", a.data);
         goto out;
     }
-    s = cli_out_ready(a.out);
+    s = cli_out_ready(a.out, "--out");
     if (s == CCZ_OK)
         s = ratls ? cli_endpoint_setup(&e, &a, server, &ctx, cli_print_verdict)
                   : ccz_psi_tls_ctx_new_insecure(&ctx, server);

@@ -179,7 +179,7 @@ static int cmd_get(int argc, char **argv)
     ccz_buf_init(&secret, CCZ_SECRET_MAX_BYTES, true);
     /* with --ca the RA-TLS context only presents our certificate; the CA chain verifies */
     a.r.mode = a.r.ca_file ? CCZ_RATLS_CLIENT : CCZ_RATLS_TWO_WAY;
-    ccz_status s = cli_out_ready(a.r.out);
+    ccz_status s = cli_out_ready(a.r.out, "--out");
     if (s == CCZ_OK)
         s = cli_endpoint_setup(&e, &a.r, false, &ctx, a.r.ca_file ? NULL : cli_print_verdict);
     if (s == CCZ_OK && a.r.ca_file)

@@ -281,7 +281,7 @@ int cli_fail(ccz_status s, const char *fmt, ...)
     return cli_exit_code(s, false);
 }
 
-ccz_status cli_out_ready(const char *path)
+ccz_status cli_out_ready(const char *path, const char *option)
 {
     if (!path)
         return CCZ_OK;
@@ -296,7 +296,7 @@ ccz_status cli_out_ready(const char *path)
     if (s) {
         char d[1024];
         snprintf(d, sizeof d, "%s", ccz_error_detail());
-        return ccz_fail(s, "--out: %s", d);
+        return ccz_fail(s, "%s: %s", option, d);
     }
     return CCZ_OK;
 }
