@@ -949,9 +949,9 @@ static void unmask_deadline(void)
 enum { U_TWICE, U_SECOND, U_LATE, U_SILENT, U_N };
 
 /* A member of after_unmask: three advertise their keys (the threshold is 2), share and upload;
- * the first gives its unmask shares twice, the second then completes the sum, the third asks to
- * unmask after that, for round 2 and then round 1; the fourth, in the round without keys, asks
- * to unmask at the end too. */
+ * the first (which joined and left before) gives its unmask shares twice, the second then
+ * completes the sum, the third asks to unmask after that, for round 2 and then round 1; the
+ * fourth, in the round without keys, asks to unmask at the end too. */
 static void *after_member_run(void *arg)
 {
     member *m = arg;
@@ -963,6 +963,14 @@ static void *after_member_run(void *arg)
     Cczfl__JoinRequest jr = CCZFL__JOIN_REQUEST__INIT;
     jr.name = name;
     jr.examples = 10 * (m->id + 1);
+    if (m->role == U_TWICE) { /* joins with 1000 examples, leaves, and comes back with 10 */
+        ccz_rpc_channel *first = NULL;
+        CHECK_OK(ccz_rpc_channel_new(&first, m->srv->h.target, &co));
+        jr.examples = 1000;
+        CHECK_INT(sa_call(m, first, "Join", &jr.base, &cczfl__plan__descriptor, NULL), 0);
+        ccz_rpc_channel_free(first);
+        jr.examples = 10 * (m->id + 1);
+    }
     Cczfl__ModelRequest mr = CCZFL__MODEL_REQUEST__INIT;
     if (sa_call(m, ch, "Join", &jr.base, &cczfl__plan__descriptor, NULL) ||
         sa_call(m, ch, "GetModel", &mr.base, &cczfl__model__descriptor, NULL))
@@ -1022,8 +1030,9 @@ out:
 /* A survivor that gives its unmask shares twice is refused the second time (its shares would
  * count twice towards the threshold); once the sum is unmasked, a survivor's late shares are
  * acknowledged, while an Unmask for another round, or from a member that uploaded nothing, is
- * refused. The round closes with the three survivors (their losses weighted by their examples),
- * one keys' deadline after it opened. */
+ * refused. The round closes with the three survivors (their losses weighted by their examples,
+ * the first's by those of its second Join: it left and rejoined), one keys' deadline after it
+ * opened. */
 static void after_unmask(void)
 {
     static server s;
