@@ -104,6 +104,12 @@ for case in "4096 1 batch 0.900" "4097 2 batches 0.900"; do
     contains "$err" "($batches ciphertexts at level 4)"
     [ "$(wc -l < "$T/p$rows.txt")" = "$rows" ] || fail "$rows samples: $(wc -l < "$T/p$rows.txt") probabilities"
 done
+# probabilities that cannot be written at the end (a full disk) fail the run
+run 2 /usr/bin/python3 "$CCZ_SOURCE_DIR/tests/cli/full_disk.py" "$CCZ" he lr infer \
+    127.0.0.1:$PORT --data "$T/d4096.csv" --sim-dir "$P" --policy "$T/accept.json" \
+    --out "$T/full.txt"
+contains "$err" "ccz: he lr infer: cannot write $T/full.txt: File too large"
+[ -z "$out" ] || fail "a run whose --out failed printed '$out'"
 stop
 # an --out that cannot be written (a missing folder, a device) is said before connecting (the
 # server is gone), not after the inference

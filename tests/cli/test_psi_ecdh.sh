@@ -65,8 +65,14 @@ reap $SERVER
 contains "$err" "intersection size $want_n of"
 contains "$(cat "$T/s.log")" "(it learns the size only)"
 
-# an intersection that could not be written is a failure (exit 2), said before connecting (the
-# last server is gone: nothing listens)
+# an intersection that could not be written is a failure (exit 2), not a success: at the end
+# (a full disk), or before connecting (a missing folder; the last server is gone)
+start "$T/s.log" --data "$T/b.txt" --once
+run 2 /usr/bin/python3 "$CCZ_SOURCE_DIR/tests/cli/full_disk.py" \
+    "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/a.txt" -o "$T/full.txt"
+reap $SERVER
+contains "$err" "ccz: psi ecdh: $T/full.txt: cannot write $T/full.txt: File too large"
+[ ! -e "$T/full.txt" ] || fail "a failed write left $T/full.txt"
 run 2 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/a.txt" -o "$T/nodir/got.txt"
 [ "$err" = "ccz: psi ecdh: --out: cannot write $T/nodir/got.txt: No such file or directory" ] ||
     fail "-o in a missing folder: '$err'"

@@ -97,16 +97,17 @@ out:
 
 /* ---- infer -----------------------------------------------------------------------------------*/
 
+/* One probability a line, written whole (a failure leaves path as it was) */
 static ccz_status write_probabilities(const char *path, const ccz_he_lr_infer_result *res)
 {
-    FILE *f = fopen(path, "w");
-    CCZ_ENSURE(f, CCZ_ERR_IO, "cannot write %s", path);
-    for (size_t i = 0; i < res->rows; i++)
-        fprintf(f, "%.9f\n", res->p[i]);
-    bool ok = fflush(f) == 0 && !ferror(f);
-    ok = fclose(f) == 0 && ok;
-    CCZ_ENSURE(ok, CCZ_ERR_IO, "cannot write %s", path);
-    return CCZ_OK;
+    ccz_buf b = CCZ_BUF_INIT;
+    ccz_status s = CCZ_OK;
+    for (size_t i = 0; s == CCZ_OK && i < res->rows; i++)
+        s = ccz_buf_printf(&b, "%.9f\n", res->p[i]);
+    if (s == CCZ_OK)
+        s = ccz_file_write(path, ccz_buf_span(&b), 0644);
+    ccz_buf_free(&b);
+    return s;
 }
 
 static void report(const ccz_he_lr_infer_result *res, const ccz_he_lr_data *d, bool insecure)
