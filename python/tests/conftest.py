@@ -9,6 +9,7 @@ the vectors the tests that need them skip, or fail under CI=true, as the C tests
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import tempfile
 
@@ -30,6 +31,10 @@ except ImportError as e:
 def pytest_configure(config):
     # never the reader's own sim platform: a default one of the test run's
     os.environ["CCZ_SIM_DIR"] = tempfile.mkdtemp(prefix="ccz-py-default-sim-")
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(os.environ.pop("CCZ_SIM_DIR", ""), ignore_errors=True)
 
 
 def need(what: str, why: str):

@@ -43,4 +43,7 @@ import ccz, sys
 assert "/venv/lib/" in ccz.__file__, ccz.__file__
 print("ccz %s from %s, libccz from %s" % (ccz.__version__, ccz.__file__, ccz.library_path()))
 PY
-exec "$T/venv/bin/python" -m pytest -q -p no:cacheprovider --durations=5 "$T/python/tests"
+# not exec: the trap removes $T (the venv, the copy) when the tests are done
+rc=0
+"$T/venv/bin/python" -m pytest -q -p no:cacheprovider --durations=5 "$T/python/tests" || rc=$?
+exit $rc

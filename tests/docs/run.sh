@@ -40,4 +40,7 @@ if grep -q '<!-- doctest: file .*\.c -->' "$page"; then
     export PKG_CONFIG_PATH=$libdir
     export CCZ_BIN_DIR=$prefix/bin
 fi
-exec /usr/bin/python3 "$CCZ_SOURCE_DIR/tests/docs/doctest.py" "$page"
+# not exec: the trap removes the scratch prefix when the page is done
+rc=0
+/usr/bin/python3 "$CCZ_SOURCE_DIR/tests/docs/doctest.py" "$page" || rc=$?
+exit $rc
