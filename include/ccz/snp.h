@@ -20,6 +20,7 @@ typedef enum { CCZ_SNP_UNKNOWN = 0, CCZ_SNP_MILAN, CCZ_SNP_GENOA, CCZ_SNP_TURIN 
 
 /* "Milan", "Genoa", "Turin" ("" for unknown). */
 CCZ_API const char *ccz_snp_product_name(ccz_snp_product p);
+/* Reads a product name, in any case, alone or before a stepping ("Milan-B0"). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_snp_product_parse(ccz_snp_product *out, const char *name);
 
 /* A parsed report: the claims' SNP part plus what verification needs. */

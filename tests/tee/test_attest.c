@@ -446,6 +446,12 @@ static void test_snp_configfs(void)
     CHECK_OK(ccz_attest_with_certs(&ev, &certs, a, rd));
     CHECK_INT(ev.len, CCZ_SNP_REPORT_SIZE);
     CHECK_INT(certs.len, 0);
+    /* an empty auxblob (the host gave no certificate table): no certificates either */
+    put(entry, "auxblob", CCZ_SPAN("", 0));
+    ccz_buf_reset(&ev);
+    CHECK_OK(ccz_attest_with_certs(&ev, &certs, a, rd));
+    CHECK_INT(ev.len, CCZ_SNP_REPORT_SIZE);
+    CHECK_INT(certs.len, 0);
     rd[0] = 8;
     CHECK_STATUS(ccz_attest(&ev, a, rd), CCZ_ERR_REPORT_DATA_MISMATCH);
     put(entry, "outblob", CCZ_SPAN(rep, 100));
@@ -546,6 +552,15 @@ static void test_snp_cert_table(void)
     CHECK_OK(ccz_snp_cert_table(&vek, &chain, ccz_buf_span(&table)));
     CHECK_INT(pem_count(&vek), 1);
     CHECK_INT(pem_count(&chain), 2);
+    /* an entry with a zero GUID but an offset and length is not the end: the VCEK after it */
+    static const uint8_t zero_guid[16] = {0};
+    const uint8_t *const zero_vcek[] = {zero_guid, vcek_guid};
+    cert_table(&table, zero_vcek, 2, cert);
+    ccz_buf_reset(&vek);
+    ccz_buf_reset(&chain);
+    CHECK_OK(ccz_snp_cert_table(&vek, &chain, ccz_buf_span(&table)));
+    CHECK_INT(pem_count(&vek), 1);
+    CHECK_INT(chain.len, 0);
     /* a chain without a VEK */
     ccz_buf_reset(&vek);
     ccz_buf_reset(&chain);

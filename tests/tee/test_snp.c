@@ -118,7 +118,8 @@ static char *pem_of(X509 *x, size_t *len)
     return out;
 }
 
-static void chain_new(amd_chain *c, ccz_snp_product p)
+/* A chain for product p whose root is named ark_cn (NULL: ARK-<product>, as AMD names it). */
+static void chain_new_ark(amd_chain *c, ccz_snp_product p, const char *ark_cn)
 {
     memset(c, 0, sizeof *c);
     c->product = p;
@@ -127,7 +128,7 @@ static void chain_new(amd_chain *c, ccz_snp_product p)
     c->ask_key = p384();
     c->vek_key = p384();
     snprintf(cn, sizeof cn, "ARK-%s", ccz_snp_product_name(p));
-    c->ark = cert(cn, c->ark_key, NULL, true);
+    c->ark = cert(ark_cn ? ark_cn : cn, c->ark_key, NULL, true);
     sign(c->ark, c->ark_key);
     snprintf(cn, sizeof cn, "SEV-%s", ccz_snp_product_name(p));
     c->ask = cert(cn, c->ask_key, c->ark, true);
@@ -137,6 +138,11 @@ static void chain_new(amd_chain *c, ccz_snp_product p)
     CHECK_OK(ccz_trust_new(&c->trust));
     CHECK_OK(ccz_trust_add_amd_ark(c->trust, CCZ_SPAN(pem, n)));
     free(pem);
+}
+
+static void chain_new(amd_chain *c, ccz_snp_product p)
+{
+    chain_new_ark(c, p, NULL);
 }
 
 static void chain_free(amd_chain *c)
@@ -159,7 +165,9 @@ typedef struct {
     const char *spl_arc;
     const uint8_t *spl_der;
     size_t spl_len;
-    bool wrap_hwid; /* hwID wrapped in an OCTET STRING */
+    bool wrap_hwid;          /* hwID wrapped in an OCTET STRING */
+    const uint8_t *hwid_der; /* the hwID extension's value as given (hwid_len bytes) */
+    size_t hwid_der_len;
 } vek_variant;
 
 static X509 *vek_cert(const amd_chain *c, const vek_spec *v, const vek_variant *w)
@@ -182,7 +190,9 @@ static X509 *vek_cert(const amd_chain *c, const vek_spec *v, const vek_variant *
         else
             add_spl(x, arcs[i], vals[i]);
     }
-    if (w && w->wrap_hwid) {
+    if (w && w->hwid_der) {
+        add_amd_ext(x, "4", w->hwid_der, w->hwid_der_len);
+    } else if (w && w->wrap_hwid) {
         uint8_t wrapped[2 + 64] = {0x04, (uint8_t)v->hwid_len};
         memcpy(wrapped + 2, v->hwid, v->hwid_len);
         add_amd_ext(x, "4", wrapped, 2 + v->hwid_len);
@@ -644,6 +654,11 @@ static void test_parse_errors(void)
     CHECK_OK(ccz_snp_product_parse(&p, "genoa"));
     CHECK_INT(p, CCZ_SNP_GENOA);
     CHECK_STATUS(ccz_snp_product_parse(&p, "Rome"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(ccz_snp_product_parse(&p, "Milan-B0")); /* a stepping after the name */
+    CHECK_INT(p, CCZ_SNP_MILAN);
+    CHECK_STATUS(ccz_snp_product_parse(&p, "Turing"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "unknown SEV-SNP product 'Turing' (Milan, Genoa or Turin)");
+    CHECK_STATUS(ccz_snp_product_parse(&p, "Genoa2"), CCZ_ERR_INVALID_ARGUMENT);
     ccz_snp_tcb t;
     ccz_snp_tcb_decode(&t, 0x4405000000000002ull, CCZ_SNP_MILAN);
     CHECK(t.bootloader == 2 && t.tee == 0 && t.snp == 5 && t.microcode == 0x44);
@@ -710,6 +725,25 @@ static void test_signature_padding(void)
     rep[0x2a0 + 72 + 50] = 0x01;
     ccz_status st = verify(&res, &c, &v, rep, NULL);
     expect_fail("s beyond 384 bits", st, &res, CCZ_ERR_MALFORMED, "parse", "exceeds 384 bits");
+    rep[0x2a0 + 72 + 50] = 0;
+    /* r or s outside 1..n-1 (zero, or the group order itself): a signature that does not
+     * verify, not an error of another kind */
+    uint8_t n_le[48];
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_secp384r1);
+    CHECK(g && BN_bn2lebinpad(EC_GROUP_get0_order(g), n_le, 48) == 48);
+    EC_GROUP_free(g);
+    for (int k = 0; k < 4; k++) {
+        uint8_t bad[CCZ_SNP_REPORT_SIZE];
+        memcpy(bad, rep, sizeof bad);
+        uint8_t *at = bad + 0x2a0 + (k & 1 ? 72 : 0);
+        if (k < 2)
+            memset(at, 0, 48);
+        else
+            memcpy(at, n_le, 48);
+        st = verify(&res, &c, &v, bad, NULL);
+        expect_fail(k & 1 ? "s out of range" : "r out of range", st, &res, CCZ_ERR_BAD_SIGNATURE,
+                    "signature", "the report signature does not verify with the VCEK");
+    }
     chain_free(&c);
 }
 
@@ -753,13 +787,14 @@ static void test_vek_certificates(void)
     CHECK_STATUS(try_collateral(&col, &c, &v, &(vek_variant){.omit = "4"}), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "VCEK certificate lacks hwID");
     static const struct {
-        uint8_t der[4];
+        uint8_t der[5];
         size_t len;
     } bad[] = {
-        {{0x02, 0x01, 0x84}, 3},       /* -124 */
-        {{0x02, 0x02, 0x01, 0x04}, 4}, /* 260: its low byte is the VCEK's 4 */
-        {{0x02, 0x00}, 2},             /* empty */
-        {{0x04, 0x01, 0x04}, 3},       /* an OCTET STRING */
+        {{0x02, 0x01, 0x84}, 3},             /* -124 */
+        {{0x02, 0x02, 0x01, 0x04}, 4},       /* 260: its low byte is the VCEK's 4 */
+        {{0x02, 0x00}, 2},                   /* empty */
+        {{0x04, 0x01, 0x04}, 3},             /* an OCTET STRING */
+        {{0x02, 0x03, 0x00, 0x00, 0x04}, 5}, /* 4 in three bytes */
     };
     for (size_t i = 0; i < CCZ_ARRAY_LEN(bad); i++) {
         vek_variant w = {.spl_arc = "3.1", .spl_der = bad[i].der, .spl_len = bad[i].len};
@@ -865,6 +900,274 @@ static void test_v2_cpuid_reserved(void)
     CHECK_OK(verify(&res, &c, &v, rep, NULL));
     CHECK_STR(res.claims.snp.product, "Milan");
     chain_free(&c);
+}
+
+/* The CPU a v3 report names, at each end of each product's model range and just past it (AMD
+ * family 19h models 00-0Fh Milan, 10-1Fh and A0-AFh Genoa; family 1Ah models 00-11h Turin):
+ * anything else is no product, and the hint decides. */
+static void test_cpuid_ranges(void)
+{
+    static const struct {
+        uint8_t family, model;
+        ccz_snp_product want;
+    } cpus[] = {
+        {0x19, 0x00, CCZ_SNP_MILAN},   {0x19, 0x0f, CCZ_SNP_MILAN},   {0x19, 0x10, CCZ_SNP_GENOA},
+        {0x19, 0x1f, CCZ_SNP_GENOA},   {0x19, 0x20, CCZ_SNP_UNKNOWN}, {0x19, 0x9f, CCZ_SNP_UNKNOWN},
+        {0x19, 0xa0, CCZ_SNP_GENOA},   {0x19, 0xaf, CCZ_SNP_GENOA},   {0x19, 0xb0, CCZ_SNP_UNKNOWN},
+        {0x1a, 0x00, CCZ_SNP_TURIN},   {0x1a, 0x11, CCZ_SNP_TURIN},   {0x1a, 0x12, CCZ_SNP_UNKNOWN},
+        {0x1b, 0x00, CCZ_SNP_UNKNOWN}, {0x18, 0x00, CCZ_SNP_UNKNOWN},
+    };
+    static uint8_t rep[CCZ_SNP_REPORT_SIZE];
+    rep[0] = 3;
+    rep[0x34] = 1;
+    static ccz_snp_report r;
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(cpus); i++) {
+        char label[32];
+        snprintf(label, sizeof label, "family %02xh model %02xh", cpus[i].family, cpus[i].model);
+        test_name = label;
+        rep[0x188] = cpus[i].family;
+        rep[0x189] = cpus[i].model;
+        CHECK_OK(ccz_snp_report_parse(&r, CCZ_SPAN(rep, sizeof rep), CCZ_SNP_UNKNOWN));
+        CHECK_INT(r.product, cpus[i].want);
+        CHECK_INT(r.cpuid_family, cpus[i].family);
+        CHECK_INT(r.cpuid_model, cpus[i].model);
+        CHECK_OK(ccz_snp_report_parse(&r, CCZ_SPAN(rep, sizeof rep), CCZ_SNP_GENOA));
+        CHECK_INT(r.product, cpus[i].want == CCZ_SNP_UNKNOWN ? CCZ_SNP_GENOA : cpus[i].want);
+    }
+    test_name = "test_cpuid_ranges";
+}
+
+/* A VLEK: no hwID, so the report's chip id (set here) is not compared with one; a report signed
+ * by a VCEK is refused with it; one signed byte changed is refused naming the VLEK. */
+static void test_vlek(void)
+{
+    amd_chain c;
+    chain_new(&c, CCZ_SNP_GENOA);
+    vek_spec v;
+    report_spec rs;
+    specs(1, &v, &rs);
+    rs.key_sel = 1;
+    uint8_t rep[CCZ_SNP_REPORT_SIZE];
+    make_report(rep, &rs, c.vek_key);
+    ccz_collateral *col = NULL;
+    CHECK_OK(try_collateral(&col, &c, &v, &(vek_variant){.cn = "SEV-VLEK", .omit = "4"}));
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = AT;
+    o.trust = c.trust;
+    o.collateral = col;
+    static ccz_result res;
+    CHECK_OK(ccz_verify(&res, CCZ_SPAN(rep, sizeof rep), &o));
+    CHECK_INT(res.claims.snp.signing_key, CCZ_SNP_KEY_VLEK);
+    CHECK(memcmp(res.claims.snp.chip_id, v.hwid, 64) == 0);
+    rep[0x90] ^= 1; /* the measurement */
+    ccz_status st = ccz_verify(&res, CCZ_SPAN(rep, sizeof rep), &o);
+    expect_fail("VLEK, measurement changed", st, &res, CCZ_ERR_BAD_SIGNATURE, "signature",
+                "the report signature does not verify with the VLEK");
+    rs.key_sel = 0;
+    make_report(rep, &rs, c.vek_key);
+    st = ccz_verify(&res, CCZ_SPAN(rep, sizeof rep), &o);
+    expect_fail("VCEK report, VLEK given", st, &res, CCZ_ERR_COLLATERAL_MISMATCH, "collateral",
+                "the report is signed by a VCEK, the certificate given is a VLEK");
+    ccz_collateral_free(col);
+    chain_free(&c);
+}
+
+/* A trusted root that is not named ARK-<product> names no product: the VEK chain it ends is
+ * refused, though every signature in it verifies. */
+static void test_ark_name(void)
+{
+    static const char *const names[] = {"AMD-Milan", "ARK-Rome", "ARKMilan"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(names); i++) {
+        test_name = names[i];
+        amd_chain c;
+        chain_new_ark(&c, CCZ_SNP_MILAN, names[i]);
+        vek_spec v;
+        report_spec rs;
+        specs(0, &v, &rs);
+        uint8_t rep[CCZ_SNP_REPORT_SIZE];
+        make_report(rep, &rs, c.vek_key);
+        static ccz_result res;
+        char want[96];
+        snprintf(want, sizeof want, "the VEK chain ends in '%s', not an AMD ARK", names[i]);
+        expect_fail("root name", verify(&res, &c, &v, rep, NULL), &res, CCZ_ERR_CERT_CHAIN,
+                    "platform_certificate", want);
+        chain_free(&c);
+    }
+    test_name = "test_ark_name";
+}
+
+/* The VEK's productName: an IA5String shorter than the field is read; one that fills it, or
+ * another string type, is left out (it only describes). */
+static void test_vek_product_name(void)
+{
+    amd_chain c;
+    chain_new(&c, CCZ_SNP_MILAN);
+    static const struct {
+        uint8_t der[40];
+        size_t len;
+        const char *want;
+    } names[] = {
+        {{0x16, 8, 'M', 'i', 'l', 'a', 'n', '-', 'B', '0'}, 10, "Milan-B0"},
+        {{0x16, 31,  'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A',
+          'A',  'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A'},
+         33,
+         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},
+        {{0x16, 32,  'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A',
+          'A',  'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A'},
+         34,
+         ""},
+        {{0x0c, 5, 'M', 'i', 'l', 'a', 'n'}, 7, ""}, /* a UTF8String */
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(names); i++) {
+        X509 *x = cert("SEV-VCEK", c.vek_key, c.ask, false);
+        add_amd_ext(x, "2", names[i].der, names[i].len);
+        add_spl(x, "3.1", 1);
+        add_spl(x, "3.2", 2);
+        add_spl(x, "3.3", 3);
+        add_spl(x, "3.8", 4);
+        uint8_t hwid[64] = {0x11};
+        add_amd_ext(x, "4", hwid, 64);
+        sign(x, c.ask_key);
+        unsigned char *der = NULL;
+        int dn = i2d_X509(x, &der);
+        static ccz_snp_vek_info info;
+        memset(&info, 0x5a, sizeof info);
+        CHECK_OK(ccz_snp_vek_info_parse(&info, CCZ_SPAN(der, (size_t)dn)));
+        CHECK_STR(info.product_name, names[i].want);
+        CHECK_INT(info.tcb.bootloader, 1);
+        OPENSSL_free(der);
+        X509_free(x);
+    }
+    chain_free(&c);
+}
+
+/* The hwID as AMD writes it, raw (64 bytes; Turin's 8) or in an OCTET STRING: raw bytes that
+ * happen to read as an OCTET STRING stay raw; another wrapper, or an OCTET STRING with a byte
+ * after it, is a hwID of the wrong length. */
+static void test_hwid_encodings(void)
+{
+    for (size_t i = 0; i < sizeof products / sizeof products[0]; i += 2) { /* Milan, Turin */
+        test_name = ccz_snp_product_name(products[i].product);
+        amd_chain c;
+        chain_new(&c, products[i].product);
+        vek_spec v;
+        report_spec rs;
+        specs(i, &v, &rs);
+        v.hwid[0] = 0x04; /* an OCTET STRING of the remaining bytes */
+        v.hwid[1] = (uint8_t)(v.hwid_len - 2);
+        memcpy(rs.chip_id, v.hwid, v.hwid_len);
+        uint8_t rep[CCZ_SNP_REPORT_SIZE];
+        make_report(rep, &rs, c.vek_key);
+        static ccz_result res;
+        CHECK_OK(verify(&res, &c, &v, rep, NULL));
+        CHECK(memcmp(res.claims.snp.chip_id, v.hwid, v.hwid_len) == 0);
+        chain_free(&c);
+    }
+    test_name = "test_hwid_encodings";
+    amd_chain c;
+    chain_new(&c, CCZ_SNP_MILAN);
+    vek_spec v;
+    report_spec rs;
+    specs(0, &v, &rs);
+    uint8_t der[2 + 64 + 1] = {0x30, 64};
+    memcpy(der + 2, v.hwid, 64);
+    ccz_collateral *col = NULL;
+    CHECK_STATUS(try_collateral(&col, &c, &v, &(vek_variant){.hwid_der = der, .hwid_der_len = 66}),
+                 CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "VCEK hwID is 66 bytes (64, or 8 on Turin, expected)");
+    der[0] = 0x04;
+    CHECK_STATUS(try_collateral(&col, &c, &v, &(vek_variant){.hwid_der = der, .hwid_der_len = 67}),
+                 CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "VCEK hwID is 67 bytes (64, or 8 on Turin, expected)");
+    CHECK(col == NULL);
+    CHECK_OK(try_collateral(&col, &c, &v, &(vek_variant){.hwid_der = der, .hwid_der_len = 66}));
+    ccz_collateral_free(col);
+    chain_free(&c);
+}
+
+/* Detection by the version (2 to 5) and the signature algorithm (1) alone. */
+static void test_detect(void)
+{
+    static uint8_t rep[CCZ_SNP_REPORT_SIZE];
+    static const struct {
+        uint8_t version, algo;
+        ccz_tee want;
+    } cases[] = {
+        {2, 1, CCZ_TEE_SNP},  {5, 1, CCZ_TEE_SNP},  {1, 1, CCZ_TEE_NONE},
+        {6, 1, CCZ_TEE_NONE}, {3, 0, CCZ_TEE_NONE}, {3, 2, CCZ_TEE_NONE},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {
+        rep[0] = cases[i].version;
+        rep[0x34] = cases[i].algo;
+        CHECK_INT(ccz_evidence_detect(CCZ_SPAN(rep, sizeof rep)), cases[i].want);
+    }
+}
+
+/* Writes the DER of a VEK for chain c (see vek_cert) where the VCEK cache keeps the report's. */
+static void cache_put(const char *dir, const amd_chain *c, const vek_spec *v, const vek_variant *w,
+                      const report_spec *rs)
+{
+    bool turin = c->product == CCZ_SNP_TURIN;
+    char hwid[129], path[1024];
+    for (size_t i = 0; i < (turin ? 8u : 64u); i++)
+        snprintf(hwid + 2 * i, 3, "%02x", rs->chip_id[i]);
+    snprintf(path, sizeof path, "%s/%s-%s-%u-%u-%u-%u-%u.der", dir,
+             ccz_snp_product_name(c->product), hwid, rs->tcb.bootloader, rs->tcb.tee, rs->tcb.snp,
+             rs->tcb.microcode, turin ? rs->tcb.fmc : 0);
+    X509 *x = vek_cert(c, v, w);
+    unsigned char *der = NULL;
+    int dn = i2d_X509(x, &der);
+    CHECK_OK(ccz_file_write(path, CCZ_SPAN(der, (size_t)dn), 0600));
+    OPENSSL_free(der);
+    X509_free(x);
+}
+
+/* The VCEK cache is no more trusted than KDS: an entry under the report's name that is a VLEK,
+ * or a Turin VCEK whose 8-byte hwID is the chip id's start while the rest of the chip id is not
+ * zero, is not used, and KDS (nothing listens here) is asked instead; the matching entry is. */
+static void test_vcek_cache(void)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/vcek-cache", test_tmpdir());
+    CHECK_OK(ccz_mkdir_p(dir, 0700));
+    ccz_snp_vcek_fetch_opts o = CCZ_SNP_VCEK_FETCH_OPTS_INIT;
+    o.kds_url = "https://127.0.0.1:1";
+    o.cache_dir = dir;
+    o.timeout_seconds = 5;
+    ccz_buf out = CCZ_BUF_INIT;
+    bool cached = true;
+    uint8_t rep[CCZ_SNP_REPORT_SIZE];
+    vek_spec v;
+    report_spec rs;
+    /* a VLEK cached for a Milan report with a zero chip id */
+    amd_chain c;
+    chain_new(&c, CCZ_SNP_MILAN);
+    specs(0, &v, &rs);
+    memset(rs.chip_id, 0, 64);
+    make_report(rep, &rs, c.vek_key);
+    cache_put(dir, &c, &v, &(vek_variant){.cn = "SEV-VLEK"}, &rs);
+    CHECK_STATUS(ccz_snp_vcek_fetch(&out, &cached, CCZ_SPAN(rep, sizeof rep), &o), CCZ_ERR_NETWORK);
+    CHECK(!cached && out.len == 0);
+    chain_free(&c);
+    /* a Turin VCEK, the report's chip id its hwID and then a nonzero byte */
+    chain_new(&c, CCZ_SNP_TURIN);
+    specs(2, &v, &rs);
+    rs.chip_id[8] = 1;
+    make_report(rep, &rs, c.vek_key);
+    cache_put(dir, &c, &v, NULL, &rs);
+    CHECK_STATUS(ccz_snp_vcek_fetch(&out, &cached, CCZ_SPAN(rep, sizeof rep), &o), CCZ_ERR_NETWORK);
+    CHECK(!cached && out.len == 0);
+    /* the same with the rest zero: the cached VCEK */
+    rs.chip_id[8] = 0;
+    make_report(rep, &rs, c.vek_key);
+    CHECK_OK(ccz_snp_vcek_fetch(&out, &cached, CCZ_SPAN(rep, sizeof rep), &o));
+    CHECK(cached && out.len > 0);
+    static ccz_snp_vek_info info;
+    CHECK_OK(ccz_snp_vek_info_parse(&info, ccz_buf_span(&out)));
+    CHECK_INT(info.hwid_len, 8);
+    CHECK(memcmp(info.hwid, v.hwid, 8) == 0);
+    chain_free(&c);
+    ccz_buf_free(&out);
 }
 
 /* ---- Azure SEV-SNP vTPM evidence over a chain made here -------------------------------------
@@ -1130,4 +1433,6 @@ TEST_MAIN(T(test_parse_errors), T(test_each_product), T(test_each_tcb_component)
           T(test_cpu_against_chain), T(test_chip_id), T(test_turin_vek_info), T(test_chain_window),
           T(test_ark_must_be_root), T(test_parse_refusals), T(test_signature_padding),
           T(test_unsigned_report), T(test_vek_certificates), T(test_vek_key_type),
-          T(test_no_amd_root), T(test_v2_cpuid_reserved), T(test_azure_forged))
+          T(test_no_amd_root), T(test_v2_cpuid_reserved), T(test_cpuid_ranges), T(test_vlek),
+          T(test_ark_name), T(test_vek_product_name), T(test_hwid_encodings), T(test_detect),
+          T(test_vcek_cache), T(test_azure_forged))

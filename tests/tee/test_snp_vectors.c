@@ -296,6 +296,17 @@ static void test_wrong_vek(void)
     o.trust = trust;
     CHECK_STATUS(ccz_verify(&res, ccz_buf_span(&r), &o), CCZ_ERR_COLLATERAL_MISSING);
     CHECK_CONTAINS(res.message, "--vek");
+    ccz_buf dj = CCZ_BUF_INIT;
+    CHECK_OK(vectors_read(&dj, "Phala-Network_dcap-qvl/sample/sgx_quote_collateral.json", false));
+    ccz_collateral *dcap;
+    CHECK_OK(ccz_collateral_parse(&dcap, (const char *)dj.ptr, dj.len));
+    o.collateral = dcap;
+    CHECK_STATUS(ccz_verify(&res, ccz_buf_span(&r), &o), CCZ_ERR_COLLATERAL_MISMATCH);
+    CHECK_STR(res.step, "collateral");
+    CHECK_CONTAINS(res.message, "--vek");
+    o.collateral = NULL;
+    ccz_collateral_free(dcap);
+    ccz_buf_free(&dj);
     /* a trust set without AMD roots */
     ccz_trust *none;
     CHECK_OK(ccz_trust_new(&none));

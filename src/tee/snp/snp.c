@@ -30,11 +30,14 @@ const char *ccz_snp_product_name(ccz_snp_product p)
 
 ccz_status ccz_snp_product_parse(ccz_snp_product *out, const char *name)
 {
-    for (int i = 1; i < 4; i++)
-        if (strncasecmp(name, product_names[i], strlen(product_names[i])) == 0) {
+    for (int i = 1; i < 4; i++) {
+        size_t n = strlen(product_names[i]);
+        /* the name alone or before a stepping ("Milan-B0"): not a longer word ("Turing") */
+        if (strncasecmp(name, product_names[i], n) == 0 && (name[n] == '\0' || name[n] == '-')) {
             *out = (ccz_snp_product)i;
             return CCZ_OK;
         }
+    }
     return ccz_fail(CCZ_ERR_INVALID_ARGUMENT,
                     "unknown SEV-SNP product '%s' (Milan, Genoa or "
                     "Turin)",
