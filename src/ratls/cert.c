@@ -237,7 +237,9 @@ static ccz_status decode_claims(ccz_ratls_info *info, ccz_span claims, ccz_span 
         }
         CCZ_GUARD(ccz_cbor_skip(&c));
     }
-    CCZ_GUARD(ccz_cursor_expect_end(&c));
+    size_t trailing = ccz_cursor_remaining(&c);
+    CCZ_ENSURE(trailing == 0, CCZ_ERR_TRAILING_DATA,
+               "RA-TLS claims: %zu unexpected bytes after the map", trailing);
     CCZ_ENSURE(found, CCZ_ERR_MALFORMED, "RA-TLS claims carry no pubkey-hash");
     return CCZ_OK;
 }
@@ -258,7 +260,10 @@ static ccz_status decode_dice(ccz_ratls_info *info, X509 *x, ccz_span value)
                "the DICE evidence extension is not [evidence, claims]");
     CCZ_GUARD(ccz_cbor_bstr(&c, &evidence));
     CCZ_GUARD(ccz_cbor_bstr(&c, &claims));
-    CCZ_GUARD(ccz_cursor_expect_end(&c));
+    size_t extra = ccz_cursor_remaining(&c);
+    CCZ_ENSURE(extra == 0, CCZ_ERR_TRAILING_DATA,
+               "the DICE evidence extension has %zu unexpected bytes after [evidence, claims]",
+               extra);
     info->cbor_tag = tag.arg;
     CCZ_GUARD(ccz_buf_append(&info->evidence, evidence.ptr, evidence.len));
     CCZ_GUARD(ccz_buf_append(&info->claims, claims.ptr, claims.len));
@@ -274,17 +279,37 @@ static ccz_status decode_dice(ccz_ratls_info *info, X509 *x, ccz_span value)
     return CCZ_OK;
 }
 
+/* The value of the evidence extension oid, or NULL. RFC 5280 (4.2) allows each extension once:
+ * of two copies, which one counts would be up to the reader (another verifier may read the
+ * other), so a second one is refused. */
+static ccz_status evidence_ext(ASN1_OCTET_STRING **out, X509 *x, const char *oid_text)
+{
+    ASN1_OBJECT *oid = OBJ_txt2obj(oid_text, 1);
+    CCZ_ENSURE(oid, CCZ_ERR_NOMEM, "out of memory");
+    int idx = X509_get_ext_by_OBJ(x, oid, -1);
+    int again = idx < 0 ? -1 : X509_get_ext_by_OBJ(x, oid, idx);
+    ASN1_OBJECT_free(oid);
+    CCZ_ENSURE(again < 0, CCZ_ERR_MALFORMED,
+               "the certificate carries the RA-TLS evidence extension %s twice (a certificate "
+               "carries each extension once)",
+               oid_text);
+    *out = idx < 0 ? NULL : X509_EXTENSION_get_data(X509_get_ext(x, idx));
+    return CCZ_OK;
+}
+
 ccz_status ccz_ratls_inspect(ccz_ratls_info *info, X509 *x)
 {
     memset(info, 0, sizeof *info);
     ccz_buf_init(&info->evidence, 1u << 20, false);
     ccz_buf_init(&info->claims, 64u << 10, false);
     ccz_buf_init(&info->nonce, 1024, false);
-    ASN1_OCTET_STRING *dice = x509_find_ext(x, CCZ_RATLS_OID_DICE);
-    ASN1_OCTET_STRING *legacy = x509_find_ext(x, CCZ_RATLS_OID_GRAMINE);
+    ASN1_OCTET_STRING *dice, *legacy, *misencoded, *sdk;
+    CCZ_GUARD(evidence_ext(&dice, x, CCZ_RATLS_OID_DICE));
+    CCZ_GUARD(evidence_ext(&legacy, x, CCZ_RATLS_OID_GRAMINE));
+    CCZ_GUARD(evidence_ext(&misencoded, x, CCZ_RATLS_OID_GRAMINE_MISENCODED));
+    CCZ_GUARD(evidence_ext(&sdk, x, CCZ_RATLS_OID_SGX_SDK));
     if (!legacy)
-        legacy = x509_find_ext(x, CCZ_RATLS_OID_GRAMINE_MISENCODED);
-    ASN1_OCTET_STRING *sdk = x509_find_ext(x, CCZ_RATLS_OID_SGX_SDK);
+        legacy = misencoded;
     info->has_legacy = legacy != NULL;
     info->has_sgx_sdk = sdk != NULL;
     EVP_PKEY *key = X509_get0_pubkey(x);

@@ -4,7 +4,9 @@
  * validity window at both ends, and TLS 1.3 handshakes between two contexts
  * in one process (mutual, one-way both ways) accepted and rejected with the reason on both
  * sides, the verified-peer cache, a copied certificate without its key (never reported
- * accepted), resumption offers (a full handshake), and connect/accept deadlines. */
+ * accepted), resumption offers (a full handshake), and connect/accept deadlines. Hostile
+ * certificates and peers: an evidence extension twice, a server not yet valid or without
+ * evidence (each with its alert), TLS 1.2 either way. */
 #define OPENSSL_SUPPRESS_DEPRECATED /* EC_KEY: a key whose private half no longer fits */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -480,9 +482,12 @@ static void test_malformed_dice(void)
     /* {"pubkey-hash": [-8, h'00']}: a negative integer, not SHA-384 (7) */
     static const uint8_t negative_alg[] = {0xa1, 0x6b, 'p', 'u', 'b',  'k',  'e',  'y', '-',
                                            'h',  'a',  's', 'h', 0x82, 0x27, 0x41, 0};
+    /* {"nonce": h'07'} and a byte after the map */
+    static const uint8_t other_then_byte[] = {0xa1, 0x65, 'n', 'o', 'n', 'c', 'e', 0x41, 7, 0};
     static const struct {
         const char *name;
-        int form; /* 0: claims below in tag[ev, claims]; 1: untagged; 2: tag[ev] */
+        int form; /* 0: claims below in tag[ev, claims]; 1: untagged; 2: tag[ev]; 3: as 0, and a
+                   * byte after it */
         const uint8_t *claims;
         size_t len;
         ccz_status want;
@@ -500,14 +505,20 @@ static void test_malformed_dice(void)
          "carry no pubkey-hash"},
         {"algorithm -8", 0, negative_alg, sizeof negative_alg, CCZ_ERR_UNSUPPORTED,
          "the pubkey-hash algorithm is not an unsigned integer (CBOR major type 1)"},
+        {"a byte after the claims", 0, other_then_byte, sizeof other_then_byte,
+         CCZ_ERR_TRAILING_DATA, "RA-TLS claims: 1 unexpected bytes after the map"},
+        {"a byte after [evidence, claims]", 3, other, sizeof other, CCZ_ERR_TRAILING_DATA,
+         "the DICE evidence extension has 1 unexpected bytes after [evidence, claims]"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         test_name = cases[i].name;
         const uint8_t *c = cases[i].claims ? cases[i].claims : big;
         size_t cl = cases[i].claims ? cases[i].len : n;
         ccz_buf ext = CCZ_BUF_INIT;
-        if (cases[i].form == 0) {
+        if (cases[i].form == 0 || cases[i].form == 3) {
             dice_ext(&ext, CCZ_RATLS_TAG_CCZ_SIM, CCZ_SPAN(ev, sizeof ev), c, cl);
+            if (cases[i].form == 3)
+                CHECK_OK(ccz_buf_append_u8(&ext, 0));
         } else {
             uint8_t hd[16];
             size_t k = cases[i].form == 2 ? cbor_head(hd, 6, CCZ_RATLS_TAG_CCZ_SIM) : 0;
@@ -676,6 +687,115 @@ static void test_validity_window(void)
     ccz_policy_free(p);
     ccz_trust_free(t);
     ccz_attester_free(a);
+}
+
+/* A copy of x carrying the extension oid (value v) once more, signed again by key. */
+static X509 *with_value(X509 *x, EVP_PKEY *key, const char *oid, const uint8_t *v, size_t len)
+{
+    X509 *y = X509_dup(x);
+    CHECK(y != NULL);
+    add_ext(y, oid, v, len);
+    CHECK(X509_sign(y, key, EVP_sha256()) > 0);
+    return y;
+}
+
+/* A certificate carrying an evidence extension twice (RFC 5280 4.2 allows each extension once)
+ * is refused before either is read: which one counts would be up to the reader, and another
+ * verifier may read the other one. Here the first copy is genuine and bound, the second another
+ * key's or garbage; each of the four evidence OIDs, next to a genuine DICE extension. */
+static void test_duplicate_evidence(void)
+{
+    ccz_attester *a = sim_attester(false);
+    ccz_trust *t = sim_trust();
+    ccz_policy *p = policy(ACCEPT_ME);
+    ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
+    vo.at_unix = time(NULL);
+    vo.trust = t;
+    static ccz_ratls_verdict v;
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    uint8_t claims[256], rd[64] = {0};
+    size_t cl = dice_claims(claims, key, 1, EVP_sha256());
+    CHECK(EVP_Digest(claims, cl, rd, NULL, EVP_sha256(), NULL));
+    ccz_buf ev = CCZ_BUF_INIT, ext = CCZ_BUF_INIT;
+    CHECK_OK(ccz_attest(&ev, a, rd));
+    dice_ext(&ext, CCZ_RATLS_TAG_CCZ_SIM, ccz_buf_span(&ev), claims, cl);
+    X509 *x = self_signed(key, CCZ_RATLS_OID_DICE, ext.ptr, ext.len);
+    CHECK_OK(ccz_ratls_verify_cert(&v, x, p, &vo));
+    static const char *const oids[] = {CCZ_RATLS_OID_DICE, CCZ_RATLS_OID_GRAMINE,
+                                       CCZ_RATLS_OID_GRAMINE_MISENCODED, CCZ_RATLS_OID_SGX_SDK};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(oids); i++) {
+        test_name = oids[i];
+        X509 *y = with_value(x, key, oids[i], ev.ptr, ev.len);
+        X509 *z = i == 0 ? NULL : with_value(y, key, oids[i], ev.ptr, ev.len);
+        X509 *twice = z ? z : y; /* DICE: the genuine one and a raw quote under its OID */
+        char want[160];
+        snprintf(want, sizeof want,
+                 "the certificate carries the RA-TLS evidence extension %s twice", oids[i]);
+        ccz_ratls_info info;
+        if (z) /* once is fine: DICE comes first, the legacy quote is not read */
+            CHECK_OK(ccz_ratls_verify_cert(&v, y, p, &vo));
+        CHECK_STATUS(ccz_ratls_inspect(&info, twice), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), want);
+        ccz_ratls_info_free(&info);
+        CHECK_STATUS(ccz_ratls_verify_cert(&v, twice, p, &vo), CCZ_ERR_MALFORMED);
+        CHECK_STR(v.step, "extension");
+        CHECK_CONTAINS(v.message, want);
+        X509_free(y);
+        X509_free(z);
+    }
+    test_name = "test_duplicate_evidence";
+    X509_free(x);
+    ccz_buf_free(&ev);
+    ccz_buf_free(&ext);
+    EVP_PKEY_free(key);
+    ccz_policy_free(p);
+    ccz_trust_free(t);
+    ccz_attester_free(a);
+}
+
+/* A policy's rejection names its first reason and says when there are more; evidence that fails
+ * its own verification (a platform the verifier does not trust) fails at the evidence
+ * verifier's step, not at an RA-TLS one; a format out of range is named "none". */
+static void test_verdict_details(void)
+{
+    ccz_attester *dbg = sim_attester(true);
+    ccz_trust *t = sim_trust(), *none;
+    CHECK_OK(ccz_trust_new(&none));
+    ccz_policy *p = policy(ACCEPT_ME);
+    ccz_ratls_cert_opts co = CCZ_RATLS_CERT_OPTS_INIT;
+    X509 *x;
+    EVP_PKEY *key;
+    CHECK_OK(ccz_ratls_cert_create(&x, &key, dbg, &co));
+    static ccz_ratls_verdict v;
+    ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
+    vo.at_unix = time(NULL);
+    vo.trust = t;
+    /* the default policy: simulated, and debug */
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, x, NULL, &vo), CCZ_ERR_POLICY_REJECTED);
+    CHECK_INT(v.appraisal.n_reasons, 2);
+    CHECK_CONTAINS(v.message, "simulated_not_allowed: ");
+    CHECK_CONTAINS(v.message, " (and more reasons)");
+    /* a policy that allows simulation: debug alone */
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, x, p, &vo), CCZ_ERR_POLICY_REJECTED);
+    CHECK_INT(v.appraisal.n_reasons, 1);
+    CHECK_CONTAINS(v.message, "debug");
+    CHECK(strstr(v.message, "more reasons") == NULL);
+    /* no trusted sim platform */
+    vo.trust = none;
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, x, p, &vo), CCZ_ERR_CERT_CHAIN);
+    CHECK_STR(v.step, "platform_certificate");
+    CHECK_INT(v.format, CCZ_RATLS_FORMAT_DICE);
+    CHECK_STR(ccz_ratls_format_name(CCZ_RATLS_FORMAT_NONE), "none");
+    CHECK_STR(ccz_ratls_format_name(CCZ_RATLS_FORMAT_GRAMINE_LEGACY), "gramine-legacy");
+    CHECK_STR(ccz_ratls_format_name(CCZ_RATLS_FORMAT_SGX_SDK), "intel-sgx-sdk");
+    CHECK_STR(ccz_ratls_format_name((ccz_ratls_format)4), "none");
+    CHECK_STR(ccz_ratls_format_name((ccz_ratls_format)-1), "none");
+    X509_free(x);
+    EVP_PKEY_free(key);
+    ccz_policy_free(p);
+    ccz_trust_free(t);
+    ccz_trust_free(none);
+    ccz_attester_free(dbg);
 }
 
 /* ---- handshakes ------------------------------------------------------------------------------*/
@@ -953,6 +1073,84 @@ static void test_one_way_modes(void)
     CHECK_OK(ccz_ratls_mode_parse(&m, "two-way"));
     CHECK_INT(m, CCZ_RATLS_TWO_WAY);
     CHECK_STATUS(ccz_ratls_mode_parse(&m, "both"), CCZ_ERR_INVALID_ARGUMENT);
+    ccz_policy_free(p);
+    ccz_trust_free(t);
+    ccz_attester_free(a);
+}
+
+/* Servers a client must refuse, with the alert each is sent: a certificate not yet valid
+ * (bad_certificate: certificate_expired would say the opposite), one with no evidence
+ * (unsupported_certificate), one with its evidence extension twice (bad_certificate). And
+ * RA-TLS is TLS 1.3 only, both ways: a client or a server that offers no more than TLS 1.2 gets
+ * a protocol_version alert, not a handshake. */
+static void test_hostile_peers(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    ccz_attester *a = sim_attester(false);
+    ccz_trust *t = sim_trust();
+    ccz_policy *p = policy(ACCEPT_ME);
+    side s, c;
+    SSL_CTX *cli = context(false, CCZ_RATLS_SERVER, NULL, p, t, NULL, NULL);
+    ccz_ratls_cert_opts co = CCZ_RATLS_CERT_OPTS_INIT;
+    co.not_before = time(NULL) + 86400;
+    co.not_after = time(NULL) + 2 * 86400;
+    X509 *x;
+    EVP_PKEY *k;
+    CHECK_OK(ccz_ratls_cert_create(&x, &k, a, &co));
+    SSL_CTX *early = context(true, CCZ_RATLS_SERVER, NULL, p, t, x, k);
+    CHECK_STATUS(handshake(early, cli, &s, &c), CCZ_ERR_NOT_YET_VALID);
+    CHECK_CONTAINS(c.detail, "certificate: the certificate is valid from");
+    CHECK_CONTAINS(s.detail, "the peer refused the handshake (TLS alert: bad certificate)");
+
+    EVP_PKEY *pk = EVP_EC_gen("P-256");
+    X509 *plain = self_signed(pk, "1.2.3.4.5", (const uint8_t *)"\x05\x00", 2);
+    SSL_CTX *bare = context(true, CCZ_RATLS_SERVER, NULL, p, t, plain, pk);
+    CHECK_STATUS(handshake(bare, cli, &s, &c), CCZ_ERR_NOT_FOUND);
+    CHECK_CONTAINS(c.detail, "extension: the certificate carries no RA-TLS evidence extension");
+    CHECK_CONTAINS(s.detail, "(TLS alert: unsupported certificate)");
+
+    ccz_ratls_cert_opts now = CCZ_RATLS_CERT_OPTS_INIT;
+    X509 *g, *twice;
+    EVP_PKEY *gk;
+    CHECK_OK(ccz_ratls_cert_create(&g, &gk, a, &now));
+    ASN1_OBJECT *oid = OBJ_txt2obj(CCZ_RATLS_OID_DICE, 1);
+    X509_EXTENSION *de = X509_get_ext(g, X509_get_ext_by_OBJ(g, oid, -1));
+    ASN1_OBJECT_free(oid);
+    CHECK(de != NULL);
+    ASN1_OCTET_STRING *dice = X509_EXTENSION_get_data(de);
+    twice = with_value(g, gk, CCZ_RATLS_OID_DICE, ASN1_STRING_get0_data(dice),
+                       (size_t)ASN1_STRING_length(dice));
+    SSL_CTX *dup = context(true, CCZ_RATLS_SERVER, NULL, p, t, twice, gk);
+    CHECK_STATUS(handshake(dup, cli, &s, &c), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(c.detail, "extension: the certificate carries the RA-TLS evidence extension");
+    CHECK_CONTAINS(s.detail, "(TLS alert: bad certificate)");
+
+    /* a TLS 1.2 client of an RA-TLS server */
+    SSL_CTX *srv = context(true, CCZ_RATLS_SERVER, a, p, t, NULL, NULL);
+    SSL_CTX *tls12 = SSL_CTX_new(TLS_client_method());
+    CHECK(tls12 && SSL_CTX_set_max_proto_version(tls12, TLS1_2_VERSION) == 1);
+    SSL_CTX_set_verify(tls12, SSL_VERIFY_NONE, NULL);
+    CHECK_STATUS(handshake(srv, tls12, &s, &c), CCZ_ERR_TLS);
+    CHECK_STR(c.detail, "alert protocol version");
+    CHECK_STATUS(s.status, CCZ_ERR_TLS);
+    CHECK_CONTAINS(s.detail, "unsupported protocol");
+    /* an RA-TLS client of a TLS 1.2 server */
+    SSL_CTX *srv12 = SSL_CTX_new(TLS_server_method());
+    CHECK(srv12 && SSL_CTX_set_max_proto_version(srv12, TLS1_2_VERSION) == 1);
+    CHECK(SSL_CTX_use_certificate(srv12, g) == 1 && SSL_CTX_use_PrivateKey(srv12, gk) == 1);
+    CHECK_STATUS(handshake(srv12, cli, &s, &c), CCZ_ERR_TLS);
+    CHECK_STR(c.detail, "alert protocol version");
+    CHECK_CONTAINS(s.detail, "unsupported protocol");
+
+    SSL_CTX *all[] = {cli, early, bare, dup, srv, tls12, srv12};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(all); i++)
+        SSL_CTX_free(all[i]);
+    X509 *certs[] = {x, plain, g, twice};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(certs); i++)
+        X509_free(certs[i]);
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(pk);
+    EVP_PKEY_free(gk);
     ccz_policy_free(p);
     ccz_trust_free(t);
     ccz_attester_free(a);
@@ -1456,6 +1654,7 @@ static void test_deadlines(void)
 
 TEST_MAIN(T(test_cert_round_trip), T(test_binding_and_tampering), T(test_unbound_evidence),
           T(test_critical_extensions), T(test_malformed_dice), T(test_claims_name_other_key),
-          T(test_validity_window), T(test_mutual_handshakes), T(test_cache_keeps_no_failures),
-          T(test_one_way_modes), T(test_possession), T(test_resumption),
+          T(test_validity_window), T(test_duplicate_evidence), T(test_verdict_details),
+          T(test_mutual_handshakes), T(test_cache_keeps_no_failures), T(test_one_way_modes),
+          T(test_hostile_peers), T(test_possession), T(test_resumption),
           T(test_verdict_per_handshake), T(test_deadlines))

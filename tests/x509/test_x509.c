@@ -763,6 +763,15 @@ static void test_ecdsa_der_edges(void)
                  CCZ_ERR_BAD_SIGNATURE);
     CHECK_STATUS(x509_ecdsa_verify_rs(leaf_key, EVP_sha256(), CCZ_SPAN("x", 1), big, big, 67),
                  CCZ_ERR_BAD_SIGNATURE);
+    /* leading zeros are dropped: a genuine r and s, each left-padded to 66 bytes, verify; padded
+     * to 67 they are refused by the bound, whatever they hold */
+    uint8_t sig[64], r67[67] = {0}, s67[67] = {0};
+    CHECK_OK(x509_p256_sign(sig, leaf_key, CCZ_SPAN("x", 1)));
+    memcpy(r67 + 35, sig, 32);
+    memcpy(s67 + 35, sig + 32, 32);
+    CHECK_OK(x509_ecdsa_verify_rs(leaf_key, EVP_sha256(), CCZ_SPAN("x", 1), r67 + 1, s67 + 1, 66));
+    CHECK_STATUS(x509_ecdsa_verify_rs(leaf_key, EVP_sha256(), CCZ_SPAN("x", 1), r67, s67, 67),
+                 CCZ_ERR_BAD_SIGNATURE);
 }
 
 /* The two readers share the parse cache, and x509_read_der takes exactly one DER certificate:
