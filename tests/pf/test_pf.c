@@ -1178,6 +1178,59 @@ static void test_io_failures(void)
     free(m.buf);
 }
 
+static void copy_md_data(uint8_t *plain, void *arg)
+{
+    memcpy(arg, plain + 772 + 8 + 16 + 16, 3072);
+}
+
+/* Bytes cut off the metadata node's data by a truncate leave the file: they are zeros in node
+ * 0's plaintext when it is written again, not the old data under the key. */
+static void test_truncate_wipes_metadata_data(void)
+{
+    char *f = tmp("shrink.pf");
+    uint8_t data[3072], md[3072];
+    memset(data, 'A', sizeof data);
+    for (unsigned format = 1; format <= 2; format++) {
+        make(f, data, sizeof data, format, sizeof data);
+        ccz_pf *pf = NULL;
+        ccz_pf_opts o = opts(CCZ_PF_READ_WRITE, bound, 0);
+        CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
+        if (!pf)
+            return;
+        CHECK_OK(ccz_pf_truncate(pf, 100));
+        CHECK_OK(ccz_pf_close(pf));
+        memset(md, 0x55, sizeof md);
+        reseal(f, format, copy_md_data, md);
+        CHECK(memcmp(md, data, 100) == 0);
+        size_t nonzero = 0;
+        for (size_t i = 100; i < sizeof md; i++)
+            nonzero += md[i] != 0;
+        CHECK_INT(nonzero, 0);
+        expect_contents(f, data, 100, format);
+    }
+}
+
+/* A new file without a format is version 1 (what every Gramine reads); a write of no bytes
+ * past the end changes nothing (as pwrite of 0 bytes does not extend a file). */
+static void test_default_format_and_empty_write(void)
+{
+    char *f = tmp("default.pf");
+    ccz_pf *pf = NULL;
+    ccz_pf_opts o = opts(CCZ_PF_CREATE, bound, 0);
+    CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
+    if (!pf)
+        return;
+    CHECK_INT(ccz_pf_format(pf), 1);
+    CHECK_OK(ccz_pf_write(pf, 0, "0123456789", 10));
+    CHECK_OK(ccz_pf_write(pf, 5000, "x", 0));
+    CHECK_INT(ccz_pf_size(pf), 10);
+    CHECK_OK(ccz_pf_close(pf));
+    expect_contents(f, (const uint8_t *)"0123456789", 10, 1);
+    uint8_t node[4096];
+    read_node(f, 0, node);
+    CHECK_INT(node[8], 1); /* major version */
+}
+
 TEST_MAIN(T(test_node_count), T(test_round_trip_edges), T(test_round_trip_three_levels),
           T(test_random_ops), T(test_tamper_metadata), T(test_tamper_mht_and_data),
           T(test_swap_reorder_transplant), T(test_truncated_and_extended),
@@ -1185,4 +1238,5 @@ TEST_MAIN(T(test_node_count), T(test_round_trip_edges), T(test_round_trip_three_
           T(test_every_byte), T(test_api_edges), T(test_normalize), T(test_minor_version),
           T(test_fresh_keys), T(test_small_cache), T(test_pinned_chain),
           T(test_pinned_chain_four_levels), T(test_not_regular), T(test_io_and_limits),
-          T(test_io_failures))
+          T(test_io_failures), T(test_default_format_and_empty_write),
+          T(test_truncate_wipes_metadata_data))

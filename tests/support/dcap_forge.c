@@ -337,6 +337,7 @@ ccz_status forge_quote(forge *f, ccz_buf *out, const forge_quote_opts *o)
         memcpy(body + 112, o->seam_attributes, 8);
         body[120 + 3] = 0x10;                  /* SEPT_VE_DISABLE */
         body[120] = o->td_debug ? 0x01 : 0x00; /* DEBUG */
+        memcpy(body + 328, o->rtmr, sizeof o->rtmr);
         memcpy(body + 520, o->report_data, 64);
         if (o->td15)
             memcpy(body + 584, o->tee_tcb_svn2, 16);

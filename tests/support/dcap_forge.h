@@ -44,6 +44,7 @@ typedef struct {
     uint32_t qe_miscselect;     /* the QE report's MISCSELECT (0 normally) */
     uint8_t seam_attributes[8]; /* TDX: the TD report's SEAMATTRIBUTES (zero normally) */
     bool td_debug;              /* TDX: TDATTRIBUTES' DEBUG bit */
+    uint8_t rtmr[4][48];        /* TDX: RTMR0..3 (zero normally) */
     uint8_t report_data[64];
     uint16_t cert_type;                    /* 5 normally */
     uint8_t qe_report_data_hi[32];         /* the QE report data's upper half (zero normally) */

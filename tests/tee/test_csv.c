@@ -339,6 +339,22 @@ static void test_chain_v2_v3(void)
     CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&ev), &o), CCZ_ERR_REPLAY_MISMATCH);
     CHECK_STR(r.step, "eventlog");
     CHECK_CONTAINS(r.message, "rtmr2");
+    /* each register against its own RTMR, to the last byte */
+    for (uint32_t i = 1; i <= 4; i++) {
+        uint8_t one[5][32];
+        memcpy(one, rtmr, sizeof one);
+        one[i][31] ^= 1;
+        report(&ev, 2, rd, one);
+        CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&ev), &o), CCZ_ERR_REPLAY_MISMATCH);
+        CHECK_STR(r.step, "eventlog");
+        char g[65], q[65], want[256];
+        ccz_hex_to_str(g, rtmr[i], 32);
+        ccz_hex_to_str(q, one[i], 32);
+        snprintf(want, sizeof want,
+                 "the event log's register %u replays to %s, rtmr%u in the report is %s", i, g, i,
+                 q);
+        CHECK_STR(r.message, want);
+    }
     /* a caller's log of SHA-256 digests only: nothing it replays extends the RTMRs */
     log_alg = 0x0b;
     ccz_buf sha_log = CCZ_BUF_INIT;

@@ -2,9 +2,12 @@
 /* DCAP verification logic on a forged test platform (tests/support/dcap_forge): TCB level
  * matching and ordering, QE identity checks, Intel QVL's status convergence, TDX module
  * identities (major version 0 and above), TD relaunch, revocation, CRL windows, SGX quotes of
- * every version, TCB info v2, and the verification cache. */
+ * every version, TCB info v2, the verification cache, and an event log replayed into a TD's
+ * RTMRs. */
 #include <stdio.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "ccz/ccz.h"
 #include "dcap_forge.h"
@@ -693,9 +696,111 @@ static void cleanup(void)
     F = NULL;
 }
 
+/* An SHA-384 event log: the Spec ID event, then events of MR indices 1, 2, 2, 3, 4 (type
+ * EV_IPL), each digest the SHA-384 of its data; rtmr: what each register replays to,
+ * computed here. alg: the records' (and the Spec ID event's) one algorithm. */
+static void tdx_log(ccz_buf *log, uint8_t rtmr[4][48], uint16_t alg)
+{
+    uint8_t spec[33] = "Spec ID Event03";
+    size_t size = ccz_eventlog_alg_size(alg);
+    spec[24] = 1; /* numberOfAlgorithms */
+    spec[28] = (uint8_t)alg, spec[30] = (uint8_t)size;
+    ccz_buf_reset(log);
+    CHECK_OK(ccz_buf_append_u32le(log, 0));
+    CHECK_OK(ccz_buf_append_u32le(log, 3)); /* EV_NO_ACTION */
+    CHECK_OK(ccz_buf_append(log, (uint8_t[20]){0}, 20));
+    CHECK_OK(ccz_buf_append_u32le(log, sizeof spec));
+    CHECK_OK(ccz_buf_append(log, spec, sizeof spec));
+    memset(rtmr, 0, 4 * 48);
+    static const uint32_t index[] = {1, 2, 2, 3, 4};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(index); i++) {
+        uint8_t digest[48] = {0}, cat[96];
+        char ev[16];
+        snprintf(ev, sizeof ev, "event %zu", i);
+        CHECK(EVP_Digest(ev, strlen(ev), digest, NULL,
+                         alg == CCZ_EVLOG_SHA384 ? EVP_sha384() : EVP_sha256(), NULL) == 1);
+        CHECK_OK(ccz_buf_append_u32le(log, index[i]));
+        CHECK_OK(ccz_buf_append_u32le(log, 0x0d)); /* EV_IPL */
+        CHECK_OK(ccz_buf_append_u32le(log, 1));
+        CHECK_OK(ccz_buf_append_u16le(log, alg));
+        CHECK_OK(ccz_buf_append(log, digest, size));
+        CHECK_OK(ccz_buf_append_u32le(log, (uint32_t)strlen(ev)));
+        CHECK_OK(ccz_buf_append(log, ev, strlen(ev)));
+        uint8_t *r = rtmr[index[i] - 1];
+        memcpy(cat, r, 48);
+        memcpy(cat + 48, digest, 48);
+        CHECK(EVP_Digest(cat, 96, r, NULL, EVP_sha384(), NULL) == 1);
+    }
+}
+
+/* A TD quote and an event log: MR index i replays into RTMR[i-1], each register compared with
+ * its own RTMR to the last byte, a mismatch naming both values; a log without SHA-384 digests
+ * is refused before any replay. */
+static void test_tdx_eventlog_rtmrs(void)
+{
+    char levels[8192] = "[", ti[16384];
+    level(levels, sizeof levels, 5, 10, (int[]){4, 0, 2}, "UpToDate", NULL);
+    tcb_info(ti, sizeof ti, true, levels + 1, modules_tdx01);
+    forge_collateral_opts co = coll(ti, qe_identity(true, NULL));
+    setup();
+    ccz_buf q = CCZ_BUF_INIT, c = CCZ_BUF_INIT, log = CCZ_BUF_INIT;
+    CHECK_OK(forge_collateral(F, &c, &co));
+    ccz_collateral *col = NULL;
+    CHECK_OK(ccz_collateral_parse(&col, (const char *)c.ptr, c.len));
+    uint8_t rtmr[4][48];
+    tdx_log(&log, rtmr, CCZ_EVLOG_SHA384);
+    ccz_eventlog *l = NULL;
+    CHECK_OK(ccz_eventlog_parse(&l, ccz_buf_span(&log)));
+    ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
+    vo.at_unix = AT;
+    vo.trust = trust;
+    vo.collateral = col;
+    vo.eventlog = l;
+    static ccz_result r;
+    forge_quote_opts qo;
+    tdx_opts(&qo, 4, 4, 0, 2);
+    memcpy(qo.rtmr, rtmr, sizeof rtmr);
+    CHECK_OK(forge_quote(F, &q, &qo));
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&q), &vo));
+    CHECK(r.claims.eventlog == l);
+    for (int k = 0; k < 4; k++) { /* the last byte of each RTMR in turn */
+        tdx_opts(&qo, 4, 4, 0, 2);
+        memcpy(qo.rtmr, rtmr, sizeof rtmr);
+        qo.rtmr[k][47] ^= 1;
+        ccz_buf_reset(&q);
+        CHECK_OK(forge_quote(F, &q, &qo));
+        CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&q), &vo), CCZ_ERR_REPLAY_MISMATCH);
+        CHECK_STR(r.step, "eventlog");
+        char g[97], h[97], want[300];
+        ccz_hex_to_str(g, rtmr[k], 48);
+        ccz_hex_to_str(h, qo.rtmr[k], 48);
+        snprintf(want, sizeof want,
+                 "the event log's register %d replays to %s, RTMR%d in the quote is %s", k + 1, g,
+                 k, h);
+        CHECK_STR(r.message, want);
+        CHECK(r.claims.eventlog == NULL);
+    }
+    ccz_eventlog_free(l);
+    tdx_log(&log, rtmr, CCZ_EVLOG_SHA256); /* SHA-256 digests only */
+    CHECK_OK(ccz_eventlog_parse(&l, ccz_buf_span(&log)));
+    vo.eventlog = l;
+    tdx_opts(&qo, 4, 4, 0, 2);
+    ccz_buf_reset(&q);
+    CHECK_OK(forge_quote(F, &q, &qo));
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&q), &vo), CCZ_ERR_UNSUPPORTED);
+    CHECK_STR(r.step, "eventlog");
+    CHECK_STR(r.message, "the event log has no SHA-384 digests, which TDX RTMRs extend");
+    ccz_eventlog_free(l);
+    ccz_collateral_free(col);
+    ccz_buf_free(&q);
+    ccz_buf_free(&c);
+    ccz_buf_free(&log);
+}
+
 TEST_MAIN(T(test_sgx_every_version), T(test_sgx_level_matching), T(test_qe_convergence),
           T(test_qe_identity_mismatch), T(test_tdx_module_version_zero),
           T(test_tdx_module_version_above_zero), T(test_td_relaunch),
           T(test_td_relaunch_configuration_needed), T(test_tdx_module_id_hex), T(test_advisory_cap),
-          T(test_revocation_and_windows), T(test_tcb_info_v2), T(test_cache_is_per_trust),
-          T(test_collateral_window_on_reuse), T(test_pck_chain_length), T(cleanup))
+          T(test_tdx_eventlog_rtmrs), T(test_revocation_and_windows), T(test_tcb_info_v2),
+          T(test_cache_is_per_trust), T(test_collateral_window_on_reuse), T(test_pck_chain_length),
+          T(cleanup))

@@ -997,6 +997,79 @@ static void test_short_fields(void)
     ccz_buf_free(&b);
 }
 
+/* Edges a hostile log or a caller reaches: a Spec ID event whose size runs past the log; an
+ * event of MR index 0, whose first byte 0x00 is not the end of the records (8 such bytes are);
+ * a log of SHA-1 or SHA-512 alone, replayed by default with that algorithm; the register list
+ * cut at its cap; JSON after whitespace; a "cc_eventlog" that is not a string; the prefix of an
+ * algorithm's name. */
+static void test_hostile_edges(void)
+{
+    ccz_eventlog *l = NULL;
+    ccz_buf b = CCZ_BUF_INIT;
+    spec_id(&b, sha384, 1, 0);
+    b.ptr[28] += 1; /* one byte more than the log holds */
+    CHECK_STATUS(ccz_eventlog_parse(&l, ccz_buf_span(&b)), CCZ_ERR_TRUNCATED);
+    CHECK_STR(ccz_error_detail(), "event log: need 34 bytes at offset 32, only 33 remain");
+    CHECK(l == NULL);
+    check_bytes_status(&b, CCZ_ERR_TRUNCATED);
+    ccz_buf_reset(&b);
+    spec_id(&b, sha384, 1, 0);
+    event(&b, 0, EV_IPL, CCZ_EVLOG_SHA384, 0x11, "abcd", 4);
+    event(&b, 1, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x22, "efgh", 4);
+    l = parse_ok(&b);
+    CHECK_INT(ccz_eventlog_count(l), 2);
+    CHECK_INT(ccz_eventlog_size(l), b.len);
+    check_one_pass(&b);
+    uint32_t idx[8];
+    CHECK_INT(ccz_eventlog_indices(idx, 8, l), 5);
+    CHECK_INT(idx[0], 0);
+    ccz_eventlog_free(l);
+    /* the register list stops at its cap, however many indices the log has */
+    event(&b, 9, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x33, "ijkl", 4);
+    l = parse_ok(&b);
+    idx[2] = 77;
+    CHECK_INT(ccz_eventlog_indices(idx, 2, l), 2);
+    CHECK_INT(idx[0], 1);
+    CHECK_INT(idx[1], 2);
+    CHECK_INT(idx[2], 77);
+    ccz_eventlog_free(l);
+    static const uint16_t sha1[] = {CCZ_EVLOG_SHA1}, sha512[] = {CCZ_EVLOG_SHA512};
+    ccz_buf_reset(&b);
+    spec_id(&b, sha1, 1, 0);
+    l = parse_ok(&b);
+    CHECK_INT(ccz_eventlog_default_alg(l), CCZ_EVLOG_SHA1);
+    ccz_eventlog_free(l);
+    ccz_buf_reset(&b);
+    spec_id(&b, sha512, 1, 0);
+    l = parse_ok(&b);
+    CHECK_INT(ccz_eventlog_default_alg(l), CCZ_EVLOG_SHA512);
+    ccz_eventlog_free(l);
+    /* JSON after whitespace is JSON, not a binary log */
+    ccz_buf t = CCZ_BUF_INIT, j = CCZ_BUF_INIT;
+    ccz_buf_reset(&b);
+    spec_id(&b, sha384, 1, 0);
+    event(&b, 2, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x11, "abcd", 4);
+    CHECK_OK(ccz_base64_encode(&t, ccz_buf_span(&b)));
+    CHECK_OK(
+        ccz_buf_printf(&j, "\n  {\"cc_eventlog\": \"%.*s\"}", (int)t.len, (const char *)t.ptr));
+    CHECK_OK(ccz_eventlog_load(&l, ccz_buf_span(&j)));
+    CHECK_INT(ccz_eventlog_count(l), 1);
+    ccz_eventlog_free(l);
+    l = NULL;
+    CHECK_STATUS(ccz_eventlog_load(&l, CCZ_LIT("{\"cc_eventlog\": 5}")), CCZ_ERR_NOT_FOUND);
+    CHECK_STR(ccz_error_detail(), "the JSON document has no \"cc_eventlog\" string");
+    CHECK(l == NULL);
+    uint16_t alg = 0;
+    CHECK_STATUS(ccz_eventlog_alg_parse(&alg, "sha"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(),
+              "unknown event log algorithm 'sha' (sha1, sha256, sha384, sha512, sm3)");
+    CHECK_STATUS(ccz_eventlog_alg_parse(&alg, ""), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_INT(alg, 0);
+    ccz_buf_free(&t);
+    ccz_buf_free(&j);
+    ccz_buf_free(&b);
+}
+
 TEST_MAIN(T(test_replay_sha384), T(test_replay_sm3_sha256), T(test_end_of_log), T(test_malformed),
           T(test_record_digests), T(test_load_forms), T(test_details_text), T(test_details_tags),
           T(test_details_variable), T(test_details_device_paths), T(test_details_utf8),
@@ -1004,4 +1077,4 @@ TEST_MAIN(T(test_replay_sha384), T(test_replay_sm3_sha256), T(test_end_of_log), 
           T(test_event_json_sha512), T(test_policy_rules), T(test_policy_rules_replayed_only),
           T(test_policy_rules_names_and_cap), T(test_replay_register_cap),
           T(test_replay_index_repeated), T(test_log_size_cap), T(test_replay_sha1_sha512),
-          T(test_short_fields))
+          T(test_short_fields), T(test_hostile_edges))
