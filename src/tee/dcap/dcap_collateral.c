@@ -58,9 +58,8 @@ static ccz_status need_str(const json_t *o, const char *key, const char *where, 
 {
     *out = get_str(o, key);
     if (!*out) {
-        char w[96];
-        snprintf(w, sizeof w, "%s.%s", where, key);
-        return bad(w, "missing or not a string");
+        return ccz_fail(CCZ_ERR_MALFORMED, "collateral: %s.%s: missing or not a string", where,
+                        key);
     }
     return CCZ_OK;
 }
@@ -71,9 +70,8 @@ static ccz_status need_hex(const json_t *o, const char *key, const char *where, 
     const char *s;
     CCZ_GUARD(need_str(o, key, where, &s));
     if (ccz_hex_decode_fixed(out, n, s, strlen(s))) {
-        char w[96];
-        snprintf(w, sizeof w, "%s.%s", where, key);
-        return ccz_fail(CCZ_ERR_MALFORMED, "collateral: %s: expected %zu hex digits", w, 2 * n);
+        return ccz_fail(CCZ_ERR_MALFORMED, "collateral: %s.%s: expected %zu hex digits", where, key,
+                        2 * n);
     }
     return CCZ_OK;
 }
@@ -83,9 +81,8 @@ static ccz_status need_int(const json_t *o, const char *key, const char *where, 
 {
     const json_t *v = json_object_get(o, key);
     if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max) {
-        char w[96];
-        snprintf(w, sizeof w, "%s.%s", where, key);
-        return bad(w, "missing or not an integer in range");
+        return ccz_fail(CCZ_ERR_MALFORMED, "collateral: %s.%s: missing or not an integer in range",
+                        where, key);
     }
     *out = json_integer_value(v);
     return CCZ_OK;
@@ -125,9 +122,8 @@ static ccz_status need_object(const json_t *o, const char *key, const char *wher
 {
     *out = json_object_get(o, key);
     if (!json_is_object(*out)) {
-        char w[96];
-        snprintf(w, sizeof w, "%s.%s", where, key);
-        return bad(w, "missing or not an object");
+        return ccz_fail(CCZ_ERR_MALFORMED, "collateral: %s.%s: missing or not an object", where,
+                        key);
     }
     return CCZ_OK;
 }
@@ -186,7 +182,7 @@ static ccz_status read_isv_levels(const json_t *arr, const char *where, const ch
         snprintf(w, sizeof w, "%s.tcbLevels[%zu]", where, i);
         if (!json_is_object(lvl))
             return bad(w, "not an object");
-        long long svn;
+        long long svn = 0;
         CCZ_GUARD(need_object(lvl, "tcb", w, &tcb));
         CCZ_GUARD(need_int(tcb, "isvsvn", w, 65535, &svn));
         (*out)[i].isvsvn = (uint16_t)svn;
@@ -214,7 +210,7 @@ static ccz_status read_components(const json_t *tcb, const char *key, const char
         return bad(w, "missing or not a list of 16 components");
     for (size_t i = 0; i < 16; i++) {
         const json_t *c = json_array_get(arr, i), *v;
-        long long svn;
+        long long svn = 0;
         if (!json_is_object(c))
             return bad(w, "a component is not an object");
         CCZ_GUARD(need_int(c, "svn", w, 255, &svn));
@@ -233,7 +229,7 @@ static ccz_status read_tcb_level(const json_t *lvl, int version, bool tdx, const
     if (!json_is_object(lvl))
         return bad(where, "not an object");
     CCZ_GUARD(need_object(lvl, "tcb", where, &tcb));
-    long long v;
+    long long v = 0;
     if (version == 2) { /* "sgxtcbcomp01svn" .. "sgxtcbcomp16svn" */
         for (int i = 0; i < 16; i++) {
             char key[24];
@@ -304,7 +300,7 @@ static int cmp_level_desc(const void *pa, const void *pb)
 static ccz_status tcb_info_kind(dcap_tcb_info *t, const json_t *o)
 {
     const char *w = "tcbInfo", *id = get_str(o, "id"), *fmspc = get_str(o, "fmspc");
-    long long v;
+    long long v = 0;
     /* best effort first, so that collateral ccz cannot use still names its TEE and FMSPC */
     t->tdx = id && strcmp(id, "TDX") == 0;
     if (fmspc && ccz_hex_decode_fixed(t->fmspc, 6, fmspc, strlen(fmspc)) != CCZ_OK)
@@ -351,7 +347,7 @@ static ccz_status tcb_info_kind(dcap_tcb_info *t, const json_t *o)
 static ccz_status parse_tcb_info(dcap_tcb_info *t, const json_t *o)
 {
     const char *w = "tcbInfo";
-    long long v;
+    long long v = 0;
     CCZ_GUARD(tcb_info_kind(t, o));
     CCZ_GUARD(need_time(o, "issueDate", w, &t->issue_date));
     CCZ_GUARD(need_time(o, "nextUpdate", w, &t->next_update));
@@ -398,7 +394,7 @@ static ccz_status parse_tcb_info(dcap_tcb_info *t, const json_t *o)
 static ccz_status parse_qe_identity(dcap_qe_identity *q, const json_t *o)
 {
     const char *w = "qeIdentity", *id;
-    long long v;
+    long long v = 0;
     uint8_t b4[4];
     CCZ_GUARD(need_int(o, "version", w, INT32_MAX, &v));
     q->version = (int)v;
