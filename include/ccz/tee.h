@@ -275,7 +275,7 @@ typedef struct {
      * index i into RTMR[i-1], SHA-384), or NULL; verified claims then carry it. */
     const ccz_eventlog *eventlog;
     /* Azure vTPM: the init data's 32-byte hash PCR 8 must hold (as SHA-256(32 zero bytes ||
-     * hash)), or NULL. */
+     * hash)), or NULL. Other evidence has no PCR 8: given with it, CCZ_ERR_UNSUPPORTED. */
     const uint8_t *expected_init_data_hash;
 } ccz_verify_opts;
 

@@ -449,7 +449,7 @@ static ccz_status cca_object(const json_t *o, const char *where, const char *con
     const char *key;
     const json_t *v;
     json_object_foreach ((json_t *)o, key, v) {
-        char at[160];
+        char at[192];
         snprintf(at, sizeof at, "%s.%s", where, key);
         size_t i = 0;
         while (i < n && strcmp(key, keys[i]) != 0)

@@ -198,6 +198,12 @@ ccz_status ccz_verify(ccz_result *out, ccz_span evidence, const ccz_verify_opts 
     ccz_status s = b->verify(out, evidence, o);
     if (s == CCZ_OK && o->eventlog)
         s = check_eventlog(out, o->eventlog);
+    if (s == CCZ_OK && o->expected_init_data_hash && t != CCZ_TEE_AZ_SNP_VTPM &&
+        t != CCZ_TEE_AZ_TDX_VTPM)
+        s = ccz_result_failf(out, CCZ_AT_INIT_DATA, CCZ_ERR_UNSUPPORTED,
+                             "an init data hash is checked against PCR 8 of Azure vTPM evidence; "
+                             "%s evidence has no PCR 8",
+                             ccz_tee_name(t));
     if (s == CCZ_OK) {
         out->status = CCZ_OK;
         out->step = NULL;

@@ -389,4 +389,114 @@ static void test_evidence_document(void)
     ccz_buf_free(&p);
 }
 
-TEST_MAIN(T(test_hcl_report), T(test_tpm_quote), T(test_evidence_document))
+/* Each part refused by its member's name: missing or of another JSON type, a v0 byte that is
+ * not an integer, an encoding error prefixed with the member it is in. */
+static void test_document_members(void)
+{
+    ccz_az_evidence e;
+    ccz_buf p = CCZ_BUF_INIT, t = CCZ_BUF_INIT;
+    pcrs(&p, false, 24);
+    static const struct {
+        const char *report, *detail;
+    } v0[] = {
+        {"\"AQ\"", "\"report\" is missing or not an array"},
+        {"[1, \"2\"]", "\"report\"[1] is not a byte"},
+        {"[1, 2.0]", "\"report\"[1] is not a byte"},
+        {"[1, null]", "\"report\"[1] is not a byte"},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(v0); i++) {
+        ccz_buf_reset(&t);
+        CHECK_OK(ccz_buf_printf(&t,
+                                "{\"quote\": {\"signature\": [1], \"message\": [255], \"pcrs\": "
+                                "%s}, \"report\": %s, \"vcek\": \"-\"}",
+                                (const char *)p.ptr, v0[i].report));
+        CHECK_STATUS(parse_json(&e, (const char *)t.ptr), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), v0[i].detail);
+    }
+    ccz_buf_reset(&p);
+    pcrs(&p, true, 24);
+    char quote[2048];
+    snprintf(quote, sizeof quote, "{\"signature\": \"01\", \"message\": \"ff\", \"pcrs\": %s}",
+             (const char *)p.ptr);
+    static const struct {
+        const char *tpm_quote, *hcl, *vcek; /* NULL: the member left out */
+        ccz_status want;
+        const char *detail;
+    } v1[] = {
+        {NULL, "\"AQ\"", "\"AQ\"", CCZ_ERR_MALFORMED, "the TPM quote is missing or not an object"},
+        {"[]", "\"AQ\"", "\"AQ\"", CCZ_ERR_MALFORMED, "the TPM quote is missing or not an object"},
+        {"", NULL, "\"AQ\"", CCZ_ERR_MALFORMED, "\"hcl_report\" is missing or not a string"},
+        {"", "[1]", "\"AQ\"", CCZ_ERR_MALFORMED, "\"hcl_report\" is missing or not a string"},
+        {"", "\"AQ\"", "5", CCZ_ERR_MALFORMED, "\"vcek\" is missing or not a string"},
+        {"", "\"A\"", "\"AQ\"", CCZ_ERR_ENCODING, "\"hcl_report\": "},
+        {"", "\"AQ\"", "\"A\"", CCZ_ERR_ENCODING, "\"vcek\": "},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(v1); i++) {
+        ccz_buf_reset(&t);
+        CHECK_OK(ccz_buf_append_str(&t, "{\"version\": 1"));
+        if (v1[i].tpm_quote)
+            CHECK_OK(ccz_buf_printf(&t, ", \"tpm_quote\": %s",
+                                    *v1[i].tpm_quote ? v1[i].tpm_quote : quote));
+        if (v1[i].hcl)
+            CHECK_OK(ccz_buf_printf(&t, ", \"hcl_report\": %s", v1[i].hcl));
+        if (v1[i].vcek)
+            CHECK_OK(ccz_buf_printf(&t, ", \"vcek\": %s", v1[i].vcek));
+        CHECK_OK(ccz_buf_append_str(&t, "}"));
+        CHECK_STATUS(parse_json(&e, (const char *)t.ptr), v1[i].want);
+        CHECK_CONTAINS(ccz_error_detail(), v1[i].detail);
+    }
+    /* not an object at all */
+    CHECK_STATUS(parse_json(&e, "[1, 2]"), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "Azure vTPM evidence: not a JSON object");
+    /* a VCEK of 3072 bytes is read; one of more than 64 KiB is too long */
+    for (size_t n = 4096; n <= 2 * 65536 + 4; n += 2 * 65536 + 4 - 4096) {
+        ccz_buf_reset(&t);
+        CHECK_OK(ccz_buf_printf(&t,
+                                "{\"version\": 1, \"tpm_quote\": %s, \"hcl_report\": \"AQ\", "
+                                "\"vcek\": \"",
+                                quote));
+        for (size_t k = 0; k < n; k++)
+            CHECK_OK(ccz_buf_append_u8(&t, 'A'));
+        CHECK_OK(ccz_buf_append_str(&t, "\"}"));
+        if (n == 4096) {
+            CHECK_OK(parse_json(&e, (const char *)t.ptr));
+            CHECK_INT(e.vcek.len, 3072);
+            ccz_az_evidence_free(&e);
+        } else {
+            CHECK_STATUS(parse_json(&e, (const char *)t.ptr), CCZ_ERR_TOO_LARGE);
+            CHECK_CONTAINS(ccz_error_detail(), "\"vcek\" is too long");
+        }
+    }
+    /* the quote's hex, its member named */
+    ccz_buf_reset(&t);
+    CHECK_OK(ccz_buf_printf(&t,
+                            "{\"version\": 1, \"tpm_quote\": {\"signature\": \"01\", \"message\": "
+                            "\"fg\", \"pcrs\": %s}, \"hcl_report\": \"AQ\", \"vcek\": \"AQ\"}",
+                            (const char *)p.ptr));
+    CHECK_STATUS(parse_json(&e, (const char *)t.ptr), CCZ_ERR_ENCODING);
+    CHECK_CONTAINS(ccz_error_detail(), "\"message\": ");
+    /* detection: whitespace before the object; a document with both a VCEK and a TD quote is
+     * read as TDX evidence, and detected as such */
+    ccz_buf_reset(&t);
+    CHECK_OK(ccz_buf_printf(&t,
+                            "\r\n\t {\"version\": 1, \"tpm_quote\": %s, \"hcl_report\": \"AQ\", "
+                            "\"vcek\": \"AQ\"}",
+                            quote));
+    CHECK_INT(ccz_evidence_detect(ccz_buf_span(&t)), CCZ_TEE_AZ_SNP_VTPM);
+    ccz_buf_reset(&t);
+    CHECK_OK(ccz_buf_printf(&t,
+                            "{\"version\": 1, \"tpm_quote\": %s, \"hcl_report\": \"AQ\", "
+                            "\"vcek\": \"AQ\", \"td_quote\": \"AQID\"}",
+                            quote));
+    CHECK_INT(ccz_evidence_detect(ccz_buf_span(&t)), CCZ_TEE_AZ_TDX_VTPM);
+    CHECK_OK(parse_json(&e, (const char *)t.ptr));
+    CHECK_INT(e.tee, CCZ_TEE_AZ_TDX_VTPM);
+    CHECK_INT(e.td_quote.len, 3);
+    CHECK_INT(e.vcek.len, 0);
+    ccz_az_evidence_free(&e);
+    ccz_buf_free(&t);
+    ccz_buf_free(&p);
+}
+
+TEST_MAIN(T(test_hcl_report), T(test_tpm_quote), T(test_evidence_document),
+          T(test_document_members))

@@ -450,6 +450,19 @@ static void test_tdx(void)
                               "apply");
     ccz_buf_free(&vcek);
     ccz_buf_free(&sgx);
+    /* the init data hash is PCR 8's, which only Azure vTPM evidence has: with the plain TD
+     * quote, which verifies, refused rather than left unchecked */
+    static const uint8_t init_hash[32] = {1};
+    ccz_verify_opts io = CCZ_VERIFY_OPTS_INIT;
+    io.at_unix = IN_TDX_COLLATERAL;
+    io.trust = get_trust();
+    io.collateral = col;
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&tdq), &io));
+    io.expected_init_data_hash = init_hash;
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&tdq), &io), CCZ_ERR_UNSUPPORTED);
+    CHECK_STR(r.step, "init_data");
+    CHECK_CONTAINS(r.message, "an init data hash is checked against PCR 8 of Azure vTPM "
+                              "evidence; tdx evidence has no PCR 8");
     /* trustee's own files */
     static const char *const files[] = {TDX_DIR "evidence-v0.json", TDX_DIR "evidence-v1.json"};
     for (size_t i = 0; i < 2; i++) {
@@ -468,10 +481,51 @@ static void test_tdx(void)
     ccz_buf_free(&cj);
 }
 
+/* ccz_evidence_peek (what `ccz ratls` shows of a peer, unverified): the quote's nonce as the
+ * report data, the hardware report's claims, and the debug bit of the SNP report's policy
+ * (bit 19) or of the TD's attributes (bit 0) */
+static void test_peek(void)
+{
+    vectors_require();
+    ccz_buf hcl = CCZ_BUF_INIT, vcek = CCZ_BUF_INIT, tdq = CCZ_BUF_INIT, ev = CCZ_BUF_INIT;
+    CHECK_OK(vectors_read(&hcl, SNP_DIR "hcl-report.bin", false));
+    read_vcek_der(&vcek);
+    static ccz_claims c;
+    for (int debug = 0; debug < 2; debug++) {
+        if (debug)
+            hcl.ptr[CCZ_HCL_HW_REPORT_OFFSET + 0x0a] |= 0x08;
+        compose(&ev, &hcl, SNP_DIR "tpm-quote-v1.json", NULL, &vcek, NULL);
+        CHECK_OK(ccz_evidence_peek(&c, ccz_buf_span(&ev)));
+        CHECK_INT(c.tee, CCZ_TEE_AZ_SNP_VTPM);
+        CHECK_INT(c.debug, debug);
+        CHECK_INT(c.report_data_len, 9);
+        CHECK(memcmp(c.report_data, "challenge", 9) == 0);
+        CHECK_INT(c.snp.version, 2);
+    }
+    ccz_buf_free(&hcl);
+    CHECK_OK(vectors_read(&hcl, TDX_DIR "hcl-report.bin", false));
+    CHECK_OK(vectors_read(&tdq, TDX_DIR "td-quote.bin", false));
+    for (int debug = 0; debug < 2; debug++) {
+        if (debug)
+            tdq.ptr[48 + 120] |= 0x01; /* the TD report body's td_attributes: DEBUG */
+        compose(&ev, &hcl, TDX_DIR "tpm-quote-v1.json", NULL, NULL, &tdq);
+        CHECK_OK(ccz_evidence_peek(&c, ccz_buf_span(&ev)));
+        CHECK_INT(c.tee, CCZ_TEE_AZ_TDX_VTPM);
+        CHECK_INT(c.debug, debug);
+        CHECK_INT(c.report_data_len, 9);
+        CHECK(memcmp(c.report_data, "challenge", 9) == 0);
+        CHECK_INT(c.tdx.td_attributes[0] & 0x01, debug);
+    }
+    ccz_buf_free(&hcl);
+    ccz_buf_free(&vcek);
+    ccz_buf_free(&tdq);
+    ccz_buf_free(&ev);
+}
+
 static void cleanup(void)
 {
     ccz_trust_free(trust);
 }
 
 TEST_MAIN(T(test_snp_evidence_files), T(test_snp_v2_user_data), T(test_snp_parts),
-          T(test_snp_chain_cache), T(test_init_data), T(test_tdx), T(cleanup))
+          T(test_snp_chain_cache), T(test_init_data), T(test_tdx), T(test_peek), T(cleanup))

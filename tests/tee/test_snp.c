@@ -1176,13 +1176,16 @@ static void test_vcek_cache(void)
  * quote that key signs. Each check is then broken on its own in otherwise valid evidence. */
 
 typedef struct {
-    bool ek_first;        /* another RSA key (kid HCLEkPub) before the AK */
-    bool ec_ak;           /* the AK an EC P-256 key */
-    const char *ud_json;  /* "user-data" as JSON text; NULL: the 64-byte nonce in hex */
-    uint8_t pcr_select2;  /* the third PCR selection byte (0xff: all 24) */
-    bool break_binding;   /* report data bytes 16..31 not SHA-256(var data)'s */
-    bool junk_vcek;       /* the evidence's own "vcek" unusable (the collateral has the VCEK) */
-    const char *cfg_json; /* "vm-configuration" as JSON text; NULL: all three flags true */
+    bool ek_first;            /* another RSA key (kid HCLEkPub) before the AK */
+    bool kidless_first;       /* an RSA key with no "kid" before the AK */
+    bool empty_nonce;         /* the quote's extraData empty */
+    const uint8_t *init_hash; /* PCR 8 as this init data hash needs it; NULL: 0x18 bytes */
+    bool ec_ak;               /* the AK an EC P-256 key */
+    const char *ud_json;      /* "user-data" as JSON text; NULL: the 64-byte nonce in hex */
+    uint8_t pcr_select2;      /* the third PCR selection byte (0xff: all 24) */
+    bool break_binding;       /* report data bytes 16..31 not SHA-256(var data)'s */
+    bool junk_vcek;           /* the evidence's own "vcek" unusable (the collateral has the VCEK) */
+    const char *cfg_json;     /* "vm-configuration" as JSON text; NULL: all three flags true */
 } az_spec;
 
 static void b64url_member(json_t *o, const char *name, const uint8_t *p, size_t n)
@@ -1231,6 +1234,11 @@ static void az_evidence(ccz_buf *out, const amd_chain *c, const az_spec *a, EVP_
     json_t *keys = json_array();
     if (a->ek_first)
         json_array_append_new(keys, rsa_jwk(rsa_ek, "HCLEkPub"));
+    if (a->kidless_first) {
+        json_t *k = rsa_jwk(rsa_ek, "-");
+        json_object_del(k, "kid");
+        json_array_append_new(keys, k);
+    }
     json_t *akj = NULL;
     if (a->ec_ak) {
         CHECK_OK(jose_jwk_from_key(&akj, ak, NULL, NULL));
@@ -1278,14 +1286,17 @@ static void az_evidence(ccz_buf *out, const amd_chain *c, const az_spec *a, EVP_
     uint8_t pcrs[24][32];
     for (int i = 0; i < 24; i++)
         memset(pcrs[i], 0x10 + i, 32);
+    if (a->init_hash)
+        CHECK_OK(ccz_az_init_data_pcr(pcrs[8], a->init_hash));
     uint8_t digest[32];
     CHECK(EVP_Digest(pcrs, sizeof pcrs, digest, NULL, EVP_sha256(), NULL) == 1);
     ccz_buf m = CCZ_BUF_INIT;
     put_be(&m, 0xff544347, 4);
     put_be(&m, 0x8018, 2);
     put_be(&m, 0, 2); /* qualifiedSigner */
-    put_be(&m, 64, 2);
-    CHECK_OK(ccz_buf_append(&m, nonce, 64));
+    put_be(&m, a->empty_nonce ? 0 : 64, 2);
+    if (!a->empty_nonce)
+        CHECK_OK(ccz_buf_append(&m, nonce, 64));
     put_be(&m, 123456, 8); /* clock */
     put_be(&m, 1, 4);
     put_be(&m, 2, 4);
@@ -1375,11 +1386,63 @@ static void test_azure_forged(void)
     a.ek_first = true;
     az_evidence(&ev, &c, &a, ak, ek, nonce);
     CHECK_OK(ccz_verify(&res, ccz_buf_span(&ev), &o));
+    ccz_status st;
+    /* a key with no "kid" before the AK: passed over */
+    a = ok;
+    a.kidless_first = true;
+    az_evidence(&ev, &c, &a, ak, ek, nonce);
+    CHECK_OK(ccz_verify(&res, ccz_buf_span(&ev), &o));
+    /* an empty nonce: the claims show 64 zero bytes; with a report data expected, refused */
+    a = ok;
+    a.empty_nonce = true;
+    az_evidence(&ev, &c, &a, ak, ek, nonce);
+    ccz_verify_opts any = o;
+    any.expected_report_data = NULL;
+    CHECK_OK(ccz_verify(&res, ccz_buf_span(&ev), &any));
+    static const uint8_t zero64[64];
+    CHECK_INT(res.claims.report_data_len, 64);
+    CHECK(memcmp(res.claims.report_data, zero64, 64) == 0);
+    st = ccz_verify(&res, ccz_buf_span(&ev), &o);
+    expect_fail("empty nonce", st, &res, CCZ_ERR_REPORT_DATA_MISMATCH, "report_data",
+                "the vTPM quote's nonce (extraData) is not the expected report data");
+    /* the expected report data differing from the nonce in its last byte only, the user-data
+     * being that report data; then the user-data differing in its last byte only */
+    uint8_t other[64];
+    memcpy(other, nonce, 64);
+    other[63] ^= 0x01;
+    char ud[2 + 128 + 1];
+    ud[0] = '"';
+    hex_of(ud + 1, other, 64);
+    strcpy(ud + 129, "\"");
+    a = ok;
+    a.ud_json = ud;
+    az_evidence(&ev, &c, &a, ak, ek, nonce);
+    ccz_verify_opts oo = o;
+    oo.expected_report_data = other;
+    st = ccz_verify(&res, ccz_buf_span(&ev), &oo);
+    expect_fail("nonce's last byte", st, &res, CCZ_ERR_REPORT_DATA_MISMATCH, "report_data",
+                "the vTPM quote's nonce (extraData) is not the expected report data");
+    st = ccz_verify(&res, ccz_buf_span(&ev), &o);
+    expect_fail("user-data's last byte", st, &res, CCZ_ERR_REPORT_DATA_MISMATCH, "report_data",
+                "the HCL variable data's user-data is not the expected report data");
+    /* PCR 8 holding an init data hash: that hash verifies, one differing in its last byte not */
+    uint8_t ih[32];
+    memset(ih, 0x5c, 32);
+    a = ok;
+    a.init_hash = ih;
+    az_evidence(&ev, &c, &a, ak, ek, nonce);
+    ccz_verify_opts oi = o;
+    oi.expected_init_data_hash = ih;
+    CHECK_OK(ccz_verify(&res, ccz_buf_span(&ev), &oi));
+    ih[31] ^= 0x01;
+    st = ccz_verify(&res, ccz_buf_span(&ev), &oi);
+    expect_fail("init data", st, &res, CCZ_ERR_INIT_DATA_MISMATCH, "init_data",
+                "the init data hash given needs");
     /* an EC attestation key, though the quote verifies with it */
     a = ok;
     a.ec_ak = true;
     az_evidence(&ev, &c, &a, ak, ek, nonce);
-    ccz_status st = ccz_verify(&res, ccz_buf_span(&ev), &o);
+    st = ccz_verify(&res, ccz_buf_span(&ev), &o);
     expect_fail("EC AK", st, &res, CCZ_ERR_KEY_MALFORMED, "parse", "HCLAkPub");
     /* user-data of 65 bytes, and not a string */
     static const char *const bad_ud[] = {
@@ -1393,6 +1456,12 @@ static void test_azure_forged(void)
         st = ccz_verify(&res, ccz_buf_span(&ev), &o);
         expect_fail("user-data", st, &res, CCZ_ERR_MALFORMED, "parse", "\"user-data\"");
     }
+    /* user-data that is not hex */
+    a = ok;
+    a.ud_json = "\"zz\"";
+    az_evidence(&ev, &c, &a, ak, ek, nonce);
+    st = ccz_verify(&res, ccz_buf_span(&ev), &o);
+    expect_fail("user-data hex", st, &res, CCZ_ERR_ENCODING, "parse", "\"user-data\"");
     /* the configuration's flags: a JSON boolean each, anything else (a string, a number, no
      * member) unknown (-1), never read as true */
     a = ok;

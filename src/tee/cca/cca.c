@@ -291,7 +291,7 @@ static ccz_status sw_component(ccz_cursor *c, ccz_cca_sw_component *sw)
     uint32_t mask = 0;
     CCZ_GUARD(cbor_expect(c, 5, &n, "software component map"));
     for (uint64_t i = 0; i < n; i++) {
-        int64_t key;
+        int64_t key = 0;
         CCZ_GUARD(cbor_int(c, &key));
         switch (key) {
         case 1:
@@ -395,7 +395,7 @@ static ccz_status realm_claim(ccz_cursor *c, int64_t key, void *arg, uint32_t *m
     ccz_cca_evidence *e = arg;
     ccz_cca_claims *cl = &e->claims;
     uint64_t n;
-    uint8_t len;
+    uint8_t len = 0;
     switch (key) {
     case R_CHALLENGE:
         CCZ_GUARD(seen(mask, 0, key, "realm"));

@@ -474,7 +474,7 @@ ccz_status ccz_csv_evidence_parse(ccz_csv_evidence *e, ccz_span in)
     if (in.len == CCZ_CSV_WRAPPED_SIZE) {
         ccz_cursor c;
         uint8_t magic[16];
-        uint32_t flags, version;
+        uint32_t flags, version = 0;
         ccz_span data;
         ccz_cursor_init(&c, in);
         CCZ_GUARD(ccz_cursor_copy(&c, magic, 16));

@@ -258,7 +258,7 @@ static ccz_status parse_tcb(ccz_pck_ext *x, ccz_span tcb, unsigned *seen)
     while (ccz_cursor_remaining(&c)) {
         ccz_span oid, v;
         uint8_t tag;
-        unsigned arcs[2], val;
+        unsigned arcs[2], val = 0;
         CCZ_GUARD(read_pair(&c, &oid, &tag, &v));
         if (sgx_arcs(oid, arcs) != 2 || arcs[0] != 2)
             continue;
@@ -291,7 +291,7 @@ ccz_status ccz_dcap_pck_ext_parse(ccz_pck_ext *x, ccz_span der)
     CCZ_GUARD(ccz_cursor_expect_end(&outer));
     ccz_cursor c;
     ccz_cursor_init(&c, body);
-    unsigned seen = 0, arcs[2], val;
+    unsigned seen = 0, arcs[2], val = 0;
     while (ccz_cursor_remaining(&c)) {
         ccz_span oid, v;
         CCZ_GUARD(read_pair(&c, &oid, &tag, &v));
