@@ -394,6 +394,18 @@ static X509 *with_ext(X509 *x, EVP_PKEY *key, const char *oid_text, bool critica
     return y;
 }
 
+/* A self-signed certificate of key with a genuine sim DICE extension bound to it; *ev and *ext
+ * (the caller's to free) get the evidence and the extension's value. */
+static X509 *sim_dice_cert(ccz_attester *a, EVP_PKEY *key, ccz_buf *ev, ccz_buf *ext)
+{
+    uint8_t claims[256], rd[64] = {0};
+    size_t cl = dice_claims(claims, key, 1, EVP_sha256());
+    CHECK(EVP_Digest(claims, cl, rd, NULL, EVP_sha256(), NULL));
+    CHECK_OK(ccz_attest(ev, a, rd));
+    dice_ext(ext, CCZ_RATLS_TAG_CCZ_SIM, ccz_buf_span(ev), claims, cl);
+    return self_signed(key, CCZ_RATLS_OID_DICE, ext->ptr, ext->len);
+}
+
 /* A critical extension the verifier does not understand fails the certificate step (RFC 5280:
  * the TLS callback stands in for OpenSSL's chain check, which would refuse it); the evidence
  * extensions themselves may be critical, and a non-critical unknown one is ignored. */
@@ -407,13 +419,8 @@ static void test_critical_extensions(void)
     vo.trust = t;
     static ccz_ratls_verdict v;
     EVP_PKEY *key = EVP_EC_gen("P-256");
-    uint8_t claims[256], rd[64] = {0};
-    size_t cl = dice_claims(claims, key, 1, EVP_sha256());
-    CHECK(EVP_Digest(claims, cl, rd, NULL, EVP_sha256(), NULL));
     ccz_buf ev = CCZ_BUF_INIT, ext = CCZ_BUF_INIT;
-    CHECK_OK(ccz_attest(&ev, a, rd));
-    dice_ext(&ext, CCZ_RATLS_TAG_CCZ_SIM, ccz_buf_span(&ev), claims, cl);
-    X509 *x = self_signed(key, CCZ_RATLS_OID_DICE, ext.ptr, ext.len);
+    X509 *x = sim_dice_cert(a, key, &ev, &ext);
     CHECK_OK(ccz_ratls_verify_cert(&v, x, p, &vo));
     X509 *y = with_ext(x, key, "1.2.3.4.5", false);
     CHECK_OK(ccz_ratls_verify_cert(&v, y, p, &vo));
@@ -713,13 +720,8 @@ static void test_duplicate_evidence(void)
     vo.trust = t;
     static ccz_ratls_verdict v;
     EVP_PKEY *key = EVP_EC_gen("P-256");
-    uint8_t claims[256], rd[64] = {0};
-    size_t cl = dice_claims(claims, key, 1, EVP_sha256());
-    CHECK(EVP_Digest(claims, cl, rd, NULL, EVP_sha256(), NULL));
     ccz_buf ev = CCZ_BUF_INIT, ext = CCZ_BUF_INIT;
-    CHECK_OK(ccz_attest(&ev, a, rd));
-    dice_ext(&ext, CCZ_RATLS_TAG_CCZ_SIM, ccz_buf_span(&ev), claims, cl);
-    X509 *x = self_signed(key, CCZ_RATLS_OID_DICE, ext.ptr, ext.len);
+    X509 *x = sim_dice_cert(a, key, &ev, &ext);
     CHECK_OK(ccz_ratls_verify_cert(&v, x, p, &vo));
     static const char *const oids[] = {CCZ_RATLS_OID_DICE, CCZ_RATLS_OID_GRAMINE,
                                        CCZ_RATLS_OID_GRAMINE_MISENCODED, CCZ_RATLS_OID_SGX_SDK};
