@@ -301,7 +301,7 @@ out:
 ccz_status jose_jwe_encrypt_jwk(json_t **out, const json_t *tee_pubkey, ccz_span payload)
 {
     *out = NULL;
-    jose_jwe_alg alg;
+    jose_jwe_alg alg = JOSE_JWE_ECDH_ES_A256KW;
     CCZ_GUARD(jose_jwe_alg_parse(&alg, json_string_value(json_object_get(tee_pubkey, "alg"))));
     EVP_PKEY *key;
     CCZ_GUARD(jose_jwk_to_key(&key, tee_pubkey));

@@ -78,6 +78,12 @@ static void test_b64url(void)
     CHECK_STATUS(unb64("Zm8=", out, sizeof out), CCZ_ERR_ENCODING);
     CHECK_STATUS(unb64("Zh", out, sizeof out), CCZ_ERR_ENCODING); /* trailing bits */
     CHECK_STATUS(unb64("Zm9", out, sizeof out), CCZ_ERR_ENCODING);
+    /* trailing bits set above the lowest one: 'i' leaves 0010, '-' leaves 10 */
+    static const char *const high[] = {"Zi", "Zm-"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(high); i++) {
+        CHECK_STATUS(unb64(high[i], out, sizeof out), CCZ_ERR_ENCODING);
+        CHECK_STR(ccz_error_detail(), "base64url: non-zero trailing bits");
+    }
     CHECK_STATUS(unb64("Z", out, sizeof out), CCZ_ERR_ENCODING); /* 1 mod 4 */
     CHECK_STATUS(unb64("Zm9vY", out, sizeof out), CCZ_ERR_ENCODING);
     CHECK_STATUS(unb64("+/8A", out, sizeof out), CCZ_ERR_ENCODING); /* standard alphabet */
@@ -111,6 +117,13 @@ static void test_b64url(void)
     static const char *const std[] = {"Zm+v", "Zm/v", "Zm=v"};
     for (size_t i = 0; i < CCZ_ARRAY_LEN(std); i++) {
         CHECK_STATUS(unb64(std[i], out, sizeof out), CCZ_ERR_ENCODING);
+        CHECK_STR(ccz_error_detail(), "base64url: character 2 is not in the alphabet");
+    }
+    /* the ASCII neighbours of each range of the alphabet: '@' and '[' around A-Z, '`' and '{'
+     * around a-z, '/' and ':' around 0-9 (each would decode as a letter or digit next to it) */
+    static const char *const edges[] = {"Zm@v", "Zm[v", "Zm`v", "Zm{v", "Zm/v", "Zm:v"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(edges); i++) {
+        CHECK_STATUS(unb64(edges[i], out, sizeof out), CCZ_ERR_ENCODING);
         CHECK_STR(ccz_error_detail(), "base64url: character 2 is not in the alphabet");
     }
 }
@@ -1961,10 +1974,77 @@ static void test_jwe_iv_named(void)
     free(rs);
 }
 
+/* Refusals whose status another check would also give, told apart by their detail: a protected
+ * header that is not an object, an epk that is not a JWK object, apu or apv that are not
+ * base64url, and a token without kid against a JWKS of two keys. */
+static void test_refusals_named(void)
+{
+    setup();
+    ccz_buf out = CCZ_BUF_INIT;
+    char *rs = jwe_text(rsa, JOSE_JWE_RSA_OAEP_256, "x");
+    char *t = with_header(rs, "[\"RSA-OAEP-256\",\"A256GCM\"]");
+    CHECK_STATUS(decrypt(&out, rsa, t), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "JWE: the protected header is not a JSON object");
+    free(t);
+    free(rs);
+    char *ec = jwe_text(p256, JOSE_JWE_ECDH_ES_A256KW, "x");
+    t = with_header(ec, "{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"epk\":\"P-256\"}");
+    CHECK_STATUS(decrypt(&out, p256, t), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "JWE: ECDH-ES+A256KW needs an epk and a 40-byte encrypted_key");
+    free(t);
+    /* made without apu and apv, so decoding them as nothing would decrypt */
+    static const char *const party[][2] = {{"apu", "JWE: \"apu\" is not base64url"},
+                                           {"apv", "JWE: \"apv\" is not base64url"}};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(party); i++) {
+        json_t *j = parse(ec);
+        json_object_set_new(j, "header", json_pack("{s:s}", party[i][0], "QUJD!"));
+        t = json_dumps(j, JSON_COMPACT);
+        CHECK_STATUS(decrypt(&out, p256, t), CCZ_ERR_MALFORMED);
+        CHECK_STR(ccz_error_detail(), party[i][1]);
+        free(t);
+        json_decref(j);
+    }
+    /* a member of another JSON type is refused as such, not read as empty bytes */
+    json_t *j = parse(ec);
+    json_object_set_new(j, "ciphertext", json_integer(5));
+    t = json_dumps(j, JSON_COMPACT);
+    CHECK_STATUS(decrypt(&out, p256, t), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "JWE: \"ciphertext\" is missing or not a string");
+    free(t);
+    json_decref(j);
+    CHECK_INT(out.len, 0);
+    free(ec);
+    /* a header or payload that is not base64url is a malformed token (not an encoding error of
+     * the caller's) */
+    json_t *claims = claims_at(1000, 2000);
+    char *tok = sign(p256, "k1", claims);
+    static const char *const part[] = {"JWS header", "JWS payload"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(part); i++) {
+        char *bad = strdup(tok);
+        *(i ? strchr(bad, '.') + 1 : bad) = '*';
+        CHECK_STATUS(verify(p256, bad, 0), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), part[i]);
+        CHECK_CONTAINS(ccz_error_detail(), "character 0 is not in the alphabet");
+        free(bad);
+    }
+    free(tok);
+    json_decref(claims);
+    /* no kid, two keys: refused for the missing kid, not looked up as kid "" */
+    json_t *jwks = NULL;
+    EVP_PKEY *keys[] = {p256, p256b};
+    CHECK_OK(jose_jwks_from_keys(&jwks, keys, 2));
+    t = forge("{\"alg\":\"ES256\"}", "{\"exp\":2000}", p256, EVP_sha256(), 32);
+    CHECK_STATUS(verify_jwks(jwks, t), CCZ_ERR_NOT_FOUND);
+    CHECK_STR(ccz_error_detail(), "JWS header: no kid, and the JWKS has 2 keys");
+    free(t);
+    json_decref(jwks);
+    ccz_buf_free(&out);
+}
+
 TEST_MAIN(T(test_b64url), T(test_jcs), T(test_thumbprint), T(test_jwk_ec), T(test_jwk_rsa),
           T(test_jwks), T(test_jwt_roundtrip), T(test_jwt_signer), T(test_jwt_refused),
           T(test_claims), T(test_untrusted_bounds), T(test_jwe_roundtrip), T(test_jwe_refused),
           T(test_jws_checks_behind_others), T(test_jwk_checks_behind_others),
           T(test_jwe_checks_behind_others), T(test_jwe_independent), T(test_limits_exact),
           T(test_jws_exact_edges), T(test_claims_exact_names), T(test_jwk_crv_exact),
-          T(test_jwe_rsa_key_type), T(test_jwe_iv_named))
+          T(test_jwe_rsa_key_type), T(test_jwe_iv_named), T(test_refusals_named))
