@@ -3,7 +3,7 @@
  * both collections, the legacy and COSE_Key RAKs, both binding hashes, and each failure with its
  * code and step; the Sig_structure against bytes written out by hand; malformed framings; each
  * claim's rule (sizes, type byte, ranges, counts, required and repeated claims) on unsigned
- * tokens. */
+ * tokens; the trust-anchor documents (PEM, JWK, store) and their bound of 4096 anchors. */
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -63,6 +63,9 @@ typedef struct {
     size_t y_cut;       /* the COSE_Key's y this many bytes short */
     size_t y_extra;     /* the COSE_Key's y this many (zero) bytes long */
     bool rak_trailing;  /* a zero byte after the RAK's COSE_Key (the challenge binds it too) */
+    bool sec1_rak;      /* the RAK a SEC1 point whatever the realm profile */
+    size_t rak_cut;     /* the SEC1 RAK this many bytes short */
+    bool rak_off_curve; /* the SEC1 RAK's last byte flipped: a point off the curve */
 } spec;
 
 static size_t sig_extra; /* bytes after r||s in every signature made */
@@ -119,10 +122,11 @@ static void rak_bytes(ccz_buf *out, EVP_PKEY *k, const spec *s)
     BN_bn2binpad(y, yb, (int)n);
     BN_free(x);
     BN_free(y);
-    if (!s->realm_profile) {
+    if (!s->realm_profile || s->sec1_rak) {
         CHECK_OK(ccz_buf_append_u8(out, s->hybrid_rak ? 0x06 | (yb[n - 1] & 1) : 0x04));
         CHECK_OK(ccz_buf_append(out, xb, n));
-        CHECK_OK(ccz_buf_append(out, yb, n));
+        yb[n - 1] ^= s->rak_off_curve;
+        CHECK_OK(ccz_buf_append(out, yb, n - s->rak_cut));
         return;
     }
     head(out, 5, 4);
@@ -241,7 +245,9 @@ static void test_every_algorithm_and_form(void)
     CHECK_INT(r.claims.tee, CCZ_TEE_CCA);
     CHECK_INT(r.claims.cca.lifecycle, 0x3003);
     CHECK(!r.claims.debug);
-    CHECK_INT(r.claims.report_data[0], 0xab);
+    uint8_t chal[64];
+    memset(chal, 0xab, sizeof chal); /* build()'s realm challenge, all 64 bytes of it */
+    CHECK(memcmp(r.claims.report_data, chal, 64) == 0);
     CHECK_INT(r.claims.cca.rim_len, 32);
     spec s = base;
     s.tag = 907, s.plat_curve = "P-521", s.plat_alg = -36, s.realm_curve = "P-521";
@@ -303,6 +309,11 @@ static void test_each_failure(void)
     CHECK_STATUS(run(&r, &s, NULL), CCZ_ERR_UNSUPPORTED);
     CHECK_STR(r.step, "parse");
     CHECK_CONTAINS(r.message, "profile \"tag:arm.com,2025:realm#3.0.0\" is not one ccz reads");
+    /* alg -8 (EdDSA) over a P-521 key's ES512 signature: only ES256/384/512 are verified */
+    s = base, s.plat_curve = "P-521", s.plat_alg = -8;
+    CHECK_STATUS(run(&r, &s, NULL), CCZ_ERR_UNSUPPORTED);
+    CHECK_STR(r.step, "platform_token");
+    CHECK_CONTAINS(r.message, "COSE alg -8 is not ES256, ES384 or ES512");
     /* a byte after r||s (the signature over the rest holds) */
     sig_extra = 1;
     CHECK_STATUS(run(&r, &base, NULL), CCZ_ERR_BAD_SIGNATURE);
@@ -346,6 +357,22 @@ static void test_rak_forms(void)
     CHECK_STATUS(run(&r, &s, NULL), CCZ_ERR_KEY_MALFORMED);
     CHECK_STR(r.step, "realm_token");
     CHECK_CONTAINS(r.message, "COSE_Key: x and y must be 48 bytes on P-384");
+    /* a later profile's RAK given as a SEC1 point: not a COSE_Key, not read as one */
+    s = base, s.realm_profile = "tag:arm.com,2023:realm#1.0.0", s.sec1_rak = true;
+    CHECK_STATUS(run(&r, &s, NULL), CCZ_ERR_KEY_MALFORMED);
+    CHECK_STR(r.step, "realm_token");
+    CHECK_CONTAINS(r.message, "the realm token's public key (RAK): COSE_Key: not a map");
+    /* a legacy RAK of 66 bytes (an even size: no uncompressed point has it), and one off its
+     * curve */
+    s = base, s.rak_cut = 31;
+    CHECK_STATUS(run(&r, &s, NULL), CCZ_ERR_KEY_MALFORMED);
+    CHECK_STR(r.step, "realm_token");
+    CHECK_CONTAINS(r.message, "a 66-byte public key is not an uncompressed point on P-256, P-384 "
+                              "or P-521");
+    s = base, s.rak_off_curve = true;
+    CHECK_STATUS(run(&r, &s, NULL), CCZ_ERR_KEY_MALFORMED);
+    CHECK_STR(r.step, "realm_token");
+    CHECK_CONTAINS(r.message, "the realm token's public key (RAK): not a point on P-384");
 }
 
 /* The realm challenge is the report data: the expected 64 bytes verify, one other byte is
@@ -583,6 +610,53 @@ static void test_anchor_store_entry(void)
     EVP_PKEY_free(realm);
 }
 
+/* The trust-anchor documents: a PEM key after blank space, a PEM armour without a key, an entry
+ * that is not an object, a JWK that is not a key (each refused as what it is); at most 4096
+ * anchors, the 4097th refused. */
+static void test_anchor_documents(void)
+{
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    BIO *bio = BIO_new(BIO_s_mem());
+    BIO_puts(bio, "\n\t \r\n");
+    PEM_write_bio_PUBKEY(bio, k);
+    char *pem;
+    size_t pem_len = (size_t)BIO_get_mem_data(bio, &pem);
+    ccz_trust *t;
+    CHECK_OK(ccz_trust_new(&t));
+    CHECK_OK(ccz_trust_add_cca_anchors(t, CCZ_SPAN(pem, pem_len)));
+    CHECK_INT(ccz_trust_cca_anchor_count(t), 1);
+    CHECK_STATUS(ccz_trust_add_cca_anchors(
+                     t, CCZ_LIT("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")),
+                 CCZ_ERR_KEY_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "not a PEM key");
+    CHECK_STATUS(ccz_trust_add_cca_anchors(t, CCZ_LIT("[1]")), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "trust-anchor store entry 0: not an object");
+    CHECK_STATUS(ccz_trust_add_cca_anchors(t, CCZ_LIT("{\"kty\":\"OKP\"}")), CCZ_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(ccz_error_detail(), "CCA platform key (JWK): JWK: kty is not EC or RSA");
+    CHECK_INT(ccz_trust_cca_anchor_count(t), 1);
+    ccz_trust_free(t);
+    /* 4096 entries (their keys unusable, kept as the reason), then one more */
+    ccz_buf doc = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append_u8(&doc, '['));
+    for (int i = 0; i < 4096; i++) {
+        char e[128];
+        int n =
+            snprintf(e, sizeof e, "%s{\"instance-id\":\"01%064x\",\"pkey\":{}}", i ? "," : "", i);
+        CHECK_OK(ccz_buf_append(&doc, e, (size_t)n));
+    }
+    CHECK_OK(ccz_buf_append_u8(&doc, ']'));
+    CHECK_OK(ccz_trust_new(&t));
+    CHECK_OK(ccz_trust_add_cca_anchors(t, ccz_buf_span(&doc)));
+    CHECK_INT(ccz_trust_cca_anchor_count(t), 4096);
+    CHECK_STATUS(ccz_trust_add_cca_anchors(t, CCZ_SPAN(pem, pem_len)), CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "more than 4096 CCA trust anchors");
+    CHECK_INT(ccz_trust_cca_anchor_count(t), 4096);
+    ccz_trust_free(t);
+    ccz_buf_free(&doc);
+    BIO_free(bio);
+    EVP_PKEY_free(k);
+}
+
 /* The Sig_structure of RFC 9052 §4.4, written out: ["Signature1", h'a10126', h'', h'6869'] */
 static void test_sig_structure(void)
 {
@@ -617,6 +691,18 @@ static void test_malformed(void)
     static const uint8_t mac0[] = {0xd1, 0x84, 0x43, 0xa1, 0x01, 0x26, 0xa0, 0x40, 0x40};
     CHECK_STATUS(ccz_cose_sign1_parse(&m, CCZ_SPAN(mac0, sizeof mac0)), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "COSE_Sign1: CBOR tag 17, not 18");
+    /* crit (label 2) names parameters that must be understood: ccz understands none */
+    static const uint8_t crit[] = {0xd2, 0x84, 0x46, 0xa2, 0x01, 0x26,
+                                   0x02, 0x81, 0x04, 0xa0, 0x40, 0x40};
+    CHECK_STATUS(ccz_cose_sign1_parse(&m, CCZ_SPAN(crit, sizeof crit)), CCZ_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(ccz_error_detail(),
+                   "COSE protected header: critical parameters (crit, label 2) are not understood");
+    /* an unprotected header (a kid) is skipped whole, key and value */
+    static const uint8_t kid[] = {0xd2, 0x84, 0x43, 0xa1, 0x01, 0x26, 0xa1, 0x04,
+                                  0x43, 'k',  'i',  'd',  0x42, 'h',  'i',  0x40};
+    CHECK_OK(ccz_cose_sign1_parse(&m, CCZ_SPAN(kid, sizeof kid)));
+    CHECK(m.payload.len == 2 && memcmp(m.payload.ptr, "hi", 2) == 0);
+    CHECK_INT(m.signature.len, 0);
     /* collections: another key, a key twice, an entry missing */
     ccz_cca_token t;
     static const uint8_t extra[] = {0xd9, 0x01, 0x8f, 0xa3, 0x19, 0xac, 0xca,
@@ -627,6 +713,19 @@ static void test_malformed(void)
     CHECK_STATUS(ccz_cca_token_parse(&t, CCZ_SPAN(twice, sizeof twice)), CCZ_ERR_MALFORMED);
     static const uint8_t one[] = {0xd9, 0x01, 0x8f, 0xa1, 0x19, 0xac, 0xca, 0x40};
     CHECK_STATUS(ccz_cca_token_parse(&t, CCZ_SPAN(one, sizeof one)), CCZ_ERR_MALFORMED);
+    static const uint8_t realm_only[] = {0xd9, 0x01, 0x8f, 0xa1, 0x19, 0xac, 0xd1, 0x40};
+    CHECK_STATUS(ccz_cca_token_parse(&t, CCZ_SPAN(realm_only, sizeof realm_only)),
+                 CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "CCA token: no platform token (44234)");
+    /* a text key ("a") is not read as the integer its head carries */
+    static const uint8_t text_key[] = {0xd9, 0x01, 0x8f, 0xa2, 0x61, 0x61,
+                                       0x40, 0x19, 0xac, 0xd1, 0x40};
+    CHECK_STATUS(ccz_cca_token_parse(&t, CCZ_SPAN(text_key, sizeof text_key)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(),
+                   "CCA token: collection key: CBOR: integer expected at offset 4");
+    /* tag 399 around an array is not a CCA token */
+    static const uint8_t tagged_array[] = {0xd9, 0x01, 0x8f, 0x82, 0x40, 0x40};
+    CHECK(!ccz_cca_detect(CCZ_SPAN(tagged_array, sizeof tagged_array)));
     static const uint8_t good[] = {0xd9, 0x01, 0x8f, 0xa2, 0x19, 0xac,
                                    0xca, 0x40, 0x19, 0xac, 0xd1, 0x40};
     CHECK_OK(ccz_cca_token_parse(&t, CCZ_SPAN(good, sizeof good)));
@@ -661,7 +760,8 @@ typedef struct {
     const char *profile; /* the realm profile (NULL: legacy) */
 } claims_spec;
 
-/* drop: -11 the platform's challenge only, -10 the realm's only. Besides the spec, claims_token
+/* drop and twice: -11 the platform's challenge only, -10 the realm's only; twice -265 the realm's
+ * profile only. Besides the spec, claims_token
  * makes one of these oddities (0: none), and a personalization value of claims_pv bytes (0:
  * 64). */
 enum {
@@ -670,9 +770,13 @@ enum {
     SW_LONG_MEASUREMENT,
     RAK_HASH_NUL,
     LIFECYCLE_WRAP,
-    PAYLOAD_TRAILING /* a zero byte after the platform token's claims map */
+    PAYLOAD_TRAILING, /* a zero byte after the platform token's claims map */
+    SW_NOT_ARRAY,     /* the software components a byte string, not an array */
+    TEXT_KEY,         /* a claim with a text key ("x": 1) in the platform token */
+    CONFIG_LONG       /* a platform configuration (2401) of 65 bytes */
 };
 static int claims_odd;
+static int64_t claims_sw_twice; /* a software component's key given twice (0: none) */
 static size_t claims_pv;
 static const char *claims_platform_profile; /* the platform profile (NULL: CCA platform 1.0.0) */
 
@@ -698,6 +802,30 @@ static void unsigned_sign1(ccz_buf *out, const ccz_buf *payload)
         (*(n))++;                                                                                  \
     }
 
+/* A software component: type (1), measurement (2), version (4), signer id (5), hash algorithm
+ * (6), but for claims_odd; the key claims_sw_twice twice. */
+static void sw_component(ccz_buf *b, const uint8_t *big)
+{
+    static const int64_t keys[] = {1, 2, 4, 5, 6};
+    ccz_buf m = CCZ_BUF_INIT;
+    unsigned n = 0;
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(keys); i++) {
+        int64_t k = keys[i];
+        if ((k == 2 && claims_odd == SW_NO_MEASUREMENT) || (k == 5 && claims_odd == SW_NO_SIGNER))
+            continue;
+        for (int rep = 0; rep < (claims_sw_twice == k ? 2 : 1); rep++, n++) {
+            num(&m, k);
+            if (k == 2 || k == 5)
+                bstr(&m, big, k == 2 && claims_odd == SW_LONG_MEASUREMENT ? 65 : 32);
+            else
+                tstr(&m, k == 1 ? "BL" : k == 4 ? "1.0.0" : "sha-256");
+        }
+    }
+    head(b, 5, n);
+    CHECK_OK(ccz_buf_append(b, m.ptr, m.len));
+    ccz_buf_free(&m);
+}
+
 static void claims_token(ccz_buf *tok, const claims_spec *c)
 {
     uint8_t big[72] = {0x11}, inst[33];
@@ -706,30 +834,36 @@ static void claims_token(ccz_buf *tok, const claims_spec *c)
     claims_spec pch = *c, rch = *c; /* the challenges' drops */
     pch.drop = c->drop == -11 ? 10 : c->drop == -10 ? 0 : c->drop;
     rch.drop = c->drop == -10 ? 10 : c->drop == -11 ? 0 : c->drop;
+    pch.twice = c->twice == -11 ? 10 : c->twice == -10 || c->twice == -265 ? 0 : c->twice;
+    rch.twice = c->twice == -10 ? 10 : c->twice == -265 ? 265 : c->twice == -11 ? 0 : c->twice;
     ccz_buf pm = CCZ_BUF_INIT, rm = CCZ_BUF_INIT, pp = CCZ_BUF_INIT, rp = CCZ_BUF_INIT;
     unsigned np = 0, nr = 0;
     CLAIM(&pm, &np, c, 265,
           tstr(&pm, claims_platform_profile ? claims_platform_profile
                                             : "tag:arm.com,2023:cca_platform#1.0.0"));
     CLAIM(&pm, &np, &pch, 10, bstr(&pm, big, c->challenge));
+    if (claims_odd == TEXT_KEY)
+        tstr(&pm, "x"), num(&pm, 1), np++;
+    CLAIM(&pm, &np, c, 2401, bstr(&pm, big, claims_odd == CONFIG_LONG ? 65 : 32));
+    CLAIM(&pm, &np, c, 2400,
+          tstr(&pm, "https://veraison.example/.well-known/veraison/verification"));
+    CLAIM(&pm, &np, c, 2402, tstr(&pm, "sha-256"));
     CLAIM(&pm, &np, c, 2396, bstr(&pm, big, 32));
     CLAIM(&pm, &np, c, 256, bstr(&pm, inst, 33));
     CLAIM(&pm, &np, c, 2395,
           claims_odd == LIFECYCLE_WRAP ? head(&pm, 1, UINT64_MAX) : num(&pm, c->lifecycle));
     CLAIM(
-        &pm, &np, c, 2399, head(&pm, 4, c->sw); for (unsigned i = 0; i < c->sw; i++) {
-            head(&pm, 5, claims_odd == SW_NO_SIGNER || claims_odd == SW_NO_MEASUREMENT ? 1 : 2);
-            if (claims_odd != SW_NO_MEASUREMENT)
-                num(&pm, 2), bstr(&pm, big, claims_odd == SW_LONG_MEASUREMENT ? 65 : 32);
-            if (claims_odd != SW_NO_SIGNER)
-                num(&pm, 5), bstr(&pm, big, 32);
+        &pm, &np, c, 2399, if (claims_odd == SW_NOT_ARRAY) bstr(&pm, big, 1); else {
+            head(&pm, 4, c->sw);
+            for (unsigned i = 0; i < c->sw; i++)
+                sw_component(&pm, big);
         });
     head(&pp, 5, np);
     CHECK_OK(ccz_buf_append(&pp, pm.ptr, pm.len));
     if (claims_odd == PAYLOAD_TRAILING)
         CHECK_OK(ccz_buf_append_u8(&pp, 0));
     if (c->profile)
-        CLAIM(&rm, &nr, c, 265, tstr(&rm, c->profile));
+        CLAIM(&rm, &nr, &rch, 265, tstr(&rm, c->profile));
     CLAIM(&rm, &nr, &rch, 10, bstr(&rm, big, 64));
     CLAIM(&rm, &nr, c, 44235, bstr(&rm, big, claims_pv ? claims_pv : 64));
     CLAIM(&rm, &nr, c, 44236, tstr(&rm, "sha-256"));
@@ -805,6 +939,9 @@ static void test_claims(void)
     static ccz_cca_evidence e;
     CHECK_OK(parse_claims(&good_claims, &e));
     CHECK_INT(e.claims.lifecycle, 0x3000);
+    CHECK_STR(e.claims.sw_components[0].version, "1.0.0");
+    CHECK_STR(e.claims.sw_components[0].hash_alg, "sha-256");
+    CHECK_INT(e.claims.platform_config_len, 32);
     CHECK(!e.rak_is_cose_key); /* the legacy profile: the RAK is a SEC1 point */
     claims_spec c = good_claims;
     c.profile = "tag:arm.com,2023:realm#1.0.0";
@@ -882,6 +1019,8 @@ static void test_claims(void)
         {SW_NO_MEASUREMENT, 0, "software component without a measurement"},
         {SW_LONG_MEASUREMENT, 0, "measurement value: 65 bytes, more than 64"},
         {RAK_HASH_NUL, 0, "RAK hash algorithm: a NUL inside the text"},
+        {SW_NOT_ARRAY, 0, "claim 2399: CBOR: software components expected at offset"},
+        {CONFIG_LONG, 0, "claim 2401: platform configuration: 65 bytes, more than 64"},
     };
     for (size_t i = 0; i < CCZ_ARRAY_LEN(odd); i++) {
         claims_odd = odd[i].odd, claims_pv = odd[i].pv;
@@ -890,6 +1029,63 @@ static void test_claims(void)
         CHECK_CONTAINS(ccz_error_detail(), odd[i].detail);
     }
     test_name = "test_claims";
+    /* a claim with a text key is not one of the profile's: skipped */
+    claims_odd = TEXT_KEY;
+    CHECK_OK(parse_claims(&good_claims, &e));
+    CHECK_INT(e.claims.lifecycle, 0x3000);
+    claims_odd = 0;
+    /* each claim given twice is refused, whichever it is (the later one is not read over the
+     * earlier) */
+    static const struct {
+        int64_t key;
+        const char *detail;
+    } twice[] = {
+        {265, "CCA platform token: claim 265: platform claim 265 given twice"},
+        {-11, "CCA platform token: claim 10: platform claim 10 given twice"},
+        {2396, "CCA platform token: claim 2396: platform claim 2396 given twice"},
+        {2395, "CCA platform token: claim 2395: platform claim 2395 given twice"},
+        {2399, "CCA platform token: claim 2399: platform claim 2399 given twice"},
+        {2400, "CCA platform token: claim 2400: platform claim 2400 given twice"},
+        {2401, "CCA platform token: claim 2401: platform claim 2401 given twice"},
+        {2402, "CCA platform token: claim 2402: platform claim 2402 given twice"},
+        {-265, "CCA realm token: claim 265: realm claim 265 given twice"},
+        {-10, "CCA realm token: claim 10: realm claim 10 given twice"},
+        {44235, "CCA realm token: claim 44235: realm claim 44235 given twice"},
+        {44236, "CCA realm token: claim 44236: realm claim 44236 given twice"},
+        {44237, "CCA realm token: claim 44237: realm claim 44237 given twice"},
+        {44239, "CCA realm token: claim 44239: realm claim 44239 given twice"},
+        {44240, "CCA realm token: claim 44240: realm claim 44240 given twice"},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(twice); i++) {
+        c = good_claims;
+        c.twice = twice[i].key;
+        c.profile = "tag:arm.com,2023:realm#1.0.0";
+        test_name = twice[i].detail;
+        CHECK_STATUS(parse_claims(&c, &e), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), twice[i].detail);
+    }
+    /* each key of a software component given twice */
+    static const int64_t sw_keys[] = {1, 2, 4, 5, 6};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(sw_keys); i++) {
+        char want[96];
+        snprintf(want, sizeof want,
+                 "claim 2399: software component 0: software component claim %lld given twice",
+                 (long long)sw_keys[i]);
+        claims_sw_twice = sw_keys[i];
+        test_name = want;
+        CHECK_STATUS(parse_claims(&good_claims, &e), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), want);
+    }
+    claims_sw_twice = 0;
+    test_name = "test_claims";
+    /* 32 software components are read, 33 would not fit */
+    c = good_claims;
+    c.sw = CCZ_CCA_MAX_SW_COMPONENTS;
+    CHECK_OK(parse_claims(&c, &e));
+    CHECK_INT(e.claims.n_sw_components, CCZ_CCA_MAX_SW_COMPONENTS);
+    c.sw = CCZ_CCA_MAX_SW_COMPONENTS + 1;
+    CHECK_STATUS(parse_claims(&c, &e), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "claim 2399: 33 software components (1 to 32 are read)");
     /* a lifecycle of -2^64: not an int64 (read modulo 2^64 it would be 0) */
     claims_odd = LIFECYCLE_WRAP, claims_pv = 0;
     CHECK_STATUS(parse_claims(&good_claims, &e), CCZ_ERR_OVERFLOW);
@@ -933,5 +1129,5 @@ static void test_claims(void)
 
 TEST_MAIN(T(test_every_algorithm_and_form), T(test_each_failure), T(test_rak_forms),
           T(test_expected_report_data), T(test_platform_cache), T(test_anchor_lookup),
-          T(test_anchor_choice), T(test_anchor_store_entry), T(test_sig_structure),
-          T(test_malformed), T(test_trailing_bytes), T(test_claims))
+          T(test_anchor_choice), T(test_anchor_store_entry), T(test_anchor_documents),
+          T(test_sig_structure), T(test_malformed), T(test_trailing_bytes), T(test_claims))

@@ -129,7 +129,9 @@ static ccz_status cbor_tag(ccz_cursor *c, uint64_t want, bool optional, const ch
 
 /* ---- COSE_Sign1 -----------------------------------------------------------------------------*/
 
-/* The protected header: a map with alg (label 1) an integer; other labels are skipped. */
+/* The protected header: a map with alg (label 1) an integer; other labels are skipped, except
+ * crit (label 2): it names parameters the verifier must understand (RFC 9052 §3.1), and ccz
+ * understands none beyond alg. */
 static ccz_status read_protected(ccz_cose_sign1 *m)
 {
     ccz_cursor c;
@@ -139,7 +141,7 @@ static ccz_status read_protected(ccz_cose_sign1 *m)
     bool have_alg = false;
     for (uint64_t i = 0; i < n; i++) {
         ccz_cursor k = c;
-        int64_t label;
+        int64_t label = 0;
         if (cbor_int(&k, &label) == CCZ_OK && label == 1) {
             CCZ_ENSURE(!have_alg, CCZ_ERR_MALFORMED, "COSE protected header: alg given twice");
             c = k;
@@ -147,6 +149,8 @@ static ccz_status read_protected(ccz_cose_sign1 *m)
             have_alg = true;
             continue;
         }
+        CCZ_ENSURE(label != 2, CCZ_ERR_UNSUPPORTED,
+                   "COSE protected header: critical parameters (crit, label 2) are not understood");
         ccz_error_clear();
         CCZ_GUARD(ccz_cbor_skip(&c));
         CCZ_GUARD(ccz_cbor_skip(&c));
