@@ -177,11 +177,14 @@ run 0 "$CCZ" collateral fetch "$R" --hygon-kds "$url" -o "$T/hc3.cert" --cache-d
 contains "$err" "from the cache"
 [ "$(wc -l < "$T/kds.log")" = "$lines" ] || fail "the cached fetch reached the server"
 cmp -s "$T/hc3.cert" "$B" || fail "cached bundle differs"
-# a KDS that serves something else: a bundle of the wrong size, and one that does not parse
-# (neither is cached)
+# a KDS that serves something else: a bundle of the wrong size, one that does not parse, and
+# one that parses but whose HSK the built-in HRK did not sign (a bit of its signature's r)
+# (none is cached)
 cat "$B" "$B" > "$T/double.cert"
+/usr/bin/python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[579] ^= 1; open(sys.argv[2], "wb").write(b)' "$B" "$T/badsig.cert"
 for bad in "$T/double.cert:answered with $(($(wc -c < "$B") * 2)) bytes, not an HSK/CEK bundle" \
-    "$M/wojiaohanliyang_csv-rs/tests/test_data/cek.cert:/hsk_cek?snumber=NZA9T14052605 served: HSK/CEK bundle"; do
+    "$M/wojiaohanliyang_csv-rs/tests/test_data/cek.cert:/hsk_cek?snumber=NZA9T14052605 served: HSK/CEK bundle" \
+    "$T/badsig.cert:/hsk_cek?snumber=NZA9T14052605 served: HRK -> HSK"; do
     rm -f "$T/port"
     /usr/bin/python3 "$(dirname "$0")/kds_server.py" hygon "${bad%%:*}" NZA9T14052605 "$T/kds2.log" "$T/port" &
     bad_pid=$!

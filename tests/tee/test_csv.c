@@ -625,10 +625,9 @@ static void mask(uint8_t *p, size_t n, uint32_t anonce)
         p[i] ^= (uint8_t)(anonce >> (8 * (i % 4)));
 }
 
-/* trustee's JSON around a version 1 report by the PEK, as firmware masks it with an anonce:
- * its signer area holds signer_pek (masked) and a MAC keyed with the mnonce over that area */
-static void report_v1_json(ccz_buf *js, const uint8_t rd[64], const uint8_t *signer_pek,
-                           const ccz_buf *log)
+/* A wrapped version 1 report by the PEK, as firmware masks it with an anonce: its signer area
+ * holds signer_pek (masked) and a MAC keyed with the mnonce over that area */
+static void report_v1(ccz_buf *wrapped, const uint8_t rd[64], const uint8_t *signer_pek)
 {
     const uint32_t anonce = 0x5a3c9617;
     uint8_t w[CCZ_CSV_WRAPPED_SIZE] = {0}; /* zero magic and flags: version 1 */
@@ -652,8 +651,16 @@ static void report_v1_json(ccz_buf *js, const uint8_t rd[64], const uint8_t *sig
     CHECK(HMAC(EVP_sm3(), mnonce, 16, area, CCZ_CSV_CERT_SIZE + 96, area + CCZ_CSV_CERT_SIZE + 96,
                &n) &&
           n == 32);
+    ccz_buf_reset(wrapped);
+    CHECK_OK(ccz_buf_append(wrapped, w, sizeof w));
+}
+
+/* trustee's JSON around that version 1 report */
+static void report_v1_json(ccz_buf *js, const uint8_t rd[64], const uint8_t *signer_pek,
+                           const ccz_buf *log)
+{
     ccz_buf wrapped = CCZ_BUF_INIT;
-    CHECK_OK(ccz_buf_append(&wrapped, w, sizeof w));
+    report_v1(&wrapped, rd, signer_pek);
     evidence_json(js, &wrapped, log);
     ccz_buf_free(&wrapped);
 }
@@ -927,5 +934,270 @@ static void test_parse_strict(void)
     chain_free();
 }
 
+/* One certificate against its signer, at the edges the chain above does not reach: the curve
+ * and size a certificate must have; a signature found in either slot and with either SM2
+ * algorithm (an SM2_DH slot's numbers are read as strictly as an SM2_SA one's); a slot of the
+ * signer's usage that does not verify, named as such; a CSV certificate of usage 0 is no HRK,
+ * neither as a CA certificate's signer nor as a trust anchor; a chain of no certificate, or
+ * with no HRK trusted. */
+static void test_cert_edges(void)
+{
+    chain_make();
+    ccz_csv_cert x, c;
+    CHECK_OK(ccz_csv_cert_parse(&c, CCZ_SPAN(cek.cert, cek.len)));
+    /* a key on another curve than SM2-256 (3): a CSV and a CA certificate */
+    put_le32(pek.cert + 16, 2);
+    CHECK_STATUS(ccz_csv_cert_parse(&x, CCZ_SPAN(pek.cert, pek.len)), CCZ_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(ccz_error_detail(), "key on curve 2, not SM2-256 (3)");
+    put_le32(pek.cert + 16, 3);
+    put_le32(hsk.cert + 64, 4);
+    CHECK_STATUS(ccz_csv_cert_parse(&x, CCZ_SPAN(hsk.cert, hsk.len)), CCZ_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(ccz_error_detail(), "key on curve 4, not SM2-256 (3)");
+    put_le32(hsk.cert + 64, 3);
+    /* a size that is neither: short of a CA certificate is truncated, between the two is not */
+    CHECK_STATUS(ccz_csv_cert_parse(&x, CCZ_SPAN(hsk.cert, CCZ_CSV_CA_CERT_SIZE - 1)),
+                 CCZ_ERR_TRUNCATED);
+    CHECK_CONTAINS(ccz_error_detail(),
+                   "CSV certificate: 831 bytes (a CA certificate is 832, a CSV certificate 2084)");
+    CHECK_STATUS(ccz_csv_cert_parse(&x, CCZ_SPAN(pek.cert, CCZ_CSV_CA_CERT_SIZE + 1)),
+                 CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "CSV certificate: 833 bytes");
+    /* the CEK's signature in the second slot, the first an OCA's */
+    uint8_t moved[CCZ_CSV_CERT_SIZE];
+    memcpy(moved, pek.cert, sizeof moved);
+    memcpy(moved + 1564, pek.cert + 1044, 520);
+    put_le32(moved + 1044, CCZ_CSV_USAGE_OCA);
+    CHECK_OK(ccz_csv_cert_parse(&x, CCZ_SPAN(moved, sizeof moved)));
+    CHECK_OK(ccz_csv_cert_verify(&c, &x));
+    /* the CEK's slot said SM2_DH (5): it still counts, and its r is read as a number */
+    memcpy(moved, pek.cert, sizeof moved);
+    put_le32(moved + 1048, 5);
+    CHECK_OK(ccz_csv_cert_parse(&x, CCZ_SPAN(moved, sizeof moved)));
+    CHECK_OK(ccz_csv_cert_verify(&c, &x));
+    moved[1052 + 40] = 1;
+    CHECK_STATUS(ccz_csv_cert_parse(&x, CCZ_SPAN(moved, sizeof moved)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "a signature's r exceeds 256 bits");
+    /* the CEK's slot there, its signature not the CEK's */
+    memcpy(moved, pek.cert, sizeof moved);
+    moved[1052] ^= 1;
+    CHECK_OK(ccz_csv_cert_parse(&x, CCZ_SPAN(moved, sizeof moved)));
+    CHECK_STATUS(ccz_csv_cert_verify(&c, &x), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STR(ccz_error_detail(), "the SM2 signature by the key of usage 0x1004 does not verify");
+    /* a CSV certificate of usage 0 (the HRK's) that signs itself, and a CA certificate whose sid
+     * is its (zero) kid, signed by it */
+    party fake;
+    fake.usage = CCZ_CSV_USAGE_HRK, fake.uid = "HYGON-SSD-HRK";
+    csv(&fake, CCZ_CSV_USAGE_HRK, "HYGON-SSD-HRK", &fake);
+    ccz_csv_cert f;
+    CHECK_OK(ccz_csv_cert_parse(&f, CCZ_SPAN(fake.cert, fake.len)));
+    CHECK_OK(ccz_csv_cert_verify(&f, &f));
+    ccz_trust *t;
+    CHECK_OK(ccz_trust_new(&t));
+    CHECK_STATUS(ccz_trust_add_hygon_hrk(t, CCZ_SPAN(fake.cert, fake.len)), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(),
+                   "not an HRK (a CA certificate of usage 0, this one's is 0x0)");
+    party h2 = hsk;
+    memset(h2.cert + 20, 0, 16);
+    sign(h2.cert + 576, h2.cert + 648, &fake, h2.cert, 576);
+    CHECK_OK(ccz_csv_cert_parse(&x, CCZ_SPAN(h2.cert, h2.len)));
+    CHECK_STATUS(ccz_csv_cert_verify(&f, &x), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_CONTAINS(ccz_error_detail(), "a CA certificate is signed by an HRK, and the signer's "
+                                       "usage is 0x0");
+    EVP_PKEY_free(fake.key);
+    /* a chain given as certificates: with no HRK trusted; of no certificate */
+    char lines[256];
+    CHECK_STATUS(ccz_csv_chain_check(lines, sizeof lines, CCZ_SPAN(hsk.cert, hsk.len), t),
+                 CCZ_ERR_CERT_CHAIN);
+    CHECK_STR(ccz_error_detail(), "no Hygon root key (HRK) is trusted");
+    CHECK_OK(ccz_trust_add_hygon_hrk(t, CCZ_SPAN(hrk.cert, hrk.len)));
+    CHECK_OK(ccz_csv_chain_check(lines, sizeof lines, CCZ_SPAN(hsk.cert, hsk.len), t));
+    CHECK_STR(lines, "HRK -> HSK: ok\n");
+    CHECK_STATUS(ccz_csv_chain_check(lines, sizeof lines, CCZ_SPAN(hsk.cert, 0), t),
+                 CCZ_ERR_TRUNCATED);
+    CHECK_STR(ccz_error_detail(), "no certificate given");
+    CHECK_STR(lines, "");
+    ccz_trust_free(t);
+    chain_free();
+}
+
+/* A JSON evidence document, edited: what edit does to it */
+static char *json_edited(const ccz_buf *js, void (*edit)(json_t *))
+{
+    json_t *d = json_loadb((const char *)js->ptr, js->len, 0, NULL);
+    CHECK(d != NULL);
+    edit(d);
+    char *text = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    return text;
+}
+
+static void null_hsk_cek_and_log(json_t *d)
+{
+    json_object_set_new(json_object_get(d, "cert_chain"), "hsk_cek", json_null());
+    json_object_set_new(d, "cc_eventlog", json_null());
+}
+
+static void no_pek(json_t *d)
+{
+    json_object_del(json_object_get(d, "cert_chain"), "pek");
+}
+
+static void serial_del(json_t *d)
+{
+    json_array_set_new(json_object_get(d, "serial_number"), 4, json_integer(0x7f));
+}
+
+static void own_hsk_broken(json_t *d)
+{
+    json_t *r = json_object_get(
+        json_object_get(json_object_get(json_object_get(d, "cert_chain"), "hsk_cek"), "hsk"),
+        "signature");
+    json_t *a = json_object_get(r, "r");
+    json_array_set_new(a, 3, json_integer(json_integer_value(json_array_get(a, 3)) ^ 1));
+}
+
+/* The report's forms and claims at their edges: version 1's fields unmasked for the claims
+ * (policy, user_pubkey_digest, vm_version, measurement), "ATTESTATION_EXT" with flags 0 as
+ * version 1, a MAC only version 1 has, the nodbg bit alone saying debug, JSON's null members,
+ * a "cert_chain" without a PEK, the JSON serial cut at a control byte, blanks before JSON, the
+ * caller's HSK/CEK taken over the evidence's, what is detected as CSV, a chip serial the
+ * evidence lacks or that is no safe URL part. */
+static void test_report_forms(void)
+{
+    chain_make();
+    ccz_trust *t = chain_trust();
+    ccz_collateral *col = chain_collateral();
+    ccz_buf w = CCZ_BUF_INIT, js = CCZ_BUF_INIT, log = CCZ_BUF_INIT, ev = CCZ_BUF_INIT;
+    uint8_t rd[64] = "v1 nonce", rtmr[5][32];
+    static const uint8_t zero[32];
+    eventlog(&log, rtmr);
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.trust = t;
+    o.collateral = col;
+    o.expected_report_data = rd;
+    static ccz_result r;
+    static ccz_csv_evidence e;
+    /* version 1, masked: each field unmasked */
+    report_v1(&w, rd, pek.cert);
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&w), &o));
+    CHECK_INT(r.claims.csv.version, 1);
+    CHECK(r.claims.csv.mac_checked);
+    CHECK_INT(r.claims.csv.policy, 0x45);
+    CHECK(!r.claims.debug);
+    CHECK(memcmp(r.claims.csv.user_pubkey_digest, zero, 32) == 0);
+    CHECK(memcmp(r.claims.csv.vm_version, zero, 16) == 0);
+    CHECK_INT(r.claims.csv.measurement[0], 0x33);
+    CHECK_INT(r.claims.csv.measurement[31], 0x33);
+    /* as a bare report: what detection looks at is the PEK's usage and SM2, once unmasked */
+    ccz_span bare = CCZ_SPAN(w.ptr + 20, CCZ_CSV_REPORT_V1_SIZE);
+    CHECK_INT(ccz_evidence_detect(bare), CCZ_TEE_CSV);
+    CHECK_OK(ccz_verify(&r, bare, &o));
+    CHECK(r.claims.csv.mac_checked);
+    for (size_t off = 0xb4; off <= 0xb8; off += 4) {
+        w.ptr[20 + off] ^= 1;
+        CHECK(ccz_evidence_detect(bare) != CCZ_TEE_CSV);
+        w.ptr[20 + off] ^= 1;
+    }
+    /* the report's MAC is version 1's */
+    report(&ev, 2, rd, rtmr);
+    static ccz_csv_report rp;
+    CHECK_OK(ccz_csv_report_parse(&rp, CCZ_SPAN(ev.ptr + 20, ev.len - 20), 2));
+    CHECK_STATUS(ccz_csv_report_check_mac(&rp), CCZ_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(ccz_error_detail(), "only version 1 reports carry a MAC");
+    /* "ATTESTATION_EXT" with flags 0 is version 1 */
+    memcpy(w.ptr, "ATTESTATION_EXT", 16);
+    CHECK_INT(ccz_evidence_detect(ccz_buf_span(&w)), CCZ_TEE_CSV);
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&w), &o));
+    CHECK_INT(r.claims.csv.version, 1);
+    CHECK(r.claims.csv.mac_checked);
+    /* a wrapped report's size with another magic is not CSV */
+    w.ptr[0] = 'X';
+    CHECK(ccz_evidence_detect(ccz_buf_span(&w)) != CCZ_TEE_CSV);
+    /* the nodbg bit alone: noks (bit 1) set, nodbg clear is a debug guest */
+    report_policy = 0x46;
+    report(&ev, 2, rd, rtmr);
+    report_policy = 0x45;
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&ev), &o));
+    CHECK_INT(r.claims.csv.policy, 0x46);
+    CHECK(r.claims.debug);
+    /* trustee's JSON: "hsk_cek" and "cc_eventlog" null are absent */
+    report(&ev, 2, rd, rtmr);
+    evidence_json(&js, &ev, &log);
+    char *text = json_edited(&js, null_hsk_cek_and_log);
+    CHECK_OK(ccz_verify(&r, CCZ_SPAN(text, strlen(text)), &o));
+    CHECK_OK(ccz_csv_evidence_parse(&e, CCZ_SPAN(text, strlen(text))));
+    CHECK(!e.has_hsk_cek);
+    CHECK_INT(e.eventlog.len, 0);
+    ccz_csv_evidence_free(&e);
+    free(text);
+    /* no "cert_chain"."pek" */
+    text = json_edited(&js, no_pek);
+    CHECK_STATUS(ccz_verify(&r, CCZ_SPAN(text, strlen(text)), &o), CCZ_ERR_MALFORMED);
+    CHECK_STR(r.step, "parse");
+    CHECK_CONTAINS(r.message, "no \"cert_chain\".\"pek\"");
+    free(text);
+    /* "serial_number" up to its first byte outside space..'~' */
+    text = json_edited(&js, serial_del);
+    CHECK_OK(ccz_verify(&r, CCZ_SPAN(text, strlen(text)), &o));
+    CHECK_STR(r.claims.csv.chip_serial, "TEST");
+    free(text);
+    /* blanks (a tab among them) before the JSON */
+    ccz_buf blank = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append_str(&blank, " \t\n"));
+    CHECK_OK(ccz_buf_append(&blank, js.ptr, js.len));
+    CHECK_OK(ccz_csv_evidence_parse(&e, ccz_buf_span(&blank)));
+    CHECK(e.json);
+    ccz_csv_evidence_free(&e);
+    ccz_buf_free(&blank);
+    /* JSON with "attestation_report" but no "cert_chain" is not CSV */
+    static const char no_chain[] = "{\"attestation_report\": {}}";
+    CHECK(ccz_evidence_detect(CCZ_SPAN(no_chain, sizeof no_chain - 1)) != CCZ_TEE_CSV);
+    /* the evidence's own HSK/CEK broken: the caller's bundle is the one used */
+    json_hsk_cek = true;
+    evidence_json(&js, &ev, &log);
+    json_hsk_cek = false;
+    text = json_edited(&js, own_hsk_broken);
+    CHECK_OK(ccz_verify(&r, CCZ_SPAN(text, strlen(text)), &o));
+    o.collateral = NULL;
+    CHECK_STATUS(ccz_verify(&r, CCZ_SPAN(text, strlen(text)), &o), CCZ_ERR_CERT_CHAIN);
+    CHECK_CONTAINS(r.message, "HRK -> HSK");
+    free(text);
+    /* a serial of all 64 bytes is kept whole; a signer area that names no chip is said to */
+    uint8_t *sn = ev.ptr + 20 + 0x490 + CCZ_CSV_CERT_SIZE;
+    memset(sn, 'K', 64);
+    CHECK_OK(ccz_csv_evidence_parse(&e, ccz_buf_span(&ev)));
+    CHECK_INT(strlen(e.serial), 64);
+    ccz_csv_evidence_free(&e);
+    memset(sn, 0, 64);
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&ev), &o), CCZ_ERR_COLLATERAL_MISSING);
+    CHECK_CONTAINS(r.message, "the HSK and CEK of chip (unknown), which the evidence lacks");
+    /* and fetching its HSK/CEK stops before any request: no serial; one that is no safe file
+     * or URL part */
+    ccz_csv_fetch_opts fo = CCZ_CSV_FETCH_OPTS_INIT;
+    fo.kds_url = "https://127.0.0.1:1";
+    ccz_buf out = CCZ_BUF_INIT;
+    bool cached = true;
+    CHECK_STATUS(ccz_csv_hsk_cek_fetch(&out, &cached, ccz_buf_span(&ev), &fo), CCZ_ERR_NOT_FOUND);
+    CHECK_CONTAINS(ccz_error_detail(), "the evidence names no chip serial");
+    static const char *const unsafe[] = {"TEST/CHIP", "TEST.CHIP", "TEST CHIP", "TEST~CHIP"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(unsafe); i++) {
+        memcpy(sn, unsafe[i], 9);
+        CHECK_STATUS(ccz_csv_hsk_cek_fetch(&out, &cached, ccz_buf_span(&ev), &fo),
+                     CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(),
+                       "the chip serial holds a character other than [0-9A-Za-z_-]");
+    }
+    CHECK_INT(out.len, 0);
+    ccz_buf_free(&out);
+    ccz_collateral_free(col);
+    ccz_trust_free(t);
+    ccz_buf_free(&w);
+    ccz_buf_free(&js);
+    ccz_buf_free(&log);
+    ccz_buf_free(&ev);
+    chain_free();
+}
+
 TEST_MAIN(T(test_chain_v2_v3), T(test_chain_inputs), T(test_signer_checks),
-          T(test_json_mac_and_eventlog), T(test_parse_strict))
+          T(test_json_mac_and_eventlog), T(test_parse_strict), T(test_cert_edges),
+          T(test_report_forms))
