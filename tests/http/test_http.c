@@ -793,6 +793,22 @@ static void test_refusals(void)
         {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc",
          415, "send the body uncompressed"},
         {"GET /healthz HTTP/2.0\r\nHost: t\r\n\r\n", 505, "HTTP/1.0 or HTTP/1.1"},
+        {"GET /healthz HTTP/1.10\r\nHost: t\r\n\r\n", 505, "HTTP/1.0 or HTTP/1.1"},
+        /* one SP between the parts of the request line, none before it, no tab for one */
+        {" /healthz HTTP/1.1\r\nHost: t\r\n\r\n", 400, "a malformed request line"},
+        {"GET\t/healthz HTTP/1.1\r\nHost: t\r\n\r\n", 400, "a malformed request line"},
+        {"GET  /healthz HTTP/1.1\r\nHost: t\r\n\r\n", 400, "a malformed request target"},
+        {"GET /healthz HTTP/1.1\r\nHost: t\r\n: x\r\n\r\n", 400, "a malformed header line"},
+        {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: \r\n\r\n", 400,
+         "malformed Content-Length"},
+        /* "99z" is not 990 + 'z' - '0' (1064, over the limit) */
+        {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 99z\r\n\r\n", 400,
+         "malformed Content-Length"},
+        /* 18 digits are read (and this length is over the limit), 19 are not */
+        {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100000000000000000\r\n\r\n", 413,
+         "1000 bytes"},
+        {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000000000000000\r\n\r\n", 400,
+         "malformed Content-Length"},
         {"GET /healthz HTTP/1.2\r\nHost: t\r\n\r\n", 505, "HTTP/1.0 or HTTP/1.1"},
         {"BREW /healthz HTTP/1.1\r\nHost: t\r\n\r\n", 501, "unknown method"},
         {"GET healthz HTTP/1.1\r\nHost: t\r\n\r\n", 400, "not a path"},
@@ -1541,6 +1557,37 @@ static void test_parser_unit(void)
     snprintf(many + n, sizeof many - n, "\r\n");
     CHECK_STATUS(http_parse_head(&h, &code, CCZ_SPAN(many, strlen(many)), 8192), CCZ_ERR_TOO_LARGE);
     CHECK_INT(code, 431);
+    /* up to four empty lines before the request line are ignored, a fifth is not */
+    CHECK_OK(http_parse_head(&h, &code,
+                             CCZ_LIT("\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"), 1024));
+    CHECK_INT(h.path.len, 1);
+    CHECK_STATUS(http_parse_head(&h, &code,
+                                 CCZ_LIT("\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+                                 1024),
+                 CCZ_ERR_MALFORMED);
+    CHECK_INT(code, 400);
+    CHECK_CONTAINS(ccz_error_detail(), "no request line");
+    /* a value without the tabs around it */
+    CHECK_OK(http_parse_head(&h, &code, CCZ_LIT("GET / HTTP/1.1\r\nHost: x\r\nX:\t v \t\r\n\r\n"),
+                             1024));
+    CHECK(http_head_get(&h, "x", &v));
+    CHECK_INT(v.len, 1);
+    CHECK_INT(v.ptr[0], 'v');
+    /* a Connection token with blanks before its comma is still "close" */
+    CHECK_OK(http_parse_head(
+        &h, &code, CCZ_LIT("GET / HTTP/1.1\r\nHost: x\r\nConnection: close \t, te\r\n\r\n"), 1024));
+    CHECK(!h.keep_alive);
+    /* a Content-Encoding of identity, or an empty one, is no coding at all */
+    CHECK_OK(http_parse_head(
+        &h, &code, CCZ_LIT("POST / HTTP/1.1\r\nHost: x\r\nContent-Encoding: Identity\r\n\r\n"),
+        1024));
+    CHECK_OK(http_parse_head(
+        &h, &code, CCZ_LIT("POST / HTTP/1.1\r\nHost: x\r\nContent-Encoding: \r\n\r\n"), 1024));
+    CHECK_STATUS(
+        http_parse_head(
+            &h, &code, CCZ_LIT("POST / HTTP/1.1\r\nHost: x\r\nContent-Encoding: br\r\n\r\n"), 1024),
+        CCZ_ERR_UNSUPPORTED);
+    CHECK_INT(code, 415);
 }
 
 /* Decodes a chunked body whose bytes arrive step at a time; the body in out (NUL-ended) and 1,
@@ -1616,8 +1663,10 @@ static void test_chunked_unit(void)
         const char *in;
         int status;
     } bad[] = {
-        {"\r\n", 400},                         /* no size */
-        {"-1\r\n", 400},                       /* not hex */
+        {"\r\n", 400},   /* no size */
+        {"-1\r\n", 400}, /* not hex */
+        {"g\r\n", 400},  /* the letter after f */
+        {"G\r\n", 400},
         {"0x5\r\n", 400},                      /* not hex either */
         {"5 \r\nhello\r\n0\r\n\r\nrest", 400}, /* a blank and no extension */
         {"5 ;x\r\nhello\r\n0\r\n\r\nrest", 1}, /* BWS before an extension is allowed */

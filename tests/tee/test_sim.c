@@ -354,6 +354,10 @@ static void test_platform_init(void)
     CHECK_OK(ccz_sim_platform_init(dir, true));
     CHECK_OK(ccz_sim_signer_of_key_file(s2, key));
     CHECK(memcmp(s1, s2, 32) != 0); /* a new platform has new keys */
+    /* the platform's directory is the owner's alone too */
+    struct stat db;
+    CHECK(stat(dir, &db) == 0);
+    CHECK_INT(db.st_mode & 07777, 0700);
     /* the private keys are the owner's alone (also when --force replaced them); the
      * certificates are public */
     static const struct {
@@ -396,6 +400,29 @@ static void test_platform_init(void)
     CHECK_STATUS(ccz_attester_new(&bad, &ao), CCZ_ERR_TEE_UNAVAILABLE);
     CHECK_CONTAINS(ccz_error_detail(), "/ak.crt is missing");
     CHECK(bad == NULL);
+
+    /* an attestation key or its certificate that is not PEM: the file named */
+    snprintf(dir, sizeof dir, "%s/garbled", test_tmpdir());
+    CHECK_OK(ccz_sim_platform_init(dir, false));
+    ao.sim.dir = dir;
+    char want[700];
+    snprintf(akc, sizeof akc, "%s/ak.crt", dir);
+    CHECK_OK(ccz_file_write(akc, CCZ_SPAN("junk\n", 5), 0644));
+    CHECK_STATUS(ccz_attester_new(&bad, &ao), CCZ_ERR_CERT_MALFORMED);
+    snprintf(want, sizeof want, "%s/ak.crt is not a PEM certificate", dir);
+    CHECK_CONTAINS(ccz_error_detail(), want);
+    snprintf(ak, sizeof ak, "%s/ak.key", dir);
+    CHECK_OK(ccz_file_write(ak, CCZ_SPAN("junk\n", 5), 0600));
+    CHECK_STATUS(ccz_attester_new(&bad, &ao), CCZ_ERR_KEY_MALFORMED);
+    snprintf(want, sizeof want, "%s/ak.key is not a PEM key", dir);
+    CHECK_CONTAINS(ccz_error_detail(), want);
+    CHECK(bad == NULL);
+    /* an empty directory name is none, for the platform and for the attester */
+    CHECK_STATUS(ccz_sim_platform_init("", false), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "no platform directory given");
+    ao.sim.dir = "";
+    CHECK_STATUS(ccz_attester_new(&bad, &ao), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "sim attester: no platform directory");
 
     /* an attester without a platform says how to make one */
     ccz_attester_opts o = CCZ_ATTESTER_OPTS_INIT;
@@ -450,12 +477,16 @@ static void test_measure(void)
     ccz_attester *a;
     ccz_buf ev = CCZ_BUF_INIT;
     CHECK_OK(ccz_attester_new(&a, &o));
+    int64_t before = (int64_t)time(NULL);
     CHECK_OK(ccz_attest(&ev, a, rd));
+    int64_t after = (int64_t)time(NULL);
     ccz_attester_free(a);
     ccz_sim_evidence e;
     CHECK_OK(ccz_sim_evidence_parse(&e, ccz_buf_span(&ev)));
     CHECK_OK(ccz_sim_measure_file(m, "/proc/self/exe"));
     CHECK(memcmp(m, e.measurement, 32) == 0);
+    /* without a timestamp in the options, the evidence carries the instant it was made */
+    CHECK(e.timestamp >= before && e.timestamp <= after);
     ccz_buf_free(&ev);
 }
 
@@ -737,6 +768,70 @@ static void test_skew_bound(void)
 }
 
 /* The platform_id claim is the SHA-256 of the trusted root's DER: the root that verified. */
+/* Evidence of a platform none of several trusted roots is: each root named, one after another */
+static void test_other_platform_several_roots(void)
+{
+    ccz_buf ev = CCZ_BUF_INIT;
+    make_evidence(&ev, 1, false);
+    char third[600], path[700];
+    snprintf(third, sizeof third, "%s/third", test_tmpdir());
+    CHECK_OK(ccz_sim_platform_init(third, false));
+    ccz_trust *t = trust_of(other);
+    snprintf(path, sizeof path, "%s/root.crt", third);
+    CHECK_OK(ccz_trust_add_sim_root_file(t, path));
+    static ccz_result r;
+    CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), t, T0, NULL), CCZ_ERR_CERT_CHAIN);
+    char kid1[17], pid1[17], kid2[17], pid2[17], want[300];
+    root_ids(kid1, pid1, other);
+    root_ids(kid2, pid2, third);
+    snprintf(want, sizeof want,
+             "the trusted sim roots are key id %s… (platform_id %s…); key id %s… (platform_id %s…)",
+             kid1, pid1, kid2, pid2);
+    CHECK_CONTAINS(r.message, want);
+    ccz_trust_free(t);
+    ccz_buf_free(&ev);
+}
+
+/* The default platform directory: $CCZ_SIM_DIR, else under $XDG_DATA_HOME, else under $HOME */
+static void test_default_dir(void)
+{
+    const char *names[] = {"CCZ_SIM_DIR", "XDG_DATA_HOME", "HOME"};
+    char *saved[3];
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = getenv(names[i]);
+        saved[i] = v ? strdup(v) : NULL;
+    }
+    ccz_buf b = CCZ_BUF_INIT;
+    setenv("CCZ_SIM_DIR", "/p", 1);
+    setenv("XDG_DATA_HOME", "/x", 1);
+    setenv("HOME", "/h", 1);
+    CHECK_OK(ccz_sim_default_dir(&b));
+    CHECK_INT(b.len, 2);
+    CHECK(memcmp(b.ptr, "/p", 2) == 0);
+    unsetenv("CCZ_SIM_DIR");
+    ccz_buf_reset(&b);
+    CHECK_OK(ccz_sim_default_dir(&b));
+    CHECK_INT(b.len, strlen("/x/ccz/sim"));
+    CHECK(memcmp(b.ptr, "/x/ccz/sim", b.len) == 0);
+    unsetenv("XDG_DATA_HOME");
+    ccz_buf_reset(&b);
+    CHECK_OK(ccz_sim_default_dir(&b));
+    CHECK_INT(b.len, strlen("/h/.local/share/ccz/sim"));
+    CHECK(memcmp(b.ptr, "/h/.local/share/ccz/sim", b.len) == 0);
+    unsetenv("HOME");
+    ccz_buf_reset(&b);
+    CHECK_STATUS(ccz_sim_default_dir(&b), CCZ_ERR_NOT_FOUND);
+    CHECK_CONTAINS(ccz_error_detail(), "set CCZ_SIM_DIR, XDG_DATA_HOME or HOME");
+    ccz_buf_free(&b);
+    for (size_t i = 0; i < 3; i++) {
+        if (saved[i])
+            setenv(names[i], saved[i], 1);
+        else
+            unsetenv(names[i]);
+        free(saved[i]);
+    }
+}
+
 static void test_platform_id_claim(void)
 {
     ccz_buf ev = CCZ_BUF_INIT;
@@ -768,4 +863,4 @@ TEST_MAIN(T(test_round_trip), T(test_debug_flag), T(test_every_byte_flip), T(tes
           T(test_instant), T(test_platform_init), T(test_measure), T(test_bad_options),
           T(test_trust_from_dir), T(test_trust_sim_roots_exact), T(test_trust_load_details),
           T(test_cert_length_bounds), T(test_attestation_key_not_p256), T(test_skew_bound),
-          T(test_platform_id_claim))
+          T(test_platform_id_claim), T(test_other_platform_several_roots), T(test_default_dir))
