@@ -284,16 +284,12 @@ static ccz_status decode_dice(ccz_ratls_info *info, X509 *x, ccz_span value)
  * other), so a second one is refused. */
 static ccz_status evidence_ext(ASN1_OCTET_STRING **out, X509 *x, const char *oid_text)
 {
-    ASN1_OBJECT *oid = OBJ_txt2obj(oid_text, 1);
-    CCZ_ENSURE(oid, CCZ_ERR_NOMEM, "out of memory");
-    int idx = X509_get_ext_by_OBJ(x, oid, -1);
-    int again = idx < 0 ? -1 : X509_get_ext_by_OBJ(x, oid, idx);
-    ASN1_OBJECT_free(oid);
-    CCZ_ENSURE(again < 0, CCZ_ERR_MALFORMED,
+    int n = x509_ext_count(x, oid_text, out);
+    CCZ_ENSURE(n >= 0, CCZ_ERR_NOMEM, "out of memory");
+    CCZ_ENSURE(n < 2, CCZ_ERR_MALFORMED,
                "the certificate carries the RA-TLS evidence extension %s twice (a certificate "
                "carries each extension once)",
                oid_text);
-    *out = idx < 0 ? NULL : X509_EXTENSION_get_data(X509_get_ext(x, idx));
     return CCZ_OK;
 }
 

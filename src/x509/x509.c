@@ -401,14 +401,28 @@ ccz_status x509_cert_to_pem(ccz_buf *out, X509 *x)
     return s;
 }
 
-ASN1_OCTET_STRING *x509_find_ext(const X509 *x, const char *oid_text)
+int x509_ext_count(const X509 *x, const char *oid_text, ASN1_OCTET_STRING **first)
 {
     /* made per call: a cached ASN1_OBJECT would need a lock (or pthread_once) for a few
      * hundred nanoseconds saved */
+    *first = NULL;
     ASN1_OBJECT *oid = OBJ_txt2obj(oid_text, 1);
-    int idx = oid ? X509_get_ext_by_OBJ(x, oid, -1) : -1;
+    if (!oid)
+        return -1;
+    int idx = X509_get_ext_by_OBJ(x, oid, -1);
+    int again = idx < 0 ? -1 : X509_get_ext_by_OBJ(x, oid, idx);
     ASN1_OBJECT_free(oid);
-    return idx < 0 ? NULL : X509_EXTENSION_get_data(X509_get_ext(x, idx));
+    if (idx < 0)
+        return 0;
+    *first = X509_EXTENSION_get_data(X509_get_ext(x, idx));
+    return again < 0 ? 1 : 2;
+}
+
+ASN1_OCTET_STRING *x509_find_ext(const X509 *x, const char *oid_text)
+{
+    ASN1_OCTET_STRING *v;
+    x509_ext_count(x, oid_text, &v);
+    return v;
 }
 
 static ccz_status sha256_der(uint8_t out[32], unsigned char *der, int n, const char *what)

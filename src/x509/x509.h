@@ -113,6 +113,10 @@ ccz_status x509_key_from_pem(EVP_PKEY **out, ccz_span pem);
 ccz_status x509_key_to_pem(ccz_buf *out, EVP_PKEY *key);
 ccz_status x509_cert_to_pem(ccz_buf *out, X509 *x);
 
+/* How many extensions with this dotted OID x carries: 0, 1, or 2 for two or more (RFC 5280 4.2
+ * allows each once), with the first one's value, borrowed from x, in first (NULL when none);
+ * -1 when the OID cannot be made (out of memory, or not dotted text). */
+int x509_ext_count(const X509 *x, const char *oid, ASN1_OCTET_STRING **first);
 /* The value of the first extension with this dotted OID, borrowed from x; NULL when absent. */
 ASN1_OCTET_STRING *x509_find_ext(const X509 *x, const char *oid);
 

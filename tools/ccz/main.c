@@ -293,12 +293,7 @@ ccz_status cli_out_ready(const char *path, const char *option)
         unlink(tmp);
     }
     free(tmp);
-    if (s) {
-        char d[1024];
-        snprintf(d, sizeof d, "%s", ccz_error_detail());
-        return ccz_fail(s, "%s: %s", option, d);
-    }
-    return CCZ_OK;
+    return s ? ccz_fail_context(s, "%s", option) : CCZ_OK;
 }
 
 ccz_status cli_sim_dir(ccz_buf *out, const char *given)
