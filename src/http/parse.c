@@ -19,6 +19,11 @@ static bool is_tchar(uint8_t c)
     return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
+static bool is_digit(uint8_t c)
+{
+    return c >= '0' && c <= '9';
+}
+
 /* field-vchar, SP and HTAB (obs-text included) */
 static bool is_value_char(uint8_t c)
 {
@@ -85,8 +90,12 @@ static ccz_status parse_request_line(http_head *h, int *code, ccz_span line)
         return fail(code, 400, CCZ_ERR_MALFORMED, "the request target is not a path");
     ccz_span version;
     CCZ_GUARD(ccz_cursor_take(&c, &version, ccz_cursor_remaining(&c)));
-    if (version.len != 8 || memcmp(version.ptr, "HTTP/1.", 7) != 0 ||
-        (version.ptr[7] != '0' && version.ptr[7] != '1'))
+    /* RFC 9112 2.3: "HTTP/" DIGIT "." DIGIT; anything else (a space in the target leaves
+     * part of it here) is a malformed request line, not a version this server lacks */
+    if (version.len != 8 || memcmp(version.ptr, "HTTP/", 5) != 0 || !is_digit(version.ptr[5]) ||
+        version.ptr[6] != '.' || !is_digit(version.ptr[7]))
+        return fail(code, 400, CCZ_ERR_MALFORMED, "a malformed HTTP version");
+    if (version.ptr[5] != '1' || (version.ptr[7] != '0' && version.ptr[7] != '1'))
         return fail(code, 505, CCZ_ERR_UNSUPPORTED_VERSION, "not HTTP/1.0 or HTTP/1.1");
     h->minor = version.ptr[7] - '0';
     const uint8_t *q = memchr(h->target.ptr, '?', h->target.len);

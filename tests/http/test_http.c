@@ -793,7 +793,15 @@ static void test_refusals(void)
         {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc",
          415, "send the body uncompressed"},
         {"GET /healthz HTTP/2.0\r\nHost: t\r\n\r\n", 505, "HTTP/1.0 or HTTP/1.1"},
-        {"GET /healthz HTTP/1.10\r\nHost: t\r\n\r\n", 505, "HTTP/1.0 or HTTP/1.1"},
+        {"GET /healthz HTTP/1.10\r\nHost: t\r\n\r\n", 400, "a malformed HTTP version"},
+        {"GET /healthz HTTP/0.9\r\nHost: t\r\n\r\n", 505, "HTTP/1.0 or HTTP/1.1"},
+        {"GET /healthz HTTP/3.1\r\nHost: t\r\n\r\n", 505, "HTTP/1.0 or HTTP/1.1"},
+        /* a space in the target: RFC 9112 3 has it a bad request, not a version */
+        {"GET /a b HTTP/1.1\r\nHost: t\r\n\r\n", 400, "a malformed HTTP version"},
+        {"GET /healthz http/1.1\r\nHost: t\r\n\r\n", 400, "a malformed HTTP version"},
+        {"GET /healthz HTTP/1x1\r\nHost: t\r\n\r\n", 400, "a malformed HTTP version"},
+        {"GET /healthz HTTP/x.1\r\nHost: t\r\n\r\n", 400, "a malformed HTTP version"},
+        {"GET /healthz HTTP/1.1 \r\nHost: t\r\n\r\n", 400, "a malformed HTTP version"},
         /* one SP between the parts of the request line, none before it, no tab for one */
         {" /healthz HTTP/1.1\r\nHost: t\r\n\r\n", 400, "a malformed request line"},
         {"GET\t/healthz HTTP/1.1\r\nHost: t\r\n\r\n", 400, "a malformed request line"},
