@@ -898,14 +898,19 @@ ccz_status ccz_pf_truncate(ccz_pf *pf, uint64_t size)
                (unsigned long long)CCZ_PF_MAX_SIZE);
     if (size >= pf->size)
         return record(pf, write_range(pf, pf->size, NULL, size - pf->size));
+    CCZ_ENSURE(pf->io.truncate, CCZ_ERR_INVALID_ARGUMENT, "protected file: io has no truncate");
+    /* The cut bytes of the node the file now ends in (the metadata node's data, or a data
+     * node) become zeros, not old data left under the key. */
+    uint64_t node_end = PF_MD_DATA;
+    if (size > PF_MD_DATA)
+        node_end += (size - PF_MD_DATA + PF_NODE - 1) / PF_NODE * PF_NODE;
+    uint64_t cut_end = node_end < pf->size ? node_end : pf->size;
+    CCZ_GUARD(record(pf, write_range(pf, size, NULL, cut_end - size)));
     /* Whole nodes past the new size leave the host file; the slots that pointed at them stay
      * in their MHT nodes unused, as Gramine leaves them, until those nodes are written again. */
     CCZ_GUARD(record(pf, flush_nodes(pf)));
     cache_drop_all(pf);
-    CCZ_ENSURE(pf->io.truncate, CCZ_ERR_INVALID_ARGUMENT, "protected file: io has no truncate");
     CCZ_GUARD(record(pf, pf->io.truncate(pf->io.payload, ccz_pf_node_count(size) * PF_NODE)));
-    if (size < PF_MD_DATA)
-        memset(pf->md_data + size, 0, PF_MD_DATA - (size_t)size);
     pf->size = size;
     pf->meta_dirty = true;
     return CCZ_OK;

@@ -1210,6 +1210,47 @@ static void test_truncate_wipes_metadata_data(void)
     }
 }
 
+/* Bytes cut off a data node by a truncate inside it are zeros in that node's plaintext, not the
+ * old data under the key: the file's size, resealed to the node's end, shows them. */
+static void test_truncate_wipes_cut_node(void)
+{
+    char *f = tmp("shrink-data.pf");
+    enum { N = 3072 + 4096 + 904, CUT = 3072 + 1000, NODE_END = 3072 + 4096 };
+    uint8_t *data = malloc(N), *back = malloc(N);
+    CHECK(data && back);
+    if (!data || !back)
+        goto out;
+    fill(data, N, 9);
+    for (unsigned format = 1; format <= 2; format++) {
+        make(f, data, N, format, N);
+        ccz_pf *pf = NULL;
+        ccz_pf_opts o = opts(CCZ_PF_READ_WRITE, bound, 0);
+        CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
+        if (!pf)
+            break;
+        CHECK_OK(ccz_pf_truncate(pf, CUT));
+        CHECK_OK(ccz_pf_close(pf));
+        uint64_t size = NODE_END;
+        reseal(f, format, set_size, &size);
+        o = opts(CCZ_PF_READ, bound, 0);
+        CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
+        if (!pf)
+            break;
+        size_t got = 0;
+        CHECK_OK(ccz_pf_read(pf, back, &got, 0, N));
+        CHECK_INT(got, NODE_END);
+        CHECK(memcmp(back, data, CUT) == 0);
+        size_t nonzero = 0;
+        for (size_t i = CUT; i < NODE_END; i++)
+            nonzero += back[i] != 0;
+        CHECK_INT(nonzero, 0);
+        CHECK_OK(ccz_pf_close(pf));
+    }
+out:
+    free(data);
+    free(back);
+}
+
 /* A new file without a format is version 1 (what every Gramine reads); a write of no bytes
  * past the end changes nothing (as pwrite of 0 bytes does not extend a file). */
 static void test_default_format_and_empty_write(void)
@@ -1239,4 +1280,4 @@ TEST_MAIN(T(test_node_count), T(test_round_trip_edges), T(test_round_trip_three_
           T(test_fresh_keys), T(test_small_cache), T(test_pinned_chain),
           T(test_pinned_chain_four_levels), T(test_not_regular), T(test_io_and_limits),
           T(test_io_failures), T(test_default_format_and_empty_write),
-          T(test_truncate_wipes_metadata_data))
+          T(test_truncate_wipes_metadata_data), T(test_truncate_wipes_cut_node))
