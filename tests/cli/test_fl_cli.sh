@@ -18,10 +18,10 @@ fi
 sim_endpoint
 
 SERVER=
-start() { # LOG ARGS...: the server in the background, port 0
+start() { # LOG ARGS...: the server in the background, port 0 (run by $RUNNER, if set)
     local log=$1; shift
     : > "$log" # not the last server's log: its port is not this one's
-    "$CCZ" fl homo-lr serve --listen 127.0.0.1:0 "$@" > "$log.out" 2> "$log" &
+    ${RUNNER:-} "$CCZ" fl homo-lr serve --listen 127.0.0.1:0 "$@" > "$log.out" 2> "$log" &
     SERVER=$!
     port_from "$log" || fail "the server did not start: $(cat "$log")"
 }
@@ -64,6 +64,18 @@ start "$T/b.log" --workers 1 --iterations 1 --test "$D/breast_homo_test.csv" --b
 stop
 contains "$(cat "$T/b.log")" "ccz fl: a 2048-bit Paillier key, made in "
 case "$(cat "$T/b.log")" in *warning*) fail "a 2048-bit key warns: $(cat "$T/b.log")";; esac
+# an --out written at the end on a full disk: the training done, the server says which file it
+# could not write and exits 2; its worker finishes
+RUNNER="/usr/bin/python3 $CCZ_SOURCE_DIR/tests/cli/full_disk.py" \
+    start "$T/f.log" --workers 1 --iterations 1 --test "$D/breast_homo_test.csv" \
+    --out "$T/f.json" --timeout 30000 "${EP[@]}"
+worker f1 1 "$D/breast_homo_guest.csv" "${EP[@]}"
+reap $SERVER 240; rc=$?; SERVER=
+wait
+[ "$rc" = 2 ] || fail "the server on a full disk exited $rc: $(cat "$T/f.log")"
+contains "$(cat "$T/f.log")" "ccz: fl homo-lr serve: --out: cannot write $T/f.json: File too large"
+[ "$(cat "$T/f1.rc")" = 0 ] || fail "the worker beside a full disk exited $(cat "$T/f1.rc")"
+[ ! -e "$T/f.json" ] || fail "a cut model was left at $T/f.json"
 out=$(cat "$T/model.json")
 jqis '.weights | length' 31
 jqis '.iterations' 3

@@ -12,10 +12,10 @@ sim_endpoint
 
 SERVER=
 PIDS=()
-start() { # LOG ARGS...: the aggregator in the background
+start() { # LOG ARGS...: the aggregator in the background (run by $RUNNER, if set)
     local log=$1; shift
     : > "$log" # not the last server's log: its port is not this one's
-    "$CCZ" fl serve "$@" "${EP[@]}" > "$log.out" 2> "$log" &
+    ${RUNNER:-} "$CCZ" fl serve "$@" "${EP[@]}" > "$log.out" 2> "$log" &
     SERVER=$!
     port_from "$log" || fail "the aggregator did not start: $(cat "$log")"
 }
@@ -112,6 +112,18 @@ acc=$(sed -n 's/^accuracy: //p' "$T/s.log.out")
 [ -n "$acc" ] || fail "the aggregator printed no accuracy"
 [ "$(cat "$T/c0.out")" = "accuracy: $acc" ] || fail "c0 printed '$(cat "$T/c0.out")'"
 awk -v a="$acc" 'BEGIN { exit !(a > 0.6) }' || fail "accuracy $acc after 4 rounds"
+
+# ---- an --out written at the end on a full disk: the training done, the aggregator says which
+# file it could not write and exits 2; its client finishes
+RUNNER="/usr/bin/python3 $CCZ_SOURCE_DIR/tests/cli/full_disk.py" \
+    start "$T/f.log" --listen 127.0.0.1:0 --rounds 1 --min-clients 1 --epochs 1 --out "$T/f.bin"
+client f0 0/20 --timeout 30000
+reap $SERVER 240; rc=$?; SERVER=
+wait
+[ "$rc" = 2 ] || fail "the aggregator on a full disk exited $rc: $(cat "$T/f.log")"
+contains "$(cat "$T/f.log")" "ccz: fl serve: --out: cannot write $T/f.bin: File too large"
+[ "$(cat "$T/f0.rc")" = 0 ] || fail "the client beside a full disk exited $(cat "$T/f0.rc"): $(cat "$T/f0.err")"
+[ ! -e "$T/f.bin" ] || fail "a cut model was left at $T/f.bin"
 
 # ---- the aggregator killed after round 2 of 5 resumes from its checkpoint
 # (the kill lands after round 2 closed; on a loaded machine a later round may close first: the
