@@ -704,6 +704,41 @@ static int send_unmask(member *m, ccz_rpc_channel *ch, size_t ns, size_t nd, siz
     return sa_call(m, ch, "Unmask", &us.base, &cczfl__ack__descriptor, NULL);
 }
 
+/* Joins as the member's name (prefix and id) with examples and fetches the model: false when
+ * a call failed. The round's calls are counted from here. */
+static bool member_join(member *m, ccz_rpc_channel *ch, const char *prefix, uint64_t examples)
+{
+    char name[16];
+    snprintf(name, sizeof name, "%s%u", prefix, m->id);
+    Cczfl__JoinRequest jr = CCZFL__JOIN_REQUEST__INIT;
+    jr.name = name;
+    jr.examples = examples;
+    Cczfl__ModelRequest mr = CCZFL__MODEL_REQUEST__INIT;
+    if (sa_call(m, ch, "Join", &jr.base, &cczfl__plan__descriptor, NULL) ||
+        sa_call(m, ch, "GetModel", &mr.base, &cczfl__model__descriptor, NULL))
+        return false;
+    m->n = 0;
+    return true;
+}
+
+/* Advertises rk for round 1 and reads the key list: the threshold, how many are listed and the
+ * member's own place among them. False when the call failed. */
+static bool member_keys(member *m, ccz_rpc_channel *ch, Cczfl__RoundKeys *rk)
+{
+    rk->round = 1;
+    ProtobufCMessage *resp = NULL;
+    if (sa_call(m, ch, "AdvertiseKeys", &rk->base, &cczfl__key_list__descriptor, &resp) || !resp)
+        return false;
+    const Cczfl__KeyList *l = (const Cczfl__KeyList *)resp;
+    m->t = l->threshold;
+    m->listed = (unsigned)l->n_clients;
+    for (unsigned i = 0; i < m->listed; i++)
+        if (l->clients[i]->index == l->you)
+            m->own = i;
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return true;
+}
+
 /* A member by its role: three survivors (the first sends each phase something malformed first),
  * one that drops after sharing, one that advertises its keys but does not share and then
  * uploads, one that shares without having advertised keys. */
@@ -713,16 +748,8 @@ static void *member_run(void *arg)
     ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
     ccz_rpc_channel *ch = NULL;
     CHECK_OK(ccz_rpc_channel_new(&ch, m->srv->h.target, &co));
-    char name[16];
-    snprintf(name, sizeof name, "r%u", m->id);
-    Cczfl__JoinRequest jr = CCZFL__JOIN_REQUEST__INIT;
-    jr.name = name;
-    jr.examples = 10;
-    Cczfl__ModelRequest mr = CCZFL__MODEL_REQUEST__INIT;
-    if (sa_call(m, ch, "Join", &jr.base, &cczfl__plan__descriptor, NULL) ||
-        sa_call(m, ch, "GetModel", &mr.base, &cczfl__model__descriptor, NULL))
+    if (!member_join(m, ch, "r", 10))
         goto out;
-    m->n = 0;                /* the round's calls */
     if (m->role == R_SILENT) /* in the round, but no keys */
         goto out;
     if (m->role == R_NO_KEYS) {
@@ -746,17 +773,9 @@ static void *member_run(void *arg)
         sa_call(m, ch, "AdvertiseKeys", &rk.base, &cczfl__key_list__descriptor, NULL);
         rk.c_pk.len = 32;
     }
-    rk.round = 1;
-    ProtobufCMessage *resp = NULL;
-    if (sa_call(m, ch, "AdvertiseKeys", &rk.base, &cczfl__key_list__descriptor, &resp) || !resp)
+    if (!member_keys(m, ch, &rk))
         goto out;
-    const Cczfl__KeyList *l = (const Cczfl__KeyList *)resp;
-    m->t = l->threshold;
-    m->listed = (unsigned)l->n_clients;
-    for (unsigned i = 0; i < m->listed; i++)
-        if (l->clients[i]->index == l->you)
-            m->own = i;
-    protobuf_c_message_free_unpacked(resp, NULL);
+    ProtobufCMessage *resp = NULL;
     if (m->role == R_SURV0)
         sa_phase_set(1);
     if (m->role == R_KEYS_ONLY)
@@ -958,24 +977,19 @@ static void *after_member_run(void *arg)
     ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
     ccz_rpc_channel *ch = NULL;
     CHECK_OK(ccz_rpc_channel_new(&ch, m->srv->h.target, &co));
-    char name[16];
-    snprintf(name, sizeof name, "u%u", m->id);
-    Cczfl__JoinRequest jr = CCZFL__JOIN_REQUEST__INIT;
-    jr.name = name;
-    jr.examples = 10 * (m->id + 1);
     if (m->role == U_TWICE) { /* joins with 1000 examples, leaves, and comes back with 10 */
+        char name[16];
+        snprintf(name, sizeof name, "u%u", m->id);
+        Cczfl__JoinRequest jr = CCZFL__JOIN_REQUEST__INIT;
+        jr.name = name;
+        jr.examples = 1000;
         ccz_rpc_channel *first = NULL;
         CHECK_OK(ccz_rpc_channel_new(&first, m->srv->h.target, &co));
-        jr.examples = 1000;
         CHECK_INT(sa_call(m, first, "Join", &jr.base, &cczfl__plan__descriptor, NULL), 0);
         ccz_rpc_channel_free(first);
-        jr.examples = 10 * (m->id + 1);
     }
-    Cczfl__ModelRequest mr = CCZFL__MODEL_REQUEST__INIT;
-    if (sa_call(m, ch, "Join", &jr.base, &cczfl__plan__descriptor, NULL) ||
-        sa_call(m, ch, "GetModel", &mr.base, &cczfl__model__descriptor, NULL))
+    if (!member_join(m, ch, "u", 10 * (m->id + 1)))
         goto out;
-    m->n = 0; /* the round's calls */
     if (m->role == U_SILENT) {
         if (sa_phase_wait(4))
             send_unmask(m, ch, 0, 0, 32, 32);
@@ -985,19 +999,11 @@ static void *after_member_run(void *arg)
     CHECK_OK(ccz_secagg_keygen(sk, c_pk));
     CHECK_OK(ccz_secagg_keygen(sk, s_pk));
     Cczfl__RoundKeys rk = CCZFL__ROUND_KEYS__INIT;
-    rk.round = 1;
     rk.c_pk = (ProtobufCBinaryData){32, c_pk};
     rk.s_pk = (ProtobufCBinaryData){32, s_pk};
-    ProtobufCMessage *resp = NULL;
-    if (sa_call(m, ch, "AdvertiseKeys", &rk.base, &cczfl__key_list__descriptor, &resp) || !resp)
+    if (!member_keys(m, ch, &rk))
         goto out;
-    const Cczfl__KeyList *l = (const Cczfl__KeyList *)resp;
-    m->t = l->threshold;
-    m->listed = (unsigned)l->n_clients;
-    for (unsigned i = 0; i < m->listed; i++)
-        if (l->clients[i]->index == l->you)
-            m->own = i;
-    protobuf_c_message_free_unpacked(resp, NULL);
+    ProtobufCMessage *resp = NULL;
     if (send_shares(m, ch, m->listed, 0))
         goto out;
     Cczfl__MaskedUpdate mu = CCZFL__MASKED_UPDATE__INIT;
