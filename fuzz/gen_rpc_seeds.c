@@ -17,21 +17,16 @@ static ssize_t send_cb(nghttp2_session *s, const uint8_t *d, size_t n, int f, vo
     return ccz_buf_append(&out, d, n) == CCZ_OK ? (ssize_t)n : NGHTTP2_ERR_CALLBACK_FAILURE;
 }
 
-typedef struct {
-    const uint8_t *p;
-    size_t n;
-} body;
-
+/* A request's body, read through the core reader as nghttp2 asks for it. */
 static ssize_t read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
                        nghttp2_data_source *src, void *u)
 {
     (void)s, (void)id, (void)u;
-    body *b = src->ptr;
-    size_t n = b->n < len ? b->n : len;
-    memcpy(buf, b->p, n);
-    b->p += n;
-    b->n -= n;
-    if (!b->n)
+    ccz_cursor *b = src->ptr;
+    size_t n = ccz_cursor_remaining(b) < len ? ccz_cursor_remaining(b) : len;
+    if (ccz_cursor_copy(b, buf, n) != CCZ_OK)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (!ccz_cursor_remaining(b))
         *flags |= NGHTTP2_DATA_FLAG_EOF;
     return (ssize_t)n;
 }
@@ -52,13 +47,13 @@ static void seed(const char *dir, const char *name, const char *path, const char
     nghttp2_session_callbacks_del(cb);
     ccz_buf_init(&out, 0, false);
     nghttp2_submit_settings(h2, NGHTTP2_FLAG_NONE, NULL, 0);
-    body b[4];
+    ccz_cursor b[4];
     for (int i = 0; i < streams; i++) {
         nghttp2_nv nv[] = {NV(":method", "POST"),     NV(":scheme", "https"),
                            NV(":path", path),         NV(":authority", "localhost"),
                            NV("content-type", ctype), NV("te", "trailers"),
                            NV(extra_k, extra_v)};
-        b[i] = (body){data, n};
+        ccz_cursor_init(&b[i], CCZ_SPAN(data, n));
         nghttp2_data_provider prd = {.source.ptr = &b[i], .read_callback = read_cb};
         nghttp2_submit_request(h2, NULL, nv, extra_k[0] ? 7 : 6, &prd, NULL);
     }
