@@ -394,6 +394,20 @@ static void test_dynamic_config_tdx(void)
     ccz_claims g = sgx_claims();
     expect(p, &g, false, "tee_not_accepted");
     ccz_policy_free(p);
+
+    /* both lists in one document: each list's switches ask for its own fields only (an SGX
+     * entry has no mr_td, a TD entry no mr_enclave) */
+    snprintf(doc, sizeof doc,
+             "{\"verify_mr_enclave\": \"on\", \"verify_mr_td\": \"on\", \"sgx_mrs\": "
+             "[{\"mr_enclave\": \"" MRE "\"}], \"tdx_mrs\": [{\"mr_td\": \"%s\"}]}",
+             r);
+    p = parse(doc);
+    memset(t.tdx.rtmr[0], 0, 48);
+    expect(p, &t, true, "");
+    expect(p, &g, true, "");
+    t.tdx.mr_td[47] ^= 1;
+    expect(p, &t, false, "measurement_not_accepted");
+    ccz_policy_free(p);
 }
 
 static void test_production_checks(void)
@@ -850,6 +864,13 @@ static void test_bad_documents(void)
     parse_fails("{\"verify_mr_enclve\": \"on\", \"sgx_mrs\": []}", "verify_mr_enclve: unknown key");
     parse_fails("{\"verify_mr_enclave\": \"off\", \"sgx_mrs\": [{\"mr_enclav\": \"\"}]}",
                 "sgx_mrs[0].mr_enclav: unknown key");
+    /* a field of the other list is no field of this one */
+    parse_fails("{\"verify_mr_enclave\": \"on\", \"sgx_mrs\": [{\"mr_enclave\": \"" MRE
+                "\", \"mr_td\": \"\"}]}",
+                "sgx_mrs[0].mr_td: unknown key (known: mr_enclave, mr_signer, isv_prod_id, "
+                "isv_svn, config_svn, debuggable)");
+    parse_fails("{\"verify_mr_td\": \"off\", \"tdx_mrs\": [{\"mr_enclave\": \"\"}]}",
+                "tdx_mrs[0].mr_enclave: unknown key (known: mr_seam,");
     parse_fails("{\"verify_mr_td\": \"on\", \"tdx_mrs\": [{\"mr_td\": \"00\"}]}",
                 "tdx_mrs[0].mr_td: expected 96 hex digits, got 2");
     /* every ccz_ switch of a dynamic_config is "on" or "off", as CCZoo's own */
@@ -1048,6 +1069,14 @@ static void test_event_rules(void)
                   lower);
         json_decref(j);
         ccz_policy_free(p);
+    }
+    /* a digest of a right length with a character that is not hex, the last one too */
+    for (size_t at = 0; at < 64; at += 63) {
+        char doc[160], digest[65];
+        memset(digest, 'a', 64), digest[64] = 0;
+        digest[at] = 'g';
+        snprintf(doc, sizeof doc, "{\"eventlog\": [{\"digest\": \"%s\"}]}", digest);
+        parse_fails(doc, "eventlog[0].digest: must be hex");
     }
     /* at most CCZ_POLICY_MAX_ENTRIES rules */
     char *doc = malloc(32 + 13 * (CCZ_POLICY_MAX_ENTRIES + 1));

@@ -394,6 +394,9 @@ static void test_service(void)
         json_object_set_new(c, "eat_profile", json_string(CCZ_EAR_PROFILE));
         json_object_set_new(c, "submods", json_object());
         CHECK_STATUS(verify_signed(other, okid, c, otext), CCZ_ERR_MALFORMED);
+        json_object_set_new(c, "submods", json_pack("{s:{}}", "sim")); /* no ear.status */
+        CHECK_STATUS(verify_signed(other, okid, c, otext), CCZ_ERR_MALFORMED);
+        CHECK_CONTAINS(ccz_error_detail(), "submodule sim: ear.status missing");
         free(otext);
         json_decref(oset);
         ccz_buf_free(&forged);
@@ -1195,11 +1198,22 @@ static void test_attest_requests(void)
     CHECK_INT(attest_with(port, s(&ev), "collateral", json_pack("{s:i}", "vcek", 7), &r), 400);
     CHECK_STR(message(&r),
               "\"collateral\" of SEV-SNP: {\"vcek\": base64 DER or PEM, \"chain\"?: PEM}");
+    CHECK_INT(attest_with(port, s(&ev), "collateral", json_pack("{s:i}", "vlek", 7), &r), 400);
+    CHECK_STR(message(&r),
+              "\"collateral\" of SEV-SNP: {\"vcek\": base64 DER or PEM, \"chain\"?: PEM}");
+    /* a chain that is not PEM text is refused, not left out for the built-in one */
+    CHECK_INT(attest_with(port, s(&ev), "collateral",
+                          json_pack("{s:s,s:i}", "vcek", "AAAA", "chain", 7), &r),
+              400);
+    CHECK_STR(message(&r),
+              "\"collateral\" of SEV-SNP: {\"vcek\": base64 DER or PEM, \"chain\"?: PEM}");
     CHECK_INT(attest_with(port, s(&ev), "collateral", json_integer(7), &r), 400);
     CHECK_STR(message(&r), "\"collateral\" must be an object or a string");
     CHECK_INT(attest_with(port, s(&ev), "policy", json_integer(7), &r), 400);
     CHECK_STR(message(&r), "\"policy\" must be a policy id");
     CHECK_INT(attest_with(port, s(&ev), "policy", json_string("a/b"), &r), 400);
+    CHECK_STR(message(&r), "\"policy\" must be a policy id");
+    CHECK_INT(attest_with(port, s(&ev), "policy", json_string(""), &r), 400);
     CHECK_STR(message(&r), "\"policy\" must be a policy id");
     char id[80];
     memset(id, 'p', 65);

@@ -163,6 +163,7 @@ static struct {
     pthread_t thread;
     json_t *coll;
     scenario sc;
+    char log[4096]; /* the paths asked for, one a line */
 } pccs;
 
 static const char *piece(const char *k)
@@ -214,6 +215,8 @@ static void serve_one(int fd)
         usleep((useconds_t)pccs.sc.slow_ms * 1000);
     char path[1024] = "";
     sscanf(req, "GET %1023s", path);
+    size_t used = strlen(pccs.log);
+    snprintf(pccs.log + used, sizeof pccs.log - used, "%s\n", path);
     bool moved = strncmp(path, "/moved/", 7) == 0; /* served as the path after /moved */
     if (moved)
         memmove(path, path + 6, strlen(path + 6) + 1);
@@ -317,6 +320,7 @@ static void pccs_start(void)
           getsockname(pccs.fd, (struct sockaddr *)&a, &al) == 0);
     pccs.port = ntohs(a.sin_port);
     pccs.stop = 0;
+    pccs.log[0] = '\0';
     test_thread(&pccs.thread, pccs_main, NULL);
 }
 
@@ -327,18 +331,23 @@ static void pccs_stop(void)
     close(pccs.fd);
 }
 
+static const char *base_suffix = ""; /* after http://127.0.0.1:PORT in the base URL */
+static const ccz_buf *fetch_quote = &quote;
+static const char *fetch_cache_dir; /* NULL: no cache */
+
 /* Fetches from the PCCS playing sc; the status, with the detail in detail. */
 static ccz_status fetch_from(const scenario *sc, ccz_buf *out, char detail[1024])
 {
     pccs.sc = *sc;
     pccs_start();
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", pccs.port);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", pccs.port, base_suffix);
     ccz_collateral_fetch_opts o = CCZ_COLLATERAL_FETCH_OPTS_INIT;
     o.base_url = url;
     o.timeout_seconds = 2;
+    o.cache_dir = fetch_cache_dir;
     bool cached = true;
-    ccz_status s = ccz_collateral_fetch(out, &cached, ccz_buf_span(&quote), &o);
+    ccz_status s = ccz_collateral_fetch(out, &cached, ccz_buf_span(fetch_quote), &o);
     snprintf(detail, 1024, "%s", s ? ccz_error_detail() : "");
     CHECK(!cached);
     pccs_stop();
@@ -377,6 +386,66 @@ static void test_fetch_pieces(void)
     }
     json_decref(got);
     ccz_buf_free(&out);
+}
+
+/* What is asked for: the PCK CRL of the PCK certificate's CA, as DER; the TCB info of its
+ * FMSPC and the QE identity, of SGX or TDX by the quote; the root CA CRL. A base URL may end
+ * in a slash or in the API's own path. */
+static void test_fetch_requests(void)
+{
+    char d[1024];
+    ccz_buf out = CCZ_BUF_INIT;
+    scenario sc = {0};
+    static const char *const bases[] = {"", "/", "/sgx/certification/v4/", "/tdx/certification/v4"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(bases); i++) {
+        base_suffix = bases[i];
+        ccz_buf_reset(&out);
+        CHECK_OK(fetch_from(&sc, &out, d));
+        CHECK_STR(pccs.log, "/sgx/certification/v4/pckcrl?ca=processor&encoding=der\n"
+                            "/sgx/certification/v4/tcb?fmspc=00906ED50000\n"
+                            "/sgx/certification/v4/qe/identity\n"
+                            "/sgx/certification/v4/rootcacrl\n");
+    }
+    base_suffix = "";
+    /* a PCK certificate of the Platform CA: its CRL (the answer is the test's one CRL) */
+    forge *pf = forge_new_platform();
+    forge_quote_opts qo;
+    forge_quote_defaults(&qo);
+    ccz_buf q = CCZ_BUF_INIT;
+    CHECK_OK(forge_quote(pf, &q, &qo));
+    fetch_quote = &q;
+    ccz_buf_reset(&out);
+    CHECK_OK(fetch_from(&sc, &out, d));
+    CHECK_CONTAINS(pccs.log, "/sgx/certification/v4/pckcrl?ca=platform&encoding=der\n");
+    /* a TD's quote: TDX's TCB info (which this PCCS does not serve) */
+    qo.tdx = true;
+    qo.version = 4;
+    ccz_buf_reset(&q);
+    CHECK_OK(forge_quote(fg, &q, &qo));
+    CHECK_STATUS(fetch_fails(&sc, d), CCZ_ERR_NOT_FOUND);
+    CHECK_CONTAINS(d, "/tdx/certification/v4/tcb?fmspc=00906ED50000: HTTP status 404");
+    fetch_quote = &quote;
+    /* the cache keeps SGX's and TDX's collateral of one FMSPC apart */
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/fetch-cache", test_tmpdir());
+    fetch_cache_dir = dir;
+    ccz_buf_reset(&out);
+    CHECK_OK(fetch_from(&sc, &out, d));
+    fetch_cache_dir = NULL;
+    ccz_collateral_fetch_opts o = CCZ_COLLATERAL_FETCH_OPTS_INIT;
+    o.base_url = "http://127.0.0.1:1"; /* nothing listens: only the cache can answer */
+    o.cache_dir = dir;
+    o.timeout_seconds = 2;
+    bool cached = false;
+    ccz_buf_reset(&out);
+    CHECK_OK(ccz_collateral_fetch(&out, &cached, ccz_buf_span(&quote), &o));
+    CHECK(cached);
+    ccz_buf_reset(&out);
+    CHECK_STATUS(ccz_collateral_fetch(&out, &cached, ccz_buf_span(&q), &o), CCZ_ERR_NETWORK);
+    CHECK(!cached);
+    ccz_buf_free(&q);
+    ccz_buf_free(&out);
+    forge_free(pf);
 }
 
 /* A redirected request's issuer chain is the final answer's, the one sent with the body: not
@@ -547,6 +616,6 @@ static void test_no_redirect_to_http(void)
 }
 
 TEST_MAIN(T(test_every_encoding_whatever_the_last_byte), T(test_not_a_crl), T(test_fetch_pieces),
-          T(test_fetch_bad_chain_headers), T(test_fetch_chain_of_final_answer),
-          T(test_fetch_bad_tcb_answers), T(test_no_redirect_to_http),
-          T(test_root_crl_fallback_own_root), T(test_long_base_urls))
+          T(test_fetch_requests), T(test_fetch_bad_chain_headers),
+          T(test_fetch_chain_of_final_answer), T(test_fetch_bad_tcb_answers),
+          T(test_no_redirect_to_http), T(test_root_crl_fallback_own_root), T(test_long_base_urls))

@@ -253,15 +253,16 @@ const char *att_attest_read(att_attest_req *q, const json_t *body, const ccz_buf
     if (!vek)
         vek = json_object_get(coll, "vlek");
     if (vek) { /* SEV-SNP: {"vcek" or "vlek": base64 DER or PEM, "chain"?: PEM} */
-        const char *v = json_string_value(vek),
-                   *chain = json_string_value(json_object_get(coll, "chain"));
+        json_t *chain_json = json_object_get(coll, "chain");
+        const char *v = json_string_value(vek), *chain = json_string_value(chain_json);
         ccz_buf der = CCZ_BUF_INIT;
         bool pem = v && strstr(v, "-----BEGIN");
         bool ok = v && (pem ? ccz_buf_append_str(&q->vek, v) == CCZ_OK
                             : att_decode_b64(&der, v) &&
                                   ccz_buf_append(&q->vek, der.ptr, der.len) == CCZ_OK);
         ccz_buf_free(&der);
-        if (!ok || (chain && ccz_buf_append_str(&q->chain, chain) != CCZ_OK))
+        if (!ok || (chain_json && !chain) ||
+            (chain && ccz_buf_append_str(&q->chain, chain) != CCZ_OK))
             return "\"collateral\" of SEV-SNP: {\"vcek\": base64 DER or PEM, \"chain\"?: PEM}";
         q->snp = true;
     } else if (coll) {
