@@ -10,9 +10,15 @@ client tests/svc/ehsm_client.py for the envelope:
       one call signed at NOW_MS (a KMS whose clock reads it), answered CODE and MESSAGE
   kms_probe.py refusals URL CACERT APPID APIKEY
       ccz's refusals that the eHSM client's run-all does not make (the envelope's field types,
+      a nonce holding '&', which could carry a seen request's payload under another nonce,
       base64 and key id formats before the signature, keys of a spec, usage or padding the
       action does not take, a plaintext too long for RSA, an external key before its import),
       each answer exact
+  kms_probe.py caches URL CACERT APPID APIKEY APPID2 APIKEY2
+      the KMS's caches keyed by a hash of the key id: a key id in the slot of another key's
+      metadata, and two keys whose material shares a bucket, each still its own key; the quote
+      policies' measurements in lower case and an empty policyId as none; DeleteAllKey deleting
+      every key of the caller's (cached ones too) and none of another app's
   kms_probe.py flood HOST PORT N SECONDS READY_FILE
       N hostile connections from 127.0.0.2..127.0.0.5 (TCP garbage, TCP silence, TLS then
       garbage, TLS then a request head trickled a byte a second) held SECONDS; READY_FILE is
@@ -25,6 +31,7 @@ import ssl
 import sys
 import threading
 import time
+import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "svc"))
 import ehsm_client  # noqa: E402
@@ -82,6 +89,19 @@ def refusals(url, cacert, appid, apikey):
         body["sign"] += "A"
         r.refused("the right sign and one character more", "Encrypt", None, 400, "sign error",
                   raw=json.dumps(body))
+        # a request seen once, its payload's text moved into its nonce: the same canonical
+        # string, so the same sign, but another nonce, so no replay; and the action is unsigned
+        ts = ehsm_client.now_ms()
+        seen = c.envelope({"challenge": b64(b"abc")}, nonce="n", timestamp=ts)
+        status, _ = c.post_raw("GenerateQuote", json.dumps(seen))
+        r.check(status == 200, "GenerateQuote with nonce n", status)
+        moved = "n&payload=challenge=" + b64(b"abc")
+        r.check(ehsm_client.signature(apikey, appid, ts, None, moved) == seen["sign"],
+                "the nonce holding the payload's text signs alike")
+        r.refused("ListKey signed as the seen request, its payload in the nonce", "ListKey", None,
+                  400, "Nonce format error: a nonce cannot contain '&'",
+                  raw=json.dumps({"appid": appid, "timestamp": ts, "nonce": moved,
+                                  "sign": seen["sign"]}))
         # payload checks run before the signature: these are refused as payloads, a bad sign
         # beside them
         for what, payload, message in (
@@ -166,6 +186,72 @@ def refusals(url, cacert, appid, apikey):
     return 1 if r.failures or not r.checks else 0
 
 
+def fnv(text, basis=1469598103934665603):
+    """FNV-1a 64 as the KMS hashes a key id (actions.c: meta_slot_of, key_bucket)."""
+    h = basis
+    for b in text.encode():
+        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def caches(url, cacert, appid, apikey, appid2, apikey2):
+    c = ehsm_client.Client(url, cacert, appid, apikey)
+    c2 = ehsm_client.Client(url, cacert, appid2, apikey2)
+    r = ehsm_client.Run(c, c2)
+    b64, ENC = ehsm_client.b64, ehsm_client.ENC
+    DECRYPT_FAILED = "Decryption failed, Please confirm that your parameters are correct."
+    try:
+        # a key id in the metadata cache's slot (4096, by FNV-1a) of a key just used is no key
+        aes = r.create("EH_AES_GCM_128", ENC)
+        r.ok("Encrypt", {"keyid": aes, "plaintext": b64(b"x")})
+        while True:
+            other = str(uuid.uuid4())
+            if fnv(other) % 4096 == fnv(aes) % 4096 and other != aes:
+                break
+        r.refused("Encrypt with a key id in the cached slot of another key", "Encrypt",
+                  {"keyid": other, "plaintext": b64(b"x")}, 400, "keyid error")
+        # two keys whose version 1 shares a bucket of the material cache (8192, by FNV-1a):
+        # a ciphertext of the one does not decrypt with the other
+        seen, first = {}, None
+        for _ in range(2000):
+            k = r.create("EH_AES_GCM_128", ENC)
+            first = seen.setdefault(fnv(k, 1469598103934665603 ^ 1) % 8192, k)
+            if first != k:
+                break
+        r.check(first != k, "two keys whose material shares a cache bucket")
+        if first != k:
+            ct = r.ok("Encrypt", {"keyid": first, "plaintext": b64(b"first's")})["ciphertext"]
+            r.refused("Decrypt with a key sharing the cached key's bucket", "Decrypt",
+                      {"keyid": k, "ciphertext": ct}, 400, DECRYPT_FAILED)
+        # quote policies: mr_signer in lower case like mr_enclave; an empty policyId is none
+        pid = r.ok("UploadQuotePolicy", {"mr_enclave": "AB" * 32, "mr_signer": "CD" * 32},
+                   message="Upload quote policy success.")["policyId"]
+        q = r.ok("GetQuotePolicy", {"policyId": pid}, message="Query quote policy success.")
+        r.check(q.get("mr_enclave") == "ab" * 32 and q.get("mr_signer") == "cd" * 32,
+                "UploadQuotePolicy keeps both measurements in lower case", q)
+        quote = r.ok("GenerateQuote", {"challenge": b64(b"c")})["quote"]
+        v = r.ok("VerifyQuote", {"quote": quote, "nonce": b64(b"n"), "policyId": ""})
+        r.check(v.get("result") == 0, "VerifyQuote with policyId \"\" appraises without a policy",
+                v)
+        # DeleteAllKey: every key of the caller's, none of another app's
+        theirs = r.create("EH_AES_GCM_128", ENC, client=c2)
+        r.ok("Encrypt", {"keyid": aes, "plaintext": b64(b"x")})  # its metadata cached
+        r.ok("DeleteAllKey", None, message="successful")
+        r.check(r.ok("ListKey", message="successful")["list"] == [],
+                "ListKey after DeleteAllKey lists nothing")
+        r.refused("Encrypt with a key DeleteAllKey deleted (used just before)", "Encrypt",
+                  {"keyid": aes, "plaintext": b64(b"x")}, 400, "keyid error")
+        r.ok("Encrypt", {"keyid": theirs, "plaintext": b64(b"x")}, client=c2)
+    except ehsm_client.StepFailed:
+        pass
+    except Exception as e:  # a KMS that went away
+        r.check(False, "the KMS answered", repr(e))
+    for cl, k in r.created:
+        cl.post("DeleteKey", {"keyid": k})
+    print("%d checks, %d failed" % (r.checks, r.failures))
+    return 1 if r.failures or not r.checks else 0
+
+
 def hostile(kind, host, port, src, seconds, opened, lock):
     try:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -224,6 +310,8 @@ def main():
         return at(*a[1:])
     if a[:1] == ["refusals"] and len(a) == 5:
         return refusals(*a[1:])
+    if a[:1] == ["caches"] and len(a) == 7:
+        return caches(*a[1:])
     if a[:1] == ["flood"] and len(a) == 6:
         return flood(*a[1:])
     print(__doc__, file=sys.stderr)

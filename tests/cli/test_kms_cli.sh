@@ -3,7 +3,8 @@
 # The KMS end to end through 'ccz kms serve --tee sim': Enroll refused without attestation or
 # the admin token (403 both in HTTP and in code), granted with the admin token and to an attested
 # client its policy accepts, refused to one it does not; the independent eHSM client
-# (tests/svc/ehsm_client.py run-all) against an ordinary TLS certificate; RotateKey and
+# (tests/svc/ehsm_client.py run-all) against an ordinary TLS certificate; the caches keyed by a
+# key id's hash, DeleteAllKey (tests/cli/kms_probe.py caches); RotateKey and
 # ReEncrypt; a restart keeping keys; a data directory moved to another (sim) platform refusing
 # to start; the timestamp window's exact edges (a KMS with a fixed clock, tests/cli/fake_clock.c);
 # replicas giving the domain key only to a peer their --peer-policy accepts; a data directory
@@ -112,6 +113,9 @@ run 0 /usr/bin/python3 "$SVC/ehsm_client.py" "$URL" --cacert "$CA" --appid "$APP
 [ "$code" = 0 ] || printf '%s\n' "$out" | grep -v '^ok' | head -20 >&2
 # ccz's own refusals, each answer exact (tests/cli/kms_probe.py refusals)
 run 0 /usr/bin/python3 "$PROBE" refusals "$URL" "$CA" "$APPID" "$APIKEY"
+[ "$code" = 0 ] || printf '%s\n' "$out" | grep -v '^ok' | head -20 >&2
+# the caches keyed by a key id's hash, quote policies, DeleteAllKey (tests/cli/kms_probe.py caches)
+run 0 /usr/bin/python3 "$PROBE" caches "$URL" "$CA" "$APPID" "$APIKEY" "$APPID2" "$APIKEY2"
 [ "$code" = 0 ] || printf '%s\n' "$out" | grep -v '^ok' | head -20 >&2
 # a TD's real quote is no SGX quote: VerifyQuote names it, never vouching for zero measurements
 TDQ=${CCZ_VECTORS:-$CCZ_SOURCE_DIR/../shared/vectors}/Phala-Network_dcap-qvl/sample/tdx_quote

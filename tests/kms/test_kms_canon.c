@@ -278,6 +278,7 @@ static void test_replay_basic(void)
     CHECK_STATUS(kms_replay_new(&r, 0), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(kms_replay_new(&r, (1u << 26) + 1), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "1 to 67108864 requests, not 67108865");
+    CHECK_OK(kms_replay_max_ok(1u << 26)); /* the most (1.5 GiB of table and heap) */
     CHECK_OK(kms_replay_new(&r, 100));
     const char *ts = ts_of(T0);
     CHECK_OK(kms_replay_check(r, "app", "n1", ts, T0));
@@ -301,6 +302,10 @@ static void test_replay_basic(void)
     CHECK_OK(kms_replay_check(r, "ab", "c", ts, T0));
     CHECK_OK(kms_replay_check(r, "a", "bc", ts, T0));
     CHECK_INT(kms_replay_size(r), 8);
+    /* nor is ("a","nb") ("an","b"): the appid's end is not taken for the nonce's marker */
+    CHECK_OK(kms_replay_check(r, "a", "nb", ts, T0));
+    CHECK_OK(kms_replay_check(r, "an", "b", ts, T0));
+    CHECK_INT(kms_replay_size(r), 10);
     /* remembered as long as the timestamp could pass the ±10-minute check, and a little more */
     CHECK_STATUS(kms_replay_check(r, "app", "n1", ts, T0 + WINDOW - 1), CCZ_ERR_EXISTS);
     CHECK_STATUS(kms_replay_check(r, "app", "n1", ts, T0 + WINDOW + 1000), CCZ_ERR_EXISTS);

@@ -441,6 +441,13 @@ static void post_ehsm(http_request *r, void *payload)
         kms_refuse(k, r, 400, "Nonce length error");
         goto out;
     }
+    /* the canonical string joins the fields with '&': a nonce "N&payload=k=v" without payload
+     * signs as nonce N with payload {k: v}, so a request seen once would pass the replay check
+     * again under another nonce, as any action that takes no payload (DeleteAllKey) */
+    if (nonce_s && strchr(nonce_s, '&')) {
+        kms_refuse(k, r, 400, "Nonce format error: a nonce cannot contain '&'");
+        goto out;
+    }
     if (strlen(ts_s) != 13) {
         kms_refuse(k, r, 400, "Timestamp length error");
         goto out;
