@@ -853,8 +853,8 @@ ccz_status ccz_paillier_add(mpz_t c, const ccz_paillier_pub *pk, const mpz_t a, 
 
 ccz_status ccz_paillier_add_plain(mpz_t c, const ccz_paillier_pub *pk, const mpz_t a, const mpz_t m)
 {
-    CCZ_GUARD(check_cipher(pk, a));
-    CCZ_GUARD(check_plain(pk, m));
+    CCZ_GUARD(check_cipher(pk, a)); /* the summand */
+    CCZ_GUARD(check_plain(pk, m));  /* the plaintext added */
     paillier_times_gm(pk, c, m, a); /* no randomizer, as python-paillier */
     return CCZ_OK;
 }
@@ -886,7 +886,7 @@ ccz_status ccz_paillier_mul_plain(mpz_t c, const ccz_paillier_pub *pk, const mpz
 
 ccz_status ccz_paillier_rerandomize(mpz_t c, const ccz_paillier_pub *pk, const mpz_t a)
 {
-    CCZ_GUARD(check_cipher(pk, a));
+    CCZ_GUARD(check_cipher(pk, a)); /* the ciphertext re-randomized */
     mpz_t rho;
     mpz_init(rho);
     ccz_status s = paillier_obfuscator(pk, rho);

@@ -597,7 +597,7 @@ ccz_status ccz_paillier_number_from_json(ccz_paillier_number *x, const ccz_paill
                                          const char *text, size_t len)
 {
     json_t *o;
-    CCZ_GUARD(parse_doc(&o, text, len, 64 << 10));
+    CCZ_GUARD(parse_doc(&o, text, len, 64 << 10)); /* one number */
     ccz_status s = number_from(pk, x, o, 0);
     ccz_json_free((ccz_json *)o);
     return s;

@@ -1820,6 +1820,85 @@ static void test_edge_ciphertexts(void)
     ccz_paillier_key_free(k);
 }
 
+/* Each operation checks its own operands (add_plain its ciphertext and its plaintext, rerandomize
+ * its ciphertext), a modulus is positive, a public key's "hs" is read up to 5000 digits (an
+ * 8192-bit key's), and one encrypted number is a document of at most 64 KiB. */
+static void test_operand_checks(void)
+{
+    ccz_paillier_key *k = fixed_key(), *k2 = NULL;
+    ccz_paillier_pub *pk = ccz_paillier_key_pub(k), *pk2 = NULL;
+    mpz_t n, n2, c, m, bad, out;
+    mpz_inits(n, n2, c, m, bad, out, NULL);
+    ccz_paillier_pub_n(n, pk);
+    mpz_mul(n2, n, n);
+    mpz_set_ui(m, 5);
+    CHECK_OK(ccz_paillier_encrypt(c, pk, m));
+    for (int top = 0; top <= 1; top++) { /* 0 and n^2 */
+        mpz_set_ui(bad, 0);
+        if (top)
+            mpz_set(bad, n2);
+        CHECK_STATUS(ccz_paillier_add_plain(out, pk, bad, m), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "the ciphertext is not in [1, n^2): not from this key");
+        CHECK_STATUS(ccz_paillier_rerandomize(out, pk, bad), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "the ciphertext is not in [1, n^2): not from this key");
+    }
+    for (int neg = 0; neg <= 1; neg++) { /* n and -1 */
+        if (neg)
+            mpz_set_si(bad, -1);
+        else
+            mpz_set(bad, n);
+        CHECK_STATUS(ccz_paillier_add_plain(out, pk, c, bad), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(),
+                  "the plaintext is not in [0, n) (encode signed values first)");
+    }
+    mpz_neg(bad, n);
+    CHECK_STATUS(ccz_paillier_pub_new(&pk2, bad), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "a Paillier modulus is odd and of 512 to 8192 bits");
+    CHECK(pk2 == NULL);
+
+    /* "hs" of a public key (made afresh, not used): 5000 digits load, 5001 do not */
+    size_t cap = 12000;
+    char *doc = malloc(cap);
+    mpz_ui_pow_ui(bad, 2, 8191);
+    mpz_add_ui(bad, bad, 1); /* odd, 8192 bits, a multiple of 3 */
+    for (size_t digits = 5000; digits <= 5001; digits++) {
+        int o = gmp_snprintf(doc, cap, "{\"n\": \"%Zd\", \"hs\": \"", bad);
+        memset(doc + o, '1', digits);
+        snprintf(doc + o + digits, cap - (size_t)o - digits, "\"}");
+        if (digits == 5000) {
+            CHECK_OK(ccz_paillier_load_json(&pk2, &k2, doc, strlen(doc)));
+            CHECK(k2 == NULL && pk2 && ccz_paillier_pub_djn(pk2));
+            ccz_paillier_pub_free(pk2);
+        } else {
+            CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, doc, strlen(doc)), CCZ_ERR_JSON);
+            CHECK_STR(ccz_error_detail(), "Paillier key: \"hs\" is not a non-negative decimal "
+                                          "integer (a string or a number of at most 5000 digits)");
+        }
+    }
+    free(doc);
+
+    /* one encrypted number: 65536 bytes load, 65537 do not */
+    ccz_paillier_number x;
+    ccz_paillier_number_init(&x);
+    doc = malloc(65538);
+    for (size_t len = 65536; len <= 65537; len++) {
+        int o = snprintf(doc, 65538, "{\"ciphertext\": \"5\", \"exponent\": 0");
+        memset(doc + o, ' ', len - 1 - (size_t)o);
+        doc[len - 1] = '}', doc[len] = 0;
+        if (len == 65536) {
+            CHECK_OK(ccz_paillier_number_from_json(&x, pk, doc, len));
+            CHECK(mpz_cmp_ui(x.c, 5) == 0);
+        } else {
+            CHECK_STATUS(ccz_paillier_number_from_json(&x, pk, doc, len), CCZ_ERR_TOO_LARGE);
+            CHECK_STR(ccz_error_detail(), "the JSON document exceeds 65536 bytes");
+        }
+    }
+    free(doc);
+    ccz_paillier_number_clear(&x);
+    mpz_clears(n, n2, c, m, bad, out, NULL);
+    ccz_paillier_key_free(k);
+}
+
 /* ---- secrets in memory GMP frees ------------------------------------------------------------
  * GMP's allocation functions, replaced here: every block GMP frees or moves (an mpz cleared, or
  * grown by realloc) is searched for the limbs of the key's secrets before it goes back to the C
@@ -2036,6 +2115,7 @@ static void test_all(void)
     test_json_forms();
     test_json_error_quotes_no_key();
     test_edge_ciphertexts();
+    test_operand_checks();
     test_freed_gmp_secrets();
 }
 

@@ -308,13 +308,14 @@ static void test_set_file(void)
 
 /* Size only: the server's tags arrive sorted, so they say nothing of which item they came
  * from (in item order, the client would learn the intersection itself). */
-/* Runs a (the client, size only, in batches of batch) against b: the tags it read, and how many
- * of them came after a larger one. */
-static void size_only_tags(ccz_psi_set *a, ccz_psi_set *b, unsigned batch, size_t *n_tags,
-                           size_t *n_unsorted)
+/* Runs a (the client, size only, in batches of batch) against b (the server, in batches of
+ * server_batch): the tags it read, how many of them came after a larger one, and in how many
+ * messages. */
+static void size_only_tags(ccz_psi_set *a, ccz_psi_set *b, unsigned batch, unsigned server_batch,
+                           size_t *n_tags, size_t *n_unsorted, size_t *n_frames)
 {
     ccz_buf tap = CCZ_BUF_INIT;
-    party c = party_of(a, batch, true), s = party_of(b, 0, false);
+    party c = party_of(a, batch, true), s = party_of(b, server_batch, false);
     c.f.tap = &tap;
     run_pair(&c, &s);
     CHECK_OK(c.s);
@@ -322,7 +323,7 @@ static void size_only_tags(ccz_psi_set *a, ccz_psi_set *b, unsigned batch, size_
     ccz_cursor_init(&cur, ccz_buf_span(&tap));
     uint8_t h[PSI_ECDH_FRAME_HEADER], type, prev[PSI_ECDH_TAG_BYTES] = {0};
     uint32_t len;
-    size_t tags = 0, unsorted = 0;
+    size_t tags = 0, unsorted = 0, frames = 0;
     while (ccz_cursor_copy(&cur, h, sizeof h) == CCZ_OK &&
            psi_ecdh_parse_header(&type, &len, h) == CCZ_OK) {
         ccz_span body, elems;
@@ -331,6 +332,7 @@ static void size_only_tags(ccz_psi_set *a, ccz_psi_set *b, unsigned batch, size_
             break;
         if (type != PSI_ECDH_TAGS)
             continue;
+        frames++;
         CHECK_OK(psi_ecdh_parse_batch(&count, &elems, body, PSI_ECDH_TAG_BYTES, 1u << 20));
         for (uint32_t i = 0; i < count; i++, tags++) {
             const uint8_t *t = elems.ptr + (size_t)i * PSI_ECDH_TAG_BYTES;
@@ -340,22 +342,25 @@ static void size_only_tags(ccz_psi_set *a, ccz_psi_set *b, unsigned batch, size_
     }
     *n_tags = tags;
     *n_unsorted = unsorted;
+    *n_frames = frames;
     ccz_buf_free(&tap);
 }
 
 static void test_size_only_tags_sorted(void)
 {
     ccz_psi_set *a = random_set(300, 0, 1000), *b = random_set(300, 0, 1000);
-    size_t tags, unsorted;
-    size_only_tags(a, b, 50, &tags, &unsorted);
+    size_t tags, unsorted, frames;
+    size_only_tags(a, b, 50, 128, &tags, &unsorted, &frames);
     CHECK_INT(tags, ccz_psi_set_size(a));
     CHECK_INT(unsorted, 0);
+    /* sent in messages of the server's batch, not one per tag */
+    CHECK_INT(frames, (ccz_psi_set_size(a) + 127) / 128);
     /* two items, whose tags would come sorted half of the time anyway: 20 runs */
     static const char *const two[] = {"x", "y"};
     ccz_psi_set *pair = set_of(two, 2);
     size_t all = 0, out_of_order = 0;
     for (int i = 0; i < 20; i++) {
-        size_only_tags(pair, b, 0, &tags, &unsorted);
+        size_only_tags(pair, b, 0, 0, &tags, &unsorted, &frames);
         all += tags;
         out_of_order += unsorted;
     }
@@ -1014,6 +1019,16 @@ static void test_abort_rules(void)
     frame_types(types, sizeof types, &w);
     CHECK_STR(types, "hello");
 
+    ccz_buf_reset(&b); /* a message cut short: nothing more is written either */
+    ccz_buf_reset(&w);
+    put_hello(&b, 1, 0, 1);
+    CHECK(psi_ecdh_put_header(&b, PSI_ECDH_POINTS, 36) == CCZ_OK);
+    CHECK(ccz_buf_append_u32le(&b, 1) == CCZ_OK);
+    CHECK_STATUS(against_with(true, &b, set, &o, false, &w, d), CCZ_ERR_PROTOCOL);
+    CHECK_STR(d, "psi ecdh: reading points: the peer closed the connection");
+    frame_types(types, sizeof types, &w);
+    CHECK_STR(types, "hello");
+
     ccz_buf_reset(&b); /* the server gives up: the client does not answer with its own */
     ccz_buf_reset(&w);
     CHECK(psi_ecdh_put_header(&b, PSI_ECDH_ABORT, 3) == CCZ_OK);
@@ -1025,6 +1040,56 @@ static void test_abort_rules(void)
 
     ccz_buf_free(&b);
     ccz_buf_free(&w);
+    ccz_psi_set_free(set);
+}
+
+/* Writes that fail, counted; reads from a socket. */
+typedef struct {
+    fd_io in;
+    int writes;
+} failing_io;
+
+static ccz_status failing_write(void *payload, const uint8_t *p, size_t n)
+{
+    (void)p, (void)n;
+    ((failing_io *)payload)->writes++;
+    return ccz_fail(CCZ_ERR_NETWORK, "send: refused by the test");
+}
+
+static ccz_status failing_read(void *payload, uint8_t *p, size_t n)
+{
+    return fd_read(&((failing_io *)payload)->in, p, n);
+}
+
+/* A write that failed is the end: no ABORT is tried after it, and its reason is the result. */
+static void test_no_abort_after_failed_write(void)
+{
+    static const char *const some[] = {"x"};
+    ccz_psi_set *set = set_of(some, 1);
+    ccz_psi_ecdh_opts o = CCZ_PSI_ECDH_OPTS_INIT;
+    for (int server = 0; server <= 1; server++) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+            abort();
+        ccz_buf b = CCZ_BUF_INIT;
+        put_hello(&b, 1, 0, 1);
+        fd_io peer = {sv[1], NULL};
+        if (fd_write(&peer, b.ptr, b.len))
+            abort();
+        shutdown(sv[1], SHUT_WR);
+        failing_io f = {{sv[0], NULL}, 0};
+        ccz_psi_io io = {failing_write, failing_read, &f};
+        ccz_psi_ecdh_result r;
+        CHECK_STATUS(server ? ccz_psi_ecdh_server(&r, set, &io, &o)
+                            : ccz_psi_ecdh_client(&r, set, &io, &o),
+                     CCZ_ERR_NETWORK);
+        CHECK_STR(ccz_error_detail(), "send: refused by the test");
+        CHECK_INT(f.writes, 1); /* the hello, and no ABORT after it */
+        ccz_psi_ecdh_result_free(&r);
+        ccz_buf_free(&b);
+        close(sv[0]);
+        close(sv[1]);
+    }
     ccz_psi_set_free(set);
 }
 
@@ -1093,4 +1158,5 @@ TEST_MAIN(T(test_set_lines), T(test_set_file), T(test_random_both_roles), T(test
           T(test_lookup_table_sizes), T(test_size_only_tags_sorted), T(test_hostile_client),
           T(test_hostile_server), T(test_options_refused), T(test_server_items_shuffled),
           T(test_server_order_uniform), T(test_points_blinded_fresh), T(test_reflected_points),
-          T(test_abort_rules), T(test_refusal_reaches_peer), T(test_wire_bodies))
+          T(test_abort_rules), T(test_no_abort_after_failed_write), T(test_refusal_reaches_peer),
+          T(test_wire_bodies))
