@@ -38,6 +38,7 @@ typedef struct conn {
     nghttp2_session *h2;
     bool broken;       /* no new streams on this connection */
     bool got_settings; /* the server's preface arrived on this connection */
+    bool h2_error;     /* nghttp2 ended the session for the server's connection error */
     int in_recv;
     int in_send;       /* inside nghttp2_session_send: a call's end may start another call */
     size_t n_streams;  /* calls on this connection */
@@ -461,6 +462,16 @@ static int on_frame_recv_conn(nghttp2_session *session, const nghttp2_frame *fra
     return on_frame_recv(session, frame, user_data);
 }
 
+/* nghttp2 ends the session on the server's connection error (bytes that are not HTTP/2 where its
+ * SETTINGS belong, for one) without returning an error: this callback is how the client learns. */
+static int on_error(nghttp2_session *session, int lib_error_code, const char *msg, size_t len,
+                    void *user_data)
+{
+    (void)session, (void)lib_error_code, (void)msg, (void)len;
+    ((conn *)user_data)->h2_error = true;
+    return 0;
+}
+
 /* A request that never left (the stream was refused or the connection is closing). */
 static int on_frame_not_send(nghttp2_session *session, const nghttp2_frame *frame, int error,
                              void *user_data)
@@ -735,7 +746,7 @@ static ccz_status await_settings(conn *c, int64_t deadline, bool *timed_out)
         else if (got < 0)
             snprintf(why, sizeof why, "%s before the server's HTTP/2 SETTINGS: %s", strerror(errno),
                      hint);
-        else if (nghttp2_session_mem_recv(c->h2, buf, (size_t)got) != got)
+        else if (nghttp2_session_mem_recv(c->h2, buf, (size_t)got) != got || c->h2_error)
             snprintf(why, sizeof why, "the server does not speak HTTP/2: %s", hint);
     }
     if (!why[0])
@@ -792,6 +803,7 @@ static ccz_status h2_start(conn *c)
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
     nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_frame_not_send);
+    nghttp2_session_callbacks_set_error_callback2(cb, on_error);
     int rv = nghttp2_session_client_new(&c->h2, cb, c);
     nghttp2_session_callbacks_del(cb);
     if (rv != 0) {

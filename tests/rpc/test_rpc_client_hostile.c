@@ -5,12 +5,12 @@
  * announces more than the channel's limit, one whose message is not the method's, two messages
  * for a unary call, none, a message flagged compressed without an encoding or with one never
  * offered, a grpc-status of 99 (or empty, or not digits, or of three), a stream reset with each
- * code gRPC maps, HTTP errors by gRPC's mapping, a trailers-only answer (its metadata are
- * trailers), response headers past the 16 KiB this client announces. Each call ends with its
- * code and reason (one the client decided is not replaced by the trailers' grpc-message); none
- * passes for a success, and a well-formed answer from the same server does. A server that
- * sends GOAWAY while a call streams: that call finishes on its connection, new ones go to a new
- * connection. */
+ * code gRPC maps, HTTP errors by gRPC's mapping (of application/grpc too, without a body), a
+ * trailers-only answer (its metadata are trailers), response headers past the 16 KiB this
+ * client announces. Each call ends with its code and reason (one the client decided is not
+ * replaced by the trailers' grpc-message); none passes for a success, and a well-formed answer
+ * from the same server does. A server that sends GOAWAY while a call streams: that call
+ * finishes on its connection, new ones go to a new connection. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -61,7 +61,8 @@ typedef enum {
     GOAWAY_LATE,   /* the response's headers, then GOAWAY with last stream 0 all the same; the
                       next connection is WELL_FORMED */
     PADDED,        /* a well-formed answer whose headers add up to 16384 + pad_over bytes */
-    LONG_KEYS      /* a well-formed answer with metadata keys of 255 and of 256 bytes */
+    LONG_KEYS,     /* a well-formed answer with metadata keys of 255 and of 256 bytes */
+    TYPED_ERROR    /* HTTP http_error of application/grpc, headers only (their END_STREAM) */
 } misdeed;
 
 typedef struct {
@@ -85,6 +86,8 @@ static int settings_delay_ms;      /* how long the server waits before its SETTI
 static char timeout_seen[32];      /* the grpc-timeout of the last request ("" if none) */
 static atomic_int requests;        /* requests received whole, on every connection */
 static int pad_over;               /* PADDED's headers: bytes past the client's 16384 */
+/* the client's SETTINGS, as the last request found them */
+static uint32_t told_header_list, told_push, told_window;
 
 #define NV(n, v)                                                                                   \
     {                                                                                              \
@@ -179,6 +182,10 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
         (f->hd.type != NGHTTP2_DATA && f->hd.type != NGHTTP2_HEADERS))
         return 0;
     atomic_fetch_add(&requests, 1);
+    told_header_list =
+        nghttp2_session_get_remote_settings(s, NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE);
+    told_push = nghttp2_session_get_remote_settings(s, NGHTTP2_SETTINGS_ENABLE_PUSH);
+    told_window = nghttp2_session_get_remote_settings(s, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE);
     static const uint8_t reply[] = {0, 0, 0, 0, 4, 0x0a, 0x02, 'h', 'i'}; /* message: "hi" */
     static const uint8_t cut[] = {0, 0, 0, 0, 10, 0x0a, 0x08, 'h'};       /* 10 announced, 3 sent */
     static const uint8_t empty[] = {0, 0, 0, 0, 0};
@@ -239,6 +246,14 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
         int rv = h->what == PADDED ? nghttp2_submit_response(s, f->hd.stream_id, nv, 3, &p)
                                    : nghttp2_submit_response(s, f->hd.stream_id, keys, 4, &p);
         return rv ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
+    }
+    if (h->what == TYPED_ERROR) {
+        nghttp2_nv nv[] = {NV(":status", "503"), NV("content-type", "application/grpc")};
+        nv[0].value = (uint8_t *)http_error;
+        nv[0].valuelen = strlen(http_error);
+        return nghttp2_submit_response(s, f->hd.stream_id, nv, 2, NULL)
+                   ? NGHTTP2_ERR_CALLBACK_FAILURE
+                   : 0;
     }
     if (h->what == SILENT)
         return 0;
@@ -615,6 +630,15 @@ static void test_http_errors(void)
                  map[i].http);
         CHECK_STR(text, want);
     }
+    /* a non-200 answer is not gRPC, whatever its content-type says; one of headers alone
+     * (END_STREAM on them, no grpc-status) is mapped the same */
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        http_error = map[i].http;
+        CHECK_INT(call(TYPED_ERROR, text, sizeof text), map[i].code);
+        snprintf(want, sizeof want, "the server answered HTTP status %s, not a gRPC response",
+                 map[i].http);
+        CHECK_STR(text, want);
+    }
     http_error = "503";
 }
 
@@ -647,8 +671,8 @@ static void test_header_flood(void)
     CHECK(trailers_kept <= 5);
 }
 
-/* Response headers of exactly the 16 KiB the client announces are taken; one byte more is
- * not. */
+/* Response headers of exactly the 16 KiB the client announces (in its SETTINGS, as the server
+ * sees them) are taken; one byte more is not. */
 static void test_header_list_edge(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -656,6 +680,11 @@ static void test_header_list_edge(void)
     pad_over = 0;
     CHECK_INT(call(PADDED, text, sizeof text), CCZ_RPC_OK);
     CHECK_STR(text, "hi");
+    /* what the client told the server in its SETTINGS: the list it takes, no pushes, a
+     * stream's window of 1 MiB */
+    CHECK_INT(told_header_list, 16384);
+    CHECK_INT(told_push, 0);
+    CHECK_INT(told_window, 1u << 20);
     pad_over = 1;
     CHECK_INT(call(PADDED, text, sizeof text), CCZ_RPC_RESOURCE_EXHAUSTED);
     CHECK_STR(text, "the response headers exceed 16384 bytes");

@@ -3,9 +3,9 @@
  * a ccz channel without one (unary, server streaming, a status, metadata both ways, the size
  * limit, no RA-TLS verdict on either side, one connection per channel), a TLS channel at the
  * plaintext server and a plaintext channel at an RA-TLS server both ending UNAVAILABLE at once,
- * and a server that accepts TCP and never speaks HTTP/2 bounded by the call's deadline and the
- * connect timeout. (Stock gRPC's insecure channels: test_rpc_h2c_grpcio.c; a flood of plaintext
- * connections: test_rpc_hostile.c.) */
+ * a server that accepts TCP and never speaks HTTP/2 bounded by the call's deadline and the
+ * connect timeout, and one that answers in HTTP/1.1 refused at once. (Stock gRPC's insecure
+ * channels: test_rpc_h2c_grpcio.c; a flood of plaintext connections: test_rpc_hostile.c.) */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -230,6 +230,15 @@ static void test_mismatch(void)
     CHECK(now_ms() - t0 < 2000);
     CHECK_CONTAINS(text, "not a plaintext (h2c) gRPC server (a TLS one?)");
     fprintf(stderr, "a plaintext channel at a TLS server: %s\n", text);
+    /* a call started on its own: the mismatch is a protocol error, not a timeout */
+    ccz_rpc_channel *ch = channel(sv.target, NULL, 0);
+    ccz_rpc_stream *s = NULL;
+    CHECK_STATUS(ccz_rpc_start(ch, &s, "/test.Stream/Count", NULL, &ratls__hello_reply__descriptor,
+                               NULL, NULL, NULL, NULL),
+                 CCZ_ERR_PROTOCOL);
+    CHECK_CONTAINS(ccz_error_detail(), "not a plaintext (h2c) gRPC server (a TLS one?)");
+    CHECK(s == NULL);
+    ccz_rpc_channel_free(ch);
     /* the same server serves its TLS clients meanwhile */
     CHECK_INT(say_once(sv.target, cli_side.ctx, "tls", 5000, 0, text, sizeof text), CCZ_RPC_OK);
     CHECK_STR(text, "Hello tls");
@@ -252,6 +261,22 @@ static void test_mismatch(void)
 
 /* ---- 3. a server that accepts and never speaks -----------------------------------------------*/
 
+/* Accepts one connection on the listener *arg, answers it in HTTP/1.1 and holds it until the
+ * client goes. */
+static void *http1_answer(void *arg)
+{
+    int fd = accept(*(int *)arg, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    static const char no[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+    CHECK(write(fd, no, sizeof no - 1) == (ssize_t)(sizeof no - 1));
+    char b[256];
+    while (read(fd, b, sizeof b) > 0)
+        ;
+    close(fd);
+    return NULL;
+}
+
 static void test_silent_server(void)
 {
     char target[64], text[512];
@@ -269,6 +294,19 @@ static void test_silent_server(void)
     took = now_ms() - t0;
     CHECK(took >= 290 && took < 1500);
     CHECK_CONTAINS(text, "no HTTP/2 SETTINGS from the server in time");
+    /* a deadline no longer than the connect timeout is what ran out: DEADLINE_EXCEEDED */
+    CHECK_INT(say_once(target, NULL, "x", 300, 300, text, sizeof text), CCZ_RPC_DEADLINE_EXCEEDED);
+    CHECK_CONTAINS(text, "no HTTP/2 SETTINGS from the server in time");
+    close(l);
+    /* a server that answers in HTTP/1.1 and keeps the connection: refused at once */
+    l = silent_listener(target);
+    pthread_t th;
+    test_thread(&th, http1_answer, &l);
+    t0 = now_ms();
+    CHECK_INT(say_once(target, NULL, "x", 0, 3000, text, sizeof text), CCZ_RPC_UNAVAILABLE);
+    CHECK(now_ms() - t0 < 2000);
+    CHECK_CONTAINS(text, "the server does not speak HTTP/2: not a plaintext (h2c) gRPC server");
+    pthread_join(th, NULL);
     close(l);
     /* nobody listening: refused at once */
     CHECK_INT(say_once(target, NULL, "x", 0, 0, text, sizeof text), CCZ_RPC_UNAVAILABLE);
@@ -321,7 +359,28 @@ static void test_client_misuse(void)
     ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
     CHECK_STATUS(ccz_rpc_channel_new(&ch, NULL, &co), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "channel options or target missing");
+    co.version = 0;
+    CHECK_STATUS(ccz_rpc_channel_new(&ch, "127.0.0.1:1", &co), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "channel options or target missing");
+    co.version = CCZ_RPC_CHANNEL_OPTS_VERSION;
+    CHECK_STATUS(ccz_rpc_channel_new(&ch, "127.0.0.1", &co), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "'127.0.0.1' is not HOST:PORT");
     CHECK(ch == NULL);
+    /* a target whose port is no port: the caller's mistake, not the call's status */
+    ch = channel("127.0.0.1:http", NULL, 0);
+    {
+        Ratls__HelloRequest r = RATLS__HELLO_REQUEST__INIT;
+        ProtobufCMessage *resp = NULL;
+        ccz_rpc_status st;
+        CHECK_STATUS(ccz_rpc_unary(ch, &resp, &st, "/ratls.Greeter/SayHello", &r.base,
+                                   &ratls__hello_reply__descriptor, NULL),
+                     CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(),
+                  "'127.0.0.1:http': port 'http' is not a number from 1 to 65535");
+        CHECK(resp == NULL);
+        ccz_rpc_status_free(&st);
+    }
+    ccz_rpc_channel_free(ch);
     server sv;
     server_start(&sv, NULL);
     ch = channel(sv.target, NULL, 0);
