@@ -2157,7 +2157,8 @@ static void draw_falls_back_to_all(void)
 }
 
 /* The service's options are refused outside their ranges, each with what was wrong: no round or
- * too many, clients per round beyond the clients there may be, a test set of another width. */
+ * too many, clients per round beyond the clients there may be, a test set of another width,
+ * options of another version. */
 static void service_options_refused(void)
 {
     ccz_rpc_server_opts ro = CCZ_RPC_SERVER_OPTS_INIT;
@@ -2182,6 +2183,13 @@ static void service_options_refused(void)
     o.test = &test;
     CHECK_STATUS(ccz_hfl_service_new(&svc, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "the test set has 3 features; the model takes 4");
+    o.test = NULL;
+    for (unsigned v = 0; v <= CCZ_HFL_SERVICE_OPTS_VERSION + 1; v += 2) {
+        o.version = v;
+        CHECK_STATUS(ccz_hfl_service_new(&svc, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), v ? "ccz_hfl_service_opts: version 2, expected 1"
+                                        : "ccz_hfl_service_opts: version 0, expected 1");
+    }
     CHECK(svc == NULL);
     ccz_rpc_server_free(rpc);
 }

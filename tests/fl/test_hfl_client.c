@@ -380,6 +380,8 @@ static void on_progress(unsigned round, unsigned rounds, double loss, double sec
 
 static ccz_mlp_data data;
 
+static unsigned join_version = CCZ_HFL_JOIN_OPTS_VERSION; /* a test sets another */
+
 static ccz_status join(script *s, unsigned retry_ms, ccz_hfl_join_result *out, seen *w)
 {
     /* in fl.proto's order; the secure-aggregation methods only for a secure plan */
@@ -405,6 +407,7 @@ static ccz_status join(script *s, unsigned retry_ms, ccz_hfl_join_result *out, s
     o.chunk_bytes = 40; /* slices of 10 values: two per update */
     o.progress = on_progress;
     o.payload = w;
+    o.version = join_version;
     memset(w, 0, sizeof *w);
     ccz_status st = ccz_hfl_join(f.ch, &o, &data, out);
     rpc_fake_stop(&f);
@@ -428,6 +431,22 @@ static void setup(void)
         data.x[2 * i + 1] = 1.0f - (float)i / ROWS;
         data.y[i] = i % 2;
     }
+}
+
+/* Options of another version than this header's are refused before anything is asked. */
+static void test_other_version(void)
+{
+    for (unsigned v = 0; v <= CCZ_HFL_JOIN_OPTS_VERSION + 1; v += 2) {
+        ccz_hfl_join_result out;
+        seen w;
+        script s = plan();
+        join_version = v;
+        CHECK_STATUS(join(&s, 0, &out, &w), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), v ? "ccz_hfl_join_opts: version 2 (expected 1) and a name"
+                                        : "ccz_hfl_join_opts: version 0 (expected 1) and a name");
+        CHECK(out.method == NULL); /* no call made */
+    }
+    join_version = CCZ_HFL_JOIN_OPTS_VERSION;
 }
 
 static void test_rounds(void)
@@ -673,5 +692,6 @@ static void cleanup(void)
     free(data.y);
 }
 
-TEST_MAIN(T(setup), T(test_rounds), T(test_unreachable_or_rejected), T(test_unusable_plans),
-          T(test_secure_aggregation), T(test_hostile_aggregator), T(cleanup))
+TEST_MAIN(T(setup), T(test_rounds), T(test_other_version), T(test_unreachable_or_rejected),
+          T(test_unusable_plans), T(test_secure_aggregation), T(test_hostile_aggregator),
+          T(cleanup))

@@ -144,6 +144,8 @@ static void on_progress(unsigned iter, unsigned iterations, double seconds, int 
     test_appendf(w->validated, sizeof w->validated, "%u:%d ", iter, validated);
 }
 
+static unsigned work_version = CCZ_FL_HLR_WORK_OPTS_VERSION; /* a test sets another */
+
 static ccz_status work(script *s, ccz_fl_hlr_work_result *out, seen *w)
 {
     const ccz_rpc_handler handlers[] = {on_key, on_aggregate, on_validate, on_finish};
@@ -156,6 +158,7 @@ static ccz_status work(script *s, ccz_fl_hlr_work_result *out, seen *w)
     o.threads = 1;
     o.progress = on_progress;
     o.payload = w;
+    o.version = work_version;
     memset(w, 0, sizeof *w);
     ccz_status st = ccz_fl_hlr_work(f.ch, &o, &data, out);
     rpc_fake_stop(&f);
@@ -183,6 +186,22 @@ static void setup(void)
         data.x[i * FEATURES + 1] = 1.0 - (double)i / ROWS;
         data.y[i] = i % 2;
     }
+}
+
+/* Options of another version than this header's are refused before anything is asked. */
+static void test_other_version(void)
+{
+    for (unsigned v = 0; v <= CCZ_FL_HLR_WORK_OPTS_VERSION + 1; v += 2) {
+        script s = plan(4, 2);
+        ccz_fl_hlr_work_result out;
+        seen w;
+        work_version = v;
+        CHECK_STATUS(work(&s, &out, &w), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), v ? "ccz_fl_hlr_work: version 2 (expected 1) and rows"
+                                        : "ccz_fl_hlr_work: version 0 (expected 1) and rows");
+        CHECK_INT(s.n_iters, 0);
+    }
+    work_version = CCZ_FL_HLR_WORK_OPTS_VERSION;
 }
 
 static void test_training(void)
@@ -757,6 +776,6 @@ static void cleanup(void)
     free(data.y);
 }
 
-TEST_MAIN(T(setup), T(test_training), T(test_hostile_host), T(test_service_options),
-          T(test_service_calls), T(test_service_timeout), T(test_service_stalls),
-          T(test_service_finish_early), T(cleanup))
+TEST_MAIN(T(setup), T(test_training), T(test_other_version), T(test_hostile_host),
+          T(test_service_options), T(test_service_calls), T(test_service_timeout),
+          T(test_service_stalls), T(test_service_finish_early), T(cleanup))

@@ -137,7 +137,7 @@ static ccz_fl_hlr_worker *small_worker(ccz_paillier_key *k, const double *xs, si
 
 /* The worker's and the server's own refusals: no rows, no labels, rows whose features (or a column
  * across the rows) cannot be encoded exactly, weights too far apart to align, an update past
- * the key's encoding, nothing to aggregate. */
+ * the key's encoding, nothing to aggregate, options of another version. */
 static void test_refusals(void)
 {
     ccz_paillier_key *k = NULL;
@@ -172,6 +172,15 @@ static void test_refusals(void)
         CHECK_STR(ccz_error_detail(), "alpha and the learning rate are in [0, 1e6)");
         CHECK(w == NULL);
     }
+    /* options of another version than this header's, for rows it would take */
+    ccz_fl_hlr_opts other = o;
+    other.version = 0;
+    CHECK_STATUS(ccz_fl_hlr_worker_new(&w, pk, &none, &other), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ccz_fl_hlr_opts: version 0, expected 1");
+    other.version = CCZ_FL_HLR_OPTS_VERSION + 1;
+    CHECK_STATUS(ccz_fl_hlr_worker_new(&w, pk, &none, &other), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ccz_fl_hlr_opts: version 2, expected 1");
+    CHECK(w == NULL);
     /* a row of 1 (the bias) and 1e-300: 250 hex digits apart, past a 1024-bit key; the row
      * named is the one that spans them */
     double tiny[2] = {0.5, 1e-300};

@@ -213,6 +213,8 @@ static void on_finish(ccz_rpc_call *call, const ProtobufCMessage *m, void *paylo
 
 static ccz_ml_dataset host_data, guest_data;
 
+static unsigned run_version = CCZ_FL_VLR_RUN_OPTS_VERSION; /* a test sets another */
+
 static ccz_status run(script *s, bool guest, ccz_fl_vlr_run_result *out)
 {
     const ccz_rpc_handler handlers[] = {on_join,     on_forward, on_host_forwards, on_residuals,
@@ -223,6 +225,7 @@ static ccz_status run(script *s, bool guest, ccz_fl_vlr_run_result *out)
     o.id = guest ? 0 : 1;
     o.deadline_ms = 10000;
     o.threads = 1;
+    o.version = run_version;
     ccz_status st = ccz_fl_vlr_run(f.ch, &o, guest ? &guest_data : &host_data, out);
     rpc_fake_stop(&f);
     return st;
@@ -257,6 +260,21 @@ static void setup(void)
     CHECK_OK(ccz_paillier_keygen(&key, 1024));
     data_of(&host_data, false);
     data_of(&guest_data, true);
+}
+
+/* Options of another version than this header's are refused before anything is asked. */
+static void test_other_version(void)
+{
+    for (unsigned v = 0; v <= CCZ_FL_VLR_RUN_OPTS_VERSION + 1; v += 2) {
+        ccz_fl_vlr_run_result out;
+        script s = plan();
+        run_version = v;
+        CHECK_STATUS(run(&s, false, &out), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), v ? "ccz_fl_vlr_run: version 2, expected 1"
+                                        : "ccz_fl_vlr_run: version 0, expected 1");
+        CHECK_STR(s.role, "");
+    }
+    run_version = CCZ_FL_VLR_RUN_OPTS_VERSION;
 }
 
 static void test_a_run(void)
@@ -362,4 +380,4 @@ static void cleanup(void)
     ccz_ml_dataset_free(&guest_data);
 }
 
-TEST_MAIN(T(setup), T(test_a_run), T(test_hostile_arbiter), T(cleanup))
+TEST_MAIN(T(setup), T(test_a_run), T(test_other_version), T(test_hostile_arbiter), T(cleanup))

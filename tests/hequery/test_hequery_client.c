@@ -165,7 +165,7 @@ static void test_undecryptable(void)
 }
 
 /* a lookup the client cannot make is refused before a call: an algorithm that is none, an empty
- * key (no call made: no gRPC code, no value, the server never asked) */
+ * key, options of another version (no call made: no gRPC code, no value, the server never asked) */
 static void test_not_sent(void)
 {
     script s = {.server = server, .reply = ANSWER};
@@ -178,6 +178,21 @@ static void test_not_sent(void)
     CHECK_STATUS(lookup(&s, &r, CCZ_HEQ_FAST, ""), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "the key is empty");
     CHECK_INT(r.code, -1);
+    /* options of another version than this header's (0, or a later one's) */
+    const ccz_rpc_handler handlers[] = {on_query};
+    rpc_fake f;
+    rpc_fake_start(&f, &ccz__hequery__he_query__descriptor, NULL, handlers, &s,
+                   CCZ_HEQ_MAX_MESSAGE);
+    ccz_heq_lookup_opts o = CCZ_HEQ_LOOKUP_OPTS_INIT;
+    o.version = 0;
+    CHECK_STATUS(ccz_heq_lookup(&r, f.ch, &o, CCZ_LIT("apple")), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ccz_heq_lookup_opts: version 0, expected 1");
+    CHECK_INT(r.code, -1);
+    o.version = CCZ_HEQ_LOOKUP_OPTS_VERSION + 1;
+    CHECK_STATUS(ccz_heq_lookup(&r, f.ch, &o, CCZ_LIT("apple")), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ccz_heq_lookup_opts: version 2, expected 1");
+    CHECK(r.value.ptr == NULL && r.value.len == 0);
+    rpc_fake_stop(&f);
     CHECK(r.value.ptr == NULL && r.value.len == 0);
     CHECK_INT(s.calls, 0);
 }

@@ -177,7 +177,7 @@ static void test_enroll(void)
 }
 
 /* Arguments refused before any connection: an action that is not a name (it would change the
- * target), plain HTTP, an address without a port. */
+ * target), plain HTTP, an address without a port, options of another version. */
 static void test_arguments(void)
 {
     ccz_kms_opts o = CCZ_KMS_OPTS_INIT;
@@ -193,6 +193,17 @@ static void test_arguments(void)
     o.url = "https://127.0.0.1/ehsm";
     CHECK_STATUS(ccz_kms_call(&r, &o, appid, apikey, "ListKey", NULL), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "not HOST:PORT");
+    /* options of another version than this header's, for a call and an enrolment */
+    o.url = "127.0.0.1:9";
+    char id[37], key[33];
+    for (unsigned v = 0; v <= CCZ_KMS_OPTS_VERSION + 1; v += 2) {
+        o.version = v;
+        CHECK_STATUS(ccz_kms_call(&r, &o, appid, apikey, "ListKey", NULL),
+                     CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "KMS options missing or of the wrong version");
+        CHECK_STATUS(ccz_kms_enroll(id, key, &o), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "KMS options missing or of the wrong version");
+    }
     CHECK(r == NULL);
 }
 

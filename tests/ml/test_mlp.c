@@ -379,6 +379,13 @@ static void refused(void)
     o.optimizer = (ccz_mlp_optimizer)2;
     CHECK_STATUS(ccz_mlp_train(w, &R_SHAPE, &d, &o, &loss), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "unknown optimizer 2");
+    o.optimizer = CCZ_MLP_SGD;
+    o.version = 0;
+    CHECK_STATUS(ccz_mlp_train(w, &R_SHAPE, &d, &o, &loss), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ccz_mlp_train_opts: version 0, expected 1");
+    o.version = CCZ_MLP_TRAIN_OPTS_VERSION + 1;
+    CHECK_STATUS(ccz_mlp_train(w, &R_SHAPE, &d, &o, &loss), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ccz_mlp_train_opts: version 2, expected 1");
     size_t n;
     const ccz_mlp_shape one_class = {1, {3, 1}}, no_layer = {0, {3}}, too_wide = {1, {65537, 2}},
                         too_many = {2, {65536, 4097, 2}}, most = {2, {65536, 4095, 2}};

@@ -1171,6 +1171,32 @@ static void test_key_checks(void)
     mpz_set_si(v, -3);
     CHECK_STATUS(ccz_paillier_mul_plain(hs, pk, c, v), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "the ciphertext is not invertible modulo n^2");
+    /* only a negative scalar inverts: 0 times such a ciphertext is 1 (an encryption of 0, as
+     * python-paillier's c^0 mod n^2), 3 times it c^3, alone and in a batch */
+    mpz_set_ui(v, 0);
+    mpz_set_ui(hs, 7);
+    CHECK_OK(ccz_paillier_mul_plain(hs, pk, c, v));
+    CHECK(mpz_cmp_ui(hs, 1) == 0);
+    mpz_set_ui(v, 3);
+    CHECK_OK(ccz_paillier_mul_plain(hs, pk, c, v));
+    mpz_t want3;
+    mpz_init(want3);
+    mpz_powm_ui(want3, c, 3, n2);
+    CHECK(mpz_cmp(hs, want3) == 0);
+    {
+        mpz_t bc[2], bk[2], bo[2];
+        for (int i = 0; i < 2; i++) {
+            mpz_inits(bc[i], bk[i], bo[i], NULL);
+            mpz_set(bc[i], c);
+            mpz_set_ui(bk[i], i ? 3 : 0);
+        }
+        CHECK_OK(ccz_paillier_mul_plain_batch(bo, pk, (const mpz_t *)bc, (const mpz_t *)bk, 2, 1));
+        CHECK(mpz_cmp_ui(bo[0], 1) == 0);
+        CHECK(mpz_cmp(bo[1], want3) == 0);
+        for (int i = 0; i < 2; i++)
+            mpz_clears(bc[i], bk[i], bo[i], NULL);
+    }
+    mpz_clear(want3);
     /* both operands of a sum are checked */
     mpz_add_ui(c, n, 1);
     CHECK_STATUS(ccz_paillier_add(hs, pk, c, n2), CCZ_ERR_INVALID_ARGUMENT);

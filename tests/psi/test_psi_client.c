@@ -137,6 +137,8 @@ static void on_progress(uint64_t done, uint64_t total, void *payload)
 }
 
 /* Serves s, joins as alice (chief, 2 parties, chunks of chunk bytes) with items, stops. */
+static unsigned join_version = CCZ_PSI_JOIN_OPTS_VERSION; /* a test sets another */
+
 static ccz_status join(script *s, const char *const *items, size_t n, size_t chunk,
                        ccz_psi_join_result *out, seen *w)
 {
@@ -154,6 +156,7 @@ static ccz_status join(script *s, const char *const *items, size_t n, size_t chu
     o.progress = on_progress;
     o.on_item = on_item;
     o.payload = w;
+    o.version = join_version;
     ccz_span spans[16];
     for (size_t i = 0; i < n; i++)
         spans[i] = CCZ_SPAN(items[i], strlen(items[i]));
@@ -254,6 +257,23 @@ static void test_a_call_fails(void)
     CHECK_STR(w.items, "");
 }
 
+/* Options of another version than this header's are refused before anything is asked. */
+static void test_other_version(void)
+{
+    for (unsigned v = 0; v <= CCZ_PSI_JOIN_OPTS_VERSION + 1; v += 2) {
+        static const char *const r0[] = {"fig", NULL};
+        script s = {.results = {r0}};
+        ccz_psi_join_result out;
+        seen w;
+        join_version = v;
+        CHECK_STATUS(join(&s, mine, 5, 0, &out, &w), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), v ? "ccz_psi_join: version 2 (expected 1) and a name"
+                                        : "ccz_psi_join: version 0 (expected 1) and a name");
+        CHECK_STR(w.items, "");
+    }
+    join_version = CCZ_PSI_JOIN_OPTS_VERSION;
+}
+
 /* An item the protocol cannot carry (over 65535 bytes) from the server is refused. */
 static void test_an_item_too_long(void)
 {
@@ -299,4 +319,4 @@ static void test_repeats_dropped(void)
 }
 
 TEST_MAIN(T(test_a_session), T(test_a_call_fails), T(test_an_item_too_long),
-          T(test_repeats_dropped))
+          T(test_repeats_dropped), T(test_other_version))

@@ -635,7 +635,8 @@ static void test_claims_name_other_key(void)
     ccz_attester_free(a);
 }
 
-/* The certificate is valid from notBefore to notAfter inclusive, and at no other instant. */
+/* The certificate is valid from notBefore to notAfter inclusive, and at no other instant; a
+ * certificate's or a context's options of another version are refused. */
 static void test_validity_window(void)
 {
     ccz_attester *a = sim_attester(false);
@@ -672,6 +673,27 @@ static void test_validity_window(void)
     CHECK_STATUS(ccz_ratls_cert_create(&never, &never_key, a, &same), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "would never be valid");
     CHECK(!never && !never_key);
+    /* options of another version than this header's: a certificate's and a context's */
+    for (unsigned ver = 0; ver <= CCZ_RATLS_CERT_OPTS_VERSION + 1; ver += 2) {
+        ccz_ratls_cert_opts other = CCZ_RATLS_CERT_OPTS_INIT;
+        other.version = ver;
+        CHECK_STATUS(ccz_ratls_cert_create(&never, &never_key, a, &other),
+                     CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "certificate options missing or of the wrong version");
+        CHECK(!never && !never_key);
+        ccz_ratls_opts ro = CCZ_RATLS_OPTS_INIT;
+        ro.attester = a;
+        ro.policy = p;
+        ro.trust = t;
+        ro.version = ver;
+        SSL_CTX *ctx = NULL;
+        CHECK_STATUS(ccz_ratls_ctx_new(&ctx, &ro), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "RA-TLS options missing or of the wrong version");
+        CHECK(ctx == NULL);
+        ro.version = CCZ_RATLS_OPTS_VERSION; /* the same options at this version: a context */
+        CHECK_OK(ccz_ratls_ctx_new(&ctx, &ro));
+        SSL_CTX_free(ctx);
+    }
     /* the default validity: from an hour ago for a year */
     X509 *d;
     EVP_PKEY *dk;

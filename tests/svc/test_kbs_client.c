@@ -359,6 +359,16 @@ static void test_bounds_and_trust(void)
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "must be https://");
     CHECK_INT(out.len, 0);
+    /* options of another version than this header's */
+    for (unsigned v = 0; v <= CCZ_KBS_CLIENT_OPTS_VERSION + 1; v += 2) {
+        ccz_kbs_client_opts other = CCZ_KBS_CLIENT_OPTS_INIT;
+        other.version = v;
+        CHECK_STATUS(ccz_kbs_get_resource(&out, A, "https://127.0.0.1:1", "repo/key/x", &other),
+                     CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(),
+                  "KBS client: an attester, a URL, a path and options of version 1");
+    }
+    CHECK_INT(out.len, 0);
     /* a path that would change the URL it is put in (a query, a dot segment, a fourth part) is
      * refused before anything is sent, as the KBS would refuse it */
     static const char *const paths[] = {"repo/key/x?admin=1", "repo/../x", "repo/key/x/y",

@@ -593,6 +593,51 @@ static void test_long_base_urls(void)
     CHECK_INT(out.len, 0);
 }
 
+/* Options of another version than this header's are refused before anything is asked: the
+ * PCCS, which answers the same options at the right version, sees no request. SNP's and CSV's
+ * fetchers alike. */
+static void test_fetch_opts_versions(void)
+{
+    scenario sc = {0};
+    pccs.sc = sc;
+    pccs_start();
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", pccs.port);
+    ccz_buf out = CCZ_BUF_INIT;
+    bool cached = true;
+    ccz_collateral_fetch_opts o = CCZ_COLLATERAL_FETCH_OPTS_INIT;
+    o.base_url = url;
+    o.timeout_seconds = 2;
+    for (unsigned v = 0; v <= CCZ_COLLATERAL_FETCH_OPTS_VERSION + 1; v += 2) {
+        o.version = v;
+        CHECK_STATUS(ccz_collateral_fetch(&out, &cached, ccz_buf_span(&quote), &o),
+                     CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(),
+                  "fetch options missing, of the wrong version or without a base URL");
+    }
+    CHECK_INT(out.len, 0);
+    CHECK_STR(pccs.log, "");
+    o.version = CCZ_COLLATERAL_FETCH_OPTS_VERSION;
+    CHECK_OK(ccz_collateral_fetch(&out, &cached, ccz_buf_span(&quote), &o));
+    CHECK(out.len > 0);
+    pccs_stop();
+    ccz_buf_free(&out);
+    ccz_snp_vcek_fetch_opts s = CCZ_SNP_VCEK_FETCH_OPTS_INIT;
+    s.kds_url = "https://127.0.0.1:9";
+    s.version = 0;
+    CHECK_STATUS(ccz_snp_vcek_fetch(&out, &cached, CCZ_SPAN("x", 1), &s), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(),
+              "fetch options missing, of the wrong version or without a KDS URL");
+    ccz_csv_fetch_opts c = CCZ_CSV_FETCH_OPTS_INIT;
+    c.kds_url = "https://127.0.0.1:9";
+    c.version = 0;
+    CHECK_STATUS(ccz_csv_hsk_cek_fetch(&out, &cached, CCZ_SPAN("x", 1), &c),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(),
+              "fetch options missing, of the wrong version or without a KDS URL");
+    CHECK_INT(out.len, 0);
+}
+
 /* A redirect never takes an https request to http: an https collateral server's 302 to an
  * http address is not followed (libcurl refuses the protocol), where an http server's is. */
 static void test_no_redirect_to_http(void)
@@ -618,4 +663,5 @@ static void test_no_redirect_to_http(void)
 TEST_MAIN(T(test_every_encoding_whatever_the_last_byte), T(test_not_a_crl), T(test_fetch_pieces),
           T(test_fetch_requests), T(test_fetch_bad_chain_headers),
           T(test_fetch_chain_of_final_answer), T(test_fetch_bad_tcb_answers),
-          T(test_no_redirect_to_http), T(test_root_crl_fallback_own_root), T(test_long_base_urls))
+          T(test_no_redirect_to_http), T(test_root_crl_fallback_own_root), T(test_long_base_urls),
+          T(test_fetch_opts_versions))

@@ -105,6 +105,19 @@ static void test_round_trip(void)
     ev.ptr[3] ^= 0x01;
     CHECK_STATUS(ccz_sim_evidence_parse(&e, ccz_buf_span(&ev)), CCZ_ERR_UNKNOWN_FORMAT);
     ev.ptr[3] ^= 0x01;
+    /* the same evidence and trust with options of another version than this header's */
+    ccz_verify_opts o = CCZ_VERIFY_OPTS_INIT;
+    o.at_unix = T0 + 10;
+    o.trust = t;
+    for (unsigned v = 0; v <= CCZ_VERIFY_OPTS_VERSION + 1; v += 2) {
+        o.version = v;
+        CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&ev), &o), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(r.step, "detect");
+        CHECK_STR(ccz_error_detail(),
+                  "verify options missing, of the wrong version or without trust anchors");
+    }
+    o.version = CCZ_VERIFY_OPTS_VERSION;
+    CHECK_OK(ccz_verify(&r, ccz_buf_span(&ev), &o));
     ccz_trust_free(t);
     ccz_buf_free(&ev);
 }

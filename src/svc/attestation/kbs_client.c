@@ -143,7 +143,9 @@ ccz_status ccz_kbs_get_resource(ccz_buf *out, const ccz_attester *a, const char 
                                 const char *path, const ccz_kbs_client_opts *o)
 {
     CCZ_ENSURE(o && o->version == CCZ_KBS_CLIENT_OPTS_VERSION && a && url && path,
-               CCZ_ERR_INVALID_ARGUMENT, "KBS client: an attester, a URL, a path and options");
+               CCZ_ERR_INVALID_ARGUMENT,
+               "KBS client: an attester, a URL, a path and options of version %u",
+               CCZ_KBS_CLIENT_OPTS_VERSION);
     CCZ_ENSURE(strncmp(url, "https://", 8) == 0, CCZ_ERR_INVALID_ARGUMENT,
                "KBS client: the KBS's URL must be https:// (%s)", url);
     /* checked here as the KBS checks it: nothing of the path may change the URL it is put in */

@@ -62,6 +62,9 @@ ccz_status ccz_heq_lookup(ccz_heq_lookup_result *out, ccz_rpc_channel *ch,
     ccz_heq_lookup_opts def = CCZ_HEQ_LOOKUP_OPTS_INIT;
     if (!o)
         o = &def;
+    CCZ_ENSURE(o->version == CCZ_HEQ_LOOKUP_OPTS_VERSION, CCZ_ERR_INVALID_ARGUMENT,
+               "ccz_heq_lookup_opts: version %u, expected %u", o->version,
+               CCZ_HEQ_LOOKUP_OPTS_VERSION);
     ccz_heq_algorithm a = o->algorithm ? o->algorithm : CCZ_HEQ_FAST;
     ccz_heq_client *c = NULL;
     ccz_heq_query q;

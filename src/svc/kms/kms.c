@@ -270,7 +270,7 @@ static void apps_free(kms *k)
 }
 
 /* A token bucket per app: rate per second, up to burst at once. */
-static bool rate_ok(kms *k, kms_app *a, int64_t now_ms)
+bool kms_rate_ok(const kms *k, kms_app *a, int64_t now_ms)
 {
     if (!k->rate)
         return true;
@@ -501,7 +501,7 @@ static void post_ehsm(http_request *r, void *payload)
         kms_refuse(k, r, 503, "the replay window is full: try again later");
         goto out;
     }
-    if (!rate_ok(k, app, now)) {
+    if (!kms_rate_ok(k, app, now)) {
         k->limited++;
         kms_refuse(k, r, 429, "Too many requests: this appid's rate limit is reached");
         goto out;

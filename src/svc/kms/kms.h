@@ -78,6 +78,9 @@ CCZ_NODISCARD ccz_status kms_uuid(char out[37]);
 void kms_answer(http_request *r, int code, const char *message, json_t *result);
 void kms_refuse(kms *k, http_request *r, int code, const char *message);
 bool kms_admin_ok(kms *k, http_request *r);
+/* Whether app a may make a request at now_ms under k's --rate and --burst (a token taken if so):
+ * its bucket refills at rate a second since its last refill, never above burst. */
+bool kms_rate_ok(const kms *k, kms_app *a, int64_t now_ms);
 CCZ_NODISCARD ccz_status kms_domain_seal(kms *k, const uint8_t key[32]);
 
 /* actions.c */

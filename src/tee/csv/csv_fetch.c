@@ -46,7 +46,8 @@ ccz_status ccz_csv_hsk_cek_fetch(ccz_buf *out, bool *from_cache, ccz_span eviden
                                  const ccz_csv_fetch_opts *o)
 {
     CCZ_ENSURE(o && o->version == CCZ_CSV_FETCH_OPTS_VERSION && o->kds_url,
-               CCZ_ERR_INVALID_ARGUMENT, "fetch options missing or without a KDS URL");
+               CCZ_ERR_INVALID_ARGUMENT,
+               "fetch options missing, of the wrong version or without a KDS URL");
     CCZ_GUARD(tee_url_base_check(o->kds_url, "the KDS URL"));
     *from_cache = false;
     static __thread ccz_csv_evidence e;

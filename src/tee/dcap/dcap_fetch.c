@@ -329,7 +329,8 @@ ccz_status ccz_collateral_fetch(ccz_buf *out, bool *from_cache, ccz_span quote,
                                 const ccz_collateral_fetch_opts *o)
 {
     CCZ_ENSURE(o && o->version == CCZ_COLLATERAL_FETCH_OPTS_VERSION && o->base_url,
-               CCZ_ERR_INVALID_ARGUMENT, "fetch options missing or without a base URL");
+               CCZ_ERR_INVALID_ARGUMENT,
+               "fetch options missing, of the wrong version or without a base URL");
     CCZ_GUARD(tee_url_base_check(o->base_url, "the base URL"));
     *from_cache = false;
     needs n;

@@ -36,7 +36,8 @@ ccz_status ccz_snp_vcek_fetch(ccz_buf *out, bool *from_cache, ccz_span report,
                               const ccz_snp_vcek_fetch_opts *o)
 {
     CCZ_ENSURE(o && o->version == CCZ_SNP_VCEK_FETCH_OPTS_VERSION && o->kds_url,
-               CCZ_ERR_INVALID_ARGUMENT, "fetch options missing or without a KDS URL");
+               CCZ_ERR_INVALID_ARGUMENT,
+               "fetch options missing, of the wrong version or without a KDS URL");
     CCZ_GUARD(tee_url_base_check(o->kds_url, "the KDS URL"));
     *from_cache = false;
     static __thread ccz_snp_report r;
