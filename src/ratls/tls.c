@@ -404,7 +404,9 @@ static ccz_status handshake_error(SSL *ssl, int rc, const char *what)
               ERR_GET_REASON(e) == SSL_R_HTTP_REQUEST))
         /* no TLS record at all: a plaintext peer (an h2c gRPC server or client, HTTP) */
         s = ccz_fail(CCZ_ERR_TLS, "%s: the peer does not speak TLS (%s)", what, buf);
-    else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN)
+    else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN ||
+             (e && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+              ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) /* OpenSSL 3's EOF */
         s = ccz_fail(CCZ_ERR_TLS, "%s: the peer closed the connection in the handshake", what);
     else
         s = ccz_fail(CCZ_ERR_TLS, "%s: TLS error %d%s%s", what, err, buf[0] ? ": " : "", buf);

@@ -38,7 +38,8 @@ typedef struct conn {
     nghttp2_session *h2;
     bool broken;       /* no new streams on this connection */
     bool got_settings; /* the server's preface arrived on this connection */
-    bool h2_error;     /* nghttp2 ended the session for the server's connection error */
+    bool h2_error;     /* nghttp2 reported an error (before SETTINGS: the server's connection's) */
+    char h2_broken[160]; /* why our GOAWAY ended the session for the server's error ("" if not) */
     int in_recv;
     int in_send;       /* inside nghttp2_session_send: a call's end may start another call */
     size_t n_streams;  /* calls on this connection */
@@ -463,12 +464,33 @@ static int on_frame_recv_conn(nghttp2_session *session, const nghttp2_frame *fra
 }
 
 /* nghttp2 ends the session on the server's connection error (bytes that are not HTTP/2 where its
- * SETTINGS belong, for one) without returning an error: this callback is how the client learns. */
+ * SETTINGS belong, for one) without returning an error: this callback is how the client learns
+ * while it waits for the SETTINGS. Later it also reports a stream's bad header, not the
+ * connection's error. */
 static int on_error(nghttp2_session *session, int lib_error_code, const char *msg, size_t len,
                     void *user_data)
 {
     (void)session, (void)lib_error_code, (void)msg, (void)len;
     ((conn *)user_data)->h2_error = true;
+    return 0;
+}
+
+/* After the SETTINGS, nghttp2 ends the session on the server's connection error (a frame too
+ * large, DATA on stream 0) with a GOAWAY of that error, again returning none, and the calls on
+ * the connection would wait for their deadlines. The client sends no GOAWAY of its own. */
+static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
+{
+    (void)session;
+    conn *c = user_data;
+    const nghttp2_goaway *g = &frame->goaway;
+    if (frame->hd.type != NGHTTP2_GOAWAY || g->error_code == NGHTTP2_NO_ERROR)
+        return 0;
+    /* the reason is nghttp2's own, as it told the server */
+    int n = snprintf(c->h2_broken, sizeof c->h2_broken, "the server broke HTTP/2: %s",
+                     nghttp2_http2_strerror(g->error_code));
+    if (g->opaque_data_len && n > 0 && (size_t)n < sizeof c->h2_broken)
+        snprintf(c->h2_broken + n, sizeof c->h2_broken - (size_t)n, " (%.*s)",
+                 (int)g->opaque_data_len, (const char *)g->opaque_data);
     return 0;
 }
 
@@ -502,6 +524,8 @@ static void flush(conn *c)
     c->in_send = 0;
     if (rv != 0)
         conn_drop(c, "HTTP/2 error while sending");
+    else if (c->h2_broken[0])
+        conn_drop(c, c->h2_broken);
     else if (c != c->ch->cur && c->n_streams == 0)
         conn_drop(c, "drained");
 }
@@ -804,6 +828,7 @@ static ccz_status h2_start(conn *c)
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
     nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_frame_not_send);
     nghttp2_session_callbacks_set_error_callback2(cb, on_error);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
     int rv = nghttp2_session_client_new(&c->h2, cb, c);
     nghttp2_session_callbacks_del(cb);
     if (rv != 0) {

@@ -1579,6 +1579,64 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* A server that accepts, reads the ClientHello and closes without a word. */
+static void *close_after_hello(void *arg)
+{
+    int fd = accept(*(int *)arg, NULL, NULL);
+    char b[4096];
+    if (fd >= 0) {
+        ssize_t n = read(fd, b, sizeof b); /* all of it: an unread byte would make a reset */
+        (void)n;
+        close(fd);
+    }
+    return NULL;
+}
+
+/* A peer that closes in the handshake is said to, on either side: OpenSSL 3 reports the EOF
+ * as 'unexpected eof while reading', not as the system's error of OpenSSL 1.1. */
+static void test_closed_in_handshake(void)
+{
+    ccz_attester *a = sim_attester(false);
+    ccz_trust *t = sim_trust();
+    ccz_policy *p = policy(ACCEPT_ME);
+    SSL_CTX *srv = context(true, CCZ_RATLS_SERVER, a, p, t, NULL, NULL);
+    SSL_CTX *cli = context(false, CCZ_RATLS_SERVER, NULL, p, t, NULL, NULL);
+    SSL *ssl = (SSL *)1;
+    /* a client gone before its first byte, then one gone inside its ClientHello */
+    static const uint8_t half[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03};
+    for (int k = 0; k < 2; k++) {
+        int sv[2];
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+        if (k)
+            CHECK(write(sv[0], half, sizeof half) == (ssize_t)sizeof half);
+        close(sv[0]);
+        CHECK_STATUS(ccz_ratls_accept_timeout(&ssl, srv, sv[1], 2000), CCZ_ERR_TLS);
+        CHECK(ssl == NULL);
+        CHECK_STR(ccz_error_detail(), "accept: the peer closed the connection in the handshake");
+        close(sv[1]);
+    }
+    /* a server that takes the ClientHello and closes */
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    CHECK(bind(l, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(l, 1) == 0 &&
+          getsockname(l, (struct sockaddr *)&sa, &sl) == 0);
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%u", ntohs(sa.sin_port));
+    pthread_t th;
+    test_thread(&th, close_after_hello, &l);
+    CHECK_STATUS(ccz_ratls_connect_timeout(&ssl, cli, target, 2000), CCZ_ERR_TLS);
+    CHECK(ssl == NULL);
+    CHECK_STR(ccz_error_detail(), "connect: the peer closed the connection in the handshake");
+    pthread_join(th, NULL);
+    close(l);
+    SSL_CTX_free(srv);
+    SSL_CTX_free(cli);
+    ccz_policy_free(p);
+    ccz_trust_free(t);
+    ccz_attester_free(a);
+}
+
 static void test_deadlines(void)
 {
     ccz_attester *a = sim_attester(false);
@@ -1681,4 +1739,4 @@ TEST_MAIN(T(test_cert_round_trip), T(test_binding_and_tampering), T(test_unbound
           T(test_validity_window), T(test_duplicate_evidence), T(test_verdict_details),
           T(test_mutual_handshakes), T(test_cache_keeps_no_failures), T(test_one_way_modes),
           T(test_hostile_peers), T(test_possession), T(test_resumption),
-          T(test_verdict_per_handshake), T(test_deadlines))
+          T(test_verdict_per_handshake), T(test_deadlines), T(test_closed_in_handshake))

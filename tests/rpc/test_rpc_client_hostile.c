@@ -10,7 +10,8 @@
  * client announces. Each call ends with its code and reason (one the client decided is not
  * replaced by the trailers' grpc-message); none passes for a success, and a well-formed answer
  * from the same server does. A server that sends GOAWAY while a call streams: that call
- * finishes on its connection, new ones go to a new connection. */
+ * finishes on its connection, new ones go to a new connection. Bytes that are not HTTP/2 frames
+ * once the connection is up: the call ends at once, UNAVAILABLE. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -62,7 +63,8 @@ typedef enum {
                       next connection is WELL_FORMED */
     PADDED,        /* a well-formed answer whose headers add up to 16384 + pad_over bytes */
     LONG_KEYS,     /* a well-formed answer with metadata keys of 255 and of 256 bytes */
-    TYPED_ERROR    /* HTTP http_error of application/grpc, headers only (their END_STREAM) */
+    TYPED_ERROR,   /* HTTP http_error of application/grpc, headers only (their END_STREAM) */
+    GARBAGE        /* bytes that are not HTTP/2 frames, the connection kept open */
 } misdeed;
 
 typedef struct {
@@ -257,6 +259,12 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
     }
     if (h->what == SILENT)
         return 0;
+    if (h->what == GARBAGE) { /* read as a frame header of 7.6 MB: past any frame's size */
+        static const char junk[] = "trash, not HTTP/2 frames";
+        return send(h->fd, junk, sizeof junk - 1, MSG_NOSIGNAL) == sizeof junk - 1
+                   ? 0
+                   : NGHTTP2_ERR_CALLBACK_FAILURE;
+    }
     if (h->what == GOAWAY_REFUSE) /* going away: nothing was processed */
         return nghttp2_submit_goaway(s, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL, 0)
                    ? NGHTTP2_ERR_CALLBACK_FAILURE
@@ -402,7 +410,7 @@ static void *serve(void *arg)
         if (send_all(s, h->fd) != 0)
             break;
         struct pollfd pf = {h->fd, POLLIN, 0};
-        if (h->what == SILENT && poll(&pf, 1, 2000) == 0)
+        if ((h->what == SILENT || h->what == GARBAGE) && poll(&pf, 1, 2000) == 0)
             break; /* a client that does not keep its deadline is not held for ever */
         if (h->what == GOAWAY_LONG && poll(&pf, 1, 20) == 0) {
             clock_gettime(CLOCK_MONOTONIC, &t);
@@ -522,6 +530,24 @@ static void test_hostile_answers(void)
     CHECK_STR(text, "the server reset the stream: INADEQUATE_SECURITY");
     CHECK_INT(call(RESET_PROTOCOL, text, sizeof text), CCZ_RPC_INTERNAL);
     CHECK_CONTAINS(text, "the server reset the stream: ");
+}
+
+/* A server that breaks HTTP/2 once the connection is up (bytes that are not frames, the socket
+ * kept open): nghttp2 ends the session with a GOAWAY and returns no error, and the call ends
+ * UNAVAILABLE at once with the protocol error named, not at its deadline. */
+static void test_broken_http2(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    char text[600];
+    deadline_ms = 3000;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_INT(call(GARBAGE, text, sizeof text), CCZ_RPC_UNAVAILABLE);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK_STR(text, "the server broke HTTP/2: FRAME_SIZE_ERROR (too large frame size)");
+    int64_t took = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    CHECK(took < 1000);
+    deadline_ms = 5000;
 }
 
 /* A server going away before it processed the call (GOAWAY with last stream 0): the call is
@@ -900,4 +926,4 @@ TEST_MAIN(T(test_hostile_answers), T(test_silent_answer), T(test_malformed_statu
           T(test_local_status_sticks), T(test_goaway_new_calls_reconnect),
           T(test_deadline_then_new_call), T(test_unary_connect_time_off_deadline),
           T(test_goaway_unprocessed_retried), T(test_goaway_after_headers_not_retried),
-          T(test_header_list_edge), T(test_long_metadata_keys))
+          T(test_header_list_edge), T(test_long_metadata_keys), T(test_broken_http2))
