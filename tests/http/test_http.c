@@ -1729,6 +1729,17 @@ static void test_peer_group_unit(void)
     CHECK_INT(inet_pton(AF_INET, "198.51.100.9", &a4.sin_addr), 1);
     listener_peer_group(g, (const struct sockaddr *)&a4);
     CHECK_STR(g, "198.51.100.9");
+    /* the table of groups: a group is found only while it has connections open; a free slot is
+     * taken for a new one only when asked, and there is none when every slot is in use */
+    listener_peer peers[2] = {{"10.0.0.1", 1}, {"10.0.0.2", 0}};
+    CHECK(listener_peer_find(peers, 2, "10.0.0.1", false) == &peers[0]);
+    CHECK(listener_peer_find(peers, 2, "10.0.0.2", false) == NULL); /* its last one closed */
+    CHECK(listener_peer_find(peers, 2, "10.0.0.3", false) == NULL);
+    CHECK_STR(peers[1].addr, "10.0.0.2"); /* nothing taken */
+    CHECK(listener_peer_find(peers, 2, "10.0.0.3", true) == &peers[1]);
+    CHECK_STR(peers[1].addr, "10.0.0.3");
+    peers[1].n = 1;
+    CHECK(listener_peer_find(peers, 2, "10.0.0.4", true) == NULL);
 }
 
 static void test_all(void)

@@ -432,6 +432,15 @@ static void test_missing_directory(void)
     CHECK_CONTAINS(ccz_error_detail(), "cannot create: File name too long");
 }
 
+/* Messages of the store at or above the level set, appended to a char[2048]. */
+static void keep_log(ccz_log_level level, const char *msg, void *payload)
+{
+    (void)level;
+    char *buf = payload;
+    size_t n = strlen(buf);
+    snprintf(buf + n, 2048 - n, "%s\n", msg);
+}
+
 static void test_not_a_store(void)
 {
     if (sqlite_only())
@@ -456,10 +465,27 @@ static void test_not_a_store(void)
     CHECK_INT(sqlite3_exec(db, "PRAGMA application_id = 42; CREATE TABLE t (x)", NULL, NULL, NULL),
               SQLITE_OK);
     sqlite3_close(db);
-    ccz_log_set_level(CCZ_LOG_OFF); /* its mode 0644 is warned about */
+    CHECK_INT(chmod(other, 0644), 0);
+    char log[2048] = "";
+    ccz_log_set_sink(keep_log, log); /* its mode 0644 is warned about */
     CHECK_STATUS(store_open(&s, other, NULL, 0), CCZ_ERR_UNSUPPORTED);
-    ccz_log_set_level(CCZ_LOG_WARN);
+    ccz_log_set_sink(NULL, NULL);
     CHECK_CONTAINS(ccz_error_detail(), "not a ccz store");
+    CHECK_CONTAINS(log, "others may read it (mode 644); 0600 is expected");
+    /* a link in the store's place is not followed, even to a ccz store: the state (and its
+     * secrets) stay in the file the path names */
+    const char *real = db_path("real.db");
+    CHECK_OK(store_open(&s, real, NULL, 0));
+    store_close(s);
+    s = NULL;
+    char link[4200];
+    snprintf(link, sizeof link, "%s.link", real);
+    CHECK_INT(symlink(real, link), 0);
+    ccz_log_set_level(CCZ_LOG_OFF);
+    CHECK_STATUS(store_open(&s, link, NULL, 0), CCZ_ERR_IO);
+    ccz_log_set_level(CCZ_LOG_WARN);
+    CHECK(s == NULL);
+    CHECK_CONTAINS(ccz_error_detail(), "unable to open database file");
 }
 
 /* A ccz store whose pages after the first are damaged (a bad disk, a torn copy): refused as
@@ -915,6 +941,9 @@ static void test_exec_rejects(void)
     CHECK_STATUS(store_exec(s, NULL, "SELECT * FROM nothing", NULL, 0, NULL, NULL),
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(store_exec(s, NULL, "", NULL, 0, NULL, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "store: no SQL statement in \"\"");
+    CHECK_STATUS(store_exec(s, NULL, "SELECT ?", NULL, 1, NULL, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "store_exec: NULL argument");
     CHECK_STATUS(store_exec(s, NULL, "SELECT ?", STORE_PARAMS(STORE_BLOB(NULL, 3)), NULL, NULL),
                  CCZ_ERR_INVALID_ARGUMENT);
     /* a blob over the backend's limit (SQLite's 1e9 bytes, PostgreSQL's 1 GiB) is refused
@@ -1151,6 +1180,16 @@ static ccz_status past_a_rollback(store *s, void *payload)
     return CCZ_OK;
 }
 
+/* Like past_a_rollback, but returns the failure, as a careful caller would. */
+static ccz_status fail_by_rollback(store *s, void *payload)
+{
+    (void)payload;
+    CCZ_GUARD(
+        store_exec(s, NULL, "INSERT INTO item (id, n) VALUES ('first', 1)", NULL, 0, NULL, NULL));
+    return store_exec(s, NULL, "INSERT OR ROLLBACK INTO item (id, n) VALUES ('first', 2)", NULL, 0,
+                      NULL, NULL);
+}
+
 /* A transaction the database ended by itself: a statement after it is refused (it would run
  * on its own and commit at once), and so is the transaction's commit, each saying why. */
 static void test_tx_ended_by_database(void)
@@ -1167,6 +1206,15 @@ static void test_tx_ended_by_database(void)
     /* the handle is usable after */
     CHECK_OK(
         store_exec(s, NULL, "INSERT INTO item (id, n) VALUES ('later', 1)", NULL, 0, NULL, NULL));
+    CHECK_INT(count(s, "SELECT count(*) FROM item"), 1);
+    /* the function returns the failure that ended it: that failure is the outcome, and no
+     * rollback of a transaction that is no more is tried (nor logged as failed) */
+    char log[2048] = "";
+    ccz_log_set_sink(keep_log, log);
+    CHECK_STATUS(store_tx(s, fail_by_rollback, NULL), CCZ_ERR_EXISTS);
+    ccz_log_set_sink(NULL, NULL);
+    CHECK_CONTAINS(ccz_error_detail(), "UNIQUE constraint failed: item.id");
+    CHECK_STR(log, "");
     CHECK_INT(count(s, "SELECT count(*) FROM item"), 1);
     store_close(s);
 }
@@ -1288,6 +1336,13 @@ static void test_two_handles(void)
 /* Another process holding the write lock: a write waits out the busy timeout (5 s) and fails
  * as unavailable (the services answer 503, which clients retry), naming the lock; once the lock
  * is gone the same write succeeds. */
+/* A row callback that drops the table its statement is still reading. */
+static ccz_status drop_kv(const store_row *r, void *payload)
+{
+    (void)r;
+    return store_exec(payload, NULL, "DROP TABLE store_kv", NULL, 0, NULL, NULL);
+}
+
 static void test_locked_is_unavailable(void)
 {
     if (sqlite_only())
@@ -1305,6 +1360,12 @@ static void test_locked_is_unavailable(void)
     CHECK_INT(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(other);
     CHECK_OK(store_kv_put(s, "nonce", "n", "v", 1, 0));
+    /* a table locked by the handle's own statement (SQLITE_LOCKED, not BUSY): the same */
+    ccz_log_set_level(CCZ_LOG_OFF);
+    CHECK_STATUS(store_exec(s, NULL, "SELECT key FROM store_kv", NULL, 0, drop_kv, s),
+                 CCZ_ERR_UNAVAILABLE);
+    ccz_log_set_level(CCZ_LOG_WARN);
+    CHECK_CONTAINS(ccz_error_detail(), "database table is locked");
     store_close(s);
 }
 

@@ -381,6 +381,33 @@ static void test_parse_cache(void)
     OPENSSL_free(der);
 }
 
+/* The least recently used entry makes room: a key read again after each of 40 others (more than
+ * the cache holds) is never the one evicted, so every read of it shares the first object. */
+static void test_parse_cache_keeps_recent(void)
+{
+    setup();
+    uint8_t pt[65];
+    size_t len = 0;
+    CHECK(EVP_PKEY_get_octet_string_param(leaf_key, "encoded-pub-key", pt, sizeof pt, &len) &&
+          len == 65);
+    EVP_PKEY *hot = NULL;
+    CHECK_OK(x509_p256_key_from_raw(&hot, pt + 1));
+    for (int i = 0; i < 40; i++) {
+        EVP_PKEY *other = EVP_EC_gen("P-256"), *raw = NULL, *again = NULL;
+        uint8_t o[65];
+        size_t ol = 0;
+        CHECK(EVP_PKEY_get_octet_string_param(other, "encoded-pub-key", o, sizeof o, &ol) &&
+              ol == 65);
+        CHECK_OK(x509_p256_key_from_raw(&raw, o + 1));
+        CHECK_OK(x509_p256_key_from_raw(&again, pt + 1));
+        CHECK(again == hot);
+        EVP_PKEY_free(again);
+        EVP_PKEY_free(raw);
+        EVP_PKEY_free(other);
+    }
+    EVP_PKEY_free(hot);
+}
+
 /* The cache's bounds: an entry is found only under the kind it was stored as (bytes read as a
  * PEM chain are not a DER certificate), and inputs above 16 KiB are never kept (a peer's
  * oversized chain must not pin memory in a process-wide cache). */
@@ -992,7 +1019,8 @@ static void test_leaf_crl_ends(void)
 
 TEST_MAIN(T(test_time), T(test_chain_inclusive_and_mapped), T(test_find_ext), T(test_issue_raw_ext),
           T(test_issue_utf8_names), T(test_hashes_and_pem), T(test_ecdsa_raw),
-          T(test_ecdsa_der_edges), T(test_parse_cache), T(test_parse_cache_bounds), T(test_ca_crls),
-          T(test_read_exact), T(test_issue_profile), T(test_read_der_after_pem),
-          T(test_ca_crl_signature_and_ends), T(test_intermediate_not_ca), T(test_raw_keys_on_curve),
-          T(test_pem_chain_damaged), T(test_leaf_crl_ends), T(test_cleanup))
+          T(test_ecdsa_der_edges), T(test_parse_cache), T(test_parse_cache_bounds),
+          T(test_parse_cache_keeps_recent), T(test_ca_crls), T(test_read_exact),
+          T(test_issue_profile), T(test_read_der_after_pem), T(test_ca_crl_signature_and_ends),
+          T(test_intermediate_not_ca), T(test_raw_keys_on_curve), T(test_pem_chain_damaged),
+          T(test_leaf_crl_ends), T(test_cleanup))
