@@ -996,8 +996,10 @@ static ccz_status packed(ccz_lattice_ciphertext *acc, ccz_heq_answer *out, const
 ccz_status ccz_heq_server_new(ccz_heq_server **out, const ccz_heq_server_opts *o)
 {
     *out = NULL;
-    CCZ_ENSURE(o && o->version >= 1 && o->db, CCZ_ERR_INVALID_ARGUMENT,
-               "server options: a database is needed");
+    CCZ_ENSURE(o && o->version == CCZ_HEQ_SERVER_OPTS_VERSION, CCZ_ERR_INVALID_ARGUMENT,
+               "server options: version %u, expected %u", o ? o->version : 0,
+               CCZ_HEQ_SERVER_OPTS_VERSION);
+    CCZ_ENSURE(o->db, CCZ_ERR_INVALID_ARGUMENT, "server options: a database is needed");
     ccz_heq_server *s = calloc(1, sizeof *s);
     CCZ_ENSURE(s, CCZ_ERR_NOMEM, "out of memory");
     s->db = o->db;

@@ -384,7 +384,11 @@ static void test_key_lengths(void)
     so.db = db;
     so.version = 0;
     CHECK_STATUS(ccz_heq_server_new(&none, &so), CCZ_ERR_INVALID_ARGUMENT);
-    CHECK_STR(ccz_error_detail(), "server options: a database is needed");
+    CHECK_STR(ccz_error_detail(), "server options: version 0, expected 1");
+    CHECK(none == NULL);
+    so.version = 2; /* a later header's options are not read as this one's */
+    CHECK_STATUS(ccz_heq_server_new(&none, &so), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "server options: version 2, expected 1");
     CHECK(none == NULL);
     CHECK_STATUS(ccz_heq_server_new(&none, NULL), CCZ_ERR_INVALID_ARGUMENT);
     CHECK(none == NULL);
@@ -1386,7 +1390,11 @@ static void test_service_options(void)
     CHECK(v == NULL);
     vo.version = 0;
     CHECK_STATUS(ccz_heq_service_new(&v, rpc, &vo), CCZ_ERR_INVALID_ARGUMENT);
-    CHECK_STR(ccz_error_detail(), why);
+    CHECK_STR(ccz_error_detail(), "he query service: options version 0, expected 1");
+    CHECK(v == NULL);
+    vo.version = 2;
+    CHECK_STATUS(ccz_heq_service_new(&v, rpc, &vo), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "he query service: options version 2, expected 1");
     CHECK(v == NULL);
     CHECK_STATUS(ccz_heq_service_new(&v, rpc, NULL), CCZ_ERR_INVALID_ARGUMENT);
     CHECK(v == NULL);

@@ -230,7 +230,10 @@ ccz_status ccz_heq_service_new(ccz_heq_service **out, ccz_rpc_server *rpc,
                                const ccz_heq_service_opts *o)
 {
     *out = NULL;
-    CCZ_ENSURE(o && o->version >= 1 && o->server && rpc, CCZ_ERR_INVALID_ARGUMENT,
+    CCZ_ENSURE(o && o->version == CCZ_HEQ_SERVICE_OPTS_VERSION, CCZ_ERR_INVALID_ARGUMENT,
+               "he query service: options version %u, expected %u", o ? o->version : 0,
+               CCZ_HEQ_SERVICE_OPTS_VERSION);
+    CCZ_ENSURE(o->server && rpc, CCZ_ERR_INVALID_ARGUMENT,
                "he query service: a server and an RPC server are needed");
     ccz_heq_service *v = calloc(1, sizeof *v);
     CCZ_ENSURE(v, CCZ_ERR_NOMEM, "out of memory");
