@@ -69,7 +69,8 @@ static void key_once(void)
     }
 }
 
-static size_t next_batch_size, next_epochs; /* for the next arbiter_start (0: all rows, 1) */
+static size_t next_batch_size, next_epochs,
+    next_hosts; /* for the next arbiter_start (0: all rows, 1, 1) */
 
 static void arbiter_start(arbiter *a, unsigned timeout_ms)
 {
@@ -83,10 +84,10 @@ static void arbiter_start(arbiter *a, unsigned timeout_ms)
     CHECK_OK(ccz_rpc_server_new(&a->rpc, &so));
     ccz_fl_vlr_service_opts o = CCZ_FL_VLR_SERVICE_OPTS_INIT;
     o.key = key;
-    o.hosts = 1;
+    o.hosts = next_hosts ? (unsigned)next_hosts : 1;
     o.epochs = next_epochs ? (unsigned)next_epochs : 1;
     o.batch_size = next_batch_size;
-    next_epochs = next_batch_size = 0;
+    next_epochs = next_batch_size = next_hosts = 0;
     o.timeout_ms = timeout_ms;
     o.threads = 1;
     o.log = a->log;
@@ -1080,6 +1081,149 @@ static void guest_runs_ahead(void)
     arbiter_free(&a);
 }
 
+/* Every party calls Finish before the model is trained: that is no successful training of no
+ * steps; the arbiter waits for the steps and times out. */
+static void finish_before_trained(void)
+{
+    static arbiter a;
+    arbiter_start(&a, 1000);
+    ccz_rpc_channel *g = party_channel(&a), *h = party_channel(&a);
+    join_both(g, h);
+    Heterolr__Empty empty = HETEROLR__EMPTY__INIT;
+    EXPECT(g, "Finish", empty, &heterolr__empty__descriptor, 0, "");
+    EXPECT(h, "Finish", empty, &heterolr__empty__descriptor, 0, "");
+    wait_log(&a, "hetero-LR step 0 timed out after 1.0 s waiting for");
+    const ccz_fl_vlr_status *st = arbiter_stop(&a);
+    CHECK(st->over);
+    CHECK_INT(st->code, CCZ_RPC_DEADLINE_EXCEEDED);
+    CHECK_CONTAINS(st->message, "hetero-LR step 0 timed out after 1.0 s waiting for");
+    CHECK_INT(st->steps, 0);
+    ccz_rpc_channel_free(g);
+    ccz_rpc_channel_free(h);
+    arbiter_free(&a);
+}
+
+/* Two hosts: the guest hears the sum of their scores and no sum of squares (the loss needs one
+ * host, as FATE); a loss it sends anyway is not decrypted into the epoch's; its HostScores waits
+ * for both hosts' scores and hears their sum. */
+static void two_hosts(void)
+{
+    static arbiter a;
+    next_hosts = 2;
+    arbiter_start(&a, 20000);
+    ccz_rpc_channel *g = party_channel(&a), *h[2] = {party_channel(&a), party_channel(&a)};
+    Heterolr__JoinRequest gj = join_req("guest", 0, "g", 2, guest_ids, 6),
+                          hj[2] = {join_req("host", 1, "h1", 3, host_ids, 8),
+                                   join_req("host", 2, "h2", 1, host_ids, 8)};
+    call gc, hc[2];
+    start_call(&gc, g, "Join", &gj.base, &heterolr__join_reply__descriptor);
+    for (int k = 0; k < 2; k++)
+        start_call(&hc[k], h[k], "Join", &hj[k].base, &heterolr__join_reply__descriptor);
+    join_call(&gc);
+    CHECK_INT(gc.code, 0);
+    free_call(&gc);
+    for (int k = 0; k < 2; k++) {
+        join_call(&hc[k]);
+        CHECK_INT(hc[k].code, 0);
+        free_call(&hc[k]);
+    }
+    cts s[2] = {{.count = 0}, {.count = 0}}, sq = {0}, res = {0}, l = {0}, grad = {0};
+    encrypt_run(&s[0], 4, 100);
+    encrypt_run(&s[1], 4, 200);
+    encrypt_run(&sq, 1, 7);
+    encrypt_run(&res, 4, 1000);
+    encrypt_run(&l, 1, 0);
+    encrypt_run(&grad, 3, 5);
+    Heterolr__ForwardRequest fw[2] = {HETEROLR__FORWARD_REQUEST__INIT,
+                                      HETEROLR__FORWARD_REQUEST__INIT};
+    call fc[2], c;
+    for (int k = 0; k < 2; k++) {
+        fw[k].forward = s[k].b;
+        fw[k].n_forward = 4;
+        fw[k].square = sq.b[0];
+        start_call(&fc[k], h[k], "Forward", &fw[k].base, &heterolr__ciphertexts__descriptor);
+    }
+    Heterolr__Step st0 = HETEROLR__STEP__INIT;
+    call_now(&c, g, "HostForwards", &st0.base, &heterolr__forward_reply__descriptor, 0);
+    CHECK_INT(c.code, 0);
+    const Heterolr__ForwardReply *fr = (const Heterolr__ForwardReply *)c.resp;
+    if (fr) {
+        CHECK_INT(fr->n_forward, 4);
+        CHECK_INT(fr->square.len, 0);
+        mpz_t got, m;
+        mpz_inits(got, m, NULL);
+        for (size_t r = 0; r < fr->n_forward && r < 4; r++) {
+            mpz_import(got, fr->forward[r].len, 1, 1, 1, 0, fr->forward[r].data);
+            CHECK_OK(ccz_paillier_decrypt(m, key, got));
+            CHECK(mpz_cmp_ui(m, 300 + 2 * r) == 0);
+        }
+        mpz_clears(got, m, NULL);
+    }
+    free_call(&c);
+    Heterolr__ResidualsRequest rr = HETEROLR__RESIDUALS_REQUEST__INIT;
+    rr.residuals = res.b;
+    rr.n_residuals = 4;
+    rr.loss = l.b[0];
+    EXPECT(g, "Residuals", rr, &heterolr__empty__descriptor, 0, "");
+    Heterolr__GradientRequest gr = HETEROLR__GRADIENT_REQUEST__INIT;
+    gr.masked = grad.b;
+    for (int k = 0; k < 2; k++) {
+        join_call(&fc[k]);
+        CHECK_INT(fc[k].code, 0);
+        free_call(&fc[k]);
+        gr.n_masked = k ? 1 : 3;
+        call_now(&c, h[k], "Gradient", &gr.base, &heterolr__gradient_reply__descriptor, 0);
+        CHECK_INT(c.code, 0);
+        free_call(&c);
+    }
+    gr.n_masked = 3;
+    call_now(&c, g, "Gradient", &gr.base, &heterolr__gradient_reply__descriptor, 0);
+    CHECK_INT(c.code, 0);
+    if (c.resp) {
+        CHECK(((const Heterolr__GradientReply *)c.resp)->stop);
+        CHECK(isnan(((const Heterolr__GradientReply *)c.resp)->loss));
+    }
+    free_call(&c);
+    wait_log(&a, "epoch 0: loss not available (several hosts, as FATE)");
+    /* the evaluation: the guest's call waits for the second host's scores */
+    double scores[2][4] = {{0.5, -1.25, 2, 3}, {1, 1, -1, 0.25}};
+    Heterolr__ScoresRequest sr = HETEROLR__SCORES_REQUEST__INIT;
+    sr.n_scores = 4;
+    Heterolr__Empty empty = HETEROLR__EMPTY__INIT;
+    call hs;
+    start_call(&hs, g, "HostScores", &empty.base, &heterolr__scores_request__descriptor);
+    for (int k = 0; k < 2; k++) {
+        sr.scores = scores[k];
+        EXPECT(h[k], "Scores", sr, &heterolr__empty__descriptor, 0, "");
+    }
+    join_call(&hs);
+    CHECK_INT(hs.code, 0);
+    if (hs.resp) {
+        const Heterolr__ScoresRequest *got = (const Heterolr__ScoresRequest *)hs.resp;
+        CHECK_INT(got->n_scores, 4);
+        for (size_t i = 0; i < got->n_scores && i < 4; i++)
+            CHECK(got->scores[i] == scores[0][i] + scores[1][i]);
+    }
+    free_call(&hs);
+    EXPECT(g, "Finish", empty, &heterolr__empty__descriptor, 0, "");
+    for (int k = 0; k < 2; k++)
+        EXPECT(h[k], "Finish", empty, &heterolr__empty__descriptor, 0, "");
+    const ccz_fl_vlr_status *st = arbiter_stop(&a);
+    CHECK_INT(st->code, 0);
+    CHECK_INT(st->steps, 1);
+    CHECK(isnan(st->loss[0]));
+    for (int k = 0; k < 2; k++) {
+        cts_free(&s[k]);
+        ccz_rpc_channel_free(h[k]);
+    }
+    cts_free(&sq);
+    cts_free(&res);
+    cts_free(&l);
+    cts_free(&grad);
+    ccz_rpc_channel_free(g);
+    arbiter_free(&a);
+}
+
 /* The arbiter's own options, refused at once (each by what to change) rather than by every party
  * after all joined: a plan the parties refuse is no plan. */
 static void service_options(void)
@@ -1146,4 +1290,4 @@ static void service_options(void)
 TEST_MAIN(T(hostile_parties), T(too_few_in_common), T(party_never_joins), T(hosts_full),
           T(calls_after_failure), T(party_leaves), T(second_stream_before_all_joined),
           T(second_held_call), T(loss_of_some_batches), T(party_never_finishes),
-          T(guest_runs_ahead), T(service_options))
+          T(guest_runs_ahead), T(finish_before_trained), T(two_hosts), T(service_options))

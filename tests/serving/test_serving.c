@@ -30,7 +30,8 @@
 #include "svc/serving/internal.h"
 #include "test.h"
 
-static char model_path[600], flat_path[600], wide_path[600], many_path[3][600], two_path[600];
+static char model_path[600], flat_path[600], wide_path[600], many_path[3][600], two_path[600],
+    one_path[600];
 
 static void *run(void *arg)
 {
@@ -159,15 +160,17 @@ static void get(char *answer, size_t cap, int port, const char *path)
     close(fd);
 }
 
-/* A server of the Relu model, the Flatten one and the wide one (X[N,1] -> Y[N,256]) on the
- * listeners given, with o's batching and limits, its loop run in a thread (NULL when it could
- * not be made). */
+/* A server of the Relu model, the Flatten one, the wide one (X[N,1] -> Y[N,256]) and a Relu of
+ * one value a row (X[N,1] -> Y[N,1]) on the listeners given, with o's batching and limits, its
+ * loop run in a thread (NULL when it could not be made). */
 static ccz_serving *serving_start_opts(pthread_t *t, ccz_serving_opts *o)
 {
-    ccz_serving_model m[3] = {
-        {"relu", model_path, 1, NULL}, {"flat", flat_path, 1, NULL}, {"wide", wide_path, 1, NULL}};
+    ccz_serving_model m[4] = {{"relu", model_path, 1, NULL},
+                              {"flat", flat_path, 1, NULL},
+                              {"wide", wide_path, 1, NULL},
+                              {"one", one_path, 1, NULL}};
     o->models = m;
-    o->n_models = 3;
+    o->n_models = 4;
     o->threads = 1;
     ccz_serving *sv = NULL;
     CHECK_OK(ccz_serving_new(&sv, o));
@@ -228,6 +231,20 @@ static void test_rest_only(void)
     get(answer, sizeof answer, port, "/v2/models/nosuch/ready");
     CHECK_CONTAINS(answer, "HTTP/1.1 404");
     CHECK_CONTAINS(answer, "Request for unknown model: 'nosuch' is not found");
+    /* paths under a model that name nothing */
+    static const struct {
+        const char *path, *text;
+    } unknown[] = {
+        {"/v1/models/relu/foo", "Malformed request: GET /v1/models/relu/foo"},
+        {"/v1/models/relu/metadataX", "Malformed request: GET /v1/models/relu/metadataX"},
+        {"/v2/models/relu/foo", "no such endpoint: /v2/models/relu/foo"},
+        {"/v2/health/foo", "no such endpoint: /v2/health/foo"},
+    };
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(unknown); i++) {
+        get(answer, sizeof answer, port, unknown[i].path);
+        CHECK_CONTAINS(answer, "HTTP/1.1 404");
+        CHECK_CONTAINS(answer, unknown[i].text);
+    }
     /* the metadata's input shape: the batch unknown (-1), then the model's dims */
     get(answer, sizeof answer, port, "/v1/models/relu/metadata");
     CHECK_CONTAINS(answer, "HTTP/1.1 200");
@@ -349,6 +366,31 @@ static void test_rest_errors(void)
          "Servable not found for request: Specific(relu, 2)"},
         {"/v1/models/relu:explain", "{\"instances\": [[1, 2, 3]]}", 400,
          "Malformed request: POST /v1/models/relu:explain"},
+        /* a version of 19 digits is refused, not read as its first 18 and a tail; 18 are
+         * looked up */
+        {"/v1/models/relu/versions/1000000000000000000:predict", "{\"instances\": [[1, 2, 3]]}",
+         400, "the version must be a number from 1 to 10^18 - 1"},
+        {"/v1/models/relu/versions/999999999999999999:predict", "{\"instances\": [[1, 2, 3]]}", 404,
+         "Servable not found for request: Specific(relu, 999999999999999999)"},
+        /* a signature name that is no string; a model that is not served, whatever the body */
+        {"/v1/models/relu:predict", "{\"signature_name\": 5, \"instances\": [[1, 2, 3]]}", 400,
+         "Serving signature name: \\\"(not a string)\\\" not found in signature def"},
+        /* an output of one value a row is a regression's, not class scores */
+        {"/v1/models/one:classify", "{\"examples\": [{\"X\": [2]}]}", 400,
+         "model one takes 1 input and has no single output of class scores: use :predict"},
+        {"/v1/models/one:regress", "{\"examples\": [{\"X\": [-2]}, {\"X\": [1.5]}]}", 200,
+         "{\"results\":[0,1.5]}"},
+        {"/v1/models/nosuch:predict", "not JSON", 404,
+         "Servable not found for request: Latest(nosuch)"},
+        /* v2: a batch over 2^20 rows; data nested deeper than the shape */
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [1048577, 3], "
+         "\"data\": [1, 2, 3]}]}",
+         400, "input 'X': the batch (shape[0]) must be 1 to 1048576"},
+        {"/v2/models/relu/infer",
+         "{\"inputs\": [{\"name\": \"X\", \"datatype\": \"FP32\", \"shape\": [1, 3], "
+         "\"data\": [[[1], 2, 3]]}]}",
+         400, "data must be numbers, flat or nested in lists as the shape"},
         {"/v2/models/nope/infer", "{\"inputs\": []}", 404,
          "Request for unknown model: 'nope' is not found"},
         /* v2 tensors: not a list, not numeric, a shape of non-integers, data not numbers, an
@@ -1897,6 +1939,15 @@ static void test_many_inputs(void)
     post(answer, sizeof answer, port, "/v1/models/many:predict", cols);
     CHECK_CONTAINS(answer, "HTTP/1.1 200");
     CHECK_CONTAINS(answer, out);
+    /* the columnar form of several inputs is an object; classify takes a model of one input */
+    post(answer, sizeof answer, port, "/v1/models/many:predict", "{\"inputs\": [[1], [2]]}");
+    CHECK_CONTAINS(answer, "HTTP/1.1 400");
+    CHECK_CONTAINS(answer, "'inputs': the model takes 16 named inputs; expected an object");
+    post(answer, sizeof answer, port, "/v1/models/many:classify",
+         "{\"examples\": [{\"X0\": [1]}]}");
+    CHECK_CONTAINS(answer, "HTTP/1.1 400");
+    CHECK_CONTAINS(answer, "model many takes 16 inputs and has no single output of class scores: "
+                           "use :predict");
     get(answer, sizeof answer, port, "/v1/models/many/metadata");
     CHECK_CONTAINS(answer, "HTTP/1.1 200");
     CHECK_CONTAINS(answer, "\"X0\":{\"dtype\":\"DT_FLOAT\"");
@@ -2123,6 +2174,11 @@ static void setup(void)
                                      .out2_output = true});
     snprintf(two_path, sizeof two_path, "%s/two.onnx", test_tmpdir());
     CHECK_OK(ccz_file_write(two_path, ccz_buf_span(&model), 0600));
+    ccz_buf_reset(&model);
+    onnx_build(&model,
+               &(model_spec){.op = "Relu", .n_in = 1, .in = {"X"}, .x_rank = 2, .x_dims = {0, 1}});
+    snprintf(one_path, sizeof one_path, "%s/one.onnx", test_tmpdir());
+    CHECK_OK(ccz_file_write(one_path, ccz_buf_span(&model), 0600));
     static const size_t many[3] = {16, 17, 33};
     for (int k = 0; k < 3; k++) {
         ccz_buf_reset(&model);
