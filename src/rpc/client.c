@@ -480,8 +480,17 @@ static int on_error(nghttp2_session *session, int lib_error_code, const char *ms
  * the connection would wait for their deadlines. The client sends no GOAWAY of its own. */
 static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
-    (void)session;
     conn *c = user_data;
+    if (frame->hd.type == NGHTTP2_RST_STREAM) {
+        /* a call this side ended has its status already; any other reset is nghttp2's, for a
+         * response it would not take (a header HTTP/2 forbids, DATA past the window) */
+        ccz_rpc_stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+        if (s)
+            stream_set(s, CCZ_RPC_INTERNAL,
+                       "the server's response broke HTTP/2: the client reset the stream (%s)",
+                       nghttp2_http2_strerror(frame->rst_stream.error_code));
+        return 0;
+    }
     const nghttp2_goaway *g = &frame->goaway;
     if (frame->hd.type != NGHTTP2_GOAWAY || g->error_code == NGHTTP2_NO_ERROR)
         return 0;

@@ -64,7 +64,8 @@ typedef enum {
     PADDED,        /* a well-formed answer whose headers add up to 16384 + pad_over bytes */
     LONG_KEYS,     /* a well-formed answer with metadata keys of 255 and of 256 bytes */
     TYPED_ERROR,   /* HTTP http_error of application/grpc, headers only (their END_STREAM) */
-    GARBAGE        /* bytes that are not HTTP/2 frames, the connection kept open */
+    GARBAGE,       /* bytes that are not HTTP/2 frames, the connection kept open */
+    BAD_HEADER     /* a well-formed answer whose headers hold one HTTP/2 forbids (connection) */
 } misdeed;
 
 typedef struct {
@@ -300,6 +301,7 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
     case STATUS_99:
     case NO_TYPE:
     case TRAILER_FLOOD:
+    case BAD_HEADER:
         h->body = reply, h->body_len = sizeof reply;
         break;
     case TWO_REPLIES:
@@ -335,6 +337,8 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
     }
     nghttp2_nv grpc[] = {NV(":status", "200"), NV("content-type", "application/grpc"),
                          NV("grpc-encoding", "snappy")};
+    if (h->what == BAD_HEADER)
+        grpc[2] = (nghttp2_nv)NV("connection", "keep-alive");
     nghttp2_nv http[] = {NV(":status", "503"), NV("content-type", "text/plain")};
     nghttp2_nv json[] = {NV(":status", "200"), NV("content-type", "application/json")};
     nghttp2_data_provider p = {.read_callback = read_body};
@@ -344,7 +348,9 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
         http[0].valuelen = strlen(http_error);
         nv = http;
     }
-    size_t nvlen = h->what == UNKNOWN_ENCODING ? 3 : h->what == NO_TYPE ? 1 : 2;
+    size_t nvlen = h->what == UNKNOWN_ENCODING || h->what == BAD_HEADER ? 3
+                   : h->what == NO_TYPE                                 ? 1
+                                                                        : 2;
     return nghttp2_submit_response(s, f->hd.stream_id, nv, nvlen, &p) ? NGHTTP2_ERR_CALLBACK_FAILURE
                                                                       : 0;
 }
@@ -530,6 +536,11 @@ static void test_hostile_answers(void)
     CHECK_STR(text, "the server reset the stream: INADEQUATE_SECURITY");
     CHECK_INT(call(RESET_PROTOCOL, text, sizeof text), CCZ_RPC_INTERNAL);
     CHECK_CONTAINS(text, "the server reset the stream: ");
+    /* a response HTTP/2 forbids: the client's nghttp2 resets the stream, and says so (it was
+     * told as the server's reset) */
+    CHECK_INT(call(BAD_HEADER, text, sizeof text), CCZ_RPC_INTERNAL);
+    CHECK_STR(text, "the server's response broke HTTP/2: the client reset the stream "
+                    "(PROTOCOL_ERROR)");
 }
 
 /* A server that breaks HTTP/2 once the connection is up (bytes that are not frames, the socket
