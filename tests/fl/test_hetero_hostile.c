@@ -931,6 +931,13 @@ static void raw_step(ccz_rpc_channel *g, ccz_rpc_channel *h, int step, size_t ro
     if (with_loss)
         rr.loss = l.b[0];
     EXPECT(g, "Residuals", rr, &heterolr__empty__descriptor, 0, "");
+    /* the scores again once the residuals are in: refused at once, not held until the
+     * training's timeout */
+    char again[100];
+    snprintf(again, sizeof again,
+             "the hosts' scores of step %d were answered and its residuals are in", step);
+    EXPECT(g, "HostForwards", st, &heterolr__forward_reply__descriptor, CCZ_RPC_FAILED_PRECONDITION,
+           again);
     join_call(&fc);
     CHECK_INT(fc.code, 0);
     free_call(&fc);

@@ -493,6 +493,13 @@ static void on_host_forwards(ccz_rpc_call *call, const ProtobufCMessage *req, vo
     party *w;
     if (refuse_outsider(v, call, &w) || !right_step(v, call, r->step, true, w))
         return;
+    if (v->res_step == (int)w->step) { /* it would wait for an answer that never comes */
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "the hosts' scores of step %u were answered and its residuals are in", w->step);
+        (void)!ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION, msg);
+        return;
+    }
     fl_hold(&w->fl, call);
     v->progress = listener_mono_ms();
     forwards_ready(v);
