@@ -36,9 +36,8 @@ typedef struct conn {
     struct bufferevent *bev;
     SSL *ssl; /* the bufferevent's (NULL in plaintext) */
     nghttp2_session *h2;
-    bool broken;       /* no new streams on this connection */
-    bool got_settings; /* the server's preface arrived on this connection */
-    bool h2_error;     /* nghttp2 reported an error (before SETTINGS: the server's connection's) */
+    bool broken;         /* no new streams on this connection */
+    bool got_settings;   /* the server's preface arrived on this connection */
     char h2_broken[160]; /* why our GOAWAY ended the session for the server's error ("" if not) */
     int in_recv;
     int in_send;       /* inside nghttp2_session_send: a call's end may start another call */
@@ -463,21 +462,10 @@ static int on_frame_recv_conn(nghttp2_session *session, const nghttp2_frame *fra
     return on_frame_recv(session, frame, user_data);
 }
 
-/* nghttp2 ends the session on the server's connection error (bytes that are not HTTP/2 where its
- * SETTINGS belong, for one) without returning an error: this callback is how the client learns
- * while it waits for the SETTINGS. Later it also reports a stream's bad header, not the
- * connection's error. */
-static int on_error(nghttp2_session *session, int lib_error_code, const char *msg, size_t len,
-                    void *user_data)
-{
-    (void)session, (void)lib_error_code, (void)msg, (void)len;
-    ((conn *)user_data)->h2_error = true;
-    return 0;
-}
-
-/* After the SETTINGS, nghttp2 ends the session on the server's connection error (a frame too
- * large, DATA on stream 0) with a GOAWAY of that error, again returning none, and the calls on
- * the connection would wait for their deadlines. The client sends no GOAWAY of its own. */
+/* nghttp2 ends the session on the server's connection error (a frame too large, DATA on stream
+ * 0, bytes that are not HTTP/2 where its SETTINGS belong) with a GOAWAY of that error, returning
+ * none, and the calls on the connection would wait for their deadlines: its sending is how the
+ * client learns. The client sends no GOAWAY of its own. */
 static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
     conn *c = user_data;
@@ -743,6 +731,20 @@ static int send_by(int fd, const uint8_t *p, size_t n, int64_t deadline)
     return 0;
 }
 
+/* Sends what nghttp2 has queued straight on the socket; "" in why, or why not. */
+static void send_direct(conn *c, int fd, int64_t deadline, char *why, size_t why_size,
+                        bool *timed_out)
+{
+    const uint8_t *data;
+    ssize_t n;
+    while (!why[0] && (n = nghttp2_session_mem_send(c->h2, &data)) != 0)
+        if (n < 0 || send_by(fd, data, (size_t)n, deadline) != 0) {
+            *timed_out = n > 0 && errno == ETIMEDOUT;
+            snprintf(why, why_size, "cannot send to the server: %s",
+                     n < 0 ? nghttp2_strerror((int)n) : strerror(errno));
+        }
+}
+
 /* A plaintext connection is up once the server's SETTINGS (its preface) arrive, by the
  * deadline, as the TLS handshake bounds an RA-TLS one: a server that accepts TCP and does not
  * speak HTTP/2 (a TLS server among them) fails here instead of holding a call. The prefaces are
@@ -753,20 +755,13 @@ static ccz_status await_settings(conn *c, int64_t deadline, bool *timed_out)
     static const char hint[] = "not a plaintext (h2c) gRPC server (a TLS one?)";
     int fd = bufferevent_getfd(c->bev);
     char why[256] = "";
-    const uint8_t *data;
-    ssize_t n;
-    while (!why[0] && (n = nghttp2_session_mem_send(c->h2, &data)) != 0)
-        if (n < 0 || send_by(fd, data, (size_t)n, deadline) != 0) {
-            *timed_out = n > 0 && errno == ETIMEDOUT;
-            snprintf(why, sizeof why, "cannot send the HTTP/2 preface: %s (%s)",
-                     n < 0 ? nghttp2_strerror((int)n) : strerror(errno), hint);
-        }
+    send_direct(c, fd, deadline, why, sizeof why, timed_out);
     while (!why[0] && !c->got_settings) {
         int64_t left = deadline - listener_mono_ms();
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (left <= 0 || poll(&p, 1, left < INT32_MAX ? (int)left : INT32_MAX) == 0) {
             *timed_out = true;
-            snprintf(why, sizeof why, "no HTTP/2 SETTINGS from the server in time (%s)", hint);
+            snprintf(why, sizeof why, "no HTTP/2 SETTINGS from the server in time");
             break;
         }
         uint8_t buf[4096];
@@ -775,15 +770,20 @@ static ccz_status await_settings(conn *c, int64_t deadline, bool *timed_out)
             continue;
         if (got == 0)
             snprintf(why, sizeof why,
-                     "the server closed the connection before its HTTP/2 SETTINGS: %s", hint);
+                     "the server closed the connection before its HTTP/2 SETTINGS");
         else if (got < 0)
-            snprintf(why, sizeof why, "%s before the server's HTTP/2 SETTINGS: %s", strerror(errno),
-                     hint);
-        else if (nghttp2_session_mem_recv(c->h2, buf, (size_t)got) != got || c->h2_error)
-            snprintf(why, sizeof why, "the server does not speak HTTP/2: %s", hint);
+            snprintf(why, sizeof why, "%s before the server's HTTP/2 SETTINGS", strerror(errno));
+        else if (nghttp2_session_mem_recv(c->h2, buf, (size_t)got) != got)
+            snprintf(why, sizeof why, "the server does not speak HTTP/2");
+        else
+            send_direct(c, fd, deadline, why, sizeof why, timed_out); /* a GOAWAY: c->h2_broken */
+        if (!why[0] && c->h2_broken[0])
+            snprintf(why, sizeof why, "the server does not speak HTTP/2");
     }
     if (!why[0])
         return CCZ_OK;
+    size_t len = strlen(why);
+    snprintf(why + len, sizeof why - len, " (%s)", hint);
     conn_drop(c, why);
     return ccz_fail(*timed_out ? CCZ_ERR_NETWORK : CCZ_ERR_PROTOCOL, "connect to %s: %s",
                     ch->target, why);
@@ -836,7 +836,6 @@ static ccz_status h2_start(conn *c)
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
     nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_frame_not_send);
-    nghttp2_session_callbacks_set_error_callback2(cb, on_error);
     nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
     int rv = nghttp2_session_client_new(&c->h2, cb, c);
     nghttp2_session_callbacks_del(cb);

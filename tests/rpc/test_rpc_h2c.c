@@ -305,7 +305,7 @@ static void test_silent_server(void)
     t0 = now_ms();
     CHECK_INT(say_once(target, NULL, "x", 0, 3000, text, sizeof text), CCZ_RPC_UNAVAILABLE);
     CHECK(now_ms() - t0 < 2000);
-    CHECK_CONTAINS(text, "the server does not speak HTTP/2: not a plaintext (h2c) gRPC server");
+    CHECK_CONTAINS(text, "the server does not speak HTTP/2 (not a plaintext (h2c) gRPC server");
     pthread_join(th, NULL);
     close(l);
     /* nobody listening: refused at once */
