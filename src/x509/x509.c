@@ -401,28 +401,34 @@ ccz_status x509_cert_to_pem(ccz_buf *out, X509 *x)
     return s;
 }
 
-int x509_ext_count(const X509 *x, const char *oid_text, ASN1_OCTET_STRING **first)
+/* The index of the first extension with this dotted OID (-1 when none, -2 when the OID cannot be
+ * made), and in *next, if asked, the second's (-1 when none). */
+static int ext_index(const X509 *x, const char *oid_text, int *next)
 {
     /* made per call: a cached ASN1_OBJECT would need a lock (or pthread_once) for a few
      * hundred nanoseconds saved */
-    *first = NULL;
     ASN1_OBJECT *oid = OBJ_txt2obj(oid_text, 1);
     if (!oid)
-        return -1;
+        return -2;
     int idx = X509_get_ext_by_OBJ(x, oid, -1);
-    int again = idx < 0 ? -1 : X509_get_ext_by_OBJ(x, oid, idx);
+    if (next)
+        *next = idx < 0 ? -1 : X509_get_ext_by_OBJ(x, oid, idx);
     ASN1_OBJECT_free(oid);
-    if (idx < 0)
-        return 0;
-    *first = X509_EXTENSION_get_data(X509_get_ext(x, idx));
-    return again < 0 ? 1 : 2;
+    return idx;
+}
+
+int x509_ext_count(const X509 *x, const char *oid_text, ASN1_OCTET_STRING **first)
+{
+    int again;
+    int idx = ext_index(x, oid_text, &again);
+    *first = idx < 0 ? NULL : X509_EXTENSION_get_data(X509_get_ext(x, idx));
+    return idx == -2 ? -1 : idx < 0 ? 0 : again < 0 ? 1 : 2;
 }
 
 ASN1_OCTET_STRING *x509_find_ext(const X509 *x, const char *oid_text)
 {
-    ASN1_OCTET_STRING *v;
-    x509_ext_count(x, oid_text, &v);
-    return v;
+    int idx = ext_index(x, oid_text, NULL);
+    return idx < 0 ? NULL : X509_EXTENSION_get_data(X509_get_ext(x, idx));
 }
 
 static ccz_status sha256_der(uint8_t out[32], unsigned char *der, int n, const char *what)
