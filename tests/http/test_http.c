@@ -1163,17 +1163,38 @@ static bool fd_closed(int fd)
     return poll(&p, 1, 300) == 1 && recv(fd, &b, 1, MSG_DONTWAIT) <= 0;
 }
 
+/* Sends a whole ClientHello on fd, as a client that then stops: the server has answered it and
+ * waits for the client's next flight, its handshake under way with nothing left to read. */
+static bool send_client_hello(int fd)
+{
+    SSL *ssl = SSL_new(client_ctx);
+    BIO *in = BIO_new(BIO_s_mem()), *out = BIO_new(BIO_s_mem());
+    SSL_set_bio(ssl, in, out);
+    SSL_set_connect_state(ssl);
+    bool ok = SSL_do_handshake(ssl) == -1; /* wants to read the server's answer */
+    char *hello;
+    long n = BIO_get_mem_data(out, &hello);
+    ok = ok && n > 0 && send(fd, hello, (size_t)n, MSG_NOSIGNAL) == n;
+    SSL_free(ssl);
+    return ok;
+}
+
 /* At a peer's cap the newcomer's room is made by the peer's oldest silent connection, not by
- * an older one whose handshake has started (half a ClientHello sent). */
+ * an older one whose handshake has started: half a ClientHello sent (in OpenSSL's buffer), or a
+ * whole one answered (the server waits for the client's next flight). */
 static void test_cap_keeps_started_handshake(void)
 {
     server s;
-    http_server_opts o = {.max_per_peer = 3, .max_connections = 64};
+    http_server_opts o = {.max_per_peer = 4, .max_connections = 64};
     server_start(&s, &o);
     uint8_t half[105] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03};
     int started = tcp_connect_from(s.port, "127.0.0.3");
     CHECK(started >= 0 && send(started, half, sizeof half, MSG_NOSIGNAL) == (ssize_t)sizeof half);
-    usleep(100 * 1000); /* the server has read it */
+    int hello = tcp_connect_from(s.port, "127.0.0.3");
+    CHECK(hello >= 0 && send_client_hello(hello));
+    usleep(100 * 1000); /* the server has read them */
+    char answer[16384]; /* the server's first flight, so that a close would be seen next */
+    CHECK(recv(hello, answer, sizeof answer, MSG_DONTWAIT) > 0);
     int silent[2];
     for (int i = 0; i < 2; i++)
         CHECK((silent[i] = tcp_connect_from(s.port, "127.0.0.3")) >= 0);
@@ -1186,7 +1207,9 @@ static void test_cap_keeps_started_handshake(void)
     client_close(&c);
     CHECK(fd_closed(silent[0]));
     CHECK(!fd_closed(started));
+    CHECK(!fd_closed(hello));
     close(started);
+    close(hello);
     for (int i = 0; i < 2; i++)
         close(silent[i]);
     server_stop(&s);
