@@ -31,7 +31,7 @@
 #include "test.h"
 
 static char model_path[600], flat_path[600], wide_path[600], many_path[3][600], two_path[600],
-    one_path[600];
+    scalar_path[600], one_path[600];
 
 static void *run(void *arg)
 {
@@ -165,12 +165,13 @@ static void get(char *answer, size_t cap, int port, const char *path)
  * loop run in a thread (NULL when it could not be made). */
 static ccz_serving *serving_start_opts(pthread_t *t, ccz_serving_opts *o)
 {
-    ccz_serving_model m[4] = {{"relu", model_path, 1, NULL},
+    ccz_serving_model m[5] = {{"relu", model_path, 1, NULL},
                               {"flat", flat_path, 1, NULL},
                               {"wide", wide_path, 1, NULL},
-                              {"one", one_path, 1, NULL}};
+                              {"one", one_path, 1, NULL},
+                              {"scalar", scalar_path, 1, NULL}};
     o->models = m;
-    o->n_models = 4;
+    o->n_models = 5;
     o->threads = 1;
     ccz_serving *sv = NULL;
     CHECK_OK(ccz_serving_new(&sv, o));
@@ -380,6 +381,16 @@ static void test_rest_errors(void)
          "model one takes 1 input and has no single output of class scores: use :predict"},
         {"/v1/models/one:regress", "{\"examples\": [{\"X\": [-2]}, {\"X\": [1.5]}]}", 200,
          "{\"results\":[0,1.5]}"},
+        /* a rank-1 input (X[N]): a row is a number, bare or a list of one; the context's too */
+        {"/v1/models/scalar:regress",
+         "{\"examples\": [{\"X\": -2}, {\"X\": [1.5]}, {}], \"context\": {\"X\": 3}}", 200,
+         "{\"results\":[0,1.5,3]}"},
+        {"/v1/models/scalar:regress", "{\"examples\": [{\"X\": [1, 2]}]}", 400,
+         "input 'X': a value is not a number"},
+        {"/v1/models/scalar:regress", "{\"examples\": [{\"X\": []}]}", 400,
+         "input 'X': a value is not a number"},
+        {"/v1/models/scalar:predict", "{\"instances\": [1, -2, 0.5]}", 200,
+         "{\"predictions\":[1,0,0.5]}"},
         {"/v1/models/nosuch:predict", "not JSON", 404,
          "Servable not found for request: Latest(nosuch)"},
         /* v2: a batch over 2^20 rows; data nested deeper than the shape */
@@ -2179,6 +2190,11 @@ static void setup(void)
                &(model_spec){.op = "Relu", .n_in = 1, .in = {"X"}, .x_rank = 2, .x_dims = {0, 1}});
     snprintf(one_path, sizeof one_path, "%s/one.onnx", test_tmpdir());
     CHECK_OK(ccz_file_write(one_path, ccz_buf_span(&model), 0600));
+    ccz_buf_reset(&model);
+    onnx_build(&model,
+               &(model_spec){.op = "Relu", .n_in = 1, .in = {"X"}, .x_rank = 1, .x_dims = {0}});
+    snprintf(scalar_path, sizeof scalar_path, "%s/scalar.onnx", test_tmpdir());
+    CHECK_OK(ccz_file_write(scalar_path, ccz_buf_span(&model), 0600));
     static const size_t many[3] = {16, 17, 33};
     for (int k = 0; k < 3; k++) {
         ccz_buf_reset(&model);
