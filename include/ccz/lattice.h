@@ -209,15 +209,16 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ckks_rescale(ccz_lattice_ciphertext
 CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ckks_rescale_to(ccz_lattice_ciphertext *out,
                                                              const ccz_lattice_context *ctx,
                                                              const ccz_lattice_ciphertext *a);
+/* CKKS: out = k a, ccz_lattice_ckks_mul_const_at at the context's scale. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ckks_mul_const(ccz_lattice_ciphertext *out,
                                                             const ccz_lattice_context *ctx,
                                                             const ccz_lattice_ciphertext *a,
                                                             double k);
 /* CKKS: out = k a and acc = acc + k a with k rounded to an integer at `scale`, as a constant
  * plaintext encoded at that scale would be (no FFT, no NTT: one product per residue): the
- * product's scale is a's times `scale`. acc must be at a's level with that scale and may not be
- * a. Choosing `scale` equal to the last prime of a's level makes the rescale that follows give
- * back a's scale exactly. */
+ * product's scale is a's times `scale`, refused (as a product's) when it reaches the modulus of
+ * a's level. acc must be at a's level with that scale and may not be a. Choosing `scale` equal
+ * to the last prime of a's level makes the rescale that follows give back a's scale exactly. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ckks_mul_const_at(ccz_lattice_ciphertext *out,
                                                                const ccz_lattice_context *ctx,
                                                                const ccz_lattice_ciphertext *a,

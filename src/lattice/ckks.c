@@ -300,33 +300,6 @@ ccz_status ccz_lattice_ckks_rescale_to(ccz_lattice_ciphertext *out, const ccz_la
     return lat_drop_last_to(ctx, out, a);
 }
 
-ccz_status ccz_lattice_ckks_mul_const(ccz_lattice_ciphertext *out, const ccz_lattice_context *ctx,
-                                      const ccz_lattice_ciphertext *a, double k)
-{
-    CCZ_GUARD(need_ckks(ctx));
-    CCZ_GUARD(lat_check_ct(ctx, a));
-    double scale = ctx->params.scale;
-    double v = round(k * scale);
-    CCZ_ENSURE(isfinite(v) && fabs(v) < 0x1p62, CCZ_ERR_OVERFLOW,
-               "the constant times the scale exceeds 2^62");
-    CCZ_GUARD(ccz_lattice_ciphertext_copy(out, a));
-    int64_t iv = (int64_t)v;
-    size_t n = ctx->n;
-    unsigned l = a->level;
-    for (unsigned i = 0; i < l; i++) {
-        const lat_mod *m = &ctx->ntt[i].mod;
-        uint64_t c = iv < 0 ? (m->q - ((uint64_t)(-iv) % m->q)) % m->q : (uint64_t)iv % m->q;
-        uint64_t cs = lat_shoup(c, m->q);
-        for (unsigned j = 0; j < out->size; j++) {
-            uint64_t *p = out->d + ((size_t)j * l + i) * n;
-            for (size_t x = 0; x < n; x++)
-                p[x] = lat_mul_shoup(p[x], c, cs, m->q);
-        }
-    }
-    out->scale = a->scale * scale;
-    return CCZ_OK;
-}
-
 /* k rounded to an integer at `scale`, as a residue of each prime of a's level */
 static ccz_status const_residues(uint64_t *c, const ccz_lattice_context *ctx, unsigned level,
                                  double k, double scale)
@@ -352,6 +325,7 @@ ccz_status ccz_lattice_ckks_mul_const_at(ccz_lattice_ciphertext *out,
     CCZ_GUARD(lat_check_ct(ctx, out));
     uint64_t c[MAXP];
     CCZ_GUARD(const_residues(c, ctx, a->level, k, scale));
+    CCZ_GUARD(scale_fits(ctx, a->level, a->scale * scale));
     CCZ_GUARD(ccz_lattice_ciphertext_copy(out, a));
     size_t n = ctx->n;
     unsigned l = a->level;
@@ -365,6 +339,12 @@ ccz_status ccz_lattice_ckks_mul_const_at(ccz_lattice_ciphertext *out,
     }
     out->scale = a->scale * scale;
     return CCZ_OK;
+}
+
+ccz_status ccz_lattice_ckks_mul_const(ccz_lattice_ciphertext *out, const ccz_lattice_context *ctx,
+                                      const ccz_lattice_ciphertext *a, double k)
+{
+    return ccz_lattice_ckks_mul_const_at(out, ctx, a, k, ctx->params.scale); /* its checks too */
 }
 
 ccz_status ccz_lattice_ckks_mul_const_add(ccz_lattice_ciphertext *acc,

@@ -41,6 +41,12 @@ static void test_layouts(void)
     int64_t missing[1] = {4};
     CHECK_STATUS(ccz_fl_vlr_align(&al, &d, missing, 1), CCZ_ERR_NOT_FOUND);
     CHECK_CONTAINS(ccz_error_detail(), "id 4 is not in this party's data");
+    /* above every id (the search ends past the last row) and below every id */
+    int64_t outside[2] = {8, 2};
+    CHECK_STATUS(ccz_fl_vlr_align(&al, &d, outside, 1), CCZ_ERR_NOT_FOUND);
+    CHECK_CONTAINS(ccz_error_detail(), "id 8 is not in this party's data");
+    CHECK_STATUS(ccz_fl_vlr_align(&al, &d, outside + 1, 1), CCZ_ERR_NOT_FOUND);
+    CHECK_CONTAINS(ccz_error_detail(), "id 2 is not in this party's data");
     ccz_ml_dataset_free(&d);
     static const char guest[] = "id,y,x0\n10,1,0.5\n11,0,-2\n";
     CHECK_OK(ccz_ml_dataset_parse(&d, guest, sizeof guest - 1, CCZ_ML_CSV_ID_Y));
@@ -230,6 +236,9 @@ static void test_steps(void)
     CHECK_STATUS(ccz_fl_vlr_update(h, (const mpz_t *)junk, 6), CCZ_ERR_OVERFLOW);
     CHECK_CONTAINS(ccz_error_detail(), "an implausible value");
     mpz_set(junk[0], n);
+    CHECK_STATUS(ccz_fl_vlr_update(h, (const mpz_t *)junk, 6), CCZ_ERR_OVERFLOW);
+    CHECK_CONTAINS(ccz_error_detail(), "gradient 0: the arbiter's value is not in [0, n)");
+    mpz_set_si(junk[0], -1);
     CHECK_STATUS(ccz_fl_vlr_update(h, (const mpz_t *)junk, 6), CCZ_ERR_OVERFLOW);
     CHECK_CONTAINS(ccz_error_detail(), "gradient 0: the arbiter's value is not in [0, n)");
     mpz_clear(n);

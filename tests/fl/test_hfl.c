@@ -112,11 +112,14 @@ static void tensors(void)
     CHECK_STATUS(ccz_hfl_tensor_decode(back, 5, CCZ_HFL_F32, b.ptr, 24), CCZ_ERR_MALFORMED);
     CHECK_STATUS(ccz_hfl_tensor_decode(back, 6, CCZ_HFL_F32, b.ptr, 23), CCZ_ERR_MALFORMED);
     CHECK_STATUS(ccz_hfl_tensor_decode(back, 6, 7, b.ptr, 24), CCZ_ERR_MALFORMED);
-    /* a NaN is refused */
+    /* a NaN is refused; with an infinity after it, the first is named */
     b.ptr[7] = 0x7f;
     b.ptr[6] = 0xc0;
     CHECK_STATUS(ccz_hfl_tensor_decode(back, 6, CCZ_HFL_F32, b.ptr, 24), CCZ_ERR_MALFORMED);
-    CHECK_CONTAINS(ccz_error_detail(), "weight 1 is not a finite number");
+    CHECK_STR(ccz_error_detail(), "weight 1 is not a finite number");
+    memcpy(b.ptr + 12, (const uint8_t[]){0, 0, 0x80, 0x7f}, 4);
+    CHECK_STATUS(ccz_hfl_tensor_decode(back, 6, CCZ_HFL_F32, b.ptr, 24), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "weight 1 is not a finite number");
     b.len = 0;
     CHECK_OK(ccz_hfl_tensor_encode(&b, v, 6, CCZ_HFL_F16));
     CHECK_INT(b.len, 12);
@@ -646,9 +649,10 @@ typedef struct {
     const char *name;
     float w[DIM];
     uint64_t examples;
-    int shape_error; /* send a mis-shaped update first */
-    int sleep_ms;    /* before uploading round 1 (a straggler) */
-    int codes[8];    /* of each PushUpdate */
+    uint64_t join_examples; /* the count it joins with (0: examples); its updates' count weighs */
+    int shape_error;        /* send a mis-shaped update first */
+    int sleep_ms;           /* before uploading round 1 (a straggler) */
+    int codes[8];           /* of each PushUpdate */
     char msgs[8][512];
     unsigned pushes;
     float final[DIM];
@@ -808,7 +812,7 @@ static void *client_run(void *arg)
     CHECK_OK(ccz_rpc_channel_new(&ch, c->srv->target, &co));
     Cczfl__JoinRequest jr = CCZFL__JOIN_REQUEST__INIT;
     jr.name = (char *)c->name;
-    jr.examples = c->examples;
+    jr.examples = c->join_examples ? c->join_examples : c->examples;
     jr.model = "lr";
     ProtobufCMessage *resp = NULL;
     CHECK_INT(unary(ch, "Join", &jr.base, &cczfl__plan__descriptor, &resp, NULL), 0);
@@ -866,14 +870,16 @@ static void join_clients(size_t n, pthread_t *t)
 }
 
 /* One round of two clients, one of which sends a mis-shaped update first: refused with
- * INVALID_ARGUMENT, the round goes on, and the result is NumPy's weighted mean. */
+ * INVALID_ARGUMENT, the round goes on, and the result is NumPy's weighted mean, weighed by the
+ * examples of the updates (not those the clients joined with). */
 static void round_with_misshaped_update(void)
 {
     need_numpy();
     server s;
     server_start(&s, 1, 2, 20000, NULL);
-    client cs[2] = {{.srv = &s, .name = "alice", .examples = 30, .shape_error = 1},
-                    {.srv = &s, .name = "bob", .examples = 10}};
+    client cs[2] = {
+        {.srv = &s, .name = "alice", .examples = 30, .join_examples = 1, .shape_error = 1},
+        {.srv = &s, .name = "bob", .examples = 10, .join_examples = 90}};
     for (int i = 0; i < DIM; i++) {
         cs[0].w[i] = frand();
         cs[1].w[i] = frand() * 3;
@@ -1875,7 +1881,7 @@ static void rounds_wait_for_active_clients(void)
 }
 
 /* A checkpoint of a round past the training's last is refused, not taken as a finished
- * training. */
+ * training; one of FedAdam, with its state, resumes. */
 static void checkpoint_past_the_training(void)
 {
     char path[1100];
@@ -1907,6 +1913,23 @@ static void checkpoint_past_the_training(void)
         ccz_hfl_service_free(svc);
         ccz_rpc_server_free(rpc);
     }
+    /* a FedAdam checkpoint (the model and its two state arrays, three times the model's bytes)
+     * is read whole and resumed */
+    ccz_hfl_strategy *adam;
+    CHECK_OK(ccz_hfl_strategy_new(&adam, CCZ_HFL_FEDADAM, DIM, &so));
+    CHECK_OK(ccz_hfl_checkpoint_write(path, 1, adam, g, DIM));
+    ccz_hfl_strategy_free(adam);
+    o.strategy = CCZ_HFL_FEDADAM;
+    o.rounds = 3;
+    ccz_rpc_server_opts ro = CCZ_RPC_SERVER_OPTS_INIT;
+    ccz_rpc_server *rpc;
+    CHECK_OK(ccz_rpc_server_new(&rpc, &ro));
+    ccz_hfl_service *svc = NULL;
+    CHECK_OK(ccz_hfl_service_new(&svc, rpc, &o));
+    CHECK(svc && ccz_hfl_service_status(svc)->rounds_done == 1);
+    CHECK(svc && !ccz_hfl_service_status(svc)->over);
+    ccz_hfl_service_free(svc);
+    ccz_rpc_server_free(rpc);
 }
 
 /* A PushUpdateStream whose first chunk is a slice, not the header: refused as such (the round
@@ -2172,6 +2195,19 @@ static void service_options_refused(void)
     CHECK_STATUS(ccz_hfl_service_new(&svc, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "1 to 100000 rounds, not 100001");
     o.rounds = 2;
+    /* no minimum, a cap past the aggregator's, a minimum past the cap */
+    o.min_clients = 0;
+    CHECK_STATUS(ccz_hfl_service_new(&svc, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "1 <= min clients (0) <= max clients (256) <= 256");
+    o.min_clients = 1;
+    o.max_clients = CCZ_HFL_MAX_CLIENTS + 1;
+    CHECK_STATUS(ccz_hfl_service_new(&svc, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "1 <= min clients (1) <= max clients (257) <= 256");
+    o.min_clients = 4;
+    o.max_clients = 3;
+    CHECK_STATUS(ccz_hfl_service_new(&svc, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "1 <= min clients (4) <= max clients (3) <= 256");
+    o.min_clients = 1;
     o.max_clients = 3;
     o.clients_per_round = 4;
     CHECK_STATUS(ccz_hfl_service_new(&svc, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);

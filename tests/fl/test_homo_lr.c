@@ -7,10 +7,12 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "ccz/ccz.h"
 #include "ccz/fl.h"
+#include "homo_lr.pb-c.h"
 #include "test.h"
 #include "vectors.h"
 
@@ -220,6 +222,15 @@ static void test_refusals(void)
         CHECK_STATUS(ccz_fl_hlr_step(w, out, in, 0), CCZ_ERR_OVERFLOW);
         CHECK_STR(ccz_error_detail(),
                   "aligning the weights: exponents 2048 hex digits apart do not fit the key");
+        /* an exponent past either bound: refused as such, before any alignment */
+        in[0].exponent = CCZ_FL_HLR_MAX_EXPONENT + 1;
+        in[1].exponent = 0;
+        CHECK_STATUS(ccz_fl_hlr_step(w, out, in, 0), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "weight 0: exponent 1025 out of range");
+        in[0].exponent = 0;
+        in[1].exponent = -CCZ_FL_HLR_MAX_EXPONENT - 1;
+        CHECK_STATUS(ccz_fl_hlr_step(w, out, in, 0), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "weight 1: exponent -1025 out of range");
         /* 255 apart still align within a 1024-bit key's 256, but a weight 16^255 times the
          * scalars of its row wraps: refused by the products; 190 apart fit */
         in[0].exponent = 0;
@@ -310,4 +321,105 @@ static void test_refusals(void)
     ccz_paillier_key_free(k);
 }
 
-TEST_MAIN(T(test_steps), T(test_refusals))
+/* The weights a peer sends (src/fl/wire.c): each exponent within +-CCZ_FL_HLR_MAX_EXPONENT (the
+ * bounds themselves accepted), each ciphertext 1 to n^2's bytes, in [1, n^2) and prime to n; the
+ * first weight that is not is named. */
+static void test_weights_wire(void)
+{
+    ccz_paillier_key *k = NULL;
+    CHECK_OK(ccz_paillier_keygen(&k, 1024));
+    const ccz_paillier_pub *pk = ccz_paillier_key_pub(k);
+    mpz_t n, n2, x;
+    mpz_inits(n, n2, x, NULL);
+    ccz_paillier_pub_n(n, pk);
+    mpz_mul(n2, n, n);
+    size_t max_len = (mpz_sizeinbase(n2, 2) + 7) / 8;
+    CHECK_INT(max_len, 256);
+    /* three genuine ciphertexts, at exponents 0 and the two bounds */
+    uint8_t ct[3][257];
+    size_t ct_len[3];
+    Homolr__EncryptedNumber num[3];
+    Homolr__EncryptedNumber *ptr[3];
+    static const int32_t ex[3] = {0, -CCZ_FL_HLR_MAX_EXPONENT, CCZ_FL_HLR_MAX_EXPONENT};
+    for (int i = 0; i < 3; i++) {
+        mpz_set_ui(x, (unsigned long)i + 1);
+        CHECK_OK(ccz_paillier_encrypt(x, pk, x));
+        mpz_export(ct[i], &ct_len[i], 1, 1, 1, 0, x);
+        homolr__encrypted_number__init(&num[i]);
+        num[i].ciphertext = (ProtobufCBinaryData){ct_len[i], ct[i]};
+        num[i].exponent = ex[i];
+        ptr[i] = &num[i];
+    }
+    Homolr__EncryptedVector v = HOMOLR__ENCRYPTED_VECTOR__INIT;
+    v.n_values = 3;
+    v.values = ptr;
+    uint8_t msg[2048];
+    ccz_paillier_number out[3];
+    for (int i = 0; i < 3; i++)
+        ccz_paillier_number_init(&out[i]);
+    size_t len = homolr__encrypted_vector__pack(&v, msg);
+    CHECK_OK(ccz_fl_hlr_weights_parse(out, 3, pk, msg, len));
+    for (int i = 0; i < 3; i++) {
+        CHECK_INT(out[i].exponent, ex[i]);
+        mpz_import(x, ct_len[i], 1, 1, 1, 0, ct[i]);
+        CHECK(mpz_cmp(out[i].c, x) == 0);
+    }
+    CHECK_STATUS(ccz_fl_hlr_weights_parse(out, 2, pk, msg, len), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(),
+              "3 encrypted weights; the model has 2 (the bias and one per feature)");
+    /* an exponent one past each bound */
+    num[1].exponent = -CCZ_FL_HLR_MAX_EXPONENT - 1;
+    len = homolr__encrypted_vector__pack(&v, msg);
+    CHECK_STATUS(ccz_fl_hlr_weights_parse(out, 3, pk, msg, len), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "weight 1: exponent -1025 is outside [-1024, 1024]");
+    num[1].exponent = ex[1];
+    num[2].exponent = CCZ_FL_HLR_MAX_EXPONENT + 1;
+    len = homolr__encrypted_vector__pack(&v, msg);
+    CHECK_STATUS(ccz_fl_hlr_weights_parse(out, 3, pk, msg, len), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "weight 2: exponent 1025 is outside [-1024, 1024]");
+    num[2].exponent = ex[2];
+    /* no bytes; a genuine ciphertext behind zeros that make it one byte longer than n^2 */
+    num[0].ciphertext.len = 0;
+    len = homolr__encrypted_vector__pack(&v, msg);
+    CHECK_STATUS(ccz_fl_hlr_weights_parse(out, 3, pk, msg, len), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "weight 0: a ciphertext of 0 bytes (1 to 256)");
+    uint8_t padded[257] = {0};
+    memcpy(padded + 257 - ct_len[0], ct[0], ct_len[0]);
+    num[0].ciphertext = (ProtobufCBinaryData){257, padded};
+    len = homolr__encrypted_vector__pack(&v, msg);
+    CHECK_STATUS(ccz_fl_hlr_weights_parse(out, 3, pk, msg, len), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "weight 0: a ciphertext of 257 bytes (1 to 256)");
+    /* n^2 + 1 (prime to n, as long as n^2, out of range), n (not prime to n), zero */
+    uint8_t bad[257];
+    size_t bad_len;
+    const char *why = "weight 1: not a ciphertext of this key (not in [1, n^2) or not prime to n)";
+    num[0].ciphertext = (ProtobufCBinaryData){ct_len[0], ct[0]};
+    num[1].ciphertext = (ProtobufCBinaryData){0, bad};
+    mpz_add_ui(x, n2, 1);
+    mpz_export(bad, &bad_len, 1, 1, 1, 0, x);
+    CHECK_INT(bad_len, 256);
+    num[1].ciphertext.len = bad_len;
+    len = homolr__encrypted_vector__pack(&v, msg);
+    CHECK_STATUS(ccz_fl_hlr_weights_parse(out, 3, pk, msg, len), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), why);
+    mpz_export(bad, &bad_len, 1, 1, 1, 0, n);
+    num[1].ciphertext.len = bad_len;
+    len = homolr__encrypted_vector__pack(&v, msg);
+    CHECK_STATUS(ccz_fl_hlr_weights_parse(out, 3, pk, msg, len), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), why);
+    bad[0] = 0;
+    num[1].ciphertext.len = 1;
+    len = homolr__encrypted_vector__pack(&v, msg);
+    CHECK_STATUS(ccz_fl_hlr_weights_parse(out, 3, pk, msg, len), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), why);
+    /* not the message at all */
+    CHECK_STATUS(ccz_fl_hlr_weights_parse(out, 3, pk, (const uint8_t *)"\xff", 1),
+                 CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "the weights are not an EncryptedVector message");
+    for (int i = 0; i < 3; i++)
+        ccz_paillier_number_clear(&out[i]);
+    mpz_clears(n, n2, x, NULL);
+    ccz_paillier_key_free(k);
+}
+
+TEST_MAIN(T(test_steps), T(test_refusals), T(test_weights_wire))

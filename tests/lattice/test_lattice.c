@@ -37,8 +37,27 @@ static void test_params(void)
                 total += p.coeff_bits[i];
             CHECK(total <= ccz_lattice_max_bits_128(l));
         }
-    CHECK_INT(ccz_lattice_max_bits_128(13), 218);
+    /* the table, row by row, and nothing outside it */
+    static const unsigned table[] = {0, 27, 54, 109, 218, 438, 881, 0};
+    for (unsigned l = 9; l <= 16; l++)
+        CHECK_INT(ccz_lattice_max_bits_128(l), table[l - 9]);
+    /* at its bound: the BFV preset at N = 4096 has 36 + 36 + 37 = 109 bits; 110 is refused */
+    {
+        ccz_lattice_context *over = NULL;
+        CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
+        p.coeff_bits[2] = 38;
+        CHECK_STATUS(ccz_lattice_context_new(&over, &p), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "the coefficient modulus has 110 bits; 128-bit security at "
+                                      "N = 4096 allows at most 109 (HomomorphicEncryption.org "
+                                      "table)");
+        CHECK(over == NULL);
+    }
     CHECK_STATUS(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 11), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ccz_lattice_preset(&p, CCZ_LATTICE_CKKS, 16), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(),
+              "presets exist for N = 4096, 8192, 16384 and 32768 (log_n 12 to 15)");
+    CHECK_STATUS(ccz_lattice_preset(&p, (ccz_lattice_scheme)7, 13), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "unknown scheme 7");
     /* the HE toolkit's CKKS chain at 8192 exceeds the 128-bit table */
     CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_CKKS, 13));
     unsigned toolkit[] = {60, 45, 45, 45, 45, 60};
@@ -91,6 +110,19 @@ static void test_params(void)
         free(sv);
     }
     ccz_lattice_context_free(ctx);
+    /* a data prime of t's size: the chain avoids t (the first such prime found) */
+    {
+        ccz_lattice_params small;
+        CHECK_OK(ccz_lattice_preset(&small, CCZ_LATTICE_BFV, 12));
+        small.coeff_bits[1] = 20;
+        CHECK_OK(ccz_lattice_context_new(&ctx, &small));
+        unsigned np = 0;
+        const uint64_t *q = ctx ? ccz_lattice_context_primes(&np, ctx) : NULL;
+        CHECK_INT(np, 3);
+        CHECK(q && q[1] != small.plain_modulus && 64 - __builtin_clzll(q[1]) == 20);
+        CHECK(64 - __builtin_clzll(small.plain_modulus) == 20);
+        ccz_lattice_context_free(ctx);
+    }
     /* any other t: coefficient encoding only */
     p.plain_modulus = 1000;
     CHECK_OK(ccz_lattice_context_new(&ctx, &p));
@@ -522,6 +554,9 @@ static void test_ckks(void)
     CHECK(err_bits(&k, cz, w) >= 22);
     CHECK_STATUS(ccz_lattice_ckks_rescale(cz, ctx), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "no prime left to drop");
+    CHECK_STATUS(ccz_lattice_mod_switch(cz, ctx), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the ciphertext is at the last level: no prime left to drop");
+    CHECK_INT(ccz_lattice_ciphertext_level(cz), 1);
     fprintf(stderr,
             "  CKKS N=8192 scale 2^40: bits of precision: fresh %.1f, add %.1f, mul+rescale "
             "%.1f, rotate %.1f, constant %.1f, plaintext %.1f\n",
@@ -771,6 +806,17 @@ static void test_ckks_refusals(void)
     CHECK_CONTAINS(ccz_error_detail(), "the product's scale 2^163.00 reaches the level's modulus");
     CHECK_STATUS(ccz_lattice_mul(b, ctx, c, c, k.rk), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "the product's scale 2^244.00 reaches the level's modulus");
+    /* so does a product by a constant: at level 1 (one 60-bit prime) 2^40 times the context's
+     * 2^40, or times 2^30, would decrypt to noise; times 2^10 fits */
+    CHECK_OK(ccz_lattice_ciphertext_copy(b, a));
+    CHECK_OK(ccz_lattice_mod_switch(b, ctx));
+    CHECK_OK(ccz_lattice_mod_switch(b, ctx));
+    CHECK_STATUS(ccz_lattice_ckks_mul_const(c, ctx, b, 1.0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the product's scale 2^80.00 reaches the level's modulus");
+    CHECK_STATUS(ccz_lattice_ckks_mul_const_at(c, ctx, b, 1.0, 0x1p30), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the product's scale 2^70.00 reaches the level's modulus");
+    CHECK_OK(ccz_lattice_ckks_mul_const_at(c, ctx, b, 1.0, 0x1p10));
+    CHECK(fabs(ccz_lattice_ciphertext_scale(c) / 0x1p50 - 1) < 1e-12);
     free(x);
     ccz_lattice_plaintext_free(p);
     ccz_lattice_plaintext_free(fresh);

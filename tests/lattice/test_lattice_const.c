@@ -76,8 +76,17 @@ static void test_weighted_sum(void)
     CHECK_STATUS(ccz_lattice_ckks_mul_const_at(acc, ctx, ct[0], 1e9, 0x1p40), CCZ_ERR_OVERFLOW);
     CHECK_STATUS(ccz_lattice_ckks_mul_const_at(acc, ctx, ct[0], 1.0, NAN),
                  CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "bad scale");
+    CHECK_STATUS(ccz_lattice_ckks_mul_const_at(acc, ctx, ct[0], 1.0, 0.5),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "bad scale");
     CHECK_OK(ccz_lattice_mul(one, ctx, ct[0], ct[1], NULL));
     CHECK_INT(ccz_lattice_ciphertext_size(one), 3);
+    /* an operand of three components into an accumulator of two */
+    CHECK_STATUS(ccz_lattice_ckks_mul_const_add(acc, ctx, one, 1.0, wscale),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(),
+              "accumulator at level 3 with 2 components, operand at level 3 with 3");
 
     ccz_lattice_params b;
     ccz_lattice_context *bctx;
@@ -87,6 +96,14 @@ static void test_weighted_sum(void)
     CHECK_OK(ccz_lattice_ciphertext_new(&bct, bctx));
     CHECK_STATUS(ccz_lattice_ckks_mul_const_at(bct, bctx, bct, 1.0, 2.0), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "a CKKS operation on a BFV context");
+    /* a rescale neither: BFV drops a prime by ccz_lattice_mod_switch, which keeps t's bound */
+    CHECK_STATUS(ccz_lattice_ckks_rescale(bct, bctx), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a CKKS operation on a BFV context");
+    CHECK_STATUS(ccz_lattice_ckks_rescale_to(bct, bctx, bct), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a CKKS operation on a BFV context");
+    CHECK_STATUS(ccz_lattice_ckks_mul_const(bct, bctx, bct, 1.0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a CKKS operation on a BFV context");
+    CHECK_INT(ccz_lattice_ciphertext_level(bct), 2);
     ccz_lattice_ciphertext_free(bct);
     ccz_lattice_context_free(bctx);
 

@@ -45,6 +45,15 @@ static void test_keys_of_another_context(void)
     refused(ccz_lattice_mul(out, a.ctx, ca, ca, b.rk), "relinearization keys of another context");
     refused(ccz_lattice_relinearize(out, a.ctx, b.rk), "relinearization keys of another context");
     refused(ccz_lattice_rotate(out, a.ctx, ca, 1, b.gk), "Galois keys of another context");
+    refused(ccz_lattice_conjugate(out, a.ctx, ca, b.gk), "Galois keys of another context");
+    {
+        static const int one[] = {1};
+        ccz_lattice_ciphertext *outs[1] = {out};
+        refused(ccz_lattice_rotate_hoisted(outs, a.ctx, ca, one, 1, b.gk),
+                "Galois keys of another context");
+        refused(ccz_lattice_rotate_hoisted(outs, a.ctx, ca, one, 1, NULL),
+                "Galois keys of another context");
+    }
     int bits = -1;
     refused(ccz_lattice_bfv_noise_budget(&bits, a.ctx, b.sk, ca),
             "noise budget: a secret key of another context");
@@ -145,6 +154,15 @@ static void test_shapes(void)
     CHECK_OK(ccz_lattice_mod_switch(low, a.ctx));
     refused(ccz_lattice_mul(out, a.ctx, ca, low, a.rk),
             "ciphertexts at levels 2 and 1: switch the higher one down first");
+    refused(ccz_lattice_mod_switch(low, a.ctx),
+            "the ciphertext is at the last level: no prime left to drop");
+    /* a sum too, whichever operand is the higher one (the lower one's words would be read at
+     * the higher level) */
+    refused(ccz_lattice_add(out, a.ctx, ca, low),
+            "ciphertexts at levels 2 and 1: switch the higher one down first");
+    refused(ccz_lattice_sub(out, a.ctx, low, ca),
+            "ciphertexts at levels 1 and 2: switch the higher one down first");
+    CHECK_INT(ccz_lattice_ciphertext_level(low), 1);
     CHECK_OK(ccz_lattice_mul(three, a.ctx, ca, ca, NULL));
     CHECK_INT(ccz_lattice_ciphertext_size(three), 3);
     refused(ccz_lattice_mul(out, a.ctx, three, ca, a.rk),
@@ -152,6 +170,27 @@ static void test_shapes(void)
     refused(ccz_lattice_mul(out, a.ctx, ca, three, a.rk),
             "multiply relinearized (two-component) ciphertexts");
     refused(ccz_lattice_rotate(out, a.ctx, three, 1, a.gk), "relinearize before rotating");
+    { /* a two-component ciphertext is left as it is by a relinearization */
+        ccz_buf before = CCZ_BUF_INIT, after = CCZ_BUF_INIT;
+        CHECK_OK(ccz_lattice_ciphertext_copy(out, ca));
+        CHECK_OK(ccz_lattice_ciphertext_save(&before, out));
+        CHECK_OK(ccz_lattice_relinearize(out, a.ctx, a.rk));
+        CHECK_OK(ccz_lattice_ciphertext_save(&after, out));
+        CHECK(before.len == after.len && memcmp(before.ptr, after.ptr, before.len) == 0);
+        ccz_buf_free(&before);
+        ccz_buf_free(&after);
+    }
+    /* hoisted rotations too (they read two components: the third would be left out), and their
+     * arrays: NULL refused, unless there is nothing to rotate */
+    static const int one[] = {1};
+    ccz_lattice_ciphertext *outs[1] = {out};
+    refused(ccz_lattice_rotate_hoisted(outs, a.ctx, three, one, 1, a.gk),
+            "relinearize before rotating");
+    refused(ccz_lattice_rotate_hoisted(NULL, a.ctx, ca, one, 1, a.gk),
+            "hoisted rotations: an array is NULL");
+    refused(ccz_lattice_rotate_hoisted(outs, a.ctx, ca, NULL, 1, a.gk),
+            "hoisted rotations: an array is NULL");
+    CHECK_OK(ccz_lattice_rotate_hoisted(NULL, a.ctx, ca, NULL, 0, a.gk));
     ccz_lattice_ciphertext_free(low);
     ccz_lattice_ciphertext_free(three);
 }
