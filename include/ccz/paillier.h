@@ -112,7 +112,9 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_add(mpz_t c, const ccz_paillier_pu
 /* c = a + m (m a plaintext in [0, n)) */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_add_plain(mpz_t c, const ccz_paillier_pub *pk,
                                                         const mpz_t a, const mpz_t m);
-/* c = k * a for any integer k with |k| < n (a negative k inverts a first). */
+/* c = k * a for any integer k with |k| < n (a negative k inverts a first). Not constant-time in k
+ * (GMP's mpz_powm; the batch's IFMA windows follow the longest k of eight): a party whose scalars
+ * are its secret data should not let the key holder time it. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_paillier_mul_plain(mpz_t c, const ccz_paillier_pub *pk,
                                                         const mpz_t a, const mpz_t k);
 /* c = a with a fresh randomizer. */

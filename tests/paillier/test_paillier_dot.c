@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "ccz/ccz.h"
+#include "paillier/internal.h"
 #include "test.h"
 
 static gmp_randstate_t rnd;
@@ -175,13 +176,26 @@ static void test_dot_shapes(void)
         }
         CHECK_INT(same, (int)rows);
     }
-    /* base 7 is n: no inverse; fine while its scalars are not negative */
+    /* base 7 is n: no inverse; fine while its scalars are not negative (zero included) */
     mpz_set(c[7], n);
     for (size_t i = 0; i < ROWS; i++)
         mpz_abs(e[i * K + 7], e[i * K + 7]);
+    mpz_set_ui(e[4 * K + 7], 0);
     CHECK_OK(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, K, (const mpz_t *)e, ROWS, 1));
     naive(ref, pk, (const mpz_t *)c, (const mpz_t *)&e[3 * K], K);
     CHECK(mpz_cmp(ref, out[3]) == 0);
+    naive(ref, pk, (const mpz_t *)c, (const mpz_t *)&e[4 * K], K);
+    CHECK(mpz_cmp(ref, out[4]) == 0);
+    /* base 7 is p: no inverse either, but its powers are not 0 as n's are, so a product that
+     * used the missing inverse (a negative digit of a positive scalar) would show */
+    mpz_set(c[7], key->p);
+    CHECK_OK(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, K, (const mpz_t *)e, ROWS, 1));
+    int same = 0;
+    for (size_t i = 0; i < ROWS; i++) {
+        naive(ref, pk, (const mpz_t *)c, (const mpz_t *)&e[i * K], K);
+        same += mpz_cmp(ref, out[i]) == 0;
+    }
+    CHECK_INT(same, ROWS);
     mpz_neg(e[2 * K + 7], e[2 * K + 7]);
     CHECK_STATUS(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, K, (const mpz_t *)e, ROWS, 1),
                  CCZ_ERR_INVALID_ARGUMENT);

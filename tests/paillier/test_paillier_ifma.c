@@ -514,6 +514,153 @@ static void test_ifma_zero_divisors(void)
     gmp_randclear(rnd);
 }
 
+/* The bounds of each entry point that the refusals above leave out, each with its message: no
+ * lanes (every entry point), nine lanes and a modulus longer than max_bits for the public
+ * exponent, the fixed-base table's empty request, Straus's tables and runs out of shape, and
+ * the inverses modulo an even or too long modulus; the value at each bound taken. */
+static void test_ifma_request_bounds(void)
+{
+    gmp_randinit_default(rnd);
+    gmp_randseed_ui(rnd, 20261208);
+    if (!mbx_available())
+        test_skip(true, "no AVX-512 IFMA on this CPU: the engine cannot run here");
+    mpz_t b[9], e[9], m[9], o[9], big;
+    mpz_init(big);
+    for (int l = 0; l < 9; l++) {
+        mpz_inits(b[l], e[l], m[l], o[l], NULL);
+        mpz_urandomb(m[l], rnd, 1024);
+        mpz_setbit(m[l], 1023);
+        mpz_setbit(m[l], 0);
+        mpz_urandomb(b[l], rnd, 1000);
+        mpz_urandomb(e[l], rnd, 64);
+    }
+    const mpz_t *B = (const mpz_t *)b, *E = (const mpz_t *)e, *M = (const mpz_t *)m;
+    /* no lanes */
+    CHECK_STATUS(mbx_powm(o, B, E, M, 0, 1024, 64), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "bad multi-buffer request");
+    CHECK_STATUS(mbx_powm_p2(o, B, E, M, 0, 1024, 64), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "bad multi-buffer request");
+    CHECK_STATUS(mbx_powm_public(o, B, e[0], M, 0, 1024), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "bad multi-buffer request");
+    /* the public exponent: nine lanes, more than 8192 bits, a modulus longer than max_bits */
+    CHECK_STATUS(mbx_powm_public(o, B, e[0], M, 9, 1024), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "bad multi-buffer request");
+    CHECK_STATUS(mbx_powm_public(o, B, e[0], M, 8, 8193), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "bad multi-buffer request");
+    CHECK_OK(mbx_powm_public(o, B, e[0], M, 8, 8192));
+    CHECK_INT(count_matches(o, b, e, m, 8, true), 8);
+    mpz_setbit(m[5], 1024); /* 1025 bits */
+    CHECK_STATUS(mbx_powm_public(o, B, e[0], M, 8, 1024), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "lane 5: modulus out of range");
+    CHECK_OK(mbx_powm_public(o, B, e[0], M, 8, 1025)); /* at its bound: taken */
+    CHECK_INT(count_matches(o, b, e, m, 8, true), 8);
+    mpz_clrbit(m[5], 1024);
+    /* the fixed-base table: no lanes */
+    mbx_fixed *f = NULL;
+    CHECK_OK(mbx_fixed_new(&f, b[0], m[0], 64));
+    CHECK_STATUS(mbx_fixed_powm(f, o, E, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "bad multi-buffer request");
+    mbx_fixed_free(f);
+    /* Straus's tables: no bases, an even modulus, more entries than digits can name */
+    mbx_straus *st = NULL;
+    CHECK_STATUS(mbx_straus_new(&st, B, NULL, 0, m[0], 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "bad multi-buffer request");
+    mpz_add_ui(big, m[0], 1);
+    CHECK_STATUS(mbx_straus_new(&st, B, NULL, 1, big, 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "bad multi-buffer request");
+    CHECK_STATUS(mbx_straus_new(&st, B, NULL, 1, m[0], MBX_STRAUS_MAX_ENTRIES + 1),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "bad multi-buffer request");
+    CHECK(st == NULL);
+    CHECK_OK(mbx_straus_new(&st, B, NULL, 1, m[0], MBX_STRAUS_MAX_ENTRIES));
+    uint16_t dg[16] = {5};
+    size_t bo[16] = {0};
+    if (st) { /* digit 5 of base 0: b[0]^5 */
+        CHECK_OK(mbx_straus_run(st, o, dg, bo, 1, 1, 1, 1, 1));
+        mpz_powm_ui(big, b[0], 5, m[0]);
+        CHECK(mpz_cmp(o[0], big) == 0);
+        /* runs out of shape: no groups or more than 4096, no lanes or more than the groups
+         * hold, no windows, no steps, a window of 0 or more than 16 bits */
+        CHECK_STATUS(mbx_straus_run(st, o, dg, bo, 1, 0, 1, 1, 1), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(mbx_straus_run(st, o, dg, bo, 1, 4097, 1, 1, 1), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(mbx_straus_run(st, o, dg, bo, 1, 1, 0, 1, 1), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(mbx_straus_run(st, o, dg, bo, 1, 1, 9, 1, 1), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(mbx_straus_run(st, o, dg, bo, 1, 1, 1, 0, 1), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(mbx_straus_run(st, o, dg, bo, 0, 1, 1, 1, 1), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(mbx_straus_run(st, o, dg, bo, 1, 1, 1, 1, 0), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(mbx_straus_run(st, o, dg, bo, 1, 1, 1, 1, 17), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "bad multi-buffer request");
+        /* two windows of 16 bits: digit 5 then 0, b[0]^(5 * 2^16) */
+        CHECK_OK(mbx_straus_run(st, o, dg, bo, 1, 1, 1, 2, 16));
+        mpz_powm_ui(big, b[0], 5ul << 16, m[0]);
+        CHECK(mpz_cmp(o[0], big) == 0);
+    }
+    mbx_straus_free(st);
+    /* the inverses: no numbers, an even modulus, one of more than 8192 bits */
+    mpz_t inv[2];
+    mpz_inits(inv[0], inv[1], NULL);
+    bool ok = true;
+    CHECK_STATUS(mbx_straus_inverses(inv, B, 0, m[0], &ok), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "bad multi-buffer request");
+    CHECK(!ok);
+    mpz_add_ui(big, m[0], 1);
+    CHECK_STATUS(mbx_straus_inverses(inv, B, 2, big, &ok), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "bad multi-buffer request");
+    mpz_set_ui(big, 0);
+    mpz_setbit(big, 8192);
+    mpz_setbit(big, 0); /* 8193 bits */
+    CHECK_STATUS(mbx_straus_inverses(inv, B, 2, big, &ok), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "bad multi-buffer request");
+    mpz_clrbit(big, 8192);
+    mpz_setbit(big, 8191); /* 8192 bits: taken */
+    CHECK_OK(mbx_straus_inverses(inv, B, 2, big, &ok));
+    mpz_clears(inv[0], inv[1], NULL);
+    for (int l = 0; l < 9; l++)
+        mpz_clears(b[l], e[l], m[l], o[l], NULL);
+    mpz_clear(big);
+    gmp_randclear(rnd);
+}
+
+/* The fixed-base table for exponents whose length is not a whole number of bytes (a key whose
+ * DJN exponent is an odd number of bits): its last row holds their top bits. */
+static void test_ifma_fixed_odd_bits(void)
+{
+    gmp_randinit_default(rnd);
+    gmp_randseed_ui(rnd, 20261209);
+    if (!mbx_available())
+        test_skip(true, "no AVX-512 IFMA on this CPU: the engine cannot run here");
+    mpz_t mod, base, e[8], o[8], ref;
+    mpz_inits(mod, base, ref, NULL);
+    mpz_urandomb(mod, rnd, 1024);
+    mpz_setbit(mod, 1023);
+    mpz_setbit(mod, 0);
+    mpz_urandomb(base, rnd, 1000);
+    for (int l = 0; l < 8; l++) {
+        mpz_inits(e[l], o[l], NULL);
+        mpz_urandomb(e[l], rnd, 61);
+        mpz_setbit(e[l], 60); /* 61 bits: the top five in a row of their own */
+    }
+    mbx_fixed *f = NULL;
+    CHECK_OK(mbx_fixed_new(&f, base, mod, 61));
+    if (f) {
+        CHECK_OK(mbx_fixed_powm(f, o, (const mpz_t *)e, 8));
+        int ok = 0;
+        for (int l = 0; l < 8; l++) {
+            mpz_powm(ref, base, e[l], mod);
+            ok += mpz_cmp(ref, o[l]) == 0;
+        }
+        CHECK_INT(ok, 8);
+        mpz_setbit(e[4], 61); /* 62 bits */
+        CHECK_STATUS(mbx_fixed_powm(f, o, (const mpz_t *)e, 8), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_STR(ccz_error_detail(), "lane 4: exponent out of range");
+    }
+    mbx_fixed_free(f);
+    for (int l = 0; l < 8; l++)
+        mpz_clears(e[l], o[l], NULL);
+    mpz_clears(mod, base, ref, NULL);
+    gmp_randclear(rnd);
+}
+
 TEST_MAIN(T(test_ifma_engine), T(test_ifma_square_and_public), T(test_ifma_short_exponents),
           T(test_ifma_square_moduli), T(test_ifma_tight_digits), T(test_ifma_refusals),
-          T(test_ifma_zero_divisors))
+          T(test_ifma_zero_divisors), T(test_ifma_request_bounds), T(test_ifma_fixed_odd_bits))
