@@ -124,7 +124,8 @@ CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_bfv_decode_coeffs(uint64_t *values,
                                                                const ccz_lattice_context *ctx,
                                                                const ccz_lattice_plaintext *pt);
 
-/* CKKS encoding of up to N/2 complex (or real) values at a scale, at a level (0: the top). */
+/* CKKS encoding of up to N/2 complex (or real) values at a scale, at a level (0: the top). The
+ * scale is at least 1, below 2^62 and below the level's modulus (as SEAL's). */
 CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ckks_encode(ccz_lattice_plaintext *pt,
                                                          const ccz_lattice_context *ctx,
                                                          const double complex *values, size_t count,

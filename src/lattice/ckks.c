@@ -59,6 +59,20 @@ static void fft(const ccz_lattice_context *ctx, double complex *a, size_t n, boo
     }
 }
 
+/* A scale must stay below the level's modulus, else no bit is left for the value (SEAL's "scale
+ * out of bounds"): a product would decrypt to noise, an encoding would wrap. */
+static ccz_status scale_fits(const ccz_lattice_context *ctx, unsigned level, double scale,
+                             const char *what, const char *hint)
+{
+    double bits = 0;
+    for (unsigned i = 0; i < level; i++)
+        bits += log2((double)ctx->primes[i]);
+    CCZ_ENSURE(isfinite(scale) && log2(scale) < bits, CCZ_ERR_INVALID_ARGUMENT,
+               "the %s's scale 2^%.2f reaches the level's modulus 2^%.2f: %s", what, log2(scale),
+               bits, hint);
+    return CCZ_OK;
+}
+
 ccz_status ccz_lattice_ckks_encode(ccz_lattice_plaintext *pt, const ccz_lattice_context *ctx,
                                    const double complex *values, size_t count, double scale,
                                    unsigned level)
@@ -71,6 +85,7 @@ ccz_status ccz_lattice_ckks_encode(ccz_lattice_plaintext *pt, const ccz_lattice_
     CCZ_ENSURE(level <= ctx->L, CCZ_ERR_INVALID_ARGUMENT, "level %u: the chain has %u data primes",
                level, ctx->L);
     CCZ_ENSURE(scale >= 1 && scale < 0x1p62, CCZ_ERR_INVALID_ARGUMENT, "scale out of range");
+    CCZ_GUARD(scale_fits(ctx, level, scale, "plaintext", "encode at a higher level"));
     for (size_t j = 0; j < count; j++)
         CCZ_ENSURE(isfinite(creal(values[j])) && isfinite(cimag(values[j])),
                    CCZ_ERR_INVALID_ARGUMENT, "value %zu is not finite", j);
@@ -203,25 +218,12 @@ ccz_status lat_ckks_add_plain(const ccz_lattice_context *ctx, ccz_lattice_cipher
     return CCZ_OK;
 }
 
-/* A product's scale must stay below the level's modulus, else no bit is left for its value
- * (SEAL's "scale out of bounds"): the product would decrypt to noise. */
-static ccz_status scale_fits(const ccz_lattice_context *ctx, unsigned level, double scale)
-{
-    double bits = 0;
-    for (unsigned i = 0; i < level; i++)
-        bits += log2((double)ctx->primes[i]);
-    CCZ_ENSURE(isfinite(scale) && log2(scale) < bits, CCZ_ERR_INVALID_ARGUMENT,
-               "the product's scale 2^%.2f reaches the level's modulus 2^%.2f: rescale first",
-               log2(scale), bits);
-    return CCZ_OK;
-}
-
 ccz_status lat_ckks_mul_plain(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *out,
                               const ccz_lattice_ciphertext *a, const ccz_lattice_plaintext *p)
 {
     CCZ_ENSURE(p->poly.np == a->level, CCZ_ERR_INVALID_ARGUMENT,
                "plaintext at level %u, ciphertext at %u", p->poly.np, a->level);
-    CCZ_GUARD(scale_fits(ctx, a->level, a->scale * p->scale));
+    CCZ_GUARD(scale_fits(ctx, a->level, a->scale * p->scale, "product", "rescale first"));
     CCZ_GUARD(ccz_lattice_ciphertext_copy(out, a));
     size_t n = ctx->n;
     unsigned l = a->level;
@@ -246,7 +248,7 @@ ccz_status lat_ckks_mul(const ccz_lattice_context *ctx, ccz_lattice_ciphertext *
     size_t n = ctx->n;
     unsigned l = a->level;
     double scale = a->scale * b->scale;
-    CCZ_GUARD(scale_fits(ctx, l, scale));
+    CCZ_GUARD(scale_fits(ctx, l, scale, "product", "rescale first"));
     /* the product straight into out unless out is an operand (then in scratch, copied after) */
     bool direct = out != a && out != b;
     if (direct)
@@ -325,7 +327,7 @@ ccz_status ccz_lattice_ckks_mul_const_at(ccz_lattice_ciphertext *out,
     CCZ_GUARD(lat_check_ct(ctx, out));
     uint64_t c[MAXP];
     CCZ_GUARD(const_residues(c, ctx, a->level, k, scale));
-    CCZ_GUARD(scale_fits(ctx, a->level, a->scale * scale));
+    CCZ_GUARD(scale_fits(ctx, a->level, a->scale * scale, "product", "rescale first"));
     CCZ_GUARD(ccz_lattice_ciphertext_copy(out, a));
     size_t n = ctx->n;
     unsigned l = a->level;

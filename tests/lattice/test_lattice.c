@@ -747,6 +747,11 @@ static void test_ckks_refusals(void)
     CHECK_OK(ccz_lattice_ckks_encode(p, ctx, x, m, scale, 3));
     CHECK_STATUS(ccz_lattice_ckks_encode(p, ctx, x, m, scale, 4), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "level 4: the chain has 3 data primes");
+    /* a scale at or past the level's modulus (level 1: one 60-bit prime) would wrap the values */
+    CHECK_STATUS(ccz_lattice_ckks_encode(p, ctx, x, m, 0x1p61, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the plaintext's scale 2^61.00 reaches the level's modulus "
+                                  "2^60.00: encode at a higher level");
+    CHECK_OK(ccz_lattice_ckks_encode(p, ctx, x, m, 0x1p61, 2));
     CHECK_OK(ccz_lattice_ckks_encode(p, ctx, x, m, 1, 0));
     static const double bad_scales[] = {0.5, 0x1p62, NAN};
     for (size_t i = 0; i < CCZ_ARRAY_LEN(bad_scales); i++) {
