@@ -223,10 +223,22 @@ static void test_paths(void)
             founds += found;
         }
         CHECK(founds >= 1);
+        /* -q and -2q for a prime below 2^53 (exact in doubles): negative multiples, whose
+         * residue is 0, not q */
+        size_t at = 66 + 2 * (size_t)ctx->L;
+        unsigned pi = 0;
+        while (ctx->primes[pi] >= (1ull << 53))
+            pi++;
+        a[at] = -(double)ctx->primes[pi];
+        a[at + 1] = -2 * (double)ctx->primes[pi];
         uint64_t *wa = malloc((size_t)ctx->L * n * 8), *wb = malloc((size_t)ctx->L * n * 8);
         CHECK_OK(lat_ckks_round_rns_avx512(ctx, a, ctx->L, wa));
         CHECK_OK(lat_ckks_round_rns_portable(ctx, a, ctx->L, wb));
         CHECK(memcmp(wa, wb, (size_t)ctx->L * n * 8) == 0);
+        CHECK_INT(wa[(size_t)pi * n + at], 0);
+        CHECK_INT(wb[(size_t)pi * n + at], 0);
+        CHECK_INT(wa[(size_t)pi * n + at + 1], 0);
+        CHECK_INT(wb[(size_t)pi * n + at + 1], 0);
         a[n / 2] = -0x1p62; /* too large: both refuse */
         CHECK_STATUS(lat_ckks_round_rns_avx512(ctx, a, ctx->L, wa), CCZ_ERR_OVERFLOW);
         CHECK_STATUS(lat_ckks_round_rns_portable(ctx, a, ctx->L, wb), CCZ_ERR_OVERFLOW);

@@ -122,6 +122,9 @@ static void test_prime_refusals(void)
     CHECK_INT(q[0], 97);
     CHECK_STATUS(lat_primes(q, 2, 7, 16, NULL, 0), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "there are not 2 primes of 7 bits that are 1 mod 32");
+    /* 193 is the only 8-bit one; 97 has 7 bits and does not count */
+    CHECK_STATUS(lat_primes(q, 2, 8, 16, NULL, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "there are not 2 primes of 8 bits that are 1 mod 32");
     lat_ntt t;
     CHECK_STATUS(lat_ntt_init(&t, 1000001, 4), CCZ_ERR_INVALID_ARGUMENT); /* 101 x 9901 */
     CHECK_CONTAINS(ccz_error_detail(), "1000001 is not a prime below 2^61");
@@ -157,4 +160,34 @@ static void test_prime_refusals(void)
     CHECK_STR(ccz_error_detail(), want);
 }
 
-TEST_MAIN(T(test_crt_init_propagates), T(test_conv_exact), T(test_prime_refusals))
+/* psi is the smallest primitive 2n-th root for every prime and degree, whichever odd power of the
+ * first root found it is (the last one, root^(2n - 1) = root^-1, included): against a search of
+ * all x with x^n = -1, for each prime below 3000 that is 1 mod 2n, n = 2 .. 32. */
+static void test_root_smallest_everywhere(void)
+{
+    unsigned checked = 0;
+    for (unsigned log_n = 1; log_n <= 5; log_n++) {
+        uint64_t n = 1ull << log_n;
+        for (uint64_t q = 2 * n + 1; q < 3000; q += 2 * n) {
+            if (!lat_is_prime(q))
+                continue;
+            uint64_t smallest = 2;
+            for (;; smallest++) {
+                uint64_t x = 1;
+                for (uint64_t e = 0; e < n; e++)
+                    x = x * smallest % q;
+                if (x == q - 1)
+                    break;
+            }
+            lat_ntt t;
+            CHECK_OK(lat_ntt_init(&t, q, log_n));
+            CHECK_INT(t.psi, smallest);
+            lat_ntt_free(&t);
+            checked++;
+        }
+    }
+    CHECK(checked > 300);
+}
+
+TEST_MAIN(T(test_crt_init_propagates), T(test_conv_exact), T(test_prime_refusals),
+          T(test_root_smallest_everywhere))

@@ -3,6 +3,7 @@
  * primes below 2^50 (IFMA where the CPU has it) and above. Without AVX-512 there is nothing to
  * compare the portable path with: the binary reports skipped (77), never a pass, before any
  * check; so does CCZ_CPU=portable. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,7 @@ static void require_avx512(void)
 
 static void test_transforms_same_words(void)
 {
-    unsigned bits[] = {20, 30, 45, 49, 50, 55, 60, 61};
+    unsigned bits[] = {20, 30, 45, 49, 50, 51, 55, 60, 61};
     for (size_t bi = 0; bi < sizeof bits / sizeof bits[0]; bi++)
         for (unsigned log_n = 4; log_n <= 14; log_n += (log_n < 8 ? 1 : 3)) {
             size_t n = (size_t)1 << log_n;
@@ -63,6 +64,24 @@ static void test_transforms_same_words(void)
         }
 }
 
+/* The 52-bit (IFMA) tables exist exactly for primes below 2^50: their values reach 4q, and
+ * IFMA reads 52 bits. The largest 50-bit prime has them, the smallest 51-bit one does not, and
+ * both transform as the portable path does (test_transforms_same_words, bits 50 and 51). */
+static void test_ifma_tables_bound(void)
+{
+    uint64_t below, above;
+    CHECK_OK(lat_primes(&below, 1, 50, 1024, NULL, 0));
+    for (above = (1ull << 50) + 1; !lat_is_prime(above); above += 2048)
+        ;
+    lat_ntt t;
+    CHECK_OK(lat_ntt_init(&t, below, 10));
+    CHECK(t.root_s52 != NULL && t.iroot_s52 != NULL && t.sp_s52[0] != NULL);
+    lat_ntt_free(&t);
+    CHECK_OK(lat_ntt_init(&t, above, 10));
+    CHECK(t.root_s52 == NULL && t.iroot_s52 == NULL && t.sp_s52[0] == NULL && !t.inv_grow);
+    lat_ntt_free(&t);
+}
+
 /* the vector kernels: both paths, the same words (tails included) */
 /* Every pass layout of the fused transforms (n = 2^7 .. 2^15: passes of 3 and 2 stages before
  * the last three) on the inputs that push the lazy bounds furthest (all q - 1, q - 1 and 0 in
@@ -70,7 +89,7 @@ static void test_transforms_same_words(void)
  * their 52-bit constants, as on a CPU without IFMA), and above 2^50 up to 2^61. */
 static void test_transforms_bounds(void)
 {
-    unsigned bits[] = {30, 49, 50, 59, 60, 61};
+    unsigned bits[] = {30, 49, 50, 51, 59, 60, 61};
     for (size_t bi = 0; bi < sizeof bits / sizeof bits[0]; bi++)
         for (unsigned log_n = 7; log_n <= 15; log_n++) {
             size_t n = (size_t)1 << log_n;
@@ -156,7 +175,7 @@ static void test_inverse_grow_bound(void)
 static void test_kernels_same_words(void)
 {
     unsigned bits[] = {17, 30, 43, 49, 50, 55, 61};
-    size_t n = 1003;
+    size_t n = 1003, lows = 0;
     uint64_t *a = malloc(n * 8), *b = malloc(n * 8), *w = malloc(n * 8), *ws = malloc(n * 8),
              *o[2][4];
     for (int p = 0; p < 2; p++)
@@ -172,6 +191,16 @@ static void test_kernels_same_words(void)
             b[i] = i < 8 ? q - 1 : rnd() % q;
             w[i] = rnd() % q;
         }
+        /* products whose quotient from doubles comes out one below the true one (a remainder
+         * in [q, 2q) that the vector path reduces): a b = s mod q for small s, in lanes 8 .. 15 */
+        size_t low = 0;
+        for (uint64_t s = 1; s < 4096 && low < 8; s++) {
+            uint64_t y = rnd() % (q - 1) + 1, x = lat_mul_mod(s, lat_inv_mod(y, &m), &m);
+            uint64_t qe = (uint64_t)floor((double)x * (double)y * (1.0 / (double)q));
+            if (qe < (uint64_t)(((u128)x * y) / q))
+                a[8 + low] = x, b[8 + low] = y, low++;
+        }
+        lows += low;
         lat_vec_shoup(ws, w, n, q);
         for (int path = 0; path < 2; path++) {
             lat_set_avx512(path == 0);
@@ -184,7 +213,10 @@ static void test_kernels_same_words(void)
         lat_set_avx512(true);
         for (int k = 0; k < 4; k++)
             CHECK(memcmp(o[0][k], o[1][k], n * 8) == 0);
+        for (size_t i = 8; i < 8 + low; i++)
+            CHECK_INT(o[0][0][i], lat_mul_mod(a[i], b[i], &m));
     }
+    CHECK(lows >= 8);
     for (int p = 0; p < 2; p++)
         for (int k = 0; k < 4; k++)
             free(o[p][k]);
@@ -200,6 +232,7 @@ static void test_conversion_kernels_same_words(void)
     unsigned bits[] = {17, 30, 49, 50, 55, 61};
     size_t n = 1003;
     static const size_t at[] = {0, 1, 2, 3, 4, 1000, 1001, 1002, 998, 999};
+    size_t highs = 0;
     uint64_t *a = malloc(n * 8), *b = malloc(n * 8), *y = malloc(n * 8), *z = malloc(n * 8),
              *o[2][6];
     for (int p = 0; p < 2; p++)
@@ -221,6 +254,16 @@ static void test_conversion_kernels_same_words(void)
         }
         for (size_t e = 0; e < sizeof at / sizeof at[0]; e++)
             y[at[e]] = edges[e % 5];
+        /* k q - j (below p) whose quotient from doubles is k, one above the true one: the
+         * remainder is negative and needs q added (lanes 8 .. 15) */
+        size_t high = 0;
+        for (uint64_t k = (big - 1) / q; k > 0 && k + 100000 > (big - 1) / q && high < 8; k--)
+            for (uint64_t j = 1; j < 64 && high < 8; j++) {
+                uint64_t v = k * q - j;
+                if (floor((double)v * (1.0 / (double)q)) >= (double)k)
+                    y[8 + high++] = v;
+            }
+        highs += high;
         const uint64_t *in[3] = {a, b, a}, *ry[2] = {a, z};
         uint64_t cc[3] = {c, q - 1, 1}, ccs[3];
         for (int i = 0; i < 3; i++)
@@ -239,12 +282,15 @@ static void test_conversion_kernels_same_words(void)
         lat_set_avx512(true);
         for (int k = 0; k < 6; k++)
             CHECK(memcmp(o[0][k], o[1][k], n * 8) == 0);
+        for (size_t i = 8; i < 8 + high; i++)
+            CHECK_INT(o[0][4][i], y[i] > half ? lat_sub_mod(y[i] % q, cp, q) : y[i] % q);
         /* p / 2 is its own centred value, p / 2 + 1 is p / 2 + 1 - p (front and tail) */
         CHECK(o[0][4][0] == half % q && o[0][4][1000] == half % q);
         CHECK(o[0][4][1] == lat_sub_mod((half + 1) % q, cp, q));
         CHECK(o[0][4][1001] == lat_sub_mod((half + 1) % q, cp, q));
         CHECK(o[0][4][2] == (half - 1) % q && o[0][4][3] == 0 && o[0][4][998] == 0);
     }
+    CHECK(highs >= 8);
     for (int p = 0; p < 2; p++)
         for (int k = 0; k < 6; k++)
             free(o[p][k]);
@@ -269,6 +315,7 @@ int main(int argc, char **argv)
     require_avx512();
     static const test_case cases[] = {T(test_transforms_same_words),
                                       T(test_transforms_bounds),
+                                      T(test_ifma_tables_bound),
                                       T(test_inverse_grow_bound),
                                       T(test_kernels_same_words),
                                       T(test_conversion_kernels_same_words),
