@@ -404,7 +404,7 @@ static ccz_status ensure_table(const ccz_paillier_pub *cpk)
     pthread_mutex_lock(&pk->table_mu);
     ccz_status s = CCZ_OK;
     if (!pk->fixed && !pk->mfixed) {
-        if (mbx_available())
+        if (mbx_fits(pk->n2)) /* GMP beyond the engine's 8192 bits */
             s = mbx_fixed_new(&pk->mfixed, pk->hs, pk->n2, pk->rand_bits);
         else
             s = fixed_new(&pk->fixed, pk->hs, pk->n2, pk->rand_bits);

@@ -571,6 +571,10 @@ static void test_ifma_request_bounds(void)
     CHECK_STATUS(mbx_straus_new(&st, B, NULL, 1, m[0], MBX_STRAUS_MAX_ENTRIES + 1),
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "bad multi-buffer request");
+    mpz_setbit(big, 8192); /* odd, past the engine's 8192 bits */
+    mpz_setbit(big, 0);
+    CHECK_STATUS(mbx_straus_new(&st, B, NULL, 1, big, 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "bad multi-buffer request");
     CHECK(st == NULL);
     CHECK_OK(mbx_straus_new(&st, B, NULL, 1, m[0], MBX_STRAUS_MAX_ENTRIES));
     uint16_t dg[16] = {5};
@@ -655,6 +659,19 @@ static void test_ifma_fixed_odd_bits(void)
         CHECK_STR(ccz_error_detail(), "lane 4: exponent out of range");
     }
     mbx_fixed_free(f);
+    /* a modulus past the engine's 8192 bits, or even, has no table */
+    f = NULL;
+    mpz_setbit(mod, 8192);
+    CHECK_STATUS(mbx_fixed_new(&f, base, mod, 61), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "bad multi-buffer request");
+    CHECK(f == NULL);
+    mpz_clrbit(mod, 8192);
+    mpz_setbit(mod, 8191);
+    CHECK_OK(mbx_fixed_new(&f, base, mod, 61)); /* 8192 bits */
+    mbx_fixed_free(f);
+    f = NULL;
+    mpz_clrbit(mod, 0);
+    CHECK_STATUS(mbx_fixed_new(&f, base, mod, 61), CCZ_ERR_INVALID_ARGUMENT);
     for (int l = 0; l < 8; l++)
         mpz_clears(e[l], o[l], NULL);
     mpz_clears(mod, base, ref, NULL);
