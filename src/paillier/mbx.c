@@ -924,7 +924,7 @@ ccz_status mbx_fixed_new(mbx_fixed **out, const mpz_t base, const mpz_t mod, uns
 {
     *out = NULL;
     CCZ_ENSURE(mbx_available(), CCZ_ERR_UNSUPPORTED, "this CPU has no AVX-512 IFMA");
-    CCZ_ENSURE(mpz_odd_p(mod) && mpz_sizeinbase(mod, 2) <= 8192, CCZ_ERR_INVALID_ARGUMENT,
+    CCZ_ENSURE(mpz_sizeinbase(mod, 2) <= 8192 && mpz_odd_p(mod), CCZ_ERR_INVALID_ARGUMENT,
                "bad multi-buffer request");
     mbx_fixed *t = calloc(1, sizeof *t);
     CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");
@@ -1114,10 +1114,11 @@ ccz_status mbx_straus_new(mbx_straus **out, const mpz_t *base, const mpz_t *inv,
 {
     *out = NULL;
     CCZ_ENSURE(mbx_available(), CCZ_ERR_UNSUPPORTED, "this CPU has no AVX-512 IFMA");
-    CCZ_ENSURE(k >= 1 && k <= ((size_t)1 << 24) && mpz_odd_p(mod) &&
-                   mpz_sizeinbase(mod, 2) <= 8192 && entries >= 2 &&
+    CCZ_ENSURE(k >= 1 && k <= ((size_t)1 << 24) && mpz_odd_p(mod) && entries >= 2 &&
                    entries <= MBX_STRAUS_MAX_ENTRIES,
                CCZ_ERR_INVALID_ARGUMENT, "bad multi-buffer request");
+    CCZ_ENSURE(mpz_sizeinbase(mod, 2) <= 8192, CCZ_ERR_INVALID_ARGUMENT,
+               "bad multi-buffer request");
     mbx_straus *t = calloc(1, sizeof *t);
     CCZ_ENSURE(t, CCZ_ERR_NOMEM, "out of memory");
     unsigned bits = (unsigned)mpz_sizeinbase(mod, 2);
