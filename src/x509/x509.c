@@ -419,7 +419,7 @@ static int ext_index(const X509 *x, const char *oid_text, int *next)
 
 int x509_ext_count(const X509 *x, const char *oid_text, ASN1_OCTET_STRING **first)
 {
-    int again;
+    int again = -1;
     int idx = ext_index(x, oid_text, &again);
     *first = idx < 0 ? NULL : X509_EXTENSION_get_data(X509_get_ext(x, idx));
     return idx == -2 ? -1 : idx < 0 ? 0 : again < 0 ? 1 : 2;
