@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The encrypted query (include/ccz/hequery.h): the database parser (every refusal, with its
- * line), the algorithms' parameters, the client's checks of keys and of answers that are not
- * values, encrypted lookups of keys of 1 to 8 bytes and of longer keys cut to 8 (fast), the
- * faithful and packed algorithms, the noise budget of a worst-case value, a database of more
- * than one batch, answers re-randomized, key ciphertexts of three components, and the RA-gRPC
- * service over plaintext h2c: hostile queries (wrong algorithm, parameters, keys of other
- * parameters, truncated, oversized, missing and extra ciphertexts, a message over the limit) each
- * refused with its gRPC status and reason, the server answering right after all of them, its
- * queue's default bound, its exact bound with the worker held inside a query
- * (tests/support/rng_fail.h), a packed lookup within CCZ_HEQ_MAX_MESSAGE, a query whose
- * deadline passes in the queue dropped, as is one whose client went away, and its options. The state capitals are
- * test_hequery_states.c. Sanitizer builds run fewer lookups (each is thousands of products): the
- * optimized build runs them all. */
+/* The encrypted query (include/ccz/hequery.h): the database parser (every refusal, with its line),
+ * the algorithms' parameters, the client's checks of keys and of answers that are not values,
+ * encrypted lookups of keys of 1 to 8 bytes and of longer keys cut to 8 (fast), the faithful and
+ * packed algorithms (the packed answer's entries in a random order), the noise budget of a
+ * worst-case value, a database of more than one batch, answers re-randomized, key ciphertexts of
+ * three components, and the RA-gRPC service over plaintext h2c: hostile queries (wrong algorithm,
+ * parameters, keys of other parameters, truncated, oversized, missing and extra ciphertexts, a
+ * message over the limit) each refused with its gRPC status and reason, the server answering right
+ * after all of them, its queue's default bound, its exact bound with the worker held inside a query
+ * (tests/support/rng_fail.h), a packed lookup within CCZ_HEQ_MAX_MESSAGE, a query whose deadline
+ * passes in the queue dropped, as is one whose client went away, an answer abandoned at its last
+ * task, and its options. The state capitals are test_hequery_states.c. Sanitizer builds run fewer
+ * lookups (each is thousands of products): the optimized build runs them all. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,6 +290,17 @@ static bool count_no(void *arg)
     return false;
 }
 
+/* A query view's wanted(): counts the times it is asked; says no at the last'th (0: never). */
+typedef struct {
+    unsigned asked, last;
+} count_until;
+
+static bool count_yes_until(void *arg)
+{
+    count_until *c = arg;
+    return ++c->asked != c->last;
+}
+
 /* One lookup in process: the answer decrypts to want (NULL: no entry); the budget left. */
 static int lookup(ccz_heq_server *s, const ccz_heq_client *c, const char *key, const char *want)
 {
@@ -519,6 +530,53 @@ static void test_packed_empty_values(void)
     ccz_heq_db_free(db);
 }
 
+/* The packed answer's column is the entry's place in a random order, not in the file's: the
+ * file's first entry of 512, asked for twice, is in column 0 both times with probability 2^-18. A layout of one slot tells the column: its decoding is refused with the first slot past
+ * it that is set, or succeeds in column 0. */
+static void test_packed_order(void)
+{
+    if (UNDER_ASAN) {
+        fprintf(stderr, "  sanitizer build: the packed order runs in the optimized build\n");
+        return;
+    }
+    char csv[512 * 7 + 1], *p = csv;
+    for (int i = 0; i < 512; i++)
+        p += sprintf(p, "k%03x,v\n", i);
+    ccz_heq_db *db = db_of(csv);
+    ccz_heq_server *s = server_of(db);
+    ccz_heq_client *c;
+    CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_PACKED));
+    ccz_heq_query q;
+    ccz_span keys[CCZ_HEQ_KEY_CTS];
+    CHECK_OK(ccz_heq_client_query(&q, c, CCZ_LIT("k000")));
+    ccz_heq_query_view qv = ccz_heq_query_view_of(&q, keys);
+    int moved = 0;
+    for (int i = 0; i < 2; i++) {
+        ccz_heq_answer a;
+        ccz_buf v = CCZ_BUF_INIT;
+        int budget;
+        CHECK_OK(ccz_heq_server_answer(&a, s, &qv));
+        CHECK_INT(a.block, 16384);
+        CHECK_INT(a.chunks, 1);
+        CHECK_OK(ccz_heq_client_decode(&v, &budget, c, ccz_buf_span(&a.value), a.block, a.chunks));
+        CHECK(v.len == 1 && v.ptr[0] == 'v');
+        v.len = 0;
+        ccz_status st = ccz_heq_client_decode(&v, &budget, c, ccz_buf_span(&a.value), 1, 1);
+        if (st != CCZ_OK) {
+            CHECK_STATUS(st, CCZ_ERR_MALFORMED);
+            CHECK_CONTAINS(ccz_error_detail(), "the answer is not a value: slot ");
+            moved++;
+        }
+        ccz_buf_free(&v);
+        ccz_buf_free(&a.value);
+    }
+    CHECK(moved > 0);
+    ccz_heq_query_free(&q);
+    ccz_heq_client_free(c);
+    ccz_heq_server_free(s);
+    ccz_heq_db_free(db);
+}
+
 /* Keys one nibble apart by 3, a non-residue mod 17 ('a' 0x61, 'd' 0x64): the fast algorithm's
  * mask there is 1 - 3^16 = 0 after four squarings; a power short of 16 (3^8 = -1 mod 17) would
  * leave the other entry in the sum twice. */
@@ -549,6 +607,7 @@ static void test_batches(void)
     ccz_heq_client *c;
     CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_FAST));
     lookup(s, c, "k64", "v64");
+    lookup(s, c, "k00", "v00"); /* the first batch's sum kept when the second's is added */
     ccz_heq_client_free(c);
     ccz_heq_server_free(s);
     ccz_heq_db_free(db);
@@ -697,10 +756,11 @@ static void hostile(ccz_rpc_channel *ch, const Ccz__Hequery__QueryRequest *r, in
 
 /* Parameters, keys and a ciphertext of another context (N = 4096, t = 17), and the fast
  * algorithm's parameters with only the plaintext modulus changed (t = 65537), or only the order
- * of its first two primes, or a sixth prime after its five, or only N (4096, the same primes),
+ * of its first two primes, or only its last prime (65537), or a sixth prime after its five, or only N (4096, the same primes),
  * or only the scheme (CKKS, the same N, primes and t). */
 typedef struct {
-    ccz_buf params, pk, rk, ct, t_params, primes_params, longer_params, n_params, ckks_params;
+    ccz_buf params, pk, rk, ct, t_params, primes_params, last_params, longer_params, n_params,
+        ckks_params;
 } other_kit;
 
 static void other_kit_make(other_kit *o)
@@ -753,6 +813,13 @@ static void other_kit_make(other_kit *o)
     CHECK_OK(ccz_lattice_context_new(&tctx, &p));
     CHECK_OK(ccz_lattice_params_save(&o->longer_params, tctx));
     ccz_lattice_context_free(tctx);
+    p.n_primes = n_primes; /* the five, the last one another */
+    uint64_t last = p.coeff_primes[n_primes - 1];
+    p.coeff_primes[n_primes - 1] = 65537;
+    CHECK_OK(ccz_lattice_context_new(&tctx, &p));
+    CHECK_OK(ccz_lattice_params_save(&o->last_params, tctx));
+    ccz_lattice_context_free(tctx);
+    p.coeff_primes[n_primes - 1] = last;
     p.n_primes = n_primes; /* the five again: at N = 4096 (1 mod 2N still; beyond its bound) */
     p.log_n = 12;
     CHECK_OK(ccz_lattice_context_new(&tctx, &p));
@@ -781,6 +848,7 @@ static void other_kit_free(other_kit *o)
     ccz_buf_free(&o->ct);
     ccz_buf_free(&o->t_params);
     ccz_buf_free(&o->primes_params);
+    ccz_buf_free(&o->last_params);
     ccz_buf_free(&o->longer_params);
     ccz_buf_free(&o->n_params);
     ccz_buf_free(&o->ckks_params);
@@ -855,6 +923,11 @@ static void test_service(void)
             "chain of 5 primes; the query has BFV with N = 8192, t = 65537, 5 primes");
     request_of(&r, keys, &q); /* the same N, t and number of primes; two of them swapped */
     r.params = bin(&ok.primes_params);
+    hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
+            "parameters: the fast algorithm runs BFV with N = 8192, t = 17 and SEAL's default "
+            "chain of 5 primes; the query has BFV with N = 8192, t = 17, 5 primes");
+    request_of(&r, keys, &q); /* the same N, t and first four primes; another last one */
+    r.params = bin(&ok.last_params);
     hostile(ch, &r, CCZ_RPC_INVALID_ARGUMENT,
             "parameters: the fast algorithm runs BFV with N = 8192, t = 17 and SEAL's default "
             "chain of 5 primes; the query has BFV with N = 8192, t = 17, 5 primes");
@@ -1306,6 +1379,40 @@ static void test_gone_in_queue(void)
  * gives up after 300 ms; let go, it computes no more of it: the log says it was abandoned, not
  * answered, and the next query is refused for its parameters. In process, an answer whose
  * wanted() says no from the start asks once and computes nothing, for every algorithm. */
+/* A fast answer abandoned at its last task (an entry's product, whose worker then adds its sum
+ * to the answer): the answer is refused all the same, not given with the entries summed so
+ * far. One worker, so the tasks come in the same order each time. */
+static void test_abandoned_at_the_end(void)
+{
+    ccz_heq_db *db = db_of("a,1\nb,2\nc,3\nd,4\n");
+    ccz_heq_server *hs = NULL;
+    ccz_heq_server_opts so = CCZ_HEQ_SERVER_OPTS_INIT;
+    so.db = db;
+    so.threads = 1;
+    CHECK_OK(ccz_heq_server_new(&hs, &so));
+    ccz_heq_client *c = NULL;
+    ccz_heq_query q;
+    ccz_span keys[CCZ_HEQ_KEY_CTS];
+    CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_FAST));
+    CHECK_OK(ccz_heq_client_query(&q, c, CCZ_LIT("d")));
+    ccz_heq_query_view qv = ccz_heq_query_view_of(&q, keys);
+    count_until n = {0, 0};
+    qv.wanted = count_yes_until, qv.wanted_arg = &n;
+    ccz_heq_answer ans;
+    CHECK_OK(ccz_heq_server_answer(&ans, hs, &qv)); /* every task wanted: how many there are */
+    ccz_buf_free(&ans.value);
+    CHECK(n.asked > 4);
+    n.last = n.asked, n.asked = 0;
+    CHECK_STATUS(ccz_heq_server_answer(&ans, hs, &qv), CCZ_ERR_UNAVAILABLE);
+    CHECK_STR(ccz_error_detail(), "the answer was abandoned: nobody waits for it");
+    CHECK_INT(n.asked, n.last);
+    CHECK(ans.value.ptr == NULL && ans.value.len == 0);
+    ccz_heq_query_free(&q);
+    ccz_heq_client_free(c);
+    ccz_heq_server_free(hs);
+    ccz_heq_db_free(db);
+}
+
 static void test_abandoned_while_running(void)
 {
     if (UNDER_ASAN) {
@@ -1406,7 +1513,7 @@ static void test_service_options(void)
 
 TEST_MAIN(T(test_db), T(test_algorithms), T(test_client), T(test_key_lengths),
           T(test_algorithms_agree), T(test_no_randomness), T(test_packed_empty_values),
-          T(test_nibble_distance), T(test_batches), T(test_answer_forms), T(test_service),
-          T(test_busy), T(test_pending_exact), T(test_packed_service), T(test_default_pending),
-          T(test_deadline_in_queue), T(test_gone_in_queue), T(test_abandoned_while_running),
-          T(test_service_options))
+          T(test_packed_order), T(test_nibble_distance), T(test_batches), T(test_answer_forms),
+          T(test_service), T(test_busy), T(test_pending_exact), T(test_packed_service),
+          T(test_default_pending), T(test_deadline_in_queue), T(test_gone_in_queue),
+          T(test_abandoned_at_the_end), T(test_abandoned_while_running), T(test_service_options))
