@@ -672,6 +672,32 @@ static void contexts_lru(const keys *k)
     server_stop(&s);
 }
 
+/* A second InitCtx on a connection replaces its context, not held beside it: in a table of two,
+ * another connection's context stays. */
+static void context_replaced(const keys *k)
+{
+    server s;
+    server_start_opts(&s, &small, false, 0, 2);
+    char msg[600];
+    ccz_rpc_channel *a = channel(&s), *b = channel(&s);
+    ccz_buf *cts = encrypt_batch(k, 10);
+    EXPECT(init_ctx(b, ccz_buf_span(&k->params), ccz_buf_span(&k->pkb), ccz_buf_span(&k->rkb), 128,
+                    0x1p45, msg, sizeof msg),
+           CCZ_RPC_OK, "");
+    for (int i = 0; i < 2; i++)
+        EXPECT(init_ctx(a, ccz_buf_span(&k->params), ccz_buf_span(&k->pkb), ccz_buf_span(&k->rkb),
+                        128, 0x1p45, msg, sizeof msg),
+               CCZ_RPC_OK, "");
+    EXPECT(infer(b, cts, SMALL, 0, SMALL, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
+           "batches 0, batch_size 12"); /* b's context is there: the counts are what is wrong */
+    EXPECT(infer(a, cts, SMALL, 0, SMALL, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
+           "batches 0, batch_size 12");
+    ccz_rpc_channel_free(a);
+    ccz_rpc_channel_free(b);
+    free_cts(cts);
+    server_stop(&s);
+}
+
 /* A server of one worker, logging into memory, and h: a connection with its context whose Infer,
  * sent from a thread of its own, holds the worker inside it (held_one_hold) until let go. */
 typedef struct {
@@ -948,6 +974,7 @@ static void test_service(void)
     contexts_default(&k);
     end_with_live_job(&k);
     contexts_lru(&k);
+    context_replaced(&k);
     /* the toolkit's chain, as the client library asks for it */
     ccz_rpc_channel *ch = channel(&strict);
     ccz_he_lr_infer_opts o = CCZ_HE_LR_INFER_OPTS_INIT;
@@ -957,6 +984,16 @@ static void test_service(void)
     CHECK_INT(r.code, CCZ_RPC_INVALID_ARGUMENT);
     CHECK_STR(r.method, "InitCtx");
     CHECK_CONTAINS(r.message, "this server takes only 128-bit-secure parameters");
+    ccz_he_lr_infer_result_free(&r);
+    /* the server's model width, told in InitCtx's answer: data of another width stops the client
+     * before it encrypts anything */
+    o.preset = CCZ_HE_LR_SECURE;
+    char width[80];
+    snprintf(width, sizeof width, "the server's model has %d features, the data %zu", SMALL,
+             data.features);
+    CHECK_STATUS(ccz_he_lr_infer(ch, &o, &data, &r), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), width);
+    CHECK_INT(r.data_bytes, 0);
     ccz_he_lr_infer_result_free(&r);
     ccz_rpc_channel_free(ch);
     server_stop(&strict);

@@ -27,6 +27,20 @@ static void test_window(void)
     svc_quota_free(NULL);
 }
 
+/* A full table forgets its oldest address even while that address's window runs: the table
+ * holds no more than its room. */
+static void test_table_full(void)
+{
+    svc_quota *q;
+    CHECK_OK(svc_quota_new(&q, 1, 100, 2));
+    CHECK_INT(svc_quota_take(q, "10.0.0.1", 0), 0);
+    CHECK_INT(svc_quota_take(q, "10.0.0.2", 1), 0);
+    CHECK_INT(svc_quota_take(q, "10.0.0.3", 2), 0); /* 10.0.0.1 goes, 98 s before its end */
+    CHECK_INT(svc_quota_take(q, "10.0.0.3", 3), 99);
+    CHECK_INT(svc_quota_take(q, "10.0.0.1", 3), 0); /* forgotten: counted afresh */
+    svc_quota_free(q);
+}
+
 static void test_refused(void)
 {
     svc_quota *q = (svc_quota *)&q;
@@ -37,4 +51,4 @@ static void test_refused(void)
     CHECK_CONTAINS(ccz_error_detail(), "a quota needs a count, a window and room for peers");
 }
 
-TEST_MAIN(T(test_window), T(test_refused))
+TEST_MAIN(T(test_window), T(test_table_full), T(test_refused))

@@ -14,6 +14,10 @@
 #include <sys/stat.h>
 
 #include <jansson.h>
+#include <openssl/ssl.h>
+
+#include "ccz/ratls.h"
+#include "ccz/sim.h"
 
 #include "ccz/ccz.h"
 #include "ccz/svc.h"
@@ -294,6 +298,75 @@ static void admin_token_no_randomness(void)
     CHECK(!ccz_file_exists(path));
 }
 
+/* An option is named whole: a prefix of one ("max" of max-body) is no option, as a flag or a
+ * file's key. */
+static void names_whole(void)
+{
+    ccz_svc_config *c = NULL;
+    CHECK_OK(ccz_svc_config_new(&c, "attestation"));
+    CHECK_STATUS(ccz_svc_config_set(c, "max", "5"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the attestation service has no option --max");
+    CHECK_STATUS(ccz_svc_config_load_file(c, write_file("prefix.json", "{\"lis\": \"x\"}")),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the attestation service has no option \"lis\"");
+    CHECK_STR(value(c, "listen"), "\"127.0.0.1:8443\"");
+    CHECK_STR(value(c, "max-body"), "1048576");
+    ccz_svc_config_free(c);
+}
+
+static int made;
+
+static ccz_status make_ours(ccz_buf *out, void *payload)
+{
+    (void)payload;
+    made++;
+    return ccz_buf_append(out, "ours", 4);
+}
+
+/* Another process keeps its file at path while this one makes its own. */
+static ccz_status make_raced(ccz_buf *out, void *payload)
+{
+    made++;
+    CHECK_OK(ccz_file_write((const char *)payload, CCZ_LIT("theirs"), 0600));
+    return ccz_buf_append(out, "ours", 4);
+}
+
+static void check_buf(const ccz_buf *b, const char *want)
+{
+    CHECK_INT(b->len, strlen(want));
+    CHECK(b->len == strlen(want) && memcmp(b->ptr, want, b->len) == 0);
+}
+
+/* A file of the data directory: made once and kept; read, not made, when it is there; one that
+ * another process kept meanwhile is the one taken; one that cannot be kept is refused, named. */
+static void load_or_make(void)
+{
+    char path[600], lost[700];
+    snprintf(path, sizeof path, "%s/kept-file", test_tmpdir());
+    remove(path);
+    ccz_buf b = CCZ_BUF_INIT;
+    made = 0;
+    CHECK_OK(svc_load_or_make(&b, path, make_ours, NULL));
+    check_buf(&b, "ours");
+    CHECK_INT(made, 1);
+    ccz_buf_reset(&b);
+    CHECK_OK(svc_load_or_make(&b, path, make_ours, NULL)); /* there: read, not made */
+    check_buf(&b, "ours");
+    CHECK_INT(made, 1);
+    remove(path);
+    ccz_buf_reset(&b);
+    CHECK_OK(svc_load_or_make(&b, path, make_raced, path)); /* theirs kept, ours dropped */
+    check_buf(&b, "theirs");
+    CHECK_INT(made, 2);
+    snprintf(lost, sizeof lost, "%s/no-such-dir/kept-file", test_tmpdir());
+    ccz_buf_reset(&b);
+    CHECK_STATUS(svc_load_or_make(&b, lost, make_ours, NULL), CCZ_ERR_IO);
+    CHECK_CONTAINS(ccz_error_detail(), "cannot keep ");
+    CHECK_CONTAINS(ccz_error_detail(), "no-such-dir/kept-file");
+    ccz_buf_free(&b);
+    remove(path);
+}
+
 /* An attestation service on a port of its own, its data in dir (NULL: the default's). */
 static ccz_svc_config *service_config(const char *dir)
 {
@@ -418,6 +491,96 @@ static void start_files_refused(void)
     start_refused(service_config(dir), CCZ_ERR_KEY_MALFORMED, "tls-key.pem: not a PEM private key");
 }
 
+/* The operator's key that is not one, and the listener's kept certificate damaged: each
+ * refused, named. */
+static void tls_files_refused(void)
+{
+    char dir[600], cert[700], key[700];
+    snprintf(dir, sizeof dir, "%s/svc-tls", test_tmpdir());
+    ccz_svc_config *c = service_config(dir);
+    ccz_svc *s = NULL;
+    CHECK_OK(ccz_svc_start(&s, c, false)); /* makes tls-cert.pem and tls-key.pem */
+    ccz_svc_free(s);
+    ccz_svc_config_free(c);
+    snprintf(cert, sizeof cert, "%s/tls-cert.pem", dir);
+    snprintf(key, sizeof key, "%s/tls-key.pem", dir);
+    c = service_config(dir);
+    CHECK_OK(ccz_svc_config_set(c, "tls-cert", cert));
+    CHECK_OK(ccz_svc_config_set(c, "tls-key", write_file("no-key.pem", "not a key\n")));
+    start_refused(c, CCZ_ERR_KEY_MALFORMED, "no-key.pem: not a PEM private key");
+    CHECK_OK(ccz_file_write(cert, CCZ_LIT("-----BEGIN CERTIFICATE-----\nAAAA\n"), 0600));
+    start_refused(service_config(dir), CCZ_ERR_CERT_MALFORMED, "svc-tls/tls-cert.pem");
+}
+
+/* A policy file may carry a section for a service beside the appraisal policy ("secrets"): it
+ * is taken out before the policy is parsed, which knows no such key. */
+static void policy_with_sections(void)
+{
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/svc-sections", test_tmpdir());
+    const char *f =
+        write_file("sections-policy.json", "{\"tees\": [\"sim\"], \"secrets\": {\"x\": [1]}}");
+    ccz_svc_config *c = service_config(dir);
+    CHECK_OK(ccz_svc_config_set(c, "policy", f));
+    ccz_svc *s = NULL;
+    CHECK_OK(ccz_svc_start(&s, c, false));
+    ccz_svc_free(s);
+    ccz_svc_config_free(c);
+    /* the section's name is no key of the policy itself */
+    f = write_file("sections-policy.json", "{\"tees\": [\"sim\"], \"secret\": {}}");
+    c = service_config(dir);
+    CHECK_OK(ccz_svc_config_set(c, "policy", f));
+    start_refused(c, CCZ_ERR_POLICY, "sections-policy.json: policy: ");
+}
+
+/* The certificate the server at port presents (not verified: the test inspects it). */
+static X509 *peer_cert(int port)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    SSL *ssl = ctx ? SSL_new(ctx) : NULL;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    X509 *x = NULL;
+    if (ssl && connect(fd, (struct sockaddr *)&a, sizeof a) == 0 && SSL_set_fd(ssl, fd) == 1 &&
+        SSL_connect(ssl) == 1)
+        x = SSL_get1_peer_certificate(ssl);
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    close(fd);
+    return x;
+}
+
+/* --tee: a TEE it does not know refused, named; with one, the listener presents an RA-TLS
+ * certificate of its evidence, and makes no ordinary certificate. */
+static void own_tee(void)
+{
+    char dir[600], plat[600], cert[700];
+    snprintf(dir, sizeof dir, "%s/svc-tee", test_tmpdir());
+    snprintf(plat, sizeof plat, "%s/svc-tee-plat", test_tmpdir());
+    CHECK_OK(ccz_sim_platform_init(plat, false));
+    ccz_svc_config *c = service_config(dir);
+    CHECK_OK(ccz_svc_config_set(c, "tee", "sgz"));
+    start_refused(c, CCZ_ERR_INVALID_ARGUMENT, "--tee: unknown TEE 'sgz'");
+    c = service_config(dir);
+    CHECK_OK(ccz_svc_config_set(c, "tee", "sim"));
+    CHECK_OK(ccz_svc_config_set(c, "sim-dir", plat));
+    ccz_svc *s = NULL;
+    CHECK_OK(ccz_svc_start(&s, c, false));
+    snprintf(cert, sizeof cert, "%s/tls-cert.pem", dir);
+    CHECK(!ccz_file_exists(cert));
+    X509 *x = s ? peer_cert(ccz_svc_port(s)) : NULL;
+    CHECK(x != NULL);
+    ccz_ratls_info info;
+    memset(&info, 0, sizeof info);
+    CHECK_OK(x ? ccz_ratls_inspect(&info, x) : CCZ_ERR_INVALID_ARGUMENT);
+    CHECK(info.binding_ok);
+    ccz_ratls_info_free(&info);
+    X509_free(x);
+    ccz_svc_free(s);
+    ccz_svc_config_free(c);
+}
+
 /* After ccz_svc_free the service's port takes no connection: its listener is closed. */
 static void freed_service_closes(void)
 {
@@ -476,4 +639,5 @@ static void value_edges(void)
 
 TEST_MAIN(T(defaults), T(flags), T(file_then_flags), T(bad_files), T(bad_file_quotes_no_value),
           T(value_edges), T(empty_data_dir), T(admin_token), T(admin_token_no_randomness),
-          T(data_dir_default), T(start_files_refused), T(freed_service_closes))
+          T(data_dir_default), T(start_files_refused), T(freed_service_closes), T(names_whole),
+          T(load_or_make), T(tls_files_refused), T(own_tee), T(policy_with_sections))
