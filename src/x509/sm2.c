@@ -29,7 +29,8 @@ ccz_status x509_sm2_key_from_raw(EVP_PKEY **out, const uint8_t x[32], const uint
     int ok = ctx && EVP_PKEY_fromdata_init(ctx) == 1 &&
              EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) == 1;
     EVP_PKEY_CTX_free(ctx);
-    /* fromdata does not check that the point is on the curve: a public check does */
+    /* whether fromdata checks that the point is on the curve is OpenSSL's choice (3.0.19 does):
+     * the public check makes it ours */
     EVP_PKEY_CTX *chk = ok ? EVP_PKEY_CTX_new_from_pkey(NULL, *out, NULL) : NULL;
     ok = ok && chk && EVP_PKEY_public_check(chk) == 1;
     EVP_PKEY_CTX_free(chk);

@@ -324,6 +324,15 @@ static void test_replay_basic(void)
     CHECK_STATUS(kms_replay_check(r, "app", "f", later, T0 + 3 * WINDOW - 1001), CCZ_ERR_EXISTS);
     kms_replay_free(r);
     kms_replay_free(NULL);
+    /* nor is ("x1", ts) ("x", "1" ts): the nonce's end is not taken for the timestamp's start */
+    CHECK_OK(kms_replay_new(&r, 4));
+    char t0[24], one_ts[32];
+    snprintf(t0, sizeof t0, "%s", ts_of(T0));
+    snprintf(one_ts, sizeof one_ts, "1%s", t0);
+    CHECK_OK(kms_replay_check(r, "app", "x1", t0, T0));
+    CHECK_OK(kms_replay_check(r, "app", "x", one_ts, T0));
+    CHECK_INT(kms_replay_size(r), 2);
+    kms_replay_free(r);
 }
 
 static void test_replay_full(void)

@@ -633,6 +633,31 @@ static void test_rules(void)
     secret_service_free(svc);
 }
 
+/* The server-wide cap is the one the options give: at two connections, a third from a client
+ * that has sent nothing closes the oldest of the two silent ones before it. */
+static void test_connection_cap(void)
+{
+    server s;
+    make_policy_two();
+    CHECK_OK(server_try(&s, policy_two, two_secrets, 2, 2, 0));
+    snprintf(s.addr, sizeof s.addr, "127.0.0.1:%d", ccz_secret_server_port(s.srv));
+    test_thread(&s.thread, run, &s);
+    int fds[3];
+    for (int i = 0; i < 3; i++) {
+        fds[i] = tcp_connect(s.addr);
+        usleep(50000); /* accepted one by one, in this order */
+    }
+    struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+    char byte;
+    /* the first is closed, well before the 500 ms deadline; the newcomer is kept */
+    CHECK(poll(&pfd, 1, 100) == 1 && recv(fds[0], &byte, 1, 0) == 0);
+    pfd.fd = fds[2];
+    CHECK_INT(poll(&pfd, 1, 0), 0);
+    for (int i = 0; i < 3; i++)
+        close(fds[i]);
+    server_stop(&s);
+}
+
 static void test_all(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -642,6 +667,7 @@ static void test_all(void)
     test_by_measurement();
     test_single_secret();
     test_flood();
+    test_connection_cap();
     ccz_attester_free(server_att);
     ccz_policy_free(client_policy);
     ccz_trust_free(trust);

@@ -799,6 +799,27 @@ static void test_ecdsa_der_edges(void)
     CHECK_OK(x509_ecdsa_verify_rs(leaf_key, EVP_sha256(), CCZ_SPAN("x", 1), r67 + 1, s67 + 1, 66));
     CHECK_STATUS(x509_ecdsa_verify_rs(leaf_key, EVP_sha256(), CCZ_SPAN("x", 1), r67, s67, 67),
                  CCZ_ERR_BAD_SIGNATURE);
+    /* P-521's r and s of 66 bytes make a SEQUENCE of 128 bytes or more: its length takes the
+     * long form (0x81, then the length), which a genuine signature verifies through */
+    EVP_PKEY *k521 = EVP_EC_gen("P-521");
+    unsigned char der[160];
+    size_t der_len = sizeof der;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    CHECK(EVP_DigestSignInit(md, NULL, EVP_sha512(), NULL, k521) == 1);
+    CHECK(EVP_DigestSign(md, der, &der_len, (const unsigned char *)"x", 1) == 1);
+    EVP_MD_CTX_free(md);
+    CHECK(der_len > 2 && der[1] == 0x81);
+    const unsigned char *p = der;
+    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+    uint8_t r66[66], s66[66];
+    CHECK(es && BN_bn2binpad(ECDSA_SIG_get0_r(es), r66, 66) == 66 &&
+          BN_bn2binpad(ECDSA_SIG_get0_s(es), s66, 66) == 66);
+    ECDSA_SIG_free(es);
+    CHECK_OK(x509_ecdsa_verify_rs(k521, EVP_sha512(), CCZ_SPAN("x", 1), r66, s66, 66));
+    s66[65] ^= 1;
+    CHECK_STATUS(x509_ecdsa_verify_rs(k521, EVP_sha512(), CCZ_SPAN("x", 1), r66, s66, 66),
+                 CCZ_ERR_BAD_SIGNATURE);
+    EVP_PKEY_free(k521);
 }
 
 /* The two readers share the parse cache, and x509_read_der takes exactly one DER certificate:
