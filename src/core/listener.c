@@ -2,12 +2,15 @@
 /* Accepting connections on libevent, shared by the servers (see listener.h). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/thread.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -148,4 +151,109 @@ void listener_log_handshake_failure(const char *who, const SSL *ssl, unsigned lo
             v && v->status ? v->message
             : buf[0]       ? buf
                            : "connection closed");
+}
+
+ccz_status listener_conns_init(listener_conns *t)
+{
+    t->peers = calloc(t->max, sizeof *t->peers);
+    CCZ_ENSURE(t->peers, CCZ_ERR_NOMEM, "out of memory");
+    return CCZ_OK;
+}
+
+void listener_conns_free(listener_conns *t)
+{
+    free(t->peers);
+    t->peers = NULL;
+}
+
+/* The connection to close for a newcomer from p (see listener_admit), or NULL. */
+static listener_conn *victim(const listener_conns *t, const listener_peer *p, bool per_peer)
+{
+    listener_conn *v = NULL;
+    int looked = 0;
+    for (listener_conn *c = t->handshaking.head; c && !v && looked < LISTENER_SILENT_SCAN;
+         c = c->next) {
+        if (per_peer && c->peer != p)
+            continue;
+        looked++;
+        if (listener_silent(c->ssl, bufferevent_getfd(c->bev)))
+            v = c;
+    }
+    for (listener_conn *c = t->handshaking.head; c && !v; c = c->next)
+        if (!per_peer || c->peer == p)
+            v = c;
+    for (listener_conn *c = v ? NULL : t->ready.head; c; c = c->next)
+        if (t->idle(c) && (!per_peer || c->peer == p) && (!v || c->last_active < v->last_active))
+            v = c;
+    return v;
+}
+
+listener_peer *listener_admit(listener_conns *t, struct evconnlistener *l,
+                              const struct sockaddr *addr, bool *shed)
+{
+    char group[LISTENER_PEER_GROUP_LEN];
+    listener_peer_group(group, addr);
+    listener_peer *p = listener_peer_find(t->peers, t->max, group, false);
+    bool per_peer = p && p->n >= t->max_per_peer;
+    *shed = false;
+    if (per_peer || t->n >= t->max) {
+        listener_conn *v = victim(t, p, per_peer);
+        if (!v) {
+            ccz_log(CCZ_LOG_DEBUG, "%s: refused a connection from %s: %s (%u) are busy", t->name,
+                    group, per_peer ? "all of its connections" : "all connections",
+                    per_peer ? p->n : t->n);
+            return NULL;
+        }
+        t->close(v);
+        *shed = true;
+        static const struct timeval now = {0, 0};
+        evconnlistener_disable(l);
+        evtimer_add(t->relisten, &now);
+    }
+    return p ? p : listener_peer_find(t->peers, t->max, group, true);
+}
+
+void listener_conns_add(listener_conns *t, listener_conn *c, listener_peer *p, bool handshaking)
+{
+    c->peer = p;
+    if (p)
+        p->n++;
+    t->n++;
+    listener_list_push(handshaking ? &t->handshaking : &t->ready, c);
+}
+
+void listener_conns_ready(listener_conns *t, listener_conn *c)
+{
+    listener_list_remove(c);
+    listener_list_push(&t->ready, c);
+}
+
+void listener_conns_remove(listener_conns *t, listener_conn *c)
+{
+    if (c->peer)
+        c->peer->n--;
+    listener_list_remove(c);
+    t->n--;
+}
+
+struct bufferevent *listener_bev_new(struct event_base *base, SSL_CTX *tls, evutil_socket_t fd,
+                                     SSL **ssl)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    *ssl = tls ? SSL_new(tls) : NULL;
+    if (*ssl) /* OpenSSL's copy of a record it has decrypted is wiped once read */
+        SSL_set_options(*ssl, SSL_OP_CLEANSE_PLAINTEXT);
+    struct bufferevent *bev = NULL;
+    if (*ssl)
+        bev = bufferevent_openssl_socket_new(base, fd, *ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                             BEV_OPT_CLOSE_ON_FREE);
+    else if (!tls)
+        bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        SSL_free(*ssl);
+        *ssl = NULL;
+        evutil_closesocket(fd);
+    }
+    return bev;
 }

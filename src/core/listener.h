@@ -2,10 +2,12 @@
 /* What ccz's servers (the RA-gRPC server, the services' HTTP server) share about accepting
  * connections on libevent (internal; prefix listener_): binding a listener, the connection cap's
  * room in RLIMIT_NOFILE, pausing when accept() fails for want of descriptors, a monotonic clock,
- * libevent's thread support, and the address group per-peer caps count by. */
+ * libevent's thread support, the address group per-peer caps count by, and a server's table of
+ * connections with the choice of the one that makes room for a newcomer at a cap. */
 #ifndef CCZ_SRC_CORE_LISTENER_H
 #define CCZ_SRC_CORE_LISTENER_H
 
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
@@ -14,6 +16,7 @@
 #include <stdint.h>
 
 #include "ccz/core.h"
+#include "core/list.h"
 
 /* Milliseconds on the monotonic clock. */
 int64_t listener_mono_ms(void);
@@ -58,5 +61,60 @@ typedef struct {
  * taken for addr when none holds it (NULL only when every slot is in use: a table with a slot
  * per possible connection always has one). */
 listener_peer *listener_peer_find(listener_peer *peers, size_t n, const char *addr, bool add);
+
+/* What the shared accept logic knows of a connection: a server's connection struct has one as
+ * its first member, so that a listener_conn * converts to the server's own. */
+typedef struct listener_conn listener_conn;
+CCZ_LIST_TYPE(listener_list, listener_conn);
+struct listener_conn {
+    struct bufferevent *bev;
+    SSL *ssl;            /* NULL: plaintext */
+    listener_peer *peer; /* its peer group's slot (NULL: none, a fuzz target's connection) */
+    int64_t last_active; /* monotonic ms: its handshake done or the last of its work ended */
+    listener_list *list;
+    listener_conn *prev, *next;
+};
+CCZ_LIST_FUNCS(listener_list, listener_conn)
+
+/* A server's connections, oldest first: in their TLS handshake, and past it (ready); the caps. */
+typedef struct {
+    const char *name; /* the server's, for its log */
+    listener_list handshaking, ready;
+    unsigned n, max, max_per_peer;
+    listener_peer *peers;   /* one slot per possible connection (max) */
+    struct event *relisten; /* enables accepting again (the server's timer) */
+    /* May ready connection c be closed to make room (nothing in progress: its client reconnects
+     * when it needs to)? And closing one (it calls listener_conns_remove). */
+    bool (*idle)(const listener_conn *c);
+    void (*close)(listener_conn *c);
+} listener_conns;
+
+/* Allocates t's peer slots for t->max connections (set first, with the rest). */
+CCZ_NODISCARD ccz_status listener_conns_init(listener_conns *t);
+/* Frees the slots; the connections are closed by then. */
+void listener_conns_free(listener_conns *t);
+/* Room for a newcomer from addr, accepted on l. Below the caps there is room. At its peer
+ * group's cap one of that peer's own connections makes room, at the server's cap anyone's: the
+ * oldest in its handshake whose client has sent nothing (of the first LISTENER_SILENT_SCAN
+ * looked at), else the oldest in its handshake, else the idle one that has been idle longest.
+ * At the server's cap addresses decide nothing, as a flood and a client may share one; at a
+ * peer's cap only its connections are looked at, so a flood from one address cannot push out
+ * anyone else's. Returns the newcomer's peer slot, or NULL: refused (every connection that
+ * could make room is busy). *shed tells whether one was closed; then accepting waits for the
+ * next loop iteration, when libevent releases its descriptor, or a burst at the cap would run
+ * past the descriptor limit. */
+listener_peer *listener_admit(listener_conns *t, struct evconnlistener *l,
+                              const struct sockaddr *addr, bool *shed);
+/* Counts c in, from peer p (NULL: none), in its handshake or ready. */
+void listener_conns_add(listener_conns *t, listener_conn *c, listener_peer *p, bool handshaking);
+/* Moves c from the handshakes to the ready connections. */
+void listener_conns_ready(listener_conns *t, listener_conn *c);
+/* Counts c out (its peer's count and the server's). */
+void listener_conns_remove(listener_conns *t, listener_conn *c);
+/* The bufferevent of an accepted socket, over TLS when tls is set (*ssl: its SSL, whose copy of
+ * a record it has decrypted is wiped once read), else plaintext; NULL (the socket closed): out
+ * of memory. TCP_NODELAY is set: answers go out as they are written. */
+struct bufferevent *listener_bev_new(struct event_base *base, SSL_CTX *tls, evutil_socket_t fd,
+                                     SSL **ssl);
 
 #endif

@@ -17,7 +17,6 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -32,7 +31,6 @@
 #include <openssl/err.h>
 
 #include "core/guard.h"
-#include "core/list.h"
 #include "core/listener.h"
 #include "http/http.h"
 
@@ -54,8 +52,6 @@ typedef struct {
 } route;
 
 typedef struct conn conn;
-
-CCZ_LIST_TYPE(conn_list, conn);
 
 enum conn_state { C_HANDSHAKE, C_IDLE, C_HEAD, C_BODY, C_WAIT /* for a deferred answer */ };
 
@@ -81,44 +77,36 @@ struct http_request {
 };
 
 struct conn {
+    listener_conn lc; /* first: a listener_conn * is a conn * */
     http_server *srv;
-    struct bufferevent *bev;
-    SSL *ssl;
     struct event *timer;
-    listener_peer *peer;
     char addr[LISTENER_PEER_GROUP_LEN]; /* the client's own address (an IPv4 peer's is its group) */
     enum conn_state state;
-    int64_t last_active; /* monotonic ms: handshake done or last response */
-    size_t reserved;     /* body bytes reserved in the server's held count */
-    bool close_after;    /* close once the output is out */
-    bool paused;         /* reading stopped until the output drains */
-    bool served;         /* a request was read: no preface any more */
-    bool linger;         /* refused mid-request: read and drop what the client still sends */
-    bool lingering;      /* ... doing so now (its answer is out, our side shut down) */
-    size_t head_seen;    /* bytes of the head under way the parser has seen */
-    size_t dropped;      /* bytes dropped while lingering */
+    size_t reserved;  /* body bytes reserved in the server's held count */
+    bool close_after; /* close once the output is out */
+    bool paused;      /* reading stopped until the output drains */
+    bool served;      /* a request was read: no preface any more */
+    bool linger;      /* refused mid-request: read and drop what the client still sends */
+    bool lingering;   /* ... doing so now (its answer is out, our side shut down) */
+    size_t head_seen; /* bytes of the head under way the parser has seen */
+    size_t dropped;   /* bytes dropped while lingering */
     http_request req;
-    conn_list *list;
-    conn *prev, *next;
 };
 
 struct http_server {
     struct event_base *base;
     struct evconnlistener *listener;
-    struct event *relisten, *drain, *sigterm, *sigint, *grace;
+    struct event *drain, *sigterm, *sigint, *grace;
     int64_t accept_failed_at;
     SSL_CTX *tls;
     char name[32];
     size_t max_head, max_body, max_held, held;
-    unsigned max_conns, max_per_peer, n_conns;
     unsigned handshake_ms, request_ms, idle_ms, drain_ms;
     unsigned pending_grace; /* set by http_server_shutdown from any thread */
     route *routes;
     size_t n_routes;
-    route other; /* 404s and requests that never parsed */
-    listener_peer *peers;
-    size_t n_peers;
-    conn_list handshaking, ready;
+    route other;          /* 404s and requests that never parsed */
+    listener_conns conns; /* and the caps on them */
     bool draining;
     bool string_errors;
     http_metrics_fn metrics;
@@ -128,10 +116,6 @@ struct http_server {
     route preface;
     uint64_t accepted, shed, refused;
 };
-
-/* ---- lists -----------------------------------------------------------------------------------------*/
-
-CCZ_LIST_FUNCS(conn_list, conn)
 
 static void arm(conn *c, unsigned ms)
 {
@@ -162,18 +146,15 @@ static void conn_close(conn *c)
     request_reset(&c->req);
     /* a TLS close_notify (clients tell a close from a cut); the output is out by now, or
      * is abandoned, and the alert goes straight to the socket */
-    if (c->ssl && c->state != C_HANDSHAKE && !c->lingering)
-        SSL_shutdown(c->ssl);
-    if (c->bev)
-        bufferevent_free(c->bev); /* closes the socket and frees the SSL */
+    if (c->lc.ssl && c->state != C_HANDSHAKE && !c->lingering)
+        SSL_shutdown(c->lc.ssl);
+    if (c->lc.bev)
+        bufferevent_free(c->lc.bev); /* closes the socket and frees the SSL */
     if (c->timer)
         event_free(c->timer);
-    if (c->peer)
-        c->peer->n--;
-    conn_list_remove(c);
-    s->n_conns--;
+    listener_conns_remove(&s->conns, &c->lc);
     free(c);
-    if (s->draining && !s->ready.head && !s->handshaking.head)
+    if (s->draining && !s->conns.ready.head && !s->conns.handshaking.head)
         event_base_loopexit(s->base, NULL);
 }
 
@@ -189,19 +170,19 @@ static void conn_close(conn *c)
 static void linger_start(conn *c)
 {
     c->lingering = true;
-    if (c->ssl)
-        SSL_shutdown(c->ssl);
-    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
-    bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-    bufferevent_enable(c->bev, EV_READ);
+    if (c->lc.ssl)
+        SSL_shutdown(c->lc.ssl);
+    shutdown(bufferevent_getfd(c->lc.bev), SHUT_WR);
+    bufferevent_setwatermark(c->lc.bev, EV_READ, 0, 0);
+    bufferevent_enable(c->lc.bev, EV_READ);
     arm(c, LINGER_MS);
 }
 
 static void conn_finish(conn *c)
 {
     c->close_after = true;
-    bufferevent_disable(c->bev, EV_READ);
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+    bufferevent_disable(c->lc.bev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_output(c->lc.bev)) == 0) {
         if (c->linger)
             linger_start(c);
         else
@@ -301,7 +282,7 @@ static void send_response_ex(conn *c, http_request *r, int status, const char *t
                              bool close, bool secret)
 {
     http_server *s = c->srv;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *out = bufferevent_get_output(c->lc.bev);
     bool keep = !close && !s->draining && r->head.keep_alive && !c->close_after;
     /* the answer to HEAD has GET's head, Content-Length included, and no body (an error's too:
      * the client reads none, and the next answer must follow at once) */
@@ -378,7 +359,7 @@ static void deferred_done(conn *c)
     if (c->state != C_WAIT)
         return; /* answered from its handler */
     request_done(c);
-    if (c->list && c->state == C_IDLE)
+    if (c->lc.list && c->state == C_IDLE)
         process(c);
 }
 
@@ -422,7 +403,7 @@ void http_reply_raw(http_request *r, int status, ccz_span bytes)
     if (r->replied)
         return;
     if (bytes.len)
-        evbuffer_add(bufferevent_get_output(r->c->bev), bytes.ptr, bytes.len);
+        evbuffer_add(bufferevent_get_output(r->c->lc.bev), bytes.ptr, bytes.len);
     raw_replied(r, status, bytes.len);
 }
 
@@ -444,7 +425,7 @@ void http_reply_raw_secret(http_request *r, int status, ccz_span bytes)
     }
     if (copy) {
         memcpy(copy, bytes.ptr, bytes.len);
-        if (evbuffer_add_reference(bufferevent_get_output(r->c->bev), copy, bytes.len, wipe_free,
+        if (evbuffer_add_reference(bufferevent_get_output(r->c->lc.bev), copy, bytes.len, wipe_free,
                                    NULL) != 0) {
             wipe_free(copy, bytes.len, NULL);
             raw_replied(r, 500, 0);
@@ -559,17 +540,17 @@ const char *http_request_peer(const http_request *r)
 }
 const char *http_request_peer_group(const http_request *r)
 {
-    return r->c->peer->addr;
+    return r->c->lc.peer->addr;
 }
 
 SSL *http_request_ssl(const http_request *r)
 {
-    return r->c->ssl;
+    return r->c->lc.ssl;
 }
 
 const ccz_ratls_verdict *http_request_tls_verdict(const http_request *r)
 {
-    return r->c->ssl ? ccz_ratls_peer_verdict(r->c->ssl) : NULL;
+    return r->c->lc.ssl ? ccz_ratls_peer_verdict(r->c->lc.ssl) : NULL;
 }
 
 const char *http_request_header(const http_request *r, const char *name)
@@ -801,7 +782,7 @@ static ccz_status metrics_text(http_server *s, ccz_buf *b)
         "# HELP ccz_http_request_bytes_held Request body bytes held now.\n"
         "# TYPE ccz_http_request_bytes_held gauge\n"
         "ccz_http_request_bytes_held{service=\"%s\"} %zu\n",
-        n, s->n_conns, n, (unsigned long long)s->accepted, n, (unsigned long long)s->shed, n,
+        n, s->conns.n, n, (unsigned long long)s->accepted, n, (unsigned long long)s->shed, n,
         (unsigned long long)s->refused, n, s->held));
     if (s->metrics)
         s->metrics(b, s->metrics_payload);
@@ -966,7 +947,7 @@ static void start_body(conn *c)
     if (!admit_body(c, len))
         return;
     if (r->head.expect_continue && (len || r->head.chunked))
-        evbuffer_add_printf(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n");
+        evbuffer_add_printf(bufferevent_get_output(c->lc.bev), "HTTP/1.1 100 Continue\r\n\r\n");
     c->state = C_BODY;
 }
 
@@ -977,7 +958,7 @@ static void request_done(conn *c)
     s->held -= c->reserved;
     c->reserved = 0;
     request_reset(&c->req);
-    c->last_active = listener_mono_ms();
+    c->lc.last_active = listener_mono_ms();
     c->state = C_IDLE;
     if (c->close_after) {
         conn_finish(c);
@@ -1003,12 +984,12 @@ static bool read_chunked(conn *c)
 {
     http_server *s = c->srv;
     http_request *r = &c->req;
-    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *in = bufferevent_get_input(c->lc.bev);
     for (;;) {
         http_chunked *ck = &r->chunked;
         if (ck->state == HTTP_CHUNK_DONE) {
             finish_request(c);
-            return c->list != NULL; /* not closed */
+            return c->lc.list != NULL; /* not closed */
         }
         size_t avail = evbuffer_get_length(in);
         if (ck->state == HTTP_CHUNK_DATA && avail > ck->left)
@@ -1053,13 +1034,13 @@ static bool line_end_since(const uint8_t *p, size_t from, size_t n)
 static void process(conn *c)
 {
     http_server *s = c->srv;
-    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *in = bufferevent_get_input(c->lc.bev);
     for (;;) {
         if (c->close_after || c->state == C_WAIT)
             return;
-        if (evbuffer_get_length(bufferevent_get_output(c->bev)) >= OUTPUT_HIGH) {
+        if (evbuffer_get_length(bufferevent_get_output(c->lc.bev)) >= OUTPUT_HIGH) {
             /* the client sends requests faster than it reads answers: wait for it */
-            bufferevent_disable(c->bev, EV_READ);
+            bufferevent_disable(c->lc.bev, EV_READ);
             c->paused = true;
             return;
         }
@@ -1140,7 +1121,7 @@ static void process(conn *c)
         if (r->body.len < c->reserved)
             return;
         finish_request(c);
-        if (c->list == NULL) /* closed */
+        if (c->lc.list == NULL) /* closed */
             return;
     }
 }
@@ -1172,7 +1153,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
     }
     if (c->paused) {
         c->paused = false;
-        bufferevent_enable(c->bev, EV_READ);
+        bufferevent_enable(c->lc.bev, EV_READ);
         process(c);
     }
 }
@@ -1214,10 +1195,9 @@ static void conn_timer(evutil_socket_t fd, short what, void *arg)
 /* The handshake is done (or there is none): requests may come. */
 static void conn_ready(conn *c)
 {
-    conn_list_remove(c);
-    conn_list_push(&c->srv->ready, c);
+    listener_conns_ready(&c->srv->conns, &c->lc);
     c->state = C_IDLE;
-    c->last_active = listener_mono_ms();
+    c->lc.last_active = listener_mono_ms();
     arm(c, c->srv->idle_ms);
     process(c);
 }
@@ -1233,42 +1213,25 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
     }
     if (events & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
         if (c->state == C_HANDSHAKE)
-            listener_log_handshake_failure(s->name, c->ssl, bufferevent_get_openssl_error(c->bev));
+            listener_log_handshake_failure(s->name, c->lc.ssl,
+                                           bufferevent_get_openssl_error(c->lc.bev));
         conn_close(c);
     }
 }
 
-/* Room for a newcomer from peer p: at the per-peer cap one of p's own connections makes room,
- * at the server's cap anyone's; the oldest unfinished handshake whose client has sent nothing
- * first, then the oldest unfinished handshake, then the connection idle longest. Requests in
- * progress are never cut. False: no room. */
-static bool make_room(http_server *s, listener_peer *p)
+/* At a cap, a ready connection may make room when it waits for a request (or lingers after a
+ * refusal): requests in progress are never cut. */
+static bool conn_idle(const listener_conn *x)
 {
-    bool per_peer = p && p->n >= s->max_per_peer;
-    if (!per_peer && s->n_conns < s->max_conns)
-        return true;
-    conn *victim = NULL;
-    int looked = 0;
-    for (conn *c = s->handshaking.head; c && !victim && looked < LISTENER_SILENT_SCAN;
-         c = c->next) {
-        if (per_peer && c->peer != p)
-            continue;
-        looked++;
-        if (listener_silent(c->ssl, bufferevent_getfd(c->bev)))
-            victim = c;
-    }
-    for (conn *c = s->handshaking.head; c && !victim; c = c->next)
-        if (!per_peer || c->peer == p)
-            victim = c;
-    for (conn *c = victim ? NULL : s->ready.head; c; c = c->next)
-        if (((c->state == C_IDLE && !c->close_after) || c->lingering) &&
-            (!per_peer || c->peer == p) && (!victim || c->last_active < victim->last_active))
-            victim = c;
-    if (!victim)
-        return false;
-    conn_close(victim);
-    s->shed++;
-    return true;
+    const conn *c = (const conn *)x;
+    return (c->state == C_IDLE && !c->close_after) || c->lingering;
+}
+
+static void conn_shed(listener_conn *x)
+{
+    conn *c = (conn *)x;
+    c->srv->shed++;
+    conn_close(c);
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr, int len,
@@ -1276,80 +1239,51 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
     (void)len;
     http_server *s = arg;
-    char host[LISTENER_PEER_GROUP_LEN], group[LISTENER_PEER_GROUP_LEN];
-    listener_peer_group(group, addr);
-    /* the access log names the whole address; an IPv4 peer's group is its address (also when a
-     * dual-stack socket sees it mapped to IPv6: "192.0.2.7", not "::ffff:192.0.2.7") */
-    if (addr->sa_family == AF_INET6 &&
-        !IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)addr)->sin6_addr))
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)addr)->sin6_addr, host, sizeof host);
-    else
-        snprintf(host, sizeof host, "%s", group);
     if (s->draining) {
         evutil_closesocket(fd);
         return;
     }
-    listener_peer *p = listener_peer_find(s->peers, s->n_peers, group, false);
-    unsigned before = s->n_conns;
-    if (!make_room(s, p)) {
+    bool shed;
+    listener_peer *p = listener_admit(&s->conns, l, addr, &shed);
+    if (!p) {
         s->refused++;
         evutil_closesocket(fd);
         return;
     }
-    if (s->n_conns < before) {
-        /* libevent releases the victim's descriptor on the next loop iteration: accept no
-         * more until then, or a burst at the cap would run past the descriptor limit */
-        static const struct timeval now = {0, 0};
-        evconnlistener_disable(l);
-        evtimer_add(s->relisten, &now);
-    }
-    if (!p)
-        p = listener_peer_find(s->peers, s->n_peers, group, true);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     conn *c = calloc(1, sizeof *c);
-    SSL *ssl = s->tls ? SSL_new(s->tls) : NULL;
-    if (ssl) /* OpenSSL's copy of a record it has decrypted is wiped once read */
-        SSL_set_options(ssl, SSL_OP_CLEANSE_PLAINTEXT);
     struct event *timer = c ? evtimer_new(s->base, conn_timer, c) : NULL;
-    struct bufferevent *bev = NULL;
-    if (timer && ssl)
-        bev = bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                             BEV_OPT_CLOSE_ON_FREE);
-    else if (timer && !s->tls)
-        bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!c || !p || !bev) {
-        if (bev)
-            bufferevent_free(bev);
-        else {
-            SSL_free(ssl);
+    SSL *ssl = NULL;
+    struct bufferevent *bev = timer ? listener_bev_new(s->base, s->tls, fd, &ssl) : NULL;
+    if (!bev) {
+        if (!timer)
             evutil_closesocket(fd);
-        }
         if (timer)
             event_free(timer);
         free(c);
         return;
     }
     c->srv = s;
-    c->ssl = ssl;
     c->timer = timer;
-    c->bev = bev;
-    c->peer = p;
-    snprintf(c->addr, sizeof c->addr, "%s", host);
+    c->lc.ssl = ssl;
+    c->lc.bev = bev;
+    /* the access log names the whole address; an IPv4 peer's group is its address (also when a
+     * dual-stack socket sees it mapped to IPv6: "192.0.2.7", not "::ffff:192.0.2.7") */
+    if (addr->sa_family == AF_INET6 &&
+        !IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)addr)->sin6_addr))
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)addr)->sin6_addr, c->addr, sizeof c->addr);
+    else
+        snprintf(c->addr, sizeof c->addr, "%s", p->addr);
     c->req.c = c;
-    p->n++;
-    s->n_conns++;
     s->accepted++;
     /* the head is read at most max_head (and a little) at a time: a longer one is refused */
-    bufferevent_setwatermark(c->bev, EV_READ, 0, s->max_head + 4096);
-    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    bufferevent_setwatermark(c->lc.bev, EV_READ, 0, s->max_head + 4096);
+    bufferevent_setcb(c->lc.bev, read_cb, write_cb, event_cb, c);
+    bufferevent_enable(c->lc.bev, EV_READ | EV_WRITE);
+    listener_conns_add(&s->conns, &c->lc, p, true);
     if (ssl) {
         c->state = C_HANDSHAKE;
-        conn_list_push(&s->handshaking, c);
         arm(c, s->handshake_ms);
     } else { /* plain HTTP: no handshake, ready at once */
-        conn_list_push(&s->handshaking, c);
         conn_ready(c);
     }
 }
@@ -1357,7 +1291,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 static void accept_error(struct evconnlistener *l, void *arg)
 {
     http_server *s = arg;
-    listener_pause(l, s->relisten, &s->accept_failed_at, s->name, s->n_conns, s->max_conns);
+    listener_pause(l, s->conns.relisten, &s->accept_failed_at, s->name, s->conns.n, s->conns.max);
 }
 
 static void relisten(evutil_socket_t fd, short what, void *arg)
@@ -1375,11 +1309,11 @@ static void grace_over(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     http_server *s = arg;
     ccz_log(CCZ_LOG_WARN, "%s: the drain's grace ran out with %u connections open", s->name,
-            s->n_conns);
-    while (s->handshaking.head)
-        conn_close(s->handshaking.head);
-    while (s->ready.head)
-        conn_close(s->ready.head);
+            s->conns.n);
+    while (s->conns.handshaking.head)
+        conn_close((conn *)s->conns.handshaking.head);
+    while (s->conns.ready.head)
+        conn_close((conn *)s->conns.ready.head);
     event_base_loopexit(s->base, NULL);
 }
 
@@ -1388,20 +1322,21 @@ static void do_drain(http_server *s, unsigned grace_ms)
     if (s->draining)
         return;
     s->draining = true;
-    ccz_log(CCZ_LOG_INFO, "%s: draining (%u connections open, grace %u ms)", s->name, s->n_conns,
+    ccz_log(CCZ_LOG_INFO, "%s: draining (%u connections open, grace %u ms)", s->name, s->conns.n,
             grace_ms);
     if (s->listener) { /* connecting clients are refused at once, not queued */
         evconnlistener_free(s->listener);
         s->listener = NULL;
     }
-    while (s->handshaking.head)
-        conn_close(s->handshaking.head);
-    for (conn *c = s->ready.head, *next; c; c = next) {
-        next = c->next;
-        if (c->state == C_IDLE && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+    while (s->conns.handshaking.head)
+        conn_close((conn *)s->conns.handshaking.head);
+    for (listener_conn *x = s->conns.ready.head, *next; x; x = next) {
+        next = x->next;
+        conn *c = (conn *)x;
+        if (c->state == C_IDLE && evbuffer_get_length(bufferevent_get_input(c->lc.bev)) == 0)
             conn_finish(c);
     }
-    if (!s->ready.head) {
+    if (!s->conns.ready.head) {
         event_base_loopexit(s->base, NULL);
         return;
     }
@@ -1443,25 +1378,27 @@ ccz_status http_server_new(http_server **out, const http_server_opts *o)
     s->max_head = o->max_head ? o->max_head : 16 * 1024;
     s->max_body = o->max_body ? o->max_body : 1024 * 1024;
     s->max_held = o->max_held ? o->max_held : 64u * 1024 * 1024;
-    s->max_conns = o->max_connections ? o->max_connections : 1024;
+    s->conns.max = o->max_connections ? o->max_connections : 1024;
     unsigned room = listener_descriptor_room();
-    if (s->max_conns > room)
-        s->max_conns = room;
-    s->max_per_peer = o->max_per_peer ? o->max_per_peer : 64;
+    if (s->conns.max > room)
+        s->conns.max = room;
+    s->conns.max_per_peer = o->max_per_peer ? o->max_per_peer : 64;
+    s->conns.name = s->name;
+    s->conns.idle = conn_idle;
+    s->conns.close = conn_shed;
     s->handshake_ms = o->handshake_ms ? o->handshake_ms : 10000;
     s->request_ms = o->request_ms ? o->request_ms : 30000;
     s->idle_ms = o->idle_ms ? o->idle_ms : 60000;
     s->drain_ms = o->drain_ms ? o->drain_ms : 10000;
     s->other = (route){.method = "-", .path = "-"};
-    s->peers = calloc(s->max_conns, sizeof *s->peers);
-    s->n_peers = s->max_conns;
+    bool peers = listener_conns_init(&s->conns) == CCZ_OK;
     s->base = event_base_new();
     if (s->base) {
-        s->relisten = evtimer_new(s->base, relisten, s);
+        s->conns.relisten = evtimer_new(s->base, relisten, s);
         s->drain = event_new(s->base, -1, 0, drain_cb, s);
         s->grace = evtimer_new(s->base, grace_over, s);
     }
-    if (!s->peers || !s->base || !s->relisten || !s->drain || !s->grace) {
+    if (!peers || !s->base || !s->conns.relisten || !s->drain || !s->grace) {
         http_server_free(s);
         return ccz_fail(CCZ_ERR_NOMEM, "cannot create the event loop");
     }
@@ -1495,13 +1432,13 @@ void http_server_free(http_server *s)
     if (!s)
         return;
     s->draining = false;
-    while (s->handshaking.head)
-        conn_close(s->handshaking.head);
-    while (s->ready.head)
-        conn_close(s->ready.head);
+    while (s->conns.handshaking.head)
+        conn_close((conn *)s->conns.handshaking.head);
+    while (s->conns.ready.head)
+        conn_close((conn *)s->conns.ready.head);
     if (s->listener)
         evconnlistener_free(s->listener);
-    struct event *evs[] = {s->relisten, s->drain, s->grace, s->sigterm, s->sigint};
+    struct event *evs[] = {s->conns.relisten, s->drain, s->grace, s->sigterm, s->sigint};
     for (size_t i = 0; i < CCZ_ARRAY_LEN(evs); i++)
         if (evs[i])
             event_free(evs[i]);
@@ -1510,7 +1447,7 @@ void http_server_free(http_server *s)
         free(s->routes[i].path);
     }
     free(s->routes);
-    free(s->peers);
+    listener_conns_free(&s->conns);
     free(s->magic);
     free(s->preface.method);
     free(s->preface.path);

@@ -19,7 +19,6 @@
 #include <stddef.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
@@ -32,7 +31,6 @@
 #include <openssl/err.h>
 
 #include "core/guard.h"
-#include "core/list.h"
 #include "core/listener.h"
 #include "internal.h"
 
@@ -67,20 +65,14 @@ typedef struct out_seg {
     size_t off; /* bytes of it sent */
 } out_seg;
 
-/* Connections in a list: in order of arrival (oldest first). */
-CCZ_LIST_TYPE(conn_list, conn);
-
 struct ccz_rpc_server {
     struct event_base *base;
     atomic_int shutdown_grace_ms; /* of the shutdown asked for (ccz_rpc_server_shutdown) */
     struct evconnlistener *listener;
-    struct event *relisten;   /* re-enables accepting after descriptors ran out */
     int64_t accept_failed_at; /* the last accept() failure (an episode is logged once) */
     SSL_CTX *tls;             /* NULL: plaintext (h2c) */
     size_t max_message;
-    unsigned max_conns, n_conns, max_streams, max_per_peer;
-    listener_peer *peers; /* one slot per possible connection */
-    size_t n_peers;
+    unsigned max_streams;
     unsigned handshake_ms, idle_ms;
     size_t conn_window;    /* per connection: bytes received and not yet consumed */
     uint64_t conn_serial;  /* the last connection's identifier */
@@ -88,7 +80,7 @@ struct ccz_rpc_server {
     ccz_rpc_encoding send_encoding;
     method *methods;
     size_t n_methods;
-    conn_list handshaking, ready; /* TLS not done yet (the ones shed at the cap); serving */
+    listener_conns conns; /* in their TLS handshake (shed first at the caps), serving */
     struct {
         uint8_t *p;
         size_t cap;
@@ -105,21 +97,17 @@ struct ccz_rpc_server {
 };
 
 struct conn {
+    listener_conn lc; /* first: a listener_conn * is a conn *; last_active: its handshake
+                       * finished or its last call ended */
     ccz_rpc_server *srv;
-    struct bufferevent *bev;
-    SSL *ssl; /* NULL in plaintext */
     nghttp2_session *h2;
     struct event *timer; /* handshake deadline, then idle check */
-    int64_t last_active; /* monotonic ms its handshake finished or its last call ended */
     size_t unconsumed;   /* bytes received on its streams, not yet consumed */
     int in_recv;
     bool closing;
     unsigned peer_resets; /* streams reset for the client's errors on them */
     ccz_rpc_call *calls;
-    uint64_t serial;     /* unique for the server's lifetime */
-    listener_peer *peer; /* NULL: none (the fuzz target's) */
-    conn_list *list;
-    conn *prev, *next;
+    uint64_t serial; /* unique for the server's lifetime */
 };
 
 /* A request's bytes not yet parsed into messages. charge is what counts towards the bounds:
@@ -488,7 +476,7 @@ static void call_detach(ccz_rpc_call *k)
     in_drop(k);
     c->srv->held -= k->md_held;
     k->md_held = 0;
-    c->last_active =
+    c->lc.last_active =
         listener_mono_ms(); /* idle counts from the last call (pings do not reset it) */
     if (k->prev)
         k->prev->next = k->next;
@@ -536,7 +524,7 @@ size_t ccz_rpc_call_unsent(const ccz_rpc_call *k)
 
 const ccz_ratls_verdict *ccz_rpc_call_peer(const ccz_rpc_call *k)
 {
-    return k->c && k->c->ssl ? ccz_ratls_peer_verdict(k->c->ssl) : NULL;
+    return k->c && k->c->lc.ssl ? ccz_ratls_peer_verdict(k->c->lc.ssl) : NULL;
 }
 
 int64_t ccz_rpc_call_remaining_ms(const ccz_rpc_call *k)
@@ -1266,7 +1254,8 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
 static ccz_rpc_call *largest_request(ccz_rpc_server *s, conn *only)
 {
     ccz_rpc_call *big = NULL;
-    for (conn *c = only ? only : s->ready.head; c; c = only ? NULL : c->next)
+    for (conn *c = only ? only : (conn *)s->conns.ready.head; c;
+         c = only ? NULL : (conn *)c->lc.next)
         for (ccz_rpc_call *k = c->calls; k; k = k->next)
             if (k->in.charge && (!big || k->in.charge > big->in.charge))
                 big = k;
@@ -1364,8 +1353,6 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error_
 /* Bytes per read and write system call at most. */
 #define IO_CHUNK (256u << 10)
 
-CCZ_LIST_FUNCS(conn_list, conn)
-
 static void arm(conn *c, int64_t ms)
 {
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
@@ -1378,9 +1365,9 @@ static ssize_t send_cb(nghttp2_session *session, const uint8_t *data, size_t len
     (void)session, (void)flags;
     conn *c = user_data;
     /* a client that does not read its responses does not make the server buffer them */
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) >= OUTPUT_HIGH)
+    if (evbuffer_get_length(bufferevent_get_output(c->lc.bev)) >= OUTPUT_HIGH)
         return NGHTTP2_ERR_WOULDBLOCK;
-    if (bufferevent_write(c->bev, data, length) != 0)
+    if (bufferevent_write(c->lc.bev, data, length) != 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     return (ssize_t)length;
 }
@@ -1393,7 +1380,7 @@ static int send_data(nghttp2_session *session, nghttp2_frame *frame, const uint8
     (void)session;
     conn *c = user_data;
     ccz_rpc_call *k = source->ptr;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *out = bufferevent_get_output(c->lc.bev);
     if (evbuffer_get_length(out) >= OUTPUT_HIGH)
         return NGHTTP2_ERR_WOULDBLOCK;
     /* no padding is ever asked for; the payload is what read_out saw queued */
@@ -1411,7 +1398,7 @@ static void conn_flush(conn *c)
     /* done (after GOAWAY, the last stream closed) or broken: close once the output is out */
     if (rv != 0 || (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2)))
         c->closing = true;
-    if (c->closing && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+    if (c->closing && evbuffer_get_length(bufferevent_get_output(c->lc.bev)) == 0)
         conn_close(c);
 }
 
@@ -1422,16 +1409,13 @@ static void conn_close(conn *c)
         call_detach(c->calls);
     if (c->h2)
         nghttp2_session_del(c->h2);
-    if (c->bev)
-        bufferevent_free(c->bev); /* closes the socket and frees the SSL */
+    if (c->lc.bev)
+        bufferevent_free(c->lc.bev); /* closes the socket and frees the SSL */
     if (c->timer)
         event_free(c->timer);
-    if (c->peer)
-        c->peer->n--;
-    conn_list_remove(c);
-    s->n_conns--;
+    listener_conns_remove(&s->conns, &c->lc);
     free(c);
-    if (s->shutting_down && !s->ready.head && !s->handshaking.head)
+    if (s->shutting_down && !s->conns.ready.head && !s->conns.handshaking.head)
         event_base_loopexit(s->base, NULL);
 }
 
@@ -1451,7 +1435,7 @@ static void conn_timer(evutil_socket_t fd, short what, void *arg)
         conn_close(c);
         return;
     }
-    int64_t now = listener_mono_ms(), idle = now - c->last_active;
+    int64_t now = listener_mono_ms(), idle = now - c->lc.last_active;
     /* a request that stalls (no bytes for idle_ms before its end) holds the connection as
      * surely as no call: it is cancelled (flushing waits until the list is walked) */
     c->in_recv = 1;
@@ -1505,7 +1489,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
         if (used < 0) {
             ccz_log(CCZ_LOG_DEBUG, "rpc: closing a connection that broke HTTP/2: %s%s",
                     nghttp2_strerror((int)used),
-                    used == NGHTTP2_ERR_BAD_CLIENT_MAGIC && !c->ssl
+                    used == NGHTTP2_ERR_BAD_CLIENT_MAGIC && !c->lc.ssl
                         ? " (a TLS client at this plaintext server?)"
                         : "");
             c->closing = true;
@@ -1569,7 +1553,7 @@ static ccz_status start_h2(conn *c)
  * plaintext): the server's SETTINGS go out and the idle deadline starts. */
 static void conn_ready(conn *c)
 {
-    c->last_active = listener_mono_ms();
+    c->lc.last_active = listener_mono_ms();
     if (start_h2(c) != CCZ_OK) {
         conn_close(c);
         return;
@@ -1584,56 +1568,27 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
     conn *c = arg;
     ccz_rpc_server *s = c->srv;
     if (events & BEV_EVENT_CONNECTED) {
-        conn_list_remove(c);
-        conn_list_push(&s->ready, c);
+        listener_conns_ready(&s->conns, &c->lc);
         conn_ready(c);
         return;
     }
     if (events & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
         if (!c->h2) /* the TLS handshake failed */
-            listener_log_handshake_failure("rpc", c->ssl, bufferevent_get_openssl_error(c->bev));
+            listener_log_handshake_failure("rpc", c->lc.ssl,
+                                           bufferevent_get_openssl_error(c->lc.bev));
         conn_close(c);
     }
 }
 
-/* Room for a newcomer from peer p (NULL: none open yet). At the peer's cap one of p's own
- * connections makes room, at the server's cap anyone's: the oldest still in its handshake whose
- * client has sent nothing, else the oldest in its handshake, else the one without calls that
- * has been idle longest (its client reconnects when it needs to). At the server's cap addresses
- * decide nothing, as a flood and a client may share one; at a peer's cap only that peer's
- * connections are looked at, so a flood from one address cannot push out anyone else's. False
- * (the newcomer is refused): every connection that could make room has calls in flight. */
-static bool make_room(ccz_rpc_server *s, listener_peer *p)
+/* At a cap, a connection without calls may make room (its client reconnects when it needs to). */
+static bool conn_idle(const listener_conn *x)
 {
-    bool per_peer = p && p->n >= s->max_per_peer;
-    if (!per_peer && s->n_conns < s->max_conns)
-        return true;
-    conn *victim = NULL;
-    int looked = 0;
-    for (conn *c = s->handshaking.head; c && !victim && looked < LISTENER_SILENT_SCAN;
-         c = c->next) {
-        if (per_peer && c->peer != p)
-            continue;
-        looked++;
-        if (listener_silent(c->ssl, bufferevent_getfd(c->bev)))
-            victim = c;
-    }
-    for (conn *c = s->handshaking.head; c && !victim; c = c->next)
-        if (!per_peer || c->peer == p)
-            victim = c;
-    for (conn *c = victim ? NULL : s->ready.head; c; c = c->next)
-        if (!c->calls && (!per_peer || c->peer == p) &&
-            (!victim || c->last_active < victim->last_active))
-            victim = c;
-    if (!victim) {
-        ccz_log(CCZ_LOG_DEBUG, "rpc: refused a connection from %s: %s (%u) have calls in flight",
-                per_peer ? p->addr : "a client",
-                per_peer ? "all of its connections" : "all connections",
-                per_peer ? p->n : s->n_conns);
-        return false;
-    }
-    conn_close(victim);
-    return true;
+    return !((const conn *)x)->calls;
+}
+
+static void conn_shed(listener_conn *x)
+{
+    conn_close((conn *)x);
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr, int len,
@@ -1645,65 +1600,36 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evutil_closesocket(fd);
         return;
     }
-    char group[LISTENER_PEER_GROUP_LEN];
-    listener_peer_group(group, addr);
-    listener_peer *p = listener_peer_find(s->peers, s->n_peers, group, false);
-    unsigned before = s->n_conns;
-    if (!make_room(s, p)) {
-        evutil_closesocket(fd);
-        return;
-    }
-    if (s->n_conns < before) {
-        /* libevent releases the victim's descriptor on the next loop iteration: accept no
-         * more until then, or a burst at the cap would run past the descriptor limit */
-        static const struct timeval now = {0, 0};
-        evconnlistener_disable(l);
-        evtimer_add(s->relisten, &now);
-    }
-    if (!p)
-        p = listener_peer_find(s->peers, s->n_peers, group, true);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    conn *c = calloc(1, sizeof *c);
-    SSL *ssl = s->tls ? SSL_new(s->tls) : NULL;
+    bool shed;
+    listener_peer *p = listener_admit(&s->conns, l, addr, &shed);
+    conn *c = p ? calloc(1, sizeof *c) : NULL;
     struct event *timer = c ? evtimer_new(s->base, conn_timer, c) : NULL;
-    if (!c || !p || (s->tls && !ssl) || !timer) {
+    SSL *ssl = NULL;
+    struct bufferevent *bev = timer ? listener_bev_new(s->base, s->tls, fd, &ssl) : NULL;
+    if (!bev) {
+        if (!timer)
+            evutil_closesocket(fd);
         if (timer)
             event_free(timer);
         free(c);
-        SSL_free(ssl);
-        evutil_closesocket(fd);
         return;
     }
     c->srv = s;
-    c->ssl = ssl;
     c->timer = timer;
     c->serial = ++s->conn_serial;
-    c->bev = ssl ? bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                                  BEV_OPT_CLOSE_ON_FREE)
-                 : bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!c->bev) {
-        SSL_free(ssl);
-        evutil_closesocket(fd);
-        event_free(timer);
-        free(c);
-        return;
-    }
-    c->peer = p;
-    p->n++;
-    s->n_conns++;
+    c->lc.ssl = ssl;
+    c->lc.bev = bev;
+    listener_conns_add(&s->conns, &c->lc, p, ssl != NULL);
     /* libevent reads and writes 16 KiB per system call unless told otherwise: a 4 MiB message
      * would be 256 of each (what a read may bring in is bounded by the HTTP/2 windows) */
-    bufferevent_set_max_single_read(c->bev, IO_CHUNK);
-    bufferevent_set_max_single_write(c->bev, IO_CHUNK);
-    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    bufferevent_set_max_single_read(c->lc.bev, IO_CHUNK);
+    bufferevent_set_max_single_write(c->lc.bev, IO_CHUNK);
+    bufferevent_setcb(c->lc.bev, read_cb, write_cb, event_cb, c);
+    bufferevent_enable(c->lc.bev, EV_READ | EV_WRITE);
     if (!ssl) { /* plaintext: no handshake, the client's preface comes first */
-        conn_list_push(&s->ready, c);
         conn_ready(c);
         return;
     }
-    conn_list_push(&s->handshaking, c);
     arm(c, s->handshake_ms);
 }
 
@@ -1713,7 +1639,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 static void accept_error(struct evconnlistener *l, void *arg)
 {
     ccz_rpc_server *s = arg;
-    listener_pause(l, s->relisten, &s->accept_failed_at, "rpc", s->n_conns, s->max_conns);
+    listener_pause(l, s->conns.relisten, &s->accept_failed_at, "rpc", s->conns.n, s->conns.max);
 }
 
 static void relisten(evutil_socket_t fd, short what, void *arg)
@@ -1744,11 +1670,11 @@ static ccz_status apply_opts(ccz_rpc_server *s, const ccz_rpc_server_opts *o)
     s->max_message = o->max_message ? o->max_message : CCZ_RPC_DEFAULT_MAX_MESSAGE;
     CCZ_ENSURE(s->max_message < INT32_MAX - 65536, CCZ_ERR_INVALID_ARGUMENT,
                "max_message must be below 2 GiB");
-    s->max_conns = o->max_connections ? o->max_connections : 1024;
+    s->conns.max = o->max_connections ? o->max_connections : 1024;
     unsigned room = listener_descriptor_room();
-    if (s->max_conns > room) {
+    if (s->conns.max > room) {
         ccz_log(CCZ_LOG_DEBUG, "rpc: at most %u connections (the descriptor limit's room)", room);
-        s->max_conns = room;
+        s->conns.max = room;
     }
     ccz_rpc_server_opts v2 = CCZ_RPC_SERVER_OPTS_INIT;
     if (o->version >= 2)
@@ -1757,7 +1683,10 @@ static ccz_status apply_opts(ccz_rpc_server *s, const ccz_rpc_server_opts *o)
     s->idle_ms = v2.idle_timeout_ms ? v2.idle_timeout_ms : 300000;
     s->max_streams = v2.max_streams ? v2.max_streams : 100;
     unsigned per_peer = o->version >= 3 ? o->max_per_peer : 0;
-    s->max_per_peer = per_peer ? per_peer : 64;
+    s->conns.max_per_peer = per_peer ? per_peer : 64;
+    s->conns.name = "rpc";
+    s->conns.idle = conn_idle;
+    s->conns.close = conn_shed;
     size_t least = s->max_message + 65536; /* a message, a frame, a credit step, and room */
     s->conn_window = v2.max_conn_buffer   ? v2.max_conn_buffer
                      : least > (8u << 20) ? least
@@ -1790,19 +1719,17 @@ ccz_status ccz_rpc_server_new(ccz_rpc_server **out, const ccz_rpc_server_opts *o
         free(s);
         return st;
     }
-    s->n_peers = s->max_conns;
-    s->peers = calloc(s->n_peers, sizeof *s->peers);
-    if (!s->peers) {
+    if (listener_conns_init(&s->conns) != CCZ_OK) {
         free(s);
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
     s->base = event_base_new();
     if (s->base)
-        s->relisten = evtimer_new(s->base, relisten, s);
-    if (!s->base || !s->relisten) {
+        s->conns.relisten = evtimer_new(s->base, relisten, s);
+    if (!s->base || !s->conns.relisten) {
         if (s->base)
             event_base_free(s->base);
-        free(s->peers);
+        listener_conns_free(&s->conns);
         free(s);
         return ccz_fail(CCZ_ERR_NOMEM, "cannot create the event loop");
     }
@@ -1824,15 +1751,15 @@ void ccz_rpc_server_free(ccz_rpc_server *s)
     if (!s)
         return;
     s->shutting_down = false;
-    while (s->handshaking.head)
-        conn_close(s->handshaking.head);
-    while (s->ready.head)
-        conn_close(s->ready.head);
+    while (s->conns.handshaking.head)
+        conn_close((conn *)s->conns.handshaking.head);
+    while (s->conns.ready.head)
+        conn_close((conn *)s->conns.ready.head);
     if (s->listener)
         evconnlistener_free(s->listener);
     if (s->grace)
         event_free(s->grace);
-    event_free(s->relisten);
+    event_free(s->conns.relisten);
     for (size_t i = 0; i < s->n_methods; i++)
         free(s->methods[i].path);
     free(s->methods);
@@ -1842,7 +1769,7 @@ void ccz_rpc_server_free(ccz_rpc_server *s)
     event_base_free(s->base);
     while (s->n_pool--)
         munmap(s->pool[s->n_pool].p, s->pool[s->n_pool].cap);
-    free(s->peers);
+    listener_conns_free(&s->conns);
     free(s);
 }
 
@@ -1918,10 +1845,11 @@ static void do_shutdown(evutil_socket_t fd, short what, void *arg)
             evconnlistener_free(s->listener);
             s->listener = NULL;
         }
-        while (s->handshaking.head)
-            conn_close(s->handshaking.head);
-        for (conn *c = s->ready.head, *next; c; c = next) {
-            next = c->next;
+        while (s->conns.handshaking.head)
+            conn_close((conn *)s->conns.handshaking.head);
+        for (listener_conn *x = s->conns.ready.head, *next; x; x = next) {
+            next = x->next;
+            conn *c = (conn *)x;
             nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE,
                                   nghttp2_session_get_last_proc_stream_id(c->h2), NGHTTP2_NO_ERROR,
                                   NULL, 0);
@@ -1931,7 +1859,7 @@ static void do_shutdown(evutil_socket_t fd, short what, void *arg)
         s->grace = evtimer_new(s->base, grace_over, s);
         if (s->grace)
             evtimer_add(s->grace, &tv);
-        if (!s->ready.head)
+        if (!s->conns.ready.head)
             event_base_loopexit(s->base, NULL);
     }
 }
@@ -2098,10 +2026,9 @@ ccz_status rpc_server_feed(ccz_rpc_server *s, const uint8_t *data, size_t n)
         return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     }
     c->srv = s;
-    c->bev = pair[0];
-    conn_list_push(&s->ready, c);
-    s->n_conns++;
-    bufferevent_setcb(c->bev, NULL, NULL, NULL, c);
+    c->lc.bev = pair[0];
+    listener_conns_add(&s->conns, &c->lc, NULL, false);
+    bufferevent_setcb(c->lc.bev, NULL, NULL, NULL, c);
     ccz_status st = start_h2(c);
     if (st == CCZ_OK) {
         c->in_recv = 1;
@@ -2112,8 +2039,8 @@ ccz_status rpc_server_feed(ccz_rpc_server *s, const uint8_t *data, size_t n)
         conn_flush(c);
     }
     event_base_loop(s->base, EVLOOP_NONBLOCK);
-    for (conn *x = s->ready.head; x; x = x->next)
-        if (x == c) {
+    for (listener_conn *x = s->conns.ready.head; x; x = x->next)
+        if (x == &c->lc) {
             conn_close(c);
             break;
         }
