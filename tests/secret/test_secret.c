@@ -111,11 +111,18 @@ static ccz_status server_try(server *s, const char *policy, const ccz_secret_ent
     return ccz_secret_server_new(&s->srv, &o);
 }
 
-static void server_start(server *s, const char *policy, const ccz_secret_entry *e, size_t n)
+/* A server running in its thread, with connection caps (0: the defaults). */
+static void server_start_capped(server *s, const char *policy, const ccz_secret_entry *e, size_t n,
+                                unsigned max_conns, unsigned max_per_peer)
 {
-    CHECK_OK(server_try(s, policy, e, n, 0, 0));
+    CHECK_OK(server_try(s, policy, e, n, max_conns, max_per_peer));
     snprintf(s->addr, sizeof s->addr, "127.0.0.1:%d", ccz_secret_server_port(s->srv));
     test_thread(&s->thread, run, s);
+}
+
+static void server_start(server *s, const char *policy, const ccz_secret_entry *e, size_t n)
+{
+    server_start_capped(s, policy, e, n, 0, 0);
 }
 
 static void server_stop(server *s)
@@ -341,9 +348,7 @@ static void test_flood(void)
 {
     server s;
     make_policy_two();
-    CHECK_OK(server_try(&s, policy_two, two_secrets, 2, 64, 1000));
-    snprintf(s.addr, sizeof s.addr, "127.0.0.1:%d", ccz_secret_server_port(s.srv));
-    test_thread(&s.thread, run, &s);
+    server_start_capped(&s, policy_two, two_secrets, 2, 64, 1000);
     /* 200 silent TCP connections and 20 handshaken ones that never send the request, from the
      * client's own address: the client gets its secret every time */
     int fds[200];
@@ -639,9 +644,7 @@ static void test_connection_cap(void)
 {
     server s;
     make_policy_two();
-    CHECK_OK(server_try(&s, policy_two, two_secrets, 2, 2, 0));
-    snprintf(s.addr, sizeof s.addr, "127.0.0.1:%d", ccz_secret_server_port(s.srv));
-    test_thread(&s.thread, run, &s);
+    server_start_capped(&s, policy_two, two_secrets, 2, 2, 0);
     int fds[3];
     for (int i = 0; i < 3; i++) {
         fds[i] = tcp_connect(s.addr);
