@@ -178,6 +178,8 @@ static void linger_start(conn *c)
     arm(c, LINGER_MS);
 }
 
+/* Never closes c at once (its timer does, from the loop): the request's code that called it may
+ * still be using c. */
 static void conn_finish(conn *c)
 {
     c->close_after = true;
@@ -186,7 +188,7 @@ static void conn_finish(conn *c)
         if (c->linger)
             linger_start(c);
         else
-            conn_close(c);
+            arm(c, 0);
         return;
     }
     arm(c, 1000); /* a client that does not read its last answer gets a second */
@@ -359,7 +361,7 @@ static void deferred_done(conn *c)
     if (c->state != C_WAIT)
         return; /* answered from its handler */
     request_done(c);
-    if (c->lc.list && c->state == C_IDLE)
+    if (c->state == C_IDLE)
         process(c);
 }
 
@@ -989,7 +991,7 @@ static bool read_chunked(conn *c)
         http_chunked *ck = &r->chunked;
         if (ck->state == HTTP_CHUNK_DONE) {
             finish_request(c);
-            return c->lc.list != NULL; /* not closed */
+            return true;
         }
         size_t avail = evbuffer_get_length(in);
         if (ck->state == HTTP_CHUNK_DATA && avail > ck->left)
@@ -1121,8 +1123,6 @@ static void process(conn *c)
         if (r->body.len < c->reserved)
             return;
         finish_request(c);
-        if (c->lc.list == NULL) /* closed */
-            return;
     }
 }
 
