@@ -130,7 +130,11 @@ ccz_status ccz_lattice_ckks_decode(double complex *values, const ccz_lattice_con
     unsigned l = pt->poly.np;
     uint64_t *x = lat_words((size_t)l * n);
     double complex *w = calloc(n, sizeof *w);
-    CCZ_ENSURE(x && w, CCZ_ERR_NOMEM, "out of memory");
+    if (!x || !w) {
+        free(x);
+        free(w);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
     memcpy(x, pt->poly.d, (size_t)l * n * 8);
     lat_rns_intt(ctx, x, l, NULL);
     /* centred coefficients: CRT with GMP (values are far below Q / 2) */

@@ -359,7 +359,11 @@ ccz_status ccz_lattice_relin_keygen(ccz_lattice_relin_keys **out, const ccz_latt
     unsigned k = ctx->k;
     ccz_lattice_relin_keys *r = calloc(1, sizeof *r);
     uint64_t *s2 = lat_words((size_t)k * n);
-    CCZ_ENSURE(r && s2, CCZ_ERR_NOMEM, "out of memory");
+    if (!r || !s2) {
+        free(r);
+        free(s2);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
     r->ctx = ctx;
     for (unsigned j = 0; j < k; j++) {
         const lat_mod *m = &ctx->ntt[j].mod;
