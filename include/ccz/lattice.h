@@ -90,6 +90,8 @@ typedef struct ccz_lattice_ciphertext ccz_lattice_ciphertext;
 CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_plaintext_new(ccz_lattice_plaintext **out,
                                                            const ccz_lattice_context *ctx);
 CCZ_API void ccz_lattice_plaintext_free(ccz_lattice_plaintext *p);
+/* A new ciphertext is the trivial encryption of 0 at the top level (CKKS: at the context's
+ * scale), ready to be written or added to. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_lattice_ciphertext_new(ccz_lattice_ciphertext **out,
                                                             const ccz_lattice_context *ctx);
 CCZ_API void ccz_lattice_ciphertext_free(ccz_lattice_ciphertext *c);

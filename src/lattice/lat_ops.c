@@ -62,6 +62,7 @@ ccz_status ccz_lattice_ciphertext_new(ccz_lattice_ciphertext **out, const ccz_la
     c->size = 2;
     c->level = ctx->L;
     c->ntt = ctx->params.scheme == CCZ_LATTICE_CKKS;
+    c->scale = c->ntt ? ctx->params.scale : 1; /* CKKS: at the context's scale */
     *out = c;
     return CCZ_OK;
 }

@@ -702,6 +702,14 @@ static void test_ckks_chain(void)
     CHECK_OK(ccz_lattice_ckks_encode(p, ctx, x, m, ccz_lattice_context_params(ctx)->scale, 0));
     CHECK_OK(ccz_lattice_encrypt(c, ctx, k.pk, p));
     CHECK_OK(ccz_lattice_ciphertext_copy(acc, c));
+    /* a fresh ciphertext is the trivial encryption of 0 at the context's scale, an accumulator
+     * to add to (its scale was 0: adding refused "scales 2^-inf and 2^40.00 differ") */
+    ccz_lattice_ciphertext *z;
+    CHECK_OK(ccz_lattice_ciphertext_new(&z, ctx));
+    CHECK(ccz_lattice_ciphertext_scale(z) == ccz_lattice_context_params(ctx)->scale);
+    CHECK_OK(ccz_lattice_add(z, ctx, z, c));
+    CHECK(err_bits(&k, z, x) >= 30);
+    ccz_lattice_ciphertext_free(z);
     for (size_t i = 0; i < m; i++)
         w[i] = x[i];
     for (int d = 0; d < 4; d++) {
