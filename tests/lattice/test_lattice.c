@@ -229,6 +229,15 @@ static void test_params(void)
     ccz_lattice_context_free(ctx);
     CHECK_OK(ccz_lattice_context_new(&ctx, &e)); /* the same primes, given */
     ccz_lattice_context_free(ctx);
+    /* given primes are sized by themselves: coeff_bits left at zero (or wrong) do not count */
+    ccz_lattice_params bare = e;
+    memset(bare.coeff_bits, 0, sizeof bare.coeff_bits);
+    CHECK_OK(ccz_lattice_context_new(&ctx, &bare));
+    ccz_lattice_context_free(ctx);
+    for (unsigned i = 0; i < count; i++)
+        bare.coeff_bits[i] = 61; /* 183 bits by these, 109 by the primes themselves */
+    CHECK_OK(ccz_lattice_context_new(&ctx, &bare));
+    ccz_lattice_context_free(ctx);
     ccz_lattice_params twice = e;
     twice.coeff_primes[1] = twice.coeff_primes[0];
     CHECK_STATUS(ccz_lattice_context_new(&ctx, &twice), CCZ_ERR_INVALID_ARGUMENT);
@@ -348,6 +357,15 @@ static void test_bfv(void)
     for (size_t i = 0; i < n; i++)
         w[i] = (a[i] + mulmod(a[i], b[i], t)) % t;
     CHECK_INT(bfv_check(&k, acc, w), 0);
+    /* a scalar times a three-component product scales every component */
+    CHECK_OK(ccz_lattice_mul(prod, ctx, ca, cb, NULL));
+    CHECK_INT(ccz_lattice_ciphertext_size(prod), 3);
+    CHECK_OK(ccz_lattice_bfv_mul_scalar(acc, ctx, prod, 3));
+    CHECK_INT(ccz_lattice_ciphertext_size(acc), 3);
+    CHECK_OK(ccz_lattice_relinearize(acc, ctx, k.rk));
+    for (size_t i = 0; i < n; i++)
+        w[i] = mulmod(3, mulmod(a[i], b[i], t), t);
+    CHECK_INT(bfv_check(&k, acc, w), 0);
     ccz_lattice_ciphertext_free(acc);
     ccz_lattice_ciphertext_free(prod);
     /* rotations: rows of N/2 move left by the step; the swap exchanges rows */
@@ -426,6 +444,13 @@ static void test_bfv(void)
     for (size_t i = 0; i < n; i++)
         w[i] = mulmod(w[i], a[i], t);
     CHECK_INT(bfv_check(&k, cc, w), 0);
+    /* and down to level 1, the value kept at every switch (each level's own tables) */
+    while (ccz_lattice_ciphertext_level(cc) > 1) {
+        lv = ccz_lattice_ciphertext_level(cc);
+        CHECK_OK(ccz_lattice_mod_switch(cc, ctx));
+        CHECK_INT(ccz_lattice_ciphertext_level(cc), lv - 1);
+        CHECK_INT(bfv_check(&k, cc, w), 0);
+    }
 
     /* a value >= t is refused */
     a[3] = t;
@@ -1570,7 +1595,130 @@ static void test_bfv_wide_primes(void)
     lattice_kit_free(&k);
 }
 
+/* A partial batch encode into a plaintext that held a full one: the slots not given are zero,
+ * not what the plaintext held before (the full encode took the line-scatter path) */
+static void test_bfv_encode_reuse(void)
+{
+    ccz_lattice_params p;
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
+    ccz_lattice_context *ctx;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    size_t n = ccz_lattice_slots(ctx);
+    uint64_t t = p.plain_modulus, *v = malloc(n * 8), *got = malloc(n * 8);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (i * 7919 + 11) % t;
+    ccz_lattice_plaintext *pt;
+    CHECK_OK(ccz_lattice_plaintext_new(&pt, ctx));
+    CHECK_OK(ccz_lattice_bfv_encode(pt, ctx, v, n));
+    CHECK_OK(ccz_lattice_bfv_decode(got, ctx, pt));
+    CHECK(memcmp(got, v, n * 8) == 0);
+    uint64_t three[3] = {5, t - 1, 0};
+    CHECK_OK(ccz_lattice_bfv_encode(pt, ctx, three, 3));
+    CHECK_OK(ccz_lattice_bfv_decode(got, ctx, pt));
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += got[i] != (i < 3 ? three[i] : 0);
+    CHECK_INT(bad, 0);
+    ccz_lattice_plaintext_free(pt);
+    free(v);
+    free(got);
+    ccz_lattice_context_free(ctx);
+}
+
+/* BFV products over chains that pick the scale-and-round's paths: six 51-bit data primes (each
+ * below 2^52, their sum well above: the rounded terms exceed 2^52, the per-prime path), and a
+ * narrow prime before a wide last one (the wide residues reduced into R's primes) */
+static void test_bfv_prime_shapes(void)
+{
+    static const unsigned chains[][7] = {{51, 51, 51, 51, 51, 51, 60}, {45, 58, 60}};
+    static const unsigned counts[] = {7, 3};
+    for (unsigned c = 0; c < 2; c++) {
+        ccz_lattice_params p;
+        CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
+        memset(p.coeff_bits, 0, sizeof p.coeff_bits);
+        p.n_primes = counts[c];
+        memcpy(p.coeff_bits, chains[c], counts[c] * sizeof chains[c][0]);
+        p.no_security_check = true;
+        lattice_kit k = {0};
+        CHECK_OK(ccz_lattice_context_new(&k.ctx, &p));
+        CHECK_OK(ccz_lattice_keygen(&k.sk, &k.pk, k.ctx));
+        CHECK_OK(ccz_lattice_relin_keygen(&k.rk, k.ctx, k.sk));
+        size_t n = ccz_lattice_slots(k.ctx);
+        uint64_t t = p.plain_modulus, *a = malloc(n * 8), *b = malloc(n * 8), *want = malloc(n * 8);
+        for (size_t i = 0; i < n; i++) {
+            a[i] = (t - 1 - i * 7919 % t) % t;
+            b[i] = (i * 104729 + 5) % t;
+            want[i] = mulmod(a[i], b[i], t);
+        }
+        ccz_lattice_plaintext *pt;
+        ccz_lattice_ciphertext *ca, *cb, *pr;
+        CHECK_OK(ccz_lattice_plaintext_new(&pt, k.ctx));
+        CHECK_OK(ccz_lattice_ciphertext_new(&ca, k.ctx));
+        CHECK_OK(ccz_lattice_ciphertext_new(&cb, k.ctx));
+        CHECK_OK(ccz_lattice_ciphertext_new(&pr, k.ctx));
+        CHECK_OK(ccz_lattice_bfv_encode(pt, k.ctx, a, n));
+        CHECK_OK(ccz_lattice_encrypt(ca, k.ctx, k.pk, pt));
+        CHECK_OK(ccz_lattice_bfv_encode(pt, k.ctx, b, n));
+        CHECK_OK(ccz_lattice_encrypt(cb, k.ctx, k.pk, pt));
+        CHECK_OK(ccz_lattice_mul(pr, k.ctx, ca, cb, k.rk));
+        CHECK_INT(bfv_check(&k, pr, want), 0);
+        ccz_lattice_plaintext_free(pt);
+        ccz_lattice_ciphertext_free(ca);
+        ccz_lattice_ciphertext_free(cb);
+        ccz_lattice_ciphertext_free(pr);
+        free(a);
+        free(b);
+        free(want);
+        lattice_kit_free(&k);
+    }
+}
+
+/* Decryption's fixed-point sum carries out of 128 bits: 25 data primes of 61 bits (each term
+ * below 2^125, their sum at times above 2^128) at N = 1024, coefficients encoded */
+static void test_bfv_decrypt_carry(void)
+{
+    ccz_lattice_params p;
+    memset(&p, 0, sizeof p);
+    p.scheme = CCZ_LATTICE_BFV;
+    p.log_n = 10;
+    p.n_primes = 26;
+    for (unsigned i = 0; i < p.n_primes; i++)
+        p.coeff_bits[i] = 61;
+    p.plain_modulus = 65537;
+    p.no_security_check = true;
+    ccz_lattice_context *ctx;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    ccz_lattice_secret_key *sk;
+    CHECK_OK(ccz_lattice_keygen(&sk, NULL, ctx));
+    size_t n = ctx->n;
+    uint64_t *v = malloc(n * 8), *got = malloc(n * 8);
+    ccz_lattice_plaintext *pt;
+    ccz_lattice_ciphertext *ct;
+    CHECK_OK(ccz_lattice_plaintext_new(&pt, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&ct, ctx));
+    /* the sum is about a function of the value (the noise is small): every value below t */
+    size_t bad = 0;
+    for (uint64_t first = 0; first < p.plain_modulus; first += n) {
+        for (size_t i = 0; i < n; i++)
+            v[i] = (first + i) % p.plain_modulus;
+        CHECK_OK(ccz_lattice_bfv_encode_coeffs(pt, ctx, v, n));
+        CHECK_OK(ccz_lattice_encrypt_sk(ct, ctx, sk, pt));
+        CHECK_OK(ccz_lattice_decrypt(pt, ctx, sk, ct));
+        CHECK_OK(ccz_lattice_bfv_decode_coeffs(got, ctx, pt));
+        for (size_t i = 0; i < n; i++)
+            bad += got[i] != v[i];
+    }
+    CHECK_INT(bad, 0);
+    ccz_lattice_plaintext_free(pt);
+    ccz_lattice_ciphertext_free(ct);
+    ccz_lattice_secret_key_free(sk);
+    free(v);
+    free(got);
+    ccz_lattice_context_free(ctx);
+}
+
 TEST_MAIN(T(test_params), T(test_bfv_coeffs), T(test_serialization), T(test_serialization_fields),
           T(test_bfv_level_below_t), T(test_bfv), T(test_ckks), T(test_encrypt_noise),
           T(test_ckks_chain), T(test_bfv_wide_primes), T(test_ckks_refusals),
-          T(test_bfv_plain_centred))
+          T(test_bfv_plain_centred), T(test_bfv_encode_reuse), T(test_bfv_prime_shapes),
+          T(test_bfv_decrypt_carry))

@@ -5,8 +5,9 @@
  * before it is freed. The blocks freed while the call runs are searched for a s (freed.h; skipped
  * under AddressSanitizer). Likewise key generation: the public key's a s and error, the
  * key-switching keys' errors (each gives s with the public b and a), the relinearization and
- * Galois targets (s^2, s(x^g)), and the secret key's own words when it is freed; each at the
- * start and at the end of its buffer, so a wipe cut short is seen too. */
+ * Galois targets (s^2, s(x^g)), and the secret key's own words (and their Shoup words) when it
+ * is freed; each at the start and at the end of its buffer, so a wipe cut short is seen too. BFV
+ * decryption and the noise budget: their c0 + c1 s. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +119,21 @@ static void test_keygen_scratch_wiped(void)
     CHECK(blocks > 0 && blocks < FREED_MAX);
     ntt_error(want, rk->k.b + last, rk->k.a + last, sk->s, q);
     CHECK_INT(freed_find(want, sizeof want), 0);
+    /* and the last digit's error as sampled, signed coefficients: the whole NTT-form error back
+     * to coefficients modulo prime 0 */
+    {
+        uint64_t *ek = malloc(n * 8);
+        for (size_t x = 0; x < n; x++)
+            ek[x] =
+                (uint64_t)(((unsigned __int128)rk->k.a[last + x] * sk->s[x] + rk->k.b[last + x]) %
+                           q);
+        lat_ntt_inverse(&ctx->ntt[0], ek);
+        int8_t ek8[64];
+        for (size_t x = 0; x < 64; x++)
+            ek8[x] = (int8_t)(ek[x] > q / 2 ? -(int64_t)(q - ek[x]) : (int64_t)ek[x]);
+        free(ek);
+        CHECK_INT(freed_find(ek8, sizeof ek8), 0);
+    }
     /* the same errors modulo the special prime, the end of the scratch buffer */
     ntt_error(want, rk->k.b + last + lp + n - 64, rk->k.a + last + lp + n - 64, sk->s + lp + n - 64,
               ctx->primes[ctx->L]);
@@ -151,7 +167,8 @@ static void test_keygen_scratch_wiped(void)
     /* the secret key itself, freed */
     uint64_t s64[64];
     int8_t c8[64];
-    uint64_t s_end[64];
+    uint64_t s_end[64], sw64[64];
+    memcpy(sw64, sk->s_w + n, sizeof sw64); /* Shoup's words of s: they give s */
     memcpy(s64, sk->s + n, sizeof s64);
     memcpy(s_end, sk->s + lp + n - 64, sizeof s_end);
     memcpy(c8, sk->coeffs, sizeof c8);
@@ -161,6 +178,7 @@ static void test_keygen_scratch_wiped(void)
     CHECK(blocks > 0 && blocks < FREED_MAX);
     CHECK_INT(freed_find(s64, sizeof s64), 0);
     CHECK_INT(freed_find(s_end, sizeof s_end), 0);
+    CHECK_INT(freed_find(sw64, sizeof sw64), 0);
     CHECK_INT(freed_find(c8, sizeof c8), 0);
     ccz_lattice_galois_keys_free(gk);
     ccz_lattice_relin_keys_free(rk);
@@ -169,4 +187,58 @@ static void test_keygen_scratch_wiped(void)
 #endif
 }
 
-TEST_MAIN(T(test_seeded_scratch_wiped), T(test_keygen_scratch_wiped))
+/* BFV decryption and the noise budget compute c0 + c1 s (that is Delta m + e, and with c0 and c1
+ * it gives s) in a scratch buffer: wiped before it is freed. Searched for at prime 0. */
+static void test_decrypt_scratch_wiped(void)
+{
+#if !FREED_SUPPORTED
+    test_skip(true, "AddressSanitizer owns free");
+#else
+    ccz_lattice_params p;
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
+    ccz_lattice_context *ctx;
+    ccz_lattice_secret_key *sk;
+    ccz_lattice_plaintext *pt;
+    ccz_lattice_ciphertext *ct;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    CHECK_OK(ccz_lattice_keygen(&sk, NULL, ctx));
+    CHECK_OK(ccz_lattice_plaintext_new(&pt, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&ct, ctx));
+    size_t n = ctx->n;
+    uint64_t m[4] = {1, 2, 3, 4};
+    CHECK_OK(ccz_lattice_bfv_encode_coeffs(pt, ctx, m, 4));
+    CHECK_OK(ccz_lattice_encrypt_sk(ct, ctx, sk, pt));
+    CHECK(!ct->ntt && ct->size == 2);
+    /* x = c0 + c1 s modulo prime 0, coefficient form */
+    unsigned l = ct->level;
+    uint64_t q = ctx->primes[0], *x = malloc(n * 8);
+    memcpy(x, ct->d + (size_t)l * n, n * 8);
+    lat_ntt_forward(&ctx->ntt[0], x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (uint64_t)((unsigned __int128)x[i] * sk->s[i] % q);
+    lat_ntt_inverse(&ctx->ntt[0], x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (x[i] + ct->d[i]) % q;
+    freed_start();
+    ccz_status s = ccz_lattice_decrypt(pt, ctx, sk, ct);
+    size_t blocks = freed_stop();
+    CHECK_OK(s);
+    CHECK(blocks > 0 && blocks < FREED_MAX);
+    CHECK_INT(freed_find(x, 64 * 8), 0);
+    int bits;
+    freed_start();
+    s = ccz_lattice_bfv_noise_budget(&bits, ctx, sk, ct);
+    blocks = freed_stop();
+    CHECK_OK(s);
+    CHECK(bits > 0);
+    CHECK(blocks > 0 && blocks < FREED_MAX);
+    CHECK_INT(freed_find(x, 64 * 8), 0);
+    free(x);
+    ccz_lattice_ciphertext_free(ct);
+    ccz_lattice_plaintext_free(pt);
+    ccz_lattice_secret_key_free(sk);
+    ccz_lattice_context_free(ctx);
+#endif
+}
+
+TEST_MAIN(T(test_seeded_scratch_wiped), T(test_keygen_scratch_wiped), T(test_decrypt_scratch_wiped))
