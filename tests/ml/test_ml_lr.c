@@ -169,4 +169,64 @@ static void test_layout_fields(void)
     CHECK_CONTAINS(ccz_error_detail(), "unknown CSV layout 0");
 }
 
-TEST_MAIN(T(test_csv), T(test_evaluate_and_step), T(test_csv_limits), T(test_layout_fields))
+/* The id layout's rows are all features (no label); ids are unique, the smallest one too; a
+ * scikit-learn file has as many rows as its header says; a trailing comma is one field more; a
+ * number that underflows is refused; a field of 64 bytes is taken, and a count of 7 digits. */
+static void test_ids_rows_and_fields(void)
+{
+    ccz_ml_dataset d;
+    static const char ids[] = "id,x0,x1\n4,0.5,2\n9,1,-1\n";
+    CHECK_OK(ccz_ml_dataset_parse(&d, ids, sizeof ids - 1, CCZ_ML_CSV_ID));
+    CHECK_INT(d.rows, 2);
+    CHECK_INT(d.features, 2);
+    CHECK(d.y == NULL);
+    CHECK(d.x[0] == 0.5 && d.x[1] == 2 && d.x[2] == 1 && d.x[3] == -1);
+    CHECK(d.ids && d.ids[0] == 4 && d.ids[1] == 9);
+    ccz_ml_dataset_free(&d);
+    refused(CCZ_ML_CSV_ID, "id,x0\n5,1\n3,2\n5,3\n", "id 5 appears more than once");
+    refused(CCZ_ML_CSV_ID, "id,x0\n3,1\n7,2\n3,3\n", "id 3 appears more than once");
+    refused(CCZ_ML_CSV_ID_Y, "id,y,x0\n8,1,1\n2,0,2\n6,1,3\n2,1,4\n",
+            "id 2 appears more than once");
+    refused(CCZ_ML_CSV_SKLEARN, "3,1,f0\n0.5,1\n-1,0\n",
+            "the header announces 3 rows; the file has 2");
+    refused(0, "id,y,x0\n1,0,0.5,\n", "line 2 has more than 3 fields");
+    refused(0, "id,y,x0\n1,0,1e-400\n", "line 2, field 3: \"1e-400\" is not a finite number");
+    char f64[128];
+    snprintf(f64, sizeof f64, "id,y,x0\n1,0,1.%062d\n", 0); /* 64 bytes */
+    CHECK_OK(csv(&d, f64));
+    CHECK(d.x[0] == 1);
+    ccz_ml_dataset_free(&d);
+    snprintf(f64, sizeof f64, "id,y,x0\n1,0,1.%063d\n", 0); /* 65 bytes */
+    refused(0, f64, "line 2, field 3: longer than 64 bytes");
+    static const char seven[] = "0000001,0000001,f0\n0.5,1\n";
+    CHECK_OK(ccz_ml_dataset_parse(&d, seven, sizeof seven - 1, CCZ_ML_CSV_SKLEARN));
+    CHECK_INT(d.rows, 1);
+    CHECK_INT(d.features, 1);
+    ccz_ml_dataset_free(&d);
+    refused(CCZ_ML_CSV_SKLEARN, "00000001,1,f0\n0.5,1\n",
+            "the header must start with the number of rows and of features");
+}
+
+/* A prediction of exactly 0.5 is the label 1; a saturated prediction makes the loss NaN, whether
+ * it is 1 or 0. */
+static void test_evaluate_edges(void)
+{
+    ccz_ml_dataset d;
+    double acc, loss, w[2] = {0, 1}, big[2] = {0, 1000};
+    CHECK_OK(csv(&d, "id,y,x0\n1,1,0\n"));
+    CHECK_OK(ccz_ml_lr_evaluate(&acc, &loss, w, 2, &d));
+    CHECK(acc == 1);
+    CHECK(fabs(loss - log(2.0)) < 1e-15);
+    ccz_ml_dataset_free(&d);
+    CHECK_OK(csv(&d, "id,y,x0\n1,1,2\n")); /* p == 1 */
+    CHECK_OK(ccz_ml_lr_evaluate(&acc, &loss, big, 2, &d));
+    CHECK(acc == 1 && isnan(loss));
+    ccz_ml_dataset_free(&d);
+    CHECK_OK(csv(&d, "id,y,x0\n1,0,-1\n")); /* p == 0 */
+    CHECK_OK(ccz_ml_lr_evaluate(&acc, &loss, big, 2, &d));
+    CHECK(acc == 1 && isnan(loss));
+    ccz_ml_dataset_free(&d);
+}
+
+TEST_MAIN(T(test_csv), T(test_evaluate_and_step), T(test_csv_limits), T(test_layout_fields),
+          T(test_ids_rows_and_fields), T(test_evaluate_edges))

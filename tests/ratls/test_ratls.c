@@ -9,6 +9,7 @@
  * evidence (each with its alert), TLS 1.2 either way. */
 #define OPENSSL_SUPPRESS_DEPRECATED /* EC_KEY: a key whose private half no longer fits */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -1018,6 +1019,43 @@ static void test_mutual_handshakes(void)
     ccz_attester_free(debug);
 }
 
+/* The cache holds more than one certificate: a client that meets two servers in turn finds
+ * each one's verdict cached when it meets it again, with the default size and with two slots;
+ * one slot holds only the last. */
+static void test_cache_holds_several(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    ccz_attester *good = sim_attester(false);
+    ccz_trust *t = sim_trust();
+    ccz_policy *accept = policy(ACCEPT_ME);
+    side s, c;
+    SSL_CTX *a = context(true, CCZ_RATLS_SERVER, good, accept, t, NULL, NULL);
+    SSL_CTX *b = context(true, CCZ_RATLS_SERVER, good, accept, t, NULL, NULL);
+    for (unsigned size = 0; size <= 2; size++) {
+        ccz_ratls_opts o = CCZ_RATLS_OPTS_INIT;
+        o.mode = CCZ_RATLS_SERVER;
+        o.policy = accept;
+        o.trust = t;
+        o.cache_size = size;
+        SSL_CTX *cli = NULL;
+        CHECK_OK(ccz_ratls_ctx_new(&cli, &o));
+        CHECK_OK(handshake(a, cli, &s, &c));
+        CHECK(!c.peer_cached);
+        CHECK_OK(handshake(b, cli, &s, &c));
+        CHECK(!c.peer_cached);
+        CHECK_OK(handshake(a, cli, &s, &c));
+        CHECK(c.peer_cached == (size != 1));
+        CHECK_OK(handshake(b, cli, &s, &c));
+        CHECK(c.peer_cached == (size != 1));
+        SSL_CTX_free(cli);
+    }
+    SSL_CTX_free(a);
+    SSL_CTX_free(b);
+    ccz_policy_free(accept);
+    ccz_trust_free(t);
+    ccz_attester_free(good);
+}
+
 /* Only verified certificates enter the cache (accepted or rejected by the policy): a certificate
  * whose evidence or binding failed is verified in full again on the next handshake, and fails
  * again for the same reason, not on the claims it did not prove. */
@@ -1095,6 +1133,9 @@ static void test_one_way_modes(void)
     SSL_CTX_free(cli);
     ccz_ratls_mode m;
     CHECK_OK(ccz_ratls_mode_parse(&m, "two-way"));
+    CHECK_INT(m, CCZ_RATLS_TWO_WAY);
+    m = CCZ_RATLS_CLIENT;
+    CHECK_OK(ccz_ratls_mode_parse(&m, "mutual")); /* two-way's other name */
     CHECK_INT(m, CCZ_RATLS_TWO_WAY);
     CHECK_STATUS(ccz_ratls_mode_parse(&m, "both"), CCZ_ERR_INVALID_ARGUMENT);
     ccz_policy_free(p);
@@ -1199,6 +1240,56 @@ static void log_sink(ccz_log_level level, const char *msg, void *payload)
     (void)level, (void)payload;
     if (strstr(msg, "accepted"))
         __atomic_add_fetch(&log_accepted, 1, __ATOMIC_SEQ_CST);
+}
+
+static ccz_log_level rejected_level;
+static int rejected_logs;
+
+static void rejection_sink(ccz_log_level level, const char *msg, void *payload)
+{
+    (void)payload;
+    if (strstr(msg, "RA-TLS: server rejected at")) {
+        rejected_level = level;
+        rejected_logs++;
+    }
+}
+
+/* A rejection is logged once: as a warning when no verdict callback reports it, at info level
+ * when one does. */
+static void test_rejection_logged(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    ccz_attester *debug = sim_attester(true);
+    ccz_trust *t = sim_trust();
+    ccz_policy *p = policy(ACCEPT_ME);
+    SSL_CTX *srv = context(true, CCZ_RATLS_SERVER, debug, p, t, NULL, NULL);
+    ccz_log_level was = ccz_log_get_level();
+    ccz_log_set_level(CCZ_LOG_INFO);
+    ccz_log_set_sink(rejection_sink, NULL);
+    side s, c;
+    for (int with_cb = 0; with_cb <= 1; with_cb++) {
+        verdict_count n = {0, 0};
+        ccz_ratls_opts o = CCZ_RATLS_OPTS_INIT;
+        o.mode = CCZ_RATLS_SERVER;
+        o.policy = p;
+        o.trust = t;
+        o.on_verdict = with_cb ? count_verdict : NULL;
+        o.payload = &n;
+        SSL_CTX *cli = NULL;
+        CHECK_OK(ccz_ratls_ctx_new(&cli, &o));
+        rejected_logs = 0;
+        CHECK_STATUS(handshake(srv, cli, &s, &c), CCZ_ERR_POLICY_REJECTED);
+        CHECK_INT(rejected_logs, 1);
+        CHECK_INT(rejected_level, with_cb ? CCZ_LOG_INFO : CCZ_LOG_WARN);
+        CHECK_INT(n.rejected, with_cb ? 1 : 0);
+        SSL_CTX_free(cli);
+    }
+    ccz_log_set_sink(NULL, NULL);
+    ccz_log_set_level(was);
+    SSL_CTX_free(srv);
+    ccz_policy_free(p);
+    ccz_trust_free(t);
+    ccz_attester_free(debug);
 }
 
 /* A plain OpenSSL context presenting a genuine RA-TLS certificate with a key whose private half
@@ -1637,6 +1728,62 @@ static void test_closed_in_handshake(void)
     ccz_attester_free(a);
 }
 
+/* Takes one connection on the listener in s->fd and its RA-TLS handshake, then waits for the
+ * client's close. */
+static void *accept_one(void *arg)
+{
+    side *s = arg;
+    int fd = accept(s->fd, NULL, NULL);
+    SSL *ssl = NULL;
+    s->status = fd >= 0 ? ccz_ratls_accept(&ssl, s->ctx, fd) : CCZ_ERR_NETWORK;
+    if (ssl) {
+        char b[8];
+        SSL_read(ssl, b, sizeof b);
+        SSL_free(ssl);
+    }
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
+/* A connection made with a deadline is handed over blocking, as a plain socket would be: the
+ * non-blocking mode the deadline needed is undone. */
+static void test_connected_socket_blocks(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    ccz_attester *a = sim_attester(false);
+    ccz_trust *t = sim_trust();
+    ccz_policy *p = policy(ACCEPT_ME);
+    SSL_CTX *srv = context(true, CCZ_RATLS_SERVER, a, p, t, NULL, NULL);
+    SSL_CTX *cli = context(false, CCZ_RATLS_SERVER, NULL, p, t, NULL, NULL);
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    CHECK(bind(l, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(l, 1) == 0 &&
+          getsockname(l, (struct sockaddr *)&sa, &sl) == 0);
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%u", ntohs(sa.sin_port));
+    side s = {srv, l, CCZ_ERR_IO, "", false, false, 0, false};
+    pthread_t th;
+    test_thread(&th, accept_one, &s);
+    SSL *ssl = NULL;
+    CHECK_OK(ccz_ratls_connect_timeout(&ssl, cli, target, 5000));
+    int flags = ssl ? fcntl(SSL_get_fd(ssl), F_GETFL) : -1;
+    CHECK(flags >= 0 && !(flags & O_NONBLOCK));
+    if (ssl) {
+        SSL_shutdown(ssl);
+        SSL_free(ssl);
+    }
+    pthread_join(th, NULL);
+    CHECK_OK(s.status);
+    close(l);
+    SSL_CTX_free(srv);
+    SSL_CTX_free(cli);
+    ccz_policy_free(p);
+    ccz_trust_free(t);
+    ccz_attester_free(a);
+}
+
 static void test_deadlines(void)
 {
     ccz_attester *a = sim_attester(false);
@@ -1737,6 +1884,7 @@ static void test_deadlines(void)
 TEST_MAIN(T(test_cert_round_trip), T(test_binding_and_tampering), T(test_unbound_evidence),
           T(test_critical_extensions), T(test_malformed_dice), T(test_claims_name_other_key),
           T(test_validity_window), T(test_duplicate_evidence), T(test_verdict_details),
-          T(test_mutual_handshakes), T(test_cache_keeps_no_failures), T(test_one_way_modes),
-          T(test_hostile_peers), T(test_possession), T(test_resumption),
-          T(test_verdict_per_handshake), T(test_deadlines), T(test_closed_in_handshake))
+          T(test_mutual_handshakes), T(test_cache_holds_several), T(test_cache_keeps_no_failures),
+          T(test_one_way_modes), T(test_hostile_peers), T(test_possession),
+          T(test_rejection_logged), T(test_resumption), T(test_verdict_per_handshake),
+          T(test_connected_socket_blocks), T(test_deadlines), T(test_closed_in_handshake))

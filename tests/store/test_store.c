@@ -110,6 +110,12 @@ static int64_t fake_clock(void *payload)
     return fake_now;
 }
 
+/* A clock whose time is its payload's. */
+static int64_t payload_clock(void *payload)
+{
+    return payload ? *(const int64_t *)payload : -1;
+}
+
 /* ---- migrations and restarts -----------------------------------------------------------------*/
 
 static void test_migrations_applied_once(void)
@@ -695,6 +701,9 @@ static void test_expiry_with_clock(void)
     CHECK_STR((const char *)b.ptr, "A");
     fake_now = 1u << 30;
     CHECK_OK(store_kv_get(s, &b, "nonce", "forever"));
+    int64_t mine = 4242;
+    store_set_clock(s, payload_clock, &mine); /* the clock is given its payload */
+    CHECK_INT(store_now(s), 4242);
     store_set_clock(s, NULL, NULL); /* the real clock again */
     CHECK(store_now(s) > 1700000000);
     ccz_buf_free(&b);
@@ -992,7 +1001,7 @@ typedef struct {
     char text[64];
     uint8_t blob[16];
     size_t blob_len;
-    bool null_text, empty_blob_not_null;
+    bool null_text, empty_blob_not_null, past_end_null;
     int columns;
 } typed_row;
 
@@ -1013,6 +1022,8 @@ static ccz_status read_typed(const store_row *r, void *payload)
     o->empty_blob_not_null =
         store_row_type(r, 5) == STORE_TYPE_BLOB && store_row_blob(r, 5).len == 0;
     o->i[2] = store_row_int(r, -1);
+    o->past_end_null =
+        store_row_type(r, 6) == STORE_TYPE_NULL && store_row_type(r, -1) == STORE_TYPE_NULL;
     return CCZ_OK;
 }
 
@@ -1052,6 +1063,7 @@ static void test_typed_roundtrip(void)
     CHECK(memcmp(o.blob, blob, sizeof blob) == 0);
     CHECK(o.null_text);
     CHECK(o.empty_blob_not_null);
+    CHECK(o.past_end_null); /* a column past the row's is NULL */
     /* text read as a blob is its bytes: a text that looks like bytea's hex form is not decoded */
     char as_blob[16] = "";
     CHECK_OK(store_exec(s, NULL, "SELECT '\\x41'", NULL, 0, read_blob_text, as_blob));
@@ -1190,6 +1202,24 @@ static ccz_status fail_by_rollback(store *s, void *payload)
                       NULL, NULL);
 }
 
+static ccz_status insert_inner(store *s, void *payload)
+{
+    (void)payload;
+    return store_exec(s, NULL, "INSERT INTO item (id, n) VALUES ('inner', 1)", NULL, 0, NULL, NULL);
+}
+
+/* Like past_a_rollback, but goes on with a nested transaction; payload gets its status. */
+static ccz_status nested_past_a_rollback(store *s, void *payload)
+{
+    CCZ_GUARD(
+        store_exec(s, NULL, "INSERT INTO item (id, n) VALUES ('first', 1)", NULL, 0, NULL, NULL));
+    CHECK_STATUS(store_exec(s, NULL, "INSERT OR ROLLBACK INTO item (id, n) VALUES ('first', 2)",
+                            NULL, 0, NULL, NULL),
+                 CCZ_ERR_EXISTS);
+    *(ccz_status *)payload = store_tx(s, insert_inner, NULL);
+    return CCZ_OK;
+}
+
 /* A transaction the database ended by itself: a statement after it is refused (it would run
  * on its own and commit at once), and so is the transaction's commit, each saying why. */
 static void test_tx_ended_by_database(void)
@@ -1215,6 +1245,12 @@ static void test_tx_ended_by_database(void)
     ccz_log_set_sink(NULL, NULL);
     CHECK_CONTAINS(ccz_error_detail(), "UNIQUE constraint failed: item.id");
     CHECK_STR(log, "");
+    CHECK_INT(count(s, "SELECT count(*) FROM item"), 1);
+    /* so is a nested transaction after it: its savepoint would start and commit one of its own */
+    ccz_status nested = CCZ_OK;
+    CHECK_STATUS(store_tx(s, nested_past_a_rollback, &nested), CCZ_ERR_IO);
+    CHECK_STATUS(nested, CCZ_ERR_IO);
+    CHECK_INT(count(s, "SELECT count(*) FROM item WHERE id = 'inner'"), 0);
     CHECK_INT(count(s, "SELECT count(*) FROM item"), 1);
     store_close(s);
 }
