@@ -269,6 +269,10 @@ static void test_gradient_bound(void)
         CHECK_OK(ccz_paillier_encrypt(res[r], pk, zero));
     CHECK_OK(ccz_fl_vlr_gradient(h, m, (const mpz_t *)res, 0));
     CHECK_OK(ccz_paillier_decrypt_batch(m, key, (const mpz_t *)m, 2, 0));
+    /* what the arbiter decrypts is the gradient (here 0) masked over all of Z_n: far outside the
+     * gradient's range (a chance of 2^-800 or so of a mask that small) */
+    for (int j = 0; j < 2; j++)
+        CHECK(mpz_sizeinbase(m[j], 2) > 2 * CCZ_FL_VLR_SCALE_BITS + 64);
     for (int sign = 1; sign >= -1; sign -= 2) {
         for (unsigned bits = 2 * CCZ_FL_VLR_SCALE_BITS + 64; bits <= 2 * CCZ_FL_VLR_SCALE_BITS + 65;
              bits++) {
@@ -464,6 +468,13 @@ static void test_party_refusals(void)
         ccz_paillier_pub_free(pub);
     }
     mpz_clear(mod);
+    /* the last feature of the last row is checked too */
+    d.x[2] = 0;
+    d.x[3] = 1e6;
+    CHECK_STATUS(ccz_fl_vlr_party_new(&p, pk, &d, &o), CCZ_ERR_OVERFLOW);
+    CHECK_STR(ccz_error_detail(),
+              "row 2: a feature of magnitude 1e6 or more (scale the features first)");
+    d.x[3] = 0;
     d.x[2] = -999999;
     CHECK_OK(ccz_fl_vlr_party_new(&p, pk, &d, &o));
     /* a decryption that passes as a gradient (2^60 after unmasking, within 2S + 64 bits) but

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "ml/ml_int.h"
 #include "test.h"
@@ -96,4 +98,44 @@ static void test_threads(void)
     check_product(64, 64, 64, 0, false, 1);
 }
 
-TEST_MAIN(T(test_shapes), T(test_threads))
+/* B as the last floats before a page that cannot be read: the kernels load nothing right of
+ * B's columns (a masked-off lane reads nothing; a load past the edge faults). Rows 8 and 9 (the
+ * 8-row kernel, and the 1-row one after it), columns at and around the 16-lane halves. */
+static void test_b_before_unreadable_page(void)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), k = 3;
+    static const size_t cols[] = {5, 16, 17, 20, 32, 33};
+    for (size_t ci = 0; ci < CCZ_ARRAY_LEN(cols); ci++)
+        for (size_t m = 8; m <= 9; m++) {
+            size_t n = cols[ci], bytes = k * n * sizeof(float);
+            size_t span = (bytes + page - 1) / page * page;
+            uint8_t *map =
+                mmap(NULL, span + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            CHECK(map != MAP_FAILED);
+            if (map == MAP_FAILED)
+                return;
+            CHECK(mprotect(map + span, page, PROT_NONE) == 0);
+            float *b = (float *)(map + span - bytes), *a = malloc(m * k * sizeof *a),
+                  *c = malloc(m * n * sizeof *c);
+            unsigned st = (unsigned)(m * 7 + n);
+            for (size_t i = 0; i < m * k; i++)
+                a[i] = value(&st);
+            for (size_t i = 0; i < k * n; i++)
+                b[i] = value(&st);
+            ml_gemm(m, n, k, a, k, b, n, c, n, false);
+            size_t wrong = 0;
+            for (size_t i = 0; i < m; i++)
+                for (size_t j = 0; j < n; j++) {
+                    double s = 0;
+                    for (size_t p = 0; p < k; p++)
+                        s += (double)a[i * k + p] * b[p * n + j];
+                    wrong += fabs(c[i * n + j] - s) > 1e-5 * (1.0 + (double)k);
+                }
+            CHECK_INT(wrong, 0);
+            free(a);
+            free(c);
+            munmap(map, span + page);
+        }
+}
+
+TEST_MAIN(T(test_shapes), T(test_threads), T(test_b_before_unreadable_page))

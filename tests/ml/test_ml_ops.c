@@ -5,6 +5,7 @@
  * The refusals carry their exact status and detail. Skipped (77) without python3-onnx. */
 #include <pthread.h>
 
+#include "ml/ml_int.h"
 #include "ml_cases.h"
 
 static void test_ops_one_thread(void)
@@ -58,6 +59,10 @@ static void test_api_arguments(void)
     CHECK_CONTAINS(ccz_error_detail(), "ml: no model or buffers");
     CHECK_OK(ccz_ml_run(m, 1, in, out, 1));
     CHECK(y[0] == 0.0f && y[1] == 2.0f);
+    /* the model's workspace, now allocated, holds what that run took (the capacity a larger
+     * run compares with before it reuses the block) */
+    CHECK(m->ws->ptr != NULL);
+    CHECK_INT(m->ws->cap, ccz_ml_workspace_floats(m, 1));
     ccz_ml_model_free(m);
 }
 
