@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Secrets in freed memory: a KMS request holds its payload (a plaintext, a data key). The blocks
  * freed while ccz_kms_call runs are searched for it (freed.h; skipped under AddressSanitizer,
- * which owns free). */
+ * which owns free); so are those a loaded key frees. */
 #include <jansson.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "ccz/ccz.h"
 #include "freed.h"
+#include "svc/kms/crypto.h"
 #include "svc/kms/internal.h"
 #include "test.h"
 #include "tls_fake.h"
@@ -37,6 +38,27 @@ static void test_request_freed_wiped(void)
     CHECK(blocks > 0 && blocks < FREED_MAX);
     CHECK_INT(freed_find(secret, sizeof secret - 1), 0);
     json_decref(payload);
+#endif
+}
+
+/* A loaded symmetric key's copy of its material is wiped when the key is freed (a key cache
+ * entry dropped, a key deleted). */
+static void test_key_free_wiped(void)
+{
+#if !FREED_SUPPORTED
+    test_skip(true, "AddressSanitizer owns free");
+#else
+    uint8_t raw[32];
+    for (size_t i = 0; i < sizeof raw; i++)
+        raw[i] = (uint8_t)(0xA5 ^ (i * 29));
+    kms_key *k = NULL;
+    CHECK_OK(kms_key_load(&k, KMS_AES_GCM_256, CCZ_SPAN(raw, sizeof raw)));
+    CHECK(k != NULL);
+    freed_start();
+    kms_key_free(k);
+    size_t blocks = freed_stop();
+    CHECK(blocks > 0 && blocks < FREED_MAX);
+    CHECK_INT(freed_find(raw, sizeof raw), 0);
 #endif
 }
 
@@ -112,4 +134,4 @@ static void test_enroll_token_stack_wiped(void)
 #endif
 }
 
-TEST_MAIN(T(test_request_freed_wiped), T(test_enroll_token_stack_wiped))
+TEST_MAIN(T(test_request_freed_wiped), T(test_enroll_token_stack_wiped), T(test_key_free_wiped))

@@ -232,5 +232,20 @@ static void test_quote_fields(void)
     REFUSED("GetQuotePolicy", "{}", "Missing required parameters, The policyId cannot be empty.");
 }
 
+/* The key ids (and appids, policy ids) the KMS makes: random RFC 4122 version 4 UUIDs in
+ * lower case, which its own key id check takes. */
+static void test_uuid_made(void)
+{
+    for (int i = 0; i < 64; i++) {
+        char id[37], text[96];
+        CHECK_OK(kms_uuid(id));
+        CHECK_INT(strlen(id), 36);
+        CHECK(id[14] == '4');
+        CHECK(strchr("89ab", id[19]) != NULL && id[19] != 0);
+        snprintf(text, sizeof text, "{\"keyid\": \"%s\"}", id);
+        CHECK(check("GetPublicKey", text) == NULL);
+    }
+}
+
 TEST_MAIN(T(test_action_names), T(test_required), T(test_keyid), T(test_base64), T(test_integers),
-          T(test_enums), T(test_quote_fields))
+          T(test_enums), T(test_quote_fields), T(test_uuid_made))
