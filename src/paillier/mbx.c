@@ -450,19 +450,34 @@ TARGET static void to_mont(ctx *c, __m512i *out, const __m512i *x)
     amm(out, x, c->rr, c->m, c->k0, c->D, c->tmp);
 }
 
-/* Out of Montgomery form, fully reduced with GMP. */
-TARGET static void from_mont(ctx *c, mpz_t *out, unsigned n, const __m512i *x, const mpz_t *mod,
-                             bool same_mod)
+/* x - m where x >= m, else x, in every lane (x < 2m, normalised digits), t a scratch of D: the
+ * last step of a Montgomery reduction, without a branch on the values (the moduli and results
+ * of a decryption are secret): a subtraction with borrows in every lane, then a blend by the
+ * final borrow. */
+TARGET static void reduce_once(__m512i *x, const __m512i *m, unsigned D, __m512i *t)
+{
+    const __m512i zero = _mm512_setzero_si512(), mask = _mm512_set1_epi64((long long)MASK52);
+    __m512i borrow = zero;
+    for (unsigned i = 0; i < D; i++) {
+        __m512i d = _mm512_sub_epi64(_mm512_sub_epi64(x[i], m[i]), borrow);
+        borrow = _mm512_srli_epi64(d, 63); /* d in (-2^52 - 1, 2^52): its sign */
+        t[i] = _mm512_and_si512(d, mask);
+    }
+    __mmask8 ge = _mm512_cmpeq_epi64_mask(borrow, zero);
+    for (unsigned i = 0; i < D; i++)
+        x[i] = _mm512_mask_blend_epi64(ge, x[i], t[i]);
+}
+
+/* Out of Montgomery form, fully reduced modulo each lane's modulus (c->m), into n numbers. */
+TARGET static void from_mont(ctx *c, mpz_t *out, unsigned n, const __m512i *x)
 {
     unsigned D = c->D;
     for (unsigned i = 0; i < D; i++)
         c->t1[i] = _mm512_setzero_si512();
     c->t1[0] = _mm512_set1_epi64(1);
     amm(c->t1, x, c->t1, c->m, c->k0, D, c->tmp);
+    reduce_once(c->t1, c->m, D, c->tmp);
     store_lanes(out, n, c->t1, D, c->scratch);
-    for (unsigned l = 0; l < n; l++)
-        if (mpz_cmp(out[l], same_mod ? mod[0] : mod[l]) >= 0)
-            mpz_sub(out[l], out[l], same_mod ? mod[0] : mod[l]);
 }
 
 /* ---- exponentiation with a window, per-lane bases and exponents ------------------------------*/
@@ -601,7 +616,7 @@ TARGET static ccz_status mbx_powm_impl(mpz_t *out, const mpz_t *base, const mpz_
         }
         exp_windows(windows, exp, n, nwin, win);
         powm_lanes(&c, acc, table, windows, nwin, win);
-        from_mont(&c, out, n, acc, mod, false);
+        from_mont(&c, out, n, acc);
         for (unsigned l = 0; l < MBX_LANES; l++)
             paillier_mpz_wipe(reduced[l]);
     }
@@ -885,7 +900,7 @@ TARGET static ccz_status public_impl(mpz_t *out, const mpz_t *base, const mpz_t 
         }
         i = j - 1;
     }
-    from_mont(&c, out, n, acc, mod, false);
+    from_mont(&c, out, n, acc);
     ctx_free(&c);
     return CCZ_OK;
 }
@@ -993,7 +1008,7 @@ TARGET static ccz_status fixed_impl(const mbx_fixed *t, mpz_t *out, const mpz_t 
                                           (const void *)t->table, 8);
         amm(acc, acc, b, c.m, c.k0, D, c.tmp);
     }
-    from_mont(&c, out, n, acc, (const mpz_t *)mods, true);
+    from_mont(&c, out, n, acc);
     ctx_free(&c);
     return CCZ_OK;
 }
@@ -1273,7 +1288,7 @@ TARGET static ccz_status straus_impl(const mbx_straus *t, mpz_t *out, const uint
     }
     for (unsigned g = 0; g < groups && g * MBX_LANES < n; g++) {
         unsigned m = n - g * MBX_LANES < MBX_LANES ? n - g * MBX_LANES : MBX_LANES;
-        from_mont(&c, out + (size_t)g * MBX_LANES, m, acc + (size_t)g * D, &t->mod, true);
+        from_mont(&c, out + (size_t)g * MBX_LANES, m, acc + (size_t)g * D);
     }
     ctx_free(&c);
     return CCZ_OK;
@@ -1319,7 +1334,7 @@ TARGET static ccz_status straus_inverses_impl(mpz_t *inv, const mpz_t *x, size_t
         else
             amm(P + j * D, P + (j - 1) * D, X + j * D, c.m, c.k0, D, c.tmp);
     }
-    from_mont(&c, pr, MBX_LANES, P + (m - 1) * D, (const mpz_t *)mods, true);
+    from_mont(&c, pr, MBX_LANES, P + (m - 1) * D);
     *ok = true;
     for (unsigned l = 0; l < MBX_LANES; l++)
         *ok &= mpz_invert(pr[l], pr[l], mod) != 0;
@@ -1330,10 +1345,10 @@ TARGET static ccz_status straus_inverses_impl(mpz_t *inv, const mpz_t *x, size_t
         for (size_t j = m - 1; j > 0; j--) {
             unsigned n = k - j * MBX_LANES < MBX_LANES ? (unsigned)(k - j * MBX_LANES) : MBX_LANES;
             amm(r, q, P + (j - 1) * D, c.m, c.k0, D, c.tmp);
-            from_mont(&c, inv + j * MBX_LANES, n, r, (const mpz_t *)mods, true);
+            from_mont(&c, inv + j * MBX_LANES, n, r);
             amm(q, q, X + j * D, c.m, c.k0, D, c.tmp);
         }
-        from_mont(&c, inv, k < MBX_LANES ? (unsigned)k : MBX_LANES, q, (const mpz_t *)mods, true);
+        from_mont(&c, inv, k < MBX_LANES ? (unsigned)k : MBX_LANES, q);
     }
     for (unsigned l = 0; l < MBX_LANES; l++)
         mpz_clear(pr[l]);
