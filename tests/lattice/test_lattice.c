@@ -1536,6 +1536,26 @@ static void test_bfv_plain_centred(void)
     lattice_kit_free(&k);
 }
 
+/* pr = the relinearized product of the encryptions of slots a and b (all of k's slots). */
+static void bfv_product(lattice_kit *k, ccz_lattice_ciphertext *pr, const uint64_t *a,
+                        const uint64_t *b)
+{
+    size_t n = ccz_lattice_slots(k->ctx);
+    ccz_lattice_plaintext *pt;
+    ccz_lattice_ciphertext *ca, *cb;
+    CHECK_OK(ccz_lattice_plaintext_new(&pt, k->ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&ca, k->ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&cb, k->ctx));
+    CHECK_OK(ccz_lattice_bfv_encode(pt, k->ctx, a, n));
+    CHECK_OK(ccz_lattice_encrypt(ca, k->ctx, k->pk, pt));
+    CHECK_OK(ccz_lattice_bfv_encode(pt, k->ctx, b, n));
+    CHECK_OK(ccz_lattice_encrypt(cb, k->ctx, k->pk, pt));
+    CHECK_OK(ccz_lattice_mul(pr, k->ctx, ca, cb, k->rk));
+    ccz_lattice_plaintext_free(pt);
+    ccz_lattice_ciphertext_free(ca);
+    ccz_lattice_ciphertext_free(cb);
+}
+
 /* BFV products and relinearization with primes above 2^52 beside one below 2^50 (the 52-bit
  * one-pass kernels must not see the wide residues: the conversions and the scale-and-round take
  * their wide paths, the key switch reduces a wide digit into the narrow prime and divides by a
@@ -1563,17 +1583,9 @@ static void test_bfv_wide_primes(void)
         b[i] = (t - 1 - i * 104729 % t) % t;
         want[i] = mulmod(a[i], b[i], t);
     }
-    ccz_lattice_plaintext *pt;
-    ccz_lattice_ciphertext *ca, *cb, *pr;
-    CHECK_OK(ccz_lattice_plaintext_new(&pt, k.ctx));
-    CHECK_OK(ccz_lattice_ciphertext_new(&ca, k.ctx));
-    CHECK_OK(ccz_lattice_ciphertext_new(&cb, k.ctx));
+    ccz_lattice_ciphertext *pr;
     CHECK_OK(ccz_lattice_ciphertext_new(&pr, k.ctx));
-    CHECK_OK(ccz_lattice_bfv_encode(pt, k.ctx, a, n));
-    CHECK_OK(ccz_lattice_encrypt(ca, k.ctx, k.pk, pt));
-    CHECK_OK(ccz_lattice_bfv_encode(pt, k.ctx, b, n));
-    CHECK_OK(ccz_lattice_encrypt(cb, k.ctx, k.pk, pt));
-    CHECK_OK(ccz_lattice_mul(pr, k.ctx, ca, cb, k.rk));
+    bfv_product(&k, pr, a, b);
     CHECK_INT(ccz_lattice_ciphertext_size(pr), 2);
     CHECK_INT(bfv_check(&k, pr, want), 0);
     for (size_t i = 0; i < n; i++)
@@ -1585,9 +1597,6 @@ static void test_bfv_wide_primes(void)
     CHECK(budget >= 20);
     fprintf(stderr, "  BFV N=4096, 58+45+58-bit primes: %d bits of budget after two products\n",
             budget);
-    ccz_lattice_plaintext_free(pt);
-    ccz_lattice_ciphertext_free(ca);
-    ccz_lattice_ciphertext_free(cb);
     ccz_lattice_ciphertext_free(pr);
     free(a);
     free(b);
@@ -1650,21 +1659,10 @@ static void test_bfv_prime_shapes(void)
             b[i] = (i * 104729 + 5) % t;
             want[i] = mulmod(a[i], b[i], t);
         }
-        ccz_lattice_plaintext *pt;
-        ccz_lattice_ciphertext *ca, *cb, *pr;
-        CHECK_OK(ccz_lattice_plaintext_new(&pt, k.ctx));
-        CHECK_OK(ccz_lattice_ciphertext_new(&ca, k.ctx));
-        CHECK_OK(ccz_lattice_ciphertext_new(&cb, k.ctx));
+        ccz_lattice_ciphertext *pr;
         CHECK_OK(ccz_lattice_ciphertext_new(&pr, k.ctx));
-        CHECK_OK(ccz_lattice_bfv_encode(pt, k.ctx, a, n));
-        CHECK_OK(ccz_lattice_encrypt(ca, k.ctx, k.pk, pt));
-        CHECK_OK(ccz_lattice_bfv_encode(pt, k.ctx, b, n));
-        CHECK_OK(ccz_lattice_encrypt(cb, k.ctx, k.pk, pt));
-        CHECK_OK(ccz_lattice_mul(pr, k.ctx, ca, cb, k.rk));
+        bfv_product(&k, pr, a, b);
         CHECK_INT(bfv_check(&k, pr, want), 0);
-        ccz_lattice_plaintext_free(pt);
-        ccz_lattice_ciphertext_free(ca);
-        ccz_lattice_ciphertext_free(cb);
         ccz_lattice_ciphertext_free(pr);
         free(a);
         free(b);

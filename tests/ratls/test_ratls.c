@@ -1683,6 +1683,21 @@ static void *close_after_hello(void *arg)
     return NULL;
 }
 
+/* A TCP listener on a loopback port with the backlog given: its "127.0.0.1:PORT" in target, its
+ * address in *addr when not NULL. */
+static int loopback_listener(int backlog, char target[64], struct sockaddr_in *addr)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    CHECK(bind(l, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(l, backlog) == 0 &&
+          getsockname(l, (struct sockaddr *)&sa, &sl) == 0);
+    snprintf(target, 64, "127.0.0.1:%u", ntohs(sa.sin_port));
+    if (addr)
+        *addr = sa;
+    return l;
+}
+
 /* A peer that closes in the handshake is said to, on either side: OpenSSL 3 reports the EOF
  * as 'unexpected eof while reading', not as the system's error of OpenSSL 1.1. */
 static void test_closed_in_handshake(void)
@@ -1707,13 +1722,8 @@ static void test_closed_in_handshake(void)
         close(sv[1]);
     }
     /* a server that takes the ClientHello and closes */
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof sa;
-    CHECK(bind(l, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(l, 1) == 0 &&
-          getsockname(l, (struct sockaddr *)&sa, &sl) == 0);
     char target[64];
-    snprintf(target, sizeof target, "127.0.0.1:%u", ntohs(sa.sin_port));
+    int l = loopback_listener(1, target, NULL);
     pthread_t th;
     test_thread(&th, close_after_hello, &l);
     CHECK_STATUS(ccz_ratls_connect_timeout(&ssl, cli, target, 2000), CCZ_ERR_TLS);
@@ -1756,13 +1766,8 @@ static void test_connected_socket_blocks(void)
     ccz_policy *p = policy(ACCEPT_ME);
     SSL_CTX *srv = context(true, CCZ_RATLS_SERVER, a, p, t, NULL, NULL);
     SSL_CTX *cli = context(false, CCZ_RATLS_SERVER, NULL, p, t, NULL, NULL);
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof sa;
-    CHECK(bind(l, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(l, 1) == 0 &&
-          getsockname(l, (struct sockaddr *)&sa, &sl) == 0);
     char target[64];
-    snprintf(target, sizeof target, "127.0.0.1:%u", ntohs(sa.sin_port));
+    int l = loopback_listener(1, target, NULL);
     side s = {srv, l, CCZ_ERR_IO, "", false, false, 0, false};
     pthread_t th;
     test_thread(&th, accept_one, &s);
@@ -1794,13 +1799,8 @@ static void test_deadlines(void)
     SSL *ssl = (SSL *)1;
 
     /* a listener that takes connections (the kernel completes them) and never speaks */
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof sa;
-    CHECK(bind(l, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(l, 8) == 0 &&
-          getsockname(l, (struct sockaddr *)&sa, &sl) == 0);
     char target[64];
-    snprintf(target, sizeof target, "127.0.0.1:%u", ntohs(sa.sin_port));
+    int l = loopback_listener(8, target, NULL);
     double t0 = now_s();
     CHECK_STATUS(ccz_ratls_connect_timeout(&ssl, cli, target, 300), CCZ_ERR_NETWORK);
     double dt = now_s() - t0;
@@ -1811,13 +1811,10 @@ static void test_deadlines(void)
 
     /* a listener whose accept queue is full: the kernel drops the SYN, and the TCP connection
      * itself times out (the deadline covers it, and the error says so) */
-    l = socket(AF_INET, SOCK_STREAM, 0);
-    sa.sin_port = 0;
-    CHECK(bind(l, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(l, 0) == 0 &&
-          getsockname(l, (struct sockaddr *)&sa, &sl) == 0);
+    struct sockaddr_in sa;
+    l = loopback_listener(0, target, &sa);
     int queued = socket(AF_INET, SOCK_STREAM, 0); /* fills the queue of one */
     CHECK(connect(queued, (struct sockaddr *)&sa, sizeof sa) == 0);
-    snprintf(target, sizeof target, "127.0.0.1:%u", ntohs(sa.sin_port));
     char want[128];
     snprintf(want, sizeof want, "connecting to %s timed out after 300 ms", target);
     t0 = now_s();
