@@ -1070,6 +1070,120 @@ static void test_hostile_edges(void)
     ccz_buf_free(&b);
 }
 
+/* Details each decoder gets exactly right: UTF-16 names at the edges of UTF-8's two-, three-
+ * and four-byte forms, a high surrogate before a unit that is not a low one, AAEL content that
+ * is JSON but not an object, EV_IPL text that is not UTF-8 before its NUL (all of it in hex),
+ * Google's UTF-16 IPL with an unpaired surrogate (U+FFFD), the last three-byte UTF-8 lead (0xEF)
+ * and continuation bytes above 0xBF (each a maximal invalid part), EV_OMIT_BOOT_DEVICE_EVENTS
+ * as text; a file path of two low surrogates (two U+FFFD, not one pair), IPv4 over UDP with a
+ * gateway and no mask, a MAC address read from its first 31 bytes only (as trustee reads it),
+ * BBS device types 0, 0x80 and 0xFF */
+static void test_details_edges(void)
+{
+    CHECK_DETAILS(
+        EV_EFI_VARIABLE_BOOT,
+        "0123456789abcdef\x03\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\xff\x07\x00\x08\xff\xff",
+        "{\"unicode_name\":\"\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf\",\"unicode_name_length\":3,"
+        "\"variable_data\":\"\",\"variable_data_length\":0,\"variable_name\":"
+        "\"30313233-3435-3637-3839-616263646566\"}");
+    CHECK_DETAILS(EV_EFI_VARIABLE_BOOT,
+                  "0123456789abcdef\x02\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x00\xd8\x00\xdc",
+                  "{\"unicode_name\":\"\xf0\x90\x80\x80\",\"unicode_name_length\":2,"
+                  "\"variable_data\":\"\",\"variable_data_length\":0,\"variable_name\":"
+                  "\"30313233-3435-3637-3839-616263646566\"}");
+    CHECK_DETAILS(EV_EFI_VARIABLE_BOOT,
+                  "0123456789abcdef\x02\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x3d\xd8\x41\x00", "{}");
+    CHECK_DETAILS(EV_EVENT_TAG, "LEAA\x06\0\0\0d o 42",
+                  "{\"data\":{\"content\":42,\"domain\":\"d\",\"operation\":\"o\"},\"string\":"
+                  "\"d o 42\",\"unicode_name\":\"AAEL\"}");
+    CHECK_DETAILS(EV_IPL, "\xff\0\x01", "{\"string\":\"ff0001\"}");
+    CHECK_DETAILS(EV_IPL, ".\0\x00\xd8\0\0", "{\"string\":\"" FFFD "\"}");
+    /* the last three-byte lead, continuation bytes above 0xBF after a valid start */
+    CHECK_DETAILS(EV_EFI_ACTION, "\xef\xbf\xbf", "{\"string\":\"\xef\xbf\xbf\"}");
+    CHECK_DETAILS(EV_EVENT_TAG, "\1\0\0\0\x07\0\0\0\xe2\x82\xc0\xf0\x90\x80\xc0",
+                  "{\"string\":\"" FFFD FFFD FFFD FFFD "\"}");
+    CHECK_DETAILS(0x12u, "no boot devices", "{\"string\":\"no boot devices\"}");
+    ccz_buf path = CCZ_BUF_INIT, d = CCZ_BUF_INIT;
+    static const uint8_t ipv4[23] = {10, 0, 0, 1, 0xc0, 0xa8, 1, 2, 0, 0, 0, 0, 17, 0, 0, 5};
+    node(&path, 3, 0x0c, ipv4, sizeof ipv4);
+    node(&path, 4, 0x04, "\x00\xdc\x00\xdc\0\0", 6); /* two low surrogates */
+    uint8_t mac[33] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+    mac[31] = 0xaa;
+    mac[32] = 1;
+    node(&path, 3, 0x0b, mac, sizeof mac);
+    static const uint8_t bbs0[] = {0x00, 0, 1, 0, 'a', 'b'}, bbs80[] = {0x80, 0, 2, 0, 'c'},
+                         bbsff[] = {0xff, 0, 3, 0, 'd'};
+    node(&path, 5, 0x01, bbs0, sizeof bbs0);
+    node(&path, 5, 0x01, bbs80, sizeof bbs80);
+    node(&path, 5, 0x01, bbsff, sizeof bbsff);
+    bytes(&d, "AAAAAAAABBBBBBBBCCCCCCCC", 24);
+    CHECK_OK(ccz_buf_append_u64le(&d, path.len + 4));
+    bytes(&d, path.ptr, path.len);
+    bytes(&d, "\x7f\xff\x04\0", 4);
+    char *got = details(EV_EFI_BOOT_SERVICES_APPLICATION, d.ptr, d.len);
+    CHECK_STR(got, "{\"device_paths\":[\"IPv4(2.1.168.192,UDP,DHCP,1.0.0.10,5,0)\","
+                   "\"File(" FFFD FFFD ")\",\"Mac(525400123456,0x01)\",\"BBS(0,ab,1)\","
+                   "\"BBS(DEV,c,2)\",\"BBS(UNKNOWN,d,3)\"]}");
+    free(got);
+    ccz_buf_free(&path);
+    ccz_buf_free(&d);
+}
+
+/* Parsing edges: an event's data size is all 32 bits of its field (65537 bytes read as such); a
+ * log of SHA-1 and SHA-256 replays by default with SHA-256; base64 with its '=' padding, bare or
+ * in a JSON document larger than CCZ_EVLOG_MAX_BYTES (its log is not); an event type's name. */
+static void test_parse_edges(void)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    spec_id(&b, sha384, 1, 0);
+    static uint8_t big[65537];
+    memset(big, 'a', sizeof big);
+    event(&b, 1, EV_EFI_ACTION, CCZ_EVLOG_SHA384, 0x11, big, sizeof big);
+    event(&b, 2, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x22, "abcd", 4);
+    ccz_eventlog *l = parse_ok(&b);
+    const ccz_event *e0 = l ? ccz_eventlog_event(l, 0) : NULL;
+    const ccz_event *e1 = l ? ccz_eventlog_event(l, 1) : NULL;
+    CHECK_INT(l ? ccz_eventlog_count(l) : 0, 2);
+    CHECK(e0 && e0->data.len == sizeof big);
+    CHECK(e1 && e1->index == 2);
+    ccz_eventlog_free(l);
+    static const uint16_t sha1_256[] = {CCZ_EVLOG_SHA1, CCZ_EVLOG_SHA256};
+    ccz_buf_reset(&b);
+    spec_id(&b, sha1_256, 2, 0);
+    l = parse_ok(&b);
+    CHECK_INT(ccz_eventlog_default_alg(l), CCZ_EVLOG_SHA256);
+    ccz_eventlog_free(l);
+    ccz_buf t = CCZ_BUF_INIT, j = CCZ_BUF_INIT;
+    ccz_buf_reset(&b);
+    spec_id(&b, sha384, 1, 0);
+    event(&b, 2, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x11, "abcde", 5);
+    CHECK_INT(b.len % 3, 1);
+    CHECK_OK(ccz_base64_encode(&t, ccz_buf_span(&b)));
+    CHECK(t.len && t.ptr[t.len - 1] == '=');
+    l = NULL;
+    CHECK_OK(ccz_eventlog_load(&l, ccz_buf_span(&t)));
+    CHECK_INT(l ? ccz_eventlog_count(l) : 0, 1);
+    ccz_eventlog_free(l);
+    /* 13,000,000 bytes of log, in base64 more than 16 MiB */
+    size_t len = 13000000;
+    CHECK_OK(ccz_buf_reserve(&b, len - b.len));
+    memset(b.ptr + b.len, 0xff, len - b.len);
+    b.len = len;
+    ccz_buf_reset(&t);
+    CHECK_OK(ccz_base64_encode(&t, ccz_buf_span(&b)));
+    CHECK_OK(ccz_buf_printf(&j, "{\"cc_eventlog\": \"%.*s\"}", (int)t.len, (const char *)t.ptr));
+    CHECK(j.len > CCZ_EVLOG_MAX_BYTES);
+    l = NULL;
+    CHECK_OK(ccz_eventlog_load(&l, ccz_buf_span(&j)));
+    CHECK_INT(l ? ccz_eventlog_count(l) : 0, 1);
+    ccz_eventlog_free(l);
+    CHECK_STR(ccz_event_type_name(0x80000010u), "EV_EFI_HCRTM_EVENT");
+    CHECK_STR(ccz_event_type_name(0x800000e2u), "EV_EFI_SPDM_FIRMWARE_CONFIG");
+    ccz_buf_free(&t);
+    ccz_buf_free(&j);
+    ccz_buf_free(&b);
+}
+
 TEST_MAIN(T(test_replay_sha384), T(test_replay_sm3_sha256), T(test_end_of_log), T(test_malformed),
           T(test_record_digests), T(test_load_forms), T(test_details_text), T(test_details_tags),
           T(test_details_variable), T(test_details_device_paths), T(test_details_utf8),
@@ -1077,4 +1191,4 @@ TEST_MAIN(T(test_replay_sha384), T(test_replay_sm3_sha256), T(test_end_of_log), 
           T(test_event_json_sha512), T(test_policy_rules), T(test_policy_rules_replayed_only),
           T(test_policy_rules_names_and_cap), T(test_replay_register_cap),
           T(test_replay_index_repeated), T(test_log_size_cap), T(test_replay_sha1_sha512),
-          T(test_short_fields), T(test_hostile_edges))
+          T(test_short_fields), T(test_hostile_edges), T(test_details_edges), T(test_parse_edges))
