@@ -155,9 +155,11 @@ static void stream_cancel(ccz_rpc_stream *s, int code, const char *message)
 {
     stream_set(s, code, "%s", message);
     /* RST_STREAM closes an open stream (on_stream_close ends the call) or cancels a request
-     * still queued (on_frame_not_send ends it) */
+     * still queued; that call ends now, as its HEADERS may wait (behind the server's
+     * SETTINGS_MAX_CONCURRENT_STREAMS) for another call's end */
     if (!s->c->h2 || s->id <= 0 ||
-        nghttp2_submit_rst_stream(s->c->h2, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL) != 0)
+        nghttp2_submit_rst_stream(s->c->h2, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL) != 0 ||
+        !nghttp2_session_find_stream(s->c->h2, s->id))
         stream_end(s);
 }
 

@@ -1056,6 +1056,13 @@ static void test_hostile_hs(void)
         CHECK(mpz_cmp(out, m) == 0);
         ccz_paillier_pub_free(pk2);
     }
+    /* the same document with p and q, its public key alone asked for (key NULL): a public key
+     * like any other, whose hs is not used (a base of its own), not a private key's */
+    CHECK_OK(load_with_hs(hs, true, &pk2, NULL));
+    if (pk2) {
+        CHECK(ccz_paillier_pub_djn(pk2) && mpz_cmp_ui(pk2->hs, 1) > 0);
+        ccz_paillier_pub_free(pk2);
+    }
     /* the same with p and q: refused, as are other bases that are not (-x^2)^n */
     static const char *const says[] = {"h_s is not in [2, n^2)", "1 or -1 modulo n",
                                        "shares a factor with n", "not a DJN base",
@@ -1654,6 +1661,32 @@ static void test_json_forms(void)
     CHECK_OK(ccz_paillier_key_write_json(&j, k, CCZ_PAILLIER_JSON_JWK));
     json_t *o = json_loadb((const char *)j.ptr, j.len, 0, NULL);
     CHECK(o != NULL);
+    /* base64url with its padding, as other JWK writers leave it: the same key */
+    json_t *padded = json_deep_copy(o);
+    json_t *in[] = {json_object_get(padded, "pub"), padded, padded};
+    const char *names[] = {"n", "p", "q"};
+    int pads = 0;
+    for (int i = 0; i < 3; i++) {
+        const char *v = json_string_value(json_object_get(in[i], names[i]));
+        size_t vl = v ? strlen(v) : 0;
+        if (!vl || vl % 4 < 2)
+            continue;
+        char pv[1500];
+        snprintf(pv, sizeof pv, "%s%s", v, vl % 4 == 2 ? "==" : "=");
+        json_object_set_new(in[i], names[i], json_string(pv));
+        pads++;
+    }
+    CHECK(pads > 0);
+    char *pt = json_dumps(padded, 0);
+    CHECK_OK(ccz_paillier_load_json(&pk2, &k2, pt, strlen(pt)));
+    CHECK(k2 != NULL);
+    if (k2) {
+        CHECK_OK(ccz_paillier_decrypt(out, k2, c));
+        CHECK(mpz_cmp(out, m) == 0);
+        ccz_paillier_key_free(k2);
+    }
+    free(pt);
+    json_decref(padded);
     json_object_del(o, "p");
     json_object_del(o, "q");
     char *t = json_dumps(o, 0);
@@ -1678,6 +1711,16 @@ static void test_json_forms(void)
     memset(wide, '_', sizeof wide - 1);
     wide[sizeof wide - 1] = 0;
     json_object_set_new(o, "lambda", json_string(wide));
+    t = json_dumps(o, 0);
+    CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, t, strlen(t)), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "is not (p-1)(q-1)");
+    free(t);
+    /* 1400 base64url characters are still an integer (the bound is inclusive): refused as a
+     * lambda, not as base64 */
+    char edge[1401];
+    memset(edge, '_', sizeof edge - 1);
+    edge[sizeof edge - 1] = 0;
+    json_object_set_new(o, "lambda", json_string(edge));
     t = json_dumps(o, 0);
     CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, t, strlen(t)), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "is not (p-1)(q-1)");
@@ -1719,6 +1762,11 @@ static void test_json_forms(void)
                  n, out);
     CHECK_OK(ccz_paillier_load_json(&pk2, &k2, doc, strlen(doc)));
     ccz_paillier_pub_free(pk2);
+    /* a long token that is not a JSON number (two decimal points) is refused, not read as a
+     * string: only long integers are quoted for jansson */
+    gmp_snprintf(doc, sizeof doc, "{\"kid\": 1234567890.1234567890.5, \"n\": %Zd, \"g\": %Zd}", n,
+                 out);
+    CHECK_STATUS(ccz_paillier_load_json(&pk2, &k2, doc, strlen(doc)), CCZ_ERR_JSON);
     /* encrypted numbers in every form, and python-paillier's document of several */
     ccz_paillier_number x, y;
     ccz_paillier_number_init(&x);
@@ -1744,6 +1792,9 @@ static void test_json_forms(void)
     CHECK_STATUS(ccz_paillier_numbers_from_json(&xs, &count, pk, doc, strlen(doc)),
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "another public key");
+    /* a ciphertext of 0 as a JSON number is a number, out of range (as the string "0" is) */
+    CHECK_STATUS(ccz_paillier_number_from_json(&y, pk, "[0, 0]", 6), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the ciphertext is not in [1, n^2)");
     /* no values, and a document past its bound */
     CHECK_STATUS(ccz_paillier_numbers_from_json(&xs, &count, pk, "{\"values\": []}", 14),
                  CCZ_ERR_JSON);
@@ -1757,6 +1808,20 @@ static void test_json_forms(void)
     free(big);
     ccz_paillier_number_clear(&x);
     ccz_paillier_number_clear(&y);
+    /* JWK integers are written unpadded (RFC 7518); python-paillier's form has no DJN base
+     * (its readers know none), ccz's has */
+    ccz_buf w;
+    ccz_buf_init(&w, 0, true);
+    CHECK_OK(ccz_paillier_key_write_json(&w, k, CCZ_PAILLIER_JSON_JWK));
+    CHECK(w.len > 0 && memchr(w.ptr, '=', w.len) == NULL);
+    CHECK_OK(ccz_paillier_pub_set_djn(pk, NULL));
+    for (int f = 0; f < 3; f += 2) {
+        ccz_buf_reset(&w);
+        CHECK_OK(ccz_paillier_key_write_json(&w, k, (ccz_paillier_json_format)f));
+        CHECK_OK(ccz_buf_append_u8(&w, 0));
+        CHECK((strstr((const char *)w.ptr, "\"hs\"") != NULL) == (f == CCZ_PAILLIER_JSON_CCZ));
+    }
+    ccz_buf_free(&w);
     mpz_clears(m, c, out, n, NULL);
     ccz_paillier_key_free(k);
 }

@@ -11,7 +11,8 @@
  * replaced by the trailers' grpc-message); none passes for a success, and a well-formed answer
  * from the same server does. A server that sends GOAWAY while a call streams: that call
  * finishes on its connection, new ones go to a new connection. Bytes that are not HTTP/2 frames
- * once the connection is up: the call ends at once, UNAVAILABLE. */
+ * once the connection is up: the call ends at once, UNAVAILABLE. A server of one stream at a
+ * time: a call queued behind another ends at its own deadline. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -65,7 +66,8 @@ typedef enum {
     LONG_KEYS,     /* a well-formed answer with metadata keys of 255 and of 256 bytes */
     TYPED_ERROR,   /* HTTP http_error of application/grpc, headers only (their END_STREAM) */
     GARBAGE,       /* bytes that are not HTTP/2 frames, the connection kept open */
-    BAD_HEADER     /* a well-formed answer whose headers hold one HTTP/2 forbids (connection) */
+    BAD_HEADER,    /* a well-formed answer whose headers hold one HTTP/2 forbids (connection) */
+    SILENT_ONE     /* SILENT, one stream at a time (SETTINGS_MAX_CONCURRENT_STREAMS 1) */
 } misdeed;
 
 typedef struct {
@@ -88,6 +90,7 @@ static int64_t reset_code = -1;    /* the error code of the client's last RST_ST
 static int settings_delay_ms;      /* how long the server waits before its SETTINGS */
 static char timeout_seen[32];      /* the grpc-timeout of the last request ("" if none) */
 static atomic_int requests;        /* requests received whole, on every connection */
+static atomic_int hung_up;         /* GOAWAY_LONG connections the client closed */
 static int pad_over;               /* PADDED's headers: bytes past the client's 16384 */
 /* the client's SETTINGS, as the last request found them */
 static uint32_t told_header_list, told_push, told_window;
@@ -258,7 +261,7 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
                    ? NGHTTP2_ERR_CALLBACK_FAILURE
                    : 0;
     }
-    if (h->what == SILENT)
+    if (h->what == SILENT || h->what == SILENT_ONE)
         return 0;
     if (h->what == GARBAGE) { /* read as a frame header of 7.6 MB: past any frame's size */
         static const char junk[] = "trash, not HTTP/2 frames";
@@ -408,7 +411,8 @@ static void *serve(void *arg)
     CHECK_INT(nghttp2_session_server_new2(&s, cb, h, opt), 0);
     nghttp2_option_del(opt);
     nghttp2_session_callbacks_del(cb);
-    CHECK_INT(nghttp2_submit_settings(s, NGHTTP2_FLAG_NONE, NULL, 0), 0);
+    nghttp2_settings_entry one = {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 1};
+    CHECK_INT(nghttp2_submit_settings(s, NGHTTP2_FLAG_NONE, &one, h->what == SILENT_ONE), 0);
     uint8_t buf[16384];
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -416,7 +420,8 @@ static void *serve(void *arg)
         if (send_all(s, h->fd) != 0)
             break;
         struct pollfd pf = {h->fd, POLLIN, 0};
-        if ((h->what == SILENT || h->what == GARBAGE) && poll(&pf, 1, 2000) == 0)
+        if ((h->what == SILENT || h->what == SILENT_ONE || h->what == GARBAGE) &&
+            poll(&pf, 1, 2000) == 0)
             break; /* a client that does not keep its deadline is not held for ever */
         if (h->what == GOAWAY_LONG && poll(&pf, 1, 20) == 0) {
             clock_gettime(CLOCK_MONOTONIC, &t);
@@ -431,6 +436,11 @@ static void *serve(void *arg)
             break;
     }
     nghttp2_session_del(s);
+    if (h->what == GOAWAY_LONG) { /* its session is over: the client's end of the connection */
+        while (recv(h->fd, buf, sizeof buf, 0) > 0)
+            ;
+        atomic_fetch_add(&hung_up, 1);
+    }
     close(h->fd);
     if (then)
         pthread_join(next, NULL);
@@ -840,6 +850,7 @@ static void test_goaway_new_calls_reconnect(void)
     snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(a.sin_port));
     ccz_rpc_channel_opts o = CCZ_RPC_CHANNEL_OPTS_INIT;
     goaway_calls g = {.start_status = {-1, -1}, .done = {-1, -1, -1}};
+    atomic_store(&hung_up, 0);
     CHECK_OK(ccz_rpc_channel_new(&g.ch, target, &o));
     Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
     req.name = "long";
@@ -863,6 +874,11 @@ static void test_goaway_new_calls_reconnect(void)
     CHECK_STR(g.text[2], "all is well");
     /* the first call ended when the second was answered, not at the server's 3 s */
     CHECK((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 2500);
+    /* the old connection, its last call ended, is closed then: not kept until the channel goes
+     * (its server reads the end within 2 s, while the channel is still open) */
+    for (int i = 0; i < 200 && atomic_load(&hung_up) < 1; i++)
+        poll(NULL, 0, 10);
+    CHECK_INT(atomic_load(&hung_up), 1);
     /* the next call goes to the new connection too */
     ProtobufCMessage *resp = NULL;
     ccz_rpc_status st;
@@ -932,9 +948,64 @@ static void test_deadline_then_new_call(void)
     close(h.listen_fd);
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+typedef struct {
+    int code;
+    int64_t at;
+} ended;
+
+static void end_at(const ccz_rpc_status *st, void *payload)
+{
+    ended *e = payload;
+    e->code = st->code;
+    e->at = mono_ms();
+}
+
+/* A server that takes one stream at a time and never answers: a second call waits in the
+ * client's queue, and its deadline (shorter than the first call's) is kept there all the same:
+ * it ends then, DEADLINE_EXCEEDED, not when the first call frees the stream. */
+static void test_queued_call_deadline(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    hostile h = {.what = SILENT_ONE};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    h.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(h.listen_fd >= 0 && bind(h.listen_fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+          listen(h.listen_fd, 1) == 0 && getsockname(h.listen_fd, (struct sockaddr *)&a, &al) == 0);
+    pthread_t t;
+    test_thread(&t, serve, &h);
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(a.sin_port));
+    ccz_rpc_channel_opts o = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, target, &o));
+    ended first = {-1, 0}, second = {-1, 0};
+    int64_t t0 = mono_ms();
+    CHECK_OK(start_hello(ch, "first", 1500, NULL, end_at, &first));
+    CHECK_OK(start_hello(ch, "second", 200, NULL, end_at, &second));
+    CHECK_OK(ccz_rpc_channel_run(ch));
+    CHECK_INT(first.code, CCZ_RPC_DEADLINE_EXCEEDED);
+    CHECK_INT(second.code, CCZ_RPC_DEADLINE_EXCEEDED);
+    fprintf(stderr, "queued call ended after %lld ms, first after %lld ms\n",
+            (long long)(second.at - t0), (long long)(first.at - t0));
+    CHECK(second.at - t0 < 1000);
+    ccz_rpc_channel_free(ch);
+    shutdown(h.listen_fd, SHUT_RDWR);
+    pthread_join(t, NULL);
+    close(h.listen_fd);
+}
+
 TEST_MAIN(T(test_hostile_answers), T(test_silent_answer), T(test_malformed_status),
           T(test_http_errors), T(test_trailers_only), T(test_header_flood),
           T(test_local_status_sticks), T(test_goaway_new_calls_reconnect),
           T(test_deadline_then_new_call), T(test_unary_connect_time_off_deadline),
           T(test_goaway_unprocessed_retried), T(test_goaway_after_headers_not_retried),
-          T(test_header_list_edge), T(test_long_metadata_keys), T(test_broken_http2))
+          T(test_header_list_edge), T(test_long_metadata_keys), T(test_broken_http2),
+          T(test_queued_call_deadline))

@@ -277,6 +277,21 @@ static void *http1_answer(void *arg)
     return NULL;
 }
 
+/* Accepts one connection on the listener *arg and ends it before any SETTINGS (a FIN, the
+ * client's preface read to its end so that no reset follows). */
+static void *hang_up(void *arg)
+{
+    int fd = accept(*(int *)arg, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    shutdown(fd, SHUT_WR);
+    char b[256];
+    while (read(fd, b, sizeof b) > 0)
+        ;
+    close(fd);
+    return NULL;
+}
+
 static void test_silent_server(void)
 {
     char target[64], text[512];
@@ -306,6 +321,15 @@ static void test_silent_server(void)
     CHECK_INT(say_once(target, NULL, "x", 0, 3000, text, sizeof text), CCZ_RPC_UNAVAILABLE);
     CHECK(now_ms() - t0 < 2000);
     CHECK_CONTAINS(text, "the server does not speak HTTP/2 (not a plaintext (h2c) gRPC server");
+    pthread_join(th, NULL);
+    close(l);
+    /* a server that closes before its SETTINGS: refused at once, and told so */
+    l = silent_listener(target);
+    test_thread(&th, hang_up, &l);
+    t0 = now_ms();
+    CHECK_INT(say_once(target, NULL, "x", 0, 3000, text, sizeof text), CCZ_RPC_UNAVAILABLE);
+    CHECK(now_ms() - t0 < 2000);
+    CHECK_CONTAINS(text, "the server closed the connection before its HTTP/2 SETTINGS");
     pthread_join(th, NULL);
     close(l);
     /* nobody listening: refused at once */
