@@ -16,6 +16,7 @@
 #include <gmp.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,12 +45,22 @@ typedef struct {
     char target[64];
     char log_path[512];
     FILE *log;
+    atomic_bool ended; /* on_over was called */
 } arbiter;
 
 static void on_over(const ccz_fl_vlr_status *st, void *payload)
 {
     (void)st;
+    atomic_store(&((arbiter *)payload)->ended, true);
     ccz_rpc_server_shutdown(((arbiter *)payload)->rpc, 1000);
+}
+
+/* Whether the arbiter called on_over within ms. */
+static bool ended_within(arbiter *a, int ms)
+{
+    for (int i = 0; i < ms / 10 && !atomic_load(&a->ended); i++)
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    return atomic_load(&a->ended);
 }
 
 static void free_key(void)
@@ -534,6 +545,11 @@ static void hostile_parties(void)
     sr.n_scores = 3;
     EXPECT(h, "Scores", sr, &heterolr__empty__descriptor, CCZ_RPC_FAILED_PRECONDITION,
            "one score per aligned row");
+    double five[5] = {0.5, -1.25, 2, 3, 4};
+    sr.scores = five; /* one too many */
+    sr.n_scores = 5;
+    EXPECT(h, "Scores", sr, &heterolr__empty__descriptor, CCZ_RPC_FAILED_PRECONDITION,
+           "one score per aligned row");
     sr.n_scores = 4;
     sr.scores = nan_scores;
     EXPECT(h, "Scores", sr, &heterolr__empty__descriptor, CCZ_RPC_FAILED_PRECONDITION,
@@ -661,7 +677,7 @@ static void join_both(ccz_rpc_channel *g, ccz_rpc_channel *h)
 }
 
 /* A training that failed under way (the guest left during a step): a party's later call hears
- * why, and the arbiter ends once it has. */
+ * why, and the arbiter ends as soon as every party has. */
 static void calls_after_failure(void)
 {
     static arbiter a;
@@ -679,6 +695,12 @@ static void calls_after_failure(void)
     CHECK_INT(now(h, "Forward", &fw.base, &heterolr__ciphertexts__descriptor, msg),
               CCZ_RPC_FAILED_PRECONDITION);
     CHECK_CONTAINS(msg, "guest 0 (g) left while waiting");
+    /* the guest hears it too: every party has, and the arbiter ends at once (not after the
+     * 5 s it gives parties that never call again) */
+    CHECK_INT(now(g, "HostForwards", &st0.base, &heterolr__forward_reply__descriptor, msg),
+              CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_CONTAINS(msg, "guest 0 (g) left while waiting");
+    CHECK(ended_within(&a, 3000));
     const ccz_fl_vlr_status *st = arbiter_stop(&a);
     CHECK_INT(st->code, CCZ_RPC_ABORTED);
     CHECK_STR(msg, st->message);
@@ -1110,6 +1132,104 @@ static void finish_before_trained(void)
     arbiter_free(&a);
 }
 
+/* Every party calls Finish after the last step's residuals but before the host has its
+ * gradient (the guest has its own, or not): the stop is decided, yet the steps every party has
+ * done are none, so the model is not trained; the arbiter waits for the host's gradient and
+ * times out rather than end a successful training. */
+static void finish_before_last_gradient_of(bool guest_gradient)
+{
+    static arbiter a;
+    arbiter_start(&a, 1000);
+    ccz_rpc_channel *g = party_channel(&a), *h = party_channel(&a);
+    join_both(g, h);
+    cts s = {0}, sq = {0}, res = {0}, grad = {0};
+    encrypt_run(&grad, 3, 5);
+    encrypt_run(&s, 4, 100);
+    encrypt_run(&sq, 1, 7);
+    encrypt_run(&res, 4, 1000);
+    Heterolr__ForwardRequest fw = HETEROLR__FORWARD_REQUEST__INIT;
+    fw.forward = s.b;
+    fw.n_forward = 4;
+    fw.square = sq.b[0];
+    call fc, hfc;
+    start_call(&fc, h, "Forward", &fw.base, &heterolr__ciphertexts__descriptor);
+    Heterolr__Step st0 = HETEROLR__STEP__INIT;
+    call_now(&hfc, g, "HostForwards", &st0.base, &heterolr__forward_reply__descriptor, 0);
+    CHECK_INT(hfc.code, 0);
+    free_call(&hfc);
+    Heterolr__ResidualsRequest rr = HETEROLR__RESIDUALS_REQUEST__INIT;
+    rr.residuals = res.b;
+    rr.n_residuals = 4;
+    EXPECT(g, "Residuals", rr, &heterolr__empty__descriptor, 0, ""); /* one epoch: the stop */
+    join_call(&fc);
+    CHECK_INT(fc.code, 0);
+    free_call(&fc);
+    Heterolr__Empty empty = HETEROLR__EMPTY__INIT;
+    if (guest_gradient) { /* the guest has its last gradient, the host not */
+        Heterolr__GradientRequest gr = HETEROLR__GRADIENT_REQUEST__INIT;
+        gr.masked = grad.b;
+        gr.n_masked = 3;
+        call c;
+        call_now(&c, g, "Gradient", &gr.base, &heterolr__gradient_reply__descriptor, 0);
+        CHECK_INT(c.code, 0);
+        if (c.resp)
+            CHECK(((const Heterolr__GradientReply *)c.resp)->stop);
+        free_call(&c);
+    }
+    EXPECT(g, "Finish", empty, &heterolr__empty__descriptor, 0, "");
+    EXPECT(h, "Finish", empty, &heterolr__empty__descriptor, 0, "");
+    wait_log(&a, "hetero-LR step 0 timed out after 1.0 s waiting for");
+    const ccz_fl_vlr_status *st = arbiter_stop(&a);
+    CHECK(st->over);
+    CHECK_INT(st->code, CCZ_RPC_DEADLINE_EXCEEDED);
+    CHECK_INT(st->steps, 0);
+    CHECK(!log_has(&a, "trained:"));
+    cts_free(&s);
+    cts_free(&sq);
+    cts_free(&res);
+    cts_free(&grad);
+    ccz_rpc_channel_free(g);
+    ccz_rpc_channel_free(h);
+    arbiter_free(&a);
+}
+
+static void finish_before_last_gradient(void)
+{
+    finish_before_last_gradient_of(false);
+    finish_before_last_gradient_of(true);
+}
+
+/* Two epochs' losses within the tolerance: the training stops after the second of its three
+ * epochs, converged, and says so. One batch of the 4 ids in common per epoch; each loss sent
+ * decodes to log 2, so the second epoch's differs from the first's by 0. */
+static void converges_early(void)
+{
+    static arbiter a;
+    next_epochs = 3;
+    arbiter_start(&a, 20000);
+    ccz_rpc_channel *g = party_channel(&a), *h = party_channel(&a);
+    join_both(g, h);
+    double loss[2] = {0, 0};
+    raw_step(g, h, 0, 4, true, &loss[0]);
+    raw_step(g, h, 1, 4, true, &loss[1]);
+    CHECK(fabs(loss[0] - log(2.0)) < 1e-12 && fabs(loss[1] - log(2.0)) < 1e-12);
+    wait_log(&a, "epoch 1: loss 0.693147 (converged)");
+    Heterolr__Empty empty = HETEROLR__EMPTY__INIT;
+    EXPECT(g, "Finish", empty, &heterolr__empty__descriptor, 0, "");
+    EXPECT(h, "Finish", empty, &heterolr__empty__descriptor, 0, "");
+    const ccz_fl_vlr_status *st = arbiter_stop(&a);
+    CHECK_INT(st->code, 0);
+    CHECK_INT(st->steps, 2);
+    CHECK_INT(st->epochs, 2);
+    CHECK(st->converged);
+    CHECK(isnan(st->loss[2]));
+    CHECK(log_has(&a, "trained: 2 epochs (2 steps)"));
+    CHECK(log_has(&a, ", converged"));
+    ccz_rpc_channel_free(g);
+    ccz_rpc_channel_free(h);
+    arbiter_free(&a);
+}
+
 /* Two hosts: the guest hears the sum of their scores and no sum of squares (the loss needs one
  * host, as FATE); a loss it sends anyway is not decrypted into the epoch's; its HostScores waits
  * for both hosts' scores and hears their sum. */
@@ -1297,4 +1417,5 @@ static void service_options(void)
 TEST_MAIN(T(hostile_parties), T(too_few_in_common), T(party_never_joins), T(hosts_full),
           T(calls_after_failure), T(party_leaves), T(second_stream_before_all_joined),
           T(second_held_call), T(loss_of_some_batches), T(party_never_finishes),
-          T(guest_runs_ahead), T(finish_before_trained), T(two_hosts), T(service_options))
+          T(guest_runs_ahead), T(finish_before_trained), T(finish_before_last_gradient),
+          T(converges_early), T(two_hosts), T(service_options))

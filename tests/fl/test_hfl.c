@@ -127,6 +127,15 @@ static void tensors(void)
     for (int i = 0; i < 6; i++)
         CHECK(fabsf(back[i] - v[i]) <= fabsf(v[i]) * 1e-3f + 6e-8f);
     CHECK(back[2] == 65504.0f);
+    /* float16's own NaN, infinities and overflow (which the decoder refuses, as float32's) */
+    float odd[4] = {NAN, INFINITY, -INFINITY, 70000.0f};
+    b.len = 0;
+    CHECK_OK(ccz_hfl_tensor_encode(&b, odd, 4, CCZ_HFL_F16));
+    CHECK_INT(b.len, 8);
+    static const uint8_t odd16[8] = {0x00, 0x7e, 0x00, 0x7c, 0x00, 0xfc, 0x00, 0x7c};
+    CHECK(b.len == 8 && !memcmp(b.ptr, odd16, 8));
+    CHECK_STATUS(ccz_hfl_tensor_decode(back, 4, CCZ_HFL_F16, b.ptr, b.len), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "weight 0 is not a finite number");
     ccz_buf_free(&b);
 }
 
@@ -331,6 +340,10 @@ static void topk_selection(void)
     CHECK_STATUS(ccz_hfl_topk(idx, vals, d, 7, 8), CCZ_ERR_INVALID_ARGUMENT);
     d[3] = NAN;
     CHECK_STATUS(ccz_hfl_topk(idx, vals, d, 7, 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "value 3 is not a finite number");
+    d[3] = -INFINITY; /* not a NaN, and not finite either */
+    CHECK_STATUS(ccz_hfl_topk(idx, vals, d, 7, 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "value 3 is not a finite number");
     /* many equal magnitudes: exactly k, increasing, none left out larger than one taken */
     enum { N = 10007 };
     static float big[N], v[N];

@@ -184,6 +184,7 @@ static void test_paths(void)
         printf("no AVX-512 path here: the paths are not compared\n");
         return;
     }
+    unsigned belows = 0;
     for (unsigned log_n = 10; log_n <= 14; log_n += 2) {
         ccz_lattice_context *ctx = ctx_new(log_n);
         size_t n = ctx->n, h = n / 2;
@@ -231,6 +232,27 @@ static void test_paths(void)
             pi++;
         a[at] = -(double)ctx->primes[pi];
         a[at + 1] = -2 * (double)ctx->primes[pi];
+        /* for each prime, t beside a multiple of q (k q as a double, the integer doubles next to
+         * it, their negatives) whose quotient in doubles is below the true floor (the remainder
+         * from it is in [q, 2q) and needs q taken away): whether there is one depends on how
+         * 1 / q rounds, so one at least over the three degrees' primes */
+        double below[MAXP] = {0};
+        for (unsigned i = 0; i < ctx->L; i++) {
+            uint64_t q = ctx->primes[i];
+            for (uint64_t k = 1; !below[i] && k < 1000000 && k * q < (1ull << 61); k++)
+                for (int cand = 0; cand < 6 && !below[i]; cand++) {
+                    double t = (double)(k * q);
+                    t = cand % 3 == 0   ? t
+                        : cand % 3 == 1 ? floor(nextafter(t, 0))
+                                        : ceil(nextafter(t, INFINITY));
+                    t = cand < 3 ? t : -t;
+                    int64_t iv = (int64_t)t;
+                    int64_t fl = iv >= 0 ? iv / (int64_t)q : -((-iv + (int64_t)q - 1) / (int64_t)q);
+                    if (floor(t * (1.0 / (double)q)) < (double)fl)
+                        below[i] = a[at + 2 + i] = t;
+                }
+            belows += below[i] != 0;
+        }
         uint64_t *wa = malloc((size_t)ctx->L * n * 8), *wb = malloc((size_t)ctx->L * n * 8);
         CHECK_OK(lat_ckks_round_rns_avx512(ctx, a, ctx->L, wa));
         CHECK_OK(lat_ckks_round_rns_portable(ctx, a, ctx->L, wb));
@@ -239,6 +261,12 @@ static void test_paths(void)
         CHECK_INT(wb[(size_t)pi * n + at], 0);
         CHECK_INT(wa[(size_t)pi * n + at + 1], 0);
         CHECK_INT(wb[(size_t)pi * n + at + 1], 0);
+        for (unsigned i = 0; i < ctx->L; i++)
+            if (below[i])
+                CHECK_INT(wa[(size_t)i * n + at + 2 + i],
+                          below[i] > 0 ? (uint64_t)below[i] % ctx->primes[i]
+                                       : (ctx->primes[i] - (uint64_t)-below[i] % ctx->primes[i]) %
+                                             ctx->primes[i]);
         a[n / 2] = -0x1p62; /* too large: both refuse */
         CHECK_STATUS(lat_ckks_round_rns_avx512(ctx, a, ctx->L, wa), CCZ_ERR_OVERFLOW);
         CHECK_STATUS(lat_ckks_round_rns_portable(ctx, a, ctx->L, wb), CCZ_ERR_OVERFLOW);
@@ -264,6 +292,7 @@ static void test_paths(void)
         free(z);
         ccz_lattice_context_free(ctx);
     }
+    CHECK(belows >= 1);
 }
 
 int main(int argc, char **argv)

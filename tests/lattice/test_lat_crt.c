@@ -2,6 +2,8 @@
 /* lat_crt_init reports a bad prime count instead of reading an uninitialised RNS base (it used
  * to ignore lat_base_init's status with `(void)!`). */
 #include <gmp.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "lattice/lattice_internal.h"
 #include "test.h"
@@ -105,6 +107,39 @@ static void test_conv_exact(void)
 {
     check_conv(60, 59); /* primes above 2^52 */
     check_conv(45, 44); /* the one-pass kernels */
+    check_conv(60, 45); /* wide to narrow (BFV's Q to R): residues above 2^52 reduced first */
+    check_conv(45, 60); /* narrow to wide (R to Q): not the one-pass kernels */
+}
+
+/* lat_rns_ntt and lat_rns_intt transform block i with the prime idx[i] when given idx, with the
+ * i-th prime without it: against lat_ntt_forward and lat_ntt_inverse prime by prime. */
+static void test_rns_ntt_idx(void)
+{
+    ccz_lattice_params p;
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
+    ccz_lattice_context *ctx;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    size_t n = ctx->n;
+    CHECK(ctx->k >= 2 && ctx->primes[0] != ctx->primes[1]);
+    uint64_t *a = malloc(2 * n * 8), *d = malloc(2 * n * 8), *e = malloc(2 * n * 8);
+    uint64_t lo = ctx->primes[0] < ctx->primes[1] ? ctx->primes[0] : ctx->primes[1];
+    for (size_t x = 0; x < 2 * n; x++)
+        a[x] = (x * 7919 + 1) % lo; /* below both primes */
+    static const unsigned swap[2] = {1, 0};
+    for (int named = 0; named < 2; named++) {
+        const unsigned *idx = named ? swap : NULL;
+        memcpy(d, a, 2 * n * 8);
+        memcpy(e, a, 2 * n * 8);
+        lat_rns_ntt(ctx, d, 2, idx);
+        lat_ntt_forward(&ctx->ntt[named ? 1 : 0], e);
+        lat_ntt_forward(&ctx->ntt[named ? 0 : 1], e + n);
+        CHECK(memcmp(d, e, 2 * n * 8) == 0);
+        CHECK(memcmp(d, a, 2 * n * 8) != 0);
+        lat_rns_intt(ctx, d, 2, idx);
+        CHECK(memcmp(d, a, 2 * n * 8) == 0);
+    }
+    free(a), free(d), free(e);
+    ccz_lattice_context_free(ctx);
 }
 
 /* The prime search and the NTT tables refuse what they cannot make, and say why. */
@@ -189,5 +224,5 @@ static void test_root_smallest_everywhere(void)
     CHECK(checked > 300);
 }
 
-TEST_MAIN(T(test_crt_init_propagates), T(test_conv_exact), T(test_prime_refusals),
-          T(test_root_smallest_everywhere))
+TEST_MAIN(T(test_crt_init_propagates), T(test_conv_exact), T(test_rns_ntt_idx),
+          T(test_prime_refusals), T(test_root_smallest_everywhere))

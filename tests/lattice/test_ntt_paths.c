@@ -133,8 +133,10 @@ static void test_transforms_bounds(void)
 /* The inverse transform that lets its values grow (lat.c, inverse_may_grow: 2^(L + 1) q <= 2^52)
  * at its bound: the largest prime it admits and the smallest above, at the degrees of the
  * batching NTT and the largest, on the inputs that reach the bound (every word 2q - 1: the last
- * stage's sum is n (2q - 1)), every word q - 1, q - 1 and 0 in turn, and random; the same words
- * as the portable transform (and for inputs below q, the forward transform's inverse). */
+ * stage's sum is n (2q - 1)), every word q - 1, q - 1 and 0 in turn, random, and for each
+ * stage blocks of 0 and 2q - 1 in turn at its distance (the y of its butterflies at the stage's
+ * bound, the x at 0: x - y + K is smallest); the same words as the portable transform, and the
+ * forward transform's inverse (of the inputs modulo q). */
 static void test_inverse_grow_bound(void)
 {
     static const unsigned log_ns[] = {7, 13, 14, 17};
@@ -152,19 +154,23 @@ static void test_inverse_grow_bound(void)
             CHECK_OK(lat_ntt_init(&t, qs[e], log_n));
             CHECK(t.inv_grow == (e == 0));
             uint64_t q = qs[e];
-            for (int input = 0; input < 4; input++) {
+            for (unsigned input = 0; input < 4 + log_n; input++) {
                 for (size_t i = 0; i < n; i++)
                     a[i] = input == 0   ? 2 * q - 1
                            : input == 1 ? q - 1
                            : input == 2 ? (i & 1 ? 0 : q - 1)
-                                        : rnd() % q;
+                           : input == 3 ? rnd() % q
+                                        : ((i >> (input - 4)) & 1 ? 2 * q - 1 : 0);
                 memcpy(c, a, n * 8);
                 memcpy(d, a, n * 8);
                 lat_ntt_inverse_portable(&t, c);
                 lat_ntt_inverse(&t, d);
                 CHECK(memcmp(c, d, n * 8) == 0);
                 lat_ntt_forward(&t, d); /* and back */
-                CHECK(input == 0 || memcmp(d, a, n * 8) == 0);
+                size_t bad = 0;
+                for (size_t i = 0; i < n; i++)
+                    bad += d[i] != a[i] % q;
+                CHECK_INT(bad, 0);
             }
             lat_ntt_free(&t);
         }
@@ -221,6 +227,43 @@ static void test_kernels_same_words(void)
         for (int k = 0; k < 4; k++)
             free(o[p][k]);
     free(a), free(b), free(w), free(ws);
+}
+
+/* lat_vec_dot_c keeps its sum below 2q after every term, whatever the number of terms: the lazy
+ * products (a 52-bit Shoup quotient one below the true one) are q + d with d up to about q / 4
+ * for q near 2^50, so a sum kept below 3q only would creep up by d per term. Ten such products
+ * (d above q / 8) after k0 = q - 1: fully reduced on both paths, in the vector part and the
+ * tail. */
+static void test_dot_c_lazy_terms(void)
+{
+    enum { N = 19, K = 10 };
+    uint64_t q, y = 0, w = 0;
+    CHECK_OK(lat_primes(&q, 1, 50, 1024, NULL, 0));
+    for (int tries = 0; tries < 10000000 && !w; tries++) {
+        uint64_t yy = q - 1 - rnd() % (q / 8), ww = rnd() % q, s = lat_shoup_w(ww, q);
+        uint64_t lazy = yy * ww - (uint64_t)(((u128)yy * s) >> 52) * q;
+        if (lazy >= q + q / 8)
+            y = yy, w = ww;
+    }
+    CHECK(w != 0);
+    lat_mod m;
+    lat_mod_init(&m, q);
+    uint64_t col[N], o[2][N], c[K], cs[K];
+    const uint64_t *in[K];
+    for (int i = 0; i < K; i++)
+        c[i] = w, cs[i] = lat_shoup_w(w, q), in[i] = col;
+    for (size_t x = 0; x < N; x++)
+        col[x] = y;
+    uint64_t want = lat_add_mod(q - 1, lat_mul_mod(K, lat_mul_mod(y, w, &m), &m), q);
+    for (int path = 0; path < 2; path++) {
+        lat_set_avx512(path == 0);
+        lat_vec_dot_c(o[path], in, c, cs, K, q - 1, N, q);
+    }
+    lat_set_avx512(true);
+    for (size_t x = 0; x < N; x++) {
+        CHECK_INT(o[0][x], want);
+        CHECK_INT(o[1][x], want);
+    }
 }
 
 /* The kernels of the rescale, the base conversions and BFV's scale-and-round (sums, products by a
@@ -282,6 +325,15 @@ static void test_conversion_kernels_same_words(void)
         lat_set_avx512(true);
         for (int k = 0; k < 6; k++)
             CHECK(memcmp(o[0][k], o[1][k], n * 8) == 0);
+        /* the centred residues with a tail of one word (n = 9): written too */
+        for (int path = 0; path < 2; path++) {
+            lat_set_avx512(path == 0);
+            o[path][4][8] = ~0ull;
+            lat_vec_centred_mod(o[path][4], y, big, cp, 9, q);
+        }
+        lat_set_avx512(true);
+        CHECK(memcmp(o[0][4], o[1][4], 9 * 8) == 0);
+        CHECK_INT(o[0][4][8], y[8] > half ? lat_sub_mod(y[8] % q, cp, q) : y[8] % q);
         for (size_t i = 8; i < 8 + high; i++)
             CHECK_INT(o[0][4][i], y[i] > half ? lat_sub_mod(y[i] % q, cp, q) : y[i] % q);
         /* p / 2 is its own centred value, p / 2 + 1 is p / 2 + 1 - p (front and tail) */
@@ -313,12 +365,10 @@ static void test_path_switch(void)
 int main(int argc, char **argv)
 {
     require_avx512();
-    static const test_case cases[] = {T(test_transforms_same_words),
-                                      T(test_transforms_bounds),
-                                      T(test_ifma_tables_bound),
-                                      T(test_inverse_grow_bound),
-                                      T(test_kernels_same_words),
-                                      T(test_conversion_kernels_same_words),
-                                      T(test_path_switch)};
+    static const test_case cases[] = {
+        T(test_transforms_same_words), T(test_transforms_bounds),
+        T(test_ifma_tables_bound),     T(test_inverse_grow_bound),
+        T(test_kernels_same_words),    T(test_conversion_kernels_same_words),
+        T(test_dot_c_lazy_terms),      T(test_path_switch)};
     return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
