@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The CPU-feature probe shared by the vector paths: once per process (pthread_once), so threads
  * that reach a kernel at the same time see the same answer; CCZ_CPU=portable turns every
- * feature off. */
+ * feature off, CCZ_CPU=avx512 only IFMA. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +23,7 @@ static void probe(void)
         f |= CPU_AVX512F;
     if (__builtin_cpu_supports("avx512dq"))
         f |= CPU_AVX512DQ;
-    if (__builtin_cpu_supports("avx512ifma"))
+    if (__builtin_cpu_supports("avx512ifma") && !(env && strcmp(env, "avx512") == 0))
         f |= CPU_AVX512IFMA;
     features = f;
 #endif

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Private to libccz: the CPU features behind the vector paths (the lattice NTT and kernels, the
  * Paillier IFMA engine), probed once for the whole process. CCZ_CPU=portable in the environment
- * reports none, so every caller takes its portable path; absent or any other value: the CPU
- * decides. */
+ * reports none, so every caller takes its portable path; CCZ_CPU=avx512 reports the CPU's
+ * features but IFMA, the paths of AVX-512 CPUs without it (Skylake-SP, Cascade Lake); absent or
+ * any other value: the CPU decides. */
 #ifndef CCZ_CORE_CPU_H
 #define CCZ_CORE_CPU_H
 
