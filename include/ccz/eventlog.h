@@ -118,7 +118,9 @@ CCZ_API size_t ccz_eventlog_indices(uint32_t *out, size_t cap, const ccz_eventlo
  * details instead of failing the whole log. */
 CCZ_API ccz_json *ccz_eventlog_events_json(const ccz_eventlog *l);
 /* {"algorithm": "sha384", "events": [...], "registers": {"1": hex, ...}} replayed with alg
- * (0: ccz_eventlog_default_alg). NULL when out of memory or alg is not listed. */
+ * (0: ccz_eventlog_default_alg). At most 64 registers are shown (ccz_eventlog_indices); a log
+ * that names more also has "registers_omitted": how many were not. NULL when out of memory or
+ * alg is not listed. */
 CCZ_API ccz_json *ccz_eventlog_to_json(const ccz_eventlog *l, uint16_t alg);
 
 #ifdef __cplusplus

@@ -880,6 +880,41 @@ static void test_replay_register_cap(void)
     ccz_buf_free(&b);
 }
 
+/* The JSON shows at most 64 registers: a log naming more (one event per register 5 to 70, and
+ * 1 to 4 always) says how many it left out, each shown one replayed; one naming 64 says
+ * nothing. */
+static void test_json_register_cap(void)
+{
+    for (uint32_t last = 64; last <= 70; last += 6) {
+        ccz_buf b = CCZ_BUF_INIT;
+        spec_id(&b, sha384, 1, 0);
+        for (uint32_t i = 5; i <= last; i++)
+            event(&b, i, EV_SEPARATOR, CCZ_EVLOG_SHA384, (uint8_t)i, "x", 1);
+        event(&b, 7, EV_SEPARATOR, CCZ_EVLOG_SHA384, 0x7f, "y", 1); /* named again */
+        ccz_eventlog *l = parse_ok(&b);
+        json_t *j = ccz_eventlog_to_json(l, 0);
+        json_t *regs = json_object_get(j, "registers"), *omitted;
+        CHECK_INT(json_object_size(regs), 64);
+        omitted = json_object_get(j, "registers_omitted");
+        if (last == 64) {
+            CHECK(omitted == NULL);
+        } else {
+            CHECK_INT(json_integer_value(omitted), 6);
+        }
+        /* register 9 holds one event: SHA-384(zeros || 0x09 * 48) */
+        uint8_t r[48], z[96] = {0};
+        memset(z + 48, 9, 48);
+        CHECK(EVP_Digest(z, sizeof z, r, NULL, EVP_sha384(), NULL) == 1);
+        char hex[97];
+        for (int i = 0; i < 48; i++)
+            snprintf(hex + 2 * i, 3, "%02x", r[i]);
+        CHECK_STR(json_string_value(json_object_get(regs, "9")), hex);
+        json_decref(j);
+        ccz_eventlog_free(l);
+        ccz_buf_free(&b);
+    }
+}
+
 /* A register named twice in one replay is replayed in both places, as ccz_eventlog_replay gives
  * it: the second place is not left at zeros (a caller comparing it with a register of zeros
  * would accept a log that extends it). */
@@ -1190,5 +1225,6 @@ TEST_MAIN(T(test_replay_sha384), T(test_replay_sm3_sha256), T(test_end_of_log), 
           T(test_details_lengths), T(test_details_short_nodes), T(test_event_json_shape),
           T(test_event_json_sha512), T(test_policy_rules), T(test_policy_rules_replayed_only),
           T(test_policy_rules_names_and_cap), T(test_replay_register_cap),
-          T(test_replay_index_repeated), T(test_log_size_cap), T(test_replay_sha1_sha512),
-          T(test_short_fields), T(test_hostile_edges), T(test_details_edges), T(test_parse_edges))
+          T(test_json_register_cap), T(test_replay_index_repeated), T(test_log_size_cap),
+          T(test_replay_sha1_sha512), T(test_short_fields), T(test_hostile_edges),
+          T(test_details_edges), T(test_parse_edges))
