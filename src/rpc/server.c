@@ -476,8 +476,8 @@ static void call_detach(ccz_rpc_call *k)
     in_drop(k);
     c->srv->held -= k->md_held;
     k->md_held = 0;
-    c->lc.last_active =
-        listener_mono_ms(); /* idle counts from the last call (pings do not reset it) */
+    /* idle counts from the last call (pings do not reset it) */
+    c->lc.last_active = listener_mono_ms();
     if (k->prev)
         k->prev->next = k->next;
     else
