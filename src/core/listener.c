@@ -236,24 +236,32 @@ void listener_conns_remove(listener_conns *t, listener_conn *c)
     t->n--;
 }
 
-struct bufferevent *listener_bev_new(struct event_base *base, SSL_CTX *tls, evutil_socket_t fd,
-                                     SSL **ssl)
+listener_conn *listener_conn_new(size_t size, struct event_base *base, SSL_CTX *tls,
+                                 evutil_socket_t fd, event_callback_fn on_timer)
 {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    *ssl = tls ? SSL_new(tls) : NULL;
-    if (*ssl) /* OpenSSL's copy of a record it has decrypted is wiped once read */
-        SSL_set_options(*ssl, SSL_OP_CLEANSE_PLAINTEXT);
-    struct bufferevent *bev = NULL;
-    if (*ssl)
-        bev = bufferevent_openssl_socket_new(base, fd, *ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                             BEV_OPT_CLOSE_ON_FREE);
-    else if (!tls)
-        bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!bev) {
-        SSL_free(*ssl);
-        *ssl = NULL;
-        evutil_closesocket(fd);
+    listener_conn *c = calloc(1, size);
+    if (c)
+        c->timer = evtimer_new(base, on_timer, c);
+    if (c && c->timer && tls) {
+        c->ssl = SSL_new(tls);
+        if (c->ssl) /* OpenSSL's copy of a record it has decrypted is wiped once read */
+            SSL_set_options(c->ssl, SSL_OP_CLEANSE_PLAINTEXT);
+        if (c->ssl)
+            c->bev = bufferevent_openssl_socket_new(base, fd, c->ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                    BEV_OPT_CLOSE_ON_FREE);
+    } else if (c && c->timer) {
+        c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
     }
-    return bev;
+    if (c && c->bev)
+        return c;
+    if (c) {
+        SSL_free(c->ssl);
+        if (c->timer)
+            event_free(c->timer);
+        free(c);
+    }
+    evutil_closesocket(fd);
+    return NULL;
 }

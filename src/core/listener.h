@@ -69,6 +69,7 @@ CCZ_LIST_TYPE(listener_list, listener_conn);
 struct listener_conn {
     struct bufferevent *bev;
     SSL *ssl;            /* NULL: plaintext */
+    struct event *timer; /* its deadlines (the server's callback) */
     listener_peer *peer; /* its peer group's slot (NULL: none, a fuzz target's connection) */
     int64_t last_active; /* monotonic ms: its handshake done or the last of its work ended */
     listener_list *list;
@@ -111,10 +112,12 @@ void listener_conns_add(listener_conns *t, listener_conn *c, listener_peer *p, b
 void listener_conns_ready(listener_conns *t, listener_conn *c);
 /* Counts c out (its peer's count and the server's). */
 void listener_conns_remove(listener_conns *t, listener_conn *c);
-/* The bufferevent of an accepted socket, over TLS when tls is set (*ssl: its SSL, whose copy of
- * a record it has decrypted is wiped once read), else plaintext; NULL (the socket closed): out
- * of memory. TCP_NODELAY is set: answers go out as they are written. */
-struct bufferevent *listener_bev_new(struct event_base *base, SSL_CTX *tls, evutil_socket_t fd,
-                                     SSL **ssl);
+/* A connection for an accepted socket: `size` bytes zeroed (the server's struct, its
+ * listener_conn first) with its timer (on_timer, given the connection) and its bufferevent, over
+ * TLS when tls is set (its SSL's copy of a record it has decrypted is wiped once read), else
+ * plaintext; TCP_NODELAY set, so answers go out as they are written. NULL (the socket closed):
+ * out of memory. Not yet counted in (listener_conns_add). */
+listener_conn *listener_conn_new(size_t size, struct event_base *base, SSL_CTX *tls,
+                                 evutil_socket_t fd, event_callback_fn on_timer);
 
 #endif

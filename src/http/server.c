@@ -79,7 +79,6 @@ struct http_request {
 struct conn {
     listener_conn lc; /* first: a listener_conn * is a conn * */
     http_server *srv;
-    struct event *timer;
     char addr[LISTENER_PEER_GROUP_LEN]; /* the client's own address (an IPv4 peer's is its group) */
     enum conn_state state;
     size_t reserved;  /* body bytes reserved in the server's held count */
@@ -120,7 +119,7 @@ struct http_server {
 static void arm(conn *c, unsigned ms)
 {
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-    evtimer_add(c->timer, &tv);
+    evtimer_add(c->lc.timer, &tv);
 }
 
 /* ---- requests --------------------------------------------------------------------------------*/
@@ -150,8 +149,8 @@ static void conn_close(conn *c)
         SSL_shutdown(c->lc.ssl);
     if (c->lc.bev)
         bufferevent_free(c->lc.bev); /* closes the socket and frees the SSL */
-    if (c->timer)
-        event_free(c->timer);
+    if (c->lc.timer)
+        event_free(c->lc.timer);
     listener_conns_remove(&s->conns, &c->lc);
     free(c);
     if (s->draining && !s->conns.ready.head && !s->conns.handshaking.head)
@@ -1250,22 +1249,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evutil_closesocket(fd);
         return;
     }
-    conn *c = calloc(1, sizeof *c);
-    struct event *timer = c ? evtimer_new(s->base, conn_timer, c) : NULL;
-    SSL *ssl = NULL;
-    struct bufferevent *bev = timer ? listener_bev_new(s->base, s->tls, fd, &ssl) : NULL;
-    if (!bev) {
-        if (!timer)
-            evutil_closesocket(fd);
-        if (timer)
-            event_free(timer);
-        free(c);
+    conn *c = (conn *)listener_conn_new(sizeof *c, s->base, s->tls, fd, conn_timer);
+    if (!c)
         return;
-    }
     c->srv = s;
-    c->timer = timer;
-    c->lc.ssl = ssl;
-    c->lc.bev = bev;
     /* the access log names the whole address; an IPv4 peer's group is its address (also when a
      * dual-stack socket sees it mapped to IPv6: "192.0.2.7", not "::ffff:192.0.2.7") */
     if (addr->sa_family == AF_INET6 &&
@@ -1280,7 +1267,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     bufferevent_setcb(c->lc.bev, read_cb, write_cb, event_cb, c);
     bufferevent_enable(c->lc.bev, EV_READ | EV_WRITE);
     listener_conns_add(&s->conns, &c->lc, p, true);
-    if (ssl) {
+    if (c->lc.ssl) {
         c->state = C_HANDSHAKE;
         arm(c, s->handshake_ms);
     } else { /* plain HTTP: no handshake, ready at once */

@@ -97,12 +97,12 @@ struct ccz_rpc_server {
 };
 
 struct conn {
-    listener_conn lc; /* first: a listener_conn * is a conn *; last_active: its handshake
-                       * finished or its last call ended */
+    listener_conn lc; /* first: a listener_conn * is a conn *; its timer: the handshake's
+                       * deadline, then the idle check; last_active: its handshake finished or
+                       * its last call ended */
     ccz_rpc_server *srv;
     nghttp2_session *h2;
-    struct event *timer; /* handshake deadline, then idle check */
-    size_t unconsumed;   /* bytes received on its streams, not yet consumed */
+    size_t unconsumed; /* bytes received on its streams, not yet consumed */
     int in_recv;
     bool closing;
     unsigned peer_resets; /* streams reset for the client's errors on them */
@@ -1356,7 +1356,7 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error_
 static void arm(conn *c, int64_t ms)
 {
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-    evtimer_add(c->timer, &tv);
+    evtimer_add(c->lc.timer, &tv);
 }
 
 static ssize_t send_cb(nghttp2_session *session, const uint8_t *data, size_t length, int flags,
@@ -1411,8 +1411,8 @@ static void conn_close(conn *c)
         nghttp2_session_del(c->h2);
     if (c->lc.bev)
         bufferevent_free(c->lc.bev); /* closes the socket and frees the SSL */
-    if (c->timer)
-        event_free(c->timer);
+    if (c->lc.timer)
+        event_free(c->lc.timer);
     listener_conns_remove(&s->conns, &c->lc);
     free(c);
     if (s->shutting_down && !s->conns.ready.head && !s->conns.handshaking.head)
@@ -1602,31 +1602,23 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     bool shed;
     listener_peer *p = listener_admit(&s->conns, l, addr, &shed);
-    conn *c = p ? calloc(1, sizeof *c) : NULL;
-    struct event *timer = c ? evtimer_new(s->base, conn_timer, c) : NULL;
-    SSL *ssl = NULL;
-    struct bufferevent *bev = timer ? listener_bev_new(s->base, s->tls, fd, &ssl) : NULL;
-    if (!bev) {
-        if (!timer)
-            evutil_closesocket(fd);
-        if (timer)
-            event_free(timer);
-        free(c);
+    if (!p) {
+        evutil_closesocket(fd);
         return;
     }
+    conn *c = (conn *)listener_conn_new(sizeof *c, s->base, s->tls, fd, conn_timer);
+    if (!c)
+        return;
     c->srv = s;
-    c->timer = timer;
     c->serial = ++s->conn_serial;
-    c->lc.ssl = ssl;
-    c->lc.bev = bev;
-    listener_conns_add(&s->conns, &c->lc, p, ssl != NULL);
+    listener_conns_add(&s->conns, &c->lc, p, c->lc.ssl != NULL);
     /* libevent reads and writes 16 KiB per system call unless told otherwise: a 4 MiB message
      * would be 256 of each (what a read may bring in is bounded by the HTTP/2 windows) */
     bufferevent_set_max_single_read(c->lc.bev, IO_CHUNK);
     bufferevent_set_max_single_write(c->lc.bev, IO_CHUNK);
     bufferevent_setcb(c->lc.bev, read_cb, write_cb, event_cb, c);
     bufferevent_enable(c->lc.bev, EV_READ | EV_WRITE);
-    if (!ssl) { /* plaintext: no handshake, the client's preface comes first */
+    if (!c->lc.ssl) { /* plaintext: no handshake, the client's preface comes first */
         conn_ready(c);
         return;
     }
