@@ -31,7 +31,7 @@
 
 typedef struct {
     /* the script */
-    uint32_t layers[4];
+    uint32_t layers[CCZ_MLP_MAX_LAYERS + 2];
     size_t n_layers;
     unsigned rounds, epochs;
     float lr;
@@ -42,11 +42,24 @@ typedef struct {
     int push_code;            /* the first upload is refused with it */
     size_t model_bytes;       /* the model's weights (0: DIM floats) */
     struct secagg_script *sa; /* secure aggregation (NULL: none) */
+    bool batch_zero;          /* the plan's batch is 0 (not 4) */
+    double mu;                /* the plan's proximal term */
+    size_t chunk;             /* the client's chunk_bytes (0: 40) */
+    bool no_name;             /* the client's options name no one */
+    const char *optimizer;    /* the plan's (NULL: sgd) */
+    bool init_model;          /* the models: ccz_mlp_init's of seed 7 (not zeros) */
+    double top_k;             /* the client's top_k (0: dense uploads) */
     /* from the second Join on (n_rejoin_layers 0: as the first): the plan and the models' size */
     uint32_t rejoin_layers[4];
     size_t n_rejoin_layers, rejoin_model_bytes;
     /* what the aggregator saw */
     int joins, get_models, pushes, streams, stream_msgs;
+    uint64_t join_examples;
+    float pushed[DIM]; /* the first unary upload's weights */
+    bool pushed_weights;
+    bool stream_sparse;
+    uint32_t stream_count;
+    size_t stream_indices, stream_deltas;
     unsigned pushed_round[8];
     uint64_t examples;
     uint64_t stream_total, stream_bytes;
@@ -55,8 +68,8 @@ typedef struct {
 static void on_join(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload)
 {
     script *s = payload;
-    (void)m;
     s->joins++;
+    s->join_examples = ((const Cczfl__JoinRequest *)m)->examples;
     if (s->join_code) {
         CHECK_OK(ccz_rpc_finish(call, s->join_code, s->join_message));
         return;
@@ -68,9 +81,10 @@ static void on_join(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload
     p.rounds = s->rounds;
     p.strategy = "fedavg";
     p.epochs = s->epochs;
-    p.batch = 4;
+    p.batch = s->batch_zero ? 0 : 4;
+    p.mu = s->mu;
     p.lr = s->lr;
-    p.optimizer = "sgd";
+    p.optimizer = (char *)(s->optimizer ? s->optimizer : "sgd");
     p.secure_agg = s->sa != NULL;
     p.secure_agg = s->sa != NULL;
     CHECK_OK(ccz_rpc_reply(call, &p.base));
@@ -89,6 +103,8 @@ static void on_get_model(ccz_rpc_call *call, const ProtobufCMessage *m, void *pa
     r.round = q->after_round >= s->rounds ? s->rounds : q->after_round + 1;
     r.done = q->after_round >= s->rounds;
     r.dtype = CCZFL__DTYPE__F32;
+    if (s->init_model)
+        ccz_mlp_init(w, &(ccz_mlp_shape){.layers = 2, .sizes = {2, 3, 2}}, 7);
     size_t bytes = s->joins > 1 && s->rejoin_model_bytes ? s->rejoin_model_bytes
                    : s->model_bytes                      ? s->model_bytes
                                                          : sizeof(float) * DIM;
@@ -118,6 +134,9 @@ static void on_push(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload
     s->pushes++;
     s->examples = u->examples;
     s->stream_bytes = u->weights.len;
+    if (!s->pushed_weights && u->weights.len == sizeof s->pushed)
+        s->pushed_weights = ccz_hfl_tensor_decode(s->pushed, DIM, CCZ_HFL_F32, u->weights.data,
+                                                  u->weights.len) == CCZ_OK;
     ack(call, s, u->round);
 }
 
@@ -138,9 +157,13 @@ static void on_stream(ccz_rpc_call *call, const ProtobufCMessage *m, void *paylo
         round = c->header->round;
         s->examples = c->header->examples;
         s->stream_total = c->header->total;
-        s->stream_bytes = 0;
+        s->stream_sparse = c->header->sparse;
+        s->stream_count = c->header->count;
+        s->stream_bytes = s->stream_indices = s->stream_deltas = 0;
     }
     s->stream_bytes += c->weights.len;
+    s->stream_indices += c->n_indices;
+    s->stream_deltas += c->deltas.len;
 }
 
 /* ---- secure aggregation: the aggregator and two peers it simulates ---------------------------
@@ -399,13 +422,14 @@ static ccz_status join(script *s, unsigned retry_ms, ccz_hfl_join_result *out, s
     rpc_fake f;
     rpc_fake_start(&f, &cczfl__aggregator__descriptor, kinds, handlers, s, 0);
     ccz_hfl_join_opts o = CCZ_HFL_JOIN_OPTS_INIT;
-    o.name = "carol";
+    o.name = s->no_name ? NULL : "carol";
     o.threads = 1;
     o.seed = 5;
     o.retry_ms = retry_ms;
     o.deadline_ms = 10000;
-    o.chunk_bytes = 40; /* slices of 10 values: two per update */
+    o.chunk_bytes = s->chunk ? s->chunk : 40; /* 40: slices of 10 values, two per update */
     o.progress = on_progress;
+    o.top_k = s->top_k;
     o.payload = w;
     o.version = join_version;
     memset(w, 0, sizeof *w);
@@ -447,6 +471,14 @@ static void test_other_version(void)
         CHECK(out.method == NULL); /* no call made */
     }
     join_version = CCZ_HFL_JOIN_OPTS_VERSION;
+    /* nor options without a name */
+    ccz_hfl_join_result out;
+    seen w;
+    script s = plan();
+    s.no_name = true;
+    CHECK_STATUS(join(&s, 0, &out, &w), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ccz_hfl_join_opts: version 1 (expected 1) and a name");
+    CHECK_INT(s.joins, 0);
 }
 
 static void test_rounds(void)
@@ -468,6 +500,7 @@ static void test_rounds(void)
     CHECK_INT(s.stream_msgs, 6);
     CHECK(s.pushed_round[0] == 1 && s.pushed_round[1] == 2);
     CHECK_INT(s.examples, ROWS);
+    CHECK_INT(s.join_examples, ROWS);
     CHECK(s.stream_total == DIM * 4 && s.stream_bytes == DIM * 4);
     CHECK_STR(w.rounds, "1 2 ");
     CHECK_INT(out.model_values, DIM);
@@ -482,6 +515,44 @@ static void test_rounds(void)
     CHECK_INT(s.pushes, 2);
     CHECK(s.pushed_round[0] == 1 && s.pushed_round[1] == 2);
     CHECK(s.examples == ROWS && s.stream_bytes == DIM * 4);
+
+    /* top-k uploads: a quarter of the 17 values, rounded up (5), streamed as indices and deltas
+     * in slices of at most 40 bytes (4 values of 9 bytes) */
+    s = plan();
+    s.top_k = 0.25;
+    CHECK_OK(join(&s, 0, &out, &w));
+    CHECK_INT(out.code, 0);
+    CHECK_INT(out.rounds, 2);
+    CHECK(out.sent_values == 5 && out.model_values == DIM);
+    CHECK(s.stream_sparse && s.stream_count == 5);
+    CHECK(s.stream_total == 5 * 4 && s.stream_deltas == 5 * 4);
+    CHECK_INT(s.stream_indices, 5);
+    CHECK_INT(s.stream_bytes, 0);
+    CHECK_INT(s.stream_msgs, 6); /* each update: the header and two slices */
+
+    /* the upload is the round's model trained as planned: with the plan's optimizer (Adam), from
+     * the aggregator's model, the batches in the order of the round's seed */
+    s = plan();
+    s.rounds = 1;
+    s.no_stream = true;
+    s.init_model = true;
+    s.optimizer = "adam";
+    CHECK_OK(join(&s, 0, &out, &w));
+    CHECK_INT(out.rounds, 1);
+    CHECK(s.pushed_weights);
+    ccz_mlp_shape shape = {.layers = 2, .sizes = {2, 3, 2}};
+    float want[DIM];
+    ccz_mlp_init(want, &shape, 7);
+    ccz_mlp_train_opts to = CCZ_MLP_TRAIN_OPTS_INIT;
+    to.epochs = 1;
+    to.batch = 4;
+    to.lr = 0.1f;
+    to.optimizer = CCZ_MLP_ADAM;
+    to.threads = 1;
+    to.seed = 5 * 1000003u + 1;
+    double loss;
+    CHECK_OK(ccz_mlp_train(want, &shape, &data, &to, &loss));
+    CHECK(!memcmp(s.pushed, want, sizeof want));
 
     /* the aggregator restarted before the second model: joined again, the rounds go on */
     s = plan();
@@ -512,6 +583,34 @@ static void test_rounds(void)
     CHECK_INT(out.rounds, 0);
     CHECK_INT(s.streams, 1);
     CHECK_STR(w.rounds, "1! ");
+    CHECK_STR(out.method, "PushUpdateStream");
+    /* so does a denied one */
+    s = plan();
+    s.push_code = CCZ_RPC_PERMISSION_DENIED;
+    CHECK_OK(join(&s, 0, &out, &w));
+    CHECK_INT(out.code, CCZ_RPC_PERMISSION_DENIED);
+    CHECK_INT(out.rounds, 0);
+    CHECK_INT(s.streams, 1);
+    CHECK_STR(w.rounds, "1! ");
+
+    /* an upload the aggregator could not take (UNAVAILABLE): joined again, the rounds go on */
+    s = plan();
+    s.push_code = CCZ_RPC_UNAVAILABLE;
+    CHECK_OK(join(&s, 5000, &out, &w));
+    CHECK_INT(out.code, 0);
+    CHECK_INT(s.joins, 2);
+    CHECK_INT(out.rounds, 1);
+    CHECK_STR(w.rounds, "1! 2 ");
+
+    /* slices of exactly the 17 values (68 bytes): the header and one slice an update, no empty
+     * slice after it */
+    s = plan();
+    s.chunk = 68;
+    CHECK_OK(join(&s, 0, &out, &w));
+    CHECK_INT(out.code, 0);
+    CHECK_INT(out.streamed, 2);
+    CHECK_INT(s.stream_msgs, 4);
+    CHECK(s.stream_total == DIM * 4 && s.stream_bytes == DIM * 4);
 }
 
 static void test_unreachable_or_rejected(void)
@@ -536,7 +635,7 @@ static void test_unreachable_or_rejected(void)
 
 static void test_unusable_plans(void)
 {
-    script cases[8];
+    script cases[12];
     for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++)
         cases[i] = plan();
     cases[0].n_layers = 1;
@@ -547,6 +646,12 @@ static void test_unusable_plans(void)
     cases[5].lr = -0.5f;
     cases[6].layers[1] = 0;
     cases[7].model_bytes = 4 * DIM - 4;
+    cases[8].n_layers = CCZ_MLP_MAX_LAYERS + 2; /* one layer too many */
+    for (size_t l = 0; l < CCZ_MLP_MAX_LAYERS + 2; l++)
+        cases[8].layers[l] = 2;
+    cases[9].batch_zero = true;
+    cases[10].lr = 100;
+    cases[11].mu = -1;
     const struct {
         ccz_status want;
         const char *detail;
@@ -559,6 +664,10 @@ static void test_unusable_plans(void)
         {CCZ_ERR_PROTOCOL, "the aggregator's plan is out of range"},
         {CCZ_ERR_PROTOCOL, "the aggregator's model"},
         {CCZ_ERR_PROTOCOL, "the aggregator's model"},
+        {CCZ_ERR_PROTOCOL, "the aggregator's model has 10 layer sizes"},
+        {CCZ_ERR_PROTOCOL, "the aggregator's plan is out of range"},
+        {CCZ_ERR_PROTOCOL, "the aggregator's plan is out of range"},
+        {CCZ_ERR_PROTOCOL, "the aggregator's plan is out of range"},
     };
     for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {
         ccz_hfl_join_result out;

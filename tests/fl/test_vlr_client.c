@@ -38,11 +38,16 @@ typedef struct {
     size_t host_scores; /* the guest's HostScores (0: ROWS) */
     bool square_n2;     /* the guest's HostForwards: the square is n^2 */
     bool fewer_plain;   /* Gradient's answer: one value fewer */
+    bool no_square;     /* the guest's HostForwards: no square (several hosts: no loss) */
+    int stop_at;        /* Gradient says stop at this call (1-based; 0: the first) */
+    bool converged;     /* and that the training converged */
+    bool label_scores;  /* the guest's HostScores: +100 for a row labelled 1, -100 for 0 */
     /* what the arbiter saw */
     char role[8];
     int forwards, gradients, scores, finishes;
     size_t n_forward, n_scores, n_residuals;
     bool square;
+    int features;
 } script;
 
 static void put_mpz(ProtobufCBinaryData *b, const mpz_t x)
@@ -82,6 +87,7 @@ static void on_join(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload
 {
     script *s = payload;
     snprintf(s->role, sizeof s->role, "%s", ((const Heterolr__JoinRequest *)m)->role);
+    s->features = ((const Heterolr__JoinRequest *)m)->features;
     mpz_t n;
     mpz_init(n);
     ccz_paillier_pub_n(n, ccz_paillier_key_pub(key));
@@ -141,6 +147,8 @@ static void on_host_forwards(ccz_rpc_call *call, const ProtobufCMessage *m, void
         r.square = sq[0];
         mpz_clear(n2);
     }
+    if (s->no_square)
+        r.square = (ProtobufCBinaryData){0, NULL};
     CHECK_OK(ccz_rpc_reply(call, &r.base));
     free_all(v, ROWS + 1);
     free_all(sq, 2);
@@ -176,7 +184,8 @@ static void on_gradient(ccz_rpc_call *call, const ProtobufCMessage *m, void *pay
     Heterolr__GradientReply r = HETEROLR__GRADIENT_REPLY__INIT;
     r.plain = p;
     r.n_plain = s->fewer_plain && n ? n - 1 : n;
-    r.stop = !s->never_stop;
+    r.stop = !s->never_stop && s->gradients >= s->stop_at;
+    r.converged = s->converged;
     r.loss = 0.5;
     CHECK_OK(ccz_rpc_reply(call, &r.base));
     free_all(p, n);
@@ -200,6 +209,8 @@ static void on_host_scores(ccz_rpc_call *call, const ProtobufCMessage *m, void *
     Heterolr__ScoresRequest r = HETEROLR__SCORES_REQUEST__INIT;
     r.scores = u;
     r.n_scores = s->host_scores ? s->host_scores : ROWS;
+    for (int k = 0; s->label_scores && k < ROWS; k++) /* aligned row k: id 10 + k, label (5-k)%2 */
+        u[k] = (5 - k) % 2 ? 100 : -100;
     CHECK_OK(ccz_rpc_reply(call, &r.base));
 }
 
@@ -215,6 +226,23 @@ static ccz_ml_dataset host_data, guest_data;
 
 static unsigned run_version = CCZ_FL_VLR_RUN_OPTS_VERSION; /* a test sets another */
 
+typedef struct {
+    int calls;
+    unsigned last_epoch;
+    double last_loss;
+} progress_seen;
+
+static progress_seen seen_progress;
+
+static void on_progress(unsigned epoch, double loss, double seconds, void *payload)
+{
+    (void)seconds;
+    progress_seen *p = payload;
+    p->calls++;
+    p->last_epoch = epoch;
+    p->last_loss = loss;
+}
+
 static ccz_status run(script *s, bool guest, ccz_fl_vlr_run_result *out)
 {
     const ccz_rpc_handler handlers[] = {on_join,     on_forward, on_host_forwards, on_residuals,
@@ -226,6 +254,9 @@ static ccz_status run(script *s, bool guest, ccz_fl_vlr_run_result *out)
     o.deadline_ms = 10000;
     o.threads = 1;
     o.version = run_version;
+    o.progress = on_progress;
+    o.payload = &seen_progress;
+    memset(&seen_progress, 0, sizeof seen_progress);
     ccz_status st = ccz_fl_vlr_run(f.ch, &o, guest ? &guest_data : &host_data, out);
     rpc_fake_stop(&f);
     return st;
@@ -305,7 +336,7 @@ static void test_a_run(void)
 
 static void test_hostile_arbiter(void)
 {
-    script c[23];
+    script c[26];
     for (size_t i = 0; i < CCZ_ARRAY_LEN(c); i++)
         c[i] = plan();
     c[0].n_bytes = "\x0f";
@@ -333,6 +364,10 @@ static void test_hostile_arbiter(void)
     c[20].momentum = -INFINITY;
     c[21].square_n2 = true;
     c[22].fewer_plain = true;
+    c[23].n_ids = 1; /* one aligned row: a batch of it is in range, the row count not */
+    c[23].batch = 1;
+    c[24].alpha = 1e6;
+    c[25].lr = 1e6;
     const struct {
         bool guest;
         ccz_status want;
@@ -361,6 +396,9 @@ static void test_hostile_arbiter(void)
         {false, CCZ_ERR_PROTOCOL, "momentum -inf)"},
         {true, CCZ_ERR_PROTOCOL, "the arbiter's square 0 is out of range"},
         {false, CCZ_ERR_PROTOCOL, "the arbiter sent 1 gradients; expected 2"},
+        {false, CCZ_ERR_PROTOCOL, "batches of 1 of 1 rows"},
+        {false, CCZ_ERR_PROTOCOL, "alpha 1e+06"},
+        {false, CCZ_ERR_PROTOCOL, "learning rate 1e+06"},
     };
     for (size_t i = 0; i < CCZ_ARRAY_LEN(c); i++) {
         ccz_fl_vlr_run_result out;
@@ -373,6 +411,58 @@ static void test_hostile_arbiter(void)
     }
 }
 
+/* What the party says and reports: its features; the epochs, steps, losses and convergence as
+ * the arbiter's answers give them; a guest with several hosts (no square, so no loss); the
+ * accuracy and AUC from the hosts' scores added to its own. */
+static void test_reports(void)
+{
+    ccz_fl_vlr_run_result out;
+    /* batches of 3: two steps an epoch; stopped at the fourth step, the end of epoch 2 */
+    script s = plan();
+    s.epochs = 2;
+    s.batch = 3;
+    s.stop_at = 4;
+    s.converged = true;
+    CHECK_OK(run(&s, false, &out));
+    CHECK_INT(out.code, 0);
+    CHECK_INT(s.features, 2);
+    CHECK(out.steps == 4 && out.epochs == 2);
+    CHECK(out.converged);
+    CHECK_INT(seen_progress.calls, 2); /* once an epoch, at its last step */
+    CHECK_INT(seen_progress.last_epoch, 1);
+    CHECK(seen_progress.last_loss == 0.5);
+    free(out.weights);
+    /* a plan without regularization is one */
+    s = plan();
+    s.alpha = 0;
+    CHECK_OK(run(&s, false, &out));
+    CHECK_INT(out.code, 0);
+    CHECK_INT(s.finishes, 1);
+    free(out.weights);
+    /* several hosts: no square, the guest's residuals go without a loss */
+    s = plan();
+    s.no_square = true;
+    CHECK_OK(run(&s, true, &out));
+    CHECK_INT(out.code, 0);
+    CHECK(s.n_residuals == ROWS && !s.square);
+    CHECK_INT(s.finishes, 1);
+    free(out.weights);
+    /* hosts' scores that decide every row rightly */
+    s = plan();
+    s.label_scores = true;
+    CHECK_OK(run(&s, true, &out));
+    CHECK_INT(out.code, 0);
+    CHECK(out.acc == 1 && out.auc == 1);
+    free(out.weights);
+    /* a party of one row is refused before any call */
+    host_data.rows = 1;
+    s = plan();
+    CHECK_STATUS(run(&s, false, &out), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "a party needs rows with ids");
+    CHECK_STR(s.role, "");
+    host_data.rows = ROWS;
+}
+
 static void cleanup(void)
 {
     ccz_paillier_key_free(key);
@@ -380,4 +470,5 @@ static void cleanup(void)
     ccz_ml_dataset_free(&guest_data);
 }
 
-TEST_MAIN(T(setup), T(test_a_run), T(test_other_version), T(test_hostile_arbiter), T(cleanup))
+TEST_MAIN(T(setup), T(test_a_run), T(test_other_version), T(test_hostile_arbiter), T(test_reports),
+          T(cleanup))

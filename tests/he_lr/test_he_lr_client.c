@@ -31,7 +31,7 @@ typedef struct {
     int infer_calls;
     int32_t security_level, batches, batch_size;
     double scale;
-    size_t n_data, params_len;
+    size_t n_data, params_len, pk_len, rlk_len, data_bytes, result_bytes;
 } script;
 
 static void on_init(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload)
@@ -41,6 +41,8 @@ static void on_init(ccz_rpc_call *call, const ProtobufCMessage *m, void *payload
     s->security_level = q->security_level;
     s->scale = q->scale;
     s->params_len = q->params.len;
+    s->pk_len = q->pub_key.len;
+    s->rlk_len = q->relin_key.len;
     if (s->init_code) {
         CHECK_OK(ccz_rpc_finish(call, s->init_code, "no context for you"));
         return;
@@ -59,6 +61,8 @@ static void on_infer(ccz_rpc_call *call, const ProtobufCMessage *m, void *payloa
     s->n_data = q->n_data;
     s->batches = q->batches;
     s->batch_size = q->batch_size;
+    for (size_t k = 0; k < q->n_data; k++)
+        s->data_bytes += q->data[k].len;
     CHECK_OK(ccz_rpc_call_add_trailer(call, "ccz-he-lr-times", CCZ_SPAN("eval 1 ms", 9)));
     if (s->infer == FAIL_FIRST) {
         CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_RESOURCE_EXHAUSTED, "too many batches"));
@@ -71,6 +75,8 @@ static void on_infer(ccz_rpc_call *call, const ProtobufCMessage *m, void *payloa
     r.n_result = s->infer == TWO_RESULTS ? 2 : s->infer == NO_RESULT ? 0 : 1;
     if (s->infer == JUNK)
         res[0] = junk;
+    if (r.n_result == 1)
+        s->result_bytes += res[0].len;
     CHECK_OK(ccz_rpc_reply(call, &r.base));
 }
 
@@ -114,6 +120,11 @@ static void test_echo(void)
     CHECK_INT(s.security_level, 128);
     CHECK(s.scale == ldexp(1.0, 45));
     CHECK(s.params_len > 0 && r.params_bytes == s.params_len);
+    /* the sizes reported are those of what went over the wire, every batch's */
+    CHECK(s.pk_len > 0 && r.pk_bytes == s.pk_len);
+    CHECK(s.rlk_len > 0 && r.rlk_bytes == s.rlk_len);
+    CHECK(s.data_bytes > 0 && r.data_bytes == s.data_bytes);
+    CHECK(s.result_bytes > 0 && r.result_bytes == s.result_bytes);
     CHECK_STR(r.server_times, "eval 1 ms");
     double worst = 0;
     for (size_t i = 0; r.p && i < ROWS; i++)
@@ -133,6 +144,39 @@ static void test_echo(void)
     CHECK(low.p && worst < 1e-6);
     ccz_he_lr_infer_result_free(&r);
     ccz_he_lr_infer_result_free(&low);
+}
+
+/* Rows that fill their batches exactly (2 x 4096): two calls, not a third for nothing, and every
+ * row decrypted where it belongs. */
+static void test_full_batches(void)
+{
+    ccz_he_lr_data full = data;
+    full.rows = 8192;
+    full.x = malloc(full.rows * FEATURES * sizeof *full.x);
+    for (size_t i = 0; i < full.rows; i++) {
+        full.x[i * FEATURES] = cos((double)i) * 0.9;
+        full.x[i * FEATURES + 1] = 0.5;
+    }
+    const ccz_rpc_handler handlers[] = {on_init, on_infer};
+    script s = {.features = FEATURES, .infer = ECHO};
+    rpc_fake f;
+    rpc_fake_start(&f, &inference__inference__descriptor, NULL, handlers, &s,
+                   CCZ_HE_LR_MAX_MESSAGE);
+    ccz_he_lr_infer_opts o = CCZ_HE_LR_INFER_OPTS_INIT;
+    o.deadline_ms = 30000;
+    o.threads = 1;
+    ccz_he_lr_infer_result r;
+    CHECK_OK(ccz_he_lr_infer(f.ch, &o, &full, &r));
+    rpc_fake_stop(&f);
+    CHECK_INT(r.code, 0);
+    CHECK_INT(r.rows, 8192);
+    CHECK_INT(s.infer_calls, 2);
+    double worst = 0;
+    for (size_t i = 0; r.p && i < full.rows; i++)
+        worst = fmax(worst, fabs(r.p[i] - full.x[i * FEATURES]));
+    CHECK(r.p && worst < 1e-6);
+    ccz_he_lr_infer_result_free(&r);
+    free(full.x);
 }
 
 static void test_hostile_server(void)
@@ -228,4 +272,5 @@ static void cleanup(void)
     free(data.y);
 }
 
-TEST_MAIN(T(setup), T(test_echo), T(test_hostile_server), T(test_refused_opts), T(cleanup))
+TEST_MAIN(T(setup), T(test_echo), T(test_full_batches), T(test_hostile_server),
+          T(test_refused_opts), T(cleanup))

@@ -233,6 +233,25 @@ static void test_jcs(void)
         }
         json_decref(nest);
     }
+    /* the same limit for objects: 65 nested {"a":...} pass, 66 do not */
+    for (int levels = 65; levels <= 66; levels++) {
+        json_t *nest = json_object();
+        for (int i = 1; i < levels; i++) {
+            json_t *outer = json_object();
+            json_object_set_new(outer, "a", nest);
+            nest = outer;
+        }
+        ccz_buf_reset(&b);
+        ccz_status s = jose_jcs(&b, nest);
+        if (levels == 65) {
+            CHECK_OK(s);
+            CHECK_INT(b.len, 64 * 6 + 2);
+        } else {
+            CHECK_STATUS(s, CCZ_ERR_TOO_LARGE);
+            CHECK_STR(ccz_error_detail(), "JCS: nesting deeper than 64");
+        }
+        json_decref(nest);
+    }
     ccz_buf_free(&b);
 }
 
@@ -818,6 +837,9 @@ static void test_claims(void)
     CHECK_STATUS(check("{\"exp\":2000}", 1000, 0, "ccz", NULL), CCZ_ERR_POLICY_REJECTED);
     CHECK_OK(check("{\"exp\":2000,\"aud\":\"kbs\"}", 1000, 0, NULL, "kbs"));
     CHECK_OK(check("{\"exp\":2000,\"aud\":[\"x\",\"kbs\"]}", 1000, 0, NULL, "kbs"));
+    /* the audience expected first in the array, and alone in it */
+    CHECK_OK(check("{\"exp\":2000,\"aud\":[\"kbs\",\"x\"]}", 1000, 0, NULL, "kbs"));
+    CHECK_OK(check("{\"exp\":2000,\"aud\":[\"kbs\"]}", 1000, 0, NULL, "kbs"));
     CHECK_STATUS(check("{\"exp\":2000,\"aud\":[\"x\"]}", 1000, 0, NULL, "kbs"),
                  CCZ_ERR_POLICY_REJECTED);
     CHECK_STATUS(check("{\"exp\":2000}", 1000, 0, NULL, "kbs"), CCZ_ERR_POLICY_REJECTED);
@@ -1033,6 +1055,15 @@ static void test_jwe_roundtrip(void)
     CHECK_OK(decrypt(&out, p256, t));
     CHECK_INT(out.len, 0);
     free(t);
+    /* the plaintext is NUL-terminated as text even where the buffer held longer text before */
+    ccz_buf stale = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append_str(&stale, "stale bytes left in the buffer past the plaintext"));
+    t = jwe_text(p256, JOSE_JWE_ECDH_ES_A256KW, "short");
+    CHECK_OK(decrypt(&stale, p256, t));
+    CHECK_INT(stale.len, 5);
+    CHECK_STR((const char *)stale.ptr, "short");
+    free(t);
+    ccz_buf_free(&stale);
     /* the KBS tee-pubkey path */
     json_t *tee = NULL, *jwe = NULL;
     CHECK_OK(jose_jwk_from_key(&tee, p384, "ECDH-ES+A256KW", NULL));
@@ -1950,6 +1981,27 @@ static void test_jwe_rsa_key_type(void)
     EVP_PKEY_free(pss);
 }
 
+/* An ECDH-ES JWE offered to a key that is not EC fails as a wrong key, before its own shape is
+ * looked at (as RSA-OAEP-256 with a key that is not RSA does). */
+static void test_jwe_ecdh_key_type(void)
+{
+    setup();
+    char *t = jwe_text(p256, JOSE_JWE_ECDH_ES_A256KW, "x");
+    json_t *j = parse(t);
+    json_object_set_new(j, "encrypted_key", json_string("AAAA"));
+    char *bad = json_dumps(j, JSON_COMPACT);
+    ccz_buf out = CCZ_BUF_INIT;
+    CHECK_STATUS(decrypt(&out, rsa, bad), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_STR(ccz_error_detail(), "JWE: cannot decrypt with this key");
+    CHECK_INT(out.len, 0);
+    /* the same JWE to the P-256 key: now its encrypted_key is what is wrong */
+    CHECK_STATUS(decrypt(&out, p256, bad), CCZ_ERR_MALFORMED);
+    ccz_buf_free(&out);
+    json_decref(j);
+    free(bad);
+    free(t);
+}
+
 /* Each base64url member of a JWE is checked as itself: a missing or undecodable iv is named,
  * not reported as an iv of the wrong length. */
 static void test_jwe_iv_named(void)
@@ -2047,4 +2099,5 @@ TEST_MAIN(T(test_b64url), T(test_jcs), T(test_thumbprint), T(test_jwk_ec), T(tes
           T(test_jws_checks_behind_others), T(test_jwk_checks_behind_others),
           T(test_jwe_checks_behind_others), T(test_jwe_independent), T(test_limits_exact),
           T(test_jws_exact_edges), T(test_claims_exact_names), T(test_jwk_crv_exact),
-          T(test_jwe_rsa_key_type), T(test_jwe_iv_named), T(test_refusals_named))
+          T(test_jwe_rsa_key_type), T(test_jwe_ecdh_key_type), T(test_jwe_iv_named),
+          T(test_refusals_named))
