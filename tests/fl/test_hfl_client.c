@@ -182,6 +182,7 @@ typedef enum {
     SA_LOW_THRESHOLD,
     SA_HIGH_THRESHOLD,
     SA_NOT_MINE,
+    SA_NOT_MINE_S,
     SA_DUPLICATE,
     SA_WEIGHT,
     SA_UNLISTED_SHARE,
@@ -211,7 +212,7 @@ typedef struct secagg_script {
     peer peers[3]; /* [0] and [2] */
     /* what the aggregator saw and worked out */
     uint8_t my_c_pk[32], my_s_pk[32], got_s[3][32], got_b[3][32], my_s_sk[32], my_b[32];
-    bool shares_open, keys_recovered, unmask_right;
+    bool shares_open, keys_recovered, one_share_hides, unmask_right;
     uint8_t masked[4 * DIM];
     size_t masked_len;
     int unmasks;
@@ -263,6 +264,8 @@ static void on_advertise(ccz_rpc_call *call, const ProtobufCMessage *m, void *pa
     l.n_clients = 3;
     if (a->fault == SA_NOT_MINE)
         k[ME].c_pk.data = a->peers[2].c_pk;
+    if (a->fault == SA_NOT_MINE_S) /* its mask key, not its own: the peers' masks mis-keyed */
+        k[ME].s_pk.data = a->peers[2].s_pk;
     if (a->fault == SA_DUPLICATE)
         k[2].index = 0;
     if (a->fault == SA_ALONE) { /* this client alone, a threshold of 1 */
@@ -303,6 +306,11 @@ static void on_share(ccz_rpc_call *call, const ProtobufCMessage *m, void *payloa
                         ccz_secagg_public(pk, a->my_s_sk) == CCZ_OK &&
                         !memcmp(pk, a->my_s_pk, 32) &&
                         ccz_secagg_combine(a->my_b, (const uint8_t(*)[32])b2, xs, 2) == CCZ_OK;
+    /* and one alone (below the threshold of 2) gives neither */
+    a->one_share_hides = a->keys_recovered;
+    for (uint32_t j = 0; j < 3 && a->one_share_hides; j += 2)
+        a->one_share_hides = ccz_secagg_public(pk, a->got_s[j]) == CCZ_OK &&
+                             memcmp(pk, a->my_s_pk, 32) && memcmp(a->got_b[j], a->my_b, 32);
     /* the peers' shares for the client */
     uint8_t ct[2][HFL_SA_SHARE_CT];
     uint32_t from[2] = {0, 2};
@@ -700,6 +708,7 @@ static void test_secure_aggregation(void)
     CHECK_INT(out.rounds, 1);
     CHECK(a.shares_open);
     CHECK(a.keys_recovered);
+    CHECK(a.one_share_hides);
     CHECK_INT(a.unmasks, 1);
     CHECK(a.unmask_right);
     /* the masked update, without the client's self mask and its pairwise masks with the two
@@ -752,6 +761,7 @@ static void test_hostile_aggregator(void)
         {SA_LOW_THRESHOLD, {0, 1, 2}, {0}, 3, 0, "a threshold of 1 for 3 clients"},
         {SA_HIGH_THRESHOLD, {0, 1, 2}, {0}, 3, 0, "a threshold of 4 for 3 clients"},
         {SA_NOT_MINE, {0, 1, 2}, {0}, 3, 0, "does not hold this client's keys"},
+        {SA_NOT_MINE_S, {0, 1, 2}, {0}, 3, 0, "does not hold this client's keys"},
         {SA_DUPLICATE, {0, 1, 2}, {0}, 3, 0, "the aggregator's key list has a bad entry (2)"},
         {SA_WEIGHT, {0, 1, 2}, {0}, 3, 0, "the aggregator's key list is out of range"},
         {SA_UNLISTED_SHARE, {0, 1, 2}, {0}, 3, 0, "share 1 (from 5) is not a listed peer's"},

@@ -670,7 +670,7 @@ static int send_shares(member *m, ccz_rpc_channel *ch, size_t n, size_t own_len)
     return sa_call(m, ch, "ShareKeys", &ks.base, &cczfl__shares_for_you__descriptor, NULL);
 }
 
-static uint8_t masked_zeros[DIM * 4];
+static uint8_t masked_zeros[DIM * 4], masked_long[DIM * 4 + 4]; /* the latter one word over */
 
 static void plan_msg(const ProtobufCMessage *resp, void *payload)
 {
@@ -799,6 +799,9 @@ static void *member_run(void *arg)
         goto out;
     if (m->role == R_SURV0) {
         sa_phase_set(2);
+        mu.masked = (ProtobufCBinaryData){sizeof masked_long, masked_long};
+        sa_call(m, ch, "PushMasked", &mu.base, &cczfl__unmask_plan__descriptor, NULL);
+        mu.masked = (ProtobufCBinaryData){sizeof masked_zeros, masked_zeros};
         mu.loss = NAN;
         sa_call(m, ch, "PushMasked", &mu.base, &cczfl__unmask_plan__descriptor, NULL);
         mu.loss = 1;
@@ -859,7 +862,7 @@ static void server_start_logged(server *s, unsigned min, unsigned timeout_ms, te
 
 /* Each phase's refusals, while the round goes on: a call for another round, a key that is not
  * 32 bytes, shares one short, one for the sender itself and one too many, shares from a member
- * that advertised no keys, a masked update whose loss is not a number, a second upload while
+ * that advertised no keys, a masked update one word too long, one whose loss is not a number, a second upload while
  * the first waits, an upload from a member that did not share, unmask shares one too many or
  * not 32 bytes. The survivors' junk shares then give the dropped member a mask key that is not
  * the one it advertised: the round fails instead of unmasking with it. */
@@ -884,6 +887,7 @@ static void members_checked_at_each_phase(void)
         {CCZ_RPC_INVALID_ARGUMENT, "shares rejected: one of 92 bytes per advertised client"},
         {CCZ_RPC_INVALID_ARGUMENT, "shares rejected: one of 92 bytes per advertised client"},
         {0, ""},
+        {CCZ_RPC_INVALID_ARGUMENT, "masked update rejected: 2708 bytes are not the model's"},
         {CCZ_RPC_INVALID_ARGUMENT, "masked update rejected: 2704 bytes are not the model's"},
         {CCZ_RPC_FAILED_PRECONDITION, "PushMasked: one call at a time"},
         {0, ""},
@@ -1133,8 +1137,43 @@ static void lone_advertiser(void)
     ccz_rpc_server_free(rpc);
 }
 
+/* A member that advertises its keys and goes before sharing (four in the round, threshold 3):
+ * at the shares' deadline the three clients hear only each other's shares, none in its place,
+ * and the round completes with their mean, the member dropped. */
+static void keys_only_member(void)
+{
+    static server s;
+    static member m;
+    client cs[3];
+    server_start(&s, true, CCZ_HFL_FEDAVG, 4, 2500);
+    make_clients(cs, 3, &s);
+    memset(&m, 0, sizeof m);
+    m.srv = &s;
+    m.role = R_KEYS_ONLY;
+    m.id = 3;
+    pthread_t t;
+    test_thread(&t, member_run, &m);
+    run_clients(cs, 3);
+    pthread_join(t, NULL);
+    const float *got = final_model(&s);
+    for (int i = 0; i < 3; i++) {
+        CHECK_INT(cs[i].res.code, 0);
+        CHECK_INT(cs[i].res.rounds, 1);
+    }
+    CHECK_INT(m.t, 3);
+    CHECK_INT(m.listed, 4);
+    CHECK_INT(s.h.n_rounds, 1);
+    CHECK_INT(s.h.rounds[0].participants, 4);
+    CHECK_INT(s.h.rounds[0].received, 3);
+    CHECK_STR(s.h.rounds[0].dropped, "r3");
+    bool in[3] = {true, true, true};
+    check_survivors_mean(got, cs, 3, in, 300.0 / 310, /* 60+100+140 of 310 rows */
+                         "a member that advertised keys and shared nothing");
+    free_clients(cs, 3);
+}
+
 TEST_MAIN(T(secure_mean_equals_fedavg), T(plain_and_fedadam_agree), T(dropped_clients_recovered),
           T(hostile_members), T(unmask_by_non_survivor), T(too_few_survivors), T(out_of_turn),
           T(members_checked_at_each_phase), T(too_few_sharers), T(unmask_deadline),
           T(lone_advertiser), T(after_unmask), T(no_advertiser), T(second_round_agrees),
-          T(secure_client_cap))
+          T(secure_client_cap), T(keys_only_member))

@@ -314,6 +314,11 @@ static void mean_near_the_limit(void)
     CHECK_STATUS(hfl_sa_masked(words[0], big, 2, 0.5, 0, sk[0], pks, present, 2, b[0]),
                  CCZ_ERR_OVERFLOW);
     CHECK_CONTAINS(ccz_error_detail(), "value 1 (600) is not below 512 in magnitude");
+    /* 512 itself is at the limit, not below it, negative or not */
+    const float edge[2] = {0.5f, -512.0f};
+    CHECK_STATUS(hfl_sa_masked(words[0], edge, 2, 0.5, 0, sk[0], pks, present, 2, b[0]),
+                 CCZ_ERR_OVERFLOW);
+    CHECK_CONTAINS(ccz_error_detail(), "value 1 (-512) is not below 512 in magnitude");
     const float nan[1] = {NAN};
     CHECK_STATUS(hfl_sa_masked(words[0], nan, 1, 0.5, 0, sk[0], pks, present, 2, b[0]),
                  CCZ_ERR_OVERFLOW);
