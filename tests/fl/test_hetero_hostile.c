@@ -1043,6 +1043,30 @@ static void party_never_finishes(void)
     arbiter_free(&a);
 }
 
+/* Step 0 up to the guest's residuals, each call answered OK: the host's Forward of `rows` rows
+ * (answered once the guest has taken the forwards), the guest's HostForwards and Residuals. */
+static void step_to_residuals(ccz_rpc_channel *g, ccz_rpc_channel *h, cts *s, cts *sq, cts *res,
+                              size_t rows)
+{
+    Heterolr__ForwardRequest fw = HETEROLR__FORWARD_REQUEST__INIT;
+    fw.forward = s->b;
+    fw.n_forward = rows;
+    fw.square = sq->b[0];
+    call fc, c;
+    start_call(&fc, h, "Forward", &fw.base, &heterolr__ciphertexts__descriptor);
+    Heterolr__Step st0 = HETEROLR__STEP__INIT;
+    call_now(&c, g, "HostForwards", &st0.base, &heterolr__forward_reply__descriptor, 0);
+    CHECK_INT(c.code, 0);
+    free_call(&c);
+    Heterolr__ResidualsRequest rr = HETEROLR__RESIDUALS_REQUEST__INIT;
+    rr.residuals = res->b;
+    rr.n_residuals = rows;
+    EXPECT(g, "Residuals", rr, &heterolr__empty__descriptor, 0, "");
+    join_call(&fc);
+    CHECK_INT(fc.code, 0);
+    free_call(&fc);
+}
+
 /* A guest that runs ahead: done with step 0 while the host still waits for its gradient, it
  * sends residuals for step 1 before the host's scores for it. They are refused (they would
  * replace the step 0 residuals the host's gradient needs), and the honest host goes on. One
@@ -1060,23 +1084,11 @@ static void guest_runs_ahead(void)
     encrypt_run(&res, 2, 1000);
     encrypt_run(&grad, 3, 5);
     /* step 0 up to the guest's gradient */
-    Heterolr__ForwardRequest fw = HETEROLR__FORWARD_REQUEST__INIT;
-    fw.forward = s.b;
-    fw.n_forward = 2;
-    fw.square = sq.b[0];
-    call fc, c;
-    start_call(&fc, h, "Forward", &fw.base, &heterolr__ciphertexts__descriptor);
-    Heterolr__Step st0 = HETEROLR__STEP__INIT;
-    call_now(&c, g, "HostForwards", &st0.base, &heterolr__forward_reply__descriptor, 0);
-    CHECK_INT(c.code, 0);
-    free_call(&c);
+    step_to_residuals(g, h, &s, &sq, &res, 2);
+    call c;
     Heterolr__ResidualsRequest rr = HETEROLR__RESIDUALS_REQUEST__INIT;
     rr.residuals = res.b;
     rr.n_residuals = 2;
-    EXPECT(g, "Residuals", rr, &heterolr__empty__descriptor, 0, "");
-    join_call(&fc);
-    CHECK_INT(fc.code, 0);
-    free_call(&fc);
     Heterolr__GradientRequest gr = HETEROLR__GRADIENT_REQUEST__INIT;
     gr.masked = grad.b;
     gr.n_masked = 3;
@@ -1147,23 +1159,7 @@ static void finish_before_last_gradient_of(bool guest_gradient)
     encrypt_run(&s, 4, 100);
     encrypt_run(&sq, 1, 7);
     encrypt_run(&res, 4, 1000);
-    Heterolr__ForwardRequest fw = HETEROLR__FORWARD_REQUEST__INIT;
-    fw.forward = s.b;
-    fw.n_forward = 4;
-    fw.square = sq.b[0];
-    call fc, hfc;
-    start_call(&fc, h, "Forward", &fw.base, &heterolr__ciphertexts__descriptor);
-    Heterolr__Step st0 = HETEROLR__STEP__INIT;
-    call_now(&hfc, g, "HostForwards", &st0.base, &heterolr__forward_reply__descriptor, 0);
-    CHECK_INT(hfc.code, 0);
-    free_call(&hfc);
-    Heterolr__ResidualsRequest rr = HETEROLR__RESIDUALS_REQUEST__INIT;
-    rr.residuals = res.b;
-    rr.n_residuals = 4;
-    EXPECT(g, "Residuals", rr, &heterolr__empty__descriptor, 0, ""); /* one epoch: the stop */
-    join_call(&fc);
-    CHECK_INT(fc.code, 0);
-    free_call(&fc);
+    step_to_residuals(g, h, &s, &sq, &res, 4); /* one epoch: the stop */
     Heterolr__Empty empty = HETEROLR__EMPTY__INIT;
     if (guest_gradient) { /* the guest has its last gradient, the host not */
         Heterolr__GradientRequest gr = HETEROLR__GRADIENT_REQUEST__INIT;
