@@ -447,20 +447,28 @@ static void *serve(void *arg)
     return NULL;
 }
 
+/* h listening on a loopback port (backlog as given) and served by thread *t; its
+ * "127.0.0.1:PORT" in target. */
+static void hostile_start(hostile *h, int backlog, pthread_t *t, char target[64])
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    h->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(h->listen_fd >= 0 && bind(h->listen_fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+          listen(h->listen_fd, backlog) == 0 &&
+          getsockname(h->listen_fd, (struct sockaddr *)&a, &al) == 0);
+    test_thread(t, serve, h);
+    snprintf(target, 64, "127.0.0.1:%d", ntohs(a.sin_port));
+}
+
 /* A SayHello to a server that answers as `what` says: the status code, and the reply's text or
  * the status message. */
 static int call(misdeed what, char *text, size_t cap)
 {
     hostile h = {.what = what};
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    h.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    CHECK(h.listen_fd >= 0 && bind(h.listen_fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-          listen(h.listen_fd, 1) == 0 && getsockname(h.listen_fd, (struct sockaddr *)&a, &al) == 0);
     pthread_t t;
-    test_thread(&t, serve, &h);
     char target[64];
-    snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(a.sin_port));
+    hostile_start(&h, 1, &t, target);
     ccz_rpc_channel_opts o = CCZ_RPC_CHANNEL_OPTS_INIT;
     o.max_message = 1024;
     ccz_rpc_channel *ch = NULL;
@@ -839,15 +847,9 @@ static void test_goaway_new_calls_reconnect(void)
     signal(SIGPIPE, SIG_IGN);
     atomic_store(&answered, false);
     hostile h = {.what = GOAWAY_LONG};
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    h.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    CHECK(h.listen_fd >= 0 && bind(h.listen_fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-          listen(h.listen_fd, 4) == 0 && getsockname(h.listen_fd, (struct sockaddr *)&a, &al) == 0);
     pthread_t t;
-    test_thread(&t, serve, &h);
     char target[64];
-    snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(a.sin_port));
+    hostile_start(&h, 4, &t, target);
     ccz_rpc_channel_opts o = CCZ_RPC_CHANNEL_OPTS_INIT;
     goaway_calls g = {.start_status = {-1, -1}, .done = {-1, -1, -1}};
     atomic_store(&hung_up, 0);
@@ -923,15 +925,9 @@ static void test_deadline_then_new_call(void)
 {
     signal(SIGPIPE, SIG_IGN);
     hostile h = {.what = SILENT};
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    h.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    CHECK(h.listen_fd >= 0 && bind(h.listen_fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-          listen(h.listen_fd, 1) == 0 && getsockname(h.listen_fd, (struct sockaddr *)&a, &al) == 0);
     pthread_t t;
-    test_thread(&t, serve, &h);
     char target[64];
-    snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(a.sin_port));
+    hostile_start(&h, 1, &t, target);
     ccz_rpc_channel_opts o = CCZ_RPC_CHANNEL_OPTS_INIT;
     chained c = {.codes = {-1, -1}, .started = -1};
     CHECK_OK(ccz_rpc_channel_new(&c.ch, target, &o));
@@ -974,15 +970,9 @@ static void test_queued_call_deadline(void)
 {
     signal(SIGPIPE, SIG_IGN);
     hostile h = {.what = SILENT_ONE};
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    h.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    CHECK(h.listen_fd >= 0 && bind(h.listen_fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-          listen(h.listen_fd, 1) == 0 && getsockname(h.listen_fd, (struct sockaddr *)&a, &al) == 0);
     pthread_t t;
-    test_thread(&t, serve, &h);
     char target[64];
-    snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(a.sin_port));
+    hostile_start(&h, 1, &t, target);
     ccz_rpc_channel_opts o = CCZ_RPC_CHANNEL_OPTS_INIT;
     ccz_rpc_channel *ch = NULL;
     CHECK_OK(ccz_rpc_channel_new(&ch, target, &o));
