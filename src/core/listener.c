@@ -189,13 +189,12 @@ static listener_conn *victim(const listener_conns *t, const listener_peer *p, bo
 }
 
 listener_peer *listener_admit(listener_conns *t, struct evconnlistener *l,
-                              const struct sockaddr *addr, bool *shed)
+                              const struct sockaddr *addr)
 {
     char group[LISTENER_PEER_GROUP_LEN];
     listener_peer_group(group, addr);
     listener_peer *p = listener_peer_find(t->peers, t->max, group, false);
     bool per_peer = p && p->n >= t->max_per_peer;
-    *shed = false;
     if (per_peer || t->n >= t->max) {
         listener_conn *v = victim(t, p, per_peer);
         if (!v) {
@@ -205,7 +204,6 @@ listener_peer *listener_admit(listener_conns *t, struct evconnlistener *l,
             return NULL;
         }
         t->close(v);
-        *shed = true;
         static const struct timeval now = {0, 0};
         evconnlistener_disable(l);
         evtimer_add(t->relisten, &now);

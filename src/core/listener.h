@@ -101,11 +101,11 @@ void listener_conns_free(listener_conns *t);
  * At the server's cap addresses decide nothing, as a flood and a client may share one; at a
  * peer's cap only its connections are looked at, so a flood from one address cannot push out
  * anyone else's. Returns the newcomer's peer slot, or NULL: refused (every connection that
- * could make room is busy). *shed tells whether one was closed; then accepting waits for the
- * next loop iteration, when libevent releases its descriptor, or a burst at the cap would run
- * past the descriptor limit. */
+ * could make room is busy). When one was closed (t->close), accepting waits for the next loop
+ * iteration, when libevent releases its descriptor, or a burst at the cap would run past the
+ * descriptor limit. */
 listener_peer *listener_admit(listener_conns *t, struct evconnlistener *l,
-                              const struct sockaddr *addr, bool *shed);
+                              const struct sockaddr *addr);
 /* Counts c in, from peer p (NULL: none), in its handshake or ready. */
 void listener_conns_add(listener_conns *t, listener_conn *c, listener_peer *p, bool handshaking);
 /* Moves c from the handshakes to the ready connections. */

@@ -1242,8 +1242,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evutil_closesocket(fd);
         return;
     }
-    bool shed;
-    listener_peer *p = listener_admit(&s->conns, l, addr, &shed);
+    listener_peer *p = listener_admit(&s->conns, l, addr);
     if (!p) {
         s->refused++;
         evutil_closesocket(fd);
