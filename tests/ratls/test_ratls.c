@@ -1698,15 +1698,40 @@ static int loopback_listener(int backlog, char target[64], struct sockaddr_in *a
     return l;
 }
 
+/* A sim RA-TLS server's context and a client's that verifies it (server mode), with what they
+ * rest on. */
+typedef struct {
+    ccz_attester *a;
+    ccz_trust *t;
+    ccz_policy *p;
+    SSL_CTX *srv, *cli;
+} sim_pair;
+
+static void sim_pair_new(sim_pair *k)
+{
+    k->a = sim_attester(false);
+    k->t = sim_trust();
+    k->p = policy(ACCEPT_ME);
+    k->srv = context(true, CCZ_RATLS_SERVER, k->a, k->p, k->t, NULL, NULL);
+    k->cli = context(false, CCZ_RATLS_SERVER, NULL, k->p, k->t, NULL, NULL);
+}
+
+static void sim_pair_free(sim_pair *k)
+{
+    SSL_CTX_free(k->srv);
+    SSL_CTX_free(k->cli);
+    ccz_policy_free(k->p);
+    ccz_trust_free(k->t);
+    ccz_attester_free(k->a);
+}
+
 /* A peer that closes in the handshake is said to, on either side: OpenSSL 3 reports the EOF
  * as 'unexpected eof while reading', not as the system's error of OpenSSL 1.1. */
 static void test_closed_in_handshake(void)
 {
-    ccz_attester *a = sim_attester(false);
-    ccz_trust *t = sim_trust();
-    ccz_policy *p = policy(ACCEPT_ME);
-    SSL_CTX *srv = context(true, CCZ_RATLS_SERVER, a, p, t, NULL, NULL);
-    SSL_CTX *cli = context(false, CCZ_RATLS_SERVER, NULL, p, t, NULL, NULL);
+    sim_pair pair;
+    sim_pair_new(&pair);
+    SSL_CTX *srv = pair.srv, *cli = pair.cli;
     SSL *ssl = (SSL *)1;
     /* a client gone before its first byte, then one gone inside its ClientHello */
     static const uint8_t half[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03};
@@ -1731,11 +1756,7 @@ static void test_closed_in_handshake(void)
     CHECK_STR(ccz_error_detail(), "connect: the peer closed the connection in the handshake");
     pthread_join(th, NULL);
     close(l);
-    SSL_CTX_free(srv);
-    SSL_CTX_free(cli);
-    ccz_policy_free(p);
-    ccz_trust_free(t);
-    ccz_attester_free(a);
+    sim_pair_free(&pair);
 }
 
 /* Takes one connection on the listener in s->fd and its RA-TLS handshake, then waits for the
@@ -1761,11 +1782,9 @@ static void *accept_one(void *arg)
 static void test_connected_socket_blocks(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    ccz_attester *a = sim_attester(false);
-    ccz_trust *t = sim_trust();
-    ccz_policy *p = policy(ACCEPT_ME);
-    SSL_CTX *srv = context(true, CCZ_RATLS_SERVER, a, p, t, NULL, NULL);
-    SSL_CTX *cli = context(false, CCZ_RATLS_SERVER, NULL, p, t, NULL, NULL);
+    sim_pair pair;
+    sim_pair_new(&pair);
+    SSL_CTX *srv = pair.srv, *cli = pair.cli;
     char target[64];
     int l = loopback_listener(1, target, NULL);
     side s = {srv, l, CCZ_ERR_IO, "", false, false, 0, false};
@@ -1782,20 +1801,14 @@ static void test_connected_socket_blocks(void)
     pthread_join(th, NULL);
     CHECK_OK(s.status);
     close(l);
-    SSL_CTX_free(srv);
-    SSL_CTX_free(cli);
-    ccz_policy_free(p);
-    ccz_trust_free(t);
-    ccz_attester_free(a);
+    sim_pair_free(&pair);
 }
 
 static void test_deadlines(void)
 {
-    ccz_attester *a = sim_attester(false);
-    ccz_trust *t = sim_trust();
-    ccz_policy *p = policy(ACCEPT_ME);
-    SSL_CTX *srv = context(true, CCZ_RATLS_SERVER, a, p, t, NULL, NULL);
-    SSL_CTX *cli = context(false, CCZ_RATLS_SERVER, NULL, p, t, NULL, NULL);
+    sim_pair pair;
+    sim_pair_new(&pair);
+    SSL_CTX *srv = pair.srv, *cli = pair.cli;
     SSL *ssl = (SSL *)1;
 
     /* a listener that takes connections (the kernel completes them) and never speaks */
@@ -1871,11 +1884,7 @@ static void test_deadlines(void)
     /* with an answer in time, the socket is handed back in blocking mode */
     side s, c;
     CHECK_OK(handshake(srv, cli, &s, &c));
-    SSL_CTX_free(srv);
-    SSL_CTX_free(cli);
-    ccz_policy_free(p);
-    ccz_trust_free(t);
-    ccz_attester_free(a);
+    sim_pair_free(&pair);
 }
 
 TEST_MAIN(T(test_cert_round_trip), T(test_binding_and_tampering), T(test_unbound_evidence),
