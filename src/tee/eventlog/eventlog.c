@@ -574,3 +574,20 @@ size_t ccz_eventlog_indices(uint32_t *out, size_t cap, const ccz_eventlog *l)
     qsort(out, n, sizeof *out, cmp_u32);
     return n;
 }
+
+size_t evlog_count_indices(const ccz_eventlog *l)
+{
+    uint32_t *all = malloc((l->n_events + 4) * sizeof *all);
+    if (!all)
+        return SIZE_MAX;
+    size_t n = 0, distinct = 0;
+    for (uint32_t i = 1; i <= 4; i++)
+        all[n++] = i;
+    for (size_t i = 0; i < l->n_events; i++)
+        all[n++] = l->events[i].index;
+    qsort(all, n, sizeof *all, cmp_u32);
+    for (size_t i = 0; i < n; i++)
+        distinct += i == 0 || all[i] != all[i - 1];
+    free(all);
+    return distinct;
+}

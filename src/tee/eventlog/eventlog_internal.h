@@ -26,5 +26,9 @@ const char *evlog_alg_trustee_name(uint16_t alg);
  * object, empty where trustee has nothing to say or would fail; NULL when an allocation
  * failed. */
 json_t *evlog_details_json(uint32_t type, ccz_span data);
+/* How many registers the log names as ccz_eventlog_indices counts them (1 to 4 and every
+ * event's index), however many: sorted, not compared pairwise, as a hostile log may name one
+ * per event. SIZE_MAX: out of memory. */
+size_t evlog_count_indices(const ccz_eventlog *l);
 
 #endif

@@ -2,7 +2,6 @@
 /* An event log as JSON: the events as trustee's eventlog crate serialises them, and the
  * replayed registers. Reads only a parsed (bounds-checked) log. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/guard.h"
@@ -70,31 +69,6 @@ json_t *ccz_eventlog_events_json(const ccz_eventlog *l)
     return a;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* How many registers the log names (1 to 4 and every event's index), however many: sorted, not
- * compared pairwise, as a hostile log may name one per event. SIZE_MAX: out of memory. */
-static size_t count_indices(const ccz_eventlog *l)
-{
-    uint32_t *all = malloc((l->n_events + 4) * sizeof *all);
-    if (!all)
-        return SIZE_MAX;
-    size_t n = 0, distinct = 0;
-    for (uint32_t i = 1; i <= 4; i++)
-        all[n++] = i;
-    for (size_t i = 0; i < l->n_events; i++)
-        all[n++] = l->events[i].index;
-    qsort(all, n, sizeof *all, cmp_u32);
-    for (size_t i = 0; i < n; i++)
-        distinct += i == 0 || all[i] != all[i - 1];
-    free(all);
-    return distinct;
-}
-
 json_t *ccz_eventlog_to_json(const ccz_eventlog *l, uint16_t alg)
 {
     if (!alg)
@@ -114,7 +88,7 @@ json_t *ccz_eventlog_to_json(const ccz_eventlog *l, uint16_t alg)
     }
     /* registers past the 64 shown (a log names one per event at most: replaying each would
      * take a pass over the log each) are counted, not dropped unsaid */
-    size_t named = n == CCZ_ARRAY_LEN(idx) ? count_indices(l) : n;
+    size_t named = n == CCZ_ARRAY_LEN(idx) ? evlog_count_indices(l) : n;
     json_t *events = regs && named != SIZE_MAX ? ccz_eventlog_events_json(l) : NULL;
     if (!events) {
         json_decref(regs);
