@@ -244,11 +244,12 @@ listener_conn *listener_conn_new(size_t size, struct event_base *base, SSL_CTX *
         c->timer = evtimer_new(base, on_timer, c);
     if (c && c->timer && tls) {
         c->ssl = SSL_new(tls);
-        if (c->ssl) /* OpenSSL's copy of a record it has decrypted is wiped once read */
+        if (c->ssl) {
+            /* OpenSSL's copy of a record it has decrypted is wiped once read */
             SSL_set_options(c->ssl, SSL_OP_CLEANSE_PLAINTEXT);
-        if (c->ssl)
             c->bev = bufferevent_openssl_socket_new(base, fd, c->ssl, BUFFEREVENT_SSL_ACCEPTING,
                                                     BEV_OPT_CLOSE_ON_FREE);
+        }
     } else if (c && c->timer) {
         c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
     }
