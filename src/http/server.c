@@ -157,7 +157,6 @@ static void conn_close(conn *c)
         event_base_loopexit(s->base, NULL);
 }
 
-/* Closes c once its output has gone (or at once when nothing is queued). */
 /* A connection refused in the middle of a request: its client may still be sending the body.
  * Closing with unread bytes makes the kernel reset the connection, which can destroy the answer
  * before the client reads it; so, as HTTP servers do, the answer goes out, our side shuts down
@@ -177,7 +176,8 @@ static void linger_start(conn *c)
     arm(c, LINGER_MS);
 }
 
-/* Never closes c at once (its timer does, from the loop): the request's code that called it may
+/* Closes c once its output has gone (or lingers, when refused mid-request): never at once, even
+ * with nothing queued (its timer does, from the loop), as the request's code that called it may
  * still be using c. */
 static void conn_finish(conn *c)
 {
