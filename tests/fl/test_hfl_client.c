@@ -207,6 +207,7 @@ typedef enum {
 
 typedef struct secagg_script {
     sa_fault fault;
+    bool gap; /* peer 2 listed as 3: index 2 never advertised */
     uint32_t survivors[3], dropped[3];
     size_t n_survivors, n_dropped;
     peer peers[3]; /* [0] and [2] */
@@ -223,6 +224,17 @@ static void sa_nonce(uint8_t nonce[12], uint32_t from, uint32_t to, uint32_t rou
     put_le32(nonce, from);
     put_le32(nonce + 4, to);
     put_le32(nonce + 8, round);
+}
+
+/* The index the key list gives peer slot k (0 or 2), and the slot of a listed index. */
+static uint32_t sa_index(const secagg_script *a, uint32_t k)
+{
+    return k == 2 && a->gap ? 3 : k;
+}
+
+static uint32_t sa_slot(const secagg_script *a, uint32_t index)
+{
+    return index == 3 && a->gap ? 2 : index;
 }
 
 static void sa_peers(secagg_script *a)
@@ -249,7 +261,7 @@ static void on_advertise(ccz_rpc_call *call, const ProtobufCMessage *m, void *pa
     Cczfl__ClientKeys k[3], *kp[3];
     for (uint32_t i = 0; i < 3; i++) {
         k[i] = (Cczfl__ClientKeys)CCZFL__CLIENT_KEYS__INIT;
-        k[i].index = i;
+        k[i].index = sa_index(a, i);
         k[i].name = i == ME ? "carol" : "peer";
         k[i].c_pk = (ProtobufCBinaryData){32, i == ME ? a->my_c_pk : a->peers[i].c_pk};
         k[i].s_pk = (ProtobufCBinaryData){32, i == ME ? a->my_s_pk : a->peers[i].s_pk};
@@ -285,18 +297,18 @@ static void on_share(ccz_rpc_call *call, const ProtobufCMessage *m, void *payloa
     a->shares_open = r->n_shares == 3 && r->shares[ME].len == 0;
     for (uint32_t j = 0; j < 3 && a->shares_open; j += 2) {
         CHECK_OK(ccz_secagg_pair_key(key, a->peers[j].c_sk, a->my_c_pk));
-        sa_nonce(nonce, ME, j, r->round);
+        sa_nonce(nonce, ME, sa_index(a, j), r->round);
         a->shares_open = r->shares[j].len == HFL_SA_SHARE_CT &&
                          ccz_secagg_open(pt, r->shares[j].data, HFL_SA_SHARE_CT, key, nonce, NULL,
                                          0) == CCZ_OK &&
                          get_le32(pt) == r->round && get_le32(pt + 4) == ME &&
-                         get_le32(pt + 8) == j;
+                         get_le32(pt + 8) == sa_index(a, j);
         memcpy(a->got_s[j], pt + 12, 32);
         memcpy(a->got_b[j], pt + 44, 32);
     }
     /* two of them give back the client's mask key, whose public key it advertised, and its
      * self-mask seed */
-    uint8_t s2[2][32], b2[2][32], xs[2] = {1, 3}, pk[32];
+    uint8_t s2[2][32], b2[2][32], xs[2] = {1, (uint8_t)(sa_index(a, 2) + 1)}, pk[32];
     memcpy(s2[0], a->got_s[0], 32);
     memcpy(s2[1], a->got_s[2], 32);
     memcpy(b2[0], a->got_b[0], 32);
@@ -313,21 +325,22 @@ static void on_share(ccz_rpc_call *call, const ProtobufCMessage *m, void *payloa
                              memcmp(pk, a->my_s_pk, 32) && memcmp(a->got_b[j], a->my_b, 32);
     /* the peers' shares for the client */
     uint8_t ct[2][HFL_SA_SHARE_CT];
-    uint32_t from[2] = {0, 2};
+    uint32_t from[2] = {0, sa_index(a, 2)};
     for (int i = 0; i < 2; i++) {
         uint32_t j = from[i];
-        CHECK_OK(ccz_secagg_pair_key(key, a->peers[j].c_sk, a->my_c_pk));
+        const peer *p = &a->peers[sa_slot(a, j)];
+        CHECK_OK(ccz_secagg_pair_key(key, p->c_sk, a->my_c_pk));
         if (a->fault == SA_SHARE_ROUND && j == 2) { /* sealed right, but for the next round */
             put_le32(pt, r->round + 1);
             put_le32(pt + 4, j);
             put_le32(pt + 8, ME);
-            memcpy(pt + 12, a->peers[j].s_shares[ME], 32);
-            memcpy(pt + 44, a->peers[j].b_shares[ME], 32);
+            memcpy(pt + 12, p->s_shares[ME], 32);
+            memcpy(pt + 44, p->b_shares[ME], 32);
             sa_nonce(nonce, j, ME, r->round);
             CHECK_OK(ccz_secagg_seal(ct[i], pt, HFL_SA_SHARE_PT, key, nonce, NULL, 0));
         } else {
-            CHECK_OK(hfl_sa_seal_share(ct[i], key, r->round, j, ME, a->peers[j].s_shares[ME],
-                                       a->peers[j].b_shares[ME]));
+            CHECK_OK(
+                hfl_sa_seal_share(ct[i], key, r->round, j, ME, p->s_shares[ME], p->b_shares[ME]));
         }
     }
     if (a->fault == SA_UNLISTED_SHARE)
@@ -385,12 +398,13 @@ static void on_unmask(ccz_rpc_call *call, const ProtobufCMessage *m, void *paylo
             right = ccz_secagg_combine(b, (const uint8_t(*)[32])two, xs, 2) == CCZ_OK &&
                     !memcmp(b, a->my_b, 32);
         } else if (right) {
-            right = !memcmp(r->survivor_shares[i].data, a->peers[k].b_shares[ME], 32);
+            right = !memcmp(r->survivor_shares[i].data, a->peers[sa_slot(a, k)].b_shares[ME], 32);
         }
     }
     for (size_t i = 0; right && i < a->n_dropped; i++)
         right = r->dropped_shares[i].len == 32 &&
-                !memcmp(r->dropped_shares[i].data, a->peers[a->dropped[i]].s_shares[ME], 32);
+                !memcmp(r->dropped_shares[i].data, a->peers[sa_slot(a, a->dropped[i])].s_shares[ME],
+                        32);
     a->unmask_right = right;
     Cczfl__Ack ack = CCZFL__ACK__INIT;
     ack.round = r->round;
@@ -698,33 +712,23 @@ static void secure_round(secagg_script *a, ccz_hfl_join_result *out, ccz_status 
     CHECK_STATUS(join(&s, 0, out, &w), want);
 }
 
-static void test_secure_aggregation(void)
+/* The masked update, without the client's self mask and its pairwise masks with the two
+ * peers, is its model after the round's training, times its weight 0.5. */
+static void check_masked(const secagg_script *a)
 {
-    ccz_hfl_join_result out;
-    /* everyone survives */
-    secagg_script a = {.survivors = {0, 1, 2}, .n_survivors = 3};
-    secure_round(&a, &out, CCZ_OK);
-    CHECK_INT(out.code, 0);
-    CHECK_INT(out.rounds, 1);
-    CHECK(a.shares_open);
-    CHECK(a.keys_recovered);
-    CHECK(a.one_share_hides);
-    CHECK_INT(a.unmasks, 1);
-    CHECK(a.unmask_right);
-    /* the masked update, without the client's self mask and its pairwise masks with the two
-     * peers, is its model after the round's training, times its weight 0.5 */
-    CHECK_INT(a.masked_len, 4 * DIM);
+    CHECK_INT(a->masked_len, 4 * DIM);
     uint32_t words[DIM], pairwise[DIM];
     for (size_t i = 0; i < DIM; i++)
-        words[i] = get_le32(a.masked + 4 * i);
-    CHECK_OK(ccz_secagg_self_mask(words, DIM, a.my_b, -1));
-    uint8_t pks[3][32];
-    memcpy(pks[0], a.peers[0].s_pk, 32);
-    memcpy(pks[1], a.my_s_pk, 32);
-    memcpy(pks[2], a.peers[2].s_pk, 32);
+        words[i] = get_le32(a->masked + 4 * i);
+    CHECK_OK(ccz_secagg_self_mask(words, DIM, a->my_b, -1));
+    uint8_t pks[4][32] = {{0}};
+    bool present[4] = {true, true, !a->gap, a->gap};
+    memcpy(pks[0], a->peers[0].s_pk, 32);
+    memcpy(pks[ME], a->my_s_pk, 32);
+    memcpy(pks[sa_index(a, 2)], a->peers[2].s_pk, 32);
     float zero[DIM] = {0}, got[DIM], want[DIM] = {0};
-    CHECK_OK(ccz_secagg_mask(pairwise, zero, DIM, HFL_SA_SCALE, ME, a.my_s_sk,
-                             (const uint8_t(*)[32])pks, NULL, 3));
+    CHECK_OK(ccz_secagg_mask(pairwise, zero, DIM, HFL_SA_SCALE, ME, a->my_s_sk,
+                             (const uint8_t(*)[32])pks, present, a->gap ? 4 : 3));
     for (size_t i = 0; i < DIM; i++)
         words[i] -= pairwise[i];
     ccz_secagg_decode(got, words, DIM, HFL_SA_SCALE);
@@ -741,6 +745,31 @@ static void test_secure_aggregation(void)
     for (size_t i = 0; i < DIM; i++)
         off += fabsf(got[i] - want[i] * 0.5f) > 1e-6f;
     CHECK_INT(off, 0);
+}
+
+static void test_secure_aggregation(void)
+{
+    ccz_hfl_join_result out;
+    /* everyone survives */
+    secagg_script a = {.survivors = {0, 1, 2}, .n_survivors = 3};
+    secure_round(&a, &out, CCZ_OK);
+    CHECK_INT(out.code, 0);
+    CHECK_INT(out.rounds, 1);
+    CHECK(a.shares_open);
+    CHECK(a.keys_recovered);
+    CHECK(a.one_share_hides);
+    CHECK_INT(a.unmasks, 1);
+    CHECK(a.unmask_right);
+    check_masked(&a);
+
+    /* indices 0, 1 and 3 (the client that would have been 2 never advertised): shares of
+     * degree 1 at x = 1 to 4, the one for 3 at x = 4, and the masks with 0 and 3 */
+    a = (secagg_script){.gap = true, .survivors = {0, 1, 3}, .n_survivors = 3};
+    secure_round(&a, &out, CCZ_OK);
+    CHECK_INT(out.code, 0);
+    CHECK(a.shares_open && a.keys_recovered && a.one_share_hides);
+    CHECK(a.unmasks == 1 && a.unmask_right);
+    check_masked(&a);
 
     /* peer 2 dropped: its mask-key share for the aggregator, peer 0's and this client's seed
      * shares */
