@@ -539,9 +539,10 @@ static void test_zero_window_stall(void)
  * nothing is cancelled at the idle time (1 s here), not at twice it, and the connection, then
  * without calls, is closed about one idle time later (not two). The upper bounds leave 0.9 s
  * for a loaded machine. */
-static void test_idle_timely(void)
+/* One stalled call on a server with a 1 s idle timeout: when it was cancelled and when the
+ * connection closed, in ms from the call's start. */
+static void idle_run(int64_t *cancelled, int64_t *closed)
 {
-    signal(SIGPIPE, SIG_IGN);
     pthread_t thread;
     char target[64];
     idle_ms = 1000;
@@ -553,10 +554,9 @@ static void test_idle_timely(void)
     int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
     int64_t t0 = now_ms();
     peer_until(&p, id, false, 4000);
-    int64_t took = now_ms() - t0;
+    *cancelled = now_ms() - t0;
     CHECK_INT(p.status[SLOT(id)], CCZ_RPC_CANCELLED);
     CHECK_STR(p.message[SLOT(id)], "the request made no progress for 1000 ms");
-    CHECK(took >= 950 && took < 1900);
     bool eof = false;
     uint8_t buf[4096];
     while (!eof && now_ms() - t0 < 5000) {
@@ -570,12 +570,27 @@ static void test_idle_timely(void)
         else
             nghttp2_session_mem_recv(p.h2, buf, (size_t)n);
     }
-    took = now_ms() - t0;
-    CHECK(eof);
-    CHECK(took >= 1400 && took < 2900);
+    *closed = eof ? now_ms() - t0 : -1;
     peer_close_all(&p);
     rpc_serve_stop(srv, thread, 500);
     ccz_rpc_server_free(srv);
+}
+
+/* The stalled call is cancelled after 1 s, not 2, and the connection then closed after its own
+ * idle second. A loaded machine can delay either by most of a second, so a run outside the
+ * bounds is tried once more: twice the timeout misses them every time. */
+static void test_idle_timely(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    int64_t cancelled, closed;
+    idle_run(&cancelled, &closed);
+    if (!(cancelled >= 950 && cancelled < 1900 && closed >= 1400 && closed < 2900)) {
+        fprintf(stderr, "idle_timely: cancelled at %lld ms, closed at %lld ms; once more\n",
+                (long long)cancelled, (long long)closed);
+        idle_run(&cancelled, &closed);
+    }
+    CHECK(cancelled >= 950 && cancelled < 1900);
+    CHECK(closed >= 1400 && closed < 2900);
 }
 
 /* A handler's misuse of its call is refused with what was wrong: a header once the headers
