@@ -174,6 +174,21 @@ static void test_grain_zero(void)
     free(hits);
 }
 
+/* Nothing to do: fn is never called, with or without a grain (not even with an empty range). */
+static void test_zero_items_no_call(void)
+{
+    unsigned threads[] = {0, 1, 4};
+    for (size_t b = 0; b < sizeof threads / sizeof threads[0]; b++) {
+        counted c;
+        atomic_init(&c.calls, 0);
+        atomic_init(&c.empty, 0);
+        CHECK_OK(ccz_parallel(0, threads[b], count_call, &c));
+        CHECK_OK(ccz_parallel_grain(0, threads[b], 8, count_call, &c));
+        CHECK_OK(ccz_parallel_grain(0, threads[b], 0, count_call, &c));
+        CHECK_INT(atomic_load(&c.calls), 0);
+    }
+}
+
 /* Two chunks with two threads run at the same time: each waits (up to 5 s) for the other to
  * start, so a loop whose second thread never joins fails ("alone"). Once on the pool, once from
  * inside another loop (the pool busy: threads of its own). */
@@ -218,4 +233,5 @@ static void test_chunks_run_at_once(void)
 }
 
 TEST_MAIN(T(test_every_index_once), T(test_more_threads_than_items), T(test_failure),
-          T(test_two_callers), T(test_grain), T(test_grain_zero), T(test_chunks_run_at_once))
+          T(test_two_callers), T(test_grain), T(test_grain_zero), T(test_zero_items_no_call),
+          T(test_chunks_run_at_once))

@@ -295,8 +295,66 @@ static void test_paths(void)
     CHECK(belows >= 1);
 }
 
+/* Negative values just beyond a multiple of q, -(k q + e) with e >= 1, whose quotient in doubles
+ * rounds to above -k (1 / q rounded down and the product's error crossing the integer): the
+ * floor of that quotient is -k, one above the true floor, and the remainder -e needs q added; a
+ * quotient truncated instead (-k + 1) would leave -e - q, which one addition of q does not fix.
+ * The AVX-512 rounding gives q - e, as the portable one does. Rare: the 40-bit prime
+ * 1099508391937 (1 mod 2^13) has such values just below k = 2^20 (e.g. k = 1044586, e = 22). */
+static void test_negative_quotient_rounded_up(void)
+{
+    lat_set_avx512(true);
+    if (!lat_avx512()) {
+        printf("no AVX-512 path here: the paths are not compared\n");
+        return;
+    }
+    ccz_lattice_context *base = ctx_new(12);
+    ccz_lattice_params p = base->params;
+    p.coeff_primes[1] = 1099508391937ull; /* in place of the 40-bit data prime */
+    ccz_lattice_context_free(base);
+    ccz_lattice_context *ctx;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    CHECK_INT(ctx->primes[1], 1099508391937ull);
+    size_t n = ctx->n;
+    double *a = calloc(n, sizeof *a);
+    double want[MAXP] = {0};
+    unsigned found = 0;
+    for (unsigned i = 0; i < ctx->L; i++) {
+        uint64_t q = ctx->primes[i];
+        for (uint64_t k = (1ull << 20) - 4000; !want[i] && k < (1ull << 20); k++) {
+            if (k * q >= (1ull << 61))
+                break;
+            double t = (double)(k * q);
+            for (int step = 0; step < 3 && !want[i]; step++) {
+                if (step) /* k q as a double, then the integer doubles above it */
+                    t = ceil(nextafter(t, INFINITY));
+                uint64_t T = (uint64_t)t;
+                if (T > k * q && T % q != 0 && floor(t * (1.0 / (double)q)) < (double)(T / q))
+                    want[i] = a[8 * i] = -t;
+            }
+        }
+        found += want[i] != 0;
+    }
+    CHECK(want[1] != 0);
+    uint64_t *wa = malloc((size_t)ctx->L * n * 8), *wb = malloc((size_t)ctx->L * n * 8);
+    CHECK_OK(lat_ckks_round_rns_avx512(ctx, a, ctx->L, wa));
+    CHECK_OK(lat_ckks_round_rns_portable(ctx, a, ctx->L, wb));
+    CHECK(memcmp(wa, wb, (size_t)ctx->L * n * 8) == 0);
+    for (unsigned i = 0; i < ctx->L; i++)
+        if (want[i]) {
+            uint64_t q = ctx->primes[i];
+            CHECK_INT(wa[(size_t)i * n + 8 * i], q - (uint64_t)-want[i] % q);
+        }
+    printf("negative values with the quotient rounded up: %u of %u primes\n", found, ctx->L);
+    free(wa);
+    free(wb);
+    free(a);
+    ccz_lattice_context_free(ctx);
+}
+
 int main(int argc, char **argv)
 {
-    static const test_case cases[] = {T(test_precision), T(test_paths)};
+    static const test_case cases[] = {T(test_precision), T(test_paths),
+                                      T(test_negative_quotient_rounded_up)};
     return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
