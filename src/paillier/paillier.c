@@ -544,6 +544,9 @@ void ccz_paillier_key_free(ccz_paillier_key *k)
  * inverse does not exist (p divides L_p: not a valid key). */
 static int h_value(mpz_t h, const mpz_t g, const mpz_t p, const mpz_t p2, const mpz_t pm1)
 {
+    /* room for the subtraction's carry limb from the start: grown there, h would free a block
+     * holding g^(p-1) mod p^2 unwiped, a number 1 modulo p (its gcd with n less 1 is p) */
+    mpz_realloc2(h, mpz_sizeinbase(p2, 2) + 2 * GMP_NUMB_BITS);
     paillier_sec_powm(h, g, pm1, p2);
     mpz_sub_ui(h, h, 1);
     paillier_sec_div(h, h, p);

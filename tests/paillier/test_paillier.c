@@ -2002,6 +2002,8 @@ static struct {
     size_t count, hits;
     size_t bad_sizes;  /* frees whose size is not the block's (a sized allocator is misled) */
     const char *first; /* the name of the first secret found */
+    bool units;        /* blocks searched by gs_unit_mod_factor too */
+    mpz_t n;           /* the key's modulus, for gs_unit_mod_factor */
     struct {
         mp_limb_t *limbs;
         size_t len;
@@ -2009,8 +2011,72 @@ static struct {
     } s[SECRETS_MAX];
 } gs;
 
+/* Copies of the blocks freed while recording, searched afterwards for values known only then
+ * (the randomizers of a batch's encryptions, from its ciphertexts). */
+enum { RECORD_MAX = 4096 };
+static struct {
+    bool on;
+    size_t count;
+    void *copy[RECORD_MAX];
+    size_t size[RECORD_MAX];
+} gr;
+
+static void gr_record(const void *block, size_t size)
+{
+    if (!gr.on || gr.count >= RECORD_MAX || !size)
+        return;
+    gr.copy[gr.count] = malloc(size);
+    memcpy(gr.copy[gr.count], block, size);
+    gr.size[gr.count++] = size;
+}
+
+/* How many recorded blocks hold the limbs of x; with drop, the records are dropped after. */
+static size_t gr_hits(const mpz_t *x, size_t n, bool drop)
+{
+    size_t hits = 0;
+    for (size_t b = 0; b < gr.count; b++) {
+        for (size_t i = 0; i < n; i++) {
+            size_t len = mpz_size(x[i]) * sizeof(mp_limb_t);
+            hits += len && gr.size[b] >= len &&
+                    memmem(gr.copy[b], gr.size[b], mpz_limbs_read(x[i]), len);
+        }
+        if (drop)
+            free(gr.copy[b]);
+    }
+    if (drop)
+        gr.count = 0;
+    return hits;
+}
+
+/* A number in the block, its lowest limbs first, that is 1 modulo p or q but not modulo n (the
+ * decryption's c^(p-1) mod p^2 before its last reduction, or R A of the engine's pairs): its
+ * gcd with n after subtracting 1 is p or q. Every length of limbs from the block's start. */
+static bool gs_unit_mod_factor(const void *block, size_t size)
+{
+    size_t limbs = size / sizeof(mp_limb_t);
+    bool found = false;
+    if (!gs.units || !limbs)
+        return false;
+    mp_limb_t *x = malloc(limbs * sizeof *x);
+    memcpy(x, block, limbs * sizeof *x);
+    mpz_t v, g;
+    mpz_inits(v, g, NULL);
+    for (size_t len = 1; len <= limbs && !found; len++) {
+        if (x[len - 1] == 0)
+            continue; /* the same number as a shorter length */
+        mpz_import(v, len, -1, sizeof *x, 0, 0, x);
+        mpz_sub_ui(v, v, 1);
+        mpz_gcd(g, v, gs.n);
+        found = mpz_cmp_ui(g, 1) > 0 && mpz_cmp(g, gs.n) != 0;
+    }
+    mpz_clears(v, g, NULL);
+    free(x);
+    return found;
+}
+
 static void gs_scan(const void *block, size_t size)
 {
+    gr_record(block, size);
     if (!gs.armed)
         return;
     for (size_t i = 0; i < gs.count; i++)
@@ -2018,6 +2084,10 @@ static void gs_scan(const void *block, size_t size)
             if (!gs.hits++)
                 gs.first = gs.s[i].name;
         }
+    gs.armed = false; /* the search's own numbers are not searched */
+    if (gs_unit_mod_factor(block, size) && !gs.hits++)
+        gs.first = "a number 1 modulo p or q";
+    gs.armed = true;
 }
 
 static void *gs_alloc(size_t n)
@@ -2106,6 +2176,10 @@ static void test_freed_gmp_secrets(void)
     gs_add(t, "p - 3");
     mpz_sub_ui(t, q, 3);
     gs_add(t, "q - 3");
+    gs_add(k->p2, "p^2"); /* the engine's pairs keep the squares of the roots */
+    gs_add(k->q2, "q^2");
+    mpz_init_set(gs.n, p);
+    mpz_mul(gs.n, gs.n, q);
     for (unsigned long d = 5; d <= 200; d++) {
         mpz_set_ui(t, 0);
         mpz_setbit(t, 104 * d);
@@ -2117,6 +2191,12 @@ static void test_freed_gmp_secrets(void)
     }
     mpz_set_ui(m, 4242);
     CHECK_OK(ccz_paillier_encrypt(c, pk, m));
+    /* and the decryption's halves: c^(p-1) - 1 mod p^2 is a multiple of p, so it gives p as its
+     * gcd with n */
+    mpz_powm(t, c, k->pm1, k->p2);
+    gs_add(t, "c^(p-1) mod p^2");
+    mpz_powm(t, c, k->qm1, k->q2);
+    gs_add(t, "c^(q-1) mod q^2");
     ccz_buf jwk, lm;
     ccz_buf_init(&jwk, 0, true);
     ccz_buf_init(&lm, 0, true);
@@ -2129,7 +2209,9 @@ static void test_freed_gmp_secrets(void)
     json_decref(o);
 
     mp_set_memory_functions(gs_alloc, gs_realloc, gs_free);
-    /* decryption (the IFMA engine's pairs where the CPU has IFMA), one and a batch */
+    /* decryption (the IFMA engine's pairs where the CPU has IFMA), one and a batch; from here
+     * on every freed block is searched for numbers 1 modulo p or q too */
+    gs.units = true;
     gs_arm();
     CHECK_OK(ccz_paillier_decrypt(out, k, c));
     CHECK_INT(gs_disarm("decryption"), 0);
@@ -2143,11 +2225,36 @@ static void test_freed_gmp_secrets(void)
     CHECK(mpz_cmp(ms[2], m) == 0);
     for (int i = 0; i < 3; i++)
         mpz_clears(cs[i], ms[i], NULL);
+    /* a batch's encryptions (one lane group and one more): their randomizers
+     * rho = c (1 + m n)^-1 = c (1 - m n) mod n^2, each as good as its plaintext, are not left in
+     * what GMP frees */
+    mpz_t es[9], pm[9], rho, nn, n2;
+    mpz_inits(rho, nn, n2, NULL);
+    ccz_paillier_pub_n(nn, pk);
+    mpz_mul(n2, nn, nn);
+    for (int i = 0; i < 9; i++)
+        mpz_init(es[i]), mpz_init_set_ui(pm[i], 1000 + (unsigned long)i);
+    gr.on = true;
+    CHECK_OK(ccz_paillier_encrypt_batch(es, pk, (const mpz_t *)pm, 9, 1));
+    gr.on = false;
+    size_t rho_hits = 0;
+    for (int i = 0; i < 9; i++) {
+        mpz_mul(t, pm[i], nn);
+        mpz_ui_sub(t, 1, t); /* 1 - m n */
+        mpz_mul(rho, es[i], t);
+        mpz_mod(rho, rho, n2);
+        rho_hits += gr_hits((const mpz_t *)&rho, 1, i == 8);
+    }
+    CHECK_INT(rho_hits, 0);
+    for (int i = 0; i < 9; i++)
+        mpz_clears(es[i], pm[i], NULL);
+    mpz_clears(rho, nn, n2, NULL);
     /* encryption by CRT */
     gs_arm();
     CHECK_OK(ccz_paillier_encrypt_priv(out, k, m));
     CHECK_INT(gs_disarm("CRT encryption"), 0);
-    /* JWK written and read back, with p and q and with lambda and mu alone */
+    /* JWK written and read back, with p and q and with lambda and mu alone, the key's CRT values
+     * made afresh (h_p from g^(p-1) mod p^2, 1 modulo p) */
     gs_arm();
     CHECK_OK(ccz_paillier_key_write_json(&lm, k, CCZ_PAILLIER_JSON_JWK));
     CHECK_OK(ccz_paillier_load_json(&pk2, &k2, (const char *)jwk.ptr, jwk.len));
@@ -2167,12 +2274,14 @@ static void test_freed_gmp_secrets(void)
     CHECK_OK(ccz_paillier_key_write_json(&dec, k, CCZ_PAILLIER_JSON_PHE));
     CHECK_INT(gs_disarm("ccz's and python-paillier's JSON"), 0);
     CHECK_INT(gs.bad_sizes, 0);
+    gs.units = false;
     ccz_buf_free(&dec);
     mp_set_memory_functions(NULL, NULL, NULL);
 
     for (size_t i = 0; i < gs.count; i++)
         free(gs.s[i].limbs);
     gs.count = 0;
+    mpz_clear(gs.n);
     free(lm_text);
     ccz_buf_free(&jwk);
     ccz_buf_free(&lm);

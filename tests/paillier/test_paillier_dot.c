@@ -211,4 +211,65 @@ static void test_dot_shapes(void)
     gmp_randclear(r);
 }
 
-TEST_MAIN(T(test_dot), T(test_dot_shapes))
+/* More rows than the engine takes in one pass (32 groups of eight lanes) on one thread, the
+ * later rows' scalars far longer than the first pass's: each pass's digits (windows of the
+ * longest scalar in it) need more room than the first's, and every row is against one
+ * exponentiation per term and, decrypted, against the plaintexts. */
+static void test_dot_growing_rows(void)
+{
+    gmp_randstate_t r;
+    gmp_randinit_default(r);
+    gmp_randseed_ui(r, 20261216);
+    ccz_paillier_key *key = NULL;
+    CHECK_OK(ccz_paillier_keygen(&key, 1024));
+    if (!key)
+        return;
+    const ccz_paillier_pub *pk = ccz_paillier_key_pub(key);
+    enum { K = 2, ROWS = 300, SHORT = 260 };
+    mpz_t m[K], c[K], e[ROWS * K], out[ROWS], ref, n, sum, t;
+    mpz_inits(ref, n, sum, t, NULL);
+    ccz_paillier_pub_n(n, pk);
+    for (size_t i = 0; i < K; i++) {
+        mpz_inits(m[i], c[i], NULL);
+        mpz_urandomb(m[i], r, 100);
+        CHECK_OK(ccz_paillier_encrypt(c[i], pk, m[i]));
+    }
+    for (size_t q = 0; q < ROWS * K; q++) {
+        mpz_init(e[q]);
+        if (q < SHORT * K) /* the first pass: scalars of at most 4 bits */
+            mpz_urandomb(e[q], r, 4);
+        else /* after it: of n's size */
+            mpz_urandomm(e[q], r, n);
+        if (q % 3 == 2)
+            mpz_neg(e[q], e[q]);
+    }
+    for (size_t i = 0; i < ROWS; i++)
+        mpz_init(out[i]);
+    CHECK_OK(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, K, (const mpz_t *)e, ROWS, 1));
+    int same = 0, plain = 0;
+    for (size_t i = 0; i < ROWS; i++) {
+        naive(ref, pk, (const mpz_t *)c, (const mpz_t *)&e[i * K], K);
+        same += mpz_cmp(ref, out[i]) == 0;
+        if (i < SHORT - 2)
+            continue;
+        mpz_set_ui(sum, 0);
+        for (size_t j = 0; j < K; j++)
+            mpz_addmul(sum, e[i * K + j], m[j]);
+        mpz_mod(sum, sum, n);
+        CHECK_OK(ccz_paillier_decrypt(t, key, out[i]));
+        plain += mpz_cmp(t, sum) == 0;
+    }
+    CHECK_INT(same, ROWS);
+    CHECK_INT(plain, ROWS - SHORT + 2);
+    for (size_t i = 0; i < K; i++)
+        mpz_clears(m[i], c[i], NULL);
+    for (size_t q = 0; q < ROWS * K; q++)
+        mpz_clear(e[q]);
+    for (size_t i = 0; i < ROWS; i++)
+        mpz_clear(out[i]);
+    mpz_clears(ref, n, sum, t, NULL);
+    ccz_paillier_key_free(key);
+    gmp_randclear(r);
+}
+
+TEST_MAIN(T(test_dot), T(test_dot_shapes), T(test_dot_growing_rows))
