@@ -2249,6 +2249,25 @@ static void test_freed_gmp_secrets(void)
     for (int i = 0; i < 9; i++)
         mpz_clears(es[i], pm[i], NULL);
     mpz_clears(rho, nn, n2, NULL);
+    /* key generation: what GMP freed meanwhile holds neither of the new primes nor a number 1
+     * modulo one of them */
+    ccz_paillier_key *fresh;
+    gr.on = true;
+    CHECK_OK(ccz_paillier_keygen(&fresh, 1024));
+    gr.on = false;
+    mpz_t fresh_pq[2], n_fixed;
+    mpz_init_set(fresh_pq[0], fresh->p);
+    mpz_init_set(fresh_pq[1], fresh->q);
+    mpz_init_set(n_fixed, gs.n);
+    mpz_mul(gs.n, fresh->p, fresh->q);
+    size_t units = 0;
+    for (size_t b = 0; b < gr.count; b++)
+        units += gs_unit_mod_factor(gr.copy[b], gr.size[b]);
+    CHECK_INT(units, 0);
+    CHECK_INT(gr_hits((const mpz_t *)fresh_pq, 2, true), 0);
+    mpz_set(gs.n, n_fixed);
+    mpz_clears(fresh_pq[0], fresh_pq[1], n_fixed, NULL);
+    ccz_paillier_key_free(fresh);
     /* encryption by CRT */
     gs_arm();
     CHECK_OK(ccz_paillier_encrypt_priv(out, k, m));
