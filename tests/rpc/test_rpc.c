@@ -289,8 +289,41 @@ typedef struct {
 static ccz_rpc_packed *shared;
 static size_t server_max;
 
+/* "packed-limit": packed messages at the server's limit: one of limit + 1 bytes is refused
+ * with its size, one of exactly the limit is the answer. */
+static void answer_packed_limit(ccz_rpc_call *call)
+{
+    char *t = malloc(server_max);
+    Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
+    r.message = t;
+    for (size_t n = server_max - 2; n >= server_max - 3; n--) { /* a tag, a 2-byte length */
+        memset(t, 'p', n);
+        t[n] = '\0';
+        ccz_rpc_packed *p;
+        CHECK_OK(ccz_rpc_packed_new(&p, &r.base));
+        if (n == server_max - 2) {
+            CHECK_STATUS(ccz_rpc_send_packed(call, p), CCZ_ERR_TOO_LARGE);
+            char want[96];
+            snprintf(want, sizeof want, "message of %zu bytes exceeds the limit of %zu",
+                     server_max + 1, server_max);
+            CHECK_STR(ccz_error_detail(), want);
+        } else {
+            ccz_status st = ccz_rpc_reply_packed(call, p);
+            CHECK_OK(st);
+            if (st)
+                CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_RESOURCE_EXHAUSTED, "reply too large"));
+        }
+        ccz_rpc_packed_free(p);
+    }
+    free(t);
+}
+
 static void answer_packed(ccz_rpc_call *call, const char *name)
 {
+    if (!strcmp(name, "packed-limit")) {
+        answer_packed_limit(call);
+        return;
+    }
     bool big = !strcmp(name, "packed-big");
     ccz_rpc_packed *p = shared;
     /* a packed message of another type is refused */
@@ -796,6 +829,19 @@ static void test_limits(void)
     const char *text = say(ch, name, &st, NULL);
     CHECK_INT(st.code, CCZ_RPC_OK);
     CHECK(text && strncmp(text, "Hello nnnn", 10) == 0);
+    ccz_rpc_status_free(&st);
+    /* the same limit for a packed answer: 4096 bytes (a name of 4093) sent, 4097 refused */
+    Ratls__HelloRequest lim = RATLS__HELLO_REQUEST__INIT;
+    lim.name = "packed-limit";
+    resp = NULL;
+    CHECK_OK(ccz_rpc_unary(ch, &resp, &st, "/ratls.Greeter/SayHello", &lim.base,
+                           &ratls__hello_reply__descriptor, NULL));
+    CHECK_INT(st.code, CCZ_RPC_OK);
+    text = resp ? ((Ratls__HelloReply *)resp)->message : "";
+    CHECK_INT(strlen(text), 4093);
+    CHECK_INT(strspn(text, "p"), 4093);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
     ccz_rpc_status_free(&st);
     free(name);
     ccz_rpc_channel_free(ch);

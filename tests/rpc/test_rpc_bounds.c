@@ -75,10 +75,12 @@ static void answer_late(void *arg)
 static ccz_status too_many; /* what finishing with 70 trailers gave */
 
 /* What a handler's misuse of its call gave: a header after the headers went out, a trailer
- * and a second status after the call was finished. */
+ * a second status and a message after the call was finished; whether the call was alive before and
+ * after it was finished. */
 static struct {
-    ccz_status header, trailer, finish;
-    char header_why[128], trailer_why[128], finish_why[128];
+    ccz_status header, trailer, finish, send;
+    bool alive_before, alive_after;
+    char header_why[128], trailer_why[128], finish_why[128], send_why[128];
 } misuse;
 
 /* "later" is answered 200 ms on; "trailers" with 70 trailers (more headers than a response
@@ -108,7 +110,11 @@ static void hello(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload
         CHECK_OK(ccz_rpc_send(call, &r.base));
         misuse.header = ccz_rpc_call_add_header(call, "x-late", CCZ_SPAN("v", 1));
         snprintf(misuse.header_why, sizeof misuse.header_why, "%s", ccz_error_detail());
+        misuse.alive_before = ccz_rpc_call_alive(call);
         CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_OK, NULL));
+        misuse.alive_after = ccz_rpc_call_alive(call);
+        misuse.send = ccz_rpc_send(call, &r.base);
+        snprintf(misuse.send_why, sizeof misuse.send_why, "%s", ccz_error_detail());
         misuse.trailer = ccz_rpc_call_add_trailer(call, "x-late", CCZ_SPAN("v", 1));
         snprintf(misuse.trailer_why, sizeof misuse.trailer_why, "%s", ccz_error_detail());
         misuse.finish = ccz_rpc_finish(call, CCZ_RPC_INTERNAL, "again");
@@ -400,6 +406,120 @@ static void test_metadata_bound(void)
     ccz_rpc_server_free(srv);
 }
 
+/* At the server-wide bound a new call's metadata makes room the way request data does: four
+ * calls hold 60 KB of metadata (which is not shed) and a fifth 4 KiB of an unfinished message;
+ * a sixth call's 3 KB of metadata pass the bound of 66560 bytes, so the unfinished request is
+ * shed (RESOURCE_EXHAUSTED) and the sixth is served, not refused. */
+static void test_metadata_sheds_request(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
+    peer p;
+    peer_open(&p, target);
+    h2_body held[4];
+    int32_t ids[4];
+    for (int i = 0; i < 4; i++) {
+        held[i] = (h2_body){NULL, 0};
+        ids[i] = peer_call(&p, "/ratls.Greeter/SayHello", 15000, &held[i]);
+    }
+    uint8_t *f = hello_frame(1029);
+    doled part = {f, 1000, false};
+    int32_t big = peer_call_doled(&p, &part);
+    peer_pump(&p, 300, NULL, 0); /* its 1000 bytes are sent before the next call's headers */
+    CHECK_INT(p.status[SLOT(big)], -1);
+    h2_body b = {hello_z, sizeof hello_z};
+    int32_t next = peer_call(&p, "/ratls.Greeter/SayHello", 3000, &b);
+    peer_until(&p, next, false, 3000);
+    CHECK_INT(p.status[SLOT(next)], CCZ_RPC_OK);
+    CHECK_STR(p.message[SLOT(next)], "");
+    peer_until(&p, big, false, 3000);
+    CHECK_INT(p.status[SLOT(big)], CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(p.message[SLOT(big)], "the server holds too many request bytes (66560 bytes): the "
+                                    "largest unfinished request was shed");
+    for (int i = 0; i < 4; i++)
+        CHECK_INT(p.status[SLOT(ids[i])], -1); /* still waiting for their requests */
+    free(f);
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
+/* Held request bytes exactly at the server-wide bound are within it: four calls hold 58368
+ * bytes of metadata (3 x (4 + 4860) each) and two a page (4096 bytes) each for the first 1000
+ * bytes of a 1029-byte message, 66560 in all, the bound: neither is shed, and both are
+ * answered once their messages are complete. */
+static void test_held_at_bound(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
+    peer p;
+    peer_open(&p, target);
+    h2_body held[4];
+    for (int i = 0; i < 4; i++) {
+        held[i] = (h2_body){NULL, 0};
+        peer_call(&p, "/ratls.Greeter/SayHello", 3 * 4860, &held[i]);
+    }
+    uint8_t *f = hello_frame(1029);
+    doled part[2];
+    int32_t ids[2];
+    for (int i = 0; i < 2; i++) {
+        part[i] = (doled){f, 1000, false};
+        ids[i] = peer_call_doled(&p, &part[i]);
+    }
+    peer_pump(&p, 300, NULL, 0);
+    for (int i = 0; i < 2; i++) {
+        CHECK_INT(p.status[SLOT(ids[i])], -1); /* not shed */
+        part[i].avail = 29;
+        part[i].end = true;
+        CHECK_INT(nghttp2_session_resume_data(p.h2, ids[i]), 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        peer_until(&p, ids[i], false, 3000);
+        CHECK_INT(p.status[SLOT(ids[i])], CCZ_RPC_OK);
+        CHECK_STR(p.message[SLOT(ids[i])], "");
+    }
+    free(f);
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
+/* A message's length prefix is read anew for each message: a DATA frame with a whole message
+ * of 1029 bytes and the first 3 bytes of an 8-byte one, then a frame with the rest, makes the
+ * second message whole (here one too many on a unary call), not one that waits for 1029
+ * bytes. */
+static void test_second_prefix(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
+    peer p;
+    peer_open(&p, target);
+    uint8_t two[1029 + sizeof hello_z];
+    uint8_t *f = hello_frame(1029);
+    memcpy(two, f, 1029);
+    memcpy(two + 1029, hello_z, sizeof hello_z);
+    free(f);
+    doled b = {two, 1029 + 3, false};
+    int32_t id = peer_call_doled(&p, &b);
+    peer_pump(&p, 300, NULL, 0);
+    CHECK_INT(p.status[SLOT(id)], -1);
+    b.avail = sizeof hello_z - 3;
+    b.end = true;
+    CHECK_INT(nghttp2_session_resume_data(p.h2, id), 0);
+    peer_until(&p, id, false, 3000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_UNIMPLEMENTED);
+    CHECK_STR(p.message[SLOT(id)], "more than one request message on a unary call");
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
 /* A call the server ends before its client has finished sending (an unknown method; its stream
  * left open by the client) is reset with NO_ERROR once its status is out, as gRPC does; one
  * whose client had finished is not. */
@@ -615,13 +735,20 @@ static void test_call_misuse(void)
     CHECK_STR(misuse.trailer_why, "the call is finished");
     CHECK_STATUS(misuse.finish, CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(misuse.finish_why, "the call is finished already");
+    CHECK(misuse.alive_before);
+    CHECK(!misuse.alive_after); /* a finished call is over for its handler */
+    CHECK_STATUS(misuse.send, CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(misuse.send_why,
+              "the call is over (finished, cancelled, past its deadline or disconnected)");
     peer_close_all(&p);
     rpc_serve_stop(srv, thread, 500);
     ccz_rpc_server_free(srv);
 }
 
 /* Registering a method without a /package.Service/Method path (or of 256 characters or more),
- * or one registered already, is refused; so is running a server that listens nowhere. */
+ * or one registered already, is refused; so is running a server that listens nowhere. Options
+ * of version 2 are read (a max_conn_buffer too small for a message is refused); version 1 has
+ * no such field, so the same options are taken. */
 static void test_server_setup_refused(void)
 {
     ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
@@ -655,6 +782,15 @@ static void test_server_setup_refused(void)
     CHECK_STR(ccz_error_detail(), "method /ratls.Greeter/SayHello is registered already");
     CHECK_STATUS(ccz_rpc_server_run(srv), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "the server listens nowhere");
+    ccz_rpc_server_free(srv);
+    so.version = 2;
+    so.max_conn_buffer = 1000;
+    srv = NULL;
+    CHECK_STATUS(ccz_rpc_server_new(&srv, &so), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK(srv == NULL);
+    CHECK_CONTAINS(ccz_error_detail(), "max_conn_buffer must hold a message and two frames");
+    so.version = 1;
+    CHECK_OK(ccz_rpc_server_new(&srv, &so));
     ccz_rpc_server_free(srv);
 }
 
@@ -1317,7 +1453,8 @@ static void test_reserved_headers(void)
     ccz_rpc_server_free(srv);
 }
 
-TEST_MAIN(T(test_metadata_bound), T(test_early_end_reset), T(test_cancelled_call),
+TEST_MAIN(T(test_metadata_bound), T(test_metadata_sheds_request), T(test_held_at_bound),
+          T(test_second_prefix), T(test_early_end_reset), T(test_cancelled_call),
           T(test_unsendable_status), T(test_zero_window_stall), T(test_idle_timely),
           T(test_call_misuse), T(test_server_setup_refused), T(test_rapid_reset),
           T(test_unread_statuses), T(test_ping_flood), T(test_continuation_flood),
