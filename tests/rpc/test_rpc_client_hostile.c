@@ -67,7 +67,9 @@ typedef enum {
     TYPED_ERROR,   /* HTTP http_error of application/grpc, headers only (their END_STREAM) */
     GARBAGE,       /* bytes that are not HTTP/2 frames, the connection kept open */
     BAD_HEADER,    /* a well-formed answer whose headers hold one HTTP/2 forbids (connection) */
-    SILENT_ONE     /* SILENT, one stream at a time (SETTINGS_MAX_CONCURRENT_STREAMS 1) */
+    SILENT_ONE,    /* SILENT, one stream at a time (SETTINGS_MAX_CONCURRENT_STREAMS 1) */
+    GOAWAY_ONE     /* one stream at a time, the first answered under a GOAWAY naming it last;
+                      the next connection is WELL_FORMED */
 } misdeed;
 
 typedef struct {
@@ -273,6 +275,18 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
         return nghttp2_submit_goaway(s, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL, 0)
                    ? NGHTTP2_ERR_CALLBACK_FAILURE
                    : 0;
+    if (h->what == GOAWAY_ONE) { /* this stream answered, no other opened here */
+        h->trailers = true;
+        h->sent = 0;
+        h->body = reply, h->body_len = sizeof reply;
+        nghttp2_nv ok[] = {NV(":status", "200"), NV("content-type", "application/grpc")};
+        nghttp2_data_provider p = {.read_callback = read_body};
+        return nghttp2_submit_goaway(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_NO_ERROR, NULL,
+                                     0) ||
+                       nghttp2_submit_response(s, f->hd.stream_id, ok, 2, &p)
+                   ? NGHTTP2_ERR_CALLBACK_FAILURE
+                   : 0;
+    }
     if (h->what == GOAWAY_LATE) { /* answering, then claiming it never saw the call */
         nghttp2_nv ok[] = {NV(":status", "200"), NV("content-type", "application/grpc")};
         nghttp2_data_provider p = {.read_callback = read_goaway};
@@ -394,7 +408,8 @@ static void *serve(void *arg)
         return NULL;
     pthread_t next;
     hostile h2 = {.listen_fd = h->listen_fd, .what = WELL_FORMED};
-    bool then = h->what == GOAWAY_LONG || h->what == GOAWAY_REFUSE || h->what == GOAWAY_LATE;
+    bool then = h->what == GOAWAY_LONG || h->what == GOAWAY_REFUSE || h->what == GOAWAY_LATE ||
+                h->what == GOAWAY_ONE;
     if (then)
         test_thread(&next, serve, &h2);
     if (settings_delay_ms) /* a slow server: connecting takes this long */
@@ -412,7 +427,9 @@ static void *serve(void *arg)
     nghttp2_option_del(opt);
     nghttp2_session_callbacks_del(cb);
     nghttp2_settings_entry one = {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 1};
-    CHECK_INT(nghttp2_submit_settings(s, NGHTTP2_FLAG_NONE, &one, h->what == SILENT_ONE), 0);
+    CHECK_INT(nghttp2_submit_settings(s, NGHTTP2_FLAG_NONE, &one,
+                                      h->what == SILENT_ONE || h->what == GOAWAY_ONE),
+              0);
     uint8_t buf[16384];
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -954,12 +971,13 @@ static int64_t mono_ms(void)
 typedef struct {
     int code;
     int64_t at;
+    char text[64];
 } ended;
 
 static void end_at(const ccz_rpc_status *st, void *payload)
 {
     ended *e = payload;
-    e->code = st->code;
+    keep_end(&e->code, e->text, st);
     e->at = mono_ms();
 }
 
@@ -976,7 +994,7 @@ static void test_queued_call_deadline(void)
     ccz_rpc_channel_opts o = CCZ_RPC_CHANNEL_OPTS_INIT;
     ccz_rpc_channel *ch = NULL;
     CHECK_OK(ccz_rpc_channel_new(&ch, target, &o));
-    ended first = {-1, 0}, second = {-1, 0};
+    ended first = {-1, 0, ""}, second = {-1, 0, ""};
     int64_t t0 = mono_ms();
     CHECK_OK(start_hello(ch, "first", 1500, NULL, end_at, &first));
     CHECK_OK(start_hello(ch, "second", 200, NULL, end_at, &second));
@@ -992,10 +1010,68 @@ static void test_queued_call_deadline(void)
     close(h.listen_fd);
 }
 
+/* A call queued behind the server's one stream when the server goes away (GOAWAY naming the
+ * first call's stream last): nghttp2 cannot open its stream on that connection, so it ends
+ * UNAVAILABLE at once, unsent (not at its deadline); a synchronous unary call in its place is
+ * sent again on a new connection and answered there. */
+static void test_queued_call_goaway_retried(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    hostile h = {.what = GOAWAY_ONE};
+    pthread_t t;
+    char target[64];
+    hostile_start(&h, 2, &t, target);
+    ccz_rpc_channel_opts o = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, target, &o));
+    ended first = {-1, 0, ""}, second = {-1, 0, ""};
+    atomic_store(&requests, 0);
+    int64_t t0 = mono_ms();
+    CHECK_OK(start_hello(ch, "first", 3000, NULL, end_at, &first));
+    CHECK_OK(start_hello(ch, "second", 3000, NULL, end_at, &second));
+    CHECK_OK(ccz_rpc_channel_run(ch));
+    CHECK_INT(first.code, CCZ_RPC_OK);
+    CHECK_INT(second.code, CCZ_RPC_UNAVAILABLE);
+    CHECK_STR(second.text, "the request could not be sent: request HEADERS is not allowed");
+    CHECK_INT(atomic_load(&requests), 1);
+    CHECK(second.at - t0 < 2000); /* not at its deadline */
+    ccz_rpc_channel_free(ch);
+    shutdown(h.listen_fd, SHUT_RDWR); /* no second connection came */
+    pthread_join(t, NULL);
+    close(h.listen_fd);
+
+    /* the second call synchronous */
+    h = (hostile){.what = GOAWAY_ONE};
+    hostile_start(&h, 2, &t, target);
+    CHECK_OK(ccz_rpc_channel_new(&ch, target, &o));
+    atomic_store(&requests, 0);
+    first = (ended){-1, 0, ""};
+    CHECK_OK(start_hello(ch, "first", 3000, NULL, end_at, &first));
+    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
+    req.name = "second";
+    ccz_rpc_call_opts co = CCZ_RPC_CALL_OPTS_INIT;
+    co.deadline_ms = 3000;
+    ccz_rpc_status st;
+    ProtobufCMessage *resp = NULL;
+    CHECK_OK(ccz_rpc_unary(ch, &resp, &st, "/ratls.Greeter/SayHello", &req.base,
+                           &ratls__hello_reply__descriptor, &co));
+    CHECK_INT(st.code, CCZ_RPC_OK);
+    CHECK_STR(resp ? ((Ratls__HelloReply *)resp)->message : "", "hi");
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    ccz_rpc_status_free(&st);
+    CHECK_OK(ccz_rpc_channel_run(ch));
+    CHECK_INT(first.code, CCZ_RPC_OK);
+    CHECK_INT(atomic_load(&requests), 2);
+    ccz_rpc_channel_free(ch);
+    pthread_join(t, NULL);
+    close(h.listen_fd);
+}
+
 TEST_MAIN(T(test_hostile_answers), T(test_silent_answer), T(test_malformed_status),
           T(test_http_errors), T(test_trailers_only), T(test_header_flood),
           T(test_local_status_sticks), T(test_goaway_new_calls_reconnect),
           T(test_deadline_then_new_call), T(test_unary_connect_time_off_deadline),
           T(test_goaway_unprocessed_retried), T(test_goaway_after_headers_not_retried),
           T(test_header_list_edge), T(test_long_metadata_keys), T(test_broken_http2),
-          T(test_queued_call_deadline))
+          T(test_queued_call_deadline), T(test_queued_call_goaway_retried))
