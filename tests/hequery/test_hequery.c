@@ -423,6 +423,10 @@ static void test_algorithms_agree(void)
     ccz_heq_client *c;
     CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_FAITHFUL));
     lookup(s, c, "Oregon", "Salem");
+    /* Utah too: a mask of the power 15 (1 - 1/d, d the entry's nibble less the query's) is 0
+     * only where d = 1, as Utah's first nibble is against Oregon's (Oregon's lookup is right
+     * either way); no nibble of Oregon's is one more than Utah's, so its value would stay in */
+    lookup(s, c, "Utah", "Salt Lake City UT");
     ccz_heq_client_free(c);
     CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_PACKED));
     CHECK(lookup(s, c, "Utah", "Salt Lake City UT") >= 30);
@@ -1511,9 +1515,104 @@ static void test_service_options(void)
     ccz_heq_db_free(db);
 }
 
+/* The C API's check of a query's parameters, each field alone: the fast algorithm's with only
+ * the first prime another (65537, 1 mod 2N), or only the plaintext modulus (65537); each is
+ * refused before the keys are loaded, with what the query has. */
+static void test_query_params(void)
+{
+    ccz_heq_db *db = db_of("key,value\n");
+    ccz_heq_server *s = server_of(db);
+    ccz_heq_client *c;
+    CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_FAST));
+    ccz_heq_query q;
+    ccz_span keys[CCZ_HEQ_KEY_CTS];
+    CHECK_OK(ccz_heq_client_query(&q, c, CCZ_LIT("key")));
+    ccz_lattice_params p;
+    ccz_lattice_context *ctx;
+    CHECK_OK(ccz_heq_params(&p, CCZ_HEQ_FAST));
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    unsigned n_primes;
+    const uint64_t *primes = ccz_lattice_context_primes(&n_primes, ctx);
+    memcpy(p.coeff_primes, primes, n_primes * sizeof *primes);
+    p.n_primes = n_primes;
+    ccz_lattice_context_free(ctx);
+    ccz_buf first = CCZ_BUF_INIT, t = CCZ_BUF_INIT;
+    p.coeff_primes[0] = 65537; /* the other four as they are */
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    CHECK_OK(ccz_lattice_params_save(&first, ctx));
+    ccz_lattice_context_free(ctx);
+    CHECK_OK(ccz_heq_params(&p, CCZ_HEQ_FAST));
+    p.plain_modulus = 65537;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    CHECK_OK(ccz_lattice_params_save(&t, ctx));
+    ccz_lattice_context_free(ctx);
+    ccz_heq_answer a;
+    ccz_heq_query_view qv = ccz_heq_query_view_of(&q, keys);
+    qv.params = ccz_buf_span(&first);
+    CHECK_STATUS(ccz_heq_server_answer(&a, s, &qv), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(),
+                   "parameters: the fast algorithm runs BFV with N = 8192, t = 17 and SEAL's "
+                   "default chain of 5 primes; the query has BFV with N = 8192, t = 17, 5 primes");
+    CHECK(a.value.ptr == NULL && a.value.len == 0);
+    qv.params = ccz_buf_span(&t);
+    CHECK_STATUS(ccz_heq_server_answer(&a, s, &qv), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "the query has BFV with N = 8192, t = 65537, 5 primes");
+    CHECK(a.value.ptr == NULL && a.value.len == 0);
+    ccz_buf_free(&first);
+    ccz_buf_free(&t);
+    ccz_heq_query_free(&q);
+    ccz_heq_client_free(c);
+    ccz_heq_server_free(s);
+    ccz_heq_db_free(db);
+}
+
+/* A packed database of two blocks: a 256-byte value makes 128 chunks a value, so 128 entries
+ * a block, and 129 entries two blocks, the second of one entry. The entry asked for is in the
+ * first block with probability 128/129 each time: its sum is kept when the second is added. */
+static void test_packed_blocks(void)
+{
+    if (UNDER_ASAN) {
+        fprintf(stderr, "  sanitizer build: two packed blocks run in the optimized build\n");
+        return;
+    }
+    char *csv = malloc(128 * 10 + 5 + CCZ_HEQ_MAX_VALUE + 1), *p = csv;
+    for (int i = 0; i < 128; i++)
+        p += sprintf(p, "k%03d,v%03d\n", i, i);
+    p += sprintf(p, "long,");
+    memset(p, 'L', CCZ_HEQ_MAX_VALUE);
+    p[CCZ_HEQ_MAX_VALUE] = 0;
+    ccz_heq_db *db = db_of(csv);
+    CHECK_INT(ccz_heq_db_size(db), 129);
+    ccz_heq_server *s = server_of(db);
+    ccz_heq_client *c;
+    CHECK_OK(ccz_heq_client_new(&c, CCZ_HEQ_PACKED));
+    ccz_heq_query q;
+    ccz_span keys[CCZ_HEQ_KEY_CTS];
+    CHECK_OK(ccz_heq_client_query(&q, c, CCZ_LIT("k005")));
+    ccz_heq_query_view qv = ccz_heq_query_view_of(&q, keys);
+    for (int i = 0; i < 2; i++) {
+        ccz_heq_answer a;
+        ccz_buf v = CCZ_BUF_INIT;
+        int budget = 0;
+        CHECK_OK(ccz_heq_server_answer(&a, s, &qv));
+        CHECK_INT(a.block, 128);
+        CHECK_INT(a.chunks, 128);
+        CHECK_OK(ccz_heq_client_decode(&v, &budget, c, ccz_buf_span(&a.value), a.block, a.chunks));
+        CHECK(v.len == 4 && memcmp(v.ptr, "v005", 4) == 0 && budget > 0);
+        ccz_buf_free(&v);
+        ccz_buf_free(&a.value);
+    }
+    ccz_heq_query_free(&q);
+    ccz_heq_client_free(c);
+    ccz_heq_server_free(s);
+    ccz_heq_db_free(db);
+    free(csv);
+}
+
 TEST_MAIN(T(test_db), T(test_algorithms), T(test_client), T(test_key_lengths),
           T(test_algorithms_agree), T(test_no_randomness), T(test_packed_empty_values),
           T(test_packed_order), T(test_nibble_distance), T(test_batches), T(test_answer_forms),
           T(test_service), T(test_busy), T(test_pending_exact), T(test_packed_service),
           T(test_default_pending), T(test_deadline_in_queue), T(test_gone_in_queue),
-          T(test_abandoned_at_the_end), T(test_abandoned_while_running), T(test_service_options))
+          T(test_abandoned_at_the_end), T(test_abandoned_while_running), T(test_service_options),
+          T(test_query_params), T(test_packed_blocks))

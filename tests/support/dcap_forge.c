@@ -135,6 +135,12 @@ void forge_new_pck_key(forge *f)
     f->pck_key = gen();
 }
 
+void forge_new_pck_key_p384(forge *f)
+{
+    EVP_PKEY_free(f->pck_key);
+    f->pck_key = EVP_EC_gen("P-384");
+}
+
 forge *forge_new(void)
 {
     return forge_make(false);
@@ -254,15 +260,21 @@ static void sgx_ext_der(ccz_buf *out, const ccz_pck_ext *x, bool platform)
 static void sign_raw(uint8_t sig[64], EVP_PKEY *key, const uint8_t *msg, size_t n)
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char der[80];
+    unsigned char der[128]; /* room for a P-384 key's (forge_new_pck_key_p384) */
     size_t len = sizeof der;
     EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key);
     EVP_DigestSign(md, der, &len, msg, n);
     EVP_MD_CTX_free(md);
     const unsigned char *p = der;
     ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)len);
-    BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, 32);
-    BN_bn2binpad(ECDSA_SIG_get0_s(es), sig + 32, 32);
+    memset(sig, 0, 64);
+    /* a P-384 signature does not fit: its halves are cut to their last 32 bytes */
+    uint8_t half[48];
+    int k = EVP_PKEY_get_bits(key) > 256 ? 48 : 32;
+    BN_bn2binpad(ECDSA_SIG_get0_r(es), half, k);
+    memcpy(sig, half + k - 32, 32);
+    BN_bn2binpad(ECDSA_SIG_get0_s(es), half, k);
+    memcpy(sig + 32, half + k - 32, 32);
     ECDSA_SIG_free(es);
 }
 

@@ -28,6 +28,9 @@ ccz_trust *forge_trust(const forge *f);
 /* A new PCK key: the quotes forged from now on carry a PCK certificate for it (another
  * platform under the same PCK CA). */
 void forge_new_pck_key(forge *f);
+/* A new PCK key on P-384, which DCAP does not use (the QE report signature it makes is not a
+ * P-256 one). */
+void forge_new_pck_key_p384(forge *f);
 
 typedef struct {
     int version; /* 3, 4, 5 */

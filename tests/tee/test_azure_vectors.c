@@ -413,6 +413,23 @@ static void test_tdx(void)
     hex_claim(&r, "report_data", "6368616c6c656e6765");
     hex_claim(&r, "tpm.pcr00", "782b20b10f55cc46e2142cc2145d548698073e5beb82752c8d7f9279f0d8a273");
     hex_claim(&r, "fmspc", "00806f050000");
+    /* an event log is replayed into the TD quote's RTMRs as for a plain TD quote: trustee's
+     * CCEL_data is not this TD's, so register 1 does not match RTMR0 */
+    ccz_buf lb = CCZ_BUF_INIT;
+    CHECK_OK(vectors_read(
+        &lb, "more/confidential-containers_trustee/deps/eventlog/test_data/CCEL_data", false));
+    ccz_eventlog *log = NULL;
+    CHECK_OK(ccz_eventlog_parse(&log, ccz_buf_span(&lb)));
+    ccz_verify_opts lo = CCZ_VERIFY_OPTS_INIT;
+    lo.at_unix = IN_TDX_COLLATERAL;
+    lo.trust = get_trust();
+    lo.collateral = col;
+    lo.eventlog = log;
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&ev), &lo), CCZ_ERR_REPLAY_MISMATCH);
+    CHECK_STR(r.step, "eventlog");
+    CHECK_CONTAINS(r.message, "register 1 replays to 2dc712306a963ead");
+    ccz_eventlog_free(log);
+    ccz_buf_free(&lb);
     CHECK_STATUS(verify_at(&r, ccz_buf_span(&ev), NOW, "65676e656c6c616863", NULL),
                  CCZ_ERR_REPORT_DATA_MISMATCH);
     ccz_buf bad = CCZ_BUF_INIT;

@@ -710,6 +710,15 @@ static void test_json_mac_and_eventlog(void)
     CHECK_OK(ccz_verify(&r, ccz_buf_span(&js), &o));
     CHECK_INT(r.claims.csv.version, 1);
     CHECK(!r.claims.csv.mac_checked);
+    /* a caller's event log with a version 1 report: it has no RTMRs to replay the log into */
+    ccz_eventlog *l1;
+    CHECK_OK(ccz_eventlog_parse(&l1, ccz_buf_span(&log)));
+    o.eventlog = l1;
+    CHECK_STATUS(ccz_verify(&r, ccz_buf_span(&js), &o), CCZ_ERR_UNSUPPORTED);
+    CHECK_STR(r.step, "eventlog");
+    CHECK_CONTAINS(r.message, "a version 1 CSV report has no RTMRs");
+    o.eventlog = NULL;
+    ccz_eventlog_free(l1);
     /* version 2 JSON whose own log has no SM3 digests: refused, unless the caller gives a log,
      * which is replayed instead and is the one the claims carry */
     log_alg = 0x0b;

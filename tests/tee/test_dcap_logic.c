@@ -340,6 +340,14 @@ static void test_tdx_module_version_above_zero(void)
     CHECK_STR(o.tcb, "tdx_module_mismatch");
     tdx_opts(&qo, 4, 4, 1, 1); /* byte 2 still counts */
     CHECK_STR(run(&qo, &co).tcb, "tcb_level_not_found");
+    /* byte 1, the major version, is the module identity's to judge as well: a level asking for
+     * 2 there still matches a module of major version 1 */
+    char levels2[8192] = "[";
+    level(levels2, sizeof levels2, 5, 10, (int[]){5, 2, 2}, "UpToDate", NULL);
+    tcb_info(ti, sizeof ti, true, levels2 + 1, modules_tdx01);
+    co = coll(ti, qe_identity(true, NULL));
+    tdx_opts(&qo, 4, 4, 1, 2);
+    EXPECT(run(&qo, &co), "UpToDate", "");
 }
 
 static void test_td_relaunch(void)
@@ -391,6 +399,19 @@ static void test_td_relaunch_configuration_needed(void)
     CHECK_STR(o.platform, "TDRelaunchAdvisedConfigurationNeeded");
     qo.tee_tcb_svn2[2] = 2; /* no relaunch would help */
     EXPECT(run(&qo, &co), "OutOfDateConfigurationNeeded", "INTEL-SA-00300");
+    /* the SGX level's status counts too: ConfigurationNeeded there, the TDX level (a lower one)
+     * plain OutOfDate */
+    char levels2[8192] = "[";
+    level(levels2, sizeof levels2, 5, 10, (int[]){0, 0, 3}, "ConfigurationNeeded", NULL);
+    level(levels2, sizeof levels2, 5, 10, (int[]){0, 0, 2}, "OutOfDate", NULL);
+    tcb_info(ti, sizeof ti, true, levels2 + 1, modules_tdx01);
+    co = coll(ti, qe_identity(true, NULL));
+    qo.tee_tcb_svn2[2] = 3;
+    o = run(&qo, &co);
+    EXPECT(o, "TDRelaunchAdvisedConfigurationNeeded", "INTEL-SA-00300");
+    CHECK_STR(o.platform, "TDRelaunchAdvisedConfigurationNeeded");
+    qo.td15 = false; /* without TEE_TCB_SVN2: the module's OutOfDate folds in as it stands */
+    EXPECT(run(&qo, &co), "OutOfDate", "INTEL-SA-00300");
 }
 
 /* The TDX module identity's id is TDX_ and the major version in two upper-case hex digits. */

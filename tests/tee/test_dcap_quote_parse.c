@@ -73,6 +73,8 @@ static void headers(void)
     put_le16(q.ptr, 4);
     put_le16(q.ptr + 2, 3); /* ECDSA P-384 */
     REFUSED(&q, q.len, CCZ_ERR_UNSUPPORTED, "quote attestation key type 3 is not supported");
+    /* still taken for a DCAP quote, so that the verifier says why it is refused */
+    CHECK_INT(ccz_evidence_detect(ccz_buf_span(&q)), CCZ_TEE_SGX);
     put_le16(q.ptr + 2, 2);
     put_le32(q.ptr + 4, 0x80);
     REFUSED(&q, q.len, CCZ_ERR_UNSUPPORTED, "quote TEE type 0x80 is not SGX (0) or TDX (0x81)");
@@ -190,7 +192,7 @@ typedef struct {
 /* Set by the test, read by extension(): the TCB entry's value tag (0: SEQUENCE); a TCB entry
  * .2.0 (no component) with value 0x55; a TCB entry .2.1.1.1... (more arcs than any ccz reads). */
 static uint8_t tcb_tag;
-static bool arc0, long_oid;
+static bool arc0, long_oid, no_pce_id;
 
 static const ext_spec good_ext = {16, 6, 0x04, {5}, 1, 1, 0, false, false, false};
 
@@ -221,7 +223,8 @@ static void extension(ccz_buf *out, const ext_spec *e)
     }
     /* the TCB entry: { OID .2, SEQUENCE OF pairs } */
     pair(&body, 0x01, (const uint8_t[]){2}, 1, tcb_tag ? tcb_tag : 0x30, tcb.ptr, tcb.len);
-    pair(&body, 0x01, (const uint8_t[]){3}, 1, 0x04, (const uint8_t[]){0, 0}, 2);
+    if (!no_pce_id)
+        pair(&body, 0x01, (const uint8_t[]){3}, 1, 0x04, (const uint8_t[]){0, 0}, 2);
     if (e->stray)
         pair(&body, 0x02, (const uint8_t[]){4}, 1, 0x04, bytes, 3);
     if (!e->skip_fmspc)
@@ -306,6 +309,32 @@ static void pck_extension(void)
     CHECK_STATUS(ext_parse(&good_ext, &x), CCZ_ERR_MALFORMED);
     tcb_tag = 0;
     CHECK_CONTAINS(ccz_error_detail(), "PCK SGX extension: TCB is not a SEQUENCE");
+    /* the PCE-ID is required as the FMSPC is (the TCB info is matched on both) */
+    no_pce_id = true;
+    CHECK_STATUS(ext_parse(&good_ext, &x), CCZ_ERR_MALFORMED);
+    no_pce_id = false;
+    CHECK_CONTAINS(ccz_error_detail(), "PCK SGX extension lacks the PCE-ID");
+}
+
+/* A TD report is 584 bytes (1.0) or 648 (1.5, TEE_TCB_SVN2 and MRSERVICETD): nothing may
+ * follow either, nor may a 1.5 report be cut short. */
+static void td_report_lengths(void)
+{
+    static uint8_t body[649];
+    static ccz_tdx_claims t;
+    uint8_t rd[64];
+    body[520] = 0x5a; /* the first byte of the report data */
+    body[584] = 7;    /* TEE_TCB_SVN2[0] */
+    CHECK_OK(ccz_dcap_td_report_decode(&t, rd, CCZ_SPAN(body, 584)));
+    CHECK(!t.td_report_15);
+    CHECK_INT(rd[0], 0x5a);
+    CHECK_OK(ccz_dcap_td_report_decode(&t, rd, CCZ_SPAN(body, 648)));
+    CHECK(t.td_report_15);
+    CHECK_INT(t.tee_tcb_svn2[0], 7);
+    CHECK_STATUS(ccz_dcap_td_report_decode(&t, rd, CCZ_SPAN(body, 649)), CCZ_ERR_TRAILING_DATA);
+    CHECK_CONTAINS(ccz_error_detail(), "TD report");
+    CHECK_STATUS(ccz_dcap_td_report_decode(&t, rd, CCZ_SPAN(body, 647)), CCZ_ERR_TRUNCATED);
+    CHECK_STATUS(ccz_dcap_td_report_decode(&t, rd, CCZ_SPAN(body, 583)), CCZ_ERR_TRUNCATED);
 }
 
 static void cleanup(void)
@@ -313,4 +342,4 @@ static void cleanup(void)
     forge_free(F);
 }
 
-TEST_MAIN(T(headers), T(v5_bodies), T(cuts), T(pck_extension), T(cleanup))
+TEST_MAIN(T(headers), T(v5_bodies), T(cuts), T(pck_extension), T(td_report_lengths), T(cleanup))

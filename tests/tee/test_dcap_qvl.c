@@ -653,6 +653,24 @@ static void test_pce_id_and_fmspc(void)
                 "collateral_mismatch", "tcb_info");
 }
 
+/* A PCK certificate whose key is not P-256 is refused at the PCK chain, as malformed, before
+ * any signature is tried with it */
+static void test_pck_key_not_p256(void)
+{
+    forge *f = forge_new();
+    forge_new_pck_key_p384(f);
+    forge_quote_opts qo;
+    sgx_quote(&qo);
+    char *t = forge_dump(sgx_tcb_info()), *q = forge_dump(forge_qe_identity(false, qe_levels()));
+    forge_collateral_opts co = {t, q, 1735689600, 2051222400, false, false};
+    forge_outcome o = forge_verify(f, AT, &qo, &co, NULL);
+    EXPECT_FAIL(o, "key_malformed", "pck_chain");
+    CHECK_CONTAINS(o.message, "the PCK certificate's key is not P-256");
+    free(t);
+    free(q);
+    forge_free(f);
+}
+
 static void cleanup(void)
 {
     forge_free(F);
@@ -663,4 +681,4 @@ TEST_MAIN(T(test_forge_pki_is_intel_shaped), T(test_documents_intel_refuses),
           T(test_distinct_levels_are_kept), T(test_first_failure_is_qvls),
           T(test_td_relaunch_as_qvl), T(test_collateral_before_issue_date),
           T(test_each_cpu_svn_component), T(test_each_tdx_component), T(test_pce_id_and_fmspc),
-          T(cleanup))
+          T(test_pck_key_not_p256), T(cleanup))
