@@ -766,7 +766,12 @@ ccz_status ccz_paillier_encrypt_priv(mpz_t c, const ccz_paillier_key *k, const m
     if (pk->djn) /* the fixed-base table is as fast */
         return ccz_paillier_encrypt(c, pk, m);
     mpz_t r, x[2]; /* r^n mod p^2 and mod q^2 */
-    mpz_inits(r, x[0], x[1], NULL);
+    /* x with room for the join from the start: grown there, x[0] would free blocks holding
+     * (a - b) mod p^2 and q^2 ((a - b) (q^2)^-1 mod p^2), whose gcd with n is q, unwiped */
+    size_t room = mpz_sizeinbase(pk->n2, 2) + 2 * GMP_NUMB_BITS;
+    mpz_init(r);
+    mpz_init2(x[0], room);
+    mpz_init2(x[1], room);
     ccz_status s = rand_unit(r, pk->n);
     /* the exponents are below p^2 and q^2: a public bound */
     if (s == CCZ_OK)

@@ -2048,9 +2048,10 @@ static size_t gr_hits(const mpz_t *x, size_t n, bool drop)
     return hits;
 }
 
-/* A number in the block, its lowest limbs first, that is 1 modulo p or q but not modulo n (the
- * decryption's c^(p-1) mod p^2 before its last reduction, or R A of the engine's pairs): its
- * gcd with n after subtracting 1 is p or q. Every length of limbs from the block's start. */
+/* A number in the block, its lowest limbs first, that is 0 or 1 modulo p or q but not modulo n
+ * (the decryption's c^(p-1) mod p^2 before its last reduction, R A of the engine's pairs, a CRT
+ * join's multiple of q^2): its gcd with n, or with n after subtracting 1, is p or q. Every length
+ * of limbs from the block's start. */
 static bool gs_unit_mod_factor(const void *block, size_t size)
 {
     size_t limbs = size / sizeof(mp_limb_t);
@@ -2065,9 +2066,11 @@ static bool gs_unit_mod_factor(const void *block, size_t size)
         if (x[len - 1] == 0)
             continue; /* the same number as a shorter length */
         mpz_import(v, len, -1, sizeof *x, 0, 0, x);
-        mpz_sub_ui(v, v, 1);
-        mpz_gcd(g, v, gs.n);
-        found = mpz_cmp_ui(g, 1) > 0 && mpz_cmp(g, gs.n) != 0;
+        for (int minus = 0; minus < 2 && !found; minus++) {
+            mpz_sub_ui(v, v, (unsigned long)minus);
+            mpz_gcd(g, v, gs.n);
+            found = mpz_cmp_ui(g, 1) > 0 && mpz_cmp(g, gs.n) != 0;
+        }
     }
     mpz_clears(v, g, NULL);
     free(x);
@@ -2086,7 +2089,7 @@ static void gs_scan(const void *block, size_t size)
         }
     gs.armed = false; /* the search's own numbers are not searched */
     if (gs_unit_mod_factor(block, size) && !gs.hits++)
-        gs.first = "a number 1 modulo p or q";
+        gs.first = "a number 0 or 1 modulo p or q";
     gs.armed = true;
 }
 
