@@ -196,6 +196,12 @@ contains "$err" "--pccs URL is required"
 run 2 "$CCZ" collateral fetch "$T/nothing" --pccs http://127.0.0.1:1 -o "$T/x.json"
 run 2 "$CCZ" collateral fetch "$Q" "$Q" --pccs http://127.0.0.1:1 -o "$T/x.json"
 contains "$err" "give exactly one quote file"
+# sim evidence needs no collateral: the refusal says so, and how to verify it
+"$CCZ" sim init --dir "$T/plat" > /dev/null
+"$CCZ" attest --tee sim --sim-dir "$T/plat" -o "$T/sim.ev" 2> /dev/null || fail "ccz attest --tee sim"
+run 2 "$CCZ" collateral fetch "$T/sim.ev" --pccs http://127.0.0.1:1 -o "$T/sim.json"
+contains "$err" "holds sim evidence, which needs no collateral"
+[ -e "$T/sim.json" ] && fail "a refused fetch wrote its output"
 run 2 "$CCZ" collateral fetch "$Q" --pccs http://127.0.0.1:1
 contains "$err" "-o FILE is required"
 run 2 "$CCZ" collateral fetch "$Q" --kds http://127.0.0.1:1 --hygon-kds http://127.0.0.1:1 -o "$T/x.der"

@@ -276,4 +276,37 @@ run 2 "$CCZ" paillier keygen --bits 8193 -o "$T/x.json"
 contains "$err" "--bits: 8193 is larger than 8192"
 run 2 "$CCZ" paillier decrypt --key "$K" 1 2
 [ "$(head -1 <<< "$err")" = "ccz: decrypt takes 1 operand" ] || fail "decrypt 1 2: $err"
+# keygen without --bits, or with an operand, is refused and writes nothing
+run 2 "$CCZ" paillier keygen -o "$T/nobits.json"
+[ "$(head -1 <<< "$err")" = "ccz: keygen needs --bits N and -o KEY.json" ] || fail "keygen without --bits: $err"
+run 2 "$CCZ" paillier keygen --bits 2048 -o "$T/extra.json" extra
+contains "$err" "unexpected 'extra'"
+[ -e "$T/nobits.json" ] || [ -e "$T/extra.json" ] && fail "a refused keygen wrote a key"
+# a 2048-bit key made here is long enough: no warning
+run 0 "$CCZ" paillier keygen --bits 2048 -o "$T/k2048c.json"
+case "$err" in *warning*) fail "keygen --bits 2048 warns: $err";; esac
+# a negative real written without its leading zero is a value, not an option
+run 0 "$CCZ" paillier encrypt --key "$K" -.5
+run 0 "$CCZ" paillier decrypt --key "$K" "$out"
+[ "$out" = -0.5 ] || fail "Enc(-.5) decrypts to '$out'"
+# reals print as Python's repr(): positional down to 1e-4, exponent from 1e-5 and from 1e16
+for v in 0.0001:0.0001 0.00001:1e-05; do
+    run 0 "$CCZ" paillier encrypt --key "$K" "${v%%:*}"
+    run 0 "$CCZ" paillier decrypt --key "$K" "$out"
+    [ "$out" = "${v##*:}" ] || fail "Enc(${v%%:*}) decrypts to '$out', not ${v##*:}"
+done
+run 0 "$CCZ" paillier encrypt --key "$K" 160000000000000000
+run 0 "$CCZ" paillier decrypt --key "$K" "{\"ciphertext\": \"$out\", \"exponent\": -1}"
+[ "$out" = 1e+16 ] || fail "16^-1 * 160000000000000000 decrypts to '$out', not 1e+16"
+# a real is decimal: C's hexadecimal floats are not read
+run 2 "$CCZ" paillier encrypt --key "$K" 0x10
+contains "$err" "value '0x10' is not a decimal integer or real"
+[ -z "$out" ] || fail "encrypt 0x10 printed '$out'"
+# add and mul take one encrypted number per operand, not a document of several
+run 0 "$CCZ" paillier encrypt --key "$K" 3
+c3=$out
+printf '{"values": [["%s", 0], ["%s", 0]]}' "$c3" "$c7" > "$T/two.json"
+run 2 bash -c "'$CCZ' paillier add --key '$K' - '$c3' < '$T/two.json'"
+contains "$err" "one encrypted number expected, not 2"
+[ -z "$out" ] || fail "add of a two-value document printed '$out'"
 finish

@@ -158,6 +158,17 @@ contains "$err" "fifo.pf: protected file: not a regular file"
 run 2 timeout 10 "$CCZ" pf decrypt -w key -i kept.pf -o fifo.pf
 contains "$err" "cannot write fifo.pf: not a regular file"
 [ -p fifo.pf ] || fail "decrypt -o replaced a FIFO"
+# decrypt needs -o too; an operand is not taken for one
+run 2 "$CCZ" pf decrypt -w key -i c.0.1
+contains "$err" "decrypt needs -i IN and -o OUT"
+run 2 "$CCZ" pf encrypt -w key -i plain.1 -o extra.pf stray
+contains "$err" "unexpected argument 'stray'"
+[ -e extra.pf ] && fail "encrypt with a stray operand wrote its output"
+# a directory decrypted into one that exists already
+mkdir -p dec-again
+run 0 "$CCZ" pf decrypt -w key -i enc -o dec-again -V
+cmp -s dec-again/a/x plain.3073 && cmp -s dec-again/a/b/y plain.500000 ||
+    fail "decrypt into an existing directory differs"
 run 2 "$CCZ" pf frobnicate
 contains "$err" "unknown pf command 'frobnicate'"
 finish

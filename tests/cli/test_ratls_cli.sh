@@ -46,6 +46,12 @@ contains "$err" "-o CERT and --key KEY are required"
 [ ! -e "$T/nokey.pem" ] || fail "ratls cert without --key wrote a certificate"
 run 2 "$CCZ" ratls cert --tee sim --sim-dir "$P" -o "$T/nodir/cert.pem" --key "$T/nodir.key"
 contains "$err" "ccz: ratls cert: "
+# a key that cannot be written fails the command, and no certificate is left without its key
+run 2 "$CCZ" ratls cert --tee sim --sim-dir "$P" -o "$T/keyless.pem" --key "$T/nodir/keyless.key"
+contains "$err" "ccz: ratls cert: "
+[ ! -e "$T/keyless.pem" ] || fail "ratls cert wrote a certificate whose key it could not write"
+run 2 timeout 10 "$CCZ" ratls server --tee sim --sim-dir "$P"
+contains "$err" "usage: ccz ratls server --listen ADDR"
 run 2 timeout 10 "$CCZ" ratls server --listen 127.0.0.1:0 --tee sim --sim-dir "$P" extra
 contains "$err" "usage: ccz ratls server --listen ADDR"
 # the key is the owner's alone; a certificate's key is given with it, and is a private key
@@ -185,6 +191,12 @@ elif [ "${CI:-}" = true ]; then
 else
     echo "note: no vectors at $V: the recorded certificates were not checked"
 fi
+# inspect takes exactly one certificate
+run 2 "$CCZ" ratls inspect
+contains "$err" "give exactly one certificate"
+run 2 "$CCZ" ratls inspect "$T/cert.pem" "$T/cert.pem"
+contains "$err" "give exactly one certificate"
+[ -z "$out" ] || fail "inspect of two certificates printed '$out'"
 run 2 "$CCZ" ratls inspect "$P/root.crt"
 contains "$err" "carries no RA-TLS evidence extension"
 finish

@@ -174,6 +174,14 @@ run 0 "$CCZ" rpc greeter call 127.0.0.1:$PORT --name md --tee sim --sim-dir "$P"
     --metadata x-keep=1 --metadata other=2
 contains "$err" "trailer x-keep: 1"
 case "$err" in *"other: 2"*) fail "metadata without the x- prefix was echoed: $err";; esac
+# an answer lost to a full device fails the call, though each answer is flushed as it is
+# printed (the error stays on the stream; the last flush has nothing left to write)
+if [ -c /dev/full ] && [ -w /dev/full ]; then
+    "$CCZ" rpc greeter call 127.0.0.1:$PORT --name full --tee sim --sim-dir "$P" \
+        --policy "$T/accept.json" > /dev/full 2> "$T/full.err"; code=$?
+    [ "$code" = 2 ] || fail "a call whose answer was lost to /dev/full exited $code, expected 2"
+    contains "$(cat "$T/full.err")" "ccz: cannot write standard output: write error"
+fi
 # a name of 1024 bytes is answered; one byte more is INVALID_ARGUMENT
 N1024=$(printf 'n%.0s' $(seq 1024))
 run 0 "$CCZ" rpc greeter call 127.0.0.1:$PORT --name "$N1024" --tee sim --sim-dir "$P" --policy "$T/accept.json"

@@ -105,6 +105,9 @@ run 2 "$CCZ" collateral fetch "$R" --kds "$url" -o "$T/vcek.der" --no-cache
 contains "$err" "give the product"
 run 0 "$CCZ" collateral fetch "$R" --kds "$url" --product Milan -o "$T/vcek.der" --cache-dir "$T/cache"
 contains "$err" "VCEK fetched"
+# a VCEK is public: 0644 under the umask, as the PCS collateral is written
+[ "$(stat -c %a "$T/vcek.der")" = "$(printf '%o' $((0644 & ~0$(umask))))" ] ||
+    fail "the fetched VCEK's mode is $(stat -c %a "$T/vcek.der")"
 hwid=$(od -An -tx1 -v -j 416 -N 64 "$R" | tr -d ' \n')
 contains "$(cat "$T/kds.log")" "/vcek/v1/Milan/$hwid?blSPL=2&teeSPL=0&snpSPL=5&ucodeSPL=68"
 cmp -s "$T/vcek.der" "$K" || fail "fetched VCEK differs"

@@ -100,6 +100,15 @@ refused serve --model "$M" --rest 127.0.0.1:0 --secret-server 127.0.0.1:1 -- \
     "--secret-server needs --tee: the secret server releases keys to attested clients"
 refused serve --model "$M" --grpc 0.0.0.0:0 -- \
     "without --tee or --cert the listeners are plaintext, allowed on loopback only (127.0.0.1:PORT)"
+# loopback is 127.0.0.0/8, localhost or [::1]: not an address that merely begins alike
+for addr in 128.0.0.1:0 12.0.0.1:0 localhostile.example:0; do
+    refused serve --model "$M" --rest "$addr" -- \
+        "without --tee or --cert the listeners are plaintext, allowed on loopback only"
+done
+# a protected file's key is 16 bytes, no more
+head -c 17 /dev/zero > "$T/k17"
+refused serve --model "$M" --rest 127.0.0.1:0 --key "$T/k17" -- \
+    "serve: --key: $T/k17 holds 17 bytes; a protected file's key is 16"
 for bad in "=$T/m.onnx" "lr=" "lr"; do
     refused serve --model "$bad" --rest 127.0.0.1:0 -- "--model takes NAME=PATH[:VERSION] ('$bad')"
 done
