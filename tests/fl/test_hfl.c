@@ -136,6 +136,13 @@ static void tensors(void)
     CHECK(b.len == 8 && !memcmp(b.ptr, odd16, 8));
     CHECK_STATUS(ccz_hfl_tensor_decode(back, 4, CCZ_HFL_F16, b.ptr, b.len), CCZ_ERR_MALFORMED);
     CHECK_STR(ccz_error_detail(), "weight 0 is not a finite number");
+    /* a mantissa that rounds up to 1024 carries into the exponent, odd exponents too: 2047.9
+     * is 2048 (0x6800), -1.9999 is -2 (0xc000) */
+    float carry[2] = {2047.9f, -1.9999f};
+    b.len = 0;
+    CHECK_OK(ccz_hfl_tensor_encode(&b, carry, 2, CCZ_HFL_F16));
+    static const uint8_t carry16[4] = {0x00, 0x68, 0x00, 0xc0};
+    CHECK(b.len == 4 && !memcmp(b.ptr, carry16, 4));
     ccz_buf_free(&b);
 }
 
@@ -164,6 +171,19 @@ static void update_parse(void)
     u.examples = 0;
     len = cczfl__update__pack(&u, msg);
     CHECK_STATUS(ccz_hfl_update_parse(&up, got, 15, msg, len), CCZ_ERR_MALFORMED);
+    /* exactly as large as the model allows (a field this side does not know pads it): taken */
+    u.examples = 17;
+    size_t max = ccz_hfl_max_message(15);
+    uint8_t *edge = calloc(1, max);
+    len = cczfl__update__pack(&u, edge);
+    size_t pad = max - len - 4; /* field 1000, bytes: a two-byte tag, a two-byte length */
+    CHECK(pad >= 128 && pad < 16384);
+    memcpy(edge + len, (const uint8_t[]){0xc2, 0x3e, (uint8_t)(pad | 0x80), (uint8_t)(pad >> 7)},
+           4);
+    CHECK_OK(ccz_hfl_update_parse(&up, got, 15, edge, max));
+    CHECK_INT(up.examples, 17);
+    CHECK(!memcmp(got, w, sizeof w));
+    free(edge);
     /* larger than the model allows: refused before unpacking */
     uint8_t *big = calloc(1, ccz_hfl_max_message(15) + 1);
     CHECK_STATUS(ccz_hfl_update_parse(&up, got, 15, big, ccz_hfl_max_message(15) + 1),
@@ -610,6 +630,24 @@ static void stream_parsing(void)
     frame(&b, &h, NULL, 0, NULL, 0);
     CHECK_STATUS(ccz_hfl_update_stream_parse(&up, got, 15, g, b.ptr, b.len), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "a sparse update of 16 values for a model of 15");
+    /* a sparse update of every value (a count of the model's 15) is taken */
+    float ones[15];
+    uint32_t every[15];
+    for (int i = 0; i < 15; i++) {
+        ones[i] = 1;
+        every[i] = (uint32_t)i;
+    }
+    ccz_buf ov = CCZ_BUF_INIT;
+    CHECK_OK(ccz_hfl_tensor_encode(&ov, ones, 15, CCZ_HFL_F16));
+    h.count = 15;
+    h.total = 30;
+    b.len = 0;
+    frame(&b, &h, NULL, 0, NULL, 0);
+    frame(&b, NULL, ov.ptr, ov.len, every, 15);
+    CHECK_OK(ccz_hfl_update_stream_parse(&up, got, 15, g, b.ptr, b.len));
+    for (int i = 0; i < 15; i++)
+        CHECK(got[i] == g[i] + 1);
+    ccz_buf_free(&ov);
     h.count = 2;
     h.total = 4;
     b.len = 0;
@@ -1400,6 +1438,12 @@ static void partial_values_and_foreign_checkpoints(void)
     CHECK(!memcmp(r, w, sizeof w));
     CHECK_STATUS(ccz_hfl_checkpoint_parse(&round, prox, r, 4, ccz_buf_span(&f)), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "a checkpoint of strategy fedavg, not fedprox");
+    /* a strategy past the known ones (its number at bytes 12 to 15) is named as unknown */
+    uint8_t kind = f.ptr[12];
+    f.ptr[12] = 4;
+    CHECK_STATUS(ccz_hfl_checkpoint_parse(&round, avg, r, 4, ccz_buf_span(&f)), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "a checkpoint of strategy unknown, not fedavg");
+    f.ptr[12] = kind;
     CHECK_STATUS(ccz_hfl_checkpoint_parse(&round, avg3, r, 3, ccz_buf_span(&f)), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "a checkpoint of a model of 4 parameters; this one has 3");
     CHECK_OK(ccz_buf_append(&f, z, 4));

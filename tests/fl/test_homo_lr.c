@@ -204,6 +204,18 @@ static void test_refusals(void)
     CHECK_STR(ccz_error_detail(), "row 2, feature 1: the row's features and the feature's values "
                                   "across the rows span too many orders of magnitude together "
                                   "for the encrypted products to fit a 1024-bit key");
+    /* the bound itself: a row of 1 beside 2^-896 puts the bias 224 hex digits up, 897 bits,
+     * one past the 1024-bit key's 896 (refused as such, naming the row); beside 2^-892, 893
+     * bits pass that bound and are refused by the products' */
+    double edge[1] = {ldexp(1, -896)};
+    small_worker(k, edge, 1, &o, CCZ_ERR_OVERFLOW);
+    CHECK_STR(ccz_error_detail(), "row 1: the features span too many orders of magnitude to be "
+                                  "encoded exactly under a 1024-bit key");
+    edge[0] = ldexp(1, -892);
+    small_worker(k, edge, 1, &o, CCZ_ERR_OVERFLOW);
+    CHECK_STR(ccz_error_detail(), "row 1, feature 0: the row's features and the feature's values "
+                                  "across the rows span too many orders of magnitude together "
+                                  "for the encrypted products to fit a 1024-bit key");
     double rows1[2] = {1e-120, 1e-115};
     w = small_worker(k, rows1, 2, &o, CCZ_OK);
     ccz_fl_hlr_worker_free(w);
@@ -240,6 +252,28 @@ static void test_refusals(void)
                                            "would take up to ");
         in[1].exponent = -190;
         CHECK_OK(ccz_fl_hlr_step(w, out, in, 0));
+        /* the bound itself: 196 apart take products of at most 960 bits, what the key leaves
+         * past the server's 64; 197 apart take 961, refused */
+        in[1].exponent = -196;
+        CHECK_OK(ccz_fl_hlr_step(w, out, in, 0));
+        in[1].exponent = -197;
+        CHECK_STATUS(ccz_fl_hlr_step(w, out, in, 0), CCZ_ERR_OVERFLOW);
+        CHECK_STR(ccz_error_detail(), "step 0, weight 1: its gradient's encrypted products would "
+                                      "take up to 961 bits, past the 960 this 1024-bit key leaves "
+                                      "room for (the features or the weights span too many orders "
+                                      "of magnitude)");
+        /* weights both far below 1: the labels' term (8 - 16 y) 16^-Ez, 4 bits and 4 per hex
+         * digit, is the widest of a row's p; at 16^-210 the products fit, at 16^-211 they take
+         * 961 bits */
+        in[0].exponent = in[1].exponent = -210;
+        CHECK_OK(ccz_fl_hlr_step(w, out, in, 0));
+        in[0].exponent = in[1].exponent = -211;
+        CHECK_STATUS(ccz_fl_hlr_step(w, out, in, 0), CCZ_ERR_OVERFLOW);
+        CHECK_STR(ccz_error_detail(), "step 0, weight 0: its gradient's encrypted products would "
+                                      "take up to 961 bits, past the 960 this 1024-bit key leaves "
+                                      "room for (the features or the weights span too many orders "
+                                      "of magnitude)");
+        in[0].exponent = 0;
         in[1].exponent = -256;
         CHECK_STATUS(ccz_fl_hlr_step(w, out, in, 0), CCZ_ERR_OVERFLOW);
         CHECK_STR(ccz_error_detail(),
@@ -314,6 +348,29 @@ static void test_refusals(void)
     }
     CHECK_OK(ccz_fl_hlr_aggregate(out, plain, k, ins, 1, 2, 1));
     CHECK(plain[0] == 0.5 && plain[1] == -2);
+    /* the average's bound itself: a mantissa of 2^960 (961 bits) is one past the 960 a
+     * 1024-bit key leaves, refused; 2^959, or its negative, is taken */
+    mpz_t m, n;
+    mpz_inits(m, n, NULL);
+    ccz_paillier_pub_n(n, pk);
+    CHECK_INT(mpz_sizeinbase(n, 2), 1024);
+    mpz_setbit(m, 960);
+    CHECK_OK(ccz_paillier_encrypt(in[0].c, pk, m));
+    in[0].exponent = 0;
+    CHECK_STATUS(ccz_fl_hlr_aggregate(out, plain, k, ins, 1, 1, 1), CCZ_ERR_OVERFLOW);
+    CHECK_STR(ccz_error_detail(),
+              "weight 0 of the average: its mantissa has 961 bits, past the 960 this 1024-bit "
+              "key leaves room for (an overflow, or weights the workers did not compute)");
+    mpz_set_ui(m, 0);
+    mpz_setbit(m, 959);
+    CHECK_OK(ccz_paillier_encrypt(in[0].c, pk, m));
+    CHECK_OK(ccz_fl_hlr_aggregate(out, plain, k, ins, 1, 1, 1));
+    CHECK(plain[0] == ldexp(1, 959));
+    mpz_sub(m, n, m); /* -2^959 */
+    CHECK_OK(ccz_paillier_encrypt(in[0].c, pk, m));
+    CHECK_OK(ccz_fl_hlr_aggregate(out, plain, k, ins, 1, 1, 1));
+    CHECK(plain[0] == -ldexp(1, 959));
+    mpz_clears(m, n, NULL);
     for (int i = 0; i < 2; i++) {
         ccz_paillier_number_clear(&in[i]);
         ccz_paillier_number_clear(&out[i]);

@@ -393,6 +393,19 @@ static void put_points(ccz_buf *b, uint32_t count, uint8_t fill, size_t n_points
             abort();
 }
 
+/* A POINTS message of n copies of the group's generator: valid points, so a side that takes
+ * the batch raises them without complaint. */
+static void put_generator_points(ccz_buf *b, uint32_t n)
+{
+    uint8_t g[32], one[32] = {1};
+    if (sodium_init() < 0 || crypto_scalarmult_ristretto255_base(g, one) ||
+        psi_ecdh_put_header(b, PSI_ECDH_POINTS, 4 + n * 32) || ccz_buf_append_u32le(b, n))
+        abort();
+    for (uint32_t i = 0; i < n; i++)
+        if (ccz_buf_append(b, g, sizeof g))
+            abort();
+}
+
 /* A TAGS message saying count, with n_tags 16-byte tags. */
 static void put_tags(ccz_buf *b, uint32_t count, size_t n_tags)
 {
@@ -563,6 +576,15 @@ static void test_hostile_client(void)
     CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_MALFORMED);
     CHECK_STR(d, "psi ecdh: point 1 of batch 1 is not a valid ristretto255 point");
 
+    /* a later batch may not take the client past the items it announced either: of 3, a
+     * batch of 1 leaves 2 due, and a batch of 3 (valid points all) is refused */
+    ccz_buf_reset(&b);
+    put_hello(&b, 1, 0, 3);
+    put_generator_points(&b, 1);
+    put_generator_points(&b, 3);
+    CHECK_STATUS(against(true, &b, set, 0, d), CCZ_ERR_PROTOCOL);
+    CHECK_STR(d, "psi ecdh: a batch of 3 where only 2 are still due");
+
     ccz_buf_reset(&b); /* a done message that says something */
     put_hello(&b, 1, 0, 0);
     CHECK(psi_ecdh_put_header(&b, PSI_ECDH_DONE, 1) == CCZ_OK &&
@@ -644,6 +666,15 @@ static void test_hostile_server(void)
     put_points(&b, 2, 0xff, 2);
     CHECK_STATUS(against(false, &b, set, 0, d), CCZ_ERR_PROTOCOL);
     CHECK_STR(d, "psi ecdh: a batch of 2 where only 1 are still due");
+
+    /* nor in a later batch: of 3 announced, 1 then 3 valid points */
+    ccz_buf_reset(&b);
+    put_hello(&b, 1, 0, 3);
+    put_tags(&b, 1, 1);
+    put_generator_points(&b, 1);
+    put_generator_points(&b, 3);
+    CHECK_STATUS(against(false, &b, set, 0, d), CCZ_ERR_PROTOCOL);
+    CHECK_STR(d, "psi ecdh: a batch of 3 where only 2 are still due");
 
     /* the server gives up: its reason reaches the client */
     ccz_buf_reset(&b);
