@@ -194,7 +194,4 @@ void http_reply_raw(http_request *r, int status, ccz_span bytes);
  * wiped and freed when the bytes have been sent or the connection is dropped. */
 void http_reply_raw_secret(http_request *r, int status, ccz_span bytes);
 
-/* Maps a ccz_status to the HTTP status a REST endpoint answers with. */
-int http_status_for(ccz_status st);
-
 #endif

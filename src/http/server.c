@@ -692,37 +692,6 @@ json_t *http_request_json_lifted(http_request *r, const char *key, ccz_buf *lift
     return j;
 }
 
-int http_status_for(ccz_status st)
-{
-    switch (st) {
-    case CCZ_OK:
-        return 200;
-    case CCZ_ERR_NOT_FOUND:
-        return 404;
-    case CCZ_ERR_EXISTS:
-        return 409;
-    case CCZ_ERR_TOO_LARGE:
-        return 413;
-    case CCZ_ERR_UNAVAILABLE:
-        return 503;
-    case CCZ_ERR_POLICY_REJECTED:
-        return 403;
-    default:
-        break;
-    }
-    switch (ccz_status_class(st)) {
-    case CCZ_CLASS_USAGE:
-    case CCZ_CLASS_INPUT:
-        return 400;
-    case CCZ_CLASS_VERIFICATION:
-        return 403;
-    case CCZ_CLASS_IO:
-        return 502;
-    default:
-        return 500;
-    }
-}
-
 /* ---- built-in routes ---------------------------------------------------------------------------*/
 
 static void healthz(http_request *r, void *payload)

@@ -153,6 +153,15 @@ static void item(http_request *r, void *payload)
             return;
         }
     }
+    if (strcmp(http_request_rest(r), "long-type") == 0) {
+        /* a content type too long for the head's buffer: left out, the rest of the head kept */
+        char type[600];
+        memset(type, 'x', sizeof type - 1);
+        type[sizeof type - 1] = 0;
+        memcpy(type, "text/", 5);
+        http_reply(r, 200, type, CCZ_LIT("long"));
+        return;
+    }
     if (strcmp(http_request_rest(r), "later") == 0) {
         http_request_defer(r, on_gone, NULL); /* an answer that never comes */
         return;
@@ -498,6 +507,11 @@ static void test_routes_and_keepalive(void)
     client_send(&c, post);
     CHECK_INT(client_read(&c, buf, sizeof buf), 200);
     CHECK_CONTAINS(buf, "{\"a\":1,\"seen\":true}");
+    /* a media type is case-insensitive (RFC 9110 8.3.1) */
+    client_send(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: Application/JSON\r\n"
+                    "Content-Length: 7\r\n\r\n{\"b\":2}");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "{\"b\":2,\"seen\":true}");
     client_send(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n"
                     "Content-Length: 2\r\n\r\n{}");
     CHECK_INT(client_read(&c, buf, sizeof buf), 415);
@@ -588,6 +602,15 @@ static void test_routes_and_keepalive(void)
     CHECK_CONTAINS(buf, "Connection: close");
     CHECK(client_sees_eof(&c));
     client_close(&c);
+    /* ... also when the answer's content type is too long to be sent */
+    CHECK(client_open(&c, s.port));
+    client_send(&c, "GET /items/long-type HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "\r\nConnection: close\r\n");
+    CHECK_CONTAINS(buf, "\r\nContent-Length: 4\r\n");
+    CHECK(strstr(buf, "xxxx") == NULL);
+    CHECK(client_sees_eof(&c));
+    client_close(&c);
     /* HTTP/1.0 closes unless asked */
     CHECK_INT(request(s.port, "GET /healthz HTTP/1.0\r\n\r\n", buf, sizeof buf), 200);
     CHECK_CONTAINS(buf, "Connection: close");
@@ -657,6 +680,28 @@ static void test_routes_and_keepalive(void)
     CHECK_INT(request(s.port, GET("/items/edge-error"), buf, sizeof buf), 422);
     CHECK_CONTAINS(buf, "\"message\":\"no: \xc3\xa9\xc3\xa9");
     CHECK_CONTAINS(buf, "\xc3\xa9\"}}");
+    /* the default limits: a head of 16 KiB (one of 15 KiB is taken, one of 17 KiB is not) and a
+     * body of 1 MiB (taken whole) */
+    {
+        static char req[20 * 1024];
+        snprintf(req, sizeof req, "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: %015000d\r\n\r\n", 1);
+        CHECK_INT(request(s.port, req, buf, sizeof buf), 200);
+        snprintf(req, sizeof req, "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: %017000d\r\n\r\n", 1);
+        CHECK_INT(request(s.port, req, buf, sizeof buf), 431);
+        size_t n = 1024 * 1024;
+        char *body = malloc(n + 1);
+        CHECK(body != NULL);
+        memset(body, ' ', n);
+        body[0] = '{', body[n - 1] = '}', body[n] = 0;
+        CHECK(client_open(&c, s.port));
+        client_send(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                        "Content-Length: 1048576\r\n\r\n");
+        client_send(&c, body);
+        CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+        CHECK_CONTAINS(buf, "{\"seen\":true}");
+        client_close(&c);
+        free(body);
+    }
     server_stop(&s);
 }
 
@@ -676,6 +721,22 @@ static void test_metrics_without_preface(void)
                         "route=\"/healthz\"} ");
     CHECK(strstr(buf, "(null)") == NULL);
     CHECK(strstr(buf, "method=\"PING\"") == NULL);
+    server_stop(&s);
+}
+
+/* string_errors: an error is {"error": message} (TensorFlow Serving's form), a handler's and a
+ * refusal's alike. */
+static void test_string_errors(void)
+{
+    server s;
+    http_server_opts o = {.string_errors = true};
+    server_start(&s, &o);
+    char buf[4096];
+    CHECK_INT(request(s.port, GET("/nope"), buf, sizeof buf), 404);
+    CHECK_CONTAINS(buf, "\r\n\r\n{\"error\":\"no such endpoint: /nope\"}");
+    CHECK_INT(request(s.port, "GET /healthz HTTP/1.1\r\n\r\n", buf, sizeof buf), 400);
+    CHECK_CONTAINS(buf, "\r\n\r\n{\"error\":\"");
+    CHECK(strstr(buf, "\"code\"") == NULL);
     server_stop(&s);
 }
 
@@ -954,14 +1015,16 @@ static void test_deadlines(void)
      * and the connection takes the next request */
     gone = 0;
     CHECK(client_open(&c, s.port));
-    client_send(&c, GET("/items/later"));
+    client_send(&c, GET("/items/later") GET("/items/x")); /* the next one pipelined behind */
     CHECK_INT(client_read(&c, buf, sizeof buf), 503);
     CHECK_CONTAINS(buf, "no answer within 400 ms");
     CHECK_CONTAINS(buf, "\r\nRetry-After: 1\r\n"); /* a "not now" says when to come back */
     CHECK_INT(gone, 1);
-    client_send(&c, GET("/items/x"));
-    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200); /* served once the first is answered */
     CHECK_CONTAINS(buf, "item=x");
+    client_send(&c, GET("/items/y"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "item=y");
     /* and a client that leaves while its answer is awaited: the service is told too */
     client_send(&c, GET("/items/later"));
     client_close(&c);
@@ -996,6 +1059,30 @@ static void test_deadlines(void)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     CHECK(ms >= 200 && ms < 3000);
+    client_close(&c);
+    /* ... and so is one that goes quiet after an answer: between requests the idle deadline
+     * runs, not a request's */
+    CHECK(client_open(&c, s.port));
+    client_send(&c, GET("/healthz"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK(client_sees_eof(&c));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    CHECK(ms >= 200 && ms < 3000);
+    client_close(&c);
+    server_stop(&s);
+    /* a deferred answer waits request_ms, not idle_ms: 503 long before the idle deadline */
+    http_server_opts wait = {.request_ms = 300, .idle_ms = 8000, .handshake_ms = 8000};
+    server_start(&s, &wait);
+    CHECK(client_open(&c, s.port));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    client_send(&c, GET("/items/later"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 503);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    CHECK(ms >= 200 && ms < 3000);
+    CHECK_CONTAINS(buf, "no answer within 300 ms");
     client_close(&c);
     server_stop(&s);
 }
@@ -1123,6 +1210,25 @@ static void test_caps(void)
     CHECK_INT(client_read(&a, buf, sizeof buf), 200);
     client_close(&a);
     server_stop(&s);
+
+    /* a connection that lingers after a refusal (its client has not closed) makes room at the
+     * per-peer cap: it waits for no request of its own */
+    http_server_opts one = {.max_per_peer = 1, .max_body = 10, .request_ms = 20000};
+    server_start(&s, &one);
+    CHECK(client_open(&a, s.port));
+    client_send(&a, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n");
+    CHECK_INT(client_read(&a, buf, sizeof buf), 413);
+    bool admitted = client_open(&b, s.port);
+    CHECK(admitted);
+    if (admitted) {
+        client_send(&b, GET("/metrics"));
+        CHECK_INT(client_read(&b, buf, sizeof buf), 200);
+        CHECK_CONTAINS(buf, "ccz_http_connections_shed_total{service=\"test\"} 1\n");
+        CHECK_CONTAINS(buf, "ccz_http_connections_refused_total{service=\"test\"} 0\n");
+    }
+    client_close(&b);
+    client_close(&a);
+    server_stop(&s);
 }
 
 static void test_flood(void)
@@ -1244,7 +1350,7 @@ static void test_drain(void)
     client_send(&busy, "{\"a\":");
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    http_server_shutdown(s.srv, 5000);
+    http_server_shutdown(s.srv, 20000);
     CHECK(client_sees_eof(&idle)); /* idle connections go at once (the drain has begun) */
     char b;
     CHECK_INT(recv(silent, &b, 1, 0), 0); /* and unfinished handshakes, not at the grace's end */
@@ -1263,6 +1369,9 @@ static void test_drain(void)
     client_close(&busy);
     client_close(&idle);
     pthread_join(s.thread, NULL);
+    /* the loop ends once the last connection has closed, not at the grace's end (20 s) */
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 10000);
     CHECK_OK(s.run_status);
     CHECK(tcp_connect_from(s.port, NULL) < 0); /* no longer listening */
     http_server_free(s.srv);
@@ -1526,6 +1635,16 @@ static void test_setup_errors(void)
     http_server_free(srv);
 }
 
+/* The reason phrases of the statuses the server itself sends. */
+static void test_status_unit(void)
+{
+    CHECK_STR(http_reason(408), "Request Timeout");
+    CHECK_STR(http_reason(413), "Content Too Large");
+    CHECK_STR(http_reason(431), "Request Header Fields Too Large");
+    CHECK_STR(http_reason(505), "HTTP Version Not Supported");
+    CHECK_STR(http_reason(599), "Unknown");
+}
+
 static void test_parser_unit(void)
 {
     http_head h;
@@ -1769,11 +1888,13 @@ static void test_all(void)
 {
     signal(SIGPIPE, SIG_IGN);
     test_setup_errors();
+    test_status_unit();
     test_parser_unit();
     test_chunked_unit();
     test_peer_group_unit();
     test_routes_and_keepalive();
     test_metrics_without_preface();
+    test_string_errors();
     test_preface();
     test_access_log();
     test_slow_head();

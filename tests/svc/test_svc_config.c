@@ -603,6 +603,81 @@ static void freed_service_closes(void)
     ccz_svc_config_free(c);
 }
 
+/* A TLS connection to 127.0.0.1:port (any certificate), reads time out after 5 s; NULL if it
+ * could not be made. */
+static SSL *tls_open(SSL_CTX *ctx, int port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return NULL;
+    }
+    SSL *ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    if (SSL_connect(ssl) != 1) {
+        SSL_free(ssl);
+        close(fd);
+        return NULL;
+    }
+    return ssl;
+}
+
+/* Whether the server closed the connection before the read timed out. */
+static bool tls_closed(SSL *ssl)
+{
+    char b[256];
+    int k = SSL_read(ssl, b, sizeof b);
+    return k <= 0 && SSL_get_error(ssl, k) == SSL_ERROR_ZERO_RETURN;
+}
+
+static void tls_close(SSL *ssl)
+{
+    if (!ssl)
+        return;
+    int fd = SSL_get_fd(ssl);
+    SSL_free(ssl);
+    close(fd);
+}
+
+/* The connection options reach the HTTP server: an idle connection is closed at
+ * idle-timeout-ms, and at max-per-peer an idle one makes room for the next (both long before
+ * the defaults of 60 s and 64 would). */
+static void connection_options_applied(void)
+{
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/svc-conns", test_tmpdir());
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    ccz_svc_config *c = service_config(dir);
+    CHECK_OK(ccz_svc_config_set(c, "idle-timeout-ms", "300"));
+    ccz_svc *s = NULL;
+    CHECK_OK(ccz_svc_start(&s, c, false));
+    SSL *a = tls_open(ctx, ccz_svc_port(s));
+    CHECK(a != NULL);
+    CHECK(a && tls_closed(a)); /* within 5 s */
+    tls_close(a);
+    ccz_svc_free(s);
+    ccz_svc_config_free(c);
+
+    c = service_config(dir);
+    CHECK_OK(ccz_svc_config_set(c, "max-per-peer", "1"));
+    CHECK_OK(ccz_svc_start(&s, c, false));
+    a = tls_open(ctx, ccz_svc_port(s));
+    CHECK(a != NULL);
+    SSL *b = tls_open(ctx, ccz_svc_port(s));
+    CHECK(b != NULL);
+    CHECK(a && tls_closed(a)); /* shed for b, not kept for the idle deadline of 60 s */
+    tls_close(a);
+    tls_close(b);
+    ccz_svc_free(s);
+    ccz_svc_config_free(c);
+    SSL_CTX_free(ctx);
+}
+
 /* The edges of what a file and a flag may hold: UINT_MAX itself taken from a file, a boolean
  * option's value refused unless true or false, an empty number named as missing, and a file
  * over the 1 MiB cap refused before it is parsed. */
@@ -640,4 +715,5 @@ static void value_edges(void)
 TEST_MAIN(T(defaults), T(flags), T(file_then_flags), T(bad_files), T(bad_file_quotes_no_value),
           T(value_edges), T(empty_data_dir), T(admin_token), T(admin_token_no_randomness),
           T(data_dir_default), T(start_files_refused), T(freed_service_closes), T(names_whole),
-          T(load_or_make), T(tls_files_refused), T(own_tee), T(policy_with_sections))
+          T(load_or_make), T(tls_files_refused), T(own_tee), T(policy_with_sections),
+          T(connection_options_applied))
