@@ -366,6 +366,33 @@ static ccz_rpc_server *server_new(size_t max_message, size_t max_buffer, pthread
     return srv;
 }
 
+/* A server for messages of 1 KiB (a server-wide bound of 66560 bytes) and one raw peer of it. */
+static ccz_rpc_server *small_server(pthread_t *thread, peer *p)
+{
+    signal(SIGPIPE, SIG_IGN);
+    char target[64];
+    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, thread, target);
+    peer_open(p, target);
+    return srv;
+}
+
+/* Four calls whose headers carry `metadata` bytes of metadata and that never send a request:
+ * they hold that much of the server-wide bound until they end. */
+static void hold_four(peer *p, h2_body held[4], int32_t ids[4], size_t metadata)
+{
+    for (int i = 0; i < 4; i++) {
+        held[i] = (h2_body){NULL, 0};
+        ids[i] = peer_call(p, "/ratls.Greeter/SayHello", metadata, &held[i]);
+    }
+}
+
+static void small_server_stop(ccz_rpc_server *srv, pthread_t thread, peer *p)
+{
+    peer_close_all(p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
 static const uint8_t hello_z[] = {0, 0, 0, 0, 3, 0x0a, 0x01, 'z'};
 
 /* Metadata counts towards the server-wide bound (here 66560 bytes, the least for messages of
@@ -373,18 +400,12 @@ static const uint8_t hello_z[] = {0, 0, 0, 0, 3, 0x0a, 0x01, 'z'};
  * fifth's 15 KB; once they are cancelled, their metadata are uncounted and the next is served. */
 static void test_metadata_bound(void)
 {
-    signal(SIGPIPE, SIG_IGN);
     pthread_t thread;
-    char target[64];
-    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
     peer p;
-    peer_open(&p, target);
+    ccz_rpc_server *srv = small_server(&thread, &p);
     h2_body held[4];
     int32_t ids[4];
-    for (int i = 0; i < 4; i++) {
-        held[i] = (h2_body){NULL, 0};
-        ids[i] = peer_call(&p, "/ratls.Greeter/SayHello", 15000, &held[i]);
-    }
+    hold_four(&p, held, ids, 15000);
     h2_body b = {hello_z, sizeof hello_z};
     int32_t fifth = peer_call(&p, "/ratls.Greeter/SayHello", 15000, &b);
     peer_until(&p, fifth, false, 3000);
@@ -401,9 +422,7 @@ static void test_metadata_bound(void)
     peer_until(&p, next, false, 3000);
     CHECK_INT(p.status[SLOT(next)], CCZ_RPC_OK);
     CHECK_STR(p.message[SLOT(next)], "");
-    peer_close_all(&p);
-    rpc_serve_stop(srv, thread, 500);
-    ccz_rpc_server_free(srv);
+    small_server_stop(srv, thread, &p);
 }
 
 /* At the server-wide bound a new call's metadata makes room the way request data does: four
@@ -412,18 +431,12 @@ static void test_metadata_bound(void)
  * shed (RESOURCE_EXHAUSTED) and the sixth is served, not refused. */
 static void test_metadata_sheds_request(void)
 {
-    signal(SIGPIPE, SIG_IGN);
     pthread_t thread;
-    char target[64];
-    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
     peer p;
-    peer_open(&p, target);
+    ccz_rpc_server *srv = small_server(&thread, &p);
     h2_body held[4];
     int32_t ids[4];
-    for (int i = 0; i < 4; i++) {
-        held[i] = (h2_body){NULL, 0};
-        ids[i] = peer_call(&p, "/ratls.Greeter/SayHello", 15000, &held[i]);
-    }
+    hold_four(&p, held, ids, 15000);
     uint8_t *f = hello_frame(1029);
     doled part = {f, 1000, false};
     int32_t big = peer_call_doled(&p, &part);
@@ -441,9 +454,7 @@ static void test_metadata_sheds_request(void)
     for (int i = 0; i < 4; i++)
         CHECK_INT(p.status[SLOT(ids[i])], -1); /* still waiting for their requests */
     free(f);
-    peer_close_all(&p);
-    rpc_serve_stop(srv, thread, 500);
-    ccz_rpc_server_free(srv);
+    small_server_stop(srv, thread, &p);
 }
 
 /* Held request bytes exactly at the server-wide bound are within it: four calls hold 58368
@@ -452,17 +463,12 @@ static void test_metadata_sheds_request(void)
  * answered once their messages are complete. */
 static void test_held_at_bound(void)
 {
-    signal(SIGPIPE, SIG_IGN);
     pthread_t thread;
-    char target[64];
-    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
     peer p;
-    peer_open(&p, target);
+    ccz_rpc_server *srv = small_server(&thread, &p);
     h2_body held[4];
-    for (int i = 0; i < 4; i++) {
-        held[i] = (h2_body){NULL, 0};
-        peer_call(&p, "/ratls.Greeter/SayHello", 3 * 4860, &held[i]);
-    }
+    int32_t holding[4];
+    hold_four(&p, held, holding, 3 * 4860);
     uint8_t *f = hello_frame(1029);
     doled part[2];
     int32_t ids[2];
@@ -483,9 +489,7 @@ static void test_held_at_bound(void)
         CHECK_STR(p.message[SLOT(ids[i])], "");
     }
     free(f);
-    peer_close_all(&p);
-    rpc_serve_stop(srv, thread, 500);
-    ccz_rpc_server_free(srv);
+    small_server_stop(srv, thread, &p);
 }
 
 /* A message's length prefix is read anew for each message: a DATA frame with a whole message
@@ -494,12 +498,9 @@ static void test_held_at_bound(void)
  * bytes. */
 static void test_second_prefix(void)
 {
-    signal(SIGPIPE, SIG_IGN);
     pthread_t thread;
-    char target[64];
-    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
     peer p;
-    peer_open(&p, target);
+    ccz_rpc_server *srv = small_server(&thread, &p);
     uint8_t two[1029 + sizeof hello_z];
     uint8_t *f = hello_frame(1029);
     memcpy(two, f, 1029);
@@ -515,9 +516,7 @@ static void test_second_prefix(void)
     peer_until(&p, id, false, 3000);
     CHECK_INT(p.status[SLOT(id)], CCZ_RPC_UNIMPLEMENTED);
     CHECK_STR(p.message[SLOT(id)], "more than one request message on a unary call");
-    peer_close_all(&p);
-    rpc_serve_stop(srv, thread, 500);
-    ccz_rpc_server_free(srv);
+    small_server_stop(srv, thread, &p);
 }
 
 /* A call the server ends before its client has finished sending (an unknown method; its stream
@@ -525,12 +524,9 @@ static void test_second_prefix(void)
  * whose client had finished is not. */
 static void test_early_end_reset(void)
 {
-    signal(SIGPIPE, SIG_IGN);
     pthread_t thread;
-    char target[64];
-    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
     peer p;
-    peer_open(&p, target);
+    ccz_rpc_server *srv = small_server(&thread, &p);
     h2_body open_body = {NULL, 0};
     int32_t id = peer_call(&p, "/ratls.Greeter/Nothing", 0, &open_body);
     peer_until(&p, id, true, 2000);
@@ -544,21 +540,16 @@ static void test_early_end_reset(void)
     CHECK_INT(p.status[SLOT(id)], CCZ_RPC_UNIMPLEMENTED);
     CHECK(p.closed[SLOT(id)]);
     CHECK_INT(p.error[SLOT(id)], NGHTTP2_NO_ERROR);
-    peer_close_all(&p);
-    rpc_serve_stop(srv, thread, 500);
-    ccz_rpc_server_free(srv);
+    small_server_stop(srv, thread, &p);
 }
 
 /* A call its client cancels (RST_STREAM) after its request, while the handler holds it for a
  * later answer: the answer finds it over, and sending or finishing it is refused. */
 static void test_cancelled_call(void)
 {
-    signal(SIGPIPE, SIG_IGN);
     pthread_t thread;
-    char target[64];
-    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
     peer p;
-    peer_open(&p, target);
+    ccz_rpc_server *srv = small_server(&thread, &p);
     static const uint8_t later[] = {0, 0, 0, 0, 7, 0x0a, 0x05, 'l', 'a', 't', 'e', 'r'};
     h2_body b = {later, sizeof later};
     int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
@@ -583,9 +574,7 @@ static void test_cancelled_call(void)
     id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
     peer_until(&p, id, false, 2000);
     CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
-    peer_close_all(&p);
-    rpc_serve_stop(srv, thread, 500);
-    ccz_rpc_server_free(srv);
+    small_server_stop(srv, thread, &p);
 }
 
 /* A status that cannot be sent (the handler's 70 trailers are more headers than a response
@@ -593,12 +582,9 @@ static void test_cancelled_call(void)
  * for an answer that never comes. */
 static void test_unsendable_status(void)
 {
-    signal(SIGPIPE, SIG_IGN);
     pthread_t thread;
-    char target[64];
-    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
     peer p;
-    peer_open(&p, target);
+    ccz_rpc_server *srv = small_server(&thread, &p);
     static const uint8_t trailers[] = {0,   0,   0,   0,   10,  0x0a, 0x08, 't',
                                        'r', 'a', 'i', 'l', 'e', 'r',  's'};
     h2_body b = {trailers, sizeof trailers};
@@ -621,9 +607,7 @@ static void test_unsendable_status(void)
     id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
     peer_until(&p, id, false, 2000);
     CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
-    peer_close_all(&p);
-    rpc_serve_stop(srv, thread, 500);
-    ccz_rpc_server_free(srv);
+    small_server_stop(srv, thread, &p);
 }
 
 /* A client that never opens its stream window (SETTINGS_INITIAL_WINDOW_SIZE 0) cannot hold
@@ -718,12 +702,9 @@ static void test_idle_timely(void)
  * first status). */
 static void test_call_misuse(void)
 {
-    signal(SIGPIPE, SIG_IGN);
     pthread_t thread;
-    char target[64];
-    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
     peer p;
-    peer_open(&p, target);
+    ccz_rpc_server *srv = small_server(&thread, &p);
     static const uint8_t req[] = {0, 0, 0, 0, 8, 0x0a, 0x06, 'm', 'i', 's', 'u', 's', 'e'};
     h2_body b = {req, sizeof req};
     int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
@@ -740,9 +721,7 @@ static void test_call_misuse(void)
     CHECK_STATUS(misuse.send, CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(misuse.send_why,
               "the call is over (finished, cancelled, past its deadline or disconnected)");
-    peer_close_all(&p);
-    rpc_serve_stop(srv, thread, 500);
-    ccz_rpc_server_free(srv);
+    small_server_stop(srv, thread, &p);
 }
 
 /* Registering a method without a /package.Service/Method path (or of 256 characters or more),
@@ -1162,12 +1141,9 @@ static ssize_t trailed_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t
 /* A request that the client's trailers end is a whole request: it is answered. */
 static void test_client_trailers(void)
 {
-    signal(SIGPIPE, SIG_IGN);
     pthread_t thread;
-    char target[64];
-    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
     peer p;
-    peer_open(&p, target);
+    ccz_rpc_server *srv = small_server(&thread, &p);
     nghttp2_nv nv[6];
     size_t n = h2_grpc_headers(nv, "/ratls.Greeter/SayHello", "application/grpc");
     nghttp2_data_provider prd = {.read_callback = trailed_body};
@@ -1178,9 +1154,7 @@ static void test_client_trailers(void)
     CHECK_STR(p.message[SLOT(id)], "");
     CHECK(p.closed[SLOT(id)]);
     CHECK_INT(p.error[SLOT(id)], NGHTTP2_NO_ERROR);
-    peer_close_all(&p);
-    rpc_serve_stop(srv, thread, 500);
-    ccz_rpc_server_free(srv);
+    small_server_stop(srv, thread, &p);
 }
 
 /* A client that makes the server reset its streams, with a WINDOW_UPDATE that overflows each
@@ -1386,12 +1360,9 @@ static void test_refused_credit(void)
  * bytes a field) are taken; one byte more is refused RESOURCE_EXHAUSTED. */
 static void test_header_list_edge(void)
 {
-    signal(SIGPIPE, SIG_IGN);
     pthread_t thread;
-    char target[64];
-    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
     peer p;
-    peer_open(&p, target);
+    ccz_rpc_server *srv = small_server(&thread, &p);
     nghttp2_nv nv[7];
     size_t n = h2_grpc_headers(nv, "/ratls.Greeter/SayHello", "application/grpc");
     size_t used = 0;
@@ -1417,21 +1388,16 @@ static void test_header_list_edge(void)
         }
     }
     free(value);
-    peer_close_all(&p);
-    rpc_serve_stop(srv, thread, 500);
-    ccz_rpc_server_free(srv);
+    small_server_stop(srv, thread, &p);
 }
 
 /* The headers HTTP/2 and gRPC define (user-agent, host, accept-encoding, content-length, te,
  * grpc-*) are not the handler's metadata: only the call's own y-kept reaches it. */
 static void test_reserved_headers(void)
 {
-    signal(SIGPIPE, SIG_IGN);
     pthread_t thread;
-    char target[64];
-    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
     peer p;
-    peer_open(&p, target);
+    ccz_rpc_server *srv = small_server(&thread, &p);
     static const uint8_t keys[] = {0, 0, 0, 0, 6, 0x0a, 0x04, 'k', 'e', 'y', 's'};
     nghttp2_nv nv[12];
     size_t n = h2_grpc_headers(nv, "/ratls.Greeter/SayHello", "application/grpc");
@@ -1448,9 +1414,7 @@ static void test_reserved_headers(void)
     peer_until(&p, id, false, 2000);
     CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
     CHECK_STR(p.message[SLOT(id)], "y-kept");
-    peer_close_all(&p);
-    rpc_serve_stop(srv, thread, 500);
-    ccz_rpc_server_free(srv);
+    small_server_stop(srv, thread, &p);
 }
 
 TEST_MAIN(T(test_metadata_bound), T(test_metadata_sheds_request), T(test_held_at_bound),
