@@ -855,12 +855,97 @@ static void test_ckks_refusals(void)
     CHECK_CONTAINS(ccz_error_detail(), "the product's scale 2^70.00 reaches the level's modulus");
     CHECK_OK(ccz_lattice_ckks_mul_const_at(c, ctx, b, 1.0, 0x1p10));
     CHECK(fabs(ccz_lattice_ciphertext_scale(c) / 0x1p50 - 1) < 1e-12);
+    /* a plaintext above the ciphertext's level is refused too, not only one below it */
+    CHECK_OK(ccz_lattice_ckks_encode(p, ctx, x, m, scale, 0));
+    CHECK_STATUS(ccz_lattice_add_plain(c, ctx, b, p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "plaintext at level 3, ciphertext at 1");
+    CHECK_STATUS(ccz_lattice_mul_plain(c, ctx, b, p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "plaintext at level 3, ciphertext at 1");
+    /* scales 1e-4 apart are refused in a sum (one 1e-9 apart is taken as the same) */
+    ccz_lattice_ciphertext *d, *e, *three;
+    CHECK_OK(ccz_lattice_ciphertext_new(&d, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&e, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&three, ctx));
+    CHECK_OK(ccz_lattice_ckks_encode(p, ctx, x, m, scale * (1 + 1e-9), 0));
+    CHECK_OK(ccz_lattice_encrypt(e, ctx, k.pk, p));
+    CHECK_OK(ccz_lattice_add(d, ctx, a, e));
+    CHECK_OK(ccz_lattice_ckks_encode(p, ctx, x, m, scale * (1 + 1e-4), 0));
+    CHECK_OK(ccz_lattice_encrypt(e, ctx, k.pk, p));
+    CHECK_STATUS(ccz_lattice_add(d, ctx, a, e), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "scales 2^40.00 and 2^40.00 differ");
+    CHECK_STATUS(ccz_lattice_sub(d, ctx, e, a), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "scales 2^40.00 and 2^40.00 differ");
+    /* a rotation keeps its input's scale, whatever its output held (a fresh one: 2^40) */
+    ccz_lattice_ciphertext_free(d);
+    CHECK_OK(ccz_lattice_ciphertext_new(&d, ctx));
+    CHECK_OK(ccz_lattice_rotate(d, ctx, e, 1, k.gk));
+    CHECK(ccz_lattice_ciphertext_scale(d) == scale * (1 + 1e-4));
+    ccz_lattice_ciphertext_free(d);
+    CHECK_OK(ccz_lattice_ciphertext_new(&d, ctx));
+    {
+        static const int one[] = {1};
+        ccz_lattice_ciphertext *outs[1] = {d};
+        CHECK_OK(ccz_lattice_rotate_hoisted(outs, ctx, e, one, 1, k.gk));
+        CHECK(ccz_lattice_ciphertext_scale(d) == scale * (1 + 1e-4));
+    }
+    /* sums of two and three components, the three-component one either side: the square
+     * relinearized minus the square not is 0, and the other way round too */
+    double complex *zero = calloc(m, sizeof *zero);
+    CHECK_OK(ccz_lattice_mul(c, ctx, a, a, k.rk));
+    CHECK_OK(ccz_lattice_mul(three, ctx, a, a, NULL));
+    CHECK_INT(ccz_lattice_ciphertext_size(three), 3);
+    CHECK_OK(ccz_lattice_sub(d, ctx, c, three));
+    CHECK_INT(ccz_lattice_ciphertext_size(d), 3);
+    CHECK(err_bits(&k, d, zero) > 20);
+    CHECK_OK(ccz_lattice_sub(d, ctx, three, c));
+    CHECK(err_bits(&k, d, zero) > 20);
+    free(zero);
+    ccz_lattice_ciphertext_free(d);
+    ccz_lattice_ciphertext_free(e);
+    ccz_lattice_ciphertext_free(three);
     free(x);
     ccz_lattice_plaintext_free(p);
     ccz_lattice_plaintext_free(fresh);
     ccz_lattice_ciphertext_free(a);
     ccz_lattice_ciphertext_free(b);
     ccz_lattice_ciphertext_free(c);
+    lattice_kit_free(&k);
+}
+
+/* Key switching's division by P rounds: [acc]_P is centred, (P + 1) / 2 taken as -(P - 1) / 2
+ * and (P - 1) / 2 as it is, so that with nothing but [acc]_P the result is -[acc]_P P^-1 modulo
+ * each prime (coefficient form, BFV's). */
+static void test_kswitch_mod_down_rounding(void)
+{
+    lattice_kit k;
+    kit_new(&k, CCZ_LATTICE_BFV, 12);
+    const ccz_lattice_context *ctx = k.ctx;
+    size_t n = ctx->n;
+    unsigned level = ctx->L, np = level + 1;
+    uint64_t P = ctx->primes[ctx->L], half = P >> 1;
+    uint64_t *acc = lat_kswitch_acc(ctx, level);
+    CHECK(acc != NULL);
+    memset(acc, 0, (size_t)2 * np * n * 8);
+    uint64_t *ap[2] = {acc + (size_t)level * n, acc + ((size_t)np + level) * n};
+    for (int c = 0; c < 2; c++) {
+        for (size_t x = 0; x < n; x++) /* the two values either side of P / 2 */
+            ap[c][x] = x % 2 == (size_t)c ? half + 1 : half;
+        lat_ntt_forward(&ctx->ntt[ctx->L], ap[c]);
+    }
+    uint64_t *c0 = calloc((size_t)level * n, 8), *c1 = calloc((size_t)level * n, 8);
+    lat_kswitch_mod_down(ctx, acc, level, true, c0, c1);
+    int wrong = 0;
+    for (unsigned i = 0; i < level; i++) {
+        uint64_t q = ctx->primes[i], h = mulmod(half % q, ctx->p_inv[i], q);
+        for (size_t x = 0; x < n; x++) { /* -(-half) P^-1 at half + 1, -half P^-1 at half */
+            uint64_t at_up = h, at_half = h ? q - h : 0;
+            wrong += c0[(size_t)i * n + x] != (x % 2 == 0 ? at_up : at_half);
+            wrong += c1[(size_t)i * n + x] != (x % 2 == 1 ? at_up : at_half);
+        }
+    }
+    CHECK_INT(wrong, 0);
+    free(c0);
+    free(c1);
     lattice_kit_free(&k);
 }
 
@@ -1719,4 +1804,4 @@ TEST_MAIN(T(test_params), T(test_bfv_coeffs), T(test_serialization), T(test_seri
           T(test_bfv_level_below_t), T(test_bfv), T(test_ckks), T(test_encrypt_noise),
           T(test_ckks_chain), T(test_bfv_wide_primes), T(test_ckks_refusals),
           T(test_bfv_plain_centred), T(test_bfv_encode_reuse), T(test_bfv_prime_shapes),
-          T(test_bfv_decrypt_carry))
+          T(test_bfv_decrypt_carry), T(test_kswitch_mod_down_rounding))

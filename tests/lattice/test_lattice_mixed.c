@@ -4,6 +4,7 @@
  * CCZ_ERR_INVALID_ARGUMENT and what was of the other context, and takes its own context's. The
  * two contexts have the same parameters: objects of a smaller one would be read or written past
  * their ends. Also the shapes a product and a rotation refuse. */
+#include <complex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +61,9 @@ static void test_keys_of_another_context(void)
     CHECK_INT(bits, -1);
     ccz_lattice_relin_keys *rk = NULL;
     refused(ccz_lattice_relin_keygen(&rk, a.ctx, b.sk),
+            "relinearization keys from a secret key of another context");
+    CHECK(rk == NULL);
+    refused(ccz_lattice_relin_keygen(&rk, a.ctx, NULL),
             "relinearization keys from a secret key of another context");
     CHECK(rk == NULL);
     ccz_lattice_galois_keys *gk = NULL;
@@ -195,6 +199,44 @@ static void test_shapes(void)
     ccz_lattice_ciphertext_free(three);
 }
 
+/* The CKKS entry points that take an output or an accumulator: one of another context is
+ * refused before a word is written; a CKKS decoding on a BFV context too. */
+static void test_ckks_of_another_context(void)
+{
+    lattice_kit c, d;
+    lattice_kit_new(&c, CCZ_LATTICE_CKKS, 13, NULL, 0, true);
+    lattice_kit_new(&d, CCZ_LATTICE_CKKS, 13, NULL, 0, true);
+    ccz_lattice_plaintext *p;
+    ccz_lattice_ciphertext *x, *y, *other;
+    CHECK_OK(ccz_lattice_plaintext_new(&p, c.ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&x, c.ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&y, c.ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&other, d.ctx));
+    double v[4] = {1, 2, 3, 4};
+    CHECK_OK(ccz_lattice_ckks_encode_real(p, c.ctx, v, 4, 0x1p40, 0));
+    CHECK_OK(ccz_lattice_encrypt(x, c.ctx, c.pk, p));
+    const char *ct = "a ciphertext of another context";
+    refused(ccz_lattice_ckks_rescale_to(other, c.ctx, x), ct);
+    CHECK_INT(ccz_lattice_ciphertext_level(other), 3);
+    refused(ccz_lattice_ckks_mul_const_at(other, c.ctx, x, 2.0, 0x1p20), ct);
+    refused(ccz_lattice_ckks_mul_const(other, c.ctx, x, 2.0), ct);
+    refused(ccz_lattice_ckks_mul_const_add(other, c.ctx, x, 2.0, 0x1p20), ct);
+    /* with their own context's, each works */
+    CHECK_OK(ccz_lattice_ckks_rescale_to(y, c.ctx, x));
+    CHECK_INT(ccz_lattice_ciphertext_level(y), 2);
+    CHECK_OK(ccz_lattice_ckks_mul_const_at(y, c.ctx, x, 2.0, 0x1p20));
+    CHECK_OK(ccz_lattice_ckks_mul_const_add(y, c.ctx, x, 2.0, 0x1p20));
+    /* a CKKS decoding of a BFV context's plaintext, on that context */
+    double complex got[4] = {0};
+    refused(ccz_lattice_ckks_decode(got, a.ctx, pt), "a CKKS operation on a BFV context");
+    ccz_lattice_ciphertext_free(x);
+    ccz_lattice_ciphertext_free(y);
+    ccz_lattice_ciphertext_free(other);
+    ccz_lattice_plaintext_free(p);
+    lattice_kit_free(&c);
+    lattice_kit_free(&d);
+}
+
 static void cleanup(void)
 {
     ccz_lattice_ciphertext_free(ca);
@@ -207,4 +249,5 @@ static void cleanup(void)
 }
 
 TEST_MAIN(T(setup), T(test_keys_of_another_context), T(test_ciphertexts_of_another_context),
-          T(test_plaintexts_of_another_context), T(test_shapes), T(cleanup))
+          T(test_plaintexts_of_another_context), T(test_shapes), T(test_ckks_of_another_context),
+          T(cleanup))
