@@ -270,7 +270,8 @@ typedef struct {
     bool over;
     int code; /* the gRPC status it ended with (0: trained) */
     char message[512];
-    unsigned epochs, steps; /* done */
+    unsigned epochs, steps; /* the steps done, and the epochs they reach into (the last one partly
+                             * done when the training ended within it) */
     bool converged;
     double loss[1024]; /* per epoch (NaN: not available) */
     double seconds;    /* from the first step to the last */

@@ -167,6 +167,15 @@ def refusals(url, cacert, appid, apikey):
         r.refused("AsymmetricEncrypt of 191 bytes", "AsymmetricEncrypt",
                   {"keyid": rsa, "plaintext": b64(bytes(191)), "padding_mode": "EH_RSA_PKCS1_OAEP"},
                   400, P + "The plaintext is too long for this key and padding.")
+        # SM2 signs a message, not a digest (its user id enters the hash): an EH_DIGEST message
+        # is the caller's mistake, 400, not a server exception
+        sm2 = r.create("EH_SM2", SIG)
+        for action, extra in (("Sign", {}), ("Verify", {"signature": b64(bytes(72))})):
+            r.refused(action + " of an EH_DIGEST with an EH_SM2 key", action,
+                      dict({"keyid": sm2, "message": b64(bytes(32)), "message_type": "EH_DIGEST",
+                            "digest_mode": "EH_SM3", "padding_mode": "EH_PAD_NONE"}, **extra),
+                      400, P + "The message is not a digest of digest_mode's length (or this key "
+                      "takes no digest).")
         # an external key before its import: nothing uses it, and RotateKey does not give it
         # material of the KMS's making
         ext = r.create("EH_AES_GCM_256", ENC, origin="EH_EXTERNAL_KEY")

@@ -595,11 +595,12 @@ static void too_few_in_common(void)
     arbiter_start(&a, 20000);
     ccz_rpc_channel *g = party_channel(&a), *h = party_channel(&a);
     int64_t gi[] = {1, 2, 3}, hi[] = {3, 4, 5};
-    Heterolr__JoinRequest gj = join_req("guest", 0, "g", 2, gi, 3),
-                          hj = join_req("host", 1, "h", 2, hi, 3);
+    /* the fewest and the most features a party may have: both joins go in */
+    Heterolr__JoinRequest gj = join_req("guest", 0, "g", 1, gi, 3),
+                          hj = join_req("host", 1, "h", 4096, hi, 3);
     call gc = {0}, hc = {0};
     start_call(&gc, g, "Join", &gj.base, &heterolr__join_reply__descriptor);
-    wait_log(&a, "guest 0 (g) joined");
+    wait_log(&a, "guest 0 (g) joined with 3 rows of 1 features");
     start_call(&hc, h, "Join", &hj.base, &heterolr__join_reply__descriptor);
     join_call(&gc);
     join_call(&hc);
@@ -608,6 +609,7 @@ static void too_few_in_common(void)
         CHECK_STR(c->msg, "the parties have fewer than 2 ids in common");
         free_call(c);
     }
+    CHECK(log_has(&a, "host 1 (h) joined with 3 rows of 4096 features"));
     const ccz_fl_vlr_status *st = arbiter_stop(&a);
     CHECK(st->over);
     CHECK_INT(st->code, CCZ_RPC_FAILED_PRECONDITION);
@@ -1018,6 +1020,86 @@ static void loss_of_some_batches(void)
     arbiter_free(&a);
 }
 
+/* The last batch of an epoch shorter than the others (4 ids in common, batches of 3: 3 rows, then
+ * 1): its scores and residuals are counted against its own rows, not the batch size, both ways,
+ * and the relayed forwards and residuals are its rows. */
+static void short_last_batch(void)
+{
+    static arbiter a;
+    next_batch_size = 3;
+    arbiter_start(&a, 20000);
+    ccz_rpc_channel *g = party_channel(&a), *h = party_channel(&a);
+    join_both(g, h);
+    double loss = 0;
+    raw_step(g, h, 0, 3, true, &loss);
+    cts s = {0}, sq = {0}, res = {0}, l = {0}, grad = {0};
+    encrypt_run(&s, 3, 100);
+    encrypt_run(&sq, 1, 7);
+    encrypt_run(&res, 3, 1000);
+    encrypt_run(&l, 1, 0);
+    encrypt_run(&grad, 3, 5);
+    /* step 1: a whole batch's scores are refused, the last batch's one row goes in */
+    Heterolr__ForwardRequest fw = HETEROLR__FORWARD_REQUEST__INIT;
+    fw.step = 1;
+    fw.forward = s.b;
+    fw.n_forward = 3;
+    fw.square = sq.b[0];
+    EXPECT(h, "Forward", fw, &heterolr__ciphertexts__descriptor, CCZ_RPC_INVALID_ARGUMENT,
+           "3 scores; expected 1");
+    fw.n_forward = 1;
+    call fc, c;
+    start_call(&fc, h, "Forward", &fw.base, &heterolr__ciphertexts__descriptor);
+    Heterolr__Step st = HETEROLR__STEP__INIT;
+    st.step = 1;
+    call_now(&c, g, "HostForwards", &st.base, &heterolr__forward_reply__descriptor, 0);
+    CHECK_INT(c.code, 0);
+    CHECK(c.resp && ((const Heterolr__ForwardReply *)c.resp)->n_forward == 1);
+    free_call(&c);
+    Heterolr__ResidualsRequest rr = HETEROLR__RESIDUALS_REQUEST__INIT;
+    rr.step = 1;
+    rr.residuals = res.b;
+    rr.n_residuals = 3;
+    rr.loss = l.b[0];
+    EXPECT(g, "Residuals", rr, &heterolr__empty__descriptor, CCZ_RPC_INVALID_ARGUMENT,
+           "3 residuals; expected 1");
+    rr.n_residuals = 1;
+    EXPECT(g, "Residuals", rr, &heterolr__empty__descriptor, 0, "");
+    join_call(&fc);
+    CHECK_INT(fc.code, 0);
+    res.count = 1;
+    CHECK(fc.resp && same_values(((const Heterolr__Ciphertexts *)fc.resp)->values,
+                                 ((const Heterolr__Ciphertexts *)fc.resp)->n_values, &res));
+    free_call(&fc);
+    Heterolr__GradientRequest gr = HETEROLR__GRADIENT_REQUEST__INIT;
+    gr.step = 1;
+    gr.masked = grad.b;
+    gr.n_masked = 3;
+    call_now(&c, h, "Gradient", &gr.base, &heterolr__gradient_reply__descriptor, 0);
+    CHECK_INT(c.code, 0);
+    CHECK(c.resp && ((const Heterolr__GradientReply *)c.resp)->stop);
+    free_call(&c);
+    call_now(&c, g, "Gradient", &gr.base, &heterolr__gradient_reply__descriptor, 0);
+    CHECK_INT(c.code, 0);
+    CHECK(c.resp && fabs(((const Heterolr__GradientReply *)c.resp)->loss - log(2.0)) < 1e-12);
+    free_call(&c);
+    Heterolr__Empty empty = HETEROLR__EMPTY__INIT;
+    EXPECT(g, "Finish", empty, &heterolr__empty__descriptor, 0, "");
+    EXPECT(h, "Finish", empty, &heterolr__empty__descriptor, 0, "");
+    const ccz_fl_vlr_status *fin = arbiter_stop(&a);
+    CHECK_INT(fin->code, 0);
+    CHECK_INT(fin->steps, 2);
+    CHECK_INT(fin->epochs, 1);
+    CHECK(fabs(fin->loss[0] - log(2.0)) < 1e-12);
+    cts_free(&s);
+    cts_free(&sq);
+    cts_free(&res);
+    cts_free(&l);
+    cts_free(&grad);
+    ccz_rpc_channel_free(g);
+    ccz_rpc_channel_free(h);
+    arbiter_free(&a);
+}
+
 /* A trained model whose host never calls Finish: the training is done (as the homo-LR server
  * has it), not a timeout, and the log names the party that did not finish. */
 static void party_never_finishes(void)
@@ -1412,6 +1494,6 @@ static void service_options(void)
 
 TEST_MAIN(T(hostile_parties), T(too_few_in_common), T(party_never_joins), T(hosts_full),
           T(calls_after_failure), T(party_leaves), T(second_stream_before_all_joined),
-          T(second_held_call), T(loss_of_some_batches), T(party_never_finishes),
-          T(guest_runs_ahead), T(finish_before_trained), T(finish_before_last_gradient),
-          T(converges_early), T(two_hosts), T(service_options))
+          T(second_held_call), T(loss_of_some_batches), T(short_last_batch),
+          T(party_never_finishes), T(guest_runs_ahead), T(finish_before_trained),
+          T(finish_before_last_gradient), T(converges_early), T(two_hosts), T(service_options))
