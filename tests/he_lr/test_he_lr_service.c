@@ -235,6 +235,37 @@ static int infer(ccz_rpc_channel *ch, ccz_buf *cts, size_t n, int batches, int b
     return code;
 }
 
+/* A good Infer: its status code, the reply's counts and how many results it holds. */
+static int infer_counts(ccz_rpc_channel *ch, ccz_buf *cts, size_t n, int batches, int batch_size,
+                        int *counts, size_t *n_result)
+{
+    ProtobufCBinaryData *d = calloc(n ? n : 1, sizeof *d);
+    for (size_t i = 0; i < n; i++)
+        d[i] = bin(&cts[i]);
+    Inference__InferRequest r = INFERENCE__INFER_REQUEST__INIT;
+    r.n_data = n;
+    r.data = d;
+    r.batches = batches;
+    r.batch_size = batch_size;
+    ccz_rpc_call_opts o = {CCZ_RPC_CALL_OPTS_VERSION, 60000, NULL};
+    ccz_rpc_status st;
+    ProtobufCMessage *resp = NULL;
+    CHECK_OK(ccz_rpc_unary(ch, &resp, &st, "/inference.Inference/Infer", &r.base,
+                           &inference__infer_reply__descriptor, &o));
+    int code = st.code;
+    *counts = -1;
+    *n_result = 0;
+    if (resp) {
+        const Inference__InferReply *ir = (const Inference__InferReply *)resp;
+        *counts = ir->counts;
+        *n_result = ir->n_result;
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    ccz_rpc_status_free(&st);
+    free(d);
+    return code;
+}
+
 /* The hostile calls go to a server of a small model (the first SMALL weights of CCZoo's), so
  * that each Infer is a few ciphertexts, not 80. */
 #define SMALL 12
@@ -462,6 +493,20 @@ static void hostile_infer(const server *s, const keys *k, const keys *tk)
     CHECK_CONTAINS(msg, "batch 0: ");
     /* the same connection, the same server: a good batch */
     EXPECT(infer(ch, cts, F, 1, (int)F, msg, sizeof msg), CCZ_RPC_OK, "");
+    /* two batches: each is its own ciphertexts (a bad one in the second is named there), and
+     * the answer counts both */
+    ccz_buf two[2 * SMALL];
+    for (size_t i = 0; i < 2 * F; i++)
+        two[i] = cts[i % F]; /* views: freed with cts */
+    two[F + 7].len -= 1;
+    EXPECT(infer(ch, two, 2 * F, 2, (int)F, msg, sizeof msg), CCZ_RPC_INVALID_ARGUMENT,
+           "batch 1: ciphertext 7: the data ends early");
+    two[F + 7].len += 1;
+    int counts;
+    size_t n_result;
+    CHECK_INT(infer_counts(ch, two, 2 * F, 2, (int)F, &counts, &n_result), CCZ_RPC_OK);
+    CHECK_INT(counts, 2);
+    CHECK_INT(n_result, 2);
     free_cts(cts);
     ccz_rpc_channel_free(ch);
 }

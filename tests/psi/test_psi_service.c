@@ -5,6 +5,7 @@
  * answered with its exact code and message while the session goes on, and sessions that time
  * out waiting to connect or to upload. (tests/cli/test_psi_cli.sh
  * runs the same through the command and a stock gRPC client when python3-grpcio is there.) */
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,10 +25,12 @@ typedef struct {
 
 static unsigned serve_timeout_ms; /* for the next serve (0: 10 s) */
 static FILE *serve_log;           /* for the next serve (NULL: none) */
+static size_t serve_max_message;  /* for the next serve (0: the server's default) */
 
 static void serve(psi_server *ps, unsigned parties, size_t max_memory)
 {
     ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.max_message = serve_max_message;
     CHECK_OK(ccz_rpc_server_new(&ps->srv, &so));
     ccz_psi_service_opts o = CCZ_PSI_SERVICE_OPTS_INIT;
     o.parties = parties;
@@ -82,6 +85,7 @@ typedef struct {
     ccz_status st;
     ccz_psi_join_result out;
     char got[256]; /* the intersection, one item a line */
+    bool chief;    /* is_chief */
 } joiner;
 
 static void on_item(ccz_span item, void *payload)
@@ -102,6 +106,7 @@ static void *join_thread(void *arg)
         spans[i] = CCZ_SPAN(j->items[i], strlen(j->items[i]));
     ccz_psi_join_opts o = CCZ_PSI_JOIN_OPTS_INIT;
     o.name = j->name;
+    o.chief = j->chief;
     o.deadline_ms = 10000;
     o.chunk_bytes = j->chunk;
     o.on_item = on_item;
@@ -130,9 +135,9 @@ static void test_sessions(void)
     static const char *const a[] = {"pear", "fig", "fig", "kiwi", "figs", "kiwi", "plum"};
     static const char *const b[] = {"kiwi", "fig", "fig", "fig", "apple", "plum"};
     static const char *const c[] = {"plum", "kiwi", "fi", "fig", "kiwi"};
-    joiner js[3] = {{ps.target, "alice", a, 7, 20, 0, {0}, ""},
-                    {ps.target, "bob", b, 6, 0, 0, {0}, ""},
-                    {ps.target, "carol", c, 5, 13, 0, {0}, ""}};
+    joiner js[3] = {{ps.target, "alice", a, 7, 20, 0, {0}, "", false},
+                    {ps.target, "bob", b, 6, 0, 0, {0}, "", false},
+                    {ps.target, "carol", c, 5, 13, 0, {0}, "", false}};
     run_parties(js, 3);
     for (int i = 0; i < 3; i++) {
         CHECK_OK(js[i].st);
@@ -142,15 +147,19 @@ static void test_sessions(void)
     }
     /* the next session on the same server: disjoint sets */
     static const char *const d[] = {"x", "x"}, *const e[] = {"y"}, *const f[] = {"x", "y"};
-    joiner ks[3] = {{ps.target, "dave", d, 2, 0, 0, {0}, ""},
-                    {ps.target, "erin", e, 1, 0, 0, {0}, ""},
-                    {ps.target, "frank", f, 2, 0, 0, {0}, ""}};
+    joiner ks[3] = {{ps.target, "dave", d, 2, 0, 0, {0}, "", false},
+                    {ps.target, "erin", e, 1, 0, 0, {0}, "", true},
+                    {ps.target, "frank", f, 2, 0, 0, {0}, "", false}};
     run_parties(ks, 3);
     for (int i = 0; i < 3; i++) {
         CHECK_OK(ks[i].st);
         CHECK_INT(ks[i].out.code, 0);
         CHECK_STR(ks[i].got, "");
         CHECK_INT(ks[i].out.n_items, 0);
+        /* erin alone joined as the chief: named so in every party's ccz-psi-parties */
+        CHECK_CONTAINS(ks[i].out.parties, "erin (chief; not attested)");
+        CHECK_CONTAINS(ks[i].out.parties, "dave (not attested)");
+        CHECK_CONTAINS(ks[i].out.parties, "frank (not attested)");
     }
     /* an intersection of 100 items, streamed in one Results as its array grows */
     static char many[100][8];
@@ -159,9 +168,9 @@ static void test_sessions(void)
         snprintf(many[i], sizeof many[i], "i%03d", i);
         m[i] = many[i];
     }
-    joiner ms[3] = {{ps.target, "gina", m, 100, 0, 0, {0}, ""},
-                    {ps.target, "hal", m, 100, 0, 0, {0}, ""},
-                    {ps.target, "ivy", m, 100, 0, 0, {0}, ""}};
+    joiner ms[3] = {{ps.target, "gina", m, 100, 0, 0, {0}, "", false},
+                    {ps.target, "hal", m, 100, 0, 0, {0}, "", false},
+                    {ps.target, "ivy", m, 100, 0, 0, {0}, "", false}};
     run_parties(ms, 3);
     for (int i = 0; i < 3; i++) {
         CHECK_OK(ms[i].st);
@@ -188,8 +197,8 @@ static void memory_bound(size_t max_memory, const char *why)
         big[i] = bufs[i];
     }
     static const char *const small[] = {"0001-"};
-    joiner js[2] = {{ps.target, "alice", big, N, 0, 0, {0}, ""},
-                    {ps.target, "bob", small, 1, 0, 0, {0}, ""}};
+    joiner js[2] = {{ps.target, "alice", big, N, 0, 0, {0}, "", false},
+                    {ps.target, "bob", small, 1, 0, 0, {0}, "", false}};
     run_parties(js, 2);
     CHECK_OK(js[0].st);
     CHECK_INT(js[0].out.code, CCZ_RPC_RESOURCE_EXHAUSTED);
@@ -283,6 +292,43 @@ static raw calpsi_call(ccz_rpc_channel *ch, Psi__CalPsiRequest *q, const char *n
     return (raw){ch, "CalPsi", &q->base, &psi__results__descriptor, NULL, 0, "", ""};
 }
 
+/* CalPsiStream: its status code; the items of every Results, one a line, in items. */
+typedef struct {
+    int code;
+    char items[128];
+    size_t n; /* items received */
+} streamed;
+
+static void on_stream_results(const ProtobufCMessage *resp, void *payload)
+{
+    streamed *sd = payload;
+    const Psi__Results *res = (const Psi__Results *)resp;
+    sd->n += res->n_data;
+    for (size_t i = 0; i < res->n_data; i++) {
+        size_t at = strlen(sd->items);
+        snprintf(sd->items + at, sizeof sd->items - at, "%.*s\n", (int)res->data[i].len,
+                 (const char *)res->data[i].data);
+    }
+}
+
+static void on_stream_done(const ccz_rpc_status *st, void *payload)
+{
+    ((streamed *)payload)->code = st->code;
+}
+
+static streamed calpsi_stream(ccz_rpc_channel *ch, const char *name)
+{
+    Psi__CalPsiRequest q = PSI__CAL_PSI_REQUEST__INIT;
+    q.client_name = (char *)name;
+    streamed sd = {-2, "", 0};
+    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, 10000, NULL};
+    ccz_rpc_stream *st;
+    CHECK_OK(ccz_rpc_start(ch, &st, "/psi.PSI/CalPsiStream", &q.base, &psi__results__descriptor,
+                           &co, on_stream_results, on_stream_done, &sd));
+    CHECK_OK(ccz_rpc_channel_run(ch));
+    return sd;
+}
+
 #define EXPECT_CALL(r, want_code, want_message)                                                    \
     do {                                                                                           \
         raw_call(&(r));                                                                            \
@@ -313,6 +359,9 @@ static void test_hostile_calls(void)
                 "client_num is 3, but this server runs sessions of 2 parties (ccz psi serve "
                 "--parties)");
     r = connect_call(c, &cq, "ca\nrol", 0);
+    EXPECT_CALL(r, CCZ_RPC_INVALID_ARGUMENT,
+                "client_name must be 1 to 128 bytes of UTF-8 without control characters");
+    r = connect_call(c, &cq, "", 0); /* no name at all */
     EXPECT_CALL(r, CCZ_RPC_INVALID_ARGUMENT,
                 "client_name must be 1 to 128 bytes of UTF-8 without control characters");
     static const char *const one[] = {"x"};
@@ -349,15 +398,17 @@ static void test_hostile_calls(void)
                 "PSI session 1 has no result yet: 0 of 2 parties have uploaded their sets (call "
                 "CalPsi once DataUpload has returned)");
 
-    /* alice in two chunks (the first says more is coming), bob in one */
+    /* alice in three chunks (the first two say more is coming; the last is empty), bob in one */
     ccz_rpc_metadata more = {0};
     CHECK_OK(ccz_rpc_md_add(&more, "ccz-psi-more", CCZ_SPAN("1", 1)));
     static const char *const a1[] = {"fig", "pear", "fig"}, *const a2[] = {"kiwi"};
     r = upload_call(a, &uq, d, a1, 3, &more);
     EXPECT_CALL(r, CCZ_RPC_OK, "received 3 items (3 so far)");
+    r = upload_call(a, &uq, d, a2, 1, &more);
+    EXPECT_CALL(r, CCZ_RPC_OK, "received 1 items (4 so far)");
     longest[4096] = 0; /* 4096 bytes: the longest item there may be */
     const char *b1[] = {"kiwi", longest, "fig", "plum"};
-    ra = upload_call(a, &uq, d, a2, 1, NULL);
+    ra = upload_call(a, &uq, d, a2, 0, NULL);
     rb = upload_call(b, &uq2, d2, b1, 4, NULL);
     test_thread(&t, raw_call, &ra);
     raw_call(&rb);
@@ -380,9 +431,164 @@ static void test_hostile_calls(void)
     r = calpsi_call(b, &pq, "");
     EXPECT_CALL(r, CCZ_RPC_OK, "");
     CHECK_STR(r.items, "fig\nkiwi\n");
+    /* the session is over, and it ended well: its parties are of no session now */
+    r = upload_call(a, &uq, d, a2, 1, NULL);
+    EXPECT_CALL(r, CCZ_RPC_FAILED_PRECONDITION,
+                "this connection has not joined a PSI session: call Connect first");
     ccz_rpc_channel_free(a);
     ccz_rpc_channel_free(b);
     ccz_rpc_channel_free(c);
+    serve_stop(&ps);
+}
+
+/* An intersection larger than one message (the server's max_message) is refused by CalPsi with
+ * RESOURCE_EXHAUSTED naming CalPsiStream, and the party may still stream it; the session ends
+ * once both parties have it. Each party uploads its items in pieces of `piece`. Under a
+ * max_message of 512 KiB the stream's Results of 1 MiB are too large: they go in halves. */
+static void result_over_message(size_t max_message, int piece)
+{
+    psi_server ps;
+    serve_max_message = max_message;
+    serve(&ps, 2, 0);
+    serve_max_message = 0;
+    ccz_rpc_channel *a = NULL, *b = NULL;
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    co.max_message = 8u << 20;
+    CHECK_OK(ccz_rpc_channel_new(&a, ps.target, &co));
+    CHECK_OK(ccz_rpc_channel_new(&b, ps.target, &co));
+    enum { N = 2500 }; /* 2.5 MB of items */
+    static char bufs[N][1001];
+    static const char *items[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(bufs[i], sizeof bufs[i], "%04d%0996d", i, 0);
+        items[i] = bufs[i];
+    }
+    static ProtobufCBinaryData d[N], d2[N];
+    Psi__ConnectRequest cq, cq2;
+    Psi__DataUploadRequest uq, uq2;
+    Psi__CalPsiRequest pq;
+    raw ra = connect_call(a, &cq, "alice", 0), rb = connect_call(b, &cq2, "bob", 0), r;
+    pthread_t t;
+    test_thread(&t, raw_call, &ra);
+    raw_call(&rb);
+    pthread_join(t, NULL);
+    CHECK_INT(ra.code, 0);
+    CHECK_INT(rb.code, 0);
+    ccz_rpc_metadata more = {0};
+    CHECK_OK(ccz_rpc_md_add(&more, "ccz-psi-more", CCZ_SPAN("1", 1)));
+    char want[64];
+    int sent = 0;
+    for (; sent + piece < N; sent += piece) {
+        snprintf(want, sizeof want, "received %d items (%d so far)", piece, sent + piece);
+        r = upload_call(a, &uq, d, items + sent, (size_t)piece, &more);
+        EXPECT_CALL(r, CCZ_RPC_OK, want);
+        r = upload_call(b, &uq, d, items + sent, (size_t)piece, &more);
+        EXPECT_CALL(r, CCZ_RPC_OK, want);
+    }
+    ra = upload_call(a, &uq, d, items + sent, (size_t)(N - sent), NULL);
+    rb = upload_call(b, &uq2, d2, items + sent, (size_t)(N - sent), NULL);
+    test_thread(&t, raw_call, &ra);
+    raw_call(&rb);
+    pthread_join(t, NULL);
+    CHECK_INT(ra.code, 0);
+    CHECK_INT(rb.code, 0);
+    ccz_rpc_md_free(&more);
+    ccz_rpc_channel *chs[2] = {a, b};
+    const char *names[2] = {"alice", "bob"};
+    for (int i = 0; i < 2; i++) {
+        r = calpsi_call(chs[i], &pq, names[i]);
+        raw_call(&r);
+        CHECK_INT(r.code, CCZ_RPC_RESOURCE_EXHAUSTED);
+        CHECK_CONTAINS(r.message, "the intersection (2500 items, ");
+        CHECK_CONTAINS(r.message, "does not fit one message: call /psi.PSI/CalPsiStream");
+        streamed sd = calpsi_stream(chs[i], names[i]);
+        CHECK_INT(sd.code, CCZ_RPC_OK);
+        CHECK_INT(sd.n, N);
+    }
+    /* both have it: the session is over */
+    r = upload_call(a, &uq, d, items, 1, NULL);
+    EXPECT_CALL(r, CCZ_RPC_FAILED_PRECONDITION,
+                "this connection has not joined a PSI session: call Connect first");
+    ccz_rpc_channel_free(a);
+    ccz_rpc_channel_free(b);
+    serve_stop(&ps);
+}
+
+static void test_result_over_message(void)
+{
+    result_over_message(2u << 20, 1250);
+    result_over_message(512u << 10, 500);
+}
+
+/* A call started on a channel: its status, once done. */
+typedef struct {
+    sem_t done;
+    int code;
+    char message[512];
+} async_call;
+
+static void on_async_message(const ProtobufCMessage *resp, void *payload)
+{
+    (void)resp, (void)payload;
+}
+
+static void on_async_done(const ccz_rpc_status *st, void *payload)
+{
+    async_call *c = payload;
+    c->code = st->code;
+    snprintf(c->message, sizeof c->message, "%s", st->message);
+    sem_post(&c->done);
+}
+
+typedef struct {
+    async_call *wait_for;
+    raw connect;
+} late_joiner;
+
+static void *join_late(void *arg)
+{
+    late_joiner *l = arg;
+    sem_wait(&l->wait_for->done);
+    raw_call(&l->connect);
+    return NULL;
+}
+
+/* An upload from a party whose Connect is still held (the session waits for the others) is
+ * refused, naming how many parties it waits for; the session then starts as usual. */
+static void test_upload_before_session_starts(void)
+{
+    psi_server ps;
+    serve(&ps, 2, 0);
+    ccz_rpc_channel *a = NULL, *b = NULL;
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    CHECK_OK(ccz_rpc_channel_new(&a, ps.target, &co));
+    CHECK_OK(ccz_rpc_channel_new(&b, ps.target, &co));
+    Psi__ConnectRequest cq = PSI__CONNECT_REQUEST__INIT, cq2;
+    cq.client_name = "alice";
+    Psi__DataUploadRequest uq = PSI__DATA_UPLOAD_REQUEST__INIT;
+    async_call conn = {.code = -2}, up = {.code = -2};
+    sem_init(&conn.done, 0, 0);
+    sem_init(&up.done, 0, 0);
+    ccz_rpc_call_opts o = {CCZ_RPC_CALL_OPTS_VERSION, 10000, NULL};
+    ccz_rpc_stream *s1, *s2;
+    CHECK_OK(ccz_rpc_start(a, &s1, "/psi.PSI/Connect", &cq.base, &psi__connect_reply__descriptor,
+                           &o, on_async_message, on_async_done, &conn));
+    CHECK_OK(ccz_rpc_start(a, &s2, "/psi.PSI/DataUpload", &uq.base, &psi__upload_reply__descriptor,
+                           &o, on_async_message, on_async_done, &up));
+    late_joiner bob = {&up, connect_call(b, &cq2, "bob", 0)}; /* once alice's upload is answered */
+    pthread_t t;
+    test_thread(&t, join_late, &bob);
+    CHECK_OK(ccz_rpc_channel_run(a));
+    pthread_join(t, NULL);
+    CHECK_INT(up.code, CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_STR(up.message, "PSI session 1 is waiting for 1 of 2 parties to connect: upload once "
+                          "Connect has returned");
+    CHECK_INT(conn.code, CCZ_RPC_OK);
+    CHECK_INT(bob.connect.code, CCZ_RPC_OK);
+    sem_destroy(&conn.done);
+    sem_destroy(&up.done);
+    ccz_rpc_channel_free(a);
+    ccz_rpc_channel_free(b);
     serve_stop(&ps);
 }
 
@@ -406,7 +612,7 @@ static bool log_says(const char *path, const char *needle)
 
 /* Joining twice is refused, by the same connection or under a name taken, and so is a name
  * with DEL in it; "ccz-psi-more" other than "1" ends the upload; a party may fetch the result
- * again without ending the session for the others. */
+ * again, by CalPsi or CalPsiStream, without ending the session for the others. */
 static void test_hostile_joins(void)
 {
     char path[512];
@@ -457,11 +663,17 @@ static void test_hostile_joins(void)
     CHECK_STR(rb.message, "All data uploaded");
     ccz_rpc_md_free(&not_more);
 
-    /* alice fetches twice; bob still has his */
+    /* alice fetches twice, then streams it twice (each stream from the start); bob still has
+     * his */
     for (int i = 0; i < 2; i++) {
         r = calpsi_call(a, &pq, "alice");
         EXPECT_CALL(r, CCZ_RPC_OK, "");
         CHECK_STR(r.items, "fig\n");
+    }
+    for (int i = 0; i < 2; i++) {
+        streamed sd = calpsi_stream(a, "alice");
+        CHECK_INT(sd.code, CCZ_RPC_OK);
+        CHECK_STR(sd.items, "fig\n");
     }
     r = calpsi_call(b, &pq, "bob");
     EXPECT_CALL(r, CCZ_RPC_OK, "");
@@ -514,6 +726,16 @@ static void test_timeouts(void)
     EXPECT_CALL(r, CCZ_RPC_DEADLINE_EXCEEDED, why);
     r = upload_call(b, &uq, d, one, 1, NULL);
     EXPECT_CALL(r, CCZ_RPC_FAILED_PRECONDITION, why);
+
+    /* session 3: carol alone, timed out; alice, of session 2 only, is told to connect, not why
+     * session 3 ended */
+    r = connect_call(c, &cq, "carol", 0);
+    EXPECT_CALL(r, CCZ_RPC_DEADLINE_EXCEEDED,
+                "PSI session 3 timed out after 0.3 s waiting for 1 of 2 parties to connect "
+                "(connected: carol)");
+    r = upload_call(a, &uq, d, one, 1, NULL);
+    EXPECT_CALL(r, CCZ_RPC_FAILED_PRECONDITION,
+                "this connection has not joined a PSI session: call Connect first");
     ccz_rpc_channel_free(a);
     ccz_rpc_channel_free(b);
     ccz_rpc_channel_free(c);
@@ -521,4 +743,5 @@ static void test_timeouts(void)
 }
 
 TEST_MAIN(T(test_options_refused), T(test_sessions), T(test_memory_bound), T(test_hostile_calls),
-          T(test_hostile_joins), T(test_timeouts))
+          T(test_hostile_joins), T(test_result_over_message), T(test_upload_before_session_starts),
+          T(test_timeouts))

@@ -1639,6 +1639,120 @@ static void test_queue_full(void)
     pthread_mutex_destroy(&s.lock);
 }
 
+static void got_elsewhere(sv_job *j) /* another front end's deliver */
+{
+    got(j);
+}
+
+/* sv_models_cancel_queued with a front end's deliver answers that front end's queued jobs only
+ * and takes their rows and bytes off the queue; with none (every front end's) it answers the
+ * rest and the server takes no more. The batcher waits 10 s for a full batch, so the jobs stay
+ * queued. */
+static void test_cancel_queued_by_front_end(void)
+{
+    ccz_serving_model spec = {"relu", model_path, 1, NULL};
+    sv_server s = {.o = CCZ_SERVING_OPTS_INIT};
+    s.o.models = &spec;
+    s.o.n_models = 1;
+    s.o.batch_max_rows = 64;
+    s.o.batch_timeout_us = 10000000;
+    s.o.max_queued = 1u << 20;
+    s.o.threads = 1;
+    pthread_mutex_init(&s.lock, NULL);
+    CHECK_OK(sv_models_load(&s));
+    n_got = 0;
+    sv_job *j[4] = {0};
+    for (size_t k = 0; k < 4; k++) {
+        CHECK_OK(sv_job_new(&j[k], &s.models[0], 1));
+        for (size_t i = 0; i < 3; i++)
+            j[k]->in[0][i] = (float)(k + 1);
+        j[k]->deliver = k == 1 ? got_elsewhere : got;
+    }
+    CHECK_OK(sv_job_submit(j[0]));
+    CHECK_OK(sv_job_submit(j[1]));
+    sv_models_cancel_queued(&s, got, "the REST listener is stopping");
+    CHECK_INT(n_got, 1);
+    CHECK_INT(j[0]->st, CCZ_ERR_UNAVAILABLE);
+    CHECK_STR(j[0]->error, "the REST listener is stopping");
+    pthread_mutex_lock(&s.lock);
+    CHECK_INT(s.queued_bytes, j[1]->bytes);
+    CHECK_INT(s.models[0].queued_rows, 1);
+    CHECK(!s.stopping);
+    pthread_mutex_unlock(&s.lock);
+    CHECK_OK(sv_job_submit(j[2])); /* the other front end's are still taken */
+    sv_models_cancel_queued(&s, NULL, "the server is stopping");
+    CHECK_INT(n_got, 3);
+    for (size_t k = 1; k < 3; k++) {
+        CHECK_INT(j[k]->st, CCZ_ERR_UNAVAILABLE);
+        CHECK_STR(j[k]->error, "the server is stopping");
+    }
+    pthread_mutex_lock(&s.lock);
+    CHECK_INT(s.queued_bytes, 0);
+    CHECK_INT(s.models[0].queued_rows, 0);
+    pthread_mutex_unlock(&s.lock);
+    CHECK_STATUS(sv_job_submit(j[3]), CCZ_ERR_UNAVAILABLE);
+    CHECK_STR(ccz_error_detail(), "the server is stopping");
+    CHECK_INT(s.models[0].batches, 0);
+    for (size_t k = 0; k < 4; k++)
+        sv_job_free(j[k]);
+    sv_models_free(&s);
+    pthread_mutex_destroy(&s.lock);
+}
+
+/* A version asked for is that version exactly, wherever it is listed, and none when it is not
+ * served; no version is the latest. */
+static void test_model_find_exact(void)
+{
+    ccz_serving_model spec[2] = {{"relu", model_path, 1, NULL}, {"relu", model_path, 3, NULL}};
+    sv_server s = {.o = CCZ_SERVING_OPTS_INIT};
+    s.o.models = spec;
+    s.o.n_models = 2;
+    s.o.max_queued = 1u << 20;
+    pthread_mutex_init(&s.lock, NULL);
+    CHECK_OK(sv_models_load(&s));
+    CHECK(sv_model_find(&s, "relu", 1) == &s.models[0]);
+    CHECK(sv_model_find(&s, "relu", 2) == NULL);
+    CHECK(sv_model_find(&s, "relu", 3) == &s.models[1]);
+    CHECK(sv_model_find(&s, "relu", 0) == &s.models[1]);
+    sv_models_free(&s);
+    pthread_mutex_destroy(&s.lock);
+}
+
+/* A request that takes the queue to exactly max_queued bytes of inputs is taken; one byte more
+ * is not. */
+static void test_queue_exactly_full(void)
+{
+    ccz_serving_model spec = {"relu", model_path, 1, NULL};
+    sv_server s = {.o = CCZ_SERVING_OPTS_INIT};
+    s.o.models = &spec;
+    s.o.n_models = 1;
+    s.o.batch_max_rows = 1u << 20;
+    s.o.batch_timeout_us = 10000000;
+    s.o.max_queued = 24000; /* 2000 rows of inputs (12 bytes a row) */
+    s.o.threads = 1;
+    pthread_mutex_init(&s.lock, NULL);
+    CHECK_OK(sv_models_load(&s));
+    sv_model *m = &s.models[0];
+    size_t per = s.o.max_queued / (24 + 4 * m->ws_row_floats), left = 2000, n = 0;
+    sv_job *j[65] = {0};
+    while (left && n < 64) {
+        size_t rows = left < per ? left : per;
+        CHECK_OK(sv_job_new(&j[n], m, rows));
+        CHECK_OK(sv_job_submit(j[n]));
+        left -= rows;
+        n++;
+    }
+    CHECK_INT(left, 0);
+    pthread_mutex_lock(&s.lock);
+    CHECK_INT(s.queued_bytes, s.o.max_queued);
+    pthread_mutex_unlock(&s.lock);
+    CHECK_OK(sv_job_new(&j[n], m, 1));
+    CHECK_STATUS(sv_job_submit(j[n]), CCZ_ERR_UNAVAILABLE);
+    sv_job_free(j[n]);
+    sv_models_free(&s); /* the queued ones too */
+    pthread_mutex_destroy(&s.lock);
+}
+
 /* Predict requests refused before anything is queued, each with its gRPC code and a message
  * naming what to fix: the tensor's dtype, rank, batch and other dimensions (negative or huge),
  * tensor_content or float_val disagreeing with the shape, inputs missing, unknown or given
@@ -2215,5 +2329,6 @@ TEST_MAIN(T(setup), T(test_refused_options), T(test_rest_only), T(test_rest_erro
           T(test_status_codes), T(test_batch_leaver_keeps_rows), T(test_batch_last_leaver),
           T(test_batch_late_skipped), T(test_batch_exactly_full),
           T(test_batch_cancelled_while_waiting), T(test_batch_full_ends_wait), T(test_job_bounds),
-          T(test_queue_full), T(test_grpc_parse_refusals), T(test_many_inputs),
+          T(test_queue_full), T(test_cancel_queued_by_front_end), T(test_model_find_exact),
+          T(test_queue_exactly_full), T(test_grpc_parse_refusals), T(test_many_inputs),
           T(test_output_filter))

@@ -15,7 +15,7 @@
 #define NAME_MAX_LEN 128
 #define TICK_MS 200
 #define PUMP_MS 1
-#define STREAM_CHUNK (1u << 20) /* bytes of items per streamed Results */
+#define STREAM_CHUNK (1u << 20) /* bytes of items per streamed Results, at most */
 #define STREAM_LOW (256u << 10) /* the next Results goes out when less than this is queued */
 
 typedef enum { HELD_NONE, HELD_CONNECT, HELD_UPLOAD, HELD_STREAM } held_kind;
@@ -51,6 +51,8 @@ struct ccz_psi_service {
     session *s;
     unsigned sessions;
     ccz_rpc_timer *tick, *pump;
+    size_t chunk; /* bytes of items per streamed Results: halved while the server's max_message
+                   * refuses them */
     /* the last session that ended badly: its parties' connections and why, for their calls */
     uint64_t ended_conns[CCZ_PSI_MAX_PARTIES];
     unsigned n_ended;
@@ -575,9 +577,9 @@ static void on_pump(void *arg)
         while (!failed && p->stream_off < s->result.data.len &&
                ccz_rpc_call_unsent(call) < STREAM_LOW) {
             Psi__Results res = PSI__RESULTS__INIT;
-            size_t off = p->stream_off, bytes = 0;
+            size_t start = p->stream_off, off = start, bytes = 0;
             ccz_span it;
-            while (bytes < STREAM_CHUNK && psi_result_next(&s->result, &off, &it)) {
+            while (bytes < v->chunk && psi_result_next(&s->result, &off, &it)) {
                 if (res.n_data == cap) {
                     size_t ncap = cap ? cap * 2 : 4096;
                     ProtobufCBinaryData *n = realloc(items, ncap * sizeof *n);
@@ -591,7 +593,19 @@ static void on_pump(void *arg)
                 p->stream_off = off;
             }
             res.data = items;
-            failed = ccz_rpc_send(call, &res.base) != CCZ_OK;
+            ccz_status st = ccz_rpc_send(call, &res.base);
+            if (st == CCZ_ERR_TOO_LARGE && res.n_data > 1) { /* again, in halves */
+                p->stream_off = start;
+                v->chunk /= 2;
+                ccz_error_clear();
+                continue;
+            }
+            failed = st != CCZ_OK;
+            if (failed && ccz_rpc_call_alive(call)) { /* one item too large, out of memory */
+                say(v, "session %u: %s's result could not be sent: %s", s->id, p->name,
+                    ccz_error_detail());
+                (void)!ccz_rpc_finish(call, CCZ_RPC_INTERNAL, "the result could not be sent");
+            }
         }
         if (!failed && p->stream_off < s->result.data.len) {
             again = true;
@@ -638,6 +652,7 @@ ccz_status ccz_psi_service_new(ccz_psi_service **out, ccz_rpc_server *rpc,
     v->timeout_ms = o->timeout_ms ? o->timeout_ms : 300000;
     v->max_memory = o->max_memory ? o->max_memory : (size_t)1 << 30;
     v->log = o->log;
+    v->chunk = STREAM_CHUNK;
     ccz_status s = ccz_rpc_timer_new(&v->tick, rpc, on_tick, v);
     if (s == CCZ_OK)
         s = ccz_rpc_timer_new(&v->pump, rpc, on_pump, v);
