@@ -301,6 +301,8 @@ static void test_by_measurement(void)
     CHECK_CONTAINS(page, "ccz_secret_provisioned_total{secret=\"alpha\"} 2\n");
     CHECK_CONTAINS(page, "ccz_secret_provisioned_total{secret=\"beta\"} 2\n");
     CHECK_CONTAINS(page, "ccz_secret_refused_total{reason=\"no_certificate\"} 1\n");
+    /* the refusal without a certificate is a 401 (no credentials), not a 403 */
+    CHECK_CONTAINS(page, ",code=\"401\"} 1\n");
     CHECK_CONTAINS(page, "ccz_secret_refused_total{reason=\"no_match\"} 1\n");
     CHECK(strstr(page, "the model key") == NULL);
     SSL_free(ssl);
@@ -593,6 +595,9 @@ static void test_rules(void)
     /* an SNP measurement equal to the TDX entry's MRTD value is no MRTD... */
     memcpy(c.snp.measurement, mr_td, 48);
     CHECK_INT((int)secret_choose(svc, &c, why, sizeof why), -1);
+    /* ...and with the host data right again, the launch measurement alone still refuses it */
+    memcpy(c.snp.host_data, host, 32);
+    CHECK_INT((int)secret_choose(svc, &c, why, sizeof why), -1);
     /* ...but the generic "measurement" of 48 bytes is an SNP launch measurement or an MRTD */
     secret_service_free(svc);
     snprintf(doc, sizeof doc, "{\"secrets\": [{\"secret\": \"snp\", \"measurement\": \"%s\"}]}",
@@ -634,6 +639,18 @@ static void test_rules(void)
     c.tee = CCZ_TEE_SGX;
     CHECK_INT((int)secret_choose(svc, &c, why, sizeof why), 0);
     c.tee = CCZ_TEE_TDX;
+    CHECK_INT((int)secret_choose(svc, &c, why, sizeof why), -1);
+    secret_service_free(svc);
+    /* nor an SNP entry anything but SNP, though the others' claims leave the SNP fields zero */
+    snprintf(doc, sizeof doc, "{\"secrets\": [{\"secret\": \"snp\", \"host_data\": \"%s\"}]}",
+             zero);
+    CHECK_OK(secret_service_new(&svc, CCZ_SPAN(doc, strlen(doc)), e, 4));
+    memset(&c, 0, sizeof c);
+    c.tee = CCZ_TEE_SNP;
+    CHECK_INT((int)secret_choose(svc, &c, why, sizeof why), 2);
+    c.tee = CCZ_TEE_TDX;
+    CHECK_INT((int)secret_choose(svc, &c, why, sizeof why), -1);
+    c.tee = CCZ_TEE_SGX;
     CHECK_INT((int)secret_choose(svc, &c, why, sizeof why), -1);
     secret_service_free(svc);
 }

@@ -39,11 +39,13 @@ static size_t collect(char *p, size_t size, size_t n, void *arg)
     return ccz_buf_append(b, p, size * n) == CCZ_OK ? size * n : 0;
 }
 
-static char cookie[128];      /* sent as Cookie when set; Set-Cookie answers replace it */
-static char retry_after[16];  /* the last answer's Retry-After */
-static int n_retry_after;     /* and how many it had */
-static char www_auth[128];    /* the last answer's WWW-Authenticate */
-static const char *source_ip; /* the client's address when set (127.0.0.1 otherwise) */
+static char cookie[128];              /* sent as Cookie when set; Set-Cookie answers replace it */
+static char set_cookie[256];          /* the last Set-Cookie header, attributes and all */
+static char retry_after[16];          /* the last answer's Retry-After */
+static int n_retry_after;             /* and how many it had */
+static char www_auth[128];            /* the last answer's WWW-Authenticate */
+static const char *source_ip;         /* the client's address when set (127.0.0.1 otherwise) */
+static const char *scheme = "Bearer"; /* the Authorization scheme a bearer is sent with */
 
 static size_t header_cb(char *p, size_t size, size_t n, void *arg)
 {
@@ -52,6 +54,7 @@ static size_t header_cb(char *p, size_t size, size_t n, void *arg)
     if (len > 12 && strncasecmp(p, "Set-Cookie: ", 12) == 0) {
         size_t k = strcspn(p + 12, ";\r\n");
         snprintf(cookie, sizeof cookie, "%.*s", (int)k, p + 12);
+        snprintf(set_cookie, sizeof set_cookie, "%.*s", (int)strcspn(p + 12, "\r\n"), p + 12);
     }
     if (len > 13 && strncasecmp(p, "Retry-After: ", 13) == 0 && ++n_retry_after)
         snprintf(retry_after, sizeof retry_after, "%.*s", (int)strcspn(p + 13, "\r\n"), p + 13);
@@ -73,7 +76,7 @@ static long call(int port, const char *method, const char *path, const char *typ
         h = curl_slist_append(h, ctype);
     }
     if (bearer) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
+        snprintf(auth, sizeof auth, "Authorization: %s %s", scheme, bearer);
         h = curl_slist_append(h, auth);
     }
     ccz_buf_reset(resp);
@@ -278,6 +281,15 @@ static void test_service(void)
     char nonce[64], tok[8192];
 
     CHECK_INT(call(port, "GET", "/healthz", NULL, NULL, NULL, &r), 200);
+    {
+        /* a nonce waits nonce-ttl (300 s) for its evidence, and says until when */
+        json_int_t t0 = (json_int_t)time(NULL);
+        CHECK_INT(call(port, "GET", "/v1/nonce", NULL, NULL, NULL, &r), 200);
+        json_t *j = json_loads(s(&r), 0, NULL);
+        json_int_t until = json_integer_value(json_object_get(j, "expires_at"));
+        CHECK(until >= t0 + 300 && until <= (json_int_t)time(NULL) + 300);
+        json_decref(j);
+    }
 
     /* the good path: nonce and runtime data bound, a token with exact claims */
     get_nonce(port, nonce, sizeof nonce);
@@ -293,6 +305,8 @@ static void test_service(void)
     CHECK_INT(json_integer_value(json_object_get(claims, "exp")) -
                   json_integer_value(json_object_get(claims, "iat")),
               300);
+    CHECK_INT(strlen(json_string_value(json_object_get(claims, "jti")) ?: ""), 32); /* 128 bits */
+    json_int_t iat = json_integer_value(json_object_get(claims, "iat"));
     json_t *sm = json_object_get(json_object_get(claims, "submods"), "sim");
     CHECK_STR(json_string_value(json_object_get(sm, "ear.status")), "warning"); /* simulated */
     CHECK(json_is_true(json_object_get(sm, "ccz.simulated")));
@@ -357,6 +371,11 @@ static void test_service(void)
                  CCZ_ERR_EXPIRED);
     CHECK_STATUS(ccz_attestation_token_verify(&claims, tok, s(&jwks), jwks.len, time(NULL) - 100),
                  CCZ_ERR_NOT_YET_VALID);
+    /* 60 s of leeway either side: a verifier's clock a little off still takes it */
+    CHECK_OK(ccz_attestation_token_verify(&claims, tok, s(&jwks), jwks.len, iat + 300 + 30));
+    ccz_json_free(claims);
+    CHECK_OK(ccz_attestation_token_verify(&claims, tok, s(&jwks), jwks.len, iat - 30));
+    ccz_json_free(claims);
     {
         EVP_PKEY *other = EVP_EC_gen("P-256");
         json_t *c = json_pack("{s:s,s:I,s:I,s:{s:{s:s}}}", "eat_profile", CCZ_EAR_PROFILE, "iat",
@@ -459,6 +478,16 @@ static void test_service(void)
               400);
     CHECK_INT(call(port, "GET", "/v1/policies", NULL, NULL, admin, &r), 200);
     CHECK_CONTAINS(s(&r), "{\"policies\":[\"bad-only\"]}");
+    /* the scheme's name is case-insensitive (RFC 9110, 11.1); the token is not */
+    scheme = "bearer";
+    CHECK_INT(call(port, "GET", "/v1/policies", NULL, NULL, admin, &r), 200);
+    CHECK_CONTAINS(s(&r), "{\"policies\":[\"bad-only\"]}");
+    scheme = "BEARER";
+    CHECK_INT(call(port, "GET", "/v1/policies", NULL, NULL, admin, &r), 200);
+    scheme = "Basic";
+    CHECK_INT(call(port, "GET", "/v1/policies", NULL, NULL, admin, &r), 401);
+    CHECK_STR(reason(&r), "unauthorized");
+    scheme = "Bearer";
     get_nonce(port, nonce, sizeof nonce);
     evidence_b64(&ev, m_bad, false, nonce, NULL, NULL);
     CHECK_INT(attest(port, s(&ev), nonce, NULL, "bad-only", &r), 200);
@@ -616,6 +645,21 @@ static char *kbs_attestation(EVP_PKEY *tee, const char *nonce, const uint8_t *m,
     return kbs_attestation_as(tee, nonce, m, mismatch, "evidence", "");
 }
 
+/* The same Attestation with its primary_evidence object written as a JSON string (takes att). */
+static char *primary_evidence_as_string(char *att)
+{
+    json_t *j = json_loads(att, 0, NULL);
+    json_t *te = json_object_get(j, "tee-evidence");
+    char *pe = json_dumps(json_object_get(te, "primary_evidence"), JSON_COMPACT);
+    CHECK(pe != NULL);
+    CHECK_INT(json_object_set_new(te, "primary_evidence", json_string(pe)), 0);
+    char *text = json_dumps(j, JSON_COMPACT);
+    free(pe);
+    json_decref(j);
+    free(att);
+    return text;
+}
+
 static const char *problem_type(const ccz_buf *resp)
 {
     static char t[128];
@@ -635,8 +679,13 @@ static void kbs_auth_as(int port, const char *tee, char *nonce, size_t cap)
     cookie[0] = 0;
     CHECK_INT(call(port, "POST", "/kbs/v0/auth", "application/json", req, NULL, &r), 200);
     CHECK_CONTAINS(cookie, "kbs-session-id=");
+    /* the session id is a bearer credential: for the KBS paths, over TLS, out of scripts' reach */
+    CHECK_CONTAINS(set_cookie, "; Expires=");
+    CHECK_CONTAINS(set_cookie, " GMT; Path=/kbs; Secure; HttpOnly");
     json_t *j = json_loads(s(&r), 0, NULL);
     snprintf(nonce, cap, "%s", j ? json_string_value(json_object_get(j, "nonce")) : "");
+    json_t *extra = json_object_get(j, "extra-params"); /* a Challenge has them, empty */
+    CHECK(json_is_object(extra) && json_object_size(extra) == 0);
     json_decref(j);
     ccz_buf_free(&r);
 }
@@ -787,6 +836,11 @@ static void test_kbs(void)
     CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/model", NULL, NULL, bearer, &r), 200);
     ccz_buf_reset(&plain);
     CHECK_OK(jose_jwe_decrypt(&plain, tee, s(&r), r.len));
+    scheme = "bearer"; /* the scheme's name in any case */
+    CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/model", NULL, NULL, bearer, &r), 200);
+    ccz_buf_reset(&plain);
+    CHECK_OK(jose_jwe_decrypt(&plain, tee, s(&r), r.len));
+    scheme = "Bearer";
     /* a resource with a policy of its own is only for a session: the token does not carry
      * the evidence its policy is checked against */
     CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/guarded", NULL, NULL, bearer, &r), 403);
@@ -795,6 +849,18 @@ static void test_kbs(void)
     bearer[strlen(bearer) - 3] ^= 1; /* a flipped signature bit */
     CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/model", NULL, NULL, bearer, &r), 401);
     CHECK_STR(problem_type(&r), "TokenVerifierError");
+    {
+        /* a token of /v1/attest, of this service's key but with no tee-pubkey: refused as a
+         * token, there is nothing to encrypt to */
+        ccz_buf ev = CCZ_BUF_INIT;
+        char atok[8192];
+        evidence_b64(&ev, m_good, false, NULL, NULL, NULL);
+        CHECK_INT(attest(port, s(&ev), NULL, NULL, NULL, &r), 200);
+        token_of(&r, atok, sizeof atok);
+        CHECK_INT(call(port, "GET", "/kbs/v0/resource/repo/key/model", NULL, NULL, atok, &r), 401);
+        CHECK_STR(problem_type(&r), "TokenVerifierError");
+        ccz_buf_free(&ev);
+    }
     CHECK_INT(call(port, "DELETE", "/kbs/v0/resource/repo/key/model", NULL, NULL, admin, &r), 204);
     CHECK_INT(call(port, "DELETE", "/kbs/v0/resource/repo/key/model", NULL, NULL, admin, &r), 404);
 
@@ -809,7 +875,8 @@ static void test_kbs(void)
                    "model-key-bytes", admin, &r),
               201);
     kbs_auth(port, nonce, sizeof nonce);
-    att = kbs_attestation(tee, nonce, m_good, false);
+    /* additional evidence of "{}" is none: bound in the report data as sent, it attests */
+    att = kbs_attestation_as(tee, nonce, m_good, false, "evidence", "{}");
     CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 200);
     token_of(&r, tok, sizeof tok);
     char session[sizeof cookie];
@@ -1083,7 +1150,9 @@ static void test_kbs_edges(void)
                    "model-key-bytes", admin, &r),
               200);
     kbs_auth(port, nonce, sizeof nonce);
-    att = kbs_attestation(tee, nonce, m_good, false);
+    /* primary_evidence as a string holding its object, as some clients send it */
+    att = primary_evidence_as_string(kbs_attestation(tee, nonce, m_good, false));
+    CHECK_CONTAINS(att, "\"primary_evidence\":\"{\\\"evidence\\\":");
     CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", att, NULL, &r), 200);
     free(att);
     snprintf(attested, sizeof attested, "%s", cookie);

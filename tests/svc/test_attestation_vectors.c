@@ -186,6 +186,11 @@ static void test_real_evidence(void)
     ae = json_object_get(sm, "ear.veraison.annotated-evidence");
     CHECK_STR(json_string_value(json_object_get(ae, "product")), "Milan");
     CHECK_STR(json_string_value(json_object_get(sm, "ear.status")), "warning"); /* debug */
+    /* SNP reports no TCB status: the hardware claim affirms (2); the debug policy bit makes the
+     * configuration claim a warning (32), and so the status */
+    json_t *tv = json_object_get(sm, "ear.trustworthiness-vector");
+    CHECK_INT(json_integer_value(json_object_get(tv, "hardware")), 2);
+    CHECK_INT(json_integer_value(json_object_get(tv, "configuration")), 32);
     json_decref(sm);
     free(text);
     json_decref(body);
