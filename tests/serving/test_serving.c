@@ -1478,21 +1478,29 @@ static void test_batch_exactly_full(void)
     batch_done(&s, jobs, 3);
 }
 
+/* s loaded with the n models of spec, one thread, and the batcher's limits as given. */
+static void batcher_load(sv_server *s, ccz_serving_model *spec, size_t n, unsigned max_rows,
+                         unsigned timeout_us, size_t max_queued)
+{
+    *s = (sv_server){.o = CCZ_SERVING_OPTS_INIT};
+    s->o.models = spec;
+    s->o.n_models = n;
+    s->o.batch_max_rows = max_rows;
+    s->o.batch_timeout_us = timeout_us;
+    s->o.max_queued = max_queued;
+    s->o.threads = 1;
+    pthread_mutex_init(&s->lock, NULL);
+    CHECK_OK(sv_models_load(s));
+}
+
 /* Jobs answered by sv_models_cancel_queued (the gRPC listener's at shutdown) while the batcher
  * waits for company: once its wait is over it finds the queue empty and waits for the next
  * request (which it runs), not a batch of none. */
 static void test_batch_cancelled_while_waiting(void)
 {
     ccz_serving_model spec = {"relu", model_path, 1, NULL};
-    sv_server s = {.o = CCZ_SERVING_OPTS_INIT};
-    s.o.models = &spec;
-    s.o.n_models = 1;
-    s.o.batch_max_rows = 64;
-    s.o.batch_timeout_us = 50000;
-    s.o.max_queued = 1u << 20;
-    s.o.threads = 1;
-    pthread_mutex_init(&s.lock, NULL);
-    CHECK_OK(sv_models_load(&s));
+    sv_server s;
+    batcher_load(&s, &spec, 1, 64, 50000, 1u << 20);
     n_got = 0;
     sv_job *j[2] = {0};
     for (size_t k = 0; k < 2; k++) {
@@ -1529,15 +1537,8 @@ static void test_batch_cancelled_while_waiting(void)
 static void test_batch_full_ends_wait(void)
 {
     ccz_serving_model spec[2] = {{"relu", model_path, 2, NULL}, {"relu", model_path, 1, NULL}};
-    sv_server s = {.o = CCZ_SERVING_OPTS_INIT};
-    s.o.models = spec;
-    s.o.n_models = 2;
-    s.o.batch_max_rows = 2;
-    s.o.batch_timeout_us = 10000000;
-    s.o.max_queued = 1u << 20;
-    s.o.threads = 1;
-    pthread_mutex_init(&s.lock, NULL);
-    CHECK_OK(sv_models_load(&s));
+    sv_server s;
+    batcher_load(&s, spec, 2, 2, 10000000, 1u << 20);
     CHECK(sv_model_find(&s, "relu", 0) == &s.models[0]);
     CHECK(sv_model_find(&s, "relu", 1) == &s.models[1]);
     CHECK(sv_model_find(&s, "relu", 3) == NULL);
@@ -1607,15 +1608,8 @@ static void test_job_bounds(void)
 static void test_queue_full(void)
 {
     ccz_serving_model spec = {"relu", model_path, 1, NULL};
-    sv_server s = {.o = CCZ_SERVING_OPTS_INIT};
-    s.o.models = &spec;
-    s.o.n_models = 1;
-    s.o.batch_max_rows = 1u << 20;
-    s.o.batch_timeout_us = 10000000;
-    s.o.max_queued = 24000;
-    s.o.threads = 1;
-    pthread_mutex_init(&s.lock, NULL);
-    CHECK_OK(sv_models_load(&s));
+    sv_server s;
+    batcher_load(&s, &spec, 1, 1u << 20, 10000000, 24000);
     sv_model *m = &s.models[0];
     /* the largest request one job may be: three fit the queue's 24000 bytes of inputs (12 a
      * row), a fourth does not */
@@ -1651,15 +1645,8 @@ static void got_elsewhere(sv_job *j) /* another front end's deliver */
 static void test_cancel_queued_by_front_end(void)
 {
     ccz_serving_model spec = {"relu", model_path, 1, NULL};
-    sv_server s = {.o = CCZ_SERVING_OPTS_INIT};
-    s.o.models = &spec;
-    s.o.n_models = 1;
-    s.o.batch_max_rows = 64;
-    s.o.batch_timeout_us = 10000000;
-    s.o.max_queued = 1u << 20;
-    s.o.threads = 1;
-    pthread_mutex_init(&s.lock, NULL);
-    CHECK_OK(sv_models_load(&s));
+    sv_server s;
+    batcher_load(&s, &spec, 1, 64, 10000000, 1u << 20);
     n_got = 0;
     sv_job *j[4] = {0};
     for (size_t k = 0; k < 4; k++) {
@@ -1723,15 +1710,9 @@ static void test_model_find_exact(void)
 static void test_queue_exactly_full(void)
 {
     ccz_serving_model spec = {"relu", model_path, 1, NULL};
-    sv_server s = {.o = CCZ_SERVING_OPTS_INIT};
-    s.o.models = &spec;
-    s.o.n_models = 1;
-    s.o.batch_max_rows = 1u << 20;
-    s.o.batch_timeout_us = 10000000;
-    s.o.max_queued = 24000; /* 2000 rows of inputs (12 bytes a row) */
-    s.o.threads = 1;
-    pthread_mutex_init(&s.lock, NULL);
-    CHECK_OK(sv_models_load(&s));
+    sv_server s;
+    batcher_load(&s, &spec, 1, 1u << 20, 10000000,
+                 24000); /* 2000 rows of inputs (12 bytes a row) */
     sv_model *m = &s.models[0];
     size_t per = s.o.max_queued / (24 + 4 * m->ws_row_floats), left = 2000, n = 0;
     sv_job *j[65] = {0};
