@@ -266,6 +266,16 @@ static void *raw_call(void *arg)
     return NULL;
 }
 
+/* ra and rb at once: Connect and the last DataUpload return only when every party has made
+ * theirs. */
+static void raw_both(raw *ra, raw *rb)
+{
+    pthread_t t;
+    test_thread(&t, raw_call, ra);
+    raw_call(rb);
+    pthread_join(t, NULL);
+}
+
 static raw connect_call(ccz_rpc_channel *ch, Psi__ConnectRequest *q, const char *name, int64_t num)
 {
     *q = (Psi__ConnectRequest)PSI__CONNECT_REQUEST__INIT;
@@ -371,10 +381,7 @@ static void test_hostile_calls(void)
 
     /* alice and bob join (each Connect returns when both have) */
     raw ra = connect_call(a, &cq, "alice", 2), rb = connect_call(b, &cq2, "bob", 0);
-    pthread_t t;
-    test_thread(&t, raw_call, &ra);
-    raw_call(&rb);
-    pthread_join(t, NULL);
+    raw_both(&ra, &rb);
     CHECK_INT(ra.code, 0);
     CHECK_INT(rb.code, 0);
     CHECK_STR(ra.message, "All clients connect successfully.");
@@ -410,9 +417,7 @@ static void test_hostile_calls(void)
     const char *b1[] = {"kiwi", longest, "fig", "plum"};
     ra = upload_call(a, &uq, d, a2, 0, NULL);
     rb = upload_call(b, &uq2, d2, b1, 4, NULL);
-    test_thread(&t, raw_call, &ra);
-    raw_call(&rb);
-    pthread_join(t, NULL);
+    raw_both(&ra, &rb);
     CHECK_INT(ra.code, 0);
     CHECK_INT(rb.code, 0);
     CHECK_STR(ra.message, "All data uploaded");
@@ -468,10 +473,7 @@ static void result_over_message(size_t max_message, int piece)
     Psi__DataUploadRequest uq, uq2;
     Psi__CalPsiRequest pq;
     raw ra = connect_call(a, &cq, "alice", 0), rb = connect_call(b, &cq2, "bob", 0), r;
-    pthread_t t;
-    test_thread(&t, raw_call, &ra);
-    raw_call(&rb);
-    pthread_join(t, NULL);
+    raw_both(&ra, &rb);
     CHECK_INT(ra.code, 0);
     CHECK_INT(rb.code, 0);
     ccz_rpc_metadata more = {0};
@@ -487,9 +489,7 @@ static void result_over_message(size_t max_message, int piece)
     }
     ra = upload_call(a, &uq, d, items + sent, (size_t)(N - sent), NULL);
     rb = upload_call(b, &uq2, d2, items + sent, (size_t)(N - sent), NULL);
-    test_thread(&t, raw_call, &ra);
-    raw_call(&rb);
-    pthread_join(t, NULL);
+    raw_both(&ra, &rb);
     CHECK_INT(ra.code, 0);
     CHECK_INT(rb.code, 0);
     ccz_rpc_md_free(&more);
@@ -654,9 +654,7 @@ static void test_hostile_joins(void)
     static const char *const sa[] = {"fig", "kiwi"}, *const sb[] = {"fig", "plum"};
     ra = upload_call(a, &uq, d, sa, 2, &not_more);
     raw rb = upload_call(b, &uq2, d2, sb, 2, NULL);
-    test_thread(&t, raw_call, &ra);
-    raw_call(&rb);
-    pthread_join(t, NULL);
+    raw_both(&ra, &rb);
     CHECK_INT(ra.code, CCZ_RPC_OK);
     CHECK_STR(ra.message, "All data uploaded");
     CHECK_INT(rb.code, CCZ_RPC_OK);
@@ -715,10 +713,7 @@ static void test_timeouts(void)
 
     /* session 2: both connect, alice uploads, bob does not */
     raw ra = connect_call(a, &cq, "alice", 0), rb = connect_call(b, &cq2, "bob", 0);
-    pthread_t t;
-    test_thread(&t, raw_call, &ra);
-    raw_call(&rb);
-    pthread_join(t, NULL);
+    raw_both(&ra, &rb);
     CHECK_INT(ra.code, 0);
     CHECK_INT(rb.code, 0);
     why = "PSI session 2 timed out after 0.3 s waiting for bob to upload";
