@@ -190,8 +190,11 @@ static ProtobufCBinaryData bin(const ccz_buf *b)
 }
 
 /* A unary call; its status code, its message in msg. */
-static int call(ccz_rpc_channel *ch, const char *method, const ProtobufCMessage *req,
-                const ProtobufCMessageDescriptor *out, char *msg, size_t cap)
+/* One call: its status code, its message in msg; the reply in *kept when kept is given (NULL:
+ * none came), else freed. */
+static int call_kept(ccz_rpc_channel *ch, const char *method, const ProtobufCMessage *req,
+                     const ProtobufCMessageDescriptor *out, char *msg, size_t cap,
+                     ProtobufCMessage **kept)
 {
     char path[64];
     snprintf(path, sizeof path, "/inference.Inference/%s", method);
@@ -202,9 +205,17 @@ static int call(ccz_rpc_channel *ch, const char *method, const ProtobufCMessage 
     snprintf(msg, cap, "%s", st.message);
     int code = st.code;
     ccz_rpc_status_free(&st);
-    if (resp)
+    if (kept)
+        *kept = resp;
+    else if (resp)
         protobuf_c_message_free_unpacked(resp, NULL);
     return code;
+}
+
+static int call(ccz_rpc_channel *ch, const char *method, const ProtobufCMessage *req,
+                const ProtobufCMessageDescriptor *out, char *msg, size_t cap)
+{
+    return call_kept(ch, method, req, out, msg, cap, NULL);
 }
 
 static int init_ctx(ccz_rpc_channel *ch, ccz_span params, ccz_span pk, ccz_span rk, int level,
@@ -219,8 +230,10 @@ static int init_ctx(ccz_rpc_channel *ch, ccz_span params, ccz_span pk, ccz_span 
     return call(ch, "InitCtx", &r.base, &inference__init_ctx_reply__descriptor, msg, cap);
 }
 
-static int infer(ccz_rpc_channel *ch, ccz_buf *cts, size_t n, int batches, int batch_size,
-                 char *msg, size_t cap)
+/* An Infer: its status code, its message in msg; with counts given, the reply's counts and
+ * how many results it holds (-1 and 0: no reply). */
+static int infer_counts(ccz_rpc_channel *ch, ccz_buf *cts, size_t n, int batches, int batch_size,
+                        char *msg, size_t cap, int *counts, size_t *n_result)
 {
     ProtobufCBinaryData *d = calloc(n ? n : 1, sizeof *d);
     for (size_t i = 0; i < n; i++)
@@ -230,40 +243,24 @@ static int infer(ccz_rpc_channel *ch, ccz_buf *cts, size_t n, int batches, int b
     r.data = d;
     r.batches = batches;
     r.batch_size = batch_size;
-    int code = call(ch, "Infer", &r.base, &inference__infer_reply__descriptor, msg, cap);
+    ProtobufCMessage *resp = NULL;
+    int code = call_kept(ch, "Infer", &r.base, &inference__infer_reply__descriptor, msg, cap,
+                         counts ? &resp : NULL);
+    if (counts) {
+        const Inference__InferReply *ir = (const Inference__InferReply *)resp;
+        *counts = ir ? ir->counts : -1;
+        *n_result = ir ? ir->n_result : 0;
+    }
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
     free(d);
     return code;
 }
 
-/* A good Infer: its status code, the reply's counts and how many results it holds. */
-static int infer_counts(ccz_rpc_channel *ch, ccz_buf *cts, size_t n, int batches, int batch_size,
-                        int *counts, size_t *n_result)
+static int infer(ccz_rpc_channel *ch, ccz_buf *cts, size_t n, int batches, int batch_size,
+                 char *msg, size_t cap)
 {
-    ProtobufCBinaryData *d = calloc(n ? n : 1, sizeof *d);
-    for (size_t i = 0; i < n; i++)
-        d[i] = bin(&cts[i]);
-    Inference__InferRequest r = INFERENCE__INFER_REQUEST__INIT;
-    r.n_data = n;
-    r.data = d;
-    r.batches = batches;
-    r.batch_size = batch_size;
-    ccz_rpc_call_opts o = {CCZ_RPC_CALL_OPTS_VERSION, 60000, NULL};
-    ccz_rpc_status st;
-    ProtobufCMessage *resp = NULL;
-    CHECK_OK(ccz_rpc_unary(ch, &resp, &st, "/inference.Inference/Infer", &r.base,
-                           &inference__infer_reply__descriptor, &o));
-    int code = st.code;
-    *counts = -1;
-    *n_result = 0;
-    if (resp) {
-        const Inference__InferReply *ir = (const Inference__InferReply *)resp;
-        *counts = ir->counts;
-        *n_result = ir->n_result;
-        protobuf_c_message_free_unpacked(resp, NULL);
-    }
-    ccz_rpc_status_free(&st);
-    free(d);
-    return code;
+    return infer_counts(ch, cts, n, batches, batch_size, msg, cap, NULL, NULL);
 }
 
 /* The hostile calls go to a server of a small model (the first SMALL weights of CCZoo's), so
@@ -504,7 +501,8 @@ static void hostile_infer(const server *s, const keys *k, const keys *tk)
     two[F + 7].len += 1;
     int counts;
     size_t n_result;
-    CHECK_INT(infer_counts(ch, two, 2 * F, 2, (int)F, &counts, &n_result), CCZ_RPC_OK);
+    CHECK_INT(infer_counts(ch, two, 2 * F, 2, (int)F, msg, sizeof msg, &counts, &n_result),
+              CCZ_RPC_OK);
     CHECK_INT(counts, 2);
     CHECK_INT(n_result, 2);
     free_cts(cts);
