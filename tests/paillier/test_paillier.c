@@ -2213,7 +2213,7 @@ static void test_freed_gmp_secrets(void)
 
     mp_set_memory_functions(gs_alloc, gs_realloc, gs_free);
     /* decryption (the IFMA engine's pairs where the CPU has IFMA), one and a batch; from here
-     * on every freed block is searched for numbers 1 modulo p or q too */
+     * on every freed block is searched for numbers 0 or 1 modulo p or q too */
     gs.units = true;
     gs_arm();
     CHECK_OK(ccz_paillier_decrypt(out, k, c));
