@@ -1313,19 +1313,20 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, co
 
 /* A call the server ended while its client still sends (shed, refused, past its deadline) is
  * reset once the trailers are out, as gRPC does: the client stops sending and the stream stops
- * holding its connection. A client that makes nghttp2 reset its streams (a stream error: a
- * stream window overflowed, DATA after the end of a request, ...) frees each stream's place
- * among its max_streams while the call's handler may still work for it, a rapid reset
+ * holding its connection. A client that makes nghttp2 reset its streams frees each stream's
+ * place among its max_streams while the call's handler may still work for it, a rapid reset
  * (CVE-2023-44487) by the server's hand that nghttp2's limit on received resets does not count
  * ("MadeYouReset", CVE-2025-8671): past MAX_PEER_RESETS such resets the connection is ended
- * (GOAWAY ENHANCE_YOUR_CALM). */
+ * (GOAWAY ENHANCE_YOUR_CALM). nghttp2 resets a stream for its client's error with two codes:
+ * FLOW_CONTROL_ERROR (the stream's window overflowed) and PROTOCOL_ERROR (a request longer
+ * than its content-length, a malformed header); every other error a client can cause on a
+ * stream is an error on its connection. */
 static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
     conn *c = user_data;
     if (frame->hd.type == NGHTTP2_RST_STREAM) {
         uint32_t e = frame->rst_stream.error_code;
-        if ((e == NGHTTP2_PROTOCOL_ERROR || e == NGHTTP2_FLOW_CONTROL_ERROR ||
-             e == NGHTTP2_STREAM_CLOSED || e == NGHTTP2_FRAME_SIZE_ERROR) &&
+        if ((e == NGHTTP2_PROTOCOL_ERROR || e == NGHTTP2_FLOW_CONTROL_ERROR) &&
             ++c->peer_resets > MAX_PEER_RESETS)
             nghttp2_session_terminate_session(session, NGHTTP2_ENHANCE_YOUR_CALM);
     }

@@ -1157,11 +1157,13 @@ static void test_client_trailers(void)
     small_server_stop(srv, thread, &p);
 }
 
-/* A client that makes the server reset its streams, with a WINDOW_UPDATE that overflows each
- * stream's window right after its request (answered 200 ms later), up to 1500 times: the code
- * the server resets them with, how many it opened, and whether the server ended the connection
- * (GOAWAY ENHANCE_YOUR_CALM, then closed it within a second). */
-static void made_you_reset_run(const char *target, uint32_t *code, int *opened, bool *ended)
+/* A client that makes the server reset its streams (each call answered 200 ms later), up to
+ * 1500 times: with a WINDOW_UPDATE that overflows each stream's window right after its request,
+ * or with a request longer than its content-length (RFC 9113, 8.1.1). The code the server
+ * resets them with, how many it opened, and whether the server ended the connection (GOAWAY
+ * ENHANCE_YOUR_CALM, then closed it within a second). */
+static void made_you_reset_run(const char *target, bool long_body, uint32_t *code, int *opened,
+                               bool *ended)
 {
     peer p;
     peer_open(&p, target);
@@ -1174,8 +1176,10 @@ static void made_you_reset_run(const char *target, uint32_t *code, int *opened, 
     bool gone = false; /* the server's GOAWAY read, or its end of the connection */
     for (int i = 0; i < 1500 && !gone; i++) {
         h2_body b = {later, sizeof later};
-        nghttp2_nv nv[6];
+        nghttp2_nv nv[7];
         size_t n = h2_grpc_headers(nv, "/ratls.Greeter/SayHello", "application/grpc");
+        if (long_body)
+            nv[n++] = h2_nv("content-length", "1");
         nghttp2_data_provider prd = {.source.ptr = &b, .read_callback = h2_body_read};
         int32_t id = nghttp2_submit_request(p.h2, NULL, nv, n, &prd, NULL);
         if (id < 0 || nghttp2_session_send(p.h2) != 0)
@@ -1196,7 +1200,7 @@ static void made_you_reset_run(const char *target, uint32_t *code, int *opened, 
                               0xff,
                               0xff,
                               0xff};
-        if (send(p.fd, wu, sizeof wu, MSG_NOSIGNAL) != (ssize_t)sizeof wu)
+        if (!long_body && send(p.fd, wu, sizeof wu, MSG_NOSIGNAL) != (ssize_t)sizeof wu)
             break;
         /* the server's reset of it (its place among the 100 free again) */
         ssize_t r = 1;
@@ -1229,7 +1233,8 @@ static void made_you_reset_run(const char *target, uint32_t *code, int *opened, 
 }
 
 /* "MadeYouReset" (CVE-2025-8671): a client that makes the server reset its streams right after
- * each request (a stream error: a WINDOW_UPDATE that overflows the stream's window) frees each stream's place among the connection's 100
+ * each request (a stream error: a WINDOW_UPDATE that overflows the stream's window, or a
+ * request longer than its content-length) frees each stream's place among the connection's 100
  * while the handler's work for it goes on (each of these calls is answered 200 ms later): a
  * rapid reset by the server's hand, which nghttp2's limit on the resets it receives does not
  * count. The connection is ended (GOAWAY ENHANCE_YOUR_CALM, then closed) after 1000 such
@@ -1240,15 +1245,17 @@ static void test_made_you_reset(void)
     pthread_t thread;
     char target[64];
     ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
-    uint32_t code;
-    int opened;
-    bool ended;
-    made_you_reset_run(target, &code, &opened, &ended);
-    fprintf(stderr, "made-you-reset: %d streams opened, reset with %u, ended %d\n", opened, code,
-            ended);
-    CHECK_INT(code, NGHTTP2_FLOW_CONTROL_ERROR);
-    CHECK(ended);
-    CHECK(opened >= 1000 && opened <= 1100);
+    for (int long_body = 0; long_body < 2; long_body++) {
+        uint32_t code;
+        int opened;
+        bool ended;
+        made_you_reset_run(target, long_body, &code, &opened, &ended);
+        fprintf(stderr, "made-you-reset: %d streams opened, reset with %u, ended %d\n", opened,
+                code, ended);
+        CHECK_INT(code, long_body ? NGHTTP2_PROTOCOL_ERROR : NGHTTP2_FLOW_CONTROL_ERROR);
+        CHECK(ended);
+        CHECK(opened >= 1000 && opened <= 1100);
+    }
     /* the server still serves others */
     peer p;
     peer_open(&p, target);
