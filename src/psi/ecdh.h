@@ -50,7 +50,7 @@ CCZ_NODISCARD ccz_status psi_ecdh_parse_hello(psi_ecdh_hello *out, ccz_span body
  * in *elems. */
 CCZ_NODISCARD ccz_status psi_ecdh_parse_batch(uint32_t *count, ccz_span *elems, ccz_span body,
                                               size_t elem, uint64_t left);
-/* An ABORT body as printable text (other bytes become '?'). */
+/* An ABORT body as printable text (other bytes become '?'), cut to fit cap with its NUL. */
 void psi_ecdh_parse_abort(char *out, size_t cap, ccz_span body);
 
 /* Appends a frame to out. */

@@ -73,7 +73,7 @@ void psi_ecdh_parse_abort(char *out, size_t cap, ccz_span body)
     uint8_t b;
     size_t n = 0;
     ccz_cursor_init(&c, body);
-    while (n + 1 < cap && n < PSI_ECDH_ABORT_MAX && ccz_cursor_u8(&c, &b) == CCZ_OK)
+    while (n + 1 < cap && ccz_cursor_u8(&c, &b) == CCZ_OK)
         out[n++] = b >= 0x20 && b < 0x7f ? (char)b : '?';
     if (cap)
         out[n] = '\0';

@@ -690,6 +690,18 @@ static void test_hostile_server(void)
     CHECK_STATUS(against(false, &b, set, 0, d), CCZ_ERR_PROTOCOL);
     CHECK_STR(d, "psi ecdh: the peer gave up: ?? ~ok");
 
+    /* a reason of 300 bytes is shown as its first 256 */
+    ccz_buf_reset(&b);
+    CHECK(psi_ecdh_put_header(&b, PSI_ECDH_ABORT, 300) == CCZ_OK);
+    for (int i = 0; i < 300; i++)
+        CHECK(ccz_buf_append_u8(&b, (uint8_t)('a' + i % 26)) == CCZ_OK);
+    CHECK_STATUS(against(false, &b, set, 0, d), CCZ_ERR_PROTOCOL);
+    char want[300] = "psi ecdh: the peer gave up: ", *w = want + strlen(want);
+    for (int i = 0; i < 256; i++)
+        *w++ = (char)('a' + i % 26);
+    *w = '\0';
+    CHECK_STR(d, want);
+
     ccz_buf_free(&b);
     ccz_psi_set_free(set);
 }
