@@ -1020,6 +1020,9 @@ static void process(conn *c)
                 return;
             if (c->state == C_IDLE) {
                 if (s->draining) { /* no new requests while draining */
+                    /* the client may still be sending them: a close on its unread bytes would
+                     * reset the connection, and the answers it has yet to read would be lost */
+                    c->linger = true; /* read and drop what it sends until it closes */
                     conn_finish(c);
                     return;
                 }

@@ -1456,7 +1456,10 @@ static void test_read_ahead(void)
 /* A client that pipelines requests and never reads the answers: once 256 KiB of answers wait
  * for it, the server reads none of its requests, so what it holds for the client stays bounded
  * and the client's sending stalls (at what the kernels buffer) instead of the server answering
- * all it sends into memory. */
+ * all it sends into memory. Then the server drains: the requests behind the answers queued,
+ * not begun, are not served (no answer says "Connection: close"), and the answers reach the
+ * client whole, then its close_notify: the server reads and drops what the client still sends
+ * instead of closing on it, which would reset the connection and lose answers in flight. */
 static void test_unread_answers(void)
 {
     server s;
@@ -1479,8 +1482,27 @@ static void test_unread_answers(void)
     printf("pipelined without reading an answer: %.1f MiB sent before the client stalled\n",
            (double)sent / (1 << 20));
     CHECK(sent < (4u << 20));
+    http_server_shutdown(s.srv, 5000);
+    usleep(200 * 1000);  /* the drain has begun, the connection still paused */
+    int large = 4 << 20; /* the answers are read at loopback speed, not a small window's */
+    setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &large, sizeof large);
+    size_t cap = 8u << 20, got = 0;
+    char *all = malloc(cap + 1);
+    CHECK(all != NULL);
+    int r;
+    while (got < cap && (r = SSL_read(c.ssl, all + got, (int)(cap - got))) > 0)
+        got += (size_t)r;
+    CHECK_INT(SSL_get_error(c.ssl, r), SSL_ERROR_ZERO_RETURN); /* close_notify, no reset */
+    all[got] = '\0';
+    CHECK(got >= 256u * 1024 && got < cap);
+    const char *ok = "{\"status\":\"ok\"}\n";
+    CHECK(got > strlen(ok) && strcmp(all + got - strlen(ok), ok) == 0);
+    CHECK(strstr(all, "Connection: close") == NULL);
+    free(all);
     client_close(&c);
-    server_stop(&s);
+    pthread_join(s.thread, NULL);
+    CHECK_OK(s.run_status);
+    http_server_free(s.srv);
 }
 
 /* An IPv6 client is counted by its /64 (one host holds a whole one) and logged by its address;
