@@ -814,7 +814,7 @@ TARGET void lat_vec_centred_mod_avx512(uint64_t *out, const uint64_t *a, uint64_
                                           _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
         __m512i r = _mm512_sub_epi64(va, _mm512_mullo_epi64(_mm512_cvttpd_epu64(qd), vq));
         r = _mm512_mask_add_epi64(r, _mm512_cmplt_epi64_mask(r, zero), r, vq);
-        r = reduce_once(r, vq);
+        r = reduce_once(r, vq); /* in [q, 2q) where the quotient was one below */
         /* above p / 2: - (p mod q), in [0, q) again */
         r = _mm512_mask_sub_epi64(r, _mm512_cmpgt_epu64_mask(va, half), r, vcp);
         r = _mm512_mask_add_epi64(r, _mm512_cmplt_epi64_mask(r, zero), r, vq);

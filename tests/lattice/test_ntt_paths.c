@@ -178,6 +178,39 @@ static void test_inverse_grow_bound(void)
     }
 }
 
+/* The transforms below n = 128 (one stage per pass, lane for lane) keep the inverse's sums below
+ * 2q at every stage: a sum reduced by q only (below 3q) lets a later difference x - y + 2q go
+ * negative where the lazy products (in [q, 2q) when Shoup's quotient is one below) add up. Many
+ * random inputs in [0, q) and blocks of q - 1 and 0 at each stage's distance, for primes around
+ * both paths' bounds: the same words as the portable inverse, and back to the input. */
+static void test_small_inverse_lazy(void)
+{
+    unsigned bits[] = {30, 45, 49, 50, 51, 59, 61};
+    for (size_t bi = 0; bi < sizeof bits / sizeof bits[0]; bi++)
+        for (unsigned log_n = 4; log_n <= 6; log_n++) {
+            size_t n = (size_t)1 << log_n, bad = 0;
+            uint64_t q, a[64], c[64], d[64];
+            CHECK_OK(lat_primes(&q, 1, bits[bi], n, NULL, 0));
+            lat_ntt t;
+            CHECK_OK(lat_ntt_init(&t, q, log_n));
+            for (unsigned input = 0; input < 2000; input++) {
+                for (size_t i = 0; i < n; i++)
+                    a[i] = input < log_n       ? ((i >> input) & 1 ? q - 1 : 0)
+                           : input < 2 * log_n ? ((i >> (input - log_n)) & 1 ? 0 : q - 1)
+                                               : rnd() % q;
+                memcpy(c, a, n * 8);
+                memcpy(d, a, n * 8);
+                lat_ntt_inverse_portable(&t, c);
+                lat_ntt_inverse(&t, d);
+                bad += memcmp(c, d, n * 8) != 0;
+                lat_ntt_forward(&t, d);
+                bad += memcmp(d, a, n * 8) != 0;
+            }
+            CHECK_INT(bad, 0);
+            lat_ntt_free(&t);
+        }
+}
+
 static void test_kernels_same_words(void)
 {
     unsigned bits[] = {17, 30, 43, 49, 50, 55, 61};
@@ -275,7 +308,7 @@ static void test_conversion_kernels_same_words(void)
     unsigned bits[] = {17, 30, 49, 50, 55, 61};
     size_t n = 1003;
     static const size_t at[] = {0, 1, 2, 3, 4, 1000, 1001, 1002, 998, 999};
-    size_t highs = 0;
+    size_t highs = 0, lows = 0;
     uint64_t *a = malloc(n * 8), *b = malloc(n * 8), *y = malloc(n * 8), *z = malloc(n * 8),
              *o[2][6];
     for (int p = 0; p < 2; p++)
@@ -307,6 +340,16 @@ static void test_conversion_kernels_same_words(void)
                     y[8 + high++] = v;
             }
         highs += high;
+        /* k q + j (at most p / 2) whose quotient from doubles is below k, the true one: the
+         * remainder is in [q, 2q) and needs q taken away (lanes 16 .. 23) */
+        size_t low = 0;
+        for (uint64_t k = half / q; k > 0 && k + 100000 > half / q && low < 8; k--)
+            for (uint64_t j = 0; j < 64 && j < q && low < 8; j++) {
+                uint64_t v = k * q + j;
+                if (v <= half && floor((double)v * (1.0 / (double)q)) < (double)k)
+                    y[16 + low++] = v;
+            }
+        lows += low;
         const uint64_t *in[3] = {a, b, a}, *ry[2] = {a, z};
         uint64_t cc[3] = {c, q - 1, 1}, ccs[3];
         for (int i = 0; i < 3; i++)
@@ -336,6 +379,8 @@ static void test_conversion_kernels_same_words(void)
         CHECK_INT(o[0][4][8], y[8] > half ? lat_sub_mod(y[8] % q, cp, q) : y[8] % q);
         for (size_t i = 8; i < 8 + high; i++)
             CHECK_INT(o[0][4][i], y[i] > half ? lat_sub_mod(y[i] % q, cp, q) : y[i] % q);
+        for (size_t i = 16; i < 16 + low; i++)
+            CHECK_INT(o[0][4][i], y[i] % q);
         /* p / 2 is its own centred value, p / 2 + 1 is p / 2 + 1 - p (front and tail) */
         CHECK(o[0][4][0] == half % q && o[0][4][1000] == half % q);
         CHECK(o[0][4][1] == lat_sub_mod((half + 1) % q, cp, q));
@@ -343,6 +388,7 @@ static void test_conversion_kernels_same_words(void)
         CHECK(o[0][4][2] == (half - 1) % q && o[0][4][3] == 0 && o[0][4][998] == 0);
     }
     CHECK(highs >= 8);
+    CHECK(lows >= 8);
     for (int p = 0; p < 2; p++)
         for (int k = 0; k < 6; k++)
             free(o[p][k]);
@@ -375,6 +421,7 @@ int main(int argc, char **argv)
         T(test_transforms_same_words), T(test_transforms_bounds),
         T(test_ifma_tables_bound),     T(test_inverse_grow_bound),
         T(test_kernels_same_words),    T(test_conversion_kernels_same_words),
-        T(test_dot_c_lazy_terms),      T(test_path_switch)};
+        T(test_dot_c_lazy_terms),      T(test_path_switch),
+        T(test_small_inverse_lazy)};
     return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

@@ -305,6 +305,86 @@ static void test_encoding(void)
     e.exponent = -65537; /* the bound holds below as above */
     CHECK_STATUS(ccz_paillier_decode_mpz(v, pk, &e), CCZ_ERR_OVERFLOW);
     CHECK_STR(ccz_error_detail(), "exponent -65537 is past +-65536");
+    /* zero decodes (a mantissa of 0 is in [0, n)) */
+    CHECK_OK(ccz_paillier_encode_int(&e, pk, 0));
+    CHECK_OK(ccz_paillier_decode_mpz(v, pk, &e));
+    CHECK(mpz_sgn(v) == 0);
+    /* a 54-bit integer to a double rounds to nearest: 2^54 - 1 is 2^54, not 2^54 - 2 */
+    mpz_set_ui(v, 1);
+    mpz_mul_2exp(v, v, 54);
+    mpz_sub_ui(v, v, 1);
+    CHECK_OK(ccz_paillier_encode_mpz(&e, pk, v));
+    CHECK_OK(ccz_paillier_decode_double(&d, pk, &e));
+    CHECK(d == ldexp(1, 54));
+    /* doubles at the far ends: 16^-260 is 2^-1040 (subnormal, not clamped to 2^-1000), zero at
+     * 16^2000 is 0, and 16^(2^30) overflows (4 * 2^30 does not wrap an int to 16^0) */
+    CHECK_OK(ccz_paillier_encode_int(&e, pk, 1));
+    e.exponent = -260;
+    CHECK_OK(ccz_paillier_decode_double(&d, pk, &e));
+    CHECK(d == ldexp(1, -1040) && d > 0);
+    e.exponent = 1 << 30;
+    CHECK_STATUS(ccz_paillier_decode_double(&d, pk, &e), CCZ_ERR_OVERFLOW);
+    CHECK_CONTAINS(ccz_error_detail(), "does not fit a double");
+    CHECK_OK(ccz_paillier_encode_int(&e, pk, 0));
+    e.exponent = 2000;
+    CHECK_OK(ccz_paillier_decode_double(&d, pk, &e));
+    CHECK(d == 0.0);
+    /* lowering to the same exponent changes nothing; by exactly 4096 it is allowed (the
+     * mantissa reduced mod n), by 4097 it is not */
+    CHECK_OK(ccz_paillier_encode_int(&e, pk, 5));
+    e.exponent = 7;
+    CHECK_OK(ccz_paillier_encoded_lower(&e, pk, 7));
+    CHECK(e.exponent == 7 && mpz_cmp_ui(e.mantissa, 5) == 0);
+    e.exponent = 4096;
+    CHECK_OK(ccz_paillier_encoded_lower(&e, pk, 0));
+    CHECK_INT(e.exponent, 0);
+    {
+        mpz_t n, want;
+        mpz_inits(n, want, NULL);
+        ccz_paillier_pub_n(n, pk);
+        mpz_ui_pow_ui(want, 16, 4096);
+        mpz_mul_ui(want, want, 5);
+        mpz_mod(want, want, n);
+        CHECK(mpz_cmp(e.mantissa, want) == 0);
+        CHECK(mpz_cmp(e.mantissa, n) < 0);
+        e.exponent = 4097;
+        CHECK_STATUS(ccz_paillier_encoded_lower(&e, pk, 0), CCZ_ERR_INVALID_ARGUMENT);
+        /* a mantissa of n + 3 is no encoding: added at the same exponent it is refused, not
+         * reduced to 3 */
+        CHECK_OK(ccz_paillier_encode_int(&e, pk, 1));
+        CHECK_OK(ccz_paillier_encrypt_encoded(&x, pk, &e));
+        mpz_add_ui(f.mantissa, n, 3);
+        f.exponent = 0;
+        z.exponent = 12345; /* a refused sum leaves its output's exponent alone */
+        CHECK_STATUS(ccz_paillier_number_add_encoded(&z, pk, &x, &f), CCZ_ERR_INVALID_ARGUMENT);
+        CHECK_INT(z.exponent, 12345);
+        mpz_clears(n, want, NULL);
+    }
+    /* ciphertexts 4096 apart pass the distance bound but 16^4096 is past n: an overflow */
+    CHECK_OK(ccz_paillier_encode_int(&e, pk, 1));
+    CHECK_OK(ccz_paillier_encrypt_encoded(&x, pk, &e));
+    mpz_set(y.c, x.c);
+    x.exponent = 4096;
+    y.exponent = 0;
+    z.exponent = 12345;
+    CHECK_STATUS(ccz_paillier_number_add(&z, pk, &x, &y), CCZ_ERR_OVERFLOW);
+    CHECK_STR(ccz_error_detail(), "aligning exponents 4096 and 0 overflows");
+    CHECK_INT(z.exponent, 12345);
+    /* a scalar of max_int is an encoding; exponents adding to exactly INT_MAX or INT_MIN fit */
+    x.exponent = 0;
+    ccz_paillier_max_int(max, pk);
+    CHECK_OK(ccz_paillier_encode_mpz(&f, pk, max));
+    CHECK_OK(ccz_paillier_number_mul_encoded(&z, pk, &x, &f));
+    CHECK_OK(ccz_paillier_decrypt_encoded(&e, k, &z));
+    CHECK_OK(ccz_paillier_decode_mpz(v, pk, &e));
+    CHECK(mpz_cmp(v, max) == 0);
+    CHECK_OK(ccz_paillier_encode_int(&f, pk, 1));
+    x.exponent = INT_MAX;
+    CHECK_OK(ccz_paillier_number_mul_encoded(&z, pk, &x, &f));
+    CHECK(z.exponent == INT_MAX);
+    x.exponent = INT_MIN;
+    CHECK_OK(ccz_paillier_number_mul_encoded(&z, pk, &x, &f));
+    CHECK(z.exponent == INT_MIN);
 
     /* encrypted numbers as JSON, and what is refused */
     CHECK_OK(ccz_paillier_encode_double(&e, pk, -0.75, 0));
