@@ -57,13 +57,38 @@ contains "$log" "worker 1 (guest) joined"
 contains "$log" "sim (simulated) mr_enclave ${M:0:16}"
 contains "$log" "iter: 0  acc: 0.167  loss: nan"
 contains "$log" "iter: 2  acc: 0.316  loss: 2.570"
+case "$log" in *"iter: 1  acc"*) fail "--validate-every 2 validated iteration 1: $log";; esac
 contains "$log" "trained: 3 iterations of 2 workers"
 contains "$log" "ccz fl: warning: 1024 bits is CCZoo's key size and short"
 # a 2048-bit key draws no warning
 start "$T/b.log" --workers 1 --iterations 1 --test "$D/breast_homo_test.csv" --bits 2048 "${EP[@]}"
-stop
+# stopped before its training, the server says so and exits 1, printing no accuracy
+kill "$SERVER"; wait "$SERVER"; rc=$?; SERVER=
+[ "$rc" = 1 ] || fail "a server stopped before the training exited $rc"
+contains "$(cat "$T/b.log")" "ccz: fl homo-lr serve: stopped before the training was over"
+[ -z "$(cat "$T/b.log.out")" ] || fail "a server stopped before the training printed '$(cat "$T/b.log.out")'"
 contains "$(cat "$T/b.log")" "ccz fl: a 2048-bit Paillier key, made in "
 case "$(cat "$T/b.log")" in *warning*) fail "a 2048-bit key warns: $(cat "$T/b.log")";; esac
+# one iteration: its validation (iteration 0) printed by the server and the worker alike
+start "$T/o.log" --workers 1 --iterations 1 --test "$D/breast_homo_test.csv" --timeout 30000 "${EP[@]}"
+worker o1 1 "$D/breast_homo_guest.csv" "${EP[@]}"
+reap $SERVER 240; rc=$?; SERVER=
+wait
+[ "$rc" = 0 ] || fail "the one-iteration server exited $rc: $(cat "$T/o.log")"
+[ "$(cat "$T/o.log.out")" = "accuracy: 0.175" ] || fail "the server printed '$(cat "$T/o.log.out")'"
+[ "$(cat "$T/o1.out")" = "accuracy: 0.175" ] || fail "the worker printed '$(cat "$T/o1.out")'"
+# --validate-every 1 validates every iteration (by default only 0 and the last of three); a
+# --trace that could not be written fails the server that otherwise finished, naming the file
+start "$T/v.log" --workers 1 --iterations 3 --validate-every 1 --test "$D/breast_homo_test.csv" \
+    --trace /dev/full --timeout 30000 "${EP[@]}"
+worker v1 1 "$D/breast_homo_guest.csv" "${EP[@]}"
+reap $SERVER 240; rc=$?; SERVER=
+wait
+[ "$rc" = 2 ] || fail "the server with --trace /dev/full exited $rc: $(cat "$T/v.log")"
+contains "$(cat "$T/v.log")" "ccz: fl homo-lr serve: --trace: cannot write /dev/full"
+[ "$(cat "$T/v1.rc")" = 0 ] || fail "the worker beside a --trace /dev/full exited $(cat "$T/v1.rc")"
+contains "$(cat "$T/v.log")" "iter: 1  acc: 0.237  loss: 3.866"
+contains "$(cat "$T/v1.err")" "iter: 1  acc: 0.237  loss: 3.866"
 # an --out written at the end on a full disk: the training done, the server says which file it
 # could not write and exits 2; its worker finishes
 RUNNER="/usr/bin/python3 $CCZ_SOURCE_DIR/tests/cli/full_disk.py" \

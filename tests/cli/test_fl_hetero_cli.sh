@@ -36,6 +36,9 @@ contains "$err" "ccz: fl hetero-lr split: 10 features: the guest takes 10, each 
 run 2 "$CCZ" fl hetero-lr split --data "$T/sk11.csv" --out "$T/sk10" --hosts 2
 contains "$err" "ccz: fl hetero-lr split: 11 features: the guest takes 10, each host one or more"
 [ -z "$(ls "$T/sk10")" ] || fail "a refused split wrote $(ls "$T/sk10")"
+run 2 "$CCZ" fl hetero-lr split --data "$T/sk11.csv" --out "$T/none"
+[ "$err" = "ccz: fl hetero-lr split: cannot write $T/none/guest.csv: No such file or directory" ] ||
+    fail "a split into a missing folder: '$err'"
 run 0 "$CCZ" fl hetero-lr split --data "$T/sk11.csv" --out "$T/sk11"
 contains "$err" "4 rows, z-scored: guest.csv has the labels and 10 features, 1 host file the other 1"
 [ "$(head -1 "$T/sk11/host.csv")" = "id,x0" ] || fail "sk11 host.csv header: $(head -1 "$T/sk11/host.csv")"
@@ -88,6 +91,9 @@ contains "$log" "epoch 0: loss 0.536763"
 contains "$log" "epoch 8: loss 0.319548 (converged)"
 [ "$(cat "$T/a.log.out")" = "loss: 0.319548" ] || fail "the arbiter printed '$(cat "$T/a.log.out")'"
 [ "$(cat "$T/g.out")" = "$(printf 'accuracy: 0.946\nauc: 0.992')" ] || fail "the guest printed '$(cat "$T/g.out")'"
+[ -z "$(cat "$T/h.out")" ] || fail "the host printed '$(cat "$T/h.out")'" # the labels are the guest's
+[ "$(jq -c '[.role, .epochs]' "$T/g.json") $(jq -c '[.role, .epochs]' "$T/h.json")" = '["guest",9] ["host",9]' ] ||
+    fail "the --out files: $(jq -c '[.role, .epochs]' "$T/g.json") $(jq -c '[.role, .epochs]' "$T/h.json")"
 out=$(/usr/bin/python3 "$HERE/fl/hetero_lr_ref.py" check "$T/guest.csv" "$T/host.csv" "$T/g.json" \
           "$T/h.json" 30 320 2>&1) || fail "the reference: $out"
 echo "reference: $out"
@@ -106,6 +112,7 @@ fi
 # the second host's --trace goes to a full disk, the first host's --out too
 mkdir -p "$T/two"
 run 0 "$CCZ" fl hetero-lr split --data "$SK" --out "$T/two" --hosts 2
+contains "$err" "569 rows, z-scored: guest.csv has the labels and 10 features, 2 host files the other 20"
 start "$T/b.log" --hosts 2 --epochs 2 --timeout 30000 "${EP[@]}"
 RUNNER="/usr/bin/python3 $CCZ_SOURCE_DIR/tests/cli/full_disk.py" \
     party host h1 2 "$T/two/host1.csv" --out "$T/two/h1.json" "${EP[@]}"
@@ -154,6 +161,13 @@ case $g3 in
     *) fail "the guest did not hear that host 2 was lost: $g3" ;;
 esac
 contains "$(cat "$T/l.log")" "training failed: "
+
+# ---- an arbiter stopped before the training says so and exits 1, printing no loss
+start "$T/e.log" --hosts 1 --epochs 1 "${EP[@]}"
+kill "$ARB"; wait "$ARB"; rc=$?; ARB=
+[ "$rc" = 1 ] || fail "an arbiter stopped before the training exited $rc"
+contains "$(cat "$T/e.log")" "ccz: fl hetero-lr arbiter: stopped before the training was over"
+[ -z "$(cat "$T/e.log.out")" ] || fail "an arbiter stopped before the training printed '$(cat "$T/e.log.out")'"
 
 # ---- usage errors
 run 2 "$CCZ" fl hetero-lr arbiter --listen 127.0.0.1:0 --hosts 1

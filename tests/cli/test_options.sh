@@ -104,6 +104,9 @@ for k in "" "x-a b" "x-é" "x-$(printf 'k%.0s' $(seq 254))"; do
 done
 accepted rpc greeter call 127.0.0.1:1 --name x --metadata "X-$(printf 'k%.0s' $(seq 253))=v" -- \
     "rpc greeter call: --tee is required"
+# a binary key ends in -bin after one character or more: "-bin" alone is a text key
+accepted rpc greeter call 127.0.0.1:1 --name x --metadata "-bin=not base64!" -- \
+    "rpc greeter call: --tee is required"
 
 # verify's evidence and collateral options that exclude each other, and its hashes
 refused verify "$T/e" "$T/f" -- "give exactly one evidence file"

@@ -5,7 +5,7 @@
 # and server accepting each other, and rejecting (a wrong measurement, a debug peer, an expired
 # certificate) with the reason on both sides; a certificate carrying another's evidence refused
 # by inspect, verify and the client; a public key as --key; inspect and verify of recorded
-# certificates.
+# certificates; the listening address (:PORT on loopback, [::1], a port in use refused).
 . "$(dirname "$0")/lib.sh"
 P=$T/plat
 "$CCZ" sim init --dir "$P" > /dev/null
@@ -54,6 +54,20 @@ run 2 timeout 10 "$CCZ" ratls server --tee sim --sim-dir "$P"
 contains "$err" "usage: ccz ratls server --listen ADDR"
 run 2 timeout 10 "$CCZ" ratls server --listen 127.0.0.1:0 --tee sim --sim-dir "$P" extra
 contains "$err" "usage: ccz ratls server --listen ADDR"
+# ADDR: :PORT listens on loopback, and an IPv6 address is printed in brackets
+listening() { # ARGS...: the "listening" line of a server started with ARGS
+    local pid
+    : > "$T/l.log"
+    "$CCZ" ratls server --mode server --cert "$T/cert.pem" --key "$T/key.pem" "$@" 2> "$T/l.log" &
+    pid=$!
+    await "$T/l.log" listening 60 $pid || fail "no server with $*: $(cat "$T/l.log")"
+    kill $pid 2>/dev/null; wait $pid 2>/dev/null
+    grep listening "$T/l.log"
+}
+contains "$(listening --listen :0)" "listening on 127.0.0.1:"
+if /usr/bin/python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+    contains "$(listening --listen '[::1]:0')" "listening on [::1]:"
+fi
 # the key is the owner's alone; a certificate's key is given with it, and is a private key
 [ "$(stat -c %a "$T/key.pem")" = 600 ] || fail "the key file's mode is $(stat -c %a "$T/key.pem")"
 [ "$(stat -c %a "$T/cert.pem")" = 644 ] || fail "the certificate's mode is $(stat -c %a "$T/cert.pem")"
@@ -97,6 +111,10 @@ printf 'a\nbc\n' | timeout 10 "$CCZ" ratls client 127.0.0.1:$PORT --mode server 
     --policy "$T/accept.json" > "$T/lines.out" 2> /dev/null
 printf 'a\nbc\n' | cmp -s - "$T/lines.out" || fail "the echo of two lines differs: $(od -c "$T/lines.out")"
 contains "$(cat "$T/c1.err")" "SIMULATED"
+# a port another server holds is refused (exit 2, with bind's reason), not traded for another
+run 2 timeout 10 "$CCZ" ratls server --listen 127.0.0.1:$PORT --mode server --cert "$T/cert.pem" \
+    --key "$T/key.pem"
+contains "$err" "ratls server: cannot listen on 127.0.0.1:$PORT: bind: Address already in use"
 stop
 
 # two-way: both sides attested and accepted, with CCZoo's dynamic_config on one side

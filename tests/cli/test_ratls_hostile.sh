@@ -7,7 +7,8 @@
 # handshake (or the connection idle longest) to let a newcomer in; one address past
 # --max-per-peer loses only its own connections (another's stay), and one whose every connection
 # keeps the server busy is refused another at once; a peer that sends a byte every
-# 200 ms is cut at the session deadline (--timeout); ccz ratls client gives up on
+# 200 ms is cut at the session deadline (--timeout), one that never reads at the idle timeout;
+# the cap leaves 32 descriptors of the open-file limit; ccz ratls client gives up on
 # a server that accepts and never speaks, and on one that completes the handshake and never
 # answers, each with a timeout error.
 . "$(dirname "$0")/lib.sh"
@@ -164,6 +165,52 @@ legit
 contains "$(cat "$T/s6.log")" "ccz ratls: 127.0.0.2 has 1 connections, all busy: refusing another"
 grep -q "closing" "$T/s6.log" && fail "a connection was closed: $(cat "$T/s6.log")"
 kill $STALLER 2>/dev/null; wait $STALLER 2>/dev/null
+stop
+
+# the cap leaves 32 of the open-file limit's descriptors to the listener, files and OpenSSL, and
+# is 8 at least; --max-conns stands when the limit has room for it and 32 more
+announced() { # NOFILE ARGS...: the "listening" line of a server under an open-file limit
+    local n=$1 pid; shift
+    : > "$T/cap.log"
+    (ulimit -n "$n" && exec "$CCZ" ratls server --listen 127.0.0.1:0 --mode server \
+        --cert "$T/cert.pem" --key "$T/key.pem" "$@") 2> "$T/cap.log" &
+    pid=$!
+    await "$T/cap.log" listening 60 $pid || fail "no server under ulimit -n $n: $(cat "$T/cap.log")"
+    kill $pid 2>/dev/null; wait $pid 2>/dev/null
+    grep listening "$T/cap.log"
+}
+contains "$(announced 80)" "(mode server, at most 48 connections)"
+contains "$(announced 80 --max-conns 48)" "(mode server, at most 48 connections)"
+contains "$(announced 80 --max-conns 40)" "(mode server, at most 40 connections)"
+contains "$(announced 30)" "(mode server, at most 8 connections)"
+contains "$(announced 4096 --max-conns 100)" "(mode server, at most 100 connections)"
+
+# a peer that sends and never reads is cut once the server's echo cannot be written for
+# --idle-timeout (SO_SNDTIMEO), not held until the session deadline
+start "$T/s8.log" --idle-timeout 1000
+/usr/bin/python3 - "$PORT" > "$T/unread.out" 2>&1 <<'PY'
+import select, socket, ssl, sys, time
+raw = socket.socket()
+raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+raw.connect(("127.0.0.1", int(sys.argv[1])))
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+s = ctx.wrap_socket(raw)
+s.setblocking(False)
+line, t0, cut = b"x" * 4000 + b"\n", time.monotonic(), False
+while not cut and time.monotonic() < t0 + 15:
+    try:
+        s.send(line)
+        continue
+    except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
+        select.select([], [s], [], 0.5)
+    except OSError:
+        cut = True
+print("cut" if cut else "held", round(time.monotonic() - t0, 1), flush=True)
+PY
+awk '{ exit !($1 == "cut" && $2 < 8) }' "$T/unread.out" ||
+    fail "a peer that never reads: $(cat "$T/unread.out")"
 stop
 
 # bad option values are refused

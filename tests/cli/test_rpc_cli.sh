@@ -47,6 +47,7 @@ py() { out=$(timeout 30 /usr/bin/python3 "$PEER" client "$@" 2>"$T/pyerr"); }
 # ---- grpcio client -> ccz server, the server attested (grpcio trusts its RA-TLS certificate)
 CCZ_LOG=debug start "$T/s1.log" --mode server --cert "$T/srv.crt" --key "$T/srv.key" --delay 0
 [ -n "$PORT" ] || fail "the server did not start: $(cat "$T/s1.log")"
+contains "$(cat "$T/s1.log")" "serving ratls.Greeter on port $PORT (mode server)"
 py 127.0.0.1:$PORT "$T/srv.crt" hello
 jqis .code OK
 jqis .reply "Hello python"
@@ -99,6 +100,7 @@ contains "$(cat "$T/s2.log")" "client REJECTED at policy: policy_rejected: debug
 contains "$(cat "$T/s2.log")" "peer did not return a certificate"
 stop
 contains "$(cat "$T/s2.log")" "SIGTERM: draining the calls in flight"
+contains "$(cat "$T/s2.log")" "ccz rpc: stopped"
 
 # ---- ccz client -> grpcio server presenting a ccz RA-TLS certificate
 pystart "$T/srv.crt" "$T/srv.key"
@@ -172,6 +174,7 @@ contains "$err" "trailer x-raw-bin: AP8Q"   # base64 given, bytes sent, echoed, 
 # only x- metadata is echoed
 run 0 "$CCZ" rpc greeter call 127.0.0.1:$PORT --name md --tee sim --sim-dir "$P" --policy "$T/accept.json" \
     --metadata x-keep=1 --metadata other=2
+contains "$err" "header x-keep: 1"
 contains "$err" "trailer x-keep: 1"
 case "$err" in *"other: 2"*) fail "metadata without the x- prefix was echoed: $err";; esac
 # an answer lost to a full device fails the call, though each answer is flushed as it is
@@ -186,8 +189,11 @@ fi
 N1024=$(printf 'n%.0s' $(seq 1024))
 run 0 "$CCZ" rpc greeter call 127.0.0.1:$PORT --name "$N1024" --tee sim --sim-dir "$P" --policy "$T/accept.json"
 [ "$out" = "Hello $N1024" ] || fail "a 1024-byte name got ${#out} bytes back"
-run 1 "$CCZ" rpc greeter call 127.0.0.1:$PORT --name "${N1024}x" --tee sim --sim-dir "$P" --policy "$T/accept.json"
+run 1 "$CCZ" rpc greeter call 127.0.0.1:$PORT --name "${N1024}x" --tee sim --sim-dir "$P" --policy "$T/accept.json" \
+    --count 3
 contains "$err" "INVALID_ARGUMENT (3): name is longer than 1024 bytes"
+# the first status other than OK ends the calls: one error, not --count's three
+[ "$(printf '%s\n' "$err" | grep -c 'INVALID_ARGUMENT (3)')" = 1 ] || fail "calls went on after an error: $err"
 [ -z "$out" ] || fail "a 1025-byte name was answered"
 run 2 "$CCZ" rpc greeter call 127.0.0.1:$PORT --name both --tee sim --sim-dir "$P" --policy "$T/accept.json" \
     --metadata x-raw-bin='not base64!'

@@ -6,7 +6,11 @@
 P="$T/plat"
 
 run 0 "$CCZ" sim init --dir "$P"
-contains "$out" "SIMULATED"
+contains "$out" "created a SIMULATED TEE platform in $P
+"
+run 2 "$CCZ" sim info --dir "$T/none"
+[ "$err" = "ccz: sim info: cannot open $T/none/root.crt: No such file or directory" ] ||
+    fail "sim info without a platform: '$err'"
 run 2 "$CCZ" sim init --dir "$P"
 contains "$err" "exists in $P already"
 run 0 "$CCZ" sim info --dir "$P"
@@ -33,6 +37,11 @@ run 0 "$CCZ" sim signer --dir "$P"
 want=$(openssl pkey -in "$P/signer.key" -pubout -outform DER | sha256sum | cut -d' ' -f1)
 [ "$out" = "$want" ] || fail "sim signer $out differs from openssl's $want"
 signer=$out
+# sim info names the directory and the same signer value
+run 0 "$CCZ" sim info --dir "$P"
+contains "$out" "  directory       $P
+"
+contains "$out" "  default signer  $want"
 run 0 "$CCZ" sim signer "$P/signer.key"
 [ "$out" = "$want" ] || fail "sim signer KEY: $out differs from openssl's $want"
 run 2 "$CCZ" sim signer "$P/root.crt"

@@ -140,6 +140,10 @@ refused fl hetero-lr arbiter --hosts 1 --epochs 1 -- \
 refused fl serve --rounds 1 --min-clients 1 -- "usage: ccz fl serve --listen ADDR --rounds R --min-clients K"
 refused fl homo-lr serve --listen 127.0.0.1:0 --iterations 1 --test "$T/data.csv" -- \
     "usage: ccz fl homo-lr serve --listen ADDR --workers N --iterations K --test FILE"
+refused fl homo-lr serve --listen 127.0.0.1:0 --workers 2 --test "$T/data.csv" -- \
+    "usage: ccz fl homo-lr serve --listen ADDR --workers N --iterations K --test FILE"
+refused fl homo-lr serve --workers 2 --iterations 1 --test "$T/data.csv" -- \
+    "usage: ccz fl homo-lr serve --listen ADDR --workers N --iterations K --test FILE"
 # one HOST:PORT for a party, none for a server
 refused fl homo-lr work --data "$T/data.csv" --id 1 -- "usage: ccz fl homo-lr work HOST:PORT"
 refused fl homo-lr work 127.0.0.1:1 127.0.0.1:2 --data "$T/data.csv" --id 1 -- \
@@ -158,6 +162,7 @@ refused he query lookup 127.0.0.1:1 -- "usage: ccz he query lookup HOST:PORT --k
 refused he lr infer 127.0.0.1:1 -- "usage: ccz he lr infer HOST:PORT --data FILE.csv"
 refused rpc greeter serve -- "usage: ccz rpc greeter serve --listen ADDR"
 refused rpc greeter call 127.0.0.1:1 -- "usage: ccz rpc greeter call HOST:PORT --name NAME"
+refused rpc greeter call 127.0.0.1:1 127.0.0.1:2 --name x -- "usage: ccz rpc greeter call HOST:PORT --name NAME"
 # and no argument beyond the ones they take
 refused psi serve --listen 127.0.0.1:0 --parties 2 extra -- "usage: ccz psi serve --listen ADDR --parties N"
 refused psi join 127.0.0.1:1 extra --name a --data "$T/data.csv" -- \
